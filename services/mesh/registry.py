@@ -1,0 +1,97 @@
+"""The one registry of Athenaeum's services.
+
+Envoy configuration (edge and sidecars), the local launcher, docker-compose and the Helm values are all
+derived from this table, so the three ways of running the mesh cannot drift apart. Only facts about
+the mesh live here: names, gRPC services, who may call whom. No business rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EDGE = "edge"
+TRUST_DOMAIN = "athenaeum"
+
+
+def spiffe_id(identity: str) -> str:
+    """The URI SAN a mesh identity carries in its certificate."""
+    return f"spiffe://{TRUST_DOMAIN}/{identity}"
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceSpec:
+    """One service of the mesh."""
+
+    name: str
+    """Short name; also the mesh identity, the database name suffix and the Python package."""
+    grpc_services: tuple[str, ...]
+    """Fully-qualified gRPC service names it serves (what the edge and sidecars route on)."""
+    callers: tuple[str, ...]
+    """Mesh identities allowed through its sidecar's RBAC (the edge included)."""
+    index: int
+    """Stable position, used to lay out local ports."""
+
+    @property
+    def database(self) -> str:
+        return f"athenaeum_{self.name}"
+
+    @property
+    def module(self) -> str:
+        """The Python module whose `main()` starts this service."""
+        return f"services.{self.name}.main"
+
+
+SERVICES: tuple[ServiceSpec, ...] = (
+    ServiceSpec(
+        name="users",
+        grpc_services=("athenaeum.users.v1.UsersService", "athenaeum.users.v1.AuthService"),
+        # loans asks for borrowing eligibility; notifications looks up contact details.
+        callers=(EDGE, "loans", "notifications"),
+        index=0,
+    ),
+    ServiceSpec(
+        name="catalog",
+        grpc_services=("athenaeum.catalog.v1.CatalogService",),
+        # loans checks copies out and back in.
+        callers=(EDGE, "loans"),
+        index=1,
+    ),
+    ServiceSpec(
+        name="loans",
+        grpc_services=("athenaeum.loans.v1.LoansService",),
+        # users answers a patron's loan history with the loans service's data.
+        callers=(EDGE, "users"),
+        index=2,
+    ),
+    ServiceSpec(
+        name="notifications",
+        grpc_services=("athenaeum.notifications.v1.NotificationsService",),
+        callers=(EDGE,),
+        index=3,
+    ),
+    ServiceSpec(
+        name="events",
+        grpc_services=("athenaeum.events.v1.EventsService",),
+        callers=(EDGE,),
+        index=4,
+    ),
+)
+
+BY_NAME: dict[str, ServiceSpec] = {spec.name: spec for spec in SERVICES}
+
+
+def service(name: str) -> ServiceSpec:
+    try:
+        return BY_NAME[name]
+    except KeyError:
+        raise KeyError(f"unknown service {name!r}; known: {', '.join(BY_NAME)}") from None
+
+
+def upstreams_of(name: str) -> tuple[ServiceSpec, ...]:
+    """The services `name` is allowed to call, i.e. those that list it as a caller."""
+    return tuple(spec for spec in SERVICES if name in spec.callers)
+
+
+def identities() -> tuple[str, ...]:
+    """Every mesh identity that needs a certificate."""
+    return (EDGE, *(spec.name for spec in SERVICES))
