@@ -1,0 +1,110 @@
+"""SQLAlchemy 2 async engine and the unit-of-work base every service builds on.
+
+Repositories never commit. The unit of work owns the transaction: `commit()` writes the aggregates and the
+outbox rows of the events they recorded in one transaction, then wakes the outbox relay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from services.runtime.outbox import OUTBOX, OutboxMessage
+from services.runtime.settings import BaseServiceSettings
+
+
+def create_engine(settings: BaseServiceSettings) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=True,
+    )
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class HasEvents(Protocol):
+    events: list[Any]
+
+
+EventEncoder = Callable[[Any], OutboxMessage]
+AggregateT = TypeVar("AggregateT", bound=HasEvents)
+
+
+class TrackingRepository:
+    """Remembers the aggregates it handed out, so the unit of work can collect their events."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.seen: list[HasEvents] = []
+
+    def _track(self, aggregate: AggregateT) -> AggregateT:
+        self.seen.append(aggregate)
+        return aggregate
+
+
+class SqlAlchemyUnitOfWork:
+    """One transaction. Subclasses open their repositories in `_open(session)` and list them in
+    `_repositories()`; `encode` turns each recorded domain event into an outbox message."""
+
+    session: AsyncSession
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        encode: EventEncoder,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._encode = encode
+        self._on_commit = on_commit
+
+    def _open(self, session: AsyncSession) -> None:
+        raise NotImplementedError
+
+    def _repositories(self) -> Iterable[TrackingRepository]:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self._open(self.session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.session.rollback()  # a no-op after commit; undoes everything after a failure
+        await self.session.close()
+
+    async def commit(self) -> None:
+        messages = [self._encode(event) for event in self._drain_events()]
+        if messages:
+            await self.session.execute(OUTBOX.insert(), [message.row() for message in messages])
+        await self.session.commit()
+        if messages:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    def _drain_events(self) -> list[Any]:
+        drained: list[Any] = []
+        for repository in self._repositories():
+            for aggregate in repository.seen:
+                drained.extend(aggregate.events)
+                aggregate.events.clear()
+        return drained
+
+
+def violated_constraint(error: IntegrityError) -> str:
+    """The name of the unique/foreign-key constraint an IntegrityError broke ("" when unknown)."""
+    cause = getattr(error.orig, "__cause__", None)
+    return str(getattr(cause, "constraint_name", None) or getattr(error.orig, "constraint_name", None) or "")
