@@ -117,11 +117,21 @@ class Book:
         return f'W/"{self.version}"'
 
     @classmethod
-    def register(cls, details: BookDetails, *, now: datetime, book_id: uuid.UUID | None = None,
-                 event_id: uuid.UUID | None = None) -> Book:
+    def register(
+        cls,
+        details: BookDetails,
+        *,
+        now: datetime,
+        book_id: uuid.UUID | None = None,
+        event_id: uuid.UUID | None = None,
+    ) -> Book:
         """A new record, validated, that announces itself with BookCreated."""
-        book = cls(id=book_id or uuid.uuid4(), details=details.validated(current_year=now.year),
-                   created_at=now, updated_at=now)
+        book = cls(
+            id=book_id or uuid.uuid4(),
+            details=details.validated(current_year=now.year),
+            created_at=now,
+            updated_at=now,
+        )
         book.events.append(BookCreated(event_id=event_id or uuid.uuid4(), occurred_at=now, book=book))
         return book
 

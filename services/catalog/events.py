@@ -23,8 +23,10 @@ def encode(event: object) -> OutboxMessage:
                 event_id=str(event.event_id), occur_time=occurred, book=book_to_proto(event.book)
             )
             return OutboxMessage(
-                event_id=event.event_id, subject=BOOK_CREATED_SUBJECT,
-                event_type=payload.DESCRIPTOR.full_name, payload=payload.SerializeToString(),
+                event_id=event.event_id,
+                subject=BOOK_CREATED_SUBJECT,
+                event_type=payload.DESCRIPTOR.full_name,
+                payload=payload.SerializeToString(),
                 occurred_at=event.occurred_at,
             )
     raise TypeError(f"no wire format for {type(event).__name__}")

@@ -93,21 +93,45 @@ def _with_counts() -> sa.Select[tuple[object, ...]]:
 def _to_book(row: sa.Row[tuple[object, ...]]) -> Book:
     m = row._mapping
     details = BookDetails(
-        title=m["title"], isbn=m["isbn"] or "", subtitle=m["subtitle"], authors=tuple(m["authors"]),
-        subjects=tuple(m["subjects"]), publisher=m["publisher"], publication_year=m["publication_year"] or 0,
-        language=m["language"], description=m["description"], cover_url=m["cover_url"],
+        title=m["title"],
+        isbn=m["isbn"] or "",
+        subtitle=m["subtitle"],
+        authors=tuple(m["authors"]),
+        subjects=tuple(m["subjects"]),
+        publisher=m["publisher"],
+        publication_year=m["publication_year"] or 0,
+        language=m["language"],
+        description=m["description"],
+        cover_url=m["cover_url"],
     )
-    return Book(id=m["id"], details=details, created_at=m["created_at"], updated_at=m["updated_at"],
-                version=m["version"], total_copies=m["total_copies"], available_copies=m["available_copies"])
+    return Book(
+        id=m["id"],
+        details=details,
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        version=m["version"],
+        total_copies=m["total_copies"],
+        available_copies=m["available_copies"],
+    )
 
 
 def _to_row(book: Book) -> dict[str, object]:
     d = book.details
     return {
-        "id": book.id, "isbn": d.isbn or None, "title": d.title, "subtitle": d.subtitle, "authors": list(d.authors),
-        "subjects": list(d.subjects), "publisher": d.publisher, "publication_year": d.publication_year or None,
-        "language": d.language, "description": d.description, "cover_url": d.cover_url,
-        "created_at": book.created_at, "updated_at": book.updated_at, "version": book.version,
+        "id": book.id,
+        "isbn": d.isbn or None,
+        "title": d.title,
+        "subtitle": d.subtitle,
+        "authors": list(d.authors),
+        "subjects": list(d.subjects),
+        "publisher": d.publisher,
+        "publication_year": d.publication_year or None,
+        "language": d.language,
+        "description": d.description,
+        "cover_url": d.cover_url,
+        "created_at": book.created_at,
+        "updated_at": book.updated_at,
+        "version": book.version,
     }
 
 
@@ -120,8 +144,9 @@ class SqlBookRepository(TrackingRepository):
         except IntegrityError as error:
             if violated_constraint(error) == "books_isbn_key":
                 isbn = book.details.isbn
-                raise AlreadyExists(f"a book with ISBN {isbn} already exists", reason="ISBN_TAKEN",
-                                    metadata={"isbn": isbn}) from None
+                raise AlreadyExists(
+                    f"a book with ISBN {isbn} already exists", reason="ISBN_TAKEN", metadata={"isbn": isbn}
+                ) from None
             raise
         self._track(book)
 
@@ -137,8 +162,9 @@ class SqlBookRepository(TrackingRepository):
             query = query.where(sa.tuple_(books.c.created_at, books.c.id) < sa.tuple_(*after))
         rows = (await self.session.execute(query)).all()
         total = await self.session.scalar(sa.select(sa.func.count()).select_from(books))
-        return BookPage(books=[_to_book(r) for r in rows[:limit]], total_size=int(total or 0),
-                        has_more=len(rows) > limit)
+        return BookPage(
+            books=[_to_book(r) for r in rows[:limit]], total_size=int(total or 0), has_more=len(rows) > limit
+        )
 
 
 class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):

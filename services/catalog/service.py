@@ -20,18 +20,37 @@ def book_to_proto(book: Book) -> catalog_pb2.Book:
     created.FromDatetime(book.created_at)
     updated.FromDatetime(book.updated_at)
     return catalog_pb2.Book(
-        name=book.name, isbn=d.isbn, title=d.title, subtitle=d.subtitle, authors=d.authors, subjects=d.subjects,
-        publisher=d.publisher, publication_year=d.publication_year, language=d.language,
-        description=d.description, cover_url=d.cover_url, create_time=created, update_time=updated,
-        total_copies=book.total_copies, available_copies=book.available_copies, etag=book.etag,
+        name=book.name,
+        isbn=d.isbn,
+        title=d.title,
+        subtitle=d.subtitle,
+        authors=d.authors,
+        subjects=d.subjects,
+        publisher=d.publisher,
+        publication_year=d.publication_year,
+        language=d.language,
+        description=d.description,
+        cover_url=d.cover_url,
+        create_time=created,
+        update_time=updated,
+        total_copies=book.total_copies,
+        available_copies=book.available_copies,
+        etag=book.etag,
     )
 
 
 def details_from_proto(book: catalog_pb2.Book) -> BookDetails:
     return BookDetails(
-        title=book.title, isbn=book.isbn, subtitle=book.subtitle, authors=tuple(book.authors),
-        subjects=tuple(book.subjects), publisher=book.publisher, publication_year=book.publication_year,
-        language=book.language, description=book.description, cover_url=book.cover_url,
+        title=book.title,
+        isbn=book.isbn,
+        subtitle=book.subtitle,
+        authors=tuple(book.authors),
+        subjects=tuple(book.subjects),
+        publisher=book.publisher,
+        publication_year=book.publication_year,
+        language=book.language,
+        description=book.description,
+        cover_url=book.cover_url,
     )
 
 
@@ -40,23 +59,32 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self._uow = uow
         self._clock = clock
 
-    async def CreateBook(self, request: catalog_pb2.CreateBookRequest, context: grpc.aio.ServicerContext
-                         ) -> catalog_pb2.Book:
+    async def CreateBook(
+        self, request: catalog_pb2.CreateBookRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.Book:
         """Adds a book."""
-        command = handlers.CreateBook(details=details_from_proto(request.book),
-                                      request_id=parse_request_id(request.request_id))
+        command = handlers.CreateBook(
+            details=details_from_proto(request.book), request_id=parse_request_id(request.request_id)
+        )
         return book_to_proto(await handlers.create_book(command, self._uow(), self._clock))
 
-    async def GetBook(self, request: catalog_pb2.GetBookRequest, context: grpc.aio.ServicerContext
-                      ) -> catalog_pb2.Book:
+    async def GetBook(self, request: catalog_pb2.GetBookRequest, context: grpc.aio.ServicerContext) -> catalog_pb2.Book:
         """Returns one book."""
         return book_to_proto(await handlers.get_book(parse_book_name(request.name), self._uow()))
 
-    async def ListBooks(self, request: catalog_pb2.ListBooksRequest, context: grpc.aio.ServicerContext
-                        ) -> catalog_pb2.ListBooksResponse:
+    async def ListBooks(
+        self, request: catalog_pb2.ListBooksRequest, context: grpc.aio.ServicerContext
+    ) -> catalog_pb2.ListBooksResponse:
         """Lists books, newest first."""
-        query = handlers.ListBooks(page_size=request.page_size, page_token=request.page_token,
-                                   filter=request.filter, order_by=request.order_by)
+        query = handlers.ListBooks(
+            page_size=request.page_size,
+            page_token=request.page_token,
+            filter=request.filter,
+            order_by=request.order_by,
+        )
         page = await handlers.list_books(query, self._uow())
-        return catalog_pb2.ListBooksResponse(books=[book_to_proto(b) for b in page.books],
-                                             next_page_token=page.next_page_token, total_size=page.total_size)
+        return catalog_pb2.ListBooksResponse(
+            books=[book_to_proto(b) for b in page.books],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )

@@ -39,8 +39,14 @@ def nats_check(link: NatsLink) -> DependencyCheck:
 class HealthReporter:
     """Runs the dependency checks on an interval and publishes the result for "" and every service name."""
 
-    def __init__(self, servicer: health.aio.HealthServicer, service_names: Sequence[str],
-                 checks: Sequence[DependencyCheck], *, interval: float) -> None:
+    def __init__(
+        self,
+        servicer: health.aio.HealthServicer,
+        service_names: Sequence[str],
+        checks: Sequence[DependencyCheck],
+        *,
+        interval: float,
+    ) -> None:
         self._servicer = servicer
         self._names = ("", *service_names)
         self._checks = checks

@@ -43,8 +43,9 @@ class RequestLog:
         if request_id is None:
             return None
         row = (
-            await self._session.execute(sa.select(REQUESTS.c.operation, REQUESTS.c.resource).where(
-                REQUESTS.c.request_id == request_id))
+            await self._session.execute(
+                sa.select(REQUESTS.c.operation, REQUESTS.c.resource).where(REQUESTS.c.request_id == request_id)
+            )
         ).first()
         if row is None:
             return None
@@ -62,5 +63,7 @@ class RequestLog:
                 )
         except IntegrityError:
             # A concurrent call with the same id committed first; a retry will return its result.
-            raise Conflict("a request with this request_id is already being processed; retry it",
-                           reason="REQUEST_IN_PROGRESS") from None
+            raise Conflict(
+                "a request with this request_id is already being processed; retry it",
+                reason="REQUEST_IN_PROGRESS",
+            ) from None

@@ -32,7 +32,11 @@ class Infrastructure:
         engine = create_engine(settings)
         nats = NatsLink(settings.nats_url, name=name)
         return cls(
-            name=name, settings=settings, engine=engine, sessions=session_factory(engine), nats=nats,
+            name=name,
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            nats=nats,
             relay=OutboxRelay(engine, nats, poll_seconds=settings.outbox_poll_seconds),
         )
 

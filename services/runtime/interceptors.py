@@ -69,7 +69,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             try:
                 async with scope:
                     response = await behavior(request, context)
-            except BaseException as error:  # noqa: BLE001 - every failure becomes a status
+            except BaseException as error:
                 await _abort(context, method, caller, started, error, deadline_expired=scope.expired())
                 raise
             _observe(method, caller, started, grpc.StatusCode.OK)
@@ -88,7 +88,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                         yield item
                 else:
                     await result
-            except BaseException as error:  # noqa: BLE001
+            except BaseException as error:
                 await _abort(context, method, caller, started, error)
                 raise
             _observe(method, caller, started, grpc.StatusCode.OK)

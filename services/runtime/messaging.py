@@ -61,9 +61,8 @@ class NatsLink:
     def is_connected(self) -> bool:
         return self._client is not None and self._client.is_connected
 
-    async def wait_connected(self, timeout: float | None = None) -> None:
-        async with asyncio.timeout(timeout):
-            await self._connected.wait()
+    async def wait_connected(self) -> None:
+        await self._connected.wait()
 
     def jetstream(self) -> JetStreamContext:
         if self._client is None:
@@ -76,7 +75,10 @@ class NatsLink:
         while self._client is None:
             try:
                 client = await nats.connect(
-                    self._url, name=self._name, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                    self._url,
+                    name=self._name,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
                     connect_timeout=2,
                 )
             except Exception as error:

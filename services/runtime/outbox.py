@@ -117,8 +117,14 @@ class OutboxRelay:
         async with self._engine.begin() as connection:
             rows = (
                 await connection.execute(
-                    sa.select(OUTBOX.c.seq, OUTBOX.c.event_id, OUTBOX.c.subject, OUTBOX.c.event_type,
-                              OUTBOX.c.payload, OUTBOX.c.headers)
+                    sa.select(
+                        OUTBOX.c.seq,
+                        OUTBOX.c.event_id,
+                        OUTBOX.c.subject,
+                        OUTBOX.c.event_type,
+                        OUTBOX.c.payload,
+                        OUTBOX.c.headers,
+                    )
                     .where(OUTBOX.c.published_at.is_(None))
                     .order_by(OUTBOX.c.seq)
                     .limit(self._batch_size)
@@ -132,15 +138,17 @@ class OutboxRelay:
                     js.publish(
                         row.subject,
                         row.payload,
-                        headers={**row.headers, "Nats-Msg-Id": str(row.event_id), EVENT_TYPE_HEADER: row.event_type},
+                        headers={
+                            **row.headers,
+                            "Nats-Msg-Id": str(row.event_id),
+                            EVENT_TYPE_HEADER: row.event_type,
+                        },
                     )
                     for row in rows
                 )
             )
             await connection.execute(
-                sa.update(OUTBOX)
-                .where(OUTBOX.c.seq.in_([row.seq for row in rows]))
-                .values(published_at=sa.func.now())
+                sa.update(OUTBOX).where(OUTBOX.c.seq.in_([row.seq for row in rows])).values(published_at=sa.func.now())
             )
         return len(rows)
 

@@ -67,12 +67,16 @@ async def serve(app: ServiceApp) -> None:
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
-        [*mesh_service_names(), health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-         reflection.SERVICE_NAME],
+        [
+            *mesh_service_names(),
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
         server,
     )
-    reporter = HealthReporter(health_servicer, app.service_names, app.health_checks,
-                              interval=settings.health_check_interval_seconds)
+    reporter = HealthReporter(
+        health_servicer, app.service_names, app.health_checks, interval=settings.health_check_interval_seconds
+    )
     address = f"{settings.host}:{settings.port}"
     server.add_insecure_port(address)
     start_metrics_endpoint(settings.metrics_port)

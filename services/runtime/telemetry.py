@@ -9,9 +9,7 @@ from datetime import UTC, datetime
 
 from prometheus_client import Counter, Histogram, start_http_server
 
-RPC_REQUESTS = Counter(
-    "athenaeum_rpc_requests_total", "RPCs handled, by method and status code.", ["method", "code"]
-)
+RPC_REQUESTS = Counter("athenaeum_rpc_requests_total", "RPCs handled, by method and status code.", ["method", "code"])
 RPC_LATENCY = Histogram(
     "athenaeum_rpc_duration_seconds",
     "RPC handling time, by method.",

@@ -1,0 +1,5 @@
+from services.runtime.settings import BaseServiceSettings
+
+
+class EventsSettings(BaseServiceSettings):
+    """The events service's settings (none of its own yet)."""

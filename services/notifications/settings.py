@@ -1,0 +1,5 @@
+from services.runtime.settings import BaseServiceSettings
+
+
+class NotificationsSettings(BaseServiceSettings):
+    """The notifications service's settings (none of its own yet)."""

@@ -1,0 +1,20 @@
+"""The messaging tables (outbox, inbox, idempotent requests); the users tables come with their use cases.
+
+Revision ID: 0001
+Revises:
+"""
+
+from services.runtime.migrations import create_messaging_tables_v1
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_messaging_tables_v1()
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the first migration is not reversible")

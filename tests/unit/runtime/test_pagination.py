@@ -1,0 +1,25 @@
+import pytest
+
+from services.runtime import pagination
+from services.runtime.errors import InvalidArgument
+
+
+def test_page_size_defaults_and_is_capped() -> None:
+    assert pagination.page_size(0) == pagination.DEFAULT_PAGE_SIZE
+    assert pagination.page_size(10_000) == pagination.MAX_PAGE_SIZE
+    with pytest.raises(InvalidArgument):
+        pagination.page_size(-1)
+
+
+def test_a_token_round_trips_for_the_same_query_only() -> None:
+    query = pagination.fingerprint("ListBooks", "", "")
+    token = pagination.encode_token(["2026-01-01T00:00:00+00:00", "abc"], query)
+    assert pagination.decode_token(token, query) == ["2026-01-01T00:00:00+00:00", "abc"]
+    with pytest.raises(InvalidArgument, match="different query"):
+        pagination.decode_token(token, pagination.fingerprint("ListBooks", "language = ru", ""))
+
+
+@pytest.mark.parametrize("token", ["garbage", "e30", "!!!"])
+def test_a_forged_token_is_an_invalid_argument(token: str) -> None:
+    with pytest.raises(InvalidArgument):
+        pagination.decode_token(token, "q")

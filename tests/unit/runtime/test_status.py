@@ -1,0 +1,55 @@
+import grpc
+from google.rpc import code_pb2, error_details_pb2
+from sqlalchemy.exc import OperationalError
+
+from services.runtime import errors
+from services.runtime.status import domain_status, unexpected_status
+
+
+def _unpack(status, detail_type):
+    for detail in status.details:
+        if detail.Is(detail_type.DESCRIPTOR):
+            message = detail_type()
+            detail.Unpack(message)
+            return message
+    return None
+
+
+def test_invalid_argument_carries_a_bad_request_naming_each_field() -> None:
+    error = errors.InvalidArgument([errors.FieldViolation("book.title", "must not be empty"),
+                                    errors.FieldViolation("book.isbn", "bad check digit")])
+    status = domain_status(error)
+    assert status.code == code_pb2.INVALID_ARGUMENT
+    bad_request = _unpack(status, error_details_pb2.BadRequest)
+    assert [v.field for v in bad_request.field_violations] == ["book.title", "book.isbn"]
+
+
+def test_failed_precondition_carries_its_reason_in_error_info() -> None:
+    status = domain_status(errors.FailedPrecondition("too many loans", reason="LOAN_LIMIT_REACHED"))
+    assert status.code == code_pb2.FAILED_PRECONDITION
+    assert _unpack(status, error_details_pb2.ErrorInfo).reason == "LOAN_LIMIT_REACHED"
+
+
+def test_each_domain_error_has_its_own_code() -> None:
+    cases = {
+        errors.NotFound("books/1"): code_pb2.NOT_FOUND,
+        errors.AlreadyExists("dup"): code_pb2.ALREADY_EXISTS,
+        errors.Conflict("stale"): code_pb2.ABORTED,
+        errors.PermissionDenied("no"): code_pb2.PERMISSION_DENIED,
+        errors.Unauthenticated("who"): code_pb2.UNAUTHENTICATED,
+        errors.Throttled("slow down"): code_pb2.RESOURCE_EXHAUSTED,
+        errors.DependencyUnavailable("catalog down"): code_pb2.UNAVAILABLE,
+    }
+    assert {type(e): domain_status(e).code for e in cases} == {type(e): c for e, c in cases.items()}
+
+
+def test_unexpected_errors_never_leak_their_message() -> None:
+    status = unexpected_status(RuntimeError("password=hunter2"))
+    assert status.code == code_pb2.INTERNAL
+    assert "hunter2" not in status.message
+
+
+def test_database_outages_are_retryable_unavailable() -> None:
+    assert unexpected_status(OperationalError("select 1", {}, ConnectionError())).code == code_pb2.UNAVAILABLE
+    assert unexpected_status(NotImplementedError()).code == code_pb2.UNIMPLEMENTED
+    assert grpc.StatusCode.UNAVAILABLE  # grpc imported: the mapping module must stay importable alongside it
