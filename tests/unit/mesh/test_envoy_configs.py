@@ -1,0 +1,197 @@
+"""Envoy configs generated from the registry: Envoy accepts them, they are fresh, and they encode the policy."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from services.mesh import registry
+from services.mesh.certs import ensure_mesh_certs
+from services.mesh.envoy import (
+    all_configs,
+    committed_topology,
+    edge_config,
+    render,
+    sidecar_config,
+    write_configs,
+)
+from services.mesh.envoy_process import envoy_binary
+from services.mesh.topology import Topology, container_topology, local_topology, sequential_ports
+
+ROOT = Path(__file__).resolve().parents[3]
+DESCRIPTOR = ROOT / "gen" / "descriptor" / "athenaeum.binpb"
+COMMITTED = ROOT / "envoy"
+TOPOLOGIES = ("local", "container")
+
+
+@pytest.fixture(scope="module")
+def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # `envoy --mode validate` opens every certificate file, so they must exist.
+    directory = tmp_path_factory.mktemp("certs")
+    ensure_mesh_certs(directory, registry.identities())
+    return directory
+
+
+def build_topology(kind: str, cert_dir: Path) -> Topology:
+    if kind == "container":
+        return container_topology(cert_dir=cert_dir, descriptor_path=DESCRIPTOR)
+    ports: Iterator[int] = sequential_ports(20000)
+    return local_topology(
+        ports=ports, edge_port=next(ports), edge_admin_port=next(ports), cert_dir=cert_dir, descriptor_path=DESCRIPTOR
+    )
+
+
+def envoy_validate(config_file: Path) -> None:
+    result = subprocess.run(
+        [str(envoy_binary()), "--mode", "validate", "-c", str(config_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def hcm(listener: dict[str, Any]) -> dict[str, Any]:
+    (chain,) = listener["filter_chains"]
+    (manager,) = chain["filters"]
+    return manager["typed_config"]
+
+
+def listener_named(config: dict[str, Any], name: str) -> dict[str, Any]:
+    (match,) = [item for item in config["static_resources"]["listeners"] if item["name"] == name]
+    return match
+
+
+def route_prefixes(manager: dict[str, Any]) -> dict[str, str]:
+    (vhost,) = manager["route_config"]["virtual_hosts"]
+    return {route["match"]["prefix"]: route["route"]["cluster"] for route in vhost["routes"]}
+
+
+@pytest.mark.parametrize("kind", TOPOLOGIES)
+@pytest.mark.parametrize("name", [spec.name for spec in registry.SERVICES])
+def test_sidecar_config_passes_envoy_validation(kind: str, name: str, cert_dir: Path, tmp_path: Path) -> None:
+    config_file = tmp_path / f"{name}.yaml"
+    config_file.write_text(render(sidecar_config(name, build_topology(kind, cert_dir))))
+    envoy_validate(config_file)
+
+
+@pytest.mark.parametrize("kind", TOPOLOGIES)
+def test_edge_config_passes_envoy_validation(kind: str, cert_dir: Path, tmp_path: Path) -> None:
+    if not DESCRIPTOR.exists():
+        pytest.skip(f"{DESCRIPTOR.relative_to(ROOT)} missing: generate the descriptor set first")
+    config_file = tmp_path / "edge.yaml"
+    config_file.write_text(render(edge_config(build_topology(kind, cert_dir))))
+    envoy_validate(config_file)
+
+
+def test_committed_configs_are_what_the_registry_generates_now(tmp_path: Path) -> None:
+    fresh = write_configs(committed_topology(), tmp_path)
+    committed = {path.stem: path for path in COMMITTED.glob("*.yaml")}
+    assert set(committed) == set(fresh), "run: python -m services.mesh.envoy --write envoy/"
+    for name, path in fresh.items():
+        assert committed[name].read_text() == path.read_text(), (
+            f"envoy/{name}.yaml is stale; run: python -m services.mesh.envoy --write envoy/"
+        )
+
+
+def test_generated_files_say_they_are_generated(tmp_path: Path) -> None:
+    for path in write_configs(committed_topology(), tmp_path).values():
+        assert path.read_text().startswith("# Generated from services/mesh/registry.py")
+        assert "&id" not in path.read_text(), "YAML anchors make the config hard to read"
+
+
+@pytest.mark.parametrize("spec", registry.SERVICES, ids=lambda spec: spec.name)
+def test_sidecar_rbac_allows_exactly_the_registry_callers(spec: registry.ServiceSpec, cert_dir: Path) -> None:
+    inbound = hcm(listener_named(sidecar_config(spec.name, build_topology("local", cert_dir)), "inbound"))
+    (rbac,) = [f["typed_config"] for f in inbound["http_filters"] if f["name"] == "envoy.filters.http.rbac"]
+    assert rbac["rules"]["action"] == "ALLOW"
+    principals = [
+        principal["authenticated"]["principal_name"]["exact"]
+        for policy in rbac["rules"]["policies"].values()
+        for principal in policy["principals"]
+    ]
+    assert sorted(principals) == sorted(registry.spiffe_id(caller) for caller in spec.callers)
+
+
+@pytest.mark.parametrize("spec", registry.SERVICES, ids=lambda spec: spec.name)
+def test_sidecar_inbound_requires_a_mesh_client_certificate(spec: registry.ServiceSpec, cert_dir: Path) -> None:
+    inbound = listener_named(sidecar_config(spec.name, build_topology("local", cert_dir)), "inbound")
+    tls = inbound["filter_chains"][0]["transport_socket"]["typed_config"]
+    assert tls["require_client_certificate"] is True
+    assert tls["common_tls_context"]["validation_context"]["trusted_ca"]["filename"] == str(cert_dir / "ca.pem")
+    assert hcm(inbound)["forward_client_cert_details"] == "SANITIZE_SET"
+
+
+@pytest.mark.parametrize("spec", registry.SERVICES, ids=lambda spec: spec.name)
+def test_sidecar_outbound_reaches_only_the_services_it_may_call(spec: registry.ServiceSpec, cert_dir: Path) -> None:
+    topology = build_topology("local", cert_dir)
+    config = sidecar_config(spec.name, topology)
+    outbound = listener_named(config, "outbound")
+    assert outbound["address"]["socket_address"]["address"] == "127.0.0.1"
+    expected = {
+        f"/{grpc_service}/": f"mesh_{upstream.name}"
+        for upstream in registry.upstreams_of(spec.name)
+        for grpc_service in upstream.grpc_services
+    }
+    assert route_prefixes(hcm(outbound)) == expected
+    clusters = {cluster["name"]: cluster for cluster in config["static_resources"]["clusters"]}
+    for upstream in registry.upstreams_of(spec.name):
+        tls = clusters[f"mesh_{upstream.name}"]["transport_socket"]["typed_config"]["common_tls_context"]
+        assert tls["tls_certificates"][0]["certificate_chain"]["filename"] == str(cert_dir / f"{spec.name}.pem")
+        sans = tls["validation_context"]["match_typed_subject_alt_names"]
+        assert sans == [{"san_type": "URI", "matcher": {"exact": registry.spiffe_id(upstream.name)}}]
+
+
+def test_edge_transcodes_every_registry_service_strictly(cert_dir: Path) -> None:
+    edge = hcm(listener_named(edge_config(build_topology("local", cert_dir)), "edge"))
+    (transcoder,) = [
+        f["typed_config"] for f in edge["http_filters"] if f["name"] == "envoy.filters.http.grpc_json_transcoder"
+    ]
+    assert transcoder["services"] == [name for spec in registry.SERVICES for name in spec.grpc_services]
+    assert transcoder["proto_descriptor"] == str(DESCRIPTOR)
+    assert transcoder["request_validation_options"] == {
+        "reject_unknown_method": True,
+        "reject_unknown_query_parameters": True,
+    }
+    assert transcoder["convert_grpc_status"] is True
+    assert edge["forward_client_cert_details"] == "SANITIZE"
+
+
+def test_edge_routes_each_service_and_the_mesh_wide_services(cert_dir: Path) -> None:
+    topology = build_topology("local", cert_dir)
+    config = edge_config(topology)
+    routes = route_prefixes(hcm(listener_named(config, "edge")))
+    first = registry.SERVICES[0].name
+    expected = {f"/{name}/": f"mesh_{spec.name}" for spec in registry.SERVICES for name in spec.grpc_services}
+    expected |= {
+        "/grpc.reflection.v1alpha.ServerReflection/": f"mesh_{first}",
+        "/grpc.reflection.v1.ServerReflection/": f"mesh_{first}",
+        "/grpc.health.v1.Health/": f"mesh_{first}",
+    }
+    assert routes == expected
+    clusters = {cluster["name"]: cluster for cluster in config["static_resources"]["clusters"]}
+    for spec in registry.SERVICES:
+        cluster = clusters[f"mesh_{spec.name}"]
+        endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+        assert endpoint["socket_address"]["port_value"] == topology.placement(spec.name).inbound_port
+        tls = cluster["transport_socket"]["typed_config"]["common_tls_context"]
+        assert tls["tls_certificates"][0]["certificate_chain"]["filename"] == str(cert_dir / "edge.pem")
+
+
+def test_container_configs_reach_peers_by_dns_name(cert_dir: Path) -> None:
+    configs = all_configs(build_topology("container", cert_dir))
+    clusters = {c["name"]: c for c in configs[registry.EDGE]["static_resources"]["clusters"]}
+    address = clusters["mesh_catalog"]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+    assert address["socket_address"]["address"] == "catalog"
+    assert clusters["mesh_catalog"]["type"] == "STRICT_DNS"
+
+
+def test_yaml_round_trips_to_the_same_config(cert_dir: Path) -> None:
+    config = sidecar_config("loans", build_topology("local", cert_dir))
+    assert yaml.safe_load(render(config)) == config
