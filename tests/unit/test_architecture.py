@@ -7,7 +7,9 @@ import pytest
 
 SERVICES = Path(__file__).resolve().parents[2] / "services"
 FORBIDDEN = ("grpc", "sqlalchemy", "nats", "asyncpg", "athenaeum", "google")
-PURE_MODULES = sorted([*SERVICES.glob("*/domain.py"), SERVICES / "runtime" / "errors.py", SERVICES / "runtime" / "clock.py"])
+PURE_MODULES = sorted(
+    [*SERVICES.glob("*/domain.py"), SERVICES / "runtime" / "errors.py", SERVICES / "runtime" / "clock.py"]
+)
 
 
 def _imported_roots(path: Path) -> set[str]:

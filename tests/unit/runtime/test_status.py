@@ -16,8 +16,12 @@ def _unpack(status, detail_type):
 
 
 def test_invalid_argument_carries_a_bad_request_naming_each_field() -> None:
-    error = errors.InvalidArgument([errors.FieldViolation("book.title", "must not be empty"),
-                                    errors.FieldViolation("book.isbn", "bad check digit")])
+    error = errors.InvalidArgument(
+        [
+            errors.FieldViolation("book.title", "must not be empty"),
+            errors.FieldViolation("book.isbn", "bad check digit"),
+        ]
+    )
     status = domain_status(error)
     assert status.code == code_pb2.INVALID_ARGUMENT
     bad_request = _unpack(status, error_details_pb2.BadRequest)
