@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from athenaeum.catalog.v1 import events_pb2
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from athenaeum.catalog.v1 import events_pb2
 from services.catalog.domain import BookCreated
 from services.catalog.service import book_to_proto
 from services.runtime.messaging import subject

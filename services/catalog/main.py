@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 
 from athenaeum.catalog.v1 import catalog_pb2_grpc
-
 from services.catalog import events
 from services.catalog.repository import SqlCatalogUnitOfWork
 from services.catalog.service import CatalogServicer

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
-from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from services.catalog import handlers
 from services.catalog.domain import Book, BookDetails, parse_book_name
 from services.runtime.clock import Clock
