@@ -67,19 +67,31 @@ def _inbound_listener(spec: registry.ServiceSpec, topology: Topology) -> Config:
 
 def _rbac(service_name: str) -> Config:
     # A denied identity gets HTTP 403, which Envoy reports to gRPC clients as PERMISSION_DENIED.
-    principals = [
-        {"authenticated": {"principal_name": {"exact": principal}}} for principal in allowed_principals(service_name)
-    ]
+    spec = registry.service(service_name)
+    peers = [_principal(p) for p in allowed_principals(service_name) if p != registry.spiffe_id(registry.EDGE)]
+    policies: dict[str, Config] = {}
+    if peers:
+        policies["mesh-callers"] = {"permissions": [{"any": True}], "principals": peers}
+    if registry.EDGE in spec.callers:
+        policies["edge-public-methods"] = {
+            "permissions": [_all_but(spec.internal_methods)],
+            "principals": [_principal(registry.spiffe_id(registry.EDGE))],
+        }
     return {
         "name": "envoy.filters.http.rbac",
-        "typed_config": {
-            "@type": RBAC_TYPE,
-            "rules": {
-                "action": "ALLOW",
-                "policies": {"registry-callers": {"permissions": [{"any": True}], "principals": principals}},
-            },
-        },
+        "typed_config": {"@type": RBAC_TYPE, "rules": {"action": "ALLOW", "policies": policies}},
     }
+
+
+def _principal(spiffe_id: str) -> Config:
+    return {"authenticated": {"principal_name": {"exact": spiffe_id}}}
+
+
+def _all_but(paths: tuple[str, ...]) -> Config:
+    """Any request except those to the given gRPC paths (mesh-internal methods)."""
+    if not paths:
+        return {"any": True}
+    return {"not_rule": {"or_rules": {"rules": [{"url_path": {"path": {"exact": path}}} for path in paths]}}}
 
 
 def _outbound_listener(

@@ -30,6 +30,8 @@ class ServiceSpec:
     """Mesh identities allowed through its sidecar's RBAC (the edge included)."""
     index: int
     """Stable position, used to lay out local ports."""
+    internal_methods: tuple[str, ...] = ()
+    """gRPC paths only peers may call: the sidecar refuses them to the edge, so the outside world cannot."""
 
     @property
     def database(self) -> str:
@@ -48,6 +50,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         # loans asks for borrowing eligibility; notifications looks up contact details.
         callers=(EDGE, "loans", "notifications"),
         index=0,
+        internal_methods=("/athenaeum.users.v1.UsersService/GetBorrowingEligibility",),
     ),
     ServiceSpec(
         name="catalog",
@@ -55,6 +58,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
         # loans checks copies out and back in.
         callers=(EDGE, "loans"),
         index=1,
+        internal_methods=tuple(
+            f"/athenaeum.catalog.v1.CatalogService/{method}"
+            for method in ("CheckOutCopy", "CheckInCopy", "ReserveCopy", "ReleaseCopy")
+        ),
     ),
     ServiceSpec(
         name="loans",

@@ -153,3 +153,25 @@ async def test_a_sidecar_has_no_route_to_services_it_may_not_call(
         with pytest.raises(grpc.aio.AioRpcError) as no_route:
             await who_am_i(channel, not_an_upstream)
     assert no_route.value.code() == grpc.StatusCode.UNIMPLEMENTED
+
+
+async def _call_check_out(channel: grpc.aio.Channel) -> grpc.StatusCode:
+    path = "/athenaeum.catalog.v1.CatalogService/CheckOutCopy"
+    assert path in registry.service(TARGET).internal_methods
+    async with channel:
+        try:
+            await channel.unary_unary(path)(b"", timeout=5)
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+    return grpc.StatusCode.OK
+
+
+async def test_the_edge_cannot_reach_a_mesh_internal_method(catalog_inbound: str, cert_dir: Path) -> None:
+    assert await _call_check_out(identity_channel(catalog_inbound, cert_dir, registry.EDGE)) == (
+        grpc.StatusCode.PERMISSION_DENIED
+    )
+
+
+async def test_a_peer_may_reach_a_mesh_internal_method(catalog_inbound: str, cert_dir: Path) -> None:
+    # The fake app does not implement it: getting past RBAC is what counts here.
+    assert await _call_check_out(identity_channel(catalog_inbound, cert_dir, ALLOWED)) == grpc.StatusCode.UNIMPLEMENTED
