@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 
 from athenaeum.events.v1 import events_pb2_grpc
-
 from services.events.service import EventsServicer
 from services.events.settings import EventsSettings
 from services.runtime.infrastructure import Infrastructure

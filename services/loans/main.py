@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 
 from athenaeum.loans.v1 import loans_pb2_grpc
-
 from services.loans.service import LoansServicer
 from services.loans.settings import LoansSettings
 from services.runtime.infrastructure import Infrastructure

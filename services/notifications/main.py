@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 
 from athenaeum.notifications.v1 import notifications_pb2_grpc
-
 from services.notifications.service import NotificationsServicer
 from services.notifications.settings import NotificationsSettings
 from services.runtime.infrastructure import Infrastructure

@@ -5,7 +5,6 @@ from __future__ import annotations
 from functools import partial
 
 from athenaeum.users.v1 import users_pb2_grpc
-
 from services.runtime.infrastructure import Infrastructure
 from services.runtime.server import ServiceApp, run
 from services.users.service import AuthServicer, UsersServicer

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import nats as nats_py
 import pytest
 import sqlalchemy as sa
-from athenaeum.catalog.v1 import events_pb2
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from athenaeum.catalog.v1 import events_pb2
 from services.catalog import events, handlers
 from services.catalog.domain import BookDetails
 from services.catalog.repository import SqlCatalogUnitOfWork
