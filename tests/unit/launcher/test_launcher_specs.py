@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 from services.launcher import components, state
 from services.launcher.cli import app
-from services.launcher.mesh import local_mesh_topology
+from services.launcher.mesh import LocalMesh, local_mesh_topology
 from services.launcher.postgres import PostgresServer, asyncpg_dsn
 from services.mesh import registry
 from services.mesh.topology import sequential_ports
@@ -95,3 +96,12 @@ def test_down_and_status_say_so_when_no_mesh_runs(tmp_path: Path) -> None:
     status = runner.invoke(app, ["status", "--data-dir", str(tmp_path)])
     assert (down.exit_code, "No mesh is running" in down.output) == (0, True)
     assert (status.exit_code, "No mesh is running" in status.output) == (1, True)
+
+
+def test_the_mesh_refuses_to_start_without_the_descriptor_set_and_says_how_to_make_it(tmp_path: Path) -> None:
+    topology = local_mesh_topology(tmp_path, ports=sequential_ports(7100), edge_port=8080, edge_admin_port=9901)
+    mesh = LocalMesh(tmp_path, dataclasses.replace(topology, descriptor_path=tmp_path / "missing.binpb"))
+
+    with pytest.raises(FileNotFoundError, match="athenaeum generate"):
+        mesh.start()
+    assert mesh.processes == []

@@ -1,0 +1,248 @@
+"""Supervision of the mesh's child processes.
+
+Every child runs in its own process group (so stopping it also stops whatever it forked), writes
+stdout/stderr to `<log_dir>/<name>.log`, and gets PR_SET_PDEATHSIG so it dies with the launcher even when
+the launcher itself is killed with SIGKILL. Children are spawned from one long-lived thread owned by the
+supervisor: Linux delivers the parent-death signal when the *thread* that forked the child exits, so
+spawning from a short-lived worker thread would kill the child as soon as that thread finished.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)
+DEFAULT_GRACE_SECONDS = 5.0
+
+
+class ProcessFailed(RuntimeError):
+    """A child exited (or never became ready) while the mesh was starting."""
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How to run one child."""
+
+    name: str
+    argv: Sequence[str]
+    env: Mapping[str, str] | None = None
+    cwd: Path | None = None
+    user: str | None = None
+    """Run as this user (and its primary group, no supplementary groups); None keeps ours."""
+    group: str | None = None
+    stop_signal: int = signal.SIGTERM
+    """The graceful stop request (Postgres wants SIGINT: "fast" shutdown)."""
+    extra: dict[str, object] = field(default_factory=dict)
+    """Free-form facts recorded in the state file (ports, role)."""
+
+
+def _die_with_parent() -> None:
+    # Runs in the child between fork and exec, after any uid/gid change (which would clear it).
+    if _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    """The last lines of a log file, for error messages."""
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def signal_group(pgid: int, signum: int) -> bool:
+    """Send `signum` to a process group; False when the group is already gone."""
+    try:
+        os.killpg(pgid, signum)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group is still alive (zombies do not count)."""
+    # killpg(pgid, 0) also succeeds for zombies: orphaned grandchildren stay members until init reaps them.
+    return signal_group(pgid, 0) and any(_live_member(stat, pgid) for stat in Path("/proc").glob("[0-9]*/stat"))
+
+
+def _live_member(stat_file: Path, pgid: int) -> bool:
+    try:
+        stat = stat_file.read_text()
+    except OSError:
+        return False
+    # /proc/<pid>/stat: "pid (comm) state ppid pgrp ..."; comm may contain spaces and parentheses.
+    state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split(" ", 3)[:3]
+    return int(pgrp) == pgid and state not in ("Z", "X")
+
+
+def wait_group_gone(pgid: int, timeout: float, reap: Callable[[], object] = lambda: None) -> bool:
+    """Poll until no process of the group is left; False on timeout.
+
+    `reap` lets the parent collect its own child: an unreaped zombie still counts as a group member.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        reap()
+        if not group_alive(pgid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+class ManagedProcess:
+    """One supervised child: start, stop, kill -9, restart."""
+
+    def __init__(self, spec: ProcessSpec, log_path: Path, spawn: Callable[[Callable[[], object]], object]):
+        self.spec = spec
+        self.log_path = log_path
+        self._spawn = spawn
+        self._popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def pid(self) -> int | None:
+        return self._popen.pid if self._popen else None
+
+    def poll(self) -> int | None:
+        """The exit code once the child has exited, else None."""
+        return self._popen.poll() if self._popen else None
+
+    @property
+    def running(self) -> bool:
+        return self._popen is not None and self._popen.poll() is None
+
+    def start(self) -> None:
+        """Spawn the child (no readiness wait: the owner of the process knows what ready means)."""
+        if self.running:
+            raise RuntimeError(f"{self.name} is already running")
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._popen = self._spawn(self._popen_child)  # type: ignore[assignment]
+
+    def _popen_child(self) -> subprocess.Popen[bytes]:
+        with self.log_path.open("ab") as log:
+            return subprocess.Popen(
+                list(self.spec.argv),
+                env=dict(self.spec.env) if self.spec.env is not None else None,
+                cwd=self.spec.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                process_group=0,
+                user=self.spec.user,
+                group=self.spec.group,
+                extra_groups=[] if self.spec.user is not None else None,
+                preexec_fn=_die_with_parent,
+            )
+
+    def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+        """Ask the group to stop, SIGKILL it after `grace` seconds, and reap the child."""
+        if self._popen is None:
+            return
+        pgid, reap = self._popen.pid, self._popen.poll
+        if signal_group(pgid, self.spec.stop_signal) and not wait_group_gone(pgid, grace, reap):
+            signal_group(pgid, signal.SIGKILL)
+            wait_group_gone(pgid, grace, reap)
+        self._reap()
+
+    def kill(self) -> None:
+        """SIGKILL the whole group at once (a crash, as `kill -9` would do) and reap it."""
+        if self._popen is None:
+            return
+        signal_group(self._popen.pid, signal.SIGKILL)
+        wait_group_gone(self._popen.pid, DEFAULT_GRACE_SECONDS, self._popen.poll)
+        self._reap()
+
+    def restart(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+        """Stop (if running) and start again."""
+        self.stop(grace)
+        self.start()
+
+    def _reap(self) -> None:
+        if self._popen is not None:
+            try:
+                self._popen.wait(timeout=DEFAULT_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                self._popen.kill()
+                self._popen.wait()
+
+    def check_alive(self) -> None:
+        """Raise ProcessFailed (with the end of its log) if the child has exited."""
+        code = self.poll()
+        if self._popen is not None and code is not None:
+            raise ProcessFailed(f"{self.name} exited with code {code}; log {self.log_path}:\n{log_tail(self.log_path)}")
+
+
+class Supervisor:
+    """Starts children in order and stops them in reverse order; a context manager that never leaks."""
+
+    def __init__(self, log_dir: Path, *, on_change: Callable[[Supervisor], None] | None = None):
+        self.log_dir = log_dir
+        self._processes: dict[str, ManagedProcess] = {}
+        self._lock = threading.Lock()
+        self._on_change = on_change
+        self._spawner = self._new_spawner()
+
+    @staticmethod
+    def _new_spawner() -> ThreadPoolExecutor:
+        # Its one thread is created on first use and lives until stop_all(): the parent of every child.
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="athenaeum-spawner")
+
+    def _spawn(self, popen: Callable[[], object]) -> object:
+        return self._spawner.submit(popen).result()
+
+    def start(self, spec: ProcessSpec) -> ManagedProcess:
+        """Start a child (thread-safe) and record it; the name must be unique."""
+        process = ManagedProcess(spec, self.log_dir / f"{spec.name}.log", self._spawn)
+        with self._lock:
+            if spec.name in self._processes:
+                raise ValueError(f"a process named {spec.name!r} is already supervised")
+            self._processes[spec.name] = process
+        process.start()
+        self._changed()
+        return process
+
+    def process(self, name: str) -> ManagedProcess:
+        """The supervised child called `name`."""
+        return self._processes[name]
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        with self._lock:
+            return list(self._processes.values())
+
+    def check_alive(self) -> None:
+        """Raise ProcessFailed if any child has exited."""
+        for process in self.processes:
+            process.check_alive()
+
+    def stop_all(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+        """Stop every child, last started first; the spawner thread goes last."""
+        for process in reversed(self.processes):
+            process.stop(grace)
+        self._changed()
+        self._spawner.shutdown(wait=True)
+        self._spawner = self._new_spawner()
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            self._on_change(self)
+
+    def __enter__(self) -> Supervisor:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop_all()

@@ -1,0 +1,100 @@
+"""Session fixtures: real Postgres, NATS and the whole mesh, each started once, only when a test asks.
+
+A unit-only run starts nothing (and imports none of the launcher). Everything runs on free ports in a
+temporary folder and is stopped at the end of the session, even when tests fail. Set DATABASE_URL /
+NATS_URL to use servers of your own instead of the bundled ones.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from services.launcher.mesh import LocalMesh
+    from services.launcher.postgres import PostgresServer
+    from services.launcher.processes import Supervisor
+
+
+@pytest.fixture(scope="session")
+def free_port_source() -> Iterator[int]:
+    """One source of free ports for the whole session, so no two fixtures get the same one."""
+    from services.mesh.topology import free_ports
+
+    return free_ports()
+
+
+@pytest.fixture(scope="session")
+def launcher_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
+    """Data folder of the session's servers; kept (and printed) when a test failed, for its logs."""
+    path = Path(tempfile.mkdtemp(prefix="athenaeum-test-"))
+    path.chmod(0o755)  # Postgres runs as 'nobody' when the tests run as root
+    yield path
+    if request.session.testsfailed:
+        print(f"\nlogs of the session's servers kept in {path / 'logs'}")
+    else:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def infra_supervisor(launcher_dir: Path) -> Iterator[Supervisor]:
+    """Parent of the session's Postgres and NATS; stops whatever is left at the end."""
+    from services.launcher.processes import Supervisor
+
+    supervisor = Supervisor(launcher_dir / "logs")
+    try:
+        yield supervisor
+    finally:
+        supervisor.stop_all()
+
+
+@pytest.fixture(scope="session")
+def postgres(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: Iterator[int]) -> PostgresServer:
+    """A Postgres server: `.admin_url`, `.url_for(db)`, `.create_database(name)`, `.fresh_database()`."""
+    from services.launcher.postgres import LocalPostgres, PostgresServer
+
+    if url := os.environ.get("DATABASE_URL"):
+        return PostgresServer(url)
+    server = LocalPostgres(launcher_dir / "postgres", next(free_port_source), infra_supervisor)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def nats(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: Iterator[int]) -> str:
+    """The URL of a JetStream-enabled NATS server."""
+    from services.launcher.nats import LocalNats
+
+    if url := os.environ.get("NATS_URL"):
+        return url
+    server = LocalNats(launcher_dir / "nats", next(free_port_source), next(free_port_source), infra_supervisor)
+    server.start()
+    return server.url
+
+
+@pytest.fixture(scope="session")
+def mesh(
+    launcher_dir: Path, postgres: PostgresServer, nats: str, free_port_source: Iterator[int]
+) -> Iterator[LocalMesh]:
+    """The whole mesh (services, sidecars, edge) on the session's Postgres and NATS, ready to serve."""
+    from services.launcher.mesh import LocalMesh, local_mesh_topology
+
+    data_dir = launcher_dir / "mesh"
+    topology = local_mesh_topology(
+        data_dir,
+        ports=free_port_source,
+        edge_port=next(free_port_source),
+        edge_admin_port=next(free_port_source),
+    )
+    local_mesh = LocalMesh(data_dir, topology, database_url=postgres.admin_url, nats_url=nats)
+    local_mesh.start()  # a failed start has already stopped what it started
+    try:
+        yield local_mesh
+    finally:
+        local_mesh.stop()

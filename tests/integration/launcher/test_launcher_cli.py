@@ -1,0 +1,107 @@
+"""`athenaeum up` in one process, `status` and `down` from another, as a developer would use them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from launcher_helpers import wait_gone
+
+from services.launcher.state import read_state
+
+pytestmark = pytest.mark.integration
+REPO_ROOT = Path(__file__).resolve().parents[3]
+# `up` lays out 25 service/sidecar ports from --port-base, then Postgres and NATS (client, monitor).
+PORTS_USED_FROM_BASE = 28
+
+
+def _free_port_range(size: int) -> int:
+    """A base port such that base .. base+size-1 can all be bound right now."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            base = probe.getsockname()[1]
+        if base + size < 65535 and all(_bindable(port) for port in range(base, base + size)):
+            return base
+    raise RuntimeError("no free port range found")
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _athenaeum(*args: str) -> list[str]:
+    return [sys.executable, "-m", "services.launcher.cli", *args]
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+
+
+@pytest.fixture
+def running_up(shared_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
+    """`athenaeum up --infra-only` running in its own process, until its state says every child started."""
+    data_dir = shared_dir / "data"
+    base = _free_port_range(PORTS_USED_FROM_BASE)
+    command = _athenaeum("up", "--infra-only", "--data-dir", str(data_dir), "--port-base", str(base))
+    up = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while not _status_ok(data_dir):
+            assert up.poll() is None, "athenaeum up exited early"
+            assert time.monotonic() < deadline, "athenaeum up was not healthy in time"
+            time.sleep(0.1)
+        yield up, data_dir
+    finally:
+        up.kill()
+        up.wait()
+
+
+def _status_ok(data_dir: Path) -> bool:
+    status = subprocess.run(_athenaeum("status", "--data-dir", str(data_dir)), env=_env(), capture_output=True)
+    return status.returncode == 0
+
+
+def _recorded_pids(data_dir: Path) -> list[int]:
+    recorded = read_state(data_dir)
+    assert recorded is not None
+    return [entry["pid"] for entry in recorded["processes"]]
+
+
+def test_down_from_another_shell_stops_up_and_everything_it_started(
+    running_up: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    up, data_dir = running_up
+    children = _recorded_pids(data_dir)
+    assert len(children) == 2  # postgres and nats
+
+    down = subprocess.run(_athenaeum("down", "--data-dir", str(data_dir)), env=_env(), capture_output=True, text=True)
+
+    assert down.returncode == 0 and "postgres" in down.stdout
+    assert up.wait(timeout=10) == 0
+    assert wait_gone(children) == []
+    assert read_state(data_dir) is None
+    assert not _status_ok(data_dir)
+
+
+def test_killing_up_with_sigkill_takes_its_children_with_it(
+    running_up: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    up, data_dir = running_up
+    children = _recorded_pids(data_dir)
+
+    up.kill()
+    up.wait()
+
+    assert wait_gone(children) == []

@@ -1,0 +1,78 @@
+"""The bundled Postgres: starts, serves, keeps its data across a restart, leaves nothing behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import psutil
+import pytest
+from launcher_helpers import wait_gone
+
+from services.launcher.postgres import LocalPostgres, PostgresServer, asyncpg_dsn
+from services.launcher.processes import Supervisor
+from services.mesh.topology import free_ports
+
+pytestmark = pytest.mark.integration
+
+
+async def test_the_session_postgres_accepts_a_connection(postgres: PostgresServer) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(postgres.admin_url))
+    try:
+        assert await connection.fetchval("SELECT 1") == 1
+    finally:
+        await connection.close()
+
+
+async def test_a_fresh_database_is_created_empty_and_only_once(postgres: PostgresServer) -> None:
+    url = postgres.fresh_database("launcher")
+    name = url.rsplit("/", 1)[1]
+
+    assert postgres.create_database(name) == url  # a second call is a no-op, not an error
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        assert await connection.fetchval("SELECT current_database()") == name
+        assert await connection.fetchval("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'") == 0
+    finally:
+        await connection.close()
+
+
+async def _query(url: str, *statements: str) -> object:
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        result = None
+        for statement in statements:
+            result = await connection.fetchval(statement)
+        return result
+    finally:
+        await connection.close()
+
+
+async def test_postgres_keeps_its_data_across_a_restart_without_a_second_initdb(shared_dir: Path) -> None:
+    with Supervisor(shared_dir / "logs") as supervisor:
+        server = LocalPostgres(shared_dir / "postgres", next(free_ports()), supervisor)
+        server.start()
+        url = server.create_database("kept")
+        await _query(url, "CREATE TABLE book (title text)", "INSERT INTO book VALUES ('Dune')")
+        initialised = (server.data_dir / "PG_VERSION").stat().st_mtime_ns
+        server.stop()
+        assert not server.accepts_connections()
+
+        supervisor.process(server.name).start()
+        server.wait_ready()
+
+        assert await _query(url, "SELECT title FROM book") == "Dune"
+        assert (server.data_dir / "PG_VERSION").stat().st_mtime_ns == initialised
+
+
+def test_stopping_postgres_stops_the_server_and_all_its_backends(shared_dir: Path) -> None:
+    with Supervisor(shared_dir / "logs") as supervisor:
+        server = LocalPostgres(shared_dir / "postgres", next(free_ports()), supervisor)
+        process = server.start()
+        assert process.pid is not None
+        family = [process.pid, *(child.pid for child in psutil.Process(process.pid).children(recursive=True))]
+        assert len(family) > 1  # the postmaster and its background workers
+
+        server.stop()
+
+        assert wait_gone(family) == []

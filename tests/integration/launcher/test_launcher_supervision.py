@@ -1,0 +1,139 @@
+"""Supervision: stop takes the whole process group, stubborn children are killed, nothing outlives us."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from launcher_helpers import is_gone, processes_mentioning, wait_gone
+
+from services.launcher.mesh import LocalMesh, local_mesh_topology
+from services.launcher.processes import ManagedProcess, ProcessFailed, ProcessSpec, Supervisor
+from services.mesh.topology import free_ports
+
+pytestmark = pytest.mark.integration
+REPO_ROOT = Path(__file__).resolve().parents[3]
+
+
+def _family(pid: int) -> list[int]:
+    return [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
+
+
+def _wait_for_children(pid: int, count: int) -> list[int]:
+    deadline = time.monotonic() + 5
+    while len(family := _family(pid)) < count + 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return family
+
+
+def test_stop_takes_down_the_child_and_everything_it_forked(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as supervisor:
+        process = supervisor.start(ProcessSpec("forker", ["sh", "-c", "sleep 300 & sleep 300 & wait"]))
+        assert process.pid is not None
+        family = _wait_for_children(process.pid, 2)
+
+        process.stop()
+
+        assert wait_gone(family) == []
+        assert not process.running
+
+
+def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as supervisor:
+        process = supervisor.start(ProcessSpec("stubborn", ["sh", "-c", "trap '' TERM; sleep 300 & wait"]))
+        assert process.pid is not None
+        family = _wait_for_children(process.pid, 1)
+        started = time.monotonic()
+
+        process.stop(grace=0.3)
+
+        assert wait_gone(family, timeout=1) == []
+        assert time.monotonic() - started < 3
+
+
+def _wait_for_log(process: ManagedProcess, text: str, count: int) -> int:
+    deadline = time.monotonic() + 5
+    while process.log_path.read_text().count(text) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return process.log_path.read_text().count(text)
+
+
+def test_kill_and_start_again_gives_a_new_running_process_with_its_output_in_the_log(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as supervisor:
+        process = supervisor.start(ProcessSpec("talker", ["sh", "-c", "echo started; exec sleep 300"]))
+        first_pid = process.pid
+        assert _wait_for_log(process, "started", 1) == 1
+
+        process.kill()
+        assert process.poll() == -signal.SIGKILL
+        process.start()
+
+        assert process.running and process.pid != first_pid
+        assert _wait_for_log(process, "started", 2) == 2
+
+
+def test_a_child_started_from_a_short_lived_thread_outlives_that_thread(tmp_path: Path) -> None:
+    # PR_SET_PDEATHSIG fires when the forking *thread* exits; the supervisor forks from its own thread.
+    with Supervisor(tmp_path) as supervisor:
+        worker = threading.Thread(target=supervisor.start, args=(ProcessSpec("sleeper", ["sleep", "300"]),))
+        worker.start()
+        worker.join()
+
+        time.sleep(0.2)  # give a wrongly delivered parent-death signal time to land
+        assert supervisor.process("sleeper").running
+
+
+def test_children_die_with_a_launcher_killed_by_sigkill(tmp_path: Path) -> None:
+    launcher_code = textwrap.dedent(
+        f"""
+        import sys, threading
+        from pathlib import Path
+        from services.launcher.processes import ProcessSpec, Supervisor
+        supervisor = Supervisor(Path({str(tmp_path)!r}))
+        child = supervisor.start(ProcessSpec("orphan-to-be", ["sleep", "300"]))
+        print(child.pid, flush=True)
+        threading.Event().wait()
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")])}
+    launcher = subprocess.Popen([sys.executable, "-c", launcher_code], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert launcher.stdout is not None
+        child_pid = int(launcher.stdout.readline())
+        assert not is_gone(child_pid)
+
+        launcher.kill()
+        launcher.wait()
+
+        assert wait_gone([child_pid]) == []
+    finally:
+        launcher.kill()
+        launcher.wait()
+
+
+def test_a_start_that_fails_half_way_leaves_no_process_behind(shared_dir: Path) -> None:
+    ports = free_ports()
+    topology = local_mesh_topology(shared_dir, ports=ports, edge_port=next(ports), edge_admin_port=next(ports))
+    # The edge cannot load a corrupt descriptor set, so start() fails after Postgres and NATS started.
+    corrupt = shared_dir / "corrupt.binpb"
+    corrupt.write_bytes(b"not a descriptor set")
+    broken = dataclasses.replace(topology, descriptor_path=corrupt)
+    mesh = LocalMesh(shared_dir, broken, services=())
+    children_before = set(psutil.Process().children(recursive=True))
+
+    with pytest.raises(ProcessFailed, match="edge exited"):
+        mesh.start()
+
+    assert {process.name for process in mesh.processes} >= {"postgres", "nats", "edge"}
+    assert [process for process in mesh.processes if process.running] == []
+    assert processes_mentioning(str(shared_dir)) == []
+    assert set(psutil.Process().children(recursive=True)) <= children_before
