@@ -21,6 +21,7 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2
 
 from services.devtools.tools import venv_bin, venv_tool
+from services.mesh.envoy import committed_topology, write_configs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -28,7 +29,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 PYTHON_OUT = Path("gen/python/athenaeum")
 DESCRIPTOR_OUT = Path("gen/descriptor/athenaeum.binpb")
 CLIENT_OUT = Path("clients/python/src/athenaeum_client")
-GENERATED = (PYTHON_OUT, DESCRIPTOR_OUT, CLIENT_OUT)
+ENVOY_OUT = Path("envoy")
+GENERATED = (PYTHON_OUT, DESCRIPTOR_OUT, CLIENT_OUT, ENVOY_OUT)
 
 # Envoy's transcoder prints google.rpc.Status details only for types present in its descriptor set.
 ERROR_PROTOS = ("google/rpc/error_details.proto", "google/rpc/status.proto")
@@ -101,6 +103,9 @@ def generate_into(root: Path, out: Path) -> None:
     _descriptor_set(root, out, protos)
     _python_stubs(root, out, protos, files_with_services(out / DESCRIPTOR_OUT))
     _client_package(root, out, protos)
+    # Envoy's container configs come from the service registry, not from protos; regenerated here so that
+    # one command refreshes everything generated.
+    write_configs(committed_topology(), out / ENVOY_OUT)
 
 
 def files_with_services(descriptor_path: Path) -> list[str]:
@@ -110,7 +115,7 @@ def files_with_services(descriptor_path: Path) -> list[str]:
 
 
 def generate(root: Path) -> None:
-    """Regenerate gen/python/athenaeum, gen/descriptor and the client package in place."""
+    """Regenerate gen/python/athenaeum, gen/descriptor, the client package and envoy/ in place."""
     with tempfile.TemporaryDirectory(prefix="athenaeum-codegen-") as scratch:
         fresh = Path(scratch)
         generate_into(root, fresh)
