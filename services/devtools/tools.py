@@ -1,4 +1,5 @@
-"""Where the developer tools live: buf from the repository's npm folder, protoc plugins from the venv."""
+"""Where the tools live: buf from the repository's npm folder; protoc plugins, Envoy, nats-server and grpcurl
+from the venv (their PyPI wheels install them next to the interpreter)."""
 
 from __future__ import annotations
 
@@ -30,12 +31,13 @@ def venv_bin() -> Path:
     return Path(sys.executable).parent
 
 
-def venv_tool(name: str) -> str:
-    """A console script installed next to the running interpreter, else one found on PATH."""
+def venv_tool(name: str, *, package: str = "") -> str:
+    """A program installed next to the running interpreter, else one found on PATH."""
     beside = venv_bin() / name
     if beside.is_file():
         return str(beside)
     found = shutil.which(name)
     if found:
         return found
-    raise ToolNotFound(f"{name} is not installed: run `pip install -e '.[dev]'`")
+    install = package or "-e '.[dev]'"
+    raise ToolNotFound(f"{name} is not installed: run `pip install {install}`")

