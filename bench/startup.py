@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -30,7 +31,7 @@ RESULTS = REPO_ROOT / "bench" / "results" / "startup.jsonl"
 
 
 def rss_of(mesh: LocalMesh) -> dict[str, float]:
-    """Resident memory (MiB) of each supervised process and its children (Postgres backends)."""
+    """Resident memory (MiB) of each supervised process with its children (Postgres: per backend)."""
     sizes: dict[str, float] = {}
     for process in mesh.processes:
         if process.pid is None:
@@ -41,7 +42,7 @@ def rss_of(mesh: LocalMesh) -> dict[str, float]:
     return sizes
 
 
-def one_run(*, fresh: bool) -> dict[str, object]:
+def one_run(*, fresh: bool) -> dict[str, Any]:
     """Start a mesh in a new folder (fresh: includes initdb and certificates), measure it, stop it."""
     data_dir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-"))
     data_dir.chmod(0o755)  # Postgres runs as 'nobody' under root
@@ -91,14 +92,14 @@ def main() -> None:
     print(_markdown(runs))
 
 
-def _markdown(runs: list[dict[str, object]]) -> str:
+def _markdown(runs: list[dict[str, Any]]) -> str:
     lines = ["| run | first start | seconds to SERVING | total RSS (MiB) |", "|---|---|---|---|"]
     for index, run in enumerate(runs, 1):
-        total = sum(run["rss_mib"].values())  # type: ignore[attr-defined]
+        total = sum(run["rss_mib"].values())
         lines.append(f"| {index} | {run['first_start']} | {run['seconds_to_serving']} | {total:.0f} |")
     last = runs[-1]["rss_mib"]
     lines += ["", "| process | RSS (MiB) |", "|---|---|"]
-    lines += [f"| {name} | {size} |" for name, size in sorted(last.items())]  # type: ignore[attr-defined]
+    lines += [f"| {name} | {size} |" for name, size in sorted(last.items())]
     return "\n".join(lines)
 
 

@@ -64,7 +64,9 @@ def up(
         envoy_log_level=envoy_log_level,
         progress=lambda step: console.print(f"  [green]✓[/green] {step}"),
     )
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # `athenaeum down` from another shell: stop cleanly
+    # SIGTERM comes from `athenaeum down`; SIGINT is set explicitly as a background job starts with it ignored.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _raise_interrupt)
     try:
         with console.status("Starting the mesh…"):
             mesh.start()
@@ -97,16 +99,24 @@ def _print_ready(mesh: Any) -> None:
     console.print(table)
     if not mesh.envoys:
         return
-    descriptor = os.path.relpath(mesh.topology.descriptor_path)
+    descriptor = _shortest(mesh.topology.descriptor_path)
     console.print("Try:")
-    console.print(f"  curl -s '{mesh.edge_url}/v1/books?page_size=5'", markup=False)
+    console.print(f"  curl -s '{mesh.edge_url}/v1/books?page_size=5'", markup=False, soft_wrap=True)
     console.print(
         f"  grpcurl -plaintext -protoset {descriptor} -d '{{\"page_size\": 5}}' "
         f"{mesh.edge_grpc_target} athenaeum.catalog.v1.CatalogService/ListBooks",
         markup=False,
+        soft_wrap=True,
     )
-    console.print(f"  curl -s {mesh.edge_admin_url}/clusters", markup=False)
+    console.print(f"  curl -s {mesh.edge_admin_url}/clusters", markup=False, soft_wrap=True)
     console.print("Ctrl-C (or `athenaeum down`) stops everything.")
+
+
+def _shortest(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 @app.command()

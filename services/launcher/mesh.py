@@ -150,7 +150,7 @@ class LocalMesh:
         if role == components.SERVICE_ROLE:
             return lambda: grpc_health_status(self.app_target(name)) == "SERVING"
         if role == components.ENVOY_ROLE:
-            port = int(self.process(name).spec.extra["admin_port"])  # type: ignore[call-overload]
+            port = int(self.process(name).spec.extra["admin_port"])
             return lambda: envoy_is_live(port)
         if name == "postgres":
             return self.postgres.accepts_connections
@@ -199,7 +199,7 @@ class LocalMesh:
             raise StartupAborted("start-up aborted")
         self._supervisor.check_alive()
 
-    def _start_backend(self, nats: Future[object] | None) -> None:
+    def _start_backend(self, nats: Future[ManagedProcess] | None) -> None:
         if self._local_postgres is not None:
             self._local_postgres.start()
             self._progress("postgres accepts connections")

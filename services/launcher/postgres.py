@@ -22,7 +22,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from services.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
+from services.launcher.processes import ManagedProcess, ProcessSpec, Supervisor, die_with_parent
 from services.launcher.readiness import run_coroutine, wait_until
 
 SUPERUSER = "postgres"
@@ -185,6 +185,7 @@ class LocalPostgres(PostgresServer):
             capture_output=True,
             text=True,
             check=False,
+            preexec_fn=die_with_parent,  # a launcher killed mid-initdb takes initdb with it
         )
         if result.returncode != 0:
             # Leave no half-initialised cluster behind: the next start would skip initdb and fail.

@@ -19,8 +19,11 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 _PR_SET_PDEATHSIG = 1
+Popen = subprocess.Popen[bytes]
+Spawner = Callable[[Callable[[], Popen]], Popen]
 _LIBC = ctypes.CDLL(None, use_errno=True)
 DEFAULT_GRACE_SECONDS = 5.0
 
@@ -42,11 +45,12 @@ class ProcessSpec:
     group: str | None = None
     stop_signal: int = signal.SIGTERM
     """The graceful stop request (Postgres wants SIGINT: "fast" shutdown)."""
-    extra: dict[str, object] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
     """Free-form facts recorded in the state file (ports, role)."""
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
+    """preexec_fn: SIGKILL this child when the thread that forked it exits."""
     # Runs in the child between fork and exec, after any uid/gid change (which would clear it).
     if _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
@@ -103,11 +107,11 @@ def wait_group_gone(pgid: int, timeout: float, reap: Callable[[], object] = lamb
 class ManagedProcess:
     """One supervised child: start, stop, kill -9, restart."""
 
-    def __init__(self, spec: ProcessSpec, log_path: Path, spawn: Callable[[Callable[[], object]], object]):
+    def __init__(self, spec: ProcessSpec, log_path: Path, spawn: Spawner):
         self.spec = spec
         self.log_path = log_path
         self._spawn = spawn
-        self._popen: subprocess.Popen[bytes] | None = None
+        self._popen: Popen | None = None
 
     @property
     def name(self) -> str:
@@ -130,9 +134,9 @@ class ManagedProcess:
         if self.running:
             raise RuntimeError(f"{self.name} is already running")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._popen = self._spawn(self._popen_child)  # type: ignore[assignment]
+        self._popen = self._spawn(self._popen_child)
 
-    def _popen_child(self) -> subprocess.Popen[bytes]:
+    def _popen_child(self) -> Popen:
         with self.log_path.open("ab") as log:
             return subprocess.Popen(
                 list(self.spec.argv),
@@ -145,7 +149,7 @@ class ManagedProcess:
                 user=self.spec.user,
                 group=self.spec.group,
                 extra_groups=[] if self.spec.user is not None else None,
-                preexec_fn=_die_with_parent,
+                preexec_fn=die_with_parent,
             )
 
     def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
@@ -201,7 +205,7 @@ class Supervisor:
         # Its one thread is created on first use and lives until stop_all(): the parent of every child.
         return ThreadPoolExecutor(max_workers=1, thread_name_prefix="athenaeum-spawner")
 
-    def _spawn(self, popen: Callable[[], object]) -> object:
+    def _spawn(self, popen: Callable[[], Popen]) -> Popen:
         return self._spawner.submit(popen).result()
 
     def start(self, spec: ProcessSpec) -> ManagedProcess:
