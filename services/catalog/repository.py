@@ -1,119 +1,27 @@
-"""Catalog persistence: tables, and the book repository (Protocol + SQLAlchemy). Never commits."""
+"""Catalog persistence: the book repository and the unit of work. Never commits."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
 from typing import Protocol
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.domain import Book, BookDetails, BookNotFound, book_name
+from services.catalog.copy_repository import SqlCopyRepository
+from services.catalog.domain import Book, BookNotFound, CopyStatus, book_name
+from services.catalog.search import SqlBookSearch
+from services.catalog.tables import BOOKS_WITH_COUNTS, books, copies, to_book
 from services.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository, violated_constraint
 from services.runtime.errors import AlreadyExists
 from services.runtime.idempotency import RequestLog
 
-metadata = sa.MetaData()
 
-books = sa.Table(
-    "books",
-    metadata,
-    sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("isbn", sa.Text, unique=True),
-    sa.Column("title", sa.Text, nullable=False),
-    sa.Column("subtitle", sa.Text, nullable=False, server_default=""),
-    sa.Column("authors", ARRAY(sa.Text), nullable=False, server_default="{}"),
-    sa.Column("subjects", ARRAY(sa.Text), nullable=False, server_default="{}"),
-    sa.Column("publisher", sa.Text, nullable=False, server_default=""),
-    sa.Column("publication_year", sa.Integer),
-    sa.Column("language", sa.Text, nullable=False, server_default=""),
-    sa.Column("description", sa.Text, nullable=False, server_default=""),
-    sa.Column("cover_url", sa.Text, nullable=False, server_default=""),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Index("books_created_at_id", sa.text("created_at DESC"), sa.text("id DESC")),
-)
-
-copies = sa.Table(
-    "copies",
-    metadata,
-    sa.Column("id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("book_id", UUID(as_uuid=True), sa.ForeignKey("books.id", ondelete="CASCADE"), nullable=False),
-    sa.Column("barcode", sa.Text, nullable=False, unique=True),
-    sa.Column("branch", sa.Text, nullable=False, server_default=""),
-    sa.Column("shelf_location", sa.Text, nullable=False, server_default=""),
-    sa.Column("item_type", sa.Text, nullable=False, server_default="book"),
-    sa.Column("status", sa.Text, nullable=False, server_default="AVAILABLE"),
-    sa.Column("current_loan", sa.Text),
-    sa.Column("current_hold", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("version", sa.Integer, nullable=False),
-    sa.Index("copies_book_id", "book_id"),
-)
-
-
-@dataclass(frozen=True, slots=True)
-class BookPage:
-    books: list[Book]
-    total_size: int
-    has_more: bool
-
-
-class BookRepository(Protocol):
-    seen: list[Book]  # type: ignore[assignment]
-
-    async def add(self, book: Book) -> None: ...
-    async def get(self, book_id: uuid.UUID) -> Book: ...
-    async def list_newest_first(self, *, after: tuple[datetime, uuid.UUID] | None, limit: int) -> BookPage: ...
-
-
-def _copy_count(*conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
-    return sa.select(sa.func.count()).where(copies.c.book_id == books.c.id, *conditions).scalar_subquery()
-
-
-# Built once: constructing a statement costs more CPU than running a primary-key lookup.
-BOOKS_WITH_COUNTS = sa.select(
-    books,
-    _copy_count(copies.c.status != "WITHDRAWN").label("total_copies"),
-    _copy_count(copies.c.status == "AVAILABLE").label("available_copies"),
-)
-
-
-def _to_book(row: sa.Row[tuple[object, ...]]) -> Book:
-    m = row._mapping
-    details = BookDetails(
-        title=m["title"],
-        isbn=m["isbn"] or "",
-        subtitle=m["subtitle"],
-        authors=tuple(m["authors"]),
-        subjects=tuple(m["subjects"]),
-        publisher=m["publisher"],
-        publication_year=m["publication_year"] or 0,
-        language=m["language"],
-        description=m["description"],
-        cover_url=m["cover_url"],
-    )
-    return Book(
-        id=m["id"],
-        details=details,
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        version=m["version"],
-        total_copies=m["total_copies"],
-        available_copies=m["available_copies"],
-    )
-
-
-def _to_row(book: Book) -> dict[str, object]:
+def _fields(book: Book) -> dict[str, object]:
     d = book.details
     return {
-        "id": book.id,
         "isbn": d.isbn or None,
         "title": d.title,
         "subtitle": d.subtitle,
@@ -124,51 +32,96 @@ def _to_row(book: Book) -> dict[str, object]:
         "language": d.language,
         "description": d.description,
         "cover_url": d.cover_url,
-        "created_at": book.created_at,
         "updated_at": book.updated_at,
         "version": book.version,
     }
 
 
+def _isbn_taken(book: Book) -> AlreadyExists:
+    isbn = book.details.isbn
+    return AlreadyExists(
+        f"a book with ISBN {isbn} already exists",
+        reason="ISBN_TAKEN",
+        metadata={"isbn": isbn, "field": "book.isbn"},
+    )
+
+
+class BookRepository(Protocol):
+    async def add(self, book: Book) -> None: ...
+    async def get(self, book_id: uuid.UUID, *, lock: bool = False) -> Book: ...
+    async def save(self, book: Book) -> None: ...
+    async def remove(self, book: Book) -> None: ...
+    async def copy_statuses(self, book_id: uuid.UUID) -> list[CopyStatus]: ...
+
+
 class SqlBookRepository(TrackingRepository):
     async def add(self, book: Book) -> None:
         """Inserts within the unit of work's transaction; visible to others only after its commit."""
+        await self.add_many([book])
+
+    async def add_many(self, new_books: Sequence[Book]) -> None:
+        values = [{**_fields(b), "id": b.id, "created_at": b.created_at} for b in new_books]
         try:
             async with self.session.begin_nested():
-                await self.session.execute(books.insert().values(**_to_row(book)))
+                await self.session.execute(books.insert(), values)
         except IntegrityError as error:
-            if violated_constraint(error) == "books_isbn_key":
-                isbn = book.details.isbn
-                raise AlreadyExists(
-                    f"a book with ISBN {isbn} already exists", reason="ISBN_TAKEN", metadata={"isbn": isbn}
-                ) from None
+            if violated_constraint(error) == "books_isbn_key" and len(new_books) == 1:
+                raise _isbn_taken(new_books[0]) from None
             raise
-        self._track(book)
+        for book in new_books:
+            self._track(book)
 
-    async def get(self, book_id: uuid.UUID) -> Book:
-        row = (await self.session.execute(BOOKS_WITH_COUNTS.where(books.c.id == book_id))).first()
+    async def get(self, book_id: uuid.UUID, *, lock: bool = False) -> Book:
+        """The book with its copy counts; `lock` holds its row until the transaction ends."""
+        query = BOOKS_WITH_COUNTS.where(books.c.id == book_id)
+        if lock:
+            query = query.with_for_update(of=books)
+        row = (await self.session.execute(query)).first()
         if row is None:
             raise BookNotFound(book_name(book_id))
-        return self._track(_to_book(row))
+        return self._track(to_book(row))
 
-    async def list_newest_first(self, *, after: tuple[datetime, uuid.UUID] | None, limit: int) -> BookPage:
-        query = BOOKS_WITH_COUNTS.order_by(books.c.created_at.desc(), books.c.id.desc()).limit(limit + 1)
-        if after is not None:
-            query = query.where(sa.tuple_(books.c.created_at, books.c.id) < sa.tuple_(*after))
-        rows = (await self.session.execute(query)).all()
-        total = await self.session.scalar(sa.select(sa.func.count()).select_from(books))
-        return BookPage(
-            books=[_to_book(r) for r in rows[:limit]], total_size=int(total or 0), has_more=len(rows) > limit
-        )
+    async def by_isbns(self, isbns: Sequence[str]) -> dict[str, Book]:
+        """Books with these ISBNs, locked (a bulk import updates them)."""
+        if not isbns:
+            return {}
+        query = BOOKS_WITH_COUNTS.where(books.c.isbn.in_(list(isbns))).with_for_update(of=books)
+        return {b.details.isbn: self._track(b) for b in map(to_book, (await self.session.execute(query)).all())}
+
+    async def save(self, book: Book) -> None:
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(books.update().where(books.c.id == book.id).values(_fields(book)))
+        except IntegrityError as error:
+            if violated_constraint(error) == "books_isbn_key":
+                raise _isbn_taken(book) from None
+            raise
+
+    async def remove(self, book: Book) -> None:
+        """Deletes the book; its copies go with it (ON DELETE CASCADE)."""
+        await self.session.execute(books.delete().where(books.c.id == book.id))
+
+    async def copy_statuses(self, book_id: uuid.UUID) -> list[CopyStatus]:
+        """Statuses of the book's copies, locked so no check-out slips in before a delete commits."""
+        query = sa.select(copies.c.status).where(copies.c.book_id == book_id).with_for_update()
+        return [CopyStatus(s) for s in (await self.session.scalars(query)).all()]
 
 
 class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
     books: SqlBookRepository
+    copies: SqlCopyRepository
     requests: RequestLog
+    search: SqlBookSearch
 
     def _open(self, session: AsyncSession) -> None:
         self.books = SqlBookRepository(session)
+        self.copies = SqlCopyRepository(session)
         self.requests = RequestLog(session)
+        self.search = SqlBookSearch(session)
 
     def _repositories(self) -> tuple[TrackingRepository, ...]:
-        return (self.books,)
+        return (self.books, self.copies)
+
+    async def lock(self, key: str) -> None:
+        """Serialises transactions on `key` (e.g. a loan id) until this one ends: a transaction advisory lock."""
+        await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))))

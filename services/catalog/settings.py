@@ -1,5 +1,10 @@
+from pydantic import Field
+
 from services.runtime.settings import BaseServiceSettings
 
 
 class CatalogSettings(BaseServiceSettings):
-    """Catalog has no settings of its own yet; search and cache tuning will live here."""
+    """Catalog tuning, from ATHENAEUM_* variables like every service setting."""
+
+    book_cache_size: int = Field(10_000, ge=0, description="Books kept by GetBook's cache; 0 turns it off.")
+    book_cache_ttl_seconds: float = Field(30.0, gt=0, description="Upper bound on staleness if events are lost.")

@@ -21,6 +21,7 @@ from pathlib import Path
 from google.protobuf import descriptor_pb2
 
 from services.devtools.tools import venv_bin, venv_tool
+from services.mesh import deploy
 from services.mesh.envoy import committed_topology, write_configs
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -30,7 +31,7 @@ PYTHON_OUT = Path("gen/python/athenaeum")
 DESCRIPTOR_OUT = Path("gen/descriptor/athenaeum.binpb")
 CLIENT_OUT = Path("clients/python/src/athenaeum_client")
 ENVOY_OUT = Path("envoy")
-GENERATED = (PYTHON_OUT, DESCRIPTOR_OUT, CLIENT_OUT, ENVOY_OUT)
+GENERATED = (PYTHON_OUT, DESCRIPTOR_OUT, CLIENT_OUT, ENVOY_OUT, *deploy.GENERATED)
 
 # Envoy's transcoder prints google.rpc.Status details only for types present in its descriptor set.
 ERROR_PROTOS = ("google/rpc/error_details.proto", "google/rpc/status.proto")
@@ -106,6 +107,8 @@ def generate_into(root: Path, out: Path) -> None:
     # Envoy's container configs come from the service registry, not from protos; regenerated here so that
     # one command refreshes everything generated.
     write_configs(committed_topology(), out / ENVOY_OUT)
+    # docker-compose and the Helm chart, from the same registry (the chart copies the configs just written).
+    deploy.write_generated(root, out, envoy_dir=out / ENVOY_OUT, descriptor=out / DESCRIPTOR_OUT)
 
 
 def files_with_services(descriptor_path: Path) -> list[str]:

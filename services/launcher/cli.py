@@ -211,5 +211,9 @@ def test(ctx: typer.Context) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *ctx.args])
 
 
+from services.catalog.cli import app as catalog_app  # noqa: E402  (typer and rich only: --help stays fast)
+
+app.add_typer(catalog_app, name="catalog")
+
 if __name__ == "__main__":
     app()

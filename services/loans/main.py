@@ -2,24 +2,79 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from functools import partial
+from typing import Any
 
 from athenaeum.loans.v1 import loans_pb2_grpc
+from services.loans import events
+from services.loans.borrowing import BorrowingPolicy
+from services.loans.handlers import Circulation
+from services.loans.peers import GrpcCatalog, GrpcUsers
+from services.loans.reconciliation import reconcile
+from services.loans.repository import SqlLoansUnitOfWork
 from services.loans.service import LoansServicer
 from services.loans.settings import LoansSettings
+from services.runtime.clock import SystemClock
 from services.runtime.infrastructure import Infrastructure
-from services.runtime.server import ServiceApp, run
+from services.runtime.server import ServiceApp, mesh_channel, run
 
 NAME = "loans"
+log = logging.getLogger("athenaeum.loans")
+
+
+def crash_now() -> None:
+    """The fault the crash tests inject: the process vanishes as with `kill -9`."""
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def scheduler(circulation: Circulation, interval: float) -> Callable[[], Coroutine[Any, Any, None]]:
+    """Reconcile now (recovering what a crash left) and then every `interval` seconds."""
+
+    async def run_forever() -> None:
+        while True:
+            try:
+                report = await reconcile(circulation)
+                if report.discrepancies:
+                    log.warning("reconciled: %s", "; ".join(report.discrepancies))
+            except Exception as error:  # a peer or the database is away: the next pass tries again
+                log.warning("reconciliation failed: %s", error)
+            await asyncio.sleep(interval)
+
+    return run_forever
 
 
 async def build(settings: LoansSettings) -> ServiceApp:
     infra = Infrastructure.open(NAME, settings)
-    return infra.app(
-        [
-            partial(loans_pb2_grpc.add_LoansServiceServicer_to_server, LoansServicer()),
-        ]
+    channel = mesh_channel(settings)
+
+    def unit_of_work() -> SqlLoansUnitOfWork:
+        return SqlLoansUnitOfWork(infra.sessions, encode=events.encode, on_commit=infra.relay.wake)
+
+    circulation = Circulation(
+        uow=unit_of_work,
+        clock=SystemClock(),
+        users=GrpcUsers(channel, timeout=settings.peer_timeout_seconds),
+        catalog=GrpcCatalog(channel, timeout=settings.peer_timeout_seconds),
+        policy=BorrowingPolicy(settings.max_overdue_loans, settings.max_outstanding_fines),
+        currency=settings.currency_code,
+        saga_timeout=timedelta(seconds=settings.saga_timeout_seconds),
+        overdue_reminder_days=settings.overdue_reminder_days,
+        due_soon=timedelta(days=settings.due_soon_days),
+        after_checkout=crash_now if settings.fault_crash_after_checkout else lambda: None,
     )
+    background = [scheduler(circulation, settings.reconcile_interval_seconds)]
+    app = infra.app(
+        [partial(loans_pb2_grpc.add_LoansServiceServicer_to_server, LoansServicer(circulation))],
+        background=background if settings.reconcile_interval_seconds > 0 else [],
+    )
+    app.closers = [*app.closers, partial(channel.close, None)]
+    return app
 
 
 def main() -> None:

@@ -1,5 +1,25 @@
+from decimal import Decimal
+
+from pydantic import Field
+
 from services.runtime.settings import BaseServiceSettings
 
 
 class LoansSettings(BaseServiceSettings):
-    """The loans service's settings (none of its own yet)."""
+    """The loans service's settings (ATHENAEUM_* environment variables)."""
+
+    currency_code: str = Field("RUB", description="ISO 4217 code of the library's currency.")
+    max_overdue_loans: int = Field(0, description="A patron with more overdue loans than this may not borrow.")
+    max_outstanding_fines: Decimal | None = Field(
+        None, description="Owing more than this blocks borrowing, when the circulation rule sets no limit."
+    )
+    peer_timeout_seconds: float = Field(5.0, description="Deadline of each call to users or catalog.")
+    saga_timeout_seconds: float = Field(
+        60.0, description="An issue still PENDING after this long was abandoned; the reconciler settles it."
+    )
+    reconcile_interval_seconds: float = Field(60.0, description="How often the scheduler reconciles; 0 = never.")
+    overdue_reminder_days: int = 7
+    due_soon_days: float = 2.0
+    fault_crash_after_checkout: bool = Field(
+        False, description="Testing only: die with SIGKILL between the catalog check-out and the loan commit."
+    )

@@ -82,14 +82,20 @@ def router_filter() -> Config:
     return {"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER_TYPE}}
 
 
+# Retried only when the request cannot have reached the service (no connection, refused stream, reset
+# before any byte was sent): safe for every method, and what a pod leaving during a rollout looks like.
+RETRY_POLICY = {"retry_on": "connect-failure,refused-stream,reset-before-request", "num_retries": 2}
+
+
 def grpc_route(prefix: str, cluster: str) -> Config:
-    """Route a gRPC path prefix to a cluster with the mesh's timeouts."""
+    """Route a gRPC path prefix to a cluster with the mesh's timeouts and safe retries."""
     return {
         "match": {"prefix": prefix},
         "route": {
             "cluster": cluster,
             "timeout": ROUTE_TIMEOUT,
             "max_stream_duration": {"grpc_timeout_header_max": GRPC_TIMEOUT_HEADER_MAX},
+            "retry_policy": RETRY_POLICY,
         },
     }
 
@@ -199,3 +205,36 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+ADMIN_CLUSTER = "envoy_admin"
+
+
+def admin_cluster(admin_port: int) -> Config:
+    """This Envoy's own admin interface as an upstream, for the operations listener (HTTP/1.1)."""
+    return {
+        "name": ADMIN_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": ADMIN_CLUSTER,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address("127.0.0.1", admin_port)}}]}],
+        },
+    }
+
+
+def ops_listener(host: str, port: int, *, app_cluster: str | None = None) -> Config:
+    """Plaintext listener for kubelet probes and Prometheus, which reach a pod on its IP, not on loopback.
+
+    Exposes exactly Envoy's `/ready` and `/stats/prometheus` (never the rest of the admin interface, which
+    can stop the server) and, with `app_cluster`, the service's gRPC health, so Kubernetes' native gRPC
+    probes reach a service that listens on loopback only.
+    """
+    routes: list[Config] = [
+        {"match": {"path": path}, "route": {"cluster": ADMIN_CLUSTER}} for path in ("/ready", "/stats/prometheus")
+    ]
+    if app_cluster is not None:
+        routes.append(grpc_route("/grpc.health.v1.Health/", app_cluster))
+    # Probes and scrapes every few seconds would drown the access log: this listener logs nothing.
+    hcm = http_connection_manager(stat_prefix="ops", routes=routes, http_filters=[], access_log=[])
+    return listener("ops", host, port, {"filters": [hcm]})

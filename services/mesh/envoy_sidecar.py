@@ -6,12 +6,14 @@ from services.mesh import registry
 from services.mesh.envoy_common import (
     Config,
     admin,
+    admin_cluster,
     downstream_mtls,
     grpc_route,
     http2_cluster,
     http_connection_manager,
     listener,
     mesh_cluster_name,
+    ops_listener,
     overload_manager,
     upstream_mtls,
 )
@@ -33,13 +35,19 @@ def sidecar_config(service_name: str, topology: Topology) -> Config:
             "listeners": [
                 _inbound_listener(spec, topology),
                 _outbound_listener(spec, upstreams, topology),
+                *_ops_listeners(topology, placement.ops_port),
             ],
             "clusters": [
                 http2_cluster(LOCAL_APP_CLUSTER, "127.0.0.1", placement.app_port),
                 *(_upstream_cluster(spec, upstream.name, topology) for upstream in upstreams),
+                *([admin_cluster(placement.admin_port)] if placement.ops_port else []),
             ],
         },
     }
+
+
+def _ops_listeners(topology: Topology, ops_port: int) -> list[Config]:
+    return [ops_listener(topology.bind_host, ops_port, app_cluster=LOCAL_APP_CLUSTER)] if ops_port else []
 
 
 def allowed_principals(service_name: str) -> list[str]:

@@ -31,6 +31,8 @@ class Placement:
     """Sidecar Envoy admin (stats, /ready), loopback only."""
     metrics_port: int
     """The service's Prometheus endpoint."""
+    ops_port: int = 0
+    """Sidecar's plaintext operations listener (gRPC health for probes, Envoy's Prometheus stats); 0: none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +47,8 @@ class Topology:
     """Holds ca.pem and <identity>.pem / <identity>-key.pem for every mesh identity."""
     descriptor_path: Path
     """Descriptor set of every proto, for the edge's grpc_json_transcoder."""
+    edge_ops_port: int = 0
+    """The edge's plaintext operations listener (readiness, Envoy's Prometheus stats); 0: none."""
 
     def placement(self, name: str) -> Placement:
         return self.services[name]
@@ -58,6 +62,8 @@ CONTAINER_ADMIN_PORT = 9901
 CONTAINER_METRICS_PORT = 9464
 CONTAINER_EDGE_PORT = 8080
 CONTAINER_EDGE_ADMIN_PORT = 9901
+# Probes and Prometheus reach a pod on its IP, never on loopback where the admin and the service listen.
+CONTAINER_OPS_PORT = 15021
 
 
 def container_topology(*, cert_dir: Path, descriptor_path: Path) -> Topology:
@@ -71,6 +77,7 @@ def container_topology(*, cert_dir: Path, descriptor_path: Path) -> Topology:
                 outbound_port=CONTAINER_OUTBOUND_PORT,
                 admin_port=CONTAINER_ADMIN_PORT,
                 metrics_port=CONTAINER_METRICS_PORT,
+                ops_port=CONTAINER_OPS_PORT,
             )
             for spec in SERVICES
         },
@@ -79,6 +86,7 @@ def container_topology(*, cert_dir: Path, descriptor_path: Path) -> Topology:
         bind_host="0.0.0.0",
         cert_dir=cert_dir,
         descriptor_path=descriptor_path,
+        edge_ops_port=CONTAINER_OPS_PORT,
     )
 
 

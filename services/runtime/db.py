@@ -15,15 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.runtime.outbox import OUTBOX, OutboxMessage
 from services.runtime.settings import BaseServiceSettings
+from services.runtime.telemetry import DB_POOLS
+from services.runtime.tracing import instrument_engine
 
 
 def create_engine(settings: BaseServiceSettings) -> AsyncEngine:
-    return create_async_engine(
+    engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
     )
+    DB_POOLS.watch(engine.url.database or "", engine.sync_engine.pool)
+    instrument_engine(engine)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 from services.runtime import errors
 from services.runtime.status import domain_status, unexpected_status
 from services.runtime.telemetry import RPC_LATENCY, RPC_REQUESTS
+from services.runtime.tracing import current_trace_id
 
 log = logging.getLogger("athenaeum.rpc")
 
@@ -27,7 +28,8 @@ log = logging.getLogger("athenaeum.rpc")
 current_caller: contextvars.ContextVar[str] = contextvars.ContextVar("current_caller", default="")
 
 
-def _caller_from(metadata: tuple[tuple[str, str | bytes], ...]) -> str:
+def caller_from_metadata(metadata: tuple[tuple[str, str | bytes], ...]) -> str:
+    """The mesh identity (SPIFFE URI) our sidecar attested in x-forwarded-client-cert; "" if called directly."""
     for key, value in metadata:
         if key == "x-forwarded-client-cert" and isinstance(value, str):
             # Envoy SANITIZE_SET: "By=spiffe://...;URI=spiffe://athenaeum/loans" (the last element is ours).
@@ -51,7 +53,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
-        caller = _caller_from(tuple(handler_call_details.invocation_metadata or ()))
+        caller = caller_from_metadata(tuple(handler_call_details.invocation_metadata or ()))
         if handler.unary_unary:
             return handler._replace(unary_unary=self._unary(method, caller, handler.unary_unary))
         if handler.stream_unary:
@@ -132,5 +134,11 @@ def _observe(method: str, caller: str, started: float, code: grpc.StatusCode | A
     RPC_LATENCY.labels(method).observe(elapsed)
     log.info(
         "rpc",
-        extra={"method": method, "code": name, "duration_ms": round(elapsed * 1000, 2), "caller": caller},
+        extra={
+            "method": method,
+            "code": name,
+            "duration_ms": round(elapsed * 1000, 2),
+            "caller": caller,
+            "trace_id": current_trace_id(),  # the line leads to the request's trace
+        },
     )

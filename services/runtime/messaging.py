@@ -4,6 +4,7 @@ consumers that ack only after the handler's commit and dead-letter after the las
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +15,9 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
+
+from services.runtime.telemetry import CONSUMER_MESSAGES, CONSUMER_PENDING
+from services.runtime.tracing import consuming
 
 log = logging.getLogger("athenaeum.messaging")
 
@@ -32,13 +36,14 @@ def stream_name(context: str) -> str:
     return f"ATHENAEUM_{context.upper()}"
 
 
-def stream_config(context: str) -> StreamConfig:
+def stream_config(context: str, *, replicas: int = 1) -> StreamConfig:
     return StreamConfig(
         name=stream_name(context),
         subjects=[f"athenaeum.{context}.>"],
         storage=StorageType.FILE,
         duplicate_window=DUPLICATE_WINDOW_SECONDS,
         max_age=30 * 24 * 3600.0,
+        num_replicas=replicas,
     )
 
 
@@ -51,9 +56,10 @@ class NatsLink:
     """One NATS connection per process that (re)connects in the background: a service starts, and reports
     NOT_SERVING, while NATS is away, instead of crashing."""
 
-    def __init__(self, url: str, *, name: str) -> None:
+    def __init__(self, url: str, *, name: str, stream_replicas: int = 1) -> None:
         self._url = url
         self._name = name
+        self._stream_replicas = stream_replicas
         self._client: NatsClient | None = None
         self._connected = asyncio.Event()
 
@@ -86,7 +92,7 @@ class NatsLink:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
                 continue
-            await ensure_streams(client.jetstream())
+            await ensure_streams(client.jetstream(), replicas=self._stream_replicas)
             self._client = client
             self._connected.set()
 
@@ -95,9 +101,10 @@ class NatsLink:
             await self._client.drain()
 
 
-async def ensure_streams(js: JetStreamContext) -> None:
+async def ensure_streams(js: JetStreamContext, *, replicas: int = 1) -> None:
     """Declare every context's stream (idempotent: add, or update to the current config)."""
-    for config in (*(stream_config(context) for context in CONTEXTS), DLQ_STREAM):
+    dead_letters = dataclasses.replace(DLQ_STREAM, num_replicas=replicas)
+    for config in (*(stream_config(context, replicas=replicas) for context in CONTEXTS), dead_letters):
         try:
             await js.stream_info(config.name)
             await js.update_stream(config)
@@ -135,22 +142,35 @@ async def consume(link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
         try:
             messages = await subscription.fetch(spec.batch, timeout=1.0)
         except (TimeoutError, nats.errors.TimeoutError):
+            CONSUMER_PENDING.labels(spec.durable).set(0)
             continue
         for message in messages:
             await _deliver(js, spec, handler, message)
+        # The last message's metadata says how many are still waiting: the lag, without asking the server.
+        CONSUMER_PENDING.labels(spec.durable).set(messages[-1].metadata.num_pending)
 
 
 async def _deliver(js: JetStreamContext, spec: ConsumerSpec, handler: Handler, message: Msg) -> None:
-    try:
-        await handler(message)
-    except Exception as error:
-        attempt = message.metadata.num_delivered
-        if attempt >= spec.max_deliver:
-            log.error("dead-lettering %s after %d attempts: %s", message.subject, attempt, error)
-            await js.publish(f"athenaeum.dlq.{spec.durable}", message.data, headers=message.headers)
-            await message.term()
-        else:
-            log.warning("handler failed on %s (attempt %d): %s", message.subject, attempt, error)
-            await message.nak(delay=min(2.0**attempt, 30.0))
-        return
-    await message.ack()
+    headers = message.headers or {}
+    with consuming(message.subject, message_id=headers.get("Nats-Msg-Id", ""), headers=headers) as span:
+        try:
+            await handler(message)
+        except Exception as error:
+            span.record_exception(error)
+            await _retry_or_dead_letter(js, spec, message, error)
+            return
+        await message.ack()
+        CONSUMER_MESSAGES.labels(spec.durable, "acked").inc()
+
+
+async def _retry_or_dead_letter(js: JetStreamContext, spec: ConsumerSpec, message: Msg, error: Exception) -> None:
+    attempt = message.metadata.num_delivered
+    if attempt >= spec.max_deliver:
+        log.error("dead-lettering %s after %d attempts: %s", message.subject, attempt, error)
+        await js.publish(f"athenaeum.dlq.{spec.durable}", message.data, headers=message.headers)
+        await message.term()
+        CONSUMER_MESSAGES.labels(spec.durable, "dead_lettered").inc()
+    else:
+        log.warning("handler failed on %s (attempt %d): %s", message.subject, attempt, error)
+        await message.nak(delay=min(2.0**attempt, 30.0))
+        CONSUMER_MESSAGES.labels(spec.durable, "retried").inc()

@@ -7,16 +7,21 @@ Also the inbox table consumers use to skip event ids they have already handled.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from nats.js import JetStreamContext
 from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from services.runtime.messaging import EVENT_TYPE_HEADER, NatsLink
+from services.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from services.runtime.tracing import publishing, trace_headers
 
 log = logging.getLogger("athenaeum.outbox")
 
@@ -62,7 +67,8 @@ class OutboxMessage:
             "subject": self.subject,
             "event_type": self.event_type,
             "payload": self.payload,
-            "headers": self.headers,
+            # The trace of the request that recorded the event travels with it to its consumers.
+            "headers": {**trace_headers(), **self.headers},
             "occurred_at": self.occurred_at,
         }
 
@@ -104,6 +110,8 @@ class OutboxRelay:
             except Exception as error:  # NATS or Postgres is away: keep the rows, try again later
                 log.warning("outbox relay paused: %s", error)
                 backoff = min(backoff * 2, 5.0)
+            with contextlib.suppress(Exception):  # the gauge matters most while NATS is away
+                await self.backlog()  # reads only the partial index of unpublished rows: cheap
             try:
                 async with asyncio.timeout(backoff):
                     await self._wakeup.wait()
@@ -133,24 +141,18 @@ class OutboxRelay:
             ).all()
             if not rows:
                 return 0
-            await asyncio.gather(
-                *(
-                    js.publish(
-                        row.subject,
-                        row.payload,
-                        headers={
-                            **row.headers,
-                            "Nats-Msg-Id": str(row.event_id),
-                            EVENT_TYPE_HEADER: row.event_type,
-                        },
-                    )
-                    for row in rows
-                )
-            )
+            await asyncio.gather(*(self._publish(js, row) for row in rows))
             await connection.execute(
                 sa.update(OUTBOX).where(OUTBOX.c.seq.in_([row.seq for row in rows])).values(published_at=sa.func.now())
             )
+        OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
+
+    @staticmethod
+    async def _publish(js: JetStreamContext, row: Any) -> None:
+        headers = {**row.headers, "Nats-Msg-Id": str(row.event_id), EVENT_TYPE_HEADER: row.event_type}
+        with publishing(row.subject, message_id=str(row.event_id), headers=headers) as traced_headers:
+            await js.publish(row.subject, row.payload, headers=traced_headers)
 
     async def backlog(self) -> int:
         """Rows not yet published (a metric and a test hook)."""
@@ -158,4 +160,5 @@ class OutboxRelay:
             count = await connection.scalar(
                 sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
             )
+        OUTBOX_BACKLOG.set(int(count or 0))
         return int(count or 0)

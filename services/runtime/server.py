@@ -17,15 +17,22 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.mesh.access import POLICY
 from services.mesh.registry import SERVICES
+from services.runtime.auth import AuthorizationInterceptor, RevocationList
 from services.runtime.health import DependencyCheck, HealthReporter
 from services.runtime.interceptors import ServerInterceptor
 from services.runtime.settings import BaseServiceSettings
 from services.runtime.telemetry import configure_logging, start_metrics_endpoint
+from services.runtime.tracing import client_interceptors, configure_tracing, server_interceptors, shutdown_tracing
 
 log = logging.getLogger("athenaeum.server")
 
 Registration = Callable[[grpc.aio.Server], None]
+
+# Health service name that answers SERVING while the process runs, whatever its dependencies say: the
+# liveness probe asks it, so a Postgres outage makes pods unready ("") but never restarts them.
+LIVENESS_SERVICE = "liveness"
 
 
 @dataclass
@@ -53,13 +60,19 @@ def mesh_service_names() -> list[str]:
 
 def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
     """Calls to peers leave through our sidecar's loopback listener, which adds our mTLS identity."""
-    return grpc.aio.insecure_channel(settings.mesh_url)
+    return grpc.aio.insecure_channel(settings.mesh_url, interceptors=client_interceptors())
 
 
 async def serve(app: ServiceApp) -> None:
     settings = app.settings
+    revocations = RevocationList(settings.nats_url)
     server = grpc.aio.server(
-        interceptors=[ServerInterceptor(default_deadline_seconds=settings.default_deadline_seconds)],
+        interceptors=[
+            *server_interceptors(),  # outermost: the request's log line and errors happen inside its span
+            ServerInterceptor(default_deadline_seconds=settings.default_deadline_seconds),
+            # Inside the first one, so that its refusals become statuses (and are logged and counted).
+            AuthorizationInterceptor(POLICY, revocations),
+        ],
         options=[("grpc.so_reuseport", 0)],
     )
     for register in app.registrations:
@@ -81,7 +94,9 @@ async def serve(app: ServiceApp) -> None:
     server.add_insecure_port(address)
     start_metrics_endpoint(settings.metrics_port)
     await server.start()
-    tasks = [asyncio.create_task(job(), name=job.__qualname__) for job in (reporter.run, *app.background)]
+    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+    jobs = (reporter.run, revocations.follow, *app.background)
+    tasks = [asyncio.create_task(job(), name=job.__qualname__) for job in jobs]
     log.info("serving", extra={"service": app.name, "address": address})
 
     stop = asyncio.Event()
@@ -113,8 +128,12 @@ def _stop_if_crashed(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
 def run(build: Callable[[], Awaitable[ServiceApp]], *, settings: BaseServiceSettings, name: str) -> None:
     """Entry point of every service's main(): configure logging, build the graph, serve until SIGTERM."""
     configure_logging(service=name, level=settings.log_level)
+    tracer_provider = configure_tracing(service=name, settings=settings)
 
     async def main() -> None:
         await serve(await build())
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        shutdown_tracing(tracer_provider)

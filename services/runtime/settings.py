@@ -26,6 +26,10 @@ class BaseServiceSettings(BaseSettings):
     default_deadline_seconds: float = Field(30.0, description="Applied when a caller sets no deadline.")
     health_check_interval_seconds: float = 2.0
     outbox_poll_seconds: float = 0.5
+    jetstream_replicas: int = Field(1, ge=1, le=5, description="Replicas of each JetStream stream (NATS cluster).")
+    otlp_endpoint: str = Field("", description="OTLP/gRPC collector (e.g. http://jaeger:4317); empty: no export.")
+    trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0, description="Share of new traces recorded.")
+    service_version: str = Field("", description="Reported in traces; defaults to the package version.")
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> BaseServiceSettings:

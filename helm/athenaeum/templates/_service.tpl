@@ -1,0 +1,214 @@
+{{/*
+Everything one service of the registry runs as: ServiceAccount, Deployment (the service and its Envoy
+sidecar), headless Service, HorizontalPodAutoscaler, PodDisruptionBudget and the NetworkPolicy that lets
+in only the callers the registry names. Called once per entry of .Values.services (services.yaml).
+*/}}
+{{- define "athenaeum.service" -}}
+{{- $root := .root -}}
+{{- $svc := .svc -}}
+{{- $cfg := include "athenaeum.serviceConfig" . | fromYaml -}}
+{{- $ports := $root.Values.mesh.ports -}}
+{{- $labels := dict "root" $root "component" $svc.name -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ $svc.name }}
+  labels: {{- include "athenaeum.labels" $labels | nindent 4 }}
+automountServiceAccountToken: false
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $svc.name }}
+  labels: {{- include "athenaeum.labels" $labels | nindent 4 }}
+spec:
+  {{- if not $cfg.autoscaling.enabled }}
+  replicas: {{ $cfg.replicas }}
+  {{- end }}
+  revisionHistoryLimit: 5
+  # A new pod is ready before an old one goes: capacity never drops during a rollout.
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxUnavailable: 0
+      maxSurge: 1
+  selector:
+    matchLabels: {{- include "athenaeum.selectorLabels" $labels | nindent 6 }}
+  template:
+    metadata:
+      labels: {{- include "athenaeum.labels" $labels | nindent 8 }}
+      annotations:
+        checksum/envoy: {{ $root.Files.Get (printf "files/envoy/%s.yaml" $svc.name) | sha256sum }}
+        {{- include "athenaeum.prometheusAnnotations" $root | nindent 8 }}
+    spec:
+      serviceAccountName: {{ $svc.name }}
+      automountServiceAccountToken: false
+      {{- with $root.Values.imagePullSecrets }}
+      imagePullSecrets: {{- toYaml . | nindent 8 }}
+      {{- end }}
+      securityContext: {{- include "athenaeum.podSecurityContext" $root | nindent 8 }}
+      terminationGracePeriodSeconds: {{ $root.Values.rollout.terminationGracePeriodSeconds }}
+      initContainers:
+        # A native sidecar: started (and ready) before the service, stopped only after it has drained.
+        - name: envoy
+          image: {{ include "athenaeum.envoyImage" $root }}
+          imagePullPolicy: {{ $root.Values.envoy.image.pullPolicy }}
+          restartPolicy: Always
+          command: ["envoy"]
+          args:
+            - -c
+            - {{ printf "/etc/athenaeum/envoy/%s.yaml" $svc.name }}
+            - --concurrency
+            - "1"
+            - --disable-hot-restart
+            - --log-level
+            - {{ $root.Values.envoy.logLevel }}
+          ports:
+            - {name: mesh, containerPort: {{ $ports.inbound }}, protocol: TCP}
+            - {name: ops, containerPort: {{ $ports.ops }}, protocol: TCP}
+          startupProbe:
+            httpGet: {path: /ready, port: ops}
+            periodSeconds: 1
+            failureThreshold: 30
+          readinessProbe:
+            httpGet: {path: /ready, port: ops}
+            periodSeconds: 5
+          livenessProbe:
+            httpGet: {path: /ready, port: ops}
+            periodSeconds: 10
+            failureThreshold: 3
+          resources: {{- toYaml $root.Values.envoy.resources | nindent 12 }}
+          securityContext: {{- include "athenaeum.containerSecurityContext" $root | nindent 12 }}
+          volumeMounts:
+            - {name: envoy-config, mountPath: /etc/athenaeum/envoy, readOnly: true}
+            - {name: mesh-certs, mountPath: /etc/athenaeum/certs, readOnly: true}
+      containers:
+        - name: {{ $svc.name }}
+          image: {{ include "athenaeum.image" $root }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          command: ["python", "-m", {{ $svc.module | quote }}]
+          env:
+            - {name: ATHENAEUM_ENVIRONMENT, value: {{ $root.Values.environment | quote }}}
+            - {name: ATHENAEUM_LOG_LEVEL, value: {{ $root.Values.logLevel | quote }}}
+            - {name: ATHENAEUM_HOST, value: "127.0.0.1"}
+            - {name: ATHENAEUM_PORT, value: {{ $ports.app | quote }}}
+            - {name: ATHENAEUM_MESH_URL, value: {{ printf "127.0.0.1:%v" $ports.outbound | quote }}}
+            - {name: ATHENAEUM_METRICS_PORT, value: {{ $ports.metrics | quote }}}
+            - {name: ATHENAEUM_NATS_URL, value: {{ include "athenaeum.natsUrl" $root | quote }}}
+            - {name: ATHENAEUM_JETSTREAM_REPLICAS, value: {{ $root.Values.nats.jetstreamReplicas | quote }}}
+            - {name: ATHENAEUM_OTLP_ENDPOINT, value: {{ $root.Values.observability.otlpEndpoint | quote }}}
+            - {name: ATHENAEUM_TRACE_SAMPLE_RATIO, value: {{ $root.Values.observability.traceSampleRatio | quote }}}
+            - {name: ATHENAEUM_SERVICE_VERSION, value: {{ $root.Values.image.tag | default $root.Chart.AppVersion | quote }}}
+            - {name: ATHENAEUM_SHUTDOWN_GRACE_SECONDS, value: {{ $root.Values.rollout.shutdownGraceSeconds | quote }}}
+            {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database "variable" "ATHENAEUM_DATABASE_URL") | nindent 12 }}
+            {{- range $name, $value := $cfg.env }}
+            - {name: {{ $name }}, value: {{ $value | quote }}}
+            {{- end }}
+          ports:
+            - {name: metrics, containerPort: {{ $ports.metrics }}, protocol: TCP}
+          # The service listens on loopback; kubelet's gRPC probes reach its health through the sidecar's
+          # ops listener. Readiness follows Postgres and NATS; liveness only that the process answers.
+          startupProbe:
+            grpc: {port: {{ $ports.ops }}, service: liveness}
+            periodSeconds: 1
+            failureThreshold: 60
+          readinessProbe:
+            grpc: {port: {{ $ports.ops }}, service: ""}
+            periodSeconds: 5
+            failureThreshold: 2
+          livenessProbe:
+            grpc: {port: {{ $ports.ops }}, service: liveness}
+            periodSeconds: 10
+            failureThreshold: 3
+          lifecycle:
+            # Keep serving while the endpoints controller and the peers' Envoys forget this pod.
+            preStop:
+              sleep:
+                seconds: {{ $root.Values.rollout.preStopSeconds }}
+          resources: {{- toYaml $cfg.resources | nindent 12 }}
+          securityContext: {{- include "athenaeum.containerSecurityContext" $root | nindent 12 }}
+          volumeMounts:
+            - {name: tmp, mountPath: /tmp}
+      volumes:
+        - name: envoy-config
+          configMap:
+            name: {{ $root.Release.Name }}-envoy
+            items:
+              - {key: {{ printf "%s.yaml" $svc.name }}, path: {{ printf "%s.yaml" $svc.name }}}
+        {{- include "athenaeum.certVolume" (dict "root" $root "identity" $svc.name) | nindent 8 }}
+        - name: tmp
+          emptyDir: {medium: Memory, sizeLimit: 64Mi}
+---
+# Headless: peers' Envoys resolve every pod and balance each request, not each long-lived connection.
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $svc.name }}
+  labels: {{- include "athenaeum.labels" $labels | nindent 4 }}
+spec:
+  clusterIP: None
+  selector: {{- include "athenaeum.selectorLabels" $labels | nindent 4 }}
+  ports:
+    - {name: grpc-mesh, port: {{ $ports.inbound }}, targetPort: mesh, protocol: TCP, appProtocol: kubernetes.io/h2c}
+    - {name: http-metrics, port: {{ $ports.metrics }}, targetPort: metrics, protocol: TCP}
+    - {name: http-ops, port: {{ $ports.ops }}, targetPort: ops, protocol: TCP}
+{{- if $cfg.autoscaling.enabled }}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ $svc.name }}
+  labels: {{- include "athenaeum.labels" $labels | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ $svc.name }}
+  minReplicas: {{ $cfg.autoscaling.minReplicas }}
+  maxReplicas: {{ $cfg.autoscaling.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $cfg.autoscaling.targetCPUUtilizationPercentage }}
+{{- end }}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ $svc.name }}
+  labels: {{- include "athenaeum.labels" $labels | nindent 4 }}
+spec:
+  maxUnavailable: {{ $cfg.podDisruptionBudget.maxUnavailable }}
+  selector:
+    matchLabels: {{- include "athenaeum.selectorLabels" $labels | nindent 6 }}
+{{- if $root.Values.networkPolicy.enabled }}
+---
+# Only the registry's callers reach the mesh port (their sidecars' RBAC checks them again, by certificate).
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ $svc.name }}
+  labels: {{- include "athenaeum.labels" $labels | nindent 4 }}
+spec:
+  podSelector:
+    matchLabels: {{- include "athenaeum.selectorLabels" $labels | nindent 6 }}
+  policyTypes: [Ingress]
+  ingress:
+    - from:
+        {{- range $svc.callers }}
+        - podSelector:
+            matchLabels: {{- include "athenaeum.selectorLabels" (dict "root" $root "component" .) | nindent 14 }}
+        {{- end }}
+      ports:
+        - {port: {{ $ports.inbound }}, protocol: TCP}
+    - ports:
+        - {port: {{ $ports.metrics }}, protocol: TCP}
+        - {port: {{ $ports.ops }}, protocol: TCP}
+      {{- with $root.Values.networkPolicy.metricsFrom }}
+      from: {{- toYaml . | nindent 8 }}
+      {{- end }}
+{{- end }}
+{{- end }}

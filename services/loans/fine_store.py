@@ -1,0 +1,134 @@
+"""Persistence of fines and their audit trail (fine_entries: one row per assessment, accrual, payment, waiver)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.loans.fines import Fine, FineEntry, FineKind, FineNotFound, FineStatus, fine_name
+from services.loans.persistence import Page, update_versioned
+from services.loans.tables import fine_entries, fines
+from services.runtime.db import TrackingRepository
+
+_MUTABLE = ("amount", "paid", "status", "waive_reason", "updated_at")
+
+
+def _to_fine(row: sa.Row[Any]) -> Fine:
+    m = row._mapping
+    return Fine(
+        id=m["id"],
+        patron=m["patron"],
+        kind=FineKind(m["kind"]),
+        amount=m["amount"],
+        currency=m["currency"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        loan=m["loan"],
+        paid=m["paid"],
+        status=FineStatus(m["status"]),
+        description=m["description"],
+        waive_reason=m["waive_reason"],
+        version=m["version"],
+    )
+
+
+def _values(fine: Fine) -> dict[str, Any]:
+    return {
+        "amount": fine.amount,
+        "paid": fine.paid,
+        "status": fine.status.value,
+        "waive_reason": fine.waive_reason,
+        "updated_at": fine.updated_at,
+    }
+
+
+class SqlFineRepository(TrackingRepository):
+    async def add(self, fine: Fine) -> None:
+        await self.session.execute(
+            fines.insert().values(
+                id=fine.id,
+                patron=fine.patron,
+                loan=fine.loan,
+                kind=fine.kind.value,
+                currency=fine.currency,
+                description=fine.description,
+                created_at=fine.created_at,
+                version=fine.version,
+                **_values(fine),
+            )
+        )
+        await self._append_entries(fine)
+        self._track(fine)
+
+    async def get(self, fine_id: uuid.UUID) -> Fine:
+        row = (await self.session.execute(sa.select(fines).where(fines.c.id == fine_id).with_for_update())).first()
+        if row is None:
+            raise FineNotFound(fine_name(fine_id))
+        return self._track(_to_fine(row))
+
+    async def overdue_fine_of(self, loan: str) -> Fine | None:
+        query = sa.select(fines).where(fines.c.loan == loan, fines.c.kind == FineKind.OVERDUE.value).with_for_update()
+        row = (await self.session.execute(query)).first()
+        return self._track(_to_fine(row)) if row else None
+
+    async def save(self, fine: Fine) -> None:
+        await update_versioned(
+            self.session, fines, row_id=fine.id, version=fine.version, values=_values(fine), name=fine.name
+        )
+        fine.version += 1
+        await self._append_entries(fine)
+        self._track(fine)
+
+    async def entries(self, fine_id: uuid.UUID) -> list[FineEntry]:
+        """The audit trail, oldest first."""
+        rows = (
+            await self.session.execute(
+                sa.select(fine_entries).where(fine_entries.c.fine_id == fine_id).order_by(fine_entries.c.seq)
+            )
+        ).all()
+        return [FineEntry(r.kind, r.amount, r.actor, r.at, method=r.method, reason=r.reason) for r in rows]
+
+    async def list(
+        self, *, patron: str, status: FineStatus | None, after: tuple[datetime, uuid.UUID] | None, limit: int
+    ) -> tuple[Page[Fine], Decimal]:
+        """Newest first, and the sum still owed over every matching fine (not just this page)."""
+        conditions: list[sa.ColumnElement[bool]] = []
+        if patron:
+            conditions.append(fines.c.patron == patron)
+        if status is not None:
+            conditions.append(fines.c.status == status.value)
+        statement = sa.select(fines).where(*conditions).order_by(fines.c.created_at.desc(), fines.c.id.desc())
+        if after is not None:
+            statement = statement.where(sa.tuple_(fines.c.created_at, fines.c.id) < sa.tuple_(*after))
+        rows = (await self.session.execute(statement.limit(limit + 1))).all()
+        owed = sa.case((fines.c.status == FineStatus.OUTSTANDING.value, fines.c.amount - fines.c.paid), else_=0)
+        total, outstanding = (
+            await self.session.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(owed), 0)).select_from(fines).where(*conditions)
+            )
+        ).one()
+        page = Page([_to_fine(r) for r in rows[:limit]], int(total), len(rows) > limit)
+        return page, Decimal(outstanding).quantize(Decimal("0.01"))
+
+    async def _append_entries(self, fine: Fine) -> None:
+        if fine.new_entries:
+            await self.session.execute(
+                fine_entries.insert(),
+                [
+                    {
+                        "fine_id": fine.id,
+                        "kind": e.kind,
+                        "amount": e.amount,
+                        "actor": e.actor,
+                        "method": e.method,
+                        "reason": e.reason,
+                        "at": e.at,
+                    }
+                    for e in fine.new_entries
+                ],
+            )
+            fine.new_entries.clear()

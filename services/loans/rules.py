@@ -1,0 +1,193 @@
+"""The circulation rules matrix: lending terms per patron category x item type, "*" as a wildcard.
+
+Pure: no I/O. The most specific row wins (Koha's and Evergreen's circulation matrices work the same way):
+exact category and type, then category with "*", then "*" with type, then the "*"/"*" default row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from services.runtime.errors import (
+    Conflict,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    collect_violations,
+)
+
+WILDCARD = "*"
+CENTS = Decimal("0.01")
+
+
+def parse_money(raw: str, *, field_name: str, allow_empty: bool = False) -> Decimal | None:
+    """A decimal string -> Decimal with 2 places; None for "" when allowed; InvalidArgument otherwise."""
+    text = raw.strip()
+    if not text:
+        if allow_empty:
+            return None
+        raise InvalidArgument.field(field_name, "must be a decimal amount such as 0.50")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidArgument.field(field_name, "must be a decimal amount such as 0.50") from None
+    if not value.is_finite() or value < 0:
+        raise InvalidArgument.field(field_name, "must not be negative")
+    if value != value.quantize(CENTS):
+        raise InvalidArgument.field(field_name, "must have at most two decimal places")
+    return value.quantize(CENTS)
+
+
+def money(value: Decimal | None) -> str:
+    """Decimal -> the wire's decimal string ("" for None)."""
+    return "" if value is None else str(value.quantize(CENTS))
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTerms:
+    """The writable fields of a circulation rule."""
+
+    patron_category: str
+    item_type: str
+    loan_period_days: int = 14
+    max_renewals: int = 2
+    renewal_period_days: int = 14
+    max_loans: int = 5
+    fine_per_day: Decimal = Decimal("0.00")
+    grace_days: int = 0
+    fine_cap: Decimal | None = None
+    max_outstanding_fines: Decimal | None = None
+    holds_allowed: bool = True
+    max_holds: int = 5
+    hold_pickup_days: int = 7
+    hard_due_at: datetime | None = None
+
+    def validated(self) -> RuleTerms:
+        """Trimmed, upper-cased keys; InvalidArgument naming every bad field."""
+        category, item_type = self.patron_category.strip().upper(), self.item_type.strip().upper()
+        prefix = "circulation_rule."
+        counts = {
+            "loan_period_days": self.loan_period_days,
+            "max_renewals": self.max_renewals,
+            "renewal_period_days": self.renewal_period_days,
+            "max_loans": self.max_loans,
+            "grace_days": self.grace_days,
+            "max_holds": self.max_holds,
+            "hold_pickup_days": self.hold_pickup_days,
+        }
+        collect_violations(
+            None if category else FieldViolation(prefix + "patron_category", "must not be empty (use * for any)"),
+            None if item_type else FieldViolation(prefix + "item_type", "must not be empty (use * for any)"),
+            None if self.loan_period_days > 0 else FieldViolation(prefix + "loan_period_days", "must be positive"),
+            *(
+                FieldViolation(prefix + name, "must not be negative")
+                for name, value in counts.items()
+                if value < 0 and name != "loan_period_days"
+            ),
+        )
+        return replace(self, patron_category=category, item_type=item_type)
+
+    @property
+    def specificity(self) -> int:
+        """3 exact/exact, 2 category/*, 1 */type, 0 */*."""
+        return 2 * (self.patron_category != WILDCARD) + (self.item_type != WILDCARD)
+
+    def covers(self, patron_category: str, item_type: str) -> bool:
+        return self.patron_category in (WILDCARD, patron_category.upper()) and self.item_type in (
+            WILDCARD,
+            item_type.upper(),
+        )
+
+    def due_at(self, start: datetime, days: int) -> datetime:
+        """`start` plus `days`, capped by the hard due date."""
+        due = start + timedelta(days=days)
+        return min(due, self.hard_due_at) if self.hard_due_at is not None else due
+
+    def overdue_fine(self, chargeable_days: int) -> Decimal:
+        """fine_per_day per chargeable day, capped; Decimal cents."""
+        amount = (self.fine_per_day * max(chargeable_days, 0)).quantize(CENTS)
+        return min(amount, self.fine_cap) if self.fine_cap is not None else amount
+
+
+@dataclass(slots=True)
+class CirculationRule:
+    id: uuid.UUID
+    terms: RuleTerms
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    events: list[object] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return rule_name(self.id)
+
+    @property
+    def etag(self) -> str:
+        return f'W/"{self.version}"'
+
+    @property
+    def is_default(self) -> bool:
+        return self.terms.patron_category == WILDCARD and self.terms.item_type == WILDCARD
+
+    @classmethod
+    def create(cls, terms: RuleTerms, *, now: datetime, event_id: uuid.UUID | None = None) -> CirculationRule:
+        rule = cls(id=uuid.uuid4(), terms=terms.validated(), created_at=now, updated_at=now)
+        rule.events.append(CirculationRuleChanged(event_id or uuid.uuid4(), now, rule))
+        return rule
+
+    def update(self, terms: RuleTerms, *, now: datetime, etag: str = "") -> None:
+        """New terms; applies to loans issued afterwards (loans keep the terms they were issued under)."""
+        self.check_etag(etag)
+        terms = terms.validated()
+        if self.is_default and (terms.patron_category, terms.item_type) != (WILDCARD, WILDCARD):
+            raise FailedPrecondition("the */* default rule must stay */*", reason="DEFAULT_RULE_REQUIRED")
+        self.terms = terms
+        self.updated_at = now
+        self.version += 1
+        self.events.append(CirculationRuleChanged(uuid.uuid4(), now, self))
+
+    def delete(self, *, now: datetime, etag: str = "") -> None:
+        self.check_etag(etag)
+        if self.is_default:
+            raise FailedPrecondition("the */* default rule cannot be deleted", reason="DEFAULT_RULE_REQUIRED")
+        self.events.append(CirculationRuleChanged(uuid.uuid4(), now, self, deleted=True))
+
+    def check_etag(self, etag: str) -> None:
+        if etag and etag != self.etag:
+            raise Conflict(f"{self.name} changed since it was read; re-read it", reason="STALE_ETAG")
+
+
+@dataclass(frozen=True, slots=True)
+class CirculationRuleChanged:
+    event_id: uuid.UUID
+    occurred_at: datetime
+    rule: CirculationRule
+    deleted: bool = False
+
+
+def most_specific(rules: Iterable[CirculationRule], patron_category: str, item_type: str) -> CirculationRule:
+    """The rule that governs this patron category and item type."""
+    matching = [rule for rule in rules if rule.terms.covers(patron_category, item_type)]
+    if not matching:
+        raise NotFound("circulationRules/*", f"no circulation rule covers {patron_category}/{item_type}")
+    return max(matching, key=lambda rule: rule.terms.specificity)
+
+
+def ordered(rules: Iterable[CirculationRule]) -> list[CirculationRule]:
+    """Most specific first, then by category and type (the order ListCirculationRules shows)."""
+    return sorted(rules, key=lambda r: (-r.terms.specificity, r.terms.patron_category, r.terms.item_type, r.id))
+
+
+def rule_name(rule_id: uuid.UUID) -> str:
+    return f"circulationRules/{rule_id}"
+
+
+class RuleNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, f"{name} not found")

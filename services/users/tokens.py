@@ -1,0 +1,138 @@
+"""Access tokens: ES256 JWTs signed with a rotating key ring, and the JWKS that publishes the public halves.
+
+Rotation: a new key is published at once but signs only from `activates_at` (later than the edge's JWKS
+cache lifetime), and an old key stays published until every token it signed has expired.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from services.runtime.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER
+from services.users.domain import User
+
+ALGORITHM = "ES256"
+CLOCK_SKEW = timedelta(seconds=30)
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKey:
+    kid: str
+    private_key: ec.EllipticCurvePrivateKey
+    created_at: datetime
+    activates_at: datetime
+
+    @classmethod
+    def generate(cls, *, now: datetime, activates_at: datetime | None = None) -> SigningKey:
+        private_key = ec.generate_private_key(ec.SECP256R1())
+        return cls(_key_id(private_key), private_key, now, activates_at or now)
+
+    def encrypted_pem(self, passphrase: bytes) -> bytes:
+        """The private key as PKCS#8 PEM encrypted with `passphrase` (how it rests in the database)."""
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(passphrase),
+        )
+
+    @classmethod
+    def from_encrypted_pem(
+        cls, pem: bytes, passphrase: bytes, *, created_at: datetime, activates_at: datetime
+    ) -> SigningKey:
+        private_key = serialization.load_pem_private_key(pem, password=passphrase)
+        if not isinstance(private_key, ec.EllipticCurvePrivateKey):
+            raise ValueError("signing keys are EC P-256 keys")
+        return cls(_key_id(private_key), private_key, created_at, activates_at)
+
+    def jwk(self) -> dict[str, str]:
+        """The public key as a JWK (RFC 7517 / 7518)."""
+        public = jwt.algorithms.ECAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
+        return {**public, "kid": self.kid, "use": "sig", "alg": ALGORITHM}
+
+
+def _key_id(private_key: ec.EllipticCurvePrivateKey) -> str:
+    der = private_key.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode()
+
+
+class NoSigningKey(RuntimeError):
+    """No key is active yet (the service creates one at start-up)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Keyring:
+    keys: tuple[SigningKey, ...]
+
+    def signing_key(self, now: datetime) -> SigningKey:
+        """The newest key whose activation time has come."""
+        active = [key for key in self.keys if key.activates_at <= now]
+        if not active:
+            raise NoSigningKey("no signing key is active")
+        return max(active, key=lambda key: key.activates_at)
+
+    def published(self, now: datetime, *, token_ttl: timedelta) -> list[SigningKey]:
+        """Keys that may still have to verify a token: all but those superseded longer than a token lives."""
+        ordered = sorted(self.keys, key=lambda key: key.activates_at)
+        published = []
+        for index, key in enumerate(ordered):
+            successors = [later for later in ordered[index + 1 :] if later.activates_at <= now]
+            retired = successors and successors[0].activates_at + token_ttl + CLOCK_SKEW < now
+            if not retired:
+                published.append(key)
+        return published
+
+
+@dataclass(frozen=True, slots=True)
+class AccessToken:
+    token: str
+    expires_at: datetime
+
+
+def issue_access_token(
+    user: User, *, session_id: uuid.UUID, keyring: Keyring, now: datetime, ttl: timedelta
+) -> AccessToken:
+    """A JWT the edge verifies: who (sub), what they may do (role, patron category), which session (sid)."""
+    key = keyring.signing_key(now)
+    expires_at = now + ttl
+    claims: dict[str, Any] = {
+        "iss": ACCESS_TOKEN_ISSUER,
+        "aud": ACCESS_TOKEN_AUDIENCE,
+        "sub": user.name,
+        "role": str(user.profile.role),
+        "cat": user.profile.patron_category,
+        "sid": str(session_id),
+        "jti": str(uuid.uuid4()),
+        "iat": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+    }
+    token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "at+jwt"})
+    return AccessToken(token, expires_at)
+
+
+def verify_access_token(token: str, jwks: Sequence[dict[str, str]]) -> dict[str, Any]:
+    """What the edge does, in Python (tests, benchmarks): signature, kid, issuer, audience and expiry."""
+    kid = jwt.get_unverified_header(token).get("kid")
+    matches = [key for key in jwks if key["kid"] == kid]
+    if not matches:
+        raise jwt.InvalidKeyError(f"no published key has kid {kid!r}")
+    public_key = jwt.algorithms.ECAlgorithm.from_jwk(matches[0])
+    return jwt.decode(
+        token,
+        public_key,  # type: ignore[arg-type]
+        algorithms=[ALGORITHM],
+        audience=ACCESS_TOKEN_AUDIENCE,
+        issuer=ACCESS_TOKEN_ISSUER,
+        leeway=CLOCK_SKEW,
+    )

@@ -1,0 +1,64 @@
+"""Field rules of an account: email, phone, password, patron category, card numbers. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from services.runtime.errors import FieldViolation, InvalidArgument
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_CATEGORY = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 256  # argon2 accepts more, but a megabyte "password" is an attack, not a secret
+_COMMON_PASSWORDS = frozenset(
+    {"password123", "1234567890", "qwertyuiop", "iloveyou12", "password1!", "letmein123", "administrator"}
+)
+CARD_PREFIX = "29"
+
+
+def normalize_email(raw: str, *, field: str = "email") -> str:
+    """Trimmed and lower-cased (addresses are compared case-insensitively); InvalidArgument if malformed."""
+    email = raw.strip().lower()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise InvalidArgument.field(field, "must be an email address like reader@example.org")
+    return email
+
+
+def phone_violation(phone: str, *, field: str = "phone") -> FieldViolation | None:
+    if phone and not _E164.match(phone):
+        return FieldViolation(field, "must be in E.164 form, e.g. +79991234567")
+    return None
+
+
+def password_violation(password: str, email: str, *, field: str = "password") -> FieldViolation | None:
+    """None when the password is acceptable (length, not a known-common one, not the email itself)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return FieldViolation(field, f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return FieldViolation(field, f"must be at most {MAX_PASSWORD_LENGTH} characters")
+    lowered = password.lower()
+    if lowered in _COMMON_PASSWORDS or len(set(password)) < 4 or lowered in (email, email.partition("@")[0]):
+        return FieldViolation(field, "is too easy to guess")
+    return None
+
+
+def category_violation(category: str, *, field: str = "patron_category") -> FieldViolation | None:
+    if not _CATEGORY.match(category):
+        return FieldViolation(field, "must be upper-case letters, digits or _, e.g. ADULT")
+    return None
+
+
+def new_card_number() -> str:
+    """A 14-digit library card number with a Luhn check digit (what barcode scanners verify)."""
+    body = CARD_PREFIX + "".join(secrets.choice("0123456789") for _ in range(11))
+    return body + _luhn_digit(body)
+
+
+def _luhn_digit(body: str) -> str:
+    total = 0
+    for position, char in enumerate(reversed(body)):
+        digit = int(char) * (2 if position % 2 == 0 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return str((10 - total % 10) % 10)

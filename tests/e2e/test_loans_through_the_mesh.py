@@ -1,0 +1,187 @@
+"""Circulation through the real edge and mesh: users (eligibility) and catalog (copies) are the real services."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import httpx
+import nats as nats_py
+import pytest
+
+from athenaeum.loans.v1 import events_pb2
+from services.runtime.messaging import stream_name
+
+pytestmark = pytest.mark.e2e
+
+
+def new_book(edge: httpx.Client, staff, *, copies: int = 1, item_type: str = "BOOK") -> tuple[str, list[str]]:
+    """A book with `copies` copies; returns its name and the copies' barcodes."""
+    created = edge.post("/v1/books", json={"title": f"Circulation {uuid.uuid4().hex[:6]}"}, headers=staff.headers)
+    assert created.status_code == 200, created.text
+    book = created.json()["name"]
+    barcodes = []
+    for _ in range(copies):
+        barcode = f"LN-{uuid.uuid4().hex[:12]}"
+        copy = edge.post(f"/v1/{book}/copies", json={"barcode": barcode, "item_type": item_type}, headers=staff.headers)
+        assert copy.status_code == 200, copy.text
+        barcodes.append(barcode)
+    return book, barcodes
+
+
+def issue(edge: httpx.Client, staff, patron: str, **item: str) -> httpx.Response:
+    return edge.post("/v1/loans:issue", json={"patron": patron, **item}, headers=staff.headers)
+
+
+def reason(response: httpx.Response) -> str:
+    """The google.rpc.ErrorInfo reason of a JSON error status."""
+    return next(
+        (d["reason"] for d in response.json().get("details", []) if d["@type"].endswith("google.rpc.ErrorInfo")), ""
+    )
+
+
+def test_a_loan_goes_out_and_comes_back(edge: httpx.Client, librarian, new_reader) -> None:
+    patron, stranger = new_reader(), new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    issued = issue(edge, librarian, patron.name, barcode=barcode)
+    assert issued.status_code == 200, issued.text
+    loan = issued.json()
+    assert (loan["status"], loan["book"], loan["barcode"]) == ("LOAN_STATUS_ACTIVE", book, barcode)
+    assert loan["due_time"] > loan["issue_time"] and loan["book_title"].startswith("Circulation")
+
+    assert edge.get(f"/v1/{loan['name']}", headers=patron.headers).status_code == 200
+    assert edge.get(f"/v1/{loan['name']}", headers=stranger.headers).status_code == 403
+    mine = edge.get(f"/v1/{patron.name}/loans", headers=patron.headers).json()
+    assert [item["name"] for item in mine["loans"]] == [loan["name"]]
+
+    returned = edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers)
+    assert returned.status_code == 200, returned.text
+    assert returned.json()["status"] == "LOAN_STATUS_RETURNED"
+    twice = edge.post(f"/v1/{loan['name']}:return", json={}, headers=librarian.headers)
+    assert twice.status_code == 400 and reason(twice) == "LOAN_ALREADY_RETURNED"
+
+
+def test_bad_requests_get_precise_statuses(edge: httpx.Client, librarian, reader, new_reader) -> None:
+    _book, (barcode,) = new_book(edge, librarian)
+    unknown_copy = issue(edge, librarian, reader.name, barcode="NO-SUCH-BARCODE")
+    assert unknown_copy.status_code == 404
+    unknown_patron = issue(edge, librarian, f"users/{uuid.uuid4()}", barcode=barcode)
+    assert unknown_patron.status_code == 404
+    assert issue(edge, librarian, reader.name).status_code == 400  # neither barcode nor book
+    assert issue(edge, reader, reader.name, barcode=barcode).status_code == 403  # readers do not issue
+    assert issue(edge, librarian, reader.name, barcode=barcode).status_code == 200
+    taken = issue(edge, librarian, new_reader().name, barcode=barcode)
+    assert taken.status_code == 400 and reason(taken), taken.text
+
+
+def test_holds_queue_block_renewal_and_trap_the_returned_copy(edge: httpx.Client, librarian, new_reader) -> None:
+    borrower, waiting = new_reader(), new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    loan = issue(edge, librarian, borrower.name, book=book).json()
+    placed = edge.post("/v1/holds", json={"patron": waiting.name, "book": book}, headers=waiting.headers)
+    assert placed.status_code == 200, placed.text
+    hold = placed.json()
+    assert (hold["status"], hold["queue_position"]) == ("HOLD_STATUS_WAITING", 1)
+
+    renewal = edge.post(f"/v1/{loan['name']}:renew", json={}, headers=borrower.headers)
+    assert renewal.status_code == 400 and reason(renewal) == "HOLDS_WAITING"
+    assert edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers).status_code == 200
+    ready = edge.get(f"/v1/{hold['name']}", headers=waiting.headers).json()
+    assert ready["status"] == "HOLD_STATUS_READY" and ready["expire_time"]
+
+    someone_else = issue(edge, librarian, borrower.name, barcode=barcode)
+    assert someone_else.status_code == 400  # on the hold shelf for another patron
+    collected = issue(edge, librarian, waiting.name, book=book)
+    assert collected.status_code == 200, collected.text
+    fulfilled = edge.get(f"/v1/{hold['name']}", headers=waiting.headers).json()
+    assert fulfilled["status"] == "HOLD_STATUS_FULFILLED" and fulfilled["loan"] == collected.json()["name"]
+
+
+def test_fines_block_borrowing_until_paid_or_waived(edge: httpx.Client, librarian, new_reader) -> None:
+    patron = new_reader()
+    book, _ = new_book(edge, librarian)
+    charged = edge.post(
+        "/v1/fines",
+        json={"patron": patron.name, "amount": "25.00", "kind": "FINE_KIND_LOST_ITEM", "description": "lost"},
+        headers=librarian.headers,
+    )
+    assert charged.status_code == 200, charged.text
+    fine = charged.json()
+    blocked = issue(edge, librarian, patron.name, book=book)
+    assert blocked.status_code == 400 and reason(blocked) == "FINES_LIMIT_EXCEEDED"
+    paid = edge.post(
+        f"/v1/{fine['name']}:pay", json={"amount": "20.00", "payment_method": "cash"}, headers=librarian.headers
+    )
+    assert paid.status_code == 200 and paid.json()["outstanding_amount"] == "5.00"
+    too_much = edge.post(f"/v1/{fine['name']}:pay", json={"amount": "6.00"}, headers=librarian.headers)
+    assert too_much.status_code == 400
+    waived = edge.post(f"/v1/{fine['name']}:waive", json={"reason": "goodwill"}, headers=librarian.headers)
+    assert waived.json()["status"] == "FINE_STATUS_WAIVED"
+    listed = edge.get(f"/v1/{patron.name}/fines", headers=patron.headers).json()
+    assert listed["outstanding_total"] == "0.00"
+    assert issue(edge, librarian, patron.name, book=book).status_code == 200
+
+
+def test_the_rules_matrix_is_read_by_staff_and_edited_by_admins(edge: httpx.Client, admin, librarian) -> None:
+    listed = edge.get("/v1/circulationRules", headers=librarian.headers)
+    assert listed.status_code == 200
+    assert any(r["patron_category"] == "*" and r["item_type"] == "*" for r in listed.json()["circulation_rules"])
+    category = f"E2E{uuid.uuid4().hex[:6].upper()}"
+    rule = {"patron_category": category, "item_type": "DVD", "loan_period_days": 3, "fine_per_day": "0.50"}
+    assert edge.post("/v1/circulationRules", json=rule, headers=librarian.headers).status_code == 403
+    created = edge.post("/v1/circulationRules", json=rule, headers=admin.headers)
+    assert created.status_code == 200, created.text
+    assert edge.post("/v1/circulationRules", json=rule, headers=admin.headers).status_code == 409
+    name = created.json()["name"]
+    assert edge.delete(f"/v1/{name}", headers=admin.headers).status_code == 200
+    assert edge.get(f"/v1/{name}", headers=librarian.headers).status_code == 404
+
+
+def test_issue_is_unavailable_while_a_peer_is_down_and_succeeds_when_it_is_back(
+    mesh, edge: httpx.Client, librarian, new_reader
+) -> None:
+    patron = new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    for peer in ("catalog", "users"):
+        request_id = str(uuid.uuid4())
+        mesh.process(peer).stop()
+        try:
+            down = issue(edge, librarian, patron.name, barcode=barcode, request_id=request_id)
+            assert down.status_code == 503, down.text
+        finally:
+            mesh.process(peer).start()
+            mesh.wait_ready(peer)
+        active = {"status": "LOAN_STATUS_ACTIVE"}
+        loans = edge.get(f"/v1/{patron.name}/loans", params=active, headers=librarian.headers).json()
+        assert loans.get("total_size", 0) == 0  # nothing half-done is visible
+        back = issue(edge, librarian, patron.name, barcode=barcode, request_id=request_id)
+        assert back.status_code == 200, back.text
+        assert edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers).status_code == 200
+    assert edge.get(f"/v1/{book}", headers=librarian.headers).json()["available_copies"] == 1
+
+
+async def test_an_issued_loan_is_announced_on_jetstream(mesh, edge: httpx.Client, librarian, new_reader) -> None:
+    patron = new_reader()
+    book, _ = new_book(edge, librarian)
+    client = await nats_py.connect(mesh.nats_url)
+    try:
+        js = client.jetstream()
+        subscription = await js.pull_subscribe(
+            "athenaeum.loans.loan_issued.v1", durable=f"e2e-{uuid.uuid4().hex[:8]}", stream=stream_name("loans")
+        )
+        issued = await asyncio.to_thread(issue, edge, librarian, patron.name, book=book)
+        name = issued.json()["name"]
+        seen: set[str] = set()
+        for _ in range(20):
+            try:
+                messages = await subscription.fetch(64, timeout=1)
+            except nats_py.errors.TimeoutError:
+                continue
+            for message in messages:
+                await message.ack()
+                seen.add(events_pb2.LoanIssued.FromString(message.data).loan.name)
+            if name in seen:
+                break
+        assert name in seen
+    finally:
+        await client.close()

@@ -1,0 +1,99 @@
+"""ImportBooks against real Postgres: all or nothing, rows reported by number, ISBN matches update."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from services.catalog import handlers, importing
+from services.catalog.repository import books, copies
+from services.runtime.clock import FixedClock
+from services.runtime.errors import InvalidArgument
+from services.runtime.outbox import OUTBOX
+
+pytestmark = pytest.mark.integration
+CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+HEADER = "isbn,title,authors,subjects,language,publication_year,copies"
+
+
+async def _stream(header: str, rows: list[str], *, chunk: int = 2) -> AsyncIterator[importing.ImportChunk]:
+    for start in range(0, len(rows), chunk):
+        yield importing.ImportChunk(header if start == 0 else "", rows[start : start + chunk])
+
+
+async def _import(
+    uow, rows: list[str], header: str = HEADER, request_id: uuid.UUID | None = None
+) -> importing.ImportSummary:
+    return await importing.import_books(_stream(header, rows), request_id=request_id, uow=uow(), clock=CLOCK)
+
+
+async def _counts(uow) -> tuple[int, int]:
+    async with uow() as unit:
+        book_count = await unit.session.scalar(sa.select(sa.func.count()).select_from(books))
+        copy_count = await unit.session.scalar(sa.select(sa.func.count()).select_from(copies))
+    return int(book_count or 0), int(copy_count or 0)
+
+
+async def test_a_clean_file_is_imported_with_copies_spread_over_branches(catalog_uow) -> None:
+    rows = [
+        '9780140449136,"Crime and Punishment","Fyodor Dostoevsky",Fiction;Classics,en,1866,MAIN:2;EAST:1',
+        ',"Мастер и Маргарита","Михаил Булгаков",Роман,ru,1967,2',
+        ',"Untitled Notes",,,,,',
+    ]
+    summary = await _import(catalog_uow, rows)
+    assert (summary.created, summary.updated, summary.failed) == (3, 0, 0)
+    assert await _counts(catalog_uow) == (3, 5)
+    async with catalog_uow() as unit:
+        branches = (await unit.session.scalars(sa.select(copies.c.branch).order_by(copies.c.branch))).all()
+        subjects = (await unit.session.scalars(sa.select(OUTBOX.c.subject))).all()
+    assert branches == ["", "", "EAST", "MAIN", "MAIN"]
+    assert subjects.count("athenaeum.catalog.book_created.v1") == 3
+    assert subjects.count("athenaeum.catalog.books_imported.v1") == 1
+
+
+async def test_one_bad_row_rejects_the_whole_file_and_every_bad_row_is_reported(catalog_uow) -> None:
+    rows = [
+        ',"Good One","A. Author",,en,2001,1',
+        '9780140449137,"Bad ISBN",,,en,2001,1',
+        ',"",,,en,2001,1',
+        ',"Good Two",,,en,2001,1',
+        ',"Too Few Fields"',
+        ',"Bad Year",,,en,soon,1',
+    ]
+    summary = await _import(catalog_uow, rows)
+    assert (summary.created, summary.updated, summary.failed) == (0, 0, 4)
+    assert [e.row for e in summary.errors] == [2, 3, 5, 6]
+    assert "book.isbn" in summary.errors[0].message and summary.errors[0].message.startswith("row 2:")
+    assert await _counts(catalog_uow) == (0, 0)  # nothing half-applied
+
+
+async def test_a_row_with_a_known_isbn_updates_that_book(catalog_uow) -> None:
+    await _import(catalog_uow, ['9780140449136,"Crime and Punishmnet",Dostoevsky,,en,1866,1'])
+    summary = await _import(catalog_uow, ['978-0-14-044913-6,"Crime and Punishment",Dostoevsky,,en,1866,1'])
+    assert (summary.created, summary.updated) == (0, 1)
+    page = await handlers.list_books(handlers.ListBooks(), catalog_uow())
+    assert [(b.details.title, b.total_copies) for b in page.books] == [("Crime and Punishment", 2)]
+
+
+async def test_a_repeated_isbn_in_one_file_is_reported_on_its_second_row(catalog_uow) -> None:
+    summary = await _import(catalog_uow, ['9780140449136,"A",,,,,', '9780140449136,"B",,,,,'])
+    assert [(e.row, "already on row 1" in e.message) for e in summary.errors] == [(2, True)]
+
+
+async def test_a_retried_import_with_the_same_request_id_is_not_applied_twice(catalog_uow) -> None:
+    request_id = uuid.uuid4()
+    first = await _import(catalog_uow, [',"Once",,,,,2'], request_id=request_id)
+    second = await _import(catalog_uow, [',"Once",,,,,2'], request_id=request_id)
+    assert (second.created, second.updated) == (first.created, first.updated) == (1, 0)
+    assert await _counts(catalog_uow) == (1, 2)
+
+
+@pytest.mark.parametrize("header", ["", "title,colour", "isbn,authors", "title,title"])
+async def test_a_bad_header_is_an_invalid_argument(catalog_uow, header: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        await _import(catalog_uow, ['"A title"'], header=header)
+    assert caught.value.violations[0].field == "header"

@@ -1,0 +1,191 @@
+"""SearchBooks and ListBooks against real Postgres: full text, typos, ranking, filters, facets, pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.catalog import handlers, inventory_handlers
+from services.catalog.domain import BookDetails
+from services.catalog.inventory import CopyDetails
+from services.catalog.queries import Search, SearchFilters
+from services.runtime.clock import FixedClock
+from services.runtime.errors import InvalidArgument
+
+pytestmark = pytest.mark.integration
+
+LIBRARY = [
+    BookDetails(
+        title="Crime and Punishment",
+        authors=("Fyodor Dostoevsky",),
+        subjects=("Psychological fiction", "Saint Petersburg"),
+        language="en",
+        publication_year=1866,
+        isbn="9780143058144",
+        description="A poor student in Saint Petersburg plans a murder.",
+    ),
+    BookDetails(
+        title="Преступление и наказание",
+        authors=("Фёдор Достоевский",),
+        subjects=("Психологический роман",),
+        language="ru",
+        publication_year=1866,
+    ),
+    BookDetails(
+        title="Война и мир",
+        authors=("Лев Толстой",),
+        subjects=("Исторический роман",),
+        language="ru",
+        publication_year=1869,
+    ),
+    BookDetails(
+        title="The Idiot",
+        authors=("Fyodor Dostoevsky",),
+        subjects=("Psychological fiction",),
+        language="en",
+        publication_year=1869,
+    ),
+    BookDetails(
+        title="Winter Garden", authors=("Anna Crime",), subjects=("Gardening",), language="en", publication_year=2001
+    ),
+    BookDetails(
+        title="Gardens of the North", authors=("Olga Berg",), subjects=("Crime",), language="en", publication_year=2010
+    ),
+]
+
+
+@pytest.fixture
+async def library(catalog_uow) -> dict[str, object]:
+    clock = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+    books = {}
+    for details in LIBRARY:
+        clock.advance(timedelta(minutes=1))
+        books[details.title] = await handlers.create_book(handlers.CreateBook(details), catalog_uow(), clock)
+    idiot = books["The Idiot"]
+    await inventory_handlers.create_copy(
+        inventory_handlers.CreateCopy(idiot.id, CopyDetails(barcode="IDIOT-1")), catalog_uow(), clock
+    )
+    return books
+
+
+async def _search(uow, text: str = "", **kwargs: object) -> handlers.SearchResults:
+    filters = kwargs.pop("filters", SearchFilters())
+    search = Search(text=text, filters=filters, facets=tuple(kwargs.pop("facets", ())))  # type: ignore[arg-type]
+    return await handlers.search_books(handlers.SearchBooks(search, **kwargs), uow())  # type: ignore[arg-type]
+
+
+def _titles(found: handlers.SearchResults) -> list[str]:
+    return [hit.book.details.title for hit in found.hits]
+
+
+async def test_words_are_stemmed_and_case_folded_in_english_and_russian(catalog_uow, library) -> None:
+    assert _titles(await _search(catalog_uow, "punishments")) == ["Crime and Punishment"]
+    assert _titles(await _search(catalog_uow, "НАКАЗАНИЯ")) == ["Преступление и наказание"]
+
+
+async def test_a_misspelt_title_or_author_still_finds_the_book(catalog_uow, library) -> None:
+    assert "Crime and Punishment" in _titles(await _search(catalog_uow, "Dostoyevsky"))
+    assert _titles(await _search(catalog_uow, "преступлние"))[0] == "Преступление и наказание"
+    assert _titles(await _search(catalog_uow, "Толстй"))[0] == "Война и мир"
+
+
+async def test_a_title_match_ranks_above_an_author_match_above_a_subject_match(catalog_uow, library) -> None:
+    found = await _search(catalog_uow, "crime")
+    assert _titles(found) == ["Crime and Punishment", "Winter Garden", "Gardens of the North"]
+    scores = [hit.score for hit in found.hits]
+    assert scores == sorted(scores, reverse=True)
+    assert any("<b>Crime</b>" in h for h in found.hits[0].highlights)
+
+
+async def test_an_isbn_query_finds_exactly_that_book_first(catalog_uow, library) -> None:
+    found = await _search(catalog_uow, "0-14-305814-2")
+    assert _titles(found)[0] == "Crime and Punishment"
+
+
+async def test_filters_narrow_the_results(catalog_uow, library) -> None:
+    dostoevsky = SearchFilters(authors=("Fyodor Dostoevsky",))
+    assert set(_titles(await _search(catalog_uow, filters=dostoevsky))) == {"Crime and Punishment", "The Idiot"}
+    russian_1860s = SearchFilters(language="ru", min_year=1860, max_year=1867)
+    assert _titles(await _search(catalog_uow, filters=russian_1860s)) == ["Преступление и наказание"]
+    assert _titles(await _search(catalog_uow, filters=SearchFilters(available_only=True))) == ["The Idiot"]
+    subject = SearchFilters(subjects=("Psychological fiction",), available_only=True)
+    assert _titles(await _search(catalog_uow, "idiot", filters=subject)) == ["The Idiot"]
+
+
+async def test_facets_count_every_match_not_just_the_page(catalog_uow, library) -> None:
+    found = await _search(
+        catalog_uow,
+        filters=SearchFilters(min_year=1800),
+        facets=["language", "authors", "publication_year"],
+        page_size=1,
+    )
+    assert found.total_size == 6
+    assert len(found.hits) == 1
+    assert found.facets["language"] == [("en", 4), ("ru", 2)]
+    assert found.facets["authors"][0] == ("Fyodor Dostoevsky", 2)
+    assert ("1866", 2) in found.facets["publication_year"]
+
+
+async def test_pages_of_a_search_are_complete_and_do_not_overlap(catalog_uow, library) -> None:
+    seen, token = [], ""
+    while True:
+        page = await _search(catalog_uow, filters=SearchFilters(min_year=1), page_size=4, page_token=token)
+        seen += [hit.book.id for hit in page.hits]
+        token = page.next_page_token
+        if not token:
+            break
+    assert len(seen) == len(set(seen)) == 6
+
+
+async def test_a_page_token_from_another_search_is_refused(catalog_uow, library) -> None:
+    page = await _search(catalog_uow, "garden", page_size=1)
+    assert page.next_page_token
+    with pytest.raises(InvalidArgument) as caught:
+        await _search(catalog_uow, "crime", page_size=1, page_token=page.next_page_token)
+    assert caught.value.violations[0].field == "page_token"
+
+
+@pytest.mark.parametrize(
+    ("search", "field"),
+    [
+        (Search(), "query"),
+        (Search(text="x", facets=("colour",)), "facets[0]"),
+        (Search(filters=SearchFilters(min_year=2000, max_year=1990)), "filters.max_publication_year"),
+        (Search(filters=SearchFilters(min_year=-5)), "filters.min_publication_year"),
+    ],
+)
+async def test_bad_searches_name_the_field(catalog_uow, search: Search, field: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        await handlers.search_books(handlers.SearchBooks(search), catalog_uow())
+    assert caught.value.violations[0].field == field
+
+
+async def test_list_books_filters_and_orders_with_stable_pages(catalog_uow, library) -> None:
+    query = handlers.ListBooks(filter='language = "en" AND publication_year < 2005', order_by="title", page_size=2)
+    titles, token = [], ""
+    while True:
+        page = await handlers.list_books(
+            handlers.ListBooks(query.page_size, token, query.filter, query.order_by), catalog_uow()
+        )
+        titles += [b.details.title for b in page.books]
+        token = page.next_page_token
+        if not token:
+            break
+    assert titles == ["Crime and Punishment", "The Idiot", "Winter Garden"]
+    available = await handlers.list_books(handlers.ListBooks(filter="available_copies > 0"), catalog_uow())
+    assert [b.details.title for b in available.books] == ["The Idiot"]
+    by_author = await handlers.list_books(
+        handlers.ListBooks(filter='author = "Fyodor Dostoevsky"', order_by="publication_year desc, title"),
+        catalog_uow(),
+    )
+    assert [b.details.title for b in by_author.books] == ["The Idiot", "Crime and Punishment"]
+
+
+@pytest.mark.parametrize(
+    "bad_filter", ["colour = red", "title = x", "language > en", "publication_year = soon", "language ="]
+)
+async def test_an_unknown_or_malformed_filter_is_refused(catalog_uow, bad_filter: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        await handlers.list_books(handlers.ListBooks(filter=bad_filter), catalog_uow())
+    assert caught.value.violations[0].field == "filter"

@@ -1,0 +1,123 @@
+"""docker-compose.yml, checked without a Docker engine: the Compose specification (compose-spec, a strict
+parser) and the cross-references `docker compose up` would trip on."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from compose_spec import PyCompose
+
+from services.mesh import deploy, registry
+
+ROOT = Path(__file__).resolve().parents[3]
+COMPOSE_TEXT = (ROOT / deploy.COMPOSE_FILE).read_text()
+ONE_SHOT_JOBS = {"certs", "migrate"}
+
+
+def interpolated(text: str) -> str:
+    """What Compose reads with none of the optional variables set: `${NAME:-default}` becomes `default`."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)
+
+
+@pytest.fixture(scope="module")
+def project() -> dict[str, Any]:
+    return yaml.safe_load(interpolated(COMPOSE_TEXT))
+
+
+def test_the_file_follows_the_compose_specification() -> None:
+    PyCompose.from_yaml(interpolated(COMPOSE_TEXT))  # raises on an unknown key or a malformed value
+
+
+def test_the_validator_catches_a_broken_file() -> None:
+    broken = interpolated(COMPOSE_TEXT).replace("condition: service_healthy", "condition: service_happy", 1)
+    with pytest.raises(ValueError, match="service_happy"):
+        PyCompose.from_yaml(broken)
+
+
+def test_only_optional_variables_with_defaults_are_interpolated() -> None:
+    assert re.findall(r"\$\{[^}]*\}", COMPOSE_TEXT) == re.findall(r"\$\{[A-Z_]+:-[^}]*\}", COMPOSE_TEXT)
+
+
+def test_every_service_of_the_registry_runs_with_its_sidecar_and_the_edge_waits_for_them(
+    project: dict[str, Any],
+) -> None:
+    services = project["services"]
+    for spec in registry.SERVICES:
+        assert services[spec.name]["command"] == ["python", "-m", spec.module]
+        sidecar = services[f"{spec.name}-sidecar"]
+        assert sidecar["network_mode"] == f"service:{spec.name}"
+        assert f"/etc/athenaeum/envoy/{spec.name}.yaml" in sidecar["command"]
+        assert (ROOT / "envoy" / f"{spec.name}.yaml").is_file()
+        assert spec.database in services[spec.name]["environment"]["ATHENAEUM_DATABASE_URL"]
+    assert set(services["edge"]["depends_on"]) == {f"{spec.name}-sidecar" for spec in registry.SERVICES}
+
+
+def test_every_dependency_exists_and_a_healthy_condition_has_a_healthcheck(project: dict[str, Any]) -> None:
+    services = project["services"]
+    for name, service in services.items():
+        depends_on = service.get("depends_on", {})
+        conditions = depends_on if isinstance(depends_on, dict) else {dep: {} for dep in depends_on}
+        for dependency, how in conditions.items():
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+            if how.get("condition") == "service_healthy":
+                check = services[dependency].get("healthcheck", {})
+                assert check.get("test") and not check.get("disable"), f"{dependency} has no healthcheck"
+            if how.get("condition") == "service_completed_successfully":
+                assert dependency in ONE_SHOT_JOBS and services[dependency]["restart"] == "no"
+        if mode := service.get("network_mode"):
+            assert mode.removeprefix("service:") in conditions, f"{name} joins a namespace it does not wait for"
+
+
+def test_every_long_running_service_is_health_checked_and_restarted(project: dict[str, Any]) -> None:
+    for name, service in project["services"].items():
+        if name in ONE_SHOT_JOBS or name in {"jaeger", "prometheus", "grafana"}:
+            continue
+        assert service["healthcheck"]["test"][0] in ("CMD", "CMD-SHELL"), name
+        assert service["restart"] == "unless-stopped", name
+
+
+def test_named_volumes_are_declared_and_bind_mounts_exist_in_the_repository(project: dict[str, Any]) -> None:
+    declared = set(project["volumes"])
+    used: set[str] = set()
+    for name, service in project["services"].items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+            else:
+                assert source in declared, f"{name} uses undeclared volume {source}"
+                used.add(source)
+    assert used == declared
+
+
+def test_published_host_ports_do_not_clash(project: dict[str, Any]) -> None:
+    host_ports = [str(port).split(":")[0] for s in project["services"].values() for port in s.get("ports", [])]
+    assert len(host_ports) == len(set(host_ports))
+    assert "8080" in host_ports
+
+
+def test_certificates_come_from_the_one_shot_job_and_are_never_committed(project: dict[str, Any]) -> None:
+    services = project["services"]
+    assert services["certs"]["command"][:4] == ["python", "-m", "services.mesh.containers", "certs"]
+    for name, service in services.items():
+        if "envoy" in service.get("image", ""):
+            assert "mesh-certs:/etc/athenaeum/certs:ro" in service["volumes"], name
+            assert service["user"] == deploy.APP_UID
+    tracked = subprocess.run(["git", "ls-files", "*.pem"], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert tracked.stdout == ""
+
+
+def test_services_reach_infrastructure_by_compose_names(project: dict[str, Any]) -> None:
+    services = project["services"]
+    for spec in registry.SERVICES:
+        env = services[spec.name]["environment"]
+        assert "@postgres:5432/" in env["ATHENAEUM_DATABASE_URL"]
+        assert env["ATHENAEUM_NATS_URL"] == "nats://nats:4222"
+        assert env["ATHENAEUM_OTLP_ENDPOINT"].startswith("http://jaeger:")
+    envoy_hosts = set(re.findall(r"address: ([a-z]+)\n\s+port_value: 8443", (ROOT / "envoy/edge.yaml").read_text()))
+    assert envoy_hosts == {spec.name for spec in registry.SERVICES} <= set(services)

@@ -1,0 +1,178 @@
+"""The Helm chart, without a cluster: rendered (defaults and the production values), linted strictly,
+every manifest validated against the Kubernetes schemas, and the mesh rules checked on what renders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import helm_python
+import kubernetes_validate
+import pytest
+import yaml
+from helm_python import Chart
+
+from services.mesh import registry
+
+ROOT = Path(__file__).resolve().parents[3]
+CHART = ROOT / "helm" / "athenaeum"
+PRODUCTION = yaml.safe_load((CHART / "values-production.yaml").read_text())
+KUBE_VERSIONS = ("1.30.0", "1.33.0")
+CRD_KINDS = {"Certificate", "ServiceMonitor"}  # cert-manager's and the Prometheus Operator's: no bundled schema
+
+
+def render(values: dict[str, Any] | None = None) -> dict[str, str]:
+    with Chart.load(str(CHART)) as chart:
+        return chart.render(values, name="athenaeum", namespace="library")
+
+
+def manifests(rendered: dict[str, str]) -> list[dict[str, Any]]:
+    documents: Iterator[Any] = (
+        doc for name, text in rendered.items() if name.endswith(".yaml") for doc in yaml.safe_load_all(text)
+    )
+    return [doc for doc in documents if doc]
+
+
+def find(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    matches = [doc for doc in docs if doc["kind"] == kind and doc["metadata"]["name"] == name]
+    assert len(matches) == 1, f"{kind}/{name}: {len(matches)} found"
+    return matches[0]
+
+
+@pytest.fixture(scope="module", params=["default", "production"])
+def docs(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    return manifests(render(None if request.param == "default" else PRODUCTION))
+
+
+@pytest.mark.parametrize("values", [None, PRODUCTION], ids=["default", "production"])
+def test_the_chart_lints_strictly(values: dict[str, Any] | None) -> None:
+    result = helm_python.lint(str(CHART), values, strict=True, kube_version=KUBE_VERSIONS[0])
+    assert result["errors"] == [], result["messages"]
+    assert [m for m in result["messages"] if m["severity"] > 1] == []  # nothing beyond INFO
+
+
+@pytest.mark.parametrize("kube_version", KUBE_VERSIONS)
+def test_every_rendered_manifest_is_valid_kubernetes(docs: list[dict[str, Any]], kube_version: str) -> None:
+    for doc in docs:
+        if doc["kind"] in CRD_KINDS:
+            continue
+        kubernetes_validate.validate(doc, kube_version, strict=True)
+
+
+def test_the_validation_catches_an_invalid_manifest(docs: list[dict[str, Any]]) -> None:
+    deployment = dict(find(docs, "Deployment", "catalog"))
+    deployment["spec"] = {**deployment["spec"], "replicas": "many"}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBE_VERSIONS[0], strict=True)
+
+
+def test_every_service_of_the_registry_gets_its_workload(docs: list[dict[str, Any]]) -> None:
+    for spec in registry.SERVICES:
+        for kind in ("ServiceAccount", "Deployment", "Service", "PodDisruptionBudget", "NetworkPolicy"):
+            find(docs, kind, spec.name)
+        pod = find(docs, "Deployment", spec.name)["spec"]["template"]["spec"]
+        assert pod["containers"][0]["command"] == ["python", "-m", spec.module]
+        assert f"/etc/athenaeum/envoy/{spec.name}.yaml" in pod["initContainers"][0]["args"]
+        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
+        assert (
+            env["ATHENAEUM_DATABASE_URL"].endswith(f"/{spec.database}")
+            or f"/{spec.database}?" in env["ATHENAEUM_DATABASE_URL"]
+        )
+        assert "$(ATHENAEUM_DB_PASSWORD)" in env["ATHENAEUM_DATABASE_URL"]  # never the password itself
+
+
+def test_only_the_registry_callers_may_reach_a_service(docs: list[dict[str, Any]]) -> None:
+    for spec in registry.SERVICES:
+        mesh_rule = find(docs, "NetworkPolicy", spec.name)["spec"]["ingress"][0]
+        allowed = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in mesh_rule["from"]}
+        assert allowed == set(spec.callers)
+        assert mesh_rule["ports"] == [{"port": 8443, "protocol": "TCP"}]
+
+
+def test_pods_are_hardened(docs: list[dict[str, Any]]) -> None:
+    for doc in docs:
+        if doc["kind"] not in ("Deployment", "StatefulSet", "Job"):
+            continue
+        pod = doc["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsNonRoot"] is True
+        assert pod["automountServiceAccountToken"] is False
+        for container in [*pod.get("initContainers", []), *pod["containers"]]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, container["name"]
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["capabilities"] == {"drop": ["ALL"]}
+            assert container["resources"]["requests"], container["name"]
+
+
+def test_rollouts_never_lose_capacity_and_pods_drain_before_stopping(docs: list[dict[str, Any]]) -> None:
+    for name in [*(spec.name for spec in registry.SERVICES), registry.EDGE]:
+        deployment = find(docs, "Deployment", name)
+        assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
+        pod = deployment["spec"]["template"]["spec"]
+        main = pod["containers"][0]
+        pre_stop = main["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert 0 < pre_stop < pod["terminationGracePeriodSeconds"]
+
+
+def test_services_use_native_grpc_probes_through_the_sidecar_and_the_sidecar_is_native(
+    docs: list[dict[str, Any]],
+) -> None:
+    for spec in registry.SERVICES:
+        pod = find(docs, "Deployment", spec.name)["spec"]["template"]["spec"]
+        app, sidecar = pod["containers"][0], pod["initContainers"][0]
+        assert app["readinessProbe"]["grpc"] == {"port": 15021, "service": ""}
+        assert app["livenessProbe"]["grpc"] == {"port": 15021, "service": "liveness"}
+        assert sidecar["restartPolicy"] == "Always"
+        assert {p["containerPort"] for p in sidecar["ports"]} == {8443, 15021}
+        assert find(docs, "Service", spec.name)["spec"]["clusterIP"] == "None"
+
+
+def test_the_envoy_configmap_carries_every_config_and_the_descriptor(docs: list[dict[str, Any]]) -> None:
+    config_map = find(docs, "ConfigMap", "athenaeum-envoy")
+    assert set(config_map["data"]) == {f"{name}.yaml" for name in registry.identities()}
+    assert config_map["binaryData"]["athenaeum.binpb"]
+
+
+def test_defaults_bundle_nats_and_postgres_and_use_the_users_secret_for_certificates() -> None:
+    docs = manifests(render())
+    find(docs, "StatefulSet", "athenaeum-nats")
+    init = find(docs, "ConfigMap", "athenaeum-postgresql-init")["data"]["create-databases.sql"]
+    assert all(f"CREATE DATABASE {spec.database};" in init for spec in registry.SERVICES)
+    volumes = find(docs, "Deployment", "catalog")["spec"]["template"]["spec"]["volumes"]
+    certs = next(v for v in volumes if v["name"] == "mesh-certs")["secret"]
+    assert certs["secretName"] == "athenaeum-mesh-certs"
+    assert {item["path"] for item in certs["items"]} == {"ca.pem", "catalog.pem", "catalog-key.pem"}
+    assert not [doc for doc in docs if doc["kind"] in ("HorizontalPodAutoscaler", "Certificate", "Ingress")]
+
+
+def test_production_uses_external_services_cert_manager_and_autoscaling() -> None:
+    docs = manifests(render(PRODUCTION))
+    kinds = {doc["kind"] for doc in docs}
+    assert "StatefulSet" not in kinds  # no bundled NATS or PostgreSQL
+    certificates = {doc["metadata"]["name"]: doc["spec"] for doc in docs if doc["kind"] == "Certificate"}
+    assert set(certificates) == {f"athenaeum-mesh-{identity}" for identity in registry.identities()}
+    assert certificates["athenaeum-mesh-loans"]["uris"] == [registry.spiffe_id("loans")]
+    for spec in registry.SERVICES:
+        hpa = find(docs, "HorizontalPodAutoscaler", spec.name)["spec"]
+        assert hpa["minReplicas"] >= 2
+        env = {
+            e["name"]: e.get("value")
+            for e in find(docs, "Deployment", spec.name)["spec"]["template"]["spec"]["containers"][0]["env"]
+        }
+        assert env["ATHENAEUM_NATS_URL"] == PRODUCTION["nats"]["url"]
+        assert env["ATHENAEUM_JETSTREAM_REPLICAS"] == "3"
+    assert find(docs, "HorizontalPodAutoscaler", "catalog")["spec"]["maxReplicas"] == 20
+    assert find(docs, "Ingress", "edge")["spec"]["rules"][0]["host"] == "library.example.com"
+
+
+def test_external_services_must_be_named() -> None:
+    with pytest.raises(helm_python.HelmError, match=r"postgresql\.host is required"):
+        render({"postgresql": {"bundled": False}})
+
+
+def test_notes_tell_how_to_reach_the_api() -> None:
+    notes = render()["athenaeum/templates/NOTES.txt"]
+    assert "kubectl -n library port-forward service/edge 8080:8080" in notes
+    assert "curl -s 'localhost:8080/v1/books?page_size=5'" in notes
+    assert "https://library.example.com/v1/books" in render(PRODUCTION)["athenaeum/templates/NOTES.txt"]

@@ -1,0 +1,65 @@
+"""The edge's token handling: strip client claims, verify with the users JWKS, forward verified claims."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from services.mesh.envoy import edge_config
+from services.mesh.topology import local_topology, sequential_ports
+from services.runtime.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
+
+
+def _edge() -> tuple[dict[str, Any], dict[str, Any], int]:
+    ports = sequential_ports(30000)
+    topology = local_topology(
+        ports=ports,
+        edge_port=next(ports),
+        edge_admin_port=next(ports),
+        cert_dir=Path("certs"),
+        descriptor_path=Path("d"),
+    )
+    config = edge_config(topology)
+    (listener,) = config["static_resources"]["listeners"]
+    return config, listener["filter_chains"][0]["filters"][0]["typed_config"], topology.edge_port
+
+
+def _filters(hcm: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["name"]: f.get("typed_config", {}) for f in hcm["http_filters"]}
+
+
+def test_client_claims_are_stripped_before_the_token_is_verified_and_before_transcoding() -> None:
+    _, hcm, _ = _edge()
+    names = [f["name"] for f in hcm["http_filters"]]
+    assert names.index("envoy.filters.http.header_mutation") < names.index("envoy.filters.http.jwt_authn")
+    assert names.index("envoy.filters.http.jwt_authn") < names.index("envoy.filters.http.grpc_json_transcoder")
+    mutation = _filters(hcm)["envoy.filters.http.header_mutation"]
+    assert mutation["mutations"]["request_mutations"] == [{"remove": CLAIMS_HEADER}]
+
+
+def test_tokens_are_optional_but_must_verify_when_present() -> None:
+    _, hcm, _ = _edge()
+    jwt_authn = _filters(hcm)["envoy.filters.http.jwt_authn"]
+    (rule,) = jwt_authn["rules"]
+    assert rule["match"] == {"prefix": "/"}
+    # allow_missing (not allow_missing_or_failed): no token passes, a bad token is refused.
+    assert rule["requires"]["requires_any"]["requirements"] == [{"provider_name": "athenaeum"}, {"allow_missing": {}}]
+    provider = jwt_authn["providers"]["athenaeum"]
+    assert provider["issuer"] == ACCESS_TOKEN_ISSUER and provider["audiences"] == [ACCESS_TOKEN_AUDIENCE]
+    assert provider["forward"] is False and provider["forward_payload_header"] == CLAIMS_HEADER
+
+
+def test_the_edge_fetches_the_jwks_from_its_own_public_route() -> None:
+    config, hcm, edge_port = _edge()
+    remote = _filters(hcm)["envoy.filters.http.jwt_authn"]["providers"]["athenaeum"]["remote_jwks"]
+    assert remote["http_uri"]["uri"] == f"http://127.0.0.1:{edge_port}/.well-known/jwks.json"
+    clusters = {c["name"]: c for c in config["static_resources"]["clusters"]}
+    endpoint = clusters[remote["http_uri"]["cluster"]]["load_assignment"]["endpoints"][0]["lb_endpoints"][0]
+    assert endpoint["endpoint"]["address"]["socket_address"] == {"address": "127.0.0.1", "port_value": edge_port}
+
+
+def test_a_refused_token_is_always_a_401() -> None:
+    _, hcm, _ = _edge()
+    (mapper,) = hcm["local_reply_config"]["mappers"]
+    assert mapper["filter"]["status_code_filter"]["comparison"]["value"]["default_value"] == 403
+    assert mapper["status_code"] == 401

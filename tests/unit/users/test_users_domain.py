@@ -1,0 +1,148 @@
+"""Account rules: normalized emails, password policy, card numbers, who may write which field, eligibility."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.runtime.errors import InvalidArgument, PermissionDenied
+from services.users.domain import (
+    Actor,
+    Profile,
+    User,
+    UserRegistered,
+    UserRole,
+    UserStatus,
+    UserStatusChanged,
+    UserUpdated,
+)
+from services.users.validation import new_card_number, normalize_email, password_violation
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+ADMIN = Actor("users/00000000-0000-0000-0000-00000000000a", UserRole.ADMIN)
+LIBRARIAN = Actor("users/00000000-0000-0000-0000-00000000000b", UserRole.LIBRARIAN)
+
+
+def _reader(**profile: object) -> User:
+    return User.register(Profile(email="Reader@Example.ORG", **profile), password_hash="h", now=NOW)  # type: ignore[arg-type]
+
+
+def _as_self(user: User) -> Actor:
+    return Actor(user.name, user.profile.role)
+
+
+def _violated_fields(error: pytest.ExceptionInfo[InvalidArgument]) -> list[str]:
+    return [violation.field for violation in error.value.violations]
+
+
+def test_emails_are_trimmed_and_lower_cased() -> None:
+    assert normalize_email("  Ada.Lovelace@Example.ORG ") == "ada.lovelace@example.org"
+
+
+@pytest.mark.parametrize("raw", ["", "no-at-sign", "two@@example.org", "user@", "@example.org", "a b@example.org"])
+def test_malformed_emails_are_refused(raw: str) -> None:
+    with pytest.raises(InvalidArgument):
+        normalize_email(raw)
+
+
+@pytest.mark.parametrize("password", ["short", "password123", "aaaaaaaaaaaa", "reader@example.org", "x" * 300])
+def test_weak_passwords_are_refused(password: str) -> None:
+    assert password_violation(password, "reader@example.org") is not None
+
+
+def test_a_long_varied_password_is_accepted() -> None:
+    assert password_violation("Correct-Horse-42", "reader@example.org") is None
+
+
+def test_card_numbers_carry_a_valid_luhn_check_digit() -> None:
+    for _ in range(50):
+        digits = [int(c) for c in new_card_number()]
+        checksum = sum(d if i % 2 == 0 else (d * 2 - 9 if d * 2 > 9 else d * 2) for i, d in enumerate(reversed(digits)))
+        assert len(digits) == 14 and checksum % 10 == 0
+
+
+def test_registration_normalizes_and_announces_the_account() -> None:
+    user = _reader(display_name="  Ada ")
+    assert user.profile.email == "reader@example.org"
+    assert user.profile.display_name == "Ada"
+    assert user.profile.role == UserRole.READER and user.profile.status == UserStatus.ACTIVE
+    assert [type(e) for e in user.events] == [UserRegistered]
+
+
+def test_registration_names_every_bad_field() -> None:
+    with pytest.raises(InvalidArgument) as error:
+        User.register(Profile(email="nope", phone="8-800", patron_category="adult"), password_hash="", now=NOW)
+    assert _violated_fields(error) == ["user.email", "user.phone", "user.patron_category"]
+
+
+def test_a_librarian_cannot_create_staff_but_an_admin_can() -> None:
+    staff = Profile(email="new.staff@example.org", role=UserRole.LIBRARIAN)
+    with pytest.raises(PermissionDenied):
+        User.register(staff, password_hash="", now=NOW, created_by=LIBRARIAN)
+    assert User.register(staff, password_hash="", now=NOW, created_by=ADMIN).profile.role == UserRole.LIBRARIAN
+
+
+def test_a_reader_changes_their_own_contact_details() -> None:
+    user = _reader()
+    user.update(Profile(email="", phone="+79991234567"), frozenset({"phone"}), actor=_as_self(user), now=NOW)
+    assert user.profile.phone == "+79991234567" and user.version == 2
+    assert isinstance(user.events[-1], UserUpdated)
+
+
+@pytest.mark.parametrize("field", ["role", "status", "patron_category", "expire_time"])
+def test_a_reader_cannot_change_their_own_standing(field: str) -> None:
+    user = _reader()
+    changes = Profile(email="", role=UserRole.ADMIN, status=UserStatus.ACTIVE, patron_category="STAFF")
+    with pytest.raises(PermissionDenied):
+        user.update(changes, frozenset({field}), actor=_as_self(user), now=NOW)
+    assert user.profile.role == UserRole.READER and user.version == 1
+
+
+def test_a_reader_cannot_change_someone_else() -> None:
+    user, other = _reader(), _reader()
+    with pytest.raises(PermissionDenied):
+        user.update(Profile(email="", display_name="x"), frozenset({"display_name"}), actor=_as_self(other), now=NOW)
+
+
+def test_only_an_admin_changes_roles() -> None:
+    user = _reader()
+    promote = Profile(email="", role=UserRole.LIBRARIAN)
+    with pytest.raises(PermissionDenied):
+        user.update(promote, frozenset({"role"}), actor=LIBRARIAN, now=NOW)
+    user.update(promote, frozenset({"role"}), actor=ADMIN, now=NOW)
+    assert user.profile.role == UserRole.LIBRARIAN
+
+
+def test_blocking_records_the_status_change() -> None:
+    user = _reader()
+    blocked = Profile(email="", status=UserStatus.BLOCKED, status_reason="lost card")
+    user.update(blocked, frozenset({"status", "status_reason"}), actor=LIBRARIAN, now=NOW)
+    change = user.events[-1]
+    assert isinstance(change, UserStatusChanged) and change.status == UserStatus.BLOCKED
+    assert user.eligibility(NOW).reasons == ("blocked: lost card",)
+    with pytest.raises(PermissionDenied):
+        user.ensure_may_sign_in(NOW)
+
+
+def test_unknown_and_output_only_mask_fields_are_invalid() -> None:
+    user = _reader()
+    for mask in ({"password_hash"}, {"card_number"}):
+        with pytest.raises(InvalidArgument):
+            user.update(Profile(email=""), frozenset(mask), actor=ADMIN, now=NOW)
+
+
+def test_membership_expiry_makes_the_patron_ineligible() -> None:
+    user = _reader(expire_at=NOW + timedelta(days=1))
+    assert user.eligibility(NOW).eligible
+    later = NOW + timedelta(days=2)
+    assert user.effective_status(later) == UserStatus.EXPIRED
+    assert user.eligibility(later).reasons == ("membership expired",)
+
+
+def test_deactivation_keeps_the_record_and_is_idempotent() -> None:
+    user = _reader()
+    user.deactivate(actor=LIBRARIAN, now=NOW)
+    user.deactivate(actor=LIBRARIAN, now=NOW)
+    assert user.profile.status == UserStatus.DEACTIVATED
+    assert [type(e) for e in user.events] == [UserRegistered, UserStatusChanged]
