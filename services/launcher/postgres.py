@@ -171,6 +171,8 @@ class LocalPostgres(PostgresServer):
         argv = [
             str(postgres_bin_dir() / "initdb"), "-D", str(self.data_dir),
             "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale",
+            # C.UTF-8 character classes: Cyrillic has upper and lower case and trigrams (typo-tolerant search).
+            "--lc-ctype=C.UTF-8",
             # Skipping the final fsync saves seconds on a throwaway dev cluster; the server keeps fsync on.
             "--no-sync",
         ]
