@@ -489,8 +489,8 @@ class ImportBooksRequest(_message.Message):
     header: _builtins.str
     """CSV header naming the columns of `rows`; required in the first message, ignored afterwards.
     Known columns: isbn, title, subtitle, authors, subjects, publisher, publication_year, language,
-    description, cover_url, copies ("authors" and "subjects" are ";"-separated; "copies" creates that
-    many copies with generated barcodes).
+    description, cover_url, copies ("authors" and "subjects" are ";"-separated; "copies" is either N,
+    creating N copies with generated barcodes, or "BRANCH:N;BRANCH:N" to place them per branch).
     """
     request_id: _builtins.str
     @_builtins.property
@@ -525,7 +525,7 @@ class ImportBooksResponse(_message.Message):
     updated_count: _builtins.int
     """Rows whose ISBN matched an existing book, which was updated."""
     failed_count: _builtins.int
-    """Rows rejected; see `errors`."""
+    """Rows rejected; see `errors`. When it is not zero, nothing was imported."""
     @_builtins.property
     def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRowError]: ...
     def __init__(

@@ -185,7 +185,7 @@ class CatalogServiceServicer:
 
     def ImportBooks(self, request_iterator, context):
         """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
-        Rows that fail are reported in the response and do not stop the import.
+        All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
         Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -66,7 +66,7 @@ class CatalogServiceStub:
     """
     ImportBooks: _grpc.StreamUnaryMultiCallable[_catalog_pb2.ImportBooksRequest, _catalog_pb2.ImportBooksResponse]
     """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
-    Rows that fail are reported in the response and do not stop the import.
+    All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
     Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
     """
     CreateCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CreateCopyRequest, _catalog_pb2.Copy]
@@ -157,7 +157,7 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """
     ImportBooks: _aio.StreamUnaryMultiCallable[_catalog_pb2.ImportBooksRequest, _catalog_pb2.ImportBooksResponse]  # type: ignore[assignment]
     """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
-    Rows that fail are reported in the response and do not stop the import.
+    All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
     Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
     """
     CreateCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CreateCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
@@ -287,7 +287,7 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.ImportBooksResponse, _abc.Awaitable[_catalog_pb2.ImportBooksResponse]]:
         """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
-        Rows that fail are reported in the response and do not stop the import.
+        All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
         Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
         """
 

@@ -692,8 +692,8 @@ class ImportBooksRequest(betterproto2.Message):
     """
     CSV header naming the columns of `rows`; required in the first message, ignored afterwards.
     Known columns: isbn, title, subtitle, authors, subjects, publisher, publication_year, language,
-    description, cover_url, copies ("authors" and "subjects" are ";"-separated; "copies" creates that
-    many copies with generated barcodes).
+    description, cover_url, copies ("authors" and "subjects" are ";"-separated; "copies" is either N,
+    creating N copies with generated barcodes, or "BRANCH:N;BRANCH:N" to place them per branch).
     """
 
     rows: "list[str]" = betterproto2.field(2, betterproto2.TYPE_STRING, repeated=True)
@@ -723,7 +723,7 @@ class ImportBooksResponse(betterproto2.Message):
 
     failed_count: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
     """
-    Rows rejected; see `errors`.
+    Rows rejected; see `errors`. When it is not zero, nothing was imported.
     """
 
     errors: "list[ImportRowError]" = betterproto2.field(
@@ -1137,7 +1137,7 @@ class CatalogServiceStub:
     ) -> "ImportBooksResponse":
         """
         Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
-        Rows that fail are reported in the response and do not stop the import.
+        All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
         Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
         """
 
