@@ -6,11 +6,13 @@ from services.mesh import registry
 from services.mesh.envoy_common import (
     Config,
     admin,
+    admin_cluster,
     grpc_route,
     http2_cluster,
     http_connection_manager,
     listener,
     mesh_cluster_name,
+    ops_listener,
     overload_manager,
     socket_address,
     upstream_mtls,
@@ -54,10 +56,14 @@ def edge_config(topology: Topology) -> Config:
         "admin": admin(topology.edge_admin_port),
         "overload_manager": overload_manager(),
         "static_resources": {
-            "listeners": [listener("edge", topology.bind_host, topology.edge_port, {"filters": [hcm]})],
+            "listeners": [
+                listener("edge", topology.bind_host, topology.edge_port, {"filters": [hcm]}),
+                *([ops_listener(topology.bind_host, topology.edge_ops_port)] if topology.edge_ops_port else []),
+            ],
             "clusters": [
                 *(_sidecar_cluster(topology, spec.name) for spec in registry.SERVICES),
                 _jwks_cluster(topology),
+                *([admin_cluster(topology.edge_admin_port)] if topology.edge_ops_port else []),
             ],
         },
     }
@@ -75,6 +81,8 @@ def _transcoder(topology: Topology) -> Config:
                 "always_print_primitive_fields": True,
             },
             "convert_grpc_status": True,
+            # Form-encoded query strings (`?filter=language+%3D+"ru"`) mean spaces by "+".
+            "query_param_unescape_plus": True,
             "request_validation_options": {
                 "reject_unknown_method": True,
                 "reject_unknown_query_parameters": True,

@@ -164,3 +164,9 @@ async def test_a_created_book_is_announced_on_jetstream(desk: httpx.Client, mesh
         assert name in seen
     finally:
         await client.close()
+
+
+def test_a_form_encoded_query_string_means_spaces_by_plus(rest: httpx.Client) -> None:
+    response = rest.get('/v1/books?filter=language+%3D+"ru"&page_size=5')
+    assert response.status_code == 200, response.text
+    assert all(book["language"] == "ru" for book in response.json()["books"])

@@ -164,3 +164,18 @@ def test_grpcurl_makes_an_authenticated_call_through_the_edge(mesh, reader) -> N
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["name"] == reader.name
+
+
+def test_an_admin_creates_an_account_over_rest_with_the_password_in_the_body(
+    edge: httpx.Client, admin, unique_email
+) -> None:
+    email = unique_email()
+    created = edge.post(
+        "/v1/users",
+        json={"user": {"email": email, "display_name": "Desk"}, "password": "Correct-Horse-42"},
+        headers=admin.headers,
+    )
+    assert created.status_code == 200, created.text
+    assert "password" not in created.json()
+    signed_in = edge.post("/v1/auth/login", json={"email": email, "password": "Correct-Horse-42"})
+    assert signed_in.status_code == 200, signed_in.text
