@@ -35,11 +35,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
-from edge_throughput import INSTALL_HINT, NO_PROXY, RESULTS_DIR, grpc_frame, parse_h2load, run_tool, start_mesh
+from edge_throughput import (
+    INSTALL_HINT,
+    NO_PROXY,
+    RESULTS_DIR,
+    create_book,
+    grpc_frame,
+    parse_h2load,
+    run_tool,
+    start_mesh,
+)
 
-from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-from services.users.settings import DEV_ADMIN_PASSWORD, UsersSettings
 
 GET_BOOK = "/athenaeum.catalog.v1.CatalogService/GetBook"
 GET_USER = "/athenaeum.users.v1.UsersService/GetUser"
@@ -60,31 +68,13 @@ class Call:
 
 def prepare(target: str) -> tuple[str, str]:
     """A book (made by the bootstrap admin) and a registered reader's access token."""
+    book = create_book(target)
     with grpc.insecure_channel(target, options=NO_PROXY) as channel:
-        auth = users_pb2_grpc.AuthServiceStub(channel)
-        admin = auth.Login(
-            users_pb2.LoginRequest(email=UsersSettings().bootstrap_admin_email, password=DEV_ADMIN_PASSWORD)
-        )
-        staff = (("authorization", f"Bearer {admin.tokens.access_token}"),)
-        book = wait_for_edge(channel, staff)
         email = f"bench-{uuid.uuid4().hex[:8]}@example.org"
-        reader = auth.Register(users_pb2.RegisterRequest(email=email, password=PASSWORD), timeout=10)
+        reader = users_pb2_grpc.AuthServiceStub(channel).Register(
+            users_pb2.RegisterRequest(email=email, password=PASSWORD), timeout=10
+        )
         return book, reader.tokens.access_token
-
-
-def wait_for_edge(channel: grpc.Channel, staff: tuple[tuple[str, str], ...]) -> str:
-    """The edge verifies tokens once it has fetched the JWKS (at its start): retry the first staff call."""
-    request = catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(title="Dead Souls", authors=["Nikolai Gogol"]))
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            return str(
-                catalog_pb2_grpc.CatalogServiceStub(channel).CreateBook(request, metadata=staff, timeout=10).name
-            )
-        except grpc.RpcError as error:
-            if error.code() != grpc.StatusCode.UNAUTHENTICATED or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 async def login_load(target: str, args: argparse.Namespace, accounts: int = 64) -> dict[str, object]:

@@ -28,9 +28,11 @@ from edge_throughput import (
     Result,
     Scenario,
     baseline_drift,
+    bearer,
     machine_info,
     results_table,
     run_scenario,
+    staff_token,
     start_baseline,
     start_mesh,
 )
@@ -43,16 +45,6 @@ SEARCH_QUERY = "silent garden"
 SEARCH_FACETS = ["language", "subjects"]
 
 
-def staff_token(target: str) -> str:
-    """The dev bootstrap admin's access token (ImportBooks is staff work)."""
-    from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-    from services.users.settings import DEV_ADMIN_PASSWORD, UsersSettings
-
-    request = users_pb2.LoginRequest(email=UsersSettings().bootstrap_admin_email, password=DEV_ADMIN_PASSWORD)
-    with grpc.insecure_channel(target, options=NO_PROXY) as channel:
-        return str(users_pb2_grpc.AuthServiceStub(channel).Login(request, timeout=10).tokens.access_token)
-
-
 def load_demo(target: str, titles: int) -> tuple[float, str]:
     """Streams the demo library in; returns the seconds it took and one book's name (a classic)."""
     from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -63,7 +55,7 @@ def load_demo(target: str, titles: int) -> tuple[float, str]:
         catalog_pb2.ImportBooksRequest(header=demo.HEADER if start == 0 else "", rows=rows[start : start + 1000])
         for start in range(0, len(rows), 1000)
     ]
-    metadata = (("authorization", f"Bearer {staff_token(target)}"),)
+    metadata = bearer(staff_token(target))
     started = time.perf_counter()
     with grpc.insecure_channel(target, options=NO_PROXY) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)

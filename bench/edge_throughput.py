@@ -21,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.process import BaseProcess
@@ -104,14 +105,40 @@ def start_mesh(data_dir: Path) -> LocalMesh:
     return mesh
 
 
+def staff_token(edge_grpc_target: str) -> str:
+    """The dev bootstrap admin's access token, once the edge accepts it (it fetches the JWKS as it starts)."""
+    from athenaeum.users.v1 import users_pb2, users_pb2_grpc
+    from services.users.settings import DEV_ADMIN_PASSWORD, UsersSettings
+
+    login = users_pb2.LoginRequest(email=UsersSettings().bootstrap_admin_email, password=DEV_ADMIN_PASSWORD)
+    me = users_pb2.GetUserRequest(name="users/me")
+    deadline = time.monotonic() + 30
+    with grpc.insecure_channel(edge_grpc_target, options=NO_PROXY) as channel:
+        token = users_pb2_grpc.AuthServiceStub(channel).Login(login, timeout=10).tokens.access_token
+        while True:
+            try:
+                users_pb2_grpc.UsersServiceStub(channel).GetUser(me, metadata=bearer(token), timeout=10)
+                return str(token)
+            except grpc.RpcError as error:
+                if error.code() != grpc.StatusCode.UNAUTHENTICATED or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+
+def bearer(token: str) -> tuple[tuple[str, str]]:
+    return (("authorization", f"Bearer {token}"),)
+
+
 def create_book(edge_grpc_target: str) -> str:
-    """The one book every GetBook asks for; returns its resource name."""
+    """The one book every GetBook asks for (created by the bootstrap admin); returns its resource name."""
     from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
+    token = staff_token(edge_grpc_target)
     with grpc.insecure_channel(edge_grpc_target, options=NO_PROXY) as channel:
         book = catalog_pb2.Book(title="Dead Souls", authors=["Nikolai Gogol"], language="ru")
         request = catalog_pb2.CreateBookRequest(book=book)
-        return str(catalog_pb2_grpc.CatalogServiceStub(channel).CreateBook(request, timeout=10).name)
+        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        return str(stub.CreateBook(request, metadata=bearer(token), timeout=10).name)
 
 
 def scenarios(mesh: LocalMesh, baseline_target: str, book: str) -> list[Scenario]:
