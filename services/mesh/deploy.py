@@ -141,6 +141,8 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
         "ATHENAEUM_OTLP_ENDPOINT": "http://jaeger:4317",
         "ATHENAEUM_SERVICE_VERSION": "${ATHENAEUM_VERSION:-local}",
         "ATHENAEUM_LOG_LEVEL": "${ATHENAEUM_LOG_LEVEL:-INFO}",
+        # Secrets come from the operator's environment (or an .env file); compose refuses to start without them.
+        **{name: f"${{{name}?required secret}}" for name in spec.secret_settings},
     }
 
 
@@ -268,6 +270,7 @@ def helm_services() -> list[dict[str, Any]]:
             "database": spec.database,
             "grpcServices": list(spec.grpc_services),
             "callers": list(spec.callers),
+            **({"secretSettings": list(spec.secret_settings)} if spec.secret_settings else {}),
         }
         for spec in registry.SERVICES
     ]

@@ -32,6 +32,8 @@ class ServiceSpec:
     """Stable position, used to lay out local ports."""
     internal_methods: tuple[str, ...] = ()
     """gRPC paths only peers may call: the sidecar refuses them to the edge, so the outside world cannot."""
+    secret_settings: tuple[str, ...] = ()
+    """Environment settings that hold secrets: compose demands them, Helm reads them from a Secret."""
 
     @property
     def database(self) -> str:
@@ -51,6 +53,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         callers=(EDGE, "loans", "notifications"),
         index=0,
         internal_methods=("/athenaeum.users.v1.UsersService/GetBorrowingEligibility",),
+        secret_settings=("ATHENAEUM_SIGNING_KEY_PASSPHRASE", "ATHENAEUM_BOOTSTRAP_ADMIN_PASSWORD"),
     ),
     ServiceSpec(
         name="catalog",

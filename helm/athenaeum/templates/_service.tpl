@@ -104,6 +104,12 @@ spec:
             {{- range $name, $value := $cfg.env }}
             - {name: {{ $name }}, value: {{ $value | quote }}}
             {{- end }}
+            {{- range $svc.secretSettings }}
+            # Create it before installing: kubectl create secret generic <release>-<service>-secrets ...
+            - name: {{ . }}
+              valueFrom:
+                secretKeyRef: {name: {{ printf "%s-%s-secrets" $root.Release.Name $svc.name | quote }}, key: {{ . | quote }}}
+            {{- end }}
           ports:
             - {name: metrics, containerPort: {{ $ports.metrics }}, protocol: TCP}
           # The service listens on loopback; kubelet's gRPC probes reach its health through the sidecar's

@@ -82,6 +82,16 @@ def test_every_service_of_the_registry_gets_its_workload(docs: list[dict[str, An
         assert "$(ATHENAEUM_DB_PASSWORD)" in env["ATHENAEUM_DATABASE_URL"]  # never the password itself
 
 
+def test_secret_settings_come_from_a_secret_never_from_values(docs: list[dict[str, Any]]) -> None:
+    for spec in registry.SERVICES:
+        env = find(docs, "Deployment", spec.name)["spec"]["template"]["spec"]["containers"][0]["env"]
+        from_secrets = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in env if "valueFrom" in e}
+        for name in spec.secret_settings:
+            assert from_secrets[name]["key"] == name
+            assert from_secrets[name]["name"].endswith(f"-{spec.name}-secrets")
+    assert any(spec.secret_settings for spec in registry.SERVICES)
+
+
 def test_only_the_registry_callers_may_reach_a_service(docs: list[dict[str, Any]]) -> None:
     for spec in registry.SERVICES:
         mesh_rule = find(docs, "NetworkPolicy", spec.name)["spec"]["ingress"][0]
