@@ -104,7 +104,7 @@ async def list_fines(
     cursor = pagination.decode_token(page_token, fingerprint)
     after = keyset_cursor(cursor) if cursor else None
     async with c.uow() as uow:
-        page, outstanding = await uow.fines.list(patron=patron, status=status, after=after, limit=size)
+        page, outstanding = await uow.fines.page(patron=patron, status=status, after=after, limit=size)
     token = ""
     if page.has_more and page.items:
         last = page.items[-1]

@@ -92,7 +92,7 @@ class SqlFineRepository(TrackingRepository):
         ).all()
         return [FineEntry(r.kind, r.amount, r.actor, r.at, method=r.method, reason=r.reason) for r in rows]
 
-    async def list(
+    async def page(
         self, *, patron: str, status: FineStatus | None, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> tuple[Page[Fine], Decimal]:
         """Newest first, and the sum still owed over every matching fine (not just this page)."""

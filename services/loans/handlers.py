@@ -102,7 +102,7 @@ async def list_loans(query: ListLoans, actor: Actor, c: Circulation) -> LoansPag
     after = keyset_cursor(cursor) if cursor else None
     filters = LoanQuery(patron=patron, status=query.status, overdue_only=query.overdue_only, book=query.book)
     async with c.uow() as uow:
-        page = await uow.loans.list(filters, now=c.clock.now(), after=after, limit=size)
+        page = await uow.loans.page(filters, now=c.clock.now(), after=after, limit=size)
     token = ""
     if page.has_more and page.items:
         last = page.items[-1]

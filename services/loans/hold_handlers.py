@@ -170,7 +170,7 @@ async def list_holds(query: ListHolds, actor: Actor, c: Circulation) -> tuple[li
     except (ValueError, IndexError, TypeError):
         raise InvalidArgument.field("page_token", "is not a token this service issued") from None
     async with c.uow() as uow:
-        page, last_seq = await uow.holds.list(
+        page, last_seq = await uow.holds.page(
             patron=patron, status=query.status, book=query.book, after=after, limit=size
         )
     token = pagination.encode_token([last_seq], fingerprint) if page.has_more else ""

@@ -132,7 +132,7 @@ class SqlHoldRepository(TrackingRepository):
         )
         return list((await self.session.scalars(query)).all())
 
-    async def list(
+    async def page(
         self, *, patron: str, status: HoldStatus | None, book: str, after: int | None, limit: int
     ) -> tuple[Page[Hold], int]:
         """In queue order (oldest first); returns the page and the last row's seq for the next cursor."""

@@ -3,6 +3,7 @@ the peers (peers.py over the mesh; fakes in tests) and the unit of work (reposit
 
 from __future__ import annotations
 
+from types import TracebackType
 from typing import Protocol, Self
 
 from services.loans.borrowing import CopyInfo, Eligibility
@@ -41,5 +42,7 @@ class LoansUnitOfWork(Protocol):
     requests: RequestLog
 
     async def __aenter__(self) -> Self: ...
-    async def __aexit__(self, *exc: object) -> None: ...
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
     async def commit(self) -> None: ...

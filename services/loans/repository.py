@@ -141,7 +141,7 @@ class SqlLoanRepository(TrackingRepository):
         active_count, overdue, owed = (await self.session.execute(counts)).one()
         return Standing(active_loans=active_count, overdue_loans=overdue, outstanding_fines=Decimal(owed or 0))
 
-    async def list(
+    async def page(
         self, query: LoanQuery, *, now: datetime, after: tuple[datetime, uuid.UUID] | None, limit: int
     ) -> Page[Loan]:
         """Newest first, keyset-paginated; only loans that exist for clients (ACTIVE or RETURNED)."""

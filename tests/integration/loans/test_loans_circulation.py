@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from conftest import ADMIN, DESK, World
+from loans_world import ADMIN, DESK, World
 
 from services.loans import handlers, hold_handlers, issuing, reconciliation, rule_handlers
 from services.loans.borrowing import Actor, Role

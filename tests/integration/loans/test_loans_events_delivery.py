@@ -12,7 +12,7 @@ from pathlib import Path
 import nats as nats_py
 import pytest
 import sqlalchemy as sa
-from conftest import DESK, World
+from loans_world import DESK, World
 
 from services.launcher.nats import LocalNats
 from services.loans import handlers, issuing

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import DESK, START, World
+from loans_world import DESK, START, World
 
 from services.loans import handlers, issuing, reconciliation
 from services.loans.borrowing import Actor, Role
