@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from athenaeum.catalog.v1 import catalog_pb2
 from services.catalog.domain import Book, BookDetails, CopyStatus
 from services.catalog.inventory import Copy, CopyDetails
 from services.catalog.queries import Search, SearchFilters
+from services.runtime.wire import timestamp
 
 _STATUS_PREFIX = "COPY_STATUS_"
-
-
-def _timestamp(moment: datetime) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def book_to_proto(book: Book) -> catalog_pb2.Book:
@@ -34,8 +25,8 @@ def book_to_proto(book: Book) -> catalog_pb2.Book:
         language=d.language,
         description=d.description,
         cover_url=d.cover_url,
-        create_time=_timestamp(book.created_at),
-        update_time=_timestamp(book.updated_at),
+        create_time=timestamp(book.created_at),
+        update_time=timestamp(book.updated_at),
         total_copies=book.total_copies,
         available_copies=book.available_copies,
         etag=book.etag,
@@ -79,8 +70,8 @@ def copy_to_proto(copy: Copy) -> catalog_pb2.Copy:
         current_loan=copy.current_loan,
         current_hold=copy.current_hold,
         call_number=d.call_number,
-        create_time=_timestamp(copy.created_at),
-        update_time=_timestamp(copy.updated_at),
+        create_time=timestamp(copy.created_at),
+        update_time=timestamp(copy.updated_at),
         etag=copy.etag,
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime
 
@@ -16,13 +15,9 @@ from services.catalog.domain import BookCreated, BookDeleted, BooksImported, Boo
 from services.catalog.inventory import CopyCreated, CopyDeleted, CopyStatusChanged, CopyUpdated
 from services.runtime.messaging import subject
 from services.runtime.outbox import OutboxMessage
+from services.runtime.wire import outbox_message, timestamp
 
 BOOK_CREATED_SUBJECT = subject("catalog", "book_created")
-
-
-def _subject_of(payload: Message) -> str:
-    """BookCreated -> athenaeum.catalog.book_created.v1 (the snake_case message name)."""
-    return subject("catalog", re.sub(r"(?<!^)(?=[A-Z])", "_", payload.DESCRIPTOR.name).lower())
 
 
 def _payload(event: object, event_id: str, occurred: Timestamp) -> Message:
@@ -81,16 +76,8 @@ def encode(event: object) -> OutboxMessage:
     """The outbox message for a catalog domain event."""
     event_id: uuid.UUID = event.event_id  # type: ignore[attr-defined]
     occurred_at: datetime = event.occurred_at  # type: ignore[attr-defined]
-    occurred = Timestamp()
-    occurred.FromDatetime(occurred_at)
-    payload = _payload(event, str(event_id), occurred)
-    return OutboxMessage(
-        event_id=event_id,
-        subject=_subject_of(payload),
-        event_type=payload.DESCRIPTOR.full_name,
-        payload=payload.SerializeToString(),
-        occurred_at=occurred_at,
-    )
+    payload = _payload(event, str(event_id), timestamp(occurred_at))
+    return outbox_message("catalog", payload, event_id=event_id, occurred_at=occurred_at)
 
 
 def book_name_of(event: object) -> str:

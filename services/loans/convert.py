@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from athenaeum.loans.v1 import resources_pb2
 from services.loans.domain import Loan, LoanStatus
 from services.loans.fines import Fine, FineKind, FineStatus
 from services.loans.holds import Hold, HoldStatus
 from services.loans.rules import CirculationRule, RuleTerms, money, parse_money
+from services.runtime.wire import timestamp, to_datetime
 
 _LOAN_STATUS = {
     LoanStatus.ACTIVE: resources_pb2.LOAN_STATUS_ACTIVE,
@@ -20,14 +19,6 @@ _LOAN_STATUS = {
 _HOLD_STATUS = {status: resources_pb2.HoldStatus.Value(f"HOLD_STATUS_{status.value}") for status in HoldStatus}
 _FINE_STATUS = {status: resources_pb2.FineStatus.Value(f"FINE_STATUS_{status.value}") for status in FineStatus}
 _FINE_KIND = {kind: resources_pb2.FineKind.Value(f"FINE_KIND_{kind.value}") for kind in FineKind}
-
-
-def timestamp(moment: datetime | None) -> Timestamp | None:
-    if moment is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def loan_to_proto(loan: Loan, *, now: datetime) -> resources_pb2.Loan:
@@ -100,7 +91,7 @@ def terms_from_proto(rule: resources_pb2.CirculationRule) -> RuleTerms:
         holds_allowed=rule.holds_allowed,
         max_holds=rule.max_holds,
         hold_pickup_days=rule.hold_pickup_days,
-        hard_due_at=rule.hard_due_time.ToDatetime(tzinfo=UTC) if rule.HasField("hard_due_time") else None,
+        hard_due_at=to_datetime(rule.hard_due_time) if rule.HasField("hard_due_time") else None,
     )
 
 

@@ -5,7 +5,6 @@ The unit of work calls `encode` at commit, so each payload is the aggregate as c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -13,9 +12,9 @@ from google.protobuf.message import Message
 
 from athenaeum.loans.v1 import events_pb2, resources_pb2
 from services.loans import domain, fines, holds, rules
-from services.loans.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto, timestamp
-from services.runtime.messaging import subject
+from services.loans.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
 from services.runtime.outbox import OutboxMessage
+from services.runtime.wire import outbox_message, timestamp
 
 
 def _loan(event: Any) -> dict[str, Any]:
@@ -54,11 +53,6 @@ _PAYLOADS: dict[type, tuple[type[Message], Callable[[Any], dict[str, Any]]]] = {
 }
 
 
-def subject_of(message_type: type[Message]) -> str:
-    """LoanIssued -> athenaeum.loans.loan_issued.v1."""
-    return subject("loans", re.sub(r"(?<!^)(?=[A-Z])", "_", message_type.__name__).lower())
-
-
 def encode(event: object) -> OutboxMessage:
     """The outbox message for a loans domain event."""
     try:
@@ -70,10 +64,9 @@ def encode(event: object) -> OutboxMessage:
         occur_time=timestamp(event.occurred_at),  # type: ignore[attr-defined]
         **{key: value for key, value in fields(event).items() if value is not None},
     )
-    return OutboxMessage(
-        event_id=event.event_id,  # type: ignore[attr-defined]
-        subject=subject_of(message_type),
-        event_type=payload.DESCRIPTOR.full_name,
-        payload=payload.SerializeToString(),
+    return outbox_message(
+        "loans",
+        payload,
+        event_id=event.event_id,
         occurred_at=event.occurred_at,  # type: ignore[attr-defined]
     )

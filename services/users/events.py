@@ -6,10 +6,10 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
 from athenaeum.users.v1 import events_pb2
-from services.runtime.messaging import subject
 from services.runtime.outbox import OutboxMessage
+from services.runtime.wire import outbox_message, timestamp
 from services.users.domain import UserRegistered, UserStatusChanged, UserUpdated
-from services.users.service import STATUSES, timestamp, user_to_proto
+from services.users.service import STATUSES, user_to_proto
 from services.users.sessions import SessionRevoked, UserLoggedIn, UserLoginFailed
 
 
@@ -54,13 +54,7 @@ def _payload(event: object) -> tuple[str, Message]:
 
 def encode(event: object) -> OutboxMessage:
     """The outbox message for a users domain event."""
-    name, payload = _payload(event)
+    _, payload = _payload(event)
     event_id = event.event_id  # type: ignore[attr-defined]
     payload.event_id = str(event_id)  # type: ignore[attr-defined]
-    return OutboxMessage(
-        event_id=event_id,
-        subject=subject("users", name),
-        event_type=payload.DESCRIPTOR.full_name,
-        payload=payload.SerializeToString(),
-        occurred_at=event.occurred_at,  # type: ignore[attr-defined]
-    )
+    return outbox_message("users", payload, event_id=event_id, occurred_at=event.occurred_at)  # type: ignore[attr-defined]

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 import grpc
 from google.protobuf import empty_pb2
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.runtime.auth import current_identity
 from services.runtime.clock import Clock
 from services.runtime.errors import PermissionDenied
 from services.runtime.idempotency import parse_request_id
+from services.runtime.wire import timestamp, to_datetime
 from services.users import auth_handlers, handlers
 from services.users.domain import (
     OUTPUT_ONLY_FIELDS,
@@ -41,14 +41,6 @@ STATUSES = {
 }
 ROLE_OF = {value: key for key, value in ROLES.items()}
 STATUS_OF = {value: key for key, value in STATUSES.items()}
-
-
-def timestamp(moment: datetime | None) -> Timestamp | None:
-    if moment is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
 
 
 def user_to_proto(user: User, *, now: datetime) -> users_pb2.User:
@@ -86,7 +78,7 @@ def profile_from_proto(user: users_pb2.User) -> Profile:
         status=STATUS_OF.get(user.status, UserStatus.ACTIVE),
         status_reason=user.status_reason,
         home_branch=user.home_branch,
-        expire_at=user.expire_time.ToDatetime(tzinfo=UTC) if user.HasField("expire_time") else None,
+        expire_at=to_datetime(user.expire_time) if user.HasField("expire_time") else None,
         email_opt_in=prefs.email_opt_in if prefs else True,
         sms_opt_in=prefs.sms_opt_in if prefs else False,
     )
