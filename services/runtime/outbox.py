@@ -81,6 +81,18 @@ async def mark_processed(connection: AsyncConnection, *, consumer: str, event_id
     return inserted.first() is not None
 
 
+# Built once: the relay runs this at every poll of every service.
+_UNPUBLISHED = (
+    sa.select(
+        OUTBOX.c.seq, OUTBOX.c.event_id, OUTBOX.c.subject, OUTBOX.c.event_type, OUTBOX.c.payload, OUTBOX.c.headers
+    )
+    .where(OUTBOX.c.published_at.is_(None))
+    .order_by(OUTBOX.c.seq)
+    .with_for_update(skip_locked=True)
+)
+_BACKLOG = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
+
+
 class OutboxRelay:
     """Publishes committed outbox rows to JetStream, oldest first, and marks them published.
 
@@ -94,6 +106,7 @@ class OutboxRelay:
         self._nats = nats
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
+        self._next_batch = _UNPUBLISHED.limit(batch_size)
         self._wakeup = asyncio.Event()
 
     def wake(self) -> None:
@@ -107,11 +120,12 @@ class OutboxRelay:
                 while await self.relay_once() == self._batch_size:
                     pass
                 backoff = self._poll_seconds
+                OUTBOX_BACKLOG.set(0)  # drained (rows another process holds are on their way too)
             except Exception as error:  # NATS or Postgres is away: keep the rows, try again later
                 log.warning("outbox relay paused: %s", error)
                 backoff = min(backoff * 2, 5.0)
-            with contextlib.suppress(Exception):  # the gauge matters most while NATS is away
-                await self.backlog()  # reads only the partial index of unpublished rows: cheap
+                with contextlib.suppress(Exception):  # the gauge matters most while NATS is away
+                    await self.backlog()
             try:
                 async with asyncio.timeout(backoff):
                     await self._wakeup.wait()
@@ -123,22 +137,7 @@ class OutboxRelay:
         """Publish one batch; returns how many rows it published."""
         js = self._nats.jetstream()
         async with self._engine.begin() as connection:
-            rows = (
-                await connection.execute(
-                    sa.select(
-                        OUTBOX.c.seq,
-                        OUTBOX.c.event_id,
-                        OUTBOX.c.subject,
-                        OUTBOX.c.event_type,
-                        OUTBOX.c.payload,
-                        OUTBOX.c.headers,
-                    )
-                    .where(OUTBOX.c.published_at.is_(None))
-                    .order_by(OUTBOX.c.seq)
-                    .limit(self._batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
+            rows = (await connection.execute(self._next_batch)).all()
             if not rows:
                 return 0
             await asyncio.gather(*(self._publish(js, row) for row in rows))
@@ -157,8 +156,6 @@ class OutboxRelay:
     async def backlog(self) -> int:
         """Rows not yet published (a metric and a test hook)."""
         async with self._engine.connect() as connection:
-            count = await connection.scalar(
-                sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
-            )
+            count = await connection.scalar(_BACKLOG)
         OUTBOX_BACKLOG.set(int(count or 0))
         return int(count or 0)

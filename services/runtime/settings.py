@@ -25,7 +25,9 @@ class BaseServiceSettings(BaseSettings):
     shutdown_grace_seconds: float = 10.0
     default_deadline_seconds: float = Field(30.0, description="Applied when a caller sets no deadline.")
     health_check_interval_seconds: float = 2.0
-    outbox_poll_seconds: float = 0.5
+    outbox_poll_seconds: float = Field(
+        2.0, description="Fallback poll; a commit in this process wakes the relay at once."
+    )
     jetstream_replicas: int = Field(1, ge=1, le=5, description="Replicas of each JetStream stream (NATS cluster).")
     otlp_endpoint: str = Field("", description="OTLP/gRPC collector (e.g. http://jaeger:4317); empty: no export.")
     trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0, description="Share of new traces recorded.")
