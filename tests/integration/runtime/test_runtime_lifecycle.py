@@ -1,0 +1,83 @@
+"""The shared runtime's promises: health follows the dependencies, SIGTERM drains calls in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health, health_pb2
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.runtime.health import HealthReporter, database_check, nats_check
+from services.runtime.messaging import NatsLink
+
+pytestmark = pytest.mark.integration
+SLOW_SERVICE = Path(__file__).with_name("slow_service.py")
+
+
+async def _status_after_one_round(checks, name: str = "") -> int:
+    servicer = health.aio.HealthServicer()
+    reporter = HealthReporter(servicer, ["athenaeum.test.Svc"], checks, interval=0.05)
+    task = asyncio.create_task(reporter.run())
+    await asyncio.sleep(0.2)
+    task.cancel()
+    request = health_pb2.HealthCheckRequest(service=name)
+    return (await servicer.Check(request, None)).status
+
+
+async def test_health_is_serving_only_while_postgres_and_nats_answer(postgres, nats, free_port_source) -> None:
+    reachable = create_async_engine(postgres.admin_url)
+    unreachable = create_async_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{next(free_port_source)}/postgres")
+    connected = NatsLink(nats, name="health-test")
+    linking = asyncio.create_task(connected.run())
+    await asyncio.wait_for(connected.wait_connected(), 10)
+    away = NatsLink(f"nats://127.0.0.1:{next(free_port_source)}", name="health-test-away")
+    try:
+        serving = health_pb2.HealthCheckResponse.SERVING
+        not_serving = health_pb2.HealthCheckResponse.NOT_SERVING
+        assert await _status_after_one_round([database_check(reachable), nats_check(connected)]) == serving
+        assert (
+            await _status_after_one_round([database_check(reachable), nats_check(connected)], "athenaeum.test.Svc")
+            == serving
+        )
+        assert await _status_after_one_round([database_check(unreachable), nats_check(connected)]) == not_serving
+        assert await _status_after_one_round([database_check(reachable), nats_check(away)]) == not_serving
+    finally:
+        linking.cancel()
+        await connected.close()
+        await reachable.dispose()
+        await unreachable.dispose()
+
+
+async def test_sigterm_lets_calls_in_flight_finish_and_refuses_new_ones(free_port_source) -> None:
+    port = next(free_port_source)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(SLOW_SERVICE),
+        str(port),
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            await asyncio.wait_for(channel.channel_ready(), 20)
+            wait = channel.unary_unary("/athenaeum.catalog.v1.CatalogService/GetBook")
+            in_flight = asyncio.ensure_future(wait(b"", timeout=10))
+            await asyncio.sleep(0.3)
+            process.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.3)
+            with pytest.raises(grpc.aio.AioRpcError):  # draining: new calls are refused
+                await wait(b"", timeout=2)
+            assert await in_flight == b"done"  # the call that was running finished
+        assert await asyncio.wait_for(process.wait(), 15) == 0
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
