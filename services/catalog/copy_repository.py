@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -75,6 +76,20 @@ def _translate(error: IntegrityError, batch: Sequence[Copy]) -> Exception:
     return error
 
 
+# The circulation path's statements (look-up, check-out, check-in), built once: building a statement and
+# its cache key costs more CPU than Postgres spends on these indexed look-ups.
+_BY_ID = sa.select(copies).where(copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_BARCODE = sa.select(copies).where(copies.c.barcode == sa.bindparam("barcode"))
+_BY_BARCODE_FOR_UPDATE = _BY_BARCODE.with_for_update()
+_ON_LOAN = sa.select(copies).where(copies.c.current_loan == sa.bindparam("loan")).with_for_update()
+_ON_HOLD = sa.select(copies).where(copies.c.current_hold == sa.bindparam("hold")).with_for_update()
+_AVAILABLE_COUNT = sa.select(sa.func.count()).where(
+    copies.c.book_id == sa.bindparam("book_id"), copies.c.status == CopyStatus.AVAILABLE.value
+)
+# The parameters that name columns (those of _fields) make the SET clause.
+_UPDATE_COPY = copies.update().where(copies.c.id == sa.bindparam("copy_id"))
+
 _CONDITION_COLUMNS = {"status": copies.c.status, "branch": copies.c.branch, "item_type": copies.c.item_type}
 
 
@@ -93,16 +108,18 @@ class SqlCopyRepository(TrackingRepository):
         await self.add_many([copy])
 
     async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, lock: bool = False) -> Copy:
-        condition = (copies.c.id == copy_id) & (copies.c.book_id == book_id)
-        return await self._one(condition, lock, CopyNotFound(copy_name(book_id, copy_id)))
+        query = _BY_ID_FOR_UPDATE if lock else _BY_ID
+        params = {"copy_id": copy_id, "book_id": book_id}
+        return await self._one(query, params, lambda: CopyNotFound(copy_name(book_id, copy_id)))
 
     async def by_barcode(self, barcode: str, *, lock: bool = False) -> Copy:
-        return await self._one(copies.c.barcode == barcode, lock, BarcodeNotFound(barcode))
+        query = _BY_BARCODE_FOR_UPDATE if lock else _BY_BARCODE
+        return await self._one(query, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
 
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
         """The copy out on `loan` (or on the shelf for `hold`), locked; None when there is none."""
-        condition = copies.c.current_loan == loan if loan else copies.c.current_hold == hold
-        row = (await self.session.execute(sa.select(copies).where(condition).with_for_update())).first()
+        query, params = (_ON_LOAN, {"loan": loan}) if loan else (_ON_HOLD, {"hold": hold})
+        row = (await self.session.execute(query, params)).first()
         return self._track(_to_copy(row)) if row else None
 
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
@@ -118,9 +135,9 @@ class SqlCopyRepository(TrackingRepository):
         return self._track(_to_copy(row)) if row else None
 
     async def save(self, copy: Copy) -> None:
+        # No savepoint: a refused update ends the unit of work anyway (the error goes to the caller).
         try:
-            async with self.session.begin_nested():
-                await self.session.execute(copies.update().where(copies.c.id == copy.id).values(_fields(copy)))
+            await self.session.execute(_UPDATE_COPY, {**_fields(copy), "copy_id": copy.id})
         except IntegrityError as error:
             raise _translate(error, [copy]) from None
 
@@ -128,10 +145,7 @@ class SqlCopyRepository(TrackingRepository):
         await self.session.execute(copies.delete().where(copies.c.id == copy.id))
 
     async def available_count(self, book_id: uuid.UUID) -> int:
-        query = sa.select(sa.func.count()).where(
-            copies.c.book_id == book_id, copies.c.status == CopyStatus.AVAILABLE.value
-        )
-        return int(await self.session.scalar(query) or 0)
+        return int(await self.session.scalar(_AVAILABLE_COUNT, {"book_id": book_id}) or 0)
 
     async def book_exists(self, book_id: uuid.UUID) -> bool:
         return bool(await self.session.scalar(sa.select(sa.exists().where(books.c.id == book_id))))
@@ -151,11 +165,8 @@ class SqlCopyRepository(TrackingRepository):
         total = await self.session.scalar(sa.select(sa.func.count()).select_from(copies).where(*where))
         return CopyPage([_to_copy(r) for r in rows[:limit]], int(total or 0), len(rows) > limit)
 
-    async def _one(self, condition: sa.ColumnElement[bool], lock: bool, missing: Exception) -> Copy:
-        query = sa.select(copies).where(condition)
-        if lock:
-            query = query.with_for_update()
-        row = (await self.session.execute(query)).first()
+    async def _one(self, query: sa.Select[Any], params: dict[str, object], missing: Callable[[], Exception]) -> Copy:
+        row = (await self.session.execute(query, params)).first()
         if row is None:
-            raise missing
+            raise missing()
         return self._track(_to_copy(row))

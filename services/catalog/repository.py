@@ -18,6 +18,10 @@ from services.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository, violat
 from services.runtime.errors import AlreadyExists
 from services.runtime.idempotency import RequestLog
 
+_ADVISORY_LOCK = sa.select(
+    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.String), 0))
+)
+
 
 def _fields(book: Book) -> dict[str, object]:
     d = book.details
@@ -124,4 +128,4 @@ class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def lock(self, key: str) -> None:
         """Serialises transactions on `key` (e.g. a loan id) until this one ends: a transaction advisory lock."""
-        await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(key, 0))))
+        await self.session.execute(_ADVISORY_LOCK, {"key": key})

@@ -14,6 +14,12 @@ from services.loans.persistence import Page, update_versioned
 from services.loans.tables import fine_entries, fines
 from services.runtime.db import TrackingRepository
 
+# Read by every return: built once.
+_OVERDUE_FINE_OF = (
+    sa.select(fines)
+    .where(fines.c.loan == sa.bindparam("loan"), fines.c.kind == FineKind.OVERDUE.value)
+    .with_for_update()
+)
 _MUTABLE = ("amount", "paid", "status", "waive_reason", "updated_at")
 
 
@@ -71,8 +77,7 @@ class SqlFineRepository(TrackingRepository):
         return self._track(_to_fine(row))
 
     async def overdue_fine_of(self, loan: str) -> Fine | None:
-        query = sa.select(fines).where(fines.c.loan == loan, fines.c.kind == FineKind.OVERDUE.value).with_for_update()
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(_OVERDUE_FINE_OF, {"loan": loan})).first()
         return self._track(_to_fine(row)) if row else None
 
     async def save(self, fine: Fine) -> None:

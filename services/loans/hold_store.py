@@ -15,6 +15,16 @@ from services.runtime.db import TrackingRepository, violated_constraint
 from services.runtime.errors import AlreadyExists
 
 _ACTIVE = [s.value for s in ACTIVE_HOLD_STATUSES]
+# Read by every issue and every return: built once.
+_ACTIVE_FOR = sa.select(holds).where(
+    holds.c.patron == sa.bindparam("patron"), holds.c.book == sa.bindparam("book"), holds.c.status.in_(_ACTIVE)
+)
+_QUEUE_HEAD = (
+    sa.select(holds)
+    .where(holds.c.book == sa.bindparam("book"), holds.c.status == HoldStatus.WAITING.value)
+    .order_by(holds.c.seq)
+    .limit(1)
+)
 _FIELDS = (
     "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
     "shelf_released", "created_at", "updated_at",
@@ -75,8 +85,7 @@ class SqlHoldRepository(TrackingRepository):
         self._track(hold)
 
     async def active_for(self, patron: str, book: str) -> Hold | None:
-        query = sa.select(holds).where(holds.c.patron == patron, holds.c.book == book, holds.c.status.in_(_ACTIVE))
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(_ACTIVE_FOR, {"patron": patron, "book": book})).first()
         return self._track(_to_hold(row)) if row else None
 
     async def count_active(self, patron: str) -> int:
@@ -85,13 +94,8 @@ class SqlHoldRepository(TrackingRepository):
 
     async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
         """The head of the book's queue."""
-        query = (
-            sa.select(holds)
-            .where(holds.c.book == book, holds.c.status == HoldStatus.WAITING.value, holds.c.id.not_in(skip))
-            .order_by(holds.c.seq)
-            .limit(1)
-        )
-        row = (await self.session.execute(query)).first()
+        query = _QUEUE_HEAD.where(holds.c.id.not_in(skip)) if skip else _QUEUE_HEAD
+        row = (await self.session.execute(query, {"book": book})).first()
         return self._track(_to_hold(row)) if row else None
 
     async def others_waiting(self, book: str, patron: str) -> bool:

@@ -21,13 +21,25 @@ class Page(Generic[T]):
     has_more: bool
 
 
+_VERSIONED_UPDATES: dict[str, sa.Update] = {}
+
+
+def _versioned_update(table: sa.Table) -> sa.Update:
+    statement = _VERSIONED_UPDATES.get(table.name)
+    if statement is None:
+        statement = table.update().where(
+            table.c.id == sa.bindparam("row_id"), table.c.version == sa.bindparam("seen_version")
+        )
+        _VERSIONED_UPDATES[table.name] = statement
+    return statement
+
+
 async def update_versioned(
     session: AsyncSession, table: sa.Table, *, row_id: uuid.UUID, version: int, values: dict[str, Any], name: str
 ) -> None:
     """UPDATE ... WHERE id = :id AND version = :seen, bumping the version; Conflict when someone else won."""
-    statement = (
-        table.update().where(table.c.id == row_id, table.c.version == version).values(**values, version=version + 1)
-    )
-    result = await session.execute(statement)
+    # The parameters that name columns make the SET clause, so one statement per table serves every call.
+    parameters = {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
+    result = await session.execute(_versioned_update(table), parameters)
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"{name} was changed concurrently; re-read it and retry", reason="CONCURRENT_CHANGE")

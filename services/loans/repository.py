@@ -30,6 +30,41 @@ from services.runtime.idempotency import RequestLog
 VISIBLE = (LoanStatus.ACTIVE, LoanStatus.RETURNED)
 _LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"}
 
+# The statements of the issue and return paths, built once: building a statement and its cache key costs
+# more CPU than Postgres spends running these indexed look-ups.
+_BY_ID = sa.select(loans).where(loans.c.id == sa.bindparam("loan_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_REQUEST = sa.select(loans).where(
+    loans.c.request_id == sa.bindparam("request_id"), loans.c.status != LoanStatus.FAILED.value
+)
+_ACTIVE_BY_BARCODE = sa.select(loans).where(
+    loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value
+)
+_LOCK_PATRON = sa.select(
+    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("patron", type_=sa.String), 0))
+)
+
+
+def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
+    """Active loans (of one item type, or all), overdue loans and fines owed, in one statement."""
+    patron = sa.bindparam("patron", type_=sa.String)
+    active = sa.and_(loans.c.patron == patron, loans.c.status == LoanStatus.ACTIVE.value)
+    in_scope = active if all_item_types else sa.and_(active, loans.c.item_type == sa.bindparam("item_type"))
+    owed = (
+        sa.select(sa.func.coalesce(sa.func.sum(fines.c.amount - fines.c.paid), 0))
+        .where(fines.c.patron == patron, fines.c.status == "OUTSTANDING")
+        .scalar_subquery()
+    )
+    return sa.select(
+        sa.func.count().filter(in_scope),
+        sa.func.count().filter(sa.and_(active, loans.c.due_at < sa.bindparam("now"))),
+        owed,
+    ).where(loans.c.patron == patron)
+
+
+_STANDING_ALL = _standing_query(all_item_types=True)
+_STANDING_OF_TYPE = _standing_query(all_item_types=False)
+
 
 @dataclass(frozen=True, slots=True)
 class LoanQuery:
@@ -79,21 +114,19 @@ class SqlLoanRepository(TrackingRepository):
         self._track(loan)
 
     async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
-        query = sa.select(loans).where(loans.c.id == loan_id)
-        row = (await self.session.execute(query.with_for_update() if for_update else query)).first()
+        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+        row = (await self.session.execute(query, {"loan_id": loan_id})).first()
         if row is None:
             raise LoanNotFound(loan_name(loan_id))
         return self._track(_to_loan(row))
 
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
-        query = sa.select(loans).where(loans.c.request_id == request_id, loans.c.status != LoanStatus.FAILED.value)
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(_BY_REQUEST, {"request_id": request_id})).first()
         return self._track(_to_loan(row)) if row else None
 
     async def active_by_barcode(self, barcode: str) -> Loan:
-        query = sa.select(loans).where(loans.c.barcode == barcode, loans.c.status == LoanStatus.ACTIVE.value)
-        row = (await self.session.execute(query)).first()
+        row = (await self.session.execute(_ACTIVE_BY_BARCODE, {"barcode": barcode})).first()
         if row is None:
             raise LoanNotFound(f"loans/-?barcode={barcode}")
         return self._track(_to_loan(row))
@@ -122,23 +155,15 @@ class SqlLoanRepository(TrackingRepository):
 
     async def lock_patron(self, patron: str) -> None:
         """Serialises the limit checks of one patron's concurrent issues (held until commit)."""
-        await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(patron, 0))))
+        await self.session.execute(_LOCK_PATRON, {"patron": patron})
 
     async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
         """Active loans (of `item_type`, or all for "*"), overdue loans and fines still owed."""
-        active = sa.and_(loans.c.patron == patron, loans.c.status == LoanStatus.ACTIVE.value)
-        in_scope = active if item_type == "*" else sa.and_(active, loans.c.item_type == item_type)
-        owed = (
-            sa.select(sa.func.coalesce(sa.func.sum(fines.c.amount - fines.c.paid), 0))
-            .where(fines.c.patron == patron, fines.c.status == "OUTSTANDING")
-            .scalar_subquery()
-        )
-        counts = sa.select(
-            sa.func.count().filter(in_scope),
-            sa.func.count().filter(sa.and_(active, loans.c.due_at < now)),
-            owed,
-        ).where(loans.c.patron == patron)
-        active_count, overdue, owed = (await self.session.execute(counts)).one()
+        if item_type == "*":
+            counts, params = _STANDING_ALL, {"patron": patron, "now": now}
+        else:
+            counts, params = _STANDING_OF_TYPE, {"patron": patron, "now": now, "item_type": item_type}
+        active_count, overdue, owed = (await self.session.execute(counts, params)).one()
         return Standing(active_loans=active_count, overdue_loans=overdue, outstanding_fines=Decimal(owed or 0))
 
     async def page(

@@ -61,9 +61,12 @@ def _taken(terms: RuleTerms) -> AlreadyExists:
     return AlreadyExists(f"a rule for {key} already exists", reason="RULE_EXISTS", metadata={"rule": key})
 
 
+_ALL_RULES = sa.select(circulation_rules)
+
+
 class SqlRuleRepository(TrackingRepository):
     async def all(self) -> list[CirculationRule]:
-        rows = (await self.session.execute(sa.select(circulation_rules))).all()
+        rows = (await self.session.execute(_ALL_RULES)).all()
         return [self._track(_to_rule(row)) for row in rows]
 
     async def get(self, rule_id: uuid.UUID) -> CirculationRule:

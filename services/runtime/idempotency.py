@@ -24,6 +24,11 @@ REQUESTS = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 
+# Built once: every idempotent mutation of every service runs it.
+_RECALL = sa.select(REQUESTS.c.operation, REQUESTS.c.resource).where(
+    REQUESTS.c.request_id == sa.bindparam("request_id")
+)
+
 
 def parse_request_id(value: str) -> uuid.UUID | None:
     if not value:
@@ -42,11 +47,7 @@ class RequestLog:
         """The resource a previous call with this id produced, if any."""
         if request_id is None:
             return None
-        row = (
-            await self._session.execute(
-                sa.select(REQUESTS.c.operation, REQUESTS.c.resource).where(REQUESTS.c.request_id == request_id)
-            )
-        ).first()
+        row = (await self._session.execute(_RECALL, {"request_id": request_id})).first()
         if row is None:
             return None
         if row.operation != operation:
@@ -56,11 +57,11 @@ class RequestLog:
     async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
         if request_id is None:
             return
+        # No savepoint: every caller abandons its transaction on Conflict, so it costs two round trips for nothing.
         try:
-            async with self._session.begin_nested():
-                await self._session.execute(
-                    REQUESTS.insert().values(request_id=request_id, operation=operation, resource=resource)
-                )
+            await self._session.execute(
+                REQUESTS.insert(), {"request_id": request_id, "operation": operation, "resource": resource}
+            )
         except IntegrityError:
             # A concurrent call with the same id committed first; a retry will return its result.
             raise Conflict(
