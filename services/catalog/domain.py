@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from services.runtime.errors import Conflict, FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from services.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from services.runtime.versioning import Versioned
 
 MAX_TITLE_LENGTH = 500
 MAX_BARCODE_LENGTH = 64
@@ -141,7 +142,7 @@ class BookDeleted:
 
 
 @dataclass(slots=True)
-class Book:
+class Book(Versioned):
     """A bibliographic record. Copy counts are derived from copies by the repository, never stored."""
 
     id: uuid.UUID
@@ -157,10 +158,6 @@ class Book:
     def name(self) -> str:
         return book_name(self.id)
 
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version}"'
-
     @classmethod
     def register(cls, details: BookDetails, *, now: datetime, book_id: uuid.UUID | None = None) -> Book:
         """A new record, validated, that announces itself with BookCreated."""
@@ -172,11 +169,6 @@ class Book:
         )
         book.events.append(BookCreated(event_id=uuid.uuid4(), occurred_at=now, book=book))
         return book
-
-    def check_etag(self, etag: str) -> None:
-        """An etag the client sent must be the current one (optimistic concurrency); none means 'any'."""
-        if etag and etag != self.etag:
-            raise Conflict(f"{self.name} changed since it was read; read it again", reason="ETAG_MISMATCH")
 
     def revise(self, changes: BookDetails, paths: tuple[str, ...], *, now: datetime) -> None:
         """Applies the named fields of `changes`; a change that changes nothing is not an update."""

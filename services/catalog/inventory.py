@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.catalog.domain import CIRCULATING, MAX_BARCODE_LENGTH, CopyStatus, copy_name
-from services.runtime.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound
+from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.runtime.versioning import Versioned
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,7 @@ class CopyStatusChanged:
 
 
 @dataclass(slots=True)
-class Copy:
+class Copy(Versioned):
     """A physical item. Its status is the only source of a book's availability."""
 
     id: uuid.UUID
@@ -91,10 +92,6 @@ class Copy:
     def name(self) -> str:
         return copy_name(self.book_id, self.id)
 
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version}"'
-
     @classmethod
     def register(cls, book_id: uuid.UUID, details: CopyDetails, *, now: datetime, status: CopyStatus) -> Copy:
         """A new copy; circulation statuses are for the loans service to set, not for cataloguers."""
@@ -103,10 +100,6 @@ class Copy:
         copy = cls(uuid.uuid4(), book_id, details.validated(), created_at=now, updated_at=now, status=status)
         copy.events.append(CopyCreated(uuid.uuid4(), now, copy))
         return copy
-
-    def check_etag(self, etag: str) -> None:
-        if etag and etag != self.etag:
-            raise Conflict(f"{self.name} changed since it was read; read it again", reason="ETAG_MISMATCH")
 
     def revise(self, changes: CopyDetails, status: CopyStatus | None, paths: tuple[str, ...], *, now: datetime) -> None:
         """Descriptive fields, and the statuses a cataloguer may set (never into or out of circulation)."""

@@ -16,6 +16,7 @@ from enum import StrEnum
 from services.loans.borrowing import CopyInfo
 from services.loans.rules import CirculationRule, RuleTerms
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.runtime.versioning import Versioned
 
 DAY = timedelta(days=1)
 
@@ -68,7 +69,7 @@ class LoanDueSoon:
 
 
 @dataclass(slots=True)
-class Loan:
+class Loan(Versioned):
     id: uuid.UUID
     patron: str
     status: LoanStatus
@@ -101,10 +102,6 @@ class Loan:
     @property
     def name(self) -> str:
         return loan_name(self.id)
-
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version}"'
 
     @property
     def max_renewals(self) -> int:

@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from services.loans.rules import CENTS
 from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.runtime.versioning import Versioned
 
 ZERO = Decimal("0.00")
 
@@ -68,7 +69,7 @@ class FineWaived:
 
 
 @dataclass(slots=True)
-class Fine:
+class Fine(Versioned):
     id: uuid.UUID
     patron: str
     kind: FineKind
@@ -88,10 +89,6 @@ class Fine:
     @property
     def name(self) -> str:
         return fine_name(self.id)
-
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version}"'
 
     @property
     def outstanding(self) -> Decimal:

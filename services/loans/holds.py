@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from services.runtime.errors import FailedPrecondition, NotFound
+from services.runtime.versioning import Versioned
 
 
 class HoldStatus(StrEnum):
@@ -62,7 +63,7 @@ class HoldExpired:
 
 
 @dataclass(slots=True)
-class Hold:
+class Hold(Versioned):
     id: uuid.UUID
     patron: str
     book: str
@@ -85,10 +86,6 @@ class Hold:
     @property
     def name(self) -> str:
         return hold_name(self.id)
-
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version}"'
 
     @property
     def is_active(self) -> bool:

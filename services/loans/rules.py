@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from services.runtime.errors import (
-    Conflict,
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
     collect_violations,
 )
+from services.runtime.versioning import Versioned
 
 WILDCARD = "*"
 CENTS = Decimal("0.01")
@@ -115,7 +115,7 @@ class RuleTerms:
 
 
 @dataclass(slots=True)
-class CirculationRule:
+class CirculationRule(Versioned):
     id: uuid.UUID
     terms: RuleTerms
     created_at: datetime
@@ -126,10 +126,6 @@ class CirculationRule:
     @property
     def name(self) -> str:
         return rule_name(self.id)
-
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version}"'
 
     @property
     def is_default(self) -> bool:
@@ -157,10 +153,6 @@ class CirculationRule:
         if self.is_default:
             raise FailedPrecondition("the */* default rule cannot be deleted", reason="DEFAULT_RULE_REQUIRED")
         self.events.append(CirculationRuleChanged(uuid.uuid4(), now, self, deleted=True))
-
-    def check_etag(self, etag: str) -> None:
-        if etag and etag != self.etag:
-            raise Conflict(f"{self.name} changed since it was read; re-read it", reason="STALE_ETAG")
 
 
 @dataclass(frozen=True, slots=True)

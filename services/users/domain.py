@@ -8,6 +8,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from services.runtime.versioning import Versioned
 from services.users.validation import (
     category_violation,
     new_card_number,
@@ -99,7 +100,7 @@ class Eligibility:
 
 
 @dataclass(slots=True)
-class User:
+class User(Versioned):
     """An account. `password_hash` is an argon2id hash ("" when the account cannot sign in yet)."""
 
     id: uuid.UUID
@@ -114,10 +115,6 @@ class User:
     @property
     def name(self) -> str:
         return user_name(self.id)
-
-    @property
-    def etag(self) -> str:
-        return f'W/"{self.version}"'
 
     @classmethod
     def register(cls, profile: Profile, *, password_hash: str, now: datetime, created_by: Actor | None = None) -> User:

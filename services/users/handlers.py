@@ -137,8 +137,7 @@ async def update_user(cmd: UpdateUser, uow: UsersUnitOfWork, clock: Clock) -> Us
         raise InvalidArgument.field("update_mask", "name at least one field to change")
     async with uow:
         user = await uow.users.get(cmd.user_id)
-        if cmd.etag and cmd.etag != user.etag:
-            raise Conflict(f"{user.name} changed since it was read (etag {user.etag})", reason="STALE_ETAG")
+        user.check_etag(cmd.etag)
         now = clock.now()
         user.update(cmd.changes, cmd.mask, actor=cmd.actor, now=now)
         await uow.users.save(user)
@@ -152,8 +151,7 @@ async def delete_user(user_id: uuid.UUID, actor: Actor, uow: UsersUnitOfWork, cl
     """Deactivate (the record stays for loan history and audit) and end every session of the account."""
     async with uow:
         user = await uow.users.get(user_id)
-        if etag and etag != user.etag:
-            raise Conflict(f"{user.name} changed since it was read (etag {user.etag})", reason="STALE_ETAG")
+        user.check_etag(etag)
         now = clock.now()
         if user.profile.status != UserStatus.DEACTIVATED:
             user.deactivate(actor=actor, now=now)
