@@ -48,5 +48,5 @@ EXPOSE 50051 9464
 # The service drains on SIGTERM: NOT_SERVING first, then in-flight calls finish (shutdown_grace_seconds).
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-    CMD ["python", "-m", "services.mesh.containers", "health"]
+    CMD ["python", "-m", "services.support.mesh.containers", "health"]
 CMD ["python", "-m", "services.catalog.main"]

@@ -140,7 +140,7 @@ def main() -> int:
     if args.no_cache:
         os.environ["ATHENAEUM_BOOK_CACHE_SIZE"] = "0"  # the launcher passes our environment to the services
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    from services.mesh.topology import free_ports
+    from services.support.mesh.topology import free_ports
 
     started = datetime.now(UTC)
     workdir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-"))

@@ -31,10 +31,10 @@ from typing import TYPE_CHECKING
 import grpc
 from grpc_health.v1 import health, health_pb2_grpc
 
-from services.launcher.readiness import grpc_health_status, http_body, wait_until
+from services.support.launcher.readiness import grpc_health_status, http_body, wait_until
 
 if TYPE_CHECKING:
-    from services.launcher.mesh import LocalMesh
+    from services.support.launcher.mesh import LocalMesh
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
@@ -95,8 +95,8 @@ def start_baseline(target: str) -> BaseProcess:
 
 def start_mesh(data_dir: Path) -> LocalMesh:
     """The whole mesh on free loopback ports, with its own Postgres and NATS under `data_dir`."""
-    from services.launcher.mesh import LocalMesh, local_mesh_topology
-    from services.mesh.topology import free_ports
+    from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+    from services.support.mesh.topology import free_ports
 
     ports = free_ports()
     topology = local_mesh_topology(data_dir, ports=ports, edge_port=next(ports), edge_admin_port=next(ports))
@@ -246,7 +246,7 @@ def first_line(command: list[str]) -> str:
 
 def machine_info() -> dict[str, str]:
     """What the figures depend on: cores, CPU, kernel and the versions of the moving parts."""
-    from services.launcher.components import envoy_binary
+    from services.support.launcher.components import envoy_binary
 
     cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
     model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
@@ -337,7 +337,7 @@ def parse_args() -> argparse.Namespace:
 
 def run(args: argparse.Namespace, workdir: Path) -> list[Result]:
     """Start the mesh and the baseline, run every scenario, stop everything (also on failure)."""
-    from services.mesh.topology import free_ports
+    from services.support.mesh.topology import free_ports
 
     baseline_target = f"127.0.0.1:{next(free_ports())}"
     baseline: BaseProcess | None = None

@@ -198,7 +198,7 @@ def main() -> int:
     parser.add_argument("--warm-up", type=float, default=3, help="seconds of discarded load first (default 3)")
     parser.add_argument("--concurrency", type=int, default=16, help="workers, each with a copy (default 16)")
     args = parser.parse_args()
-    from services.mesh.topology import free_ports
+    from services.support.mesh.topology import free_ports
 
     started, load = datetime.now(UTC), list(os.getloadavg())
     workdir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-"))

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from services.launcher.mesh import LocalMesh
-    from services.launcher.postgres import PostgresServer
-    from services.launcher.processes import Supervisor
+    from services.support.launcher.mesh import LocalMesh
+    from services.support.launcher.postgres import PostgresServer
+    from services.support.launcher.processes import Supervisor
 
 
 @pytest.fixture(scope="session")
 def free_port_source() -> Iterator[int]:
     """One source of free ports for the whole session, so no two fixtures get the same one."""
-    from services.mesh.topology import free_ports
+    from services.support.mesh.topology import free_ports
 
     return free_ports()
 
@@ -45,7 +45,7 @@ def launcher_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
 @pytest.fixture(scope="session")
 def infra_supervisor(launcher_dir: Path) -> Iterator[Supervisor]:
     """Parent of the session's Postgres and NATS; stops whatever is left at the end."""
-    from services.launcher.processes import Supervisor
+    from services.support.launcher.processes import Supervisor
 
     supervisor = Supervisor(launcher_dir / "logs")
     try:
@@ -57,7 +57,7 @@ def infra_supervisor(launcher_dir: Path) -> Iterator[Supervisor]:
 @pytest.fixture(scope="session")
 def postgres(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: Iterator[int]) -> PostgresServer:
     """A Postgres server: `.admin_url`, `.url_for(db)`, `.create_database(name)`, `.fresh_database()`."""
-    from services.launcher.postgres import LocalPostgres, PostgresServer
+    from services.support.launcher.postgres import LocalPostgres, PostgresServer
 
     if url := os.environ.get("DATABASE_URL"):
         return PostgresServer(url)
@@ -69,7 +69,7 @@ def postgres(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source:
 @pytest.fixture(scope="session")
 def nats(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: Iterator[int]) -> str:
     """The URL of a JetStream-enabled NATS server."""
-    from services.launcher.nats import LocalNats
+    from services.support.launcher.nats import LocalNats
 
     if url := os.environ.get("NATS_URL"):
         return url
@@ -83,7 +83,7 @@ def mesh(
     launcher_dir: Path, postgres: PostgresServer, nats: str, free_port_source: Iterator[int]
 ) -> Iterator[LocalMesh]:
     """The whole mesh (services, sidecars, edge) on the session's Postgres and NATS, ready to serve."""
-    from services.launcher.mesh import LocalMesh, local_mesh_topology
+    from services.support.launcher.mesh import LocalMesh, local_mesh_topology
 
     data_dir = launcher_dir / "mesh"
     topology = local_mesh_topology(

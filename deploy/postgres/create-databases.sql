@@ -1,4 +1,4 @@
--- Generated from services/mesh/registry.py by `athenaeum generate` — do not edit.
+-- Generated from services/support/mesh/registry.py by `athenaeum generate` — do not edit.
 CREATE DATABASE athenaeum_users;
 CREATE DATABASE athenaeum_catalog;
 CREATE DATABASE athenaeum_loans;

@@ -21,7 +21,7 @@ from nats.js.api import DeliverPolicy
 
 from athenaeum.catalog.v1 import catalog_pb2, events_pb2
 from services.catalog.events import book_of
-from services.runtime.messaging import NatsLink, stream_name
+from services.support.runtime.messaging import NatsLink, stream_name
 
 log = logging.getLogger("athenaeum.catalog.cache")
 

@@ -6,7 +6,7 @@ from athenaeum.catalog.v1 import catalog_pb2
 from services.catalog.domain import Book, BookDetails, CopyStatus
 from services.catalog.inventory import Copy, CopyDetails
 from services.catalog.queries import Search, SearchFilters
-from services.runtime.wire import timestamp
+from services.support.runtime.wire import timestamp
 
 _STATUS_PREFIX = "COPY_STATUS_"
 

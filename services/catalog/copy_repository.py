@@ -14,8 +14,8 @@ from services.catalog.domain import CopyStatus, copy_name
 from services.catalog.inventory import BarcodeNotFound, Copy, CopyDetails, CopyNotFound
 from services.catalog.queries import Condition
 from services.catalog.tables import books, copies
-from services.runtime.db import TrackingRepository, violated_constraint
-from services.runtime.errors import AlreadyExists, Conflict
+from services.support.runtime.db import TrackingRepository, violated_constraint
+from services.support.runtime.errors import AlreadyExists, Conflict
 
 
 @dataclass(frozen=True, slots=True)

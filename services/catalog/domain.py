@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from services.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
-from services.runtime.versioning import Versioned
+from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from services.support.runtime.versioning import Versioned
 
 MAX_TITLE_LENGTH = 500
 MAX_BARCODE_LENGTH = 64

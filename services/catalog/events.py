@@ -13,9 +13,9 @@ from athenaeum.catalog.v1 import events_pb2
 from services.catalog import convert
 from services.catalog.domain import BookCreated, BookDeleted, BooksImported, BookUpdated, book_name
 from services.catalog.inventory import CopyCreated, CopyDeleted, CopyStatusChanged, CopyUpdated
-from services.runtime.messaging import subject
-from services.runtime.outbox import OutboxMessage
-from services.runtime.wire import outbox_message, timestamp
+from services.support.runtime.messaging import subject
+from services.support.runtime.outbox import OutboxMessage
+from services.support.runtime.wire import outbox_message, timestamp
 
 BOOK_CREATED_SUBJECT = subject("catalog", "book_created")
 

@@ -11,10 +11,10 @@ from services.catalog.copy_repository import SqlCopyRepository
 from services.catalog.domain import BOOK_FIELDS, BOOK_OUTPUT_ONLY, Book, BookDetails, update_paths
 from services.catalog.repository import SqlBookRepository
 from services.catalog.search import Hit, SqlBookSearch, sort_cursor
-from services.runtime import pagination
-from services.runtime.clock import Clock
-from services.runtime.errors import InvalidArgument
-from services.runtime.idempotency import RequestLog
+from services.support.runtime import pagination
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.idempotency import RequestLog
 
 
 class CatalogUnitOfWork(Protocol):

@@ -18,8 +18,8 @@ from datetime import datetime
 from services.catalog.domain import BOOK_FIELDS, Book, BookDetails, CopyStatus, ImportBatch
 from services.catalog.handlers import CatalogUnitOfWork
 from services.catalog.inventory import Copy, CopyDetails
-from services.runtime.clock import Clock
-from services.runtime.errors import InvalidArgument
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import InvalidArgument
 
 COLUMNS = (*BOOK_FIELDS, "copies")
 LIST_SEPARATOR = ";"

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.catalog.domain import CIRCULATING, MAX_BARCODE_LENGTH, CopyStatus, copy_name
-from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.runtime.versioning import Versioned
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.support.runtime.versioning import Versioned
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,9 @@ from services.catalog import queries
 from services.catalog.domain import COPY_FIELDS, COPY_OUTPUT_ONLY, BookNotFound, CopyStatus, book_name, update_paths
 from services.catalog.handlers import CatalogUnitOfWork
 from services.catalog.inventory import Copy, CopyDetails
-from services.runtime import pagination
-from services.runtime.clock import Clock
-from services.runtime.errors import FailedPrecondition, InvalidArgument
+from services.support.runtime import pagination
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument
 
 
 @dataclass(frozen=True, slots=True)

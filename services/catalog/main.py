@@ -10,10 +10,10 @@ from services.catalog.cache import BookCache, book_id_of, follow_changes
 from services.catalog.repository import SqlCatalogUnitOfWork
 from services.catalog.service import CatalogServicer
 from services.catalog.settings import CatalogSettings
-from services.runtime.clock import SystemClock
-from services.runtime.infrastructure import Infrastructure
-from services.runtime.outbox import OutboxMessage
-from services.runtime.server import ServiceApp, run
+from services.support.runtime.clock import SystemClock
+from services.support.runtime.infrastructure import Infrastructure
+from services.support.runtime.outbox import OutboxMessage
+from services.support.runtime.server import ServiceApp, run
 
 NAME = "catalog"
 

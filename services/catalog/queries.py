@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 
 from services.catalog.domain import CopyStatus, normalize_isbn
-from services.runtime.errors import FieldViolation, InvalidArgument
+from services.support.runtime.errors import FieldViolation, InvalidArgument
 
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 BOOK_FILTER_FIELDS = {

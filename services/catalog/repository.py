@@ -14,9 +14,9 @@ from services.catalog.copy_repository import SqlCopyRepository
 from services.catalog.domain import Book, BookNotFound, CopyStatus, book_name
 from services.catalog.search import SqlBookSearch
 from services.catalog.tables import BOOKS_WITH_COUNTS, books, copies, to_book
-from services.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository, violated_constraint
-from services.runtime.errors import AlreadyExists
-from services.runtime.idempotency import RequestLog
+from services.support.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository, violated_constraint
+from services.support.runtime.errors import AlreadyExists
+from services.support.runtime.idempotency import RequestLog
 
 _ADVISORY_LOCK = sa.select(
     sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.String), 0))

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.catalog.domain import Book, CopyStatus
 from services.catalog.queries import Condition, Search, SearchFilters, SortKey
 from services.catalog.tables import BOOKS_WITH_COUNTS, books, copies, to_book
-from services.runtime.errors import InvalidArgument
+from services.support.runtime.errors import InvalidArgument
 
 FACET_SIZE = 20
 TEXT_SEARCH_CONFIG = sa.literal_column("'russian'::regconfig")

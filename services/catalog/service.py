@@ -20,9 +20,9 @@ from services.catalog.convert import (
     status_from_proto,
 )
 from services.catalog.domain import parse_book_name, parse_copy_name, parse_reference
-from services.runtime.clock import Clock
-from services.runtime.errors import InvalidArgument
-from services.runtime.idempotency import parse_request_id
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.idempotency import parse_request_id
 
 Context = grpc.aio.ServicerContext
 EMPTY = empty_pb2.Empty()

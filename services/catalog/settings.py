@@ -1,6 +1,6 @@
 from pydantic import Field
 
-from services.runtime.settings import BaseServiceSettings
+from services.support.runtime.settings import BaseServiceSettings
 
 
 class CatalogSettings(BaseServiceSettings):

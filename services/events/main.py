@@ -7,8 +7,8 @@ from functools import partial
 from athenaeum.events.v1 import events_pb2_grpc
 from services.events.service import EventsServicer
 from services.events.settings import EventsSettings
-from services.runtime.infrastructure import Infrastructure
-from services.runtime.server import ServiceApp, run
+from services.support.runtime.infrastructure import Infrastructure
+from services.support.runtime.server import ServiceApp, run
 
 NAME = "events"
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from services.loans.rules import RuleTerms
-from services.runtime.errors import FailedPrecondition, PermissionDenied
+from services.support.runtime.errors import FailedPrecondition, PermissionDenied
 
 
 class Role(StrEnum):

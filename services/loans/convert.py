@@ -10,7 +10,7 @@ from services.loans.domain import Loan, LoanStatus
 from services.loans.fines import Fine, FineKind, FineStatus
 from services.loans.holds import Hold, HoldStatus
 from services.loans.rules import CirculationRule, RuleTerms, money, parse_money
-from services.runtime.wire import timestamp, to_datetime
+from services.support.runtime.wire import timestamp, to_datetime
 
 _LOAN_STATUS = {
     LoanStatus.ACTIVE: resources_pb2.LOAN_STATUS_ACTIVE,

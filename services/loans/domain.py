@@ -15,8 +15,8 @@ from enum import StrEnum
 
 from services.loans.borrowing import CopyInfo
 from services.loans.rules import CirculationRule, RuleTerms
-from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.runtime.versioning import Versioned
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.support.runtime.versioning import Versioned
 
 DAY = timedelta(days=1)
 

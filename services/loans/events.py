@@ -13,8 +13,8 @@ from google.protobuf.message import Message
 from athenaeum.loans.v1 import events_pb2, resources_pb2
 from services.loans import domain, fines, holds, rules
 from services.loans.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
-from services.runtime.outbox import OutboxMessage
-from services.runtime.wire import outbox_message, timestamp
+from services.support.runtime.outbox import OutboxMessage
+from services.support.runtime.wire import outbox_message, timestamp
 
 
 def _loan(event: Any) -> dict[str, Any]:

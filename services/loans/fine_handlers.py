@@ -12,7 +12,7 @@ from services.loans.fines import Fine, FineKind, FineStatus
 from services.loans.handlers import Circulation, ensure_staff, keyset_cursor, patron_scope
 from services.loans.persistence import Page
 from services.loans.rules import parse_money
-from services.runtime import pagination
+from services.support.runtime import pagination
 
 
 @dataclass(frozen=True, slots=True)

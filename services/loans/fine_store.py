@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from services.loans.fines import Fine, FineEntry, FineKind, FineNotFound, FineStatus, fine_name
 from services.loans.persistence import Page, update_versioned
 from services.loans.tables import fine_entries, fines
-from services.runtime.db import TrackingRepository
+from services.support.runtime.db import TrackingRepository
 
 # Read by every return: built once.
 _OVERDUE_FINE_OF = (

@@ -13,8 +13,8 @@ from decimal import Decimal
 from enum import StrEnum
 
 from services.loans.rules import CENTS
-from services.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
-from services.runtime.versioning import Versioned
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.support.runtime.versioning import Versioned
 
 ZERO = Decimal("0.00")
 

@@ -15,9 +15,9 @@ from services.loans.fines import Fine, FineKind
 from services.loans.holds import HoldStatus
 from services.loans.ports import Catalog, LoansUnitOfWork, Users
 from services.loans.repository import VISIBLE, LoanQuery
-from services.runtime import pagination
-from services.runtime.clock import Clock
-from services.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from services.support.runtime import pagination
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
 
 @dataclass(frozen=True)

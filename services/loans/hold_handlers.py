@@ -12,8 +12,8 @@ from services.loans.domain import check_patron_name, parse_name
 from services.loans.handlers import Circulation, patron_scope, step_id
 from services.loans.holds import Hold, HoldStatus
 from services.loans.rules import WILDCARD, most_specific
-from services.runtime import pagination
-from services.runtime.errors import (
+from services.support.runtime import pagination
+from services.support.runtime.errors import (
     AlreadyExists,
     DependencyUnavailable,
     FailedPrecondition,

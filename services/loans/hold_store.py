@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from services.loans.holds import ACTIVE_HOLD_STATUSES, Hold, HoldNotFound, HoldStatus, hold_name
 from services.loans.persistence import Page, update_versioned
 from services.loans.tables import holds
-from services.runtime.db import TrackingRepository, violated_constraint
-from services.runtime.errors import AlreadyExists
+from services.support.runtime.db import TrackingRepository, violated_constraint
+from services.support.runtime.errors import AlreadyExists
 
 _ACTIVE = [s.value for s in ACTIVE_HOLD_STATUSES]
 # Read by every issue and every return: built once.

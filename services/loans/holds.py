@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from services.runtime.errors import FailedPrecondition, NotFound
-from services.runtime.versioning import Versioned
+from services.support.runtime.errors import FailedPrecondition, NotFound
+from services.support.runtime.versioning import Versioned
 
 
 class HoldStatus(StrEnum):

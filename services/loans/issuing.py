@@ -22,7 +22,7 @@ from services.loans.domain import Loan, LoanStatus, check_patron_name, parse_nam
 from services.loans.handlers import Circulation, ensure_staff, step_id
 from services.loans.holds import HoldStatus
 from services.loans.rules import WILDCARD, most_specific
-from services.runtime.errors import (
+from services.support.runtime.errors import (
     Conflict,
     DependencyUnavailable,
     FailedPrecondition,

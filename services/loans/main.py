@@ -20,9 +20,9 @@ from services.loans.reconciliation import reconcile
 from services.loans.repository import SqlLoansUnitOfWork
 from services.loans.service import LoansServicer
 from services.loans.settings import LoansSettings
-from services.runtime.clock import SystemClock
-from services.runtime.infrastructure import Infrastructure
-from services.runtime.server import ServiceApp, mesh_channel, run
+from services.support.runtime.clock import SystemClock
+from services.support.runtime.infrastructure import Infrastructure
+from services.support.runtime.server import ServiceApp, mesh_channel, run
 
 NAME = "loans"
 log = logging.getLogger("athenaeum.loans")

@@ -16,7 +16,7 @@ from grpc_status import rpc_status
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.loans.borrowing import CopyInfo, Eligibility
-from services.runtime.errors import DependencyUnavailable, FailedPrecondition, InvalidArgument, NotFound
+from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, InvalidArgument, NotFound
 
 T = TypeVar("T")
 _UNREACHABLE = {

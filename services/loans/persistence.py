@@ -9,7 +9,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.runtime.errors import Conflict
+from services.support.runtime.errors import Conflict
 
 T = TypeVar("T")
 

@@ -11,7 +11,7 @@ from services.loans.fine_store import SqlFineRepository
 from services.loans.hold_store import SqlHoldRepository
 from services.loans.repository import SqlLoanRepository
 from services.loans.rule_store import SqlRuleRepository
-from services.runtime.idempotency import RequestLog
+from services.support.runtime.idempotency import RequestLog
 
 
 class Users(Protocol):

@@ -22,7 +22,7 @@ from services.loans.handlers import Circulation, bring_overdue_fine_up_to_date, 
 from services.loans.hold_handlers import make_ready_if_first, release_and_pass_on
 from services.loans.holds import HoldStatus
 from services.loans.issuing import compensate, find_copy_out_on
-from services.runtime.errors import DependencyUnavailable, DomainError, NotFound
+from services.support.runtime.errors import DependencyUnavailable, DomainError, NotFound
 
 
 @dataclass

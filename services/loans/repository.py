@@ -23,9 +23,9 @@ from services.loans.hold_store import SqlHoldRepository
 from services.loans.persistence import Page, update_versioned
 from services.loans.rule_store import SqlRuleRepository, terms_from_json, terms_to_json
 from services.loans.tables import fines, loans
-from services.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository, violated_constraint
-from services.runtime.errors import Conflict, FailedPrecondition
-from services.runtime.idempotency import RequestLog
+from services.support.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository, violated_constraint
+from services.support.runtime.errors import Conflict, FailedPrecondition
+from services.support.runtime.idempotency import RequestLog
 
 VISIBLE = (LoanStatus.ACTIVE, LoanStatus.RETURNED)
 _LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"}

@@ -9,8 +9,8 @@ from services.loans.borrowing import Actor, Role
 from services.loans.domain import parse_name
 from services.loans.handlers import Circulation
 from services.loans.rules import CirculationRule, RuleTerms, ordered
-from services.runtime import pagination
-from services.runtime.errors import InvalidArgument, PermissionDenied
+from services.support.runtime import pagination
+from services.support.runtime.errors import InvalidArgument, PermissionDenied
 
 WRITABLE = tuple(name for name in RuleTerms.__dataclass_fields__)
 

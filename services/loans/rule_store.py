@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from services.loans.persistence import update_versioned
 from services.loans.rules import CirculationRule, RuleNotFound, RuleTerms, rule_name
 from services.loans.tables import circulation_rules
-from services.runtime.db import TrackingRepository, violated_constraint
-from services.runtime.errors import AlreadyExists
+from services.support.runtime.db import TrackingRepository, violated_constraint
+from services.support.runtime.errors import AlreadyExists
 
 _TERM_FIELDS = [f.name for f in fields(RuleTerms)]
 _MONEY_FIELDS = ("fine_per_day", "fine_cap", "max_outstanding_fines")

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from services.runtime.errors import (
+from services.support.runtime.errors import (
     FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     NotFound,
     collect_violations,
 )
-from services.runtime.versioning import Versioned
+from services.support.runtime.versioning import Versioned
 
 WILDCARD = "*"
 CENTS = Decimal("0.01")

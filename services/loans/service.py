@@ -21,8 +21,8 @@ from services.loans.convert import (
 )
 from services.loans.domain import parse_name
 from services.loans.rules import money
-from services.runtime.auth import current_identity
-from services.runtime.idempotency import parse_request_id
+from services.support.runtime.auth import current_identity
+from services.support.runtime.idempotency import parse_request_id
 
 Context = grpc.aio.ServicerContext
 

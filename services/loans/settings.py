@@ -2,7 +2,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
-from services.runtime.settings import BaseServiceSettings
+from services.support.runtime.settings import BaseServiceSettings
 
 
 class LoansSettings(BaseServiceSettings):

@@ -7,8 +7,8 @@ from functools import partial
 from athenaeum.notifications.v1 import notifications_pb2_grpc
 from services.notifications.service import NotificationsServicer
 from services.notifications.settings import NotificationsSettings
-from services.runtime.infrastructure import Infrastructure
-from services.runtime.server import ServiceApp, run
+from services.support.runtime.infrastructure import Infrastructure
+from services.support.runtime.server import ServiceApp, run
 
 NAME = "notifications"
 

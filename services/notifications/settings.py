@@ -1,4 +1,4 @@
-from services.runtime.settings import BaseServiceSettings
+from services.support.runtime.settings import BaseServiceSettings
 
 
 class NotificationsSettings(BaseServiceSettings):

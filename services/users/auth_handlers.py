@@ -10,8 +10,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.runtime.clock import Clock
-from services.runtime.errors import InvalidArgument, Unauthenticated
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import InvalidArgument, Unauthenticated
 from services.users.domain import Profile, User, UserRole
 from services.users.handlers import UsersUnitOfWork, add_new_user, check_new_account
 from services.users.keys import KeyStore

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from services.runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
-from services.runtime.versioning import Versioned
+from services.support.runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from services.support.runtime.versioning import Versioned
 from services.users.validation import (
     category_violation,
     new_card_number,

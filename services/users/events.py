@@ -6,8 +6,8 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
 from athenaeum.users.v1 import events_pb2
-from services.runtime.outbox import OutboxMessage
-from services.runtime.wire import outbox_message, timestamp
+from services.support.runtime.outbox import OutboxMessage
+from services.support.runtime.wire import outbox_message, timestamp
 from services.users.domain import UserRegistered, UserStatusChanged, UserUpdated
 from services.users.service import STATUSES, user_to_proto
 from services.users.sessions import SessionRevoked, UserLoggedIn, UserLoginFailed

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, Self
 
-from services.runtime import pagination
-from services.runtime.clock import Clock
-from services.runtime.errors import AlreadyExists, Conflict, InvalidArgument
-from services.runtime.idempotency import RequestLog
+from services.support.runtime import pagination
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
+from services.support.runtime.idempotency import RequestLog
 from services.users.domain import Actor, Eligibility, Profile, User, UserRole, UserStatus
 from services.users.passwords import Passwords
 from services.users.repository import (

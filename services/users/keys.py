@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.runtime.clock import Clock, SystemClock
-from services.runtime.db import create_engine
+from services.support.runtime.clock import Clock, SystemClock
+from services.support.runtime.db import create_engine
 from services.users.repository import signing_keys
 from services.users.settings import UsersSettings
 from services.users.tokens import Keyring, SigningKey

@@ -6,9 +6,9 @@ from datetime import timedelta
 from functools import partial
 
 from athenaeum.users.v1 import users_pb2_grpc
-from services.runtime.clock import SystemClock
-from services.runtime.infrastructure import Infrastructure
-from services.runtime.server import ServiceApp, run
+from services.support.runtime.clock import SystemClock
+from services.support.runtime.infrastructure import Infrastructure
+from services.support.runtime.server import ServiceApp, run
 from services.users import events
 from services.users.auth_handlers import AuthDeps
 from services.users.handlers import bootstrap_admin

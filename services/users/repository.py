@@ -11,9 +11,9 @@ from sqlalchemy.dialects.postgresql import UUID, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository, violated_constraint
-from services.runtime.errors import AlreadyExists, Conflict
-from services.runtime.idempotency import RequestLog
+from services.support.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository, violated_constraint
+from services.support.runtime.errors import AlreadyExists, Conflict
+from services.support.runtime.idempotency import RequestLog
 from services.users.domain import Profile, User, UserNotFound, UserRole, UserStatus, user_name
 from services.users.sessions import LoginThrottle, RefreshToken, Session
 

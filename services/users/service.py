@@ -10,11 +10,11 @@ import grpc
 from google.protobuf import empty_pb2
 
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-from services.runtime.auth import current_identity
-from services.runtime.clock import Clock
-from services.runtime.errors import PermissionDenied
-from services.runtime.idempotency import parse_request_id
-from services.runtime.wire import timestamp, to_datetime
+from services.support.runtime.auth import current_identity
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import PermissionDenied
+from services.support.runtime.idempotency import parse_request_id
+from services.support.runtime.wire import timestamp, to_datetime
 from services.users import auth_handlers, handlers
 from services.users.domain import (
     OUTPUT_ONLY_FIELDS,

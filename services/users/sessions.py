@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.runtime.errors import Throttled, Unauthenticated
+from services.support.runtime.errors import Throttled, Unauthenticated
 from services.users.domain import new_event_id
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
-from services.runtime.auth import MAX_ACCESS_TOKEN_LIFETIME
-from services.runtime.settings import BaseServiceSettings
+from services.support.runtime.auth import MAX_ACCESS_TOKEN_LIFETIME
+from services.support.runtime.settings import BaseServiceSettings
 
 DEV_KEY_PASSPHRASE = "dev-only-signing-key-passphrase"
 DEV_ADMIN_PASSWORD = "dev-only-admin-password"

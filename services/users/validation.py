@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from services.runtime.errors import FieldViolation, InvalidArgument
+from services.support.runtime.errors import FieldViolation, InvalidArgument
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")

@@ -13,9 +13,9 @@ import nats as nats_py
 import pytest
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc, events_pb2
-from services.devtools.tools import venv_tool
-from services.mesh import registry
-from services.runtime.messaging import stream_name
+from services.support.devtools.tools import venv_tool
+from services.support.mesh import registry
+from services.support.runtime.messaging import stream_name
 
 pytestmark = pytest.mark.e2e
 

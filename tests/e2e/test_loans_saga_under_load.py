@@ -19,11 +19,11 @@ import pytest
 from test_loans_through_the_mesh import new_book
 
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
-from services.launcher import components
-from services.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
-from services.launcher.readiness import grpc_health_status, wait_until
-from services.mesh.registry import EDGE, spiffe_id
-from services.runtime.auth import CLAIMS_HEADER
+from services.support.launcher import components
+from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
+from services.support.launcher.readiness import grpc_health_status, wait_until
+from services.support.mesh.registry import EDGE, spiffe_id
+from services.support.runtime.auth import CLAIMS_HEADER
 
 pytestmark = pytest.mark.e2e
 ISSUES = 200

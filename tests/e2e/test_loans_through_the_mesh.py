@@ -10,7 +10,7 @@ import nats as nats_py
 import pytest
 
 from athenaeum.loans.v1 import events_pb2
-from services.runtime.messaging import stream_name
+from services.support.runtime.messaging import stream_name
 
 pytestmark = pytest.mark.e2e
 

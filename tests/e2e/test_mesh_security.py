@@ -8,8 +8,8 @@ import grpc
 import pytest
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from services.mesh import registry
-from services.mesh.certs import cert_path, ensure_ca, issue_certificate, key_path
+from services.support.mesh import registry
+from services.support.mesh.certs import cert_path, ensure_ca, issue_certificate, key_path
 
 pytestmark = pytest.mark.e2e
 TARGET = "catalog"

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from services.launcher.readiness import envoy_is_live, grpc_health_status
-from services.mesh import registry
+from services.support.launcher.readiness import envoy_is_live, grpc_health_status
+from services.support.mesh import registry
 
 pytestmark = pytest.mark.e2e
 

@@ -17,8 +17,8 @@ MORE_RULES = (
     "loans/borrowing.py",
     "users/sessions.py",
     "users/validation.py",
-    "runtime/errors.py",
-    "runtime/clock.py",
+    "support/runtime/errors.py",
+    "support/runtime/clock.py",
 )
 PURE_MODULES = sorted([*SERVICES.glob("*/domain.py"), *(SERVICES / name for name in MORE_RULES)])
 
@@ -46,6 +46,6 @@ def test_there_is_at_least_one_domain_module() -> None:
 def test_runtime_holds_no_business_rules() -> None:
     """The shared runtime never imports a service's package."""
     services = {p.name for p in SERVICES.iterdir() if (p / "main.py").exists()}
-    for module in (SERVICES / "runtime").glob("*.py"):
+    for module in (SERVICES / "support" / "runtime").glob("*.py"):
         imports = {line.split()[1] for line in module.read_text().splitlines() if line.startswith("from services.")}
         assert not {i.split(".")[1] for i in imports} & services, module.name

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from google.protobuf import descriptor_pb2
 
-from services.devtools import codegen
-from services.devtools.tools import ToolNotFound, buf_path
-from services.mesh.registry import SERVICES
+from services.support.devtools import codegen
+from services.support.devtools.tools import ToolNotFound, buf_path
+from services.support.mesh.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,7 @@ def checkout(tmp_path: Path) -> Path:
 
 
 def test_generated_code_in_the_repository_is_fresh() -> None:
-    assert codegen.stale_files(ROOT) == [], "run `python -m services.devtools.codegen`"
+    assert codegen.stale_files(ROOT) == [], "run `python -m services.support.devtools.codegen`"
 
 
 def test_edited_missing_and_leftover_files_are_reported_stale(checkout: Path) -> None:

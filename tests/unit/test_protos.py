@@ -15,8 +15,8 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
 import athenaeum
-from services.devtools.tools import buf_path
-from services.mesh.registry import SERVICES
+from services.support.devtools.tools import buf_path
+from services.support.mesh.registry import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 

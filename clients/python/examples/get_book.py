@@ -1,7 +1,7 @@
 """Create a book through the edge and read it back (signing in first when credentials are given).
 
-    ATHENAEUM_EDGE=localhost:8080 python examples/get_book.py
-    ATHENAEUM_EMAIL=librarian@example.org ATHENAEUM_PASSWORD=... python examples/get_book.py
+ATHENAEUM_EDGE=localhost:8080 python examples/get_book.py
+ATHENAEUM_EMAIL=librarian@example.org ATHENAEUM_PASSWORD=... python examples/get_book.py
 """
 
 from __future__ import annotations

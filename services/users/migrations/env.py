@@ -1,3 +1,3 @@
-from services.runtime.migrations import run_migrations
+from services.support.runtime.migrations import run_migrations
 
 run_migrations()

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.catalog import events
 from services.catalog.repository import SqlCatalogUnitOfWork
-from services.launcher.postgres import asyncpg_dsn
-from services.runtime.db import session_factory
-from services.runtime.migrations import upgrade_to_head
+from services.support.launcher.postgres import asyncpg_dsn
+from services.support.runtime.db import session_factory
+from services.support.runtime.migrations import upgrade_to_head
 
 
 async def _unicode_database(postgres) -> str:

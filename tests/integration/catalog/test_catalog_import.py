@@ -11,9 +11,9 @@ import sqlalchemy as sa
 
 from services.catalog import handlers, importing
 from services.catalog.repository import books, copies
-from services.runtime.clock import FixedClock
-from services.runtime.errors import InvalidArgument
-from services.runtime.outbox import OUTBOX
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.outbox import OUTBOX
 
 pytestmark = pytest.mark.integration
 CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))

@@ -13,9 +13,9 @@ from services.catalog import handlers
 from services.catalog import inventory_handlers as inventory
 from services.catalog.domain import Book, BookDetails, CopyStatus
 from services.catalog.inventory import CopyDetails
-from services.runtime.clock import FixedClock
-from services.runtime.errors import AlreadyExists, FailedPrecondition, NotFound
-from services.runtime.outbox import OUTBOX
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.support.runtime.outbox import OUTBOX
 
 pytestmark = pytest.mark.integration
 CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))

@@ -10,9 +10,9 @@ import sqlalchemy as sa
 
 from services.catalog import handlers
 from services.catalog.domain import BookDetails
-from services.runtime.clock import FixedClock
-from services.runtime.errors import AlreadyExists, InvalidArgument, NotFound
-from services.runtime.outbox import OUTBOX
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.errors import AlreadyExists, InvalidArgument, NotFound
+from services.support.runtime.outbox import OUTBOX
 
 pytestmark = pytest.mark.integration
 

@@ -10,8 +10,8 @@ from services.catalog import handlers, inventory_handlers
 from services.catalog.domain import BookDetails
 from services.catalog.inventory import CopyDetails
 from services.catalog.queries import Search, SearchFilters
-from services.runtime.clock import FixedClock
-from services.runtime.errors import InvalidArgument
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.errors import InvalidArgument
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from launcher_helpers import wait_gone
 
-from services.launcher.state import read_state
+from services.support.launcher.state import read_state
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -42,7 +42,7 @@ def _bindable(port: int) -> bool:
 
 
 def _athenaeum(*args: str) -> list[str]:
-    return [sys.executable, "-m", "services.launcher.cli", *args]
+    return [sys.executable, "-m", "services.support.launcher.cli", *args]
 
 
 def _env() -> dict[str, str]:

@@ -9,9 +9,9 @@ import psutil
 import pytest
 from launcher_helpers import wait_gone
 
-from services.launcher.postgres import LocalPostgres, PostgresServer, asyncpg_dsn
-from services.launcher.processes import Supervisor
-from services.mesh.topology import free_ports
+from services.support.launcher.postgres import LocalPostgres, PostgresServer, asyncpg_dsn
+from services.support.launcher.processes import Supervisor
+from services.support.mesh.topology import free_ports
 
 pytestmark = pytest.mark.integration
 

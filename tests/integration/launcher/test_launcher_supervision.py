@@ -16,9 +16,9 @@ import psutil
 import pytest
 from launcher_helpers import is_gone, processes_mentioning, wait_gone
 
-from services.launcher.mesh import LocalMesh, local_mesh_topology
-from services.launcher.processes import ManagedProcess, ProcessFailed, ProcessSpec, Supervisor
-from services.mesh.topology import free_ports
+from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+from services.support.launcher.processes import ManagedProcess, ProcessFailed, ProcessSpec, Supervisor
+from services.support.mesh.topology import free_ports
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -97,7 +97,7 @@ def test_children_die_with_a_launcher_killed_by_sigkill(tmp_path: Path) -> None:
         f"""
         import sys, threading
         from pathlib import Path
-        from services.launcher.processes import ProcessSpec, Supervisor
+        from services.support.launcher.processes import ProcessSpec, Supervisor
         supervisor = Supervisor(Path({str(tmp_path)!r}))
         child = supervisor.start(ProcessSpec("orphan-to-be", ["sleep", "300"]))
         print(child.pid, flush=True)

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from services.loans import events
 from services.loans.handlers import Circulation
 from services.loans.repository import SqlLoansUnitOfWork
-from services.runtime.clock import FixedClock
-from services.runtime.db import session_factory
-from services.runtime.migrations import upgrade_to_head
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.db import session_factory
+from services.support.runtime.migrations import upgrade_to_head
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from services.loans.borrowing import CopyInfo, Eligibility
-from services.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
+from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
 
 
 class FakeUsers:

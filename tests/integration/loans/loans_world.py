@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from services.loans.borrowing import Actor, Role
 from services.loans.handlers import Circulation
 from services.loans.tables import circulation_rules
-from services.runtime.clock import FixedClock
-from services.runtime.outbox import OUTBOX
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.outbox import OUTBOX
 
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 DESK = Actor(user="users/librarian", role=Role.LIBRARIAN)

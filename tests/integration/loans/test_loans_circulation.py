@@ -16,7 +16,7 @@ from services.loans.fine_handlers import list_fines, pay_fine, waive_fine
 from services.loans.fines import FineStatus
 from services.loans.holds import HoldStatus
 from services.loans.rules import RuleTerms
-from services.runtime.errors import AlreadyExists, FailedPrecondition, PermissionDenied
+from services.support.runtime.errors import AlreadyExists, FailedPrecondition, PermissionDenied
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)

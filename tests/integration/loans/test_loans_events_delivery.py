@@ -14,10 +14,10 @@ import pytest
 import sqlalchemy as sa
 from loans_world import DESK, World
 
-from services.launcher.nats import LocalNats
 from services.loans import handlers, issuing
-from services.runtime.messaging import NatsLink, stream_name
-from services.runtime.outbox import OUTBOX, OutboxRelay
+from services.support.launcher.nats import LocalNats
+from services.support.runtime.messaging import NatsLink, stream_name
+from services.support.runtime.outbox import OUTBOX, OutboxRelay
 
 pytestmark = pytest.mark.integration
 

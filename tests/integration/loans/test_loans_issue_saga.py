@@ -15,7 +15,7 @@ from services.loans.borrowing import Actor, Role
 from services.loans.domain import LoanStatus
 from services.loans.fine_handlers import AssessFine, assess_fine
 from services.loans.tables import loans
-from services.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound, PermissionDenied
+from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound, PermissionDenied
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from services.mesh import registry
-from services.mesh.envoy_process import EnvoyProcess
-from services.mesh.registry import spiffe_id
-from services.mesh.topology import Topology
+from services.support.mesh import registry
+from services.support.mesh.envoy_process import EnvoyProcess
+from services.support.mesh.registry import spiffe_id
+from services.support.mesh.topology import Topology
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import logging
 
 from opentelemetry.sdk.trace import TracerProvider
 
-from services.runtime.telemetry import REDACTED, JsonFormatter
+from services.support.runtime.telemetry import REDACTED, JsonFormatter
 
 
 def format_line(message: str, **extra: object) -> dict[str, object]:

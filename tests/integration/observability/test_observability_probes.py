@@ -15,12 +15,12 @@ import httpx
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from services.mesh import registry
-from services.mesh.certs import ensure_mesh_certs
-from services.mesh.envoy import render, sidecar_config
-from services.mesh.envoy_process import EnvoyProcess, start_envoy
-from services.mesh.topology import Topology, local_topology
-from services.runtime.server import LIVENESS_SERVICE
+from services.support.mesh import registry
+from services.support.mesh.certs import ensure_mesh_certs
+from services.support.mesh.envoy import render, sidecar_config
+from services.support.mesh.envoy_process import EnvoyProcess, start_envoy
+from services.support.mesh.topology import Topology, local_topology
+from services.support.runtime.server import LIVENESS_SERVICE
 
 pytestmark = pytest.mark.integration
 SERVICE = "catalog"
@@ -107,7 +107,7 @@ async def test_the_image_healthcheck_command_exits_0_only_when_serving(
     target = f"127.0.0.1:{topology.placement(SERVICE).app_port}"
 
     async def healthcheck(*args: str) -> int:
-        command = [sys.executable, "-m", "services.mesh.containers", "health", target, *args]
+        command = [sys.executable, "-m", "services.support.mesh.containers", "health", target, *args]
         return (await _run(command)).returncode
 
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)

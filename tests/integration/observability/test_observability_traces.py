@@ -23,13 +23,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
 
-from services.runtime.db import create_engine
-from services.runtime.interceptors import ServerInterceptor
-from services.runtime.messaging import ConsumerSpec, NatsLink, consume, stream_name, subject
-from services.runtime.outbox import OUTBOX, OutboxMessage, OutboxRelay, messaging_metadata
-from services.runtime.settings import BaseServiceSettings
-from services.runtime.telemetry import JsonFormatter
-from services.runtime.tracing import client_interceptors, configure_tracing, server_interceptors
+from services.support.runtime.db import create_engine
+from services.support.runtime.interceptors import ServerInterceptor
+from services.support.runtime.messaging import ConsumerSpec, NatsLink, consume, stream_name, subject
+from services.support.runtime.outbox import OUTBOX, OutboxMessage, OutboxRelay, messaging_metadata
+from services.support.runtime.settings import BaseServiceSettings
+from services.support.runtime.telemetry import JsonFormatter
+from services.support.runtime.tracing import client_interceptors, configure_tracing, server_interceptors
 
 pytestmark = pytest.mark.integration
 

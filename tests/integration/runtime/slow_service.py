@@ -10,8 +10,8 @@ import sys
 
 import grpc
 
-from services.runtime.server import ServiceApp, serve
-from services.runtime.settings import BaseServiceSettings
+from services.support.runtime.server import ServiceApp, serve
+from services.support.runtime.settings import BaseServiceSettings
 
 SLOW_SERVICE, SLOW_METHOD = "athenaeum.catalog.v1.CatalogService", "GetBook"
 

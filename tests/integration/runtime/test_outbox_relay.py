@@ -15,11 +15,11 @@ from athenaeum.catalog.v1 import events_pb2
 from services.catalog import events, handlers
 from services.catalog.domain import BookDetails
 from services.catalog.repository import SqlCatalogUnitOfWork
-from services.runtime.clock import FixedClock
-from services.runtime.db import session_factory
-from services.runtime.messaging import EVENT_TYPE_HEADER, NatsLink, stream_name
-from services.runtime.migrations import upgrade_to_head
-from services.runtime.outbox import OUTBOX, OutboxRelay
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.db import session_factory
+from services.support.runtime.messaging import EVENT_TYPE_HEADER, NatsLink, stream_name
+from services.support.runtime.migrations import upgrade_to_head
+from services.support.runtime.outbox import OUTBOX, OutboxRelay
 
 pytestmark = pytest.mark.integration
 CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from services.launcher.postgres import LocalPostgres
-from services.launcher.processes import Supervisor
-from services.runtime.db import create_engine
-from services.runtime.settings import BaseServiceSettings
+from services.support.launcher.postgres import LocalPostgres
+from services.support.launcher.processes import Supervisor
+from services.support.runtime.db import create_engine
+from services.support.runtime.settings import BaseServiceSettings
 
 pytestmark = pytest.mark.integration
 

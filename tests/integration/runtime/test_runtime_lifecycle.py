@@ -13,8 +13,8 @@ import pytest
 from grpc_health.v1 import health, health_pb2
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.runtime.health import HealthReporter, database_check, nats_check
-from services.runtime.messaging import NatsLink
+from services.support.runtime.health import HealthReporter, database_check, nats_check
+from services.support.runtime.messaging import NatsLink
 
 pytestmark = pytest.mark.integration
 SLOW_SERVICE = Path(__file__).with_name("slow_service.py")

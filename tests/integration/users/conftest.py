@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from services.runtime.clock import FixedClock
-from services.runtime.db import session_factory
-from services.runtime.migrations import upgrade_to_head
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.db import session_factory
+from services.support.runtime.migrations import upgrade_to_head
 from services.users import events
 from services.users.auth_handlers import AuthDeps
 from services.users.keys import KeyStore

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from services.runtime.errors import AlreadyExists, Conflict, Throttled, Unauthenticated
-from services.runtime.outbox import OUTBOX
+from services.support.runtime.errors import AlreadyExists, Conflict, Throttled, Unauthenticated
+from services.support.runtime.outbox import OUTBOX
 from services.users import auth_handlers, handlers
 from services.users.domain import Actor, Profile, UserRole, UserStatus
 from services.users.keys import KeyStore

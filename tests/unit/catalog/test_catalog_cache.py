@@ -66,7 +66,7 @@ async def test_get_book_reads_the_database_once_while_the_book_is_cached() -> No
 
     from services.catalog.domain import Book, BookDetails
     from services.catalog.service import CatalogServicer
-    from services.runtime.clock import FixedClock
+    from services.support.runtime.clock import FixedClock
 
     book = Book.register(BookDetails(title="Dead Souls"), now=datetime(2026, 1, 1, tzinfo=UTC))
     reads: list[uuid.UUID] = []

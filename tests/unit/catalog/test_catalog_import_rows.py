@@ -4,7 +4,7 @@ import pytest
 
 from services.catalog import demo
 from services.catalog.importing import ParsedRow, RowError, parse_header, parse_row
-from services.runtime.errors import InvalidArgument
+from services.support.runtime.errors import InvalidArgument
 
 COLUMNS = parse_header("isbn,title,authors,publication_year,copies")
 

@@ -12,7 +12,7 @@ from services.catalog.queries import (
     parse_filter,
     parse_order_by,
 )
-from services.runtime.errors import InvalidArgument
+from services.support.runtime.errors import InvalidArgument
 
 
 def test_conditions_joined_by_and_are_parsed_with_typed_values() -> None:

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.catalog.domain import Book, BookCreated, BookDetails, normalize_isbn, parse_book_name
-from services.runtime.errors import InvalidArgument
+from services.support.runtime.errors import InvalidArgument
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 
 from services.catalog.domain import Book, BookDetails, BookUpdated, CopyStatus, update_paths
 from services.catalog.inventory import Copy, CopyDetails, CopyStatusChanged
-from services.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
+from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from compose_spec import PyCompose
 
-from services.mesh import deploy, registry
+from services.support.mesh import deploy, registry
 
 ROOT = Path(__file__).resolve().parents[3]
 COMPOSE_TEXT = (ROOT / deploy.COMPOSE_FILE).read_text()
@@ -110,7 +110,7 @@ def test_published_host_ports_do_not_clash(project: dict[str, Any]) -> None:
 
 def test_certificates_come_from_the_one_shot_job_and_are_never_committed(project: dict[str, Any]) -> None:
     services = project["services"]
-    assert services["certs"]["command"][:4] == ["python", "-m", "services.mesh.containers", "certs"]
+    assert services["certs"]["command"][:4] == ["python", "-m", "services.support.mesh.containers", "certs"]
     for name, service in services.items():
         if "envoy" in service.get("image", ""):
             assert "mesh-certs:/etc/athenaeum/certs:ro" in service["volumes"], name

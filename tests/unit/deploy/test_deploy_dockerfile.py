@@ -7,7 +7,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from services.devtools.tools import venv_tool
+from services.support.devtools.tools import venv_tool
 
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -54,7 +54,12 @@ def test_the_final_stage_runs_as_a_non_root_user_with_a_grpc_healthcheck() -> No
     users = re.findall(r"^USER (\S+)", final, re.MULTILINE)
     assert users and users[-1].split(":")[0] not in ("root", "0")
     healthcheck = re.search(r"^HEALTHCHECK .*CMD (\[.*\])$", final, re.MULTILINE)
-    assert healthcheck and json.loads(healthcheck.group(1)) == ["python", "-m", "services.mesh.containers", "health"]
+    assert healthcheck and json.loads(healthcheck.group(1)) == [
+        "python",
+        "-m",
+        "services.support.mesh.containers",
+        "health",
+    ]
     assert re.search(r"^STOPSIGNAL SIGTERM", final, re.MULTILINE)
 
 

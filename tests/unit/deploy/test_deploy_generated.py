@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.mesh import containers, deploy, registry
-from services.mesh.envoy import committed_topology, write_configs
+from services.support.mesh import containers, deploy, registry
+from services.support.mesh.envoy import committed_topology, write_configs
 
 ROOT = Path(__file__).resolve().parents[3]
 

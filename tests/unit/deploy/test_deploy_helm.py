@@ -13,7 +13,7 @@ import pytest
 import yaml
 from helm_python import Chart
 
-from services.mesh import registry
+from services.support.mesh import registry
 
 ROOT = Path(__file__).resolve().parents[3]
 CHART = ROOT / "helm" / "athenaeum"

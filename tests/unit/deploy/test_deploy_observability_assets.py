@@ -10,8 +10,8 @@ from typing import Any
 import yaml
 from prometheus_client import REGISTRY
 
-import services.runtime.telemetry  # noqa: F401  (registers the metrics)
-from services.mesh import deploy, registry
+import services.support.runtime.telemetry  # noqa: F401  (registers the metrics)
+from services.support.mesh import deploy, registry
 
 ROOT = Path(__file__).resolve().parents[3]
 DASHBOARD = json.loads((ROOT / deploy.DASHBOARD_FILE).read_text())

@@ -11,12 +11,12 @@ import psutil
 import pytest
 from typer.testing import CliRunner
 
-from services.launcher import components, state
-from services.launcher.cli import app
-from services.launcher.mesh import LocalMesh, local_mesh_topology
-from services.launcher.postgres import PostgresServer, asyncpg_dsn
-from services.mesh import registry
-from services.mesh.topology import sequential_ports
+from services.support.launcher import components, state
+from services.support.launcher.cli import app
+from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+from services.support.launcher.postgres import PostgresServer, asyncpg_dsn
+from services.support.mesh import registry
+from services.support.mesh.topology import sequential_ports
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from services.loans.borrowing import Actor, BorrowingPolicy, CopyInfo, Eligibility, Role, Standing, ensure_may_borrow
 from services.loans.domain import Loan, LoanIssued, LoanOverdue, LoanRenewed, LoanReturned, LoanStatus
 from services.loans.rules import CirculationRule, RuleTerms
-from services.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

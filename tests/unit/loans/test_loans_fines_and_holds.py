@@ -11,7 +11,7 @@ import pytest
 
 from services.loans.fines import Fine, FineKind, FinePaid, FineStatus, FineWaived
 from services.loans.holds import Hold, HoldExpired, HoldReady, HoldStatus
-from services.runtime.errors import FailedPrecondition, InvalidArgument
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from services.loans.rules import CirculationRule, RuleTerms, most_specific, ordered, parse_money
-from services.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
+from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 

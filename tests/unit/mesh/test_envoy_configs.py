@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
-from services.mesh import registry
-from services.mesh.certs import ensure_mesh_certs
-from services.mesh.envoy import (
+from services.support.mesh import registry
+from services.support.mesh.certs import ensure_mesh_certs
+from services.support.mesh.envoy import (
     all_configs,
     committed_topology,
     edge_config,
@@ -20,8 +20,8 @@ from services.mesh.envoy import (
     sidecar_config,
     write_configs,
 )
-from services.mesh.envoy_process import envoy_binary
-from services.mesh.topology import Topology, container_topology, local_topology, sequential_ports
+from services.support.mesh.envoy_process import envoy_binary
+from services.support.mesh.topology import Topology, container_topology, local_topology, sequential_ports
 
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR = ROOT / "gen" / "descriptor" / "athenaeum.binpb"
@@ -93,16 +93,16 @@ def test_edge_config_passes_envoy_validation(kind: str, cert_dir: Path, tmp_path
 def test_committed_configs_are_what_the_registry_generates_now(tmp_path: Path) -> None:
     fresh = write_configs(committed_topology(), tmp_path)
     committed = {path.stem: path for path in COMMITTED.glob("*.yaml")}
-    assert set(committed) == set(fresh), "run: python -m services.mesh.envoy --write envoy/"
+    assert set(committed) == set(fresh), "run: python -m services.support.mesh.envoy --write envoy/"
     for name, path in fresh.items():
         assert committed[name].read_text() == path.read_text(), (
-            f"envoy/{name}.yaml is stale; run: python -m services.mesh.envoy --write envoy/"
+            f"envoy/{name}.yaml is stale; run: python -m services.support.mesh.envoy --write envoy/"
         )
 
 
 def test_generated_files_say_they_are_generated(tmp_path: Path) -> None:
     for path in write_configs(committed_topology(), tmp_path).values():
-        assert path.read_text().startswith("# Generated from services/mesh/registry.py")
+        assert path.read_text().startswith("# Generated from services/support/mesh/registry.py")
         assert "&id" not in path.read_text(), "YAML anchors make the config hard to read"
 
 

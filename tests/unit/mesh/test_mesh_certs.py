@@ -12,14 +12,14 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError, VerifiedClient
 
-from services.mesh.certs import (
+from services.support.mesh.certs import (
     cert_path,
     ensure_ca,
     ensure_mesh_certs,
     issue_certificate,
     key_path,
 )
-from services.mesh.registry import identities, spiffe_id
+from services.support.mesh.registry import identities, spiffe_id
 
 
 def load(path: Path) -> x509.Certificate:

@@ -1,7 +1,7 @@
 import pytest
 
-from services.runtime import pagination
-from services.runtime.errors import InvalidArgument
+from services.support.runtime import pagination
+from services.support.runtime.errors import InvalidArgument
 
 
 def test_page_size_defaults_and_is_capped() -> None:

@@ -2,8 +2,8 @@ import grpc
 from google.rpc import code_pb2, error_details_pb2
 from sqlalchemy.exc import OperationalError
 
-from services.runtime import errors
-from services.runtime.status import domain_status, unexpected_status
+from services.support.runtime import errors
+from services.support.runtime.status import domain_status, unexpected_status
 
 
 def _unpack(status, detail_type):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.mesh.envoy import edge_config
-from services.mesh.topology import local_topology, sequential_ports
-from services.runtime.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
+from services.support.mesh.envoy import edge_config
+from services.support.mesh.topology import local_topology, sequential_ports
+from services.support.runtime.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
 
 
 def _edge() -> tuple[dict[str, Any], dict[str, Any], int]:

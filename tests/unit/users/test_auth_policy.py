@@ -13,9 +13,9 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.loans.v1 import loans_pb2
 from athenaeum.users.v1 import users_pb2
-from services.mesh.access import POLICY, public_methods
-from services.mesh.registry import EDGE, spiffe_id
-from services.runtime.auth import (
+from services.support.mesh.access import POLICY, public_methods
+from services.support.mesh.registry import EDGE, spiffe_id
+from services.support.runtime.auth import (
     ACCESS_TOKEN_AUDIENCE,
     ACCESS_TOKEN_ISSUER,
     Identity,
@@ -25,7 +25,7 @@ from services.runtime.auth import (
     decode_claims,
     field_value,
 )
-from services.runtime.errors import PermissionDenied, Unauthenticated
+from services.support.runtime.errors import PermissionDenied, Unauthenticated
 
 DESCRIPTOR = Path(__file__).resolve().parents[3] / "gen" / "descriptor" / "athenaeum.binpb"
 EDGE_CALLER = spiffe_id(EDGE)
@@ -54,7 +54,7 @@ def _check(method: str, request: object, *, identity: Identity | None, caller: s
 
 def test_every_rpc_in_the_descriptor_set_has_a_rule() -> None:
     missing = sorted(set(_rpcs()) - set(POLICY))
-    assert not missing, f"add these to services/mesh/access.py: {missing}"
+    assert not missing, f"add these to services/support/mesh/access.py: {missing}"
 
 
 def test_every_self_field_exists_on_its_request_and_is_not_on_a_client_stream() -> None:

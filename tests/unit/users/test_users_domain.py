@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.runtime.errors import InvalidArgument, PermissionDenied
+from services.support.runtime.errors import InvalidArgument, PermissionDenied
 from services.users.domain import (
     Actor,
     Profile,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.runtime.errors import Throttled, Unauthenticated
+from services.support.runtime.errors import Throttled, Unauthenticated
 from services.users.sessions import (
     LoginThrottle,
     RefreshTokenReused,

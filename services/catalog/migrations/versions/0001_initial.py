@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 
-from services.runtime.migrations import create_messaging_tables_v1
+from services.support.runtime.migrations import create_messaging_tables_v1
 
 revision = "0001"
 down_revision = None

@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 """
 
-from services.runtime.migrations import create_messaging_tables_v1
+from services.support.runtime.migrations import create_messaging_tables_v1
 
 revision = "0001"
 down_revision = None

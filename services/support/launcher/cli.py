@@ -1,0 +1,219 @@
+"""`athenaeum`: run the whole mesh on this machine, and the developer commands around it.
+
+Heavy modules (grpc, SQLAlchemy, the launcher itself) are imported inside the commands, so `athenaeum
+test` and `athenaeum --help` start instantly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Athenaeum: a library system as a gRPC service mesh.", no_args_is_help=True)
+console = Console()
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+DataDir = Annotated[Path, typer.Option("--data-dir", help="Logs, certificates, Postgres and JetStream data.")]
+Only = Annotated[list[str] | None, typer.Option("--only", help="Run only these services (repeatable).")]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="DATABASE_URL", help="Use this Postgres server instead of a local one."),
+]
+DEFAULT_DATA_DIR = Path(".athenaeum")
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+@app.command()
+def up(
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    edge_port: Annotated[int, typer.Option(help="REST/JSON and gRPC edge.")] = 8080,
+    admin_port: Annotated[int, typer.Option(help="The edge Envoy's admin.")] = 9901,
+    port_base: Annotated[int, typer.Option(help="First of the ports for services, sidecars and infra.")] = 7100,
+    only: Only = None,
+    infra_only: Annotated[bool, typer.Option(help="Only Postgres and NATS (run services yourself).")] = False,
+    database_url: DatabaseUrl = None,
+    nats_url: Annotated[str | None, typer.Option(envvar="NATS_URL", help="Use this NATS server.")] = None,
+    envoy_log_level: str = "warn",
+) -> None:
+    """Start Postgres, NATS, every service, its sidecar and the edge; Ctrl-C stops everything."""
+    from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+    from services.support.mesh.topology import sequential_ports
+
+    ports = sequential_ports(port_base)
+    topology = local_mesh_topology(data_dir, ports=ports, edge_port=edge_port, edge_admin_port=admin_port)
+    mesh = LocalMesh(
+        data_dir,
+        topology,
+        database_url=database_url,
+        nats_url=nats_url,
+        services=() if infra_only else only,
+        envoys=not infra_only,
+        postgres_port=next(ports),
+        nats_ports=(next(ports), next(ports)),
+        envoy_log_level=envoy_log_level,
+        progress=lambda step: console.print(f"  [green]✓[/green] {step}"),
+    )
+    # SIGTERM comes from `athenaeum down`; SIGINT is set explicitly as a background job starts with it ignored.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _raise_interrupt)
+    try:
+        with console.status("Starting the mesh…"):
+            mesh.start()
+        _print_ready(mesh)
+        _watch_until_interrupted(mesh)
+    except KeyboardInterrupt:
+        console.print("\nStopping…")
+    finally:
+        mesh.stop()
+    console.print("Stopped.")
+
+
+def _watch_until_interrupted(mesh: Any) -> None:
+    reported: set[str] = set()
+    idle = threading.Event()
+    while True:
+        idle.wait(1.0)
+        for process in mesh.processes:
+            if process.poll() is not None and process.name not in reported:
+                reported.add(process.name)
+                console.print(f"[red]{process.name} exited ({process.poll()}); log: {process.log_path}[/red]")
+
+
+def _print_ready(mesh: Any) -> None:
+    console.print(f"[green]Mesh ready in {mesh.startup_seconds:.1f}s[/green]")
+    table = Table("endpoint", "address", show_header=False)
+    for name, address in mesh.endpoints().items():
+        table.add_row(name, address)
+    table.add_row("logs", str(mesh.data_dir / "logs"))
+    console.print(table)
+    if not mesh.envoys:
+        return
+    descriptor = _shortest(mesh.topology.descriptor_path)
+    console.print("Try:")
+    console.print(f"  curl -s '{mesh.edge_url}/v1/books?page_size=5'", markup=False, soft_wrap=True)
+    console.print(
+        f"  grpcurl -plaintext -protoset {descriptor} -d '{{\"page_size\": 5}}' "
+        f"{mesh.edge_grpc_target} athenaeum.catalog.v1.CatalogService/ListBooks",
+        markup=False,
+        soft_wrap=True,
+    )
+    console.print(f"  curl -s {mesh.edge_admin_url}/clusters", markup=False, soft_wrap=True)
+    console.print("Ctrl-C (or `athenaeum down`) stops everything.")
+
+
+def _shortest(path: Path) -> Path:
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+@app.command()
+def down(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Stop the mesh started by `athenaeum up` from another shell."""
+    from services.support.launcher.state import stop_recorded_mesh
+
+    stopped = stop_recorded_mesh(data_dir)
+    console.print(f"Stopped: {', '.join(stopped)}" if stopped else "No mesh is running.")
+
+
+@app.command()
+def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Health of every process of the running mesh; exit code 1 if anything is not healthy."""
+    from services.support.launcher.state import is_same_process, read_state, running_launcher
+
+    recorded = read_state(data_dir)
+    if recorded is None or running_launcher(data_dir) is None:
+        console.print("No mesh is running.")
+        raise typer.Exit(1)
+    table = Table("process", "pid", "health")
+    healthy = bool(recorded.get("ready"))
+    if not healthy:
+        console.print("The mesh is still starting.")
+    for entry in recorded["processes"]:
+        alive = is_same_process(entry["pid"], entry["create_time"])
+        health = _health(entry, recorded["endpoints"]) if alive else "DEAD"
+        healthy &= health in ("SERVING", "LIVE", "OK")
+        colour = "green" if health in ("SERVING", "LIVE", "OK") else "red"
+        table.add_row(entry["name"], str(entry["pid"]), f"[{colour}]{health}[/{colour}]")
+    console.print(table)
+    raise typer.Exit(0 if healthy else 1)
+
+
+def _health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
+    from services.support.launcher.postgres import PostgresServer
+    from services.support.launcher.readiness import envoy_is_live, grpc_health_status, http_body
+
+    role = entry.get("role")
+    if role == "service":
+        return grpc_health_status(entry["health_target"])
+    if role == "envoy":
+        return "LIVE" if envoy_is_live(entry["admin_port"]) else "NOT LIVE"
+    if role == "postgres":
+        return "OK" if PostgresServer(endpoints["postgres"]).accepts_connections() else "NOT ACCEPTING"
+    if role == "nats":
+        body = http_body(f"http://127.0.0.1:{entry['monitor_port']}/healthz?js-enabled-only=true")
+        return "OK" if body and '"ok"' in body else "UNHEALTHY"
+    return "UNKNOWN"
+
+
+@app.command()
+def migrate(
+    database_url: Annotated[
+        str, typer.Option("--database-url", envvar="DATABASE_URL", help="Admin URL of the Postgres server.")
+    ],
+    only: Only = None,
+) -> None:
+    """Create each service's database if missing and apply its migrations."""
+    from services.support.launcher.postgres import PostgresServer
+    from services.support.mesh.registry import SERVICES
+    from services.support.runtime.migrations import upgrade_to_head
+
+    server = PostgresServer(database_url)
+    for spec in SERVICES:
+        if only and spec.name not in only:
+            continue
+        url = server.create_database(spec.database)
+        upgrade_to_head(spec.name, url)
+        console.print(f"migrated {spec.name} ({spec.database})")
+
+
+@app.command()
+def generate(check: Annotated[bool, typer.Option(help="Only list stale generated files.")] = False) -> None:
+    """Regenerate the Python stubs, Envoy's descriptor set and the client from proto/."""
+    from services.support.devtools import codegen
+
+    if not check:
+        codegen.generate(REPO_ROOT)
+        console.print("generated")
+        return
+    stale = codegen.stale_files(REPO_ROOT)
+    for path in stale:
+        console.print(f"stale: {path}")
+    raise typer.Exit(1 if stale else 0)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(ctx: typer.Context) -> None:
+    """Run pytest with the given arguments (e.g. `athenaeum test tests/unit -x`); exits with its code."""
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *ctx.args])
+
+
+from services.catalog.cli import app as catalog_app  # noqa: E402  (typer and rich only: --help stays fast)
+
+app.add_typer(catalog_app, name="catalog")
+
+if __name__ == "__main__":
+    app()

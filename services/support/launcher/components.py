@@ -1,0 +1,102 @@
+"""How each part of the mesh is run: the command line and environment of services and Envoys."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from services.support.launcher.processes import ProcessSpec
+from services.support.mesh import registry
+from services.support.mesh.envoy_process import envoy_binary
+from services.support.mesh.topology import Topology
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+EDGE = registry.EDGE
+SERVICE_ROLE = "service"
+ENVOY_ROLE = "envoy"
+
+
+def sidecar_name(service: str) -> str:
+    """The supervised process name of a service's sidecar Envoy."""
+    return f"{service}-sidecar"
+
+
+def _python_path() -> str:
+    # The package is normally installed (editable); this keeps a plain checkout runnable too.
+    entries = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python"), os.environ.get("PYTHONPATH", "")]
+    return os.pathsep.join(entry for entry in entries if entry)
+
+
+def _no_proxy() -> str:
+    # Mesh traffic is loopback only; an HTTP(S)_PROXY from the environment must not capture it.
+    existing = os.environ.get("NO_PROXY") or os.environ.get("no_proxy") or ""
+    return ",".join(part for part in (existing, "127.0.0.1", "localhost") if part)
+
+
+def service_spec(
+    name: str,
+    topology: Topology,
+    *,
+    database_url: str,
+    nats_url: str,
+    environment: str = "dev",
+    log_level: str = "INFO",
+) -> ProcessSpec:
+    """`python -m services.<name>.main` with the ATHENAEUM_* settings of the service runtime."""
+    spec = registry.service(name)
+    placement = topology.placement(name)
+    settings = {
+        "ATHENAEUM_HOST": "127.0.0.1",
+        "ATHENAEUM_PORT": str(placement.app_port),
+        "ATHENAEUM_DATABASE_URL": database_url,
+        "ATHENAEUM_NATS_URL": nats_url,
+        "ATHENAEUM_MESH_URL": f"127.0.0.1:{placement.outbound_port}",
+        "ATHENAEUM_METRICS_PORT": str(placement.metrics_port),
+        "ATHENAEUM_ENVIRONMENT": environment,
+        "ATHENAEUM_LOG_LEVEL": log_level,
+    }
+    no_proxy = _no_proxy()
+    env = {
+        **os.environ,
+        **settings,
+        "PYTHONPATH": _python_path(),
+        "PYTHONUNBUFFERED": "1",
+        "NO_PROXY": no_proxy,
+        "no_proxy": no_proxy,
+    }
+    return ProcessSpec(
+        name=name,
+        argv=[sys.executable, "-m", spec.module],
+        env=env,
+        cwd=REPO_ROOT,
+        extra={"role": SERVICE_ROLE, "health_target": f"127.0.0.1:{placement.app_port}"},
+    )
+
+
+def envoy_admin_port(name: str, topology: Topology) -> int:
+    """The admin port of the edge (name "edge") or of a service's sidecar (name = the service)."""
+    return topology.edge_admin_port if name == EDGE else topology.placement(name).admin_port
+
+
+def envoy_spec(name: str, config_path: Path, topology: Topology, *, log_level: str = "warn") -> ProcessSpec:
+    """The edge (name "edge") or the sidecar of service `name`, running `config_path`."""
+    admin_port = envoy_admin_port(name, topology)
+    # fmt: off
+    argv = [
+        str(envoy_binary()),
+        "-c", str(config_path),
+        "--log-level", log_level,
+        # Every Envoy on a host needs its own hot-restart base id; its admin port is unique on the host
+        # while it runs, so two meshes (a dev mesh and a test session) never collide.
+        "--base-id", str(admin_port),
+    ]
+    # fmt: on
+    if name != EDGE:
+        # A sidecar carries one service's traffic: one worker thread is plenty and spares the 2 cores.
+        argv += ["--concurrency", "1"]
+    return ProcessSpec(
+        name=EDGE if name == EDGE else sidecar_name(name),
+        argv=argv,
+        extra={"role": ENVOY_ROLE, "admin_port": admin_port},
+    )

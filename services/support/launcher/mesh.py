@@ -1,0 +1,278 @@
+"""The whole mesh on one machine, no containers: Postgres, NATS, the services, their sidecars and the edge.
+
+`LocalMesh` has a synchronous API: `start()` returns once every service's gRPC health is SERVING and
+every Envoy's admin says LIVE; `stop()` stops everything it started, even after a failed start. Call
+both from the same long-lived thread (the CLI's main thread, a pytest session fixture).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from services.support.launcher import components, state
+from services.support.launcher.nats import LocalNats
+from services.support.launcher.postgres import LocalPostgres, PostgresServer
+from services.support.launcher.processes import ManagedProcess, Supervisor
+from services.support.launcher.readiness import envoy_is_live, grpc_health_status, wait_until
+from services.support.mesh import registry
+from services.support.mesh.topology import Topology, free_ports, local_topology
+
+DESCRIPTOR_PATH = components.REPO_ROOT / "gen" / "descriptor" / "athenaeum.binpb"
+
+
+class StartupAborted(RuntimeError):
+    """Another part of the start-up failed first."""
+
+
+def local_mesh_topology(data_dir: Path, *, ports: Iterator[int], edge_port: int, edge_admin_port: int) -> Topology:
+    """Everything on loopback, certificates under `data_dir`, the descriptor set from `gen/`."""
+    return local_topology(
+        ports=ports,
+        edge_port=edge_port,
+        edge_admin_port=edge_admin_port,
+        cert_dir=data_dir.resolve() / "certs",
+        descriptor_path=DESCRIPTOR_PATH,
+    )
+
+
+class LocalMesh:
+    """Runs a `local_topology` mesh under `data_dir` (logs, certs, Envoy configs, Postgres, JetStream)."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        topology: Topology,
+        *,
+        database_url: str | None = None,
+        nats_url: str | None = None,
+        services: Sequence[str] | None = None,
+        envoys: bool = True,
+        postgres_port: int | None = None,
+        nats_ports: tuple[int, int] | None = None,
+        envoy_log_level: str = "warn",
+        ready_timeout: float = 60.0,
+        progress: Callable[[str], None] = lambda step: None,
+    ):
+        self.data_dir = data_dir.resolve()
+        self.topology = topology
+        self.services = tuple(services) if services is not None else tuple(s.name for s in registry.SERVICES)
+        for name in self.services:
+            registry.service(name)  # unknown names fail here, not half way through start()
+        self.envoys = envoys
+        self.envoy_log_level = envoy_log_level
+        self.ready_timeout = ready_timeout
+        self._progress = progress
+        self.startup_seconds: float | None = None
+        self._supervisor = Supervisor(self.data_dir / "logs", on_change=lambda _: self._record_state())
+        self._aborting = False
+        self.ready = False
+        self._state_lock = threading.Lock()
+        spare = free_ports()
+        self._local_postgres = (
+            None
+            if database_url
+            else LocalPostgres(self.data_dir / "postgres", postgres_port or next(spare), self._supervisor)
+        )
+        self.postgres: PostgresServer = self._local_postgres or PostgresServer(database_url or "")
+        client_port, monitor_port = nats_ports or (next(spare), next(spare))
+        self._local_nats = (
+            None if nats_url else LocalNats(self.data_dir / "nats", client_port, monitor_port, self._supervisor)
+        )
+        self.nats_url: str = self._local_nats.url if self._local_nats else nats_url or ""
+
+    # Addresses -------------------------------------------------------------------------------------
+
+    @property
+    def edge_url(self) -> str:
+        return f"http://127.0.0.1:{self.topology.edge_port}"
+
+    @property
+    def edge_grpc_target(self) -> str:
+        return f"127.0.0.1:{self.topology.edge_port}"
+
+    @property
+    def edge_admin_url(self) -> str:
+        return f"http://127.0.0.1:{self.topology.edge_admin_port}"
+
+    def database_url(self, service: str) -> str:
+        """The SQLAlchemy URL of a service's own database."""
+        return self.postgres.url_for(registry.service(service).database)
+
+    def app_target(self, service: str) -> str:
+        """host:port of the service process itself (plaintext gRPC, loopback)."""
+        return f"127.0.0.1:{self.topology.placement(service).app_port}"
+
+    def sidecar_target(self, service: str) -> str:
+        """host:port of the service's sidecar inbound listener (mTLS; a mesh certificate is required)."""
+        placement = self.topology.placement(service)
+        return f"{placement.host}:{placement.inbound_port}"
+
+    def outbound_target(self, service: str) -> str:
+        """host:port of the service's sidecar outbound listener (what the service dials for its peers)."""
+        return f"127.0.0.1:{self.topology.placement(service).outbound_port}"
+
+    def endpoints(self) -> dict[str, str]:
+        """What a human or a tool needs to talk to the mesh."""
+        edge = {"rest": self.edge_url, "grpc": self.edge_grpc_target, "admin": self.edge_admin_url}
+        return {**(edge if self.envoys else {}), "nats": self.nats_url, "postgres": self.postgres.admin_url}
+
+    # Processes -------------------------------------------------------------------------------------
+
+    def process(self, name: str) -> ManagedProcess:
+        """A supervised process: a service name, "<service>-sidecar", "edge", "postgres" or "nats"."""
+        return self._supervisor.process(name)
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return self._supervisor.processes
+
+    def log_path(self, name: str) -> Path:
+        return self.process(name).log_path
+
+    def restart(self, name: str) -> None:
+        """Stop (gracefully) and start one process again, then wait until it is ready."""
+        self.process(name).restart()
+        self.wait_ready(name)
+
+    def wait_ready(self, name: str, timeout: float | None = None) -> None:
+        """Wait until one process answers its readiness probe (after a kill/start in a test)."""
+        process = self.process(name)
+        probe = self._probe_for(name)
+        wait_until(probe, timeout=timeout or self.ready_timeout, what=name, check_alive=process.check_alive)
+
+    def _probe_for(self, name: str) -> Callable[[], bool]:
+        role = self.process(name).spec.extra.get("role")
+        if role == components.SERVICE_ROLE:
+            return lambda: grpc_health_status(self.app_target(name)) == "SERVING"
+        if role == components.ENVOY_ROLE:
+            port = int(self.process(name).spec.extra["admin_port"])
+            return lambda: envoy_is_live(port)
+        if name == "postgres":
+            return self.postgres.accepts_connections
+        if self._local_nats is not None and name == self._local_nats.name:
+            return self._local_nats.is_healthy
+        raise KeyError(name)
+
+    # Start / stop ----------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bring everything up concurrently; on any failure stop what was started and re-raise."""
+        started = time.monotonic()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if self.envoys and not self.topology.descriptor_path.exists():
+            raise FileNotFoundError(
+                f"{self.topology.descriptor_path} is missing: run `athenaeum generate` first (the edge needs it)"
+            )
+        other = state.running_launcher(self.data_dir)
+        if other not in (None, os.getpid()):
+            raise RuntimeError(f"a mesh is already running from {self.data_dir} (pid {other}): stop it first")
+        self._aborting = False
+        try:
+            with ThreadPoolExecutor(max_workers=3, thread_name_prefix="athenaeum-start") as pool:
+                nats = pool.submit(self._local_nats.start) if self._local_nats else None
+                branches = [pool.submit(self._start_backend, nats)]
+                if self.envoys:
+                    branches.append(pool.submit(self._start_envoys))
+                self._run_first_failure_aborts(branches)
+        except BaseException:
+            self.stop()
+            raise
+        self.startup_seconds = time.monotonic() - started
+        self.ready = True
+        self._record_state()
+
+    def _run_first_failure_aborts(self, futures: list[Future[None]]) -> None:
+        try:
+            for future in futures:
+                future.result()
+        except BaseException:
+            self._aborting = True  # the other branch stops waiting at its next poll
+            raise
+
+    def _check_alive(self) -> None:
+        if self._aborting:
+            raise StartupAborted("start-up aborted")
+        self._supervisor.check_alive()
+
+    def _start_backend(self, nats: Future[ManagedProcess] | None) -> None:
+        if self._local_postgres is not None:
+            self._local_postgres.start()
+            self._progress("postgres accepts connections")
+        for name in self.services:
+            self.postgres.create_database(registry.service(name).database)
+        if nats is not None:
+            nats.result()
+            self._progress("nats JetStream is up")
+        self._migrate_and_start_services()
+        if self.services:
+            self._wait_all(self.services, lambda name: grpc_health_status(self.app_target(name)) == "SERVING")
+            self._progress("every service is SERVING")
+
+    def _migrate_and_start_services(self) -> None:
+        # Migrations run one at a time (Alembic's context is process-global); each service starts as soon
+        # as its own schema is ready, so its interpreter boots while the next migration runs.
+        from services.support.runtime.migrations import upgrade_to_head
+
+        for name in self.services:
+            if (components.REPO_ROOT / "services" / name / "migrations").is_dir():
+                upgrade_to_head(name, self.database_url(name))
+                self._progress(f"migrated {name}")
+            self._check_alive()
+            self._supervisor.start(
+                components.service_spec(
+                    name, self.topology, database_url=self.database_url(name), nats_url=self.nats_url
+                )
+            )
+
+    def _start_envoys(self) -> None:
+        from services.support.mesh.certs import ensure_mesh_certs
+        from services.support.mesh.envoy import write_configs
+
+        ensure_mesh_certs(self.topology.cert_dir, registry.identities())
+        configs = write_configs(self.topology, self.data_dir / "envoy")
+        names = [components.EDGE, *self.services]
+        for name in names:
+            self._supervisor.start(
+                components.envoy_spec(name, configs[name], self.topology, log_level=self.envoy_log_level)
+            )
+        self._wait_all(names, lambda name: envoy_is_live(components.envoy_admin_port(name, self.topology)))
+        self._progress("edge and sidecars are LIVE")
+
+    def _wait_all(self, names: Sequence[str], probe: Callable[[str], bool]) -> None:
+        pending = set(names)
+
+        def all_ready() -> bool:
+            pending.difference_update([name for name in list(pending) if probe(name)])
+            return not pending
+
+        wait_until(all_ready, timeout=self.ready_timeout, what=f"{', '.join(names)}", check_alive=self._check_alive)
+
+    def stop(self) -> None:
+        """Stop the edge, then sidecars, services, NATS and Postgres; never leaves a process behind."""
+        sidecars = [components.sidecar_name(name) for name in self.services]
+        for group in ([components.EDGE, *sidecars], list(self.services), ["nats"], ["postgres"]):
+            self._stop_together(group)
+        self.ready = False
+        self._supervisor.stop_all()
+        state.clear_state(self.data_dir)
+
+    def _stop_together(self, names: list[str]) -> None:
+        running = [process for process in self.processes if process.name in names and process.running]
+        with ThreadPoolExecutor(max_workers=max(1, len(running))) as pool:
+            list(pool.map(lambda process: process.stop(), running))
+
+    def _record_state(self) -> None:
+        with self._state_lock:
+            state.write_state(self.data_dir, self.processes, self.endpoints(), ready=self.ready)
+
+    def __enter__(self) -> LocalMesh:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

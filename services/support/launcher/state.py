@@ -1,0 +1,135 @@
+"""The launcher's state file: lets `athenaeum down` / `status` in another shell find a running mesh.
+
+Each process is recorded with its start time, so a pid the kernel has since reused for something else
+is never signalled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from services.support.launcher.processes import DEFAULT_GRACE_SECONDS, ManagedProcess, signal_group, wait_group_gone
+
+STATE_FILE = "launcher.json"
+
+
+def state_path(data_dir: Path) -> Path:
+    """Where the state of the mesh run from `data_dir` is kept."""
+    return data_dir / STATE_FILE
+
+
+def _create_time(pid: int) -> float | None:
+    try:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
+        return None
+
+
+def describe(process: ManagedProcess) -> dict[str, Any]:
+    """The state-file entry of one supervised process."""
+    pid = process.pid if process.running else None
+    return {
+        "name": process.name,
+        "pid": pid,
+        "create_time": _create_time(pid) if pid else None,
+        "log": str(process.log_path),
+        **process.spec.extra,
+    }
+
+
+def write_state(
+    data_dir: Path, processes: list[ManagedProcess], endpoints: dict[str, Any], *, ready: bool = False
+) -> None:
+    """Record this launcher, its children, the mesh's endpoints and whether start-up finished (atomically)."""
+    state = {
+        "ready": ready,
+        "launcher_pid": os.getpid(),
+        "launcher_create_time": _create_time(os.getpid()),
+        "endpoints": endpoints,
+        "processes": [describe(process) for process in processes],
+    }
+    path = state_path(data_dir)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(path)
+
+
+def read_state(data_dir: Path) -> dict[str, Any] | None:
+    """The recorded state, or None when no mesh was started from `data_dir`."""
+    try:
+        return json.loads(state_path(data_dir).read_text())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+def clear_state(data_dir: Path) -> None:
+    """Forget the recorded mesh."""
+    state_path(data_dir).unlink(missing_ok=True)
+
+
+def is_same_process(pid: int | None, create_time: float | None) -> bool:
+    """Whether `pid` is still the process that was recorded (not a reused pid)."""
+    if not pid or create_time is None:
+        return False
+    current = _create_time(pid)
+    return current is not None and abs(current - create_time) < 0.01
+
+
+def running_launcher(data_dir: Path) -> int | None:
+    """The pid of the launcher running the mesh of `data_dir`, if it is still alive."""
+    state = read_state(data_dir)
+    if state and is_same_process(state.get("launcher_pid"), state.get("launcher_create_time")):
+        return int(state["launcher_pid"])
+    return None
+
+
+def stop_recorded_mesh(data_dir: Path, grace: float = DEFAULT_GRACE_SECONDS * 2) -> list[str]:
+    """Stop a mesh started from `data_dir` by another process; returns the names of what was stopped."""
+    state = read_state(data_dir)
+    if state is None:
+        return []
+    running = [entry["name"] for entry in state["processes"] if is_same_process(entry["pid"], entry["create_time"])]
+    launcher = running_launcher(data_dir)
+    if launcher is not None:
+        # The launcher stops its children in order on SIGTERM; give it time to do so.
+        os.kill(launcher, signal.SIGTERM)
+        _wait_pid_gone(launcher, grace)
+    for entry in state["processes"]:
+        _stop_leftover(entry)
+    clear_state(data_dir)
+    return running
+
+
+def _stop_leftover(entry: dict[str, Any]) -> None:
+    # Children normally die with their launcher; this catches any that outlived it.
+    if not is_same_process(entry.get("pid"), entry.get("create_time")):
+        return
+    pgid = int(entry["pid"])
+    signal_group(pgid, signal.SIGTERM)
+    if not wait_group_gone(pgid, DEFAULT_GRACE_SECONDS):
+        signal_group(pgid, signal.SIGKILL)
+        wait_group_gone(pgid, DEFAULT_GRACE_SECONDS)
+
+
+def _exited(pid: int) -> bool:
+    # A zombie has exited; only its parent (often a shell) can make it vanish.
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+def _wait_pid_gone(pid: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not _exited(pid):
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+            return
+        time.sleep(0.02)

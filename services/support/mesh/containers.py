@@ -1,0 +1,68 @@
+"""The commands Athenaeum's containers run besides the services themselves.
+
+    python -m services.support.mesh.containers certs DIR --ca-dir CA   # compose's one-shot certificate job
+    python -m services.support.mesh.containers health [TARGET]         # the image's HEALTHCHECK (gRPC health)
+
+Kept light (nothing heavy is imported until a command needs it): the health check runs every few seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from services.support.mesh import registry
+from services.support.mesh.topology import CONTAINER_APP_PORT
+
+
+def issue_mesh_certificates(cert_dir: Path, ca_dir: Path) -> None:
+    """Fresh certificates for every mesh identity from the CA in `ca_dir` (kept apart: no key of the CA
+    ever reaches a container that serves traffic); `cert_dir` gets the CA certificate too."""
+    from services.support.mesh.certs import CA_CERT, ensure_ca, issue_certificate
+
+    ca_cert = ensure_ca(ca_dir)
+    for identity in registry.identities():
+        issue_certificate(cert_dir, identity, ca_dir=ca_dir)
+    shutil.copyfile(ca_cert, cert_dir / CA_CERT)
+
+
+def health_status(target: str, service: str = "") -> str:
+    """The grpc.health.v1 status of `service` at `target`, or the error's code name."""
+    import grpc
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    with grpc.insecure_channel(target, options=[("grpc.enable_http_proxy", 0)]) as channel:
+        try:
+            response = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=2
+            )
+        except grpc.RpcError as error:
+            return str(error.code().name)
+    return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`certs DIR --ca-dir CA` issues the mesh certificates; `health [TARGET]` exits 0 only when SERVING."""
+    parser = argparse.ArgumentParser(prog="python -m services.support.mesh.containers", description=main.__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    certs = commands.add_parser("certs", help="issue the mesh certificates into DIR")
+    certs.add_argument("cert_dir", type=Path)
+    certs.add_argument("--ca-dir", type=Path, required=True)
+    health = commands.add_parser("health", help="gRPC health check of a service (for HEALTHCHECK)")
+    health.add_argument("target", nargs="?", default=f"127.0.0.1:{CONTAINER_APP_PORT}")
+    health.add_argument("--service", default="", help='health service name ("" = ready, "liveness")')
+    args = parser.parse_args(argv)
+    if args.command == "certs":
+        issue_mesh_certificates(args.cert_dir, args.ca_dir)
+        print(f"issued {', '.join(registry.identities())} into {args.cert_dir}")
+        return 0
+    status = health_status(args.target, args.service)
+    if status != "SERVING":
+        print(status, file=sys.stderr)
+    return 0 if status == "SERVING" else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""Building blocks shared by the edge and sidecar Envoy configurations (plain dicts, dumped as YAML)."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Any
+
+from services.support.mesh.certs import CA_CERT, cert_path, key_path
+from services.support.mesh.registry import spiffe_id
+
+Config = dict[str, Any]
+
+HCM_TYPE = "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager"
+ROUTER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"
+HTTP_OPTIONS_TYPE = "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions"
+UPSTREAM_TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext"
+DOWNSTREAM_TLS_TYPE = "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext"
+CONNECTION_LIMIT_TYPE = (
+    "type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig"
+)
+STDOUT_LOG_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
+
+# A unary call that has not answered in a minute is stuck. The route timeout only starts once the
+# client has finished sending, so a long client-streaming import is not cut by it; a client that
+# sends a grpc-timeout (its deadline) gets that deadline instead, up to an hour.
+ROUTE_TIMEOUT = "60s"
+GRPC_TIMEOUT_HEADER_MAX = "3600s"
+
+ACCESS_LOG_FORMAT = {
+    "time": "%START_TIME%",
+    "method": "%REQ(:METHOD)%",
+    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+    "status": "%RESPONSE_CODE%",
+    "grpc_status": "%GRPC_STATUS(NUMBER)%",
+    "flags": "%RESPONSE_FLAGS%",
+    "duration_ms": "%DURATION%",
+    "upstream": "%UPSTREAM_CLUSTER%",
+    "peer": "%DOWNSTREAM_PEER_URI_SAN%",
+    "request_id": "%REQ(X-REQUEST-ID)%",
+}
+
+
+def socket_address(host: str, port: int) -> Config:
+    return {"socket_address": {"address": host, "port_value": port}}
+
+
+def admin(port: int) -> Config:
+    """Admin interface on loopback only: it can stop the server and dump its config."""
+    return {"address": socket_address("127.0.0.1", port)}
+
+
+# Without a limit, a flood of idle connections can exhaust file descriptors (Envoy warns at startup).
+MAX_DOWNSTREAM_CONNECTIONS = 10_000
+
+
+def overload_manager() -> Config:
+    """Caps downstream connections for the whole process."""
+    return {
+        "resource_monitors": [
+            {
+                "name": "envoy.resource_monitors.global_downstream_max_connections",
+                "typed_config": {
+                    "@type": CONNECTION_LIMIT_TYPE,
+                    "max_active_downstream_connections": MAX_DOWNSTREAM_CONNECTIONS,
+                },
+            }
+        ]
+    }
+
+
+def access_log() -> list[Config]:
+    return [
+        {
+            "name": "envoy.access_loggers.stdout",
+            "typed_config": {"@type": STDOUT_LOG_TYPE, "log_format": {"json_format": ACCESS_LOG_FORMAT}},
+        }
+    ]
+
+
+def router_filter() -> Config:
+    return {"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER_TYPE}}
+
+
+# Retried only when the request cannot have reached the service (no connection, refused stream, reset
+# before any byte was sent): safe for every method, and what a pod leaving during a rollout looks like.
+RETRY_POLICY = {"retry_on": "connect-failure,refused-stream,reset-before-request", "num_retries": 2}
+
+
+def grpc_route(prefix: str, cluster: str) -> Config:
+    """Route a gRPC path prefix to a cluster with the mesh's timeouts and safe retries."""
+    return {
+        "match": {"prefix": prefix},
+        "route": {
+            "cluster": cluster,
+            "timeout": ROUTE_TIMEOUT,
+            "max_stream_duration": {"grpc_timeout_header_max": GRPC_TIMEOUT_HEADER_MAX},
+            "retry_policy": RETRY_POLICY,
+        },
+    }
+
+
+def http_connection_manager(
+    *, stat_prefix: str, routes: list[Config], http_filters: list[Config], **extra: Any
+) -> Config:
+    """An HCM speaking HTTP/1.1 and HTTP/2 (h2c or h2 over TLS) on the same listener."""
+    return {
+        "name": "envoy.filters.network.http_connection_manager",
+        "typed_config": {
+            "@type": HCM_TYPE,
+            "stat_prefix": stat_prefix,
+            "codec_type": "AUTO",
+            "access_log": access_log(),
+            "route_config": {
+                "name": f"{stat_prefix}_routes",
+                "virtual_hosts": [{"name": stat_prefix, "domains": ["*"], "routes": routes}],
+            },
+            "http_filters": [*http_filters, router_filter()],
+            **extra,
+        },
+    }
+
+
+def listener(name: str, host: str, port: int, filter_chain: Config) -> Config:
+    return {"name": name, "address": socket_address(host, port), "filter_chains": [filter_chain]}
+
+
+def tls_certificate(cert_dir: Path, identity: str) -> Config:
+    return {
+        "certificate_chain": {"filename": str(cert_path(cert_dir, identity))},
+        "private_key": {"filename": str(key_path(cert_dir, identity))},
+    }
+
+
+def trusted_ca(cert_dir: Path) -> Config:
+    return {"filename": str(cert_dir / CA_CERT)}
+
+
+def upstream_mtls(cert_dir: Path, *, identity: str, peer: str) -> Config:
+    """Present `identity`'s certificate and accept only `peer`'s SPIFFE id, signed by the mesh CA."""
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": UPSTREAM_TLS_TYPE,
+            "common_tls_context": {
+                "tls_certificates": [tls_certificate(cert_dir, identity)],
+                "validation_context": {
+                    "trusted_ca": trusted_ca(cert_dir),
+                    "match_typed_subject_alt_names": [{"san_type": "URI", "matcher": {"exact": spiffe_id(peer)}}],
+                },
+                "alpn_protocols": ["h2"],
+            },
+        },
+    }
+
+
+def downstream_mtls(cert_dir: Path, *, identity: str) -> Config:
+    """Terminate TLS as `identity` and refuse any client without a certificate from the mesh CA."""
+    return {
+        "name": "envoy.transport_sockets.tls",
+        "typed_config": {
+            "@type": DOWNSTREAM_TLS_TYPE,
+            "require_client_certificate": True,
+            "common_tls_context": {
+                "tls_certificates": [tls_certificate(cert_dir, identity)],
+                "validation_context": {"trusted_ca": trusted_ca(cert_dir)},
+                "alpn_protocols": ["h2"],
+            },
+        },
+    }
+
+
+def http2_cluster(name: str, host: str, port: int, *, transport_socket: Config | None = None) -> Config:
+    """A cluster speaking HTTP/2 (gRPC) to one endpoint; DNS names are resolved, IPs used as is."""
+    cluster: Config = {
+        "name": name,
+        "type": "STATIC" if _is_ip(host) else "STRICT_DNS",
+        "connect_timeout": "2s",
+        "load_assignment": {
+            "cluster_name": name,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address(host, port)}}]}],
+        },
+        "typed_extension_protocol_options": {
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
+                "@type": HTTP_OPTIONS_TYPE,
+                "explicit_http_config": {"http2_protocol_options": {}},
+            }
+        },
+    }
+    if not _is_ip(host):
+        cluster["dns_lookup_family"] = "V4_PREFERRED"
+    if transport_socket is not None:
+        cluster["transport_socket"] = transport_socket
+    return cluster
+
+
+def mesh_cluster_name(service_name: str) -> str:
+    """The cluster that reaches `service_name`'s sidecar inbound listener."""
+    return f"mesh_{service_name}"
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+ADMIN_CLUSTER = "envoy_admin"
+
+
+def admin_cluster(admin_port: int) -> Config:
+    """This Envoy's own admin interface as an upstream, for the operations listener (HTTP/1.1)."""
+    return {
+        "name": ADMIN_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {
+            "cluster_name": ADMIN_CLUSTER,
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address("127.0.0.1", admin_port)}}]}],
+        },
+    }
+
+
+def ops_listener(host: str, port: int, *, app_cluster: str | None = None) -> Config:
+    """Plaintext listener for kubelet probes and Prometheus, which reach a pod on its IP, not on loopback.
+
+    Exposes exactly Envoy's `/ready` and `/stats/prometheus` (never the rest of the admin interface, which
+    can stop the server) and, with `app_cluster`, the service's gRPC health, so Kubernetes' native gRPC
+    probes reach a service that listens on loopback only.
+    """
+    routes: list[Config] = [
+        {"match": {"path": path}, "route": {"cluster": ADMIN_CLUSTER}} for path in ("/ready", "/stats/prometheus")
+    ]
+    if app_cluster is not None:
+        routes.append(grpc_route("/grpc.health.v1.Health/", app_cluster))
+    # Probes and scrapes every few seconds would drown the access log: this listener logs nothing.
+    hcm = http_connection_manager(stat_prefix="ops", routes=routes, http_filters=[], access_log=[])
+    return listener("ops", host, port, {"filters": [hcm]})

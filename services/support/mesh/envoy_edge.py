@@ -1,0 +1,193 @@
+"""The edge Envoy: the public REST/JSON + gRPC listener, calling each service's sidecar over mTLS."""
+
+from __future__ import annotations
+
+from services.support.mesh import registry
+from services.support.mesh.envoy_common import (
+    Config,
+    admin,
+    admin_cluster,
+    grpc_route,
+    http2_cluster,
+    http_connection_manager,
+    listener,
+    mesh_cluster_name,
+    ops_listener,
+    overload_manager,
+    socket_address,
+    upstream_mtls,
+)
+from services.support.mesh.topology import Topology
+from services.support.runtime.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
+
+TRANSCODER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
+JWT_AUTHN_TYPE = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"
+HEADER_MUTATION_TYPE = "type.googleapis.com/envoy.extensions.filters.http.header_mutation.v3.HeaderMutation"
+JWT_PROVIDER = "athenaeum"
+JWKS_PATH = "/.well-known/jwks.json"
+JWKS_CLUSTER = "edge_jwks"
+JWKS_CACHE_SECONDS = 60
+"""How long the edge trusts its copy of the key set; the users service publishes a new key this long
+(and more) before it signs with it, so a rotation never meets a stale cache."""
+
+# Native gRPC services every Athenaeum process serves: routed to one service, whose reflection answers
+# for the whole mesh (each runtime registers every service name of the registry).
+MESH_WIDE_GRPC_SERVICES = (
+    "grpc.reflection.v1alpha.ServerReflection",
+    "grpc.reflection.v1.ServerReflection",
+    "grpc.health.v1.Health",
+)
+
+
+def edge_config(topology: Topology) -> Config:
+    """Bootstrap config of the edge Envoy for `topology`."""
+    hcm = http_connection_manager(
+        stat_prefix="edge",
+        routes=_edge_routes(),
+        # Order matters: drop client-supplied claims, then verify the token (which writes the verified
+        # claims), then transcode REST to gRPC.
+        http_filters=[_strip_identity_headers(), _jwt_authn(topology), _transcoder(topology)],
+        # The edge is where the outside world comes in: a client-supplied XFCC header would let it
+        # pretend to be a mesh identity, so drop it (the sidecars set their own from the TLS peer).
+        forward_client_cert_details="SANITIZE",
+        local_reply_config=_token_refusals_are_401(),
+    )
+    return {
+        "admin": admin(topology.edge_admin_port),
+        "overload_manager": overload_manager(),
+        "static_resources": {
+            "listeners": [
+                listener("edge", topology.bind_host, topology.edge_port, {"filters": [hcm]}),
+                *([ops_listener(topology.bind_host, topology.edge_ops_port)] if topology.edge_ops_port else []),
+            ],
+            "clusters": [
+                *(_sidecar_cluster(topology, spec.name) for spec in registry.SERVICES),
+                _jwks_cluster(topology),
+                *([admin_cluster(topology.edge_admin_port)] if topology.edge_ops_port else []),
+            ],
+        },
+    }
+
+
+def _transcoder(topology: Topology) -> Config:
+    return {
+        "name": "envoy.filters.http.grpc_json_transcoder",
+        "typed_config": {
+            "@type": TRANSCODER_TYPE,
+            "proto_descriptor": str(topology.descriptor_path),
+            "services": [name for spec in registry.SERVICES for name in spec.grpc_services],
+            "print_options": {
+                "preserve_proto_field_names": True,
+                "always_print_primitive_fields": True,
+            },
+            "convert_grpc_status": True,
+            # Form-encoded query strings (`?filter=language+%3D+"ru"`) mean spaces by "+".
+            "query_param_unescape_plus": True,
+            "request_validation_options": {
+                "reject_unknown_method": True,
+                "reject_unknown_query_parameters": True,
+            },
+        },
+    }
+
+
+def _edge_routes() -> list[Config]:
+    routes = [
+        grpc_route(f"/{grpc_service}/", mesh_cluster_name(spec.name))
+        for spec in registry.SERVICES
+        for grpc_service in spec.grpc_services
+    ]
+    reflection_owner = mesh_cluster_name(registry.SERVICES[0].name)
+    routes += [grpc_route(f"/{name}/", reflection_owner) for name in MESH_WIDE_GRPC_SERVICES]
+    return routes
+
+
+def _sidecar_cluster(topology: Topology, service_name: str) -> Config:
+    placement = topology.placement(service_name)
+    return http2_cluster(
+        mesh_cluster_name(service_name),
+        placement.host,
+        placement.inbound_port,
+        transport_socket=upstream_mtls(topology.cert_dir, identity=registry.EDGE, peer=service_name),
+    )
+
+
+def _strip_identity_headers() -> Config:
+    """Only jwt_authn may set the claims header: a copy from the client would be a forged identity."""
+    return {
+        "name": "envoy.filters.http.header_mutation",
+        "typed_config": {
+            "@type": HEADER_MUTATION_TYPE,
+            "mutations": {"request_mutations": [{"remove": CLAIMS_HEADER}]},
+        },
+    }
+
+
+def _jwt_authn(topology: Topology) -> Config:
+    """Verify `Authorization: Bearer` access tokens against the users service's JWKS.
+
+    A token is optional (public RPCs; the services' policy refuses anonymous calls to the others), but
+    one that is present must verify: expired, tampered, wrongly signed, `alg: none` or foreign-audience
+    tokens end here with 401 on every route.
+    """
+    provider = {
+        "issuer": ACCESS_TOKEN_ISSUER,
+        "audiences": [ACCESS_TOKEN_AUDIENCE],
+        "remote_jwks": {
+            "http_uri": {
+                "uri": f"http://127.0.0.1:{topology.edge_port}{JWKS_PATH}",
+                "cluster": JWKS_CLUSTER,
+                "timeout": "2s",
+            },
+            "cache_duration": f"{JWKS_CACHE_SECONDS}s",
+            # Fetch at start-up and on expiry rather than on the first request; retry a failed fetch soon
+            # (the users service may still be starting).
+            "async_fetch": {"failed_refetch_duration": "1s"},
+        },
+        "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
+        "forward": False,  # services get the verified claims, never the bearer token itself
+        "forward_payload_header": CLAIMS_HEADER,
+        "clock_skew_seconds": 30,
+    }
+    return {
+        "name": "envoy.filters.http.jwt_authn",
+        "typed_config": {
+            "@type": JWT_AUTHN_TYPE,
+            "providers": {JWT_PROVIDER: provider},
+            "rules": [
+                {
+                    "match": {"prefix": "/"},
+                    "requires": {
+                        "requires_any": {"requirements": [{"provider_name": JWT_PROVIDER}, {"allow_missing": {}}]}
+                    },
+                }
+            ],
+        },
+    }
+
+
+def _token_refusals_are_401() -> Config:
+    """jwt_authn answers a token of a foreign audience with 403; a bad token is a 401 like any other.
+
+    Only replies the edge makes itself are mapped, and jwt_authn is the edge's only source of a local 403:
+    a service's PERMISSION_DENIED (a reader calling a librarian RPC) is an upstream answer and stays 403.
+    """
+    forbidden = {"comparison": {"op": "EQ", "value": {"default_value": 403, "runtime_key": "edge.token_refused"}}}
+    return {"mappers": [{"filter": {"status_code_filter": forbidden}, "status_code": 401}]}
+
+
+def _jwks_cluster(topology: Topology) -> Config:
+    """The edge fetches the key set from itself: GET /.well-known/jwks.json is transcoded to
+    AuthService.GetJwks and reaches the users service over mTLS like any public call (works offline and
+    in containers, no extra port)."""
+    return {
+        "name": JWKS_CLUSTER,
+        "type": "STATIC",
+        "connect_timeout": "2s",
+        "load_assignment": {
+            "cluster_name": JWKS_CLUSTER,
+            "endpoints": [
+                {"lb_endpoints": [{"endpoint": {"address": socket_address("127.0.0.1", topology.edge_port)}}]}
+            ],
+        },
+    }

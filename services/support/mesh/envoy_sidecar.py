@@ -1,0 +1,125 @@
+"""A service's sidecar Envoy: mTLS + RBAC in front of the service, and its way out to its upstreams."""
+
+from __future__ import annotations
+
+from services.support.mesh import registry
+from services.support.mesh.envoy_common import (
+    Config,
+    admin,
+    admin_cluster,
+    downstream_mtls,
+    grpc_route,
+    http2_cluster,
+    http_connection_manager,
+    listener,
+    mesh_cluster_name,
+    ops_listener,
+    overload_manager,
+    upstream_mtls,
+)
+from services.support.mesh.topology import Topology
+
+RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
+LOCAL_APP_CLUSTER = "local_app"
+
+
+def sidecar_config(service_name: str, topology: Topology) -> Config:
+    """Bootstrap config of `service_name`'s sidecar Envoy for `topology`."""
+    spec = registry.service(service_name)
+    placement = topology.placement(service_name)
+    upstreams = registry.upstreams_of(service_name)
+    return {
+        "admin": admin(placement.admin_port),
+        "overload_manager": overload_manager(),
+        "static_resources": {
+            "listeners": [
+                _inbound_listener(spec, topology),
+                _outbound_listener(spec, upstreams, topology),
+                *_ops_listeners(topology, placement.ops_port),
+            ],
+            "clusters": [
+                http2_cluster(LOCAL_APP_CLUSTER, "127.0.0.1", placement.app_port),
+                *(_upstream_cluster(spec, upstream.name, topology) for upstream in upstreams),
+                *([admin_cluster(placement.admin_port)] if placement.ops_port else []),
+            ],
+        },
+    }
+
+
+def _ops_listeners(topology: Topology, ops_port: int) -> list[Config]:
+    return [ops_listener(topology.bind_host, ops_port, app_cluster=LOCAL_APP_CLUSTER)] if ops_port else []
+
+
+def allowed_principals(service_name: str) -> list[str]:
+    """The SPIFFE ids the sidecar of `service_name` lets through."""
+    return [registry.spiffe_id(caller) for caller in registry.service(service_name).callers]
+
+
+def _inbound_listener(spec: registry.ServiceSpec, topology: Topology) -> Config:
+    hcm = http_connection_manager(
+        stat_prefix=f"{spec.name}_inbound",
+        routes=[grpc_route("/", LOCAL_APP_CLUSTER)],
+        http_filters=[_rbac(spec.name)],
+        # Replace whatever the caller sent with the verified peer certificate's URI SAN, so the
+        # service can trust x-forwarded-client-cert to tell who called.
+        forward_client_cert_details="SANITIZE_SET",
+        set_current_client_cert_details={"uri": True},
+    )
+    return listener(
+        "inbound",
+        topology.bind_host,
+        topology.placement(spec.name).inbound_port,
+        {"filters": [hcm], "transport_socket": downstream_mtls(topology.cert_dir, identity=spec.name)},
+    )
+
+
+def _rbac(service_name: str) -> Config:
+    # A denied identity gets HTTP 403, which Envoy reports to gRPC clients as PERMISSION_DENIED.
+    spec = registry.service(service_name)
+    peers = [_principal(p) for p in allowed_principals(service_name) if p != registry.spiffe_id(registry.EDGE)]
+    policies: dict[str, Config] = {}
+    if peers:
+        policies["mesh-callers"] = {"permissions": [{"any": True}], "principals": peers}
+    if registry.EDGE in spec.callers:
+        policies["edge-public-methods"] = {
+            "permissions": [_all_but(spec.internal_methods)],
+            "principals": [_principal(registry.spiffe_id(registry.EDGE))],
+        }
+    return {
+        "name": "envoy.filters.http.rbac",
+        "typed_config": {"@type": RBAC_TYPE, "rules": {"action": "ALLOW", "policies": policies}},
+    }
+
+
+def _principal(spiffe_id: str) -> Config:
+    return {"authenticated": {"principal_name": {"exact": spiffe_id}}}
+
+
+def _all_but(paths: tuple[str, ...]) -> Config:
+    """Any request except those to the given gRPC paths (mesh-internal methods)."""
+    if not paths:
+        return {"any": True}
+    return {"not_rule": {"or_rules": {"rules": [{"url_path": {"path": {"exact": path}}} for path in paths]}}}
+
+
+def _outbound_listener(
+    spec: registry.ServiceSpec, upstreams: tuple[registry.ServiceSpec, ...], topology: Topology
+) -> Config:
+    # Loopback only and plaintext: only the service itself can reach it; the sidecar adds the identity.
+    routes = [
+        grpc_route(f"/{grpc_service}/", mesh_cluster_name(upstream.name))
+        for upstream in upstreams
+        for grpc_service in upstream.grpc_services
+    ]
+    hcm = http_connection_manager(stat_prefix=f"{spec.name}_outbound", routes=routes, http_filters=[])
+    return listener("outbound", "127.0.0.1", topology.placement(spec.name).outbound_port, {"filters": [hcm]})
+
+
+def _upstream_cluster(spec: registry.ServiceSpec, upstream_name: str, topology: Topology) -> Config:
+    placement = topology.placement(upstream_name)
+    return http2_cluster(
+        mesh_cluster_name(upstream_name),
+        placement.host,
+        placement.inbound_port,
+        transport_socket=upstream_mtls(topology.cert_dir, identity=spec.name, peer=upstream_name),
+    )

@@ -1,0 +1,124 @@
+"""SQLAlchemy 2 async engine and the unit-of-work base every service builds on.
+
+Repositories never commit. The unit of work owns the transaction: `commit()` writes the aggregates and the
+outbox rows of the events they recorded in one transaction, then wakes the outbox relay.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Protocol, Self, TypeVar
+
+from sqlalchemy import event
+from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from services.support.runtime.outbox import OUTBOX, OutboxMessage
+from services.support.runtime.settings import BaseServiceSettings
+from services.support.runtime.telemetry import DB_POOLS
+from services.support.runtime.tracing import instrument_engine
+
+
+def create_engine(settings: BaseServiceSettings) -> AsyncEngine:
+    engine = create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+    )
+    # Instead of pool_pre_ping, which costs three round trips (BEGIN, ";", ROLLBACK) per checkout, about
+    # 0.6 ms of every unit of work: a connection the server closed (restart, crash, idle timeout) is already
+    # marked closed by asyncpg when it is checked out, and the pool replaces it.
+    event.listen(engine.sync_engine.pool, "checkout", _replace_if_closed)
+    DB_POOLS.watch(engine.url.database or "", engine.sync_engine.pool)
+    instrument_engine(engine)
+    return engine
+
+
+def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    if dbapi_connection.driver_connection.is_closed():
+        raise DisconnectionError("the server closed this connection")
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class HasEvents(Protocol):
+    events: list[Any]
+
+
+EventEncoder = Callable[[Any], OutboxMessage]
+AggregateT = TypeVar("AggregateT", bound=HasEvents)
+
+
+class TrackingRepository:
+    """Remembers the aggregates it handed out, so the unit of work can collect their events."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.seen: list[HasEvents] = []
+
+    def _track(self, aggregate: AggregateT) -> AggregateT:
+        self.seen.append(aggregate)
+        return aggregate
+
+
+class SqlAlchemyUnitOfWork:
+    """One transaction. Subclasses open their repositories in `_open(session)` and list them in
+    `_repositories()`; `encode` turns each recorded domain event into an outbox message."""
+
+    session: AsyncSession
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        encode: EventEncoder,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessions = sessions
+        self._encode = encode
+        self._on_commit = on_commit
+
+    def _open(self, session: AsyncSession) -> None:
+        raise NotImplementedError
+
+    def _repositories(self) -> Iterable[TrackingRepository]:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        self.session = self._sessions()
+        self._open(self.session)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.session.rollback()  # a no-op after commit; undoes everything after a failure
+        await self.session.close()
+
+    async def commit(self) -> None:
+        messages = [self._encode(event) for event in self._drain_events()]
+        if messages:
+            await self.session.execute(OUTBOX.insert(), [message.row() for message in messages])
+        await self.session.commit()
+        if messages:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    def _drain_events(self) -> list[Any]:
+        drained: list[Any] = []
+        for repository in self._repositories():
+            for aggregate in repository.seen:
+                drained.extend(aggregate.events)
+                aggregate.events.clear()
+        return drained
+
+
+def violated_constraint(error: IntegrityError) -> str:
+    """The name of the unique/foreign-key constraint an IntegrityError broke ("" when unknown)."""
+    cause = getattr(error.orig, "__cause__", None)
+    return str(getattr(cause, "constraint_name", None) or getattr(error.orig, "constraint_name", None) or "")

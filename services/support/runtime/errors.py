@@ -1,0 +1,93 @@
+"""Domain error vocabulary shared by every service.
+
+Pure Python: domain modules raise these without knowing about gRPC. `services.support.runtime.status` maps each
+class to a gRPC status code with `google.rpc` details, in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    field: str
+    description: str
+
+
+class DomainError(Exception):
+    """Base of every expected failure. `reason` is an UPPER_SNAKE machine-readable cause (ErrorInfo.reason)."""
+
+    reason: str = "DOMAIN_ERROR"
+
+    def __init__(self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None):
+        super().__init__(message)
+        self.message = message
+        if reason is not None:
+            self.reason = reason
+        self.metadata: dict[str, str] = dict(metadata or {})
+
+
+class NotFound(DomainError):
+    reason = "NOT_FOUND"
+
+    def __init__(self, resource: str, message: str | None = None, **kwargs: object) -> None:
+        super().__init__(message or f"{resource} not found", **kwargs)  # type: ignore[arg-type]
+        self.resource = resource
+
+
+class AlreadyExists(DomainError):
+    reason = "ALREADY_EXISTS"
+
+
+class InvalidArgument(DomainError):
+    reason = "INVALID_ARGUMENT"
+
+    def __init__(self, violations: list[FieldViolation] | FieldViolation, message: str | None = None):
+        found = [violations] if isinstance(violations, FieldViolation) else list(violations)
+        if not found:
+            raise ValueError("InvalidArgument needs at least one field violation")
+        super().__init__(message or "; ".join(f"{v.field}: {v.description}" for v in found))
+        self.violations = found
+
+    @classmethod
+    def field(cls, field: str, description: str) -> InvalidArgument:
+        return cls(FieldViolation(field, description))
+
+
+class FailedPrecondition(DomainError):
+    """The request is valid but the system is not in a state that allows it (e.g. LOAN_LIMIT_REACHED)."""
+
+    reason = "FAILED_PRECONDITION"
+
+
+class Conflict(DomainError):
+    """A concurrent change won (stale etag, lost race): the client may re-read and retry. Maps to ABORTED."""
+
+    reason = "CONFLICT"
+
+
+class PermissionDenied(DomainError):
+    reason = "PERMISSION_DENIED"
+
+
+class Unauthenticated(DomainError):
+    reason = "UNAUTHENTICATED"
+
+
+class Throttled(DomainError):
+    reason = "THROTTLED"
+
+
+class DependencyUnavailable(DomainError):
+    """A service this one depends on cannot be reached right now; nothing was changed, retrying is safe."""
+
+    reason = "DEPENDENCY_UNAVAILABLE"
+
+
+def collect_violations(*checks: FieldViolation | None) -> None:
+    """Raise one InvalidArgument naming every failed check, so a client can fix all fields at once."""
+    violations = [check for check in checks if check is not None]
+    if violations:
+        raise InvalidArgument(violations)

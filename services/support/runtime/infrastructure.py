@@ -1,0 +1,58 @@
+"""The connections every service holds (Postgres engine, NATS link, outbox relay), opened once in main.py."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.support.mesh.registry import service
+from services.support.runtime.db import create_engine, session_factory
+from services.support.runtime.health import database_check, nats_check
+from services.support.runtime.messaging import NatsLink
+from services.support.runtime.outbox import OutboxRelay
+from services.support.runtime.server import Registration, ServiceApp
+from services.support.runtime.settings import BaseServiceSettings
+
+
+@dataclass
+class Infrastructure:
+    name: str
+    settings: BaseServiceSettings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    nats: NatsLink
+    relay: OutboxRelay
+
+    @classmethod
+    def open(cls, name: str, settings: BaseServiceSettings) -> Infrastructure:
+        """Builds clients; nothing connects until the service starts (no I/O at import or build time)."""
+        engine = create_engine(settings)
+        nats = NatsLink(settings.nats_url, name=name, stream_replicas=settings.jetstream_replicas)
+        return cls(
+            name=name,
+            settings=settings,
+            engine=engine,
+            sessions=session_factory(engine),
+            nats=nats,
+            relay=OutboxRelay(engine, nats, poll_seconds=settings.outbox_poll_seconds),
+        )
+
+    def app(
+        self,
+        registrations: Sequence[Registration],
+        *,
+        background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+    ) -> ServiceApp:
+        """The ServiceApp for `serve`: health follows Postgres and NATS; the relay and NATS link run alongside."""
+        return ServiceApp(
+            name=self.name,
+            settings=self.settings,
+            registrations=registrations,
+            service_names=service(self.name).grpc_services,
+            health_checks=[database_check(self.engine), nats_check(self.nats)],
+            background=[self.nats.run, self.relay.run, *background],
+            closers=[self.nats.close, self.engine.dispose],
+        )

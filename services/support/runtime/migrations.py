@@ -1,0 +1,90 @@
+"""Alembic, per service: each service owns its database and its migrations folder
+(services/<name>/migrations). Used by the launcher, `athenaeum migrate` and the compose/Helm migrate job."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import pool
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import async_engine_from_config
+
+SERVICES_DIR = Path(__file__).resolve().parents[2]
+
+
+def alembic_config(service: str, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(SERVICES_DIR / service / "migrations"))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade_to_head(service: str, database_url: str) -> None:
+    """Apply every pending migration of `service` (blocking; call from a thread inside an event loop)."""
+    command.upgrade(alembic_config(service, database_url), "head")
+
+
+def run_migrations() -> None:
+    """Body of every service's migrations/env.py."""
+    if context.is_offline_mode():
+        context.configure(url=context.config.get_main_option("sqlalchemy.url"), literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    asyncio.run(_run_online())
+
+
+async def _run_online() -> None:
+    engine = async_engine_from_config(
+        context.config.get_section(context.config.config_ini_section, {}),
+        prefix="sqlalchemy.",
+        poolclass=pool.NullPool,
+    )
+    async with engine.connect() as connection:
+        await connection.run_sync(_run_with)
+    await engine.dispose()
+
+
+def _run_with(connection: Connection) -> None:
+    context.configure(connection=connection, transaction_per_migration=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def create_messaging_tables_v1() -> None:
+    """The outbox, inbox and idempotent-request tables every service has, as first released.
+
+    Frozen: a later change to these tables is a new migration in each service, never an edit here.
+    """
+    import sqlalchemy as sa
+    from alembic import op
+    from sqlalchemy.dialects.postgresql import UUID
+
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+        sa.Column("subject", sa.Text, nullable=False),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("payload", sa.LargeBinary, nullable=False),
+        sa.Column("headers", sa.JSON, nullable=False, server_default="{}"),
+        sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("published_at", sa.DateTime(timezone=True)),
+    )
+    op.create_index("outbox_unpublished", "outbox", ["seq"], postgresql_where=sa.text("published_at IS NULL"))
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )
+    op.create_table(
+        "idempotent_requests",
+        sa.Column("request_id", UUID(as_uuid=True), primary_key=True),
+        sa.Column("operation", sa.Text, nullable=False),
+        sa.Column("resource", sa.Text, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    )

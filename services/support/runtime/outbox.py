@@ -1,0 +1,161 @@
+"""Transactional outbox: events are rows written in the same transaction as the change they describe,
+then relayed to JetStream with `Nats-Msg-Id` = event id, so JetStream drops a re-send after a crash.
+
+Also the inbox table consumers use to skip event ids they have already handled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from nats.js import JetStreamContext
+from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from services.support.runtime.messaging import EVENT_TYPE_HEADER, NatsLink
+from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from services.support.runtime.tracing import publishing, trace_headers
+
+log = logging.getLogger("athenaeum.outbox")
+
+messaging_metadata = sa.MetaData()
+
+OUTBOX = sa.Table(
+    "outbox",
+    messaging_metadata,
+    sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("event_type", sa.Text, nullable=False),
+    sa.Column("payload", sa.LargeBinary, nullable=False),
+    sa.Column("headers", sa.JSON, nullable=False, server_default="{}"),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Index("outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")),
+)
+
+INBOX = sa.Table(
+    "inbox",
+    messaging_metadata,
+    sa.Column("consumer", sa.Text, primary_key=True),
+    sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """A domain event encoded for the wire (a serialized proto)."""
+
+    event_id: uuid.UUID
+    subject: str
+    event_type: str
+    payload: bytes
+    occurred_at: datetime
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def row(self) -> dict[str, object]:
+        return {
+            "event_id": self.event_id,
+            "subject": self.subject,
+            "event_type": self.event_type,
+            "payload": self.payload,
+            # The trace of the request that recorded the event travels with it to its consumers.
+            "headers": {**trace_headers(), **self.headers},
+            "occurred_at": self.occurred_at,
+        }
+
+
+async def mark_processed(connection: AsyncConnection, *, consumer: str, event_id: uuid.UUID) -> bool:
+    """Record that `consumer` handled `event_id`; False when it already had (the caller then skips it)."""
+    inserted = await connection.execute(
+        insert(INBOX).values(consumer=consumer, event_id=event_id).on_conflict_do_nothing().returning(INBOX.c.event_id)
+    )
+    return inserted.first() is not None
+
+
+# Built once: the relay runs this at every poll of every service.
+_UNPUBLISHED = (
+    sa.select(
+        OUTBOX.c.seq, OUTBOX.c.event_id, OUTBOX.c.subject, OUTBOX.c.event_type, OUTBOX.c.payload, OUTBOX.c.headers
+    )
+    .where(OUTBOX.c.published_at.is_(None))
+    .order_by(OUTBOX.c.seq)
+    .with_for_update(skip_locked=True)
+)
+_BACKLOG = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows to JetStream, oldest first, and marks them published.
+
+    Several processes of one service may relay at once: `FOR UPDATE SKIP LOCKED` gives each its own rows.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, nats: NatsLink, *, poll_seconds: float = 0.5, batch_size: int = 256
+    ) -> None:
+        self._engine = engine
+        self._nats = nats
+        self._poll_seconds = poll_seconds
+        self._batch_size = batch_size
+        self._next_batch = _UNPUBLISHED.limit(batch_size)
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called after a commit that wrote events, so they leave now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        backoff = self._poll_seconds
+        while True:
+            try:
+                while await self.relay_once() == self._batch_size:
+                    pass
+                backoff = self._poll_seconds
+                OUTBOX_BACKLOG.set(0)  # drained (rows another process holds are on their way too)
+            except Exception as error:  # NATS or Postgres is away: keep the rows, try again later
+                log.warning("outbox relay paused: %s", error)
+                backoff = min(backoff * 2, 5.0)
+                with contextlib.suppress(Exception):  # the gauge matters most while NATS is away
+                    await self.backlog()
+            try:
+                async with asyncio.timeout(backoff):
+                    await self._wakeup.wait()
+            except TimeoutError:
+                pass
+            self._wakeup.clear()
+
+    async def relay_once(self) -> int:
+        """Publish one batch; returns how many rows it published."""
+        js = self._nats.jetstream()
+        async with self._engine.begin() as connection:
+            rows = (await connection.execute(self._next_batch)).all()
+            if not rows:
+                return 0
+            await asyncio.gather(*(self._publish(js, row) for row in rows))
+            await connection.execute(
+                sa.update(OUTBOX).where(OUTBOX.c.seq.in_([row.seq for row in rows])).values(published_at=sa.func.now())
+            )
+        OUTBOX_PUBLISHED.inc(len(rows))
+        return len(rows)
+
+    @staticmethod
+    async def _publish(js: JetStreamContext, row: Any) -> None:
+        headers = {**row.headers, "Nats-Msg-Id": str(row.event_id), EVENT_TYPE_HEADER: row.event_type}
+        with publishing(row.subject, message_id=str(row.event_id), headers=headers) as traced_headers:
+            await js.publish(row.subject, row.payload, headers=traced_headers)
+
+    async def backlog(self) -> int:
+        """Rows not yet published (a metric and a test hook)."""
+        async with self._engine.connect() as connection:
+            count = await connection.scalar(_BACKLOG)
+        OUTBOX_BACKLOG.set(int(count or 0))
+        return int(count or 0)

@@ -1,0 +1,46 @@
+"""AIP-158 pagination: page sizes and opaque page tokens bound to the query that produced them."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from services.support.runtime.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+
+def page_size(requested: int, *, default: int = DEFAULT_PAGE_SIZE, maximum: int = MAX_PAGE_SIZE) -> int:
+    """0 means the default; larger than the maximum is coerced down (AIP-158); negative is an error."""
+    if requested < 0:
+        raise InvalidArgument.field("page_size", "must not be negative")
+    return min(requested or default, maximum)
+
+
+def fingerprint(*query_parts: object) -> str:
+    """Identifies a query (filter, order, parent), so a token cannot be replayed against another query."""
+    return hashlib.sha256(json.dumps(query_parts, default=str).encode()).hexdigest()[:16]
+
+
+def encode_token(cursor: Sequence[Any], query: str) -> str:
+    raw = json.dumps({"c": list(cursor), "q": query}, default=str, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str, query: str) -> list[Any] | None:
+    """The cursor a token carries; None for the first page."""
+    if not token:
+        return None
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded))
+        cursor, issued_for = data["c"], data["q"]
+    except (ValueError, KeyError, TypeError):
+        raise InvalidArgument.field("page_token", "is not a token this service issued") from None
+    if issued_for != query:
+        raise InvalidArgument.field("page_token", "belongs to a different query")
+    return list(cursor)

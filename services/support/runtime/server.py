@@ -1,0 +1,144 @@
+"""Bootstrap shared by every service: a grpc.aio server with health, reflection and the interceptor,
+background tasks (outbox relay, consumers, health reporter), and a graceful SIGTERM drain."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import pkgutil
+import signal
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from services.support.mesh.access import POLICY
+from services.support.mesh.registry import SERVICES
+from services.support.runtime.auth import AuthorizationInterceptor, RevocationList
+from services.support.runtime.health import DependencyCheck, HealthReporter
+from services.support.runtime.interceptors import ServerInterceptor
+from services.support.runtime.settings import BaseServiceSettings
+from services.support.runtime.telemetry import configure_logging, start_metrics_endpoint
+from services.support.runtime.tracing import (
+    client_interceptors,
+    configure_tracing,
+    server_interceptors,
+    shutdown_tracing,
+)
+
+log = logging.getLogger("athenaeum.server")
+
+Registration = Callable[[grpc.aio.Server], None]
+
+# Health service name that answers SERVING while the process runs, whatever its dependencies say: the
+# liveness probe asks it, so a Postgres outage makes pods unready ("") but never restarts them.
+LIVENESS_SERVICE = "liveness"
+
+
+@dataclass
+class ServiceApp:
+    """What a service's composition root hands to `serve`."""
+
+    name: str
+    settings: BaseServiceSettings
+    registrations: Sequence[Registration]
+    service_names: Sequence[str]
+    health_checks: Sequence[DependencyCheck]
+    background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
+    closers: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+
+def mesh_service_names() -> list[str]:
+    """Every gRPC service of the mesh, so reflection on any one service describes the whole API."""
+    import athenaeum
+
+    for module in pkgutil.walk_packages(athenaeum.__path__, "athenaeum."):
+        if module.name.endswith("_pb2"):
+            importlib.import_module(module.name)
+    return [name for spec in SERVICES for name in spec.grpc_services]
+
+
+def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
+    """Calls to peers leave through our sidecar's loopback listener, which adds our mTLS identity."""
+    return grpc.aio.insecure_channel(settings.mesh_url, interceptors=client_interceptors())
+
+
+async def serve(app: ServiceApp) -> None:
+    settings = app.settings
+    revocations = RevocationList(settings.nats_url)
+    server = grpc.aio.server(
+        interceptors=[
+            *server_interceptors(),  # outermost: the request's log line and errors happen inside its span
+            ServerInterceptor(default_deadline_seconds=settings.default_deadline_seconds),
+            # Inside the first one, so that its refusals become statuses (and are logged and counted).
+            AuthorizationInterceptor(POLICY, revocations),
+        ],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    for register in app.registrations:
+        register(server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [
+            *mesh_service_names(),
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
+    reporter = HealthReporter(
+        health_servicer, app.service_names, app.health_checks, interval=settings.health_check_interval_seconds
+    )
+    address = f"{settings.host}:{settings.port}"
+    server.add_insecure_port(address)
+    start_metrics_endpoint(settings.metrics_port)
+    await server.start()
+    await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+    jobs = (reporter.run, revocations.follow, *app.background)
+    tasks = [asyncio.create_task(job(), name=job.__qualname__) for job in jobs]
+    log.info("serving", extra={"service": app.name, "address": address})
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    for task in tasks:
+        task.add_done_callback(partial(_stop_if_crashed, stop))
+    await stop.wait()
+
+    log.info("draining", extra={"service": app.name})
+    await reporter.shut_down()
+    await server.stop(settings.shutdown_grace_seconds)  # in-flight calls finish; new ones are refused
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for close in app.closers:
+        await close()
+    log.info("stopped", extra={"service": app.name})
+
+
+def _stop_if_crashed(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
+    """A background task that dies is a bug: stop (and be restarted) rather than limp on half-working."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s died", task.get_name(), exc_info=task.exception())
+        stop.set()
+
+
+def run(build: Callable[[], Awaitable[ServiceApp]], *, settings: BaseServiceSettings, name: str) -> None:
+    """Entry point of every service's main(): configure logging, build the graph, serve until SIGTERM."""
+    configure_logging(service=name, level=settings.log_level)
+    tracer_provider = configure_tracing(service=name, settings=settings)
+
+    async def main() -> None:
+        await serve(await build())
+
+    try:
+        asyncio.run(main())
+    finally:
+        shutdown_tracing(tracer_provider)

@@ -1,0 +1,169 @@
+"""OpenTelemetry tracing for every service: gRPC (server and client), SQLAlchemy, and NATS messages.
+
+A trace starts where work enters the mesh (an RPC or a consumed message) and follows it everywhere:
+gRPC metadata between services, the outbox row written with the change, the JetStream message headers
+the relay publishes, and the consumer that handles it. So one loan is one trace, edge to notification.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context, propagate, trace
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor, filters
+from opentelemetry.metrics import get_meter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
+from opentelemetry.trace import SpanKind
+
+if TYPE_CHECKING:
+    import grpc
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from services.support.runtime.settings import BaseServiceSettings
+
+log = logging.getLogger("athenaeum.tracing")
+tracer = trace.get_tracer("athenaeum")
+
+# Probes and reflection would each start a trace every few seconds and bury the real ones.
+_UNTRACED_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.")
+MESSAGING_SYSTEM = "nats"
+
+
+class EntryPointSampler(Sampler):
+    """Starts traces only where work enters (a served RPC, a consumed message), sampled at `ratio`.
+
+    A span without a parent that is not an entry point (the health check's `SELECT 1`, the outbox relay
+    polling its table) is background noise and is dropped; spans with a parent follow their parent.
+    """
+
+    def __init__(self, ratio: float) -> None:
+        self._ratio = TraceIdRatioBased(ratio)
+
+    def should_sample(
+        self,
+        parent_context: context.Context | None,
+        trace_id: int,
+        name: str,
+        kind: SpanKind | None = None,
+        attributes: Any = None,
+        links: Sequence[trace.Link] | None = None,
+        trace_state: trace.TraceState | None = None,
+    ) -> SamplingResult:
+        if kind not in (SpanKind.SERVER, SpanKind.CONSUMER):
+            return SamplingResult(Decision.DROP)
+        return self._ratio.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+    def get_description(self) -> str:
+        return f"EntryPointSampler({self._ratio.get_description()})"
+
+
+def configure_tracing(
+    *, service: str, settings: BaseServiceSettings, exporter: SpanExporter | None = None
+) -> TracerProvider | None:
+    """Install the process-wide tracer provider; None (tracing off, context still propagated) without
+    an exporter or an OTLP endpoint. Tests pass an in-memory exporter, which is flushed synchronously."""
+    if exporter is None and not settings.otlp_endpoint:
+        return None
+    resource = Resource.create(
+        {
+            "service.name": service,
+            "service.namespace": "athenaeum",
+            "service.version": settings.service_version or _package_version(),
+            "deployment.environment.name": settings.environment,
+        }
+    )
+    provider = TracerProvider(resource=resource, sampler=ParentBased(EntryPointSampler(settings.trace_sample_ratio)))
+    if exporter is not None:
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+    else:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_endpoint)))
+    trace.set_tracer_provider(provider)
+    log.info("tracing to %s", settings.otlp_endpoint or type(exporter).__name__)
+    return provider
+
+
+def shutdown_tracing(provider: TracerProvider | None) -> None:
+    """Flush the spans still buffered (called once the server has drained)."""
+    if provider is not None:
+        provider.shutdown()
+
+
+def server_interceptors() -> list[grpc.aio.ServerInterceptor]:
+    """The server span of every RPC (first in the chain, so logs and errors happen inside it)."""
+    untraced = filters.any_of(*(filters.service_prefix(name) for name in _UNTRACED_SERVICES))
+    return [aio_server_interceptor(filter_=filters.negate(untraced))]
+
+
+def client_interceptors() -> list[grpc.aio.ClientInterceptor]:
+    """Client spans for calls to peers; they carry the trace to the next service in gRPC metadata."""
+    return list(aio_client_interceptors())
+
+
+def instrument_engine(engine: AsyncEngine) -> None:
+    """A span per SQL statement, nested under whatever span is current."""
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
+    usage = get_meter("athenaeum.sqlalchemy").create_up_down_counter("db.client.connections.usage")
+    EngineTracer(trace.get_tracer("athenaeum.sqlalchemy"), engine.sync_engine, usage)
+
+
+def trace_headers() -> dict[str, str]:
+    """W3C trace context of the current span, to store next to an event (outbox row, message headers)."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+@contextmanager
+def publishing(subject: str, *, message_id: str, headers: Mapping[str, str]) -> Iterator[dict[str, str]]:
+    """A PRODUCER span, child of the context stored in `headers`; yields the headers to publish with it."""
+    parent = propagate.extract(headers)
+    attributes = _messaging_attributes(subject, message_id, "publish")
+    with tracer.start_as_current_span(f"publish {subject}", context=parent, kind=SpanKind.PRODUCER) as span:
+        span.set_attributes(attributes)
+        outgoing = dict(headers)
+        # An event recorded outside any trace starts its own trace at the consumer, not a dropped one.
+        if trace.get_current_span(parent).get_span_context().is_valid:
+            propagate.inject(outgoing)
+        yield outgoing
+
+
+@contextmanager
+def consuming(subject: str, *, message_id: str, headers: Mapping[str, str] | None) -> Iterator[trace.Span]:
+    """A CONSUMER span for handling one message, child of the span that published it."""
+    parent = propagate.extract(headers or {})
+    attributes = _messaging_attributes(subject, message_id, "process")
+    with tracer.start_as_current_span(f"process {subject}", context=parent, kind=SpanKind.CONSUMER) as span:
+        span.set_attributes(attributes)
+        yield span
+
+
+def current_trace_id() -> str:
+    """The current trace id as 32 hex digits ("" outside a trace); what logs carry to find the trace."""
+    span_context = trace.get_current_span().get_span_context()
+    return format(span_context.trace_id, "032x") if span_context.is_valid else ""
+
+
+def _messaging_attributes(subject: str, message_id: str, operation: str) -> dict[str, str]:
+    return {
+        "messaging.system": MESSAGING_SYSTEM,
+        "messaging.destination.name": subject,
+        "messaging.message.id": message_id,
+        "messaging.operation.type": operation,
+    }
+
+
+def _package_version() -> str:
+    try:
+        return metadata.version("athenaeum")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"

@@ -1,0 +1,42 @@
+"""Proto helpers every service shares: timestamps, and domain-event payloads wrapped for the outbox."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from services.support.runtime.messaging import subject
+from services.support.runtime.outbox import OutboxMessage
+
+
+def timestamp(moment: datetime | None) -> Timestamp | None:
+    """An aware datetime as a proto Timestamp; None stays unset."""
+    if moment is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
+
+
+def to_datetime(stamp: Timestamp) -> datetime:
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
+def event_subject(context: str, payload: Message) -> str:
+    """BookCreated in the catalog -> athenaeum.catalog.book_created.v1 (the snake_case message name)."""
+    return subject(context, re.sub(r"(?<!^)(?=[A-Z])", "_", payload.DESCRIPTOR.name).lower())
+
+
+def outbox_message(context: str, payload: Message, *, event_id: uuid.UUID, occurred_at: datetime) -> OutboxMessage:
+    """An event payload (a proto whose first fields are event_id and occur_time) ready for the outbox."""
+    return OutboxMessage(
+        event_id=event_id,
+        subject=event_subject(context, payload),
+        event_type=payload.DESCRIPTOR.full_name,
+        payload=payload.SerializeToString(),
+        occurred_at=occurred_at,
+    )
