@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from functools import partial
 
-from athenaeum.catalog.v1 import catalog_pb2_grpc
+from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from athenaeum.users.v1 import events_pb2 as users_events
 from services.catalog import events
 from services.catalog.cache import BookCache, book_id_of, follow_changes
 from services.catalog.repository import SqlCatalogUnitOfWork
 from services.catalog.service import CatalogServicer
 from services.catalog.settings import CatalogSettings
+from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.outbox import OutboxMessage
-from services.support.runtime.server import ServiceApp, run
+from services.support.runtime.server import ServiceApp, run, served
 
 NAME = "catalog"
 
@@ -41,7 +43,14 @@ async def build(settings: CatalogSettings) -> ServiceApp:
 
     servicer = CatalogServicer(uow=unit_of_work, clock=SystemClock(), cache=cache)
     return infra.app(
-        [partial(catalog_pb2_grpc.add_CatalogServiceServicer_to_server, servicer)],
+        [
+            served(
+                catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"],
+                catalog_pb2_grpc.add_CatalogServiceServicer_to_server,
+                servicer,
+            )
+        ],
+        revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
         background=[invalidate_on_changes],
     )
 

@@ -11,7 +11,8 @@ from datetime import timedelta
 from functools import partial
 from typing import Any
 
-from athenaeum.loans.v1 import loans_pb2_grpc
+from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
+from athenaeum.users.v1 import events_pb2 as users_events
 from services.loans import events
 from services.loans.borrowing import BorrowingPolicy
 from services.loans.handlers import Circulation
@@ -20,9 +21,10 @@ from services.loans.reconciliation import reconcile
 from services.loans.repository import SqlLoansUnitOfWork
 from services.loans.service import LoansServicer
 from services.loans.settings import LoansSettings
+from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
-from services.support.runtime.server import ServiceApp, mesh_channel, run
+from services.support.runtime.server import ServiceApp, mesh_channel, run, served
 
 NAME = "loans"
 log = logging.getLogger("athenaeum.loans")
@@ -70,7 +72,14 @@ async def build(settings: LoansSettings) -> ServiceApp:
     )
     background = [scheduler(circulation, settings.reconcile_interval_seconds)]
     app = infra.app(
-        [partial(loans_pb2_grpc.add_LoansServiceServicer_to_server, LoansServicer(circulation))],
+        [
+            served(
+                loans_pb2.DESCRIPTOR.services_by_name["LoansService"],
+                loans_pb2_grpc.add_LoansServiceServicer_to_server,
+                LoansServicer(circulation),
+            )
+        ],
+        revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
         background=background if settings.reconcile_interval_seconds > 0 else [],
     )
     app.closers = [*app.closers, partial(channel.close, None)]

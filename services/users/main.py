@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from functools import partial
 
-from athenaeum.users.v1 import users_pb2_grpc
+from athenaeum.users.v1 import events_pb2 as users_events
+from athenaeum.users.v1 import users_pb2, users_pb2_grpc
+from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
-from services.support.runtime.server import ServiceApp, run
+from services.support.runtime.server import ServiceApp, run, served
 from services.users import events
 from services.users.auth_handlers import AuthDeps
 from services.users.handlers import bootstrap_admin
@@ -52,14 +54,21 @@ async def build(settings: UsersSettings) -> ServiceApp:
             lockout=timedelta(seconds=settings.login_lockout_seconds),
         ),
     )
+    services = users_pb2.DESCRIPTOR.services_by_name
     return infra.app(
         [
-            partial(
+            served(
+                services["UsersService"],
                 users_pb2_grpc.add_UsersServiceServicer_to_server,
                 UsersServicer(uow=unit_of_work, clock=clock, passwords=passwords),
             ),
-            partial(users_pb2_grpc.add_AuthServiceServicer_to_server, AuthServicer(uow=unit_of_work, deps=deps)),
-        ]
+            served(
+                services["AuthService"],
+                users_pb2_grpc.add_AuthServiceServicer_to_server,
+                AuthServicer(uow=unit_of_work, deps=deps),
+            ),
+        ],
+        revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
-from services.support.runtime.auth import MAX_ACCESS_TOKEN_LIFETIME
+from services.support.runtime.identity import MAX_ACCESS_TOKEN_LIFETIME
 from services.support.runtime.settings import BaseServiceSettings
 
 DEV_KEY_PASSPHRASE = "dev-only-signing-key-passphrase"

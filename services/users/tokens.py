@@ -18,7 +18,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.support.runtime.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER
+from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER
 from services.users.domain import User
 
 ALGORITHM = "ES256"

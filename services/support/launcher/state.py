@@ -64,7 +64,7 @@ def write_state(
 def read_state(data_dir: Path) -> dict[str, Any] | None:
     """The recorded state, or None when no mesh was started from `data_dir`."""
     try:
-        return json.loads(state_path(data_dir).read_text())  # type: ignore[no-any-return]
+        return json.loads(state_path(data_dir).read_text())
     except (OSError, ValueError):
         return None
 

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-EDGE = "edge"
-TRUST_DOMAIN = "athenaeum"
+from services.support.runtime.identity import EDGE, TRUST_DOMAIN, spiffe_id
 
-
-def spiffe_id(identity: str) -> str:
-    """The URI SAN a mesh identity carries in its certificate."""
-    return f"spiffe://{TRUST_DOMAIN}/{identity}"
+__all__ = ["EDGE", "SERVICES", "TRUST_DOMAIN", "ServiceSpec", "identities", "service", "spiffe_id", "upstreams_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +26,15 @@ class ServiceSpec:
     """Mesh identities allowed through its sidecar's RBAC (the edge included)."""
     index: int
     """Stable position, used to lay out local ports."""
-    internal_methods: tuple[str, ...] = ()
-    """gRPC paths only peers may call: the sidecar refuses them to the edge, so the outside world cannot."""
     secret_settings: tuple[str, ...] = ()
     """Environment settings that hold secrets: compose demands them, Helm reads them from a Secret."""
+
+    @property
+    def internal_methods(self) -> tuple[str, ...]:
+        """gRPC paths only peers may call (AUDIENCE_MESH in the protos): the sidecar refuses them to the edge."""
+        from services.support.runtime.access import mesh_only_methods  # reads the generated API, on demand
+
+        return mesh_only_methods(self.grpc_services)
 
     @property
     def database(self) -> str:
@@ -49,10 +50,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="users",
         grpc_services=("athenaeum.users.v1.UsersService", "athenaeum.users.v1.AuthService"),
-        # loans asks for borrowing eligibility; notifications looks up contact details.
-        callers=(EDGE, "loans", "notifications"),
+        # loans asks for borrowing eligibility.
+        callers=(EDGE, "loans"),
         index=0,
-        internal_methods=("/athenaeum.users.v1.UsersService/GetBorrowingEligibility",),
         secret_settings=("ATHENAEUM_SIGNING_KEY_PASSPHRASE", "ATHENAEUM_BOOTSTRAP_ADMIN_PASSWORD"),
     ),
     ServiceSpec(
@@ -61,16 +61,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
         # loans checks copies out and back in.
         callers=(EDGE, "loans"),
         index=1,
-        internal_methods=tuple(
-            f"/athenaeum.catalog.v1.CatalogService/{method}"
-            for method in ("CheckOutCopy", "CheckInCopy", "ReserveCopy", "ReleaseCopy")
-        ),
     ),
     ServiceSpec(
         name="loans",
         grpc_services=("athenaeum.loans.v1.LoansService",),
-        # users answers a patron's loan history with the loans service's data.
-        callers=(EDGE, "users"),
+        callers=(EDGE,),
         index=2,
     ),
     ServiceSpec(

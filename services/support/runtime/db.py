@@ -6,14 +6,17 @@ outbox rows of the events they recorded in one transaction, then wakes the outbo
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from services.support.runtime.errors import Conflict
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import DB_POOLS
@@ -122,3 +125,33 @@ def violated_constraint(error: IntegrityError) -> str:
     """The name of the unique/foreign-key constraint an IntegrityError broke ("" when unknown)."""
     cause = getattr(error.orig, "__cause__", None)
     return str(getattr(cause, "constraint_name", None) or getattr(error.orig, "constraint_name", None) or "")
+
+
+CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
+"""The one ErrorInfo reason of a lost optimistic update (a stale etag is STALE_ETAG, checked before)."""
+
+_VERSIONED_UPDATES: dict[str, sa.Update] = {}
+
+
+def _versioned_update(table: sa.Table) -> sa.Update:
+    statement = _VERSIONED_UPDATES.get(table.fullname)
+    if statement is None:
+        statement = table.update().where(
+            table.c.id == sa.bindparam("row_id"), table.c.version == sa.bindparam("seen_version")
+        )
+        _VERSIONED_UPDATES[table.fullname] = statement
+    return statement
+
+
+async def update_versioned(
+    session: AsyncSession, table: sa.Table, *, row_id: uuid.UUID, version: int, values: dict[str, Any], name: str
+) -> None:
+    """UPDATE … WHERE id = :id AND version = :seen, bumping the version; Conflict when someone else won.
+
+    The table needs `id` and `version` columns. The value keys name the columns to set, so one statement
+    per table serves every call (built once).
+    """
+    parameters = {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
+    result = await session.execute(_versioned_update(table), parameters)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(f"{name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)

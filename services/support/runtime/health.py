@@ -7,7 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 import sqlalchemy as sa
-from grpc_health.v1 import health, health_pb2
+from grpc_health.v1 import health_pb2
+from grpc_health.v1._async import HealthServicer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.support.runtime.messaging import NatsLink
@@ -41,7 +42,7 @@ class HealthReporter:
 
     def __init__(
         self,
-        servicer: health.aio.HealthServicer,
+        servicer: HealthServicer,
         service_names: Sequence[str],
         checks: Sequence[DependencyCheck],
         *,

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from services.support.mesh.registry import service
+from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.db import create_engine, session_factory
 from services.support.runtime.health import database_check, nats_check
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.outbox import OutboxRelay
-from services.support.runtime.server import Registration, ServiceApp
+from services.support.runtime.server import Served, ServiceApp
 from services.support.runtime.settings import BaseServiceSettings
 
 
@@ -42,16 +42,17 @@ class Infrastructure:
 
     def app(
         self,
-        registrations: Sequence[Registration],
+        services: Sequence[Served],
         *,
+        revocations: RevocationFeed | None,
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> ServiceApp:
         """The ServiceApp for `serve`: health follows Postgres and NATS; the relay and NATS link run alongside."""
         return ServiceApp(
             name=self.name,
             settings=self.settings,
-            registrations=registrations,
-            service_names=service(self.name).grpc_services,
+            services=services,
+            revocations=revocations,
             health_checks=[database_check(self.engine), nats_check(self.nats)],
             background=[self.nats.run, self.relay.run, *background],
             closers=[self.nats.close, self.engine.dispose],

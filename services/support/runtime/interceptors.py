@@ -11,7 +11,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import grpc
 from google.rpc import code_pb2
@@ -40,30 +40,48 @@ def caller_from_metadata(metadata: tuple[tuple[str, str | bytes], ...]) -> str:
     return ""
 
 
+if TYPE_CHECKING:
+    Handler = grpc.RpcMethodHandler[Any, Any]
+else:
+    Handler = grpc.RpcMethodHandler
+BEHAVIORS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+
+
+def replace_behavior(handler: Handler, wrap: Callable[[str, Any], Any]) -> Handler:
+    """The handler with its one behavior wrapped: `wrap(kind, behavior)`, kind one of BEHAVIORS.
+    A kind ending in "_unary" answers one message; the others stream their answers."""
+    for kind in BEHAVIORS:
+        behavior = getattr(handler, kind)
+        if behavior is not None:
+            replaced: Handler = cast(Any, handler)._replace(**{kind: wrap(kind, behavior)})
+            return replaced
+    return handler
+
+
 class ServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, *, default_deadline_seconds: float) -> None:
         self._default_deadline = default_deadline_seconds
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> Handler:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
         method = handler_call_details.method
         caller = caller_from_metadata(tuple(handler_call_details.invocation_metadata or ()))
-        if handler.unary_unary:
-            return handler._replace(unary_unary=self._unary(method, caller, handler.unary_unary))
-        if handler.stream_unary:
-            return handler._replace(stream_unary=self._unary(method, caller, handler.stream_unary, deadline=False))
-        if handler.unary_stream:
-            return handler._replace(unary_stream=self._streaming(method, caller, handler.unary_stream))
-        return handler._replace(stream_stream=self._streaming(method, caller, handler.stream_stream))
+
+        def wrap(kind: str, behavior: Any) -> Any:
+            if kind.endswith("_unary"):  # a client stream gets no default deadline: it lasts as the client wants
+                return self._unary(method, caller, behavior, deadline=kind == "unary_unary")
+            return self._streaming(method, caller, behavior)
+
+        return replace_behavior(handler, wrap)
 
     def _unary(self, method: str, caller: str, behavior: Any, *, deadline: bool = True) -> Any:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> Any:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
             current_caller.set(caller)
             started = time.perf_counter()
             timeout = None if not deadline or context.time_remaining() else self._default_deadline
@@ -80,7 +98,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return wrapped
 
     def _streaming(self, method: str, caller: str, behavior: Any) -> Any:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
             current_caller.set(caller)
             started = time.perf_counter()
             try:
@@ -99,7 +117,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
 
 async def _abort(
-    context: grpc.aio.ServicerContext,
+    context: grpc.aio.ServicerContext[Any, Any],
     method: str,
     caller: str,
     started: float,

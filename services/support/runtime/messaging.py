@@ -106,7 +106,7 @@ async def ensure_streams(js: JetStreamContext, *, replicas: int = 1) -> None:
     dead_letters = dataclasses.replace(DLQ_STREAM, num_replicas=replicas)
     for config in (*(stream_config(context, replicas=replicas) for context in CONTEXTS), dead_letters):
         try:
-            await js.stream_info(config.name)
+            await js.stream_info(str(config.name))
             await js.update_stream(config)
         except NotFoundError:
             await js.add_stream(config)

@@ -4,9 +4,7 @@ background tasks (outbox relay, consumers, health reporter), and a graceful SIGT
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
-import pkgutil
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -14,12 +12,13 @@ from functools import partial
 from typing import Any
 
 import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from google.protobuf.descriptor import ServiceDescriptor
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
-from services.support.mesh.access import POLICY
-from services.support.mesh.registry import SERVICES
-from services.support.runtime.auth import AuthorizationInterceptor, RevocationList
+from services.support.runtime.access import api_service_names, policy_for
+from services.support.runtime.auth import AuthorizationInterceptor, RevocationFeed, RevocationList
 from services.support.runtime.health import DependencyCheck, HealthReporter
 from services.support.runtime.interceptors import ServerInterceptor
 from services.support.runtime.settings import BaseServiceSettings
@@ -35,6 +34,21 @@ log = logging.getLogger("athenaeum.server")
 
 Registration = Callable[[grpc.aio.Server], None]
 
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """One gRPC service a process serves: its full name (which picks its access rules from the protos)
+    and how to add its servicer to the server."""
+
+    name: str
+    register: Registration
+
+
+def served(descriptor: ServiceDescriptor, add: Callable[[Any, grpc.aio.Server], None], servicer: Any) -> Served:
+    """E.g. served(loans_pb2.DESCRIPTOR.services_by_name["LoansService"], add_…_to_server, LoansServicer(…))."""
+    return Served(descriptor.full_name, partial(add, servicer))
+
+
 # Health service name that answers SERVING while the process runs, whatever its dependencies say: the
 # liveness probe asks it, so a Postgres outage makes pods unready ("") but never restarts them.
 LIVENESS_SERVICE = "liveness"
@@ -46,21 +60,12 @@ class ServiceApp:
 
     name: str
     settings: BaseServiceSettings
-    registrations: Sequence[Registration]
-    service_names: Sequence[str]
+    services: Sequence[Served]
     health_checks: Sequence[DependencyCheck]
+    revocations: RevocationFeed | None = None
+    """Where signed-out sessions are announced; None: this process honours no revocations."""
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     closers: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
-
-
-def mesh_service_names() -> list[str]:
-    """Every gRPC service of the mesh, so reflection on any one service describes the whole API."""
-    import athenaeum
-
-    for module in pkgutil.walk_packages(athenaeum.__path__, "athenaeum."):
-        if module.name.endswith("_pb2"):
-            importlib.import_module(module.name)
-    return [name for spec in SERVICES for name in spec.grpc_services]
 
 
 def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
@@ -70,30 +75,31 @@ def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
 
 async def serve(app: ServiceApp) -> None:
     settings = app.settings
-    revocations = RevocationList(settings.nats_url)
+    revocations = RevocationList(settings.nats_url, app.revocations)
+    service_names = [service.name for service in app.services]
     server = grpc.aio.server(
         interceptors=[
             *server_interceptors(),  # outermost: the request's log line and errors happen inside its span
             ServerInterceptor(default_deadline_seconds=settings.default_deadline_seconds),
             # Inside the first one, so that its refusals become statuses (and are logged and counted).
-            AuthorizationInterceptor(POLICY, revocations),
+            AuthorizationInterceptor(policy_for(service_names), revocations),
         ],
         options=[("grpc.so_reuseport", 0)],
     )
-    for register in app.registrations:
-        register(server)
-    health_servicer = health.aio.HealthServicer()
+    for service in app.services:
+        service.register(server)
+    health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [
-            *mesh_service_names(),
+            *api_service_names(),
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ],
         server,
     )
     reporter = HealthReporter(
-        health_servicer, app.service_names, app.health_checks, interval=settings.health_check_interval_seconds
+        health_servicer, service_names, app.health_checks, interval=settings.health_check_interval_seconds
     )
     address = f"{settings.host}:{settings.port}"
     server.add_insecure_port(address)

@@ -11,10 +11,10 @@ import pytest_asyncio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh import registry
 from services.support.mesh.certs import ensure_mesh_certs
 from services.support.mesh.envoy import edge_config, render, sidecar_config
-from services.support.mesh.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh.topology import Topology, local_topology
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from services.support.launcher.envoy_process import EnvoyProcess
 from services.support.mesh import registry
-from services.support.mesh.envoy_process import EnvoyProcess
 from services.support.mesh.registry import spiffe_id
 from services.support.mesh.topology import Topology
 

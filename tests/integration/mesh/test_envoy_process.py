@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.support.mesh.envoy_process import EnvoyNotReady, start_envoy
+from services.support.launcher.envoy_process import EnvoyNotReady, start_envoy
 
 pytestmark = pytest.mark.integration
 

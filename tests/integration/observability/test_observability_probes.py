@@ -15,10 +15,10 @@ import httpx
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh import registry
 from services.support.mesh.certs import ensure_mesh_certs
 from services.support.mesh.envoy import render, sidecar_config
-from services.support.mesh.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh.topology import Topology, local_topology
 from services.support.runtime.server import LIVENESS_SERVICE
 

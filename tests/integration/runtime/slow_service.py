@@ -10,13 +10,13 @@ import sys
 
 import grpc
 
-from services.support.runtime.server import ServiceApp, serve
+from services.support.runtime.server import Served, ServiceApp, serve
 from services.support.runtime.settings import BaseServiceSettings
 
 SLOW_SERVICE, SLOW_METHOD = "athenaeum.catalog.v1.CatalogService", "GetBook"
 
 
-async def _wait(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
+async def _wait(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
     await asyncio.sleep(1.5)
     return b"done"
 
@@ -29,7 +29,7 @@ def _register(server: grpc.aio.Server) -> None:
 async def main(port: int) -> None:
     settings = BaseServiceSettings(port=port, shutdown_grace_seconds=10)
     await serve(
-        ServiceApp(name="slow", settings=settings, registrations=[_register], service_names=[], health_checks=[])
+        ServiceApp(name="slow", settings=settings, services=[Served(SLOW_SERVICE, _register)], health_checks=[])
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from services.support.launcher.envoy_process import envoy_binary
 from services.support.mesh import registry
 from services.support.mesh.certs import ensure_mesh_certs
 from services.support.mesh.envoy import (
@@ -20,7 +21,6 @@ from services.support.mesh.envoy import (
     sidecar_config,
     write_configs,
 )
-from services.support.mesh.envoy_process import envoy_binary
 from services.support.mesh.topology import Topology, container_topology, local_topology, sequential_ports
 
 ROOT = Path(__file__).resolve().parents[3]

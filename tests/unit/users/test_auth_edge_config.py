@@ -7,7 +7,7 @@ from typing import Any
 
 from services.support.mesh.envoy import edge_config
 from services.support.mesh.topology import local_topology, sequential_ports
-from services.support.runtime.auth import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
+from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
 
 
 def _edge() -> tuple[dict[str, Any], dict[str, Any], int]:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from services.support.runtime.auth import decode_claims
+from services.support.runtime.identity import decode_claims
 from services.users.domain import Profile, User, UserRole
 from services.users.passwords import Passwords
 from services.users.tokens import Keyring, NoSigningKey, SigningKey, issue_access_token, verify_access_token

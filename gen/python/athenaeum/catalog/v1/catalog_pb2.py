@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from athenaeum.api.v1 import access_pb2 as athenaeum_dot_api_dot_v1_dot_access__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
@@ -29,7 +30,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"athenaeum/catalog/v1/catalog.proto\x12\x14\x61thenaeum.catalog.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x03\n\x04\x42ook\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0c\n\x04isbn\x18\x02 \x01(\t\x12\x13\n\x05title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08subtitle\x18\x04 \x01(\t\x12\x0f\n\x07\x61uthors\x18\x05 \x03(\t\x12\x10\n\x08subjects\x18\x06 \x03(\t\x12\x11\n\tpublisher\x18\x07 \x01(\t\x12\x18\n\x10publication_year\x18\x08 \x01(\x05\x12\x10\n\x08language\x18\t \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\n \x01(\t\x12\x11\n\tcover_url\x18\x0b \x01(\t\x12\x35\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0ctotal_copies\x18\x0e \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10\x61vailable_copies\x18\x0f \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x10 \x01(\t\"W\n\x11\x43reateBookRequest\x12.\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.BookB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"$\n\x0eGetBookRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"[\n\x10ListBooksRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"k\n\x11ListBooksResponse\x12)\n\x05\x62ooks\x18\x01 \x03(\x0b\x32\x1a.athenaeum.catalog.v1.Book\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x88\x01\n\x11UpdateBookRequest\x12.\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.BookB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"I\n\x11\x44\x65leteBookRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x90\x01\n\x12SearchBooksRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x34\n\x07\x66ilters\x18\x02 \x01(\x0b\x32#.athenaeum.catalog.v1.SearchFilters\x12\x0e\n\x06\x66\x61\x63\x65ts\x18\x03 \x03(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"\xab\x01\n\rSearchFilters\x12\x0f\n\x07\x61uthors\x18\x01 \x03(\t\x12\x10\n\x08subjects\x18\x02 \x03(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x11\n\tpublisher\x18\x04 \x01(\t\x12\x1c\n\x14min_publication_year\x18\x05 \x01(\x05\x12\x1c\n\x14max_publication_year\x18\x06 \x01(\x05\x12\x16\n\x0e\x61vailable_only\x18\x07 \x01(\x08\"\xa4\x01\n\x13SearchBooksResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".athenaeum.catalog.v1.SearchResult\x12+\n\x06\x66\x61\x63\x65ts\x18\x02 \x03(\x0b\x32\x1b.athenaeum.catalog.v1.Facet\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x12\n\ntotal_size\x18\x04 \x01(\x05\"[\n\x0cSearchResult\x12(\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Book\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x12\n\nhighlights\x18\x03 \x03(\t\"H\n\x05\x46\x61\x63\x65t\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x30\n\x06values\x18\x02 \x03(\x0b\x32 .athenaeum.catalog.v1.FacetValue\"*\n\nFacetValue\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"F\n\x12ImportBooksRequest\x12\x0e\n\x06header\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x03(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x8f\x01\n\x13ImportBooksResponse\x12\x15\n\rcreated_count\x18\x01 \x01(\x05\x12\x15\n\rupdated_count\x18\x02 \x01(\x05\x12\x14\n\x0c\x66\x61iled_count\x18\x03 \x01(\x05\x12\x34\n\x06\x65rrors\x18\x04 \x03(\x0b\x32$.athenaeum.catalog.v1.ImportRowError\".\n\x0eImportRowError\x12\x0b\n\x03row\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xe7\x02\n\x04\x43opy\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x15\n\x07\x62\x61rcode\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x62ranch\x18\x03 \x01(\t\x12\x16\n\x0eshelf_location\x18\x04 \x01(\t\x12\x11\n\titem_type\x18\x05 \x01(\t\x12\x30\n\x06status\x18\x06 \x01(\x0e\x32 .athenaeum.catalog.v1.CopyStatus\x12\x1a\n\x0c\x63urrent_loan\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x63urrent_hold\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x0b\x63\x61ll_number\x18\t \x01(\t\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\"m\n\x11\x43reateCopyRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12.\n\x04\x63opy\x18\x02 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.CopyB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"$\n\x0eGetCopyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"`\n\x11ListCopiesRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"m\n\x12ListCopiesResponse\x12*\n\x06\x63opies\x18\x01 \x03(\x0b\x32\x1a.athenaeum.catalog.v1.Copy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x88\x01\n\x11UpdateCopyRequest\x12.\n\x04\x63opy\x18\x01 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.CopyB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"I\n\x11\x44\x65leteCopyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"*\n\x11LookupCopyRequest\x12\x15\n\x07\x62\x61rcode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x8a\x01\n\x13\x43heckOutCopyRequest\x12\x0e\n\x04\x63opy\x18\x01 \x01(\tH\x00\x12\x11\n\x07\x62\x61rcode\x18\x02 \x01(\tH\x00\x12\x0e\n\x04\x62ook\x18\x03 \x01(\tH\x00\x12\x12\n\x04loan\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04hold\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\tB\n\n\x08selector\"^\n\x12\x43heckInCopyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04loan\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04hold\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"`\n\x12ReserveCopyRequest\x12\x12\n\x04\x62ook\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04hold\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x62ranch\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"P\n\x12ReleaseCopyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04hold\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t*\xe2\x01\n\nCopyStatus\x12\x1b\n\x17\x43OPY_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43OPY_STATUS_AVAILABLE\x10\x01\x12\x17\n\x13\x43OPY_STATUS_ON_LOAN\x10\x02\x12\x1d\n\x19\x43OPY_STATUS_ON_HOLD_SHELF\x10\x03\x12\x1a\n\x16\x43OPY_STATUS_IN_TRANSIT\x10\x04\x12\x14\n\x10\x43OPY_STATUS_LOST\x10\x05\x12\x17\n\x13\x43OPY_STATUS_DAMAGED\x10\x06\x12\x19\n\x15\x43OPY_STATUS_WITHDRAWN\x10\x07\x32\xd2\x0e\n\x0e\x43\x61talogService\x12j\n\nCreateBook\x12\'.athenaeum.catalog.v1.CreateBookRequest\x1a\x1a.athenaeum.catalog.v1.Book\"\x17\x82\xd3\xe4\x93\x02\x11\"\t/v1/books:\x04\x62ook\x12g\n\x07GetBook\x12$.athenaeum.catalog.v1.GetBookRequest\x1a\x1a.athenaeum.catalog.v1.Book\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=books/*}\x12o\n\tListBooks\x12&.athenaeum.catalog.v1.ListBooksRequest\x1a\'.athenaeum.catalog.v1.ListBooksResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/books\x12x\n\nUpdateBook\x12\'.athenaeum.catalog.v1.UpdateBookRequest\x1a\x1a.athenaeum.catalog.v1.Book\"%\x82\xd3\xe4\x93\x02\x1f\x32\x17/v1/{book.name=books/*}:\x04\x62ook\x12i\n\nDeleteBook\x12\'.athenaeum.catalog.v1.DeleteBookRequest\x1a\x16.google.protobuf.Empty\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=books/*}\x12|\n\x0bSearchBooks\x12(.athenaeum.catalog.v1.SearchBooksRequest\x1a).athenaeum.catalog.v1.SearchBooksResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/books:search\x12\x64\n\x0bImportBooks\x12(.athenaeum.catalog.v1.ImportBooksRequest\x1a).athenaeum.catalog.v1.ImportBooksResponse(\x01\x12|\n\nCreateCopy\x12\'.athenaeum.catalog.v1.CreateCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\")\x82\xd3\xe4\x93\x02#\"\x1b/v1/{parent=books/*}/copies:\x04\x63opy\x12p\n\x07GetCopy\x12$.athenaeum.catalog.v1.GetCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/{name=books/*/copies/*}\x12\x84\x01\n\nListCopies\x12\'.athenaeum.catalog.v1.ListCopiesRequest\x1a(.athenaeum.catalog.v1.ListCopiesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/{parent=books/*}/copies\x12\x81\x01\n\nUpdateCopy\x12\'.athenaeum.catalog.v1.UpdateCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\".\x82\xd3\xe4\x93\x02(2 /v1/{copy.name=books/*/copies/*}:\x04\x63opy\x12r\n\nDeleteCopy\x12\'.athenaeum.catalog.v1.DeleteCopyRequest\x1a\x16.google.protobuf.Empty\"#\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/{name=books/*/copies/*}\x12l\n\nLookupCopy\x12\'.athenaeum.catalog.v1.LookupCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/copies:lookup\x12U\n\x0c\x43heckOutCopy\x12).athenaeum.catalog.v1.CheckOutCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\x12S\n\x0b\x43heckInCopy\x12(.athenaeum.catalog.v1.CheckInCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\x12S\n\x0bReserveCopy\x12(.athenaeum.catalog.v1.ReserveCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\x12S\n\x0bReleaseCopy\x12(.athenaeum.catalog.v1.ReleaseCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copyb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"athenaeum/catalog/v1/catalog.proto\x12\x14\x61thenaeum.catalog.v1\x1a\x1d\x61thenaeum/api/v1/access.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\x03\n\x04\x42ook\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0c\n\x04isbn\x18\x02 \x01(\t\x12\x13\n\x05title\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x10\n\x08subtitle\x18\x04 \x01(\t\x12\x0f\n\x07\x61uthors\x18\x05 \x03(\t\x12\x10\n\x08subjects\x18\x06 \x03(\t\x12\x11\n\tpublisher\x18\x07 \x01(\t\x12\x18\n\x10publication_year\x18\x08 \x01(\x05\x12\x10\n\x08language\x18\t \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\n \x01(\t\x12\x11\n\tcover_url\x18\x0b \x01(\t\x12\x35\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1a\n\x0ctotal_copies\x18\x0e \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10\x61vailable_copies\x18\x0f \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x10 \x01(\t\"W\n\x11\x43reateBookRequest\x12.\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.BookB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"$\n\x0eGetBookRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"[\n\x10ListBooksRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x03 \x01(\t\x12\x10\n\x08order_by\x18\x04 \x01(\t\"k\n\x11ListBooksResponse\x12)\n\x05\x62ooks\x18\x01 \x03(\x0b\x32\x1a.athenaeum.catalog.v1.Book\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x88\x01\n\x11UpdateBookRequest\x12.\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.BookB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"I\n\x11\x44\x65leteBookRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x90\x01\n\x12SearchBooksRequest\x12\r\n\x05query\x18\x01 \x01(\t\x12\x34\n\x07\x66ilters\x18\x02 \x01(\x0b\x32#.athenaeum.catalog.v1.SearchFilters\x12\x0e\n\x06\x66\x61\x63\x65ts\x18\x03 \x03(\t\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"\xab\x01\n\rSearchFilters\x12\x0f\n\x07\x61uthors\x18\x01 \x03(\t\x12\x10\n\x08subjects\x18\x02 \x03(\t\x12\x10\n\x08language\x18\x03 \x01(\t\x12\x11\n\tpublisher\x18\x04 \x01(\t\x12\x1c\n\x14min_publication_year\x18\x05 \x01(\x05\x12\x1c\n\x14max_publication_year\x18\x06 \x01(\x05\x12\x16\n\x0e\x61vailable_only\x18\x07 \x01(\x08\"\xa4\x01\n\x13SearchBooksResponse\x12\x33\n\x07results\x18\x01 \x03(\x0b\x32\".athenaeum.catalog.v1.SearchResult\x12+\n\x06\x66\x61\x63\x65ts\x18\x02 \x03(\x0b\x32\x1b.athenaeum.catalog.v1.Facet\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x12\n\ntotal_size\x18\x04 \x01(\x05\"[\n\x0cSearchResult\x12(\n\x04\x62ook\x18\x01 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Book\x12\r\n\x05score\x18\x02 \x01(\x01\x12\x12\n\nhighlights\x18\x03 \x03(\t\"H\n\x05\x46\x61\x63\x65t\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x30\n\x06values\x18\x02 \x03(\x0b\x32 .athenaeum.catalog.v1.FacetValue\"*\n\nFacetValue\x12\r\n\x05value\x18\x01 \x01(\t\x12\r\n\x05\x63ount\x18\x02 \x01(\x05\"F\n\x12ImportBooksRequest\x12\x0e\n\x06header\x18\x01 \x01(\t\x12\x0c\n\x04rows\x18\x02 \x03(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x8f\x01\n\x13ImportBooksResponse\x12\x15\n\rcreated_count\x18\x01 \x01(\x05\x12\x15\n\rupdated_count\x18\x02 \x01(\x05\x12\x14\n\x0c\x66\x61iled_count\x18\x03 \x01(\x05\x12\x34\n\x06\x65rrors\x18\x04 \x03(\x0b\x32$.athenaeum.catalog.v1.ImportRowError\".\n\x0eImportRowError\x12\x0b\n\x03row\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xe7\x02\n\x04\x43opy\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x15\n\x07\x62\x61rcode\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x62ranch\x18\x03 \x01(\t\x12\x16\n\x0eshelf_location\x18\x04 \x01(\t\x12\x11\n\titem_type\x18\x05 \x01(\t\x12\x30\n\x06status\x18\x06 \x01(\x0e\x32 .athenaeum.catalog.v1.CopyStatus\x12\x1a\n\x0c\x63urrent_loan\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1a\n\x0c\x63urrent_hold\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x13\n\x0b\x63\x61ll_number\x18\t \x01(\t\x12\x35\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0c \x01(\t\"m\n\x11\x43reateCopyRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12.\n\x04\x63opy\x18\x02 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.CopyB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"$\n\x0eGetCopyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"`\n\x11ListCopiesRequest\x12\x14\n\x06parent\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x04 \x01(\t\"m\n\x12ListCopiesResponse\x12*\n\x06\x63opies\x18\x01 \x03(\x0b\x32\x1a.athenaeum.catalog.v1.Copy\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x88\x01\n\x11UpdateCopyRequest\x12.\n\x04\x63opy\x18\x01 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.CopyB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"I\n\x11\x44\x65leteCopyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"*\n\x11LookupCopyRequest\x12\x15\n\x07\x62\x61rcode\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x8a\x01\n\x13\x43heckOutCopyRequest\x12\x0e\n\x04\x63opy\x18\x01 \x01(\tH\x00\x12\x11\n\x07\x62\x61rcode\x18\x02 \x01(\tH\x00\x12\x0e\n\x04\x62ook\x18\x03 \x01(\tH\x00\x12\x12\n\x04loan\x18\x04 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04hold\x18\x05 \x01(\t\x12\x12\n\nrequest_id\x18\x06 \x01(\tB\n\n\x08selector\"^\n\x12\x43heckInCopyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04loan\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04hold\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"`\n\x12ReserveCopyRequest\x12\x12\n\x04\x62ook\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04hold\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06\x62ranch\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"P\n\x12ReleaseCopyRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04hold\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t*\xe2\x01\n\nCopyStatus\x12\x1b\n\x17\x43OPY_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43OPY_STATUS_AVAILABLE\x10\x01\x12\x17\n\x13\x43OPY_STATUS_ON_LOAN\x10\x02\x12\x1d\n\x19\x43OPY_STATUS_ON_HOLD_SHELF\x10\x03\x12\x1a\n\x16\x43OPY_STATUS_IN_TRANSIT\x10\x04\x12\x14\n\x10\x43OPY_STATUS_LOST\x10\x05\x12\x17\n\x13\x43OPY_STATUS_DAMAGED\x10\x06\x12\x19\n\x15\x43OPY_STATUS_WITHDRAWN\x10\x07\x32\xc4\x0f\n\x0e\x43\x61talogService\x12p\n\nCreateBook\x12\'.athenaeum.catalog.v1.CreateBookRequest\x1a\x1a.athenaeum.catalog.v1.Book\"\x1d\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x11\"\t/v1/books:\x04\x62ook\x12m\n\x07GetBook\x12$.athenaeum.catalog.v1.GetBookRequest\x1a\x1a.athenaeum.catalog.v1.Book\" \x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=books/*}\x12u\n\tListBooks\x12&.athenaeum.catalog.v1.ListBooksRequest\x1a\'.athenaeum.catalog.v1.ListBooksResponse\"\x17\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/books\x12~\n\nUpdateBook\x12\'.athenaeum.catalog.v1.UpdateBookRequest\x1a\x1a.athenaeum.catalog.v1.Book\"+\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x1f\x32\x17/v1/{book.name=books/*}:\x04\x62ook\x12o\n\nDeleteBook\x12\'.athenaeum.catalog.v1.DeleteBookRequest\x1a\x16.google.protobuf.Empty\" \x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=books/*}\x12\x82\x01\n\x0bSearchBooks\x12(.athenaeum.catalog.v1.SearchBooksRequest\x1a).athenaeum.catalog.v1.SearchBooksResponse\"\x1e\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/books:search\x12l\n\x0bImportBooks\x12(.athenaeum.catalog.v1.ImportBooksRequest\x1a).athenaeum.catalog.v1.ImportBooksResponse\"\x06\x8a\xb5\x18\x02\x08\x04(\x01\x12\x82\x01\n\nCreateCopy\x12\'.athenaeum.catalog.v1.CreateCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\"/\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02#\"\x1b/v1/{parent=books/*}/copies:\x04\x63opy\x12v\n\x07GetCopy\x12$.athenaeum.catalog.v1.GetCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\")\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/{name=books/*/copies/*}\x12\x8a\x01\n\nListCopies\x12\'.athenaeum.catalog.v1.ListCopiesRequest\x1a(.athenaeum.catalog.v1.ListCopiesResponse\")\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/{parent=books/*}/copies\x12\x87\x01\n\nUpdateCopy\x12\'.athenaeum.catalog.v1.UpdateCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\"4\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02(2 /v1/{copy.name=books/*/copies/*}:\x04\x63opy\x12x\n\nDeleteCopy\x12\'.athenaeum.catalog.v1.DeleteCopyRequest\x1a\x16.google.protobuf.Empty\")\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x1d*\x1b/v1/{name=books/*/copies/*}\x12r\n\nLookupCopy\x12\'.athenaeum.catalog.v1.LookupCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\"\x1f\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/copies:lookup\x12]\n\x0c\x43heckOutCopy\x12).athenaeum.catalog.v1.CheckOutCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\"\x06\x8a\xb5\x18\x02\x08\x02\x12[\n\x0b\x43heckInCopy\x12(.athenaeum.catalog.v1.CheckInCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\"\x06\x8a\xb5\x18\x02\x08\x02\x12[\n\x0bReserveCopy\x12(.athenaeum.catalog.v1.ReserveCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\"\x06\x8a\xb5\x18\x02\x08\x02\x12[\n\x0bReleaseCopy\x12(.athenaeum.catalog.v1.ReleaseCopyRequest\x1a\x1a.athenaeum.catalog.v1.Copy\"\x06\x8a\xb5\x18\x02\x08\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -97,87 +98,97 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RELEASECOPYREQUEST'].fields_by_name['hold']._loaded_options = None
   _globals['_RELEASECOPYREQUEST'].fields_by_name['hold']._serialized_options = b'\342A\001\002'
   _globals['_CATALOGSERVICE'].methods_by_name['CreateBook']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['CreateBook']._serialized_options = b'\202\323\344\223\002\021\"\t/v1/books:\004book'
+  _globals['_CATALOGSERVICE'].methods_by_name['CreateBook']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\021\"\t/v1/books:\004book'
   _globals['_CATALOGSERVICE'].methods_by_name['GetBook']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['GetBook']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/{name=books/*}'
+  _globals['_CATALOGSERVICE'].methods_by_name['GetBook']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\024\022\022/v1/{name=books/*}'
   _globals['_CATALOGSERVICE'].methods_by_name['ListBooks']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['ListBooks']._serialized_options = b'\202\323\344\223\002\013\022\t/v1/books'
+  _globals['_CATALOGSERVICE'].methods_by_name['ListBooks']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\013\022\t/v1/books'
   _globals['_CATALOGSERVICE'].methods_by_name['UpdateBook']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['UpdateBook']._serialized_options = b'\202\323\344\223\002\0372\027/v1/{book.name=books/*}:\004book'
+  _globals['_CATALOGSERVICE'].methods_by_name['UpdateBook']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\0372\027/v1/{book.name=books/*}:\004book'
   _globals['_CATALOGSERVICE'].methods_by_name['DeleteBook']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['DeleteBook']._serialized_options = b'\202\323\344\223\002\024*\022/v1/{name=books/*}'
+  _globals['_CATALOGSERVICE'].methods_by_name['DeleteBook']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\024*\022/v1/{name=books/*}'
   _globals['_CATALOGSERVICE'].methods_by_name['SearchBooks']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['SearchBooks']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/books:search'
+  _globals['_CATALOGSERVICE'].methods_by_name['SearchBooks']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\022\022\020/v1/books:search'
+  _globals['_CATALOGSERVICE'].methods_by_name['ImportBooks']._loaded_options = None
+  _globals['_CATALOGSERVICE'].methods_by_name['ImportBooks']._serialized_options = b'\212\265\030\002\010\004'
   _globals['_CATALOGSERVICE'].methods_by_name['CreateCopy']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['CreateCopy']._serialized_options = b'\202\323\344\223\002#\"\033/v1/{parent=books/*}/copies:\004copy'
+  _globals['_CATALOGSERVICE'].methods_by_name['CreateCopy']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002#\"\033/v1/{parent=books/*}/copies:\004copy'
   _globals['_CATALOGSERVICE'].methods_by_name['GetCopy']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['GetCopy']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/{name=books/*/copies/*}'
+  _globals['_CATALOGSERVICE'].methods_by_name['GetCopy']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\035\022\033/v1/{name=books/*/copies/*}'
   _globals['_CATALOGSERVICE'].methods_by_name['ListCopies']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['ListCopies']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/{parent=books/*}/copies'
+  _globals['_CATALOGSERVICE'].methods_by_name['ListCopies']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\035\022\033/v1/{parent=books/*}/copies'
   _globals['_CATALOGSERVICE'].methods_by_name['UpdateCopy']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['UpdateCopy']._serialized_options = b'\202\323\344\223\002(2 /v1/{copy.name=books/*/copies/*}:\004copy'
+  _globals['_CATALOGSERVICE'].methods_by_name['UpdateCopy']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002(2 /v1/{copy.name=books/*/copies/*}:\004copy'
   _globals['_CATALOGSERVICE'].methods_by_name['DeleteCopy']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['DeleteCopy']._serialized_options = b'\202\323\344\223\002\035*\033/v1/{name=books/*/copies/*}'
+  _globals['_CATALOGSERVICE'].methods_by_name['DeleteCopy']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\035*\033/v1/{name=books/*/copies/*}'
   _globals['_CATALOGSERVICE'].methods_by_name['LookupCopy']._loaded_options = None
-  _globals['_CATALOGSERVICE'].methods_by_name['LookupCopy']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/copies:lookup'
-  _globals['_COPYSTATUS']._serialized_start=3527
-  _globals['_COPYSTATUS']._serialized_end=3753
-  _globals['_BOOK']._serialized_start=220
-  _globals['_BOOK']._serialized_end=621
-  _globals['_CREATEBOOKREQUEST']._serialized_start=623
-  _globals['_CREATEBOOKREQUEST']._serialized_end=710
-  _globals['_GETBOOKREQUEST']._serialized_start=712
-  _globals['_GETBOOKREQUEST']._serialized_end=748
-  _globals['_LISTBOOKSREQUEST']._serialized_start=750
-  _globals['_LISTBOOKSREQUEST']._serialized_end=841
-  _globals['_LISTBOOKSRESPONSE']._serialized_start=843
-  _globals['_LISTBOOKSRESPONSE']._serialized_end=950
-  _globals['_UPDATEBOOKREQUEST']._serialized_start=953
-  _globals['_UPDATEBOOKREQUEST']._serialized_end=1089
-  _globals['_DELETEBOOKREQUEST']._serialized_start=1091
-  _globals['_DELETEBOOKREQUEST']._serialized_end=1164
-  _globals['_SEARCHBOOKSREQUEST']._serialized_start=1167
-  _globals['_SEARCHBOOKSREQUEST']._serialized_end=1311
-  _globals['_SEARCHFILTERS']._serialized_start=1314
-  _globals['_SEARCHFILTERS']._serialized_end=1485
-  _globals['_SEARCHBOOKSRESPONSE']._serialized_start=1488
-  _globals['_SEARCHBOOKSRESPONSE']._serialized_end=1652
-  _globals['_SEARCHRESULT']._serialized_start=1654
-  _globals['_SEARCHRESULT']._serialized_end=1745
-  _globals['_FACET']._serialized_start=1747
-  _globals['_FACET']._serialized_end=1819
-  _globals['_FACETVALUE']._serialized_start=1821
-  _globals['_FACETVALUE']._serialized_end=1863
-  _globals['_IMPORTBOOKSREQUEST']._serialized_start=1865
-  _globals['_IMPORTBOOKSREQUEST']._serialized_end=1935
-  _globals['_IMPORTBOOKSRESPONSE']._serialized_start=1938
-  _globals['_IMPORTBOOKSRESPONSE']._serialized_end=2081
-  _globals['_IMPORTROWERROR']._serialized_start=2083
-  _globals['_IMPORTROWERROR']._serialized_end=2129
-  _globals['_COPY']._serialized_start=2132
-  _globals['_COPY']._serialized_end=2491
-  _globals['_CREATECOPYREQUEST']._serialized_start=2493
-  _globals['_CREATECOPYREQUEST']._serialized_end=2602
-  _globals['_GETCOPYREQUEST']._serialized_start=2604
-  _globals['_GETCOPYREQUEST']._serialized_end=2640
-  _globals['_LISTCOPIESREQUEST']._serialized_start=2642
-  _globals['_LISTCOPIESREQUEST']._serialized_end=2738
-  _globals['_LISTCOPIESRESPONSE']._serialized_start=2740
-  _globals['_LISTCOPIESRESPONSE']._serialized_end=2849
-  _globals['_UPDATECOPYREQUEST']._serialized_start=2852
-  _globals['_UPDATECOPYREQUEST']._serialized_end=2988
-  _globals['_DELETECOPYREQUEST']._serialized_start=2990
-  _globals['_DELETECOPYREQUEST']._serialized_end=3063
-  _globals['_LOOKUPCOPYREQUEST']._serialized_start=3065
-  _globals['_LOOKUPCOPYREQUEST']._serialized_end=3107
-  _globals['_CHECKOUTCOPYREQUEST']._serialized_start=3110
-  _globals['_CHECKOUTCOPYREQUEST']._serialized_end=3248
-  _globals['_CHECKINCOPYREQUEST']._serialized_start=3250
-  _globals['_CHECKINCOPYREQUEST']._serialized_end=3344
-  _globals['_RESERVECOPYREQUEST']._serialized_start=3346
-  _globals['_RESERVECOPYREQUEST']._serialized_end=3442
-  _globals['_RELEASECOPYREQUEST']._serialized_start=3444
-  _globals['_RELEASECOPYREQUEST']._serialized_end=3524
-  _globals['_CATALOGSERVICE']._serialized_start=3756
-  _globals['_CATALOGSERVICE']._serialized_end=5630
+  _globals['_CATALOGSERVICE'].methods_by_name['LookupCopy']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\023\022\021/v1/copies:lookup'
+  _globals['_CATALOGSERVICE'].methods_by_name['CheckOutCopy']._loaded_options = None
+  _globals['_CATALOGSERVICE'].methods_by_name['CheckOutCopy']._serialized_options = b'\212\265\030\002\010\002'
+  _globals['_CATALOGSERVICE'].methods_by_name['CheckInCopy']._loaded_options = None
+  _globals['_CATALOGSERVICE'].methods_by_name['CheckInCopy']._serialized_options = b'\212\265\030\002\010\002'
+  _globals['_CATALOGSERVICE'].methods_by_name['ReserveCopy']._loaded_options = None
+  _globals['_CATALOGSERVICE'].methods_by_name['ReserveCopy']._serialized_options = b'\212\265\030\002\010\002'
+  _globals['_CATALOGSERVICE'].methods_by_name['ReleaseCopy']._loaded_options = None
+  _globals['_CATALOGSERVICE'].methods_by_name['ReleaseCopy']._serialized_options = b'\212\265\030\002\010\002'
+  _globals['_COPYSTATUS']._serialized_start=3558
+  _globals['_COPYSTATUS']._serialized_end=3784
+  _globals['_BOOK']._serialized_start=251
+  _globals['_BOOK']._serialized_end=652
+  _globals['_CREATEBOOKREQUEST']._serialized_start=654
+  _globals['_CREATEBOOKREQUEST']._serialized_end=741
+  _globals['_GETBOOKREQUEST']._serialized_start=743
+  _globals['_GETBOOKREQUEST']._serialized_end=779
+  _globals['_LISTBOOKSREQUEST']._serialized_start=781
+  _globals['_LISTBOOKSREQUEST']._serialized_end=872
+  _globals['_LISTBOOKSRESPONSE']._serialized_start=874
+  _globals['_LISTBOOKSRESPONSE']._serialized_end=981
+  _globals['_UPDATEBOOKREQUEST']._serialized_start=984
+  _globals['_UPDATEBOOKREQUEST']._serialized_end=1120
+  _globals['_DELETEBOOKREQUEST']._serialized_start=1122
+  _globals['_DELETEBOOKREQUEST']._serialized_end=1195
+  _globals['_SEARCHBOOKSREQUEST']._serialized_start=1198
+  _globals['_SEARCHBOOKSREQUEST']._serialized_end=1342
+  _globals['_SEARCHFILTERS']._serialized_start=1345
+  _globals['_SEARCHFILTERS']._serialized_end=1516
+  _globals['_SEARCHBOOKSRESPONSE']._serialized_start=1519
+  _globals['_SEARCHBOOKSRESPONSE']._serialized_end=1683
+  _globals['_SEARCHRESULT']._serialized_start=1685
+  _globals['_SEARCHRESULT']._serialized_end=1776
+  _globals['_FACET']._serialized_start=1778
+  _globals['_FACET']._serialized_end=1850
+  _globals['_FACETVALUE']._serialized_start=1852
+  _globals['_FACETVALUE']._serialized_end=1894
+  _globals['_IMPORTBOOKSREQUEST']._serialized_start=1896
+  _globals['_IMPORTBOOKSREQUEST']._serialized_end=1966
+  _globals['_IMPORTBOOKSRESPONSE']._serialized_start=1969
+  _globals['_IMPORTBOOKSRESPONSE']._serialized_end=2112
+  _globals['_IMPORTROWERROR']._serialized_start=2114
+  _globals['_IMPORTROWERROR']._serialized_end=2160
+  _globals['_COPY']._serialized_start=2163
+  _globals['_COPY']._serialized_end=2522
+  _globals['_CREATECOPYREQUEST']._serialized_start=2524
+  _globals['_CREATECOPYREQUEST']._serialized_end=2633
+  _globals['_GETCOPYREQUEST']._serialized_start=2635
+  _globals['_GETCOPYREQUEST']._serialized_end=2671
+  _globals['_LISTCOPIESREQUEST']._serialized_start=2673
+  _globals['_LISTCOPIESREQUEST']._serialized_end=2769
+  _globals['_LISTCOPIESRESPONSE']._serialized_start=2771
+  _globals['_LISTCOPIESRESPONSE']._serialized_end=2880
+  _globals['_UPDATECOPYREQUEST']._serialized_start=2883
+  _globals['_UPDATECOPYREQUEST']._serialized_end=3019
+  _globals['_DELETECOPYREQUEST']._serialized_start=3021
+  _globals['_DELETECOPYREQUEST']._serialized_end=3094
+  _globals['_LOOKUPCOPYREQUEST']._serialized_start=3096
+  _globals['_LOOKUPCOPYREQUEST']._serialized_end=3138
+  _globals['_CHECKOUTCOPYREQUEST']._serialized_start=3141
+  _globals['_CHECKOUTCOPYREQUEST']._serialized_end=3279
+  _globals['_CHECKINCOPYREQUEST']._serialized_start=3281
+  _globals['_CHECKINCOPYREQUEST']._serialized_end=3375
+  _globals['_RESERVECOPYREQUEST']._serialized_start=3377
+  _globals['_RESERVECOPYREQUEST']._serialized_end=3473
+  _globals['_RELEASECOPYREQUEST']._serialized_start=3475
+  _globals['_RELEASECOPYREQUEST']._serialized_end=3555
+  _globals['_CATALOGSERVICE']._serialized_start=3787
+  _globals['_CATALOGSERVICE']._serialized_end=5775
 # @@protoc_insertion_point(module_scope)

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from athenaeum.api.v1 import access_pb2 as athenaeum_dot_api_dot_v1_dot_access__pb2
 from athenaeum.loans.v1 import resources_pb2 as athenaeum_dot_loans_dot_v1_dot_resources__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
@@ -29,7 +30,7 @@ from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61thenaeum/loans/v1/loans.proto\x12\x12\x61thenaeum.loans.v1\x1a\"athenaeum/loans/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"g\n\x10IssueLoanRequest\x12\x14\n\x06patron\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x07\x62\x61rcode\x18\x02 \x01(\tH\x00\x12\x0e\n\x04\x62ook\x18\x03 \x01(\tH\x00\x12\x12\n\nrequest_id\x18\x04 \x01(\tB\x06\n\x04item\"$\n\x0eGetLoanRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x9d\x01\n\x10ListLoansRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.loans.v1.LoanStatus\x12\x14\n\x0coverdue_only\x18\x05 \x01(\x08\x12\x0c\n\x04\x62ook\x18\x06 \x01(\t\"i\n\x11ListLoansResponse\x12\'\n\x05loans\x18\x01 \x03(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"F\n\x11ReturnLoanRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\":\n\x10RenewLoanRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"w\n\x1c\x43reateCirculationRuleRequest\x12\x43\n\x10\x63irculation_rule\x18\x01 \x01(\x0b\x32#.athenaeum.loans.v1.CirculationRuleB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"/\n\x19GetCirculationRuleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"p\n\x1bListCirculationRulesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x17\n\x0fpatron_category\x18\x03 \x01(\t\x12\x11\n\titem_type\x18\x04 \x01(\t\"\x8b\x01\n\x1cListCirculationRulesResponse\x12>\n\x11\x63irculation_rules\x18\x01 \x03(\x0b\x32#.athenaeum.loans.v1.CirculationRule\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xa8\x01\n\x1cUpdateCirculationRuleRequest\x12\x43\n\x10\x63irculation_rule\x18\x01 \x01(\x0b\x32#.athenaeum.loans.v1.CirculationRuleB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"T\n\x1c\x44\x65leteCirculationRuleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"U\n\x11\x41ssessFineRequest\x12,\n\x04\x66ine\x18\x01 \x01(\x0b\x32\x18.athenaeum.loans.v1.FineB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"$\n\x0eGetFineRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"y\n\x10ListFinesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.loans.v1.FineStatus\"\x84\x01\n\x11ListFinesResponse\x12\'\n\x05\x66ines\x18\x01 \x03(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\x12\x19\n\x11outstanding_total\x18\x04 \x01(\t\"f\n\x0ePayFineRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06\x61mount\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0epayment_method\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"P\n\x10WaiveFineRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"T\n\x10PlaceHoldRequest\x12,\n\x04hold\x18\x01 \x01(\x0b\x32\x18.athenaeum.loans.v1.HoldB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"$\n\x0eGetHoldRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x87\x01\n\x10ListHoldsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.loans.v1.HoldStatus\x12\x0c\n\x04\x62ook\x18\x05 \x01(\t\"i\n\x11ListHoldsResponse\x12\'\n\x05holds\x18\x01 \x03(\x0b\x32\x18.athenaeum.loans.v1.Hold\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"K\n\x11\x43\x61ncelHoldRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"B\n\x1bReconcileCirculationRequest\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x95\x01\n\x1cReconcileCirculationResponse\x12\x15\n\roverdue_loans\x18\x01 \x01(\x05\x12\x16\n\x0e\x66ines_assessed\x18\x02 \x01(\x05\x12\x15\n\rholds_expired\x18\x03 \x01(\x05\x12\x18\n\x10holds_made_ready\x18\x04 \x01(\x05\x12\x15\n\rdiscrepancies\x18\x05 \x03(\t2\x9f\x14\n\x0cLoansService\x12g\n\tIssueLoan\x12$.athenaeum.loans.v1.IssueLoanRequest\x1a\x18.athenaeum.loans.v1.Loan\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/loans:issue:\x01*\x12\x63\n\x07GetLoan\x12\".athenaeum.loans.v1.GetLoanRequest\x1a\x18.athenaeum.loans.v1.Loan\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=loans/*}\x12\x89\x01\n\tListLoans\x12$.athenaeum.loans.v1.ListLoansRequest\x1a%.athenaeum.loans.v1.ListLoansResponse\"/\x82\xd3\xe4\x93\x02)\x12\t/v1/loansZ\x1c\x12\x1a/v1/{parent=users/*}/loans\x12\x8a\x01\n\nReturnLoan\x12%.athenaeum.loans.v1.ReturnLoanRequest\x1a\x18.athenaeum.loans.v1.Loan\";\x82\xd3\xe4\x93\x02\x35\"\x19/v1/{name=loans/*}:return:\x01*Z\x15\"\x10/v1/loans:return:\x01*\x12p\n\tRenewLoan\x12$.athenaeum.loans.v1.RenewLoanRequest\x1a\x18.athenaeum.loans.v1.Loan\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/{name=loans/*}:renew:\x01*\x12\x9e\x01\n\x15\x43reateCirculationRule\x12\x30.athenaeum.loans.v1.CreateCirculationRuleRequest\x1a#.athenaeum.loans.v1.CirculationRule\".\x82\xd3\xe4\x93\x02(\"\x14/v1/circulationRules:\x10\x63irculation_rule\x12\x8f\x01\n\x12GetCirculationRule\x12-.athenaeum.loans.v1.GetCirculationRuleRequest\x1a#.athenaeum.loans.v1.CirculationRule\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{name=circulationRules/*}\x12\x97\x01\n\x14ListCirculationRules\x12/.athenaeum.loans.v1.ListCirculationRulesRequest\x1a\x30.athenaeum.loans.v1.ListCirculationRulesResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/circulationRules\x12\xb8\x01\n\x15UpdateCirculationRule\x12\x30.athenaeum.loans.v1.UpdateCirculationRuleRequest\x1a#.athenaeum.loans.v1.CirculationRule\"H\x82\xd3\xe4\x93\x02\x42\x32./v1/{circulation_rule.name=circulationRules/*}:\x10\x63irculation_rule\x12\x88\x01\n\x15\x44\x65leteCirculationRule\x12\x30.athenaeum.loans.v1.DeleteCirculationRuleRequest\x1a\x16.google.protobuf.Empty\"%\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/{name=circulationRules/*}\x12\x66\n\nAssessFine\x12%.athenaeum.loans.v1.AssessFineRequest\x1a\x18.athenaeum.loans.v1.Fine\"\x17\x82\xd3\xe4\x93\x02\x11\"\t/v1/fines:\x04\x66ine\x12\x63\n\x07GetFine\x12\".athenaeum.loans.v1.GetFineRequest\x1a\x18.athenaeum.loans.v1.Fine\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=fines/*}\x12\x89\x01\n\tListFines\x12$.athenaeum.loans.v1.ListFinesRequest\x1a%.athenaeum.loans.v1.ListFinesResponse\"/\x82\xd3\xe4\x93\x02)\x12\t/v1/finesZ\x1c\x12\x1a/v1/{parent=users/*}/fines\x12j\n\x07PayFine\x12\".athenaeum.loans.v1.PayFineRequest\x1a\x18.athenaeum.loans.v1.Fine\"!\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/{name=fines/*}:pay:\x01*\x12p\n\tWaiveFine\x12$.athenaeum.loans.v1.WaiveFineRequest\x1a\x18.athenaeum.loans.v1.Fine\"#\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/{name=fines/*}:waive:\x01*\x12\x64\n\tPlaceHold\x12$.athenaeum.loans.v1.PlaceHoldRequest\x1a\x18.athenaeum.loans.v1.Hold\"\x17\x82\xd3\xe4\x93\x02\x11\"\t/v1/holds:\x04hold\x12\x63\n\x07GetHold\x12\".athenaeum.loans.v1.GetHoldRequest\x1a\x18.athenaeum.loans.v1.Hold\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=holds/*}\x12\x89\x01\n\tListHolds\x12$.athenaeum.loans.v1.ListHoldsRequest\x1a%.athenaeum.loans.v1.ListHoldsResponse\"/\x82\xd3\xe4\x93\x02)\x12\t/v1/holdsZ\x1c\x12\x1a/v1/{parent=users/*}/holds\x12s\n\nCancelHold\x12%.athenaeum.loans.v1.CancelHoldRequest\x1a\x18.athenaeum.loans.v1.Hold\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/{name=holds/*}:cancel:\x01*\x12\x9f\x01\n\x14ReconcileCirculation\x12/.athenaeum.loans.v1.ReconcileCirculationRequest\x1a\x30.athenaeum.loans.v1.ReconcileCirculationResponse\"$\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/circulation:reconcile:\x01*b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61thenaeum/loans/v1/loans.proto\x12\x12\x61thenaeum.loans.v1\x1a\x1d\x61thenaeum/api/v1/access.proto\x1a\"athenaeum/loans/v1/resources.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\"g\n\x10IssueLoanRequest\x12\x14\n\x06patron\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x11\n\x07\x62\x61rcode\x18\x02 \x01(\tH\x00\x12\x0e\n\x04\x62ook\x18\x03 \x01(\tH\x00\x12\x12\n\nrequest_id\x18\x04 \x01(\tB\x06\n\x04item\"$\n\x0eGetLoanRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x9d\x01\n\x10ListLoansRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.loans.v1.LoanStatus\x12\x14\n\x0coverdue_only\x18\x05 \x01(\x08\x12\x0c\n\x04\x62ook\x18\x06 \x01(\t\"i\n\x11ListLoansResponse\x12\'\n\x05loans\x18\x01 \x03(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"F\n\x11ReturnLoanRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\":\n\x10RenewLoanRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"w\n\x1c\x43reateCirculationRuleRequest\x12\x43\n\x10\x63irculation_rule\x18\x01 \x01(\x0b\x32#.athenaeum.loans.v1.CirculationRuleB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"/\n\x19GetCirculationRuleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"p\n\x1bListCirculationRulesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\x17\n\x0fpatron_category\x18\x03 \x01(\t\x12\x11\n\titem_type\x18\x04 \x01(\t\"\x8b\x01\n\x1cListCirculationRulesResponse\x12>\n\x11\x63irculation_rules\x18\x01 \x03(\x0b\x32#.athenaeum.loans.v1.CirculationRule\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xa8\x01\n\x1cUpdateCirculationRuleRequest\x12\x43\n\x10\x63irculation_rule\x18\x01 \x01(\x0b\x32#.athenaeum.loans.v1.CirculationRuleB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"T\n\x1c\x44\x65leteCirculationRuleRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"U\n\x11\x41ssessFineRequest\x12,\n\x04\x66ine\x18\x01 \x01(\x0b\x32\x18.athenaeum.loans.v1.FineB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"$\n\x0eGetFineRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"y\n\x10ListFinesRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.loans.v1.FineStatus\"\x84\x01\n\x11ListFinesResponse\x12\'\n\x05\x66ines\x18\x01 \x03(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\x12\x19\n\x11outstanding_total\x18\x04 \x01(\t\"f\n\x0ePayFineRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06\x61mount\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x16\n\x0epayment_method\x18\x03 \x01(\t\x12\x12\n\nrequest_id\x18\x04 \x01(\t\"P\n\x10WaiveFineRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x06reason\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"T\n\x10PlaceHoldRequest\x12,\n\x04hold\x18\x01 \x01(\x0b\x32\x18.athenaeum.loans.v1.HoldB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"$\n\x0eGetHoldRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x87\x01\n\x10ListHoldsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.loans.v1.HoldStatus\x12\x0c\n\x04\x62ook\x18\x05 \x01(\t\"i\n\x11ListHoldsResponse\x12\'\n\x05holds\x18\x01 \x03(\x0b\x32\x18.athenaeum.loans.v1.Hold\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"K\n\x11\x43\x61ncelHoldRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"B\n\x1bReconcileCirculationRequest\x12\x0f\n\x07\x64ry_run\x18\x01 \x01(\x08\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"\x95\x01\n\x1cReconcileCirculationResponse\x12\x15\n\roverdue_loans\x18\x01 \x01(\x05\x12\x16\n\x0e\x66ines_assessed\x18\x02 \x01(\x05\x12\x15\n\rholds_expired\x18\x03 \x01(\x05\x12\x18\n\x10holds_made_ready\x18\x04 \x01(\x05\x12\x15\n\rdiscrepancies\x18\x05 \x03(\t2\xbc\x15\n\x0cLoansService\x12m\n\tIssueLoan\x12$.athenaeum.loans.v1.IssueLoanRequest\x1a\x18.athenaeum.loans.v1.Loan\" \x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/loans:issue:\x01*\x12i\n\x07GetLoan\x12\".athenaeum.loans.v1.GetLoanRequest\x1a\x18.athenaeum.loans.v1.Loan\" \x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=loans/*}\x12\x97\x01\n\tListLoans\x12$.athenaeum.loans.v1.ListLoansRequest\x1a%.athenaeum.loans.v1.ListLoansResponse\"=\x8a\xb5\x18\n\x08\x04\x12\x06parent\x82\xd3\xe4\x93\x02)\x12\t/v1/loansZ\x1c\x12\x1a/v1/{parent=users/*}/loans\x12\x90\x01\n\nReturnLoan\x12%.athenaeum.loans.v1.ReturnLoanRequest\x1a\x18.athenaeum.loans.v1.Loan\"A\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x35\"\x19/v1/{name=loans/*}:return:\x01*Z\x15\"\x10/v1/loans:return:\x01*\x12v\n\tRenewLoan\x12$.athenaeum.loans.v1.RenewLoanRequest\x1a\x18.athenaeum.loans.v1.Loan\")\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/{name=loans/*}:renew:\x01*\x12\xa4\x01\n\x15\x43reateCirculationRule\x12\x30.athenaeum.loans.v1.CreateCirculationRuleRequest\x1a#.athenaeum.loans.v1.CirculationRule\"4\x8a\xb5\x18\x02\x08\x05\x82\xd3\xe4\x93\x02(\"\x14/v1/circulationRules:\x10\x63irculation_rule\x12\x95\x01\n\x12GetCirculationRule\x12-.athenaeum.loans.v1.GetCirculationRuleRequest\x1a#.athenaeum.loans.v1.CirculationRule\"+\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/{name=circulationRules/*}\x12\x9d\x01\n\x14ListCirculationRules\x12/.athenaeum.loans.v1.ListCirculationRulesRequest\x1a\x30.athenaeum.loans.v1.ListCirculationRulesResponse\"\"\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/circulationRules\x12\xbe\x01\n\x15UpdateCirculationRule\x12\x30.athenaeum.loans.v1.UpdateCirculationRuleRequest\x1a#.athenaeum.loans.v1.CirculationRule\"N\x8a\xb5\x18\x02\x08\x05\x82\xd3\xe4\x93\x02\x42\x32./v1/{circulation_rule.name=circulationRules/*}:\x10\x63irculation_rule\x12\x8e\x01\n\x15\x44\x65leteCirculationRule\x12\x30.athenaeum.loans.v1.DeleteCirculationRuleRequest\x1a\x16.google.protobuf.Empty\"+\x8a\xb5\x18\x02\x08\x05\x82\xd3\xe4\x93\x02\x1f*\x1d/v1/{name=circulationRules/*}\x12l\n\nAssessFine\x12%.athenaeum.loans.v1.AssessFineRequest\x1a\x18.athenaeum.loans.v1.Fine\"\x1d\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x11\"\t/v1/fines:\x04\x66ine\x12i\n\x07GetFine\x12\".athenaeum.loans.v1.GetFineRequest\x1a\x18.athenaeum.loans.v1.Fine\" \x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=fines/*}\x12\x97\x01\n\tListFines\x12$.athenaeum.loans.v1.ListFinesRequest\x1a%.athenaeum.loans.v1.ListFinesResponse\"=\x8a\xb5\x18\n\x08\x04\x12\x06parent\x82\xd3\xe4\x93\x02)\x12\t/v1/finesZ\x1c\x12\x1a/v1/{parent=users/*}/fines\x12p\n\x07PayFine\x12\".athenaeum.loans.v1.PayFineRequest\x1a\x18.athenaeum.loans.v1.Fine\"\'\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/{name=fines/*}:pay:\x01*\x12v\n\tWaiveFine\x12$.athenaeum.loans.v1.WaiveFineRequest\x1a\x18.athenaeum.loans.v1.Fine\")\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x1d\"\x18/v1/{name=fines/*}:waive:\x01*\x12w\n\tPlaceHold\x12$.athenaeum.loans.v1.PlaceHoldRequest\x1a\x18.athenaeum.loans.v1.Hold\"*\x8a\xb5\x18\x0f\x08\x04\x12\x0bhold.patron\x82\xd3\xe4\x93\x02\x11\"\t/v1/holds:\x04hold\x12i\n\x07GetHold\x12\".athenaeum.loans.v1.GetHoldRequest\x1a\x18.athenaeum.loans.v1.Hold\" \x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=holds/*}\x12\x97\x01\n\tListHolds\x12$.athenaeum.loans.v1.ListHoldsRequest\x1a%.athenaeum.loans.v1.ListHoldsResponse\"=\x8a\xb5\x18\n\x08\x04\x12\x06parent\x82\xd3\xe4\x93\x02)\x12\t/v1/holdsZ\x1c\x12\x1a/v1/{parent=users/*}/holds\x12y\n\nCancelHold\x12%.athenaeum.loans.v1.CancelHoldRequest\x1a\x18.athenaeum.loans.v1.Hold\"*\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/{name=holds/*}:cancel:\x01*\x12\xa5\x01\n\x14ReconcileCirculation\x12/.athenaeum.loans.v1.ReconcileCirculationRequest\x1a\x30.athenaeum.loans.v1.ReconcileCirculationResponse\"*\x8a\xb5\x18\x02\x08\x05\x82\xd3\xe4\x93\x02\x1e\"\x19/v1/circulation:reconcile:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -69,95 +70,95 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CANCELHOLDREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_CANCELHOLDREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_LOANSSERVICE'].methods_by_name['IssueLoan']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['IssueLoan']._serialized_options = b'\202\323\344\223\002\024\"\017/v1/loans:issue:\001*'
+  _globals['_LOANSSERVICE'].methods_by_name['IssueLoan']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\024\"\017/v1/loans:issue:\001*'
   _globals['_LOANSSERVICE'].methods_by_name['GetLoan']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['GetLoan']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/{name=loans/*}'
+  _globals['_LOANSSERVICE'].methods_by_name['GetLoan']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\024\022\022/v1/{name=loans/*}'
   _globals['_LOANSSERVICE'].methods_by_name['ListLoans']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['ListLoans']._serialized_options = b'\202\323\344\223\002)\022\t/v1/loansZ\034\022\032/v1/{parent=users/*}/loans'
+  _globals['_LOANSSERVICE'].methods_by_name['ListLoans']._serialized_options = b'\212\265\030\n\010\004\022\006parent\202\323\344\223\002)\022\t/v1/loansZ\034\022\032/v1/{parent=users/*}/loans'
   _globals['_LOANSSERVICE'].methods_by_name['ReturnLoan']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['ReturnLoan']._serialized_options = b'\202\323\344\223\0025\"\031/v1/{name=loans/*}:return:\001*Z\025\"\020/v1/loans:return:\001*'
+  _globals['_LOANSSERVICE'].methods_by_name['ReturnLoan']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\0025\"\031/v1/{name=loans/*}:return:\001*Z\025\"\020/v1/loans:return:\001*'
   _globals['_LOANSSERVICE'].methods_by_name['RenewLoan']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['RenewLoan']._serialized_options = b'\202\323\344\223\002\035\"\030/v1/{name=loans/*}:renew:\001*'
+  _globals['_LOANSSERVICE'].methods_by_name['RenewLoan']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\035\"\030/v1/{name=loans/*}:renew:\001*'
   _globals['_LOANSSERVICE'].methods_by_name['CreateCirculationRule']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['CreateCirculationRule']._serialized_options = b'\202\323\344\223\002(\"\024/v1/circulationRules:\020circulation_rule'
+  _globals['_LOANSSERVICE'].methods_by_name['CreateCirculationRule']._serialized_options = b'\212\265\030\002\010\005\202\323\344\223\002(\"\024/v1/circulationRules:\020circulation_rule'
   _globals['_LOANSSERVICE'].methods_by_name['GetCirculationRule']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['GetCirculationRule']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/{name=circulationRules/*}'
+  _globals['_LOANSSERVICE'].methods_by_name['GetCirculationRule']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\037\022\035/v1/{name=circulationRules/*}'
   _globals['_LOANSSERVICE'].methods_by_name['ListCirculationRules']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['ListCirculationRules']._serialized_options = b'\202\323\344\223\002\026\022\024/v1/circulationRules'
+  _globals['_LOANSSERVICE'].methods_by_name['ListCirculationRules']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\026\022\024/v1/circulationRules'
   _globals['_LOANSSERVICE'].methods_by_name['UpdateCirculationRule']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['UpdateCirculationRule']._serialized_options = b'\202\323\344\223\002B2./v1/{circulation_rule.name=circulationRules/*}:\020circulation_rule'
+  _globals['_LOANSSERVICE'].methods_by_name['UpdateCirculationRule']._serialized_options = b'\212\265\030\002\010\005\202\323\344\223\002B2./v1/{circulation_rule.name=circulationRules/*}:\020circulation_rule'
   _globals['_LOANSSERVICE'].methods_by_name['DeleteCirculationRule']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['DeleteCirculationRule']._serialized_options = b'\202\323\344\223\002\037*\035/v1/{name=circulationRules/*}'
+  _globals['_LOANSSERVICE'].methods_by_name['DeleteCirculationRule']._serialized_options = b'\212\265\030\002\010\005\202\323\344\223\002\037*\035/v1/{name=circulationRules/*}'
   _globals['_LOANSSERVICE'].methods_by_name['AssessFine']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['AssessFine']._serialized_options = b'\202\323\344\223\002\021\"\t/v1/fines:\004fine'
+  _globals['_LOANSSERVICE'].methods_by_name['AssessFine']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\021\"\t/v1/fines:\004fine'
   _globals['_LOANSSERVICE'].methods_by_name['GetFine']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['GetFine']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/{name=fines/*}'
+  _globals['_LOANSSERVICE'].methods_by_name['GetFine']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\024\022\022/v1/{name=fines/*}'
   _globals['_LOANSSERVICE'].methods_by_name['ListFines']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['ListFines']._serialized_options = b'\202\323\344\223\002)\022\t/v1/finesZ\034\022\032/v1/{parent=users/*}/fines'
+  _globals['_LOANSSERVICE'].methods_by_name['ListFines']._serialized_options = b'\212\265\030\n\010\004\022\006parent\202\323\344\223\002)\022\t/v1/finesZ\034\022\032/v1/{parent=users/*}/fines'
   _globals['_LOANSSERVICE'].methods_by_name['PayFine']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['PayFine']._serialized_options = b'\202\323\344\223\002\033\"\026/v1/{name=fines/*}:pay:\001*'
+  _globals['_LOANSSERVICE'].methods_by_name['PayFine']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\033\"\026/v1/{name=fines/*}:pay:\001*'
   _globals['_LOANSSERVICE'].methods_by_name['WaiveFine']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['WaiveFine']._serialized_options = b'\202\323\344\223\002\035\"\030/v1/{name=fines/*}:waive:\001*'
+  _globals['_LOANSSERVICE'].methods_by_name['WaiveFine']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\035\"\030/v1/{name=fines/*}:waive:\001*'
   _globals['_LOANSSERVICE'].methods_by_name['PlaceHold']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['PlaceHold']._serialized_options = b'\202\323\344\223\002\021\"\t/v1/holds:\004hold'
+  _globals['_LOANSSERVICE'].methods_by_name['PlaceHold']._serialized_options = b'\212\265\030\017\010\004\022\013hold.patron\202\323\344\223\002\021\"\t/v1/holds:\004hold'
   _globals['_LOANSSERVICE'].methods_by_name['GetHold']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['GetHold']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/{name=holds/*}'
+  _globals['_LOANSSERVICE'].methods_by_name['GetHold']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\024\022\022/v1/{name=holds/*}'
   _globals['_LOANSSERVICE'].methods_by_name['ListHolds']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['ListHolds']._serialized_options = b'\202\323\344\223\002)\022\t/v1/holdsZ\034\022\032/v1/{parent=users/*}/holds'
+  _globals['_LOANSSERVICE'].methods_by_name['ListHolds']._serialized_options = b'\212\265\030\n\010\004\022\006parent\202\323\344\223\002)\022\t/v1/holdsZ\034\022\032/v1/{parent=users/*}/holds'
   _globals['_LOANSSERVICE'].methods_by_name['CancelHold']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['CancelHold']._serialized_options = b'\202\323\344\223\002\036\"\031/v1/{name=holds/*}:cancel:\001*'
+  _globals['_LOANSSERVICE'].methods_by_name['CancelHold']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002\036\"\031/v1/{name=holds/*}:cancel:\001*'
   _globals['_LOANSSERVICE'].methods_by_name['ReconcileCirculation']._loaded_options = None
-  _globals['_LOANSSERVICE'].methods_by_name['ReconcileCirculation']._serialized_options = b'\202\323\344\223\002\036\"\031/v1/circulation:reconcile:\001*'
-  _globals['_ISSUELOANREQUEST']._serialized_start=216
-  _globals['_ISSUELOANREQUEST']._serialized_end=319
-  _globals['_GETLOANREQUEST']._serialized_start=321
-  _globals['_GETLOANREQUEST']._serialized_end=357
-  _globals['_LISTLOANSREQUEST']._serialized_start=360
-  _globals['_LISTLOANSREQUEST']._serialized_end=517
-  _globals['_LISTLOANSRESPONSE']._serialized_start=519
-  _globals['_LISTLOANSRESPONSE']._serialized_end=624
-  _globals['_RETURNLOANREQUEST']._serialized_start=626
-  _globals['_RETURNLOANREQUEST']._serialized_end=696
-  _globals['_RENEWLOANREQUEST']._serialized_start=698
-  _globals['_RENEWLOANREQUEST']._serialized_end=756
-  _globals['_CREATECIRCULATIONRULEREQUEST']._serialized_start=758
-  _globals['_CREATECIRCULATIONRULEREQUEST']._serialized_end=877
-  _globals['_GETCIRCULATIONRULEREQUEST']._serialized_start=879
-  _globals['_GETCIRCULATIONRULEREQUEST']._serialized_end=926
-  _globals['_LISTCIRCULATIONRULESREQUEST']._serialized_start=928
-  _globals['_LISTCIRCULATIONRULESREQUEST']._serialized_end=1040
-  _globals['_LISTCIRCULATIONRULESRESPONSE']._serialized_start=1043
-  _globals['_LISTCIRCULATIONRULESRESPONSE']._serialized_end=1182
-  _globals['_UPDATECIRCULATIONRULEREQUEST']._serialized_start=1185
-  _globals['_UPDATECIRCULATIONRULEREQUEST']._serialized_end=1353
-  _globals['_DELETECIRCULATIONRULEREQUEST']._serialized_start=1355
-  _globals['_DELETECIRCULATIONRULEREQUEST']._serialized_end=1439
-  _globals['_ASSESSFINEREQUEST']._serialized_start=1441
-  _globals['_ASSESSFINEREQUEST']._serialized_end=1526
-  _globals['_GETFINEREQUEST']._serialized_start=1528
-  _globals['_GETFINEREQUEST']._serialized_end=1564
-  _globals['_LISTFINESREQUEST']._serialized_start=1566
-  _globals['_LISTFINESREQUEST']._serialized_end=1687
-  _globals['_LISTFINESRESPONSE']._serialized_start=1690
-  _globals['_LISTFINESRESPONSE']._serialized_end=1822
-  _globals['_PAYFINEREQUEST']._serialized_start=1824
-  _globals['_PAYFINEREQUEST']._serialized_end=1926
-  _globals['_WAIVEFINEREQUEST']._serialized_start=1928
-  _globals['_WAIVEFINEREQUEST']._serialized_end=2008
-  _globals['_PLACEHOLDREQUEST']._serialized_start=2010
-  _globals['_PLACEHOLDREQUEST']._serialized_end=2094
-  _globals['_GETHOLDREQUEST']._serialized_start=2096
-  _globals['_GETHOLDREQUEST']._serialized_end=2132
-  _globals['_LISTHOLDSREQUEST']._serialized_start=2135
-  _globals['_LISTHOLDSREQUEST']._serialized_end=2270
-  _globals['_LISTHOLDSRESPONSE']._serialized_start=2272
-  _globals['_LISTHOLDSRESPONSE']._serialized_end=2377
-  _globals['_CANCELHOLDREQUEST']._serialized_start=2379
-  _globals['_CANCELHOLDREQUEST']._serialized_end=2454
-  _globals['_RECONCILECIRCULATIONREQUEST']._serialized_start=2456
-  _globals['_RECONCILECIRCULATIONREQUEST']._serialized_end=2522
-  _globals['_RECONCILECIRCULATIONRESPONSE']._serialized_start=2525
-  _globals['_RECONCILECIRCULATIONRESPONSE']._serialized_end=2674
-  _globals['_LOANSSERVICE']._serialized_start=2677
-  _globals['_LOANSSERVICE']._serialized_end=5268
+  _globals['_LOANSSERVICE'].methods_by_name['ReconcileCirculation']._serialized_options = b'\212\265\030\002\010\005\202\323\344\223\002\036\"\031/v1/circulation:reconcile:\001*'
+  _globals['_ISSUELOANREQUEST']._serialized_start=247
+  _globals['_ISSUELOANREQUEST']._serialized_end=350
+  _globals['_GETLOANREQUEST']._serialized_start=352
+  _globals['_GETLOANREQUEST']._serialized_end=388
+  _globals['_LISTLOANSREQUEST']._serialized_start=391
+  _globals['_LISTLOANSREQUEST']._serialized_end=548
+  _globals['_LISTLOANSRESPONSE']._serialized_start=550
+  _globals['_LISTLOANSRESPONSE']._serialized_end=655
+  _globals['_RETURNLOANREQUEST']._serialized_start=657
+  _globals['_RETURNLOANREQUEST']._serialized_end=727
+  _globals['_RENEWLOANREQUEST']._serialized_start=729
+  _globals['_RENEWLOANREQUEST']._serialized_end=787
+  _globals['_CREATECIRCULATIONRULEREQUEST']._serialized_start=789
+  _globals['_CREATECIRCULATIONRULEREQUEST']._serialized_end=908
+  _globals['_GETCIRCULATIONRULEREQUEST']._serialized_start=910
+  _globals['_GETCIRCULATIONRULEREQUEST']._serialized_end=957
+  _globals['_LISTCIRCULATIONRULESREQUEST']._serialized_start=959
+  _globals['_LISTCIRCULATIONRULESREQUEST']._serialized_end=1071
+  _globals['_LISTCIRCULATIONRULESRESPONSE']._serialized_start=1074
+  _globals['_LISTCIRCULATIONRULESRESPONSE']._serialized_end=1213
+  _globals['_UPDATECIRCULATIONRULEREQUEST']._serialized_start=1216
+  _globals['_UPDATECIRCULATIONRULEREQUEST']._serialized_end=1384
+  _globals['_DELETECIRCULATIONRULEREQUEST']._serialized_start=1386
+  _globals['_DELETECIRCULATIONRULEREQUEST']._serialized_end=1470
+  _globals['_ASSESSFINEREQUEST']._serialized_start=1472
+  _globals['_ASSESSFINEREQUEST']._serialized_end=1557
+  _globals['_GETFINEREQUEST']._serialized_start=1559
+  _globals['_GETFINEREQUEST']._serialized_end=1595
+  _globals['_LISTFINESREQUEST']._serialized_start=1597
+  _globals['_LISTFINESREQUEST']._serialized_end=1718
+  _globals['_LISTFINESRESPONSE']._serialized_start=1721
+  _globals['_LISTFINESRESPONSE']._serialized_end=1853
+  _globals['_PAYFINEREQUEST']._serialized_start=1855
+  _globals['_PAYFINEREQUEST']._serialized_end=1957
+  _globals['_WAIVEFINEREQUEST']._serialized_start=1959
+  _globals['_WAIVEFINEREQUEST']._serialized_end=2039
+  _globals['_PLACEHOLDREQUEST']._serialized_start=2041
+  _globals['_PLACEHOLDREQUEST']._serialized_end=2125
+  _globals['_GETHOLDREQUEST']._serialized_start=2127
+  _globals['_GETHOLDREQUEST']._serialized_end=2163
+  _globals['_LISTHOLDSREQUEST']._serialized_start=2166
+  _globals['_LISTHOLDSREQUEST']._serialized_end=2301
+  _globals['_LISTHOLDSRESPONSE']._serialized_start=2303
+  _globals['_LISTHOLDSRESPONSE']._serialized_end=2408
+  _globals['_CANCELHOLDREQUEST']._serialized_start=2410
+  _globals['_CANCELHOLDREQUEST']._serialized_end=2485
+  _globals['_RECONCILECIRCULATIONREQUEST']._serialized_start=2487
+  _globals['_RECONCILECIRCULATIONREQUEST']._serialized_end=2553
+  _globals['_RECONCILECIRCULATIONRESPONSE']._serialized_start=2556
+  _globals['_RECONCILECIRCULATIONRESPONSE']._serialized_end=2705
+  _globals['_LOANSSERVICE']._serialized_start=2708
+  _globals['_LOANSSERVICE']._serialized_end=5456
 # @@protoc_insertion_point(module_scope)

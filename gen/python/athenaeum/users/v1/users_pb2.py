@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from athenaeum.api.v1 import access_pb2 as athenaeum_dot_api_dot_v1_dot_access__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
@@ -29,7 +30,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61thenaeum/users/v1/users.proto\x12\x12\x61thenaeum.users.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x04\n\x04User\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12\x19\n\x0b\x63\x61rd_number\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\x0fpatron_category\x18\x06 \x01(\t\x12*\n\x04role\x18\x07 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12.\n\x06status\x18\x08 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12M\n\x18notification_preferences\x18\t \x01(\x0b\x32+.athenaeum.users.v1.NotificationPreferences\x12\x13\n\x0bhome_branch\x18\n \x01(\t\x12\x15\n\rstatus_reason\x18\x0b \x01(\t\x12/\n\x0b\x65xpire_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0f \x01(\t\"C\n\x17NotificationPreferences\x12\x14\n\x0c\x65mail_opt_in\x18\x01 \x01(\x08\x12\x12\n\nsms_opt_in\x18\x02 \x01(\x08\"m\n\x11\x43reateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.UserB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x04\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"$\n\x0eGetUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xbd\x01\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12*\n\x04role\x18\x03 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\r\n\x05query\x18\x05 \x01(\t\x12\x17\n\x0fpatron_category\x18\x06 \x01(\t\"i\n\x11ListUsersResponse\x12\'\n\x05users\x18\x01 \x03(\x0b\x32\x18.athenaeum.users.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x86\x01\n\x11UpdateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.UserB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"I\n\x11\x44\x65leteUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"4\n\x1eGetBorrowingEligibilityRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x82\x02\n\x14\x42orrowingEligibility\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65ligible\x18\x02 \x01(\x08\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x17\n\x0fpatron_category\x18\x05 \x01(\t\x12*\n\x04role\x18\x06 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhome_branch\x18\x08 \x01(\t\"\xc7\x01\n\x0fRegisterRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12M\n\x18notification_preferences\x18\x05 \x01(\x0b\x32+.athenaeum.users.v1.NotificationPreferences\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"j\n\x10RegisterResponse\x12&\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.User\x12.\n\x06tokens\x18\x02 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\"<\n\x0cLoginRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"g\n\rLoginResponse\x12.\n\x06tokens\x18\x01 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\x12&\n\x04user\x18\x02 \x01(\x0b\x32\x18.athenaeum.users.v1.User\"\xca\x01\n\nAuthTokens\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12=\n\x19refresh_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntoken_type\x18\x05 \x01(\t\"2\n\x13RefreshTokenRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"F\n\x14RefreshTokenResponse\x12.\n\x06tokens\x18\x01 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\",\n\rLogoutRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"-\n\x04Jwks\x12%\n\x04keys\x18\x01 \x03(\x0b\x32\x17.athenaeum.users.v1.Jwk\"r\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x0b\n\x03use\x18\x03 \x01(\t\x12\x0b\n\x03\x61lg\x18\x04 \x01(\t\x12\x0b\n\x03\x63rv\x18\x05 \x01(\t\x12\t\n\x01x\x18\x06 \x01(\t\x12\t\n\x01y\x18\x07 \x01(\t\x12\t\n\x01n\x18\x08 \x01(\t\x12\t\n\x01\x65\x18\t \x01(\t*i\n\x08UserRole\x12\x19\n\x15USER_ROLE_UNSPECIFIED\x10\x00\x12\x14\n\x10USER_ROLE_READER\x10\x01\x12\x17\n\x13USER_ROLE_LIBRARIAN\x10\x02\x12\x13\n\x0fUSER_ROLE_ADMIN\x10\x03*\x90\x01\n\nUserStatus\x12\x1b\n\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12USER_STATUS_ACTIVE\x10\x01\x12\x17\n\x13USER_STATUS_BLOCKED\x10\x02\x12\x17\n\x13USER_STATUS_EXPIRED\x10\x03\x12\x1b\n\x17USER_STATUS_DEACTIVATED\x10\x04\x32\x9f\x05\n\x0cUsersService\x12\x63\n\nCreateUser\x12%.athenaeum.users.v1.CreateUserRequest\x1a\x18.athenaeum.users.v1.User\"\x14\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12\x63\n\x07GetUser\x12\".athenaeum.users.v1.GetUserRequest\x1a\x18.athenaeum.users.v1.User\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=users/*}\x12k\n\tListUsers\x12$.athenaeum.users.v1.ListUsersRequest\x1a%.athenaeum.users.v1.ListUsersResponse\"\x11\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/users\x12t\n\nUpdateUser\x12%.athenaeum.users.v1.UpdateUserRequest\x1a\x18.athenaeum.users.v1.User\"%\x82\xd3\xe4\x93\x02\x1f\x32\x17/v1/{user.name=users/*}:\x04user\x12i\n\nDeleteUser\x12%.athenaeum.users.v1.DeleteUserRequest\x1a\x18.athenaeum.users.v1.User\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=users/*}\x12w\n\x17GetBorrowingEligibility\x12\x32.athenaeum.users.v1.GetBorrowingEligibilityRequest\x1a(.athenaeum.users.v1.BorrowingEligibility2\xc6\x04\n\x0b\x41uthService\x12s\n\x08Register\x12#.athenaeum.users.v1.RegisterRequest\x1a$.athenaeum.users.v1.RegisterResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth/register:\x01*\x12g\n\x05Login\x12 .athenaeum.users.v1.LoginRequest\x1a!.athenaeum.users.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12~\n\x0cRefreshToken\x12\'.athenaeum.users.v1.RefreshTokenRequest\x1a(.athenaeum.users.v1.RefreshTokenResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12_\n\x06Logout\x12!.athenaeum.users.v1.LogoutRequest\x1a\x16.google.protobuf.Empty\"\x1a\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12x\n\x07GetJwks\x12\".athenaeum.users.v1.GetJwksRequest\x1a\x18.athenaeum.users.v1.Jwks\"/\x82\xd3\xe4\x93\x02)\x12\r/v1/auth/jwksZ\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61thenaeum/users/v1/users.proto\x12\x12\x61thenaeum.users.v1\x1a\x1d\x61thenaeum/api/v1/access.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x04\n\x04User\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12\x19\n\x0b\x63\x61rd_number\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\x0fpatron_category\x18\x06 \x01(\t\x12*\n\x04role\x18\x07 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12.\n\x06status\x18\x08 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12M\n\x18notification_preferences\x18\t \x01(\x0b\x32+.athenaeum.users.v1.NotificationPreferences\x12\x13\n\x0bhome_branch\x18\n \x01(\t\x12\x15\n\rstatus_reason\x18\x0b \x01(\t\x12/\n\x0b\x65xpire_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0f \x01(\t\"C\n\x17NotificationPreferences\x12\x14\n\x0c\x65mail_opt_in\x18\x01 \x01(\x08\x12\x12\n\nsms_opt_in\x18\x02 \x01(\x08\"m\n\x11\x43reateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.UserB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x04\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"$\n\x0eGetUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xbd\x01\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12*\n\x04role\x18\x03 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\r\n\x05query\x18\x05 \x01(\t\x12\x17\n\x0fpatron_category\x18\x06 \x01(\t\"i\n\x11ListUsersResponse\x12\'\n\x05users\x18\x01 \x03(\x0b\x32\x18.athenaeum.users.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x86\x01\n\x11UpdateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.UserB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"I\n\x11\x44\x65leteUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"4\n\x1eGetBorrowingEligibilityRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x82\x02\n\x14\x42orrowingEligibility\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65ligible\x18\x02 \x01(\x08\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x17\n\x0fpatron_category\x18\x05 \x01(\t\x12*\n\x04role\x18\x06 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhome_branch\x18\x08 \x01(\t\"\xc7\x01\n\x0fRegisterRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12M\n\x18notification_preferences\x18\x05 \x01(\x0b\x32+.athenaeum.users.v1.NotificationPreferences\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"j\n\x10RegisterResponse\x12&\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.User\x12.\n\x06tokens\x18\x02 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\"<\n\x0cLoginRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"g\n\rLoginResponse\x12.\n\x06tokens\x18\x01 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\x12&\n\x04user\x18\x02 \x01(\x0b\x32\x18.athenaeum.users.v1.User\"\xca\x01\n\nAuthTokens\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12=\n\x19refresh_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntoken_type\x18\x05 \x01(\t\"2\n\x13RefreshTokenRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"F\n\x14RefreshTokenResponse\x12.\n\x06tokens\x18\x01 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\",\n\rLogoutRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"-\n\x04Jwks\x12%\n\x04keys\x18\x01 \x03(\x0b\x32\x17.athenaeum.users.v1.Jwk\"r\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x0b\n\x03use\x18\x03 \x01(\t\x12\x0b\n\x03\x61lg\x18\x04 \x01(\t\x12\x0b\n\x03\x63rv\x18\x05 \x01(\t\x12\t\n\x01x\x18\x06 \x01(\t\x12\t\n\x01y\x18\x07 \x01(\t\x12\t\n\x01n\x18\x08 \x01(\t\x12\t\n\x01\x65\x18\t \x01(\t*i\n\x08UserRole\x12\x19\n\x15USER_ROLE_UNSPECIFIED\x10\x00\x12\x14\n\x10USER_ROLE_READER\x10\x01\x12\x17\n\x13USER_ROLE_LIBRARIAN\x10\x02\x12\x13\n\x0fUSER_ROLE_ADMIN\x10\x03*\x90\x01\n\nUserStatus\x12\x1b\n\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12USER_STATUS_ACTIVE\x10\x01\x12\x17\n\x13USER_STATUS_BLOCKED\x10\x02\x12\x17\n\x13USER_STATUS_EXPIRED\x10\x03\x12\x1b\n\x17USER_STATUS_DEACTIVATED\x10\x04\x32\xd7\x05\n\x0cUsersService\x12i\n\nCreateUser\x12%.athenaeum.users.v1.CreateUserRequest\x1a\x18.athenaeum.users.v1.User\"\x1a\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12o\n\x07GetUser\x12\".athenaeum.users.v1.GetUserRequest\x1a\x18.athenaeum.users.v1.User\"&\x8a\xb5\x18\x08\x08\x04\x12\x04name\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=users/*}\x12q\n\tListUsers\x12$.athenaeum.users.v1.ListUsersRequest\x1a%.athenaeum.users.v1.ListUsersResponse\"\x17\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/users\x12\x85\x01\n\nUpdateUser\x12%.athenaeum.users.v1.UpdateUserRequest\x1a\x18.athenaeum.users.v1.User\"6\x8a\xb5\x18\r\x08\x04\x12\tuser.name\x82\xd3\xe4\x93\x02\x1f\x32\x17/v1/{user.name=users/*}:\x04user\x12o\n\nDeleteUser\x12%.athenaeum.users.v1.DeleteUserRequest\x1a\x18.athenaeum.users.v1.User\" \x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=users/*}\x12\x7f\n\x17GetBorrowingEligibility\x12\x32.athenaeum.users.v1.GetBorrowingEligibilityRequest\x1a(.athenaeum.users.v1.BorrowingEligibility\"\x06\x8a\xb5\x18\x02\x08\x02\x32\xe5\x04\n\x0b\x41uthService\x12y\n\x08Register\x12#.athenaeum.users.v1.RegisterRequest\x1a$.athenaeum.users.v1.RegisterResponse\"\"\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth/register:\x01*\x12m\n\x05Login\x12 .athenaeum.users.v1.LoginRequest\x1a!.athenaeum.users.v1.LoginResponse\"\x1f\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12\x84\x01\n\x0cRefreshToken\x12\'.athenaeum.users.v1.RefreshTokenRequest\x1a(.athenaeum.users.v1.RefreshTokenResponse\"!\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12\x65\n\x06Logout\x12!.athenaeum.users.v1.LogoutRequest\x1a\x16.google.protobuf.Empty\" \x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12~\n\x07GetJwks\x12\".athenaeum.users.v1.GetJwksRequest\x1a\x18.athenaeum.users.v1.Jwks\"5\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02)\x12\r/v1/auth/jwksZ\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -71,73 +72,75 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOGOUTREQUEST'].fields_by_name['refresh_token']._loaded_options = None
   _globals['_LOGOUTREQUEST'].fields_by_name['refresh_token']._serialized_options = b'\342A\001\002'
   _globals['_USERSSERVICE'].methods_by_name['CreateUser']._loaded_options = None
-  _globals['_USERSSERVICE'].methods_by_name['CreateUser']._serialized_options = b'\202\323\344\223\002\016\"\t/v1/users:\001*'
+  _globals['_USERSSERVICE'].methods_by_name['CreateUser']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\016\"\t/v1/users:\001*'
   _globals['_USERSSERVICE'].methods_by_name['GetUser']._loaded_options = None
-  _globals['_USERSSERVICE'].methods_by_name['GetUser']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/{name=users/*}'
+  _globals['_USERSSERVICE'].methods_by_name['GetUser']._serialized_options = b'\212\265\030\010\010\004\022\004name\202\323\344\223\002\024\022\022/v1/{name=users/*}'
   _globals['_USERSSERVICE'].methods_by_name['ListUsers']._loaded_options = None
-  _globals['_USERSSERVICE'].methods_by_name['ListUsers']._serialized_options = b'\202\323\344\223\002\013\022\t/v1/users'
+  _globals['_USERSSERVICE'].methods_by_name['ListUsers']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\013\022\t/v1/users'
   _globals['_USERSSERVICE'].methods_by_name['UpdateUser']._loaded_options = None
-  _globals['_USERSSERVICE'].methods_by_name['UpdateUser']._serialized_options = b'\202\323\344\223\002\0372\027/v1/{user.name=users/*}:\004user'
+  _globals['_USERSSERVICE'].methods_by_name['UpdateUser']._serialized_options = b'\212\265\030\r\010\004\022\tuser.name\202\323\344\223\002\0372\027/v1/{user.name=users/*}:\004user'
   _globals['_USERSSERVICE'].methods_by_name['DeleteUser']._loaded_options = None
-  _globals['_USERSSERVICE'].methods_by_name['DeleteUser']._serialized_options = b'\202\323\344\223\002\024*\022/v1/{name=users/*}'
+  _globals['_USERSSERVICE'].methods_by_name['DeleteUser']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\024*\022/v1/{name=users/*}'
+  _globals['_USERSSERVICE'].methods_by_name['GetBorrowingEligibility']._loaded_options = None
+  _globals['_USERSSERVICE'].methods_by_name['GetBorrowingEligibility']._serialized_options = b'\212\265\030\002\010\002'
   _globals['_AUTHSERVICE'].methods_by_name['Register']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['Register']._serialized_options = b'\202\323\344\223\002\026\"\021/v1/auth/register:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['Register']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\026\"\021/v1/auth/register:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['Login']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['Login']._serialized_options = b'\202\323\344\223\002\023\"\016/v1/auth/login:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['Login']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\023\"\016/v1/auth/login:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['RefreshToken']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['RefreshToken']._serialized_options = b'\202\323\344\223\002\025\"\020/v1/auth/refresh:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['RefreshToken']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\025\"\020/v1/auth/refresh:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['Logout']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['Logout']._serialized_options = b'\202\323\344\223\002\024\"\017/v1/auth/logout:\001*'
+  _globals['_AUTHSERVICE'].methods_by_name['Logout']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\024\"\017/v1/auth/logout:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._loaded_options = None
-  _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._serialized_options = b'\202\323\344\223\002)\022\r/v1/auth/jwksZ\030\022\026/.well-known/jwks.json'
-  _globals['_USERROLE']._serialized_start=2817
-  _globals['_USERROLE']._serialized_end=2922
-  _globals['_USERSTATUS']._serialized_start=2925
-  _globals['_USERSTATUS']._serialized_end=3069
-  _globals['_USER']._serialized_start=214
-  _globals['_USER']._serialized_end=738
-  _globals['_NOTIFICATIONPREFERENCES']._serialized_start=740
-  _globals['_NOTIFICATIONPREFERENCES']._serialized_end=807
-  _globals['_CREATEUSERREQUEST']._serialized_start=809
-  _globals['_CREATEUSERREQUEST']._serialized_end=918
-  _globals['_GETUSERREQUEST']._serialized_start=920
-  _globals['_GETUSERREQUEST']._serialized_end=956
-  _globals['_LISTUSERSREQUEST']._serialized_start=959
-  _globals['_LISTUSERSREQUEST']._serialized_end=1148
-  _globals['_LISTUSERSRESPONSE']._serialized_start=1150
-  _globals['_LISTUSERSRESPONSE']._serialized_end=1255
-  _globals['_UPDATEUSERREQUEST']._serialized_start=1258
-  _globals['_UPDATEUSERREQUEST']._serialized_end=1392
-  _globals['_DELETEUSERREQUEST']._serialized_start=1394
-  _globals['_DELETEUSERREQUEST']._serialized_end=1467
-  _globals['_GETBORROWINGELIGIBILITYREQUEST']._serialized_start=1469
-  _globals['_GETBORROWINGELIGIBILITYREQUEST']._serialized_end=1521
-  _globals['_BORROWINGELIGIBILITY']._serialized_start=1524
-  _globals['_BORROWINGELIGIBILITY']._serialized_end=1782
-  _globals['_REGISTERREQUEST']._serialized_start=1785
-  _globals['_REGISTERREQUEST']._serialized_end=1984
-  _globals['_REGISTERRESPONSE']._serialized_start=1986
-  _globals['_REGISTERRESPONSE']._serialized_end=2092
-  _globals['_LOGINREQUEST']._serialized_start=2094
-  _globals['_LOGINREQUEST']._serialized_end=2154
-  _globals['_LOGINRESPONSE']._serialized_start=2156
-  _globals['_LOGINRESPONSE']._serialized_end=2259
-  _globals['_AUTHTOKENS']._serialized_start=2262
-  _globals['_AUTHTOKENS']._serialized_end=2464
-  _globals['_REFRESHTOKENREQUEST']._serialized_start=2466
-  _globals['_REFRESHTOKENREQUEST']._serialized_end=2516
-  _globals['_REFRESHTOKENRESPONSE']._serialized_start=2518
-  _globals['_REFRESHTOKENRESPONSE']._serialized_end=2588
-  _globals['_LOGOUTREQUEST']._serialized_start=2590
-  _globals['_LOGOUTREQUEST']._serialized_end=2634
-  _globals['_GETJWKSREQUEST']._serialized_start=2636
-  _globals['_GETJWKSREQUEST']._serialized_end=2652
-  _globals['_JWKS']._serialized_start=2654
-  _globals['_JWKS']._serialized_end=2699
-  _globals['_JWK']._serialized_start=2701
-  _globals['_JWK']._serialized_end=2815
-  _globals['_USERSSERVICE']._serialized_start=3072
-  _globals['_USERSSERVICE']._serialized_end=3743
-  _globals['_AUTHSERVICE']._serialized_start=3746
-  _globals['_AUTHSERVICE']._serialized_end=4328
+  _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002)\022\r/v1/auth/jwksZ\030\022\026/.well-known/jwks.json'
+  _globals['_USERROLE']._serialized_start=2848
+  _globals['_USERROLE']._serialized_end=2953
+  _globals['_USERSTATUS']._serialized_start=2956
+  _globals['_USERSTATUS']._serialized_end=3100
+  _globals['_USER']._serialized_start=245
+  _globals['_USER']._serialized_end=769
+  _globals['_NOTIFICATIONPREFERENCES']._serialized_start=771
+  _globals['_NOTIFICATIONPREFERENCES']._serialized_end=838
+  _globals['_CREATEUSERREQUEST']._serialized_start=840
+  _globals['_CREATEUSERREQUEST']._serialized_end=949
+  _globals['_GETUSERREQUEST']._serialized_start=951
+  _globals['_GETUSERREQUEST']._serialized_end=987
+  _globals['_LISTUSERSREQUEST']._serialized_start=990
+  _globals['_LISTUSERSREQUEST']._serialized_end=1179
+  _globals['_LISTUSERSRESPONSE']._serialized_start=1181
+  _globals['_LISTUSERSRESPONSE']._serialized_end=1286
+  _globals['_UPDATEUSERREQUEST']._serialized_start=1289
+  _globals['_UPDATEUSERREQUEST']._serialized_end=1423
+  _globals['_DELETEUSERREQUEST']._serialized_start=1425
+  _globals['_DELETEUSERREQUEST']._serialized_end=1498
+  _globals['_GETBORROWINGELIGIBILITYREQUEST']._serialized_start=1500
+  _globals['_GETBORROWINGELIGIBILITYREQUEST']._serialized_end=1552
+  _globals['_BORROWINGELIGIBILITY']._serialized_start=1555
+  _globals['_BORROWINGELIGIBILITY']._serialized_end=1813
+  _globals['_REGISTERREQUEST']._serialized_start=1816
+  _globals['_REGISTERREQUEST']._serialized_end=2015
+  _globals['_REGISTERRESPONSE']._serialized_start=2017
+  _globals['_REGISTERRESPONSE']._serialized_end=2123
+  _globals['_LOGINREQUEST']._serialized_start=2125
+  _globals['_LOGINREQUEST']._serialized_end=2185
+  _globals['_LOGINRESPONSE']._serialized_start=2187
+  _globals['_LOGINRESPONSE']._serialized_end=2290
+  _globals['_AUTHTOKENS']._serialized_start=2293
+  _globals['_AUTHTOKENS']._serialized_end=2495
+  _globals['_REFRESHTOKENREQUEST']._serialized_start=2497
+  _globals['_REFRESHTOKENREQUEST']._serialized_end=2547
+  _globals['_REFRESHTOKENRESPONSE']._serialized_start=2549
+  _globals['_REFRESHTOKENRESPONSE']._serialized_end=2619
+  _globals['_LOGOUTREQUEST']._serialized_start=2621
+  _globals['_LOGOUTREQUEST']._serialized_end=2665
+  _globals['_GETJWKSREQUEST']._serialized_start=2667
+  _globals['_GETJWKSREQUEST']._serialized_end=2683
+  _globals['_JWKS']._serialized_start=2685
+  _globals['_JWKS']._serialized_end=2730
+  _globals['_JWK']._serialized_start=2732
+  _globals['_JWK']._serialized_end=2846
+  _globals['_USERSSERVICE']._serialized_start=3103
+  _globals['_USERSSERVICE']._serialized_end=3830
+  _globals['_AUTHSERVICE']._serialized_start=3833
+  _globals['_AUTHSERVICE']._serialized_end=4446
 # @@protoc_insertion_point(module_scope)

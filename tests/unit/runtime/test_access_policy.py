@@ -1,4 +1,4 @@
-"""The mesh's access policy: every RPC has a rule, and the interceptor's decisions follow it."""
+"""The mesh's access policy: every RPC declares its rule in the protos, and the decisions follow it."""
 
 from __future__ import annotations
 
@@ -13,24 +13,27 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.loans.v1 import loans_pb2
 from athenaeum.users.v1 import users_pb2
-from services.support.mesh.access import POLICY, public_methods
-from services.support.mesh.registry import EDGE, spiffe_id
-from services.support.runtime.auth import (
+from services.support.mesh.registry import SERVICES
+from services.support.runtime.access import api_service_names, policy_for
+from services.support.runtime.auth import RevocationList
+from services.support.runtime.errors import PermissionDenied, Unauthenticated
+from services.support.runtime.identity import (
     ACCESS_TOKEN_AUDIENCE,
     ACCESS_TOKEN_ISSUER,
+    EDGE,
     Identity,
-    RevocationList,
     Role,
     authorize,
     decode_claims,
     field_value,
+    spiffe_id,
 )
-from services.support.runtime.errors import PermissionDenied, Unauthenticated
 
 DESCRIPTOR = Path(__file__).resolve().parents[3] / "gen" / "descriptor" / "athenaeum.binpb"
 EDGE_CALLER = spiffe_id(EDGE)
 LOANS_CALLER = spiffe_id("loans")
 ME = "users/11111111-1111-1111-1111-111111111111"
+POLICY = policy_for(api_service_names())
 
 
 def _rpcs() -> dict[str, descriptor_pb2.MethodDescriptorProto]:
@@ -54,7 +57,18 @@ def _check(method: str, request: object, *, identity: Identity | None, caller: s
 
 def test_every_rpc_in_the_descriptor_set_has_a_rule() -> None:
     missing = sorted(set(_rpcs()) - set(POLICY))
-    assert not missing, f"add these to services/support/mesh/access.py: {missing}"
+    assert not missing, f"declare `option (athenaeum.api.v1.access)` on: {missing}"
+
+
+def test_the_registry_serves_every_service_of_the_api_and_nothing_else() -> None:
+    assert sorted(name for spec in SERVICES for name in spec.grpc_services) == api_service_names()
+
+
+def test_mesh_internal_methods_are_exactly_those_the_protos_declare_for_the_mesh() -> None:
+    internal = {path for spec in SERVICES for path in spec.internal_methods}
+    assert internal == {path for path, rule in POLICY.items() if rule.mesh_only}
+    assert "/athenaeum.catalog.v1.CatalogService/CheckOutCopy" in internal
+    assert "/athenaeum.users.v1.UsersService/GetBorrowingEligibility" in internal
 
 
 def test_every_self_field_exists_on_its_request_and_is_not_on_a_client_stream() -> None:
@@ -72,7 +86,7 @@ def test_every_self_field_exists_on_its_request_and_is_not_on_a_client_stream() 
 
 
 def test_the_anonymous_surface_is_sign_up_sign_in_keys_and_catalog_reads() -> None:
-    public = {path.rsplit("/", 1)[1] for path in public_methods() if path.startswith("/athenaeum.")}
+    public = {path.rsplit("/", 1)[1] for path, rule in POLICY.items() if rule.public and path.startswith("/athenaeum.")}
     assert public == {
         "Register", "Login", "RefreshToken", "Logout", "GetJwks",
         "GetBook", "ListBooks", "SearchBooks", "GetCopy", "ListCopies",

@@ -1,0 +1,139 @@
+"""Who is calling: mesh identities (SPIFFE), the signed-in end user, and the rule an RPC's caller must meet.
+
+Pure: domain and application code may import it (roles, the Identity of the current user).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from services.support.runtime.errors import PermissionDenied, Unauthenticated
+
+TRUST_DOMAIN = "athenaeum"
+EDGE = "edge"
+"""The mesh identity of the edge Envoy: calls from the outside world arrive with it."""
+
+ACCESS_TOKEN_ISSUER = "athenaeum-users"
+ACCESS_TOKEN_AUDIENCE = "athenaeum"
+CLAIMS_HEADER = "x-athenaeum-claims"
+"""Where the edge puts the verified JWT payload (base64url JSON); stripped from client requests first."""
+MAX_ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
+"""No access token lives longer: a revoked session needs remembering for at most this long."""
+
+
+def spiffe_id(identity: str) -> str:
+    """The URI SAN a mesh identity carries in its certificate."""
+    return f"spiffe://{TRUST_DOMAIN}/{identity}"
+
+
+EDGE_CALLER = spiffe_id(EDGE)
+
+
+class Role(StrEnum):
+    """The same words as the `role` claim of access tokens."""
+
+    READER = "reader"
+    LIBRARIAN = "librarian"
+    ADMIN = "admin"
+
+
+STAFF = frozenset({Role.LIBRARIAN, Role.ADMIN})
+ADMINS = frozenset({Role.ADMIN})
+ME = "users/me"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """The signed-in end user behind a call, as the verified access token describes them."""
+
+    subject: str
+    """"users/{user}"."""
+    role: Role
+    session_id: str
+    expires_at: datetime
+    patron_category: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+    def names_self(self, name: str) -> bool:
+        """True when `name` is this user ("users/{own id}" or "users/me")."""
+        return name in (self.subject, ME)
+
+    def resolve(self, name: str) -> str:
+        """ "users/me" -> this user's name; any other name unchanged."""
+        return self.subject if name == ME else name
+
+
+def decode_claims(raw: str) -> Identity:
+    """Identity from the base64url JSON payload Envoy forwards; Unauthenticated when it is not one."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
+        audiences = payload["aud"] if isinstance(payload["aud"], list) else [payload["aud"]]
+        if payload["iss"] != ACCESS_TOKEN_ISSUER or ACCESS_TOKEN_AUDIENCE not in audiences:
+            raise ValueError("not a token of ours")  # the edge checks too; this is defence in depth
+        return Identity(
+            subject=str(payload["sub"]),
+            role=Role(payload["role"]),
+            session_id=str(payload["sid"]),
+            expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
+            patron_category=str(payload.get("cat", "")),
+        )
+    except (ValueError, KeyError, TypeError, binascii.Error, OverflowError):
+        raise Unauthenticated("the access token's claims are malformed", reason="MALFORMED_CLAIMS") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Who may call one RPC. `public`: anyone. `mesh_only`: peer services only, never the edge.
+    Otherwise a signed-in user whose role is in `roles` (empty: any role), or, failing that, one whose
+    own name is in the request field `self_field` (dotted path, e.g. "user.name")."""
+
+    public: bool = False
+    mesh_only: bool = False
+    roles: frozenset[Role] = frozenset()
+    self_field: str = ""
+
+
+PUBLIC = Rule(public=True)
+MESH_ONLY = Rule(mesh_only=True)
+SIGNED_IN = Rule()
+
+
+def role_in(roles: frozenset[Role], *, or_self: str = "") -> Rule:
+    """Callers with one of `roles`; others only when `or_self` names themselves."""
+    return Rule(roles=roles, self_field=or_self)
+
+
+def field_value(request: Any, path: str) -> str:
+    value = request
+    for part in path.split("."):
+        value = getattr(value, part)
+    return str(value)
+
+
+def authorize(rule: Rule, *, identity: Identity | None, caller: str, request: Any) -> None:
+    """Raise Unauthenticated / PermissionDenied unless `rule` lets this caller make this request."""
+    from_peer = bool(caller) and caller != EDGE_CALLER
+    if rule.public:
+        return
+    if rule.mesh_only:
+        if not from_peer:
+            raise PermissionDenied("this method is for services of the mesh only", reason="MESH_ONLY")
+        return
+    if identity is None:
+        if from_peer:
+            return  # a peer service calling on its own behalf; the sidecar's RBAC chose who may call
+        raise Unauthenticated("sign in first: this method needs an access token", reason="TOKEN_REQUIRED")
+    if not rule.roles or identity.role in rule.roles:
+        return
+    if rule.self_field and identity.names_self(field_value(request, rule.self_field)):
+        return
+    raise PermissionDenied(f"a {identity.role} may not do this", reason="ROLE_NOT_ALLOWED")
