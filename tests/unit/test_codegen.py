@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,16 +81,13 @@ def test_google_python_modules_come_from_the_wheel_not_from_gen() -> None:
     assert not (ROOT / "gen/python/google").exists()
 
 
-def test_buf_is_found_in_the_repository_tools_first(tmp_path: Path) -> None:
-    local = tmp_path / ".tools/node_modules/.bin/buf"
-    local.parent.mkdir(parents=True)
-    local.write_text("")
-
-    assert buf_path(tmp_path) == str(local)
+def test_buf_comes_from_the_wheel_next_to_the_interpreter() -> None:
+    assert Path(buf_path()).parent == Path(sys.executable).parent
 
 
-def test_missing_buf_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_missing_tool_says_how_to_install_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))
 
-    with pytest.raises(ToolNotFound, match="npm install"):
-        buf_path(tmp_path)
+    with pytest.raises(ToolNotFound, match="pip install buf-bin"):
+        buf_path()
