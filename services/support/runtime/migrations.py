@@ -88,3 +88,11 @@ def create_messaging_tables_v1() -> None:
         sa.Column("resource", sa.Text, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
     )
+
+
+def drop_inbox_v2() -> None:
+    """The inbox table of the first release went unused: consumers keep their own idempotency records
+    (keyed as their work needs), so it goes. Frozen like the function above."""
+    from alembic import op
+
+    op.drop_table("inbox")

@@ -1,7 +1,5 @@
 """Transactional outbox: events are rows written in the same transaction as the change they describe,
 then relayed to JetStream with `Nats-Msg-Id` = event id, so JetStream drops a re-send after a crash.
-
-Also the inbox table consumers use to skip event ids they have already handled.
 """
 
 from __future__ import annotations
@@ -16,8 +14,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from nats.js import JetStreamContext
-from sqlalchemy.dialects.postgresql import UUID, insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.support.runtime.messaging import EVENT_TYPE_HEADER, NatsLink
 from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
@@ -39,14 +37,6 @@ OUTBOX = sa.Table(
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("published_at", sa.DateTime(timezone=True)),
     sa.Index("outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")),
-)
-
-INBOX = sa.Table(
-    "inbox",
-    messaging_metadata,
-    sa.Column("consumer", sa.Text, primary_key=True),
-    sa.Column("event_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
 )
 
 
@@ -71,14 +61,6 @@ class OutboxMessage:
             "headers": {**trace_headers(), **self.headers},
             "occurred_at": self.occurred_at,
         }
-
-
-async def mark_processed(connection: AsyncConnection, *, consumer: str, event_id: uuid.UUID) -> bool:
-    """Record that `consumer` handled `event_id`; False when it already had (the caller then skips it)."""
-    inserted = await connection.execute(
-        insert(INBOX).values(consumer=consumer, event_id=event_id).on_conflict_do_nothing().returning(INBOX.c.event_id)
-    )
-    return inserted.first() is not None
 
 
 # Built once: the relay runs this at every poll of every service.

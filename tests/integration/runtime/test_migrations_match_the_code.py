@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from services.support.runtime import idempotency  # noqa: F401  (declares idempotent_requests in messaging_metadata)
 from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.outbox import messaging_metadata
 

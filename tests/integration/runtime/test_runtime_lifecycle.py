@@ -73,8 +73,10 @@ async def test_sigterm_lets_calls_in_flight_finish_and_refuses_new_ones(free_por
             await asyncio.sleep(0.3)
             process.send_signal(signal.SIGTERM)
             await asyncio.sleep(0.3)
-            with pytest.raises(grpc.aio.AioRpcError):  # draining: new calls are refused
+            with pytest.raises(grpc.aio.AioRpcError) as refused:  # draining: new calls are refused
                 await wait(b"", timeout=2)
+            assert refused.value.code() == grpc.StatusCode.UNAVAILABLE, refused.value
+            assert process.returncode is None, "refused because it was draining, not because it was gone"
             assert await in_flight == b"done"  # the call that was running finished
         assert await asyncio.wait_for(process.wait(), 15) == 0
     finally:
