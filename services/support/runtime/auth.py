@@ -9,7 +9,6 @@ and where session revocations come from is injected by the composition root.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import inspect
 import logging
@@ -19,10 +18,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-import nats
 from google.protobuf.message import Message
-from nats.js.api import ConsumerConfig, DeliverPolicy
 
+from services.support.runtime.consumers import Follower, StartAt
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
 from services.support.runtime.identity import (
     CLAIMS_HEADER,
@@ -33,6 +31,7 @@ from services.support.runtime.identity import (
     decode_claims,
 )
 from services.support.runtime.interceptors import Handler, caller_from_metadata, replace_behavior
+from services.support.runtime.messaging import NatsLink, stream_name
 from services.support.runtime.wire import event_subject
 
 log = logging.getLogger("athenaeum.auth")
@@ -75,13 +74,8 @@ class RevocationList:
     """Sessions revoked before their access tokens expire (logout, refresh-token reuse, deactivation)."""
 
     def __init__(
-        self,
-        nats_url: str = "",
-        feed: RevocationFeed | None = None,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        self, feed: RevocationFeed | None = None, *, clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     ) -> None:
-        self._nats_url = nats_url
         self._feed = feed
         self._until: dict[str, datetime] = {}
         self._now = clock
@@ -101,34 +95,20 @@ class RevocationList:
     def apply(self, revocation: Revocation) -> None:
         self.revoke(revocation.session_id, revocation.until)
 
-    async def follow(self) -> None:
-        """Keep up with session revocations on JetStream, replaying those whose tokens may still live."""
-        if self._feed is None:
-            return
-        delay = 0.2
-        while True:
-            try:
-                await self._follow_once(self._nats_url, self._feed)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # NATS away or the stream not declared yet: try again
-                log.warning("revocation feed unavailable: %s", error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-
-    async def _follow_once(self, nats_url: str, feed: RevocationFeed) -> None:
-        client = await nats.connect(nats_url, name="revocations", max_reconnect_attempts=-1, connect_timeout=2)
-        try:
-            since = datetime.now(UTC) - MAX_ACCESS_TOKEN_LIFETIME
-            subscription = await client.jetstream().subscribe(
-                feed.subject,
-                ordered_consumer=True,
-                config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since),
-            )
-            async for message in subscription.messages:
-                self.apply(feed.decode(message.data))
-        finally:
-            await client.close()
+    def follower(self, link: NatsLink) -> Follower | None:
+        """Keeps up with the feed on JetStream, from the oldest revocation whose tokens may still live,
+        through NATS restarts; None when this process honours no feed."""
+        feed = self._feed
+        if feed is None:
+            return None
+        return Follower(
+            link,
+            name="session-revocations",
+            stream=stream_name(feed.subject.split(".")[1]),
+            subject=feed.subject,
+            handle=lambda message: self.apply(feed.decode(message.data)),
+            start=StartAt(since=self._now() - MAX_ACCESS_TOKEN_LIFETIME),
+        )
 
 
 class AuthorizationInterceptor(grpc.aio.ServerInterceptor):

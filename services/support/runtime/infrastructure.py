@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.support.runtime.auth import RevocationFeed
+from services.support.runtime.consumers import DurableConsumer, Follower
 from services.support.runtime.db import create_engine, session_factory
 from services.support.runtime.health import database_check, nats_check
 from services.support.runtime.messaging import NatsLink
@@ -45,15 +46,22 @@ class Infrastructure:
         services: Sequence[Served],
         *,
         revocations: RevocationFeed | None,
+        consumers: Sequence[DurableConsumer | Follower] = (),
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
     ) -> ServiceApp:
-        """The ServiceApp for `serve`: health follows Postgres and NATS; the relay and NATS link run alongside."""
+        """The ServiceApp for `serve`: health follows Postgres, NATS and every consumer; the relay, the NATS
+        link and the consumers run alongside."""
         return ServiceApp(
             name=self.name,
             settings=self.settings,
             services=services,
             revocations=revocations,
-            health_checks=[database_check(self.engine), nats_check(self.nats)],
-            background=[self.nats.run, self.relay.run, *background],
+            nats=self.nats,
+            health_checks=[
+                database_check(self.engine),
+                nats_check(self.nats),
+                *(consumer.health.check for consumer in consumers),
+            ],
+            background=[self.nats.run, self.relay.run, *(consumer.run for consumer in consumers), *background],
             closers=[self.nats.close, self.engine.dispose],
         )

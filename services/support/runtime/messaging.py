@@ -1,23 +1,18 @@
-"""NATS JetStream helpers: a resilient connection, the streams of each bounded context, durable pull
-consumers that ack only after the handler's commit and dead-letter after the last delivery."""
+"""NATS JetStream helpers: a resilient connection and the streams of each bounded context (consumers are in
+runtime.consumers)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import nats
 from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
+from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
-
-from services.support.runtime.telemetry import CONSUMER_MESSAGES, CONSUMER_PENDING
-from services.support.runtime.tracing import consuming
 
 log = logging.getLogger("athenaeum.messaging")
 
@@ -62,6 +57,8 @@ class NatsLink:
         self._stream_replicas = stream_replicas
         self._client: NatsClient | None = None
         self._connected = asyncio.Event()
+        self.generation = 0
+        """Counts (re)connections: a consumer that subscribed in an earlier generation subscribes again."""
 
     @property
     def is_connected(self) -> bool:
@@ -86,6 +83,8 @@ class NatsLink:
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
                     connect_timeout=2,
+                    reconnected_cb=self._reconnected,
+                    disconnected_cb=self._disconnected,
                 )
             except Exception as error:
                 log.warning("NATS not reachable yet: %s", error)
@@ -94,7 +93,22 @@ class NatsLink:
                 continue
             await ensure_streams(client.jetstream(), replicas=self._stream_replicas)
             self._client = client
+            self.generation += 1
             self._connected.set()
+
+    async def _disconnected(self) -> None:
+        log.warning("disconnected from NATS; reconnecting")
+
+    async def _reconnected(self) -> None:
+        """A restarted server may have lost its streams (a new data folder): declare them again, then let
+        every consumer subscribe anew."""
+        if self._client is not None:
+            try:
+                await ensure_streams(self._client.jetstream(), replicas=self._stream_replicas)
+            except Exception as error:  # the consumers' next subscription attempt retries until it works
+                log.warning("could not declare the streams after reconnecting: %s", error)
+        self.generation += 1
+        log.info("reconnected to NATS")
 
     async def close(self) -> None:
         if self._client is not None and not self._client.is_closed:
@@ -112,9 +126,6 @@ async def ensure_streams(js: JetStreamContext, *, replicas: int = 1) -> None:
             await js.add_stream(config)
 
 
-Handler = Callable[[Msg], Awaitable[None]]
-
-
 @dataclass(frozen=True, slots=True)
 class ConsumerSpec:
     stream: str
@@ -123,54 +134,3 @@ class ConsumerSpec:
     max_deliver: int = 5
     ack_wait_seconds: float = 30.0
     batch: int = 64
-
-
-async def consume(link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
-    """Run a durable pull consumer forever. The handler commits its own work (and skips event ids it has seen);
-    the message is acked only after it returns, nak'd with a delay on failure, dead-lettered after the last try."""
-    await link.wait_connected()
-    js = link.jetstream()
-    config = ConsumerConfig(
-        durable_name=spec.durable,
-        ack_policy=AckPolicy.EXPLICIT,
-        max_deliver=spec.max_deliver,
-        ack_wait=spec.ack_wait_seconds,
-        filter_subject=spec.filter_subject,
-    )
-    subscription = await js.pull_subscribe(spec.filter_subject, durable=spec.durable, stream=spec.stream, config=config)
-    while True:
-        try:
-            messages = await subscription.fetch(spec.batch, timeout=1.0)
-        except (TimeoutError, nats.errors.TimeoutError):
-            CONSUMER_PENDING.labels(spec.durable).set(0)
-            continue
-        for message in messages:
-            await _deliver(js, spec, handler, message)
-        # The last message's metadata says how many are still waiting: the lag, without asking the server.
-        CONSUMER_PENDING.labels(spec.durable).set(messages[-1].metadata.num_pending)
-
-
-async def _deliver(js: JetStreamContext, spec: ConsumerSpec, handler: Handler, message: Msg) -> None:
-    headers = message.headers or {}
-    with consuming(message.subject, message_id=headers.get("Nats-Msg-Id", ""), headers=headers) as span:
-        try:
-            await handler(message)
-        except Exception as error:
-            span.record_exception(error)
-            await _retry_or_dead_letter(js, spec, message, error)
-            return
-        await message.ack()
-        CONSUMER_MESSAGES.labels(spec.durable, "acked").inc()
-
-
-async def _retry_or_dead_letter(js: JetStreamContext, spec: ConsumerSpec, message: Msg, error: Exception) -> None:
-    attempt = message.metadata.num_delivered
-    if attempt >= spec.max_deliver:
-        log.error("dead-lettering %s after %d attempts: %s", message.subject, attempt, error)
-        await js.publish(f"athenaeum.dlq.{spec.durable}", message.data, headers=message.headers)
-        await message.term()
-        CONSUMER_MESSAGES.labels(spec.durable, "dead_lettered").inc()
-    else:
-        log.warning("handler failed on %s (attempt %d): %s", message.subject, attempt, error)
-        await message.nak(delay=min(2.0**attempt, 30.0))
-        CONSUMER_MESSAGES.labels(spec.durable, "retried").inc()

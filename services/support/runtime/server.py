@@ -21,6 +21,7 @@ from services.support.runtime.access import api_service_names, policy_for
 from services.support.runtime.auth import AuthorizationInterceptor, RevocationFeed, RevocationList
 from services.support.runtime.health import DependencyCheck, HealthReporter
 from services.support.runtime.interceptors import ServerInterceptor
+from services.support.runtime.messaging import NatsLink
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import configure_logging, start_metrics_endpoint
 from services.support.runtime.tracing import (
@@ -64,6 +65,8 @@ class ServiceApp:
     health_checks: Sequence[DependencyCheck]
     revocations: RevocationFeed | None = None
     """Where signed-out sessions are announced; None: this process honours no revocations."""
+    nats: NatsLink | None = None
+    """The process's NATS connection, for the revocation feed."""
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     closers: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -75,7 +78,8 @@ def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
 
 async def serve(app: ServiceApp) -> None:
     settings = app.settings
-    revocations = RevocationList(settings.nats_url, app.revocations)
+    revocations = RevocationList(app.revocations)
+    follower = revocations.follower(app.nats) if app.nats is not None else None
     service_names = [service.name for service in app.services]
     server = grpc.aio.server(
         interceptors=[
@@ -99,14 +103,17 @@ async def serve(app: ServiceApp) -> None:
         server,
     )
     reporter = HealthReporter(
-        health_servicer, service_names, app.health_checks, interval=settings.health_check_interval_seconds
+        health_servicer,
+        service_names,
+        [*app.health_checks, *([follower.health.check] if follower else [])],
+        interval=settings.health_check_interval_seconds,
     )
     address = f"{settings.host}:{settings.port}"
     server.add_insecure_port(address)
     start_metrics_endpoint(settings.metrics_port)
     await server.start()
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
-    jobs = (reporter.run, revocations.follow, *app.background)
+    jobs = (reporter.run, *([follower.run] if follower else []), *app.background)
     tasks = [asyncio.create_task(job(), name=job.__qualname__) for job in jobs]
     log.info("serving", extra={"service": app.name, "address": address})
 

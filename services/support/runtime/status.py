@@ -58,8 +58,46 @@ def domain_status(error: errors.DomainError) -> status_pb2.Status:
     return status_pb2.Status(code=code, message=error.message, details=details)
 
 
+# SQLSTATE classes of failures that say nothing about the request: the connection broke (08), the server is
+# shutting down or starting up (57P01-57P03), or out of connections/memory (53).
+_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53")
+# A lost race inside the database (serialization failure, deadlock): the request may succeed if repeated.
+_CONFLICT_SQLSTATES = ("40001", "40P01")
+_TRANSIENT_DRIVER_ERRORS = ("InternalClientError", "InterfaceError", "ConnectionDoesNotExistError")
+
+
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error and what it wraps (SQLAlchemy's .orig, the driver's __cause__), outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain and len(chain) < 8:
+        chain.append(current)
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return chain
+
+
+def _sqlstate(error: BaseException) -> str:
+    return str(getattr(error, "sqlstate", "") or getattr(error, "pgcode", "") or "")
+
+
+def database_failure(error: BaseException) -> int | None:
+    """UNAVAILABLE or ABORTED when the failure is the database's momentary state, not the request's fault."""
+    for cause in _causes(error):
+        state = _sqlstate(cause)
+        if state.startswith(_CONFLICT_SQLSTATES):
+            return code_pb2.ABORTED
+        if state.startswith(_TRANSIENT_SQLSTATES) or type(cause).__name__ in _TRANSIENT_DRIVER_ERRORS:
+            return code_pb2.UNAVAILABLE
+    return None
+
+
 def unexpected_status(error: BaseException) -> status_pb2.Status:
     """Status for anything that is not a domain error; never leaks internals to the caller."""
+    database = database_failure(error)
+    if database == code_pb2.ABORTED:
+        return status_pb2.Status(code=database, message="the request collided with another one; retry it")
+    if database == code_pb2.UNAVAILABLE:
+        return status_pb2.Status(code=database, message="the database is unavailable for a moment; retry later")
     if isinstance(error, grpc.aio.AioRpcError) and error.code() in (
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,

@@ -25,6 +25,16 @@ RPC_LATENCY = Histogram(
 
 OUTBOX_BACKLOG = Gauge("athenaeum_outbox_backlog", "Outbox rows committed but not yet published to JetStream.")
 OUTBOX_PUBLISHED = Counter("athenaeum_outbox_published_total", "Events the outbox relay published to JetStream.")
+CONSUMER_UP = Gauge(
+    "athenaeum_consumer_up",
+    "1 while a JetStream consumer is subscribed and fetching, 0 while it is down.",
+    ["consumer"],
+)
+CONSUMER_RESTARTS = Counter(
+    "athenaeum_consumer_restarts_total",
+    "Times a JetStream consumer lost its subscription and subscribed again.",
+    ["consumer"],
+)
 CONSUMER_PENDING = Gauge(
     "athenaeum_consumer_pending_messages", "JetStream messages not yet delivered to a durable consumer.", ["consumer"]
 )

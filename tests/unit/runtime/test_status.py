@@ -1,6 +1,7 @@
+import asyncpg
 import grpc
 from google.rpc import code_pb2, error_details_pb2
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from services.support.runtime import errors
 from services.support.runtime.status import domain_status, unexpected_status
@@ -57,3 +58,33 @@ def test_database_outages_are_retryable_unavailable() -> None:
     assert unexpected_status(OperationalError("select 1", {}, ConnectionError())).code == code_pb2.UNAVAILABLE
     assert unexpected_status(NotImplementedError()).code == code_pb2.UNIMPLEMENTED
     assert grpc.StatusCode.UNAVAILABLE  # grpc imported: the mapping module must stay importable alongside it
+
+
+def _wrapped(driver_error: BaseException) -> BaseException:
+    """How the driver's error reaches the interceptor: wrapped by SQLAlchemy (as DBAPIError.orig)."""
+    return DBAPIError("SELECT 1", {}, driver_error)
+
+
+def test_a_database_restarting_or_gone_is_unavailable_not_internal() -> None:
+    for driver_error in (
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+        asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle of operation"),
+        asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.exceptions.InternalClientError("cannot switch to state 12"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+    ):
+        status = unexpected_status(_wrapped(driver_error))
+        assert status.code == code_pb2.UNAVAILABLE, driver_error
+        assert "starting" not in status.message and "state 12" not in status.message  # nothing internal leaks
+
+
+def test_a_serialization_failure_is_a_conflict_to_retry() -> None:
+    status = unexpected_status(_wrapped(asyncpg.exceptions.SerializationError("could not serialize access")))
+    assert status.code == code_pb2.ABORTED
+
+
+def test_a_bug_stays_internal() -> None:
+    assert (
+        unexpected_status(_wrapped(asyncpg.exceptions.UndefinedColumnError("no such column"))).code == code_pb2.INTERNAL
+    )
+    assert unexpected_status(KeyError("x")).code == code_pb2.INTERNAL

@@ -1,0 +1,241 @@
+"""JetStream consumers that outlive NATS: after a server restart, a network cut or a vanished consumer they
+subscribe again and go on from where they stopped, and while they cannot, health and metrics say so.
+
+Two kinds:
+- `DurableConsumer`: a named pull consumer the server remembers; each message is acked only after the
+  handler's own commit, retried with a delay on failure and dead-lettered after the last delivery.
+- `Follower`: reads a stream from a point onwards with no server-side state (an ephemeral pull consumer,
+  no acks), e.g. session revocations or cache invalidations; after a failure it resumes right after the
+  last message it handled, so it misses nothing published meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import nats
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from services.support.runtime.messaging import ConsumerSpec, NatsLink
+from services.support.runtime.telemetry import CONSUMER_MESSAGES, CONSUMER_PENDING, CONSUMER_RESTARTS, CONSUMER_UP
+from services.support.runtime.tracing import consuming
+
+log = logging.getLogger("athenaeum.consumers")
+
+Handler = Callable[[Msg], Awaitable[None]]
+FETCH_TIMEOUT_SECONDS = 1.0
+"""How long one fetch waits for messages; a healthy loop comes back at least this often."""
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class ConsumerHealth:
+    """Whether a consumer loop is subscribed and coming back from its fetches (a stuck loop goes stale)."""
+
+    def __init__(self, name: str, *, stale_after: float = 10 * FETCH_TIMEOUT_SECONDS) -> None:
+        self.name = name
+        self._stale_after = stale_after
+        self._subscribed = False
+        self._last_progress = 0.0
+        CONSUMER_UP.labels(name).set(0)
+
+    def progressed(self) -> None:
+        if not self._subscribed:
+            self._subscribed = True
+            CONSUMER_UP.labels(self.name).set(1)
+        self._last_progress = time.monotonic()
+
+    def failed(self) -> None:
+        self._subscribed = False
+        CONSUMER_UP.labels(self.name).set(0)
+        CONSUMER_RESTARTS.labels(self.name).inc()
+
+    def is_up(self) -> bool:
+        return self._subscribed and time.monotonic() - self._last_progress < self._stale_after
+
+    async def check(self) -> bool:
+        """A health DependencyCheck: a consumer that is down makes the service NOT_SERVING."""
+        return self.is_up()
+
+
+class _PullLoop:
+    """Subscribe, fetch forever, and on any failure back off and subscribe again."""
+
+    def __init__(self, link: NatsLink, health: ConsumerHealth, *, batch: int) -> None:
+        self.link = link
+        self.health = health
+        self.batch = batch
+
+    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        raise NotImplementedError
+
+    async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        delay = 0.2
+        while True:
+            await self.link.wait_connected()
+            generation = self.link.generation
+            subscription: JetStreamContext.PullSubscription | None = None
+            try:
+                js = self.link.jetstream()
+                subscription = await self._subscribe(js)
+                delay = 0.2
+                await self._fetch_until_reconnected(js, subscription, generation)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # NATS away, restarted, or the consumer/stream gone: start over
+                self.health.failed()
+                log.warning("consumer %s lost its subscription (%s); subscribing again", self.health.name, error)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+            finally:
+                if subscription is not None:
+                    await _quietly(subscription.unsubscribe())
+
+    async def _fetch_until_reconnected(
+        self, js: JetStreamContext, subscription: JetStreamContext.PullSubscription, generation: int
+    ) -> None:
+        # After a reconnect the server may have restarted and forgotten an ephemeral consumer (or a
+        # durable one, if its storage went too): subscribing again is cheap and always right.
+        while self.link.generation == generation:
+            try:
+                messages = await subscription.fetch(self.batch, timeout=FETCH_TIMEOUT_SECONDS)
+            except (TimeoutError, nats.errors.TimeoutError):
+                if not self.link.is_connected:
+                    raise ConnectionError("disconnected from NATS") from None
+                self.health.progressed()
+                CONSUMER_PENDING.labels(self.health.name).set(0)
+                continue
+            await self._handle(js, messages)
+            self.health.progressed()
+            if messages:  # the last message's metadata says how many still wait: the lag, without asking
+                CONSUMER_PENDING.labels(self.health.name).set(messages[-1].metadata.num_pending)
+        self.health.failed()
+        log.info("consumer %s: NATS reconnected, subscribing again", self.health.name)
+
+
+class DurableConsumer(_PullLoop):
+    """A durable pull consumer: the handler commits its own work (and skips event ids it has seen); the
+    message is acked after it returns, nak'd with a delay on failure, dead-lettered after the last try."""
+
+    def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
+        super().__init__(link, ConsumerHealth(spec.durable), batch=spec.batch)
+        self.spec = spec
+        self.handler = handler
+
+    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        config = ConsumerConfig(
+            durable_name=self.spec.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            max_deliver=self.spec.max_deliver,
+            ack_wait=self.spec.ack_wait_seconds,
+            filter_subject=self.spec.filter_subject,
+        )
+        return await js.pull_subscribe(
+            self.spec.filter_subject, durable=self.spec.durable, stream=self.spec.stream, config=config
+        )
+
+    async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
+        for message in messages:
+            await self._deliver(js, message)
+
+    async def _deliver(self, js: JetStreamContext, message: Msg) -> None:
+        headers = message.headers or {}
+        with consuming(message.subject, message_id=headers.get("Nats-Msg-Id", ""), headers=headers) as span:
+            try:
+                await self.handler(message)
+            except Exception as error:
+                span.record_exception(error)
+                await self._retry_or_dead_letter(js, message, error)
+                return
+            await message.ack()
+            CONSUMER_MESSAGES.labels(self.spec.durable, "acked").inc()
+
+    async def _retry_or_dead_letter(self, js: JetStreamContext, message: Msg, error: Exception) -> None:
+        attempt = message.metadata.num_delivered
+        if attempt >= self.spec.max_deliver:
+            log.error("dead-lettering %s after %d attempts: %s", message.subject, attempt, error)
+            await js.publish(f"athenaeum.dlq.{self.spec.durable}", message.data, headers=message.headers)
+            await message.term()
+            CONSUMER_MESSAGES.labels(self.spec.durable, "dead_lettered").inc()
+        else:
+            log.warning("handler failed on %s (attempt %d): %s", message.subject, attempt, error)
+            await message.nak(delay=min(2.0**attempt, 30.0))
+            CONSUMER_MESSAGES.labels(self.spec.durable, "retried").inc()
+
+
+@dataclass(frozen=True, slots=True)
+class StartAt:
+    """Where a follower starts reading: new messages only, or everything since a moment."""
+
+    since: datetime | None = None
+
+    def config(self) -> ConsumerConfig:
+        if self.since is None:
+            return ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
+        return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=self.since)
+
+
+class Follower(_PullLoop):
+    """Reads `subject` of `stream` from `start` onwards, for as long as the process lives, calling
+    `handle(message)` in stream order. A message the handler cannot take is logged and skipped: a follower
+    never stops for one bad message."""
+
+    def __init__(
+        self,
+        link: NatsLink,
+        *,
+        name: str,
+        stream: str,
+        subject: str,
+        handle: Callable[[Msg], None],
+        start: StartAt = StartAt(),
+        batch: int = 256,
+    ) -> None:
+        super().__init__(link, ConsumerHealth(name), batch=batch)
+        self.stream = stream
+        self.subject = subject
+        self.handle = handle
+        self.start = start
+        self._next_sequence: int | None = None
+        """The stream sequence to resume from; None until the first subscription pinned it."""
+
+    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        if self._next_sequence is None and self.start.since is None:
+            # "New messages only", pinned to a sequence at once: a later resubscription then also gets
+            # what was published while it was away.
+            info = await js.stream_info(self.stream)
+            self._next_sequence = info.state.last_seq + 1
+        if self._next_sequence is None:
+            config = self.start.config()
+        else:
+            config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self._next_sequence)
+        config.ack_policy = AckPolicy.NONE
+        config.inactive_threshold = 30.0  # the server drops the consumer of a follower that went away
+        config.mem_storage = True
+        return await js.pull_subscribe(self.subject, stream=self.stream, config=config)
+
+    async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
+        for message in messages:
+            try:
+                self.handle(message)
+            except Exception:
+                log.exception(
+                    "follower %s skipped a message it could not handle (%s)", self.health.name, message.subject
+                )
+            self._next_sequence = message.metadata.sequence.stream + 1
+
+
+async def _quietly(cleanup: Awaitable[object]) -> None:
+    try:
+        await cleanup
+    except Exception:  # the connection is already gone: nothing left to clean
+        log.debug("cleanup after a lost subscription failed", exc_info=True)
