@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.support.launcher.control import ControlServer
 from services.support.mesh import registry
 
 app = typer.Typer(help="Athenaeum: a library system as a gRPC service mesh.", no_args_is_help=True)
@@ -74,7 +75,8 @@ def up(
         with console.status("Starting the mesh…"):
             mesh.start()
         _print_ready(mesh)
-        _watch_until_interrupted(mesh)
+        with ControlServer(mesh.data_dir) as control:
+            _supervise_until_interrupted(mesh, control)
     except KeyboardInterrupt:
         console.print("\nStopping…")
     finally:
@@ -82,15 +84,34 @@ def up(
     console.print("Stopped.")
 
 
-def _watch_until_interrupted(mesh: Any) -> None:
-    reported: set[str] = set()
+def _supervise_until_interrupted(mesh: Any, control: Any) -> None:
+    """Restart what crashes (with backoff, giving up after repeated crashes) and carry out requests from
+    other shells (`athenaeum restart NAME`), until Ctrl-C or `athenaeum down`."""
+    from services.support.launcher.processes import RestartPolicy
+
+    policy = RestartPolicy()
     idle = threading.Event()
     while True:
-        idle.wait(1.0)
-        for process in mesh.processes:
-            if process.poll() is not None and process.name not in reported:
-                reported.add(process.name)
-                console.print(f"[red]{process.name} exited ({process.poll()}); log: {process.log_path}[/red]")
+        idle.wait(0.5)
+        for event in mesh.supervise(policy):
+            console.print(f"[yellow]{event}[/yellow]", soft_wrap=True)
+        for request in control.pending():
+            _carry_out(mesh, request)
+
+
+def _carry_out(mesh: Any, request: Any) -> None:
+    name = str(request.command.get("restart", ""))
+    known = [process.name for process in mesh.processes]
+    if name not in known:
+        request.answer(ok=False, error=f"no process called {name!r}; known: {', '.join(known)}")
+        return
+    console.print(f"[yellow]restarting {name} (asked from another shell)[/yellow]")
+    try:
+        mesh.restart(name, wait=False)
+    except Exception as error:  # reported to the asking shell; the mesh goes on
+        request.answer(ok=False, error=f"{name} did not start: {error}")
+        return
+    request.answer(ok=True)
 
 
 def _print_ready(mesh: Any) -> None:
@@ -132,6 +153,45 @@ def down(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
 
 
 @app.command()
+def restart(
+    name: Annotated[str, typer.Argument(help='A service, "<service>-sidecar", "edge", "postgres" or "nats".')],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait until it is healthy again.")] = 60.0,
+) -> None:
+    """Restart one process of the mesh running from another shell and wait until it is healthy."""
+    import time
+
+    from services.support.launcher.control import send
+    from services.support.launcher.state import is_same_process, read_state
+
+    try:
+        reply = send(data_dir, {"restart": name})
+    except ConnectionError as error:
+        console.print(str(error))
+        raise typer.Exit(1) from None
+    if not reply.get("ok"):
+        console.print(f"[red]{reply.get('error', 'refused')}[/red]")
+        raise typer.Exit(1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        recorded = read_state(data_dir) or {"processes": [], "endpoints": {}}
+        entry = next((e for e in recorded["processes"] if e["name"] == name), None)
+        if (
+            entry is not None
+            and is_same_process(entry["pid"], entry["create_time"])
+            and (_health(entry, recorded["endpoints"]) in HEALTHY)
+        ):
+            console.print(f"{name} restarted and healthy.")
+            return
+        time.sleep(0.2)
+    console.print(f"[red]{name} restarted but is not healthy after {timeout:.0f} s[/red]")
+    raise typer.Exit(1)
+
+
+HEALTHY = ("SERVING", "LIVE", "OK")
+
+
+@app.command()
 def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     """Health of every process of the running mesh; exit code 1 if anything is not healthy."""
     from services.support.launcher.state import is_same_process, read_state, running_launcher
@@ -140,16 +200,18 @@ def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
     if recorded is None or running_launcher(data_dir) is None:
         console.print("No mesh is running.")
         raise typer.Exit(1)
-    table = Table("process", "pid", "health")
+    table = Table("process", "pid", "health", "restarts")
     healthy = bool(recorded.get("ready"))
     if not healthy:
         console.print("The mesh is still starting.")
     for entry in recorded["processes"]:
         alive = is_same_process(entry["pid"], entry["create_time"])
         health = _health(entry, recorded["endpoints"]) if alive else "DEAD"
-        healthy &= health in ("SERVING", "LIVE", "OK")
-        colour = "green" if health in ("SERVING", "LIVE", "OK") else "red"
-        table.add_row(entry["name"], str(entry["pid"]), f"[{colour}]{health}[/{colour}]")
+        if entry.get("gave_up"):
+            health = "GAVE UP (crashing)"
+        healthy &= health in HEALTHY
+        colour = "green" if health in HEALTHY else "red"
+        table.add_row(entry["name"], str(entry["pid"]), f"[{colour}]{health}[/{colour}]", str(entry.get("restarts", 0)))
     console.print(table)
     raise typer.Exit(0 if healthy else 1)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from services.support.launcher import components, state
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.postgres import LocalPostgres, PostgresServer
-from services.support.launcher.processes import ManagedProcess, Supervisor
+from services.support.launcher.processes import ManagedProcess, RestartPolicy, Supervisor
 from services.support.launcher.readiness import envoy_is_live, grpc_health_status, wait_until
 from services.support.mesh import registry
 from services.support.mesh.topology import Topology, free_ports, local_topology
@@ -134,10 +134,16 @@ class LocalMesh:
     def log_path(self, name: str) -> Path:
         return self.process(name).log_path
 
-    def restart(self, name: str) -> None:
-        """Stop (gracefully) and start one process again, then wait until it is ready."""
+    def restart(self, name: str, *, wait: bool = True) -> None:
+        """Stop (gracefully) and start one process again, then (by default) wait until it is ready."""
         self.process(name).restart()
-        self.wait_ready(name)
+        self._record_state()
+        if wait:
+            self.wait_ready(name)
+
+    def supervise(self, policy: RestartPolicy) -> list[str]:
+        """One round of supervision: bring back what crashed, within the policy (see Supervisor.supervise)."""
+        return self._supervisor.supervise(policy)
 
     def wait_ready(self, name: str, timeout: float | None = None) -> None:
         """Wait until one process answers its readiness probe (after a kill/start in a test)."""

@@ -15,6 +15,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -104,14 +105,34 @@ def wait_group_gone(pgid: int, timeout: float, reap: Callable[[], object] = lamb
         time.sleep(0.02)
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """How a supervisor brings crashed children back: after a growing delay, and not forever."""
+
+    max_crashes: int = 5
+    """More crashes than this within `window_seconds` and the supervisor gives up on the child."""
+    window_seconds: float = 60.0
+    first_delay_seconds: float = 0.5
+    max_delay_seconds: float = 10.0
+
+    def delay(self, recent_crashes: int) -> float:
+        return min(self.first_delay_seconds * 2 ** max(recent_crashes - 1, 0), self.max_delay_seconds)
+
+
 class ManagedProcess:
-    """One supervised child: start, stop, kill -9, restart."""
+    """One supervised child: start, stop, kill -9, restart; and the record a supervisor keeps of its crashes."""
 
     def __init__(self, spec: ProcessSpec, log_path: Path, spawn: Spawner):
         self.spec = spec
         self.log_path = log_path
         self._spawn = spawn
         self._popen: Popen | None = None
+        self.wanted = False
+        """True between start() and stop(): an exit while wanted is a crash."""
+        self.restarts = 0
+        self.gave_up = False
+        self._crashes: deque[float] = deque()
+        self._restart_at: float | None = None
 
     @property
     def name(self) -> str:
@@ -135,6 +156,7 @@ class ManagedProcess:
             raise RuntimeError(f"{self.name} is already running")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._popen = self._spawn(self._popen_child)
+        self.wanted = True
 
     def _popen_child(self) -> Popen:
         with self.log_path.open("ab") as log:
@@ -154,6 +176,7 @@ class ManagedProcess:
 
     def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
         """Ask the group to stop, SIGKILL it after `grace` seconds, and reap the child."""
+        self.wanted = False
         if self._popen is None:
             return
         pgid, reap = self._popen.pid, self._popen.poll
@@ -171,9 +194,37 @@ class ManagedProcess:
         self._reap()
 
     def restart(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
-        """Stop (if running) and start again."""
+        """Stop (if running) and start again; a manual restart also forgives past crashes."""
         self.stop(grace)
+        self.gave_up, self._restart_at = False, None
+        self._crashes.clear()
         self.start()
+
+    def supervise(self, policy: RestartPolicy, now: float) -> str | None:
+        """Restart a crashed child once its delay has passed; give up after too many crashes.
+        Returns a line worth telling the user, if anything happened."""
+        if not self.wanted or self.gave_up or self.running:
+            return None
+        if self._restart_at is None:  # a crash seen for the first time
+            self._crashes.append(now)
+            while self._crashes and now - self._crashes[0] > policy.window_seconds:
+                self._crashes.popleft()
+            code = self.poll()
+            if len(self._crashes) > policy.max_crashes:
+                self.gave_up = True
+                return (
+                    f"{self.name} crashed {len(self._crashes)} times in {policy.window_seconds:.0f} s (exit code "
+                    f"{code}); giving up. Log: {self.log_path}. `athenaeum restart {self.name}` tries again."
+                )
+            delay = policy.delay(len(self._crashes))
+            self._restart_at = now + delay
+            return f"{self.name} exited (code {code}); restarting in {delay:.1f} s. Log: {self.log_path}"
+        if now < self._restart_at:
+            return None
+        self._restart_at = None
+        self.start()
+        self.restarts += 1
+        return f"{self.name} restarted ({self.restarts} so far)"
 
     def _reap(self) -> None:
         if self._popen is not None:
@@ -232,6 +283,15 @@ class Supervisor:
         """Raise ProcessFailed if any child has exited."""
         for process in self.processes:
             process.check_alive()
+
+    def supervise(self, policy: RestartPolicy) -> list[str]:
+        """One round of supervision (call it every half second or so): restart what crashed, within the
+        policy; returns what happened, for the user."""
+        now = time.monotonic()
+        events = [event for process in self.processes if (event := process.supervise(policy, now))]
+        if events:
+            self._changed()
+        return events
 
     def stop_all(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
         """Stop every child, last started first; the spawner thread goes last."""

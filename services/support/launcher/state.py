@@ -40,6 +40,8 @@ def describe(process: ManagedProcess) -> dict[str, Any]:
         "pid": pid,
         "create_time": _create_time(pid) if pid else None,
         "log": str(process.log_path),
+        "restarts": process.restarts,
+        "gave_up": process.gave_up,
         **process.spec.extra,
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -68,6 +69,10 @@ def running_up(shared_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path
         up.wait()
 
 
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(_athenaeum(*args), env=_env(), capture_output=True, text=True)
+
+
 def _status_ok(data_dir: Path) -> bool:
     status = subprocess.run(_athenaeum("status", "--data-dir", str(data_dir)), env=_env(), capture_output=True)
     return status.returncode == 0
@@ -105,3 +110,37 @@ def test_killing_up_with_sigkill_takes_its_children_with_it(
     up.wait()
 
     assert wait_gone(children) == []
+
+
+def _entry(data_dir: Path, name: str) -> dict:
+    recorded = read_state(data_dir)
+    assert recorded is not None
+    return next(entry for entry in recorded["processes"] if entry["name"] == name)
+
+
+def test_a_crashed_process_comes_back_and_status_counts_the_restart(
+    running_up: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    _, data_dir = running_up
+    os.kill(_entry(data_dir, "nats")["pid"], signal.SIGKILL)
+
+    deadline = time.monotonic() + 30
+    while _entry(data_dir, "nats")["restarts"] < 1 or not _status_ok(data_dir):
+        assert time.monotonic() < deadline, "nats was not brought back"
+        time.sleep(0.1)
+    status = _cli("status", "--data-dir", str(data_dir))
+    assert "restarts" in status.stdout
+
+
+def test_restart_from_another_shell_restarts_one_process_and_waits_for_it(
+    running_up: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    _, data_dir = running_up
+    before = _entry(data_dir, "postgres")["pid"]
+
+    done = _cli("restart", "postgres", "--data-dir", str(data_dir))
+
+    assert done.returncode == 0 and "healthy" in done.stdout, done.stdout + done.stderr
+    assert _entry(data_dir, "postgres")["pid"] != before
+    unknown = _cli("restart", "nope", "--data-dir", str(data_dir))
+    assert unknown.returncode == 1 and "no process called 'nope'" in unknown.stdout, unknown.stdout

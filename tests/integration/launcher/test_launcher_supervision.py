@@ -17,7 +17,7 @@ import pytest
 from launcher_helpers import is_gone, processes_mentioning, wait_gone
 
 from services.support.launcher.mesh import LocalMesh, local_mesh_topology
-from services.support.launcher.processes import ManagedProcess, ProcessFailed, ProcessSpec, Supervisor
+from services.support.launcher.processes import ManagedProcess, ProcessFailed, ProcessSpec, RestartPolicy, Supervisor
 from services.support.mesh.topology import free_ports
 
 pytestmark = pytest.mark.integration
@@ -137,3 +137,49 @@ def test_a_start_that_fails_half_way_leaves_no_process_behind(shared_dir: Path) 
     assert [process for process in mesh.processes if process.running] == []
     assert processes_mentioning(str(shared_dir)) == []
     assert set(psutil.Process().children(recursive=True)) <= children_before
+
+
+def _supervise_until(supervisor: Supervisor, policy: RestartPolicy, done, timeout: float = 10.0) -> list[str]:
+    events: list[str] = []
+    deadline = time.monotonic() + timeout
+    while not done():
+        assert time.monotonic() < deadline, f"supervision never got there: {events}"
+        events += supervisor.supervise(policy)
+        time.sleep(0.02)
+    return events
+
+
+QUICK = RestartPolicy(max_crashes=3, window_seconds=60, first_delay_seconds=0.05, max_delay_seconds=0.2)
+
+
+def test_a_killed_child_is_started_again(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as supervisor:
+        process = supervisor.start(ProcessSpec("sleeper", ["sleep", "300"]))
+        first_pid = process.pid
+        process.kill()  # as `kill -9` from outside would
+
+        events = _supervise_until(supervisor, QUICK, lambda: process.running)
+
+        assert process.pid != first_pid and process.restarts == 1
+        assert any("restarting in" in event for event in events)
+
+
+def test_a_child_that_keeps_crashing_is_given_up_on_with_a_clear_message(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as supervisor:
+        process = supervisor.start(ProcessSpec("crasher", ["sh", "-c", "echo boom; exit 3"]))
+
+        events = _supervise_until(supervisor, QUICK, lambda: process.gave_up)
+
+        assert process.restarts == QUICK.max_crashes
+        assert "giving up" in events[-1] and "exit code 3" in events[-1] and "athenaeum restart crasher" in events[-1]
+        assert supervisor.supervise(QUICK) == [] and not process.running  # it stays down
+        process.restart()  # a person asks again: forgiven
+        assert not process.gave_up and process.pid is not None
+
+
+def test_a_child_stopped_on_purpose_is_not_restarted(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as supervisor:
+        process = supervisor.start(ProcessSpec("sleeper", ["sleep", "300"]))
+        process.stop()
+        time.sleep(0.1)
+        assert supervisor.supervise(QUICK) == [] and not process.running
