@@ -239,3 +239,8 @@ async def _quietly(cleanup: Awaitable[object]) -> None:
         await cleanup
     except Exception:  # the connection is already gone: nothing left to clean
         log.debug("cleanup after a lost subscription failed", exc_info=True)
+
+
+async def consume(link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
+    """Run a durable consumer until cancelled (for callers that need no handle on its health)."""
+    await DurableConsumer(link, spec, handler).run()

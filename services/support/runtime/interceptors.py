@@ -14,10 +14,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import grpc
+from google.protobuf.message import Message
 from google.rpc import code_pb2
 from grpc_status import rpc_status
 
 from services.support.runtime import errors
+from services.support.runtime.boundary import check_request
 from services.support.runtime.status import domain_status, unexpected_status
 from services.support.runtime.telemetry import RPC_LATENCY, RPC_REQUESTS
 from services.support.runtime.tracing import current_trace_id
@@ -74,11 +76,13 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         caller = caller_from_metadata(tuple(handler_call_details.invocation_metadata or ()))
 
         def wrap(kind: str, behavior: Any) -> Any:
+            checked = _checking_requests(behavior, streamed=kind.startswith("stream_"))
             if kind.endswith("_unary"):  # a client stream gets no default deadline: it lasts as the client wants
-                return self._unary(method, caller, behavior, deadline=kind == "unary_unary")
-            return self._streaming(method, caller, behavior)
+                return self._unary(method, caller, checked, deadline=kind == "unary_unary")
+            return self._streaming(method, caller, checked)
 
-        return replace_behavior(handler, wrap)
+        tolerant = cast(Any, handler)._replace(request_deserializer=_tolerant(handler.request_deserializer))
+        return replace_behavior(tolerant, wrap)
 
     def _unary(self, method: str, caller: str, behavior: Any, *, deadline: bool = True) -> Any:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
@@ -114,6 +118,52 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             _observe(method, caller, started, grpc.StatusCode.OK)
 
         return wrapped
+
+
+_UNDECODABLE = object()
+"""What a request that is not a valid message of its type decodes to; refused before the servicer runs."""
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """Garbage bytes become INVALID_ARGUMENT (gRPC would answer UNKNOWN naming the parser's exception)."""
+    if deserializer is None:
+        return None
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:
+            return _UNDECODABLE
+
+    return decode
+
+
+def _check(request: Any) -> None:
+    if request is _UNDECODABLE:
+        raise errors.InvalidArgument.field("request", "is not a valid message of this method's request type")
+    if isinstance(request, Message):
+        check_request(request)
+
+
+def _checking_requests(behavior: Any, *, streamed: bool) -> Any:
+    """The behavior, called only with requests that passed the boundary check (each one, for a stream)."""
+    if not streamed:
+
+        def checked_unary(request: Any, context: Any) -> Any:
+            _check(request)
+            return behavior(request, context)
+
+        return checked_unary
+
+    async def each_checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request in requests:
+            _check(request)
+            yield request
+
+    def checked_stream(requests: AsyncIterator[Any], context: Any) -> Any:
+        return behavior(each_checked(requests), context)
+
+    return checked_stream
 
 
 async def _abort(

@@ -43,19 +43,29 @@ def _pack(message: object) -> any_pb2.Any:
     return packed
 
 
+MAX_MESSAGE = 1_000
+MAX_DETAIL = 256
+"""Errors may quote what the client sent; never more than this of it (a megabyte barcode stays home)."""
+
+
+def _clip(text: str, limit: int = MAX_DETAIL) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def domain_status(error: errors.DomainError) -> status_pb2.Status:
     """google.rpc.Status for an expected failure: code, message, ErrorInfo, and BadRequest for bad fields."""
     code = next(code for cls, code in _CODES if isinstance(error, cls))
-    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=error.metadata))]
+    metadata = {_clip(key): _clip(value) for key, value in error.metadata.items()}
+    details = [_pack(error_details_pb2.ErrorInfo(reason=error.reason, domain=DOMAIN, metadata=metadata))]
     if isinstance(error, errors.InvalidArgument):
         violations = [
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            error_details_pb2.BadRequest.FieldViolation(field=_clip(v.field), description=_clip(v.description))
             for v in error.violations
         ]
         details.append(_pack(error_details_pb2.BadRequest(field_violations=violations)))
     if isinstance(error, errors.NotFound):
-        details.append(_pack(error_details_pb2.ResourceInfo(resource_name=error.resource)))
-    return status_pb2.Status(code=code, message=error.message, details=details)
+        details.append(_pack(error_details_pb2.ResourceInfo(resource_name=_clip(error.resource))))
+    return status_pb2.Status(code=code, message=_clip(error.message, MAX_MESSAGE), details=details)
 
 
 # SQLSTATE classes of failures that say nothing about the request: the connection broke (08), the server is

@@ -23,9 +23,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
 
+from services.support.runtime.consumers import consume
 from services.support.runtime.db import create_engine
 from services.support.runtime.interceptors import ServerInterceptor
-from services.support.runtime.messaging import ConsumerSpec, NatsLink, consume, stream_name, subject
+from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name, subject
 from services.support.runtime.outbox import OUTBOX, OutboxMessage, OutboxRelay, messaging_metadata
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import JsonFormatter

@@ -88,3 +88,9 @@ def test_a_bug_stays_internal() -> None:
         unexpected_status(_wrapped(asyncpg.exceptions.UndefinedColumnError("no such column"))).code == code_pb2.INTERNAL
     )
     assert unexpected_status(KeyError("x")).code == code_pb2.INTERNAL
+
+
+def test_an_error_never_echoes_more_than_a_little_of_the_request() -> None:
+    huge = "7" * 1_000_000
+    status = domain_status(errors.NotFound(f"copies/{huge}", f"no copy has barcode {huge}", metadata={"barcode": huge}))
+    assert len(status.SerializeToString()) < 4_000

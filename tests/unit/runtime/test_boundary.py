@@ -1,0 +1,63 @@
+"""Every request passes one boundary check before any handler: control characters, sizes, timestamps."""
+
+from __future__ import annotations
+
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from athenaeum.catalog.v1 import catalog_pb2
+from athenaeum.events.v1 import events_pb2
+from athenaeum.users.v1 import users_pb2
+from services.support.runtime.boundary import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH, MAX_VIOLATIONS, check_request
+from services.support.runtime.errors import InvalidArgument
+
+
+def _fields(request: object) -> list[str]:
+    with pytest.raises(InvalidArgument) as refused:
+        check_request(request)  # type: ignore[arg-type]
+    return [violation.field for violation in refused.value.violations]
+
+
+def _book(**fields: object) -> catalog_pb2.CreateBookRequest:
+    return catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(**fields))
+
+
+@pytest.mark.parametrize("bad", ["\x00", "a\x00b", "\x1b[31m", "\x7f", "bell\x07"])
+def test_control_characters_are_refused_naming_the_field(bad: str) -> None:
+    assert _fields(users_pb2.LoginRequest(email=bad, password="x")) == ["email"]
+
+
+def test_tabs_and_line_breaks_are_text() -> None:
+    check_request(_book(title="A", description="line one\nline two\r\n\tindented"))
+
+
+def test_strings_and_lists_are_capped_and_each_offender_is_named_with_its_path() -> None:
+    too_long = "x" * (DEFAULT_MAX_LENGTH + 1)
+    assert _fields(_book(title=too_long, authors=["ok", "bad\x00"])) == ["book.title", "book.authors[1]"]
+    assert _fields(_book(title="A", authors=["a"] * (DEFAULT_MAX_ITEMS + 1))) == ["book.authors"]
+
+
+def test_maps_are_capped_and_their_keys_and_values_checked() -> None:
+    event = events_pb2.Event(type="web.search", attributes={"ok": "fine", "k\x00": "v", "q": "\x00"})
+    assert sorted(_fields(events_pb2.RecordEventRequest(event=event))) == [
+        "event.attributes key",
+        "event.attributes['q']",
+    ]
+
+
+def test_an_impossible_timestamp_is_refused() -> None:
+    event = events_pb2.Event(type="web.search", occur_time=Timestamp(seconds=253_402_300_800))
+    assert _fields(events_pb2.RecordEventRequest(event=event)) == ["event.occur_time"]
+    check_request(events_pb2.RecordEventRequest(event=events_pb2.Event(occur_time=Timestamp(seconds=0))))
+
+
+def test_a_flood_of_bad_fields_is_reported_in_part_and_never_echoed() -> None:
+    bad = "secret\x00" * 3
+    with pytest.raises(InvalidArgument) as refused:
+        check_request(_book(title="A", authors=[bad] * 100))
+    assert len(refused.value.violations) == MAX_VIOLATIONS
+    assert "secret" not in str(refused.value)
+
+
+def test_a_clean_request_passes() -> None:
+    check_request(_book(title="Мастер и Маргарита", authors=["Михаил Булгаков"], language="ru"))
