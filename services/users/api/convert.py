@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TypedDict
 
 from athenaeum.users.v1 import users_pb2
 from services.support.runtime.auth import current_identity
@@ -56,7 +57,6 @@ def user_to_proto(user: User, *, now: datetime) -> users_pb2.User:
 
 def profile_from_proto(user: users_pb2.User) -> Profile:
     """The writable fields as sent; unspecified enums and category take the defaults of a new reader."""
-    prefs = user.notification_preferences if user.HasField("notification_preferences") else None
     return Profile(
         email=user.email,
         display_name=user.display_name,
@@ -67,21 +67,26 @@ def profile_from_proto(user: users_pb2.User) -> Profile:
         status_reason=user.status_reason,
         home_branch=user.home_branch,
         expire_at=to_datetime(user.expire_time) if user.HasField("expire_time") else None,
-        email_opt_in=prefs.email_opt_in if prefs else True,
-        sms_opt_in=prefs.sms_opt_in if prefs else False,
+        **_opt_ins(user),
     )
 
 
 def registration_profile(request: users_pb2.RegisterRequest) -> Profile:
     """The fields a self-registering reader may set."""
-    prefs = request.notification_preferences if request.HasField("notification_preferences") else None
-    return Profile(
-        email=request.email,
-        display_name=request.display_name,
-        phone=request.phone,
-        email_opt_in=prefs.email_opt_in if prefs else True,
-        sms_opt_in=prefs.sms_opt_in if prefs else False,
-    )
+    return Profile(email=request.email, display_name=request.display_name, phone=request.phone, **_opt_ins(request))
+
+
+class _OptIns(TypedDict):
+    email_opt_in: bool
+    sms_opt_in: bool
+
+
+def _opt_ins(message: users_pb2.User | users_pb2.RegisterRequest) -> _OptIns:
+    """The notification preferences as sent; without any, email yes and SMS no."""
+    if not message.HasField("notification_preferences"):
+        return {"email_opt_in": True, "sms_opt_in": False}
+    prefs = message.notification_preferences
+    return {"email_opt_in": prefs.email_opt_in, "sms_opt_in": prefs.sms_opt_in}
 
 
 def user_filter(request: users_pb2.ListUsersRequest) -> UserFilter:
