@@ -153,8 +153,8 @@ def in_process_rates(token: str, jwks: list[dict[str, str]], seconds: float = 2.
     """Single-threaded operations/s: argon2id verify (the production parameters) and ES256 verify."""
     from argon2 import PasswordHasher
 
-    from services.users.passwords import MEMORY_COST_KIB, PARALLELISM, TIME_COST
-    from services.users.tokens import verify_access_token
+    from services.users.data.passwords import MEMORY_COST_KIB, PARALLELISM, TIME_COST
+    from services.users.domain.access_tokens import verify_access_token
 
     hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB, parallelism=PARALLELISM)
     stored = hasher.hash(PASSWORD)

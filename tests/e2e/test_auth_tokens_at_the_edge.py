@@ -11,9 +11,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.support.runtime.clock import SystemClock
 from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER
-from services.users.keys import KeyStore
+from services.users.data.signing_keys import SqlSigningKeys
 from services.users.settings import DEV_KEY_PASSPHRASE
 
 pytestmark = pytest.mark.e2e
@@ -29,7 +28,7 @@ async def real_signing_key(mesh):
 
     engine = create_async_engine(mesh.database_url("users"))
     try:
-        store = KeyStore(engine, passphrase=DEV_KEY_PASSPHRASE.encode(), clock=SystemClock())
+        store = SqlSigningKeys(engine, passphrase=DEV_KEY_PASSPHRASE.encode())
         return (await store.keyring()).signing_key(datetime.now(UTC))
     finally:
         await engine.dispose()

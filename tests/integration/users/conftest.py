@@ -1,4 +1,4 @@
-"""A migrated users database per test module, and the use cases' dependencies over it."""
+"""A migrated users database per test module, and the use cases' ports over it."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -13,41 +14,55 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.db import session_factory
 from services.support.runtime.migrations import upgrade_to_head
-from services.users import events
-from services.users.auth_handlers import AuthDeps
-from services.users.keys import KeyStore
-from services.users.passwords import Passwords
-from services.users.repository import SqlUsersUnitOfWork
-from services.users.sessions import ThrottlePolicy
+from services.users.api import events
+from services.users.app.signing_keys import ensure_signing_key
+from services.users.data.passwords import Argon2Passwords
+from services.users.data.signing_keys import SqlSigningKeys
+from services.users.data.unit_of_work import SqlUsersUnitOfWork
+from services.users.domain.sessions import TokenLifetimes
+from services.users.domain.throttling import ThrottlePolicy
 
 pytestmark = pytest.mark.integration
+
+CHEAP_ARGON2 = {"time_cost": 1, "memory_cost": 8, "parallelism": 1}  # speed, not safety
+PASSPHRASE = b"test-passphrase"
 
 
 @dataclass
 class UsersDb:
+    url: str
     engine: AsyncEngine
     uow: Callable[[], SqlUsersUnitOfWork]
-    deps: AuthDeps
     clock: FixedClock
+    passwords: Argon2Passwords
+    keys: SqlSigningKeys
+    lifetimes: TokenLifetimes
+    throttle: ThrottlePolicy
+
+    @property
+    def auth(self) -> dict[str, Any]:
+        """The ports register takes, by keyword (sign_in adds `throttle`)."""
+        return {"clock": self.clock, "passwords": self.passwords, "keys": self.keys, "lifetimes": self.lifetimes}
 
 
 @pytest.fixture(scope="module")
 async def users_db(postgres) -> AsyncIterator[UsersDb]:
-    """A fresh, migrated users database with a signing key; cheap argon2 parameters (speed, not safety)."""
+    """A fresh, migrated users database with a signing key; cheap argon2 parameters."""
     url = postgres.fresh_database("users")
     await asyncio.to_thread(upgrade_to_head, "users", url)
     engine = create_async_engine(url, pool_size=10)
     sessions = session_factory(engine)
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
-    keys = KeyStore(engine, passphrase=b"test-passphrase", clock=clock)
-    await keys.ensure_key()
-    deps = AuthDeps(
+    keys = SqlSigningKeys(engine, passphrase=PASSPHRASE)
+    await ensure_signing_key(keys=keys, clock=clock)
+    yield UsersDb(
+        url=url,
+        engine=engine,
+        uow=lambda: SqlUsersUnitOfWork(sessions, encode=events.encode),
         clock=clock,
-        passwords=Passwords(time_cost=1, memory_cost=8, parallelism=1),
+        passwords=Argon2Passwords(**CHEAP_ARGON2),
         keys=keys,
-        access_ttl=timedelta(minutes=15),
-        refresh_ttl=timedelta(days=30),
+        lifetimes=TokenLifetimes(access=timedelta(minutes=15), refresh=timedelta(days=30)),
         throttle=ThrottlePolicy(max_failures=3, window=timedelta(minutes=15), lockout=timedelta(minutes=5)),
     )
-    yield UsersDb(engine, lambda: SqlUsersUnitOfWork(sessions, encode=events.encode), deps, clock)
     await engine.dispose()

@@ -8,28 +8,46 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from services.support.runtime.db import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, Throttled, Unauthenticated
+from services.support.runtime.identity import Role
+from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.outbox import OUTBOX
-from services.users import auth_handlers, handlers
-from services.users.domain import Actor, Profile, UserRole, UserStatus
-from services.users.keys import KeyStore
-from services.users.repository import UserFilter
-from services.users.sessions import RefreshTokenReused
+from services.users.app import accounts, signing_in
+from services.users.app.ports import UserFilter
+from services.users.app.signing_keys import RotateSigningKey, ensure_signing_key, rotate_signing_key
+from services.users.data.passwords import Argon2Passwords
+from services.users.data.signing_keys import SqlSigningKeys
+from services.users.data.tables import users
+from services.users.domain.accounts import Actor
+from services.users.domain.profile import Profile, UserStatus
+from services.users.domain.sessions import RefreshTokenReused
 
 pytestmark = pytest.mark.integration
 
 PASSWORD = "Correct-Horse-42"
-LIBRARIAN = Actor("users/00000000-0000-0000-0000-00000000000b", UserRole.LIBRARIAN)
+LIBRARIAN = Actor("users/00000000-0000-0000-0000-00000000000b", Role.LIBRARIAN)
 
 
 def _email(label: str = "reader") -> str:
     return f"{label}-{uuid.uuid4().hex[:10]}@example.org"
 
 
-async def _register(db, email: str | None = None) -> auth_handlers.SignedIn:
-    command = auth_handlers.Register(Profile(email=email or _email()), PASSWORD)
-    return await auth_handlers.register(command, db.uow(), db.deps)
+async def _register(db, email: str | None = None) -> signing_in.SignedIn:
+    command = signing_in.Register(Profile(email=email or _email()), PASSWORD)
+    return await signing_in.register(command, uow=db.uow(), **db.auth)
+
+
+async def _sign_in(db, email: str, password: str = PASSWORD, passwords=None) -> signing_in.SignedIn:
+    ports = {**db.auth, "passwords": passwords or db.passwords}
+    return await signing_in.sign_in(signing_in.SignIn(email, password), uow=db.uow(), throttle=db.throttle, **ports)
+
+
+async def _refresh(db, token: str) -> signing_in.SignedIn:
+    command = signing_in.RefreshSession(token)
+    return await signing_in.refresh_session(command, uow=db.uow(), clock=db.clock, keys=db.keys, lifetimes=db.lifetimes)
 
 
 async def _outbox_subjects(db) -> list[str]:
@@ -46,28 +64,27 @@ async def test_an_email_is_taken_whatever_its_case(users_db) -> None:
 
 async def test_registration_stores_a_hash_and_announces_the_user(users_db) -> None:
     signed_in = await _register(users_db)
-    user = await handlers.get_user(signed_in.user.id, users_db.uow())
+    user = await accounts.get_user(accounts.GetUser(signed_in.user.id), uow=users_db.uow())
     assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
     assert "athenaeum.users.user_registered.v1" in await _outbox_subjects(users_db)
 
 
 async def test_a_refresh_token_is_single_use_and_a_replay_revokes_the_session(users_db) -> None:
     first = await _register(users_db)
-    second = await auth_handlers.refresh(first.refresh_token, users_db.uow(), users_db.deps)
+    second = await _refresh(users_db, first.refresh_token)
     with pytest.raises(RefreshTokenReused):
-        await auth_handlers.refresh(first.refresh_token, users_db.uow(), users_db.deps)
+        await _refresh(users_db, first.refresh_token)
     with pytest.raises(Unauthenticated):  # the revocation was committed although the replay failed
-        await auth_handlers.refresh(second.refresh_token, users_db.uow(), users_db.deps)
+        await _refresh(users_db, second.refresh_token)
     assert "athenaeum.users.session_revoked.v1" in await _outbox_subjects(users_db)
 
 
 async def test_two_concurrent_refreshes_of_one_token_cannot_both_win(users_db) -> None:
     signed_in = await _register(users_db)
     results = await asyncio.gather(
-        *(auth_handlers.refresh(signed_in.refresh_token, users_db.uow(), users_db.deps) for _ in range(2)),
-        return_exceptions=True,
+        *(_refresh(users_db, signed_in.refresh_token) for _ in range(2)), return_exceptions=True
     )
-    assert sum(isinstance(result, auth_handlers.SignedIn) for result in results) == 1
+    assert sum(isinstance(result, signing_in.SignedIn) for result in results) == 1
     assert sum(isinstance(result, RefreshTokenReused) for result in results) == 1
 
 
@@ -75,55 +92,107 @@ async def test_failed_sign_ins_lock_the_email_even_when_it_is_unknown(users_db) 
     for email in (_email(), (await _register(users_db)).user.profile.email):
         for _ in range(3):
             with pytest.raises(Unauthenticated):
-                await auth_handlers.login(email, "Wrong-Password-1", users_db.uow(), users_db.deps)
+                await _sign_in(users_db, email, "Wrong-Password-1")
         with pytest.raises(Throttled):
-            await auth_handlers.login(email, PASSWORD, users_db.uow(), users_db.deps)
+            await _sign_in(users_db, email)
     users_db.clock.advance(timedelta(minutes=6))
     try:
-        assert await auth_handlers.login(email, PASSWORD, users_db.uow(), users_db.deps)
+        assert await _sign_in(users_db, email)
     finally:
         users_db.clock.advance(-timedelta(minutes=6))
 
 
 async def test_an_update_from_a_stale_read_is_refused(users_db) -> None:
     user = (await _register(users_db)).user
-    change = handlers.UpdateUser(
+    change = accounts.UpdateUser(
         user.id, Profile(email="", display_name="First"), frozenset({"display_name"}), LIBRARIAN, etag=user.etag
     )
-    await handlers.update_user(change, users_db.uow(), users_db.clock)
-    with pytest.raises(Conflict):
-        await handlers.update_user(change, users_db.uow(), users_db.clock)
+    await accounts.update_user(change, uow=users_db.uow(), clock=users_db.clock)
+    with pytest.raises(Conflict) as error:
+        await accounts.update_user(change, uow=users_db.uow(), clock=users_db.clock)
+    assert error.value.reason == "STALE_ETAG"
+
+
+async def test_of_two_concurrent_updates_the_second_to_save_loses(users_db) -> None:
+    user = (await _register(users_db)).user
+    slow = users_db.uow()
+    async with slow:
+        mine = await slow.users.get(user.id)  # read before the other update commits
+        phone = Profile(email="", phone="+79991234567")
+        change = accounts.UpdateUser(user.id, phone, frozenset({"phone"}), LIBRARIAN)
+        await accounts.update_user(change, uow=users_db.uow(), clock=users_db.clock)
+        mine.update(
+            Profile(email="", display_name="Mine"),
+            frozenset({"display_name"}),
+            actor=LIBRARIAN,
+            now=users_db.clock.now(),
+        )
+        with pytest.raises(Conflict) as error:
+            await slow.users.save(mine)
+    assert error.value.reason == CONCURRENT_UPDATE
 
 
 async def test_blocking_a_patron_ends_their_sessions(users_db) -> None:
     signed_in = await _register(users_db)
     blocked = Profile(email="", status=UserStatus.BLOCKED, status_reason="lost card")
-    change = handlers.UpdateUser(signed_in.user.id, blocked, frozenset({"status", "status_reason"}), LIBRARIAN)
-    await handlers.update_user(change, users_db.uow(), users_db.clock)
+    change = accounts.UpdateUser(signed_in.user.id, blocked, frozenset({"status", "status_reason"}), LIBRARIAN)
+    await accounts.update_user(change, uow=users_db.uow(), clock=users_db.clock)
     with pytest.raises(Unauthenticated):
-        await auth_handlers.refresh(signed_in.refresh_token, users_db.uow(), users_db.deps)
+        await _refresh(users_db, signed_in.refresh_token)
 
 
 async def test_listing_filters_by_text_and_role_and_pages_stably(users_db) -> None:
     marker = uuid.uuid4().hex[:8]
     made = [await _register(users_db, f"{marker}-{n}@example.org") for n in range(5)]
-    where = UserFilter(role=UserRole.READER, text=marker.upper())
-    first = await handlers.list_users(handlers.ListUsers(where, page_size=3), users_db.uow())
-    second = await handlers.list_users(
-        handlers.ListUsers(where, page_size=3, page_token=first.next_page_token), users_db.uow()
+    where = UserFilter(role=Role.READER, text=marker.upper())
+    first = await accounts.list_users(accounts.ListUsers(where, page_size=3), uow=users_db.uow())
+    second = await accounts.list_users(
+        accounts.ListUsers(where, page_size=3, page_token=first.next_page_token), uow=users_db.uow()
     )
-    names = [u.name for u in first.users + second.users]
+    names = [u.name for u in first.items + second.items]
     assert first.total_size == 5 and second.next_page_token == ""
     assert sorted(names) == sorted(s.user.name for s in made) and len(set(names)) == 5
 
 
-async def test_the_first_key_is_created_once_and_rotation_publishes_the_next(users_db) -> None:
-    store = KeyStore(users_db.engine, passphrase=b"test-passphrase", clock=users_db.clock)
-    await asyncio.gather(store.ensure_key(), store.ensure_key())
-    (first,) = (await store.keyring()).keys
-    rotated = await store.rotate(activation_delay=timedelta(minutes=2))
-    ring = await store.keyring()
+async def test_the_first_key_is_created_once_and_rotation_publishes_the_next(postgres, users_db) -> None:
+    url = await asyncio.to_thread(postgres.fresh_database, "users_keys")  # no key yet, unlike users_db's
+    await asyncio.to_thread(upgrade_to_head, "users", url)
+    engine = create_async_engine(url)
+    try:
+        starting = [
+            SqlSigningKeys(engine, passphrase=b"another-passphrase") for _ in range(2)
+        ]  # two processes starting
+        await asyncio.gather(*(ensure_signing_key(keys=keys, clock=users_db.clock) for keys in starting))
+        store = starting[0]
+        (first,) = (await store.keyring()).keys
+        command = RotateSigningKey(activation_delay=timedelta(minutes=2))
+        rotated = await rotate_signing_key(command, keys=store, clock=users_db.clock)
+        ring = await store.keyring()
+    finally:
+        await engine.dispose()
     now = users_db.clock.now()
     assert {key.kid for key in ring.published(now, token_ttl=timedelta(minutes=15))} == {first.kid, rotated.kid}
     assert ring.signing_key(now).kid == first.kid
     assert ring.signing_key(now + timedelta(minutes=3)).kid == rotated.kid
+
+
+async def test_a_hash_made_with_weaker_parameters_is_upgraded_at_sign_in(users_db) -> None:
+    email = _email()
+    weaker = Argon2Passwords(time_cost=1, memory_cost=8, parallelism=1)
+    current = Argon2Passwords(time_cost=2, memory_cost=16, parallelism=1)
+    command = signing_in.Register(Profile(email=email), PASSWORD)
+    registered = await signing_in.register(command, uow=users_db.uow(), **{**users_db.auth, "passwords": weaker})
+    before = await _stored_hash(users_db, registered.user.id)
+    assert "$m=8,t=1,p=1$" in before and current.needs_rehash(before)
+
+    signed_in = await _sign_in(users_db, email, passwords=current)
+    after = await _stored_hash(users_db, registered.user.id)
+    assert "$m=16,t=2,p=1$" in after and await current.verify(after, PASSWORD)
+    assert signed_in.user.etag == registered.user.etag  # not a change of the account clients see
+    await _sign_in(users_db, email, passwords=current)
+    assert await _stored_hash(users_db, registered.user.id) == after  # upgraded once, not at every sign-in
+
+
+async def _stored_hash(db, user_id: uuid.UUID) -> str:
+    async with db.engine.connect() as connection:
+        return await connection.scalar(sa.select(users.c.password_hash).where(users.c.id == user_id))

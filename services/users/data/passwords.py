@@ -20,8 +20,8 @@ MEMORY_COST_KIB = 19 * 1024
 PARALLELISM = 1
 
 
-class Passwords:
-    """hash / verify in worker threads (argon2-cffi releases the GIL while it works)."""
+class Argon2Passwords:
+    """hash / verify in worker threads (argon2-cffi releases the GIL while it works), at most one per core."""
 
     def __init__(
         self,
@@ -54,7 +54,7 @@ class Passwords:
         await self.verify("", password)
 
     def needs_rehash(self, stored_hash: str) -> bool:
-        """True after the parameters above change: the hash is upgraded at the next successful sign-in."""
+        """True when the hash was made with other parameters: sign_in replaces it after a successful check."""
         return self._hasher.check_needs_rehash(stored_hash)
 
     def _matches(self, stored_hash: str, password: str) -> bool:

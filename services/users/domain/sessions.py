@@ -1,4 +1,4 @@
-"""Sign-in sessions, refresh-token rotation and sign-in throttling. Pure rules: no I/O.
+"""Sign-in sessions and refresh-token rotation. Pure rules: no I/O.
 
 A session is one sign-in (one refresh-token family). Each refresh rotates the token; presenting a token
 that was already rotated means it leaked (or the client raced itself): the whole family is revoked.
@@ -12,8 +12,17 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from services.support.runtime.errors import Throttled, Unauthenticated
-from services.users.domain import new_event_id
+from services.support.runtime.errors import Unauthenticated
+from services.support.runtime.events import DomainEvent
+from services.users.domain.accounts import USER
+
+
+@dataclass(frozen=True, slots=True)
+class TokenLifetimes:
+    """How long the tokens of a sign-in live (settings): access tokens short, refresh tokens long."""
+
+    access: timedelta
+    refresh: timedelta
 
 
 def new_refresh_token() -> str:
@@ -44,17 +53,20 @@ class Session:
     """When the newest access token of this session expires (how long a revocation must be remembered)."""
     revoked_at: datetime | None = None
     revoke_reason: str = ""
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
     issued: list[RefreshToken] = field(default_factory=list)
     """Tokens issued in this unit of work, for the repository to store."""
 
     @classmethod
     def start(cls, user_id: uuid.UUID, *, now: datetime) -> Session:
-        return cls(id=uuid.uuid4(), user_id=user_id, created_at=now, access_expires_at=now)
+        """A new sign-in of the user (announced as UserLoggedIn)."""
+        session = cls(id=uuid.uuid4(), user_id=user_id, created_at=now, access_expires_at=now)
+        session.events.append(UserLoggedIn(occurred_at=now, name=session.user_name))
+        return session
 
     @property
     def user_name(self) -> str:
-        return f"users/{self.user_id}"
+        return USER.format(self.user_id)
 
     def issue(self, *, now: datetime, refresh_ttl: timedelta, access_expires_at: datetime) -> tuple[str, RefreshToken]:
         """A new refresh token of this family; returns the token (for the client) and its stored form."""
@@ -82,7 +94,15 @@ class Session:
             return
         self.revoked_at = now
         self.revoke_reason = reason
-        self.events.append(SessionRevoked(new_event_id(), now, self.id, self.user_name, reason, self.access_expires_at))
+        self.events.append(
+            SessionRevoked(
+                occurred_at=now,
+                session_id=self.id,
+                name=self.user_name,
+                reason=reason,
+                expires_at=self.access_expires_at,
+            )
+        )
 
 
 class RefreshTokenReused(Unauthenticated):
@@ -93,70 +113,13 @@ class RefreshTokenReused(Unauthenticated):
         )
 
 
-@dataclass(frozen=True, slots=True)
-class ThrottlePolicy:
-    max_failures: int
-    window: timedelta
-    lockout: timedelta
-
-
-@dataclass(slots=True)
-class LoginThrottle:
-    """Failed sign-ins for one email (known or not, so a lock reveals nothing about who has an account)."""
-
-    email: str
-    failures: int = 0
-    window_started_at: datetime | None = None
-    locked_until: datetime | None = None
-    events: list[object] = field(default_factory=list)
-
-    def ensure_open(self, now: datetime) -> None:
-        if self.locked_until is not None and self.locked_until > now:
-            seconds = int((self.locked_until - now).total_seconds()) + 1
-            raise Throttled(
-                f"too many failed sign-ins; try again in {seconds} s",
-                reason="TOO_MANY_ATTEMPTS",
-                metadata={"retry_after_seconds": str(seconds)},
-            )
-
-    def begin_attempt(self, *, now: datetime, policy: ThrottlePolicy) -> None:
-        """Count an attempt as failed until it proves otherwise: concurrent guesses cannot outrun the limit
-        while the (slow) password check runs outside any lock."""
-        self.ensure_open(now)
-        if self.window_started_at is None or now - self.window_started_at > policy.window:
-            self.failures, self.window_started_at = 0, now
-        self.failures += 1
-        if self.failures >= policy.max_failures:
-            self.locked_until = now + policy.lockout
-            self.failures, self.window_started_at = 0, None
-
-    def record_failure(self, reason: str, *, now: datetime) -> None:
-        """The attempt failed (it was already counted): leave an audit event."""
-        self.events.append(UserLoginFailed(new_event_id(), now, self.email, reason))
-
-    def record_success(self) -> None:
-        self.failures, self.window_started_at, self.locked_until = 0, None, None
-
-
-@dataclass(frozen=True, slots=True)
-class UserLoggedIn:
-    event_id: uuid.UUID
-    occurred_at: datetime
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserLoggedIn(DomainEvent):
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class UserLoginFailed:
-    event_id: uuid.UUID
-    occurred_at: datetime
-    email: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRevoked:
-    event_id: uuid.UUID
-    occurred_at: datetime
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SessionRevoked(DomainEvent):
     session_id: uuid.UUID
     name: str
     reason: str

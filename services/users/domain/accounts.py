@@ -1,43 +1,26 @@
-"""Patrons and staff: what a valid account is and who may change what. Pure: no I/O, no grpc, no sqlalchemy."""
+"""Patrons and staff: what an account is, who may change which of its fields, and whether it may borrow. Pure."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from enum import StrEnum
 
-from services.support.runtime.errors import FieldViolation, InvalidArgument, NotFound, PermissionDenied
+from services.support.runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.identity import STAFF, Role
+from services.support.runtime.names import NamePattern
 from services.support.runtime.versioning import Versioned
-from services.users.validation import (
-    category_violation,
-    new_card_number,
-    normalize_email,
-    phone_violation,
-)
+from services.users.domain.profile import Profile, UserStatus
+from services.users.domain.validation import new_card_number
 
+USER = NamePattern("users/{user}")
 
-class UserRole(StrEnum):
-    """The same words as the `role` claim of access tokens."""
-
-    READER = "reader"
-    LIBRARIAN = "librarian"
-    ADMIN = "admin"
-
-
-class UserStatus(StrEnum):
-    ACTIVE = "active"
-    BLOCKED = "blocked"
-    EXPIRED = "expired"
-    DEACTIVATED = "deactivated"
-
-
-STAFF = frozenset({UserRole.LIBRARIAN, UserRole.ADMIN})
 OUTPUT_ONLY_FIELDS = frozenset({"name", "card_number", "create_time", "update_time", "etag"})
 READER_FIELDS = frozenset({"email", "display_name", "phone", "notification_preferences", "home_branch"})
 LIBRARIAN_FIELDS = READER_FIELDS | {"patron_category", "status", "status_reason", "expire_time"}
 ADMIN_FIELDS = LIBRARIAN_FIELDS | {"role"}
-WRITABLE_BY = {UserRole.READER: READER_FIELDS, UserRole.LIBRARIAN: LIBRARIAN_FIELDS, UserRole.ADMIN: ADMIN_FIELDS}
+WRITABLE_BY = {Role.READER: READER_FIELDS, Role.LIBRARIAN: LIBRARIAN_FIELDS, Role.ADMIN: ADMIN_FIELDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +28,7 @@ class Actor:
     """Who asks for a change: "users/{id}" and their role."""
 
     name: str
-    role: UserRole
+    role: Role
 
     @property
     def is_staff(self) -> bool:
@@ -53,50 +36,12 @@ class Actor:
 
 
 @dataclass(frozen=True, slots=True)
-class Profile:
-    """The fields of an account that can be written (by whom: see WRITABLE_BY)."""
-
-    email: str
-    display_name: str = ""
-    phone: str = ""
-    patron_category: str = "ADULT"
-    role: UserRole = UserRole.READER
-    status: UserStatus = UserStatus.ACTIVE
-    status_reason: str = ""
-    home_branch: str = ""
-    expire_at: datetime | None = None
-    email_opt_in: bool = True
-    sms_opt_in: bool = False
-
-    def violations(self, *, prefix: str = "user.") -> list[FieldViolation]:
-        """Every bad field, named as the request names it (`user.email`, or `email` with prefix="")."""
-        violations: list[FieldViolation] = []
-        try:
-            normalize_email(self.email, field=f"{prefix}email")
-        except InvalidArgument as error:
-            violations.extend(error.violations)
-        for check in (
-            phone_violation(self.phone, field=f"{prefix}phone"),
-            category_violation(self.patron_category, field=f"{prefix}patron_category"),
-        ):
-            if check is not None:
-                violations.append(check)
-        if len(self.display_name) > 200:
-            violations.append(FieldViolation(f"{prefix}display_name", "must be at most 200 characters"))
-        return violations
-
-    def validated(self) -> Profile:
-        """A cleaned copy, or InvalidArgument naming every bad field."""
-        if violations := self.violations():
-            raise InvalidArgument(violations)
-        email = normalize_email(self.email)
-        return replace(self, email=email, display_name=self.display_name.strip(), home_branch=self.home_branch.strip())
-
-
-@dataclass(frozen=True, slots=True)
 class Eligibility:
+    """May the patron borrow now; `status` is the effective one (EXPIRED once the membership ran out)."""
+
     eligible: bool
     reasons: tuple[str, ...]
+    status: UserStatus
 
 
 @dataclass(slots=True)
@@ -110,16 +55,17 @@ class User(Versioned):
     created_at: datetime
     updated_at: datetime
     version: int = 1
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+    name: str = field(init=False, repr=False, compare=False)
+    """users/{id}: derived from the id once (Versioned names the resource in its errors)."""
 
-    @property
-    def name(self) -> str:
-        return user_name(self.id)
+    def __post_init__(self) -> None:
+        self.name = USER.format(self.id)
 
     @classmethod
     def register(cls, profile: Profile, *, password_hash: str, now: datetime, created_by: Actor | None = None) -> User:
         """A new account; staff may create readers, only admins create staff."""
-        if created_by is not None and profile.role in STAFF and created_by.role != UserRole.ADMIN:
+        if created_by is not None and profile.role in STAFF and created_by.role != Role.ADMIN:
             raise PermissionDenied("only admins create librarian and admin accounts", reason="ROLE_NOT_GRANTABLE")
         user = cls(
             id=uuid.uuid4(),
@@ -129,7 +75,7 @@ class User(Versioned):
             created_at=now,
             updated_at=now,
         )
-        user.events.append(UserRegistered(new_event_id(), now, user, created_by.name if created_by else ""))
+        user.events.append(UserRegistered(occurred_at=now, user=user, created_by=created_by.name if created_by else ""))
         return user
 
     def update(self, changes: Profile, mask: frozenset[str], *, actor: Actor, now: datetime) -> None:
@@ -145,13 +91,10 @@ class User(Versioned):
         previous_status = self.profile.status
         self.profile = updated
         self._touch(now)
-        self.events.append(UserUpdated(new_event_id(), now, self, tuple(sorted(mask)), actor.name))
+        changed = tuple(sorted(mask))
+        self.events.append(UserUpdated(occurred_at=now, user=self, update_mask=changed, updated_by=actor.name))
         if updated.status != previous_status:
-            self.events.append(
-                UserStatusChanged(
-                    new_event_id(), now, self.name, previous_status, updated.status, updated.status_reason, actor.name
-                )
-            )
+            self._record_status_change(previous_status, reason=updated.status_reason, actor=actor, now=now)
 
     def deactivate(self, *, actor: Actor, now: datetime) -> None:
         """Close the account; the record stays for loan history and the audit trail."""
@@ -161,9 +104,7 @@ class User(Versioned):
         previous = self.profile.status
         self.profile = replace(self.profile, status=UserStatus.DEACTIVATED)
         self._touch(now)
-        self.events.append(
-            UserStatusChanged(new_event_id(), now, self.name, previous, UserStatus.DEACTIVATED, "", actor.name)
-        )
+        self._record_status_change(previous, reason="", actor=actor, now=now)
 
     def eligibility(self, now: datetime) -> Eligibility:
         """May this patron borrow or place holds right now (status and membership expiry)."""
@@ -175,7 +116,7 @@ class User(Versioned):
             reasons.append("membership expired")
         elif status == UserStatus.DEACTIVATED:
             reasons.append("account closed")
-        return Eligibility(eligible=not reasons, reasons=tuple(reasons))
+        return Eligibility(eligible=not reasons, reasons=tuple(reasons), status=status)
 
     def effective_status(self, now: datetime) -> UserStatus:
         """EXPIRED as soon as `expire_at` passes, even before anyone stores the new status."""
@@ -196,10 +137,22 @@ class User(Versioned):
                 f"a {actor.role} may not change {', '.join(sorted(forbidden))}", reason="FIELD_NOT_WRITABLE"
             )
         own = actor.name == self.name
-        if not own and actor.role == UserRole.LIBRARIAN and self.profile.role in STAFF:
+        if not own and actor.role == Role.LIBRARIAN and self.profile.role in STAFF:
             raise PermissionDenied("only admins change staff accounts", reason="STAFF_ACCOUNT")
         if not own and not actor.is_staff:
             raise PermissionDenied("readers change only their own account", reason="NOT_OWN_ACCOUNT")
+
+    def _record_status_change(self, previous: UserStatus, *, reason: str, actor: Actor, now: datetime) -> None:
+        self.events.append(
+            UserStatusChanged(
+                occurred_at=now,
+                name=self.name,
+                previous_status=previous,
+                status=self.profile.status,
+                reason=reason,
+                changed_by=actor.name,
+            )
+        )
 
     def _touch(self, now: datetime) -> None:
         self.updated_at = now
@@ -217,51 +170,30 @@ def _profile_fields(mask: frozenset[str]) -> list[str]:
     return fields
 
 
-def new_event_id() -> uuid.UUID:
-    return uuid.uuid4()
-
-
-def user_name(user_id: uuid.UUID) -> str:
-    return f"users/{user_id}"
-
-
-def parse_user_name(name: str, *, field: str = "name") -> uuid.UUID:
-    """users/{uuid} -> uuid; InvalidArgument when malformed ("users/me" is resolved before this)."""
-    prefix, _, raw = name.partition("/")
-    if prefix != "users" or not raw:
-        raise InvalidArgument.field(field, "must look like users/{user}")
-    try:
-        return uuid.UUID(raw)
-    except ValueError:
-        raise InvalidArgument.field(field, "must look like users/{user} with a UUID") from None
-
-
 class UserNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(name, f"{name} not found")
 
 
-@dataclass(frozen=True, slots=True)
-class UserRegistered:
-    event_id: uuid.UUID
-    occurred_at: datetime
+class CardNumberTaken(Exception):
+    """Two generated card numbers collided (the repository says so): the caller draws another."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserRegistered(DomainEvent):
     user: User
     created_by: str
 
 
-@dataclass(frozen=True, slots=True)
-class UserUpdated:
-    event_id: uuid.UUID
-    occurred_at: datetime
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserUpdated(DomainEvent):
     user: User
     update_mask: tuple[str, ...]
     updated_by: str
 
 
-@dataclass(frozen=True, slots=True)
-class UserStatusChanged:
-    event_id: uuid.UUID
-    occurred_at: datetime
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UserStatusChanged(DomainEvent):
     name: str
     previous_status: UserStatus
     status: UserStatus

@@ -1,28 +1,24 @@
-"""Access tokens: ES256 JWTs signed with a rotating key ring, and the JWKS that publishes the public halves.
+"""Token signing keys: ES256 key pairs, and which of them signs and which are published.
 
 Rotation: a new key is published at once but signs only from `activates_at` (later than the edge's JWKS
-cache lifetime), and an old key stays published until every token it signed has expired.
+cache lifetime), and an old key stays published until every token it signed has expired. Pure: the keys
+are computed, never fetched (the data layer stores them, encrypted).
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER
-from services.users.domain import User
-
 ALGORITHM = "ES256"
 CLOCK_SKEW = timedelta(seconds=30)
+"""How far the clocks of the issuer and a verifier may disagree."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,47 +88,3 @@ class Keyring:
             if not retired:
                 published.append(key)
         return published
-
-
-@dataclass(frozen=True, slots=True)
-class AccessToken:
-    token: str
-    expires_at: datetime
-
-
-def issue_access_token(
-    user: User, *, session_id: uuid.UUID, keyring: Keyring, now: datetime, ttl: timedelta
-) -> AccessToken:
-    """A JWT the edge verifies: who (sub), what they may do (role, patron category), which session (sid)."""
-    key = keyring.signing_key(now)
-    expires_at = now + ttl
-    claims: dict[str, Any] = {
-        "iss": ACCESS_TOKEN_ISSUER,
-        "aud": ACCESS_TOKEN_AUDIENCE,
-        "sub": user.name,
-        "role": str(user.profile.role),
-        "cat": user.profile.patron_category,
-        "sid": str(session_id),
-        "jti": str(uuid.uuid4()),
-        "iat": int(now.timestamp()),
-        "exp": int(expires_at.timestamp()),
-    }
-    token = jwt.encode(claims, key.private_key, algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "at+jwt"})
-    return AccessToken(token, expires_at)
-
-
-def verify_access_token(token: str, jwks: Sequence[dict[str, str]]) -> dict[str, Any]:
-    """What the edge does, in Python (tests, benchmarks): signature, kid, issuer, audience and expiry."""
-    kid = jwt.get_unverified_header(token).get("kid")
-    matches = [key for key in jwks if key["kid"] == kid]
-    if not matches:
-        raise jwt.InvalidKeyError(f"no published key has kid {kid!r}")
-    public_key = jwt.algorithms.ECAlgorithm.from_jwk(matches[0])
-    return jwt.decode(
-        token,
-        public_key,  # type: ignore[arg-type]
-        algorithms=[ALGORITHM],
-        audience=ACCESS_TOKEN_AUDIENCE,
-        issuer=ACCESS_TOKEN_ISSUER,
-        leeway=CLOCK_SKEW,
-    )

@@ -7,21 +7,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.support.runtime.errors import InvalidArgument, PermissionDenied
-from services.users.domain import (
-    Actor,
-    Profile,
-    User,
-    UserRegistered,
-    UserRole,
-    UserStatus,
-    UserStatusChanged,
-    UserUpdated,
-)
-from services.users.validation import new_card_number, normalize_email, password_violation
+from services.support.runtime.identity import Role
+from services.users.domain.accounts import Actor, User, UserRegistered, UserStatusChanged, UserUpdated
+from services.users.domain.profile import Profile, UserStatus
+from services.users.domain.validation import new_card_number, normalize_email, password_violation
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-ADMIN = Actor("users/00000000-0000-0000-0000-00000000000a", UserRole.ADMIN)
-LIBRARIAN = Actor("users/00000000-0000-0000-0000-00000000000b", UserRole.LIBRARIAN)
+ADMIN = Actor("users/00000000-0000-0000-0000-00000000000a", Role.ADMIN)
+LIBRARIAN = Actor("users/00000000-0000-0000-0000-00000000000b", Role.LIBRARIAN)
 
 
 def _reader(**profile: object) -> User:
@@ -66,7 +59,7 @@ def test_registration_normalizes_and_announces_the_account() -> None:
     user = _reader(display_name="  Ada ")
     assert user.profile.email == "reader@example.org"
     assert user.profile.display_name == "Ada"
-    assert user.profile.role == UserRole.READER and user.profile.status == UserStatus.ACTIVE
+    assert user.profile.role == Role.READER and user.profile.status == UserStatus.ACTIVE
     assert [type(e) for e in user.events] == [UserRegistered]
 
 
@@ -77,10 +70,10 @@ def test_registration_names_every_bad_field() -> None:
 
 
 def test_a_librarian_cannot_create_staff_but_an_admin_can() -> None:
-    staff = Profile(email="new.staff@example.org", role=UserRole.LIBRARIAN)
+    staff = Profile(email="new.staff@example.org", role=Role.LIBRARIAN)
     with pytest.raises(PermissionDenied):
         User.register(staff, password_hash="", now=NOW, created_by=LIBRARIAN)
-    assert User.register(staff, password_hash="", now=NOW, created_by=ADMIN).profile.role == UserRole.LIBRARIAN
+    assert User.register(staff, password_hash="", now=NOW, created_by=ADMIN).profile.role == Role.LIBRARIAN
 
 
 def test_a_reader_changes_their_own_contact_details() -> None:
@@ -93,10 +86,10 @@ def test_a_reader_changes_their_own_contact_details() -> None:
 @pytest.mark.parametrize("field", ["role", "status", "patron_category", "expire_time"])
 def test_a_reader_cannot_change_their_own_standing(field: str) -> None:
     user = _reader()
-    changes = Profile(email="", role=UserRole.ADMIN, status=UserStatus.ACTIVE, patron_category="STAFF")
+    changes = Profile(email="", role=Role.ADMIN, status=UserStatus.ACTIVE, patron_category="STAFF")
     with pytest.raises(PermissionDenied):
         user.update(changes, frozenset({field}), actor=_as_self(user), now=NOW)
-    assert user.profile.role == UserRole.READER and user.version == 1
+    assert user.profile.role == Role.READER and user.version == 1
 
 
 def test_a_reader_cannot_change_someone_else() -> None:
@@ -107,11 +100,11 @@ def test_a_reader_cannot_change_someone_else() -> None:
 
 def test_only_an_admin_changes_roles() -> None:
     user = _reader()
-    promote = Profile(email="", role=UserRole.LIBRARIAN)
+    promote = Profile(email="", role=Role.LIBRARIAN)
     with pytest.raises(PermissionDenied):
         user.update(promote, frozenset({"role"}), actor=LIBRARIAN, now=NOW)
     user.update(promote, frozenset({"role"}), actor=ADMIN, now=NOW)
-    assert user.profile.role == UserRole.LIBRARIAN
+    assert user.profile.role == Role.LIBRARIAN
 
 
 def test_blocking_records_the_status_change() -> None:

@@ -6,28 +6,30 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
 from athenaeum.users.v1 import events_pb2
+from services.support.runtime.events import DomainEvent
 from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.wire import outbox_message, timestamp
-from services.users.domain import UserRegistered, UserStatusChanged, UserUpdated
-from services.users.service import STATUSES, user_to_proto
-from services.users.sessions import SessionRevoked, UserLoggedIn, UserLoginFailed
+from services.users.api.convert import STATUSES, user_to_proto
+from services.users.domain.accounts import UserRegistered, UserStatusChanged, UserUpdated
+from services.users.domain.sessions import SessionRevoked, UserLoggedIn
+from services.users.domain.throttling import UserLoginFailed
 
 
-def _payload(event: object) -> tuple[str, Message]:
-    at = timestamp(event.occurred_at)  # type: ignore[attr-defined]
+def _payload(event: DomainEvent) -> Message:
+    at = timestamp(event.occurred_at)
     match event:
         case UserRegistered():
             user = user_to_proto(event.user, now=event.occurred_at)
-            return "user_registered", events_pb2.UserRegistered(occur_time=at, user=user, created_by=event.created_by)
+            return events_pb2.UserRegistered(occur_time=at, user=user, created_by=event.created_by)
         case UserUpdated():
-            return "user_updated", events_pb2.UserUpdated(
+            return events_pb2.UserUpdated(
                 occur_time=at,
                 user=user_to_proto(event.user, now=event.occurred_at),
                 update_mask=FieldMask(paths=list(event.update_mask)),
                 updated_by=event.updated_by,
             )
         case UserStatusChanged():
-            return "user_status_changed", events_pb2.UserStatusChanged(
+            return events_pb2.UserStatusChanged(
                 occur_time=at,
                 name=event.name,
                 previous_status=STATUSES[event.previous_status],
@@ -36,13 +38,11 @@ def _payload(event: object) -> tuple[str, Message]:
                 changed_by=event.changed_by,
             )
         case UserLoggedIn():
-            return "user_logged_in", events_pb2.UserLoggedIn(occur_time=at, name=event.name)
+            return events_pb2.UserLoggedIn(occur_time=at, name=event.name)
         case UserLoginFailed():
-            return "user_login_failed", events_pb2.UserLoginFailed(
-                occur_time=at, email=event.email, reason=event.reason
-            )
+            return events_pb2.UserLoginFailed(occur_time=at, email=event.email, reason=event.reason)
         case SessionRevoked():
-            return "session_revoked", events_pb2.SessionRevoked(
+            return events_pb2.SessionRevoked(
                 occur_time=at,
                 session_id=str(event.session_id),
                 name=event.name,
@@ -52,9 +52,8 @@ def _payload(event: object) -> tuple[str, Message]:
     raise TypeError(f"no wire format for {type(event).__name__}")
 
 
-def encode(event: object) -> OutboxMessage:
+def encode(event: DomainEvent) -> OutboxMessage:
     """The outbox message for a users domain event."""
-    _, payload = _payload(event)
-    event_id = event.event_id  # type: ignore[attr-defined]
-    payload.event_id = str(event_id)  # type: ignore[attr-defined]
-    return outbox_message("users", payload, event_id=event_id, occurred_at=event.occurred_at)  # type: ignore[attr-defined]
+    payload = _payload(event)
+    payload.event_id = str(event.event_id)  # type: ignore[attr-defined]  # every users event payload has one
+    return outbox_message("users", payload, event_id=event.event_id, occurred_at=event.occurred_at)

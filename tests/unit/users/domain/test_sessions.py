@@ -1,4 +1,4 @@
-"""Refresh-token rotation with family revocation on reuse, and sign-in throttling."""
+"""Refresh-token rotation with family revocation on reuse."""
 
 from __future__ import annotations
 
@@ -7,20 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.support.runtime.errors import Throttled, Unauthenticated
-from services.users.sessions import (
-    LoginThrottle,
-    RefreshTokenReused,
-    Session,
-    SessionRevoked,
-    ThrottlePolicy,
-    UserLoginFailed,
-    token_digest,
-)
+from services.support.runtime.errors import Unauthenticated
+from services.users.domain.sessions import RefreshTokenReused, Session, SessionRevoked, UserLoggedIn, token_digest
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-POLICY = ThrottlePolicy(max_failures=3, window=timedelta(minutes=15), lockout=timedelta(minutes=5))
 
 
 def _session() -> Session:
@@ -69,46 +60,14 @@ def test_an_expired_refresh_token_is_refused() -> None:
         session.rotate(record, now=NOW + 2 * DAY)
 
 
+def test_a_session_announces_the_sign_in_it_starts() -> None:
+    session = _session()
+    (signed_in,) = session.events
+    assert isinstance(signed_in, UserLoggedIn) and signed_in.name == session.user_name == f"users/{session.user_id}"
+
+
 def test_revoking_twice_announces_once() -> None:
     session = _session()
     session.revoke("logout", now=NOW)
     session.revoke("logout", now=NOW)
-    assert len(session.events) == 1
-
-
-def test_sign_ins_lock_after_repeated_failures_then_reopen() -> None:
-    throttle = LoginThrottle("reader@example.org")
-    for _ in range(POLICY.max_failures):
-        throttle.begin_attempt(now=NOW, policy=POLICY)
-        throttle.record_failure("wrong_password", now=NOW)
-    with pytest.raises(Throttled) as locked:
-        throttle.begin_attempt(now=NOW + timedelta(minutes=1), policy=POLICY)
-    assert locked.value.metadata["retry_after_seconds"] == "241"
-    throttle.begin_attempt(now=NOW + POLICY.lockout, policy=POLICY)
-    assert len(throttle.events) == POLICY.max_failures
-    assert all(isinstance(e, UserLoginFailed) for e in throttle.events)
-
-
-def test_attempts_in_flight_count_before_their_outcome_is_known() -> None:
-    throttle = LoginThrottle("reader@example.org")
-    for _ in range(POLICY.max_failures):  # a burst of concurrent guesses, none answered yet
-        throttle.begin_attempt(now=NOW, policy=POLICY)
-    with pytest.raises(Throttled):
-        throttle.begin_attempt(now=NOW, policy=POLICY)
-
-
-def test_failures_outside_the_window_do_not_add_up() -> None:
-    throttle = LoginThrottle("reader@example.org")
-    for minute in (0, 20, 40, 60):
-        throttle.begin_attempt(now=NOW + timedelta(minutes=minute), policy=POLICY)
-    throttle.begin_attempt(now=NOW + timedelta(minutes=61), policy=POLICY)
-
-
-def test_a_success_clears_the_count() -> None:
-    throttle = LoginThrottle("reader@example.org")
-    throttle.begin_attempt(now=NOW, policy=POLICY)
-    throttle.begin_attempt(now=NOW, policy=POLICY)
-    throttle.record_success()
-    throttle.begin_attempt(now=NOW, policy=POLICY)
-    throttle.begin_attempt(now=NOW, policy=POLICY)
-    throttle.ensure_open(NOW)
+    assert [type(e) for e in session.events] == [UserLoggedIn, SessionRevoked]

@@ -1,0 +1,1 @@
+"""The users gRPC surface: servicers, proto <-> domain conversion, event payloads."""

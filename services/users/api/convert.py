@@ -1,0 +1,142 @@
+"""Proto <-> domain for accounts and tokens: the users API's messages and enums, in one place."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TypedDict
+
+from athenaeum.users.v1 import users_pb2
+from services.support.runtime.auth import current_identity
+from services.support.runtime.errors import PermissionDenied
+from services.support.runtime.identity import Role
+from services.support.runtime.wire import timestamp, to_datetime
+from services.users.app.ports import UserFilter
+from services.users.app.signing_in import SignedIn
+from services.users.domain.accounts import OUTPUT_ONLY_FIELDS, USER, Actor, Eligibility, User
+from services.users.domain.profile import Profile, UserStatus
+
+ROLES = {
+    Role.READER: users_pb2.USER_ROLE_READER,
+    Role.LIBRARIAN: users_pb2.USER_ROLE_LIBRARIAN,
+    Role.ADMIN: users_pb2.USER_ROLE_ADMIN,
+}
+STATUSES = {
+    UserStatus.ACTIVE: users_pb2.USER_STATUS_ACTIVE,
+    UserStatus.BLOCKED: users_pb2.USER_STATUS_BLOCKED,
+    UserStatus.EXPIRED: users_pb2.USER_STATUS_EXPIRED,
+    UserStatus.DEACTIVATED: users_pb2.USER_STATUS_DEACTIVATED,
+}
+ROLE_OF = {value: key for key, value in ROLES.items()}
+STATUS_OF = {value: key for key, value in STATUSES.items()}
+
+
+def user_to_proto(user: User, *, now: datetime) -> users_pb2.User:
+    """The account as clients see it; `status` is the effective one at `now` (EXPIRED once past expiry)."""
+    p = user.profile
+    return users_pb2.User(
+        name=user.name,
+        email=p.email,
+        display_name=p.display_name,
+        phone=p.phone,
+        card_number=user.card_number,
+        patron_category=p.patron_category,
+        role=ROLES[p.role],
+        status=STATUSES[user.effective_status(now)],
+        notification_preferences=users_pb2.NotificationPreferences(
+            email_opt_in=p.email_opt_in, sms_opt_in=p.sms_opt_in
+        ),
+        home_branch=p.home_branch,
+        status_reason=p.status_reason,
+        expire_time=timestamp(p.expire_at),
+        create_time=timestamp(user.created_at),
+        update_time=timestamp(user.updated_at),
+        etag=user.etag,
+    )
+
+
+def profile_from_proto(user: users_pb2.User) -> Profile:
+    """The writable fields as sent; unspecified enums and category take the defaults of a new reader."""
+    return Profile(
+        email=user.email,
+        display_name=user.display_name,
+        phone=user.phone,
+        patron_category=user.patron_category or "ADULT",
+        role=ROLE_OF.get(user.role, Role.READER),
+        status=STATUS_OF.get(user.status, UserStatus.ACTIVE),
+        status_reason=user.status_reason,
+        home_branch=user.home_branch,
+        expire_at=to_datetime(user.expire_time) if user.HasField("expire_time") else None,
+        **_opt_ins(user),
+    )
+
+
+def registration_profile(request: users_pb2.RegisterRequest) -> Profile:
+    """The fields a self-registering reader may set."""
+    return Profile(email=request.email, display_name=request.display_name, phone=request.phone, **_opt_ins(request))
+
+
+class _OptIns(TypedDict):
+    email_opt_in: bool
+    sms_opt_in: bool
+
+
+def _opt_ins(message: users_pb2.User | users_pb2.RegisterRequest) -> _OptIns:
+    """The notification preferences as sent; without any, email yes and SMS no."""
+    if not message.HasField("notification_preferences"):
+        return {"email_opt_in": True, "sms_opt_in": False}
+    prefs = message.notification_preferences
+    return {"email_opt_in": prefs.email_opt_in, "sms_opt_in": prefs.sms_opt_in}
+
+
+def user_filter(request: users_pb2.ListUsersRequest) -> UserFilter:
+    return UserFilter(
+        role=ROLE_OF.get(request.role),
+        status=STATUS_OF.get(request.status),
+        patron_category=request.patron_category,
+        text=request.query.strip(),
+    )
+
+
+def update_mask_of(request: users_pb2.UpdateUserRequest) -> frozenset[str]:
+    """The mask as given ("a.b" counts as "a"); without one, every field the client set (AIP-134)."""
+    if request.update_mask.paths:
+        return frozenset(path.split(".")[0] for path in request.update_mask.paths)
+    return frozenset(descriptor.name for descriptor, _ in request.user.ListFields()) - OUTPUT_ONLY_FIELDS
+
+
+def eligibility_to_proto(user: User, eligibility: Eligibility) -> users_pb2.BorrowingEligibility:
+    return users_pb2.BorrowingEligibility(
+        name=user.name,
+        eligible=eligibility.eligible,
+        status=STATUSES[eligibility.status],
+        reasons=eligibility.reasons,
+        patron_category=user.profile.patron_category,
+        role=ROLES[user.profile.role],
+        expire_time=timestamp(user.profile.expire_at),
+        home_branch=user.profile.home_branch,
+    )
+
+
+def tokens_to_proto(signed_in: SignedIn) -> users_pb2.AuthTokens:
+    return users_pb2.AuthTokens(
+        access_token=signed_in.access.token,
+        access_token_expire_time=timestamp(signed_in.access.expires_at),
+        refresh_token=signed_in.refresh_token,
+        refresh_token_expire_time=timestamp(signed_in.refresh_expires_at),
+        token_type="Bearer",
+    )
+
+
+def current_actor() -> Actor:
+    """The signed-in user behind this call, as the actor of a change."""
+    identity = current_identity()
+    if identity is None:
+        raise PermissionDenied("this method acts for a signed-in user", reason="END_USER_REQUIRED")
+    return Actor(identity.subject, identity.role)
+
+
+def resolve_user_id(name: str, *, field: str = "name") -> uuid.UUID:
+    """The id a user name points at, "users/me" being the caller."""
+    identity = current_identity()
+    return USER.parse_id(identity.resolve(name) if identity else name, field=field)

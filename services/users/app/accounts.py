@@ -1,0 +1,179 @@
+"""Account use cases: create, read, list, update, deactivate, borrowing eligibility, the first admin.
+
+Each runs in one unit of work; the servicer only translates protos to these calls. Who may call each RPC
+at all is the access policy's business (declared in the protos); which fields an actor may write is the
+domain's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import AlreadyExists, InvalidArgument
+from services.support.runtime.identity import Role
+from services.support.runtime.pagination import decode_token, fingerprint, page_size
+from services.support.runtime.paging import Page, page_from_rows
+from services.users.app.enrolment import add_new_user, check_new_account
+from services.users.app.ports import Passwords, UserCursor, UserFilter, UsersUnitOfWork
+from services.users.domain.accounts import USER, Actor, Eligibility, User
+from services.users.domain.profile import Profile, UserStatus
+
+
+@dataclass(frozen=True, slots=True)
+class CreateUser:
+    profile: Profile
+    password: str
+    actor: Actor
+    request_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetUser:
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ListUsers:
+    where: UserFilter
+    page_size: int = 0
+    page_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateUser:
+    user_id: uuid.UUID
+    changes: Profile
+    mask: frozenset[str]
+    actor: Actor
+    etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteUser:
+    user_id: uuid.UUID
+    actor: Actor
+    etag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GetBorrowingEligibility:
+    user_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class BootstrapAdmin:
+    email: str
+    password: str
+
+
+async def create_user(cmd: CreateUser, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords) -> User:
+    """An account made at the desk; a repeated request_id returns the account the first call made."""
+    check_new_account(cmd.profile, cmd.password, prefix="user.", password_required=False)
+    password_hash = await passwords.hash(cmd.password) if cmd.password else ""
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "CreateUser"):
+            return await uow.users.get(USER.parse_id(previous))
+        now = clock.now()
+        user = await add_new_user(
+            uow, lambda: User.register(cmd.profile, password_hash=password_hash, now=now, created_by=cmd.actor)
+        )
+        await uow.requests.remember(cmd.request_id, "CreateUser", user.name)
+        await uow.commit()
+    return user
+
+
+async def get_user(cmd: GetUser, *, uow: UsersUnitOfWork) -> User:
+    """One account."""
+    async with uow:
+        return await uow.users.get(cmd.user_id)
+
+
+async def list_users(cmd: ListUsers, *, uow: UsersUnitOfWork) -> Page[User]:
+    """Newest first, keyset-paginated; the token is bound to the filter it was issued for."""
+    size = page_size(cmd.page_size)
+    where = cmd.where
+    query = fingerprint("ListUsers", where.role, where.status, where.patron_category, where.text)
+    cursor = decode_token(cmd.page_token, query)
+    after = _decode_cursor(cursor) if cursor else None
+    async with uow:
+        rows = await uow.users.list_newest_first(where, after=after, limit=size + 1)
+        total = await uow.users.count(where)
+    return page_from_rows(rows, limit=size, query=query, cursor_of=_cursor_of, total_size=total)
+
+
+async def update_user(cmd: UpdateUser, *, uow: UsersUnitOfWork, clock: Clock) -> User:
+    """Change the masked fields; a status that is no longer ACTIVE also signs the user out everywhere."""
+    if not cmd.mask:
+        raise InvalidArgument.field("update_mask", "name at least one field to change")
+    async with uow:
+        user = await uow.users.get(cmd.user_id)
+        user.check_etag(cmd.etag)
+        now = clock.now()
+        user.update(cmd.changes, cmd.mask, actor=cmd.actor, now=now)
+        await uow.users.save(user)
+        if user.profile.status != UserStatus.ACTIVE:
+            await _revoke_sessions(uow, user, f"account_{user.profile.status}", now=now)
+        await uow.commit()
+    return user
+
+
+async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock) -> User:
+    """Deactivate (the record stays for loan history and audit) and end every session of the account."""
+    async with uow:
+        user = await uow.users.get(cmd.user_id)
+        user.check_etag(cmd.etag)
+        now = clock.now()
+        if user.profile.status != UserStatus.DEACTIVATED:
+            user.deactivate(actor=cmd.actor, now=now)
+            await uow.users.save(user)
+        await _revoke_sessions(uow, user, "account_deactivated", now=now)
+        await uow.commit()
+    return user
+
+
+async def get_borrowing_eligibility(
+    cmd: GetBorrowingEligibility, *, uow: UsersUnitOfWork, clock: Clock
+) -> tuple[User, Eligibility]:
+    """What the loans service asks before lending: is the patron active, and under which category."""
+    async with uow:
+        user = await uow.users.get(cmd.user_id)
+    return user, user.eligibility(clock.now())
+
+
+async def bootstrap_admin(cmd: BootstrapAdmin, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords) -> None:
+    """Create the first admin from settings when no account has that email (dev/test, or a first deploy)."""
+    if not cmd.email or not cmd.password:
+        return
+    profile = Profile(email=cmd.email, display_name="Administrator", role=Role.ADMIN, patron_category="STAFF")
+    async with uow:
+        if await uow.users.find_by_email(profile.validated().email) is not None:
+            return
+    password_hash = await passwords.hash(cmd.password)
+    async with uow:
+        try:
+            await add_new_user(uow, lambda: User.register(profile, password_hash=password_hash, now=clock.now()))
+        except AlreadyExists:
+            return  # another process of the service bootstrapped it first
+        await uow.commit()
+
+
+async def _revoke_sessions(uow: UsersUnitOfWork, user: User, reason: str, *, now: datetime) -> None:
+    """End every session of the account still open (its access tokens are refused from then on)."""
+    for session in await uow.sessions.active_of(user.id):
+        session.revoke(reason, now=now)
+        await uow.sessions.save(session)
+
+
+def _cursor_of(user: User) -> list[str]:
+    return [user.created_at.isoformat(), str(user.id)]
+
+
+def _decode_cursor(cursor: list[object]) -> UserCursor:
+    try:
+        created_at, user_id = cursor
+        return UserCursor(datetime.fromisoformat(str(created_at)), uuid.UUID(str(user_id)))
+    except ValueError:
+        raise InvalidArgument.field("page_token", "is not a token this service issued") from None

@@ -1,0 +1,138 @@
+"""What the users use cases need from the outside world, in domain terms: no SQL, gRPC or NATS type here.
+
+The data layer implements these (data/), unit tests use in-memory ones (tests/unit/users/fakes.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from services.support.runtime.identity import Role
+from services.users.domain.accounts import User
+from services.users.domain.profile import UserStatus
+from services.users.domain.sessions import RefreshToken, Session
+from services.users.domain.signing_keys import Keyring, SigningKey
+from services.users.domain.throttling import LoginThrottle
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    """Which accounts a list shows: every condition given must hold; `text` is a substring of email,
+    display name, phone or card number, in any case."""
+
+    role: Role | None = None
+    status: UserStatus | None = None
+    patron_category: str = ""
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UserCursor:
+    """Where a newest-first list resumes: strictly after this (created_at, id)."""
+
+    created_at: datetime
+    user_id: uuid.UUID
+
+
+class UserRepository(Protocol):
+    async def add(self, user: User) -> None:
+        """Raises AlreadyExists (EMAIL_TAKEN) for a taken email, CardNumberTaken for a taken card number."""
+
+    async def get(self, user_id: uuid.UUID) -> User:
+        """Raises UserNotFound."""
+
+    async def find_by_email(self, email: str) -> User | None:
+        """The account with this (normalized) email, if any."""
+
+    async def save(self, user: User) -> None:
+        """Writes back a changed user unless someone else changed it since it was read (Conflict,
+        CONCURRENT_UPDATE); raises AlreadyExists when the new email is taken."""
+
+    async def replace_password_hash(self, user_id: uuid.UUID, *, previous: str, new: str) -> None:
+        """Stores `new` if the stored hash is still `previous`. Not a change of the resource clients see
+        (its etag stays); a password changed meanwhile wins."""
+
+    async def list_newest_first(self, where: UserFilter, *, after: UserCursor | None, limit: int) -> list[User]:
+        """Up to `limit` matching accounts, newest first, after the cursor."""
+
+    async def count(self, where: UserFilter) -> int:
+        """How many accounts match."""
+
+
+class SessionRepository(Protocol):
+    async def add(self, session: Session) -> None: ...
+
+    async def get(self, session_id: uuid.UUID) -> Session:
+        """The session, locked until commit."""
+
+    async def find_refresh_token(self, digest: str) -> RefreshToken | None:
+        """The stored token with this digest, locked until commit (two refreshes race: one wins)."""
+
+    async def active_of(self, user_id: uuid.UUID) -> list[Session]:
+        """The user's sessions that are not revoked."""
+
+    async def save(self, session: Session, *, spent: RefreshToken | None = None) -> None:
+        """Stores the session's state, the token it spent, and the tokens it issued."""
+
+
+class ThrottleRepository(Protocol):
+    async def get(self, email: str) -> LoginThrottle:
+        """The email's throttle (a fresh one if none), locked until commit so concurrent failures all count."""
+
+    async def save(self, throttle: LoginThrottle) -> None: ...
+
+
+class RequestLog(Protocol):
+    """Idempotent mutations: what a request_id produced the first time, remembered in the same transaction."""
+
+    async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None: ...
+
+    async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None: ...
+
+
+class UsersUnitOfWork(Protocol):
+    """One transaction over the users database; `commit()` also stores the events the aggregates recorded."""
+
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def throttles(self) -> ThrottleRepository: ...
+    @property
+    def requests(self) -> RequestLog: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class Passwords(Protocol):
+    """Password hashing: slow on purpose, so it never runs on the event loop and never inside a transaction."""
+
+    async def hash(self, password: str) -> str: ...
+
+    async def verify(self, stored_hash: str, password: str) -> bool:
+        """True when `password` matches; an empty `stored_hash` costs as much as a real check, and fails."""
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        """True when the hash was made with other parameters than the current ones."""
+
+
+class SigningKeys(Protocol):
+    """Where the token signing keys live (outside the unit of work: read often, written by operators)."""
+
+    async def keyring(self) -> Keyring: ...
+
+    async def add(self, key: SigningKey) -> None: ...
+
+    async def add_first(self, key: SigningKey) -> bool:
+        """Stores `key` only when there is no key at all (two processes starting together: one wins)."""

@@ -1,0 +1,71 @@
+"""The users database: every table and index the migrations create (tests compare the two)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
+
+metadata = sa.MetaData()
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("email", sa.Text, nullable=False, unique=True),  # stored normalized (lower-case)
+    sa.Column("display_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("phone", sa.Text, nullable=False, server_default=""),
+    sa.Column("card_number", sa.Text, nullable=False, unique=True),
+    sa.Column("patron_category", sa.Text, nullable=False),
+    sa.Column("role", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("status_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("home_branch", sa.Text, nullable=False, server_default=""),
+    sa.Column("expire_at", sa.DateTime(timezone=True)),
+    sa.Column("email_opt_in", sa.Boolean, nullable=False),
+    sa.Column("sms_opt_in", sa.Boolean, nullable=False),
+    sa.Column("password_hash", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+# ListUsers walks accounts newest first (keyset on created_at, id).
+sa.Index("users_created_at_id", users.c.created_at.desc(), users.c.id.desc())
+
+sessions = sa.Table(
+    "sessions",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("user_id", UUID(as_uuid=True), sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("access_expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("revoked_at", sa.DateTime(timezone=True)),
+    sa.Column("revoke_reason", sa.Text, nullable=False, server_default=""),
+)
+
+refresh_tokens = sa.Table(
+    "refresh_tokens",
+    metadata,
+    sa.Column("digest", sa.Text, primary_key=True),  # SHA-256 of the token; the token itself is never stored
+    sa.Column("session_id", UUID(as_uuid=True), sa.ForeignKey("sessions.id"), nullable=False, index=True),
+    sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("used_at", sa.DateTime(timezone=True)),
+)
+
+login_throttles = sa.Table(
+    "login_throttles",
+    metadata,
+    sa.Column("email", sa.Text, primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("window_started_at", sa.DateTime(timezone=True)),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+)
+
+signing_keys = sa.Table(
+    "signing_keys",
+    metadata,
+    sa.Column("kid", sa.Text, primary_key=True),
+    sa.Column("private_key_pem", sa.LargeBinary, nullable=False),  # encrypted with the configured passphrase
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("activates_at", sa.DateTime(timezone=True), nullable=False),
+)

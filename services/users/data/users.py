@@ -1,0 +1,139 @@
+"""Accounts in Postgres: the users table <-> User, uniqueness of emails and card numbers, versioned saves."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.errors import AlreadyExists
+from services.support.runtime.identity import Role
+from services.users.app.ports import UserCursor, UserFilter
+from services.users.data.tables import users
+from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound
+from services.users.domain.profile import Profile, UserStatus
+
+
+class SqlUserRepository(TrackingRepository):
+    async def add(self, user: User) -> None:
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(users.insert().values(id=user.id, **_to_row(user)))
+        except IntegrityError as error:
+            _raise_for(error, user)
+        self._track(user)
+
+    async def save(self, user: User) -> None:
+        """Write back a user after one change (which bumped its version), if nobody else changed it since it
+        was read (optimistic lock). The password hash is left alone: no account change sets it, and a
+        sign-in may have just upgraded it."""
+        changes = {column: value for column, value in _to_row(user).items() if column != "password_hash"}
+        try:
+            async with self.session.begin_nested():  # an email taken by someone else must not end the transaction
+                await update_versioned(
+                    self.session, users, row_id=user.id, version=user.version - 1, values=changes, name=user.name
+                )
+        except IntegrityError as error:
+            _raise_for(error, user)
+
+    async def replace_password_hash(self, user_id: uuid.UUID, *, previous: str, new: str) -> None:
+        await self.session.execute(
+            users.update().where(users.c.id == user_id, users.c.password_hash == previous).values(password_hash=new)
+        )
+
+    async def get(self, user_id: uuid.UUID) -> User:
+        row = (await self.session.execute(sa.select(users).where(users.c.id == user_id))).first()
+        if row is None:
+            raise UserNotFound(USER.format(user_id))
+        return self._track(_to_user(row))
+
+    async def find_by_email(self, email: str) -> User | None:
+        row = (await self.session.execute(sa.select(users).where(users.c.email == email))).first()
+        return self._track(_to_user(row)) if row is not None else None
+
+    async def list_newest_first(self, where: UserFilter, *, after: UserCursor | None, limit: int) -> list[User]:
+        query = sa.select(users).where(*_conditions(where)).order_by(users.c.created_at.desc(), users.c.id.desc())
+        if after is not None:
+            query = query.where(sa.tuple_(users.c.created_at, users.c.id) < sa.tuple_(after.created_at, after.user_id))
+        return [_to_user(row) for row in (await self.session.execute(query.limit(limit))).all()]
+
+    async def count(self, where: UserFilter) -> int:
+        total = await self.session.scalar(sa.select(sa.func.count()).select_from(users).where(*_conditions(where)))
+        return int(total or 0)
+
+
+def _raise_for(error: IntegrityError, user: User) -> None:
+    constraint = violated_constraint(error)
+    if constraint == "users_email_key":
+        raise AlreadyExists(
+            "an account with this email already exists", reason="EMAIL_TAKEN", metadata={"field": "email"}
+        ) from None
+    if constraint == "users_card_number_key":
+        raise CardNumberTaken(user.card_number) from None
+    raise error
+
+
+def _conditions(where: UserFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.role is not None:
+        conditions.append(users.c.role == str(where.role))
+    if where.status is not None:
+        conditions.append(users.c.status == str(where.status))
+    if where.patron_category:
+        conditions.append(users.c.patron_category == where.patron_category)
+    if where.text:
+        escaped = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        columns = (users.c.email, users.c.display_name, users.c.phone, users.c.card_number)
+        conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
+    return conditions
+
+
+def _to_user(row: sa.Row[tuple[object, ...]]) -> User:
+    m = row._mapping
+    profile = Profile(
+        email=m["email"],
+        display_name=m["display_name"],
+        phone=m["phone"],
+        patron_category=m["patron_category"],
+        role=Role(m["role"]),
+        status=UserStatus(m["status"]),
+        status_reason=m["status_reason"],
+        home_branch=m["home_branch"],
+        expire_at=m["expire_at"],
+        email_opt_in=m["email_opt_in"],
+        sms_opt_in=m["sms_opt_in"],
+    )
+    return User(
+        id=m["id"],
+        profile=profile,
+        card_number=m["card_number"],
+        password_hash=m["password_hash"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        version=m["version"],
+    )
+
+
+def _to_row(user: User) -> dict[str, object]:
+    p = user.profile
+    return {
+        "email": p.email,
+        "display_name": p.display_name,
+        "phone": p.phone,
+        "card_number": user.card_number,
+        "patron_category": p.patron_category,
+        "role": str(p.role),
+        "status": str(p.status),
+        "status_reason": p.status_reason,
+        "home_branch": p.home_branch,
+        "expire_at": p.expire_at,
+        "email_opt_in": p.email_opt_in,
+        "sms_opt_in": p.sms_opt_in,
+        "password_hash": user.password_hash,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+        "version": user.version,
+    }

@@ -1,0 +1,63 @@
+"""The writable fields of an account, and what makes them valid. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from services.support.runtime.errors import FieldViolation, InvalidArgument
+from services.support.runtime.identity import Role
+from services.users.domain.validation import category_violation, normalize_email, phone_violation
+
+MAX_DISPLAY_NAME_LENGTH = 200
+
+
+class UserStatus(StrEnum):
+    ACTIVE = "active"
+    BLOCKED = "blocked"
+    EXPIRED = "expired"
+    DEACTIVATED = "deactivated"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """The fields of an account that can be written (by whom: see accounts.WRITABLE_BY)."""
+
+    email: str
+    display_name: str = ""
+    phone: str = ""
+    patron_category: str = "ADULT"
+    role: Role = Role.READER
+    status: UserStatus = UserStatus.ACTIVE
+    status_reason: str = ""
+    home_branch: str = ""
+    expire_at: datetime | None = None
+    email_opt_in: bool = True
+    sms_opt_in: bool = False
+
+    def violations(self, *, prefix: str = "user.") -> list[FieldViolation]:
+        """Every bad field, named as the request names it (`user.email`, or `email` with prefix="")."""
+        violations: list[FieldViolation] = []
+        try:
+            normalize_email(self.email, field=f"{prefix}email")
+        except InvalidArgument as error:
+            violations.extend(error.violations)
+        for check in (
+            phone_violation(self.phone, field=f"{prefix}phone"),
+            category_violation(self.patron_category, field=f"{prefix}patron_category"),
+        ):
+            if check is not None:
+                violations.append(check)
+        if len(self.display_name) > MAX_DISPLAY_NAME_LENGTH:
+            violations.append(
+                FieldViolation(f"{prefix}display_name", f"must be at most {MAX_DISPLAY_NAME_LENGTH} characters")
+            )
+        return violations
+
+    def validated(self) -> Profile:
+        """A cleaned copy, or InvalidArgument naming every bad field."""
+        if violations := self.violations():
+            raise InvalidArgument(violations)
+        email = normalize_email(self.email)
+        return replace(self, email=email, display_name=self.display_name.strip(), home_branch=self.home_branch.strip())

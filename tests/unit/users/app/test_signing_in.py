@@ -1,0 +1,201 @@
+"""Sign-up, sign-in, refresh and sign-out through the in-memory unit of work."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from services.support.runtime.errors import InvalidArgument, PermissionDenied, Throttled, Unauthenticated
+from services.support.runtime.identity import Role
+from services.users.app import signing_in, signing_keys
+from services.users.domain.access_tokens import verify_access_token
+from services.users.domain.accounts import UserRegistered
+from services.users.domain.profile import Profile, UserStatus
+from services.users.domain.sessions import RefreshTokenReused, SessionRevoked, UserLoggedIn
+from services.users.domain.throttling import UserLoginFailed
+
+from ..conftest import LIFETIMES, THROTTLE
+from ..fakes import FakePasswords, FakeUsersDatabase
+
+PASSWORD = "Correct-Horse-42"
+
+
+@pytest.fixture
+def auth(db, clock, passwords, keys):
+    """The ports of every auth use case, by keyword (each use case takes the ones it needs)."""
+    return {"clock": clock, "passwords": passwords, "keys": keys, "lifetimes": LIFETIMES}
+
+
+async def _register(db: FakeUsersDatabase, auth: dict, email: str = "ada@example.org", **kw: object):
+    command = signing_in.Register(Profile(email=email, role=Role.ADMIN), PASSWORD, **kw)  # type: ignore[arg-type]
+    return await signing_in.register(command, uow=db.unit_of_work(), **auth)
+
+
+async def _sign_in(db: FakeUsersDatabase, auth: dict, email: str = "ada@example.org", password: str = PASSWORD):
+    command = signing_in.SignIn(email, password)
+    return await signing_in.sign_in(command, uow=db.unit_of_work(), throttle=THROTTLE, **auth)
+
+
+async def _refresh(db: FakeUsersDatabase, auth: dict, token: str):
+    command = signing_in.RefreshSession(token)
+    return await signing_in.refresh_session(
+        command, uow=db.unit_of_work(), clock=auth["clock"], keys=auth["keys"], lifetimes=LIFETIMES
+    )
+
+
+async def _jwks(auth: dict) -> list[dict[str, str]]:
+    return await signing_keys.list_public_keys(keys=auth["keys"], clock=auth["clock"], lifetimes=LIFETIMES)
+
+
+async def test_registration_makes_a_reader_whatever_is_asked_and_signs_them_in(db, auth) -> None:
+    signed_in = await _register(db, auth)
+    claims = verify_access_token(signed_in.access.token, await _jwks(auth))
+    assert claims["sub"] == signed_in.user.name and claims["role"] == "reader"
+    assert [type(e) for e in db.published] == [UserRegistered, UserLoggedIn]
+    assert len(db.refresh_tokens) == 1 and signed_in.refresh_token not in db.refresh_tokens
+
+
+async def test_a_weak_password_is_refused_before_hashing(db, auth, passwords) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        await signing_in.register(
+            signing_in.Register(Profile(email="ada@example.org"), "password123"), uow=db.unit_of_work(), **auth
+        )
+    assert [v.field for v in error.value.violations] == ["password"] and passwords.hashed == []
+
+
+async def test_a_repeated_registration_request_returns_the_same_account(db, auth) -> None:
+    request_id = uuid.uuid4()
+    first = await _register(db, auth, request_id=request_id)
+    again = await _register(db, auth, request_id=request_id)
+    assert again.user.id == first.user.id and len(db.users) == 1
+
+
+async def test_a_registration_request_id_does_not_serve_another_password(db, auth) -> None:
+    request_id = uuid.uuid4()
+    await _register(db, auth, request_id=request_id)
+    other = signing_in.Register(Profile(email="ada@example.org"), "Another-Horse-43", request_id=request_id)
+    with pytest.raises(InvalidArgument):
+        await signing_in.register(other, uow=db.unit_of_work(), **auth)
+
+
+async def test_signing_in_returns_verifiable_tokens_and_announces_it(db, auth) -> None:
+    registered = await _register(db, auth)
+    signed_in = await _sign_in(db, auth, email=" ADA@example.org ")
+    assert verify_access_token(signed_in.access.token, await _jwks(auth))["sub"] == registered.user.name
+    assert isinstance(db.published[-1], UserLoggedIn) and db.throttles["ada@example.org"].failures == 0
+
+
+@pytest.mark.parametrize("email", ["ada@example.org", "nobody@example.org"])
+async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(db, auth, email: str) -> None:
+    await _register(db, auth)
+    with pytest.raises(Unauthenticated) as error:
+        await _sign_in(db, auth, email=email, password="Wrong-Password-1")
+    assert error.value.reason == "BAD_CREDENTIALS" and error.value.message == signing_in.BAD_CREDENTIALS
+    failed = db.published[-1]
+    assert isinstance(failed, UserLoginFailed) and failed.email == email
+
+
+async def test_repeated_failures_lock_the_email_until_the_lockout_ends(db, auth, clock) -> None:
+    await _register(db, auth)
+    for _ in range(THROTTLE.max_failures):
+        with pytest.raises(Unauthenticated):
+            await _sign_in(db, auth, password="Wrong-Password-1")
+    with pytest.raises(Throttled):
+        await _sign_in(db, auth)
+    clock.advance(THROTTLE.lockout)
+    assert await _sign_in(db, auth)
+
+
+@pytest.mark.parametrize(("email", "password", "field"), [("", PASSWORD, "email"), ("a@b.org", "", "password")])
+async def test_sign_in_names_the_missing_credential(db, auth, email: str, password: str, field: str) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        await _sign_in(db, auth, email=email, password=password)
+    assert error.value.violations[0].field == field and db.commits == []
+
+
+async def test_a_blocked_account_cannot_sign_in(db, auth) -> None:
+    registered = await _register(db, auth)
+    db.users[registered.user.id].profile = Profile(email="ada@example.org", status=UserStatus.BLOCKED)
+    with pytest.raises(PermissionDenied) as error:
+        await _sign_in(db, auth)
+    assert error.value.reason == "ACCOUNT_BLOCKED"
+
+
+async def test_a_hash_with_older_parameters_is_upgraded_in_the_sign_in_transaction(db, auth) -> None:
+    registered = await _register(db, {**auth, "passwords": FakePasswords(scheme="v1")})
+    assert db.users[registered.user.id].password_hash == f"v1${PASSWORD}"
+    await _sign_in(db, auth)
+    assert db.users[registered.user.id].password_hash == f"v2${PASSWORD}"
+    sign_in_commit = db.commits[-1]
+    assert "users" in sign_in_commit.tables and "sessions" in sign_in_commit.tables
+    assert [type(e) for e in sign_in_commit.events] == [UserLoggedIn]
+
+
+async def test_a_current_hash_is_left_alone(db, auth, passwords) -> None:
+    await _register(db, auth)
+    await _sign_in(db, auth)
+    assert passwords.hashed == [PASSWORD] and "users" not in db.commits[-1].tables
+
+
+async def test_a_failed_sign_in_upgrades_nothing(db, auth) -> None:
+    registered = await _register(db, {**auth, "passwords": FakePasswords(scheme="v1")})
+    with pytest.raises(Unauthenticated):
+        await _sign_in(db, auth, password="Wrong-Password-1")
+    assert db.users[registered.user.id].password_hash == f"v1${PASSWORD}"
+
+
+async def test_a_refresh_token_buys_one_new_pair(db, auth) -> None:
+    first = await _register(db, auth)
+    second = await _refresh(db, auth, first.refresh_token)
+    assert second.refresh_token != first.refresh_token
+    assert verify_access_token(second.access.token, await _jwks(auth))["sid"] == str(
+        db.refresh_tokens[next(iter(db.refresh_tokens))].session_id
+    )
+
+
+async def test_a_replayed_refresh_token_revokes_the_session_for_good(db, auth) -> None:
+    first = await _register(db, auth)
+    second = await _refresh(db, auth, first.refresh_token)
+    with pytest.raises(RefreshTokenReused):
+        await _refresh(db, auth, first.refresh_token)
+    with pytest.raises(Unauthenticated) as error:  # the revocation was committed although the replay failed
+        await _refresh(db, auth, second.refresh_token)
+    assert error.value.reason == "REFRESH_TOKEN_REVOKED" and isinstance(db.published[-1], SessionRevoked)
+
+
+@pytest.mark.parametrize(("token", "refused"), [("", InvalidArgument), ("never-issued", Unauthenticated)])
+async def test_a_missing_or_unknown_refresh_token_is_refused(db, auth, token: str, refused: type) -> None:
+    with pytest.raises(refused):
+        await _refresh(db, auth, token)
+
+
+async def test_a_blocked_account_cannot_refresh(db, auth) -> None:
+    registered = await _register(db, auth)
+    db.users[registered.user.id].profile = Profile(email="ada@example.org", status=UserStatus.BLOCKED)
+    with pytest.raises(PermissionDenied):
+        await _refresh(db, auth, registered.refresh_token)
+
+
+async def test_an_expired_refresh_token_is_refused(db, auth, clock) -> None:
+    registered = await _register(db, auth)
+    clock.advance(LIFETIMES.refresh + timedelta(seconds=1))
+    with pytest.raises(Unauthenticated) as error:
+        await _refresh(db, auth, registered.refresh_token)
+    assert error.value.reason == "REFRESH_TOKEN_EXPIRED"
+
+
+async def test_signing_out_ends_the_session_and_is_idempotent(db, auth, clock) -> None:
+    registered = await _register(db, auth)
+    for token in (registered.refresh_token, registered.refresh_token, "never-issued"):
+        await signing_in.sign_out(signing_in.SignOut(token), uow=db.unit_of_work(), clock=clock)
+    (session,) = db.sessions.values()
+    assert session.revoke_reason == "logout" and [type(e) for e in db.published].count(SessionRevoked) == 1
+    with pytest.raises(Unauthenticated):
+        await _refresh(db, auth, registered.refresh_token)
+
+
+async def test_signing_out_needs_a_token(db, clock) -> None:
+    with pytest.raises(InvalidArgument):
+        await signing_in.sign_out(signing_in.SignOut(""), uow=db.unit_of_work(), clock=clock)

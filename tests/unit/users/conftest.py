@@ -1,0 +1,38 @@
+"""The in-memory ports every users use-case test starts from."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.support.runtime.clock import FixedClock
+from services.users.domain.sessions import TokenLifetimes
+from services.users.domain.signing_keys import SigningKey
+from services.users.domain.throttling import ThrottlePolicy
+
+from .fakes import FakePasswords, FakeSigningKeys, FakeUsersDatabase
+
+NOW = datetime.now(UTC).replace(microsecond=0)  # near the wall clock: tokens are verified against it
+LIFETIMES = TokenLifetimes(access=timedelta(minutes=15), refresh=timedelta(days=30))
+THROTTLE = ThrottlePolicy(max_failures=3, window=timedelta(minutes=15), lockout=timedelta(minutes=5))
+
+
+@pytest.fixture
+def db() -> FakeUsersDatabase:
+    return FakeUsersDatabase()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture
+def passwords() -> FakePasswords:
+    return FakePasswords()
+
+
+@pytest.fixture
+def keys() -> FakeSigningKeys:
+    return FakeSigningKeys(SigningKey.generate(now=NOW - timedelta(days=1)))
