@@ -5,6 +5,8 @@ Pure: domain modules mix it in.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from services.support.runtime.errors import Conflict
 
 
@@ -13,7 +15,11 @@ class Versioned:
 
     __slots__ = ()
     version: int
-    name: str
+
+    if TYPE_CHECKING:  # what the mixin reads; an aggregate may derive it (a property) or store it (a field)
+
+        @property
+        def name(self) -> str: ...
 
     @property
     def etag(self) -> str:
