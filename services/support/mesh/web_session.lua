@@ -54,13 +54,14 @@ local function same_origin(headers)
   return origin == "http://" .. host or origin == "https://" .. host
 end
 
--- Answers at the edge (the users service never sees the request) and clears the cookie.
+-- Answers at the edge (the users service never sees the request); `secure` is nil to leave the cookie as it
+-- is (a forged cross-site request must not be able to sign anyone out), else the cookie is cleared.
 local function reply(handle, status, body, secure)
-  handle:respond({
-    [":status"] = status,
-    ["content-type"] = "application/json",
-    ["set-cookie"] = set_cookie("", secure),
-  }, body)
+  local headers = { [":status"] = status, ["content-type"] = "application/json" }
+  if secure ~= nil then
+    headers["set-cookie"] = set_cookie("", secure)
+  end
+  handle:respond(headers, body)
 end
 
 local function refuse(handle, status, code, message, secure)
@@ -78,7 +79,8 @@ function envoy_on_request(handle)
   end
   local secure = over_tls(handle, headers)
   if not same_origin(headers) then
-    refuse(handle, "403", 7, "cross-origin session request refused", secure)
+    -- 401 like every refused credential at the edge (its local 403s are answered as 401 anyway).
+    refuse(handle, "401", 16, "cross-origin session request refused", nil)
     return
   end
   if path == REFRESH or path == LOGOUT then
@@ -94,7 +96,7 @@ function envoy_on_request(handle)
     -- The client sends "{}" so that there is a body to replace (a request without one cannot get one).
     local body = handle:body()
     if body == nil then
-      refuse(handle, "400", 3, "send an empty JSON object as the body", secure)
+      refuse(handle, "400", 3, "send an empty JSON object as the body", nil)
       return
     end
     body:setBytes('{"refresh_token":"' .. token .. '"}')

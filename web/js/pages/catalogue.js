@@ -145,7 +145,11 @@ function ResultItem({ book, highlights }) {
   </li>`;
 }
 
+// Open beside the results on a wide screen; folded above them on a phone.
+const WIDE_SCREEN = "(min-width: 48rem)";
+
 function Facets({ criteria, facets, go }) {
+  const [open, setOpen] = useState(() => matchMedia(WIDE_SCREEN).matches);
   const values = (field) => facets.find((facet) => facet.field === field)?.values || [];
   const languages = values("language");
   const subjects = values("subjects").slice(0, SUBJECTS_SHOWN);
@@ -155,7 +159,8 @@ function Facets({ criteria, facets, go }) {
         ? criteria.subjects.filter((item) => item !== subject)
         : [...criteria.subjects, subject],
     });
-  return html`<aside class="facets" aria-label=${t("catalogue.filters")}>
+  return html`<details class="facets" open=${open} onToggle=${(event) => setOpen(event.currentTarget.open)}>
+    <summary>${t("catalogue.filters")}</summary>
     <fieldset>
       <legend>${t("catalogue.availability")}</legend>
       <label class="check">
@@ -198,5 +203,5 @@ function Facets({ criteria, facets, go }) {
         })}
       </ul>
     </fieldset>`}
-  </aside>`;
+  </details>`;
 }

@@ -13,7 +13,7 @@ export default {
   "nav.fines": "Fines",
   "nav.users": "Users",
   "nav.dashboard": "Dashboard",
-  "nav.language": "Language",
+  "nav.language": "Language of the site",
   "nav.sign_in": "Sign in",
   "nav.sign_out": "Sign out",
 

@@ -13,7 +13,7 @@ export default {
   "nav.fines": "Штрафы",
   "nav.users": "Пользователи",
   "nav.dashboard": "Статистика",
-  "nav.language": "Язык",
+  "nav.language": "Язык сайта",
   "nav.sign_in": "Войти",
   "nav.sign_out": "Выйти",
 

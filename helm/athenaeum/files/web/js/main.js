@@ -61,7 +61,12 @@ function allowed(audience) {
 
 function useSession() {
   const [, setVersion] = useState(0);
-  useEffect(() => session.subscribe(() => setVersion((version) => version + 1)), []);
+  useEffect(() => {
+    const changed = () => setVersion((version) => version + 1);
+    const unsubscribe = session.subscribe(changed);
+    changed(); // the session may have changed between the first render and this subscription
+    return unsubscribe;
+  }, []);
   return session;
 }
 

@@ -116,6 +116,7 @@ export function DeskPage() {
 
   function switchMode(next) {
     setMode(next);
+    barcodeField.current?.focus(); // at once, so the next scan lands in it (the effect covers a new field)
   }
 
   function endPatron() {
