@@ -122,7 +122,7 @@ function App() {
   useEffect(() => {
     scrollTo(0, 0);
     const main = document.getElementById("main");
-    if (main && !main.contains(document.activeElement)) main.querySelector("h1")?.focus({ preventScroll: true });
+    if (main && !main.contains(document.activeElement)) (main.querySelector("h1") || main).focus({ preventScroll: true });
   }, [route.path]);
 
   let content;

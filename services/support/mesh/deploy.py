@@ -346,7 +346,8 @@ def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path)
     (files / "grafana").mkdir(exist_ok=True)
     # The dashboard is written by hand, not generated: it comes from this checkout of the code.
     shutil.copyfile(REPO_ROOT / DASHBOARD_FILE, files / "grafana" / DASHBOARD_FILE.name)
-    _copy_web_client(root / WEB_SOURCE.name, files / "web")
+    # Like the dashboard, the web client is written by hand: it comes from this checkout of the code.
+    _copy_web_client(WEB_SOURCE, files / "web")
 
 
 def _copy_web_client(source: Path, destination: Path) -> None:

