@@ -23,6 +23,7 @@ from services.support.mesh import registry
 from services.support.mesh.topology import Topology, free_ports, local_topology
 
 DESCRIPTOR_PATH = components.REPO_ROOT / "gen" / "descriptor" / "athenaeum.binpb"
+WEB_ROOT = components.REPO_ROOT / "web"
 
 
 class StartupAborted(RuntimeError):
@@ -30,13 +31,15 @@ class StartupAborted(RuntimeError):
 
 
 def local_mesh_topology(data_dir: Path, *, ports: Iterator[int], edge_port: int, edge_admin_port: int) -> Topology:
-    """Everything on loopback, certificates under `data_dir`, the descriptor set from `gen/`."""
+    """Everything on loopback, certificates under `data_dir`, the descriptor set from `gen/`, the web
+    client from `web/`."""
     return local_topology(
         ports=ports,
         edge_port=edge_port,
         edge_admin_port=edge_admin_port,
         cert_dir=data_dir.resolve() / "certs",
         descriptor_path=DESCRIPTOR_PATH,
+        web_root=WEB_ROOT,
     )
 
 

@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 
 from services.support.mesh import registry
-from services.support.mesh.envoy import CONTAINER_CERT_DIR, CONTAINER_DESCRIPTOR_PATH
+from services.support.mesh.envoy import CONTAINER_CERT_DIR, CONTAINER_DESCRIPTOR_PATH, CONTAINER_WEB_ROOT
+from services.support.mesh.envoy_web import WEB_SOURCE, web_files
 from services.support.mesh.topology import (
     CONTAINER_ADMIN_PORT,
     CONTAINER_APP_PORT,
@@ -193,6 +194,7 @@ def _sidecar(spec: registry.ServiceSpec) -> dict[str, Any]:
 def _edge() -> dict[str, Any]:
     edge = _envoy(registry.EDGE, admin_port=CONTAINER_ADMIN_PORT)
     edge["volumes"].append(f"./gen/descriptor/athenaeum.binpb:{CONTAINER_DESCRIPTOR_PATH}:ro")
+    edge["volumes"].append(f"./{WEB_SOURCE.name}:{CONTAINER_WEB_ROOT}:ro")  # the web client it serves
     edge["ports"] = [f"${{ATHENAEUM_EDGE_PORT:-8080}}:{CONTAINER_EDGE_PORT}"]
     edge["depends_on"] = _healthy(*(f"{spec.name}-sidecar" for spec in registry.SERVICES))
     return edge
@@ -344,3 +346,13 @@ def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path)
     (files / "grafana").mkdir(exist_ok=True)
     # The dashboard is written by hand, not generated: it comes from this checkout of the code.
     shutil.copyfile(REPO_ROOT / DASHBOARD_FILE, files / "grafana" / DASHBOARD_FILE.name)
+    # Like the dashboard, the web client is written by hand: it comes from this checkout of the code.
+    _copy_web_client(WEB_SOURCE, files / "web")
+
+
+def _copy_web_client(source: Path, destination: Path) -> None:
+    """The files the edge serves, for the chart's ConfigMap (only those: no manifests, no licences)."""
+    shutil.rmtree(destination, ignore_errors=True)
+    for relative in web_files(source):
+        (destination / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source / relative, destination / relative)

@@ -17,6 +17,7 @@ from services.support.mesh.envoy_common import (
     socket_address,
     upstream_mtls,
 )
+from services.support.mesh.envoy_web import add_web_client
 from services.support.mesh.topology import Topology
 from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
 
@@ -52,6 +53,7 @@ def edge_config(topology: Topology) -> Config:
         forward_client_cert_details="SANITIZE",
         local_reply_config=_token_refusals_are_401(),
     )
+    add_web_client(hcm, topology)
     return {
         "admin": admin(topology.edge_admin_port),
         "overload_manager": overload_manager(),

@@ -49,6 +49,8 @@ class Topology:
     """Descriptor set of every proto, for the edge's grpc_json_transcoder."""
     edge_ops_port: int = 0
     """The edge's plaintext operations listener (readiness, Envoy's Prometheus stats); 0: none."""
+    web_root: Path | None = None
+    """Where the edge finds the web client's files (a copy of web/); None: the edge serves no web client."""
 
     def placement(self, name: str) -> Placement:
         return self.services[name]
@@ -66,7 +68,7 @@ CONTAINER_EDGE_ADMIN_PORT = 9901
 CONTAINER_OPS_PORT = 15021
 
 
-def container_topology(*, cert_dir: Path, descriptor_path: Path) -> Topology:
+def container_topology(*, cert_dir: Path, descriptor_path: Path, web_root: Path | None = None) -> Topology:
     """docker-compose / Kubernetes: peers by DNS name, the same ports everywhere."""
     return Topology(
         services={
@@ -87,11 +89,18 @@ def container_topology(*, cert_dir: Path, descriptor_path: Path) -> Topology:
         cert_dir=cert_dir,
         descriptor_path=descriptor_path,
         edge_ops_port=CONTAINER_OPS_PORT,
+        web_root=web_root,
     )
 
 
 def local_topology(
-    *, ports: Iterator[int], edge_port: int, edge_admin_port: int, cert_dir: Path, descriptor_path: Path
+    *,
+    ports: Iterator[int],
+    edge_port: int,
+    edge_admin_port: int,
+    cert_dir: Path,
+    descriptor_path: Path,
+    web_root: Path | None = None,
 ) -> Topology:
     """One host: everything on loopback; `ports` hands out a distinct port per listener."""
     return Topology(
@@ -111,6 +120,7 @@ def local_topology(
         bind_host="127.0.0.1",
         cert_dir=cert_dir,
         descriptor_path=descriptor_path,
+        web_root=web_root,
     )
 
 

@@ -1,0 +1,110 @@
+// Small shared pieces: async data, messages, fields, dates, money, highlights.
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { html } from "./html.js";
+import { errorText, formatDate, formatMoney, t } from "./i18n.js";
+
+/** Runs `load` when `deps` change; {data, error, loading, reload}. Answers to stale calls are dropped. */
+export function useAsync(load, deps) {
+  const [state, setState] = useState({ data: null, error: null, loading: true });
+  const latest = useRef(0);
+  const run = useCallback(async () => {
+    const call = ++latest.current;
+    setState((previous) => ({ ...previous, loading: true, error: null }));
+    try {
+      const data = await load();
+      if (call === latest.current) setState({ data, error: null, loading: false });
+    } catch (error) {
+      if (call === latest.current) setState({ data: null, error, loading: false });
+    }
+  }, deps);
+  useEffect(() => {
+    run();
+  }, [run]);
+  return { ...state, reload: run };
+}
+
+/** Sets the document title for the current page. */
+export function useTitle(title) {
+  useEffect(() => {
+    document.title = title ? `${title} — ${t("app.name")}` : t("app.name");
+  }, [title]);
+}
+
+export function Loading() {
+  return html`<p class="loading" role="status">${t("common.loading")}</p>`;
+}
+
+/** A refusal or failure in plain words (role=alert so a screen reader says it at once). */
+export function ErrorNotice({ error, title }) {
+  if (!error) return null;
+  if (error.unimplemented) return html`<${NotYetAvailable} />`;
+  return html`<div class="notice error" role="alert">
+    ${title && html`<strong>${title}</strong>`}${errorText(error)}
+  </div>`;
+}
+
+/** What a feature whose service is not built yet shows (the call answered 501 / UNIMPLEMENTED). */
+export function NotYetAvailable({ what }) {
+  return html`<div class="notice info" role="status" data-state="not-available">
+    <strong>${t("common.not_available_title")}</strong>${what || t("common.not_available")}
+  </div>`;
+}
+
+export function Notice({ kind = "ok", children }) {
+  return html`<div class=${`notice ${kind}`} role="status">${children}</div>`;
+}
+
+/** A labelled input with its hint and its error, wired for screen readers. */
+export function Field({ id, label, hint, error, type = "text", value, onInput, ...rest }) {
+  const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ") || undefined;
+  return html`<div class="field">
+    <label for=${id}>${label}</label>
+    ${hint && html`<span class="hint" id=${`${id}-hint`}>${hint}</span>`}
+    <input
+      id=${id}
+      name=${id}
+      type=${type}
+      value=${value}
+      onInput=${(event) => onInput(event.currentTarget.value)}
+      aria-invalid=${error ? "true" : undefined}
+      aria-describedby=${described}
+      ...${rest}
+    />
+    ${error && html`<span class="error" id=${`${id}-error`}>${error}</span>`}
+  </div>`;
+}
+
+export function DateText({ iso }) {
+  return iso ? html`<time datetime=${iso}>${formatDate(iso)}</time>` : null;
+}
+
+export function Money({ amount, currency }) {
+  return html`<span class="num">${formatMoney(amount, currency)}</span>`;
+}
+
+/** A search snippet: the catalog marks matches with <b>…</b>; everything else is shown as text. */
+export function Highlight({ text }) {
+  const parts = text.split(/(<b>.*?<\/b>)/g).filter(Boolean);
+  return parts.map((part) =>
+    part.startsWith("<b>") && part.endsWith("</b>") ? html`<mark>${part.slice(3, -4)}</mark>` : part,
+  );
+}
+
+export function Availability({ book }) {
+  const available = book.available_copies || 0;
+  if (available > 0) {
+    return html`<span class="badge available">${t("book.available", { available, total: book.total_copies })}</span>`;
+  }
+  return html`<span class="badge unavailable">${
+    book.total_copies ? t("book.all_out", { total: book.total_copies }) : t("book.no_copies")
+  }</span>`;
+}
+
+/** Shown instead of a page that needs an account (or a staff role) the visitor does not have. */
+export function SignInFirst({ staff = false }) {
+  return html`<div class="card">
+    <h1 tabindex="-1">${staff ? t("auth.staff_only_title") : t("auth.sign_in_first_title")}</h1>
+    <p>${staff ? t("auth.staff_only") : t("auth.sign_in_first")}</p>
+    <a class="button" href=${`#/signin?next=${encodeURIComponent(location.hash.slice(1))}`}>${t("nav.sign_in")}</a>
+  </div>`;
+}

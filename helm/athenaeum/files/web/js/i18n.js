@@ -1,0 +1,93 @@
+// English and Russian. Each language is a module of flat keys (web/i18n/<lang>.js), loaded on demand;
+// dates, numbers and money are formatted by Intl for the chosen language.
+import { useEffect, useState } from "preact/hooks";
+
+export const LANGUAGES = ["en", "ru"];
+const STORAGE_KEY = "athenaeum.lang"; // a preference, not a secret
+
+let current = chooseInitial();
+let dictionary = {};
+const listeners = new Set();
+
+function chooseInitial() {
+  const saved = localStorage.getItem(STORAGE_KEY);
+  if (LANGUAGES.includes(saved)) return saved;
+  return (navigator.language || "en").toLowerCase().startsWith("ru") ? "ru" : "en";
+}
+
+export function language() {
+  return current;
+}
+
+export async function loadLanguage(next = current) {
+  const module = await import(`/i18n/${next}.js`);
+  dictionary = module.default;
+  current = next;
+  localStorage.setItem(STORAGE_KEY, next);
+  document.documentElement.lang = next;
+  listeners.forEach((listener) => listener(next));
+}
+
+/** The text for `key`, with {placeholders} filled from `params`. */
+export function t(key, params) {
+  const text = dictionary[key] ?? key;
+  if (!params) return text;
+  return text.replace(/\{(\w+)\}/g, (_, name) => (params[name] ?? "").toString());
+}
+
+/** A count with the right plural form: keys `<key>.one`, `.few`, `.many`, `.other` (Russian needs them all). */
+export function tn(key, count, params = {}) {
+  const form = new Intl.PluralRules(current).select(count);
+  const chosen = dictionary[`${key}.${form}`] !== undefined ? `${key}.${form}` : `${key}.other`;
+  return t(chosen, { count: formatNumber(count), ...params });
+}
+
+/** Re-renders the calling component when the language changes; returns [language, setLanguage]. */
+export function useLanguage() {
+  const [value, setValue] = useState(current);
+  useEffect(() => {
+    listeners.add(setValue);
+    return () => listeners.delete(setValue);
+  }, []);
+  return [value, loadLanguage];
+}
+
+export function formatNumber(value) {
+  return new Intl.NumberFormat(current).format(value);
+}
+
+export function formatDate(iso) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat(current, { dateStyle: "medium" }).format(new Date(iso));
+}
+
+export function formatDateTime(iso) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat(current, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));
+}
+
+/** Money arrives as a decimal string ("12.50"); it is only displayed here, never computed with. */
+export function formatMoney(amount, currency) {
+  const value = Number(amount || "0");
+  if (!currency) return new Intl.NumberFormat(current, { minimumFractionDigits: 2 }).format(value);
+  return new Intl.NumberFormat(current, { style: "currency", currency }).format(value);
+}
+
+export function languageName(code) {
+  if (!code) return t("book.language_unknown");
+  try {
+    return new Intl.DisplayNames([current], { type: "language" }).of(code) || code;
+  } catch {
+    return code;
+  }
+}
+
+/** A refusal or failure in plain words: by its reason (LOAN_LIMIT_REACHED …), else by its status code. */
+export function errorText(error) {
+  if (!error) return "";
+  if (error.reason && dictionary[`reason.${error.reason}`]) return t(`reason.${error.reason}`, error.metadata);
+  if (error.status === 0) return t("error.network");
+  if (error.unimplemented) return t("error.unimplemented");
+  if (dictionary[`code.${error.code}`]) return t(`code.${error.code}`);
+  return error.message || t("error.unknown");
+}

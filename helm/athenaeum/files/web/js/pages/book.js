@@ -1,0 +1,137 @@
+// A book: its record, its copies and their availability per branch, and a hold for a signed-in patron.
+import { useState } from "preact/hooks";
+import { api, newRequestId } from "../api.js";
+import { html } from "../html.js";
+import { formatDate, languageName, t } from "../i18n.js";
+import { session } from "../session.js";
+import { Availability, ErrorNotice, Loading, Notice, useAsync, useTitle } from "../components.js";
+
+const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
+
+export function BookPage({ params }) {
+  const bookName = `books/${params.id}`;
+  const book = useAsync(() => api(`/v1/${bookName}`, { auth: false }), [bookName]);
+  const copies = useAsync(
+    () => api(`/v1/${bookName}/copies`, { query: { page_size: 100 }, auth: false }).then((data) => data.copies || []),
+    [bookName],
+  );
+  useTitle(book.data?.title || t("book.title"));
+  if (book.loading && !book.data) return html`<${Loading} />`;
+  if (book.error) return html`<h1 tabindex="-1">${t("book.title")}</h1><${ErrorNotice} error=${book.error} />`;
+  const record = book.data;
+  return html`<article>
+    <div class="book-head">
+      <h1 tabindex="-1">${record.title}${record.subtitle && html`<span class="muted">: ${record.subtitle}</span>`}</h1>
+      <${Availability} book=${record} />
+    </div>
+    <dl class="facts">
+      ${(record.authors || []).length > 0 && html`<dt>${t("book.authors")}</dt><dd>${record.authors.join(", ")}</dd>`}
+      ${record.publisher && html`<dt>${t("book.publisher")}</dt><dd>${record.publisher}</dd>`}
+      ${record.publication_year > 0 && html`<dt>${t("book.year")}</dt><dd>${record.publication_year}</dd>`}
+      ${record.language && html`<dt>${t("book.language")}</dt><dd>${languageName(record.language)}</dd>`}
+      ${(record.subjects || []).length > 0 && html`<dt>${t("book.subjects")}</dt><dd>${record.subjects.join(", ")}</dd>`}
+      ${record.isbn && html`<dt>ISBN</dt><dd>${record.isbn}</dd>`}
+    </dl>
+    ${record.description && html`<p>${record.description}</p>`}
+    <${HoldPanel} bookName=${bookName} copies=${copies.data || []} />
+    <h2>${t("book.copies")}</h2>
+    ${copies.loading ? html`<${Loading} />` : html`<${CopiesByBranch} copies=${copies.data || []} />`}
+    <${ErrorNotice} error=${copies.error} />
+  </article>`;
+}
+
+function CopiesByBranch({ copies }) {
+  if (!copies.length) return html`<p>${t("book.no_copies")}</p>`;
+  const branches = new Map();
+  for (const copy of copies) {
+    if (copy.status === "COPY_STATUS_WITHDRAWN") continue;
+    const branch = copy.branch || "—";
+    if (!branches.has(branch)) branches.set(branch, []);
+    branches.get(branch).push(copy);
+  }
+  return html`<div class="table-wrap"><table>
+    <caption class="visually-hidden">${t("book.copies")}</caption>
+    <thead><tr><th scope="col">${t("book.branch")}</th><th scope="col">${t("book.available_here")}</th><th scope="col">${t("book.copy_details")}</th></tr></thead>
+    <tbody>
+      ${[...branches].map(([branch, list]) => {
+        const available = list.filter((copy) => copy.status === "COPY_STATUS_AVAILABLE").length;
+        return html`<tr key=${branch}>
+          <th scope="row">${branch}</th>
+          <td>${t("book.available_of", { available, total: list.length })}</td>
+          <td>${list.map(
+            (copy) => html`<div key=${copy.name}>
+              ${[copy.call_number, copy.shelf_location].filter(Boolean).join(" · ")} ${t(`copy_status.${copy.status}`)}
+            </div>`,
+          )}</td>
+        </tr>`;
+      })}
+    </tbody>
+  </table></div>`;
+}
+
+function HoldPanel({ bookName, copies }) {
+  const user = session.user;
+  const mine = useAsync(
+    () =>
+      user
+        ? api(`/v1/${user.name}/holds`, { query: { book: bookName, page_size: 10 } }).then((data) =>
+            (data.holds || []).find((hold) => ACTIVE_HOLDS.includes(hold.status)),
+          )
+        : Promise.resolve(null),
+    [user?.name, bookName],
+  );
+  const [branch, setBranch] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [placed, setPlaced] = useState(null);
+
+  if (!user) {
+    const next = encodeURIComponent(location.hash.slice(1));
+    return html`<div class="card"><p>${t("hold.sign_in_to_hold")}</p>
+      <a class="button" href=${`#/signin?next=${next}`}>${t("nav.sign_in")}</a></div>`;
+  }
+  const hold = placed || mine.data;
+  if (hold) return html`<div class="card" data-testid="my-hold"><${HoldStatus} hold=${hold} /></div>`;
+
+  const branches = [...new Set(copies.map((copy) => copy.branch).filter(Boolean))];
+  async function place(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const body = { patron: user.name, book: bookName, pickup_branch: branch };
+      setPlaced(await api("/v1/holds", { method: "POST", body, query: { request_id: newRequestId() } }));
+    } catch (failure) {
+      setError(failure);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return html`<form class="card" onSubmit=${place}>
+    <h2>${t("hold.heading")}</h2>
+    ${branches.length > 1 &&
+    html`<div class="field">
+      <label for="pickup-branch">${t("hold.pickup_branch")}</label>
+      <select id="pickup-branch" value=${branch} onChange=${(event) => setBranch(event.currentTarget.value)}>
+        <option value="">${t("hold.home_branch")}</option>
+        ${branches.map((code) => html`<option value=${code}>${code}</option>`)}
+      </select>
+    </div>`}
+    <${ErrorNotice} error=${error} title=${t("hold.refused")} />
+    <button class="button" type="submit" disabled=${busy}>${t("hold.place")}</button>
+  </form>`;
+}
+
+/** A hold in words: its place in the queue, or the pickup deadline once a copy waits on the shelf. */
+export function HoldStatus({ hold }) {
+  if (hold.status === "HOLD_STATUS_READY") {
+    return html`<${Notice}>
+      <strong>${t("hold.ready")}</strong>
+      ${t("hold.ready_until", { date: formatDate(hold.expire_time), branch: hold.pickup_branch || t("hold.any_branch") })}
+    <//>`;
+  }
+  return html`<${Notice} kind="info">
+    <strong>${t("hold.placed")}</strong>${t("hold.position", { position: hold.queue_position })}
+  <//>`;
+}
+

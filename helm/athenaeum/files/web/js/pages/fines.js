@@ -1,0 +1,86 @@
+// Fines for staff: every outstanding fine (or one patron's), each with pay and waive.
+import { useState } from "preact/hooks";
+import { api, idOf, newRequestId } from "../api.js";
+import { html } from "../html.js";
+import { t } from "../i18n.js";
+import { DateText, ErrorNotice, Loading, Money, Notice, useAsync, useTitle } from "../components.js";
+
+export function FinesPage() {
+  useTitle(t("fines.staff_title"));
+  return html`<h1 tabindex="-1">${t("fines.staff_title")}</h1><${FinesTable} />`;
+}
+
+/** Outstanding fines (of `patron` when given) with what was paid and what is owed; staff can settle them. */
+export function FinesTable({ patron }) {
+  const path = patron ? `/v1/${patron}/fines` : "/v1/fines";
+  const fines = useAsync(() => api(path, { query: { status: "FINE_STATUS_OUTSTANDING", page_size: 100 } }), [path]);
+  const [message, setMessage] = useState(null);
+  const list = fines.data?.fines || [];
+  const done = (text) => {
+    setMessage({ text });
+    fines.reload();
+  };
+  return html`<section aria-labelledby="staff-fines-heading">
+    <h2 id="staff-fines-heading">${t("fines.outstanding_heading")}</h2>
+    ${message && html`<${Notice}>${message.text}<//>`}
+    <${ErrorNotice} error=${fines.error} />
+    ${fines.loading && !fines.data && html`<${Loading} />`}
+    ${fines.data &&
+    html`<p>${t("fines.total_owed")}: <strong><${Money} amount=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></strong></p>`}
+    ${fines.data && !list.length && html`<p>${t("fines.none_outstanding")}</p>`}
+    ${list.length > 0 &&
+    html`<div class="table-wrap"><table>
+      <thead><tr>
+        ${!patron && html`<th scope="col">${t("fines.patron")}</th>`}
+        <th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>
+        <th scope="col" class="num">${t("fines.outstanding")}</th><th scope="col">${t("fines.settle")}</th>
+      </tr></thead>
+      <tbody>${list.map((fine) => html`<${FineRow} key=${fine.name} fine=${fine} showPatron=${!patron} onDone=${done} />`)}</tbody>
+    </table></div>`}
+  </section>`;
+}
+
+function FineRow({ fine, showPatron, onDone }) {
+  const [amount, setAmount] = useState(fine.outstanding_amount);
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState(null);
+  const id = idOf(fine.name);
+  async function pay() {
+    setError(null);
+    try {
+      await api(`/v1/${fine.name}:pay`, { method: "POST", body: { amount, payment_method: "desk", request_id: newRequestId() } });
+      onDone(t("fines.paid"));
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  async function waive() {
+    setError(null);
+    try {
+      await api(`/v1/${fine.name}:waive`, { method: "POST", body: { reason, request_id: newRequestId() } });
+      onDone(t("fines.waived"));
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  return html`<tr>
+    ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${t("fines.open_patron")}</a></td>`}
+    <td>${fine.description || t(`fine_kind.${fine.kind}`)}</td>
+    <td><${DateText} iso=${fine.create_time} /></td>
+    <td class="num"><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
+    <td>
+      <div class="actions">
+        <label class="visually-hidden" for=${`pay-${id}`}>${t("fines.pay_amount")}</label>
+        <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setAmount(event.currentTarget.value)} />
+        <button type="button" class="button small" onClick=${pay}>${t("fines.pay")}</button>
+      </div>
+      <div class="actions">
+        <label class="visually-hidden" for=${`waive-${id}`}>${t("fines.waive_reason")}</label>
+        <input id=${`waive-${id}`} class="wide" placeholder=${t("fines.waive_reason")} value=${reason}
+          onInput=${(event) => setReason(event.currentTarget.value)} />
+        <button type="button" class="button small quiet" onClick=${waive}>${t("fines.waive")}</button>
+      </div>
+      <${ErrorNotice} error=${error} />
+    </td>
+  </tr>`;
+}

@@ -1,0 +1,95 @@
+// Patron look-up for staff (by name, email, phone or card number) and one patron's loans, holds and fines.
+import { useState } from "preact/hooks";
+import { api, idOf } from "../api.js";
+import { html } from "../html.js";
+import { t, tn } from "../i18n.js";
+import { navigate } from "../router.js";
+import { DateText, ErrorNotice, Loading, useAsync, useTitle } from "../components.js";
+import { FinesTable } from "./fines.js";
+
+export function PatronsPage({ route }) {
+  const query = route.query.get("q") || "";
+  const [text, setText] = useState(query);
+  useTitle(t("patrons.title"));
+  const users = useAsync(
+    () => (query ? api("/v1/users", { query: { query, page_size: 50 } }) : Promise.resolve(null)),
+    [query],
+  );
+  function submit(event) {
+    event.preventDefault();
+    navigate("/patrons", { q: text.trim() });
+  }
+  const list = users.data?.users || [];
+  return html`<h1 tabindex="-1">${t("patrons.title")}</h1>
+    <form class="search-form" role="search" onSubmit=${submit}>
+      <label class="visually-hidden" for="patron-query">${t("patrons.search_label")}</label>
+      <input id="patron-query" type="search" value=${text} placeholder=${t("patrons.search_label")}
+        onInput=${(event) => setText(event.currentTarget.value)} autocomplete="off" />
+      <button class="button" type="submit">${t("catalogue.search")}</button>
+    </form>
+    <${ErrorNotice} error=${users.error} />
+    ${users.loading && query && html`<${Loading} />`}
+    ${users.data && html`<p role="status">${tn("patrons.found", users.data.total_size || list.length)}</p>`}
+    ${list.length > 0 &&
+    html`<div class="table-wrap"><table>
+      <thead><tr><th scope="col">${t("patrons.name")}</th><th scope="col">${t("account.card_number")}</th>
+        <th scope="col">${t("auth.email")}</th><th scope="col">${t("patrons.status")}</th></tr></thead>
+      <tbody>${list.map(
+        (user) => html`<tr key=${user.name}>
+          <td><a href=${`#/patrons/${idOf(user.name)}`}>${user.display_name || user.email}</a></td>
+          <td>${user.card_number}</td><td>${user.email}</td><td>${t(`user_status.${user.status}`)}</td>
+        </tr>`,
+      )}</tbody>
+    </table></div>`}`;
+}
+
+export function PatronPage({ params }) {
+  const name = `users/${params.id}`;
+  const user = useAsync(() => api(`/v1/${name}`), [name]);
+  const loans = useAsync(
+    () => api(`/v1/${name}/loans`, { query: { status: "LOAN_STATUS_ACTIVE", page_size: 100 } }).then((data) => data.loans || []),
+    [name],
+  );
+  const holds = useAsync(() => api(`/v1/${name}/holds`, { query: { page_size: 100 } }).then((data) => data.holds || []), [name]);
+  useTitle(user.data?.display_name || t("patrons.title"));
+  if (user.loading && !user.data) return html`<${Loading} />`;
+  if (user.error) return html`<h1 tabindex="-1">${t("patrons.title")}</h1><${ErrorNotice} error=${user.error} />`;
+  const patron = user.data;
+  const activeHolds = (holds.data || []).filter((hold) => ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].includes(hold.status));
+  return html`<h1 tabindex="-1">${patron.display_name || patron.email}</h1>
+    <div class="card">
+      <dl class="facts">
+        <dt>${t("account.card_number")}</dt><dd>${patron.card_number}</dd>
+        <dt>${t("auth.email")}</dt><dd>${patron.email}</dd>
+        <dt>${t("auth.phone")}</dt><dd>${patron.phone || "—"}</dd>
+        <dt>${t("patrons.category")}</dt><dd>${patron.patron_category}</dd>
+        <dt>${t("patrons.status")}</dt><dd>${t(`user_status.${patron.status}`)} ${patron.status_reason}</dd>
+      </dl>
+    </div>
+    <h2>${t("loans.heading")}</h2>
+    <${ErrorNotice} error=${loans.error} />
+    ${loans.data && !loans.data.length && html`<p>${t("loans.none")}</p>`}
+    ${loans.data?.length > 0 &&
+    html`<div class="table-wrap"><table>
+      <thead><tr><th scope="col">${t("loans.book")}</th><th scope="col">${t("desk.barcode")}</th><th scope="col">${t("loans.due")}</th></tr></thead>
+      <tbody>${loans.data.map(
+        (loan) => html`<tr key=${loan.name} class=${loan.overdue ? "is-overdue" : ""}>
+          <td>${loan.book_title}</td><td>${loan.barcode}</td>
+          <td class=${loan.overdue ? "overdue" : ""}><${DateText} iso=${loan.due_time} />
+            ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}</td>
+        </tr>`,
+      )}</tbody>
+    </table></div>`}
+    <h2>${t("holds.heading")}</h2>
+    <${ErrorNotice} error=${holds.error} />
+    ${holds.data && !activeHolds.length && html`<p>${t("holds.none")}</p>`}
+    <ul>
+      ${activeHolds.map(
+        (hold) => html`<li key=${hold.name}>
+          <a href=${`#/books/${idOf(hold.book)}`}>${t("patrons.held_book")}</a> — ${t(`hold_status.${hold.status}`)}
+          ${hold.status === "HOLD_STATUS_READY" ? html` (${t("patrons.until")} <${DateText} iso=${hold.expire_time} />)` : ` #${hold.queue_position}`}
+        </li>`,
+      )}
+    </ul>
+    <${FinesTable} patron=${name} />`;
+}

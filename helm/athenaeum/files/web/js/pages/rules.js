@@ -1,0 +1,134 @@
+// The circulation rules matrix as an editable table: one row per patron category × item type ("*" = any).
+// Admins change, add and delete rules; librarians read them.
+import { useState } from "preact/hooks";
+import { api, idOf, newRequestId } from "../api.js";
+import { html } from "../html.js";
+import { t } from "../i18n.js";
+import { session } from "../session.js";
+import { ErrorNotice, Loading, Notice, useAsync, useTitle } from "../components.js";
+
+// Editable columns: [field, kind]; "int" and "money" are typed into text inputs, "bool" is a checkbox.
+const COLUMNS = [
+  ["loan_period_days", "int"],
+  ["max_loans", "int"],
+  ["max_renewals", "int"],
+  ["renewal_period_days", "int"],
+  ["fine_per_day", "money"],
+  ["grace_days", "int"],
+  ["fine_cap", "money"],
+  ["max_outstanding_fines", "money"],
+  ["holds_allowed", "bool"],
+  ["max_holds", "int"],
+  ["hold_pickup_days", "int"],
+];
+const NEW_RULE = { patron_category: "", item_type: "", loan_period_days: 21, max_loans: 5, max_renewals: 2, renewal_period_days: 14,
+  fine_per_day: "0", grace_days: 0, fine_cap: "", max_outstanding_fines: "", holds_allowed: true, max_holds: 5, hold_pickup_days: 7 };
+
+function typed(kind, value) {
+  if (kind === "int") return Number.parseInt(value, 10) || 0;
+  if (kind === "money") return String(value ?? "").trim();
+  return Boolean(value);
+}
+
+export function RulesPage() {
+  const rules = useAsync(() => api("/v1/circulationRules", { query: { page_size: 100 } }).then((data) => data.circulation_rules || []), []);
+  const [message, setMessage] = useState(null);
+  const editable = session.isAdmin();
+  useTitle(t("rules.title"));
+  const done = (text) => {
+    setMessage(text);
+    rules.reload();
+  };
+  return html`<h1 tabindex="-1">${t("rules.title")}</h1>
+    <p class="muted">${editable ? t("rules.intro_admin") : t("rules.intro_read_only")}</p>
+    ${message && html`<${Notice}>${message}<//>`}
+    <${ErrorNotice} error=${rules.error} />
+    ${rules.loading && !rules.data && html`<${Loading} />`}
+    ${rules.data &&
+    html`<div class="table-wrap"><table data-testid="rules">
+      <caption class="visually-hidden">${t("rules.title")}</caption>
+      <thead><tr>
+        <th scope="col">${t("rules.patron_category")}</th><th scope="col">${t("rules.item_type")}</th>
+        ${COLUMNS.map(([field]) => html`<th scope="col">${t(`rules.${field}`)}</th>`)}
+        ${editable && html`<th scope="col"><span class="visually-hidden">${t("loans.actions")}</span></th>`}
+      </tr></thead>
+      <tbody>
+        ${rules.data.map((rule) => html`<${RuleRow} key=${rule.name + rule.etag} rule=${rule} editable=${editable} onDone=${done} />`)}
+        ${editable && html`<${RuleRow} key="new" rule=${NEW_RULE} editable=${true} onDone=${done} />`}
+      </tbody>
+    </table></div>`}`;
+}
+
+function RuleRow({ rule, editable, onDone }) {
+  const [draft, setDraft] = useState(rule);
+  const [error, setError] = useState(null);
+  const isNew = !rule.name;
+  const id = isNew ? "new" : idOf(rule.name);
+  const label = `${draft.patron_category || "?"} / ${draft.item_type || "?"}`;
+  const set = (field, value) => setDraft({ ...draft, [field]: value });
+  const changed = COLUMNS.filter(([field, kind]) => typed(kind, draft[field]) !== typed(kind, rule[field])).map(([field]) => field);
+
+  async function save() {
+    setError(null);
+    const body = Object.fromEntries(COLUMNS.map(([field, kind]) => [field, typed(kind, draft[field])]));
+    try {
+      if (isNew) {
+        await api("/v1/circulationRules", {
+          method: "POST",
+          body: { ...body, patron_category: draft.patron_category.trim(), item_type: draft.item_type.trim() },
+          query: { request_id: newRequestId() },
+        });
+        setDraft(NEW_RULE);
+        onDone(t("rules.added", { rule: label }));
+      } else {
+        await api(`/v1/${rule.name}`, {
+          method: "PATCH",
+          body: { ...body, etag: rule.etag },
+          query: { update_mask: changed.join(","), request_id: newRequestId() },
+        });
+        onDone(t("rules.saved", { rule: label }));
+      }
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+
+  async function remove() {
+    setError(null);
+    try {
+      await api(`/v1/${rule.name}`, { method: "DELETE", query: { etag: rule.etag } });
+      onDone(t("rules.deleted", { rule: label }));
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+
+  const keyCell = (field) =>
+    isNew
+      ? html`<td><label class="visually-hidden" for=${`rule-${id}-${field}`}>${t(`rules.${field}`)}</label>
+          <input id=${`rule-${id}-${field}`} value=${draft[field]} placeholder="*" onInput=${(event) => set(field, event.currentTarget.value)} /></td>`
+      : html`<th scope="row">${rule[field]}</th>`;
+
+  return html`<tr>
+    ${keyCell("patron_category")}${isNew ? keyCell("item_type") : html`<td>${rule.item_type}</td>`}
+    ${COLUMNS.map(([field, kind]) => {
+      const inputId = `rule-${id}-${field}`;
+      if (!editable) return html`<td>${kind === "bool" ? (rule[field] ? "✓" : "—") : rule[field] || "—"}</td>`;
+      const name = html`<label class="visually-hidden" for=${inputId}>${t(`rules.${field}`)} (${label})</label>`;
+      if (kind === "bool") {
+        return html`<td>${name}<input id=${inputId} type="checkbox" checked=${draft[field]} onChange=${(event) => set(field, event.currentTarget.checked)} /></td>`;
+      }
+      return html`<td>${name}<input id=${inputId} inputmode=${kind === "int" ? "numeric" : "decimal"} value=${draft[field]}
+        onInput=${(event) => set(field, event.currentTarget.value)} /></td>`;
+    })}
+    ${editable &&
+    html`<td>
+      <div class="actions">
+        <button type="button" class="button small" onClick=${save} disabled=${!isNew && !changed.length}>
+          ${isNew ? t("rules.add") : t("common.save")}</button>
+        ${!isNew && html`<button type="button" class="button small quiet" onClick=${remove}>${t("rules.delete")}</button>`}
+      </div>
+      <${ErrorNotice} error=${error} />
+    </td>`}
+  </tr>`;
+}

@@ -1,0 +1,124 @@
+// Admins: every account with its role and status (change a role, block or unblock), and new staff accounts.
+import { useState } from "preact/hooks";
+import { api, newRequestId } from "../api.js";
+import { html } from "../html.js";
+import { t } from "../i18n.js";
+import { ErrorNotice, Field, Loading, Notice, useAsync, useTitle } from "../components.js";
+
+const ROLES = ["USER_ROLE_READER", "USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"];
+
+export function UsersPage() {
+  const [role, setRole] = useState("");
+  const [query, setQuery] = useState("");
+  const [search, setSearch] = useState("");
+  const [message, setMessage] = useState(null);
+  const users = useAsync(() => api("/v1/users", { query: { role, query: search, page_size: 100 } }), [role, search]);
+  useTitle(t("users.title"));
+  const done = (text) => {
+    setMessage(text);
+    users.reload();
+  };
+  return html`<h1 tabindex="-1">${t("users.title")}</h1>
+    ${message && html`<${Notice}>${message}<//>`}
+    <form class="search-form" role="search" onSubmit=${(event) => (event.preventDefault(), setSearch(query.trim()))}>
+      <label class="visually-hidden" for="users-query">${t("patrons.search_label")}</label>
+      <input id="users-query" type="search" value=${query} placeholder=${t("patrons.search_label")} onInput=${(event) => setQuery(event.currentTarget.value)} />
+      <label class="visually-hidden" for="users-role">${t("users.role")}</label>
+      <select id="users-role" value=${role} onChange=${(event) => setRole(event.currentTarget.value)}>
+        <option value="">${t("users.any_role")}</option>
+        ${ROLES.map((item) => html`<option value=${item}>${t(`role.${item}`)}</option>`)}
+      </select>
+      <button class="button" type="submit">${t("catalogue.search")}</button>
+    </form>
+    <${ErrorNotice} error=${users.error} />
+    ${users.loading && !users.data && html`<${Loading} />`}
+    ${users.data &&
+    html`<div class="table-wrap"><table>
+      <thead><tr><th scope="col">${t("patrons.name")}</th><th scope="col">${t("auth.email")}</th>
+        <th scope="col">${t("users.role")}</th><th scope="col">${t("patrons.status")}</th></tr></thead>
+      <tbody>${(users.data.users || []).map((user) => html`<${UserRow} key=${user.name + user.etag} user=${user} onDone=${done} />`)}</tbody>
+    </table></div>`}
+    <${NewStaff} onDone=${done} />`;
+}
+
+function UserRow({ user, onDone }) {
+  const [role, setRole] = useState(user.role);
+  const [reason, setReason] = useState("");
+  const [error, setError] = useState(null);
+  const label = user.display_name || user.email;
+  const blocked = user.status === "USER_STATUS_BLOCKED";
+
+  async function update(fields, mask, text) {
+    setError(null);
+    try {
+      await api(`/v1/${user.name}`, {
+        method: "PATCH",
+        body: { ...fields, etag: user.etag },
+        query: { update_mask: mask, request_id: newRequestId() },
+      });
+      onDone(text);
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  const toggleBlock = () =>
+    blocked
+      ? update({ status: "USER_STATUS_ACTIVE", status_reason: "" }, "status,status_reason", t("users.unblocked", { user: label }))
+      : update({ status: "USER_STATUS_BLOCKED", status_reason: reason }, "status,status_reason", t("users.blocked", { user: label }));
+
+  return html`<tr>
+    <td>${label}</td><td>${user.email}</td>
+    <td><div class="actions">
+      <label class="visually-hidden" for=${`role-${user.card_number}`}>${t("users.role_of", { user: label })}</label>
+      <select id=${`role-${user.card_number}`} value=${role} onChange=${(event) => setRole(event.currentTarget.value)}>
+        ${ROLES.map((item) => html`<option value=${item}>${t(`role.${item}`)}</option>`)}
+      </select>
+      <button type="button" class="button small" disabled=${role === user.role}
+        onClick=${() => update({ role }, "role", t("users.role_changed", { user: label }))}>${t("common.save")}</button>
+    </div></td>
+    <td>${t(`user_status.${user.status}`)} ${user.status_reason}
+      <div class="actions">
+        ${!blocked &&
+        html`<label class="visually-hidden" for=${`reason-${user.card_number}`}>${t("users.block_reason")}</label>
+          <input id=${`reason-${user.card_number}`} class="wide" placeholder=${t("users.block_reason")} value=${reason}
+            onInput=${(event) => setReason(event.currentTarget.value)} />`}
+        <button type="button" class="button small quiet" onClick=${toggleBlock}>${blocked ? t("users.unblock") : t("users.block")}</button>
+      </div>
+      <${ErrorNotice} error=${error} />
+    </td>
+  </tr>`;
+}
+
+function NewStaff({ onDone }) {
+  const empty = { email: "", display_name: "", password: "", role: "USER_ROLE_LIBRARIAN" };
+  const [form, setForm] = useState(empty);
+  const [error, setError] = useState(null);
+  const set = (field) => (value) => setForm({ ...form, [field]: value });
+  async function create(event) {
+    event.preventDefault();
+    setError(null);
+    try {
+      const user = { email: form.email.trim(), display_name: form.display_name, role: form.role, patron_category: "STAFF" };
+      await api("/v1/users", { method: "POST", body: { user, password: form.password, request_id: newRequestId() } });
+      setForm(empty);
+      onDone(t("users.created", { user: user.email }));
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  return html`<form class="card form-narrow" onSubmit=${create} aria-labelledby="new-staff-heading">
+    <h2 id="new-staff-heading">${t("users.new_staff")}</h2>
+    <${ErrorNotice} error=${error} />
+    <${Field} id="staff-email" label=${t("auth.email")} type="email" value=${form.email} onInput=${set("email")} required autocomplete="off" />
+    <${Field} id="staff-name" label=${t("auth.display_name")} value=${form.display_name} onInput=${set("display_name")} />
+    <${Field} id="staff-password" label=${t("auth.password")} type="password" value=${form.password} onInput=${set("password")}
+      required autocomplete="new-password" hint=${t("auth.password_hint")} />
+    <div class="field">
+      <label for="staff-role">${t("users.role")}</label>
+      <select id="staff-role" value=${form.role} onChange=${(event) => set("role")(event.currentTarget.value)}>
+        ${ROLES.slice(1).map((item) => html`<option value=${item}>${t(`role.${item}`)}</option>`)}
+      </select>
+    </div>
+    <button class="button" type="submit">${t("users.create")}</button>
+  </form>`;
+}

@@ -1,0 +1,187 @@
+// Who is signed in. The access token lives only in this module's memory; the refresh token never reaches
+// JavaScript at all: the edge keeps it in an HttpOnly, SameSite=Strict cookie scoped to /v1/auth (see
+// services/support/mesh/web_session.lua), for requests that send "x-athenaeum-session: cookie".
+// The token is refreshed a minute before it expires, and at once when the edge answers 401; tabs share
+// fresh tokens over a BroadcastChannel and take turns to refresh (a refresh token is single-use).
+
+const CHANNEL = "athenaeum-session";
+const LOCK = "athenaeum-refresh";
+const SIGNED_IN_HINT = "athenaeum.signed-in"; // "there may be a session cookie": no secret, saves a 401
+const REFRESH_MARGIN_MS = 60_000;
+
+const state = { user: null, accessToken: null, expiresAt: 0, generation: 0, ready: false };
+const listeners = new Set();
+const channel = "BroadcastChannel" in globalThis ? new BroadcastChannel(CHANNEL) : null;
+let refreshTimer = null;
+let inflight = null;
+
+function emit() {
+  listeners.forEach((listener) => listener({ ...state }));
+}
+
+/** Seconds the token lives by its own claims (exp - iat): immune to a skewed client clock. */
+function lifetimeMs(accessToken) {
+  try {
+    const payload = JSON.parse(atob(accessToken.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return Math.max(0, (payload.exp - payload.iat) * 1000);
+  } catch {
+    return 0;
+  }
+}
+
+function adopt({ accessToken, expiresAt, user }, { broadcast = true } = {}) {
+  state.accessToken = accessToken;
+  state.expiresAt = expiresAt;
+  state.user = user;
+  state.generation += 1;
+  localStorage.setItem(SIGNED_IN_HINT, "1");
+  clearTimeout(refreshTimer);
+  const delay = Math.max(1_000, expiresAt - Date.now() - REFRESH_MARGIN_MS);
+  refreshTimer = setTimeout(() => refresh(), delay);
+  if (broadcast) channel?.postMessage({ type: "tokens", accessToken, lifetime: expiresAt - Date.now(), user });
+  emit();
+}
+
+function forget({ broadcast = true } = {}) {
+  clearTimeout(refreshTimer);
+  state.accessToken = null;
+  state.expiresAt = 0;
+  state.user = null;
+  state.generation += 1;
+  localStorage.removeItem(SIGNED_IN_HINT);
+  if (broadcast) channel?.postMessage({ type: "signed-out" });
+  emit();
+}
+
+channel?.addEventListener("message", ({ data }) => {
+  if (data?.type === "tokens") {
+    adopt({ accessToken: data.accessToken, expiresAt: Date.now() + data.lifetime, user: data.user }, { broadcast: false });
+  } else if (data?.type === "signed-out") {
+    forget({ broadcast: false });
+  }
+});
+
+/** POST to an auth route of the edge, asking it to keep the refresh token in the cookie. */
+async function authCall(path, body) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", "x-athenaeum-session": "cookie" },
+      body: JSON.stringify(body),
+      credentials: "same-origin",
+    });
+  } catch {
+    return { ok: false, status: 0, data: { code: 14, message: "network" } };
+  }
+  const text = await response.text();
+  let data = {};
+  try {
+    data = text ? JSON.parse(text) : {};
+  } catch {
+    data = { message: text.slice(0, 200) };
+  }
+  return { ok: response.ok, status: response.status, data };
+}
+
+async function fetchMe(accessToken) {
+  const response = await fetch("/v1/users/me", { headers: { authorization: `Bearer ${accessToken}` } });
+  return response.ok ? response.json() : null;
+}
+
+function expiryOf(accessToken) {
+  return Date.now() + lifetimeMs(accessToken);
+}
+
+/** One refresh at a time, across tabs; a tab that waited may find another tab's fresh token instead. */
+function refresh() {
+  inflight ??= withLock(async (generationBefore) => {
+    const fresh = state.generation !== generationBefore && state.expiresAt - Date.now() > REFRESH_MARGIN_MS;
+    if (fresh) return true;
+    const { ok, data } = await authCall("/v1/auth/refresh", {});
+    if (!ok) {
+      if (state.accessToken || localStorage.getItem(SIGNED_IN_HINT)) forget();
+      return false;
+    }
+    const accessToken = data.tokens.access_token;
+    const user = state.user ?? (await fetchMe(accessToken));
+    if (!user) {
+      forget();
+      return false;
+    }
+    adopt({ accessToken, expiresAt: expiryOf(accessToken), user });
+    return true;
+  }).finally(() => {
+    inflight = null;
+  });
+  return inflight;
+}
+
+async function withLock(work) {
+  const generation = state.generation;
+  if (navigator.locks?.request) return navigator.locks.request(LOCK, () => work(generation));
+  return work(generation);
+}
+
+export const session = {
+  get user() {
+    return state.user;
+  },
+  get ready() {
+    return state.ready;
+  },
+  isStaff() {
+    return ["USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"].includes(state.user?.role);
+  },
+  isAdmin() {
+    return state.user?.role === "USER_ROLE_ADMIN";
+  },
+  subscribe(listener) {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  },
+
+  /** On page load: resume the session the cookie may hold (only if this browser signed in before). */
+  async start() {
+    if (localStorage.getItem(SIGNED_IN_HINT)) await refresh();
+    state.ready = true;
+    emit();
+  },
+
+  async signIn(email, password) {
+    const { ok, status, data } = await authCall("/v1/auth/login", { email, password });
+    if (!ok) return { ok, status, data };
+    const accessToken = data.tokens.access_token;
+    adopt({ accessToken, expiresAt: expiryOf(accessToken), user: data.user });
+    return { ok, status, data };
+  },
+
+  async register(fields) {
+    const { ok, status, data } = await authCall("/v1/auth/register", fields);
+    if (!ok) return { ok, status, data };
+    const accessToken = data.tokens.access_token;
+    adopt({ accessToken, expiresAt: expiryOf(accessToken), user: data.user });
+    return { ok, status, data };
+  },
+
+  /** Revokes the session at the users service (the edge clears the cookie), then forgets the token. */
+  async signOut() {
+    await authCall("/v1/auth/logout", {});
+    forget();
+  },
+
+  /** The access token to send now, refreshed first if it expires within the margin; null when signed out. */
+  async freshToken() {
+    if (!state.accessToken) return null;
+    if (state.expiresAt - Date.now() < REFRESH_MARGIN_MS / 2) await refresh();
+    return state.accessToken;
+  },
+
+  refresh,
+
+  /** After the user changed their own account (preferences), keep the copy shown everywhere current. */
+  updateUser(user) {
+    state.user = user;
+    emit();
+  },
+};

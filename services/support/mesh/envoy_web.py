@@ -1,0 +1,162 @@
+"""The web client at the edge: its static files, gzip-compressed, and its refresh-token cookie.
+
+The files under web/ are served by the edge Envoy itself: one route per file whose direct response is
+the file (Envoy reads it once at start-up and answers from memory), so the mesh needs no extra process,
+no CDN and no network beyond itself. The compressor filter is off by default and switched on only on
+these routes, so API responses are never touched. The Lua filter (web_session.lua) keeps the web
+client's refresh token in an HttpOnly cookie; it acts only on auth requests that opt in.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from pathlib import Path
+
+from services.support.mesh.envoy_common import Config
+from services.support.mesh.topology import Topology
+
+WEB_SOURCE = Path(__file__).resolve().parents[3] / "web"
+SESSION_SCRIPT = Path(__file__).with_name("web_session.lua")
+INDEX = "index.html"
+
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "application/javascript; charset=utf-8",
+    ".mjs": "application/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+MAX_FILE_BYTES = 512 * 1024
+"""Envoy refuses a direct response larger than the route config allows (4 KiB unless raised)."""
+COMPRESS_ABOVE_BYTES = 256
+
+COMPRESSOR = "envoy.filters.http.compressor"
+TRANSCODER = "envoy.filters.http.grpc_json_transcoder"
+SESSION_FILTER = "envoy.filters.http.lua"
+COMPRESSOR_TYPE = "type.googleapis.com/envoy.extensions.filters.http.compressor.v3.Compressor"
+COMPRESSOR_PER_ROUTE_TYPE = "type.googleapis.com/envoy.extensions.filters.http.compressor.v3.CompressorPerRoute"
+GZIP_TYPE = "type.googleapis.com/envoy.extensions.compression.gzip.compressor.v3.Gzip"
+LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
+FILTER_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
+
+_IMPORT_MAP = re.compile(r'<script type="importmap">(.*?)</script>', re.DOTALL)
+
+
+def web_files(source: Path = WEB_SOURCE) -> list[str]:
+    """Paths (relative, "/"-separated) of the files the edge serves, in a stable order."""
+    if not source.is_dir():
+        return []
+    return sorted(
+        path.relative_to(source).as_posix()
+        for path in source.rglob("*")
+        if path.is_file() and path.suffix in CONTENT_TYPES
+    )
+
+
+def add_web_client(hcm: Config, topology: Topology) -> None:
+    """Serve the web client from the edge's HTTP connection manager `hcm` (when the topology has one)."""
+    if topology.web_root is None:
+        return
+    manager = hcm["typed_config"]
+    route_config = manager["route_config"]
+    route_config["max_direct_response_body_size_bytes"] = MAX_FILE_BYTES
+    (virtual_host,) = route_config["virtual_hosts"]
+    virtual_host["routes"] = [*web_routes(topology.web_root), *virtual_host["routes"]]
+    filters = manager["http_filters"]
+    # The session filter must see the REST request before the transcoder turns it into gRPC (and the
+    # JSON response after); the compressor goes first so that it compresses last.
+    transcoder_at = next(index for index, item in enumerate(filters) if item["name"] == TRANSCODER)
+    filters.insert(transcoder_at, session_cookie_filter())
+    filters.insert(0, compressor_filter())
+
+
+def web_routes(web_root: Path, source: Path = WEB_SOURCE) -> list[Config]:
+    """One exact-path route per file (and "/" for index.html), answered from the file on disk."""
+    routes = []
+    for relative in web_files(source):
+        paths = ["/", f"/{relative}"] if relative == INDEX else [f"/{relative}"]
+        headers = _headers_for(relative, source)
+        routes += [_file_route(path, web_root / relative, headers) for path in paths]
+    return routes
+
+
+def _file_route(path: str, file: Path, headers: dict[str, str]) -> Config:
+    return {
+        "match": {"path": path},
+        "direct_response": {"status": 200, "body": {"filename": str(file)}},
+        "response_headers_to_add": [
+            {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            for key, value in headers.items()
+        ],
+        "typed_per_filter_config": {
+            # Not an API call: the transcoder would refuse the path as an unknown method.
+            TRANSCODER: {"@type": FILTER_CONFIG_TYPE, "disabled": True},
+            COMPRESSOR: {
+                "@type": FILTER_CONFIG_TYPE,
+                "config": {"@type": COMPRESSOR_PER_ROUTE_TYPE, "overrides": {"response_direction_config": {}}},
+            },
+        },
+    }
+
+
+def _headers_for(relative: str, source: Path) -> dict[str, str]:
+    headers = {
+        "content-type": CONTENT_TYPES[Path(relative).suffix],
+        # No ETag from a direct response, so nothing to revalidate against: always fetch (from memory).
+        "cache-control": "no-cache",
+        "x-content-type-options": "nosniff",
+    }
+    if relative == INDEX:
+        headers["content-security-policy"] = content_security_policy((source / INDEX).read_text(encoding="utf-8"))
+        headers["referrer-policy"] = "same-origin"
+    return headers
+
+
+def content_security_policy(index_html: str) -> str:
+    """Same-origin everything; the only inline script allowed is the page's import map, by its hash."""
+    hashes = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode("ascii") + "'"
+        for body in _IMPORT_MAP.findall(index_html)
+    ]
+    return "; ".join(
+        [
+            "default-src 'self'",
+            " ".join(["script-src 'self'", *hashes]),
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ]
+    )
+
+
+def compressor_filter() -> Config:
+    """gzip, off unless a route turns it on (only the web client's routes do)."""
+    return {
+        "name": COMPRESSOR,
+        "disabled": True,
+        "typed_config": {
+            "@type": COMPRESSOR_TYPE,
+            "response_direction_config": {"common_config": {"min_content_length": COMPRESS_ABOVE_BYTES}},
+            "compressor_library": {
+                "name": "gzip",
+                "typed_config": {"@type": GZIP_TYPE, "compression_level": "BEST_COMPRESSION"},
+            },
+        },
+    }
+
+
+def session_cookie_filter() -> Config:
+    """Moves the web client's refresh token between the JSON body and an HttpOnly cookie."""
+    return {
+        "name": SESSION_FILTER,
+        "typed_config": {
+            "@type": LUA_TYPE,
+            "default_source_code": {"inline_string": SESSION_SCRIPT.read_text(encoding="utf-8")},
+        },
+    }

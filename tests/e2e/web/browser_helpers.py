@@ -1,0 +1,120 @@
+"""What the browser tests do again and again: sign in through the page, measure drawing, mint tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import jwt
+from playwright.async_api import Page
+
+from services.users.data.signing_keys import SqlSigningKeys
+from services.users.settings import DEV_KEY_PASSPHRASE
+
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass(frozen=True)
+class SeededBook:
+    name: str
+    title: str
+    barcodes: tuple[str, ...]
+
+    @property
+    def id(self) -> str:
+        return self.name.split("/")[-1]
+
+
+async def register(rest: httpx.AsyncClient, email: str, display_name: str, password: str = "Correct-Horse-42") -> dict:
+    """A reader who registered over REST: their user resource, password and first access token."""
+    response = await rest.post(
+        "/v1/auth/register", json={"email": email, "password": password, "display_name": display_name}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return {**body["user"], "password": password, "access_token": body["tokens"]["access_token"]}
+
+
+async def sign_in(page: Page, email: str, password: str, *, next_hash: str = "") -> None:
+    """Sign in through the page's form, as a person would, and wait to be taken on."""
+    await page.goto(f"/#/signin{f'?next={next_hash}' if next_hash else ''}")
+    await page.get_by_label("Email").fill(email)
+    await page.get_by_label("Password").fill(password)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_function("() => !location.hash.startsWith('#/signin')")
+
+
+async def screenshot(page: Page, folder: Path, name: str) -> Path:
+    """A PNG of what the page shows now (full page), for the README."""
+    path = folder / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True, animations="disabled", caret="hide")
+    return path
+
+
+# Runs before the page's own scripts: notes the frames in which the results list changed (one frame after
+# the DOM change: the frame in which the browser paints it). Preact may reuse a list item, so any change in
+# the list counts, not only new items.
+RECORD_RESULT_DRAWS = """
+window.__resultDraws = [];
+new MutationObserver((mutations) => {
+  const element = (node) => (node.nodeType === 1 ? node : node.parentElement);
+  const inResults = (node) => element(node)?.closest?.('[data-testid="results"]');
+  if (mutations.some((m) => inResults(m.target))) {
+    requestAnimationFrame(() => window.__resultDraws.push(performance.now()));
+  }
+}).observe(document, { childList: true, subtree: true, characterData: true });
+"""
+
+DRAW_DELAY_AFTER_LAST_SEARCH = """
+() => {
+  const searches = performance.getEntriesByType('resource').filter((e) => e.name.includes('/v1/books:search'));
+  const response = searches[searches.length - 1].responseEnd;
+  const drawn = window.__resultDraws.filter((t) => t >= response);
+  return drawn.length ? drawn[0] - response : null;
+}
+"""
+
+FIRST_LOAD_BYTES = """
+() => {
+  const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+  return entries.map((e) => ({ name: e.name, transfer: e.transferSize, decoded: e.decodedBodySize }));
+}
+"""
+
+
+async def search_draw_delay_ms(page: Page, query: str) -> float:
+    """Search from the catalogue's box; how long after the response arrived the results were on screen."""
+    await page.get_by_label("Search the catalogue").fill(query)
+    async with page.expect_response(lambda response: "/v1/books:search" in response.url):
+        await page.get_by_role("button", name="Search", exact=True).click()
+    deadline = time.monotonic() + 10
+    while (delay := await page.evaluate(DRAW_DELAY_AFTER_LAST_SEARCH)) is None:
+        assert time.monotonic() < deadline, f"the results of {query!r} were never drawn"
+        await page.wait_for_timeout(20)
+    return delay
+
+
+async def expired_access_token(database_url: str, like: str) -> str:
+    """A token like `like`, really signed by the users service's key, that expired a minute ago."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(database_url)
+    try:
+        store = SqlSigningKeys(engine, passphrase=DEV_KEY_PASSPHRASE.encode())
+        key = (await store.keyring()).signing_key(datetime.now(UTC))
+    finally:
+        await engine.dispose()
+    header, payload = (json.loads(_b64decode(part)) for part in like.split(".")[:2])
+    issued = datetime.now(UTC) - timedelta(minutes=16)
+    claims = {**payload, "iat": int(issued.timestamp()), "exp": int((issued + timedelta(minutes=15)).timestamp())}
+    return jwt.encode(claims, key.private_key, algorithm="ES256", headers={**header, "kid": key.kid})
+
+
+def _b64decode(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))

@@ -1,0 +1,109 @@
+"""The circulation desk in a real browser, driven as a barcode scanner drives it (type, Enter): issue, return,
+the hold that becomes ready and what its patron then sees; a refusal said in plain words."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import httpx
+import pytest
+from browser_helpers import register, screenshot, sign_in
+from playwright.async_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+
+async def scan(page: Page, field_id: str, code: str) -> None:
+    """What a scanner does: the code's characters, then Enter, into the field that has the focus."""
+    await expect(page.locator(f"#{field_id}")).to_be_focused()
+    await page.keyboard.type(code)
+    await page.keyboard.press("Enter")
+
+
+async def test_scan_to_issue_scan_to_return_and_the_hold_becomes_ready_for_its_patron(
+    page: Page, new_context, rest: httpx.AsyncClient, one_copy_book, librarian, unique_email, screenshot_dir
+) -> None:
+    borrower = await register(rest, unique_email(), "Marina Tsvetaeva")
+    waiting = await register(rest, unique_email(), "Osip Mandelstam")
+    barcode = one_copy_book.barcodes[0]
+
+    await sign_in(page, librarian.email, librarian.password)
+    await expect(page.get_by_role("heading", name="Circulation desk")).to_be_visible()
+    await scan(page, "desk-card", borrower["card_number"])
+    await expect(page.get_by_test_id("desk-patron")).to_contain_text("Marina Tsvetaeva")
+    await scan(page, "desk-barcode", barcode)
+    log = page.get_by_test_id("desk-log")
+    await expect(log.locator("li").first).to_contain_text(f"Issued “{one_copy_book.title}” ({barcode}), due")
+
+    hold = await rest.post(
+        "/v1/holds",
+        json={"patron": waiting["name"], "book": one_copy_book.name},
+        headers={"authorization": f"Bearer {waiting['access_token']}"},
+    )
+    assert hold.status_code == 200 and hold.json()["status"] == "HOLD_STATUS_WAITING", hold.text
+
+    await page.get_by_role("button", name="Return").click()
+    await scan(page, "desk-barcode", barcode)
+    await expect(log.locator("li.ok").first).to_contain_text(f"Returned “{one_copy_book.title}”")
+    await expect(log.locator("li.shelf")).to_contain_text(f"reserved for Osip Mandelstam ({waiting['card_number']})")
+    assert await page.evaluate("() => document.activeElement?.id") == "desk-barcode"
+    await screenshot(page, screenshot_dir, "desk")
+
+    patron_page = await (await new_context()).new_page()
+    await sign_in(patron_page, waiting["email"], waiting["password"])
+    await expect(patron_page.get_by_role("heading", name="My account")).to_be_visible()
+    ready = patron_page.get_by_test_id("holds").locator('[data-status="HOLD_STATUS_READY"]')
+    await expect(ready).to_contain_text(one_copy_book.title)
+    await expect(ready).to_contain_text(re.compile(r"Ready for pickup!.*until", re.DOTALL))
+    await screenshot(patron_page, screenshot_dir, "account")
+
+
+async def test_a_refusal_at_the_desk_says_why_in_plain_words_in_either_language(
+    page: Page, rest: httpx.AsyncClient, library, admin, librarian, unique_email
+) -> None:
+    # A patron category allowed one loan at a time, and a patron of it who already has one.
+    category = f"WEB{uuid.uuid4().hex[:8].upper()}"
+    rule = {
+        "patron_category": category,
+        "item_type": "*",
+        "loan_period_days": 14,
+        "max_loans": 1,
+        "max_renewals": 1,
+        "renewal_period_days": 7,
+        "fine_per_day": "0.10",
+        "holds_allowed": True,
+        "max_holds": 2,
+        "hold_pickup_days": 3,
+    }
+    created = await rest.post("/v1/circulationRules", json=rule, headers=admin.headers)
+    assert created.status_code == 200, created.text
+    patron = await register(rest, unique_email(), "Ivan Bunin")
+    changed = await rest.patch(
+        f"/v1/{patron['name']}",
+        params={"update_mask": "patron_category"},
+        json={"patron_category": category},
+        headers=librarian.headers,
+    )
+    assert changed.status_code == 200, changed.text
+    first, second = library["Anna Karenina"].barcodes[0], library["The Cherry Orchard"].barcodes[0]
+    issued = await rest.post(
+        "/v1/loans:issue", json={"patron": patron["name"], "barcode": first}, headers=librarian.headers
+    )
+    assert issued.status_code == 200, issued.text
+
+    await sign_in(page, librarian.email, librarian.password)
+    await scan(page, "desk-card", patron["card_number"])
+    await expect(page.get_by_test_id("desk-patron")).to_contain_text("1 on loan")
+    await scan(page, "desk-barcode", second)
+    refusal = page.get_by_test_id("desk-log").locator("li.refused").first
+    await expect(refusal).to_have_attribute("data-reason", "LOAN_LIMIT_REACHED")
+    await expect(refusal).to_contain_text("Loan limit reached: 1 of 1 books are already out. Return one first.")
+
+    await page.get_by_role("button", name="RU").click()
+    await expect(page.get_by_role("heading", name="Стойка выдачи")).to_be_visible()
+    await page.locator("#desk-barcode").focus()
+    await scan(page, "desk-barcode", second)
+    await expect(page.get_by_test_id("desk-log").locator("li.refused").first).to_contain_text(
+        "Достигнут предел выдачи: на руках уже 1 из 1 книг."
+    )

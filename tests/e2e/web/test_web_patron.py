@@ -1,0 +1,83 @@
+"""A patron in a real browser: search the catalogue (typos forgiven, matches highlighted, facets), open a
+book, sign in, place a hold; then the account page."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+from browser_helpers import register, screenshot, sign_in
+from playwright.async_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_patron_searches_opens_a_book_signs_in_and_places_a_hold(
+    page: Page, rest: httpx.AsyncClient, library, unique_email, screenshot_dir
+) -> None:
+    patron = await register(rest, unique_email(), "Anna Akhmatova")
+    await page.goto("/")
+    await expect(page.get_by_role("heading", name="Find a book")).to_be_visible()
+
+    # A typo still finds the author's books; the facets count what was found.
+    await page.get_by_label("Search the catalogue").fill("bulgakof")
+    await page.get_by_role("button", name="Search", exact=True).click()
+    results = page.get_by_test_id("results")
+    await expect(results.get_by_role("link", name="The Master and Margarita")).to_be_visible()
+    await expect(page.get_by_test_id("result-count")).to_contain_text(re.compile(r"\d+ books? found"))
+    await expect(page.get_by_role("group", name="Language", exact=True)).to_contain_text("English")
+
+    # A word from the description comes back highlighted.
+    await page.get_by_label("Search the catalogue").fill("moscow")
+    await page.get_by_role("button", name="Search", exact=True).click()
+    await expect(results.get_by_role("link", name="Heart of a Dog")).to_be_visible()
+    await expect(results.locator("mark").first).to_have_text(re.compile("moscow", re.IGNORECASE))
+    await screenshot(page, screenshot_dir, "catalogue")
+
+    await results.get_by_role("link", name="The Master and Margarita").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("The Master and Margarita")
+    copies = page.get_by_role("table", name="Copies by branch")
+    await expect(copies.get_by_role("rowheader", name="main")).to_be_visible()
+    await expect(copies.get_by_role("rowheader", name="east")).to_be_visible()
+
+    # Signing in from the book page comes back to it.
+    await page.get_by_role("link", name="Sign in").last.click()
+    await page.get_by_label("Email").fill(patron["email"])
+    await page.get_by_label("Password").fill(patron["password"])
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_role("heading", level=1)).to_contain_text("The Master and Margarita")
+
+    await page.get_by_role("button", name="Place a hold").click()
+    hold = page.get_by_test_id("my-hold")
+    await expect(hold).to_contain_text(re.compile("Ready for pickup|You are in the queue"))
+
+    await page.get_by_role("link", name="My account").click()
+    await expect(page.get_by_test_id("card-number")).to_have_text(patron["card_number"])
+    await expect(page.get_by_test_id("holds")).to_contain_text("The Master and Margarita")
+
+
+async def test_a_hold_on_a_book_that_is_out_waits_in_the_queue(
+    page: Page, rest: httpx.AsyncClient, one_copy_book, librarian, unique_email
+) -> None:
+    borrower = await register(rest, unique_email(), "Marina Tsvetaeva")
+    issued = await rest.post(
+        "/v1/loans:issue",
+        json={"patron": borrower["name"], "barcode": one_copy_book.barcodes[0]},
+        headers=librarian.headers,
+    )
+    assert issued.status_code == 200, issued.text
+    patron = await register(rest, unique_email(), "Boris Pasternak")
+
+    await sign_in(page, patron["email"], patron["password"], next_hash=f"/books/{one_copy_book.id}")
+    await expect(page.get_by_text("All 1 on loan")).to_be_visible()
+    await page.get_by_role("button", name="Place a hold").click()
+    await expect(page.get_by_test_id("my-hold")).to_contain_text("Your place in the queue: 1.")
+
+    # Placing it again is refused in plain words (the page shows the hold instead of the button now).
+    again = await rest.post(
+        "/v1/holds",
+        json={"patron": patron["name"], "book": one_copy_book.name},
+        headers={"authorization": f"Bearer {patron['access_token']}"},
+    )
+    assert again.status_code == 409 and "HOLD_EXISTS" in again.text

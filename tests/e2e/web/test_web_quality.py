@@ -1,0 +1,140 @@
+"""What a person notices without knowing it: accessibility (axe-core), the weight of the first load, how fast
+results appear, a phone-sized screen, and the honest state of features whose service is not built yet."""
+
+from __future__ import annotations
+
+import statistics
+
+import httpx
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from browser_helpers import (
+    FIRST_LOAD_BYTES,
+    PHONE,
+    RECORD_RESULT_DRAWS,
+    register,
+    screenshot,
+    search_draw_delay_ms,
+    sign_in,
+)
+from playwright.async_api import Page, expect
+
+from services.support.mesh.envoy_web import COMPRESS_ABOVE_BYTES
+
+pytestmark = pytest.mark.e2e
+
+FIRST_LOAD_BUDGET_BYTES = 250_000
+DRAW_BUDGET_MS = 100.0
+SERIOUS = {"serious", "critical"}
+
+
+async def serious_violations(page: Page) -> list[str]:
+    results = await Axe().run(page)
+    return [
+        f"{violation['id']} ({violation['impact']}): {[node['target'] for node in violation['nodes']][:3]}"
+        for violation in results.response["violations"]
+        if violation["impact"] in SERIOUS
+    ]
+
+
+async def test_the_main_pages_have_no_serious_accessibility_violations(
+    page: Page, new_context, rest: httpx.AsyncClient, library, librarian, unique_email
+) -> None:
+    book = library["Heart of a Dog"]
+    found: dict[str, list[str]] = {}
+    await page.goto("/#/?q=bulgakov")
+    await expect(page.get_by_test_id("results").locator("li").first).to_be_visible()
+    found["catalogue"] = await serious_violations(page)
+    await page.goto(f"/#/books/{book.id}")
+    await expect(page.get_by_role("heading", level=1)).to_contain_text(book.title)
+    found["book"] = await serious_violations(page)
+    await page.goto("/#/signin")
+    await expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    found["sign in"] = await serious_violations(page)
+    await page.get_by_role("button", name="RU").click()
+    await page.goto("/#/?q=булгаков")
+    await expect(page.get_by_test_id("results").locator("li").first).to_be_visible()
+    found["catalogue (ru)"] = await serious_violations(page)
+
+    patron = await register(rest, unique_email(), "Anna Akhmatova")
+    reader_page = await (await new_context()).new_page()
+    await sign_in(reader_page, patron["email"], patron["password"])
+    await expect(reader_page.get_by_role("heading", name="Loan history")).to_be_visible()
+    found["account"] = await serious_violations(reader_page)
+
+    desk = await (await new_context()).new_page()
+    await sign_in(desk, librarian.email, librarian.password)
+    await desk.keyboard.type(patron["card_number"])
+    await desk.keyboard.press("Enter")
+    await expect(desk.get_by_test_id("desk-patron")).to_be_visible()
+    found["desk"] = await serious_violations(desk)
+    await desk.goto("/#/rules")
+    await expect(desk.get_by_role("table")).to_be_visible()
+    found["rules"] = await serious_violations(desk)
+
+    assert {page_name: issues for page_name, issues in found.items() if issues} == {}
+
+
+async def test_the_first_load_of_the_catalogue_is_under_250_kb_compressed(new_context, library) -> None:
+    context = await new_context()  # a fresh profile: nothing cached
+    page = await context.new_page()
+    encodings: dict[str, str] = {}
+    page.on(
+        "response", lambda response: encodings.__setitem__(response.url, response.headers.get("content-encoding", ""))
+    )
+    await page.goto("/")
+    await expect(page.get_by_test_id("results").locator("li").first).to_be_visible()
+    await page.wait_for_load_state("networkidle")
+
+    entries = await page.evaluate(FIRST_LOAD_BYTES)
+    transferred = sum(entry["transfer"] for entry in entries)
+    uncompressed = sum(entry["decoded"] for entry in entries)
+    print(f"\nfirst load: {len(entries)} requests, {transferred} bytes transferred, {uncompressed} bytes unpacked")
+    assert transferred <= FIRST_LOAD_BUDGET_BYTES, entries
+    sizes = {entry["name"]: entry["decoded"] for entry in entries}
+    static = [url for url in encodings if "/v1/" not in url and sizes.get(url, 0) >= COMPRESS_ABOVE_BYTES]
+    assert static and all(encodings[url] == "gzip" for url in static), encodings
+
+
+async def test_search_results_are_drawn_within_100_ms_of_the_response(new_context, library) -> None:
+    context = await new_context()
+    await context.add_init_script(RECORD_RESULT_DRAWS)
+    page = await context.new_page()
+    await page.goto("/")
+    await expect(page.get_by_test_id("results").locator("li").first).to_be_visible()
+    delays = [
+        await search_draw_delay_ms(page, query) for query in ("bulgakov", "tolstoy", "chekhov", "orchard", "moscow")
+    ]
+    print(f"\nsearch results drawn after the response: {[round(delay, 1) for delay in delays]} ms")
+    assert statistics.median(delays) <= DRAW_BUDGET_MS, delays
+
+
+async def test_the_pages_fit_a_phone_screen(new_context, library, screenshot_dir) -> None:
+    page = await (await new_context(viewport=PHONE)).new_page()
+    book = library["The White Guard"]
+    for path, ready in (("/#/?q=bulgakov", "results"), (f"/#/books/{book.id}", None)):
+        await page.goto(path)
+        if ready:
+            await expect(page.get_by_test_id(ready).locator("li").first).to_be_visible()
+        else:
+            await expect(page.get_by_role("heading", level=1)).to_contain_text(book.title)
+        overflow = await page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"{path} scrolls sideways by {overflow}px on a phone"
+    await page.goto("/#/?q=bulgakov")
+    await expect(page.get_by_test_id("results").locator("li").first).to_be_visible()
+    await screenshot(page, screenshot_dir, "catalogue-phone")
+
+
+async def test_features_whose_service_is_not_built_yet_say_so_or_work(new_context, admin) -> None:
+    page = await (await new_context()).new_page()
+    await sign_in(page, admin.email, admin.password, next_hash="/dashboard")
+    await expect(page.get_by_role("heading", name="Activity")).to_be_visible()
+    ready = page.locator('[data-state="not-available"]').or_(
+        page.get_by_role("heading", name="Loans per day, last two weeks")
+    )
+    await expect(ready).to_be_visible()
+
+    await page.goto("/#/account")
+    notifications = page.get_by_test_id("notifications")
+    state = notifications.locator('[data-state="not-available"]').or_(notifications.get_by_text("No messages yet."))
+    await expect(state.or_(notifications.locator("li"))).to_be_visible()

@@ -1,0 +1,101 @@
+"""The web client's session in a real browser: the refresh token stays out of reach of scripts, an expired
+access token is refreshed without the patron noticing, a reload keeps the session, signing out revokes it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from browser_helpers import expired_access_token, register, sign_in
+from playwright.async_api import Page, Response, Route, expect
+
+pytestmark = pytest.mark.e2e
+
+COOKIE = "athenaeum_refresh"
+WEB_SESSION = {"x-athenaeum-session": "cookie"}
+
+
+async def test_the_refresh_token_lives_in_an_http_only_strict_cookie_and_nowhere_a_script_can_read(
+    page: Page, rest: httpx.AsyncClient, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Sofia Parnok")
+    login = []
+    page.on("response", lambda response: login.append(response) if response.url.endswith("/v1/auth/login") else None)
+    await sign_in(page, patron["email"], patron["password"])
+
+    (cookie,) = [c for c in await page.context.cookies() if c["name"] == COOKIE]
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/v1/auth"
+    assert cookie["expires"] == -1, "a session cookie: closing the browser (a shared desk PC) ends the session"
+    assert COOKIE not in await page.evaluate("() => document.cookie")
+    stored = await page.evaluate("() => JSON.stringify({...localStorage}) + JSON.stringify({...sessionStorage})")
+    assert cookie["value"] not in stored and "eyJ" not in stored, "no token in web storage"
+    body = await login[0].json()
+    assert body["tokens"]["refresh_token"] == "" and body["tokens"]["access_token"], "the edge took it out"
+
+
+async def test_an_expired_access_token_is_refreshed_silently(
+    page: Page, rest: httpx.AsyncClient, mesh, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Nikolay Gumilev")
+    await sign_in(page, patron["email"], patron["password"])
+    await expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    expired = await expired_access_token(mesh.database_url("users"), patron["access_token"])
+
+    # The next call the page makes goes out with a token that expired a minute ago, as after a long pause.
+    async def with_the_expired_token(route: Route) -> None:
+        await route.continue_(headers={**route.request.headers, "authorization": f"Bearer {expired}"})
+
+    statuses: dict[str, list[int]] = {"loans": [], "refresh": []}
+
+    def note(response: Response) -> None:
+        if "/v1/auth/refresh" in response.url:
+            statuses["refresh"].append(response.status)
+        elif "/loans?" in response.url:
+            statuses["loans"].append(response.status)
+
+    page.on("response", note)
+    await page.route("**/v1/users/*/loans?*", with_the_expired_token, times=1)
+    await page.get_by_role("link", name="Catalogue").click()
+    await page.get_by_role("link", name="My account").click()
+
+    await expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    await expect(page.get_by_text("You have no books on loan.")).to_be_visible()
+    assert 401 in statuses["loans"], "the edge refused the expired token"
+    assert statuses["loans"][-1] == 200 and 200 in statuses["refresh"], statuses
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    await expect(page.get_by_text("Please sign in")).to_have_count(0)
+
+
+async def test_a_reload_keeps_the_session_and_signing_out_revokes_it(
+    page: Page, rest: httpx.AsyncClient, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Velimir Khlebnikov")
+    await sign_in(page, patron["email"], patron["password"])
+    await page.reload()
+    await expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    (cookie,) = [c for c in await page.context.cookies() if c["name"] == COOKIE]
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.get_by_role("banner").get_by_role("link", name="Sign in")).to_be_visible()
+    assert [c for c in await page.context.cookies() if c["name"] == COOKIE] == []
+    replayed = await rest.post(
+        "/v1/auth/refresh", json={}, headers={**WEB_SESSION, "cookie": f"{COOKIE}={cookie['value']}"}
+    )
+    assert replayed.status_code == 401, "signing out revoked the session at the users service"
+
+
+async def test_a_cross_site_request_cannot_use_the_session_cookie(mesh, rest: httpx.AsyncClient, unique_email) -> None:
+    patron = await register(rest, unique_email(), "Daniil Kharms")
+    credentials = {"email": patron["email"], "password": patron["password"]}
+    async with httpx.AsyncClient(base_url=mesh.edge_url, timeout=10) as browser_like:  # its own cookie jar
+        token = (await browser_like.post("/v1/auth/login", json=credentials, headers=WEB_SESSION)).cookies[COOKIE]
+        forged = await browser_like.post(
+            "/v1/auth/refresh", json={}, headers={**WEB_SESSION, "origin": "https://evil.example"}
+        )
+        assert forged.status_code == 401 and "cross-origin" in forged.text
+        same_site = await browser_like.post(
+            "/v1/auth/refresh", json={}, headers={**WEB_SESSION, "origin": mesh.edge_url}
+        )
+        assert same_site.status_code == 200 and same_site.cookies[COOKIE] != token
+    # Other clients keep the documented contract: the refresh token in the JSON body, no cookie.
+    plain = await rest.post("/v1/auth/login", json=credentials)
+    assert plain.json()["tokens"]["refresh_token"] and COOKIE not in plain.cookies

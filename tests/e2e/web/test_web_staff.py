@@ -1,0 +1,79 @@
+"""Staff tools in a real browser: cataloguing a book and its copy, looking a patron up and settling a fine,
+editing the circulation rules matrix, changing a role."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from browser_helpers import register, sign_in
+from playwright.async_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_librarian_catalogues_a_book_with_a_copy_that_the_catalogue_then_shows(page: Page, librarian) -> None:
+    title = f"Kotlovan {uuid.uuid4().hex[:6]}"
+    barcode = f"38{uuid.uuid4().int % 10**10:010d}"
+    await sign_in(page, librarian.email, librarian.password, next_hash="/books-new")
+    await page.get_by_label("Title", exact=True).fill(title)
+    await page.get_by_label("Authors").fill("Andrei Platonov")
+    await page.get_by_label("Language", exact=True).fill("en")
+    await page.get_by_role("button", name="Add the book").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(f"Copies of “{title}”")
+    await page.get_by_label("Barcode").fill(barcode)
+    await page.get_by_role("button", name="Add the copy").click()
+    await expect(page.get_by_role("listitem").filter(has_text=barcode)).to_contain_text("main")
+
+    await page.get_by_role("link", name=title).click()
+    await expect(page.get_by_text("1 of 1 available")).to_be_visible()
+
+
+async def test_a_librarian_finds_a_patron_by_card_and_settles_a_fine(
+    page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Ivan Goncharov")
+    fine = {"patron": patron["name"], "amount": "3.50", "kind": "FINE_KIND_DAMAGED_ITEM", "description": "Coffee stain"}
+    assessed = await rest.post("/v1/fines", json=fine, headers=librarian.headers)
+    assert assessed.status_code == 200, assessed.text
+
+    await sign_in(page, librarian.email, librarian.password, next_hash="/patrons")
+    await page.get_by_label("Name, email, phone or card number").fill(patron["card_number"])
+    await page.keyboard.press("Enter")
+    await page.get_by_role("link", name="Ivan Goncharov").click()
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Ivan Goncharov")
+    row = page.get_by_role("row").filter(has_text="Coffee stain")
+    await expect(row).to_contain_text("3.50")
+    await row.get_by_label("Amount paid").fill("3.50")
+    await row.get_by_role("button", name="Pay").click()
+    await expect(page.get_by_text("Payment recorded.")).to_be_visible()
+    await expect(page.get_by_text("Nothing is owed.")).to_be_visible()
+
+
+async def test_an_admin_edits_the_rules_matrix_and_changes_a_role(
+    page: Page, rest: httpx.AsyncClient, admin, unique_email
+) -> None:
+    category = f"WEB{uuid.uuid4().hex[:8].upper()}"
+    staff_to_be = await register(rest, unique_email(), "Vera Figner")
+    await sign_in(page, admin.email, admin.password, next_hash="/rules")
+
+    await page.get_by_label("Patron category", exact=True).fill(category)
+    await page.get_by_label("Item type", exact=True).fill("BOOK")
+    await page.get_by_role("button", name="Add", exact=True).click()
+    await expect(page.get_by_text(f"Rule {category} / BOOK added.")).to_be_visible()
+    await page.get_by_label(f"Max loans ({category} / BOOK)").fill("3")
+    await page.get_by_role("row").filter(has_text=category).get_by_role("button", name="Save").click()
+    await expect(page.get_by_text(f"Rule {category} / BOOK saved.")).to_be_visible()
+    rules = (await rest.get("/v1/circulationRules", params={"page_size": 100}, headers=admin.headers)).json()
+    (rule,) = [r for r in rules["circulation_rules"] if r["patron_category"] == category]
+    assert rule["max_loans"] == 3
+
+    await page.get_by_role("link", name="Users").click()
+    await page.get_by_label("Name, email, phone or card number").fill(staff_to_be["email"])
+    await page.keyboard.press("Enter")
+    await page.get_by_label("Role of Vera Figner").select_option("USER_ROLE_LIBRARIAN")
+    await page.get_by_role("row").filter(has_text="Vera Figner").get_by_role("button", name="Save").click()
+    await expect(page.get_by_text("Vera Figner: role changed.")).to_be_visible()
+    user = (await rest.get(f"/v1/{staff_to_be['name']}", headers=admin.headers)).json()
+    assert user["role"] == "USER_ROLE_LIBRARIAN"

@@ -1,0 +1,147 @@
+// The web client: catalogue for everyone, account for patrons, desk and tools for staff, admin pages.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { html } from "./html.js";
+import { LANGUAGES, loadLanguage, t, useLanguage } from "./i18n.js";
+import { href, navigate, useRoute } from "./router.js";
+import { session } from "./session.js";
+import { SignInFirst } from "./components.js";
+import { CataloguePage } from "./pages/catalogue.js";
+import { BookPage } from "./pages/book.js";
+import { RegisterPage, SignInPage } from "./pages/signin.js";
+import { AccountPage } from "./pages/account.js";
+import { DeskPage } from "./pages/desk.js";
+import { PatronPage, PatronsPage } from "./pages/patrons.js";
+import { AddBookPage } from "./pages/addbook.js";
+import { RulesPage } from "./pages/rules.js";
+import { FinesPage } from "./pages/fines.js";
+import { UsersPage } from "./pages/users.js";
+import { DashboardPage } from "./pages/dashboard.js";
+
+const PUBLIC = "public";
+const SIGNED_IN = "signed-in";
+const STAFF = "staff";
+const ADMIN = "admin";
+
+// path pattern → [page, who may see it]; ":id" matches one segment.
+const ROUTES = [
+  ["/", CataloguePage, PUBLIC],
+  ["/books/:id", BookPage, PUBLIC],
+  ["/signin", SignInPage, PUBLIC],
+  ["/register", RegisterPage, PUBLIC],
+  ["/account", AccountPage, SIGNED_IN],
+  ["/desk", DeskPage, STAFF],
+  ["/patrons", PatronsPage, STAFF],
+  ["/patrons/:id", PatronPage, STAFF],
+  ["/books-new", AddBookPage, STAFF],
+  ["/rules", RulesPage, STAFF],
+  ["/fines", FinesPage, STAFF],
+  ["/users", UsersPage, ADMIN],
+  ["/dashboard", DashboardPage, ADMIN],
+];
+
+function match(parts) {
+  for (const [pattern, page, audience] of ROUTES) {
+    const expected = pattern.split("/").filter(Boolean);
+    if (expected.length !== parts.length) continue;
+    const params = {};
+    if (expected.every((segment, i) => (segment.startsWith(":") ? (params[segment.slice(1)] = parts[i]) : segment === parts[i]))) {
+      return { page, audience, params };
+    }
+  }
+  return null;
+}
+
+function allowed(audience) {
+  if (audience === PUBLIC) return true;
+  if (audience === SIGNED_IN) return Boolean(session.user);
+  if (audience === STAFF) return session.isStaff();
+  return session.isAdmin();
+}
+
+function useSession() {
+  const [, setVersion] = useState(0);
+  useEffect(() => {
+    const changed = () => setVersion((version) => version + 1);
+    const unsubscribe = session.subscribe(changed);
+    changed(); // the session may have changed between the first render and this subscription
+    return unsubscribe;
+  }, []);
+  return session;
+}
+
+function Header({ route }) {
+  const [lang, setLanguage] = useLanguage();
+  const current = (path) => (route.path === path || route.path.startsWith(`${path}/`) ? "page" : undefined);
+  const link = (path, label) => html`<a href=${href(path)} aria-current=${current(path)}>${label}</a>`;
+  const user = session.user;
+  async function signOut() {
+    await session.signOut();
+    navigate("/");
+  }
+  return html`<header class="site-header">
+    <div class="bar">
+      <a class="brand" href="#/"><img src="/icon.svg" alt="" />${t("app.name")}</a>
+      <nav class="site-nav" aria-label=${t("nav.label")}>
+        ${link("/", t("nav.catalogue"))}
+        ${user && link("/account", t("nav.account"))}
+        ${session.isStaff() && [
+          link("/desk", t("nav.desk")),
+          link("/patrons", t("nav.patrons")),
+          link("/books-new", t("nav.add_book")),
+          link("/rules", t("nav.rules")),
+          link("/fines", t("nav.fines")),
+        ]}
+        ${session.isAdmin() && [link("/users", t("nav.users")), link("/dashboard", t("nav.dashboard"))]}
+      </nav>
+      <div class="account-bar">
+        <div class="lang-switch" role="group" aria-label=${t("nav.language")}>
+          ${LANGUAGES.map(
+            (code) => html`<button type="button" lang=${code} aria-pressed=${code === lang ? "true" : "false"} onClick=${() => setLanguage(code)}>
+              ${code.toUpperCase()}
+            </button>`,
+          )}
+        </div>
+        ${user
+          ? html`<span class="who">${user.display_name || user.email}</span>
+              <button type="button" class="button quiet small" onClick=${signOut}>${t("nav.sign_out")}</button>`
+          : html`<a class="button quiet small" href="#/signin">${t("nav.sign_in")}</a>`}
+      </div>
+    </div>
+  </header>`;
+}
+
+function App() {
+  const route = useRoute();
+  useSession();
+  useLanguage();
+  const found = match(route.parts);
+
+  // A new page: start at the top and put the keyboard and screen-reader focus on its heading, unless the
+  // page has already put it somewhere useful (the desk's barcode field).
+  useEffect(() => {
+    scrollTo(0, 0);
+    const main = document.getElementById("main");
+    if (main && !main.contains(document.activeElement)) (main.querySelector("h1") || main).focus({ preventScroll: true });
+  }, [route.path]);
+
+  let content;
+  if (!session.ready) content = html`<p class="loading" role="status">${t("common.loading")}</p>`;
+  else if (!found) content = html`<div class="card"><h1 tabindex="-1">${t("common.not_found")}</h1><a href="#/">${t("nav.catalogue")}</a></div>`;
+  else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${Boolean(session.user)} />`;
+  else content = html`<${found.page} route=${route} params=${found.params} />`;
+
+  return html`<a class="skip-link" href="#main" onClick=${skipToMain}>${t("nav.skip")}</a>
+    <${Header} route=${route} />
+    <main id="main" tabindex="-1">${content}</main>
+    <footer>${t("app.footer")}</footer>`;
+}
+
+function skipToMain(event) {
+  event.preventDefault(); // the hash is the router's: move focus without navigating
+  document.getElementById("main").focus();
+}
+
+await loadLanguage();
+render(html`<${App} />`, document.getElementById("app"));
+await session.start();

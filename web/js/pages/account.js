@@ -1,0 +1,246 @@
+// "My account": loans (overdue in red, renew), holds (queue position, ready for pickup, cancel), fines with
+// the total owed, loan history, notifications received and notification preferences.
+import { useState } from "preact/hooks";
+import { api, idOf, newRequestId } from "../api.js";
+import { html } from "../html.js";
+import { formatDate, t, tn } from "../i18n.js";
+import { session } from "../session.js";
+import { DateText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, useAsync, useTitle } from "../components.js";
+import { HoldStatus } from "./book.js";
+
+const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
+const HISTORY_PAGE = 20;
+
+export function AccountPage() {
+  const user = session.user;
+  useTitle(t("account.title"));
+  return html`<h1 tabindex="-1">${t("account.title")}</h1>
+    <div class="card">
+      <p><strong>${user.display_name || user.email}</strong></p>
+      <p>${t("account.card_number")}: <strong data-testid="card-number">${user.card_number}</strong></p>
+      <p class="muted">${user.email}</p>
+    </div>
+    <${Loans} patron=${user.name} />
+    <${Holds} patron=${user.name} />
+    <${Fines} patron=${user.name} />
+    <${History} patron=${user.name} />
+    <${Notifications} patron=${user.name} />
+    <${Preferences} />`;
+}
+
+function Loans({ patron }) {
+  const loans = useAsync(
+    () => api(`/v1/${patron}/loans`, { query: { status: "LOAN_STATUS_ACTIVE", page_size: 100 } }).then((data) => data.loans || []),
+    [patron],
+  );
+  const [message, setMessage] = useState(null);
+  async function renew(loan) {
+    setMessage(null);
+    try {
+      const renewed = await api(`/v1/${loan.name}:renew`, { method: "POST", body: { request_id: newRequestId() } });
+      setMessage({ ok: true, text: t("loans.renewed", { title: renewed.book_title, date: formatDate(renewed.due_time) }) });
+      loans.reload();
+    } catch (error) {
+      setMessage({ ok: false, error });
+    }
+  }
+  return html`<section aria-labelledby="loans-heading">
+    <h2 id="loans-heading">${t("loans.heading")}</h2>
+    ${message?.ok && html`<${Notice}>${message.text}<//>`}
+    ${message?.error && html`<${ErrorNotice} error=${message.error} title=${t("loans.renew_refused")} />`}
+    ${loans.loading && !loans.data ? html`<${Loading} />` : html`<${LoanTable} loans=${loans.data || []} onRenew=${renew} />`}
+    <${ErrorNotice} error=${loans.error} />
+  </section>`;
+}
+
+function LoanTable({ loans, onRenew }) {
+  if (!loans.length) return html`<p>${t("loans.none")}</p>`;
+  return html`<div class="table-wrap"><table data-testid="loans">
+    <thead><tr>
+      <th scope="col">${t("loans.book")}</th><th scope="col">${t("loans.due")}</th>
+      <th scope="col">${t("loans.renewals")}</th><th scope="col"><span class="visually-hidden">${t("loans.actions")}</span></th>
+    </tr></thead>
+    <tbody>
+      ${loans.map(
+        (loan) => html`<tr key=${loan.name} class=${loan.overdue ? "is-overdue" : ""}>
+          <td><a href=${`#/books/${idOf(loan.book)}`}>${loan.book_title}</a> <span class="muted">${loan.barcode}</span></td>
+          <td class=${loan.overdue ? "overdue" : ""}>
+            <${DateText} iso=${loan.due_time} />
+            ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}
+          </td>
+          <td>${loan.renewal_count} / ${loan.max_renewals}</td>
+          <td><button type="button" class="button small quiet" onClick=${() => onRenew(loan)}
+            aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button></td>
+        </tr>`,
+      )}
+    </tbody>
+  </table></div>`;
+}
+
+function Holds({ patron }) {
+  const holds = useAsync(
+    () =>
+      api(`/v1/${patron}/holds`, { query: { page_size: 100 } }).then((data) =>
+        (data.holds || []).filter((hold) => ACTIVE_HOLDS.includes(hold.status)),
+      ),
+    [patron],
+  );
+  const titles = useBookTitles(holds.data);
+  const [error, setError] = useState(null);
+  async function cancel(hold) {
+    setError(null);
+    try {
+      await api(`/v1/${hold.name}:cancel`, { method: "POST", body: { reason: "cancelled by the patron", request_id: newRequestId() } });
+      holds.reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  }
+  return html`<section aria-labelledby="holds-heading">
+    <h2 id="holds-heading">${t("holds.heading")}</h2>
+    <${ErrorNotice} error=${error || holds.error} />
+    ${holds.loading && !holds.data && html`<${Loading} />`}
+    ${holds.data && !holds.data.length && html`<p>${t("holds.none")}</p>`}
+    <ul class="results" data-testid="holds">
+      ${(holds.data || []).map(
+        (hold) => html`<li class="result" key=${hold.name} data-status=${hold.status}>
+          <h3><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("common.loading")}</a></h3>
+          <${HoldStatus} hold=${hold} />
+          <button type="button" class="button small quiet" onClick=${() => cancel(hold)}>${t("holds.cancel")}</button>
+        </li>`,
+      )}
+    </ul>
+  </section>`;
+}
+
+/** Titles of the books named by `items[].book` (holds carry only the book's name). */
+function useBookTitles(items) {
+  const names = [...new Set((items || []).map((item) => item.book))].sort();
+  const titles = useAsync(async () => {
+    const books = await Promise.all(names.map((name) => api(`/v1/${name}`, { auth: false }).catch(() => null)));
+    return Object.fromEntries(books.filter(Boolean).map((book) => [book.name, book.title]));
+  }, [names.join(",")]);
+  return titles.data || {};
+}
+
+function Fines({ patron }) {
+  const fines = useAsync(() => api(`/v1/${patron}/fines`, { query: { page_size: 100 } }), [patron]);
+  const list = fines.data?.fines || [];
+  const currency = list[0]?.currency_code;
+  return html`<section aria-labelledby="fines-heading">
+    <h2 id="fines-heading">${t("fines.heading")}</h2>
+    <${ErrorNotice} error=${fines.error} />
+    ${fines.loading && !fines.data && html`<${Loading} />`}
+    ${fines.data &&
+    html`<p data-testid="fines-total">${t("fines.total_owed")}: <strong><${Money} amount=${fines.data.outstanding_total} currency=${currency} /></strong></p>`}
+    ${list.length > 0 &&
+    html`<div class="table-wrap"><table>
+      <thead><tr><th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>
+        <th scope="col" class="num">${t("fines.amount")}</th><th scope="col" class="num">${t("fines.outstanding")}</th>
+        <th scope="col">${t("fines.status")}</th></tr></thead>
+      <tbody>${list.map(
+        (fine) => html`<tr key=${fine.name}>
+          <td>${fine.description || t(`fine_kind.${fine.kind}`)}</td><td><${DateText} iso=${fine.create_time} /></td>
+          <td class="num"><${Money} amount=${fine.amount} currency=${fine.currency_code} /></td>
+          <td class="num"><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
+          <td>${t(`fine_status.${fine.status}`)}</td>
+        </tr>`,
+      )}</tbody>
+    </table></div>`}
+  </section>`;
+}
+
+function History({ patron }) {
+  const [pages, setPages] = useState([""]);
+  const history = useAsync(async () => {
+    const loaded = [];
+    let next = "";
+    for (const token of pages) {
+      const data = await api(`/v1/${patron}/loans`, { query: { status: "LOAN_STATUS_RETURNED", page_size: HISTORY_PAGE, page_token: token } });
+      loaded.push(...(data.loans || []));
+      next = data.next_page_token || "";
+    }
+    return { loans: loaded, next };
+  }, [patron, pages.join(",")]);
+  return html`<section aria-labelledby="history-heading">
+    <h2 id="history-heading">${t("history.heading")}</h2>
+    <${ErrorNotice} error=${history.error} />
+    ${history.data && !history.data.loans.length && html`<p>${t("history.none")}</p>`}
+    ${history.data?.loans.length > 0 &&
+    html`<div class="table-wrap"><table>
+      <thead><tr><th scope="col">${t("loans.book")}</th><th scope="col">${t("history.borrowed")}</th><th scope="col">${t("history.returned")}</th></tr></thead>
+      <tbody>${history.data.loans.map(
+        (loan) => html`<tr key=${loan.name}><td>${loan.book_title}</td><td><${DateText} iso=${loan.issue_time} /></td>
+          <td><${DateText} iso=${loan.return_time} /></td></tr>`,
+      )}</tbody>
+    </table></div>`}
+    ${history.data?.next &&
+    html`<button type="button" class="button quiet" onClick=${() => setPages([...pages, history.data.next])}>${t("common.more")}</button>`}
+  </section>`;
+}
+
+function Notifications({ patron }) {
+  const notifications = useAsync(
+    () => api(`/v1/${patron}/notifications`, { query: { page_size: 20 } }).then((data) => data.notifications || []),
+    [patron],
+  );
+  return html`<section aria-labelledby="notifications-heading" data-testid="notifications">
+    <h2 id="notifications-heading">${t("notifications.heading")}</h2>
+    ${notifications.error?.unimplemented
+      ? html`<${NotYetAvailable} what=${t("notifications.not_available")} />`
+      : html`<${ErrorNotice} error=${notifications.error} />`}
+    ${notifications.data && !notifications.data.length && html`<p>${t("notifications.none")}</p>`}
+    <ul class="results">
+      ${(notifications.data || []).map(
+        (item) => html`<li class="result" key=${item.name}>
+          <h3>${item.subject || t(`channel.${item.channel}`)}</h3>
+          <p class="meta"><${DateText} iso=${item.send_time || item.create_time} /> · ${t(`channel.${item.channel}`)} · ${item.address}</p>
+          <p>${item.body}</p>
+        </li>`,
+      )}
+    </ul>
+  </section>`;
+}
+
+function Preferences() {
+  const user = session.user;
+  const [form, setForm] = useState({
+    email: user.notification_preferences?.email_opt_in ?? false,
+    sms: user.notification_preferences?.sms_opt_in ?? false,
+    phone: user.phone || "",
+  });
+  const [result, setResult] = useState(null);
+  async function save(event) {
+    event.preventDefault();
+    setResult(null);
+    try {
+      const updated = await api(`/v1/${user.name}`, {
+        method: "PATCH",
+        query: { update_mask: "notification_preferences,phone", request_id: newRequestId() },
+        body: { phone: form.phone.trim(), notification_preferences: { email_opt_in: form.email, sms_opt_in: form.sms }, etag: user.etag },
+      });
+      session.updateUser(updated);
+      setResult({ ok: true });
+    } catch (error) {
+      setResult({ error });
+    }
+  }
+  return html`<section aria-labelledby="preferences-heading">
+    <h2 id="preferences-heading">${t("preferences.heading")}</h2>
+    <form class="card form-narrow" onSubmit=${save}>
+      <label class="check"><input type="checkbox" checked=${form.email} onChange=${(event) => setForm({ ...form, email: event.currentTarget.checked })} />
+        ${t("preferences.email")}</label>
+      <label class="check"><input type="checkbox" checked=${form.sms} onChange=${(event) => setForm({ ...form, sms: event.currentTarget.checked })} />
+        ${t("preferences.sms")}</label>
+      <div class="field">
+        <label for="pref-phone">${t("auth.phone")}</label>
+        <span class="hint" id="pref-phone-hint">${t("auth.phone_hint")}</span>
+        <input id="pref-phone" type="tel" autocomplete="tel" value=${form.phone} aria-describedby="pref-phone-hint"
+          onInput=${(event) => setForm({ ...form, phone: event.currentTarget.value })} />
+      </div>
+      ${result?.ok && html`<${Notice}>${t("preferences.saved")}<//>`}
+      <${ErrorNotice} error=${result?.error} />
+      <button class="button" type="submit">${t("common.save")}</button>
+    </form>
+  </section>`;
+}

@@ -1,0 +1,207 @@
+// The catalogue: typo-tolerant search with highlights and facets (language, subject, availability);
+// without a query it lists the newest books. Search state lives in the URL, so Back works.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, idOf } from "../api.js";
+import { html } from "../html.js";
+import { formatNumber, languageName, t, tn } from "../i18n.js";
+import { href, navigate } from "../router.js";
+import { Availability, ErrorNotice, Highlight, Loading, useTitle } from "../components.js";
+
+const PAGE_SIZE = 20;
+const FACETS = ["language", "subjects"];
+const SUBJECTS_SHOWN = 10;
+
+function criteriaFrom(query) {
+  return {
+    q: query.get("q") || "",
+    language: query.get("language") || "",
+    subjects: query.getAll("subject"),
+    available: query.get("available") === "1",
+  };
+}
+
+function isSearch(criteria) {
+  return Boolean(criteria.q || criteria.language || criteria.subjects.length || criteria.available);
+}
+
+async function fetchPage(criteria, pageToken) {
+  if (!isSearch(criteria)) {
+    const data = await api("/v1/books", { query: { page_size: PAGE_SIZE, page_token: pageToken }, auth: false });
+    return {
+      results: (data.books || []).map((book) => ({ book, highlights: [] })),
+      facets: [],
+      total: data.total_size || 0,
+      next: data.next_page_token || "",
+    };
+  }
+  const data = await api("/v1/books:search", {
+    auth: false,
+    query: {
+      query: criteria.q,
+      facets: FACETS,
+      "filters.language": criteria.language,
+      "filters.subjects": criteria.subjects,
+      "filters.available_only": criteria.available,
+      page_size: PAGE_SIZE,
+      page_token: pageToken,
+    },
+  });
+  return { results: data.results || [], facets: data.facets || [], total: data.total_size || 0, next: data.next_page_token || "" };
+}
+
+export function CataloguePage({ route }) {
+  const criteria = criteriaFrom(route.query);
+  const key = JSON.stringify(criteria);
+  const [text, setText] = useState(criteria.q);
+  const [state, setState] = useState({ loading: true, error: null, results: [], facets: [], total: 0, next: "" });
+  const latest = useRef(0);
+  useTitle(criteria.q ? t("catalogue.title_for", { q: criteria.q }) : t("catalogue.title"));
+
+  async function load(pageToken = "") {
+    const call = ++latest.current;
+    setState((previous) => ({ ...previous, loading: true, error: null }));
+    try {
+      const page = await fetchPage(criteria, pageToken);
+      if (call !== latest.current) return;
+      setState((previous) => ({
+        loading: false,
+        error: null,
+        results: pageToken ? [...previous.results, ...page.results] : page.results,
+        facets: pageToken ? previous.facets : page.facets,
+        total: page.total,
+        next: page.next,
+      }));
+    } catch (error) {
+      if (call === latest.current) setState((previous) => ({ ...previous, loading: false, error }));
+    }
+  }
+
+  useEffect(() => {
+    setText(criteria.q);
+    load();
+  }, [key]);
+
+  function go(changes) {
+    const next = { ...criteria, ...changes };
+    navigate("/", { q: next.q, language: next.language, subject: next.subjects, available: next.available ? "1" : "" });
+  }
+
+  function submit(event) {
+    event.preventDefault();
+    go({ q: text.trim() });
+  }
+
+  const searching = isSearch(criteria);
+  return html`<h1 tabindex="-1">${t("catalogue.heading")}</h1>
+    <form class="search-form" role="search" onSubmit=${submit}>
+      <label class="visually-hidden" for="search-query">${t("catalogue.search_label")}</label>
+      <input
+        id="search-query"
+        type="search"
+        value=${text}
+        onInput=${(event) => setText(event.currentTarget.value)}
+        placeholder=${t("catalogue.search_placeholder")}
+        autocomplete="off"
+        enterkeyhint="search"
+      />
+      <button class="button" type="submit">${t("catalogue.search")}</button>
+    </form>
+    <div class="catalogue">
+      <${Facets} criteria=${criteria} facets=${state.facets} go=${go} />
+      <section aria-labelledby="results-heading">
+        <h2 id="results-heading" class="visually-hidden">${t("catalogue.results")}</h2>
+        <p role="status" aria-live="polite" class="muted" data-testid="result-count">
+          ${state.loading && !state.results.length
+            ? t("common.loading")
+            : searching
+              ? tn("catalogue.found", state.total)
+              : t("catalogue.newest")}
+        </p>
+        <${ErrorNotice} error=${state.error} />
+        ${!state.loading && !state.error && searching && state.total === 0 && html`<p>${t("catalogue.nothing")}</p>`}
+        <ul class="results" data-testid="results">
+          ${state.results.map(({ book, highlights }) => html`<${ResultItem} key=${book.name} book=${book} highlights=${highlights} />`)}
+        </ul>
+        ${state.next &&
+        html`<button class="button quiet" type="button" disabled=${state.loading} onClick=${() => load(state.next)}>
+          ${t("catalogue.more")}
+        </button>`}
+        ${state.loading && state.results.length > 0 && html`<${Loading} />`}
+      </section>
+    </div>`;
+}
+
+function ResultItem({ book, highlights }) {
+  const facts = [
+    (book.authors || []).join(", "),
+    book.publication_year || "",
+    book.language ? languageName(book.language) : "",
+  ].filter(Boolean);
+  return html`<li class="result">
+    <h3><a href=${href(`/books/${idOf(book.name)}`)}>${book.title}</a></h3>
+    <p class="meta">${facts.join(" · ")}</p>
+    <${Availability} book=${book} />
+    ${highlights.map((snippet) => html`<p class="snippet"><${Highlight} text=${snippet} /></p>`)}
+  </li>`;
+}
+
+// Open beside the results on a wide screen; folded above them on a phone.
+const WIDE_SCREEN = "(min-width: 48rem)";
+
+function Facets({ criteria, facets, go }) {
+  const [open, setOpen] = useState(() => matchMedia(WIDE_SCREEN).matches);
+  const values = (field) => facets.find((facet) => facet.field === field)?.values || [];
+  const languages = values("language");
+  const subjects = values("subjects").slice(0, SUBJECTS_SHOWN);
+  const toggleSubject = (subject) =>
+    go({
+      subjects: criteria.subjects.includes(subject)
+        ? criteria.subjects.filter((item) => item !== subject)
+        : [...criteria.subjects, subject],
+    });
+  return html`<details class="facets" open=${open} onToggle=${(event) => setOpen(event.currentTarget.open)}>
+    <summary>${t("catalogue.filters")}</summary>
+    <fieldset>
+      <legend>${t("catalogue.availability")}</legend>
+      <label class="check">
+        <input type="checkbox" checked=${criteria.available} onChange=${(event) => go({ available: event.currentTarget.checked })} />
+        ${t("catalogue.available_only")}
+      </label>
+    </fieldset>
+    ${(languages.length > 0 || criteria.language) &&
+    html`<fieldset>
+      <legend>${t("catalogue.language")}</legend>
+      <ul>
+        <li>
+          <label class="check">
+            <input type="radio" name="language" checked=${!criteria.language} onChange=${() => go({ language: "" })} />
+            ${t("catalogue.any_language")}
+          </label>
+        </li>
+        ${languages.map(
+          ({ value, count }) => html`<li key=${value}>
+            <label class="check">
+              <input type="radio" name="language" checked=${criteria.language === value} onChange=${() => go({ language: value })} />
+              ${languageName(value)} <span class="count">(${formatNumber(count)})</span>
+            </label>
+          </li>`,
+        )}
+      </ul>
+    </fieldset>`}
+    ${(subjects.length > 0 || criteria.subjects.length > 0) &&
+    html`<fieldset>
+      <legend>${t("catalogue.subject")}</legend>
+      <ul>
+        ${[...new Set([...criteria.subjects, ...subjects.map((item) => item.value)])].map((subject) => {
+          const count = subjects.find((item) => item.value === subject)?.count;
+          return html`<li key=${subject}>
+            <label class="check">
+              <input type="checkbox" checked=${criteria.subjects.includes(subject)} onChange=${() => toggleSubject(subject)} />
+              ${subject} ${count !== undefined && html`<span class="count">(${formatNumber(count)})</span>`}
+            </label>
+          </li>`;
+        })}
+      </ul>
+    </fieldset>`}
+  </details>`;
+}

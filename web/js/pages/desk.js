@@ -1,0 +1,168 @@
+// The circulation desk, built for a barcode scanner (it types the code and presses Enter). Issue: scan the
+// patron's card, then each copy. Return: scan each copy; a copy that fills a hold is flagged for the hold
+// shelf. After every scan the focus is back in the barcode field; each result, and every refusal in plain
+// words, is added to the log and announced.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { api, newRequestId } from "../api.js";
+import { html } from "../html.js";
+import { errorText, formatDate, t } from "../i18n.js";
+import { Money, useTitle } from "../components.js";
+
+const ISSUE = "issue";
+const RETURN = "return";
+const LOG_LENGTH = 20;
+
+/** The patron whose library card number is `card` (staff search matches card numbers too). */
+async function findPatron(card) {
+  const data = await api("/v1/users", { query: { query: card, page_size: 10 } });
+  const users = data.users || [];
+  return users.find((user) => user.card_number === card) || (users.length === 1 ? users[0] : null);
+}
+
+async function patronStanding(patron) {
+  const [loans, fines] = await Promise.all([
+    api(`/v1/${patron.name}/loans`, { query: { status: "LOAN_STATUS_ACTIVE", page_size: 1 } }),
+    api(`/v1/${patron.name}/fines`, { query: { status: "FINE_STATUS_OUTSTANDING", page_size: 1 } }),
+  ]);
+  return { loans: loans.total_size || 0, owed: fines.outstanding_total || "0", currency: fines.fines?.[0]?.currency_code };
+}
+
+/** After a return: is the copy now on the hold shelf, and for whom? */
+async function holdShelfNote(barcode) {
+  const copy = await api("/v1/copies:lookup", { query: { barcode } });
+  if (copy.status !== "COPY_STATUS_ON_HOLD_SHELF" || !copy.current_hold) return null;
+  const hold = await api(`/v1/${copy.current_hold}`);
+  const patron = await api(`/v1/${hold.patron}`).catch(() => null);
+  return t("desk.to_hold_shelf", {
+    patron: patron ? `${patron.display_name || patron.email} (${patron.card_number})` : hold.patron,
+    branch: hold.pickup_branch || t("hold.any_branch"),
+  });
+}
+
+export function DeskPage() {
+  const [mode, setMode] = useState(ISSUE);
+  const [patron, setPatron] = useState(null);
+  const [standing, setStanding] = useState(null);
+  const [card, setCard] = useState("");
+  const [barcode, setBarcode] = useState("");
+  const [log, setLog] = useState([]);
+  const queue = useRef(Promise.resolve());
+  const cardField = useRef(null);
+  const barcodeField = useRef(null);
+  useTitle(t("desk.title"));
+
+  const needsPatron = mode === ISSUE && !patron;
+  useEffect(() => {
+    (needsPatron ? cardField : barcodeField).current?.focus();
+  }, [mode, patron]);
+
+  const record = (entry) => setLog((previous) => [{ id: newRequestId(), ...entry }, ...previous].slice(0, LOG_LENGTH));
+
+  async function lookUp(event) {
+    event.preventDefault();
+    const code = card.trim();
+    if (!code) return;
+    try {
+      const found = await findPatron(code);
+      if (!found) {
+        record({ kind: "refused", text: t("desk.no_patron", { card: code }) });
+      } else {
+        setPatron(found);
+        setStanding(await patronStanding(found).catch(() => null));
+      }
+    } catch (error) {
+      record({ kind: "refused", text: errorText(error) });
+    } finally {
+      setCard("");
+    }
+  }
+
+  // A scanner can send the next code before the edge answered the last: each scan is queued, in order.
+  function scan(event) {
+    event.preventDefault();
+    const code = barcode.trim();
+    setBarcode("");
+    if (!code) return;
+    const patronNow = patron;
+    const modeNow = mode;
+    queue.current = queue.current.then(() => (modeNow === ISSUE ? issue(code, patronNow) : takeBack(code)));
+  }
+
+  async function issue(code, borrower) {
+    try {
+      const loan = await api("/v1/loans:issue", { method: "POST", body: { patron: borrower.name, barcode: code, request_id: newRequestId() } });
+      record({ kind: "ok", text: t("desk.issued", { title: loan.book_title, barcode: code, date: formatDate(loan.due_time) }) });
+      setStanding(await patronStanding(borrower).catch(() => null));
+    } catch (error) {
+      refused(code, error);
+    }
+  }
+
+  async function takeBack(code) {
+    try {
+      const loan = await api("/v1/loans:return", { method: "POST", body: { barcode: code, request_id: newRequestId() } });
+      const overdue = loan.overdue_days > 0 ? ` ${t("desk.was_overdue", { days: loan.overdue_days })}` : "";
+      record({ kind: "ok", text: t("desk.returned", { title: loan.book_title, barcode: code }) + overdue });
+      const shelf = await holdShelfNote(code).catch(() => null);
+      if (shelf) record({ kind: "shelf", text: shelf });
+    } catch (error) {
+      refused(code, error);
+    }
+  }
+
+  function refused(code, error) {
+    record({ kind: "refused", text: `${t("desk.refused", { barcode: code })} ${errorText(error)}`, reason: error.reason });
+  }
+
+  function switchMode(next) {
+    setMode(next);
+    barcodeField.current?.focus(); // at once, so the next scan lands in it (the effect covers a new field)
+  }
+
+  function endPatron() {
+    setPatron(null);
+    setStanding(null);
+  }
+
+  return html`<h1 tabindex="-1">${t("desk.title")}</h1>
+    <div class="mode-switch" role="group" aria-label=${t("desk.mode")}>
+      <button type="button" aria-pressed=${mode === ISSUE ? "true" : "false"} onClick=${() => switchMode(ISSUE)}>${t("desk.issue")}</button>
+      <button type="button" aria-pressed=${mode === RETURN ? "true" : "false"} onClick=${() => switchMode(RETURN)}>${t("desk.return")}</button>
+    </div>
+    <div class="desk">
+      <div>
+        ${mode === ISSUE &&
+        (patron
+          ? html`<div class="card patron-card" data-testid="desk-patron">
+              <h2>${patron.display_name || patron.email}</h2>
+              <p>${t("account.card_number")}: <strong>${patron.card_number}</strong> · ${t(`user_status.${patron.status}`)}</p>
+              ${standing &&
+              html`<p>${t("desk.standing", { loans: standing.loans })} · ${t("fines.total_owed")}:
+                <${Money} amount=${standing.owed} currency=${standing.currency} /></p>`}
+              <button type="button" class="button small quiet" onClick=${endPatron}>${t("desk.next_patron")}</button>
+            </div>`
+          : html`<form class="card scan" onSubmit=${lookUp}>
+              <label for="desk-card">${t("desk.scan_card")}</label>
+              <input id="desk-card" ref=${cardField} value=${card} autocomplete="off" inputmode="numeric"
+                onInput=${(event) => setCard(event.currentTarget.value)} />
+            </form>`)}
+        ${!needsPatron &&
+        html`<form class="card scan" onSubmit=${scan}>
+          <label for="desk-barcode">${mode === ISSUE ? t("desk.scan_issue") : t("desk.scan_return")}</label>
+          <input id="desk-barcode" ref=${barcodeField} value=${barcode} autocomplete="off"
+            onInput=${(event) => setBarcode(event.currentTarget.value)} aria-describedby="desk-barcode-hint" />
+          <span class="hint muted" id="desk-barcode-hint">${t("desk.scan_hint")}</span>
+        </form>`}
+      </div>
+      <section aria-labelledby="desk-log-heading">
+        <h2 id="desk-log-heading">${t("desk.log")}</h2>
+        <ol class="scan-log" aria-live="polite" data-testid="desk-log">
+          ${log.map(
+            (entry) => html`<li key=${entry.id} class=${entry.kind} data-reason=${entry.reason || undefined}
+              role=${entry.kind === "refused" ? "alert" : undefined}>${entry.text}</li>`,
+          )}
+        </ol>
+        ${!log.length && html`<p class="muted">${t("desk.log_empty")}</p>`}
+      </section>
+    </div>`;
+}

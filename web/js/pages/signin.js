@@ -1,0 +1,96 @@
+// Sign in and register. The edge keeps the refresh token in an HttpOnly cookie; see session.js.
+import { useState } from "preact/hooks";
+import { ApiError } from "../api.js";
+import { html } from "../html.js";
+import { t } from "../i18n.js";
+import { session } from "../session.js";
+import { ErrorNotice, Field, useTitle } from "../components.js";
+
+function destination(route, user) {
+  const next = route.query.get("next");
+  if (next && next.startsWith("/") && !next.startsWith("/signin") && !next.startsWith("/register")) return next;
+  return ["USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"].includes(user?.role) ? "/desk" : "/account";
+}
+
+export function SignInPage({ route }) {
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  useTitle(t("auth.sign_in_title"));
+
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const result = await session.signIn(email.trim(), password);
+    setBusy(false);
+    if (!result.ok) {
+      setError(new ApiError(result.status, result.data));
+      return;
+    }
+    location.hash = destination(route, session.user);
+  }
+
+  return html`<form class="card form-narrow" onSubmit=${submit} aria-labelledby="signin-heading">
+    <h1 id="signin-heading" tabindex="-1">${t("auth.sign_in_title")}</h1>
+    <${ErrorNotice} error=${error} />
+    <${Field} id="email" label=${t("auth.email")} type="email" value=${email} onInput=${setEmail} autocomplete="username" required />
+    <${Field}
+      id="password"
+      label=${t("auth.password")}
+      type="password"
+      value=${password}
+      onInput=${setPassword}
+      autocomplete="current-password"
+      required
+    />
+    <div class="actions">
+      <button class="button" type="submit" disabled=${busy}>${t("nav.sign_in")}</button>
+      <a href=${`#/register${route.query.get("next") ? `?next=${encodeURIComponent(route.query.get("next"))}` : ""}`}>
+        ${t("auth.no_account")}
+      </a>
+    </div>
+  </form>`;
+}
+
+export function RegisterPage({ route }) {
+  const [form, setForm] = useState({ email: "", display_name: "", password: "", phone: "" });
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  useTitle(t("auth.register_title"));
+  const set = (field) => (value) => setForm({ ...form, [field]: value });
+  const fieldError = (field) => error?.fields?.[field];
+
+  async function submit(event) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    const result = await session.register({ ...form, email: form.email.trim() });
+    setBusy(false);
+    if (!result.ok) {
+      setError(new ApiError(result.status, result.data));
+      return;
+    }
+    location.hash = destination(route, session.user);
+  }
+
+  return html`<form class="card form-narrow" onSubmit=${submit} aria-labelledby="register-heading">
+    <h1 id="register-heading" tabindex="-1">${t("auth.register_title")}</h1>
+    <p class="muted">${t("auth.register_intro")}</p>
+    <${ErrorNotice} error=${error} />
+    <${Field} id="reg-email" label=${t("auth.email")} type="email" value=${form.email} onInput=${set("email")}
+      autocomplete="email" required error=${fieldError("email")} />
+    <${Field} id="reg-name" label=${t("auth.display_name")} value=${form.display_name} onInput=${set("display_name")}
+      autocomplete="name" error=${fieldError("display_name")} />
+    <${Field} id="reg-password" label=${t("auth.password")} type="password" value=${form.password}
+      onInput=${set("password")} autocomplete="new-password" required hint=${t("auth.password_hint")}
+      error=${fieldError("password")} />
+    <${Field} id="reg-phone" label=${t("auth.phone")} type="tel" value=${form.phone} onInput=${set("phone")}
+      autocomplete="tel" hint=${t("auth.phone_hint")} error=${fieldError("phone")} />
+    <div class="actions">
+      <button class="button" type="submit" disabled=${busy}>${t("auth.register")}</button>
+      <a href="#/signin">${t("auth.have_account")}</a>
+    </div>
+  </form>`;
+}
