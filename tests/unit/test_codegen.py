@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def checkout(tmp_path: Path) -> Path:
     """A copy of what code generation reads and writes, to break without touching the repository."""
     ignore = shutil.ignore_patterns(*codegen.IGNORED_NAMES)
-    for relative in (Path("proto"), *codegen.GENERATED):
+    for relative in (*codegen.INPUTS, *codegen.GENERATED):
         source, target = ROOT / relative, tmp_path / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():

@@ -21,6 +21,7 @@ from services.support.mesh.topology import Topology, container_topology
 __all__ = [
     "CONTAINER_CERT_DIR",
     "CONTAINER_DESCRIPTOR_PATH",
+    "CONTAINER_DOCS_DIR",
     "all_configs",
     "allowed_principals",
     "committed_topology",
@@ -35,6 +36,7 @@ HEADER = (
 )
 CONTAINER_CERT_DIR = Path("/etc/athenaeum/certs")
 CONTAINER_DESCRIPTOR_PATH = Path("/etc/athenaeum/athenaeum.binpb")
+CONTAINER_DOCS_DIR = Path("/etc/athenaeum/docs")
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -69,7 +71,12 @@ def write_configs(topology: Topology, out_dir: Path) -> dict[str, Path]:
 
 def committed_topology() -> Topology:
     """The container placement the committed envoy/*.yaml files are generated for."""
-    return container_topology(cert_dir=CONTAINER_CERT_DIR, descriptor_path=CONTAINER_DESCRIPTOR_PATH)
+    return container_topology(
+        cert_dir=CONTAINER_CERT_DIR,
+        descriptor_path=CONTAINER_DESCRIPTOR_PATH,
+        docs_dir=CONTAINER_DOCS_DIR,
+        cors_origins=registry.EDGE_CORS_ORIGINS,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -49,6 +49,10 @@ class Topology:
     """Descriptor set of every proto, for the edge's grpc_json_transcoder."""
     edge_ops_port: int = 0
     """The edge's plaintext operations listener (readiness, Envoy's Prometheus stats); 0: none."""
+    docs_dir: Path | None = None
+    """The API reference the edge serves at /openapi.json and /docs (gen/docs); None: not served."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (scheme://host[:port]) allowed to call the edge cross-origin; empty: none."""
 
     def placement(self, name: str) -> Placement:
         return self.services[name]
@@ -66,7 +70,9 @@ CONTAINER_EDGE_ADMIN_PORT = 9901
 CONTAINER_OPS_PORT = 15021
 
 
-def container_topology(*, cert_dir: Path, descriptor_path: Path) -> Topology:
+def container_topology(
+    *, cert_dir: Path, descriptor_path: Path, docs_dir: Path | None = None, cors_origins: tuple[str, ...] = ()
+) -> Topology:
     """docker-compose / Kubernetes: peers by DNS name, the same ports everywhere."""
     return Topology(
         services={
@@ -87,11 +93,20 @@ def container_topology(*, cert_dir: Path, descriptor_path: Path) -> Topology:
         cert_dir=cert_dir,
         descriptor_path=descriptor_path,
         edge_ops_port=CONTAINER_OPS_PORT,
+        docs_dir=docs_dir,
+        cors_origins=cors_origins,
     )
 
 
 def local_topology(
-    *, ports: Iterator[int], edge_port: int, edge_admin_port: int, cert_dir: Path, descriptor_path: Path
+    *,
+    ports: Iterator[int],
+    edge_port: int,
+    edge_admin_port: int,
+    cert_dir: Path,
+    descriptor_path: Path,
+    docs_dir: Path | None = None,
+    cors_origins: tuple[str, ...] = (),
 ) -> Topology:
     """One host: everything on loopback; `ports` hands out a distinct port per listener."""
     return Topology(
@@ -111,6 +126,8 @@ def local_topology(
         bind_host="127.0.0.1",
         cert_dir=cert_dir,
         descriptor_path=descriptor_path,
+        docs_dir=docs_dir,
+        cors_origins=cors_origins,
     )
 
 
