@@ -4,7 +4,6 @@
 # This file has been @generated
 
 __all__ = (
-    "AuthServiceStub",
     "AuthTokens",
     "BorrowingEligibility",
     "CreateUserRequest",
@@ -34,14 +33,12 @@ __all__ = (
     "UserStatus",
     "UserStatusChanged",
     "UserUpdated",
-    "UsersServiceStub",
 )
 
 import datetime
 from dataclasses import dataclass
 
 import betterproto2
-import grpc
 
 from ....message_pool import default_message_pool
 
@@ -819,169 +816,6 @@ class UserUpdated(betterproto2.Message):
 
 
 default_message_pool.register_message("athenaeum.users.v1", "UserUpdated", UserUpdated)
-
-
-class AuthServiceStub:
-    """
-    Sign-up, sign-in and token management. Access tokens are JWTs signed with the keys GetJwks publishes.
-    """
-
-    def __init__(self, channel: grpc.Channel):
-        self._channel = channel
-
-    def register(self, message: "RegisterRequest") -> "RegisterResponse":
-        """
-        Self-service registration of a reader account.
-        Errors: INVALID_ARGUMENT (malformed email, weak password), ALREADY_EXISTS (email taken).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.AuthService/Register",
-            RegisterRequest.SerializeToString,
-            RegisterResponse.FromString,
-        )(message)
-
-    def login(self, message: "LoginRequest") -> "LoginResponse":
-        """
-        Exchanges email and password for an access token and a refresh token.
-        Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-        PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.AuthService/Login",
-            LoginRequest.SerializeToString,
-            LoginResponse.FromString,
-        )(message)
-
-    def refresh_token(self, message: "RefreshTokenRequest") -> "RefreshTokenResponse":
-        """
-        Rotates a refresh token: returns a new pair and revokes the one presented.
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-        longer active).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.AuthService/RefreshToken",
-            RefreshTokenRequest.SerializeToString,
-            RefreshTokenResponse.FromString,
-        )(message)
-
-    def logout(self, message: "LogoutRequest") -> "___google__protobuf__.Empty":
-        """
-        Revokes a refresh token (and the session it belongs to). Idempotent.
-        Errors: INVALID_ARGUMENT (missing refresh token).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.AuthService/Logout",
-            LogoutRequest.SerializeToString,
-            ___google__protobuf__.Empty.FromString,
-        )(message)
-
-    def get_jwks(self, message: "GetJwksRequest | None" = None) -> "Jwks":
-        """
-        The public keys that verify access tokens (RFC 7517), also at the conventional well-known path.
-        Errors: none beyond UNAVAILABLE.
-        """
-
-        if message is None:
-            message = GetJwksRequest()
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.AuthService/GetJwks",
-            GetJwksRequest.SerializeToString,
-            Jwks.FromString,
-        )(message)
-
-
-class UsersServiceStub:
-    """
-    Patrons and staff of the library. Resource name: "users/{user}", {user} a UUID; "users/me" names the
-    caller wherever a user name is accepted. Readers see only themselves; librarians and admins see everyone.
-    """
-
-    def __init__(self, channel: grpc.Channel):
-        self._channel = channel
-
-    def create_user(self, message: "CreateUserRequest") -> "User":
-        """
-        Creates an account at the desk (a librarian registering a patron, or an admin adding staff).
-        Errors: INVALID_ARGUMENT (malformed email or phone, weak password), ALREADY_EXISTS (email taken),
-        PERMISSION_DENIED (only librarians create readers; only admins create librarians and admins).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.UsersService/CreateUser",
-            CreateUserRequest.SerializeToString,
-            User.FromString,
-        )(message)
-
-    def get_user(self, message: "GetUserRequest") -> "User":
-        """
-        Returns one user.
-        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user), PERMISSION_DENIED (a reader asking
-        for someone else).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.UsersService/GetUser",
-            GetUserRequest.SerializeToString,
-            User.FromString,
-        )(message)
-
-    def list_users(self, message: "ListUsersRequest") -> "ListUsersResponse":
-        """
-        Lists users, newest first.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (readers may not list users).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.UsersService/ListUsers",
-            ListUsersRequest.SerializeToString,
-            ListUsersResponse.FromString,
-        )(message)
-
-    def update_user(self, message: "UpdateUserRequest") -> "User":
-        """
-        Changes the fields named in `update_mask`. Readers may change their own display name, phone and
-        notification preferences; role, status, patron category and expiry are for librarians and admins.
-        Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
-        ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.UsersService/UpdateUser",
-            UpdateUserRequest.SerializeToString,
-            User.FromString,
-        )(message)
-
-    def delete_user(self, message: "DeleteUserRequest") -> "User":
-        """
-        Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines),
-        PERMISSION_DENIED (not a librarian or admin).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.UsersService/DeleteUser",
-            DeleteUserRequest.SerializeToString,
-            User.FromString,
-        )(message)
-
-    def get_borrowing_eligibility(
-        self, message: "GetBorrowingEligibilityRequest"
-    ) -> "BorrowingEligibility":
-        """
-        Mesh-internal (loans): may this user borrow, and under which patron category.
-        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.users.v1.UsersService/GetBorrowingEligibility",
-            GetBorrowingEligibilityRequest.SerializeToString,
-            BorrowingEligibility.FromString,
-        )(message)
 
 
 from ....google import protobuf as ___google__protobuf__

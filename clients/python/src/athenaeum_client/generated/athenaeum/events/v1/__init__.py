@@ -8,7 +8,6 @@ __all__ = (
     "BatchRecordEventsResponse",
     "Event",
     "EventCategory",
-    "EventsServiceStub",
     "GetEventRequest",
     "ListEventsRequest",
     "ListEventsResponse",
@@ -17,11 +16,9 @@ __all__ = (
 )
 
 import datetime
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import betterproto2
-import grpc
 
 from ....message_pool import default_message_pool
 
@@ -268,85 +265,6 @@ class WatchEventsRequest(betterproto2.Message):
 default_message_pool.register_message(
     "athenaeum.events.v1", "WatchEventsRequest", WatchEventsRequest
 )
-
-
-class EventsServiceStub:
-    """
-    The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
-
-    Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
-    This service consumes events and publishes none, so this file holds no payloads.
-    """
-
-    def __init__(self, channel: grpc.Channel):
-        self._channel = channel
-
-    def record_event(self, message: "RecordEventRequest") -> "Event":
-        """
-        Records one event. Idempotent on `event.name`: recording an id again returns the stored event.
-        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name), PERMISSION_DENIED (a reader
-        recording an AUDIT event or acting as someone else).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.events.v1.EventsService/RecordEvent",
-            RecordEventRequest.SerializeToString,
-            Event.FromString,
-        )(message)
-
-    def batch_record_events(
-        self, message: "BatchRecordEventsRequest"
-    ) -> "BatchRecordEventsResponse":
-        """
-        Records up to 1000 events in one call (high-volume clients); ids already recorded are skipped.
-        Errors: INVALID_ARGUMENT (an event is malformed: nothing is recorded; or more than 1000 events),
-        PERMISSION_DENIED (as for RecordEvent).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.events.v1.EventsService/BatchRecordEvents",
-            BatchRecordEventsRequest.SerializeToString,
-            BatchRecordEventsResponse.FromString,
-        )(message)
-
-    def get_event(self, message: "GetEventRequest") -> "Event":
-        """
-        Returns one event.
-        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.events.v1.EventsService/GetEvent",
-            GetEventRequest.SerializeToString,
-            Event.FromString,
-        )(message)
-
-    def list_events(self, message: "ListEventsRequest") -> "ListEventsResponse":
-        """
-        Lists events, newest first, filtered by actor, subject, type, category and time range.
-        Errors: INVALID_ARGUMENT (bad page_token, start_time after end_time), PERMISSION_DENIED (not staff).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.events.v1.EventsService/ListEvents",
-            ListEventsRequest.SerializeToString,
-            ListEventsResponse.FromString,
-        )(message)
-
-    def watch_events(self, message: "WatchEventsRequest") -> "Iterator[Event]":
-        """
-        Streams events as they are recorded, matching the same filters (time range ignored), until the
-        client cancels. Server-streaming: no REST mapping.
-        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff).
-        """
-
-        yield from self._channel.unary_stream(
-            "/athenaeum.events.v1.EventsService/WatchEvents",
-            WatchEventsRequest.SerializeToString,
-            Event.FromString,
-        )(message)
 
 
 from ....google import protobuf as ___google__protobuf__

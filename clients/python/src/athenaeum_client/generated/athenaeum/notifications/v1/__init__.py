@@ -16,7 +16,6 @@ __all__ = (
     "NotificationSent",
     "NotificationStatus",
     "NotificationTemplate",
-    "NotificationsServiceStub",
     "RetryNotificationRequest",
     "SendNotificationRequest",
     "UpdateNotificationTemplateRequest",
@@ -26,7 +25,6 @@ import datetime
 from dataclasses import dataclass
 
 import betterproto2
-import grpc
 
 from ....message_pool import default_message_pool
 
@@ -449,116 +447,6 @@ default_message_pool.register_message(
     "UpdateNotificationTemplateRequest",
     UpdateNotificationTemplateRequest,
 )
-
-
-class NotificationsServiceStub:
-    """
-    Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
-
-    Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
-    """
-
-    def __init__(self, channel: grpc.Channel):
-        self._channel = channel
-
-    def get_notification(self, message: "GetNotificationRequest") -> "Notification":
-        """
-        Returns one notification.
-        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such notification), PERMISSION_DENIED
-        (another reader's).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.notifications.v1.NotificationsService/GetNotification",
-            GetNotificationRequest.SerializeToString,
-            Notification.FromString,
-        )(message)
-
-    def list_notifications(
-        self, message: "ListNotificationsRequest"
-    ) -> "ListNotificationsResponse":
-        """
-        Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others').
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.notifications.v1.NotificationsService/ListNotifications",
-            ListNotificationsRequest.SerializeToString,
-            ListNotificationsResponse.FromString,
-        )(message)
-
-    def send_notification(self, message: "SendNotificationRequest") -> "Notification":
-        """
-        Queues a notification to a user from a template (or a literal subject and body).
-        Errors: INVALID_ARGUMENT (no recipient, neither template nor body, missing template parameter),
-        NOT_FOUND (no such user or template), FAILED_PRECONDITION (the user opted out of the channel or has no
-        address for it), PERMISSION_DENIED (not a librarian or admin).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.notifications.v1.NotificationsService/SendNotification",
-            SendNotificationRequest.SerializeToString,
-            Notification.FromString,
-        )(message)
-
-    def retry_notification(self, message: "RetryNotificationRequest") -> "Notification":
-        """
-        Queues a FAILED notification for another attempt.
-        Errors: NOT_FOUND (no such notification), FAILED_PRECONDITION (not FAILED), PERMISSION_DENIED (not
-        staff).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.notifications.v1.NotificationsService/RetryNotification",
-            RetryNotificationRequest.SerializeToString,
-            Notification.FromString,
-        )(message)
-
-    def get_notification_template(
-        self, message: "GetNotificationTemplateRequest"
-    ) -> "NotificationTemplate":
-        """
-        Returns one template.
-        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such template).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.notifications.v1.NotificationsService/GetNotificationTemplate",
-            GetNotificationTemplateRequest.SerializeToString,
-            NotificationTemplate.FromString,
-        )(message)
-
-    def list_notification_templates(
-        self, message: "ListNotificationTemplatesRequest"
-    ) -> "ListNotificationTemplatesResponse":
-        """
-        Lists templates by id.
-        Errors: INVALID_ARGUMENT (bad page_token).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.notifications.v1.NotificationsService/ListNotificationTemplates",
-            ListNotificationTemplatesRequest.SerializeToString,
-            ListNotificationTemplatesResponse.FromString,
-        )(message)
-
-    def update_notification_template(
-        self, message: "UpdateNotificationTemplateRequest"
-    ) -> "NotificationTemplate":
-        """
-        Changes a template's wording (Jinja2); takes effect for notifications queued afterwards.
-        Errors: INVALID_ARGUMENT (template does not compile, bad mask), NOT_FOUND (no such template),
-        ABORTED (stale etag), PERMISSION_DENIED (not an admin).
-        """
-
-        return self._channel.unary_unary(
-            "/athenaeum.notifications.v1.NotificationsService/UpdateNotificationTemplate",
-            UpdateNotificationTemplateRequest.SerializeToString,
-            NotificationTemplate.FromString,
-        )(message)
 
 
 from ....google import protobuf as ___google__protobuf__
