@@ -55,11 +55,24 @@ betterproto2.check_compiler_version(_COMPILER_VERSION)
 
 
 class CopyStatus(betterproto2.Enum):
+    """
+    Where a physical copy is in circulation.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; on input it means "leave as is" (update) or AVAILABLE (create).
+    """
 
     AVAILABLE = 1
+    """
+    On the shelf: can be lent or put on the hold shelf.
+    """
 
     ON_LOAN = 2
+    """
+    Lent out; `current_loan` names the loan. Set by the loans service only.
+    """
 
     ON_HOLD_SHELF = 3
     """
@@ -67,12 +80,24 @@ class CopyStatus(betterproto2.Enum):
     """
 
     IN_TRANSIT = 4
+    """
+    Moving between branches; cannot be lent until it is AVAILABLE again.
+    """
 
     LOST = 5
+    """
+    Reported lost; not counted as available.
+    """
 
     DAMAGED = 6
+    """
+    Withdrawn from lending for repair.
+    """
 
     WITHDRAWN = 7
+    """
+    Removed from the collection; not counted in `total_copies`.
+    """
 
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
@@ -118,20 +143,38 @@ class Book(betterproto2.Message):
     """
 
     title: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Title as printed, without the subtitle; at most 500 characters.
+    """
 
     subtitle: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Subtitle, if the book has one.
+    """
 
     authors: "list[str]" = betterproto2.field(
         5, betterproto2.TYPE_STRING, repeated=True
     )
+    """
+    Authors in the order the title page gives them, e.g. "Mikhail Bulgakov"; searchable and filterable.
+    """
 
     subjects: "list[str]" = betterproto2.field(
         6, betterproto2.TYPE_STRING, repeated=True
     )
+    """
+    Subject headings, e.g. "Fiction", "Moscow"; searchable, filterable and a search facet.
+    """
 
     publisher: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    Publisher's name.
+    """
 
     publication_year: "int" = betterproto2.field(8, betterproto2.TYPE_INT32)
+    """
+    Year of publication, 1 to next year; 0 when unknown.
+    """
 
     language: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
     """
@@ -139,8 +182,14 @@ class Book(betterproto2.Message):
     """
 
     description: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
+    """
+    Blurb or abstract; searched with the lowest weight.
+    """
 
     cover_url: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
+    """
+    http(s) URL of a cover image.
+    """
 
     create_time: "datetime.datetime | None" = betterproto2.field(
         12,
@@ -148,6 +197,9 @@ class Book(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the book was catalogued.
+    """
 
     update_time: "datetime.datetime | None" = betterproto2.field(
         13,
@@ -155,6 +207,9 @@ class Book(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the record last changed.
+    """
 
     total_copies: "int" = betterproto2.field(14, betterproto2.TYPE_INT32)
     """
@@ -186,6 +241,9 @@ class BookCreated(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -193,10 +251,16 @@ class BookCreated(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     book: "Book | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The book as created.
+    """
 
 
 default_message_pool.register_message(
@@ -211,6 +275,9 @@ class BookDeleted(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -218,6 +285,9 @@ class BookDeleted(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -225,8 +295,14 @@ class BookDeleted(betterproto2.Message):
     """
 
     isbn: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Its ISBN, for consumers that keep their own index (empty if it had none).
+    """
 
     title: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    Its title when it was removed.
+    """
 
 
 default_message_pool.register_message(
@@ -241,6 +317,9 @@ class BooksImported(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -248,12 +327,24 @@ class BooksImported(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     created_count: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Books the import created.
+    """
 
     updated_count: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+    """
+    Existing books (matched by ISBN) the import updated.
+    """
 
     failed_count: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
+    """
+    Rows rejected (0 here: an import with a failed row applies nothing and publishes no event).
+    """
 
 
 default_message_pool.register_message(
@@ -268,6 +359,9 @@ class BookUpdated(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -275,6 +369,9 @@ class BookUpdated(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     book: "Book | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
@@ -298,6 +395,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class CheckInCopyRequest(betterproto2.Message):
+    """
+    Mesh-internal: the copy a loan brings back.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "books/{book}/copies/{copy}".
@@ -314,6 +415,10 @@ class CheckInCopyRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -324,7 +429,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class CheckOutCopyRequest(betterproto2.Message):
     """
-
+    Mesh-internal: the copy (or book) a loan takes out.
 
     Oneofs:
         - selector: Which copy: a specific one, the one with a barcode, or any AVAILABLE copy of a book.
@@ -340,6 +445,9 @@ class CheckOutCopyRequest(betterproto2.Message):
     barcode: "str | None" = betterproto2.field(
         2, betterproto2.TYPE_STRING, optional=True, group="selector"
     )
+    """
+    The barcode on the copy's label.
+    """
 
     book: "str | None" = betterproto2.field(
         3, betterproto2.TYPE_STRING, optional=True, group="selector"
@@ -359,6 +467,10 @@ class CheckOutCopyRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -388,6 +500,9 @@ class Copy(betterproto2.Message):
     """
 
     shelf_location: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Where the copy stands in its branch, e.g. "Stack 3, shelf B".
+    """
 
     item_type: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
@@ -397,6 +512,9 @@ class Copy(betterproto2.Message):
     status: "CopyStatus" = betterproto2.field(
         6, betterproto2.TYPE_ENUM, default_factory=lambda: CopyStatus(0)
     )
+    """
+    Where the copy is in circulation; new copies are AVAILABLE unless created with another status.
+    """
 
     current_loan: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
     """
@@ -409,6 +527,9 @@ class Copy(betterproto2.Message):
     """
 
     call_number: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    Classification mark on the spine, e.g. "891.73 BUL".
+    """
 
     create_time: "datetime.datetime | None" = betterproto2.field(
         10,
@@ -416,6 +537,9 @@ class Copy(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the copy was added.
+    """
 
     update_time: "datetime.datetime | None" = betterproto2.field(
         11,
@@ -423,8 +547,15 @@ class Copy(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the copy last changed (status changes included).
+    """
 
     etag: "str" = betterproto2.field(12, betterproto2.TYPE_STRING)
+    """
+    Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
 
 
 default_message_pool.register_message("athenaeum.catalog.v1", "Copy", Copy)
@@ -437,6 +568,9 @@ class CopyCreated(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -444,10 +578,16 @@ class CopyCreated(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     copy: "Copy | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The copy as created.
+    """
 
 
 default_message_pool.register_message(
@@ -462,6 +602,9 @@ class CopyDeleted(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -469,6 +612,9 @@ class CopyDeleted(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -476,6 +622,9 @@ class CopyDeleted(betterproto2.Message):
     """
 
     barcode: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Its barcode, free for another copy from now on.
+    """
 
 
 default_message_pool.register_message(
@@ -490,6 +639,9 @@ class CopyStatusChanged(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -497,6 +649,9 @@ class CopyStatusChanged(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -509,14 +664,23 @@ class CopyStatusChanged(betterproto2.Message):
     """
 
     barcode: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    The copy's barcode.
+    """
 
     previous_status: "CopyStatus" = betterproto2.field(
         6, betterproto2.TYPE_ENUM, default_factory=lambda: CopyStatus(0)
     )
+    """
+    Its status before the change.
+    """
 
     status: "CopyStatus" = betterproto2.field(
         7, betterproto2.TYPE_ENUM, default_factory=lambda: CopyStatus(0)
     )
+    """
+    Its status now.
+    """
 
     loan: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
     """
@@ -546,6 +710,9 @@ class CopyUpdated(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -553,14 +720,23 @@ class CopyUpdated(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     copy: "Copy | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The copy after the change.
+    """
 
     update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
         4, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    Fields that changed.
+    """
 
 
 default_message_pool.register_message(
@@ -570,11 +746,22 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class CreateBookRequest(betterproto2.Message):
+    """
+    The book to add to the catalog.
+    """
+
     book: "Book | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The new book; `name` and the output-only fields are ignored.
+    """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -584,6 +771,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class CreateCopyRequest(betterproto2.Message):
+    """
+    A physical copy to add to a book.
+    """
+
     parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "books/{book}".
@@ -592,8 +783,15 @@ class CreateCopyRequest(betterproto2.Message):
     copy: "Copy | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The new copy; `barcode` is required, `name` and the output-only fields are ignored.
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -603,7 +801,14 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class DeleteBookRequest(betterproto2.Message):
+    """
+    The book to remove.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "books/{book}".
+    """
 
     etag: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
@@ -611,6 +816,10 @@ class DeleteBookRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -620,11 +829,25 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class DeleteCopyRequest(betterproto2.Message):
+    """
+    The copy to remove.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}".
+    """
 
     etag: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    When set, the delete only happens while this is the current `etag` (else ABORTED).
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -634,6 +857,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class Facet(betterproto2.Message):
+    """
+    Counts of the values of one field over the result set.
+    """
+
     field: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     The requested facet field, e.g. "subjects".
@@ -652,9 +879,19 @@ default_message_pool.register_message("athenaeum.catalog.v1", "Facet", Facet)
 
 @dataclass(eq=False, repr=False)
 class FacetValue(betterproto2.Message):
+    """
+    One value of a facet field and how many matching books have it.
+    """
+
     value: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The value, e.g. an author's name or a year ("1967").
+    """
 
     count: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Matching books that have this value.
+    """
 
 
 default_message_pool.register_message("athenaeum.catalog.v1", "FacetValue", FacetValue)
@@ -662,6 +899,10 @@ default_message_pool.register_message("athenaeum.catalog.v1", "FacetValue", Face
 
 @dataclass(eq=False, repr=False)
 class GetBookRequest(betterproto2.Message):
+    """
+    Which book to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "books/{book}".
@@ -675,7 +916,14 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class GetCopyRequest(betterproto2.Message):
+    """
+    Which copy to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}".
+    """
 
 
 default_message_pool.register_message(
@@ -685,6 +933,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ImportBooksRequest(betterproto2.Message):
+    """
+    One message of an import stream: the CSV header (first message) and a batch of rows.
+    """
+
     header: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     CSV header naming the columns of `rows`; required in the first message, ignored afterwards.
@@ -699,6 +951,10 @@ class ImportBooksRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key of the whole import (read from the first message): a UUID; a retry with the
+    same id returns the first import's summary instead of importing twice.
+    """
 
 
 default_message_pool.register_message(
@@ -708,6 +964,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ImportBooksResponse(betterproto2.Message):
+    """
+    What an import did (or, when any row failed, would have done: nothing was applied).
+    """
+
     created_count: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
     Books created.
@@ -726,6 +986,9 @@ class ImportBooksResponse(betterproto2.Message):
     errors: "list[ImportRowError]" = betterproto2.field(
         4, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    Every rejected row with the reason, in row order.
+    """
 
 
 default_message_pool.register_message(
@@ -735,12 +998,19 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ImportRowError(betterproto2.Message):
+    """
+    Why one CSV row was rejected.
+    """
+
     row: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
     1-based position among all data rows of the stream.
     """
 
     message: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    What is wrong with the row, e.g. "isbn: check digit is wrong".
+    """
 
 
 default_message_pool.register_message(
@@ -750,12 +1020,20 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListBooksRequest(betterproto2.Message):
+    """
+    A page of the catalog, filtered and ordered.
+    """
+
     page_size: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
     At most 100 (larger values are coerced); 0 means 20.
     """
 
     page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
     filter: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -776,9 +1054,16 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListBooksResponse(betterproto2.Message):
+    """
+    A page of books.
+    """
+
     books: "list[Book]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The books of this page, in the requested order.
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
@@ -798,14 +1083,25 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListCopiesRequest(betterproto2.Message):
+    """
+    A page of the copies of one book, or of all books.
+    """
+
     parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "books/{book}", or "books/-" for every book.
     """
 
     page_size: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
 
     page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
     filter: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
@@ -821,13 +1117,26 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListCopiesResponse(betterproto2.Message):
+    """
+    A page of copies.
+    """
+
     copies: "list[Copy]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The copies of this page, by barcode.
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Copies matching the request across all pages.
+    """
 
 
 default_message_pool.register_message(
@@ -837,7 +1146,14 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class LookupCopyRequest(betterproto2.Message):
+    """
+    The barcode to look up.
+    """
+
     barcode: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The barcode as scanned from the label (exact match).
+    """
 
 
 default_message_pool.register_message(
@@ -847,6 +1163,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ReleaseCopyRequest(betterproto2.Message):
+    """
+    Mesh-internal: a copy to take off the hold shelf.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "books/{book}/copies/{copy}".
@@ -858,6 +1178,10 @@ class ReleaseCopyRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -867,6 +1191,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ReserveCopyRequest(betterproto2.Message):
+    """
+    Mesh-internal: a copy of a book to set aside for a hold.
+    """
+
     book: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "books/{book}".
@@ -883,6 +1211,10 @@ class ReserveCopyRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -892,6 +1224,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class SearchBooksRequest(betterproto2.Message):
+    """
+    A full-text search with optional filters and facet counts.
+    """
+
     query: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     Free text; words are matched against title, subtitle, authors, subjects and description.
@@ -911,8 +1247,15 @@ class SearchBooksRequest(betterproto2.Message):
     """
 
     page_size: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
 
     page_token: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
 
 default_message_pool.register_message(
@@ -922,6 +1265,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class SearchBooksResponse(betterproto2.Message):
+    """
+    A page of search results, with the facet counts of the whole result set.
+    """
+
     results: "list[SearchResult]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
@@ -932,10 +1279,19 @@ class SearchBooksResponse(betterproto2.Message):
     facets: "list[Facet]" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    Counts for each facet requested, over all matching books (not just this page).
+    """
 
     next_page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
     total_size: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+    """
+    Books matching the query and filters, across all pages.
+    """
 
 
 default_message_pool.register_message(
@@ -952,18 +1308,36 @@ class SearchFilters(betterproto2.Message):
     authors: "list[str]" = betterproto2.field(
         1, betterproto2.TYPE_STRING, repeated=True
     )
+    """
+    Only books by any of these authors (exact names).
+    """
 
     subjects: "list[str]" = betterproto2.field(
         2, betterproto2.TYPE_STRING, repeated=True
     )
+    """
+    Only books with any of these subjects (exact headings).
+    """
 
     language: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Only books in this language (BCP-47 tag, e.g. "ru").
+    """
 
     publisher: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Only books from this publisher (exact name).
+    """
 
     min_publication_year: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
+    """
+    Only books published in or after this year; 0: no lower bound.
+    """
 
     max_publication_year: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
+    """
+    Only books published in or before this year; 0: no upper bound.
+    """
 
     available_only: "bool" = betterproto2.field(7, betterproto2.TYPE_BOOL)
     """
@@ -978,9 +1352,16 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class SearchResult(betterproto2.Message):
+    """
+    One matching book and why it matched.
+    """
+
     book: "Book | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The matching book, with its copy counts.
+    """
 
     score: "float" = betterproto2.field(2, betterproto2.TYPE_DOUBLE)
     """
@@ -1002,6 +1383,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class UpdateBookRequest(betterproto2.Message):
+    """
+    The changes to a book.
+    """
+
     book: "Book | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
@@ -1017,6 +1402,10 @@ class UpdateBookRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -1026,15 +1415,29 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class UpdateCopyRequest(betterproto2.Message):
+    """
+    The changes to a copy.
+    """
+
     copy: "Copy | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    `copy.name` selects the copy; the fields named in `update_mask` carry the new values.
+    """
 
     update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    Fields to change ("*": every writable field; empty: every field set in `copy`).
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(

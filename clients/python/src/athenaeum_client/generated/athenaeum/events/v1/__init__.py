@@ -27,7 +27,14 @@ betterproto2.check_compiler_version(_COMPILER_VERSION)
 
 
 class EventCategory(betterproto2.Enum):
+    """
+    How an event is kept.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; in filters "any category".
+    """
 
     ACTIVITY = 1
     """
@@ -58,9 +65,16 @@ class EventCategory(betterproto2.Enum):
 
 @dataclass(eq=False, repr=False)
 class BatchRecordEventsRequest(betterproto2.Message):
+    """
+    Events to store in one call.
+    """
+
     events: "list[Event]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    Up to 1000 events, each as in RecordEvent; ones whose `name` is already stored are skipped.
+    """
 
 
 default_message_pool.register_message(
@@ -70,6 +84,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class BatchRecordEventsResponse(betterproto2.Message):
+    """
+    How many events a batch stored.
+    """
+
     recorded_count: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
     Newly stored.
@@ -106,6 +124,9 @@ class Event(betterproto2.Message):
     category: "EventCategory" = betterproto2.field(
         3, betterproto2.TYPE_ENUM, default_factory=lambda: EventCategory(0)
     )
+    """
+    ACTIVITY (usage signals, may be sampled and expire) or AUDIT (kept).
+    """
 
     actor: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
@@ -128,6 +149,9 @@ class Event(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened, as the source reports it.
+    """
 
     record_time: "datetime.datetime | None" = betterproto2.field(
         8,
@@ -161,7 +185,14 @@ default_message_pool.register_message("athenaeum.events.v1", "Event", Event)
 
 @dataclass(eq=False, repr=False)
 class GetEventRequest(betterproto2.Message):
+    """
+    Which event to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "events/{event}".
+    """
 
 
 default_message_pool.register_message(
@@ -171,9 +202,20 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListEventsRequest(betterproto2.Message):
+    """
+    A page of events, filtered.
+    """
+
     page_size: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
 
     page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
     actor: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -193,6 +235,9 @@ class ListEventsRequest(betterproto2.Message):
     category: "EventCategory" = betterproto2.field(
         6, betterproto2.TYPE_ENUM, default_factory=lambda: EventCategory(0)
     )
+    """
+    Only events of this category (unspecified: any).
+    """
 
     start_time: "datetime.datetime | None" = betterproto2.field(
         7,
@@ -222,11 +267,21 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListEventsResponse(betterproto2.Message):
+    """
+    A page of events, newest first.
+    """
+
     events: "list[Event]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The events of this page.
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
 
 default_message_pool.register_message(
@@ -236,9 +291,16 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class RecordEventRequest(betterproto2.Message):
+    """
+    One event to store.
+    """
+
     event: "Event | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The event; `type` and `occur_time` are required, `name` is generated when empty.
+    """
 
 
 default_message_pool.register_message(
@@ -248,9 +310,19 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class WatchEventsRequest(betterproto2.Message):
+    """
+    Which new events to stream.
+    """
+
     actor: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Only events by this actor (exact match); empty: any.
+    """
 
     subject: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Only events about this resource (exact match); empty: any.
+    """
 
     type: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -260,6 +332,9 @@ class WatchEventsRequest(betterproto2.Message):
     category: "EventCategory" = betterproto2.field(
         4, betterproto2.TYPE_ENUM, default_factory=lambda: EventCategory(0)
     )
+    """
+    Only events of this category (unspecified: any).
+    """
 
 
 default_message_pool.register_message(

@@ -65,13 +65,29 @@ betterproto2.check_compiler_version(_COMPILER_VERSION)
 
 
 class FineKind(betterproto2.Enum):
+    """
+    What a fine is for.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; on input it means OTHER.
+    """
 
     OVERDUE = 1
+    """
+    A loan returned (or still out) past its due time; assessed automatically.
+    """
 
     LOST_ITEM = 2
+    """
+    A copy the patron lost.
+    """
 
     DAMAGED_ITEM = 3
+    """
+    A copy returned damaged.
+    """
 
     OTHER = 4
     """
@@ -100,7 +116,14 @@ class FineKind(betterproto2.Enum):
 
 
 class FineStatus(betterproto2.Enum):
+    """
+    Whether a fine is still owed.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; in filters "any status".
+    """
 
     OUTSTANDING = 1
     """
@@ -108,8 +131,14 @@ class FineStatus(betterproto2.Enum):
     """
 
     PAID = 2
+    """
+    Fully paid.
+    """
 
     WAIVED = 3
+    """
+    Forgiven by staff; nothing more is owed.
+    """
 
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
@@ -131,7 +160,14 @@ class FineStatus(betterproto2.Enum):
 
 
 class HoldStatus(betterproto2.Enum):
+    """
+    Where a hold is in its life.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; in filters "any status".
+    """
 
     WAITING = 1
     """
@@ -149,6 +185,9 @@ class HoldStatus(betterproto2.Enum):
     """
 
     CANCELLED = 4
+    """
+    Cancelled by the patron or staff (`cancel_reason` says why).
+    """
 
     EXPIRED = 5
     """
@@ -179,7 +218,14 @@ class HoldStatus(betterproto2.Enum):
 
 
 class LoanStatus(betterproto2.Enum):
+    """
+    Whether a loan is still out.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; in filters "any status".
+    """
 
     ACTIVE = 1
     """
@@ -187,6 +233,9 @@ class LoanStatus(betterproto2.Enum):
     """
 
     RETURNED = 2
+    """
+    The copy came back; the loan is history.
+    """
 
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
@@ -207,6 +256,10 @@ class LoanStatus(betterproto2.Enum):
 
 @dataclass(eq=False, repr=False)
 class AssessFineRequest(betterproto2.Message):
+    """
+    A fine staff charge by hand.
+    """
+
     fine: "Fine | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
@@ -215,6 +268,10 @@ class AssessFineRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -224,11 +281,25 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class CancelHoldRequest(betterproto2.Message):
+    """
+    The hold to cancel.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "holds/{hold}".
+    """
 
     reason: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Why, kept on the hold as `cancel_reason`; optional.
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -264,6 +335,9 @@ class CirculationRule(betterproto2.Message):
     """
 
     max_renewals: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
+    """
+    How many times a loan may be renewed.
+    """
 
     renewal_period_days: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
     """
@@ -296,8 +370,14 @@ class CirculationRule(betterproto2.Message):
     """
 
     holds_allowed: "bool" = betterproto2.field(12, betterproto2.TYPE_BOOL)
+    """
+    Whether patrons of this category may place holds on items of this type.
+    """
 
     max_holds: "int" = betterproto2.field(13, betterproto2.TYPE_INT32)
+    """
+    Most open (WAITING or READY) holds a patron may have under this rule.
+    """
 
     hold_pickup_days: "int" = betterproto2.field(14, betterproto2.TYPE_INT32)
     """
@@ -310,6 +390,9 @@ class CirculationRule(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the rule was created.
+    """
 
     update_time: "datetime.datetime | None" = betterproto2.field(
         16,
@@ -317,8 +400,15 @@ class CirculationRule(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the rule last changed.
+    """
 
     etag: "str" = betterproto2.field(17, betterproto2.TYPE_STRING)
+    """
+    Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
 
     hard_due_time: "datetime.datetime | None" = betterproto2.field(
         18,
@@ -344,6 +434,9 @@ class CirculationRuleChanged(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -351,6 +444,9 @@ class CirculationRuleChanged(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     circulation_rule: "CirculationRule | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
@@ -360,6 +456,9 @@ class CirculationRuleChanged(betterproto2.Message):
     """
 
     deleted: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
+    """
+    True when the rule was deleted (then only `rule.name` is set).
+    """
 
 
 default_message_pool.register_message(
@@ -369,11 +468,22 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class CreateCirculationRuleRequest(betterproto2.Message):
+    """
+    A circulation rule to add.
+    """
+
     circulation_rule: "CirculationRule | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The new rule; `patron_category` and `item_type` (or "*") are required.
+    """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -383,11 +493,25 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class DeleteCirculationRuleRequest(betterproto2.Message):
+    """
+    The circulation rule to remove.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "circulationRules/{rule}".
+    """
 
     etag: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    When set, the delete only happens while this is the current `etag` (else ABORTED).
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -419,6 +543,9 @@ class Fine(betterproto2.Message):
     kind: "FineKind" = betterproto2.field(
         4, betterproto2.TYPE_ENUM, default_factory=lambda: FineKind(0)
     )
+    """
+    What the fine is for.
+    """
 
     amount: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
@@ -426,6 +553,9 @@ class Fine(betterproto2.Message):
     """
 
     paid_amount: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Paid so far, decimal string ("0" at first).
+    """
 
     outstanding_amount: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
     """
@@ -440,10 +570,19 @@ class Fine(betterproto2.Message):
     status: "FineStatus" = betterproto2.field(
         9, betterproto2.TYPE_ENUM, default_factory=lambda: FineStatus(0)
     )
+    """
+    OUTSTANDING until fully paid or waived.
+    """
 
     description: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
+    """
+    What it is for, in words, e.g. "replacement of a lost copy".
+    """
 
     waive_reason: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
+    """
+    Why it was waived; empty unless WAIVED.
+    """
 
     create_time: "datetime.datetime | None" = betterproto2.field(
         12,
@@ -451,6 +590,9 @@ class Fine(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it was assessed.
+    """
 
     update_time: "datetime.datetime | None" = betterproto2.field(
         13,
@@ -458,8 +600,14 @@ class Fine(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it last changed (daily growth of an overdue fine included).
+    """
 
     etag: "str" = betterproto2.field(14, betterproto2.TYPE_STRING)
+    """
+    Changes whenever the record changes: a cheap way to tell whether it moved on since you read it.
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "Fine", Fine)
@@ -472,6 +620,9 @@ class FineAssessed(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -479,10 +630,16 @@ class FineAssessed(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     fine: "Fine | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The new (or, for an overdue loan, grown) fine.
+    """
 
 
 default_message_pool.register_message(
@@ -497,6 +654,9 @@ class FinePaid(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -504,6 +664,9 @@ class FinePaid(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     fine: "Fine | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
@@ -528,6 +691,9 @@ class FineWaived(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -535,10 +701,16 @@ class FineWaived(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     fine: "Fine | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The fine after it was waived.
+    """
 
     waived_by: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
@@ -551,7 +723,14 @@ default_message_pool.register_message("athenaeum.loans.v1", "FineWaived", FineWa
 
 @dataclass(eq=False, repr=False)
 class GetCirculationRuleRequest(betterproto2.Message):
+    """
+    Which rule to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "circulationRules/{rule}".
+    """
 
 
 default_message_pool.register_message(
@@ -561,7 +740,14 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class GetFineRequest(betterproto2.Message):
+    """
+    Which fine to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "fines/{fine}".
+    """
 
 
 default_message_pool.register_message(
@@ -571,7 +757,14 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class GetHoldRequest(betterproto2.Message):
+    """
+    Which hold to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "holds/{hold}".
+    """
 
 
 default_message_pool.register_message(
@@ -581,7 +774,14 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class GetLoanRequest(betterproto2.Message):
+    """
+    Which loan to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "loans/{loan}".
+    """
 
 
 default_message_pool.register_message(
@@ -618,6 +818,9 @@ class Hold(betterproto2.Message):
     status: "HoldStatus" = betterproto2.field(
         5, betterproto2.TYPE_ENUM, default_factory=lambda: HoldStatus(0)
     )
+    """
+    Where the hold is: WAITING, READY, then FULFILLED, CANCELLED or EXPIRED.
+    """
 
     queue_position: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
     """
@@ -640,6 +843,9 @@ class Hold(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the hold was placed (its place in the queue).
+    """
 
     ready_time: "datetime.datetime | None" = betterproto2.field(
         10,
@@ -667,10 +873,19 @@ class Hold(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the hold last changed.
+    """
 
     cancel_reason: "str" = betterproto2.field(13, betterproto2.TYPE_STRING)
+    """
+    Why it was cancelled; empty unless CANCELLED.
+    """
 
     etag: "str" = betterproto2.field(14, betterproto2.TYPE_STRING)
+    """
+    Changes whenever the record changes: a cheap way to tell whether it moved on since you read it.
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "Hold", Hold)
@@ -683,6 +898,9 @@ class HoldCancelled(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -690,10 +908,16 @@ class HoldCancelled(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     hold: "Hold | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The hold as cancelled, with `cancel_reason`.
+    """
 
 
 default_message_pool.register_message(
@@ -708,6 +932,9 @@ class HoldExpired(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -715,10 +942,16 @@ class HoldExpired(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     hold: "Hold | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The hold that expired; its copy went to the next patron or back on the shelf.
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "HoldExpired", HoldExpired)
@@ -731,6 +964,9 @@ class HoldFulfilled(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -738,10 +974,16 @@ class HoldFulfilled(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     hold: "Hold | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The hold, with the loan that fulfilled it.
+    """
 
 
 default_message_pool.register_message(
@@ -756,6 +998,9 @@ class HoldPlaced(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -763,10 +1008,16 @@ class HoldPlaced(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     hold: "Hold | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The new hold, with its queue position.
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "HoldPlaced", HoldPlaced)
@@ -779,6 +1030,9 @@ class HoldReady(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -786,10 +1040,16 @@ class HoldReady(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     hold: "Hold | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The hold, with the copy on the shelf and the pickup deadline (`expire_time`).
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "HoldReady", HoldReady)
@@ -798,7 +1058,7 @@ default_message_pool.register_message("athenaeum.loans.v1", "HoldReady", HoldRea
 @dataclass(eq=False, repr=False)
 class IssueLoanRequest(betterproto2.Message):
     """
-
+    A loan to make at the desk.
 
     Oneofs:
         - item: What to lend: exactly one of them.
@@ -824,6 +1084,10 @@ class IssueLoanRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -833,9 +1097,20 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListCirculationRulesRequest(betterproto2.Message):
+    """
+    A page of circulation rules, optionally only those that apply to a category or item type.
+    """
+
     page_size: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
 
     page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
     patron_category: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -855,13 +1130,26 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListCirculationRulesResponse(betterproto2.Message):
+    """
+    A page of circulation rules, most specific first.
+    """
+
     circulation_rules: "list[CirculationRule]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The rules of this page.
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Items matching the request across all pages.
+    """
 
 
 default_message_pool.register_message(
@@ -871,18 +1159,32 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListFinesRequest(betterproto2.Message):
+    """
+    A page of fines: all of them (staff) or one patron's.
+    """
+
     parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "users/{user}", or empty for all (staff only).
     """
 
     page_size: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
 
     page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
     status: "FineStatus" = betterproto2.field(
         4, betterproto2.TYPE_ENUM, default_factory=lambda: FineStatus(0)
     )
+    """
+    Only fines in this status (unspecified: any).
+    """
 
 
 default_message_pool.register_message(
@@ -892,13 +1194,26 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListFinesResponse(betterproto2.Message):
+    """
+    A page of fines, newest first, and what is owed in total.
+    """
+
     fines: "list[Fine]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The fines of this page.
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Items matching the request across all pages.
+    """
 
     outstanding_total: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
@@ -913,18 +1228,32 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListHoldsRequest(betterproto2.Message):
+    """
+    A page of holds: all of them (staff), one patron's, or one book's queue.
+    """
+
     parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "users/{user}", or empty for all (staff only).
     """
 
     page_size: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
 
     page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
     status: "HoldStatus" = betterproto2.field(
         4, betterproto2.TYPE_ENUM, default_factory=lambda: HoldStatus(0)
     )
+    """
+    Only holds in this status (unspecified: any).
+    """
 
     book: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
@@ -939,13 +1268,26 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListHoldsResponse(betterproto2.Message):
+    """
+    A page of holds.
+    """
+
     holds: "list[Hold]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The holds of this page (queue order when `book` is given).
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Items matching the request across all pages.
+    """
 
 
 default_message_pool.register_message(
@@ -955,14 +1297,25 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListLoansRequest(betterproto2.Message):
+    """
+    A page of loans: all of them (staff) or one patron's.
+    """
+
     parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "users/{user}" to list one patron's loans; empty for all (staff only).
     """
 
     page_size: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
 
     page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
     status: "LoanStatus" = betterproto2.field(
         4, betterproto2.TYPE_ENUM, default_factory=lambda: LoanStatus(0)
@@ -989,13 +1342,26 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListLoansResponse(betterproto2.Message):
+    """
+    A page of loans, newest first.
+    """
+
     loans: "list[Loan]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The loans of this page.
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Items matching the request across all pages.
+    """
 
 
 default_message_pool.register_message(
@@ -1032,6 +1398,9 @@ class Loan(betterproto2.Message):
     """
 
     barcode: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    The copy's barcode at issue time.
+    """
 
     book_title: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
@@ -1039,10 +1408,16 @@ class Loan(betterproto2.Message):
     """
 
     item_type: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    The copy's item type at issue time (e.g. "BOOK"), which chose the circulation rule.
+    """
 
     status: "LoanStatus" = betterproto2.field(
         8, betterproto2.TYPE_ENUM, default_factory=lambda: LoanStatus(0)
     )
+    """
+    ACTIVE while the copy is out, RETURNED after.
+    """
 
     issue_time: "datetime.datetime | None" = betterproto2.field(
         9,
@@ -1050,6 +1425,9 @@ class Loan(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the copy went out.
+    """
 
     due_time: "datetime.datetime | None" = betterproto2.field(
         10,
@@ -1057,6 +1435,9 @@ class Loan(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the copy is due back; renewals move it.
+    """
 
     return_time: "datetime.datetime | None" = betterproto2.field(
         11,
@@ -1064,8 +1445,14 @@ class Loan(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the copy came back; unset while ACTIVE.
+    """
 
     renewal_count: "int" = betterproto2.field(12, betterproto2.TYPE_INT32)
+    """
+    Renewals so far; at most `max_renewals`.
+    """
 
     max_renewals: "int" = betterproto2.field(13, betterproto2.TYPE_INT32)
     """
@@ -1098,8 +1485,14 @@ class Loan(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the loan last changed.
+    """
 
     etag: "str" = betterproto2.field(19, betterproto2.TYPE_STRING)
+    """
+    Changes whenever the record changes: a cheap way to tell whether it moved on since you read it.
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "Loan", Loan)
@@ -1112,6 +1505,9 @@ class LoanDueSoon(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -1119,10 +1515,16 @@ class LoanDueSoon(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     loan: "Loan | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The loan that falls due soon.
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "LoanDueSoon", LoanDueSoon)
@@ -1139,6 +1541,9 @@ class LoanIssued(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -1146,10 +1551,16 @@ class LoanIssued(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     loan: "Loan | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The loan as issued.
+    """
 
     hold: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
@@ -1167,6 +1578,9 @@ class LoanOverdue(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -1174,12 +1588,21 @@ class LoanOverdue(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     loan: "Loan | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The overdue loan.
+    """
 
     overdue_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+    """
+    Whole days past due after grace days, as of `occur_time`.
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "LoanOverdue", LoanOverdue)
@@ -1192,6 +1615,9 @@ class LoanRenewed(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -1199,10 +1625,16 @@ class LoanRenewed(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     loan: "Loan | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The loan after the renewal (new `due_time`, `renewal_count`).
+    """
 
     previous_due_time: "datetime.datetime | None" = betterproto2.field(
         4,
@@ -1210,6 +1642,9 @@ class LoanRenewed(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    The due time before the renewal.
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "LoanRenewed", LoanRenewed)
@@ -1222,6 +1657,9 @@ class LoanReturned(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -1229,10 +1667,16 @@ class LoanReturned(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     loan: "Loan | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The loan as returned (status RETURNED).
+    """
 
     overdue_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
     """
@@ -1254,7 +1698,14 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class PayFineRequest(betterproto2.Message):
+    """
+    A payment against a fine.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "fines/{fine}".
+    """
 
     amount: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
@@ -1267,6 +1718,10 @@ class PayFineRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -1276,6 +1731,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class PlaceHoldRequest(betterproto2.Message):
+    """
+    A hold to place on a book.
+    """
+
     hold: "Hold | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
@@ -1284,6 +1743,10 @@ class PlaceHoldRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -1293,12 +1756,20 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ReconcileCirculationRequest(betterproto2.Message):
+    """
+    Bring circulation up to date now (admin).
+    """
+
     dry_run: "bool" = betterproto2.field(1, betterproto2.TYPE_BOOL)
     """
     Report what would change without changing anything.
     """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -1308,6 +1779,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ReconcileCirculationResponse(betterproto2.Message):
+    """
+    What reconciliation found and did (or, on a dry run, would do).
+    """
+
     overdue_loans: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
     ACTIVE loans found past their due time.
@@ -1343,9 +1818,20 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class RenewLoanRequest(betterproto2.Message):
+    """
+    The loan to extend.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "loans/{loan}".
+    """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -1355,14 +1841,25 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ReturnLoanRequest(betterproto2.Message):
+    """
+    The loan to end: by its name, or by the barcode of the copy handed back.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "loans/{loan}"; or leave empty and give `barcode` (the desk scans the copy).
     """
 
     barcode: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The barcode of the copy handed back; used when `name` is empty.
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -1372,15 +1869,30 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class UpdateCirculationRuleRequest(betterproto2.Message):
+    """
+    The changes to a circulation rule.
+    """
+
     circulation_rule: "CirculationRule | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    `circulation_rule.name` selects the rule; the fields named in `update_mask` carry the new
+    values; `etag`, when set, must be current (else ABORTED).
+    """
 
     update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    Fields to change ("*" or empty: every writable field).
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -1390,11 +1902,25 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class WaiveFineRequest(betterproto2.Message):
+    """
+    A fine to forgive.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "fines/{fine}".
+    """
 
     reason: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Why it is forgiven, e.g. "returned in the book drop on a holiday"; kept on the fine.
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(

@@ -33,11 +33,24 @@ betterproto2.check_compiler_version(_COMPILER_VERSION)
 
 
 class NotificationChannel(betterproto2.Enum):
+    """
+    How a notification reaches its recipient.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; in filters "any channel".
+    """
 
     EMAIL = 1
+    """
+    Email, to the user's `email`, if they opted in.
+    """
 
     SMS = 2
+    """
+    SMS, to the user's `phone`, if they opted in.
+    """
 
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
@@ -57,7 +70,14 @@ class NotificationChannel(betterproto2.Enum):
 
 
 class NotificationStatus(betterproto2.Enum):
+    """
+    Where the delivery of a notification stands.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; in filters "any status".
+    """
 
     QUEUED = 1
     """
@@ -65,6 +85,9 @@ class NotificationStatus(betterproto2.Enum):
     """
 
     SENT = 2
+    """
+    Handed to the mail or SMS gateway.
+    """
 
     FAILED = 3
     """
@@ -92,7 +115,14 @@ class NotificationStatus(betterproto2.Enum):
 
 @dataclass(eq=False, repr=False)
 class GetNotificationRequest(betterproto2.Message):
+    """
+    Which notification to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "notifications/{notification}".
+    """
 
 
 default_message_pool.register_message(
@@ -102,7 +132,14 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class GetNotificationTemplateRequest(betterproto2.Message):
+    """
+    Which template to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email".
+    """
 
 
 default_message_pool.register_message(
@@ -114,22 +151,39 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListNotificationsRequest(betterproto2.Message):
+    """
+    A page of notifications: all of them (staff) or one user's.
+    """
+
     parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "users/{user}", or empty for all (staff only).
     """
 
     page_size: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
 
     page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
     status: "NotificationStatus" = betterproto2.field(
         4, betterproto2.TYPE_ENUM, default_factory=lambda: NotificationStatus(0)
     )
+    """
+    Only notifications in this status (unspecified: any).
+    """
 
     channel: "NotificationChannel" = betterproto2.field(
         5, betterproto2.TYPE_ENUM, default_factory=lambda: NotificationChannel(0)
     )
+    """
+    Only notifications on this channel (unspecified: any).
+    """
 
 
 default_message_pool.register_message(
@@ -139,13 +193,26 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListNotificationsResponse(betterproto2.Message):
+    """
+    A page of notifications, newest first.
+    """
+
     notifications: "list[Notification]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The notifications of this page.
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Items matching the request across all pages.
+    """
 
 
 default_message_pool.register_message(
@@ -155,9 +222,20 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListNotificationTemplatesRequest(betterproto2.Message):
+    """
+    A page of notification templates.
+    """
+
     page_size: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
 
     page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
 
 default_message_pool.register_message(
@@ -169,13 +247,26 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListNotificationTemplatesResponse(betterproto2.Message):
+    """
+    A page of notification templates, by id.
+    """
+
     notification_templates: "list[NotificationTemplate]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The templates of this page.
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Items matching the request across all pages.
+    """
 
 
 default_message_pool.register_message(
@@ -199,6 +290,9 @@ class Notification(betterproto2.Message):
     channel: "NotificationChannel" = betterproto2.field(
         2, betterproto2.TYPE_ENUM, default_factory=lambda: NotificationChannel(0)
     )
+    """
+    How it is delivered.
+    """
 
     recipient: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -239,6 +333,9 @@ class Notification(betterproto2.Message):
     status: "NotificationStatus" = betterproto2.field(
         9, betterproto2.TYPE_ENUM, default_factory=lambda: NotificationStatus(0)
     )
+    """
+    Where delivery stands: QUEUED, then SENT or (after the last attempt) FAILED.
+    """
 
     attempts: "int" = betterproto2.field(10, betterproto2.TYPE_INT32)
     """
@@ -261,6 +358,9 @@ class Notification(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it was queued.
+    """
 
     send_time: "datetime.datetime | None" = betterproto2.field(
         14,
@@ -268,6 +368,9 @@ class Notification(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it was delivered; unset until SENT.
+    """
 
     update_time: "datetime.datetime | None" = betterproto2.field(
         15,
@@ -275,6 +378,9 @@ class Notification(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it last changed (each attempt included).
+    """
 
 
 default_message_pool.register_message(
@@ -289,6 +395,9 @@ class NotificationFailed(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -296,10 +405,16 @@ class NotificationFailed(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     notification: "Notification | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The notification that failed, with `error` saying why.
+    """
 
 
 default_message_pool.register_message(
@@ -318,6 +433,9 @@ class NotificationSent(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -325,10 +443,16 @@ class NotificationSent(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     notification: "Notification | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The notification as sent (status SENT).
+    """
 
 
 default_message_pool.register_message(
@@ -350,6 +474,9 @@ class NotificationTemplate(betterproto2.Message):
     channel: "NotificationChannel" = betterproto2.field(
         2, betterproto2.TYPE_ENUM, default_factory=lambda: NotificationChannel(0)
     )
+    """
+    The channel this wording is for.
+    """
 
     subject_template: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -372,8 +499,15 @@ class NotificationTemplate(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the wording last changed.
+    """
 
     etag: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
 
 
 default_message_pool.register_message(
@@ -383,9 +517,20 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class RetryNotificationRequest(betterproto2.Message):
+    """
+    A FAILED notification to queue again.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "notifications/{notification}".
+    """
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -395,6 +540,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class SendNotificationRequest(betterproto2.Message):
+    """
+    A message for staff to send to one user now.
+    """
+
     recipient: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "users/{user}".
@@ -403,6 +552,9 @@ class SendNotificationRequest(betterproto2.Message):
     channel: "NotificationChannel" = betterproto2.field(
         2, betterproto2.TYPE_ENUM, default_factory=lambda: NotificationChannel(0)
     )
+    """
+    How to deliver it; the user must have opted in to it (else FAILED_PRECONDITION).
+    """
 
     template: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -416,12 +568,25 @@ class SendNotificationRequest(betterproto2.Message):
             betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
         ),
     )
+    """
+    Values for the template's parameters, e.g. {"book_title": "Dead Souls"}.
+    """
 
     subject: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    Subject of a literal email (when `template` is empty).
+    """
 
     body: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Text of a literal message (when `template` is empty).
+    """
 
     request_id: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -431,15 +596,30 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class UpdateNotificationTemplateRequest(betterproto2.Message):
+    """
+    The new wording of a template.
+    """
+
     notification_template: "NotificationTemplate | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    `notification_template.name` selects the template; the fields named in `update_mask` carry
+    the new values.
+    """
 
     update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    Fields to change: `subject_template`, `body_template` ("*": both).
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(

@@ -47,7 +47,14 @@ betterproto2.check_compiler_version(_COMPILER_VERSION)
 
 
 class UserRole(betterproto2.Enum):
+    """
+    What a user may do in the library system.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; on create it means READER, in filters "any role".
+    """
 
     READER = 1
     """
@@ -84,9 +91,19 @@ class UserRole(betterproto2.Enum):
 
 
 class UserStatus(betterproto2.Enum):
+    """
+    Whether an account may sign in, borrow and place holds.
+    """
+
     UNSPECIFIED = 0
+    """
+    Not set; in filters "any status", in updates "leave as is".
+    """
 
     ACTIVE = 1
+    """
+    In good standing: may sign in, borrow and place holds.
+    """
 
     BLOCKED = 2
     """
@@ -141,6 +158,9 @@ class AuthTokens(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the access token stops being accepted (15 minutes after issue by default); renew before.
+    """
 
     refresh_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -153,6 +173,9 @@ class AuthTokens(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the refresh token stops working (30 days after sign-in by default); then sign in again.
+    """
 
     token_type: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
@@ -183,6 +206,9 @@ class BorrowingEligibility(betterproto2.Message):
     status: "UserStatus" = betterproto2.field(
         3, betterproto2.TYPE_ENUM, default_factory=lambda: UserStatus(0)
     )
+    """
+    The account's status.
+    """
 
     reasons: "list[str]" = betterproto2.field(
         4, betterproto2.TYPE_STRING, repeated=True
@@ -199,6 +225,9 @@ class BorrowingEligibility(betterproto2.Message):
     role: "UserRole" = betterproto2.field(
         6, betterproto2.TYPE_ENUM, default_factory=lambda: UserRole(0)
     )
+    """
+    The account's role (staff borrow under their patron category too).
+    """
 
     expire_time: "datetime.datetime | None" = betterproto2.field(
         7,
@@ -206,8 +235,14 @@ class BorrowingEligibility(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the membership lapses; unset: never.
+    """
 
     home_branch: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    Default pickup branch for holds.
+    """
 
 
 default_message_pool.register_message(
@@ -217,9 +252,16 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class CreateUserRequest(betterproto2.Message):
+    """
+    An account for staff to create at the desk.
+    """
+
     user: "User | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The new account: `email` is required; `role` above READER needs an admin.
+    """
 
     password: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
@@ -227,6 +269,10 @@ class CreateUserRequest(betterproto2.Message):
     """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -236,11 +282,25 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class DeleteUserRequest(betterproto2.Message):
+    """
+    The account to deactivate.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" or "users/me".
+    """
 
     etag: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    When set, the account is only deactivated while this is its current `etag` (else ABORTED).
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -250,6 +310,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class GetBorrowingEligibilityRequest(betterproto2.Message):
+    """
+    Mesh-internal: whose borrowing eligibility to check.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "users/{user}".
@@ -265,6 +329,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class GetJwksRequest(betterproto2.Message):
+    """
+    No parameters: the key set is public.
+    """
+
     pass
 
 
@@ -275,6 +343,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class GetUserRequest(betterproto2.Message):
+    """
+    Which account to return.
+    """
+
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "users/{user}" or "users/me".
@@ -293,22 +365,49 @@ class Jwk(betterproto2.Message):
     """
 
     kty: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Key type: "EC" (the only one used today) or "RSA".
+    """
 
     kid: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Key id; matches the `kid` header of the tokens it signed.
+    """
 
     use: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Always "sig": the key verifies signatures.
+    """
 
     alg: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Signature algorithm, "ES256".
+    """
 
     crv: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    EC curve, "P-256".
+    """
 
     x: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    EC public key x coordinate, base64url.
+    """
 
     y: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    EC public key y coordinate, base64url.
+    """
 
     n: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    RSA modulus, base64url (empty for EC keys).
+    """
 
     e: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    RSA public exponent, base64url (empty for EC keys).
+    """
 
 
 default_message_pool.register_message("athenaeum.users.v1", "Jwk", Jwk)
@@ -321,6 +420,9 @@ class Jwks(betterproto2.Message):
     """
 
     keys: "list[Jwk]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    Every key that may have signed a live access token, and the next key before it is used.
+    """
 
 
 default_message_pool.register_message("athenaeum.users.v1", "Jwks", Jwks)
@@ -328,12 +430,20 @@ default_message_pool.register_message("athenaeum.users.v1", "Jwks", Jwks)
 
 @dataclass(eq=False, repr=False)
 class ListUsersRequest(betterproto2.Message):
+    """
+    A page of accounts, filtered; staff only.
+    """
+
     page_size: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
     At most 100; 0 means 20.
     """
 
     page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
 
     role: "UserRole" = betterproto2.field(
         3, betterproto2.TYPE_ENUM, default_factory=lambda: UserRole(0)
@@ -355,6 +465,9 @@ class ListUsersRequest(betterproto2.Message):
     """
 
     patron_category: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Only users of this patron category, e.g. "CHILD" (empty: any).
+    """
 
 
 default_message_pool.register_message(
@@ -364,13 +477,26 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class ListUsersResponse(betterproto2.Message):
+    """
+    A page of accounts, newest first.
+    """
+
     users: "list[User]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+    """
+    The accounts of this page.
+    """
 
     next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Items matching the request across all pages.
+    """
 
 
 default_message_pool.register_message(
@@ -380,9 +506,20 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class LoginRequest(betterproto2.Message):
+    """
+    Credentials to sign in with.
+    """
+
     email: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The account's email (any letter case).
+    """
 
     password: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The account's password. Repeated failures slow down and then lock further attempts for a while
+    (RESOURCE_EXHAUSTED).
+    """
 
 
 default_message_pool.register_message(
@@ -392,13 +529,23 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class LoginResponse(betterproto2.Message):
+    """
+    A new session: its tokens and the account.
+    """
+
     tokens: "AuthTokens | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    Send `access_token` as `Authorization: Bearer …`; keep `refresh_token` to renew it.
+    """
 
     user: "User | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The signed-in account.
+    """
 
 
 default_message_pool.register_message(
@@ -408,7 +555,14 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class LogoutRequest(betterproto2.Message):
+    """
+    The session to end.
+    """
+
     refresh_token: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The session's refresh token; its access tokens are refused from now on too.
+    """
 
 
 default_message_pool.register_message(
@@ -423,8 +577,14 @@ class NotificationPreferences(betterproto2.Message):
     """
 
     email_opt_in: "bool" = betterproto2.field(1, betterproto2.TYPE_BOOL)
+    """
+    Send notices by email (to `email`).
+    """
 
     sms_opt_in: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
+    """
+    Send notices by SMS (to `phone`, which must then be set).
+    """
 
 
 default_message_pool.register_message(
@@ -434,7 +594,15 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class RefreshTokenRequest(betterproto2.Message):
+    """
+    The refresh token to exchange for a new pair.
+    """
+
     refresh_token: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The current refresh token. It is spent by this call: presenting it again revokes the whole
+    session (a sign that it was stolen).
+    """
 
 
 default_message_pool.register_message(
@@ -444,9 +612,16 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class RefreshTokenResponse(betterproto2.Message):
+    """
+    The new token pair; the refresh token sent is no longer valid.
+    """
+
     tokens: "AuthTokens | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The new access and refresh tokens.
+    """
 
 
 default_message_pool.register_message(
@@ -456,19 +631,43 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class RegisterRequest(betterproto2.Message):
+    """
+    A reader's self-service sign-up.
+    """
+
     email: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Login and contact address; unique, compared case-insensitively.
+    """
 
     password: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    At least 10 and at most 256 characters; common passwords, the email itself and passwords of
+    fewer than 4 distinct characters are refused (INVALID_ARGUMENT).
+    """
 
     display_name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Name shown to staff and on notices.
+    """
 
     phone: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    E.164 phone number for SMS notices, e.g. "+79991234567"; optional.
+    """
 
     notification_preferences: "NotificationPreferences | None" = betterproto2.field(
         5, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    Channels to receive notices on; none by default.
+    """
 
     request_id: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -478,6 +677,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class RegisterResponse(betterproto2.Message):
+    """
+    The new account, already signed in.
+    """
+
     user: "User | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
@@ -506,6 +709,9 @@ class SessionRevoked(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -513,6 +719,9 @@ class SessionRevoked(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     session_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -547,6 +756,10 @@ default_message_pool.register_message(
 
 @dataclass(eq=False, repr=False)
 class UpdateUserRequest(betterproto2.Message):
+    """
+    The changes to an account.
+    """
+
     user: "User | None" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, optional=True
     )
@@ -557,8 +770,16 @@ class UpdateUserRequest(betterproto2.Message):
     update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    Fields to change (empty: every field set in `user`). Readers may change only their own `email`,
+    `display_name`, `phone`, `notification_preferences` and `home_branch`; another field is PERMISSION_DENIED.
+    """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
 
 
 default_message_pool.register_message(
@@ -583,6 +804,9 @@ class User(betterproto2.Message):
     """
 
     display_name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Name shown to staff and on notices; free text.
+    """
 
     phone: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
@@ -602,14 +826,24 @@ class User(betterproto2.Message):
     role: "UserRole" = betterproto2.field(
         7, betterproto2.TYPE_ENUM, default_factory=lambda: UserRole(0)
     )
+    """
+    What the user may do; changed by admins only. New accounts are readers unless an admin says otherwise.
+    """
 
     status: "UserStatus" = betterproto2.field(
         8, betterproto2.TYPE_ENUM, default_factory=lambda: UserStatus(0)
     )
+    """
+    Whether the account may sign in and borrow; staff change it (BLOCKED, ACTIVE), expiry and
+    DeleteUser set it too.
+    """
 
     notification_preferences: "NotificationPreferences | None" = betterproto2.field(
         9, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    Channels the user accepts notices on (due dates, holds ready, fines).
+    """
 
     home_branch: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
     """
@@ -637,6 +871,9 @@ class User(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the account was created.
+    """
 
     update_time: "datetime.datetime | None" = betterproto2.field(
         14,
@@ -644,8 +881,15 @@ class User(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When the account last changed.
+    """
 
     etag: "str" = betterproto2.field(15, betterproto2.TYPE_STRING)
+    """
+    Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
 
 
 default_message_pool.register_message("athenaeum.users.v1", "User", User)
@@ -658,6 +902,9 @@ class UserLoggedIn(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -665,6 +912,9 @@ class UserLoggedIn(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -684,6 +934,9 @@ class UserLoginFailed(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -691,6 +944,9 @@ class UserLoginFailed(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     email: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -719,6 +975,9 @@ class UserRegistered(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -726,10 +985,16 @@ class UserRegistered(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     user: "User | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    The account as created (no secrets).
+    """
 
     created_by: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
@@ -749,6 +1014,9 @@ class UserStatusChanged(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -756,6 +1024,9 @@ class UserStatusChanged(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -765,12 +1036,21 @@ class UserStatusChanged(betterproto2.Message):
     previous_status: "UserStatus" = betterproto2.field(
         4, betterproto2.TYPE_ENUM, default_factory=lambda: UserStatus(0)
     )
+    """
+    The status before the change.
+    """
 
     status: "UserStatus" = betterproto2.field(
         5, betterproto2.TYPE_ENUM, default_factory=lambda: UserStatus(0)
     )
+    """
+    The status now.
+    """
 
     reason: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Why, in the words of the staff member who changed it (may be empty).
+    """
 
     changed_by: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
     """
@@ -790,6 +1070,9 @@ class UserUpdated(betterproto2.Message):
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
 
     occur_time: "datetime.datetime | None" = betterproto2.field(
         2,
@@ -797,6 +1080,9 @@ class UserUpdated(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+    """
+    When it happened (the time of the change, not of publication).
+    """
 
     user: "User | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
@@ -808,6 +1094,9 @@ class UserUpdated(betterproto2.Message):
     update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
         4, betterproto2.TYPE_MESSAGE, optional=True
     )
+    """
+    Fields that changed.
+    """
 
     updated_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
