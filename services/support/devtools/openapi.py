@@ -19,6 +19,7 @@ from google.protobuf import descriptor_pb2
 from athenaeum.api.v1 import access_pb2
 from services.support.devtools.openapi_errors import error_components, error_responses
 from services.support.devtools.openapi_schemas import (
+    SAMPLE_ID,
     FieldProto,
     ProtoIndex,
     Schema,
@@ -212,7 +213,7 @@ class DocumentBuilder:
             "required": True,
             "description": f"The `{{{parameter.name}}}` segment of `{parameter.field_path}` "
             f"(`{parameter.pattern}`)." + (f" {described}" if described else ""),
-            "schema": {"type": "string", "pattern": "^[^/]+$"},
+            "schema": {"type": "string", "pattern": "^[^/]+$", "examples": [SAMPLE_ID]},
         }
 
     def _field_comment(self, message: str, field_path: str) -> str:

@@ -7,6 +7,7 @@ RFC 3339, Duration as "1.5s", FieldMask as "a,b.c", wrappers as their bare value
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,6 +146,21 @@ def _walk_messages(
         yield from _walk_messages(name, message.nested_type, (*here, MESSAGE_NESTED))
 
 
+_EXAMPLE = re.compile(r'(?:e\.g\.|Example:|such as)\s*"([^"]+)"')
+_RESOURCE_NAME = re.compile(r'^"([a-zA-Z]+(?:/\{[a-z_]+\}(?:/[a-zA-Z]+)?)*)"')
+SAMPLE_ID = "6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11"
+
+
+def example_from_comment(comment: str) -> str | None:
+    """An example value a string field's comment gives: the first `e.g. "…"`, or, for a comment that
+    opens with a resource name pattern such as "books/{book}", that pattern with a sample id."""
+    if match := _EXAMPLE.search(comment):
+        return match.group(1)
+    if match := _RESOURCE_NAME.match(comment):
+        return re.sub(r"\{[a-z_]+\}", SAMPLE_ID, match.group(1))
+    return None
+
+
 def behaviors(fld: FieldProto) -> set[int]:
     """The google.api.field_behavior values a field declares."""
     return set(fld.options.Extensions[field_behavior_pb2.field_behavior])
@@ -208,6 +224,11 @@ class SchemaBuilder:
         elif fld.label == FieldProto.LABEL_REPEATED:
             schema = {"type": "array", "items": schema}
         notes = [self.index.comments.get(f"{message_name}.{fld.name}", "")]
+        if fld.type == FieldProto.TYPE_STRING and not is_map(self.index, fld):
+            example = example_from_comment(notes[0])
+            if example is not None:
+                target = schema["items"] if fld.label == FieldProto.LABEL_REPEATED else schema
+                target["examples"] = [example]
         declared = behaviors(fld)
         if _BEHAVIOR.OUTPUT_ONLY in declared or _BEHAVIOR.IDENTIFIER in declared:
             schema["readOnly"] = True
