@@ -91,6 +91,7 @@ def mesh(
         ports=free_port_source,
         edge_port=next(free_port_source),
         edge_admin_port=next(free_port_source),
+        cors_origins=("https://ui.athenaeum.test",),  # the e2e tier checks CORS against it
     )
     local_mesh = LocalMesh(data_dir, topology, database_url=postgres.admin_url, nats_url=nats)
     local_mesh.start()  # a failed start has already stopped what it started

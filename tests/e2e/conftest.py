@@ -106,6 +106,14 @@ def librarian(mesh, edge: httpx.Client, admin: Account) -> Account:
     return sign_in(edge, email, password)
 
 
+@pytest.fixture(scope="module")
+def disposable_admin(mesh, edge: httpx.Client, admin: Account) -> Account:
+    """An admin of the module's own, for tests that may change or deactivate the account they act as."""
+    password = "Disposable-Admin-7"
+    email = create_account(mesh, admin, role=users_pb2.USER_ROLE_ADMIN, password=password, label="admin")
+    return sign_in(edge, email, password)
+
+
 @pytest.fixture(scope="session")
 def reader(edge: httpx.Client) -> Account:
     """A reader who registered themself (shared: don't sign it out or change it)."""

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def checkout(tmp_path: Path) -> Path:
     """A copy of what code generation reads and writes, to break without touching the repository."""
     ignore = shutil.ignore_patterns(*codegen.IGNORED_NAMES)
-    for relative in (Path("proto"), *codegen.GENERATED):
+    for relative in (*codegen.INPUTS, *codegen.GENERATED):
         source, target = ROOT / relative, tmp_path / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         if source.is_dir():
@@ -36,13 +36,13 @@ def test_generated_code_in_the_repository_is_fresh() -> None:
 
 def test_edited_missing_and_leftover_files_are_reported_stale(checkout: Path) -> None:
     (checkout / "gen/python/athenaeum/catalog/v1/catalog_pb2.py").write_text("# edited by hand\n")
-    (checkout / "clients/python/src/athenaeum_client/athenaeum/users/v1/__init__.py").unlink()
+    (checkout / "clients/python/src/athenaeum_client/generated/athenaeum/users/v1/__init__.py").unlink()
     (checkout / "gen/python/athenaeum/catalog/v1/removed_pb2.py").write_text("")
 
     assert codegen.stale_files(checkout) == [
         "gen/python/athenaeum/catalog/v1/catalog_pb2.py",
         "gen/python/athenaeum/catalog/v1/removed_pb2.py",
-        "clients/python/src/athenaeum_client/athenaeum/users/v1/__init__.py",
+        "clients/python/src/athenaeum_client/generated/athenaeum/users/v1/__init__.py",
     ]
 
 
@@ -53,7 +53,7 @@ def test_a_proto_change_makes_the_outputs_stale_until_regenerated(checkout: Path
     stale = codegen.stale_files(checkout)
     assert "gen/python/athenaeum/catalog/v1/catalog_pb2.py" in stale
     assert "gen/descriptor/athenaeum.binpb" in stale
-    assert "clients/python/src/athenaeum_client/athenaeum/catalog/v1/__init__.py" in stale
+    assert "clients/python/src/athenaeum_client/generated/athenaeum/catalog/v1/__init__.py" in stale
 
     codegen.generate(checkout)
     assert codegen.stale_files(checkout) == []

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 
+from services.support.devtools.client_stubs import stubs_module
+from services.support.devtools.docs_site import DOCS_OUT, write_docs
 from services.support.devtools.tools import venv_bin, venv_tool
 from services.support.mesh import deploy
 from services.support.mesh.envoy import committed_topology, write_configs
@@ -29,9 +31,14 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 # Generated trees, relative to the repository root; each is owned entirely by this command.
 PYTHON_OUT = Path("gen/python/athenaeum")
 DESCRIPTOR_OUT = Path("gen/descriptor/athenaeum.binpb")
-CLIENT_OUT = Path("clients/python/src/athenaeum_client")
+# The client's generated half; the hand-written client (sessions, errors, pages) sits beside it.
+CLIENT_OUT = Path("clients/python/src/athenaeum_client/generated")
 ENVOY_OUT = Path("envoy")
-GENERATED = (PYTHON_OUT, DESCRIPTOR_OUT, CLIENT_OUT, ENVOY_OUT, *deploy.GENERATED)
+GENERATED = (PYTHON_OUT, DESCRIPTOR_OUT, CLIENT_OUT, ENVOY_OUT, DOCS_OUT, *deploy.GENERATED)
+# What generation reads besides the tools: the protos, and pyproject.toml for the version the API reference shows.
+INPUTS = (Path("proto"), Path("pyproject.toml"))
+# Scratch output that is read, never committed: the descriptor set with comments the API reference needs.
+DOCUMENTED_DESCRIPTOR = Path("scratch/athenaeum-with-comments.binpb")
 
 # Envoy's transcoder prints google.rpc.Status details only for types present in its descriptor set.
 ERROR_PROTOS = ("google/rpc/error_details.proto", "google/rpc/status.proto")
@@ -56,6 +63,15 @@ def _protoc(root: Path, out: Path, args: list[str], protos: list[str]) -> None:
         raise RuntimeError(f"protoc failed ({' '.join(args)}):\n{result.stderr}")
 
 
+def _documented_descriptor_set(root: Path, out: Path, protos: list[str]) -> Path:
+    """The same descriptor set with source info, so the OpenAPI generator sees the proto comments."""
+    target = out / DOCUMENTED_DESCRIPTOR
+    target.parent.mkdir(parents=True)
+    args = ["--include_imports", "--include_source_info", f"--descriptor_set_out={target}"]
+    _protoc(root, out, args, [*protos, *ERROR_PROTOS])
+    return target
+
+
 def _python_stubs(root: Path, out: Path, protos: list[str], with_services: list[str]) -> None:
     """Messages, grpc stubs and mypy-protobuf typing for athenaeum/**; google/* comes from the wheel."""
     target = out / PYTHON_OUT.parent
@@ -78,17 +94,15 @@ def _descriptor_set(root: Path, out: Path, protos: list[str]) -> None:
     _protoc(root, out, ["--include_imports", f"--descriptor_set_out={target}"], [*protos, *ERROR_PROTOS])
 
 
-def _client_package(root: Path, out: Path, protos: list[str]) -> None:
-    """betterproto2 messages and sync (grpcio) stubs, nested in athenaeum_client (they import relatively)."""
+def _client_package(root: Path, out: Path, protos: list[str], documented: Path) -> None:
+    """betterproto2 messages (google.rpc's too, to decode error details) and our sync + async stubs."""
     target = out / CLIENT_OUT
     target.mkdir(parents=True)
     plugin = f"--plugin=protoc-gen-python_betterproto2={venv_tool('protoc-gen-python_betterproto2')}"
-    _protoc(
-        root,
-        out,
-        [plugin, "--python_betterproto2_opt=client_generation=sync", f"--python_betterproto2_out={target}"],
-        protos,
-    )
+    options = "--python_betterproto2_opt=client_generation=none"
+    _protoc(root, out, [plugin, options, f"--python_betterproto2_out={target}"], [*protos, *ERROR_PROTOS])
+    descriptors = descriptor_pb2.FileDescriptorSet.FromString(documented.read_bytes())
+    (target / "stubs.py").write_text(stubs_module(descriptors), encoding="utf-8")
     # betterproto2 leaves __init__.py files and message_pool.py without a header; mark them too.
     for module in sorted(target.rglob("*.py")):
         text = module.read_text()
@@ -103,12 +117,16 @@ def generate_into(root: Path, out: Path) -> None:
         raise RuntimeError(f"no protos under {root / 'proto' / 'athenaeum'}")
     _descriptor_set(root, out, protos)
     _python_stubs(root, out, protos, files_with_services(out / DESCRIPTOR_OUT))
-    _client_package(root, out, protos)
+    documented = _documented_descriptor_set(root, out, protos)
+    _client_package(root, out, protos, documented)
+    write_docs(root, out, documented)
     # Envoy's container configs come from the service registry, not from protos; regenerated here so that
     # one command refreshes everything generated.
     write_configs(committed_topology(), out / ENVOY_OUT)
     # docker-compose and the Helm chart, from the same registry (the chart copies the configs just written).
-    deploy.write_generated(root, out, envoy_dir=out / ENVOY_OUT, descriptor=out / DESCRIPTOR_OUT)
+    deploy.write_generated(
+        root, out, envoy_dir=out / ENVOY_OUT, descriptor=out / DESCRIPTOR_OUT, docs_dir=out / DOCS_OUT
+    )
 
 
 def files_with_services(descriptor_path: Path) -> list[str]:
@@ -118,7 +136,7 @@ def files_with_services(descriptor_path: Path) -> list[str]:
 
 
 def generate(root: Path) -> None:
-    """Regenerate gen/python/athenaeum, gen/descriptor, the client package and envoy/ in place."""
+    """Regenerate gen/python/athenaeum, gen/descriptor, gen/docs, the client package and envoy/ in place."""
     with tempfile.TemporaryDirectory(prefix="athenaeum-codegen-") as scratch:
         fresh = Path(scratch)
         generate_into(root, fresh)

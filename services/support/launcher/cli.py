@@ -49,13 +49,23 @@ def up(
     database_url: DatabaseUrl = None,
     nats_url: Annotated[str | None, typer.Option(envvar="NATS_URL", help="Use this NATS server.")] = None,
     envoy_log_level: str = "warn",
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            envvar="ATHENAEUM_CORS_ORIGINS",
+            help="A browser origin allowed to call the edge cross-origin (repeat it, or comma-separate the variable).",
+        ),
+    ] = None,
 ) -> None:
     """Start Postgres, NATS, every service, its sidecar and the edge; Ctrl-C stops everything."""
     from services.support.launcher.mesh import LocalMesh, local_mesh_topology
     from services.support.mesh.topology import sequential_ports
 
     ports = sequential_ports(port_base)
-    topology = local_mesh_topology(data_dir, ports=ports, edge_port=edge_port, edge_admin_port=admin_port)
+    origins = tuple(origin.strip() for value in cors_origin or () for origin in value.split(",") if origin.strip())
+    topology = local_mesh_topology(
+        data_dir, ports=ports, edge_port=edge_port, edge_admin_port=admin_port, cors_origins=origins
+    )
     mesh = LocalMesh(
         data_dir,
         topology,

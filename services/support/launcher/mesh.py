@@ -24,15 +24,23 @@ from services.support.mesh.topology import Topology, free_ports, local_topology
 
 DESCRIPTOR_PATH = components.REPO_ROOT / "gen" / "descriptor" / "athenaeum.binpb"
 WEB_ROOT = components.REPO_ROOT / "web"
+DOCS_DIR = components.REPO_ROOT / "gen" / "docs"
 
 
 class StartupAborted(RuntimeError):
     """Another part of the start-up failed first."""
 
 
-def local_mesh_topology(data_dir: Path, *, ports: Iterator[int], edge_port: int, edge_admin_port: int) -> Topology:
-    """Everything on loopback, certificates under `data_dir`, the descriptor set from `gen/`, the web
-    client from `web/`."""
+def local_mesh_topology(
+    data_dir: Path,
+    *,
+    ports: Iterator[int],
+    edge_port: int,
+    edge_admin_port: int,
+    cors_origins: tuple[str, ...] = (),
+) -> Topology:
+    """Everything on loopback, certificates under `data_dir`, the descriptor set and API docs from `gen/`,
+    the web client from `web/`."""
     return local_topology(
         ports=ports,
         edge_port=edge_port,
@@ -40,6 +48,8 @@ def local_mesh_topology(data_dir: Path, *, ports: Iterator[int], edge_port: int,
         cert_dir=data_dir.resolve() / "certs",
         descriptor_path=DESCRIPTOR_PATH,
         web_root=WEB_ROOT,
+        docs_dir=DOCS_DIR,
+        cors_origins=cors_origins,
     )
 
 
@@ -121,7 +131,12 @@ class LocalMesh:
 
     def endpoints(self) -> dict[str, str]:
         """What a human or a tool needs to talk to the mesh."""
-        edge = {"rest": self.edge_url, "grpc": self.edge_grpc_target, "admin": self.edge_admin_url}
+        edge = {
+            "rest": self.edge_url,
+            "grpc": self.edge_grpc_target,
+            "api docs": f"{self.edge_url}/docs",
+            "admin": self.edge_admin_url,
+        }
         return {**(edge if self.envoys else {}), "nats": self.nats_url, "postgres": self.postgres.admin_url}
 
     # Processes -------------------------------------------------------------------------------------

@@ -16,7 +16,13 @@ from typing import Any
 import yaml
 
 from services.support.mesh import registry
-from services.support.mesh.envoy import CONTAINER_CERT_DIR, CONTAINER_DESCRIPTOR_PATH, CONTAINER_WEB_ROOT
+from services.support.mesh.envoy import (
+    CONTAINER_CERT_DIR,
+    CONTAINER_DESCRIPTOR_PATH,
+    CONTAINER_DOCS_DIR,
+    CONTAINER_WEB_ROOT,
+)
+from services.support.mesh.envoy_docs import DOCS_FILES
 from services.support.mesh.envoy_web import WEB_SOURCE, web_files
 from services.support.mesh.topology import (
     CONTAINER_ADMIN_PORT,
@@ -195,6 +201,7 @@ def _edge() -> dict[str, Any]:
     edge = _envoy(registry.EDGE, admin_port=CONTAINER_ADMIN_PORT)
     edge["volumes"].append(f"./gen/descriptor/athenaeum.binpb:{CONTAINER_DESCRIPTOR_PATH}:ro")
     edge["volumes"].append(f"./{WEB_SOURCE.name}:{CONTAINER_WEB_ROOT}:ro")  # the web client it serves
+    edge["volumes"].append(f"./gen/docs:{CONTAINER_DOCS_DIR}:ro")  # /openapi.json and /docs
     edge["ports"] = [f"${{ATHENAEUM_EDGE_PORT:-8080}}:{CONTAINER_EDGE_PORT}"]
     edge["depends_on"] = _healthy(*(f"{spec.name}-sidecar" for spec in registry.SERVICES))
     return edge
@@ -326,9 +333,9 @@ def _dump(data: Any) -> str:
     return yaml.dump(data, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120)
 
 
-def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path) -> None:
-    """Write every generated deployment file under `out` (laid out like the repository); `envoy_dir`
-    and `descriptor` are the Envoy configs and descriptor set the chart carries copies of."""
+def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path, docs_dir: Path) -> None:
+    """Write every generated deployment file under `out` (laid out like the repository); `envoy_dir`,
+    `descriptor` and `docs_dir` are the Envoy configs, descriptor set and API docs the chart carries copies of."""
     texts = {
         COMPOSE_FILE: HEADER + _dump(compose()),
         PROMETHEUS_FILE: HEADER + _dump(prometheus_config()),
@@ -343,6 +350,10 @@ def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path)
     for config in sorted(envoy_dir.glob("*.yaml")):
         shutil.copyfile(config, files / "envoy" / config.name)
     shutil.copyfile(descriptor, files / CONTAINER_DESCRIPTOR_PATH.name)
+    # Only the files the edge serves: the chart mounts them from a ConfigMap (1 MiB at most).
+    (files / "docs").mkdir(exist_ok=True)
+    for item in DOCS_FILES:
+        shutil.copyfile(docs_dir / item.filename, files / "docs" / item.filename)
     (files / "grafana").mkdir(exist_ok=True)
     # The dashboard is written by hand, not generated: it comes from this checkout of the code.
     shutil.copyfile(REPO_ROOT / DASHBOARD_FILE, files / "grafana" / DASHBOARD_FILE.name)

@@ -21,6 +21,7 @@ from services.support.mesh.topology import Topology, container_topology
 __all__ = [
     "CONTAINER_CERT_DIR",
     "CONTAINER_DESCRIPTOR_PATH",
+    "CONTAINER_DOCS_DIR",
     "CONTAINER_WEB_ROOT",
     "all_configs",
     "allowed_principals",
@@ -37,6 +38,7 @@ HEADER = (
 CONTAINER_CERT_DIR = Path("/etc/athenaeum/certs")
 CONTAINER_DESCRIPTOR_PATH = Path("/etc/athenaeum/athenaeum.binpb")
 CONTAINER_WEB_ROOT = Path("/etc/athenaeum/web")
+CONTAINER_DOCS_DIR = Path("/etc/athenaeum/docs")
 
 
 class _PlainDumper(yaml.SafeDumper):
@@ -72,7 +74,11 @@ def write_configs(topology: Topology, out_dir: Path) -> dict[str, Path]:
 def committed_topology() -> Topology:
     """The container placement the committed envoy/*.yaml files are generated for."""
     return container_topology(
-        cert_dir=CONTAINER_CERT_DIR, descriptor_path=CONTAINER_DESCRIPTOR_PATH, web_root=CONTAINER_WEB_ROOT
+        cert_dir=CONTAINER_CERT_DIR,
+        descriptor_path=CONTAINER_DESCRIPTOR_PATH,
+        web_root=CONTAINER_WEB_ROOT,
+        docs_dir=CONTAINER_DOCS_DIR,
+        cors_origins=registry.EDGE_CORS_ORIGINS,
     )
 
 

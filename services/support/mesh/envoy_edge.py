@@ -17,6 +17,14 @@ from services.support.mesh.envoy_common import (
     socket_address,
     upstream_mtls,
 )
+from services.support.mesh.envoy_docs import MAX_DIRECT_RESPONSE_BYTES, docs_routes
+from services.support.mesh.envoy_edge_api import (
+    cors_cluster,
+    cors_filter,
+    cors_policy,
+    cors_route,
+    json_local_replies,
+)
 from services.support.mesh.envoy_web import add_web_client
 from services.support.mesh.topology import Topology
 from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
@@ -44,16 +52,28 @@ def edge_config(topology: Topology) -> Config:
     """Bootstrap config of the edge Envoy for `topology`."""
     hcm = http_connection_manager(
         stat_prefix="edge",
-        routes=_edge_routes(),
-        # Order matters: drop client-supplied claims, then verify the token (which writes the verified
-        # claims), then transcode REST to gRPC.
-        http_filters=[_strip_identity_headers(), _jwt_authn(topology), _transcoder(topology)],
+        routes=[
+            *_api_reference_routes(topology),
+            *_edge_routes(),
+            *([cors_route()] if topology.cors_origins else []),
+        ],
+        # Order matters: answer CORS preflights, drop client-supplied claims, then verify the token (which
+        # writes the verified claims), then transcode REST to gRPC.
+        http_filters=[
+            *([cors_filter()] if topology.cors_origins else []),
+            _strip_identity_headers(),
+            _jwt_authn(topology),
+            _transcoder(topology),
+        ],
         # The edge is where the outside world comes in: a client-supplied XFCC header would let it
         # pretend to be a mesh identity, so drop it (the sidecars set their own from the TLS peer).
         forward_client_cert_details="SANITIZE",
-        local_reply_config=_token_refusals_are_401(),
+        local_reply_config=json_local_replies(),
     )
+    # The web client's routes go first, ahead of the CORS catch-all route; each raises the direct-response
+    # size to what its files need.
     add_web_client(hcm, topology)
+    _serve_the_api_to_browsers(hcm["typed_config"]["route_config"], topology)
     return {
         "admin": admin(topology.edge_admin_port),
         "overload_manager": overload_manager(),
@@ -65,6 +85,7 @@ def edge_config(topology: Topology) -> Config:
             "clusters": [
                 *(_sidecar_cluster(topology, spec.name) for spec in registry.SERVICES),
                 _jwks_cluster(topology),
+                *([cors_cluster()] if topology.cors_origins else []),
                 *([admin_cluster(topology.edge_admin_port)] if topology.edge_ops_port else []),
             ],
         },
@@ -168,14 +189,19 @@ def _jwt_authn(topology: Topology) -> Config:
     }
 
 
-def _token_refusals_are_401() -> Config:
-    """jwt_authn answers a token of a foreign audience with 403; a bad token is a 401 like any other.
+def _api_reference_routes(topology: Topology) -> list[Config]:
+    """/openapi.json and /docs, when the topology has the generated docs folder."""
+    return docs_routes(topology.docs_dir) if topology.docs_dir is not None else []
 
-    Only replies the edge makes itself are mapped, and jwt_authn is the edge's only source of a local 403:
-    a service's PERMISSION_DENIED (a reader calling a librarian RPC) is an upstream answer and stays 403.
-    """
-    forbidden = {"comparison": {"op": "EQ", "value": {"default_value": 403, "runtime_key": "edge.token_refused"}}}
-    return {"mappers": [{"filter": {"status_code_filter": forbidden}, "status_code": 401}]}
+
+def _serve_the_api_to_browsers(route_config: Config, topology: Topology) -> None:
+    """Raise the direct-response size for the docs files, and apply the CORS policy to every route."""
+    if topology.docs_dir is not None:
+        already = route_config.get("max_direct_response_body_size_bytes", 0)
+        route_config["max_direct_response_body_size_bytes"] = max(already, MAX_DIRECT_RESPONSE_BYTES)
+    if topology.cors_origins:
+        (virtual_host,) = route_config["virtual_hosts"]
+        virtual_host["typed_per_filter_config"] = cors_policy(topology.cors_origins)
 
 
 def _jwks_cluster(topology: Topology) -> Config:

@@ -11,7 +11,17 @@ from dataclasses import dataclass
 
 from services.support.runtime.identity import EDGE, TRUST_DOMAIN, spiffe_id
 
-__all__ = ["EDGE", "SERVICES", "TRUST_DOMAIN", "ServiceSpec", "identities", "service", "spiffe_id", "upstreams_of"]
+__all__ = [
+    "EDGE",
+    "EDGE_CORS_ORIGINS",
+    "SERVICES",
+    "TRUST_DOMAIN",
+    "ServiceSpec",
+    "identities",
+    "service",
+    "spiffe_id",
+    "upstreams_of",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +91,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
         index=4,
     ),
 )
+
+EDGE_CORS_ORIGINS: tuple[str, ...] = ()
+"""Browser origins the container configs (compose, Helm) let call the edge cross-origin. A web UI served by
+the edge itself is same-origin and needs none; add a UI's own origin here (e.g. "https://library.example.org")
+and run `athenaeum generate`. `athenaeum up` takes them from --cors-origin / ATHENAEUM_CORS_ORIGINS."""
 
 BY_NAME: dict[str, ServiceSpec] = {spec.name: spec for spec in SERVICES}
 

@@ -51,6 +51,10 @@ class Topology:
     """The edge's plaintext operations listener (readiness, Envoy's Prometheus stats); 0: none."""
     web_root: Path | None = None
     """Where the edge finds the web client's files (a copy of web/); None: the edge serves no web client."""
+    docs_dir: Path | None = None
+    """The API reference the edge serves at /openapi.json and /docs (gen/docs); None: not served."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (scheme://host[:port]) allowed to call the edge cross-origin; empty: none."""
 
     def placement(self, name: str) -> Placement:
         return self.services[name]
@@ -68,7 +72,14 @@ CONTAINER_EDGE_ADMIN_PORT = 9901
 CONTAINER_OPS_PORT = 15021
 
 
-def container_topology(*, cert_dir: Path, descriptor_path: Path, web_root: Path | None = None) -> Topology:
+def container_topology(
+    *,
+    cert_dir: Path,
+    descriptor_path: Path,
+    web_root: Path | None = None,
+    docs_dir: Path | None = None,
+    cors_origins: tuple[str, ...] = (),
+) -> Topology:
     """docker-compose / Kubernetes: peers by DNS name, the same ports everywhere."""
     return Topology(
         services={
@@ -90,6 +101,8 @@ def container_topology(*, cert_dir: Path, descriptor_path: Path, web_root: Path 
         descriptor_path=descriptor_path,
         edge_ops_port=CONTAINER_OPS_PORT,
         web_root=web_root,
+        docs_dir=docs_dir,
+        cors_origins=cors_origins,
     )
 
 
@@ -101,6 +114,8 @@ def local_topology(
     cert_dir: Path,
     descriptor_path: Path,
     web_root: Path | None = None,
+    docs_dir: Path | None = None,
+    cors_origins: tuple[str, ...] = (),
 ) -> Topology:
     """One host: everything on loopback; `ports` hands out a distinct port per listener."""
     return Topology(
@@ -121,6 +136,8 @@ def local_topology(
         cert_dir=cert_dir,
         descriptor_path=descriptor_path,
         web_root=web_root,
+        docs_dir=docs_dir,
+        cors_origins=cors_origins,
     )
 
 

@@ -60,6 +60,9 @@ def test_the_edge_fetches_the_jwks_from_its_own_public_route() -> None:
 
 def test_a_refused_token_is_always_a_401() -> None:
     _, hcm, _ = _edge()
-    (mapper,) = hcm["local_reply_config"]["mappers"]
-    assert mapper["filter"]["status_code_filter"]["comparison"]["value"]["default_value"] == 403
-    assert mapper["status_code"] == 401
+    # The first mappers (the first that matches wins): REST callers, then gRPC callers.
+    rest, grpc = hcm["local_reply_config"]["mappers"][:2]
+    rest_status = rest["filter"]["and_filter"]["filters"][0]
+    for status_filter in (rest_status, grpc["filter"]):
+        assert status_filter["status_code_filter"]["comparison"]["value"]["default_value"] == 403
+    assert rest["status_code"] == grpc["status_code"] == 401

@@ -28,26 +28,41 @@ class _CopyStatus:
 class _CopyStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CopyStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     COPY_STATUS_UNSPECIFIED: _CopyStatus.ValueType  # 0
+    """Not set; on input it means "leave as is" (update) or AVAILABLE (create)."""
     COPY_STATUS_AVAILABLE: _CopyStatus.ValueType  # 1
+    """On the shelf: can be lent or put on the hold shelf."""
     COPY_STATUS_ON_LOAN: _CopyStatus.ValueType  # 2
+    """Lent out; `current_loan` names the loan. Set by the loans service only."""
     COPY_STATUS_ON_HOLD_SHELF: _CopyStatus.ValueType  # 3
     """Set aside for a patron's hold."""
     COPY_STATUS_IN_TRANSIT: _CopyStatus.ValueType  # 4
+    """Moving between branches; cannot be lent until it is AVAILABLE again."""
     COPY_STATUS_LOST: _CopyStatus.ValueType  # 5
+    """Reported lost; not counted as available."""
     COPY_STATUS_DAMAGED: _CopyStatus.ValueType  # 6
+    """Withdrawn from lending for repair."""
     COPY_STATUS_WITHDRAWN: _CopyStatus.ValueType  # 7
+    """Removed from the collection; not counted in `total_copies`."""
 
-class CopyStatus(_CopyStatus, metaclass=_CopyStatusEnumTypeWrapper): ...
+class CopyStatus(_CopyStatus, metaclass=_CopyStatusEnumTypeWrapper):
+    """Where a physical copy is in circulation."""
 
 COPY_STATUS_UNSPECIFIED: CopyStatus.ValueType  # 0
+"""Not set; on input it means "leave as is" (update) or AVAILABLE (create)."""
 COPY_STATUS_AVAILABLE: CopyStatus.ValueType  # 1
+"""On the shelf: can be lent or put on the hold shelf."""
 COPY_STATUS_ON_LOAN: CopyStatus.ValueType  # 2
+"""Lent out; `current_loan` names the loan. Set by the loans service only."""
 COPY_STATUS_ON_HOLD_SHELF: CopyStatus.ValueType  # 3
 """Set aside for a patron's hold."""
 COPY_STATUS_IN_TRANSIT: CopyStatus.ValueType  # 4
+"""Moving between branches; cannot be lent until it is AVAILABLE again."""
 COPY_STATUS_LOST: CopyStatus.ValueType  # 5
+"""Reported lost; not counted as available."""
 COPY_STATUS_DAMAGED: CopyStatus.ValueType  # 6
+"""Withdrawn from lending for repair."""
 COPY_STATUS_WITHDRAWN: CopyStatus.ValueType  # 7
+"""Removed from the collection; not counted in `total_copies`."""
 Global___CopyStatus: _TypeAlias = CopyStatus  # noqa: Y015
 
 @_typing.final
@@ -77,13 +92,19 @@ class Book(_message.Message):
     isbn: _builtins.str
     """ISBN-10 or ISBN-13, digits only (hyphens are stripped on input)."""
     title: _builtins.str
+    """Title as printed, without the subtitle; at most 500 characters."""
     subtitle: _builtins.str
+    """Subtitle, if the book has one."""
     publisher: _builtins.str
+    """Publisher's name."""
     publication_year: _builtins.int
+    """Year of publication, 1 to next year; 0 when unknown."""
     language: _builtins.str
     """BCP-47 language tag, e.g. "ru" or "en"."""
     description: _builtins.str
+    """Blurb or abstract; searched with the lowest weight."""
     cover_url: _builtins.str
+    """http(s) URL of a cover image."""
     total_copies: _builtins.int
     """Copies of this book that are not WITHDRAWN."""
     available_copies: _builtins.int
@@ -91,13 +112,21 @@ class Book(_message.Message):
     etag: _builtins.str
     """Changes on every update; send it back on Update/Delete for optimistic concurrency."""
     @_builtins.property
-    def authors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def authors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Authors in the order the title page gives them, e.g. "Mikhail Bulgakov"; searchable and filterable."""
+
     @_builtins.property
-    def subjects(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def subjects(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Subject headings, e.g. "Fiction", "Moscow"; searchable, filterable and a search facet."""
+
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the book was catalogued."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the record last changed."""
+
     def __init__(
         self,
         *,
@@ -128,13 +157,20 @@ Global___Book: _TypeAlias = Book  # noqa: Y015
 
 @_typing.final
 class CreateBookRequest(_message.Message):
+    """The book to add to the catalog."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BOOK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
-    def book(self) -> Global___Book: ...
+    def book(self) -> Global___Book:
+        """The new book; `name` and the output-only fields are ignored."""
+
     def __init__(
         self,
         *,
@@ -151,6 +187,8 @@ Global___CreateBookRequest: _TypeAlias = CreateBookRequest  # noqa: Y015
 
 @_typing.final
 class GetBookRequest(_message.Message):
+    """Which book to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
@@ -171,6 +209,8 @@ Global___GetBookRequest: _TypeAlias = GetBookRequest  # noqa: Y015
 
 @_typing.final
 class ListBooksRequest(_message.Message):
+    """A page of the catalog, filtered and ordered."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
@@ -180,6 +220,9 @@ class ListBooksRequest(_message.Message):
     page_size: _builtins.int
     """At most 100 (larger values are coerced); 0 means 20."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     filter: _builtins.str
     """AIP-160 subset: `author`, `subject`, `language`, `publisher`, `isbn`, `publication_year`,
     `available_copies` with = != < <= > >=, joined by AND. Example: `language = "ru" AND available_copies > 0`.
@@ -204,6 +247,8 @@ Global___ListBooksRequest: _TypeAlias = ListBooksRequest  # noqa: Y015
 
 @_typing.final
 class ListBooksResponse(_message.Message):
+    """A page of books."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BOOKS_FIELD_NUMBER: _builtins.int
@@ -214,7 +259,9 @@ class ListBooksResponse(_message.Message):
     total_size: _builtins.int
     """Books matching the filter, across all pages."""
     @_builtins.property
-    def books(self) -> _containers.RepeatedCompositeFieldContainer[Global___Book]: ...
+    def books(self) -> _containers.RepeatedCompositeFieldContainer[Global___Book]:
+        """The books of this page, in the requested order."""
+
     def __init__(
         self,
         *,
@@ -232,12 +279,17 @@ Global___ListBooksResponse: _TypeAlias = ListBooksResponse  # noqa: Y015
 
 @_typing.final
 class UpdateBookRequest(_message.Message):
+    """The changes to a book."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BOOK_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
     def book(self) -> Global___Book:
         """`book.name` selects the book."""
@@ -263,15 +315,21 @@ Global___UpdateBookRequest: _TypeAlias = UpdateBookRequest  # noqa: Y015
 
 @_typing.final
 class DeleteBookRequest(_message.Message):
+    """The book to remove."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"books/{book}"."""
     etag: _builtins.str
     """When set, the delete only happens if it matches the current etag."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -289,6 +347,8 @@ Global___DeleteBookRequest: _TypeAlias = DeleteBookRequest  # noqa: Y015
 
 @_typing.final
 class SearchBooksRequest(_message.Message):
+    """A full-text search with optional filters and facet counts."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     QUERY_FIELD_NUMBER: _builtins.int
@@ -299,7 +359,11 @@ class SearchBooksRequest(_message.Message):
     query: _builtins.str
     """Free text; words are matched against title, subtitle, authors, subjects and description."""
     page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     @_builtins.property
     def filters(self) -> Global___SearchFilters:
         """Structured filters, ANDed with the query."""
@@ -341,15 +405,23 @@ class SearchFilters(_message.Message):
     MAX_PUBLICATION_YEAR_FIELD_NUMBER: _builtins.int
     AVAILABLE_ONLY_FIELD_NUMBER: _builtins.int
     language: _builtins.str
+    """Only books in this language (BCP-47 tag, e.g. "ru")."""
     publisher: _builtins.str
+    """Only books from this publisher (exact name)."""
     min_publication_year: _builtins.int
+    """Only books published in or after this year; 0: no lower bound."""
     max_publication_year: _builtins.int
+    """Only books published in or before this year; 0: no upper bound."""
     available_only: _builtins.bool
     """Only books with at least one AVAILABLE copy."""
     @_builtins.property
-    def authors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def authors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only books by any of these authors (exact names)."""
+
     @_builtins.property
-    def subjects(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def subjects(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Only books with any of these subjects (exact headings)."""
+
     def __init__(
         self,
         *,
@@ -371,6 +443,8 @@ Global___SearchFilters: _TypeAlias = SearchFilters  # noqa: Y015
 
 @_typing.final
 class SearchBooksResponse(_message.Message):
+    """A page of search results, with the facet counts of the whole result set."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RESULTS_FIELD_NUMBER: _builtins.int
@@ -378,13 +452,17 @@ class SearchBooksResponse(_message.Message):
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
+    """Books matching the query and filters, across all pages."""
     @_builtins.property
     def results(self) -> _containers.RepeatedCompositeFieldContainer[Global___SearchResult]:
         """Best match first."""
 
     @_builtins.property
-    def facets(self) -> _containers.RepeatedCompositeFieldContainer[Global___Facet]: ...
+    def facets(self) -> _containers.RepeatedCompositeFieldContainer[Global___Facet]:
+        """Counts for each facet requested, over all matching books (not just this page)."""
+
     def __init__(
         self,
         *,
@@ -403,6 +481,8 @@ Global___SearchBooksResponse: _TypeAlias = SearchBooksResponse  # noqa: Y015
 
 @_typing.final
 class SearchResult(_message.Message):
+    """One matching book and why it matched."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BOOK_FIELD_NUMBER: _builtins.int
@@ -411,7 +491,9 @@ class SearchResult(_message.Message):
     score: _builtins.float
     """Relevance; higher is better; comparable only within one response."""
     @_builtins.property
-    def book(self) -> Global___Book: ...
+    def book(self) -> Global___Book:
+        """The matching book, with its copy counts."""
+
     @_builtins.property
     def highlights(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Snippets of matched text."""
@@ -433,6 +515,8 @@ Global___SearchResult: _TypeAlias = SearchResult  # noqa: Y015
 
 @_typing.final
 class Facet(_message.Message):
+    """Counts of the values of one field over the result set."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FIELD_FIELD_NUMBER: _builtins.int
@@ -459,12 +543,16 @@ Global___Facet: _TypeAlias = Facet  # noqa: Y015
 
 @_typing.final
 class FacetValue(_message.Message):
+    """One value of a facet field and how many matching books have it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     VALUE_FIELD_NUMBER: _builtins.int
     COUNT_FIELD_NUMBER: _builtins.int
     value: _builtins.str
+    """The value, e.g. an author's name or a year ("1967")."""
     count: _builtins.int
+    """Matching books that have this value."""
     def __init__(
         self,
         *,
@@ -481,6 +569,8 @@ Global___FacetValue: _TypeAlias = FacetValue  # noqa: Y015
 
 @_typing.final
 class ImportBooksRequest(_message.Message):
+    """One message of an import stream: the CSV header (first message) and a batch of rows."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HEADER_FIELD_NUMBER: _builtins.int
@@ -493,6 +583,9 @@ class ImportBooksRequest(_message.Message):
     creating N copies with generated barcodes, or "BRANCH:N;BRANCH:N" to place them per branch).
     """
     request_id: _builtins.str
+    """Idempotency key of the whole import (read from the first message): a UUID; a retry with the
+    same id returns the first import's summary instead of importing twice.
+    """
     @_builtins.property
     def rows(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """CSV data rows, one row per string."""
@@ -514,6 +607,8 @@ Global___ImportBooksRequest: _TypeAlias = ImportBooksRequest  # noqa: Y015
 
 @_typing.final
 class ImportBooksResponse(_message.Message):
+    """What an import did (or, when any row failed, would have done: nothing was applied)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CREATED_COUNT_FIELD_NUMBER: _builtins.int
@@ -527,7 +622,9 @@ class ImportBooksResponse(_message.Message):
     failed_count: _builtins.int
     """Rows rejected; see `errors`. When it is not zero, nothing was imported."""
     @_builtins.property
-    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRowError]: ...
+    def errors(self) -> _containers.RepeatedCompositeFieldContainer[Global___ImportRowError]:
+        """Every rejected row with the reason, in row order."""
+
     def __init__(
         self,
         *,
@@ -546,6 +643,8 @@ Global___ImportBooksResponse: _TypeAlias = ImportBooksResponse  # noqa: Y015
 
 @_typing.final
 class ImportRowError(_message.Message):
+    """Why one CSV row was rejected."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ROW_FIELD_NUMBER: _builtins.int
@@ -553,6 +652,7 @@ class ImportRowError(_message.Message):
     row: _builtins.int
     """1-based position among all data rows of the stream."""
     message: _builtins.str
+    """What is wrong with the row, e.g. "isbn: check digit is wrong"."""
     def __init__(
         self,
         *,
@@ -592,19 +692,29 @@ class Copy(_message.Message):
     branch: _builtins.str
     """Branch code that owns the copy."""
     shelf_location: _builtins.str
+    """Where the copy stands in its branch, e.g. "Stack 3, shelf B"."""
     item_type: _builtins.str
     """Matches circulation rules, e.g. "BOOK", "REFERENCE", "DVD"."""
     status: Global___CopyStatus.ValueType
+    """Where the copy is in circulation; new copies are AVAILABLE unless created with another status."""
     current_loan: _builtins.str
     """"loans/{loan}" while ON_LOAN."""
     current_hold: _builtins.str
     """"holds/{hold}" while ON_HOLD_SHELF."""
     call_number: _builtins.str
+    """Classification mark on the spine, e.g. "891.73 BUL"."""
     etag: _builtins.str
+    """Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the copy was added."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the copy last changed (status changes included)."""
+
     def __init__(
         self,
         *,
@@ -631,6 +741,8 @@ Global___Copy: _TypeAlias = Copy  # noqa: Y015
 
 @_typing.final
 class CreateCopyRequest(_message.Message):
+    """A physical copy to add to a book."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PARENT_FIELD_NUMBER: _builtins.int
@@ -639,8 +751,13 @@ class CreateCopyRequest(_message.Message):
     parent: _builtins.str
     """"books/{book}"."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
-    def copy(self) -> Global___Copy: ...
+    def copy(self) -> Global___Copy:
+        """The new copy; `barcode` is required, `name` and the output-only fields are ignored."""
+
     def __init__(
         self,
         *,
@@ -658,10 +775,13 @@ Global___CreateCopyRequest: _TypeAlias = CreateCopyRequest  # noqa: Y015
 
 @_typing.final
 class GetCopyRequest(_message.Message):
+    """Which copy to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"books/{book}/copies/{copy}"."""
     def __init__(
         self,
         *,
@@ -677,6 +797,8 @@ Global___GetCopyRequest: _TypeAlias = GetCopyRequest  # noqa: Y015
 
 @_typing.final
 class ListCopiesRequest(_message.Message):
+    """A page of the copies of one book, or of all books."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PARENT_FIELD_NUMBER: _builtins.int
@@ -686,7 +808,11 @@ class ListCopiesRequest(_message.Message):
     parent: _builtins.str
     """"books/{book}", or "books/-" for every book."""
     page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     filter: _builtins.str
     """AIP-160 subset over `status` (enum name without prefix, e.g. `status = AVAILABLE`), `branch`,
     `item_type`.
@@ -709,15 +835,21 @@ Global___ListCopiesRequest: _TypeAlias = ListCopiesRequest  # noqa: Y015
 
 @_typing.final
 class ListCopiesResponse(_message.Message):
+    """A page of copies."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     COPIES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
+    """Copies matching the request across all pages."""
     @_builtins.property
-    def copies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Copy]: ...
+    def copies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Copy]:
+        """The copies of this page, by barcode."""
+
     def __init__(
         self,
         *,
@@ -735,16 +867,25 @@ Global___ListCopiesResponse: _TypeAlias = ListCopiesResponse  # noqa: Y015
 
 @_typing.final
 class UpdateCopyRequest(_message.Message):
+    """The changes to a copy."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     COPY_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
-    def copy(self) -> Global___Copy: ...
+    def copy(self) -> Global___Copy:
+        """`copy.name` selects the copy; the fields named in `update_mask` carry the new values."""
+
     @_builtins.property
-    def update_mask(self) -> _field_mask_pb2.FieldMask: ...
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields to change ("*": every writable field; empty: every field set in `copy`)."""
+
     def __init__(
         self,
         *,
@@ -762,14 +903,21 @@ Global___UpdateCopyRequest: _TypeAlias = UpdateCopyRequest  # noqa: Y015
 
 @_typing.final
 class DeleteCopyRequest(_message.Message):
+    """The copy to remove."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"books/{book}/copies/{copy}"."""
     etag: _builtins.str
+    """When set, the delete only happens while this is the current `etag` (else ABORTED)."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -787,10 +935,13 @@ Global___DeleteCopyRequest: _TypeAlias = DeleteCopyRequest  # noqa: Y015
 
 @_typing.final
 class LookupCopyRequest(_message.Message):
+    """The barcode to look up."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BARCODE_FIELD_NUMBER: _builtins.int
     barcode: _builtins.str
+    """The barcode as scanned from the label (exact match)."""
     def __init__(
         self,
         *,
@@ -806,6 +957,8 @@ Global___LookupCopyRequest: _TypeAlias = LookupCopyRequest  # noqa: Y015
 
 @_typing.final
 class CheckOutCopyRequest(_message.Message):
+    """Mesh-internal: the copy (or book) a loan takes out."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     COPY_FIELD_NUMBER: _builtins.int
@@ -817,6 +970,7 @@ class CheckOutCopyRequest(_message.Message):
     copy: _builtins.str
     """"books/{book}/copies/{copy}"."""
     barcode: _builtins.str
+    """The barcode on the copy's label."""
     book: _builtins.str
     """"books/{book}": the server picks an AVAILABLE copy."""
     loan: _builtins.str
@@ -824,6 +978,9 @@ class CheckOutCopyRequest(_message.Message):
     hold: _builtins.str
     """When the copy is on the hold shelf, the hold ("holds/{hold}") being fulfilled."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -846,6 +1003,8 @@ Global___CheckOutCopyRequest: _TypeAlias = CheckOutCopyRequest  # noqa: Y015
 
 @_typing.final
 class CheckInCopyRequest(_message.Message):
+    """Mesh-internal: the copy a loan brings back."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
@@ -859,6 +1018,9 @@ class CheckInCopyRequest(_message.Message):
     hold: _builtins.str
     """When set ("holds/{hold}"), the copy goes to the hold shelf for that hold."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -877,6 +1039,8 @@ Global___CheckInCopyRequest: _TypeAlias = CheckInCopyRequest  # noqa: Y015
 
 @_typing.final
 class ReserveCopyRequest(_message.Message):
+    """Mesh-internal: a copy of a book to set aside for a hold."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     BOOK_FIELD_NUMBER: _builtins.int
@@ -890,6 +1054,9 @@ class ReserveCopyRequest(_message.Message):
     branch: _builtins.str
     """Prefer a copy at this branch (the hold's pickup branch) when one is available."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -908,6 +1075,8 @@ Global___ReserveCopyRequest: _TypeAlias = ReserveCopyRequest  # noqa: Y015
 
 @_typing.final
 class ReleaseCopyRequest(_message.Message):
+    """Mesh-internal: a copy to take off the hold shelf."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
@@ -918,6 +1087,9 @@ class ReleaseCopyRequest(_message.Message):
     hold: _builtins.str
     """"holds/{hold}" being released."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,

@@ -34,10 +34,15 @@ class BookCreated(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     BOOK_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def book(self) -> _catalog_pb2.Book: ...
+    def book(self) -> _catalog_pb2.Book:
+        """The book as created."""
+
     def __init__(
         self,
         *,
@@ -64,8 +69,11 @@ class BookUpdated(_message.Message):
     BOOK_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
     def book(self) -> _catalog_pb2.Book:
         """The book after the change."""
@@ -102,12 +110,17 @@ class BookDeleted(_message.Message):
     ISBN_FIELD_NUMBER: _builtins.int
     TITLE_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     name: _builtins.str
     """"books/{book}"."""
     isbn: _builtins.str
+    """Its ISBN, for consumers that keep their own index (empty if it had none)."""
     title: _builtins.str
+    """Its title when it was removed."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     def __init__(
         self,
         *,
@@ -135,10 +148,15 @@ class CopyCreated(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     COPY_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def copy(self) -> _catalog_pb2.Copy: ...
+    def copy(self) -> _catalog_pb2.Copy:
+        """The copy as created."""
+
     def __init__(
         self,
         *,
@@ -165,12 +183,19 @@ class CopyUpdated(_message.Message):
     COPY_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def copy(self) -> _catalog_pb2.Copy: ...
+    def copy(self) -> _catalog_pb2.Copy:
+        """The copy after the change."""
+
     @_builtins.property
-    def update_mask(self) -> _field_mask_pb2.FieldMask: ...
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields that changed."""
+
     def __init__(
         self,
         *,
@@ -198,11 +223,15 @@ class CopyDeleted(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     BARCODE_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     name: _builtins.str
     """"books/{book}/copies/{copy}"."""
     barcode: _builtins.str
+    """Its barcode, free for another copy from now on."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     def __init__(
         self,
         *,
@@ -236,13 +265,17 @@ class CopyStatusChanged(_message.Message):
     HOLD_FIELD_NUMBER: _builtins.int
     AVAILABLE_COPIES_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     name: _builtins.str
     """"books/{book}/copies/{copy}"."""
     book: _builtins.str
     """"books/{book}"."""
     barcode: _builtins.str
+    """The copy's barcode."""
     previous_status: _catalog_pb2.CopyStatus.ValueType
+    """Its status before the change."""
     status: _catalog_pb2.CopyStatus.ValueType
+    """Its status now."""
     loan: _builtins.str
     """"loans/{loan}" when the change was a check-out or check-in."""
     hold: _builtins.str
@@ -250,7 +283,9 @@ class CopyStatusChanged(_message.Message):
     available_copies: _builtins.int
     """The book's AVAILABLE copies after the change (holds are filled when this goes above zero)."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     def __init__(
         self,
         *,
@@ -285,11 +320,17 @@ class BooksImported(_message.Message):
     UPDATED_COUNT_FIELD_NUMBER: _builtins.int
     FAILED_COUNT_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     created_count: _builtins.int
+    """Books the import created."""
     updated_count: _builtins.int
+    """Existing books (matched by ISBN) the import updated."""
     failed_count: _builtins.int
+    """Rows rejected (0 here: an import with a failed row applies nothing and publishes no event)."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     def __init__(
         self,
         *,

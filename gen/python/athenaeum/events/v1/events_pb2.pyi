@@ -27,14 +27,17 @@ class _EventCategory:
 class _EventCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventCategory.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     EVENT_CATEGORY_UNSPECIFIED: _EventCategory.ValueType  # 0
+    """Not set; in filters "any category"."""
     EVENT_CATEGORY_ACTIVITY: _EventCategory.ValueType  # 1
     """High-volume usage signals (views, searches); may be sampled and expire."""
     EVENT_CATEGORY_AUDIT: _EventCategory.ValueType  # 2
     """State changes and security-relevant actions; kept."""
 
-class EventCategory(_EventCategory, metaclass=_EventCategoryEnumTypeWrapper): ...
+class EventCategory(_EventCategory, metaclass=_EventCategoryEnumTypeWrapper):
+    """How an event is kept."""
 
 EVENT_CATEGORY_UNSPECIFIED: EventCategory.ValueType  # 0
+"""Not set; in filters "any category"."""
 EVENT_CATEGORY_ACTIVITY: EventCategory.ValueType  # 1
 """High-volume usage signals (views, searches); may be sampled and expire."""
 EVENT_CATEGORY_AUDIT: EventCategory.ValueType  # 2
@@ -84,6 +87,7 @@ class Event(_message.Message):
     e.g. "athenaeum.loans.loan_issued"; for client activity e.g. "web.search".
     """
     category: Global___EventCategory.ValueType
+    """ACTIVITY (usage signals, may be sampled and expire) or AUDIT (kept)."""
     actor: _builtins.str
     """Who did it: "users/{user}", or "services/{service}" for the system."""
     subject: _builtins.str
@@ -93,7 +97,9 @@ class Event(_message.Message):
     trace_id: _builtins.str
     """Correlates the event with a request's trace (W3C trace id)."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened, as the source reports it."""
+
     @_builtins.property
     def record_time(self) -> _timestamp_pb2.Timestamp:
         """When this service stored it."""
@@ -126,11 +132,15 @@ Global___Event: _TypeAlias = Event  # noqa: Y015
 
 @_typing.final
 class RecordEventRequest(_message.Message):
+    """One event to store."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENT_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def event(self) -> Global___Event: ...
+    def event(self) -> Global___Event:
+        """The event; `type` and `occur_time` are required, `name` is generated when empty."""
+
     def __init__(
         self,
         *,
@@ -146,11 +156,15 @@ Global___RecordEventRequest: _TypeAlias = RecordEventRequest  # noqa: Y015
 
 @_typing.final
 class BatchRecordEventsRequest(_message.Message):
+    """Events to store in one call."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENTS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]: ...
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
+        """Up to 1000 events, each as in RecordEvent; ones whose `name` is already stored are skipped."""
+
     def __init__(
         self,
         *,
@@ -166,6 +180,8 @@ Global___BatchRecordEventsRequest: _TypeAlias = BatchRecordEventsRequest  # noqa
 
 @_typing.final
 class BatchRecordEventsResponse(_message.Message):
+    """How many events a batch stored."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     RECORDED_COUNT_FIELD_NUMBER: _builtins.int
@@ -190,10 +206,13 @@ Global___BatchRecordEventsResponse: _TypeAlias = BatchRecordEventsResponse  # no
 
 @_typing.final
 class GetEventRequest(_message.Message):
+    """Which event to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"events/{event}"."""
     def __init__(
         self,
         *,
@@ -209,6 +228,8 @@ Global___GetEventRequest: _TypeAlias = GetEventRequest  # noqa: Y015
 
 @_typing.final
 class ListEventsRequest(_message.Message):
+    """A page of events, filtered."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
@@ -220,7 +241,11 @@ class ListEventsRequest(_message.Message):
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     actor: _builtins.str
     """Exact match on `actor`."""
     subject: _builtins.str
@@ -228,6 +253,7 @@ class ListEventsRequest(_message.Message):
     type: _builtins.str
     """Exact match on `type`, or a prefix ending in "." (e.g. "athenaeum.loans.")."""
     category: Global___EventCategory.ValueType
+    """Only events of this category (unspecified: any)."""
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Inclusive lower bound on occur_time."""
@@ -258,13 +284,18 @@ Global___ListEventsRequest: _TypeAlias = ListEventsRequest  # noqa: Y015
 
 @_typing.final
 class ListEventsResponse(_message.Message):
+    """A page of events, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENTS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     @_builtins.property
-    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]: ...
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
+        """The events of this page."""
+
     def __init__(
         self,
         *,
@@ -281,6 +312,8 @@ Global___ListEventsResponse: _TypeAlias = ListEventsResponse  # noqa: Y015
 
 @_typing.final
 class WatchEventsRequest(_message.Message):
+    """Which new events to stream."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ACTOR_FIELD_NUMBER: _builtins.int
@@ -288,10 +321,13 @@ class WatchEventsRequest(_message.Message):
     TYPE_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
     actor: _builtins.str
+    """Only events by this actor (exact match); empty: any."""
     subject: _builtins.str
+    """Only events about this resource (exact match); empty: any."""
     type: _builtins.str
     """Exact type or a prefix ending in "."."""
     category: Global___EventCategory.ValueType
+    """Only events of this category (unspecified: any)."""
     def __init__(
         self,
         *,

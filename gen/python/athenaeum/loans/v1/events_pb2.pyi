@@ -34,12 +34,17 @@ class LoanIssued(_message.Message):
     LOAN_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     hold: _builtins.str
     """"holds/{hold}" this loan fulfilled, if any."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def loan(self) -> _resources_pb2.Loan: ...
+    def loan(self) -> _resources_pb2.Loan:
+        """The loan as issued."""
+
     def __init__(
         self,
         *,
@@ -68,12 +73,17 @@ class LoanReturned(_message.Message):
     OVERDUE_DAYS_FIELD_NUMBER: _builtins.int
     FINE_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     overdue_days: _builtins.int
     """Whole days late after grace days; 0 when on time."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def loan(self) -> _resources_pb2.Loan: ...
+    def loan(self) -> _resources_pb2.Loan:
+        """The loan as returned (status RETURNED)."""
+
     @_builtins.property
     def fine(self) -> _resources_pb2.Fine:
         """The overdue fine assessed, if any."""
@@ -106,12 +116,19 @@ class LoanRenewed(_message.Message):
     LOAN_FIELD_NUMBER: _builtins.int
     PREVIOUS_DUE_TIME_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def loan(self) -> _resources_pb2.Loan: ...
+    def loan(self) -> _resources_pb2.Loan:
+        """The loan after the renewal (new `due_time`, `renewal_count`)."""
+
     @_builtins.property
-    def previous_due_time(self) -> _timestamp_pb2.Timestamp: ...
+    def previous_due_time(self) -> _timestamp_pb2.Timestamp:
+        """The due time before the renewal."""
+
     def __init__(
         self,
         *,
@@ -138,10 +155,15 @@ class LoanDueSoon(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     LOAN_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def loan(self) -> _resources_pb2.Loan: ...
+    def loan(self) -> _resources_pb2.Loan:
+        """The loan that falls due soon."""
+
     def __init__(
         self,
         *,
@@ -168,11 +190,17 @@ class LoanOverdue(_message.Message):
     LOAN_FIELD_NUMBER: _builtins.int
     OVERDUE_DAYS_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     overdue_days: _builtins.int
+    """Whole days past due after grace days, as of `occur_time`."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def loan(self) -> _resources_pb2.Loan: ...
+    def loan(self) -> _resources_pb2.Loan:
+        """The overdue loan."""
+
     def __init__(
         self,
         *,
@@ -199,10 +227,15 @@ class FineAssessed(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     FINE_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def fine(self) -> _resources_pb2.Fine: ...
+    def fine(self) -> _resources_pb2.Fine:
+        """The new (or, for an overdue loan, grown) fine."""
+
     def __init__(
         self,
         *,
@@ -229,10 +262,13 @@ class FinePaid(_message.Message):
     FINE_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     amount: _builtins.str
     """This payment, decimal string."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
     def fine(self) -> _resources_pb2.Fine:
         """The fine after the payment."""
@@ -264,12 +300,17 @@ class FineWaived(_message.Message):
     FINE_FIELD_NUMBER: _builtins.int
     WAIVED_BY_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     waived_by: _builtins.str
     """"users/{user}" of the staff member."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def fine(self) -> _resources_pb2.Fine: ...
+    def fine(self) -> _resources_pb2.Fine:
+        """The fine after it was waived."""
+
     def __init__(
         self,
         *,
@@ -296,10 +337,15 @@ class HoldPlaced(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def hold(self) -> _resources_pb2.Hold: ...
+    def hold(self) -> _resources_pb2.Hold:
+        """The new hold, with its queue position."""
+
     def __init__(
         self,
         *,
@@ -325,10 +371,15 @@ class HoldReady(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def hold(self) -> _resources_pb2.Hold: ...
+    def hold(self) -> _resources_pb2.Hold:
+        """The hold, with the copy on the shelf and the pickup deadline (`expire_time`)."""
+
     def __init__(
         self,
         *,
@@ -354,10 +405,15 @@ class HoldFulfilled(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def hold(self) -> _resources_pb2.Hold: ...
+    def hold(self) -> _resources_pb2.Hold:
+        """The hold, with the loan that fulfilled it."""
+
     def __init__(
         self,
         *,
@@ -383,10 +439,15 @@ class HoldCancelled(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def hold(self) -> _resources_pb2.Hold: ...
+    def hold(self) -> _resources_pb2.Hold:
+        """The hold as cancelled, with `cancel_reason`."""
+
     def __init__(
         self,
         *,
@@ -412,10 +473,15 @@ class HoldExpired(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def hold(self) -> _resources_pb2.Hold: ...
+    def hold(self) -> _resources_pb2.Hold:
+        """The hold that expired; its copy went to the next patron or back on the shelf."""
+
     def __init__(
         self,
         *,
@@ -442,9 +508,13 @@ class CirculationRuleChanged(_message.Message):
     CIRCULATION_RULE_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     deleted: _builtins.bool
+    """True when the rule was deleted (then only `rule.name` is set)."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
     def circulation_rule(self) -> _resources_pb2.CirculationRule:
         """The rule after the change; only `name` is set when it was deleted."""

@@ -22,6 +22,8 @@ DESCRIPTOR: _descriptor.FileDescriptor
 
 @_typing.final
 class IssueLoanRequest(_message.Message):
+    """A loan to make at the desk."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PATRON_FIELD_NUMBER: _builtins.int
@@ -35,6 +37,9 @@ class IssueLoanRequest(_message.Message):
     book: _builtins.str
     """"books/{book}": the catalog picks an available copy (or the copy on the hold shelf for this patron)."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -55,10 +60,13 @@ Global___IssueLoanRequest: _TypeAlias = IssueLoanRequest  # noqa: Y015
 
 @_typing.final
 class GetLoanRequest(_message.Message):
+    """Which loan to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"loans/{loan}"."""
     def __init__(
         self,
         *,
@@ -74,6 +82,8 @@ Global___GetLoanRequest: _TypeAlias = GetLoanRequest  # noqa: Y015
 
 @_typing.final
 class ListLoansRequest(_message.Message):
+    """A page of loans: all of them (staff) or one patron's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PARENT_FIELD_NUMBER: _builtins.int
@@ -85,7 +95,11 @@ class ListLoansRequest(_message.Message):
     parent: _builtins.str
     """"users/{user}" to list one patron's loans; empty for all (staff only)."""
     page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     status: _resources_pb2.LoanStatus.ValueType
     """Only loans in this status (unspecified: any)."""
     overdue_only: _builtins.bool
@@ -112,15 +126,21 @@ Global___ListLoansRequest: _TypeAlias = ListLoansRequest  # noqa: Y015
 
 @_typing.final
 class ListLoansResponse(_message.Message):
+    """A page of loans, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     LOANS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
+    """Items matching the request across all pages."""
     @_builtins.property
-    def loans(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Loan]: ...
+    def loans(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Loan]:
+        """The loans of this page."""
+
     def __init__(
         self,
         *,
@@ -138,6 +158,8 @@ Global___ListLoansResponse: _TypeAlias = ListLoansResponse  # noqa: Y015
 
 @_typing.final
 class ReturnLoanRequest(_message.Message):
+    """The loan to end: by its name, or by the barcode of the copy handed back."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
@@ -146,7 +168,11 @@ class ReturnLoanRequest(_message.Message):
     name: _builtins.str
     """"loans/{loan}"; or leave empty and give `barcode` (the desk scans the copy)."""
     barcode: _builtins.str
+    """The barcode of the copy handed back; used when `name` is empty."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -164,12 +190,18 @@ Global___ReturnLoanRequest: _TypeAlias = ReturnLoanRequest  # noqa: Y015
 
 @_typing.final
 class RenewLoanRequest(_message.Message):
+    """The loan to extend."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"loans/{loan}"."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -186,13 +218,20 @@ Global___RenewLoanRequest: _TypeAlias = RenewLoanRequest  # noqa: Y015
 
 @_typing.final
 class CreateCirculationRuleRequest(_message.Message):
+    """A circulation rule to add."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CIRCULATION_RULE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
-    def circulation_rule(self) -> _resources_pb2.CirculationRule: ...
+    def circulation_rule(self) -> _resources_pb2.CirculationRule:
+        """The new rule; `patron_category` and `item_type` (or "*") are required."""
+
     def __init__(
         self,
         *,
@@ -209,10 +248,13 @@ Global___CreateCirculationRuleRequest: _TypeAlias = CreateCirculationRuleRequest
 
 @_typing.final
 class GetCirculationRuleRequest(_message.Message):
+    """Which rule to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"circulationRules/{rule}"."""
     def __init__(
         self,
         *,
@@ -228,6 +270,8 @@ Global___GetCirculationRuleRequest: _TypeAlias = GetCirculationRuleRequest  # no
 
 @_typing.final
 class ListCirculationRulesRequest(_message.Message):
+    """A page of circulation rules, optionally only those that apply to a category or item type."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
@@ -235,7 +279,11 @@ class ListCirculationRulesRequest(_message.Message):
     PATRON_CATEGORY_FIELD_NUMBER: _builtins.int
     ITEM_TYPE_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     patron_category: _builtins.str
     """Only rules that would apply to this patron category (wildcards included)."""
     item_type: _builtins.str
@@ -258,15 +306,21 @@ Global___ListCirculationRulesRequest: _TypeAlias = ListCirculationRulesRequest  
 
 @_typing.final
 class ListCirculationRulesResponse(_message.Message):
+    """A page of circulation rules, most specific first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CIRCULATION_RULES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
+    """Items matching the request across all pages."""
     @_builtins.property
-    def circulation_rules(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.CirculationRule]: ...
+    def circulation_rules(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.CirculationRule]:
+        """The rules of this page."""
+
     def __init__(
         self,
         *,
@@ -284,16 +338,27 @@ Global___ListCirculationRulesResponse: _TypeAlias = ListCirculationRulesResponse
 
 @_typing.final
 class UpdateCirculationRuleRequest(_message.Message):
+    """The changes to a circulation rule."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CIRCULATION_RULE_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
-    def circulation_rule(self) -> _resources_pb2.CirculationRule: ...
+    def circulation_rule(self) -> _resources_pb2.CirculationRule:
+        """`circulation_rule.name` selects the rule; the fields named in `update_mask` carry the new
+        values; `etag`, when set, must be current (else ABORTED).
+        """
+
     @_builtins.property
-    def update_mask(self) -> _field_mask_pb2.FieldMask: ...
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields to change ("*" or empty: every writable field)."""
+
     def __init__(
         self,
         *,
@@ -311,14 +376,21 @@ Global___UpdateCirculationRuleRequest: _TypeAlias = UpdateCirculationRuleRequest
 
 @_typing.final
 class DeleteCirculationRuleRequest(_message.Message):
+    """The circulation rule to remove."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"circulationRules/{rule}"."""
     etag: _builtins.str
+    """When set, the delete only happens while this is the current `etag` (else ABORTED)."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -336,11 +408,16 @@ Global___DeleteCirculationRuleRequest: _TypeAlias = DeleteCirculationRuleRequest
 
 @_typing.final
 class AssessFineRequest(_message.Message):
+    """A fine staff charge by hand."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FINE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
     def fine(self) -> _resources_pb2.Fine:
         """`patron`, `amount`, `kind`, `description` and optionally `loan`."""
@@ -361,10 +438,13 @@ Global___AssessFineRequest: _TypeAlias = AssessFineRequest  # noqa: Y015
 
 @_typing.final
 class GetFineRequest(_message.Message):
+    """Which fine to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"fines/{fine}"."""
     def __init__(
         self,
         *,
@@ -380,6 +460,8 @@ Global___GetFineRequest: _TypeAlias = GetFineRequest  # noqa: Y015
 
 @_typing.final
 class ListFinesRequest(_message.Message):
+    """A page of fines: all of them (staff) or one patron's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PARENT_FIELD_NUMBER: _builtins.int
@@ -389,8 +471,13 @@ class ListFinesRequest(_message.Message):
     parent: _builtins.str
     """"users/{user}", or empty for all (staff only)."""
     page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     status: _resources_pb2.FineStatus.ValueType
+    """Only fines in this status (unspecified: any)."""
     def __init__(
         self,
         *,
@@ -409,6 +496,8 @@ Global___ListFinesRequest: _TypeAlias = ListFinesRequest  # noqa: Y015
 
 @_typing.final
 class ListFinesResponse(_message.Message):
+    """A page of fines, newest first, and what is owed in total."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FINES_FIELD_NUMBER: _builtins.int
@@ -416,11 +505,15 @@ class ListFinesResponse(_message.Message):
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     OUTSTANDING_TOTAL_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
+    """Items matching the request across all pages."""
     outstanding_total: _builtins.str
     """Sum still owed over all matching fines (not just this page)."""
     @_builtins.property
-    def fines(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Fine]: ...
+    def fines(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Fine]:
+        """The fines of this page."""
+
     def __init__(
         self,
         *,
@@ -439,6 +532,8 @@ Global___ListFinesResponse: _TypeAlias = ListFinesResponse  # noqa: Y015
 
 @_typing.final
 class PayFineRequest(_message.Message):
+    """A payment against a fine."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
@@ -446,11 +541,15 @@ class PayFineRequest(_message.Message):
     PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"fines/{fine}"."""
     amount: _builtins.str
     """Decimal string, at most what is still owed."""
     payment_method: _builtins.str
     """Free text, e.g. "cash", "card"."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -469,14 +568,21 @@ Global___PayFineRequest: _TypeAlias = PayFineRequest  # noqa: Y015
 
 @_typing.final
 class WaiveFineRequest(_message.Message):
+    """A fine to forgive."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"fines/{fine}"."""
     reason: _builtins.str
+    """Why it is forgiven, e.g. "returned in the book drop on a holiday"; kept on the fine."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -494,11 +600,16 @@ Global___WaiveFineRequest: _TypeAlias = WaiveFineRequest  # noqa: Y015
 
 @_typing.final
 class PlaceHoldRequest(_message.Message):
+    """A hold to place on a book."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HOLD_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
     def hold(self) -> _resources_pb2.Hold:
         """`patron`, `book` and optionally `pickup_branch`."""
@@ -519,10 +630,13 @@ Global___PlaceHoldRequest: _TypeAlias = PlaceHoldRequest  # noqa: Y015
 
 @_typing.final
 class GetHoldRequest(_message.Message):
+    """Which hold to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"holds/{hold}"."""
     def __init__(
         self,
         *,
@@ -538,6 +652,8 @@ Global___GetHoldRequest: _TypeAlias = GetHoldRequest  # noqa: Y015
 
 @_typing.final
 class ListHoldsRequest(_message.Message):
+    """A page of holds: all of them (staff), one patron's, or one book's queue."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PARENT_FIELD_NUMBER: _builtins.int
@@ -548,8 +664,13 @@ class ListHoldsRequest(_message.Message):
     parent: _builtins.str
     """"users/{user}", or empty for all (staff only)."""
     page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     status: _resources_pb2.HoldStatus.ValueType
+    """Only holds in this status (unspecified: any)."""
     book: _builtins.str
     """Only holds on this book ("books/{book}"), in queue order."""
     def __init__(
@@ -571,15 +692,21 @@ Global___ListHoldsRequest: _TypeAlias = ListHoldsRequest  # noqa: Y015
 
 @_typing.final
 class ListHoldsResponse(_message.Message):
+    """A page of holds."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     HOLDS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
+    """Items matching the request across all pages."""
     @_builtins.property
-    def holds(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Hold]: ...
+    def holds(self) -> _containers.RepeatedCompositeFieldContainer[_resources_pb2.Hold]:
+        """The holds of this page (queue order when `book` is given)."""
+
     def __init__(
         self,
         *,
@@ -597,14 +724,21 @@ Global___ListHoldsResponse: _TypeAlias = ListHoldsResponse  # noqa: Y015
 
 @_typing.final
 class CancelHoldRequest(_message.Message):
+    """The hold to cancel."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"holds/{hold}"."""
     reason: _builtins.str
+    """Why, kept on the hold as `cancel_reason`; optional."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -622,6 +756,8 @@ Global___CancelHoldRequest: _TypeAlias = CancelHoldRequest  # noqa: Y015
 
 @_typing.final
 class ReconcileCirculationRequest(_message.Message):
+    """Bring circulation up to date now (admin)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     DRY_RUN_FIELD_NUMBER: _builtins.int
@@ -629,6 +765,9 @@ class ReconcileCirculationRequest(_message.Message):
     dry_run: _builtins.bool
     """Report what would change without changing anything."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -645,6 +784,8 @@ Global___ReconcileCirculationRequest: _TypeAlias = ReconcileCirculationRequest  
 
 @_typing.final
 class ReconcileCirculationResponse(_message.Message):
+    """What reconciliation found and did (or, on a dry run, would do)."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     OVERDUE_LOANS_FIELD_NUMBER: _builtins.int

@@ -25,16 +25,21 @@ class _LoanStatus:
 class _LoanStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LoanStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     LOAN_STATUS_UNSPECIFIED: _LoanStatus.ValueType  # 0
+    """Not set; in filters "any status"."""
     LOAN_STATUS_ACTIVE: _LoanStatus.ValueType  # 1
     """The copy is out with the patron."""
     LOAN_STATUS_RETURNED: _LoanStatus.ValueType  # 2
+    """The copy came back; the loan is history."""
 
-class LoanStatus(_LoanStatus, metaclass=_LoanStatusEnumTypeWrapper): ...
+class LoanStatus(_LoanStatus, metaclass=_LoanStatusEnumTypeWrapper):
+    """Whether a loan is still out."""
 
 LOAN_STATUS_UNSPECIFIED: LoanStatus.ValueType  # 0
+"""Not set; in filters "any status"."""
 LOAN_STATUS_ACTIVE: LoanStatus.ValueType  # 1
 """The copy is out with the patron."""
 LOAN_STATUS_RETURNED: LoanStatus.ValueType  # 2
+"""The copy came back; the loan is history."""
 Global___LoanStatus: _TypeAlias = LoanStatus  # noqa: Y015
 
 class _FineKind:
@@ -44,18 +49,27 @@ class _FineKind:
 class _FineKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FineKind.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     FINE_KIND_UNSPECIFIED: _FineKind.ValueType  # 0
+    """Not set; on input it means OTHER."""
     FINE_KIND_OVERDUE: _FineKind.ValueType  # 1
+    """A loan returned (or still out) past its due time; assessed automatically."""
     FINE_KIND_LOST_ITEM: _FineKind.ValueType  # 2
+    """A copy the patron lost."""
     FINE_KIND_DAMAGED_ITEM: _FineKind.ValueType  # 3
+    """A copy returned damaged."""
     FINE_KIND_OTHER: _FineKind.ValueType  # 4
     """Any other charge assessed by staff."""
 
-class FineKind(_FineKind, metaclass=_FineKindEnumTypeWrapper): ...
+class FineKind(_FineKind, metaclass=_FineKindEnumTypeWrapper):
+    """What a fine is for."""
 
 FINE_KIND_UNSPECIFIED: FineKind.ValueType  # 0
+"""Not set; on input it means OTHER."""
 FINE_KIND_OVERDUE: FineKind.ValueType  # 1
+"""A loan returned (or still out) past its due time; assessed automatically."""
 FINE_KIND_LOST_ITEM: FineKind.ValueType  # 2
+"""A copy the patron lost."""
 FINE_KIND_DAMAGED_ITEM: FineKind.ValueType  # 3
+"""A copy returned damaged."""
 FINE_KIND_OTHER: FineKind.ValueType  # 4
 """Any other charge assessed by staff."""
 Global___FineKind: _TypeAlias = FineKind  # noqa: Y015
@@ -67,18 +81,25 @@ class _FineStatus:
 class _FineStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FineStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     FINE_STATUS_UNSPECIFIED: _FineStatus.ValueType  # 0
+    """Not set; in filters "any status"."""
     FINE_STATUS_OUTSTANDING: _FineStatus.ValueType  # 1
     """Something is still owed (possibly partly paid)."""
     FINE_STATUS_PAID: _FineStatus.ValueType  # 2
+    """Fully paid."""
     FINE_STATUS_WAIVED: _FineStatus.ValueType  # 3
+    """Forgiven by staff; nothing more is owed."""
 
-class FineStatus(_FineStatus, metaclass=_FineStatusEnumTypeWrapper): ...
+class FineStatus(_FineStatus, metaclass=_FineStatusEnumTypeWrapper):
+    """Whether a fine is still owed."""
 
 FINE_STATUS_UNSPECIFIED: FineStatus.ValueType  # 0
+"""Not set; in filters "any status"."""
 FINE_STATUS_OUTSTANDING: FineStatus.ValueType  # 1
 """Something is still owed (possibly partly paid)."""
 FINE_STATUS_PAID: FineStatus.ValueType  # 2
+"""Fully paid."""
 FINE_STATUS_WAIVED: FineStatus.ValueType  # 3
+"""Forgiven by staff; nothing more is owed."""
 Global___FineStatus: _TypeAlias = FineStatus  # noqa: Y015
 
 class _HoldStatus:
@@ -88,6 +109,7 @@ class _HoldStatus:
 class _HoldStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HoldStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     HOLD_STATUS_UNSPECIFIED: _HoldStatus.ValueType  # 0
+    """Not set; in filters "any status"."""
     HOLD_STATUS_WAITING: _HoldStatus.ValueType  # 1
     """In the queue; no copy yet."""
     HOLD_STATUS_READY: _HoldStatus.ValueType  # 2
@@ -95,12 +117,15 @@ class _HoldStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HoldStatus
     HOLD_STATUS_FULFILLED: _HoldStatus.ValueType  # 3
     """The patron borrowed the copy."""
     HOLD_STATUS_CANCELLED: _HoldStatus.ValueType  # 4
+    """Cancelled by the patron or staff (`cancel_reason` says why)."""
     HOLD_STATUS_EXPIRED: _HoldStatus.ValueType  # 5
     """Not picked up in time."""
 
-class HoldStatus(_HoldStatus, metaclass=_HoldStatusEnumTypeWrapper): ...
+class HoldStatus(_HoldStatus, metaclass=_HoldStatusEnumTypeWrapper):
+    """Where a hold is in its life."""
 
 HOLD_STATUS_UNSPECIFIED: HoldStatus.ValueType  # 0
+"""Not set; in filters "any status"."""
 HOLD_STATUS_WAITING: HoldStatus.ValueType  # 1
 """In the queue; no copy yet."""
 HOLD_STATUS_READY: HoldStatus.ValueType  # 2
@@ -108,6 +133,7 @@ HOLD_STATUS_READY: HoldStatus.ValueType  # 2
 HOLD_STATUS_FULFILLED: HoldStatus.ValueType  # 3
 """The patron borrowed the copy."""
 HOLD_STATUS_CANCELLED: HoldStatus.ValueType  # 4
+"""Cancelled by the patron or staff (`cancel_reason` says why)."""
 HOLD_STATUS_EXPIRED: HoldStatus.ValueType  # 5
 """Not picked up in time."""
 Global___HoldStatus: _TypeAlias = HoldStatus  # noqa: Y015
@@ -149,11 +175,15 @@ class Loan(_message.Message):
     copy: _builtins.str
     """"books/{book}/copies/{copy}"."""
     barcode: _builtins.str
+    """The copy's barcode at issue time."""
     book_title: _builtins.str
     """Denormalised from the catalog at issue time, for loan histories."""
     item_type: _builtins.str
+    """The copy's item type at issue time (e.g. "BOOK"), which chose the circulation rule."""
     status: Global___LoanStatus.ValueType
+    """ACTIVE while the copy is out, RETURNED after."""
     renewal_count: _builtins.int
+    """Renewals so far; at most `max_renewals`."""
     max_renewals: _builtins.int
     """From the circulation rule in force at issue time."""
     overdue: _builtins.bool
@@ -165,14 +195,23 @@ class Loan(_message.Message):
     issued_by: _builtins.str
     """"users/{user}" of the staff member who issued it."""
     etag: _builtins.str
+    """Changes whenever the record changes: a cheap way to tell whether it moved on since you read it."""
     @_builtins.property
-    def issue_time(self) -> _timestamp_pb2.Timestamp: ...
+    def issue_time(self) -> _timestamp_pb2.Timestamp:
+        """When the copy went out."""
+
     @_builtins.property
-    def due_time(self) -> _timestamp_pb2.Timestamp: ...
+    def due_time(self) -> _timestamp_pb2.Timestamp:
+        """When the copy is due back; renewals move it."""
+
     @_builtins.property
-    def return_time(self) -> _timestamp_pb2.Timestamp: ...
+    def return_time(self) -> _timestamp_pb2.Timestamp:
+        """When the copy came back; unset while ACTIVE."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the loan last changed."""
+
     def __init__(
         self,
         *,
@@ -239,6 +278,7 @@ class CirculationRule(_message.Message):
     loan_period_days: _builtins.int
     """Days from issue to due."""
     max_renewals: _builtins.int
+    """How many times a loan may be renewed."""
     renewal_period_days: _builtins.int
     """Days each renewal adds (from the renewal time)."""
     max_loans: _builtins.int
@@ -252,14 +292,23 @@ class CirculationRule(_message.Message):
     max_outstanding_fines: _builtins.str
     """Outstanding fines above this block borrowing, decimal string; empty for no limit."""
     holds_allowed: _builtins.bool
+    """Whether patrons of this category may place holds on items of this type."""
     max_holds: _builtins.int
+    """Most open (WAITING or READY) holds a patron may have under this rule."""
     hold_pickup_days: _builtins.int
     """Days a READY hold waits on the shelf before it expires."""
     etag: _builtins.str
+    """Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the rule was created."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the rule last changed."""
+
     @_builtins.property
     def hard_due_time(self) -> _timestamp_pb2.Timestamp:
         """Hard due date: loans under this rule are never due after this time (e.g. the end of term), whatever
@@ -323,21 +372,31 @@ class Fine(_message.Message):
     loan: _builtins.str
     """"loans/{loan}" it arose from, if any."""
     kind: Global___FineKind.ValueType
+    """What the fine is for."""
     amount: _builtins.str
     """Decimal string; grows daily for an overdue loan until returned or capped."""
     paid_amount: _builtins.str
+    """Paid so far, decimal string ("0" at first)."""
     outstanding_amount: _builtins.str
     """amount - paid_amount, or "0" once waived."""
     currency_code: _builtins.str
     """ISO 4217 code of the library's currency, e.g. "RUB"."""
     status: Global___FineStatus.ValueType
+    """OUTSTANDING until fully paid or waived."""
     description: _builtins.str
+    """What it is for, in words, e.g. "replacement of a lost copy"."""
     waive_reason: _builtins.str
+    """Why it was waived; empty unless WAIVED."""
     etag: _builtins.str
+    """Changes whenever the record changes: a cheap way to tell whether it moved on since you read it."""
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was assessed."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When it last changed (daily growth of an overdue fine included)."""
+
     def __init__(
         self,
         *,
@@ -393,6 +452,7 @@ class Hold(_message.Message):
     pickup_branch: _builtins.str
     """Branch code to collect from; defaults to the patron's home branch."""
     status: Global___HoldStatus.ValueType
+    """Where the hold is: WAITING, READY, then FULFILLED, CANCELLED or EXPIRED."""
     queue_position: _builtins.int
     """1 = next in line; 0 unless WAITING."""
     copy: _builtins.str
@@ -400,9 +460,13 @@ class Hold(_message.Message):
     loan: _builtins.str
     """"loans/{loan}" that fulfilled it."""
     cancel_reason: _builtins.str
+    """Why it was cancelled; empty unless CANCELLED."""
     etag: _builtins.str
+    """Changes whenever the record changes: a cheap way to tell whether it moved on since you read it."""
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the hold was placed (its place in the queue)."""
+
     @_builtins.property
     def ready_time(self) -> _timestamp_pb2.Timestamp:
         """When a copy was put aside."""
@@ -412,7 +476,9 @@ class Hold(_message.Message):
         """Pickup deadline while READY."""
 
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the hold last changed."""
+
     def __init__(
         self,
         *,

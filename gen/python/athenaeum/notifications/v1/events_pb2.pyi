@@ -33,10 +33,15 @@ class NotificationSent(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     NOTIFICATION_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def notification(self) -> _notifications_pb2.Notification: ...
+    def notification(self) -> _notifications_pb2.Notification:
+        """The notification as sent (status SENT)."""
+
     def __init__(
         self,
         *,
@@ -62,10 +67,15 @@ class NotificationFailed(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     NOTIFICATION_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def notification(self) -> _notifications_pb2.Notification: ...
+    def notification(self) -> _notifications_pb2.Notification:
+        """The notification that failed, with `error` saying why."""
+
     def __init__(
         self,
         *,

@@ -28,14 +28,21 @@ class _NotificationChannel:
 class _NotificationChannelEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NotificationChannel.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NOTIFICATION_CHANNEL_UNSPECIFIED: _NotificationChannel.ValueType  # 0
+    """Not set; in filters "any channel"."""
     NOTIFICATION_CHANNEL_EMAIL: _NotificationChannel.ValueType  # 1
+    """Email, to the user's `email`, if they opted in."""
     NOTIFICATION_CHANNEL_SMS: _NotificationChannel.ValueType  # 2
+    """SMS, to the user's `phone`, if they opted in."""
 
-class NotificationChannel(_NotificationChannel, metaclass=_NotificationChannelEnumTypeWrapper): ...
+class NotificationChannel(_NotificationChannel, metaclass=_NotificationChannelEnumTypeWrapper):
+    """How a notification reaches its recipient."""
 
 NOTIFICATION_CHANNEL_UNSPECIFIED: NotificationChannel.ValueType  # 0
+"""Not set; in filters "any channel"."""
 NOTIFICATION_CHANNEL_EMAIL: NotificationChannel.ValueType  # 1
+"""Email, to the user's `email`, if they opted in."""
 NOTIFICATION_CHANNEL_SMS: NotificationChannel.ValueType  # 2
+"""SMS, to the user's `phone`, if they opted in."""
 Global___NotificationChannel: _TypeAlias = NotificationChannel  # noqa: Y015
 
 class _NotificationStatus:
@@ -45,18 +52,23 @@ class _NotificationStatus:
 class _NotificationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NotificationStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     NOTIFICATION_STATUS_UNSPECIFIED: _NotificationStatus.ValueType  # 0
+    """Not set; in filters "any status"."""
     NOTIFICATION_STATUS_QUEUED: _NotificationStatus.ValueType  # 1
     """Waiting to be delivered (or to be retried)."""
     NOTIFICATION_STATUS_SENT: _NotificationStatus.ValueType  # 2
+    """Handed to the mail or SMS gateway."""
     NOTIFICATION_STATUS_FAILED: _NotificationStatus.ValueType  # 3
     """Gave up after the last attempt."""
 
-class NotificationStatus(_NotificationStatus, metaclass=_NotificationStatusEnumTypeWrapper): ...
+class NotificationStatus(_NotificationStatus, metaclass=_NotificationStatusEnumTypeWrapper):
+    """Where the delivery of a notification stands."""
 
 NOTIFICATION_STATUS_UNSPECIFIED: NotificationStatus.ValueType  # 0
+"""Not set; in filters "any status"."""
 NOTIFICATION_STATUS_QUEUED: NotificationStatus.ValueType  # 1
 """Waiting to be delivered (or to be retried)."""
 NOTIFICATION_STATUS_SENT: NotificationStatus.ValueType  # 2
+"""Handed to the mail or SMS gateway."""
 NOTIFICATION_STATUS_FAILED: NotificationStatus.ValueType  # 3
 """Gave up after the last attempt."""
 Global___NotificationStatus: _TypeAlias = NotificationStatus  # noqa: Y015
@@ -105,6 +117,7 @@ class Notification(_message.Message):
     name: _builtins.str
     """"notifications/{notification}". Assigned by the server."""
     channel: Global___NotificationChannel.ValueType
+    """How it is delivered."""
     recipient: _builtins.str
     """"users/{user}"."""
     address: _builtins.str
@@ -116,6 +129,7 @@ class Notification(_message.Message):
     body: _builtins.str
     """Rendered text."""
     status: Global___NotificationStatus.ValueType
+    """Where delivery stands: QUEUED, then SENT or (after the last attempt) FAILED."""
     attempts: _builtins.int
     """Delivery attempts so far."""
     last_error: _builtins.str
@@ -127,11 +141,17 @@ class Notification(_message.Message):
         """Values the template was rendered with."""
 
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was queued."""
+
     @_builtins.property
-    def send_time(self) -> _timestamp_pb2.Timestamp: ...
+    def send_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was delivered; unset until SENT."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When it last changed (each attempt included)."""
+
     def __init__(
         self,
         *,
@@ -175,17 +195,23 @@ class NotificationTemplate(_message.Message):
     name: _builtins.str
     """"notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email"."""
     channel: Global___NotificationChannel.ValueType
+    """The channel this wording is for."""
     subject_template: _builtins.str
     """Jinja2; email only."""
     body_template: _builtins.str
     """Jinja2."""
     etag: _builtins.str
+    """Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
     @_builtins.property
     def params(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Parameters the template uses (informational)."""
 
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the wording last changed."""
+
     def __init__(
         self,
         *,
@@ -207,10 +233,13 @@ Global___NotificationTemplate: _TypeAlias = NotificationTemplate  # noqa: Y015
 
 @_typing.final
 class GetNotificationRequest(_message.Message):
+    """Which notification to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"notifications/{notification}"."""
     def __init__(
         self,
         *,
@@ -226,6 +255,8 @@ Global___GetNotificationRequest: _TypeAlias = GetNotificationRequest  # noqa: Y0
 
 @_typing.final
 class ListNotificationsRequest(_message.Message):
+    """A page of notifications: all of them (staff) or one user's."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PARENT_FIELD_NUMBER: _builtins.int
@@ -236,9 +267,15 @@ class ListNotificationsRequest(_message.Message):
     parent: _builtins.str
     """"users/{user}", or empty for all (staff only)."""
     page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     status: Global___NotificationStatus.ValueType
+    """Only notifications in this status (unspecified: any)."""
     channel: Global___NotificationChannel.ValueType
+    """Only notifications on this channel (unspecified: any)."""
     def __init__(
         self,
         *,
@@ -258,15 +295,21 @@ Global___ListNotificationsRequest: _TypeAlias = ListNotificationsRequest  # noqa
 
 @_typing.final
 class ListNotificationsResponse(_message.Message):
+    """A page of notifications, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NOTIFICATIONS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
+    """Items matching the request across all pages."""
     @_builtins.property
-    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notification]: ...
+    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notification]:
+        """The notifications of this page."""
+
     def __init__(
         self,
         *,
@@ -284,6 +327,8 @@ Global___ListNotificationsResponse: _TypeAlias = ListNotificationsResponse  # no
 
 @_typing.final
 class SendNotificationRequest(_message.Message):
+    """A message for staff to send to one user now."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     @_typing.final
@@ -316,13 +361,21 @@ class SendNotificationRequest(_message.Message):
     recipient: _builtins.str
     """"users/{user}"."""
     channel: Global___NotificationChannel.ValueType
+    """How to deliver it; the user must have opted in to it (else FAILED_PRECONDITION)."""
     template: _builtins.str
     """"notificationTemplates/{template}"; or leave empty and give `subject` and `body`."""
     subject: _builtins.str
+    """Subject of a literal email (when `template` is empty)."""
     body: _builtins.str
+    """Text of a literal message (when `template` is empty)."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
-    def params(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]: ...
+    def params(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Values for the template's parameters, e.g. {"book_title": "Dead Souls"}."""
+
     def __init__(
         self,
         *,
@@ -344,12 +397,18 @@ Global___SendNotificationRequest: _TypeAlias = SendNotificationRequest  # noqa: 
 
 @_typing.final
 class RetryNotificationRequest(_message.Message):
+    """A FAILED notification to queue again."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"notifications/{notification}"."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -366,10 +425,13 @@ Global___RetryNotificationRequest: _TypeAlias = RetryNotificationRequest  # noqa
 
 @_typing.final
 class GetNotificationTemplateRequest(_message.Message):
+    """Which template to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email"."""
     def __init__(
         self,
         *,
@@ -385,12 +447,18 @@ Global___GetNotificationTemplateRequest: _TypeAlias = GetNotificationTemplateReq
 
 @_typing.final
 class ListNotificationTemplatesRequest(_message.Message):
+    """A page of notification templates."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     def __init__(
         self,
         *,
@@ -407,15 +475,21 @@ Global___ListNotificationTemplatesRequest: _TypeAlias = ListNotificationTemplate
 
 @_typing.final
 class ListNotificationTemplatesResponse(_message.Message):
+    """A page of notification templates, by id."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NOTIFICATION_TEMPLATES_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
+    """Items matching the request across all pages."""
     @_builtins.property
-    def notification_templates(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotificationTemplate]: ...
+    def notification_templates(self) -> _containers.RepeatedCompositeFieldContainer[Global___NotificationTemplate]:
+        """The templates of this page."""
+
     def __init__(
         self,
         *,
@@ -433,16 +507,27 @@ Global___ListNotificationTemplatesResponse: _TypeAlias = ListNotificationTemplat
 
 @_typing.final
 class UpdateNotificationTemplateRequest(_message.Message):
+    """The new wording of a template."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NOTIFICATION_TEMPLATE_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
-    def notification_template(self) -> Global___NotificationTemplate: ...
+    def notification_template(self) -> Global___NotificationTemplate:
+        """`notification_template.name` selects the template; the fields named in `update_mask` carry
+        the new values.
+        """
+
     @_builtins.property
-    def update_mask(self) -> _field_mask_pb2.FieldMask: ...
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields to change: `subject_template`, `body_template` ("*": both)."""
+
     def __init__(
         self,
         *,

@@ -35,12 +35,17 @@ class UserRegistered(_message.Message):
     USER_FIELD_NUMBER: _builtins.int
     CREATED_BY_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     created_by: _builtins.str
     """"users/{user}" of the staff member who created it; empty for self-registration."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
-    def user(self) -> _users_pb2.User: ...
+    def user(self) -> _users_pb2.User:
+        """The account as created (no secrets)."""
+
     def __init__(
         self,
         *,
@@ -69,16 +74,21 @@ class UserUpdated(_message.Message):
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     UPDATED_BY_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     updated_by: _builtins.str
     """"users/{user}" who made the change."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
     def user(self) -> _users_pb2.User:
         """The user after the change."""
 
     @_builtins.property
-    def update_mask(self) -> _field_mask_pb2.FieldMask: ...
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields that changed."""
+
     def __init__(
         self,
         *,
@@ -110,15 +120,21 @@ class UserStatusChanged(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     CHANGED_BY_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     name: _builtins.str
     """"users/{user}"."""
     previous_status: _users_pb2.UserStatus.ValueType
+    """The status before the change."""
     status: _users_pb2.UserStatus.ValueType
+    """The status now."""
     reason: _builtins.str
+    """Why, in the words of the staff member who changed it (may be empty)."""
     changed_by: _builtins.str
     """"users/{user}" who made the change; empty when the system did (membership expiry)."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     def __init__(
         self,
         *,
@@ -148,10 +164,13 @@ class UserLoggedIn(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     name: _builtins.str
     """"users/{user}"."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     def __init__(
         self,
         *,
@@ -178,12 +197,15 @@ class UserLoginFailed(_message.Message):
     EMAIL_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     email: _builtins.str
     """The email tried, as typed."""
     reason: _builtins.str
     """"unknown_email", "wrong_password", "inactive_account" or "rate_limited"."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     def __init__(
         self,
         *,
@@ -215,6 +237,7 @@ class SessionRevoked(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     session_id: _builtins.str
     """The `sid` claim of the session's access tokens."""
     name: _builtins.str
@@ -222,7 +245,9 @@ class SessionRevoked(_message.Message):
     reason: _builtins.str
     """"logout", "refresh_token_reuse", "account_deactivated" or "account_blocked"."""
     @_builtins.property
-    def occur_time(self) -> _timestamp_pb2.Timestamp: ...
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
     @_builtins.property
     def expire_time(self) -> _timestamp_pb2.Timestamp:
         """When the session's last access token expires; after that no one needs to remember the revocation."""

@@ -28,6 +28,7 @@ class _UserRole:
 class _UserRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UserRole.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     USER_ROLE_UNSPECIFIED: _UserRole.ValueType  # 0
+    """Not set; on create it means READER, in filters "any role"."""
     USER_ROLE_READER: _UserRole.ValueType  # 1
     """A patron: borrows, places holds, sees only their own data."""
     USER_ROLE_LIBRARIAN: _UserRole.ValueType  # 2
@@ -35,9 +36,11 @@ class _UserRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UserRole.Val
     USER_ROLE_ADMIN: _UserRole.ValueType  # 3
     """Everything, including circulation rules and staff accounts."""
 
-class UserRole(_UserRole, metaclass=_UserRoleEnumTypeWrapper): ...
+class UserRole(_UserRole, metaclass=_UserRoleEnumTypeWrapper):
+    """What a user may do in the library system."""
 
 USER_ROLE_UNSPECIFIED: UserRole.ValueType  # 0
+"""Not set; on create it means READER, in filters "any role"."""
 USER_ROLE_READER: UserRole.ValueType  # 1
 """A patron: borrows, places holds, sees only their own data."""
 USER_ROLE_LIBRARIAN: UserRole.ValueType  # 2
@@ -53,7 +56,9 @@ class _UserStatus:
 class _UserStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UserStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     USER_STATUS_UNSPECIFIED: _UserStatus.ValueType  # 0
+    """Not set; in filters "any status", in updates "leave as is"."""
     USER_STATUS_ACTIVE: _UserStatus.ValueType  # 1
+    """In good standing: may sign in, borrow and place holds."""
     USER_STATUS_BLOCKED: _UserStatus.ValueType  # 2
     """Borrowing and holds suspended by staff (see `status_reason`)."""
     USER_STATUS_EXPIRED: _UserStatus.ValueType  # 3
@@ -61,10 +66,13 @@ class _UserStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UserStatus
     USER_STATUS_DEACTIVATED: _UserStatus.ValueType  # 4
     """Closed by DeleteUser."""
 
-class UserStatus(_UserStatus, metaclass=_UserStatusEnumTypeWrapper): ...
+class UserStatus(_UserStatus, metaclass=_UserStatusEnumTypeWrapper):
+    """Whether an account may sign in, borrow and place holds."""
 
 USER_STATUS_UNSPECIFIED: UserStatus.ValueType  # 0
+"""Not set; in filters "any status", in updates "leave as is"."""
 USER_STATUS_ACTIVE: UserStatus.ValueType  # 1
+"""In good standing: may sign in, borrow and place holds."""
 USER_STATUS_BLOCKED: UserStatus.ValueType  # 2
 """Borrowing and holds suspended by staff (see `status_reason`)."""
 USER_STATUS_EXPIRED: UserStatus.ValueType  # 3
@@ -99,6 +107,7 @@ class User(_message.Message):
     email: _builtins.str
     """Login and contact address; unique, compared case-insensitively."""
     display_name: _builtins.str
+    """Name shown to staff and on notices; free text."""
     phone: _builtins.str
     """E.164, e.g. "+79991234567"; needed for SMS."""
     card_number: _builtins.str
@@ -106,22 +115,35 @@ class User(_message.Message):
     patron_category: _builtins.str
     """Matches circulation rules, e.g. "ADULT", "CHILD", "STAFF". Defaults to "ADULT"."""
     role: Global___UserRole.ValueType
+    """What the user may do; changed by admins only. New accounts are readers unless an admin says otherwise."""
     status: Global___UserStatus.ValueType
+    """Whether the account may sign in and borrow; staff change it (BLOCKED, ACTIVE), expiry and
+    DeleteUser set it too.
+    """
     home_branch: _builtins.str
     """Branch code where the patron picks up holds by default."""
     status_reason: _builtins.str
     """Why the account is BLOCKED, for staff and for the patron."""
     etag: _builtins.str
+    """Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
     @_builtins.property
-    def notification_preferences(self) -> Global___NotificationPreferences: ...
+    def notification_preferences(self) -> Global___NotificationPreferences:
+        """Channels the user accepts notices on (due dates, holds ready, fines)."""
+
     @_builtins.property
     def expire_time(self) -> _timestamp_pb2.Timestamp:
         """When the membership lapses (status becomes EXPIRED); unset means never."""
 
     @_builtins.property
-    def create_time(self) -> _timestamp_pb2.Timestamp: ...
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the account was created."""
+
     @_builtins.property
-    def update_time(self) -> _timestamp_pb2.Timestamp: ...
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the account last changed."""
+
     def __init__(
         self,
         *,
@@ -158,7 +180,9 @@ class NotificationPreferences(_message.Message):
     EMAIL_OPT_IN_FIELD_NUMBER: _builtins.int
     SMS_OPT_IN_FIELD_NUMBER: _builtins.int
     email_opt_in: _builtins.bool
+    """Send notices by email (to `email`)."""
     sms_opt_in: _builtins.bool
+    """Send notices by SMS (to `phone`, which must then be set)."""
     def __init__(
         self,
         *,
@@ -175,6 +199,8 @@ Global___NotificationPreferences: _TypeAlias = NotificationPreferences  # noqa: 
 
 @_typing.final
 class CreateUserRequest(_message.Message):
+    """An account for staff to create at the desk."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_FIELD_NUMBER: _builtins.int
@@ -183,8 +209,13 @@ class CreateUserRequest(_message.Message):
     password: _builtins.str
     """Initial password; when empty the account cannot log in until a password is set."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
-    def user(self) -> Global___User: ...
+    def user(self) -> Global___User:
+        """The new account: `email` is required; `role` above READER needs an admin."""
+
     def __init__(
         self,
         *,
@@ -202,6 +233,8 @@ Global___CreateUserRequest: _TypeAlias = CreateUserRequest  # noqa: Y015
 
 @_typing.final
 class GetUserRequest(_message.Message):
+    """Which account to return."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
@@ -222,6 +255,8 @@ Global___GetUserRequest: _TypeAlias = GetUserRequest  # noqa: Y015
 
 @_typing.final
 class ListUsersRequest(_message.Message):
+    """A page of accounts, filtered; staff only."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
@@ -233,6 +268,9 @@ class ListUsersRequest(_message.Message):
     page_size: _builtins.int
     """At most 100; 0 means 20."""
     page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
     role: Global___UserRole.ValueType
     """Only users with this role (unspecified: any)."""
     status: Global___UserStatus.ValueType
@@ -240,6 +278,7 @@ class ListUsersRequest(_message.Message):
     query: _builtins.str
     """Case-insensitive substring of email, display name, phone or card number."""
     patron_category: _builtins.str
+    """Only users of this patron category, e.g. "CHILD" (empty: any)."""
     def __init__(
         self,
         *,
@@ -260,15 +299,21 @@ Global___ListUsersRequest: _TypeAlias = ListUsersRequest  # noqa: Y015
 
 @_typing.final
 class ListUsersResponse(_message.Message):
+    """A page of accounts, newest first."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USERS_FIELD_NUMBER: _builtins.int
     NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     TOTAL_SIZE_FIELD_NUMBER: _builtins.int
     next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
+    """Items matching the request across all pages."""
     @_builtins.property
-    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___User]: ...
+    def users(self) -> _containers.RepeatedCompositeFieldContainer[Global___User]:
+        """The accounts of this page."""
+
     def __init__(
         self,
         *,
@@ -286,18 +331,27 @@ Global___ListUsersResponse: _TypeAlias = ListUsersResponse  # noqa: Y015
 
 @_typing.final
 class UpdateUserRequest(_message.Message):
+    """The changes to an account."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
     def user(self) -> Global___User:
         """`user.name` selects the user."""
 
     @_builtins.property
-    def update_mask(self) -> _field_mask_pb2.FieldMask: ...
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields to change (empty: every field set in `user`). Readers may change only their own `email`,
+        `display_name`, `phone`, `notification_preferences` and `home_branch`; another field is PERMISSION_DENIED.
+        """
+
     def __init__(
         self,
         *,
@@ -315,14 +369,21 @@ Global___UpdateUserRequest: _TypeAlias = UpdateUserRequest  # noqa: Y015
 
 @_typing.final
 class DeleteUserRequest(_message.Message):
+    """The account to deactivate."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
+    """"users/{user}" or "users/me"."""
     etag: _builtins.str
+    """When set, the account is only deactivated while this is its current `etag` (else ABORTED)."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     def __init__(
         self,
         *,
@@ -340,6 +401,8 @@ Global___DeleteUserRequest: _TypeAlias = DeleteUserRequest  # noqa: Y015
 
 @_typing.final
 class GetBorrowingEligibilityRequest(_message.Message):
+    """Mesh-internal: whose borrowing eligibility to check."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
@@ -379,16 +442,21 @@ class BorrowingEligibility(_message.Message):
     eligible: _builtins.bool
     """True when the account is ACTIVE and not past `expire_time`."""
     status: Global___UserStatus.ValueType
+    """The account's status."""
     patron_category: _builtins.str
     """The category circulation rules are matched on."""
     role: Global___UserRole.ValueType
+    """The account's role (staff borrow under their patron category too)."""
     home_branch: _builtins.str
+    """Default pickup branch for holds."""
     @_builtins.property
     def reasons(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Why not eligible, e.g. "blocked: lost card", "membership expired"; empty when eligible."""
 
     @_builtins.property
-    def expire_time(self) -> _timestamp_pb2.Timestamp: ...
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When the membership lapses; unset: never."""
+
     def __init__(
         self,
         *,
@@ -411,6 +479,8 @@ Global___BorrowingEligibility: _TypeAlias = BorrowingEligibility  # noqa: Y015
 
 @_typing.final
 class RegisterRequest(_message.Message):
+    """A reader's self-service sign-up."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EMAIL_FIELD_NUMBER: _builtins.int
@@ -420,12 +490,23 @@ class RegisterRequest(_message.Message):
     NOTIFICATION_PREFERENCES_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     email: _builtins.str
+    """Login and contact address; unique, compared case-insensitively."""
     password: _builtins.str
+    """At least 10 and at most 256 characters; common passwords, the email itself and passwords of
+    fewer than 4 distinct characters are refused (INVALID_ARGUMENT).
+    """
     display_name: _builtins.str
+    """Name shown to staff and on notices."""
     phone: _builtins.str
+    """E.164 phone number for SMS notices, e.g. "+79991234567"; optional."""
     request_id: _builtins.str
+    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
+    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
     @_builtins.property
-    def notification_preferences(self) -> Global___NotificationPreferences: ...
+    def notification_preferences(self) -> Global___NotificationPreferences:
+        """Channels to receive notices on; none by default."""
+
     def __init__(
         self,
         *,
@@ -446,6 +527,8 @@ Global___RegisterRequest: _TypeAlias = RegisterRequest  # noqa: Y015
 
 @_typing.final
 class RegisterResponse(_message.Message):
+    """The new account, already signed in."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_FIELD_NUMBER: _builtins.int
@@ -474,12 +557,18 @@ Global___RegisterResponse: _TypeAlias = RegisterResponse  # noqa: Y015
 
 @_typing.final
 class LoginRequest(_message.Message):
+    """Credentials to sign in with."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EMAIL_FIELD_NUMBER: _builtins.int
     PASSWORD_FIELD_NUMBER: _builtins.int
     email: _builtins.str
+    """The account's email (any letter case)."""
     password: _builtins.str
+    """The account's password. Repeated failures slow down and then lock further attempts for a while
+    (RESOURCE_EXHAUSTED).
+    """
     def __init__(
         self,
         *,
@@ -496,14 +585,20 @@ Global___LoginRequest: _TypeAlias = LoginRequest  # noqa: Y015
 
 @_typing.final
 class LoginResponse(_message.Message):
+    """A new session: its tokens and the account."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TOKENS_FIELD_NUMBER: _builtins.int
     USER_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def tokens(self) -> Global___AuthTokens: ...
+    def tokens(self) -> Global___AuthTokens:
+        """Send `access_token` as `Authorization: Bearer …`; keep `refresh_token` to renew it."""
+
     @_builtins.property
-    def user(self) -> Global___User: ...
+    def user(self) -> Global___User:
+        """The signed-in account."""
+
     def __init__(
         self,
         *,
@@ -536,9 +631,13 @@ class AuthTokens(_message.Message):
     token_type: _builtins.str
     """Always "Bearer"."""
     @_builtins.property
-    def access_token_expire_time(self) -> _timestamp_pb2.Timestamp: ...
+    def access_token_expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When the access token stops being accepted (15 minutes after issue by default); renew before."""
+
     @_builtins.property
-    def refresh_token_expire_time(self) -> _timestamp_pb2.Timestamp: ...
+    def refresh_token_expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When the refresh token stops working (30 days after sign-in by default); then sign in again."""
+
     def __init__(
         self,
         *,
@@ -558,10 +657,15 @@ Global___AuthTokens: _TypeAlias = AuthTokens  # noqa: Y015
 
 @_typing.final
 class RefreshTokenRequest(_message.Message):
+    """The refresh token to exchange for a new pair."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     REFRESH_TOKEN_FIELD_NUMBER: _builtins.int
     refresh_token: _builtins.str
+    """The current refresh token. It is spent by this call: presenting it again revokes the whole
+    session (a sign that it was stolen).
+    """
     def __init__(
         self,
         *,
@@ -577,11 +681,15 @@ Global___RefreshTokenRequest: _TypeAlias = RefreshTokenRequest  # noqa: Y015
 
 @_typing.final
 class RefreshTokenResponse(_message.Message):
+    """The new token pair; the refresh token sent is no longer valid."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     TOKENS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def tokens(self) -> Global___AuthTokens: ...
+    def tokens(self) -> Global___AuthTokens:
+        """The new access and refresh tokens."""
+
     def __init__(
         self,
         *,
@@ -597,10 +705,13 @@ Global___RefreshTokenResponse: _TypeAlias = RefreshTokenResponse  # noqa: Y015
 
 @_typing.final
 class LogoutRequest(_message.Message):
+    """The session to end."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     REFRESH_TOKEN_FIELD_NUMBER: _builtins.int
     refresh_token: _builtins.str
+    """The session's refresh token; its access tokens are refused from now on too."""
     def __init__(
         self,
         *,
@@ -616,6 +727,8 @@ Global___LogoutRequest: _TypeAlias = LogoutRequest  # noqa: Y015
 
 @_typing.final
 class GetJwksRequest(_message.Message):
+    """No parameters: the key set is public."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     def __init__(
@@ -637,7 +750,9 @@ class Jwks(_message.Message):
 
     KEYS_FIELD_NUMBER: _builtins.int
     @_builtins.property
-    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___Jwk]: ...
+    def keys(self) -> _containers.RepeatedCompositeFieldContainer[Global___Jwk]:
+        """Every key that may have signed a live access token, and the next key before it is used."""
+
     def __init__(
         self,
         *,
@@ -667,14 +782,23 @@ class Jwk(_message.Message):
     N_FIELD_NUMBER: _builtins.int
     E_FIELD_NUMBER: _builtins.int
     kty: _builtins.str
+    """Key type: "EC" (the only one used today) or "RSA"."""
     kid: _builtins.str
+    """Key id; matches the `kid` header of the tokens it signed."""
     use: _builtins.str
+    """Always "sig": the key verifies signatures."""
     alg: _builtins.str
+    """Signature algorithm, "ES256"."""
     crv: _builtins.str
+    """EC curve, "P-256"."""
     x: _builtins.str
+    """EC public key x coordinate, base64url."""
     y: _builtins.str
+    """EC public key y coordinate, base64url."""
     n: _builtins.str
+    """RSA modulus, base64url (empty for EC keys)."""
     e: _builtins.str
+    """RSA public exponent, base64url (empty for EC keys)."""
     def __init__(
         self,
         *,

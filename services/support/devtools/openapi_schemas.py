@@ -1,0 +1,278 @@
+"""JSON Schemas of proto messages, by the proto3 JSON mapping, with the proto comments as descriptions.
+
+What the edge's transcoder prints and parses decides every rule here: proto field names (it preserves
+them), int64 as a decimal string, enums by name, the well-known types in their JSON forms (Timestamp as
+RFC 3339, Duration as "1.5s", FieldMask as "a,b.c", wrappers as their bare value or null), maps as objects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from google.api import field_behavior_pb2
+from google.protobuf import descriptor_pb2
+
+FieldProto = descriptor_pb2.FieldDescriptorProto
+Schema = dict[str, Any]
+
+# Paths inside FileDescriptorProto / DescriptorProto / EnumDescriptorProto / ServiceDescriptorProto,
+# as SourceCodeInfo numbers them (the field numbers of those messages).
+FILE_MESSAGE, FILE_ENUM, FILE_SERVICE = 4, 5, 6
+MESSAGE_FIELD, MESSAGE_NESTED, MESSAGE_ENUM = 2, 3, 4
+ENUM_VALUE = 2
+SERVICE_METHOD = 2
+
+REF_PREFIX = "#/components/schemas/"
+
+_INT32 = {"type": "integer", "format": "int32"}
+_INT64 = {"type": "string", "format": "int64", "pattern": "^-?[0-9]+$"}
+_UINT64 = {"type": "string", "format": "uint64", "pattern": "^[0-9]+$"}
+_SCALARS: dict[int, Schema] = {
+    FieldProto.TYPE_STRING: {"type": "string"},
+    FieldProto.TYPE_BYTES: {"type": "string", "format": "byte", "contentEncoding": "base64"},
+    FieldProto.TYPE_BOOL: {"type": "boolean"},
+    FieldProto.TYPE_INT32: _INT32,
+    FieldProto.TYPE_SINT32: _INT32,
+    FieldProto.TYPE_SFIXED32: _INT32,
+    FieldProto.TYPE_UINT32: {"type": "integer", "format": "int64", "minimum": 0, "maximum": 4294967295},
+    FieldProto.TYPE_FIXED32: {"type": "integer", "format": "int64", "minimum": 0, "maximum": 4294967295},
+    FieldProto.TYPE_INT64: _INT64,
+    FieldProto.TYPE_SINT64: _INT64,
+    FieldProto.TYPE_SFIXED64: _INT64,
+    FieldProto.TYPE_UINT64: _UINT64,
+    FieldProto.TYPE_FIXED64: _UINT64,
+    FieldProto.TYPE_FLOAT: {"type": "number", "format": "float"},
+    FieldProto.TYPE_DOUBLE: {"type": "number", "format": "double"},
+}
+
+# The well-known types that have a JSON form of their own: inlined, never referenced.
+_WELL_KNOWN: dict[str, Schema] = {
+    "google.protobuf.Timestamp": {"type": "string", "format": "date-time", "examples": ["2026-01-31T09:30:00Z"]},
+    "google.protobuf.Duration": {
+        "type": "string",
+        "pattern": r"^-?[0-9]+(\.[0-9]{1,9})?s$",
+        "description": 'Seconds with up to nine fractional digits and an "s" suffix, e.g. "1209600s".',
+    },
+    "google.protobuf.FieldMask": {
+        "type": "string",
+        "description": 'Comma-separated field paths, e.g. "title,authors" ("*" for every writable field).',
+    },
+    "google.protobuf.Empty": {"type": "object", "additionalProperties": False},
+    "google.protobuf.Struct": {"type": "object", "additionalProperties": True},
+    "google.protobuf.Value": {},
+    "google.protobuf.ListValue": {"type": "array", "items": {}},
+    "google.protobuf.Any": {
+        "type": "object",
+        "properties": {"@type": {"type": "string", "description": "The type URL of the packed message."}},
+        "required": ["@type"],
+        "additionalProperties": True,
+    },
+    "google.protobuf.DoubleValue": {"type": ["number", "null"], "format": "double"},
+    "google.protobuf.FloatValue": {"type": ["number", "null"], "format": "float"},
+    "google.protobuf.Int64Value": {"type": ["string", "null"], "format": "int64"},
+    "google.protobuf.UInt64Value": {"type": ["string", "null"], "format": "uint64"},
+    "google.protobuf.Int32Value": {"type": ["integer", "null"], "format": "int32"},
+    "google.protobuf.UInt32Value": {"type": ["integer", "null"], "format": "int64", "minimum": 0},
+    "google.protobuf.BoolValue": {"type": ["boolean", "null"]},
+    "google.protobuf.StringValue": {"type": ["string", "null"]},
+    "google.protobuf.BytesValue": {"type": ["string", "null"], "format": "byte"},
+}
+
+_BEHAVIOR = field_behavior_pb2.FieldBehavior
+
+
+def clean_comment(text: str) -> str:
+    """A proto comment as Markdown: the one leading space of each line gone, blank edges trimmed."""
+    lines = [line[1:] if line.startswith(" ") else line for line in text.splitlines()]
+    return "\n".join(line.rstrip() for line in lines).strip()
+
+
+@dataclass
+class ProtoIndex:
+    """Every message, enum and service of a descriptor set, by full name, with its comments."""
+
+    files: list[descriptor_pb2.FileDescriptorProto]
+    messages: dict[str, descriptor_pb2.DescriptorProto] = field(default_factory=dict)
+    enums: dict[str, descriptor_pb2.EnumDescriptorProto] = field(default_factory=dict)
+    comments: dict[str, str] = field(default_factory=dict)
+    """Comment of a message, enum, service, method ("pkg.Svc.Method"), field ("pkg.Msg.field") or
+    enum value ("pkg.Enum.VALUE")."""
+
+    @classmethod
+    def of(cls, descriptor_set: descriptor_pb2.FileDescriptorSet) -> ProtoIndex:
+        index = cls(files=list(descriptor_set.file))
+        for file in index.files:
+            located = {tuple(loc.path): loc for loc in file.source_code_info.location}
+
+            def comment(path: tuple[int, ...], located: dict = located) -> str:
+                loc = located.get(path)
+                return clean_comment(loc.leading_comments or loc.trailing_comments) if loc else ""
+
+            for name, message, path in _walk_messages(file.package, file.message_type, (FILE_MESSAGE,)):
+                index.messages[name] = message
+                index.comments[name] = comment(path)
+                for i, fld in enumerate(message.field):
+                    index.comments[f"{name}.{fld.name}"] = comment((*path, MESSAGE_FIELD, i))
+                for i, enum in enumerate(message.enum_type):
+                    index._add_enum(f"{name}.{enum.name}", enum, (*path, MESSAGE_ENUM, i), comment)
+            for i, enum in enumerate(file.enum_type):
+                index._add_enum(f"{file.package}.{enum.name}", enum, (FILE_ENUM, i), comment)
+            for s, service in enumerate(file.service):
+                service_name = f"{file.package}.{service.name}"
+                index.comments[service_name] = comment((FILE_SERVICE, s))
+                for m, method in enumerate(service.method):
+                    index.comments[f"{service_name}.{method.name}"] = comment((FILE_SERVICE, s, SERVICE_METHOD, m))
+        return index
+
+    def _add_enum(self, name: str, enum: descriptor_pb2.EnumDescriptorProto, path: tuple[int, ...], comment) -> None:
+        self.enums[name] = enum
+        self.comments[name] = comment(path)
+        for i, value in enumerate(enum.value):
+            self.comments[f"{name}.{value.name}"] = comment((*path, ENUM_VALUE, i))
+
+    def message(self, type_name: str) -> descriptor_pb2.DescriptorProto:
+        return self.messages[type_name.lstrip(".")]
+
+
+def _walk_messages(
+    prefix: str, messages: Any, path: tuple[int, ...]
+) -> Iterator[tuple[str, descriptor_pb2.DescriptorProto, tuple[int, ...]]]:
+    for i, message in enumerate(messages):
+        name, here = f"{prefix}.{message.name}", (*path, i)
+        yield name, message, here
+        yield from _walk_messages(name, message.nested_type, (*here, MESSAGE_NESTED))
+
+
+_EXAMPLE = re.compile(r'(?:e\.g\.|Example:|such as)\s*"([^"]+)"')
+_RESOURCE_NAME = re.compile(r'^"([a-zA-Z]+(?:/\{[a-z_]+\}(?:/[a-zA-Z]+)?)*)"')
+SAMPLE_ID = "6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11"
+
+
+def example_from_comment(comment: str) -> str | None:
+    """An example value a string field's comment gives: the first `e.g. "…"`, or, for a comment that
+    opens with a resource name pattern such as "books/{book}", that pattern with a sample id."""
+    if match := _EXAMPLE.search(comment):
+        return match.group(1)
+    if match := _RESOURCE_NAME.match(comment):
+        return re.sub(r"\{[a-z_]+\}", SAMPLE_ID, match.group(1))
+    return None
+
+
+def behaviors(fld: FieldProto) -> set[int]:
+    """The google.api.field_behavior values a field declares."""
+    return set(fld.options.Extensions[field_behavior_pb2.field_behavior])
+
+
+def is_map(index: ProtoIndex, fld: FieldProto) -> bool:
+    if fld.type != FieldProto.TYPE_MESSAGE or fld.label != FieldProto.LABEL_REPEATED:
+        return False
+    return index.message(fld.type_name).options.map_entry
+
+
+def schema_name(full_name: str) -> str:
+    return full_name.lstrip(".")
+
+
+class SchemaBuilder:
+    """Builds `components.schemas`: one entry per message or enum reachable from the API."""
+
+    def __init__(self, index: ProtoIndex) -> None:
+        self.index = index
+        self.schemas: dict[str, Schema] = {}
+
+    def ref(self, type_name: str) -> Schema:
+        """A reference to a message or enum, built on first use (well-known types are inlined)."""
+        name = schema_name(type_name)
+        if name in _WELL_KNOWN:
+            return dict(_WELL_KNOWN[name])
+        if name not in self.schemas:
+            self.schemas[name] = {}  # placeholder first: recursive messages refer to themselves
+            self.schemas[name] = self._enum(name) if name in self.index.enums else self.message_schema(name)
+        return {"$ref": REF_PREFIX + name}
+
+    def message_schema(self, name: str, *, exclude: frozenset[str] = frozenset()) -> Schema:
+        """An object schema of a message; `exclude` drops top-level fields bound elsewhere (the path)."""
+        message = self.index.message(name)
+        properties: dict[str, Schema] = {}
+        required: list[str] = []
+        for fld in message.field:
+            if fld.name in exclude:
+                continue
+            properties[fld.name] = self.field_schema(name, fld)
+            if _BEHAVIOR.REQUIRED in behaviors(fld):
+                required.append(fld.name)
+        schema: Schema = {"type": "object"}
+        if description := self.index.comments.get(name):
+            schema["description"] = description
+        schema["properties"] = properties
+        if required:
+            schema["required"] = required
+        exclusive = _oneof_exclusions(message, exclude)
+        if exclusive:
+            schema["allOf"] = exclusive
+        return schema
+
+    def field_schema(self, message_name: str, fld: FieldProto) -> Schema:
+        """The schema of one field, with its comment and field behaviours."""
+        schema = self._value_schema(fld)
+        if is_map(self.index, fld):
+            entry = self.index.message(fld.type_name)
+            schema = {"type": "object", "additionalProperties": self._value_schema(entry.field[1])}
+        elif fld.label == FieldProto.LABEL_REPEATED:
+            schema = {"type": "array", "items": schema}
+        notes = [self.index.comments.get(f"{message_name}.{fld.name}", "")]
+        if fld.type == FieldProto.TYPE_STRING and not is_map(self.index, fld):
+            example = example_from_comment(notes[0])
+            if example is not None:
+                target = schema["items"] if fld.label == FieldProto.LABEL_REPEATED else schema
+                target["examples"] = [example]
+        declared = behaviors(fld)
+        if _BEHAVIOR.OUTPUT_ONLY in declared or _BEHAVIOR.IDENTIFIER in declared:
+            schema["readOnly"] = True
+        if _BEHAVIOR.INPUT_ONLY in declared:
+            schema["writeOnly"] = True
+        if _BEHAVIOR.IMMUTABLE in declared:
+            notes.append("Immutable: set when the resource is created, never changed afterwards.")
+        if declared:
+            schema["x-field-behavior"] = sorted(_BEHAVIOR.Name(b) for b in declared)
+        if fld.HasField("oneof_index") and not fld.proto3_optional:
+            oneof = self.index.message(message_name).oneof_decl[fld.oneof_index].name
+            notes.append(f"Part of oneof `{oneof}`: set at most one of its fields.")
+        description = "\n\n".join(note for note in notes if note)
+        if description:
+            schema["description"] = (
+                f"{schema['description']}\n\n{description}" if schema.get("description") else description
+            )
+        return schema
+
+    def _value_schema(self, fld: FieldProto) -> Schema:
+        if fld.type in (FieldProto.TYPE_MESSAGE, FieldProto.TYPE_ENUM):
+            return self.ref(fld.type_name)
+        return dict(_SCALARS[fld.type])
+
+    def _enum(self, name: str) -> Schema:
+        enum = self.index.enums[name]
+        lines = [self.index.comments.get(name, "")]
+        values = []
+        for value in enum.value:
+            values.append(value.name)
+            note = self.index.comments.get(f"{name}.{value.name}", "")
+            lines.append(f"- `{value.name}`" + (f": {note}" if note else ""))
+        return {"type": "string", "enum": values, "description": "\n".join(line for line in lines if line)}
+
+
+def _oneof_exclusions(message: descriptor_pb2.DescriptorProto, exclude: frozenset[str]) -> list[Schema]:
+    """JSON Schema for "at most one field of each oneof": no two members present together."""
+    members: dict[int, list[str]] = {}
+    for fld in message.field:
+        if fld.HasField("oneof_index") and not fld.proto3_optional and fld.name not in exclude:
+            members.setdefault(fld.oneof_index, []).append(fld.name)
+    return [
+        {"not": {"required": [first, second]}}
+        for names in members.values()
+        for i, first in enumerate(names)
+        for second in names[i + 1 :]
+    ]

@@ -1,0 +1,62 @@
+"""The Python client against the live edge: the README examples run as written, in this project's venv
+(where ./athenaeum installs the client), and the session renews its token by itself."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from athenaeum_client import AsyncClient, Client, PermissionDenied, users
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+READMES = (ROOT / "clients/python/README.md", ROOT / "README.md")
+PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def examples() -> list[pytest.param]:
+    found = []
+    for readme in READMES:
+        for number, code in enumerate(PYTHON_BLOCK.findall(readme.read_text()), start=1):
+            found.append(pytest.param(code, id=f"{readme.relative_to(ROOT)}#{number}"))
+    return found
+
+
+@pytest.mark.parametrize("code", examples())
+def test_a_readme_example_runs_against_the_live_edge(mesh, admin, code: str) -> None:
+    # The examples sign in as the dev mesh's bootstrap admin (`admin` makes sure the edge accepts tokens).
+    env = {**os.environ, "ATHENAEUM_EDGE": mesh.edge_grpc_target}
+    result = subprocess.run(
+        [sys.executable, "-B", "-c", code], env=env, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip(), "an example shows what it did"
+
+
+def test_calls_renew_an_access_token_about_to_expire(mesh, librarian) -> None:
+    with Client(mesh.edge_grpc_target, timeout=10) as client:
+        client.sign_in(librarian.email, librarian.password)
+        first_refresh_token = client.tokens.refresh_token
+        expiry = client.tokens.access_token_expire_time
+        assert expiry is not None
+        client.tokens.access_token_expire_time = expiry.replace(year=expiry.year - 1)  # "expires any moment"
+
+        me = client.users.get_user(users.GetUserRequest(name="users/me"))
+
+        assert me.email == librarian.email
+        assert client.tokens.refresh_token != first_refresh_token
+        assert client.tokens.access_token_expire_time is not None
+        assert client.tokens.access_token_expire_time > expiry
+
+
+async def test_the_async_client_raises_errors_with_their_details(mesh, reader) -> None:
+    async with AsyncClient(mesh.edge_grpc_target, timeout=10) as client:
+        await client.sign_in(reader.email, reader.password)
+        with pytest.raises(PermissionDenied) as refused:
+            await client.users.list_users(users.ListUsersRequest(page_size=1))
+    assert refused.value.reason and refused.value.error_info is not None

@@ -1,0 +1,140 @@
+"""One error format at the edge: what Envoy answers by itself is google.rpc.Status JSON too, and CORS.
+
+Each class of error the edge makes on its own (no service involved) is provoked for real through the
+session's mesh; the classes a mesh cannot be made to produce on demand without changing it (413, 429)
+are covered by tests/integration/mesh/test_edge_local_replies.py with the same configuration.
+"""
+
+from __future__ import annotations
+
+import grpc
+import httpx
+import pytest
+
+from athenaeum.users.v1 import users_pb2, users_pb2_grpc
+
+pytestmark = pytest.mark.e2e
+
+GRPC_CODES = {"INVALID_ARGUMENT": 3, "NOT_FOUND": 5, "PERMISSION_DENIED": 7, "UNAVAILABLE": 14, "UNAUTHENTICATED": 16}
+DEADLINE_EXCEEDED = 4
+
+
+def assert_status_json(response: httpx.Response, http_status: int, code: int) -> dict:
+    """The response is a google.rpc.Status with this gRPC code, under the matching HTTP status."""
+    assert response.status_code == http_status, response.text
+    assert response.headers["content-type"].startswith("application/json"), response.headers
+    body = response.json()
+    assert body["code"] == code, body
+    assert isinstance(body["message"], str) and body["message"], body
+    assert isinstance(body.get("details", []), list), body
+    return body
+
+
+@pytest.mark.parametrize(
+    ("what", "method", "path", "kwargs", "http_status", "code"),
+    [
+        ("no route", "GET", "/v2/nothing-here", {}, 404, "NOT_FOUND"),
+        ("unknown query parameter", "GET", "/v1/books?colour=red", {}, 400, "INVALID_ARGUMENT"),
+        ("malformed JSON", "POST", "/v1/auth/login", {"content": b'{"email": '}, 400, "INVALID_ARGUMENT"),
+        ("wrong JSON type", "POST", "/v1/auth/login", {"json": {"email": 5}}, 400, "INVALID_ARGUMENT"),
+        ("not a JSON object", "POST", "/v1/auth/login", {"json": [1, 2]}, 400, "INVALID_ARGUMENT"),
+        ("unknown enum name", "GET", "/v1/loans?status=LOAN_STATUS_LOST_IN_SPACE", {}, 400, "INVALID_ARGUMENT"),
+        (
+            "malformed token",
+            "GET",
+            "/v1/books",
+            {"headers": {"authorization": "Bearer not-a-jwt"}},
+            401,
+            "UNAUTHENTICATED",
+        ),
+    ],
+)
+def test_an_error_the_edge_makes_itself_is_a_status_json(
+    edge: httpx.Client, what: str, method: str, path: str, kwargs: dict, http_status: int, code: str
+) -> None:
+    assert_status_json(edge.request(method, path, **kwargs), http_status, GRPC_CODES[code])
+
+
+def test_an_expired_or_foreign_token_is_a_401_status(edge: httpx.Client, reader) -> None:
+    header, payload, _ = reader.access_token.split(".")
+    tampered = f"{header}.{payload}.c2lnbmF0dXJl"
+    response = edge.get("/v1/users/me", headers={"authorization": f"Bearer {tampered}"})
+    assert_status_json(response, 401, GRPC_CODES["UNAUTHENTICATED"])
+
+
+def test_a_service_refusal_keeps_its_own_status_and_details(edge: httpx.Client, reader) -> None:
+    body = assert_status_json(edge.get("/v1/users", headers=reader.headers), 403, GRPC_CODES["PERMISSION_DENIED"])
+    assert body["details"] and body["details"][0]["@type"].endswith("google.rpc.ErrorInfo")
+
+
+def test_a_deadline_the_service_cannot_meet_is_a_504_status(edge: httpx.Client) -> None:
+    # A client may bound a REST call with gRPC's own timeout header; one nanosecond always passes first.
+    response = edge.get("/v1/books:search", params={"query": "tolstoy"}, headers={"grpc-timeout": "1n"})
+    assert_status_json(response, 504, DEADLINE_EXCEEDED)
+
+
+def test_a_service_whose_sidecar_is_down_is_a_503_status(mesh, edge: httpx.Client, admin) -> None:
+    # The events service owns no state another test reads; its sidecar stands in for any unreachable one.
+    sidecar = mesh.process("events-sidecar")
+    sidecar.stop()
+    try:
+        response = edge.get("/v1/events", headers=admin.headers)
+    finally:
+        sidecar.start()
+        mesh.wait_ready("events-sidecar")
+    assert_status_json(response, 503, GRPC_CODES["UNAVAILABLE"])
+
+
+def test_grpc_callers_still_get_plain_grpc_statuses(mesh) -> None:
+    with grpc.insecure_channel(mesh.edge_grpc_target) as channel:
+        stub = users_pb2_grpc.UsersServiceStub(channel)
+        with pytest.raises(grpc.RpcError) as refused:
+            request = users_pb2.GetUserRequest(name="users/me")
+            stub.GetUser(request, metadata=(("authorization", "Bearer x"),), timeout=10)
+    assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert not refused.value.details().startswith("{"), "a gRPC caller must not get a JSON message"
+
+
+# CORS --------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def allowed_origin(mesh) -> str:
+    (origin,) = mesh.topology.cors_origins
+    return origin
+
+
+def test_a_preflight_from_an_allowed_origin_is_answered(edge: httpx.Client, allowed_origin: str) -> None:
+    response = edge.options(
+        "/v1/books",
+        headers={
+            "origin": allowed_origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "authorization, content-type",
+        },
+    )
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == allowed_origin
+    assert "POST" in response.headers["access-control-allow-methods"]
+    assert "authorization" in response.headers["access-control-allow-headers"]
+
+
+def test_a_preflight_from_another_origin_is_not_allowed(edge: httpx.Client) -> None:
+    response = edge.options(
+        "/v1/books", headers={"origin": "https://evil.example", "access-control-request-method": "POST"}
+    )
+    assert "access-control-allow-origin" not in response.headers
+    assert_status_json(response, 404, GRPC_CODES["NOT_FOUND"])
+
+
+def test_answers_and_errors_carry_the_cors_headers_for_an_allowed_origin(
+    edge: httpx.Client, allowed_origin: str
+) -> None:
+    listed = edge.get("/v1/books", params={"page_size": 1}, headers={"origin": allowed_origin})
+    refused = edge.get("/v1/users/me", headers={"origin": allowed_origin})
+    assert listed.status_code == 200 and refused.status_code == 401
+    for response in (listed, refused):
+        assert response.headers["access-control-allow-origin"] == allowed_origin
+        assert "grpc-status" in response.headers["access-control-expose-headers"]
+    other = edge.get("/v1/books", params={"page_size": 1}, headers={"origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers

@@ -1,0 +1,113 @@
+"""The edge's error mapping on a real Envoy, for the local replies a running mesh is not made to produce
+on demand: a body over a limit (413), a rate limit (429), no healthy upstream (503).
+
+The Envoy here runs the edge's own local_reply_config; the limits are real Envoy filters (buffer,
+local_ratelimit), so what is checked is what Envoy answers when such a limit is configured at the edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
+from services.support.mesh.envoy import render
+from services.support.mesh.envoy_common import Config, admin, http_connection_manager, listener
+from services.support.mesh.envoy_edge_api import json_local_replies
+
+pytestmark = pytest.mark.integration
+
+BODY_LIMIT = 1024
+BUFFER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer"
+RATE_LIMIT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
+NOWHERE = "nowhere"
+
+
+def _rate_limit(bucket: Config | None) -> Config:
+    config: Config = {"@type": RATE_LIMIT_TYPE, "stat_prefix": "limited"}
+    if bucket is not None:
+        enabled = {"default_value": {"numerator": 100}, "runtime_key": "limited"}
+        config.update(token_bucket=bucket, filter_enabled=enabled, filter_enforced=enabled)
+    return config
+
+
+def _config(port: int, admin_port: int) -> Config:
+    one_an_hour = {"max_tokens": 1, "tokens_per_fill": 1, "fill_interval": "3600s"}
+    routes = [
+        {
+            "match": {"path": "/limited"},
+            "direct_response": {"status": 200, "body": {"inline_string": "ok"}},
+            "typed_per_filter_config": {"envoy.filters.http.local_ratelimit": _rate_limit(one_an_hour)},
+        },
+        {"match": {"path": "/nowhere"}, "route": {"cluster": NOWHERE}},
+        {"match": {"prefix": "/"}, "direct_response": {"status": 200, "body": {"inline_string": "fine"}}},
+    ]
+    filters = [
+        {"name": "envoy.filters.http.local_ratelimit", "typed_config": _rate_limit(None)},
+        {"name": "envoy.filters.http.buffer", "typed_config": {"@type": BUFFER_TYPE, "max_request_bytes": BODY_LIMIT}},
+    ]
+    hcm = http_connection_manager(
+        stat_prefix="edge", routes=routes, http_filters=filters, local_reply_config=json_local_replies()
+    )
+    empty_cluster = {
+        "name": NOWHERE,
+        "type": "STATIC",
+        "connect_timeout": "1s",
+        "load_assignment": {"cluster_name": NOWHERE, "endpoints": []},
+    }
+    return {
+        "admin": admin(admin_port),
+        "static_resources": {
+            "listeners": [listener("edge", "127.0.0.1", port, {"filters": [hcm]})],
+            "clusters": [empty_cluster],
+        },
+    }
+
+
+@pytest.fixture(scope="module")
+def edge_url(tmp_path_factory: pytest.TempPathFactory, free_port_source: Iterator[int]) -> Iterator[str]:
+    folder: Path = tmp_path_factory.mktemp("local-replies")
+    port, admin_port = next(free_port_source), next(free_port_source)
+    config_file = folder / "edge.yaml"
+    config_file.write_text(render(_config(port, admin_port)))
+    envoy: EnvoyProcess = start_envoy(config_file, admin_port=admin_port, log_path=folder / "envoy.log")
+    with envoy:
+        yield f"http://127.0.0.1:{port}"
+
+
+def _status(response: httpx.Response) -> dict:
+    assert response.headers["content-type"] == "application/json", response.text
+    return response.json()
+
+
+def test_a_body_over_the_limit_is_a_413_resource_exhausted_status(edge_url: str) -> None:
+    response = httpx.post(f"{edge_url}/anything", content=b"x" * (BODY_LIMIT * 4))
+    assert response.status_code == 413
+    assert _status(response) == {"code": 8, "message": "Payload Too Large", "details": []}
+
+
+def test_a_rate_limited_call_is_a_429_resource_exhausted_status(edge_url: str) -> None:
+    first, second = (httpx.get(f"{edge_url}/limited") for _ in range(2))
+    assert first.status_code == 200
+    assert second.status_code == 429
+    assert _status(second)["code"] == 8
+
+
+def test_no_healthy_upstream_is_a_503_unavailable_status(edge_url: str) -> None:
+    response = httpx.get(f"{edge_url}/nowhere")
+    assert response.status_code == 503
+    assert _status(response) == {"code": 14, "message": "no healthy upstream", "details": []}
+
+
+def test_a_grpc_caller_gets_the_status_in_grpc_trailers_not_json(edge_url: str) -> None:
+    response = httpx.get(f"{edge_url}/nowhere", headers={"content-type": "application/grpc"})
+    assert response.headers["grpc-status"] == "14"
+    assert response.headers["grpc-message"] == "no healthy upstream"
+
+
+def test_a_successful_answer_is_left_alone(edge_url: str) -> None:
+    response = httpx.get(f"{edge_url}/ok")
+    assert response.status_code == 200 and response.text == "fine"
