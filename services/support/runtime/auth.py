@@ -9,7 +9,6 @@ and where session revocations come from is injected by the composition root.
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import inspect
 import logging
@@ -33,6 +32,7 @@ from services.support.runtime.identity import (
     decode_claims,
 )
 from services.support.runtime.interceptors import Handler, caller_from_metadata, replace_behavior
+from services.support.runtime.retrying import retry_forever
 from services.support.runtime.wire import event_subject
 
 log = logging.getLogger("athenaeum.auth")
@@ -105,16 +105,9 @@ class RevocationList:
         """Keep up with session revocations on JetStream, replaying those whose tokens may still live."""
         if self._feed is None:
             return
-        delay = 0.2
-        while True:
-            try:
-                await self._follow_once(self._nats_url, self._feed)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # NATS away or the stream not declared yet: try again
-                log.warning("revocation feed unavailable: %s", error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        feed = self._feed
+        # NATS away or the stream not declared yet: try again.
+        await retry_forever(lambda: self._follow_once(self._nats_url, feed), what="revocation feed")
 
     async def _follow_once(self, nats_url: str, feed: RevocationFeed) -> None:
         client = await nats.connect(nats_url, name="revocations", max_reconnect_attempts=-1, connect_timeout=2)
@@ -127,6 +120,7 @@ class RevocationList:
             )
             async for message in subscription.messages:
                 self.apply(feed.decode(message.data))
+            raise ConnectionError("the revocation feed ended")  # followed again, like any other failure
         finally:
             await client.close()
 

@@ -16,6 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from services.support.runtime.retrying import retry_forever
 from services.support.runtime.telemetry import CONSUMER_MESSAGES, CONSUMER_PENDING
 from services.support.runtime.tracing import consuming
 
@@ -76,25 +77,20 @@ class NatsLink:
         return self._client.jetstream()
 
     async def run(self) -> None:
-        """Connect (retrying until it works) and declare the streams; nats-py reconnects by itself after."""
-        delay = 0.2
-        while self._client is None:
-            try:
-                client = await nats.connect(
-                    self._url,
-                    name=self._name,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
-                    connect_timeout=2,
-                )
-            except Exception as error:
-                log.warning("NATS not reachable yet: %s", error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
+        """Connect and declare the streams, retrying until both work; nats-py reconnects by itself after."""
+        self._client = await retry_forever(self._connect, what="NATS")
+        self._connected.set()
+
+    async def _connect(self) -> NatsClient:
+        client = await nats.connect(
+            self._url, name=self._name, max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2
+        )
+        try:
             await ensure_streams(client.jetstream(), replicas=self._stream_replicas)
-            self._client = client
-            self._connected.set()
+        except BaseException:
+            await client.close()
+            raise
+        return client
 
     async def close(self) -> None:
         if self._client is not None and not self._client.is_closed:

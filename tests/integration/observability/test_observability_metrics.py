@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.e2e
 
-GET_BOOK = "/athenaeum.catalog.v1.CatalogService/GetBook"
+GET_BOOK = (("grpc_method", "GetBook"), ("grpc_service", "athenaeum.catalog.v1.CatalogService"), ("grpc_type", "unary"))
 
 
 def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -24,7 +24,8 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 def not_found_count(samples: dict) -> float:
-    return samples.get(("athenaeum_rpc_requests_total", (("code", "NOT_FOUND"), ("method", GET_BOOK))), 0.0)
+    """GetBook calls answered NOT_FOUND, labelled as go-grpc-prometheus does (what gRPC dashboards query)."""
+    return samples.get(("grpc_server_handled_total", (("grpc_code", "NotFound"), *GET_BOOK)), 0.0)
 
 
 def test_the_catalog_metrics_count_the_rpc_just_made_through_the_edge(mesh) -> None:
@@ -36,7 +37,8 @@ def test_the_catalog_metrics_count_the_rpc_just_made_through_the_edge(mesh) -> N
 
     assert response.status_code == 404
     assert not_found_count(after) == before + 1
-    assert after[("athenaeum_rpc_duration_seconds_count", (("method", GET_BOOK),))] >= 1
+    assert after[("grpc_server_handling_seconds_count", GET_BOOK)] >= 1
+    assert after[("grpc_server_started_total", GET_BOOK)] >= not_found_count(after)
     assert after[("athenaeum_db_pool_size", (("database", "athenaeum_catalog"),))] > 0
     assert ("athenaeum_db_pool_connections", (("database", "athenaeum_catalog"), ("state", "checked_out"))) in after
     assert ("athenaeum_outbox_backlog", ()) in after

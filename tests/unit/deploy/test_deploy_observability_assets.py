@@ -42,8 +42,8 @@ def test_every_athenaeum_metric_the_dashboard_queries_is_exported() -> None:
 def test_the_dashboard_covers_red_pool_outbox_consumers_and_envoy() -> None:
     text = " ".join(expressions(DASHBOARD["panels"]))
     for metric in (
-        "athenaeum_rpc_requests_total",
-        "athenaeum_rpc_duration_seconds_bucket",
+        "grpc_server_handled_total",
+        "grpc_server_handling_seconds_bucket",
         "athenaeum_db_pool_connections",
         "athenaeum_outbox_backlog",
         "athenaeum_consumer_pending_messages",
