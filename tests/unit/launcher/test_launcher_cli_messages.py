@@ -51,9 +51,7 @@ def test_the_pointer_of_another_mesh_is_not_forgotten(tmp_path: Path) -> None:
     assert (default / state.POINTER_FILE).read_text() == str(second.resolve())
 
 
-def test_the_try_hint_names_the_grpcurl_of_the_virtualenv(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+def test_the_try_hint_names_the_grpcurl_of_the_virtualenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(ROOT)
     mesh = SimpleNamespace(
         startup_seconds=1.0,
