@@ -1,7 +1,7 @@
 """The release's one version: pyproject.toml's `[project] version`.
 
-From the installed distribution's metadata (`./athenaeum` installs it editable), else from the pyproject.toml
-beside the source (the image runs the source with the distribution removed and keeps pyproject.toml).
+Read from the pyproject.toml beside the source when there is one (a checkout; the image keeps it too), else from
+the installed distribution's metadata.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ UNKNOWN = "0+unknown"
 def version() -> str:
     """The release version, e.g. "0.1.0"."""
     try:
-        return metadata.version(DISTRIBUTION)
-    except metadata.PackageNotFoundError:
-        pass
-    try:
         return str(tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))["project"]["version"])
     except (OSError, KeyError, tomllib.TOMLDecodeError):
+        pass
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
         return UNKNOWN

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from promql_helpers import TARGET_LABELS, alert_rules, dashboard_expressions, selectors
+
+from services.support.mesh import registry
 
 pytestmark = pytest.mark.e2e
 
@@ -21,6 +25,20 @@ def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     }
+
+
+SERIES = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ")
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def exposed_series(text: str) -> list[tuple[str, dict[str, str]]]:
+    """Series as Prometheus stores them: names as exposed (prometheus_client's parser would add `_total` to an
+    Envoy counter that has none)."""
+    found = []
+    for line in text.splitlines():
+        if match := SERIES.match(line):
+            found.append((match.group(1), dict(LABEL.findall(match.group(2) or ""))))
+    return found
 
 
 def not_found_count(samples: dict) -> float:
@@ -49,3 +67,31 @@ def test_envoy_stats_are_there_for_prometheus(mesh) -> None:
     samples = scrape(f"http://127.0.0.1:{admin}/stats/prometheus")
 
     assert any(name == "envoy_cluster_upstream_rq_total" for name, _ in samples)
+
+
+def test_every_series_the_alerts_and_the_dashboard_name_is_exported_with_the_labels_they_match(mesh) -> None:
+    """What the live services and Envoys export, against every selector of the alert rules and the dashboard."""
+    httpx.get(f"{mesh.edge_url}/v1/books/{uuid.uuid4()}", timeout=10)  # at least one RPC has been counted
+    placements = [mesh.topology.placement(spec.name) for spec in registry.SERVICES]
+    pages = [f"http://127.0.0.1:{p.metrics_port}/metrics" for p in placements]
+    pages += [f"http://127.0.0.1:{p.admin_port}/stats/prometheus" for p in placements]
+    pages.append(f"{mesh.edge_admin_url}/stats/prometheus")
+    samples: dict[str, list[dict[str, str]]] = {}
+    for page in pages:
+        for name, labels in exposed_series(httpx.get(page, timeout=10).text):
+            samples.setdefault(name, []).append(labels)
+
+    wanted = [
+        selector
+        for expr in [*(rule["expr"] for rule in alert_rules()), *dashboard_expressions()]
+        for selector in selectors(expr)
+    ]
+    for selector in wanted:
+        if not selector.metric.startswith("envoy_") and selector.metric not in samples:
+            continue  # a labelled series of ours appears with its first event (checked registered in tests/unit)
+        series = samples.get(selector.metric, [])
+        assert series, f"no Envoy exports {selector.metric}"
+        own = selector.equal.items() - {(k, v) for k, v in selector.equal.items() if k in TARGET_LABELS}
+        assert any(own <= labels.items() for labels in series), f"{selector.metric} has no series {dict(own)}"
+        known = set().union(*(labels.keys() for labels in series)) | TARGET_LABELS
+        assert selector.labels <= known, f"{selector.metric} has no label {selector.labels - known}"
