@@ -154,3 +154,9 @@ def test_services_reach_infrastructure_by_compose_names(project: dict[str, Any])
         assert env["ATHENAEUM_OTLP_ENDPOINT"].startswith("http://jaeger:")
     envoy_hosts = set(re.findall(r"address: ([a-z]+)\n\s+port_value: 8443", (ROOT / "envoy/edge.yaml").read_text()))
     assert envoy_hosts == {spec.name for spec in registry.SERVICES} <= set(services)
+
+
+def test_the_readme_names_every_secret_file_compose_needs(project: dict[str, Any]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"secrets/{name}" in readme or f" {name} " in readme for name in project["secrets"])
+    assert "--profile tls" in readme
