@@ -100,7 +100,11 @@ class OutboxRelay:
         while True:
             # NATS or Postgres away: the rows stay, the relay tries again (the gauge matters most meanwhile).
             await retry_forever(
-                self._drain, what="outbox relay", first=self._poll_seconds, on_failure=self._report_backlog
+                self._drain,
+                what="outbox relay",
+                first=self._poll_seconds,
+                on_failure=self._report_backlog,
+                wake=self._wakeup,  # a commit tries again at once, as it would without a failure
             )
             OUTBOX_BACKLOG.set(0)  # drained (rows another process holds are on their way too)
             with contextlib.suppress(TimeoutError):

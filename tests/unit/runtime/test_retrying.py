@@ -37,3 +37,29 @@ async def test_a_cancellation_is_never_retried() -> None:
     with pytest.raises(asyncio.CancelledError):
         await retry_forever(attempt, what="test link", first=0)
     assert calls == 1
+
+
+async def test_an_attempt_given_as_a_lambda_is_awaited_too() -> None:
+    async def connect(address: str) -> str:
+        return f"connected to {address}"
+
+    assert await retry_forever(lambda: connect("nats"), what="test link", first=0) == "connected to nats"
+
+
+async def test_a_wake_event_ends_the_wait_before_the_next_attempt() -> None:
+    wake = asyncio.Event()
+    attempts: list[int] = []
+
+    async def attempt() -> str:
+        attempts.append(1)
+        if len(attempts) == 1:
+            raise ConnectionError("down")
+        return "up"
+
+    async def on_failure() -> None:
+        wake.set()  # e.g. a commit while the relay waits: without the event the wait would be an hour
+
+    assert (
+        await retry_forever(attempt, what="test link", first=3600, most=3600, on_failure=on_failure, wake=wake) == "up"
+    )
+    assert not wake.is_set()
