@@ -35,7 +35,7 @@ FoundDataDir = Annotated[
         "--data-dir",
         envvar="ATHENAEUM_DATA_DIR",
         show_default=False,
-        help="The mesh's data folder [default: the one the last `up` from this folder used].",
+        help="The mesh's data folder (default: the one the last `up` from this folder used).",
     ),
 ]
 Only = Annotated[list[str] | None, typer.Option("--only", help="Run only these services (repeatable).")]
@@ -220,8 +220,8 @@ def migrate(
             "--database-url",
             envvar="DATABASE_URL",
             show_default=False,
-            help="Admin URL of the Postgres server [default: from ATHENAEUM_DATABASE_URL and "
-            "ATHENAEUM_DATABASE_PASSWORD(_FILE), as the services read them].",
+            help="Admin URL of the Postgres server (default: from ATHENAEUM_DATABASE_URL and "
+            "ATHENAEUM_DATABASE_PASSWORD or _FILE, as the services read them).",
         ),
     ] = None,
     only: Only = None,
