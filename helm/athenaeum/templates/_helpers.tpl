@@ -30,21 +30,41 @@ app.kubernetes.io/component: {{ .component }}
 {{- toYaml (mergeOverwrite (deepCopy .root.Values.serviceDefaults) (deepCopy $override)) -}}
 {{- end }}
 
+{{/* Security contexts: values podSecurityContext / containerSecurityContext (OpenShift: IDs set to null). */}}
 {{- define "athenaeum.podSecurityContext" -}}
-runAsNonRoot: true
-runAsUser: 10001
-runAsGroup: 10001
-fsGroup: 10001
-seccompProfile:
-  type: RuntimeDefault
+{{ toYaml .Values.podSecurityContext }}
 {{- end }}
 
 {{- define "athenaeum.containerSecurityContext" -}}
-allowPrivilegeEscalation: false
-readOnlyRootFilesystem: true
-runAsNonRoot: true
-capabilities:
-  drop: ["ALL"]
+{{ toYaml .Values.containerSecurityContext }}
+{{- end }}
+
+{{/*
+Where one workload's pods may run: nodeSelector, affinity, tolerations and topologySpreadConstraints from `cfg`
+(its own values) where set, else the chart-wide ones. A spread constraint without a labelSelector spreads the
+workload's own pods (`labels`: the dict for athenaeum.selectorLabels).
+*/}}
+{{- define "athenaeum.scheduling" -}}
+{{- $values := .root.Values -}}
+{{- range $key := list "nodeSelector" "affinity" "tolerations" }}
+{{- with (index $.cfg $key | default (index $values $key)) }}
+{{ $key }}: {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+{{- with (.cfg.topologySpreadConstraints | default $values.topologySpreadConstraints) }}
+{{- $own := dict "labelSelector" (dict "matchLabels" (include "athenaeum.selectorLabels" $.labels | fromYaml)) }}
+topologySpreadConstraints:
+{{- range . }}
+  - {{- toYaml (hasKey . "labelSelector" | ternary . (merge (deepCopy .) $own)) | nindent 4 }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* A workload's pod annotations: the chart-wide podAnnotations, overridden key by key by its own (`cfg`). */}}
+{{- define "athenaeum.podAnnotations" -}}
+{{- with merge (deepCopy (.cfg.podAnnotations | default dict)) (deepCopy .root.Values.podAnnotations) }}
+{{- toYaml . }}
+{{- end }}
 {{- end }}
 
 {{/* The mesh certificate of one identity, mounted as ca.pem, <identity>.pem and <identity>-key.pem. */}}
@@ -76,7 +96,12 @@ capabilities:
 {{- end }}
 
 {{- define "athenaeum.postgresSecret" -}}
+{{- if .Values.postgresql.bundled -}}
 {{ .Values.postgresql.auth.existingSecret | default (printf "%s-postgresql" .Release.Name) }}
+{{- else -}}
+{{- /* It must exist before the chart: the migration job runs before anything of the release is created. */ -}}
+{{ required "postgresql.auth.existingSecret is required when postgresql.bundled is false" .Values.postgresql.auth.existingSecret }}
+{{- end -}}
 {{- end }}
 
 {{- define "athenaeum.natsUrl" -}}
@@ -87,21 +112,23 @@ nats://{{ .Release.Name }}-nats:4222
 {{- end -}}
 {{- end }}
 
-{{/* The database password, then a URL that refers to it: Kubernetes expands $(VAR) from earlier entries. */}}
+{{/* The settings that reach `database`: a URL without the password, and the password from its Secret (the
+services put it into the URL, quoted, whatever characters it has). */}}
 {{- define "athenaeum.databaseEnv" -}}
-- name: ATHENAEUM_DB_PASSWORD
+- name: ATHENAEUM_DATABASE_URL
+  value: {{ printf "postgresql+asyncpg://%s@%s:%v/%s%s" .root.Values.postgresql.user (include "athenaeum.postgresHost" .root) .root.Values.postgresql.port .database .root.Values.postgresql.urlQuery | quote }}
+- name: ATHENAEUM_DATABASE_PASSWORD
   valueFrom:
     secretKeyRef:
       name: {{ include "athenaeum.postgresSecret" .root }}
       key: password
-- name: {{ .variable }}
-  value: {{ printf "postgresql+asyncpg://%s:$(ATHENAEUM_DB_PASSWORD)@%s:%v/%s%s" .root.Values.postgresql.user (include "athenaeum.postgresHost" .root) .root.Values.postgresql.port .database .root.Values.postgresql.urlQuery | quote }}
 {{- end }}
 
+{{/* prometheus.io/* annotations for a pod's metrics `port` and `path` (observability.prometheusAnnotations). */}}
 {{- define "athenaeum.prometheusAnnotations" -}}
-{{- if .Values.observability.prometheusAnnotations }}
+{{- if .root.Values.observability.prometheusAnnotations }}
 prometheus.io/scrape: "true"
-prometheus.io/port: {{ .Values.mesh.ports.metrics | quote }}
-prometheus.io/path: /metrics
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: {{ .path }}
 {{- end }}
 {{- end }}

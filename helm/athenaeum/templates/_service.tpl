@@ -39,7 +39,8 @@ spec:
       labels: {{- include "athenaeum.labels" $labels | nindent 8 }}
       annotations:
         checksum/envoy: {{ $root.Files.Get (printf "files/envoy/%s.yaml" $svc.name) | sha256sum }}
-        {{- include "athenaeum.prometheusAnnotations" $root | nindent 8 }}
+        {{- include "athenaeum.prometheusAnnotations" (dict "root" $root "port" $ports.metrics "path" "/metrics") | nindent 8 }}
+        {{- include "athenaeum.podAnnotations" (dict "root" $root "cfg" $cfg) | nindent 8 }}
     spec:
       serviceAccountName: {{ $svc.name }}
       automountServiceAccountToken: false
@@ -47,6 +48,7 @@ spec:
       imagePullSecrets: {{- toYaml . | nindent 8 }}
       {{- end }}
       securityContext: {{- include "athenaeum.podSecurityContext" $root | nindent 8 }}
+      {{- include "athenaeum.scheduling" (dict "root" $root "cfg" $cfg "labels" $labels) | nindent 6 }}
       terminationGracePeriodSeconds: {{ $root.Values.rollout.terminationGracePeriodSeconds }}
       initContainers:
         # A native sidecar: started (and ready) before the service, stopped only after it has drained.
@@ -82,6 +84,19 @@ spec:
           volumeMounts:
             - {name: envoy-config, mountPath: /etc/athenaeum/envoy, readOnly: true}
             - {name: mesh-certs, mountPath: /etc/athenaeum/certs, readOnly: true}
+        # The migration job runs beside the pods (helm install --wait cannot deadlock on it): this waits until
+        # the service's database has the schema of this image, so no pod ever starts on an older one.
+        - name: wait-for-schema
+          image: {{ include "athenaeum.image" $root }}
+          imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+          command: ["python", "-m", "services.support.mesh.containers", "wait-for-schema", {{ $svc.name | quote }}]
+          env: {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database) | nindent 12 }}
+          resources:
+            requests: {cpu: 10m, memory: 64Mi}
+            limits: {memory: 192Mi}
+          securityContext: {{- include "athenaeum.containerSecurityContext" $root | nindent 12 }}
+          volumeMounts:
+            - {name: tmp, mountPath: /tmp}
       containers:
         - name: {{ $svc.name }}
           image: {{ include "athenaeum.image" $root }}
@@ -100,7 +115,7 @@ spec:
             - {name: ATHENAEUM_TRACE_SAMPLE_RATIO, value: {{ $root.Values.observability.traceSampleRatio | quote }}}
             - {name: ATHENAEUM_SERVICE_VERSION, value: {{ $root.Values.image.tag | default $root.Chart.AppVersion | quote }}}
             - {name: ATHENAEUM_SHUTDOWN_GRACE_SECONDS, value: {{ $root.Values.rollout.shutdownGraceSeconds | quote }}}
-            {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database "variable" "ATHENAEUM_DATABASE_URL") | nindent 12 }}
+            {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database) | nindent 12 }}
             {{- range $name, $value := $cfg.env }}
             - {name: {{ $name }}, value: {{ $value | quote }}}
             {{- end }}

@@ -23,9 +23,22 @@ from services.support.mesh import registry
 
 app = typer.Typer(help="Athenaeum: a library system as a gRPC service mesh.", no_args_is_help=True)
 console = Console()
+errors = Console(stderr=True)
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-DataDir = Annotated[Path, typer.Option("--data-dir", help="Logs, certificates, Postgres and JetStream data.")]
+DataDir = Annotated[
+    Path,
+    typer.Option("--data-dir", envvar="ATHENAEUM_DATA_DIR", help="Logs, certificates, Postgres and JetStream data."),
+]
+FoundDataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        envvar="ATHENAEUM_DATA_DIR",
+        show_default=False,
+        help="The mesh's data folder (default: the one the last `up` from this folder used).",
+    ),
+]
 Only = Annotated[list[str] | None, typer.Option("--only", help="Run only these services (repeatable).")]
 DatabaseUrl = Annotated[
     str | None,
@@ -36,6 +49,23 @@ DEFAULT_DATA_DIR = Path(".athenaeum")
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from services.support.runtime.release import version
+
+        console.print(f"athenaeum {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Options before the command."""
 
 
 @app.command()
@@ -59,6 +89,7 @@ def up(
 ) -> None:
     """Start Postgres, NATS, every service, its sidecar and the edge; Ctrl-C stops everything."""
     from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+    from services.support.launcher.state import forget_pointer, point_to
     from services.support.mesh.topology import sequential_ports
 
     ports = sequential_ports(port_base)
@@ -81,6 +112,7 @@ def up(
     # SIGTERM comes from `athenaeum down`; SIGINT is set explicitly as a background job starts with it ignored.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _raise_interrupt)
+    point_to(data_dir, DEFAULT_DATA_DIR)  # `down` and `status` find this mesh without --data-dir
     try:
         with console.status("Starting the mesh…"):
             mesh.start()
@@ -91,6 +123,7 @@ def up(
         console.print("\nStopping…")
     finally:
         mesh.stop()
+        forget_pointer(data_dir, DEFAULT_DATA_DIR)
     console.print("Stopped.")
 
 
@@ -134,10 +167,11 @@ def _print_ready(mesh: Any) -> None:
     if not mesh.envoys:
         return
     descriptor = _shortest(mesh.topology.descriptor_path)
+    grpcurl = _shortest(Path(sys.executable).parent / "grpcurl")  # the grpcurl wheel of the dev extra
     console.print("Try:")
     console.print(f"  curl -s '{mesh.edge_url}/v1/books?page_size=5'", markup=False, soft_wrap=True)
     console.print(
-        f"  grpcurl -plaintext -protoset {descriptor} -d '{{\"page_size\": 5}}' "
+        f"  {grpcurl} -plaintext -protoset {descriptor} -d '{{\"page_size\": 5}}' "
         f"{mesh.edge_grpc_target} athenaeum.catalog.v1.CatalogService/ListBooks",
         markup=False,
         soft_wrap=True,
@@ -153,19 +187,25 @@ def _shortest(path: Path) -> Path:
         return path
 
 
+def _found(data_dir: Path | None) -> Path:
+    from services.support.launcher.state import locate
+
+    return data_dir if data_dir is not None else locate(DEFAULT_DATA_DIR)
+
+
 @app.command()
-def down(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def down(data_dir: FoundDataDir = None) -> None:
     """Stop the mesh started by `athenaeum up` from another shell."""
     from services.support.launcher.state import stop_recorded_mesh
 
-    stopped = stop_recorded_mesh(data_dir)
+    stopped = stop_recorded_mesh(_found(data_dir))
     console.print(f"Stopped: {', '.join(stopped)}" if stopped else "No mesh is running.")
 
 
 @app.command()
 def restart(
     name: Annotated[str, typer.Argument(help='A service, "<service>-sidecar", "edge", "postgres" or "nats".')],
-    data_dir: DataDir = DEFAULT_DATA_DIR,
+    data_dir: FoundDataDir = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait until it is healthy again.")] = 60.0,
 ) -> None:
     """Restart one process of the mesh running from another shell and wait until it is healthy."""
@@ -174,6 +214,7 @@ def restart(
     from services.support.launcher.control import send
     from services.support.launcher.state import is_same_process, read_state
 
+    data_dir = _found(data_dir)
     try:
         reply = send(data_dir, {"restart": name})
     except ConnectionError as error:
@@ -202,10 +243,11 @@ HEALTHY = ("SERVING", "LIVE", "OK")
 
 
 @app.command()
-def status(data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+def status(data_dir: FoundDataDir = None) -> None:
     """Health of every process of the running mesh; exit code 1 if anything is not healthy."""
     from services.support.launcher.state import is_same_process, read_state, running_launcher
 
+    data_dir = _found(data_dir)
     recorded = read_state(data_dir)
     if recorded is None or running_launcher(data_dir) is None:
         console.print("No mesh is running.")
@@ -246,16 +288,24 @@ def _health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
 @app.command()
 def migrate(
     database_url: Annotated[
-        str, typer.Option("--database-url", envvar="DATABASE_URL", help="Admin URL of the Postgres server.")
-    ],
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="DATABASE_URL",
+            show_default=False,
+            help="Admin URL of the Postgres server (default: from ATHENAEUM_DATABASE_URL and "
+            "ATHENAEUM_DATABASE_PASSWORD or _FILE, as the services read them).",
+        ),
+    ] = None,
     only: Only = None,
 ) -> None:
     """Create each service's database if missing and apply its migrations."""
     from services.support.launcher.postgres import PostgresServer
     from services.support.mesh.registry import SERVICES
     from services.support.runtime.migrations import upgrade_to_head
+    from services.support.runtime.settings import BaseServiceSettings
 
-    server = PostgresServer(database_url)
+    server = PostgresServer(database_url or BaseServiceSettings().database_url)
     for spec in SERVICES:
         if only and spec.name not in only:
             continue
@@ -297,5 +347,32 @@ def _add_service_commands() -> None:
 
 _add_service_commands()
 
+
+def main() -> None:
+    """The `athenaeum` command: the CLI, with a short message instead of a traceback when a call fails."""
+    try:
+        app()
+    except Exception as error:
+        message = _failed_call(error)
+        if message is None:
+            raise
+        errors.print(message, markup=False, soft_wrap=True)
+        raise SystemExit(1) from None
+
+
+def _failed_call(error: Exception) -> str | None:
+    """What to tell about a failed gRPC call (grpc is loaded only by the commands that make calls)."""
+    grpc = sys.modules.get("grpc")
+    if grpc is None or not isinstance(error, grpc.RpcError) or not hasattr(error, "code"):
+        return None
+    code, details = error.code(), error.details()
+    if code == grpc.StatusCode.UNAVAILABLE:
+        return (
+            f"athenaeum: the edge is unreachable ({details}).\n"
+            "Is the mesh running (`athenaeum status`)? Another edge: --target or ATHENAEUM_EDGE=host:port."
+        )
+    return f"athenaeum: {code.name}: {details}"
+
+
 if __name__ == "__main__":
-    app()
+    main()

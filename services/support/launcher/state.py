@@ -6,6 +6,7 @@ is never signalled.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,6 +19,8 @@ import psutil
 from services.support.launcher.processes import DEFAULT_GRACE_SECONDS, ManagedProcess, signal_group, wait_group_gone
 
 STATE_FILE = "launcher.json"
+POINTER_FILE = "current-mesh"
+"""In the default data folder: the folder of a mesh `up --data-dir` started elsewhere, for `down` and `status`."""
 
 
 def state_path(data_dir: Path) -> Path:
@@ -74,6 +77,34 @@ def read_state(data_dir: Path) -> dict[str, Any] | None:
 def clear_state(data_dir: Path) -> None:
     """Forget the recorded mesh."""
     state_path(data_dir).unlink(missing_ok=True)
+
+
+def point_to(data_dir: Path, default_dir: Path) -> None:
+    """Let `down` / `status` without --data-dir find the mesh of `data_dir` (kept in `default_dir`)."""
+    if data_dir.resolve() == default_dir.resolve():
+        return
+    default_dir.mkdir(parents=True, exist_ok=True)
+    (default_dir / POINTER_FILE).write_text(str(data_dir.resolve()))
+
+
+def forget_pointer(data_dir: Path, default_dir: Path) -> None:
+    """Drop the pointer of `point_to`, unless another mesh has taken it since."""
+    pointer = default_dir / POINTER_FILE
+    with contextlib.suppress(OSError):
+        if pointer.read_text() == str(data_dir.resolve()):
+            pointer.unlink()
+
+
+def locate(default_dir: Path) -> Path:
+    """The data folder of the mesh to act on when none is named: the default one if a mesh was started there,
+    else the one the last `up --data-dir …` pointed to (if its mesh is still recorded), else the default one."""
+    if read_state(default_dir) is not None:
+        return default_dir
+    with contextlib.suppress(OSError):
+        pointed = Path((default_dir / POINTER_FILE).read_text().strip())
+        if read_state(pointed) is not None:
+            return pointed
+    return default_dir
 
 
 def is_same_process(pid: int | None, create_time: float | None) -> bool:

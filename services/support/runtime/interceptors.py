@@ -11,6 +11,7 @@ import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import grpc
@@ -21,7 +22,7 @@ from grpc_status import rpc_status
 from services.support.runtime import errors
 from services.support.runtime.boundary import check_request
 from services.support.runtime.status import domain_status, unexpected_status
-from services.support.runtime.telemetry import RPC_LATENCY, RPC_REQUESTS
+from services.support.runtime.telemetry import RpcMetrics
 from services.support.runtime.tracing import current_trace_id
 
 log = logging.getLogger("athenaeum.rpc")
@@ -60,6 +61,13 @@ def replace_behavior(handler: Handler, wrap: Callable[[str, Any], Any]) -> Handl
     return handler
 
 
+@dataclass(frozen=True, slots=True)
+class _Call:
+    method: str
+    caller: str
+    metrics: RpcMetrics
+
+
 class ServerInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, *, default_deadline_seconds: float) -> None:
         self._default_deadline = default_deadline_seconds
@@ -76,17 +84,19 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         caller = caller_from_metadata(tuple(handler_call_details.invocation_metadata or ()))
 
         def wrap(kind: str, behavior: Any) -> Any:
+            call = _Call(method, caller, RpcMetrics.of(method, kind))
             checked = _checking_requests(behavior, streamed=kind.startswith("stream_"))
             if kind.endswith("_unary"):  # a client stream gets no default deadline: it lasts as the client wants
-                return self._unary(method, caller, checked, deadline=kind == "unary_unary")
-            return self._streaming(method, caller, checked)
+                return self._unary(call, checked, deadline=kind == "unary_unary")
+            return self._streaming(call, checked)
 
         tolerant = cast(Any, handler)._replace(request_deserializer=_tolerant(handler.request_deserializer))
         return replace_behavior(tolerant, wrap)
 
-    def _unary(self, method: str, caller: str, behavior: Any, *, deadline: bool = True) -> Any:
+    def _unary(self, call: _Call, behavior: Any, *, deadline: bool = True) -> Any:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            current_caller.set(caller)
+            current_caller.set(call.caller)
+            call.metrics.started()
             started = time.perf_counter()
             timeout = None if not deadline or context.time_remaining() else self._default_deadline
             scope = asyncio.timeout(timeout)
@@ -94,16 +104,17 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 async with scope:
                     response = await behavior(request, context)
             except BaseException as error:
-                await _abort(context, method, caller, started, error, deadline_expired=scope.expired())
+                await _abort(context, call, started, error, deadline_expired=scope.expired())
                 raise
-            _observe(method, caller, started, grpc.StatusCode.OK)
+            _observe(call, started, grpc.StatusCode.OK)
             return response
 
         return wrapped
 
-    def _streaming(self, method: str, caller: str, behavior: Any) -> Any:
+    def _streaming(self, call: _Call, behavior: Any) -> Any:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            current_caller.set(caller)
+            current_caller.set(call.caller)
+            call.metrics.started()
             started = time.perf_counter()
             try:
                 result = behavior(request, context)
@@ -113,9 +124,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 else:
                     await result
             except BaseException as error:
-                await _abort(context, method, caller, started, error)
+                await _abort(context, call, started, error)
                 raise
-            _observe(method, caller, started, grpc.StatusCode.OK)
+            _observe(call, started, grpc.StatusCode.OK)
 
         return wrapped
 
@@ -168,45 +179,42 @@ def _checking_requests(behavior: Any, *, streamed: bool) -> Any:
 
 async def _abort(
     context: grpc.aio.ServicerContext[Any, Any],
-    method: str,
-    caller: str,
+    call: _Call,
     started: float,
     error: BaseException,
     *,
     deadline_expired: bool = False,
 ) -> None:
     if isinstance(error, asyncio.CancelledError):
-        _observe(method, caller, started, grpc.StatusCode.CANCELLED)
+        _observe(call, started, grpc.StatusCode.CANCELLED)
         return
     if isinstance(error, grpc.aio.AbortError):  # the servicer aborted deliberately; the status is set
-        _observe(method, caller, started, context.code() or grpc.StatusCode.UNKNOWN)
+        _observe(call, started, context.code() or grpc.StatusCode.UNKNOWN)
         return
     if deadline_expired:
-        _observe(method, caller, started, grpc.StatusCode.DEADLINE_EXCEEDED)
+        _observe(call, started, grpc.StatusCode.DEADLINE_EXCEEDED)
         await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the request took longer than its deadline")
     if isinstance(error, errors.DomainError):
         proto = domain_status(error)
     else:
         proto = unexpected_status(error)
         if proto.code == code_pb2.INTERNAL:
-            log.error("unhandled error in %s", method, exc_info=error, extra={"method": method})
+            log.error("unhandled error in %s", call.method, exc_info=error, extra={"method": call.method})
     status = rpc_status.to_status(proto)
-    _observe(method, caller, started, status.code)
+    _observe(call, started, status.code)
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
-def _observe(method: str, caller: str, started: float, code: grpc.StatusCode | Any) -> None:
+def _observe(call: _Call, started: float, code: grpc.StatusCode) -> None:
     elapsed = time.perf_counter() - started
-    name = code.name if isinstance(code, grpc.StatusCode) else str(code)
-    RPC_REQUESTS.labels(method, name).inc()
-    RPC_LATENCY.labels(method).observe(elapsed)
+    call.metrics.handled(code, elapsed)
     log.info(
         "rpc",
         extra={
-            "method": method,
-            "code": name,
+            "method": call.method,
+            "code": code.name,
             "duration_ms": round(elapsed * 1000, 2),
-            "caller": caller,
+            "caller": call.caller,
             "trace_id": current_trace_id(),  # the line leads to the request's trace
         },
     )

@@ -14,6 +14,8 @@ from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
+from services.support.runtime.retrying import retry_forever
+
 log = logging.getLogger("athenaeum.messaging")
 
 EVENT_TYPE_HEADER = "Athenaeum-Event-Type"
@@ -73,28 +75,27 @@ class NatsLink:
         return self._client.jetstream()
 
     async def run(self) -> None:
-        """Connect (retrying until it works) and declare the streams; nats-py reconnects by itself after."""
-        delay = 0.2
-        while self._client is None:
-            try:
-                client = await nats.connect(
-                    self._url,
-                    name=self._name,
-                    max_reconnect_attempts=-1,
-                    reconnect_time_wait=0.5,
-                    connect_timeout=2,
-                    reconnected_cb=self._reconnected,
-                    disconnected_cb=self._disconnected,
-                )
-            except Exception as error:
-                log.warning("NATS not reachable yet: %s", error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
+        """Connect and declare the streams, retrying until both work; nats-py reconnects by itself after."""
+        self._client = await retry_forever(self._connect, what="NATS")
+        self.generation += 1
+        self._connected.set()
+
+    async def _connect(self) -> NatsClient:
+        client = await nats.connect(
+            self._url,
+            name=self._name,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=2,
+            reconnected_cb=self._reconnected,
+            disconnected_cb=self._disconnected,
+        )
+        try:
             await ensure_streams(client.jetstream(), replicas=self._stream_replicas)
-            self._client = client
-            self.generation += 1
-            self._connected.set()
+        except BaseException:
+            await client.close()
+            raise
+        return client
 
     async def _disconnected(self) -> None:
         log.warning("disconnected from NATS; reconnecting")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command, context
@@ -25,6 +26,44 @@ def alembic_config(service: str, database_url: str) -> Config:
 def upgrade_to_head(service: str, database_url: str) -> None:
     """Apply every pending migration of `service` (blocking; call from a thread inside an event loop)."""
     command.upgrade(alembic_config(service, database_url), "head")
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaState:
+    """Where a service's database is, against the migrations of the running code."""
+
+    current: frozenset[str]
+    """The revisions the database is at (empty: never migrated)."""
+    heads: frozenset[str]
+    """Where this code's migrations end."""
+    known: frozenset[str]
+    """Every revision this code has."""
+
+    @property
+    def ready(self) -> bool:
+        """At this code's heads, or past them: a revision this code does not know is a newer release's, and
+        migrations expand before they contract, so an older pod (rescheduled mid-rollout) still runs on it."""
+        return self.current == self.heads or bool(self.current - self.known)
+
+
+def schema_state(service: str, database_url: str) -> SchemaState:
+    """Where `service`'s database is (blocking; call from a thread inside an event loop)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(service, database_url))
+
+    async def current() -> frozenset[str]:
+        engine = async_engine_from_config({"url": database_url}, prefix="", poolclass=pool.NullPool)
+        try:
+            async with engine.connect() as connection:
+                heads = await connection.run_sync(lambda sync: MigrationContext.configure(sync).get_current_heads())
+        finally:
+            await engine.dispose()
+        return frozenset(heads)
+
+    known = frozenset(revision.revision for revision in script.walk_revisions())
+    return SchemaState(asyncio.run(current()), frozenset(script.get_heads()), known)
 
 
 def run_migrations() -> None:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.support.runtime.messaging import EVENT_TYPE_HEADER, NatsLink
+from services.support.runtime.retrying import retry_forever
 from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 from services.support.runtime.tracing import publishing, trace_headers
 
@@ -96,24 +97,28 @@ class OutboxRelay:
         self._wakeup.set()
 
     async def run(self) -> None:
-        backoff = self._poll_seconds
         while True:
-            try:
-                while await self.relay_once() == self._batch_size:
-                    pass
-                backoff = self._poll_seconds
-                OUTBOX_BACKLOG.set(0)  # drained (rows another process holds are on their way too)
-            except Exception as error:  # NATS or Postgres is away: keep the rows, try again later
-                log.warning("outbox relay paused: %s", error)
-                backoff = min(backoff * 2, 5.0)
-                with contextlib.suppress(Exception):  # the gauge matters most while NATS is away
-                    await self.backlog()
-            try:
-                async with asyncio.timeout(backoff):
+            # NATS or Postgres away: the rows stay, the relay tries again (the gauge matters most meanwhile).
+            await retry_forever(
+                self._drain,
+                what="outbox relay",
+                first=self._poll_seconds,
+                on_failure=self._report_backlog,
+                wake=self._wakeup,  # a commit tries again at once, as it would without a failure
+            )
+            OUTBOX_BACKLOG.set(0)  # drained (rows another process holds are on their way too)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_seconds):
                     await self._wakeup.wait()
-            except TimeoutError:
-                pass
             self._wakeup.clear()
+
+    async def _drain(self) -> None:
+        while await self.relay_once() == self._batch_size:
+            pass
+
+    async def _report_backlog(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.backlog()
 
     async def relay_once(self) -> int:
         """Publish one batch; returns how many rows it published."""

@@ -2,21 +2,59 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import os
+from pathlib import Path
+from typing import Any, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+DEV_ONLY = "dev-only"
+"""Marks the project's dev placeholders (passwords, passphrases): production refuses any secret holding it."""
+
+
+def with_password(url: str, password: str) -> str:
+    """`url` with `password` put in (quoted as a URL needs it); unchanged when the password is empty."""
+    if not password:
+        return url
+    return make_url(url).set(password=password).render_as_string(hide_password=False)
+
+
+class FileVariables(PydanticBaseSettingsSource):
+    """`ATHENAEUM_<SETTING>_FILE=/run/secrets/…`: the setting's value is that file's content (compose and
+    Kubernetes hand secrets over as files; the same convention as the Postgres image's POSTGRES_PASSWORD_FILE)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ reads every field at once
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            variable = f"{self.config.get('env_prefix', '')}{name}_FILE".upper()
+            if path := os.environ.get(variable):
+                try:
+                    values[name] = Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+                except OSError as error:
+                    raise ValueError(f"{variable}: cannot read {path}: {error.strerror}") from None
+        return values
 
 
 class BaseServiceSettings(BaseSettings):
-    """Read from ATHENAEUM_* environment variables; nothing else in a service reads the environment."""
+    """Read from ATHENAEUM_* environment variables (or ATHENAEUM_*_FILE files); nothing else in a service reads
+    the environment."""
 
     model_config = SettingsConfigDict(env_prefix="ATHENAEUM_", extra="ignore", frozen=True)
 
     environment: Literal["dev", "test", "production"] = "dev"
     host: str = Field("127.0.0.1", description="The service listens on loopback; its sidecar faces the network.")
     port: int = 50051
-    database_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+    database_url: str = DEFAULT_DATABASE_URL
+    database_password: SecretStr = Field(
+        SecretStr(""), description="Put into database_url when set, so the URL itself can carry no secret."
+    )
     db_pool_size: int = 10
     nats_url: str = "nats://127.0.0.1:4222"
     mesh_url: str = Field("127.0.0.1:15001", description="The sidecar's outbound listener for calls to peers.")
@@ -33,8 +71,33 @@ class BaseServiceSettings(BaseSettings):
     trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0, description="Share of new traces recorded.")
     service_version: str = Field("", description="Reported in traces; defaults to the package version.")
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, FileVariables(settings_cls), dotenv_settings, file_secret_settings
+
+    @model_validator(mode="before")
+    @classmethod
+    def _password_into_url(cls, data: Any) -> Any:
+        password = data.get("database_password") if isinstance(data, dict) else None
+        if isinstance(password, SecretStr):
+            password = password.get_secret_value()
+        if not password:
+            return data
+        return {**data, "database_url": with_password(data.get("database_url") or DEFAULT_DATABASE_URL, password)}
+
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> BaseServiceSettings:
-        if self.environment == "production" and "@127.0.0.1:5432/postgres" in self.database_url:
+        if self.environment != "production":
+            return self
+        if "@127.0.0.1:5432/postgres" in self.database_url:
             raise ValueError("ATHENAEUM_DATABASE_URL must be set explicitly in production")
+        if DEV_ONLY in (make_url(self.database_url).password or ""):
+            raise ValueError("the database password must not be a dev placeholder in production")
         return self

@@ -7,21 +7,62 @@ import logging
 import sys
 import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import grpc
 from opentelemetry import trace
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-RPC_REQUESTS = Counter("athenaeum_rpc_requests_total", "RPCs handled, by method and status code.", ["method", "code"])
+# RPC metrics named and labelled as grpc-ecosystem's go-grpc-prometheus exports them (grpc_code spelled as Go
+# spells a code: "NotFound", "Canceled"), so ready-made gRPC dashboards and alerts read them as they are.
+_RPC_LABELS = ["grpc_type", "grpc_service", "grpc_method"]
+RPC_STARTED = Counter("grpc_server_started_total", "RPCs started on the server.", _RPC_LABELS)
+RPC_HANDLED = Counter(
+    "grpc_server_handled_total", "RPCs completed on the server, whatever their status.", [*_RPC_LABELS, "grpc_code"]
+)
 RPC_LATENCY = Histogram(
-    "athenaeum_rpc_duration_seconds",
-    "RPC handling time, by method.",
-    ["method"],
+    "grpc_server_handling_seconds",
+    "Time the server took to handle an RPC, to its status.",
+    _RPC_LABELS,
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+GRPC_TYPES = {
+    "unary_unary": "unary",
+    "unary_stream": "server_stream",
+    "stream_unary": "client_stream",
+    "stream_stream": "bidi_stream",
+}
+_GO_CODE_NAMES = {"OK": "OK", "CANCELLED": "Canceled"}
+
+
+def go_code_name(code: grpc.StatusCode) -> str:
+    """A status code as Go's grpc/codes names it (the `grpc_code` values dashboards filter on)."""
+    name = str(code.name)
+    return _GO_CODE_NAMES.get(name) or "".join(part.capitalize() for part in name.split("_"))
+
+
+@dataclass(frozen=True, slots=True)
+class RpcMetrics:
+    """The metrics of one method of one kind (a behavior name of grpc.RpcMethodHandler, e.g. "unary_stream")."""
+
+    labels: tuple[str, str, str]
+
+    @classmethod
+    def of(cls, full_method: str, kind: str) -> RpcMetrics:
+        service, _, method = full_method.lstrip("/").rpartition("/")
+        return cls((GRPC_TYPES.get(kind, "unary"), service, method))
+
+    def started(self) -> None:
+        RPC_STARTED.labels(*self.labels).inc()
+
+    def handled(self, code: grpc.StatusCode, seconds: float) -> None:
+        RPC_HANDLED.labels(*self.labels, go_code_name(code)).inc()
+        RPC_LATENCY.labels(*self.labels).observe(seconds)
+
 
 OUTBOX_BACKLOG = Gauge("athenaeum_outbox_backlog", "Outbox rows committed but not yet published to JetStream.")
 OUTBOX_PUBLISHED = Counter("athenaeum_outbox_published_total", "Events the outbox relay published to JetStream.")

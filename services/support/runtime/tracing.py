@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from importlib import metadata
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context, propagate, trace
@@ -21,6 +20,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
 from opentelemetry.trace import SpanKind
+
+from services.support.runtime import release
 
 if TYPE_CHECKING:
     import grpc
@@ -75,7 +76,7 @@ def configure_tracing(
         {
             "service.name": service,
             "service.namespace": "athenaeum",
-            "service.version": settings.service_version or _package_version(),
+            "service.version": settings.service_version or release.version(),
             "deployment.environment.name": settings.environment,
         }
     )
@@ -160,10 +161,3 @@ def _messaging_attributes(subject: str, message_id: str, operation: str) -> dict
         "messaging.message.id": message_id,
         "messaging.operation.type": operation,
     }
-
-
-def _package_version() -> str:
-    try:
-        return metadata.version("athenaeum")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"

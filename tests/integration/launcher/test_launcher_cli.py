@@ -56,7 +56,8 @@ def running_up(shared_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path
     data_dir = shared_dir / "data"
     base = _free_port_range(PORTS_USED_FROM_BASE)
     command = _athenaeum("up", "--infra-only", "--data-dir", str(data_dir), "--port-base", str(base))
-    up = subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # From shared_dir: its .athenaeum (the default data folder) gets the pointer to data_dir.
+    up = subprocess.Popen(command, cwd=shared_dir, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
         while not _status_ok(data_dir):
@@ -84,14 +85,16 @@ def _recorded_pids(data_dir: Path) -> list[int]:
     return [entry["pid"] for entry in recorded["processes"]]
 
 
-def test_down_from_another_shell_stops_up_and_everything_it_started(
+def test_down_from_another_shell_finds_and_stops_up_and_everything_it_started(
     running_up: tuple[subprocess.Popen[bytes], Path],
 ) -> None:
     up, data_dir = running_up
     children = _recorded_pids(data_dir)
     assert len(children) == 2  # postgres and nats
+    status = subprocess.run(_athenaeum("status"), cwd=data_dir.parent, env=_env(), capture_output=True, text=True)
+    assert status.returncode == 0 and "nats" in status.stdout  # no --data-dir: the pointer `up` left
 
-    down = subprocess.run(_athenaeum("down", "--data-dir", str(data_dir)), env=_env(), capture_output=True, text=True)
+    down = subprocess.run(_athenaeum("down"), cwd=data_dir.parent, env=_env(), capture_output=True, text=True)
 
     assert down.returncode == 0 and "postgres" in down.stdout
     assert up.wait(timeout=10) == 0
@@ -144,3 +147,20 @@ def test_restart_from_another_shell_restarts_one_process_and_waits_for_it(
     assert _entry(data_dir, "postgres")["pid"] != before
     unknown = _cli("restart", "nope", "--data-dir", str(data_dir))
     assert unknown.returncode == 1 and "no process called 'nope'" in unknown.stdout, unknown.stdout
+
+
+def test_a_command_that_cannot_reach_the_edge_says_so_in_two_lines(tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        target = f"127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening: refused
+        demo = subprocess.run(
+            _athenaeum("catalog", "demo", "--titles", "3", "--token", "t"),
+            env={**_env(), "ATHENAEUM_EDGE": target},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+
+    assert demo.returncode == 1
+    assert "the edge is unreachable" in demo.stderr and target in demo.stderr
+    assert "Traceback" not in demo.stderr and len(demo.stderr.strip().splitlines()) == 2

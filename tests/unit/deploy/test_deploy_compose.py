@@ -1,5 +1,5 @@
 """docker-compose.yml, checked without a Docker engine: the Compose specification (compose-spec, a strict
-parser) and the cross-references `docker compose up` would trip on."""
+parser), the cross-references `docker compose up` would trip on, and how secrets reach the containers."""
 
 from __future__ import annotations
 
@@ -12,18 +12,16 @@ import pytest
 import yaml
 from compose_spec import PyCompose
 
-from services.support.mesh import deploy, registry
+from services.support.mesh import compose, edge_tls, registry
 
 ROOT = Path(__file__).resolve().parents[3]
-COMPOSE_TEXT = (ROOT / deploy.COMPOSE_FILE).read_text()
+COMPOSE_TEXT = (ROOT / compose.COMPOSE_FILE).read_text()
 ONE_SHOT_JOBS = {"certs", "migrate"}
 
 
 def interpolated(text: str) -> str:
-    """What Compose reads with none of the optional variables set (`${NAME:-default}` becomes `default`) and
-    the required secrets given."""
-    with_defaults = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)
-    return re.sub(r"\$\{[A-Z_]+\?required secret\}", "a-secret", with_defaults)
+    """What Compose reads with none of the variables set: `${NAME:-default}` becomes `default`."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", text)
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +39,41 @@ def test_the_validator_catches_a_broken_file() -> None:
         PyCompose.from_yaml(broken)
 
 
-def test_variables_have_defaults_except_the_secrets_the_registry_names() -> None:
-    secrets = {name for spec in registry.SERVICES for name in spec.secret_settings}
-    required = set(re.findall(r"\$\{([A-Z_]+)\?required secret\}", COMPOSE_TEXT))
-    assert required == secrets
+def test_every_variable_has_a_default_and_none_is_a_secret() -> None:
     every = re.findall(r"\$\{[^}]*\}", COMPOSE_TEXT)
-    optional = re.findall(r"\$\{[A-Z_]+:-[^}]*\}", COMPOSE_TEXT)
-    assert len(every) == len(optional) + len(re.findall(r"\?required secret\}", COMPOSE_TEXT))
+    assert every == re.findall(r"\$\{[A-Z_]+:-[^}]*\}", COMPOSE_TEXT)
+    assert not re.search(r"PASSWORD[A-Z_]*:-|PASSPHRASE[A-Z_]*:-|dev-only", COMPOSE_TEXT)
+
+
+def test_secrets_are_files_of_the_secrets_folder_handed_over_as_compose_secrets(project: dict[str, Any]) -> None:
+    declared = project["secrets"]
+    assert all(secret["file"] == f"./secrets/{name}" for name, secret in declared.items())
+    used = {name for service in project["services"].values() for name in service.get("secrets", [])}
+    assert used == set(declared)
+    ignored = (ROOT / ".gitignore").read_text().split() + (ROOT / ".dockerignore").read_text().split()
+    assert "secrets/" in ignored and "secrets" in ignored  # never committed, never in the image's build context
+
+
+def test_every_service_reads_its_secrets_from_files_and_the_database_password_too(project: dict[str, Any]) -> None:
+    services = project["services"]
+    for spec in registry.SERVICES:
+        service = services[spec.name]
+        files = {name: value for name, value in service["environment"].items() if name.endswith("_FILE")}
+        expected = {"ATHENAEUM_DATABASE_PASSWORD", *spec.secret_settings}
+        assert {name.removesuffix("_FILE") for name in files} == expected
+        assert {value.removeprefix("/run/secrets/") for value in files.values()} == set(service["secrets"])
+        assert "@postgres:5432/" in service["environment"]["ATHENAEUM_DATABASE_URL"]
+        assert ":" not in service["environment"]["ATHENAEUM_DATABASE_URL"].split("@")[0].split("//")[1]  # no password
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres-password"
+    assert services["migrate"]["environment"]["ATHENAEUM_DATABASE_PASSWORD_FILE"] == "/run/secrets/postgres-password"
+
+
+def test_the_tls_front_is_a_profile_that_hands_every_request_to_the_edge(project: dict[str, Any]) -> None:
+    front = project["services"][edge_tls.SERVICE]
+    assert front["profiles"] == ["tls"] and front["depends_on"] == {"edge": {"condition": "service_healthy"}}
+    assert set(front["secrets"]) == {edge_tls.CERT_SECRET, edge_tls.KEY_SECRET}
+    assert front["ports"] == [f"8443:{edge_tls.PORT}"]
+    assert [service for name, service in project["services"].items() if "profiles" in service] == [front]
 
 
 def test_every_service_of_the_registry_runs_with_its_sidecar_and_the_edge_waits_for_them(
@@ -112,9 +138,9 @@ def test_certificates_come_from_the_one_shot_job_and_are_never_committed(project
     services = project["services"]
     assert services["certs"]["command"][:4] == ["python", "-m", "services.support.mesh.containers", "certs"]
     for name, service in services.items():
-        if "envoy" in service.get("image", ""):
+        if "envoy" in service.get("image", "") and name != edge_tls.SERVICE:  # the TLS front is no mesh identity
             assert "mesh-certs:/etc/athenaeum/certs:ro" in service["volumes"], name
-            assert service["user"] == deploy.APP_UID
+            assert service["user"] == compose.APP_UID
     tracked = subprocess.run(["git", "ls-files", "*.pem"], cwd=ROOT, capture_output=True, text=True, check=True)
     assert tracked.stdout == ""
 
@@ -128,3 +154,9 @@ def test_services_reach_infrastructure_by_compose_names(project: dict[str, Any])
         assert env["ATHENAEUM_OTLP_ENDPOINT"].startswith("http://jaeger:")
     envoy_hosts = set(re.findall(r"address: ([a-z]+)\n\s+port_value: 8443", (ROOT / "envoy/edge.yaml").read_text()))
     assert envoy_hosts == {spec.name for spec in registry.SERVICES} <= set(services)
+
+
+def test_the_readme_names_every_secret_file_compose_needs(project: dict[str, Any]) -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"secrets/{name}" in readme or f" {name} " in readme for name in project["secrets"])
+    assert "--profile tls" in readme

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.support.mesh import containers, deploy, registry
+from services.support.mesh import compose, containers, deploy, registry
 from services.support.mesh.envoy import committed_topology, write_configs
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -28,7 +28,14 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(
-    "relative", [deploy.COMPOSE_FILE, deploy.PROMETHEUS_FILE, deploy.POSTGRES_INIT_FILE, deploy.CHART_VALUES]
+    "relative",
+    [
+        compose.COMPOSE_FILE,
+        compose.PROMETHEUS_FILE,
+        compose.POSTGRES_INIT_FILE,
+        compose.EDGE_TLS_FILE,
+        deploy.CHART_VALUES,
+    ],
 )
 def test_committed_file_is_what_the_registry_generates_now(fresh: Path, relative: Path) -> None:
     assert (ROOT / relative).read_text() == (fresh / relative).read_text(), "run `athenaeum generate`"
@@ -48,17 +55,20 @@ def test_a_service_added_to_the_registry_appears_in_compose_prometheus_postgres_
     shelves = dataclasses.replace(registry.SERVICES[-1], name="shelves", callers=(registry.EDGE,), index=9)
     monkeypatch.setattr(registry, "SERVICES", (*registry.SERVICES, shelves))
 
-    compose = deploy.compose()["services"]
+    services = compose.compose()["services"]
     targets = [
-        t for job in deploy.prometheus_config()["scrape_configs"] for c in job["static_configs"] for t in c["targets"]
+        t
+        for job in compose.prometheus_config()["scrape_configs"]
+        for c in job.get("static_configs", [])
+        for t in c["targets"]
     ]
     values = yaml.safe_load(deploy.values_with_services((ROOT / deploy.CHART_VALUES).read_text()))
 
-    assert compose["shelves"]["command"] == ["python", "-m", "services.shelves.main"]
-    assert compose["shelves-sidecar"]["network_mode"] == "service:shelves"
-    assert "shelves-sidecar" in compose["edge"]["depends_on"]
+    assert services["shelves"]["command"] == ["python", "-m", "services.shelves.main"]
+    assert services["shelves-sidecar"]["network_mode"] == "service:shelves"
+    assert "shelves-sidecar" in services["edge"]["depends_on"]
     assert {"shelves:9464", "shelves:15021"} <= set(targets)
-    assert "CREATE DATABASE athenaeum_shelves;" in deploy.postgres_init_sql()
+    assert "CREATE DATABASE athenaeum_shelves;" in compose.postgres_init_sql(deploy.HEADER)
     assert values["services"][-1] == {
         "name": "shelves",
         "module": "services.shelves.main",

@@ -3,41 +3,14 @@ every manifest validated against the Kubernetes schemas, and the mesh rules chec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import helm_python
 import kubernetes_validate
 import pytest
-import yaml
-from helm_python import Chart
+from chart_helpers import CHART, CRD_KINDS, KUBE_VERSIONS, PRODUCTION, find, manifests, render
 
 from services.support.mesh import registry
-
-ROOT = Path(__file__).resolve().parents[3]
-CHART = ROOT / "helm" / "athenaeum"
-PRODUCTION = yaml.safe_load((CHART / "values-production.yaml").read_text())
-KUBE_VERSIONS = ("1.30.0", "1.33.0")
-CRD_KINDS = {"Certificate", "ServiceMonitor"}  # cert-manager's and the Prometheus Operator's: no bundled schema
-
-
-def render(values: dict[str, Any] | None = None) -> dict[str, str]:
-    with Chart.load(str(CHART)) as chart:
-        return chart.render(values, name="athenaeum", namespace="library")
-
-
-def manifests(rendered: dict[str, str]) -> list[dict[str, Any]]:
-    documents: Iterator[Any] = (
-        doc for name, text in rendered.items() if name.endswith(".yaml") for doc in yaml.safe_load_all(text)
-    )
-    return [doc for doc in documents if doc]
-
-
-def find(docs: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
-    matches = [doc for doc in docs if doc["kind"] == kind and doc["metadata"]["name"] == name]
-    assert len(matches) == 1, f"{kind}/{name}: {len(matches)} found"
-    return matches[0]
 
 
 @pytest.fixture(scope="module", params=["default", "production"])
@@ -74,12 +47,11 @@ def test_every_service_of_the_registry_gets_its_workload(docs: list[dict[str, An
         pod = find(docs, "Deployment", spec.name)["spec"]["template"]["spec"]
         assert pod["containers"][0]["command"] == ["python", "-m", spec.module]
         assert f"/etc/athenaeum/envoy/{spec.name}.yaml" in pod["initContainers"][0]["args"]
-        env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
-        assert (
-            env["ATHENAEUM_DATABASE_URL"].endswith(f"/{spec.database}")
-            or f"/{spec.database}?" in env["ATHENAEUM_DATABASE_URL"]
-        )
-        assert "$(ATHENAEUM_DB_PASSWORD)" in env["ATHENAEUM_DATABASE_URL"]  # never the password itself
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        url = env["ATHENAEUM_DATABASE_URL"]["value"]
+        assert url.endswith(f"/{spec.database}") or f"/{spec.database}?" in url
+        assert "@" in url and ":" not in url.split("//")[1].split("@")[0]  # a user, never a password
+        assert env["ATHENAEUM_DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "password"
 
 
 def test_secret_settings_come_from_a_secret_never_from_values(docs: list[dict[str, Any]]) -> None:

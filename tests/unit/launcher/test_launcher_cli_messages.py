@@ -1,0 +1,111 @@
+"""What the `athenaeum` command tells a person: its version, where the mesh is, how to try it, and a short
+message (no traceback) when a call fails."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+from types import SimpleNamespace
+
+import grpc
+import pytest
+from typer.testing import CliRunner
+
+from services.support.launcher import cli, state
+
+ROOT = Path(__file__).resolve().parents[3]
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+
+
+def test_version_prints_the_pyproject_version() -> None:
+    result = CliRunner().invoke(cli.app, ["--version"])
+
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"athenaeum {VERSION}"
+
+
+def test_down_and_status_find_the_mesh_the_last_up_pointed_to(tmp_path: Path) -> None:
+    default, elsewhere = tmp_path / ".athenaeum", tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert state.locate(default) == default  # nothing recorded anywhere: the default folder
+
+    state.point_to(elsewhere, default)
+    assert state.locate(default) == default  # the pointed-to folder records no mesh (yet)
+    (elsewhere / state.STATE_FILE).write_text('{"processes": []}')
+    assert state.locate(default) == elsewhere.resolve()
+
+    (default / state.STATE_FILE).write_text('{"processes": []}')
+    assert state.locate(default) == default  # a mesh of the default folder comes first
+    state.forget_pointer(elsewhere, default)
+    assert not (default / state.POINTER_FILE).exists()
+
+
+def test_the_pointer_of_another_mesh_is_not_forgotten(tmp_path: Path) -> None:
+    default, first, second = tmp_path / ".athenaeum", tmp_path / "first", tmp_path / "second"
+    state.point_to(first, default)
+    state.point_to(second, default)
+
+    state.forget_pointer(first, default)
+
+    assert (default / state.POINTER_FILE).read_text() == str(second.resolve())
+
+
+def test_the_try_hint_names_the_grpcurl_of_the_virtualenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(ROOT)
+    mesh = SimpleNamespace(
+        startup_seconds=1.0,
+        endpoints=dict,
+        data_dir=tmp_path,
+        envoys=True,
+        topology=SimpleNamespace(descriptor_path=ROOT / "gen/descriptor/athenaeum.binpb"),
+        edge_url="http://127.0.0.1:8080",
+        edge_grpc_target="127.0.0.1:8080",
+        edge_admin_url="http://127.0.0.1:9901",
+    )
+    with cli.console.capture() as captured:
+        cli._print_ready(mesh)
+
+    grpcurl = Path(sys.executable).parent / "grpcurl"
+    expected = grpcurl.relative_to(ROOT) if grpcurl.is_relative_to(ROOT) else grpcurl
+    assert f"  {expected} -plaintext " in captured.get()
+
+
+class Unreachable(grpc.RpcError):
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return "failed to connect to all addresses"
+
+
+def test_a_failed_call_is_told_in_two_lines_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def app() -> None:
+        raise Unreachable()
+
+    monkeypatch.setattr(cli, "app", app)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+
+    assert exit_.value.code == 1
+    message = capsys.readouterr().err
+    assert "the edge is unreachable (failed to connect to all addresses)" in message
+    assert "ATHENAEUM_EDGE" in message and "Traceback" not in message
+
+
+def test_an_error_that_is_no_failed_call_keeps_its_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    def app() -> None:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(cli, "app", app)
+    with pytest.raises(KeyError):
+        cli.main()
+
+
+def test_catalog_demo_says_it_asks_for_a_password_and_reads_the_edge_from_the_environment() -> None:
+    result = CliRunner().invoke(cli.app, ["catalog", "demo", "--help"], env={"COLUMNS": "200"})
+
+    assert "asks for its password" in result.stdout
+    assert "ATHENAEUM_EDGE" in result.stdout
