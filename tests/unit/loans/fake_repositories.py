@@ -57,16 +57,16 @@ class FakeLoanRepository:
         row = self._tx.rows("loans").get(loan_id)
         if row is None:
             raise LoanNotFound(LOAN.format(loan_id))
-        return self._tx.hand_out(row)
+        return self._tx.hand_out("loans", row)
 
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         found = [row for row in self._rows() if row.request_id == request_id and row.status != LoanStatus.FAILED]
-        return self._tx.hand_out(found[0]) if found else None
+        return self._tx.hand_out("loans", found[0]) if found else None
 
     async def active_by_barcode(self, barcode: str) -> Loan:
         for row in self._rows():
             if row.barcode == barcode and row.status == LoanStatus.ACTIVE:
-                return self._tx.hand_out(row)
+                return self._tx.hand_out("loans", row)
         raise LoanNotFound(f"loans/-?barcode={barcode}")
 
     async def save(self, loan: Loan) -> None:
@@ -115,11 +115,11 @@ class FakeLoanRepository:
             if (row.status == LoanStatus.PENDING and row.created_at < pending_before)
             or (row.status == LoanStatus.FAILED and not row.compensated)
         ]
-        return [self._tx.hand_out(row) for row in sorted(rows, key=lambda row: row.created_at)[:limit]]
+        return [self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda row: row.created_at)[:limit]]
 
     async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
         rows = [r for r in self._rows() if r.status == LoanStatus.ACTIVE and r.due_at is not None and r.due_at < moment]
-        return [self._tx.hand_out(row) for row in sorted(rows, key=lambda row: row.due_at or moment)[:limit]]
+        return [self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda row: row.due_at or moment)[:limit]]
 
     async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
         ids = {uuid.UUID(name.removeprefix("loans/")) for name in names if name.startswith("loans/")}
@@ -134,13 +134,13 @@ class FakeRuleRepository:
         self._tx = transaction
 
     async def all(self) -> list[CirculationRule]:
-        return [self._tx.hand_out(row) for row in self._tx.rows("rules").values()]
+        return [self._tx.hand_out("rules", row) for row in self._tx.rows("rules").values()]
 
     async def get(self, rule_id: uuid.UUID) -> CirculationRule:
         row = self._tx.rows("rules").get(rule_id)
         if row is None:
             raise RuleNotFound(RULE.format(rule_id))
-        return self._tx.hand_out(row)
+        return self._tx.hand_out("rules", row)
 
     def _ensure_free(self, rule: CirculationRule) -> None:
         key = (rule.terms.patron_category, rule.terms.item_type)
@@ -164,7 +164,7 @@ class FakeRuleRepository:
         stored = self._tx.rows("rules").get(rule.id)
         if stored is not None and stored.version == rule.version:
             self._tx.deleted_rules.add(rule.id)
-        self._tx.seen.append(rule)
+        self._tx.seen["rules"].append(rule)
 
 
 class FakeFineRepository:
@@ -183,12 +183,12 @@ class FakeFineRepository:
         row = self._tx.rows("fines").get(fine_id)
         if row is None:
             raise FineNotFound(FINE.format(fine_id))
-        return self._tx.hand_out(row)
+        return self._tx.hand_out("fines", row)
 
     async def overdue_fine_of(self, loan: str) -> Fine | None:
         for row in self._tx.rows("fines").values():
             if row.loan == loan and row.kind == FineKind.OVERDUE:
-                return self._tx.hand_out(row)
+                return self._tx.hand_out("fines", row)
         return None
 
     async def save(self, fine: Fine) -> None:
@@ -237,7 +237,7 @@ class FakeHoldRepository:
         row = self._tx.rows("holds").get(hold_id)
         if row is None:
             raise HoldNotFound(HOLD.format(hold_id))
-        return self._tx.hand_out(self._positioned(row))
+        return self._tx.hand_out("holds", self._positioned(row))
 
     async def save(self, hold: Hold) -> None:
         self._tx.check_version("holds", hold, seen=hold.version)
@@ -246,14 +246,14 @@ class FakeHoldRepository:
 
     async def active_for(self, patron: str, book: str) -> Hold | None:
         found = [h for h in self._in_order() if h.patron == patron and h.book == book and h.is_active]
-        return self._tx.hand_out(found[0]) if found else None
+        return self._tx.hand_out("holds", found[0]) if found else None
 
     async def count_active(self, patron: str) -> int:
         return sum(1 for h in self._in_order() if h.patron == patron and h.status in ACTIVE_HOLD_STATUSES)
 
     async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
         queue = [h for h in self._in_order() if h.book == book and h.status == HoldStatus.WAITING and h.id not in skip]
-        return self._tx.hand_out(queue[0]) if queue else None
+        return self._tx.hand_out("holds", queue[0]) if queue else None
 
     async def others_waiting(self, book: str, patron: str) -> bool:
         return any(h.book == book and h.patron != patron and h.status == HoldStatus.WAITING for h in self._in_order())
@@ -265,7 +265,7 @@ class FakeHoldRepository:
             if (h.status == HoldStatus.READY and h.expire_at is not None and h.expire_at <= now)
             or (not h.is_active and not h.shelf_released)
         ]
-        return [self._tx.hand_out(h) for h in due[:limit]]
+        return [self._tx.hand_out("holds", h) for h in due[:limit]]
 
     async def books_with_waiting_and_none_ready(self, *, limit: int = 200) -> list[str]:
         holds = self._in_order()

@@ -34,6 +34,7 @@ from .fake_repositories import (
 )
 
 T = TypeVar("T")
+TABLES = ("loans", "rules", "fines", "holds")
 DEFAULT_TERMS = RuleTerms(
     "*", "*", fine_per_day=Decimal("0.10"), fine_cap=Decimal("5.00"), max_outstanding_fines=Decimal("10.00")
 )
@@ -90,26 +91,26 @@ class Transaction:
 
     def __init__(self, database: FakeLoansDatabase) -> None:
         self.database = database
-        self.staged: dict[str, dict[uuid.UUID, Any]] = {"loans": {}, "rules": {}, "fines": {}, "holds": {}}
+        self.staged: dict[str, dict[uuid.UUID, Any]] = {table: {} for table in TABLES}
         self.deleted_rules: set[uuid.UUID] = set()
         self.entries: dict[uuid.UUID, list[FineEntry]] = {}
         self.requests: dict[uuid.UUID, tuple[str, str]] = {}
-        self.seen: list[Any] = []
+        self.seen: dict[str, list[Any]] = {table: [] for table in TABLES}
 
     def rows(self, table: str) -> dict[uuid.UUID, Any]:
         """The table as this transaction sees it, its own writes included."""
         merged = {**getattr(self.database, table), **self.staged[table]}
         return {key: row for key, row in merged.items() if key not in self.deleted_rules}
 
-    def hand_out(self, row: T) -> T:
+    def hand_out(self, table: str, row: T) -> T:
         """A copy for the use case to change; its events are published if this transaction commits."""
         aggregate = copy.deepcopy(row)
-        self.seen.append(aggregate)
+        self.seen[table].append(aggregate)
         return aggregate
 
     def stage(self, table: str, aggregate: Any) -> None:
         self.staged[table][aggregate.id] = _snapshot(aggregate)
-        self.seen.append(aggregate)
+        self.seen[table].append(aggregate)
 
     def check_version(self, table: str, aggregate: Any, *, seen: int) -> None:
         stored = self.rows(table).get(aggregate.id)
@@ -125,9 +126,10 @@ class Transaction:
         for fine_id, entries in self.entries.items():
             database.fine_entries.setdefault(fine_id, []).extend(entries)
         database.requests.update(self.requests)
-        for aggregate in self.seen:
-            database.events.extend(aggregate.events)
-            aggregate.events.clear()
+        for table in TABLES:  # the order the SQL unit of work drains its repositories in
+            for aggregate in self.seen[table]:
+                database.events.extend(aggregate.events)
+                aggregate.events.clear()
         database.commits += 1
 
 
