@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
-from unit.loans.desk import ADMIN, CURRENCY, DESK, Desk
+from unit.loans.desk import ADMIN, CURRENCY, DESK, Crash, Desk, crash
 
 from services.loans.data.tables import circulation_rules
 from services.support.runtime.outbox import OUTBOX
 
-__all__ = ["ADMIN", "CURRENCY", "DESK", "START", "World"]
+__all__ = ["ADMIN", "CURRENCY", "DESK", "START", "Crash", "World", "crash"]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from loans_world import CURRENCY, DESK, START, World
+from loans_world import CURRENCY, DESK, START, Crash, World, crash
 
 from services.loans.app.fining import AssessFine, assess_fine
 from services.loans.app.issuing import IssueLoan
@@ -133,14 +133,6 @@ async def test_with_catalog_down_the_issue_is_unavailable_then_a_retry_succeeds(
     loan = await world.issue(issue(book=book, request_id=request_id))
     assert loan.status == LoanStatus.ACTIVE and world.catalog.copies[copy].current_loan == loan.name
     assert await loan_statuses(world) == ["ACTIVE"]
-
-
-class Crash(BaseException):
-    """Stands for the process dying between the catalog step and the loan's commit."""
-
-
-def crash() -> None:
-    raise Crash
 
 
 async def test_a_crash_after_the_check_out_is_repaired_by_the_reconciler(world: World) -> None:

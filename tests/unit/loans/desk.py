@@ -34,6 +34,15 @@ def reader(patron: str) -> Actor:
     return Actor(user=patron, role=Role.READER)
 
 
+class Crash(BaseException):
+    """Stands for the process dying between the catalog step and the loan's commit."""
+
+
+def crash() -> None:
+    """An `after_checkout` fault: the process is gone before the loan is committed ACTIVE."""
+    raise Crash
+
+
 @dataclass(kw_only=True)
 class Desk:
     """The ports of a loans process, and the use cases that need more than a unit of work and a clock."""

@@ -19,7 +19,7 @@ from services.support.runtime.errors import (
     PermissionDenied,
 )
 
-from ..desk import DESK, NOW, Desk, reader
+from ..desk import DESK, NOW, Crash, Desk, crash, reader
 from ..fakes import FakeLoansDatabase
 
 
@@ -47,14 +47,6 @@ async def test_a_retried_request_returns_the_same_loan_and_lends_once(db: FakeLo
     first = await desk.issue(issue(book=book, request_id=request_id))
     again = await desk.issue(issue(book=book, request_id=request_id))
     assert again.id == first.id and desk.catalog.check_outs == 1 and statuses(db) == [LoanStatus.ACTIVE]
-
-
-class Crash(BaseException):
-    """Stands for the process dying between the catalog step and the loan's commit."""
-
-
-def crash() -> None:
-    raise Crash
 
 
 async def test_a_retry_after_a_crash_carries_on_from_the_pending_loan(db: FakeLoansDatabase, desk: Desk) -> None:

@@ -18,18 +18,10 @@ from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LoanStatus
 from services.support.runtime.errors import PermissionDenied
 
-from ..desk import CURRENCY, DESK, Desk, reader
+from ..desk import CURRENCY, DESK, Crash, Desk, crash, reader
 from ..fakes import FakeLoansDatabase
 
 DAY = timedelta(days=1)
-
-
-class Crash(BaseException):
-    """Stands for the process dying between the catalog step and the loan's commit."""
-
-
-def crash() -> None:
-    raise Crash
 
 
 @pytest.mark.parametrize("actor", [DESK, reader("users/p1")])
