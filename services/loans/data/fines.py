@@ -1,4 +1,8 @@
-"""Persistence of fines and their audit trail (fine_entries: one row per assessment, accrual, payment, waiver)."""
+"""Persistence of fines and their audit trail (fine_entries: one row per assessment, accrual, payment, waiver).
+
+A fine read for a change is locked until commit, so a payment and the overdue accrual of a return or the
+reconciler take turns on it (each then saves with its version check) instead of one losing the race.
+"""
 
 from __future__ import annotations
 
