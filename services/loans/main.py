@@ -13,16 +13,17 @@ from typing import Any
 
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
-from services.loans import events
-from services.loans.borrowing import BorrowingPolicy
-from services.loans.handlers import Circulation
-from services.loans.peers import GrpcCatalog, GrpcUsers
-from services.loans.reconciliation import reconcile
-from services.loans.repository import SqlLoansUnitOfWork
-from services.loans.service import LoansServicer
+from services.loans.api import events
+from services.loans.api.servicer import LoansServicer
+from services.loans.app.issuing import no_fault
+from services.loans.app.ports import Catalog, LoansUnitOfWork
+from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, reconcile_circulation
+from services.loans.data.peers import GrpcCatalog, GrpcUsers
+from services.loans.data.unit_of_work import SqlLoansUnitOfWork
+from services.loans.domain.borrowing import BorrowingPolicy
 from services.loans.settings import LoansSettings
 from services.support.runtime.auth import RevocationFeed
-from services.support.runtime.clock import SystemClock
+from services.support.runtime.clock import Clock, SystemClock
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.server import ServiceApp, mesh_channel, run, served
 
@@ -35,13 +36,23 @@ def crash_now() -> None:
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def scheduler(circulation: Circulation, interval: float) -> Callable[[], Coroutine[Any, Any, None]]:
+def scheduler(
+    *,
+    uow: Callable[[], LoansUnitOfWork],
+    clock: Clock,
+    catalog: Catalog,
+    currency: str,
+    policy: ReconcilePolicy,
+    interval: float,
+) -> Callable[[], Coroutine[Any, Any, None]]:
     """Reconcile now (recovering what a crash left) and then every `interval` seconds."""
 
     async def run_forever() -> None:
         while True:
             try:
-                report = await reconcile(circulation)
+                report = await reconcile_circulation(
+                    ReconcileCirculation(), uow=uow(), clock=clock, catalog=catalog, currency=currency, policy=policy
+                )
                 if report.discrepancies:
                     log.warning("reconciled: %s", "; ".join(report.discrepancies))
             except Exception as error:  # a peer or the database is away: the next pass tries again
@@ -58,25 +69,39 @@ async def build(settings: LoansSettings) -> ServiceApp:
     def unit_of_work() -> SqlLoansUnitOfWork:
         return SqlLoansUnitOfWork(infra.sessions, encode=events.encode, on_commit=infra.relay.wake)
 
-    circulation = Circulation(
-        uow=unit_of_work,
-        clock=SystemClock(),
-        users=GrpcUsers(channel, timeout=settings.peer_timeout_seconds),
-        catalog=GrpcCatalog(channel, timeout=settings.peer_timeout_seconds),
-        policy=BorrowingPolicy(settings.max_overdue_loans, settings.max_outstanding_fines),
-        currency=settings.currency_code,
+    clock = SystemClock()
+    catalog = GrpcCatalog(channel, timeout=settings.peer_timeout_seconds)
+    reconcile = ReconcilePolicy(
         saga_timeout=timedelta(seconds=settings.saga_timeout_seconds),
-        overdue_reminder_days=settings.overdue_reminder_days,
         due_soon=timedelta(days=settings.due_soon_days),
-        after_checkout=crash_now if settings.fault_crash_after_checkout else lambda: None,
+        overdue_reminder_days=settings.overdue_reminder_days,
     )
-    background = [scheduler(circulation, settings.reconcile_interval_seconds)]
+    servicer = LoansServicer(
+        uow=unit_of_work,
+        clock=clock,
+        users=GrpcUsers(channel, timeout=settings.peer_timeout_seconds),
+        catalog=catalog,
+        borrowing=BorrowingPolicy(settings.max_overdue_loans, settings.max_outstanding_fines),
+        currency=settings.currency_code,
+        reconcile=reconcile,
+        after_checkout=crash_now if settings.fault_crash_after_checkout else no_fault,
+    )
+    background = [
+        scheduler(
+            uow=unit_of_work,
+            clock=clock,
+            catalog=catalog,
+            currency=settings.currency_code,
+            policy=reconcile,
+            interval=settings.reconcile_interval_seconds,
+        )
+    ]
     app = infra.app(
         [
             served(
                 loans_pb2.DESCRIPTOR.services_by_name["LoansService"],
                 loans_pb2_grpc.add_LoansServiceServicer_to_server,
-                LoansServicer(circulation),
+                servicer,
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),

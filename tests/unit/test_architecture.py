@@ -22,6 +22,8 @@ IO_LIBRARIES = frozenset(
 )  # fmt: skip
 """What pure code (domain, and the use cases' signatures) must not import: I/O, wire formats, frameworks."""
 
+# Use cases may wait on two peers at once (asyncio.gather); the rules never wait at all.
+ALSO_IN_APP = {"app": frozenset({"asyncio"})}
 # Which layers of the same service each layer may import.
 ALLOWED_LAYERS = {
     "domain": {"domain"},
@@ -38,7 +40,7 @@ ALLOWED_SUPPORT = {
 }
 # Issue 10 reshapes these one by one, and issues 11 and 12 build the last two; each leaves the set when
 # its folders are in place.
-NOT_YET_RESHAPED = {"catalog", "loans", "notifications", "events"}
+NOT_YET_RESHAPED = {"catalog", "notifications", "events"}
 ENTRY_POINTS = ("__init__.py", "main.py", "settings.py", "cli.py")
 
 
@@ -95,7 +97,7 @@ def _layer_violations(service: str, layer: str) -> list[str]:
                     violations.append(f"{where} imports {name}, which does I/O")
             elif name.startswith("services."):
                 violations.append(f"{where} imports another service: {name}")
-            elif layer in ("domain", "app") and root in IO_LIBRARIES:
+            elif layer in ("domain", "app") and root in IO_LIBRARIES - ALSO_IN_APP.get(layer, frozenset()):
                 violations.append(f"{where} imports {name}")
     return violations
 

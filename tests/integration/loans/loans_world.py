@@ -1,38 +1,27 @@
-"""What the loans integration tests share: the World (use cases over a real database, fake peers, a clock
-the test moves) and the actors who call them."""
+"""What the loans integration tests share: the World (the use cases over a real database, fake peers, a
+clock the test moves) and the actors who call them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from loans_fakes import FakeCatalog, FakeUsers
 from sqlalchemy.ext.asyncio import AsyncEngine
+from unit.loans.desk import ADMIN, CURRENCY, DESK, Crash, Desk, crash
 
-from services.loans.borrowing import Actor, Role
-from services.loans.handlers import Circulation
-from services.loans.tables import circulation_rules
-from services.support.runtime.clock import FixedClock
+from services.loans.data.tables import circulation_rules
 from services.support.runtime.outbox import OUTBOX
 
+__all__ = ["ADMIN", "CURRENCY", "DESK", "START", "Crash", "World", "crash"]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-DESK = Actor(user="users/librarian", role=Role.LIBRARIAN)
-ADMIN = Actor(user="users/admin", role=Role.ADMIN)
 
 
-@dataclass
-class World:
-    """A loans service's use cases over a real database, with fake peers and a clock the test moves."""
+@dataclass(kw_only=True)
+class World(Desk):
+    """The Desk over Postgres (a SqlLoansUnitOfWork per call), and a look at the database behind it."""
 
-    circulation: Circulation
-    catalog: FakeCatalog
-    users: FakeUsers
-    clock: FixedClock
     engine: AsyncEngine
-
-    def with_(self, **changes: object) -> Circulation:
-        return replace(self.circulation, **changes)  # type: ignore[arg-type]
 
     async def subjects(self) -> list[str]:
         """Outbox subjects in commit order."""

@@ -9,30 +9,44 @@ from decimal import Decimal
 import pytest
 from loans_world import ADMIN, DESK, World
 
-from services.loans import handlers, hold_handlers, issuing, reconciliation, rule_handlers
-from services.loans.borrowing import Actor, Role
-from services.loans.domain import LoanStatus
-from services.loans.fine_handlers import list_fines, pay_fine, waive_fine
-from services.loans.fines import FineStatus
-from services.loans.holds import HoldStatus
-from services.loans.rules import RuleTerms
+from services.loans.app.fining import ListFines, PayFine, WaiveFine, list_fines, pay_fine, waive_fine
+from services.loans.app.holding import CancelHold, GetHold, PlaceHold, get_hold
+from services.loans.app.issuing import IssueLoan
+from services.loans.app.renewing import RenewLoan
+from services.loans.app.returning import ReturnLoan
+from services.loans.app.rule_matrix import (
+    CreateCirculationRule,
+    DeleteCirculationRule,
+    ListCirculationRules,
+    UpdateCirculationRule,
+    create_circulation_rule,
+    delete_circulation_rule,
+    list_circulation_rules,
+    update_circulation_rule,
+)
+from services.loans.app.viewing import GetLoan, ListLoans, get_loan, list_loans
+from services.loans.domain.actors import Actor
+from services.loans.domain.fines import FineStatus
+from services.loans.domain.holds import HoldStatus
+from services.loans.domain.loans import LoanStatus
+from services.loans.domain.rules import RuleTerms
 from services.support.runtime.errors import AlreadyExists, FailedPrecondition, PermissionDenied
+from services.support.runtime.identity import Role
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
 
 
 async def lend(world: World, patron: str, book: str):
-    return await issuing.issue_loan(issuing.IssueLoan(patron, book=book, actor=DESK), world.circulation)
+    return await world.issue(IssueLoan(patron, book=book, actor=DESK))
 
 
 async def give_back(world: World, loan_id: uuid.UUID, request_id: uuid.UUID | None = None):
-    command = handlers.ReturnLoan(loan_id=loan_id, request_id=request_id, actor=DESK)
-    return await handlers.return_loan(command, world.circulation)
+    return await world.return_loan(ReturnLoan(loan_id=loan_id, request_id=request_id, actor=DESK))
 
 
 async def hold_for(world: World, patron: str, book: str):
-    return await hold_handlers.place_hold(hold_handlers.PlaceHold(patron, book, actor=DESK), world.circulation)
+    return await world.place_hold(PlaceHold(patron, book, actor=DESK))
 
 
 async def test_a_late_return_assesses_a_capped_fine_and_twice_is_refused(world: World) -> None:
@@ -45,10 +59,9 @@ async def test_a_late_return_assesses_a_capped_fine_and_twice_is_refused(world: 
     request_id = uuid.uuid4()
     returned = await give_back(world, loan.id, request_id)
     assert returned.status == LoanStatus.RETURNED and world.catalog.status(copy) == "AVAILABLE"
-    page, _, owed = await list_fines(
-        parent="users/p1", status=None, page_size=0, page_token="", actor=DESK, c=world.circulation
-    )
-    assert [f.amount for f in page.items] == [Decimal("0.90")] and owed == Decimal("0.90")
+    listing = await list_fines(ListFines(parent="users/p1", actor=DESK), uow=world.uow())
+    assert [f.amount for f in listing.page.items] == [Decimal("0.90")]
+    assert listing.outstanding_total == Decimal("0.90")
     assert (await give_back(world, loan.id, request_id)).id == loan.id  # a retry is answered, not repeated
     with pytest.raises(FailedPrecondition) as twice:
         await give_back(world, loan.id)
@@ -62,18 +75,16 @@ async def test_fines_accrue_daily_until_the_cap_then_are_paid_and_waived_with_an
     loan = await lend(world, "users/p1", book)
     for days, expected in ((1, "1.00"), (2, "2.00"), (10, "3.00")):
         world.clock.advance(-(world.clock.now() - loan.issued_at) + (1 + days) * DAY)  # type: ignore[operator]
-        report = await reconciliation.reconcile(world.circulation)
+        report = await world.reconcile()
         assert report.overdue_loans == 1
-        page, _, _ = await list_fines(
-            parent="", status=None, page_size=0, page_token="", actor=DESK, c=world.circulation
-        )
+        page = (await list_fines(ListFines(actor=DESK), uow=world.uow())).page
         assert page.items[0].amount == Decimal(expected)
     fine = page.items[0]
-    paid = await pay_fine(fine.id, "1.00", "cash", None, DESK, world.circulation)
+    paid = await pay_fine(PayFine(fine.id, "1.00", "cash", actor=DESK), uow=world.uow(), clock=world.clock)
     assert paid.outstanding == Decimal("2.00") and paid.status == FineStatus.OUTSTANDING
-    waived = await waive_fine(fine.id, "hardship", None, DESK, world.circulation)
+    waived = await waive_fine(WaiveFine(fine.id, "hardship", actor=DESK), uow=world.uow(), clock=world.clock)
     assert waived.status == FineStatus.WAIVED and waived.outstanding == Decimal("0.00")
-    async with world.circulation.uow() as uow:
+    async with world.uow() as uow:
         trail = [(e.kind, e.amount) for e in await uow.fines.entries(fine.id)]
     assert trail == [
         ("ASSESSED", Decimal("1.00")),
@@ -90,14 +101,12 @@ async def test_renewal_is_refused_while_another_patron_waits_and_for_another_rea
     book, _ = world.catalog.add_book()
     loan = await lend(world, "users/p1", book)
     with pytest.raises(PermissionDenied):
-        await handlers.renew_loan(handlers.RenewLoan(loan.id, actor=Actor("users/p2", Role.READER)), world.circulation)
-    renewed = await handlers.renew_loan(
-        handlers.RenewLoan(loan.id, actor=Actor("users/p1", Role.READER)), world.circulation
-    )
+        await world.renew(RenewLoan(loan.id, actor=Actor("users/p2", Role.READER)))
+    renewed = await world.renew(RenewLoan(loan.id, actor=Actor("users/p1", Role.READER)))
     assert renewed.renewal_count == 1
     await hold_for(world, "users/p2", book)
     with pytest.raises(FailedPrecondition) as refused:
-        await handlers.renew_loan(handlers.RenewLoan(loan.id, actor=DESK), world.circulation)
+        await world.renew(RenewLoan(loan.id, actor=DESK))
     assert refused.value.reason == "HOLDS_WAITING"
 
 
@@ -110,16 +119,16 @@ async def test_a_return_traps_the_copy_for_the_next_hold_who_then_borrows_it(wor
     with pytest.raises(AlreadyExists):
         await hold_for(world, "users/p2", book)
     await give_back(world, loan.id)
-    ready = await hold_handlers.get_hold(first.id, DESK, world.circulation)
+    ready = await get_hold(GetHold(first.id, DESK), uow=world.uow())
     assert ready.status == HoldStatus.READY and ready.copy == copy
     assert world.catalog.status(copy) == "ON_HOLD_SHELF"
     with pytest.raises(FailedPrecondition):  # the shelf copy is not for p3
         await lend(world, "users/p3", book)
     borrowed = await lend(world, "users/p2", book)
     assert borrowed.copy == copy and borrowed.hold == first.name
-    fulfilled = await hold_handlers.get_hold(first.id, DESK, world.circulation)
+    fulfilled = await get_hold(GetHold(first.id, DESK), uow=world.uow())
     assert fulfilled.status == HoldStatus.FULFILLED and fulfilled.loan == borrowed.name
-    assert (await hold_handlers.get_hold(second.id, DESK, world.circulation)).queue_position == 1
+    assert (await get_hold(GetHold(second.id, DESK), uow=world.uow())).queue_position == 1
 
 
 async def test_an_uncollected_hold_expires_and_the_copy_goes_to_the_next_in_queue(world: World) -> None:
@@ -130,10 +139,10 @@ async def test_an_uncollected_hold_expires_and_the_copy_goes_to_the_next_in_queu
     second = await hold_for(world, "users/p3", book)
     await give_back(world, loan.id)
     world.clock.advance(3 * DAY)
-    report = await reconciliation.reconcile(world.circulation)
+    report = await world.reconcile()
     assert report.holds_expired == 1
-    assert (await hold_handlers.get_hold(first.id, DESK, world.circulation)).status == HoldStatus.EXPIRED
-    now_ready = await hold_handlers.get_hold(second.id, DESK, world.circulation)
+    assert (await get_hold(GetHold(first.id, DESK), uow=world.uow())).status == HoldStatus.EXPIRED
+    now_ready = await get_hold(GetHold(second.id, DESK), uow=world.uow())
     assert now_ready.status == HoldStatus.READY and world.catalog.copies[copy].current_hold == second.name
     subjects = await world.subjects()
     assert subjects.count("hold_ready") == 2 and "hold_expired" in subjects
@@ -143,9 +152,7 @@ async def test_a_hold_is_ready_at_once_when_a_copy_is_free_and_cancelling_frees_
     book, (copy,) = world.catalog.add_book()
     hold = await hold_for(world, "users/p1", book)
     assert hold.status == HoldStatus.READY and world.catalog.copies[copy].current_hold == hold.name
-    cancelled = await hold_handlers.cancel_hold(
-        hold_handlers.CancelHold(hold.id, "no longer needed", actor=Actor("users/p1", Role.READER)), world.circulation
-    )
+    cancelled = await world.cancel_hold(CancelHold(hold.id, "no longer needed", actor=Actor("users/p1", Role.READER)))
     assert cancelled.status == HoldStatus.CANCELLED and world.catalog.status(copy) == "AVAILABLE"
 
 
@@ -164,35 +171,36 @@ async def test_holds_follow_the_rule_limits(world: World) -> None:
 
 
 async def test_rule_changes_apply_to_new_loans_and_the_most_specific_rule_governs(world: World) -> None:
-    c = world.circulation
-    child_dvd = await rule_handlers.create_rule(RuleTerms("CHILD", "DVD", loan_period_days=3), None, ADMIN, c)
+    async def create(terms: RuleTerms, actor: Actor):
+        command = CreateCirculationRule(terms, actor=actor)
+        return await create_circulation_rule(command, uow=world.uow(), clock=world.clock)
+
+    async def listed(category: str, item_type: str):
+        return await list_circulation_rules(ListCirculationRules(category, item_type), uow=world.uow())
+
+    child_dvd = await create(RuleTerms("CHILD", "DVD", loan_period_days=3), ADMIN)
     with pytest.raises(AlreadyExists):
-        await rule_handlers.create_rule(RuleTerms("child", "dvd"), None, ADMIN, c)
+        await create(RuleTerms("child", "dvd"), ADMIN)
     with pytest.raises(PermissionDenied):
-        await rule_handlers.create_rule(RuleTerms("ADULT", "DVD"), None, DESK, c)
+        await create(RuleTerms("ADULT", "DVD"), DESK)
     dvd, _ = world.catalog.add_book(item_type="DVD", copies=2)
     world.users.categories["users/kid"] = "CHILD"
     before = await lend(world, "users/kid", dvd)
     assert before.due_at == before.issued_at + 3 * DAY and before.rule == child_dvd.name  # type: ignore[operator]
-    updated = await rule_handlers.update_rule(
-        child_dvd.id, RuleTerms("", "", loan_period_days=5), ["loan_period_days"],
-        etag=child_dvd.etag, request_id=None, actor=ADMIN, c=c,
-    )  # fmt: skip
+    change = UpdateCirculationRule(
+        child_dvd.id, RuleTerms("", "", loan_period_days=5), ("loan_period_days",), etag=child_dvd.etag, actor=ADMIN
+    )
+    updated = await update_circulation_rule(change, uow=world.uow(), clock=world.clock)
     assert updated.terms.loan_period_days == 5 and updated.terms.item_type == "DVD"
     after = await lend(world, "users/kid", dvd)
     assert after.due_at == after.issued_at + 5 * DAY  # type: ignore[operator]
-    assert (await handlers.get_loan(before.id, DESK, c)).due_at == before.due_at
-    rules, _, total = await rule_handlers.list_rules(
-        patron_category="CHILD", item_type="BOOK", page_size=0, page_token="", c=c
-    )
-    assert total == 1 and rules[0].terms.patron_category == "*"
-    default = next(
-        r
-        for r in (await rule_handlers.list_rules(patron_category="", item_type="", page_size=0, page_token="", c=c))[0]
-        if r.is_default
-    )
+    assert (await get_loan(GetLoan(before.id, DESK), uow=world.uow())).due_at == before.due_at
+    rules = await listed("CHILD", "BOOK")
+    assert rules.total_size == 1 and rules.items[0].terms.patron_category == "*"
+    default = next(r for r in (await listed("", "")).items if r.is_default)
     with pytest.raises(FailedPrecondition):
-        await rule_handlers.delete_rule(default.id, etag="", request_id=None, actor=ADMIN, c=c)
+        command = DeleteCirculationRule(default.id, actor=ADMIN)
+        await delete_circulation_rule(command, uow=world.uow(), clock=world.clock)
 
 
 async def test_loans_are_listed_newest_first_page_by_page_and_readers_see_only_their_own(world: World) -> None:
@@ -203,19 +211,19 @@ async def test_loans_are_listed_newest_first_page_by_page_and_readers_see_only_t
         world.clock.advance(timedelta(seconds=1))
     seen, token = [], ""
     while True:
-        page = await handlers.list_loans(
-            handlers.ListLoans(parent="users/p1", page_size=2, page_token=token), DESK, world.circulation
+        page = await list_loans(
+            ListLoans(parent="users/p1", page_size=2, page_token=token, actor=DESK), uow=world.uow(), clock=world.clock
         )
-        seen += [loan.id for loan in page.loans]
+        seen += [loan.id for loan in page.items]
         token = page.next_page_token
         if not token:
             break
     assert seen == [loan.id for loan in reversed(made)] and page.total_size == 5
     reader = Actor("users/p2", Role.READER)
     with pytest.raises(PermissionDenied):
-        await handlers.list_loans(handlers.ListLoans(parent="users/p1"), reader, world.circulation)
+        await list_loans(ListLoans(parent="users/p1", actor=reader), uow=world.uow(), clock=world.clock)
     with pytest.raises(PermissionDenied):
-        await handlers.get_loan(made[0].id, reader, world.circulation)
+        await get_loan(GetLoan(made[0].id, reader), uow=world.uow())
     world.clock.advance(30 * DAY)
-    overdue = await handlers.list_loans(handlers.ListLoans(overdue_only=True), DESK, world.circulation)
+    overdue = await list_loans(ListLoans(overdue_only=True, actor=DESK), uow=world.uow(), clock=world.clock)
     assert overdue.total_size == 5

@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 from loans_world import DESK, World
 
-from services.loans import handlers, issuing
+from services.loans.app.issuing import IssueLoan
+from services.loans.app.returning import ReturnLoan
 from services.support.launcher.nats import LocalNats
 from services.support.runtime.messaging import NatsLink, stream_name
 from services.support.runtime.outbox import OUTBOX, OutboxRelay
@@ -51,8 +52,8 @@ async def relay(world: World, own_nats: LocalNats) -> AsyncIterator[OutboxRelay]
 
 
 async def _lend_and_return(world: World, book: str, patron: str) -> None:
-    loan = await issuing.issue_loan(issuing.IssueLoan(patron, book=book, actor=DESK), world.circulation)
-    await handlers.return_loan(handlers.ReturnLoan(loan_id=loan.id, actor=DESK), world.circulation)
+    loan = await world.issue(IssueLoan(patron, book=book, actor=DESK))
+    await world.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
 
 
 async def _stream_msg_ids(url: str) -> Counter[str]:

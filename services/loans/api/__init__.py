@@ -1,0 +1,1 @@
+"""The loans API: the gRPC servicer, proto <-> domain conversion and the events' wire payloads."""

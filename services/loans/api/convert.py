@@ -1,0 +1,145 @@
+"""Loans resources: domain <-> proto. Used by the servicer and by the event encoder."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from athenaeum.loans.v1 import resources_pb2
+from services.loans.domain.fines import Fine, FineKind, FineStatus
+from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.money import ZERO, money, parse_money
+from services.loans.domain.rules import CirculationRule, RuleTerms
+from services.support.runtime.wire import timestamp, to_datetime
+
+_LOAN_STATUS = {
+    LoanStatus.ACTIVE: resources_pb2.LOAN_STATUS_ACTIVE,
+    LoanStatus.RETURNED: resources_pb2.LOAN_STATUS_RETURNED,
+}
+_HOLD_STATUS = {status: resources_pb2.HoldStatus.Value(f"HOLD_STATUS_{status.value}") for status in HoldStatus}
+_FINE_STATUS = {status: resources_pb2.FineStatus.Value(f"FINE_STATUS_{status.value}") for status in FineStatus}
+_FINE_KIND = {kind: resources_pb2.FineKind.Value(f"FINE_KIND_{kind.value}") for kind in FineKind}
+
+
+def loan_to_proto(loan: Loan, *, now: datetime) -> resources_pb2.Loan:
+    return resources_pb2.Loan(
+        name=loan.name,
+        patron=loan.patron,
+        book=loan.book,
+        copy=loan.copy,
+        barcode=loan.barcode,
+        book_title=loan.book_title,
+        item_type=loan.item_type,
+        status=_LOAN_STATUS.get(loan.status, resources_pb2.LOAN_STATUS_UNSPECIFIED),
+        issue_time=timestamp(loan.issued_at),
+        due_time=timestamp(loan.due_at),
+        return_time=timestamp(loan.returned_at),
+        renewal_count=loan.renewal_count,
+        max_renewals=loan.max_renewals,
+        overdue=loan.is_overdue(now),
+        overdue_days=loan.overdue_days(now),
+        circulation_rule=loan.rule,
+        issued_by=loan.issued_by,
+        update_time=timestamp(loan.updated_at),
+        etag=loan.etag,
+    )
+
+
+def loan_status(value: int) -> LoanStatus | None:
+    return next((status for status, wire in _LOAN_STATUS.items() if wire == value), None)
+
+
+def rule_to_proto(rule: CirculationRule) -> resources_pb2.CirculationRule:
+    t = rule.terms
+    return resources_pb2.CirculationRule(
+        name=rule.name,
+        patron_category=t.patron_category,
+        item_type=t.item_type,
+        loan_period_days=t.loan_period_days,
+        max_renewals=t.max_renewals,
+        renewal_period_days=t.renewal_period_days,
+        max_loans=t.max_loans,
+        fine_per_day=money(t.fine_per_day),
+        grace_days=t.grace_days,
+        fine_cap=money(t.fine_cap),
+        max_outstanding_fines=money(t.max_outstanding_fines),
+        holds_allowed=t.holds_allowed,
+        max_holds=t.max_holds,
+        hold_pickup_days=t.hold_pickup_days,
+        hard_due_time=timestamp(t.hard_due_at),
+        create_time=timestamp(rule.created_at),
+        update_time=timestamp(rule.updated_at),
+        etag=rule.etag,
+    )
+
+
+def terms_from_proto(rule: resources_pb2.CirculationRule) -> RuleTerms:
+    field = "circulation_rule."
+    return RuleTerms(
+        patron_category=rule.patron_category,
+        item_type=rule.item_type,
+        loan_period_days=rule.loan_period_days,
+        max_renewals=rule.max_renewals,
+        renewal_period_days=rule.renewal_period_days,
+        max_loans=rule.max_loans,
+        fine_per_day=parse_money(rule.fine_per_day or "0", field_name=field + "fine_per_day") or ZERO,
+        grace_days=rule.grace_days,
+        fine_cap=parse_money(rule.fine_cap, field_name=field + "fine_cap", allow_empty=True),
+        max_outstanding_fines=parse_money(
+            rule.max_outstanding_fines, field_name=field + "max_outstanding_fines", allow_empty=True
+        ),
+        holds_allowed=rule.holds_allowed,
+        max_holds=rule.max_holds,
+        hold_pickup_days=rule.hold_pickup_days,
+        hard_due_at=to_datetime(rule.hard_due_time) if rule.HasField("hard_due_time") else None,
+    )
+
+
+def fine_to_proto(fine: Fine) -> resources_pb2.Fine:
+    return resources_pb2.Fine(
+        name=fine.name,
+        patron=fine.patron,
+        loan=fine.loan,
+        kind=_FINE_KIND[fine.kind],
+        amount=money(fine.amount),
+        paid_amount=money(fine.paid),
+        outstanding_amount=money(fine.outstanding),
+        currency_code=fine.currency,
+        status=_FINE_STATUS[fine.status],
+        description=fine.description,
+        waive_reason=fine.waive_reason,
+        create_time=timestamp(fine.created_at),
+        update_time=timestamp(fine.updated_at),
+        etag=fine.etag,
+    )
+
+
+def fine_kind(value: int) -> FineKind:
+    return next((kind for kind, wire in _FINE_KIND.items() if wire == value), FineKind.OTHER)
+
+
+def fine_status(value: int) -> FineStatus | None:
+    return next((status for status, wire in _FINE_STATUS.items() if wire == value), None)
+
+
+def hold_to_proto(hold: Hold) -> resources_pb2.Hold:
+    return resources_pb2.Hold(
+        name=hold.name,
+        patron=hold.patron,
+        book=hold.book,
+        pickup_branch=hold.pickup_branch,
+        status=_HOLD_STATUS[hold.status],
+        queue_position=hold.queue_position if hold.status == HoldStatus.WAITING else 0,
+        copy=hold.copy if hold.status == HoldStatus.READY else "",
+        loan=hold.loan,
+        create_time=timestamp(hold.created_at),
+        ready_time=timestamp(hold.ready_at),
+        expire_time=timestamp(hold.expire_at) if hold.status == HoldStatus.READY else None,
+        update_time=timestamp(hold.updated_at),
+        cancel_reason=hold.cancel_reason,
+        etag=hold.etag,
+    )
+
+
+def hold_status(value: int) -> HoldStatus | None:
+    return next((status for status, wire in _HOLD_STATUS.items() if wire == value), None)

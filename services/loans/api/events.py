@@ -1,0 +1,69 @@
+"""Loans domain events -> proto payloads on JetStream, subject athenaeum.loans.<snake_case name>.v1.
+
+The unit of work calls `encode` at commit, so each payload is the aggregate as committed with the change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from google.protobuf.message import Message
+
+from athenaeum.loans.v1 import events_pb2, resources_pb2
+from services.loans.api.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
+from services.loans.domain import fines, holds, loans, rules
+from services.loans.domain.money import money
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.outbox import OutboxMessage
+from services.support.runtime.wire import outbox_message, timestamp
+
+
+def _loan(event: Any) -> dict[str, Any]:
+    return {"loan": loan_to_proto(event.loan, now=event.occurred_at)}
+
+
+def _returned(event: loans.LoanReturned) -> dict[str, Any]:
+    fine = fine_to_proto(event.fine) if event.fine is not None else None
+    return {**_loan(event), "overdue_days": event.overdue_days, "fine": fine}
+
+
+_PAYLOADS: dict[type[DomainEvent], tuple[type[Message], Callable[[Any], dict[str, Any]]]] = {
+    loans.LoanIssued: (events_pb2.LoanIssued, lambda e: {**_loan(e), "hold": e.loan.hold}),
+    loans.LoanReturned: (events_pb2.LoanReturned, _returned),
+    loans.LoanRenewed: (
+        events_pb2.LoanRenewed,
+        lambda e: {**_loan(e), "previous_due_time": timestamp(e.previous_due_at)},
+    ),
+    loans.LoanDueSoon: (events_pb2.LoanDueSoon, _loan),
+    loans.LoanOverdue: (events_pb2.LoanOverdue, lambda e: {**_loan(e), "overdue_days": e.overdue_days}),
+    fines.FineAssessed: (events_pb2.FineAssessed, lambda e: {"fine": fine_to_proto(e.fine)}),
+    fines.FinePaid: (events_pb2.FinePaid, lambda e: {"fine": fine_to_proto(e.fine), "amount": money(e.amount)}),
+    fines.FineWaived: (events_pb2.FineWaived, lambda e: {"fine": fine_to_proto(e.fine), "waived_by": e.waived_by}),
+    holds.HoldPlaced: (events_pb2.HoldPlaced, lambda e: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldReady: (events_pb2.HoldReady, lambda e: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldCancelled: (events_pb2.HoldCancelled, lambda e: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldExpired: (events_pb2.HoldExpired, lambda e: {"hold": hold_to_proto(e.hold)}),
+    rules.CirculationRuleChanged: (
+        events_pb2.CirculationRuleChanged,
+        lambda e: {
+            "circulation_rule": resources_pb2.CirculationRule(name=e.rule.name) if e.deleted else rule_to_proto(e.rule),
+            "deleted": e.deleted,
+        },
+    ),
+}
+
+
+def encode(event: DomainEvent) -> OutboxMessage:
+    """The outbox message for a loans domain event."""
+    try:
+        message_type, fields = _PAYLOADS[type(event)]
+    except KeyError:
+        raise TypeError(f"no wire format for {type(event).__name__}") from None
+    payload = message_type(
+        event_id=str(event.event_id),
+        occur_time=timestamp(event.occurred_at),
+        **{key: value for key, value in fields(event).items() if value is not None},
+    )
+    return outbox_message("loans", payload, event_id=event.event_id, occurred_at=event.occurred_at)

@@ -1,0 +1,310 @@
+"""LoansService servicer: proto -> command -> use case -> proto. No rules, no SQL, no status codes here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import grpc
+from google.protobuf.empty_pb2 import Empty
+
+from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc, resources_pb2
+from services.loans.api.convert import (
+    fine_kind,
+    fine_status,
+    fine_to_proto,
+    hold_status,
+    hold_to_proto,
+    loan_status,
+    loan_to_proto,
+    rule_to_proto,
+    terms_from_proto,
+)
+from services.loans.app import fining, holding, issuing, reconciling, renewing, returning, rule_matrix, viewing
+from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
+from services.loans.app.reconciling import ReconcilePolicy
+from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.borrowing import BorrowingPolicy
+from services.loans.domain.fines import FINE
+from services.loans.domain.holds import HOLD
+from services.loans.domain.loans import LOAN, Loan
+from services.loans.domain.money import money
+from services.loans.domain.rules import RULE
+from services.support.runtime.auth import current_identity
+from services.support.runtime.clock import Clock
+from services.support.runtime.idempotency import parse_request_id
+
+Context = grpc.aio.ServicerContext
+
+
+def current_actor() -> Actor:
+    """The signed-in user the edge vouched for; the system when a peer calls on its own behalf."""
+    identity = current_identity()
+    return Actor(user=identity.subject, role=identity.role) if identity else SYSTEM
+
+
+class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
+    """Each call gets a fresh unit of work (`uow()`); the other ports and the settings are shared."""
+
+    def __init__(
+        self,
+        *,
+        uow: Callable[[], LoansUnitOfWork],
+        clock: Clock,
+        users: Users,
+        catalog: Catalog,
+        borrowing: BorrowingPolicy,
+        currency: str,
+        reconcile: ReconcilePolicy,
+        after_checkout: Callable[[], None] = issuing.no_fault,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._users = users
+        self._catalog = catalog
+        self._borrowing = borrowing
+        self._currency = currency
+        self._reconcile = reconcile
+        self._after_checkout = after_checkout
+
+    def _loan(self, loan: Loan) -> resources_pb2.Loan:
+        return loan_to_proto(loan, now=self._clock.now())
+
+    async def IssueLoan(self, request: loans_pb2.IssueLoanRequest, context: Context) -> resources_pb2.Loan:
+        """Lends a copy to a patron (the saga)."""
+        command = issuing.IssueLoan(
+            patron=request.patron,
+            barcode=request.barcode,
+            book=request.book,
+            request_id=parse_request_id(request.request_id),
+            actor=current_actor(),
+        )
+        loan = await issuing.issue_loan(
+            command,
+            uow=self._uow(),
+            clock=self._clock,
+            users=self._users,
+            catalog=self._catalog,
+            policy=self._borrowing,
+            after_checkout=self._after_checkout,
+        )
+        return self._loan(loan)
+
+    async def GetLoan(self, request: loans_pb2.GetLoanRequest, context: Context) -> resources_pb2.Loan:
+        """Returns one loan."""
+        command = viewing.GetLoan(LOAN.parse_id(request.name), current_actor())
+        return self._loan(await viewing.get_loan(command, uow=self._uow()))
+
+    async def ListLoans(self, request: loans_pb2.ListLoansRequest, context: Context) -> loans_pb2.ListLoansResponse:
+        """Lists loans, newest first."""
+        command = viewing.ListLoans(
+            parent=request.parent,
+            status=loan_status(request.status),
+            overdue_only=request.overdue_only,
+            book=request.book,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            actor=current_actor(),
+        )
+        page = await viewing.list_loans(command, uow=self._uow(), clock=self._clock)
+        return loans_pb2.ListLoansResponse(
+            loans=[self._loan(loan) for loan in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def ReturnLoan(self, request: loans_pb2.ReturnLoanRequest, context: Context) -> resources_pb2.Loan:
+        """Takes a copy back."""
+        command = returning.ReturnLoan(
+            loan_id=LOAN.parse_id(request.name) if request.name else None,
+            barcode=request.barcode,
+            request_id=parse_request_id(request.request_id),
+            actor=current_actor(),
+        )
+        loan = await returning.return_loan(
+            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, currency=self._currency
+        )
+        return self._loan(loan)
+
+    async def RenewLoan(self, request: loans_pb2.RenewLoanRequest, context: Context) -> resources_pb2.Loan:
+        """Extends the due time."""
+        command = renewing.RenewLoan(LOAN.parse_id(request.name), parse_request_id(request.request_id), current_actor())
+        return self._loan(await renewing.renew_loan(command, uow=self._uow(), clock=self._clock, users=self._users))
+
+    async def CreateCirculationRule(
+        self, request: loans_pb2.CreateCirculationRuleRequest, context: Context
+    ) -> resources_pb2.CirculationRule:
+        """Adds a circulation rule."""
+        command = rule_matrix.CreateCirculationRule(
+            terms_from_proto(request.circulation_rule), parse_request_id(request.request_id), current_actor()
+        )
+        return rule_to_proto(await rule_matrix.create_circulation_rule(command, uow=self._uow(), clock=self._clock))
+
+    async def GetCirculationRule(
+        self, request: loans_pb2.GetCirculationRuleRequest, context: Context
+    ) -> resources_pb2.CirculationRule:
+        """Returns one circulation rule."""
+        command = rule_matrix.GetCirculationRule(RULE.parse_id(request.name))
+        return rule_to_proto(await rule_matrix.get_circulation_rule(command, uow=self._uow()))
+
+    async def ListCirculationRules(
+        self, request: loans_pb2.ListCirculationRulesRequest, context: Context
+    ) -> loans_pb2.ListCirculationRulesResponse:
+        """Lists circulation rules, most specific first."""
+        command = rule_matrix.ListCirculationRules(
+            patron_category=request.patron_category,
+            item_type=request.item_type,
+            page_size=request.page_size,
+            page_token=request.page_token,
+        )
+        page = await rule_matrix.list_circulation_rules(command, uow=self._uow())
+        return loans_pb2.ListCirculationRulesResponse(
+            circulation_rules=[rule_to_proto(r) for r in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def UpdateCirculationRule(
+        self, request: loans_pb2.UpdateCirculationRuleRequest, context: Context
+    ) -> resources_pb2.CirculationRule:
+        """Changes the fields named in update_mask."""
+        rule = request.circulation_rule
+        command = rule_matrix.UpdateCirculationRule(
+            RULE.parse_id(rule.name, field="circulation_rule.name"),
+            terms_from_proto(rule),
+            tuple(request.update_mask.paths),
+            etag=rule.etag,
+            request_id=parse_request_id(request.request_id),
+            actor=current_actor(),
+        )
+        return rule_to_proto(await rule_matrix.update_circulation_rule(command, uow=self._uow(), clock=self._clock))
+
+    async def DeleteCirculationRule(self, request: loans_pb2.DeleteCirculationRuleRequest, context: Context) -> Empty:
+        """Removes a circulation rule."""
+        command = rule_matrix.DeleteCirculationRule(
+            RULE.parse_id(request.name),
+            etag=request.etag,
+            request_id=parse_request_id(request.request_id),
+            actor=current_actor(),
+        )
+        await rule_matrix.delete_circulation_rule(command, uow=self._uow(), clock=self._clock)
+        return Empty()
+
+    async def AssessFine(self, request: loans_pb2.AssessFineRequest, context: Context) -> resources_pb2.Fine:
+        """Charges a patron by hand."""
+        fine = request.fine
+        command = fining.AssessFine(
+            patron=fine.patron,
+            amount=fine.amount,
+            kind=fine_kind(fine.kind),
+            description=fine.description,
+            loan=fine.loan,
+            request_id=parse_request_id(request.request_id),
+            actor=current_actor(),
+        )
+        assessed = await fining.assess_fine(command, uow=self._uow(), clock=self._clock, currency=self._currency)
+        return fine_to_proto(assessed)
+
+    async def GetFine(self, request: loans_pb2.GetFineRequest, context: Context) -> resources_pb2.Fine:
+        """Returns one fine."""
+        command = fining.GetFine(FINE.parse_id(request.name), current_actor())
+        return fine_to_proto(await fining.get_fine(command, uow=self._uow()))
+
+    async def ListFines(self, request: loans_pb2.ListFinesRequest, context: Context) -> loans_pb2.ListFinesResponse:
+        """Lists fines, newest first, with the total still owed."""
+        command = fining.ListFines(
+            parent=request.parent,
+            status=fine_status(request.status),
+            page_size=request.page_size,
+            page_token=request.page_token,
+            actor=current_actor(),
+        )
+        listing = await fining.list_fines(command, uow=self._uow())
+        return loans_pb2.ListFinesResponse(
+            fines=[fine_to_proto(f) for f in listing.page.items],
+            next_page_token=listing.page.next_page_token,
+            total_size=listing.page.total_size,
+            outstanding_total=money(listing.outstanding_total),
+        )
+
+    async def PayFine(self, request: loans_pb2.PayFineRequest, context: Context) -> resources_pb2.Fine:
+        """Records a payment against a fine."""
+        command = fining.PayFine(
+            FINE.parse_id(request.name),
+            request.amount,
+            request.payment_method,
+            parse_request_id(request.request_id),
+            current_actor(),
+        )
+        return fine_to_proto(await fining.pay_fine(command, uow=self._uow(), clock=self._clock))
+
+    async def WaiveFine(self, request: loans_pb2.WaiveFineRequest, context: Context) -> resources_pb2.Fine:
+        """Forgives what is left of a fine."""
+        command = fining.WaiveFine(
+            FINE.parse_id(request.name), request.reason, parse_request_id(request.request_id), current_actor()
+        )
+        return fine_to_proto(await fining.waive_fine(command, uow=self._uow(), clock=self._clock))
+
+    async def PlaceHold(self, request: loans_pb2.PlaceHoldRequest, context: Context) -> resources_pb2.Hold:
+        """Reserves a book for a patron."""
+        command = holding.PlaceHold(
+            patron=request.hold.patron,
+            book=request.hold.book,
+            pickup_branch=request.hold.pickup_branch,
+            request_id=parse_request_id(request.request_id),
+            actor=current_actor(),
+        )
+        hold = await holding.place_hold(
+            command, uow=self._uow(), clock=self._clock, users=self._users, catalog=self._catalog
+        )
+        return hold_to_proto(hold)
+
+    async def GetHold(self, request: loans_pb2.GetHoldRequest, context: Context) -> resources_pb2.Hold:
+        """Returns one hold with its queue position."""
+        command = holding.GetHold(HOLD.parse_id(request.name), current_actor())
+        return hold_to_proto(await holding.get_hold(command, uow=self._uow()))
+
+    async def ListHolds(self, request: loans_pb2.ListHoldsRequest, context: Context) -> loans_pb2.ListHoldsResponse:
+        """Lists holds in queue order."""
+        command = holding.ListHolds(
+            parent=request.parent,
+            status=hold_status(request.status),
+            book=request.book,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            actor=current_actor(),
+        )
+        page = await holding.list_holds(command, uow=self._uow())
+        return loans_pb2.ListHoldsResponse(
+            holds=[hold_to_proto(h) for h in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def CancelHold(self, request: loans_pb2.CancelHoldRequest, context: Context) -> resources_pb2.Hold:
+        """Cancels a WAITING or READY hold."""
+        command = holding.CancelHold(
+            HOLD.parse_id(request.name), request.reason, parse_request_id(request.request_id), current_actor()
+        )
+        hold = await holding.cancel_hold(command, uow=self._uow(), clock=self._clock, catalog=self._catalog)
+        return hold_to_proto(hold)
+
+    async def ReconcileCirculation(
+        self, request: loans_pb2.ReconcileCirculationRequest, context: Context
+    ) -> loans_pb2.ReconcileCirculationResponse:
+        """Brings circulation up to date now and reports drift."""
+        command = reconciling.ReconcileCirculation(dry_run=request.dry_run, actor=current_actor())
+        report = await reconciling.reconcile_circulation(
+            command,
+            uow=self._uow(),
+            clock=self._clock,
+            catalog=self._catalog,
+            currency=self._currency,
+            policy=self._reconcile,
+        )
+        return loans_pb2.ReconcileCirculationResponse(
+            overdue_loans=report.overdue_loans,
+            fines_assessed=report.fines_assessed,
+            holds_expired=report.holds_expired,
+            holds_made_ready=report.holds_made_ready,
+            discrepancies=report.discrepancies,
+        )

@@ -1,0 +1,172 @@
+"""Fine use cases: staff charges, payments and waivers (each with an audit entry), reading and listing; and
+the overdue fine a late loan accrues (on return and by the reconciler)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from services.loans.app.pages import newest_first_after
+from services.loans.app.ports import FineFilter, LoansUnitOfWork, PageRequest
+from services.loans.domain.actors import SYSTEM, Actor, patron_scope
+from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
+from services.loans.domain.loans import LOAN, Loan
+from services.loans.domain.money import parse_amount
+from services.support.runtime.clock import Clock
+from services.support.runtime.names import check_reference
+from services.support.runtime.pagination import fingerprint, page_size
+from services.support.runtime.paging import Page
+
+
+@dataclass(frozen=True, slots=True)
+class AssessFine:
+    patron: str
+    amount: str
+    kind: FineKind = FineKind.OTHER
+    description: str = ""
+    loan: str = ""
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, currency: str) -> Fine:
+    """A charge by hand (lost or damaged item, other fees)."""
+    cmd.actor.ensure_staff("charge fines")
+    check_reference(cmd.patron, "users", field="fine.patron")
+    amount = parse_amount(cmd.amount, field_name="fine.amount")
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "AssessFine"):
+            return await uow.fines.get(FINE.parse_id(previous))
+        if cmd.loan:
+            await uow.loans.get(LOAN.parse_id(cmd.loan, field="fine.loan"))  # NotFound when unknown
+        fine = Fine.assess(
+            patron=cmd.patron,
+            kind=cmd.kind,
+            amount=amount,
+            currency=currency,
+            now=clock.now(),
+            actor=cmd.actor.user or "system",
+            loan=cmd.loan,
+            description=cmd.description,
+        )
+        await uow.fines.add(fine)
+        await uow.requests.remember(cmd.request_id, "AssessFine", fine.name)
+        await uow.commit()
+    return fine
+
+
+@dataclass(frozen=True, slots=True)
+class GetFine:
+    fine_id: uuid.UUID
+    actor: Actor = SYSTEM
+
+
+async def get_fine(cmd: GetFine, *, uow: LoansUnitOfWork) -> Fine:
+    """One fine; readers only their own."""
+    async with uow:
+        fine = await uow.fines.get(cmd.fine_id)
+    cmd.actor.ensure_may_act_for(fine.patron, "see the fines")
+    return fine
+
+
+@dataclass(frozen=True, slots=True)
+class PayFine:
+    fine_id: uuid.UUID
+    amount: str
+    method: str = ""
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def pay_fine(cmd: PayFine, *, uow: LoansUnitOfWork, clock: Clock) -> Fine:
+    """Record a payment (at most what is owed); PAID once nothing is left."""
+    cmd.actor.ensure_staff("take payments")
+    paid = parse_amount(cmd.amount, field_name="amount")
+    async with uow:
+        if await uow.requests.recall(cmd.request_id, "PayFine"):
+            return await uow.fines.get(cmd.fine_id)
+        fine = await uow.fines.get(cmd.fine_id)
+        fine.pay(paid, now=clock.now(), actor=cmd.actor.user or "system", method=cmd.method)
+        await uow.fines.save(fine)
+        await uow.requests.remember(cmd.request_id, "PayFine", fine.name)
+        await uow.commit()
+    return fine
+
+
+@dataclass(frozen=True, slots=True)
+class WaiveFine:
+    fine_id: uuid.UUID
+    reason: str
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def waive_fine(cmd: WaiveFine, *, uow: LoansUnitOfWork, clock: Clock) -> Fine:
+    """Forgive what is left, with the reason on the audit trail."""
+    cmd.actor.ensure_staff("waive fines")
+    async with uow:
+        if await uow.requests.recall(cmd.request_id, "WaiveFine"):
+            return await uow.fines.get(cmd.fine_id)
+        fine = await uow.fines.get(cmd.fine_id)
+        fine.waive(cmd.reason, now=clock.now(), actor=cmd.actor.user or "system")
+        await uow.fines.save(fine)
+        await uow.requests.remember(cmd.request_id, "WaiveFine", fine.name)
+        await uow.commit()
+    return fine
+
+
+@dataclass(frozen=True, slots=True)
+class ListFines:
+    parent: str = ""
+    status: FineStatus | None = None
+    page_size: int = 0
+    page_token: str = ""
+    actor: Actor = SYSTEM
+
+
+@dataclass(frozen=True, slots=True)
+class FineListing:
+    page: Page[Fine]
+    outstanding_total: Decimal
+    """Still owed over every matching fine, not just this page."""
+
+
+async def list_fines(cmd: ListFines, *, uow: LoansUnitOfWork) -> FineListing:
+    """Newest first, with the total still owed over all matching fines."""
+    patron = patron_scope(cmd.parent, cmd.actor, "fines")
+    size = page_size(cmd.page_size)
+    query = fingerprint("ListFines", patron, cmd.status.value if cmd.status else "")
+    page = PageRequest(size, newest_first_after(cmd.page_token, query), query)
+    async with uow:
+        fines, outstanding = await uow.fines.list_newest_first(FineFilter(patron, cmd.status), page=page)
+    return FineListing(fines, outstanding)
+
+
+async def bring_overdue_fine_up_to_date(
+    uow: LoansUnitOfWork, loan: Loan, *, now: datetime, actor: str, currency: str
+) -> tuple[Fine | None, bool]:
+    """Inside the caller's transaction: create the loan's overdue fine, or grow it to what the loan's terms
+    say it is worth now; returns the fine (if any) and whether it changed."""
+    amount = loan.overdue_fine(now)
+    fine = await uow.fines.overdue_fine_of(loan.name)
+    if fine is not None:
+        grew = fine.accrue_to(amount, now=now, actor=actor or "system")
+        if grew:
+            await uow.fines.save(fine)
+        return fine, grew
+    if amount <= 0:
+        return None, False
+    fine = Fine.assess(
+        patron=loan.patron,
+        kind=FineKind.OVERDUE,
+        amount=amount,
+        currency=currency,
+        now=now,
+        actor=actor or "system",
+        loan=loan.name,
+        description=f"overdue: {loan.book_title or loan.barcode}",
+    )
+    await uow.fines.add(fine)
+    return fine, True

@@ -1,0 +1,175 @@
+"""Hold use cases: place (READY at once when a copy is free), read, list, cancel, and passing a shelf copy
+on to the next patron in the queue. Catalog steps carry request_ids derived from the hold."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from services.loans.app.pages import number_after
+from services.loans.app.ports import Catalog, HoldFilter, LoansUnitOfWork, PageRequest, Users
+from services.loans.app.saga import step_id
+from services.loans.domain.actors import SYSTEM, Actor, patron_scope
+from services.loans.domain.borrowing import BOOK, ensure_eligible
+from services.loans.domain.holds import HOLD, Hold, HoldStatus
+from services.loans.domain.rules import WILDCARD, most_specific
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import AlreadyExists, DependencyUnavailable, FailedPrecondition, NotFound
+from services.support.runtime.identity import ME
+from services.support.runtime.names import check_reference
+from services.support.runtime.pagination import fingerprint, page_size
+from services.support.runtime.paging import Page
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceHold:
+    patron: str
+    book: str
+    pickup_branch: str = ""
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def place_hold(cmd: PlaceHold, *, uow: LoansUnitOfWork, clock: Clock, users: Users, catalog: Catalog) -> Hold:
+    """Join the book's queue; a copy goes on the hold shelf at once when one is available and nobody is ahead."""
+    patron = cmd.actor.user if cmd.patron == ME else cmd.patron
+    check_reference(patron, "users", field="hold.patron")
+    BOOK.parse(cmd.book, field="hold.book")
+    cmd.actor.ensure_may_act_for(patron, "place holds for")
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "PlaceHold"):
+            return await uow.holds.get(HOLD.parse_id(previous))
+    eligibility = await users.eligibility(patron)
+    await catalog.book_title(cmd.book)  # NotFound for a book the catalog does not have
+    ensure_eligible(eligibility, patron=patron, what="place holds")
+    async with uow:
+        await uow.loans.lock_patron(patron)
+        terms = most_specific(await uow.rules.all(), eligibility.patron_category, WILDCARD).terms
+        if not terms.holds_allowed:
+            raise FailedPrecondition("holds are not allowed for this patron category", reason="HOLDS_NOT_ALLOWED")
+        if await uow.loans.has_active(patron, cmd.book):
+            raise AlreadyExists(f"{patron} already borrows {cmd.book}", reason="ALREADY_BORROWED")
+        if await uow.holds.active_for(patron, cmd.book):
+            raise AlreadyExists(f"{patron} already holds {cmd.book}", reason="HOLD_EXISTS")
+        if await uow.holds.count_active(patron) >= terms.max_holds:
+            raise FailedPrecondition(f"{patron} has {terms.max_holds} holds already", reason="HOLD_LIMIT_REACHED")
+        hold = Hold.place(
+            patron=patron,
+            book=cmd.book,
+            pickup_branch=cmd.pickup_branch or eligibility.home_branch,
+            pickup_days=terms.hold_pickup_days,
+            now=clock.now(),
+        )
+        await uow.holds.add(hold)
+        await uow.requests.remember(cmd.request_id, "PlaceHold", hold.name)
+        await uow.commit()
+    return await make_ready_if_first(hold.id, uow=uow, clock=clock, catalog=catalog)
+
+
+async def make_ready_if_first(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:
+    """If this WAITING hold heads its queue, ask the catalog to put an available copy on the shelf for it."""
+    async with uow:
+        hold = await uow.holds.get(hold_id)
+        head = await uow.holds.next_waiting(hold.book)
+    if hold.status != HoldStatus.WAITING or head is None or head.id != hold.id:
+        return hold
+    try:
+        copy = await catalog.reserve(
+            book=hold.book, hold=hold.name, branch=hold.pickup_branch, request_id=step_id(hold.id, "reserve")
+        )
+    except (FailedPrecondition, NotFound, DependencyUnavailable):
+        return hold  # nothing on the shelf now: it waits (a return traps a copy; the reconciler retries)
+    async with uow:
+        hold = await uow.holds.get(hold_id)
+        if hold.status == HoldStatus.WAITING:
+            hold.make_ready(copy.name, now=clock.now())
+        else:  # cancelled while we asked: the copy is on the shelf for nobody
+            hold.copy, hold.shelf_released = copy.name, False
+        await uow.holds.save(hold)
+        await uow.commit()
+    if hold.copy_left_on_shelf:
+        await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
+    return hold
+
+
+async def release_and_pass_on(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> bool:
+    """Take an ended hold's copy off the shelf, then offer a copy to the next in the queue; False if the
+    catalog cannot be reached now (the hold keeps `shelf_released` false and the reconciler retries)."""
+    async with uow:
+        hold = await uow.holds.get(hold_id)
+    if hold.copy_left_on_shelf:
+        try:
+            await catalog.release(copy=hold.copy, hold=hold.name, request_id=step_id(hold.id, "release"))
+        except DependencyUnavailable:
+            return False
+        except (FailedPrecondition, NotFound):
+            pass  # not on the shelf for this hold any more
+        async with uow:
+            hold = await uow.holds.get(hold_id)
+            hold.mark_shelf_released(clock.now())
+            await uow.holds.save(hold)
+            await uow.commit()
+    async with uow:
+        head = await uow.holds.next_waiting(hold.book)
+    if head is not None:
+        await make_ready_if_first(head.id, uow=uow, clock=clock, catalog=catalog)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class GetHold:
+    hold_id: uuid.UUID
+    actor: Actor = SYSTEM
+
+
+async def get_hold(cmd: GetHold, *, uow: LoansUnitOfWork) -> Hold:
+    """One hold with its queue position; readers only their own."""
+    async with uow:
+        hold = await uow.holds.get(cmd.hold_id)
+    cmd.actor.ensure_may_act_for(hold.patron, "see the holds")
+    return hold
+
+
+@dataclass(frozen=True, slots=True)
+class CancelHold:
+    hold_id: uuid.UUID
+    reason: str = ""
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def cancel_hold(cmd: CancelHold, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:
+    """WAITING or READY -> CANCELLED; a copy on the shelf goes to the next in the queue."""
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "CancelHold"):
+            return await uow.holds.get(HOLD.parse_id(previous))
+        hold = await uow.holds.get(cmd.hold_id)
+        cmd.actor.ensure_may_act_for(hold.patron, "cancel the holds")
+        hold.cancel(cmd.reason or "cancelled", now=clock.now())
+        await uow.holds.save(hold)
+        await uow.requests.remember(cmd.request_id, "CancelHold", hold.name)
+        await uow.commit()
+    if hold.copy_left_on_shelf:
+        await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
+    return hold
+
+
+@dataclass(frozen=True, slots=True)
+class ListHolds:
+    parent: str = ""
+    status: HoldStatus | None = None
+    book: str = ""
+    page_size: int = 0
+    page_token: str = ""
+    actor: Actor = SYSTEM
+
+
+async def list_holds(cmd: ListHolds, *, uow: LoansUnitOfWork) -> Page[Hold]:
+    """Queue order (oldest first)."""
+    patron = patron_scope(cmd.parent, cmd.actor, "holds")
+    size = page_size(cmd.page_size)
+    status = cmd.status.value if cmd.status else ""
+    query = fingerprint("ListHolds", patron, status, cmd.book)
+    page = PageRequest(size, number_after(cmd.page_token, query), query)
+    async with uow:
+        return await uow.holds.list_in_queue_order(HoldFilter(patron, cmd.status, cmd.book), page=page)

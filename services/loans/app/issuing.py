@@ -1,0 +1,236 @@
+"""The issue saga: users (eligibility) -> loans (PENDING record) -> catalog (check-out) -> loans (ACTIVE).
+
+Never oversells and never leaves a copy out without a loan:
+- the PENDING loan is committed before the catalog is asked, so every copy the catalog lends is lent to a
+  loan we have on record (the saga's log);
+- each catalog step carries a request_id derived from the loan, so a retry acts once;
+- a refusal after the check-out (limit reached meanwhile, the loan abandoned) marks the loan FAILED first,
+  then checks the copy back in (compensation); if that cannot happen now, `compensated` stays false;
+- the reconciler (reconciling.py) settles PENDING loans older than the saga timeout and FAILED loans
+  not yet compensated, so a crash at any point is repaired;
+- the database refuses a second ACTIVE loan of one copy (a unique index), whatever a peer says.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
+from services.loans.app.saga import step_id
+from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, Standing, ensure_may_borrow
+from services.loans.domain.holds import HOLD, HoldStatus
+from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.rules import WILDCARD, most_specific
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import (
+    Conflict,
+    DependencyUnavailable,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
+from services.support.runtime.names import check_reference
+
+
+def no_fault() -> None:
+    """The default of the fault-injection point between the catalog step and the loan's commit: nothing."""
+
+
+@dataclass(frozen=True, slots=True)
+class IssueLoan:
+    patron: str
+    barcode: str = ""
+    book: str = ""
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def issue_loan(
+    cmd: IssueLoan,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    users: Users,
+    catalog: Catalog,
+    policy: BorrowingPolicy,
+    after_checkout: Callable[[], None] = no_fault,
+) -> Loan:
+    """Lend a copy (by barcode, or any available copy of a book); a retried request_id returns the same loan."""
+    cmd.actor.ensure_staff("issue loans")
+    check_reference(cmd.patron, "users", field="patron")
+    if bool(cmd.barcode) == bool(cmd.book):
+        raise InvalidArgument.field("item", "give exactly one of barcode and book")
+    if cmd.book:
+        BOOK.parse(cmd.book, field="book")
+    if cmd.request_id is not None:
+        async with uow:
+            existing = await uow.loans.by_request(cmd.request_id)
+        if existing is not None and existing.status != LoanStatus.PENDING:
+            return existing
+        if existing is not None:  # an earlier attempt stopped half way: carry on from the catalog step
+            eligibility = await users.eligibility(existing.patron)
+            title = await catalog.book_title(existing.book)
+            return await _lend(
+                existing, eligibility, title,
+                uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout,
+            )  # fmt: skip
+    copy = await catalog.lookup_copy(cmd.barcode) if cmd.barcode else None
+    book = copy.book if copy else cmd.book
+    eligibility = await users.eligibility(cmd.patron)
+    title = await catalog.book_title(book)
+    loan = await _begin(cmd, book, copy, eligibility, uow=uow, clock=clock, policy=policy)
+    return await _lend(
+        loan, eligibility, title, uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout
+    )
+
+
+async def _begin(
+    cmd: IssueLoan,
+    book: str,
+    copy: CopyInfo | None,
+    eligibility: Eligibility,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    policy: BorrowingPolicy,
+) -> Loan:
+    """Check the patron may borrow and record the PENDING loan (committed before the catalog is asked)."""
+    now = clock.now()
+    async with uow:
+        await uow.loans.lock_patron(cmd.patron)
+        item_type = copy.item_type if copy else WILDCARD
+        rule = most_specific(await uow.rules.all(), eligibility.patron_category, item_type)
+        standing = await uow.loans.standing(cmd.patron, item_type=rule.terms.item_type, now=now)
+        if copy is None:  # the copy's type, hence the loan limit that applies, is known after the check-out
+            standing = Standing(0, standing.overdue_loans, standing.outstanding_fines)
+        ensure_may_borrow(eligibility, standing, rule.terms, policy)
+        hold = await uow.holds.active_for(cmd.patron, book)
+        ready = hold if hold is not None and hold.status == HoldStatus.READY else None
+        loan = Loan.begin(
+            patron=cmd.patron,
+            book=book,
+            barcode=cmd.barcode,
+            requested_copy=ready.copy if ready and not cmd.barcode else "",
+            hold=ready.name if ready else "",
+            request_id=cmd.request_id,
+            issued_by=cmd.actor.user,
+            now=now,
+        )
+        await uow.loans.add(loan)
+        await uow.commit()
+    return loan
+
+
+def _selector(loan: Loan) -> tuple[str, str]:
+    if loan.requested_copy:
+        return "copy", loan.requested_copy
+    return ("barcode", loan.barcode) if loan.barcode else ("book", loan.book)
+
+
+async def _lend(
+    loan: Loan,
+    eligibility: Eligibility,
+    title: str,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    policy: BorrowingPolicy,
+    after_checkout: Callable[[], None],
+) -> Loan:
+    try:
+        copy = await catalog.check_out(
+            selector=_selector(loan), loan=loan.name, hold=loan.hold, request_id=step_id(loan.id, "check-out")
+        )
+    except (FailedPrecondition, NotFound, InvalidArgument) as refusal:
+        await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=False)
+        raise
+    # DependencyUnavailable: the outcome is unknown; the loan stays PENDING for a retry or the reconciler.
+    after_checkout()
+    try:
+        return await _activate(loan.id, loan.patron, copy, eligibility, title, uow=uow, clock=clock, policy=policy)
+    except FailedPrecondition as refusal:
+        await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=True)
+        await compensate(loan.id, copy.name, uow=uow, clock=clock, catalog=catalog)
+        raise
+
+
+async def _activate(
+    loan_id: uuid.UUID,
+    patron: str,
+    copy: CopyInfo,
+    eligibility: Eligibility,
+    title: str,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    policy: BorrowingPolicy,
+) -> Loan:
+    """The copy is ours: re-check the limit for its item type under the patron's lock, then commit ACTIVE."""
+    now = clock.now()
+    async with uow:
+        await uow.loans.lock_patron(patron)  # always the patron's lock first, then the loan's row
+        loan = await uow.loans.get(loan_id, for_update=True)
+        if loan.status == LoanStatus.ACTIVE and loan.copy == copy.name:
+            return loan  # a concurrent retry of the same request finished it first
+        if loan.status != LoanStatus.PENDING:  # the reconciler gave up on it (it puts the copy back)
+            raise Conflict(f"the issue of {loan.name} was abandoned; retry it", reason="ISSUE_ABANDONED")
+        rule = most_specific(await uow.rules.all(), eligibility.patron_category, copy.item_type)
+        standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now)
+        ensure_may_borrow(eligibility, standing, rule.terms, policy)
+        loan.activate(copy, rule=rule, book_title=title, now=now)
+        if loan.hold:
+            hold = await uow.holds.get(HOLD.parse_id(loan.hold))
+            hold.fulfil(loan.name, now=now)
+            await uow.holds.save(hold)
+        await uow.loans.save(loan)
+        await uow.commit()
+    return loan
+
+
+async def _give_up(loan_id: uuid.UUID, reason: str, *, uow: LoansUnitOfWork, clock: Clock, copy_out: bool) -> None:
+    """Record the saga's failure first: from here on the reconciler knows what to undo."""
+    async with uow:
+        loan = await uow.loans.get(loan_id, for_update=True)
+        if loan.status == LoanStatus.PENDING:
+            loan.fail(reason, now=clock.now(), copy_out=copy_out)
+            await uow.loans.save(loan)
+            await uow.commit()
+
+
+async def compensate(loan_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> bool:
+    """Check the copy back in for a FAILED loan (onto the hold shelf again if it was held); False if the
+    catalog cannot be reached now (the reconciler tries again)."""
+    async with uow:
+        loan = await uow.loans.get(loan_id)
+    if loan.compensated:
+        return True
+    if copy:
+        try:
+            await catalog.check_in(copy=copy, loan=loan.name, hold=loan.hold, request_id=step_id(loan.id, "undo"))
+        except DependencyUnavailable:
+            return False
+        except (FailedPrecondition, NotFound):
+            pass  # the copy is not out on this loan: nothing to undo
+    async with uow:
+        loan = await uow.loans.get(loan_id, for_update=True)
+        loan.mark_compensated(clock.now())
+        await uow.loans.save(loan)
+        await uow.commit()
+    return True
+
+
+async def find_copy_out_on(loan: Loan, *, catalog: Catalog) -> str:
+    """The copy the catalog has out on this loan, if any ("" when none)."""
+    if loan.copy:
+        return loan.copy
+    if loan.requested_copy:
+        candidates = [await catalog.get_copy(loan.requested_copy)]
+    elif loan.barcode:
+        candidates = [await catalog.lookup_copy(loan.barcode)]
+    else:
+        candidates = await catalog.copies_of(loan.book)
+    return next((copy.name for copy in candidates if copy.current_loan == loan.name), "")

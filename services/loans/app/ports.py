@@ -1,0 +1,227 @@
+"""What the loans use cases need from the rest of the system, in domain terms: no SQL, gRPC or NATS type here.
+
+The data layer implements these (data/: the repositories and the unit of work over Postgres, the peers over
+the mesh); unit tests use in-memory ones (tests/unit/loans/fakes.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Generic, Protocol, Self, TypeVar
+
+from services.loans.domain.borrowing import CopyInfo, Eligibility, Standing
+from services.loans.domain.fines import Fine, FineEntry, FineStatus
+from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.rules import CirculationRule
+from services.support.runtime.paging import Page
+
+CursorT = TypeVar("CursorT")
+NewestFirst = tuple[datetime, uuid.UUID]
+"""Where a newest-first list resumes: strictly after this (created_at, id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest(Generic[CursorT]):
+    """One page of a list: at most `size` items after `after` (None: from the start); the next page's
+    token is bound to `query` (the list's fingerprint)."""
+
+    size: int
+    after: CursorT | None
+    query: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoanFilter:
+    """Which loans a list shows (only those clients may see: ACTIVE or RETURNED); every condition given holds."""
+
+    patron: str = ""
+    status: LoanStatus | None = None
+    overdue_only: bool = False
+    book: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FineFilter:
+    patron: str = ""
+    status: FineStatus | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HoldFilter:
+    patron: str = ""
+    status: HoldStatus | None = None
+    book: str = ""
+
+
+class LoanRepository(Protocol):
+    async def add(self, loan: Loan) -> None:
+        """Conflict (REQUEST_IN_PROGRESS) when a live loan already carries the loan's request_id."""
+
+    async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
+        """Raises LoanNotFound; `for_update` locks the loan's row until commit."""
+
+    async def by_request(self, request_id: uuid.UUID) -> Loan | None:
+        """The live (not FAILED) loan a request_id created."""
+
+    async def active_by_barcode(self, barcode: str) -> Loan:
+        """The ACTIVE loan of the copy with this barcode; raises LoanNotFound."""
+
+    async def save(self, loan: Loan) -> None:
+        """Writes back a changed loan unless someone else changed it since it was read (Conflict,
+        CONCURRENT_UPDATE); FailedPrecondition (COPY_ALREADY_ON_LOAN) for a second ACTIVE loan of a copy."""
+
+    async def has_active(self, patron: str, book: str) -> bool: ...
+
+    async def lock_patron(self, patron: str) -> None:
+        """Serialises the limit checks of one patron's concurrent issues and holds (held until commit)."""
+
+    async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
+        """Active loans (of `item_type`, or all for "*"), overdue loans and fines still owed."""
+
+    async def list_newest_first(
+        self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]
+    ) -> Page[Loan]:
+        """With the number of all matching loans."""
+
+    async def unsettled(self, *, pending_before: datetime, limit: int = 100) -> list[Loan]:
+        """Sagas to repair, locked (skipping those another process holds): PENDING since before
+        `pending_before`, or FAILED with the copy maybe still out."""
+
+    async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
+        """ACTIVE loans due before `moment`, locked (skipping those another process holds)."""
+
+    async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
+        """name -> (status, copy, created_at) for the loans among `names` that exist."""
+
+    async def active_copies(self) -> dict[str, str]:
+        """copy -> loan name, for every ACTIVE loan."""
+
+
+class RuleRepository(Protocol):
+    async def all(self) -> list[CirculationRule]: ...
+
+    async def get(self, rule_id: uuid.UUID) -> CirculationRule:
+        """Raises RuleNotFound."""
+
+    async def add(self, rule: CirculationRule) -> None:
+        """AlreadyExists (RULE_EXISTS) when the category and item type have a rule."""
+
+    async def save(self, rule: CirculationRule) -> None:
+        """Writes back an updated rule (its version already bumped by the update) unless someone else
+        changed it meanwhile (Conflict, CONCURRENT_UPDATE); AlreadyExists (RULE_EXISTS) as for add."""
+
+    async def delete(self, rule: CirculationRule) -> None: ...
+
+
+class FineRepository(Protocol):
+    async def add(self, fine: Fine) -> None:
+        """Stores the fine and its new audit entries."""
+
+    async def get(self, fine_id: uuid.UUID) -> Fine:
+        """The fine, locked until commit; raises FineNotFound."""
+
+    async def overdue_fine_of(self, loan: str) -> Fine | None:
+        """The loan's overdue fine, locked until commit."""
+
+    async def save(self, fine: Fine) -> None:
+        """Writes back a changed fine and its new audit entries (Conflict, CONCURRENT_UPDATE, on a lost race)."""
+
+    async def entries(self, fine_id: uuid.UUID) -> list[FineEntry]:
+        """The audit trail, oldest first."""
+
+    async def list_newest_first(
+        self, where: FineFilter, *, page: PageRequest[NewestFirst]
+    ) -> tuple[Page[Fine], Decimal]:
+        """And the sum still owed over every matching fine (not just this page)."""
+
+
+class HoldRepository(Protocol):
+    async def add(self, hold: Hold) -> None:
+        """AlreadyExists (HOLD_EXISTS) when the patron already holds the book."""
+
+    async def get(self, hold_id: uuid.UUID) -> Hold:
+        """The hold with its queue position; raises HoldNotFound."""
+
+    async def save(self, hold: Hold) -> None:
+        """Writes back a changed hold (Conflict, CONCURRENT_UPDATE, on a lost race)."""
+
+    async def active_for(self, patron: str, book: str) -> Hold | None:
+        """The patron's WAITING or READY hold on the book."""
+
+    async def count_active(self, patron: str) -> int: ...
+
+    async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
+        """The head of the book's queue."""
+
+    async def others_waiting(self, book: str, patron: str) -> bool:
+        """Whether a patron other than `patron` waits for the book."""
+
+    async def needing_attention(self, now: datetime, *, limit: int = 200) -> list[Hold]:
+        """READY holds past their pickup time, and ended holds whose copy is still on the shelf; locked
+        (skipping those another process holds)."""
+
+    async def books_with_waiting_and_none_ready(self, *, limit: int = 200) -> list[str]:
+        """Books whose queue has no copy on the shelf: a copy that became available may serve them."""
+
+    async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
+        """Oldest first; the cursor is the hold's place in the order of all holds."""
+
+
+class RequestLog(Protocol):
+    """Idempotent mutations: what a request_id produced the first time, remembered in the same transaction."""
+
+    async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None:
+        """The resource a previous call with this id produced; InvalidArgument when it was another operation."""
+
+    async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
+        """Conflict (REQUEST_IN_PROGRESS) when a concurrent call with the same id committed first."""
+
+
+class LoansUnitOfWork(Protocol):
+    """One transaction over the loans database, entered once per transaction (a saga enters it again);
+    `commit()` also stores the events the aggregates recorded, in the same transaction."""
+
+    @property
+    def loans(self) -> LoanRepository: ...
+    @property
+    def rules(self) -> RuleRepository: ...
+    @property
+    def fines(self) -> FineRepository: ...
+    @property
+    def holds(self) -> HoldRepository: ...
+    @property
+    def requests(self) -> RequestLog: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+class Users(Protocol):
+    async def eligibility(self, patron: str) -> Eligibility:
+        """NotFound for an unknown patron; DependencyUnavailable when users cannot be reached."""
+
+
+class Catalog(Protocol):
+    """The catalog's copy operations. Every mutation is idempotent per (loan or hold, request_id); every
+    call raises DependencyUnavailable when the catalog cannot be reached."""
+
+    async def book_title(self, book: str) -> str: ...
+    async def lookup_copy(self, barcode: str) -> CopyInfo: ...
+    async def get_copy(self, name: str) -> CopyInfo: ...
+    async def copies_of(self, book: str) -> list[CopyInfo]: ...
+    async def copies_on_loan(self) -> list[CopyInfo]: ...
+    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str, request_id: str) -> CopyInfo: ...
+    async def check_in(self, *, copy: str, loan: str, hold: str, request_id: str) -> CopyInfo: ...
+    async def reserve(self, *, book: str, hold: str, branch: str, request_id: str) -> CopyInfo: ...
+    async def release(self, *, copy: str, hold: str, request_id: str) -> CopyInfo: ...

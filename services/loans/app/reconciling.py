@@ -1,0 +1,204 @@
+"""Reconciliation: brings circulation up to date and repairs drift. Run by the scheduler in every loans
+process (each step claims its rows with SKIP LOCKED or conditional updates, so two processes can run it at
+once) and on demand by ReconcileCirculation.
+
+- unfinished issues: PENDING loans older than the saga timeout and FAILED loans whose copy may still be
+  out are settled by checking the copy back in (issuing.compensate);
+- overdue loans: fines brought up to date, LoanOverdue / LoanDueSoon announced;
+- holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue;
+- the catalog: a copy on loan there for one of our loans that has ended (or failed) is checked back in;
+  a copy out on a loan we never recorded, and an active loan whose copy the catalog does not have out on
+  it, are reported for staff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from services.loans.app.fining import bring_overdue_fine_up_to_date
+from services.loans.app.holding import make_ready_if_first, release_and_pass_on
+from services.loans.app.issuing import compensate, find_copy_out_on
+from services.loans.app.ports import Catalog, LoansUnitOfWork
+from services.loans.app.saga import step_id
+from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.holds import HoldStatus
+from services.loans.domain.loans import LoanStatus
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import DependencyUnavailable, DomainError, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcilePolicy:
+    """How the reconciler reads the clock."""
+
+    saga_timeout: timedelta = timedelta(seconds=60)
+    """A PENDING issue older than this was abandoned (its process died): the reconciler settles it."""
+    due_soon: timedelta = timedelta(days=2)
+    """LoanDueSoon is announced once a loan is due within this window."""
+    overdue_reminder_days: int = 7
+    """LoanOverdue is announced on the first overdue day, then every this many days."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileCirculation:
+    dry_run: bool = False
+    """Report without changing anything here or in the catalog."""
+    actor: Actor = SYSTEM
+
+
+@dataclass
+class ReconcileReport:
+    overdue_loans: int = 0
+    fines_assessed: int = 0
+    holds_expired: int = 0
+    holds_made_ready: int = 0
+    issues_settled: int = 0
+    discrepancies: list[str] = field(default_factory=list)
+
+
+async def reconcile_circulation(
+    cmd: ReconcileCirculation,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    currency: str,
+    policy: ReconcilePolicy,
+) -> ReconcileReport:
+    """One pass over everything (admins, or the scheduler); reports what it found and did."""
+    cmd.actor.ensure_admin()
+    report = ReconcileReport()
+    await settle_unfinished_issues(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
+    await bring_overdues_up_to_date(report, uow=uow, clock=clock, currency=currency, policy=policy, dry_run=cmd.dry_run)
+    await settle_holds(report, uow=uow, clock=clock, catalog=catalog, dry_run=cmd.dry_run)
+    await compare_with_catalog(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
+    return report
+
+
+async def settle_unfinished_issues(
+    report: ReconcileReport,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    policy: ReconcilePolicy,
+    dry_run: bool,
+) -> None:
+    now = clock.now()
+    async with uow:
+        unsettled = await uow.loans.unsettled(pending_before=now - policy.saga_timeout)
+        for loan in unsettled:
+            if loan.status == LoanStatus.PENDING:
+                loan.fail("ISSUE_ABANDONED", now=now, copy_out=True)
+                await uow.loans.save(loan)
+        if not dry_run:
+            await uow.commit()
+    for loan in unsettled:
+        report.discrepancies.append(f"{loan.name}: the issue did not finish; its copy is put back")
+        if dry_run:
+            continue
+        try:
+            copy = await find_copy_out_on(loan, catalog=catalog)
+        except DependencyUnavailable:
+            continue
+        except NotFound:
+            copy = ""
+        if await compensate(loan.id, copy, uow=uow, clock=clock, catalog=catalog):
+            report.issues_settled += 1
+
+
+async def bring_overdues_up_to_date(
+    report: ReconcileReport,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    currency: str,
+    policy: ReconcilePolicy,
+    dry_run: bool,
+) -> None:
+    now = clock.now()
+    async with uow:
+        for loan in await uow.loans.active_due_before(now + policy.due_soon):
+            if not loan.is_overdue(now):
+                if loan.note_due_soon(now, within=policy.due_soon):
+                    await uow.loans.save(loan)
+                continue
+            report.overdue_loans += 1
+            _, changed = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor="system", currency=currency)
+            report.fines_assessed += changed
+            if loan.note_overdue(now, every_days=policy.overdue_reminder_days):
+                await uow.loans.save(loan)
+        if not dry_run:
+            await uow.commit()
+
+
+async def settle_holds(
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, dry_run: bool
+) -> None:
+    now = clock.now()
+    async with uow:
+        attention = await uow.holds.needing_attention(now)
+        for hold in attention:
+            if hold.expire(now=now):
+                report.holds_expired += 1
+                await uow.holds.save(hold)
+        books = await uow.holds.books_with_waiting_and_none_ready()
+        if not dry_run:
+            await uow.commit()
+    if dry_run:
+        return
+    for hold in attention:
+        if hold.copy_left_on_shelf:
+            await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
+    for book in books:
+        async with uow:
+            head = await uow.holds.next_waiting(book)
+        if head is None:
+            continue
+        if (await make_ready_if_first(head.id, uow=uow, clock=clock, catalog=catalog)).status == HoldStatus.READY:
+            report.holds_made_ready += 1
+
+
+async def compare_with_catalog(
+    report: ReconcileReport,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    policy: ReconcilePolicy,
+    dry_run: bool,
+) -> None:
+    now = clock.now()
+    try:
+        on_loan = await catalog.copies_on_loan()
+    except DomainError as error:
+        report.discrepancies.append(f"could not compare with the catalog: {error.message}")
+        return
+    async with uow:
+        active = await uow.loans.active_copies()
+        statuses = await uow.loans.statuses([copy.current_loan for copy in on_loan if copy.current_loan])
+    catalog_view = {copy.name: copy.current_loan for copy in on_loan}
+    for copy in on_loan:
+        if active.get(copy.name) == copy.current_loan:
+            continue
+        status, _copy, created_at = statuses.get(copy.current_loan, (None, "", now))
+        if status == LoanStatus.PENDING and created_at > now - policy.saga_timeout:
+            continue  # an issue in flight
+        report.discrepancies.append(
+            f"{copy.name} is out on {copy.current_loan or 'no loan'} in the catalog, which is not active here"
+        )
+        if status is not None and not dry_run:  # only loans we know ended; strangers are for staff to look at
+            await _check_back_in(copy.name, copy.current_loan, catalog)
+    for copy_name, loan in active.items():
+        if catalog_view.get(copy_name) != loan:
+            report.discrepancies.append(f"{loan} is active here but the catalog does not have {copy_name} out on it")
+
+
+async def _check_back_in(copy: str, loan: str, catalog: Catalog) -> None:
+    """Repair a copy out on a loan that is not active here (best effort; the next pass tries again)."""
+    repair_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{copy}#{loan}")
+    with contextlib.suppress(DomainError):
+        await catalog.check_in(copy=copy, loan=loan, hold="", request_id=step_id(repair_id, "repair"))

@@ -1,0 +1,37 @@
+"""Renewing a loan: a new due time, within the rule's limits, while nobody else waits for the book."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from services.loans.app.ports import LoansUnitOfWork, Users
+from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.borrowing import ensure_eligible
+from services.loans.domain.loans import LOAN, Loan, visible
+from services.support.runtime.clock import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class RenewLoan:
+    loan_id: uuid.UUID
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def renew_loan(cmd: RenewLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users) -> Loan:
+    """Extend the due time, unless the limit is reached, the loan is overdue or others wait for the book."""
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "RenewLoan"):
+            return await uow.loans.get(LOAN.parse_id(previous))
+        loan = visible(await uow.loans.get(cmd.loan_id))
+    cmd.actor.ensure_may_act_for(loan.patron, "renew the loans")
+    ensure_eligible(await users.eligibility(loan.patron), patron=loan.patron, what="renew")
+    async with uow:
+        loan = visible(await uow.loans.get(cmd.loan_id, for_update=True))
+        others_waiting = await uow.holds.others_waiting(loan.book, loan.patron)
+        loan.renew(now=clock.now(), others_waiting=others_waiting)
+        await uow.loans.save(loan)
+        await uow.requests.remember(cmd.request_id, "RenewLoan", loan.name)
+        await uow.commit()
+    return loan

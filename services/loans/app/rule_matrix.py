@@ -1,0 +1,119 @@
+"""Circulation rules matrix use cases: librarians read it, admins edit it; edits apply to new loans."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+
+from services.loans.app.pages import number_after
+from services.loans.app.ports import LoansUnitOfWork
+from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.rules import RULE, CirculationRule, RuleTerms, ordered
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.pagination import encode_token, fingerprint, page_size
+from services.support.runtime.paging import Page
+
+WRITABLE = tuple(name for name in RuleTerms.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCirculationRule:
+    terms: RuleTerms
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def create_circulation_rule(cmd: CreateCirculationRule, *, uow: LoansUnitOfWork, clock: Clock) -> CirculationRule:
+    """Add a row to the matrix (ALREADY_EXISTS for a category/item type that has one)."""
+    cmd.actor.ensure_admin()
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "CreateCirculationRule"):
+            return await uow.rules.get(RULE.parse_id(previous))
+        rule = CirculationRule.create(cmd.terms, now=clock.now())
+        await uow.rules.add(rule)
+        await uow.requests.remember(cmd.request_id, "CreateCirculationRule", rule.name)
+        await uow.commit()
+    return rule
+
+
+@dataclass(frozen=True, slots=True)
+class GetCirculationRule:
+    rule_id: uuid.UUID
+
+
+async def get_circulation_rule(cmd: GetCirculationRule, *, uow: LoansUnitOfWork) -> CirculationRule:
+    """One row of the matrix."""
+    async with uow:
+        return await uow.rules.get(cmd.rule_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ListCirculationRules:
+    patron_category: str = ""
+    item_type: str = ""
+    page_size: int = 0
+    page_token: str = ""
+
+
+async def list_circulation_rules(cmd: ListCirculationRules, *, uow: LoansUnitOfWork) -> Page[CirculationRule]:
+    """Most specific first; with a category and/or item type, only the rows that would apply to them."""
+    category, kind = cmd.patron_category.strip().upper(), cmd.item_type.strip().upper()
+    size = page_size(cmd.page_size)
+    query = fingerprint("ListCirculationRules", category, kind)
+    offset = number_after(cmd.page_token, query) or 0
+    async with uow:
+        rules = ordered(await uow.rules.all())
+    matching = [r for r in rules if r.terms.covers(category or r.terms.patron_category, kind or r.terms.item_type)]
+    token = encode_token([offset + size], query) if offset + size < len(matching) else ""
+    return Page(matching[offset : offset + size], token, len(matching))
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCirculationRule:
+    rule_id: uuid.UUID
+    changes: RuleTerms
+    update_mask: tuple[str, ...] = ()
+    """The fields of `changes` to apply; "*" or none: every writable field."""
+    etag: str = ""
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def update_circulation_rule(cmd: UpdateCirculationRule, *, uow: LoansUnitOfWork, clock: Clock) -> CirculationRule:
+    """Change the masked fields; applies to loans issued afterwards."""
+    cmd.actor.ensure_admin()
+    paths = WRITABLE if not cmd.update_mask or cmd.update_mask == ("*",) else cmd.update_mask
+    if unknown := [path for path in paths if path not in WRITABLE]:
+        raise InvalidArgument.field("update_mask", f"unknown or read-only field(s): {', '.join(unknown)}")
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "UpdateCirculationRule"):
+            return await uow.rules.get(RULE.parse_id(previous))
+        rule = await uow.rules.get(cmd.rule_id)
+        changed = replace(rule.terms, **{p: getattr(cmd.changes, p) for p in paths})
+        rule.update(changed, now=clock.now(), etag=cmd.etag)
+        await uow.rules.save(rule)
+        await uow.requests.remember(cmd.request_id, "UpdateCirculationRule", rule.name)
+        await uow.commit()
+    return rule
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCirculationRule:
+    rule_id: uuid.UUID
+    etag: str = ""
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def delete_circulation_rule(cmd: DeleteCirculationRule, *, uow: LoansUnitOfWork, clock: Clock) -> None:
+    """Remove a row; the */* default row stays."""
+    cmd.actor.ensure_admin()
+    async with uow:
+        if await uow.requests.recall(cmd.request_id, "DeleteCirculationRule"):
+            return
+        rule = await uow.rules.get(cmd.rule_id)
+        rule.delete(now=clock.now(), etag=cmd.etag)
+        await uow.rules.delete(rule)
+        await uow.requests.remember(cmd.request_id, "DeleteCirculationRule", rule.name)
+        await uow.commit()

@@ -1,0 +1,51 @@
+"""Reading loans: one loan, and lists of them. Clients never see a saga's PENDING or FAILED record."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from services.loans.app.pages import newest_first_after
+from services.loans.app.ports import LoanFilter, LoansUnitOfWork, PageRequest
+from services.loans.domain.actors import SYSTEM, Actor, patron_scope
+from services.loans.domain.loans import Loan, LoanStatus, visible
+from services.support.runtime.clock import Clock
+from services.support.runtime.pagination import fingerprint, page_size
+from services.support.runtime.paging import Page
+
+
+@dataclass(frozen=True, slots=True)
+class GetLoan:
+    loan_id: uuid.UUID
+    actor: Actor = SYSTEM
+
+
+async def get_loan(cmd: GetLoan, *, uow: LoansUnitOfWork) -> Loan:
+    """One loan; readers only their own."""
+    async with uow:
+        loan = visible(await uow.loans.get(cmd.loan_id))
+    cmd.actor.ensure_may_act_for(loan.patron, "see the loans")
+    return loan
+
+
+@dataclass(frozen=True, slots=True)
+class ListLoans:
+    parent: str = ""
+    status: LoanStatus | None = None
+    overdue_only: bool = False
+    book: str = ""
+    page_size: int = 0
+    page_token: str = ""
+    actor: Actor = SYSTEM
+
+
+async def list_loans(cmd: ListLoans, *, uow: LoansUnitOfWork, clock: Clock) -> Page[Loan]:
+    """Newest first, keyset-paginated (AIP-158)."""
+    patron = patron_scope(cmd.parent, cmd.actor, "loans")
+    size = page_size(cmd.page_size)
+    status = cmd.status.value if cmd.status else ""
+    query = fingerprint("ListLoans", patron, status, cmd.overdue_only, cmd.book)
+    page = PageRequest(size, newest_first_after(cmd.page_token, query), query)
+    where = LoanFilter(patron=patron, status=cmd.status, overdue_only=cmd.overdue_only, book=cmd.book)
+    async with uow:
+        return await uow.loans.list_newest_first(where, now=clock.now(), page=page)

@@ -1,0 +1,151 @@
+"""Persistence of fines and their audit trail (fine_entries: one row per assessment, accrual, payment, waiver).
+
+A fine read for a change is locked until commit, so a payment and the overdue accrual of a return or the
+reconciler take turns on it (each then saves with its version check) instead of one losing the race.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.loans.app.pages import newest_first_cursor
+from services.loans.app.ports import FineFilter, NewestFirst, PageRequest
+from services.loans.data.tables import fine_entries, fines
+from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
+from services.loans.domain.money import CENTS
+from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.paging import Page, page_from_rows
+
+# Read by every return: built once.
+_OVERDUE_FINE_OF = (
+    sa.select(fines)
+    .where(fines.c.loan == sa.bindparam("loan"), fines.c.kind == FineKind.OVERDUE.value)
+    .with_for_update()
+)
+_MUTABLE = ("amount", "paid", "status", "waive_reason", "updated_at")
+
+
+def _to_fine(row: sa.Row[Any]) -> Fine:
+    m = row._mapping
+    return Fine(
+        id=m["id"],
+        patron=m["patron"],
+        kind=FineKind(m["kind"]),
+        amount=m["amount"],
+        currency=m["currency"],
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        loan=m["loan"],
+        paid=m["paid"],
+        status=FineStatus(m["status"]),
+        description=m["description"],
+        waive_reason=m["waive_reason"],
+        version=m["version"],
+    )
+
+
+def _values(fine: Fine) -> dict[str, Any]:
+    return {
+        "amount": fine.amount,
+        "paid": fine.paid,
+        "status": fine.status.value,
+        "waive_reason": fine.waive_reason,
+        "updated_at": fine.updated_at,
+    }
+
+
+class SqlFineRepository(TrackingRepository):
+    async def add(self, fine: Fine) -> None:
+        await self.session.execute(
+            fines.insert().values(
+                id=fine.id,
+                patron=fine.patron,
+                loan=fine.loan,
+                kind=fine.kind.value,
+                currency=fine.currency,
+                description=fine.description,
+                created_at=fine.created_at,
+                version=fine.version,
+                **_values(fine),
+            )
+        )
+        await self._append_entries(fine)
+        self._track(fine)
+
+    async def get(self, fine_id: uuid.UUID) -> Fine:
+        row = (await self.session.execute(sa.select(fines).where(fines.c.id == fine_id).with_for_update())).first()
+        if row is None:
+            raise FineNotFound(FINE.format(fine_id))
+        return self._track(_to_fine(row))
+
+    async def overdue_fine_of(self, loan: str) -> Fine | None:
+        row = (await self.session.execute(_OVERDUE_FINE_OF, {"loan": loan})).first()
+        return self._track(_to_fine(row)) if row else None
+
+    async def save(self, fine: Fine) -> None:
+        await update_versioned(
+            self.session, fines, row_id=fine.id, version=fine.version, values=_values(fine), name=fine.name
+        )
+        fine.version += 1
+        await self._append_entries(fine)
+        self._track(fine)
+
+    async def entries(self, fine_id: uuid.UUID) -> list[FineEntry]:
+        """The audit trail, oldest first."""
+        rows = (
+            await self.session.execute(
+                sa.select(fine_entries).where(fine_entries.c.fine_id == fine_id).order_by(fine_entries.c.seq)
+            )
+        ).all()
+        return [FineEntry(r.kind, r.amount, r.actor, r.at, method=r.method, reason=r.reason) for r in rows]
+
+    async def list_newest_first(
+        self, where: FineFilter, *, page: PageRequest[NewestFirst]
+    ) -> tuple[Page[Fine], Decimal]:
+        """Keyset-paginated, and the sum still owed over every matching fine (not just this page)."""
+        conditions: list[sa.ColumnElement[bool]] = []
+        if where.patron:
+            conditions.append(fines.c.patron == where.patron)
+        if where.status is not None:
+            conditions.append(fines.c.status == where.status.value)
+        statement = sa.select(fines).where(*conditions).order_by(fines.c.created_at.desc(), fines.c.id.desc())
+        if page.after is not None:
+            statement = statement.where(sa.tuple_(fines.c.created_at, fines.c.id) < sa.tuple_(*page.after))
+        rows = (await self.session.execute(statement.limit(page.size + 1))).all()
+        owed = sa.case((fines.c.status == FineStatus.OUTSTANDING.value, fines.c.amount - fines.c.paid), else_=0)
+        total, outstanding = (
+            await self.session.execute(
+                sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(owed), 0)).select_from(fines).where(*conditions)
+            )
+        ).one()
+        listed = page_from_rows(
+            rows,
+            limit=page.size,
+            query=page.query,
+            cursor_of=lambda row: newest_first_cursor(row.created_at, row.id),
+            total_size=int(total),
+        )
+        return listed.map(_to_fine), Decimal(outstanding).quantize(CENTS)
+
+    async def _append_entries(self, fine: Fine) -> None:
+        if fine.new_entries:
+            await self.session.execute(
+                fine_entries.insert(),
+                [
+                    {
+                        "fine_id": fine.id,
+                        "kind": e.kind,
+                        "amount": e.amount,
+                        "actor": e.actor,
+                        "method": e.method,
+                        "reason": e.reason,
+                        "at": e.at,
+                    }
+                    for e in fine.new_entries
+                ],
+            )
+            fine.new_entries.clear()

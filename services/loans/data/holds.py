@@ -1,0 +1,158 @@
+"""Persistence of holds; the queue is the order of `seq` among a book's WAITING holds."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from services.loans.app.ports import HoldFilter, PageRequest
+from services.loans.data.tables import holds
+from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
+from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.errors import AlreadyExists
+from services.support.runtime.paging import Page, page_from_rows
+
+_ACTIVE = [s.value for s in ACTIVE_HOLD_STATUSES]
+# Read by every issue and every return: built once.
+_ACTIVE_FOR = sa.select(holds).where(
+    holds.c.patron == sa.bindparam("patron"), holds.c.book == sa.bindparam("book"), holds.c.status.in_(_ACTIVE)
+)
+_QUEUE_HEAD = (
+    sa.select(holds)
+    .where(holds.c.book == sa.bindparam("book"), holds.c.status == HoldStatus.WAITING.value)
+    .order_by(holds.c.seq)
+    .limit(1)
+)
+_FIELDS = (
+    "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
+    "shelf_released", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def _queue_position() -> sa.ColumnElement[int]:
+    """1-based place among the book's WAITING holds (0 for any other status)."""
+    ahead = sa.alias(holds, "ahead")
+    return sa.case(
+        (
+            holds.c.status == HoldStatus.WAITING.value,
+            sa.select(sa.func.count())
+            .where(ahead.c.book == holds.c.book, ahead.c.status == HoldStatus.WAITING.value, ahead.c.seq <= holds.c.seq)
+            .scalar_subquery(),
+        ),
+        else_=0,
+    ).label("queue_position")
+
+
+HOLDS_WITH_POSITION = sa.select(holds, _queue_position())
+
+
+def _to_hold(row: sa.Row[Any]) -> Hold:
+    m = row._mapping
+    return Hold(
+        id=m["id"],
+        status=HoldStatus(m["status"]),
+        version=m["version"],
+        queue_position=m.get("queue_position", 0) or 0,
+        **{name: m[name] for name in _FIELDS},
+    )
+
+
+class SqlHoldRepository(TrackingRepository):
+    async def add(self, hold: Hold) -> None:
+        values = {name: getattr(hold, name) for name in _FIELDS}
+        try:
+            await self.session.execute(
+                holds.insert().values(id=hold.id, status=hold.status.value, version=hold.version, **values)
+            )
+        except IntegrityError as error:
+            if violated_constraint(error) == "holds_one_active_per_patron_book":
+                raise AlreadyExists(f"{hold.patron} already holds {hold.book}", reason="HOLD_EXISTS") from None
+            raise
+        self._track(hold)
+
+    async def get(self, hold_id: uuid.UUID) -> Hold:
+        row = (await self.session.execute(HOLDS_WITH_POSITION.where(holds.c.id == hold_id))).first()
+        if row is None:
+            raise HoldNotFound(HOLD.format(hold_id))
+        return self._track(_to_hold(row))
+
+    async def save(self, hold: Hold) -> None:
+        values = {name: getattr(hold, name) for name in _FIELDS} | {"status": hold.status.value}
+        await update_versioned(self.session, holds, row_id=hold.id, version=hold.version, values=values, name=hold.name)
+        hold.version += 1
+        self._track(hold)
+
+    async def active_for(self, patron: str, book: str) -> Hold | None:
+        row = (await self.session.execute(_ACTIVE_FOR, {"patron": patron, "book": book})).first()
+        return self._track(_to_hold(row)) if row else None
+
+    async def count_active(self, patron: str) -> int:
+        query = sa.select(sa.func.count()).where(holds.c.patron == patron, holds.c.status.in_(_ACTIVE))
+        return int(await self.session.scalar(query) or 0)
+
+    async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
+        """The head of the book's queue."""
+        query = _QUEUE_HEAD.where(holds.c.id.not_in(skip)) if skip else _QUEUE_HEAD
+        row = (await self.session.execute(query, {"book": book})).first()
+        return self._track(_to_hold(row)) if row else None
+
+    async def others_waiting(self, book: str, patron: str) -> bool:
+        query = sa.select(
+            sa.exists().where(
+                holds.c.book == book, holds.c.patron != patron, holds.c.status == HoldStatus.WAITING.value
+            )
+        )
+        return bool(await self.session.scalar(query))
+
+    async def needing_attention(self, now: datetime, *, limit: int = 200) -> list[Hold]:
+        """READY holds past their pickup time, and ended holds whose copy is still on the shelf."""
+        query = (
+            sa.select(holds)
+            .where(
+                sa.or_(
+                    sa.and_(holds.c.status == HoldStatus.READY.value, holds.c.expire_at <= now),
+                    sa.and_(holds.c.status.not_in(_ACTIVE), sa.not_(holds.c.shelf_released)),
+                )
+            )
+            .order_by(holds.c.seq)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [self._track(_to_hold(row)) for row in (await self.session.execute(query)).all()]
+
+    async def books_with_waiting_and_none_ready(self, *, limit: int = 200) -> list[str]:
+        """Books whose queue has no copy on the shelf: a copy that became available may serve them."""
+        ready = sa.alias(holds, "ready")
+        query = (
+            sa.select(holds.c.book)
+            .where(
+                holds.c.status == HoldStatus.WAITING.value,
+                ~sa.exists().where(ready.c.book == holds.c.book, ready.c.status == HoldStatus.READY.value),
+            )
+            .group_by(holds.c.book)
+            .limit(limit)
+        )
+        return list((await self.session.scalars(query)).all())
+
+    async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
+        """Oldest first; the cursor is the last hold's `seq`."""
+        conditions: list[sa.ColumnElement[bool]] = []
+        if where.patron:
+            conditions.append(holds.c.patron == where.patron)
+        if where.status is not None:
+            conditions.append(holds.c.status == where.status.value)
+        if where.book:
+            conditions.append(holds.c.book == where.book)
+        statement = HOLDS_WITH_POSITION.where(*conditions).order_by(holds.c.seq)
+        if page.after is not None:
+            statement = statement.where(holds.c.seq > page.after)
+        rows = (await self.session.execute(statement.limit(page.size + 1))).all()
+        total = await self.session.scalar(sa.select(sa.func.count()).select_from(holds).where(*conditions))
+        listed = page_from_rows(
+            rows, limit=page.size, query=page.query, cursor_of=lambda row: [row.seq], total_size=int(total or 0)
+        )
+        return listed.map(_to_hold)

@@ -1,0 +1,221 @@
+"""The loans table: the loan repository. Never commits.
+
+`save` is an optimistic update (`WHERE version = :seen`): a concurrent change surfaces as Conflict
+(ABORTED, CONCURRENT_UPDATE) instead of being overwritten. Row locks only where an invariant spans rows:
+the patron's advisory lock (one patron's loan limit) and `get(for_update=True)` in the issue saga.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from services.loans.app.pages import newest_first_cursor
+from services.loans.app.ports import LoanFilter, NewestFirst, PageRequest
+from services.loans.data.rules import terms_from_json, terms_to_json
+from services.loans.data.tables import fines, loans
+from services.loans.domain.borrowing import Standing
+from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
+from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.errors import Conflict, FailedPrecondition
+from services.support.runtime.paging import Page, page_from_rows
+
+_LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"}
+
+# The statements of the issue and return paths, built once: building a statement and its cache key costs
+# more CPU than Postgres spends running these indexed look-ups.
+_BY_ID = sa.select(loans).where(loans.c.id == sa.bindparam("loan_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_REQUEST = sa.select(loans).where(
+    loans.c.request_id == sa.bindparam("request_id"), loans.c.status != LoanStatus.FAILED.value
+)
+_ACTIVE_BY_BARCODE = sa.select(loans).where(
+    loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value
+)
+_LOCK_PATRON = sa.select(
+    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("patron", type_=sa.String), 0))
+)
+
+
+def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
+    """Active loans (of one item type, or all), overdue loans and fines owed, in one statement."""
+    patron = sa.bindparam("patron", type_=sa.String)
+    active = sa.and_(loans.c.patron == patron, loans.c.status == LoanStatus.ACTIVE.value)
+    in_scope = active if all_item_types else sa.and_(active, loans.c.item_type == sa.bindparam("item_type"))
+    owed = (
+        sa.select(sa.func.coalesce(sa.func.sum(fines.c.amount - fines.c.paid), 0))
+        .where(fines.c.patron == patron, fines.c.status == "OUTSTANDING")
+        .scalar_subquery()
+    )
+    return sa.select(
+        sa.func.count().filter(in_scope),
+        sa.func.count().filter(sa.and_(active, loans.c.due_at < sa.bindparam("now"))),
+        owed,
+    ).where(loans.c.patron == patron)
+
+
+_STANDING_ALL = _standing_query(all_item_types=True)
+_STANDING_OF_TYPE = _standing_query(all_item_types=False)
+
+
+def _to_loan(row: sa.Row[Any]) -> Loan:
+    m = row._mapping
+    values = {f.name: m[f.name] for f in fields(Loan) if f.name in _LOAN_COLUMNS}
+    values["status"] = LoanStatus(m["status"])
+    return Loan(**values, terms=terms_from_json(m["terms"]))
+
+
+def _to_row(loan: Loan) -> dict[str, Any]:
+    row = {name: getattr(loan, name) for name in _LOAN_COLUMNS}
+    row["status"] = loan.status.value
+    row["terms"] = terms_to_json(loan.terms)
+    return row
+
+
+def _conditions(query: LoanFilter, now: datetime) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [loans.c.status.in_([s.value for s in VISIBLE])]
+    if query.patron:
+        conditions.append(loans.c.patron == query.patron)
+    if query.status is not None:
+        conditions.append(loans.c.status == query.status.value)
+    if query.overdue_only:
+        conditions += [loans.c.status == LoanStatus.ACTIVE.value, loans.c.due_at < now]
+    if query.book:
+        conditions.append(loans.c.book == query.book)
+    return conditions
+
+
+class SqlLoanRepository(TrackingRepository):
+    async def add(self, loan: Loan) -> None:
+        try:
+            await self.session.execute(loans.insert().values(**_to_row(loan)))
+        except IntegrityError as error:
+            if violated_constraint(error) == "loans_request_id":
+                raise Conflict(
+                    "an issue with this request_id is in progress; retry it", reason="REQUEST_IN_PROGRESS"
+                ) from None
+            raise
+        self._track(loan)
+
+    async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
+        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+        row = (await self.session.execute(query, {"loan_id": loan_id})).first()
+        if row is None:
+            raise LoanNotFound(LOAN.format(loan_id))
+        return self._track(_to_loan(row))
+
+    async def by_request(self, request_id: uuid.UUID) -> Loan | None:
+        """The live (not FAILED) loan a request_id created."""
+        row = (await self.session.execute(_BY_REQUEST, {"request_id": request_id})).first()
+        return self._track(_to_loan(row)) if row else None
+
+    async def active_by_barcode(self, barcode: str) -> Loan:
+        row = (await self.session.execute(_ACTIVE_BY_BARCODE, {"barcode": barcode})).first()
+        if row is None:
+            raise LoanNotFound(f"loans/-?barcode={barcode}")
+        return self._track(_to_loan(row))
+
+    async def save(self, loan: Loan) -> None:
+        values = _to_row(loan)
+        del values["version"]
+        try:
+            await update_versioned(
+                self.session, loans, row_id=loan.id, version=loan.version, values=values, name=loan.name
+            )
+        except IntegrityError as error:
+            if violated_constraint(error) == "loans_active_copy":
+                raise FailedPrecondition(
+                    f"{loan.copy} is already on an active loan", reason="COPY_ALREADY_ON_LOAN"
+                ) from None
+            raise
+        loan.version += 1
+        self._track(loan)
+
+    async def has_active(self, patron: str, book: str) -> bool:
+        query = sa.select(
+            sa.exists().where(loans.c.patron == patron, loans.c.book == book, loans.c.status == LoanStatus.ACTIVE.value)
+        )
+        return bool(await self.session.scalar(query))
+
+    async def lock_patron(self, patron: str) -> None:
+        """Serialises the limit checks of one patron's concurrent issues (held until commit)."""
+        await self.session.execute(_LOCK_PATRON, {"patron": patron})
+
+    async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
+        """Active loans (of `item_type`, or all for "*"), overdue loans and fines still owed."""
+        if item_type == "*":
+            counts, params = _STANDING_ALL, {"patron": patron, "now": now}
+        else:
+            counts, params = _STANDING_OF_TYPE, {"patron": patron, "now": now, "item_type": item_type}
+        active_count, overdue, owed = (await self.session.execute(counts, params)).one()
+        return Standing(active_loans=active_count, overdue_loans=overdue, outstanding_fines=Decimal(owed or 0))
+
+    async def list_newest_first(
+        self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]
+    ) -> Page[Loan]:
+        """Keyset-paginated; only loans that exist for clients (ACTIVE or RETURNED)."""
+        conditions = _conditions(where, now)
+        statement = sa.select(loans).where(*conditions).order_by(loans.c.created_at.desc(), loans.c.id.desc())
+        if page.after is not None:
+            statement = statement.where(sa.tuple_(loans.c.created_at, loans.c.id) < sa.tuple_(*page.after))
+        rows = (await self.session.execute(statement.limit(page.size + 1))).all()
+        total = await self.session.scalar(sa.select(sa.func.count()).select_from(loans).where(*conditions))
+        return page_from_rows(
+            rows,
+            limit=page.size,
+            query=page.query,
+            cursor_of=lambda row: newest_first_cursor(row.created_at, row.id),
+            total_size=int(total or 0),
+        ).map(_to_loan)
+
+    async def unsettled(self, *, pending_before: datetime, limit: int = 100) -> list[Loan]:
+        """Sagas to repair: PENDING longer than a saga may take, or FAILED with the copy maybe still out."""
+        statement = (
+            sa.select(loans)
+            .where(
+                sa.or_(
+                    sa.and_(loans.c.status == LoanStatus.PENDING.value, loans.c.created_at < pending_before),
+                    sa.and_(loans.c.status == LoanStatus.FAILED.value, sa.not_(loans.c.compensated)),
+                )
+            )
+            .order_by(loans.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [self._track(_to_loan(row)) for row in (await self.session.execute(statement)).all()]
+
+    async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
+        statement = (
+            sa.select(loans)
+            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.due_at < moment)
+            .order_by(loans.c.due_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [self._track(_to_loan(row)) for row in (await self.session.execute(statement)).all()]
+
+    async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
+        """name -> (status, copy, created_at) for the loans among `names` that exist."""
+        ids = [uuid.UUID(n.removeprefix("loans/")) for n in names if n.startswith("loans/")]
+        rows = (
+            await self.session.execute(
+                sa.select(loans.c.id, loans.c.status, loans.c.copy, loans.c.created_at).where(loans.c.id.in_(ids))
+            )
+        ).all()
+        return {LOAN.format(r.id): (LoanStatus(r.status), r.copy, r.created_at) for r in rows}
+
+    async def active_copies(self) -> dict[str, str]:
+        """copy -> loan name, for every ACTIVE loan (reconciliation compares it with the catalog)."""
+        rows = (
+            await self.session.execute(
+                sa.select(loans.c.id, loans.c.copy).where(loans.c.status == LoanStatus.ACTIVE.value)
+            )
+        ).all()
+        return {r.copy: LOAN.format(r.id) for r in rows}

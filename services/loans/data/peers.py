@@ -1,0 +1,151 @@
+"""The users and catalog services over the mesh (through our sidecar), as the ports in app/ports.py.
+
+Peer failures become our domain errors: NOT_FOUND stays NotFound, FAILED_PRECONDITION keeps the peer's
+ErrorInfo reason, and anything that means "could not reach it" becomes DependencyUnavailable (UNAVAILABLE).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from athenaeum.users.v1 import users_pb2, users_pb2_grpc
+from services.loans.domain.borrowing import CopyInfo, Eligibility
+from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, InvalidArgument, NotFound
+
+T = TypeVar("T")
+_UNREACHABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.INTERNAL,
+    grpc.StatusCode.UNIMPLEMENTED,
+    grpc.StatusCode.PERMISSION_DENIED,  # the mesh's RBAC refused us: a deployment fault, not the client's
+    grpc.StatusCode.UNAUTHENTICATED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+}
+_COPY_STATUS = {value: name.removeprefix("COPY_STATUS_") for name, value in catalog_pb2.CopyStatus.items()}
+
+
+def _reason(error: grpc.aio.AioRpcError, default: str) -> str:
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    for detail in status.details if status else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info) and info.reason:
+            return info.reason
+    return default
+
+
+async def _call(peer: str, resource: str, call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except grpc.aio.AioRpcError as error:
+        code, details = error.code(), error.details() or ""
+        if code == grpc.StatusCode.NOT_FOUND:
+            raise NotFound(resource, details or f"{resource} not found") from None
+        if code == grpc.StatusCode.FAILED_PRECONDITION:
+            raise FailedPrecondition(details, reason=_reason(error, "PEER_REFUSED"), metadata={"peer": peer}) from None
+        if code == grpc.StatusCode.INVALID_ARGUMENT:
+            raise InvalidArgument.field(resource or "request", details) from None
+        if code == grpc.StatusCode.ALREADY_EXISTS:
+            raise FailedPrecondition(details, reason=_reason(error, "PEER_CONFLICT"), metadata={"peer": peer}) from None
+        raise DependencyUnavailable(
+            f"the {peer} service is unavailable; nothing was changed, retry later",
+            reason=f"{peer.upper()}_UNAVAILABLE",
+        ) from None
+
+
+def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
+    return CopyInfo(
+        name=copy.name,
+        book=copy.name.split("/copies/")[0],
+        barcode=copy.barcode,
+        item_type=(copy.item_type or "BOOK").upper(),
+        status=_COPY_STATUS.get(copy.status, "UNSPECIFIED"),
+        current_loan=copy.current_loan,
+        current_hold=copy.current_hold,
+        branch=copy.branch,
+    )
+
+
+class GrpcUsers:
+    def __init__(self, channel: grpc.aio.Channel, *, timeout: float) -> None:
+        self._stub = users_pb2_grpc.UsersServiceStub(channel)
+        self._timeout = timeout
+
+    async def eligibility(self, patron: str) -> Eligibility:
+        request = users_pb2.GetBorrowingEligibilityRequest(name=patron)
+        answer = await _call("users", patron, self._stub.GetBorrowingEligibility(request, timeout=self._timeout))
+        return Eligibility(
+            patron=answer.name or patron,
+            eligible=answer.eligible,
+            patron_category=(answer.patron_category or "ADULT").upper(),
+            reasons=tuple(answer.reasons),
+            home_branch=answer.home_branch,
+        )
+
+
+class GrpcCatalog:
+    def __init__(self, channel: grpc.aio.Channel, *, timeout: float) -> None:
+        self._stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        self._timeout = timeout
+
+    async def book_title(self, book: str) -> str:
+        answer = await _call(
+            "catalog", book, self._stub.GetBook(catalog_pb2.GetBookRequest(name=book), timeout=self._timeout)
+        )
+        return answer.title
+
+    async def lookup_copy(self, barcode: str) -> CopyInfo:
+        request = catalog_pb2.LookupCopyRequest(barcode=barcode)
+        return copy_info(
+            await _call("catalog", f"copies/-?barcode={barcode}", self._stub.LookupCopy(request, timeout=self._timeout))
+        )
+
+    async def get_copy(self, name: str) -> CopyInfo:
+        return copy_info(
+            await _call(
+                "catalog", name, self._stub.GetCopy(catalog_pb2.GetCopyRequest(name=name), timeout=self._timeout)
+            )
+        )
+
+    async def copies_of(self, book: str) -> list[CopyInfo]:
+        return [copy async for copy in self._pages(book, "")]
+
+    async def copies_on_loan(self) -> list[CopyInfo]:
+        return [copy async for copy in self._pages("books/-", "status = ON_LOAN")]
+
+    async def _pages(self, parent: str, filter_: str) -> AsyncIterator[CopyInfo]:
+        token = ""
+        while True:
+            request = catalog_pb2.ListCopiesRequest(parent=parent, filter=filter_, page_size=100, page_token=token)
+            page = await _call("catalog", parent, self._stub.ListCopies(request, timeout=self._timeout))
+            for copy in page.copies:
+                yield copy_info(copy)
+            token = page.next_page_token
+            if not token:
+                return
+
+    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str, request_id: str) -> CopyInfo:
+        kind, value = selector
+        request = catalog_pb2.CheckOutCopyRequest(loan=loan, hold=hold, request_id=request_id, **{kind: value})
+        return copy_info(await _call("catalog", value, self._stub.CheckOutCopy(request, timeout=self._timeout)))
+
+    async def check_in(self, *, copy: str, loan: str, hold: str, request_id: str) -> CopyInfo:
+        request = catalog_pb2.CheckInCopyRequest(name=copy, loan=loan, hold=hold, request_id=request_id)
+        return copy_info(await _call("catalog", copy, self._stub.CheckInCopy(request, timeout=self._timeout)))
+
+    async def reserve(self, *, book: str, hold: str, branch: str, request_id: str) -> CopyInfo:
+        request = catalog_pb2.ReserveCopyRequest(book=book, hold=hold, branch=branch, request_id=request_id)
+        return copy_info(await _call("catalog", book, self._stub.ReserveCopy(request, timeout=self._timeout)))
+
+    async def release(self, *, copy: str, hold: str, request_id: str) -> CopyInfo:
+        request = catalog_pb2.ReleaseCopyRequest(name=copy, hold=hold, request_id=request_id)
+        return copy_info(await _call("catalog", copy, self._stub.ReleaseCopy(request, timeout=self._timeout)))

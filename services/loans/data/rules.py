@@ -1,0 +1,114 @@
+"""Persistence of the circulation rules matrix (and of the terms a loan was issued under)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, fields
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from services.loans.data.tables import circulation_rules
+from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound, RuleTerms
+from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.errors import AlreadyExists
+
+_TERM_FIELDS = [f.name for f in fields(RuleTerms)]
+_MONEY_FIELDS = ("fine_per_day", "fine_cap", "max_outstanding_fines")
+
+
+def terms_to_json(terms: RuleTerms | None) -> dict[str, Any] | None:
+    """RuleTerms -> JSON-safe dict (Decimal and datetime as strings) for the loan's snapshot column."""
+    if terms is None:
+        return None
+    data = asdict(terms)
+    for key, value in data.items():
+        if isinstance(value, Decimal | datetime):
+            data[key] = value.isoformat() if isinstance(value, datetime) else str(value)
+    return data
+
+
+def terms_from_json(data: dict[str, Any] | None) -> RuleTerms | None:
+    if not data:
+        return None
+    values = dict(data)
+    for key in _MONEY_FIELDS:
+        if values.get(key) is not None:
+            values[key] = Decimal(values[key])
+    if values.get("hard_due_at"):
+        values["hard_due_at"] = datetime.fromisoformat(values["hard_due_at"])
+    return RuleTerms(**values)
+
+
+def _to_rule(row: sa.Row[Any]) -> CirculationRule:
+    m = row._mapping
+    terms = RuleTerms(**{name: m[name] for name in _TERM_FIELDS})
+    return CirculationRule(
+        id=m["id"], terms=terms, created_at=m["created_at"], updated_at=m["updated_at"], version=m["version"]
+    )
+
+
+def _terms_row(terms: RuleTerms) -> dict[str, Any]:
+    return {name: getattr(terms, name) for name in _TERM_FIELDS}
+
+
+def _taken(terms: RuleTerms) -> AlreadyExists:
+    key = f"{terms.patron_category}/{terms.item_type}"
+    return AlreadyExists(f"a rule for {key} already exists", reason="RULE_EXISTS", metadata={"rule": key})
+
+
+_ALL_RULES = sa.select(circulation_rules)
+
+
+class SqlRuleRepository(TrackingRepository):
+    async def all(self) -> list[CirculationRule]:
+        rows = (await self.session.execute(_ALL_RULES)).all()
+        return [self._track(_to_rule(row)) for row in rows]
+
+    async def get(self, rule_id: uuid.UUID) -> CirculationRule:
+        row = (
+            await self.session.execute(sa.select(circulation_rules).where(circulation_rules.c.id == rule_id))
+        ).first()
+        if row is None:
+            raise RuleNotFound(RULE.format(rule_id))
+        return self._track(_to_rule(row))
+
+    async def add(self, rule: CirculationRule) -> None:
+        row = {"id": rule.id, **_terms_row(rule.terms), "created_at": rule.created_at}
+        try:
+            await self.session.execute(
+                circulation_rules.insert().values(**row, updated_at=rule.updated_at, version=rule.version)
+            )
+        except IntegrityError as error:
+            if violated_constraint(error) == "circulation_rules_category_item_type_key":
+                raise _taken(rule.terms) from None
+            raise
+        self._track(rule)
+
+    async def save(self, rule: CirculationRule) -> None:
+        values = {**_terms_row(rule.terms), "updated_at": rule.updated_at}
+        try:
+            await update_versioned(
+                self.session,
+                circulation_rules,
+                row_id=rule.id,
+                version=rule.version - 1,
+                values=values,
+                name=rule.name,
+            )
+        except IntegrityError as error:
+            if violated_constraint(error) == "circulation_rules_category_item_type_key":
+                raise _taken(rule.terms) from None
+            raise
+        self._track(rule)
+
+    async def delete(self, rule: CirculationRule) -> None:
+        await self.session.execute(
+            circulation_rules.delete().where(
+                circulation_rules.c.id == rule.id, circulation_rules.c.version == rule.version
+            )
+        )
+        self._track(rule)

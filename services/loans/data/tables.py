@@ -1,0 +1,146 @@
+"""The loans database: every table and index the migrations create (a test compares the two), and what the
+repositories query."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
+
+metadata = sa.MetaData()
+MONEY = sa.Numeric(12, 2)
+ACTIVE_LOAN = sa.text("status = 'ACTIVE'")
+ACTIVE_HOLD = sa.text("status IN ('WAITING', 'READY')")
+
+
+def _timestamps() -> list[sa.Column[object]]:
+    return [
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+    ]
+
+
+def _rule_terms() -> list[sa.Column[object]]:
+    """The lending terms, on a rule and (as issued) on each loan."""
+    return [
+        sa.Column("loan_period_days", sa.Integer, nullable=False),
+        sa.Column("max_renewals", sa.Integer, nullable=False),
+        sa.Column("renewal_period_days", sa.Integer, nullable=False),
+        sa.Column("max_loans", sa.Integer, nullable=False),
+        sa.Column("fine_per_day", MONEY, nullable=False),
+        sa.Column("grace_days", sa.Integer, nullable=False),
+        sa.Column("fine_cap", MONEY),
+        sa.Column("max_outstanding_fines", MONEY),
+        sa.Column("holds_allowed", sa.Boolean, nullable=False),
+        sa.Column("max_holds", sa.Integer, nullable=False),
+        sa.Column("hold_pickup_days", sa.Integer, nullable=False),
+        sa.Column("hard_due_at", sa.DateTime(timezone=True)),
+    ]
+
+
+circulation_rules = sa.Table(
+    "circulation_rules",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("patron_category", sa.Text, nullable=False),
+    sa.Column("item_type", sa.Text, nullable=False),
+    *_rule_terms(),
+    *_timestamps(),
+    sa.UniqueConstraint("patron_category", "item_type", name="circulation_rules_category_item_type_key"),
+)
+
+loans = sa.Table(
+    "loans",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("request_id", UUID(as_uuid=True)),
+    sa.Column("patron", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("book", sa.Text, nullable=False, server_default=""),
+    sa.Column("barcode", sa.Text, nullable=False, server_default=""),
+    sa.Column("requested_copy", sa.Text, nullable=False, server_default=""),
+    sa.Column("hold", sa.Text, nullable=False, server_default=""),
+    sa.Column("copy", sa.Text, nullable=False, server_default=""),
+    sa.Column("book_title", sa.Text, nullable=False, server_default=""),
+    sa.Column("item_type", sa.Text, nullable=False, server_default=""),
+    sa.Column("issued_at", sa.DateTime(timezone=True)),
+    sa.Column("due_at", sa.DateTime(timezone=True)),
+    sa.Column("returned_at", sa.DateTime(timezone=True)),
+    sa.Column("renewal_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("rule", sa.Text, nullable=False, server_default=""),
+    sa.Column("terms", sa.JSON),
+    sa.Column("issued_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("compensated", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("failure_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("overdue_notified_days", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("due_soon_notified", sa.Boolean, nullable=False, server_default=sa.false()),
+    *_timestamps(),
+)
+# A retried issue finds its loan; a failed attempt frees the id for the next one.
+sa.Index("loans_request_id", loans.c.request_id, unique=True, postgresql_where=sa.text("status <> 'FAILED'"))
+# The database itself refuses a second active loan of one copy: no oversell even if a peer is wrong.
+sa.Index("loans_active_copy", loans.c.copy, unique=True, postgresql_where=ACTIVE_LOAN)
+# Lists, newest first (keyset on created_at, id), of one patron or of everyone.
+sa.Index("loans_patron_created", loans.c.patron, loans.c.created_at.desc(), loans.c.id.desc())
+sa.Index("loans_created", loans.c.created_at.desc(), loans.c.id.desc())
+# The reconciler's overdue pass, returns by barcode, and unfinished sagas.
+sa.Index("loans_active_due", loans.c.due_at, postgresql_where=ACTIVE_LOAN)
+sa.Index("loans_active_barcode", loans.c.barcode, postgresql_where=ACTIVE_LOAN)
+sa.Index("loans_unsettled", loans.c.created_at, postgresql_where=sa.text("status = 'PENDING' OR NOT compensated"))
+
+fines = sa.Table(
+    "fines",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("patron", sa.Text, nullable=False),
+    sa.Column("loan", sa.Text, nullable=False, server_default=""),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("paid", MONEY, nullable=False),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("waive_reason", sa.Text, nullable=False, server_default=""),
+    *_timestamps(),
+)
+# One overdue fine per loan: it grows while the loan is late.
+sa.Index("fines_one_overdue_per_loan", fines.c.loan, unique=True, postgresql_where=sa.text("kind = 'OVERDUE'"))
+sa.Index("fines_patron_created", fines.c.patron, fines.c.created_at.desc(), fines.c.id.desc())
+sa.Index("fines_created", fines.c.created_at.desc(), fines.c.id.desc())
+
+fine_entries = sa.Table(
+    "fine_entries",
+    metadata,
+    sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("fine_id", UUID(as_uuid=True), sa.ForeignKey("fines.id"), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("amount", MONEY, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("method", sa.Text, nullable=False, server_default=""),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+)
+sa.Index("fine_entries_fine", fine_entries.c.fine_id, fine_entries.c.seq)
+
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("seq", sa.BigInteger, sa.Identity(), nullable=False, unique=True),
+    sa.Column("patron", sa.Text, nullable=False),
+    sa.Column("book", sa.Text, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("pickup_branch", sa.Text, nullable=False, server_default=""),
+    sa.Column("pickup_days", sa.Integer, nullable=False),
+    sa.Column("copy", sa.Text, nullable=False, server_default=""),
+    sa.Column("loan", sa.Text, nullable=False, server_default=""),
+    sa.Column("ready_at", sa.DateTime(timezone=True)),
+    sa.Column("expire_at", sa.DateTime(timezone=True)),
+    sa.Column("cancel_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("shelf_released", sa.Boolean, nullable=False, server_default=sa.true()),
+    *_timestamps(),
+)
+# One WAITING or READY hold per patron and book; a book's queue in order; a patron's holds in order.
+sa.Index("holds_one_active_per_patron_book", holds.c.patron, holds.c.book, unique=True, postgresql_where=ACTIVE_HOLD)
+sa.Index("holds_book_queue", holds.c.book, holds.c.seq, postgresql_where=ACTIVE_HOLD)
+sa.Index("holds_patron_seq", holds.c.patron, holds.c.seq)

@@ -1,0 +1,95 @@
+"""Who may borrow: what the users service says about a patron (Eligibility), the loans service's own facts
+about them (Standing), the library-wide limits (BorrowingPolicy), and the checks that combine them; and the
+catalog's copies as the catalog reports them. Pure: no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from services.loans.domain.rules import RuleTerms
+from services.support.runtime.errors import FailedPrecondition
+from services.support.runtime.names import NamePattern
+
+BOOK = NamePattern("books/{book}")
+"""The catalog's book names. Its ids are UUIDs: a malformed name is refused here, naming the request's
+field, before any call to the catalog."""
+
+
+@dataclass(frozen=True, slots=True)
+class CopyInfo:
+    """A catalog copy as the catalog reports it."""
+
+    name: str
+    book: str
+    barcode: str
+    item_type: str
+    status: str
+    current_loan: str = ""
+    current_hold: str = ""
+    branch: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Eligibility:
+    """What the users service says about a patron."""
+
+    patron: str
+    eligible: bool
+    patron_category: str
+    reasons: tuple[str, ...] = ()
+    home_branch: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """The loans service's own facts about a patron, read under the patron's lock."""
+
+    active_loans: int
+    overdue_loans: int
+    outstanding_fines: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BorrowingPolicy:
+    """Library-wide limits (settings) that rules may tighten."""
+
+    max_overdue_loans: int = 0
+    max_outstanding_fines: Decimal | None = None
+
+
+def ensure_eligible(eligibility: Eligibility, *, patron: str, what: str) -> None:
+    """PATRON_NOT_ELIGIBLE when the users service says `patron` may not `what` (renew, place holds)."""
+    if not eligibility.eligible:
+        reasons = "; ".join(eligibility.reasons) or "account not active"
+        raise FailedPrecondition(f"{patron} may not {what}: {reasons}", reason="PATRON_NOT_ELIGIBLE")
+
+
+def ensure_may_borrow(eligibility: Eligibility, standing: Standing, rule: RuleTerms, policy: BorrowingPolicy) -> None:
+    """FAILED_PRECONDITION with a precise reason when the patron may not take one more loan."""
+    if not eligibility.eligible:
+        reasons = "; ".join(eligibility.reasons) or "account not active"
+        raise FailedPrecondition(
+            f"{eligibility.patron} may not borrow: {reasons}",
+            reason="PATRON_NOT_ELIGIBLE",
+            metadata={"patron": eligibility.patron, "reasons": reasons},
+        )
+    limit = rule.max_outstanding_fines if rule.max_outstanding_fines is not None else policy.max_outstanding_fines
+    if limit is not None and standing.outstanding_fines > limit:
+        raise FailedPrecondition(
+            f"{eligibility.patron} owes {standing.outstanding_fines}, more than the {limit} allowed",
+            reason="FINES_LIMIT_EXCEEDED",
+            metadata={"outstanding": str(standing.outstanding_fines), "limit": str(limit)},
+        )
+    if standing.overdue_loans > policy.max_overdue_loans:
+        raise FailedPrecondition(
+            f"{eligibility.patron} has {standing.overdue_loans} overdue loan(s)",
+            reason="TOO_MANY_OVERDUE_LOANS",
+            metadata={"overdue_loans": str(standing.overdue_loans)},
+        )
+    if standing.active_loans >= rule.max_loans:
+        raise FailedPrecondition(
+            f"{eligibility.patron} already has {standing.active_loans} loan(s), the limit is {rule.max_loans}",
+            reason="LOAN_LIMIT_REACHED",
+            metadata={"active_loans": str(standing.active_loans), "max_loans": str(rule.max_loans)},
+        )

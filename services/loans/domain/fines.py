@@ -1,0 +1,170 @@
+"""Fines: what a patron owes, how it grows while a loan is overdue, and the audit trail of every change.
+
+Pure: no I/O. Amounts are Decimal with two places. Every assessment, accrual, payment and waiver adds a
+FineEntry (who, when, how much, why), which the repository appends to the audit table.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from services.loans.domain.money import CENTS, ZERO
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.names import NamePattern
+from services.support.runtime.versioning import Versioned
+
+FINE = NamePattern("fines/{fine}")
+
+
+class FineKind(StrEnum):
+    OVERDUE = "OVERDUE"
+    LOST_ITEM = "LOST_ITEM"
+    DAMAGED_ITEM = "DAMAGED_ITEM"
+    OTHER = "OTHER"
+
+
+class FineStatus(StrEnum):
+    OUTSTANDING = "OUTSTANDING"
+    PAID = "PAID"
+    WAIVED = "WAIVED"
+
+
+@dataclass(frozen=True, slots=True)
+class FineEntry:
+    """One line of a fine's audit trail."""
+
+    kind: str
+    """ASSESSED, ACCRUED, PAYMENT or WAIVER."""
+    amount: Decimal
+    actor: str
+    at: datetime
+    method: str = ""
+    reason: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FineAssessed(DomainEvent):
+    fine: Fine
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinePaid(DomainEvent):
+    fine: Fine
+    amount: Decimal
+
+
+@dataclass(frozen=True, kw_only=True)
+class FineWaived(DomainEvent):
+    fine: Fine
+    waived_by: str
+
+
+@dataclass(slots=True)
+class Fine(Versioned):
+    id: uuid.UUID
+    patron: str
+    kind: FineKind
+    amount: Decimal
+    currency: str
+    created_at: datetime
+    updated_at: datetime
+    loan: str = ""
+    paid: Decimal = ZERO
+    status: FineStatus = FineStatus.OUTSTANDING
+    description: str = ""
+    waive_reason: str = ""
+    version: int = 1
+    new_entries: list[FineEntry] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
+    name: str = field(init=False, repr=False, compare=False)
+    """fines/{id}, derived from the id once."""
+
+    def __post_init__(self) -> None:
+        self.name = FINE.format(self.id)
+
+    @property
+    def outstanding(self) -> Decimal:
+        return ZERO if self.status == FineStatus.WAIVED else self.amount - self.paid
+
+    @classmethod
+    def assess(
+        cls,
+        *,
+        patron: str,
+        kind: FineKind,
+        amount: Decimal,
+        currency: str,
+        now: datetime,
+        actor: str,
+        loan: str = "",
+        description: str = "",
+    ) -> Fine:
+        """A new charge; staff charges must be positive (an overdue fine starts at its first chargeable day)."""
+        if amount <= ZERO:
+            raise InvalidArgument.field("fine.amount", "must be positive")
+        fine = cls(
+            id=uuid.uuid4(),
+            patron=patron,
+            kind=kind,
+            amount=amount.quantize(CENTS),
+            currency=currency,
+            created_at=now,
+            updated_at=now,
+            loan=loan,
+            description=description,
+        )
+        fine.new_entries.append(FineEntry("ASSESSED", fine.amount, actor, now, reason=description))
+        fine.events.append(FineAssessed(occurred_at=now, fine=fine))
+        return fine
+
+    def accrue_to(self, amount: Decimal, *, now: datetime, actor: str) -> bool:
+        """Bring an overdue fine up to `amount` (it only grows; a waived fine stays waived)."""
+        amount = amount.quantize(CENTS)
+        if self.status == FineStatus.WAIVED or amount <= self.amount:
+            return False
+        self.new_entries.append(FineEntry("ACCRUED", amount - self.amount, actor, now))
+        self.amount = amount
+        self.status = FineStatus.OUTSTANDING
+        self._touch(now)
+        return True
+
+    def pay(self, amount: Decimal, *, now: datetime, actor: str, method: str = "") -> None:
+        self._ensure_outstanding()
+        if amount <= ZERO:
+            raise InvalidArgument.field("amount", "must be positive")
+        if amount > self.outstanding:
+            raise InvalidArgument.field("amount", f"must be at most the {self.outstanding} still owed")
+        self.paid += amount.quantize(CENTS)
+        if self.outstanding == ZERO:
+            self.status = FineStatus.PAID
+        self._touch(now)
+        self.new_entries.append(FineEntry("PAYMENT", amount, actor, now, method=method))
+        self.events.append(FinePaid(occurred_at=now, fine=self, amount=amount))
+
+    def waive(self, reason: str, *, now: datetime, actor: str) -> None:
+        if not reason.strip():
+            raise InvalidArgument.field("reason", "say why the fine is waived")
+        self._ensure_outstanding()
+        forgiven = self.outstanding
+        self.status = FineStatus.WAIVED
+        self.waive_reason = reason.strip()
+        self._touch(now)
+        self.new_entries.append(FineEntry("WAIVER", forgiven, actor, now, reason=self.waive_reason))
+        self.events.append(FineWaived(occurred_at=now, fine=self, waived_by=actor))
+
+    def _ensure_outstanding(self) -> None:
+        if self.status != FineStatus.OUTSTANDING:
+            raise FailedPrecondition(f"{self.name} is already {self.status.lower()}", reason="FINE_NOT_OUTSTANDING")
+
+    def _touch(self, now: datetime) -> None:
+        self.updated_at = now
+
+
+class FineNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, f"{name} not found")

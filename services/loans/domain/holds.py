@@ -1,0 +1,162 @@
+"""Holds: a patron's place in the queue for a book, the hold shelf and its pickup window.
+
+Pure: no I/O. WAITING -> READY (a copy is on the hold shelf until `expire_at`) -> FULFILLED (borrowed),
+or CANCELLED / EXPIRED. A READY hold that ends without a loan leaves its copy on the shelf until the
+catalog is told to release it: `shelf_released` records that step, so a crash in between is repaired.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from services.support.runtime.errors import FailedPrecondition, NotFound
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.names import NamePattern
+from services.support.runtime.versioning import Versioned
+
+HOLD = NamePattern("holds/{hold}")
+
+
+class HoldStatus(StrEnum):
+    WAITING = "WAITING"
+    READY = "READY"
+    FULFILLED = "FULFILLED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+
+ACTIVE_HOLD_STATUSES = (HoldStatus.WAITING, HoldStatus.READY)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldPlaced(DomainEvent):
+    hold: Hold
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldReady(DomainEvent):
+    hold: Hold
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldFulfilled(DomainEvent):
+    hold: Hold
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldCancelled(DomainEvent):
+    hold: Hold
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldExpired(DomainEvent):
+    hold: Hold
+
+
+@dataclass(slots=True)
+class Hold(Versioned):
+    id: uuid.UUID
+    patron: str
+    book: str
+    status: HoldStatus
+    pickup_days: int
+    created_at: datetime
+    updated_at: datetime
+    pickup_branch: str = ""
+    copy: str = ""
+    loan: str = ""
+    ready_at: datetime | None = None
+    expire_at: datetime | None = None
+    cancel_reason: str = ""
+    shelf_released: bool = True
+    queue_position: int = 0
+    """1 = next in line; computed by the repository for WAITING holds."""
+    version: int = 1
+    events: list[DomainEvent] = field(default_factory=list)
+    name: str = field(init=False, repr=False, compare=False)
+    """holds/{id}, derived from the id once."""
+
+    def __post_init__(self) -> None:
+        self.name = HOLD.format(self.id)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_HOLD_STATUSES
+
+    @classmethod
+    def place(cls, *, patron: str, book: str, pickup_branch: str, pickup_days: int, now: datetime) -> Hold:
+        hold = cls(
+            id=uuid.uuid4(),
+            patron=patron,
+            book=book,
+            status=HoldStatus.WAITING,
+            pickup_days=pickup_days,
+            created_at=now,
+            updated_at=now,
+            pickup_branch=pickup_branch,
+        )
+        hold.events.append(HoldPlaced(occurred_at=now, hold=hold))
+        return hold
+
+    def make_ready(self, copy: str, *, now: datetime) -> None:
+        """A copy was put on the hold shelf for this patron: they have `pickup_days` to collect it."""
+        if self.status != HoldStatus.WAITING:
+            raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
+        self.status = HoldStatus.READY
+        self.copy = copy
+        self.ready_at = now
+        self.expire_at = now + timedelta(days=self.pickup_days)
+        self.shelf_released = False
+        self.queue_position = 0
+        self._touch(now)
+        self.events.append(HoldReady(occurred_at=now, hold=self))
+
+    def fulfil(self, loan: str, *, now: datetime) -> None:
+        if self.status != HoldStatus.READY:
+            raise FailedPrecondition(f"{self.name} is not ready for pickup", reason="HOLD_NOT_READY")
+        self.status = HoldStatus.FULFILLED
+        self.loan = loan
+        self.shelf_released = True  # the copy left the shelf on the loan
+        self._touch(now)
+        self.events.append(HoldFulfilled(occurred_at=now, hold=self))
+
+    def cancel(self, reason: str, *, now: datetime) -> None:
+        self._ensure_active()
+        self.status = HoldStatus.CANCELLED
+        self.cancel_reason = reason
+        self.queue_position = 0
+        self._touch(now)
+        self.events.append(HoldCancelled(occurred_at=now, hold=self))
+
+    def expire(self, *, now: datetime) -> bool:
+        """READY past its pickup deadline -> EXPIRED; False when not due yet."""
+        if self.status != HoldStatus.READY or self.expire_at is None or now < self.expire_at:
+            return False
+        self.status = HoldStatus.EXPIRED
+        self._touch(now)
+        self.events.append(HoldExpired(occurred_at=now, hold=self))
+        return True
+
+    @property
+    def copy_left_on_shelf(self) -> bool:
+        """Ended while its copy was on the hold shelf, and the catalog has not released it yet."""
+        return not self.is_active and not self.shelf_released and bool(self.copy)
+
+    def mark_shelf_released(self, now: datetime) -> None:
+        self.shelf_released = True
+        self._touch(now)
+
+    def _ensure_active(self) -> None:
+        if not self.is_active:
+            raise FailedPrecondition(f"{self.name} is already {self.status.lower()}", reason="HOLD_NOT_ACTIVE")
+
+    def _touch(self, now: datetime) -> None:
+        self.updated_at = now
+
+
+class HoldNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, f"{name} not found")

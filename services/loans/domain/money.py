@@ -1,0 +1,40 @@
+"""Money on the wire and in the rules: Decimal with two places, written as a decimal string. Pure."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from services.support.runtime.errors import InvalidArgument
+
+CENTS = Decimal("0.01")
+ZERO = Decimal("0.00")
+
+
+def parse_money(raw: str, *, field_name: str, allow_empty: bool = False) -> Decimal | None:
+    """A decimal string -> Decimal with 2 places; None for "" when allowed; InvalidArgument otherwise."""
+    text = raw.strip()
+    if not text:
+        if allow_empty:
+            return None
+        raise InvalidArgument.field(field_name, "must be a decimal amount such as 0.50")
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise InvalidArgument.field(field_name, "must be a decimal amount such as 0.50") from None
+    if not value.is_finite() or value < 0:
+        raise InvalidArgument.field(field_name, "must not be negative")
+    if value != value.quantize(CENTS):
+        raise InvalidArgument.field(field_name, "must have at most two decimal places")
+    return value.quantize(CENTS)
+
+
+def parse_amount(raw: str, *, field_name: str) -> Decimal:
+    """A required amount (parse_money that never returns None)."""
+    amount = parse_money(raw, field_name=field_name)
+    assert amount is not None  # parse_money returns None only when allow_empty
+    return amount
+
+
+def money(value: Decimal | None) -> str:
+    """Decimal -> the wire's decimal string ("" for None)."""
+    return "" if value is None else str(value.quantize(CENTS))

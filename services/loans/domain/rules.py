@@ -1,0 +1,154 @@
+"""The circulation rules matrix: lending terms per patron category x item type, "*" as a wildcard.
+
+Pure: no I/O. The most specific row wins (Koha's and Evergreen's circulation matrices work the same way):
+exact category and type, then category with "*", then "*" with type, then the "*"/"*" default row.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from services.loans.domain.money import CENTS
+from services.support.runtime.errors import FailedPrecondition, FieldViolation, NotFound, collect_violations
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.names import NamePattern
+from services.support.runtime.versioning import Versioned
+
+WILDCARD = "*"
+RULE = NamePattern("circulationRules/{circulation_rule}")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTerms:
+    """The writable fields of a circulation rule."""
+
+    patron_category: str
+    item_type: str
+    loan_period_days: int = 14
+    max_renewals: int = 2
+    renewal_period_days: int = 14
+    max_loans: int = 5
+    fine_per_day: Decimal = Decimal("0.00")
+    grace_days: int = 0
+    fine_cap: Decimal | None = None
+    max_outstanding_fines: Decimal | None = None
+    holds_allowed: bool = True
+    max_holds: int = 5
+    hold_pickup_days: int = 7
+    hard_due_at: datetime | None = None
+
+    def validated(self) -> RuleTerms:
+        """Trimmed, upper-cased keys; InvalidArgument naming every bad field."""
+        category, item_type = self.patron_category.strip().upper(), self.item_type.strip().upper()
+        prefix = "circulation_rule."
+        counts = {
+            "loan_period_days": self.loan_period_days,
+            "max_renewals": self.max_renewals,
+            "renewal_period_days": self.renewal_period_days,
+            "max_loans": self.max_loans,
+            "grace_days": self.grace_days,
+            "max_holds": self.max_holds,
+            "hold_pickup_days": self.hold_pickup_days,
+        }
+        collect_violations(
+            None if category else FieldViolation(prefix + "patron_category", "must not be empty (use * for any)"),
+            None if item_type else FieldViolation(prefix + "item_type", "must not be empty (use * for any)"),
+            None if self.loan_period_days > 0 else FieldViolation(prefix + "loan_period_days", "must be positive"),
+            *(
+                FieldViolation(prefix + name, "must not be negative")
+                for name, value in counts.items()
+                if value < 0 and name != "loan_period_days"
+            ),
+        )
+        return replace(self, patron_category=category, item_type=item_type)
+
+    @property
+    def specificity(self) -> int:
+        """3 exact/exact, 2 category/*, 1 */type, 0 */*."""
+        return 2 * (self.patron_category != WILDCARD) + (self.item_type != WILDCARD)
+
+    def covers(self, patron_category: str, item_type: str) -> bool:
+        return self.patron_category in (WILDCARD, patron_category.upper()) and self.item_type in (
+            WILDCARD,
+            item_type.upper(),
+        )
+
+    def due_at(self, start: datetime, days: int) -> datetime:
+        """`start` plus `days`, capped by the hard due date."""
+        due = start + timedelta(days=days)
+        return min(due, self.hard_due_at) if self.hard_due_at is not None else due
+
+    def overdue_fine(self, chargeable_days: int) -> Decimal:
+        """fine_per_day per chargeable day, capped; Decimal cents."""
+        amount = (self.fine_per_day * max(chargeable_days, 0)).quantize(CENTS)
+        return min(amount, self.fine_cap) if self.fine_cap is not None else amount
+
+
+@dataclass(slots=True)
+class CirculationRule(Versioned):
+    id: uuid.UUID
+    terms: RuleTerms
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    events: list[DomainEvent] = field(default_factory=list)
+    name: str = field(init=False, repr=False, compare=False)
+    """circulationRules/{id}, derived from the id once."""
+
+    def __post_init__(self) -> None:
+        self.name = RULE.format(self.id)
+
+    @property
+    def is_default(self) -> bool:
+        return self.terms.patron_category == WILDCARD and self.terms.item_type == WILDCARD
+
+    @classmethod
+    def create(cls, terms: RuleTerms, *, now: datetime) -> CirculationRule:
+        rule = cls(id=uuid.uuid4(), terms=terms.validated(), created_at=now, updated_at=now)
+        rule.events.append(CirculationRuleChanged(occurred_at=now, rule=rule))
+        return rule
+
+    def update(self, terms: RuleTerms, *, now: datetime, etag: str = "") -> None:
+        """New terms; applies to loans issued afterwards (loans keep the terms they were issued under)."""
+        self.check_etag(etag)
+        terms = terms.validated()
+        if self.is_default and (terms.patron_category, terms.item_type) != (WILDCARD, WILDCARD):
+            raise FailedPrecondition("the */* default rule must stay */*", reason="DEFAULT_RULE_REQUIRED")
+        self.terms = terms
+        self.updated_at = now
+        self.version += 1
+        self.events.append(CirculationRuleChanged(occurred_at=now, rule=self))
+
+    def delete(self, *, now: datetime, etag: str = "") -> None:
+        self.check_etag(etag)
+        if self.is_default:
+            raise FailedPrecondition("the */* default rule cannot be deleted", reason="DEFAULT_RULE_REQUIRED")
+        self.events.append(CirculationRuleChanged(occurred_at=now, rule=self, deleted=True))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CirculationRuleChanged(DomainEvent):
+    rule: CirculationRule
+    deleted: bool = False
+
+
+def most_specific(rules: Iterable[CirculationRule], patron_category: str, item_type: str) -> CirculationRule:
+    """The rule that governs this patron category and item type."""
+    matching = [rule for rule in rules if rule.terms.covers(patron_category, item_type)]
+    if not matching:
+        raise NotFound("circulationRules/*", f"no circulation rule covers {patron_category}/{item_type}")
+    return max(matching, key=lambda rule: rule.terms.specificity)
+
+
+def ordered(rules: Iterable[CirculationRule]) -> list[CirculationRule]:
+    """Most specific first, then by category and type (the order ListCirculationRules shows)."""
+    return sorted(rules, key=lambda r: (-r.terms.specificity, r.terms.patron_category, r.terms.item_type, r.id))
+
+
+class RuleNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, f"{name} not found")

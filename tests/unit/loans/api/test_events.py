@@ -1,0 +1,73 @@
+"""Every loans domain event has a wire format: its proto payload on athenaeum.loans.<event>.v1."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from athenaeum.loans.v1 import events_pb2
+from services.loans.api import events
+from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.fines import Fine, FineKind
+from services.loans.domain.holds import Hold
+from services.loans.domain.loans import Loan
+from services.loans.domain.rules import CirculationRule, RuleTerms
+from services.support.runtime.events import DomainEvent
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+def every_event() -> list[DomainEvent]:
+    rule = CirculationRule.create(RuleTerms("*", "*", fine_per_day=Decimal("1.00")), now=NOW)
+    loan = Loan.begin(patron="users/p", book="books/b", barcode="", requested_copy="", hold="holds/h",
+                      request_id=None, issued_by="users/s", now=NOW)  # fmt: skip
+    copy = CopyInfo("books/b/copies/c", "books/b", "B1", "BOOK", "ON_LOAN")
+    loan.activate(copy, rule=rule, book_title="Dead Souls", now=NOW)
+    loan.note_due_soon(loan.due_at - timedelta(days=1), within=timedelta(days=2))  # type: ignore[operator]
+    loan.renew(now=NOW, others_waiting=False)
+    later = loan.due_at + timedelta(days=3)  # type: ignore[operator]
+    loan.note_overdue(later, every_days=7)
+    fine = Fine.assess(patron="users/p", kind=FineKind.OVERDUE, amount=Decimal("3"), currency="RUB", now=later,
+                       actor="system", loan=loan.name)  # fmt: skip
+    loan.return_copy(now=later, fine=fine)
+    fine.pay(Decimal("1"), now=later, actor="users/s")
+    fine.waive("goodwill", now=later, actor="users/s")
+    hold = Hold.place(patron="users/p", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
+    hold.make_ready("books/b/copies/c", now=NOW)
+    hold.expire(now=NOW + timedelta(days=3))
+    other = Hold.place(patron="users/q", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
+    other.make_ready("books/b/copies/c", now=NOW)
+    other.fulfil("loans/x", now=NOW)
+    cancelled = Hold.place(patron="users/r", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
+    cancelled.cancel("no", now=NOW)
+    return [*rule.events, *loan.events, *fine.events, *hold.events, *other.events, *cancelled.events]
+
+
+def test_every_kind_of_event_the_issue_names_is_published() -> None:
+    subjects = {events.encode(event).subject.split(".")[2] for event in every_event()}
+    assert subjects == {
+        "circulation_rule_changed", "loan_issued", "loan_due_soon", "loan_renewed", "loan_overdue",
+        "loan_returned", "fine_assessed", "fine_paid", "fine_waived", "hold_placed", "hold_ready",
+        "hold_expired", "hold_fulfilled", "hold_cancelled",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("event", every_event(), ids=lambda e: type(e).__name__)
+def test_the_payload_carries_the_event_id_used_for_deduplication(event: DomainEvent) -> None:
+    message = events.encode(event)
+    payload = getattr(events_pb2, message.event_type.rsplit(".", 1)[1]).FromString(message.payload)
+    assert payload.event_id == str(message.event_id)
+    assert payload.occur_time.ToDatetime(tzinfo=UTC) == message.occurred_at
+
+
+def test_a_returned_loan_event_carries_its_fine() -> None:
+    returned = next(e for e in every_event() if type(e).__name__ == "LoanReturned")
+    payload = events_pb2.LoanReturned.FromString(events.encode(returned).payload)
+    assert payload.fine.amount == "3.00" and payload.overdue_days == 3 and payload.loan.status == 2
+
+
+def test_an_unknown_event_has_no_wire_format() -> None:
+    with pytest.raises(TypeError):
+        events.encode(DomainEvent(occurred_at=NOW))

@@ -1,0 +1,103 @@
+"""Fines with fakes: charges by hand, payments and waivers with their audit trail, reading and listing."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from services.loans.app.fining import (
+    AssessFine,
+    GetFine,
+    ListFines,
+    PayFine,
+    WaiveFine,
+    assess_fine,
+    get_fine,
+    list_fines,
+    pay_fine,
+    waive_fine,
+)
+from services.loans.domain.fines import Fine, FineKind, FineStatus
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+
+from ..desk import CURRENCY, DESK, Desk, reader
+from ..fakes import FakeLoansDatabase
+
+
+async def charge(desk: Desk, patron: str = "users/p1", amount: str = "3.00", **more: object) -> Fine:
+    command = AssessFine(patron, amount, FineKind.LOST_ITEM, actor=DESK, **more)  # type: ignore[arg-type]
+    return await assess_fine(command, uow=desk.uow(), clock=desk.clock, currency=CURRENCY)
+
+
+async def test_staff_charge_a_fine_once_per_request(db: FakeLoansDatabase, desk: Desk) -> None:
+    request_id = uuid.uuid4()
+    fine = await charge(desk, description="torn cover", request_id=request_id)
+    again = await charge(desk, description="torn cover", request_id=request_id)
+    assert again.id == fine.id and list(db.fines) == [fine.id]
+    assert (fine.amount, fine.currency, fine.status) == (Decimal("3.00"), CURRENCY, FineStatus.OUTSTANDING)
+    assert [entry.kind for entry in db.fine_entries[fine.id]] == ["ASSESSED"]
+    assert db.event_types() == ["FineAssessed"]
+
+
+@pytest.mark.parametrize(
+    ("patron", "amount", "loan", "field"),
+    [("p1", "3", "", "fine.patron"), ("users/p1", "-1", "", "fine.amount"), ("users/p1", "3", "x", "fine.loan")],
+)
+async def test_a_malformed_charge_names_its_field(desk: Desk, patron: str, amount: str, loan: str, field: str) -> None:
+    with pytest.raises(InvalidArgument) as bad:
+        await charge(desk, patron, amount, loan=loan)
+    assert bad.value.violations[0].field == field
+
+
+async def test_a_charge_for_an_unknown_loan_or_by_a_reader_is_refused(db: FakeLoansDatabase, desk: Desk) -> None:
+    with pytest.raises(NotFound):
+        await charge(desk, loan=f"loans/{uuid.uuid4()}")
+    reader_charge = AssessFine("users/p1", "1.00", actor=reader("users/p1"))
+    with pytest.raises(PermissionDenied):
+        await assess_fine(reader_charge, uow=desk.uow(), clock=desk.clock, currency=CURRENCY)
+    assert db.fines == {}
+
+
+async def test_payments_then_a_waiver_close_a_fine_with_an_audit_trail(db: FakeLoansDatabase, desk: Desk) -> None:
+    fine = await charge(desk)
+    paid = await pay_fine(PayFine(fine.id, "1.00", "cash", actor=DESK), uow=desk.uow(), clock=desk.clock)
+    assert paid.outstanding == Decimal("2.00") and paid.version == 2
+    with pytest.raises(InvalidArgument):
+        await pay_fine(PayFine(fine.id, "2.01", actor=DESK), uow=desk.uow(), clock=desk.clock)
+    waived = await waive_fine(WaiveFine(fine.id, "hardship", actor=DESK), uow=desk.uow(), clock=desk.clock)
+    assert waived.status == FineStatus.WAIVED and waived.outstanding == Decimal("0.00")
+    assert [(e.kind, e.amount) for e in db.fine_entries[fine.id]] == [
+        ("ASSESSED", Decimal("3.00")),
+        ("PAYMENT", Decimal("1.00")),
+        ("WAIVER", Decimal("2.00")),
+    ]
+    with pytest.raises(FailedPrecondition) as closed:
+        await pay_fine(PayFine(fine.id, "1.00", actor=DESK), uow=desk.uow(), clock=desk.clock)
+    assert closed.value.reason == "FINE_NOT_OUTSTANDING"
+    assert db.event_types() == ["FineAssessed", "FinePaid", "FineWaived"]
+
+
+async def test_only_staff_take_payments_and_waive(desk: Desk) -> None:
+    fine = await charge(desk)
+    with pytest.raises(PermissionDenied):
+        await pay_fine(PayFine(fine.id, "1.00", actor=reader("users/p1")), uow=desk.uow(), clock=desk.clock)
+    with pytest.raises(PermissionDenied):
+        await waive_fine(WaiveFine(fine.id, "please", actor=reader("users/p1")), uow=desk.uow(), clock=desk.clock)
+
+
+async def test_a_reader_sees_their_own_fines_with_what_they_owe_in_all(desk: Desk) -> None:
+    fines = [await charge(desk, amount=amount) for amount in ("1.00", "2.00", "4.00")]
+    await charge(desk, "users/p2")
+    await pay_fine(PayFine(fines[0].id, "1.00", actor=DESK), uow=desk.uow(), clock=desk.clock)
+    assert (await get_fine(GetFine(fines[1].id, reader("users/p1")), uow=desk.uow())).id == fines[1].id
+    with pytest.raises(PermissionDenied):
+        await get_fine(GetFine(fines[1].id, reader("users/p2")), uow=desk.uow())
+    first = await list_fines(ListFines(parent="users/me", page_size=2, actor=reader("users/p1")), uow=desk.uow())
+    assert first.page.total_size == 3 and first.outstanding_total == Decimal("6.00") and first.page.next_page_token
+    rest = ListFines(parent="users/me", page_size=2, page_token=first.page.next_page_token, actor=reader("users/p1"))
+    second = await list_fines(rest, uow=desk.uow())
+    assert len(first.page.items) + len(second.page.items) == 3 and not second.page.next_page_token
+    paid = await list_fines(ListFines(status=FineStatus.PAID, actor=DESK), uow=desk.uow())
+    assert [f.id for f in paid.page.items] == [fines[0].id] and paid.outstanding_total == Decimal("0.00")

@@ -1,0 +1,126 @@
+"""Holds with fakes: the queue, the hold shelf, the rule's limits, cancelling and passing a copy on."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.loans.app.holding import CancelHold, GetHold, ListHolds, PlaceHold, get_hold, list_holds
+from services.loans.app.issuing import IssueLoan
+from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.holds import HoldStatus
+from services.support.runtime.errors import (
+    AlreadyExists,
+    DependencyUnavailable,
+    FailedPrecondition,
+    InvalidArgument,
+    PermissionDenied,
+)
+
+from ..desk import DESK, Desk, reader
+from ..fakes import FakeLoansDatabase
+
+
+async def test_a_hold_is_ready_at_once_when_a_copy_is_free(db: FakeLoansDatabase, desk: Desk) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    hold = await desk.place_hold(PlaceHold("users/me", book, actor=reader("users/p1")))
+    assert hold.patron == "users/p1" and hold.status == HoldStatus.READY and hold.copy == copy
+    assert hold.pickup_branch == "MAIN"  # the patron's home branch
+    assert desk.catalog.copies[copy].current_hold == hold.name
+    assert db.event_types() == ["HoldPlaced", "HoldReady"]
+
+
+async def test_holds_queue_in_order_and_a_retry_is_answered(db: FakeLoansDatabase, desk: Desk) -> None:
+    book, _ = desk.catalog.add_book(copies=0)
+    request_id = uuid.uuid4()
+    first = await desk.place_hold(PlaceHold("users/p1", book, request_id=request_id, actor=DESK))
+    again = await desk.place_hold(PlaceHold("users/p1", book, request_id=request_id, actor=DESK))
+    second = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    assert again.id == first.id and len(db.holds) == 2
+    assert (first.status, first.queue_position, second.queue_position) == (HoldStatus.WAITING, 1, 2)
+    with pytest.raises(AlreadyExists) as twice:
+        await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert twice.value.reason == "HOLD_EXISTS"
+
+
+async def test_a_patron_who_borrows_the_book_may_not_hold_it(desk: Desk) -> None:
+    book, _ = desk.catalog.add_book(copies=2)
+    await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    with pytest.raises(AlreadyExists) as refused:
+        await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert refused.value.reason == "ALREADY_BORROWED"
+
+
+async def test_holds_follow_the_rule_and_the_patrons_eligibility(db: FakeLoansDatabase, desk: Desk) -> None:
+    db.set_default_rule(max_holds=1)
+    first, _ = desk.catalog.add_book()
+    second, _ = desk.catalog.add_book()
+    await desk.place_hold(PlaceHold("users/p1", first, actor=DESK))
+    with pytest.raises(FailedPrecondition) as limit:
+        await desk.place_hold(PlaceHold("users/p1", second, actor=DESK))
+    assert limit.value.reason == "HOLD_LIMIT_REACHED"
+    desk.users.blocked["users/p2"] = ("blocked",)
+    with pytest.raises(FailedPrecondition) as blocked:
+        await desk.place_hold(PlaceHold("users/p2", second, actor=DESK))
+    assert blocked.value.reason == "PATRON_NOT_ELIGIBLE"
+    db.set_default_rule(holds_allowed=False)
+    with pytest.raises(FailedPrecondition) as closed:
+        await desk.place_hold(PlaceHold("users/p3", second, actor=DESK))
+    assert closed.value.reason == "HOLDS_NOT_ALLOWED"
+
+
+async def test_a_reader_holds_only_for_themselves_and_names_are_checked(desk: Desk) -> None:
+    book, _ = desk.catalog.add_book()
+    with pytest.raises(PermissionDenied):
+        await desk.place_hold(PlaceHold("users/p2", book, actor=reader("users/p1")))
+    for patron, name, field in (("p1", book, "hold.patron"), ("users/p1", "books/x", "hold.book")):
+        with pytest.raises(InvalidArgument) as bad:
+            await desk.place_hold(PlaceHold(patron, name, actor=DESK))
+        assert bad.value.violations[0].field == field
+
+
+async def test_a_hold_waits_when_the_catalog_cannot_reserve_now(db: FakeLoansDatabase, desk: Desk) -> None:
+    book, (copy,) = desk.catalog.add_book()
+
+    async def unreachable(**_: str) -> CopyInfo:
+        raise DependencyUnavailable("catalog is down", reason="CATALOG_UNAVAILABLE")
+
+    desk.catalog.reserve = unreachable  # type: ignore[method-assign]
+    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert hold.status == HoldStatus.WAITING and desk.catalog.status(copy) == "AVAILABLE"
+    assert db.event_types() == ["HoldPlaced"]  # the reconciler offers it a copy later
+
+
+async def test_cancelling_a_ready_hold_passes_its_copy_to_the_next_in_the_queue(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    ready = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    waiting = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    with pytest.raises(PermissionDenied):
+        await desk.cancel_hold(CancelHold(ready.id, actor=reader("users/p2")))
+    cancelled = await desk.cancel_hold(CancelHold(ready.id, "changed my mind", actor=reader("users/p1")))
+    assert cancelled.status == HoldStatus.CANCELLED and cancelled.cancel_reason == "changed my mind"
+    assert db.holds[ready.id].shelf_released
+    now_ready = await get_hold(GetHold(waiting.id, DESK), uow=desk.uow())
+    assert now_ready.status == HoldStatus.READY and desk.catalog.copies[copy].current_hold == waiting.name
+    with pytest.raises(FailedPrecondition):
+        await desk.cancel_hold(CancelHold(ready.id, actor=DESK))
+
+
+async def test_holds_are_listed_in_queue_order_page_by_page(desk: Desk) -> None:
+    book, _ = desk.catalog.add_book(copies=0)
+    placed = [await desk.place_hold(PlaceHold(f"users/p{i}", book, actor=DESK)) for i in range(5)]
+    seen, token = [], ""
+    while True:
+        page = await list_holds(ListHolds(book=book, page_size=2, page_token=token, actor=DESK), uow=desk.uow())
+        seen += [(hold.id, hold.queue_position) for hold in page.items]
+        token = page.next_page_token
+        if not token:
+            break
+    assert seen == [(hold.id, position) for position, hold in enumerate(placed, start=1)]
+    mine = await list_holds(ListHolds(parent="users/me", actor=reader("users/p3")), uow=desk.uow())
+    assert [hold.id for hold in mine.items] == [placed[3].id] and mine.total_size == 1
+    with pytest.raises(PermissionDenied):
+        await get_hold(GetHold(placed[0].id, reader("users/p3")), uow=desk.uow())

@@ -1,0 +1,116 @@
+"""Reconciliation with fakes: unfinished issues settled, overdue fines and reminders, holds expired and
+passed on, drift with the catalog repaired or reported; a dry run changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from services.loans.app.holding import PlaceHold
+from services.loans.app.issuing import IssueLoan
+from services.loans.app.reconciling import ReconcileCirculation, reconcile_circulation
+from services.loans.app.returning import ReturnLoan
+from services.loans.domain.holds import HoldStatus
+from services.loans.domain.loans import LoanStatus
+from services.support.runtime.errors import PermissionDenied
+
+from ..desk import CURRENCY, DESK, Crash, Desk, crash, reader
+from ..fakes import FakeLoansDatabase
+
+DAY = timedelta(days=1)
+
+
+@pytest.mark.parametrize("actor", [DESK, reader("users/p1")])
+async def test_only_admins_and_the_scheduler_reconcile(desk: Desk, actor: object) -> None:
+    command = ReconcileCirculation(actor=actor)  # type: ignore[arg-type]
+    with pytest.raises(PermissionDenied):
+        await reconcile_circulation(
+            command, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog, currency=CURRENCY,
+            policy=desk.reconcile_policy,
+        )  # fmt: skip
+
+
+async def test_an_abandoned_issue_is_settled_once_it_is_older_than_the_saga_timeout(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    with pytest.raises(Crash):
+        await desk.issue(IssueLoan("users/p1", book=book, actor=DESK), after_checkout=crash)
+    early = await desk.reconcile()
+    assert early.issues_settled == 0 and desk.catalog.status(copy) == "ON_LOAN"  # it may still be in flight
+    desk.clock.advance(desk.reconcile_policy.saga_timeout + timedelta(seconds=1))
+    dry = await desk.reconcile(dry_run=True)
+    assert dry.issues_settled == 0 and dry.discrepancies and desk.catalog.status(copy) == "ON_LOAN"
+    assert [loan.status for loan in db.loans.values()] == [LoanStatus.PENDING]
+    report = await desk.reconcile()
+    assert report.issues_settled == 1 and desk.catalog.status(copy) == "AVAILABLE"
+    (loan,) = db.loans.values()
+    assert loan.status == LoanStatus.FAILED and loan.compensated and loan.failure_reason == "ISSUE_ABANDONED"
+
+
+async def test_overdue_loans_accrue_their_fine_and_are_announced(db: FakeLoansDatabase, desk: Desk) -> None:
+    db.set_default_rule(loan_period_days=3, fine_per_day=Decimal("1.00"), fine_cap=Decimal("3.00"))
+    book, _ = desk.catalog.add_book()
+    loan = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    desk.clock.advance(2 * DAY)  # due within the due-soon window
+    assert (await desk.reconcile()).overdue_loans == 0
+    assert db.event_types()[-1] == "LoanDueSoon"
+    for days, owed in ((1, "1.00"), (2, "2.00"), (9, "3.00")):
+        desk.clock.advance(loan.due_at - desk.clock.now() + days * DAY)  # type: ignore[operator]
+        report = await desk.reconcile()
+        assert report.overdue_loans == 1
+        (fine,) = db.fines.values()
+        assert fine.amount == Decimal(owed)
+    assert db.event_types().count("LoanOverdue") == 2  # the first overdue day, then a week later
+    await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
+    assert [fine.amount for fine in db.fines.values()] == [Decimal("3.00")]  # the return found it up to date
+
+
+async def test_an_uncollected_hold_expires_and_its_copy_goes_to_the_next_in_the_queue(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    db.set_default_rule(hold_pickup_days=3)
+    book, (copy,) = desk.catalog.add_book()
+    first = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    second = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    desk.clock.advance(3 * DAY)
+    report = await desk.reconcile()
+    assert report.holds_expired == 1
+    assert db.holds[first.id].status == HoldStatus.EXPIRED and db.holds[first.id].shelf_released
+    assert db.holds[second.id].status == HoldStatus.READY and desk.catalog.copies[copy].current_hold == second.name
+
+
+async def test_a_waiting_queue_gets_a_copy_that_became_free(db: FakeLoansDatabase, desk: Desk) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="IN_REPAIR")
+    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert hold.status == HoldStatus.WAITING
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="AVAILABLE")
+    report = await desk.reconcile()
+    assert report.holds_made_ready == 1 and db.holds[hold.id].status == HoldStatus.READY
+
+
+async def test_drift_with_the_catalog_is_repaired_for_our_loans_and_reported_for_strangers(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    _book, (ours, stranger) = desk.catalog.add_book(copies=2)
+    loan = await desk.issue(IssueLoan("users/p1", barcode=desk.catalog.barcode(ours), actor=DESK))
+    db.loans[loan.id].status = LoanStatus.FAILED  # the loan ended here; the catalog never heard
+    db.loans[loan.id].compensated = True
+    never_recorded = f"loans/{uuid.uuid4()}"
+    out = replace(desk.catalog.copies[stranger], status="ON_LOAN", current_loan=never_recorded)
+    desk.catalog.copies[stranger] = out
+    report = await desk.reconcile()
+    assert desk.catalog.status(ours) == "AVAILABLE" and desk.catalog.status(stranger) == "ON_LOAN"
+    assert any(loan.name in line for line in report.discrepancies)
+    assert any(never_recorded in line for line in report.discrepancies)
+
+
+async def test_with_the_catalog_away_the_comparison_is_reported_not_fatal(desk: Desk) -> None:
+    desk.catalog.down = True
+    report = await desk.reconcile()
+    assert report.discrepancies == ["could not compare with the catalog: catalog is down"]

@@ -1,0 +1,81 @@
+"""Returning with fakes: the copy goes back (or onto the hold shelf), a late return is fined, retries are
+answered, a second return is refused."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+
+from services.loans.app.holding import PlaceHold
+from services.loans.app.issuing import IssueLoan
+from services.loans.app.returning import ReturnLoan
+from services.loans.domain.holds import HoldStatus
+from services.loans.domain.loans import Loan, LoanReturned, LoanStatus
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+
+from ..desk import DESK, Desk, reader
+from ..fakes import FakeLoansDatabase
+
+DAY = timedelta(days=1)
+
+
+async def lend(desk: Desk, patron: str = "users/p1") -> tuple[Loan, str]:
+    book, (copy,) = desk.catalog.add_book()
+    return await desk.issue(IssueLoan(patron, book=book, actor=DESK)), copy
+
+
+async def test_a_return_by_barcode_closes_the_loan_and_frees_the_copy(db: FakeLoansDatabase, desk: Desk) -> None:
+    loan, copy = await lend(desk)
+    returned = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
+    assert returned.id == loan.id and returned.status == LoanStatus.RETURNED and returned.returned_at is not None
+    assert desk.catalog.status(copy) == "AVAILABLE" and db.fines == {}
+    assert db.event_types() == ["LoanIssued", "LoanReturned"]
+
+
+async def test_a_late_return_assesses_the_overdue_fine_and_carries_it_on_the_event(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    db.set_default_rule(loan_period_days=7, fine_per_day=Decimal("0.30"), grace_days=2, fine_cap=Decimal("2.00"))
+    loan, _ = await lend(desk)
+    desk.clock.advance(12 * DAY)  # 5 days late, 2 of grace: 3 chargeable days
+    await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
+    (fine,) = db.fines.values()
+    assert fine.amount == Decimal("0.90") and fine.loan == loan.name and fine.description == "overdue: Dead Souls"
+    assert db.event_types()[-2:] == ["LoanReturned", "FineAssessed"]
+    returned = db.events[-2]
+    assert isinstance(returned, LoanReturned) and returned.fine is not None and returned.fine.id == fine.id
+
+
+async def test_a_retried_return_is_answered_and_a_second_one_refused(db: FakeLoansDatabase, desk: Desk) -> None:
+    loan, _ = await lend(desk)
+    request_id = uuid.uuid4()
+    await desk.return_loan(ReturnLoan(loan_id=loan.id, request_id=request_id, actor=DESK))
+    again = await desk.return_loan(ReturnLoan(loan_id=loan.id, request_id=request_id, actor=DESK))
+    assert again.id == loan.id and db.event_types().count("LoanReturned") == 1
+    with pytest.raises(FailedPrecondition) as twice:
+        await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
+    assert twice.value.reason == "LOAN_ALREADY_RETURNED"
+
+
+async def test_a_returned_copy_waits_on_the_hold_shelf_for_the_next_in_the_queue(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    loan, copy = await lend(desk)
+    hold = await desk.place_hold(PlaceHold("users/p2", loan.book, actor=DESK))
+    assert hold.status == HoldStatus.WAITING
+    await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
+    assert db.holds[hold.id].status == HoldStatus.READY and db.holds[hold.id].copy == copy
+    assert desk.catalog.copies[copy].current_hold == hold.name
+
+
+async def test_only_staff_take_returns_of_a_loan_they_name(desk: Desk) -> None:
+    loan, _ = await lend(desk)
+    with pytest.raises(PermissionDenied):
+        await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=reader("users/p1")))
+    with pytest.raises(InvalidArgument):
+        await desk.return_loan(ReturnLoan(actor=DESK))
+    with pytest.raises(NotFound):
+        await desk.return_loan(ReturnLoan(barcode="NO-SUCH", actor=DESK))

@@ -1,0 +1,42 @@
+"""Holds: ready on the shelf for the pickup window, expiry, fulfilment, cancelling."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.loans.domain.holds import Hold, HoldExpired, HoldReady, HoldStatus
+from services.support.runtime.errors import FailedPrecondition
+
+NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+def hold() -> Hold:
+    return Hold.place(patron="users/p", book="books/b", pickup_branch="MAIN", pickup_days=3, now=NOW)
+
+
+def test_a_ready_hold_waits_on_the_shelf_for_the_pickup_window_then_expires() -> None:
+    waiting = hold()
+    waiting.make_ready("books/b/copies/c", now=NOW)
+    assert waiting.status == HoldStatus.READY and waiting.expire_at == NOW + timedelta(days=3)
+    assert isinstance(waiting.events[-1], HoldReady)
+    assert not waiting.expire(now=NOW + timedelta(days=2))
+    assert waiting.expire(now=NOW + timedelta(days=3))
+    assert isinstance(waiting.events[-1], HoldExpired)
+    assert waiting.copy_left_on_shelf  # until the catalog releases it
+
+
+def test_a_fulfilled_hold_leaves_nothing_on_the_shelf() -> None:
+    ready = hold()
+    ready.make_ready("books/b/copies/c", now=NOW)
+    ready.fulfil("loans/l", now=NOW)
+    assert ready.status == HoldStatus.FULFILLED and not ready.copy_left_on_shelf
+    with pytest.raises(FailedPrecondition):
+        ready.cancel("changed my mind", now=NOW)
+
+
+def test_cancelling_a_waiting_hold_releases_nothing() -> None:
+    waiting = hold()
+    waiting.cancel("changed my mind", now=NOW)
+    assert waiting.status == HoldStatus.CANCELLED and not waiting.copy_left_on_shelf

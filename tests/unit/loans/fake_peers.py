@@ -1,0 +1,138 @@
+"""In-memory users and catalog that keep the peers' contracts (idempotent per loan / hold), for the use
+cases' unit tests and the integration tests (real Postgres, fake peers)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+
+from services.loans.domain.borrowing import CopyInfo, Eligibility
+from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
+
+
+class FakeUsers:
+    def __init__(self) -> None:
+        self.down = False
+        self.blocked: dict[str, tuple[str, ...]] = {}
+        self.categories: dict[str, str] = {}
+
+    async def eligibility(self, patron: str) -> Eligibility:
+        if self.down:
+            raise DependencyUnavailable("users is down", reason="USERS_UNAVAILABLE")
+        if patron.endswith("/nobody"):
+            raise NotFound(patron)
+        reasons = self.blocked.get(patron, ())
+        return Eligibility(patron, not reasons, self.categories.get(patron, "ADULT"), reasons, "MAIN")
+
+
+@dataclass
+class FakeCatalog:
+    titles: dict[str, str] = field(default_factory=dict)
+    copies: dict[str, CopyInfo] = field(default_factory=dict)
+    down: bool = False
+    check_outs: int = 0
+
+    def add_book(self, title: str = "Dead Souls", *, copies: int = 1, item_type: str = "BOOK") -> tuple[str, list[str]]:
+        book = f"books/{uuid.uuid4()}"
+        self.titles[book] = title
+        names = []
+        for _ in range(copies):
+            name = f"{book}/copies/{uuid.uuid4()}"
+            self.copies[name] = CopyInfo(name, book, f"BC-{uuid.uuid4().hex[:10]}", item_type, "AVAILABLE")
+            names.append(name)
+        return book, names
+
+    def barcode(self, copy: str) -> str:
+        return self.copies[copy].barcode
+
+    def status(self, copy: str) -> str:
+        return self.copies[copy].status
+
+    def _gate(self) -> None:
+        if self.down:
+            raise DependencyUnavailable("catalog is down", reason="CATALOG_UNAVAILABLE")
+
+    def _set(self, copy: CopyInfo, **changes: str) -> CopyInfo:
+        self.copies[copy.name] = replace(copy, **changes)
+        return self.copies[copy.name]
+
+    async def book_title(self, book: str) -> str:
+        self._gate()
+        if book not in self.titles:
+            raise NotFound(book)
+        return self.titles[book]
+
+    async def lookup_copy(self, barcode: str) -> CopyInfo:
+        self._gate()
+        for copy in self.copies.values():
+            if copy.barcode == barcode:
+                return copy
+        raise NotFound(f"copies/-?barcode={barcode}")
+
+    async def get_copy(self, name: str) -> CopyInfo:
+        self._gate()
+        if name not in self.copies:
+            raise NotFound(name)
+        return self.copies[name]
+
+    async def copies_of(self, book: str) -> list[CopyInfo]:
+        self._gate()
+        return [copy for copy in self.copies.values() if copy.book == book]
+
+    async def copies_on_loan(self) -> list[CopyInfo]:
+        self._gate()
+        return [copy for copy in self.copies.values() if copy.status == "ON_LOAN"]
+
+    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str, request_id: str) -> CopyInfo:
+        self._gate()
+        for copy in self.copies.values():
+            if copy.current_loan == loan:
+                return copy  # idempotent per loan
+        kind, value = selector
+        if kind == "book":
+            if value not in self.titles:
+                raise NotFound(value)
+            lendable = [c for c in self.copies.values() if c.book == value and self._lendable(c, hold)]
+            if not lendable:
+                raise FailedPrecondition("no copy is available", reason="NO_COPY_AVAILABLE")
+            copy = lendable[0]
+        else:
+            copy = await (self.get_copy(value) if kind == "copy" else self.lookup_copy(value))
+            if not self._lendable(copy, hold):
+                raise FailedPrecondition(f"{copy.name} is {copy.status}", reason="COPY_NOT_AVAILABLE")
+        self.check_outs += 1
+        return self._set(copy, status="ON_LOAN", current_loan=loan, current_hold="")
+
+    @staticmethod
+    def _lendable(copy: CopyInfo, hold: str) -> bool:
+        return copy.status == "AVAILABLE" or (
+            copy.status == "ON_HOLD_SHELF" and bool(hold) and copy.current_hold == hold
+        )
+
+    async def check_in(self, *, copy: str, loan: str, hold: str, request_id: str) -> CopyInfo:
+        self._gate()
+        current = await self.get_copy(copy)
+        if current.current_loan != loan:
+            if current.status == "ON_LOAN":
+                raise FailedPrecondition("on loan for another loan", reason="COPY_ON_ANOTHER_LOAN")
+            return current  # already checked in
+        if hold:
+            return self._set(current, status="ON_HOLD_SHELF", current_loan="", current_hold=hold)
+        return self._set(current, status="AVAILABLE", current_loan="")
+
+    async def reserve(self, *, book: str, hold: str, branch: str, request_id: str) -> CopyInfo:
+        self._gate()
+        for copy in self.copies.values():
+            if copy.current_hold == hold:
+                return copy
+        free = [c for c in self.copies.values() if c.book == book and c.status == "AVAILABLE"]
+        if not free:
+            raise FailedPrecondition("no copy is available", reason="NO_COPY_AVAILABLE")
+        return self._set(free[0], status="ON_HOLD_SHELF", current_hold=hold)
+
+    async def release(self, *, copy: str, hold: str, request_id: str) -> CopyInfo:
+        self._gate()
+        current = await self.get_copy(copy)
+        if current.current_hold != hold:
+            raise FailedPrecondition("held for another hold", reason="COPY_HELD_FOR_ANOTHER")
+        return self._set(current, status="AVAILABLE", current_hold="")

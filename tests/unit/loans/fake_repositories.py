@@ -1,0 +1,317 @@
+"""In-memory repositories over one fake transaction (fakes.Transaction): the app ports, as data/ keeps them."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, TypeVar
+
+from services.loans.app.pages import newest_first_cursor
+from services.loans.app.ports import FineFilter, HoldFilter, LoanFilter, NewestFirst, PageRequest
+from services.loans.domain.borrowing import Standing
+from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
+from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
+from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
+from services.loans.domain.money import CENTS, ZERO
+from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound
+from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
+from services.support.runtime.paging import Page, page_from_rows
+
+if TYPE_CHECKING:
+    from .fakes import Transaction
+
+T = TypeVar("T")
+
+
+def newest_first(rows: Iterable[T], key: Callable[[T], NewestFirst], page: PageRequest[NewestFirst]) -> Page[T]:
+    """A newest-first page cut as the SQL repositories cut it (keyset on (created_at, id))."""
+    ordered = sorted(rows, key=key, reverse=True)
+    remaining = [row for row in ordered if page.after is None or key(row) < page.after]
+    return page_from_rows(
+        copy.deepcopy(remaining[: page.size + 1]),
+        limit=page.size,
+        query=page.query,
+        cursor_of=lambda row: newest_first_cursor(*key(row)),
+        total_size=len(ordered),
+    )
+
+
+class FakeLoanRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._tx = transaction
+
+    def _rows(self) -> list[Loan]:
+        return list(self._tx.rows("loans").values())
+
+    async def add(self, loan: Loan) -> None:
+        if loan.request_id is not None and any(
+            row.request_id == loan.request_id and row.status != LoanStatus.FAILED for row in self._rows()
+        ):
+            raise Conflict("an issue with this request_id is in progress; retry it", reason="REQUEST_IN_PROGRESS")
+        self._tx.stage("loans", loan)
+
+    async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
+        row = self._tx.rows("loans").get(loan_id)
+        if row is None:
+            raise LoanNotFound(LOAN.format(loan_id))
+        return self._tx.hand_out("loans", row)
+
+    async def by_request(self, request_id: uuid.UUID) -> Loan | None:
+        found = [row for row in self._rows() if row.request_id == request_id and row.status != LoanStatus.FAILED]
+        return self._tx.hand_out("loans", found[0]) if found else None
+
+    async def active_by_barcode(self, barcode: str) -> Loan:
+        for row in self._rows():
+            if row.barcode == barcode and row.status == LoanStatus.ACTIVE:
+                return self._tx.hand_out("loans", row)
+        raise LoanNotFound(f"loans/-?barcode={barcode}")
+
+    async def save(self, loan: Loan) -> None:
+        self._tx.check_version("loans", loan, seen=loan.version)
+        if loan.status == LoanStatus.ACTIVE and any(
+            row.id != loan.id and row.status == LoanStatus.ACTIVE and row.copy == loan.copy for row in self._rows()
+        ):
+            raise FailedPrecondition(f"{loan.copy} is already on an active loan", reason="COPY_ALREADY_ON_LOAN")
+        loan.version += 1
+        self._tx.stage("loans", loan)
+
+    async def has_active(self, patron: str, book: str) -> bool:
+        return any(r.patron == patron and r.book == book and r.status == LoanStatus.ACTIVE for r in self._rows())
+
+    async def lock_patron(self, patron: str) -> None:
+        """Nothing to wait for: unit tests run one use case at a time."""
+
+    async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
+        active = [row for row in self._rows() if row.patron == patron and row.status == LoanStatus.ACTIVE]
+        in_scope = [row for row in active if item_type == "*" or row.item_type == item_type]
+        overdue = [row for row in active if row.due_at is not None and row.due_at < now]
+        fines = self._tx.rows("fines").values()
+        owing = [fine for fine in fines if fine.patron == patron and fine.status == FineStatus.OUTSTANDING]
+        owed = sum((fine.amount - fine.paid for fine in owing), ZERO)
+        return Standing(active_loans=len(in_scope), overdue_loans=len(overdue), outstanding_fines=Decimal(owed))
+
+    async def list_newest_first(
+        self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]
+    ) -> Page[Loan]:
+        def matches(loan: Loan) -> bool:
+            overdue = loan.status == LoanStatus.ACTIVE and loan.due_at is not None and loan.due_at < now
+            return (
+                loan.status in VISIBLE
+                and (not where.patron or loan.patron == where.patron)
+                and (where.status is None or loan.status == where.status)
+                and (not where.overdue_only or overdue)
+                and (not where.book or loan.book == where.book)
+            )
+
+        return newest_first(filter(matches, self._rows()), lambda loan: (loan.created_at, loan.id), page)
+
+    async def unsettled(self, *, pending_before: datetime, limit: int = 100) -> list[Loan]:
+        rows = [
+            row
+            for row in self._rows()
+            if (row.status == LoanStatus.PENDING and row.created_at < pending_before)
+            or (row.status == LoanStatus.FAILED and not row.compensated)
+        ]
+        return [self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda row: row.created_at)[:limit]]
+
+    async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
+        rows = [r for r in self._rows() if r.status == LoanStatus.ACTIVE and r.due_at is not None and r.due_at < moment]
+        return [self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda row: row.due_at or moment)[:limit]]
+
+    async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
+        ids = {uuid.UUID(name.removeprefix("loans/")) for name in names if name.startswith("loans/")}
+        return {row.name: (row.status, row.copy, row.created_at) for row in self._rows() if row.id in ids}
+
+    async def active_copies(self) -> dict[str, str]:
+        return {row.copy: row.name for row in self._rows() if row.status == LoanStatus.ACTIVE}
+
+
+class FakeRuleRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._tx = transaction
+
+    async def all(self) -> list[CirculationRule]:
+        return [self._tx.hand_out("rules", row) for row in self._tx.rows("rules").values()]
+
+    async def get(self, rule_id: uuid.UUID) -> CirculationRule:
+        row = self._tx.rows("rules").get(rule_id)
+        if row is None:
+            raise RuleNotFound(RULE.format(rule_id))
+        return self._tx.hand_out("rules", row)
+
+    def _ensure_free(self, rule: CirculationRule) -> None:
+        key = (rule.terms.patron_category, rule.terms.item_type)
+        for row in self._tx.rows("rules").values():
+            if row.id != rule.id and (row.terms.patron_category, row.terms.item_type) == key:
+                taken = "/".join(key)
+                raise AlreadyExists(
+                    f"a rule for {taken} already exists", reason="RULE_EXISTS", metadata={"rule": taken}
+                )
+
+    async def add(self, rule: CirculationRule) -> None:
+        self._ensure_free(rule)
+        self._tx.stage("rules", rule)
+
+    async def save(self, rule: CirculationRule) -> None:
+        self._tx.check_version("rules", rule, seen=rule.version - 1)  # the update bumped it already
+        self._ensure_free(rule)
+        self._tx.stage("rules", rule)
+
+    async def delete(self, rule: CirculationRule) -> None:
+        stored = self._tx.rows("rules").get(rule.id)
+        if stored is not None and stored.version == rule.version:
+            self._tx.deleted_rules.add(rule.id)
+        self._tx.seen["rules"].append(rule)
+
+
+class FakeFineRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._tx = transaction
+
+    def _write(self, fine: Fine) -> None:
+        self._tx.entries.setdefault(fine.id, []).extend(fine.new_entries)
+        self._tx.stage("fines", fine)
+        fine.new_entries.clear()
+
+    async def add(self, fine: Fine) -> None:
+        self._write(fine)
+
+    async def get(self, fine_id: uuid.UUID) -> Fine:
+        row = self._tx.rows("fines").get(fine_id)
+        if row is None:
+            raise FineNotFound(FINE.format(fine_id))
+        return self._tx.hand_out("fines", row)
+
+    async def overdue_fine_of(self, loan: str) -> Fine | None:
+        for row in self._tx.rows("fines").values():
+            if row.loan == loan and row.kind == FineKind.OVERDUE:
+                return self._tx.hand_out("fines", row)
+        return None
+
+    async def save(self, fine: Fine) -> None:
+        self._tx.check_version("fines", fine, seen=fine.version)
+        fine.version += 1
+        self._write(fine)
+
+    async def entries(self, fine_id: uuid.UUID) -> list[FineEntry]:
+        return [*self._tx.database.fine_entries.get(fine_id, []), *self._tx.entries.get(fine_id, [])]
+
+    async def list_newest_first(
+        self, where: FineFilter, *, page: PageRequest[NewestFirst]
+    ) -> tuple[Page[Fine], Decimal]:
+        matching = [
+            row
+            for row in self._tx.rows("fines").values()
+            if (not where.patron or row.patron == where.patron) and (where.status is None or row.status == where.status)
+        ]
+        owed = sum((f.amount - f.paid for f in matching if f.status == FineStatus.OUTSTANDING), ZERO)
+        return newest_first(matching, lambda fine: (fine.created_at, fine.id), page), Decimal(owed).quantize(CENTS)
+
+
+class FakeHoldRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._tx = transaction
+        self._seq = transaction.database.hold_seq
+
+    def _in_order(self) -> list[Hold]:
+        return sorted(self._tx.rows("holds").values(), key=lambda hold: self._seq[hold.id])
+
+    def _positioned(self, hold: Hold) -> Hold:
+        """A copy with its place among the book's WAITING holds (as the SQL repository computes it)."""
+        handed = copy.deepcopy(hold)
+        waiting = [h for h in self._in_order() if h.book == hold.book and h.status == HoldStatus.WAITING]
+        ahead = [h for h in waiting if self._seq[h.id] <= self._seq[hold.id]]
+        handed.queue_position = len(ahead) if hold.status == HoldStatus.WAITING else 0
+        return handed
+
+    async def add(self, hold: Hold) -> None:
+        if any(h.patron == hold.patron and h.book == hold.book and h.is_active for h in self._in_order()):
+            raise AlreadyExists(f"{hold.patron} already holds {hold.book}", reason="HOLD_EXISTS")
+        self._seq.setdefault(hold.id, len(self._seq) + 1)  # a sequence: not given back on rollback
+        self._tx.stage("holds", hold)
+
+    async def get(self, hold_id: uuid.UUID) -> Hold:
+        row = self._tx.rows("holds").get(hold_id)
+        if row is None:
+            raise HoldNotFound(HOLD.format(hold_id))
+        return self._tx.hand_out("holds", self._positioned(row))
+
+    async def save(self, hold: Hold) -> None:
+        self._tx.check_version("holds", hold, seen=hold.version)
+        hold.version += 1
+        self._tx.stage("holds", hold)
+
+    async def active_for(self, patron: str, book: str) -> Hold | None:
+        found = [h for h in self._in_order() if h.patron == patron and h.book == book and h.is_active]
+        return self._tx.hand_out("holds", found[0]) if found else None
+
+    async def count_active(self, patron: str) -> int:
+        return sum(1 for h in self._in_order() if h.patron == patron and h.status in ACTIVE_HOLD_STATUSES)
+
+    async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
+        queue = [h for h in self._in_order() if h.book == book and h.status == HoldStatus.WAITING and h.id not in skip]
+        return self._tx.hand_out("holds", queue[0]) if queue else None
+
+    async def others_waiting(self, book: str, patron: str) -> bool:
+        return any(h.book == book and h.patron != patron and h.status == HoldStatus.WAITING for h in self._in_order())
+
+    async def needing_attention(self, now: datetime, *, limit: int = 200) -> list[Hold]:
+        due = [
+            h
+            for h in self._in_order()
+            if (h.status == HoldStatus.READY and h.expire_at is not None and h.expire_at <= now)
+            or (not h.is_active and not h.shelf_released)
+        ]
+        return [self._tx.hand_out("holds", h) for h in due[:limit]]
+
+    async def books_with_waiting_and_none_ready(self, *, limit: int = 200) -> list[str]:
+        holds = self._in_order()
+        ready = {h.book for h in holds if h.status == HoldStatus.READY}
+        waiting = [h.book for h in holds if h.status == HoldStatus.WAITING and h.book not in ready]
+        return list(dict.fromkeys(waiting))[:limit]
+
+    async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
+        matching = [
+            h
+            for h in self._in_order()
+            if (not where.patron or h.patron == where.patron)
+            and (where.status is None or h.status == where.status)
+            and (not where.book or h.book == where.book)
+        ]
+        remaining = [h for h in matching if page.after is None or self._seq[h.id] > page.after]
+        listed = page_from_rows(
+            remaining[: page.size + 1],
+            limit=page.size,
+            query=page.query,
+            cursor_of=lambda hold: [self._seq[hold.id]],
+            total_size=len(matching),
+        )
+        return listed.map(self._positioned)
+
+
+class FakeRequestLog:
+    def __init__(self, transaction: Transaction) -> None:
+        self._tx = transaction
+
+    def _known(self, request_id: uuid.UUID) -> tuple[str, str] | None:
+        return self._tx.requests.get(request_id) or self._tx.database.requests.get(request_id)
+
+    async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None:
+        known = self._known(request_id) if request_id is not None else None
+        if known is None:
+            return None
+        if known[0] != operation:
+            raise InvalidArgument.field("request_id", f"was already used for {known[0]}")
+        return known[1]
+
+    async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
+        if request_id is None:
+            return
+        if self._known(request_id) is not None:
+            raise Conflict(
+                "a request with this request_id is already being processed; retry it", reason="REQUEST_IN_PROGRESS"
+            )
+        self._tx.requests[request_id] = (operation, resource)

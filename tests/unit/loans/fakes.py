@@ -1,0 +1,180 @@
+"""The loans database in memory, behind the same ports as the SQL one (cosmicpython's FakeUnitOfWork).
+
+Each `async with uow:` is a transaction: repositories hand out copies, `add`/`save` stage snapshots, and only
+`commit()` makes them visible to later transactions and publishes the events the aggregates recorded;
+leaving without a commit forgets both, as a rollback does. The database's own checks are kept: optimistic
+versions (CONCURRENT_UPDATE), one ACTIVE loan per copy, one live loan per request_id, one rule per category
+and item type, one active hold per patron and book.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from services.loans.domain.fines import Fine, FineEntry
+from services.loans.domain.holds import Hold
+from services.loans.domain.loans import Loan
+from services.loans.domain.rules import CirculationRule, RuleTerms
+from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.errors import Conflict
+from services.support.runtime.events import DomainEvent
+
+from .fake_repositories import (
+    FakeFineRepository,
+    FakeHoldRepository,
+    FakeLoanRepository,
+    FakeRequestLog,
+    FakeRuleRepository,
+)
+
+T = TypeVar("T")
+TABLES = ("loans", "rules", "fines", "holds")
+DEFAULT_TERMS = RuleTerms(
+    "*", "*", fine_per_day=Decimal("0.10"), fine_cap=Decimal("5.00"), max_outstanding_fines=Decimal("10.00")
+)
+"""The */* row the first migration seeds."""
+
+
+@dataclass
+class FakeLoansDatabase:
+    """Committed state, shared by every unit of work made from it."""
+
+    loans: dict[uuid.UUID, Loan] = field(default_factory=dict)
+    rules: dict[uuid.UUID, CirculationRule] = field(default_factory=dict)
+    fines: dict[uuid.UUID, Fine] = field(default_factory=dict)
+    fine_entries: dict[uuid.UUID, list[FineEntry]] = field(default_factory=dict)
+    holds: dict[uuid.UUID, Hold] = field(default_factory=dict)
+    hold_seq: dict[uuid.UUID, int] = field(default_factory=dict)
+    """The order holds were placed in (a book's queue)."""
+    requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
+    events: list[DomainEvent] = field(default_factory=list)
+    """Every event committed, in commit order: what the outbox would hold."""
+    commits: int = 0
+
+    @classmethod
+    def migrated(cls) -> FakeLoansDatabase:
+        """As the migrations leave it: the */* default rule only."""
+        database = cls()
+        default = CirculationRule.create(DEFAULT_TERMS, now=datetime(2026, 1, 1, tzinfo=UTC))
+        database.rules[default.id] = _snapshot(default)
+        return database
+
+    def unit_of_work(self) -> FakeLoansUnitOfWork:
+        return FakeLoansUnitOfWork(self)
+
+    def event_types(self) -> list[str]:
+        return [type(event).__name__ for event in self.events]
+
+    def set_default_rule(self, **terms: Any) -> None:
+        """Change the */* row behind the use cases' back (as a test's UPDATE would)."""
+        default = next(rule for rule in self.rules.values() if rule.is_default)
+        default.terms = replace(default.terms, **terms)
+
+
+def _snapshot(aggregate: T) -> T:
+    """What a transaction writes: the aggregate's state, without what it recorded for the outbox."""
+    stored = copy.deepcopy(aggregate)
+    stored.events.clear()  # type: ignore[attr-defined]
+    if isinstance(stored, Fine):
+        stored.new_entries.clear()
+    return stored
+
+
+class Transaction:
+    """Staged writes over the committed state, and the aggregates whose events a commit publishes."""
+
+    def __init__(self, database: FakeLoansDatabase) -> None:
+        self.database = database
+        self.staged: dict[str, dict[uuid.UUID, Any]] = {table: {} for table in TABLES}
+        self.deleted_rules: set[uuid.UUID] = set()
+        self.entries: dict[uuid.UUID, list[FineEntry]] = {}
+        self.requests: dict[uuid.UUID, tuple[str, str]] = {}
+        self.seen: dict[str, list[Any]] = {table: [] for table in TABLES}
+
+    def rows(self, table: str) -> dict[uuid.UUID, Any]:
+        """The table as this transaction sees it, its own writes included."""
+        merged = {**getattr(self.database, table), **self.staged[table]}
+        return {key: row for key, row in merged.items() if key not in self.deleted_rules}
+
+    def hand_out(self, table: str, row: T) -> T:
+        """A copy for the use case to change; its events are published if this transaction commits."""
+        aggregate = copy.deepcopy(row)
+        self.seen[table].append(aggregate)
+        return aggregate
+
+    def stage(self, table: str, aggregate: Any) -> None:
+        self.staged[table][aggregate.id] = _snapshot(aggregate)
+        self.seen[table].append(aggregate)
+
+    def check_version(self, table: str, aggregate: Any, *, seen: int) -> None:
+        stored = self.rows(table).get(aggregate.id)
+        if stored is None or stored.version != seen:
+            raise Conflict(f"{aggregate.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
+
+    def commit(self) -> None:
+        database = self.database
+        for table, rows in self.staged.items():
+            getattr(database, table).update(rows)
+        for rule_id in self.deleted_rules:
+            database.rules.pop(rule_id, None)
+        for fine_id, entries in self.entries.items():
+            database.fine_entries.setdefault(fine_id, []).extend(entries)
+        database.requests.update(self.requests)
+        for table in TABLES:  # the order the SQL unit of work drains its repositories in
+            for aggregate in self.seen[table]:
+                database.events.extend(aggregate.events)
+                aggregate.events.clear()
+        database.commits += 1
+
+
+class FakeLoansUnitOfWork:
+    """Implements app.ports.LoansUnitOfWork over a FakeLoansDatabase; entered again, a new transaction."""
+
+    def __init__(self, database: FakeLoansDatabase) -> None:
+        self.database = database
+        self._transaction: Transaction | None = None
+
+    @property
+    def _open(self) -> Transaction:
+        assert self._transaction is not None, "use the unit of work inside `async with`"
+        return self._transaction
+
+    @property
+    def loans(self) -> FakeLoanRepository:
+        return FakeLoanRepository(self._open)
+
+    @property
+    def rules(self) -> FakeRuleRepository:
+        return FakeRuleRepository(self._open)
+
+    @property
+    def fines(self) -> FakeFineRepository:
+        return FakeFineRepository(self._open)
+
+    @property
+    def holds(self) -> FakeHoldRepository:
+        return FakeHoldRepository(self._open)
+
+    @property
+    def requests(self) -> FakeRequestLog:
+        return FakeRequestLog(self._open)
+
+    async def __aenter__(self) -> Self:
+        assert self._transaction is None, "a unit of work is entered once per transaction, never nested"
+        self._transaction = Transaction(self.database)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._transaction = None  # what was not committed is forgotten
+
+    async def commit(self) -> None:
+        self._open.commit()
+        self._transaction = Transaction(self.database)  # as after a SQL commit: a fresh transaction
