@@ -5,6 +5,8 @@ Pure: domain modules mix it in.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from services.support.runtime.errors import Conflict
 
 
@@ -13,7 +15,11 @@ class Versioned:
 
     __slots__ = ()
     version: int
-    name: str
+
+    if TYPE_CHECKING:  # each aggregate defines its name as a property (a plain `name: str` would forbid that)
+
+        @property
+        def name(self) -> str: ...
 
     @property
     def etag(self) -> str:
