@@ -1,0 +1,335 @@
+"""An in-memory catalog behind the same ports as Postgres (cosmicpython's FakeUnitOfWork), for use-case tests.
+
+State is kept as snapshots, like rows: a repository hands out fresh aggregates and stores copies of what it
+is given, and a unit of work works on its own copy of the state that only `commit()` makes visible. The
+commit also drains the recorded events into `published` (the outbox). Locks are recorded, not enforced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from services.catalog.app.queries import Condition, Hit, Ranked, Search, SortKey
+from services.catalog.domain.books import Book, BookNotFound, ImportBatch
+from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyNotFound, CopyStatus
+from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
+from services.support.runtime.events import DomainEvent
+
+
+@dataclass
+class CatalogState:
+    """What the fake database holds; the tests read it to see what was committed."""
+
+    books: dict[uuid.UUID, Book] = field(default_factory=dict)
+    copies: dict[uuid.UUID, Copy] = field(default_factory=dict)
+    requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
+    published: list[DomainEvent] = field(default_factory=list)
+    commits: int = 0
+
+    def fork(self) -> CatalogState:
+        return CatalogState(dict(self.books), dict(self.copies), dict(self.requests))
+
+
+def _row(aggregate: Any) -> Any:
+    """A stored snapshot: no events, not shared with the caller."""
+    return dataclasses.replace(aggregate, events=[])
+
+
+class _Tracking:
+    def __init__(self, state: CatalogState) -> None:
+        self.state = state
+        self.seen: list[Any] = []
+
+    def _track(self, aggregate: Any) -> Any:
+        self.seen.append(aggregate)
+        return aggregate
+
+
+class FakeBookRepository(_Tracking):
+    async def add(self, book: Book) -> None:
+        await self.add_many([book])
+
+    async def add_many(self, books: Sequence[Book]) -> None:
+        for book in books:
+            self._refuse_taken_isbn(book)
+            self.state.books[book.id] = _row(book)
+            self._track(book)
+
+    async def get(self, book_id: uuid.UUID, *, for_update: bool = False) -> Book:
+        if book_id not in self.state.books:
+            raise BookNotFound(book_id)
+        return self._track(self._counted(self.state.books[book_id]))
+
+    async def by_isbns(self, isbns: Sequence[str]) -> dict[str, Book]:
+        found = [b for b in self.state.books.values() if b.details.isbn and b.details.isbn in isbns]
+        return {b.details.isbn: self._track(self._counted(b)) for b in found}
+
+    async def save(self, book: Book) -> None:
+        stored = self.state.books.get(book.id)
+        if stored is None or stored.version != book.version - 1:
+            raise Conflict(f"{book.name} was changed concurrently", reason=CONCURRENT_UPDATE)
+        self._refuse_taken_isbn(book)
+        self.state.books[book.id] = _row(book)
+
+    async def remove(self, book: Book) -> None:
+        del self.state.books[book.id]
+        for copy in [c for c in self.state.copies.values() if c.book_id == book.id]:
+            del self.state.copies[copy.id]
+
+    async def copy_statuses(self, book_id: uuid.UUID) -> list[CopyStatus]:
+        return [c.status for c in self.state.copies.values() if c.book_id == book_id]
+
+    def record(self, batch: ImportBatch) -> None:
+        self._track(batch)
+
+    def _counted(self, stored: Book) -> Book:
+        statuses = [c.status for c in self.state.copies.values() if c.book_id == stored.id]
+        total = sum(1 for s in statuses if s != CopyStatus.WITHDRAWN)
+        available = statuses.count(CopyStatus.AVAILABLE)
+        return dataclasses.replace(stored, events=[], total_copies=total, available_copies=available)
+
+    def _refuse_taken_isbn(self, book: Book) -> None:
+        isbn = book.details.isbn
+        if isbn and any(b.details.isbn == isbn and b.id != book.id for b in self.state.books.values()):
+            raise AlreadyExists(f"a book with ISBN {isbn} already exists", reason="ISBN_TAKEN")
+
+
+class FakeCopyRepository(_Tracking):
+    async def add(self, copy: Copy) -> None:
+        await self.add_many([copy])
+
+    async def add_many(self, copies: Sequence[Copy]) -> None:
+        for copy in copies:
+            self._refuse_taken_barcode(copy)
+            self.state.copies[copy.id] = _row(copy)
+            self._track(copy)
+
+    async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, for_update: bool = False) -> Copy:
+        stored = self.state.copies.get(copy_id)
+        if stored is None or stored.book_id != book_id:
+            raise CopyNotFound(book_id, copy_id)
+        return self._track(_row(stored))
+
+    async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
+        return self._track(_row(self._first(lambda c: c.details.barcode == barcode, BarcodeNotFound(barcode))))
+
+    async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
+        found = [c for c in self.state.copies.values() if (c.current_loan == loan if loan else c.current_hold == hold)]
+        return self._track(_row(found[0])) if found else None
+
+    async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
+        available = [c for c in self.state.copies.values() if c.book_id == book_id and c.status == "AVAILABLE"]
+        available.sort(key=lambda c: (c.details.branch != prefer_branch, c.details.barcode))
+        return self._track(_row(available[0])) if available else None
+
+    async def save(self, copy: Copy) -> None:
+        stored = self.state.copies.get(copy.id)
+        if stored is None or stored.version != copy.version - 1:
+            raise Conflict(f"{copy.name} was changed concurrently", reason=CONCURRENT_UPDATE)
+        self._refuse_taken_barcode(copy)
+        self.state.copies[copy.id] = _row(copy)
+
+    async def remove(self, copy: Copy) -> None:
+        del self.state.copies[copy.id]
+
+    async def available_count(self, book_id: uuid.UUID) -> int:
+        return sum(1 for c in self.state.copies.values() if c.book_id == book_id and c.status == "AVAILABLE")
+
+    async def book_exists(self, book_id: uuid.UUID) -> bool:
+        return book_id in self.state.books
+
+    async def list(
+        self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition], after: str | None, limit: int
+    ) -> list[Copy]:
+        found = sorted(self._matching(book_id, conditions), key=lambda c: c.details.barcode)
+        return [_row(c) for c in found if after is None or c.details.barcode > after][: limit + 1]
+
+    async def count(self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> int:
+        return len(self._matching(book_id, conditions))
+
+    def _matching(self, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[Copy]:
+        def value(copy: Copy, name: str) -> str:
+            return copy.status.value if name == "status" else str(getattr(copy.details, name))
+
+        return [
+            c
+            for c in self.state.copies.values()
+            if (book_id is None or c.book_id == book_id)
+            and all((value(c, k.field) == k.value) == (k.op == "=") for k in conditions)
+        ]
+
+    def _first(self, predicate: Callable[[Copy], bool], missing: Exception) -> Copy:
+        for copy in self.state.copies.values():
+            if predicate(copy):
+                return copy
+        raise missing
+
+    def _refuse_taken_barcode(self, copy: Copy) -> None:
+        barcode = copy.details.barcode
+        if any(c.details.barcode == barcode and c.id != copy.id for c in self.state.copies.values()):
+            raise AlreadyExists(f"a copy with barcode {barcode} already exists", reason="BARCODE_TAKEN")
+
+
+class FakeBookSearch:
+    """ListBooks' filters and orders as Python comparisons; a search matches words of the title and authors
+    (case-insensitively, one point per word) and has no highlights."""
+
+    def __init__(self, books: FakeBookRepository) -> None:
+        self._books = books
+
+    async def count(self, *, conditions: Sequence[Condition]) -> int:
+        return len(self._filtered(conditions))
+
+    async def rank(self, search: Search) -> list[Ranked]:
+        words = search.text.lower().split()
+        ranked = []
+        for book in self._all():
+            text = " ".join((book.details.title, *book.details.authors)).lower()
+            score = float(sum(1 for word in words if word in text))
+            if (score or not words) and _passes(book, search):
+                ranked.append(Ranked(score, book.id))
+        return sorted(ranked, key=lambda r: (-r.score, r.book_id))
+
+    async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
+        books = {b.id: b for b in self._all()}
+        return [Hit(books[r.book_id], r.score, []) for r in ranked if r.book_id in books]
+
+    async def facet(self, name: str, book_ids: Sequence[uuid.UUID]) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for book in (b for b in self._all() if b.id in book_ids):
+            value = getattr(book.details, name)
+            for one in value if isinstance(value, tuple) else (value,):
+                if one not in ("", 0):
+                    counts[str(one)] = counts.get(str(one), 0) + 1
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    async def list(
+        self, *, conditions: Sequence[Condition], keys: Sequence[SortKey], after: tuple[object, ...] | None, limit: int
+    ) -> list[Book]:
+        directions = [k.descending for k in keys] + [False]
+        found = self._filtered(conditions)
+        for position in reversed(range(len(directions))):  # stable sorts, last key first: mixed directions
+            found.sort(key=lambda b, p=position: _sort_values(b, keys)[p], reverse=directions[position])
+        if after is not None:
+            found = [b for b in found if _is_after(_sort_values(b, keys), after, directions)]
+        return found[: limit + 1]
+
+    def _all(self) -> list[Book]:
+        return [self._books._counted(b) for b in self._books.state.books.values()]
+
+    def _filtered(self, conditions: Sequence[Condition]) -> list[Book]:
+        return [b for b in self._all() if all(_holds(b, c) for c in conditions)]
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def _holds(book: Book, condition: Condition) -> bool:
+    if condition.field in ("author", "subject"):
+        values = book.details.authors if condition.field == "author" else book.details.subjects
+        return (condition.value in values) == (condition.op == "=")
+    actual = book.available_copies if condition.field == "available_copies" else getattr(book.details, condition.field)
+    return _COMPARE[condition.op](actual, condition.value)
+
+
+def _passes(book: Book, search: Search) -> bool:
+    f, d = search.filters, book.details
+    return (
+        (not f.authors or bool(set(f.authors) & set(d.authors)))
+        and (not f.subjects or bool(set(f.subjects) & set(d.subjects)))
+        and (not f.language or d.language == f.language.lower())
+        and (not f.publisher or d.publisher == f.publisher)
+        and (not f.min_year or d.publication_year >= f.min_year)
+        and (not f.max_year or d.publication_year <= f.max_year)
+        and (not f.available_only or book.available_copies > 0)
+    )
+
+
+def _sort_values(book: Book, keys: Sequence[SortKey]) -> tuple[Any, ...]:
+    by_field = {"title": book.details.title, "publication_year": book.details.publication_year}
+    return (*(book.created_at if k.field == "create_time" else by_field[k.field] for k in keys), book.id)
+
+
+def _is_after(values: tuple[Any, ...], cursor: tuple[object, ...], descending: list[bool]) -> bool:
+    for value, seen, down in zip(values, cursor, descending, strict=True):
+        if value != seen:
+            return bool(value < seen) if down else bool(value > seen)  # type: ignore[operator]
+    return False
+
+
+class FakeRequestLog:
+    def __init__(self, state: CatalogState) -> None:
+        self.state = state
+
+    async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None:
+        if request_id is None or request_id not in self.state.requests:
+            return None
+        seen_operation, resource = self.state.requests[request_id]
+        if seen_operation != operation:
+            raise InvalidArgument.field("request_id", f"was already used for {seen_operation}")
+        return resource
+
+    async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
+        if request_id is not None:
+            self.state.requests[request_id] = (operation, resource)
+
+
+class FakeCatalogUnitOfWork:
+    """One transaction over a CatalogState; build one per use case call, like the servicer does."""
+
+    def __init__(self, state: CatalogState) -> None:
+        self.committed_state = state
+        self.locks: list[str] = []
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self._working = self.committed_state.fork()
+        self.books = FakeBookRepository(self._working)
+        self.copies = FakeCopyRepository(self._working)
+        self.search = FakeBookSearch(self.books)
+        self.requests = FakeRequestLog(self._working)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None  # what was not committed is dropped with the working copy
+
+    async def commit(self) -> None:
+        state, working = self.committed_state, self._working.fork()
+        state.books, state.copies, state.requests = working.books, working.copies, working.requests
+        for repository in (self.books, self.copies):
+            for aggregate in repository.seen:
+                state.published.extend(aggregate.events)
+                aggregate.events.clear()
+        state.commits += 1
+        self.committed = True
+
+    async def lock(self, key: str) -> None:
+        self.locks.append(key)
+
+
+@dataclass
+class FakeCatalog:
+    """The state and a factory of units of work over it (what main.py builds with Postgres)."""
+
+    state: CatalogState = field(default_factory=CatalogState)
+    units: list[FakeCatalogUnitOfWork] = field(default_factory=list)
+
+    def __call__(self) -> FakeCatalogUnitOfWork:
+        uow = FakeCatalogUnitOfWork(self.state)
+        self.units.append(uow)
+        return uow
+
+    def events(self, kind: type[DomainEvent] | None = None) -> list[DomainEvent]:
+        return [e for e in self.state.published if kind is None or isinstance(e, kind)]
