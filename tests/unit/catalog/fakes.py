@@ -1,7 +1,8 @@
 """An in-memory catalog behind the same ports as Postgres (cosmicpython's FakeUnitOfWork), for use-case tests.
 
 State is kept as snapshots, like rows: a repository hands out fresh aggregates and stores copies of what it
-is given, and a unit of work works on its own copy of the state that only `commit()` makes visible. The
+is given, and a unit of work works on its own copy of the state that only `commit()` makes visible. A save
+is refused, as by Postgres, when another unit of work committed a newer version of the row meanwhile. The
 commit also drains the recorded events into `published` (the outbox). Locks are recorded, not enforced.
 """
 
@@ -41,13 +42,22 @@ def _row(aggregate: Any) -> Any:
 
 
 class _Tracking:
-    def __init__(self, state: CatalogState) -> None:
+    def __init__(self, state: CatalogState, committed: CatalogState) -> None:
         self.state = state
+        self._committed = committed
         self.seen: list[Any] = []
 
     def _track(self, aggregate: Any) -> Any:
         self.seen.append(aggregate)
         return aggregate
+
+    def _check_version(self, aggregate: Book | Copy, rows: Callable[[CatalogState], dict[uuid.UUID, Any]]) -> None:
+        """The row must still have the version the aggregate was read with (its change bumped it by one)."""
+        versions = [
+            table[aggregate.id].version for table in (rows(self.state), rows(self._committed)) if aggregate.id in table
+        ]
+        if not versions or max(versions) != aggregate.version - 1:
+            raise Conflict(f"{aggregate.name} was changed concurrently", reason=CONCURRENT_UPDATE)
 
 
 class FakeBookRepository(_Tracking):
@@ -70,9 +80,7 @@ class FakeBookRepository(_Tracking):
         return {b.details.isbn: self._track(self._counted(b)) for b in found}
 
     async def save(self, book: Book) -> None:
-        stored = self.state.books.get(book.id)
-        if stored is None or stored.version != book.version - 1:
-            raise Conflict(f"{book.name} was changed concurrently", reason=CONCURRENT_UPDATE)
+        self._check_version(book, lambda state: state.books)
         self._refuse_taken_isbn(book)
         self.state.books[book.id] = _row(book)
 
@@ -128,9 +136,7 @@ class FakeCopyRepository(_Tracking):
         return self._track(_row(available[0])) if available else None
 
     async def save(self, copy: Copy) -> None:
-        stored = self.state.copies.get(copy.id)
-        if stored is None or stored.version != copy.version - 1:
-            raise Conflict(f"{copy.name} was changed concurrently", reason=CONCURRENT_UPDATE)
+        self._check_version(copy, lambda state: state.copies)
         self._refuse_taken_barcode(copy)
         self.state.copies[copy.id] = _row(copy)
 
@@ -296,8 +302,8 @@ class FakeCatalogUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self._working = self.committed_state.fork()
-        self.books = FakeBookRepository(self._working)
-        self.copies = FakeCopyRepository(self._working)
+        self.books = FakeBookRepository(self._working, self.committed_state)
+        self.copies = FakeCopyRepository(self._working, self.committed_state)
         self.search = FakeBookSearch(self.books)
         self.requests = FakeRequestLog(self._working)
         return self
