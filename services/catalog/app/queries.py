@@ -4,6 +4,7 @@ cursors their page tokens carry. Pure parsing: the data layer turns these values
 from __future__ import annotations
 
 import bisect
+import operator
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,16 @@ from services.catalog.domain.copies import CopyStatus
 from services.catalog.domain.isbn import normalize_isbn
 from services.support.runtime.errors import FieldViolation, InvalidArgument
 
-COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""What each comparison of a filter means; Python values and SQL columns both understand these."""
+COMPARISONS = tuple(OPERATORS)
 BOOK_FILTER_FIELDS = {
     "author": str,
     "subject": str,

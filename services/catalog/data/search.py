@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.catalog.app.queries import Condition, Hit, Ranked, Search, SearchFilters, SortKey
+from services.catalog.app.queries import OPERATORS, Condition, Hit, Ranked, Search, SearchFilters, SortKey
 from services.catalog.data.books import BOOKS_WITH_COUNTS, to_book
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book
@@ -42,14 +42,6 @@ _SCALAR_FILTERS: dict[str, sa.ColumnElement[Any]] = {
     "publication_year": sa.func.coalesce(books.c.publication_year, 0),
     "available_copies": _AVAILABLE_COPIES,
 }
-_COMPARE = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
 _FACET_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
     "authors": books.c.authors,
     "subjects": books.c.subjects,
@@ -65,7 +57,7 @@ def condition_sql(c: Condition) -> sa.ColumnElement[bool]:
         column = books.c.authors if c.field == "author" else books.c.subjects
         contains = column.contains([c.value])
         return contains if c.op == "=" else sa.not_(contains)
-    return _COMPARE[c.op](_SCALAR_FILTERS[c.field], c.value)
+    return OPERATORS[c.op](_SCALAR_FILTERS[c.field], c.value)
 
 
 def _after(columns: Sequence[tuple[sa.ColumnElement[Any], bool]], values: Sequence[Any]) -> sa.ColumnElement[bool]:

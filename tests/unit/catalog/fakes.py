@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from services.catalog.app.queries import Condition, Hit, Ranked, Search, SortKey
+from services.catalog.app.queries import OPERATORS, Condition, Hit, Ranked, Search, SortKey
 from services.catalog.domain.books import Book, BookNotFound, ImportBatch
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyNotFound, CopyStatus
 from services.support.runtime.db import CONCURRENT_UPDATE
@@ -232,22 +232,12 @@ class FakeBookSearch:
         return [b for b in self._all() if all(_holds(b, c) for c in conditions)]
 
 
-_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "=": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-}
-
-
 def _holds(book: Book, condition: Condition) -> bool:
     if condition.field in ("author", "subject"):
         values = book.details.authors if condition.field == "author" else book.details.subjects
         return (condition.value in values) == (condition.op == "=")
     actual = book.available_copies if condition.field == "available_copies" else getattr(book.details, condition.field)
-    return _COMPARE[condition.op](actual, condition.value)
+    return bool(OPERATORS[condition.op](actual, condition.value))
 
 
 def _passes(book: Book, search: Search) -> bool:
