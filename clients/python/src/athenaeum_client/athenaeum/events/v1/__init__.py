@@ -4,20 +4,27 @@
 # This file has been @generated
 
 __all__ = (
+    "AggregateEventsRequest",
+    "AggregateEventsResponse",
+    "AggregationInterval",
     "BatchRecordEventsRequest",
     "BatchRecordEventsResponse",
     "Event",
     "EventCategory",
+    "EventCount",
     "EventsServiceStub",
     "GetEventRequest",
     "ListEventsRequest",
     "ListEventsResponse",
     "RecordEventRequest",
+    "StreamRecordEventsRequest",
+    "StreamRecordEventsResponse",
     "WatchEventsRequest",
 )
 
 import datetime
-from collections.abc import Iterator
+import warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import betterproto2
@@ -29,17 +36,45 @@ _COMPILER_VERSION = "0.10.1"
 betterproto2.check_compiler_version(_COMPILER_VERSION)
 
 
+class AggregationInterval(betterproto2.Enum):
+    UNSPECIFIED = 0
+
+    MINUTE = 1
+
+    HOUR = 2
+
+    DAY = 3
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "AGGREGATION_INTERVAL_UNSPECIFIED",
+            1: "AGGREGATION_INTERVAL_MINUTE",
+            2: "AGGREGATION_INTERVAL_HOUR",
+            3: "AGGREGATION_INTERVAL_DAY",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "AGGREGATION_INTERVAL_UNSPECIFIED": 0,
+            "AGGREGATION_INTERVAL_MINUTE": 1,
+            "AGGREGATION_INTERVAL_HOUR": 2,
+            "AGGREGATION_INTERVAL_DAY": 3,
+        }
+
+
 class EventCategory(betterproto2.Enum):
     UNSPECIFIED = 0
 
     ACTIVITY = 1
     """
-    High-volume usage signals (views, searches); may be sampled and expire.
+    High-volume usage signals (views, searches); expire after the retention window. The default.
     """
 
     AUDIT = 2
     """
-    State changes and security-relevant actions; kept.
+    State changes and security-relevant actions; kept. Staff only on record calls.
     """
 
     @classmethod
@@ -60,10 +95,88 @@ class EventCategory(betterproto2.Enum):
 
 
 @dataclass(eq=False, repr=False)
+class AggregateEventsRequest(betterproto2.Message):
+    start_time: "datetime.datetime | None" = betterproto2.field(
+        1,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Inclusive lower bound on occur_time.
+    """
+
+    end_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Exclusive upper bound on occur_time.
+    """
+
+    interval: "AggregationInterval" = betterproto2.field(
+        3, betterproto2.TYPE_ENUM, default_factory=lambda: AggregationInterval(0)
+    )
+    """
+    The bucket width; unspecified: one bucket for the whole range.
+    """
+
+    group_by: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Count per "type", "subject", "actor", "source" or "attributes.<key>" (e.g. "attributes.loan.book")
+    within each bucket; empty: one count per bucket.
+    """
+
+    filter: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    Which events count: as ListEvents' filter.
+    """
+
+    top: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
+    """
+    With group_by: keep only the `top` groups with the most events over the whole range (0: 100, at most
+    1000).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1", "AggregateEventsRequest", AggregateEventsRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class AggregateEventsResponse(betterproto2.Message):
+    counts: "list[EventCount]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    Buckets in time order, then by count (largest first); buckets without events are left out.
+    """
+
+    total_count: "int" = betterproto2.field(2, betterproto2.TYPE_INT64)
+    """
+    Events counted, over every bucket and group kept.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1", "AggregateEventsResponse", AggregateEventsResponse
+)
+
+
+@dataclass(eq=False, repr=False)
 class BatchRecordEventsRequest(betterproto2.Message):
     events: "list[Event]" = betterproto2.field(
         1, betterproto2.TYPE_MESSAGE, repeated=True
     )
+
+    request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Optional UUID: a retry of the batch with the same id within 15 minutes is dropped as a whole.
+    Without one, the batch's content identifies it.
+    """
 
 
 default_message_pool.register_message(
@@ -75,13 +188,31 @@ default_message_pool.register_message(
 class BatchRecordEventsResponse(betterproto2.Message):
     recorded_count: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
-    Newly stored.
+    Always 0: events are stored after the call returns (see accepted_count).
     """
 
     duplicate_count: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
     """
-    Skipped because their id was already recorded.
+    Always 0: duplicates are dropped when stored, after the call returns.
     """
+
+    accepted_count: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Events accepted (durable, stored shortly): every event of the batch.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.is_set("recorded_count"):
+            warnings.warn(
+                "BatchRecordEventsResponse.recorded_count is deprecated",
+                DeprecationWarning,
+            )
+        if self.is_set("duplicate_count"):
+            warnings.warn(
+                "BatchRecordEventsResponse.duplicate_count is deprecated",
+                DeprecationWarning,
+            )
 
 
 default_message_pool.register_message(
@@ -97,7 +228,8 @@ class Event(betterproto2.Message):
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "events/{event}", {event} a UUID; generated when empty on RecordEvent.
+    "events/{event}", {event} a UUID; minted when empty (from the batch's content, so a retried batch
+    gets the same names).
     """
 
     type: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
@@ -112,7 +244,8 @@ class Event(betterproto2.Message):
 
     actor: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    Who did it: "users/{user}", or "services/{service}" for the system.
+    Who did it: "users/{user}", or "services/{service}" for the system; empty when unknown (an anonymous
+    call). Defaults to the caller on record calls.
     """
 
     subject: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
@@ -139,7 +272,7 @@ class Event(betterproto2.Message):
         optional=True,
     )
     """
-    When this service stored it.
+    When this service accepted it (for JetStream events: when it read them).
     """
 
     attributes: "dict[str, str]" = betterproto2.field(
@@ -150,16 +283,46 @@ class Event(betterproto2.Message):
         ),
     )
     """
-    Flat details, e.g. {"barcode": "000123", "due_time": "2026-12-01T00:00:00Z"}.
+    Flat details, e.g. {"barcode": "000123", "due_time": "2026-12-01T00:00:00Z"}: at most 64, keys up to
+    128 characters, values up to 1024, the whole event up to 16 KiB. Nested fields of JetStream payloads
+    are flattened with dots ("loan.patron").
     """
 
     trace_id: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
     """
-    Correlates the event with a request's trace (W3C trace id).
+    Correlates the event with a request's trace (W3C trace id, 32 hex digits). Defaults to the trace of
+    the record call.
     """
 
 
 default_message_pool.register_message("athenaeum.events.v1", "Event", Event)
+
+
+@dataclass(eq=False, repr=False)
+class EventCount(betterproto2.Message):
+    """
+    How many events fell in one bucket (and group).
+    """
+
+    start_time: "datetime.datetime | None" = betterproto2.field(
+        1,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    The bucket's start (the range's start when the interval is unspecified).
+    """
+
+    key: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The group's value (e.g. the type); empty without group_by.
+    """
+
+    count: "int" = betterproto2.field(3, betterproto2.TYPE_INT64)
+
+
+default_message_pool.register_message("athenaeum.events.v1", "EventCount", EventCount)
 
 
 @dataclass(eq=False, repr=False)
@@ -217,6 +380,14 @@ class ListEventsRequest(betterproto2.Message):
     Exclusive upper bound on occur_time.
     """
 
+    filter: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    AIP-160 subset: comparisons joined by AND. Fields: actor, subject, type, source, trace_id, category
+    (ACTIVITY or AUDIT), occur_time (with <, <=, >, >=, an RFC 3339 time), resource (the subject or any
+    resource name in the attributes, e.g. resource = "loans/…"), attributes.<key>. Operators = and !=;
+    a trailing * in a quoted value matches a prefix, e.g. type = "athenaeum.loans.*".
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.events.v1", "ListEventsRequest", ListEventsRequest
@@ -250,6 +421,52 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class StreamRecordEventsRequest(betterproto2.Message):
+    """
+    One batch of a StreamRecordEvents call.
+    """
+
+    events: "list[Event]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    Up to 1000 events, as in BatchRecordEvents.
+    """
+
+    request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Optional UUID identifying the batch, as in BatchRecordEvents.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1", "StreamRecordEventsRequest", StreamRecordEventsRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class StreamRecordEventsResponse(betterproto2.Message):
+    """
+    The acknowledgement of one batch of a StreamRecordEvents call.
+    """
+
+    sequence: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+    """
+    0 for the first batch of the stream, then 1, 2, ...
+    """
+
+    accepted_count: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Events of that batch accepted: all of them.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1", "StreamRecordEventsResponse", StreamRecordEventsResponse
+)
+
+
+@dataclass(eq=False, repr=False)
 class WatchEventsRequest(betterproto2.Message):
     actor: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
@@ -264,6 +481,11 @@ class WatchEventsRequest(betterproto2.Message):
         4, betterproto2.TYPE_ENUM, default_factory=lambda: EventCategory(0)
     )
 
+    filter: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    As in ListEvents (occur_time comparisons included).
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.events.v1", "WatchEventsRequest", WatchEventsRequest
@@ -273,8 +495,15 @@ default_message_pool.register_message(
 class EventsServiceStub:
     """
     The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
+    published on JetStream ("athenaeum.>") is recorded here by the service's consumer (category AUDIT), and
+    clients record their own activity (page views, searches) with RecordEvent / BatchRecordEvents /
+    StreamRecordEvents.
+
+    Accepted vs stored: an event is *accepted* when a record call returns OK: it is then durable (written
+    to a JetStream stream on disk) but not necessarily queryable yet. The service's workers *store* accepted
+    events in PostgreSQL shortly after (milliseconds under normal load); GetEvent, ListEvents and
+    AggregateEvents see stored events, WatchEvents sees accepted ones. An event is identified by its name
+    and occur_time: recording it again (a retry) is accepted, and the copy is dropped when stored.
 
     Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
     This service consumes events and publishes none, so this file holds no payloads.
@@ -285,9 +514,11 @@ class EventsServiceStub:
 
     def record_event(self, message: "RecordEventRequest") -> "Event":
         """
-        Records one event. Idempotent on `event.name`: recording an id again returns the stored event.
-        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name), PERMISSION_DENIED (a reader
-        recording an AUDIT event or acting as someone else).
+        Accepts one event and returns it as accepted (its name minted when empty, record_time set).
+        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
+        future, too many or too long attributes), PERMISSION_DENIED (a reader recording an AUDIT event or
+        acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the RetryInfo
+        delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
 
         return self._channel.unary_unary(
@@ -300,9 +531,10 @@ class EventsServiceStub:
         self, message: "BatchRecordEventsRequest"
     ) -> "BatchRecordEventsResponse":
         """
-        Records up to 1000 events in one call (high-volume clients); ids already recorded are skipped.
-        Errors: INVALID_ARGUMENT (an event is malformed: nothing is recorded; or more than 1000 events),
-        PERMISSION_DENIED (as for RecordEvent).
+        Accepts up to 1000 events in one call, all or none.
+        Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
+        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
         """
 
         return self._channel.unary_unary(
@@ -311,9 +543,25 @@ class EventsServiceStub:
             BatchRecordEventsResponse.FromString,
         )(message)
 
+    def stream_record_events(
+        self, messages: "Iterable[StreamRecordEventsRequest]"
+    ) -> "Iterator[StreamRecordEventsResponse]":
+        """
+        For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
+        batch out, in order. A client may send the next batches before the previous ones are acknowledged.
+        Errors (they end the stream; batches acknowledged before stay accepted): INVALID_ARGUMENT (a bad
+        batch: ErrorInfo metadata "sequence" names it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE.
+        """
+
+        yield from self._channel.stream_stream(
+            "/athenaeum.events.v1.EventsService/StreamRecordEvents",
+            StreamRecordEventsRequest.SerializeToString,
+            StreamRecordEventsResponse.FromString,
+        )(iter(messages))
+
     def get_event(self, message: "GetEventRequest") -> "Event":
         """
-        Returns one event.
+        Returns one stored event.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
         """
 
@@ -325,8 +573,10 @@ class EventsServiceStub:
 
     def list_events(self, message: "ListEventsRequest") -> "ListEventsResponse":
         """
-        Lists events, newest first, filtered by actor, subject, type, category and time range.
-        Errors: INVALID_ARGUMENT (bad page_token, start_time after end_time), PERMISSION_DENIED (not staff).
+        Lists stored events, newest first (occur_time, then name), in stable pages, filtered by the fields
+        below and `filter`.
+        Errors: INVALID_ARGUMENT (bad page_token or filter, start_time after end_time), PERMISSION_DENIED
+        (not staff).
         """
 
         return self._channel.unary_unary(
@@ -337,15 +587,33 @@ class EventsServiceStub:
 
     def watch_events(self, message: "WatchEventsRequest") -> "Iterator[Event]":
         """
-        Streams events as they are recorded, matching the same filters (time range ignored), until the
-        client cancels. Server-streaming: no REST mapping.
-        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff).
+        Streams events as they are accepted, matching the same filters (time range ignored), until the
+        client cancels. While nothing matches, a heartbeat is sent every few seconds: an Event with no name,
+        only `record_time` (the server's clock). Server-streaming: no REST mapping.
+        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff), RESOURCE_EXHAUSTED (the client
+        read too slowly and fell too far behind: reconnect), UNAVAILABLE (the service is shutting down).
         """
 
         yield from self._channel.unary_stream(
             "/athenaeum.events.v1.EventsService/WatchEvents",
             WatchEventsRequest.SerializeToString,
             Event.FromString,
+        )(message)
+
+    def aggregate_events(
+        self, message: "AggregateEventsRequest"
+    ) -> "AggregateEventsResponse":
+        """
+        Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
+        source or attribute: loans per day, the most borrowed books this week, searches per hour.
+        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
+        group_by), PERMISSION_DENIED (not staff).
+        """
+
+        return self._channel.unary_unary(
+            "/athenaeum.events.v1.EventsService/AggregateEvents",
+            AggregateEventsRequest.SerializeToString,
+            AggregateEventsResponse.FromString,
         )(message)
 
 
