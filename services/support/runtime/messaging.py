@@ -4,9 +4,10 @@ consumers that ack only after the handler's commit and dead-letter after the las
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import nats
@@ -129,6 +130,7 @@ class ConsumerSpec:
     max_deliver: int = 5
     ack_wait_seconds: float = 30.0
     batch: int = 64
+    max_ack_pending: int = 1000
 
 
 async def consume(link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
@@ -136,14 +138,7 @@ async def consume(link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
     the message is acked only after it returns, nak'd with a delay on failure, dead-lettered after the last try."""
     await link.wait_connected()
     js = link.jetstream()
-    config = ConsumerConfig(
-        durable_name=spec.durable,
-        ack_policy=AckPolicy.EXPLICIT,
-        max_deliver=spec.max_deliver,
-        ack_wait=spec.ack_wait_seconds,
-        filter_subject=spec.filter_subject,
-    )
-    subscription = await js.pull_subscribe(spec.filter_subject, durable=spec.durable, stream=spec.stream, config=config)
+    subscription = await _pull_subscription(js, spec)
     while True:
         try:
             messages = await subscription.fetch(spec.batch, timeout=1.0)
@@ -154,6 +149,79 @@ async def consume(link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
             await _deliver(js, spec, handler, message)
         # The last message's metadata says how many are still waiting: the lag, without asking the server.
         CONSUMER_PENDING.labels(spec.durable).set(messages[-1].metadata.num_pending)
+
+
+async def _pull_subscription(js: JetStreamContext, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
+    config = ConsumerConfig(
+        durable_name=spec.durable,
+        ack_policy=AckPolicy.EXPLICIT,
+        max_deliver=spec.max_deliver,
+        ack_wait=spec.ack_wait_seconds,
+        filter_subject=spec.filter_subject,
+        max_ack_pending=spec.max_ack_pending,
+    )
+    return await js.pull_subscribe(spec.filter_subject, durable=spec.durable, stream=spec.stream, config=config)
+
+
+BatchHandler = Callable[[list[Msg]], Awaitable[Sequence[Msg]]]
+"""Handles a whole fetch (one transaction for many messages); returns the messages it could not read."""
+
+
+async def consume_batches(link: NatsLink, spec: ConsumerSpec, handler: BatchHandler, *, workers: int = 1) -> None:
+    """`workers` pull subscriptions on one durable consumer, each handing whole fetches to `handler`.
+
+    Messages are acked once the handler returns; those it could not read are dead-lettered at once. When it
+    raises, the whole fetch is nak'd with a delay (dead-lettered after the last delivery unless max_deliver
+    is -1: retried until it works, for work that must not be lost). A worker survives NATS restarts.
+    """
+    await link.wait_connected()
+    await asyncio.gather(*(_batch_worker(link, spec, handler) for _ in range(workers)))
+
+
+async def _batch_worker(link: NatsLink, spec: ConsumerSpec, handler: BatchHandler) -> None:
+    delay = 0.2
+    while True:
+        subscription = None
+        try:
+            js = link.jetstream()
+            subscription = await _pull_subscription(js, spec)
+            while True:
+                try:
+                    messages = await subscription.fetch(spec.batch, timeout=1.0)
+                except (TimeoutError, nats.errors.TimeoutError):
+                    CONSUMER_PENDING.labels(spec.durable).set(0)
+                    continue
+                await _deliver_batch(js, spec, handler, messages)
+                CONSUMER_PENDING.labels(spec.durable).set(messages[-1].metadata.num_pending)
+                delay = 0.2
+        except Exception as error:  # NATS away, or the consumer lost: subscribe again when it is back
+            log.warning("consumer %s paused: %s", spec.durable, error)
+            if subscription is not None:
+                with contextlib.suppress(Exception):
+                    await subscription.unsubscribe()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+
+async def _deliver_batch(js: JetStreamContext, spec: ConsumerSpec, handler: BatchHandler, messages: list[Msg]) -> None:
+    first = messages[0]
+    with consuming(
+        first.subject, message_id=(first.headers or {}).get("Nats-Msg-Id", ""), headers=first.headers
+    ) as span:
+        try:
+            unreadable = await handler(messages)
+        except Exception as error:
+            span.record_exception(error)
+            for message in messages:
+                await _retry_or_dead_letter(js, spec, message, error)
+            return
+    dead = {id(message) for message in unreadable}
+    for message in messages:
+        if id(message) in dead:
+            await _dead_letter(js, spec, message, "unreadable")
+        else:
+            await message.ack()
+    CONSUMER_MESSAGES.labels(spec.durable, "acked").inc(len(messages) - len(dead))
 
 
 async def _deliver(js: JetStreamContext, spec: ConsumerSpec, handler: Handler, message: Msg) -> None:
@@ -171,12 +239,16 @@ async def _deliver(js: JetStreamContext, spec: ConsumerSpec, handler: Handler, m
 
 async def _retry_or_dead_letter(js: JetStreamContext, spec: ConsumerSpec, message: Msg, error: Exception) -> None:
     attempt = message.metadata.num_delivered
-    if attempt >= spec.max_deliver:
-        log.error("dead-lettering %s after %d attempts: %s", message.subject, attempt, error)
-        await js.publish(f"athenaeum.dlq.{spec.durable}", message.data, headers=message.headers)
-        await message.term()
-        CONSUMER_MESSAGES.labels(spec.durable, "dead_lettered").inc()
+    if 0 < spec.max_deliver <= attempt:
+        await _dead_letter(js, spec, message, f"{error} (after {attempt} attempts)")
     else:
         log.warning("handler failed on %s (attempt %d): %s", message.subject, attempt, error)
         await message.nak(delay=min(2.0**attempt, 30.0))
         CONSUMER_MESSAGES.labels(spec.durable, "retried").inc()
+
+
+async def _dead_letter(js: JetStreamContext, spec: ConsumerSpec, message: Msg, why: str) -> None:
+    log.error("dead-lettering %s: %s", message.subject, why)
+    await js.publish(f"athenaeum.dlq.{spec.durable}", message.data, headers=message.headers)
+    await message.term()
+    CONSUMER_MESSAGES.labels(spec.durable, "dead_lettered").inc()
