@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
@@ -77,10 +75,12 @@ async def build(settings: EventsSettings) -> ServiceApp:
         await journal.declare()
         await consume_batches(infra.nats, store, storing(read_batch, uow), workers=settings.store_workers)
 
-    audits: list[Callable[[], Coroutine[Any, Any, None]]] = [
-        partial(consume_batches, infra.nats, spec, auditing(uow, clock))
-        for spec in audit_specs(batch=settings.audit_fetch)
-    ]
+    async def audit() -> None:
+        handler = auditing(uow, clock)
+        await asyncio.gather(
+            *(consume_batches(infra.nats, spec, handler) for spec in audit_specs(batch=settings.audit_fetch))
+        )
+
     servicer = EventsServicer(uow=uow, journal=journal, feed=feed, clock=clock)
     return infra.app(
         [
@@ -91,7 +91,7 @@ async def build(settings: EventsSettings) -> ServiceApp:
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        background=[upkeep, ingestion, *audits],
+        background=[upkeep, ingestion, audit],
     )
 
 

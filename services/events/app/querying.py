@@ -12,8 +12,8 @@ from services.events.app.ports import EventsUnitOfWork, LiveFeed
 from services.events.domain.aggregation import MAX_COUNTS, Aggregation, Count
 from services.events.domain.model import EVENT, Category, EventRecord
 from services.events.domain.query import EventQuery
-from services.support.runtime.pagination import decode_token, fingerprint, page_size
 from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.pagination import decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
 
 DEFAULT_PAGE_SIZE = 50
