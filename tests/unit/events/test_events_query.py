@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.events.domain.aggregation import Interval, build_aggregation, bucket_start
+from services.events.domain.aggregation import Interval, bucket_start, build_aggregation
 from services.events.domain.model import Category, EventRecord
 from services.events.domain.query import EventQuery, build_query, parse_filter
 from services.support.runtime.errors import InvalidArgument
