@@ -51,7 +51,7 @@ def ingest_stream(*, max_bytes: int, replicas: int) -> StreamConfig:
 
 
 class JetStreamJournal:
-    def __init__(self, link: NatsLink, *, max_bytes: int, replicas: int = 1, timeout: float = 5.0) -> None:
+    def __init__(self, link: NatsLink, *, max_bytes: int, replicas: int = 1, timeout: float = 2.0) -> None:
         self._link = link
         self._config = ingest_stream(max_bytes=max_bytes, replicas=replicas)
         self._timeout = timeout

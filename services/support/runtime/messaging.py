@@ -196,11 +196,12 @@ async def _batch_worker(link: NatsLink, spec: ConsumerSpec, handler: BatchHandle
                 delay = 0.2
         except Exception as error:  # NATS away, or the consumer lost: subscribe again when it is back
             log.warning("consumer %s paused: %s", spec.durable, error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+        finally:  # also when cancelled: a live subscription would hold up the connection's drain
             if subscription is not None:
                 with contextlib.suppress(Exception):
                     await subscription.unsubscribe()
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
 
 
 async def _deliver_batch(js: JetStreamContext, spec: ConsumerSpec, handler: BatchHandler, messages: list[Msg]) -> None:
