@@ -50,7 +50,7 @@ async def build(settings: EventsSettings) -> ServiceApp:
         STORE_DURABLE,
         INGEST_SUBJECT,
         max_deliver=-1,  # accepted events are never given up on: retried until Postgres takes them
-        ack_wait_seconds=120.0,
+        ack_wait_seconds=settings.store_ack_wait_seconds,
         batch=settings.store_fetch_batches,
         max_ack_pending=settings.store_fetch_batches * settings.store_workers * 4,
     )

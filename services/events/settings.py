@@ -10,6 +10,9 @@ from services.support.runtime.settings import BaseServiceSettings
 class EventsSettings(BaseServiceSettings):
     store_workers: int = Field(2, ge=1, le=32, description="Pull consumers storing accepted batches.")
     store_fetch_batches: int = Field(16, ge=1, le=256, description="Batches one worker stores per transaction.")
+    store_ack_wait_seconds: float = Field(
+        10.0, gt=0, description="A batch a worker took but did not store (it died) is redelivered after this."
+    )
     ingest_max_bytes: int = Field(1 << 30, ge=1 << 20, description="The ingestion stream's size; full: refused.")
     audit_fetch: int = Field(256, ge=1, le=4096, description="Domain events per audit transaction.")
     activity_retention_days: int = Field(90, ge=1, description="ACTIVITY events older than this are dropped.")

@@ -43,7 +43,7 @@ def private_nats(launcher_dir: Path, free_port_source) -> Iterator[LocalNats]:
 
 
 def private_nats_restart(server: LocalNats) -> None:
-    server._supervisor.process(server.name).start()  # noqa: SLF001 - the same process, started again
+    server._supervisor.process(server.name).start()
     server.wait_ready()
 
 
