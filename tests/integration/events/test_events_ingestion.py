@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -81,10 +82,13 @@ async def stored(events_db) -> int:
         return int(await connection.scalar(sa.text("SELECT count(DISTINCT id) FROM events")))
 
 
-async def wait_stored(events_db, expected: int, timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while (found := await stored(events_db)) < expected:
-            await asyncio.sleep(0.1)
+async def wait_stored(events_db, expected: int) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        found = await stored(events_db)
+        if found >= expected or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
     assert found == expected
 
 

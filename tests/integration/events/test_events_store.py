@@ -33,7 +33,10 @@ async def count(events_db, where: str = "true") -> int:
 
 
 async def partitions_of(events_db, parent: str) -> set[str]:
-    query = "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :p"
+    query = (
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :p"
+    )
     async with events_db.engine.connect() as connection:
         return set((await connection.execute(sa.text(query), {"p": parent})).scalars())
 
