@@ -86,6 +86,19 @@ class EventQuery:
         return start, end
 
 
+MAX_VALUE_LENGTH = 1024
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _checked(value: str, field: str) -> str:
+    """A value compared with the log's: printable and bounded (a NUL would reach the database)."""
+    if len(value) > MAX_VALUE_LENGTH or _CONTROL.search(value):
+        raise InvalidArgument.field(
+            field, f"values are at most {MAX_VALUE_LENGTH} characters, without control characters"
+        )
+    return value
+
+
 def build_query(
     *,
     actor: str = "",
@@ -97,9 +110,11 @@ def build_query(
     filter: str = "",
 ) -> EventQuery:
     """The request's own fields (type: exact, or a prefix ending in ".") and its filter, as one query."""
-    conditions = [Condition(name, "=", value) for name, value in (("actor", actor), ("subject", subject)) if value]
+    conditions = [
+        Condition(name, "=", _checked(value, name)) for name, value in (("actor", actor), ("subject", subject)) if value
+    ]
     if type:
-        conditions.append(Condition("type", "=", type, prefix=type.endswith(".")))
+        conditions.append(Condition("type", "=", _checked(type, "type"), prefix=type.endswith(".")))
     if category:
         conditions.append(Condition("category", "=", _category(str(category), "category")))
     if start_time and end_time and start_time > end_time:
@@ -166,6 +181,7 @@ def _condition(field: str, op: str, value: str, *, quoted: bool) -> Condition:
     attribute = field.startswith(ATTRIBUTES) and KEY_PATTERN.fullmatch(field[len(ATTRIBUTES) :]) is not None
     if field not in (*TEXT_FIELDS, "resource") and not attribute:
         raise _bad(f"cannot filter on {_safe(field)}")
+    _checked(value, "filter")
     prefix = quoted and value.endswith("*")
     return Condition(field, op, value[:-1] if prefix else value, prefix=prefix)
 

@@ -74,11 +74,17 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         caller = caller_from_metadata(tuple(handler_call_details.invocation_metadata or ()))
 
         def wrap(kind: str, behavior: Any) -> Any:
+            behavior = _refusing_undecodable(behavior, streaming=kind.startswith("stream_"))
             if kind.endswith("_unary"):  # a client stream gets no default deadline: it lasts as the client wants
                 return self._unary(method, caller, behavior, deadline=kind == "unary_unary")
             return self._streaming(method, caller, behavior)
 
-        return replace_behavior(handler, wrap)
+        handler = replace_behavior(handler, wrap)
+        deserialize = handler.request_deserializer
+        if deserialize is None:
+            return handler
+        replaced: Handler = cast(Any, handler)._replace(request_deserializer=_tolerant(deserialize))
+        return replaced
 
     def _unary(self, method: str, caller: str, behavior: Any, *, deadline: bool = True) -> Any:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
@@ -114,6 +120,37 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             _observe(method, caller, started, grpc.StatusCode.OK)
 
         return wrapped
+
+
+_UNDECODABLE = object()
+"""What a request whose bytes are not its message decodes to: refused as INVALID_ARGUMENT by the wrapper
+(grpc would answer UNKNOWN, with the parser's exception text)."""
+
+
+def _tolerant(deserialize: Callable[[bytes], Any]) -> Callable[[bytes], Any]:
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception:
+            return _UNDECODABLE
+
+    return parse
+
+
+def _refusing_undecodable(behavior: Any, *, streaming: bool) -> Any:
+    def check(request: Any) -> Any:
+        if request is _UNDECODABLE:
+            raise errors.InvalidArgument.field("request", "is not a valid message of this method (corrupt bytes)")
+        return request
+
+    async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        async for request in requests:
+            yield check(request)
+
+    def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        return behavior(checked(request) if streaming else check(request), context)
+
+    return wrapped
 
 
 async def _abort(

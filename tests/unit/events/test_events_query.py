@@ -79,6 +79,8 @@ def test_a_filter_that_does_not_hold_does_not_match(text: str) -> None:
         "x" * 3000,
         " AND ".join(["type = a"] * 20),
         "type\x00 = a",
+        'actor = "\x00"',
+        'subject = "' + "s" * 2000 + '"',
         "attributes. = a",
     ],
 )
@@ -94,6 +96,9 @@ def test_request_fields_and_filter_combine_and_a_type_ending_in_a_dot_is_a_prefi
     assert not build_query(type="athenaeum.loans").matches(LOAN)
     with pytest.raises(InvalidArgument):
         build_query(start_time=T, end_time=datetime(2026, 1, 1, tzinfo=UTC))
+    for hostile in ({"actor": "users/\x00"}, {"subject": "\x1b[31m"}, {"type": "t" * 2000}):
+        with pytest.raises(InvalidArgument):
+            build_query(**hostile)
 
 
 def test_time_bounds_come_from_the_tightest_conditions() -> None:
