@@ -33,6 +33,32 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CATEGORIES = frozenset({0, *Category})
 
 
+class _Known:
+    """Strings already found well-formed for one pattern. Types, actors, subjects and attribute keys repeat
+    across a batch: each is matched once, not a thousand times (bounded; forgotten when full)."""
+
+    def __init__(self, pattern: re.Pattern[str], limit: int = 10_000) -> None:
+        self._pattern = pattern
+        self._limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> bool:
+        if value in self._seen:
+            return True
+        if self._pattern.fullmatch(value) is None:
+            return False
+        if len(self._seen) >= self._limit:
+            self._seen.clear()
+        self._seen.add(value)
+        return True
+
+
+_good_type = _Known(TYPE)
+_good_resource = _Known(RESOURCE)
+_good_source = _Known(SOURCE)
+_good_key = _Known(KEY)
+
+
 def check_batch(events: Sequence[NewEvent], *, now: datetime, field: str = "events", single: bool = False) -> None:
     """InvalidArgument naming each bad field as events[i].field (event.field for a `single` event);
     nothing of a bad batch is accepted."""
@@ -65,7 +91,7 @@ def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str
     kind = event.type
     if not kind:
         problems.append(("type", "is required"))
-    elif len(kind) > MAX_TYPE_LENGTH or not TYPE.fullmatch(kind):
+    elif len(kind) > MAX_TYPE_LENGTH or not _good_type(kind):
         problems.append(("type", "must be dotted lowercase words, e.g. web.search (at most 128 characters)"))
     if event.category not in _CATEGORIES:
         problems.append(("category", "is not a known category"))
@@ -74,10 +100,10 @@ def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str
         problems.append(("occur_time", "is required"))
     elif stamp.seconds < 0 or stamp.seconds > latest_seconds or not 0 <= stamp.nanos < 1_000_000_000:
         problems.append(("occur_time", "must be after 1970 and no more than a day ahead of the server's clock"))
-    for path, value, pattern in (("actor", event.actor, RESOURCE), ("subject", event.subject, RESOURCE)):
-        if value and not pattern.fullmatch(value):
+    for path, value in (("actor", event.actor), ("subject", event.subject)):
+        if value and not _good_resource(value):
             problems.append((path, "must be a resource name such as users/{user}"))
-    if event.source and not SOURCE.fullmatch(event.source):
+    if event.source and not _good_source(event.source):
         problems.append(("source", "must be a lowercase word such as web (at most 64 characters)"))
     if event.trace_id and not TRACE_ID.fullmatch(event.trace_id):
         problems.append(("trace_id", "must be 32 lowercase hex digits (a W3C trace id)"))
@@ -92,12 +118,12 @@ def _attribute_problems(event: NewEvent) -> list[tuple[str, str]]:
     if len(attributes) > MAX_ATTRIBUTES:
         return [("attributes", f"at most {MAX_ATTRIBUTES} attributes")]
     size = len(event.type) + len(event.actor) + len(event.subject) + len(event.source)
-    for key, value in attributes.items():
-        size += len(key) + len(value)
-        if not KEY.fullmatch(key):
-            return [("attributes", "keys are words of letters, digits, _ . - (at most 128 characters)")]
-        if len(value) > MAX_VALUE_LENGTH or _CONTROL.search(value):
-            return [("attributes", f"values are at most {MAX_VALUE_LENGTH} characters, without control characters")]
+    if not all(map(_good_key, attributes)):
+        return [("attributes", "keys are words of letters, digits, _ . - (at most 128 characters)")]
+    values = attributes.values()
+    if max(map(len, values)) > MAX_VALUE_LENGTH or _CONTROL.search("".join(values)):
+        return [("attributes", f"values are at most {MAX_VALUE_LENGTH} characters, without control characters")]
+    size += sum(map(len, attributes)) + sum(map(len, values))
     if size > MAX_EVENT_CHARS:
         return [("attributes", f"the event is larger than {MAX_EVENT_CHARS} characters")]
     return []
