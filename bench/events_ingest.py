@@ -206,6 +206,38 @@ async def raw_copy(database_url: str, payloads: list[bytes]) -> float:
     return sum(map(len, rows)) / seconds
 
 
+async def journal_designs(nats_url: str, payloads: list[bytes], nats_pid: int) -> dict[str, tuple[float, float]]:
+    """Events/s and CPU ms per 1,000 events (client + NATS) publishing to a JetStream file stream with a
+    Nats-Msg-Id: one message per event (256 publishes in flight) against one message per batch."""
+    import nats
+    from nats.js.api import StorageType, StreamConfig
+
+    events = [bytes(e.SerializeToString()) for e in events_pb2.BatchRecordEventsRequest.FromString(payloads[0]).events]
+    events = (events * (20_000 // len(events) + 1))[:20_000]
+    batches_of = [payloads[i % len(payloads)] for i in range(20)]
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    results = {}
+    try:
+        await js.add_stream(StreamConfig(name="BENCH_DESIGNS", subjects=["bench.designs.>"], storage=StorageType.FILE))
+        for design, messages, window in (("per event", events, 256), ("per batch", batches_of, 4)):
+            cpu, started = time.process_time() + cpu_seconds(nats_pid), time.perf_counter()
+            pending: set[asyncio.Task[object]] = set()
+            for message in messages:
+                if len(pending) >= window:
+                    _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                headers = {"Nats-Msg-Id": uuid.uuid4().hex}
+                pending.add(asyncio.create_task(js.publish(f"bench.designs.{design[4:]}", message, headers=headers)))
+            await asyncio.gather(*pending)
+            seconds = time.perf_counter() - started
+            used = time.process_time() + cpu_seconds(nats_pid) - cpu
+            results[design] = (20_000 / seconds, used / 20_000 * 1e6)
+        await js.delete_stream("BENCH_DESIGNS")
+    finally:
+        await client.close()
+    return results
+
+
 def p99_ms(latencies: list[float]) -> float:
     return statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) > 1 else float("nan")
 
@@ -240,10 +272,12 @@ async def run(args: argparse.Namespace, mesh) -> dict[str, object]:
 
     print("raw COPY baseline…", flush=True)
     copy_rate = await raw_copy(mesh.database_url("events"), payloads)
+    print("journal designs…", flush=True)
+    designs = await journal_designs(mesh.nats_url, payloads, mesh.process("nats").pid)
     cpu = {name: (cpu_after[name] - cpu_before[name]) / full.accepted * 1e6 for name in cpu_before}
     return {
         "full": full, "half": half, "stored_rate": stored_rate, "stored_seconds": stored_seconds,
-        "copy_rate": copy_rate, "rss": peak[0], "cpu": cpu,
+        "copy_rate": copy_rate, "rss": peak[0], "cpu": cpu, "designs": designs,
     }  # fmt: skip
 
 
@@ -255,6 +289,9 @@ def report(results: dict[str, object], args: argparse.Namespace, started: dateti
     assert isinstance(cpu, dict)
     info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items())
     cpu_rows = "\n".join(f"| {name} | {ms:.1f} |" for name, ms in cpu.items())
+    designs = results["designs"]
+    assert isinstance(designs, dict)
+    design_rows = "\n".join(f"| {name} | {rate:,.0f} | {ms:.1f} |" for name, (rate, ms) in designs.items())
     return f"""# Events ingestion — {started:%Y-%m-%d %H:%M} UTC
 
 BatchRecordEvents of {args.batch} events through the edge (gRPC), {args.clients} concurrent clients, then
@@ -280,6 +317,11 @@ the same database as the baseline. Client, Envoys, services, NATS and Postgres s
 | process | CPU ms / 1,000 events |
 |---|---|
 {cpu_rows}
+
+## Journal design: one JetStream message per event or per batch (20,000 events, file storage, Nats-Msg-Id)
+| design | events/s | CPU ms / 1,000 events (client + NATS) |
+|---|---|---|
+{design_rows}
 
 ## Command
 ```

@@ -122,12 +122,12 @@ async def test_accepted_batches_are_stored_once_across_a_nats_restart(events_db,
         assert await connection.scalar(sa.text("SELECT count(*) FROM events")) == 2900
 
 
-async def test_a_batch_larger_than_a_nats_message_is_split_and_its_events_stored(events_db, nats) -> None:
+async def test_a_batch_larger_than_a_nats_message_is_split_and_its_events_stored(events_db, private_nats) -> None:
     spec = ConsumerSpec(INGEST_STREAM, "events-store", INGEST_SUBJECT, max_deliver=-1, batch=8)
     request = batch(1000)
     for event in request.events:
         event.attributes["padding"] = "p" * 1000  # ~1 MB: more than one NATS message holds
-    async with connected(nats) as link:
+    async with connected(private_nats.url) as link:
         journal = JetStreamJournal(link, max_bytes=64 << 20)
         await journal.declare()
         await accept(journal, request)

@@ -124,8 +124,8 @@ class EventsServiceServicer:
     def StreamRecordEvents(self, request_iterator, context):
         """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-        Errors (they end the stream; batches acknowledged before stay accepted): INVALID_ARGUMENT (a bad
-        batch: ErrorInfo metadata "sequence" names it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE.
+        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        ends the stream; the batches acknowledged before it stay accepted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -62,8 +62,8 @@ class EventsServiceStub:
     StreamRecordEvents: _grpc.StreamStreamMultiCallable[_events_pb2.StreamRecordEventsRequest, _events_pb2.StreamRecordEventsResponse]
     """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
     batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-    Errors (they end the stream; batches acknowledged before stay accepted): INVALID_ARGUMENT (a bad
-    batch: ErrorInfo metadata "sequence" names it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE.
+    Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+    ends the stream; the batches acknowledged before it stay accepted.
     """
     GetEvent: _grpc.UnaryUnaryMultiCallable[_events_pb2.GetEventRequest, _events_pb2.Event]
     """Returns one stored event.
@@ -123,8 +123,8 @@ class EventsServiceAsyncStub(EventsServiceStub):
     StreamRecordEvents: _aio.StreamStreamMultiCallable[_events_pb2.StreamRecordEventsRequest, _events_pb2.StreamRecordEventsResponse]  # type: ignore[assignment]
     """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
     batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-    Errors (they end the stream; batches acknowledged before stay accepted): INVALID_ARGUMENT (a bad
-    batch: ErrorInfo metadata "sequence" names it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE.
+    Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+    ends the stream; the batches acknowledged before it stay accepted.
     """
     GetEvent: _aio.UnaryUnaryMultiCallable[_events_pb2.GetEventRequest, _events_pb2.Event]  # type: ignore[assignment]
     """Returns one stored event.
@@ -199,8 +199,8 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_abc.Iterator[_events_pb2.StreamRecordEventsResponse], _abc.AsyncIterator[_events_pb2.StreamRecordEventsResponse]]:
         """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
-        Errors (they end the stream; batches acknowledged before stay accepted): INVALID_ARGUMENT (a bad
-        batch: ErrorInfo metadata "sequence" names it), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE.
+        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        ends the stream; the batches acknowledged before it stay accepted.
         """
 
     @_abc_1.abstractmethod
