@@ -9,7 +9,7 @@ from services.support.runtime.settings import BaseServiceSettings
 
 class EventsSettings(BaseServiceSettings):
     store_workers: int = Field(2, ge=1, le=32, description="Pull consumers storing accepted batches.")
-    store_fetch_batches: int = Field(16, ge=1, le=256, description="Batches one worker stores per transaction.")
+    store_fetch_batches: int = Field(8, ge=1, le=256, description="Batches one worker stores per transaction.")
     store_ack_wait_seconds: float = Field(
         10.0, gt=0, description="A batch a worker took but did not store (it died) is redelivered after this."
     )

@@ -45,7 +45,7 @@ def row(record: EventRecord) -> tuple[Any, ...]:
         record.subject,
         record.source,
         record.trace_id,
-        _json(dict(attributes)) if attributes else _EMPTY,
+        _json({key: attributes[key] for key in attributes}) if attributes else _EMPTY,  # faster than dict()
         list(record.resources),
     )
 

@@ -118,12 +118,13 @@ def _attribute_problems(event: NewEvent) -> list[tuple[str, str]]:
     if len(attributes) > MAX_ATTRIBUTES:
         return [("attributes", f"at most {MAX_ATTRIBUTES} attributes")]
     size = len(event.type) + len(event.actor) + len(event.subject) + len(event.source)
-    if not all(map(_good_key, attributes)):
+    keys = list(attributes)  # iterating the wire's map directly is fast; its views are not
+    if not all(map(_good_key, keys)):
         return [("attributes", "keys are words of letters, digits, _ . - (at most 128 characters)")]
-    values = attributes.values()
+    values = [attributes[key] for key in keys]
     if max(map(len, values)) > MAX_VALUE_LENGTH or _CONTROL.search("".join(values)):
         return [("attributes", f"values are at most {MAX_VALUE_LENGTH} characters, without control characters")]
-    size += sum(map(len, attributes)) + sum(map(len, values))
+    size += sum(map(len, keys)) + sum(map(len, values))
     if size > MAX_EVENT_CHARS:
         return [("attributes", f"the event is larger than {MAX_EVENT_CHARS} characters")]
     return []
