@@ -76,39 +76,27 @@ async def send(target: str, token: str, payloads: list[bytes], *, clients: int, 
     queue = iter(payloads)
     started = time.perf_counter()
 
+    async def one(call: grpc.aio.UnaryUnaryMultiCallable, payload: bytes) -> None:
+        sent = time.perf_counter()
+        try:
+            reply = events_pb2.BatchRecordEventsResponse.FromString(await call(payload, metadata=metadata, timeout=30))
+        except grpc.aio.AioRpcError:
+            phase.failed += 1
+            return
+        phase.latencies.append(time.perf_counter() - sent)
+        phase.accepted += reply.accepted_count
+
     async def client(channel: grpc.aio.Channel) -> None:
         call = channel.unary_unary(BATCH, request_serializer=identity, response_deserializer=identity)
         for payload in queue:
-            sent = time.perf_counter()
-            try:
-                reply = events_pb2.BatchRecordEventsResponse.FromString(
-                    await call(payload, metadata=metadata, timeout=30)
-                )
-            except grpc.aio.AioRpcError:
-                phase.failed += 1
-                continue
-            phase.latencies.append(time.perf_counter() - sent)
-            phase.accepted += reply.accepted_count
+            await one(call, payload)
 
     async def paced(channel: grpc.aio.Channel) -> None:
         call = channel.unary_unary(BATCH, request_serializer=identity, response_deserializer=identity)
-
-        async def one(payload: bytes) -> None:
-            sent = time.perf_counter()
-            try:
-                reply = events_pb2.BatchRecordEventsResponse.FromString(
-                    await call(payload, metadata=metadata, timeout=30)
-                )
-            except grpc.aio.AioRpcError:
-                phase.failed += 1
-                return
-            phase.latencies.append(time.perf_counter() - sent)
-            phase.accepted += reply.accepted_count
-
         tasks = []
         for index, payload in enumerate(payloads):
             await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(payload)))
+            tasks.append(asyncio.create_task(one(call, payload)))
         await asyncio.gather(*tasks)
 
     channels = [grpc.aio.insecure_channel(target, options=NO_PROXY) for _ in range(clients)]

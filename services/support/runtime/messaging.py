@@ -140,15 +140,22 @@ async def consume(link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
     js = link.jetstream()
     subscription = await _pull_subscription(js, spec)
     while True:
-        try:
-            messages = await subscription.fetch(spec.batch, timeout=1.0)
-        except (TimeoutError, nats.errors.TimeoutError):
-            CONSUMER_PENDING.labels(spec.durable).set(0)
-            continue
-        for message in messages:
+        for message in (messages := await _fetch(subscription, spec)):
             await _deliver(js, spec, handler, message)
-        # The last message's metadata says how many are still waiting: the lag, without asking the server.
-        CONSUMER_PENDING.labels(spec.durable).set(messages[-1].metadata.num_pending)
+        _report_lag(spec, messages)
+
+
+async def _fetch(subscription: JetStreamContext.PullSubscription, spec: ConsumerSpec) -> list[Msg]:
+    """The next messages; none when nothing came within a second."""
+    try:
+        return await subscription.fetch(spec.batch, timeout=1.0)
+    except (TimeoutError, nats.errors.TimeoutError):
+        return []
+
+
+def _report_lag(spec: ConsumerSpec, messages: list[Msg]) -> None:
+    # The last message's metadata says how many are still waiting: the lag, without asking the server.
+    CONSUMER_PENDING.labels(spec.durable).set(messages[-1].metadata.num_pending if messages else 0)
 
 
 async def _pull_subscription(js: JetStreamContext, spec: ConsumerSpec) -> JetStreamContext.PullSubscription:
@@ -186,14 +193,10 @@ async def _batch_worker(link: NatsLink, spec: ConsumerSpec, handler: BatchHandle
             js = link.jetstream()
             subscription = await _pull_subscription(js, spec)
             while True:
-                try:
-                    messages = await subscription.fetch(spec.batch, timeout=1.0)
-                except (TimeoutError, nats.errors.TimeoutError):
-                    CONSUMER_PENDING.labels(spec.durable).set(0)
-                    continue
-                await _deliver_batch(js, spec, handler, messages)
-                CONSUMER_PENDING.labels(spec.durable).set(messages[-1].metadata.num_pending)
-                delay = 0.2
+                if messages := await _fetch(subscription, spec):
+                    await _deliver_batch(js, spec, handler, messages)
+                    delay = 0.2
+                _report_lag(spec, messages)
         except Exception as error:  # NATS away, or the consumer lost: subscribe again when it is back
             log.warning("consumer %s paused: %s", spec.durable, error)
             await asyncio.sleep(delay)
