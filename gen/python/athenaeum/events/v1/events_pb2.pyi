@@ -223,12 +223,12 @@ class BatchRecordEventsResponse(_message.Message):
     @_builtins.property
     @_deprecated("""This field has been marked as deprecated using proto field options.""")
     def duplicate_count(self) -> _builtins.int:
-        """Always 0: duplicates are dropped when stored, after the call returns."""
+        """Always 0: an event recorded twice is stored once, after the call returns."""
 
     @duplicate_count.setter
     @_deprecated("""This field has been marked as deprecated using proto field options.""")
     def duplicate_count(self, value: _builtins.int) -> None:
-        """Always 0: duplicates are dropped when stored, after the call returns."""
+        """Always 0: an event recorded twice is stored once, after the call returns."""
 
     accepted_count: _builtins.int
     """Events accepted (durable, stored shortly): every event of the batch."""

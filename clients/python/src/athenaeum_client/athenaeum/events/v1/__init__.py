@@ -193,7 +193,7 @@ class BatchRecordEventsResponse(betterproto2.Message):
 
     duplicate_count: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
     """
-    Always 0: duplicates are dropped when stored, after the call returns.
+    Always 0: an event recorded twice is stored once, after the call returns.
     """
 
     accepted_count: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
