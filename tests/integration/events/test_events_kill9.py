@@ -11,21 +11,19 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import multiprocessing
 import os
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import grpc
+import kill9_clients
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from services.support.launcher.components import REPO_ROOT
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.postgres import LocalPostgres
@@ -34,10 +32,8 @@ from services.support.launcher.readiness import grpc_health_status, wait_until
 from services.support.mesh.registry import EDGE, spiffe_id
 from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
 from services.support.runtime.migrations import upgrade_to_head
-from services.support.runtime.wire import timestamp
 
 pytestmark = pytest.mark.integration
-RETRIED = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.DEADLINE_EXCEEDED}
 
 
 def as_edge_admin() -> tuple[tuple[str, str], ...]:
@@ -106,77 +102,44 @@ def world(launcher_dir: Path, free_port_source) -> Iterator[World]:
         world.supervisor.stop_all()
 
 
-class Clients:
-    """Concurrent clients sending batches, each retried (same request id, same names) until accepted."""
-
-    def __init__(self, target: str) -> None:
-        self.target = target
-        self.accepted: set[str] = set()
-        self.codes: Counter[grpc.StatusCode] = Counter()
-        self.running = True
-
-    async def run(self, client: int) -> None:
-        async with grpc.aio.insecure_channel(self.target) as channel:
-            stub = events_pb2_grpc.EventsServiceStub(channel)
-            while self.running:
-                request = events_pb2.BatchRecordEventsRequest(
-                    events=[
-                        events_pb2.Event(
-                            name=f"events/{uuid.uuid4()}",
-                            type="test.kill",
-                            occur_time=timestamp(datetime.now(UTC)),
-                            source=f"c{client}",
-                        )
-                        for _ in range(200)
-                    ],
-                    request_id=str(uuid.uuid4()),
-                )
-                while True:
-                    try:
-                        await stub.BatchRecordEvents(request, metadata=as_edge_admin(), timeout=5)
-                    except grpc.aio.AioRpcError as error:
-                        self.codes[error.code()] += 1
-                        assert error.code() in RETRIED, f"{error.code()}: {error.details()}"
-                        await asyncio.sleep(0.2)
-                        continue
-                    self.codes[grpc.StatusCode.OK] += 1
-                    self.accepted.update(event.name.removeprefix("events/") for event in request.events)
-                    break
-                await asyncio.sleep(0.02)
-
-
-async def test_every_accepted_event_is_stored_exactly_once_across_kill_9s(world: World) -> None:
-    clients = Clients(f"127.0.0.1:{world.port}")
-    load = [asyncio.create_task(clients.run(n)) for n in range(3)]
-    seen_unavailable = {}
-    try:
-        for name in ("events", "nats", "postgres"):
-            await asyncio.sleep(1.0)
-            before = clients.codes[grpc.StatusCode.UNAVAILABLE] + clients.codes[grpc.StatusCode.DEADLINE_EXCEEDED]
-            await asyncio.to_thread(world.kill_and_restart, name)
-            await asyncio.sleep(0.5)
-            after = clients.codes[grpc.StatusCode.UNAVAILABLE] + clients.codes[grpc.StatusCode.DEADLINE_EXCEEDED]
-            seen_unavailable[name] = after - before
-    finally:
-        clients.running = False
-        await asyncio.gather(*load)
-    assert seen_unavailable["events"] > 0 and seen_unavailable["nats"] > 0, (seen_unavailable, clients.codes)
-    assert len(clients.accepted) >= 3 * 200
-
-    engine = create_async_engine(world.database_url)
+async def stored_ids(database_url: str, expected: int) -> list[str]:
+    """The ids stored, once as many as `expected` are there (or after a minute)."""
+    engine = create_async_engine(database_url)
     try:
         deadline = time.monotonic() + 60
         while True:
             async with engine.connect() as connection:
-                rows = (
-                    (await connection.execute(sa.text("SELECT id::text FROM events WHERE type = 'test.kill'")))
-                    .scalars()
-                    .all()
-                )
-            if len(set(rows)) >= len(clients.accepted) or time.monotonic() > deadline:
-                break
+                query = sa.text("SELECT id::text FROM events WHERE type = 'test.kill'")
+                rows = list((await connection.execute(query)).scalars())
+            if len(set(rows)) >= expected or time.monotonic() > deadline:
+                return rows
             await asyncio.sleep(0.5)
     finally:
         await engine.dispose()
+
+
+def test_every_accepted_event_is_stored_exactly_once_across_kill_9s(world: World, tmp_path: Path) -> None:
+    context = multiprocessing.get_context("spawn")
+    stop, refused, output = context.Event(), context.Value("i", 0), tmp_path / "accepted.json"
+    target = f"127.0.0.1:{world.port}"
+    load = context.Process(target=kill9_clients.run, args=(target, as_edge_admin(), 3, stop, refused, str(output)))
+    load.start()
+    refusals = {}
+    try:
+        for name in ("events", "nats", "postgres"):
+            time.sleep(1.0)
+            before = refused.value
+            world.kill_and_restart(name)  # in this thread: no asyncio or gRPC thread is busy while it forks
+            time.sleep(0.5)
+            refusals[name] = refused.value - before
+    finally:
+        stop.set()
+        load.join(60)
+    assert load.exitcode == 0, "a client saw something other than UNAVAILABLE or RESOURCE_EXHAUSTED"
+    assert refusals["events"] > 0 and refusals["nats"] > 0, refusals
+    accepted = set(json.loads(output.read_text()))
+    assert len(accepted) >= 3 * 200
+
+    rows = asyncio.run(stored_ids(world.database_url, len(accepted)))
     assert len(rows) == len(set(rows)), "an event was stored twice"
-    assert clients.accepted <= set(rows), f"{len(clients.accepted - set(rows))} accepted events were lost"
+    assert accepted <= set(rows), f"{len(accepted - set(rows))} accepted events were lost"
