@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import nats as nats_py
 import pytest
-from conftest import kill_nats, start_nats_again
 from google.protobuf.timestamp_pb2 import Timestamp
+from nats_faults import kill_nats, start_nats_again
 
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.support.runtime.auth import RevocationFeed, RevocationList

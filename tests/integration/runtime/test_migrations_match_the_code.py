@@ -33,7 +33,17 @@ def declared_metadata(service: str) -> list[sa.MetaData]:
 
 
 def _differences(connection: sa.Connection, metadata: list[sa.MetaData]) -> list[Any]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": False})
+    # Partitions (monthly ones are made at run time) follow their parent table, which is compared.
+    partitions = set(connection.scalars(sa.text("SELECT relname FROM pg_class WHERE relispartition")))
+
+    def not_a_partition(item: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        table = name if type_ == "table" else getattr(getattr(item, "table", None), "name", None)
+        return table not in partitions
+
+    context = MigrationContext.configure(
+        connection,
+        opts={"compare_type": True, "compare_server_default": False, "include_object": not_a_partition},
+    )
     return [diff for diff in compare_metadata(context, metadata) if not _is_alembic_bookkeeping(diff)]
 
 
