@@ -67,10 +67,13 @@ class ConsumerHealth:
 class _PullLoop:
     """Subscribe, fetch forever, and on any failure back off and subscribe again."""
 
-    def __init__(self, link: NatsLink, health: ConsumerHealth, *, batch: int) -> None:
+    def __init__(self, link: NatsLink, health: ConsumerHealth, *, batch: int, consumer: str = "") -> None:
         self.link = link
         self.health = health
         self.batch = batch
+        self.consumer = consumer or health.name
+        """The consumer's name on the server, the label of its lag (workers of one consumer share it)."""
+        CONSUMER_PENDING.labels(self.consumer).set(0)
 
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
         raise NotImplementedError
@@ -112,12 +115,12 @@ class _PullLoop:
                 if not self.link.is_connected:
                     raise ConnectionError("disconnected from NATS") from None
                 self.health.progressed()
-                CONSUMER_PENDING.labels(self.health.name).set(0)
+                CONSUMER_PENDING.labels(self.consumer).set(0)
                 continue
             await self._handle(js, messages)
             self.health.progressed()
             if messages:  # the last message's metadata says how many still wait: the lag, without asking
-                CONSUMER_PENDING.labels(self.health.name).set(messages[-1].metadata.num_pending)
+                CONSUMER_PENDING.labels(self.consumer).set(messages[-1].metadata.num_pending)
         self.health.failed()
         log.info("consumer %s: NATS reconnected, subscribing again", self.health.name)
 
@@ -127,9 +130,11 @@ class DurableConsumer(_PullLoop):
     message is acked after it returns, nak'd with a delay on failure, dead-lettered after the last try."""
 
     def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
-        super().__init__(link, ConsumerHealth(spec.durable), batch=spec.batch)
+        super().__init__(link, ConsumerHealth(spec.durable), batch=spec.batch, consumer=spec.durable)
         self.spec = spec
         self.handler = handler
+        for outcome in ("acked", "retried", "dead_lettered"):  # every series exists from the start, at 0
+            CONSUMER_MESSAGES.labels(spec.durable, outcome)
 
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
         config = ConsumerConfig(
