@@ -1110,7 +1110,7 @@ default_message_pool.register_message("athenaeum.loans.v1", "Loan", Loan)
 @dataclass(eq=False, repr=False)
 class LoanDueSoon(betterproto2.Message):
     """
-    A loan falls due soon (the scheduler emits one per loan, a configured number of days before due).
+    A loan falls due soon (the scheduler emits one per loan and reminder step before due).
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1125,6 +1125,12 @@ class LoanDueSoon(betterproto2.Message):
     loan: "Loan | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
+
+    step: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+    """
+    Which reminder of the schedule this is (1 = the first); with the loan and its due time it names the
+    reminder, so each goes out once however often it is announced. 0: the publisher does not number them.
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "LoanDueSoon", LoanDueSoon)
@@ -1182,6 +1188,12 @@ class LoanOverdue(betterproto2.Message):
     )
 
     overdue_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+
+    step: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
+    """
+    Which overdue notice of the schedule this is (1 = the first); as in LoanDueSoon. 0: not numbered (the
+    notice is then named by `overdue_days`).
+    """
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "LoanOverdue", LoanOverdue)

@@ -63,14 +63,22 @@ class NotificationStatus(betterproto2.Enum):
 
     QUEUED = 1
     """
-    Waiting to be delivered (or to be retried).
+    Pending: waiting to be delivered (or to be retried).
     """
 
     SENT = 2
+    """
+    Accepted by the mail server or the SMS provider.
+    """
 
     FAILED = 3
     """
-    Gave up after the last attempt.
+    Gave up: a permanent error, or the last attempt failed (`last_error`); RetryNotification queues it again.
+    """
+
+    SUPPRESSED = 4
+    """
+    Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account.
     """
 
     @classmethod
@@ -80,6 +88,7 @@ class NotificationStatus(betterproto2.Enum):
             1: "NOTIFICATION_STATUS_QUEUED",
             2: "NOTIFICATION_STATUS_SENT",
             3: "NOTIFICATION_STATUS_FAILED",
+            4: "NOTIFICATION_STATUS_SUPPRESSED",
         }
 
     @classmethod
@@ -89,6 +98,7 @@ class NotificationStatus(betterproto2.Enum):
             "NOTIFICATION_STATUS_QUEUED": 1,
             "NOTIFICATION_STATUS_SENT": 2,
             "NOTIFICATION_STATUS_FAILED": 3,
+            "NOTIFICATION_STATUS_SUPPRESSED": 4,
         }
 
 
@@ -118,20 +128,54 @@ default_message_pool.register_message(
 class ListNotificationsRequest(betterproto2.Message):
     parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "users/{user}", or empty for all (staff only).
+    "users/{user}" (or "users/me"), or empty for all (staff only).
     """
 
     page_size: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    At most 100; 0 means 20.
+    """
 
     page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
 
     status: "NotificationStatus" = betterproto2.field(
         4, betterproto2.TYPE_ENUM, default_factory=lambda: NotificationStatus(0)
     )
+    """
+    Only this status (unspecified: any).
+    """
 
     channel: "NotificationChannel" = betterproto2.field(
         5, betterproto2.TYPE_ENUM, default_factory=lambda: NotificationChannel(0)
     )
+    """
+    Only this channel (unspecified: any).
+    """
+
+    kind: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Only this kind, e.g. "overdue" (empty: any).
+    """
+
+    start_time: "datetime.datetime | None" = betterproto2.field(
+        7,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Only those created at or after this time.
+    """
+
+    end_time: "datetime.datetime | None" = betterproto2.field(
+        8,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Only those created before this time.
+    """
 
 
 default_message_pool.register_message(
@@ -209,7 +253,7 @@ class Notification(betterproto2.Message):
 
     address: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    Email address or phone number it was sent to (looked up from the users service when queued).
+    Email address or phone number it was sent to (from the users service's events, when queued).
     """
 
     template: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
@@ -249,12 +293,13 @@ class Notification(betterproto2.Message):
 
     last_error: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
     """
-    The last delivery error, while FAILED or retrying.
+    The last delivery error, while FAILED or retrying (permanent errors say so).
     """
 
     source_event_id: "str" = betterproto2.field(12, betterproto2.TYPE_STRING)
     """
-    The event id that caused it, if any (one notification per event, recipient and channel).
+    The event id that caused it, if any (one notification per event, recipient and channel; a reminder is
+    also sent once per loan and schedule step, whatever its event id).
     """
 
     create_time: "datetime.datetime | None" = betterproto2.field(
@@ -277,6 +322,53 @@ class Notification(betterproto2.Message):
         unwrap=lambda: ___google__protobuf__.Timestamp,
         optional=True,
     )
+
+    kind: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
+    """
+    What it is about: "hold_ready", "due_soon", "overdue", "message" (from staff), … (the keys of
+    athenaeum.users.v1.NotificationPreferences.kinds).
+    """
+
+    template_version: "int" = betterproto2.field(17, betterproto2.TYPE_INT64)
+    """
+    The version of the template it was rendered from (templates change; a notification keeps its words).
+    """
+
+    locale: "str" = betterproto2.field(18, betterproto2.TYPE_STRING)
+    """
+    The language it was written in ("en", "ru").
+    """
+
+    provider_message_id: "str" = betterproto2.field(19, betterproto2.TYPE_STRING)
+    """
+    The id the mail server or SMS provider gave the message (Message-ID, provider sid).
+    """
+
+    suppress_reason: "str" = betterproto2.field(20, betterproto2.TYPE_STRING)
+    """
+    Why it was SUPPRESSED (e.g. "the SMS limit of 5 an hour for this recipient was reached").
+    """
+
+    next_attempt_time: "datetime.datetime | None" = betterproto2.field(
+        21,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When the next delivery attempt is due, while QUEUED (later than now in quiet hours or after a
+    temporary failure).
+    """
+
+    event_time: "datetime.datetime | None" = betterproto2.field(
+        22,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When the event that caused it happened (delivery latency is measured from there).
+    """
 
 
 default_message_pool.register_message(
@@ -341,12 +433,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class NotificationTemplate(betterproto2.Message):
     """
-    The wording of one kind of notification on one channel.
+    The wording of one kind of notification on one channel in one language. Jinja2 in a sandbox: only the
+    variables the kind offers (`available_params`) may be used; a template that uses another is refused.
     """
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email".
+    "notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email_en".
     """
 
     channel: "NotificationChannel" = betterproto2.field(
@@ -360,12 +453,12 @@ class NotificationTemplate(betterproto2.Message):
 
     body_template: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    Jinja2.
+    Jinja2: the plain-text email body, or the SMS text.
     """
 
     params: "list[str]" = betterproto2.field(5, betterproto2.TYPE_STRING, repeated=True)
     """
-    Parameters the template uses (informational).
+    Parameters the template uses.
     """
 
     update_time: "datetime.datetime | None" = betterproto2.field(
@@ -376,6 +469,33 @@ class NotificationTemplate(betterproto2.Message):
     )
 
     etag: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+
+    kind: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    The kind of notification it words, e.g. "hold_ready".
+    """
+
+    locale: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    "en" or "ru"; a user whose language has no template gets the "en" one.
+    """
+
+    html_body_template: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
+    """
+    Jinja2 (autoescaped): the HTML email body; email only.
+    """
+
+    version: "int" = betterproto2.field(11, betterproto2.TYPE_INT64)
+    """
+    Bumped by every update; notifications record the version they were rendered from.
+    """
+
+    available_params: "list[str]" = betterproto2.field(
+        12, betterproto2.TYPE_STRING, repeated=True
+    )
+    """
+    Every variable the kind offers its templates.
+    """
 
 
 default_message_pool.register_message(
@@ -408,7 +528,8 @@ class SendNotificationRequest(betterproto2.Message):
 
     template: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    "notificationTemplates/{template}"; or leave empty and give `subject` and `body`.
+    "notificationTemplates/{template}" of the same channel; or leave empty and give `body` (and, for an
+    email, `subject`).
     """
 
     params: "dict[str, str]" = betterproto2.field(
@@ -420,8 +541,14 @@ class SendNotificationRequest(betterproto2.Message):
     )
 
     subject: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    At most 200 characters.
+    """
 
     body: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    At most 1,600 characters for an SMS.
+    """
 
     request_id: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
 
@@ -453,11 +580,13 @@ default_message_pool.register_message(
 
 class NotificationsServiceStub:
     """
-    Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
+    Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
+    receipts, the welcome and security notices. Most are created from loans and users events (one event ->
+    zero or more notifications, by the patron's preferences); SendNotification is for staff.
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
+    "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
+    "hold_ready_email_ru" or "due_soon_sms_en").
     """
 
     def __init__(self, channel: grpc.Channel):
@@ -481,7 +610,8 @@ class NotificationsServiceStub:
     ) -> "ListNotificationsResponse":
         """
         Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others').
+        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+        PERMISSION_DENIED (a reader listing others').
         """
 
         return self._channel.unary_unary(
@@ -492,10 +622,12 @@ class NotificationsServiceStub:
 
     def send_notification(self, message: "SendNotificationRequest") -> "Notification":
         """
-        Queues a notification to a user from a template (or a literal subject and body).
-        Errors: INVALID_ARGUMENT (no recipient, neither template nor body, missing template parameter),
-        NOT_FOUND (no such user or template), FAILED_PRECONDITION (the user opted out of the channel or has no
-        address for it), PERMISSION_DENIED (not a librarian or admin).
+        Queues a notification to a user from a template (or a literal subject and body, set in the library's
+        letterhead in the user's language).
+        Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
+        characters, a missing template parameter), NOT_FOUND (no such template), FAILED_PRECONDITION
+        (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
+        phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
         """
 
         return self._channel.unary_unary(
@@ -549,8 +681,9 @@ class NotificationsServiceStub:
         self, message: "UpdateNotificationTemplateRequest"
     ) -> "NotificationTemplate":
         """
-        Changes a template's wording (Jinja2); takes effect for notifications queued afterwards.
-        Errors: INVALID_ARGUMENT (template does not compile, bad mask), NOT_FOUND (no such template),
+        Changes a template's wording (Jinja2, sandboxed); takes effect for notifications queued afterwards.
+        Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
+        offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
         ABORTED (stale etag), PERMISSION_DENIED (not an admin).
         """
 

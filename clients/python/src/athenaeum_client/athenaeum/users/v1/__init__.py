@@ -7,6 +7,8 @@ __all__ = (
     "AuthServiceStub",
     "AuthTokens",
     "BorrowingEligibility",
+    "ChangePasswordRequest",
+    "ChannelChoice",
     "CreateUserRequest",
     "DeleteUserRequest",
     "GetBorrowingEligibilityRequest",
@@ -20,6 +22,7 @@ __all__ = (
     "LoginResponse",
     "LogoutRequest",
     "NotificationPreferences",
+    "PasswordChanged",
     "RefreshTokenRequest",
     "RefreshTokenResponse",
     "RegisterRequest",
@@ -215,6 +218,39 @@ class BorrowingEligibility(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "BorrowingEligibility", BorrowingEligibility
+)
+
+
+@dataclass(eq=False, repr=False)
+class ChangePasswordRequest(betterproto2.Message):
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" or "users/me": the caller's own account.
+    """
+
+    current_password: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    new_password: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "ChangePasswordRequest", ChangePasswordRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ChannelChoice(betterproto2.Message):
+    """
+    The channels one kind of notification may use.
+    """
+
+    email: "bool" = betterproto2.field(1, betterproto2.TYPE_BOOL)
+
+    sms: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "ChannelChoice", ChannelChoice
 )
 
 
@@ -422,16 +458,58 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class NotificationPreferences(betterproto2.Message):
     """
-    Which channels the user accepts notifications on.
+    Which notifications the user accepts, per channel and per kind. A kind of notification goes out on a
+    channel when the channel's switch is on and the kind does not turn that channel off. Security notices
+    (password changed, a stolen session) always go by email.
     """
 
     email_opt_in: "bool" = betterproto2.field(1, betterproto2.TYPE_BOOL)
 
     sms_opt_in: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
 
+    kinds: "dict[str, ChannelChoice]" = betterproto2.field(
+        3,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(
+            betterproto2.TYPE_STRING, betterproto2.TYPE_MESSAGE
+        ),
+    )
+    """
+    Choices per kind of notification, for that kind only (a channel switched off above stays off). Keys:
+    "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
+    "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "fine_assessed", "welcome",
+    "password_changed", "session_revoked", "message" (from staff). At most 20 entries.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "NotificationPreferences", NotificationPreferences
+)
+
+
+@dataclass(eq=False, repr=False)
+class PasswordChanged(betterproto2.Message):
+    """
+    The owner changed their password (ChangePassword); their other sessions were revoked with it.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+
+    name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    "users/{user}".
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "PasswordChanged", PasswordChanged
 )
 
 
@@ -529,7 +607,7 @@ class SessionRevoked(betterproto2.Message):
 
     reason: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
-    "logout", "refresh_token_reuse", "account_deactivated" or "account_blocked".
+    "logout", "refresh_token_reuse", "password_changed", "account_deactivated" or "account_blocked".
     """
 
     expire_time: "datetime.datetime | None" = betterproto2.field(
@@ -649,6 +727,16 @@ class User(betterproto2.Message):
     )
 
     etag: "str" = betterproto2.field(15, betterproto2.TYPE_STRING)
+
+    locale: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
+    """
+    Language of the notifications the user receives: "en" or "ru"; empty: the library's default.
+    """
+
+    time_zone: "str" = betterproto2.field(17, betterproto2.TYPE_STRING)
+    """
+    IANA time zone the user's notifications show times in, e.g. "Europe/Moscow"; empty: the library's.
+    """
 
 
 default_message_pool.register_message("athenaeum.users.v1", "User", User)
@@ -954,6 +1042,22 @@ class UsersServiceStub:
             "/athenaeum.users.v1.UsersService/UpdateUser",
             UpdateUserRequest.SerializeToString,
             User.FromString,
+        )(message)
+
+    def change_password(
+        self, message: "ChangePasswordRequest"
+    ) -> "___google__protobuf__.Empty":
+        """
+        Changes the caller's own password. The current password is required; every other session of the
+        account is signed out (the one making the call stays signed in), and the owner is told by email.
+        Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
+        password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
+        """
+
+        return self._channel.unary_unary(
+            "/athenaeum.users.v1.UsersService/ChangePassword",
+            ChangePasswordRequest.SerializeToString,
+            ___google__protobuf__.Empty.FromString,
         )(message)
 
     def delete_user(self, message: "DeleteUserRequest") -> "User":
