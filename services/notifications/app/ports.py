@@ -185,3 +185,6 @@ class Sender(Protocol):
 
     async def send(self, notification: Notification) -> Outcome:
         """Sent or Failed (transient or permanent); raises ChannelUnavailable."""
+
+    async def probe(self) -> None:
+        """Returns when the channel answers again; raises ChannelUnavailable while it does not."""

@@ -72,6 +72,16 @@ class SmtpSender:
             self._idle.append(client)
         return Sent(str(message["Message-ID"]))
 
+    async def probe(self) -> None:
+        async with self._slots:
+            client = await self._checkout()
+            try:
+                await client.noop()
+            except (aiosmtplib.SMTPException, *_CONNECTION_LOST) as error:
+                client.close()
+                raise ChannelUnavailable(f"the mail server does not answer: {error}") from error
+            self._idle.append(client)
+
     def message(self, n: Notification) -> EmailMessage:
         message = EmailMessage()
         message["From"] = formataddr((self._settings.from_name, self._settings.from_address))

@@ -57,6 +57,14 @@ class TwilioStyleSender:
             raise ChannelUnavailable(f"the SMS provider refused: {reason}")
         return Failed(reason.strip(), transient=response.status_code >= 500)
 
+    async def probe(self) -> None:
+        try:
+            response = await self._client.get(f"/2010-04-01/Accounts/{self._settings.account_sid}.json")
+        except httpx.HTTPError as error:
+            raise ChannelUnavailable(f"cannot reach the SMS provider: {error!r}") from error
+        if response.status_code != 200:
+            raise ChannelUnavailable(f"the SMS provider answers {response.status_code}")
+
     async def close(self) -> None:
         await self._client.aclose()
 

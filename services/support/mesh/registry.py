@@ -58,8 +58,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="catalog",
         grpc_services=("athenaeum.catalog.v1.CatalogService",),
-        # loans checks copies out and back in.
-        callers=(EDGE, "loans"),
+        # loans checks copies out and back in; notifications reads the titles of held books.
+        callers=(EDGE, "loans", "notifications"),
         index=1,
     ),
     ServiceSpec(
