@@ -32,7 +32,7 @@ _OUTCOME_FIELDS = (
 _SAVE_OUTCOME = (
     table.update()
     .where(table.c.id == sa.bindparam("row_id"), table.c.claimed_by == sa.bindparam("worker"))
-    .values({name: sa.bindparam(name) for name in _OUTCOME_FIELDS} | {"claimed_by": None, "claimed_until": None})
+    .values({name: sa.bindparam(f"v_{name}") for name in _OUTCOME_FIELDS} | {"claimed_by": None, "claimed_until": None})
 )
 _RELEASE = (
     table.update()
@@ -46,7 +46,7 @@ _DUE = (
     sa.select(table.c.id)
     .where(
         table.c.status == Status.QUEUED.value,
-        table.c.channel == sa.bindparam("channel"),
+        table.c.channel == sa.bindparam("due_channel"),
         table.c.next_attempt_at <= sa.bindparam("now"),
         sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < sa.bindparam("now")),
     )
@@ -97,7 +97,7 @@ class SqlNotificationRepository(TrackingRepository):
 
     async def save_outcomes(self, notifications: list[Notification], *, worker: str) -> None:
         rows = [
-            {"row_id": n.id, "worker": worker, **{name: _to_row(n)[name] for name in _OUTCOME_FIELDS}}
+            {"row_id": n.id, "worker": worker, **{f"v_{name}": _to_row(n)[name] for name in _OUTCOME_FIELDS}}
             for n in notifications
         ]
         await self.session.execute(_SAVE_OUTCOME, rows)
@@ -114,7 +114,7 @@ class SqlNotificationRepository(TrackingRepository):
     async def claim_due(
         self, channel: Channel, *, now: datetime, limit: int, worker: str, until: datetime
     ) -> list[Notification]:
-        parameters = {"channel": channel.value, "now": now, "limit": limit, "worker": worker, "until": until}
+        parameters = {"due_channel": channel.value, "now": now, "limit": limit, "worker": worker, "until": until}
         rows = (await self.session.execute(_CLAIM, parameters)).all()
         return sorted((_to_notification(row) for row in rows), key=lambda n: n.next_attempt_at)
 

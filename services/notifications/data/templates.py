@@ -22,11 +22,11 @@ _SAVE = (
     table.update()
     .where(table.c.id == sa.bindparam("row_id"), table.c.version == sa.bindparam("seen_version"))
     .values(
-        subject=sa.bindparam("subject"),
-        body=sa.bindparam("body"),
-        html=sa.bindparam("html"),
+        subject=sa.bindparam("new_subject"),
+        body=sa.bindparam("new_body"),
+        html=sa.bindparam("new_html"),
         version=sa.bindparam("new_version"),
-        updated_at=sa.bindparam("updated_at"),
+        updated_at=sa.bindparam("new_updated_at"),
     )
 )
 
@@ -66,10 +66,10 @@ class SqlTemplateRepository:
                 "row_id": template.id,
                 "seen_version": template.version - 1,
                 "new_version": template.version,
-                "subject": template.subject,
-                "body": template.body,
-                "html": template.html,
-                "updated_at": template.updated_at,
+                "new_subject": template.subject,
+                "new_body": template.body,
+                "new_html": template.html,
+                "new_updated_at": template.updated_at,
             },
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
