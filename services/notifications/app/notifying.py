@@ -62,21 +62,24 @@ async def take_in(
     rules: Rules,
 ) -> TakenIn:
     """Turn a batch of events into notifications, in one transaction."""
-    titled = [await with_titles(intake, catalog) for intake in intakes]
+    titles: dict[str, str] = {}
+    titled = [await with_titles(intake, catalog, titles) for intake in intakes]
     async with uow:
         taken = await tell(titled, uow=uow, now=clock.now(), renderer=renderer, rules=rules)
         await uow.commit()
     return taken
 
 
-async def with_titles(intake: Intake, catalog: Catalog) -> Intake:
-    """Occurrences about a book whose event carried no title get it from the catalog (cached there)."""
+async def with_titles(intake: Intake, catalog: Catalog, known: dict[str, str] | None = None) -> Intake:
+    """Occurrences about a book whose event carried no title get it from the catalog (each book asked once)."""
+    titles = {} if known is None else known
 
     async def titled(occurrence: Occurrence) -> Occurrence:
         if not occurrence.book or occurrence.facts.get("book_title"):
             return occurrence
-        title = await catalog.book_title(occurrence.book)
-        return replace(occurrence, facts={**occurrence.facts, "book_title": title})
+        if occurrence.book not in titles:
+            titles[occurrence.book] = await catalog.book_title(occurrence.book)
+        return replace(occurrence, facts={**occurrence.facts, "book_title": titles[occurrence.book]})
 
     occurrences = tuple([await titled(o) for o in intake.occurrences])
     schedule = tuple([replace(r, occurrence=await titled(r.occurrence)) for r in intake.schedule])
