@@ -85,15 +85,16 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
         return [taken] * len(intakes)
 
     intake = GroupCommit(take, max_size=settings.consumer_batch)
+    loans_spec = dataclasses.replace(LOANS, durable=f"{settings.consumer_group}-loans", batch=settings.consumer_batch)
+    users_spec = dataclasses.replace(USERS, durable=f"{settings.consumer_group}-users")
+    decoder = LoansDecoder(hold_notice=rules.hold_expiry_notice)
     loans = ConcurrentConsumer(
-        infra.nats,
-        dataclasses.replace(LOANS, batch=settings.consumer_batch),
-        LoansHandler(infra.nats, intake, decoder=LoansDecoder(hold_notice=rules.hold_expiry_notice)),
+        infra.nats, loans_spec, LoansHandler(infra.nats, intake, decoder=decoder, durable=loans_spec.durable)
     )
     users = ProjectionConsumer(
         infra.nats,
-        USERS,
-        UsersHandler(infra.nats, intake, uow=unit_of_work),
+        users_spec,
+        UsersHandler(infra.nats, intake, uow=unit_of_work, durable=users_spec.durable),
         is_empty=lambda: projection_is_empty(uow=unit_of_work()),
     )
     reminder_clock = ReminderClock(

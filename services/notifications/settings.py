@@ -55,6 +55,9 @@ class NotificationsSettings(BaseServiceSettings):
     reminder_poll_seconds: float = 30.0
     consumer_batch: int = Field(256, ge=1, le=1024, description="Events fetched (and stored) together.")
     instance_name: str = Field("", description="Owner of this process's claims; default host:port.")
+    consumer_group: str = Field(
+        "notifications", description="Prefix of the durable JetStream consumers (one group per deployment)."
+    )
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> NotificationsSettings:

@@ -102,16 +102,24 @@ async def dead_letter(link: NatsLink, durable: str, message: Msg, why: str) -> N
 class LoansHandler:
     """Each loans event that concerns a person -> an Intake, handed to the batch of the moment."""
 
-    def __init__(self, link: NatsLink, intake: GroupCommit[Intake, TakenIn], *, decoder: decoding.LoansDecoder) -> None:
+    def __init__(
+        self,
+        link: NatsLink,
+        intake: GroupCommit[Intake, TakenIn],
+        *,
+        decoder: decoding.LoansDecoder,
+        durable: str = LOANS.durable,
+    ) -> None:
         self._link = link
         self._intake = intake
         self._decoder = decoder
+        self._durable = durable
 
     async def __call__(self, message: Msg) -> None:
         try:
             intake = self._decoder.intake(message.subject, message.data, trace=trace_headers())
         except (DecodeError, ValueError) as error:
-            await dead_letter(self._link, LOANS.durable, message, str(error))
+            await dead_letter(self._link, self._durable, message, str(error))
             return
         if intake is None:
             return  # an event nobody needs telling about (a rule changed, a fine paid)
@@ -129,16 +137,18 @@ class UsersHandler:
         intake: GroupCommit[Intake, TakenIn],
         *,
         uow: Callable[[], NotificationsUnitOfWork],
+        durable: str = USERS.durable,
     ) -> None:
         self._link = link
         self._intake = intake
         self._uow = uow
+        self._durable = durable
 
     async def __call__(self, message: Msg) -> None:
         try:
             update = decoding.users_update(message.subject, message.data, trace=trace_headers())
         except (DecodeError, ValueError) as error:
-            await dead_letter(self._link, USERS.durable, message, str(error))
+            await dead_letter(self._link, self._durable, message, str(error))
             return
         if update.profile is not None:
             await projection.apply_profile(update.profile, uow=self._uow())

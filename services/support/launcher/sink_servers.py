@@ -107,7 +107,11 @@ class SinkClient:
         self.base_url = base_url
 
     def count(self) -> int:
+        """Messages received, not counting copies of one already held (same Message-ID / idempotency key)."""
         return int(fetch(f"{self.base_url}/stats")["count"])
+
+    def duplicates(self) -> int:
+        return int(fetch(f"{self.base_url}/stats")["duplicates"])
 
     def messages(self, since: int = 0) -> list[dict[str, Any]]:
         return list(fetch(f"{self.base_url}/messages?since={since}"))

@@ -2,10 +2,12 @@
 
 - The mail sink is an SMTP server (aiosmtpd) that keeps every message it accepts, on disk, and shows them on
   a small web page (`/`, one message at `/messages/<n>`, JSON at `/messages`). A recipient whose local part
-  is `reject-550` or `defer-451` is refused with that code, like a provider's mailbox simulator.
+  is `reject-550` or `defer-451` is refused with that code, like a provider's mailbox simulator. A message
+  whose Message-ID it already holds is kept too, marked `duplicate_of` the first (a mailbox shows it once).
 - The SMS sink speaks a Twilio-style API: POST /2010-04-01/Accounts/{sid}/Messages.json (form To, From,
   Body; HTTP Basic auth with the sid and token), answering 201 with a message sid; the provider's magic test
-  numbers are refused as it refuses them (+15005550001: invalid number, +15005550009: not a mobile).
+  numbers are refused as it refuses them (+15005550001: invalid number, +15005550009: not a mobile). A
+  request repeating an Idempotency-Key gets the first message back and sends nothing.
 
 Run one: `python -m services.support.launcher.sinks mail --smtp-port 2525 --http-port 2580 --store DIR`.
 """
@@ -45,14 +47,30 @@ class Store:
         self.path = path
         self._lock = threading.Lock()
         self.items: list[dict[str, Any]] = []
+        self._by_key: dict[str, dict[str, Any]] = {}
         if path.exists():
-            self.items = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line:
+                    self._remember(json.loads(line))
         self._file = path.open("a", encoding="utf-8")
+
+    def _remember(self, item: dict[str, Any]) -> None:
+        self.items.append(item)
+        if item.get("key") and "duplicate_of" not in item:
+            self._by_key[item["key"]] = item
+
+    def first_with(self, key: str) -> dict[str, Any] | None:
+        """The message first stored under this Message-ID / idempotency key, if any."""
+        with self._lock:
+            return self._by_key.get(key) if key else None
 
     def add(self, item: dict[str, Any]) -> int:
         with self._lock:
             item["n"] = len(self.items) + 1
-            self.items.append(item)
+            first = self._by_key.get(item.get("key") or "")
+            if first is not None:
+                item["duplicate_of"] = first["n"]
+            self._remember(item)
             self._file.write(json.dumps(item, ensure_ascii=False) + "\n")
             self._file.flush()
             return int(item["n"])
@@ -60,6 +78,11 @@ class Store:
     def snapshot(self) -> list[dict[str, Any]]:
         with self._lock:
             return list(self.items)
+
+    def stats(self) -> dict[str, int]:
+        with self._lock:
+            duplicates = sum(1 for item in self.items if "duplicate_of" in item)
+        return {"count": len(self.items) - duplicates, "duplicates": duplicates}
 
 
 # Mail -------------------------------------------------------------------------------------------------
@@ -88,6 +111,7 @@ class MailHandler:
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": list(envelope.rcpt_tos),
                 "headers": {name: str(value) for name, value in headers.items()},
+                "key": str(headers.get("Message-ID", "")),
                 "raw": raw.decode("utf-8", errors="replace"),
             }
         )
@@ -155,9 +179,12 @@ class SmsApi:
         if to in MAGIC_NUMBERS:
             code, message = MAGIC_NUMBERS[to]
             return 400, {"code": code, "message": message, "status": 400}
+        key = headers.get("Idempotency-Key", "")
+        if (first := self.store.first_with(key)) is not None:
+            return 201, {**first, "status": "queued", "account_sid": self.account}
         sid = "SM" + uuid.uuid4().hex
         item = {"sid": sid, "to": to, "from": form.get("From", ""), "body": text, "received_at": time.time()}
-        item["idempotency_key"] = headers.get("Idempotency-Key", "")
+        item["key"] = key
         self.store.add(item)
         return 201, {**item, "status": "queued", "account_sid": self.account, "num_segments": str(len(text) // 153 + 1)}
 
@@ -216,7 +243,7 @@ def mail_routes(store: Store) -> Callable[[str, str, Any, bytes], tuple[int, str
         if url.path == "/":
             return _html(_mail_page(items))
         if url.path == "/stats":
-            return _json(200, {"count": len(items)})
+            return _json(200, store.stats())
         if url.path == "/messages":
             since = int(parse_qs(url.query).get("since", ["0"])[0])
             return _json(200, [{k: v for k, v in m.items() if k != "raw"} for m in items[since:]])
@@ -242,7 +269,7 @@ def sms_routes(api: SmsApi) -> Callable[[str, str, Any, bytes], tuple[int, str, 
         if url.path == "/":
             return _html(_sms_page(items))
         if url.path == "/stats":
-            return _json(200, {"count": len(items)})
+            return _json(200, api.store.stats())
         if url.path == "/messages":
             return _json(200, items[int(parse_qs(url.query).get("since", ["0"])[0]) :])
         if url.path == f"/2010-04-01/Accounts/{api.account}.json":
