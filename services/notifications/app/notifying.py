@@ -181,6 +181,8 @@ class _Writer:
         offered = KINDS[occurrence.kind].variables
         facts = {name: value for name, value in occurrence.facts.items() if name in offered}
         given = {"display_name": recipient.display_name, "library_name": self.rules.library_name}
+        if "branch" in offered and not facts.get("branch"):
+            facts["branch"] = recipient.home_branch  # no branch named by the event: the patron's own
         return {name: "" for name in offered} | given | words(facts, locale=locale, zone=zone)
 
     def word(self, kind: Kind, channel: Channel, locale: str, params: Mapping[str, str]) -> Content:
