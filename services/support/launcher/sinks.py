@@ -202,8 +202,10 @@ def _sms_page(items: list[dict[str, Any]]) -> str:
 # HTTP -------------------------------------------------------------------------------------------------
 
 
-def http_server(port: int, routes: Callable[[str, str, Any, bytes], tuple[int, str, bytes]]) -> ThreadingHTTPServer:
-    """A keep-alive HTTP/1.1 server on loopback; `routes(method, path, headers, body)` answers."""
+def http_server(
+    port: int, routes: Callable[[str, str, Any, bytes], tuple[int, str, bytes]], *, host: str = "127.0.0.1"
+) -> ThreadingHTTPServer:
+    """A keep-alive HTTP/1.1 server (loopback unless told); `routes(method, path, headers, body)` answers."""
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -223,7 +225,7 @@ def http_server(port: int, routes: Callable[[str, str, Any, bytes], tuple[int, s
         def log_message(self, format: str, *args: Any) -> None:  # one line per request would drown the log
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     return server
 
@@ -297,6 +299,7 @@ def main(argv: list[str] | None = None) -> None:
     mail.add_argument("--http-port", type=int, required=True)
     mail.add_argument("--store", type=Path, required=True)
     sms = sub.add_parser("sms")
+    sms.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
     sms.add_argument("--port", type=int, required=True)
     sms.add_argument("--store", type=Path, required=True)
     sms.add_argument("--account", default=DEV_SMS_ACCOUNT)
@@ -314,7 +317,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         api = SmsApi(Store(args.store / "sms.jsonl"), account=args.account, token=args.token)
         print(f"SMS sink: http://127.0.0.1:{args.port}/ (account {args.account})", flush=True)
-        _serve_until_stopped(http_server(args.port, sms_routes(api)))
+        _serve_until_stopped(http_server(args.port, sms_routes(api), host=args.host))
 
 
 if __name__ == "__main__":

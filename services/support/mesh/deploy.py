@@ -67,6 +67,7 @@ def compose() -> dict[str, Any]:
         services[f"{spec.name}-sidecar"] = _sidecar(spec)
     services["edge"] = _edge()
     services.update(_observability())
+    services.update(_outside_world())
     volumes = ["postgres-data", "nats-data", "mesh-certs", "mesh-ca", "prometheus-data", "grafana-data"]
     return {"name": "athenaeum", "services": services, "volumes": {name: {} for name in volumes}}
 
@@ -145,6 +146,7 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
         "ATHENAEUM_LOG_LEVEL": "${ATHENAEUM_LOG_LEVEL:-INFO}",
         # Secrets come from the operator's environment (or an .env file); compose refuses to start without them.
         **{name: f"${{{name}?required secret}}" for name in spec.secret_settings},
+        **{name: f"${{{name}:-{default}}}" for name, default in spec.settings},
     }
 
 
@@ -222,6 +224,42 @@ def _observability() -> dict[str, Any]:
             ],
             "ports": ["${GRAFANA_PORT:-3000}:3000"],
             "depends_on": ["prometheus"],
+            "restart": "unless-stopped",
+        },
+    }
+
+
+def _outside_world() -> dict[str, Any]:
+    """Stand-ins for the mail server and the SMS provider: Mailpit (its web page shows every message) and
+    the project's own Twilio-style SMS sink. Point ATHENAEUM_SMTP_* / ATHENAEUM_SMS_* elsewhere for real ones."""
+    token = "${ATHENAEUM_SMS_AUTH_TOKEN?required secret}"
+    return {
+        "mailpit": {
+            "image": "axllent/mailpit:v1.27",
+            "ports": ["${MAILPIT_UI_PORT:-8025}:8025"],
+            "healthcheck": _healthcheck(["CMD", "/mailpit", "readyz"]),
+            "restart": "unless-stopped",
+        },
+        "sms-sink": {
+            **_athenaeum_image(),
+            "command": [
+                "python",
+                "-m",
+                "services.support.launcher.sinks",
+                "sms",
+                "--host",
+                "0.0.0.0",
+                "--port",
+                "2580",
+                "--store",
+                "/tmp/sms",
+                "--token",
+                token,
+            ],
+            "ports": ["${SMS_SINK_PORT:-2580}:2580"],
+            "healthcheck": _healthcheck(
+                ["CMD", "python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:2580/stats')"]
+            ),
             "restart": "unless-stopped",
         },
     }
