@@ -7,7 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from email.message import EmailMessage
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 
 import aiosmtplib
@@ -58,7 +60,7 @@ class SmtpSender:
         async with self._slots:
             client = await self._checkout()
             try:
-                await client.send_message(message)
+                await client.sendmail(self._settings.from_address, [notification.address], message.as_bytes())
             except aiosmtplib.SMTPRecipientsRefused as refused:
                 self._idle.append(client)
                 code, text = _first_refusal(refused)
@@ -82,11 +84,15 @@ class SmtpSender:
                 raise ChannelUnavailable(f"the mail server does not answer: {error}") from error
             self._idle.append(client)
 
-    def message(self, n: Notification) -> EmailMessage:
-        message = EmailMessage()
+    def message(self, n: Notification) -> MIMEMultipart | MIMEText:
+        """The MIME message (the email.mime classes: a few times cheaper to build than EmailMessage)."""
+        text = MIMEText(n.content.text, "plain", "utf-8")
+        message: MIMEMultipart | MIMEText = text
+        if n.content.html:
+            message = MIMEMultipart("alternative", _subparts=[text, MIMEText(n.content.html, "html", "utf-8")])
         message["From"] = formataddr((self._settings.from_name, self._settings.from_address))
         message["To"] = n.address
-        message["Subject"] = n.content.subject
+        message["Subject"] = Header(n.content.subject, "utf-8").encode()  # RFC 2047 for non-ASCII
         message["Date"] = format_datetime(n.created_at)
         # The same Message-ID on every try: a receiving system can drop a copy sent again after a crash.
         message["Message-ID"] = f"<{n.id}@{self._domain}>"
@@ -94,9 +100,6 @@ class SmtpSender:
         message["X-Athenaeum-Kind"] = n.kind.value
         if n.source_event_id is not None:
             message["X-Athenaeum-Event-Id"] = str(n.source_event_id)
-        message.set_content(n.content.text)
-        if n.content.html:
-            message.add_alternative(n.content.html, subtype="html")
         return message
 
     async def _checkout(self) -> aiosmtplib.SMTP:
