@@ -232,6 +232,8 @@ def _health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
     if role == "nats":
         body = http_body(f"http://127.0.0.1:{entry['monitor_port']}/healthz?js-enabled-only=true")
         return "OK" if body and '"ok"' in body else "UNHEALTHY"
+    if role == "sink":
+        return "OK" if http_body(f"{entry['url']}/stats") is not None else "NOT ANSWERING"
     return "UNKNOWN"
 
 

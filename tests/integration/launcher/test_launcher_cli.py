@@ -18,8 +18,9 @@ from services.support.launcher.state import read_state
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[3]
-# `up` lays out 25 service/sidecar ports from --port-base, then Postgres and NATS (client, monitor).
-PORTS_USED_FROM_BASE = 28
+# `up` lays out 25 service/sidecar ports from --port-base, then Postgres, NATS (client, monitor) and the sinks
+# (SMTP, mail page, SMS).
+PORTS_USED_FROM_BASE = 31
 
 
 def _free_port_range(size: int) -> int:
@@ -89,7 +90,7 @@ def test_down_from_another_shell_stops_up_and_everything_it_started(
 ) -> None:
     up, data_dir = running_up
     children = _recorded_pids(data_dir)
-    assert len(children) == 2  # postgres and nats
+    assert len(children) == 4  # postgres, nats, the mail and SMS sinks
 
     down = subprocess.run(_athenaeum("down", "--data-dir", str(data_dir)), env=_env(), capture_output=True, text=True)
 

@@ -12,14 +12,25 @@ import pytest
 from notifications_harness import Notifications
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from services.support.launcher.nats import LocalNats
 from services.support.runtime.messaging import ensure_streams
 from services.support.runtime.migrations import upgrade_to_head
 
 
 @pytest.fixture(scope="module")
-async def notifications(postgres, nats, sinks, infra_supervisor, free_port_source) -> AsyncIterator[Notifications]:
+async def notifications(
+    postgres, sinks, launcher_dir, infra_supervisor, free_port_source
+) -> AsyncIterator[Notifications]:
+    """A NATS of its own: the session's mesh, if it runs, has a notifications service of its own that would
+    also take these events (and tell these patrons, whom it learns of from the same users stream)."""
     url = await asyncio.to_thread(postgres.fresh_database, "notifications")
     await asyncio.to_thread(upgrade_to_head, "notifications", url)
+    name = f"nats-notifications-{uuid.uuid4().hex[:6]}"
+    own_nats = LocalNats(
+        launcher_dir / name, next(free_port_source), next(free_port_source), infra_supervisor, name=name
+    )
+    await asyncio.to_thread(own_nats.start)
+    nats = own_nats.url
     connection = await nats_client.connect(nats)
     await ensure_streams(connection.jetstream())
     await connection.close()
@@ -39,6 +50,7 @@ async def notifications(postgres, nats, sinks, infra_supervisor, free_port_sourc
     engine = create_async_engine(url)
     harness = Notifications(infra_supervisor, environment, engine, nats, free_port_source)
     yield harness
-    for name in list(harness.processes):
-        harness.stop(name)
+    for process in list(harness.processes):
+        harness.stop(process)
     await engine.dispose()
+    await asyncio.to_thread(own_nats.stop)

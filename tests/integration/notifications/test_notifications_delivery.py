@@ -7,10 +7,13 @@ restarts and two processes, a mail server outage, kill -9 in the middle of a bur
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import nats as nats_client
 import pytest
+import sqlalchemy as sa
 from notifications_harness import Notifications, loan_event
 
 from athenaeum.loans.v1 import events_pb2 as loans
@@ -115,3 +118,40 @@ async def test_kill_9_mid_burst_loses_nothing_and_sends_nothing_twice(notificati
     # again after the restart, with the same Message-ID (the mailbox keeps one). Only those in flight.
     assert len(copies) <= DISPATCH_CONCURRENCY, len(copies)
     print(f"kill -9 mid-burst: {delivered_before} sent before, {len(copies)} re-sent with the same Message-ID")
+
+
+async def test_an_emptied_projection_is_rebuilt_from_the_users_stream_without_a_second_welcome(
+    notifications: Notifications,
+) -> None:
+    notifications.processes or notifications.start("n1")
+    patron = await notifications.register()
+    for name in list(notifications.processes):
+        notifications.stop(name)
+    async with notifications.engine.begin() as connection:
+        await connection.execute(sa.text("DELETE FROM recipients"))
+    notifications.start("n1")
+    user_id = patron.name.split("/")[1]
+
+    async def known() -> int:
+        async with notifications.engine.connect() as connection:
+            query = sa.text("SELECT count(*) FROM recipients WHERE user_id = :id AND email = :email")
+            return int(await connection.scalar(query, {"id": user_id, "email": patron.email}) or 0)
+
+    assert await notifications.eventually(known, lambda n: n == 1, timeout=30) == 1
+    assert await notifications.count(kind="welcome", recipient=patron) == 1  # the replay told nobody twice
+
+
+async def test_an_undecodable_event_goes_to_the_dead_letter_subject_at_once(notifications: Notifications) -> None:
+    notifications.processes or notifications.start("n1")
+    group = notifications.environment["ATHENAEUM_CONSUMER_GROUP"]
+    client = await nats_client.connect(notifications.nats_url)
+    try:
+        dead = await client.subscribe(f"athenaeum.dlq.{group}-loans")
+        garbage = b"\xff\xfe not a LoanOverdue"
+        await client.jetstream().publish(
+            "athenaeum.loans.loan_overdue.v1", garbage, headers={"Nats-Msg-Id": str(uuid.uuid4())}
+        )
+        letter = await dead.next_msg(timeout=20)
+        assert letter.data == garbage
+    finally:
+        await client.close()
