@@ -47,6 +47,7 @@ class Store:
         self.path = path
         self._lock = threading.Lock()
         self.items: list[dict[str, Any]] = []
+        self.duplicates = 0
         self._by_key: dict[str, dict[str, Any]] = {}
         if path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
@@ -56,7 +57,9 @@ class Store:
 
     def _remember(self, item: dict[str, Any]) -> None:
         self.items.append(item)
-        if item.get("key") and "duplicate_of" not in item:
+        if "duplicate_of" in item:
+            self.duplicates += 1
+        elif item.get("key"):
             self._by_key[item["key"]] = item
 
     def first_with(self, key: str) -> dict[str, Any] | None:
@@ -81,8 +84,7 @@ class Store:
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            duplicates = sum(1 for item in self.items if "duplicate_of" in item)
-        return {"count": len(self.items) - duplicates, "duplicates": duplicates}
+            return {"count": len(self.items) - self.duplicates, "duplicates": self.duplicates}
 
 
 # Mail -------------------------------------------------------------------------------------------------
@@ -245,11 +247,11 @@ def _html(text: str) -> tuple[int, str, bytes]:
 def mail_routes(store: Store) -> Callable[[str, str, Any, bytes], tuple[int, str, bytes]]:
     def route(method: str, path: str, headers: Any, body: bytes) -> tuple[int, str, bytes]:
         url = urlparse(path)
+        if url.path == "/stats":  # polled often: no copy of the whole store
+            return _json(200, store.stats())
         items = store.snapshot()
         if url.path == "/":
             return _html(_mail_page(items))
-        if url.path == "/stats":
-            return _json(200, store.stats())
         if url.path == "/messages":
             since = int(parse_qs(url.query).get("since", ["0"])[0])
             return _json(200, [{k: v for k, v in m.items() if k != "raw"} for m in items[since:]])
@@ -271,11 +273,11 @@ def sms_routes(api: SmsApi) -> Callable[[str, str, Any, bytes], tuple[int, str, 
         url = urlparse(path)
         if method == "POST":
             return _json(*api.post_message(url.path, headers, body))
+        if url.path == "/stats":
+            return _json(200, api.store.stats())
         items = api.store.snapshot()
         if url.path == "/":
             return _html(_sms_page(items))
-        if url.path == "/stats":
-            return _json(200, api.store.stats())
         if url.path == "/messages":
             return _json(200, items[int(parse_qs(url.query).get("since", ["0"])[0]) :])
         if url.path == f"/2010-04-01/Accounts/{api.account}.json":
