@@ -49,11 +49,11 @@ class NotificationsSettings(BaseServiceSettings):
     retry_cap_seconds: float = Field(600.0, gt=0)
     hold_expiry_notice_hours: float = Field(24.0, ge=0, description="Remind this long before a pickup deadline.")
 
-    dispatch_concurrency: int = Field(32, ge=1, le=512, description="Sends in flight per channel.")
+    dispatch_concurrency: int = Field(16, ge=1, le=512, description="Sends in flight per channel.")
     claim_lease_seconds: float = Field(30.0, gt=0, description="A claim another process may take after this.")
     dispatch_poll_seconds: float = 1.0
     reminder_poll_seconds: float = 30.0
-    consumer_batch: int = Field(256, ge=1, le=1024, description="Events fetched (and stored) together.")
+    consumer_batch: int = Field(128, ge=1, le=1024, description="Events fetched (and stored) together.")
     instance_name: str = Field("", description="Owner of this process's claims; default host:port.")
     consumer_group: str = Field(
         "notifications", description="Prefix of the durable JetStream consumers (one group per deployment)."

@@ -20,7 +20,7 @@ from athenaeum.loans.v1 import events_pb2 as loans
 from services.support.launcher.sink_servers import LocalSinks
 
 pytestmark = pytest.mark.integration
-DISPATCH_CONCURRENCY = 32  # the default: sends in flight per channel and process
+DISPATCH_CONCURRENCY = 16  # the default: sends in flight per channel and process
 
 
 def _emails_to(mail_sink, address: str, since: int, kind: str) -> list[dict]:
