@@ -92,7 +92,8 @@ class SmtpSender:
             message = MIMEMultipart("alternative", _subparts=[text, MIMEText(n.content.html, "html", "utf-8")])
         message["From"] = formataddr((self._settings.from_name, self._settings.from_address))
         message["To"] = n.address
-        message["Subject"] = Header(n.content.subject, "utf-8").encode()  # RFC 2047 for non-ASCII
+        # A Header object (not its encoded text) lets the generator fold long subjects into clean encoded-words.
+        message["Subject"] = Header(n.content.subject, "utf-8")  # type: ignore[assignment]
         message["Date"] = format_datetime(n.created_at)
         # The same Message-ID on every try: a receiving system can drop a copy sent again after a crash.
         message["Message-ID"] = f"<{n.id}@{self._domain}>"
