@@ -57,7 +57,7 @@ async def record_attempts(
         if attempt.outcome is None:
             untried.append(notification.id)
             continue
-        zone = zone_of("", rules.default_time_zone)
+        zone = zone_of(notification.time_zone, rules.default_time_zone)
         not_before = rules.sms.not_before(now, zone) if notification.channel == Channel.SMS else now
         notification.record(attempt.outcome, now=now, policy=rules.retry, not_before=not_before)
         recorded.append(notification)

@@ -175,6 +175,7 @@ class _Writer:
             event_at=occurrence.occurred_at,
             trace=dict(occurrence.trace),
             suppress_reason=suppress,
+            time_zone=zone.key,
         )
 
     def variables(self, occurrence: Occurrence, recipient: Recipient, locale: str, zone: ZoneInfo) -> dict[str, str]:

@@ -89,7 +89,7 @@ async def send_message(
         notification = Notification.queue(
             recipient_id=recipient.user_id, channel=channel, address=address, kind=kind, content=content,
             params=params, now=now, not_before=now if channel == Channel.EMAIL else rules.sms.not_before(now, zone),
-            policy=rules.retry,
+            policy=rules.retry, time_zone=zone.key,
         )  # fmt: skip
         await uow.notifications.add_many([notification])
         await uow.requests.remember(cmd.request_id, "SendNotification", notification.name)

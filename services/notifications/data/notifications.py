@@ -180,6 +180,7 @@ def _to_row(n: Notification) -> dict[str, Any]:
         "sent_at": n.sent_at,
         "next_attempt_at": n.next_attempt_at,
         "trace": n.trace,
+        "time_zone": n.time_zone,
         "version": n.version,
     }
 
@@ -207,5 +208,6 @@ def _to_notification(row: sa.Row[Any]) -> Notification:
         provider_message_id=m["provider_message_id"],
         sent_at=m["sent_at"],
         trace=dict(m["trace"]),
+        time_zone=m["time_zone"],
         version=m["version"],
     )

@@ -57,6 +57,7 @@ notifications = sa.Table(
     sa.Column("claimed_by", sa.Text),
     sa.Column("claimed_until", sa.DateTime(timezone=True)),
     sa.Column("trace", JSONB, nullable=False),
+    sa.Column("time_zone", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     # One notification per event, channel and recipient: a redelivered event never sends twice.
     sa.UniqueConstraint("source_event_id", "channel", "recipient_id", name="notifications_event_channel_recipient"),

@@ -61,6 +61,8 @@ class Notification(Versioned):
     sent_at: datetime | None = None
     trace: dict[str, str] = field(default_factory=dict)
     """The W3C trace context of the event that caused it: its delivery joins the event's trace."""
+    time_zone: str = ""
+    """The recipient's zone when it was queued (a retried SMS keeps their quiet hours too)."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
 
@@ -89,6 +91,7 @@ class Notification(Versioned):
         event_at: datetime | None = None,
         trace: dict[str, str] | None = None,
         suppress_reason: str = "",
+        time_zone: str = "",
     ) -> Notification:
         """A new notification, QUEUED for `not_before` (or SUPPRESSED with the reason)."""
         return cls(
@@ -108,6 +111,7 @@ class Notification(Versioned):
             max_attempts=policy.max_attempts,
             suppress_reason=suppress_reason,
             trace=dict(trace or {}),
+            time_zone=time_zone,
         )
 
     def record(self, outcome: Outcome, *, now: datetime, policy: RetryPolicy, not_before: datetime) -> None:

@@ -8,8 +8,9 @@ from services.notifications.app import delivering, sending
 from services.notifications.domain.delivery import Failed, Sent
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.notifications import NotificationFailed, NotificationSent, Status
+from services.support.runtime.clock import FixedClock
 
-from .conftest import RULES
+from .conftest import NOON, RULES
 from .fakes import recipient
 from .test_intake import _take, overdue
 
@@ -90,3 +91,24 @@ async def test_a_restarted_dispatcher_takes_back_its_own_claims_at_once(db, cloc
         delivering.ClaimDue(Channel.EMAIL, 10, "w1", LEASE), uow=db.unit_of_work(), clock=clock
     )
     assert len(again) == 1
+
+
+async def test_a_retried_sms_keeps_the_recipients_quiet_hours(db, renderer, catalog) -> None:
+    ada = recipient(time_zone="Asia/Vladivostok", email="")  # 22:00 there at 12:00 UTC
+    db.recipients[ada.user_id] = ada
+    clock = FixedClock(NOON - timedelta(hours=3))  # 19:00 there: the SMS goes out at once...
+    (sms,) = [
+        n for n in (await _take(db, clock, renderer, catalog, overdue(ada, 1))).queued if n.channel == Channel.SMS
+    ]
+    clock.advance(timedelta(hours=3))  # ...is refused for now, and its retry waits for 08:00 there
+    (claimed,) = await delivering.claim_due(
+        delivering.ClaimDue(Channel.SMS, 10, "w", LEASE), uow=db.unit_of_work(), clock=clock
+    )
+    await delivering.record_attempts(
+        [delivering.Attempt(claimed, Failed("503", transient=True))],
+        worker="w",
+        uow=db.unit_of_work(),
+        clock=clock,
+        rules=RULES,
+    )
+    assert db.notifications[sms.id].next_attempt_at == NOON + timedelta(hours=10)

@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("claimed_by", sa.Text),
         _moment("claimed_until", nullable=True),
         sa.Column("trace", JSONB, nullable=False),
+        _text("time_zone"),
         sa.Column("version", sa.Integer, nullable=False),
         sa.UniqueConstraint("source_event_id", "channel", "recipient_id", name="notifications_event_channel_recipient"),
     )
