@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 
 from services.notifications.app.ports import NotificationCursor, NotificationFilter
 from services.notifications.data.tables import notifications as table
@@ -23,6 +23,8 @@ from services.notifications.domain.notifications import (
 )
 from services.support.runtime.db import TrackingRepository, update_versioned
 
+_UUIDS = ARRAY(UUID(as_uuid=True))
+"""Lists of ids go as one array parameter (`= ANY`): one statement text, so one prepared statement."""
 _COLUMNS = [column for column in table.c if column.name not in ("claimed_by", "claimed_until")]
 _INSERT = insert(table).on_conflict_do_nothing(constraint="notifications_event_channel_recipient").returning(table.c.id)
 _OUTCOME_FIELDS = (
@@ -36,7 +38,7 @@ _SAVE_OUTCOME = (
 )
 _RELEASE = (
     table.update()
-    .where(table.c.id.in_(sa.bindparam("ids", expanding=True)), table.c.claimed_by == sa.bindparam("worker"))
+    .where(table.c.id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), table.c.claimed_by == sa.bindparam("worker"))
     .values(claimed_by=None, claimed_until=None)
 )
 _RELEASE_ALL_OF = (
@@ -64,7 +66,7 @@ _CLAIM = (
 _SMS_SINCE = (
     sa.select(table.c.recipient_id, sa.func.count())
     .where(
-        table.c.recipient_id.in_(sa.bindparam("ids", expanding=True)),
+        table.c.recipient_id == sa.any_(sa.bindparam("ids", type_=_UUIDS)),
         table.c.channel == Channel.SMS.value,
         table.c.created_at >= sa.bindparam("since"),
         table.c.status.in_([Status.QUEUED.value, Status.SENT.value]),

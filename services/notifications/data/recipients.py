@@ -7,13 +7,14 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 
 from services.notifications.data.tables import recipients as table
 from services.notifications.domain.recipients import AccountStatus, ChannelChoice, Recipient
 from services.support.runtime.db import TrackingRepository
 
-_GET_MANY = sa.select(table).where(table.c.user_id.in_(sa.bindparam("ids", expanding=True)))
+# `= ANY(array)`, not an expanding IN: one statement text whatever the count, so one prepared statement.
+_GET_MANY = sa.select(table).where(table.c.user_id == sa.any_(sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
 _UPSERT = insert(table)
 _UPSERT = _UPSERT.on_conflict_do_update(
     index_elements=[table.c.user_id], set_={c.name: _UPSERT.excluded[c.name] for c in table.c if c.name != "user_id"}
