@@ -116,15 +116,17 @@ class RuleRepository(Protocol):
         """Writes back an updated rule (its version already bumped by the update) unless someone else
         changed it meanwhile (Conflict, CONCURRENT_UPDATE); AlreadyExists (RULE_EXISTS) as for add."""
 
-    async def delete(self, rule: CirculationRule) -> None: ...
+    async def delete(self, rule: CirculationRule) -> None:
+        """Removes the rule unless someone else changed it since it was read (Conflict, CONCURRENT_UPDATE)."""
 
 
 class FineRepository(Protocol):
     async def add(self, fine: Fine) -> None:
         """Stores the fine and its new audit entries."""
 
-    async def get(self, fine_id: uuid.UUID) -> Fine:
-        """The fine, locked until commit; raises FineNotFound."""
+    async def get(self, fine_id: uuid.UUID, *, for_update: bool = False) -> Fine:
+        """Raises FineNotFound; `for_update` locks the fine until commit (a change takes turns with the
+        overdue accrual of a return or the reconciler instead of losing the race to it)."""
 
     async def overdue_fine_of(self, loan: str) -> Fine | None:
         """The loan's overdue fine, locked until commit."""
@@ -171,6 +173,12 @@ class HoldRepository(Protocol):
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         """Oldest first; the cursor is the hold's place in the order of all holds."""
+
+    async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
+        """name -> (id, the copy it has on the shelf or "") for the holds among `names` that exist."""
+
+    async def ready_copies(self) -> dict[str, str]:
+        """copy -> hold name, for every READY hold."""
 
 
 class RequestLog(Protocol):
@@ -220,7 +228,9 @@ class Catalog(Protocol):
     async def lookup_copy(self, barcode: str) -> CopyInfo: ...
     async def get_copy(self, name: str) -> CopyInfo: ...
     async def copies_of(self, book: str) -> list[CopyInfo]: ...
-    async def copies_on_loan(self) -> list[CopyInfo]: ...
+    async def copies_in_circulation(self) -> list[CopyInfo]:
+        """Every copy on loan or on the hold shelf."""
+
     async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str, request_id: str) -> CopyInfo: ...
     async def check_in(self, *, copy: str, loan: str, hold: str, request_id: str) -> CopyInfo: ...
     async def reserve(self, *, book: str, hold: str, branch: str, request_id: str) -> CopyInfo: ...

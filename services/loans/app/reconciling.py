@@ -6,28 +6,25 @@ once) and on demand by ReconcileCirculation.
   out are settled by checking the copy back in (issuing.compensate);
 - overdue loans: fines brought up to date, LoanOverdue / LoanDueSoon announced;
 - holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue;
-- the catalog: a copy on loan there for one of our loans that has ended (or failed) is checked back in;
-  a copy out on a loan we never recorded, and an active loan whose copy the catalog does not have out on
-  it, are reported for staff.
+- the catalog: every copy loans has put into circulation (on loan, on the hold shelf) is compared with
+  loans' own records and repaired (comparing.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from services.loans.app.comparing import compare_with_catalog
 from services.loans.app.fining import bring_overdue_fine_up_to_date
-from services.loans.app.holding import make_ready_if_first, release_and_pass_on
 from services.loans.app.issuing import compensate, find_copy_out_on
 from services.loans.app.ports import Catalog, LoansUnitOfWork
-from services.loans.app.saga import step_id
+from services.loans.app.shelf import make_ready_if_first, release_and_pass_on
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LoanStatus
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import DependencyUnavailable, DomainError, NotFound
+from services.support.runtime.errors import DependencyUnavailable, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +66,19 @@ async def reconcile_circulation(
     policy: ReconcilePolicy,
 ) -> ReconcileReport:
     """One pass over everything (admins, or the scheduler); reports what it found and did."""
-    cmd.actor.ensure_admin()
+    cmd.actor.ensure_admin("reconcile circulation")
     report = ReconcileReport()
     await settle_unfinished_issues(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
     await bring_overdues_up_to_date(report, uow=uow, clock=clock, currency=currency, policy=policy, dry_run=cmd.dry_run)
     await settle_holds(report, uow=uow, clock=clock, catalog=catalog, dry_run=cmd.dry_run)
-    await compare_with_catalog(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
+    await compare_with_catalog(
+        report.discrepancies,
+        uow=uow,
+        clock=clock,
+        catalog=catalog,
+        saga_timeout=policy.saga_timeout,
+        dry_run=cmd.dry_run,
+    )
     return report
 
 
@@ -160,45 +164,3 @@ async def settle_holds(
             continue
         if (await make_ready_if_first(head.id, uow=uow, clock=clock, catalog=catalog)).status == HoldStatus.READY:
             report.holds_made_ready += 1
-
-
-async def compare_with_catalog(
-    report: ReconcileReport,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    catalog: Catalog,
-    policy: ReconcilePolicy,
-    dry_run: bool,
-) -> None:
-    now = clock.now()
-    try:
-        on_loan = await catalog.copies_on_loan()
-    except DomainError as error:
-        report.discrepancies.append(f"could not compare with the catalog: {error.message}")
-        return
-    async with uow:
-        active = await uow.loans.active_copies()
-        statuses = await uow.loans.statuses([copy.current_loan for copy in on_loan if copy.current_loan])
-    catalog_view = {copy.name: copy.current_loan for copy in on_loan}
-    for copy in on_loan:
-        if active.get(copy.name) == copy.current_loan:
-            continue
-        status, _copy, created_at = statuses.get(copy.current_loan, (None, "", now))
-        if status == LoanStatus.PENDING and created_at > now - policy.saga_timeout:
-            continue  # an issue in flight
-        report.discrepancies.append(
-            f"{copy.name} is out on {copy.current_loan or 'no loan'} in the catalog, which is not active here"
-        )
-        if status is not None and not dry_run:  # only loans we know ended; strangers are for staff to look at
-            await _check_back_in(copy.name, copy.current_loan, catalog)
-    for copy_name, loan in active.items():
-        if catalog_view.get(copy_name) != loan:
-            report.discrepancies.append(f"{loan} is active here but the catalog does not have {copy_name} out on it")
-
-
-async def _check_back_in(copy: str, loan: str, catalog: Catalog) -> None:
-    """Repair a copy out on a loan that is not active here (best effort; the next pass tries again)."""
-    repair_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{copy}#{loan}")
-    with contextlib.suppress(DomainError):
-        await catalog.check_in(copy=copy, loan=loan, hold="", request_id=step_id(repair_id, "repair"))

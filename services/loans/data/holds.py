@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -137,6 +138,15 @@ class SqlHoldRepository(TrackingRepository):
             .limit(limit)
         )
         return list((await self.session.scalars(query)).all())
+
+    async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
+        ids = [HOLD.parse_id(name) for name in names if HOLD.matches(name)]
+        rows = (await self.session.execute(sa.select(holds.c.id, holds.c.copy).where(holds.c.id.in_(ids)))).all()
+        return {HOLD.format(row.id): (row.id, row.copy) for row in rows}
+
+    async def ready_copies(self) -> dict[str, str]:
+        query = sa.select(holds.c.id, holds.c.copy).where(holds.c.status == HoldStatus.READY.value)
+        return {row.copy: HOLD.format(row.id) for row in (await self.session.execute(query)).all()}
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         """Oldest first; the cursor is the last hold's `seq`."""

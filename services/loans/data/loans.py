@@ -202,8 +202,8 @@ class SqlLoanRepository(TrackingRepository):
         return [self._track(_to_loan(row)) for row in (await self.session.execute(statement)).all()]
 
     async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
-        """name -> (status, copy, created_at) for the loans among `names` that exist."""
-        ids = [uuid.UUID(n.removeprefix("loans/")) for n in names if n.startswith("loans/")]
+        """name -> (status, copy, created_at) for the loans among `names` that exist (other names are ignored)."""
+        ids = [LOAN.parse_id(name) for name in names if LOAN.matches(name)]
         rows = (
             await self.session.execute(
                 sa.select(loans.c.id, loans.c.status, loans.c.copy, loans.c.created_at).where(loans.c.id.in_(ids))

@@ -119,8 +119,12 @@ class GrpcCatalog:
     async def copies_of(self, book: str) -> list[CopyInfo]:
         return [copy async for copy in self._pages(book, "")]
 
-    async def copies_on_loan(self) -> list[CopyInfo]:
-        return [copy async for copy in self._pages("books/-", "status = ON_LOAN")]
+    async def copies_in_circulation(self) -> list[CopyInfo]:
+        return [
+            copy
+            for status in ("ON_LOAN", "ON_HOLD_SHELF")
+            async for copy in self._pages("books/-", f"status = {status}")
+        ]
 
     async def _pages(self, parent: str, filter_: str) -> AsyncIterator[CopyInfo]:
         token = ""

@@ -7,15 +7,19 @@ outbox rows of the events they recorded in one transaction, then wakes the outbo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.settings import BaseServiceSettings
@@ -45,6 +49,30 @@ def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# An event whose id is already in the outbox is the same event announced again (ids derived from what they
+# announce, e.g. a loan's reminder step): it is dropped, not an error that would undo the transaction.
+_OUTBOX_INSERT = upsert(OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
+
+_commits: ContextVar[list[int] | None] = ContextVar("athenaeum_commits", default=None)
+
+
+@contextmanager
+def counting_commits() -> Iterator[list[int]]:
+    """Counts the units of work committed inside the block (by this task and the tasks it starts): the
+    runtime repeats a call that lost a race only while it has committed nothing."""
+    counter = [0]
+    token = _commits.set(counter)
+    try:
+        yield counter
+    finally:
+        _commits.reset(token)
+
+
+def _count_commit() -> None:
+    if (counter := _commits.get()) is not None:
+        counter[0] += 1
 
 
 class HasEvents(Protocol):
@@ -104,8 +132,9 @@ class SqlAlchemyUnitOfWork:
     async def commit(self) -> None:
         messages = [self._encode(event) for event in self._drain_events()]
         if messages:
-            await self.session.execute(OUTBOX.insert(), [message.row() for message in messages])
+            await self.session.execute(_OUTBOX_INSERT, [message.row() for message in messages])
         await self.session.commit()
+        _count_commit()
         if messages:
             self._on_commit()
 
@@ -126,9 +155,6 @@ def violated_constraint(error: IntegrityError) -> str:
     cause = getattr(error.orig, "__cause__", None)
     return str(getattr(cause, "constraint_name", None) or getattr(error.orig, "constraint_name", None) or "")
 
-
-CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
-"""The one ErrorInfo reason of a lost optimistic update (a stale etag is STALE_ETAG, checked before)."""
 
 _VERSIONED_UPDATES: dict[str, sa.Update] = {}
 

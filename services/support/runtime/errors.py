@@ -20,13 +20,24 @@ class DomainError(Exception):
     """Base of every expected failure. `reason` is an UPPER_SNAKE machine-readable cause (ErrorInfo.reason)."""
 
     reason: str = "DOMAIN_ERROR"
+    retry_after: float | None = None
+    """Seconds after which a retry may succeed (google.rpc.RetryInfo; Retry-After at the edge); None: unsaid."""
 
-    def __init__(self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if reason is not None:
             self.reason = reason
         self.metadata: dict[str, str] = dict(metadata or {})
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class NotFound(DomainError):

@@ -62,6 +62,13 @@ class BaseServiceSettings(BaseSettings):
     log_level: str = "INFO"
     shutdown_grace_seconds: float = 10.0
     default_deadline_seconds: float = Field(30.0, description="Applied when a caller sets no deadline.")
+    mutation_budget_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long a mutation may run, even after its client left. A request_id whose first call "
+        "died is free for a retry this long (+2 s) after that call claimed it.",
+    )
+    request_ids_kept_hours: float = Field(24.0, gt=0, description="How long a request_id's answer is kept.")
     health_check_interval_seconds: float = 2.0
     outbox_poll_seconds: float = Field(
         2.0, description="Fallback poll; a commit in this process wakes the relay at once."

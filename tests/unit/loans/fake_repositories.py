@@ -17,6 +17,7 @@ from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNo
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
 from services.loans.domain.money import CENTS, ZERO
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
 from services.support.runtime.paging import Page, page_from_rows
 
@@ -162,8 +163,9 @@ class FakeRuleRepository:
 
     async def delete(self, rule: CirculationRule) -> None:
         stored = self._tx.rows("rules").get(rule.id)
-        if stored is not None and stored.version == rule.version:
-            self._tx.deleted_rules.add(rule.id)
+        if stored is None or stored.version != rule.version:
+            raise Conflict(f"{rule.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
+        self._tx.deleted_rules.add(rule.id)
         self._tx.seen["rules"].append(rule)
 
 
@@ -179,7 +181,7 @@ class FakeFineRepository:
     async def add(self, fine: Fine) -> None:
         self._write(fine)
 
-    async def get(self, fine_id: uuid.UUID) -> Fine:
+    async def get(self, fine_id: uuid.UUID, *, for_update: bool = False) -> Fine:
         row = self._tx.rows("fines").get(fine_id)
         if row is None:
             raise FineNotFound(FINE.format(fine_id))
@@ -290,6 +292,12 @@ class FakeHoldRepository:
             total_size=len(matching),
         )
         return listed.map(self._positioned)
+
+    async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
+        return {h.name: (h.id, h.copy) for h in self._in_order() if h.name in names}
+
+    async def ready_copies(self) -> dict[str, str]:
+        return {h.copy: h.name for h in self._in_order() if h.status == HoldStatus.READY}
 
 
 class FakeRequestLog:

@@ -39,7 +39,7 @@ def every_event() -> list[DomainEvent]:
     hold.expire(now=NOW + timedelta(days=3))
     other = Hold.place(patron="users/q", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
     other.make_ready("books/b/copies/c", now=NOW)
-    other.fulfil("loans/x", now=NOW)
+    other.fulfil("loans/x", copy="books/b/copies/c", now=NOW)
     cancelled = Hold.place(patron="users/r", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
     cancelled.cancel("no", now=NOW)
     return [*rule.events, *loan.events, *fine.events, *hold.events, *other.events, *cancelled.events]
