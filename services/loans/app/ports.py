@@ -96,6 +96,10 @@ class LoanRepository(Protocol):
     async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
         """ACTIVE loans due before `moment`, locked (skipping those another process holds)."""
 
+    async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
+        """ACTIVE loans whose `next_reminder_at` has come, soonest first, locked (skipping those another
+        process holds)."""
+
     async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
         """name -> (status, copy, created_at) for the loans among `names` that exist."""
 
@@ -213,6 +217,9 @@ class LoansUnitOfWork(Protocol):
     ) -> None: ...
 
     async def commit(self) -> None: ...
+
+    async def lead(self, task: str) -> bool:
+        """Whether this transaction, of all the loans processes', runs `task` now (until it ends)."""
 
 
 class Users(Protocol):

@@ -4,7 +4,8 @@ once) and on demand by ReconcileCirculation.
 
 - unfinished issues: PENDING loans older than the saga timeout and FAILED loans whose copy may still be
   out are settled by checking the copy back in (issuing.compensate);
-- overdue loans: fines brought up to date, LoanOverdue / LoanDueSoon announced;
+- overdue loans: fines brought up to date;
+- reminders: LoanDueSoon / LoanOverdue for each step of the schedule, once (domain/reminders.py);
 - holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue;
 - the catalog: every copy loans has put into circulation (on loan, on the hold shelf) is compared with
   loans' own records and repaired (comparing.py).
@@ -23,6 +24,7 @@ from services.loans.app.shelf import make_ready_if_first, release_and_pass_on
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LoanStatus
+from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import DependencyUnavailable, NotFound
 
@@ -33,10 +35,8 @@ class ReconcilePolicy:
 
     saga_timeout: timedelta = timedelta(seconds=60)
     """A PENDING issue older than this was abandoned (its process died): the reconciler settles it."""
-    due_soon: timedelta = timedelta(days=2)
-    """LoanDueSoon is announced once a loan is due within this window."""
-    overdue_reminder_days: int = 7
-    """LoanOverdue is announced on the first overdue day, then every this many days."""
+    reminders: ReminderSchedule = DEFAULT_SCHEDULE
+    """When LoanDueSoon / LoanOverdue are announced, relative to the due time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +53,7 @@ class ReconcileReport:
     holds_expired: int = 0
     holds_made_ready: int = 0
     issues_settled: int = 0
+    reminders_sent: int = 0
     discrepancies: list[str] = field(default_factory=list)
 
 
@@ -69,7 +70,8 @@ async def reconcile_circulation(
     cmd.actor.ensure_admin("reconcile circulation")
     report = ReconcileReport()
     await settle_unfinished_issues(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
-    await bring_overdues_up_to_date(report, uow=uow, clock=clock, currency=currency, policy=policy, dry_run=cmd.dry_run)
+    await bring_overdues_up_to_date(report, uow=uow, clock=clock, currency=currency, dry_run=cmd.dry_run)
+    await send_reminders(report, uow=uow, clock=clock, schedule=policy.reminders, dry_run=cmd.dry_run)
     await settle_holds(report, uow=uow, clock=clock, catalog=catalog, dry_run=cmd.dry_run)
     await compare_with_catalog(
         report.discrepancies,
@@ -115,25 +117,32 @@ async def settle_unfinished_issues(
 
 
 async def bring_overdues_up_to_date(
-    report: ReconcileReport,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    currency: str,
-    policy: ReconcilePolicy,
-    dry_run: bool,
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, currency: str, dry_run: bool
 ) -> None:
+    """Every overdue loan's fine grows to what its terms say it is worth today."""
     now = clock.now()
     async with uow:
-        for loan in await uow.loans.active_due_before(now + policy.due_soon):
-            if not loan.is_overdue(now):
-                if loan.note_due_soon(now, within=policy.due_soon):
-                    await uow.loans.save(loan)
-                continue
+        for loan in await uow.loans.active_due_before(now):
             report.overdue_loans += 1
             _, changed = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor="system", currency=currency)
             report.fines_assessed += changed
-            if loan.note_overdue(now, every_days=policy.overdue_reminder_days):
+        if not dry_run:
+            await uow.commit()
+
+
+async def send_reminders(
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, schedule: ReminderSchedule, dry_run: bool
+) -> None:
+    """LoanDueSoon / LoanOverdue for every loan whose next schedule step has come, by one process at a time
+    (the leader of this pass; the others skip it), each step once (see domain/reminders.py)."""
+    now = clock.now()
+    async with uow:
+        if not await uow.lead("loan reminders"):
+            return
+        for loan in await uow.loans.needing_reminder(now):
+            announced = len(loan.events)
+            if loan.remind(now, schedule):
+                report.reminders_sent += len(loan.events) - announced
                 await uow.loans.save(loan)
         if not dry_run:
             await uow.commit()

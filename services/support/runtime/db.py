@@ -55,6 +55,10 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 # announce, e.g. a loan's reminder step): it is dropped, not an error that would undo the transaction.
 _OUTBOX_INSERT = upsert(OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
 
+_TRY_LEAD = sa.select(
+    sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("task", type_=sa.Text), 1))
+)
+
 _commits: ContextVar[list[int] | None] = ContextVar("athenaeum_commits", default=None)
 
 
@@ -140,6 +144,11 @@ class SqlAlchemyUnitOfWork:
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+    async def lead(self, task: str) -> bool:
+        """Whether this transaction is the one, of every process on this database, that runs `task` now:
+        a transaction-scoped advisory lock, so a process that dies hands the task on at once."""
+        return bool(await self.session.scalar(_TRY_LEAD, {"task": task}))
 
     def _drain_events(self) -> list[Any]:
         drained: list[Any] = []

@@ -122,6 +122,13 @@ class FakeLoanRepository:
         rows = [r for r in self._rows() if r.status == LoanStatus.ACTIVE and r.due_at is not None and r.due_at < moment]
         return [self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda row: row.due_at or moment)[:limit]]
 
+    async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
+        rows = [r for r in self._rows() if r.status == LoanStatus.ACTIVE and r.next_reminder_at is not None
+                and r.next_reminder_at <= now]  # fmt: skip
+        return [
+            self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda r: r.next_reminder_at or now)[:limit]
+        ]
+
     async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
         ids = {uuid.UUID(name.removeprefix("loans/")) for name in names if name.startswith("loans/")}
         return {row.name: (row.status, row.copy, row.created_at) for row in self._rows() if row.id in ids}
