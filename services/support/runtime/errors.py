@@ -92,7 +92,7 @@ class Throttled(DomainError):
 
 
 class DependencyUnavailable(DomainError):
-    """A service this one depends on cannot be reached right now; nothing was changed, retrying is safe."""
+    """A service this one depends on cannot be reached right now; retrying (with the same request_id) is safe."""
 
     reason = "DEPENDENCY_UNAVAILABLE"
 
