@@ -4,7 +4,8 @@ import uuid
 from types import SimpleNamespace
 
 from athenaeum.catalog.v1 import catalog_pb2, events_pb2
-from services.catalog.cache import BookCache, invalidate_on_message
+from services.catalog.api.cache import BookCache
+from services.catalog.api.consumers import invalidate_on_message
 
 
 class Ticker:
@@ -64,33 +65,20 @@ def test_a_cache_of_capacity_zero_stores_nothing() -> None:
 async def test_get_book_reads_the_database_once_while_the_book_is_cached() -> None:
     from datetime import UTC, datetime
 
-    from services.catalog.domain import Book, BookDetails
-    from services.catalog.service import CatalogServicer
+    from services.catalog.api.servicer import CatalogServicer
+    from services.catalog.domain.books import Book, BookDetails
     from services.support.runtime.clock import FixedClock
+    from tests.unit.catalog.fakes import FakeCatalog
 
+    catalog = FakeCatalog()
     book = Book.register(BookDetails(title="Dead Souls"), now=datetime(2026, 1, 1, tzinfo=UTC))
-    reads: list[uuid.UUID] = []
-
-    class Books:
-        async def get(self, book_id: uuid.UUID) -> Book:
-            reads.append(book_id)
-            return book
-
-    class UnitOfWork:
-        books = Books()
-
-        async def __aenter__(self) -> "UnitOfWork":
-            return self
-
-        async def __aexit__(self, *exc: object) -> None:
-            return None
-
+    catalog.state.books[book.id] = book
     cache = BookCache(capacity=10)
-    servicer = CatalogServicer(uow=UnitOfWork, clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), cache=cache)
+    servicer = CatalogServicer(uow=catalog, clock=FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), cache=cache)
     request = catalog_pb2.GetBookRequest(name=book.name)
     first = await servicer.GetBook(request, None)
     second = await servicer.GetBook(request, None)
-    assert first == second and reads == [book.id]
+    assert first == second and len(catalog.units) == 1
     cache.invalidate([book.id])
     await servicer.GetBook(request, None)
-    assert reads == [book.id, book.id]
+    assert len(catalog.units) == 2

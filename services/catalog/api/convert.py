@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from athenaeum.catalog.v1 import catalog_pb2
-from services.catalog.domain import Book, BookDetails, CopyStatus
-from services.catalog.inventory import Copy, CopyDetails
-from services.catalog.queries import Search, SearchFilters
+from services.catalog.app.books import SearchResults
+from services.catalog.app.queries import Hit, Search, SearchFilters
+from services.catalog.domain.books import Book, BookDetails
+from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.support.runtime.paging import Page
 from services.support.runtime.wire import timestamp
 
 _STATUS_PREFIX = "COPY_STATUS_"
@@ -98,3 +100,31 @@ def search_from_proto(request: catalog_pb2.SearchBooksRequest) -> Search:
         available_only=f.available_only,
     )
     return Search(text=request.query, filters=filters, facets=tuple(request.facets))
+
+
+def search_results_to_proto(found: SearchResults) -> catalog_pb2.SearchBooksResponse:
+    return catalog_pb2.SearchBooksResponse(
+        results=[_hit_to_proto(hit) for hit in found.page.items],
+        facets=[
+            catalog_pb2.Facet(field=name, values=[catalog_pb2.FacetValue(value=v, count=n) for v, n in values])
+            for name, values in found.facets.items()
+        ],
+        next_page_token=found.page.next_page_token,
+        total_size=found.page.total_size,
+    )
+
+
+def _hit_to_proto(hit: Hit) -> catalog_pb2.SearchResult:
+    return catalog_pb2.SearchResult(book=book_to_proto(hit.book), score=hit.score, highlights=hit.highlights)
+
+
+def books_to_proto(page: Page[Book]) -> catalog_pb2.ListBooksResponse:
+    return catalog_pb2.ListBooksResponse(
+        books=[book_to_proto(b) for b in page.items], next_page_token=page.next_page_token, total_size=page.total_size
+    )
+
+
+def copies_to_proto(page: Page[Copy]) -> catalog_pb2.ListCopiesResponse:
+    return catalog_pb2.ListCopiesResponse(
+        copies=[copy_to_proto(c) for c in page.items], next_page_token=page.next_page_token, total_size=page.total_size
+    )

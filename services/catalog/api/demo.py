@@ -1,4 +1,4 @@
-"""A deterministic, multilingual demo catalogue as CSV rows in ImportBooks' format.
+"""A deterministic, multilingual demo catalogue as CSV rows in the format of the ImportBooks stream.
 
 Same seed, same library: titles in English, Russian, German and French built from word lists, real-looking
 authors, subjects, publishers and years, valid unique ISBN-13s, and 1-4 copies per title spread over branches
@@ -12,6 +12,7 @@ import csv
 import io
 import random
 from collections.abc import Iterator
+from typing import Any
 
 HEADER = "isbn,title,subtitle,authors,subjects,publisher,publication_year,language,description,copies"
 BRANCHES = ("MAIN", "EAST", "WEST", "NORTH")
@@ -19,7 +20,7 @@ COPY_WEIGHTS = {1: 1, 2: 3, 3: 4, 4: 2}  # 2.7 copies per title on average
 # An ISBN-13 block of our own (978-5-99999-xxxx-c is as unlikely as any to meet a real book in a demo).
 ISBN_BLOCK = 978_599_900_000
 
-LANGUAGES = {
+LANGUAGES: dict[str, dict[str, Any]] = {
     "en": {
         "first": ["James", "Mary", "Oliver", "Emma", "Henry", "Alice", "George", "Ruth", "Arthur", "Clara"],
         "last": ["Whitfield", "Harrow", "Ashby", "Carver", "Lindqvist", "Moreland", "Pike", "Sutton", "Vance"],
@@ -88,7 +89,7 @@ def _copies(rng: random.Random) -> str:
     return ";".join(f"{branch}:{n}" for branch, n in per_branch.items())
 
 
-def _title(rng: random.Random, words: dict) -> str:
+def _title(rng: random.Random, words: dict[str, Any]) -> str:
     return rng.choice(words["patterns"]).format(
         adj=rng.choice(words["adjectives"]), noun=rng.choice(words["nouns"]), noun2=rng.choice(words["nouns"])
     )

@@ -1,4 +1,4 @@
-"""How a copy circulates: the copy aggregate and its events. Pure: no I/O, no grpc, no sqlalchemy."""
+"""A copy: the physical item, its statuses, and how it circulates (the loans service drives that part)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,31 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
-from services.catalog.domain import CIRCULATING, MAX_BARCODE_LENGTH, CopyStatus, copy_name
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.names import NamePattern
 from services.support.runtime.versioning import Versioned
+
+COPY = NamePattern("books/{book}/copies/{copy}")
+MAX_BARCODE_LENGTH = 64
+COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
+COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag")
+
+
+class CopyStatus(StrEnum):
+    AVAILABLE = "AVAILABLE"
+    ON_LOAN = "ON_LOAN"
+    ON_HOLD_SHELF = "ON_HOLD_SHELF"
+    IN_TRANSIT = "IN_TRANSIT"
+    LOST = "LOST"
+    DAMAGED = "DAMAGED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+CIRCULATING = frozenset({CopyStatus.ON_LOAN, CopyStatus.ON_HOLD_SHELF})
+"""Statuses only circulation (the loans service) moves a copy into and out of."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,32 +59,24 @@ class CopyDetails:
         )
 
 
-@dataclass(frozen=True, slots=True)
-class CopyCreated:
-    event_id: uuid.UUID
-    occurred_at: datetime
+@dataclass(frozen=True, kw_only=True)
+class CopyCreated(DomainEvent):
     copy: Copy
 
 
-@dataclass(frozen=True, slots=True)
-class CopyUpdated:
-    event_id: uuid.UUID
-    occurred_at: datetime
+@dataclass(frozen=True, kw_only=True)
+class CopyUpdated(DomainEvent):
     copy: Copy
     changed: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CopyDeleted:
-    event_id: uuid.UUID
-    occurred_at: datetime
+@dataclass(frozen=True, kw_only=True)
+class CopyDeleted(DomainEvent):
     copy: Copy
 
 
-@dataclass(frozen=True, slots=True)
-class CopyStatusChanged:
-    event_id: uuid.UUID
-    occurred_at: datetime
+@dataclass(frozen=True, kw_only=True)
+class CopyStatusChanged(DomainEvent):
     copy: Copy
     previous: CopyStatus
     status: CopyStatus
@@ -86,11 +99,11 @@ class Copy(Versioned):
     current_loan: str = ""
     current_hold: str = ""
     version: int = 1
-    events: list[object] = field(default_factory=list)
+    events: list[DomainEvent] = field(default_factory=list)
 
     @property
     def name(self) -> str:
-        return copy_name(self.book_id, self.id)
+        return COPY.format(self.book_id, self.id)
 
     @classmethod
     def register(cls, book_id: uuid.UUID, details: CopyDetails, *, now: datetime, status: CopyStatus) -> Copy:
@@ -98,7 +111,7 @@ class Copy(Versioned):
         if status in CIRCULATING:
             raise InvalidArgument.field("copy.status", "ON_LOAN and ON_HOLD_SHELF are set by circulation")
         copy = cls(uuid.uuid4(), book_id, details.validated(), created_at=now, updated_at=now, status=status)
-        copy.events.append(CopyCreated(uuid.uuid4(), now, copy))
+        copy.events.append(CopyCreated(occurred_at=now, copy=copy))
         return copy
 
     def revise(self, changes: CopyDetails, status: CopyStatus | None, paths: tuple[str, ...], *, now: datetime) -> None:
@@ -113,7 +126,7 @@ class Copy(Versioned):
             self._refuse_if_circulating("change its status")
         if changed:
             self.details, self.updated_at = details, now
-            self.events.append(CopyUpdated(uuid.uuid4(), now, self, changed))
+            self.events.append(CopyUpdated(occurred_at=now, copy=self, changed=changed))
         if moves and status is not None:
             self._move(status, now)
         elif changed:
@@ -121,7 +134,7 @@ class Copy(Versioned):
 
     def remove(self, *, now: datetime) -> None:
         self._refuse_if_circulating("be deleted")
-        self.events.append(CopyDeleted(uuid.uuid4(), now, self))
+        self.events.append(CopyDeleted(occurred_at=now, copy=self))
 
     def check_out(self, loan: str, *, hold: str = "", now: datetime) -> None:
         """ON_LOAN for `loan`; the same loan again is a no-op. A held copy goes only to its own hold's loan."""
@@ -180,14 +193,22 @@ class Copy(Versioned):
     def _move(self, status: CopyStatus, now: datetime, *, loan: str = "", hold: str = "") -> None:
         previous, self.status = self.status, status
         self.updated_at, self.version = now, self.version + 1
-        self.events.append(CopyStatusChanged(uuid.uuid4(), now, self, previous, status, loan, hold))
+        self.events.append(
+            CopyStatusChanged(occurred_at=now, copy=self, previous=previous, status=status, loan=loan, hold=hold)
+        )
 
 
 class CopyNotFound(NotFound):
-    def __init__(self, name: str) -> None:
+    def __init__(self, book_id: uuid.UUID, copy_id: uuid.UUID) -> None:
+        name = COPY.format(book_id, copy_id)
         super().__init__(name, f"{name} not found")
 
 
 class BarcodeNotFound(NotFound):
     def __init__(self, barcode: str) -> None:
         super().__init__(f"copies/-?barcode={barcode}", f"no copy has barcode {barcode}", reason="BARCODE_NOT_FOUND")
+
+
+class NoCopyAvailable(FailedPrecondition):
+    def __init__(self, book: str) -> None:
+        super().__init__(f"no copy of {book} is available", reason="NO_COPY_AVAILABLE", metadata={"book": book})

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from services.catalog.domain import CopyStatus, copy_name
-from services.catalog.inventory import BarcodeNotFound, Copy, CopyDetails, CopyNotFound
-from services.catalog.queries import Condition
-from services.catalog.tables import books, copies
-from services.support.runtime.db import TrackingRepository, violated_constraint
+from services.catalog.app.queries import Condition
+from services.catalog.data.tables import books, copies
+from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
+from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
 
 
-@dataclass(frozen=True, slots=True)
-class CopyPage:
-    copies: list[Copy]
-    total_size: int
-    has_more: bool
-
-
-def _to_copy(row: sa.Row[tuple[object, ...]]) -> Copy:
+def _to_copy(row: sa.Row[Any]) -> Copy:
     m = row._mapping
     details = CopyDetails(
         barcode=m["barcode"],
@@ -48,6 +39,7 @@ def _to_copy(row: sa.Row[tuple[object, ...]]) -> Copy:
 
 
 def _fields(copy: Copy) -> dict[str, object]:
+    """The stored columns a change may touch (the version is update_versioned's business)."""
     d = copy.details
     return {
         "barcode": d.barcode,
@@ -59,7 +51,6 @@ def _fields(copy: Copy) -> dict[str, object]:
         "current_loan": copy.current_loan or None,
         "current_hold": copy.current_hold or None,
         "updated_at": copy.updated_at,
-        "version": copy.version,
     }
 
 
@@ -87,15 +78,23 @@ _ON_HOLD = sa.select(copies).where(copies.c.current_hold == sa.bindparam("hold")
 _AVAILABLE_COUNT = sa.select(sa.func.count()).where(
     copies.c.book_id == sa.bindparam("book_id"), copies.c.status == CopyStatus.AVAILABLE.value
 )
-# The parameters that name columns (those of _fields) make the SET clause.
-_UPDATE_COPY = copies.update().where(copies.c.id == sa.bindparam("copy_id"))
-
 _CONDITION_COLUMNS = {"status": copies.c.status, "branch": copies.c.branch, "item_type": copies.c.item_type}
+
+
+def _where(book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [] if book_id is None else [copies.c.book_id == book_id]
+    for c in conditions:
+        column = _CONDITION_COLUMNS[c.field]
+        where.append(column == c.value if c.op == "=" else column != c.value)
+    return where
 
 
 class SqlCopyRepository(TrackingRepository):
     async def add_many(self, new_copies: Sequence[Copy]) -> None:
-        values = [{**_fields(c), "id": c.id, "book_id": c.book_id, "created_at": c.created_at} for c in new_copies]
+        values = [
+            {**_fields(c), "id": c.id, "book_id": c.book_id, "created_at": c.created_at, "version": c.version}
+            for c in new_copies
+        ]
         try:
             async with self.session.begin_nested():
                 await self.session.execute(copies.insert(), values)
@@ -107,13 +106,13 @@ class SqlCopyRepository(TrackingRepository):
     async def add(self, copy: Copy) -> None:
         await self.add_many([copy])
 
-    async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, lock: bool = False) -> Copy:
-        query = _BY_ID_FOR_UPDATE if lock else _BY_ID
+    async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, for_update: bool = False) -> Copy:
+        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
         params = {"copy_id": copy_id, "book_id": book_id}
-        return await self._one(query, params, lambda: CopyNotFound(copy_name(book_id, copy_id)))
+        return await self._one(query, params, lambda: CopyNotFound(book_id, copy_id))
 
-    async def by_barcode(self, barcode: str, *, lock: bool = False) -> Copy:
-        query = _BY_BARCODE_FOR_UPDATE if lock else _BY_BARCODE
+    async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
+        query = _BY_BARCODE_FOR_UPDATE if for_update else _BY_BARCODE
         return await self._one(query, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
 
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
@@ -135,9 +134,14 @@ class SqlCopyRepository(TrackingRepository):
         return self._track(_to_copy(row)) if row else None
 
     async def save(self, copy: Copy) -> None:
+        """Writes a change if the row still has the version it was read with (the change bumped it by one).
+
+        Circulation holds the row's lock, so only a cataloguer's update can lose this race."""
         # No savepoint: a refused update ends the unit of work anyway (the error goes to the caller).
         try:
-            await self.session.execute(_UPDATE_COPY, {**_fields(copy), "copy_id": copy.id})
+            await update_versioned(
+                self.session, copies, row_id=copy.id, version=copy.version - 1, values=_fields(copy), name=copy.name
+            )
         except IntegrityError as error:
             raise _translate(error, [copy]) from None
 
@@ -152,20 +156,18 @@ class SqlCopyRepository(TrackingRepository):
 
     async def list(
         self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition], after: str | None, limit: int
-    ) -> CopyPage:
-        """Copies by barcode (unique, so the order is stable), of one book or of all."""
-        where: list[sa.ColumnElement[bool]] = [] if book_id is None else [copies.c.book_id == book_id]
-        for c in conditions:
-            column = _CONDITION_COLUMNS[c.field]
-            where.append(column == c.value if c.op == "=" else column != c.value)
-        query = sa.select(copies).where(*where).order_by(copies.c.barcode).limit(limit + 1)
+    ) -> list[Copy]:
+        """Up to limit + 1 copies by barcode (unique, so the order is stable), of one book or of all."""
+        query = sa.select(copies).where(*_where(book_id, conditions)).order_by(copies.c.barcode).limit(limit + 1)
         if after is not None:
             query = query.where(copies.c.barcode > after)
-        rows = (await self.session.execute(query)).all()
-        total = await self.session.scalar(sa.select(sa.func.count()).select_from(copies).where(*where))
-        return CopyPage([_to_copy(r) for r in rows[:limit]], int(total or 0), len(rows) > limit)
+        return [_to_copy(r) for r in (await self.session.execute(query)).all()]
 
-    async def _one(self, query: sa.Select[Any], params: dict[str, object], missing: Callable[[], Exception]) -> Copy:
+    async def count(self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> int:
+        query = sa.select(sa.func.count()).select_from(copies).where(*_where(book_id, conditions))
+        return int(await self.session.scalar(query) or 0)
+
+    async def _one(self, query: sa.Select[Any], params: Mapping[str, object], missing: Callable[[], Exception]) -> Copy:
         row = (await self.session.execute(query, params)).first()
         if row is None:
             raise missing()

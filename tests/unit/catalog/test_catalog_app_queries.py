@@ -1,17 +1,26 @@
-"""The catalog's query language (AIP-160 filters, order_by) and search validation."""
+"""The catalog's query language (AIP-160 filters, order_by), search validation, and the cursors of page tokens."""
+
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 
-from services.catalog.queries import (
+from services.catalog.app.queries import (
     BOOK_FILTER_FIELDS,
     COPY_FILTER_FIELDS,
     Condition,
+    Ranked,
     Search,
     SearchFilters,
     SortKey,
     parse_filter,
     parse_order_by,
+    resume_after,
+    score_cursor,
+    sort_cursor,
+    start_after,
 )
+from services.catalog.domain.books import Book, BookDetails
 from services.support.runtime.errors import InvalidArgument
 
 
@@ -66,3 +75,27 @@ def test_a_search_needs_a_query_or_a_filter() -> None:
     Search(filters=SearchFilters(language="ru")).validated()
     with pytest.raises(InvalidArgument):
         Search().validated()
+
+
+def test_a_sort_cursor_reads_back_as_typed_values_then_the_book_id() -> None:
+    book = Book.register(BookDetails(title="Dead Souls", publication_year=1842), now=datetime(2026, 1, 2, tzinfo=UTC))
+    keys = parse_order_by("title, publication_year desc, create_time")
+    cursor = sort_cursor(book, keys)
+    assert resume_after(keys, cursor) == ("Dead Souls", 1842, book.created_at, book.id)
+
+
+@pytest.mark.parametrize("cursor", [[], ["Dead Souls"], ["Dead Souls", "not a uuid"], ["Dead Souls", 7], [1, 2, 3]])
+def test_a_tampered_sort_cursor_is_refused_on_the_page_token(cursor: list[object]) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        resume_after(parse_order_by("title"), cursor)
+    assert refused.value.violations[0].field == "page_token"
+
+
+def test_a_search_page_resumes_right_after_the_last_hit_even_among_equal_scores() -> None:
+    ids = sorted(uuid.uuid4() for _ in range(4))
+    ranked = [Ranked(2.0, ids[0]), Ranked(1.0, ids[1]), Ranked(1.0, ids[2]), Ranked(0.5, ids[3])]
+    assert start_after(ranked, None) == 0
+    assert start_after(ranked, score_cursor(ranked[1])) == 2
+    assert start_after(ranked, score_cursor(ranked[3])) == 4
+    with pytest.raises(InvalidArgument):
+        start_after(ranked, ["high", "x"])

@@ -1,14 +1,11 @@
 """Copy circulation rules, without I/O."""
 
-import ast
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
-from services.catalog.domain import Book, BookDetails, BookUpdated, CopyStatus, update_paths
-from services.catalog.inventory import Copy, CopyDetails, CopyStatusChanged
+from services.catalog.domain.copies import COPY, Copy, CopyDetails, CopyStatus, CopyStatusChanged, CopyUpdated
 from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -91,41 +88,15 @@ def test_a_stale_etag_is_a_conflict() -> None:
         copy.check_etag('W/"0"')
 
 
-def test_revising_a_book_records_only_the_fields_that_changed() -> None:
-    book = Book.register(BookDetails(title="Dead Souls", language="ru"), now=NOW)
-    book.events.clear()
-    book.revise(BookDetails(title="Dead Souls", subtitle="A Poem"), ("title", "subtitle"), now=NOW)
-    (event,) = book.events
-    assert isinstance(event, BookUpdated) and event.changed == ("subtitle",)
-    assert (book.version, book.details.language) == (2, "ru")
-    book.revise(BookDetails(title="Dead Souls"), ("title",), now=NOW)
-    assert book.version == 2  # nothing changed, nothing recorded
+def test_a_cataloguer_revision_bumps_the_version_once_and_records_what_changed() -> None:
+    copy = _copy()
+    copy.revise(CopyDetails(barcode="B-1", branch="EAST"), CopyStatus.DAMAGED, ("branch", "status"), now=NOW)
+    assert (copy.details.branch, copy.status, copy.version) == ("EAST", CopyStatus.DAMAGED, 2)
+    assert [type(e) for e in copy.events] == [CopyUpdated, CopyStatusChanged]
+    copy.revise(copy.details, CopyStatus.DAMAGED, ("branch", "status"), now=NOW)
+    assert copy.version == 2 and len(copy.events) == 2  # nothing changed, nothing recorded
 
 
-@pytest.mark.parametrize(("mask", "error"), [(["name"], "output only"), (["colour"], "unknown field")])
-def test_a_mask_naming_an_output_only_or_unknown_field_is_refused(mask: list[str], error: str) -> None:
-    with pytest.raises(InvalidArgument) as caught:
-        update_paths(mask, sent=BookDetails(title="x"), writable=("title",), output_only=("name",))
-    assert caught.value.violations[0].field == "update_mask" and error in caught.value.message
-
-
-def test_no_mask_means_the_fields_sent() -> None:
-    sent = BookDetails(title="x", publication_year=1999)
-    assert update_paths([], sent=sent, writable=("title", "isbn", "publication_year"), output_only=()) == (
-        "title", "publication_year",
-    )  # fmt: skip
-
-
-def test_the_inventory_module_imports_no_infrastructure() -> None:
-    module = Path(__file__).resolve().parents[3] / "services" / "catalog" / "inventory.py"
-    roots = {
-        (node.module or "").split(".")[0]
-        for node in ast.walk(ast.parse(module.read_text()))
-        if isinstance(node, ast.ImportFrom)
-    } | {
-        a.name.split(".")[0]
-        for n in ast.walk(ast.parse(module.read_text()))
-        if isinstance(n, ast.Import)
-        for a in n.names
-    }
-    assert not roots & {"grpc", "sqlalchemy", "nats", "asyncpg", "athenaeum", "google"}
+def test_a_copy_is_named_under_its_book() -> None:
+    copy = _copy()
+    assert COPY.parse(copy.name) == (copy.book_id, copy.id)

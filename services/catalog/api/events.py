@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from athenaeum.catalog.v1 import events_pb2
-from services.catalog import convert
-from services.catalog.domain import BookCreated, BookDeleted, BooksImported, BookUpdated, book_name
-from services.catalog.inventory import CopyCreated, CopyDeleted, CopyStatusChanged, CopyUpdated
-from services.support.runtime.messaging import subject
+from services.catalog.api import convert
+from services.catalog.domain.books import BOOK, BookCreated, BookDeleted, BooksImported, BookUpdated
+from services.catalog.domain.copies import COPY, CopyCreated, CopyDeleted, CopyStatusChanged, CopyUpdated
+from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.names import NamePattern
 from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.wire import outbox_message, timestamp
 
-BOOK_CREATED_SUBJECT = subject("catalog", "book_created")
 
-
-def _payload(event: object, event_id: str, occurred: Timestamp) -> Message:
+def _payload(event: DomainEvent, event_id: str, occurred: Timestamp | None) -> Message:
     match event:
         case BookCreated(book=book):
             return events_pb2.BookCreated(event_id=event_id, occur_time=occurred, book=convert.book_to_proto(book))
@@ -33,7 +32,7 @@ def _payload(event: object, event_id: str, occurred: Timestamp) -> Message:
             )
         case BookDeleted(book_id=book_id, isbn=isbn, title=title):
             return events_pb2.BookDeleted(
-                event_id=event_id, occur_time=occurred, name=book_name(book_id), isbn=isbn, title=title
+                event_id=event_id, occur_time=occurred, name=BOOK.format(book_id), isbn=isbn, title=title
             )
         case CopyCreated(copy=copy):
             return events_pb2.CopyCreated(event_id=event_id, occur_time=occurred, copy=convert.copy_to_proto(copy))
@@ -53,7 +52,7 @@ def _payload(event: object, event_id: str, occurred: Timestamp) -> Message:
                 event_id=event_id,
                 occur_time=occurred,
                 name=event.copy.name,
-                book=book_name(event.copy.book_id),
+                book=BOOK.format(event.copy.book_id),
                 barcode=event.copy.details.barcode,
                 previous_status=convert.status_to_proto(event.previous),
                 status=convert.status_to_proto(event.status),
@@ -72,38 +71,41 @@ def _payload(event: object, event_id: str, occurred: Timestamp) -> Message:
     raise TypeError(f"no wire format for {type(event).__name__}")
 
 
-def encode(event: object) -> OutboxMessage:
+def encode(event: DomainEvent) -> OutboxMessage:
     """The outbox message for a catalog domain event."""
-    event_id: uuid.UUID = event.event_id  # type: ignore[attr-defined]
-    occurred_at: datetime = event.occurred_at  # type: ignore[attr-defined]
-    payload = _payload(event, str(event_id), timestamp(occurred_at))
-    return outbox_message("catalog", payload, event_id=event_id, occurred_at=occurred_at)
+    payload = _payload(event, str(event.event_id), timestamp(event.occurred_at))
+    return outbox_message("catalog", payload, event_id=event.event_id, occurred_at=event.occurred_at)
 
 
-def book_name_of(event: object) -> str:
-    """The book ("books/{id}") a domain event is about; "" for events about no single book."""
+def book_id_of(event: DomainEvent) -> uuid.UUID | None:
+    """The book a domain event is about; None for events about no single book."""
     match event:
         case BookCreated(book=book) | BookUpdated(book=book):
-            return book.name
+            return book.id
         case BookDeleted(book_id=book_id):
-            return book_name(book_id)
+            return book_id
         case CopyCreated(copy=copy) | CopyUpdated(copy=copy) | CopyDeleted(copy=copy) | CopyStatusChanged(copy=copy):
-            return book_name(copy.book_id)
-    return ""
+            return copy.book_id
+    return None
 
 
-def book_of(payload: Message) -> str:
-    """The book ("books/{id}") a catalog event is about; "" for events about no single book."""
+def book_of(payload: Message) -> uuid.UUID | None:
+    """The book a catalog event on the wire is about; None for events about no single book."""
     if isinstance(payload, events_pb2.BookCreated | events_pb2.BookUpdated):
-        return payload.book.name
+        return _book_id(payload.book.name, BOOK)
     if isinstance(payload, events_pb2.CopyStatusChanged):
-        return payload.book
+        return _book_id(payload.book, BOOK)
     if isinstance(payload, events_pb2.CopyCreated | events_pb2.CopyUpdated):
-        return _book_prefix(payload.copy.name)
-    if isinstance(payload, events_pb2.BookDeleted | events_pb2.CopyDeleted):
-        return _book_prefix(payload.name)
-    return ""
+        return _book_id(payload.copy.name, COPY)
+    if isinstance(payload, events_pb2.BookDeleted):
+        return _book_id(payload.name, BOOK)
+    if isinstance(payload, events_pb2.CopyDeleted):
+        return _book_id(payload.name, COPY)
+    return None
 
 
-def _book_prefix(name: str) -> str:
-    return "/".join(name.split("/")[:2])
+def _book_id(name: str, pattern: NamePattern) -> uuid.UUID | None:
+    try:
+        return pattern.parse(name)[0]
+    except InvalidArgument:
+        return None

@@ -1,14 +1,32 @@
-"""Read-side query language of the catalog: AIP-160 filters, AIP-132 order_by, search requests. Pure parsing."""
+"""Read-side query language of the catalog: AIP-160 filters, AIP-132 order_by, search requests, and the
+cursors their page tokens carry. Pure parsing: the data layer turns these values into SQL."""
 
 from __future__ import annotations
 
+import bisect
+import operator
 import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
 
-from services.catalog.domain import CopyStatus, normalize_isbn
+from services.catalog.domain.books import Book
+from services.catalog.domain.copies import CopyStatus
+from services.catalog.domain.isbn import normalize_isbn
 from services.support.runtime.errors import FieldViolation, InvalidArgument
 
-COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""What each comparison of a filter means; Python values and SQL columns both understand these."""
+COMPARISONS = tuple(OPERATORS)
 BOOK_FILTER_FIELDS = {
     "author": str,
     "subject": str,
@@ -34,7 +52,7 @@ class Condition:
     value: str | int
 
 
-def parse_filter(text: str, fields: dict[str, type], *, name: str = "filter") -> tuple[Condition, ...]:
+def parse_filter(text: str, fields: Mapping[str, type], *, name: str = "filter") -> tuple[Condition, ...]:
     """`field op value [AND field op value]...`; text values may be quoted. InvalidArgument names the problem."""
     tokens = _tokens(text, name)
     conditions: list[Condition] = []
@@ -52,7 +70,8 @@ def parse_filter(text: str, fields: dict[str, type], *, name: str = "filter") ->
 
 
 def _tokens(text: str, name: str) -> list[tuple[str, str]]:
-    tokens, position = [], 0
+    tokens: list[tuple[str, str]] = []
+    position = 0
     text = text.strip()
     while position < len(text):
         match = _TOKEN.match(text, position)
@@ -64,7 +83,7 @@ def _tokens(text: str, name: str) -> list[tuple[str, str]]:
     return tokens
 
 
-def _condition(field_name: str, op: str, raw: str, fields: dict[str, type], name: str, *kinds: str) -> Condition:
+def _condition(field_name: str, op: str, raw: str, fields: Mapping[str, type], name: str, *kinds: str) -> Condition:
     field_kind, op_kind, value_kind = kinds
     if field_kind != "word" or field_name not in fields:
         raise InvalidArgument.field(name, f"unknown field {field_name!r}; known: {', '.join(fields)}")
@@ -113,6 +132,34 @@ def parse_order_by(text: str, *, default: str = "create_time desc") -> tuple[Sor
             raise InvalidArgument.field("order_by", f"{words[0]} appears twice")
         keys.append(SortKey(words[0], words[1:] == ["desc"]))
     return tuple(keys)
+
+
+def sort_cursor(book: Book, keys: Sequence[SortKey]) -> list[object]:
+    """The values a page token carries to resume after `book` (JSON-friendly)."""
+    values = {"title": book.details.title, "publication_year": book.details.publication_year, "create_time": None}
+    return [book.created_at.isoformat() if k.field == "create_time" else values[k.field] for k in keys] + [str(book.id)]
+
+
+_CURSOR_TYPES: dict[str, Callable[[Any], object]] = {
+    "title": str,
+    "publication_year": int,
+    "create_time": datetime.fromisoformat,
+}
+
+
+def resume_after(keys: Sequence[SortKey], cursor: list[Any]) -> tuple[object, ...]:
+    """A token's cursor as typed sort values, then the book id (what `sort_cursor` wrote)."""
+    try:
+        if len(cursor) != len(keys) + 1:
+            raise ValueError
+        values = [_CURSOR_TYPES[k.field](v) for k, v in zip(keys, cursor, strict=False)]
+        return (*values, uuid.UUID(cursor[-1]))
+    except (ValueError, TypeError, AttributeError):
+        raise _not_our_token() from None
+
+
+def _not_our_token() -> InvalidArgument:
+    return InvalidArgument.field("page_token", "is not a token this service issued")
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,3 +215,35 @@ class Search:
             return normalize_isbn(self.text)
         except ValueError:
             return ""
+
+
+class Ranked(NamedTuple):
+    """A book matching a search and its score; results go by score, best first, then by id."""
+
+    score: float
+    book_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A search result: the book, its score, and the matching passages (<b>…</b> around the words)."""
+
+    book: Book
+    score: float
+    highlights: list[str]
+
+
+def score_cursor(ranked: Ranked) -> list[object]:
+    return [ranked.score, str(ranked.book_id)]
+
+
+def start_after(ranked: Sequence[Ranked], cursor: list[Any] | None) -> int:
+    """Where the page after `cursor` (what `score_cursor` wrote) starts in `ranked`."""
+    if cursor is None:
+        return 0
+    try:
+        score, book_id = cursor
+        after = (-float(score), uuid.UUID(str(book_id)))
+    except (ValueError, TypeError):
+        raise _not_our_token() from None
+    return bisect.bisect_right(ranked, after, key=lambda r: (-r.score, r.book_id))

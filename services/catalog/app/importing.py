@@ -15,9 +15,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.catalog.domain import BOOK_FIELDS, Book, BookDetails, CopyStatus, ImportBatch
-from services.catalog.handlers import CatalogUnitOfWork
-from services.catalog.inventory import Copy, CopyDetails
+from services.catalog.app.ports import CatalogUnitOfWork
+from services.catalog.domain.books import BOOK_FIELDS, Book, BookDetails, ImportBatch
+from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
 
@@ -26,6 +26,7 @@ LIST_SEPARATOR = ";"
 MAX_COPIES_PER_ROW = 1000
 MAX_REPORTED_ERRORS = 1000
 WRITE_CHUNK = 2000
+_TEXT_COLUMNS = ("isbn", "subtitle", "publisher", "language", "description", "cover_url")
 _COPIES = re.compile(r"^\s*(?:(?P<count>\d+)|(?P<branches>[^:;]+:\d+(?:\s*;\s*[^:;]+:\d+)*))\s*$")
 
 
@@ -35,6 +36,12 @@ class ImportChunk:
 
     header: str
     rows: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportBooks:
+    chunks: AsyncIterator[ImportChunk]
+    request_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +94,8 @@ def parse_row(columns: tuple[str, ...], number: int, text: str, *, current_year:
     if copies is None:
         return RowError(number, f"row {number}: copies: expected a number or BRANCH:N;BRANCH:N")
     details = BookDetails(
-        **{k: v for k, v in cells.items() if k in ("isbn", "title", "subtitle", "publisher", "language")},
-        **{k: v for k, v in cells.items() if k in ("description", "cover_url")},
+        title=cells["title"],
+        **{k: v for k, v in cells.items() if k in _TEXT_COLUMNS},
         authors=tuple(cells.get("authors", "").split(LIST_SEPARATOR)),
         subjects=tuple(cells.get("subjects", "").split(LIST_SEPARATOR)),
         publication_year=int(year or 0),
@@ -132,18 +139,20 @@ async def read_stream(
                     result = RowError(number, f"row {number}: book.isbn: {isbn} is already on row {seen_isbns[isbn]}")
                 else:
                     seen_isbns[isbn] = number
-            (errors if isinstance(result, RowError) else parsed).append(result)  # type: ignore[arg-type]
+            if isinstance(result, RowError):
+                errors.append(result)
+            else:
+                parsed.append(result)
     if not columns:
         raise InvalidArgument.field("header", "the first message must carry the CSV header")
     return parsed, errors, columns
 
 
-async def import_books(
-    chunks: AsyncIterator[ImportChunk], *, request_id: uuid.UUID | None, uow: CatalogUnitOfWork, clock: Clock
-) -> ImportSummary:
+async def import_books(cmd: ImportBooks, *, uow: CatalogUnitOfWork, clock: Clock) -> ImportSummary:
     """Validates every row; writes all of them in one transaction, or none when any row is bad."""
     now = clock.now()
-    parsed, errors, columns = await read_stream(chunks, current_year=now.year)
+    request_id = cmd.request_id
+    parsed, errors, columns = await read_stream(cmd.chunks, current_year=now.year)
     if errors:
         return ImportSummary(failed=len(errors), errors=errors[:MAX_REPORTED_ERRORS])
     updatable = tuple(c for c in columns if c in BOOK_FIELDS)
@@ -152,14 +161,14 @@ async def import_books(
             created, updated = previous.removeprefix("imports/").split("+")
             return ImportSummary(created=int(created), updated=int(updated))
         existing = await uow.books.by_isbns([r.details.isbn for r in parsed if r.details.isbn])
-        new_books, new_copies = [], []
+        new_books: list[Book] = []
+        new_copies: list[Copy] = []
         for row in parsed:
             book = existing.get(row.details.isbn)
             if book is None:
                 book = Book.register(row.details, now=now)
                 new_books.append(book)
-            else:
-                book.revise(row.details, updatable, now=now)
+            elif book.revise(row.details, updatable, now=now):
                 await uow.books.save(book)
             new_copies += _new_copies(book, row, now)
         for start in range(0, len(new_books), WRITE_CHUNK):
@@ -167,7 +176,7 @@ async def import_books(
         for start in range(0, len(new_copies), WRITE_CHUNK):
             await uow.copies.add_many(new_copies[start : start + WRITE_CHUNK])
         summary = ImportSummary(created=len(new_books), updated=len(parsed) - len(new_books))
-        uow.books.seen.append(ImportBatch.finished(created=summary.created, updated=summary.updated, now=now))
+        uow.books.record(ImportBatch.finished(created=summary.created, updated=summary.updated, now=now))
         await uow.requests.remember(request_id, "ImportBooks", f"imports/{summary.created}+{summary.updated}")
         await uow.commit()
     return summary
