@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.ports import Catalog, LoansUnitOfWork
 from services.loans.app.saga import step_id
-from services.loans.app.shelf import after_commit, release_extra
+from services.loans.app.shelf import after_commit, release_extra, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
@@ -47,6 +47,8 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
     loan, extra = await _close(loan.id, shelved_for, cmd, uow=uow, clock=clock, currency=currency)
     if extra is not None:
         await after_commit(release_extra(*extra, catalog=catalog), loan.name)
+    elif waiting is not None and not shelved_for:  # the hold asked for got a copy meanwhile: serve the next
+        await after_commit(serve_queue(loan.book, uow=uow, clock=clock, catalog=catalog), loan.name)
     return loan
 
 

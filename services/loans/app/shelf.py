@@ -95,11 +95,16 @@ async def release_and_pass_on(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock
         except (FailedPrecondition, NotFound):
             pass  # not on the shelf for this hold any more
         await retry_conflicts(lambda: _mark_released(hold_id, uow=uow, clock=clock))
+    await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog)
+    return True
+
+
+async def serve_queue(book: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> None:
+    """A copy of `book` may have become available: offer one to the head of its queue, if anyone waits."""
     async with uow:
-        head = await uow.holds.next_waiting(hold.book)
+        head = await uow.holds.next_waiting(book)
     if head is not None:
         await make_ready_if_first(head.id, uow=uow, clock=clock, catalog=catalog)
-    return True
 
 
 async def _mark_released(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock) -> None:
