@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from services.loans.app.pages import number_after
 from services.loans.app.ports import Catalog, HoldFilter, LoansUnitOfWork, PageRequest, Users
-from services.loans.app.shelf import after_commit, make_ready_if_first, release_and_pass_on
+from services.loans.app.shelf import after_commit, release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.borrowing import BOOK, ensure_eligible
 from services.loans.domain.holds import HOLD, Hold, HoldStatus
@@ -63,8 +63,14 @@ async def place_hold(cmd: PlaceHold, *, uow: LoansUnitOfWork, clock: Clock, user
         await uow.holds.add(hold)
         await uow.requests.remember(cmd.request_id, "PlaceHold", hold.name)
         await uow.commit()
-    ready = await after_commit(make_ready_if_first(hold.id, uow=uow, clock=clock, catalog=catalog), hold.name)
-    return ready or hold
+    await after_commit(serve_queue(cmd.book, uow=uow, clock=clock, catalog=catalog), hold.name)
+    return await after_commit(_as_it_is(hold.id, uow), hold.name) or hold
+
+
+async def _as_it_is(hold_id: uuid.UUID, uow: LoansUnitOfWork) -> Hold:
+    """The hold with its queue position (or READY, when a copy went on the shelf for it)."""
+    async with uow:
+        return await uow.holds.get(hold_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,8 +172,11 @@ class HoldRepository(Protocol):
         """READY holds past their pickup time, and ended holds whose copy is still on the shelf; locked
         (skipping those another process holds)."""
 
-    async def books_with_waiting_and_none_ready(self, *, limit: int = 200) -> list[str]:
-        """Books whose queue has no copy on the shelf: a copy that became available may serve them."""
+    async def waiting(self, book: str, *, limit: int) -> list[Hold]:
+        """The book's WAITING holds in queue order, the first `limit` of them."""
+
+    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
+        """Books with a queue: a copy that became available may serve it."""
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         """Oldest first; the cursor is the hold's place in the order of all holds."""

@@ -20,7 +20,7 @@ from services.loans.app.comparing import compare_with_catalog
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.issuing import compensate, find_copy_out_on
 from services.loans.app.ports import Catalog, LoansUnitOfWork
-from services.loans.app.shelf import make_ready_if_first, release_and_pass_on
+from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LoanStatus
@@ -158,7 +158,7 @@ async def settle_holds(
             if hold.expire(now=now):
                 report.holds_expired += 1
                 await uow.holds.save(hold)
-        books = await uow.holds.books_with_waiting_and_none_ready()
+        books = await uow.holds.books_with_waiting()
         if not dry_run:
             await uow.commit()
     if dry_run:
@@ -166,10 +166,6 @@ async def settle_holds(
     for hold in attention:
         if hold.copy_left_on_shelf:
             await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
-    for book in books:
-        async with uow:
-            head = await uow.holds.next_waiting(book)
-        if head is None:
-            continue
-        if (await make_ready_if_first(head.id, uow=uow, clock=clock, catalog=catalog)).status == HoldStatus.READY:
-            report.holds_made_ready += 1
+    for book in books:  # a copy may have come back to no one (a return whose catalog step was late, say)
+        served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog)
+        report.holds_made_ready += sum(hold.status == HoldStatus.READY for hold in served.values())

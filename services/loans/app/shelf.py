@@ -15,13 +15,15 @@ from typing import TypeVar
 
 from services.loans.app.ports import Catalog, LoansUnitOfWork
 from services.loans.app.saga import step_id
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.holds import Hold
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
 
 log = logging.getLogger("athenaeum.loans")
 T = TypeVar("T")
+QUEUE_SERVED_AT_ONCE = 20
+"""Holds of one book offered a copy in one go (the reconciler's next pass goes on from there)."""
 
 
 async def after_commit(step: Awaitable[T], committed: str) -> T | None:
@@ -36,20 +38,24 @@ async def after_commit(step: Awaitable[T], committed: str) -> T | None:
         return None
 
 
-async def make_ready_if_first(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:
-    """If this WAITING hold heads its queue, ask the catalog to put an available copy on the shelf for it."""
+async def serve_queue(
+    book: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, most: int = QUEUE_SERVED_AT_ONCE
+) -> dict[uuid.UUID, Hold]:
+    """Offer copies to the book's WAITING holds, in queue order, while the catalog has one available: the
+    holds looked at, by id, as they are now. (Copies come back at once, to a hold asked for by several
+    returns at once, or to nobody: whoever frees a copy serves the whole queue, not only its head.)"""
     async with uow:
-        hold = await uow.holds.get(hold_id)
-        head = await uow.holds.next_waiting(hold.book)
-    if hold.status != HoldStatus.WAITING or head is None or head.id != hold.id:
-        return hold
-    try:
-        # No request_id: the catalog keeps one shelf copy per hold, and a refusal now ("none available")
-        # must not be the answer to every later try.
-        copy = await catalog.reserve(book=hold.book, hold=hold.name, branch=hold.pickup_branch, request_id="")
-    except (FailedPrecondition, NotFound, DependencyUnavailable):
-        return hold  # nothing on the shelf now: it waits (a return traps a copy; the reconciler retries)
-    return await shelved(hold_id, copy.name, uow=uow, clock=clock, catalog=catalog)
+        queue = await uow.holds.waiting(book, limit=most)
+    served: dict[uuid.UUID, Hold] = {}
+    for hold in queue:
+        try:
+            # No request_id: the catalog keeps one shelf copy per hold (a repeat gets the same copy), and a
+            # refusal now ("none available") must not be the answer to every later try.
+            copy = await catalog.reserve(book=book, hold=hold.name, branch=hold.pickup_branch, request_id="")
+        except (FailedPrecondition, NotFound, DependencyUnavailable):
+            break  # nothing more on the shelf now: the rest wait (a return traps a copy; the reconciler retries)
+        served[hold.id] = await shelved(hold.id, copy.name, uow=uow, clock=clock, catalog=catalog)
+    return served
 
 
 async def shelved(hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:
@@ -97,14 +103,6 @@ async def release_and_pass_on(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock
         await retry_conflicts(lambda: _mark_released(hold_id, uow=uow, clock=clock))
     await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog)
     return True
-
-
-async def serve_queue(book: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> None:
-    """A copy of `book` may have become available: offer one to the head of its queue, if anyone waits."""
-    async with uow:
-        head = await uow.holds.next_waiting(book)
-    if head is not None:
-        await make_ready_if_first(head.id, uow=uow, clock=clock, catalog=catalog)
 
 
 async def _mark_released(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock) -> None:

@@ -9,8 +9,10 @@ One row per request_id (`idempotent_requests`):
 - IN_PROGRESS: an attempt owns the id (`owner`) until `lease_until`; a twin waits for it, and a retry after the
   lease (the attempt died) takes it over.
 - COMMITTED: the change is committed (`resource` names what it made); `answer` is the serialized response, or
-  the google.rpc.Status of a final refusal when `refused`. A COMMITTED row without an answer (the process died
-  between the commit and storing it) is answered by running the use case again, which recalls the resource.
+  the google.rpc.Status of a final refusal when `refused`. Until the answer is stored the owner keeps its lease
+  (the call may have more to do after its commit, e.g. put a copy on the hold shelf): a twin waits for it. A
+  COMMITTED row without an answer after the lease (the process died between the commit and storing it) is
+  answered by running the use case again, which recalls the resource.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ _new = upsert(REQUESTS).values(
 # A fresh id is inserted as committed; an id the runtime claimed is committed only by the attempt that owns it.
 _REMEMBER = _new.on_conflict_do_update(
     index_elements=[REQUESTS.c.request_id],
-    set_={"state": COMMITTED, "resource": _new.excluded.resource, "lease_until": None},
+    set_={"state": COMMITTED, "resource": _new.excluded.resource},
     where=(REQUESTS.c.owner == _new.excluded.owner) & (REQUESTS.c.state == IN_PROGRESS),
 ).returning(REQUESTS.c.request_id)
 

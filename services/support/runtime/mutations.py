@@ -162,11 +162,17 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
         request_id = parse_request_id(call.request.request_id)
         if request_id is None or self._ledger is None:
             return await self._detached_from_client(call.run(resumable=False))
+        return await self._detached_from_client(self._once(request_id, call))
+
+    async def _once(self, request_id: uuid.UUID, call: _Call) -> Any:
+        """Claim the id and run the request, or answer from what the ledger knows. Detached from the client
+        from the start: a client that leaves mid-claim must not leave a claim nobody works on."""
+        assert self._ledger is not None
         attempt = Attempt(request_id, call.facts.operation, uuid.uuid4())
         prints = fingerprint(call.facts.operation, call.request, _caller())
         seen = await self._ledger.claim(attempt, prints, lease=self._budget + LEASE_GRACE_SECONDS)
         if seen is None:
-            return await self._detached_from_client(self._first(attempt, call))
+            return await self._first(attempt, call)
         return await self._repeat(seen, attempt, prints, call)
 
     async def _detached_from_client(self, work: Awaitable[Any]) -> Any:
@@ -225,7 +231,7 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
         if not seen.settled:
             waited = await self._ledger.wait(attempt.request_id, budget=_wait_budget(call.context, self._budget))
             if waited is None or (not waited.settled and waited.lease_left <= 0):  # freed or abandoned: ours now
-                return await self._call(call)
+                return await self._once(attempt.request_id, call)
             seen = waited
         if not seen.settled:
             REQUEST_REPEATS.labels(operation, "in_progress").inc()

@@ -92,8 +92,8 @@ class Seen:
 
     @property
     def settled(self) -> bool:
-        """Committed: its answer is stored, or can be recalled by running the use case again."""
-        return self.state == COMMITTED
+        """Committed, and its answer is stored, or its owner is gone (the use case can recall it)."""
+        return self.state == COMMITTED and (self.answer is not None or self.lease_left <= 0)
 
 
 class RequestLedger:

@@ -276,10 +276,12 @@ class FakeHoldRepository:
         ]
         return [self._tx.hand_out("holds", h) for h in due[:limit]]
 
-    async def books_with_waiting_and_none_ready(self, *, limit: int = 200) -> list[str]:
-        holds = self._in_order()
-        ready = {h.book for h in holds if h.status == HoldStatus.READY}
-        waiting = [h.book for h in holds if h.status == HoldStatus.WAITING and h.book not in ready]
+    async def waiting(self, book: str, *, limit: int) -> list[Hold]:
+        queue = [h for h in self._in_order() if h.book == book and h.status == HoldStatus.WAITING]
+        return [self._tx.hand_out("holds", h) for h in queue[:limit]]
+
+    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
+        waiting = [h.book for h in self._in_order() if h.status == HoldStatus.WAITING]
         return list(dict.fromkeys(waiting))[:limit]
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
