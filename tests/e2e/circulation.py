@@ -4,8 +4,10 @@ them, and the invariants circulation must keep."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
@@ -144,3 +146,46 @@ def reserve_behind_loans_back(mesh: Any, book: str, hold: str) -> catalog_pb2.Co
     shelf for `hold` that loans never recorded."""
     stub, metadata = as_loans(mesh)
     return stub.ReserveCopy(catalog_pb2.ReserveCopyRequest(book=book, hold=hold), metadata=metadata, timeout=10)
+
+
+@dataclass
+class Outage:
+    """A process killed with SIGKILL and started again: when it went down, and when the mesh served again."""
+
+    name: str
+    down_at: float
+    back_at: float = float("inf")
+
+
+@dataclass
+class Faults:
+    """kill -9 and restart of the mesh's processes (a service) or the session's (Postgres, NATS)."""
+
+    mesh: Any
+    infra: Any
+    outages: list[Outage] = field(default_factory=list)
+
+    def available(self) -> bool:
+        """False when the session uses servers of its own (DATABASE_URL / NATS_URL): not ours to kill."""
+        names = {process.name for process in self.infra.processes}
+        return {"postgres", "nats"} <= names
+
+    def crash_and_recover(self, name: str, *, down_for: float = 1.0) -> Outage:
+        supervisor = self.infra if name in ("postgres", "nats") else self.mesh
+        process = supervisor.process(name)
+        outage = Outage(name, time.monotonic())
+        self.outages.append(outage)
+        process.kill()
+        time.sleep(down_for)
+        process.start()
+        self.wait_serving()
+        outage.back_at = time.monotonic()
+        return outage
+
+    def wait_serving(self, timeout: float = 90.0) -> None:
+        """Until every service says SERVING (its health follows Postgres, NATS and its consumers)."""
+        for service in self.mesh.services:
+            self.mesh.wait_ready(service, timeout=timeout)
+
+    def during_an_outage(self, moment: float, *, grace: float = 5.0) -> bool:
+        return any(o.down_at <= moment <= o.back_at + grace for o in self.outages)

@@ -22,7 +22,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.api import field_behavior_pb2
@@ -148,7 +148,7 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
             return handler
         rule = self._policy.get(details.method)
         facts = method_facts(details.method, public=rule is not None and rule.public)
-        behavior = handler.unary_unary
+        behavior = cast(Behavior, handler.unary_unary)
 
         async def guarded(request: Any, context: Any) -> Any:
             return await self._call(_Call(facts, behavior, request, context))

@@ -177,7 +177,7 @@ class RequestLedger:
         while True:
             try:
                 async with self._engine.connect() as connection:
-                    while (await connection.execute(_EXPIRE, {"keep": self._keep})).rowcount:  # type: ignore[attr-defined]
+                    while (await connection.execute(_EXPIRE, {"keep": self._keep})).rowcount:
                         pass
             except Exception as error:  # the database is away: the next round catches up
                 log.warning("could not expire old request ids: %s", error)
