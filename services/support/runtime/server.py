@@ -18,6 +18,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from services.support.runtime.access import api_service_names, policy_for
+from services.support.runtime.admission import AdmissionInterceptor, admission_of
 from services.support.runtime.auth import AuthorizationInterceptor, RevocationFeed, RevocationList
 from services.support.runtime.health import DependencyCheck, HealthReporter
 from services.support.runtime.interceptors import ServerInterceptor
@@ -88,7 +89,8 @@ async def serve(app: ServiceApp) -> None:
     policy = policy_for(service_names)
     server = grpc.aio.server(
         interceptors=[
-            *server_interceptors(),  # outermost: the request's log line and errors happen inside its span
+            AdmissionInterceptor(admission_of(settings)),  # before all: shedding load must cost next to nothing
+            *server_interceptors(),  # the request's log line and errors happen inside its span
             ServerInterceptor(default_deadline_seconds=settings.default_deadline_seconds),
             # Inside the first one, so that its refusals become statuses (and are logged and counted).
             AuthorizationInterceptor(policy, revocations),

@@ -64,6 +64,14 @@ class RpcMetrics:
         RPC_LATENCY.labels(*self.labels).observe(seconds)
 
 
+ADMISSION_LIMIT = Gauge(
+    "athenaeum_admission_limit", "Calls from the edge the process lets run at once now (it adapts to latency)."
+)
+ADMISSION_SHED = Counter(
+    "athenaeum_admission_shed_total",
+    "Calls from the edge refused at once (RESOURCE_EXHAUSTED) because the service was at capacity.",
+    ["grpc_method"],
+)
 REQUEST_REPEATS = Counter(
     "athenaeum_request_repeats_total",
     "Calls whose request_id was seen before: answered (stored response), refused (stored refusal), recalled "
