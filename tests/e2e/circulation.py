@@ -4,6 +4,7 @@ them, and the invariants circulation must keep."""
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 import uuid
 from collections.abc import Iterable
@@ -98,9 +99,12 @@ def circulation_holds_together(edge: httpx.Client, staff: Any, books: Iterable[s
         ready = listed(edge, staff, "/v1/holds", "holds", book=book, status="HOLD_STATUS_READY")
         lent = sorted(loan["copy"] for loan in loans)
         shelved = sorted(hold["copy"] for hold in ready)
-        assert len(set(lent)) == len(lent), f"{book}: a copy is on two active loans"
-        assert lent == sorted(name for name, c in by_name.items() if c["status"] == "COPY_STATUS_ON_LOAN"), book
-        assert shelved == sorted(n for n, c in by_name.items() if c["status"] == "COPY_STATUS_ON_HOLD_SHELF"), book
+        state = {"copies": by_name, "active loans": loans, "ready holds": ready}
+        assert len(set(lent)) == len(lent), f"{book}: a copy is on two active loans: {state}"
+        on_loan = sorted(name for name, c in by_name.items() if c["status"] == "COPY_STATUS_ON_LOAN")
+        on_shelf = sorted(name for name, c in by_name.items() if c["status"] == "COPY_STATUS_ON_HOLD_SHELF")
+        assert lent == on_loan, f"{book}: loans and catalog disagree on the copies on loan: {state}"
+        assert shelved == on_shelf, f"{book}: holds and catalog disagree on the hold shelf: {state}"
         available = edge.get(f"/v1/{book}", headers=staff.headers).json()["available_copies"]
         assert available == len(copies) - len(lent) - len(shelved), book
 
@@ -110,17 +114,23 @@ Call = tuple[str, str, dict[str, Any], Any]
 
 
 def at_once(edge_url: str, calls: list[Call]) -> list[httpx.Response]:
-    """The calls sent together, each on a connection of its own; their responses in the same order."""
+    """The calls sent together, each on a connection of its own; their responses in the same order. A call
+    shed by admission (429) is sent again after its Retry-After, as a well-behaved client does."""
 
     async def send() -> list[httpx.Response]:
         limits = httpx.Limits(max_keepalive_connections=0)
         async with httpx.AsyncClient(base_url=edge_url, timeout=60, limits=limits) as client:
-            requests = (
-                client.request(method, path, json=body, headers=who.headers) for method, path, body, who in calls
-            )
-            return list(await asyncio.gather(*requests))
+            return list(await asyncio.gather(*(admitted(client, *call) for call in calls)))
 
     return asyncio.run(send())
+
+
+async def admitted(client: httpx.AsyncClient, verb: str, path: str, body: dict[str, Any], who: Any) -> httpx.Response:
+    while True:
+        response = await client.request(verb, path, json=body, headers=who.headers)
+        if response.status_code != 429:
+            return response
+        await asyncio.sleep(float(response.headers.get("retry-after", "1")) * (0.5 + random.random()))
 
 
 def one_answer(responses: list[httpx.Response]) -> dict[str, Any]:
@@ -163,6 +173,8 @@ class Faults:
 
     mesh: Any
     infra: Any
+    edge: httpx.Client
+    staff: Any
     outages: list[Outage] = field(default_factory=list)
 
     def available(self) -> bool:
@@ -183,9 +195,15 @@ class Faults:
         return outage
 
     def wait_serving(self, timeout: float = 90.0) -> None:
-        """Until every service says SERVING (its health follows Postgres, NATS and its consumers)."""
+        """Until every service says SERVING and the edge answers calls that reach each one's database (a
+        health check that has not run since the crash still says SERVING)."""
         for service in self.mesh.services:
             self.mesh.wait_ready(service, timeout=timeout)
+        deadline = time.monotonic() + timeout
+        probes = ("/v1/users/me", "/v1/books?page_size=1", "/v1/loans?page_size=1", "/v1/holds?page_size=1")
+        while not all(self.edge.get(path, headers=self.staff.headers).status_code == 200 for path in probes):
+            assert time.monotonic() < deadline, "the mesh did not serve again after the fault"
+            time.sleep(0.2)
 
     def during_an_outage(self, moment: float, *, grace: float = 5.0) -> bool:
         return any(o.down_at <= moment <= o.back_at + grace for o in self.outages)

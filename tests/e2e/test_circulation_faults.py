@@ -18,8 +18,8 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
-def faults(mesh, infra_supervisor) -> Iterator[Faults]:
-    faults = Faults(mesh, infra_supervisor)
+def faults(mesh, infra_supervisor, edge: httpx.Client, librarian) -> Iterator[Faults]:
+    faults = Faults(mesh, infra_supervisor, edge, librarian)
     if not faults.available():
         pytest.skip("the session's Postgres and NATS are not this test's to kill")
     yield faults

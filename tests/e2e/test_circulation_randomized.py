@@ -150,7 +150,7 @@ def run_desks(edge_url: str, world: World) -> None:
 def test_circulation_stays_true_under_retries_twins_cut_offs_and_crashes(
     mesh, edge: httpx.Client, infra_supervisor, librarian, admin, new_reader
 ) -> None:
-    faults = Faults(mesh, infra_supervisor)
+    faults = Faults(mesh, infra_supervisor, edge, librarian)
     if not faults.available():
         pytest.skip("the session's Postgres and NATS are not this test's to kill")
     seed = int(os.environ.get("ATHENAEUM_CIRCULATION_SEED", random.randrange(2**32)))
