@@ -21,7 +21,7 @@ from grpc_status import rpc_status
 
 from services.support.runtime import errors
 from services.support.runtime.boundary import check_request
-from services.support.runtime.status import domain_status, unexpected_status
+from services.support.runtime.status import RememberedRefusal, domain_status, retry_after_header, unexpected_status
 from services.support.runtime.telemetry import RpcMetrics
 from services.support.runtime.tracing import current_trace_id
 
@@ -196,13 +196,15 @@ async def _abort(
         await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the request took longer than its deadline")
     if isinstance(error, errors.DomainError):
         proto = domain_status(error)
+    elif isinstance(error, RememberedRefusal):
+        proto = error.status
     else:
         proto = unexpected_status(error)
         if proto.code == code_pb2.INTERNAL:
             log.error("unhandled error in %s", call.method, exc_info=error, extra={"method": call.method})
     status = rpc_status.to_status(proto)
     _observe(call, started, status.code)
-    await context.abort(status.code, status.details, status.trailing_metadata)
+    await context.abort(status.code, status.details, (*status.trailing_metadata, *retry_after_header(proto)))
 
 
 def _observe(call: _Call, started: float, code: grpc.StatusCode) -> None:
