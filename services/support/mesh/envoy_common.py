@@ -45,6 +45,17 @@ def socket_address(host: str, port: int) -> Config:
     return {"socket_address": {"address": host, "port_value": port}}
 
 
+OWNER_ONLY = 0o600
+
+
+def pipe_address(path: Path, *, mode: int | None = None) -> Config:
+    """A Unix domain socket; `mode` sets its permissions when Envoy listens on it."""
+    pipe: Config = {"path": str(path)}
+    if mode is not None:
+        pipe["mode"] = mode
+    return {"pipe": pipe}
+
+
 def admin(port: int) -> Config:
     """Admin interface on loopback only: it can stop the server and dump its config."""
     return {"address": socket_address("127.0.0.1", port)}
@@ -125,6 +136,11 @@ def listener(name: str, host: str, port: int, filter_chain: Config) -> Config:
     return {"name": name, "address": socket_address(host, port), "filter_chains": [filter_chain]}
 
 
+def pipe_listener(name: str, path: Path, filter_chain: Config) -> Config:
+    """A listener on a Unix domain socket only its owner may connect to."""
+    return {"name": name, "address": pipe_address(path, mode=OWNER_ONLY), "filter_chains": [filter_chain]}
+
+
 def tls_certificate(cert_dir: Path, identity: str) -> Config:
     return {
         "certificate_chain": {"filename": str(cert_path(cert_dir, identity))},
@@ -172,13 +188,27 @@ def downstream_mtls(cert_dir: Path, *, identity: str) -> Config:
 
 def http2_cluster(name: str, host: str, port: int, *, transport_socket: Config | None = None) -> Config:
     """A cluster speaking HTTP/2 (gRPC) to one endpoint; DNS names are resolved, IPs used as is."""
-    cluster: Config = {
+    cluster = _http2_cluster(name, socket_address(host, port), static=_is_ip(host))
+    if not _is_ip(host):
+        cluster["dns_lookup_family"] = "V4_PREFERRED"
+    if transport_socket is not None:
+        cluster["transport_socket"] = transport_socket
+    return cluster
+
+
+def http2_pipe_cluster(name: str, path: Path) -> Config:
+    """A cluster speaking HTTP/2 (gRPC) to a process listening on the Unix domain socket `path`."""
+    return _http2_cluster(name, pipe_address(path), static=True)
+
+
+def _http2_cluster(name: str, address: Config, *, static: bool) -> Config:
+    return {
         "name": name,
-        "type": "STATIC" if _is_ip(host) else "STRICT_DNS",
+        "type": "STATIC" if static else "STRICT_DNS",
         "connect_timeout": "2s",
         "load_assignment": {
             "cluster_name": name,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address(host, port)}}]}],
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": address}}]}],
         },
         "typed_extension_protocol_options": {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
@@ -187,11 +217,6 @@ def http2_cluster(name: str, host: str, port: int, *, transport_socket: Config |
             }
         },
     }
-    if not _is_ip(host):
-        cluster["dns_lookup_family"] = "V4_PREFERRED"
-    if transport_socket is not None:
-        cluster["transport_socket"] = transport_socket
-    return cluster
 
 
 def mesh_cluster_name(service_name: str) -> str:

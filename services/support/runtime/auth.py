@@ -2,9 +2,11 @@
 
 The edge Envoy verifies access tokens (jwt_authn) and forwards the verified payload in CLAIMS_HEADER,
 after stripping any copy a client sent. A service believes that header only when the call came through
-its sidecar from a mesh identity (x-forwarded-client-cert set by the sidecar from the mTLS peer), never
-from a raw connection. Mechanism only: which RPC needs what is declared in the protos (runtime.access),
-and where session revocations come from is injected by the composition root.
+its sidecar from the edge (x-forwarded-client-cert set by the sidecar from the mTLS peer), and believes
+either header only on a listener nothing but its sidecar can reach (a Unix socket in a private folder),
+never from a raw connection. A peer service sends no claims: it calls on its own behalf. Mechanism only:
+which RPC needs what is declared in the protos (runtime.access), and where session revocations come from
+is injected by the composition root.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from services.support.runtime.consumers import Follower, StartAt
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
 from services.support.runtime.identity import (
     CLAIMS_HEADER,
+    EDGE_CALLER,
     MAX_ACCESS_TOKEN_LIFETIME,
     Identity,
     Rule,
@@ -114,9 +117,12 @@ class RevocationList:
 class AuthorizationInterceptor(grpc.aio.ServerInterceptor):
     """Sets the caller's Identity for the RPC and applies its Rule before the servicer runs."""
 
-    def __init__(self, policy: Mapping[str, Rule], revocations: RevocationList) -> None:
+    def __init__(
+        self, policy: Mapping[str, Rule], revocations: RevocationList, *, trust_mesh_headers: bool = True
+    ) -> None:
         self._policy = policy
         self._revocations = revocations
+        self._trust_mesh_headers = trust_mesh_headers
 
     async def intercept_service(
         self,
@@ -127,8 +133,10 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         metadata = tuple(details.invocation_metadata or ())
-        caller = caller_from_metadata(metadata)
-        raw_claims = next((str(v) for k, v in metadata if k == CLAIMS_HEADER), "") if caller else ""
+        caller = caller_from_metadata(metadata) if self._trust_mesh_headers else ""
+        # Only the edge verifies tokens: claims from anyone else (a peer, a raw connection) are not evidence.
+        from_edge = caller == EDGE_CALLER
+        raw_claims = next((str(v) for k, v in metadata if k == CLAIMS_HEADER), "") if from_edge else ""
         rule = self._policy.get(details.method)
         gate = _Gate(rule, caller, raw_claims, self._revocations, details.method)
         return replace_behavior(

@@ -22,6 +22,7 @@ from services.support.mesh.envoy import (
     write_configs,
 )
 from services.support.mesh.topology import Topology, container_topology, local_topology, sequential_ports
+from services.support.runtime.identity import CLAIMS_HEADER
 
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR = ROOT / "gen" / "descriptor" / "athenaeum.binpb"
@@ -42,7 +43,12 @@ def build_topology(kind: str, cert_dir: Path) -> Topology:
         return container_topology(cert_dir=cert_dir, descriptor_path=DESCRIPTOR)
     ports: Iterator[int] = sequential_ports(20000)
     return local_topology(
-        ports=ports, edge_port=next(ports), edge_admin_port=next(ports), cert_dir=cert_dir, descriptor_path=DESCRIPTOR
+        ports=ports,
+        socket_dir=cert_dir.parent / "run",
+        edge_port=next(ports),
+        edge_admin_port=next(ports),
+        cert_dir=cert_dir,
+        descriptor_path=DESCRIPTOR,
     )
 
 
@@ -128,12 +134,23 @@ def test_sidecar_inbound_requires_a_mesh_client_certificate(spec: registry.Servi
     assert hcm(inbound)["forward_client_cert_details"] == "SANITIZE_SET"
 
 
+@pytest.mark.parametrize("kind", ["local", "container"])
+def test_a_service_and_its_sidecar_talk_over_unix_sockets_only(kind: str, cert_dir: Path) -> None:
+    topology = build_topology(kind, cert_dir)
+    for spec in registry.SERVICES:
+        config = sidecar_config(spec.name, topology)
+        clusters = {cluster["name"]: cluster for cluster in config["static_resources"]["clusters"]}
+        (endpoint,) = clusters["local_app"]["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        assert endpoint["endpoint"]["address"] == {"pipe": {"path": str(topology.placement(spec.name).app_socket)}}
+
+
 @pytest.mark.parametrize("spec", registry.SERVICES, ids=lambda spec: spec.name)
 def test_sidecar_outbound_reaches_only_the_services_it_may_call(spec: registry.ServiceSpec, cert_dir: Path) -> None:
     topology = build_topology("local", cert_dir)
     config = sidecar_config(spec.name, topology)
     outbound = listener_named(config, "outbound")
-    assert outbound["address"]["socket_address"]["address"] == "127.0.0.1"
+    assert outbound["address"]["pipe"] == {"path": str(topology.placement(spec.name).outbound_socket), "mode": 0o600}
+    assert hcm(outbound)["route_config"]["request_headers_to_remove"] == [CLAIMS_HEADER]  # a peer has no user
     expected = {
         f"/{grpc_service}/": f"mesh_{upstream.name}"
         for upstream in registry.upstreams_of(spec.name)

@@ -45,6 +45,7 @@ def local_edge(cert_dir: Path, web_root: Path | None = WEB_SOURCE) -> dict[str, 
     ports = sequential_ports(21000)
     topology = local_topology(
         ports=ports,
+        socket_dir=Path("run"),
         edge_port=next(ports),
         edge_admin_port=next(ports),
         cert_dir=cert_dir,

@@ -14,6 +14,7 @@ def _edge() -> tuple[dict[str, Any], dict[str, Any], int]:
     ports = sequential_ports(30000)
     topology = local_topology(
         ports=ports,
+        socket_dir=Path("run"),
         edge_port=next(ports),
         edge_admin_port=next(ports),
         cert_dir=Path("certs"),

@@ -165,7 +165,7 @@ class CatalogServiceStub:
 
     def lookup_copy(self, request: catalog_v1.LookupCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Finds a copy by the barcode on its label.
+        Finds a copy by the barcode on its label (staff, and loans lending by barcode).
         Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/LookupCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
@@ -700,7 +700,7 @@ class CatalogServiceAsyncStub:
 
     async def lookup_copy(self, request: catalog_v1.LookupCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Finds a copy by the barcode on its label.
+        Finds a copy by the barcode on its label (staff, and loans lending by barcode).
         Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/LookupCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
