@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.support.mesh.registry import SERVICES
+from services.support.mesh.registry import EDGE_RATE_LIMITS, EDGE_TRUSTED_PROXY_HOPS, SERVICES, RateLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +60,10 @@ class Topology:
     """The API reference the edge serves at /openapi.json and /docs (gen/docs); None: not served."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins (scheme://host[:port]) allowed to call the edge cross-origin; empty: none."""
+    rate_limits: RateLimits | None = EDGE_RATE_LIMITS
+    """The edge's rate limits per class of route; None: none (benchmarks of raw throughput)."""
+    trusted_proxy_hops: int = EDGE_TRUSTED_PROXY_HOPS
+    """Proxies in front of the edge whose X-Forwarded-For it believes."""
 
     def placement(self, name: str) -> Placement:
         return self.services[name]
