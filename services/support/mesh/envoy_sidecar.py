@@ -19,6 +19,7 @@ from services.support.mesh.envoy_common import (
     pipe_listener,
     upstream_mtls,
 )
+from services.support.mesh.envoy_resilience import guarded_cluster, outbound_routes
 from services.support.mesh.topology import Topology
 from services.support.runtime.identity import CLAIMS_HEADER
 
@@ -110,11 +111,7 @@ def _outbound_listener(
 ) -> Config:
     # Plaintext on a Unix socket only the service's user may open: the sidecar adds the identity, so
     # nothing else may call through it. A peer calls on its own behalf: it forwards no user's claims.
-    routes = [
-        grpc_route(f"/{grpc_service}/", mesh_cluster_name(upstream.name))
-        for upstream in upstreams
-        for grpc_service in upstream.grpc_services
-    ]
+    routes = [route for upstream in upstreams for route in outbound_routes(upstream, mesh_cluster_name(upstream.name))]
     hcm = http_connection_manager(stat_prefix=f"{spec.name}_outbound", routes=routes, http_filters=[])
     hcm["typed_config"]["route_config"]["request_headers_to_remove"] = [CLAIMS_HEADER]
     return pipe_listener("outbound", topology.placement(spec.name).outbound_socket, {"filters": [hcm]})
@@ -122,9 +119,10 @@ def _outbound_listener(
 
 def _upstream_cluster(spec: registry.ServiceSpec, upstream_name: str, topology: Topology) -> Config:
     placement = topology.placement(upstream_name)
-    return http2_cluster(
+    cluster = http2_cluster(
         mesh_cluster_name(upstream_name),
         placement.host,
         placement.inbound_port,
         transport_socket=upstream_mtls(topology.cert_dir, identity=spec.name, peer=upstream_name),
     )
+    return guarded_cluster(cluster)
