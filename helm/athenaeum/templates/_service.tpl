@@ -160,6 +160,9 @@ spec:
             name: {{ $root.Release.Name }}-envoy
             items:
               - {key: {{ printf "%s.yaml" $svc.name }}, path: {{ printf "%s.yaml" $svc.name }}}
+              # Its certificate and the mesh CA through SDS: Envoy watches /etc/athenaeum/certs and takes a renewal.
+              - {key: {{ printf "%s-certificate.sds.yaml" $svc.name }}, path: {{ printf "%s-certificate.sds.yaml" $svc.name }}}
+              - {key: mesh-ca.sds.yaml, path: mesh-ca.sds.yaml}
         {{- include "athenaeum.certVolume" (dict "root" $root "identity" $svc.name) | nindent 8 }}
         - name: tmp
           emptyDir: {medium: Memory, sizeLimit: 64Mi}

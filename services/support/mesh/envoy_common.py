@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from services.support.mesh.certs import CA_CERT, cert_path, key_path
+from services.support.mesh.envoy_sds import certificate_secret, trust_secret
 from services.support.mesh.registry import spiffe_id
 
 Config = dict[str, Any]
@@ -54,6 +54,11 @@ def pipe_address(path: Path, *, mode: int | None = None) -> Config:
     if mode is not None:
         pipe["mode"] = mode
     return {"pipe": pipe}
+
+
+def node(identity: str) -> Config:
+    """Who this Envoy is: SDS (the certificates it watches) needs a node id and cluster."""
+    return {"id": identity, "cluster": identity}
 
 
 def admin(port: int) -> Config:
@@ -141,15 +146,22 @@ def pipe_listener(name: str, path: Path, filter_chain: Config) -> Config:
     return {"name": name, "address": pipe_address(path, mode=OWNER_ONLY), "filter_chains": [filter_chain]}
 
 
-def tls_certificate(cert_dir: Path, identity: str) -> Config:
+def mesh_tls_context(cert_dir: Path, identity: str, *, peer: str | None = None) -> Config:
+    """A common_tls_context presenting `identity`'s certificate and trusting the mesh CA (and, with `peer`,
+    only that SPIFFE id), both read through SDS so that renewed files are taken without a restart."""
+    default_validation: Config = {}
+    if peer is not None:
+        default_validation["match_typed_subject_alt_names"] = [
+            {"san_type": "URI", "matcher": {"exact": spiffe_id(peer)}}
+        ]
     return {
-        "certificate_chain": {"filename": str(cert_path(cert_dir, identity))},
-        "private_key": {"filename": str(key_path(cert_dir, identity))},
+        "tls_certificate_sds_secret_configs": [certificate_secret(cert_dir, identity)],
+        "combined_validation_context": {
+            "default_validation_context": default_validation,
+            "validation_context_sds_secret_config": trust_secret(cert_dir),
+        },
+        "alpn_protocols": ["h2"],
     }
-
-
-def trusted_ca(cert_dir: Path) -> Config:
-    return {"filename": str(cert_dir / CA_CERT)}
 
 
 def upstream_mtls(cert_dir: Path, *, identity: str, peer: str) -> Config:
@@ -158,14 +170,7 @@ def upstream_mtls(cert_dir: Path, *, identity: str, peer: str) -> Config:
         "name": "envoy.transport_sockets.tls",
         "typed_config": {
             "@type": UPSTREAM_TLS_TYPE,
-            "common_tls_context": {
-                "tls_certificates": [tls_certificate(cert_dir, identity)],
-                "validation_context": {
-                    "trusted_ca": trusted_ca(cert_dir),
-                    "match_typed_subject_alt_names": [{"san_type": "URI", "matcher": {"exact": spiffe_id(peer)}}],
-                },
-                "alpn_protocols": ["h2"],
-            },
+            "common_tls_context": mesh_tls_context(cert_dir, identity, peer=peer),
         },
     }
 
@@ -177,11 +182,7 @@ def downstream_mtls(cert_dir: Path, *, identity: str) -> Config:
         "typed_config": {
             "@type": DOWNSTREAM_TLS_TYPE,
             "require_client_certificate": True,
-            "common_tls_context": {
-                "tls_certificates": [tls_certificate(cert_dir, identity)],
-                "validation_context": {"trusted_ca": trusted_ca(cert_dir)},
-                "alpn_protocols": ["h2"],
-            },
+            "common_tls_context": mesh_tls_context(cert_dir, identity),
         },
     }
 

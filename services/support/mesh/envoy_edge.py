@@ -12,6 +12,7 @@ from services.support.mesh.envoy_common import (
     http_connection_manager,
     listener,
     mesh_cluster_name,
+    node,
     ops_listener,
     overload_manager,
     socket_address,
@@ -91,6 +92,7 @@ def edge_config(topology: Topology) -> Config:
     add_web_client(hcm, topology)
     _serve_the_api_to_browsers(hcm["typed_config"]["route_config"], topology)
     return {
+        "node": node(registry.EDGE),
         "admin": admin(topology.edge_admin_port),
         "overload_manager": overload_manager(),
         "layered_runtime": runtime(),

@@ -14,6 +14,7 @@ from services.support.mesh.envoy_common import (
     http_connection_manager,
     listener,
     mesh_cluster_name,
+    node,
     ops_listener,
     overload_manager,
     pipe_listener,
@@ -33,6 +34,7 @@ def sidecar_config(service_name: str, topology: Topology) -> Config:
     placement = topology.placement(service_name)
     upstreams = registry.upstreams_of(service_name)
     return {
+        "node": node(service_name),
         "admin": admin(placement.admin_port),
         "overload_manager": overload_manager(),
         "static_resources": {

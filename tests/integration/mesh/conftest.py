@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh import registry
 from services.support.mesh.certs import ensure_mesh_certs
-from services.support.mesh.envoy import edge_config, render, sidecar_config
+from services.support.mesh.envoy import edge_config, render, sidecar_config, write_sds_files
 from services.support.mesh.topology import Topology, local_topology, private_socket_dir
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -56,6 +56,7 @@ def topology(cert_dir: Path, free_port_source: Iterator[int]) -> Topology:
 def mesh_envoy(topology: Topology, mesh_dir: Path) -> Iterator[Callable[[str], EnvoyProcess]]:
     """Starts the Envoy of an identity ("edge" or a service's sidecar) once per session; stops them all."""
     running: dict[str, EnvoyProcess] = {}
+    write_sds_files(topology.cert_dir)  # the certificates, as every Envoy reads them
 
     def start(identity: str) -> EnvoyProcess:
         if identity not in running:

@@ -18,7 +18,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh import registry
 from services.support.mesh.certs import ensure_mesh_certs
-from services.support.mesh.envoy import render, sidecar_config
+from services.support.mesh.envoy import render, sidecar_config, write_sds_files
 from services.support.mesh.topology import Topology, local_topology, private_socket_dir
 from services.support.runtime.server import LIVENESS_SERVICE
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory, free_port_source: Iterator[int]) -> Topology:
-    cert_dir = tmp_path_factory.mktemp("certs")
+    cert_dir = tmp_path_factory.mktemp("probes") / "certs"
     ensure_mesh_certs(cert_dir, registry.identities())
     ports = free_port_source
     base = local_topology(
@@ -48,6 +48,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory, free_port_source: Iterato
 def sidecar(topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvoyProcess]:
     config = tmp_path_factory.mktemp("envoy") / f"{SERVICE}.yaml"
     config.write_text(render(sidecar_config(SERVICE, topology)))
+    write_sds_files(topology.cert_dir)
     with start_envoy(config, admin_port=topology.placement(SERVICE).admin_port) as envoy:
         yield envoy
 
