@@ -48,7 +48,7 @@ SEARCH_FACETS = ["language", "subjects"]
 def load_demo(target: str, titles: int) -> tuple[float, str]:
     """Streams the demo library in; returns the seconds it took and one book's name (a classic)."""
     from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-    from services.catalog import demo
+    from services.catalog.api import demo
 
     rows = list(demo.rows(titles))
     messages = [

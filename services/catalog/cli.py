@@ -1,6 +1,6 @@
 """`athenaeum catalog …`: load a CSV catalogue, or a generated demo library, through the ImportBooks stream.
 
-Imports are all or nothing (see services/catalog/importing.py): a file with a bad row changes nothing,
+Imports are all or nothing (see services/catalog/app/importing.py): a file with a bad row changes nothing,
 and every bad row is listed with its line in the file.
 """
 
@@ -141,7 +141,7 @@ def demo(
     batch: BatchSize = 1000,
 ) -> None:
     """Generate a realistic multilingual library and load it through the edge (or write it as CSV with --output)."""
-    from services.catalog import demo as generator
+    from services.catalog.api import demo as generator
 
     if output is not None:
         with output.open("w", encoding="utf-8", newline="") as file:

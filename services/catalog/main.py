@@ -6,13 +6,15 @@ from functools import partial
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
-from services.catalog import events
-from services.catalog.cache import BookCache, book_id_of, follow_changes
-from services.catalog.repository import SqlCatalogUnitOfWork
-from services.catalog.service import CatalogServicer
+from services.catalog.api import events
+from services.catalog.api.cache import BookCache
+from services.catalog.api.consumers import follow_changes
+from services.catalog.api.servicer import CatalogServicer
+from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.catalog.settings import CatalogSettings
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
+from services.support.runtime.events import DomainEvent
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.server import ServiceApp, run, served
@@ -25,16 +27,16 @@ async def build(settings: CatalogSettings) -> ServiceApp:
     cache = BookCache(capacity=settings.book_cache_size, ttl_seconds=settings.book_cache_ttl_seconds)
 
     def unit_of_work() -> SqlCatalogUnitOfWork:
-        touched: list[object] = []
+        touched: list[DomainEvent] = []
 
-        def encode(event: object) -> OutboxMessage:
+        def encode(event: DomainEvent) -> OutboxMessage:
             touched.append(event)
             return events.encode(event)
 
         def on_commit() -> None:
             infra.relay.wake()
             # After our own commit, so this process serves its writes at once; other processes hear the events.
-            cache.invalidate([i for e in touched if (i := book_id_of(events.book_name_of(e))) is not None])
+            cache.invalidate([i for e in touched if (i := events.book_id_of(e)) is not None])
 
         return SqlCatalogUnitOfWork(infra.sessions, encode=encode, on_commit=on_commit)
 

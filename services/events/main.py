@@ -2,30 +2,102 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import logging
+from datetime import timedelta
 from functools import partial
 
 from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
-from services.events.service import EventsServicer
+from services.events.api.audit import load_payload_types
+from services.events.api.consumers import audit_specs, auditing, storing
+from services.events.api.live import NatsLiveFeed
+from services.events.api.servicer import EventsServicer
+from services.events.app.upkeep import keep_partitions
+from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT, JetStreamJournal, read_batch
+from services.events.data.unit_of_work import SqlEventsUnitOfWork
 from services.events.settings import EventsSettings
 from services.support.runtime.auth import RevocationFeed
+from services.support.runtime.clock import SystemClock
+from services.support.runtime.consumers import consume_batches
 from services.support.runtime.infrastructure import Infrastructure
+from services.support.runtime.messaging import ConsumerSpec
 from services.support.runtime.server import ServiceApp, run, served
 
 NAME = "events"
+STORE_DURABLE = "events-store"
+log = logging.getLogger("athenaeum.events")
 
 
 async def build(settings: EventsSettings) -> ServiceApp:
     infra = Infrastructure.open(NAME, settings)
+    clock = SystemClock()
+    load_payload_types()
+
+    def uow() -> SqlEventsUnitOfWork:
+        return SqlEventsUnitOfWork(infra.sessions)
+
+    journal = JetStreamJournal(infra.nats, max_bytes=settings.ingest_max_bytes, replicas=settings.jetstream_replicas)
+    feed = NatsLiveFeed(
+        infra.nats,
+        ingest_subject=INGEST_SUBJECT,
+        read_batch=read_batch,
+        clock=clock,
+        heartbeat_seconds=settings.watch_heartbeat_seconds,
+        buffer=settings.watch_buffer,
+    )
+    store = ConsumerSpec(
+        INGEST_STREAM,
+        STORE_DURABLE,
+        INGEST_SUBJECT,
+        max_deliver=-1,  # accepted events are never given up on: retried until Postgres takes them
+        ack_wait_seconds=settings.store_ack_wait_seconds,
+        batch=settings.store_fetch_batches,
+        max_ack_pending=settings.store_fetch_batches * settings.store_workers * 4,
+    )
+
+    async def upkeep() -> None:
+        while True:
+            try:
+                await keep_partitions(
+                    uow=uow(),
+                    clock=clock,
+                    months_ahead_count=settings.partitions_ahead,
+                    retention=timedelta(days=settings.activity_retention_days),
+                )
+            except Exception as error:  # Postgres away: the default partitions take events meanwhile
+                log.warning("partition upkeep failed: %s", error)
+                await asyncio.sleep(5.0)
+                continue
+            await asyncio.sleep(settings.upkeep_interval_seconds)
+
+    async def ingestion() -> None:
+        await infra.nats.wait_connected()
+        await journal.declare()
+        await consume_batches(infra.nats, store, storing(read_batch, uow), workers=settings.store_workers)
+
+    async def audit() -> None:
+        handler = auditing(uow, clock)
+        await asyncio.gather(
+            *(consume_batches(infra.nats, spec, handler) for spec in audit_specs(batch=settings.audit_fetch))
+        )
+
+    servicer = EventsServicer(uow=uow, journal=journal, feed=feed, clock=clock)
+    # Ingestion allocates a dozen short-lived objects per event, 50,000 events a second: the heap built at
+    # start is not garbage (frozen: collections skip it), and young objects are collected less often.
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
     return infra.app(
         [
             served(
                 events_pb2.DESCRIPTOR.services_by_name["EventsService"],
                 events_pb2_grpc.add_EventsServiceServicer_to_server,
-                EventsServicer(),
+                servicer,
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
+        background=[upkeep, ingestion, audit],
     )
 
 

@@ -32,6 +32,7 @@ WITHOUT_REST = {
     # Streaming: gRPC clients only.
     "athenaeum.catalog.v1.CatalogService.ImportBooks",
     "athenaeum.events.v1.EventsService.WatchEvents",
+    "athenaeum.events.v1.EventsService.StreamRecordEvents",
 }
 
 # Method-name prefixes of mutations a client may retry; their requests must carry request_id.

@@ -8,6 +8,7 @@ from services.support.mesh.envoy_common import (
     admin,
     admin_cluster,
     grpc_route,
+    grpc_stream_routes,
     http2_cluster,
     http_connection_manager,
     listener,
@@ -136,6 +137,11 @@ def _transcoder(topology: Topology) -> Config:
 
 def _edge_routes(topology: Topology) -> list[Config]:
     routes = [
+        route
+        for spec in registry.SERVICES
+        for route in grpc_stream_routes(spec.streaming_methods, mesh_cluster_name(spec.name))
+    ]
+    routes += [
         grpc_route(f"/{grpc_service}/", mesh_cluster_name(spec.name))
         for spec in registry.SERVICES
         for grpc_service in spec.grpc_services

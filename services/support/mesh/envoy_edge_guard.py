@@ -119,8 +119,8 @@ def rate_limit_filter() -> Config:
 def route_rate_limits(limits: RateLimits) -> Config:
     """typed_per_filter_config of a gRPC route of the edge: a bucket per class and client (or user)."""
     classes = route_classes()
-    per_client = [{"remote_address": {}}]
-    per_user = [{"request_headers": {"header_name": USER_HEADER, "descriptor_key": "user"}}]
+    per_client: list[Config] = [{"remote_address": {}}]
+    per_user: list[Config] = [{"request_headers": {"header_name": USER_HEADER, "descriptor_key": "user"}}]
     config = {
         "@type": LOCAL_RATE_LIMIT_TYPE,
         "stat_prefix": "edge_rl",

@@ -18,7 +18,7 @@ from google.api import annotations_pb2
 from google.protobuf.descriptor import MethodDescriptor
 
 from services.support.mesh import registry
-from services.support.mesh.envoy_common import RETRY_POLICY, Config
+from services.support.mesh.envoy_common import RETRY_POLICY, Config, grpc_stream_routes
 from services.support.runtime.access import service_descriptor
 
 READ_TIMEOUT = "4s"
@@ -72,6 +72,9 @@ def outbound_routes(upstream: registry.ServiceSpec, cluster: str) -> list[Config
     routes: list[Config] = []
     for name in upstream.grpc_services:
         for method in service_descriptor(name).methods:
+            if method.server_streaming:  # a watch lasts as long as its caller wants: no timeout
+                routes += grpc_stream_routes((f"/{name}/{method.name}",), cluster)
+                continue
             timeout = READ_TIMEOUT if is_read(method) else WRITE_TIMEOUT
             routes.append(_route({"path": f"/{name}/{method.name}"}, cluster, timeout, safe=is_safe_to_retry(method)))
         routes.append(_route({"prefix": f"/{name}/"}, cluster, WRITE_TIMEOUT, safe=False))

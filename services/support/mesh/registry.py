@@ -51,6 +51,18 @@ class ServiceSpec:
         return mesh_only_methods(self.grpc_services)
 
     @property
+    def streaming_methods(self) -> tuple[str, ...]:
+        """gRPC paths whose answers stream (WatchEvents): routed without the unary calls' timeout."""
+        from services.support.runtime.access import method_path, service_descriptor
+
+        return tuple(
+            method_path(method)
+            for name in self.grpc_services
+            for method in service_descriptor(name).methods
+            if method.server_streaming
+        )
+
+    @property
     def database(self) -> str:
         return f"athenaeum_{self.name}"
 

@@ -38,7 +38,8 @@ _AUDIENCES: Mapping[int, Rule] = {
 }
 
 
-def _api_modules() -> list[ModuleType]:
+def api_modules() -> list[ModuleType]:
+    """Every generated module of the API, imported: their descriptors are then in the default pool."""
     import athenaeum
 
     return [
@@ -51,12 +52,12 @@ def _api_modules() -> list[ModuleType]:
 def api_service_names() -> list[str]:
     """Every gRPC service of the mesh's API (reflection on any one service describes them all)."""
     return sorted(
-        service.full_name for module in _api_modules() for service in module.DESCRIPTOR.services_by_name.values()
+        service.full_name for module in api_modules() for service in module.DESCRIPTOR.services_by_name.values()
     )
 
 
 def service_descriptor(full_name: str) -> ServiceDescriptor:
-    _api_modules()  # the descriptors are in the default pool once their modules are imported
+    api_modules()  # the descriptors are in the default pool once their modules are imported
     return descriptor_pool.Default().FindServiceByName(full_name)
 
 

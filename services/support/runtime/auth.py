@@ -11,7 +11,6 @@ is injected by the composition root.
 
 from __future__ import annotations
 
-import contextvars
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -28,23 +27,17 @@ from services.support.runtime.identity import (
     CLAIMS_HEADER,
     EDGE_CALLER,
     MAX_ACCESS_TOKEN_LIFETIME,
-    Identity,
     Rule,
     authorize,
     decode_claims,
+    set_current_identity,
 )
+from services.support.runtime.identity import current_identity as current_identity  # where services look
 from services.support.runtime.interceptors import Handler, caller_from_metadata, replace_behavior
 from services.support.runtime.messaging import NatsLink, stream_name
 from services.support.runtime.wire import event_subject
 
 log = logging.getLogger("athenaeum.auth")
-
-_identity: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("athenaeum_identity", default=None)
-
-
-def current_identity() -> Identity | None:
-    """The end user of the RPC being served (None: anonymous, or a peer service calling on its own)."""
-    return _identity.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +149,7 @@ class _Gate:
         identity = decode_claims(self.raw_claims) if self.raw_claims else None
         if identity is not None and self.revocations.is_revoked(identity.session_id):
             raise Unauthenticated("this session was signed out", reason="SESSION_REVOKED")
-        _identity.set(identity)
+        set_current_identity(identity)
         if self.rule is None:  # fail closed: a method nobody wrote a rule for is nobody's
             raise PermissionDenied(f"{self.method} has no access rule", reason="NO_ACCESS_RULE")
         authorize(self.rule, identity=identity, caller=self.caller, request=request)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -67,10 +67,13 @@ class ConsumerHealth:
 class _PullLoop:
     """Subscribe, fetch forever, and on any failure back off and subscribe again."""
 
-    def __init__(self, link: NatsLink, health: ConsumerHealth, *, batch: int) -> None:
+    def __init__(self, link: NatsLink, health: ConsumerHealth, *, batch: int, consumer: str = "") -> None:
         self.link = link
         self.health = health
         self.batch = batch
+        self.consumer = consumer or health.name
+        """The consumer's name on the server, the label of its lag (workers of one consumer share it)."""
+        CONSUMER_PENDING.labels(self.consumer).set(0)
 
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
         raise NotImplementedError
@@ -112,12 +115,12 @@ class _PullLoop:
                 if not self.link.is_connected:
                     raise ConnectionError("disconnected from NATS") from None
                 self.health.progressed()
-                CONSUMER_PENDING.labels(self.health.name).set(0)
+                CONSUMER_PENDING.labels(self.consumer).set(0)
                 continue
             await self._handle(js, messages)
             self.health.progressed()
             if messages:  # the last message's metadata says how many still wait: the lag, without asking
-                CONSUMER_PENDING.labels(self.health.name).set(messages[-1].metadata.num_pending)
+                CONSUMER_PENDING.labels(self.consumer).set(messages[-1].metadata.num_pending)
         self.health.failed()
         log.info("consumer %s: NATS reconnected, subscribing again", self.health.name)
 
@@ -127,9 +130,11 @@ class DurableConsumer(_PullLoop):
     message is acked after it returns, nak'd with a delay on failure, dead-lettered after the last try."""
 
     def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
-        super().__init__(link, ConsumerHealth(spec.durable), batch=spec.batch)
+        super().__init__(link, ConsumerHealth(spec.durable), batch=spec.batch, consumer=spec.durable)
         self.spec = spec
         self.handler = handler
+        for outcome in ("acked", "retried", "dead_lettered"):  # every series exists from the start, at 0
+            CONSUMER_MESSAGES.labels(spec.durable, outcome)
 
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
         config = ConsumerConfig(
@@ -138,6 +143,7 @@ class DurableConsumer(_PullLoop):
             max_deliver=self.spec.max_deliver,
             ack_wait=self.spec.ack_wait_seconds,
             filter_subject=self.spec.filter_subject,
+            max_ack_pending=self.spec.max_ack_pending,
         )
         return await js.pull_subscribe(
             self.spec.filter_subject, durable=self.spec.durable, stream=self.spec.stream, config=config
@@ -160,16 +166,67 @@ class DurableConsumer(_PullLoop):
             CONSUMER_MESSAGES.labels(self.spec.durable, "acked").inc()
 
     async def _retry_or_dead_letter(self, js: JetStreamContext, message: Msg, error: Exception) -> None:
+        """Try again later, with a growing delay; after the last delivery (max_deliver > 0), dead-letter it."""
         attempt = message.metadata.num_delivered
-        if attempt >= self.spec.max_deliver:
-            log.error("dead-lettering %s after %d attempts: %s", message.subject, attempt, error)
-            await js.publish(f"athenaeum.dlq.{self.spec.durable}", message.data, headers=message.headers)
-            await message.term()
-            CONSUMER_MESSAGES.labels(self.spec.durable, "dead_lettered").inc()
+        if 0 < self.spec.max_deliver <= attempt:
+            await self._dead_letter(js, message, f"{error} (after {attempt} attempts)")
         else:
             log.warning("handler failed on %s (attempt %d): %s", message.subject, attempt, error)
             await message.nak(delay=min(2.0**attempt, 30.0))
             CONSUMER_MESSAGES.labels(self.spec.durable, "retried").inc()
+
+    async def _dead_letter(self, js: JetStreamContext, message: Msg, why: str) -> None:
+        log.error("dead-lettering %s: %s", message.subject, why)
+        await js.publish(f"athenaeum.dlq.{self.spec.durable}", message.data, headers=message.headers)
+        await message.term()
+        CONSUMER_MESSAGES.labels(self.spec.durable, "dead_lettered").inc()
+
+
+BatchHandler = Callable[[list[Msg]], Awaitable[Sequence[Msg]]]
+"""Handles a whole fetch (one transaction for many messages); returns the messages it could not read."""
+
+
+class BatchConsumer(DurableConsumer):
+    """A durable consumer that hands whole fetches to its handler: one transaction for many messages.
+    Messages are acked once the handler returns; those it could not read are dead-lettered at once; when it
+    raises, the whole fetch is retried (or dead-lettered after the last delivery, unless max_deliver is -1:
+    retried until it works, for work that must not be lost)."""
+
+    def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: BatchHandler, *, name: str = "") -> None:
+        super().__init__(link, spec, self._unused)
+        self.health = ConsumerHealth(name or spec.durable)
+        self.batch_handler = handler
+
+    @staticmethod
+    async def _unused(message: Msg) -> None:
+        raise NotImplementedError  # whole fetches go to the batch handler
+
+    async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
+        if not messages:
+            return
+        first = messages[0]
+        message_id = (first.headers or {}).get("Nats-Msg-Id", "")
+        with consuming(first.subject, message_id=message_id, headers=first.headers) as span:
+            try:
+                unreadable = await self.batch_handler(messages)
+            except Exception as error:
+                span.record_exception(error)
+                for message in messages:
+                    await self._retry_or_dead_letter(js, message, error)
+                return
+        dead = {id(message) for message in unreadable}
+        for message in messages:
+            if id(message) in dead:
+                await self._dead_letter(js, message, "unreadable")
+            else:
+                await message.ack()
+        CONSUMER_MESSAGES.labels(self.spec.durable, "acked").inc(len(messages) - len(dead))
+
+
+async def consume_batches(link: NatsLink, spec: ConsumerSpec, handler: BatchHandler, *, workers: int = 1) -> None:
+    """`workers` pull subscriptions on one durable consumer, each handing whole fetches to `handler`."""
+    consumers = [BatchConsumer(link, spec, handler, name=f"{spec.durable}#{n}") for n in range(workers)]
+    await asyncio.gather(*(consumer.run() for consumer in consumers))
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,12 +21,21 @@ class DomainError(Exception):
 
     reason: str = "DOMAIN_ERROR"
 
-    def __init__(self, message: str, *, reason: str | None = None, metadata: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retry_delay: float | None = None,
+    ):
         super().__init__(message)
         self.message = message
         if reason is not None:
             self.reason = reason
         self.metadata: dict[str, str] = dict(metadata or {})
+        self.retry_delay = retry_delay
+        """Seconds after which a retry may succeed (google.rpc.RetryInfo); None says nothing."""
 
 
 class NotFound(DomainError):

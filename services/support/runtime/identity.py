@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,9 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+ANONYMOUS = "anonymous"
+"""The actor of a call from outside the mesh without a signed-in user (what the outbox records)."""
+
 STAFF = frozenset({Role.LIBRARIAN, Role.ADMIN})
 ADMINS = frozenset({Role.ADMIN})
 ME = "users/me"
@@ -70,6 +74,19 @@ class Identity:
     def resolve(self, name: str) -> str:
         """ "users/me" -> this user's name; any other name unchanged."""
         return self.subject if name == ME else name
+
+
+_current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("athenaeum_identity", default=None)
+
+
+def current_identity() -> Identity | None:
+    """The end user of the RPC being served (None: anonymous, or a peer service calling on its own)."""
+    return _current.get()
+
+
+def set_current_identity(identity: Identity | None) -> None:
+    """Called by the authorization interceptor before the servicer runs."""
+    _current.set(identity)
 
 
 def decode_claims(raw: str) -> Identity:

@@ -19,6 +19,8 @@ from services.support.runtime.retrying import retry_forever
 log = logging.getLogger("athenaeum.messaging")
 
 EVENT_TYPE_HEADER = "Athenaeum-Event-Type"
+ACTOR_HEADER = "Athenaeum-Actor"
+"""Who made the call that recorded an event (see outbox.actor_header): for the audit trail."""
 # Long enough to cover a relay that crashed between publish and marking its rows published.
 DUPLICATE_WINDOW_SECONDS = 15 * 60.0
 CONTEXTS = ("users", "catalog", "loans", "notifications", "events")
@@ -70,9 +72,13 @@ class NatsLink:
         await self._connected.wait()
 
     def jetstream(self) -> JetStreamContext:
+        return self.client().jetstream()
+
+    def client(self) -> NatsClient:
+        """The connection itself, for core NATS (subscriptions that need no stream)."""
         if self._client is None:
             raise ConnectionError("NATS is not connected yet")
-        return self._client.jetstream()
+        return self._client
 
     async def run(self) -> None:
         """Connect and declare the streams, retrying until both work; nats-py reconnects by itself after."""
@@ -135,3 +141,4 @@ class ConsumerSpec:
     max_deliver: int = 5
     ack_wait_seconds: float = 30.0
     batch: int = 64
+    max_ack_pending: int = 1000

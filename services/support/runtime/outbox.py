@@ -17,7 +17,9 @@ from nats.js import JetStreamContext
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.support.runtime.messaging import EVENT_TYPE_HEADER, NatsLink
+from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, current_identity
+from services.support.runtime.interceptors import current_caller
+from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER, NatsLink
 from services.support.runtime.retrying import retry_forever
 from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 from services.support.runtime.tracing import publishing, trace_headers
@@ -58,10 +60,19 @@ class OutboxMessage:
             "subject": self.subject,
             "event_type": self.event_type,
             "payload": self.payload,
-            # The trace of the request that recorded the event travels with it to its consumers.
-            "headers": {**trace_headers(), **self.headers},
+            # The trace and the user of the request that recorded the event travel with it to its consumers.
+            "headers": {**trace_headers(), **actor_header(), **self.headers},
             "occurred_at": self.occurred_at,
         }
+
+
+def actor_header() -> dict[str, str]:
+    """Who made the call that is committing: the signed-in user, or ANONYMOUS for a call from outside the
+    mesh without one (registering, signing in); nothing for a peer's call or a background job."""
+    identity = current_identity()
+    if identity is not None:
+        return {ACTOR_HEADER: identity.subject}
+    return {ACTOR_HEADER: ANONYMOUS} if current_caller.get() == EDGE_CALLER else {}
 
 
 # Built once: the relay runs this at every poll of every service.

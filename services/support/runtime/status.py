@@ -65,6 +65,10 @@ def domain_status(error: errors.DomainError) -> status_pb2.Status:
         details.append(_pack(error_details_pb2.BadRequest(field_violations=violations)))
     if isinstance(error, errors.NotFound):
         details.append(_pack(error_details_pb2.ResourceInfo(resource_name=_clip(error.resource))))
+    if error.retry_delay is not None:
+        retry = error_details_pb2.RetryInfo()
+        retry.retry_delay.FromMilliseconds(int(error.retry_delay * 1000))
+        details.append(_pack(retry))
     return status_pb2.Status(code=code, message=_clip(error.message, MAX_MESSAGE), details=details)
 
 

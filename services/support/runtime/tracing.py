@@ -18,7 +18,14 @@ from opentelemetry.metrics import get_meter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import Decision, ParentBased, Sampler, SamplingResult, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    Decision,
+    ParentBased,
+    Sampler,
+    SamplingResult,
+    TraceIdRatioBased,
+)
 from opentelemetry.trace import SpanKind
 
 from services.support.runtime import release
@@ -68,9 +75,11 @@ class EntryPointSampler(Sampler):
 def configure_tracing(
     *, service: str, settings: BaseServiceSettings, exporter: SpanExporter | None = None
 ) -> TracerProvider | None:
-    """Install the process-wide tracer provider; None (tracing off, context still propagated) without
-    an exporter or an OTLP endpoint. Tests pass an in-memory exporter, which is flushed synchronously."""
+    """Install the process-wide tracer provider. Tests pass an in-memory exporter, which is flushed
+    synchronously. Without an exporter or an OTLP endpoint nothing is recorded, but every request still
+    gets a trace id, carried to peers and into the events it causes (logs and the audit trail show it)."""
     if exporter is None and not settings.otlp_endpoint:
+        trace.set_tracer_provider(TracerProvider(sampler=ALWAYS_OFF))
         return None
     resource = Resource.create(
         {

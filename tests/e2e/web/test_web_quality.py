@@ -3,7 +3,10 @@ results appear, a phone-sized screen, and the honest state of features whose ser
 
 from __future__ import annotations
 
+import asyncio
 import statistics
+import time
+import uuid
 
 import httpx
 import pytest
@@ -125,15 +128,49 @@ async def test_the_pages_fit_a_phone_screen(new_context, library, screenshot_dir
     await screenshot(page, screenshot_dir, "catalogue-phone")
 
 
-async def test_features_whose_service_is_not_built_yet_say_so_or_work(new_context, admin) -> None:
+async def test_the_dashboard_counts_a_loan_the_events_service_recorded(
+    new_context, admin, edge, librarian, one_copy_book
+) -> None:
+    """Loans per day and the most borrowed books come from the events service's AggregateEvents."""
+    patron = edge.post(
+        "/v1/auth/register",
+        json={"email": f"reader-{uuid.uuid4().hex[:8]}@example.org", "password": "Correct-Horse-42"},
+    ).json()["user"]["name"]
+    issued = edge.post(
+        "/v1/loans:issue",
+        json={"patron": patron, "barcode": one_copy_book.barcodes[0]},
+        headers=librarian.headers,
+    )
+    assert issued.status_code == 200, issued.text
+    await _until_the_audit_counts(edge, admin, one_copy_book.title)
+
     page = await (await new_context()).new_page()
     await sign_in(page, admin.email, admin.password, next_hash="/dashboard")
-    await expect(page.get_by_role("heading", name="Activity")).to_be_visible()
-    ready = page.locator('[data-state="not-available"]').or_(
-        page.get_by_role("heading", name="Loans per day, last two weeks")
-    )
-    await expect(ready).to_be_visible()
+    await expect(page.get_by_role("heading", name="Loans per day, last two weeks")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Most borrowed books")).to_be_visible()
+    await expect(page.locator("ol").get_by_text(one_copy_book.title)).to_be_visible()
 
+
+async def _until_the_audit_counts(edge, admin, title: str) -> None:
+    """The audit is asynchronous (outbox → JetStream → events): wait until the loan is counted."""
+    query = {
+        "start_time": "2000-01-01T00:00:00Z",
+        "end_time": "2100-01-01T00:00:00Z",
+        "filter": 'type = "athenaeum.loans.loan_issued"',
+        "group_by": "attributes.loan.book_title",
+    }
+    deadline = time.monotonic() + 20
+    while True:
+        counts = edge.get("/v1/events:aggregate", params=query, headers=admin.headers).json().get("counts", [])
+        if any(count["key"] == title for count in counts):
+            return
+        assert time.monotonic() < deadline, f"the loan of {title!r} was never counted: {counts}"
+        await asyncio.sleep(0.2)
+
+
+async def test_messages_say_when_they_are_not_available(new_context, admin) -> None:
+    page = await (await new_context()).new_page()
+    await sign_in(page, admin.email, admin.password)
     await page.goto("/#/account")
     notifications = page.get_by_test_id("notifications")
     state = notifications.locator('[data-state="not-available"]').or_(notifications.get_by_text("No messages yet."))

@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.catalog import events
-from services.catalog.repository import SqlCatalogUnitOfWork
+from services.catalog.api import events
+from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.support.launcher.postgres import asyncpg_dsn
 from services.support.runtime.db import session_factory
 from services.support.runtime.migrations import upgrade_to_head

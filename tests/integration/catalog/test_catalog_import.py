@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from services.catalog import handlers, importing
-from services.catalog.repository import books, copies
+from services.catalog.app import books, importing
+from services.catalog.data.tables import books as books_table
+from services.catalog.data.tables import copies
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.outbox import OUTBOX
@@ -28,12 +29,13 @@ async def _stream(header: str, rows: list[str], *, chunk: int = 2) -> AsyncItera
 async def _import(
     uow, rows: list[str], header: str = HEADER, request_id: uuid.UUID | None = None
 ) -> importing.ImportSummary:
-    return await importing.import_books(_stream(header, rows), request_id=request_id, uow=uow(), clock=CLOCK)
+    command = importing.ImportBooks(_stream(header, rows), request_id)
+    return await importing.import_books(command, uow=uow(), clock=CLOCK)
 
 
 async def _counts(uow) -> tuple[int, int]:
     async with uow() as unit:
-        book_count = await unit.session.scalar(sa.select(sa.func.count()).select_from(books))
+        book_count = await unit.session.scalar(sa.select(sa.func.count()).select_from(books_table))
         copy_count = await unit.session.scalar(sa.select(sa.func.count()).select_from(copies))
     return int(book_count or 0), int(copy_count or 0)
 
@@ -75,8 +77,8 @@ async def test_a_row_with_a_known_isbn_updates_that_book(catalog_uow) -> None:
     await _import(catalog_uow, ['9780140449136,"Crime and Punishmnet",Dostoevsky,,en,1866,1'])
     summary = await _import(catalog_uow, ['978-0-14-044913-6,"Crime and Punishment",Dostoevsky,,en,1866,1'])
     assert (summary.created, summary.updated) == (0, 1)
-    page = await handlers.list_books(handlers.ListBooks(), catalog_uow())
-    assert [(b.details.title, b.total_copies) for b in page.books] == [("Crime and Punishment", 2)]
+    page = await books.list_books(books.ListBooks(), uow=catalog_uow())
+    assert [(b.details.title, b.total_copies) for b in page.items] == [("Crime and Punishment", 2)]
 
 
 async def test_a_repeated_isbn_in_one_file_is_reported_on_its_second_row(catalog_uow) -> None:

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from services.catalog import handlers
-from services.catalog import inventory_handlers as inventory
-from services.catalog.domain import Book, BookDetails, CopyStatus
-from services.catalog.inventory import CopyDetails
+from services.catalog.app import books, circulation, copies
+from services.catalog.domain.books import Book, BookDetails
+from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.errors import AlreadyExists, FailedPrecondition, NotFound
+from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, NotFound
 from services.support.runtime.outbox import OUTBOX
 
 pytestmark = pytest.mark.integration
@@ -22,11 +22,29 @@ CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
 
 
 async def _book_with_copies(uow, count: int, *, branch: str = "MAIN") -> Book:
-    book = await handlers.create_book(handlers.CreateBook(BookDetails(title="Dead Souls")), uow(), CLOCK)
+    book = await books.create_book(books.CreateBook(BookDetails(title="Dead Souls")), uow=uow(), clock=CLOCK)
     for number in range(count):
         details = CopyDetails(barcode=f"B-{uuid.uuid4().hex[:8]}-{number}", branch=branch)
-        await inventory.create_copy(inventory.CreateCopy(book.id, details), uow(), CLOCK)
+        await copies.create_copy(copies.CreateCopy(book.id, details), uow=uow(), clock=CLOCK)
     return book
+
+
+async def _check_out(uow, selector: circulation.CopySelector, loan: str, hold: str = "") -> Copy:
+    command = circulation.CheckOutCopy(selector, loan=loan, hold=hold)
+    return await circulation.check_out_copy(command, uow=uow(), clock=CLOCK)
+
+
+async def _check_in(uow, copy: Copy, loan: str) -> Copy:
+    command = circulation.CheckInCopy(copy.book_id, copy.id, loan=loan)
+    return await circulation.check_in_copy(command, uow=uow(), clock=CLOCK)
+
+
+async def _available(uow, book: Book) -> int:
+    return (await books.get_book(books.GetBook(book.id), uow=uow())).available_copies
+
+
+async def _copies_of(uow, book: Book, filter: str = "") -> list[Copy]:
+    return (await copies.list_copies(copies.ListCopies(book.id, filter=filter), uow=uow())).items
 
 
 def _loan() -> str:
@@ -37,41 +55,31 @@ async def test_two_loans_racing_for_the_last_copy_never_share_it(catalog_uow) ->
     book = await _book_with_copies(catalog_uow, 1)
     loans = [_loan() for _ in range(8)]
     outcomes = await asyncio.gather(
-        *(
-            inventory.check_out_copy(
-                inventory.CopySelector(book_id=book.id), loan=loan, hold="", uow=catalog_uow(), clock=CLOCK
-            )
-            for loan in loans
-        ),
+        *(_check_out(catalog_uow, circulation.CopySelector(book_id=book.id), loan) for loan in loans),
         return_exceptions=True,
     )
     winners = [o for o in outcomes if not isinstance(o, BaseException)]
     assert len(winners) == 1
     assert all(isinstance(o, FailedPrecondition) for o in outcomes if isinstance(o, BaseException))
-    assert (await handlers.get_book(book.id, catalog_uow())).available_copies == 0
+    assert await _available(catalog_uow, book) == 0
 
 
 async def test_the_same_loan_sent_many_times_at_once_takes_one_copy(catalog_uow) -> None:
     book = await _book_with_copies(catalog_uow, 3)
     loan = _loan()
     copies = await asyncio.gather(
-        *(
-            inventory.check_out_copy(
-                inventory.CopySelector(book_id=book.id), loan=loan, hold="", uow=catalog_uow(), clock=CLOCK
-            )
-            for _ in range(6)
-        )
+        *(_check_out(catalog_uow, circulation.CopySelector(book_id=book.id), loan) for _ in range(6))
     )
     assert len({c.id for c in copies}) == 1
-    assert (await handlers.get_book(book.id, catalog_uow())).available_copies == 2
+    assert await _available(catalog_uow, book) == 2
 
 
 async def test_concurrent_loans_of_one_copy_by_name_leave_exactly_one_holder(catalog_uow) -> None:
     book = await _book_with_copies(catalog_uow, 1)
-    page = await inventory.list_copies(book.id, page_size=0, page_token="", filter="", uow=catalog_uow())
-    target = inventory.CopySelector(copy=(book.id, page.copies[0].id))
+    (only,) = await _copies_of(catalog_uow, book)
+    target = circulation.CopySelector(copy=(book.id, only.id))
     outcomes = await asyncio.gather(
-        *(inventory.check_out_copy(target, loan=_loan(), hold="", uow=catalog_uow(), clock=CLOCK) for _ in range(5)),
+        *(_check_out(catalog_uow, target, _loan()) for _ in range(5)),
         return_exceptions=True,
     )
     assert sum(not isinstance(o, BaseException) for o in outcomes) == 1
@@ -80,12 +88,10 @@ async def test_concurrent_loans_of_one_copy_by_name_leave_exactly_one_holder(cat
 async def test_check_in_is_idempotent_and_announces_availability(catalog_uow) -> None:
     book = await _book_with_copies(catalog_uow, 2)
     loan = _loan()
-    copy = await inventory.check_out_copy(
-        inventory.CopySelector(book_id=book.id), loan=loan, hold="", uow=catalog_uow(), clock=CLOCK
-    )
+    copy = await _check_out(catalog_uow, circulation.CopySelector(book_id=book.id), loan)
     assert copy.status == CopyStatus.ON_LOAN and copy.current_loan == loan
-    first = await inventory.check_in_copy(book.id, copy.id, loan=loan, hold="", uow=catalog_uow(), clock=CLOCK)
-    again = await inventory.check_in_copy(book.id, copy.id, loan=loan, hold="", uow=catalog_uow(), clock=CLOCK)
+    first = await _check_in(catalog_uow, copy, loan)
+    again = await _check_in(catalog_uow, copy, loan)
     assert first.status == again.status == CopyStatus.AVAILABLE
     assert again.version == first.version
     async with catalog_uow() as uow:
@@ -96,62 +102,70 @@ async def test_check_in_is_idempotent_and_announces_availability(catalog_uow) ->
 async def test_a_hold_shelf_copy_goes_only_to_its_own_holds_loan(catalog_uow) -> None:
     book = await _book_with_copies(catalog_uow, 2, branch="EAST")
     hold = f"holds/{uuid.uuid4()}"
-    held = await inventory.reserve_copy(book.id, hold=hold, branch="EAST", uow=catalog_uow(), clock=CLOCK)
-    assert held == await inventory.reserve_copy(book.id, hold=hold, branch="", uow=catalog_uow(), clock=CLOCK)
+    reserve = circulation.ReserveCopy(book.id, hold=hold, branch="EAST")
+    held = await circulation.reserve_copy(reserve, uow=catalog_uow(), clock=CLOCK)
+    again = circulation.ReserveCopy(book.id, hold=hold)
+    assert held == await circulation.reserve_copy(again, uow=catalog_uow(), clock=CLOCK)
     with pytest.raises(FailedPrecondition):
-        await inventory.check_out_copy(
-            inventory.CopySelector(copy=(book.id, held.id)), loan=_loan(), hold="", uow=catalog_uow(), clock=CLOCK
-        )
-    lent = await inventory.check_out_copy(
-        inventory.CopySelector(copy=(book.id, held.id)), loan=_loan(), hold=hold, uow=catalog_uow(), clock=CLOCK
-    )
+        await _check_out(catalog_uow, circulation.CopySelector(copy=(book.id, held.id)), _loan())
+    lent = await _check_out(catalog_uow, circulation.CopySelector(copy=(book.id, held.id)), _loan(), hold=hold)
     assert lent.status == CopyStatus.ON_LOAN and lent.current_hold == ""
-    released = await inventory.release_copy(book.id, held.id, hold=hold, uow=catalog_uow(), clock=CLOCK)
+    release = circulation.ReleaseCopy(book.id, held.id, hold=hold)
+    released = await circulation.release_copy(release, uow=catalog_uow(), clock=CLOCK)
     assert released.status == CopyStatus.ON_LOAN  # already fulfilled: releasing changes nothing
 
 
 async def test_no_available_copy_is_a_failed_precondition_and_no_book_is_not_found(catalog_uow) -> None:
     book = await _book_with_copies(catalog_uow, 0)
     with pytest.raises(FailedPrecondition):
-        await inventory.reserve_copy(book.id, hold="holds/h1", branch="", uow=catalog_uow(), clock=CLOCK)
+        reserve = circulation.ReserveCopy(book.id, hold="holds/h1")
+        await circulation.reserve_copy(reserve, uow=catalog_uow(), clock=CLOCK)
     with pytest.raises(NotFound):
-        await inventory.check_out_copy(
-            inventory.CopySelector(book_id=uuid.uuid4()), loan=_loan(), hold="", uow=catalog_uow(), clock=CLOCK
-        )
+        await _check_out(catalog_uow, circulation.CopySelector(book_id=uuid.uuid4()), _loan())
 
 
 async def test_a_book_with_a_copy_on_loan_cannot_be_deleted(catalog_uow) -> None:
     book = await _book_with_copies(catalog_uow, 1)
     loan = _loan()
-    copy = await inventory.check_out_copy(
-        inventory.CopySelector(book_id=book.id), loan=loan, hold="", uow=catalog_uow(), clock=CLOCK
-    )
+    copy = await _check_out(catalog_uow, circulation.CopySelector(book_id=book.id), loan)
     with pytest.raises(FailedPrecondition) as caught:
-        await handlers.delete_book(handlers.DeleteBook(book.id), catalog_uow(), CLOCK)
+        await books.delete_book(books.DeleteBook(book.id), uow=catalog_uow(), clock=CLOCK)
     assert caught.value.reason == "COPIES_IN_CIRCULATION"
-    await inventory.check_in_copy(book.id, copy.id, loan=loan, hold="", uow=catalog_uow(), clock=CLOCK)
-    await handlers.delete_book(handlers.DeleteBook(book.id), catalog_uow(), CLOCK)
+    await _check_in(catalog_uow, copy, loan)
+    await books.delete_book(books.DeleteBook(book.id), uow=catalog_uow(), clock=CLOCK)
     with pytest.raises(NotFound):
-        await inventory.get_copy(book.id, copy.id, catalog_uow())
+        await copies.get_copy(copies.GetCopy(book.id, copy.id), uow=catalog_uow())
 
 
 async def test_a_duplicate_barcode_is_already_exists_naming_the_field(catalog_uow) -> None:
     book = await _book_with_copies(catalog_uow, 0)
-    await inventory.create_copy(inventory.CreateCopy(book.id, CopyDetails(barcode="DUP-1")), catalog_uow(), CLOCK)
+    create = copies.CreateCopy(book.id, CopyDetails(barcode="DUP-1"))
+    await copies.create_copy(create, uow=catalog_uow(), clock=CLOCK)
     with pytest.raises(AlreadyExists) as caught:
-        await inventory.create_copy(inventory.CreateCopy(book.id, CopyDetails(barcode="DUP-1")), catalog_uow(), CLOCK)
+        await copies.create_copy(create, uow=catalog_uow(), clock=CLOCK)
     assert caught.value.metadata["field"] == "copy.barcode"
 
 
 async def test_availability_is_derived_from_copy_statuses(catalog_uow) -> None:
     book = await _book_with_copies(catalog_uow, 3)
-    page = await inventory.list_copies(book.id, page_size=0, page_token="", filter="", uow=catalog_uow())
-    lost = page.copies[0]
-    update = inventory.UpdateCopy(book.id, lost.id, lost.details, CopyStatus.WITHDRAWN, ("status",))
-    await inventory.update_copy(update, catalog_uow(), CLOCK)
-    fetched = await handlers.get_book(book.id, catalog_uow())
+    lost = (await _copies_of(catalog_uow, book))[0]
+    update = copies.UpdateCopy(book.id, lost.id, lost.details, CopyStatus.WITHDRAWN, ("status",))
+    await copies.update_copy(update, uow=catalog_uow(), clock=CLOCK)
+    fetched = await books.get_book(books.GetBook(book.id), uow=catalog_uow())
     assert (fetched.total_copies, fetched.available_copies) == (2, 2)
-    withdrawn = await inventory.list_copies(
-        book.id, page_size=0, page_token="", filter="status = WITHDRAWN", uow=catalog_uow()
-    )
-    assert [c.id for c in withdrawn.copies] == [lost.id]
+    withdrawn = await _copies_of(catalog_uow, book, "status = WITHDRAWN")
+    assert [c.id for c in withdrawn] == [lost.id]
+
+
+async def test_a_cataloguers_update_that_raced_a_check_out_is_a_concurrent_update(catalog_uow) -> None:
+    book = await _book_with_copies(catalog_uow, 1)
+    (copy,) = await _copies_of(catalog_uow, book)
+    async with catalog_uow() as slow:
+        stale = await slow.copies.get(book.id, copy.id)
+        await _check_out(catalog_uow, circulation.CopySelector(copy=(book.id, copy.id)), _loan())
+        stale.revise(stale.details, CopyStatus.LOST, ("status",), now=CLOCK.now())  # AVAILABLE when it was read
+        with pytest.raises(Conflict) as caught:
+            await slow.copies.save(stale)
+    assert caught.value.reason == CONCURRENT_UPDATE
+    (after,) = await _copies_of(catalog_uow, book)
+    assert after.status == CopyStatus.ON_LOAN

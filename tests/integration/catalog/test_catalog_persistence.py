@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from services.catalog import handlers
-from services.catalog.domain import BookDetails
+from services.catalog.app import books
+from services.catalog.domain.books import BookDetails
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.errors import AlreadyExists, InvalidArgument, NotFound
+from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from services.support.runtime.outbox import OUTBOX
 
 pytestmark = pytest.mark.integration
@@ -22,10 +23,10 @@ def _clock() -> FixedClock:
 
 
 async def test_a_created_book_is_persisted_with_its_created_event_in_the_outbox(catalog_uow) -> None:
-    book = await handlers.create_book(
-        handlers.CreateBook(BookDetails(title="Anna Karenina", isbn="9780143035008")), catalog_uow(), _clock()
+    book = await books.create_book(
+        books.CreateBook(BookDetails(title="Anna Karenina", isbn="9780143035008")), uow=catalog_uow(), clock=_clock()
     )
-    fetched = await handlers.get_book(book.id, catalog_uow())
+    fetched = await books.get_book(books.GetBook(book.id), uow=catalog_uow())
     assert fetched.details.title == "Anna Karenina"
     assert fetched.total_copies == 0
     async with catalog_uow() as uow:
@@ -34,23 +35,23 @@ async def test_a_created_book_is_persisted_with_its_created_event_in_the_outbox(
 
 
 async def test_a_retried_create_with_the_same_request_id_returns_the_first_book(catalog_uow) -> None:
-    command = handlers.CreateBook(BookDetails(title="War and Peace"), request_id=uuid.uuid4())
-    first = await handlers.create_book(command, catalog_uow(), _clock())
-    second = await handlers.create_book(command, catalog_uow(), _clock())
+    command = books.CreateBook(BookDetails(title="War and Peace"), request_id=uuid.uuid4())
+    first = await books.create_book(command, uow=catalog_uow(), clock=_clock())
+    second = await books.create_book(command, uow=catalog_uow(), clock=_clock())
     assert second.id == first.id
-    page = await handlers.list_books(handlers.ListBooks(), catalog_uow())
+    page = await books.list_books(books.ListBooks(), uow=catalog_uow())
     assert page.total_size == 1
 
 
 async def test_a_duplicate_isbn_is_refused_and_nothing_is_half_written(catalog_uow) -> None:
-    await handlers.create_book(
-        handlers.CreateBook(BookDetails(title="A", isbn="0-14-118014-5")), catalog_uow(), _clock()
+    await books.create_book(
+        books.CreateBook(BookDetails(title="A", isbn="0-14-118014-5")), uow=catalog_uow(), clock=_clock()
     )
     with pytest.raises(AlreadyExists):
-        await handlers.create_book(
-            handlers.CreateBook(BookDetails(title="B", isbn="9780141180144"), request_id=uuid.uuid4()),
-            catalog_uow(),
-            _clock(),
+        await books.create_book(
+            books.CreateBook(BookDetails(title="B", isbn="9780141180144"), request_id=uuid.uuid4()),
+            uow=catalog_uow(),
+            clock=_clock(),
         )
     async with catalog_uow() as uow:
         outbox_rows = await uow.session.scalar(sa.select(sa.func.count()).select_from(OUTBOX))
@@ -59,18 +60,18 @@ async def test_a_duplicate_isbn_is_refused_and_nothing_is_half_written(catalog_u
 
 async def test_a_missing_book_is_not_found(catalog_uow) -> None:
     with pytest.raises(NotFound):
-        await handlers.get_book(uuid.uuid4(), catalog_uow())
+        await books.get_book(books.GetBook(uuid.uuid4()), uow=catalog_uow())
 
 
 async def test_pages_are_newest_first_stable_and_complete(catalog_uow) -> None:
     clock = _clock()
     for number in range(5):
         clock.advance(timedelta(minutes=1))
-        await handlers.create_book(handlers.CreateBook(BookDetails(title=f"Volume {number}")), catalog_uow(), clock)
+        await books.create_book(books.CreateBook(BookDetails(title=f"Volume {number}")), uow=catalog_uow(), clock=clock)
     titles, token = [], ""
     while True:
-        page = await handlers.list_books(handlers.ListBooks(page_size=2, page_token=token), catalog_uow())
-        titles += [book.details.title for book in page.books]
+        page = await books.list_books(books.ListBooks(page_size=2, page_token=token), uow=catalog_uow())
+        titles += [book.details.title for book in page.items]
         token = page.next_page_token
         if not token:
             break
@@ -80,9 +81,25 @@ async def test_pages_are_newest_first_stable_and_complete(catalog_uow) -> None:
 
 async def test_a_page_token_from_another_query_is_refused(catalog_uow) -> None:
     for title in ("One", "Two"):
-        await handlers.create_book(handlers.CreateBook(BookDetails(title=title)), catalog_uow(), _clock())
-    page = await handlers.list_books(handlers.ListBooks(page_size=1), catalog_uow())
+        await books.create_book(books.CreateBook(BookDetails(title=title)), uow=catalog_uow(), clock=_clock())
+    page = await books.list_books(books.ListBooks(page_size=1), uow=catalog_uow())
     with pytest.raises(InvalidArgument):
-        await handlers.list_books(
-            handlers.ListBooks(page_size=1, page_token=page.next_page_token, order_by="title"), catalog_uow()
+        await books.list_books(
+            books.ListBooks(page_size=1, page_token=page.next_page_token, order_by="title"), uow=catalog_uow()
         )
+
+
+async def test_a_revision_of_a_book_someone_changed_meanwhile_is_a_concurrent_update(catalog_uow) -> None:
+    clock = _clock()
+    create = books.CreateBook(BookDetails(title="Fathers and Sons"))
+    book = await books.create_book(create, uow=catalog_uow(), clock=clock)
+    async with catalog_uow() as slow:
+        stale = await slow.books.get(book.id)
+        winner = books.UpdateBook(book.id, BookDetails(title="Fathers and Children"), ("title",))
+        await books.update_book(winner, uow=catalog_uow(), clock=clock)
+        assert stale.revise(BookDetails(title="Otsy i deti"), ("title",), now=clock.now())
+        with pytest.raises(Conflict) as caught:
+            await slow.books.save(stale)
+    assert caught.value.reason == CONCURRENT_UPDATE
+    fetched = await books.get_book(books.GetBook(book.id), uow=catalog_uow())
+    assert (fetched.details.title, fetched.version) == ("Fathers and Children", 2)

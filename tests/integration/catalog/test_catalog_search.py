@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.catalog import handlers, inventory_handlers
-from services.catalog.domain import BookDetails
-from services.catalog.inventory import CopyDetails
-from services.catalog.queries import Search, SearchFilters
+from services.catalog.app import books, copies
+from services.catalog.app.queries import Search, SearchFilters
+from services.catalog.domain.books import BookDetails
+from services.catalog.domain.copies import CopyDetails
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import InvalidArgument
 
@@ -58,25 +58,24 @@ LIBRARY = [
 @pytest.fixture
 async def library(catalog_uow) -> dict[str, object]:
     clock = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
-    books = {}
+    created = {}
     for details in LIBRARY:
         clock.advance(timedelta(minutes=1))
-        books[details.title] = await handlers.create_book(handlers.CreateBook(details), catalog_uow(), clock)
-    idiot = books["The Idiot"]
-    await inventory_handlers.create_copy(
-        inventory_handlers.CreateCopy(idiot.id, CopyDetails(barcode="IDIOT-1")), catalog_uow(), clock
-    )
-    return books
+        created[details.title] = await books.create_book(books.CreateBook(details), uow=catalog_uow(), clock=clock)
+    idiot = created["The Idiot"]
+    one_copy = copies.CreateCopy(idiot.id, CopyDetails(barcode="IDIOT-1"))
+    await copies.create_copy(one_copy, uow=catalog_uow(), clock=clock)
+    return created
 
 
-async def _search(uow, text: str = "", **kwargs: object) -> handlers.SearchResults:
+async def _search(uow, text: str = "", **kwargs: object) -> books.SearchResults:
     filters = kwargs.pop("filters", SearchFilters())
     search = Search(text=text, filters=filters, facets=tuple(kwargs.pop("facets", ())))  # type: ignore[arg-type]
-    return await handlers.search_books(handlers.SearchBooks(search, **kwargs), uow())  # type: ignore[arg-type]
+    return await books.search_books(books.SearchBooks(search, **kwargs), uow=uow())  # type: ignore[arg-type]
 
 
-def _titles(found: handlers.SearchResults) -> list[str]:
-    return [hit.book.details.title for hit in found.hits]
+def _titles(found: books.SearchResults) -> list[str]:
+    return [hit.book.details.title for hit in found.page.items]
 
 
 async def test_words_are_stemmed_and_case_folded_in_english_and_russian(catalog_uow, library) -> None:
@@ -93,9 +92,9 @@ async def test_a_misspelt_title_or_author_still_finds_the_book(catalog_uow, libr
 async def test_a_title_match_ranks_above_an_author_match_above_a_subject_match(catalog_uow, library) -> None:
     found = await _search(catalog_uow, "crime")
     assert _titles(found) == ["Crime and Punishment", "Winter Garden", "Gardens of the North"]
-    scores = [hit.score for hit in found.hits]
+    scores = [hit.score for hit in found.page.items]
     assert scores == sorted(scores, reverse=True)
-    assert any("<b>Crime</b>" in h for h in found.hits[0].highlights)
+    assert any("<b>Crime</b>" in h for h in found.page.items[0].highlights)
 
 
 async def test_an_isbn_query_finds_exactly_that_book_first(catalog_uow, library) -> None:
@@ -120,8 +119,8 @@ async def test_facets_count_every_match_not_just_the_page(catalog_uow, library) 
         facets=["language", "authors", "publication_year"],
         page_size=1,
     )
-    assert found.total_size == 6
-    assert len(found.hits) == 1
+    assert found.page.total_size == 6
+    assert len(found.page.items) == 1
     assert found.facets["language"] == [("en", 4), ("ru", 2)]
     assert found.facets["authors"][0] == ("Fyodor Dostoevsky", 2)
     assert ("1866", 2) in found.facets["publication_year"]
@@ -131,18 +130,18 @@ async def test_pages_of_a_search_are_complete_and_do_not_overlap(catalog_uow, li
     seen, token = [], ""
     while True:
         page = await _search(catalog_uow, filters=SearchFilters(min_year=1), page_size=4, page_token=token)
-        seen += [hit.book.id for hit in page.hits]
-        token = page.next_page_token
+        seen += [hit.book.id for hit in page.page.items]
+        token = page.page.next_page_token
         if not token:
             break
     assert len(seen) == len(set(seen)) == 6
 
 
 async def test_a_page_token_from_another_search_is_refused(catalog_uow, library) -> None:
-    page = await _search(catalog_uow, "garden", page_size=1)
-    assert page.next_page_token
+    found = await _search(catalog_uow, "garden", page_size=1)
+    assert found.page.next_page_token
     with pytest.raises(InvalidArgument) as caught:
-        await _search(catalog_uow, "crime", page_size=1, page_token=page.next_page_token)
+        await _search(catalog_uow, "crime", page_size=1, page_token=found.page.next_page_token)
     assert caught.value.violations[0].field == "page_token"
 
 
@@ -157,29 +156,29 @@ async def test_a_page_token_from_another_search_is_refused(catalog_uow, library)
 )
 async def test_bad_searches_name_the_field(catalog_uow, search: Search, field: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        await handlers.search_books(handlers.SearchBooks(search), catalog_uow())
+        await books.search_books(books.SearchBooks(search), uow=catalog_uow())
     assert caught.value.violations[0].field == field
 
 
 async def test_list_books_filters_and_orders_with_stable_pages(catalog_uow, library) -> None:
-    query = handlers.ListBooks(filter='language = "en" AND publication_year < 2005', order_by="title", page_size=2)
+    query = books.ListBooks(filter='language = "en" AND publication_year < 2005', order_by="title", page_size=2)
     titles, token = [], ""
     while True:
-        page = await handlers.list_books(
-            handlers.ListBooks(query.page_size, token, query.filter, query.order_by), catalog_uow()
+        page = await books.list_books(
+            books.ListBooks(query.page_size, token, query.filter, query.order_by), uow=catalog_uow()
         )
-        titles += [b.details.title for b in page.books]
+        titles += [b.details.title for b in page.items]
         token = page.next_page_token
         if not token:
             break
     assert titles == ["Crime and Punishment", "The Idiot", "Winter Garden"]
-    available = await handlers.list_books(handlers.ListBooks(filter="available_copies > 0"), catalog_uow())
-    assert [b.details.title for b in available.books] == ["The Idiot"]
-    by_author = await handlers.list_books(
-        handlers.ListBooks(filter='author = "Fyodor Dostoevsky"', order_by="publication_year desc, title"),
-        catalog_uow(),
+    available = await books.list_books(books.ListBooks(filter="available_copies > 0"), uow=catalog_uow())
+    assert [b.details.title for b in available.items] == ["The Idiot"]
+    by_author = await books.list_books(
+        books.ListBooks(filter='author = "Fyodor Dostoevsky"', order_by="publication_year desc, title"),
+        uow=catalog_uow(),
     )
-    assert [b.details.title for b in by_author.books] == ["The Idiot", "Crime and Punishment"]
+    assert [b.details.title for b in by_author.items] == ["The Idiot", "Crime and Punishment"]
 
 
 @pytest.mark.parametrize(
@@ -187,5 +186,5 @@ async def test_list_books_filters_and_orders_with_stable_pages(catalog_uow, libr
 )
 async def test_an_unknown_or_malformed_filter_is_refused(catalog_uow, bad_filter: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
-        await handlers.list_books(handlers.ListBooks(filter=bad_filter), catalog_uow())
+        await books.list_books(books.ListBooks(filter=bad_filter), uow=catalog_uow())
     assert caught.value.violations[0].field == "filter"

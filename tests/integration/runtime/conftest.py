@@ -18,14 +18,3 @@ def own_nats(launcher_dir: Path, infra_supervisor, free_port_source: Iterator[in
     server.start()
     yield server
     server.stop()
-
-
-def kill_nats(supervisor, server: LocalNats) -> None:
-    """kill -9: no flush, no goodbye."""
-    supervisor.process(server.name).kill()
-
-
-def start_nats_again(supervisor, server: LocalNats) -> None:
-    """The same server again (same store, same port), ready when JetStream is healthy."""
-    supervisor.process(server.name).start()
-    server.wait_ready()

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import nats as nats_py
 import pytest
-from conftest import kill_nats, start_nats_again
 from google.protobuf.timestamp_pb2 import Timestamp
+from nats_faults import kill_nats, start_nats_again
 
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.support.runtime.auth import RevocationFeed, RevocationList
@@ -97,8 +97,10 @@ async def test_a_durable_consumer_resumes_from_its_position(own_nats, infra_supe
         await _eventually(lambda: not consumer.health.is_up())
         await asyncio.to_thread(start_nats_again, infra_supervisor, own_nats)
         await _publish(own_nats.url, SUBJECT, [b"three"])
-        await _eventually(lambda: len(handled) == 3)
-        assert handled == [b"one", b"two", b"three"]  # acked ones are not redelivered
+        await _eventually(lambda: b"three" in handled)
+        # kill -9 may lose the server's record of the last acks, so an acked message can come again (at least
+        # once: handlers skip event ids they have seen); nothing is lost and the order holds.
+        assert list(dict.fromkeys(handled)) == [b"one", b"two", b"three"]
         assert await consumer.health.check()
     finally:
         task.cancel()

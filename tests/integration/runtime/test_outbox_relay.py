@@ -12,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from athenaeum.catalog.v1 import events_pb2
-from services.catalog import events, handlers
-from services.catalog.domain import BookDetails
-from services.catalog.repository import SqlCatalogUnitOfWork
+from services.catalog.api import events
+from services.catalog.app import books
+from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
+from services.catalog.domain.books import BookDetails
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.db import session_factory
 from services.support.runtime.messaging import EVENT_TYPE_HEADER, NatsLink, stream_name
@@ -46,7 +47,7 @@ async def link(nats):
 
 async def _create_book(engine, title: str) -> uuid.UUID:
     uow = SqlCatalogUnitOfWork(session_factory(engine), encode=events.encode)
-    await handlers.create_book(handlers.CreateBook(BookDetails(title=title)), uow, CLOCK)
+    await books.create_book(books.CreateBook(BookDetails(title=title)), uow=uow, clock=CLOCK)
     async with engine.connect() as connection:
         return (await connection.execute(sa.select(OUTBOX.c.event_id).order_by(OUTBOX.c.seq.desc()))).scalar_one()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ import services.support.runtime.telemetry  # noqa: F401  (registers the metrics)
 from services.support.mesh import compose, registry
 
 ROOT = Path(__file__).resolve().parents[3]
+for _metrics in sorted((ROOT / "services").glob("*/data/metrics.py")):  # a service's own metrics
+    importlib.import_module(f"services.{_metrics.parent.parent.name}.data.metrics")
 DASHBOARD = json.loads((ROOT / compose.DASHBOARD_FILE).read_text())
 PROMQL_FUNCTIONS = {"sum", "rate", "histogram_quantile", "topk", "by", "le"}
 
@@ -47,6 +50,8 @@ def test_the_dashboard_covers_red_pool_outbox_consumers_and_envoy() -> None:
         "athenaeum_outbox_backlog",
         "athenaeum_consumer_pending_messages",
         "envoy_cluster_upstream_rq_total",
+        "athenaeum_events_stored_total",
+        "athenaeum_events_copy_seconds_bucket",
     ):
         assert metric in text
     assert DASHBOARD["uid"] == "athenaeum-mesh"

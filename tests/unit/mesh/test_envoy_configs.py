@@ -24,6 +24,7 @@ from services.support.mesh.envoy import (
 )
 from services.support.mesh.envoy_sds import sds_dir, sds_documents
 from services.support.mesh.topology import Topology, container_topology, local_topology, sequential_ports
+from services.support.runtime.access import service_descriptor
 from services.support.runtime.identity import CLAIMS_HEADER
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -102,10 +103,10 @@ def trusted_ca(context: dict[str, Any], cert_dir: Path) -> str:
 
 
 def route_prefixes(manager: dict[str, Any]) -> dict[str, str]:
-    """The cluster of each prefix route (routes of one exact path, a method's own, are left out)."""
+    """Prefix (or exact path, for streaming methods) -> cluster."""
     (vhost,) = manager["route_config"]["virtual_hosts"]
     return {
-        route["match"]["prefix"]: route["route"]["cluster"] for route in vhost["routes"] if "prefix" in route["match"]
+        route["match"].get("prefix") or route["match"]["path"]: route["route"]["cluster"] for route in vhost["routes"]
     }
 
 
@@ -188,6 +189,13 @@ def test_sidecar_outbound_reaches_only_the_services_it_may_call(spec: registry.S
         for upstream in registry.upstreams_of(spec.name)
         for grpc_service in upstream.grpc_services
     }
+    # and a route of its own for every method of those services (envoy_resilience)
+    expected |= {
+        f"/{grpc_service}/{method.name}": f"mesh_{upstream.name}"
+        for upstream in registry.upstreams_of(spec.name)
+        for grpc_service in upstream.grpc_services
+        for method in service_descriptor(grpc_service).methods
+    }
     assert route_prefixes(hcm(outbound)) == expected
     clusters = {cluster["name"]: cluster for cluster in config["static_resources"]["clusters"]}
     for upstream in registry.upstreams_of(spec.name):
@@ -219,6 +227,7 @@ def test_edge_routes_each_service_and_the_mesh_wide_services(cert_dir: Path) -> 
     routes = route_prefixes(hcm(listener_named(config, "edge")))
     first = registry.SERVICES[0].name
     expected = {f"/{name}/": f"mesh_{spec.name}" for spec in registry.SERVICES for name in spec.grpc_services}
+    expected |= {path: f"mesh_{spec.name}" for spec in registry.SERVICES for path in spec.streaming_methods}
     expected |= {
         "/grpc.reflection.v1alpha.ServerReflection/": f"mesh_{first}",
         "/grpc.reflection.v1.ServerReflection/": f"mesh_{first}",
@@ -245,3 +254,17 @@ def test_container_configs_reach_peers_by_dns_name(cert_dir: Path) -> None:
 def test_yaml_round_trips_to_the_same_config(cert_dir: Path) -> None:
     config = sidecar_config("loans", build_topology("local", cert_dir))
     assert yaml.safe_load(render(config)) == config
+
+
+def test_a_watch_is_routed_without_the_unary_timeout_at_the_edge_and_its_sidecar(cert_dir: Path) -> None:
+    """A server stream (WatchEvents) lasts as long as its client wants; the 60 s route timeout would cut it."""
+    topology = build_topology("local", cert_dir)
+    watch = "/athenaeum.events.v1.EventsService/WatchEvents"
+    assert watch in registry.service("events").streaming_methods
+    edge = hcm(listener_named(edge_config(topology), "edge"))
+    inbound = hcm(listener_named(sidecar_config("events", topology), "inbound"))
+    for manager in (edge, inbound):
+        (vhost,) = manager["route_config"]["virtual_hosts"]
+        routes = [route for route in vhost["routes"] if route["match"].get("path") == watch]
+        assert [route["route"]["timeout"] for route in routes] == ["0s"]
+        assert vhost["routes"].index(routes[0]) < len(vhost["routes"]) - 1  # before the catch-all prefixes

@@ -209,8 +209,15 @@ class CatalogServiceStub:
 class EventsServiceStub:
     """
     The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
+    published on JetStream ("athenaeum.>") is recorded here by the service's consumer (category AUDIT), and
+    clients record their own activity (page views, searches) with RecordEvent / BatchRecordEvents /
+    StreamRecordEvents.
+
+    Accepted vs stored: an event is *accepted* when a record call returns OK: it is then durable (written
+    to a JetStream stream on disk) but not necessarily queryable yet. The service's workers *store* accepted
+    events in PostgreSQL shortly after (milliseconds under normal load); GetEvent, ListEvents and
+    AggregateEvents see stored events, WatchEvents sees accepted ones. An event is identified by its name
+    and occur_time: recording it again (a retry) is accepted, and the copy is dropped when stored.
 
     Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
     This service consumes events and publishes none, so this file holds no payloads.
@@ -221,41 +228,66 @@ class EventsServiceStub:
 
     def record_event(self, request: events_v1.RecordEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
         """
-        Records one event. Idempotent on `event.name`: recording an id again returns the stored event.
-        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name), PERMISSION_DENIED (a reader
-        recording an AUDIT event or acting as someone else).
+        Accepts one event and returns it as accepted (its name minted when empty, record_time set).
+        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
+        future, too many or too long attributes), PERMISSION_DENIED (a reader recording an AUDIT event or
+        acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the RetryInfo
+        delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/RecordEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
     def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
         """
-        Records up to 1000 events in one call (high-volume clients); ids already recorded are skipped.
-        Errors: INVALID_ARGUMENT (an event is malformed: nothing is recorded; or more than 1000 events),
-        PERMISSION_DENIED (as for RecordEvent).
+        Accepts up to 1000 events in one call, all or none.
+        Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
+        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
 
+    def stream_record_events(self, requests: Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.StreamRecordEventsResponse:
+        """
+        For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
+        batch out, in order. A client may send the next batches before the previous ones are acknowledged.
+        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        ends the stream; the batches acknowledged before it stay accepted.
+        """
+        return self._caller.stream_unary('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
+
     def get_event(self, request: events_v1.GetEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
         """
-        Returns one event.
+        Returns one stored event.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/GetEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
     def list_events(self, request: events_v1.ListEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.ListEventsResponse:
         """
-        Lists events, newest first, filtered by actor, subject, type, category and time range.
-        Errors: INVALID_ARGUMENT (bad page_token, start_time after end_time), PERMISSION_DENIED (not staff).
+        Lists stored events, newest first (occur_time, then name), in stable pages, filtered by the fields
+        below and `filter`.
+        Errors: INVALID_ARGUMENT (bad page_token or filter, start_time after end_time), PERMISSION_DENIED
+        (not staff).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/ListEvents', request, events_v1.ListEventsResponse, timeout=timeout, metadata=metadata)
 
     def watch_events(self, request: events_v1.WatchEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> Iterator[events_v1.Event]:
         """
-        Streams events as they are recorded, matching the same filters (time range ignored), until the
-        client cancels. Server-streaming: no REST mapping.
-        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff).
+        Streams events as they are accepted, matching the same filters (time range ignored), until the
+        client cancels. While nothing matches, a heartbeat is sent every few seconds: an Event with no name,
+        only `record_time` (the server's clock). Server-streaming: no REST mapping.
+        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff), RESOURCE_EXHAUSTED (the client
+        read too slowly and fell too far behind: reconnect), UNAVAILABLE (the service is shutting down).
         """
         return self._caller.unary_stream('/athenaeum.events.v1.EventsService/WatchEvents', request, events_v1.Event, timeout=timeout, metadata=metadata)
+
+    def aggregate_events(self, request: events_v1.AggregateEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.AggregateEventsResponse:
+        """
+        Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
+        source or attribute: loans per day, the most borrowed books this week, searches per hour.
+        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
+        group_by), PERMISSION_DENIED (not staff).
+        """
+        return self._caller.unary_unary('/athenaeum.events.v1.EventsService/AggregateEvents', request, events_v1.AggregateEventsResponse, timeout=timeout, metadata=metadata)
 
 
 class LoansServiceStub:
@@ -744,8 +776,15 @@ class CatalogServiceAsyncStub:
 class EventsServiceAsyncStub:
     """
     The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
+    published on JetStream ("athenaeum.>") is recorded here by the service's consumer (category AUDIT), and
+    clients record their own activity (page views, searches) with RecordEvent / BatchRecordEvents /
+    StreamRecordEvents.
+
+    Accepted vs stored: an event is *accepted* when a record call returns OK: it is then durable (written
+    to a JetStream stream on disk) but not necessarily queryable yet. The service's workers *store* accepted
+    events in PostgreSQL shortly after (milliseconds under normal load); GetEvent, ListEvents and
+    AggregateEvents see stored events, WatchEvents sees accepted ones. An event is identified by its name
+    and occur_time: recording it again (a retry) is accepted, and the copy is dropped when stored.
 
     Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
     This service consumes events and publishes none, so this file holds no payloads.
@@ -756,41 +795,66 @@ class EventsServiceAsyncStub:
 
     async def record_event(self, request: events_v1.RecordEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
         """
-        Records one event. Idempotent on `event.name`: recording an id again returns the stored event.
-        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name), PERMISSION_DENIED (a reader
-        recording an AUDIT event or acting as someone else).
+        Accepts one event and returns it as accepted (its name minted when empty, record_time set).
+        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
+        future, too many or too long attributes), PERMISSION_DENIED (a reader recording an AUDIT event or
+        acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the RetryInfo
+        delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/RecordEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
     async def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
         """
-        Records up to 1000 events in one call (high-volume clients); ids already recorded are skipped.
-        Errors: INVALID_ARGUMENT (an event is malformed: nothing is recorded; or more than 1000 events),
-        PERMISSION_DENIED (as for RecordEvent).
+        Accepts up to 1000 events in one call, all or none.
+        Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
+        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
 
+    async def stream_record_events(self, requests: AsyncIterable[events_v1.StreamRecordEventsRequest] | Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.StreamRecordEventsResponse:
+        """
+        For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
+        batch out, in order. A client may send the next batches before the previous ones are acknowledged.
+        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        ends the stream; the batches acknowledged before it stay accepted.
+        """
+        return await self._caller.stream_unary('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
+
     async def get_event(self, request: events_v1.GetEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
         """
-        Returns one event.
+        Returns one stored event.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/GetEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
     async def list_events(self, request: events_v1.ListEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.ListEventsResponse:
         """
-        Lists events, newest first, filtered by actor, subject, type, category and time range.
-        Errors: INVALID_ARGUMENT (bad page_token, start_time after end_time), PERMISSION_DENIED (not staff).
+        Lists stored events, newest first (occur_time, then name), in stable pages, filtered by the fields
+        below and `filter`.
+        Errors: INVALID_ARGUMENT (bad page_token or filter, start_time after end_time), PERMISSION_DENIED
+        (not staff).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/ListEvents', request, events_v1.ListEventsResponse, timeout=timeout, metadata=metadata)
 
     def watch_events(self, request: events_v1.WatchEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> AsyncIterator[events_v1.Event]:
         """
-        Streams events as they are recorded, matching the same filters (time range ignored), until the
-        client cancels. Server-streaming: no REST mapping.
-        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff).
+        Streams events as they are accepted, matching the same filters (time range ignored), until the
+        client cancels. While nothing matches, a heartbeat is sent every few seconds: an Event with no name,
+        only `record_time` (the server's clock). Server-streaming: no REST mapping.
+        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff), RESOURCE_EXHAUSTED (the client
+        read too slowly and fell too far behind: reconnect), UNAVAILABLE (the service is shutting down).
         """
         return self._caller.unary_stream('/athenaeum.events.v1.EventsService/WatchEvents', request, events_v1.Event, timeout=timeout, metadata=metadata)
+
+    async def aggregate_events(self, request: events_v1.AggregateEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.AggregateEventsResponse:
+        """
+        Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
+        source or attribute: loans per day, the most borrowed books this week, searches per hour.
+        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
+        group_by), PERMISSION_DENIED (not staff).
+        """
+        return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/AggregateEvents', request, events_v1.AggregateEventsResponse, timeout=timeout, metadata=metadata)
 
 
 class LoansServiceAsyncStub:

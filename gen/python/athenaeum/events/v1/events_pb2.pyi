@@ -18,6 +18,11 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
+if sys.version_info >= (3, 13):
+    from warnings import deprecated as _deprecated
+else:
+    from typing_extensions import deprecated as _deprecated
+
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class _EventCategory:
@@ -29,9 +34,9 @@ class _EventCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventCa
     EVENT_CATEGORY_UNSPECIFIED: _EventCategory.ValueType  # 0
     """Not set; in filters "any category"."""
     EVENT_CATEGORY_ACTIVITY: _EventCategory.ValueType  # 1
-    """High-volume usage signals (views, searches); may be sampled and expire."""
+    """High-volume usage signals (views, searches); expire after the retention window. The default."""
     EVENT_CATEGORY_AUDIT: _EventCategory.ValueType  # 2
-    """State changes and security-relevant actions; kept."""
+    """State changes and security-relevant actions; kept. Staff only on record calls."""
 
 class EventCategory(_EventCategory, metaclass=_EventCategoryEnumTypeWrapper):
     """How an event is kept."""
@@ -39,10 +44,38 @@ class EventCategory(_EventCategory, metaclass=_EventCategoryEnumTypeWrapper):
 EVENT_CATEGORY_UNSPECIFIED: EventCategory.ValueType  # 0
 """Not set; in filters "any category"."""
 EVENT_CATEGORY_ACTIVITY: EventCategory.ValueType  # 1
-"""High-volume usage signals (views, searches); may be sampled and expire."""
+"""High-volume usage signals (views, searches); expire after the retention window. The default."""
 EVENT_CATEGORY_AUDIT: EventCategory.ValueType  # 2
-"""State changes and security-relevant actions; kept."""
+"""State changes and security-relevant actions; kept. Staff only on record calls."""
 Global___EventCategory: _TypeAlias = EventCategory  # noqa: Y015
+
+class _AggregationInterval:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _AggregationIntervalEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_AggregationInterval.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    AGGREGATION_INTERVAL_UNSPECIFIED: _AggregationInterval.ValueType  # 0
+    """No buckets: one count for the whole range."""
+    AGGREGATION_INTERVAL_MINUTE: _AggregationInterval.ValueType  # 1
+    """One bucket per minute."""
+    AGGREGATION_INTERVAL_HOUR: _AggregationInterval.ValueType  # 2
+    """One bucket per hour."""
+    AGGREGATION_INTERVAL_DAY: _AggregationInterval.ValueType  # 3
+    """One bucket per day (UTC)."""
+
+class AggregationInterval(_AggregationInterval, metaclass=_AggregationIntervalEnumTypeWrapper):
+    """The width of an aggregation's time buckets (buckets start on UTC boundaries)."""
+
+AGGREGATION_INTERVAL_UNSPECIFIED: AggregationInterval.ValueType  # 0
+"""No buckets: one count for the whole range."""
+AGGREGATION_INTERVAL_MINUTE: AggregationInterval.ValueType  # 1
+"""One bucket per minute."""
+AGGREGATION_INTERVAL_HOUR: AggregationInterval.ValueType  # 2
+"""One bucket per hour."""
+AGGREGATION_INTERVAL_DAY: AggregationInterval.ValueType  # 3
+"""One bucket per day (UTC)."""
+Global___AggregationInterval: _TypeAlias = AggregationInterval  # noqa: Y015
 
 @_typing.final
 class Event(_message.Message):
@@ -81,7 +114,9 @@ class Event(_message.Message):
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
     TRACE_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"events/{event}", {event} a UUID; generated when empty on RecordEvent."""
+    """"events/{event}", {event} a UUID; minted when empty (from the batch's content, so a retried batch
+    gets the same names).
+    """
     type: _builtins.str
     """What happened, dotted: for JetStream events the subject without its version,
     e.g. "athenaeum.loans.loan_issued"; for client activity e.g. "web.search".
@@ -89,24 +124,31 @@ class Event(_message.Message):
     category: Global___EventCategory.ValueType
     """ACTIVITY (usage signals, may be sampled and expire) or AUDIT (kept)."""
     actor: _builtins.str
-    """Who did it: "users/{user}", or "services/{service}" for the system."""
+    """Who did it: "users/{user}", or "services/{service}" for the system; empty when unknown (an anonymous
+    call). Defaults to the caller on record calls.
+    """
     subject: _builtins.str
     """The resource acted on, e.g. "loans/{loan}" or "books/{book}"."""
     source: _builtins.str
     """The service or client that reported it, e.g. "loans" or "web"."""
     trace_id: _builtins.str
-    """Correlates the event with a request's trace (W3C trace id)."""
+    """Correlates the event with a request's trace (W3C trace id, 32 hex digits). Defaults to the trace of
+    the record call.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened, as the source reports it."""
 
     @_builtins.property
     def record_time(self) -> _timestamp_pb2.Timestamp:
-        """When this service stored it."""
+        """When this service accepted it (for JetStream events: when it read them)."""
 
     @_builtins.property
     def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Flat details, e.g. {"barcode": "000123", "due_time": "2026-12-01T00:00:00Z"}."""
+        """Flat details, e.g. {"barcode": "000123", "due_time": "2026-12-01T00:00:00Z"}: at most 64, keys up to
+        128 characters, values up to 1024, the whole event up to 16 KiB. Nested fields of JetStream payloads
+        are flattened with dots ("loan.patron").
+        """
 
     def __init__(
         self,
@@ -161,6 +203,11 @@ class BatchRecordEventsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENTS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Optional UUID: a retry of the batch with the same id within 15 minutes is dropped as a whole.
+    Without one, the batch's content identifies it.
+    """
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
         """Up to 1000 events, each as in RecordEvent; ones whose `name` is already stored are skipped."""
@@ -169,10 +216,11 @@ class BatchRecordEventsRequest(_message.Message):
         self,
         *,
         events: _abc.Iterable[Global___Event] | None = ...,
+        request_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -186,23 +234,97 @@ class BatchRecordEventsResponse(_message.Message):
 
     RECORDED_COUNT_FIELD_NUMBER: _builtins.int
     DUPLICATE_COUNT_FIELD_NUMBER: _builtins.int
-    recorded_count: _builtins.int
-    """Newly stored."""
-    duplicate_count: _builtins.int
-    """Skipped because their id was already recorded."""
+    ACCEPTED_COUNT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def recorded_count(self) -> _builtins.int:
+        """Always 0: events are stored after the call returns (see accepted_count)."""
+
+    @recorded_count.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def recorded_count(self, value: _builtins.int) -> None:
+        """Always 0: events are stored after the call returns (see accepted_count)."""
+
+    @_builtins.property
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def duplicate_count(self) -> _builtins.int:
+        """Always 0: an event recorded twice is stored once, after the call returns."""
+
+    @duplicate_count.setter
+    @_deprecated("""This field has been marked as deprecated using proto field options.""")
+    def duplicate_count(self, value: _builtins.int) -> None:
+        """Always 0: an event recorded twice is stored once, after the call returns."""
+
+    accepted_count: _builtins.int
+    """Events accepted (durable, stored shortly): every event of the batch."""
     def __init__(
         self,
         *,
         recorded_count: _builtins.int = ...,
         duplicate_count: _builtins.int = ...,
+        accepted_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["duplicate_count", b"duplicate_count", "recorded_count", b"recorded_count"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_count", b"accepted_count", "duplicate_count", b"duplicate_count", "recorded_count", b"recorded_count"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BatchRecordEventsResponse: _TypeAlias = BatchRecordEventsResponse  # noqa: Y015
+
+@_typing.final
+class StreamRecordEventsRequest(_message.Message):
+    """One batch of a StreamRecordEvents call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Optional UUID identifying the batch, as in BatchRecordEvents."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:
+        """Up to 1000 events, as in BatchRecordEvents."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[Global___Event] | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamRecordEventsRequest: _TypeAlias = StreamRecordEventsRequest  # noqa: Y015
+
+@_typing.final
+class StreamRecordEventsResponse(_message.Message):
+    """The acknowledgement of one batch of a StreamRecordEvents call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEQUENCE_FIELD_NUMBER: _builtins.int
+    ACCEPTED_COUNT_FIELD_NUMBER: _builtins.int
+    sequence: _builtins.int
+    """0 for the first batch of the stream, then 1, 2, ..."""
+    accepted_count: _builtins.int
+    """Events of that batch accepted: all of them."""
+    def __init__(
+        self,
+        *,
+        sequence: _builtins.int = ...,
+        accepted_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_count", b"accepted_count", "sequence", b"sequence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamRecordEventsResponse: _TypeAlias = StreamRecordEventsResponse  # noqa: Y015
 
 @_typing.final
 class GetEventRequest(_message.Message):
@@ -240,6 +362,7 @@ class ListEventsRequest(_message.Message):
     CATEGORY_FIELD_NUMBER: _builtins.int
     START_TIME_FIELD_NUMBER: _builtins.int
     END_TIME_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
     """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
@@ -254,6 +377,12 @@ class ListEventsRequest(_message.Message):
     """Exact match on `type`, or a prefix ending in "." (e.g. "athenaeum.loans.")."""
     category: Global___EventCategory.ValueType
     """Only events of this category (unspecified: any)."""
+    filter: _builtins.str
+    """AIP-160 subset: comparisons joined by AND. Fields: actor, subject, type, source, trace_id, category
+    (ACTIVITY or AUDIT), occur_time (with <, <=, >, >=, an RFC 3339 time), resource (the subject or any
+    resource name in the attributes, e.g. resource = "loans/…"), attributes.<key>. Operators = and !=;
+    a trailing * in a quoted value matches a prefix, e.g. type = "athenaeum.loans.*".
+    """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
         """Inclusive lower bound on occur_time."""
@@ -273,10 +402,11 @@ class ListEventsRequest(_message.Message):
         category: Global___EventCategory.ValueType = ...,
         start_time: _timestamp_pb2.Timestamp | None = ...,
         end_time: _timestamp_pb2.Timestamp | None = ...,
+        filter: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "category", b"category", "end_time", b"end_time", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time", "subject", b"subject", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "category", b"category", "end_time", b"end_time", "filter", b"filter", "page_size", b"page_size", "page_token", b"page_token", "start_time", b"start_time", "subject", b"subject", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -320,6 +450,7 @@ class WatchEventsRequest(_message.Message):
     SUBJECT_FIELD_NUMBER: _builtins.int
     TYPE_FIELD_NUMBER: _builtins.int
     CATEGORY_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
     actor: _builtins.str
     """Only events by this actor (exact match); empty: any."""
     subject: _builtins.str
@@ -328,6 +459,8 @@ class WatchEventsRequest(_message.Message):
     """Exact type or a prefix ending in "."."""
     category: Global___EventCategory.ValueType
     """Only events of this category (unspecified: any)."""
+    filter: _builtins.str
+    """As in ListEvents (occur_time comparisons included)."""
     def __init__(
         self,
         *,
@@ -335,11 +468,124 @@ class WatchEventsRequest(_message.Message):
         subject: _builtins.str = ...,
         type: _builtins.str = ...,
         category: Global___EventCategory.ValueType = ...,
+        filter: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "category", b"category", "subject", b"subject", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "category", b"category", "filter", b"filter", "subject", b"subject", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___WatchEventsRequest: _TypeAlias = WatchEventsRequest  # noqa: Y015
+
+@_typing.final
+class AggregateEventsRequest(_message.Message):
+    """Counts of events per time bucket (and per group) over a range: loans per day, the most borrowed books
+    this week, searches per hour.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    INTERVAL_FIELD_NUMBER: _builtins.int
+    GROUP_BY_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    TOP_FIELD_NUMBER: _builtins.int
+    interval: Global___AggregationInterval.ValueType
+    """The bucket width; unspecified: one bucket for the whole range."""
+    group_by: _builtins.str
+    """Count per "type", "subject", "actor", "source" or "attributes.<key>" (e.g. "attributes.loan.book")
+    within each bucket; empty: one count per bucket.
+    """
+    filter: _builtins.str
+    """Which events count: as ListEvents' filter."""
+    top: _builtins.int
+    """With group_by: keep only the `top` groups with the most events over the whole range (0: 100, at most
+    1000).
+    """
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Inclusive lower bound on occur_time."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Exclusive upper bound on occur_time."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        interval: Global___AggregationInterval.ValueType = ...,
+        group_by: _builtins.str = ...,
+        filter: _builtins.str = ...,
+        top: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "filter", b"filter", "group_by", b"group_by", "interval", b"interval", "start_time", b"start_time", "top", b"top"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AggregateEventsRequest: _TypeAlias = AggregateEventsRequest  # noqa: Y015
+
+@_typing.final
+class AggregateEventsResponse(_message.Message):
+    """The counts an aggregation found."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COUNTS_FIELD_NUMBER: _builtins.int
+    TOTAL_COUNT_FIELD_NUMBER: _builtins.int
+    total_count: _builtins.int
+    """Events counted, over every bucket and group kept."""
+    @_builtins.property
+    def counts(self) -> _containers.RepeatedCompositeFieldContainer[Global___EventCount]:
+        """Buckets in time order, then by count (largest first); buckets without events are left out."""
+
+    def __init__(
+        self,
+        *,
+        counts: _abc.Iterable[Global___EventCount] | None = ...,
+        total_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["counts", b"counts", "total_count", b"total_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AggregateEventsResponse: _TypeAlias = AggregateEventsResponse  # noqa: Y015
+
+@_typing.final
+class EventCount(_message.Message):
+    """How many events fell in one bucket (and group)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    KEY_FIELD_NUMBER: _builtins.int
+    COUNT_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """The group's value (e.g. the type); empty without group_by."""
+    count: _builtins.int
+    """How many events of the bucket (and group) matched the filter."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """The bucket's start (the range's start when the interval is unspecified)."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        key: _builtins.str = ...,
+        count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["count", b"count", "key", b"key", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EventCount: _TypeAlias = EventCount  # noqa: Y015

@@ -27,8 +27,15 @@ if _version_not_supported:
 
 class EventsServiceStub:
     """The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
+    published on JetStream ("athenaeum.>") is recorded here by the service's consumer (category AUDIT), and
+    clients record their own activity (page views, searches) with RecordEvent / BatchRecordEvents /
+    StreamRecordEvents.
+
+    Accepted vs stored: an event is *accepted* when a record call returns OK: it is then durable (written
+    to a JetStream stream on disk) but not necessarily queryable yet. The service's workers *store* accepted
+    events in PostgreSQL shortly after (milliseconds under normal load); GetEvent, ListEvents and
+    AggregateEvents see stored events, WatchEvents sees accepted ones. An event is identified by its name
+    and occur_time: recording it again (a retry) is accepted, and the copy is dropped when stored.
 
     Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
     This service consumes events and publishes none, so this file holds no payloads.
@@ -50,6 +57,11 @@ class EventsServiceStub:
                 request_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.BatchRecordEventsRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.BatchRecordEventsResponse.FromString,
                 _registered_method=True)
+        self.StreamRecordEvents = channel.stream_stream(
+                '/athenaeum.events.v1.EventsService/StreamRecordEvents',
+                request_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.StreamRecordEventsRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.StreamRecordEventsResponse.FromString,
+                _registered_method=True)
         self.GetEvent = channel.unary_unary(
                 '/athenaeum.events.v1.EventsService/GetEvent',
                 request_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.GetEventRequest.SerializeToString,
@@ -65,37 +77,62 @@ class EventsServiceStub:
                 request_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.WatchEventsRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.Event.FromString,
                 _registered_method=True)
+        self.AggregateEvents = channel.unary_unary(
+                '/athenaeum.events.v1.EventsService/AggregateEvents',
+                request_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsResponse.FromString,
+                _registered_method=True)
 
 
 class EventsServiceServicer:
     """The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
+    published on JetStream ("athenaeum.>") is recorded here by the service's consumer (category AUDIT), and
+    clients record their own activity (page views, searches) with RecordEvent / BatchRecordEvents /
+    StreamRecordEvents.
+
+    Accepted vs stored: an event is *accepted* when a record call returns OK: it is then durable (written
+    to a JetStream stream on disk) but not necessarily queryable yet. The service's workers *store* accepted
+    events in PostgreSQL shortly after (milliseconds under normal load); GetEvent, ListEvents and
+    AggregateEvents see stored events, WatchEvents sees accepted ones. An event is identified by its name
+    and occur_time: recording it again (a retry) is accepted, and the copy is dropped when stored.
 
     Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
     This service consumes events and publishes none, so this file holds no payloads.
     """
 
     def RecordEvent(self, request, context):
-        """Records one event. Idempotent on `event.name`: recording an id again returns the stored event.
-        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name), PERMISSION_DENIED (a reader
-        recording an AUDIT event or acting as someone else).
+        """Accepts one event and returns it as accepted (its name minted when empty, record_time set).
+        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
+        future, too many or too long attributes), PERMISSION_DENIED (a reader recording an AUDIT event or
+        acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the RetryInfo
+        delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def BatchRecordEvents(self, request, context):
-        """Records up to 1000 events in one call (high-volume clients); ids already recorded are skipped.
-        Errors: INVALID_ARGUMENT (an event is malformed: nothing is recorded; or more than 1000 events),
-        PERMISSION_DENIED (as for RecordEvent).
+        """Accepts up to 1000 events in one call, all or none.
+        Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
+        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamRecordEvents(self, request_iterator, context):
+        """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
+        batch out, in order. A client may send the next batches before the previous ones are acknowledged.
+        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        ends the stream; the batches acknowledged before it stay accepted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def GetEvent(self, request, context):
-        """Returns one event.
+        """Returns one stored event.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -103,17 +140,31 @@ class EventsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListEvents(self, request, context):
-        """Lists events, newest first, filtered by actor, subject, type, category and time range.
-        Errors: INVALID_ARGUMENT (bad page_token, start_time after end_time), PERMISSION_DENIED (not staff).
+        """Lists stored events, newest first (occur_time, then name), in stable pages, filtered by the fields
+        below and `filter`.
+        Errors: INVALID_ARGUMENT (bad page_token or filter, start_time after end_time), PERMISSION_DENIED
+        (not staff).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def WatchEvents(self, request, context):
-        """Streams events as they are recorded, matching the same filters (time range ignored), until the
-        client cancels. Server-streaming: no REST mapping.
-        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff).
+        """Streams events as they are accepted, matching the same filters (time range ignored), until the
+        client cancels. While nothing matches, a heartbeat is sent every few seconds: an Event with no name,
+        only `record_time` (the server's clock). Server-streaming: no REST mapping.
+        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff), RESOURCE_EXHAUSTED (the client
+        read too slowly and fell too far behind: reconnect), UNAVAILABLE (the service is shutting down).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AggregateEvents(self, request, context):
+        """Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
+        source or attribute: loans per day, the most borrowed books this week, searches per hour.
+        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
+        group_by), PERMISSION_DENIED (not staff).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -132,6 +183,11 @@ def add_EventsServiceServicer_to_server(servicer, server):
                     request_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.BatchRecordEventsRequest.FromString,
                     response_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.BatchRecordEventsResponse.SerializeToString,
             ),
+            'StreamRecordEvents': grpc.stream_stream_rpc_method_handler(
+                    servicer.StreamRecordEvents,
+                    request_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.StreamRecordEventsRequest.FromString,
+                    response_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.StreamRecordEventsResponse.SerializeToString,
+            ),
             'GetEvent': grpc.unary_unary_rpc_method_handler(
                     servicer.GetEvent,
                     request_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.GetEventRequest.FromString,
@@ -147,6 +203,11 @@ def add_EventsServiceServicer_to_server(servicer, server):
                     request_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.WatchEventsRequest.FromString,
                     response_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.Event.SerializeToString,
             ),
+            'AggregateEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.AggregateEvents,
+                    request_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsRequest.FromString,
+                    response_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'athenaeum.events.v1.EventsService', rpc_method_handlers)
@@ -157,8 +218,15 @@ def add_EventsServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class EventsService:
     """The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
+    published on JetStream ("athenaeum.>") is recorded here by the service's consumer (category AUDIT), and
+    clients record their own activity (page views, searches) with RecordEvent / BatchRecordEvents /
+    StreamRecordEvents.
+
+    Accepted vs stored: an event is *accepted* when a record call returns OK: it is then durable (written
+    to a JetStream stream on disk) but not necessarily queryable yet. The service's workers *store* accepted
+    events in PostgreSQL shortly after (milliseconds under normal load); GetEvent, ListEvents and
+    AggregateEvents see stored events, WatchEvents sees accepted ones. An event is identified by its name
+    and occur_time: recording it again (a retry) is accepted, and the copy is dropped when stored.
 
     Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
     This service consumes events and publishes none, so this file holds no payloads.
@@ -208,6 +276,33 @@ class EventsService:
             '/athenaeum.events.v1.EventsService/BatchRecordEvents',
             athenaeum_dot_events_dot_v1_dot_events__pb2.BatchRecordEventsRequest.SerializeToString,
             athenaeum_dot_events_dot_v1_dot_events__pb2.BatchRecordEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamRecordEvents(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/athenaeum.events.v1.EventsService/StreamRecordEvents',
+            athenaeum_dot_events_dot_v1_dot_events__pb2.StreamRecordEventsRequest.SerializeToString,
+            athenaeum_dot_events_dot_v1_dot_events__pb2.StreamRecordEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -289,6 +384,33 @@ class EventsService:
             '/athenaeum.events.v1.EventsService/WatchEvents',
             athenaeum_dot_events_dot_v1_dot_events__pb2.WatchEventsRequest.SerializeToString,
             athenaeum_dot_events_dot_v1_dot_events__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AggregateEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.events.v1.EventsService/AggregateEvents',
+            athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsRequest.SerializeToString,
+            athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -28,8 +28,15 @@ GRPC_VERSION: str
 
 class EventsServiceStub:
     """The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
+    published on JetStream ("athenaeum.>") is recorded here by the service's consumer (category AUDIT), and
+    clients record their own activity (page views, searches) with RecordEvent / BatchRecordEvents /
+    StreamRecordEvents.
+
+    Accepted vs stored: an event is *accepted* when a record call returns OK: it is then durable (written
+    to a JetStream stream on disk) but not necessarily queryable yet. The service's workers *store* accepted
+    events in PostgreSQL shortly after (milliseconds under normal load); GetEvent, ListEvents and
+    AggregateEvents see stored events, WatchEvents sees accepted ones. An event is identified by its name
+    and occur_time: recording it again (a retry) is accepted, and the copy is dropped when stored.
 
     Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
     This service consumes events and publishes none, so this file holds no payloads.
@@ -40,34 +47,60 @@ class EventsServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> EventsServiceAsyncStub: ...
     RecordEvent: _grpc.UnaryUnaryMultiCallable[_events_pb2.RecordEventRequest, _events_pb2.Event]
-    """Records one event. Idempotent on `event.name`: recording an id again returns the stored event.
-    Errors: INVALID_ARGUMENT (no type or occur_time, malformed name), PERMISSION_DENIED (a reader
-    recording an AUDIT event or acting as someone else).
+    """Accepts one event and returns it as accepted (its name minted when empty, record_time set).
+    Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
+    future, too many or too long attributes), PERMISSION_DENIED (a reader recording an AUDIT event or
+    acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the RetryInfo
+    delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
     """
     BatchRecordEvents: _grpc.UnaryUnaryMultiCallable[_events_pb2.BatchRecordEventsRequest, _events_pb2.BatchRecordEventsResponse]
-    """Records up to 1000 events in one call (high-volume clients); ids already recorded are skipped.
-    Errors: INVALID_ARGUMENT (an event is malformed: nothing is recorded; or more than 1000 events),
-    PERMISSION_DENIED (as for RecordEvent).
+    """Accepts up to 1000 events in one call, all or none.
+    Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
+    two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+    RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+    """
+    StreamRecordEvents: _grpc.StreamStreamMultiCallable[_events_pb2.StreamRecordEventsRequest, _events_pb2.StreamRecordEventsResponse]
+    """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
+    batch out, in order. A client may send the next batches before the previous ones are acknowledged.
+    Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+    ends the stream; the batches acknowledged before it stay accepted.
     """
     GetEvent: _grpc.UnaryUnaryMultiCallable[_events_pb2.GetEventRequest, _events_pb2.Event]
-    """Returns one event.
+    """Returns one stored event.
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
     """
     ListEvents: _grpc.UnaryUnaryMultiCallable[_events_pb2.ListEventsRequest, _events_pb2.ListEventsResponse]
-    """Lists events, newest first, filtered by actor, subject, type, category and time range.
-    Errors: INVALID_ARGUMENT (bad page_token, start_time after end_time), PERMISSION_DENIED (not staff).
+    """Lists stored events, newest first (occur_time, then name), in stable pages, filtered by the fields
+    below and `filter`.
+    Errors: INVALID_ARGUMENT (bad page_token or filter, start_time after end_time), PERMISSION_DENIED
+    (not staff).
     """
     WatchEvents: _grpc.UnaryStreamMultiCallable[_events_pb2.WatchEventsRequest, _events_pb2.Event]
-    """Streams events as they are recorded, matching the same filters (time range ignored), until the
-    client cancels. Server-streaming: no REST mapping.
-    Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff).
+    """Streams events as they are accepted, matching the same filters (time range ignored), until the
+    client cancels. While nothing matches, a heartbeat is sent every few seconds: an Event with no name,
+    only `record_time` (the server's clock). Server-streaming: no REST mapping.
+    Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff), RESOURCE_EXHAUSTED (the client
+    read too slowly and fell too far behind: reconnect), UNAVAILABLE (the service is shutting down).
+    """
+    AggregateEvents: _grpc.UnaryUnaryMultiCallable[_events_pb2.AggregateEventsRequest, _events_pb2.AggregateEventsResponse]
+    """Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
+    source or attribute: loans per day, the most borrowed books this week, searches per hour.
+    Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
+    group_by), PERMISSION_DENIED (not staff).
     """
 
 @_typing.type_check_only
 class EventsServiceAsyncStub(EventsServiceStub):
     """The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
+    published on JetStream ("athenaeum.>") is recorded here by the service's consumer (category AUDIT), and
+    clients record their own activity (page views, searches) with RecordEvent / BatchRecordEvents /
+    StreamRecordEvents.
+
+    Accepted vs stored: an event is *accepted* when a record call returns OK: it is then durable (written
+    to a JetStream stream on disk) but not necessarily queryable yet. The service's workers *store* accepted
+    events in PostgreSQL shortly after (milliseconds under normal load); GetEvent, ListEvents and
+    AggregateEvents see stored events, WatchEvents sees accepted ones. An event is identified by its name
+    and occur_time: recording it again (a retry) is accepted, and the copy is dropped when stored.
 
     Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
     This service consumes events and publishes none, so this file holds no payloads.
@@ -75,33 +108,59 @@ class EventsServiceAsyncStub(EventsServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     RecordEvent: _aio.UnaryUnaryMultiCallable[_events_pb2.RecordEventRequest, _events_pb2.Event]  # type: ignore[assignment]
-    """Records one event. Idempotent on `event.name`: recording an id again returns the stored event.
-    Errors: INVALID_ARGUMENT (no type or occur_time, malformed name), PERMISSION_DENIED (a reader
-    recording an AUDIT event or acting as someone else).
+    """Accepts one event and returns it as accepted (its name minted when empty, record_time set).
+    Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
+    future, too many or too long attributes), PERMISSION_DENIED (a reader recording an AUDIT event or
+    acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the RetryInfo
+    delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
     """
     BatchRecordEvents: _aio.UnaryUnaryMultiCallable[_events_pb2.BatchRecordEventsRequest, _events_pb2.BatchRecordEventsResponse]  # type: ignore[assignment]
-    """Records up to 1000 events in one call (high-volume clients); ids already recorded are skipped.
-    Errors: INVALID_ARGUMENT (an event is malformed: nothing is recorded; or more than 1000 events),
-    PERMISSION_DENIED (as for RecordEvent).
+    """Accepts up to 1000 events in one call, all or none.
+    Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
+    two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+    RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+    """
+    StreamRecordEvents: _aio.StreamStreamMultiCallable[_events_pb2.StreamRecordEventsRequest, _events_pb2.StreamRecordEventsResponse]  # type: ignore[assignment]
+    """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
+    batch out, in order. A client may send the next batches before the previous ones are acknowledged.
+    Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+    ends the stream; the batches acknowledged before it stay accepted.
     """
     GetEvent: _aio.UnaryUnaryMultiCallable[_events_pb2.GetEventRequest, _events_pb2.Event]  # type: ignore[assignment]
-    """Returns one event.
+    """Returns one stored event.
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
     """
     ListEvents: _aio.UnaryUnaryMultiCallable[_events_pb2.ListEventsRequest, _events_pb2.ListEventsResponse]  # type: ignore[assignment]
-    """Lists events, newest first, filtered by actor, subject, type, category and time range.
-    Errors: INVALID_ARGUMENT (bad page_token, start_time after end_time), PERMISSION_DENIED (not staff).
+    """Lists stored events, newest first (occur_time, then name), in stable pages, filtered by the fields
+    below and `filter`.
+    Errors: INVALID_ARGUMENT (bad page_token or filter, start_time after end_time), PERMISSION_DENIED
+    (not staff).
     """
     WatchEvents: _aio.UnaryStreamMultiCallable[_events_pb2.WatchEventsRequest, _events_pb2.Event]  # type: ignore[assignment]
-    """Streams events as they are recorded, matching the same filters (time range ignored), until the
-    client cancels. Server-streaming: no REST mapping.
-    Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff).
+    """Streams events as they are accepted, matching the same filters (time range ignored), until the
+    client cancels. While nothing matches, a heartbeat is sent every few seconds: an Event with no name,
+    only `record_time` (the server's clock). Server-streaming: no REST mapping.
+    Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff), RESOURCE_EXHAUSTED (the client
+    read too slowly and fell too far behind: reconnect), UNAVAILABLE (the service is shutting down).
+    """
+    AggregateEvents: _aio.UnaryUnaryMultiCallable[_events_pb2.AggregateEventsRequest, _events_pb2.AggregateEventsResponse]  # type: ignore[assignment]
+    """Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
+    source or attribute: loans per day, the most borrowed books this week, searches per hour.
+    Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
+    group_by), PERMISSION_DENIED (not staff).
     """
 
 class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The activity log and audit trail: what happened, who did it, to which resource. Every domain event
-    published on JetStream ("athenaeum.>") is recorded here by the service's consumer, and clients record
-    their own activity (page views, searches) with RecordEvent / BatchRecordEvents.
+    published on JetStream ("athenaeum.>") is recorded here by the service's consumer (category AUDIT), and
+    clients record their own activity (page views, searches) with RecordEvent / BatchRecordEvents /
+    StreamRecordEvents.
+
+    Accepted vs stored: an event is *accepted* when a record call returns OK: it is then durable (written
+    to a JetStream stream on disk) but not necessarily queryable yet. The service's workers *store* accepted
+    events in PostgreSQL shortly after (milliseconds under normal load); GetEvent, ListEvents and
+    AggregateEvents see stored events, WatchEvents sees accepted ones. An event is identified by its name
+    and occur_time: recording it again (a retry) is accepted, and the copy is dropped when stored.
 
     Resource name: "events/{event}", {event} the event's UUID (for JetStream events, their `event_id`).
     This service consumes events and publishes none, so this file holds no payloads.
@@ -113,9 +172,11 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _events_pb2.RecordEventRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_events_pb2.Event, _abc.Awaitable[_events_pb2.Event]]:
-        """Records one event. Idempotent on `event.name`: recording an id again returns the stored event.
-        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name), PERMISSION_DENIED (a reader
-        recording an AUDIT event or acting as someone else).
+        """Accepts one event and returns it as accepted (its name minted when empty, record_time set).
+        Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
+        future, too many or too long attributes), PERMISSION_DENIED (a reader recording an AUDIT event or
+        acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the RetryInfo
+        delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
 
     @_abc_1.abstractmethod
@@ -124,9 +185,22 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _events_pb2.BatchRecordEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_events_pb2.BatchRecordEventsResponse, _abc.Awaitable[_events_pb2.BatchRecordEventsResponse]]:
-        """Records up to 1000 events in one call (high-volume clients); ids already recorded are skipped.
-        Errors: INVALID_ARGUMENT (an event is malformed: nothing is recorded; or more than 1000 events),
-        PERMISSION_DENIED (as for RecordEvent).
+        """Accepts up to 1000 events in one call, all or none.
+        Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
+        two events share a name; more than 1000 events; nothing is accepted), PERMISSION_DENIED,
+        RESOURCE_EXHAUSTED and UNAVAILABLE (as for RecordEvent).
+        """
+
+    @_abc_1.abstractmethod
+    def StreamRecordEvents(
+        self,
+        request_iterator: _MaybeAsyncIterator[_events_pb2.StreamRecordEventsRequest],
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_events_pb2.StreamRecordEventsResponse], _abc.AsyncIterator[_events_pb2.StreamRecordEventsResponse]]:
+        """For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
+        batch out, in order. A client may send the next batches before the previous ones are acknowledged.
+        Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
+        ends the stream; the batches acknowledged before it stay accepted.
         """
 
     @_abc_1.abstractmethod
@@ -135,7 +209,7 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _events_pb2.GetEventRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_events_pb2.Event, _abc.Awaitable[_events_pb2.Event]]:
-        """Returns one event.
+        """Returns one stored event.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
         """
 
@@ -145,8 +219,10 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _events_pb2.ListEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_events_pb2.ListEventsResponse, _abc.Awaitable[_events_pb2.ListEventsResponse]]:
-        """Lists events, newest first, filtered by actor, subject, type, category and time range.
-        Errors: INVALID_ARGUMENT (bad page_token, start_time after end_time), PERMISSION_DENIED (not staff).
+        """Lists stored events, newest first (occur_time, then name), in stable pages, filtered by the fields
+        below and `filter`.
+        Errors: INVALID_ARGUMENT (bad page_token or filter, start_time after end_time), PERMISSION_DENIED
+        (not staff).
         """
 
     @_abc_1.abstractmethod
@@ -155,9 +231,23 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _events_pb2.WatchEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_abc.Iterator[_events_pb2.Event], _abc.AsyncIterator[_events_pb2.Event]]:
-        """Streams events as they are recorded, matching the same filters (time range ignored), until the
-        client cancels. Server-streaming: no REST mapping.
-        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff).
+        """Streams events as they are accepted, matching the same filters (time range ignored), until the
+        client cancels. While nothing matches, a heartbeat is sent every few seconds: an Event with no name,
+        only `record_time` (the server's clock). Server-streaming: no REST mapping.
+        Errors: INVALID_ARGUMENT (bad filter), PERMISSION_DENIED (not staff), RESOURCE_EXHAUSTED (the client
+        read too slowly and fell too far behind: reconnect), UNAVAILABLE (the service is shutting down).
+        """
+
+    @_abc_1.abstractmethod
+    def AggregateEvents(
+        self,
+        request: _events_pb2.AggregateEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_events_pb2.AggregateEventsResponse, _abc.Awaitable[_events_pb2.AggregateEventsResponse]]:
+        """Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
+        source or attribute: loans per day, the most borrowed books this week, searches per hour.
+        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
+        group_by), PERMISSION_DENIED (not staff).
         """
 
 def add_EventsServiceServicer_to_server(servicer: EventsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,54 +1,47 @@
 // A small activity dashboard for admins: loans per day over the last two weeks and the most borrowed books,
-// from the events service's record of "athenaeum.loans.loan_issued". Until the events service answers
-// (it replies 501 / UNIMPLEMENTED today) the page says so instead of showing empty charts.
+// from the events service's audit of "athenaeum.loans.loan_issued" (its AggregateEvents RPC). Should the events
+// service answer 501 / UNIMPLEMENTED (an older mesh), the page says so instead of showing empty charts.
 import { api } from "../api.js";
 import { html } from "../html.js";
 import { formatDate, formatNumber, t } from "../i18n.js";
 import { ErrorNotice, Loading, NotYetAvailable, useAsync, useTitle } from "../components.js";
 
 const DAYS = 14;
-const MAX_PAGES = 10;
 const TOP = 10;
-const LOAN_ISSUED = "athenaeum.loans.loan_issued";
+const LOANS = 'type = "athenaeum.loans.loan_issued"';
 
-async function loanEvents() {
+/** Loans per UTC day over the last two weeks (oldest first, empty days included) and the most borrowed
+ * books, counted by the events service (AggregateEvents), not in the browser. */
+async function loanActivity() {
   const start = new Date(Date.now() - DAYS * 86_400_000);
   start.setUTCHours(0, 0, 0, 0);
-  const events = [];
-  let token = "";
-  for (let page = 0; page < MAX_PAGES; page += 1) {
-    const data = await api("/v1/events", { query: { type: LOAN_ISSUED, start_time: start.toISOString(), page_size: 100, page_token: token } });
-    events.push(...(data.events || []));
-    token = data.next_page_token || "";
-    if (!token) break;
-  }
-  return { events, start };
+  const range = { start_time: start.toISOString(), end_time: new Date(Date.now() + 60_000).toISOString(), filter: LOANS };
+  const [days, books] = await Promise.all([
+    api("/v1/events:aggregate", { query: { ...range, interval: "AGGREGATION_INTERVAL_DAY" } }),
+    api("/v1/events:aggregate", { query: { ...range, group_by: "attributes.loan.book_title", top: TOP } }),
+  ]);
+  return { perDay: perDay(days.counts || [], start), top: (books.counts || []).map((c) => [c.key || "?", Number(c.count)]) };
 }
 
-/** Counts per UTC day (oldest first, empty days included) and the most frequent books. */
-export function aggregate(events, start) {
-  const perDay = new Map();
-  for (let day = 0; day <= DAYS; day += 1) perDay.set(new Date(start.getTime() + day * 86_400_000).toISOString().slice(0, 10), 0);
-  const books = new Map();
-  for (const event of events) {
-    const day = (event.occur_time || "").slice(0, 10);
-    if (perDay.has(day)) perDay.set(day, perDay.get(day) + 1);
-    const attributes = event.attributes || {};
-    const book = attributes.book_title || attributes.book || event.subject || "?";
-    books.set(book, (books.get(book) || 0) + 1);
+/** Every day of the range with its count (days without loans count 0). */
+export function perDay(counts, start) {
+  const days = new Map();
+  for (let day = 0; day <= DAYS; day += 1) days.set(new Date(start.getTime() + day * 86_400_000).toISOString().slice(0, 10), 0);
+  for (const count of counts) {
+    const day = (count.start_time || "").slice(0, 10);
+    if (days.has(day)) days.set(day, Number(count.count));
   }
-  const top = [...books].sort((a, b) => b[1] - a[1]).slice(0, TOP);
-  return { perDay: [...perDay], top };
+  return [...days];
 }
 
 export function DashboardPage() {
-  const data = useAsync(loanEvents, []);
+  const data = useAsync(loanActivity, []);
   useTitle(t("dashboard.title"));
   let body;
   if (data.loading && !data.data) body = html`<${Loading} />`;
   else if (data.error?.unimplemented) body = html`<${NotYetAvailable} what=${t("dashboard.not_available")} />`;
   else if (data.error) body = html`<${ErrorNotice} error=${data.error} />`;
-  else body = html`<${Charts} ...${aggregate(data.data.events, data.data.start)} />`;
+  else body = html`<${Charts} ...${data.data} />`;
   return html`<h1 tabindex="-1">${t("dashboard.title")}</h1>${body}`;
 }
 

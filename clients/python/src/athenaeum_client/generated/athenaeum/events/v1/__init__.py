@@ -4,18 +4,25 @@
 # This file has been @generated
 
 __all__ = (
+    "AggregateEventsRequest",
+    "AggregateEventsResponse",
+    "AggregationInterval",
     "BatchRecordEventsRequest",
     "BatchRecordEventsResponse",
     "Event",
     "EventCategory",
+    "EventCount",
     "GetEventRequest",
     "ListEventsRequest",
     "ListEventsResponse",
     "RecordEventRequest",
+    "StreamRecordEventsRequest",
+    "StreamRecordEventsResponse",
     "WatchEventsRequest",
 )
 
 import datetime
+import warnings
 from dataclasses import dataclass
 
 import betterproto2
@@ -24,6 +31,50 @@ from ....message_pool import default_message_pool
 
 _COMPILER_VERSION = "0.10.1"
 betterproto2.check_compiler_version(_COMPILER_VERSION)
+
+
+class AggregationInterval(betterproto2.Enum):
+    """
+    The width of an aggregation's time buckets (buckets start on UTC boundaries).
+    """
+
+    UNSPECIFIED = 0
+    """
+    No buckets: one count for the whole range.
+    """
+
+    MINUTE = 1
+    """
+    One bucket per minute.
+    """
+
+    HOUR = 2
+    """
+    One bucket per hour.
+    """
+
+    DAY = 3
+    """
+    One bucket per day (UTC).
+    """
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "AGGREGATION_INTERVAL_UNSPECIFIED",
+            1: "AGGREGATION_INTERVAL_MINUTE",
+            2: "AGGREGATION_INTERVAL_HOUR",
+            3: "AGGREGATION_INTERVAL_DAY",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "AGGREGATION_INTERVAL_UNSPECIFIED": 0,
+            "AGGREGATION_INTERVAL_MINUTE": 1,
+            "AGGREGATION_INTERVAL_HOUR": 2,
+            "AGGREGATION_INTERVAL_DAY": 3,
+        }
 
 
 class EventCategory(betterproto2.Enum):
@@ -38,12 +89,12 @@ class EventCategory(betterproto2.Enum):
 
     ACTIVITY = 1
     """
-    High-volume usage signals (views, searches); may be sampled and expire.
+    High-volume usage signals (views, searches); expire after the retention window. The default.
     """
 
     AUDIT = 2
     """
-    State changes and security-relevant actions; kept.
+    State changes and security-relevant actions; kept. Staff only on record calls.
     """
 
     @classmethod
@@ -64,6 +115,87 @@ class EventCategory(betterproto2.Enum):
 
 
 @dataclass(eq=False, repr=False)
+class AggregateEventsRequest(betterproto2.Message):
+    """
+    Counts of events per time bucket (and per group) over a range: loans per day, the most borrowed books
+    this week, searches per hour.
+    """
+
+    start_time: "datetime.datetime | None" = betterproto2.field(
+        1,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Inclusive lower bound on occur_time.
+    """
+
+    end_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Exclusive upper bound on occur_time.
+    """
+
+    interval: "AggregationInterval" = betterproto2.field(
+        3, betterproto2.TYPE_ENUM, default_factory=lambda: AggregationInterval(0)
+    )
+    """
+    The bucket width; unspecified: one bucket for the whole range.
+    """
+
+    group_by: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Count per "type", "subject", "actor", "source" or "attributes.<key>" (e.g. "attributes.loan.book")
+    within each bucket; empty: one count per bucket.
+    """
+
+    filter: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    Which events count: as ListEvents' filter.
+    """
+
+    top: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
+    """
+    With group_by: keep only the `top` groups with the most events over the whole range (0: 100, at most
+    1000).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1", "AggregateEventsRequest", AggregateEventsRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class AggregateEventsResponse(betterproto2.Message):
+    """
+    The counts an aggregation found.
+    """
+
+    counts: "list[EventCount]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    Buckets in time order, then by count (largest first); buckets without events are left out.
+    """
+
+    total_count: "int" = betterproto2.field(2, betterproto2.TYPE_INT64)
+    """
+    Events counted, over every bucket and group kept.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1", "AggregateEventsResponse", AggregateEventsResponse
+)
+
+
+@dataclass(eq=False, repr=False)
 class BatchRecordEventsRequest(betterproto2.Message):
     """
     Events to store in one call.
@@ -74,6 +206,12 @@ class BatchRecordEventsRequest(betterproto2.Message):
     )
     """
     Up to 1000 events, each as in RecordEvent; ones whose `name` is already stored are skipped.
+    """
+
+    request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Optional UUID: a retry of the batch with the same id within 15 minutes is dropped as a whole.
+    Without one, the batch's content identifies it.
     """
 
 
@@ -90,13 +228,31 @@ class BatchRecordEventsResponse(betterproto2.Message):
 
     recorded_count: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
-    Newly stored.
+    Always 0: events are stored after the call returns (see accepted_count).
     """
 
     duplicate_count: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
     """
-    Skipped because their id was already recorded.
+    Always 0: an event recorded twice is stored once, after the call returns.
     """
+
+    accepted_count: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Events accepted (durable, stored shortly): every event of the batch.
+    """
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.is_set("recorded_count"):
+            warnings.warn(
+                "BatchRecordEventsResponse.recorded_count is deprecated",
+                DeprecationWarning,
+            )
+        if self.is_set("duplicate_count"):
+            warnings.warn(
+                "BatchRecordEventsResponse.duplicate_count is deprecated",
+                DeprecationWarning,
+            )
 
 
 default_message_pool.register_message(
@@ -112,7 +268,8 @@ class Event(betterproto2.Message):
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "events/{event}", {event} a UUID; generated when empty on RecordEvent.
+    "events/{event}", {event} a UUID; minted when empty (from the batch's content, so a retried batch
+    gets the same names).
     """
 
     type: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
@@ -130,7 +287,8 @@ class Event(betterproto2.Message):
 
     actor: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    Who did it: "users/{user}", or "services/{service}" for the system.
+    Who did it: "users/{user}", or "services/{service}" for the system; empty when unknown (an anonymous
+    call). Defaults to the caller on record calls.
     """
 
     subject: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
@@ -160,7 +318,7 @@ class Event(betterproto2.Message):
         optional=True,
     )
     """
-    When this service stored it.
+    When this service accepted it (for JetStream events: when it read them).
     """
 
     attributes: "dict[str, str]" = betterproto2.field(
@@ -171,16 +329,49 @@ class Event(betterproto2.Message):
         ),
     )
     """
-    Flat details, e.g. {"barcode": "000123", "due_time": "2026-12-01T00:00:00Z"}.
+    Flat details, e.g. {"barcode": "000123", "due_time": "2026-12-01T00:00:00Z"}: at most 64, keys up to
+    128 characters, values up to 1024, the whole event up to 16 KiB. Nested fields of JetStream payloads
+    are flattened with dots ("loan.patron").
     """
 
     trace_id: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
     """
-    Correlates the event with a request's trace (W3C trace id).
+    Correlates the event with a request's trace (W3C trace id, 32 hex digits). Defaults to the trace of
+    the record call.
     """
 
 
 default_message_pool.register_message("athenaeum.events.v1", "Event", Event)
+
+
+@dataclass(eq=False, repr=False)
+class EventCount(betterproto2.Message):
+    """
+    How many events fell in one bucket (and group).
+    """
+
+    start_time: "datetime.datetime | None" = betterproto2.field(
+        1,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    The bucket's start (the range's start when the interval is unspecified).
+    """
+
+    key: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The group's value (e.g. the type); empty without group_by.
+    """
+
+    count: "int" = betterproto2.field(3, betterproto2.TYPE_INT64)
+    """
+    How many events of the bucket (and group) matched the filter.
+    """
+
+
+default_message_pool.register_message("athenaeum.events.v1", "EventCount", EventCount)
 
 
 @dataclass(eq=False, repr=False)
@@ -259,6 +450,14 @@ class ListEventsRequest(betterproto2.Message):
     Exclusive upper bound on occur_time.
     """
 
+    filter: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    AIP-160 subset: comparisons joined by AND. Fields: actor, subject, type, source, trace_id, category
+    (ACTIVITY or AUDIT), occur_time (with <, <=, >, >=, an RFC 3339 time), resource (the subject or any
+    resource name in the attributes, e.g. resource = "loans/…"), attributes.<key>. Operators = and !=;
+    a trailing * in a quoted value matches a prefix, e.g. type = "athenaeum.loans.*".
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.events.v1", "ListEventsRequest", ListEventsRequest
@@ -309,6 +508,52 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class StreamRecordEventsRequest(betterproto2.Message):
+    """
+    One batch of a StreamRecordEvents call.
+    """
+
+    events: "list[Event]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    Up to 1000 events, as in BatchRecordEvents.
+    """
+
+    request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Optional UUID identifying the batch, as in BatchRecordEvents.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1", "StreamRecordEventsRequest", StreamRecordEventsRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class StreamRecordEventsResponse(betterproto2.Message):
+    """
+    The acknowledgement of one batch of a StreamRecordEvents call.
+    """
+
+    sequence: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+    """
+    0 for the first batch of the stream, then 1, 2, ...
+    """
+
+    accepted_count: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Events of that batch accepted: all of them.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1", "StreamRecordEventsResponse", StreamRecordEventsResponse
+)
+
+
+@dataclass(eq=False, repr=False)
 class WatchEventsRequest(betterproto2.Message):
     """
     Which new events to stream.
@@ -334,6 +579,11 @@ class WatchEventsRequest(betterproto2.Message):
     )
     """
     Only events of this category (unspecified: any).
+    """
+
+    filter: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    As in ListEvents (occur_time comparisons included).
     """
 
 

@@ -1,0 +1,353 @@
+"""Events ingestion through the edge: accepted/s, stored/s, p99 at half load, the events service's RSS and the
+CPU each process spends per 1,000 events, against raw asyncpg COPY of the same rows into the same Postgres.
+
+Starts the whole mesh in a temporary folder. Concurrent gRPC clients send BatchRecordEvents of `--batch`
+events (built and serialized before the clock starts) through the edge, back to back, for `--duration`
+seconds; the bench then waits, asking AggregateEvents, until every accepted event is counted (stored/s is
+accepted events over the time from the first send to the last one counted). A second phase sends at half
+the stored rate and measures the latency of each call. Last, the same number of rows is COPYed straight into
+a plain table of the events database with asyncpg (the baseline). Run by hand (see bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import grpc
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from edge_throughput import NO_PROXY, RESULTS_DIR, machine_info, staff_token, start_mesh
+
+from athenaeum.events.v1 import events_pb2
+from services.support.launcher.postgres import asyncpg_dsn
+from services.support.runtime.wire import timestamp
+
+BATCH = "/athenaeum.events.v1.EventsService/BatchRecordEvents"
+AGGREGATE = "/athenaeum.events.v1.EventsService/AggregateEvents"
+RAW_DDL = """CREATE UNLOGGED TABLE IF NOT EXISTS bench_raw_copy (LIKE events INCLUDING DEFAULTS);
+TRUNCATE bench_raw_copy"""
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Phase:
+    name: str
+    accepted: int = 0
+    failed: int = 0
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def batches(kind: str, count: int, size: int) -> list[bytes]:
+    """Serialized requests: events with names (so stored ones are counted by id), two attributes each."""
+    moment = timestamp(datetime.now(UTC))
+    made = []
+    for n in range(count):
+        events = [
+            events_pb2.Event(
+                name=f"events/{uuid.uuid4()}",
+                type=kind,
+                occur_time=moment,
+                subject=f"books/{n % 997}",
+                attributes={"query": "мастер и маргарита", "page": str(n % 10)},
+            )
+            for _ in range(size)
+        ]
+        made.append(events_pb2.BatchRecordEventsRequest(events=events).SerializeToString())
+    return made
+
+
+async def send(target: str, token: str, payloads: list[bytes], *, clients: int, rate: float, phase: Phase) -> None:
+    """Closed loop: `clients` concurrent callers take payloads in turn, back to back. With `rate` > 0, open
+    loop instead: one batch every 1/rate s, whatever the answers (latency is not hidden by waiting)."""
+    identity = lambda data: data  # noqa: E731 - the payloads are serialized already
+    metadata = (("authorization", f"Bearer {token}"),)
+    queue = iter(payloads)
+    started = time.perf_counter()
+
+    async def one(call: grpc.aio.UnaryUnaryMultiCallable, payload: bytes) -> None:
+        sent = time.perf_counter()
+        try:
+            reply = events_pb2.BatchRecordEventsResponse.FromString(await call(payload, metadata=metadata, timeout=30))
+        except grpc.aio.AioRpcError:
+            phase.failed += 1
+            return
+        phase.latencies.append(time.perf_counter() - sent)
+        phase.accepted += reply.accepted_count
+
+    async def client(channel: grpc.aio.Channel) -> None:
+        call = channel.unary_unary(BATCH, request_serializer=identity, response_deserializer=identity)
+        for payload in queue:
+            await one(call, payload)
+
+    async def paced(channel: grpc.aio.Channel) -> None:
+        call = channel.unary_unary(BATCH, request_serializer=identity, response_deserializer=identity)
+        tasks = []
+        for index, payload in enumerate(payloads):
+            await asyncio.sleep(max(0.0, started + index / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(call, payload)))
+        await asyncio.gather(*tasks)
+
+    channels = [grpc.aio.insecure_channel(target, options=NO_PROXY) for _ in range(clients)]
+    try:
+        if rate:
+            await paced(channels[0])
+        else:
+            await asyncio.gather(*(client(channel) for channel in channels))
+    finally:
+        for channel in channels:
+            await channel.close()
+    phase.seconds = time.perf_counter() - started
+
+
+async def counted(target: str, token: str, kind: str, since: datetime) -> int:
+    request = events_pb2.AggregateEventsRequest(
+        start_time=timestamp(since - timedelta(hours=1)),
+        end_time=timestamp(datetime.now(UTC) + timedelta(hours=1)),
+        filter=f'type = "{kind}"',
+    )
+    async with grpc.aio.insecure_channel(target, options=NO_PROXY) as channel:
+        call = channel.unary_unary(AGGREGATE, request_serializer=events_pb2.AggregateEventsRequest.SerializeToString,
+                                   response_deserializer=events_pb2.AggregateEventsResponse.FromString)  # fmt: skip
+        reply = await call(request, metadata=(("authorization", f"Bearer {token}"),), timeout=60)
+    return int(reply.total_count)
+
+
+async def wait_stored(target: str, token: str, kind: str, expected: int, since: datetime, started: float) -> float:
+    """Seconds from `started` until AggregateEvents counts every accepted event."""
+    deadline = time.perf_counter() + 600
+    while (found := await counted(target, token, kind, since)) < expected:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"only {found} of {expected} events stored after 10 minutes")
+        await asyncio.sleep(0.25)
+    return time.perf_counter() - started
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def descendants(pid: int) -> list[int]:
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children = (task / "children").read_text().split()
+        for child in children:
+            found += descendants(int(child))
+    return found
+
+
+def process_cpu(mesh) -> dict[str, float]:
+    """CPU seconds so far of each process that ingestion goes through (Postgres with all its backends)."""
+    wanted = {"edge": "edge", "events-sidecar": "events sidecar", "events": "events service", "nats": "NATS"}
+    totals = {label: cpu_seconds(mesh.process(name).pid) for name, label in wanted.items()}
+    postgres = mesh.process("postgres").pid
+    totals["Postgres (all backends)"] = sum(cpu_seconds(pid) for pid in descendants(postgres))
+    totals["bench client"] = time.process_time()
+    return totals
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def watch_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        peak[0] = max(peak[0], rss_mib(pid))
+        await asyncio.sleep(0.2)
+
+
+async def raw_copy(database_url: str, payloads: list[bytes]) -> float:
+    """Rows/s of asyncpg COPY of the same events (decoded first, not timed) into a plain table."""
+    import asyncpg
+
+    from services.events.data.journal import read_batch
+    from services.events.data.repository import row
+    from services.events.data.tables import COLUMNS
+
+    accept = {"Athenaeum-Accept-Time": datetime.now(UTC).isoformat(), "Athenaeum-Accepted-By": "users/bench"}
+    rows = [[row(r) for r in read_batch(p, accept).records()] for p in payloads]
+    connection = await asyncpg.connect(asyncpg_dsn(database_url))
+    try:
+        await connection.execute(RAW_DDL)
+        started = time.perf_counter()
+        for chunk in rows:
+            await connection.copy_records_to_table("bench_raw_copy", records=chunk, columns=COLUMNS)
+        seconds = time.perf_counter() - started
+        await connection.execute("DROP TABLE bench_raw_copy")
+    finally:
+        await connection.close()
+    return sum(map(len, rows)) / seconds
+
+
+async def journal_designs(nats_url: str, payloads: list[bytes], nats_pid: int) -> dict[str, tuple[float, float]]:
+    """Events/s and CPU ms per 1,000 events (client + NATS) publishing to a JetStream file stream with a
+    Nats-Msg-Id: one message per event (256 publishes in flight) against one message per batch."""
+    import nats
+    from nats.js.api import StorageType, StreamConfig
+
+    events = [bytes(e.SerializeToString()) for e in events_pb2.BatchRecordEventsRequest.FromString(payloads[0]).events]
+    events = (events * (20_000 // len(events) + 1))[:20_000]
+    batches_of = [payloads[i % len(payloads)] for i in range(20)]
+    client = await nats.connect(nats_url)
+    js = client.jetstream()
+    results = {}
+    try:
+        await js.add_stream(StreamConfig(name="BENCH_DESIGNS", subjects=["bench.designs.>"], storage=StorageType.FILE))
+        for design, messages, window in (("per event", events, 256), ("per batch", batches_of, 4)):
+            cpu, started = time.process_time() + cpu_seconds(nats_pid), time.perf_counter()
+            pending: set[asyncio.Task[object]] = set()
+            for message in messages:
+                if len(pending) >= window:
+                    _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                headers = {"Nats-Msg-Id": uuid.uuid4().hex}
+                pending.add(asyncio.create_task(js.publish(f"bench.designs.{design[4:]}", message, headers=headers)))
+            await asyncio.gather(*pending)
+            seconds = time.perf_counter() - started
+            used = time.process_time() + cpu_seconds(nats_pid) - cpu
+            results[design] = (20_000 / seconds, used / 20_000 * 1e6)
+        await js.delete_stream("BENCH_DESIGNS")
+    finally:
+        await client.close()
+    return results
+
+
+def p99_ms(latencies: list[float]) -> float:
+    return statistics.quantiles(latencies, n=100)[98] * 1000 if len(latencies) > 1 else float("nan")
+
+
+async def run(args: argparse.Namespace, mesh) -> dict[str, object]:
+    target = mesh.edge_grpc_target
+    token = staff_token(target)
+    kind = f"bench.ingest{uuid.uuid4().hex[:8]}"
+    count = max(1, int(args.events / args.batch))
+    print(f"building {count} batches of {args.batch} events…", flush=True)
+    payloads = batches(kind, count, args.batch)
+    events_pid = mesh.process("events").pid
+    peak, stop = [0.0], asyncio.Event()
+    watcher = asyncio.create_task(watch_rss(events_pid, peak, stop))
+
+    since, cpu_before = datetime.now(UTC), process_cpu(mesh)
+    full = Phase("full load")
+    started = time.perf_counter()
+    print(f"full load: {args.clients} clients…", flush=True)
+    await send(target, token, payloads, clients=args.clients, rate=0, phase=full)
+    stored_seconds = await wait_stored(target, token, kind, full.accepted, since, started)
+    cpu_after = process_cpu(mesh)
+    stored_rate = full.accepted / stored_seconds
+
+    half_kind = kind + "half"
+    half_payloads = batches(half_kind, max(1, int(stored_rate / 2 * args.half_duration / args.batch)), args.batch)
+    half = Phase("half load")
+    print(f"half load: {stored_rate / 2:,.0f} events/s…", flush=True)
+    await send(target, token, half_payloads, clients=1, rate=stored_rate / 2 / args.batch, phase=half)
+    stop.set()
+    await watcher
+
+    print("raw COPY baseline…", flush=True)
+    copy_rate = await raw_copy(mesh.database_url("events"), payloads)
+    print("journal designs…", flush=True)
+    designs = await journal_designs(mesh.nats_url, payloads, mesh.process("nats").pid)
+    cpu = {name: (cpu_after[name] - cpu_before[name]) / full.accepted * 1e6 for name in cpu_before}
+    return {
+        "full": full, "half": half, "stored_rate": stored_rate, "stored_seconds": stored_seconds,
+        "copy_rate": copy_rate, "rss": peak[0], "cpu": cpu, "designs": designs,
+    }  # fmt: skip
+
+
+def report(results: dict[str, object], args: argparse.Namespace, started: datetime, load: tuple[float, ...]) -> str:
+    full, half = results["full"], results["half"]
+    assert isinstance(full, Phase) and isinstance(half, Phase)
+    stored, copy = float(results["stored_rate"]), float(results["copy_rate"])  # type: ignore[arg-type]
+    cpu = results["cpu"]
+    assert isinstance(cpu, dict)
+    info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items())
+    cpu_rows = "\n".join(f"| {name} | {ms:.1f} |" for name, ms in cpu.items())
+    designs = results["designs"]
+    assert isinstance(designs, dict)
+    design_rows = "\n".join(f"| {name} | {rate:,.0f} | {ms:.1f} |" for name, (rate, ms) in designs.items())
+    return f"""# Events ingestion — {started:%Y-%m-%d %H:%M} UTC
+
+BatchRecordEvents of {args.batch} events through the edge (gRPC), {args.clients} concurrent clients, then
+AggregateEvents until every accepted event is stored; the same rows COPYed by asyncpg into a plain table of
+the same database as the baseline. Client, Envoys, services, NATS and Postgres share the machine.
+
+## Machine
+{info}
+- load average before the run (1/5/15 min): {" / ".join(f"{n:.2f}" for n in load)}
+
+## Results
+| | value | target |
+|---|---|---|
+| accepted | {full.accepted / full.seconds:,.0f} events/s ({full.accepted:,} in {full.seconds:.1f} s, {full.failed} failed calls) | |
+| stored (end to end) | {stored:,.0f} events/s (all stored {float(results["stored_seconds"]):.1f} s after the first send) | ≥ 50,000 |
+| raw asyncpg COPY, same rows | {copy:,.0f} rows/s | |
+| stored / raw COPY | {stored / copy:.1%} | ≥ 40 % |
+| BatchRecordEvents at half load ({half.accepted / max(half.seconds, 1e-9):,.0f} events/s) | p50 {statistics.median(half.latencies) * 1000:.1f} ms, p99 {p99_ms(half.latencies):.1f} ms ({half.failed} failed) | p99 < 100 ms |
+| BatchRecordEvents at full load | p50 {statistics.median(full.latencies) * 1000:.1f} ms, p99 {p99_ms(full.latencies):.1f} ms | |
+| events service RSS (peak) | {float(results["rss"]):.0f} MiB | ≤ 150 MiB |
+
+## CPU per 1,000 events stored (full-load phase, until all were stored)
+| process | CPU ms / 1,000 events |
+|---|---|
+{cpu_rows}
+
+## Journal design: one JetStream message per event or per batch (20,000 events, file storage, Nats-Msg-Id)
+| design | events/s | CPU ms / 1,000 events (client + NATS) |
+|---|---|---|
+{design_rows}
+
+## Command
+```
+{shlex.join(["python", "bench/events_ingest.py", *sys.argv[1:]])}
+```
+"""  # noqa: E501
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=500_000, help="Events sent in the full-load phase.")
+    parser.add_argument("--batch", type=int, default=1000, help="Events per BatchRecordEvents (500-1000).")
+    parser.add_argument("--clients", type=int, default=8, help="Concurrent gRPC clients.")
+    parser.add_argument("--half-duration", type=float, default=10.0, help="Seconds of the half-load phase.")
+    parser.add_argument("--store-workers", type=int, default=2, help="ATHENAEUM_STORE_WORKERS of the service.")
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
+    os.environ["ATHENAEUM_STORE_WORKERS"] = str(args.store_workers)
+    os.environ.setdefault("ATHENAEUM_LOG_LEVEL", "WARNING")
+    started, load = datetime.now(UTC), os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="athenaeum-bench-") as folder:
+        Path(folder).chmod(0o755)
+        mesh = start_mesh(Path(folder) / "mesh")
+        try:
+            results = asyncio.run(run(args, mesh))
+        finally:
+            mesh.stop()
+    text = report(results, args, started, load)
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"events_ingest-{started:%Y-%m-%dT%H%M}.md"
+    path.write_text(text)
+    print(text)
+    print(f"written to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

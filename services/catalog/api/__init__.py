@@ -1,0 +1,1 @@
+"""The catalog on the wire: the gRPC servicer, proto conversions, event payloads, the GetBook cache."""

@@ -1,0 +1,65 @@
+"""A per-process cache of GetBook answers (the protos themselves: a hit skips the conversion too).
+
+Every change to a book or to one of its copies emits an event (the outbox). This process drops the book
+right after its own commit (so a client reads its writes: main.py), and every process drops it when the
+event arrives on JetStream (api/consumers.py). A TTL bounds staleness should that subscription be away.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+
+from athenaeum.catalog.v1 import catalog_pb2
+
+
+class BookCache:
+    """LRU of Book protos with a TTL. `capacity=0` turns it off. Not thread-safe (one event loop)."""
+
+    def __init__(self, *, capacity: int, ttl_seconds: float = 30.0, now: Callable[[], float] = time.monotonic):
+        self._capacity = capacity
+        self._ttl = ttl_seconds
+        self._now = now
+        self._entries: OrderedDict[uuid.UUID, tuple[float, catalog_pb2.Book]] = OrderedDict()
+        self._generation = 0
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self._capacity > 0
+
+    def get(self, book_id: uuid.UUID) -> catalog_pb2.Book | None:
+        entry = self._entries.get(book_id)
+        if entry is None or entry[0] < self._now():
+            self.misses += 1
+            return None
+        self._entries.move_to_end(book_id)
+        self.hits += 1
+        return entry[1]
+
+    def generation(self) -> int:
+        """Take before reading the database; `put` refuses the result if anything was invalidated since."""
+        return self._generation
+
+    def put(self, book_id: uuid.UUID, book: catalog_pb2.Book, generation: int) -> None:
+        if not self._capacity or generation != self._generation:
+            return
+        self._entries[book_id] = (self._now() + self._ttl, book)
+        self._entries.move_to_end(book_id)
+        while len(self._entries) > self._capacity:
+            self._entries.popitem(last=False)
+
+    def invalidate(self, book_ids: Iterable[uuid.UUID]) -> None:
+        self._generation += 1
+        for book_id in book_ids:
+            self._entries.pop(book_id, None)
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)

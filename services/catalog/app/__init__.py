@@ -1,0 +1,1 @@
+"""The catalog's use cases and the ports they need (ports.py)."""

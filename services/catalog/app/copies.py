@@ -1,0 +1,152 @@
+"""Copy use cases of the cataloguers: adding, describing, finding and removing the physical items."""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from services.catalog.app import queries
+from services.catalog.app.ports import CatalogUnitOfWork
+from services.catalog.domain.books import BookNotFound
+from services.catalog.domain.copies import COPY, COPY_FIELDS, COPY_OUTPUT_ONLY, Copy, CopyDetails, CopyStatus
+from services.catalog.domain.update_mask import update_paths
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.pagination import decode_token, fingerprint, page_size
+from services.support.runtime.paging import Page, page_from_rows
+
+
+@dataclass(frozen=True, slots=True)
+class CreateCopy:
+    book_id: uuid.UUID
+    details: CopyDetails
+    status: CopyStatus | None = None
+    request_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetCopy:
+    book_id: uuid.UUID
+    copy_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class LookupCopy:
+    barcode: str
+
+
+@dataclass(frozen=True, slots=True)
+class ListCopies:
+    book_id: uuid.UUID | None
+    """None: the copies of every book."""
+    page_size: int = 0
+    page_token: str = ""
+    filter: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateCopy:
+    book_id: uuid.UUID
+    copy_id: uuid.UUID
+    changes: CopyDetails
+    status: CopyStatus | None
+    mask: tuple[str, ...]
+    etag: str = ""
+    request_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCopy:
+    book_id: uuid.UUID
+    copy_id: uuid.UUID
+    etag: str = ""
+    request_id: uuid.UUID | None = None
+
+
+async def create_copy(cmd: CreateCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
+    """Adds a copy to an existing book; AVAILABLE unless told otherwise."""
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "CreateCopy"):
+            return await uow.copies.get(*COPY.parse(previous))
+        if not await uow.copies.book_exists(cmd.book_id):
+            raise BookNotFound(cmd.book_id)
+        copy = Copy.register(cmd.book_id, cmd.details, now=clock.now(), status=cmd.status or CopyStatus.AVAILABLE)
+        await uow.copies.add(copy)
+        await uow.requests.remember(cmd.request_id, "CreateCopy", copy.name)
+        await uow.commit()
+    return copy
+
+
+async def get_copy(query: GetCopy, *, uow: CatalogUnitOfWork) -> Copy:
+    """One copy."""
+    async with uow:
+        return await uow.copies.get(query.book_id, query.copy_id)
+
+
+async def lookup_copy(query: LookupCopy, *, uow: CatalogUnitOfWork) -> Copy:
+    """The copy with this barcode (what a scanner at the desk reads)."""
+    if not query.barcode.strip():
+        raise InvalidArgument.field("barcode", "must not be empty")
+    async with uow:
+        return await uow.copies.by_barcode(query.barcode.strip())
+
+
+async def list_copies(query: ListCopies, *, uow: CatalogUnitOfWork) -> Page[Copy]:
+    """Copies of one book (or of all books), by barcode."""
+    conditions = queries.parse_filter(query.filter, queries.COPY_FILTER_FIELDS)
+    size = page_size(query.page_size)
+    query_key = fingerprint("ListCopies", str(query.book_id), conditions)
+    cursor = decode_token(query.page_token, query_key)
+    async with uow:
+        if query.book_id is not None and not await uow.copies.book_exists(query.book_id):
+            raise BookNotFound(query.book_id)
+        after = str(cursor[0]) if cursor else None
+        rows = await uow.copies.list(book_id=query.book_id, conditions=conditions, after=after, limit=size)
+        total = await uow.copies.count(book_id=query.book_id, conditions=conditions)
+    return page_from_rows(
+        rows, limit=size, query=query_key, cursor_of=lambda copy: [copy.details.barcode], total_size=total
+    )
+
+
+async def update_copy(cmd: UpdateCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
+    """Descriptive fields and the cataloguer's statuses (lost, damaged, withdrawn, ...)."""
+    paths = update_paths(cmd.mask, sent=_sent(cmd), writable=COPY_FIELDS, output_only=COPY_OUTPUT_ONLY)
+    async with uow:
+        if await uow.requests.recall(cmd.request_id, "UpdateCopy"):
+            return await uow.copies.get(cmd.book_id, cmd.copy_id)
+        copy = await uow.copies.get(cmd.book_id, cmd.copy_id)
+        copy.check_etag(cmd.etag)
+        copy.revise(cmd.changes, cmd.status, paths, now=clock.now())
+        await save_copy(copy, uow)
+        await uow.requests.remember(cmd.request_id, "UpdateCopy", copy.name)
+        await uow.commit()
+    return copy
+
+
+def _sent(cmd: UpdateCopy) -> object:
+    """What the client sent, for an update without a mask (fields left at their defaults count as not sent)."""
+    return SimpleNamespace(**dataclasses.asdict(cmd.changes), status=cmd.status)
+
+
+async def delete_copy(cmd: DeleteCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> None:
+    """Removes a copy that is not out on loan or on the hold shelf."""
+    async with uow:
+        if await uow.requests.recall(cmd.request_id, "DeleteCopy"):
+            return
+        # Locked like a check-out locks it, so a copy lent meanwhile is never deleted.
+        copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
+        copy.check_etag(cmd.etag)
+        copy.remove(now=clock.now())
+        await uow.copies.remove(copy)
+        await uow.requests.remember(cmd.request_id, "DeleteCopy", copy.name)
+        await uow.commit()
+
+
+async def save_copy(copy: Copy, uow: CatalogUnitOfWork) -> None:
+    """Writes a changed copy, then completes its status events with the book's availability after the change."""
+    if not copy.events:
+        return
+    await uow.copies.save(copy)
+    copy.settle_availability(await uow.copies.available_count(copy.book_id))

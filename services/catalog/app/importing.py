@@ -1,0 +1,199 @@
+"""Bulk import of books from CSV rows streamed by a client.
+
+All or nothing: every row is parsed and validated first, and every bad row is reported with its number;
+when any row is bad, nothing is written. Otherwise the whole catalogue goes in one transaction (books,
+their copies and their events), so an import is never half-applied, whatever fails half way.
+A row whose ISBN is already in the catalogue updates that book (the columns present in the header).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.catalog.app.ports import CatalogUnitOfWork
+from services.catalog.domain.books import BOOK_FIELDS, Book, BookDetails, ImportBatch
+from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import InvalidArgument
+
+COLUMNS = (*BOOK_FIELDS, "copies")
+LIST_SEPARATOR = ";"
+MAX_COPIES_PER_ROW = 1000
+MAX_REPORTED_ERRORS = 1000
+WRITE_CHUNK = 2000
+_TEXT_COLUMNS = ("isbn", "subtitle", "publisher", "language", "description", "cover_url")
+_COPIES = re.compile(r"^\s*(?:(?P<count>\d+)|(?P<branches>[^:;]+:\d+(?:\s*;\s*[^:;]+:\d+)*))\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class ImportChunk:
+    """One message of the stream: the header (first message only) and data rows."""
+
+    header: str
+    rows: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportBooks:
+    chunks: AsyncIterator[ImportChunk]
+    request_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    row: int
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRow:
+    row: int
+    details: BookDetails
+    copies: tuple[tuple[str, int], ...]
+    """(branch, count) pairs; branch "" when the row only gave a number."""
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    created: int = 0
+    updated: int = 0
+    failed: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+def parse_header(header: str) -> tuple[str, ...]:
+    """Column names, checked: known, not repeated, and a title among them."""
+    columns = tuple(name.strip().lower() for name in next(csv.reader([header]), []))
+    if not columns or columns == ("",):
+        raise InvalidArgument.field("header", "the first message must carry the CSV header")
+    for name in columns:
+        if name not in COLUMNS:
+            raise InvalidArgument.field("header", f"unknown column {name!r}; known: {', '.join(COLUMNS)}")
+    if len(set(columns)) != len(columns):
+        raise InvalidArgument.field("header", "a column appears twice")
+    if "title" not in columns:
+        raise InvalidArgument.field("header", "a title column is required")
+    return columns
+
+
+def parse_row(columns: tuple[str, ...], number: int, text: str, *, current_year: int) -> ParsedRow | RowError:
+    """One data row -> validated book details and copies, or the reason it is refused."""
+    values = next(csv.reader([text]), [])
+    if len(values) != len(columns):
+        return RowError(number, f"row {number}: expected {len(columns)} fields, found {len(values)}")
+    cells = dict(zip(columns, values, strict=True))
+    year = cells.get("publication_year", "").strip()
+    if year and not year.isdigit():
+        return RowError(number, f"row {number}: book.publication_year: {year!r} is not a year")
+    copies = _copies(cells.get("copies", ""))
+    if copies is None:
+        return RowError(number, f"row {number}: copies: expected a number or BRANCH:N;BRANCH:N")
+    details = BookDetails(
+        title=cells["title"],
+        **{k: v for k, v in cells.items() if k in _TEXT_COLUMNS},
+        authors=tuple(cells.get("authors", "").split(LIST_SEPARATOR)),
+        subjects=tuple(cells.get("subjects", "").split(LIST_SEPARATOR)),
+        publication_year=int(year or 0),
+    )
+    try:
+        return ParsedRow(number, details.validated(current_year=current_year), copies)
+    except InvalidArgument as error:
+        return RowError(number, f"row {number}: {error.message}")
+
+
+def _copies(cell: str) -> tuple[tuple[str, int], ...] | None:
+    if not cell.strip():
+        return ()
+    match = _COPIES.match(cell)
+    if match is None:
+        return None
+    if match["count"]:
+        pairs = [("", int(match["count"]))]
+    else:
+        pairs = [(b.strip(), int(n)) for b, n in (part.split(":") for part in match["branches"].split(LIST_SEPARATOR))]
+    return tuple(pairs) if sum(n for _, n in pairs) <= MAX_COPIES_PER_ROW else None
+
+
+async def read_stream(
+    chunks: AsyncIterator[ImportChunk], *, current_year: int
+) -> tuple[list[ParsedRow], list[RowError], tuple[str, ...]]:
+    """Every row of the stream, parsed; a repeated ISBN is an error on its later row."""
+    columns: tuple[str, ...] = ()
+    parsed: list[ParsedRow] = []
+    errors: list[RowError] = []
+    seen_isbns: dict[str, int] = {}
+    number = 0
+    async for chunk in chunks:
+        if not columns:
+            columns = parse_header(chunk.header)
+        for text in chunk.rows:
+            number += 1
+            result = parse_row(columns, number, text, current_year=current_year)
+            if isinstance(result, ParsedRow) and (isbn := result.details.isbn):
+                if isbn in seen_isbns:
+                    result = RowError(number, f"row {number}: book.isbn: {isbn} is already on row {seen_isbns[isbn]}")
+                else:
+                    seen_isbns[isbn] = number
+            if isinstance(result, RowError):
+                errors.append(result)
+            else:
+                parsed.append(result)
+    if not columns:
+        raise InvalidArgument.field("header", "the first message must carry the CSV header")
+    return parsed, errors, columns
+
+
+async def import_books(cmd: ImportBooks, *, uow: CatalogUnitOfWork, clock: Clock) -> ImportSummary:
+    """Validates every row; writes all of them in one transaction, or none when any row is bad."""
+    now = clock.now()
+    request_id = cmd.request_id
+    parsed, errors, columns = await read_stream(cmd.chunks, current_year=now.year)
+    if errors:
+        return ImportSummary(failed=len(errors), errors=errors[:MAX_REPORTED_ERRORS])
+    updatable = tuple(c for c in columns if c in BOOK_FIELDS)
+    async with uow:
+        if previous := await uow.requests.recall(request_id, "ImportBooks"):
+            created, updated = previous.removeprefix("imports/").split("+")
+            return ImportSummary(created=int(created), updated=int(updated))
+        existing = await uow.books.by_isbns([r.details.isbn for r in parsed if r.details.isbn])
+        new_books: list[Book] = []
+        new_copies: list[Copy] = []
+        for row in parsed:
+            book = existing.get(row.details.isbn)
+            if book is None:
+                book = Book.register(row.details, now=now)
+                new_books.append(book)
+            elif book.revise(row.details, updatable, now=now):
+                await uow.books.save(book)
+            new_copies += _new_copies(book, row, now)
+        for start in range(0, len(new_books), WRITE_CHUNK):
+            await uow.books.add_many(new_books[start : start + WRITE_CHUNK])
+        for start in range(0, len(new_copies), WRITE_CHUNK):
+            await uow.copies.add_many(new_copies[start : start + WRITE_CHUNK])
+        summary = ImportSummary(created=len(new_books), updated=len(parsed) - len(new_books))
+        uow.books.record(ImportBatch.finished(created=summary.created, updated=summary.updated, now=now))
+        await uow.requests.remember(request_id, "ImportBooks", f"imports/{summary.created}+{summary.updated}")
+        await uow.commit()
+    return summary
+
+
+def _new_copies(book: Book, row: ParsedRow, now: datetime) -> list[Copy]:
+    """The row's copies, with generated barcodes; a new book's counts include them (its BookCreated says so)."""
+    made = [
+        Copy.register(
+            book.id,
+            CopyDetails(barcode=f"AT{uuid.uuid4().hex[:12].upper()}", branch=branch),
+            now=now,
+            status=CopyStatus.AVAILABLE,
+        )
+        for branch, count in row.copies
+        for _ in range(count)
+    ]
+    book.total_copies += len(made)
+    book.available_copies += len(made)
+    return made

@@ -1,0 +1,133 @@
+"""What the catalog's use cases need from the outside world, in the domain's own terms.
+
+The data layer implements these Protocols with Postgres (services/catalog/data); the unit tests with dicts
+(tests/unit/catalog/fakes.py). Repositories never commit: the unit of work does, with the outbox rows of
+the events the aggregates it handed out recorded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol, Self
+
+from services.catalog.app.queries import Condition, Hit, Ranked, Search, SortKey
+from services.catalog.domain.books import Book, ImportBatch
+from services.catalog.domain.copies import Copy, CopyStatus
+
+
+class BookRepository(Protocol):
+    async def add(self, book: Book) -> None:
+        """Raises AlreadyExists (ISBN_TAKEN) when another book has its ISBN."""
+
+    async def add_many(self, books: Sequence[Book]) -> None: ...
+
+    async def get(self, book_id: uuid.UUID, *, for_update: bool = False) -> Book:
+        """The book with its copy counts, or BookNotFound; `for_update` locks it until the transaction ends."""
+
+    async def by_isbns(self, isbns: Sequence[str]) -> dict[str, Book]:
+        """The books with these ISBNs, locked (an import revises them)."""
+
+    async def save(self, book: Book) -> None:
+        """Writes a revised book if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE)."""
+
+    async def remove(self, book: Book) -> None:
+        """Deletes the book and its copies."""
+
+    async def copy_statuses(self, book_id: uuid.UUID) -> list[CopyStatus]:
+        """The statuses of the book's copies, locked so no check-out slips in before a delete commits."""
+
+    def record(self, batch: ImportBatch) -> None:
+        """Publishes the batch's events with this transaction (an import is not stored, only announced)."""
+
+
+class CopyRepository(Protocol):
+    async def add(self, copy: Copy) -> None:
+        """Raises AlreadyExists (BARCODE_TAKEN) when another copy has its barcode."""
+
+    async def add_many(self, copies: Sequence[Copy]) -> None: ...
+
+    async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, for_update: bool = False) -> Copy:
+        """The copy, or CopyNotFound; `for_update` locks it until the transaction ends."""
+
+    async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
+        """The copy with this barcode, or BarcodeNotFound."""
+
+    async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
+        """The copy out on `loan` (or on the hold shelf for `hold`), locked; None when there is none."""
+
+    async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
+        """An AVAILABLE copy of the book, locked; copies another transaction is taking are skipped."""
+
+    async def save(self, copy: Copy) -> None:
+        """Writes a changed copy if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE)."""
+
+    async def remove(self, copy: Copy) -> None: ...
+
+    async def available_count(self, book_id: uuid.UUID) -> int: ...
+
+    async def book_exists(self, book_id: uuid.UUID) -> bool: ...
+
+    async def list(
+        self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition], after: str | None, limit: int
+    ) -> list[Copy]:
+        """Up to `limit` + 1 copies by barcode, after the barcode `after`, of one book (None: of every book)."""
+
+    async def count(self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> int: ...
+
+
+class BookSearch(Protocol):
+    """The read side: books filtered and ordered, and ranked full-text search. Changes nothing."""
+
+    async def rank(self, search: Search) -> list[Ranked]:
+        """Every book that matches, best first (score, then id)."""
+
+    async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
+        """These ranked books, in this order, with the passages that match the search text."""
+
+    async def facet(self, name: str, book_ids: Sequence[uuid.UUID]) -> list[tuple[str, int]]:
+        """The most frequent values of a field (a FACET_FIELDS name) among these books, with their counts."""
+
+    async def list(
+        self, *, conditions: Sequence[Condition], keys: Sequence[SortKey], after: tuple[object, ...] | None, limit: int
+    ) -> list[Book]:
+        """Up to `limit` + 1 books in the order of `keys` then id, after the sort values `after` (`resume_after`)."""
+
+    async def count(self, *, conditions: Sequence[Condition]) -> int: ...
+
+
+class RequestLog(Protocol):
+    """Idempotent mutations: the resource a request_id produced, remembered in the same transaction."""
+
+    async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None: ...
+
+    async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None: ...
+
+
+class CatalogUnitOfWork(Protocol):
+    """One transaction over the catalog; entered once per use case (`async with uow:`)."""
+
+    @property
+    def books(self) -> BookRepository: ...
+
+    @property
+    def copies(self) -> CopyRepository: ...
+
+    @property
+    def search(self) -> BookSearch: ...
+
+    @property
+    def requests(self) -> RequestLog: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None:
+        """Writes everything, with the outbox rows of the recorded events, atomically."""
+
+    async def lock(self, key: str) -> None:
+        """Serialises the transactions that lock `key` (a loan or a hold) until this one ends."""

@@ -1,0 +1,249 @@
+"""Read-side query language of the catalog: AIP-160 filters, AIP-132 order_by, search requests, and the
+cursors their page tokens carry. Pure parsing: the data layer turns these values into SQL."""
+
+from __future__ import annotations
+
+import bisect
+import operator
+import re
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from services.catalog.domain.books import Book
+from services.catalog.domain.copies import CopyStatus
+from services.catalog.domain.isbn import normalize_isbn
+from services.support.runtime.errors import FieldViolation, InvalidArgument
+
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "=": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+"""What each comparison of a filter means; Python values and SQL columns both understand these."""
+COMPARISONS = tuple(OPERATORS)
+BOOK_FILTER_FIELDS = {
+    "author": str,
+    "subject": str,
+    "language": str,
+    "publisher": str,
+    "isbn": str,
+    "publication_year": int,
+    "available_copies": int,
+}
+COPY_FILTER_FIELDS = {"status": str, "branch": str, "item_type": str}
+BOOK_ORDER_FIELDS = ("title", "publication_year", "create_time")
+FACET_FIELDS = ("authors", "subjects", "language", "publisher", "publication_year")
+MAX_QUERY_LENGTH = 200
+MAX_FILTER_VALUES = 20
+
+_TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<op><=|>=|!=|=|<|>)|(?P<word>[^\s"<>=!]+))')
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    field: str
+    op: str
+    value: str | int
+
+
+def parse_filter(text: str, fields: Mapping[str, type], *, name: str = "filter") -> tuple[Condition, ...]:
+    """`field op value [AND field op value]...`; text values may be quoted. InvalidArgument names the problem."""
+    tokens = _tokens(text, name)
+    conditions: list[Condition] = []
+    while tokens:
+        if len(tokens) < 3:
+            raise InvalidArgument.field(name, "expected `field op value`")
+        (kind, field_name), (op_kind, op), (value_kind, raw) = tokens[:3]
+        del tokens[:3]
+        conditions.append(_condition(field_name, op, raw, fields, name, kind, op_kind, value_kind))
+        if tokens:
+            joiner = tokens.pop(0)
+            if joiner != ("word", "AND") or not tokens:
+                raise InvalidArgument.field(name, "conditions are joined by AND (OR and NOT are not supported)")
+    return tuple(conditions)
+
+
+def _tokens(text: str, name: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    text = text.strip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise InvalidArgument.field(name, f"cannot parse the filter at character {position + 1}")
+        kind = match.lastgroup or "word"
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+def _condition(field_name: str, op: str, raw: str, fields: Mapping[str, type], name: str, *kinds: str) -> Condition:
+    field_kind, op_kind, value_kind = kinds
+    if field_kind != "word" or field_name not in fields:
+        raise InvalidArgument.field(name, f"unknown field {field_name!r}; known: {', '.join(fields)}")
+    if op_kind != "op":
+        raise InvalidArgument.field(name, f"expected one of {' '.join(COMPARISONS)} after {field_name}")
+    if value_kind == "op":
+        raise InvalidArgument.field(name, f"expected a value after {field_name} {op}")
+    value = raw[1:-1].replace('\\"', '"') if value_kind == "string" else raw
+    if fields[field_name] is int:
+        try:
+            return Condition(field_name, op, int(value))
+        except ValueError:
+            raise InvalidArgument.field(name, f"{field_name} compares with a whole number") from None
+    if op not in ("=", "!="):
+        raise InvalidArgument.field(name, f"{field_name} supports = and != only")
+    if field_name == "isbn":
+        value = _isbn(value, name)
+    if field_name == "status" and value not in CopyStatus.__members__:
+        raise InvalidArgument.field(name, f"status is one of {', '.join(CopyStatus.__members__)}")
+    return Condition(field_name, op, value)
+
+
+def _isbn(value: str, name: str) -> str:
+    try:
+        return normalize_isbn(value)
+    except ValueError as error:
+        raise InvalidArgument.field(name, f"isbn {error}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    field: str
+    descending: bool
+
+
+def parse_order_by(text: str, *, default: str = "create_time desc") -> tuple[SortKey, ...]:
+    """`field [desc], ...` over title, publication_year, create_time."""
+    keys: list[SortKey] = []
+    for part in (text.strip() or default).split(","):
+        words = part.split()
+        if not words or words[0] not in BOOK_ORDER_FIELDS or len(words) > 2 or words[1:] not in ([], ["desc"], ["asc"]):
+            raise InvalidArgument.field(
+                "order_by", f"expected `field [desc]` with field one of {', '.join(BOOK_ORDER_FIELDS)}"
+            )
+        if any(key.field == words[0] for key in keys):
+            raise InvalidArgument.field("order_by", f"{words[0]} appears twice")
+        keys.append(SortKey(words[0], words[1:] == ["desc"]))
+    return tuple(keys)
+
+
+def sort_cursor(book: Book, keys: Sequence[SortKey]) -> list[object]:
+    """The values a page token carries to resume after `book` (JSON-friendly)."""
+    values = {"title": book.details.title, "publication_year": book.details.publication_year, "create_time": None}
+    return [book.created_at.isoformat() if k.field == "create_time" else values[k.field] for k in keys] + [str(book.id)]
+
+
+_CURSOR_TYPES: dict[str, Callable[[Any], object]] = {
+    "title": str,
+    "publication_year": int,
+    "create_time": datetime.fromisoformat,
+}
+
+
+def resume_after(keys: Sequence[SortKey], cursor: list[Any]) -> tuple[object, ...]:
+    """A token's cursor as typed sort values, then the book id (what `sort_cursor` wrote)."""
+    try:
+        if len(cursor) != len(keys) + 1:
+            raise ValueError
+        values = [_CURSOR_TYPES[k.field](v) for k, v in zip(keys, cursor, strict=False)]
+        return (*values, uuid.UUID(cursor[-1]))
+    except (ValueError, TypeError, AttributeError):
+        raise _not_our_token() from None
+
+
+def _not_our_token() -> InvalidArgument:
+    return InvalidArgument.field("page_token", "is not a token this service issued")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilters:
+    authors: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    language: str = ""
+    publisher: str = ""
+    min_year: int = 0
+    max_year: int = 0
+    available_only: bool = False
+
+    def is_empty(self) -> bool:
+        return self == SearchFilters()
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """A search request, checked: free text and/or filters, facets to count."""
+
+    text: str = ""
+    filters: SearchFilters = field(default_factory=SearchFilters)
+    facets: tuple[str, ...] = ()
+
+    def validated(self) -> Search:
+        violations: list[FieldViolation] = []
+        text = " ".join(self.text.split())
+        if not text and self.filters.is_empty():
+            violations.append(FieldViolation("query", "give a query, a filter, or both"))
+        if len(text) > MAX_QUERY_LENGTH:
+            violations.append(FieldViolation("query", f"must be at most {MAX_QUERY_LENGTH} characters"))
+        for index, facet in enumerate(self.facets):
+            if facet not in FACET_FIELDS:
+                violations.append(
+                    FieldViolation(f"facets[{index}]", f"unknown facet; known: {', '.join(FACET_FIELDS)}")
+                )
+        f = self.filters
+        for name, value in (("min_publication_year", f.min_year), ("max_publication_year", f.max_year)):
+            if value < 0:
+                violations.append(FieldViolation(f"filters.{name}", "must not be negative"))
+        if f.min_year and f.max_year and f.min_year > f.max_year:
+            violations.append(FieldViolation("filters.max_publication_year", "must not be before min_publication_year"))
+        for name, values in (("authors", f.authors), ("subjects", f.subjects)):
+            if len(values) > MAX_FILTER_VALUES:
+                violations.append(FieldViolation(f"filters.{name}", f"at most {MAX_FILTER_VALUES} values"))
+        if violations:
+            raise InvalidArgument(violations)
+        return Search(text=text, filters=f, facets=tuple(dict.fromkeys(self.facets)))
+
+    def isbn(self) -> str:
+        """The query as an ISBN-13 when it is one (an exact lookup), else ""."""
+        try:
+            return normalize_isbn(self.text)
+        except ValueError:
+            return ""
+
+
+class Ranked(NamedTuple):
+    """A book matching a search and its score; results go by score, best first, then by id."""
+
+    score: float
+    book_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A search result: the book, its score, and the matching passages (<b>…</b> around the words)."""
+
+    book: Book
+    score: float
+    highlights: list[str]
+
+
+def score_cursor(ranked: Ranked) -> list[object]:
+    return [ranked.score, str(ranked.book_id)]
+
+
+def start_after(ranked: Sequence[Ranked], cursor: list[Any] | None) -> int:
+    """Where the page after `cursor` (what `score_cursor` wrote) starts in `ranked`."""
+    if cursor is None:
+        return 0
+    try:
+        score, book_id = cursor
+        after = (-float(score), uuid.UUID(str(book_id)))
+    except (ValueError, TypeError):
+        raise _not_our_token() from None
+    return bisect.bisect_right(ranked, after, key=lambda r: (-r.score, r.book_id))

@@ -1,0 +1,1 @@
+"""The catalog in Postgres: tables, repositories, the search queries and the unit of work."""

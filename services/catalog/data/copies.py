@@ -1,0 +1,174 @@
+"""Copies in Postgres. Circulation reads lock the row (`FOR UPDATE`) so two loans can never take one copy."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from services.catalog.app.queries import Condition
+from services.catalog.data.tables import books, copies
+from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
+from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.errors import AlreadyExists, Conflict
+
+
+def _to_copy(row: sa.Row[Any]) -> Copy:
+    m = row._mapping
+    details = CopyDetails(
+        barcode=m["barcode"],
+        branch=m["branch"],
+        shelf_location=m["shelf_location"],
+        item_type=m["item_type"],
+        call_number=m["call_number"],
+    )
+    return Copy(
+        id=m["id"],
+        book_id=m["book_id"],
+        details=details,
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        status=CopyStatus(m["status"]),
+        current_loan=m["current_loan"] or "",
+        current_hold=m["current_hold"] or "",
+        version=m["version"],
+    )
+
+
+def _fields(copy: Copy) -> dict[str, object]:
+    """The stored columns a change may touch (the version is update_versioned's business)."""
+    d = copy.details
+    return {
+        "barcode": d.barcode,
+        "branch": d.branch,
+        "shelf_location": d.shelf_location,
+        "item_type": d.item_type,
+        "call_number": d.call_number,
+        "status": copy.status.value,
+        "current_loan": copy.current_loan or None,
+        "current_hold": copy.current_hold or None,
+        "updated_at": copy.updated_at,
+    }
+
+
+def _translate(error: IntegrityError, batch: Sequence[Copy]) -> Exception:
+    constraint = violated_constraint(error)
+    if constraint == "copies_barcode_key":
+        barcode = batch[0].details.barcode if len(batch) == 1 else ""
+        message = f"a copy with barcode {barcode} already exists" if barcode else "a barcode is already taken"
+        metadata = {"field": "copy.barcode", "barcode": barcode}
+        return AlreadyExists(message, reason="BARCODE_TAKEN", metadata=metadata)
+    if constraint in ("copies_current_loan", "copies_current_hold"):
+        # Our row lock and advisory lock make this unreachable for well-behaved callers; a retry resolves it.
+        return Conflict("the loan or hold already holds another copy", reason="CONCURRENT_CIRCULATION")
+    return error
+
+
+# The circulation path's statements (look-up, check-out, check-in), built once: building a statement and
+# its cache key costs more CPU than Postgres spends on these indexed look-ups.
+_BY_ID = sa.select(copies).where(copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
+_BY_BARCODE = sa.select(copies).where(copies.c.barcode == sa.bindparam("barcode"))
+_BY_BARCODE_FOR_UPDATE = _BY_BARCODE.with_for_update()
+_ON_LOAN = sa.select(copies).where(copies.c.current_loan == sa.bindparam("loan")).with_for_update()
+_ON_HOLD = sa.select(copies).where(copies.c.current_hold == sa.bindparam("hold")).with_for_update()
+_AVAILABLE_COUNT = sa.select(sa.func.count()).where(
+    copies.c.book_id == sa.bindparam("book_id"), copies.c.status == CopyStatus.AVAILABLE.value
+)
+_CONDITION_COLUMNS = {"status": copies.c.status, "branch": copies.c.branch, "item_type": copies.c.item_type}
+
+
+def _where(book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[sa.ColumnElement[bool]]:
+    where: list[sa.ColumnElement[bool]] = [] if book_id is None else [copies.c.book_id == book_id]
+    for c in conditions:
+        column = _CONDITION_COLUMNS[c.field]
+        where.append(column == c.value if c.op == "=" else column != c.value)
+    return where
+
+
+class SqlCopyRepository(TrackingRepository):
+    async def add_many(self, new_copies: Sequence[Copy]) -> None:
+        values = [
+            {**_fields(c), "id": c.id, "book_id": c.book_id, "created_at": c.created_at, "version": c.version}
+            for c in new_copies
+        ]
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(copies.insert(), values)
+        except IntegrityError as error:
+            raise _translate(error, new_copies) from None
+        for copy in new_copies:
+            self._track(copy)
+
+    async def add(self, copy: Copy) -> None:
+        await self.add_many([copy])
+
+    async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, for_update: bool = False) -> Copy:
+        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+        params = {"copy_id": copy_id, "book_id": book_id}
+        return await self._one(query, params, lambda: CopyNotFound(book_id, copy_id))
+
+    async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
+        query = _BY_BARCODE_FOR_UPDATE if for_update else _BY_BARCODE
+        return await self._one(query, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
+
+    async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
+        """The copy out on `loan` (or on the shelf for `hold`), locked; None when there is none."""
+        query, params = (_ON_LOAN, {"loan": loan}) if loan else (_ON_HOLD, {"hold": hold})
+        row = (await self.session.execute(query, params)).first()
+        return self._track(_to_copy(row)) if row else None
+
+    async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
+        """An AVAILABLE copy, locked; copies another transaction is taking are skipped, not waited for."""
+        query = (
+            sa.select(copies)
+            .where(copies.c.book_id == book_id, copies.c.status == CopyStatus.AVAILABLE.value)
+            .order_by((copies.c.branch == prefer_branch).desc(), copies.c.barcode)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        row = (await self.session.execute(query)).first()
+        return self._track(_to_copy(row)) if row else None
+
+    async def save(self, copy: Copy) -> None:
+        """Writes a change if the row still has the version it was read with (the change bumped it by one).
+
+        Circulation holds the row's lock, so only a cataloguer's update can lose this race."""
+        # No savepoint: a refused update ends the unit of work anyway (the error goes to the caller).
+        try:
+            await update_versioned(
+                self.session, copies, row_id=copy.id, version=copy.version - 1, values=_fields(copy), name=copy.name
+            )
+        except IntegrityError as error:
+            raise _translate(error, [copy]) from None
+
+    async def remove(self, copy: Copy) -> None:
+        await self.session.execute(copies.delete().where(copies.c.id == copy.id))
+
+    async def available_count(self, book_id: uuid.UUID) -> int:
+        return int(await self.session.scalar(_AVAILABLE_COUNT, {"book_id": book_id}) or 0)
+
+    async def book_exists(self, book_id: uuid.UUID) -> bool:
+        return bool(await self.session.scalar(sa.select(sa.exists().where(books.c.id == book_id))))
+
+    async def list(
+        self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition], after: str | None, limit: int
+    ) -> list[Copy]:
+        """Up to limit + 1 copies by barcode (unique, so the order is stable), of one book or of all."""
+        query = sa.select(copies).where(*_where(book_id, conditions)).order_by(copies.c.barcode).limit(limit + 1)
+        if after is not None:
+            query = query.where(copies.c.barcode > after)
+        return [_to_copy(r) for r in (await self.session.execute(query)).all()]
+
+    async def count(self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> int:
+        query = sa.select(sa.func.count()).select_from(copies).where(*_where(book_id, conditions))
+        return int(await self.session.scalar(query) or 0)
+
+    async def _one(self, query: sa.Select[Any], params: Mapping[str, object], missing: Callable[[], Exception]) -> Copy:
+        row = (await self.session.execute(query, params)).first()
+        if row is None:
+            raise missing()
+        return self._track(_to_copy(row))

@@ -1,0 +1,36 @@
+"""The catalog's unit of work in Postgres: one transaction, its repositories, and the outbox at commit."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.catalog.data.books import SqlBookRepository
+from services.catalog.data.copies import SqlCopyRepository
+from services.catalog.data.search import SqlBookSearch
+from services.support.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository
+from services.support.runtime.idempotency import RequestLog
+
+_ADVISORY_LOCK = sa.select(
+    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.String), 0))
+)
+
+
+class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
+    books: SqlBookRepository
+    copies: SqlCopyRepository
+    requests: RequestLog
+    search: SqlBookSearch
+
+    def _open(self, session: AsyncSession) -> None:
+        self.books = SqlBookRepository(session)
+        self.copies = SqlCopyRepository(session)
+        self.requests = RequestLog(session)
+        self.search = SqlBookSearch(session)
+
+    def _repositories(self) -> tuple[TrackingRepository, ...]:
+        return (self.books, self.copies)
+
+    async def lock(self, key: str) -> None:
+        """Serialises transactions on `key` (e.g. a loan id) until this one ends: a transaction advisory lock."""
+        await self.session.execute(_ADVISORY_LOCK, {"key": key})

@@ -1,0 +1,177 @@
+"""A book: the bibliographic record, its validation and the events it records."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.catalog.domain.copies import CIRCULATING, CopyStatus
+from services.catalog.domain.isbn import normalize_isbn
+from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.names import NamePattern
+from services.support.runtime.versioning import Versioned
+
+BOOK = NamePattern("books/{book}")
+MAX_TITLE_LENGTH = 500
+_LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+BOOK_FIELDS = (
+    "isbn", "title", "subtitle", "authors", "subjects", "publisher",
+    "publication_year", "language", "description", "cover_url",
+)  # fmt: skip
+BOOK_OUTPUT_ONLY = ("name", "create_time", "update_time", "total_copies", "available_copies", "etag")
+
+
+@dataclass(frozen=True, slots=True)
+class BookDetails:
+    """The writable fields of a book, as a client sends them."""
+
+    title: str
+    isbn: str = ""
+    subtitle: str = ""
+    authors: tuple[str, ...] = ()
+    subjects: tuple[str, ...] = ()
+    publisher: str = ""
+    publication_year: int = 0
+    language: str = ""
+    description: str = ""
+    cover_url: str = ""
+
+    def validated(self, *, current_year: int) -> BookDetails:
+        """A cleaned copy (trimmed, ISBN-13), or InvalidArgument naming every bad field."""
+        violations: list[FieldViolation] = []
+        title = self.title.strip()
+        if not title:
+            violations.append(FieldViolation("book.title", "must not be empty"))
+        elif len(title) > MAX_TITLE_LENGTH:
+            violations.append(FieldViolation("book.title", f"must be at most {MAX_TITLE_LENGTH} characters"))
+        isbn = ""
+        if self.isbn.strip():
+            try:
+                isbn = normalize_isbn(self.isbn)
+            except ValueError as error:
+                violations.append(FieldViolation("book.isbn", str(error)))
+        if self.publication_year < 0 or self.publication_year > current_year + 1:
+            violations.append(FieldViolation("book.publication_year", f"must be between 1 and {current_year + 1}"))
+        if self.language and not _LANGUAGE_TAG.match(self.language):
+            violations.append(FieldViolation("book.language", "must be a BCP-47 tag such as 'en' or 'ru'"))
+        if self.cover_url and not self.cover_url.startswith(("https://", "http://")):
+            violations.append(FieldViolation("book.cover_url", "must be an http(s) URL"))
+        if violations:
+            raise InvalidArgument(violations)
+        return dataclasses.replace(
+            self,
+            title=title,
+            isbn=isbn,
+            subtitle=self.subtitle.strip(),
+            authors=_clean(self.authors),
+            subjects=_clean(self.subjects),
+            publisher=self.publisher.strip(),
+            language=self.language.lower(),
+            description=self.description.strip(),
+            cover_url=self.cover_url.strip(),
+        )
+
+
+def _clean(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(v.strip() for v in values if v.strip()))
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookCreated(DomainEvent):
+    book: Book
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookUpdated(DomainEvent):
+    book: Book
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class BookDeleted(DomainEvent):
+    book_id: uuid.UUID
+    isbn: str
+    title: str
+
+
+@dataclass(slots=True)
+class Book(Versioned):
+    """A bibliographic record. Copy counts are derived from copies by the repository, never stored."""
+
+    id: uuid.UUID
+    details: BookDetails
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    total_copies: int = 0
+    available_copies: int = 0
+    events: list[DomainEvent] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return BOOK.format(self.id)
+
+    @classmethod
+    def register(cls, details: BookDetails, *, now: datetime, book_id: uuid.UUID | None = None) -> Book:
+        """A new record, validated, that announces itself with BookCreated."""
+        book = cls(
+            id=book_id or uuid.uuid4(),
+            details=details.validated(current_year=now.year),
+            created_at=now,
+            updated_at=now,
+        )
+        book.events.append(BookCreated(occurred_at=now, book=book))
+        return book
+
+    def revise(self, changes: BookDetails, paths: tuple[str, ...], *, now: datetime) -> bool:
+        """Applies the named fields of `changes`; False (and no new version) when that changes nothing."""
+        merged = dataclasses.replace(self.details, **{p: getattr(changes, p) for p in paths})
+        details = merged.validated(current_year=now.year)
+        changed = tuple(p for p in paths if getattr(details, p) != getattr(self.details, p))
+        if not changed:
+            return False
+        self.details, self.updated_at, self.version = details, now, self.version + 1
+        self.events.append(BookUpdated(occurred_at=now, book=self, changed=changed))
+        return True
+
+    def remove(self, copy_statuses: Iterable[CopyStatus], *, now: datetime) -> None:
+        """A book goes with its copies, unless one of them is out with a patron or waiting for one."""
+        circulating = sum(1 for status in copy_statuses if status in CIRCULATING)
+        if circulating:
+            raise FailedPrecondition(
+                f"{self.name} has {circulating} copies on loan or on the hold shelf",
+                reason="COPIES_IN_CIRCULATION",
+                metadata={"book": self.name, "circulating_copies": str(circulating)},
+            )
+        self.events.append(
+            BookDeleted(occurred_at=now, book_id=self.id, isbn=self.details.isbn, title=self.details.title)
+        )
+
+
+class BookNotFound(NotFound):
+    def __init__(self, book_id: uuid.UUID) -> None:
+        name = BOOK.format(book_id)
+        super().__init__(name, f"{name} not found")
+
+
+@dataclass(frozen=True, kw_only=True)
+class BooksImported(DomainEvent):
+    created: int
+    updated: int
+    failed: int = 0
+
+
+@dataclass(slots=True)
+class ImportBatch:
+    """One bulk import; it exists to announce its outcome (BooksImported) with the rows it wrote."""
+
+    events: list[DomainEvent] = field(default_factory=list)
+
+    @classmethod
+    def finished(cls, *, created: int, updated: int, now: datetime) -> ImportBatch:
+        return cls(events=[BooksImported(occurred_at=now, created=created, updated=updated)])

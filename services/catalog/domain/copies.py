@@ -1,0 +1,214 @@
+"""A copy: the physical item, its statuses, and how it circulates (the loans service drives that part)."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.names import NamePattern
+from services.support.runtime.versioning import Versioned
+
+COPY = NamePattern("books/{book}/copies/{copy}")
+MAX_BARCODE_LENGTH = 64
+COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
+COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag")
+
+
+class CopyStatus(StrEnum):
+    AVAILABLE = "AVAILABLE"
+    ON_LOAN = "ON_LOAN"
+    ON_HOLD_SHELF = "ON_HOLD_SHELF"
+    IN_TRANSIT = "IN_TRANSIT"
+    LOST = "LOST"
+    DAMAGED = "DAMAGED"
+    WITHDRAWN = "WITHDRAWN"
+
+
+CIRCULATING = frozenset({CopyStatus.ON_LOAN, CopyStatus.ON_HOLD_SHELF})
+"""Statuses only circulation (the loans service) moves a copy into and out of."""
+
+
+@dataclass(frozen=True, slots=True)
+class CopyDetails:
+    """The descriptive fields of a copy."""
+
+    barcode: str
+    branch: str = ""
+    shelf_location: str = ""
+    item_type: str = ""
+    call_number: str = ""
+
+    def validated(self) -> CopyDetails:
+        barcode = self.barcode.strip()
+        if not barcode:
+            raise InvalidArgument.field("copy.barcode", "must not be empty")
+        if len(barcode) > MAX_BARCODE_LENGTH or re.search(r"\s", barcode):
+            raise InvalidArgument.field("copy.barcode", f"must be at most {MAX_BARCODE_LENGTH} characters, no spaces")
+        return CopyDetails(
+            barcode=barcode,
+            branch=self.branch.strip(),
+            shelf_location=self.shelf_location.strip(),
+            item_type=self.item_type.strip().upper() or "BOOK",
+            call_number=self.call_number.strip(),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyCreated(DomainEvent):
+    copy: Copy
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyUpdated(DomainEvent):
+    copy: Copy
+    changed: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyDeleted(DomainEvent):
+    copy: Copy
+
+
+@dataclass(frozen=True, kw_only=True)
+class CopyStatusChanged(DomainEvent):
+    copy: Copy
+    previous: CopyStatus
+    status: CopyStatus
+    loan: str = ""
+    hold: str = ""
+    available_copies: int = -1
+    """The book's AVAILABLE copies after the change; filled in by `Copy.settle_availability`."""
+
+
+@dataclass(slots=True)
+class Copy(Versioned):
+    """A physical item. Its status is the only source of a book's availability."""
+
+    id: uuid.UUID
+    book_id: uuid.UUID
+    details: CopyDetails
+    created_at: datetime
+    updated_at: datetime
+    status: CopyStatus = CopyStatus.AVAILABLE
+    current_loan: str = ""
+    current_hold: str = ""
+    version: int = 1
+    events: list[DomainEvent] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return COPY.format(self.book_id, self.id)
+
+    @classmethod
+    def register(cls, book_id: uuid.UUID, details: CopyDetails, *, now: datetime, status: CopyStatus) -> Copy:
+        """A new copy; circulation statuses are for the loans service to set, not for cataloguers."""
+        if status in CIRCULATING:
+            raise InvalidArgument.field("copy.status", "ON_LOAN and ON_HOLD_SHELF are set by circulation")
+        copy = cls(uuid.uuid4(), book_id, details.validated(), created_at=now, updated_at=now, status=status)
+        copy.events.append(CopyCreated(occurred_at=now, copy=copy))
+        return copy
+
+    def revise(self, changes: CopyDetails, status: CopyStatus | None, paths: tuple[str, ...], *, now: datetime) -> None:
+        """Descriptive fields, and the statuses a cataloguer may set (never into or out of circulation)."""
+        descriptive = tuple(p for p in paths if p != "status")
+        details = dataclasses.replace(self.details, **{p: getattr(changes, p) for p in descriptive}).validated()
+        changed = tuple(p for p in descriptive if getattr(details, p) != getattr(self.details, p))
+        moves = "status" in paths and status != self.status
+        if moves and (status is None or status in CIRCULATING):
+            raise InvalidArgument.field("copy.status", "may be AVAILABLE, IN_TRANSIT, LOST, DAMAGED or WITHDRAWN")
+        if moves:
+            self._refuse_if_circulating("change its status")
+        if changed:
+            self.details, self.updated_at = details, now
+            self.events.append(CopyUpdated(occurred_at=now, copy=self, changed=changed))
+        if moves and status is not None:
+            self._move(status, now)
+        elif changed:
+            self.version += 1
+
+    def remove(self, *, now: datetime) -> None:
+        self._refuse_if_circulating("be deleted")
+        self.events.append(CopyDeleted(occurred_at=now, copy=self))
+
+    def check_out(self, loan: str, *, hold: str = "", now: datetime) -> None:
+        """ON_LOAN for `loan`; the same loan again is a no-op. A held copy goes only to its own hold's loan."""
+        if self.status == CopyStatus.ON_LOAN and self.current_loan == loan:
+            return
+        held_for_this = self.status == CopyStatus.ON_HOLD_SHELF and bool(hold) and self.current_hold == hold
+        if self.status != CopyStatus.AVAILABLE and not held_for_this:
+            raise FailedPrecondition(
+                f"{self.name} is {self.status.value}, not available",
+                reason="COPY_NOT_AVAILABLE",
+                metadata={"copy": self.name, "status": self.status.value},
+            )
+        self._move(CopyStatus.ON_LOAN, now, loan=loan, hold=self.current_hold)
+        self.current_loan, self.current_hold = loan, ""
+
+    def check_in(self, loan: str, *, hold: str = "", now: datetime) -> None:
+        """Ends `loan`: AVAILABLE, or ON_HOLD_SHELF for `hold`. A loan already ended is a no-op."""
+        if self.status != CopyStatus.ON_LOAN or self.current_loan != loan:
+            if self.status == CopyStatus.ON_LOAN:
+                raise FailedPrecondition(f"{self.name} is on another loan", reason="COPY_ON_ANOTHER_LOAN")
+            return
+        self._move(CopyStatus.ON_HOLD_SHELF if hold else CopyStatus.AVAILABLE, now, loan=loan, hold=hold)
+        self.current_loan, self.current_hold = "", hold
+
+    def reserve(self, hold: str, *, now: datetime) -> None:
+        """Onto the hold shelf for `hold`; the same hold again is a no-op."""
+        if self.status == CopyStatus.ON_HOLD_SHELF and self.current_hold == hold:
+            return
+        if self.status != CopyStatus.AVAILABLE:
+            raise FailedPrecondition(f"{self.name} is {self.status.value}, not available", reason="COPY_NOT_AVAILABLE")
+        self._move(CopyStatus.ON_HOLD_SHELF, now, hold=hold)
+        self.current_hold = hold
+
+    def release(self, hold: str, *, now: datetime) -> None:
+        """Off the hold shelf; a copy no longer held (released, or lent to the hold's patron) is left as is."""
+        if self.status != CopyStatus.ON_HOLD_SHELF:
+            return
+        if self.current_hold != hold:
+            raise FailedPrecondition(f"{self.name} is held for another hold", reason="COPY_HELD_FOR_ANOTHER_HOLD")
+        self._move(CopyStatus.AVAILABLE, now, hold=hold)
+        self.current_hold = ""
+
+    def settle_availability(self, available_copies: int) -> None:
+        """Completes pending status events with the book's availability after this transaction's changes."""
+        self.events = [
+            dataclasses.replace(e, available_copies=available_copies) if isinstance(e, CopyStatusChanged) else e
+            for e in self.events
+        ]
+
+    def _refuse_if_circulating(self, action: str) -> None:
+        if self.status in CIRCULATING:
+            raise FailedPrecondition(
+                f"{self.name} is {self.status.value} and cannot {action}", reason="COPY_IN_CIRCULATION"
+            )
+
+    def _move(self, status: CopyStatus, now: datetime, *, loan: str = "", hold: str = "") -> None:
+        previous, self.status = self.status, status
+        self.updated_at, self.version = now, self.version + 1
+        self.events.append(
+            CopyStatusChanged(occurred_at=now, copy=self, previous=previous, status=status, loan=loan, hold=hold)
+        )
+
+
+class CopyNotFound(NotFound):
+    def __init__(self, book_id: uuid.UUID, copy_id: uuid.UUID) -> None:
+        name = COPY.format(book_id, copy_id)
+        super().__init__(name, f"{name} not found")
+
+
+class BarcodeNotFound(NotFound):
+    def __init__(self, barcode: str) -> None:
+        super().__init__(f"copies/-?barcode={barcode}", f"no copy has barcode {barcode}", reason="BARCODE_NOT_FOUND")
+
+
+class NoCopyAvailable(FailedPrecondition):
+    def __init__(self, book: str) -> None:
+        super().__init__(f"no copy of {book} is available", reason="NO_COPY_AVAILABLE", metadata={"book": book})

@@ -1,0 +1,1 @@
+"""The events service's edges: the gRPC servicer, conversions, the JetStream consumers and the live feed."""

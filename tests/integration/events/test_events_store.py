@@ -1,0 +1,139 @@
+"""The log in Postgres: COPY into the partitioned table, once per event, queries and upkeep."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from services.events.app.querying import ListEvents, aggregate_events, get_event, list_events
+from services.events.app.recording import store_events
+from services.events.app.upkeep import keep_partitions
+from services.events.domain.aggregation import build_aggregation
+from services.events.domain.model import Category, EventRecord, mint_id
+from services.events.domain.query import EventQuery, build_query
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.errors import NotFound
+
+pytestmark = pytest.mark.integration
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def event(minutes: float = 0, *, category: Category = Category.ACTIVITY, **fields: object) -> EventRecord:
+    moment = fields.pop("occur_time", NOW - timedelta(minutes=minutes))
+    values: dict[str, object] = {"id": uuid.uuid4(), "type": "web.search", "actor": "users/ada", **fields}
+    return EventRecord(category=category, occur_time=moment, record_time=NOW, **values)  # type: ignore[arg-type]
+
+
+async def count(events_db, where: str = "true") -> int:
+    async with events_db.engine.connect() as connection:
+        return int(await connection.scalar(sa.text(f"SELECT count(*) FROM events WHERE {where}")))
+
+
+async def partitions_of(events_db, parent: str) -> set[str]:
+    query = (
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :p"
+    )
+    async with events_db.engine.connect() as connection:
+        return set((await connection.execute(sa.text(query), {"p": parent})).scalars())
+
+
+async def test_events_are_copied_into_their_months_partition_once_even_when_stored_again(events_db) -> None:
+    await keep_partitions(
+        uow=events_db.uow(), clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90)
+    )
+    first = [event(i, attributes={"q": "Мастер", "page": str(i)}) for i in range(50)]
+    await store_events(first, uow=events_db.uow())
+    # A redelivered batch with a new event in it: the conflict takes the staging path, and only the new one lands.
+    again = [*first[:10], event(0.5, category=Category.AUDIT, subject="loans/1", resources=("loans/1", "books/2"))]
+    await store_events(again, uow=events_db.uow())
+    assert await count(events_db) == 51
+    assert await count(events_db, "tableoid::regclass::text LIKE 'events_activity_20%'") == 50
+    stored = await get_event(first[3].name, uow=events_db.uow())
+    assert stored.attributes == {"q": "Мастер", "page": "3"} and stored.occur_time == first[3].occur_time
+
+
+async def test_a_failed_store_leaves_nothing(events_db) -> None:
+    good = event(1)
+    with pytest.raises(Exception):  # noqa: B017 - any database refusal will do
+        await store_events([good, event(2, type="x" * 3000 + "\x00")], uow=events_db.uow())
+    assert await count(events_db) == 0
+
+
+async def test_a_minted_name_is_found_by_its_time_and_others_by_searching(events_db) -> None:
+    minted = event(3, id=mint_id("batch", 0, NOW - timedelta(minutes=3)))
+    other = event(4)
+    await store_events([minted, other], uow=events_db.uow())
+    assert (await get_event(minted.name, uow=events_db.uow())).id == minted.id
+    assert (await get_event(other.name, uow=events_db.uow())).id == other.id
+    with pytest.raises(NotFound):
+        await get_event(f"events/{uuid.uuid4()}", uow=events_db.uow())
+
+
+async def test_lists_filter_on_resources_and_attributes_and_page_without_gaps(events_db) -> None:
+    loan = "loans/6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11"
+    touching = [
+        event(i, category=Category.AUDIT, type="athenaeum.loans.loan_renewed", subject=loan, resources=(loan,))
+        for i in range(5)
+    ]
+    fine = event(
+        9, category=Category.AUDIT, type="athenaeum.loans.fine_paid", subject="fines/1", resources=("fines/1", loan)
+    )
+    noise = [event(i, attributes={"q": "x"}) for i in range(20)]
+    await store_events([*touching, fine, *noise], uow=events_db.uow())
+    seen, token = [], ""
+    while True:
+        page = await list_events(ListEvents(build_query(filter=f'resource = "{loan}"'), 2, token), uow=events_db.uow())
+        seen += page.items
+        if not (token := page.next_page_token):
+            break
+    assert [r.id for r in seen] == [r.id for r in [*touching, fine]]
+    prefix = await list_events(
+        ListEvents(build_query(type="athenaeum.loans.", filter='resource = "fines/*"')), uow=events_db.uow()
+    )
+    assert [r.id for r in prefix.items] == [fine.id]
+    attributes = await list_events(
+        ListEvents(build_query(filter='attributes.q = "x" AND category = ACTIVITY')), uow=events_db.uow()
+    )
+    assert len(attributes.items) == 20
+
+
+async def test_counts_per_hour_and_per_group_with_the_top_groups_only(events_db) -> None:
+    start = NOW.replace(minute=0, second=0) - timedelta(hours=2)
+    books = ["books/a"] * 3 + ["books/b"] * 2 + ["books/c"]
+    records = [event(0, type="athenaeum.loans.loan_issued", attributes={"loan.book": b}) for b in books]
+    await store_events([*records, event(0, type="web.view")], uow=events_db.uow())
+    aggregation = build_aggregation(
+        start=start,
+        end=start + timedelta(hours=3),
+        interval=2,
+        group_by="attributes.loan.book",
+        query=build_query(type="athenaeum.loans.loan_issued"),
+        top=2,
+    )
+    counts = await aggregate_events(aggregation, uow=events_db.uow())
+    assert [(c.key, c.count) for c in counts] == [("books/a", 3), ("books/b", 2)]
+    assert counts[0].start_time == NOW.replace(minute=0, second=0)
+    whole = build_aggregation(
+        start=start, end=start + timedelta(hours=3), interval=0, group_by="", query=EventQuery(), top=0
+    )
+    assert [(c.start_time, c.count) for c in await aggregate_events(whole, uow=events_db.uow())] == [(start, 7)]
+
+
+async def test_upkeep_drops_expired_activity_months_and_keeps_the_audit_trail(events_db) -> None:
+    long_ago = datetime(2025, 1, 15, tzinfo=UTC)
+    await keep_partitions(
+        uow=events_db.uow(), clock=FixedClock(long_ago), months_ahead_count=1, retention=timedelta(days=3650)
+    )
+    old = [event(0, occur_time=long_ago), event(0, occur_time=long_ago, category=Category.AUDIT)]
+    await store_events(old, uow=events_db.uow())
+    upkeep = await keep_partitions(
+        uow=events_db.uow(), clock=FixedClock(NOW), months_ahead_count=2, retention=timedelta(days=90)
+    )
+    assert "events_activity_2025_01" in upkeep.dropped and "events_activity_2025_02" in upkeep.dropped
+    assert {"events_audit_2025_01", "events_audit_2025_02"} <= await partitions_of(events_db, "events_audit")
+    assert not {"events_activity_2025_01"} & await partitions_of(events_db, "events_activity")
+    assert await count(events_db) == 1  # the AUDIT event of January 2025

@@ -1,0 +1,92 @@
+"""The read side of the in-memory catalog (fakes.py): ListBooks' filters and orders as Python comparisons,
+and a search that matches words of the title and authors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from services.catalog.app.queries import OPERATORS, Condition, Hit, Ranked, Search, SortKey
+from services.catalog.domain.books import Book
+
+
+class FakeBookSearch:
+    """ListBooks' filters and orders as Python comparisons; a search matches words of the title and authors
+    (case-insensitively, one point per word) and has no highlights."""
+
+    def __init__(self, books: Callable[[], list[Book]]) -> None:
+        self._all = books
+
+    async def count(self, *, conditions: Sequence[Condition]) -> int:
+        return len(self._filtered(conditions))
+
+    async def rank(self, search: Search) -> list[Ranked]:
+        words = search.text.lower().split()
+        ranked = []
+        for book in self._all():
+            text = " ".join((book.details.title, *book.details.authors)).lower()
+            score = float(sum(1 for word in words if word in text))
+            if (score or not words) and _passes(book, search):
+                ranked.append(Ranked(score, book.id))
+        return sorted(ranked, key=lambda r: (-r.score, r.book_id))
+
+    async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
+        books = {b.id: b for b in self._all()}
+        return [Hit(books[r.book_id], r.score, []) for r in ranked if r.book_id in books]
+
+    async def facet(self, name: str, book_ids: Sequence[uuid.UUID]) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for book in (b for b in self._all() if b.id in book_ids):
+            value = getattr(book.details, name)
+            for one in value if isinstance(value, tuple) else (value,):
+                if one not in ("", 0):
+                    counts[str(one)] = counts.get(str(one), 0) + 1
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    async def list(
+        self, *, conditions: Sequence[Condition], keys: Sequence[SortKey], after: tuple[object, ...] | None, limit: int
+    ) -> list[Book]:
+        directions = [k.descending for k in keys] + [False]
+        found = self._filtered(conditions)
+        for position in reversed(range(len(directions))):  # stable sorts, last key first: mixed directions
+            found.sort(key=lambda b, p=position: _sort_values(b, keys)[p], reverse=directions[position])
+        if after is not None:
+            found = [b for b in found if _is_after(_sort_values(b, keys), after, directions)]
+        return found[: limit + 1]
+
+    def _filtered(self, conditions: Sequence[Condition]) -> list[Book]:
+        return [b for b in self._all() if all(_holds(b, c) for c in conditions)]
+
+
+def _holds(book: Book, condition: Condition) -> bool:
+    if condition.field in ("author", "subject"):
+        values = book.details.authors if condition.field == "author" else book.details.subjects
+        return (condition.value in values) == (condition.op == "=")
+    actual = book.available_copies if condition.field == "available_copies" else getattr(book.details, condition.field)
+    return bool(OPERATORS[condition.op](actual, condition.value))
+
+
+def _passes(book: Book, search: Search) -> bool:
+    f, d = search.filters, book.details
+    return (
+        (not f.authors or bool(set(f.authors) & set(d.authors)))
+        and (not f.subjects or bool(set(f.subjects) & set(d.subjects)))
+        and (not f.language or d.language == f.language.lower())
+        and (not f.publisher or d.publisher == f.publisher)
+        and (not f.min_year or d.publication_year >= f.min_year)
+        and (not f.max_year or d.publication_year <= f.max_year)
+        and (not f.available_only or book.available_copies > 0)
+    )
+
+
+def _sort_values(book: Book, keys: Sequence[SortKey]) -> tuple[Any, ...]:
+    by_field = {"title": book.details.title, "publication_year": book.details.publication_year}
+    return (*(book.created_at if k.field == "create_time" else by_field[k.field] for k in keys), book.id)
+
+
+def _is_after(values: tuple[Any, ...], cursor: tuple[object, ...], descending: list[bool]) -> bool:
+    for value, seen, down in zip(values, cursor, descending, strict=True):
+        if value != seen:
+            return bool(value < seen) if down else bool(value > seen)  # type: ignore[operator]
+    return False

@@ -1,0 +1,252 @@
+"""An in-memory catalog behind the same ports as Postgres (cosmicpython's FakeUnitOfWork), for use-case tests.
+
+State is kept as snapshots, like rows: a repository hands out fresh aggregates and stores copies of what it
+is given, and a unit of work works on its own copy of the state that only `commit()` makes visible. A save
+is refused, as by Postgres, when another unit of work committed a newer version of the row meanwhile. The
+commit also drains the recorded events into `published` (the outbox). Locks are recorded, not enforced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+from services.catalog.app.queries import Condition
+from services.catalog.domain.books import Book, BookNotFound, ImportBatch
+from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyNotFound, CopyStatus
+from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
+from services.support.runtime.events import DomainEvent
+from tests.unit.catalog.fake_search import FakeBookSearch
+
+
+@dataclass
+class CatalogState:
+    """What the fake database holds; the tests read it to see what was committed."""
+
+    books: dict[uuid.UUID, Book] = field(default_factory=dict)
+    copies: dict[uuid.UUID, Copy] = field(default_factory=dict)
+    requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
+    published: list[DomainEvent] = field(default_factory=list)
+    commits: int = 0
+
+    def fork(self) -> CatalogState:
+        return CatalogState(dict(self.books), dict(self.copies), dict(self.requests))
+
+
+def _row(aggregate: Any) -> Any:
+    """A stored snapshot: no events, not shared with the caller."""
+    return dataclasses.replace(aggregate, events=[])
+
+
+class _Tracking:
+    def __init__(self, state: CatalogState, committed: CatalogState) -> None:
+        self.state = state
+        self._committed = committed
+        self.seen: list[Any] = []
+
+    def _track(self, aggregate: Any) -> Any:
+        self.seen.append(aggregate)
+        return aggregate
+
+    def _check_version(self, aggregate: Book | Copy, rows: Callable[[CatalogState], dict[uuid.UUID, Any]]) -> None:
+        """The row must still have the version the aggregate was read with (its change bumped it by one)."""
+        versions = [
+            table[aggregate.id].version for table in (rows(self.state), rows(self._committed)) if aggregate.id in table
+        ]
+        if not versions or max(versions) != aggregate.version - 1:
+            raise Conflict(f"{aggregate.name} was changed concurrently", reason=CONCURRENT_UPDATE)
+
+
+class FakeBookRepository(_Tracking):
+    async def add(self, book: Book) -> None:
+        await self.add_many([book])
+
+    async def add_many(self, books: Sequence[Book]) -> None:
+        for book in books:
+            self._refuse_taken_isbn(book)
+            self.state.books[book.id] = _row(book)
+            self._track(book)
+
+    async def get(self, book_id: uuid.UUID, *, for_update: bool = False) -> Book:
+        if book_id not in self.state.books:
+            raise BookNotFound(book_id)
+        return self._track(self._counted(self.state.books[book_id]))
+
+    async def by_isbns(self, isbns: Sequence[str]) -> dict[str, Book]:
+        found = [b for b in self.state.books.values() if b.details.isbn and b.details.isbn in isbns]
+        return {b.details.isbn: self._track(self._counted(b)) for b in found}
+
+    async def save(self, book: Book) -> None:
+        self._check_version(book, lambda state: state.books)
+        self._refuse_taken_isbn(book)
+        self.state.books[book.id] = _row(book)
+
+    async def remove(self, book: Book) -> None:
+        del self.state.books[book.id]
+        for copy in [c for c in self.state.copies.values() if c.book_id == book.id]:
+            del self.state.copies[copy.id]
+
+    async def copy_statuses(self, book_id: uuid.UUID) -> list[CopyStatus]:
+        return [c.status for c in self.state.copies.values() if c.book_id == book_id]
+
+    def record(self, batch: ImportBatch) -> None:
+        self._track(batch)
+
+    def counted_books(self) -> list[Book]:
+        """Every book of this unit of work's state, with its copy counts."""
+        return [self._counted(b) for b in self.state.books.values()]
+
+    def _counted(self, stored: Book) -> Book:
+        statuses = [c.status for c in self.state.copies.values() if c.book_id == stored.id]
+        total = sum(1 for s in statuses if s != CopyStatus.WITHDRAWN)
+        available = statuses.count(CopyStatus.AVAILABLE)
+        return dataclasses.replace(stored, events=[], total_copies=total, available_copies=available)
+
+    def _refuse_taken_isbn(self, book: Book) -> None:
+        isbn = book.details.isbn
+        if isbn and any(b.details.isbn == isbn and b.id != book.id for b in self.state.books.values()):
+            raise AlreadyExists(f"a book with ISBN {isbn} already exists", reason="ISBN_TAKEN")
+
+
+class FakeCopyRepository(_Tracking):
+    async def add(self, copy: Copy) -> None:
+        await self.add_many([copy])
+
+    async def add_many(self, copies: Sequence[Copy]) -> None:
+        for copy in copies:
+            self._refuse_taken_barcode(copy)
+            self.state.copies[copy.id] = _row(copy)
+            self._track(copy)
+
+    async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, for_update: bool = False) -> Copy:
+        stored = self.state.copies.get(copy_id)
+        if stored is None or stored.book_id != book_id:
+            raise CopyNotFound(book_id, copy_id)
+        return self._track(_row(stored))
+
+    async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
+        return self._track(_row(self._first(lambda c: c.details.barcode == barcode, BarcodeNotFound(barcode))))
+
+    async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
+        found = [c for c in self.state.copies.values() if (c.current_loan == loan if loan else c.current_hold == hold)]
+        return self._track(_row(found[0])) if found else None
+
+    async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
+        available = [c for c in self.state.copies.values() if c.book_id == book_id and c.status == "AVAILABLE"]
+        available.sort(key=lambda c: (c.details.branch != prefer_branch, c.details.barcode))
+        return self._track(_row(available[0])) if available else None
+
+    async def save(self, copy: Copy) -> None:
+        self._check_version(copy, lambda state: state.copies)
+        self._refuse_taken_barcode(copy)
+        self.state.copies[copy.id] = _row(copy)
+
+    async def remove(self, copy: Copy) -> None:
+        del self.state.copies[copy.id]
+
+    async def available_count(self, book_id: uuid.UUID) -> int:
+        return sum(1 for c in self.state.copies.values() if c.book_id == book_id and c.status == "AVAILABLE")
+
+    async def book_exists(self, book_id: uuid.UUID) -> bool:
+        return book_id in self.state.books
+
+    async def list(
+        self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition], after: str | None, limit: int
+    ) -> list[Copy]:
+        found = sorted(self._matching(book_id, conditions), key=lambda c: c.details.barcode)
+        return [_row(c) for c in found if after is None or c.details.barcode > after][: limit + 1]
+
+    async def count(self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> int:
+        return len(self._matching(book_id, conditions))
+
+    def _matching(self, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[Copy]:
+        def value(copy: Copy, name: str) -> str:
+            return copy.status.value if name == "status" else str(getattr(copy.details, name))
+
+        return [
+            c
+            for c in self.state.copies.values()
+            if (book_id is None or c.book_id == book_id)
+            and all((value(c, k.field) == k.value) == (k.op == "=") for k in conditions)
+        ]
+
+    def _first(self, predicate: Callable[[Copy], bool], missing: Exception) -> Copy:
+        for copy in self.state.copies.values():
+            if predicate(copy):
+                return copy
+        raise missing
+
+    def _refuse_taken_barcode(self, copy: Copy) -> None:
+        barcode = copy.details.barcode
+        if any(c.details.barcode == barcode and c.id != copy.id for c in self.state.copies.values()):
+            raise AlreadyExists(f"a copy with barcode {barcode} already exists", reason="BARCODE_TAKEN")
+
+
+class FakeRequestLog:
+    def __init__(self, state: CatalogState) -> None:
+        self.state = state
+
+    async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None:
+        if request_id is None or request_id not in self.state.requests:
+            return None
+        seen_operation, resource = self.state.requests[request_id]
+        if seen_operation != operation:
+            raise InvalidArgument.field("request_id", f"was already used for {seen_operation}")
+        return resource
+
+    async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
+        if request_id is not None:
+            self.state.requests[request_id] = (operation, resource)
+
+
+class FakeCatalogUnitOfWork:
+    """One transaction over a CatalogState; build one per use case call, like the servicer does."""
+
+    def __init__(self, state: CatalogState) -> None:
+        self.committed_state = state
+        self.locks: list[str] = []
+        self.committed = False
+
+    async def __aenter__(self) -> Self:
+        self._working = self.committed_state.fork()
+        self.books = FakeBookRepository(self._working, self.committed_state)
+        self.copies = FakeCopyRepository(self._working, self.committed_state)
+        self.search = FakeBookSearch(self.books.counted_books)
+        self.requests = FakeRequestLog(self._working)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None  # what was not committed is dropped with the working copy
+
+    async def commit(self) -> None:
+        state, working = self.committed_state, self._working.fork()
+        state.books, state.copies, state.requests = working.books, working.copies, working.requests
+        for repository in (self.books, self.copies):
+            for aggregate in repository.seen:
+                state.published.extend(aggregate.events)
+                aggregate.events.clear()
+        state.commits += 1
+        self.committed = True
+
+    async def lock(self, key: str) -> None:
+        self.locks.append(key)
+
+
+@dataclass
+class FakeCatalog:
+    """The state and a factory of units of work over it (what main.py builds with Postgres)."""
+
+    state: CatalogState = field(default_factory=CatalogState)
+    units: list[FakeCatalogUnitOfWork] = field(default_factory=list)
+
+    def __call__(self) -> FakeCatalogUnitOfWork:
+        uow = FakeCatalogUnitOfWork(self.state)
+        self.units.append(uow)
+        return uow
+
+    def events(self, kind: type[DomainEvent] | None = None) -> list[DomainEvent]:
+        return [e for e in self.state.published if kind is None or isinstance(e, kind)]

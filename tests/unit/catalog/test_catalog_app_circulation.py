@@ -1,0 +1,106 @@
+"""Circulation use cases on the in-memory catalog: locks taken, statuses moved, repeats answered alike."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from services.catalog.app import circulation
+from services.catalog.domain.books import Book, BookDetails
+from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.errors import FailedPrecondition, NotFound
+from tests.unit.catalog.fakes import FakeCatalog
+
+NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+CLOCK = FixedClock(NOW)
+LOAN, HOLD = "loans/l-1", "holds/h-1"
+
+
+@pytest.fixture
+def catalog() -> FakeCatalog:
+    return FakeCatalog()
+
+
+def _book(catalog: FakeCatalog, *branches: str) -> tuple[Book, list[Copy]]:
+    book = Book.register(BookDetails(title="Dead Souls"), now=NOW)
+    catalog.state.books[book.id] = book
+    shelved = []
+    for number, branch in enumerate(branches):
+        copy = Copy.register(book.id, CopyDetails(f"B-{number}", branch), now=NOW, status=CopyStatus.AVAILABLE)
+        catalog.state.copies[copy.id] = copy
+        shelved.append(copy)
+    return book, shelved
+
+
+async def _check_out(
+    catalog: FakeCatalog, selector: circulation.CopySelector, loan: str = LOAN, hold: str = ""
+) -> Copy:
+    command = circulation.CheckOutCopy(selector, loan, hold)
+    return await circulation.check_out_copy(command, uow=catalog(), clock=CLOCK)
+
+
+async def test_a_check_out_locks_its_loan_and_announces_the_availability_left(catalog: FakeCatalog) -> None:
+    book, _ = _book(catalog, "MAIN", "MAIN")
+    copy = await _check_out(catalog, circulation.CopySelector(book_id=book.id))
+    assert (copy.status, copy.current_loan) == (CopyStatus.ON_LOAN, LOAN)
+    assert catalog.units[-1].locks == [LOAN] and catalog.state.copies[copy.id].status == CopyStatus.ON_LOAN
+    (event,) = catalog.events(CopyStatusChanged)
+    assert isinstance(event, CopyStatusChanged) and event.available_copies == 1
+
+
+async def test_the_same_loan_again_gets_the_copy_it_already_has_whatever_the_selector(catalog: FakeCatalog) -> None:
+    book, shelved = _book(catalog, "MAIN", "MAIN")
+    first = await _check_out(catalog, circulation.CopySelector(barcode="B-1"))
+    again = await _check_out(catalog, circulation.CopySelector(copy=(book.id, shelved[0].id)))
+    assert again.id == first.id == shelved[1].id
+    assert len(catalog.events(CopyStatusChanged)) == 1
+
+
+async def test_a_copy_out_on_another_loan_or_none_left_is_refused(catalog: FakeCatalog) -> None:
+    book, (only,) = _book(catalog, "MAIN")
+    await _check_out(catalog, circulation.CopySelector(copy=(book.id, only.id)))
+    with pytest.raises(FailedPrecondition) as taken:
+        await _check_out(catalog, circulation.CopySelector(barcode="B-0"), loan="loans/l-2")
+    assert taken.value.reason == "COPY_NOT_AVAILABLE"
+    with pytest.raises(FailedPrecondition) as none_left:
+        await _check_out(catalog, circulation.CopySelector(book_id=book.id), loan="loans/l-2")
+    assert none_left.value.reason == "NO_COPY_AVAILABLE"
+    with pytest.raises(NotFound):
+        await _check_out(catalog, circulation.CopySelector(book_id=uuid.uuid4()), loan="loans/l-3")
+
+
+async def test_a_check_in_ends_the_loan_once_and_may_shelve_the_copy_for_a_hold(catalog: FakeCatalog) -> None:
+    book, _ = _book(catalog, "MAIN")
+    lent = await _check_out(catalog, circulation.CopySelector(book_id=book.id))
+    command = circulation.CheckInCopy(book.id, lent.id, LOAN, hold=HOLD)
+    back = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
+    again = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
+    assert (back.status, back.current_hold) == (again.status, again.current_hold) == (CopyStatus.ON_HOLD_SHELF, HOLD)
+    assert len(catalog.events(CopyStatusChanged)) == 2 and catalog.units[-1].locks == [LOAN]
+
+
+async def test_a_reservation_prefers_the_branch_and_repeats_give_the_same_copy(catalog: FakeCatalog) -> None:
+    book, (_, east) = _book(catalog, "MAIN", "EAST")
+    held = await circulation.reserve_copy(circulation.ReserveCopy(book.id, HOLD, "EAST"), uow=catalog(), clock=CLOCK)
+    again = await circulation.reserve_copy(circulation.ReserveCopy(book.id, HOLD), uow=catalog(), clock=CLOCK)
+    assert held.id == again.id == east.id and held.status == CopyStatus.ON_HOLD_SHELF
+    assert catalog.units[-1].locks == [HOLD]
+    with pytest.raises(FailedPrecondition):
+        await _check_out(catalog, circulation.CopySelector(copy=(book.id, east.id)), loan="loans/l-9")
+    lent = await _check_out(catalog, circulation.CopySelector(book_id=book.id), loan="loans/l-9", hold=HOLD)
+    assert lent.id == east.id and lent.current_hold == ""
+
+
+async def test_a_release_takes_the_copy_off_the_shelf_once_and_only_for_its_hold(catalog: FakeCatalog) -> None:
+    book, _ = _book(catalog, "MAIN")
+    held = await circulation.reserve_copy(circulation.ReserveCopy(book.id, HOLD), uow=catalog(), clock=CLOCK)
+    with pytest.raises(FailedPrecondition):
+        other = circulation.ReleaseCopy(book.id, held.id, "holds/h-2")
+        await circulation.release_copy(other, uow=catalog(), clock=CLOCK)
+    command = circulation.ReleaseCopy(book.id, held.id, HOLD)
+    released = await circulation.release_copy(command, uow=catalog(), clock=CLOCK)
+    again = await circulation.release_copy(command, uow=catalog(), clock=CLOCK)
+    assert released.status == again.status == CopyStatus.AVAILABLE
+    assert catalog.state.copies[held.id].current_hold == ""
+    assert len(catalog.events(CopyStatusChanged)) == 2  # onto the shelf and off it; the repeat is silent

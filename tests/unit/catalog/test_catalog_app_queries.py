@@ -1,0 +1,101 @@
+"""The catalog's query language (AIP-160 filters, order_by), search validation, and the cursors of page tokens."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from services.catalog.app.queries import (
+    BOOK_FILTER_FIELDS,
+    COPY_FILTER_FIELDS,
+    Condition,
+    Ranked,
+    Search,
+    SearchFilters,
+    SortKey,
+    parse_filter,
+    parse_order_by,
+    resume_after,
+    score_cursor,
+    sort_cursor,
+    start_after,
+)
+from services.catalog.domain.books import Book, BookDetails
+from services.support.runtime.errors import InvalidArgument
+
+
+def test_conditions_joined_by_and_are_parsed_with_typed_values() -> None:
+    parsed = parse_filter('language = "ru" AND publication_year >= 1860 AND author = "Лев Толстой"', BOOK_FILTER_FIELDS)
+    assert parsed == (
+        Condition("language", "=", "ru"),
+        Condition("publication_year", ">=", 1860),
+        Condition("author", "=", "Лев Толстой"),
+    )
+
+
+def test_an_isbn_in_a_filter_is_normalized() -> None:
+    assert parse_filter("isbn = 0-14-044913-2", BOOK_FILTER_FIELDS)[0].value == "9780140449136"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["colour = red", "language > en", "publication_year = soon", "language =", "language = en OR isbn = 1", "= en"],
+)
+def test_malformed_filters_are_refused_on_the_filter_field(text: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        parse_filter(text, BOOK_FILTER_FIELDS)
+    assert caught.value.violations[0].field == "filter"
+
+
+def test_copy_statuses_are_checked() -> None:
+    assert parse_filter("status = ON_LOAN", COPY_FILTER_FIELDS) == (Condition("status", "=", "ON_LOAN"),)
+    with pytest.raises(InvalidArgument):
+        parse_filter("status = BORROWED", COPY_FILTER_FIELDS)
+
+
+def test_order_by_defaults_to_newest_first_and_refuses_unknown_fields() -> None:
+    assert parse_order_by("") == (SortKey("create_time", True),)
+    assert parse_order_by("title, publication_year desc") == (
+        SortKey("title", False),
+        SortKey("publication_year", True),
+    )
+    for bad in ("colour", "title sideways", "title, title"):
+        with pytest.raises(InvalidArgument):
+            parse_order_by(bad)
+
+
+def test_a_search_is_trimmed_and_its_facets_deduplicated() -> None:
+    search = Search(text="  war   and  peace ", facets=("language", "language")).validated()
+    assert (search.text, search.facets) == ("war and peace", ("language",))
+    assert Search(text="0-14-044913-2").isbn() == "9780140449136"
+    assert Search(text="war").isbn() == ""
+
+
+def test_a_search_needs_a_query_or_a_filter() -> None:
+    Search(filters=SearchFilters(language="ru")).validated()
+    with pytest.raises(InvalidArgument):
+        Search().validated()
+
+
+def test_a_sort_cursor_reads_back_as_typed_values_then_the_book_id() -> None:
+    book = Book.register(BookDetails(title="Dead Souls", publication_year=1842), now=datetime(2026, 1, 2, tzinfo=UTC))
+    keys = parse_order_by("title, publication_year desc, create_time")
+    cursor = sort_cursor(book, keys)
+    assert resume_after(keys, cursor) == ("Dead Souls", 1842, book.created_at, book.id)
+
+
+@pytest.mark.parametrize("cursor", [[], ["Dead Souls"], ["Dead Souls", "not a uuid"], ["Dead Souls", 7], [1, 2, 3]])
+def test_a_tampered_sort_cursor_is_refused_on_the_page_token(cursor: list[object]) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        resume_after(parse_order_by("title"), cursor)
+    assert refused.value.violations[0].field == "page_token"
+
+
+def test_a_search_page_resumes_right_after_the_last_hit_even_among_equal_scores() -> None:
+    ids = sorted(uuid.uuid4() for _ in range(4))
+    ranked = [Ranked(2.0, ids[0]), Ranked(1.0, ids[1]), Ranked(1.0, ids[2]), Ranked(0.5, ids[3])]
+    assert start_after(ranked, None) == 0
+    assert start_after(ranked, score_cursor(ranked[1])) == 2
+    assert start_after(ranked, score_cursor(ranked[3])) == 4
+    with pytest.raises(InvalidArgument):
+        start_after(ranked, ["high", "x"])

@@ -1,0 +1,104 @@
+"""Book rules, without I/O: ISBNs, validation, revisions, removal, field masks."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from services.catalog.domain.books import BOOK, Book, BookCreated, BookDeleted, BookDetails, BookUpdated
+from services.catalog.domain.copies import CopyStatus
+from services.catalog.domain.isbn import normalize_isbn
+from services.catalog.domain.update_mask import update_paths
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("raw", "isbn13"),
+    [
+        ("0-14-118014-5", "9780141180144"),
+        ("080442957X", "9780804429573"),
+        ("978-0-14-118014-4", "9780141180144"),
+        ("9791032305690", "9791032305690"),
+    ],
+)
+def test_isbn_10_and_13_are_normalized_to_isbn_13(raw: str, isbn13: str) -> None:
+    assert normalize_isbn(raw) == isbn13
+
+
+@pytest.mark.parametrize("raw", ["0-14-118014-4", "9780141180145", "12345", "abcdefghij", "9770141180144"])
+def test_isbn_with_a_wrong_check_digit_or_shape_is_refused(raw: str) -> None:
+    with pytest.raises(ValueError):
+        normalize_isbn(raw)
+
+
+def test_registering_a_book_cleans_its_fields_and_records_book_created() -> None:
+    details = BookDetails(title="  Dead Souls ", isbn="0-14-118014-5", authors=("Gogol", " Gogol ", ""), language="RU")
+    book = Book.register(details, now=NOW)
+    assert book.details.title == "Dead Souls"
+    assert book.details.isbn == "9780141180144"
+    assert book.details.authors == ("Gogol",)
+    assert book.details.language == "ru"
+    assert [type(e) for e in book.events] == [BookCreated]
+    assert book.name == f"books/{book.id}"
+
+
+def test_every_bad_field_is_named_at_once() -> None:
+    details = BookDetails(title=" ", isbn="123", publication_year=-1, cover_url="ftp://x", language="not a tag")
+    with pytest.raises(InvalidArgument) as caught:
+        Book.register(details, now=NOW)
+    fields = {v.field for v in caught.value.violations}
+    assert fields == {"book.title", "book.isbn", "book.publication_year", "book.cover_url", "book.language"}
+
+
+def test_a_year_after_next_year_is_refused_but_unknown_year_is_allowed() -> None:
+    Book.register(BookDetails(title="T", publication_year=0), now=NOW)
+    with pytest.raises(InvalidArgument):
+        Book.register(BookDetails(title="T", publication_year=2028), now=NOW)
+
+
+@pytest.mark.parametrize("name", ["", "books/", "authors/1", "books/not-a-uuid"])
+def test_malformed_book_names_are_invalid_arguments(name: str) -> None:
+    with pytest.raises(InvalidArgument):
+        BOOK.parse_id(name)
+
+
+def test_a_book_is_named_by_its_id() -> None:
+    book = Book.register(BookDetails(title="T"), now=NOW)
+    assert BOOK.parse_id(book.name) == book.id
+
+
+def test_revising_a_book_records_only_the_fields_that_changed() -> None:
+    book = Book.register(BookDetails(title="Dead Souls", language="ru"), now=NOW)
+    book.events.clear()
+    assert book.revise(BookDetails(title="Dead Souls", subtitle="A Poem"), ("title", "subtitle"), now=NOW)
+    (event,) = book.events
+    assert isinstance(event, BookUpdated) and event.changed == ("subtitle",)
+    assert (book.version, book.details.language) == (2, "ru")
+    assert not book.revise(BookDetails(title="Dead Souls"), ("title",), now=NOW)
+    assert book.version == 2  # nothing changed, nothing recorded
+
+
+def test_a_book_with_a_copy_in_circulation_is_not_removed() -> None:
+    book = Book.register(BookDetails(title="T", isbn="0-14-118014-5"), now=NOW)
+    with pytest.raises(FailedPrecondition) as refused:
+        book.remove([CopyStatus.AVAILABLE, CopyStatus.ON_HOLD_SHELF], now=NOW)
+    assert refused.value.reason == "COPIES_IN_CIRCULATION"
+    book.remove([CopyStatus.AVAILABLE, CopyStatus.LOST], now=NOW)
+    assert book.events[-1] == BookDeleted(
+        occurred_at=NOW, event_id=book.events[-1].event_id, book_id=book.id, isbn="9780141180144", title="T"
+    )
+
+
+@pytest.mark.parametrize(("mask", "error"), [(["name"], "output only"), (["colour"], "unknown field")])
+def test_a_mask_naming_an_output_only_or_unknown_field_is_refused(mask: list[str], error: str) -> None:
+    with pytest.raises(InvalidArgument) as caught:
+        update_paths(mask, sent=BookDetails(title="x"), writable=("title",), output_only=("name",))
+    assert caught.value.violations[0].field == "update_mask" and error in caught.value.message
+
+
+def test_no_mask_means_the_fields_sent_and_a_star_every_writable_one() -> None:
+    sent = BookDetails(title="x", publication_year=1999)
+    writable = ("title", "isbn", "publication_year")
+    assert update_paths([], sent=sent, writable=writable, output_only=()) == ("title", "publication_year")
+    assert update_paths(["*"], sent=sent, writable=writable, output_only=()) == writable

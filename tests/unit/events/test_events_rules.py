@@ -1,0 +1,106 @@
+"""What the log accepts: a bad batch is refused whole, each bad field named by index, nothing echoed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from fakes import LIBRARIAN, READER, Draft, Stamp
+
+from services.events.domain.model import Category
+from services.events.domain.rules import (
+    MAX_ATTRIBUTES,
+    MAX_BATCH,
+    MAX_REPORTED,
+    check_batch,
+    check_may_record,
+    check_request_id,
+)
+from services.support.runtime.errors import InvalidArgument, PermissionDenied
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+NAME = "events/6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11"
+
+
+def violations(events: list[Draft], **kwargs: object) -> dict[str, str]:
+    with pytest.raises(InvalidArgument) as refused:
+        check_batch(events, now=NOW, **kwargs)  # type: ignore[arg-type]
+    return {v.field: v.description for v in refused.value.violations}
+
+
+def test_a_well_formed_batch_is_accepted() -> None:
+    check_batch(
+        [
+            Draft(),
+            Draft(
+                name=NAME, type="athenaeum.loans.loan_issued", category=2, actor="users/x", subject="books/b/copies/c"
+            ),
+            Draft(source="web", trace_id="0" * 31 + "1", attributes={"query": "Мастер и Маргарита", "page": "1"}),
+        ],
+        now=NOW,
+    )
+
+
+@pytest.mark.parametrize(
+    ("draft", "field"),
+    [
+        (Draft(type=""), "type"),
+        (Draft(type="Web Search"), "type"),
+        (Draft(type="search"), "type"),
+        (Draft(type="web." + "a" * 130), "type"),
+        (Draft(occur_time=Stamp()), "occur_time"),
+        (Draft(occur_time=Stamp(-5)), "occur_time"),
+        (Draft(occur_time=Stamp(int(NOW.timestamp()) + 2 * 86400)), "occur_time"),
+        (Draft(occur_time=Stamp(1_796_000_000, 2_000_000_000)), "occur_time"),
+        (Draft(name="events/not-a-uuid"), "name"),
+        (Draft(name="books/6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11"), "name"),
+        (Draft(category=7), "category"),
+        (Draft(actor="nobody"), "actor"),
+        (Draft(subject="books/\x00"), "subject"),
+        (Draft(source="Web Site"), "source"),
+        (Draft(trace_id="xyz"), "trace_id"),
+        (Draft(attributes={"bad key": "v"}), "attributes"),
+        (Draft(attributes={"k": "\x00"}), "attributes"),
+        (Draft(attributes={"k": "v" * 1025}), "attributes"),
+        (Draft(attributes={f"k{i}": "v" for i in range(MAX_ATTRIBUTES + 1)}), "attributes"),
+        (Draft(attributes={f"k{i}": "v" * 1000 for i in range(20)}), "attributes"),
+    ],
+)
+def test_a_bad_field_is_named_with_the_index_of_its_event(draft: Draft, field: str) -> None:
+    assert list(violations([Draft(), draft])) == [f"events[1].{field}"]
+
+
+def test_a_single_event_is_named_event_dot_field() -> None:
+    assert list(violations([Draft(type="")], field="event", single=True)) == ["event.type"]
+
+
+def test_two_events_with_one_name_are_refused_naming_the_first() -> None:
+    found = violations([Draft(name=NAME), Draft(), Draft(name=NAME.upper().replace("EVENTS", "events"))])
+    assert list(found) == ["events[2].name"] and "events[0].name" in found["events[2].name"]
+
+
+def test_an_empty_or_oversized_batch_is_refused() -> None:
+    assert list(violations([])) == ["events"]
+    assert list(violations([Draft()] * (MAX_BATCH + 1))) == ["events"]
+
+
+def test_a_refusal_lists_a_bounded_number_of_violations_and_echoes_nothing() -> None:
+    found = violations([Draft(type="SECRET-VALUE")] * MAX_BATCH)
+    assert len(found) == MAX_REPORTED
+    assert not any("SECRET" in text for text in found.values())
+
+
+def test_a_reader_records_only_their_own_activity() -> None:
+    check_may_record([Draft(), Draft(actor=READER.name)], READER)
+    with pytest.raises(PermissionDenied):
+        check_may_record([Draft(category=Category.AUDIT)], READER)
+    with pytest.raises(PermissionDenied):
+        check_may_record([Draft(actor=LIBRARIAN.name)], READER)
+    check_may_record([Draft(category=Category.AUDIT, actor=READER.name)], LIBRARIAN)
+
+
+def test_a_request_id_is_a_uuid() -> None:
+    check_request_id("")
+    check_request_id("6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11")
+    with pytest.raises(InvalidArgument):
+        check_request_id("retry-1")

@@ -1,0 +1,156 @@
+"""Use cases with the in-memory unit of work: record (all or none), store (once), list, aggregate, upkeep."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fakes import LIBRARIAN, READER, Draft, FakeFeed, FakeJournal, FakeUnitOfWork, Stamp
+
+from services.events.app.querying import ListEvents, aggregate_events, get_event, list_events, watch_events
+from services.events.app.recording import RecordEvents, record_events, store_events
+from services.events.app.upkeep import keep_partitions
+from services.events.domain.aggregation import build_aggregation
+from services.events.domain.model import Category, EventRecord
+from services.events.domain.partitions import Month
+from services.events.domain.query import EventQuery, build_query
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.errors import DependencyUnavailable, InvalidArgument, NotFound, PermissionDenied
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+def seconds(moment: datetime) -> Stamp:
+    return Stamp(int(moment.timestamp()))
+
+
+async def record(journal: FakeJournal, events: list[Draft], **kwargs: object) -> object:
+    cmd = RecordEvents(events=events, payload=repr(events).encode(), recorder=kwargs.pop("recorder", READER), **kwargs)  # type: ignore[arg-type]
+    return await record_events(cmd, journal=journal, clock=FixedClock(NOW))
+
+
+async def test_a_valid_batch_is_journaled_with_the_recorder_and_the_time_it_was_accepted() -> None:
+    journal = FakeJournal()
+    batch = await record(journal, [Draft(), Draft()], trace_id="f" * 32)
+    assert journal.batches == [batch]
+    assert (batch.accepted_by, batch.accept_time, batch.trace_id, len(batch.events)) == (READER.name, NOW, "f" * 32, 2)  # type: ignore[attr-defined]
+
+
+async def test_a_bad_or_forbidden_batch_journals_nothing() -> None:
+    journal = FakeJournal()
+    with pytest.raises(InvalidArgument):
+        await record(journal, [Draft(), Draft(type="")])
+    with pytest.raises(PermissionDenied):
+        await record(journal, [Draft(category=Category.AUDIT)])
+    with pytest.raises(InvalidArgument):
+        await record(journal, [Draft()], request_id="again")
+    assert journal.batches == []
+
+
+async def test_a_retried_batch_has_the_same_key_and_a_journal_away_is_unavailable() -> None:
+    journal = FakeJournal()
+    first = await record(journal, [Draft()], request_id="6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11")
+    again = await record(journal, [Draft()], request_id="6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11")
+    assert first.key == again.key and len(journal.batches) == 1  # type: ignore[attr-defined]
+    journal.down = True
+    with pytest.raises(DependencyUnavailable):
+        await record(journal, [Draft()], recorder=LIBRARIAN)
+
+
+async def test_a_batch_stored_twice_is_stored_once() -> None:
+    journal, uow = FakeJournal(), FakeUnitOfWork()
+    batch = await record(journal, [Draft(), Draft(attributes={"q": "x"})])
+    await store_events(batch.records(), uow=uow)  # type: ignore[attr-defined]
+    await store_events(batch.records(), uow=uow)  # type: ignore[attr-defined]
+    assert len(uow.committed.stored) == 2 and uow.commits == 2
+
+
+def audit(minutes: int, **fields: object) -> EventRecord:
+    moment = NOW - timedelta(minutes=minutes)
+    defaults: dict[str, object] = {
+        "type": "athenaeum.loans.loan_issued",
+        "category": Category.AUDIT,
+        "actor": "users/ada",
+    }
+    return EventRecord(id=uuid.uuid4(), occur_time=moment, record_time=moment, **{**defaults, **fields})  # type: ignore[arg-type]
+
+
+async def test_pages_are_newest_first_and_a_token_resumes_after_its_last_event() -> None:
+    uow = FakeUnitOfWork()
+    records = [audit(minutes) for minutes in range(7)] + [audit(3, actor="users/bob")]
+    await store_events(records, uow=uow)
+    seen: list[EventRecord] = []
+    token = ""
+    while True:
+        page = await list_events(ListEvents(build_query(actor="users/ada"), 3, token), uow=uow)
+        seen += page.items
+        token = page.next_page_token
+        if not token:
+            break
+    assert [r.occur_time for r in seen] == sorted((r.occur_time for r in records[:7]), reverse=True)
+    with pytest.raises(InvalidArgument):
+        await list_events(ListEvents(build_query(actor="users/bob"), 3, page.next_page_token or "garbage"), uow=uow)
+
+
+async def test_a_page_token_of_another_query_is_refused() -> None:
+    uow = FakeUnitOfWork()
+    await store_events([audit(m) for m in range(3)], uow=uow)
+    page = await list_events(ListEvents(EventQuery(), 1), uow=uow)
+    with pytest.raises(InvalidArgument):
+        await list_events(ListEvents(build_query(actor="users/ada"), 1, page.next_page_token), uow=uow)
+    with pytest.raises(InvalidArgument):
+        await list_events(ListEvents(EventQuery(), -1), uow=uow)
+
+
+async def test_one_event_is_found_by_name() -> None:
+    uow = FakeUnitOfWork()
+    stored = audit(1)
+    await store_events([stored], uow=uow)
+    assert await get_event(stored.name, uow=uow) == stored
+    with pytest.raises(NotFound):
+        await get_event(f"events/{uuid.uuid4()}", uow=uow)
+    with pytest.raises(InvalidArgument):
+        await get_event("loans/1", uow=uow)
+
+
+async def test_the_most_borrowed_books_of_the_range_are_counted_per_day() -> None:
+    uow = FakeUnitOfWork()
+    books = ["books/a"] * 3 + ["books/b"] * 2 + ["books/c"]
+    await store_events([audit(i, attributes={"loan.book": book}) for i, book in enumerate(books)], uow=uow)
+    aggregation = build_aggregation(
+        start=NOW - timedelta(days=7),
+        end=NOW + timedelta(minutes=1),
+        interval=3,
+        group_by="attributes.loan.book",
+        query=build_query(type="athenaeum.loans.loan_issued"),
+        top=2,
+    )
+    counts = await aggregate_events(aggregation, uow=uow)
+    assert [(c.start_time, c.key, c.count) for c in counts] == [
+        (datetime(2026, 12, 1, tzinfo=UTC), "books/a", 3),
+        (datetime(2026, 12, 1, tzinfo=UTC), "books/b", 2),
+    ]
+
+
+async def test_upkeep_makes_partitions_ahead_and_drops_expired_activity_months() -> None:
+    uow = FakeUnitOfWork()
+    await uow.partitions.create([Month(2026, 6), Month(2026, 7)])
+    upkeep = await keep_partitions(uow=uow, clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=120))
+    assert sorted(upkeep.created) == [
+        "events_activity_2026_12",
+        "events_activity_2027_01",
+        "events_audit_2026_12",
+        "events_audit_2027_01",
+    ]
+    assert upkeep.dropped == ["events_activity_2026_06", "events_activity_2026_07"]
+    assert Month(2026, 6) in uow.partitions.audit  # the audit trail is kept
+
+
+async def test_a_watch_passes_its_query_to_the_feed() -> None:
+    feed = FakeFeed([audit(0, actor="users/bob"), None, audit(0)])
+    query = build_query(actor="users/ada")
+    async with watch_events(query, feed=feed) as items:
+        seen = [item async for item in items]
+    assert feed.queries == [query]
+    assert [item.actor if item else None for item in seen] == [None, "users/ada"]
