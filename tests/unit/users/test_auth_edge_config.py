@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from services.support.mesh.envoy import edge_config
+from services.support.mesh.envoy_edge_guard import USER_HEADER
 from services.support.mesh.topology import local_topology, sequential_ports
 from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
 
@@ -35,7 +36,7 @@ def test_client_claims_are_stripped_before_the_token_is_verified_and_before_tran
     assert names.index("envoy.filters.http.header_mutation") < names.index("envoy.filters.http.jwt_authn")
     assert names.index("envoy.filters.http.jwt_authn") < names.index("envoy.filters.http.grpc_json_transcoder")
     mutation = _filters(hcm)["envoy.filters.http.header_mutation"]
-    assert mutation["mutations"]["request_mutations"] == [{"remove": CLAIMS_HEADER}]
+    assert mutation["mutations"]["request_mutations"] == [{"remove": CLAIMS_HEADER}, {"remove": USER_HEADER}]
 
 
 def test_tokens_are_optional_but_must_verify_when_present() -> None:
