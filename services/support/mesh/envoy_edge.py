@@ -31,6 +31,7 @@ from services.support.mesh.envoy_edge_guard import (
     USER_HEADER,
     body_limit_filter,
     client_address,
+    client_address_header,
     rate_limit_filter,
     route_rate_limits,
     runtime,
@@ -40,7 +41,12 @@ from services.support.mesh.envoy_edge_guard import (
 )
 from services.support.mesh.envoy_web import add_web_client
 from services.support.mesh.topology import Topology
-from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
+from services.support.runtime.identity import (
+    ACCESS_TOKEN_AUDIENCE,
+    ACCESS_TOKEN_ISSUER,
+    CLAIMS_HEADER,
+    CLIENT_ADDRESS_HEADER,
+)
 
 TRANSCODER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
 JWT_AUTHN_TYPE = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"
@@ -92,6 +98,7 @@ def edge_config(topology: Topology) -> Config:
     # size to what its files need.
     add_web_client(hcm, topology)
     _serve_the_api_to_browsers(hcm["typed_config"]["route_config"], topology)
+    hcm["typed_config"]["route_config"]["request_headers_to_add"] = client_address_header()
     return {
         "node": node(registry.EDGE),
         "admin": admin(topology.edge_admin_port),
@@ -164,13 +171,21 @@ def _sidecar_cluster(topology: Topology, service_name: str) -> Config:
     )
 
 
+EDGE_SET_HEADERS = (CLAIMS_HEADER, USER_HEADER, CLIENT_ADDRESS_HEADER)
+"""Headers only the edge itself may set: whatever a client sends under these names is dropped."""
+
+
 def _strip_identity_headers() -> Config:
     """Only jwt_authn may set the claims and user headers: a copy from the client would be a forged identity."""
     return {
         "name": "envoy.filters.http.header_mutation",
         "typed_config": {
             "@type": HEADER_MUTATION_TYPE,
-            "mutations": {"request_mutations": [{"remove": CLAIMS_HEADER}, {"remove": USER_HEADER}]},
+            "mutations": {
+                "request_mutations": [
+                    {"remove": header} for header in (CLAIMS_HEADER, USER_HEADER, CLIENT_ADDRESS_HEADER)
+                ]
+            },
         },
     }
 

@@ -25,6 +25,7 @@ from services.support.mesh import registry
 from services.support.mesh.envoy_common import Config
 from services.support.mesh.registry import RateLimit, RateLimits
 from services.support.runtime.access import rule_of, service_descriptor
+from services.support.runtime.identity import CLIENT_ADDRESS_HEADER
 
 BUFFER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer"
 BUFFER_FILTER = "envoy.filters.http.buffer"
@@ -90,6 +91,13 @@ def client_address(topology_hops: int) -> dict[str, Any]:
     """HCM settings that make the downstream address the client's: the peer itself, or what that many
     trusted proxies in front appended to X-Forwarded-For (a client's own entries are never believed)."""
     return {"use_remote_address": True, "xff_num_trusted_hops": topology_hops}
+
+
+def client_address_header() -> list[Config]:
+    """route_config.request_headers_to_add: the client address the edge established, for services that
+    throttle per client (sign-in). It replaces any copy the client sent."""
+    value = "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"
+    return [{"header": {"key": CLIENT_ADDRESS_HEADER, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]
 
 
 def route_classes() -> dict[str, list[str]]:

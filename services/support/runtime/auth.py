@@ -25,11 +25,13 @@ from services.support.runtime.consumers import Follower, StartAt
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
 from services.support.runtime.identity import (
     CLAIMS_HEADER,
+    CLIENT_ADDRESS_HEADER,
     EDGE_CALLER,
     MAX_ACCESS_TOKEN_LIFETIME,
     Rule,
     authorize,
     decode_claims,
+    set_current_client_address,
     set_current_identity,
 )
 from services.support.runtime.identity import current_identity as current_identity  # where services look
@@ -130,8 +132,9 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):
         # Only the edge verifies tokens: claims from anyone else (a peer, a raw connection) are not evidence.
         from_edge = caller == EDGE_CALLER
         raw_claims = next((str(v) for k, v in metadata if k == CLAIMS_HEADER), "") if from_edge else ""
+        address = next((str(v) for k, v in metadata if k == CLIENT_ADDRESS_HEADER), "") if from_edge else ""
         rule = self._policy.get(details.method)
-        gate = _Gate(rule, caller, raw_claims, self._revocations, details.method)
+        gate = _Gate(rule, caller, raw_claims, address[:64], self._revocations, details.method)
         return replace_behavior(
             handler, lambda kind, behavior: (gate.unary if kind.endswith("_unary") else gate.streaming)(behavior)
         )
@@ -142,6 +145,7 @@ class _Gate:
     rule: Rule | None
     caller: str
     raw_claims: str
+    client_address: str
     revocations: RevocationList
     method: str
 
@@ -150,6 +154,7 @@ class _Gate:
         if identity is not None and self.revocations.is_revoked(identity.session_id):
             raise Unauthenticated("this session was signed out", reason="SESSION_REVOKED")
         set_current_identity(identity)
+        set_current_client_address(self.client_address)
         if self.rule is None:  # fail closed: a method nobody wrote a rule for is nobody's
             raise PermissionDenied(f"{self.method} has no access rule", reason="NO_ACCESS_RULE")
         authorize(self.rule, identity=identity, caller=self.caller, request=request)

@@ -24,6 +24,9 @@ ACCESS_TOKEN_ISSUER = "athenaeum-users"
 ACCESS_TOKEN_AUDIENCE = "athenaeum"
 CLAIMS_HEADER = "x-athenaeum-claims"
 """Where the edge puts the verified JWT payload (base64url JSON); stripped from client requests first."""
+CLIENT_ADDRESS_HEADER = "x-athenaeum-client-address"
+"""Where the edge puts the address it sees the request come from (the client's, or what trusted proxies in
+front of it vouch for); replaced on every request, so a client cannot choose it."""
 MAX_ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
 """No access token lives longer: a revoked session needs remembering for at most this long."""
 
@@ -87,6 +90,19 @@ def current_identity() -> Identity | None:
 def set_current_identity(identity: Identity | None) -> None:
     """Called by the authorization interceptor before the servicer runs."""
     _current.set(identity)
+
+
+_client_address: contextvars.ContextVar[str] = contextvars.ContextVar("athenaeum_client_address", default="")
+
+
+def current_client_address() -> str:
+    """The address the edge saw the RPC being served come from; "" when it did not come through the edge."""
+    return _client_address.get()
+
+
+def set_current_client_address(address: str) -> None:
+    """Called by the authorization interceptor, with what the edge said (CLIENT_ADDRESS_HEADER), or ""."""
+    _client_address.set(address)
 
 
 def decode_claims(raw: str) -> Identity:

@@ -566,8 +566,9 @@ class LoginRequest(_message.Message):
     email: _builtins.str
     """The account's email (any letter case)."""
     password: _builtins.str
-    """The account's password. Repeated failures slow down and then lock further attempts for a while
-    (RESOURCE_EXHAUSTED).
+    """The account's password. After a few failures from one address, each further attempt on the account
+    from that address must wait longer (RESOURCE_EXHAUSTED, retry_after_seconds); likewise after many
+    failures from one address on any accounts. No account is ever locked: its owner signs in from elsewhere.
     """
     def __init__(
         self,

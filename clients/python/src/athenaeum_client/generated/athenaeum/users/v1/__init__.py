@@ -517,8 +517,9 @@ class LoginRequest(betterproto2.Message):
 
     password: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    The account's password. Repeated failures slow down and then lock further attempts for a while
-    (RESOURCE_EXHAUSTED).
+    The account's password. After a few failures from one address, each further attempt on the account
+    from that address must wait longer (RESOURCE_EXHAUSTED, retry_after_seconds); likewise after many
+    failures from one address on any accounts. No account is ever locked: its owner signs in from elsewhere.
     """
 
 
