@@ -20,10 +20,18 @@ from services.users.domain.throttling import SignInThrottling
 
 
 class UsersServicer(users_pb2_grpc.UsersServiceServicer):
-    def __init__(self, *, uow: Callable[[], UsersUnitOfWork], clock: Clock, passwords: Passwords) -> None:
+    def __init__(
+        self,
+        *,
+        uow: Callable[[], UsersUnitOfWork],
+        clock: Clock,
+        passwords: Passwords,
+        throttling: SignInThrottling,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._passwords = passwords
+        self._throttling = throttling
 
     def _proto(self, user: User) -> users_pb2.User:
         return convert.user_to_proto(user, now=self._clock.now())
@@ -68,8 +76,13 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             mask=convert.update_mask_of(request),
             actor=convert.current_actor(),
             etag=request.user.etag,
+            current_password=request.current_password,
+            client=current_client_address(),
         )
-        return self._proto(await accounts.update_user(command, uow=self._uow(), clock=self._clock))
+        user = await accounts.update_user(
+            command, uow=self._uow(), clock=self._clock, passwords=self._passwords, throttling=self._throttling
+        )
+        return self._proto(user)
 
     async def DeleteUser(
         self, request: users_pb2.DeleteUserRequest, context: grpc.aio.ServicerContext

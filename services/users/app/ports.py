@@ -62,6 +62,10 @@ class UserRepository(Protocol):
     async def count(self, where: UserFilter) -> int:
         """How many accounts match."""
 
+    async def lock_active_admins(self) -> list[uuid.UUID]:
+        """The ids of the ACTIVE admins as stored, their rows locked until commit: two changes that would
+        each leave one admin cannot both pass the last-admin check."""
+
 
 class SessionRepository(Protocol):
     async def add(self, session: Session) -> None: ...

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import InvalidArgument, Unauthenticated
+from services.support.runtime.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from services.support.runtime.identity import Role
 from services.users.app.enrolment import add_new_user, check_new_account
 from services.users.app.ports import Passwords, SigningKeys, UsersUnitOfWork
@@ -141,6 +141,43 @@ async def sign_in(
         signed_in = await _start_session(user, uow=uow, clock=clock, keys=keys, lifetimes=lifetimes)
         await uow.commit()
     return signed_in
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmPassword:
+    user_id: uuid.UUID
+    password: str
+    client: str = ""
+    field: str = "current_password"
+
+
+async def confirm_password(
+    cmd: ConfirmPassword, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, throttling: SignInThrottling
+) -> None:
+    """Check a signed-in user's own password before a sensitive change: wrong ones count towards the same
+    throttles as sign-ins (a stolen session cannot guess its way into the account's email)."""
+    if not cmd.password:
+        raise InvalidArgument.field(cmd.field, "is required for this change")
+    client, now = cmd.client or UNKNOWN_CLIENT, clock.now()
+    async with uow:
+        user = await uow.users.get(cmd.user_id)
+        email = user.profile.email
+        for_account, by_client = await _throttles(uow, email, client)
+        for_account.begin_attempt(now=now, policy=throttling.account_from_client)
+        by_client.begin_attempt(now=now, policy=throttling.client)
+        await _save(uow, for_account, by_client)
+        await uow.commit()
+    verified = await passwords.verify(user.password_hash, cmd.password)
+    async with uow:
+        for_account, by_client = await _throttles(uow, email, client)
+        if not verified:
+            for_account.record_failure(email, "wrong_password", now=now)
+            await uow.commit()
+            raise PermissionDenied("the current password is wrong", reason="WRONG_PASSWORD")
+        for_account.forgive()
+        by_client.give_back()
+        await _save(uow, for_account, by_client)
+        await uow.commit()
 
 
 async def _throttles(uow: UsersUnitOfWork, email: str, client: str) -> tuple[SignInThrottle, SignInThrottle]:

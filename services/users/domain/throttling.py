@@ -39,7 +39,8 @@ class ThrottlePolicy:
         beyond = failures - self.free_failures
         if beyond <= 0:
             return timedelta(0)
-        return min(self.first_delay * 2 ** min(beyond - 1, 30), self.max_delay)
+        doubled: timedelta = self.first_delay * (2 ** min(beyond - 1, 30))
+        return min(doubled, self.max_delay)
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,11 @@ class UsersDb:
     throttling: SignInThrottling
 
     @property
+    def account_ports(self) -> dict[str, Any]:
+        """The ports update_user takes besides its unit of work."""
+        return {"clock": self.clock, "passwords": self.passwords, "throttling": self.throttling}
+
+    @property
     def auth(self) -> dict[str, Any]:
         """The ports register takes, by keyword (sign_in adds `throttling`)."""
         return {"clock": self.clock, "passwords": self.passwords, "keys": self.keys, "lifetimes": self.lifetimes}

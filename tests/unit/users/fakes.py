@@ -19,7 +19,7 @@ from services.support.runtime.db import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
 from services.support.runtime.events import DomainEvent
 from services.users.app.ports import UserCursor, UserFilter
-from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound
+from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound, is_active_admin
 from services.users.domain.sessions import RefreshToken, Session
 from services.users.domain.signing_keys import Keyring, SigningKey
 from services.users.domain.throttling import SignInThrottle
@@ -142,6 +142,9 @@ class FakeUserRepository(_Tracking):
         if after is not None:
             found = [user for user in found if (user.created_at, user.id) < (after.created_at, after.user_id)]
         return found[:limit]
+
+    async def lock_active_admins(self) -> list[uuid.UUID]:
+        return [user.id for user in self._table.rows() if is_active_admin(user.profile)]
 
     async def count(self, where: UserFilter) -> int:
         return len(_matching(self._table.rows(), where))

@@ -338,9 +338,14 @@ class UpdateUserRequest(_message.Message):
     USER_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
     instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """
+    current_password: _builtins.str
+    """The caller's own password: required to change one's own email (whoever holds a session must not take
+    the account over by moving its email). Wrong ones count towards the sign-in throttle.
     """
     @_builtins.property
     def user(self) -> Global___User:
@@ -358,10 +363,11 @@ class UpdateUserRequest(_message.Message):
         user: Global___User | None = ...,
         update_mask: _field_mask_pb2.FieldMask | None = ...,
         request_id: _builtins.str = ...,
+        current_password: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_password", b"current_password", "request_id", b"request_id", "update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -782,6 +782,12 @@ class UpdateUserRequest(betterproto2.Message):
     instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
     """
 
+    current_password: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The caller's own password: required to change one's own email (whoever holds a session must not take
+    the account over by moving its email). Wrong ones count towards the sign-in throttle.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "UpdateUserRequest", UpdateUserRequest
