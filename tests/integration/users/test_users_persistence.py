@@ -121,17 +121,9 @@ async def test_an_update_from_a_stale_read_is_refused(users_db) -> None:
     change = accounts.UpdateUser(
         user.id, Profile(email="", display_name="First"), frozenset({"display_name"}), LIBRARIAN, etag=user.etag
     )
-    await accounts.update_user(
-        change, uow=users_db.uow(), clock=users_db.clock, passwords=users_db.passwords, throttling=users_db.throttling
-    )
+    await accounts.update_user(change, uow=users_db.uow(), **users_db.account_ports)
     with pytest.raises(Conflict) as error:
-        await accounts.update_user(
-            change,
-            uow=users_db.uow(),
-            clock=users_db.clock,
-            passwords=users_db.passwords,
-            throttling=users_db.throttling,
-        )
+        await accounts.update_user(change, uow=users_db.uow(), **users_db.account_ports)
     assert error.value.reason == "STALE_ETAG"
 
 
@@ -142,13 +134,7 @@ async def test_of_two_concurrent_updates_the_second_to_save_loses(users_db) -> N
         mine = await slow.users.get(user.id)  # read before the other update commits
         phone = Profile(email="", phone="+79991234567")
         change = accounts.UpdateUser(user.id, phone, frozenset({"phone"}), LIBRARIAN)
-        await accounts.update_user(
-            change,
-            uow=users_db.uow(),
-            clock=users_db.clock,
-            passwords=users_db.passwords,
-            throttling=users_db.throttling,
-        )
+        await accounts.update_user(change, uow=users_db.uow(), **users_db.account_ports)
         mine.update(
             Profile(email="", display_name="Mine"),
             frozenset({"display_name"}),
@@ -164,9 +150,7 @@ async def test_blocking_a_patron_ends_their_sessions(users_db) -> None:
     signed_in = await _register(users_db)
     blocked = Profile(email="", status=UserStatus.BLOCKED, status_reason="lost card")
     change = accounts.UpdateUser(signed_in.user.id, blocked, frozenset({"status", "status_reason"}), LIBRARIAN)
-    await accounts.update_user(
-        change, uow=users_db.uow(), clock=users_db.clock, passwords=users_db.passwords, throttling=users_db.throttling
-    )
+    await accounts.update_user(change, uow=users_db.uow(), **users_db.account_ports)
     with pytest.raises(Unauthenticated):
         await _refresh(users_db, signed_in.refresh_token)
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mesh_helpers import loopback_topology
 
 from services.support.mesh.envoy_edge import edge_config
 from services.support.mesh.envoy_edge_guard import (
@@ -20,22 +20,13 @@ from services.support.mesh.envoy_edge_guard import (
     WRITE,
     route_classes,
 )
-from services.support.mesh.topology import Topology, local_topology, sequential_ports
+from services.support.mesh.topology import Topology
 
 DESCRIPTOR = Path(__file__).resolve().parents[3] / "gen" / "descriptor" / "athenaeum.binpb"
 
 
 def _topology(**changes: Any) -> Topology:
-    ports = sequential_ports(22000)
-    topology = local_topology(
-        ports=ports,
-        socket_dir=Path("run"),
-        edge_port=next(ports),
-        edge_admin_port=next(ports),
-        cert_dir=Path("certs"),
-        descriptor_path=DESCRIPTOR,
-    )
-    return dataclasses.replace(topology, **changes)
+    return loopback_topology(22000, DESCRIPTOR, **changes)
 
 
 def _hcm(topology: Topology) -> dict[str, Any]:

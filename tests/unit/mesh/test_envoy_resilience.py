@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
+
+from mesh_helpers import loopback_topology
 
 from services.loans.settings import LoansSettings
 from services.support.mesh import registry
 from services.support.mesh.envoy_common import RETRY_POLICY
 from services.support.mesh.envoy_resilience import SAFE_RETRY_POLICY
 from services.support.mesh.envoy_sidecar import sidecar_config
-from services.support.mesh.topology import local_topology, sequential_ports
 
 CATALOG = "/athenaeum.catalog.v1.CatalogService"
 
 
 def _loans_sidecar() -> dict[str, Any]:
-    ports = sequential_ports(23000)
-    topology = local_topology(
-        ports=ports,
-        socket_dir=Path("run"),
-        edge_port=next(ports),
-        edge_admin_port=next(ports),
-        cert_dir=Path("certs"),
-        descriptor_path=Path("d"),
-    )
-    return sidecar_config("loans", topology)
+    return sidecar_config("loans", loopback_topology(23000))
 
 
 def _outbound_routes() -> dict[str, dict[str, Any]]:
