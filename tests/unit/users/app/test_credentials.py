@@ -114,7 +114,11 @@ async def test_a_reader_sets_channels_per_kind_language_and_time_zone(db, clock,
     )  # fmt: skip
     mask = frozenset({"notification_preferences.sms_opt_in", "notification_preferences.kinds", "locale", "time_zone"})
     updated = await accounts.update_user(
-        accounts.UpdateUser(user.id, wanted, mask, actor), uow=db.unit_of_work(), clock=clock
+        accounts.UpdateUser(user.id, wanted, mask, actor),
+        uow=db.unit_of_work(),
+        clock=clock,
+        passwords=passwords,
+        throttling=THROTTLING,
     )
     p = updated.profile
     assert p.email_opt_in and p.sms_opt_in  # a part of the preferences leaves the other parts alone
@@ -136,7 +140,11 @@ async def test_bad_preferences_are_named(db, clock, passwords, profile, field) -
     mask = frozenset({"time_zone", "locale", "notification_preferences"})
     with pytest.raises(InvalidArgument) as error:
         await accounts.update_user(
-            accounts.UpdateUser(user.id, profile, mask, actor), uow=db.unit_of_work(), clock=clock
+            accounts.UpdateUser(user.id, profile, mask, actor),
+            uow=db.unit_of_work(),
+            clock=clock,
+            passwords=passwords,
+            throttling=THROTTLING,
         )
     assert field in [v.field for v in error.value.violations]
 
@@ -146,5 +154,9 @@ async def test_an_unknown_part_of_the_preferences_is_refused(db, clock, password
     mask = frozenset({"notification_preferences.pigeon_opt_in"})
     with pytest.raises(InvalidArgument):
         await accounts.update_user(
-            accounts.UpdateUser(user.id, Profile(email=""), mask, actor), uow=db.unit_of_work(), clock=clock
+            accounts.UpdateUser(user.id, Profile(email=""), mask, actor),
+            uow=db.unit_of_work(),
+            clock=clock,
+            passwords=passwords,
+            throttling=THROTTLING,
         )
