@@ -55,7 +55,20 @@ class Ledger:
         if response.status_code >= 500:
             self.server_errors.append((time.monotonic(), response.status_code, f"{what}: {response.text[:160]}"))
         elif response.status_code not in (409, 429):  # in progress / shed: no answer yet
-            self.answers[request_id].append((response.status_code, response.text))
+            self.answers[request_id].append((response.status_code, outcome(response)))
+
+
+def outcome(response: httpx.Response) -> str:
+    """What a request did: the resource it made or changed, or the reason it was refused. A retry's body may
+    describe the resource as it is now when Postgres died between the commit and the keeping of the answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    if response.is_success:
+        return str(body.get("name") or body)
+    reasons = [detail.get("reason") for detail in body.get("details", []) if detail.get("reason")]
+    return reasons[0] if reasons else response.text
 
 
 @dataclass
