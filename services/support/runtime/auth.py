@@ -2,9 +2,11 @@
 
 The edge Envoy verifies access tokens (jwt_authn) and forwards the verified payload in CLAIMS_HEADER,
 after stripping any copy a client sent. A service believes that header only when the call came through
-its sidecar from a mesh identity (x-forwarded-client-cert set by the sidecar from the mTLS peer), never
-from a raw connection. Mechanism only: which RPC needs what is declared in the protos (runtime.access),
-and where session revocations come from is injected by the composition root.
+its sidecar from the edge (x-forwarded-client-cert set by the sidecar from the mTLS peer), and believes
+either header only on a listener nothing but its sidecar can reach (a Unix socket in a private folder),
+never from a raw connection. A peer service sends no claims: it calls on its own behalf. Mechanism only:
+which RPC needs what is declared in the protos (runtime.access), and where session revocations come from
+is injected by the composition root.
 """
 
 from __future__ import annotations
@@ -23,10 +25,13 @@ from services.support.runtime.consumers import Follower, StartAt
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
 from services.support.runtime.identity import (
     CLAIMS_HEADER,
+    CLIENT_ADDRESS_HEADER,
+    EDGE_CALLER,
     MAX_ACCESS_TOKEN_LIFETIME,
     Rule,
     authorize,
     decode_claims,
+    set_current_client_address,
     set_current_identity,
 )
 from services.support.runtime.identity import current_identity as current_identity  # where services look
@@ -107,9 +112,12 @@ class RevocationList:
 class AuthorizationInterceptor(grpc.aio.ServerInterceptor):
     """Sets the caller's Identity for the RPC and applies its Rule before the servicer runs."""
 
-    def __init__(self, policy: Mapping[str, Rule], revocations: RevocationList) -> None:
+    def __init__(
+        self, policy: Mapping[str, Rule], revocations: RevocationList, *, trust_mesh_headers: bool = True
+    ) -> None:
         self._policy = policy
         self._revocations = revocations
+        self._trust_mesh_headers = trust_mesh_headers
 
     async def intercept_service(
         self,
@@ -120,10 +128,13 @@ class AuthorizationInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         metadata = tuple(details.invocation_metadata or ())
-        caller = caller_from_metadata(metadata)
-        raw_claims = next((str(v) for k, v in metadata if k == CLAIMS_HEADER), "") if caller else ""
+        caller = caller_from_metadata(metadata) if self._trust_mesh_headers else ""
+        # Only the edge verifies tokens: claims from anyone else (a peer, a raw connection) are not evidence.
+        from_edge = caller == EDGE_CALLER
+        raw_claims = next((str(v) for k, v in metadata if k == CLAIMS_HEADER), "") if from_edge else ""
+        address = next((str(v) for k, v in metadata if k == CLIENT_ADDRESS_HEADER), "") if from_edge else ""
         rule = self._policy.get(details.method)
-        gate = _Gate(rule, caller, raw_claims, self._revocations, details.method)
+        gate = _Gate(rule, caller, raw_claims, address[:64], self._revocations, details.method)
         return replace_behavior(
             handler, lambda kind, behavior: (gate.unary if kind.endswith("_unary") else gate.streaming)(behavior)
         )
@@ -134,6 +145,7 @@ class _Gate:
     rule: Rule | None
     caller: str
     raw_claims: str
+    client_address: str
     revocations: RevocationList
     method: str
 
@@ -142,6 +154,7 @@ class _Gate:
         if identity is not None and self.revocations.is_revoked(identity.session_id):
             raise Unauthenticated("this session was signed out", reason="SESSION_REVOKED")
         set_current_identity(identity)
+        set_current_client_address(self.client_address)
         if self.rule is None:  # fail closed: a method nobody wrote a rule for is nobody's
             raise PermissionDenied(f"{self.method} has no access rule", reason="NO_ACCESS_RULE")
         authorize(self.rule, identity=identity, caller=self.caller, request=request)

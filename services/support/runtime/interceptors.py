@@ -21,6 +21,7 @@ from grpc_status import rpc_status
 
 from services.support.runtime import errors
 from services.support.runtime.boundary import check_request
+from services.support.runtime.identity import spiffe_id
 from services.support.runtime.status import RememberedRefusal, domain_status, retry_after_header, unexpected_status
 from services.support.runtime.telemetry import RpcMetrics
 from services.support.runtime.tracing import current_trace_id
@@ -29,17 +30,25 @@ log = logging.getLogger("athenaeum.rpc")
 
 # The mesh identity (SPIFFE URI) of the direct caller, as attested by our sidecar's mTLS.
 current_caller: contextvars.ContextVar[str] = contextvars.ContextVar("current_caller", default="")
+MESH_IDENTITY_PREFIX = spiffe_id("")
+"""Only identities of our own trust domain are callers; any other URI is nobody."""
 
 
 def caller_from_metadata(metadata: tuple[tuple[str, str | bytes], ...]) -> str:
-    """The mesh identity (SPIFFE URI) our sidecar attested in x-forwarded-client-cert; "" if called directly."""
+    """The mesh identity (SPIFFE URI) our sidecar attested in x-forwarded-client-cert; "" if called directly
+    or by an identity outside the mesh's trust domain.
+
+    Believe it only from a listener that nothing but the sidecar can reach (see `serve`): the sidecar
+    replaces whatever a caller sent (SANITIZE_SET), but a raw connection could send anything."""
     for key, value in metadata:
         if key == "x-forwarded-client-cert" and isinstance(value, str):
             # Envoy SANITIZE_SET: "By=spiffe://...;URI=spiffe://athenaeum/loans" (the last element is ours).
             last = value.split(",")[-1]
             for part in last.split(";"):
                 if part.startswith("URI="):
-                    return part[4:].strip('"')
+                    uri = part[4:].strip('"')
+                    name = uri.removeprefix(MESH_IDENTITY_PREFIX)
+                    return uri if name != uri and name and "/" not in name else ""
     return ""
 
 
@@ -69,8 +78,9 @@ class _Call:
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, *, default_deadline_seconds: float) -> None:
+    def __init__(self, *, default_deadline_seconds: float, trust_mesh_headers: bool = True) -> None:
         self._default_deadline = default_deadline_seconds
+        self._trust_mesh_headers = trust_mesh_headers
 
     async def intercept_service(
         self,
@@ -81,7 +91,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return handler
         method = handler_call_details.method
-        caller = caller_from_metadata(tuple(handler_call_details.invocation_metadata or ()))
+        metadata = tuple(handler_call_details.invocation_metadata or ())
+        caller = caller_from_metadata(metadata) if self._trust_mesh_headers else ""
 
         def wrap(kind: str, behavior: Any) -> Any:
             call = _Call(method, caller, RpcMetrics.of(method, kind))
