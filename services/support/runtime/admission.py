@@ -10,7 +10,7 @@ quick and all slots are busy, it grows by one, up to `most`. So admitted calls s
 loaded the host is, and the rest hear at once when to come back.
 
 A refused call is told when to come back (RetryInfo, Retry-After): as long as the calls waiting now take to
-be served (from one to sixty seconds), so that a client retries about once per turn instead of hammering a
+be served (from one to fifteen seconds), so that a client retries about once per turn instead of hammering a
 full service.
 
 Calls from peers are never refused here: they serve a call this mesh already admitted (a saga half done must
@@ -40,7 +40,11 @@ from services.support.runtime.telemetry import ADMISSION_LIMIT, ADMISSION_SHED
 
 WINDOW = 20
 """Calls let in between two adjustments of the limit."""
-RETRY_AFTER_RANGE = (1.0, 60.0)
+RETRY_AFTER_RANGE = (1.0, 15.0)
+LEAST_SHARE = 8
+"""The limit never falls below `most / LEAST_SHARE` (at least 1): on a host starved by other work every call is
+slow whatever the limit, and a limit of one would only halve what the service serves (as minLimit does in
+Netflix's concurrency-limits)."""
 
 
 class Admission:
@@ -48,6 +52,7 @@ class Admission:
 
     def __init__(self, *, most: int, wait: float, target: float) -> None:
         self.most = most
+        self.least = max(1.0, most / LEAST_SHARE)
         self.limit = float(most)
         self._wait = wait
         self._target = target
@@ -123,7 +128,7 @@ class Admission:
     def _adjust(self) -> None:
         slow = statistics.quantiles(self._durations, n=10)[8] > self._target
         if slow:
-            self.limit = max(1.0, self.limit * 0.75)
+            self.limit = max(self.least, self.limit * 0.75)
         elif self._saturated:
             self.limit = min(float(self.most), self.limit + 1)
         self._durations.clear()

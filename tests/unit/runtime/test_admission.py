@@ -54,6 +54,13 @@ def test_slow_calls_shrink_the_limit_and_quick_busy_ones_grow_it() -> None:
     assert admission.limit == 25
 
 
+def test_the_limit_stops_shrinking_at_an_eighth_of_the_most() -> None:
+    admission = full(32, target=0.5)
+    for _ in range(20 * WINDOW):  # the host is starved: every call is slow
+        admission._release_after(1.0)
+    assert admission.limit == 4
+
+
 def test_the_more_are_refused_per_call_let_in_the_later_they_are_told_to_come_back() -> None:
     admission = full(4)
     admission._shed = 3 * WINDOW  # three refused for each call let in
