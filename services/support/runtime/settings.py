@@ -86,7 +86,10 @@ class BaseServiceSettings(BaseSettings):
     )
     admission_wait_seconds: float = Field(0.2, ge=0, description="How long a call waits for a free slot.")
     admission_target_seconds: float = Field(
-        0.5, gt=0, description="The time (90th percentile) admitted calls should take; the limit adapts to it."
+        0.35,
+        gt=0,
+        description="The time (90th percentile) admitted calls should take; the limit adapts to it. "
+        "0.35 keeps their 99th percentile under a second (bench/README.md, Saturation).",
     )
     health_check_interval_seconds: float = 2.0
     outbox_poll_seconds: float = Field(
