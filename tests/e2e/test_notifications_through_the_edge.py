@@ -176,7 +176,27 @@ def test_a_number_the_provider_rejects_fails_for_good_with_the_reason(edge, libr
     assert failed["last_error"].startswith("permanent")
     retried = edge.post(f"/v1/{name}:retry", json={}, headers=librarian.headers)
     assert retried.status_code == 200 and retried.json()["status"] == "NOTIFICATION_STATUS_QUEUED"
-    assert edge.post(f"/v1/{name}:retry", json={}, headers=librarian.headers).status_code == 400  # not FAILED now
+    again = until(lambda: edge.get(f"/v1/{name}", headers=librarian.headers).json(),
+                  lambda n: n["status"] != "NOTIFICATION_STATUS_QUEUED", seconds=10)  # fmt: skip
+    assert again["status"] == "NOTIFICATION_STATUS_FAILED" and "21211" in again["last_error"]  # tried once more
+
+
+def test_only_a_failed_notification_is_retried(edge, librarian, mail_sink) -> None:
+    patron = register(edge, librarian)
+    request = {
+        "recipient": patron["user"]["name"],
+        "channel": "NOTIFICATION_CHANNEL_EMAIL",
+        "subject": "Hi",
+        "body": "Hello",
+    }
+    queued = edge.post("/v1/notifications:send", json=request, headers=librarian.headers)
+    assert queued.status_code == 200, queued.text
+    name = queued.json()["name"]
+    sent = until(lambda: edge.get(f"/v1/{name}", headers=librarian.headers).json(),
+                 lambda n: n["status"] == "NOTIFICATION_STATUS_SENT", seconds=10)  # fmt: skip
+    assert sent["status"] == "NOTIFICATION_STATUS_SENT"
+    refused = edge.post(f"/v1/{name}:retry", json={}, headers=librarian.headers)
+    assert refused.status_code == 400 and refused.json()["details"][0]["reason"] == "NOT_FAILED"
 
 
 def test_a_changed_password_is_told_by_email(edge, librarian, mail_sink) -> None:
