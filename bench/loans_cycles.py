@@ -228,10 +228,8 @@ async def run_scenarios(mesh: object, baseline: str, meter: Meter, args: argpars
         results = [await measure("baseline (2 x Health/Check)", echo, **timing)]
         results.append(await measure("issue+return via edge", desk.cycle, meter=meter, **timing))
         half = results[-1].cycles_per_second / 2
-        results.append(
-            await paced("issue+return at half peak", desk.cycle, workers=args.concurrency, rate=half,
-                        seconds=args.duration)  # fmt: skip
-        )
+        pacing = {"workers": args.concurrency, "rate": half, "seconds": args.duration}
+        results.append(await paced("issue+return at half peak", desk.cycle, **pacing))
         results.append(await measure("baseline (2 x Health/Check)", echo, **timing))
     return Run(results, alone, await asyncio.to_thread(meter.rss))
 

@@ -9,7 +9,7 @@ import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
@@ -18,18 +18,13 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from services.support.runtime.access import api_service_names, policy_for
-from services.support.runtime.auth import AuthorizationInterceptor, RevocationFeed, RevocationList
+from services.support.runtime.auth import AccessPolicy, RevocationFeed, RevocationList
 from services.support.runtime.health import DependencyCheck, HealthReporter
-from services.support.runtime.interceptors import ServerInterceptor
+from services.support.runtime.interceptors import RequestLog, ServerInterceptor
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import configure_logging, start_metrics_endpoint
-from services.support.runtime.tracing import (
-    client_interceptors,
-    configure_tracing,
-    server_interceptors,
-    shutdown_tracing,
-)
+from services.support.runtime.tracing import client_interceptors, configure_tracing, shutdown_tracing
 
 log = logging.getLogger("athenaeum.server")
 
@@ -81,26 +76,26 @@ async def serve(app: ServiceApp) -> None:
     revocations = RevocationList(app.revocations)
     follower = revocations.follower(app.nats) if app.nats is not None else None
     service_names = [service.name for service in app.services]
-    server = grpc.aio.server(
-        interceptors=[
-            *server_interceptors(),  # outermost: the request's log line and errors happen inside its span
-            ServerInterceptor(default_deadline_seconds=settings.default_deadline_seconds),
-            # Inside the first one, so that its refusals become statuses (and are logged and counted).
-            AuthorizationInterceptor(policy_for(service_names), revocations),
-        ],
-        options=[("grpc.so_reuseport", 0)],
+    interceptor = ServerInterceptor(
+        default_deadline_seconds=settings.default_deadline_seconds,
+        access=AccessPolicy(policy_for(service_names), revocations),
+        request_log=RequestLog(
+            sample_ratio=settings.request_log_sample_ratio, slow_seconds=settings.slow_request_log_seconds
+        ),
     )
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    registrar = cast(grpc.aio.Server, interceptor.registrar(server))  # every handler wrapped once, here
     for service in app.services:
-        service.register(server)
+        service.register(registrar)
     health_servicer = HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
     reflection.enable_server_reflection(
         [
             *api_service_names(),
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ],
-        server,
+        registrar,
     )
     reporter = HealthReporter(
         health_servicer,

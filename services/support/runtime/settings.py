@@ -60,6 +60,10 @@ class BaseServiceSettings(BaseSettings):
     mesh_url: str = Field("127.0.0.1:15001", description="The sidecar's outbound listener for calls to peers.")
     metrics_port: int = Field(0, description="Prometheus /metrics port; 0 turns the endpoint off.")
     log_level: str = "INFO"
+    request_log_sample_ratio: float = Field(
+        0.01, ge=0.0, le=1.0, description="Share of successful calls logged (failed, slow and traced ones all are)."
+    )
+    slow_request_log_seconds: float = Field(0.5, gt=0, description="Calls at least this slow always get a log line.")
     shutdown_grace_seconds: float = 10.0
     default_deadline_seconds: float = Field(30.0, description="Applied when a caller sets no deadline.")
     health_check_interval_seconds: float = 2.0
