@@ -184,6 +184,7 @@ def main() -> int:
         write_book_paths(mesh, paths)
         fastapi, fastapi_url = start_fastapi_baseline(mesh, workdir)
         meter = Meter(mesh, {"echo": lambda: echo.pid, FASTAPI: lambda: fastapi.pid})  # type: ignore[union-attr]
+        print(f"mesh idle after {meter.settle():.0f} s", flush=True)
         print("unloaded searches", flush=True)
         unloaded = unloaded_searches(mesh.edge_grpc_target, args.repeats)
         results = []

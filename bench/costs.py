@@ -129,6 +129,33 @@ class Meter:
         statements, top = asyncio.run(self._statements())
         return Snapshot(cpu, statements, self._rpcs(), top)
 
+    def busy_cores(self, seconds: float = 1.0) -> float:
+        """CPU the mesh used per second over the next `seconds` (every process, every Postgres backend)."""
+        import time
+
+        def total() -> float:
+            found = 0.0
+            for label, pid in self.processes().items():
+                tree = descendants(pid) if label == "postgres" else [pid]
+                found += sum(cpu_seconds(p) for p in tree)
+            return found
+
+        before = total()
+        time.sleep(seconds)
+        return (total() - before) / seconds
+
+    def settle(self, *, below: float = 0.15, timeout: float = 180.0) -> float:
+        """Wait until the mesh is idle (under `below` cores twice in a row): after a bulk import the outbox
+        relay and every consumer work through the events for a while, and would be measured with the first
+        scenarios. Returns the seconds waited."""
+        import time
+
+        started = time.monotonic()
+        quiet = 0
+        while quiet < 2 and time.monotonic() - started < timeout:
+            quiet = quiet + 1 if self.busy_cores() < below else 0
+        return time.monotonic() - started
+
     def rss(self) -> dict[str, float]:
         """MiB resident per mesh service process (the Python services)."""
         from services.support.mesh import registry

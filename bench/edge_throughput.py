@@ -242,6 +242,7 @@ def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Result], dict[str
         write_book_paths(mesh, paths)
         fastapi, fastapi_url = start_fastapi_baseline(mesh, workdir)
         meter = Meter(mesh, {"echo": lambda: echo.pid, FASTAPI: lambda: fastapi.pid})  # type: ignore[union-attr]
+        print(f"mesh idle after {meter.settle():.0f} s", flush=True)
         results = []
         for scenario in scenarios(mesh, echo_target, fastapi_url, book, paths):
             print(f"running {scenario.name}: {args.warm_up} s warm-up, {args.duration} s measured", flush=True)

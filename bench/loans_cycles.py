@@ -224,6 +224,7 @@ async def run_scenarios(mesh: object, baseline: str, meter: Meter, args: argpars
         echo = echo_cycle(echo_channel)
         desk = await open_desk(channel, token, patrons)
         timing = {"workers": args.concurrency, "seconds": args.duration, "warm_up": args.warm_up}
+        await asyncio.to_thread(meter.settle)
         alone = await unloaded(desk, args.repeats)
         results = [await measure("baseline (2 x Health/Check)", echo, **timing)]
         results.append(await measure("issue+return via edge", desk.cycle, meter=meter, **timing))
