@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from services.support.launcher.mesh import LocalMesh
     from services.support.launcher.postgres import PostgresServer
     from services.support.launcher.processes import Supervisor
+    from services.support.launcher.sink_servers import LocalSinks, SinkClient
 
 
 @pytest.fixture(scope="session")
@@ -79,8 +80,36 @@ def nats(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: Ite
 
 
 @pytest.fixture(scope="session")
+def sinks(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: Iterator[int]) -> LocalSinks:
+    """The local mail sink (SMTP) and SMS sink (Twilio-style HTTP): `.addresses`, `.process(name)` to stop
+    and start one (LocalSinks.MAIL / LocalSinks.SMS), `.wait_ready(name)`."""
+    from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
+
+    addresses = SinkAddresses(next(free_port_source), next(free_port_source), next(free_port_source))
+    local = LocalSinks(launcher_dir / "sinks", addresses, infra_supervisor)
+    local.start()
+    return local
+
+
+@pytest.fixture(scope="session")
+def mail_sink(sinks: LocalSinks) -> SinkClient:
+    """What the mail sink received: `.count()`, `.messages(since=…)`, `.message(n)` (with text and html)."""
+    from services.support.launcher.sink_servers import SinkClient
+
+    return SinkClient(sinks.addresses.mail_url)
+
+
+@pytest.fixture(scope="session")
+def sms_sink(sinks: LocalSinks) -> SinkClient:
+    """What the SMS sink received: `.count()`, `.messages(since=…)` (to, body, idempotency_key)."""
+    from services.support.launcher.sink_servers import SinkClient
+
+    return SinkClient(sinks.addresses.sms_url)
+
+
+@pytest.fixture(scope="session")
 def mesh(
-    launcher_dir: Path, postgres: PostgresServer, nats: str, free_port_source: Iterator[int]
+    launcher_dir: Path, postgres: PostgresServer, nats: str, sinks: LocalSinks, free_port_source: Iterator[int]
 ) -> Iterator[LocalMesh]:
     """The whole mesh (services, sidecars, edge) on the session's Postgres and NATS, ready to serve."""
     from services.support.launcher.mesh import LocalMesh, local_mesh_topology
@@ -93,7 +122,9 @@ def mesh(
         edge_admin_port=next(free_port_source),
         cors_origins=("https://ui.athenaeum.test",),  # the e2e tier checks CORS against it
     )
-    local_mesh = LocalMesh(data_dir, topology, database_url=postgres.admin_url, nats_url=nats)
+    local_mesh = LocalMesh(
+        data_dir, topology, database_url=postgres.admin_url, nats_url=nats, sinks=sinks.addresses, run_sinks=False
+    )
     local_mesh.start()  # a failed start has already stopped what it started
     try:
         yield local_mesh

@@ -1,5 +1,114 @@
+"""The notifications service's settings: the mail server, the SMS provider, delivery and SMS rules, and
+what the library says about itself."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+
+from services.notifications.app.notifying import Rules
+from services.notifications.data.email import SmtpSettings
+from services.notifications.data.sms import SmsSettings
+from services.notifications.domain.delivery import RetryPolicy, SmsPolicy
 from services.support.runtime.settings import BaseServiceSettings
+
+DEV_SMS_TOKEN = "dev-only-sms-token"
 
 
 class NotificationsSettings(BaseServiceSettings):
-    """The notifications service's settings (none of its own yet)."""
+    """ATHENAEUM_* variables; the SMTP and SMS credentials are secrets (compose and Helm mount them)."""
+
+    library_name: str = Field("Athenaeum Library", description="Signs every message.")
+    default_locale: str = Field("en", description="For users who chose no language: en or ru.")
+    default_time_zone: str = Field("UTC", description="For users who chose no time zone (IANA name).")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_starttls: Literal["auto", "always", "never"] = Field("auto", description="auto: when the server offers it.")
+    smtp_implicit_tls: bool = Field(False, description="TLS from the first byte (port 465).")
+    smtp_from_address: str = "library@athenaeum.local"
+    smtp_from_name: str = "Athenaeum Library"
+    smtp_pool_size: int = Field(8, ge=1, le=64, description="SMTP connections kept open and reused.")
+
+    sms_base_url: str = Field("http://127.0.0.1:2580", description="The provider's API (Twilio-style).")
+    sms_account_sid: str = "ACathenaeumdev"
+    sms_auth_token: SecretStr = SecretStr(DEV_SMS_TOKEN)
+    sms_from_number: str = "+15005550006"
+    sms_pool_size: int = Field(16, ge=1, le=128)
+    sms_max_per_hour: int = Field(5, ge=1, description="SMS to one recipient per hour; the rest are SUPPRESSED.")
+    sms_quiet_hours: str = Field(
+        "22:00-08:00", description="No SMS then, in the recipient's time zone (they wait); empty: none."
+    )
+
+    max_attempts: int = Field(6, ge=1, le=50)
+    retry_base_seconds: float = Field(2.0, gt=0)
+    retry_cap_seconds: float = Field(600.0, gt=0)
+    hold_expiry_notice_hours: float = Field(24.0, ge=0, description="Remind this long before a pickup deadline.")
+
+    dispatch_concurrency: int = Field(16, ge=1, le=512, description="Sends in flight per channel.")
+    claim_lease_seconds: float = Field(30.0, gt=0, description="A claim another process may take after this.")
+    dispatch_poll_seconds: float = 1.0
+    reminder_poll_seconds: float = 30.0
+    consumer_batch: int = Field(128, ge=1, le=1024, description="Events fetched (and stored) together.")
+    instance_name: str = Field("", description="Owner of this process's claims; default host:port.")
+    consumer_group: str = Field(
+        "notifications", description="Prefix of the durable JetStream consumers (one group per deployment)."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> NotificationsSettings:
+        self.quiet_hours()  # a malformed value fails at start, not at the first SMS
+        if self.environment == "production" and self.sms_auth_token.get_secret_value() == DEV_SMS_TOKEN:
+            raise ValueError("ATHENAEUM_SMS_AUTH_TOKEN must be set to the provider's token in production")
+        return self
+
+    def quiet_hours(self) -> tuple[time | None, time | None]:
+        if not self.sms_quiet_hours.strip():
+            return None, None
+        start, _, end = self.sms_quiet_hours.partition("-")
+        try:
+            return time.fromisoformat(start.strip()), time.fromisoformat(end.strip())
+        except ValueError:
+            raise ValueError("ATHENAEUM_SMS_QUIET_HOURS must look like 22:00-08:00 (or be empty)") from None
+
+    def rules(self) -> Rules:
+        quiet_start, quiet_end = self.quiet_hours()
+        return Rules(
+            retry=RetryPolicy(
+                max_attempts=self.max_attempts,
+                base=timedelta(seconds=self.retry_base_seconds),
+                cap=timedelta(seconds=self.retry_cap_seconds),
+            ),
+            sms=SmsPolicy(max_per_hour=self.sms_max_per_hour, quiet_start=quiet_start, quiet_end=quiet_end),
+            library_name=self.library_name,
+            default_locale=self.default_locale,
+            default_time_zone=self.default_time_zone,
+            hold_expiry_notice=timedelta(hours=self.hold_expiry_notice_hours),
+        )
+
+    def smtp(self) -> SmtpSettings:
+        starttls = {"auto": None, "always": True, "never": False}[self.smtp_starttls]
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            from_address=self.smtp_from_address,
+            from_name=self.smtp_from_name,
+            username=self.smtp_username,
+            password=self.smtp_password.get_secret_value(),
+            starttls=starttls,
+            implicit_tls=self.smtp_implicit_tls,
+            pool_size=self.smtp_pool_size,
+        )
+
+    def sms(self) -> SmsSettings:
+        return SmsSettings(
+            base_url=self.sms_base_url,
+            account_sid=self.sms_account_sid,
+            auth_token=self.sms_auth_token.get_secret_value(),
+            from_number=self.sms_from_number,
+            pool_size=self.sms_pool_size,
+        )

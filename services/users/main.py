@@ -60,7 +60,7 @@ async def build(settings: UsersSettings) -> ServiceApp:
             served(
                 services["UsersService"],
                 users_pb2_grpc.add_UsersServiceServicer_to_server,
-                UsersServicer(uow=unit_of_work, clock=clock, passwords=passwords),
+                UsersServicer(uow=unit_of_work, clock=clock, passwords=passwords, throttle=throttle),
             ),
             served(
                 services["AuthService"],

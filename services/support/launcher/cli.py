@@ -89,6 +89,7 @@ def up(
 ) -> None:
     """Start Postgres, NATS, every service, its sidecar and the edge; Ctrl-C stops everything."""
     from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+    from services.support.launcher.sink_servers import SinkAddresses
     from services.support.launcher.state import forget_pointer, point_to
     from services.support.mesh.topology import sequential_ports
 
@@ -106,6 +107,7 @@ def up(
         envoys=not infra_only,
         postgres_port=next(ports),
         nats_ports=(next(ports), next(ports)),
+        sinks=SinkAddresses(next(ports), next(ports), next(ports)),
         envoy_log_level=envoy_log_level,
         progress=lambda step: console.print(f"  [green]✓[/green] {step}"),
     )
@@ -282,7 +284,38 @@ def _health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
     if role == "nats":
         body = http_body(f"http://127.0.0.1:{entry['monitor_port']}/healthz?js-enabled-only=true")
         return "OK" if body and '"ok"' in body else "UNHEALTHY"
+    if role == "sink":
+        return "OK" if http_body(f"{entry['url']}/stats") is not None else "NOT ANSWERING"
     return "UNKNOWN"
+
+
+@app.command()
+def mail(
+    show: Annotated[int, typer.Option(help="Print message number N in full (its text part).")] = 0,
+    last: Annotated[int, typer.Option(help="How many of the latest messages to list.")] = 20,
+    sms: Annotated[bool, typer.Option("--sms", help="The SMS sink instead of the mail sink.")] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """What the mesh's notifications sent: the local mail (or SMS) sink's messages; the web page is its URL."""
+    from services.support.launcher.sink_servers import SinkClient
+    from services.support.launcher.state import read_state
+
+    recorded = read_state(data_dir)
+    url = (recorded or {}).get("endpoints", {}).get("sms" if sms else "mail")
+    if not url:
+        console.print("No mesh is running (start one with `athenaeum up`).")
+        raise typer.Exit(1)
+    sink = SinkClient(url)
+    if show:
+        found = sink.messages(since=show - 1)[0] if sms else sink.message(show)
+        console.print(found.get("body") or found.get("text", ""), markup=False, soft_wrap=True)
+        return
+    messages = sink.messages()
+    table = Table("#", "to", "subject" if not sms else "text", title=f"{len(messages)} messages · {url}")
+    for item in messages[-last:]:
+        to = item.get("to") or ", ".join(item.get("rcpt_tos", []))
+        table.add_row(str(item["n"]), to, item.get("body") or item.get("headers", {}).get("Subject", ""))
+    console.print(table)
 
 
 @app.command()

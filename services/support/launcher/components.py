@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from services.support.launcher.envoy_process import envoy_binary
@@ -42,6 +43,7 @@ def service_spec(
     nats_url: str,
     environment: str = "dev",
     log_level: str = "INFO",
+    extra_env: Mapping[str, str] | None = None,
 ) -> ProcessSpec:
     """`python -m services.<name>.main` with the ATHENAEUM_* settings of the service runtime."""
     spec = registry.service(name)
@@ -55,6 +57,7 @@ def service_spec(
         "ATHENAEUM_METRICS_PORT": str(placement.metrics_port),
         "ATHENAEUM_ENVIRONMENT": environment,
         "ATHENAEUM_LOG_LEVEL": log_level,
+        **(extra_env or {}),
     }
     no_proxy = _no_proxy()
     env = {

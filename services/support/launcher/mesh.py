@@ -19,6 +19,7 @@ from services.support.launcher.nats import LocalNats
 from services.support.launcher.postgres import LocalPostgres, PostgresServer
 from services.support.launcher.processes import ManagedProcess, RestartPolicy, Supervisor
 from services.support.launcher.readiness import envoy_is_live, grpc_health_status, wait_until
+from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
 from services.support.mesh import registry
 from services.support.mesh.topology import Topology, free_ports, local_topology
 
@@ -67,6 +68,8 @@ class LocalMesh:
         envoys: bool = True,
         postgres_port: int | None = None,
         nats_ports: tuple[int, int] | None = None,
+        sinks: SinkAddresses | None = None,
+        run_sinks: bool = True,
         envoy_log_level: str = "warn",
         ready_timeout: float = 60.0,
         progress: Callable[[str], None] = lambda step: None,
@@ -97,6 +100,10 @@ class LocalMesh:
             None if nats_url else LocalNats(self.data_dir / "nats", client_port, monitor_port, self._supervisor)
         )
         self.nats_url: str = self._local_nats.url if self._local_nats else nats_url or ""
+        # The mail server and SMS provider the services send through: local sinks of ours (on these ports, or
+        # free ones), or sinks running elsewhere (`run_sinks=False`, e.g. the test session's).
+        self.sinks = sinks or SinkAddresses(next(spare), next(spare), next(spare))
+        self._local_sinks = LocalSinks(self.data_dir / "sinks", self.sinks, self._supervisor) if run_sinks else None
 
     # Addresses -------------------------------------------------------------------------------------
 
@@ -137,7 +144,8 @@ class LocalMesh:
             "api docs": f"{self.edge_url}/docs",
             "admin": self.edge_admin_url,
         }
-        return {**(edge if self.envoys else {}), "nats": self.nats_url, "postgres": self.postgres.admin_url}
+        outside = {"mail": self.sinks.mail_url, "smtp": f"127.0.0.1:{self.sinks.smtp_port}", "sms": self.sinks.sms_url}
+        return {**(edge if self.envoys else {}), "nats": self.nats_url, "postgres": self.postgres.admin_url, **outside}
 
     # Processes -------------------------------------------------------------------------------------
 
@@ -180,6 +188,9 @@ class LocalMesh:
             return self.postgres.accepts_connections
         if self._local_nats is not None and name == self._local_nats.name:
             return self._local_nats.is_healthy
+        if self._local_sinks is not None and name in (LocalSinks.MAIL, LocalSinks.SMS):
+            sinks = self._local_sinks
+            return lambda: sinks.is_ready(name)
         raise KeyError(name)
 
     # Start / stop ----------------------------------------------------------------------------------
@@ -232,6 +243,9 @@ class LocalMesh:
         if nats is not None:
             nats.result()
             self._progress("nats JetStream is up")
+        if self._local_sinks is not None:
+            self._local_sinks.start()
+            self._progress(f"mail sink {self.sinks.mail_url} and SMS sink {self.sinks.sms_url} are up")
         self._migrate_and_start_services()
         if self.services:
             self._wait_all(self.services, lambda name: grpc_health_status(self.app_target(name)) == "SERVING")
@@ -249,7 +263,11 @@ class LocalMesh:
             self._check_alive()
             self._supervisor.start(
                 components.service_spec(
-                    name, self.topology, database_url=self.database_url(name), nats_url=self.nats_url
+                    name,
+                    self.topology,
+                    database_url=self.database_url(name),
+                    nats_url=self.nats_url,
+                    extra_env=self.sinks.service_environment(),
                 )
             )
 
@@ -279,7 +297,8 @@ class LocalMesh:
     def stop(self) -> None:
         """Stop the edge, then sidecars, services, NATS and Postgres; never leaves a process behind."""
         sidecars = [components.sidecar_name(name) for name in self.services]
-        for group in ([components.EDGE, *sidecars], list(self.services), ["nats"], ["postgres"]):
+        sinks = [LocalSinks.MAIL, LocalSinks.SMS]
+        for group in ([components.EDGE, *sidecars], list(self.services), [*sinks, "nats"], ["postgres"]):
             self._stop_together(group)
         self.ready = False
         self._supervisor.stop_all()

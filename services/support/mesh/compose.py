@@ -46,6 +46,7 @@ POSTGRES_VERSION = "18.6"
 ENVOY_IMAGE = f"envoyproxy/envoy:v{ENVOY_VERSION}"
 POSTGRES_IMAGE = f"postgres:{POSTGRES_VERSION}-alpine"
 NATS_IMAGE = f"nats:{NATS_VERSION}-alpine"
+MAILPIT_IMAGE = "axllent/mailpit:v1.27"
 APP_UID = "10001:10001"
 """The image's non-root user; Envoy runs as it too, to read the keys the certs job wrote (mode 0600)."""
 ENVOY_CONFIG_DIR = "/etc/athenaeum/envoy"
@@ -91,6 +92,7 @@ def compose() -> dict[str, Any]:
     services["edge"] = _edge()
     services[edge_tls.SERVICE] = _edge_tls()
     services.update(_observability())
+    services.update(_outside_world())
     volumes = ["postgres-data", "nats-data", "mesh-certs", "mesh-ca", "prometheus-data", "grafana-data"]
     return {
         "name": "athenaeum",
@@ -184,6 +186,8 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
         "ATHENAEUM_LOG_LEVEL": "${ATHENAEUM_LOG_LEVEL:-INFO}",
         # Secrets are files (compose secrets), read through ATHENAEUM_*_FILE: never in the environment.
         **{f"{name}_FILE": str(SECRETS_MOUNT / secret_name(name)) for name in spec.secret_settings},
+        # Plain per-deployment settings (e.g. the mail server), with the stack's own stand-ins as defaults.
+        **{name: f"${{{name}:-{default}}}" for name, default in spec.settings},
     }
 
 
@@ -286,6 +290,31 @@ def _observability() -> dict[str, Any]:
             ],
             "ports": ["${GRAFANA_PORT:-3000}:3000"],
             "depends_on": ["prometheus"],
+            "restart": "unless-stopped",
+        },
+    }
+
+
+def _outside_world() -> dict[str, Any]:
+    """Stand-ins for the mail server and the SMS provider: Mailpit (its web page shows every message) and
+    the project's own Twilio-style SMS sink. Point ATHENAEUM_SMTP_* / ATHENAEUM_SMS_* elsewhere for real ones."""
+    token = secret_name("ATHENAEUM_SMS_AUTH_TOKEN")
+    sink = ["python", "-m", "services.support.launcher.sinks", "sms", "--host", "0.0.0.0", "--port", "2580"]
+    return {
+        "mailpit": {
+            "image": MAILPIT_IMAGE,
+            "ports": ["${MAILPIT_UI_PORT:-8025}:8025"],
+            "healthcheck": _healthcheck(["CMD", "/mailpit", "readyz"]),
+            "restart": "unless-stopped",
+        },
+        "sms-sink": {
+            **_athenaeum_image(),
+            "command": [*sink, "--store", "/tmp/sms", "--token-file", str(SECRETS_MOUNT / token)],
+            "secrets": [token],
+            "ports": ["${SMS_SINK_PORT:-2580}:2580"],
+            "healthcheck": _healthcheck(
+                ["CMD", "python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:2580/stats')"]
+            ),
             "restart": "unless-stopped",
         },
     }

@@ -38,6 +38,9 @@ class ServiceSpec:
     """Stable position, used to lay out local ports."""
     secret_settings: tuple[str, ...] = ()
     """Environment settings that hold secrets: compose demands them, Helm reads them from a Secret."""
+    settings: tuple[tuple[str, str], ...] = ()
+    """Plain settings an operator sets per deployment, with the value compose uses when the environment
+    gives none (Helm: serviceOverrides.<name>.env)."""
 
     @property
     def internal_methods(self) -> tuple[str, ...]:
@@ -80,8 +83,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="catalog",
         grpc_services=("athenaeum.catalog.v1.CatalogService",),
-        # loans checks copies out and back in.
-        callers=(EDGE, "loans"),
+        # loans checks copies out and back in; notifications reads the titles of held books.
+        callers=(EDGE, "loans", "notifications"),
         index=1,
     ),
     ServiceSpec(
@@ -95,6 +98,18 @@ SERVICES: tuple[ServiceSpec, ...] = (
         grpc_services=("athenaeum.notifications.v1.NotificationsService",),
         callers=(EDGE,),
         index=3,
+        secret_settings=("ATHENAEUM_SMTP_PASSWORD", "ATHENAEUM_SMS_AUTH_TOKEN"),
+        # The mail server and the SMS provider; compose's defaults are its Mailpit and SMS sink.
+        settings=(
+            ("ATHENAEUM_SMTP_HOST", "mailpit"),
+            ("ATHENAEUM_SMTP_PORT", "1025"),
+            ("ATHENAEUM_SMTP_USERNAME", ""),
+            ("ATHENAEUM_SMTP_STARTTLS", "auto"),
+            ("ATHENAEUM_SMTP_FROM_ADDRESS", "library@athenaeum.local"),
+            ("ATHENAEUM_SMS_BASE_URL", "http://sms-sink:2580"),
+            ("ATHENAEUM_SMS_ACCOUNT_SID", "ACathenaeumdev"),
+            ("ATHENAEUM_SMS_FROM_NUMBER", "+15005550006"),
+        ),
     ),
     ServiceSpec(
         name="events",

@@ -13,8 +13,8 @@ from services.support.runtime.identity import Role
 from services.support.runtime.wire import timestamp, to_datetime
 from services.users.app.ports import UserFilter
 from services.users.app.signing_in import SignedIn
-from services.users.domain.accounts import OUTPUT_ONLY_FIELDS, USER, Actor, Eligibility, User
-from services.users.domain.profile import Profile, UserStatus
+from services.users.domain.accounts import OUTPUT_ONLY_FIELDS, PREFERENCES, USER, Actor, Eligibility, User
+from services.users.domain.profile import KindChoice, Profile, UserStatus
 
 ROLES = {
     Role.READER: users_pb2.USER_ROLE_READER,
@@ -44,7 +44,9 @@ def user_to_proto(user: User, *, now: datetime) -> users_pb2.User:
         role=ROLES[p.role],
         status=STATUSES[user.effective_status(now)],
         notification_preferences=users_pb2.NotificationPreferences(
-            email_opt_in=p.email_opt_in, sms_opt_in=p.sms_opt_in
+            email_opt_in=p.email_opt_in,
+            sms_opt_in=p.sms_opt_in,
+            kinds={c.kind: users_pb2.ChannelChoice(email=c.email, sms=c.sms) for c in p.kind_choices},
         ),
         home_branch=p.home_branch,
         status_reason=p.status_reason,
@@ -52,6 +54,8 @@ def user_to_proto(user: User, *, now: datetime) -> users_pb2.User:
         create_time=timestamp(user.created_at),
         update_time=timestamp(user.updated_at),
         etag=user.etag,
+        locale=p.locale,
+        time_zone=p.time_zone,
     )
 
 
@@ -67,6 +71,8 @@ def profile_from_proto(user: users_pb2.User) -> Profile:
         status_reason=user.status_reason,
         home_branch=user.home_branch,
         expire_at=to_datetime(user.expire_time) if user.HasField("expire_time") else None,
+        locale=user.locale,
+        time_zone=user.time_zone,
         **_opt_ins(user),
     )
 
@@ -79,14 +85,16 @@ def registration_profile(request: users_pb2.RegisterRequest) -> Profile:
 class _OptIns(TypedDict):
     email_opt_in: bool
     sms_opt_in: bool
+    kind_choices: tuple[KindChoice, ...]
 
 
 def _opt_ins(message: users_pb2.User | users_pb2.RegisterRequest) -> _OptIns:
     """The notification preferences as sent; without any, email yes and SMS no."""
     if not message.HasField("notification_preferences"):
-        return {"email_opt_in": True, "sms_opt_in": False}
+        return {"email_opt_in": True, "sms_opt_in": False, "kind_choices": ()}
     prefs = message.notification_preferences
-    return {"email_opt_in": prefs.email_opt_in, "sms_opt_in": prefs.sms_opt_in}
+    choices = tuple(KindChoice(kind, choice.email, choice.sms) for kind, choice in prefs.kinds.items())
+    return {"email_opt_in": prefs.email_opt_in, "sms_opt_in": prefs.sms_opt_in, "kind_choices": choices}
 
 
 def user_filter(request: users_pb2.ListUsersRequest) -> UserFilter:
@@ -99,9 +107,12 @@ def user_filter(request: users_pb2.ListUsersRequest) -> UserFilter:
 
 
 def update_mask_of(request: users_pb2.UpdateUserRequest) -> frozenset[str]:
-    """The mask as given ("a.b" counts as "a"); without one, every field the client set (AIP-134)."""
+    """The mask as given ("a.b" counts as "a", but for the parts of the notification preferences); without
+    one, every field the client set (AIP-134)."""
     if request.update_mask.paths:
-        return frozenset(path.split(".")[0] for path in request.update_mask.paths)
+        return frozenset(
+            path if path.startswith(f"{PREFERENCES}.") else path.split(".")[0] for path in request.update_mask.paths
+        )
     return frozenset(descriptor.name for descriptor, _ in request.user.ListFields()) - OUTPUT_ONLY_FIELDS
 
 
@@ -134,6 +145,12 @@ def current_actor() -> Actor:
     if identity is None:
         raise PermissionDenied("this method acts for a signed-in user", reason="END_USER_REQUIRED")
     return Actor(identity.subject, identity.role)
+
+
+def current_session_id() -> str:
+    """The session of the signed-in user behind this call ("" for none)."""
+    identity = current_identity()
+    return identity.session_id if identity else ""
 
 
 def resolve_user_id(name: str, *, field: str = "name") -> uuid.UUID:

@@ -10,7 +10,7 @@ from services.support.runtime.events import DomainEvent
 from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.wire import outbox_message, timestamp
 from services.users.api.convert import STATUSES, user_to_proto
-from services.users.domain.accounts import UserRegistered, UserStatusChanged, UserUpdated
+from services.users.domain.accounts import PasswordChanged, UserRegistered, UserStatusChanged, UserUpdated
 from services.users.domain.sessions import SessionRevoked, UserLoggedIn
 from services.users.domain.throttling import UserLoginFailed
 
@@ -37,6 +37,8 @@ def _payload(event: DomainEvent) -> Message:
                 reason=event.reason,
                 changed_by=event.changed_by,
             )
+        case PasswordChanged():
+            return events_pb2.PasswordChanged(occur_time=at, name=event.name)
         case UserLoggedIn():
             return events_pb2.UserLoggedIn(occur_time=at, name=event.name)
         case UserLoginFailed():

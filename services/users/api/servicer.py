@@ -11,7 +11,7 @@ from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.support.runtime.clock import Clock
 from services.support.runtime.idempotency import parse_request_id
 from services.users.api import convert
-from services.users.app import accounts, signing_in, signing_keys
+from services.users.app import accounts, credentials, signing_in, signing_keys
 from services.users.app.ports import Passwords, SigningKeys, UsersUnitOfWork
 from services.users.domain.accounts import USER, User
 from services.users.domain.sessions import TokenLifetimes
@@ -19,10 +19,13 @@ from services.users.domain.throttling import ThrottlePolicy
 
 
 class UsersServicer(users_pb2_grpc.UsersServiceServicer):
-    def __init__(self, *, uow: Callable[[], UsersUnitOfWork], clock: Clock, passwords: Passwords) -> None:
+    def __init__(
+        self, *, uow: Callable[[], UsersUnitOfWork], clock: Clock, passwords: Passwords, throttle: ThrottlePolicy
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._passwords = passwords
+        self._throttle = throttle
 
     def _proto(self, user: User) -> users_pb2.User:
         return convert.user_to_proto(user, now=self._clock.now())
@@ -69,6 +72,22 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             etag=request.user.etag,
         )
         return self._proto(await accounts.update_user(command, uow=self._uow(), clock=self._clock))
+
+    async def ChangePassword(
+        self, request: users_pb2.ChangePasswordRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        """Changes the caller's own password and signs out their other sessions."""
+        command = credentials.ChangePassword(
+            user_id=convert.resolve_user_id(request.name),
+            current_password=request.current_password,
+            new_password=request.new_password,
+            actor=convert.current_actor(),
+            session_id=convert.current_session_id(),
+        )
+        await credentials.change_password(
+            command, uow=self._uow(), clock=self._clock, passwords=self._passwords, throttle=self._throttle
+        )
+        return empty_pb2.Empty()
 
     async def DeleteUser(
         self, request: users_pb2.DeleteUserRequest, context: grpc.aio.ServicerContext

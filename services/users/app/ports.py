@@ -52,9 +52,9 @@ class UserRepository(Protocol):
         """Writes back a changed user unless someone else changed it since it was read (Conflict,
         CONCURRENT_UPDATE); raises AlreadyExists when the new email is taken."""
 
-    async def replace_password_hash(self, user_id: uuid.UUID, *, previous: str, new: str) -> None:
-        """Stores `new` if the stored hash is still `previous`. Not a change of the resource clients see
-        (its etag stays); a password changed meanwhile wins."""
+    async def replace_password_hash(self, user_id: uuid.UUID, *, previous: str, new: str) -> bool:
+        """Stores `new` if the stored hash is still `previous` (False when it is not: a password changed
+        meanwhile wins). Not a change of the resource clients see (its etag stays)."""
 
     async def list_newest_first(self, where: UserFilter, *, after: UserCursor | None, limit: int) -> list[User]:
         """Up to `limit` matching accounts, newest first, after the cursor."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 metadata = sa.MetaData()
 
@@ -23,6 +23,10 @@ users = sa.Table(
     sa.Column("expire_at", sa.DateTime(timezone=True)),
     sa.Column("email_opt_in", sa.Boolean, nullable=False),
     sa.Column("sms_opt_in", sa.Boolean, nullable=False),
+    # {"hold_ready": {"email": true, "sms": false}, …}: NotificationPreferences.kinds.
+    sa.Column("notification_kinds", JSONB, nullable=False, server_default="{}"),
+    sa.Column("locale", sa.Text, nullable=False, server_default=""),
+    sa.Column("time_zone", sa.Text, nullable=False, server_default=""),
     sa.Column("password_hash", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

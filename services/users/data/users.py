@@ -13,7 +13,7 @@ from services.support.runtime.identity import Role
 from services.users.app.ports import UserCursor, UserFilter
 from services.users.data.tables import users
 from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound
-from services.users.domain.profile import Profile, UserStatus
+from services.users.domain.profile import KindChoice, Profile, UserStatus
 
 
 class SqlUserRepository(TrackingRepository):
@@ -38,10 +38,11 @@ class SqlUserRepository(TrackingRepository):
         except IntegrityError as error:
             _raise_for(error, user)
 
-    async def replace_password_hash(self, user_id: uuid.UUID, *, previous: str, new: str) -> None:
-        await self.session.execute(
+    async def replace_password_hash(self, user_id: uuid.UUID, *, previous: str, new: str) -> bool:
+        result = await self.session.execute(
             users.update().where(users.c.id == user_id, users.c.password_hash == previous).values(password_hash=new)
         )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def get(self, user_id: uuid.UUID) -> User:
         row = (await self.session.execute(sa.select(users).where(users.c.id == user_id))).first()
@@ -105,6 +106,12 @@ def _to_user(row: sa.Row[tuple[object, ...]]) -> User:
         expire_at=m["expire_at"],
         email_opt_in=m["email_opt_in"],
         sms_opt_in=m["sms_opt_in"],
+        kind_choices=tuple(
+            KindChoice(kind, bool(channels.get("email")), bool(channels.get("sms")))
+            for kind, channels in sorted((m["notification_kinds"] or {}).items())
+        ),
+        locale=m["locale"],
+        time_zone=m["time_zone"],
     )
     return User(
         id=m["id"],
@@ -132,6 +139,9 @@ def _to_row(user: User) -> dict[str, object]:
         "expire_at": p.expire_at,
         "email_opt_in": p.email_opt_in,
         "sms_opt_in": p.sms_opt_in,
+        "notification_kinds": {c.kind: {"email": c.email, "sms": c.sms} for c in p.kind_choices},
+        "locale": p.locale,
+        "time_zone": p.time_zone,
         "password_hash": user.password_hash,
         "created_at": user.created_at,
         "updated_at": user.updated_at,

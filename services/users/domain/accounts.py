@@ -17,7 +17,12 @@ from services.users.domain.validation import new_card_number
 USER = NamePattern("users/{user}")
 
 OUTPUT_ONLY_FIELDS = frozenset({"name", "card_number", "create_time", "update_time", "etag"})
-READER_FIELDS = frozenset({"email", "display_name", "phone", "notification_preferences", "home_branch"})
+READER_FIELDS = frozenset(
+    {"email", "display_name", "phone", "notification_preferences", "home_branch", "locale", "time_zone"}
+)
+PREFERENCES = "notification_preferences"
+# A mask may name the preferences whole or one part of them ("notification_preferences.sms_opt_in").
+PREFERENCE_PARTS = {"email_opt_in": ("email_opt_in",), "sms_opt_in": ("sms_opt_in",), "kinds": ("kind_choices",)}
 LIBRARIAN_FIELDS = READER_FIELDS | {"patron_category", "status", "status_reason", "expire_time"}
 ADMIN_FIELDS = LIBRARIAN_FIELDS | {"role"}
 WRITABLE_BY = {Role.READER: READER_FIELDS, Role.LIBRARIAN: LIBRARIAN_FIELDS, Role.ADMIN: ADMIN_FIELDS}
@@ -79,13 +84,14 @@ class User(Versioned):
         return user
 
     def update(self, changes: Profile, mask: frozenset[str], *, actor: Actor, now: datetime) -> None:
-        """Apply the masked fields of `changes`, if `actor` may write each of them on this account."""
-        unknown = mask - ADMIN_FIELDS - OUTPUT_ONLY_FIELDS
+        """Apply the masked fields of `changes`, if `actor` may write each of them on this account. A mask
+        entry names a field, or one part of the notification preferences ("notification_preferences.kinds")."""
+        unknown = {path for path in mask if not _known_path(path)}
         if unknown:
             raise InvalidArgument.field("update_mask", f"unknown field(s): {', '.join(sorted(unknown))}")
         if mask & OUTPUT_ONLY_FIELDS:
             raise InvalidArgument.field("update_mask", f"output-only: {', '.join(sorted(mask & OUTPUT_ONLY_FIELDS))}")
-        self._check_may_write(mask, actor)
+        self._check_may_write(frozenset(path.split(".")[0] for path in mask), actor)
         fields = _profile_fields(mask)
         updated = replace(self.profile, **{name: getattr(changes, name) for name in fields}).validated()
         previous_status = self.profile.status
@@ -95,6 +101,12 @@ class User(Versioned):
         self.events.append(UserUpdated(occurred_at=now, user=self, update_mask=changed, updated_by=actor.name))
         if updated.status != previous_status:
             self._record_status_change(previous_status, reason=updated.status_reason, actor=actor, now=now)
+
+    def record_password_change(self, *, actor: Actor, now: datetime) -> None:
+        """The owner set a new password (stored apart from the profile: the etag stays)."""
+        if actor.name != self.name:
+            raise PermissionDenied("only the owner changes a password", reason="NOT_OWN_ACCOUNT")
+        self.events.append(PasswordChanged(occurred_at=now, name=self.name))
 
     def deactivate(self, *, actor: Actor, now: datetime) -> None:
         """Close the account; the record stays for loan history and the audit trail."""
@@ -159,14 +171,23 @@ class User(Versioned):
         self.version += 1
 
 
+def _known_path(path: str) -> bool:
+    field, _, part = path.partition(".")
+    if part:
+        return field == PREFERENCES and part in PREFERENCE_PARTS
+    return field in ADMIN_FIELDS or field in OUTPUT_ONLY_FIELDS
+
+
 def _profile_fields(mask: frozenset[str]) -> list[str]:
     renamed = {"expire_time": "expire_at"}
     fields: list[str] = []
-    for name in mask:
-        if name == "notification_preferences":
-            fields += ["email_opt_in", "sms_opt_in"]
+    for path in mask:
+        field, _, part = path.partition(".")
+        if field == PREFERENCES:
+            parts = [part] if part else list(PREFERENCE_PARTS)
+            fields += [name for each in parts for name in PREFERENCE_PARTS[each]]
         else:
-            fields.append(renamed.get(name, name))
+            fields.append(renamed.get(field, field))
     return fields
 
 
@@ -190,6 +211,11 @@ class UserUpdated(DomainEvent):
     user: User
     update_mask: tuple[str, ...]
     updated_by: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PasswordChanged(DomainEvent):
+    name: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -8,9 +8,25 @@ from enum import StrEnum
 
 from services.support.runtime.errors import FieldViolation, InvalidArgument
 from services.support.runtime.identity import Role
-from services.users.domain.validation import category_violation, normalize_email, phone_violation
+from services.users.domain.validation import (
+    category_violation,
+    kind_choices_violation,
+    locale_violation,
+    normalize_email,
+    phone_violation,
+    time_zone_violation,
+)
 
 MAX_DISPLAY_NAME_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class KindChoice:
+    """The channels one kind of notification may use (NotificationPreferences.kinds)."""
+
+    kind: str
+    email: bool
+    sms: bool
 
 
 class UserStatus(StrEnum):
@@ -35,6 +51,12 @@ class Profile:
     expire_at: datetime | None = None
     email_opt_in: bool = True
     sms_opt_in: bool = False
+    kind_choices: tuple[KindChoice, ...] = ()
+    """Per kind of notification, sorted by kind; a kind not listed follows the two switches."""
+    locale: str = ""
+    """The language of the user's notifications ("en", "ru"); "" for the library's default."""
+    time_zone: str = ""
+    """IANA zone the user's notifications show times in; "" for the library's."""
 
     def violations(self, *, prefix: str = "user.") -> list[FieldViolation]:
         """Every bad field, named as the request names it (`user.email`, or `email` with prefix="")."""
@@ -46,6 +68,11 @@ class Profile:
         for check in (
             phone_violation(self.phone, field=f"{prefix}phone"),
             category_violation(self.patron_category, field=f"{prefix}patron_category"),
+            locale_violation(self.locale, field=f"{prefix}locale"),
+            time_zone_violation(self.time_zone, field=f"{prefix}time_zone"),
+            kind_choices_violation(
+                [choice.kind for choice in self.kind_choices], field=f"{prefix}notification_preferences.kinds"
+            ),
         ):
             if check is not None:
                 violations.append(check)
@@ -60,4 +87,10 @@ class Profile:
         if violations := self.violations():
             raise InvalidArgument(violations)
         email = normalize_email(self.email)
-        return replace(self, email=email, display_name=self.display_name.strip(), home_branch=self.home_branch.strip())
+        return replace(
+            self,
+            email=email,
+            display_name=self.display_name.strip(),
+            home_branch=self.home_branch.strip(),
+            kind_choices=tuple(sorted(self.kind_choices, key=lambda choice: choice.kind)),
+        )

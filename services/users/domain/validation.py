@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from services.support.runtime.errors import FieldViolation, InvalidArgument
 
@@ -16,6 +18,12 @@ _COMMON_PASSWORDS = frozenset(
     {"password123", "1234567890", "qwertyuiop", "iloveyou12", "password1!", "letmein123", "administrator"}
 )
 CARD_PREFIX = "29"
+_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+NOTIFICATION_KINDS = frozenset(
+    {"loan_issued", "loan_returned", "due_soon", "overdue", "loan_renewed", "hold_ready", "hold_expiring",
+     "hold_expired", "fine_assessed", "welcome", "password_changed", "session_revoked", "message"}
+)  # fmt: skip
+"""The kinds of notification a user may choose channels for (the notifications service sends them)."""
 
 
 def normalize_email(raw: str, *, field: str = "email") -> str:
@@ -47,6 +55,31 @@ def password_violation(password: str, email: str, *, field: str = "password") ->
 def category_violation(category: str, *, field: str = "patron_category") -> FieldViolation | None:
     if not _CATEGORY.match(category):
         return FieldViolation(field, "must be upper-case letters, digits or _, e.g. ADULT")
+    return None
+
+
+def locale_violation(locale: str, *, field: str = "locale") -> FieldViolation | None:
+    if locale and not _LOCALE.match(locale):
+        return FieldViolation(field, 'must be a language tag such as "en" or "ru"')
+    return None
+
+
+def time_zone_violation(zone: str, *, field: str = "time_zone") -> FieldViolation | None:
+    """An IANA zone name the system knows, e.g. Europe/Moscow ("" for the library's)."""
+    if not zone:
+        return None
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return FieldViolation(field, "must be an IANA time zone such as Europe/Moscow")
+    return None
+
+
+def kind_choices_violation(kinds: Sequence[str], *, field: str) -> FieldViolation | None:
+    unknown = sorted(set(kinds) - NOTIFICATION_KINDS)
+    if unknown:
+        known = ", ".join(sorted(NOTIFICATION_KINDS))
+        return FieldViolation(field, f"unknown kind {unknown[0][:40]!r}; known: {known}")
     return None
 
 

@@ -18,8 +18,9 @@ from services.support.launcher.state import read_state
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[3]
-# `up` lays out 25 service/sidecar ports from --port-base, then Postgres and NATS (client, monitor).
-PORTS_USED_FROM_BASE = 28
+# `up` lays out 25 service/sidecar ports from --port-base, then Postgres, NATS (client, monitor) and the sinks
+# (SMTP, mail page, SMS).
+PORTS_USED_FROM_BASE = 31
 
 
 def _free_port_range(size: int) -> int:
@@ -90,7 +91,7 @@ def test_down_from_another_shell_finds_and_stops_up_and_everything_it_started(
 ) -> None:
     up, data_dir = running_up
     children = _recorded_pids(data_dir)
-    assert len(children) == 2  # postgres and nats
+    assert len(children) == 4  # postgres, nats, the mail and SMS sinks
     status = subprocess.run(_athenaeum("status"), cwd=data_dir.parent, env=_env(), capture_output=True, text=True)
     assert status.returncode == 0 and "nats" in status.stdout  # no --data-dir: the pointer `up` left
 

@@ -131,11 +131,13 @@ class FakeUserRepository(_Tracking):
         # As in SQL: an account change never writes the hash.
         self._table.put(user.id, replace(user, password_hash=stored.password_hash))
 
-    async def replace_password_hash(self, user_id: uuid.UUID, *, previous: str, new: str) -> None:
+    async def replace_password_hash(self, user_id: uuid.UUID, *, previous: str, new: str) -> bool:
         stored = self._table.get(user_id)
-        if stored is not None and stored.password_hash == previous:
-            stored.password_hash = new
-            self._table.put(user_id, stored)
+        if stored is None or stored.password_hash != previous:
+            return False
+        stored.password_hash = new
+        self._table.put(user_id, stored)
+        return True
 
     async def list_newest_first(self, where: UserFilter, *, after: UserCursor | None, limit: int) -> list[User]:
         found = sorted(_matching(self._table.rows(), where), key=lambda u: (u.created_at, u.id), reverse=True)

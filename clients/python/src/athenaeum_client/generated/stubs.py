@@ -461,11 +461,13 @@ class LoansServiceStub:
 
 class NotificationsServiceStub:
     """
-    Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
+    Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
+    receipts, the welcome and security notices. Most are created from loans and users events (one event ->
+    zero or more notifications, by the patron's preferences); SendNotification is for staff.
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
+    "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
+    "hold_ready_email_ru" or "due_soon_sms_en").
     """
 
     def __init__(self, caller: Caller) -> None:
@@ -482,16 +484,19 @@ class NotificationsServiceStub:
     def list_notifications(self, request: notifications_v1.ListNotificationsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.ListNotificationsResponse:
         """
         Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others').
+        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+        PERMISSION_DENIED (a reader listing others').
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListNotifications', request, notifications_v1.ListNotificationsResponse, timeout=timeout, metadata=metadata)
 
     def send_notification(self, request: notifications_v1.SendNotificationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.Notification:
         """
-        Queues a notification to a user from a template (or a literal subject and body).
-        Errors: INVALID_ARGUMENT (no recipient, neither template nor body, missing template parameter),
-        NOT_FOUND (no such user or template), FAILED_PRECONDITION (the user opted out of the channel or has no
-        address for it), PERMISSION_DENIED (not a librarian or admin).
+        Queues a notification to a user from a template (or a literal subject and body, set in the library's
+        letterhead in the user's language).
+        Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
+        characters, a missing template parameter), NOT_FOUND (no such template), FAILED_PRECONDITION
+        (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
+        phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/SendNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
@@ -519,8 +524,9 @@ class NotificationsServiceStub:
 
     def update_notification_template(self, request: notifications_v1.UpdateNotificationTemplateRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
         """
-        Changes a template's wording (Jinja2); takes effect for notifications queued afterwards.
-        Errors: INVALID_ARGUMENT (template does not compile, bad mask), NOT_FOUND (no such template),
+        Changes a template's wording (Jinja2, sandboxed); takes effect for notifications queued afterwards.
+        Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
+        offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
         ABORTED (stale etag), PERMISSION_DENIED (not an admin).
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/UpdateNotificationTemplate', request, notifications_v1.NotificationTemplate, timeout=timeout, metadata=metadata)
@@ -566,6 +572,15 @@ class UsersServiceStub:
         ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/UpdateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
+
+    def change_password(self, request: users_v1.ChangePasswordRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Changes the caller's own password. The current password is required; every other session of the
+        account is signed out (the one making the call stays signed in), and the owner is told by email.
+        Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
+        password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
+        """
+        return self._caller.unary_unary('/athenaeum.users.v1.UsersService/ChangePassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
     def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
         """
@@ -1028,11 +1043,13 @@ class LoansServiceAsyncStub:
 
 class NotificationsServiceAsyncStub:
     """
-    Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
+    Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
+    receipts, the welcome and security notices. Most are created from loans and users events (one event ->
+    zero or more notifications, by the patron's preferences); SendNotification is for staff.
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
+    "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
+    "hold_ready_email_ru" or "due_soon_sms_en").
     """
 
     def __init__(self, caller: AsyncCaller) -> None:
@@ -1049,16 +1066,19 @@ class NotificationsServiceAsyncStub:
     async def list_notifications(self, request: notifications_v1.ListNotificationsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.ListNotificationsResponse:
         """
         Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others').
+        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+        PERMISSION_DENIED (a reader listing others').
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListNotifications', request, notifications_v1.ListNotificationsResponse, timeout=timeout, metadata=metadata)
 
     async def send_notification(self, request: notifications_v1.SendNotificationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.Notification:
         """
-        Queues a notification to a user from a template (or a literal subject and body).
-        Errors: INVALID_ARGUMENT (no recipient, neither template nor body, missing template parameter),
-        NOT_FOUND (no such user or template), FAILED_PRECONDITION (the user opted out of the channel or has no
-        address for it), PERMISSION_DENIED (not a librarian or admin).
+        Queues a notification to a user from a template (or a literal subject and body, set in the library's
+        letterhead in the user's language).
+        Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
+        characters, a missing template parameter), NOT_FOUND (no such template), FAILED_PRECONDITION
+        (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
+        phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/SendNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
@@ -1086,8 +1106,9 @@ class NotificationsServiceAsyncStub:
 
     async def update_notification_template(self, request: notifications_v1.UpdateNotificationTemplateRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
         """
-        Changes a template's wording (Jinja2); takes effect for notifications queued afterwards.
-        Errors: INVALID_ARGUMENT (template does not compile, bad mask), NOT_FOUND (no such template),
+        Changes a template's wording (Jinja2, sandboxed); takes effect for notifications queued afterwards.
+        Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
+        offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
         ABORTED (stale etag), PERMISSION_DENIED (not an admin).
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/UpdateNotificationTemplate', request, notifications_v1.NotificationTemplate, timeout=timeout, metadata=metadata)
@@ -1133,6 +1154,15 @@ class UsersServiceAsyncStub:
         ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/UpdateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
+
+    async def change_password(self, request: users_v1.ChangePasswordRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Changes the caller's own password. The current password is required; every other session of the
+        account is signed out (the one making the call stays signed in), and the owner is told by email.
+        Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
+        password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
+        """
+        return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/ChangePassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
     async def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
         """

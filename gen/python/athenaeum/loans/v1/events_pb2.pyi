@@ -147,15 +147,20 @@ Global___LoanRenewed: _TypeAlias = LoanRenewed  # noqa: Y015
 
 @_typing.final
 class LoanDueSoon(_message.Message):
-    """A loan falls due soon (the scheduler emits one per loan, a configured number of days before due)."""
+    """A loan falls due soon (the scheduler emits one per loan and reminder step before due)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     LOAN_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    step: _builtins.int
+    """Which reminder of the schedule this is (1 = the first); with the loan and its due time it names the
+    reminder, so each goes out once however often it is announced. 0: the publisher does not number them.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -170,10 +175,11 @@ class LoanDueSoon(_message.Message):
         event_id: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         loan: _resources_pb2.Loan | None = ...,
+        step: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["loan", b"loan", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "loan", b"loan", "occur_time", b"occur_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "loan", b"loan", "occur_time", b"occur_time", "step", b"step"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -189,10 +195,15 @@ class LoanOverdue(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     LOAN_FIELD_NUMBER: _builtins.int
     OVERDUE_DAYS_FIELD_NUMBER: _builtins.int
+    STEP_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     overdue_days: _builtins.int
     """Whole days past due after grace days, as of `occur_time`."""
+    step: _builtins.int
+    """Which overdue notice of the schedule this is (1 = the first); as in LoanDueSoon. 0: not numbered (the
+    notice is then named by `overdue_days`).
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -208,10 +219,11 @@ class LoanOverdue(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         loan: _resources_pb2.Loan | None = ...,
         overdue_days: _builtins.int = ...,
+        step: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["loan", b"loan", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "loan", b"loan", "occur_time", b"occur_time", "overdue_days", b"overdue_days"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "loan", b"loan", "occur_time", b"occur_time", "overdue_days", b"overdue_days", "step", b"step"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

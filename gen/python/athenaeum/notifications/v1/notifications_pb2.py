@@ -23,13 +23,14 @@ _sym_db = _symbol_database.Default()
 
 
 from athenaeum.api.v1 import access_pb2 as athenaeum_dot_api_dot_v1_dot_access__pb2
+from athenaeum.api.v1 import limits_pb2 as athenaeum_dot_api_dot_v1_dot_limits__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.athenaeum/notifications/v1/notifications.proto\x12\x1a\x61thenaeum.notifications.v1\x1a\x1d\x61thenaeum/api/v1/access.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xee\x04\n\x0cNotification\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12@\n\x07\x63hannel\x18\x02 \x01(\x0e\x32/.athenaeum.notifications.v1.NotificationChannel\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x15\n\x07\x61\x64\x64ress\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x44\n\x06params\x18\x06 \x03(\x0b\x32\x34.athenaeum.notifications.v1.Notification.ParamsEntry\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x0c\n\x04\x62ody\x18\x08 \x01(\t\x12\x44\n\x06status\x18\t \x01(\x0e\x32..athenaeum.notifications.v1.NotificationStatusB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61ttempts\x18\n \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x18\n\nlast_error\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0fsource_event_id\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x33\n\tsend_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf8\x01\n\x14NotificationTemplate\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12@\n\x07\x63hannel\x18\x02 \x01(\x0e\x32/.athenaeum.notifications.v1.NotificationChannel\x12\x18\n\x10subject_template\x18\x03 \x01(\t\x12\x15\n\rbody_template\x18\x04 \x01(\t\x12\x14\n\x06params\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x07 \x01(\t\",\n\x16GetNotificationRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xd3\x01\n\x18ListNotificationsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12>\n\x06status\x18\x04 \x01(\x0e\x32..athenaeum.notifications.v1.NotificationStatus\x12@\n\x07\x63hannel\x18\x05 \x01(\x0e\x32/.athenaeum.notifications.v1.NotificationChannel\"\x89\x01\n\x19ListNotificationsResponse\x12?\n\rnotifications\x18\x01 \x03(\x0b\x32(.athenaeum.notifications.v1.Notification\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xbf\x02\n\x17SendNotificationRequest\x12\x17\n\trecipient\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x46\n\x07\x63hannel\x18\x02 \x01(\x0e\x32/.athenaeum.notifications.v1.NotificationChannelB\x04\xe2\x41\x01\x02\x12\x10\n\x08template\x18\x03 \x01(\t\x12O\n\x06params\x18\x04 \x03(\x0b\x32?.athenaeum.notifications.v1.SendNotificationRequest.ParamsEntry\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"B\n\x18RetryNotificationRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"4\n\x1eGetNotificationTemplateRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"I\n ListNotificationTemplatesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\xa2\x01\n!ListNotificationTemplatesResponse\x12P\n\x16notification_templates\x18\x01 \x03(\x0b\x32\x30.athenaeum.notifications.v1.NotificationTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xbf\x01\n!UpdateNotificationTemplateRequest\x12U\n\x15notification_template\x18\x01 \x01(\x0b\x32\x30.athenaeum.notifications.v1.NotificationTemplateB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t*y\n\x13NotificationChannel\x12$\n NOTIFICATION_CHANNEL_UNSPECIFIED\x10\x00\x12\x1e\n\x1aNOTIFICATION_CHANNEL_EMAIL\x10\x01\x12\x1c\n\x18NOTIFICATION_CHANNEL_SMS\x10\x02*\x97\x01\n\x12NotificationStatus\x12#\n\x1fNOTIFICATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aNOTIFICATION_STATUS_QUEUED\x10\x01\x12\x1c\n\x18NOTIFICATION_STATUS_SENT\x10\x02\x12\x1e\n\x1aNOTIFICATION_STATUS_FAILED\x10\x03\x32\xb9\n\n\x14NotificationsService\x12\x99\x01\n\x0fGetNotification\x12\x32.athenaeum.notifications.v1.GetNotificationRequest\x1a(.athenaeum.notifications.v1.Notification\"(\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=notifications/*}\x12\xcf\x01\n\x11ListNotifications\x12\x34.athenaeum.notifications.v1.ListNotificationsRequest\x1a\x35.athenaeum.notifications.v1.ListNotificationsResponse\"M\x8a\xb5\x18\n\x08\x04\x12\x06parent\x82\xd3\xe4\x93\x02\x39\x12\x11/v1/notificationsZ$\x12\"/v1/{parent=users/*}/notifications\x12\x9a\x01\n\x10SendNotification\x12\x33.athenaeum.notifications.v1.SendNotificationRequest\x1a(.athenaeum.notifications.v1.Notification\"\'\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/notifications:send:\x01*\x12\xa6\x01\n\x11RetryNotification\x12\x34.athenaeum.notifications.v1.RetryNotificationRequest\x1a(.athenaeum.notifications.v1.Notification\"1\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02%\" /v1/{name=notifications/*}:retry:\x01*\x12\xb9\x01\n\x17GetNotificationTemplate\x12:.athenaeum.notifications.v1.GetNotificationTemplateRequest\x1a\x30.athenaeum.notifications.v1.NotificationTemplate\"0\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=notificationTemplates/*}\x12\xc1\x01\n\x19ListNotificationTemplates\x12<.athenaeum.notifications.v1.ListNotificationTemplatesRequest\x1a=.athenaeum.notifications.v1.ListNotificationTemplatesResponse\"\'\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/notificationTemplates\x12\xec\x01\n\x1aUpdateNotificationTemplate\x12=.athenaeum.notifications.v1.UpdateNotificationTemplateRequest\x1a\x30.athenaeum.notifications.v1.NotificationTemplate\"]\x8a\xb5\x18\x02\x08\x05\x82\xd3\xe4\x93\x02Q28/v1/{notification_template.name=notificationTemplates/*}:\x15notification_templateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n.athenaeum/notifications/v1/notifications.proto\x12\x1a\x61thenaeum.notifications.v1\x1a\x1d\x61thenaeum/api/v1/access.proto\x1a\x1d\x61thenaeum/api/v1/limits.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xed\x06\n\x0cNotification\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12@\n\x07\x63hannel\x18\x02 \x01(\x0e\x32/.athenaeum.notifications.v1.NotificationChannel\x12\x11\n\trecipient\x18\x03 \x01(\t\x12\x15\n\x07\x61\x64\x64ress\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x10\n\x08template\x18\x05 \x01(\t\x12\x44\n\x06params\x18\x06 \x03(\x0b\x32\x34.athenaeum.notifications.v1.Notification.ParamsEntry\x12\x0f\n\x07subject\x18\x07 \x01(\t\x12\x0c\n\x04\x62ody\x18\x08 \x01(\t\x12\x44\n\x06status\x18\t \x01(\x0e\x32..athenaeum.notifications.v1.NotificationStatusB\x04\xe2\x41\x01\x03\x12\x16\n\x08\x61ttempts\x18\n \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x18\n\nlast_error\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0fsource_event_id\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x33\n\tsend_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04kind\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1e\n\x10template_version\x18\x11 \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x14\n\x06locale\x18\x12 \x01(\tB\x04\xe2\x41\x01\x03\x12!\n\x13provider_message_id\x18\x13 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1d\n\x0fsuppress_reason\x18\x14 \x01(\tB\x04\xe2\x41\x01\x03\x12;\n\x11next_attempt_time\x18\x15 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nevent_time\x18\x16 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8f\x03\n\x14NotificationTemplate\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x46\n\x07\x63hannel\x18\x02 \x01(\x0e\x32/.athenaeum.notifications.v1.NotificationChannelB\x04\xe2\x41\x01\x03\x12\x18\n\x10subject_template\x18\x03 \x01(\t\x12\x1f\n\rbody_template\x18\x04 \x01(\tB\x08\x92\xb5\x18\x04\x08\xd0\x86\x03\x12\x14\n\x06params\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x07 \x01(\t\x12\x12\n\x04kind\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x14\n\x06locale\x18\t \x01(\tB\x04\xe2\x41\x01\x03\x12$\n\x12html_body_template\x18\n \x01(\tB\x08\x92\xb5\x18\x04\x08\xd0\x86\x03\x12\x15\n\x07version\x18\x0b \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10\x61vailable_params\x18\x0c \x03(\tB\x04\xe2\x41\x01\x03\",\n\x16GetNotificationRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xc7\x02\n\x18ListNotificationsRequest\x12\x0e\n\x06parent\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12>\n\x06status\x18\x04 \x01(\x0e\x32..athenaeum.notifications.v1.NotificationStatus\x12@\n\x07\x63hannel\x18\x05 \x01(\x0e\x32/.athenaeum.notifications.v1.NotificationChannel\x12\x14\n\x04kind\x18\x06 \x01(\tB\x06\x92\xb5\x18\x02\x08(\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x89\x01\n\x19ListNotificationsResponse\x12?\n\rnotifications\x18\x01 \x03(\x0b\x32(.athenaeum.notifications.v1.Notification\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xca\x02\n\x17SendNotificationRequest\x12\x17\n\trecipient\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x46\n\x07\x63hannel\x18\x02 \x01(\x0e\x32/.athenaeum.notifications.v1.NotificationChannelB\x04\xe2\x41\x01\x02\x12\x10\n\x08template\x18\x03 \x01(\t\x12Z\n\x06params\x18\x04 \x03(\x0b\x32?.athenaeum.notifications.v1.SendNotificationRequest.ParamsEntryB\t\x92\xb5\x18\x05\x08\xd0\x0f\x10\x32\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\t\x12\x12\n\nrequest_id\x18\x07 \x01(\t\x1a-\n\x0bParamsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"B\n\x18RetryNotificationRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"4\n\x1eGetNotificationTemplateRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"I\n ListNotificationTemplatesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\xa2\x01\n!ListNotificationTemplatesResponse\x12P\n\x16notification_templates\x18\x01 \x03(\x0b\x32\x30.athenaeum.notifications.v1.NotificationTemplate\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\xbf\x01\n!UpdateNotificationTemplateRequest\x12U\n\x15notification_template\x18\x01 \x01(\x0b\x32\x30.athenaeum.notifications.v1.NotificationTemplateB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t*y\n\x13NotificationChannel\x12$\n NOTIFICATION_CHANNEL_UNSPECIFIED\x10\x00\x12\x1e\n\x1aNOTIFICATION_CHANNEL_EMAIL\x10\x01\x12\x1c\n\x18NOTIFICATION_CHANNEL_SMS\x10\x02*\xbb\x01\n\x12NotificationStatus\x12#\n\x1fNOTIFICATION_STATUS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aNOTIFICATION_STATUS_QUEUED\x10\x01\x12\x1c\n\x18NOTIFICATION_STATUS_SENT\x10\x02\x12\x1e\n\x1aNOTIFICATION_STATUS_FAILED\x10\x03\x12\"\n\x1eNOTIFICATION_STATUS_SUPPRESSED\x10\x04\x32\xb9\n\n\x14NotificationsService\x12\x99\x01\n\x0fGetNotification\x12\x32.athenaeum.notifications.v1.GetNotificationRequest\x1a(.athenaeum.notifications.v1.Notification\"(\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=notifications/*}\x12\xcf\x01\n\x11ListNotifications\x12\x34.athenaeum.notifications.v1.ListNotificationsRequest\x1a\x35.athenaeum.notifications.v1.ListNotificationsResponse\"M\x8a\xb5\x18\n\x08\x04\x12\x06parent\x82\xd3\xe4\x93\x02\x39\x12\x11/v1/notificationsZ$\x12\"/v1/{parent=users/*}/notifications\x12\x9a\x01\n\x10SendNotification\x12\x33.athenaeum.notifications.v1.SendNotificationRequest\x1a(.athenaeum.notifications.v1.Notification\"\'\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/notifications:send:\x01*\x12\xa6\x01\n\x11RetryNotification\x12\x34.athenaeum.notifications.v1.RetryNotificationRequest\x1a(.athenaeum.notifications.v1.Notification\"1\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02%\" /v1/{name=notifications/*}:retry:\x01*\x12\xb9\x01\n\x17GetNotificationTemplate\x12:.athenaeum.notifications.v1.GetNotificationTemplateRequest\x1a\x30.athenaeum.notifications.v1.NotificationTemplate\"0\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02$\x12\"/v1/{name=notificationTemplates/*}\x12\xc1\x01\n\x19ListNotificationTemplates\x12<.athenaeum.notifications.v1.ListNotificationTemplatesRequest\x1a=.athenaeum.notifications.v1.ListNotificationTemplatesResponse\"\'\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/notificationTemplates\x12\xec\x01\n\x1aUpdateNotificationTemplate\x12=.athenaeum.notifications.v1.UpdateNotificationTemplateRequest\x1a\x30.athenaeum.notifications.v1.NotificationTemplate\"]\x8a\xb5\x18\x02\x08\x05\x82\xd3\xe4\x93\x02Q28/v1/{notification_template.name=notificationTemplates/*}:\x15notification_templateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -56,20 +57,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTIFICATION'].fields_by_name['send_time']._serialized_options = b'\342A\001\003'
   _globals['_NOTIFICATION'].fields_by_name['update_time']._loaded_options = None
   _globals['_NOTIFICATION'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['kind']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['kind']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['template_version']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['template_version']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['locale']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['locale']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['provider_message_id']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['provider_message_id']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['suppress_reason']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['suppress_reason']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['next_attempt_time']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['next_attempt_time']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['event_time']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['event_time']._serialized_options = b'\342A\001\003'
   _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['name']._loaded_options = None
   _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['name']._serialized_options = b'\342A\001\010'
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['channel']._loaded_options = None
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['channel']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['body_template']._loaded_options = None
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['body_template']._serialized_options = b'\222\265\030\004\010\320\206\003'
   _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['params']._loaded_options = None
   _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['params']._serialized_options = b'\342A\001\003'
   _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['update_time']._loaded_options = None
   _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['kind']._loaded_options = None
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['kind']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['locale']._loaded_options = None
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['locale']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['html_body_template']._loaded_options = None
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['html_body_template']._serialized_options = b'\222\265\030\004\010\320\206\003'
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['version']._loaded_options = None
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['version']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['available_params']._loaded_options = None
+  _globals['_NOTIFICATIONTEMPLATE'].fields_by_name['available_params']._serialized_options = b'\342A\001\003'
   _globals['_GETNOTIFICATIONREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETNOTIFICATIONREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_LISTNOTIFICATIONSREQUEST'].fields_by_name['kind']._loaded_options = None
+  _globals['_LISTNOTIFICATIONSREQUEST'].fields_by_name['kind']._serialized_options = b'\222\265\030\002\010('
   _globals['_SENDNOTIFICATIONREQUEST_PARAMSENTRY']._loaded_options = None
   _globals['_SENDNOTIFICATIONREQUEST_PARAMSENTRY']._serialized_options = b'8\001'
   _globals['_SENDNOTIFICATIONREQUEST'].fields_by_name['recipient']._loaded_options = None
   _globals['_SENDNOTIFICATIONREQUEST'].fields_by_name['recipient']._serialized_options = b'\342A\001\002'
   _globals['_SENDNOTIFICATIONREQUEST'].fields_by_name['channel']._loaded_options = None
   _globals['_SENDNOTIFICATIONREQUEST'].fields_by_name['channel']._serialized_options = b'\342A\001\002'
+  _globals['_SENDNOTIFICATIONREQUEST'].fields_by_name['params']._loaded_options = None
+  _globals['_SENDNOTIFICATIONREQUEST'].fields_by_name['params']._serialized_options = b'\222\265\030\005\010\320\017\0202'
   _globals['_RETRYNOTIFICATIONREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_RETRYNOTIFICATIONREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_GETNOTIFICATIONTEMPLATEREQUEST'].fields_by_name['name']._loaded_options = None
@@ -90,36 +123,36 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTIFICATIONSSERVICE'].methods_by_name['ListNotificationTemplates']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\033\022\031/v1/notificationTemplates'
   _globals['_NOTIFICATIONSSERVICE'].methods_by_name['UpdateNotificationTemplate']._loaded_options = None
   _globals['_NOTIFICATIONSSERVICE'].methods_by_name['UpdateNotificationTemplate']._serialized_options = b'\212\265\030\002\010\005\202\323\344\223\002Q28/v1/{notification_template.name=notificationTemplates/*}:\025notification_template'
-  _globals['_NOTIFICATIONCHANNEL']._serialized_start=2393
-  _globals['_NOTIFICATIONCHANNEL']._serialized_end=2514
-  _globals['_NOTIFICATIONSTATUS']._serialized_start=2517
-  _globals['_NOTIFICATIONSTATUS']._serialized_end=2668
-  _globals['_NOTIFICATION']._serialized_start=240
-  _globals['_NOTIFICATION']._serialized_end=862
-  _globals['_NOTIFICATION_PARAMSENTRY']._serialized_start=817
-  _globals['_NOTIFICATION_PARAMSENTRY']._serialized_end=862
-  _globals['_NOTIFICATIONTEMPLATE']._serialized_start=865
-  _globals['_NOTIFICATIONTEMPLATE']._serialized_end=1113
-  _globals['_GETNOTIFICATIONREQUEST']._serialized_start=1115
-  _globals['_GETNOTIFICATIONREQUEST']._serialized_end=1159
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=1162
-  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=1373
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=1376
-  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=1513
-  _globals['_SENDNOTIFICATIONREQUEST']._serialized_start=1516
-  _globals['_SENDNOTIFICATIONREQUEST']._serialized_end=1835
-  _globals['_SENDNOTIFICATIONREQUEST_PARAMSENTRY']._serialized_start=817
-  _globals['_SENDNOTIFICATIONREQUEST_PARAMSENTRY']._serialized_end=862
-  _globals['_RETRYNOTIFICATIONREQUEST']._serialized_start=1837
-  _globals['_RETRYNOTIFICATIONREQUEST']._serialized_end=1903
-  _globals['_GETNOTIFICATIONTEMPLATEREQUEST']._serialized_start=1905
-  _globals['_GETNOTIFICATIONTEMPLATEREQUEST']._serialized_end=1957
-  _globals['_LISTNOTIFICATIONTEMPLATESREQUEST']._serialized_start=1959
-  _globals['_LISTNOTIFICATIONTEMPLATESREQUEST']._serialized_end=2032
-  _globals['_LISTNOTIFICATIONTEMPLATESRESPONSE']._serialized_start=2035
-  _globals['_LISTNOTIFICATIONTEMPLATESRESPONSE']._serialized_end=2197
-  _globals['_UPDATENOTIFICATIONTEMPLATEREQUEST']._serialized_start=2200
-  _globals['_UPDATENOTIFICATIONTEMPLATEREQUEST']._serialized_end=2391
-  _globals['_NOTIFICATIONSSERVICE']._serialized_start=2671
-  _globals['_NOTIFICATIONSSERVICE']._serialized_end=4008
+  _globals['_NOTIFICATIONCHANNEL']._serialized_start=2957
+  _globals['_NOTIFICATIONCHANNEL']._serialized_end=3078
+  _globals['_NOTIFICATIONSTATUS']._serialized_start=3081
+  _globals['_NOTIFICATIONSTATUS']._serialized_end=3268
+  _globals['_NOTIFICATION']._serialized_start=271
+  _globals['_NOTIFICATION']._serialized_end=1148
+  _globals['_NOTIFICATION_PARAMSENTRY']._serialized_start=1103
+  _globals['_NOTIFICATION_PARAMSENTRY']._serialized_end=1148
+  _globals['_NOTIFICATIONTEMPLATE']._serialized_start=1151
+  _globals['_NOTIFICATIONTEMPLATE']._serialized_end=1550
+  _globals['_GETNOTIFICATIONREQUEST']._serialized_start=1552
+  _globals['_GETNOTIFICATIONREQUEST']._serialized_end=1596
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=1599
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=1926
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=1929
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=2066
+  _globals['_SENDNOTIFICATIONREQUEST']._serialized_start=2069
+  _globals['_SENDNOTIFICATIONREQUEST']._serialized_end=2399
+  _globals['_SENDNOTIFICATIONREQUEST_PARAMSENTRY']._serialized_start=1103
+  _globals['_SENDNOTIFICATIONREQUEST_PARAMSENTRY']._serialized_end=1148
+  _globals['_RETRYNOTIFICATIONREQUEST']._serialized_start=2401
+  _globals['_RETRYNOTIFICATIONREQUEST']._serialized_end=2467
+  _globals['_GETNOTIFICATIONTEMPLATEREQUEST']._serialized_start=2469
+  _globals['_GETNOTIFICATIONTEMPLATEREQUEST']._serialized_end=2521
+  _globals['_LISTNOTIFICATIONTEMPLATESREQUEST']._serialized_start=2523
+  _globals['_LISTNOTIFICATIONTEMPLATESREQUEST']._serialized_end=2596
+  _globals['_LISTNOTIFICATIONTEMPLATESRESPONSE']._serialized_start=2599
+  _globals['_LISTNOTIFICATIONTEMPLATESRESPONSE']._serialized_end=2761
+  _globals['_UPDATENOTIFICATIONTEMPLATEREQUEST']._serialized_start=2764
+  _globals['_UPDATENOTIFICATIONTEMPLATEREQUEST']._serialized_end=2955
+  _globals['_NOTIFICATIONSSERVICE']._serialized_start=3271
+  _globals['_NOTIFICATIONSSERVICE']._serialized_end=4608
 # @@protoc_insertion_point(module_scope)

@@ -54,11 +54,13 @@ class _NotificationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_No
     NOTIFICATION_STATUS_UNSPECIFIED: _NotificationStatus.ValueType  # 0
     """Not set; in filters "any status"."""
     NOTIFICATION_STATUS_QUEUED: _NotificationStatus.ValueType  # 1
-    """Waiting to be delivered (or to be retried)."""
+    """Pending: waiting to be delivered (or to be retried)."""
     NOTIFICATION_STATUS_SENT: _NotificationStatus.ValueType  # 2
-    """Handed to the mail or SMS gateway."""
+    """Accepted by the mail server or the SMS provider."""
     NOTIFICATION_STATUS_FAILED: _NotificationStatus.ValueType  # 3
-    """Gave up after the last attempt."""
+    """Gave up: a permanent error, or the last attempt failed (`last_error`); RetryNotification queues it again."""
+    NOTIFICATION_STATUS_SUPPRESSED: _NotificationStatus.ValueType  # 4
+    """Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account."""
 
 class NotificationStatus(_NotificationStatus, metaclass=_NotificationStatusEnumTypeWrapper):
     """Where the delivery of a notification stands."""
@@ -66,11 +68,13 @@ class NotificationStatus(_NotificationStatus, metaclass=_NotificationStatusEnumT
 NOTIFICATION_STATUS_UNSPECIFIED: NotificationStatus.ValueType  # 0
 """Not set; in filters "any status"."""
 NOTIFICATION_STATUS_QUEUED: NotificationStatus.ValueType  # 1
-"""Waiting to be delivered (or to be retried)."""
+"""Pending: waiting to be delivered (or to be retried)."""
 NOTIFICATION_STATUS_SENT: NotificationStatus.ValueType  # 2
-"""Handed to the mail or SMS gateway."""
+"""Accepted by the mail server or the SMS provider."""
 NOTIFICATION_STATUS_FAILED: NotificationStatus.ValueType  # 3
-"""Gave up after the last attempt."""
+"""Gave up: a permanent error, or the last attempt failed (`last_error`); RetryNotification queues it again."""
+NOTIFICATION_STATUS_SUPPRESSED: NotificationStatus.ValueType  # 4
+"""Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account."""
 Global___NotificationStatus: _TypeAlias = NotificationStatus  # noqa: Y015
 
 @_typing.final
@@ -114,6 +118,13 @@ class Notification(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     SEND_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    TEMPLATE_VERSION_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    PROVIDER_MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    SUPPRESS_REASON_FIELD_NUMBER: _builtins.int
+    NEXT_ATTEMPT_TIME_FIELD_NUMBER: _builtins.int
+    EVENT_TIME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"notifications/{notification}". Assigned by the server."""
     channel: Global___NotificationChannel.ValueType
@@ -121,7 +132,7 @@ class Notification(_message.Message):
     recipient: _builtins.str
     """"users/{user}"."""
     address: _builtins.str
-    """Email address or phone number it was sent to (looked up from the users service when queued)."""
+    """Email address or phone number it was sent to (from the users service's events, when queued)."""
     template: _builtins.str
     """"notificationTemplates/{template}" it was rendered from; empty for a literal message."""
     subject: _builtins.str
@@ -133,9 +144,23 @@ class Notification(_message.Message):
     attempts: _builtins.int
     """Delivery attempts so far."""
     last_error: _builtins.str
-    """The last delivery error, while FAILED or retrying."""
+    """The last delivery error, while FAILED or retrying (permanent errors say so)."""
     source_event_id: _builtins.str
-    """The event id that caused it, if any (one notification per event, recipient and channel)."""
+    """The event id that caused it, if any (one notification per event, recipient and channel; a reminder is
+    also sent once per loan and schedule step, whatever its event id).
+    """
+    kind: _builtins.str
+    """What it is about: "hold_ready", "due_soon", "overdue", "message" (from staff), … (the keys of
+    athenaeum.users.v1.NotificationPreferences.kinds).
+    """
+    template_version: _builtins.int
+    """The version of the template it was rendered from (templates change; a notification keeps its words)."""
+    locale: _builtins.str
+    """The language it was written in ("en", "ru")."""
+    provider_message_id: _builtins.str
+    """The id the mail server or SMS provider gave the message (Message-ID, provider sid)."""
+    suppress_reason: _builtins.str
+    """Why it was SUPPRESSED (e.g. "the SMS limit of 5 an hour for this recipient was reached")."""
     @_builtins.property
     def params(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Values the template was rendered with."""
@@ -151,6 +176,16 @@ class Notification(_message.Message):
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When it last changed (each attempt included)."""
+
+    @_builtins.property
+    def next_attempt_time(self) -> _timestamp_pb2.Timestamp:
+        """When the next delivery attempt is due, while QUEUED (later than now in quiet hours or after a
+        temporary failure).
+        """
+
+    @_builtins.property
+    def event_time(self) -> _timestamp_pb2.Timestamp:
+        """When the event that caused it happened (delivery latency is measured from there)."""
 
     def __init__(
         self,
@@ -170,10 +205,17 @@ class Notification(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         send_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        kind: _builtins.str = ...,
+        template_version: _builtins.int = ...,
+        locale: _builtins.str = ...,
+        provider_message_id: _builtins.str = ...,
+        suppress_reason: _builtins.str = ...,
+        next_attempt_time: _timestamp_pb2.Timestamp | None = ...,
+        event_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "send_time", b"send_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "event_time", b"event_time", "next_attempt_time", b"next_attempt_time", "send_time", b"send_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "attempts", b"attempts", "body", b"body", "channel", b"channel", "create_time", b"create_time", "last_error", b"last_error", "name", b"name", "params", b"params", "recipient", b"recipient", "send_time", b"send_time", "source_event_id", b"source_event_id", "status", b"status", "subject", b"subject", "template", b"template", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "attempts", b"attempts", "body", b"body", "channel", b"channel", "create_time", b"create_time", "event_time", b"event_time", "kind", b"kind", "last_error", b"last_error", "locale", b"locale", "name", b"name", "next_attempt_time", b"next_attempt_time", "params", b"params", "provider_message_id", b"provider_message_id", "recipient", b"recipient", "send_time", b"send_time", "source_event_id", b"source_event_id", "status", b"status", "subject", b"subject", "suppress_reason", b"suppress_reason", "template", b"template", "template_version", b"template_version", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -181,7 +223,9 @@ Global___Notification: _TypeAlias = Notification  # noqa: Y015
 
 @_typing.final
 class NotificationTemplate(_message.Message):
-    """The wording of one kind of notification on one channel."""
+    """The wording of one kind of notification on one channel in one language. Jinja2 in a sandbox: only the
+    variables the kind offers (`available_params`) may be used; a template that uses another is refused.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -192,25 +236,42 @@ class NotificationTemplate(_message.Message):
     PARAMS_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    HTML_BODY_TEMPLATE_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    AVAILABLE_PARAMS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email"."""
+    """"notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email_en"."""
     channel: Global___NotificationChannel.ValueType
     """The channel this wording is for."""
     subject_template: _builtins.str
     """Jinja2; email only."""
     body_template: _builtins.str
-    """Jinja2."""
+    """Jinja2: the plain-text email body, or the SMS text."""
     etag: _builtins.str
     """Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
     one is refused with ABORTED. Empty on input: no check.
     """
+    kind: _builtins.str
+    """The kind of notification it words, e.g. "hold_ready"."""
+    locale: _builtins.str
+    """"en" or "ru"; a user whose language has no template gets the "en" one."""
+    html_body_template: _builtins.str
+    """Jinja2 (autoescaped): the HTML email body; email only."""
+    version: _builtins.int
+    """Bumped by every update; notifications record the version they were rendered from."""
     @_builtins.property
     def params(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Parameters the template uses (informational)."""
+        """Parameters the template uses."""
 
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp:
         """When the wording last changed."""
+
+    @_builtins.property
+    def available_params(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Every variable the kind offers its templates."""
 
     def __init__(
         self,
@@ -222,10 +283,15 @@ class NotificationTemplate(_message.Message):
         params: _abc.Iterable[_builtins.str] | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
+        kind: _builtins.str = ...,
+        locale: _builtins.str = ...,
+        html_body_template: _builtins.str = ...,
+        version: _builtins.int = ...,
+        available_params: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body_template", b"body_template", "channel", b"channel", "etag", b"etag", "name", b"name", "params", b"params", "subject_template", b"subject_template", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_params", b"available_params", "body_template", b"body_template", "channel", b"channel", "etag", b"etag", "html_body_template", b"html_body_template", "kind", b"kind", "locale", b"locale", "name", b"name", "params", b"params", "subject_template", b"subject_template", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -264,8 +330,11 @@ class ListNotificationsRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     CHANNEL_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
-    """"users/{user}", or empty for all (staff only)."""
+    """"users/{user}" (or "users/me"), or empty for all (staff only)."""
     page_size: _builtins.int
     """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
@@ -276,6 +345,16 @@ class ListNotificationsRequest(_message.Message):
     """Only notifications in this status (unspecified: any)."""
     channel: Global___NotificationChannel.ValueType
     """Only notifications on this channel (unspecified: any)."""
+    kind: _builtins.str
+    """Only this kind, e.g. "overdue" (empty: any)."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Only those created at or after this time."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Only those created before this time."""
+
     def __init__(
         self,
         *,
@@ -284,10 +363,13 @@ class ListNotificationsRequest(_message.Message):
         page_token: _builtins.str = ...,
         status: Global___NotificationStatus.ValueType = ...,
         channel: Global___NotificationChannel.ValueType = ...,
+        kind: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "end_time", b"end_time", "kind", b"kind", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent", "start_time", b"start_time", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -363,11 +445,13 @@ class SendNotificationRequest(_message.Message):
     channel: Global___NotificationChannel.ValueType
     """How to deliver it; the user must have opted in to it (else FAILED_PRECONDITION)."""
     template: _builtins.str
-    """"notificationTemplates/{template}"; or leave empty and give `subject` and `body`."""
+    """"notificationTemplates/{template}" of the same channel; or leave empty and give `body` (and, for an
+    email, `subject`).
+    """
     subject: _builtins.str
-    """Subject of a literal email (when `template` is empty)."""
+    """Subject of a literal email (when `template` is empty), at most 200 characters."""
     body: _builtins.str
-    """Text of a literal message (when `template` is empty)."""
+    """Text of a literal message (when `template` is empty); at most 1,600 characters for an SMS."""
     request_id: _builtins.str
     """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
     instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.

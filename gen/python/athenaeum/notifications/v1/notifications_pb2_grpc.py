@@ -26,11 +26,13 @@ if _version_not_supported:
 
 
 class NotificationsServiceStub:
-    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
+    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
+    receipts, the welcome and security notices. Most are created from loans and users events (one event ->
+    zero or more notifications, by the patron's preferences); SendNotification is for staff.
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
+    "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
+    "hold_ready_email_ru" or "due_soon_sms_en").
     """
 
     def __init__(self, channel):
@@ -77,11 +79,13 @@ class NotificationsServiceStub:
 
 
 class NotificationsServiceServicer:
-    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
+    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
+    receipts, the welcome and security notices. Most are created from loans and users events (one event ->
+    zero or more notifications, by the patron's preferences); SendNotification is for staff.
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
+    "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
+    "hold_ready_email_ru" or "due_soon_sms_en").
     """
 
     def GetNotification(self, request, context):
@@ -95,17 +99,20 @@ class NotificationsServiceServicer:
 
     def ListNotifications(self, request, context):
         """Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others').
+        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+        PERMISSION_DENIED (a reader listing others').
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def SendNotification(self, request, context):
-        """Queues a notification to a user from a template (or a literal subject and body).
-        Errors: INVALID_ARGUMENT (no recipient, neither template nor body, missing template parameter),
-        NOT_FOUND (no such user or template), FAILED_PRECONDITION (the user opted out of the channel or has no
-        address for it), PERMISSION_DENIED (not a librarian or admin).
+        """Queues a notification to a user from a template (or a literal subject and body, set in the library's
+        letterhead in the user's language).
+        Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
+        characters, a missing template parameter), NOT_FOUND (no such template), FAILED_PRECONDITION
+        (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
+        phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -137,8 +144,9 @@ class NotificationsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateNotificationTemplate(self, request, context):
-        """Changes a template's wording (Jinja2); takes effect for notifications queued afterwards.
-        Errors: INVALID_ARGUMENT (template does not compile, bad mask), NOT_FOUND (no such template),
+        """Changes a template's wording (Jinja2, sandboxed); takes effect for notifications queued afterwards.
+        Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
+        offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
         ABORTED (stale etag), PERMISSION_DENIED (not an admin).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -192,11 +200,13 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class NotificationsService:
-    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
+    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
+    receipts, the welcome and security notices. Most are created from loans and users events (one event ->
+    zero or more notifications, by the patron's preferences); SendNotification is for staff.
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
+    "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
+    "hold_ready_email_ru" or "due_soon_sms_en").
     """
 
     @staticmethod

@@ -27,11 +27,13 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class NotificationsServiceStub:
-    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
+    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
+    receipts, the welcome and security notices. Most are created from loans and users events (one event ->
+    zero or more notifications, by the patron's preferences); SendNotification is for staff.
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
+    "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
+    "hold_ready_email_ru" or "due_soon_sms_en").
     """
 
     @_typing.overload
@@ -45,13 +47,16 @@ class NotificationsServiceStub:
     """
     ListNotifications: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.ListNotificationsRequest, _notifications_pb2.ListNotificationsResponse]
     """Lists notifications, newest first; under "users/{user}" only those sent to that user.
-    Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others').
+    Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+    PERMISSION_DENIED (a reader listing others').
     """
     SendNotification: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.SendNotificationRequest, _notifications_pb2.Notification]
-    """Queues a notification to a user from a template (or a literal subject and body).
-    Errors: INVALID_ARGUMENT (no recipient, neither template nor body, missing template parameter),
-    NOT_FOUND (no such user or template), FAILED_PRECONDITION (the user opted out of the channel or has no
-    address for it), PERMISSION_DENIED (not a librarian or admin).
+    """Queues a notification to a user from a template (or a literal subject and body, set in the library's
+    letterhead in the user's language).
+    Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
+    characters, a missing template parameter), NOT_FOUND (no such template), FAILED_PRECONDITION
+    (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
+    phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
     """
     RetryNotification: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.RetryNotificationRequest, _notifications_pb2.Notification]
     """Queues a FAILED notification for another attempt.
@@ -67,18 +72,21 @@ class NotificationsServiceStub:
     Errors: INVALID_ARGUMENT (bad page_token).
     """
     UpdateNotificationTemplate: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.UpdateNotificationTemplateRequest, _notifications_pb2.NotificationTemplate]
-    """Changes a template's wording (Jinja2); takes effect for notifications queued afterwards.
-    Errors: INVALID_ARGUMENT (template does not compile, bad mask), NOT_FOUND (no such template),
+    """Changes a template's wording (Jinja2, sandboxed); takes effect for notifications queued afterwards.
+    Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
+    offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
     ABORTED (stale etag), PERMISSION_DENIED (not an admin).
     """
 
 @_typing.type_check_only
 class NotificationsServiceAsyncStub(NotificationsServiceStub):
-    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
+    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
+    receipts, the welcome and security notices. Most are created from loans and users events (one event ->
+    zero or more notifications, by the patron's preferences); SendNotification is for staff.
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
+    "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
+    "hold_ready_email_ru" or "due_soon_sms_en").
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -89,13 +97,16 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     """
     ListNotifications: _aio.UnaryUnaryMultiCallable[_notifications_pb2.ListNotificationsRequest, _notifications_pb2.ListNotificationsResponse]  # type: ignore[assignment]
     """Lists notifications, newest first; under "users/{user}" only those sent to that user.
-    Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others').
+    Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+    PERMISSION_DENIED (a reader listing others').
     """
     SendNotification: _aio.UnaryUnaryMultiCallable[_notifications_pb2.SendNotificationRequest, _notifications_pb2.Notification]  # type: ignore[assignment]
-    """Queues a notification to a user from a template (or a literal subject and body).
-    Errors: INVALID_ARGUMENT (no recipient, neither template nor body, missing template parameter),
-    NOT_FOUND (no such user or template), FAILED_PRECONDITION (the user opted out of the channel or has no
-    address for it), PERMISSION_DENIED (not a librarian or admin).
+    """Queues a notification to a user from a template (or a literal subject and body, set in the library's
+    letterhead in the user's language).
+    Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
+    characters, a missing template parameter), NOT_FOUND (no such template), FAILED_PRECONDITION
+    (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
+    phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
     """
     RetryNotification: _aio.UnaryUnaryMultiCallable[_notifications_pb2.RetryNotificationRequest, _notifications_pb2.Notification]  # type: ignore[assignment]
     """Queues a FAILED notification for another attempt.
@@ -111,17 +122,20 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     Errors: INVALID_ARGUMENT (bad page_token).
     """
     UpdateNotificationTemplate: _aio.UnaryUnaryMultiCallable[_notifications_pb2.UpdateNotificationTemplateRequest, _notifications_pb2.NotificationTemplate]  # type: ignore[assignment]
-    """Changes a template's wording (Jinja2); takes effect for notifications queued afterwards.
-    Errors: INVALID_ARGUMENT (template does not compile, bad mask), NOT_FOUND (no such template),
+    """Changes a template's wording (Jinja2, sandboxed); takes effect for notifications queued afterwards.
+    Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
+    offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
     ABORTED (stale etag), PERMISSION_DENIED (not an admin).
     """
 
 class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup.
-    Most are created from loans events; SendNotification is for staff and tests.
+    """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
+    receipts, the welcome and security notices. Most are created from loans and users events (one event ->
+    zero or more notifications, by the patron's preferences); SendNotification is for staff.
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
-    "notificationTemplates/{template}" ({template} a snake_case id such as "hold_ready").
+    "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
+    "hold_ready_email_ru" or "due_soon_sms_en").
     """
 
     @_abc_1.abstractmethod
@@ -142,7 +156,8 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notifications_pb2.ListNotificationsResponse, _abc.Awaitable[_notifications_pb2.ListNotificationsResponse]]:
         """Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others').
+        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+        PERMISSION_DENIED (a reader listing others').
         """
 
     @_abc_1.abstractmethod
@@ -151,10 +166,12 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _notifications_pb2.SendNotificationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_notifications_pb2.Notification, _abc.Awaitable[_notifications_pb2.Notification]]:
-        """Queues a notification to a user from a template (or a literal subject and body).
-        Errors: INVALID_ARGUMENT (no recipient, neither template nor body, missing template parameter),
-        NOT_FOUND (no such user or template), FAILED_PRECONDITION (the user opted out of the channel or has no
-        address for it), PERMISSION_DENIED (not a librarian or admin).
+        """Queues a notification to a user from a template (or a literal subject and body, set in the library's
+        letterhead in the user's language).
+        Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
+        characters, a missing template parameter), NOT_FOUND (no such template), FAILED_PRECONDITION
+        (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
+        phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
         """
 
     @_abc_1.abstractmethod
@@ -194,8 +211,9 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _notifications_pb2.UpdateNotificationTemplateRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_notifications_pb2.NotificationTemplate, _abc.Awaitable[_notifications_pb2.NotificationTemplate]]:
-        """Changes a template's wording (Jinja2); takes effect for notifications queued afterwards.
-        Errors: INVALID_ARGUMENT (template does not compile, bad mask), NOT_FOUND (no such template),
+        """Changes a template's wording (Jinja2, sandboxed); takes effect for notifications queued afterwards.
+        Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
+        offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
         ABORTED (stale etag), PERMISSION_DENIED (not an admin).
         """
 

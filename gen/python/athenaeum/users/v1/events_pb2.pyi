@@ -155,6 +155,38 @@ class UserStatusChanged(_message.Message):
 Global___UserStatusChanged: _TypeAlias = UserStatusChanged  # noqa: Y015
 
 @_typing.final
+class PasswordChanged(_message.Message):
+    """The owner changed their password (ChangePassword); their other sessions were revoked with it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    name: _builtins.str
+    """"users/{user}"."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "name", b"name", "occur_time", b"occur_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PasswordChanged: _TypeAlias = PasswordChanged  # noqa: Y015
+
+@_typing.final
 class UserLoggedIn(_message.Message):
     """Someone signed in (audit trail)."""
 
@@ -243,7 +275,7 @@ class SessionRevoked(_message.Message):
     name: _builtins.str
     """"users/{user}"."""
     reason: _builtins.str
-    """"logout", "refresh_token_reuse", "account_deactivated" or "account_blocked"."""
+    """"logout", "refresh_token_reuse", "password_changed", "account_deactivated" or "account_blocked"."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""

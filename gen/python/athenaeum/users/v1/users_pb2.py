@@ -23,6 +23,7 @@ _sym_db = _symbol_database.Default()
 
 
 from athenaeum.api.v1 import access_pb2 as athenaeum_dot_api_dot_v1_dot_access__pb2
+from athenaeum.api.v1 import limits_pb2 as athenaeum_dot_api_dot_v1_dot_limits__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
@@ -30,7 +31,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61thenaeum/users/v1/users.proto\x12\x12\x61thenaeum.users.v1\x1a\x1d\x61thenaeum/api/v1/access.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8c\x04\n\x04User\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12\x19\n\x0b\x63\x61rd_number\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\x0fpatron_category\x18\x06 \x01(\t\x12*\n\x04role\x18\x07 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12.\n\x06status\x18\x08 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12M\n\x18notification_preferences\x18\t \x01(\x0b\x32+.athenaeum.users.v1.NotificationPreferences\x12\x13\n\x0bhome_branch\x18\n \x01(\t\x12\x15\n\rstatus_reason\x18\x0b \x01(\t\x12/\n\x0b\x65xpire_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0f \x01(\t\"C\n\x17NotificationPreferences\x12\x14\n\x0c\x65mail_opt_in\x18\x01 \x01(\x08\x12\x12\n\nsms_opt_in\x18\x02 \x01(\x08\"m\n\x11\x43reateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.UserB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x04\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"$\n\x0eGetUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xbd\x01\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12*\n\x04role\x18\x03 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\r\n\x05query\x18\x05 \x01(\t\x12\x17\n\x0fpatron_category\x18\x06 \x01(\t\"i\n\x11ListUsersResponse\x12\'\n\x05users\x18\x01 \x03(\x0b\x32\x18.athenaeum.users.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x86\x01\n\x11UpdateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.UserB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"I\n\x11\x44\x65leteUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"4\n\x1eGetBorrowingEligibilityRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x82\x02\n\x14\x42orrowingEligibility\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65ligible\x18\x02 \x01(\x08\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x17\n\x0fpatron_category\x18\x05 \x01(\t\x12*\n\x04role\x18\x06 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhome_branch\x18\x08 \x01(\t\"\xc7\x01\n\x0fRegisterRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12M\n\x18notification_preferences\x18\x05 \x01(\x0b\x32+.athenaeum.users.v1.NotificationPreferences\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"j\n\x10RegisterResponse\x12&\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.User\x12.\n\x06tokens\x18\x02 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\"<\n\x0cLoginRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"g\n\rLoginResponse\x12.\n\x06tokens\x18\x01 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\x12&\n\x04user\x18\x02 \x01(\x0b\x32\x18.athenaeum.users.v1.User\"\xca\x01\n\nAuthTokens\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12=\n\x19refresh_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntoken_type\x18\x05 \x01(\t\"2\n\x13RefreshTokenRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"F\n\x14RefreshTokenResponse\x12.\n\x06tokens\x18\x01 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\",\n\rLogoutRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"-\n\x04Jwks\x12%\n\x04keys\x18\x01 \x03(\x0b\x32\x17.athenaeum.users.v1.Jwk\"r\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x0b\n\x03use\x18\x03 \x01(\t\x12\x0b\n\x03\x61lg\x18\x04 \x01(\t\x12\x0b\n\x03\x63rv\x18\x05 \x01(\t\x12\t\n\x01x\x18\x06 \x01(\t\x12\t\n\x01y\x18\x07 \x01(\t\x12\t\n\x01n\x18\x08 \x01(\t\x12\t\n\x01\x65\x18\t \x01(\t*i\n\x08UserRole\x12\x19\n\x15USER_ROLE_UNSPECIFIED\x10\x00\x12\x14\n\x10USER_ROLE_READER\x10\x01\x12\x17\n\x13USER_ROLE_LIBRARIAN\x10\x02\x12\x13\n\x0fUSER_ROLE_ADMIN\x10\x03*\x90\x01\n\nUserStatus\x12\x1b\n\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12USER_STATUS_ACTIVE\x10\x01\x12\x17\n\x13USER_STATUS_BLOCKED\x10\x02\x12\x17\n\x13USER_STATUS_EXPIRED\x10\x03\x12\x1b\n\x17USER_STATUS_DEACTIVATED\x10\x04\x32\xd7\x05\n\x0cUsersService\x12i\n\nCreateUser\x12%.athenaeum.users.v1.CreateUserRequest\x1a\x18.athenaeum.users.v1.User\"\x1a\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12o\n\x07GetUser\x12\".athenaeum.users.v1.GetUserRequest\x1a\x18.athenaeum.users.v1.User\"&\x8a\xb5\x18\x08\x08\x04\x12\x04name\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=users/*}\x12q\n\tListUsers\x12$.athenaeum.users.v1.ListUsersRequest\x1a%.athenaeum.users.v1.ListUsersResponse\"\x17\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/users\x12\x85\x01\n\nUpdateUser\x12%.athenaeum.users.v1.UpdateUserRequest\x1a\x18.athenaeum.users.v1.User\"6\x8a\xb5\x18\r\x08\x04\x12\tuser.name\x82\xd3\xe4\x93\x02\x1f\x32\x17/v1/{user.name=users/*}:\x04user\x12o\n\nDeleteUser\x12%.athenaeum.users.v1.DeleteUserRequest\x1a\x18.athenaeum.users.v1.User\" \x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=users/*}\x12\x7f\n\x17GetBorrowingEligibility\x12\x32.athenaeum.users.v1.GetBorrowingEligibilityRequest\x1a(.athenaeum.users.v1.BorrowingEligibility\"\x06\x8a\xb5\x18\x02\x08\x02\x32\xe5\x04\n\x0b\x41uthService\x12y\n\x08Register\x12#.athenaeum.users.v1.RegisterRequest\x1a$.athenaeum.users.v1.RegisterResponse\"\"\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth/register:\x01*\x12m\n\x05Login\x12 .athenaeum.users.v1.LoginRequest\x1a!.athenaeum.users.v1.LoginResponse\"\x1f\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12\x84\x01\n\x0cRefreshToken\x12\'.athenaeum.users.v1.RefreshTokenRequest\x1a(.athenaeum.users.v1.RefreshTokenResponse\"!\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12\x65\n\x06Logout\x12!.athenaeum.users.v1.LogoutRequest\x1a\x16.google.protobuf.Empty\" \x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12~\n\x07GetJwks\x12\".athenaeum.users.v1.GetJwksRequest\x1a\x18.athenaeum.users.v1.Jwks\"5\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02)\x12\r/v1/auth/jwksZ\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1e\x61thenaeum/users/v1/users.proto\x12\x12\x61thenaeum.users.v1\x1a\x1d\x61thenaeum/api/v1/access.proto\x1a\x1d\x61thenaeum/api/v1/limits.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xaf\x04\n\x04User\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x13\n\x05\x65mail\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12\x19\n\x0b\x63\x61rd_number\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\x0fpatron_category\x18\x06 \x01(\t\x12*\n\x04role\x18\x07 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12.\n\x06status\x18\x08 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12M\n\x18notification_preferences\x18\t \x01(\x0b\x32+.athenaeum.users.v1.NotificationPreferences\x12\x13\n\x0bhome_branch\x18\n \x01(\t\x12\x15\n\rstatus_reason\x18\x0b \x01(\t\x12/\n\x0b\x65xpire_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0f \x01(\t\x12\x0e\n\x06locale\x18\x10 \x01(\t\x12\x11\n\ttime_zone\x18\x11 \x01(\t\"\xe5\x01\n\x17NotificationPreferences\x12\x14\n\x0c\x65mail_opt_in\x18\x01 \x01(\x08\x12\x12\n\nsms_opt_in\x18\x02 \x01(\x08\x12O\n\x05kinds\x18\x03 \x03(\x0b\x32\x36.athenaeum.users.v1.NotificationPreferences.KindsEntryB\x08\x92\xb5\x18\x04\x08(\x10\x14\x1aO\n\nKindsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x30\n\x05value\x18\x02 \x01(\x0b\x32!.athenaeum.users.v1.ChannelChoice:\x02\x38\x01\"+\n\rChannelChoice\x12\r\n\x05\x65mail\x18\x01 \x01(\x08\x12\x0b\n\x03sms\x18\x02 \x01(\x08\"m\n\x11\x43reateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.UserB\x04\xe2\x41\x01\x02\x12\x16\n\x08password\x18\x02 \x01(\tB\x04\xe2\x41\x01\x04\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"$\n\x0eGetUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\xbd\x01\n\x10ListUsersRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12*\n\x04role\x18\x03 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\r\n\x05query\x18\x05 \x01(\t\x12\x17\n\x0fpatron_category\x18\x06 \x01(\t\"i\n\x11ListUsersResponse\x12\'\n\x05users\x18\x01 \x03(\x0b\x32\x18.athenaeum.users.v1.User\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x12\n\ntotal_size\x18\x03 \x01(\x05\"\x86\x01\n\x11UpdateUserRequest\x12,\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.UserB\x04\xe2\x41\x01\x02\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"i\n\x15\x43hangePasswordRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1f\n\x10\x63urrent_password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x1b\n\x0cnew_password\x18\x03 \x01(\tB\x05\xe2\x41\x02\x02\x04\"I\n\x11\x44\x65leteUserRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"4\n\x1eGetBorrowingEligibilityRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x82\x02\n\x14\x42orrowingEligibility\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08\x65ligible\x18\x02 \x01(\x08\x12.\n\x06status\x18\x03 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\x0f\n\x07reasons\x18\x04 \x03(\t\x12\x17\n\x0fpatron_category\x18\x05 \x01(\t\x12*\n\x04role\x18\x06 \x01(\x0e\x32\x1c.athenaeum.users.v1.UserRole\x12/\n\x0b\x65xpire_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0bhome_branch\x18\x08 \x01(\t\"\xc7\x01\n\x0fRegisterRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\r\n\x05phone\x18\x04 \x01(\t\x12M\n\x18notification_preferences\x18\x05 \x01(\x0b\x32+.athenaeum.users.v1.NotificationPreferences\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"j\n\x10RegisterResponse\x12&\n\x04user\x18\x01 \x01(\x0b\x32\x18.athenaeum.users.v1.User\x12.\n\x06tokens\x18\x02 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\"<\n\x0cLoginRequest\x12\x13\n\x05\x65mail\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\x08password\x18\x02 \x01(\tB\x05\xe2\x41\x02\x02\x04\"g\n\rLoginResponse\x12.\n\x06tokens\x18\x01 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\x12&\n\x04user\x18\x02 \x01(\x0b\x32\x18.athenaeum.users.v1.User\"\xca\x01\n\nAuthTokens\x12\x14\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\t\x12<\n\x18\x61\x63\x63\x65ss_token_expire_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rrefresh_token\x18\x03 \x01(\t\x12=\n\x19refresh_token_expire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\ntoken_type\x18\x05 \x01(\t\"2\n\x13RefreshTokenRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"F\n\x14RefreshTokenResponse\x12.\n\x06tokens\x18\x01 \x01(\x0b\x32\x1e.athenaeum.users.v1.AuthTokens\",\n\rLogoutRequest\x12\x1b\n\rrefresh_token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x10\n\x0eGetJwksRequest\"-\n\x04Jwks\x12%\n\x04keys\x18\x01 \x03(\x0b\x32\x17.athenaeum.users.v1.Jwk\"r\n\x03Jwk\x12\x0b\n\x03kty\x18\x01 \x01(\t\x12\x0b\n\x03kid\x18\x02 \x01(\t\x12\x0b\n\x03use\x18\x03 \x01(\t\x12\x0b\n\x03\x61lg\x18\x04 \x01(\t\x12\x0b\n\x03\x63rv\x18\x05 \x01(\t\x12\t\n\x01x\x18\x06 \x01(\t\x12\t\n\x01y\x18\x07 \x01(\t\x12\t\n\x01n\x18\x08 \x01(\t\x12\t\n\x01\x65\x18\t \x01(\t*i\n\x08UserRole\x12\x19\n\x15USER_ROLE_UNSPECIFIED\x10\x00\x12\x14\n\x10USER_ROLE_READER\x10\x01\x12\x17\n\x13USER_ROLE_LIBRARIAN\x10\x02\x12\x13\n\x0fUSER_ROLE_ADMIN\x10\x03*\x90\x01\n\nUserStatus\x12\x1b\n\x17USER_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12USER_STATUS_ACTIVE\x10\x01\x12\x17\n\x13USER_STATUS_BLOCKED\x10\x02\x12\x17\n\x13USER_STATUS_EXPIRED\x10\x03\x12\x1b\n\x17USER_STATUS_DEACTIVATED\x10\x04\x32\xe1\x06\n\x0cUsersService\x12i\n\nCreateUser\x12%.athenaeum.users.v1.CreateUserRequest\x1a\x18.athenaeum.users.v1.User\"\x1a\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x0e\"\t/v1/users:\x01*\x12o\n\x07GetUser\x12\".athenaeum.users.v1.GetUserRequest\x1a\x18.athenaeum.users.v1.User\"&\x8a\xb5\x18\x08\x08\x04\x12\x04name\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=users/*}\x12q\n\tListUsers\x12$.athenaeum.users.v1.ListUsersRequest\x1a%.athenaeum.users.v1.ListUsersResponse\"\x17\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x0b\x12\t/v1/users\x12\x85\x01\n\nUpdateUser\x12%.athenaeum.users.v1.UpdateUserRequest\x1a\x18.athenaeum.users.v1.User\"6\x8a\xb5\x18\r\x08\x04\x12\tuser.name\x82\xd3\xe4\x93\x02\x1f\x32\x17/v1/{user.name=users/*}:\x04user\x12\x87\x01\n\x0e\x43hangePassword\x12).athenaeum.users.v1.ChangePasswordRequest\x1a\x16.google.protobuf.Empty\"2\x8a\xb5\x18\x02\x08\x03\x82\xd3\xe4\x93\x02&\"!/v1/{name=users/*}:changePassword:\x01*\x12o\n\nDeleteUser\x12%.athenaeum.users.v1.DeleteUserRequest\x1a\x18.athenaeum.users.v1.User\" \x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=users/*}\x12\x7f\n\x17GetBorrowingEligibility\x12\x32.athenaeum.users.v1.GetBorrowingEligibilityRequest\x1a(.athenaeum.users.v1.BorrowingEligibility\"\x06\x8a\xb5\x18\x02\x08\x02\x32\xe5\x04\n\x0b\x41uthService\x12y\n\x08Register\x12#.athenaeum.users.v1.RegisterRequest\x1a$.athenaeum.users.v1.RegisterResponse\"\"\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x16\"\x11/v1/auth/register:\x01*\x12m\n\x05Login\x12 .athenaeum.users.v1.LoginRequest\x1a!.athenaeum.users.v1.LoginResponse\"\x1f\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x13\"\x0e/v1/auth/login:\x01*\x12\x84\x01\n\x0cRefreshToken\x12\'.athenaeum.users.v1.RefreshTokenRequest\x1a(.athenaeum.users.v1.RefreshTokenResponse\"!\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x15\"\x10/v1/auth/refresh:\x01*\x12\x65\n\x06Logout\x12!.athenaeum.users.v1.LogoutRequest\x1a\x16.google.protobuf.Empty\" \x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02\x14\"\x0f/v1/auth/logout:\x01*\x12~\n\x07GetJwks\x12\".athenaeum.users.v1.GetJwksRequest\x1a\x18.athenaeum.users.v1.Jwks\"5\x8a\xb5\x18\x02\x08\x01\x82\xd3\xe4\x93\x02)\x12\r/v1/auth/jwksZ\x18\x12\x16/.well-known/jwks.jsonb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -47,6 +48,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USER'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_USER'].fields_by_name['update_time']._loaded_options = None
   _globals['_USER'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATIONPREFERENCES_KINDSENTRY']._loaded_options = None
+  _globals['_NOTIFICATIONPREFERENCES_KINDSENTRY']._serialized_options = b'8\001'
+  _globals['_NOTIFICATIONPREFERENCES'].fields_by_name['kinds']._loaded_options = None
+  _globals['_NOTIFICATIONPREFERENCES'].fields_by_name['kinds']._serialized_options = b'\222\265\030\004\010(\020\024'
   _globals['_CREATEUSERREQUEST'].fields_by_name['user']._loaded_options = None
   _globals['_CREATEUSERREQUEST'].fields_by_name['user']._serialized_options = b'\342A\001\002'
   _globals['_CREATEUSERREQUEST'].fields_by_name['password']._loaded_options = None
@@ -55,6 +60,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETUSERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_UPDATEUSERREQUEST'].fields_by_name['user']._loaded_options = None
   _globals['_UPDATEUSERREQUEST'].fields_by_name['user']._serialized_options = b'\342A\001\002'
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['name']._loaded_options = None
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['current_password']._loaded_options = None
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['current_password']._serialized_options = b'\342A\002\002\004'
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['new_password']._loaded_options = None
+  _globals['_CHANGEPASSWORDREQUEST'].fields_by_name['new_password']._serialized_options = b'\342A\002\002\004'
   _globals['_DELETEUSERREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_DELETEUSERREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
   _globals['_GETBORROWINGELIGIBILITYREQUEST'].fields_by_name['name']._loaded_options = None
@@ -79,6 +90,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERSSERVICE'].methods_by_name['ListUsers']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\013\022\t/v1/users'
   _globals['_USERSSERVICE'].methods_by_name['UpdateUser']._loaded_options = None
   _globals['_USERSSERVICE'].methods_by_name['UpdateUser']._serialized_options = b'\212\265\030\r\010\004\022\tuser.name\202\323\344\223\002\0372\027/v1/{user.name=users/*}:\004user'
+  _globals['_USERSSERVICE'].methods_by_name['ChangePassword']._loaded_options = None
+  _globals['_USERSSERVICE'].methods_by_name['ChangePassword']._serialized_options = b'\212\265\030\002\010\003\202\323\344\223\002&\"!/v1/{name=users/*}:changePassword:\001*'
   _globals['_USERSSERVICE'].methods_by_name['DeleteUser']._loaded_options = None
   _globals['_USERSSERVICE'].methods_by_name['DeleteUser']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\024*\022/v1/{name=users/*}'
   _globals['_USERSSERVICE'].methods_by_name['GetBorrowingEligibility']._loaded_options = None
@@ -93,54 +106,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_AUTHSERVICE'].methods_by_name['Logout']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002\024\"\017/v1/auth/logout:\001*'
   _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._loaded_options = None
   _globals['_AUTHSERVICE'].methods_by_name['GetJwks']._serialized_options = b'\212\265\030\002\010\001\202\323\344\223\002)\022\r/v1/auth/jwksZ\030\022\026/.well-known/jwks.json'
-  _globals['_USERROLE']._serialized_start=2848
-  _globals['_USERROLE']._serialized_end=2953
-  _globals['_USERSTATUS']._serialized_start=2956
-  _globals['_USERSTATUS']._serialized_end=3100
-  _globals['_USER']._serialized_start=245
-  _globals['_USER']._serialized_end=769
-  _globals['_NOTIFICATIONPREFERENCES']._serialized_start=771
-  _globals['_NOTIFICATIONPREFERENCES']._serialized_end=838
-  _globals['_CREATEUSERREQUEST']._serialized_start=840
-  _globals['_CREATEUSERREQUEST']._serialized_end=949
-  _globals['_GETUSERREQUEST']._serialized_start=951
-  _globals['_GETUSERREQUEST']._serialized_end=987
-  _globals['_LISTUSERSREQUEST']._serialized_start=990
-  _globals['_LISTUSERSREQUEST']._serialized_end=1179
-  _globals['_LISTUSERSRESPONSE']._serialized_start=1181
-  _globals['_LISTUSERSRESPONSE']._serialized_end=1286
-  _globals['_UPDATEUSERREQUEST']._serialized_start=1289
-  _globals['_UPDATEUSERREQUEST']._serialized_end=1423
-  _globals['_DELETEUSERREQUEST']._serialized_start=1425
-  _globals['_DELETEUSERREQUEST']._serialized_end=1498
-  _globals['_GETBORROWINGELIGIBILITYREQUEST']._serialized_start=1500
-  _globals['_GETBORROWINGELIGIBILITYREQUEST']._serialized_end=1552
-  _globals['_BORROWINGELIGIBILITY']._serialized_start=1555
-  _globals['_BORROWINGELIGIBILITY']._serialized_end=1813
-  _globals['_REGISTERREQUEST']._serialized_start=1816
-  _globals['_REGISTERREQUEST']._serialized_end=2015
-  _globals['_REGISTERRESPONSE']._serialized_start=2017
-  _globals['_REGISTERRESPONSE']._serialized_end=2123
-  _globals['_LOGINREQUEST']._serialized_start=2125
-  _globals['_LOGINREQUEST']._serialized_end=2185
-  _globals['_LOGINRESPONSE']._serialized_start=2187
-  _globals['_LOGINRESPONSE']._serialized_end=2290
-  _globals['_AUTHTOKENS']._serialized_start=2293
-  _globals['_AUTHTOKENS']._serialized_end=2495
-  _globals['_REFRESHTOKENREQUEST']._serialized_start=2497
-  _globals['_REFRESHTOKENREQUEST']._serialized_end=2547
-  _globals['_REFRESHTOKENRESPONSE']._serialized_start=2549
-  _globals['_REFRESHTOKENRESPONSE']._serialized_end=2619
-  _globals['_LOGOUTREQUEST']._serialized_start=2621
-  _globals['_LOGOUTREQUEST']._serialized_end=2665
-  _globals['_GETJWKSREQUEST']._serialized_start=2667
-  _globals['_GETJWKSREQUEST']._serialized_end=2683
-  _globals['_JWKS']._serialized_start=2685
-  _globals['_JWKS']._serialized_end=2730
-  _globals['_JWK']._serialized_start=2732
-  _globals['_JWK']._serialized_end=2846
-  _globals['_USERSSERVICE']._serialized_start=3103
-  _globals['_USERSSERVICE']._serialized_end=3830
-  _globals['_AUTHSERVICE']._serialized_start=3833
-  _globals['_AUTHSERVICE']._serialized_end=4446
+  _globals['_USERROLE']._serialized_start=3229
+  _globals['_USERROLE']._serialized_end=3334
+  _globals['_USERSTATUS']._serialized_start=3337
+  _globals['_USERSTATUS']._serialized_end=3481
+  _globals['_USER']._serialized_start=276
+  _globals['_USER']._serialized_end=835
+  _globals['_NOTIFICATIONPREFERENCES']._serialized_start=838
+  _globals['_NOTIFICATIONPREFERENCES']._serialized_end=1067
+  _globals['_NOTIFICATIONPREFERENCES_KINDSENTRY']._serialized_start=988
+  _globals['_NOTIFICATIONPREFERENCES_KINDSENTRY']._serialized_end=1067
+  _globals['_CHANNELCHOICE']._serialized_start=1069
+  _globals['_CHANNELCHOICE']._serialized_end=1112
+  _globals['_CREATEUSERREQUEST']._serialized_start=1114
+  _globals['_CREATEUSERREQUEST']._serialized_end=1223
+  _globals['_GETUSERREQUEST']._serialized_start=1225
+  _globals['_GETUSERREQUEST']._serialized_end=1261
+  _globals['_LISTUSERSREQUEST']._serialized_start=1264
+  _globals['_LISTUSERSREQUEST']._serialized_end=1453
+  _globals['_LISTUSERSRESPONSE']._serialized_start=1455
+  _globals['_LISTUSERSRESPONSE']._serialized_end=1560
+  _globals['_UPDATEUSERREQUEST']._serialized_start=1563
+  _globals['_UPDATEUSERREQUEST']._serialized_end=1697
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_start=1699
+  _globals['_CHANGEPASSWORDREQUEST']._serialized_end=1804
+  _globals['_DELETEUSERREQUEST']._serialized_start=1806
+  _globals['_DELETEUSERREQUEST']._serialized_end=1879
+  _globals['_GETBORROWINGELIGIBILITYREQUEST']._serialized_start=1881
+  _globals['_GETBORROWINGELIGIBILITYREQUEST']._serialized_end=1933
+  _globals['_BORROWINGELIGIBILITY']._serialized_start=1936
+  _globals['_BORROWINGELIGIBILITY']._serialized_end=2194
+  _globals['_REGISTERREQUEST']._serialized_start=2197
+  _globals['_REGISTERREQUEST']._serialized_end=2396
+  _globals['_REGISTERRESPONSE']._serialized_start=2398
+  _globals['_REGISTERRESPONSE']._serialized_end=2504
+  _globals['_LOGINREQUEST']._serialized_start=2506
+  _globals['_LOGINREQUEST']._serialized_end=2566
+  _globals['_LOGINRESPONSE']._serialized_start=2568
+  _globals['_LOGINRESPONSE']._serialized_end=2671
+  _globals['_AUTHTOKENS']._serialized_start=2674
+  _globals['_AUTHTOKENS']._serialized_end=2876
+  _globals['_REFRESHTOKENREQUEST']._serialized_start=2878
+  _globals['_REFRESHTOKENREQUEST']._serialized_end=2928
+  _globals['_REFRESHTOKENRESPONSE']._serialized_start=2930
+  _globals['_REFRESHTOKENRESPONSE']._serialized_end=3000
+  _globals['_LOGOUTREQUEST']._serialized_start=3002
+  _globals['_LOGOUTREQUEST']._serialized_end=3046
+  _globals['_GETJWKSREQUEST']._serialized_start=3048
+  _globals['_GETJWKSREQUEST']._serialized_end=3064
+  _globals['_JWKS']._serialized_start=3066
+  _globals['_JWKS']._serialized_end=3111
+  _globals['_JWK']._serialized_start=3113
+  _globals['_JWK']._serialized_end=3227
+  _globals['_USERSSERVICE']._serialized_start=3484
+  _globals['_USERSSERVICE']._serialized_end=4349
+  _globals['_AUTHSERVICE']._serialized_start=4352
+  _globals['_AUTHSERVICE']._serialized_end=4965
 # @@protoc_insertion_point(module_scope)

@@ -102,6 +102,8 @@ class User(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"users/{user}". Assigned by the server."""
     email: _builtins.str
@@ -128,6 +130,10 @@ class User(_message.Message):
     """Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
     one is refused with ABORTED. Empty on input: no check.
     """
+    locale: _builtins.str
+    """Language of the notifications the user receives: "en" or "ru"; empty: the library's default."""
+    time_zone: _builtins.str
+    """IANA time zone the user's notifications show times in, e.g. "Europe/Moscow"; empty: the library's."""
     @_builtins.property
     def notification_preferences(self) -> Global___NotificationPreferences:
         """Channels the user accepts notices on (due dates, holds ready, fines)."""
@@ -162,10 +168,12 @@ class User(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
+        locale: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "notification_preferences", b"notification_preferences", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "create_time", b"create_time", "display_name", b"display_name", "email", b"email", "etag", b"etag", "expire_time", b"expire_time", "home_branch", b"home_branch", "name", b"name", "notification_preferences", b"notification_preferences", "patron_category", b"patron_category", "phone", b"phone", "role", b"role", "status", b"status", "status_reason", b"status_reason", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["card_number", b"card_number", "create_time", b"create_time", "display_name", b"display_name", "email", b"email", "etag", b"etag", "expire_time", b"expire_time", "home_branch", b"home_branch", "locale", b"locale", "name", b"name", "notification_preferences", b"notification_preferences", "patron_category", b"patron_category", "phone", b"phone", "role", b"role", "status", b"status", "status_reason", b"status_reason", "time_zone", b"time_zone", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -173,29 +181,89 @@ Global___User: _TypeAlias = User  # noqa: Y015
 
 @_typing.final
 class NotificationPreferences(_message.Message):
-    """Which channels the user accepts notifications on."""
+    """Which notifications the user accepts, per channel and per kind. A kind of notification goes out on a
+    channel when the channel's switch is on and the kind does not turn that channel off. Security notices
+    (password changed, a stolen session) always go by email.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class KindsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        @_builtins.property
+        def value(self) -> Global___ChannelChoice: ...
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: Global___ChannelChoice | None = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _typing.Literal["value", b"value"]  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     EMAIL_OPT_IN_FIELD_NUMBER: _builtins.int
     SMS_OPT_IN_FIELD_NUMBER: _builtins.int
+    KINDS_FIELD_NUMBER: _builtins.int
     email_opt_in: _builtins.bool
     """Send notices by email (to `email`)."""
     sms_opt_in: _builtins.bool
     """Send notices by SMS (to `phone`, which must then be set)."""
+    @_builtins.property
+    def kinds(self) -> _containers.MessageMap[_builtins.str, Global___ChannelChoice]:
+        """Choices per kind of notification, for that kind only (a channel switched off above stays off). Keys:
+        "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
+        "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "fine_assessed", "welcome",
+        "password_changed", "session_revoked", "message" (from staff). At most 20 entries.
+        """
+
     def __init__(
         self,
         *,
         email_opt_in: _builtins.bool = ...,
         sms_opt_in: _builtins.bool = ...,
+        kinds: _abc.Mapping[_builtins.str, Global___ChannelChoice] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email_opt_in", b"email_opt_in", "sms_opt_in", b"sms_opt_in"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email_opt_in", b"email_opt_in", "kinds", b"kinds", "sms_opt_in", b"sms_opt_in"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___NotificationPreferences: _TypeAlias = NotificationPreferences  # noqa: Y015
+
+@_typing.final
+class ChannelChoice(_message.Message):
+    """The channels one kind of notification may use."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    SMS_FIELD_NUMBER: _builtins.int
+    email: _builtins.bool
+    """This kind may go by email (when `email_opt_in` is on)."""
+    sms: _builtins.bool
+    """This kind may go by SMS (when `sms_opt_in` is on and a phone is set)."""
+    def __init__(
+        self,
+        *,
+        email: _builtins.bool = ...,
+        sms: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "sms", b"sms"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChannelChoice: _TypeAlias = ChannelChoice  # noqa: Y015
 
 @_typing.final
 class CreateUserRequest(_message.Message):
@@ -366,6 +434,36 @@ class UpdateUserRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateUserRequest: _TypeAlias = UpdateUserRequest  # noqa: Y015
+
+@_typing.final
+class ChangePasswordRequest(_message.Message):
+    """A change of one's own password."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
+    NEW_PASSWORD_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"users/{user}" or "users/me": the caller's own account."""
+    current_password: _builtins.str
+    """The password the account has now: a stolen access token alone cannot change it."""
+    new_password: _builtins.str
+    """The password from now on (at least 8 characters, not only letters)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        current_password: _builtins.str = ...,
+        new_password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_password", b"current_password", "name", b"name", "new_password", b"new_password"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ChangePasswordRequest: _TypeAlias = ChangePasswordRequest  # noqa: Y015
 
 @_typing.final
 class DeleteUserRequest(_message.Message):

@@ -57,6 +57,11 @@ class UsersServiceStub:
                 request_serializer=athenaeum_dot_users_dot_v1_dot_users__pb2.UpdateUserRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_users_dot_v1_dot_users__pb2.User.FromString,
                 _registered_method=True)
+        self.ChangePassword = channel.unary_unary(
+                '/athenaeum.users.v1.UsersService/ChangePassword',
+                request_serializer=athenaeum_dot_users_dot_v1_dot_users__pb2.ChangePasswordRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
         self.DeleteUser = channel.unary_unary(
                 '/athenaeum.users.v1.UsersService/DeleteUser',
                 request_serializer=athenaeum_dot_users_dot_v1_dot_users__pb2.DeleteUserRequest.SerializeToString,
@@ -110,6 +115,16 @@ class UsersServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ChangePassword(self, request, context):
+        """Changes the caller's own password. The current password is required; every other session of the
+        account is signed out (the one making the call stays signed in), and the owner is told by email.
+        Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
+        password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteUser(self, request, context):
         """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
         Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines),
@@ -149,6 +164,11 @@ def add_UsersServiceServicer_to_server(servicer, server):
                     servicer.UpdateUser,
                     request_deserializer=athenaeum_dot_users_dot_v1_dot_users__pb2.UpdateUserRequest.FromString,
                     response_serializer=athenaeum_dot_users_dot_v1_dot_users__pb2.User.SerializeToString,
+            ),
+            'ChangePassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ChangePassword,
+                    request_deserializer=athenaeum_dot_users_dot_v1_dot_users__pb2.ChangePasswordRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
             'DeleteUser': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteUser,
@@ -271,6 +291,33 @@ class UsersService:
             '/athenaeum.users.v1.UsersService/UpdateUser',
             athenaeum_dot_users_dot_v1_dot_users__pb2.UpdateUserRequest.SerializeToString,
             athenaeum_dot_users_dot_v1_dot_users__pb2.User.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ChangePassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.users.v1.UsersService/ChangePassword',
+            athenaeum_dot_users_dot_v1_dot_users__pb2.ChangePasswordRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

@@ -56,6 +56,12 @@ class UsersServiceStub:
     Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
     ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
     """
+    ChangePassword: _grpc.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]
+    """Changes the caller's own password. The current password is required; every other session of the
+    account is signed out (the one making the call stays signed in), and the owner is told by email.
+    Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
+    password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
+    """
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
     Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines),
@@ -92,6 +98,12 @@ class UsersServiceAsyncStub(UsersServiceStub):
     notification preferences; role, status, patron category and expiry are for librarians and admins.
     Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
     ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
+    """
+    ChangePassword: _aio.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Changes the caller's own password. The current password is required; every other session of the
+    account is signed out (the one making the call stays signed in), and the owner is told by email.
+    Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
+    password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
     """
     DeleteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
@@ -150,6 +162,18 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         notification preferences; role, status, patron category and expiry are for librarians and admins.
         Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
         ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
+        """
+
+    @_abc_1.abstractmethod
+    def ChangePassword(
+        self,
+        request: _users_pb2.ChangePasswordRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Changes the caller's own password. The current password is required; every other session of the
+        account is signed out (the one making the call stays signed in), and the owner is told by email.
+        Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
+        password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
         """
 
     @_abc_1.abstractmethod

@@ -1501,7 +1501,7 @@ default_message_pool.register_message("athenaeum.loans.v1", "Loan", Loan)
 @dataclass(eq=False, repr=False)
 class LoanDueSoon(betterproto2.Message):
     """
-    A loan falls due soon (the scheduler emits one per loan, a configured number of days before due).
+    A loan falls due soon (the scheduler emits one per loan and reminder step before due).
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1524,6 +1524,12 @@ class LoanDueSoon(betterproto2.Message):
     )
     """
     The loan that falls due soon.
+    """
+
+    step: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
+    """
+    Which reminder of the schedule this is (1 = the first); with the loan and its due time it names the
+    reminder, so each goes out once however often it is announced. 0: the publisher does not number them.
     """
 
 
@@ -1602,6 +1608,12 @@ class LoanOverdue(betterproto2.Message):
     overdue_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
     """
     Whole days past due after grace days, as of `occur_time`.
+    """
+
+    step: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
+    """
+    Which overdue notice of the schedule this is (1 = the first); as in LoanDueSoon. 0: not numbered (the
+    notice is then named by `overdue_days`).
     """
 
 

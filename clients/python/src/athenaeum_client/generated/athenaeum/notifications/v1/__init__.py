@@ -81,17 +81,22 @@ class NotificationStatus(betterproto2.Enum):
 
     QUEUED = 1
     """
-    Waiting to be delivered (or to be retried).
+    Pending: waiting to be delivered (or to be retried).
     """
 
     SENT = 2
     """
-    Handed to the mail or SMS gateway.
+    Accepted by the mail server or the SMS provider.
     """
 
     FAILED = 3
     """
-    Gave up after the last attempt.
+    Gave up: a permanent error, or the last attempt failed (`last_error`); RetryNotification queues it again.
+    """
+
+    SUPPRESSED = 4
+    """
+    Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account.
     """
 
     @classmethod
@@ -101,6 +106,7 @@ class NotificationStatus(betterproto2.Enum):
             1: "NOTIFICATION_STATUS_QUEUED",
             2: "NOTIFICATION_STATUS_SENT",
             3: "NOTIFICATION_STATUS_FAILED",
+            4: "NOTIFICATION_STATUS_SUPPRESSED",
         }
 
     @classmethod
@@ -110,6 +116,7 @@ class NotificationStatus(betterproto2.Enum):
             "NOTIFICATION_STATUS_QUEUED": 1,
             "NOTIFICATION_STATUS_SENT": 2,
             "NOTIFICATION_STATUS_FAILED": 3,
+            "NOTIFICATION_STATUS_SUPPRESSED": 4,
         }
 
 
@@ -157,7 +164,7 @@ class ListNotificationsRequest(betterproto2.Message):
 
     parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "users/{user}", or empty for all (staff only).
+    "users/{user}" (or "users/me"), or empty for all (staff only).
     """
 
     page_size: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
@@ -183,6 +190,31 @@ class ListNotificationsRequest(betterproto2.Message):
     )
     """
     Only notifications on this channel (unspecified: any).
+    """
+
+    kind: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Only this kind, e.g. "overdue" (empty: any).
+    """
+
+    start_time: "datetime.datetime | None" = betterproto2.field(
+        7,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Only those created at or after this time.
+    """
+
+    end_time: "datetime.datetime | None" = betterproto2.field(
+        8,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Only those created before this time.
     """
 
 
@@ -301,7 +333,7 @@ class Notification(betterproto2.Message):
 
     address: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    Email address or phone number it was sent to (looked up from the users service when queued).
+    Email address or phone number it was sent to (from the users service's events, when queued).
     """
 
     template: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
@@ -344,12 +376,13 @@ class Notification(betterproto2.Message):
 
     last_error: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
     """
-    The last delivery error, while FAILED or retrying.
+    The last delivery error, while FAILED or retrying (permanent errors say so).
     """
 
     source_event_id: "str" = betterproto2.field(12, betterproto2.TYPE_STRING)
     """
-    The event id that caused it, if any (one notification per event, recipient and channel).
+    The event id that caused it, if any (one notification per event, recipient and channel; a reminder is
+    also sent once per loan and schedule step, whatever its event id).
     """
 
     create_time: "datetime.datetime | None" = betterproto2.field(
@@ -380,6 +413,53 @@ class Notification(betterproto2.Message):
     )
     """
     When it last changed (each attempt included).
+    """
+
+    kind: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
+    """
+    What it is about: "hold_ready", "due_soon", "overdue", "message" (from staff), … (the keys of
+    athenaeum.users.v1.NotificationPreferences.kinds).
+    """
+
+    template_version: "int" = betterproto2.field(17, betterproto2.TYPE_INT64)
+    """
+    The version of the template it was rendered from (templates change; a notification keeps its words).
+    """
+
+    locale: "str" = betterproto2.field(18, betterproto2.TYPE_STRING)
+    """
+    The language it was written in ("en", "ru").
+    """
+
+    provider_message_id: "str" = betterproto2.field(19, betterproto2.TYPE_STRING)
+    """
+    The id the mail server or SMS provider gave the message (Message-ID, provider sid).
+    """
+
+    suppress_reason: "str" = betterproto2.field(20, betterproto2.TYPE_STRING)
+    """
+    Why it was SUPPRESSED (e.g. "the SMS limit of 5 an hour for this recipient was reached").
+    """
+
+    next_attempt_time: "datetime.datetime | None" = betterproto2.field(
+        21,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When the next delivery attempt is due, while QUEUED (later than now in quiet hours or after a
+    temporary failure).
+    """
+
+    event_time: "datetime.datetime | None" = betterproto2.field(
+        22,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When the event that caused it happened (delivery latency is measured from there).
     """
 
 
@@ -463,12 +543,13 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class NotificationTemplate(betterproto2.Message):
     """
-    The wording of one kind of notification on one channel.
+    The wording of one kind of notification on one channel in one language. Jinja2 in a sandbox: only the
+    variables the kind offers (`available_params`) may be used; a template that uses another is refused.
     """
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email".
+    "notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email_en".
     """
 
     channel: "NotificationChannel" = betterproto2.field(
@@ -485,12 +566,12 @@ class NotificationTemplate(betterproto2.Message):
 
     body_template: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    Jinja2.
+    Jinja2: the plain-text email body, or the SMS text.
     """
 
     params: "list[str]" = betterproto2.field(5, betterproto2.TYPE_STRING, repeated=True)
     """
-    Parameters the template uses (informational).
+    Parameters the template uses.
     """
 
     update_time: "datetime.datetime | None" = betterproto2.field(
@@ -507,6 +588,33 @@ class NotificationTemplate(betterproto2.Message):
     """
     Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
     one is refused with ABORTED. Empty on input: no check.
+    """
+
+    kind: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    The kind of notification it words, e.g. "hold_ready".
+    """
+
+    locale: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    "en" or "ru"; a user whose language has no template gets the "en" one.
+    """
+
+    html_body_template: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
+    """
+    Jinja2 (autoescaped): the HTML email body; email only.
+    """
+
+    version: "int" = betterproto2.field(11, betterproto2.TYPE_INT64)
+    """
+    Bumped by every update; notifications record the version they were rendered from.
+    """
+
+    available_params: "list[str]" = betterproto2.field(
+        12, betterproto2.TYPE_STRING, repeated=True
+    )
+    """
+    Every variable the kind offers its templates.
     """
 
 
@@ -558,7 +666,8 @@ class SendNotificationRequest(betterproto2.Message):
 
     template: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    "notificationTemplates/{template}"; or leave empty and give `subject` and `body`.
+    "notificationTemplates/{template}" of the same channel; or leave empty and give `body` (and, for an
+    email, `subject`).
     """
 
     params: "dict[str, str]" = betterproto2.field(
@@ -574,12 +683,12 @@ class SendNotificationRequest(betterproto2.Message):
 
     subject: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
-    Subject of a literal email (when `template` is empty).
+    Subject of a literal email (when `template` is empty), at most 200 characters.
     """
 
     body: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
-    Text of a literal message (when `template` is empty).
+    Text of a literal message (when `template` is empty); at most 1,600 characters for an SMS.
     """
 
     request_id: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)

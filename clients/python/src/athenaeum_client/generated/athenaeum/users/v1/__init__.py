@@ -6,6 +6,8 @@
 __all__ = (
     "AuthTokens",
     "BorrowingEligibility",
+    "ChangePasswordRequest",
+    "ChannelChoice",
     "CreateUserRequest",
     "DeleteUserRequest",
     "GetBorrowingEligibilityRequest",
@@ -19,6 +21,7 @@ __all__ = (
     "LoginResponse",
     "LogoutRequest",
     "NotificationPreferences",
+    "PasswordChanged",
     "RefreshTokenRequest",
     "RefreshTokenResponse",
     "RegisterRequest",
@@ -247,6 +250,55 @@ class BorrowingEligibility(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "BorrowingEligibility", BorrowingEligibility
+)
+
+
+@dataclass(eq=False, repr=False)
+class ChangePasswordRequest(betterproto2.Message):
+    """
+    A change of one's own password.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" or "users/me": the caller's own account.
+    """
+
+    current_password: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The password the account has now: a stolen access token alone cannot change it.
+    """
+
+    new_password: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The password from now on (at least 8 characters, not only letters).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "ChangePasswordRequest", ChangePasswordRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ChannelChoice(betterproto2.Message):
+    """
+    The channels one kind of notification may use.
+    """
+
+    email: "bool" = betterproto2.field(1, betterproto2.TYPE_BOOL)
+    """
+    This kind may go by email (when `email_opt_in` is on).
+    """
+
+    sms: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
+    """
+    This kind may go by SMS (when `sms_opt_in` is on and a phone is set).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "ChannelChoice", ChannelChoice
 )
 
 
@@ -573,7 +625,9 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class NotificationPreferences(betterproto2.Message):
     """
-    Which channels the user accepts notifications on.
+    Which notifications the user accepts, per channel and per kind. A kind of notification goes out on a
+    channel when the channel's switch is on and the kind does not turn that channel off. Security notices
+    (password changed, a stolen session) always go by email.
     """
 
     email_opt_in: "bool" = betterproto2.field(1, betterproto2.TYPE_BOOL)
@@ -586,9 +640,55 @@ class NotificationPreferences(betterproto2.Message):
     Send notices by SMS (to `phone`, which must then be set).
     """
 
+    kinds: "dict[str, ChannelChoice]" = betterproto2.field(
+        3,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(
+            betterproto2.TYPE_STRING, betterproto2.TYPE_MESSAGE
+        ),
+    )
+    """
+    Choices per kind of notification, for that kind only (a channel switched off above stays off). Keys:
+    "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
+    "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "fine_assessed", "welcome",
+    "password_changed", "session_revoked", "message" (from staff). At most 20 entries.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "NotificationPreferences", NotificationPreferences
+)
+
+
+@dataclass(eq=False, repr=False)
+class PasswordChanged(betterproto2.Message):
+    """
+    The owner changed their password (ChangePassword); their other sessions were revoked with it.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    "users/{user}".
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "PasswordChanged", PasswordChanged
 )
 
 
@@ -735,7 +835,7 @@ class SessionRevoked(betterproto2.Message):
 
     reason: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
-    "logout", "refresh_token_reuse", "account_deactivated" or "account_blocked".
+    "logout", "refresh_token_reuse", "password_changed", "account_deactivated" or "account_blocked".
     """
 
     expire_time: "datetime.datetime | None" = betterproto2.field(
@@ -889,6 +989,16 @@ class User(betterproto2.Message):
     """
     Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
     one is refused with ABORTED. Empty on input: no check.
+    """
+
+    locale: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
+    """
+    Language of the notifications the user receives: "en" or "ru"; empty: the library's default.
+    """
+
+    time_zone: "str" = betterproto2.field(17, betterproto2.TYPE_STRING)
+    """
+    IANA time zone the user's notifications show times in, e.g. "Europe/Moscow"; empty: the library's.
     """
 
 

@@ -1,0 +1,316 @@
+# ruff: noqa: E501  (the report is a Markdown table: its rows read best unbroken)
+"""Notifications delivered per second from a burst of events, and event -> SENT latency at half that rate.
+
+The notifications service runs as it does in production (`python -m services.notifications.main`, one
+process) on Postgres, NATS and the local mail and SMS sinks, all started here on free loopback ports.
+Patrons are announced first (UserRegistered, welcome notices off), then:
+
+1. burst: `--events` hold-ready and due-soon events (half each) are published as fast as NATS takes them;
+   every event is one email and one SMS. Reported: notifications SENT per second from the first publish to
+   the last SENT, p50/p99 from each event's time to its SENT, the service's peak RSS and CPU per
+   notification.
+2. steady: events at half the burst's event rate for `--steady-seconds`; p50/p99 event -> SENT.
+3. baseline, same run: raw aiosmtplib sends/s to the same mail sink (as many connections as the service's
+   pool) and raw httpx posts/s to the same SMS sink: what the sinks and the client libraries allow at all.
+
+Writes bench/results/notifications-<UTC time>.md. Run by hand (see bench/README.md):
+
+    python bench/notifications.py --events 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import aiosmtplib
+import httpx
+import nats
+import psutil
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from athenaeum.loans.v1 import events_pb2 as loans
+from athenaeum.loans.v1 import resources_pb2
+from athenaeum.users.v1 import events_pb2 as users
+from athenaeum.users.v1 import users_pb2
+from services.notifications.data.tables import notifications as table
+from services.support.launcher.components import REPO_ROOT
+from services.support.launcher.nats import LocalNats
+from services.support.launcher.postgres import LocalPostgres
+from services.support.launcher.processes import ProcessSpec, Supervisor
+from services.support.launcher.readiness import grpc_health_status, wait_until
+from services.support.launcher.sink_servers import LocalSinks, SinkAddresses, SinkClient
+from services.support.mesh.topology import free_ports
+from services.support.runtime.messaging import ensure_streams
+from services.support.runtime.migrations import upgrade_to_head
+from services.support.runtime.wire import event_subject, timestamp
+
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+
+async def publish(js, events) -> None:
+    for start in range(0, len(events), 512):
+        chunk = events[start : start + 512]
+        await asyncio.gather(
+            *(
+                js.publish(event_subject(c, e), e.SerializeToString(), headers={"Nats-Msg-Id": e.event_id})
+                for c, e in chunk
+            )
+        )
+
+
+def patrons(count: int) -> list[tuple[str, users.UserRegistered]]:
+    quiet = {"welcome": users_pb2.ChannelChoice(email=False, sms=False)}
+    found = []
+    for i in range(count):
+        user = users_pb2.User(
+            name=f"users/{uuid.uuid4()}",
+            email=f"bench-{i}@example.org",
+            phone=f"+7999{i:07d}",
+            display_name=f"Reader {i}",
+            status=users_pb2.USER_STATUS_ACTIVE,
+            etag='W/"1"',
+            notification_preferences=users_pb2.NotificationPreferences(email_opt_in=True, sms_opt_in=True, kinds=quiet),
+        )
+        found.append(
+            (
+                "users",
+                users.UserRegistered(event_id=str(uuid.uuid4()), occur_time=timestamp(datetime.now(UTC)), user=user),
+            )
+        )
+    return found
+
+
+def burst(people: list[str], count: int) -> list[tuple[str, object]]:
+    events: list[tuple[str, object]] = []
+    now = datetime.now(UTC)
+    for i in range(count):
+        patron = people[i % len(people)]
+        at = timestamp(datetime.now(UTC))
+        if i % 2:
+            hold = resources_pb2.Hold(
+                name=f"holds/{uuid.uuid4()}",
+                patron=patron,
+                book=f"books/{uuid.UUID(int=i % 50)}",
+                pickup_branch="main",
+                expire_time=timestamp(now + timedelta(days=3)),
+            )
+            events.append(("loans", loans.HoldReady(event_id=str(uuid.uuid4()), occur_time=at, hold=hold)))
+        else:
+            loan = resources_pb2.Loan(
+                name=f"loans/{uuid.uuid4()}",
+                patron=patron,
+                book_title=f"Book {i}",
+                barcode=f"31{i:09d}",
+                due_time=timestamp(now + timedelta(days=2)),
+            )
+            events.append(("loans", loans.LoanDueSoon(event_id=str(uuid.uuid4()), occur_time=at, loan=loan, step=1)))
+    return events
+
+
+class Watch:
+    """Peak RSS and CPU time of one process (and its children)."""
+
+    def __init__(self, pid: int) -> None:
+        self.process = psutil.Process(pid)
+        self.peak_rss = 0
+        self._stop = False
+
+    def cpu(self) -> float:
+        times = self.process.cpu_times()
+        return times.user + times.system
+
+    async def run(self) -> None:
+        while not self._stop:
+            self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
+            await asyncio.sleep(0.05)
+
+    def stop(self) -> None:
+        self._stop = True
+
+
+async def latencies(engine, since: datetime) -> list[float]:
+    query = sa.select(sa.extract("epoch", table.c.sent_at - table.c.event_at)).where(
+        table.c.status == "sent", table.c.created_at >= since, table.c.kind.in_(["hold_ready", "due_soon"])
+    )
+    async with engine.connect() as connection:
+        return [float(v) for v in (await connection.execute(query)).scalars().all()]
+
+
+def cuts(values: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(values, n=100)
+    return q[49] * 1000, q[98] * 1000
+
+
+async def wait_for(clients: list[SinkClient], target: int, timeout: float) -> float:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    while sum(c.count() for c in clients) < target:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"only {sum(c.count() for c in clients)} of {target} delivered")
+        await asyncio.sleep(0.05)
+    return time.monotonic()
+
+
+async def baseline(addresses: SinkAddresses, *, count: int, pool: int) -> tuple[float, float]:
+    """Raw sends/s with the same libraries and pool sizes, straight to the sinks."""
+    queue = list(range(count))
+
+    async def mailer() -> None:
+        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=addresses.smtp_port) as smtp:
+            while queue:
+                n = queue.pop()
+                message = EmailMessage()
+                message["From"], message["To"], message["Subject"] = "b@x.org", f"base-{n}@x.org", "baseline"
+                message["Message-ID"] = f"<baseline-{uuid.uuid4()}@x.org>"
+                message.set_content("baseline text " * 20)
+                message.add_alternative("<p>baseline html</p>" * 20, subtype="html")
+                await smtp.send_message(message)
+
+    started = time.monotonic()
+    await asyncio.gather(*(mailer() for _ in range(pool)))
+    smtp_rate = count / (time.monotonic() - started)
+    texts = list(range(count))
+    async with httpx.AsyncClient(
+        base_url=addresses.sms_url,
+        auth=("ACathenaeumdev", "dev-only-sms-token"),
+        limits=httpx.Limits(max_connections=16),
+    ) as client:
+
+        async def texter() -> None:
+            while texts:
+                texts.pop()
+                await client.post(
+                    "/2010-04-01/Accounts/ACathenaeumdev/Messages.json",
+                    data={"To": "+79990000000", "From": "+1", "Body": "baseline"},
+                )
+
+        started = time.monotonic()
+        await asyncio.gather(*(texter() for _ in range(16)))
+    return smtp_rate, count / (time.monotonic() - started)
+
+
+async def main(args: argparse.Namespace) -> int:
+    folder = Path(tempfile.mkdtemp(prefix="athenaeum-bench-notifications-"))
+    folder.chmod(0o755)  # noqa: ASYNC240  (before anything runs)
+    ports = free_ports()
+    supervisor = Supervisor(folder / "logs")
+    try:
+        postgres = LocalPostgres(folder / "postgres", next(ports), supervisor)
+        postgres.start()
+        local_nats = LocalNats(folder / "nats", next(ports), next(ports), supervisor)
+        local_nats.start()
+        sinks = LocalSinks(folder / "sinks", SinkAddresses(next(ports), next(ports), next(ports)), supervisor)
+        sinks.start()
+        url = postgres.create_database("athenaeum_notifications")
+        await asyncio.to_thread(upgrade_to_head, "notifications", url)
+        client = await nats.connect(local_nats.url)
+        js = client.jetstream()
+        await ensure_streams(js)
+        port = next(ports)
+        env = {
+            **os.environ,
+            **sinks.addresses.service_environment(),
+            "ATHENAEUM_DATABASE_URL": url,
+            "ATHENAEUM_NATS_URL": local_nats.url,
+            "ATHENAEUM_PORT": str(port),
+            "ATHENAEUM_ENVIRONMENT": "test",
+            "ATHENAEUM_SMS_QUIET_HOURS": "",
+            "ATHENAEUM_SMS_MAX_PER_HOUR": "1000",
+            "ATHENAEUM_LOG_LEVEL": "WARNING",
+            "ATHENAEUM_MESH_URL": "127.0.0.1:9",
+            "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",
+        }
+        service = supervisor.start(
+            ProcessSpec("notifications", [sys.executable, "-m", "services.notifications.main"], env=env, cwd=REPO_ROOT)
+        )
+        wait_until(
+            lambda: grpc_health_status(f"127.0.0.1:{port}") == "SERVING",
+            timeout=60,
+            what="notifications",
+            check_alive=service.check_alive,
+        )
+        engine = create_async_engine(url)
+        registered = patrons(args.patrons)
+        await publish(js, registered)
+        async with engine.connect() as connection:
+            for _ in range(600):
+                known = await connection.scalar(sa.text("SELECT count(*) FROM recipients"))
+                if known >= args.patrons:
+                    break
+                await asyncio.sleep(0.1)
+        people = [event.user.name for _, event in registered]
+        mail, sms = SinkClient(sinks.addresses.mail_url), SinkClient(sinks.addresses.sms_url)
+        watch = Watch(service.pid)
+        watcher = asyncio.create_task(watch.run())
+        events = burst(people, args.events)
+        start_mail, start_sms = mail.count(), sms.count()
+        since, cpu_before = datetime.now(UTC), watch.cpu()
+        started = time.monotonic()
+        await publish(js, events)
+        published = time.monotonic()
+        finished = await wait_for([mail, sms], start_mail + start_sms + 2 * args.events, timeout=600)
+        cpu = watch.cpu() - cpu_before
+        delivered = 2 * args.events
+        burst_rate = delivered / (finished - started)
+        burst_p50, burst_p99 = cuts(await latencies(engine, since))
+
+        steady_events_per_s = burst_rate / 2 / 2
+        steady_since = datetime.now(UTC)
+        total = int(steady_events_per_s * args.steady_seconds)
+        target = mail.count() + sms.count() + 2 * total
+        for i in range(0, total, max(1, int(steady_events_per_s / 10))):
+            tick = time.monotonic()
+            await publish(js, burst(people, min(max(1, int(steady_events_per_s / 10)), total - i)))
+            await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - tick)))
+        await wait_for([mail, sms], target, timeout=300)
+        steady_p50, steady_p99 = cuts(await latencies(engine, steady_since))
+        watch.stop()
+        await watcher
+        smtp_rate, sms_rate = await baseline(sinks.addresses, count=args.baseline, pool=8)
+        await client.close()
+        await engine.dispose()
+        report = f"""# Notifications throughput, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
+
+Machine: {os.cpu_count()} cores, load average before the run {os.getloadavg()[0]:.1f} (shared with other work).
+Everything on this machine: Postgres, NATS, the mail and SMS sinks (Python), one notifications process.
+
+| measure | value |
+|---|---|
+| burst | {args.events} events ({args.events // 2} hold-ready, {args.events // 2} due-soon), {delivered} notifications (email + SMS each), {args.patrons} patrons |
+| publishing the burst took | {published - started:.2f} s |
+| **notifications SENT per second (burst)** | **{burst_rate:.0f}/s** (first publish to last SENT: {finished - started:.1f} s) |
+| event -> SENT, burst | p50 {burst_p50:.0f} ms, p99 {burst_p99:.0f} ms (queueing included) |
+| **event -> SENT at half the burst rate** ({steady_events_per_s:.0f} events/s, {2 * steady_events_per_s:.0f} notifications/s, {args.steady_seconds} s) | **p50 {steady_p50:.0f} ms, p99 {steady_p99:.0f} ms** |
+| notifications service peak RSS | {watch.peak_rss / 2**20:.0f} MiB |
+| notifications service CPU per notification (burst) | {cpu / delivered * 1000:.2f} ms |
+| baseline: raw aiosmtplib sends/s to the same sink (8 connections) | {smtp_rate:.0f}/s |
+| baseline: raw httpx posts/s to the same SMS sink (16 connections) | {sms_rate:.0f}/s |
+| burst rate / mean of the two baselines | {burst_rate / ((smtp_rate + sms_rate) / 2):.2f} |
+"""
+        print(report)
+        RESULTS_DIR.mkdir(exist_ok=True)
+        (RESULTS_DIR / f"notifications-{datetime.now(UTC):%Y-%m-%dT%H%M}.md").write_text(report)
+        return 0
+    finally:
+        supervisor.stop_all()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--patrons", type=int, default=2_000)
+    parser.add_argument("--steady-seconds", type=int, default=10)
+    parser.add_argument("--baseline", type=int, default=3_000)
+    sys.exit(asyncio.run(main(parser.parse_args())))

@@ -1,0 +1,1 @@
+"""The notifications gRPC surface, its event payloads, JetStream consumers and background workers."""

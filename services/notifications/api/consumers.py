@@ -1,0 +1,160 @@
+"""JetStream in: loans events become notifications (many at a time, one transaction per batch), users
+events keep the recipients projection (in order) and bring the welcome and security notices.
+
+An event whose recipient is not known yet is retried later (the users event is on its way); one that does
+not decode goes to the dead-letter subject at once (no retry will make it readable)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import nats
+from google.protobuf.message import DecodeError
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+
+from services.notifications.api import decoding
+from services.notifications.api.batching import GroupCommit
+from services.notifications.app import projection
+from services.notifications.app.notifying import TakenIn
+from services.notifications.app.ports import NotificationsUnitOfWork
+from services.notifications.domain.occurrences import Intake
+from services.support.runtime.consumers import DurableConsumer
+from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name
+from services.support.runtime.telemetry import CONSUMER_MESSAGES
+from services.support.runtime.tracing import trace_headers
+
+log = logging.getLogger("athenaeum.notifications.consumers")
+PROMPT_SECONDS = 0.005
+
+LOANS = ConsumerSpec(stream=stream_name("loans"), durable="notifications-loans", filter_subject="athenaeum.loans.>")
+USERS = ConsumerSpec(stream=stream_name("users"), durable="notifications-users", filter_subject="athenaeum.users.>")
+
+
+class RecipientNotKnownYet(Exception):
+    """The event is about a user this service has not heard of yet: try again a little later."""
+
+
+class PromptSubscription:
+    """A pull subscription whose fetch returns as soon as a message is there, with whatever else is waiting
+    right then. (nats-py's fetch of a batch, once the server had nothing, waits out its whole timeout for the
+    batch to fill: up to a second added to every notification of a quiet mesh.)"""
+
+    def __init__(self, inner: JetStreamContext.PullSubscription) -> None:
+        self._inner = inner
+
+    async def fetch(self, batch: int = 1, timeout: float | None = 5) -> list[Msg]:  # noqa: ASYNC109  (its signature)
+        first = await self._inner.fetch(1, timeout=timeout)
+        if batch <= 1:
+            return first
+        try:  # the server sends what it has at once, then says "no more messages"
+            more = await self._inner.fetch(batch - 1, timeout=PROMPT_SECONDS)
+        except (TimeoutError, nats.errors.TimeoutError):
+            more = []
+        return first + more
+
+    async def unsubscribe(self) -> None:
+        await self._inner.unsubscribe()
+
+
+class ConcurrentConsumer(DurableConsumer):
+    """A durable consumer that handles the messages of one fetch concurrently (each still acked after its
+    own commit), so that they can share transactions through a GroupCommit."""
+
+    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        return PromptSubscription(await super()._subscribe(js))  # type: ignore[return-value]
+
+    async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
+        await asyncio.gather(*(self._deliver(js, message) for message in messages))
+
+
+class ProjectionConsumer(DurableConsumer):
+    """The users events, in order. When the projection is empty (a new database) the durable consumer is
+    dropped before the first subscription, so it is made again from the start of the stream: the
+    projection is rebuilt from the events."""
+
+    def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: Callable[[Msg], Awaitable[None]], *,
+                 is_empty: Callable[[], Awaitable[bool]]) -> None:  # fmt: skip
+        super().__init__(link, spec, handler)
+        self._is_empty = is_empty
+        self._checked = False
+
+    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        if not self._checked:
+            if await self._is_empty():
+                try:
+                    await js.delete_consumer(self.spec.stream, self.spec.durable)
+                    log.info("recipients projection is empty: replaying the users stream from the start")
+                except Exception:  # no such consumer yet: it starts from the beginning anyway
+                    log.debug("no users consumer to reset", exc_info=True)
+            self._checked = True
+        return PromptSubscription(await super()._subscribe(js))  # type: ignore[return-value]
+
+
+async def dead_letter(link: NatsLink, durable: str, message: Msg, why: str) -> None:
+    log.error("dead-lettering an undecodable %s: %s", message.subject, why)
+    await link.jetstream().publish(f"athenaeum.dlq.{durable}", message.data, headers=message.headers)
+    CONSUMER_MESSAGES.labels(durable, "dead_lettered").inc()
+
+
+class LoansHandler:
+    """Each loans event that concerns a person -> an Intake, handed to the batch of the moment."""
+
+    def __init__(
+        self,
+        link: NatsLink,
+        intake: GroupCommit[Intake, TakenIn],
+        *,
+        decoder: decoding.LoansDecoder,
+        durable: str = LOANS.durable,
+    ) -> None:
+        self._link = link
+        self._intake = intake
+        self._decoder = decoder
+        self._durable = durable
+
+    async def __call__(self, message: Msg) -> None:
+        try:
+            intake = self._decoder.intake(message.subject, message.data, trace=trace_headers())
+        except (DecodeError, ValueError) as error:
+            await dead_letter(self._link, self._durable, message, str(error))
+            return
+        if intake is None:
+            return  # an event nobody needs telling about (a rule changed, a fine paid)
+        taken = await self._intake.submit(intake)
+        if intake.event_id in taken.waiting:
+            raise RecipientNotKnownYet(f"event {intake.event_id}: its recipient is not known here yet")
+
+
+class UsersHandler:
+    """Users events: the projection first, then what the person should be told (welcome, security)."""
+
+    def __init__(
+        self,
+        link: NatsLink,
+        intake: GroupCommit[Intake, TakenIn],
+        *,
+        uow: Callable[[], NotificationsUnitOfWork],
+        durable: str = USERS.durable,
+    ) -> None:
+        self._link = link
+        self._intake = intake
+        self._uow = uow
+        self._durable = durable
+
+    async def __call__(self, message: Msg) -> None:
+        try:
+            update = decoding.users_update(message.subject, message.data, trace=trace_headers())
+        except (DecodeError, ValueError) as error:
+            await dead_letter(self._link, self._durable, message, str(error))
+            return
+        if update.profile is not None:
+            await projection.apply_profile(update.profile, uow=self._uow())
+        if update.status is not None:
+            await projection.apply_status(update.status, uow=self._uow())
+        if update.intake is not None:
+            taken = await self._intake.submit(update.intake)
+            if update.intake.event_id in taken.waiting:
+                raise RecipientNotKnownYet(f"event {update.intake.event_id}: its recipient is not known here yet")

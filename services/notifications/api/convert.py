@@ -1,0 +1,120 @@
+"""Proto <-> domain for notifications and templates: the API's messages and enums, in one place."""
+
+from __future__ import annotations
+
+import uuid
+
+from athenaeum.notifications.v1 import notifications_pb2 as pb
+from services.notifications.app.ports import NotificationFilter
+from services.notifications.app.querying import Viewer
+from services.notifications.app.sending import SendMessage
+from services.notifications.domain.kinds import Channel, parse_kind
+from services.notifications.domain.notifications import Notification, Status
+from services.notifications.domain.recipients import USER
+from services.notifications.domain.templates import PARTS, Template, parse_template_name
+from services.support.runtime.auth import current_identity
+from services.support.runtime.errors import InvalidArgument, PermissionDenied
+from services.support.runtime.idempotency import parse_request_id
+from services.support.runtime.wire import timestamp, to_datetime
+
+CHANNELS = {Channel.EMAIL: pb.NOTIFICATION_CHANNEL_EMAIL, Channel.SMS: pb.NOTIFICATION_CHANNEL_SMS}
+STATUSES = {
+    Status.QUEUED: pb.NOTIFICATION_STATUS_QUEUED,
+    Status.SENT: pb.NOTIFICATION_STATUS_SENT,
+    Status.FAILED: pb.NOTIFICATION_STATUS_FAILED,
+    Status.SUPPRESSED: pb.NOTIFICATION_STATUS_SUPPRESSED,
+}
+CHANNEL_OF = {value: key for key, value in CHANNELS.items()}
+STATUS_OF = {value: key for key, value in STATUSES.items()}
+
+
+def notification_to_proto(n: Notification) -> pb.Notification:
+    return pb.Notification(
+        name=n.name,
+        channel=CHANNELS[n.channel],
+        recipient=n.recipient,
+        address=n.address,
+        template=f"notificationTemplates/{n.content.template}" if n.content.template else "",
+        params=n.params,
+        subject=n.content.subject,
+        body=n.content.text,
+        status=STATUSES[n.status],
+        attempts=n.attempts,
+        last_error=n.last_error,
+        source_event_id=str(n.source_event_id) if n.source_event_id else "",
+        create_time=timestamp(n.created_at),
+        send_time=timestamp(n.sent_at),
+        update_time=timestamp(n.updated_at),
+        kind=n.kind.value,
+        template_version=n.content.template_version,
+        locale=n.content.locale,
+        provider_message_id=n.provider_message_id,
+        suppress_reason=n.suppress_reason,
+        next_attempt_time=timestamp(n.next_attempt_at) if n.status == Status.QUEUED else None,
+        event_time=timestamp(n.event_at),
+    )
+
+
+def template_to_proto(t: Template, *, used: frozenset[str]) -> pb.NotificationTemplate:
+    return pb.NotificationTemplate(
+        name=t.name,
+        channel=CHANNELS[t.channel],
+        subject_template=t.subject,
+        body_template=t.body,
+        params=sorted(used),
+        update_time=timestamp(t.updated_at),
+        etag=t.etag,
+        kind=t.kind.value,
+        locale=t.locale,
+        html_body_template=t.html,
+        version=t.version,
+        available_params=sorted(t.available),
+    )
+
+
+def viewer() -> Viewer:
+    identity = current_identity()
+    if identity is None:
+        raise PermissionDenied("this method acts for a signed-in user", reason="END_USER_REQUIRED")
+    return Viewer(identity.subject, identity.is_staff)
+
+
+def user_id(name: str, *, field: str) -> uuid.UUID:
+    """The id a user name points at, "users/me" being the caller."""
+    identity = current_identity()
+    return USER.parse_id(identity.resolve(name) if identity else name, field=field)
+
+
+def notification_filter(request: pb.ListNotificationsRequest) -> NotificationFilter:
+    return NotificationFilter(
+        recipient_id=user_id(request.parent, field="parent") if request.parent else None,
+        status=STATUS_OF.get(request.status),
+        channel=CHANNEL_OF.get(request.channel),
+        kind=parse_kind(request.kind) if request.kind else None,
+        created_from=to_datetime(request.start_time) if request.HasField("start_time") else None,
+        created_before=to_datetime(request.end_time) if request.HasField("end_time") else None,
+    )
+
+
+def send_message(request: pb.SendNotificationRequest) -> SendMessage:
+    if not request.recipient:
+        raise InvalidArgument.field("recipient", "is required")
+    return SendMessage(
+        recipient_id=user_id(request.recipient, field="recipient"),
+        channel=CHANNEL_OF.get(request.channel),
+        template=parse_template_name(request.template, field="template") if request.template else None,
+        params=dict(request.params),
+        subject=request.subject,
+        body=request.body,
+        request_id=parse_request_id(request.request_id),
+    )
+
+
+def template_changes(request: pb.UpdateNotificationTemplateRequest) -> dict[str, str]:
+    """The masked parts (without a mask, every part the client set: AIP-134)."""
+    given = request.notification_template
+    paths = list(request.update_mask.paths) or [part for part in PARTS if getattr(given, part)]
+    unknown = sorted(set(paths) - set(PARTS))
+    if unknown:
+        raise InvalidArgument.field("update_mask", f"not writable: {', '.join(p[:40] for p in unknown)}")
+    return {path: getattr(given, path) for path in paths}

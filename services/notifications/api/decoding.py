@@ -1,0 +1,225 @@
+"""Events of other services -> what notifications make of them (Intakes, projection updates). The only
+place that knows their payloads."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+
+from google.protobuf.message import Message
+
+from athenaeum.loans.v1 import events_pb2 as loans
+from athenaeum.loans.v1 import resources_pb2
+from athenaeum.users.v1 import events_pb2 as users
+from athenaeum.users.v1 import users_pb2
+from services.notifications.app.projection import ProfileSeen, StatusSeen
+from services.notifications.domain.kinds import Kind
+from services.notifications.domain.occurrences import Intake, Occurrence, hold_expiry_reminder, reminder_step_key
+from services.notifications.domain.recipients import USER, AccountStatus, ChannelChoice, Recipient
+from services.notifications.domain.wording import Fact
+from services.support.runtime.wire import event_subject, to_datetime
+
+STATUSES = {
+    users_pb2.USER_STATUS_ACTIVE: AccountStatus.ACTIVE,
+    users_pb2.USER_STATUS_BLOCKED: AccountStatus.BLOCKED,
+    users_pb2.USER_STATUS_EXPIRED: AccountStatus.EXPIRED,
+    users_pb2.USER_STATUS_DEACTIVATED: AccountStatus.DEACTIVATED,
+}
+
+
+def _occurrence(event: Message, kind: Kind, patron: str, facts: Mapping[str, Fact], trace: Mapping[str, str], *,
+                step_key: str = "", book: str = "") -> Occurrence:  # fmt: skip
+    payload: loans.LoanIssued = event  # type: ignore[assignment]  # every event has event_id and occur_time
+    return Occurrence(
+        event_id=uuid.UUID(payload.event_id),
+        occurred_at=to_datetime(payload.occur_time),
+        kind=kind,
+        recipient_id=USER.parse_id(patron, field="patron"),
+        facts=facts,
+        step_key=step_key,
+        trace=dict(trace),
+        book=book,
+    )
+
+
+def _loan_facts(loan: resources_pb2.Loan) -> dict[str, Fact]:
+    return {"book_title": loan.book_title, "due_date": to_datetime(loan.due_time), "barcode": loan.barcode}
+
+
+def _money(amount: str) -> Decimal | str:
+    try:
+        return Decimal(amount)
+    except InvalidOperation:
+        return amount
+
+
+class LoansDecoder:
+    """Loans events -> Intakes; `hold_notice` is how long before a pickup deadline the patron is reminded."""
+
+    def __init__(self, *, hold_notice: timedelta) -> None:
+        self._hold_notice = hold_notice
+        self._by_subject: dict[str, tuple[type[Message], Callable[[Message, Mapping[str, str]], Intake]]] = {
+            event_subject("loans", kind()): (kind, handler)
+            for kind, handler in (
+                (loans.LoanIssued, self._issued),
+                (loans.LoanReturned, self._returned),
+                (loans.LoanRenewed, self._renewed),
+                (loans.LoanDueSoon, self._due_soon),
+                (loans.LoanOverdue, self._overdue),
+                (loans.HoldReady, self._hold_ready),
+                (loans.HoldFulfilled, self._hold_ended),
+                (loans.HoldCancelled, self._hold_ended),
+                (loans.HoldExpired, self._hold_expired),
+                (loans.FineAssessed, self._fine),
+            )
+        }
+
+    def intake(self, subject: str, data: bytes, *, trace: Mapping[str, str]) -> Intake | None:
+        """None for an event nobody is told about; DecodeError / ValueError for garbage."""
+        found = self._by_subject.get(subject)
+        if found is None:
+            return None
+        message_type, handler = found
+        return handler(message_type.FromString(data), trace)
+
+    def _issued(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.LoanIssued = e  # type: ignore[assignment]
+        return _one(_occurrence(ev, Kind.LOAN_ISSUED, ev.loan.patron, _loan_facts(ev.loan), trace))
+
+    def _returned(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.LoanReturned = e  # type: ignore[assignment]
+        facts: dict[str, Fact] = {"book_title": ev.loan.book_title, "barcode": ev.loan.barcode}
+        facts["overdue_days"] = ev.overdue_days
+        if ev.HasField("fine") and ev.fine.amount:
+            facts["fine_amount"] = f"{ev.fine.amount} {ev.fine.currency_code}".strip()
+        return _one(_occurrence(ev, Kind.LOAN_RETURNED, ev.loan.patron, facts, trace))
+
+    def _renewed(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.LoanRenewed = e  # type: ignore[assignment]
+        facts = {**_loan_facts(ev.loan), "previous_due_date": to_datetime(ev.previous_due_time)}
+        return _one(_occurrence(ev, Kind.LOAN_RENEWED, ev.loan.patron, facts, trace))
+
+    def _due_soon(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.LoanDueSoon = e  # type: ignore[assignment]
+        due = to_datetime(ev.loan.due_time)
+        left = max(math.ceil((due - to_datetime(ev.occur_time)) / timedelta(days=1)), 0)
+        key = reminder_step_key(ev.loan.name, Kind.DUE_SOON, due, ev.step)
+        facts = {**_loan_facts(ev.loan), "days_left": left}
+        return _one(_occurrence(ev, Kind.DUE_SOON, ev.loan.patron, facts, trace, step_key=key))
+
+    def _overdue(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.LoanOverdue = e  # type: ignore[assignment]
+        due = to_datetime(ev.loan.due_time)
+        key = reminder_step_key(ev.loan.name, Kind.OVERDUE, due, ev.step or f"day-{ev.overdue_days}")
+        facts = {**_loan_facts(ev.loan), "overdue_days": ev.overdue_days, "notice_number": ev.step or ""}
+        return _one(_occurrence(ev, Kind.OVERDUE, ev.loan.patron, facts, trace, step_key=key))
+
+    def _hold_ready(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.HoldReady = e  # type: ignore[assignment]
+        deadline = to_datetime(ev.hold.expire_time)
+        facts: dict[str, Fact] = {"branch": ev.hold.pickup_branch, "pickup_deadline": deadline}
+        ready = _occurrence(ev, Kind.HOLD_READY, ev.hold.patron, facts, trace, book=ev.hold.book)
+        schedule = hold_expiry_reminder(
+            ready, hold=ev.hold.name, expires_at=deadline, notice=self._hold_notice, now=ready.occurred_at
+        )
+        return Intake(ready.event_id, occurrences=(ready,), schedule=schedule)
+
+    def _hold_ended(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.HoldFulfilled = e  # type: ignore[assignment]
+        return Intake(uuid.UUID(ev.event_id), cancel=(ev.hold.name,))
+
+    def _hold_expired(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.HoldExpired = e  # type: ignore[assignment]
+        facts: dict[str, Fact] = {"branch": ev.hold.pickup_branch}
+        expired = _occurrence(ev, Kind.HOLD_EXPIRED, ev.hold.patron, facts, trace, book=ev.hold.book)
+        return Intake(expired.event_id, occurrences=(expired,), cancel=(ev.hold.name,))
+
+    def _fine(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.FineAssessed = e  # type: ignore[assignment]
+        fine = ev.fine
+        facts = {"amount": _money(fine.amount), "currency": fine.currency_code, "description": fine.description}
+        return _one(_occurrence(ev, Kind.FINE_ASSESSED, fine.patron, facts, trace))
+
+
+def _one(occurrence: Occurrence) -> Intake:
+    return Intake(occurrence.event_id, occurrences=(occurrence,))
+
+
+@dataclass(frozen=True, slots=True)
+class UsersUpdate:
+    profile: ProfileSeen | None = None
+    status: StatusSeen | None = None
+    intake: Intake | None = None
+
+
+def users_update(subject: str, data: bytes, *, trace: Mapping[str, str]) -> UsersUpdate:
+    """What one users event changes here; an empty update for the events that change nothing (sign-ins)."""
+    if subject == event_subject("users", users.UserRegistered()):
+        registered = users.UserRegistered.FromString(data)
+        recipient = recipient_of(registered.user, registered)
+        welcome = _user_occurrence(
+            registered, Kind.WELCOME, recipient.user_id, {"card_number": recipient.card_number}, trace
+        )
+        return UsersUpdate(profile=ProfileSeen(recipient), intake=_one(welcome))
+    if subject == event_subject("users", users.UserUpdated()):
+        updated = users.UserUpdated.FromString(data)
+        return UsersUpdate(profile=ProfileSeen(recipient_of(updated.user, updated)))
+    if subject == event_subject("users", users.UserStatusChanged()):
+        changed = users.UserStatusChanged.FromString(data)
+        status = STATUSES.get(changed.status, AccountStatus.UNKNOWN)
+        at = to_datetime(changed.occur_time)
+        return UsersUpdate(status=StatusSeen(USER.parse_id(changed.name), status, at))
+    if subject == event_subject("users", users.PasswordChanged()):
+        password = users.PasswordChanged.FromString(data)
+        facts = {"changed_at": to_datetime(password.occur_time)}
+        return UsersUpdate(
+            intake=_one(_user_occurrence(password, Kind.PASSWORD_CHANGED, USER.parse_id(password.name), facts, trace))
+        )
+    if subject == event_subject("users", users.SessionRevoked()):
+        revoked = users.SessionRevoked.FromString(data)
+        if revoked.reason != "refresh_token_reuse":  # a sign-out, or one the owner caused: nothing to warn of
+            return UsersUpdate()
+        facts = {"revoked_at": to_datetime(revoked.occur_time)}
+        return UsersUpdate(
+            intake=_one(_user_occurrence(revoked, Kind.SESSION_REVOKED, USER.parse_id(revoked.name), facts, trace))
+        )
+    return UsersUpdate()
+
+
+def _user_occurrence(
+    event: Message, kind: Kind, user_id: uuid.UUID, facts: Mapping[str, Fact], trace: Mapping[str, str]
+) -> Occurrence:
+    payload: users.PasswordChanged = event  # type: ignore[assignment]
+    return Occurrence(
+        uuid.UUID(payload.event_id), to_datetime(payload.occur_time), kind, user_id, facts, trace=dict(trace)
+    )
+
+
+def recipient_of(user: users_pb2.User, event: users.UserRegistered | users.UserUpdated) -> Recipient:
+    prefs = user.notification_preferences
+    return Recipient(
+        user_id=USER.parse_id(user.name, field="user.name"),
+        email=user.email,
+        phone=user.phone,
+        display_name=user.display_name,
+        card_number=user.card_number,
+        home_branch=user.home_branch,
+        locale=user.locale,
+        time_zone=user.time_zone,
+        status=STATUSES.get(user.status, AccountStatus.UNKNOWN),
+        email_opt_in=prefs.email_opt_in,
+        sms_opt_in=prefs.sms_opt_in,
+        kinds={kind: ChannelChoice(c.email, c.sms) for kind, c in prefs.kinds.items()},
+        version=_version(user.etag),
+        status_at=to_datetime(event.occur_time),
+    )
+
+
+def _version(etag: str) -> int:
+    """W/"7" -> 7 (the users service's version of the account)."""
+    digits = etag.removeprefix('W/"').removesuffix('"')
+    return int(digits) if digits.isdigit() else 0

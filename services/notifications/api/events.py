@@ -1,0 +1,32 @@
+"""Notifications domain events -> proto payloads on JetStream (subject athenaeum.notifications.<event>.v1)."""
+
+from __future__ import annotations
+
+from google.protobuf.message import Message
+
+from athenaeum.notifications.v1 import events_pb2
+from services.notifications.api.convert import notification_to_proto
+from services.notifications.domain.notifications import NotificationFailed, NotificationSent
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.outbox import OutboxMessage
+from services.support.runtime.wire import outbox_message, timestamp
+
+
+def _payload(event: DomainEvent) -> Message:
+    match event:
+        case NotificationSent():
+            return events_pb2.NotificationSent(
+                occur_time=timestamp(event.occurred_at), notification=notification_to_proto(event.notification)
+            )
+        case NotificationFailed():
+            return events_pb2.NotificationFailed(
+                occur_time=timestamp(event.occurred_at), notification=notification_to_proto(event.notification)
+            )
+    raise TypeError(f"no wire format for {type(event).__name__}")
+
+
+def encode(event: DomainEvent) -> OutboxMessage:
+    """The outbox message for a notifications domain event."""
+    payload = _payload(event)
+    payload.event_id = str(event.event_id)  # type: ignore[attr-defined]  # every payload here has one
+    return outbox_message("notifications", payload, event_id=event.event_id, occurred_at=event.occurred_at)

@@ -1,0 +1,210 @@
+"""Background work: a dispatcher per channel (claim what is due, send it, record what happened) and the
+clock that sends scheduled reminders. Each send joins the trace of the event that caused it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import tenacity
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
+from prometheus_client import Counter, Gauge, Histogram
+
+from services.notifications.api.batching import GroupCommit
+from services.notifications.app import delivering, reminders
+from services.notifications.app.notifying import Rules
+from services.notifications.app.ports import ChannelUnavailable, NotificationsUnitOfWork, Sender, TemplateRenderer
+from services.notifications.domain.delivery import Failed, Outcome, Sent
+from services.notifications.domain.kinds import Channel
+from services.notifications.domain.notifications import Notification, Status
+from services.support.runtime.clock import Clock
+
+log = logging.getLogger("athenaeum.notifications.delivery")
+tracer = trace.get_tracer("athenaeum.notifications")
+
+DELIVERED = Counter(
+    "athenaeum_notifications_total", "Notifications whose delivery ended, by channel and status.", ["channel", "status"]
+)
+ATTEMPTS = Counter(
+    "athenaeum_notification_attempts_total", "Delivery attempts, by channel and outcome.", ["channel", "outcome"]
+)
+LATENCY = Histogram(
+    "athenaeum_notification_latency_seconds",
+    "From the event that caused a notification to its SENT.",
+    ["channel"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 3600),
+)
+CHANNEL_UP = Gauge("athenaeum_notification_channel_up", "1 while the mail server / SMS provider answers.", ["channel"])
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchSettings:
+    worker: str
+    """The claims' owner: stable across restarts of this process, distinct between processes."""
+    concurrency: int = 32
+    lease: timedelta = timedelta(seconds=30)
+    poll_seconds: float = 1.0
+
+
+class Dispatcher:
+    """Delivers one channel: keeps up to `concurrency` sends in flight, records outcomes in group commits,
+    and when the channel is down stops claiming and probes it with backoff until it answers."""
+
+    def __init__(
+        self,
+        channel: Channel,
+        sender: Sender,
+        *,
+        uow: Callable[[], NotificationsUnitOfWork],
+        clock: Clock,
+        rules: Rules,
+        settings: DispatchSettings,
+    ) -> None:
+        self.channel = channel
+        self._sender = sender
+        self._uow = uow
+        self._clock = clock
+        self._rules = rules
+        self._settings = settings
+        self._wakeup = asyncio.Event()
+        self._down = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._recorder: GroupCommit[delivering.Attempt, Notification] = GroupCommit(self._record, max_size=256)
+        CHANNEL_UP.labels(channel.value).set(1)
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next poll."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        released = await delivering.release_claims(self._claimant, uow=self._uow())
+        if released:
+            log.info("took back %d %s notifications held before a restart", released, self.channel)
+        while True:
+            if self._down.is_set():
+                await self._wait_until_back()
+            free = self._free_slots()
+            claimed = await self._claim(max(free, 1))
+            for notification in claimed:
+                await self._slots.acquire()
+                task = asyncio.create_task(self._attempt(notification))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            if len(claimed) < free or not claimed:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._settings.poll_seconds):
+                        await self._wakeup.wait()
+                self._wakeup.clear()
+
+    @property
+    def _claimant(self) -> str:
+        return f"{self._settings.worker}/{self.channel.value}"
+
+    def _free_slots(self) -> int:
+        return self._settings.concurrency - (len(self._tasks))
+
+    async def _claim(self, limit: int) -> list[Notification]:
+        command = delivering.ClaimDue(self.channel, limit, self._claimant, self._settings.lease)
+        return await delivering.claim_due(command, uow=self._uow(), clock=self._clock)
+
+    async def _attempt(self, notification: Notification) -> None:
+        try:
+            outcome = await self._send(notification)
+            recorded = await self._recorder.submit(delivering.Attempt(notification, outcome))
+            self._count(recorded, outcome)
+        except Exception:  # the database is away: the claim lapses and another attempt is made later
+            log.exception("could not record the delivery of %s", notification.name)
+        finally:
+            self._slots.release()
+
+    async def _send(self, notification: Notification) -> Outcome | None:
+        parent = propagate.extract(notification.trace)
+        with tracer.start_as_current_span(f"send {self.channel.value}", context=parent, kind=SpanKind.CLIENT) as span:
+            span.set_attributes({"notification.name": notification.name, "notification.kind": notification.kind.value})
+            try:
+                return await self._sender.send(notification)
+            except ChannelUnavailable as error:
+                span.record_exception(error)
+                if not self._down.is_set():
+                    log.warning("%s channel down: %s", self.channel, error)
+                    CHANNEL_UP.labels(self.channel.value).set(0)
+                    self._down.set()
+                return None
+            except Exception as error:  # a bug or a surprise of the library: count it as a temporary failure
+                span.record_exception(error)
+                log.exception("sending %s failed unexpectedly", notification.name)
+                return Failed(f"unexpected: {type(error).__name__}", transient=True)
+
+    async def _record(self, attempts: list[delivering.Attempt]) -> list[Notification]:
+        await delivering.record_attempts(
+            attempts, worker=self._claimant, uow=self._uow(), clock=self._clock, rules=self._rules
+        )
+        return [attempt.notification for attempt in attempts]
+
+    def _count(self, notification: Notification, outcome: Outcome | None) -> None:
+        channel = self.channel.value
+        if outcome is None:
+            return
+        ATTEMPTS.labels(channel, "sent" if isinstance(outcome, Sent) else "failed").inc()
+        if notification.status == Status.SENT:
+            DELIVERED.labels(channel, "sent").inc()
+            if notification.event_at is not None and notification.sent_at is not None:
+                LATENCY.labels(channel).observe((notification.sent_at - notification.event_at).total_seconds())
+        elif notification.status == Status.FAILED:
+            DELIVERED.labels(channel, "failed").inc()
+
+    async def _wait_until_back(self) -> None:
+        """Probe the channel with exponential backoff and jitter until it answers (tries are not spent)."""
+        async for attempt in tenacity.AsyncRetrying(
+            wait=tenacity.wait_exponential_jitter(initial=0.2, max=5.0),
+            retry=tenacity.retry_if_exception_type(ChannelUnavailable),
+        ):
+            with attempt:
+                await self._sender.probe()
+        log.info("%s channel is back", self.channel)
+        CHANNEL_UP.labels(self.channel.value).set(1)
+        self._down.clear()
+
+
+class ReminderClock:
+    """Sends scheduled reminders when they fall due (every process runs one; each reminder is taken once)."""
+
+    def __init__(
+        self,
+        *,
+        uow: Callable[[], NotificationsUnitOfWork],
+        clock: Clock,
+        renderer: TemplateRenderer,
+        rules: Rules,
+        poll_seconds: float,
+        on_queued: Callable[[Channel], None],
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._renderer = renderer
+        self._rules = rules
+        self._poll_seconds = poll_seconds
+        self._on_queued = on_queued
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:  # the database is away: the reminders wait for the next tick
+                log.exception("sending due reminders failed")
+            await asyncio.sleep(self._poll_seconds)
+
+    async def tick(self) -> int:
+        """Send what is due now; returns how many notifications were queued."""
+        taken = await reminders.send_due_reminders(
+            limit=500, uow=self._uow(), clock=self._clock, renderer=self._renderer, rules=self._rules
+        )
+        for channel in {n.channel for n in taken.queued if n.status == Status.QUEUED}:
+            self._on_queued(channel)
+        return len(taken.queued)

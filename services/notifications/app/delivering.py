@@ -1,0 +1,78 @@
+"""Delivery: claim what is due on a channel, hand each to the channel, record what it answered. Claims
+are leases, so two processes never send the same notification, and a crashed one's claims come back."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from services.notifications.app.notifying import Rules
+from services.notifications.app.ports import NotificationsUnitOfWork
+from services.notifications.domain.delivery import Outcome
+from services.notifications.domain.kinds import Channel
+from services.notifications.domain.notifications import Notification
+from services.notifications.domain.wording import zone_of
+from services.support.runtime.clock import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimDue:
+    channel: Channel
+    limit: int
+    worker: str
+    """Who holds the claims: the process's name, stable across its restarts."""
+    lease: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A claimed notification and what its channel answered (None: the channel was down, nothing tried)."""
+
+    notification: Notification
+    outcome: Outcome | None
+
+
+async def claim_due(cmd: ClaimDue, *, uow: NotificationsUnitOfWork, clock: Clock) -> list[Notification]:
+    """Hold up to `limit` notifications due now on the channel, for `lease`."""
+    now = clock.now()
+    async with uow:
+        claimed = await uow.notifications.claim_due(
+            cmd.channel, now=now, limit=cmd.limit, worker=cmd.worker, until=now + cmd.lease
+        )
+        await uow.commit()
+    return claimed
+
+
+async def record_attempts(
+    attempts: list[Attempt], *, worker: str, uow: NotificationsUnitOfWork, clock: Clock, rules: Rules
+) -> list[Notification]:
+    """Store the outcomes of a group of attempts in one transaction (SENT and FAILED are announced); the
+    claims of attempts never made are given back. Returns the notifications whose outcome was stored."""
+    now = clock.now()
+    recorded: list[Notification] = []
+    untried: list[uuid.UUID] = []
+    for attempt in attempts:
+        notification = attempt.notification
+        if attempt.outcome is None:
+            untried.append(notification.id)
+            continue
+        zone = zone_of(notification.time_zone, rules.default_time_zone)
+        not_before = rules.sms.not_before(now, zone) if notification.channel == Channel.SMS else now
+        notification.record(attempt.outcome, now=now, policy=rules.retry, not_before=not_before)
+        recorded.append(notification)
+    async with uow:
+        if recorded:
+            await uow.notifications.save_outcomes(recorded, worker=worker)
+        if untried:
+            await uow.notifications.release(untried, worker=worker)
+        await uow.commit()
+    return recorded
+
+
+async def release_claims(worker: str, *, uow: NotificationsUnitOfWork) -> int:
+    """At start: what this process held when it last stopped (or crashed) is free to claim again."""
+    async with uow:
+        released = await uow.notifications.release_claims_of(worker)
+        await uow.commit()
+    return released

@@ -1,0 +1,216 @@
+"""Taking events in: each occurrence becomes zero or more notifications (by the recipient's preferences),
+worded from the templates in the recipient's language and time zone, queued for delivery; reminders are
+scheduled and cancelled. One transaction for a whole batch of events."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from services.notifications.app.ports import (
+    Catalog,
+    NotificationsUnitOfWork,
+    RenderFailed,
+    TemplateRenderer,
+    TemplateRepository,
+)
+from services.notifications.domain.delivery import RetryPolicy, SmsPolicy
+from services.notifications.domain.kinds import KINDS, Channel, Kind
+from services.notifications.domain.notifications import Content, Notification
+from services.notifications.domain.occurrences import Intake, Occurrence
+from services.notifications.domain.recipients import Recipient, Route, routes
+from services.notifications.domain.templates import Template, template_id
+from services.notifications.domain.wording import FALLBACK_LOCALE, locale_of, words, zone_of
+from services.support.runtime.clock import Clock
+
+SMS_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """The library's delivery settings, built once from the service's settings."""
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sms: SmsPolicy = field(default_factory=SmsPolicy)
+    library_name: str = "Athenaeum"
+    default_locale: str = "en"
+    default_time_zone: str = "UTC"
+    hold_expiry_notice: timedelta = timedelta(hours=24)
+
+
+@dataclass(slots=True)
+class TakenIn:
+    queued: list[Notification] = field(default_factory=list)
+    """Every notification stored (QUEUED or SUPPRESSED)."""
+    waiting: set[uuid.UUID] = field(default_factory=set)
+    """Events left for later: their recipient is not known here yet (the users event is on its way)."""
+    told_before: int = 0
+    """Reminder steps skipped because they were told already."""
+
+
+async def take_in(
+    intakes: Sequence[Intake],
+    *,
+    uow: NotificationsUnitOfWork,
+    clock: Clock,
+    renderer: TemplateRenderer,
+    catalog: Catalog,
+    rules: Rules,
+) -> TakenIn:
+    """Turn a batch of events into notifications, in one transaction."""
+    titles: dict[str, str] = {}
+    titled = [await with_titles(intake, catalog, titles) for intake in intakes]
+    async with uow:
+        taken = await tell(titled, uow=uow, now=clock.now(), renderer=renderer, rules=rules)
+        await uow.commit()
+    return taken
+
+
+async def with_titles(intake: Intake, catalog: Catalog, known: dict[str, str] | None = None) -> Intake:
+    """Occurrences about a book whose event carried no title get it from the catalog (each book asked once)."""
+    titles = {} if known is None else known
+
+    async def titled(occurrence: Occurrence) -> Occurrence:
+        if not occurrence.book or occurrence.facts.get("book_title"):
+            return occurrence
+        if occurrence.book not in titles:
+            titles[occurrence.book] = await catalog.book_title(occurrence.book)
+        return replace(occurrence, facts={**occurrence.facts, "book_title": titles[occurrence.book]})
+
+    occurrences = tuple([await titled(o) for o in intake.occurrences])
+    schedule = tuple([replace(r, occurrence=await titled(r.occurrence)) for r in intake.schedule])
+    return replace(intake, occurrences=occurrences, schedule=schedule)
+
+
+async def tell(
+    intakes: Sequence[Intake], *, uow: NotificationsUnitOfWork, now: datetime, renderer: TemplateRenderer, rules: Rules
+) -> TakenIn:
+    """The work of take_in inside a transaction the caller commits."""
+    taken = TakenIn()
+    wanted = {person for intake in intakes for person in _people(intake)}
+    recipients = await uow.recipients.get_many(wanted) if wanted else {}
+    ready: list[Intake] = []
+    for intake in intakes:
+        if all(person in recipients for person in _people(intake)):
+            ready.append(intake)
+        else:
+            taken.waiting.add(intake.event_id)
+    await _keep_reminders(ready, uow)
+    occurrences = await _not_told_before(ready, uow, taken)
+    plans = [(o, recipients[o.recipient_id], routes(recipients[o.recipient_id], o.kind)) for o in occurrences]
+    texting = {o.recipient_id for o, _, found in plans if any(route.channel == Channel.SMS for route in found)}
+    sent_sms = Counter(await uow.notifications.sms_sent_since(texting, now - SMS_WINDOW) if texting else {})
+    writer = _Writer(await uow.templates.current(), uow.templates, renderer, rules, now, sent_sms)
+    notifications = [writer.compose(o, person, route) for o, person, found in plans for route in found]
+    taken.queued = await uow.notifications.add_many(notifications) if notifications else []
+    return taken
+
+
+def _people(intake: Intake) -> list[uuid.UUID]:
+    return [o.recipient_id for o in (*intake.occurrences, *(r.occurrence for r in intake.schedule))]
+
+
+async def _keep_reminders(ready: Sequence[Intake], uow: NotificationsUnitOfWork) -> None:
+    cancelled = [key for intake in ready for key in intake.cancel]
+    scheduled = [reminder for intake in ready for reminder in intake.schedule]
+    if cancelled:
+        await uow.reminders.cancel(cancelled)
+    if scheduled:
+        await uow.reminders.schedule(scheduled)
+
+
+async def _not_told_before(ready: Sequence[Intake], uow: NotificationsUnitOfWork, taken: TakenIn) -> list[Occurrence]:
+    occurrences = [o for intake in ready for o in intake.occurrences]
+    keys = [o.step_key for o in occurrences if o.step_key]
+    fresh = await uow.step_keys.claim(keys) if keys else set()
+    kept, seen = [], set()
+    for occurrence in occurrences:
+        key = occurrence.step_key
+        if key and (key not in fresh or key in seen):
+            taken.told_before += 1
+            continue
+        seen.add(key)
+        kept.append(occurrence)
+    return kept
+
+
+@dataclass
+class _Writer:
+    """Words and queues notifications for one batch (templates read once, SMS counted as they are queued)."""
+
+    templates: Mapping[str, Template]
+    store: TemplateRepository
+    renderer: TemplateRenderer
+    rules: Rules
+    now: datetime
+    sent_sms: Counter[uuid.UUID]
+
+    def compose(self, occurrence: Occurrence, recipient: Recipient, route: Route) -> Notification:
+        locale = locale_of(recipient.locale, self.rules.default_locale)
+        zone = zone_of(recipient.time_zone, self.rules.default_time_zone)
+        params = self.variables(occurrence, recipient, locale, zone)
+        content = self.word(occurrence.kind, route.channel, locale, params)
+        suppress, not_before = route.suppress_reason, self.now
+        if route.channel == Channel.SMS and not suppress:
+            if self.rules.sms.over_limit(self.sent_sms[recipient.user_id]):
+                suppress = self.rules.sms.limit_reason
+            else:
+                self.sent_sms[recipient.user_id] += 1
+                not_before = self.rules.sms.not_before(self.now, zone)
+        return Notification.queue(
+            recipient_id=recipient.user_id,
+            channel=route.channel,
+            address=route.address,
+            kind=occurrence.kind,
+            content=content,
+            params=params,
+            now=self.now,
+            not_before=not_before,
+            policy=self.rules.retry,
+            source_event_id=occurrence.event_id,
+            event_at=occurrence.occurred_at,
+            trace=dict(occurrence.trace),
+            suppress_reason=suppress,
+            time_zone=zone.key,
+        )
+
+    def variables(self, occurrence: Occurrence, recipient: Recipient, locale: str, zone: ZoneInfo) -> dict[str, str]:
+        offered = KINDS[occurrence.kind].variables
+        facts = {name: value for name, value in occurrence.facts.items() if name in offered}
+        given = {"display_name": recipient.display_name, "library_name": self.rules.library_name}
+        if "branch" in offered and not facts.get("branch"):
+            facts["branch"] = recipient.home_branch  # no branch named by the event: the patron's own
+        return {name: "" for name in offered} | given | words(facts, locale=locale, zone=zone)
+
+    def word(self, kind: Kind, channel: Channel, locale: str, params: Mapping[str, str]) -> Content:
+        return word(kind, channel, locale, params, templates=self.templates, store=self.store, renderer=self.renderer)
+
+
+def word(
+    kind: Kind,
+    channel: Channel,
+    locale: str,
+    params: Mapping[str, str],
+    *,
+    templates: Mapping[str, Template],
+    store: TemplateRepository,
+    renderer: TemplateRenderer,
+) -> Content:
+    """Render the kind's template for the language (else English); a stored template that fails to render
+    gives way to the built-in one, so sending goes on."""
+    chosen = templates.get(template_id(kind, channel, locale)) or templates.get(
+        template_id(kind, channel, FALLBACK_LOCALE)
+    )
+    for template in (chosen, store.builtin(template_id(kind, channel, chosen.locale if chosen else FALLBACK_LOCALE))):
+        if template is None:
+            continue
+        try:
+            rendered = renderer.render(template, params)
+        except RenderFailed:
+            continue
+        return Content(rendered.subject, rendered.text, rendered.html, template.id, template.version, template.locale)
+    raise RenderFailed(f"no template renders {template_id(kind, channel, locale)}")

@@ -1,0 +1,190 @@
+"""What the notifications use cases need from the outside world, in domain terms: no SQL, gRPC, NATS,
+Jinja2, SMTP or HTTP type here. The data layer implements these (data/); unit tests use in-memory ones
+(tests/unit/notifications/fakes.py)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from services.notifications.domain.delivery import Outcome
+from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.notifications import Notification, Status
+from services.notifications.domain.occurrences import Reminder
+from services.notifications.domain.recipients import Recipient
+from services.notifications.domain.templates import Template, TemplateProblem
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationFilter:
+    """Which notifications a list shows; every condition given must hold."""
+
+    recipient_id: uuid.UUID | None = None
+    status: Status | None = None
+    channel: Channel | None = None
+    kind: Kind | None = None
+    created_from: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationCursor:
+    """Where a newest-first list resumes: strictly after this (created_at, id)."""
+
+    created_at: datetime
+    notification_id: uuid.UUID
+
+
+class NotificationRepository(Protocol):
+    async def add_many(self, notifications: list[Notification]) -> list[Notification]:
+        """Stores the new notifications; returns those stored (one caused by the same event, channel and
+        recipient as a stored one is left out: a redelivered event never sends twice)."""
+
+    async def get(self, notification_id: uuid.UUID) -> Notification:
+        """Raises NotificationNotFound."""
+
+    async def save(self, notification: Notification) -> None:
+        """Writes back one changed notification unless someone changed it since it was read (Conflict)."""
+
+    async def save_outcomes(self, notifications: list[Notification], *, worker: str) -> None:
+        """Writes back notifications this worker claimed, and releases their claims."""
+
+    async def release(self, notification_ids: list[uuid.UUID], *, worker: str) -> None:
+        """Gives claims back untouched (the channel was down: the attempt was never made)."""
+
+    async def release_claims_of(self, worker: str) -> int:
+        """Gives back every claim `worker` holds (a restarted process under the same name)."""
+
+    async def claim_due(
+        self, channel: Channel, *, now: datetime, limit: int, worker: str, until: datetime
+    ) -> list[Notification]:
+        """Up to `limit` QUEUED notifications due by `now` that nobody holds, held by `worker` until `until`
+        (two processes never hold the same one)."""
+
+    async def sms_sent_since(self, recipient_ids: Iterable[uuid.UUID], since: datetime) -> dict[uuid.UUID, int]:
+        """SMS queued or sent to each recipient since `since` (the hourly limit)."""
+
+    async def list_newest_first(
+        self, where: NotificationFilter, *, after: NotificationCursor | None, limit: int
+    ) -> list[Notification]: ...
+
+    async def count(self, where: NotificationFilter) -> int: ...
+
+
+class RecipientRepository(Protocol):
+    async def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]: ...
+
+    async def save(self, recipient: Recipient) -> None:
+        """Insert or replace."""
+
+    async def count(self) -> int: ...
+
+
+class TemplateRepository(Protocol):
+    async def current(self) -> Mapping[str, Template]:
+        """Every template by id, as stored now (cheap to call often: the data layer caches by version)."""
+
+    async def get(self, template_id: str) -> Template:
+        """Raises TemplateNotFound."""
+
+    async def save(self, template: Template) -> None:
+        """Stores a new version unless another update won since it was read (Conflict)."""
+
+    async def add_missing(self, templates: Iterable[Template]) -> int:
+        """Stores the templates whose id is not stored yet (the seeds); returns how many."""
+
+    def builtin(self, template_id: str) -> Template | None:
+        """The template the service ships with (used when a stored one cannot render)."""
+
+
+class StepKeys(Protocol):
+    async def claim(self, keys: Iterable[str]) -> set[str]:
+        """Records the keys; returns those not recorded before (each schedule step is told once)."""
+
+
+class ReminderRepository(Protocol):
+    async def schedule(self, reminders: Iterable[Reminder]) -> None:
+        """Stores reminders (one per key and kind; scheduling again replaces)."""
+
+    async def cancel(self, keys: Iterable[str]) -> None: ...
+
+    async def take_due(self, now: datetime, *, limit: int) -> list[Reminder]:
+        """Removes and returns up to `limit` reminders due by `now` (locked: two processes never take the same)."""
+
+
+class RequestLog(Protocol):
+    async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None: ...
+
+    async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None: ...
+
+
+class NotificationsUnitOfWork(Protocol):
+    """One transaction over the notifications database; `commit()` also stores the events recorded."""
+
+    @property
+    def notifications(self) -> NotificationRepository: ...
+    @property
+    def recipients(self) -> RecipientRepository: ...
+    @property
+    def templates(self) -> TemplateRepository: ...
+    @property
+    def step_keys(self) -> StepKeys: ...
+    @property
+    def reminders(self) -> ReminderRepository: ...
+    @property
+    def requests(self) -> RequestLog: ...
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    async def commit(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+class RenderFailed(Exception):
+    """A stored template could not render these values (the caller falls back to the built-in one)."""
+
+
+class TemplateRenderer(Protocol):
+    def problems(self, template: Template) -> list[TemplateProblem]:
+        """Everything wrong with a template before it is stored: syntax (with the line), variables its kind
+        does not offer, anything the sandbox refuses."""
+
+    def variables(self, template: Template) -> frozenset[str]:
+        """The variables a (valid) template uses."""
+
+    def render(self, template: Template, variables: Mapping[str, str]) -> Rendered:
+        """Raises RenderFailed."""
+
+
+class Catalog(Protocol):
+    async def book_title(self, book: str) -> str:
+        """The title of "books/{book}"; "" when unknown or the catalog cannot be reached."""
+
+
+class ChannelUnavailable(Exception):
+    """The mail server or the provider cannot be reached (or refuses every message for now): nothing was
+    attempted; the notification waits, and its tries are not spent."""
+
+
+class Sender(Protocol):
+    """One channel: hands a notification to the mail server or the SMS provider."""
+
+    async def send(self, notification: Notification) -> Outcome:
+        """Sent or Failed (transient or permanent); raises ChannelUnavailable."""
+
+    async def probe(self) -> None:
+        """Returns when the channel answers again; raises ChannelUnavailable while it does not."""

@@ -1,0 +1,148 @@
+"""Staff at work: a one-off message to a patron (SendNotification), another go at a failed one (Retry)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from services.notifications.app.notifying import Rules, word
+from services.notifications.app.ports import NotificationsUnitOfWork, RenderFailed, TemplateRenderer
+from services.notifications.domain.kinds import COMMON_PARAMS, KINDS, Channel, Kind
+from services.notifications.domain.notifications import NOTIFICATION, Content, Notification
+from services.notifications.domain.recipients import AccountStatus, address_for
+from services.notifications.domain.templates import TemplateNotFound, template_id
+from services.notifications.domain.wording import locale_of, zone_of
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, collect_violations
+
+MAX_SMS_LENGTH = 1_600
+"""What SMS providers accept in one message (split into parts on the way)."""
+MAX_SUBJECT_LENGTH = 200
+MAX_EMAIL_BODY_LENGTH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class SendMessage:
+    recipient_id: uuid.UUID
+    channel: Channel | None
+    template: tuple[Kind, Channel, str] | None = None
+    """(kind, channel, locale) of the template named, if any."""
+    params: Mapping[str, str] = field(default_factory=dict)
+    subject: str = ""
+    body: str = ""
+    request_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryNotification:
+    notification_id: uuid.UUID
+    request_id: uuid.UUID | None = None
+
+
+def _check(cmd: SendMessage) -> Channel:
+    """The channel, or one InvalidArgument naming every bad field."""
+    if cmd.channel is None:
+        raise InvalidArgument.field("channel", "is required (EMAIL or SMS)")
+    body = cmd.body.strip()
+    too_long = MAX_SMS_LENGTH if cmd.channel == Channel.SMS else MAX_EMAIL_BODY_LENGTH
+    collect_violations(
+        FieldViolation("template", f"is a template for {cmd.template[1]}, not {cmd.channel}")
+        if cmd.template and cmd.template[1] != cmd.channel else None,
+        FieldViolation("body", "is required (or name a template)") if not cmd.template and not body else None,
+        FieldViolation("body", f"must be at most {too_long} characters for {cmd.channel}")
+        if len(cmd.body) > too_long else None,
+        FieldViolation("subject", "is required for an email") if not cmd.template and cmd.channel == Channel.EMAIL
+        and not cmd.subject.strip() else None,
+        FieldViolation("subject", f"must be at most {MAX_SUBJECT_LENGTH} characters")
+        if len(cmd.subject) > MAX_SUBJECT_LENGTH else None,
+        FieldViolation("subject", "an SMS has no subject") if cmd.channel == Channel.SMS and cmd.subject else None,
+    )  # fmt: skip
+    return cmd.channel
+
+
+async def send_message(
+    cmd: SendMessage, *, uow: NotificationsUnitOfWork, clock: Clock, renderer: TemplateRenderer, rules: Rules
+) -> Notification:
+    """Queue one message to a patron now; a repeated request_id returns the first one."""
+    channel = _check(cmd)
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "SendNotification"):
+            return await uow.notifications.get(NOTIFICATION.parse_id(previous))
+        recipient = (await uow.recipients.get_many([cmd.recipient_id])).get(cmd.recipient_id)
+        if recipient is None:
+            raise FailedPrecondition(f"users/{cmd.recipient_id} is not known here", reason="UNKNOWN_RECIPIENT")
+        if recipient.status == AccountStatus.DEACTIVATED:
+            raise FailedPrecondition("the account is closed", reason="ACCOUNT_CLOSED")
+        kind = cmd.template[0] if cmd.template else Kind.MESSAGE
+        if not recipient.wants(kind, channel):
+            raise FailedPrecondition(f"the user does not accept {kind} by {channel}", reason="CHANNEL_OPTED_OUT")
+        address, problem = address_for(recipient, channel)
+        if problem:
+            reason = "NO_ADDRESS" if problem.startswith("no ") else "INVALID_ADDRESS"
+            raise FailedPrecondition(f"cannot send by {channel}: {problem}", reason=reason)
+        locale = cmd.template[2] if cmd.template else locale_of(recipient.locale, rules.default_locale)
+        params = _params(cmd, kind, display_name=recipient.display_name, library=rules.library_name)
+        content = await _content(cmd, kind, channel, locale, params, uow=uow, renderer=renderer)
+        now = clock.now()
+        zone = zone_of(recipient.time_zone, rules.default_time_zone)
+        notification = Notification.queue(
+            recipient_id=recipient.user_id, channel=channel, address=address, kind=kind, content=content,
+            params=params, now=now, not_before=now if channel == Channel.EMAIL else rules.sms.not_before(now, zone),
+            policy=rules.retry, time_zone=zone.key,
+        )  # fmt: skip
+        await uow.notifications.add_many([notification])
+        await uow.requests.remember(cmd.request_id, "SendNotification", notification.name)
+        await uow.commit()
+    return notification
+
+
+def _params(cmd: SendMessage, kind: Kind, *, display_name: str, library: str) -> dict[str, str]:
+    offered = KINDS[kind].variables
+    given = dict(cmd.params) if cmd.template else {"subject": cmd.subject.strip(), "body": cmd.body.strip()}
+    unknown = sorted(set(given) - offered)
+    if unknown:
+        raise InvalidArgument.field(f"params[{unknown[0][:40]!r}]", f"is not offered by {kind} templates")
+    return {name: "" for name in offered} | {"display_name": display_name, "library_name": library} | given
+
+
+async def _content(
+    cmd: SendMessage,
+    kind: Kind,
+    channel: Channel,
+    locale: str,
+    params: dict[str, str],
+    *,
+    uow: NotificationsUnitOfWork,
+    renderer: TemplateRenderer,
+) -> Content:
+    templates = await uow.templates.current()
+    if cmd.template:
+        template = templates.get(template_id(kind, channel, locale))
+        if template is None:
+            raise TemplateNotFound(f"notificationTemplates/{template_id(kind, channel, locale)}")
+        missing = sorted(renderer.variables(template) - set(cmd.params) - set(COMMON_PARAMS))
+        if missing:
+            raise InvalidArgument.field(f"params[{missing[0]!r}]", "is used by the template but not given")
+    try:
+        content = word(kind, channel, locale, params, templates=templates, store=uow.templates, renderer=renderer)
+    except RenderFailed as error:
+        raise InvalidArgument.field("params", str(error)[:200]) from None
+    if channel == Channel.SMS and len(content.text) > MAX_SMS_LENGTH:
+        raise InvalidArgument.field("body", f"the SMS would be longer than {MAX_SMS_LENGTH} characters")
+    return content
+
+
+async def retry_notification(
+    cmd: RetryNotification, *, uow: NotificationsUnitOfWork, clock: Clock, rules: Rules
+) -> Notification:
+    """Queue a FAILED notification again with a fresh set of tries."""
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "RetryNotification"):
+            return await uow.notifications.get(NOTIFICATION.parse_id(previous))
+        notification = await uow.notifications.get(cmd.notification_id)
+        notification.retry(now=clock.now(), policy=rules.retry)
+        await uow.notifications.save(notification)
+        await uow.requests.remember(cmd.request_id, "RetryNotification", notification.name)
+        await uow.commit()
+    return notification

@@ -1,0 +1,215 @@
+"""Notifications in Postgres: stored in batches, claimed with leases (FOR UPDATE SKIP LOCKED), listed newest
+first. Statements are built once: the consumers and dispatchers run them thousands of times a second."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+
+from services.notifications.app.ports import NotificationCursor, NotificationFilter
+from services.notifications.data.tables import notifications as table
+from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.notifications import (
+    NOTIFICATION,
+    Content,
+    Notification,
+    NotificationNotFound,
+    Status,
+)
+from services.support.runtime.db import TrackingRepository, update_versioned
+
+_UUIDS = ARRAY(UUID(as_uuid=True))
+"""Lists of ids go as one array parameter (`= ANY`): one statement text, so one prepared statement."""
+_COLUMNS = [column for column in table.c if column.name not in ("claimed_by", "claimed_until")]
+_INSERT = insert(table).on_conflict_do_nothing(constraint="notifications_event_channel_recipient").returning(table.c.id)
+_OUTCOME_FIELDS = (
+    "status", "attempts", "max_attempts", "last_error", "provider_message_id", "sent_at", "next_attempt_at",
+    "updated_at", "version",
+)  # fmt: skip
+_SAVE_OUTCOME = (
+    table.update()
+    .where(table.c.id == sa.bindparam("row_id"), table.c.claimed_by == sa.bindparam("worker"))
+    .values({name: sa.bindparam(f"v_{name}") for name in _OUTCOME_FIELDS} | {"claimed_by": None, "claimed_until": None})
+)
+_RELEASE = (
+    table.update()
+    .where(table.c.id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), table.c.claimed_by == sa.bindparam("worker"))
+    .values(claimed_by=None, claimed_until=None)
+)
+_RELEASE_ALL_OF = (
+    table.update().where(table.c.claimed_by == sa.bindparam("worker")).values(claimed_by=None, claimed_until=None)
+)
+_DUE = (
+    sa.select(table.c.id)
+    .where(
+        table.c.status == Status.QUEUED.value,
+        table.c.channel == sa.bindparam("due_channel"),
+        table.c.next_attempt_at <= sa.bindparam("now"),
+        sa.or_(table.c.claimed_until.is_(None), table.c.claimed_until < sa.bindparam("now")),
+    )
+    .order_by(table.c.next_attempt_at)
+    .limit(sa.bindparam("limit"))
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_CLAIM = (
+    table.update()
+    .where(table.c.id.in_(_DUE))
+    .values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("until"))
+    .returning(*_COLUMNS)
+)
+_SMS_SINCE = (
+    sa.select(table.c.recipient_id, sa.func.count())
+    .where(
+        table.c.recipient_id == sa.any_(sa.bindparam("ids", type_=_UUIDS)),
+        table.c.channel == Channel.SMS.value,
+        table.c.created_at >= sa.bindparam("since"),
+        table.c.status.in_([Status.QUEUED.value, Status.SENT.value]),
+    )
+    .group_by(table.c.recipient_id)
+)
+
+
+class SqlNotificationRepository(TrackingRepository):
+    async def add_many(self, notifications: list[Notification]) -> list[Notification]:
+        rows = [{"id": n.id, **_to_row(n)} for n in notifications]
+        stored = set((await self.session.execute(_INSERT, rows)).scalars().all())
+        return [self._track(n) for n in notifications if n.id in stored]
+
+    async def get(self, notification_id: uuid.UUID) -> Notification:
+        row = (await self.session.execute(sa.select(*_COLUMNS).where(table.c.id == notification_id))).first()
+        if row is None:
+            raise NotificationNotFound(NOTIFICATION.format(notification_id))
+        return self._track(_to_notification(row))
+
+    async def save(self, notification: Notification) -> None:
+        await update_versioned(
+            self.session,
+            table,
+            row_id=notification.id,
+            version=notification.version - 1,
+            values={k: v for k, v in _to_row(notification).items() if k != "version"},
+            name=notification.name,
+        )
+
+    async def save_outcomes(self, notifications: list[Notification], *, worker: str) -> None:
+        rows = [
+            {"row_id": n.id, "worker": worker, **{f"v_{name}": _to_row(n)[name] for name in _OUTCOME_FIELDS}}
+            for n in notifications
+        ]
+        await self.session.execute(_SAVE_OUTCOME, rows)
+        for notification in notifications:
+            self._track(notification)
+
+    async def release(self, notification_ids: list[uuid.UUID], *, worker: str) -> None:
+        await self.session.execute(_RELEASE, {"ids": notification_ids, "worker": worker})
+
+    async def release_claims_of(self, worker: str) -> int:
+        result = await self.session.execute(_RELEASE_ALL_OF, {"worker": worker})
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def claim_due(
+        self, channel: Channel, *, now: datetime, limit: int, worker: str, until: datetime
+    ) -> list[Notification]:
+        parameters = {"due_channel": channel.value, "now": now, "limit": limit, "worker": worker, "until": until}
+        rows = (await self.session.execute(_CLAIM, parameters)).all()
+        return sorted((_to_notification(row) for row in rows), key=lambda n: n.next_attempt_at)
+
+    async def sms_sent_since(self, recipient_ids: Iterable[uuid.UUID], since: datetime) -> dict[uuid.UUID, int]:
+        rows = (await self.session.execute(_SMS_SINCE, {"ids": list(recipient_ids), "since": since})).all()
+        return {row[0]: int(row[1]) for row in rows}
+
+    async def list_newest_first(
+        self, where: NotificationFilter, *, after: NotificationCursor | None, limit: int
+    ) -> list[Notification]:
+        query = sa.select(*_COLUMNS).where(*_conditions(where)).order_by(table.c.created_at.desc(), table.c.id.desc())
+        if after is not None:
+            cursor = sa.tuple_(sa.literal(after.created_at), sa.literal(after.notification_id))
+            query = query.where(sa.tuple_(table.c.created_at, table.c.id) < cursor)
+        return [_to_notification(row) for row in (await self.session.execute(query.limit(limit))).all()]
+
+    async def count(self, where: NotificationFilter) -> int:
+        total = await self.session.scalar(sa.select(sa.func.count()).select_from(table).where(*_conditions(where)))
+        return int(total or 0)
+
+
+def _conditions(where: NotificationFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.recipient_id is not None:
+        conditions.append(table.c.recipient_id == where.recipient_id)
+    if where.status is not None:
+        conditions.append(table.c.status == where.status.value)
+    if where.channel is not None:
+        conditions.append(table.c.channel == where.channel.value)
+    if where.kind is not None:
+        conditions.append(table.c.kind == where.kind.value)
+    if where.created_from is not None:
+        conditions.append(table.c.created_at >= where.created_from)
+    if where.created_before is not None:
+        conditions.append(table.c.created_at < where.created_before)
+    return conditions
+
+
+def _to_row(n: Notification) -> dict[str, Any]:
+    c = n.content
+    return {
+        "recipient_id": n.recipient_id,
+        "channel": n.channel.value,
+        "address": n.address,
+        "kind": n.kind.value,
+        "template": c.template,
+        "template_version": c.template_version,
+        "locale": c.locale,
+        "params": n.params,
+        "subject": c.subject,
+        "body": c.text,
+        "html": c.html,
+        "status": n.status.value,
+        "attempts": n.attempts,
+        "max_attempts": n.max_attempts,
+        "last_error": n.last_error,
+        "suppress_reason": n.suppress_reason,
+        "provider_message_id": n.provider_message_id,
+        "source_event_id": n.source_event_id,
+        "event_at": n.event_at,
+        "created_at": n.created_at,
+        "updated_at": n.updated_at,
+        "sent_at": n.sent_at,
+        "next_attempt_at": n.next_attempt_at,
+        "trace": n.trace,
+        "time_zone": n.time_zone,
+        "version": n.version,
+    }
+
+
+def _to_notification(row: sa.Row[Any]) -> Notification:
+    m = row._mapping
+    return Notification(
+        id=m["id"],
+        recipient_id=m["recipient_id"],
+        channel=Channel(m["channel"]),
+        address=m["address"],
+        kind=Kind(m["kind"]),
+        content=Content(m["subject"], m["body"], m["html"], m["template"], m["template_version"], m["locale"]),
+        params=dict(m["params"]),
+        status=Status(m["status"]),
+        created_at=m["created_at"],
+        updated_at=m["updated_at"],
+        next_attempt_at=m["next_attempt_at"],
+        source_event_id=m["source_event_id"],
+        event_at=m["event_at"],
+        attempts=m["attempts"],
+        max_attempts=m["max_attempts"],
+        last_error=m["last_error"],
+        suppress_reason=m["suppress_reason"],
+        provider_message_id=m["provider_message_id"],
+        sent_at=m["sent_at"],
+        trace=dict(m["trace"]),
+        time_zone=m["time_zone"],
+        version=m["version"],
+    )

@@ -1,0 +1,193 @@
+# ruff: noqa: RUF001, E501  (Russian wording is not a homoglyph attack; template lines read best unbroken)
+"""The templates the service ships with: stored at first start (staff edit them afterwards), and used
+whenever a stored one cannot render. Each kind has an email (subject, text and HTML, made from the same
+paragraphs) and an SMS, in English and Russian."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.templates import Template, template_id
+
+SEEDED_AT = datetime(2025, 1, 1, tzinfo=UTC)
+
+# kind -> locale -> (subject, paragraphs of the email, SMS)
+_WORDS: dict[Kind, dict[str, tuple[str, list[str], str]]] = {}
+_GREETING = {
+    "en": "Dear {{ display_name or 'reader' }},",
+    "ru": "{{ display_name or 'Уважаемый читатель' }}, здравствуйте!",
+}
+_SIGN_OFF = {"en": "— {{ library_name }}", "ru": "— {{ library_name }}"}
+_BRANCH = {
+    "en": "{% if branch %} at the {{ branch }} branch{% endif %}",
+    "ru": "{% if branch %} в отделении «{{ branch }}»{% endif %}",
+}
+
+
+def _words(kind: Kind, en: tuple[str, list[str], str], ru: tuple[str, list[str], str]) -> None:
+    _WORDS[kind] = {"en": en, "ru": ru}
+
+
+_words(
+    Kind.HOLD_READY,
+    ("“{{ book_title }}” is waiting for you", [
+        "“{{ book_title }}”, which you reserved, is on the hold shelf" + _BRANCH["en"] + ".",
+        "Please pick it up by {{ pickup_deadline }}; after that it goes to the next reader in line.",
+    ], "{{ library_name }}: “{{ book_title }}” is ready for pickup" + _BRANCH["en"] + " until {{ pickup_deadline }}."),
+    ("«{{ book_title }}» ждёт вас", [
+        "Книга «{{ book_title }}», которую вы бронировали, отложена для вас" + _BRANCH["ru"] + ".",
+        "Заберите её до {{ pickup_deadline }}; потом она перейдёт следующему читателю в очереди.",
+    ], "{{ library_name }}: «{{ book_title }}» ждёт вас" + _BRANCH["ru"] + " до {{ pickup_deadline }}."),
+)  # fmt: skip
+_words(
+    Kind.HOLD_EXPIRING,
+    ("Last chance to pick up “{{ book_title }}”", [
+        "“{{ book_title }}” is still waiting for you" + _BRANCH["en"] + ", but only until {{ pickup_deadline }}.",
+    ], "{{ library_name }}: pick up “{{ book_title }}” by {{ pickup_deadline }} or it goes to the next reader."),
+    ("Успейте забрать «{{ book_title }}»", [
+        "Книга «{{ book_title }}» ещё ждёт вас" + _BRANCH["ru"] + ", но только до {{ pickup_deadline }}.",
+    ], "{{ library_name }}: заберите «{{ book_title }}» до {{ pickup_deadline }}, иначе она уйдёт следующему."),
+)  # fmt: skip
+_words(
+    Kind.HOLD_EXPIRED,
+    ("Your hold on “{{ book_title }}” has expired", [
+        "“{{ book_title }}” was not picked up in time" + _BRANCH["en"] + ", so it went to the next reader.",
+        "You are welcome to place a new hold.",
+    ], "{{ library_name }}: your hold on “{{ book_title }}” expired; place a new one any time."),
+    ("Бронь на «{{ book_title }}» истекла", [
+        "Книгу «{{ book_title }}» не забрали вовремя" + _BRANCH["ru"] + ", и она ушла следующему читателю.",
+        "Вы можете забронировать её снова.",
+    ], "{{ library_name }}: бронь на «{{ book_title }}» истекла; её можно оформить заново."),
+)  # fmt: skip
+_words(
+    Kind.DUE_SOON,
+    ("“{{ book_title }}” is due {{ due_date }}", [
+        "A reminder: “{{ book_title }}” (barcode {{ barcode }}) is due back by {{ due_date }}.",
+        "Return it" + _BRANCH["en"] + " or renew it online if you need more time.",
+    ], "{{ library_name }}: “{{ book_title }}” is due {{ due_date }}. Renew online if you need more time."),
+    ("Срок возврата «{{ book_title }}»: {{ due_date }}", [
+        "Напоминаем: книгу «{{ book_title }}» (штрихкод {{ barcode }}) нужно вернуть до {{ due_date }}.",
+        "Верните её" + _BRANCH["ru"] + " или продлите онлайн, если нужно больше времени.",
+    ], "{{ library_name }}: «{{ book_title }}» нужно вернуть до {{ due_date }}. Продлить можно онлайн."),
+)  # fmt: skip
+_words(
+    Kind.OVERDUE,
+    ("Overdue: “{{ book_title }}”", [
+        "“{{ book_title }}” (barcode {{ barcode }}) was due on {{ due_date }} and is {{ overdue_days }} day(s) late.",
+        "Please return it" + _BRANCH["en"] + " as soon as you can; fines may apply.",
+    ], "{{ library_name }}: “{{ book_title }}” is {{ overdue_days }} day(s) overdue (due {{ due_date }}). Please return it."),
+    ("Просрочено: «{{ book_title }}»", [
+        "Книгу «{{ book_title }}» (штрихкод {{ barcode }}) нужно было вернуть {{ due_date }}; просрочка — {{ overdue_days }} дн.",
+        "Пожалуйста, верните её" + _BRANCH["ru"] + " как можно скорее; может начисляться штраф.",
+    ], "{{ library_name }}: «{{ book_title }}» просрочена на {{ overdue_days }} дн. (срок {{ due_date }}). Верните её."),
+)  # fmt: skip
+_words(
+    Kind.LOAN_ISSUED,
+    ("You borrowed “{{ book_title }}”", [
+        "You borrowed “{{ book_title }}” (barcode {{ barcode }})" + _BRANCH["en"] + ".", "It is due back by {{ due_date }}.",
+    ], "{{ library_name }}: you borrowed “{{ book_title }}”, due {{ due_date }}."),
+    ("Вы взяли «{{ book_title }}»", [
+        "Вы взяли книгу «{{ book_title }}» (штрихкод {{ barcode }})" + _BRANCH["ru"] + ".", "Верните её до {{ due_date }}.",
+    ], "{{ library_name }}: вы взяли «{{ book_title }}», срок возврата {{ due_date }}."),
+)  # fmt: skip
+_words(
+    Kind.LOAN_RETURNED,
+    ("You returned “{{ book_title }}”", [
+        "Thank you: “{{ book_title }}” (barcode {{ barcode }}) is back.",
+        "{% if fine_amount %}It was {{ overdue_days }} day(s) late; a fine of {{ fine_amount }} was added.{% endif %}",
+    ], "{{ library_name }}: “{{ book_title }}” returned. Thank you!"),
+    ("Вы вернули «{{ book_title }}»", [
+        "Спасибо: книга «{{ book_title }}» (штрихкод {{ barcode }}) возвращена.",
+        "{% if fine_amount %}Просрочка {{ overdue_days }} дн.; начислен штраф {{ fine_amount }}.{% endif %}",
+    ], "{{ library_name }}: «{{ book_title }}» возвращена. Спасибо!"),
+)  # fmt: skip
+_words(
+    Kind.LOAN_RENEWED,
+    ("“{{ book_title }}” renewed until {{ due_date }}", [
+        "“{{ book_title }}” is now due back by {{ due_date }} (it was {{ previous_due_date }}).",
+    ], "{{ library_name }}: “{{ book_title }}” renewed, now due {{ due_date }}."),
+    ("«{{ book_title }}» продлена до {{ due_date }}", [
+        "Книгу «{{ book_title }}» теперь нужно вернуть до {{ due_date }} (было {{ previous_due_date }}).",
+    ], "{{ library_name }}: «{{ book_title }}» продлена до {{ due_date }}."),
+)  # fmt: skip
+_words(
+    Kind.FINE_ASSESSED,
+    ("A fine of {{ amount }} {{ currency }}", [
+        "A fine of {{ amount }} {{ currency }} was added to your account{% if book_title %} for “{{ book_title }}”{% endif %}.",
+        "{{ description }}", "You can pay it at any branch.",
+    ], "{{ library_name }}: a fine of {{ amount }} {{ currency }} was added to your account."),
+    ("Штраф {{ amount }} {{ currency }}", [
+        "На ваш счёт начислен штраф {{ amount }} {{ currency }}{% if book_title %} за «{{ book_title }}»{% endif %}.",
+        "{{ description }}", "Оплатить его можно в любом отделении.",
+    ], "{{ library_name }}: начислен штраф {{ amount }} {{ currency }}."),
+)  # fmt: skip
+_words(
+    Kind.WELCOME,
+    ("Welcome to {{ library_name }}", [
+        "Your account is ready. Your library card number is {{ card_number }}.",
+        "Borrow, renew and reserve books online; we will tell you when something needs your attention.",
+    ], "Welcome to {{ library_name }}! Your card number: {{ card_number }}."),
+    ("Добро пожаловать в {{ library_name }}", [
+        "Ваша учётная запись готова. Номер читательского билета: {{ card_number }}.",
+        "Берите, продлевайте и бронируйте книги онлайн; мы сообщим, когда потребуется ваше внимание.",
+    ], "Добро пожаловать в {{ library_name }}! Номер билета: {{ card_number }}."),
+)  # fmt: skip
+_words(
+    Kind.PASSWORD_CHANGED,
+    ("Your password was changed", [
+        "The password of your account was changed on {{ changed_at }}, and your other sessions were signed out.",
+        "If it was not you, contact the library at once.",
+    ], "{{ library_name }}: your password was changed. Not you? Contact the library."),
+    ("Ваш пароль изменён", [
+        "Пароль вашей учётной записи изменён {{ changed_at }}; другие сеансы завершены.",
+        "Если это были не вы, немедленно свяжитесь с библиотекой.",
+    ], "{{ library_name }}: ваш пароль изменён. Не вы? Свяжитесь с библиотекой."),
+)  # fmt: skip
+_words(
+    Kind.SESSION_REVOKED,
+    ("We signed you out to protect your account", [
+        "On {{ revoked_at }} a sign-in token of your account was used twice, which happens when it is stolen.",
+        "We signed that session out. If you see this often, change your password.",
+    ], "{{ library_name }}: we signed out a session of yours that looked stolen. Consider changing your password."),
+    ("Мы завершили сеанс для защиты учётной записи", [
+        "{{ revoked_at }} токен входа вашей учётной записи был использован дважды — так бывает при краже.",
+        "Мы завершили этот сеанс. Если это повторяется, смените пароль.",
+    ], "{{ library_name }}: мы завершили подозрительный сеанс. Рекомендуем сменить пароль."),
+)  # fmt: skip
+_words(
+    Kind.MESSAGE,
+    ("{{ subject }}", ["{{ body }}"], "{{ library_name }}: {{ body }}"),
+    ("{{ subject }}", ["{{ body }}"], "{{ library_name }}: {{ body }}"),
+)  # fmt: skip
+
+_HTML = """<!doctype html>
+<html lang="{locale}"><body style="font-family: Georgia, serif; color: #222; max-width: 36em">
+<p>{greeting}</p>
+{paragraphs}
+<p style="color: #666">{sign_off}</p>
+</body></html>"""
+
+
+def _email(kind: Kind, locale: str) -> Template:
+    subject, paragraphs, _ = _WORDS[kind][locale]
+    text = "\n\n".join([_GREETING[locale], *paragraphs, _SIGN_OFF[locale]])
+    html = _HTML.format(
+        locale=locale,
+        greeting=_GREETING[locale],
+        paragraphs="\n".join(f"<p>{p}</p>" for p in paragraphs),
+        sign_off=_SIGN_OFF[locale],
+    )
+    return Template(kind, Channel.EMAIL, locale, subject, text, html, version=1, updated_at=SEEDED_AT)
+
+
+def _sms(kind: Kind, locale: str) -> Template:
+    return Template(kind, Channel.SMS, locale, "", _WORDS[kind][locale][2], "", version=1, updated_at=SEEDED_AT)
+
+
+BUILTIN: dict[str, Template] = {
+    template_id(kind, channel, locale): (_email if channel == Channel.EMAIL else _sms)(kind, locale)
+    for kind in Kind
+    for locale in ("en", "ru")
+    for channel in Channel
+}

@@ -1,0 +1,45 @@
+"""The notifications unit of work: one transaction over notifications, recipients, templates, reminders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.notifications.data.notifications import SqlNotificationRepository
+from services.notifications.data.recipients import SqlRecipientRepository
+from services.notifications.data.reminders import SqlReminderRepository, SqlStepKeys
+from services.notifications.data.templates import SqlTemplateRepository, TemplateCache
+from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork, TrackingRepository
+from services.support.runtime.idempotency import RequestLog
+
+
+class SqlNotificationsUnitOfWork(SqlAlchemyUnitOfWork):
+    notifications: SqlNotificationRepository
+    recipients: SqlRecipientRepository
+    templates: SqlTemplateRepository
+    step_keys: SqlStepKeys
+    reminders: SqlReminderRepository
+    requests: RequestLog
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        encode: EventEncoder,
+        templates: TemplateCache,
+        on_commit: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(sessions, encode=encode, on_commit=on_commit)
+        self._template_cache = templates
+
+    def _open(self, session: AsyncSession) -> None:
+        self.notifications = SqlNotificationRepository(session)
+        self.recipients = SqlRecipientRepository(session)
+        self.templates = SqlTemplateRepository(session, self._template_cache)
+        self.step_keys = SqlStepKeys(session)
+        self.reminders = SqlReminderRepository(session)
+        self.requests = RequestLog(session)
+
+    def _repositories(self) -> tuple[TrackingRepository, ...]:
+        return (self.notifications,)

@@ -1,0 +1,1 @@
+"""The notifications domain: kinds, recipients, notifications, templates and delivery rules. Pure."""

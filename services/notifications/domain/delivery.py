@@ -1,0 +1,72 @@
+"""How delivery is retried and when an SMS may go out: backoff with jitter, the last try, quiet hours and the
+per-recipient SMS limit. What a channel answered is one of three outcomes. Pure."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The mail server or the provider accepted the message, under this id."""
+
+    provider_message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """It refused this message: for now (`transient`: a 4xx reply, a 5xx or 429 from the provider) or for good."""
+
+    reason: str
+    transient: bool
+
+
+Outcome = Sent | Failed
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Tries per notification, and the wait before each next one: base * 2**(try-1), capped, with full
+    jitter (a random share of it) so many failed messages do not come back at the same moment."""
+
+    max_attempts: int = 5
+    base: timedelta = timedelta(seconds=2)
+    cap: timedelta = timedelta(minutes=10)
+
+    def delay(self, attempts: int, *, rng: random.Random | None = None) -> timedelta:
+        ceiling = min(self.cap, self.base * (1 << min(max(attempts - 1, 0), 30)))
+        share = (rng or random).uniform(0.5, 1.0)
+        return ceiling * share
+
+
+@dataclass(frozen=True, slots=True)
+class SmsPolicy:
+    """No more than `max_per_hour` SMS to one recipient (the rest are suppressed), and none between
+    `quiet_start` and `quiet_end` in the recipient's time zone (they wait until the quiet hours end)."""
+
+    max_per_hour: int = 5
+    quiet_start: time | None = time(22, 0)
+    quiet_end: time | None = time(8, 0)
+
+    def not_before(self, now: datetime, zone: ZoneInfo) -> datetime:
+        """`now`, or the end of the quiet hours if `now` falls in them (in the recipient's zone)."""
+        if self.quiet_start is None or self.quiet_end is None or self.quiet_start == self.quiet_end:
+            return now
+        local = now.astimezone(zone)
+        start, end = self.quiet_start, self.quiet_end
+        clock = local.time()
+        quiet = (start <= clock or clock < end) if start > end else (start <= clock < end)
+        if not quiet:
+            return now
+        end_day = local.date() + timedelta(days=1) if start > end and clock >= start else local.date()
+        return datetime.combine(end_day, end, tzinfo=zone).astimezone(now.tzinfo)
+
+    def over_limit(self, sent_in_last_hour: int) -> bool:
+        return sent_in_last_hour >= self.max_per_hour
+
+    @property
+    def limit_reason(self) -> str:
+        return f"the SMS limit of {self.max_per_hour} an hour for this recipient was reached"

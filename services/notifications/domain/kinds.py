@@ -1,0 +1,77 @@
+"""What a notification can be about (its kind), the channels it goes out on, and what each kind offers its
+templates. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from services.support.runtime.errors import InvalidArgument
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    SMS = "sms"
+
+
+class Kind(StrEnum):
+    """The keys of NotificationPreferences.kinds in the users API, and the first part of template ids."""
+
+    LOAN_ISSUED = "loan_issued"
+    LOAN_RETURNED = "loan_returned"
+    LOAN_RENEWED = "loan_renewed"
+    DUE_SOON = "due_soon"
+    OVERDUE = "overdue"
+    HOLD_READY = "hold_ready"
+    HOLD_EXPIRING = "hold_expiring"
+    HOLD_EXPIRED = "hold_expired"
+    FINE_ASSESSED = "fine_assessed"
+    WELCOME = "welcome"
+    PASSWORD_CHANGED = "password_changed"
+    SESSION_REVOKED = "session_revoked"
+    MESSAGE = "message"
+
+
+COMMON_PARAMS = ("display_name", "library_name")
+"""Every kind offers these."""
+_LOAN = ("book_title", "due_date", "barcode", "branch")
+_HOLD = ("book_title", "branch", "pickup_deadline")
+
+
+@dataclass(frozen=True, slots=True)
+class KindSpec:
+    params: tuple[str, ...]
+    """Variables its templates may use, beside COMMON_PARAMS."""
+    wanted_by_default: bool = True
+    """False for receipts: sent only to a patron who chose the kind in their preferences."""
+    security: bool = False
+    """Always sent by email (when there is an address), whatever the preferences say."""
+
+    @property
+    def variables(self) -> frozenset[str]:
+        return frozenset(COMMON_PARAMS + self.params)
+
+
+KINDS: dict[Kind, KindSpec] = {
+    Kind.LOAN_ISSUED: KindSpec(_LOAN, wanted_by_default=False),
+    Kind.LOAN_RETURNED: KindSpec(("book_title", "barcode", "overdue_days", "fine_amount"), wanted_by_default=False),
+    Kind.LOAN_RENEWED: KindSpec((*_LOAN, "previous_due_date")),
+    Kind.DUE_SOON: KindSpec((*_LOAN, "days_left")),
+    Kind.OVERDUE: KindSpec((*_LOAN, "overdue_days", "notice_number")),
+    Kind.HOLD_READY: KindSpec(_HOLD),
+    Kind.HOLD_EXPIRING: KindSpec(_HOLD),
+    Kind.HOLD_EXPIRED: KindSpec(("book_title", "branch")),
+    Kind.FINE_ASSESSED: KindSpec(("amount", "currency", "description", "book_title")),
+    Kind.WELCOME: KindSpec(("card_number",)),
+    Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),
+    Kind.SESSION_REVOKED: KindSpec(("revoked_at",), security=True),
+    Kind.MESSAGE: KindSpec(("subject", "body")),
+}
+
+
+def parse_kind(value: str, *, field: str = "kind") -> Kind:
+    try:
+        return Kind(value)
+    except ValueError:
+        known = ", ".join(kind.value for kind in Kind)
+        raise InvalidArgument.field(field, f"must be one of {known}") from None

@@ -1,0 +1,164 @@
+"""One message to one person on one channel, from queued to sent, failed or suppressed. Pure."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from services.notifications.domain.delivery import Failed, Outcome, RetryPolicy, Sent
+from services.notifications.domain.kinds import Channel, Kind
+from services.support.runtime.errors import FailedPrecondition, NotFound
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.names import NamePattern
+from services.support.runtime.versioning import Versioned
+
+NOTIFICATION = NamePattern("notifications/{notification}")
+
+
+class Status(StrEnum):
+    QUEUED = "queued"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPPRESSED = "suppressed"
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """What was rendered: the subject (email), the text, the HTML (email), from which template version."""
+
+    subject: str
+    text: str
+    html: str
+    template: str
+    """The template id it came from, "" for none."""
+    template_version: int
+    locale: str
+
+
+@dataclass(slots=True)
+class Notification(Versioned):
+    id: uuid.UUID
+    recipient_id: uuid.UUID
+    channel: Channel
+    address: str
+    kind: Kind
+    content: Content
+    params: dict[str, str]
+    status: Status
+    created_at: datetime
+    updated_at: datetime
+    next_attempt_at: datetime
+    source_event_id: uuid.UUID | None = None
+    event_at: datetime | None = None
+    attempts: int = 0
+    max_attempts: int = 0
+    """The try after which it fails for good; RetryNotification extends it by a full set of tries."""
+    last_error: str = ""
+    suppress_reason: str = ""
+    provider_message_id: str = ""
+    sent_at: datetime | None = None
+    trace: dict[str, str] = field(default_factory=dict)
+    """The W3C trace context of the event that caused it: its delivery joins the event's trace."""
+    time_zone: str = ""
+    """The recipient's zone when it was queued (a retried SMS keeps their quiet hours too)."""
+    version: int = 1
+    events: list[DomainEvent] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return NOTIFICATION.format(self.id)
+
+    @property
+    def recipient(self) -> str:
+        return f"users/{self.recipient_id}"
+
+    @classmethod
+    def queue(
+        cls,
+        *,
+        recipient_id: uuid.UUID,
+        channel: Channel,
+        address: str,
+        kind: Kind,
+        content: Content,
+        params: dict[str, str],
+        now: datetime,
+        not_before: datetime,
+        policy: RetryPolicy,
+        source_event_id: uuid.UUID | None = None,
+        event_at: datetime | None = None,
+        trace: dict[str, str] | None = None,
+        suppress_reason: str = "",
+        time_zone: str = "",
+    ) -> Notification:
+        """A new notification, QUEUED for `not_before` (or SUPPRESSED with the reason)."""
+        return cls(
+            id=uuid.uuid4(),
+            recipient_id=recipient_id,
+            channel=channel,
+            address=address,
+            kind=kind,
+            content=content,
+            params=params,
+            status=Status.SUPPRESSED if suppress_reason else Status.QUEUED,
+            created_at=now,
+            updated_at=now,
+            next_attempt_at=not_before,
+            source_event_id=source_event_id,
+            event_at=event_at,
+            max_attempts=policy.max_attempts,
+            suppress_reason=suppress_reason,
+            trace=dict(trace or {}),
+            time_zone=time_zone,
+        )
+
+    def record(self, outcome: Outcome, *, now: datetime, policy: RetryPolicy, not_before: datetime) -> None:
+        """One delivery attempt's outcome: SENT, QUEUED again after a backoff (never before `not_before`),
+        or FAILED for good (a permanent refusal, or the last try)."""
+        if self.status != Status.QUEUED:
+            return  # another process recorded it first
+        self.attempts += 1
+        self.updated_at = now
+        self.version += 1
+        if isinstance(outcome, Sent):
+            self.status, self.sent_at, self.last_error = Status.SENT, now, ""
+            self.provider_message_id = outcome.provider_message_id
+            self.events.append(NotificationSent(occurred_at=now, notification=self))
+            return
+        self._fail(outcome, now=now, policy=policy, not_before=not_before)
+
+    def _fail(self, outcome: Failed, *, now: datetime, policy: RetryPolicy, not_before: datetime) -> None:
+        if outcome.transient and self.attempts < self.max_attempts:
+            self.last_error = f"temporary: {outcome.reason}"
+            self.next_attempt_at = max(now + policy.delay(self.attempts), not_before)
+            return
+        why = "temporary, and that was the last try" if outcome.transient else "permanent"
+        self.status, self.last_error = Status.FAILED, f"{why}: {outcome.reason}"
+        self.events.append(NotificationFailed(occurred_at=now, notification=self))
+
+    def retry(self, *, now: datetime, policy: RetryPolicy) -> None:
+        """Queue a FAILED notification again, with a full set of tries."""
+        if self.status != Status.FAILED:
+            raise FailedPrecondition(f"{self.name} is {self.status}, not failed", reason="NOT_FAILED")
+        self.status = Status.QUEUED
+        self.max_attempts = self.attempts + policy.max_attempts
+        self.next_attempt_at = now
+        self.updated_at = now
+        self.version += 1
+
+
+class NotificationNotFound(NotFound):
+    def __init__(self, name: str) -> None:
+        super().__init__(name, f"{name} not found")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NotificationSent(DomainEvent):
+    notification: Notification
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class NotificationFailed(DomainEvent):
+    notification: Notification

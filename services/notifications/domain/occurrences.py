@@ -1,0 +1,76 @@
+"""Something that happened to a patron and may be worth telling them (an Occurrence), and the reminders
+notifications schedule themselves (a hold about to expire). Made from events by the consumers. Pure."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.notifications.domain.kinds import Kind
+from services.notifications.domain.wording import Fact
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """`kind` happened to the user `recipient_id` (event `event_id`), with these facts for the templates.
+
+    `step_key` names a reminder of a schedule (loan, kind, due time, step): whatever event ids announce it,
+    it is told once. Empty for everything else (the event id alone makes it idempotent)."""
+
+    event_id: uuid.UUID
+    occurred_at: datetime
+    kind: Kind
+    recipient_id: uuid.UUID
+    facts: Mapping[str, Fact] = field(default_factory=dict)
+    step_key: str = ""
+    trace: Mapping[str, str] = field(default_factory=dict)
+    book: str = ""
+    """"books/{book}" whose title the facts lack (holds carry no title): looked up before wording."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    """A notification to send at `due_at` unless cancelled first (e.g. "your hold expires tomorrow")."""
+
+    key: str
+    """What it is about, e.g. "holds/{id}": the event that ends it cancels by this key."""
+    due_at: datetime
+    occurrence: Occurrence
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What one event asks of notifications: tell someone now, schedule a reminder, cancel reminders."""
+
+    event_id: uuid.UUID
+    occurrences: tuple[Occurrence, ...] = ()
+    schedule: tuple[Reminder, ...] = ()
+    cancel: tuple[str, ...] = ()
+
+
+def reminder_step_key(subject: str, kind: Kind, due_at: datetime | None, step: int | str) -> str:
+    """The name of one step of a reminder schedule: loans/{id}/overdue/2025-03-14T18:00:00+00:00/2. A new
+    due date (a renewal) starts a new schedule."""
+    due = due_at.isoformat() if due_at is not None else "-"
+    return f"{subject}/{kind.value}/{due}/{step}"
+
+
+def hold_expiry_reminder(
+    ready: Occurrence, *, hold: str, expires_at: datetime, notice: timedelta, now: datetime
+) -> tuple[Reminder, ...]:
+    """Remind the patron `notice` before a ready hold's pickup deadline, if that moment is still ahead."""
+    due_at = expires_at - notice
+    if notice <= timedelta(0) or due_at <= now:
+        return ()
+    occurrence = Occurrence(
+        event_id=uuid.uuid5(ready.event_id, Kind.HOLD_EXPIRING.value),
+        occurred_at=due_at,
+        kind=Kind.HOLD_EXPIRING,
+        recipient_id=ready.recipient_id,
+        facts=ready.facts,
+        step_key=reminder_step_key(hold, Kind.HOLD_EXPIRING, expires_at, 1),
+        book=ready.book,
+    )
+    return (Reminder(key=hold, due_at=due_at, occurrence=occurrence),)

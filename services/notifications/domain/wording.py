@@ -1,0 +1,60 @@
+"""Facts of an event turned into the words a template shows, in the recipient's language and time zone:
+dates as a person reads them ("Friday, 14 March 2025, 18:00" / "пятница, 14 марта 2025, 18:00"). Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LOCALES = ("en", "ru")
+FALLBACK_LOCALE = "en"
+Fact = str | int | Decimal | datetime
+
+_MONTHS = {
+    "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"),
+    "ru": ("января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+           "ноября", "декабря"),
+}  # fmt: skip
+_WEEKDAYS = {
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+    "ru": ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"),
+}
+
+
+def locale_of(preferred: str, default: str) -> str:
+    """The first of the recipient's language, the library's, English that has templates ("ru-RU" -> "ru")."""
+    for candidate in (preferred, default):
+        language = candidate.split("-")[0].lower()
+        if language in LOCALES:
+            return language
+    return FALLBACK_LOCALE
+
+
+def zone_of(preferred: str, default: str) -> ZoneInfo:
+    """The recipient's time zone, else the library's, else UTC (a zone this system does not know is skipped)."""
+    for candidate in (preferred, default):
+        if candidate:
+            try:
+                return ZoneInfo(candidate)
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return ZoneInfo("UTC")
+
+
+def format_moment(moment: datetime, *, locale: str, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    weekday = _WEEKDAYS[locale][local.weekday()]
+    month = _MONTHS[locale][local.month - 1]
+    zone_name = local.tzname() or ""
+    return f"{weekday}, {local.day} {month} {local.year}, {local:%H:%M} {zone_name}".rstrip()
+
+
+def words(facts: Mapping[str, Fact], *, locale: str, zone: ZoneInfo) -> dict[str, str]:
+    """Every fact as text: moments in the recipient's zone and language, amounts as written."""
+    return {
+        name: format_moment(value, locale=locale, zone=zone) if isinstance(value, datetime) else str(value)
+        for name, value in facts.items()
+    }

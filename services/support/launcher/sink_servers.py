@@ -1,0 +1,120 @@
+"""The mail and SMS sinks (launcher/sinks.py) as supervised processes, and a small client for tests and
+`athenaeum mail`. Services learn where they are from ATHENAEUM_SMTP_* / ATHENAEUM_SMS_BASE_URL."""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
+from services.support.launcher.readiness import http_body, wait_until
+
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+@dataclass(frozen=True, slots=True)
+class SinkAddresses:
+    smtp_port: int
+    mail_web_port: int
+    sms_port: int
+
+    @property
+    def mail_url(self) -> str:
+        return f"http://127.0.0.1:{self.mail_web_port}"
+
+    @property
+    def sms_url(self) -> str:
+        return f"http://127.0.0.1:{self.sms_port}"
+
+    def service_environment(self) -> dict[str, str]:
+        """What a service needs to send through the sinks."""
+        return {
+            "ATHENAEUM_SMTP_HOST": "127.0.0.1",
+            "ATHENAEUM_SMTP_PORT": str(self.smtp_port),
+            "ATHENAEUM_SMS_BASE_URL": self.sms_url,
+        }
+
+
+class LocalSinks:
+    """Runs the two sinks under `supervisor`, keeping what they receive under `store_dir`."""
+
+    MAIL, SMS = "mail-sink", "sms-sink"
+
+    def __init__(self, store_dir: Path, addresses: SinkAddresses, supervisor: Supervisor) -> None:
+        self.store_dir = store_dir
+        self.addresses = addresses
+        self._supervisor = supervisor
+
+    def start(self, timeout: float = 15.0) -> None:
+        for spec in self.specs():
+            self._supervisor.start(spec)
+        for name in (self.MAIL, self.SMS):
+            self.wait_ready(name, timeout)
+
+    def wait_ready(self, name: str, timeout: float = 15.0) -> None:
+        process = self._supervisor.process(name)
+        wait_until(lambda: self.is_ready(name), timeout=timeout, what=name, check_alive=process.check_alive)
+
+    def is_ready(self, name: str) -> bool:
+        url = self.addresses.mail_url if name == self.MAIL else self.addresses.sms_url
+        return http_body(f"{url}/stats") is not None
+
+    def process(self, name: str) -> ManagedProcess:
+        return self._supervisor.process(name)
+
+    def specs(self) -> list[ProcessSpec]:
+        module = [sys.executable, "-m", "services.support.launcher.sinks"]
+        a = self.addresses
+        store = str(self.store_dir)
+        return [
+            ProcessSpec(
+                name=self.MAIL,
+                argv=[
+                    *module,
+                    "mail",
+                    "--smtp-port",
+                    str(a.smtp_port),
+                    "--http-port",
+                    str(a.mail_web_port),
+                    "--store",
+                    store,
+                ],
+                extra={"role": "sink", "url": a.mail_url},
+            ),
+            ProcessSpec(
+                name=self.SMS,
+                argv=[*module, "sms", "--port", str(a.sms_port), "--store", store],
+                extra={"role": "sink", "url": a.sms_url},
+            ),
+        ]
+
+
+def fetch(url: str, *, timeout: float = 5.0) -> Any:
+    """GET a sink's JSON (messages, stats)."""
+    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+    with _DIRECT.open(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+class SinkClient:
+    """Read what a sink received: `count()`, `messages(since=0)`, `message(n)` (mail: with text and html)."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+    def count(self) -> int:
+        """Messages received, not counting copies of one already held (same Message-ID / idempotency key)."""
+        return int(fetch(f"{self.base_url}/stats")["count"])
+
+    def duplicates(self) -> int:
+        return int(fetch(f"{self.base_url}/stats")["duplicates"])
+
+    def messages(self, since: int = 0) -> list[dict[str, Any]]:
+        return list(fetch(f"{self.base_url}/messages?since={since}"))
+
+    def message(self, number: int) -> dict[str, Any]:
+        return dict(fetch(f"{self.base_url}/messages/{number}"))

@@ -1,0 +1,195 @@
+"""Notifications through the real edge and mesh: loans and users publish, notifications sends to the local
+mail and SMS sinks, readers and staff see the result through the API (issue 11, "Done when")."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+SENT = "NOTIFICATION_STATUS_SENT"
+
+
+def daytime_zone() -> str:
+    """An IANA zone where it is midday now (SMS keep quiet at night in the recipient's zone)."""
+    offset = 12 - datetime.now(UTC).hour
+    return f"Etc/GMT{'-' if offset > 0 else '+'}{abs(offset)}" if offset else "Etc/GMT"
+
+
+def register(edge: httpx.Client, staff, *, phone: str = "", sms: bool = False) -> Any:
+    """A patron made at the desk with a daytime zone in the same request (so the first event carries it),
+    then signed in."""
+    email = f"n-{uuid.uuid4().hex[:10]}@example.org"
+    user = {"email": email, "display_name": "Nora", "phone": phone, "time_zone": daytime_zone(),
+            "notification_preferences": {"email_opt_in": True, "sms_opt_in": sms}}  # fmt: skip
+    created = edge.post("/v1/users", json={"user": user, "password": "Correct-Horse-42"}, headers=staff.headers)
+    assert created.status_code == 200, created.text
+    response = edge.post("/v1/auth/login", json={"email": email, "password": "Correct-Horse-42"})
+    assert response.status_code == 200, response.text
+    account = response.json()
+    account["headers"] = {"authorization": f"Bearer {account['tokens']['access_token']}"}
+    account["email"] = email
+    return account
+
+
+def book_with_one_copy(edge: httpx.Client, staff) -> tuple[str, str, str]:
+    title = f"The Master and Margarita {uuid.uuid4().hex[:6]}"
+    book = edge.post("/v1/books", json={"title": title}, headers=staff.headers).json()["name"]
+    barcode = f"NT-{uuid.uuid4().hex[:12]}"
+    copy = edge.post(f"/v1/{book}/copies", json={"barcode": barcode, "branch": "main"}, headers=staff.headers)
+    assert copy.status_code == 200, copy.text
+    return book, barcode, title
+
+
+def until(probe: Callable[[], Any], accept: Callable[[Any], bool], *, seconds: float) -> Any:
+    deadline = time.monotonic() + seconds
+    while not accept(value := probe()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
+def hold_becomes_ready(edge: httpx.Client, staff, patron: Any, waiter: Any) -> tuple[str, float]:
+    """`patron` borrows a book's only copy, `waiter` places a hold, the copy comes back: the hold is ready."""
+    book, barcode, title = book_with_one_copy(edge, staff)
+    issued = edge.post(
+        "/v1/loans:issue", json={"patron": patron["user"]["name"], "barcode": barcode}, headers=staff.headers
+    )
+    assert issued.status_code == 200, issued.text
+    wanted = {"patron": waiter["user"]["name"], "book": book, "pickup_branch": "main"}
+    hold = edge.post("/v1/holds", json=wanted, headers=waiter["headers"])
+    assert hold.status_code == 200, hold.text
+    returned = edge.post("/v1/loans:return", json={"barcode": barcode}, headers=staff.headers)
+    assert returned.status_code == 200, returned.text
+    return title, time.monotonic()
+
+
+def hold_ready_mail(mail_sink, email: str, title: str) -> list[dict]:
+    return [m for m in mail_sink.messages() if email in m["rcpt_tos"] and title in m["headers"].get("Subject", "")]
+
+
+def test_a_ready_hold_reaches_the_patron_by_email_and_sms_within_2_s(edge, librarian, mail_sink, sms_sink) -> None:
+    lender, waiter = register(edge, librarian), register(edge, librarian, phone="+79990001122", sms=True)
+    title, returned_at = hold_becomes_ready(edge, librarian, lender, waiter)
+
+    emails = until(lambda: hold_ready_mail(mail_sink, waiter["email"], title), lambda found: found, seconds=10)
+    texts = until(lambda: [m for m in sms_sink.messages() if title in m["body"]], lambda found: found, seconds=10)
+    elapsed = time.monotonic() - returned_at
+    assert emails and texts, "the ready hold was not told"
+    assert elapsed < 2.0, f"took {elapsed:.2f} s"
+    mail = mail_sink.message(emails[0]["n"])
+    assert title in mail["text"] and "Please pick it up by" in mail["text"] and "main" in mail["text"]
+    assert title in mail["html"] and texts[0]["to"] == "+79990001122"
+
+    mine = edge.get(
+        f"/v1/{waiter['user']['name']}/notifications", params={"kind": "hold_ready"}, headers=waiter["headers"]
+    )
+    assert mine.status_code == 200, mine.text
+    statuses = {n["channel"]: n["status"] for n in mine.json()["notifications"]}
+    assert statuses == {"NOTIFICATION_CHANNEL_EMAIL": SENT, "NOTIFICATION_CHANNEL_SMS": SENT}
+
+    # The patron turns SMS off (one part of their preferences): the next ready hold comes by email only.
+    off = edge.patch(f"/v1/{waiter['user']['name']}", params={"update_mask": "notification_preferences.sms_opt_in"},
+                     json={"notification_preferences": {"sms_opt_in": False}}, headers=waiter["headers"])  # fmt: skip
+    assert off.status_code == 200 and off.json()["notification_preferences"]["email_opt_in"] is True, off.text
+    probe = {"recipient": waiter["user"]["name"], "channel": "NOTIFICATION_CHANNEL_SMS", "body": "probe"}
+    opted_out = until(lambda: edge.post("/v1/notifications:send", json=probe, headers=librarian.headers),
+                      lambda r: r.status_code == 400, seconds=10)  # fmt: skip
+    assert "CHANNEL_OPTED_OUT" in opted_out.text  # notifications has heard of the change
+    second, _ = hold_becomes_ready(edge, librarian, lender, waiter)
+    assert until(lambda: hold_ready_mail(mail_sink, waiter["email"], second), lambda found: found, seconds=10)
+    kinds = edge.get(
+        f"/v1/{waiter['user']['name']}/notifications", params={"kind": "hold_ready"}, headers=waiter["headers"]
+    )
+    latest = [n for n in kinds.json()["notifications"] if second in n["subject"] or second in n["body"]]
+    assert [n["channel"] for n in latest] == ["NOTIFICATION_CHANNEL_EMAIL"]
+    assert not [m for m in sms_sink.messages() if second in m["body"]]
+
+
+def test_a_reader_sees_only_their_own_notifications(edge, reader, new_reader) -> None:
+    other = new_reader()
+    assert edge.get(f"/v1/{other.name}/notifications", headers=reader.headers).status_code == 403
+    assert edge.get("/v1/notifications", headers=reader.headers).status_code == 403
+    assert edge.get("/v1/users/me/notifications", headers=reader.headers).status_code == 200
+
+
+def test_a_template_that_does_not_compile_is_refused_naming_the_line(edge, admin) -> None:
+    name = "notificationTemplates/overdue_email_en"
+    before = edge.get(f"/v1/{name}", headers=admin.headers).json()
+    broken = edge.patch(f"/v1/{name}", params={"update_mask": "body_template"},
+                        json={"body_template": "Dear {{ display_name }},\n{% if overdue_days %}\nlate"},
+                        headers=admin.headers)  # fmt: skip
+    assert broken.status_code == 400, broken.text
+    violations = [v for d in broken.json()["details"] for v in d.get("fieldViolations", d.get("field_violations", []))]
+    assert violations and "line" in violations[0]["description"], broken.text
+    unknown = edge.patch(f"/v1/{name}", params={"update_mask": "body_template"},
+                         json={"body_template": "Hi\n{{ secret_token }}"}, headers=admin.headers)  # fmt: skip
+    assert unknown.status_code == 400 and "line 2" in unknown.text and "secret_token" in unknown.text
+    after = edge.get(f"/v1/{name}", headers=admin.headers).json()
+    assert after["version"] == before["version"] and after["body_template"] == before["body_template"]
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "words"),
+    [
+        ({"recipient": f"users/{uuid.uuid4()}"}, 400, "UNKNOWN_RECIPIENT"),
+        ({"body": ""}, 400, "body"),
+        ({"channel": "NOTIFICATION_CHANNEL_SMS", "subject": "", "body": "x" * 10_000}, 400, "1600"),
+        ({"recipient": "nobody"}, 400, "recipient"),
+        ({"channel": "NOTIFICATION_CHANNEL_SMS", "subject": ""}, 400, "CHANNEL_OPTED_OUT"),
+    ],
+)
+def test_bad_messages_are_refused_precisely(edge, librarian, reader, change, status, words) -> None:
+    request = {
+        "recipient": reader.name,
+        "channel": "NOTIFICATION_CHANNEL_EMAIL",
+        "subject": "Hi",
+        "body": "Hello",
+        **change,
+    }
+    response = edge.post("/v1/notifications:send", json=request, headers=librarian.headers)
+    assert response.status_code == status and words in response.text, response.text
+
+
+def test_an_sms_to_a_patron_without_a_phone_is_refused(edge, librarian) -> None:
+    patron = register(edge, librarian, sms=True)
+    request = {"recipient": patron["user"]["name"], "channel": "NOTIFICATION_CHANNEL_SMS", "body": "Hello"}
+    response = edge.post("/v1/notifications:send", json=request, headers=librarian.headers)
+    assert response.status_code == 400 and "NO_ADDRESS" in response.text, response.text
+
+
+def test_a_number_the_provider_rejects_fails_for_good_with_the_reason(edge, librarian) -> None:
+    patron = register(edge, librarian, phone="+15005550001", sms=True)  # the provider's "invalid number" test number
+    request = {"recipient": patron["user"]["name"], "channel": "NOTIFICATION_CHANNEL_SMS", "body": "Hello"}
+    queued = edge.post("/v1/notifications:send", json=request, headers=librarian.headers)
+    assert queued.status_code == 200, queued.text
+    name = queued.json()["name"]
+    failed = until(lambda: edge.get(f"/v1/{name}", headers=librarian.headers).json(),
+                   lambda n: n["status"] != "NOTIFICATION_STATUS_QUEUED", seconds=10)  # fmt: skip
+    assert failed["status"] == "NOTIFICATION_STATUS_FAILED" and "21211" in failed["last_error"]
+    assert failed["last_error"].startswith("permanent")
+    retried = edge.post(f"/v1/{name}:retry", json={}, headers=librarian.headers)
+    assert retried.status_code == 200 and retried.json()["status"] == "NOTIFICATION_STATUS_QUEUED"
+    assert edge.post(f"/v1/{name}:retry", json={}, headers=librarian.headers).status_code == 400  # not FAILED now
+
+
+def test_a_changed_password_is_told_by_email(edge, librarian, mail_sink) -> None:
+    patron = register(edge, librarian)
+    changed = edge.post(f"/v1/{patron['user']['name']}:changePassword", headers=patron["headers"],
+                        json={"current_password": "Correct-Horse-42", "new_password": "Battery-Staple-77"})  # fmt: skip
+    assert changed.status_code == 200, changed.text
+    wrong = edge.post(f"/v1/{patron['user']['name']}:changePassword", headers=patron["headers"],
+                      json={"current_password": "Correct-Horse-42", "new_password": "Another-Secret-99"})  # fmt: skip
+    assert wrong.status_code == 401
+
+    def notices() -> list[dict]:
+        kinds = [(m["rcpt_tos"], m["headers"].get("X-Athenaeum-Kind")) for m in mail_sink.messages()]
+        return [kind for to, kind in kinds if patron["email"] in to and kind == "password_changed"]
+
+    assert until(notices, bool, seconds=10)

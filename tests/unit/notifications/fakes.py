@@ -1,0 +1,326 @@
+"""In-memory ports for the notifications use cases: the same Protocols, dicts for tables.
+
+Faithful where the use cases rely on the database: a unit of work keeps its writes only when it commits,
+hands out copies, refuses a second notification for the same event, channel and recipient, records each
+schedule step once, gives each due notification to one claimant, and on commit drains the events of
+every notification it handed out (what the outbox would store).
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+from services.notifications.app.ports import NotificationCursor, NotificationFilter, Rendered, RenderFailed
+from services.notifications.data.rendering import JinjaRenderer
+from services.notifications.data.template_seeds import BUILTIN
+from services.notifications.domain.delivery import Failed, Outcome, Sent
+from services.notifications.domain.kinds import Channel
+from services.notifications.domain.notifications import NOTIFICATION, Notification, NotificationNotFound, Status
+from services.notifications.domain.occurrences import Reminder
+from services.notifications.domain.recipients import AccountStatus, Recipient
+from services.notifications.domain.templates import Template, TemplateNotFound
+from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.errors import Conflict
+from services.support.runtime.events import DomainEvent
+
+
+@dataclass
+class FakeNotificationsDatabase:
+    notifications: dict[uuid.UUID, Notification] = field(default_factory=dict)
+    claims: dict[uuid.UUID, tuple[str, datetime]] = field(default_factory=dict)
+    recipients: dict[uuid.UUID, Recipient] = field(default_factory=dict)
+    templates: dict[str, Template] = field(default_factory=lambda: dict(BUILTIN))
+    step_keys: set[str] = field(default_factory=set)
+    reminders: dict[tuple[str, str], Reminder] = field(default_factory=dict)
+    requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
+    published: list[DomainEvent] = field(default_factory=list)
+    commits: int = 0
+
+    def unit_of_work(self) -> FakeNotificationsUnitOfWork:
+        return FakeNotificationsUnitOfWork(self)
+
+    def of(self, recipient: Recipient) -> list[Notification]:
+        return sorted((n for n in self.notifications.values() if n.recipient_id == recipient.user_id),
+                      key=lambda n: (n.created_at, n.channel.value))  # fmt: skip
+
+
+class FakeNotificationsUnitOfWork:
+    def __init__(self, db: FakeNotificationsDatabase) -> None:
+        self._db = db
+
+    async def __aenter__(self) -> Self:
+        self.work = copy.deepcopy(
+            (self._db.notifications, self._db.claims, self._db.recipients, self._db.templates, self._db.step_keys,
+             self._db.reminders, self._db.requests)
+        )  # fmt: skip
+        self.seen: list[Notification] = []
+        self.notifications = FakeNotifications(self)
+        self.recipients = FakeRecipients(self.work[2])
+        self.templates = FakeTemplates(self.work[3])
+        self.step_keys = FakeStepKeys(self.work[4])
+        self.reminders = FakeReminders(self.work[5])
+        self.requests = FakeRequestLog(self.work[6])
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.seen = []
+
+    async def commit(self) -> None:
+        db = self._db
+        for target, written in zip(
+            (db.notifications, db.claims, db.recipients, db.templates, db.step_keys, db.reminders, db.requests),
+            self.work, strict=True,
+        ):  # fmt: skip
+            target.clear()
+            target.update(written)  # type: ignore[arg-type]
+        for notification in self.seen:
+            db.published.extend(notification.events)
+            notification.events.clear()
+        db.commits += 1
+
+
+def _stored(n: Notification) -> Notification:
+    stored = copy.deepcopy(n)
+    stored.events.clear()
+    return stored
+
+
+class FakeNotifications:
+    def __init__(self, uow: FakeNotificationsUnitOfWork) -> None:
+        self._uow = uow
+        self._rows: dict[uuid.UUID, Notification] = uow.work[0]
+        self._claims: dict[uuid.UUID, tuple[str, datetime]] = uow.work[1]
+
+    async def add_many(self, notifications: list[Notification]) -> list[Notification]:
+        keys = {(n.source_event_id, n.channel, n.recipient_id) for n in self._rows.values() if n.source_event_id}
+        stored = []
+        for n in notifications:
+            key = (n.source_event_id, n.channel, n.recipient_id)
+            if n.source_event_id and key in keys:
+                continue
+            keys.add(key)
+            self._rows[n.id] = _stored(n)
+            self._uow.seen.append(n)
+            stored.append(n)
+        return stored
+
+    async def get(self, notification_id: uuid.UUID) -> Notification:
+        if notification_id not in self._rows:
+            raise NotificationNotFound(NOTIFICATION.format(notification_id))
+        found = copy.deepcopy(self._rows[notification_id])
+        self._uow.seen.append(found)
+        return found
+
+    async def save(self, notification: Notification) -> None:
+        if self._rows[notification.id].version != notification.version - 1:
+            raise Conflict("changed concurrently", reason=CONCURRENT_UPDATE)
+        self._rows[notification.id] = _stored(notification)
+
+    async def save_outcomes(self, notifications: list[Notification], *, worker: str) -> None:
+        for n in notifications:
+            if self._claims.get(n.id, ("",))[0] == worker:
+                self._rows[n.id] = _stored(n)
+                del self._claims[n.id]
+            self._uow.seen.append(n)
+
+    async def release(self, notification_ids: list[uuid.UUID], *, worker: str) -> None:
+        for notification_id in notification_ids:
+            if self._claims.get(notification_id, ("",))[0] == worker:
+                del self._claims[notification_id]
+
+    async def release_claims_of(self, worker: str) -> int:
+        mine = [key for key, (owner, _) in self._claims.items() if owner == worker]
+        for key in mine:
+            del self._claims[key]
+        return len(mine)
+
+    async def claim_due(
+        self, channel: Channel, *, now: datetime, limit: int, worker: str, until: datetime
+    ) -> list[Notification]:
+        due = sorted(
+            (n for n in self._rows.values() if n.status == Status.QUEUED and n.channel == channel
+             and n.next_attempt_at <= now and (n.id not in self._claims or self._claims[n.id][1] < now)),
+            key=lambda n: n.next_attempt_at,
+        )[:limit]  # fmt: skip
+        for n in due:
+            self._claims[n.id] = (worker, until)
+        return [copy.deepcopy(n) for n in due]
+
+    async def sms_sent_since(self, recipient_ids: Iterable[uuid.UUID], since: datetime) -> dict[uuid.UUID, int]:
+        wanted = set(recipient_ids)
+        counts: dict[uuid.UUID, int] = {}
+        for n in self._rows.values():
+            if (n.recipient_id in wanted and n.channel == Channel.SMS and n.created_at >= since
+                    and n.status in (Status.QUEUED, Status.SENT)):  # fmt: skip
+                counts[n.recipient_id] = counts.get(n.recipient_id, 0) + 1
+        return counts
+
+    def _matching(self, where: NotificationFilter) -> list[Notification]:
+        def ok(n: Notification) -> bool:
+            return (
+                (where.recipient_id is None or n.recipient_id == where.recipient_id)
+                and (where.status is None or n.status == where.status)
+                and (where.channel is None or n.channel == where.channel)
+                and (where.kind is None or n.kind == where.kind)
+                and (where.created_from is None or n.created_at >= where.created_from)
+                and (where.created_before is None or n.created_at < where.created_before)
+            )
+
+        return [copy.deepcopy(n) for n in self._rows.values() if ok(n)]
+
+    async def list_newest_first(
+        self, where: NotificationFilter, *, after: NotificationCursor | None, limit: int
+    ) -> list[Notification]:
+        found = sorted(self._matching(where), key=lambda n: (n.created_at, n.id), reverse=True)
+        if after is not None:
+            found = [n for n in found if (n.created_at, n.id) < (after.created_at, after.notification_id)]
+        return found[:limit]
+
+    async def count(self, where: NotificationFilter) -> int:
+        return len(self._matching(where))
+
+
+class FakeRecipients:
+    def __init__(self, rows: dict[uuid.UUID, Recipient]) -> None:
+        self._rows = rows
+
+    async def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
+        return {user_id: self._rows[user_id] for user_id in user_ids if user_id in self._rows}
+
+    async def save(self, recipient: Recipient) -> None:
+        self._rows[recipient.user_id] = recipient
+
+    async def count(self) -> int:
+        return len(self._rows)
+
+
+class FakeTemplates:
+    def __init__(self, rows: dict[str, Template]) -> None:
+        self._rows = rows
+
+    async def current(self) -> Mapping[str, Template]:
+        return dict(self._rows)
+
+    async def get(self, template_id: str) -> Template:
+        if template_id not in self._rows:
+            raise TemplateNotFound(f"notificationTemplates/{template_id}")
+        return self._rows[template_id]
+
+    async def save(self, template: Template) -> None:
+        if self._rows[template.id].version != template.version - 1:
+            raise Conflict("changed concurrently", reason=CONCURRENT_UPDATE)
+        self._rows[template.id] = template
+
+    async def add_missing(self, templates: Iterable[Template]) -> int:
+        missing = [t for t in templates if t.id not in self._rows]
+        self._rows.update({t.id: t for t in missing})
+        return len(missing)
+
+    def builtin(self, template_id: str) -> Template | None:
+        return BUILTIN.get(template_id)
+
+
+class FakeStepKeys:
+    def __init__(self, keys: set[str]) -> None:
+        self._keys = keys
+
+    async def claim(self, keys: Iterable[str]) -> set[str]:
+        fresh = set(keys) - self._keys
+        self._keys |= fresh
+        return fresh
+
+
+class FakeReminders:
+    def __init__(self, rows: dict[tuple[str, str], Reminder]) -> None:
+        self._rows = rows
+
+    async def schedule(self, reminders: Iterable[Reminder]) -> None:
+        for reminder in reminders:
+            self._rows[(reminder.key, reminder.occurrence.kind.value)] = reminder
+
+    async def cancel(self, keys: Iterable[str]) -> None:
+        for key in [k for k in self._rows if k[0] in set(keys)]:
+            del self._rows[key]
+
+    async def take_due(self, now: datetime, *, limit: int) -> list[Reminder]:
+        due = sorted((r for r in self._rows.values() if r.due_at <= now), key=lambda r: r.due_at)[:limit]
+        for reminder in due:
+            del self._rows[(reminder.key, reminder.occurrence.kind.value)]
+        return due
+
+
+class FakeRequestLog:
+    def __init__(self, rows: dict[uuid.UUID, tuple[str, str]]) -> None:
+        self._rows = rows
+
+    async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None:
+        found = self._rows.get(request_id) if request_id else None
+        return found[1] if found else None
+
+    async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
+        if request_id:
+            self._rows[request_id] = (operation, resource)
+
+
+class FakeCatalog:
+    def __init__(self, titles: Mapping[str, str] | None = None) -> None:
+        self.titles = dict(titles or {})
+        self.asked: list[str] = []
+
+    async def book_title(self, book: str) -> str:
+        self.asked.append(book)
+        return self.titles.get(book, "")
+
+
+class FakeSender:
+    """A channel that answers from a script (Sent by default) and remembers what it was given."""
+
+    def __init__(self, *answers: Outcome | Exception) -> None:
+        self.answers = list(answers)
+        self.sent: list[Notification] = []
+
+    async def send(self, notification: Notification) -> Outcome:
+        self.sent.append(notification)
+        answer = self.answers.pop(0) if self.answers else Sent(f"id-{len(self.sent)}")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def probe(self) -> None:
+        return None
+
+
+class BrokenRenderer(JinjaRenderer):
+    """Renders like the real one, but fails for the templates named (a stored template that went bad)."""
+
+    def __init__(self, *failing: str) -> None:
+        self.failing = set(failing)
+
+    def render(self, template: Template, variables: Mapping[str, str]) -> Rendered:
+        if template.id in self.failing and template.version > 1:
+            raise RenderFailed(template.id)
+        return super().render(template, variables)
+
+
+def recipient(**fields: Any) -> Recipient:
+    """An active patron with an email and a phone, who wants SMS too (unless told otherwise)."""
+    base = Recipient(
+        user_id=uuid.uuid4(),
+        email="ada@example.org",
+        phone="+79991234567",
+        display_name="Ada",
+        sms_opt_in=True,
+        status=AccountStatus.ACTIVE,
+    )
+    return replace(base, **fields)
+
+
+__all__ = ["Failed", "FakeNotificationsDatabase", "Sent"]

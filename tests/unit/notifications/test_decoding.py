@@ -1,0 +1,77 @@
+"""Loans and users events as notifications reads them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from google.protobuf.message import DecodeError
+
+from athenaeum.loans.v1 import events_pb2 as loans
+from athenaeum.loans.v1 import resources_pb2
+from athenaeum.users.v1 import events_pb2 as users
+from athenaeum.users.v1 import users_pb2
+from services.notifications.api.decoding import LoansDecoder, users_update
+from services.notifications.domain.kinds import Kind
+from services.notifications.domain.recipients import AccountStatus
+from services.support.runtime.wire import event_subject, timestamp
+
+from .conftest import NOON
+
+PATRON = f"users/{uuid.uuid4()}"
+DECODER = LoansDecoder(hold_notice=timedelta(hours=24))
+
+
+def _overdue(step: int, days: int = 8) -> loans.LoanOverdue:
+    loan = resources_pb2.Loan(name="loans/l1", patron=PATRON, book_title="Dead Souls", due_time=timestamp(NOON))
+    return loans.LoanOverdue(
+        event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), loan=loan, overdue_days=days, step=step
+    )
+
+
+def _intake(event):
+    return DECODER.intake(event_subject("loans", event), event.SerializeToString(), trace={})
+
+
+def test_one_overdue_step_is_one_key_whatever_its_event_id() -> None:
+    first, again, next_step = _intake(_overdue(2)), _intake(_overdue(2)), _intake(_overdue(3))
+    key = first.occurrences[0].step_key
+    assert key == again.occurrences[0].step_key != next_step.occurrences[0].step_key
+    assert first.event_id != again.event_id and first.occurrences[0].kind == Kind.OVERDUE
+
+
+def test_an_unnumbered_overdue_notice_is_named_by_its_days() -> None:
+    assert _intake(_overdue(0, days=7)).occurrences[0].step_key != _intake(_overdue(0, days=14)).occurrences[0].step_key
+
+
+def test_a_ready_hold_schedules_its_reminder_and_its_end_cancels_it() -> None:
+    hold = resources_pb2.Hold(name="holds/h1", patron=PATRON, book="books/b1", pickup_branch="main",
+                              expire_time=timestamp(NOON + timedelta(days=3)))  # fmt: skip
+    ready = _intake(loans.HoldReady(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), hold=hold))
+    assert ready.occurrences[0].book == "books/b1" and ready.schedule[0].key == "holds/h1"
+    ended = _intake(loans.HoldFulfilled(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), hold=hold))
+    assert ended.cancel == ("holds/h1",) and ended.occurrences == ()
+
+
+def test_events_nobody_is_told_about_give_nothing_and_garbage_raises() -> None:
+    rule = loans.CirculationRuleChanged(event_id=str(uuid.uuid4()))
+    assert _intake(rule) is None
+    with pytest.raises((DecodeError, ValueError)):
+        DECODER.intake(event_subject("loans", loans.LoanOverdue()), b"\xff\xff garbage", trace={})
+
+
+def test_a_registration_updates_the_projection_and_welcomes() -> None:
+    user = users_pb2.User(name=PATRON, email="ada@example.org", status=users_pb2.USER_STATUS_ACTIVE, etag='W/"3"',
+                          card_number="2900", locale="ru")  # fmt: skip
+    event = users.UserRegistered(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), user=user)
+    update = users_update(event_subject("users", event), event.SerializeToString(), trace={})
+    assert update.profile.recipient.version == 3 and update.profile.recipient.status == AccountStatus.ACTIVE
+    assert update.intake.occurrences[0].kind == Kind.WELCOME
+
+
+def test_only_a_stolen_session_is_worth_a_security_notice() -> None:
+    for reason, told in (("logout", False), ("refresh_token_reuse", True)):
+        event = users.SessionRevoked(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), name=PATRON, reason=reason)
+        update = users_update(event_subject("users", event), event.SerializeToString(), trace={})
+        assert (update.intake is not None) == told

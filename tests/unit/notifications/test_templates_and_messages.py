@@ -1,0 +1,145 @@
+"""Template edits (refused unless they compile and use only what the kind offers), staff messages, reads."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.notifications.app import querying, sending, templating
+from services.notifications.app.ports import NotificationFilter
+from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.notifications import Status
+from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument, PermissionDenied
+
+from .conftest import RULES
+from .fakes import recipient
+
+
+def _edit(**changes: str) -> templating.UpdateTemplate:
+    return templating.UpdateTemplate(Kind.HOLD_READY, Channel.EMAIL, "en", changes)
+
+
+async def _update(db, clock, renderer, command):
+    return await templating.update_template(command, uow=db.unit_of_work(), clock=clock, renderer=renderer)
+
+
+async def test_a_good_edit_makes_a_new_version(db, clock, renderer) -> None:
+    updated = await _update(db, clock, renderer, _edit(subject_template="Ready: {{ book_title }}"))
+    assert updated.version == 2 and db.templates["hold_ready_email_en"].subject == "Ready: {{ book_title }}"
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ("Hello\n{{ book_title }\nbye", "notification_template.body_template", "line 2"),
+        ("Hello\n\n{{ password }}", "notification_template.body_template", "line 3: uses 'password'"),
+        ("{% for x in %}", "notification_template.body_template", "line 1"),
+        ("{{ book_title.__class__.__mro__ }}", "notification_template.body_template", "line 1"),
+        ("", "notification_template.body_template", "must not be empty"),
+    ],
+)
+async def test_a_broken_edit_is_refused_naming_the_field_and_line_and_nothing_changes(
+    db, clock, renderer, body, field, words
+) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        await _update(db, clock, renderer, _edit(body_template=body))
+    (violation,) = error.value.violations
+    assert violation.field == field and words in violation.description
+    assert db.templates["hold_ready_email_en"].version == 1
+
+
+async def test_an_sms_template_has_no_subject(db, clock, renderer) -> None:
+    command = templating.UpdateTemplate(Kind.HOLD_READY, Channel.SMS, "en", {"subject_template": "Hi"})
+    with pytest.raises(InvalidArgument):
+        await _update(db, clock, renderer, command)
+
+
+async def test_an_edit_from_a_stale_read_is_refused(db, clock, renderer) -> None:
+    command = templating.UpdateTemplate(Kind.HOLD_READY, Channel.EMAIL, "en", {"subject_template": "x"}, etag='W/"7"')
+    with pytest.raises(Conflict):
+        await _update(db, clock, renderer, command)
+
+
+async def test_templates_are_listed_by_id_in_pages(db) -> None:
+    first = await templating.list_templates(templating.ListTemplates(page_size=10), uow=db.unit_of_work())
+    second = await templating.list_templates(
+        templating.ListTemplates(page_size=10, page_token=first.next_page_token), uow=db.unit_of_work()
+    )
+    ids = [t.id for t in first.items + second.items]
+    assert ids == sorted(ids) and len(set(ids)) == 20 and first.total_size == len(db.templates)
+
+
+def _message(person, **fields) -> sending.SendMessage:
+    return sending.SendMessage(recipient_id=person.user_id, **{"channel": Channel.EMAIL, **fields})
+
+
+async def _send(db, clock, renderer, command):
+    return await sending.send_message(command, uow=db.unit_of_work(), clock=clock, renderer=renderer, rules=RULES)
+
+
+async def test_staff_send_a_message_in_the_library_letterhead_once_per_request_id(db, clock, renderer) -> None:
+    ada = recipient(locale="ru")
+    db.recipients[ada.user_id] = ada
+    request = uuid.uuid4()
+    command = _message(ada, subject="Ремонт", body="Библиотека закрыта в понедельник.", request_id=request)
+    first = await _send(db, clock, renderer, command)
+    again = await _send(db, clock, renderer, command)
+    assert first.id == again.id and len(db.notifications) == 1
+    assert first.content.subject == "Ремонт" and "здравствуйте" in first.content.text and first.kind == Kind.MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("person", "fields", "error", "detail"),
+    [
+        (None, {"body": "hi", "subject": "s"}, FailedPrecondition, "UNKNOWN_RECIPIENT"),
+        ({}, {"body": "  ", "subject": "s"}, InvalidArgument, "body"),
+        ({}, {"body": "hi"}, InvalidArgument, "subject"),
+        ({}, {"channel": Channel.SMS, "body": "x" * 10_000}, InvalidArgument, "body"),
+        ({}, {"channel": None, "body": "hi"}, InvalidArgument, "channel"),
+        ({"phone": ""}, {"channel": Channel.SMS, "body": "hi"}, FailedPrecondition, "NO_ADDRESS"),
+        ({"phone": "12345"}, {"channel": Channel.SMS, "body": "hi"}, FailedPrecondition, "INVALID_ADDRESS"),
+        ({"sms_opt_in": False}, {"channel": Channel.SMS, "body": "hi"}, FailedPrecondition, "CHANNEL_OPTED_OUT"),
+    ],
+)
+async def test_bad_messages_are_refused_precisely(db, clock, renderer, person, fields, error, detail) -> None:
+    target = recipient(**(person or {}))
+    if person is not None:
+        db.recipients[target.user_id] = target
+    with pytest.raises(error) as raised:
+        await _send(db, clock, renderer, _message(target, **fields))
+    found = raised.value
+    named = found.reason if isinstance(found, FailedPrecondition) else [v.field for v in found.violations]
+    assert detail in named and db.notifications == {}
+
+
+async def test_a_template_used_by_staff_needs_every_parameter_it_uses(db, clock, renderer) -> None:
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    template = (Kind.HOLD_READY, Channel.EMAIL, "en")
+    with pytest.raises(InvalidArgument) as error:
+        await _send(db, clock, renderer, _message(ada, template=template, params={"book_title": "Dead Souls"}))
+    assert error.value.violations[0].field.startswith("params[")
+
+
+async def test_a_reader_sees_only_their_own_notifications(db, clock, renderer) -> None:
+    ada, bob = recipient(), recipient()
+    db.recipients.update({ada.user_id: ada, bob.user_id: bob})
+    sent = await _send(db, clock, renderer, _message(ada, subject="s", body="b"))
+    reader = querying.Viewer(ada.name, is_staff=False)
+    assert (
+        await querying.get_notification(querying.GetNotification(sent.id, reader), uow=db.unit_of_work())
+    ).id == sent.id
+    with pytest.raises(PermissionDenied):
+        await querying.get_notification(
+            querying.GetNotification(sent.id, querying.Viewer(bob.name, False)), uow=db.unit_of_work()
+        )
+    with pytest.raises(PermissionDenied):
+        await querying.list_notifications(
+            querying.ListNotifications(NotificationFilter(), reader), uow=db.unit_of_work()
+        )
+    own = await querying.list_notifications(
+        querying.ListNotifications(NotificationFilter(recipient_id=ada.user_id, status=Status.QUEUED), reader),
+        uow=db.unit_of_work(),
+    )
+    assert [n.id for n in own.items] == [sent.id] and own.total_size == 1

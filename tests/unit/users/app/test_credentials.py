@@ -1,0 +1,150 @@
+"""ChangePassword and the notification preferences a reader sets on their own account."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.support.runtime.errors import InvalidArgument, PermissionDenied, Throttled, Unauthenticated
+from services.support.runtime.identity import Role
+from services.users.app import accounts, credentials
+from services.users.domain.accounts import Actor, PasswordChanged, User
+from services.users.domain.profile import KindChoice, Profile
+from services.users.domain.sessions import Session, SessionRevoked
+
+from ..conftest import NOW, THROTTLE
+from ..fakes import FakePasswords, FakeUsersDatabase
+
+OLD, NEW = "Correct-Horse-42", "Battery-Staple-77"
+
+
+async def _reader(db: FakeUsersDatabase, passwords: FakePasswords, clock) -> tuple[User, Actor]:
+    command = accounts.CreateUser(
+        Profile(email=f"{uuid.uuid4().hex[:8]}@example.org"), OLD, Actor("users/staff", Role.LIBRARIAN)
+    )
+    user = await accounts.create_user(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
+    return user, Actor(user.name, Role.READER)
+
+
+def _sessions(db: FakeUsersDatabase, user: User, count: int) -> list[Session]:
+    sessions = [Session.start(user.id, now=NOW) for _ in range(count)]
+    for session in sessions:
+        db.sessions[session.id] = session
+    return sessions
+
+
+def _change(
+    user: User, actor: Actor, *, current: str = OLD, new: str = NEW, session: str = ""
+) -> credentials.ChangePassword:
+    return credentials.ChangePassword(user.id, current, new, actor, session)
+
+
+async def test_a_password_change_keeps_the_callers_session_and_ends_the_others(db, clock, passwords) -> None:
+    user, actor = await _reader(db, passwords, clock)
+    mine, other, stolen = _sessions(db, user, 3)
+    await credentials.change_password(
+        _change(user, actor, session=str(mine.id)),
+        uow=db.unit_of_work(),
+        clock=clock,
+        passwords=passwords,
+        throttle=THROTTLE,
+    )
+    assert db.users[user.id].password_hash == f"v2${NEW}"
+    assert db.sessions[mine.id].revoked_at is None
+    assert {db.sessions[s.id].revoke_reason for s in (other, stolen)} == {"password_changed"}
+    changed = [e for e in db.published if isinstance(e, PasswordChanged)]
+    revoked = [e for e in db.published if isinstance(e, SessionRevoked)]
+    assert [e.name for e in changed] == [user.name] and len(revoked) == 2
+    assert db.users[user.id].version == user.version  # the resource clients see is unchanged: same etag
+
+
+async def test_a_wrong_current_password_changes_nothing(db, clock, passwords) -> None:
+    user, actor = await _reader(db, passwords, clock)
+    (session,) = _sessions(db, user, 1)
+    with pytest.raises(Unauthenticated) as error:
+        await credentials.change_password(
+            _change(user, actor, current="Not-The-Password-1"), uow=db.unit_of_work(), clock=clock,
+            passwords=passwords, throttle=THROTTLE,
+        )  # fmt: skip
+    assert error.value.reason == "WRONG_PASSWORD"
+    assert db.users[user.id].password_hash == f"v2${OLD}" and db.sessions[session.id].revoked_at is None
+    assert not [e for e in db.published if isinstance(e, PasswordChanged)]
+
+
+async def test_guessing_the_current_password_is_throttled(db, clock, passwords) -> None:
+    user, actor = await _reader(db, passwords, clock)
+    wrong = _change(user, actor, current="Not-The-Password-1")
+    for _ in range(THROTTLE.max_failures):
+        with pytest.raises(Unauthenticated):
+            await credentials.change_password(
+                wrong, uow=db.unit_of_work(), clock=clock, passwords=passwords, throttle=THROTTLE
+            )
+    with pytest.raises(Throttled):
+        await credentials.change_password(
+            _change(user, actor), uow=db.unit_of_work(), clock=clock, passwords=passwords, throttle=THROTTLE
+        )
+
+
+@pytest.mark.parametrize(("current", "new", "field"), [("", NEW, "current_password"), (OLD, "short", "new_password")])
+async def test_a_missing_current_or_weak_new_password_is_named(db, clock, passwords, current, new, field) -> None:
+    user, actor = await _reader(db, passwords, clock)
+    with pytest.raises(InvalidArgument) as error:
+        await credentials.change_password(
+            _change(user, actor, current=current, new=new), uow=db.unit_of_work(), clock=clock,
+            passwords=passwords, throttle=THROTTLE,
+        )  # fmt: skip
+    assert [v.field for v in error.value.violations] == [field]
+
+
+async def test_nobody_changes_another_users_password(db, clock, passwords) -> None:
+    user, _ = await _reader(db, passwords, clock)
+    with pytest.raises(PermissionDenied):
+        await credentials.change_password(
+            _change(user, Actor("users/someone-else", Role.ADMIN)), uow=db.unit_of_work(), clock=clock,
+            passwords=passwords, throttle=THROTTLE,
+        )  # fmt: skip
+
+
+async def test_a_reader_sets_channels_per_kind_language_and_time_zone(db, clock, passwords) -> None:
+    user, actor = await _reader(db, passwords, clock)
+    wanted = Profile(
+        email="", sms_opt_in=True, kind_choices=(KindChoice("hold_ready", True, False),), locale="ru",
+        time_zone="Europe/Moscow",
+    )  # fmt: skip
+    mask = frozenset({"notification_preferences.sms_opt_in", "notification_preferences.kinds", "locale", "time_zone"})
+    updated = await accounts.update_user(
+        accounts.UpdateUser(user.id, wanted, mask, actor), uow=db.unit_of_work(), clock=clock
+    )
+    p = updated.profile
+    assert p.email_opt_in and p.sms_opt_in  # a part of the preferences leaves the other parts alone
+    assert p.kind_choices == (KindChoice("hold_ready", True, False),)
+    assert (p.locale, p.time_zone) == ("ru", "Europe/Moscow")
+
+
+@pytest.mark.parametrize(
+    ("profile", "field"),
+    [
+        (Profile(email="", time_zone="Mars/Olympus"), "user.time_zone"),
+        (Profile(email="", time_zone="../../etc/passwd"), "user.time_zone"),
+        (Profile(email="", locale="Klingon!"), "user.locale"),
+        (Profile(email="", kind_choices=(KindChoice("spam", True, True),)), "user.notification_preferences.kinds"),
+    ],
+)
+async def test_bad_preferences_are_named(db, clock, passwords, profile, field) -> None:
+    user, actor = await _reader(db, passwords, clock)
+    mask = frozenset({"time_zone", "locale", "notification_preferences"})
+    with pytest.raises(InvalidArgument) as error:
+        await accounts.update_user(
+            accounts.UpdateUser(user.id, profile, mask, actor), uow=db.unit_of_work(), clock=clock
+        )
+    assert field in [v.field for v in error.value.violations]
+
+
+async def test_an_unknown_part_of_the_preferences_is_refused(db, clock, passwords) -> None:
+    user, actor = await _reader(db, passwords, clock)
+    mask = frozenset({"notification_preferences.pigeon_opt_in"})
+    with pytest.raises(InvalidArgument):
+        await accounts.update_user(
+            accounts.UpdateUser(user.id, Profile(email=""), mask, actor), uow=db.unit_of_work(), clock=clock
+        )
