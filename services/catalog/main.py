@@ -8,7 +8,7 @@ from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.catalog.api import events
 from services.catalog.api.cache import BookCache
-from services.catalog.api.consumers import follow_changes
+from services.catalog.api.consumers import cache_follower
 from services.catalog.api.servicer import CatalogServicer
 from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.catalog.settings import CatalogSettings
@@ -40,9 +40,6 @@ async def build(settings: CatalogSettings) -> ServiceApp:
 
         return SqlCatalogUnitOfWork(infra.sessions, encode=encode, on_commit=on_commit)
 
-    async def invalidate_on_changes() -> None:
-        await follow_changes(cache, infra.nats)
-
     servicer = CatalogServicer(uow=unit_of_work, clock=SystemClock(), cache=cache)
     return infra.app(
         [
@@ -53,7 +50,7 @@ async def build(settings: CatalogSettings) -> ServiceApp:
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        background=[invalidate_on_changes],
+        consumers=[cache_follower(cache, infra.nats)] if cache.enabled else [],
     )
 
 

@@ -98,6 +98,8 @@ async def build(settings: EventsSettings) -> ServiceApp:
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
         background=[upkeep, ingestion, audit],
+        # A batch's request_id is its JetStream Msg-Id: the stream drops a repeat, with no database on the path.
+        request_ledger=False,
     )
 
 

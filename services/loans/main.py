@@ -21,6 +21,7 @@ from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy
 from services.loans.data.peers import GrpcCatalog, GrpcUsers
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.borrowing import BorrowingPolicy
+from services.loans.domain.reminders import ReminderSchedule
 from services.loans.settings import LoansSettings
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import Clock, SystemClock
@@ -73,8 +74,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
     catalog = GrpcCatalog(channel, timeout=settings.peer_timeout_seconds)
     reconcile = ReconcilePolicy(
         saga_timeout=timedelta(seconds=settings.saga_timeout_seconds),
-        due_soon=timedelta(days=settings.due_soon_days),
-        overdue_reminder_days=settings.overdue_reminder_days,
+        reminders=ReminderSchedule.of_days(settings.reminder_schedule_days),
     )
     servicer = LoansServicer(
         uow=unit_of_work,

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from pydantic import Field
 
+from services.loans.domain.reminders import DEFAULT_DAYS
 from services.support.runtime.settings import BaseServiceSettings
 
 
@@ -18,8 +19,12 @@ class LoansSettings(BaseServiceSettings):
         60.0, description="An issue still PENDING after this long was abandoned; the reconciler settles it."
     )
     reconcile_interval_seconds: float = Field(60.0, description="How often the scheduler reconciles; 0 = never.")
-    overdue_reminder_days: int = 7
-    due_soon_days: float = 2.0
+    reminder_schedule_days: tuple[float, ...] = Field(
+        DEFAULT_DAYS,
+        min_length=1,
+        description="When patrons are reminded of a loan, in days from its due time: up to 0 a LoanDueSoon, "
+        "after it a LoanOverdue; each step once per loan and due date.",
+    )
     fault_crash_after_checkout: bool = Field(
         False, description="Testing only: die with SIGKILL between the catalog check-out and the loan commit."
     )

@@ -2,7 +2,9 @@
 
 Every change to a book or to one of its copies emits an event (the outbox). This process drops the book
 right after its own commit (so a client reads its writes: main.py), and every process drops it when the
-event arrives on JetStream (api/consumers.py). A TTL bounds staleness should that subscription be away.
+event arrives on JetStream (api/consumers.py). The cache serves only while that follower is up (`trust_while`):
+while it is down (NATS restarting) every read goes to the database, and when it is back the cache starts
+empty, so no change missed meanwhile is ever served stale. A TTL bounds staleness besides.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ class BookCache:
         self._now = now
         self._entries: OrderedDict[uuid.UUID, tuple[float, catalog_pb2.Book]] = OrderedDict()
         self._generation = 0
+        self._trusted: Callable[[], bool] = lambda: True
+        self._was_trusted = True
         self.hits = 0
         self.misses = 0
 
@@ -31,7 +35,22 @@ class BookCache:
     def enabled(self) -> bool:
         return self._capacity > 0
 
+    def trust_while(self, follower_up: Callable[[], bool]) -> None:
+        """Serve (and keep) entries only while `follower_up()`, the invalidation feed, says it is up."""
+        self._trusted, self._was_trusted = follower_up, False
+        self.clear()
+
+    def _usable(self) -> bool:
+        trusted = self._trusted()
+        if trusted and not self._was_trusted:  # back after an outage: what it holds may have missed events
+            self.clear()
+        self._was_trusted = trusted
+        return trusted
+
     def get(self, book_id: uuid.UUID) -> catalog_pb2.Book | None:
+        if not self._usable():
+            self.misses += 1
+            return None
         entry = self._entries.get(book_id)
         if entry is None or entry[0] < self._now():
             self.misses += 1
@@ -45,7 +64,7 @@ class BookCache:
         return self._generation
 
     def put(self, book_id: uuid.UUID, book: catalog_pb2.Book, generation: int) -> None:
-        if not self._capacity or generation != self._generation:
+        if not self._capacity or generation != self._generation or not self._usable():
             return
         self._entries[book_id] = (self._now() + self._ttl, book)
         self._entries.move_to_end(book_id)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
-from nats.js.api import DeliverPolicy
 
 from athenaeum.catalog.v1 import events_pb2
 from services.catalog.api.cache import BookCache
 from services.catalog.api.events import book_of
+from services.support.runtime.consumers import Follower
 from services.support.runtime.messaging import NatsLink, stream_name, subject
 
 _PAYLOADS: dict[str, type[Message]] = {
@@ -36,25 +34,15 @@ def invalidate_on_message(cache: BookCache, message: Msg) -> None:
         cache.invalidate([book_id])
 
 
-async def follow_changes(cache: BookCache, link: NatsLink) -> None:
-    """Background task: invalidate on every catalog event from now on (ordered consumer, no ack, no state)."""
-    if not cache.enabled:
-        return
-    await link.wait_connected()
-
-    async def on_message(message: Msg) -> None:
-        invalidate_on_message(cache, message)
-
-    subscription = await link.jetstream().subscribe(
-        "athenaeum.catalog.>",
+def cache_follower(cache: BookCache, link: NatsLink) -> Follower:
+    """Follows every catalog event from now on, through NATS restarts (resuming where it stopped), dropping
+    the book each is about; the cache serves only while it is up."""
+    follower = Follower(
+        link,
+        name="book-cache-invalidation",
         stream=stream_name("catalog"),
-        cb=on_message,
-        ordered_consumer=True,
-        deliver_policy=DeliverPolicy.NEW,
-        idle_heartbeat=5.0,
+        subject="athenaeum.catalog.>",
+        handle=lambda message: invalidate_on_message(cache, message),
     )
-    cache.clear()  # anything read before the subscription existed may have missed an event
-    try:
-        await asyncio.Event().wait()
-    finally:
-        await subscription.unsubscribe()
+    cache.trust_while(follower.health.is_up)
+    return follower

@@ -86,11 +86,18 @@ async def _select(selector: CopySelector, hold: str, uow: CatalogUnitOfWork) -> 
 
 
 async def check_in_copy(cmd: CheckInCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
-    """Ends the loan on the copy: AVAILABLE, or onto the hold shelf for the hold. Repeating it changes nothing."""
+    """Ends the loan on the copy: onto the hold shelf for the hold, or AVAILABLE (also when the hold has a copy
+    on the shelf already: two copies of a book came back at once for the head of its queue). Repeating it
+    changes nothing; the answer says where the copy went."""
     async with uow:
         await uow.lock(cmd.loan)
+        hold = cmd.hold
+        if hold:
+            await uow.lock(hold)  # the loan's lock first, then the hold's: nobody takes them the other way round
+            if (held := await uow.copies.holding(hold=hold)) is not None and held.id != cmd.copy_id:
+                hold = ""
         copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
-        copy.check_in(cmd.loan, hold=cmd.hold, now=clock.now())
+        copy.check_in(cmd.loan, hold=hold, now=clock.now())
         await save_copy(copy, uow)
         await uow.commit()
     return copy

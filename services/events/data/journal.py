@@ -78,7 +78,7 @@ class JetStreamJournal:
                 raise Throttled(
                     "the ingestion stream is full: retry later",
                     reason="INGESTION_FULL",
-                    retry_delay=RETRY_DELAY_SECONDS,
+                    retry_after=RETRY_DELAY_SECONDS,
                 ) from None
             raise _unavailable() from error
         except (nats.errors.Error, OSError, TimeoutError) as error:
@@ -106,7 +106,7 @@ class JetStreamJournal:
 
 def _unavailable() -> DependencyUnavailable:
     return DependencyUnavailable(
-        "the ingestion stream cannot be reached: nothing was accepted, retry", retry_delay=RETRY_DELAY_SECONDS
+        "the ingestion stream cannot be reached: nothing was accepted, retry", retry_after=RETRY_DELAY_SECONDS
     )
 
 

@@ -35,8 +35,11 @@ _PAYLOADS: dict[type[DomainEvent], tuple[type[Message], Callable[[Any], dict[str
         events_pb2.LoanRenewed,
         lambda e: {**_loan(e), "previous_due_time": timestamp(e.previous_due_at)},
     ),
-    loans.LoanDueSoon: (events_pb2.LoanDueSoon, _loan),
-    loans.LoanOverdue: (events_pb2.LoanOverdue, lambda e: {**_loan(e), "overdue_days": e.overdue_days}),
+    loans.LoanDueSoon: (events_pb2.LoanDueSoon, lambda e: {**_loan(e), "step": e.step}),
+    loans.LoanOverdue: (
+        events_pb2.LoanOverdue,
+        lambda e: {**_loan(e), "overdue_days": e.overdue_days, "step": e.step},
+    ),
     fines.FineAssessed: (events_pb2.FineAssessed, lambda e: {"fine": fine_to_proto(e.fine)}),
     fines.FinePaid: (events_pb2.FinePaid, lambda e: {"fine": fine_to_proto(e.fine), "amount": money(e.amount)}),
     fines.FineWaived: (events_pb2.FineWaived, lambda e: {"fine": fine_to_proto(e.fine), "waived_by": e.waived_by}),

@@ -85,9 +85,9 @@ async def pay_fine(cmd: PayFine, *, uow: LoansUnitOfWork, clock: Clock) -> Fine:
     cmd.actor.ensure_staff("take payments")
     paid = parse_amount(cmd.amount, field_name="amount")
     async with uow:
-        if await uow.requests.recall(cmd.request_id, "PayFine"):
-            return await uow.fines.get(cmd.fine_id)
-        fine = await uow.fines.get(cmd.fine_id)
+        if previous := await uow.requests.recall(cmd.request_id, "PayFine"):
+            return await uow.fines.get(FINE.parse_id(previous))
+        fine = await uow.fines.get(cmd.fine_id, for_update=True)
         fine.pay(paid, now=clock.now(), actor=cmd.actor.user or "system", method=cmd.method)
         await uow.fines.save(fine)
         await uow.requests.remember(cmd.request_id, "PayFine", fine.name)
@@ -107,9 +107,9 @@ async def waive_fine(cmd: WaiveFine, *, uow: LoansUnitOfWork, clock: Clock) -> F
     """Forgive what is left, with the reason on the audit trail."""
     cmd.actor.ensure_staff("waive fines")
     async with uow:
-        if await uow.requests.recall(cmd.request_id, "WaiveFine"):
-            return await uow.fines.get(cmd.fine_id)
-        fine = await uow.fines.get(cmd.fine_id)
+        if previous := await uow.requests.recall(cmd.request_id, "WaiveFine"):
+            return await uow.fines.get(FINE.parse_id(previous))
+        fine = await uow.fines.get(cmd.fine_id, for_update=True)
         fine.waive(cmd.reason, now=clock.now(), actor=cmd.actor.user or "system")
         await uow.fines.save(fine)
         await uow.requests.remember(cmd.request_id, "WaiveFine", fine.name)

@@ -1,5 +1,5 @@
-"""Hold use cases: place (READY at once when a copy is free), read, list, cancel, and passing a shelf copy
-on to the next patron in the queue. Catalog steps carry request_ids derived from the hold."""
+"""Hold use cases: place (READY at once when a copy is free), read, list, cancel. What happens on the hold
+shelf (a copy put there, released, passed on to the next in the queue) is in shelf.py."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from dataclasses import dataclass
 
 from services.loans.app.pages import number_after
 from services.loans.app.ports import Catalog, HoldFilter, LoansUnitOfWork, PageRequest, Users
-from services.loans.app.saga import step_id
+from services.loans.app.shelf import after_commit, release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.borrowing import BOOK, ensure_eligible
 from services.loans.domain.holds import HOLD, Hold, HoldStatus
 from services.loans.domain.rules import WILDCARD, most_specific
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import AlreadyExists, DependencyUnavailable, FailedPrecondition, NotFound
+from services.support.runtime.errors import AlreadyExists, FailedPrecondition
 from services.support.runtime.identity import ME
 from services.support.runtime.names import check_reference
 from services.support.runtime.pagination import fingerprint, page_size
@@ -63,57 +63,14 @@ async def place_hold(cmd: PlaceHold, *, uow: LoansUnitOfWork, clock: Clock, user
         await uow.holds.add(hold)
         await uow.requests.remember(cmd.request_id, "PlaceHold", hold.name)
         await uow.commit()
-    return await make_ready_if_first(hold.id, uow=uow, clock=clock, catalog=catalog)
+    await after_commit(serve_queue(cmd.book, uow=uow, clock=clock, catalog=catalog), hold.name)
+    return await after_commit(_as_it_is(hold.id, uow), hold.name) or hold
 
 
-async def make_ready_if_first(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:
-    """If this WAITING hold heads its queue, ask the catalog to put an available copy on the shelf for it."""
+async def _as_it_is(hold_id: uuid.UUID, uow: LoansUnitOfWork) -> Hold:
+    """The hold with its queue position (or READY, when a copy went on the shelf for it)."""
     async with uow:
-        hold = await uow.holds.get(hold_id)
-        head = await uow.holds.next_waiting(hold.book)
-    if hold.status != HoldStatus.WAITING or head is None or head.id != hold.id:
-        return hold
-    try:
-        copy = await catalog.reserve(
-            book=hold.book, hold=hold.name, branch=hold.pickup_branch, request_id=step_id(hold.id, "reserve")
-        )
-    except (FailedPrecondition, NotFound, DependencyUnavailable):
-        return hold  # nothing on the shelf now: it waits (a return traps a copy; the reconciler retries)
-    async with uow:
-        hold = await uow.holds.get(hold_id)
-        if hold.status == HoldStatus.WAITING:
-            hold.make_ready(copy.name, now=clock.now())
-        else:  # cancelled while we asked: the copy is on the shelf for nobody
-            hold.copy, hold.shelf_released = copy.name, False
-        await uow.holds.save(hold)
-        await uow.commit()
-    if hold.copy_left_on_shelf:
-        await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
-    return hold
-
-
-async def release_and_pass_on(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> bool:
-    """Take an ended hold's copy off the shelf, then offer a copy to the next in the queue; False if the
-    catalog cannot be reached now (the hold keeps `shelf_released` false and the reconciler retries)."""
-    async with uow:
-        hold = await uow.holds.get(hold_id)
-    if hold.copy_left_on_shelf:
-        try:
-            await catalog.release(copy=hold.copy, hold=hold.name, request_id=step_id(hold.id, "release"))
-        except DependencyUnavailable:
-            return False
-        except (FailedPrecondition, NotFound):
-            pass  # not on the shelf for this hold any more
-        async with uow:
-            hold = await uow.holds.get(hold_id)
-            hold.mark_shelf_released(clock.now())
-            await uow.holds.save(hold)
-            await uow.commit()
-    async with uow:
-        head = await uow.holds.next_waiting(hold.book)
-    if head is not None:
-        await make_ready_if_first(head.id, uow=uow, clock=clock, catalog=catalog)
-    return True
+        return await uow.holds.get(hold_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +98,17 @@ class CancelHold:
 async def cancel_hold(cmd: CancelHold, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:
     """WAITING or READY -> CANCELLED; a copy on the shelf goes to the next in the queue."""
     async with uow:
-        if previous := await uow.requests.recall(cmd.request_id, "CancelHold"):
-            return await uow.holds.get(HOLD.parse_id(previous))
-        hold = await uow.holds.get(cmd.hold_id)
-        cmd.actor.ensure_may_act_for(hold.patron, "cancel the holds")
+        previous = await uow.requests.recall(cmd.request_id, "CancelHold")
+        hold = await uow.holds.get(HOLD.parse_id(previous) if previous else cmd.hold_id)
+        cmd.actor.ensure_may_act_for(hold.patron, "cancel the holds")  # a retry too: the id is no pass
+        if previous:
+            return hold
         hold.cancel(cmd.reason or "cancelled", now=clock.now())
         await uow.holds.save(hold)
         await uow.requests.remember(cmd.request_id, "CancelHold", hold.name)
         await uow.commit()
     if hold.copy_left_on_shelf:
-        await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
+        await after_commit(release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog), hold.name)
     return hold
 
 

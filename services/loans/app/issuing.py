@@ -19,12 +19,14 @@ from dataclasses import dataclass
 
 from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
 from services.loans.app.saga import step_id
+from services.loans.app.shelf import after_commit, release_and_pass_on
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, Standing, ensure_may_borrow
-from services.loans.domain.holds import HOLD, HoldStatus
+from services.loans.domain.holds import HOLD, Hold, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.rules import WILDCARD, most_specific
 from services.support.runtime.clock import Clock
+from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import (
     Conflict,
     DependencyUnavailable,
@@ -151,11 +153,18 @@ async def _lend(
     # DependencyUnavailable: the outcome is unknown; the loan stays PENDING for a retry or the reconciler.
     after_checkout()
     try:
-        return await _activate(loan.id, loan.patron, copy, eligibility, title, uow=uow, clock=clock, policy=policy)
+        # The copy is out: a lost race here is repeated, never answered (ABORTED would leave it out until
+        # the reconciler's next pass, with the client told nothing happened).
+        lent, hold = await retry_conflicts(
+            lambda: _activate(loan.id, loan.patron, copy, eligibility, title, uow=uow, clock=clock, policy=policy)
+        )
     except FailedPrecondition as refusal:
         await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=True)
         await compensate(loan.id, copy.name, uow=uow, clock=clock, catalog=catalog)
         raise
+    if hold is not None and hold.copy_left_on_shelf:  # staff lent another copy: the held one goes on
+        await after_commit(release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog), lent.name)
+    return lent
 
 
 async def _activate(
@@ -168,27 +177,29 @@ async def _activate(
     uow: LoansUnitOfWork,
     clock: Clock,
     policy: BorrowingPolicy,
-) -> Loan:
-    """The copy is ours: re-check the limit for its item type under the patron's lock, then commit ACTIVE."""
+) -> tuple[Loan, Hold | None]:
+    """The copy is ours: re-check the limit for its item type under the patron's lock, then commit ACTIVE
+    (and the patron's READY hold FULFILLED, which it returns)."""
     now = clock.now()
     async with uow:
         await uow.loans.lock_patron(patron)  # always the patron's lock first, then the loan's row
         loan = await uow.loans.get(loan_id, for_update=True)
         if loan.status == LoanStatus.ACTIVE and loan.copy == copy.name:
-            return loan  # a concurrent retry of the same request finished it first
+            return loan, None  # a concurrent retry of the same request finished it first
         if loan.status != LoanStatus.PENDING:  # the reconciler gave up on it (it puts the copy back)
             raise Conflict(f"the issue of {loan.name} was abandoned; retry it", reason="ISSUE_ABANDONED")
         rule = most_specific(await uow.rules.all(), eligibility.patron_category, copy.item_type)
         standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
         loan.activate(copy, rule=rule, book_title=title, now=now)
+        hold = None
         if loan.hold:
             hold = await uow.holds.get(HOLD.parse_id(loan.hold))
-            hold.fulfil(loan.name, now=now)
+            hold.fulfil(loan.name, copy=copy.name, now=now)
             await uow.holds.save(hold)
         await uow.loans.save(loan)
         await uow.commit()
-    return loan
+    return loan, hold
 
 
 async def _give_up(loan_id: uuid.UUID, reason: str, *, uow: LoansUnitOfWork, clock: Clock, copy_out: bool) -> None:

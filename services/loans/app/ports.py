@@ -96,6 +96,10 @@ class LoanRepository(Protocol):
     async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
         """ACTIVE loans due before `moment`, locked (skipping those another process holds)."""
 
+    async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
+        """ACTIVE loans whose `next_reminder_at` has come, soonest first, locked (skipping those another
+        process holds)."""
+
     async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
         """name -> (status, copy, created_at) for the loans among `names` that exist."""
 
@@ -116,15 +120,17 @@ class RuleRepository(Protocol):
         """Writes back an updated rule (its version already bumped by the update) unless someone else
         changed it meanwhile (Conflict, CONCURRENT_UPDATE); AlreadyExists (RULE_EXISTS) as for add."""
 
-    async def delete(self, rule: CirculationRule) -> None: ...
+    async def delete(self, rule: CirculationRule) -> None:
+        """Removes the rule unless someone else changed it since it was read (Conflict, CONCURRENT_UPDATE)."""
 
 
 class FineRepository(Protocol):
     async def add(self, fine: Fine) -> None:
         """Stores the fine and its new audit entries."""
 
-    async def get(self, fine_id: uuid.UUID) -> Fine:
-        """The fine, locked until commit; raises FineNotFound."""
+    async def get(self, fine_id: uuid.UUID, *, for_update: bool = False) -> Fine:
+        """Raises FineNotFound; `for_update` locks the fine until commit (a change takes turns with the
+        overdue accrual of a return or the reconciler instead of losing the race to it)."""
 
     async def overdue_fine_of(self, loan: str) -> Fine | None:
         """The loan's overdue fine, locked until commit."""
@@ -166,11 +172,20 @@ class HoldRepository(Protocol):
         """READY holds past their pickup time, and ended holds whose copy is still on the shelf; locked
         (skipping those another process holds)."""
 
-    async def books_with_waiting_and_none_ready(self, *, limit: int = 200) -> list[str]:
-        """Books whose queue has no copy on the shelf: a copy that became available may serve them."""
+    async def waiting(self, book: str, *, limit: int) -> list[Hold]:
+        """The book's WAITING holds in queue order, the first `limit` of them."""
+
+    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
+        """Books with a queue: a copy that became available may serve it."""
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         """Oldest first; the cursor is the hold's place in the order of all holds."""
+
+    async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
+        """name -> (id, the copy it has on the shelf or "") for the holds among `names` that exist."""
+
+    async def ready_copies(self) -> dict[str, str]:
+        """copy -> hold name, for every READY hold."""
 
 
 class RequestLog(Protocol):
@@ -206,6 +221,9 @@ class LoansUnitOfWork(Protocol):
 
     async def commit(self) -> None: ...
 
+    async def lead(self, task: str) -> bool:
+        """Whether this transaction, of all the loans processes', runs `task` now (until it ends)."""
+
 
 class Users(Protocol):
     async def eligibility(self, patron: str) -> Eligibility:
@@ -220,7 +238,9 @@ class Catalog(Protocol):
     async def lookup_copy(self, barcode: str) -> CopyInfo: ...
     async def get_copy(self, name: str) -> CopyInfo: ...
     async def copies_of(self, book: str) -> list[CopyInfo]: ...
-    async def copies_on_loan(self) -> list[CopyInfo]: ...
+    async def copies_in_circulation(self) -> list[CopyInfo]:
+        """Every copy on loan or on the hold shelf."""
+
     async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str, request_id: str) -> CopyInfo: ...
     async def check_in(self, *, copy: str, loan: str, hold: str, request_id: str) -> CopyInfo: ...
     async def reserve(self, *, book: str, hold: str, branch: str, request_id: str) -> CopyInfo: ...

@@ -4,30 +4,29 @@ once) and on demand by ReconcileCirculation.
 
 - unfinished issues: PENDING loans older than the saga timeout and FAILED loans whose copy may still be
   out are settled by checking the copy back in (issuing.compensate);
-- overdue loans: fines brought up to date, LoanOverdue / LoanDueSoon announced;
+- overdue loans: fines brought up to date;
+- reminders: LoanDueSoon / LoanOverdue for each step of the schedule, once (domain/reminders.py);
 - holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue;
-- the catalog: a copy on loan there for one of our loans that has ended (or failed) is checked back in;
-  a copy out on a loan we never recorded, and an active loan whose copy the catalog does not have out on
-  it, are reported for staff.
+- the catalog: every copy loans has put into circulation (on loan, on the hold shelf) is compared with
+  loans' own records and repaired (comparing.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from services.loans.app.comparing import compare_with_catalog
 from services.loans.app.fining import bring_overdue_fine_up_to_date
-from services.loans.app.holding import make_ready_if_first, release_and_pass_on
 from services.loans.app.issuing import compensate, find_copy_out_on
 from services.loans.app.ports import Catalog, LoansUnitOfWork
-from services.loans.app.saga import step_id
+from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LoanStatus
+from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import DependencyUnavailable, DomainError, NotFound
+from services.support.runtime.errors import DependencyUnavailable, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +35,8 @@ class ReconcilePolicy:
 
     saga_timeout: timedelta = timedelta(seconds=60)
     """A PENDING issue older than this was abandoned (its process died): the reconciler settles it."""
-    due_soon: timedelta = timedelta(days=2)
-    """LoanDueSoon is announced once a loan is due within this window."""
-    overdue_reminder_days: int = 7
-    """LoanOverdue is announced on the first overdue day, then every this many days."""
+    reminders: ReminderSchedule = DEFAULT_SCHEDULE
+    """When LoanDueSoon / LoanOverdue are announced, relative to the due time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +53,7 @@ class ReconcileReport:
     holds_expired: int = 0
     holds_made_ready: int = 0
     issues_settled: int = 0
+    reminders_sent: int = 0
     discrepancies: list[str] = field(default_factory=list)
 
 
@@ -69,12 +67,20 @@ async def reconcile_circulation(
     policy: ReconcilePolicy,
 ) -> ReconcileReport:
     """One pass over everything (admins, or the scheduler); reports what it found and did."""
-    cmd.actor.ensure_admin()
+    cmd.actor.ensure_admin("reconcile circulation")
     report = ReconcileReport()
     await settle_unfinished_issues(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
-    await bring_overdues_up_to_date(report, uow=uow, clock=clock, currency=currency, policy=policy, dry_run=cmd.dry_run)
+    await bring_overdues_up_to_date(report, uow=uow, clock=clock, currency=currency, dry_run=cmd.dry_run)
+    await send_reminders(report, uow=uow, clock=clock, schedule=policy.reminders, dry_run=cmd.dry_run)
     await settle_holds(report, uow=uow, clock=clock, catalog=catalog, dry_run=cmd.dry_run)
-    await compare_with_catalog(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
+    await compare_with_catalog(
+        report.discrepancies,
+        uow=uow,
+        clock=clock,
+        catalog=catalog,
+        saga_timeout=policy.saga_timeout,
+        dry_run=cmd.dry_run,
+    )
     return report
 
 
@@ -111,25 +117,32 @@ async def settle_unfinished_issues(
 
 
 async def bring_overdues_up_to_date(
-    report: ReconcileReport,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    currency: str,
-    policy: ReconcilePolicy,
-    dry_run: bool,
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, currency: str, dry_run: bool
 ) -> None:
+    """Every overdue loan's fine grows to what its terms say it is worth today."""
     now = clock.now()
     async with uow:
-        for loan in await uow.loans.active_due_before(now + policy.due_soon):
-            if not loan.is_overdue(now):
-                if loan.note_due_soon(now, within=policy.due_soon):
-                    await uow.loans.save(loan)
-                continue
+        for loan in await uow.loans.active_due_before(now):
             report.overdue_loans += 1
             _, changed = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor="system", currency=currency)
             report.fines_assessed += changed
-            if loan.note_overdue(now, every_days=policy.overdue_reminder_days):
+        if not dry_run:
+            await uow.commit()
+
+
+async def send_reminders(
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, schedule: ReminderSchedule, dry_run: bool
+) -> None:
+    """LoanDueSoon / LoanOverdue for every loan whose next schedule step has come, by one process at a time
+    (the leader of this pass; the others skip it), each step once (see domain/reminders.py)."""
+    now = clock.now()
+    async with uow:
+        if not await uow.lead("loan reminders"):
+            return
+        for loan in await uow.loans.needing_reminder(now):
+            announced = len(loan.events)
+            if loan.remind(now, schedule):
+                report.reminders_sent += len(loan.events) - announced
                 await uow.loans.save(loan)
         if not dry_run:
             await uow.commit()
@@ -145,7 +158,7 @@ async def settle_holds(
             if hold.expire(now=now):
                 report.holds_expired += 1
                 await uow.holds.save(hold)
-        books = await uow.holds.books_with_waiting_and_none_ready()
+        books = await uow.holds.books_with_waiting()
         if not dry_run:
             await uow.commit()
     if dry_run:
@@ -153,52 +166,6 @@ async def settle_holds(
     for hold in attention:
         if hold.copy_left_on_shelf:
             await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
-    for book in books:
-        async with uow:
-            head = await uow.holds.next_waiting(book)
-        if head is None:
-            continue
-        if (await make_ready_if_first(head.id, uow=uow, clock=clock, catalog=catalog)).status == HoldStatus.READY:
-            report.holds_made_ready += 1
-
-
-async def compare_with_catalog(
-    report: ReconcileReport,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    catalog: Catalog,
-    policy: ReconcilePolicy,
-    dry_run: bool,
-) -> None:
-    now = clock.now()
-    try:
-        on_loan = await catalog.copies_on_loan()
-    except DomainError as error:
-        report.discrepancies.append(f"could not compare with the catalog: {error.message}")
-        return
-    async with uow:
-        active = await uow.loans.active_copies()
-        statuses = await uow.loans.statuses([copy.current_loan for copy in on_loan if copy.current_loan])
-    catalog_view = {copy.name: copy.current_loan for copy in on_loan}
-    for copy in on_loan:
-        if active.get(copy.name) == copy.current_loan:
-            continue
-        status, _copy, created_at = statuses.get(copy.current_loan, (None, "", now))
-        if status == LoanStatus.PENDING and created_at > now - policy.saga_timeout:
-            continue  # an issue in flight
-        report.discrepancies.append(
-            f"{copy.name} is out on {copy.current_loan or 'no loan'} in the catalog, which is not active here"
-        )
-        if status is not None and not dry_run:  # only loans we know ended; strangers are for staff to look at
-            await _check_back_in(copy.name, copy.current_loan, catalog)
-    for copy_name, loan in active.items():
-        if catalog_view.get(copy_name) != loan:
-            report.discrepancies.append(f"{loan} is active here but the catalog does not have {copy_name} out on it")
-
-
-async def _check_back_in(copy: str, loan: str, catalog: Catalog) -> None:
-    """Repair a copy out on a loan that is not active here (best effort; the next pass tries again)."""
-    repair_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{copy}#{loan}")
-    with contextlib.suppress(DomainError):
-        await catalog.check_in(copy=copy, loan=loan, hold="", request_id=step_id(repair_id, "repair"))
+    for book in books:  # a copy may have come back to no one (a return whose catalog step was late, say)
+        served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog)
+        report.holds_made_ready += sum(hold.status == HoldStatus.READY for hold in served.values())

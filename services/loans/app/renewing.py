@@ -22,10 +22,11 @@ class RenewLoan:
 async def renew_loan(cmd: RenewLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users) -> Loan:
     """Extend the due time, unless the limit is reached, the loan is overdue or others wait for the book."""
     async with uow:
-        if previous := await uow.requests.recall(cmd.request_id, "RenewLoan"):
-            return await uow.loans.get(LOAN.parse_id(previous))
-        loan = visible(await uow.loans.get(cmd.loan_id))
-    cmd.actor.ensure_may_act_for(loan.patron, "renew the loans")
+        previous = await uow.requests.recall(cmd.request_id, "RenewLoan")
+        loan = visible(await uow.loans.get(LOAN.parse_id(previous) if previous else cmd.loan_id))
+    cmd.actor.ensure_may_act_for(loan.patron, "renew the loans")  # a retry too: the id is no pass
+    if previous:
+        return loan
     ensure_eligible(await users.eligibility(loan.patron), patron=loan.patron, what="renew")
     async with uow:
         loan = visible(await uow.loans.get(cmd.loan_id, for_update=True))

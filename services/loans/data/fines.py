@@ -26,6 +26,8 @@ _OVERDUE_FINE_OF = (
     .where(fines.c.loan == sa.bindparam("loan"), fines.c.kind == FineKind.OVERDUE.value)
     .with_for_update()
 )
+_BY_ID = sa.select(fines).where(fines.c.id == sa.bindparam("fine_id"))
+_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _MUTABLE = ("amount", "paid", "status", "waive_reason", "updated_at")
 
 
@@ -76,8 +78,8 @@ class SqlFineRepository(TrackingRepository):
         await self._append_entries(fine)
         self._track(fine)
 
-    async def get(self, fine_id: uuid.UUID) -> Fine:
-        row = (await self.session.execute(sa.select(fines).where(fines.c.id == fine_id).with_for_update())).first()
+    async def get(self, fine_id: uuid.UUID, *, for_update: bool = False) -> Fine:
+        row = (await self.session.execute(_BY_ID_FOR_UPDATE if for_update else _BY_ID, {"fine_id": fine_id})).first()
         if row is None:
             raise FineNotFound(FINE.format(fine_id))
         return self._track(_to_fine(row))

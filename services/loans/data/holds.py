@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +22,12 @@ _ACTIVE = [s.value for s in ACTIVE_HOLD_STATUSES]
 _ACTIVE_FOR = sa.select(holds).where(
     holds.c.patron == sa.bindparam("patron"), holds.c.book == sa.bindparam("book"), holds.c.status.in_(_ACTIVE)
 )
-_QUEUE_HEAD = (
+_QUEUE = (
     sa.select(holds)
     .where(holds.c.book == sa.bindparam("book"), holds.c.status == HoldStatus.WAITING.value)
     .order_by(holds.c.seq)
-    .limit(1)
 )
+_QUEUE_HEAD = _QUEUE.limit(1)
 _FIELDS = (
     "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
     "shelf_released", "created_at", "updated_at",
@@ -124,19 +125,28 @@ class SqlHoldRepository(TrackingRepository):
         )
         return [self._track(_to_hold(row)) for row in (await self.session.execute(query)).all()]
 
-    async def books_with_waiting_and_none_ready(self, *, limit: int = 200) -> list[str]:
-        """Books whose queue has no copy on the shelf: a copy that became available may serve them."""
-        ready = sa.alias(holds, "ready")
+    async def waiting(self, book: str, *, limit: int) -> list[Hold]:
+        query = _QUEUE.limit(limit)
+        return [self._track(_to_hold(row)) for row in (await self.session.execute(query, {"book": book})).all()]
+
+    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
         query = (
             sa.select(holds.c.book)
-            .where(
-                holds.c.status == HoldStatus.WAITING.value,
-                ~sa.exists().where(ready.c.book == holds.c.book, ready.c.status == HoldStatus.READY.value),
-            )
+            .where(holds.c.status == HoldStatus.WAITING.value)
             .group_by(holds.c.book)
+            .order_by(sa.func.min(holds.c.seq))
             .limit(limit)
         )
         return list((await self.session.scalars(query)).all())
+
+    async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
+        ids = [HOLD.parse_id(name) for name in names if HOLD.matches(name)]
+        rows = (await self.session.execute(sa.select(holds.c.id, holds.c.copy).where(holds.c.id.in_(ids)))).all()
+        return {HOLD.format(row.id): (row.id, row.copy) for row in rows}
+
+    async def ready_copies(self) -> dict[str, str]:
+        query = sa.select(holds.c.id, holds.c.copy).where(holds.c.status == HoldStatus.READY.value)
+        return {row.copy: HOLD.format(row.id) for row in (await self.session.execute(query)).all()}
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         """Oldest first; the cursor is the last hold's `seq`."""

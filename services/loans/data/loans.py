@@ -20,14 +20,14 @@ from sqlalchemy.exc import IntegrityError
 from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import LoanFilter, NewestFirst, PageRequest
 from services.loans.data.rules import terms_from_json, terms_to_json
-from services.loans.data.tables import fines, loans
+from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, loans
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
 from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
 
-_LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"}
+_LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"} - UNUSED_LOAN_COLUMNS
 
 # The statements of the issue and return paths, built once: building a statement and its cache key costs
 # more CPU than Postgres spends running these indexed look-ups.
@@ -201,9 +201,19 @@ class SqlLoanRepository(TrackingRepository):
         )
         return [self._track(_to_loan(row)) for row in (await self.session.execute(statement)).all()]
 
+    async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
+        statement = (
+            sa.select(loans)
+            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.next_reminder_at <= now)
+            .order_by(loans.c.next_reminder_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return [self._track(_to_loan(row)) for row in (await self.session.execute(statement)).all()]
+
     async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
-        """name -> (status, copy, created_at) for the loans among `names` that exist."""
-        ids = [uuid.UUID(n.removeprefix("loans/")) for n in names if n.startswith("loans/")]
+        """name -> (status, copy, created_at) for the loans among `names` that exist (other names are ignored)."""
+        ids = [LOAN.parse_id(name) for name in names if LOAN.matches(name)]
         rows = (
             await self.session.execute(
                 sa.select(loans.c.id, loans.c.status, loans.c.copy, loans.c.created_at).where(loans.c.id.in_(ids))

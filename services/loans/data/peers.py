@@ -1,7 +1,10 @@
 """The users and catalog services over the mesh (through our sidecar), as the ports in app/ports.py.
 
 Peer failures become our domain errors: NOT_FOUND stays NotFound, FAILED_PRECONDITION keeps the peer's
-ErrorInfo reason, and anything that means "could not reach it" becomes DependencyUnavailable (UNAVAILABLE).
+ErrorInfo reason, ABORTED (a race the peer lost) stays a Conflict with the peer's reason (a lost update is
+repeated by the runtime, as our own are), and anything that means "could not reach it" becomes
+DependencyUnavailable (UNAVAILABLE). A peer's step may have happened even when its answer was lost: our
+sagas repeat each step with the same request_id, so the retry the client is told to make is safe.
 """
 
 from __future__ import annotations
@@ -16,7 +19,13 @@ from grpc_status import rpc_status
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.loans.domain.borrowing import CopyInfo, Eligibility
-from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, InvalidArgument, NotFound
+from services.support.runtime.errors import (
+    Conflict,
+    DependencyUnavailable,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
 
 T = TypeVar("T")
 _UNREACHABLE = {
@@ -29,7 +38,6 @@ _UNREACHABLE = {
     grpc.StatusCode.PERMISSION_DENIED,  # the mesh's RBAC refused us: a deployment fault, not the client's
     grpc.StatusCode.UNAUTHENTICATED,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.ABORTED,
 }
 _COPY_STATUS = {value: name.removeprefix("COPY_STATUS_") for name, value in catalog_pb2.CopyStatus.items()}
 
@@ -56,9 +64,15 @@ async def _call(peer: str, resource: str, call: Awaitable[T]) -> T:
             raise InvalidArgument.field(resource or "request", details) from None
         if code == grpc.StatusCode.ALREADY_EXISTS:
             raise FailedPrecondition(details, reason=_reason(error, "PEER_CONFLICT"), metadata={"peer": peer}) from None
+        if code == grpc.StatusCode.ABORTED:
+            raise Conflict(
+                f"the {peer} service met a concurrent change; retry", reason=_reason(error, "PEER_CONFLICT"),
+                metadata={"peer": peer}, retry_after=1.0,
+            ) from None  # fmt: skip
         raise DependencyUnavailable(
-            f"the {peer} service is unavailable; nothing was changed, retry later",
+            f"the {peer} service is unavailable; retry later (with the same request_id)",
             reason=f"{peer.upper()}_UNAVAILABLE",
+            retry_after=1.0,
         ) from None
 
 
@@ -119,8 +133,12 @@ class GrpcCatalog:
     async def copies_of(self, book: str) -> list[CopyInfo]:
         return [copy async for copy in self._pages(book, "")]
 
-    async def copies_on_loan(self) -> list[CopyInfo]:
-        return [copy async for copy in self._pages("books/-", "status = ON_LOAN")]
+    async def copies_in_circulation(self) -> list[CopyInfo]:
+        return [
+            copy
+            for status in ("ON_LOAN", "ON_HOLD_SHELF")
+            async for copy in self._pages("books/-", f"status = {status}")
+        ]
 
     async def _pages(self, parent: str, filter_: str) -> AsyncIterator[CopyInfo]:
         token = ""

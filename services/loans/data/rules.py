@@ -13,8 +13,9 @@ from sqlalchemy.exc import IntegrityError
 
 from services.loans.data.tables import circulation_rules
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound, RuleTerms
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
-from services.support.runtime.errors import AlreadyExists
+from services.support.runtime.errors import AlreadyExists, Conflict
 
 _TERM_FIELDS = [f.name for f in fields(RuleTerms)]
 _MONEY_FIELDS = ("fine_per_day", "fine_cap", "max_outstanding_fines")
@@ -106,9 +107,11 @@ class SqlRuleRepository(TrackingRepository):
         self._track(rule)
 
     async def delete(self, rule: CirculationRule) -> None:
-        await self.session.execute(
+        deleted = await self.session.execute(
             circulation_rules.delete().where(
                 circulation_rules.c.id == rule.id, circulation_rules.c.version == rule.version
             )
         )
+        if deleted.rowcount != 1:  # type: ignore[attr-defined]
+            raise Conflict(f"{rule.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
         self._track(rule)

@@ -72,10 +72,15 @@ loans = sa.Table(
     sa.Column("issued_by", sa.Text, nullable=False, server_default=""),
     sa.Column("compensated", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("failure_reason", sa.Text, nullable=False, server_default=""),
+    # Unused since 0005 (the reminder schedule's two columns below replaced them); kept while a release older
+    # than 0005 may still run on this database, dropped by a later migration.
     sa.Column("overdue_notified_days", sa.Integer, nullable=False, server_default="0"),
     sa.Column("due_soon_notified", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("reminders_sent", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_reminder_at", sa.DateTime(timezone=True)),
     *_timestamps(),
 )
+UNUSED_LOAN_COLUMNS = frozenset({"overdue_notified_days", "due_soon_notified"})
 # A retried issue finds its loan; a failed attempt frees the id for the next one.
 sa.Index("loans_request_id", loans.c.request_id, unique=True, postgresql_where=sa.text("status <> 'FAILED'"))
 # The database itself refuses a second active loan of one copy: no oversell even if a peer is wrong.
@@ -87,6 +92,8 @@ sa.Index("loans_created", loans.c.created_at.desc(), loans.c.id.desc())
 sa.Index("loans_active_due", loans.c.due_at, postgresql_where=ACTIVE_LOAN)
 sa.Index("loans_active_barcode", loans.c.barcode, postgresql_where=ACTIVE_LOAN)
 sa.Index("loans_unsettled", loans.c.created_at, postgresql_where=sa.text("status = 'PENDING' OR NOT compensated"))
+# The reminder pass: active loans whose next step (or first look) has come.
+sa.Index("loans_next_reminder", loans.c.next_reminder_at, postgresql_where=ACTIVE_LOAN)
 
 fines = sa.Table(
     "fines",

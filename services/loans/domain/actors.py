@@ -30,9 +30,9 @@ class Actor:
         if not self.is_staff:
             raise PermissionDenied(f"only library staff may {what}", reason="STAFF_ONLY")
 
-    def ensure_admin(self) -> None:
+    def ensure_admin(self, what: str = "change circulation rules") -> None:
         if self.role not in (Role.ADMIN, None):
-            raise PermissionDenied("only an admin may change circulation rules", reason="ADMIN_ONLY")
+            raise PermissionDenied(f"only an admin may {what}", reason="ADMIN_ONLY")
 
 
 SYSTEM = Actor()

@@ -114,14 +114,29 @@ class Hold(Versioned):
         self._touch(now)
         self.events.append(HoldReady(occurred_at=now, hold=self))
 
-    def fulfil(self, loan: str, *, now: datetime) -> None:
+    def fulfil(self, loan: str, *, copy: str, now: datetime) -> None:
+        """The patron borrowed the book: the held copy left the shelf on the loan, or (staff lent them
+        another copy) it stays on the shelf, to be released and offered to the next in the queue."""
         if self.status != HoldStatus.READY:
             raise FailedPrecondition(f"{self.name} is not ready for pickup", reason="HOLD_NOT_READY")
         self.status = HoldStatus.FULFILLED
         self.loan = loan
-        self.shelf_released = True  # the copy left the shelf on the loan
+        self.shelf_released = copy == self.copy
         self._touch(now)
         self.events.append(HoldFulfilled(occurred_at=now, hold=self))
+
+    def take_shelf_copy(self, copy: str, *, now: datetime) -> bool:
+        """The catalog put `copy` on the hold shelf for this hold: a WAITING hold becomes READY with it; an
+        ended hold without a copy keeps it, to release it. False when the hold has another copy already (or
+        is READY): then `copy` is one too many, to take off the shelf at once."""
+        if self.status == HoldStatus.WAITING:
+            self.make_ready(copy, now=now)
+            return True
+        if self.copy or self.status == HoldStatus.READY:
+            return False
+        self.copy, self.shelf_released = copy, False
+        self._touch(now)
+        return True
 
     def cancel(self, reason: str, *, now: datetime) -> None:
         self._ensure_active()

@@ -16,6 +16,7 @@ from enum import StrEnum
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.fines import Fine
 from services.loans.domain.money import ZERO
+from services.loans.domain.reminders import ReminderSchedule, reminder_event_id
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.support.runtime.events import DomainEvent
@@ -60,11 +61,15 @@ class LoanRenewed(DomainEvent):
 class LoanOverdue(DomainEvent):
     loan: Loan
     overdue_days: int
+    step: int = 1
+    """Which reminder of the schedule this is: 1 for the first."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class LoanDueSoon(DomainEvent):
     loan: Loan
+    step: int = 1
+    """Which reminder of the schedule this is: 1 for the first."""
 
 
 @dataclass(slots=True)
@@ -93,8 +98,10 @@ class Loan(Versioned):
     issued_by: str = ""
     compensated: bool = True
     failure_reason: str = ""
-    overdue_notified_days: int = 0
-    due_soon_notified: bool = False
+    reminders_sent: int = 0
+    """Steps of the reminder schedule announced for the current due date."""
+    next_reminder_at: datetime | None = None
+    """When the reminder pass looks at the loan next (None: the schedule is done)."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     name: str = field(init=False, repr=False, compare=False)
@@ -147,6 +154,7 @@ class Loan(Versioned):
         self.rule, self.terms = rule.name, rule.terms
         self.issued_at = now
         self.due_at = rule.terms.due_at(now, rule.terms.loan_period_days)
+        self.next_reminder_at = now  # the reminder pass works out the schedule's first step
         self.compensated = True
         self.events.append(LoanIssued(occurred_at=now, loan=self))
 
@@ -198,7 +206,7 @@ class Loan(Versioned):
             )
         previous, self.due_at = self.due_at, max(new_due, self.due_at)
         self.renewal_count += 1
-        self.due_soon_notified = False
+        self.reminders_sent, self.next_reminder_at = 0, now  # a new due date: its schedule starts again
         self._touch(now)
         self.events.append(LoanRenewed(occurred_at=now, loan=self, previous_due_at=previous))
 
@@ -212,25 +220,28 @@ class Loan(Versioned):
         self._touch(now)
         self.events.append(LoanReturned(occurred_at=now, loan=self, overdue_days=overdue_days, fine=fine))
 
-    def note_overdue(self, now: datetime, *, every_days: int) -> bool:
-        """Announce LoanOverdue on the first overdue day, then every `every_days` days."""
-        days = self.days_past_due(now)
-        if days < 1 or (self.overdue_notified_days and days - self.overdue_notified_days < every_days):
+    def remind(self, now: datetime, schedule: ReminderSchedule) -> bool:
+        """Announce the latest step of the schedule that has come and was not announced (steps missed while
+        nobody looked are not announced late, one after another); False when nothing changed."""
+        if self.status != LoanStatus.ACTIVE or self.due_at is None:
             return False
-        self.overdue_notified_days = days
+        before = (self.reminders_sent, self.next_reminder_at)
+        step = schedule.step_due(self.due_at, now)
+        if step > self.reminders_sent:
+            self.events.append(self._reminder(step, now, overdue=schedule.is_overdue_step(step)))
+            self.reminders_sent = step
+        self.next_reminder_at = schedule.moment(self.due_at, self.reminders_sent + 1)
+        if (self.reminders_sent, self.next_reminder_at) == before:
+            return False
         self._touch(now)
-        self.events.append(LoanOverdue(occurred_at=now, loan=self, overdue_days=days))
         return True
 
-    def note_due_soon(self, now: datetime, *, within: timedelta) -> bool:
-        if self.status != LoanStatus.ACTIVE or self.due_soon_notified or self.due_at is None:
-            return False
-        if not now < self.due_at <= now + within:
-            return False
-        self.due_soon_notified = True
-        self._touch(now)
-        self.events.append(LoanDueSoon(occurred_at=now, loan=self))
-        return True
+    def _reminder(self, step: int, now: datetime, *, overdue: bool) -> DomainEvent:
+        event_id = reminder_event_id(self.id, self.renewal_count, step)
+        if overdue:
+            return LoanOverdue(occurred_at=now, event_id=event_id, loan=self, overdue_days=self.days_past_due(now),
+                               step=step)  # fmt: skip
+        return LoanDueSoon(occurred_at=now, event_id=event_id, loan=self, step=step)
 
     def ensure_active(self) -> None:
         if self.status != LoanStatus.ACTIVE:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import tenacity
 from opentelemetry import propagate, trace
@@ -23,6 +24,7 @@ from services.notifications.domain.delivery import Failed, Outcome, Sent
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.notifications import Notification, Status
 from services.support.runtime.clock import Clock
+from services.support.runtime.retrying import retry_forever
 
 log = logging.getLogger("athenaeum.notifications.delivery")
 tracer = trace.get_tracer("athenaeum.notifications")
@@ -83,14 +85,17 @@ class Dispatcher:
         self._wakeup.set()
 
     async def run(self) -> None:
-        released = await delivering.release_claims(self._claimant, uow=self._uow())
+        # Postgres may be away at any moment (a restart): the loop waits for it rather than dying.
+        released = await retry_forever(
+            lambda: delivering.release_claims(self._claimant, uow=self._uow()), what="the notifications database"
+        )
         if released:
             log.info("took back %d %s notifications held before a restart", released, self.channel)
         while True:
             if self._down.is_set():
                 await self._wait_until_back()
             free = self._free_slots()
-            claimed = await self._claim(max(free, 1))
+            claimed = await retry_forever(partial(self._claim, max(free, 1)), what="the notifications database")
             for notification in claimed:
                 await self._slots.acquire()
                 task = asyncio.create_task(self._attempt(notification))

@@ -7,15 +7,19 @@ outbox rows of the events they recorded in one transaction, then wakes the outbo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.settings import BaseServiceSettings
@@ -45,6 +49,34 @@ def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# An event whose id is already in the outbox is the same event announced again (ids derived from what they
+# announce, e.g. a loan's reminder step): it is dropped, not an error that would undo the transaction.
+_OUTBOX_INSERT = upsert(OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
+
+_TRY_LEAD = sa.select(
+    sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("task", type_=sa.Text), 1))
+)
+
+_commits: ContextVar[list[int] | None] = ContextVar("athenaeum_commits", default=None)
+
+
+@contextmanager
+def counting_commits() -> Iterator[list[int]]:
+    """Counts the units of work committed inside the block (by this task and the tasks it starts): the
+    runtime repeats a call that lost a race only while it has committed nothing."""
+    counter = [0]
+    token = _commits.set(counter)
+    try:
+        yield counter
+    finally:
+        _commits.reset(token)
+
+
+def _count_commit() -> None:
+    if (counter := _commits.get()) is not None:
+        counter[0] += 1
 
 
 class HasEvents(Protocol):
@@ -104,13 +136,19 @@ class SqlAlchemyUnitOfWork:
     async def commit(self) -> None:
         messages = [self._encode(event) for event in self._drain_events()]
         if messages:
-            await self.session.execute(OUTBOX.insert(), [message.row() for message in messages])
+            await self.session.execute(_OUTBOX_INSERT, [message.row() for message in messages])
         await self.session.commit()
+        _count_commit()
         if messages:
             self._on_commit()
 
     async def rollback(self) -> None:
         await self.session.rollback()
+
+    async def lead(self, task: str) -> bool:
+        """Whether this transaction is the one, of every process on this database, that runs `task` now:
+        a transaction-scoped advisory lock, so a process that dies hands the task on at once."""
+        return bool(await self.session.scalar(_TRY_LEAD, {"task": task}))
 
     def _drain_events(self) -> list[Any]:
         drained: list[Any] = []
@@ -126,9 +164,6 @@ def violated_constraint(error: IntegrityError) -> str:
     cause = getattr(error.orig, "__cause__", None)
     return str(getattr(cause, "constraint_name", None) or getattr(error.orig, "constraint_name", None) or "")
 
-
-CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
-"""The one ErrorInfo reason of a lost optimistic update (a stale etag is STALE_ETAG, checked before)."""
 
 _VERSIONED_UPDATES: dict[str, sa.Update] = {}
 

@@ -20,6 +20,8 @@ class DomainError(Exception):
     """Base of every expected failure. `reason` is an UPPER_SNAKE machine-readable cause (ErrorInfo.reason)."""
 
     reason: str = "DOMAIN_ERROR"
+    retry_after: float | None = None
+    """Seconds after which a retry may succeed (google.rpc.RetryInfo; Retry-After at the edge); None: unsaid."""
 
     def __init__(
         self,
@@ -27,15 +29,15 @@ class DomainError(Exception):
         *,
         reason: str | None = None,
         metadata: Mapping[str, str] | None = None,
-        retry_delay: float | None = None,
+        retry_after: float | None = None,
     ):
         super().__init__(message)
         self.message = message
         if reason is not None:
             self.reason = reason
         self.metadata: dict[str, str] = dict(metadata or {})
-        self.retry_delay = retry_delay
-        """Seconds after which a retry may succeed (google.rpc.RetryInfo); None says nothing."""
+        if retry_after is not None:
+            self.retry_after = retry_after
 
 
 class NotFound(DomainError):
@@ -90,7 +92,7 @@ class Throttled(DomainError):
 
 
 class DependencyUnavailable(DomainError):
-    """A service this one depends on cannot be reached right now; nothing was changed, retrying is safe."""
+    """A service this one depends on cannot be reached right now; retrying (with the same request_id) is safe."""
 
     reason = "DEPENDENCY_UNAVAILABLE"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,6 +15,7 @@ from services.support.runtime.db import create_engine, session_factory
 from services.support.runtime.health import database_check, nats_check
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.outbox import OutboxRelay
+from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.server import Served, ServiceApp
 from services.support.runtime.settings import BaseServiceSettings
 
@@ -48,9 +50,12 @@ class Infrastructure:
         revocations: RevocationFeed | None,
         consumers: Sequence[DurableConsumer | Follower] = (),
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+        request_ledger: bool = True,
     ) -> ServiceApp:
         """The ServiceApp for `serve`: health follows Postgres, NATS and every consumer; the relay, the NATS
-        link and the consumers run alongside."""
+        link and the consumers run alongside; request_ids are claimed in the service's database, unless the
+        service keeps its requests idempotent another way (`request_ledger=False`)."""
+        requests = RequestLedger(self.engine, keep=timedelta(hours=self.settings.request_ids_kept_hours))
         return ServiceApp(
             name=self.name,
             settings=self.settings,
@@ -62,6 +67,13 @@ class Infrastructure:
                 nats_check(self.nats),
                 *(consumer.health.check for consumer in consumers),
             ],
-            background=[self.nats.run, self.relay.run, *(consumer.run for consumer in consumers), *background],
+            background=[
+                self.nats.run,
+                self.relay.run,
+                *([requests.expire_forever] if request_ledger else []),
+                *(consumer.run for consumer in consumers),
+                *background,
+            ],
             closers=[self.nats.close, self.engine.dispose],
+            requests=requests if request_ledger else None,
         )

@@ -1,5 +1,7 @@
-"""The one server interceptor of every service: the request's trace span, the boundary check, the caller's
-identity and access rule, the default deadline, domain errors to statuses, RED metrics and the log line.
+"""The one server interceptor of every service, in this order: admission (calls from the edge beyond the
+process's limit are shed at once), the request's trace span, the boundary check, the caller's identity and
+access rule, the default deadline, the request ledger and lost races retried (mutations), domain errors to
+statuses, RED metrics and the log line.
 
 Servicers stay thin translators: they raise domain errors and this interceptor turns them into statuses.
 It is one interceptor, not a chain, and what it needs per method (the wrapped handler, the access rule,
@@ -26,8 +28,8 @@ from grpc_status import rpc_status
 
 from services.support.runtime import errors
 from services.support.runtime.boundary import check_request
-from services.support.runtime.identity import CLAIMS_HEADER, Rule
-from services.support.runtime.status import domain_status, unexpected_status
+from services.support.runtime.identity import CLAIMS_HEADER, EDGE_CALLER, Rule
+from services.support.runtime.status import RememberedRefusal, domain_status, retry_after_header, unexpected_status
 from services.support.runtime.telemetry import RpcMetrics
 from services.support.runtime.tracing import (
     current_trace_id,
@@ -78,12 +80,25 @@ def _read_metadata(metadata: Any) -> tuple[str, str, dict[str, str] | None]:
 
 
 if TYPE_CHECKING:
+    from services.support.runtime.admission import Admission
     from services.support.runtime.auth import AccessPolicy  # auth imports the outbox, which imports us
+    from services.support.runtime.mutations import MutationInterceptor
 
     Handler = grpc.RpcMethodHandler[Any, Any]
 else:
     Handler = grpc.RpcMethodHandler
 BEHAVIORS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+
+
+def replace_behavior(handler: Handler, wrap: Callable[[str, Any], Any]) -> Handler:
+    """The handler with its one behavior wrapped: `wrap(kind, behavior)`, kind one of BEHAVIORS.
+    A kind ending in "_unary" answers one message; the others stream their answers."""
+    for kind in BEHAVIORS:
+        behavior = getattr(handler, kind)
+        if behavior is not None:
+            replaced: Handler = cast(Any, handler)._replace(**{kind: wrap(kind, behavior)})
+            return replaced
+    return handler
 
 
 class RequestLog:
@@ -104,10 +119,12 @@ class RequestLog:
 class _Method:
     """What the interceptor keeps per served method."""
 
-    __slots__ = ("attributes", "deadline", "metrics", "name", "rule", "traced")
+    __slots__ = ("admission", "attributes", "deadline", "metrics", "name", "rule", "traced")
 
-    def __init__(self, name: str, kind: str, rule: Rule | None) -> None:
+    def __init__(self, name: str, kind: str, rule: Rule | None, admission: Admission | None) -> None:
         self.name = name
+        # A server stream answers as it goes: nothing to hold back. Admission off (limit 0): nothing to do.
+        self.admission = admission if admission is not None and admission.most > 0 and kind.endswith("_unary") else None
         self.metrics = RpcMetrics.of(name, kind)
         self.rule = rule
         self.traced = is_traced(name)
@@ -120,9 +137,9 @@ class _Call:
 
     __slots__ = ("caller", "claims", "method", "span", "started", "token")
 
-    def __init__(self, method: _Method, metadata: Any) -> None:
+    def __init__(self, method: _Method, caller: str, claims: str, carrier: dict[str, str] | None) -> None:
         self.method = method
-        self.caller, self.claims, carrier = _read_metadata(metadata)
+        self.caller, self.claims = caller, claims
         self.span = self.token = None
         if method.traced:
             self.span, self.token = start_server_span(method.name, method.attributes, carrier)
@@ -132,17 +149,22 @@ class _Call:
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    """`access` None: no access check (servers of tests that exercise the other concerns)."""
+    """`admission`, `access`, `mutations` None: no admission limit, access check or request ledger (servers
+    of tests that exercise the other concerns)."""
 
     def __init__(
         self,
         *,
         default_deadline_seconds: float,
+        admission: Admission | None = None,
         access: AccessPolicy | None = None,
+        mutations: MutationInterceptor | None = None,
         request_log: RequestLog | None = None,
     ) -> None:
         self._default_deadline = default_deadline_seconds
+        self._admission = admission
         self._access = access
+        self._mutations = mutations
         self._log = request_log or RequestLog()
         self._handlers: dict[str, Handler] = {}
 
@@ -171,12 +193,14 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return Registrar(server, self)
 
     def _wrap(self, name: str, handler: Handler) -> Handler:
+        if self._mutations is not None:  # innermost: runs after the access check let the call in
+            handler = self._mutations.guard(name, handler)
         tolerant = cast(Any, handler)._replace(request_deserializer=_tolerant(handler.request_deserializer))
         rule = self._access.rule(name) if self._access is not None else None
         for kind in BEHAVIORS:
             behavior = getattr(handler, kind)
             if behavior is not None:
-                method = _Method(name, kind, rule)
+                method = _Method(name, kind, rule, self._admission)
                 streamed = kind.startswith("stream_")
                 wrap = self._unary if kind.endswith("_unary") else self._streaming
                 replaced: Handler = tolerant._replace(**{kind: wrap(method, behavior, streamed)})
@@ -195,8 +219,14 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         return _each_checked(request) if streamed else request
 
     def _unary(self, method: _Method, behavior: Any, streamed: bool) -> Any:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            call = _Call(method, context.invocation_metadata())
+        async def admitted(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+            caller, claims, carrier = _read_metadata(context.invocation_metadata())
+            if method.admission is None or caller != EDGE_CALLER:  # peers and probes are never refused
+                return await run(request, context, _Call(method, caller, claims, carrier))
+            async with await method.admission.enter_or_shed(method.name, context):
+                return await run(request, context, _Call(method, caller, claims, carrier))
+
+        async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any], call: _Call) -> Any:
             timeout = None if not method.deadline or context.time_remaining() else self._default_deadline
             scope = asyncio.timeout(timeout)
             try:
@@ -208,11 +238,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             self._observe(call, grpc.StatusCode.OK)
             return response
 
-        return wrapped
+        return admitted
 
     def _streaming(self, method: _Method, behavior: Any, streamed: bool) -> Any:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            call = _Call(method, context.invocation_metadata())
+            call = _Call(method, *_read_metadata(context.invocation_metadata()))
             try:
                 result = behavior(self._admit(call, request, streamed), context)
                 if inspect.isasyncgen(result):
@@ -246,6 +276,8 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             await context.abort(grpc.StatusCode.DEADLINE_EXCEEDED, "the request took longer than its deadline")
         if isinstance(error, errors.DomainError):
             proto = domain_status(error)
+        elif isinstance(error, RememberedRefusal):
+            proto = error.status
         else:
             proto = unexpected_status(error)
             if proto.code == code_pb2.INTERNAL:
@@ -253,7 +285,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                           extra={"method": call.method.name})  # fmt: skip
         status = rpc_status.to_status(proto)
         self._observe(call, status.code, error)
-        await context.abort(status.code, status.details, status.trailing_metadata)
+        await context.abort(status.code, status.details, (*status.trailing_metadata, *retry_after_header(proto)))
 
     def _observe(self, call: _Call, code: grpc.StatusCode, error: BaseException | None = None) -> None:
         elapsed = time.perf_counter() - call.started

@@ -135,3 +135,20 @@ def drop_inbox_v2() -> None:
     from alembic import op
 
     op.drop_table("inbox")
+
+
+def request_ledger_v3() -> None:
+    """idempotent_requests becomes the request ledger: a claim with its lease and the request's fingerprint
+    while the first call runs, and the answer (a response, or a final refusal) kept for retries. Rows made
+    before it are committed requests without a stored answer (a retry recalls their resource). Frozen too."""
+    import sqlalchemy as sa
+    from alembic import op
+    from sqlalchemy.dialects.postgresql import UUID
+
+    op.add_column("idempotent_requests", sa.Column("state", sa.Text, nullable=False, server_default="COMMITTED"))
+    op.add_column("idempotent_requests", sa.Column("fingerprint", sa.LargeBinary))
+    op.add_column("idempotent_requests", sa.Column("owner", UUID(as_uuid=True)))
+    op.add_column("idempotent_requests", sa.Column("lease_until", sa.DateTime(timezone=True)))
+    op.add_column("idempotent_requests", sa.Column("answer", sa.LargeBinary))
+    op.add_column("idempotent_requests", sa.Column("refused", sa.Boolean, nullable=False, server_default=sa.false()))
+    op.create_index("idempotent_requests_created", "idempotent_requests", ["created_at"])

@@ -18,10 +18,13 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from services.support.runtime.access import api_service_names, policy_for
+from services.support.runtime.admission import admission_of
 from services.support.runtime.auth import AccessPolicy, RevocationFeed, RevocationList
 from services.support.runtime.health import DependencyCheck, HealthReporter
 from services.support.runtime.interceptors import RequestLog, ServerInterceptor
 from services.support.runtime.messaging import NatsLink
+from services.support.runtime.mutations import MutationInterceptor
+from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import configure_logging, start_metrics_endpoint
 from services.support.runtime.tracing import client_interceptors, configure_tracing, shutdown_tracing
@@ -64,6 +67,8 @@ class ServiceApp:
     """The process's NATS connection, for the revocation feed."""
     background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = ()
     closers: Sequence[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    requests: RequestLedger | None = None
+    """Where request_ids are claimed and answers kept; None: request_ids are not deduplicated here."""
 
 
 def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
@@ -76,9 +81,16 @@ async def serve(app: ServiceApp) -> None:
     revocations = RevocationList(app.revocations)
     follower = revocations.follower(app.nats) if app.nats is not None else None
     service_names = [service.name for service in app.services]
+    policy = policy_for(service_names)
     interceptor = ServerInterceptor(
         default_deadline_seconds=settings.default_deadline_seconds,
-        access=AccessPolicy(policy_for(service_names), revocations),
+        # First of all, for calls from the edge: shedding load must cost next to nothing.
+        admission=admission_of(settings),
+        access=AccessPolicy(policy, revocations),
+        # Last, inside the access check: only calls allowed to run claim a request_id, and the caller is known.
+        mutations=MutationInterceptor(
+            app.requests, policy=policy, work_budget_seconds=settings.mutation_budget_seconds
+        ),
         request_log=RequestLog(
             sample_ratio=settings.request_log_sample_ratio, slow_seconds=settings.slow_request_log_seconds
         ),

@@ -66,6 +66,24 @@ class BaseServiceSettings(BaseSettings):
     slow_request_log_seconds: float = Field(0.5, gt=0, description="Calls at least this slow always get a log line.")
     shutdown_grace_seconds: float = 10.0
     default_deadline_seconds: float = Field(30.0, description="Applied when a caller sets no deadline.")
+    mutation_budget_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long a mutation may run, even after its client left. A request_id whose first call "
+        "died is free for a retry this long (+2 s) after that call claimed it.",
+    )
+    request_ids_kept_hours: float = Field(24.0, gt=0, description="How long a request_id's answer is kept.")
+    admission_limit: int = Field(
+        32,
+        ge=0,
+        description="The most calls from the edge this process runs at once (fewer while they are slower than "
+        "admission_target_seconds); more wait admission_wait_seconds, then are refused with RESOURCE_EXHAUSTED "
+        "(429, Retry-After). 0: no limit.",
+    )
+    admission_wait_seconds: float = Field(0.2, ge=0, description="How long a call waits for a free slot.")
+    admission_target_seconds: float = Field(
+        0.5, gt=0, description="The time (90th percentile) admitted calls should take; the limit adapts to it."
+    )
     health_check_interval_seconds: float = 2.0
     outbox_poll_seconds: float = Field(
         2.0, description="Fallback poll; a commit in this process wakes the relay at once."

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import math
+from datetime import timedelta
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from sqlalchemy import exc as sa_exc
 
 from services.support.runtime import errors
+from services.support.runtime.conflicts import causes, is_database_conflict, sqlstate
 
 DOMAIN = "athenaeum.library"
 
@@ -35,6 +38,18 @@ _TRANSIENT: tuple[type[BaseException], ...] = (
     sa_exc.InterfaceError,
     sa_exc.DisconnectionError,
 )
+
+
+class RememberedRefusal(Exception):
+    """A final refusal an earlier call with the same request_id got, given again exactly as it was."""
+
+    def __init__(self, status: status_pb2.Status) -> None:
+        super().__init__(status.message)
+        self.status = status
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> RememberedRefusal:
+        return cls(status_pb2.Status.FromString(data))
 
 
 def _pack(message: object) -> any_pb2.Any:
@@ -65,41 +80,34 @@ def domain_status(error: errors.DomainError) -> status_pb2.Status:
         details.append(_pack(error_details_pb2.BadRequest(field_violations=violations)))
     if isinstance(error, errors.NotFound):
         details.append(_pack(error_details_pb2.ResourceInfo(resource_name=_clip(error.resource))))
-    if error.retry_delay is not None:
-        retry = error_details_pb2.RetryInfo()
-        retry.retry_delay.FromMilliseconds(int(error.retry_delay * 1000))
-        details.append(_pack(retry))
+    if error.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromTimedelta(timedelta(seconds=error.retry_after))
+        details.append(_pack(error_details_pb2.RetryInfo(retry_delay=delay)))
     return status_pb2.Status(code=code, message=_clip(error.message, MAX_MESSAGE), details=details)
+
+
+def retry_after_header(status: status_pb2.Status) -> tuple[tuple[str, str], ...]:
+    """("retry-after", whole seconds) when the status carries RetryInfo: the edge hands it to HTTP clients."""
+    for detail in status.details:
+        info = error_details_pb2.RetryInfo()
+        if detail.Unpack(info):
+            return (("retry-after", str(max(math.ceil(info.retry_delay.ToTimedelta().total_seconds()), 1))),)
+    return ()
 
 
 # SQLSTATE classes of failures that say nothing about the request: the connection broke (08), the server is
 # shutting down or starting up (57P01-57P03), or out of connections/memory (53).
 _TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53")
-# A lost race inside the database (serialization failure, deadlock): the request may succeed if repeated.
-_CONFLICT_SQLSTATES = ("40001", "40P01")
 _TRANSIENT_DRIVER_ERRORS = ("InternalClientError", "InterfaceError", "ConnectionDoesNotExistError")
-
-
-def _causes(error: BaseException) -> list[BaseException]:
-    """The error and what it wraps (SQLAlchemy's .orig, the driver's __cause__), outermost first."""
-    chain: list[BaseException] = []
-    current: BaseException | None = error
-    while current is not None and current not in chain and len(chain) < 8:
-        chain.append(current)
-        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
-    return chain
-
-
-def _sqlstate(error: BaseException) -> str:
-    return str(getattr(error, "sqlstate", "") or getattr(error, "pgcode", "") or "")
 
 
 def database_failure(error: BaseException) -> int | None:
     """UNAVAILABLE or ABORTED when the failure is the database's momentary state, not the request's fault."""
-    for cause in _causes(error):
-        state = _sqlstate(cause)
-        if state.startswith(_CONFLICT_SQLSTATES):
-            return code_pb2.ABORTED
+    if is_database_conflict(error):
+        return code_pb2.ABORTED
+    for cause in causes(error):
+        state = sqlstate(cause)
         if state.startswith(_TRANSIENT_SQLSTATES) or type(cause).__name__ in _TRANSIENT_DRIVER_ERRORS:
             return code_pb2.UNAVAILABLE
     return None

@@ -72,6 +72,20 @@ class RpcMetrics:
         self._latency.observe(seconds)
 
 
+ADMISSION_LIMIT = Gauge(
+    "athenaeum_admission_limit", "Calls from the edge the process lets run at once now (it adapts to latency)."
+)
+ADMISSION_SHED = Counter(
+    "athenaeum_admission_shed_total",
+    "Calls from the edge refused at once (RESOURCE_EXHAUSTED) because the service was at capacity.",
+    ["grpc_method"],
+)
+REQUEST_REPEATS = Counter(
+    "athenaeum_request_repeats_total",
+    "Calls whose request_id was seen before: answered (stored response), refused (stored refusal), recalled "
+    "(committed, answered by the use case), in_progress (told to retry), mismatch (another request).",
+    ["grpc_method", "outcome"],
+)
 OUTBOX_BACKLOG = Gauge("athenaeum_outbox_backlog", "Outbox rows committed but not yet published to JetStream.")
 OUTBOX_PUBLISHED = Counter("athenaeum_outbox_published_total", "Events the outbox relay published to JetStream.")
 CONSUMER_UP = Gauge(

@@ -109,7 +109,7 @@ async def test_accepted_batches_are_stored_once_across_a_nats_restart(events_db,
             private_nats.stop()
             with pytest.raises(DependencyUnavailable) as refused:
                 await asyncio.wait_for(accept(journal, batch(10)), 8)
-            assert refused.value.retry_delay
+            assert refused.value.retry_after
             private_nats_restart(private_nats)
             await asyncio.to_thread(wait_until, lambda: link.is_connected, timeout=15, what="reconnection")
             for _ in range(3):
@@ -150,4 +150,4 @@ async def test_a_full_stream_refuses_a_batch_with_resource_exhausted_and_a_retry
         with pytest.raises(Throttled) as refused:
             for _ in range(40):  # nobody consumes: ~40 KB each fills 1 MB
                 await accept(journal, batch(400))
-        assert refused.value.reason == "INGESTION_FULL" and refused.value.retry_delay
+        assert refused.value.reason == "INGESTION_FULL" and refused.value.retry_after

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -185,3 +186,14 @@ async def test_the_reconciler_checks_in_a_copy_left_out_on_an_ended_loan(world: 
     report = await world.reconcile()
     assert any(loan.name in line for line in report.discrepancies)
     assert world.catalog.status(copy) == "AVAILABLE"
+
+
+async def test_a_catalog_loan_or_hold_name_that_is_no_name_of_ours_is_reported_not_fatal(world: World) -> None:
+    """ "loans/<not a UUID>" on a copy in the catalog crashed reconciliation with ValueError."""
+    _book, (lent, shelved) = world.catalog.add_book(copies=2)
+    world.catalog.copies[lent] = replace(world.catalog.copies[lent], status="ON_LOAN", current_loan="loans/x")
+    world.catalog.copies[shelved] = replace(world.catalog.copies[shelved], status="ON_HOLD_SHELF",
+                                            current_hold="holds/y")  # fmt: skip
+    report = await world.reconcile()
+    assert any("loans/x" in line for line in report.discrepancies)
+    assert any("holds/y" in line for line in report.discrepancies)

@@ -82,3 +82,19 @@ async def test_get_book_reads_the_database_once_while_the_book_is_cached() -> No
     cache.invalidate([book.id])
     await servicer.GetBook(request, None)
     assert len(catalog.units) == 2
+
+
+def test_the_cache_serves_only_while_its_invalidation_feed_is_up_and_starts_empty_when_it_is_back() -> None:
+    feed_up = [False]
+    cache = BookCache(capacity=10)
+    cache.trust_while(lambda: feed_up[0])
+    book_id = uuid.uuid4()
+    cache.put(book_id, _book(book_id), cache.generation())
+    assert cache.get(book_id) is None  # not subscribed yet: nothing is kept
+    feed_up[0] = True
+    cache.put(book_id, _book(book_id), cache.generation())
+    assert cache.get(book_id) is not None
+    feed_up[0] = False  # NATS restarting: events may be missed from here on
+    assert cache.get(book_id) is None
+    feed_up[0] = True
+    assert cache.get(book_id) is None and len(cache) == 0  # back: whatever it held may be stale

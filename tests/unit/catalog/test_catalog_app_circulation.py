@@ -77,7 +77,25 @@ async def test_a_check_in_ends_the_loan_once_and_may_shelve_the_copy_for_a_hold(
     back = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
     again = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
     assert (back.status, back.current_hold) == (again.status, again.current_hold) == (CopyStatus.ON_HOLD_SHELF, HOLD)
-    assert len(catalog.events(CopyStatusChanged)) == 2 and catalog.units[-1].locks == [LOAN]
+    assert len(catalog.events(CopyStatusChanged)) == 2 and catalog.units[-1].locks == [LOAN, HOLD]
+
+
+async def test_two_copies_back_at_once_for_the_head_of_the_queue_shelve_one_and_free_the_other(
+    catalog: FakeCatalog,
+) -> None:
+    """The head of a book's queue is the hold both returns ask for: the second copy goes back to AVAILABLE
+    (a second shelf copy for one hold was a unique-index violation: ABORTED, under load)."""
+    book, _ = _book(catalog, "MAIN", "EAST")
+    first = await _check_out(catalog, circulation.CopySelector(book_id=book.id), loan="loans/l-1")
+    second = await _check_out(catalog, circulation.CopySelector(book_id=book.id), loan="loans/l-2")
+    shelved = await circulation.check_in_copy(
+        circulation.CheckInCopy(book.id, first.id, "loans/l-1", hold=HOLD), uow=catalog(), clock=CLOCK
+    )
+    freed = await circulation.check_in_copy(
+        circulation.CheckInCopy(book.id, second.id, "loans/l-2", hold=HOLD), uow=catalog(), clock=CLOCK
+    )
+    assert (shelved.status, shelved.current_hold) == (CopyStatus.ON_HOLD_SHELF, HOLD)
+    assert (freed.status, freed.current_hold) == (CopyStatus.AVAILABLE, "")
 
 
 async def test_a_reservation_prefers_the_branch_and_repeats_give_the_same_copy(catalog: FakeCatalog) -> None:

@@ -121,7 +121,7 @@ class FakeJournal:
 
     async def append(self, batch: AcceptedBatch, payload: bytes) -> None:
         if self.down:
-            raise DependencyUnavailable("the journal is down", retry_delay=1.0)
+            raise DependencyUnavailable("the journal is down", retry_after=1.0)
         if any(b.key == batch.key for b in self.batches):
             return  # a repeat within the window is dropped, like JetStream's Nats-Msg-Id
         self.batches.append(batch)

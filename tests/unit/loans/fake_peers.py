@@ -79,9 +79,9 @@ class FakeCatalog:
         self._gate()
         return [copy for copy in self.copies.values() if copy.book == book]
 
-    async def copies_on_loan(self) -> list[CopyInfo]:
+    async def copies_in_circulation(self) -> list[CopyInfo]:
         self._gate()
-        return [copy for copy in self.copies.values() if copy.status == "ON_LOAN"]
+        return [copy for copy in self.copies.values() if copy.status in ("ON_LOAN", "ON_HOLD_SHELF")]
 
     async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str, request_id: str) -> CopyInfo:
         self._gate()

@@ -17,6 +17,7 @@ from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNo
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
 from services.loans.domain.money import CENTS, ZERO
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
 from services.support.runtime.paging import Page, page_from_rows
 
@@ -121,6 +122,13 @@ class FakeLoanRepository:
         rows = [r for r in self._rows() if r.status == LoanStatus.ACTIVE and r.due_at is not None and r.due_at < moment]
         return [self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda row: row.due_at or moment)[:limit]]
 
+    async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
+        rows = [r for r in self._rows() if r.status == LoanStatus.ACTIVE and r.next_reminder_at is not None
+                and r.next_reminder_at <= now]  # fmt: skip
+        return [
+            self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda r: r.next_reminder_at or now)[:limit]
+        ]
+
     async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
         ids = {uuid.UUID(name.removeprefix("loans/")) for name in names if name.startswith("loans/")}
         return {row.name: (row.status, row.copy, row.created_at) for row in self._rows() if row.id in ids}
@@ -162,8 +170,9 @@ class FakeRuleRepository:
 
     async def delete(self, rule: CirculationRule) -> None:
         stored = self._tx.rows("rules").get(rule.id)
-        if stored is not None and stored.version == rule.version:
-            self._tx.deleted_rules.add(rule.id)
+        if stored is None or stored.version != rule.version:
+            raise Conflict(f"{rule.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
+        self._tx.deleted_rules.add(rule.id)
         self._tx.seen["rules"].append(rule)
 
 
@@ -179,7 +188,7 @@ class FakeFineRepository:
     async def add(self, fine: Fine) -> None:
         self._write(fine)
 
-    async def get(self, fine_id: uuid.UUID) -> Fine:
+    async def get(self, fine_id: uuid.UUID, *, for_update: bool = False) -> Fine:
         row = self._tx.rows("fines").get(fine_id)
         if row is None:
             raise FineNotFound(FINE.format(fine_id))
@@ -267,10 +276,12 @@ class FakeHoldRepository:
         ]
         return [self._tx.hand_out("holds", h) for h in due[:limit]]
 
-    async def books_with_waiting_and_none_ready(self, *, limit: int = 200) -> list[str]:
-        holds = self._in_order()
-        ready = {h.book for h in holds if h.status == HoldStatus.READY}
-        waiting = [h.book for h in holds if h.status == HoldStatus.WAITING and h.book not in ready]
+    async def waiting(self, book: str, *, limit: int) -> list[Hold]:
+        queue = [h for h in self._in_order() if h.book == book and h.status == HoldStatus.WAITING]
+        return [self._tx.hand_out("holds", h) for h in queue[:limit]]
+
+    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
+        waiting = [h.book for h in self._in_order() if h.status == HoldStatus.WAITING]
         return list(dict.fromkeys(waiting))[:limit]
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
@@ -290,6 +301,12 @@ class FakeHoldRepository:
             total_size=len(matching),
         )
         return listed.map(self._positioned)
+
+    async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
+        return {h.name: (h.id, h.copy) for h in self._in_order() if h.name in names}
+
+    async def ready_copies(self) -> dict[str, str]:
+        return {h.copy: h.name for h in self._in_order() if h.status == HoldStatus.READY}
 
 
 class FakeRequestLog:

@@ -56,6 +56,8 @@ class FakeLoansDatabase:
     events: list[DomainEvent] = field(default_factory=list)
     """Every event committed, in commit order: what the outbox would hold."""
     commits: int = 0
+    leading: set[str] = field(default_factory=set)
+    """Tasks an open transaction leads (Postgres: its transaction-scoped advisory locks)."""
 
     @classmethod
     def migrated(cls) -> FakeLoansDatabase:
@@ -96,6 +98,7 @@ class Transaction:
         self.entries: dict[uuid.UUID, list[FineEntry]] = {}
         self.requests: dict[uuid.UUID, tuple[str, str]] = {}
         self.seen: dict[str, list[Any]] = {table: [] for table in TABLES}
+        self.led: set[str] = set()
 
     def rows(self, table: str) -> dict[uuid.UUID, Any]:
         """The table as this transaction sees it, its own writes included."""
@@ -173,8 +176,21 @@ class FakeLoansUnitOfWork:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._end_leading()
         self._transaction = None  # what was not committed is forgotten
 
     async def commit(self) -> None:
         self._open.commit()
+        self._end_leading()
         self._transaction = Transaction(self.database)  # as after a SQL commit: a fresh transaction
+
+    async def lead(self, task: str) -> bool:
+        if task in self.database.leading:
+            return task in self._open.led
+        self.database.leading.add(task)
+        self._open.led.add(task)
+        return True
+
+    def _end_leading(self) -> None:
+        if self._transaction is not None:
+            self.database.leading -= self._transaction.led

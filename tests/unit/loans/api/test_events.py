@@ -13,6 +13,7 @@ from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.fines import Fine, FineKind
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
+from services.loans.domain.reminders import DEFAULT_DAYS, ReminderSchedule
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.events import DomainEvent
 
@@ -25,10 +26,11 @@ def every_event() -> list[DomainEvent]:
                       request_id=None, issued_by="users/s", now=NOW)  # fmt: skip
     copy = CopyInfo("books/b/copies/c", "books/b", "B1", "BOOK", "ON_LOAN")
     loan.activate(copy, rule=rule, book_title="Dead Souls", now=NOW)
-    loan.note_due_soon(loan.due_at - timedelta(days=1), within=timedelta(days=2))  # type: ignore[operator]
+    schedule = ReminderSchedule.of_days(DEFAULT_DAYS)
+    loan.remind(loan.due_at - timedelta(days=1), schedule)  # type: ignore[operator]
     loan.renew(now=NOW, others_waiting=False)
     later = loan.due_at + timedelta(days=3)  # type: ignore[operator]
-    loan.note_overdue(later, every_days=7)
+    loan.remind(later, schedule)
     fine = Fine.assess(patron="users/p", kind=FineKind.OVERDUE, amount=Decimal("3"), currency="RUB", now=later,
                        actor="system", loan=loan.name)  # fmt: skip
     loan.return_copy(now=later, fine=fine)
@@ -39,7 +41,7 @@ def every_event() -> list[DomainEvent]:
     hold.expire(now=NOW + timedelta(days=3))
     other = Hold.place(patron="users/q", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
     other.make_ready("books/b/copies/c", now=NOW)
-    other.fulfil("loans/x", now=NOW)
+    other.fulfil("loans/x", copy="books/b/copies/c", now=NOW)
     cancelled = Hold.place(patron="users/r", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
     cancelled.cancel("no", now=NOW)
     return [*rule.events, *loan.events, *fine.events, *hold.events, *other.events, *cancelled.events]

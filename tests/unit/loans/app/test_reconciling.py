@@ -110,6 +110,29 @@ async def test_drift_with_the_catalog_is_repaired_for_our_loans_and_reported_for
     assert any(never_recorded in line for line in report.discrepancies)
 
 
+async def test_a_shelf_copy_for_a_waiting_hold_makes_it_ready_and_one_for_an_ended_hold_is_released(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """A crash after the catalog shelved a copy and before loans recorded it; only ON_LOAN was compared."""
+    book, copies = desk.catalog.add_book(copies=3)
+    for copy in copies[:2]:
+        await desk.issue(IssueLoan(f"users/{uuid.uuid4()}", barcode=desk.catalog.barcode(copy), actor=DESK))
+    waiting = await desk.place_hold(PlaceHold("users/w", book, actor=DESK))
+    assert waiting.status == HoldStatus.READY  # the third copy: now lend it too, and queue two holds
+    await desk.issue(IssueLoan("users/w", book=book, actor=DESK))
+    first = await desk.place_hold(PlaceHold("users/a", book, actor=DESK))
+    ended = await desk.place_hold(PlaceHold("users/b", book, actor=DESK))
+    db.holds[ended.id].status = HoldStatus.CANCELLED
+    extra = desk.catalog.add_book(copies=2)[1]
+    for hold, copy in ((first, extra[0]), (ended, extra[1])):  # shelved behind loans' back
+        shelved = replace(desk.catalog.copies[copy], book=book, status="ON_HOLD_SHELF", current_hold=hold.name)
+        desk.catalog.copies[copy] = shelved
+    report = await desk.reconcile()
+    assert db.holds[first.id].status == HoldStatus.READY and db.holds[first.id].copy == extra[0]
+    assert desk.catalog.status(extra[1]) == "AVAILABLE"
+    assert any(ended.name in line for line in report.discrepancies)
+
+
 async def test_with_the_catalog_away_the_comparison_is_reported_not_fatal(desk: Desk) -> None:
     desk.catalog.down = True
     report = await desk.reconcile()

@@ -29,6 +29,7 @@ from services.support.runtime.errors import (
 )
 
 from ..desk import ADMIN, DESK, Desk
+from ..fake_repositories import FakeRuleRepository
 from ..fakes import FakeLoansDatabase
 
 
@@ -82,6 +83,27 @@ async def test_the_default_row_stays_and_others_can_be_deleted(db: FakeLoansData
     with pytest.raises(NotFound):
         await get_circulation_rule(GetCirculationRule(rule.id), uow=desk.uow())
     assert db.event_types()[-1] == "CirculationRuleChanged" and list(db.rules) == [default.id]
+
+
+async def test_deleting_a_row_someone_changed_meanwhile_is_refused_not_silently_skipped(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The delete's version check failed silently: nothing deleted, yet "deleted" announced and remembered."""
+    rule = await create(desk, RuleTerms("CHILD", "DVD"))
+    read = FakeRuleRepository.get
+
+    async def read_then_another_admin_updates(self: FakeRuleRepository, rule_id: uuid.UUID) -> CirculationRule:
+        found = await read(self, rule_id)
+        db.rules[rule_id].version += 1  # their update commits between our read and our delete
+        return found
+
+    monkeypatch.setattr(FakeRuleRepository, "get", read_then_another_admin_updates)
+    request_id = uuid.uuid4()
+    command = DeleteCirculationRule(rule.id, request_id=request_id, actor=ADMIN)
+    with pytest.raises(Conflict) as lost:
+        await delete_circulation_rule(command, uow=desk.uow(), clock=desk.clock)
+    assert lost.value.reason == "CONCURRENT_UPDATE" and rule.id in db.rules and request_id not in db.requests
+    assert db.event_types()[-1] == "CirculationRuleChanged" and len(db.events) == 1
 
 
 async def test_the_rows_that_apply_are_listed_most_specific_first_page_by_page(desk: Desk) -> None:

@@ -27,13 +27,40 @@ def test_a_ready_hold_waits_on_the_shelf_for_the_pickup_window_then_expires() ->
     assert waiting.copy_left_on_shelf  # until the catalog releases it
 
 
-def test_a_fulfilled_hold_leaves_nothing_on_the_shelf() -> None:
+def test_a_hold_fulfilled_with_its_copy_leaves_nothing_on_the_shelf() -> None:
     ready = hold()
     ready.make_ready("books/b/copies/c", now=NOW)
-    ready.fulfil("loans/l", now=NOW)
+    ready.fulfil("loans/l", copy="books/b/copies/c", now=NOW)
     assert ready.status == HoldStatus.FULFILLED and not ready.copy_left_on_shelf
     with pytest.raises(FailedPrecondition):
         ready.cancel("changed my mind", now=NOW)
+
+
+def test_a_hold_fulfilled_with_another_copy_leaves_its_own_on_the_shelf_to_release() -> None:
+    ready = hold()
+    ready.make_ready("books/b/copies/c", now=NOW)
+    ready.fulfil("loans/l", copy="books/b/copies/other", now=NOW)
+    assert ready.status == HoldStatus.FULFILLED and ready.copy_left_on_shelf
+
+
+def test_a_copy_shelved_for_a_waiting_hold_makes_it_ready() -> None:
+    waiting = hold()
+    assert waiting.take_shelf_copy("books/b/copies/c", now=NOW)
+    assert waiting.status == HoldStatus.READY and waiting.copy == "books/b/copies/c"
+
+
+def test_a_copy_shelved_for_an_ended_hold_is_its_to_release() -> None:
+    cancelled = hold()
+    cancelled.cancel("changed my mind", now=NOW)
+    assert cancelled.take_shelf_copy("books/b/copies/c", now=NOW)
+    assert cancelled.copy_left_on_shelf
+
+
+def test_a_second_copy_shelved_for_a_ready_hold_is_one_too_many() -> None:
+    ready = hold()
+    ready.make_ready("books/b/copies/c", now=NOW)
+    assert not ready.take_shelf_copy("books/b/copies/d", now=NOW)
+    assert ready.copy == "books/b/copies/c"
 
 
 def test_cancelling_a_waiting_hold_releases_nothing() -> None:

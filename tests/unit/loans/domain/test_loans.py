@@ -8,7 +8,17 @@ from decimal import Decimal
 import pytest
 
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.loans import Loan, LoanIssued, LoanOverdue, LoanRenewed, LoanReturned, LoanStatus, visible
+from services.loans.domain.loans import (
+    Loan,
+    LoanDueSoon,
+    LoanIssued,
+    LoanOverdue,
+    LoanRenewed,
+    LoanReturned,
+    LoanStatus,
+    visible,
+)
+from services.loans.domain.reminders import ReminderSchedule, reminder_event_id
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
@@ -95,13 +105,51 @@ def test_returning_twice_is_refused() -> None:
     assert twice.value.reason == "LOAN_ALREADY_RETURNED"
 
 
-def test_overdue_is_announced_on_the_first_day_then_every_reminder_period() -> None:
-    loan = active_loan(loan_period_days=1)
-    assert not loan.note_overdue(NOW + DAY + timedelta(hours=1), every_days=7)  # not a whole day late yet
-    assert loan.note_overdue(NOW + 2 * DAY, every_days=7)
-    assert not loan.note_overdue(NOW + 5 * DAY, every_days=7)
-    assert loan.note_overdue(NOW + 9 * DAY, every_days=7)
-    assert [e.overdue_days for e in loan.events if isinstance(e, LoanOverdue)] == [1, 8]
+SCHEDULE = ReminderSchedule.of_days((-3, 0, 1, 8, 15))
+
+
+def reminders(loan: Loan) -> list[tuple[str, int]]:
+    return [(type(e).__name__, e.step) for e in loan.events if isinstance(e, LoanDueSoon | LoanOverdue)]
+
+
+def test_each_step_of_the_reminder_schedule_is_announced_once() -> None:
+    loan = active_loan(loan_period_days=10)
+    due = loan.due_at
+    assert due is not None
+    looks = [due - 4 * DAY, due - 3 * DAY, due - 2 * DAY, due, due + DAY, due + DAY, due + 8 * DAY, due + 15 * DAY]
+    for now in looks:
+        loan.remind(now, SCHEDULE)
+    assert reminders(loan) == [("LoanDueSoon", 1), ("LoanDueSoon", 2), ("LoanOverdue", 3), ("LoanOverdue", 4),
+                               ("LoanOverdue", 5)]  # fmt: skip
+    assert loan.next_reminder_at is None
+    assert not loan.remind(due + 30 * DAY, SCHEDULE)
+
+
+def test_a_reminder_says_when_the_loan_is_looked_at_next() -> None:
+    loan = active_loan(loan_period_days=10)
+    due = loan.due_at
+    assert due is not None and loan.next_reminder_at == NOW  # the pass works the schedule out at once
+    assert loan.remind(NOW, SCHEDULE) and reminders(loan) == []
+    assert loan.next_reminder_at == due - 3 * DAY
+
+
+def test_steps_missed_while_nobody_looked_are_not_announced_late() -> None:
+    loan = active_loan(loan_period_days=10)
+    assert loan.due_at is not None
+    loan.remind(loan.due_at + 9 * DAY, SCHEDULE)
+    assert reminders(loan) == [("LoanOverdue", 4)]
+    assert [e.overdue_days for e in loan.events if isinstance(e, LoanOverdue)] == [9]
+
+
+def test_a_renewal_starts_the_schedule_again_with_new_event_ids() -> None:
+    loan = active_loan(loan_period_days=10)
+    assert loan.due_at is not None
+    loan.remind(loan.due_at - 3 * DAY, SCHEDULE)
+    loan.renew(now=loan.due_at - 2 * DAY, others_waiting=False)
+    loan.remind(loan.due_at - 3 * DAY, SCHEDULE)
+    first, again = (e for e in loan.events if isinstance(e, LoanDueSoon))
+    assert (first.step, again.step) == (1, 1) and first.event_id != again.event_id
+    assert again.event_id == reminder_event_id(loan.id, 1, 1)  # the same announcement, the same id
 
 
 def test_clients_never_see_a_sagas_pending_or_failed_record() -> None:

@@ -147,7 +147,9 @@ Global___LoanRenewed: _TypeAlias = LoanRenewed  # noqa: Y015
 
 @_typing.final
 class LoanDueSoon(_message.Message):
-    """A loan falls due soon (the scheduler emits one per loan and reminder step before due)."""
+    """A loan falls due soon, or now: a step of the reminder schedule up to the due time (e.g. three days before
+    it, and at it). Each step once per loan and due date; its event_id is derived from the loan and the step.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -187,7 +189,10 @@ Global___LoanDueSoon: _TypeAlias = LoanDueSoon  # noqa: Y015
 
 @_typing.final
 class LoanOverdue(_message.Message):
-    """A loan is past due (emitted on the first overdue day and then periodically, for reminders)."""
+    """A loan is past due: a step of the reminder schedule after the due time (e.g. the first overdue day, then
+    every seven days, three times). Each step once per loan and due date; its event_id is derived from the
+    loan and the step.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 

@@ -277,8 +277,11 @@ class CreateUserRequest(_message.Message):
     password: _builtins.str
     """Initial password; when empty the account cannot log in until a password is set."""
     request_id: _builtins.str
-    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
-    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
     @_builtins.property
     def user(self) -> Global___User:
@@ -407,8 +410,11 @@ class UpdateUserRequest(_message.Message):
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
-    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
-    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
     @_builtins.property
     def user(self) -> Global___User:
@@ -479,8 +485,11 @@ class DeleteUserRequest(_message.Message):
     etag: _builtins.str
     """When set, the account is only deactivated while this is its current `etag` (else ABORTED)."""
     request_id: _builtins.str
-    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
-    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
     def __init__(
         self,
@@ -598,8 +607,11 @@ class RegisterRequest(_message.Message):
     phone: _builtins.str
     """E.164 phone number for SMS notices, e.g. "+79991234567"; optional."""
     request_id: _builtins.str
-    """Idempotency key, a UUID the client chooses: a retry with the same id returns the first call's result
-    instead of acting twice (an id already used by another RPC is INVALID_ARGUMENT). Empty: no deduplication.
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
     @_builtins.property
     def notification_preferences(self) -> Global___NotificationPreferences:

@@ -1,0 +1,117 @@
+"""The reconciler's comparison of the catalog with loans' own records, for every copy loans put into
+circulation, and the repairs loans may make on its own:
+
+- a copy on loan for one of our loans that has ended (or failed) is checked back in;
+- a copy on the hold shelf for a hold of ours is given to it (a WAITING hold becomes READY with it, an ended
+  hold's copy is released and offered to the next in the queue, a copy one too many is taken off the shelf);
+- a copy out on a loan or shelved for a hold we never recorded, an active loan whose copy the catalog does
+  not have out on it, and a READY hold whose copy is not on the shelf for it, are reported for staff.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+
+from services.loans.app.ports import Catalog, LoansUnitOfWork
+from services.loans.app.saga import step_id
+from services.loans.app.shelf import shelved
+from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.holds import HOLD
+from services.loans.domain.loans import LOAN, LoanStatus
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import DomainError
+from services.support.runtime.names import NamePattern
+
+
+async def compare_with_catalog(
+    discrepancies: list[str],
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    saga_timeout: timedelta,
+    dry_run: bool,
+) -> None:
+    """Compare and repair; what staff must look at is appended to `discrepancies`."""
+    try:
+        circulating = await catalog.copies_in_circulation()
+    except DomainError as error:
+        discrepancies.append(f"could not compare with the catalog: {error.message}")
+        return
+    comparison = _Comparison(discrepancies, uow, clock, catalog, saga_timeout, dry_run)
+    await comparison.loans([copy for copy in circulating if copy.status == "ON_LOAN"])
+    await comparison.shelf([copy for copy in circulating if copy.status == "ON_HOLD_SHELF"])
+
+
+def ours(names: Iterable[str], pattern: NamePattern) -> list[str]:
+    """The names among `names` that are well-formed names of ours (the catalog may hold anything)."""
+    return [name for name in names if pattern.matches(name)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Comparison:
+    discrepancies: list[str]
+    uow: LoansUnitOfWork
+    clock: Clock
+    catalog: Catalog
+    saga_timeout: timedelta
+    dry_run: bool
+
+    async def loans(self, on_loan: list[CopyInfo]) -> None:
+        now = self.clock.now()
+        async with self.uow:
+            active = await self.uow.loans.active_copies()
+            statuses = await self.uow.loans.statuses(ours((copy.current_loan for copy in on_loan), LOAN))
+        catalog_view = {copy.name: copy.current_loan for copy in on_loan}
+        for copy in on_loan:
+            if active.get(copy.name) == copy.current_loan:
+                continue
+            status, _copy, created_at = statuses.get(copy.current_loan, (None, "", now))
+            if status == LoanStatus.PENDING and created_at > now - self.saga_timeout:
+                continue  # an issue in flight
+            self.discrepancies.append(
+                f"{copy.name} is out on {copy.current_loan or 'no loan'} in the catalog, which is not active here"
+            )
+            if status is not None and not self.dry_run:  # only loans we know ended; strangers are for staff
+                await _check_back_in(copy.name, copy.current_loan, self.catalog)
+        for copy_name, loan in active.items():
+            if catalog_view.get(copy_name) != loan:
+                self.discrepancies.append(f"{loan} is active here but the catalog does not have {copy_name} out on it")
+
+    async def shelf(self, on_shelf: list[CopyInfo]) -> None:
+        async with self.uow:
+            holds = await self.uow.holds.shelf_records(ours((copy.current_hold for copy in on_shelf), HOLD))
+            ready = await self.uow.holds.ready_copies()
+        for copy in on_shelf:
+            known = holds.get(copy.current_hold)
+            if known is None:
+                self.discrepancies.append(
+                    f"{copy.name} is on the hold shelf for {copy.current_hold or 'no hold'} unknown here"
+                )
+                continue
+            hold_id, recorded_copy = known
+            if recorded_copy == copy.name:
+                continue  # READY with it, or ended with its release still to do (settle_holds does it)
+            self.discrepancies.append(
+                f"{copy.name} is on the hold shelf for {copy.current_hold}, which does not have it here"
+            )
+            if not self.dry_run:  # a crash between the catalog's step and ours: finish ours
+                with contextlib.suppress(DomainError):
+                    await shelved(hold_id, copy.name, uow=self.uow, clock=self.clock, catalog=self.catalog)
+        shelf_view = {copy.name: copy.current_hold for copy in on_shelf}
+        for copy_name, hold in ready.items():
+            if shelf_view.get(copy_name) != hold:
+                self.discrepancies.append(
+                    f"{hold} is ready here but the catalog does not have {copy_name} on the shelf for it"
+                )
+
+
+async def _check_back_in(copy: str, loan: str, catalog: Catalog) -> None:
+    """Repair a copy out on a loan that is not active here (best effort; the next pass tries again)."""
+    repair_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{copy}#{loan}")
+    with contextlib.suppress(DomainError):
+        await catalog.check_in(copy=copy, loan=loan, hold="", request_id=step_id(repair_id, "repair"))

@@ -1,0 +1,114 @@
+"""The hold shelf: a copy put there for the head of a book's queue, taken off when its hold ends without a
+loan, and passed on to the next patron. Catalog steps carry request_ids derived from the hold and the copy.
+
+The catalog is told first and loans records it after, so a crash in between leaves a copy on the shelf
+that loans does not know of: the reconciler compares the shelf with the holds on every pass and repairs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable
+from typing import TypeVar
+
+from services.loans.app.ports import Catalog, LoansUnitOfWork
+from services.loans.app.saga import step_id
+from services.loans.domain.holds import Hold
+from services.support.runtime.clock import Clock
+from services.support.runtime.conflicts import retry_conflicts
+from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
+
+log = logging.getLogger("athenaeum.loans")
+T = TypeVar("T")
+QUEUE_SERVED_AT_ONCE = 20
+"""Holds of one book offered a copy in one go (the reconciler's next pass goes on from there)."""
+
+
+async def after_commit(step: Awaitable[T], committed: str) -> T | None:
+    """A follow-up of a committed change: its failure must not make the answer deny the commit (the
+    reconciler finishes what it left); None when it failed."""
+    try:
+        return await step
+    except Exception as error:
+        log.warning(
+            "%s is committed; its follow-up on the hold shelf failed (%s): the reconciler repairs", committed, error
+        )
+        return None
+
+
+async def serve_queue(
+    book: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, most: int = QUEUE_SERVED_AT_ONCE
+) -> dict[uuid.UUID, Hold]:
+    """Offer copies to the book's WAITING holds, in queue order, while the catalog has one available: the
+    holds looked at, by id, as they are now. (Copies come back at once, to a hold asked for by several
+    returns at once, or to nobody: whoever frees a copy serves the whole queue, not only its head.)"""
+    async with uow:
+        queue = await uow.holds.waiting(book, limit=most)
+    served: dict[uuid.UUID, Hold] = {}
+    for hold in queue:
+        try:
+            # No request_id: the catalog keeps one shelf copy per hold (a repeat gets the same copy), and a
+            # refusal now ("none available") must not be the answer to every later try.
+            copy = await catalog.reserve(book=book, hold=hold.name, branch=hold.pickup_branch, request_id="")
+        except (FailedPrecondition, NotFound, DependencyUnavailable):
+            break  # nothing more on the shelf now: the rest wait (a return traps a copy; the reconciler retries)
+        served[hold.id] = await shelved(hold.id, copy.name, uow=uow, clock=clock, catalog=catalog)
+    return served
+
+
+async def shelved(hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:
+    """The catalog has `copy` on the shelf for the hold: record it (READY, or an ended hold's copy to take
+    off the shelf), and take off at once a copy the hold does not need."""
+    hold, extra = await retry_conflicts(lambda: _record_shelf_copy(hold_id, copy, uow=uow, clock=clock))
+    if extra:
+        await release_extra(hold, extra, catalog=catalog)
+    elif hold.copy_left_on_shelf:
+        await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
+    return hold
+
+
+async def _record_shelf_copy(hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock) -> tuple[Hold, str]:
+    async with uow:
+        hold = await uow.holds.get(hold_id)
+        if hold.copy == copy:
+            return hold, ""  # known already (a twin, or the reconciler, got there first)
+        if not hold.take_shelf_copy(copy, now=clock.now()):
+            return hold, copy
+        await uow.holds.save(hold)
+        await uow.commit()
+    return hold, ""
+
+
+async def release_extra(hold: Hold, copy: str, *, catalog: Catalog) -> None:
+    """Take off the shelf a copy put there for a hold that has one already (two steps raced to serve it)."""
+    # Unreachable: the reconciler takes it off later; refused: it is not on the shelf for this hold.
+    with contextlib.suppress(DependencyUnavailable, FailedPrecondition, NotFound):
+        await catalog.release(copy=copy, hold=hold.name, request_id=step_id(hold.id, f"release {copy}"))
+
+
+async def release_and_pass_on(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> bool:
+    """Take an ended hold's copy off the shelf, then offer a copy to the next in the queue; False if the
+    catalog cannot be reached now (the hold keeps `shelf_released` false and the reconciler retries)."""
+    async with uow:
+        hold = await uow.holds.get(hold_id)
+    if hold.copy_left_on_shelf:
+        try:
+            await catalog.release(copy=hold.copy, hold=hold.name, request_id=step_id(hold.id, f"release {hold.copy}"))
+        except DependencyUnavailable:
+            return False
+        except (FailedPrecondition, NotFound):
+            pass  # not on the shelf for this hold any more
+        await retry_conflicts(lambda: _mark_released(hold_id, uow=uow, clock=clock))
+    await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog)
+    return True
+
+
+async def _mark_released(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock) -> None:
+    async with uow:
+        hold = await uow.holds.get(hold_id)
+        if hold.copy_left_on_shelf:
+            hold.mark_shelf_released(clock.now())
+            await uow.holds.save(hold)
+            await uow.commit()
