@@ -61,6 +61,20 @@ async def test_a_duplicate_isbn_is_refused_and_nothing_is_half_written(catalog_u
 async def test_a_missing_book_is_not_found(catalog_uow) -> None:
     with pytest.raises(NotFound):
         await books.get_book(books.GetBook(uuid.uuid4()), uow=catalog_uow())
+    with pytest.raises(NotFound):
+        await books.get_book(books.GetBook(uuid.uuid4()), uow=catalog_uow.reads())
+
+
+async def test_a_read_only_unit_of_work_reads_in_one_statement_and_refuses_to_commit(catalog_uow) -> None:
+    book = await books.create_book(books.CreateBook(BookDetails(title="Dead Souls")), uow=catalog_uow(), clock=_clock())
+    async with catalog_uow.reads() as reads:
+        fetched = await reads.books.get(book.id)
+        connection = await (await reads.session.connection()).get_raw_connection()
+        in_transaction = connection.driver_connection.is_in_transaction()
+        with pytest.raises(RuntimeError):
+            await reads.commit()
+    assert fetched.details.title == "Dead Souls"
+    assert in_transaction is False  # no BEGIN: the statement was its own transaction
 
 
 async def test_pages_are_newest_first_stable_and_complete(catalog_uow) -> None:
