@@ -147,7 +147,7 @@ class SqlBookSearch:
         )
         rows = {r.id: r for r in (await self.session.execute(query)).all()}
         return [
-            Hit(to_book(rows[i]), s, [rows[i].highlight] if "<b>" in rows[i].highlight else [])
+            Hit(to_book(rows[i]._mapping), s, [rows[i].highlight] if "<b>" in rows[i].highlight else [])
             for s, i in ranked
             if i in rows
         ]
@@ -161,7 +161,7 @@ class SqlBookSearch:
         query = query.order_by(*(c.desc() if d else c.asc() for c, d in order))
         if after is not None:
             query = query.where(_after(order, after))
-        return [to_book(r) for r in (await self.session.execute(query.limit(limit + 1))).all()]
+        return [to_book(r._mapping) for r in (await self.session.execute(query.limit(limit + 1))).all()]
 
     async def count(self, *, conditions: Sequence[Condition]) -> int:
         query = sa.select(sa.func.count()).select_from(books).where(*_conditions_sql(conditions))

@@ -8,6 +8,8 @@ wrap a transaction of theirs in `retry_conflicts`, and the runtime wraps whole c
 
 from __future__ import annotations
 
+import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -25,6 +27,7 @@ CONFLICT_SQLSTATES = ("40001", "40P01")
 
 ATTEMPTS = 4
 """One try and three repeats, 10 ms to ~100 ms apart (jittered): enough for a race, short enough to stay unseen."""
+FIRST_REPEAT_SECONDS = 0.01
 
 
 def causes(error: BaseException) -> list[BaseException]:
@@ -61,14 +64,24 @@ async def retry_conflicts(
 ) -> T:
     """`await work()`, repeated after a retryable conflict (while `may_retry()` says repeating is still safe);
     the last conflict is raised as it is."""
+
+    def retryable(error: BaseException) -> bool:
+        return is_retryable_conflict(error) and may_retry()
+
+    try:  # the first try on its own: the runtime wraps every call in this, and most never conflict
+        return await work()
+    except Exception as error:
+        if attempts <= 1 or not retryable(error):
+            raise
     retrying = tenacity.AsyncRetrying(
-        stop=tenacity.stop_after_attempt(attempts),
+        stop=tenacity.stop_after_attempt(attempts - 1),
         wait=tenacity.wait_exponential_jitter(multiplier=0.01, max=0.1, jitter=0.02),
-        retry=tenacity.retry_if_exception(lambda error: is_retryable_conflict(error) and may_retry()),
+        retry=tenacity.retry_if_exception(retryable),
         reraise=True,
     )
 
     async def attempt() -> T:  # a coroutine function, whatever `work` is: tenacity awaits only those
         return await work()
 
+    await asyncio.sleep(FIRST_REPEAT_SECONDS + random.uniform(0, 0.02))  # as tenacity waits between the others
     return await retrying(attempt)
