@@ -8,8 +8,6 @@ wrap a transaction of theirs in `retry_conflicts`, and the runtime wraps whole c
 
 from __future__ import annotations
 
-import asyncio
-import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -27,7 +25,6 @@ CONFLICT_SQLSTATES = ("40001", "40P01")
 
 ATTEMPTS = 4
 """One try and three repeats, 10 ms to ~100 ms apart (jittered): enough for a race, short enough to stay unseen."""
-FIRST_REPEAT_SECONDS = 0.01
 
 
 def causes(error: BaseException) -> list[BaseException]:
@@ -73,15 +70,17 @@ async def retry_conflicts(
     except Exception as error:
         if attempts <= 1 or not retryable(error):
             raise
+        lost: list[BaseException] = [error]
     retrying = tenacity.AsyncRetrying(
-        stop=tenacity.stop_after_attempt(attempts - 1),
+        stop=tenacity.stop_after_attempt(attempts),
         wait=tenacity.wait_exponential_jitter(multiplier=0.01, max=0.1, jitter=0.02),
         retry=tenacity.retry_if_exception(retryable),
         reraise=True,
     )
 
     async def attempt() -> T:  # a coroutine function, whatever `work` is: tenacity awaits only those
+        if lost:  # the first try, which already lost: tenacity counts it and waits before the next
+            raise lost.pop()
         return await work()
 
-    await asyncio.sleep(FIRST_REPEAT_SECONDS + random.uniform(0, 0.02))  # as tenacity waits between the others
     return await retrying(attempt)
