@@ -25,8 +25,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -57,6 +58,12 @@ class Result:
     cycles: int
     failed: int
     costs: Costs | None = None
+    failures: Counter[str] = field(default_factory=Counter)
+    """Failed calls by status code (a refused return leaves its copy out: the next issues fail too)."""
+
+
+def _codes(failures: Counter[str]) -> str:
+    return f" ({', '.join(f'{code} {n}' for code, n in failures.most_common())})" if failures else ""
 
 
 def quantiles_ms(latencies: list[float]) -> tuple[float, float]:
@@ -71,17 +78,16 @@ async def measure(
 ) -> Result:
     """Run `cycle(worker)` back to back on every worker; latencies and costs of the measured window only."""
     latencies: list[float] = []
-    failures = 0
+    failures: Counter[str] = Counter()
     started = time.perf_counter()
     measure_from, stop_at = started + warm_up, started + warm_up + seconds
 
     async def worker(index: int) -> None:
-        nonlocal failures
         while (now := time.perf_counter()) < stop_at:
             try:
                 await cycle(index)
-            except grpc.aio.AioRpcError:
-                failures += 1
+            except grpc.aio.AioRpcError as error:
+                failures[error.code().name] += 1
                 continue
             if now >= measure_from:
                 latencies.append(time.perf_counter() - now)
@@ -95,7 +101,7 @@ async def measure(
     *_, (before, after) = await asyncio.gather(*(worker(i) for i in range(workers)), metered())
     p50, p99 = quantiles_ms(latencies)
     spent = costs(before, after, len(latencies)) if before and after else None  # type: ignore[arg-type]
-    return Result(name, len(latencies) / seconds, p50, p99, len(latencies), failures, spent)
+    return Result(name, len(latencies) / seconds, p50, p99, len(latencies), failures.total(), spent, failures)
 
 
 async def paced(name: str, cycle: Cycle, *, workers: int, rate: float, seconds: float) -> Result:
@@ -104,16 +110,15 @@ async def paced(name: str, cycle: Cycle, *, workers: int, rate: float, seconds: 
     for index in range(workers):
         free.put_nowait(index)
     latencies: list[float] = []
-    failures = 0
+    failures: Counter[str] = Counter()
     started = time.perf_counter()
 
     async def one(index: int, due: float) -> None:
-        nonlocal failures
         try:
             await cycle(index)
             latencies.append(time.perf_counter() - due)
-        except grpc.aio.AioRpcError:
-            failures += 1
+        except grpc.aio.AioRpcError as error:
+            failures[error.code().name] += 1
         finally:
             free.put_nowait(index)
 
@@ -124,7 +129,8 @@ async def paced(name: str, cycle: Cycle, *, workers: int, rate: float, seconds: 
         tasks.append(asyncio.create_task(one(await free.get(), due)))
     await asyncio.gather(*tasks)
     p50, p99 = quantiles_ms(latencies)
-    return Result(name, len(latencies) / (time.perf_counter() - started), p50, p99, len(latencies), failures)
+    elapsed = time.perf_counter() - started
+    return Result(name, len(latencies) / elapsed, p50, p99, len(latencies), failures.total(), failures=failures)
 
 
 def sign_in_admin(edge_url: str) -> str:
@@ -243,7 +249,7 @@ def table(results: list[Result]) -> str:
     ]
     rows += [
         f"| {r.name} | {r.cycles_per_second:,.1f} | {r.cycles_per_second / baseline:.4f} | {r.p50_ms:.1f} "
-        f"| {r.p99_ms:.1f} | {r.cycles:,} | {r.failed} |"
+        f"| {r.p99_ms:.1f} | {r.cycles:,} | {r.failed}{_codes(r.failures)} |"
         for r in results
     ]
     return "\n".join(rows)
