@@ -132,7 +132,8 @@ class SqlAlchemyUnitOfWork:
     `_repositories()`; `encode` turns each recorded domain event into an outbox message.
 
     `read_only`: for the read use cases, over `read_session_factory` sessions (no transaction at all);
-    such a unit of work refuses to commit, since its statements would not have been atomic."""
+    such a unit of work refuses to commit, since its statements would not have been atomic. With
+    `read_sessions`, `async with uow.reading():` makes one block of a read-write unit of work such a read."""
 
     session: AsyncSession
 
@@ -143,11 +144,14 @@ class SqlAlchemyUnitOfWork:
         encode: EventEncoder,
         on_commit: Callable[[], None] = lambda: None,
         read_only: bool = False,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
         self._encode = encode
         self._on_commit = on_commit
-        self.read_only = read_only
+        self._always_read_only = self.read_only = read_only
+        self._read_sessions = read_sessions
+        self._next_reads = False
         self._driver_connection: Any = None
 
     def _open(self, session: AsyncSession) -> None:
@@ -156,8 +160,16 @@ class SqlAlchemyUnitOfWork:
     def _repositories(self) -> Iterable[TrackingRepository]:
         raise NotImplementedError
 
+    def reading(self) -> Self:
+        """The next `async with` block only reads: no transaction, one round trip per statement, no commit
+        (an ordinary transaction when this unit of work has no read sessions)."""
+        self._next_reads = self._read_sessions is not None
+        return self
+
     async def __aenter__(self) -> Self:
-        self.session = self._sessions()
+        reads, self._next_reads = self._next_reads, False
+        self.read_only = self._always_read_only or reads
+        self.session = (self._read_sessions if reads and self._read_sessions else self._sessions)()
         self._open(self.session)
         return self
 

@@ -41,6 +41,10 @@ class CatalogUnits:
     def reads(self) -> SqlCatalogUnitOfWork:
         return SqlCatalogUnitOfWork(self._read_sessions, encode=events.encode, read_only=True)
 
+    def with_reading(self) -> SqlCatalogUnitOfWork:
+        """Read-write, with blocks that may be entered `reading()` (as the loans service's)."""
+        return SqlCatalogUnitOfWork(self._sessions, encode=events.encode, read_sessions=self._read_sessions)
+
 
 @pytest.fixture
 async def catalog_uow(postgres) -> AsyncIterator[CatalogUnits]:

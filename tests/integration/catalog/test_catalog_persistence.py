@@ -118,3 +118,19 @@ async def test_a_revision_of_a_book_someone_changed_meanwhile_is_a_concurrent_up
     assert caught.value.reason == CONCURRENT_UPDATE
     fetched = await books.get_book(books.GetBook(book.id), uow=catalog_uow())
     assert (fetched.details.title, fetched.version) == ("Fathers and Children", 2)
+
+
+async def test_a_block_entered_with_reading_runs_without_a_transaction_and_the_next_one_with(catalog_uow) -> None:
+    uow = catalog_uow.with_reading()
+
+    async def in_transaction() -> bool:
+        connection = await (await uow.session.connection()).get_raw_connection()
+        await uow.session.execute(sa.text("SELECT 1"))
+        return bool(connection.driver_connection.is_in_transaction())
+
+    async with uow.reading():
+        assert await in_transaction() is False
+        with pytest.raises(RuntimeError):
+            await uow.commit()
+    async with uow:
+        assert await in_transaction() is True
