@@ -15,7 +15,7 @@ import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
 
 from services.support.runtime.access import api_service_names, policy_for
 from services.support.runtime.admission import admission_of
@@ -101,14 +101,11 @@ async def serve(app: ServiceApp) -> None:
         service.register(registrar)
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
-    reflection.enable_server_reflection(
-        [
-            *api_service_names(),
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ],
-        registrar,
-    )
+    # The asyncio servicer by name: enable_server_reflection picks it only for a grpc.aio.Server instance,
+    # and would give the registrar the synchronous one (a generator the asyncio server cannot run).
+    health = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+    reflected = [*api_service_names(), health, reflection.SERVICE_NAME]
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(reflected), registrar)
     reporter = HealthReporter(
         health_servicer,
         service_names,
