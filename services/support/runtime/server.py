@@ -16,6 +16,7 @@ from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from services.support.runtime.access import api_service_names, policy_for
 from services.support.runtime.admission import admission_of
@@ -105,7 +106,7 @@ async def serve(app: ServiceApp) -> None:
     # and would give the registrar the synchronous one (a generator the asyncio server cannot run).
     health = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
     reflected = [*api_service_names(), health, reflection.SERVICE_NAME]
-    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(reflection.aio.ReflectionServicer(reflected), registrar)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(reflected), registrar)
     reporter = HealthReporter(
         health_servicer,
         service_names,
