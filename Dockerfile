@@ -34,12 +34,15 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app:/app/gen/python \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    ATHENAEUM_HOST=127.0.0.1 \
-    ATHENAEUM_PORT=50051
+    ATHENAEUM_SOCKET=/run/athenaeum/app.sock \
+    ATHENAEUM_MESH_URL=unix:/run/athenaeum/outbound.sock
+# The service listens on a Unix socket in /run/athenaeum, a folder it shares with its Envoy sidecar only
+# (a volume of its own in compose, an emptyDir in a pod): no port of the service itself is reachable.
 RUN groupadd --system --gid 10001 athenaeum \
     && useradd --system --uid 10001 --gid athenaeum --no-create-home --shell /usr/sbin/nologin athenaeum \
-    && mkdir -p /etc/athenaeum/certs /var/lib/athenaeum/ca \
-    && chown -R athenaeum:athenaeum /etc/athenaeum /var/lib/athenaeum
+    && mkdir -p /etc/athenaeum/certs /var/lib/athenaeum/ca /run/athenaeum \
+    && chown -R athenaeum:athenaeum /etc/athenaeum /var/lib/athenaeum /run/athenaeum \
+    && chmod 0700 /run/athenaeum
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /app
 COPY --chown=root:root services ./services
@@ -49,7 +52,7 @@ COPY --chown=root:root envoy ./envoy
 # pyproject.toml tells `athenaeum --version` and the traces which release runs.
 COPY --chown=root:root pyproject.toml LICENSE ./
 USER 10001:10001
-EXPOSE 50051 9464
+EXPOSE 9464
 # The service drains on SIGTERM: NOT_SERVING first, then in-flight calls finish (shutdown_grace_seconds).
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

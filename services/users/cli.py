@@ -1,28 +1,27 @@
 """`athenaeum users …`: operator commands of the users service (they read the same ATHENAEUM_* settings).
 
-    athenaeum users rotate-keys     # add a signing key (e.g. monthly, or after a leak)
+    athenaeum users rotate-keys                      # add a signing key (e.g. monthly, or after a leak)
+    athenaeum users restore-admin admin@example.org  # create an admin, or make that account one again
 
-Also runs as `python -m services.users.cli rotate-keys` where only the service's image is at hand.
+They talk to the users database directly (no edge, no token): whoever runs them holds the service's
+settings. Also run as `python -m services.users.cli …` where only the service's image is at hand.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    from services.users.domain.accounts import User
     from services.users.domain.signing_keys import SigningKey
 
-app = typer.Typer(help="Users: signing-key rotation.", no_args_is_help=True)
+app = typer.Typer(help="Users: signing-key rotation, restoring an admin.", no_args_is_help=True)
 console = Console()
-
-
-@app.callback()
-def _group() -> None:
-    """Keeps `rotate-keys` a subcommand while it is the only one."""
 
 
 @app.command("rotate-keys")
@@ -47,6 +46,42 @@ async def _rotate() -> SigningKey:
     try:
         command = RotateSigningKey(activation_delay=timedelta(seconds=settings.key_activation_delay_seconds))
         return await rotate_signing_key(command, keys=signing_keys(engine, settings), clock=SystemClock())
+    finally:
+        await engine.dispose()
+
+
+@app.command("restore-admin")
+def restore_admin(
+    email: Annotated[str, typer.Argument(help="The admin's email: a new account, or an existing one.")],
+    password_file: Annotated[
+        Path | None, typer.Option(help="Read the new password from this file (else it is asked for).")
+    ] = None,
+) -> None:
+    """Create an active admin, or make an existing account an active admin again with a new password (its
+    sessions end): the way back in when the last admin is gone, blocked or has forgotten the password."""
+    if password_file is not None:
+        password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    user = asyncio.run(_restore_admin(email, password))
+    console.print(f"{user.name} ({user.profile.email}) is an active admin; sign in with the new password")
+
+
+async def _restore_admin(email: str, password: str) -> User:
+    from services.support.runtime.clock import SystemClock
+    from services.support.runtime.db import create_engine, session_factory
+    from services.users.api import events
+    from services.users.app.accounts import RestoreAdmin, restore_admin
+    from services.users.data.passwords import Argon2Passwords
+    from services.users.data.unit_of_work import SqlUsersUnitOfWork
+    from services.users.settings import UsersSettings
+
+    engine = create_engine(UsersSettings())
+    try:
+        # Its events wait in the outbox for the running service's relay to publish them.
+        uow = SqlUsersUnitOfWork(session_factory(engine), encode=events.encode)
+        command = RestoreAdmin(email, password)
+        return await restore_admin(command, uow=uow, clock=SystemClock(), passwords=Argon2Passwords())
     finally:
         await engine.dispose()
 

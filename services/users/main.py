@@ -21,7 +21,7 @@ from services.users.data.passwords import Argon2Passwords
 from services.users.data.signing_keys import SqlSigningKeys
 from services.users.data.unit_of_work import SqlUsersUnitOfWork
 from services.users.domain.sessions import TokenLifetimes
-from services.users.domain.throttling import ThrottlePolicy
+from services.users.domain.throttling import SignInThrottling, ThrottlePolicy
 from services.users.settings import UsersSettings
 
 NAME = "users"
@@ -49,18 +49,14 @@ async def build(settings: UsersSettings) -> ServiceApp:
         access=timedelta(seconds=settings.access_token_ttl_seconds),
         refresh=timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
-    throttle = ThrottlePolicy(
-        max_failures=settings.login_max_failures,
-        window=timedelta(seconds=settings.login_failure_window_seconds),
-        lockout=timedelta(seconds=settings.login_lockout_seconds),
-    )
+    throttling = sign_in_throttling(settings)
     services = users_pb2.DESCRIPTOR.services_by_name
     return infra.app(
         [
             served(
                 services["UsersService"],
                 users_pb2_grpc.add_UsersServiceServicer_to_server,
-                UsersServicer(uow=unit_of_work, clock=clock, passwords=passwords, throttle=throttle),
+                UsersServicer(uow=unit_of_work, clock=clock, passwords=passwords, throttling=throttling),
             ),
             served(
                 services["AuthService"],
@@ -71,11 +67,25 @@ async def build(settings: UsersSettings) -> ServiceApp:
                     passwords=passwords,
                     keys=keys,
                     lifetimes=lifetimes,
-                    throttle=throttle,
+                    throttling=throttling,
                 ),
             ),
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
+    )
+
+
+def sign_in_throttling(settings: UsersSettings) -> SignInThrottling:
+    """Growing delays after failed sign-ins: an account's failures from one address are forgotten one every
+    5 minutes, an address's over every account one every 10 seconds (a sprayer's pace, not a person's)."""
+    longest = timedelta(seconds=settings.sign_in_max_delay_seconds)
+    return SignInThrottling(
+        account_from_client=ThrottlePolicy(
+            settings.sign_in_free_failures_per_account, timedelta(minutes=5), timedelta(seconds=1), longest
+        ),
+        client=ThrottlePolicy(
+            settings.sign_in_free_failures_per_client, timedelta(seconds=10), timedelta(seconds=1), longest
+        ),
     )
 
 

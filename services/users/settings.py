@@ -23,9 +23,13 @@ class UsersSettings(BaseServiceSettings):
     key_activation_delay_seconds: int = Field(
         120, ge=0, description="A rotated-in key is published this long before it signs (the edge caches the JWKS)."
     )
-    login_max_failures: int = Field(5, gt=0, description="Failed sign-ins per email within the window before a lock.")
-    login_failure_window_seconds: int = 900
-    login_lockout_seconds: int = 300
+    sign_in_free_failures_per_account: int = Field(
+        3, ge=0, description="Failed sign-ins to one account from one address before each next one waits (doubling)."
+    )
+    sign_in_free_failures_per_client: int = Field(
+        50, ge=0, description="Failed sign-ins from one address, any account, before each next one waits (doubling)."
+    )
+    sign_in_max_delay_seconds: int = Field(900, gt=0, description="The longest wait a throttled client is given.")
     bootstrap_admin_email: str = Field("admin@athenaeum.local", description="Created as an admin if missing.")
     bootstrap_admin_password: SecretStr = Field(
         SecretStr(DEV_ADMIN_PASSWORD), description="Empty: no bootstrap admin (create one with the admin CLI)."

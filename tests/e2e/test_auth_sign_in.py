@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,6 +22,10 @@ def _violations(response: httpx.Response) -> list[str]:
         if detail["@type"].endswith("google.rpc.BadRequest")
         for violation in detail["field_violations"]
     ]
+
+
+def _metadata(response: httpx.Response) -> dict[str, str]:
+    return next(d for d in response.json()["details"] if d["@type"].endswith("ErrorInfo"))["metadata"]
 
 
 def _reason(response: httpx.Response) -> str:
@@ -76,16 +82,41 @@ def test_wrong_password_and_unknown_email_look_the_same(edge: httpx.Client, new_
     assert 1 / 3 < ratio < 3, samples
 
 
-def test_repeated_failed_sign_ins_are_throttled(edge: httpx.Client, new_reader) -> None:
+@contextlib.contextmanager
+def edge_from(mesh, address: str) -> Iterator[httpx.Client]:
+    """A client of the edge calling from `address` (any 127.0.0.0/8 address is loopback on Linux)."""
+    transport = httpx.HTTPTransport(local_address=address)
+    with httpx.Client(base_url=mesh.edge_url, transport=transport, timeout=30) as client:
+        yield client
+
+
+def _login(client: httpx.Client, email: str, password: str) -> httpx.Response:
+    return client.post("/v1/auth/login", json={"email": email, "password": password})
+
+
+def test_failed_sign_ins_slow_that_client_down_but_never_lock_the_account(mesh, new_reader) -> None:
     reader = new_reader()
-    codes = [
-        edge.post("/v1/auth/login", json={"email": reader.email, "password": "Wrong-Password-1"}).status_code
-        for _ in range(6)
-    ]
-    assert codes == [401] * 5 + [429]
-    # Locked even with the right password, until the lockout passes.
-    right = edge.post("/v1/auth/login", json={"email": reader.email, "password": reader.password})
-    assert right.status_code == 429 and _reason(right) == "TOO_MANY_ATTEMPTS"
+    with edge_from(mesh, "127.0.0.51") as guesser, edge_from(mesh, "127.0.0.52") as owner:
+        codes, waits = [], []
+        while codes.count(401) < 6:  # three free failures, then waits of 1 s, 2 s, 4 s …
+            response = _login(guesser, reader.email, "Wrong-Password-1")
+            codes.append(response.status_code)
+            if response.status_code == 429:
+                waits.append(int(_metadata(response)["retry_after_seconds"]))
+                time.sleep(waits[-1])
+        assert codes[:4] == [401] * 4 and waits and max(waits) <= 2, (codes, waits)
+        waiting = _login(guesser, reader.email, reader.password)  # 4 s to wait now, even for the right one
+        assert waiting.status_code == 429 and _reason(waiting) == "TOO_MANY_ATTEMPTS"
+        # The owner, elsewhere, signs in: five anonymous wrong passwords no longer lock anyone out.
+        assert _login(owner, reader.email, reader.password).status_code == 200
+
+
+def test_a_client_failing_on_many_accounts_is_slowed_down(mesh, unique_email) -> None:
+    """Password spraying: one password tried on many accounts from one address."""
+    with edge_from(mesh, "127.0.0.53") as sprayer, edge_from(mesh, "127.0.0.54") as bystander:
+        codes = [_login(sprayer, unique_email(), "Summer-2026!").status_code for _ in range(60)]
+        assert codes[:50] == [401] * 50 and 429 in codes[50:], codes
+        assert _login(bystander, unique_email(), "Summer-2026!").status_code == 401  # not slowed down
 
 
 def test_refresh_rotates_the_pair(edge: httpx.Client, new_reader) -> None:

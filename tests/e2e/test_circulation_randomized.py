@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,7 +56,20 @@ class Ledger:
         if response.status_code >= 500:
             self.server_errors.append((time.monotonic(), response.status_code, f"{what}: {response.text[:160]}"))
         elif response.status_code not in (409, 429):  # in progress / shed: no answer yet
-            self.answers[request_id].append((response.status_code, response.text))
+            self.answers[request_id].append((response.status_code, outcome(response)))
+
+
+def outcome(response: httpx.Response) -> str:
+    """What a request did: the resource it made or changed, or the reason it was refused. A retry's body may
+    describe the resource as it is now when Postgres died between the commit and the keeping of the answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    if response.is_success:
+        return str(body.get("name") or body)
+    reasons = [detail.get("reason") for detail in body.get("details", []) if detail.get("reason")]
+    return reasons[0] if reasons else response.text
 
 
 @dataclass
@@ -70,7 +84,10 @@ class World:
 async def send(client: httpx.AsyncClient, world: World, what: str, path: str, body: dict[str, Any], who: Any) -> None:
     """One mutation with a request_id, maybe cut off and re-sent, sent as twins, or re-sent after its answer."""
     request_id = str(uuid.uuid4())
-    body = {**body, "request_id": request_id}
+    if path == "/v1/holds":  # the body is the hold itself: the request_id goes in the query string
+        path = f"{path}?request_id={request_id}"
+    else:
+        body = {**body, "request_id": request_id}
     roll = world.rng.random()
 
     async def post(patience: float = 30.0) -> httpx.Response | None:
@@ -86,13 +103,33 @@ async def send(client: httpx.AsyncClient, world: World, what: str, path: str, bo
 
     if roll < CUT_OFF:
         await post(patience=world.rng.choice((0.005, 0.02, 0.05, 0.1)))
-        await post()
+        last = await post()
     elif roll < CUT_OFF + TWINS:
-        await asyncio.gather(post(), post())
+        last = (await asyncio.gather(post(), post()))[-1]
     else:
-        await post()
+        last = await post()
         if roll < CUT_OFF + TWINS + RESENT:
-            await post()
+            last = await post()
+    await until_answered(post, last)
+
+
+async def until_answered(
+    post: Callable[[], Awaitable[httpx.Response | None]], last: httpx.Response | None, *, patience: float = 60.0
+) -> None:
+    """As a client does with an idempotent request: re-send it (same request_id) while it was not answered
+    (a fault: 5xx or no answer; still in progress: 409; shed: 429), so what a crash left half done finishes."""
+    deadline = time.monotonic() + patience
+    pause = 0.5
+    while not answered(last) and time.monotonic() < deadline:
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 5.0)
+        last = await post()
+
+
+def answered(response: httpx.Response | None) -> bool:
+    if response is None or response.status_code >= 500 or response.status_code == 429:
+        return False
+    return response.status_code != 409 or outcome(response) != "REQUEST_IN_PROGRESS"
 
 
 async def desk(client: httpx.AsyncClient, world: World, until: float) -> None:

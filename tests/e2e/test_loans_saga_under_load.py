@@ -1,8 +1,9 @@
 """The issue saga under concurrency and crashes, with extra loans processes next to the mesh's own.
 
 Extra processes share the mesh's loans database and leave through the loans sidecar (they are loans).
-The edge reaches only the mesh's own loans process, so the tests call an extra one on its loopback port
-with what the edge would add: its mesh identity header and the librarian's verified token claims.
+The edge reaches only the mesh's own loans process, so the tests call an extra one on its own socket, in
+the mesh's private socket folder (as the owner of the mesh may), with what the loans sidecar would add
+for the edge: its mesh identity header and the librarian's verified token claims.
 """
 
 from __future__ import annotations
@@ -31,17 +32,19 @@ COPIES = 5
 
 
 @contextlib.contextmanager
-def loans_process(mesh, launcher_dir: Path, port: int, name: str, **settings: str) -> Iterator[ManagedProcess]:
-    """Another loans process on `port` (same database, same sidecar); stopped on the way out."""
+def loans_process(mesh, launcher_dir: Path, name: str, **settings: str) -> Iterator[tuple[ManagedProcess, str]]:
+    """Another loans process on a socket of its own (same database, same sidecar), and its gRPC target;
+    stopped on the way out."""
     spec = components.service_spec(
         "loans", mesh.topology, database_url=mesh.database_url("loans"), nats_url=mesh.nats_url
     )
-    env = {**spec.env, "ATHENAEUM_PORT": str(port), "ATHENAEUM_METRICS_PORT": "0"}  # type: ignore[dict-item]
+    socket = mesh.topology.placement("loans").app_socket.with_name(f"{name}.sock")
+    env = {**spec.env, "ATHENAEUM_SOCKET": str(socket), "ATHENAEUM_METRICS_PORT": "0"}  # type: ignore[dict-item]
     env.update({f"ATHENAEUM_{key.upper()}": value for key, value in settings.items()})
     supervisor = Supervisor(launcher_dir / "logs")
     try:
         process = supervisor.start(ProcessSpec(name=name, argv=spec.argv, env=env, cwd=spec.cwd))
-        yield process
+        yield process, f"unix:{socket}"
     finally:
         supervisor.stop_all()
 
@@ -71,16 +74,15 @@ async def _issue(stub, patron: str, book: str, metadata) -> grpc.StatusCode:
 
 
 async def test_two_processes_lend_each_of_five_copies_once_among_200_requests(
-    mesh, launcher_dir: Path, free_port_source, edge: httpx.Client, librarian, new_reader
+    mesh, launcher_dir: Path, edge: httpx.Client, librarian, new_reader
 ) -> None:
     patrons = [new_reader().name for _ in range(10)]
     book, _ = new_book(edge, librarian, copies=COPIES)
-    port = next(free_port_source)
-    with loans_process(mesh, launcher_dir, port, "loans-second") as second:
-        await asyncio.to_thread(wait_serving, second, f"127.0.0.1:{port}")
+    with loans_process(mesh, launcher_dir, "loans-second") as (second, target):
+        await asyncio.to_thread(wait_serving, second, target)
         async with (
             grpc.aio.insecure_channel(mesh.edge_grpc_target) as via_edge,
-            grpc.aio.insecure_channel(f"127.0.0.1:{port}") as direct,
+            grpc.aio.insecure_channel(target) as direct,
         ):
             routes = [
                 (loans_pb2_grpc.LoansServiceStub(via_edge), librarian.metadata),
@@ -105,17 +107,16 @@ def copy_of(edge: httpx.Client, staff, book: str) -> dict[str, str]:
 
 
 async def test_a_loans_process_killed_after_the_check_out_leaves_no_copy_out_after_recovery(
-    mesh, launcher_dir: Path, free_port_source, edge: httpx.Client, librarian, new_reader
+    mesh, launcher_dir: Path, edge: httpx.Client, librarian, new_reader
 ) -> None:
     patron = new_reader()
     book, (barcode,) = new_book(edge, librarian)
-    port = next(free_port_source)
     request = loans_pb2.IssueLoanRequest(patron=patron.name, barcode=barcode)
     with loans_process(
-        mesh, launcher_dir, port, "loans-crashing", fault_crash_after_checkout="true", reconcile_interval_seconds="0"
-    ) as crashing:
-        await asyncio.to_thread(wait_serving, crashing, f"127.0.0.1:{port}")
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        mesh, launcher_dir, "loans-crashing", fault_crash_after_checkout="true", reconcile_interval_seconds="0"
+    ) as (crashing, target):
+        await asyncio.to_thread(wait_serving, crashing, target)
+        async with grpc.aio.insecure_channel(target) as channel:
             with pytest.raises(grpc.aio.AioRpcError) as died:
                 await loans_pb2_grpc.LoansServiceStub(channel).IssueLoan(
                     request, metadata=as_edge(librarian), timeout=30
@@ -126,9 +127,9 @@ async def test_a_loans_process_killed_after_the_check_out_leaves_no_copy_out_aft
     await asyncio.to_thread(out_without_a_loan, edge, librarian, book, patron.name)
 
     with loans_process(
-        mesh, launcher_dir, port, "loans-recovered", saga_timeout_seconds="1", reconcile_interval_seconds="0.5"
-    ) as recovered:
-        await asyncio.to_thread(wait_serving, recovered, f"127.0.0.1:{port}")
+        mesh, launcher_dir, "loans-recovered", saga_timeout_seconds="1", reconcile_interval_seconds="0.5"
+    ) as (recovered, target):
+        await asyncio.to_thread(wait_serving, recovered, target)
         await asyncio.to_thread(
             wait_until,
             lambda: copy_of(edge, librarian, book)["status"] == "COPY_STATUS_AVAILABLE",

@@ -186,7 +186,7 @@ def test_a_changed_password_is_told_by_email(edge, librarian, mail_sink) -> None
     assert changed.status_code == 200, changed.text
     wrong = edge.post(f"/v1/{patron['user']['name']}:changePassword", headers=patron["headers"],
                       json={"current_password": "Correct-Horse-42", "new_password": "Another-Secret-99"})  # fmt: skip
-    assert wrong.status_code == 401
+    assert wrong.status_code == 403 and wrong.json()["details"][0]["reason"] == "WRONG_PASSWORD"
 
     def notices() -> list[dict]:
         kinds = [(m["rcpt_tos"], m["headers"].get("X-Athenaeum-Kind")) for m in mail_sink.messages()]

@@ -27,6 +27,7 @@ SAMPLE_PROTO = """
 syntax = "proto3";
 package athenaeum.sample.v1;
 import "athenaeum/api/v1/access.proto";
+import "athenaeum/api/v1/limits.proto";
 import "google/api/annotations.proto";
 import "google/api/field_behavior.proto";
 import "google/protobuf/duration.proto";
@@ -58,7 +59,7 @@ message Shelf {
   // "racks/{rack}".
   string name = 1 [(google.api.field_behavior) = IDENTIFIER];
   // Printed on the shelf, e.g. "A-12".
-  string label = 2 [(google.api.field_behavior) = REQUIRED];
+  string label = 2 [(google.api.field_behavior) = REQUIRED, (athenaeum.api.v1.limits) = {max_length: 12}];
   // Books it can hold.
   int64 capacity = 3;
   // How it is used.
@@ -188,8 +189,20 @@ def test_scalars_follow_the_proto3_json_mapping(sample: dict[str, Any]) -> None:
     assert sample["components"]["schemas"]["athenaeum.sample.v1.Kind"]["enum"] == ["KIND_UNSPECIFIED", "KIND_OPEN"]
     assert props["create_time"]["format"] == "date-time"
     assert props["max_stay"]["pattern"].endswith("s$")
-    assert props["tags"] == {**props["tags"], "type": "object", "additionalProperties": {"type": "string"}}
+    assert props["tags"] == {
+        **props["tags"],
+        "type": "object",
+        "additionalProperties": {"type": "string", "maxLength": 10_000},
+    }
     assert props["room_number"]["type"] == ["string", "null"]
+
+
+def test_size_limits_are_the_ones_every_service_enforces(sample: dict[str, Any]) -> None:
+    """Declared with `(athenaeum.api.v1.limits)`, or the boundary's defaults."""
+    props = shelf(sample)["properties"]
+    assert props["label"]["maxLength"] == 12
+    assert props["room"]["maxLength"] == 10_000
+    assert props["tags"]["maxProperties"] == 1_000
 
 
 def test_field_behaviours_and_oneofs_are_declared(sample: dict[str, Any]) -> None:

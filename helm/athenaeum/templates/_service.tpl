@@ -8,6 +8,7 @@ in only the callers the registry names. Called once per entry of .Values.service
 {{- $svc := .svc -}}
 {{- $cfg := include "athenaeum.serviceConfig" . | fromYaml -}}
 {{- $ports := $root.Values.mesh.ports -}}
+{{- $sockets := $root.Values.mesh.sockets -}}
 {{- $labels := dict "root" $root "component" $svc.name -}}
 apiVersion: v1
 kind: ServiceAccount
@@ -84,6 +85,7 @@ spec:
           volumeMounts:
             - {name: envoy-config, mountPath: /etc/athenaeum/envoy, readOnly: true}
             - {name: mesh-certs, mountPath: /etc/athenaeum/certs, readOnly: true}
+            - {name: sockets, mountPath: {{ $sockets.dir }}}
         # The migration job runs beside the pods (helm install --wait cannot deadlock on it): this waits until
         # the service's database has the schema of this image, so no pod ever starts on an older one.
         - name: wait-for-schema
@@ -105,9 +107,10 @@ spec:
           env:
             - {name: ATHENAEUM_ENVIRONMENT, value: {{ $root.Values.environment | quote }}}
             - {name: ATHENAEUM_LOG_LEVEL, value: {{ $root.Values.logLevel | quote }}}
-            - {name: ATHENAEUM_HOST, value: "127.0.0.1"}
-            - {name: ATHENAEUM_PORT, value: {{ $ports.app | quote }}}
-            - {name: ATHENAEUM_MESH_URL, value: {{ printf "127.0.0.1:%v" $ports.outbound | quote }}}
+            # Only the sidecar faces the network: the service listens on a socket in the pod's own emptyDir.
+            - {name: ATHENAEUM_SOCKET, value: {{ $sockets.app | quote }}}
+            - {name: ATHENAEUM_MESH_URL, value: {{ printf "unix:%s" $sockets.outbound | quote }}}
+            - {name: ATHENAEUM_METRICS_HOST, value: "0.0.0.0"}
             - {name: ATHENAEUM_METRICS_PORT, value: {{ $ports.metrics | quote }}}
             - {name: ATHENAEUM_NATS_URL, value: {{ include "athenaeum.natsUrl" $root | quote }}}
             - {name: ATHENAEUM_JETSTREAM_REPLICAS, value: {{ $root.Values.nats.jetstreamReplicas | quote }}}
@@ -150,15 +153,22 @@ spec:
           securityContext: {{- include "athenaeum.containerSecurityContext" $root | nindent 12 }}
           volumeMounts:
             - {name: tmp, mountPath: /tmp}
+            - {name: sockets, mountPath: {{ $sockets.dir }}}
       volumes:
         - name: envoy-config
           configMap:
             name: {{ $root.Release.Name }}-envoy
             items:
               - {key: {{ printf "%s.yaml" $svc.name }}, path: {{ printf "%s.yaml" $svc.name }}}
+              # Its certificate and the mesh CA through SDS: Envoy watches /etc/athenaeum/certs and takes a renewal.
+              - {key: {{ printf "%s-certificate.sds.yaml" $svc.name }}, path: {{ printf "%s-certificate.sds.yaml" $svc.name }}}
+              - {key: mesh-ca.sds.yaml, path: mesh-ca.sds.yaml}
         {{- include "athenaeum.certVolume" (dict "root" $root "identity" $svc.name) | nindent 8 }}
         - name: tmp
           emptyDir: {medium: Memory, sizeLimit: 64Mi}
+        # The service's and its sidecar's Unix sockets: no other pod or process can open them.
+        - name: sockets
+          emptyDir: {medium: Memory, sizeLimit: 1Mi}
 ---
 # Headless: peers' Envoys resolve every pod and balance each request, not each long-lived connection.
 apiVersion: v1

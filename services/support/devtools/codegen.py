@@ -120,10 +120,17 @@ def generate_into(root: Path, out: Path) -> None:
     documented = _documented_descriptor_set(root, out, protos)
     _client_package(root, out, protos, documented)
     write_docs(root, out, documented)
-    # Envoy's container configs come from the service registry, not from protos; regenerated here so that
-    # one command refreshes everything generated.
+    # The registry's files read the access options of the fresh stubs (which methods are mesh-internal): a
+    # child interpreter imports those, not the ones this process loaded before the protos changed.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(out / PYTHON_OUT.parent), str(root)])}
+    command = [sys.executable, "-m", "services.support.devtools.codegen", "--registry-files", str(out)]
+    subprocess.run([*command, "--root", str(root)], env=env, check=True)
+
+
+def write_registry_files(root: Path, out: Path) -> None:
+    """Envoy's container configs, docker-compose and the Helm chart, from the service registry."""
     write_configs(committed_topology(), out / ENVOY_OUT)
-    # docker-compose and the Helm chart, from the same registry (the chart copies the configs just written).
+    # The chart copies the configs just written.
     deploy.write_generated(
         root, out, envoy_dir=out / ENVOY_OUT, descriptor=out / DESCRIPTOR_OUT, docs_dir=out / DOCS_OUT
     )
@@ -193,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check", action="store_true", help="list stale generated files; exit 1 if any")
     parser.add_argument("--root", type=Path, default=REPO_ROOT, help="repository root (default: this checkout)")
+    parser.add_argument("--registry-files", type=Path, metavar="OUT", help=argparse.SUPPRESS)  # generate_into's
     args = parser.parse_args(argv)
+    if args.registry_files:
+        write_registry_files(args.root, args.registry_files)
+        return 0
     if not args.check:
         generate(args.root)
         return 0

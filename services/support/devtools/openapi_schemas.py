@@ -15,6 +15,9 @@ from typing import Any
 from google.api import field_behavior_pb2
 from google.protobuf import descriptor_pb2
 
+from athenaeum.api.v1 import limits_pb2
+from services.support.runtime.boundary import DEFAULT_MAX_ITEMS, DEFAULT_MAX_LENGTH
+
 FieldProto = descriptor_pb2.FieldDescriptorProto
 Schema = dict[str, Any]
 
@@ -224,12 +227,14 @@ class SchemaBuilder:
         elif fld.label == FieldProto.LABEL_REPEATED:
             schema = {"type": "array", "items": schema}
         notes = [self.index.comments.get(f"{message_name}.{fld.name}", "")]
+        declared = behaviors(fld)
+        if _BEHAVIOR.OUTPUT_ONLY not in declared:
+            _add_limits(schema, fld, mapped=is_map(self.index, fld))
         if fld.type == FieldProto.TYPE_STRING and not is_map(self.index, fld):
             example = example_from_comment(notes[0])
             if example is not None:
                 target = schema["items"] if fld.label == FieldProto.LABEL_REPEATED else schema
                 target["examples"] = [example]
-        declared = behaviors(fld)
         if _BEHAVIOR.OUTPUT_ONLY in declared or _BEHAVIOR.IDENTIFIER in declared:
             schema["readOnly"] = True
         if _BEHAVIOR.INPUT_ONLY in declared:
@@ -262,6 +267,24 @@ class SchemaBuilder:
             note = self.index.comments.get(f"{name}.{value.name}", "")
             lines.append(f"- `{value.name}`" + (f": {note}" if note else ""))
         return {"type": "string", "enum": values, "description": "\n".join(line for line in lines if line)}
+
+
+def _add_limits(schema: Schema, fld: FieldProto, *, mapped: bool) -> None:
+    """The sizes every service refuses beyond (runtime.boundary): the field's `limits` option or the defaults."""
+    declared = fld.options.Extensions[limits_pb2.limits]
+    max_length = declared.max_length or DEFAULT_MAX_LENGTH
+    max_items = declared.max_items or DEFAULT_MAX_ITEMS
+    if mapped:
+        schema["maxProperties"] = max_items
+        values = schema["additionalProperties"]
+        if values.get("type") == "string":
+            values["maxLength"] = max_length
+    elif fld.label == FieldProto.LABEL_REPEATED:
+        schema["maxItems"] = max_items
+        if fld.type == FieldProto.TYPE_STRING:
+            schema["items"]["maxLength"] = max_length
+    elif fld.type == FieldProto.TYPE_STRING:
+        schema["maxLength"] = max_length
 
 
 def _oneof_exclusions(message: descriptor_pb2.DescriptorProto, exclude: frozenset[str]) -> list[Schema]:

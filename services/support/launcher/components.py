@@ -49,11 +49,11 @@ def service_spec(
     spec = registry.service(name)
     placement = topology.placement(name)
     settings = {
-        "ATHENAEUM_HOST": "127.0.0.1",
-        "ATHENAEUM_PORT": str(placement.app_port),
+        "ATHENAEUM_SOCKET": str(placement.app_socket),
         "ATHENAEUM_DATABASE_URL": database_url,
         "ATHENAEUM_NATS_URL": nats_url,
-        "ATHENAEUM_MESH_URL": f"127.0.0.1:{placement.outbound_port}",
+        "ATHENAEUM_MESH_URL": f"unix:{placement.outbound_socket}",
+        "ATHENAEUM_METRICS_HOST": placement.metrics_host,
         "ATHENAEUM_METRICS_PORT": str(placement.metrics_port),
         "ATHENAEUM_ENVIRONMENT": environment,
         "ATHENAEUM_LOG_LEVEL": log_level,
@@ -73,7 +73,7 @@ def service_spec(
         argv=[sys.executable, "-m", spec.module],
         env=env,
         cwd=REPO_ROOT,
-        extra={"role": SERVICE_ROLE, "health_target": f"127.0.0.1:{placement.app_port}"},
+        extra={"role": SERVICE_ROLE, "health_target": f"unix:{placement.app_socket}"},
     )
 
 

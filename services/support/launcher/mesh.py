@@ -21,7 +21,7 @@ from services.support.launcher.processes import ManagedProcess, RestartPolicy, S
 from services.support.launcher.readiness import envoy_is_live, grpc_health_status, wait_until
 from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
 from services.support.mesh import registry
-from services.support.mesh.topology import Topology, free_ports, local_topology
+from services.support.mesh.topology import Topology, free_ports, local_topology, private_socket_dir
 
 DESCRIPTOR_PATH = components.REPO_ROOT / "gen" / "descriptor" / "athenaeum.binpb"
 WEB_ROOT = components.REPO_ROOT / "web"
@@ -40,10 +40,11 @@ def local_mesh_topology(
     edge_admin_port: int,
     cors_origins: tuple[str, ...] = (),
 ) -> Topology:
-    """Everything on loopback, certificates under `data_dir`, the descriptor set and API docs from `gen/`,
-    the web client from `web/`."""
+    """Everything on loopback, certificates under `data_dir` and the services' sockets in its `run/` (owner
+    only), the descriptor set and API docs from `gen/`, the web client from `web/`."""
     return local_topology(
         ports=ports,
+        socket_dir=private_socket_dir(data_dir / "run"),
         edge_port=edge_port,
         edge_admin_port=edge_admin_port,
         cert_dir=data_dir.resolve() / "certs",
@@ -124,8 +125,8 @@ class LocalMesh:
         return self.postgres.url_for(registry.service(service).database)
 
     def app_target(self, service: str) -> str:
-        """host:port of the service process itself (plaintext gRPC, loopback)."""
-        return f"127.0.0.1:{self.topology.placement(service).app_port}"
+        """gRPC target of the service process itself (plaintext, its Unix socket: this user only)."""
+        return f"unix:{self.topology.placement(service).app_socket}"
 
     def sidecar_target(self, service: str) -> str:
         """host:port of the service's sidecar inbound listener (mTLS; a mesh certificate is required)."""
@@ -133,8 +134,8 @@ class LocalMesh:
         return f"{placement.host}:{placement.inbound_port}"
 
     def outbound_target(self, service: str) -> str:
-        """host:port of the service's sidecar outbound listener (what the service dials for its peers)."""
-        return f"127.0.0.1:{self.topology.placement(service).outbound_port}"
+        """gRPC target of the service's sidecar outbound listener (what the service dials for its peers)."""
+        return f"unix:{self.topology.placement(service).outbound_socket}"
 
     def endpoints(self) -> dict[str, str]:
         """What a human or a tool needs to talk to the mesh."""

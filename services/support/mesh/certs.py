@@ -47,6 +47,14 @@ def ensure_mesh_certs(cert_dir: Path, identities: Iterable[str]) -> None:
             _issue(cert_dir, identity, ca_cert, ca_key)
 
 
+def rotate_mesh_certs(cert_dir: Path, identities: Iterable[str]) -> None:
+    """A new key and certificate for each identity from the CA in `cert_dir`, each file moved into place (the
+    Envoys watch the folder and take them without a restart: see envoy_sds)."""
+    ca_cert, ca_key = _load_or_create_ca(cert_dir)
+    for identity in identities:
+        _issue(cert_dir, identity, ca_cert, ca_key)
+
+
 def ensure_ca(ca_dir: Path) -> Path:
     """Create (or reuse) a CA in `ca_dir`; a second call on another dir gives an unrelated CA."""
     _load_or_create_ca(ca_dir)

@@ -20,12 +20,13 @@ from services.support.mesh.envoy import (
 )
 from services.support.mesh.envoy_web import WEB_SOURCE
 from services.support.mesh.topology import (
+    APP_SOCKET,
     CONTAINER_ADMIN_PORT,
-    CONTAINER_APP_PORT,
     CONTAINER_EDGE_PORT,
     CONTAINER_METRICS_PORT,
     CONTAINER_OPS_PORT,
-    CONTAINER_OUTBOUND_PORT,
+    CONTAINER_SOCKET_DIR,
+    OUTBOUND_SOCKET,
 )
 from services.support.runtime import release
 
@@ -93,13 +94,29 @@ def compose() -> dict[str, Any]:
     services[edge_tls.SERVICE] = _edge_tls()
     services.update(_observability())
     services.update(_outside_world())
-    volumes = ["postgres-data", "nats-data", "mesh-certs", "mesh-ca", "prometheus-data", "grafana-data"]
+    volumes: dict[str, Any] = {
+        name: {} for name in ("postgres-data", "nats-data", "mesh-certs", "mesh-ca", "prometheus-data", "grafana-data")
+    }
+    volumes.update({socket_volume(spec): SOCKET_VOLUME for spec in registry.SERVICES})
     return {
         "name": "athenaeum",
         "services": services,
         "secrets": {name: {"file": path} for name, path in secret_files().items()},
-        "volumes": {name: {} for name in volumes},
+        "volumes": volumes,
     }
+
+
+# In memory, like a pod's emptyDir: sockets are no data, and a fresh start finds no stale one.
+SOCKET_VOLUME = {"driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "uid=10001,gid=10001,mode=0700"}}
+
+
+def socket_volume(spec: registry.ServiceSpec) -> str:
+    """The volume a service and its sidecar share their Unix sockets in (no other container mounts it)."""
+    return f"{spec.name}-sockets"
+
+
+def _socket_mount(spec: registry.ServiceSpec) -> str:
+    return f"{socket_volume(spec)}:{CONTAINER_SOCKET_DIR}"
 
 
 def _healthcheck(test: list[str], *, interval: str = "5s", retries: int = 30) -> dict[str, Any]:
@@ -175,11 +192,12 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
     """The ATHENAEUM_* settings of a service in its container (see BaseServiceSettings)."""
     return {
         "ATHENAEUM_ENVIRONMENT": "${ATHENAEUM_ENVIRONMENT:-production}",
-        "ATHENAEUM_HOST": "127.0.0.1",  # only the sidecar faces the network
-        "ATHENAEUM_PORT": str(CONTAINER_APP_PORT),
+        # Only the sidecar faces the network; the service listens on a socket in a volume they alone share.
+        "ATHENAEUM_SOCKET": str(CONTAINER_SOCKET_DIR / APP_SOCKET),
         **_database(spec.database),
         "ATHENAEUM_NATS_URL": "nats://nats:4222",
-        "ATHENAEUM_MESH_URL": f"127.0.0.1:{CONTAINER_OUTBOUND_PORT}",
+        "ATHENAEUM_MESH_URL": f"unix:{CONTAINER_SOCKET_DIR / OUTBOUND_SOCKET}",
+        "ATHENAEUM_METRICS_HOST": "0.0.0.0",  # Prometheus scrapes <service>:9464 over the compose network
         "ATHENAEUM_METRICS_PORT": str(CONTAINER_METRICS_PORT),
         "ATHENAEUM_OTLP_ENDPOINT": "http://jaeger:4317",
         "ATHENAEUM_SERVICE_VERSION": f"${{ATHENAEUM_VERSION:-{release.version()}}}",
@@ -203,6 +221,7 @@ def _app(spec: registry.ServiceSpec) -> dict[str, Any]:
         "command": ["python", "-m", spec.module],
         "environment": service_environment(spec),
         "secrets": service_secrets(spec),
+        "volumes": [_socket_mount(spec)],
         "depends_on": {
             "migrate": {"condition": "service_completed_successfully"},
             "nats": {"condition": "service_healthy"},
@@ -232,6 +251,7 @@ def _envoy(config_file: str, volumes: list[str] | None = None) -> dict[str, Any]
 
 def _sidecar(spec: registry.ServiceSpec) -> dict[str, Any]:
     sidecar = _envoy(f"{ENVOY_CONFIG_DIR}/{spec.name}.yaml")
+    sidecar["volumes"].append(_socket_mount(spec))
     sidecar["command"] += ["--concurrency", "1"]
     sidecar["network_mode"] = f"service:{spec.name}"
     sidecar["depends_on"] = {

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from services.support.mesh import registry
-from services.support.mesh.topology import CONTAINER_APP_PORT
+from services.support.mesh.topology import APP_SOCKET, CONTAINER_SOCKET_DIR
 
 
 def issue_mesh_certificates(cert_dir: Path, ca_dir: Path) -> None:
@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     certs.add_argument("cert_dir", type=Path)
     certs.add_argument("--ca-dir", type=Path, required=True)
     health = commands.add_parser("health", help="gRPC health check of a service (for HEALTHCHECK)")
-    health.add_argument("target", nargs="?", default=f"127.0.0.1:{CONTAINER_APP_PORT}")
+    health.add_argument("target", nargs="?", default=f"unix:{CONTAINER_SOCKET_DIR / APP_SOCKET}")
     health.add_argument("--service", default="", help='health service name ("" = ready, "liveness")')
     schema = commands.add_parser("wait-for-schema", help="wait until a service's database is migrated")
     schema.add_argument("service", choices=[spec.name for spec in registry.SERVICES])

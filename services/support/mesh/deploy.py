@@ -29,12 +29,13 @@ from services.support.mesh.envoy import CONTAINER_DESCRIPTOR_PATH
 from services.support.mesh.envoy_docs import DOCS_FILES
 from services.support.mesh.envoy_web import WEB_SOURCE, web_files
 from services.support.mesh.topology import (
-    CONTAINER_APP_PORT,
+    APP_SOCKET,
     CONTAINER_EDGE_PORT,
     CONTAINER_INBOUND_PORT,
     CONTAINER_METRICS_PORT,
     CONTAINER_OPS_PORT,
-    CONTAINER_OUTBOUND_PORT,
+    CONTAINER_SOCKET_DIR,
+    OUTBOUND_SOCKET,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -73,10 +74,14 @@ def helm_mesh() -> dict[str, Any]:
     return {
         "trustDomain": registry.TRUST_DOMAIN,
         "edgeIdentity": registry.EDGE,
+        # The service and its sidecar share these sockets in an emptyDir of the pod (nothing else mounts it).
+        "sockets": {
+            "dir": str(CONTAINER_SOCKET_DIR),
+            "app": str(CONTAINER_SOCKET_DIR / APP_SOCKET),
+            "outbound": str(CONTAINER_SOCKET_DIR / OUTBOUND_SOCKET),
+        },
         "ports": {
-            "app": CONTAINER_APP_PORT,
             "inbound": CONTAINER_INBOUND_PORT,
-            "outbound": CONTAINER_OUTBOUND_PORT,
             "ops": CONTAINER_OPS_PORT,
             "metrics": CONTAINER_METRICS_PORT,
             "edge": CONTAINER_EDGE_PORT,

@@ -15,6 +15,7 @@ import yaml
 from services.support.mesh import registry
 from services.support.mesh.envoy_common import Config
 from services.support.mesh.envoy_edge import edge_config
+from services.support.mesh.envoy_sds import sds_dir, sds_documents
 from services.support.mesh.envoy_sidecar import allowed_principals, sidecar_config
 from services.support.mesh.topology import Topology, container_topology
 
@@ -30,6 +31,7 @@ __all__ = [
     "render",
     "sidecar_config",
     "write_configs",
+    "write_sds_files",
 ]
 
 HEADER = (
@@ -61,14 +63,26 @@ def all_configs(topology: Topology) -> dict[str, Config]:
 
 
 def write_configs(topology: Topology, out_dir: Path) -> dict[str, Path]:
-    """Write edge.yaml and <service>.yaml into `out_dir`; returns the path of each."""
+    """Write edge.yaml and <service>.yaml into `out_dir`, with the SDS files they read their certificates
+    through (envoy_sds: `out_dir` must be the topology's sds_dir where the Envoys run); returns the path of
+    each bootstrap config."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths: dict[str, Path] = {}
     for name, config in all_configs(topology).items():
         path = out_dir / f"{name}.yaml"
         path.write_text(render(config), encoding="utf-8")
         paths[name] = path
+    write_sds_files(topology.cert_dir, out_dir)
     return paths
+
+
+def write_sds_files(cert_dir: Path, out_dir: Path | None = None) -> None:
+    """The SDS files of every identity for the certificates in `cert_dir` (into its sds_dir unless `out_dir`
+    says where the Envoys will find them)."""
+    target = out_dir or sds_dir(cert_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    for name, document in sds_documents(cert_dir, registry.identities()).items():
+        (target / name).write_text(render(document), encoding="utf-8")
 
 
 def committed_topology() -> Topology:

@@ -6,7 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from services.support.mesh.certs import CA_CERT, cert_path, key_path
+from services.support.mesh.envoy_sds import certificate_secret, trust_secret
 from services.support.mesh.registry import spiffe_id
 
 Config = dict[str, Any]
@@ -43,6 +43,22 @@ ACCESS_LOG_FORMAT = {
 
 def socket_address(host: str, port: int) -> Config:
     return {"socket_address": {"address": host, "port_value": port}}
+
+
+OWNER_ONLY = 0o600
+
+
+def pipe_address(path: Path, *, mode: int | None = None) -> Config:
+    """A Unix domain socket; `mode` sets its permissions when Envoy listens on it."""
+    pipe: Config = {"path": str(path)}
+    if mode is not None:
+        pipe["mode"] = mode
+    return {"pipe": pipe}
+
+
+def node(identity: str) -> Config:
+    """Who this Envoy is: SDS (the certificates it watches) needs a node id and cluster."""
+    return {"id": identity, "cluster": identity}
 
 
 def admin(port: int) -> Config:
@@ -143,15 +159,27 @@ def listener(name: str, host: str, port: int, filter_chain: Config) -> Config:
     return {"name": name, "address": socket_address(host, port), "filter_chains": [filter_chain]}
 
 
-def tls_certificate(cert_dir: Path, identity: str) -> Config:
+def pipe_listener(name: str, path: Path, filter_chain: Config) -> Config:
+    """A listener on a Unix domain socket only its owner may connect to."""
+    return {"name": name, "address": pipe_address(path, mode=OWNER_ONLY), "filter_chains": [filter_chain]}
+
+
+def mesh_tls_context(cert_dir: Path, identity: str, *, peer: str | None = None) -> Config:
+    """A common_tls_context presenting `identity`'s certificate and trusting the mesh CA (and, with `peer`,
+    only that SPIFFE id), both read through SDS so that renewed files are taken without a restart."""
+    default_validation: Config = {}
+    if peer is not None:
+        default_validation["match_typed_subject_alt_names"] = [
+            {"san_type": "URI", "matcher": {"exact": spiffe_id(peer)}}
+        ]
     return {
-        "certificate_chain": {"filename": str(cert_path(cert_dir, identity))},
-        "private_key": {"filename": str(key_path(cert_dir, identity))},
+        "tls_certificate_sds_secret_configs": [certificate_secret(cert_dir, identity)],
+        "combined_validation_context": {
+            "default_validation_context": default_validation,
+            "validation_context_sds_secret_config": trust_secret(cert_dir),
+        },
+        "alpn_protocols": ["h2"],
     }
-
-
-def trusted_ca(cert_dir: Path) -> Config:
-    return {"filename": str(cert_dir / CA_CERT)}
 
 
 def upstream_mtls(cert_dir: Path, *, identity: str, peer: str) -> Config:
@@ -160,14 +188,7 @@ def upstream_mtls(cert_dir: Path, *, identity: str, peer: str) -> Config:
         "name": "envoy.transport_sockets.tls",
         "typed_config": {
             "@type": UPSTREAM_TLS_TYPE,
-            "common_tls_context": {
-                "tls_certificates": [tls_certificate(cert_dir, identity)],
-                "validation_context": {
-                    "trusted_ca": trusted_ca(cert_dir),
-                    "match_typed_subject_alt_names": [{"san_type": "URI", "matcher": {"exact": spiffe_id(peer)}}],
-                },
-                "alpn_protocols": ["h2"],
-            },
+            "common_tls_context": mesh_tls_context(cert_dir, identity, peer=peer),
         },
     }
 
@@ -179,24 +200,34 @@ def downstream_mtls(cert_dir: Path, *, identity: str) -> Config:
         "typed_config": {
             "@type": DOWNSTREAM_TLS_TYPE,
             "require_client_certificate": True,
-            "common_tls_context": {
-                "tls_certificates": [tls_certificate(cert_dir, identity)],
-                "validation_context": {"trusted_ca": trusted_ca(cert_dir)},
-                "alpn_protocols": ["h2"],
-            },
+            "common_tls_context": mesh_tls_context(cert_dir, identity),
         },
     }
 
 
 def http2_cluster(name: str, host: str, port: int, *, transport_socket: Config | None = None) -> Config:
     """A cluster speaking HTTP/2 (gRPC) to one endpoint; DNS names are resolved, IPs used as is."""
-    cluster: Config = {
+    cluster = _http2_cluster(name, socket_address(host, port), static=_is_ip(host))
+    if not _is_ip(host):
+        cluster["dns_lookup_family"] = "V4_PREFERRED"
+    if transport_socket is not None:
+        cluster["transport_socket"] = transport_socket
+    return cluster
+
+
+def http2_pipe_cluster(name: str, path: Path) -> Config:
+    """A cluster speaking HTTP/2 (gRPC) to a process listening on the Unix domain socket `path`."""
+    return _http2_cluster(name, pipe_address(path), static=True)
+
+
+def _http2_cluster(name: str, address: Config, *, static: bool) -> Config:
+    return {
         "name": name,
-        "type": "STATIC" if _is_ip(host) else "STRICT_DNS",
+        "type": "STATIC" if static else "STRICT_DNS",
         "connect_timeout": "2s",
         "load_assignment": {
             "cluster_name": name,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address(host, port)}}]}],
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": address}}]}],
         },
         "typed_extension_protocol_options": {
             "envoy.extensions.upstreams.http.v3.HttpProtocolOptions": {
@@ -205,11 +236,6 @@ def http2_cluster(name: str, host: str, port: int, *, transport_socket: Config |
             }
         },
     }
-    if not _is_ip(host):
-        cluster["dns_lookup_family"] = "V4_PREFERRED"
-    if transport_socket is not None:
-        cluster["transport_socket"] = transport_socket
-    return cluster
 
 
 def mesh_cluster_name(service_name: str) -> str:

@@ -13,6 +13,7 @@ from services.support.mesh.envoy_common import (
     http_connection_manager,
     listener,
     mesh_cluster_name,
+    node,
     ops_listener,
     overload_manager,
     socket_address,
@@ -26,9 +27,26 @@ from services.support.mesh.envoy_edge_api import (
     cors_route,
     json_local_replies,
 )
+from services.support.mesh.envoy_edge_guard import (
+    USER_HEADER,
+    body_limit_filter,
+    client_address,
+    client_address_header,
+    rate_limit_filter,
+    route_rate_limits,
+    runtime,
+    size_limits,
+    transcoder_limits,
+    unbuffered,
+)
 from services.support.mesh.envoy_web import add_web_client
 from services.support.mesh.topology import Topology
-from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
+from services.support.runtime.identity import (
+    ACCESS_TOKEN_AUDIENCE,
+    ACCESS_TOKEN_ISSUER,
+    CLAIMS_HEADER,
+    CLIENT_ADDRESS_HEADER,
+)
 
 TRANSCODER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.grpc_json_transcoder.v3.GrpcJsonTranscoder"
 JWT_AUTHN_TYPE = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication"
@@ -55,29 +73,37 @@ def edge_config(topology: Topology) -> Config:
         stat_prefix="edge",
         routes=[
             *_api_reference_routes(topology),
-            *_edge_routes(),
+            *_edge_routes(topology),
             *([cors_route()] if topology.cors_origins else []),
         ],
-        # Order matters: answer CORS preflights, drop client-supplied claims, then verify the token (which
-        # writes the verified claims), then transcode REST to gRPC.
+        # Order matters: answer CORS preflights, cap a REST body, drop client-supplied claims, then verify
+        # the token (which writes the verified claims), then transcode REST to gRPC, then count the request
+        # against the rate limits of its gRPC method.
         http_filters=[
             *([cors_filter()] if topology.cors_origins else []),
+            body_limit_filter(),
             _strip_identity_headers(),
             _jwt_authn(topology),
             _transcoder(topology),
+            *([rate_limit_filter()] if topology.rate_limits else []),
         ],
         # The edge is where the outside world comes in: a client-supplied XFCC header would let it
         # pretend to be a mesh identity, so drop it (the sidecars set their own from the TLS peer).
         forward_client_cert_details="SANITIZE",
         local_reply_config=json_local_replies(),
+        **size_limits(),
+        **client_address(topology.trusted_proxy_hops),
     )
     # The web client's routes go first, ahead of the CORS catch-all route; each raises the direct-response
     # size to what its files need.
     add_web_client(hcm, topology)
     _serve_the_api_to_browsers(hcm["typed_config"]["route_config"], topology)
+    hcm["typed_config"]["route_config"]["request_headers_to_add"] = client_address_header()
     return {
+        "node": node(registry.EDGE),
         "admin": admin(topology.edge_admin_port),
         "overload_manager": overload_manager(),
+        "layered_runtime": runtime(),
         "static_resources": {
             "listeners": [
                 listener("edge", topology.bind_host, topology.edge_port, {"filters": [hcm]}),
@@ -105,6 +131,7 @@ def _transcoder(topology: Topology) -> Config:
                 "always_print_primitive_fields": True,
             },
             "convert_grpc_status": True,
+            **transcoder_limits(),
             # Form-encoded query strings (`?filter=language+%3D+"ru"`) mean spaces by "+".
             "query_param_unescape_plus": True,
             "request_validation_options": {
@@ -115,7 +142,7 @@ def _transcoder(topology: Topology) -> Config:
     }
 
 
-def _edge_routes() -> list[Config]:
+def _edge_routes(topology: Topology) -> list[Config]:
     routes = [
         route
         for spec in registry.SERVICES
@@ -128,6 +155,9 @@ def _edge_routes() -> list[Config]:
     ]
     reflection_owner = mesh_cluster_name(registry.SERVICES[0].name)
     routes += [grpc_route(f"/{name}/", reflection_owner) for name in MESH_WIDE_GRPC_SERVICES]
+    limits = route_rate_limits(topology.rate_limits) if topology.rate_limits is not None else {}
+    for route in routes:
+        route["typed_per_filter_config"] = {**unbuffered(), **limits}
     return routes
 
 
@@ -141,13 +171,21 @@ def _sidecar_cluster(topology: Topology, service_name: str) -> Config:
     )
 
 
+EDGE_SET_HEADERS = (CLAIMS_HEADER, USER_HEADER, CLIENT_ADDRESS_HEADER)
+"""Headers only the edge itself may set: whatever a client sends under these names is dropped."""
+
+
 def _strip_identity_headers() -> Config:
-    """Only jwt_authn may set the claims header: a copy from the client would be a forged identity."""
+    """Only jwt_authn may set the claims and user headers: a copy from the client would be a forged identity."""
     return {
         "name": "envoy.filters.http.header_mutation",
         "typed_config": {
             "@type": HEADER_MUTATION_TYPE,
-            "mutations": {"request_mutations": [{"remove": CLAIMS_HEADER}]},
+            "mutations": {
+                "request_mutations": [
+                    {"remove": header} for header in (CLAIMS_HEADER, USER_HEADER, CLIENT_ADDRESS_HEADER)
+                ]
+            },
         },
     }
 
@@ -176,6 +214,7 @@ def _jwt_authn(topology: Topology) -> Config:
         "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
         "forward": False,  # services get the verified claims, never the bearer token itself
         "forward_payload_header": CLAIMS_HEADER,
+        "claim_to_headers": [{"header_name": USER_HEADER, "claim_name": "sub"}],  # the per-user rate limits' key
         "clock_skew_seconds": 30,
     }
     return {

@@ -11,14 +11,19 @@ from services.support.mesh.envoy_common import (
     grpc_route,
     grpc_stream_routes,
     http2_cluster,
+    http2_pipe_cluster,
     http_connection_manager,
     listener,
     mesh_cluster_name,
+    node,
     ops_listener,
     overload_manager,
+    pipe_listener,
     upstream_mtls,
 )
+from services.support.mesh.envoy_resilience import guarded_cluster, outbound_routes
 from services.support.mesh.topology import Topology
+from services.support.runtime.identity import CLAIMS_HEADER
 
 RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
 LOCAL_APP_CLUSTER = "local_app"
@@ -30,6 +35,7 @@ def sidecar_config(service_name: str, topology: Topology) -> Config:
     placement = topology.placement(service_name)
     upstreams = registry.upstreams_of(service_name)
     return {
+        "node": node(service_name),
         "admin": admin(placement.admin_port),
         "overload_manager": overload_manager(),
         "static_resources": {
@@ -39,7 +45,7 @@ def sidecar_config(service_name: str, topology: Topology) -> Config:
                 *_ops_listeners(topology, placement.ops_port),
             ],
             "clusters": [
-                http2_cluster(LOCAL_APP_CLUSTER, "127.0.0.1", placement.app_port),
+                http2_pipe_cluster(LOCAL_APP_CLUSTER, placement.app_socket),
                 *(_upstream_cluster(spec, upstream.name, topology) for upstream in upstreams),
                 *([admin_cluster(placement.admin_port)] if placement.ops_port else []),
             ],
@@ -106,26 +112,20 @@ def _all_but(paths: tuple[str, ...]) -> Config:
 def _outbound_listener(
     spec: registry.ServiceSpec, upstreams: tuple[registry.ServiceSpec, ...], topology: Topology
 ) -> Config:
-    # Loopback only and plaintext: only the service itself can reach it; the sidecar adds the identity.
-    routes = [
-        route
-        for upstream in upstreams
-        for route in grpc_stream_routes(upstream.streaming_methods, mesh_cluster_name(upstream.name))
-    ]
-    routes += [
-        grpc_route(f"/{grpc_service}/", mesh_cluster_name(upstream.name))
-        for upstream in upstreams
-        for grpc_service in upstream.grpc_services
-    ]
+    # Plaintext on a Unix socket only the service's user may open: the sidecar adds the identity, so
+    # nothing else may call through it. A peer calls on its own behalf: it forwards no user's claims.
+    routes = [route for upstream in upstreams for route in outbound_routes(upstream, mesh_cluster_name(upstream.name))]
     hcm = http_connection_manager(stat_prefix=f"{spec.name}_outbound", routes=routes, http_filters=[])
-    return listener("outbound", "127.0.0.1", topology.placement(spec.name).outbound_port, {"filters": [hcm]})
+    hcm["typed_config"]["route_config"]["request_headers_to_remove"] = [CLAIMS_HEADER]
+    return pipe_listener("outbound", topology.placement(spec.name).outbound_socket, {"filters": [hcm]})
 
 
 def _upstream_cluster(spec: registry.ServiceSpec, upstream_name: str, topology: Topology) -> Config:
     placement = topology.placement(upstream_name)
-    return http2_cluster(
+    cluster = http2_cluster(
         mesh_cluster_name(upstream_name),
         placement.host,
         placement.inbound_port,
         transport_socket=upstream_mtls(topology.cert_dir, identity=spec.name, peer=upstream_name),
     )
+    return guarded_cluster(cluster)

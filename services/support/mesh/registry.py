@@ -14,8 +14,12 @@ from services.support.runtime.identity import EDGE, TRUST_DOMAIN, spiffe_id
 __all__ = [
     "EDGE",
     "EDGE_CORS_ORIGINS",
+    "EDGE_RATE_LIMITS",
+    "EDGE_TRUSTED_PROXY_HOPS",
     "SERVICES",
     "TRUST_DOMAIN",
+    "RateLimit",
+    "RateLimits",
     "ServiceSpec",
     "identities",
     "service",
@@ -123,6 +127,42 @@ EDGE_CORS_ORIGINS: tuple[str, ...] = ()
 """Browser origins the container configs (compose, Helm) let call the edge cross-origin. A web UI served by
 the edge itself is same-origin and needs none; add a UI's own origin here (e.g. "https://library.example.org")
 and run `athenaeum generate`. `athenaeum up` takes them from --cors-origin / ATHENAEUM_CORS_ORIGINS."""
+
+EDGE_TRUSTED_PROXY_HOPS = 0
+"""Proxies in front of the edge whose X-Forwarded-For the edge believes (the compose TLS front, an Ingress): 1
+behind one of them, so rate limits see the client's address rather than the proxy's. Leave 0 while clients
+can reach the edge directly: they could then write any address into the header."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimit:
+    """A token bucket: `burst` requests at once, refilled at `per_second`."""
+
+    burst: int
+    per_second: int
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimits:
+    """The edge's local rate limits per class of route (read from the protos: see envoy_edge_guard). Over
+    the limit the edge answers 429 RESOURCE_EXHAUSTED with Retry-After, before any service works."""
+
+    auth: RateLimit
+    """Public mutations (register, sign in, refresh, sign out), per client address: slows a password sprayer."""
+    write: RateLimit
+    """Every other mutation, per signed-in user."""
+    read: RateLimit
+    """Methods bound to GET (and health, reflection), per client address: generous."""
+    other: RateLimit
+    """Anything no class above counts (anonymous writes the services refuse anyway), per route for everyone."""
+
+
+EDGE_RATE_LIMITS = RateLimits(
+    auth=RateLimit(burst=100, per_second=2),
+    write=RateLimit(burst=200, per_second=20),
+    read=RateLimit(burst=300, per_second=50),
+    other=RateLimit(burst=200, per_second=50),
+)
 
 BY_NAME: dict[str, ServiceSpec] = {spec.name: spec for spec in SERVICES}
 

@@ -8,11 +8,12 @@ service uses the same well-known ports and peers are reached by DNS name).
 from __future__ import annotations
 
 import socket
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.support.mesh.registry import SERVICES
+from services.support.mesh.registry import EDGE_RATE_LIMITS, EDGE_TRUSTED_PROXY_HOPS, SERVICES, RateLimits
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,16 +22,20 @@ class Placement:
 
     host: str
     """How peers (the edge, other sidecars) reach this service's sidecar."""
-    app_port: int
-    """The service process itself: gRPC, loopback only."""
+    app_socket: Path
+    """The service process itself: plaintext gRPC on a Unix domain socket that only its sidecar (the same
+    user, in a folder no one else may enter) can open; no TCP port answers for it."""
     inbound_port: int
     """Sidecar listener: terminates mTLS, requires a mesh client certificate, applies RBAC."""
-    outbound_port: int
-    """Sidecar listener on loopback for calls that leave the service (presents its certificate)."""
+    outbound_socket: Path
+    """Sidecar listener for calls that leave the service (presents its certificate): a Unix domain socket
+    beside app_socket, so no other local process can call the mesh in the service's name."""
     admin_port: int
     """Sidecar Envoy admin (stats, /ready), loopback only."""
     metrics_port: int
     """The service's Prometheus endpoint."""
+    metrics_host: str = "127.0.0.1"
+    """Where the Prometheus endpoint listens: where the scraper reaches it, and nowhere else."""
     ops_port: int = 0
     """Sidecar's plaintext operations listener (gRPC health for probes, Envoy's Prometheus stats); 0: none."""
 
@@ -55,15 +60,21 @@ class Topology:
     """The API reference the edge serves at /openapi.json and /docs (gen/docs); None: not served."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins (scheme://host[:port]) allowed to call the edge cross-origin; empty: none."""
+    rate_limits: RateLimits | None = EDGE_RATE_LIMITS
+    """The edge's rate limits per class of route; None: none (benchmarks of raw throughput)."""
+    trusted_proxy_hops: int = EDGE_TRUSTED_PROXY_HOPS
+    """Proxies in front of the edge whose X-Forwarded-For it believes."""
 
     def placement(self, name: str) -> Placement:
         return self.services[name]
 
 
 # Fixed ports inside a container or pod: each service has its own network namespace there.
-CONTAINER_APP_PORT = 50051
 CONTAINER_INBOUND_PORT = 8443
-CONTAINER_OUTBOUND_PORT = 15001
+# The service and its sidecar share this folder (an emptyDir in a pod, a volume of its own in compose).
+CONTAINER_SOCKET_DIR = Path("/run/athenaeum")
+APP_SOCKET = "app.sock"
+OUTBOUND_SOCKET = "outbound.sock"
 CONTAINER_ADMIN_PORT = 9901
 CONTAINER_METRICS_PORT = 9464
 CONTAINER_EDGE_PORT = 8080
@@ -85,11 +96,12 @@ def container_topology(
         services={
             spec.name: Placement(
                 host=spec.name,
-                app_port=CONTAINER_APP_PORT,
+                app_socket=CONTAINER_SOCKET_DIR / APP_SOCKET,
                 inbound_port=CONTAINER_INBOUND_PORT,
-                outbound_port=CONTAINER_OUTBOUND_PORT,
+                outbound_socket=CONTAINER_SOCKET_DIR / OUTBOUND_SOCKET,
                 admin_port=CONTAINER_ADMIN_PORT,
                 metrics_port=CONTAINER_METRICS_PORT,
+                metrics_host="0.0.0.0",  # Prometheus scrapes the pod's IP
                 ops_port=CONTAINER_OPS_PORT,
             )
             for spec in SERVICES
@@ -109,6 +121,7 @@ def container_topology(
 def local_topology(
     *,
     ports: Iterator[int],
+    socket_dir: Path,
     edge_port: int,
     edge_admin_port: int,
     cert_dir: Path,
@@ -117,14 +130,15 @@ def local_topology(
     docs_dir: Path | None = None,
     cors_origins: tuple[str, ...] = (),
 ) -> Topology:
-    """One host: everything on loopback; `ports` hands out a distinct port per listener."""
+    """One host: everything on loopback; `ports` hands out a distinct port per listener, `socket_dir` (owner
+    only: see private_socket_dir) holds each service's and its sidecar's sockets."""
     return Topology(
         services={
             spec.name: Placement(
                 host="127.0.0.1",
-                app_port=next(ports),
+                app_socket=socket_dir / f"{spec.name}-{APP_SOCKET}",
                 inbound_port=next(ports),
-                outbound_port=next(ports),
+                outbound_socket=socket_dir / f"{spec.name}-{OUTBOUND_SOCKET}",
                 admin_port=next(ports),
                 metrics_port=next(ports),
             )
@@ -139,6 +153,21 @@ def local_topology(
         docs_dir=docs_dir,
         cors_origins=cors_origins,
     )
+
+
+# sun_path holds 108 bytes on Linux (104 on macOS), the terminating NUL included.
+MAX_SOCKET_PATH = 100
+LONGEST_SOCKET_NAME = max(len(f"{spec.name}-{OUTBOUND_SOCKET}") for spec in SERVICES)
+
+
+def private_socket_dir(preferred: Path) -> Path:
+    """A folder for the mesh's Unix sockets that only this user may enter: `preferred` when every socket
+    path fits in it, else a fresh short one under the system's temporary folder."""
+    if len(str(preferred.resolve())) + 1 + LONGEST_SOCKET_NAME > MAX_SOCKET_PATH:
+        return Path(tempfile.mkdtemp(prefix="athenaeum-"))  # created 0700
+    preferred.mkdir(parents=True, exist_ok=True)
+    preferred.chmod(0o700)
+    return preferred.resolve()
 
 
 def sequential_ports(base: int) -> Iterator[int]:

@@ -7,6 +7,7 @@ public. A method that declares nothing gets no rule, and the interceptor refuses
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import pkgutil
 from collections.abc import Iterable, Mapping
@@ -70,7 +71,7 @@ def rule_of(method: MethodDescriptor) -> Rule | None:
     rule = _AUDIENCES.get(declared.audience)
     if rule is None:
         return None
-    return role_in(rule.roles, or_self=declared.or_self) if declared.or_self else rule
+    return dataclasses.replace(rule, self_field=declared.or_self, peers=declared.or_peers)
 
 
 def policy_for(service_names: Iterable[str]) -> Mapping[str, Rule]:

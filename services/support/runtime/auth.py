@@ -2,9 +2,11 @@
 
 The edge Envoy verifies access tokens (jwt_authn) and forwards the verified payload in CLAIMS_HEADER,
 after stripping any copy a client sent. A service believes that header only when the call came through
-its sidecar from a mesh identity (x-forwarded-client-cert set by the sidecar from the mTLS peer), never
-from a raw connection. Mechanism only: which RPC needs what is declared in the protos (runtime.access),
-and where session revocations come from is injected by the composition root.
+its sidecar from the edge (x-forwarded-client-cert set by the sidecar from the mTLS peer), and believes
+either header only on a listener nothing but its sidecar can reach (a Unix socket in a private folder),
+never from a raw connection. A peer service sends no claims: it calls on its own behalf. Mechanism only:
+which RPC needs what is declared in the protos (runtime.access), and where session revocations come from
+is injected by the composition root.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ from google.protobuf.message import Message
 from services.support.runtime.consumers import Follower, StartAt
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
 from services.support.runtime.identity import (
+    EDGE_CALLER,
     MAX_ACCESS_TOKEN_LIFETIME,
     Rule,
     authorize,
     decode_claims,
+    set_current_client_address,
     set_current_identity,
 )
 from services.support.runtime.identity import current_identity as current_identity  # where services look
@@ -110,13 +114,18 @@ class AccessPolicy:
     def rule(self, method: str) -> Rule | None:
         return self._rules.get(method)
 
-    def admit(self, method: str, rule: Rule | None, *, caller: str, raw_claims: str, request: Any) -> None:
-        """Set the caller's Identity for the RPC, then raise unless `rule` lets them make this request.
-        The claims count only when the call came through our sidecar from a mesh identity (`caller`)."""
-        identity = decode_claims(raw_claims) if raw_claims and caller else None
+    def admit(
+        self, method: str, rule: Rule | None, *, caller: str, raw_claims: str, client_address: str, request: Any
+    ) -> None:
+        """Set the caller's Identity (and the client's address) for the RPC, then raise unless `rule` lets them
+        make this request. Only the edge verifies tokens: the claims and the address count only when the call
+        came from the edge through our sidecar (`caller`); a peer calls on its own behalf."""
+        from_edge = caller == EDGE_CALLER
+        identity = decode_claims(raw_claims) if raw_claims and from_edge else None
         if identity is not None and self._revocations.is_revoked(identity.session_id):
             raise Unauthenticated("this session was signed out", reason="SESSION_REVOKED")
         set_current_identity(identity)
+        set_current_client_address(client_address[:64] if from_edge else "")
         if rule is None:  # fail closed: a method nobody wrote a rule for is nobody's
             raise PermissionDenied(f"{method} has no access rule", reason="NO_ACCESS_RULE")
         authorize(rule, identity=identity, caller=caller, request=request)

@@ -25,6 +25,9 @@ ACCESS_TOKEN_ISSUER = "athenaeum-users"
 ACCESS_TOKEN_AUDIENCE = "athenaeum"
 CLAIMS_HEADER = "x-athenaeum-claims"
 """Where the edge puts the verified JWT payload (base64url JSON); stripped from client requests first."""
+CLIENT_ADDRESS_HEADER = "x-athenaeum-client-address"
+"""Where the edge puts the address it sees the request come from (the client's, or what trusted proxies in
+front of it vouch for); replaced on every request, so a client cannot choose it."""
 MAX_ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
 """No access token lives longer: a revoked session needs remembering for at most this long."""
 
@@ -90,6 +93,19 @@ def set_current_identity(identity: Identity | None) -> None:
     _current.set(identity)
 
 
+_client_address: contextvars.ContextVar[str] = contextvars.ContextVar("athenaeum_client_address", default="")
+
+
+def current_client_address() -> str:
+    """The address the edge saw the RPC being served come from; "" when it did not come through the edge."""
+    return _client_address.get()
+
+
+def set_current_client_address(address: str) -> None:
+    """Called by the authorization interceptor, with what the edge said (CLIENT_ADDRESS_HEADER), or ""."""
+    _client_address.set(address)
+
+
 @functools.lru_cache(maxsize=1024)
 def decode_claims(raw: str) -> Identity:
     """Identity from the base64url JSON payload Envoy forwards; Unauthenticated when it is not one.
@@ -114,12 +130,14 @@ def decode_claims(raw: str) -> Identity:
 class Rule:
     """Who may call one RPC. `public`: anyone. `mesh_only`: peer services only, never the edge.
     Otherwise a signed-in user whose role is in `roles` (empty: any role), or, failing that, one whose
-    own name is in the request field `self_field` (dotted path, e.g. "user.name")."""
+    own name is in the request field `self_field` (dotted path, e.g. "user.name"); and, with `peers`,
+    peer services calling on their own behalf (with no user behind the call)."""
 
     public: bool = False
     mesh_only: bool = False
     roles: frozenset[Role] = frozenset()
     self_field: str = ""
+    peers: bool = False
 
 
 PUBLIC = Rule(public=True)
@@ -127,9 +145,9 @@ MESH_ONLY = Rule(mesh_only=True)
 SIGNED_IN = Rule()
 
 
-def role_in(roles: frozenset[Role], *, or_self: str = "") -> Rule:
-    """Callers with one of `roles`; others only when `or_self` names themselves."""
-    return Rule(roles=roles, self_field=or_self)
+def role_in(roles: frozenset[Role], *, or_self: str = "", or_peers: bool = False) -> Rule:
+    """Callers with one of `roles`; others only when `or_self` names themselves; peers when `or_peers`."""
+    return Rule(roles=roles, self_field=or_self, peers=or_peers)
 
 
 def field_value(request: Any, path: str) -> str:
@@ -149,8 +167,10 @@ def authorize(rule: Rule, *, identity: Identity | None, caller: str, request: An
             raise PermissionDenied("this method is for services of the mesh only", reason="MESH_ONLY")
         return
     if identity is None:
+        if from_peer and rule.peers:
+            return  # a peer service calling on its own behalf; the sidecar's RBAC chose which peers may call
         if from_peer:
-            return  # a peer service calling on its own behalf; the sidecar's RBAC chose who may call
+            raise PermissionDenied("this method is not open to peer services", reason="PEERS_NOT_ALLOWED")
         raise Unauthenticated("sign in first: this method needs an access token", reason="TOKEN_REQUIRED")
     if not rule.roles or identity.role in rule.roles:
         return

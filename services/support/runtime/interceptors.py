@@ -28,7 +28,7 @@ from grpc_status import rpc_status
 
 from services.support.runtime import errors
 from services.support.runtime.boundary import check_request
-from services.support.runtime.identity import CLAIMS_HEADER, EDGE_CALLER, Rule
+from services.support.runtime.identity import CLAIMS_HEADER, CLIENT_ADDRESS_HEADER, EDGE_CALLER, Rule, spiffe_id
 from services.support.runtime.status import RememberedRefusal, domain_status, retry_after_header, unexpected_status
 from services.support.runtime.telemetry import RpcMetrics
 from services.support.runtime.tracing import (
@@ -43,13 +43,19 @@ log = logging.getLogger("athenaeum.rpc")
 
 # The mesh identity (SPIFFE URI) of the direct caller, as attested by our sidecar's mTLS.
 current_caller: contextvars.ContextVar[str] = contextvars.ContextVar("current_caller", default="")
+MESH_IDENTITY_PREFIX = spiffe_id("")
+"""Only identities of our own trust domain are callers; any other URI is nobody."""
 
 _CLIENT_CERT = "x-forwarded-client-cert"
 _TRACE_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
 
 
 def caller_from_metadata(metadata: tuple[tuple[str, str | bytes], ...]) -> str:
-    """The mesh identity (SPIFFE URI) our sidecar attested in x-forwarded-client-cert; "" if called directly."""
+    """The mesh identity (SPIFFE URI) our sidecar attested in x-forwarded-client-cert; "" if called directly
+    or by an identity outside the mesh's trust domain.
+
+    Believe it only from a listener that nothing but the sidecar can reach (see `serve`): the sidecar
+    replaces whatever a caller sent (SANITIZE_SET), but a raw connection could send anything."""
     for key, value in metadata:
         if key == _CLIENT_CERT and isinstance(value, str):
             return _caller_of(value)
@@ -60,23 +66,30 @@ def _caller_of(forwarded_cert: str) -> str:
     # Envoy SANITIZE_SET: "By=spiffe://...;URI=spiffe://athenaeum/loans" (the last element is ours).
     for part in forwarded_cert.split(",")[-1].split(";"):
         if part.startswith("URI="):
-            return part[4:].strip('"')
+            uri = part[4:].strip('"')
+            name = uri.removeprefix(MESH_IDENTITY_PREFIX)
+            return uri if name != uri and name and "/" not in name else ""
     return ""
 
 
-def _read_metadata(metadata: Any) -> tuple[str, str, dict[str, str] | None]:
-    """One pass over a call's metadata: the attested caller, the claims header, the trace context."""
-    caller = claims = ""
+def _read_metadata(metadata: Any, *, trusted: bool) -> tuple[str, str, str, dict[str, str] | None]:
+    """One pass over a call's metadata: the attested caller, the claims and client address headers (all three
+    "" unless `trusted`: see ServerInterceptor), the trace context."""
+    caller = claims = address = ""
     carrier: dict[str, str] | None = None
     for key, value in metadata or ():
-        if key == _CLIENT_CERT and isinstance(value, str):
+        if key in _TRACE_HEADERS and isinstance(value, str):
+            carrier = carrier or {}
+            carrier[key] = value
+        elif not trusted:
+            continue
+        elif key == _CLIENT_CERT and isinstance(value, str):
             caller = _caller_of(value)
         elif key == CLAIMS_HEADER:
             claims = str(value)
-        elif key in _TRACE_HEADERS and isinstance(value, str):
-            carrier = carrier or {}
-            carrier[key] = value
-    return caller, claims, carrier
+        elif key == CLIENT_ADDRESS_HEADER:
+            address = str(value)
+    return caller, claims, address, carrier
 
 
 if TYPE_CHECKING:
@@ -135,11 +148,11 @@ class _Method:
 class _Call:
     """One call in progress: its method, caller, span and start time."""
 
-    __slots__ = ("caller", "claims", "method", "span", "started", "token")
+    __slots__ = ("address", "caller", "claims", "method", "span", "started", "token")
 
-    def __init__(self, method: _Method, caller: str, claims: str, carrier: dict[str, str] | None) -> None:
+    def __init__(self, method: _Method, caller: str, claims: str, address: str, carrier: dict[str, str] | None) -> None:
         self.method = method
-        self.caller, self.claims = caller, claims
+        self.caller, self.claims, self.address = caller, claims, address
         self.span = self.token = None
         if method.traced:
             self.span, self.token = start_server_span(method.name, method.attributes, carrier)
@@ -150,7 +163,9 @@ class _Call:
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
     """`admission`, `access`, `mutations` None: no admission limit, access check or request ledger (servers
-    of tests that exercise the other concerns)."""
+    of tests that exercise the other concerns). `trust_mesh_headers`: believe the caller identity, user claims
+    and client address our sidecar forwards; only on a listener nothing but the sidecar can reach (see
+    `serve`): on a TCP port anyone local could forge them, and every call is then nobody's."""
 
     def __init__(
         self,
@@ -160,8 +175,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         access: AccessPolicy | None = None,
         mutations: MutationInterceptor | None = None,
         request_log: RequestLog | None = None,
+        trust_mesh_headers: bool = True,
     ) -> None:
         self._default_deadline = default_deadline_seconds
+        self._trust_mesh_headers = trust_mesh_headers
         self._admission = admission
         self._access = access
         self._mutations = mutations
@@ -214,17 +231,22 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             _check(request)
         if self._access is not None:
             self._access.admit(
-                call.method.name, call.method.rule, caller=call.caller, raw_claims=call.claims, request=request
+                call.method.name,
+                call.method.rule,
+                caller=call.caller,
+                raw_claims=call.claims,
+                client_address=call.address,
+                request=request,
             )
         return _each_checked(request) if streamed else request
 
     def _unary(self, method: _Method, behavior: Any, streamed: bool) -> Any:
         async def admitted(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            caller, claims, carrier = _read_metadata(context.invocation_metadata())
-            if method.admission is None or caller != EDGE_CALLER:  # peers and probes are never refused
-                return await run(request, context, _Call(method, caller, claims, carrier))
+            seen = _read_metadata(context.invocation_metadata(), trusted=self._trust_mesh_headers)
+            if method.admission is None or seen[0] != EDGE_CALLER:  # peers and probes are never refused
+                return await run(request, context, _Call(method, *seen))
             async with await method.admission.enter_or_shed(method.name, context):
-                return await run(request, context, _Call(method, caller, claims, carrier))
+                return await run(request, context, _Call(method, *seen))
 
         async def run(request: Any, context: grpc.aio.ServicerContext[Any, Any], call: _Call) -> Any:
             timeout = None if not method.deadline or context.time_remaining() else self._default_deadline
@@ -242,7 +264,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
     def _streaming(self, method: _Method, behavior: Any, streamed: bool) -> Any:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            call = _Call(method, *_read_metadata(context.invocation_metadata()))
+            call = _Call(method, *_read_metadata(context.invocation_metadata(), trusted=self._trust_mesh_headers))
             try:
                 result = behavior(self._admit(call, request, streamed), context)
                 if inspect.isasyncgen(result):

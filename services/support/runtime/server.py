@@ -77,14 +77,23 @@ def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
     return grpc.aio.insecure_channel(settings.mesh_url, interceptors=client_interceptors())
 
 
+def listen_address(settings: BaseServiceSettings) -> str:
+    """gRPC's address for the service's listener: its Unix socket, or host:port without one."""
+    return f"unix:{settings.socket}" if settings.socket else f"{settings.host}:{settings.port}"
+
+
 async def serve(app: ServiceApp) -> None:
     settings = app.settings
     revocations = RevocationList(app.revocations)
     follower = revocations.follower(app.nats) if app.nats is not None else None
     service_names = [service.name for service in app.services]
     policy = policy_for(service_names)
+    # On a Unix socket in a folder only this user may enter, every connection comes from our sidecar, so the
+    # caller identity and user claims it forwards are evidence; on a TCP port anyone local could forge them.
+    trusted = bool(settings.socket)
     interceptor = ServerInterceptor(
         default_deadline_seconds=settings.default_deadline_seconds,
+        trust_mesh_headers=trusted,
         # First of all, for calls from the edge: shedding load must cost next to nothing.
         admission=admission_of(settings),
         access=AccessPolicy(policy, revocations),
@@ -113,9 +122,9 @@ async def serve(app: ServiceApp) -> None:
         [*app.health_checks, *([follower.health.check] if follower else [])],
         interval=settings.health_check_interval_seconds,
     )
-    address = f"{settings.host}:{settings.port}"
+    address = listen_address(settings)
     server.add_insecure_port(address)
-    start_metrics_endpoint(settings.metrics_port)
+    start_metrics_endpoint(settings.metrics_host, settings.metrics_port)
     await server.start()
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     jobs = (reporter.run, *([follower.run] if follower else []), *app.background)

@@ -49,7 +49,12 @@ class BaseServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ATHENAEUM_", extra="ignore", frozen=True)
 
     environment: Literal["dev", "test", "production"] = "dev"
-    host: str = Field("127.0.0.1", description="The service listens on loopback; its sidecar faces the network.")
+    socket: str = Field(
+        "",
+        description="The Unix domain socket the service listens on (in a folder only it and its sidecar share): "
+        "only there does it believe the mesh identity and user claims its sidecar forwards. Empty: host:port.",
+    )
+    host: str = Field("127.0.0.1", description="With no socket: listen on loopback (tests, tools).")
     port: int = 50051
     database_url: str = DEFAULT_DATABASE_URL
     database_password: SecretStr = Field(
@@ -57,8 +62,11 @@ class BaseServiceSettings(BaseSettings):
     )
     db_pool_size: int = 10
     nats_url: str = "nats://127.0.0.1:4222"
-    mesh_url: str = Field("127.0.0.1:15001", description="The sidecar's outbound listener for calls to peers.")
+    mesh_url: str = Field(
+        "unix:/run/athenaeum/outbound.sock", description="The sidecar's outbound listener for calls to peers."
+    )
     metrics_port: int = Field(0, description="Prometheus /metrics port; 0 turns the endpoint off.")
+    metrics_host: str = Field("127.0.0.1", description="Where /metrics listens: where the scraper reaches it.")
     log_level: str = "INFO"
     request_log_sample_ratio: float = Field(
         0.01, ge=0.0, le=1.0, description="Share of successful calls logged (failed, slow and traced ones all are)."

@@ -141,10 +141,10 @@ def configure_logging(*, service: str, level: str) -> None:
     logging.getLogger("athenaeum").info("logging configured", extra={"service": service})
 
 
-def start_metrics_endpoint(port: int) -> None:
-    """Serve /metrics for Prometheus (0 leaves it off)."""
+def start_metrics_endpoint(host: str, port: int) -> None:
+    """Serve /metrics for Prometheus on `host` (port 0 leaves it off)."""
     if port:
-        start_http_server(port, addr="0.0.0.0")
+        start_http_server(port, addr=host)
 
 
 class PoolCollector(Collector):

@@ -10,22 +10,28 @@ from google.protobuf import empty_pb2
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.support.runtime.clock import Clock
 from services.support.runtime.idempotency import parse_request_id
+from services.support.runtime.identity import current_client_address
 from services.users.api import convert
 from services.users.app import accounts, credentials, signing_in, signing_keys
 from services.users.app.ports import Passwords, SigningKeys, UsersUnitOfWork
 from services.users.domain.accounts import USER, User
 from services.users.domain.sessions import TokenLifetimes
-from services.users.domain.throttling import ThrottlePolicy
+from services.users.domain.throttling import SignInThrottling
 
 
 class UsersServicer(users_pb2_grpc.UsersServiceServicer):
     def __init__(
-        self, *, uow: Callable[[], UsersUnitOfWork], clock: Clock, passwords: Passwords, throttle: ThrottlePolicy
+        self,
+        *,
+        uow: Callable[[], UsersUnitOfWork],
+        clock: Clock,
+        passwords: Passwords,
+        throttling: SignInThrottling,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._passwords = passwords
-        self._throttle = throttle
+        self._throttling = throttling
 
     def _proto(self, user: User) -> users_pb2.User:
         return convert.user_to_proto(user, now=self._clock.now())
@@ -70,8 +76,13 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             mask=convert.update_mask_of(request),
             actor=convert.current_actor(),
             etag=request.user.etag,
+            current_password=request.current_password,
+            client=current_client_address(),
         )
-        return self._proto(await accounts.update_user(command, uow=self._uow(), clock=self._clock))
+        user = await accounts.update_user(
+            command, uow=self._uow(), clock=self._clock, passwords=self._passwords, throttling=self._throttling
+        )
+        return self._proto(user)
 
     async def ChangePassword(
         self, request: users_pb2.ChangePasswordRequest, context: grpc.aio.ServicerContext
@@ -83,9 +94,10 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             new_password=request.new_password,
             actor=convert.current_actor(),
             session_id=convert.current_session_id(),
+            client=current_client_address(),
         )
         await credentials.change_password(
-            command, uow=self._uow(), clock=self._clock, passwords=self._passwords, throttle=self._throttle
+            command, uow=self._uow(), clock=self._clock, passwords=self._passwords, throttling=self._throttling
         )
         return empty_pb2.Empty()
 
@@ -116,14 +128,14 @@ class AuthServicer(users_pb2_grpc.AuthServiceServicer):
         passwords: Passwords,
         keys: SigningKeys,
         lifetimes: TokenLifetimes,
-        throttle: ThrottlePolicy,
+        throttling: SignInThrottling,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._passwords = passwords
         self._keys = keys
         self._lifetimes = lifetimes
-        self._throttle = throttle
+        self._throttling = throttling
 
     def _user(self, user: User) -> users_pb2.User:
         return convert.user_to_proto(user, now=self._clock.now())
@@ -150,13 +162,13 @@ class AuthServicer(users_pb2_grpc.AuthServiceServicer):
     ) -> users_pb2.LoginResponse:
         """Email and password -> tokens."""
         signed_in = await signing_in.sign_in(
-            signing_in.SignIn(request.email, request.password),
+            signing_in.SignIn(request.email, request.password, client=current_client_address()),
             uow=self._uow(),
             clock=self._clock,
             passwords=self._passwords,
             keys=self._keys,
             lifetimes=self._lifetimes,
-            throttle=self._throttle,
+            throttling=self._throttling,
         )
         return users_pb2.LoginResponse(tokens=convert.tokens_to_proto(signed_in), user=self._user(signed_in.user))
 

@@ -18,8 +18,10 @@ from services.support.runtime.pagination import decode_token, fingerprint, page_
 from services.support.runtime.paging import Page, page_from_rows
 from services.users.app.enrolment import add_new_user, check_new_account
 from services.users.app.ports import Passwords, UserCursor, UserFilter, UsersUnitOfWork
-from services.users.domain.accounts import USER, Actor, Eligibility, User
+from services.users.app.signing_in import ConfirmPassword, confirm_password
+from services.users.domain.accounts import USER, Actor, Eligibility, User, ensure_an_admin_remains, is_active_admin
 from services.users.domain.profile import Profile, UserStatus
+from services.users.domain.throttling import SignInThrottling
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +51,10 @@ class UpdateUser:
     mask: frozenset[str]
     actor: Actor
     etag: str = ""
+    current_password: str = ""
+    """The actor's own password: needed when they change their own email."""
+    client: str = ""
+    """Where the request came from (the edge's word), for the password throttle."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +73,17 @@ class GetBorrowingEligibility:
 class BootstrapAdmin:
     email: str
     password: str
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreAdmin:
+    email: str
+    password: str
+
+
+RESTORED_FIELDS = frozenset({"role", "status", "status_reason", "expire_time"})
+OPERATOR = Actor("operator", Role.ADMIN)
+"""Who acts in a server-side operator command (the users CLI): the events record it as such."""
 
 
 async def create_user(cmd: CreateUser, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords) -> User:
@@ -104,18 +121,29 @@ async def list_users(cmd: ListUsers, *, uow: UsersUnitOfWork) -> Page[User]:
     return page_from_rows(rows, limit=size, query=query, cursor_of=_cursor_of, total_size=total)
 
 
-async def update_user(cmd: UpdateUser, *, uow: UsersUnitOfWork, clock: Clock) -> User:
-    """Change the masked fields; a status that is no longer ACTIVE also signs the user out everywhere."""
+async def update_user(
+    cmd: UpdateUser, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, throttling: SignInThrottling
+) -> User:
+    """Change the masked fields. One's own email only with one's password. A new role, or a status that is
+    no longer ACTIVE, signs the user out everywhere: access tokens carry the role, and the old one must not
+    outlive the change. The last active admin stays one."""
     if not cmd.mask:
         raise InvalidArgument.field("update_mask", "name at least one field to change")
+    if "email" in cmd.mask and cmd.actor.name == USER.format(cmd.user_id):
+        confirm = ConfirmPassword(cmd.user_id, cmd.current_password, client=cmd.client)
+        await confirm_password(confirm, uow=uow, clock=clock, passwords=passwords, throttling=throttling)
     async with uow:
         user = await uow.users.get(cmd.user_id)
         user.check_etag(cmd.etag)
         now = clock.now()
+        before = user.profile
         user.update(cmd.changes, cmd.mask, actor=cmd.actor, now=now)
+        await _keep_an_admin(uow, user, before)
         await uow.users.save(user)
         if user.profile.status != UserStatus.ACTIVE:
             await _revoke_sessions(uow, user, f"account_{user.profile.status}", now=now)
+        elif user.profile.role != before.role:
+            await _revoke_sessions(uow, user, "role_changed", now=now)
         await uow.commit()
     return user
 
@@ -127,7 +155,9 @@ async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock) ->
         user.check_etag(cmd.etag)
         now = clock.now()
         if user.profile.status != UserStatus.DEACTIVATED:
+            before = user.profile
             user.deactivate(actor=cmd.actor, now=now)
+            await _keep_an_admin(uow, user, before)
             await uow.users.save(user)
         await _revoke_sessions(uow, user, "account_deactivated", now=now)
         await uow.commit()
@@ -158,6 +188,38 @@ async def bootstrap_admin(cmd: BootstrapAdmin, *, uow: UsersUnitOfWork, clock: C
         except AlreadyExists:
             return  # another process of the service bootstrapped it first
         await uow.commit()
+
+
+async def restore_admin(cmd: RestoreAdmin, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords) -> User:
+    """An active admin with this email and password: a new account, or the existing one made an admin again,
+    active and unexpired, with this password (its sessions end). For operators, server-side, when nobody can
+    administer the library any more."""
+    profile = Profile(email=cmd.email, display_name="Administrator", role=Role.ADMIN, patron_category="STAFF")
+    check_new_account(profile, cmd.password, prefix="", password_required=True)
+    password_hash = await passwords.hash(cmd.password)
+    async with uow:
+        found = await uow.users.find_by_email(profile.validated().email)
+        now = clock.now()
+        if found is None:
+            register = lambda: User.register(profile, password_hash=password_hash, now=now, created_by=OPERATOR)  # noqa: E731
+            user = await add_new_user(uow, register)
+        else:
+            user = await uow.users.get(found.id)
+            restored = Profile(email="", role=Role.ADMIN, status=UserStatus.ACTIVE)
+            user.update(
+                restored, frozenset({"role", "status", "status_reason", "expire_time"}), actor=OPERATOR, now=now
+            )
+            await uow.users.save(user)
+            await uow.users.replace_password_hash(user.id, previous=found.password_hash, new=password_hash)
+            await _revoke_sessions(uow, user, "admin_restored", now=now)
+        await uow.commit()
+    return user
+
+
+async def _keep_an_admin(uow: UsersUnitOfWork, user: User, before: Profile) -> None:
+    """FAILED_PRECONDITION (LAST_ADMIN) when the change would leave no active admin."""
+    if is_active_admin(before) and not is_active_admin(user.profile):
+        ensure_an_admin_remains(user, before, active_admins=await uow.users.lock_active_admins())
 
 
 async def _revoke_sessions(uow: UsersUnitOfWork, user: User, reason: str, *, now: datetime) -> None:

@@ -16,7 +16,7 @@ from services.users.domain.accounts import User
 from services.users.domain.profile import UserStatus
 from services.users.domain.sessions import RefreshToken, Session
 from services.users.domain.signing_keys import Keyring, SigningKey
-from services.users.domain.throttling import LoginThrottle
+from services.users.domain.throttling import SignInThrottle
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +62,10 @@ class UserRepository(Protocol):
     async def count(self, where: UserFilter) -> int:
         """How many accounts match."""
 
+    async def lock_active_admins(self) -> list[uuid.UUID]:
+        """The ids of the ACTIVE admins as stored, their rows locked until commit: two changes that would
+        each leave one admin cannot both pass the last-admin check."""
+
 
 class SessionRepository(Protocol):
     async def add(self, session: Session) -> None: ...
@@ -80,10 +84,10 @@ class SessionRepository(Protocol):
 
 
 class ThrottleRepository(Protocol):
-    async def get(self, email: str) -> LoginThrottle:
-        """The email's throttle (a fresh one if none), locked until commit so concurrent failures all count."""
+    async def get(self, key: str) -> SignInThrottle:
+        """The key's throttle (a fresh one if none), locked until commit so concurrent failures all count."""
 
-    async def save(self, throttle: LoginThrottle) -> None: ...
+    async def save(self, throttle: SignInThrottle) -> None: ...
 
 
 class RequestLog(Protocol):

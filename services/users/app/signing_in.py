@@ -1,7 +1,8 @@
 """Sign-up, sign-in, token refresh and sign-out.
 
 No account enumeration: an unknown email and a wrong password give the same UNAUTHENTICATED answer after
-the same argon2 work (a decoy hash is verified), and both count towards the email's throttle.
+the same argon2 work (a decoy hash is verified), and both count towards the same throttles: the account's
+from that client and the client's (domain/throttling.py: growing delays, never a lock on the account).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import InvalidArgument, Unauthenticated
+from services.support.runtime.errors import InvalidArgument, PermissionDenied, Unauthenticated
 from services.support.runtime.identity import Role
 from services.users.app.enrolment import add_new_user, check_new_account
 from services.users.app.ports import Passwords, SigningKeys, UsersUnitOfWork
@@ -19,9 +20,11 @@ from services.users.domain.access_tokens import AccessToken, issue_access_token
 from services.users.domain.accounts import USER, User
 from services.users.domain.profile import Profile
 from services.users.domain.sessions import RefreshTokenReused, Session, TokenLifetimes, token_digest
-from services.users.domain.throttling import ThrottlePolicy
+from services.users.domain.throttling import SignInThrottle, SignInThrottling, account_key, client_key
 
 BAD_CREDENTIALS = "wrong email or password"
+UNKNOWN_CLIENT = "unknown"
+"""The client of a sign-in that did not come through the edge (all such calls share one throttle)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class Register:
 class SignIn:
     email: str
     password: str
+    client: str = ""
+    """The address the edge saw the attempt come from ("" when unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,34 +102,38 @@ async def sign_in(
     passwords: Passwords,
     keys: SigningKeys,
     lifetimes: TokenLifetimes,
-    throttle: ThrottlePolicy,
+    throttling: SignInThrottling,
 ) -> SignedIn:
-    """Email + password -> tokens. Throttled per email after repeated failures.
+    """Email + password -> tokens. Failures slow down further attempts on the account from the same client,
+    and from that client on any account.
 
     The argon2 work runs between two short transactions, holding no row lock or database connection, so
     a burst of sign-ins cannot starve the pool; the attempt is counted before it, so a burst of guesses
-    for one email cannot outrun the throttle either. A hash made with older parameters is replaced in the
-    sign-in's own transaction (the password is only ever in hand here).
+    cannot outrun the throttles either. A hash made with older parameters is replaced in the sign-in's
+    own transaction (the password is only ever in hand here).
     """
     email = _required_credentials(cmd)
+    client = cmd.client or UNKNOWN_CLIENT
     now = clock.now()
     async with uow:
-        attempts = await uow.throttles.get(email)
-        attempts.begin_attempt(now=now, policy=throttle)
-        await uow.throttles.save(attempts)
+        for_account, by_client = await _throttles(uow, email, client)
+        for_account.begin_attempt(now=now, policy=throttling.account_from_client)
+        by_client.begin_attempt(now=now, policy=throttling.client)
+        await _save(uow, for_account, by_client)
         found = await uow.users.find_by_email(email)
         await uow.commit()
     stored_hash = found.password_hash if found else ""
     verified = await passwords.verify(stored_hash, cmd.password) and found is not None
     rehashed = await passwords.hash(cmd.password) if verified and passwords.needs_rehash(stored_hash) else ""
     async with uow:
-        attempts = await uow.throttles.get(email)
+        for_account, by_client = await _throttles(uow, email, client)
         if found is None or not verified:
-            attempts.record_failure("wrong_password" if found else "unknown_email", now=now)
+            for_account.record_failure(email, "wrong_password" if found else "unknown_email", now=now)
             await uow.commit()
             raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
-        attempts.record_success()
-        await uow.throttles.save(attempts)
+        for_account.forgive()
+        by_client.give_back()
+        await _save(uow, for_account, by_client)
         user = await uow.users.get(found.id)  # its state now, not before the password check
         user.ensure_may_sign_in(now)
         if rehashed:
@@ -132,6 +141,55 @@ async def sign_in(
         signed_in = await _start_session(user, uow=uow, clock=clock, keys=keys, lifetimes=lifetimes)
         await uow.commit()
     return signed_in
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmPassword:
+    user_id: uuid.UUID
+    password: str
+    client: str = ""
+    field: str = "current_password"
+
+
+async def confirm_password(
+    cmd: ConfirmPassword, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, throttling: SignInThrottling
+) -> None:
+    """Check a signed-in user's own password before a sensitive change: wrong ones count towards the same
+    throttles as sign-ins (a stolen session cannot guess its way into the account's email)."""
+    if not cmd.password:
+        raise InvalidArgument.field(cmd.field, "is required for this change")
+    client, now = cmd.client or UNKNOWN_CLIENT, clock.now()
+    async with uow:
+        user = await uow.users.get(cmd.user_id)
+        email = user.profile.email
+        for_account, by_client = await _throttles(uow, email, client)
+        for_account.begin_attempt(now=now, policy=throttling.account_from_client)
+        by_client.begin_attempt(now=now, policy=throttling.client)
+        await _save(uow, for_account, by_client)
+        await uow.commit()
+    verified = await passwords.verify(user.password_hash, cmd.password)
+    async with uow:
+        for_account, by_client = await _throttles(uow, email, client)
+        if not verified:
+            for_account.record_failure(email, "wrong_password", now=now)
+            await uow.commit()
+            raise PermissionDenied("the current password is wrong", reason="WRONG_PASSWORD")
+        for_account.forgive()
+        by_client.give_back()
+        await _save(uow, for_account, by_client)
+        await uow.commit()
+
+
+async def _throttles(uow: UsersUnitOfWork, email: str, client: str) -> tuple[SignInThrottle, SignInThrottle]:
+    """The account's throttle from this client and the client's, locked in one order (no deadlock)."""
+    by_client = await uow.throttles.get(client_key(client))
+    for_account = await uow.throttles.get(account_key(email, client))
+    return for_account, by_client
+
+
+async def _save(uow: UsersUnitOfWork, *throttles: SignInThrottle) -> None:
+    for throttle in throttles:
+        await uow.throttles.save(throttle)
 
 
 async def refresh_session(

@@ -56,13 +56,12 @@ refresh_tokens = sa.Table(
     sa.Column("used_at", sa.DateTime(timezone=True)),
 )
 
-login_throttles = sa.Table(
-    "login_throttles",
+sign_in_throttles = sa.Table(
+    "sign_in_throttles",
     metadata,
-    sa.Column("email", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),  # "account <email> from <address>" or "client <address>"
     sa.Column("failures", sa.Integer, nullable=False),
-    sa.Column("window_started_at", sa.DateTime(timezone=True)),
-    sa.Column("locked_until", sa.DateTime(timezone=True)),
+    sa.Column("last_attempt_at", sa.DateTime(timezone=True)),
 )
 
 signing_keys = sa.Table(

@@ -1,4 +1,4 @@
-"""Sign-in throttles in Postgres: one row per email ever tried, locked while an attempt is counted."""
+"""Sign-in throttles in Postgres: one row per key ever tried, locked while an attempt is counted."""
 
 from __future__ import annotations
 
@@ -6,25 +6,21 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
 from services.support.runtime.db import TrackingRepository
-from services.users.data.tables import login_throttles
-from services.users.domain.throttling import LoginThrottle
+from services.users.data.tables import sign_in_throttles
+from services.users.domain.throttling import SignInThrottle
 
 
 class SqlThrottleRepository(TrackingRepository):
-    async def get(self, email: str) -> LoginThrottle:
-        """The email's throttle, locked for this transaction (concurrent failures all count)."""
-        await self.session.execute(insert(login_throttles).values(email=email, failures=0).on_conflict_do_nothing())
-        query = sa.select(login_throttles).where(login_throttles.c.email == email).with_for_update()
+    async def get(self, key: str) -> SignInThrottle:
+        """The key's throttle, locked for this transaction (concurrent failures all count)."""
+        await self.session.execute(insert(sign_in_throttles).values(key=key, failures=0).on_conflict_do_nothing())
+        query = sa.select(sign_in_throttles).where(sign_in_throttles.c.key == key).with_for_update()
         row = (await self.session.execute(query)).one()
-        return self._track(LoginThrottle(**row._mapping))
+        return self._track(SignInThrottle(**row._mapping))
 
-    async def save(self, throttle: LoginThrottle) -> None:
+    async def save(self, throttle: SignInThrottle) -> None:
         await self.session.execute(
-            login_throttles.update()
-            .where(login_throttles.c.email == throttle.email)
-            .values(
-                failures=throttle.failures,
-                window_started_at=throttle.window_started_at,
-                locked_until=throttle.locked_until,
-            )
+            sign_in_throttles.update()
+            .where(sign_in_throttles.c.key == throttle.key)
+            .values(failures=throttle.failures, last_attempt_at=throttle.last_attempt_at)
         )

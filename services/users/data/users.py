@@ -64,6 +64,16 @@ class SqlUserRepository(TrackingRepository):
         total = await self.session.scalar(sa.select(sa.func.count()).select_from(users).where(*_conditions(where)))
         return int(total or 0)
 
+    async def lock_active_admins(self) -> list[uuid.UUID]:
+        """The ids of the ACTIVE admins, their rows locked until commit (a second transaction waits, then
+        sees a demoted admin as no longer one)."""
+        query = (
+            sa.select(users.c.id)
+            .where(users.c.role == Role.ADMIN.value, users.c.status == UserStatus.ACTIVE.value)
+            .with_for_update()
+        )
+        return list((await self.session.execute(query)).scalars())
+
 
 def _raise_for(error: IntegrityError, user: User) -> None:
     constraint = violated_constraint(error)

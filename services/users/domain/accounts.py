@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from services.support.runtime.errors import InvalidArgument, NotFound, PermissionDenied
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.identity import STAFF, Role
 from services.support.runtime.names import NamePattern
@@ -176,6 +177,20 @@ def _known_path(path: str) -> bool:
     if part:
         return field == PREFERENCES and part in PREFERENCE_PARTS
     return field in ADMIN_FIELDS or field in OUTPUT_ONLY_FIELDS
+
+
+def is_active_admin(profile: Profile) -> bool:
+    """An admin whose account is ACTIVE: who can administer the library right now."""
+    return profile.role == Role.ADMIN and profile.status == UserStatus.ACTIVE
+
+
+def ensure_an_admin_remains(user: User, before: Profile, *, active_admins: Collection[uuid.UUID]) -> None:
+    """Refuse a change (`user` as changed, `before` as it was) that would leave the library without an
+    active admin, so that nobody could administer it any more: demoting, blocking or deactivating the last."""
+    if not is_active_admin(before) or is_active_admin(user.profile):
+        return
+    if set(active_admins) <= {user.id}:
+        raise FailedPrecondition(f"{user.name} is the last active admin: make another admin first", reason="LAST_ADMIN")
 
 
 def _profile_fields(mask: frozenset[str]) -> list[str]:

@@ -1,7 +1,23 @@
-"""Sign-in throttling per email: failed attempts within a window lock the email for a while. Pure."""
+"""Sign-in throttling without lockouts: growing delays per (account, client) and per client. Pure.
+
+Two throttles count every failed sign-in (an unknown email as much as a wrong password, so neither tells
+who has an account):
+
+- the account from one client address: a few failures are free, then each further one makes that client
+  wait longer (the delay doubles) before it may try that account again. The owner signing in from
+  anywhere else is not held back: nobody can lock an account.
+- the client address, whatever the accounts: many failures are free (a library's terminals, a school
+  behind one address), then the same growing delays, so a sprayer trying a password on many accounts
+  is slowed down.
+
+Failures are forgotten one at a time as time passes (a leaky bucket), so an honest client is never held
+for long. An attempt counts as failed before its (slow) password check and is given back if it
+succeeds, so a burst of concurrent guesses cannot outrun the count.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -11,24 +27,62 @@ from services.support.runtime.events import DomainEvent
 
 @dataclass(frozen=True, slots=True)
 class ThrottlePolicy:
-    max_failures: int
-    window: timedelta
-    lockout: timedelta
+    free_failures: int
+    """Failures that cost no wait."""
+    forget_one_every: timedelta
+    """One failure is forgotten each time this passes."""
+    first_delay: timedelta
+    """The wait after the first failure beyond the free ones; each further failure doubles it."""
+    max_delay: timedelta
+
+    def delay(self, failures: int) -> timedelta:
+        beyond = failures - self.free_failures
+        if beyond <= 0:
+            return timedelta(0)
+        doubled: timedelta = self.first_delay * (2 ** min(beyond - 1, 30))
+        return min(doubled, self.max_delay)
+
+
+@dataclass(frozen=True, slots=True)
+class SignInThrottling:
+    """The two policies a sign-in meets."""
+
+    account_from_client: ThrottlePolicy
+    client: ThrottlePolicy
+
+
+def account_key(email: str, client: str) -> str:
+    """The throttle of one account (its normalized email) tried from one client address."""
+    return f"account {email} from {client}"
+
+
+def client_key(client: str) -> str:
+    """The throttle of one client address, whatever accounts it tries."""
+    return f"client {client}"
 
 
 @dataclass(slots=True)
-class LoginThrottle:
-    """Failed sign-ins for one email (known or not, so a lock reveals nothing about who has an account)."""
+class SignInThrottle:
+    """The failed sign-ins counted under one key (account_key or client_key)."""
 
-    email: str
+    key: str
     failures: int = 0
-    window_started_at: datetime | None = None
-    locked_until: datetime | None = None
+    last_attempt_at: datetime | None = None
     events: list[DomainEvent] = field(default_factory=list)
 
-    def ensure_open(self, now: datetime) -> None:
-        if self.locked_until is not None and self.locked_until > now:
-            seconds = int((self.locked_until - now).total_seconds()) + 1
+    def failures_now(self, now: datetime, policy: ThrottlePolicy) -> int:
+        """The failures still remembered at `now` (one forgotten every `forget_one_every`)."""
+        if self.last_attempt_at is None:
+            return 0
+        return max(0, self.failures - int((now - self.last_attempt_at) / policy.forget_one_every))
+
+    def ensure_open(self, now: datetime, policy: ThrottlePolicy) -> None:
+        """Throttled (RESOURCE_EXHAUSTED, saying how long to wait) while this key must wait."""
+        if self.last_attempt_at is None:
+            return
+        open_at = self.last_attempt_at + policy.delay(self.failures)
+        if open_at > now:
+            seconds = max(1, math.ceil((open_at - now).total_seconds()))
             raise Throttled(
                 f"too many failed sign-ins; try again in {seconds} s",
                 reason="TOO_MANY_ATTEMPTS",
@@ -36,22 +90,22 @@ class LoginThrottle:
             )
 
     def begin_attempt(self, *, now: datetime, policy: ThrottlePolicy) -> None:
-        """Count an attempt as failed until it proves otherwise: concurrent guesses cannot outrun the limit
-        while the (slow) password check runs outside any lock."""
-        self.ensure_open(now)
-        if self.window_started_at is None or now - self.window_started_at > policy.window:
-            self.failures, self.window_started_at = 0, now
-        self.failures += 1
-        if self.failures >= policy.max_failures:
-            self.locked_until = now + policy.lockout
-            self.failures, self.window_started_at = 0, None
+        """Count the attempt as failed until it proves otherwise."""
+        self.ensure_open(now, policy)
+        self.failures = self.failures_now(now, policy) + 1
+        self.last_attempt_at = now
 
-    def record_failure(self, reason: str, *, now: datetime) -> None:
+    def record_failure(self, email: str, reason: str, *, now: datetime) -> None:
         """The attempt failed (it was already counted): leave an audit event."""
-        self.events.append(UserLoginFailed(occurred_at=now, email=self.email, reason=reason))
+        self.events.append(UserLoginFailed(occurred_at=now, email=email, reason=reason))
 
-    def record_success(self) -> None:
-        self.failures, self.window_started_at, self.locked_until = 0, None, None
+    def give_back(self) -> None:
+        """The attempt succeeded: it no longer counts as a failure."""
+        self.failures = max(0, self.failures - 1)
+
+    def forgive(self) -> None:
+        """The account's owner signed in from this client: the earlier failures here are forgotten."""
+        self.failures = 0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -14,8 +14,8 @@ from grpc_reflection.v1alpha import reflection
 from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh import registry
 from services.support.mesh.certs import ensure_mesh_certs
-from services.support.mesh.envoy import edge_config, render, sidecar_config
-from services.support.mesh.topology import Topology, local_topology
+from services.support.mesh.envoy import edge_config, render, sidecar_config, write_sds_files
+from services.support.mesh.topology import Topology, local_topology, private_socket_dir
 
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR = ROOT / "gen" / "descriptor" / "athenaeum.binpb"
@@ -43,7 +43,12 @@ def topology(cert_dir: Path, free_port_source: Iterator[int]) -> Topology:
     """Every listener of the mesh on its own free port (from the session's one port source)."""
     ports = free_port_source
     return local_topology(
-        ports=ports, edge_port=next(ports), edge_admin_port=next(ports), cert_dir=cert_dir, descriptor_path=DESCRIPTOR
+        ports=ports,
+        socket_dir=private_socket_dir(cert_dir.parent / "run"),
+        edge_port=next(ports),
+        edge_admin_port=next(ports),
+        cert_dir=cert_dir,
+        descriptor_path=DESCRIPTOR,
     )
 
 
@@ -51,6 +56,7 @@ def topology(cert_dir: Path, free_port_source: Iterator[int]) -> Topology:
 def mesh_envoy(topology: Topology, mesh_dir: Path) -> Iterator[Callable[[str], EnvoyProcess]]:
     """Starts the Envoy of an identity ("edge" or a service's sidecar) once per session; stops them all."""
     running: dict[str, EnvoyProcess] = {}
+    write_sds_files(topology.cert_dir)  # the certificates, as every Envoy reads them
 
     def start(identity: str) -> EnvoyProcess:
         if identity not in running:
@@ -103,7 +109,7 @@ async def fake_app(topology: Topology) -> AsyncIterator[Callable[[str], Awaitabl
             server,
         )
         server.add_generic_rpc_handlers([_WhoAmI(registry.service(name).grpc_services)])
-        server.add_insecure_port(f"127.0.0.1:{topology.placement(name).app_port}")
+        server.add_insecure_port(f"unix:{topology.placement(name).app_socket}")
         await server.start()
         servers[name] = server
 

@@ -133,7 +133,7 @@ async def test_a_service_calls_its_upstream_through_its_own_sidecar(
     who_am_i: Callable[..., Awaitable[str]],
 ) -> None:
     mesh_envoy(ALLOWED)
-    outbound = f"127.0.0.1:{topology.placement(ALLOWED).outbound_port}"
+    outbound = f"unix:{topology.placement(ALLOWED).outbound_socket}"
     async with grpc.aio.insecure_channel(outbound) as channel:
         # The app speaks plaintext to loopback; its sidecar adds loans' identity on the way out.
         assert caller_of(await who_am_i(channel, CATALOG_SERVICE)) == spiffe_id(ALLOWED)
@@ -146,7 +146,7 @@ async def test_a_sidecar_has_no_route_to_services_it_may_not_call(
     who_am_i: Callable[..., Awaitable[str]],
 ) -> None:
     mesh_envoy(ALLOWED)
-    outbound = f"127.0.0.1:{topology.placement(ALLOWED).outbound_port}"
+    outbound = f"unix:{topology.placement(ALLOWED).outbound_socket}"
     not_an_upstream = registry.service(NOT_A_CALLER).grpc_services[0]
     assert registry.service(NOT_A_CALLER) not in registry.upstreams_of(ALLOWED)
     async with grpc.aio.insecure_channel(outbound) as channel:

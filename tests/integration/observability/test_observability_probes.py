@@ -18,8 +18,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh import registry
 from services.support.mesh.certs import ensure_mesh_certs
-from services.support.mesh.envoy import render, sidecar_config
-from services.support.mesh.topology import Topology, local_topology
+from services.support.mesh.envoy import render, sidecar_config, write_sds_files
+from services.support.mesh.topology import Topology, local_topology, private_socket_dir
 from services.support.runtime.server import LIVENESS_SERVICE
 
 pytestmark = pytest.mark.integration
@@ -29,11 +29,12 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory: pytest.TempPathFactory, free_port_source: Iterator[int]) -> Topology:
-    cert_dir = tmp_path_factory.mktemp("certs")
+    cert_dir = tmp_path_factory.mktemp("probes") / "certs"
     ensure_mesh_certs(cert_dir, registry.identities())
     ports = free_port_source
     base = local_topology(
         ports=ports,
+        socket_dir=private_socket_dir(cert_dir.parent / "run"),
         edge_port=next(ports),
         edge_admin_port=next(ports),
         cert_dir=cert_dir,
@@ -47,6 +48,7 @@ def topology(tmp_path_factory: pytest.TempPathFactory, free_port_source: Iterato
 def sidecar(topology: Topology, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvoyProcess]:
     config = tmp_path_factory.mktemp("envoy") / f"{SERVICE}.yaml"
     config.write_text(render(sidecar_config(SERVICE, topology)))
+    write_sds_files(topology.cert_dir)
     with start_envoy(config, admin_port=topology.placement(SERVICE).admin_port) as envoy:
         yield envoy
 
@@ -57,7 +59,7 @@ async def health_servicer(topology: Topology) -> AsyncIterator[health.aio.Health
     servicer = health.aio.HealthServicer()
     server = grpc.aio.server()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
-    server.add_insecure_port(f"127.0.0.1:{topology.placement(SERVICE).app_port}")
+    server.add_insecure_port(f"unix:{topology.placement(SERVICE).app_socket}")
     await server.start()
     await servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     try:
@@ -104,7 +106,7 @@ async def test_the_ops_listener_serves_stats_and_readiness_but_no_other_admin_en
 async def test_the_image_healthcheck_command_exits_0_only_when_serving(
     topology: Topology, health_servicer: health.aio.HealthServicer
 ) -> None:
-    target = f"127.0.0.1:{topology.placement(SERVICE).app_port}"
+    target = f"unix:{topology.placement(SERVICE).app_socket}"
 
     async def healthcheck(*args: str) -> int:
         command = [sys.executable, "-m", "services.support.mesh.containers", "health", target, *args]

@@ -66,12 +66,25 @@ def _handlers() -> dict[str, grpc.RpcMethodHandler]:
 
 @pytest.fixture
 async def target(free_port_source) -> AsyncIterator[str]:
+    async for address in _serve(free_port_source, trusted=True):
+        yield address
+
+
+@pytest.fixture
+async def untrusted_target(free_port_source) -> AsyncIterator[str]:
+    """As on a TCP listener anyone local can reach: what the sidecar would forward is not believed."""
+    async for address in _serve(free_port_source, trusted=False):
+        yield address
+
+
+async def _serve(free_port_source, *, trusted: bool) -> AsyncIterator[str]:
     revocations = RevocationList()
     revocations.revoke(REVOKED_SESSION, datetime.now(UTC) + timedelta(hours=1))
     interceptor = ServerInterceptor(
         default_deadline_seconds=5,
         access=AccessPolicy(RULES, revocations),
         request_log=RequestLog(sample_ratio=0.0, slow_seconds=60),
+        trust_mesh_headers=trusted,
     )
     server = grpc.aio.server()  # no interceptor on the server: the registrar wrapped the handlers
     registrar = cast(grpc.aio.Server, interceptor.registrar(server))
@@ -128,6 +141,21 @@ async def test_claims_count_only_when_a_sidecar_attested_the_caller(target: str)
     claims_only = tuple(item for item in _from_edge("users/ada") if item[0] == CLAIMS_HEADER)
     found = await _call(target, GET_BOOK, catalog_pb2.GetBookRequest(name="books/1"), claims_only)
     assert found.title == ""  # a raw connection's claims header is ignored
+
+
+async def test_claims_count_only_from_the_edge_never_from_a_peer(target: str) -> None:
+    peer = (("x-forwarded-client-cert", f"By={spiffe_id('catalog')};URI={spiffe_id('loans')}"),)
+    with_claims = (*peer, *(item for item in _from_edge("users/ada") if item[0] == CLAIMS_HEADER))
+    found = await _call(target, GET_BOOK, catalog_pb2.GetBookRequest(name="books/1"), with_claims)
+    assert (found.title, found.subtitle) == ("", spiffe_id("loans"))  # the peer, on its own behalf
+
+
+async def test_on_an_untrusted_listener_the_forwarded_caller_and_claims_are_nobodys(untrusted_target: str) -> None:
+    found = await _call(untrusted_target, GET_BOOK, catalog_pb2.GetBookRequest(name="books/1"), _from_edge("users/ada"))
+    assert (found.title, found.subtitle) == ("", "")
+    create = catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(title="Dead Souls"))
+    librarian = _from_edge("users/lib", role="librarian")
+    assert await _code(untrusted_target, CREATE_BOOK, create, librarian) == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_the_access_rule_of_each_method_applies_on_every_call(target: str) -> None:

@@ -20,7 +20,7 @@ from services.users.data.passwords import Argon2Passwords
 from services.users.data.signing_keys import SqlSigningKeys
 from services.users.data.unit_of_work import SqlUsersUnitOfWork
 from services.users.domain.sessions import TokenLifetimes
-from services.users.domain.throttling import ThrottlePolicy
+from services.users.domain.throttling import SignInThrottling, ThrottlePolicy
 
 pytestmark = pytest.mark.integration
 
@@ -37,11 +37,16 @@ class UsersDb:
     passwords: Argon2Passwords
     keys: SqlSigningKeys
     lifetimes: TokenLifetimes
-    throttle: ThrottlePolicy
+    throttling: SignInThrottling
+
+    @property
+    def account_ports(self) -> dict[str, Any]:
+        """The ports update_user takes besides its unit of work."""
+        return {"clock": self.clock, "passwords": self.passwords, "throttling": self.throttling}
 
     @property
     def auth(self) -> dict[str, Any]:
-        """The ports register takes, by keyword (sign_in adds `throttle`)."""
+        """The ports register takes, by keyword (sign_in adds `throttling`)."""
         return {"clock": self.clock, "passwords": self.passwords, "keys": self.keys, "lifetimes": self.lifetimes}
 
 
@@ -63,6 +68,9 @@ async def users_db(postgres) -> AsyncIterator[UsersDb]:
         passwords=Argon2Passwords(**CHEAP_ARGON2),
         keys=keys,
         lifetimes=TokenLifetimes(access=timedelta(minutes=15), refresh=timedelta(days=30)),
-        throttle=ThrottlePolicy(max_failures=3, window=timedelta(minutes=15), lockout=timedelta(minutes=5)),
+        throttling=SignInThrottling(
+            account_from_client=ThrottlePolicy(3, timedelta(minutes=5), timedelta(seconds=1), timedelta(minutes=15)),
+            client=ThrottlePolicy(50, timedelta(seconds=10), timedelta(seconds=1), timedelta(minutes=5)),
+        ),
     )
     await engine.dispose()

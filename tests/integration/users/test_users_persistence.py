@@ -40,9 +40,12 @@ async def _register(db, email: str | None = None) -> signing_in.SignedIn:
     return await signing_in.register(command, uow=db.uow(), **db.auth)
 
 
-async def _sign_in(db, email: str, password: str = PASSWORD, passwords=None) -> signing_in.SignedIn:
+async def _sign_in(
+    db, email: str, password: str = PASSWORD, passwords=None, client: str = "203.0.113.1"
+) -> signing_in.SignedIn:
     ports = {**db.auth, "passwords": passwords or db.passwords}
-    return await signing_in.sign_in(signing_in.SignIn(email, password), uow=db.uow(), throttle=db.throttle, **ports)
+    command = signing_in.SignIn(email, password, client=client)
+    return await signing_in.sign_in(command, uow=db.uow(), throttling=db.throttling, **ports)
 
 
 async def _refresh(db, token: str) -> signing_in.SignedIn:
@@ -88,18 +91,29 @@ async def test_two_concurrent_refreshes_of_one_token_cannot_both_win(users_db) -
     assert sum(isinstance(result, RefreshTokenReused) for result in results) == 1
 
 
-async def test_failed_sign_ins_lock_the_email_even_when_it_is_unknown(users_db) -> None:
+async def test_failed_sign_ins_make_that_client_wait_known_email_or_not_and_only_that_client(users_db) -> None:
     for email in (_email(), (await _register(users_db)).user.profile.email):
-        for _ in range(3):
+        for _ in range(4):
             with pytest.raises(Unauthenticated):
-                await _sign_in(users_db, email, "Wrong-Password-1")
+                await _sign_in(users_db, email, "Wrong-Password-1", client="198.51.100.4")
         with pytest.raises(Throttled):
-            await _sign_in(users_db, email)
-    users_db.clock.advance(timedelta(minutes=6))
+            await _sign_in(users_db, email, client="198.51.100.4")
+    assert await _sign_in(users_db, email, client="198.51.100.5")  # the owner, elsewhere
+    users_db.clock.advance(timedelta(seconds=2))
     try:
-        assert await _sign_in(users_db, email)
+        assert await _sign_in(users_db, email, client="198.51.100.4")
     finally:
-        users_db.clock.advance(-timedelta(minutes=6))
+        users_db.clock.advance(-timedelta(seconds=2))
+
+
+async def test_concurrent_guesses_cannot_outrun_the_throttle(users_db) -> None:
+    email = (await _register(users_db)).user.profile.email
+    results = await asyncio.gather(
+        *(_sign_in(users_db, email, "Wrong-Password-1", client="198.51.100.6") for _ in range(8)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(result, Unauthenticated) for result in results) == 4  # the free ones and one more
+    assert sum(isinstance(result, Throttled) for result in results) == 4
 
 
 async def test_an_update_from_a_stale_read_is_refused(users_db) -> None:
@@ -107,9 +121,9 @@ async def test_an_update_from_a_stale_read_is_refused(users_db) -> None:
     change = accounts.UpdateUser(
         user.id, Profile(email="", display_name="First"), frozenset({"display_name"}), LIBRARIAN, etag=user.etag
     )
-    await accounts.update_user(change, uow=users_db.uow(), clock=users_db.clock)
+    await accounts.update_user(change, uow=users_db.uow(), **users_db.account_ports)
     with pytest.raises(Conflict) as error:
-        await accounts.update_user(change, uow=users_db.uow(), clock=users_db.clock)
+        await accounts.update_user(change, uow=users_db.uow(), **users_db.account_ports)
     assert error.value.reason == "STALE_ETAG"
 
 
@@ -120,7 +134,7 @@ async def test_of_two_concurrent_updates_the_second_to_save_loses(users_db) -> N
         mine = await slow.users.get(user.id)  # read before the other update commits
         phone = Profile(email="", phone="+79991234567")
         change = accounts.UpdateUser(user.id, phone, frozenset({"phone"}), LIBRARIAN)
-        await accounts.update_user(change, uow=users_db.uow(), clock=users_db.clock)
+        await accounts.update_user(change, uow=users_db.uow(), **users_db.account_ports)
         mine.update(
             Profile(email="", display_name="Mine"),
             frozenset({"display_name"}),
@@ -136,7 +150,7 @@ async def test_blocking_a_patron_ends_their_sessions(users_db) -> None:
     signed_in = await _register(users_db)
     blocked = Profile(email="", status=UserStatus.BLOCKED, status_reason="lost card")
     change = accounts.UpdateUser(signed_in.user.id, blocked, frozenset({"status", "status_reason"}), LIBRARIAN)
-    await accounts.update_user(change, uow=users_db.uow(), clock=users_db.clock)
+    await accounts.update_user(change, uow=users_db.uow(), **users_db.account_ports)
     with pytest.raises(Unauthenticated):
         await _refresh(users_db, signed_in.refresh_token)
 

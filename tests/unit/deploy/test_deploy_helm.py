@@ -112,7 +112,9 @@ def test_services_use_native_grpc_probes_through_the_sidecar_and_the_sidecar_is_
 
 def test_the_envoy_configmap_carries_every_config_and_the_descriptor(docs: list[dict[str, Any]]) -> None:
     config_map = find(docs, "ConfigMap", "athenaeum-envoy")
-    assert set(config_map["data"]) == {f"{name}.yaml" for name in registry.identities()}
+    configs = {f"{name}.yaml" for name in registry.identities()}
+    sds = {f"{name}-certificate.sds.yaml" for name in registry.identities()} | {"mesh-ca.sds.yaml"}
+    assert set(config_map["data"]) == configs | sds
     assert config_map["binaryData"]["athenaeum.binpb"]
 
 

@@ -36,11 +36,11 @@ def test_a_service_gets_the_settings_contract_of_the_runtime(topology) -> None:
     assert spec.argv == [sys.executable, "-m", "services.loans.main"]
     assert spec.env is not None
     assert {key: value for key, value in spec.env.items() if key.startswith("ATHENAEUM_")} == {
-        "ATHENAEUM_HOST": "127.0.0.1",
-        "ATHENAEUM_PORT": str(placement.app_port),
+        "ATHENAEUM_SOCKET": str(placement.app_socket),
         "ATHENAEUM_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/athenaeum_loans",
         "ATHENAEUM_NATS_URL": "nats://127.0.0.1:2",
-        "ATHENAEUM_MESH_URL": f"127.0.0.1:{placement.outbound_port}",
+        "ATHENAEUM_MESH_URL": f"unix:{placement.outbound_socket}",
+        "ATHENAEUM_METRICS_HOST": "127.0.0.1",
         "ATHENAEUM_METRICS_PORT": str(placement.metrics_port),
         "ATHENAEUM_ENVIRONMENT": "dev",
         "ATHENAEUM_LOG_LEVEL": "INFO",

@@ -20,8 +20,12 @@ from services.support.mesh.envoy import (
     render,
     sidecar_config,
     write_configs,
+    write_sds_files,
 )
+from services.support.mesh.envoy_sds import sds_dir, sds_documents
 from services.support.mesh.topology import Topology, container_topology, local_topology, sequential_ports
+from services.support.runtime.access import service_descriptor
+from services.support.runtime.identity import CLAIMS_HEADER
 
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR = ROOT / "gen" / "descriptor" / "athenaeum.binpb"
@@ -32,8 +36,9 @@ TOPOLOGIES = ("local", "container")
 @pytest.fixture(scope="module")
 def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # `envoy --mode validate` opens every certificate file, so they must exist.
-    directory = tmp_path_factory.mktemp("certs")
+    directory = tmp_path_factory.mktemp("envoy-validation") / "certs"
     ensure_mesh_certs(directory, registry.identities())
+    write_sds_files(directory)  # Envoy reads the certificates through these
     return directory
 
 
@@ -42,7 +47,12 @@ def build_topology(kind: str, cert_dir: Path) -> Topology:
         return container_topology(cert_dir=cert_dir, descriptor_path=DESCRIPTOR)
     ports: Iterator[int] = sequential_ports(20000)
     return local_topology(
-        ports=ports, edge_port=next(ports), edge_admin_port=next(ports), cert_dir=cert_dir, descriptor_path=DESCRIPTOR
+        ports=ports,
+        socket_dir=cert_dir.parent / "run",
+        edge_port=next(ports),
+        edge_admin_port=next(ports),
+        cert_dir=cert_dir,
+        descriptor_path=DESCRIPTOR,
     )
 
 
@@ -66,6 +76,30 @@ def hcm(listener: dict[str, Any]) -> dict[str, Any]:
 def listener_named(config: dict[str, Any], name: str) -> dict[str, Any]:
     (match,) = [item for item in config["static_resources"]["listeners"] if item["name"] == name]
     return match
+
+
+def _sds_document(config_source: dict[str, Any], cert_dir: Path) -> dict[str, Any]:
+    path = Path(config_source["path_config_source"]["path"])
+    assert path.parent == sds_dir(cert_dir)
+    (secret,) = sds_documents(cert_dir, registry.identities())[path.name]["resources"]
+    return secret
+
+
+def presented_certificate(context: dict[str, Any], cert_dir: Path) -> str:
+    """The PEM file a TLS context presents, through its SDS file (watching the certificates' folder)."""
+    (config,) = context["tls_certificate_sds_secret_configs"]
+    secret = _sds_document(config["sds_config"], cert_dir)
+    assert secret["name"] == config["name"]
+    assert secret["tls_certificate"]["watched_directory"] == {"path": str(cert_dir)}
+    return secret["tls_certificate"]["certificate_chain"]["filename"]
+
+
+def trusted_ca(context: dict[str, Any], cert_dir: Path) -> str:
+    """The CA file a TLS context trusts, through its SDS file."""
+    config = context["combined_validation_context"]["validation_context_sds_secret_config"]
+    secret = _sds_document(config["sds_config"], cert_dir)
+    assert secret["validation_context"]["watched_directory"] == {"path": str(cert_dir)}
+    return secret["validation_context"]["trusted_ca"]["filename"]
 
 
 def route_prefixes(manager: dict[str, Any]) -> dict[str, str]:
@@ -94,12 +128,13 @@ def test_edge_config_passes_envoy_validation(kind: str, cert_dir: Path, tmp_path
 
 
 def test_committed_configs_are_what_the_registry_generates_now(tmp_path: Path) -> None:
-    fresh = write_configs(committed_topology(), tmp_path)
-    committed = {path.stem: path for path in COMMITTED.glob("*.yaml")}
+    write_configs(committed_topology(), tmp_path)  # the bootstrap configs and their SDS files
+    fresh = {path.name: path for path in tmp_path.glob("*.yaml")}
+    committed = {path.name: path for path in COMMITTED.glob("*.yaml")}
     assert set(committed) == set(fresh), "run: python -m services.support.mesh.envoy --write envoy/"
     for name, path in fresh.items():
         assert committed[name].read_text() == path.read_text(), (
-            f"envoy/{name}.yaml is stale; run: python -m services.support.mesh.envoy --write envoy/"
+            f"envoy/{name} is stale; run: python -m services.support.mesh.envoy --write envoy/"
         )
 
 
@@ -127,8 +162,19 @@ def test_sidecar_inbound_requires_a_mesh_client_certificate(spec: registry.Servi
     inbound = listener_named(sidecar_config(spec.name, build_topology("local", cert_dir)), "inbound")
     tls = inbound["filter_chains"][0]["transport_socket"]["typed_config"]
     assert tls["require_client_certificate"] is True
-    assert tls["common_tls_context"]["validation_context"]["trusted_ca"]["filename"] == str(cert_dir / "ca.pem")
+    assert trusted_ca(tls["common_tls_context"], cert_dir) == str(cert_dir / "ca.pem")
+    assert presented_certificate(tls["common_tls_context"], cert_dir) == str(cert_dir / f"{spec.name}.pem")
     assert hcm(inbound)["forward_client_cert_details"] == "SANITIZE_SET"
+
+
+@pytest.mark.parametrize("kind", ["local", "container"])
+def test_a_service_and_its_sidecar_talk_over_unix_sockets_only(kind: str, cert_dir: Path) -> None:
+    topology = build_topology(kind, cert_dir)
+    for spec in registry.SERVICES:
+        config = sidecar_config(spec.name, topology)
+        clusters = {cluster["name"]: cluster for cluster in config["static_resources"]["clusters"]}
+        (endpoint,) = clusters["local_app"]["load_assignment"]["endpoints"][0]["lb_endpoints"]
+        assert endpoint["endpoint"]["address"] == {"pipe": {"path": str(topology.placement(spec.name).app_socket)}}
 
 
 @pytest.mark.parametrize("spec", registry.SERVICES, ids=lambda spec: spec.name)
@@ -136,19 +182,27 @@ def test_sidecar_outbound_reaches_only_the_services_it_may_call(spec: registry.S
     topology = build_topology("local", cert_dir)
     config = sidecar_config(spec.name, topology)
     outbound = listener_named(config, "outbound")
-    assert outbound["address"]["socket_address"]["address"] == "127.0.0.1"
+    assert outbound["address"]["pipe"] == {"path": str(topology.placement(spec.name).outbound_socket), "mode": 0o600}
+    assert hcm(outbound)["route_config"]["request_headers_to_remove"] == [CLAIMS_HEADER]  # a peer has no user
     expected = {
         f"/{grpc_service}/": f"mesh_{upstream.name}"
         for upstream in registry.upstreams_of(spec.name)
         for grpc_service in upstream.grpc_services
     }
-    expected |= {path: f"mesh_{up.name}" for up in registry.upstreams_of(spec.name) for path in up.streaming_methods}
+    # and a route of its own for every method of those services (envoy_resilience)
+    expected |= {
+        f"/{grpc_service}/{method.name}": f"mesh_{upstream.name}"
+        for upstream in registry.upstreams_of(spec.name)
+        for grpc_service in upstream.grpc_services
+        for method in service_descriptor(grpc_service).methods
+    }
     assert route_prefixes(hcm(outbound)) == expected
     clusters = {cluster["name"]: cluster for cluster in config["static_resources"]["clusters"]}
     for upstream in registry.upstreams_of(spec.name):
         tls = clusters[f"mesh_{upstream.name}"]["transport_socket"]["typed_config"]["common_tls_context"]
-        assert tls["tls_certificates"][0]["certificate_chain"]["filename"] == str(cert_dir / f"{spec.name}.pem")
-        sans = tls["validation_context"]["match_typed_subject_alt_names"]
+        assert presented_certificate(tls, cert_dir) == str(cert_dir / f"{spec.name}.pem")
+        assert trusted_ca(tls, cert_dir) == str(cert_dir / "ca.pem")
+        sans = tls["combined_validation_context"]["default_validation_context"]["match_typed_subject_alt_names"]
         assert sans == [{"san_type": "URI", "matcher": {"exact": registry.spiffe_id(upstream.name)}}]
 
 
@@ -186,7 +240,7 @@ def test_edge_routes_each_service_and_the_mesh_wide_services(cert_dir: Path) -> 
         endpoint = cluster["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
         assert endpoint["socket_address"]["port_value"] == topology.placement(spec.name).inbound_port
         tls = cluster["transport_socket"]["typed_config"]["common_tls_context"]
-        assert tls["tls_certificates"][0]["certificate_chain"]["filename"] == str(cert_dir / "edge.pem")
+        assert presented_certificate(tls, cert_dir) == str(cert_dir / "edge.pem")
 
 
 def test_container_configs_reach_peers_by_dns_name(cert_dir: Path) -> None:

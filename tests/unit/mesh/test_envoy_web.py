@@ -17,7 +17,7 @@ import yaml
 
 from services.support.mesh import deploy, registry
 from services.support.mesh.certs import ensure_mesh_certs
-from services.support.mesh.envoy import CONTAINER_WEB_ROOT, committed_topology, edge_config, render
+from services.support.mesh.envoy import CONTAINER_WEB_ROOT, committed_topology, edge_config, render, write_sds_files
 from services.support.mesh.envoy_web import (
     COMPRESSOR,
     MAX_FILE_BYTES,
@@ -36,8 +36,9 @@ ENVOY = shutil.which("envoy", path=str(Path(sys.executable).parent)) or "envoy" 
 
 @pytest.fixture(scope="module")
 def cert_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("certs")
+    directory = tmp_path_factory.mktemp("envoy-validation") / "certs"
     ensure_mesh_certs(directory, registry.identities())
+    write_sds_files(directory)  # Envoy reads the certificates through these
     return directory
 
 
@@ -45,6 +46,7 @@ def local_edge(cert_dir: Path, web_root: Path | None = WEB_SOURCE) -> dict[str, 
     ports = sequential_ports(21000)
     topology = local_topology(
         ports=ports,
+        socket_dir=Path("run"),
         edge_port=next(ports),
         edge_admin_port=next(ports),
         cert_dir=cert_dir,

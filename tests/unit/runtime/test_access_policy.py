@@ -28,6 +28,7 @@ from services.support.runtime.identity import (
     field_value,
     spiffe_id,
 )
+from services.support.runtime.interceptors import caller_from_metadata
 
 DESCRIPTOR = Path(__file__).resolve().parents[3] / "gen" / "descriptor" / "athenaeum.binpb"
 EDGE_CALLER = spiffe_id(EDGE)
@@ -153,13 +154,40 @@ def test_mesh_internal_rpcs_refuse_the_edge_even_for_admins() -> None:
     _check(method, request, identity=None, caller=LOANS_CALLER)
 
 
-def test_a_peer_service_calling_on_its_own_behalf_is_let_through() -> None:
-    _check(
-        "/athenaeum.users.v1.UsersService/GetUser",
-        users_pb2.GetUserRequest(name=ME),
-        identity=None,
-        caller=LOANS_CALLER,
-    )
+def test_a_peer_service_calling_on_its_own_behalf_gets_only_what_the_rule_opens_to_peers() -> None:
+    with pytest.raises(PermissionDenied):
+        _check("/athenaeum.users.v1.UsersService/GetUser", users_pb2.GetUserRequest(name=ME), identity=None,
+               caller=LOANS_CALLER)  # fmt: skip
+    with pytest.raises(PermissionDenied):
+        _check("/athenaeum.users.v1.UsersService/ListUsers", users_pb2.ListUsersRequest(), identity=None,
+               caller=LOANS_CALLER)  # fmt: skip
+    _check("/athenaeum.catalog.v1.CatalogService/LookupCopy", catalog_pb2.LookupCopyRequest(), identity=None,
+           caller=LOANS_CALLER)  # fmt: skip
+    _check("/athenaeum.catalog.v1.CatalogService/GetBook", catalog_pb2.GetBookRequest(), identity=None,
+           caller=LOANS_CALLER)  # fmt: skip
+
+
+def test_the_methods_open_to_peers_are_the_ones_a_peer_calls() -> None:
+    peers = {path.rsplit("/", 1)[1] for path, rule in POLICY.items() if rule.peers}
+    # loans lends by barcode; a service records its own events; every other peer call is AUDIENCE_MESH or public
+    assert peers == {"LookupCopy", "RecordEvent", "BatchRecordEvents", "StreamRecordEvents"}
+
+
+@pytest.mark.parametrize(
+    ("header", "caller"),
+    [
+        (f"By={spiffe_id('users')};URI={spiffe_id('loans')}", spiffe_id("loans")),
+        (f'By={spiffe_id("users")};URI="{EDGE_CALLER}"', EDGE_CALLER),
+        ("URI=spiffe://elsewhere/loans", ""),
+        ("URI=spiffe://athenaeum.evil/edge", ""),
+        ("URI=spiffe://athenaeum/", ""),
+        ("URI=spiffe://athenaeum/edge/x", ""),
+        ("URI=https://athenaeum/edge", ""),
+        ("Hash=abc", ""),
+    ],
+)
+def test_only_identities_of_the_mesh_trust_domain_are_callers(header: str, caller: str) -> None:
+    assert caller_from_metadata((("x-forwarded-client-cert", header),)) == caller
 
 
 def _header(**claims: object) -> str:

@@ -54,7 +54,7 @@ def test_an_impossible_timestamp_is_refused() -> None:
 def test_a_flood_of_bad_fields_is_reported_in_part_and_never_echoed() -> None:
     bad = "secret\x00" * 3
     with pytest.raises(InvalidArgument) as refused:
-        check_request(_book(title="A", authors=[bad] * 100))
+        check_request(_book(title="A", authors=[bad] * 50, subjects=[bad] * 50))
     assert len(refused.value.violations) == MAX_VIOLATIONS
     assert "secret" not in str(refused.value)
 

@@ -9,13 +9,16 @@ import pytest
 from services.support.runtime.clock import FixedClock
 from services.users.domain.sessions import TokenLifetimes
 from services.users.domain.signing_keys import SigningKey
-from services.users.domain.throttling import ThrottlePolicy
+from services.users.domain.throttling import SignInThrottling, ThrottlePolicy
 
 from .fakes import FakePasswords, FakeSigningKeys, FakeUsersDatabase
 
 NOW = datetime.now(UTC).replace(microsecond=0)  # near the wall clock: tokens are verified against it
 LIFETIMES = TokenLifetimes(access=timedelta(minutes=15), refresh=timedelta(days=30))
-THROTTLE = ThrottlePolicy(max_failures=3, window=timedelta(minutes=15), lockout=timedelta(minutes=5))
+THROTTLING = SignInThrottling(
+    account_from_client=ThrottlePolicy(3, timedelta(minutes=5), timedelta(seconds=1), timedelta(minutes=15)),
+    client=ThrottlePolicy(10, timedelta(seconds=10), timedelta(seconds=1), timedelta(minutes=5)),
+)
 
 
 @pytest.fixture

@@ -19,10 +19,10 @@ from services.support.runtime.db import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
 from services.support.runtime.events import DomainEvent
 from services.users.app.ports import UserCursor, UserFilter
-from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound
+from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound, is_active_admin
 from services.users.domain.sessions import RefreshToken, Session
 from services.users.domain.signing_keys import Keyring, SigningKey
-from services.users.domain.throttling import LoginThrottle
+from services.users.domain.throttling import SignInThrottle
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -43,7 +43,7 @@ class FakeUsersDatabase:
     users: dict[uuid.UUID, User] = field(default_factory=dict)
     sessions: dict[uuid.UUID, Session] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
-    throttles: dict[str, LoginThrottle] = field(default_factory=dict)
+    throttles: dict[str, SignInThrottle] = field(default_factory=dict)
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
     commits: list[Commit] = field(default_factory=list)
 
@@ -145,6 +145,9 @@ class FakeUserRepository(_Tracking):
             found = [user for user in found if (user.created_at, user.id) < (after.created_at, after.user_id)]
         return found[:limit]
 
+    async def lock_active_admins(self) -> list[uuid.UUID]:
+        return [user.id for user in self._table.rows() if is_active_admin(user.profile)]
+
     async def count(self, where: UserFilter) -> int:
         return len(_matching(self._table.rows(), where))
 
@@ -195,19 +198,19 @@ class FakeSessionRepository(_Tracking):
 
 
 class FakeThrottleRepository(_Tracking):
-    def __init__(self, table: _Table[str, LoginThrottle]) -> None:
+    def __init__(self, table: _Table[str, SignInThrottle]) -> None:
         super().__init__()
         self._table = table
 
-    async def get(self, email: str) -> LoginThrottle:
-        throttle = self._table.get(email)
+    async def get(self, key: str) -> SignInThrottle:
+        throttle = self._table.get(key)
         if throttle is None:
-            throttle = LoginThrottle(email)
-            self._table.put(email, throttle)
+            throttle = SignInThrottle(key)
+            self._table.put(key, throttle)
         return self._track(throttle)
 
-    async def save(self, throttle: LoginThrottle) -> None:
-        self._table.put(throttle.email, throttle)
+    async def save(self, throttle: SignInThrottle) -> None:
+        self._table.put(throttle.key, throttle)
 
 
 class FakeRequestLog:
@@ -242,7 +245,7 @@ class FakeUsersUnitOfWork:
             users := _Table("users", db.users),
             sessions := _Table("sessions", db.sessions),
             tokens := _Table("refresh_tokens", db.refresh_tokens),
-            throttles := _Table("login_throttles", db.throttles),
+            throttles := _Table("sign_in_throttles", db.throttles),
             requests := _Table("idempotent_requests", db.requests),
         ]
         self.users = FakeUserRepository(users)

@@ -6,14 +6,21 @@ from pathlib import Path
 from typing import Any
 
 from services.support.mesh.envoy import edge_config
+from services.support.mesh.envoy_edge_guard import USER_HEADER
 from services.support.mesh.topology import local_topology, sequential_ports
-from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, CLAIMS_HEADER
+from services.support.runtime.identity import (
+    ACCESS_TOKEN_AUDIENCE,
+    ACCESS_TOKEN_ISSUER,
+    CLAIMS_HEADER,
+    CLIENT_ADDRESS_HEADER,
+)
 
 
 def _edge() -> tuple[dict[str, Any], dict[str, Any], int]:
     ports = sequential_ports(30000)
     topology = local_topology(
         ports=ports,
+        socket_dir=Path("run"),
         edge_port=next(ports),
         edge_admin_port=next(ports),
         cert_dir=Path("certs"),
@@ -34,7 +41,8 @@ def test_client_claims_are_stripped_before_the_token_is_verified_and_before_tran
     assert names.index("envoy.filters.http.header_mutation") < names.index("envoy.filters.http.jwt_authn")
     assert names.index("envoy.filters.http.jwt_authn") < names.index("envoy.filters.http.grpc_json_transcoder")
     mutation = _filters(hcm)["envoy.filters.http.header_mutation"]
-    assert mutation["mutations"]["request_mutations"] == [{"remove": CLAIMS_HEADER}]
+    removed = [{"remove": CLAIMS_HEADER}, {"remove": USER_HEADER}, {"remove": CLIENT_ADDRESS_HEADER}]
+    assert mutation["mutations"]["request_mutations"] == removed
 
 
 def test_tokens_are_optional_but_must_verify_when_present() -> None:

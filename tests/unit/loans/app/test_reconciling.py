@@ -133,6 +133,23 @@ async def test_a_shelf_copy_for_a_waiting_hold_makes_it_ready_and_one_for_an_end
     assert any(ended.name in line for line in report.discrepancies)
 
 
+async def test_a_copy_back_on_the_shelf_for_a_hold_whose_release_is_done_goes_to_the_next_in_the_queue(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """An undone issue put the copy back on the shelf for its hold after that hold had ended and its release
+    was recorded: a release with the earlier request_id would only get the kept answer."""
+    book, (copy,) = desk.catalog.add_book()
+    ended = await desk.place_hold(PlaceHold("users/a", book, actor=DESK))
+    waiting = await desk.place_hold(PlaceHold("users/b", book, actor=DESK))
+    assert db.holds[ended.id].status == HoldStatus.READY and db.holds[waiting.id].status == HoldStatus.WAITING
+    db.holds[ended.id].status = HoldStatus.CANCELLED
+    db.holds[ended.id].shelf_released = True  # recorded as released; the catalog still has it for `ended`
+    report = await desk.reconcile()
+    assert any(ended.name in line and "has ended" in line for line in report.discrepancies)
+    assert db.holds[waiting.id].status == HoldStatus.READY
+    assert desk.catalog.copies[copy].current_hold == waiting.name
+
+
 async def test_with_the_catalog_away_the_comparison_is_reported_not_fatal(desk: Desk) -> None:
     desk.catalog.down = True
     report = await desk.reconcile()

@@ -18,7 +18,7 @@ from services.users.domain.accounts import Actor, User, UserNotFound, UserRegist
 from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.sessions import Session, SessionRevoked
 
-from ..conftest import NOW
+from ..conftest import NOW, THROTTLING
 from ..fakes import FakePasswords, FakeUsersDatabase
 
 ADMIN = Actor("users/00000000-0000-0000-0000-00000000000a", Role.ADMIN)
@@ -30,6 +30,11 @@ async def _create(db: FakeUsersDatabase, clock: FixedClock, passwords: FakePassw
     fields = {"email": f"{uuid.uuid4().hex[:8]}@example.org", **profile}
     command = accounts.CreateUser(Profile(**fields), "", LIBRARIAN)  # type: ignore[arg-type]
     return await accounts.create_user(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
+
+
+def _ports(passwords: FakePasswords) -> dict[str, object]:
+    """The ports update_user takes besides the unit of work and the clock."""
+    return {"passwords": passwords, "throttling": THROTTLING}
 
 
 async def _stored(db: FakeUsersDatabase, user_id: uuid.UUID) -> User:
@@ -133,7 +138,7 @@ async def test_an_update_changes_the_masked_fields_and_the_etag(db, clock, passw
     change = accounts.UpdateUser(
         user.id, Profile(email="", display_name="Ada"), frozenset({"display_name"}), LIBRARIAN, etag=user.etag
     )
-    updated = await accounts.update_user(change, uow=db.unit_of_work(), clock=clock)
+    updated = await accounts.update_user(change, uow=db.unit_of_work(), clock=clock, **_ports(passwords))
     stored = await _stored(db, user.id)
     assert stored.profile.display_name == "Ada" and stored.etag == updated.etag != user.etag
     assert isinstance(db.published[-1], UserUpdated)
@@ -144,9 +149,9 @@ async def test_an_update_from_a_stale_read_is_refused(db, clock, passwords) -> N
     change = accounts.UpdateUser(
         user.id, Profile(email="", display_name="First"), frozenset({"display_name"}), LIBRARIAN, etag=user.etag
     )
-    await accounts.update_user(change, uow=db.unit_of_work(), clock=clock)
+    await accounts.update_user(change, uow=db.unit_of_work(), clock=clock, **_ports(passwords))
     with pytest.raises(Conflict) as error:
-        await accounts.update_user(change, uow=db.unit_of_work(), clock=clock)
+        await accounts.update_user(change, uow=db.unit_of_work(), clock=clock, **_ports(passwords))
     assert error.value.reason == "STALE_ETAG"
 
 
@@ -156,7 +161,7 @@ async def test_of_two_concurrent_updates_the_second_to_save_loses(db, clock, pas
     async with slow:
         mine = await slow.users.get(user.id)  # read before the other update commits
         change = accounts.UpdateUser(user.id, Profile(email="", phone="+79991234567"), frozenset({"phone"}), LIBRARIAN)
-        await accounts.update_user(change, uow=db.unit_of_work(), clock=clock)
+        await accounts.update_user(change, uow=db.unit_of_work(), clock=clock, **_ports(passwords))
         mine.update(Profile(email="", display_name="Mine"), frozenset({"display_name"}), actor=LIBRARIAN, now=NOW)
         with pytest.raises(Conflict) as error:
             await slow.users.save(mine)
@@ -168,7 +173,10 @@ async def test_an_update_names_at_least_one_field(db, clock, passwords) -> None:
     user = await _create(db, clock, passwords)
     with pytest.raises(InvalidArgument):
         await accounts.update_user(
-            accounts.UpdateUser(user.id, Profile(email=""), frozenset(), LIBRARIAN), uow=db.unit_of_work(), clock=clock
+            accounts.UpdateUser(user.id, Profile(email=""), frozenset(), LIBRARIAN),
+            uow=db.unit_of_work(),
+            clock=clock,
+            **_ports(passwords),
         )
 
 
@@ -177,7 +185,7 @@ async def test_a_reader_cannot_change_another_account(db, clock, passwords) -> N
     reader = Actor(other.name, Role.READER)
     change = accounts.UpdateUser(user.id, Profile(email="", display_name="x"), frozenset({"display_name"}), reader)
     with pytest.raises(PermissionDenied):
-        await accounts.update_user(change, uow=db.unit_of_work(), clock=clock)
+        await accounts.update_user(change, uow=db.unit_of_work(), clock=clock, **_ports(passwords))
     assert (await _stored(db, user.id)).version == 1
 
 
@@ -194,7 +202,7 @@ async def test_blocking_a_patron_ends_their_sessions(db, clock, passwords) -> No
     session = await _signed_in_session(db, user)
     blocked = Profile(email="", status=UserStatus.BLOCKED, status_reason="lost card")
     change = accounts.UpdateUser(user.id, blocked, frozenset({"status", "status_reason"}), LIBRARIAN)
-    await accounts.update_user(change, uow=db.unit_of_work(), clock=clock)
+    await accounts.update_user(change, uow=db.unit_of_work(), clock=clock, **_ports(passwords))
     assert db.sessions[session.id].revoke_reason == "account_blocked"
     assert {type(e) for e in db.commits[-1].events} == {UserUpdated, UserStatusChanged, SessionRevoked}
 

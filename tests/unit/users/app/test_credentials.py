@@ -6,14 +6,14 @@ import uuid
 
 import pytest
 
-from services.support.runtime.errors import InvalidArgument, PermissionDenied, Throttled, Unauthenticated
+from services.support.runtime.errors import InvalidArgument, PermissionDenied, Throttled
 from services.support.runtime.identity import Role
 from services.users.app import accounts, credentials
 from services.users.domain.accounts import Actor, PasswordChanged, User
 from services.users.domain.profile import KindChoice, Profile
 from services.users.domain.sessions import Session, SessionRevoked
 
-from ..conftest import NOW, THROTTLE
+from ..conftest import NOW, THROTTLING
 from ..fakes import FakePasswords, FakeUsersDatabase
 
 OLD, NEW = "Correct-Horse-42", "Battery-Staple-77"
@@ -48,7 +48,7 @@ async def test_a_password_change_keeps_the_callers_session_and_ends_the_others(d
         uow=db.unit_of_work(),
         clock=clock,
         passwords=passwords,
-        throttle=THROTTLE,
+        throttling=THROTTLING,
     )
     assert db.users[user.id].password_hash == f"v2${NEW}"
     assert db.sessions[mine.id].revoked_at is None
@@ -62,10 +62,10 @@ async def test_a_password_change_keeps_the_callers_session_and_ends_the_others(d
 async def test_a_wrong_current_password_changes_nothing(db, clock, passwords) -> None:
     user, actor = await _reader(db, passwords, clock)
     (session,) = _sessions(db, user, 1)
-    with pytest.raises(Unauthenticated) as error:
+    with pytest.raises(PermissionDenied) as error:
         await credentials.change_password(
             _change(user, actor, current="Not-The-Password-1"), uow=db.unit_of_work(), clock=clock,
-            passwords=passwords, throttle=THROTTLE,
+            passwords=passwords, throttling=THROTTLING,
         )  # fmt: skip
     assert error.value.reason == "WRONG_PASSWORD"
     assert db.users[user.id].password_hash == f"v2${OLD}" and db.sessions[session.id].revoked_at is None
@@ -75,14 +75,14 @@ async def test_a_wrong_current_password_changes_nothing(db, clock, passwords) ->
 async def test_guessing_the_current_password_is_throttled(db, clock, passwords) -> None:
     user, actor = await _reader(db, passwords, clock)
     wrong = _change(user, actor, current="Not-The-Password-1")
-    for _ in range(THROTTLE.max_failures):
-        with pytest.raises(Unauthenticated):
+    for _ in range(THROTTLING.account_from_client.free_failures + 1):
+        with pytest.raises(PermissionDenied):
             await credentials.change_password(
-                wrong, uow=db.unit_of_work(), clock=clock, passwords=passwords, throttle=THROTTLE
+                wrong, uow=db.unit_of_work(), clock=clock, passwords=passwords, throttling=THROTTLING
             )
     with pytest.raises(Throttled):
         await credentials.change_password(
-            _change(user, actor), uow=db.unit_of_work(), clock=clock, passwords=passwords, throttle=THROTTLE
+            _change(user, actor), uow=db.unit_of_work(), clock=clock, passwords=passwords, throttling=THROTTLING
         )
 
 
@@ -92,7 +92,7 @@ async def test_a_missing_current_or_weak_new_password_is_named(db, clock, passwo
     with pytest.raises(InvalidArgument) as error:
         await credentials.change_password(
             _change(user, actor, current=current, new=new), uow=db.unit_of_work(), clock=clock,
-            passwords=passwords, throttle=THROTTLE,
+            passwords=passwords, throttling=THROTTLING,
         )  # fmt: skip
     assert [v.field for v in error.value.violations] == [field]
 
@@ -102,7 +102,7 @@ async def test_nobody_changes_another_users_password(db, clock, passwords) -> No
     with pytest.raises(PermissionDenied):
         await credentials.change_password(
             _change(user, Actor("users/someone-else", Role.ADMIN)), uow=db.unit_of_work(), clock=clock,
-            passwords=passwords, throttle=THROTTLE,
+            passwords=passwords, throttling=THROTTLING,
         )  # fmt: skip
 
 
@@ -114,7 +114,11 @@ async def test_a_reader_sets_channels_per_kind_language_and_time_zone(db, clock,
     )  # fmt: skip
     mask = frozenset({"notification_preferences.sms_opt_in", "notification_preferences.kinds", "locale", "time_zone"})
     updated = await accounts.update_user(
-        accounts.UpdateUser(user.id, wanted, mask, actor), uow=db.unit_of_work(), clock=clock
+        accounts.UpdateUser(user.id, wanted, mask, actor),
+        uow=db.unit_of_work(),
+        clock=clock,
+        passwords=passwords,
+        throttling=THROTTLING,
     )
     p = updated.profile
     assert p.email_opt_in and p.sms_opt_in  # a part of the preferences leaves the other parts alone
@@ -136,7 +140,11 @@ async def test_bad_preferences_are_named(db, clock, passwords, profile, field) -
     mask = frozenset({"time_zone", "locale", "notification_preferences"})
     with pytest.raises(InvalidArgument) as error:
         await accounts.update_user(
-            accounts.UpdateUser(user.id, profile, mask, actor), uow=db.unit_of_work(), clock=clock
+            accounts.UpdateUser(user.id, profile, mask, actor),
+            uow=db.unit_of_work(),
+            clock=clock,
+            passwords=passwords,
+            throttling=THROTTLING,
         )
     assert field in [v.field for v in error.value.violations]
 
@@ -146,5 +154,9 @@ async def test_an_unknown_part_of_the_preferences_is_refused(db, clock, password
     mask = frozenset({"notification_preferences.pigeon_opt_in"})
     with pytest.raises(InvalidArgument):
         await accounts.update_user(
-            accounts.UpdateUser(user.id, Profile(email=""), mask, actor), uow=db.unit_of_work(), clock=clock
+            accounts.UpdateUser(user.id, Profile(email=""), mask, actor),
+            uow=db.unit_of_work(),
+            clock=clock,
+            passwords=passwords,
+            throttling=THROTTLING,
         )

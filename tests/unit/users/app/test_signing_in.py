@@ -14,9 +14,9 @@ from services.users.domain.access_tokens import verify_access_token
 from services.users.domain.accounts import UserRegistered
 from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.sessions import RefreshTokenReused, SessionRevoked, UserLoggedIn
-from services.users.domain.throttling import UserLoginFailed
+from services.users.domain.throttling import UserLoginFailed, account_key
 
-from ..conftest import LIFETIMES, THROTTLE
+from ..conftest import LIFETIMES, THROTTLING
 from ..fakes import FakePasswords, FakeUsersDatabase
 
 PASSWORD = "Correct-Horse-42"
@@ -33,9 +33,15 @@ async def _register(db: FakeUsersDatabase, auth: dict, email: str = "ada@example
     return await signing_in.register(command, uow=db.unit_of_work(), **auth)
 
 
-async def _sign_in(db: FakeUsersDatabase, auth: dict, email: str = "ada@example.org", password: str = PASSWORD):
-    command = signing_in.SignIn(email, password)
-    return await signing_in.sign_in(command, uow=db.unit_of_work(), throttle=THROTTLE, **auth)
+async def _sign_in(
+    db: FakeUsersDatabase,
+    auth: dict,
+    email: str = "ada@example.org",
+    password: str = PASSWORD,
+    client: str = "203.0.113.7",
+):
+    command = signing_in.SignIn(email, password, client=client)
+    return await signing_in.sign_in(command, uow=db.unit_of_work(), throttling=THROTTLING, **auth)
 
 
 async def _refresh(db: FakeUsersDatabase, auth: dict, token: str):
@@ -84,7 +90,8 @@ async def test_signing_in_returns_verifiable_tokens_and_announces_it(db, auth) -
     registered = await _register(db, auth)
     signed_in = await _sign_in(db, auth, email=" ADA@example.org ")
     assert verify_access_token(signed_in.access.token, await _jwks(auth))["sub"] == registered.user.name
-    assert isinstance(db.published[-1], UserLoggedIn) and db.throttles["ada@example.org"].failures == 0
+    assert isinstance(db.published[-1], UserLoggedIn)
+    assert db.throttles[account_key("ada@example.org", "203.0.113.7")].failures == 0
 
 
 @pytest.mark.parametrize("email", ["ada@example.org", "nobody@example.org"])
@@ -97,15 +104,44 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(db, aut
     assert isinstance(failed, UserLoginFailed) and failed.email == email
 
 
-async def test_repeated_failures_lock_the_email_until_the_lockout_ends(db, auth, clock) -> None:
+async def test_failures_make_that_client_wait_for_that_account_but_the_owner_signs_in_elsewhere(
+    db, auth, clock
+) -> None:
     await _register(db, auth)
-    for _ in range(THROTTLE.max_failures):
+    for _ in range(THROTTLING.account_from_client.free_failures + 1):
         with pytest.raises(Unauthenticated):
+            await _sign_in(db, auth, password="Wrong-Password-1", client="198.51.100.1")
+    with pytest.raises(Throttled) as waiting:
+        await _sign_in(db, auth, client="198.51.100.1")  # even the right password waits its turn here
+    assert waiting.value.metadata["retry_after_seconds"] == "1"
+    assert await _sign_in(db, auth, client="203.0.113.7")  # no lock on the account: the owner is elsewhere
+    clock.advance(timedelta(seconds=1))
+    assert await _sign_in(db, auth, client="198.51.100.1")
+
+
+async def test_each_further_failure_doubles_the_wait(db, auth, clock) -> None:
+    await _register(db, auth)
+    waits: list[int] = []
+    while len(waits) < 4:
+        try:
             await _sign_in(db, auth, password="Wrong-Password-1")
+        except Unauthenticated:
+            continue
+        except Throttled as throttled:
+            waits.append(int(throttled.metadata["retry_after_seconds"]))
+            clock.advance(timedelta(seconds=waits[-1]))
+    assert waits == [1, 2, 4, 8]
+
+
+async def test_a_client_failing_on_many_accounts_is_slowed_down(db, auth) -> None:
+    emails = [f"sprayed-{n}@example.org" for n in range(THROTTLING.client.free_failures + 1)]
+    for email in emails:
+        with pytest.raises(Unauthenticated):
+            await _sign_in(db, auth, email=email, password="Summer-2026", client="192.0.2.9")
     with pytest.raises(Throttled):
-        await _sign_in(db, auth)
-    clock.advance(THROTTLE.lockout)
-    assert await _sign_in(db, auth)
+        await _sign_in(db, auth, email="one-more@example.org", password="Summer-2026", client="192.0.2.9")
+    with pytest.raises(Unauthenticated):  # another client is not held back
+        await _sign_in(db, auth, email="one-more@example.org", password="Summer-2026", client="192.0.2.10")
 
 
 @pytest.mark.parametrize(("email", "password", "field"), [("", PASSWORD, "email"), ("a@b.org", "", "password")])

@@ -1,4 +1,4 @@
-"""Sign-in throttling: attempts count before their outcome is known, a lock opens after the lockout."""
+"""Sign-in throttling: growing delays, never a lock; attempts count before their outcome; failures leak away."""
 
 from __future__ import annotations
 
@@ -7,45 +7,65 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.support.runtime.errors import Throttled
-from services.users.domain.throttling import LoginThrottle, ThrottlePolicy, UserLoginFailed
+from services.users.domain.throttling import SignInThrottle, ThrottlePolicy, UserLoginFailed
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-POLICY = ThrottlePolicy(max_failures=3, window=timedelta(minutes=15), lockout=timedelta(minutes=5))
+POLICY = ThrottlePolicy(
+    free_failures=3,
+    forget_one_every=timedelta(minutes=5),
+    first_delay=timedelta(seconds=1),
+    max_delay=timedelta(minutes=15),
+)
 
 
-def test_sign_ins_lock_after_repeated_failures_then_reopen() -> None:
-    throttle = LoginThrottle("reader@example.org")
-    for _ in range(POLICY.max_failures):
+def _fail(throttle: SignInThrottle, at: datetime) -> None:
+    throttle.begin_attempt(now=at, policy=POLICY)
+    throttle.record_failure("reader@example.org", "wrong_password", now=at)
+
+
+def test_the_free_failures_cost_nothing_then_each_one_doubles_the_wait() -> None:
+    assert [POLICY.delay(n).total_seconds() for n in range(1, 9)] == [0, 0, 0, 1, 2, 4, 8, 16]
+    assert POLICY.delay(1000) == POLICY.max_delay
+
+
+def test_a_key_over_its_free_failures_must_wait_then_may_try_again() -> None:
+    throttle = SignInThrottle("account reader@example.org from 203.0.113.7")
+    for _ in range(POLICY.free_failures + 1):
+        throttle.ensure_open(NOW, POLICY)
+        _fail(throttle, NOW)
+    with pytest.raises(Throttled) as waiting:
         throttle.begin_attempt(now=NOW, policy=POLICY)
-        throttle.record_failure("wrong_password", now=NOW)
-    with pytest.raises(Throttled) as locked:
-        throttle.begin_attempt(now=NOW + timedelta(minutes=1), policy=POLICY)
-    assert locked.value.metadata["retry_after_seconds"] == "241"
-    throttle.begin_attempt(now=NOW + POLICY.lockout, policy=POLICY)
-    assert len(throttle.events) == POLICY.max_failures
-    assert all(isinstance(e, UserLoginFailed) for e in throttle.events)
+    assert waiting.value.metadata["retry_after_seconds"] == "1" and waiting.value.reason == "TOO_MANY_ATTEMPTS"
+    _fail(throttle, NOW + timedelta(seconds=1))
+    with pytest.raises(Throttled) as longer:
+        throttle.ensure_open(NOW + timedelta(seconds=2), POLICY)
+    assert longer.value.metadata["retry_after_seconds"] == "1"  # 2 s after the last failure, at 1 s
+    assert all(isinstance(e, UserLoginFailed) for e in throttle.events) and len(throttle.events) == 5
 
 
 def test_attempts_in_flight_count_before_their_outcome_is_known() -> None:
-    throttle = LoginThrottle("reader@example.org")
-    for _ in range(POLICY.max_failures):  # a burst of concurrent guesses, none answered yet
+    throttle = SignInThrottle("client 203.0.113.7")
+    for _ in range(POLICY.free_failures + 1):  # a burst of concurrent guesses, none answered yet
         throttle.begin_attempt(now=NOW, policy=POLICY)
     with pytest.raises(Throttled):
         throttle.begin_attempt(now=NOW, policy=POLICY)
 
 
-def test_failures_outside_the_window_do_not_add_up() -> None:
-    throttle = LoginThrottle("reader@example.org")
-    for minute in (0, 20, 40, 60, 61):
-        throttle.begin_attempt(now=NOW + timedelta(minutes=minute), policy=POLICY)
-    assert throttle.locked_until is None and throttle.failures == 2  # only 60 and 61 share a window
+def test_failures_are_forgotten_one_at_a_time() -> None:
+    throttle = SignInThrottle("client 203.0.113.7")
+    for _ in range(4):
+        _fail(throttle, NOW)
+    assert throttle.failures_now(NOW + timedelta(minutes=11), POLICY) == 2
+    assert throttle.failures_now(NOW + timedelta(hours=1), POLICY) == 0
 
 
-def test_a_success_clears_the_count() -> None:
-    throttle = LoginThrottle("reader@example.org")
+def test_a_success_is_given_back_and_the_owner_is_forgiven() -> None:
+    throttle = SignInThrottle("client 203.0.113.7")
     throttle.begin_attempt(now=NOW, policy=POLICY)
-    throttle.begin_attempt(now=NOW, policy=POLICY)
-    throttle.record_success()
-    throttle.begin_attempt(now=NOW, policy=POLICY)
-    throttle.begin_attempt(now=NOW, policy=POLICY)
-    throttle.ensure_open(NOW)
+    throttle.give_back()
+    assert throttle.failures == 0
+    for _ in range(3):
+        _fail(throttle, NOW)
+    throttle.forgive()
+    throttle.ensure_open(NOW, POLICY)
+    assert throttle.failures == 0

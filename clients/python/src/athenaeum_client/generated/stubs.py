@@ -165,7 +165,7 @@ class CatalogServiceStub:
 
     def lookup_copy(self, request: catalog_v1.LookupCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Finds a copy by the barcode on its label.
+        Finds a copy by the barcode on its label (staff, and loans lending by barcode).
         Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/LookupCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
@@ -568,8 +568,13 @@ class UsersServiceStub:
         """
         Changes the fields named in `update_mask`. Readers may change their own display name, phone and
         notification preferences; role, status, patron category and expiry are for librarians and admins.
-        Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
-        ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
+        Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
+        request as the body), so the password never travels in a URL. A new role or status signs the user out
+        everywhere (their access tokens carry the old role).
+        Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
+        email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+        PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
+        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/UpdateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -585,8 +590,8 @@ class UsersServiceStub:
     def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines),
-        PERMISSION_DENIED (not a librarian or admin).
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -608,7 +613,9 @@ class AuthServiceStub:
 
     def register(self, request: users_v1.RegisterRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.RegisterResponse:
         """
-        Self-service registration of a reader account.
+        Self-service registration of a reader account. A taken email is said to be taken: without a step that
+        proves the address is the registrant's, there is no other honest answer; the edge's per-address rate
+        limit on this class of call bounds how fast anyone can probe addresses with it (sign-in reveals nothing).
         Errors: INVALID_ARGUMENT (malformed email, weak password), ALREADY_EXISTS (email taken).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/Register', request, users_v1.RegisterResponse, timeout=timeout, metadata=metadata)
@@ -747,7 +754,7 @@ class CatalogServiceAsyncStub:
 
     async def lookup_copy(self, request: catalog_v1.LookupCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Finds a copy by the barcode on its label.
+        Finds a copy by the barcode on its label (staff, and loans lending by barcode).
         Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/LookupCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
@@ -1150,8 +1157,13 @@ class UsersServiceAsyncStub:
         """
         Changes the fields named in `update_mask`. Readers may change their own display name, phone and
         notification preferences; role, status, patron category and expiry are for librarians and admins.
-        Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
-        ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
+        Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
+        request as the body), so the password never travels in a URL. A new role or status signs the user out
+        everywhere (their access tokens carry the old role).
+        Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
+        email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+        PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
+        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/UpdateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -1167,8 +1179,8 @@ class UsersServiceAsyncStub:
     async def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines),
-        PERMISSION_DENIED (not a librarian or admin).
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -1190,7 +1202,9 @@ class AuthServiceAsyncStub:
 
     async def register(self, request: users_v1.RegisterRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.RegisterResponse:
         """
-        Self-service registration of a reader account.
+        Self-service registration of a reader account. A taken email is said to be taken: without a step that
+        proves the address is the registrant's, there is no other honest answer; the edge's per-address rate
+        limit on this class of call bounds how fast anyone can probe addresses with it (sign-in reveals nothing).
         Errors: INVALID_ARGUMENT (malformed email, weak password), ALREADY_EXISTS (email taken).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/Register', request, users_v1.RegisterResponse, timeout=timeout, metadata=metadata)

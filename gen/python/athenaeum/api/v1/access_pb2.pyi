@@ -32,8 +32,8 @@ class _AudienceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Audience.Val
     AUDIENCE_MESH: _Audience.ValueType  # 2
     """Other services of the mesh only, through their sidecars; never the edge."""
     AUDIENCE_SIGNED_IN: _Audience.ValueType  # 3
-    """Any signed-in user (and peer services calling on their own behalf). Finer checks that need the stored
-    resource (is this loan the reader's own?) belong to the owning service.
+    """Any signed-in user. Finer checks that need the stored resource (is this loan the reader's own?) belong
+    to the owning service.
     """
     AUDIENCE_STAFF: _Audience.ValueType  # 4
     """Library staff: librarians and admins."""
@@ -50,8 +50,8 @@ AUDIENCE_PUBLIC: Audience.ValueType  # 1
 AUDIENCE_MESH: Audience.ValueType  # 2
 """Other services of the mesh only, through their sidecars; never the edge."""
 AUDIENCE_SIGNED_IN: Audience.ValueType  # 3
-"""Any signed-in user (and peer services calling on their own behalf). Finer checks that need the stored
-resource (is this loan the reader's own?) belong to the owning service.
+"""Any signed-in user. Finer checks that need the stored resource (is this loan the reader's own?) belong
+to the owning service.
 """
 AUDIENCE_STAFF: Audience.ValueType  # 4
 """Library staff: librarians and admins."""
@@ -72,21 +72,28 @@ class Access(_message.Message):
 
     AUDIENCE_FIELD_NUMBER: _builtins.int
     OR_SELF_FIELD_NUMBER: _builtins.int
+    OR_PEERS_FIELD_NUMBER: _builtins.int
     audience: Global___Audience.ValueType
     """The callers allowed."""
     or_self: _builtins.str
     """Also allowed: a signed-in user whose own name ("users/{user}" or "users/me") is the value of this
     request field, a dotted path such as "user.name". Empty: no such exception.
     """
+    or_peers: _builtins.bool
+    """Also allowed: other services of the mesh calling on their own behalf, with no signed-in user behind
+    the call (which peers may call at all is the registry's, enforced by the sidecars). False: a peer gets
+    only what the audience grants to peers (AUDIENCE_PUBLIC, AUDIENCE_MESH).
+    """
     def __init__(
         self,
         *,
         audience: Global___Audience.ValueType = ...,
         or_self: _builtins.str = ...,
+        or_peers: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "or_self", b"or_self"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "or_peers", b"or_peers", "or_self", b"or_self"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -236,7 +236,7 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def LookupCopy(self, request, context):
-        """Finds a copy by the barcode on its label.
+        """Finds a copy by the barcode on its label (staff, and loans lending by barcode).
         Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

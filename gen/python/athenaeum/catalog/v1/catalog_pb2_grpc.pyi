@@ -93,7 +93,7 @@ class CatalogServiceStub:
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
     """
     LookupCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.LookupCopyRequest, _catalog_pb2.Copy]
-    """Finds a copy by the barcode on its label.
+    """Finds a copy by the barcode on its label (staff, and loans lending by barcode).
     Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
     """
     CheckOutCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CheckOutCopyRequest, _catalog_pb2.Copy]
@@ -184,7 +184,7 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
     """
     LookupCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.LookupCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
-    """Finds a copy by the barcode on its label.
+    """Finds a copy by the barcode on its label (staff, and loans lending by barcode).
     Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
     """
     CheckOutCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CheckOutCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
@@ -350,7 +350,7 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _catalog_pb2.LookupCopyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
-        """Finds a copy by the barcode on its label.
+        """Finds a copy by the barcode on its label (staff, and loans lending by barcode).
         Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
         """
 

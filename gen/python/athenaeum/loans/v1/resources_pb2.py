@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from athenaeum.api.v1 import limits_pb2 as athenaeum_dot_api_dot_v1_dot_limits__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"athenaeum/loans/v1/resources.proto\x12\x12\x61thenaeum.loans.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x04\n\x04Loan\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0e\n\x06patron\x18\x02 \x01(\t\x12\x0c\n\x04\x62ook\x18\x03 \x01(\t\x12\x0c\n\x04\x63opy\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x05 \x01(\t\x12\x12\n\nbook_title\x18\x06 \x01(\t\x12\x11\n\titem_type\x18\x07 \x01(\t\x12\x34\n\x06status\x18\x08 \x01(\x0e\x32\x1e.athenaeum.loans.v1.LoanStatusB\x04\xe2\x41\x01\x03\x12\x34\n\nissue_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x32\n\x08\x64ue_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0breturn_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rrenewal_count\x18\x0c \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cmax_renewals\x18\r \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07overdue\x18\x0e \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0coverdue_days\x18\x0f \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10\x63irculation_rule\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tissued_by\x18\x11 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x13 \x01(\t\"\x8b\x04\n\x0f\x43irculationRule\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x1d\n\x0fpatron_category\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\titem_type\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x18\n\x10loan_period_days\x18\x04 \x01(\x05\x12\x14\n\x0cmax_renewals\x18\x05 \x01(\x05\x12\x1b\n\x13renewal_period_days\x18\x06 \x01(\x05\x12\x11\n\tmax_loans\x18\x07 \x01(\x05\x12\x14\n\x0c\x66ine_per_day\x18\x08 \x01(\t\x12\x12\n\ngrace_days\x18\t \x01(\x05\x12\x10\n\x08\x66ine_cap\x18\n \x01(\t\x12\x1d\n\x15max_outstanding_fines\x18\x0b \x01(\t\x12\x15\n\rholds_allowed\x18\x0c \x01(\x08\x12\x11\n\tmax_holds\x18\r \x01(\x05\x12\x18\n\x10hold_pickup_days\x18\x0e \x01(\x05\x12\x35\n\x0b\x63reate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x11 \x01(\t\x12\x31\n\rhard_due_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xbd\x03\n\x04\x46ine\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x14\n\x06patron\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x0c\n\x04loan\x18\x03 \x01(\t\x12*\n\x04kind\x18\x04 \x01(\x0e\x32\x1c.athenaeum.loans.v1.FineKind\x12\x14\n\x06\x61mount\x18\x05 \x01(\tB\x04\xe2\x41\x01\x02\x12\x19\n\x0bpaid_amount\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12 \n\x12outstanding_amount\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x1b\n\rcurrency_code\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x34\n\x06status\x18\t \x01(\x0e\x32\x1e.athenaeum.loans.v1.FineStatusB\x04\xe2\x41\x01\x03\x12\x13\n\x0b\x64\x65scription\x18\n \x01(\t\x12\x1a\n\x0cwaive_reason\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t\"\xdd\x03\n\x04Hold\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x14\n\x06patron\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x62ook\x18\x03 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\rpickup_branch\x18\x04 \x01(\t\x12\x34\n\x06status\x18\x05 \x01(\x0e\x32\x1e.athenaeum.loans.v1.HoldStatusB\x04\xe2\x41\x01\x03\x12\x1c\n\x0equeue_position\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x12\n\x04\x63opy\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12\x12\n\x04loan\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nready_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rcancel_reason\x18\r \x01(\tB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x0e \x01(\t*[\n\nLoanStatus\x12\x1b\n\x17LOAN_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12LOAN_STATUS_ACTIVE\x10\x01\x12\x18\n\x14LOAN_STATUS_RETURNED\x10\x02*\x86\x01\n\x08\x46ineKind\x12\x19\n\x15\x46INE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11\x46INE_KIND_OVERDUE\x10\x01\x12\x17\n\x13\x46INE_KIND_LOST_ITEM\x10\x02\x12\x1a\n\x16\x46INE_KIND_DAMAGED_ITEM\x10\x03\x12\x13\n\x0f\x46INE_KIND_OTHER\x10\x04*t\n\nFineStatus\x12\x1b\n\x17\x46INE_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x46INE_STATUS_OUTSTANDING\x10\x01\x12\x14\n\x10\x46INE_STATUS_PAID\x10\x02\x12\x16\n\x12\x46INE_STATUS_WAIVED\x10\x03*\xa8\x01\n\nHoldStatus\x12\x1b\n\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13HOLD_STATUS_WAITING\x10\x01\x12\x15\n\x11HOLD_STATUS_READY\x10\x02\x12\x19\n\x15HOLD_STATUS_FULFILLED\x10\x03\x12\x19\n\x15HOLD_STATUS_CANCELLED\x10\x04\x12\x17\n\x13HOLD_STATUS_EXPIRED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"athenaeum/loans/v1/resources.proto\x12\x12\x61thenaeum.loans.v1\x1a\x1d\x61thenaeum/api/v1/limits.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\x04\n\x04Loan\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x0e\n\x06patron\x18\x02 \x01(\t\x12\x0c\n\x04\x62ook\x18\x03 \x01(\t\x12\x0c\n\x04\x63opy\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x05 \x01(\t\x12\x12\n\nbook_title\x18\x06 \x01(\t\x12\x11\n\titem_type\x18\x07 \x01(\t\x12\x34\n\x06status\x18\x08 \x01(\x0e\x32\x1e.athenaeum.loans.v1.LoanStatusB\x04\xe2\x41\x01\x03\x12\x34\n\nissue_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x32\n\x08\x64ue_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0breturn_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x1b\n\rrenewal_count\x18\x0c \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0cmax_renewals\x18\r \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x15\n\x07overdue\x18\x0e \x01(\x08\x42\x04\xe2\x41\x01\x03\x12\x1a\n\x0coverdue_days\x18\x0f \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x1e\n\x10\x63irculation_rule\x18\x10 \x01(\tB\x04\xe2\x41\x01\x03\x12\x17\n\tissued_by\x18\x11 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x0c\n\x04\x65tag\x18\x13 \x01(\t\"\xbf\x04\n\x0f\x43irculationRule\x12\x19\n\x04name\x18\x01 \x01(\tB\x0b\xe2\x41\x01\x08\x92\xb5\x18\x03\x08\xc8\x01\x12#\n\x0fpatron_category\x18\x02 \x01(\tB\n\xe2\x41\x01\x02\x92\xb5\x18\x02\x08@\x12\x1d\n\titem_type\x18\x03 \x01(\tB\n\xe2\x41\x01\x02\x92\xb5\x18\x02\x08@\x12\x18\n\x10loan_period_days\x18\x04 \x01(\x05\x12\x14\n\x0cmax_renewals\x18\x05 \x01(\x05\x12\x1b\n\x13renewal_period_days\x18\x06 \x01(\x05\x12\x11\n\tmax_loans\x18\x07 \x01(\x05\x12\x1c\n\x0c\x66ine_per_day\x18\x08 \x01(\tB\x06\x92\xb5\x18\x02\x08 \x12\x12\n\ngrace_days\x18\t \x01(\x05\x12\x18\n\x08\x66ine_cap\x18\n \x01(\tB\x06\x92\xb5\x18\x02\x08 \x12%\n\x15max_outstanding_fines\x18\x0b \x01(\tB\x06\x92\xb5\x18\x02\x08 \x12\x15\n\rholds_allowed\x18\x0c \x01(\x08\x12\x11\n\tmax_holds\x18\r \x01(\x05\x12\x18\n\x10hold_pickup_days\x18\x0e \x01(\x05\x12\x35\n\x0b\x63reate_time\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x04\x65tag\x18\x11 \x01(\tB\x07\x92\xb5\x18\x03\x08\x80\x01\x12\x31\n\rhard_due_time\x18\x12 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf9\x03\n\x04\x46ine\x12\x19\n\x04name\x18\x01 \x01(\tB\x0b\xe2\x41\x01\x08\x92\xb5\x18\x03\x08\xc8\x01\x12\x1b\n\x06patron\x18\x02 \x01(\tB\x0b\xe2\x41\x01\x02\x92\xb5\x18\x03\x08\xc8\x01\x12\x15\n\x04loan\x18\x03 \x01(\tB\x07\x92\xb5\x18\x03\x08\xc8\x01\x12*\n\x04kind\x18\x04 \x01(\x0e\x32\x1c.athenaeum.loans.v1.FineKind\x12\x1a\n\x06\x61mount\x18\x05 \x01(\tB\n\xe2\x41\x01\x02\x92\xb5\x18\x02\x08 \x12\x19\n\x0bpaid_amount\x18\x06 \x01(\tB\x04\xe2\x41\x01\x03\x12 \n\x12outstanding_amount\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03\x12!\n\rcurrency_code\x18\x08 \x01(\tB\n\xe2\x41\x01\x03\x92\xb5\x18\x02\x08\x08\x12\x34\n\x06status\x18\t \x01(\x0e\x32\x1e.athenaeum.loans.v1.FineStatusB\x04\xe2\x41\x01\x03\x12\x1c\n\x0b\x64\x65scription\x18\n \x01(\tB\x07\x92\xb5\x18\x03\x08\xf4\x03\x12!\n\x0cwaive_reason\x18\x0b \x01(\tB\x0b\xe2\x41\x01\x03\x92\xb5\x18\x03\x08\xf4\x03\x12\x35\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x15\n\x04\x65tag\x18\x0e \x01(\tB\x07\x92\xb5\x18\x03\x08\x80\x01\"\x98\x04\n\x04Hold\x12\x19\n\x04name\x18\x01 \x01(\tB\x0b\xe2\x41\x01\x08\x92\xb5\x18\x03\x08\xc8\x01\x12\x1b\n\x06patron\x18\x02 \x01(\tB\x0b\xe2\x41\x01\x02\x92\xb5\x18\x03\x08\xc8\x01\x12\x19\n\x04\x62ook\x18\x03 \x01(\tB\x0b\xe2\x41\x01\x02\x92\xb5\x18\x03\x08\xc8\x01\x12\x1d\n\rpickup_branch\x18\x04 \x01(\tB\x06\x92\xb5\x18\x02\x08@\x12\x34\n\x06status\x18\x05 \x01(\x0e\x32\x1e.athenaeum.loans.v1.HoldStatusB\x04\xe2\x41\x01\x03\x12\x1c\n\x0equeue_position\x18\x06 \x01(\x05\x42\x04\xe2\x41\x01\x03\x12\x19\n\x04\x63opy\x18\x07 \x01(\tB\x0b\xe2\x41\x01\x03\x92\xb5\x18\x03\x08\xc8\x01\x12\x19\n\x04loan\x18\x08 \x01(\tB\x0b\xe2\x41\x01\x03\x92\xb5\x18\x03\x08\xc8\x01\x12\x35\n\x0b\x63reate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nready_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x65xpire_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\"\n\rcancel_reason\x18\r \x01(\tB\x0b\xe2\x41\x01\x03\x92\xb5\x18\x03\x08\xf4\x03\x12\x15\n\x04\x65tag\x18\x0e \x01(\tB\x07\x92\xb5\x18\x03\x08\x80\x01*[\n\nLoanStatus\x12\x1b\n\x17LOAN_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12LOAN_STATUS_ACTIVE\x10\x01\x12\x18\n\x14LOAN_STATUS_RETURNED\x10\x02*\x86\x01\n\x08\x46ineKind\x12\x19\n\x15\x46INE_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11\x46INE_KIND_OVERDUE\x10\x01\x12\x17\n\x13\x46INE_KIND_LOST_ITEM\x10\x02\x12\x1a\n\x16\x46INE_KIND_DAMAGED_ITEM\x10\x03\x12\x13\n\x0f\x46INE_KIND_OTHER\x10\x04*t\n\nFineStatus\x12\x1b\n\x17\x46INE_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x46INE_STATUS_OUTSTANDING\x10\x01\x12\x14\n\x10\x46INE_STATUS_PAID\x10\x02\x12\x16\n\x12\x46INE_STATUS_WAIVED\x10\x03*\xa8\x01\n\nHoldStatus\x12\x1b\n\x17HOLD_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13HOLD_STATUS_WAITING\x10\x01\x12\x15\n\x11HOLD_STATUS_READY\x10\x02\x12\x19\n\x15HOLD_STATUS_FULFILLED\x10\x03\x12\x19\n\x15HOLD_STATUS_CANCELLED\x10\x04\x12\x17\n\x13HOLD_STATUS_EXPIRED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -58,49 +59,65 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LOAN'].fields_by_name['update_time']._loaded_options = None
   _globals['_LOAN'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
   _globals['_CIRCULATIONRULE'].fields_by_name['name']._loaded_options = None
-  _globals['_CIRCULATIONRULE'].fields_by_name['name']._serialized_options = b'\342A\001\010'
+  _globals['_CIRCULATIONRULE'].fields_by_name['name']._serialized_options = b'\342A\001\010\222\265\030\003\010\310\001'
   _globals['_CIRCULATIONRULE'].fields_by_name['patron_category']._loaded_options = None
-  _globals['_CIRCULATIONRULE'].fields_by_name['patron_category']._serialized_options = b'\342A\001\002'
+  _globals['_CIRCULATIONRULE'].fields_by_name['patron_category']._serialized_options = b'\342A\001\002\222\265\030\002\010@'
   _globals['_CIRCULATIONRULE'].fields_by_name['item_type']._loaded_options = None
-  _globals['_CIRCULATIONRULE'].fields_by_name['item_type']._serialized_options = b'\342A\001\002'
+  _globals['_CIRCULATIONRULE'].fields_by_name['item_type']._serialized_options = b'\342A\001\002\222\265\030\002\010@'
+  _globals['_CIRCULATIONRULE'].fields_by_name['fine_per_day']._loaded_options = None
+  _globals['_CIRCULATIONRULE'].fields_by_name['fine_per_day']._serialized_options = b'\222\265\030\002\010 '
+  _globals['_CIRCULATIONRULE'].fields_by_name['fine_cap']._loaded_options = None
+  _globals['_CIRCULATIONRULE'].fields_by_name['fine_cap']._serialized_options = b'\222\265\030\002\010 '
+  _globals['_CIRCULATIONRULE'].fields_by_name['max_outstanding_fines']._loaded_options = None
+  _globals['_CIRCULATIONRULE'].fields_by_name['max_outstanding_fines']._serialized_options = b'\222\265\030\002\010 '
   _globals['_CIRCULATIONRULE'].fields_by_name['create_time']._loaded_options = None
   _globals['_CIRCULATIONRULE'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_CIRCULATIONRULE'].fields_by_name['update_time']._loaded_options = None
   _globals['_CIRCULATIONRULE'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_CIRCULATIONRULE'].fields_by_name['etag']._loaded_options = None
+  _globals['_CIRCULATIONRULE'].fields_by_name['etag']._serialized_options = b'\222\265\030\003\010\200\001'
   _globals['_FINE'].fields_by_name['name']._loaded_options = None
-  _globals['_FINE'].fields_by_name['name']._serialized_options = b'\342A\001\010'
+  _globals['_FINE'].fields_by_name['name']._serialized_options = b'\342A\001\010\222\265\030\003\010\310\001'
   _globals['_FINE'].fields_by_name['patron']._loaded_options = None
-  _globals['_FINE'].fields_by_name['patron']._serialized_options = b'\342A\001\002'
+  _globals['_FINE'].fields_by_name['patron']._serialized_options = b'\342A\001\002\222\265\030\003\010\310\001'
+  _globals['_FINE'].fields_by_name['loan']._loaded_options = None
+  _globals['_FINE'].fields_by_name['loan']._serialized_options = b'\222\265\030\003\010\310\001'
   _globals['_FINE'].fields_by_name['amount']._loaded_options = None
-  _globals['_FINE'].fields_by_name['amount']._serialized_options = b'\342A\001\002'
+  _globals['_FINE'].fields_by_name['amount']._serialized_options = b'\342A\001\002\222\265\030\002\010 '
   _globals['_FINE'].fields_by_name['paid_amount']._loaded_options = None
   _globals['_FINE'].fields_by_name['paid_amount']._serialized_options = b'\342A\001\003'
   _globals['_FINE'].fields_by_name['outstanding_amount']._loaded_options = None
   _globals['_FINE'].fields_by_name['outstanding_amount']._serialized_options = b'\342A\001\003'
   _globals['_FINE'].fields_by_name['currency_code']._loaded_options = None
-  _globals['_FINE'].fields_by_name['currency_code']._serialized_options = b'\342A\001\003'
+  _globals['_FINE'].fields_by_name['currency_code']._serialized_options = b'\342A\001\003\222\265\030\002\010\010'
   _globals['_FINE'].fields_by_name['status']._loaded_options = None
   _globals['_FINE'].fields_by_name['status']._serialized_options = b'\342A\001\003'
+  _globals['_FINE'].fields_by_name['description']._loaded_options = None
+  _globals['_FINE'].fields_by_name['description']._serialized_options = b'\222\265\030\003\010\364\003'
   _globals['_FINE'].fields_by_name['waive_reason']._loaded_options = None
-  _globals['_FINE'].fields_by_name['waive_reason']._serialized_options = b'\342A\001\003'
+  _globals['_FINE'].fields_by_name['waive_reason']._serialized_options = b'\342A\001\003\222\265\030\003\010\364\003'
   _globals['_FINE'].fields_by_name['create_time']._loaded_options = None
   _globals['_FINE'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_FINE'].fields_by_name['update_time']._loaded_options = None
   _globals['_FINE'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_FINE'].fields_by_name['etag']._loaded_options = None
+  _globals['_FINE'].fields_by_name['etag']._serialized_options = b'\222\265\030\003\010\200\001'
   _globals['_HOLD'].fields_by_name['name']._loaded_options = None
-  _globals['_HOLD'].fields_by_name['name']._serialized_options = b'\342A\001\010'
+  _globals['_HOLD'].fields_by_name['name']._serialized_options = b'\342A\001\010\222\265\030\003\010\310\001'
   _globals['_HOLD'].fields_by_name['patron']._loaded_options = None
-  _globals['_HOLD'].fields_by_name['patron']._serialized_options = b'\342A\001\002'
+  _globals['_HOLD'].fields_by_name['patron']._serialized_options = b'\342A\001\002\222\265\030\003\010\310\001'
   _globals['_HOLD'].fields_by_name['book']._loaded_options = None
-  _globals['_HOLD'].fields_by_name['book']._serialized_options = b'\342A\001\002'
+  _globals['_HOLD'].fields_by_name['book']._serialized_options = b'\342A\001\002\222\265\030\003\010\310\001'
+  _globals['_HOLD'].fields_by_name['pickup_branch']._loaded_options = None
+  _globals['_HOLD'].fields_by_name['pickup_branch']._serialized_options = b'\222\265\030\002\010@'
   _globals['_HOLD'].fields_by_name['status']._loaded_options = None
   _globals['_HOLD'].fields_by_name['status']._serialized_options = b'\342A\001\003'
   _globals['_HOLD'].fields_by_name['queue_position']._loaded_options = None
   _globals['_HOLD'].fields_by_name['queue_position']._serialized_options = b'\342A\001\003'
   _globals['_HOLD'].fields_by_name['copy']._loaded_options = None
-  _globals['_HOLD'].fields_by_name['copy']._serialized_options = b'\342A\001\003'
+  _globals['_HOLD'].fields_by_name['copy']._serialized_options = b'\342A\001\003\222\265\030\003\010\310\001'
   _globals['_HOLD'].fields_by_name['loan']._loaded_options = None
-  _globals['_HOLD'].fields_by_name['loan']._serialized_options = b'\342A\001\003'
+  _globals['_HOLD'].fields_by_name['loan']._serialized_options = b'\342A\001\003\222\265\030\003\010\310\001'
   _globals['_HOLD'].fields_by_name['create_time']._loaded_options = None
   _globals['_HOLD'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
   _globals['_HOLD'].fields_by_name['ready_time']._loaded_options = None
@@ -110,21 +127,23 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HOLD'].fields_by_name['update_time']._loaded_options = None
   _globals['_HOLD'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
   _globals['_HOLD'].fields_by_name['cancel_reason']._loaded_options = None
-  _globals['_HOLD'].fields_by_name['cancel_reason']._serialized_options = b'\342A\001\003'
-  _globals['_LOANSTATUS']._serialized_start=2156
-  _globals['_LOANSTATUS']._serialized_end=2247
-  _globals['_FINEKIND']._serialized_start=2250
-  _globals['_FINEKIND']._serialized_end=2384
-  _globals['_FINESTATUS']._serialized_start=2386
-  _globals['_FINESTATUS']._serialized_end=2502
-  _globals['_HOLDSTATUS']._serialized_start=2505
-  _globals['_HOLDSTATUS']._serialized_end=2673
-  _globals['_LOAN']._serialized_start=125
-  _globals['_LOAN']._serialized_end=700
-  _globals['_CIRCULATIONRULE']._serialized_start=703
-  _globals['_CIRCULATIONRULE']._serialized_end=1226
-  _globals['_FINE']._serialized_start=1229
-  _globals['_FINE']._serialized_end=1674
-  _globals['_HOLD']._serialized_start=1677
-  _globals['_HOLD']._serialized_end=2154
+  _globals['_HOLD'].fields_by_name['cancel_reason']._serialized_options = b'\342A\001\003\222\265\030\003\010\364\003'
+  _globals['_HOLD'].fields_by_name['etag']._loaded_options = None
+  _globals['_HOLD'].fields_by_name['etag']._serialized_options = b'\222\265\030\003\010\200\001'
+  _globals['_LOANSTATUS']._serialized_start=2358
+  _globals['_LOANSTATUS']._serialized_end=2449
+  _globals['_FINEKIND']._serialized_start=2452
+  _globals['_FINEKIND']._serialized_end=2586
+  _globals['_FINESTATUS']._serialized_start=2588
+  _globals['_FINESTATUS']._serialized_end=2704
+  _globals['_HOLDSTATUS']._serialized_start=2707
+  _globals['_HOLDSTATUS']._serialized_end=2875
+  _globals['_LOAN']._serialized_start=156
+  _globals['_LOAN']._serialized_end=731
+  _globals['_CIRCULATIONRULE']._serialized_start=734
+  _globals['_CIRCULATIONRULE']._serialized_end=1309
+  _globals['_FINE']._serialized_start=1312
+  _globals['_FINE']._serialized_end=1817
+  _globals['_HOLD']._serialized_start=1820
+  _globals['_HOLD']._serialized_end=2356
 # @@protoc_insertion_point(module_scope)

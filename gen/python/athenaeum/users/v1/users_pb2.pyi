@@ -409,12 +409,17 @@ class UpdateUserRequest(_message.Message):
     USER_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
     gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
     ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    current_password: _builtins.str
+    """The caller's own password: required to change one's own email (whoever holds a session must not take
+    the account over by moving its email). Wrong ones count towards the sign-in throttle.
     """
     @_builtins.property
     def user(self) -> Global___User:
@@ -432,10 +437,11 @@ class UpdateUserRequest(_message.Message):
         user: Global___User | None = ...,
         update_mask: _field_mask_pb2.FieldMask | None = ...,
         request_id: _builtins.str = ...,
+        current_password: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["request_id", b"request_id", "update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["current_password", b"current_password", "request_id", b"request_id", "update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -676,8 +682,9 @@ class LoginRequest(_message.Message):
     email: _builtins.str
     """The account's email (any letter case)."""
     password: _builtins.str
-    """The account's password. Repeated failures slow down and then lock further attempts for a while
-    (RESOURCE_EXHAUSTED).
+    """The account's password. After a few failures from one address, each further attempt on the account
+    from that address must wait longer (RESOURCE_EXHAUSTED, retry_after_seconds); likewise after many
+    failures from one address on any accounts. No account is ever locked: its owner signs in from elsewhere.
     """
     def __init__(
         self,

@@ -108,8 +108,13 @@ class UsersServiceServicer:
     def UpdateUser(self, request, context):
         """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
         notification preferences; role, status, patron category and expiry are for librarians and admins.
-        Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
-        ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
+        Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
+        request as the body), so the password never travels in a URL. A new role or status signs the user out
+        everywhere (their access tokens carry the old role).
+        Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
+        email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+        PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
+        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -127,8 +132,8 @@ class UsersServiceServicer:
 
     def DeleteUser(self, request, context):
         """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines),
-        PERMISSION_DENIED (not a librarian or admin).
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -425,7 +430,9 @@ class AuthServiceServicer:
     """
 
     def Register(self, request, context):
-        """Self-service registration of a reader account.
+        """Self-service registration of a reader account. A taken email is said to be taken: without a step that
+        proves the address is the registrant's, there is no other honest answer; the edge's per-address rate
+        limit on this class of call bounds how fast anyone can probe addresses with it (sign-in reveals nothing).
         Errors: INVALID_ARGUMENT (malformed email, weak password), ALREADY_EXISTS (email taken).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

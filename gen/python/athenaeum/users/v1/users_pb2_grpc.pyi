@@ -53,8 +53,13 @@ class UsersServiceStub:
     UpdateUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.UpdateUserRequest, _users_pb2.User]
     """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
     notification preferences; role, status, patron category and expiry are for librarians and admins.
-    Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
-    ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
+    Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
+    request as the body), so the password never travels in a URL. A new role or status signs the user out
+    everywhere (their access tokens carry the old role).
+    Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
+    email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+    PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
+    would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
     """
     ChangePassword: _grpc.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]
     """Changes the caller's own password. The current password is required; every other session of the
@@ -64,8 +69,8 @@ class UsersServiceStub:
     """
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines),
-    PERMISSION_DENIED (not a librarian or admin).
+    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+    LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
     """
     GetBorrowingEligibility: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -96,8 +101,13 @@ class UsersServiceAsyncStub(UsersServiceStub):
     UpdateUser: _aio.UnaryUnaryMultiCallable[_users_pb2.UpdateUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
     notification preferences; role, status, patron category and expiry are for librarians and admins.
-    Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
-    ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
+    Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
+    request as the body), so the password never travels in a URL. A new role or status signs the user out
+    everywhere (their access tokens carry the old role).
+    Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
+    email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+    PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
+    would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
     """
     ChangePassword: _aio.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Changes the caller's own password. The current password is required; every other session of the
@@ -107,8 +117,8 @@ class UsersServiceAsyncStub(UsersServiceStub):
     """
     DeleteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines),
-    PERMISSION_DENIED (not a librarian or admin).
+    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+    LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
     """
     GetBorrowingEligibility: _aio.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]  # type: ignore[assignment]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -160,8 +170,13 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_users_pb2.User, _abc.Awaitable[_users_pb2.User]]:
         """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
         notification preferences; role, status, patron category and expiry are for librarians and admins.
-        Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such user),
-        ABORTED (stale etag), ALREADY_EXISTS (email taken), PERMISSION_DENIED (field not writable by caller).
+        Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
+        request as the body), so the password never travels in a URL. A new role or status signs the user out
+        everywhere (their access tokens carry the old role).
+        Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
+        email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+        PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
+        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
         """
 
     @_abc_1.abstractmethod
@@ -183,8 +198,8 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.User, _abc.Awaitable[_users_pb2.User]]:
         """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines),
-        PERMISSION_DENIED (not a librarian or admin).
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
         """
 
     @_abc_1.abstractmethod
@@ -207,7 +222,9 @@ class AuthServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> AuthServiceAsyncStub: ...
     Register: _grpc.UnaryUnaryMultiCallable[_users_pb2.RegisterRequest, _users_pb2.RegisterResponse]
-    """Self-service registration of a reader account.
+    """Self-service registration of a reader account. A taken email is said to be taken: without a step that
+    proves the address is the registrant's, there is no other honest answer; the edge's per-address rate
+    limit on this class of call bounds how fast anyone can probe addresses with it (sign-in reveals nothing).
     Errors: INVALID_ARGUMENT (malformed email, weak password), ALREADY_EXISTS (email taken).
     """
     Login: _grpc.UnaryUnaryMultiCallable[_users_pb2.LoginRequest, _users_pb2.LoginResponse]
@@ -235,7 +252,9 @@ class AuthServiceAsyncStub(AuthServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Register: _aio.UnaryUnaryMultiCallable[_users_pb2.RegisterRequest, _users_pb2.RegisterResponse]  # type: ignore[assignment]
-    """Self-service registration of a reader account.
+    """Self-service registration of a reader account. A taken email is said to be taken: without a step that
+    proves the address is the registrant's, there is no other honest answer; the edge's per-address rate
+    limit on this class of call bounds how fast anyone can probe addresses with it (sign-in reveals nothing).
     Errors: INVALID_ARGUMENT (malformed email, weak password), ALREADY_EXISTS (email taken).
     """
     Login: _aio.UnaryUnaryMultiCallable[_users_pb2.LoginRequest, _users_pb2.LoginResponse]  # type: ignore[assignment]
@@ -266,7 +285,9 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _users_pb2.RegisterRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.RegisterResponse, _abc.Awaitable[_users_pb2.RegisterResponse]]:
-        """Self-service registration of a reader account.
+        """Self-service registration of a reader account. A taken email is said to be taken: without a step that
+        proves the address is the registrant's, there is no other honest answer; the edge's per-address rate
+        limit on this class of call bounds how fast anyone can probe addresses with it (sign-in reveals nothing).
         Errors: INVALID_ARGUMENT (malformed email, weak password), ALREADY_EXISTS (email taken).
         """
 

@@ -37,8 +37,8 @@ class Audience(betterproto2.Enum):
 
     SIGNED_IN = 3
     """
-    Any signed-in user (and peer services calling on their own behalf). Finer checks that need the stored
-    resource (is this loan the reader's own?) belong to the owning service.
+    Any signed-in user. Finer checks that need the stored resource (is this loan the reader's own?) belong
+    to the owning service.
     """
 
     STAFF = 4
@@ -95,6 +95,13 @@ class Access(betterproto2.Message):
     """
     Also allowed: a signed-in user whose own name ("users/{user}" or "users/me") is the value of this
     request field, a dotted path such as "user.name". Empty: no such exception.
+    """
+
+    or_peers: "bool" = betterproto2.field(3, betterproto2.TYPE_BOOL)
+    """
+    Also allowed: other services of the mesh calling on their own behalf, with no signed-in user behind
+    the call (which peers may call at all is the registry's, enforced by the sidecars). False: a peer gets
+    only what the audience grants to peers (AUDIENCE_PUBLIC, AUDIENCE_MESH).
     """
 
 

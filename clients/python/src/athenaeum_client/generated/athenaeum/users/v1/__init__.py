@@ -575,8 +575,9 @@ class LoginRequest(betterproto2.Message):
 
     password: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    The account's password. Repeated failures slow down and then lock further attempts for a while
-    (RESOURCE_EXHAUSTED).
+    The account's password. After a few failures from one address, each further attempt on the account
+    from that address must wait longer (RESOURCE_EXHAUSTED, retry_after_seconds); likewise after many
+    failures from one address on any accounts. No account is ever locked: its owner signs in from elsewhere.
     """
 
 
@@ -891,6 +892,12 @@ class UpdateUserRequest(betterproto2.Message):
     ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+    current_password: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The caller's own password: required to change one's own email (whoever holds a session must not take
+    the account over by moving its email). Wrong ones count towards the sign-in throttle.
     """
 
 

@@ -1,0 +1,185 @@
+"""How the edge protects the mesh from its callers: size caps, and rate limits per class of route.
+
+- Headers, the URL included, beyond MAX_REQUEST_HEADERS_KB: 431. A REST body beyond MAX_REQUEST_BODY_BYTES:
+  413, before anything reads it (the transcoder would stream it on). gRPC calls stream through unbuffered (an
+  import is a long client stream) and meet the services' own cap on each message.
+- Local rate limits (token buckets in the edge Envoy itself, no extra service): each route class of
+  `registry.RateLimits` has its bucket per client address or per signed-in user. Over the limit: 429
+  RESOURCE_EXHAUSTED, with Retry-After and the edge's Status JSON (a gRPC caller gets the status).
+
+The classes come from the protos, so a new RPC is classed without a line here: a method bound to GET reads
+(health and reflection too), a public one that is not is a sign-in style mutation ("auth"), any other is a
+write. Who is behind a request is what the edge itself established: the client address it sees (or that
+`trusted_proxy_hops` proxies vouch for), the `sub` of a token it verified.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from google.api import annotations_pb2
+
+from services.support.mesh import registry
+from services.support.mesh.envoy_common import Config
+from services.support.mesh.registry import RateLimit, RateLimits
+from services.support.runtime.access import rule_of, service_descriptor
+from services.support.runtime.identity import CLIENT_ADDRESS_HEADER
+
+BUFFER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer"
+BUFFER_FILTER = "envoy.filters.http.buffer"
+FILTER_CONFIG_TYPE = "type.googleapis.com/envoy.config.route.v3.FilterConfig"
+LOCAL_RATE_LIMIT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
+RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
+USER_HEADER = "x-athenaeum-user"
+"""Where the edge's jwt_authn writes the verified token's `sub`, for per-user buckets (stripped from clients)."""
+
+MAX_REQUEST_HEADERS_KB = 8
+"""Every header with the URL: a service's gRPC metadata cap (16 KiB) holds them twice (the transcoder keeps
+the original path) with room for what the edge adds."""
+MAX_REQUEST_BODY_BYTES = 1024 * 1024
+"""A REST body: the biggest request of the API (a book with every field full) is a few dozen kB."""
+MAX_RESPONSE_BODY_BYTES = 8 * 1024 * 1024
+"""A REST answer the transcoder buffers: a page of 100 books with every field at its limit fits."""
+RETRY_AFTER_SECONDS = 1
+"""Every bucket refills at least once a second."""
+MAX_TRACKED_CLIENTS = 10_000
+"""Buckets kept per class (least recently used dropped): a client's bucket is forgotten only under a crowd."""
+
+AUTH, WRITE, READ = "auth", "write", "read"
+CLASS_KEY = "route_class"
+MESH_WIDE_READS = ("grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                   "grpc.reflection.v1alpha.ServerReflection")  # fmt: skip
+
+
+REGEX_PROGRAM_SIZE = 4096
+"""RE2's program size Envoy accepts (100 by default): a class's alternation of gRPC paths needs more."""
+
+
+def runtime() -> Config:
+    """The edge's layered_runtime: a static layer with the settings the route classes need."""
+    layer = {"re2": {"max_program_size": {"error_level": REGEX_PROGRAM_SIZE, "warn_level": REGEX_PROGRAM_SIZE}}}
+    return {"layers": [{"name": "static", "static_layer": layer}]}
+
+
+def size_limits() -> dict[str, Any]:
+    """HCM settings capping what a request may carry before any filter buffers it."""
+    return {"max_request_headers_kb": MAX_REQUEST_HEADERS_KB}
+
+
+def transcoder_limits() -> dict[str, Any]:
+    """grpc_json_transcoder settings: what it may hold of a request and of an answer."""
+    return {"max_request_body_size": MAX_REQUEST_BODY_BYTES, "max_response_body_size": MAX_RESPONSE_BODY_BYTES}
+
+
+def body_limit_filter() -> Config:
+    """Buffers a REST request whole, up to MAX_REQUEST_BODY_BYTES (then 413). Goes before the transcoder,
+    while a REST request matches no gRPC route: those routes turn it off (`unbuffered`) for gRPC calls."""
+    return {
+        "name": BUFFER_FILTER,
+        "typed_config": {"@type": BUFFER_TYPE, "max_request_bytes": MAX_REQUEST_BODY_BYTES},
+    }
+
+
+def unbuffered() -> Config:
+    """typed_per_filter_config of a gRPC route: streams pass as they come."""
+    return {BUFFER_FILTER: {"@type": FILTER_CONFIG_TYPE, "disabled": True}}
+
+
+def client_address(topology_hops: int) -> dict[str, Any]:
+    """HCM settings that make the downstream address the client's: the peer itself, or what that many
+    trusted proxies in front appended to X-Forwarded-For (a client's own entries are never believed)."""
+    return {"use_remote_address": True, "xff_num_trusted_hops": topology_hops}
+
+
+def client_address_header() -> list[Config]:
+    """route_config.request_headers_to_add: the client address the edge established, for services that
+    throttle per client (sign-in). It replaces any copy the client sent."""
+    value = "%DOWNSTREAM_REMOTE_ADDRESS_WITHOUT_PORT%"
+    return [{"header": {"key": CLIENT_ADDRESS_HEADER, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}]
+
+
+def route_classes() -> dict[str, list[str]]:
+    """The gRPC paths of each route class, from the protos of every service of the registry."""
+    classes: dict[str, list[str]] = {AUTH: [], WRITE: [], READ: []}
+    for spec in registry.SERVICES:
+        for name in spec.grpc_services:
+            for method in service_descriptor(name).methods:
+                path = f"/{name}/{method.name}"
+                rule = rule_of(method)
+                http = method.GetOptions().Extensions[annotations_pb2.http]
+                if http.WhichOneof("pattern") == "get":
+                    classes[READ].append(path)
+                elif rule is not None and rule.public:
+                    classes[AUTH].append(path)
+                else:
+                    classes[WRITE].append(path)
+    return classes
+
+
+def rate_limit_filter() -> Config:
+    """The filter in the edge's chain, after the transcoder (so a REST request is classed by its gRPC
+    method). It limits only routes that carry `route_rate_limits`."""
+    return {"name": RATE_LIMIT_FILTER, "typed_config": {"@type": LOCAL_RATE_LIMIT_TYPE, "stat_prefix": "edge_rl"}}
+
+
+def route_rate_limits(limits: RateLimits) -> Config:
+    """typed_per_filter_config of a gRPC route of the edge: a bucket per class and client (or user)."""
+    classes = route_classes()
+    per_client: list[Config] = [{"remote_address": {}}]
+    per_user: list[Config] = [{"request_headers": {"header_name": USER_HEADER, "descriptor_key": "user"}}]
+    config = {
+        "@type": LOCAL_RATE_LIMIT_TYPE,
+        "stat_prefix": "edge_rl",
+        "token_bucket": _bucket(limits.other),
+        "always_consume_default_token_bucket": False,
+        "filter_enabled": _everyone(),
+        "filter_enforced": _everyone(),
+        "rate_limited_as_resource_exhausted": True,
+        "response_headers_to_add": [
+            {
+                "header": {"key": "retry-after", "value": str(RETRY_AFTER_SECONDS)},
+                "append_action": "OVERWRITE_IF_EXISTS_OR_ADD",
+            }
+        ],
+        "max_dynamic_descriptors": MAX_TRACKED_CLIENTS,
+        "descriptors": [
+            _descriptor(AUTH, "remote_address", limits.auth),
+            _descriptor(WRITE, "user", limits.write),
+            _descriptor(READ, "remote_address", limits.read),
+        ],
+        "rate_limits": [
+            {"actions": [_class_of(AUTH, classes[AUTH]), *per_client]},
+            {"actions": [_class_of(WRITE, classes[WRITE]), *per_user]},
+            {"actions": [_class_of(READ, [*classes[READ], *(f"/{name}/" for name in MESH_WIDE_READS)]), *per_client]},
+        ],
+    }
+    return {RATE_LIMIT_FILTER: config}
+
+
+def _bucket(limit: RateLimit) -> Config:
+    return {"max_tokens": limit.burst, "tokens_per_fill": limit.per_second, "fill_interval": "1s"}
+
+
+def _everyone() -> Config:
+    return {"default_value": {"numerator": 100, "denominator": "HUNDRED"}}
+
+
+def _descriptor(route_class: str, who: str, limit: RateLimit) -> Config:
+    # An entry without a value is a wildcard: one bucket per distinct client address (or user).
+    return {"entries": [{"key": CLASS_KEY, "value": route_class}, {"key": who}], "token_bucket": _bucket(limit)}
+
+
+def _class_of(route_class: str, paths: Iterable[str]) -> Config:
+    """The descriptor entry (route_class, <class>) when the gRPC path is one of `paths` (a trailing "/" is
+    a prefix); no descriptor otherwise, so the class's bucket is left alone. (Envoy matches a regex against
+    the whole value.)"""
+    alternatives = "|".join(re.escape(path) + (".*" if path.endswith("/") else "") for path in paths)
+    return {
+        "header_value_match": {
+            "descriptor_key": CLASS_KEY,
+            "descriptor_value": route_class,
+            "headers": [{"name": ":path", "string_match": {"safe_regex": {"regex": f"(?:{alternatives})"}}}],
+        }
+    }
