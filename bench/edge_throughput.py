@@ -170,11 +170,21 @@ def scenarios(mesh: LocalMesh, echo: str, fastapi: str, book: str, paths: Path) 
     ]
 
 
+def _portable(command: list[str]) -> str:
+    """The command as the report shows it: this machine's folders named for what they are."""
+    shown = [
+        "bench/random_paths.lua" if part.endswith("/bench/random_paths.lua")
+        else "<work dir>/" + Path(part).name if part.startswith(tempfile.gettempdir()) else part
+        for part in command
+    ]  # fmt: skip
+    return shlex.join(shown)
+
+
 def write_report(results: list[Result], args: argparse.Namespace, started: datetime, load: list[float],
                  rss: dict[str, float]) -> Path:  # fmt: skip
     """bench/results/edge_throughput-<UTC date and time>.md: machine, settings, tables, commands."""
     info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items())
-    commands = "\n".join(dict.fromkeys(f"# {r.scenario.name}\n{shlex.join(r.command)}" for r in results))
+    commands = "\n".join(dict.fromkeys(f"# {r.scenario.name}\n{_portable(r.command)}" for r in results))
     per_request = per_scenario_costs(results)
     text = f"""# Edge throughput — {started:%Y-%m-%d %H:%M} UTC
 
