@@ -35,16 +35,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
-from edge_throughput import (
-    INSTALL_HINT,
-    NO_PROXY,
-    RESULTS_DIR,
-    create_book,
-    grpc_frame,
-    parse_h2load,
-    run_tool,
-    start_mesh,
-)
+from edge_throughput import create_book, start_mesh
+from loadtools import INSTALL_HINT, NO_PROXY, RESULTS_DIR, grpc_frame, parse_h2load, run_tool
 
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc

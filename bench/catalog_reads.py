@@ -1,5 +1,5 @@
 """Hot catalog reads on the demo library: GetBook and SearchBooks over gRPC and REST through the edge,
-each as a ratio to a bare grpc.aio echo measured in the same run.
+each as a ratio to a bare grpc.aio echo and a FastAPI + asyncpg GetBook measured in the same run.
 
 Starts the whole mesh, loads the demo catalogue through the ImportBooks stream (timed), then drives each
 scenario with the load tools and helpers of bench/edge_throughput.py. `--no-cache` runs the catalog with its
@@ -19,22 +19,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-import grpc
-from edge_throughput import (
-    HEALTH_CHECK,
-    INSTALL_HINT,
-    NO_PROXY,
+from baselines import HEALTH_CHECK, start_baseline, stop_baseline, stop_fastapi
+from costs import Meter, costs_table, detail
+from edge_throughput import FASTAPI, check_tools, load_demo, start_fastapi_baseline, start_mesh, write_book_paths
+from loadtools import (
     RESULTS_DIR,
     Result,
     Scenario,
-    baseline_drift,
-    bearer,
+    drift,
     machine_info,
+    per_scenario_costs,
     results_table,
     run_scenario,
-    staff_token,
-    start_baseline,
-    start_mesh,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -45,54 +41,74 @@ SEARCH_QUERY = "silent garden"
 SEARCH_FACETS = ["language", "subjects"]
 
 
-def load_demo(target: str, titles: int) -> tuple[float, str]:
-    """Streams the demo library in; returns the seconds it took and one book's name (a classic)."""
-    from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-    from services.catalog.api import demo
-
-    rows = list(demo.rows(titles))
-    messages = [
-        catalog_pb2.ImportBooksRequest(header=demo.HEADER if start == 0 else "", rows=rows[start : start + 1000])
-        for start in range(0, len(rows), 1000)
-    ]
-    metadata = bearer(staff_token(target))
-    started = time.perf_counter()
-    with grpc.insecure_channel(target, options=NO_PROXY) as channel:
-        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
-        summary = stub.ImportBooks(iter(messages), metadata=metadata, timeout=600)
-        elapsed = time.perf_counter() - started
-        if summary.failed_count or summary.created_count != titles:
-            raise RuntimeError(f"the demo import failed: {summary}")
-        found = stub.SearchBooks(catalog_pb2.SearchBooksRequest(query="Crime and Punishment", page_size=1))
-    return elapsed, found.results[0].book.name
+UNLOADED_SEARCHES: dict[str, dict[str, object]] = {
+    "silent garden + 2 facets": {"query": SEARCH_QUERY, "facets": SEARCH_FACETS},
+    "garden": {"query": "garden"},
+    "typo: silnet gardn": {"query": "silnet gardn"},
+    "Crime and Punishment": {"query": "Crime and Punishment"},
+    "filter only: language ru + facets": {"filters": {"language": "ru"}, "facets": ["subjects", "authors"]},
+}
 
 
-def scenarios(mesh: object, baseline_target: str, book: str) -> list[Scenario]:
+def scenarios(mesh: object, echo: str, fastapi: str, book: str, paths: Path) -> list[Scenario]:
     from athenaeum.catalog.v1 import catalog_pb2
 
     edge, target = mesh.edge_url, mesh.edge_grpc_target  # type: ignore[attr-defined]
     get_book = catalog_pb2.GetBookRequest(name=book).SerializeToString()
     search = catalog_pb2.SearchBooksRequest(query=SEARCH_QUERY, facets=SEARCH_FACETS).SerializeToString()
     query = urlencode({"query": SEARCH_QUERY, "facets": SEARCH_FACETS}, doseq=True, quote_via=quote)
-    baseline = Scenario("baseline", f"http://{baseline_target}{HEALTH_CHECK}", baseline_target, HEALTH_CHECK)
+    baseline = Scenario("baseline", f"http://{echo}{HEALTH_CHECK}", echo, HEALTH_CHECK)
+    fastapi_random = Scenario(FASTAPI, fastapi, paths_file=paths)
     return [
         baseline,
+        fastapi_random,
+        Scenario("getbook-rest-random", edge, paths_file=paths),
         Scenario("getbook-grpc", f"{edge}{GET_BOOK}", target, GET_BOOK, get_book),
         Scenario("getbook-rest", f"{edge}/v1/{book}"),
         Scenario("search-grpc", f"{edge}{SEARCH}", target, SEARCH, search),
-        Scenario("search-rest", f"{edge}/v1/books:search?{query}"),
+        Scenario("search-rest", f"{edge}/v1/books:search?{query}", expect='"results"'),
+        fastapi_random,
         baseline,
     ]
 
 
-def write_report(results: list[Result], args: argparse.Namespace, started: datetime, load_seconds: float) -> Path:
+def unloaded_searches(target: str, repeats: int) -> dict[str, tuple[float, float, int]]:
+    """One search at a time through the edge (gRPC): p50 and p99 ms, and total matches, per query."""
+    import statistics
+
+    import grpc
+    from google.protobuf import json_format
+
+    from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+
+    found = {}
+    with grpc.insecure_channel(target, options=[("grpc.enable_http_proxy", 0)]) as channel:
+        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        for label, fields in UNLOADED_SEARCHES.items():
+            request = json_format.ParseDict(fields, catalog_pb2.SearchBooksRequest())
+            total = stub.SearchBooks(request, timeout=10).total_size  # warm: plans, caches, connections
+            timings = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                stub.SearchBooks(request, timeout=10)
+                timings.append((time.perf_counter() - started) * 1000)
+            cuts = statistics.quantiles(timings, n=100)
+            found[label] = (cuts[49], cuts[98], total)
+    return found
+
+
+def write_report(results: list[Result], args: argparse.Namespace, started: datetime, load_seconds: float,
+                 unloaded: dict[str, tuple[float, float, int]], rss: dict[str, float]) -> Path:  # fmt: skip
     info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items())
     cache = "off (ATHENAEUM_BOOK_CACHE_SIZE=0)" if args.no_cache else "on (default)"
+    per_request = per_scenario_costs(results)
+    searches = "\n".join(f"| {label} | {p50:.1f} | {p99:.1f} | {n:,} |" for label, (p50, p99, n) in unloaded.items())
     text = f"""# Catalog hot reads — {started:%Y-%m-%d %H:%M} UTC
 
-GetBook (one classic of the demo library) and SearchBooks (`{SEARCH_QUERY}`, facets {", ".join(SEARCH_FACETS)},
-20 results) through the edge, over gRPC (h2load) and REST/JSON (wrk), against a bare grpc.aio Health/Check
-in the same run. GetBook cache: {cache}.
+GetBook (random books of the demo library, or one classic) and SearchBooks (`{SEARCH_QUERY}`, facets
+{", ".join(SEARCH_FACETS)}, 20 results) through the edge, over gRPC (h2load) and REST/JSON (wrk), against a bare
+grpc.aio Health/Check and a one-process FastAPI + asyncpg GetBook (random books) in the same run.
+GetBook cache: {cache}.
 
 ## Machine
 {info}
@@ -106,9 +122,21 @@ in the same run. GetBook cache: {cache}.
   request in flight each; {args.threads} load-tool thread(s)
 
 ## Results
-{results_table(results)}
+{results_table(results, reference=FASTAPI)}
 
-Baseline drift between its first and last run: {baseline_drift(results):.1%}.
+Drift between first and last run: echo {drift(results):.1%}, FastAPI {drift(results, FASTAPI):.1%}.
+
+## SearchBooks unloaded (one call at a time through the edge, gRPC, {args.repeats} calls each)
+| search | p50 ms | p99 ms | matches |
+|---|---:|---:|---:|
+{searches}
+
+## Cost per request (measured runs)
+{costs_table(per_request, unit="req")}
+
+{detail(per_request, unit="req", top=8)}
+
+RSS of each service after the run (MiB): {", ".join(f"{k} {v:.0f}" for k, v in sorted(rss.items()))}
 
 ```
 {" ".join(["python", "bench/catalog_reads.py", *sys.argv[1:]])}
@@ -128,14 +156,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warm-up", type=int, default=3, help="seconds of discarded load before each (default 3)")
     parser.add_argument("--concurrency", type=int, default=32, help="connections, one request each (default 32)")
     parser.add_argument("--threads", type=int, default=1, help="load-tool threads (default 1)")
+    parser.add_argument("--repeats", type=int, default=50, help="unloaded calls per search (default 50)")
     parser.add_argument("--no-cache", action="store_true", help="run the catalog with its GetBook cache off")
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
-    if missing := [tool for tool in ("h2load", "wrk") if shutil.which(tool) is None]:
-        print(f"{' and '.join(missing)} not found; install the load tools: {INSTALL_HINT}", file=sys.stderr)
+    if not check_tools():
         return 2
     if args.no_cache:
         os.environ["ATHENAEUM_BOOK_CACHE_SIZE"] = "0"  # the launcher passes our environment to the services
@@ -145,26 +173,33 @@ def main() -> int:
     started = datetime.now(UTC)
     workdir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-"))
     workdir.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
-    baseline_target = f"127.0.0.1:{next(free_ports())}"
-    mesh = baseline = None
+    echo_target = f"127.0.0.1:{next(free_ports())}"
+    mesh = echo = fastapi = None
     try:
         mesh = start_mesh(workdir / "mesh")
-        baseline = start_baseline(baseline_target)
+        echo = start_baseline(echo_target)
         load_seconds, book = load_demo(mesh.edge_grpc_target, args.titles)
         print(f"demo library loaded in {load_seconds:.1f} s", flush=True)
+        paths = workdir / "book-paths.txt"
+        write_book_paths(mesh, paths)
+        fastapi, fastapi_url = start_fastapi_baseline(mesh, workdir)
+        meter = Meter(mesh, {"echo": lambda: echo.pid, FASTAPI: lambda: fastapi.pid})  # type: ignore[union-attr]
+        print(f"mesh idle after {meter.settle():.0f} s", flush=True)
+        print("unloaded searches", flush=True)
+        unloaded = unloaded_searches(mesh.edge_grpc_target, args.repeats)
         results = []
-        for scenario in scenarios(mesh, baseline_target, book):
+        for scenario in scenarios(mesh, echo_target, fastapi_url, book, paths):
             print(f"running {scenario.name}", flush=True)
-            results.append(run_scenario(scenario, args, workdir))
+            results.append(run_scenario(scenario, args, workdir, meter))
+        rss = meter.rss()
     finally:
-        if baseline is not None:
-            baseline.terminate()
-            baseline.join(timeout=10)
+        stop_baseline(echo)
+        stop_fastapi(fastapi)  # type: ignore[arg-type]
         if mesh is not None:
             mesh.stop()
     shutil.rmtree(workdir, ignore_errors=True)
-    print(f"{results_table(results)}\nbaseline drift: {baseline_drift(results):.1%}")
-    print(f"report: {write_report(results, args, started, load_seconds).relative_to(REPO_ROOT)}")
+    print(f"{results_table(results, reference=FASTAPI)}\necho drift: {drift(results):.1%}")
+    print(f"report: {write_report(results, args, started, load_seconds, unloaded, rss).relative_to(REPO_ROOT)}")
     return 1 if any(r.failed for r in results) else 0
 
 

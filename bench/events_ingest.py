@@ -27,7 +27,9 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from edge_throughput import NO_PROXY, RESULTS_DIR, machine_info, staff_token, start_mesh
+from costs import cpu_seconds, descendants, rss_mib
+from edge_throughput import staff_token, start_mesh
+from loadtools import NO_PROXY, RESULTS_DIR, machine_info
 
 from athenaeum.events.v1 import events_pb2
 from services.support.launcher.postgres import asyncpg_dsn
@@ -37,7 +39,6 @@ BATCH = "/athenaeum.events.v1.EventsService/BatchRecordEvents"
 AGGREGATE = "/athenaeum.events.v1.EventsService/AggregateEvents"
 RAW_DDL = """CREATE UNLOGGED TABLE IF NOT EXISTS bench_raw_copy (LIKE events INCLUDING DEFAULTS);
 TRUNCATE bench_raw_copy"""
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -134,20 +135,6 @@ async def wait_stored(target: str, token: str, kind: str, expected: int, since: 
     return time.perf_counter() - started
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
-
-
-def descendants(pid: int) -> list[int]:
-    found = [pid]
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        children = (task / "children").read_text().split()
-        for child in children:
-            found += descendants(int(child))
-    return found
-
-
 def process_cpu(mesh) -> dict[str, float]:
     """CPU seconds so far of each process that ingestion goes through (Postgres with all its backends)."""
     wanted = {"edge": "edge", "events-sidecar": "events sidecar", "events": "events service", "nats": "NATS"}
@@ -156,13 +143,6 @@ def process_cpu(mesh) -> dict[str, float]:
     totals["Postgres (all backends)"] = sum(cpu_seconds(pid) for pid in descendants(postgres))
     totals["bench client"] = time.process_time()
     return totals
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 async def watch_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:

@@ -5,7 +5,11 @@ edge with a librarian's token. Each of `--concurrency` workers owns one copy and
 cycles back to back. The IssueLoan saga calls users (eligibility) and catalog (look-up, title, check-out)
 through the loans sidecar; ReturnLoan calls catalog (check-in); both commit with their outbox events.
 The baseline is the same client doing two Health/Check calls per cycle against a bare grpc.aio server
-(edge_throughput.serve_baseline), before and after, so the ratio shows the cost of the real work.
+(baselines.serve_baseline), before and after, so the ratio shows the cost of the real work.
+
+Beside the rate: what one cycle costs (CPU per process from /proc, SQL statements from pg_stat_statements,
+RPCs from the sidecars' stats) over the measured window, an issue and a return alone on an idle mesh, and
+the latency at half of the peak rate (open loop: a cycle starts every 2/peak s, whatever the answers).
 Run by hand (see bench/README.md).
 """
 
@@ -21,8 +25,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +36,10 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from edge_throughput import RESULTS_DIR, machine_info, start_baseline, start_mesh
+from baselines import start_baseline, stop_baseline
+from costs import Costs, Meter, costs, costs_table, detail
+from edge_throughput import start_mesh
+from loadtools import RESULTS_DIR, machine_info
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
@@ -49,29 +57,80 @@ class Result:
     p99_ms: float
     cycles: int
     failed: int
+    costs: Costs | None = None
+    failures: Counter[str] = field(default_factory=Counter)
+    """Failed calls by status code (a refused return leaves its copy out: the next issues fail too)."""
 
 
-async def measure(name: str, cycle: Cycle, *, workers: int, seconds: float, warm_up: float) -> Result:
-    """Run `cycle(worker)` back to back on every worker; latencies of the measured window only."""
+def _codes(failures: Counter[str]) -> str:
+    return f" ({', '.join(f'{code} {n}' for code, n in failures.most_common())})" if failures else ""
+
+
+def quantiles_ms(latencies: list[float]) -> tuple[float, float]:
+    if len(latencies) < 2:
+        return float("nan"), float("nan")
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+async def measure(
+    name: str, cycle: Cycle, *, workers: int, seconds: float, warm_up: float, meter: Meter | None = None
+) -> Result:
+    """Run `cycle(worker)` back to back on every worker; latencies and costs of the measured window only."""
     latencies: list[float] = []
-    failures = 0
+    failures: Counter[str] = Counter()
     started = time.perf_counter()
     measure_from, stop_at = started + warm_up, started + warm_up + seconds
 
     async def worker(index: int) -> None:
-        nonlocal failures
         while (now := time.perf_counter()) < stop_at:
             try:
                 await cycle(index)
-            except grpc.aio.AioRpcError:
-                failures += 1
+            except grpc.aio.AioRpcError as error:
+                failures[error.code().name] += 1
                 continue
             if now >= measure_from:
                 latencies.append(time.perf_counter() - now)
 
-    await asyncio.gather(*(worker(i) for i in range(workers)))
-    cuts = statistics.quantiles(latencies, n=100)
-    return Result(name, len(latencies) / seconds, cuts[49] * 1000, cuts[98] * 1000, len(latencies), failures)
+    async def metered() -> tuple[object, object]:
+        await asyncio.sleep(warm_up)
+        before = await asyncio.to_thread(meter.snapshot) if meter else None
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        return before, (await asyncio.to_thread(meter.snapshot) if meter else None)
+
+    *_, (before, after) = await asyncio.gather(*(worker(i) for i in range(workers)), metered())
+    p50, p99 = quantiles_ms(latencies)
+    spent = costs(before, after, len(latencies)) if before and after else None  # type: ignore[arg-type]
+    return Result(name, len(latencies) / seconds, p50, p99, len(latencies), failures.total(), spent, failures)
+
+
+async def paced(name: str, cycle: Cycle, *, workers: int, rate: float, seconds: float) -> Result:
+    """Open loop: a cycle starts every 1/rate s on a free worker; its latency counts from when it was due."""
+    free: asyncio.Queue[int] = asyncio.Queue()
+    for index in range(workers):
+        free.put_nowait(index)
+    latencies: list[float] = []
+    failures: Counter[str] = Counter()
+    started = time.perf_counter()
+
+    async def one(index: int, due: float) -> None:
+        try:
+            await cycle(index)
+            latencies.append(time.perf_counter() - due)
+        except grpc.aio.AioRpcError as error:
+            failures[error.code().name] += 1
+        finally:
+            free.put_nowait(index)
+
+    tasks = []
+    for n in range(int(rate * seconds)):
+        due = started + n / rate
+        await asyncio.sleep(max(0.0, due - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(await free.get(), due)))
+    await asyncio.gather(*tasks)
+    p50, p99 = quantiles_ms(latencies)
+    elapsed = time.perf_counter() - started
+    return Result(name, len(latencies) / elapsed, p50, p99, len(latencies), failures.total(), failures=failures)
 
 
 def sign_in_admin(edge_url: str) -> str:
@@ -94,10 +153,48 @@ def register_patrons(edge_url: str, count: int) -> list[str]:
         return names
 
 
-async def loan_cycle(target: str, token: str, patrons: list[str]) -> tuple[Cycle, grpc.aio.Channel]:
-    """One book with a copy per worker; the cycle issues and returns that worker's copy."""
+@dataclass
+class Desk:
+    """The loans client of the bench: one copy and one patron per worker."""
+
+    loans: loans_pb2_grpc.LoansServiceStub
+    metadata: tuple[tuple[str, str], ...]
+    patrons: list[str]
+    barcodes: list[str]
+    shed: int = 0
+    """Calls the loans service refused at once (RESOURCE_EXHAUSTED: admission) and the desk repeated."""
+
+    async def issue(self, worker: int) -> None:
+        request = loans_pb2.IssueLoanRequest(
+            patron=self.patrons[worker], barcode=self.barcodes[worker], request_id=str(uuid.uuid4())
+        )
+        await self._until_admitted(self.loans.IssueLoan, request)
+
+    async def give_back(self, worker: int) -> None:
+        request = loans_pb2.ReturnLoanRequest(barcode=self.barcodes[worker], request_id=str(uuid.uuid4()))
+        await self._until_admitted(self.loans.ReturnLoan, request)
+
+    async def _until_admitted(self, call: Callable[..., Awaitable[object]], request: object) -> None:
+        """As a desk client should: a call shed at the door is repeated (same request_id) a moment later;
+        otherwise a return refused there would leave its copy out and fail every later issue of it."""
+        while True:
+            try:
+                await call(request, metadata=self.metadata, timeout=30)
+                return
+            except grpc.aio.AioRpcError as error:
+                if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    raise
+                self.shed += 1
+                await asyncio.sleep(0.05)
+
+    async def cycle(self, worker: int) -> None:
+        await self.issue(worker)
+        await self.give_back(worker)
+
+
+async def open_desk(channel: grpc.aio.Channel, token: str, patrons: list[str]) -> Desk:
+    """One book with a copy per worker."""
     metadata = (("authorization", f"Bearer {token}"),)
-    channel = grpc.aio.insecure_channel(target)
     catalog = catalog_pb2_grpc.CatalogServiceStub(channel)
     book = await catalog.CreateBook(
         catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(title="The Overcoat")), metadata=metadata
@@ -107,44 +204,57 @@ async def loan_cycle(target: str, token: str, patrons: list[str]) -> tuple[Cycle
         copy = catalog_pb2.Copy(barcode=f"BENCH-{uuid.uuid4().hex[:10]}", item_type="BOOK")
         await catalog.CreateCopy(catalog_pb2.CreateCopyRequest(parent=book.name, copy=copy), metadata=metadata)
         barcodes.append(copy.barcode)
-    loans = loans_pb2_grpc.LoansServiceStub(channel)
-
-    async def cycle(worker: int) -> None:
-        barcode = barcodes[worker]
-        issue = loans_pb2.IssueLoanRequest(patron=patrons[worker], barcode=barcode, request_id=str(uuid.uuid4()))
-        await loans.IssueLoan(issue, metadata=metadata, timeout=30)
-        back = loans_pb2.ReturnLoanRequest(barcode=barcode, request_id=str(uuid.uuid4()))
-        await loans.ReturnLoan(back, metadata=metadata, timeout=30)
-
-    return cycle, channel
+    return Desk(loans_pb2_grpc.LoansServiceStub(channel), metadata, patrons, barcodes)
 
 
-def echo_cycle(target: str) -> tuple[Cycle, grpc.aio.Channel]:
-    channel = grpc.aio.insecure_channel(target)
+async def unloaded(desk: Desk, repeats: int) -> dict[str, tuple[float, float]]:
+    """An issue and a return alone on the mesh (one worker, one at a time): p50 and p99 ms of each."""
+    issues, returns = [], []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        await desk.issue(0)
+        issued = time.perf_counter()
+        await desk.give_back(0)
+        issues.append(issued - started)
+        returns.append(time.perf_counter() - issued)
+    return {"IssueLoan": quantiles_ms(issues), "ReturnLoan": quantiles_ms(returns)}
+
+
+def echo_cycle(channel: grpc.aio.Channel) -> Cycle:
     stub = health_pb2_grpc.HealthStub(channel)
 
     async def cycle(_worker: int) -> None:
         await stub.Check(health_pb2.HealthCheckRequest(), timeout=30)
         await stub.Check(health_pb2.HealthCheckRequest(), timeout=30)
 
-    return cycle, channel
+    return cycle
 
 
-async def run_scenarios(edge_target: str, edge_url: str, baseline: str, args: argparse.Namespace) -> list[Result]:
+@dataclass
+class Run:
+    results: list[Result]
+    unloaded: dict[str, tuple[float, float]]
+    rss: dict[str, float]
+    shed: int = 0
+
+
+async def run_scenarios(mesh: object, baseline: str, meter: Meter, args: argparse.Namespace) -> Run:
+    edge_target, edge_url = mesh.edge_grpc_target, mesh.edge_url  # type: ignore[attr-defined]
     token = await asyncio.to_thread(sign_in_admin, edge_url)
     patrons = await asyncio.to_thread(register_patrons, edge_url, args.concurrency)
-    echo, echo_channel = echo_cycle(baseline)
-    loans, loans_channel = await loan_cycle(edge_target, token, patrons)
-    timing = {"workers": args.concurrency, "seconds": args.duration, "warm_up": args.warm_up}
-    try:
-        return [
-            await measure("baseline (2 x Health/Check)", echo, **timing),
-            await measure("issue+return via edge", loans, **timing),
-            await measure("baseline (2 x Health/Check)", echo, **timing),
-        ]
-    finally:
-        await echo_channel.close()
-        await loans_channel.close()
+    async with grpc.aio.insecure_channel(baseline) as echo_channel, grpc.aio.insecure_channel(edge_target) as channel:
+        echo = echo_cycle(echo_channel)
+        desk = await open_desk(channel, token, patrons)
+        timing = {"workers": args.concurrency, "seconds": args.duration, "warm_up": args.warm_up}
+        await asyncio.to_thread(meter.settle)
+        alone = await unloaded(desk, args.repeats)
+        results = [await measure("baseline (2 x Health/Check)", echo, **timing)]
+        results.append(await measure("issue+return via edge", desk.cycle, meter=meter, **timing))
+        half = results[-1].cycles_per_second / 2
+        pacing = {"workers": args.concurrency, "rate": half, "seconds": args.duration}
+        results.append(await paced("issue+return at half peak", desk.cycle, **pacing))
+        results.append(await measure("baseline (2 x Health/Check)", echo, **timing))
+    return Run(results, alone, await asyncio.to_thread(meter.rss), desk.shed)
 
 
 def table(results: list[Result]) -> str:
@@ -155,15 +265,18 @@ def table(results: list[Result]) -> str:
     ]
     rows += [
         f"| {r.name} | {r.cycles_per_second:,.1f} | {r.cycles_per_second / baseline:.4f} | {r.p50_ms:.1f} "
-        f"| {r.p99_ms:.1f} | {r.cycles:,} | {r.failed} |"
+        f"| {r.p99_ms:.1f} | {r.cycles:,} | {r.failed}{_codes(r.failures)} |"
         for r in results
     ]
     return "\n".join(rows)
 
 
-def write_report(results: list[Result], args: argparse.Namespace, started: datetime, load: list[float]) -> Path:
+def write_report(run: Run, args: argparse.Namespace, started: datetime, load: list[float]) -> Path:
+    results = run.results
     info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items() if key != "load tools")
     rates = [r.cycles_per_second for r in results if r.name.startswith("baseline")]
+    per_cycle = {r.name: r.costs for r in results if r.costs}
+    alone = "\n".join(f"| {name} | {p50:.1f} | {p99:.1f} |" for name, (p50, p99) in run.unloaded.items())
     text = f"""# Loans issue+return cycles — {started:%Y-%m-%d %H:%M} UTC
 
 A cycle is IssueLoan by barcode then ReturnLoan by barcode, gRPC through the edge with an admin's token,
@@ -175,12 +288,26 @@ Health/Check calls per cycle to a bare grpc.aio server, before and after. Everyt
 - load average before the run (1/5/15 min): {" / ".join(f"{n:.2f}" for n in load)}
 
 ## Settings
-- {args.duration} s measured per scenario after {args.warm_up} s of warm-up; {args.concurrency} workers
+- {args.duration} s measured per scenario after {args.warm_up} s of warm-up; {args.concurrency} workers;
+  half peak: open loop at half the measured cycles/s for {args.duration} s
 
 ## Results
 {table(results)}
 
 Baseline drift between its first and last run: {abs(rates[0] - rates[-1]) / statistics.mean(rates):.1%}.
+Calls the loans service shed (RESOURCE_EXHAUSTED, its admission limit) and the desk repeated: {run.shed:,}.
+
+## Unloaded (one call at a time through the edge, {args.repeats} cycles)
+| call | p50 ms | p99 ms |
+|---|---:|---:|
+{alone}
+
+## Cost per cycle (the measured window at full load)
+{costs_table(per_cycle, unit="cycle")}
+
+{detail(per_cycle, unit="cycle", top=30)}
+
+RSS of each service after the run (MiB): {", ".join(f"{k} {v:.0f}" for k, v in sorted(run.rss.items()))}
 
 ```
 {shlex.join(["python", "bench/loans_cycles.py", *sys.argv[1:]])}
@@ -197,6 +324,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10, help="seconds measured per scenario (default 10)")
     parser.add_argument("--warm-up", type=float, default=3, help="seconds of discarded load first (default 3)")
     parser.add_argument("--concurrency", type=int, default=16, help="workers, each with a copy (default 16)")
+    parser.add_argument("--repeats", type=int, default=50, help="unloaded issue+return cycles (default 50)")
     args = parser.parse_args()
     from services.support.mesh.topology import free_ports
 
@@ -208,17 +336,15 @@ def main() -> int:
     try:
         mesh = start_mesh(workdir / "mesh")
         baseline = start_baseline(baseline_target)
-        results = asyncio.run(run_scenarios(mesh.edge_grpc_target, mesh.edge_url, baseline_target, args))
+        run = asyncio.run(run_scenarios(mesh, baseline_target, Meter(mesh), args))
     finally:
-        if baseline is not None:
-            baseline.terminate()
-            baseline.join(timeout=10)
+        stop_baseline(baseline)
         if mesh is not None:
             mesh.stop()
     shutil.rmtree(workdir, ignore_errors=True)
-    print(table(results))
-    print(f"report: {write_report(results, args, started, load).relative_to(REPO_ROOT)}")
-    return 1 if any(r.failed for r in results) else 0
+    print(table(run.results))
+    print(f"report: {write_report(run, args, started, load).relative_to(REPO_ROOT)}")
+    return 1 if any(r.failed for r in run.results) else 0
 
 
 if __name__ == "__main__":

@@ -40,7 +40,10 @@ async def build(settings: CatalogSettings) -> ServiceApp:
 
         return SqlCatalogUnitOfWork(infra.sessions, encode=encode, on_commit=on_commit)
 
-    servicer = CatalogServicer(uow=unit_of_work, clock=SystemClock(), cache=cache)
+    def reads() -> SqlCatalogUnitOfWork:
+        return SqlCatalogUnitOfWork(infra.read_sessions, encode=events.encode, read_only=True)
+
+    servicer = CatalogServicer(uow=unit_of_work, reads=reads, clock=SystemClock(), cache=cache)
     return infra.app(
         [
             served(

@@ -68,7 +68,9 @@ async def build(settings: LoansSettings) -> ServiceApp:
     channel = mesh_channel(settings)
 
     def unit_of_work() -> SqlLoansUnitOfWork:
-        return SqlLoansUnitOfWork(infra.sessions, encode=events.encode, on_commit=infra.relay.wake)
+        return SqlLoansUnitOfWork(
+            infra.sessions, encode=events.encode, on_commit=infra.relay.wake, read_sessions=infra.read_sessions
+        )
 
     clock = SystemClock()
     catalog = GrpcCatalog(channel, timeout=settings.peer_timeout_seconds)

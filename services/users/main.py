@@ -39,7 +39,9 @@ async def build(settings: UsersSettings) -> ServiceApp:
     keys = signing_keys(infra.engine, settings)
 
     def unit_of_work() -> SqlUsersUnitOfWork:
-        return SqlUsersUnitOfWork(infra.sessions, encode=events.encode, on_commit=infra.relay.wake)
+        return SqlUsersUnitOfWork(
+            infra.sessions, encode=events.encode, on_commit=infra.relay.wake, read_sessions=infra.read_sessions
+        )
 
     # Before serving: the first token needs a key, and the first sign-in may be the bootstrap admin's.
     await ensure_signing_key(keys=keys, clock=clock)

@@ -35,8 +35,17 @@ ALL_BOOKS = "books/-"
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
-    def __init__(self, *, uow: Callable[[], CatalogUnitOfWork], clock: Clock, cache: BookCache | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        uow: Callable[[], CatalogUnitOfWork],
+        clock: Clock,
+        cache: BookCache | None = None,
+        reads: Callable[[], CatalogUnitOfWork] | None = None,
+    ) -> None:
+        """`reads`: units of work for the use cases that only read (no transaction); `uow` when not given."""
         self._uow = uow
+        self._reads = reads or uow
         self._clock = clock
         self._cache = cache if cache is not None else BookCache(capacity=0)
 
@@ -53,14 +62,14 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         if (cached := self._cache.get(book_id)) is not None:
             return cached
         generation = self._cache.generation()
-        book = book_to_proto(await books.get_book(books.GetBook(book_id), uow=self._uow()))
+        book = book_to_proto(await books.get_book(books.GetBook(book_id), uow=self._reads()))
         self._cache.put(book_id, book, generation)
         return book
 
     async def ListBooks(self, request: catalog_pb2.ListBooksRequest, context: Context) -> catalog_pb2.ListBooksResponse:
         """Lists books, filtered and ordered."""
         query = books.ListBooks(request.page_size, request.page_token, request.filter, request.order_by)
-        return books_to_proto(await books.list_books(query, uow=self._uow()))
+        return books_to_proto(await books.list_books(query, uow=self._reads()))
 
     async def UpdateBook(self, request: catalog_pb2.UpdateBookRequest, context: Context) -> catalog_pb2.Book:
         """Changes the fields named in the mask."""
@@ -84,7 +93,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     ) -> catalog_pb2.SearchBooksResponse:
         """Ranked search with facet counts."""
         command = books.SearchBooks(search_from_proto(request), request.page_size, request.page_token)
-        return search_results_to_proto(await books.search_books(command, uow=self._uow()))
+        return search_results_to_proto(await books.search_books(command, uow=self._reads()))
 
     async def ImportBooks(
         self, request_iterator: AsyncIterator[catalog_pb2.ImportBooksRequest], context: Context
@@ -124,7 +133,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         """Returns one copy."""
         book_id, copy_id = COPY.parse(request.name)
         query = copies.GetCopy(book_id, copy_id)
-        return copy_to_proto(await copies.get_copy(query, uow=self._uow()))
+        return copy_to_proto(await copies.get_copy(query, uow=self._reads()))
 
     async def ListCopies(
         self, request: catalog_pb2.ListCopiesRequest, context: Context
@@ -132,7 +141,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         """Lists the copies of a book, or of every book."""
         book_id = None if request.parent == ALL_BOOKS else BOOK.parse_id(request.parent, field="parent")
         query = copies.ListCopies(book_id, request.page_size, request.page_token, request.filter)
-        return copies_to_proto(await copies.list_copies(query, uow=self._uow()))
+        return copies_to_proto(await copies.list_copies(query, uow=self._reads()))
 
     async def UpdateCopy(self, request: catalog_pb2.UpdateCopyRequest, context: Context) -> catalog_pb2.Copy:
         """Changes the fields named in the mask."""
@@ -157,7 +166,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
 
     async def LookupCopy(self, request: catalog_pb2.LookupCopyRequest, context: Context) -> catalog_pb2.Copy:
         """Finds a copy by barcode."""
-        return copy_to_proto(await copies.lookup_copy(copies.LookupCopy(request.barcode), uow=self._uow()))
+        return copy_to_proto(await copies.lookup_copy(copies.LookupCopy(request.barcode), uow=self._reads()))
 
     # Circulation (mesh-internal: the sidecar only lets the loans service call these) ---------------
 

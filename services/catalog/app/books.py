@@ -134,8 +134,9 @@ async def search_books(cmd: SearchBooks, *, uow: CatalogUnitOfWork) -> SearchRes
     query_key = fingerprint("SearchBooks", search.text, search.filters)
     cursor = decode_token(cmd.page_token, query_key)
     async with uow:
-        # The match runs once: its ranking gives the total, the page and the population of the facets.
-        ranked = await uow.search.rank(search)
+        # The match runs once: its ranking gives the total, the page and the facets.
+        matches = await uow.search.rank(search)
+        ranked = matches.ranked
         start = queries.start_after(ranked, cursor)
         window = page_from_rows(
             ranked[start : start + size + 1],
@@ -145,6 +146,4 @@ async def search_books(cmd: SearchBooks, *, uow: CatalogUnitOfWork) -> SearchRes
             total_size=len(ranked),
         )
         hits = await uow.search.hits(search, window.items)
-        book_ids = [r.book_id for r in ranked]
-        facets = {name: await uow.search.facet(name, book_ids) for name in search.facets}
-    return SearchResults(Page(hits, window.next_page_token, window.total_size), facets)
+    return SearchResults(Page(hits, window.next_page_token, window.total_size), matches.facets)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
-from services.catalog.app.queries import Condition, Hit, Ranked, Search, SortKey
+from services.catalog.app.queries import Condition, Hit, Matches, Ranked, Search, SortKey
 from services.catalog.domain.books import Book, ImportBatch
 from services.catalog.domain.copies import Copy, CopyStatus
 
@@ -80,14 +80,12 @@ class CopyRepository(Protocol):
 class BookSearch(Protocol):
     """The read side: books filtered and ordered, and ranked full-text search. Changes nothing."""
 
-    async def rank(self, search: Search) -> list[Ranked]:
-        """Every book that matches, best first (score, then id)."""
+    async def rank(self, search: Search) -> Matches:
+        """Every book that matches, best first (score, then id), with the counts of the search's facets
+        over all of them (`count_facet` of each FACET_FIELDS name asked for)."""
 
     async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
         """These ranked books, in this order, with the passages that match the search text."""
-
-    async def facet(self, name: str, book_ids: Sequence[uuid.UUID]) -> list[tuple[str, int]]:
-        """The most frequent values of a field (a FACET_FIELDS name) among these books, with their counts."""
 
     async def list(
         self, *, conditions: Sequence[Condition], keys: Sequence[SortKey], after: tuple[object, ...] | None, limit: int

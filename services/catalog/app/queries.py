@@ -7,7 +7,8 @@ import bisect
 import operator
 import re
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -39,6 +40,7 @@ BOOK_FILTER_FIELDS = {
 COPY_FILTER_FIELDS = {"status": str, "branch": str, "item_type": str}
 BOOK_ORDER_FIELDS = ("title", "publication_year", "create_time")
 FACET_FIELDS = ("authors", "subjects", "language", "publisher", "publication_year")
+FACET_SIZE = 20
 MAX_QUERY_LENGTH = 200
 MAX_FILTER_VALUES = 20
 
@@ -222,6 +224,25 @@ class Ranked(NamedTuple):
 
     score: float
     book_id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class Matches:
+    """Every book a search matched, best first, and the counts of the facets it asked for over all of them."""
+
+    ranked: list[Ranked]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+LIST_FACETS = frozenset({"authors", "subjects"})
+"""Facets over a list field: a book counts once for each of its values."""
+
+
+def count_facet(values: Iterable[str | int | None]) -> list[tuple[str, int]]:
+    """The FACET_SIZE most frequent of these values (each book's, or each of a book's list field), most
+    frequent first, then by value; empty values (no language, no year) are not counted."""
+    ranked = sorted(Counter(filter(None, values)).items(), key=lambda item: (-item[1], item[0]))
+    return [(str(value), count) for value, count in ranked[:FACET_SIZE]]
 
 
 @dataclass(frozen=True, slots=True)

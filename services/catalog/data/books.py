@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book, BookDetails, BookNotFound, ImportBatch
 from services.catalog.domain.copies import CopyStatus
-from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 
 BOOK_COLUMNS = [c for c in books.c if c.name not in ("search_vector", "search_text")]
@@ -30,13 +31,14 @@ BOOKS_WITH_COUNTS = sa.select(
 )
 _BY_ID = BOOKS_WITH_COUNTS.where(books.c.id == sa.bindparam("book_id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update(of=books)
+_BY_ID_READ = DriverStatement(_BY_ID)
 _COPY_STATUSES_FOR_UPDATE = (
     sa.select(copies.c.status).where(copies.c.book_id == sa.bindparam("book_id")).with_for_update()
 )
 
 
-def to_book(row: sa.Row[*tuple[Any, ...]]) -> Book:
-    m = row._mapping
+def to_book(m: Mapping[Any, Any]) -> Book:
+    """A book from a row of BOOKS_WITH_COUNTS (SQLAlchemy's `row._mapping`, or the driver's record)."""
     details = BookDetails(
         title=m["title"],
         isbn=m["isbn"] or "",
@@ -88,6 +90,12 @@ def _isbn_taken(book: Book) -> AlreadyExists:
 
 
 class SqlBookRepository(TrackingRepository):
+    """`driver`: a read-only unit of work's driver connection (see DriverStatement), for plain reads."""
+
+    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
+        super().__init__(session)
+        self._driver = driver
+
     async def add(self, book: Book) -> None:
         """Inserts within the unit of work's transaction; visible to others only after its commit."""
         await self.add_many([book])
@@ -106,18 +114,24 @@ class SqlBookRepository(TrackingRepository):
 
     async def get(self, book_id: uuid.UUID, *, for_update: bool = False) -> Book:
         """The book with its copy counts; `for_update` holds its row until the transaction ends."""
+        if self._driver is not None and not for_update:
+            record = await _BY_ID_READ.fetchrow(await self._driver(), book_id=book_id)
+            if record is None:
+                raise BookNotFound(book_id)
+            return to_book(record)  # not tracked: a read-only unit of work records nothing
         query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
         row = (await self.session.execute(query, {"book_id": book_id})).first()
         if row is None:
             raise BookNotFound(book_id)
-        return self._track(to_book(row))
+        return self._track(to_book(row._mapping))
 
     async def by_isbns(self, isbns: Sequence[str]) -> dict[str, Book]:
         """Books with these ISBNs, locked (a bulk import updates them)."""
         if not isbns:
             return {}
         query = BOOKS_WITH_COUNTS.where(books.c.isbn.in_(list(isbns))).with_for_update(of=books)
-        return {b.details.isbn: self._track(b) for b in map(to_book, (await self.session.execute(query)).all())}
+        found = [to_book(row._mapping) for row in (await self.session.execute(query)).all()]
+        return {b.details.isbn: self._track(b) for b in found}
 
     async def save(self, book: Book) -> None:
         """Writes a revision if the row still has the version it was read with (`revise` bumped it by one)."""

@@ -1,22 +1,41 @@
-"""Read side of the catalog in SQL: filtered, ordered book lists and ranked full-text search with facets."""
+"""Read side of the catalog in SQL: filtered, ordered book lists and ranked full-text search with facets.
+
+A search is one statement in the common case: the full-text match ranks every book it finds and brings the
+values of the facets asked for, counted here (no second pass over the matches). Only when full text finds
+fewer than ENOUGH_FULL_TEXT_MATCHES books does the typo-tolerant (trigram) match run, in a second statement
+that ranks both kinds of match together.
+"""
 
 from __future__ import annotations
 
-import uuid
+import itertools
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import NullType
 
-from services.catalog.app.queries import OPERATORS, Condition, Hit, Ranked, Search, SearchFilters, SortKey
+from services.catalog.app.queries import (
+    LIST_FACETS,
+    OPERATORS,
+    Condition,
+    Hit,
+    Matches,
+    Ranked,
+    Search,
+    SearchFilters,
+    SortKey,
+    count_facet,
+)
 from services.catalog.data.books import BOOKS_WITH_COUNTS, to_book
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book
 from services.catalog.domain.copies import CopyStatus
 
-FACET_SIZE = 20
+ENOUGH_FULL_TEXT_MATCHES = 10
+"""Full text finding fewer books than this is "too little": the typo-tolerant match runs too."""
 TEXT_SEARCH_CONFIG: sa.ColumnClause[Any] = sa.literal_column("'russian'::regconfig")
 # A typo-tolerant match adds its similarity (0..1) at this weight to the full-text rank, which is ~0.6
 # for one title word, ~0.25 for an author and ~0.12 for a subject (ts_rank's default weights 1, .4, .2, .1).
@@ -42,6 +61,8 @@ _SCALAR_FILTERS: dict[str, sa.ColumnElement[Any]] = {
     "publication_year": sa.func.coalesce(books.c.publication_year, 0),
     "available_copies": _AVAILABLE_COPIES,
 }
+_UUIDS = ARRAY(UUID(as_uuid=True))
+"""Ids go as one array parameter: one prepared statement whatever their number."""
 _FACET_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
     "authors": books.c.authors,
     "subjects": books.c.subjects,
@@ -95,15 +116,21 @@ class SqlBookSearch:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def rank(self, search: Search) -> list[Ranked]:
-        """Every match, best first (score, then id, so equal scores keep a stable order across pages)."""
-        where, score, tsquery = _matching(search)
-        if tsquery is not None:
-            # The planner prices a trigram comparison like an equality and picks a sequential scan that is
-            # 10-20x slower than the GIN indexes; within this transaction only, make it use them.
-            await self.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
-        query = sa.select(books.c.id, score).where(*where).order_by(score.desc(), books.c.id)
-        return [Ranked(float(s), i) for i, s in (await self.session.execute(query)).all()]
+    async def rank(self, search: Search) -> Matches:
+        """Every match, best first (score, then id, so equal scores keep a stable order across pages), with
+        the facet counts over all of them."""
+        rows = await self._matches(search, typos=False)
+        if search.text and len(rows) < ENOUGH_FULL_TEXT_MATCHES:
+            rows = await self._matches(search, typos=True)
+        facets = {name: _count(name, [row[i] for row in rows]) for i, name in enumerate(search.facets, start=2)}
+        return Matches([Ranked(float(row[1]), row[0]) for row in rows], facets)
+
+    async def _matches(self, search: Search, *, typos: bool) -> list[Any]:
+        where, score = _matching(search, typos=typos)
+        # As the driver decodes them: SQLAlchemy's per-element processing of arrays cost more than the search.
+        facets = [sa.type_coerce(_FACET_COLUMNS[name], NullType()) for name in search.facets]
+        query = sa.select(books.c.id, score, *facets).where(*where).order_by(score.desc(), books.c.id)
+        return list((await self.session.execute(query)).all())  # id, score, then each facet's value
 
     async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
         """These books in this order, with their passages that match the text (<b>…</b> around the words)."""
@@ -116,30 +143,14 @@ class SqlBookSearch:
             else sa.literal("")
         )
         query = BOOKS_WITH_COUNTS.add_columns(headline.label("highlight")).where(
-            books.c.id.in_([r.book_id for r in ranked])
+            books.c.id == sa.any_(sa.cast(sa.bindparam("ids", [r.book_id for r in ranked]), _UUIDS))
         )
         rows = {r.id: r for r in (await self.session.execute(query)).all()}
         return [
-            Hit(to_book(rows[i]), s, [rows[i].highlight] if "<b>" in rows[i].highlight else [])
+            Hit(to_book(rows[i]._mapping), s, [rows[i].highlight] if "<b>" in rows[i].highlight else [])
             for s, i in ranked
             if i in rows
         ]
-
-    async def facet(self, name: str, book_ids: Sequence[uuid.UUID]) -> list[tuple[str, int]]:
-        """The most frequent values of a field among these books (every match, not just one page)."""
-        column = _FACET_COLUMNS[name]
-        value: sa.ColumnElement[Any]
-        matching = books.c.id == sa.any_(sa.cast(sa.bindparam("ids", list(book_ids)), ARRAY(UUID(as_uuid=True))))
-        if name in ("authors", "subjects"):
-            values = sa.select(sa.func.unnest(column).label("value")).where(matching).subquery()
-            value = values.c.value
-            query = sa.select(value, sa.func.count()).group_by(value)
-        else:
-            value = column
-            present = column.is_not(None) if name == "publication_year" else column != ""
-            query = sa.select(value, sa.func.count()).where(matching, present).group_by(value)
-        query = query.order_by(sa.func.count().desc(), value).limit(FACET_SIZE)
-        return [(str(v), int(n)) for v, n in (await self.session.execute(query)).all()]
 
     async def list(
         self, *, conditions: Sequence[Condition], keys: Sequence[SortKey], after: tuple[object, ...] | None, limit: int
@@ -150,11 +161,15 @@ class SqlBookSearch:
         query = query.order_by(*(c.desc() if d else c.asc() for c, d in order))
         if after is not None:
             query = query.where(_after(order, after))
-        return [to_book(r) for r in (await self.session.execute(query.limit(limit + 1))).all()]
+        return [to_book(r._mapping) for r in (await self.session.execute(query.limit(limit + 1))).all()]
 
     async def count(self, *, conditions: Sequence[Condition]) -> int:
         query = sa.select(sa.func.count()).select_from(books).where(*_conditions_sql(conditions))
         return int(await self.session.scalar(query) or 0)
+
+
+def _count(name: str, values: list[Any]) -> list[tuple[str, int]]:
+    return count_facet(itertools.chain.from_iterable(values) if name in LIST_FACETS else values)
 
 
 def _conditions_sql(conditions: Sequence[Condition]) -> list[sa.ColumnElement[bool]]:
@@ -170,23 +185,21 @@ def _tsquery(folded: sa.ColumnElement[str]) -> sa.ColumnElement[Any]:
     return sa.func.websearch_to_tsquery(TEXT_SEARCH_CONFIG, folded)
 
 
-def _matching(
-    search: Search,
-) -> tuple[list[sa.ColumnElement[bool]], sa.ColumnElement[float], sa.ColumnElement[Any] | None]:
-    """What a search matches, how it scores a match, and its full-text query (None without text)."""
+def _matching(search: Search, *, typos: bool) -> tuple[list[sa.ColumnElement[bool]], sa.ColumnElement[float]]:
+    """What a search matches (full text, and with `typos` the trigram match too) and how it scores a match.
+    The score is the same either way, so a book ranks alike whichever statement found it."""
     where = _filters_sql(search.filters)
     if not search.text:
-        return where, sa.cast(sa.literal(0.0), sa.Float), None
+        return where, sa.cast(sa.literal(0.0), sa.Float)
     folded = _folded(search)
     tsquery = _tsquery(folded)
-    matches: list[sa.ColumnElement[bool]] = [
-        books.c.search_vector.op("@@")(tsquery),
-        folded.op("<%")(books.c.search_text),
-    ]
+    matches: list[sa.ColumnElement[bool]] = [books.c.search_vector.op("@@")(tsquery)]
+    if typos:
+        matches.append(folded.op("<%")(books.c.search_text))
     score = sa.func.ts_rank(books.c.search_vector, tsquery) + SIMILARITY_WEIGHT * sa.func.word_similarity(
         folded, books.c.search_text
     )
     if isbn := search.isbn():
         matches.append(books.c.isbn == isbn)
         score = score + sa.case((books.c.isbn == isbn, EXACT_ISBN_SCORE), else_=0.0)
-    return [*where, sa.or_(*matches)], sa.cast(score, sa.Float), tsquery
+    return [*where, sa.or_(*matches)], sa.cast(score, sa.Float)

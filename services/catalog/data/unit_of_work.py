@@ -23,7 +23,7 @@ class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
     search: SqlBookSearch
 
     def _open(self, session: AsyncSession) -> None:
-        self.books = SqlBookRepository(session)
+        self.books = SqlBookRepository(session, driver=self.driver if self.read_only else None)
         self.copies = SqlCopyRepository(session)
         self.requests = RequestLog(session)
         self.search = SqlBookSearch(session)

@@ -68,7 +68,7 @@ async def issue_loan(
     if cmd.book:
         BOOK.parse(cmd.book, field="book")
     if cmd.request_id is not None:
-        async with uow:
+        async with uow.reading():
             existing = await uow.loans.by_request(cmd.request_id)
         if existing is not None and existing.status != LoanStatus.PENDING:
             return existing
@@ -215,7 +215,7 @@ async def _give_up(loan_id: uuid.UUID, reason: str, *, uow: LoansUnitOfWork, clo
 async def compensate(loan_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> bool:
     """Check the copy back in for a FAILED loan (onto the hold shelf again if it was held); False if the
     catalog cannot be reached now (the reconciler tries again)."""
-    async with uow:
+    async with uow.reading():
         loan = await uow.loans.get(loan_id)
     if loan.compensated:
         return True

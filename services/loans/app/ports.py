@@ -213,6 +213,9 @@ class LoansUnitOfWork(Protocol):
     @property
     def requests(self) -> RequestLog: ...
 
+    def reading(self) -> Self:
+        """The next `async with` block only reads (no transaction to begin and roll back), and commits nothing."""
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(

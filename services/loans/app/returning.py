@@ -30,7 +30,7 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
     cmd.actor.ensure_staff("take returns")
     if cmd.loan_id is None and not cmd.barcode:
         raise InvalidArgument.field("name", "give the loan's name or the copy's barcode")
-    async with uow:
+    async with uow.reading():
         if previous := await uow.requests.recall(cmd.request_id, "ReturnLoan"):
             return await uow.loans.get(LOAN.parse_id(previous))
         loan = visible(await (uow.loans.get(cmd.loan_id) if cmd.loan_id else uow.loans.active_by_barcode(cmd.barcode)))

@@ -142,6 +142,9 @@ class LocalPostgres(PostgresServer):
             "-c", "listen_addresses=127.0.0.1",
             "-c", f"unix_socket_directories={self.socket_dir}",
             "-c", f"max_connections={MAX_CONNECTIONS}",
+            # Statements per database and per query, so a benchmark can count SQL round trips per
+            # operation (CREATE EXTENSION pg_stat_statements in any database to read them).
+            "-c", "shared_preload_libraries=pg_stat_statements",
         ]
         # fmt: on
         return ProcessSpec(

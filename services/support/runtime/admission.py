@@ -69,6 +69,19 @@ class Admission:
         await self._acquire(method)
         return self._held()
 
+    async def enter_or_shed(
+        self, method: str, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> contextlib.AbstractAsyncContextManager[None]:
+        """`enter`, or the call ends here: RESOURCE_EXHAUSTED with RetryInfo and retry-after, made at once
+        (no span, no log line: shedding must cost next to nothing)."""
+        try:
+            return await self.enter(method)
+        except Throttled as shed:
+            proto = domain_status(shed)
+            status = rpc_status.to_status(proto)
+            await context.abort(status.code, status.details, (*status.trailing_metadata, *retry_after_header(proto)))
+            raise  # abort raised already
+
     @contextlib.asynccontextmanager
     async def _held(self) -> AsyncIterator[None]:
         started = time.monotonic()
@@ -176,13 +189,7 @@ class AdmissionInterceptor(grpc.aio.ServerInterceptor):
                 return behavior
 
             async def admitted(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-                try:
-                    slot = await admission.enter(method)
-                except Throttled as shed:
-                    status = rpc_status.to_status(domain_status(shed))
-                    trailer = (*status.trailing_metadata, *retry_after_header(domain_status(shed)))
-                    await context.abort(status.code, status.details, trailer)
-                async with slot:
+                async with await admission.enter_or_shed(method, context):
                     return await behavior(request, context)
 
             return admitted

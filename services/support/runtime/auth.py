@@ -1,4 +1,4 @@
-"""Whether the caller may make this call: one interceptor applying the access policy to every RPC.
+"""Whether the caller may make this call: the access policy the runtime's interceptor applies to every RPC.
 
 The edge Envoy verifies access tokens (jwt_authn) and forwards the verified payload in CLAIMS_HEADER,
 after stripping any copy a client sent. A service believes that header only when the call came through
@@ -11,21 +11,17 @@ is injected by the composition root.
 
 from __future__ import annotations
 
-import inspect
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import grpc
 from google.protobuf.message import Message
 
 from services.support.runtime.consumers import Follower, StartAt
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
 from services.support.runtime.identity import (
-    CLAIMS_HEADER,
-    CLIENT_ADDRESS_HEADER,
     EDGE_CALLER,
     MAX_ACCESS_TOKEN_LIFETIME,
     Rule,
@@ -35,7 +31,6 @@ from services.support.runtime.identity import (
     set_current_identity,
 )
 from services.support.runtime.identity import current_identity as current_identity  # where services look
-from services.support.runtime.interceptors import Handler, caller_from_metadata, replace_behavior
 from services.support.runtime.messaging import NatsLink, stream_name
 from services.support.runtime.wire import event_subject
 
@@ -109,71 +104,28 @@ class RevocationList:
         )
 
 
-class AuthorizationInterceptor(grpc.aio.ServerInterceptor):
-    """Sets the caller's Identity for the RPC and applies its Rule before the servicer runs."""
+class AccessPolicy:
+    """Who may make which call: the rule of every served method, and the sessions signed out since."""
 
-    def __init__(
-        self, policy: Mapping[str, Rule], revocations: RevocationList, *, trust_mesh_headers: bool = True
-    ) -> None:
-        self._policy = policy
+    def __init__(self, rules: Mapping[str, Rule], revocations: RevocationList) -> None:
+        self._rules = rules
         self._revocations = revocations
-        self._trust_mesh_headers = trust_mesh_headers
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler]],
-        details: grpc.HandlerCallDetails,
-    ) -> Handler:
-        handler = await continuation(details)
-        if handler is None:
-            return handler
-        metadata = tuple(details.invocation_metadata or ())
-        caller = caller_from_metadata(metadata) if self._trust_mesh_headers else ""
-        # Only the edge verifies tokens: claims from anyone else (a peer, a raw connection) are not evidence.
+    def rule(self, method: str) -> Rule | None:
+        return self._rules.get(method)
+
+    def admit(
+        self, method: str, rule: Rule | None, *, caller: str, raw_claims: str, client_address: str, request: Any
+    ) -> None:
+        """Set the caller's Identity (and the client's address) for the RPC, then raise unless `rule` lets them
+        make this request. Only the edge verifies tokens: the claims and the address count only when the call
+        came from the edge through our sidecar (`caller`); a peer calls on its own behalf."""
         from_edge = caller == EDGE_CALLER
-        raw_claims = next((str(v) for k, v in metadata if k == CLAIMS_HEADER), "") if from_edge else ""
-        address = next((str(v) for k, v in metadata if k == CLIENT_ADDRESS_HEADER), "") if from_edge else ""
-        rule = self._policy.get(details.method)
-        gate = _Gate(rule, caller, raw_claims, address[:64], self._revocations, details.method)
-        return replace_behavior(
-            handler, lambda kind, behavior: (gate.unary if kind.endswith("_unary") else gate.streaming)(behavior)
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class _Gate:
-    rule: Rule | None
-    caller: str
-    raw_claims: str
-    client_address: str
-    revocations: RevocationList
-    method: str
-
-    def check(self, request: Any) -> None:
-        identity = decode_claims(self.raw_claims) if self.raw_claims else None
-        if identity is not None and self.revocations.is_revoked(identity.session_id):
+        identity = decode_claims(raw_claims) if raw_claims and from_edge else None
+        if identity is not None and self._revocations.is_revoked(identity.session_id):
             raise Unauthenticated("this session was signed out", reason="SESSION_REVOKED")
         set_current_identity(identity)
-        set_current_client_address(self.client_address)
-        if self.rule is None:  # fail closed: a method nobody wrote a rule for is nobody's
-            raise PermissionDenied(f"{self.method} has no access rule", reason="NO_ACCESS_RULE")
-        authorize(self.rule, identity=identity, caller=self.caller, request=request)
-
-    def unary(self, behavior: Any) -> Any:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            self.check(request)
-            return await behavior(request, context)
-
-        return wrapped
-
-    def streaming(self, behavior: Any) -> Any:
-        async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            self.check(request)
-            result = behavior(request, context)
-            if inspect.isasyncgen(result):
-                async for item in result:
-                    yield item
-            else:
-                await result  # the servicer wrote its messages with context.write
-
-        return wrapped
+        set_current_client_address(client_address[:64] if from_edge else "")
+        if rule is None:  # fail closed: a method nobody wrote a rule for is nobody's
+            raise PermissionDenied(f"{method} has no access rule", reason="NO_ACCESS_RULE")
+        authorize(rule, identity=identity, caller=caller, request=request)

@@ -61,14 +61,26 @@ async def retry_conflicts(
 ) -> T:
     """`await work()`, repeated after a retryable conflict (while `may_retry()` says repeating is still safe);
     the last conflict is raised as it is."""
+
+    def retryable(error: BaseException) -> bool:
+        return is_retryable_conflict(error) and may_retry()
+
+    try:  # the first try on its own: the runtime wraps every call in this, and most never conflict
+        return await work()
+    except Exception as error:
+        if attempts <= 1 or not retryable(error):
+            raise
+        lost: list[BaseException] = [error]
     retrying = tenacity.AsyncRetrying(
         stop=tenacity.stop_after_attempt(attempts),
         wait=tenacity.wait_exponential_jitter(multiplier=0.01, max=0.1, jitter=0.02),
-        retry=tenacity.retry_if_exception(lambda error: is_retryable_conflict(error) and may_retry()),
+        retry=tenacity.retry_if_exception(retryable),
         reraise=True,
     )
 
     async def attempt() -> T:  # a coroutine function, whatever `work` is: tenacity awaits only those
+        if lost:  # the first try, which already lost: tenacity counts it and waits before the next
+            raise lost.pop()
         return await work()
 
     return await retrying(attempt)

@@ -15,9 +15,11 @@ from typing import Any, Protocol, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
@@ -79,6 +81,32 @@ def _count_commit() -> None:
         counter[0] += 1
 
 
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for use cases that only read, on the same pool: in autocommit, so a read that needs one
+    statement costs one round trip instead of three (BEGIN, the statement, ROLLBACK). Each statement sees
+    the data committed when it starts, as every statement of a READ COMMITTED transaction does."""
+    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+
+
+_DIALECT = postgresql_asyncpg.dialect()
+
+
+class DriverStatement:
+    """A read built once with SQLAlchemy and run by the driver itself (asyncpg prepares it once per
+    connection and keeps it): for the hottest one-statement reads of a read-only unit of work, where
+    SQLAlchemy's work around each call (session, result processing) cost twice the round trip itself.
+    Rows come as the driver's records, read by column name."""
+
+    def __init__(self, statement: sa.Select[Any]) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        self.sql = str(compiled)
+        self._names = tuple(compiled.positiontup or ())
+        self._constants = {name: bind.effective_value for name, bind in compiled.binds.items()}  # built in
+
+    async def fetchrow(self, connection: Any, **values: Any) -> Any:
+        return await connection.fetchrow(self.sql, *(values.get(n, self._constants.get(n)) for n in self._names))
+
+
 class HasEvents(Protocol):
     events: list[Any]
 
@@ -101,7 +129,11 @@ class TrackingRepository:
 
 class SqlAlchemyUnitOfWork:
     """One transaction. Subclasses open their repositories in `_open(session)` and list them in
-    `_repositories()`; `encode` turns each recorded domain event into an outbox message."""
+    `_repositories()`; `encode` turns each recorded domain event into an outbox message.
+
+    `read_only`: for the read use cases, over `read_session_factory` sessions (no transaction at all);
+    such a unit of work refuses to commit, since its statements would not have been atomic. With
+    `read_sessions`, `async with uow.reading():` makes one block of a read-write unit of work such a read."""
 
     session: AsyncSession
 
@@ -111,10 +143,16 @@ class SqlAlchemyUnitOfWork:
         *,
         encode: EventEncoder,
         on_commit: Callable[[], None] = lambda: None,
+        read_only: bool = False,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessions = sessions
         self._encode = encode
         self._on_commit = on_commit
+        self._always_read_only = self.read_only = read_only
+        self._read_sessions = read_sessions
+        self._next_reads = False
+        self._driver_connection: Any = None
 
     def _open(self, session: AsyncSession) -> None:
         raise NotImplementedError
@@ -122,18 +160,42 @@ class SqlAlchemyUnitOfWork:
     def _repositories(self) -> Iterable[TrackingRepository]:
         raise NotImplementedError
 
+    def reading(self) -> Self:
+        """The next `async with` block only reads: no transaction, one round trip per statement, no commit
+        (an ordinary transaction when this unit of work has no read sessions)."""
+        self._next_reads = self._read_sessions is not None
+        return self
+
     async def __aenter__(self) -> Self:
-        self.session = self._sessions()
+        reads, self._next_reads = self._next_reads, False
+        self.read_only = self._always_read_only or reads
+        self.session = (self._read_sessions if reads and self._read_sessions else self._sessions)()
         self._open(self.session)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        await self.session.rollback()  # a no-op after commit; undoes everything after a failure
-        await self.session.close()
+        if self.session.in_transaction():  # a session that ran nothing holds no connection
+            await self.session.rollback()  # a no-op after commit; undoes everything after a failure
+            await self.session.close()
+        if self._driver_connection is not None:
+            pooled, self._driver_connection = self._driver_connection, None
+            await greenlet_spawn(pooled.close)  # back to the pool
+
+    async def driver(self) -> Any:
+        """For DriverStatement reads of a read-only unit of work: the driver's connection, taken from the
+        pool on first use (without the session's machinery) and given back when the unit of work ends."""
+        if not self.read_only:
+            raise RuntimeError("driver statements run outside the transaction: read-only units of work only")
+        if self._driver_connection is None:
+            engine: AsyncEngine = self._sessions.kw["bind"]
+            self._driver_connection = await engine.raw_connection()
+        return self._driver_connection.driver_connection
 
     async def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit; use the read-write one")
         messages = [self._encode(event) for event in self._drain_events()]
         if messages:
             await self.session.execute(_OUTBOX_INSERT, [message.row() for message in messages])

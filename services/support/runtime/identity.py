@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextvars
+import functools
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -105,8 +106,10 @@ def set_current_client_address(address: str) -> None:
     _client_address.set(address)
 
 
+@functools.lru_cache(maxsize=1024)
 def decode_claims(raw: str) -> Identity:
-    """Identity from the base64url JSON payload Envoy forwards; Unauthenticated when it is not one."""
+    """Identity from the base64url JSON payload Envoy forwards; Unauthenticated when it is not one.
+    Remembered (an access token is sent with many calls; the Identity is immutable, refusals are not kept)."""
     try:
         payload = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)))
         audiences = payload["aud"] if isinstance(payload["aud"], list) else [payload["aud"]]

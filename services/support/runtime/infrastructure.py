@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.consumers import DurableConsumer, Follower
-from services.support.runtime.db import create_engine, session_factory
+from services.support.runtime.db import create_engine, read_session_factory, session_factory
 from services.support.runtime.health import database_check, nats_check
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.outbox import OutboxRelay
@@ -26,6 +26,7 @@ class Infrastructure:
     settings: BaseServiceSettings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]  # autocommit: see read_session_factory
     nats: NatsLink
     relay: OutboxRelay
 
@@ -39,6 +40,7 @@ class Infrastructure:
             settings=settings,
             engine=engine,
             sessions=session_factory(engine),
+            read_sessions=read_session_factory(engine),
             nats=nats,
             relay=OutboxRelay(engine, nats, poll_seconds=settings.outbox_poll_seconds),
         )

@@ -9,30 +9,26 @@ import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.protobuf.descriptor import ServiceDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2_grpc
+from grpc_reflection.v1alpha._async import ReflectionServicer
 
 from services.support.runtime.access import api_service_names, policy_for
-from services.support.runtime.admission import AdmissionInterceptor, admission_of
-from services.support.runtime.auth import AuthorizationInterceptor, RevocationFeed, RevocationList
+from services.support.runtime.admission import admission_of
+from services.support.runtime.auth import AccessPolicy, RevocationFeed, RevocationList
 from services.support.runtime.health import DependencyCheck, HealthReporter
-from services.support.runtime.interceptors import ServerInterceptor
+from services.support.runtime.interceptors import RequestLog, ServerInterceptor
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.mutations import MutationInterceptor
 from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import configure_logging, start_metrics_endpoint
-from services.support.runtime.tracing import (
-    client_interceptors,
-    configure_tracing,
-    server_interceptors,
-    shutdown_tracing,
-)
+from services.support.runtime.tracing import client_interceptors, configure_tracing, shutdown_tracing
 
 log = logging.getLogger("athenaeum.server")
 
@@ -95,30 +91,31 @@ async def serve(app: ServiceApp) -> None:
     # On a Unix socket in a folder only this user may enter, every connection comes from our sidecar, so the
     # caller identity and user claims it forwards are evidence; on a TCP port anyone local could forge them.
     trusted = bool(settings.socket)
-    server = grpc.aio.server(
-        interceptors=[
-            AdmissionInterceptor(admission_of(settings)),  # before all: shedding load must cost next to nothing
-            *server_interceptors(),  # the request's log line and errors happen inside its span
-            ServerInterceptor(default_deadline_seconds=settings.default_deadline_seconds, trust_mesh_headers=trusted),
-            # Inside the first one, so that its refusals become statuses (and are logged and counted).
-            AuthorizationInterceptor(policy, revocations, trust_mesh_headers=trusted),
-            # Innermost: only calls allowed to run claim a request_id, and the caller is known.
-            MutationInterceptor(app.requests, policy=policy, work_budget_seconds=settings.mutation_budget_seconds),
-        ],
-        options=[("grpc.so_reuseport", 0)],
+    interceptor = ServerInterceptor(
+        default_deadline_seconds=settings.default_deadline_seconds,
+        trust_mesh_headers=trusted,
+        # First of all, for calls from the edge: shedding load must cost next to nothing.
+        admission=admission_of(settings),
+        access=AccessPolicy(policy, revocations),
+        # Last, inside the access check: only calls allowed to run claim a request_id, and the caller is known.
+        mutations=MutationInterceptor(
+            app.requests, policy=policy, work_budget_seconds=settings.mutation_budget_seconds
+        ),
+        request_log=RequestLog(
+            sample_ratio=settings.request_log_sample_ratio, slow_seconds=settings.slow_request_log_seconds
+        ),
     )
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    registrar = cast(grpc.aio.Server, interceptor.registrar(server))  # every handler wrapped once, here
     for service in app.services:
-        service.register(server)
+        service.register(registrar)
     health_servicer = HealthServicer()
-    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        [
-            *api_service_names(),
-            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-            reflection.SERVICE_NAME,
-        ],
-        server,
-    )
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, registrar)
+    # The asyncio servicer by name: enable_server_reflection picks it only for a grpc.aio.Server instance,
+    # and would give the registrar the synchronous one (a generator the asyncio server cannot run).
+    health = health_pb2.DESCRIPTOR.services_by_name["Health"].full_name
+    reflected = [*api_service_names(), health, reflection.SERVICE_NAME]
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(ReflectionServicer(reflected), registrar)
     reporter = HealthReporter(
         health_servicer,
         service_names,

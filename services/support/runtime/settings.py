@@ -68,6 +68,10 @@ class BaseServiceSettings(BaseSettings):
     metrics_port: int = Field(0, description="Prometheus /metrics port; 0 turns the endpoint off.")
     metrics_host: str = Field("127.0.0.1", description="Where /metrics listens: where the scraper reaches it.")
     log_level: str = "INFO"
+    request_log_sample_ratio: float = Field(
+        0.01, ge=0.0, le=1.0, description="Share of successful calls logged (failed, slow and traced ones all are)."
+    )
+    slow_request_log_seconds: float = Field(0.5, gt=0, description="Calls at least this slow always get a log line.")
     shutdown_grace_seconds: float = 10.0
     default_deadline_seconds: float = Field(30.0, description="Applied when a caller sets no deadline.")
     mutation_budget_seconds: float = Field(

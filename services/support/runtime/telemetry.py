@@ -7,7 +7,6 @@ import logging
 import sys
 import weakref
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,11 +44,17 @@ def go_code_name(code: grpc.StatusCode) -> str:
     return _GO_CODE_NAMES.get(name) or "".join(part.capitalize() for part in name.split("_"))
 
 
-@dataclass(frozen=True, slots=True)
 class RpcMetrics:
-    """The metrics of one method of one kind (a behavior name of grpc.RpcMethodHandler, e.g. "unary_stream")."""
+    """The metrics of one method of one kind (a behavior name of grpc.RpcMethodHandler, e.g. "unary_stream"),
+    their labelled series looked up once: `labels()` takes a lock and a dict look-up on every call."""
 
-    labels: tuple[str, str, str]
+    __slots__ = ("_handled", "_latency", "_started", "labels")
+
+    def __init__(self, labels: tuple[str, str, str]) -> None:
+        self.labels = labels
+        self._started = RPC_STARTED.labels(*labels)
+        self._latency = RPC_LATENCY.labels(*labels)
+        self._handled: dict[grpc.StatusCode, Any] = {}
 
     @classmethod
     def of(cls, full_method: str, kind: str) -> RpcMetrics:
@@ -57,11 +62,14 @@ class RpcMetrics:
         return cls((GRPC_TYPES.get(kind, "unary"), service, method))
 
     def started(self) -> None:
-        RPC_STARTED.labels(*self.labels).inc()
+        self._started.inc()
 
     def handled(self, code: grpc.StatusCode, seconds: float) -> None:
-        RPC_HANDLED.labels(*self.labels, go_code_name(code)).inc()
-        RPC_LATENCY.labels(*self.labels).observe(seconds)
+        counter = self._handled.get(code)
+        if counter is None:
+            counter = self._handled[code] = RPC_HANDLED.labels(*self.labels, go_code_name(code))
+        counter.inc()
+        self._latency.observe(seconds)
 
 
 ADMISSION_LIMIT = Gauge(

@@ -104,7 +104,7 @@ async def create_user(cmd: CreateUser, *, uow: UsersUnitOfWork, clock: Clock, pa
 
 async def get_user(cmd: GetUser, *, uow: UsersUnitOfWork) -> User:
     """One account."""
-    async with uow:
+    async with uow.reading():
         return await uow.users.get(cmd.user_id)
 
 
@@ -115,7 +115,7 @@ async def list_users(cmd: ListUsers, *, uow: UsersUnitOfWork) -> Page[User]:
     query = fingerprint("ListUsers", where.role, where.status, where.patron_category, where.text)
     cursor = decode_token(cmd.page_token, query)
     after = _decode_cursor(cursor) if cursor else None
-    async with uow:
+    async with uow.reading():
         rows = await uow.users.list_newest_first(where, after=after, limit=size + 1)
         total = await uow.users.count(where)
     return page_from_rows(rows, limit=size, query=query, cursor_of=_cursor_of, total_size=total)
@@ -168,7 +168,7 @@ async def get_borrowing_eligibility(
     cmd: GetBorrowingEligibility, *, uow: UsersUnitOfWork, clock: Clock
 ) -> tuple[User, Eligibility]:
     """What the loans service asks before lending: is the patron active, and under which category."""
-    async with uow:
+    async with uow.reading():
         user = await uow.users.get(cmd.user_id)
     return user, user.eligibility(clock.now())
 

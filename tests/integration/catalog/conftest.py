@@ -2,16 +2,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.catalog.api import events
 from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.support.launcher.postgres import asyncpg_dsn
-from services.support.runtime.db import session_factory
+from services.support.runtime.db import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
 
 
@@ -27,12 +27,30 @@ async def _unicode_database(postgres) -> str:
     return postgres.url_for(name)
 
 
+class CatalogUnits:
+    """Units of work over one catalog database: `()` the read-write kind, `reads()` the read-only kind the
+    service gives its read use cases (autocommit, no transaction)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._sessions = session_factory(engine)
+        self._read_sessions = read_session_factory(engine)
+
+    def __call__(self) -> SqlCatalogUnitOfWork:
+        return SqlCatalogUnitOfWork(self._sessions, encode=events.encode)
+
+    def reads(self) -> SqlCatalogUnitOfWork:
+        return SqlCatalogUnitOfWork(self._read_sessions, encode=events.encode, read_only=True)
+
+    def with_reading(self) -> SqlCatalogUnitOfWork:
+        """Read-write, with blocks that may be entered `reading()` (as the loans service's)."""
+        return SqlCatalogUnitOfWork(self._sessions, encode=events.encode, read_sessions=self._read_sessions)
+
+
 @pytest.fixture
-async def catalog_uow(postgres) -> AsyncIterator[Callable[[], SqlCatalogUnitOfWork]]:
-    """A fresh, migrated catalog database; yields a unit-of-work factory over it."""
+async def catalog_uow(postgres) -> AsyncIterator[CatalogUnits]:
+    """A fresh, migrated catalog database; yields the unit-of-work factories over it."""
     url = await _unicode_database(postgres)
     await asyncio.to_thread(upgrade_to_head, "catalog", url)
     engine = create_async_engine(url, pool_size=20)
-    sessions = session_factory(engine)
-    yield lambda: SqlCatalogUnitOfWork(sessions, encode=events.encode)
+    yield CatalogUnits(engine)
     await engine.dispose()

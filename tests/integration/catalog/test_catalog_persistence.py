@@ -61,6 +61,21 @@ async def test_a_duplicate_isbn_is_refused_and_nothing_is_half_written(catalog_u
 async def test_a_missing_book_is_not_found(catalog_uow) -> None:
     with pytest.raises(NotFound):
         await books.get_book(books.GetBook(uuid.uuid4()), uow=catalog_uow())
+    with pytest.raises(NotFound):
+        await books.get_book(books.GetBook(uuid.uuid4()), uow=catalog_uow.reads())
+
+
+async def test_a_read_only_unit_of_work_reads_the_same_book_in_one_statement_and_refuses_to_commit(catalog_uow) -> None:
+    details = BookDetails(title="Dead Souls", authors=("Nikolai Gogol",), subjects=("Satire",), publication_year=1842)
+    book = await books.create_book(books.CreateBook(details), uow=catalog_uow(), clock=_clock())
+    async with catalog_uow.reads() as reads:
+        fetched = await reads.books.get(book.id)
+        connection = await (await reads.session.connection()).get_raw_connection()
+        in_transaction = connection.driver_connection.is_in_transaction()
+        with pytest.raises(RuntimeError):
+            await reads.commit()
+    assert fetched == await books.get_book(books.GetBook(book.id), uow=catalog_uow())  # as the session reads it
+    assert in_transaction is False  # no BEGIN: the statement was its own transaction
 
 
 async def test_pages_are_newest_first_stable_and_complete(catalog_uow) -> None:
@@ -103,3 +118,19 @@ async def test_a_revision_of_a_book_someone_changed_meanwhile_is_a_concurrent_up
     assert caught.value.reason == CONCURRENT_UPDATE
     fetched = await books.get_book(books.GetBook(book.id), uow=catalog_uow())
     assert (fetched.details.title, fetched.version) == ("Fathers and Children", 2)
+
+
+async def test_a_block_entered_with_reading_runs_without_a_transaction_and_the_next_one_with(catalog_uow) -> None:
+    uow = catalog_uow.with_reading()
+
+    async def in_transaction() -> bool:
+        connection = await (await uow.session.connection()).get_raw_connection()
+        await uow.session.execute(sa.text("SELECT 1"))
+        return bool(connection.driver_connection.is_in_transaction())
+
+    async with uow.reading():
+        assert await in_transaction() is False
+        with pytest.raises(RuntimeError):
+            await uow.commit()
+    async with uow:
+        assert await in_transaction() is True

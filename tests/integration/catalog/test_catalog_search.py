@@ -8,6 +8,7 @@ import pytest
 
 from services.catalog.app import books, copies
 from services.catalog.app.queries import Search, SearchFilters
+from services.catalog.data import search as search_sql
 from services.catalog.domain.books import BookDetails
 from services.catalog.domain.copies import CopyDetails
 from services.support.runtime.clock import FixedClock
@@ -71,7 +72,8 @@ async def library(catalog_uow) -> dict[str, object]:
 async def _search(uow, text: str = "", **kwargs: object) -> books.SearchResults:
     filters = kwargs.pop("filters", SearchFilters())
     search = Search(text=text, filters=filters, facets=tuple(kwargs.pop("facets", ())))  # type: ignore[arg-type]
-    return await books.search_books(books.SearchBooks(search, **kwargs), uow=uow())  # type: ignore[arg-type]
+    # The read-only unit of work, as the service runs searches.
+    return await books.search_books(books.SearchBooks(search, **kwargs), uow=uow.reads())  # type: ignore[arg-type]
 
 
 def _titles(found: books.SearchResults) -> list[str]:
@@ -95,6 +97,20 @@ async def test_a_title_match_ranks_above_an_author_match_above_a_subject_match(c
     scores = [hit.score for hit in found.page.items]
     assert scores == sorted(scores, reverse=True)
     assert any("<b>Crime</b>" in h for h in found.page.items[0].highlights)
+
+
+async def test_typo_tolerant_matches_are_sought_only_when_full_text_finds_too_little(
+    catalog_uow, library, monkeypatch
+) -> None:
+    misspelt = BookDetails(title="Gardenn Stories", language="en")  # no word full text would stem to "garden"
+    await books.create_book(
+        books.CreateBook(misspelt), uow=catalog_uow(), clock=FixedClock(datetime(2026, 11, 22, tzinfo=UTC))
+    )
+    every = _titles(await _search(catalog_uow, "garden"))
+    assert {"Winter Garden", "Gardens of the North", "Gardenn Stories"} <= set(every)
+    monkeypatch.setattr(search_sql, "ENOUGH_FULL_TEXT_MATCHES", 2)  # full text finds three: enough now
+    full_text_only = _titles(await _search(catalog_uow, "garden"))
+    assert full_text_only == [title for title in every if title != "Gardenn Stories"]  # ranked alike
 
 
 async def test_an_isbn_query_finds_exactly_that_book_first(catalog_uow, library) -> None:

@@ -30,7 +30,7 @@ from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_na
 from services.support.runtime.outbox import OUTBOX, OutboxMessage, OutboxRelay, messaging_metadata
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import JsonFormatter
-from services.support.runtime.tracing import client_interceptors, configure_tracing, server_interceptors
+from services.support.runtime.tracing import client_interceptors, configure_tracing
 
 pytestmark = pytest.mark.integration
 
@@ -55,7 +55,7 @@ class Handlers(grpc.GenericRpcHandler):
 
 
 async def start_server(methods: dict) -> tuple[grpc.aio.Server, str]:
-    server = grpc.aio.server(interceptors=[*server_interceptors(), ServerInterceptor(default_deadline_seconds=10)])
+    server = grpc.aio.server(interceptors=[ServerInterceptor(default_deadline_seconds=10)])
     server.add_generic_rpc_handlers([Handlers(methods)])
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()

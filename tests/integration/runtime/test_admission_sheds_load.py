@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
+from typing import cast
 
 import grpc
 import pytest
@@ -14,6 +15,7 @@ from grpc_status import rpc_status
 
 from services.support.runtime.admission import Admission, AdmissionInterceptor
 from services.support.runtime.identity import EDGE_CALLER
+from services.support.runtime.interceptors import ServerInterceptor
 
 pytestmark = pytest.mark.integration
 SERVICE, METHOD = "athenaeum.catalog.v1.CatalogService", "GetBook"
@@ -21,15 +23,21 @@ EDGE = (("x-forwarded-client-cert", f"By=spiffe://athenaeum/catalog;URI={EDGE_CA
 PEER = (("x-forwarded-client-cert", "By=spiffe://athenaeum/catalog;URI=spiffe://athenaeum/loans"),)
 
 
-@pytest.fixture
-async def call() -> AsyncIterator[grpc.aio.UnaryUnaryMultiCallable]:
+@pytest.fixture(params=["admission interceptor", "one interceptor"])
+async def call(request) -> AsyncIterator[grpc.aio.UnaryUnaryMultiCallable]:
     async def slow(request: bytes, context: grpc.aio.ServicerContext[bytes, bytes]) -> bytes:
         await asyncio.sleep(0.5)
         return b"done"
 
-    server = grpc.aio.server(interceptors=[AdmissionInterceptor(Admission(most=2, wait=0.05, target=5.0))])
+    admission = Admission(most=2, wait=0.05, target=5.0)
+    if request.param == "admission interceptor":
+        server = registrar = grpc.aio.server(interceptors=[AdmissionInterceptor(admission)])
+    else:  # as services run: the runtime's one interceptor, first thing in it
+        server = grpc.aio.server()
+        one = ServerInterceptor(default_deadline_seconds=10, admission=admission)
+        registrar = cast(grpc.aio.Server, one.registrar(server))
     handler = grpc.unary_unary_rpc_method_handler(slow)
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {METHOD: handler}),))
+    registrar.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {METHOD: handler}),))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

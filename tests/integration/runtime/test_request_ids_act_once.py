@@ -7,7 +7,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
@@ -56,25 +56,32 @@ class Served:
     engine: Any
 
 
-@pytest.fixture
-async def served(postgres) -> AsyncIterator[Served]:
+def _server(ledger: RequestLedger, wiring: str) -> tuple[grpc.aio.Server, grpc.aio.Server]:
+    """The server, and what to add handlers to: the two interceptors stacked on the server, or the runtime's
+    one interceptor carrying the ledger (as services run it: handlers wrapped once, at registration)."""
+    mutations = MutationInterceptor(ledger, policy={}, work_budget_seconds=BUDGET)
+    if wiring == "stacked":
+        server = grpc.aio.server(interceptors=[ServerInterceptor(default_deadline_seconds=10), mutations])
+        return server, server
+    server = grpc.aio.server()
+    one = ServerInterceptor(default_deadline_seconds=10, mutations=mutations)
+    return server, cast(grpc.aio.Server, one.registrar(server))
+
+
+@pytest.fixture(params=["stacked", "one interceptor"])
+async def served(postgres, request) -> AsyncIterator[Served]:
     url = await asyncio.to_thread(postgres.fresh_database, "ledger")
     await asyncio.to_thread(upgrade_to_head, "loans", url)
     engine = create_async_engine(url)
     ledger = RequestLedger(engine)
     desk = Desk(paid)
-    server = grpc.aio.server(
-        interceptors=[
-            ServerInterceptor(default_deadline_seconds=10),
-            MutationInterceptor(ledger, policy={}, work_budget_seconds=BUDGET),
-        ]
-    )
+    server, registrar = _server(ledger, request.param)
     handler = grpc.unary_unary_rpc_method_handler(
         desk,
         request_deserializer=loans_pb2.PayFineRequest.FromString,
         response_serializer=resources_pb2.Fine.SerializeToString,
     )
-    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {METHOD: handler}),))
+    registrar.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, {METHOD: handler}),))
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:

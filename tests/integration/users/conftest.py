@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import session_factory
+from services.support.runtime.db import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
 from services.users.api import events
 from services.users.app.signing_keys import ensure_signing_key
@@ -57,13 +57,14 @@ async def users_db(postgres) -> AsyncIterator[UsersDb]:
     await asyncio.to_thread(upgrade_to_head, "users", url)
     engine = create_async_engine(url, pool_size=10)
     sessions = session_factory(engine)
+    reads = read_session_factory(engine)  # as the service: its reads run without a transaction
     clock = FixedClock(datetime.now(UTC).replace(microsecond=0))
     keys = SqlSigningKeys(engine, passphrase=PASSPHRASE)
     await ensure_signing_key(keys=keys, clock=clock)
     yield UsersDb(
         url=url,
         engine=engine,
-        uow=lambda: SqlUsersUnitOfWork(sessions, encode=events.encode),
+        uow=lambda: SqlUsersUnitOfWork(sessions, encode=events.encode, read_sessions=reads),
         clock=clock,
         passwords=Argon2Passwords(**CHEAP_ARGON2),
         keys=keys,

@@ -3,11 +3,20 @@ and a search that matches words of the title and authors."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from services.catalog.app.queries import OPERATORS, Condition, Hit, Ranked, Search, SortKey
+from services.catalog.app.queries import (
+    LIST_FACETS,
+    OPERATORS,
+    Condition,
+    Hit,
+    Matches,
+    Ranked,
+    Search,
+    SortKey,
+    count_facet,
+)
 from services.catalog.domain.books import Book
 
 
@@ -21,28 +30,21 @@ class FakeBookSearch:
     async def count(self, *, conditions: Sequence[Condition]) -> int:
         return len(self._filtered(conditions))
 
-    async def rank(self, search: Search) -> list[Ranked]:
+    async def rank(self, search: Search) -> Matches:
         words = search.text.lower().split()
-        ranked = []
+        ranked, matched = [], []
         for book in self._all():
             text = " ".join((book.details.title, *book.details.authors)).lower()
             score = float(sum(1 for word in words if word in text))
             if (score or not words) and _passes(book, search):
                 ranked.append(Ranked(score, book.id))
-        return sorted(ranked, key=lambda r: (-r.score, r.book_id))
+                matched.append(book)
+        facets = {name: count_facet(_values(matched, name)) for name in search.facets}
+        return Matches(sorted(ranked, key=lambda r: (-r.score, r.book_id)), facets)
 
     async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
         books = {b.id: b for b in self._all()}
         return [Hit(books[r.book_id], r.score, []) for r in ranked if r.book_id in books]
-
-    async def facet(self, name: str, book_ids: Sequence[uuid.UUID]) -> list[tuple[str, int]]:
-        counts: dict[str, int] = {}
-        for book in (b for b in self._all() if b.id in book_ids):
-            value = getattr(book.details, name)
-            for one in value if isinstance(value, tuple) else (value,):
-                if one not in ("", 0):
-                    counts[str(one)] = counts.get(str(one), 0) + 1
-        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
     async def list(
         self, *, conditions: Sequence[Condition], keys: Sequence[SortKey], after: tuple[object, ...] | None, limit: int
@@ -57,6 +59,12 @@ class FakeBookSearch:
 
     def _filtered(self, conditions: Sequence[Condition]) -> list[Book]:
         return [b for b in self._all() if all(_holds(b, c) for c in conditions)]
+
+
+def _values(books: list[Book], name: str) -> list[Any]:
+    """A field's values among these books; each of a list field's values."""
+    values = [getattr(book.details, name) for book in books]
+    return [one for value in values for one in value] if name in LIST_FACETS else values
 
 
 def _holds(book: Book, condition: Condition) -> bool:

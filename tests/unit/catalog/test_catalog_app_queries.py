@@ -99,3 +99,11 @@ def test_a_search_page_resumes_right_after_the_last_hit_even_among_equal_scores(
     assert start_after(ranked, score_cursor(ranked[3])) == 4
     with pytest.raises(InvalidArgument):
         start_after(ranked, ["high", "x"])
+
+
+def test_a_facet_counts_every_value_most_frequent_first_then_by_value_and_skips_empty_ones() -> None:
+    from services.catalog.app.queries import FACET_SIZE, count_facet
+
+    assert count_facet(["en", "ru", "", "en", "de", "ru", "en"]) == [("en", 3), ("ru", 2), ("de", 1)]
+    assert count_facet([1866, 0, None, 1869, 1866]) == [("1866", 2), ("1869", 1)]
+    assert len(count_facet(str(n) for n in range(FACET_SIZE + 5))) == FACET_SIZE

@@ -142,6 +142,7 @@ class FakeLoansUnitOfWork:
     def __init__(self, database: FakeLoansDatabase) -> None:
         self.database = database
         self._transaction: Transaction | None = None
+        self._reading = False
 
     @property
     def _open(self) -> Transaction:
@@ -168,6 +169,10 @@ class FakeLoansUnitOfWork:
     def requests(self) -> FakeRequestLog:
         return FakeRequestLog(self._open)
 
+    def reading(self) -> Self:
+        self._reading = True  # this block must not commit
+        return self
+
     async def __aenter__(self) -> Self:
         assert self._transaction is None, "a unit of work is entered once per transaction, never nested"
         self._transaction = Transaction(self.database)
@@ -178,8 +183,10 @@ class FakeLoansUnitOfWork:
     ) -> None:
         self._end_leading()
         self._transaction = None  # what was not committed is forgotten
+        self._reading = False
 
     async def commit(self) -> None:
+        assert not self._reading, "a block entered with reading() commits nothing"
         self._open.commit()
         self._end_leading()
         self._transaction = Transaction(self.database)  # as after a SQL commit: a fresh transaction

@@ -238,6 +238,11 @@ class FakeUsersUnitOfWork:
 
     def __init__(self, database: FakeUsersDatabase) -> None:
         self._db = database
+        self._reading = False
+
+    def reading(self) -> Self:
+        self._reading = True  # this block must not commit
+        return self
 
     async def __aenter__(self) -> Self:
         db = self._db
@@ -258,8 +263,10 @@ class FakeUsersUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self._tables = []  # whatever was not committed is gone
+        self._reading = False
 
     async def commit(self) -> None:
+        assert not self._reading, "a block entered with reading() commits nothing"
         events = []
         for repository in (self.users, self.sessions, self.throttles):
             for aggregate in repository.seen:
