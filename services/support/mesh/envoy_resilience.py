@@ -44,7 +44,9 @@ OUTLIER_DETECTION = {
     "enforcing_consecutive_gateway_failure": 100,
     "interval": "1s",
     "base_ejection_time": "5s",
-    "max_ejection_time": "60s",
+    # A peer ejected again is ejected longer (5 s times the ejections); with one endpoint an ejection is an
+    # outage of its own after the peer is back, so it is kept short.
+    "max_ejection_time": "15s",
     "max_ejection_percent": 100,
     # Timeouts and resets count as the failures they end in (504, 503), like answers from the peer.
     "split_external_local_origin_errors": False,
