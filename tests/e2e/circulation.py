@@ -47,6 +47,19 @@ def issue(edge: httpx.Client, staff: Any, patron: str, request_id: str = "", **i
     return edge.post("/v1/loans:issue", json=body, headers=staff.headers)
 
 
+def issue_when_served(
+    edge: httpx.Client, staff: Any, patron: str, *, seconds: float = 40.0, **item: str
+) -> httpx.Response:
+    """Issue as a client does after an outage: re-sent with its request_id while the mesh does not serve it yet
+    (503: a peer that just came back may stay ejected by the loans sidecar for a few seconds; 429: the edge's
+    write budget refilling); the last answer."""
+    item.setdefault("request_id", str(uuid.uuid4()))
+    deadline = time.monotonic() + seconds
+    while (response := issue(edge, staff, patron, **item)).status_code in (429, 503) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return response
+
+
 def lend(edge: httpx.Client, staff: Any, patron: str, **item: str) -> dict[str, Any]:
     issued = issue(edge, staff, patron, **item)
     assert issued.status_code == 200, issued.text

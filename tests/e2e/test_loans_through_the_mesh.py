@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 
 import httpx
 import nats as nats_py
 import pytest
+from circulation import issue_when_served
 
 from athenaeum.loans.v1 import events_pb2
 from services.support.runtime.messaging import stream_name
@@ -32,16 +32,6 @@ def new_book(edge: httpx.Client, staff, *, copies: int = 1, item_type: str = "BO
 
 def issue(edge: httpx.Client, staff, patron: str, **item: str) -> httpx.Response:
     return edge.post("/v1/loans:issue", json={"patron": patron, **item}, headers=staff.headers)
-
-
-def issue_when_served(edge: httpx.Client, staff, patron: str, *, seconds: float = 40.0, **item: str) -> httpx.Response:
-    """Issue as a client does after an outage: re-sent with its request_id while the answer is 503 (a peer
-    that just came back may still be ejected by the loans sidecar for a few seconds)."""
-    item.setdefault("request_id", str(uuid.uuid4()))
-    deadline = time.monotonic() + seconds
-    while (response := issue(edge, staff, patron, **item)).status_code == 503 and time.monotonic() < deadline:
-        time.sleep(1.0)
-    return response
 
 
 def reason(response: httpx.Response) -> str:
