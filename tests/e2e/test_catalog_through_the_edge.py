@@ -11,6 +11,7 @@ import grpc
 import httpx
 import nats as nats_py
 import pytest
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc, events_pb2
 from services.support.devtools.tools import venv_tool
@@ -146,7 +147,10 @@ async def test_a_created_book_is_announced_on_jetstream(desk: httpx.Client, mesh
         js = client.jetstream()
         durable = f"e2e-{uuid.uuid4().hex[:8]}"
         subscription = await js.pull_subscribe(
-            "athenaeum.catalog.book_created.v1", durable=durable, stream=stream_name("catalog")
+            "athenaeum.catalog.book_created.v1",
+            durable=durable,
+            stream=stream_name("catalog"),
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW),  # not the session's earlier events
         )
         created = await asyncio.to_thread(desk.post, "/v1/books", json=_new_book(title="Taras Bulba"))
         name = created.json()["name"]

@@ -13,8 +13,20 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from circulation import Faults, issue_when_served, lend, new_book
+from conftest import create_account, sign_in
+
+from athenaeum.users.v1 import users_pb2
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def clerk(mesh, edge: httpx.Client, admin):
+    """A second desk account: the edge's write budget is per account, and the load below must not spend the one
+    the test's own probes use."""
+    password = "Desk-Clerk-2024"
+    email = create_account(mesh, admin, role=users_pb2.USER_ROLE_LIBRARIAN, password=password, label="clerk")
+    return sign_in(edge, email, password)
 
 
 @pytest.fixture
@@ -43,7 +55,7 @@ def test_a_signed_out_token_is_refused_again_within_seconds_after_nats_restarts(
 
 
 def test_a_postgres_restart_under_load_is_answered_503_never_500_and_then_served(
-    mesh, edge: httpx.Client, faults: Faults, librarian, new_reader
+    mesh, edge: httpx.Client, faults: Faults, librarian, clerk, new_reader
 ) -> None:
     """Point 7: asyncpg's ConnectionDoesNotExist, CannotConnectNow and InternalClientError became INTERNAL."""
     patrons = [new_reader() for _ in range(4)]
@@ -63,8 +75,10 @@ def test_a_postgres_restart_under_load_is_answered_503_never_500_and_then_served
                     ("POST", "/v1/loans:return", {"barcode": barcode}),
                 ):
                     body = {**body, "request_id": str(uuid.uuid4())} if body else None
-                    status = client.request(method, path, json=body, headers=librarian.headers).status_code
-                    (after if recovered.is_set() else seen)[status] += 1
+                    response = client.request(method, path, json=body, headers=clerk.headers)
+                    (after if recovered.is_set() else seen)[response.status_code] += 1
+                    if response.status_code == 429:  # shed: back off as the edge asks, as clients do
+                        time.sleep(min(float(response.headers.get("retry-after", 1)), 5))
 
     workers = [threading.Thread(target=desk, args=pair) for pair in zip(patrons, barcodes, strict=True)]
     for worker in workers:
@@ -87,5 +101,4 @@ def test_a_postgres_restart_under_load_is_answered_503_never_500_and_then_served
     # (found on its first use after the restart, answered 503 and replaced).
     late_failures = sum(count for status, count in after.items() if status >= 500)
     assert after[200] and {s for s in after if s >= 500} <= {503} and late_failures <= 4, after
-    time.sleep(2)  # the desks spent the librarian's write budget at the edge (429): let it refill
     lend(edge, librarian, patrons[0].name, book=book)  # and it still lends

@@ -29,6 +29,7 @@ import httpx
 import nats as nats_py
 import pytest
 from circulation import Faults, circulation_holds_together, listed, new_book, reconcile
+from nats.js.api import AckPolicy, ConsumerConfig
 
 from athenaeum.loans.v1 import events_pb2
 from services.support.runtime.messaging import stream_name
@@ -253,12 +254,16 @@ async def loan_events(nats_url: str, names: set[str]) -> tuple[Counter[str], Cou
     connection = await nats_py.connect(nats_url)
     try:
         js = connection.jetstream()
-        subscription = await js.pull_subscribe("athenaeum.loans.>", stream=stream_name("loans"))
-        while True:
+        # Unacknowledged: an acking consumer stops delivering at max_ack_pending (1,000) and the session's stream
+        # holds more loan events than that before this test's own.
+        subscription = await js.pull_subscribe(
+            "athenaeum.loans.>", stream=stream_name("loans"), config=ConsumerConfig(ack_policy=AckPolicy.NONE)
+        )
+        while (await subscription.consumer_info()).num_pending:
             try:
-                batch = await subscription.fetch(500, timeout=2)
+                batch = await subscription.fetch(500, timeout=5)
             except nats_py.errors.TimeoutError:
-                break
+                continue
             for message in batch:
                 kind = message.subject.split(".")[2]
                 if kind in ("loan_issued", "loan_returned"):

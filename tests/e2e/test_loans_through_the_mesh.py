@@ -9,6 +9,7 @@ import httpx
 import nats as nats_py
 import pytest
 from circulation import issue_when_served
+from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from athenaeum.loans.v1 import events_pb2
 from services.support.runtime.messaging import stream_name
@@ -168,7 +169,10 @@ async def test_an_issued_loan_is_announced_on_jetstream(mesh, edge: httpx.Client
     try:
         js = client.jetstream()
         subscription = await js.pull_subscribe(
-            "athenaeum.loans.loan_issued.v1", durable=f"e2e-{uuid.uuid4().hex[:8]}", stream=stream_name("loans")
+            "athenaeum.loans.loan_issued.v1",
+            durable=f"e2e-{uuid.uuid4().hex[:8]}",
+            stream=stream_name("loans"),
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.NEW),  # not the session's earlier events
         )
         issued = await asyncio.to_thread(issue_when_served, edge, librarian, patron.name, book=book)
         name = issued.json()["name"]
