@@ -42,18 +42,24 @@ def issue_access_token(
     return AccessToken(token, expires_at)
 
 
-def verify_access_token(token: str, jwks: Sequence[dict[str, str]]) -> dict[str, Any]:
-    """What the edge does, in Python (tests, benchmarks): signature, kid, issuer, audience and expiry."""
+def verify_access_token(token: str, jwks: Sequence[dict[str, str]], *, now: datetime) -> dict[str, Any]:
+    """What the edge does, in Python (tests, benchmarks): signature, kid, issuer, audience and expiry at `now`
+    (the caller's clock, not the machine's: a token is judged at the time the caller says it is)."""
     kid = jwt.get_unverified_header(token).get("kid")
     matches = [key for key in jwks if key["kid"] == kid]
     if not matches:
         raise jwt.InvalidKeyError(f"no published key has kid {kid!r}")
     public_key = jwt.algorithms.ECAlgorithm.from_jwk(matches[0])
-    return jwt.decode(
+    claims: dict[str, Any] = jwt.decode(
         token,
         public_key,  # type: ignore[arg-type]
         algorithms=[ALGORITHM],
         audience=ACCESS_TOKEN_AUDIENCE,
         issuer=ACCESS_TOKEN_ISSUER,
-        leeway=CLOCK_SKEW,
+        options={"require": ["exp", "iat"], "verify_exp": False, "verify_iat": False, "verify_nbf": False},
     )
+    if claims["exp"] <= (now - CLOCK_SKEW).timestamp():
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    if claims["iat"] > (now + CLOCK_SKEW).timestamp():
+        raise jwt.ImmatureSignatureError("The token is not yet valid (iat)")
+    return claims

@@ -13,7 +13,7 @@ from services.users.domain.throttling import SignInThrottling, ThrottlePolicy
 
 from .fakes import FakePasswords, FakeSigningKeys, FakeUsersDatabase
 
-NOW = datetime.now(UTC).replace(microsecond=0)  # near the wall clock: tokens are verified against it
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)  # tokens are verified at the test clock's time, not the wall clock's
 LIFETIMES = TokenLifetimes(access=timedelta(minutes=15), refresh=timedelta(days=30))
 THROTTLING = SignInThrottling(
     account_from_client=ThrottlePolicy(3, timedelta(minutes=5), timedelta(seconds=1), timedelta(minutes=15)),

@@ -57,7 +57,7 @@ async def _jwks(auth: dict) -> list[dict[str, str]]:
 
 async def test_registration_makes_a_reader_whatever_is_asked_and_signs_them_in(db, auth) -> None:
     signed_in = await _register(db, auth)
-    claims = verify_access_token(signed_in.access.token, await _jwks(auth))
+    claims = verify_access_token(signed_in.access.token, await _jwks(auth), now=auth["clock"].now())
     assert claims["sub"] == signed_in.user.name and claims["role"] == "reader"
     assert [type(e) for e in db.published] == [UserRegistered, UserLoggedIn]
     assert len(db.refresh_tokens) == 1 and signed_in.refresh_token not in db.refresh_tokens
@@ -89,7 +89,10 @@ async def test_a_registration_request_id_does_not_serve_another_password(db, aut
 async def test_signing_in_returns_verifiable_tokens_and_announces_it(db, auth) -> None:
     registered = await _register(db, auth)
     signed_in = await _sign_in(db, auth, email=" ADA@example.org ")
-    assert verify_access_token(signed_in.access.token, await _jwks(auth))["sub"] == registered.user.name
+    assert (
+        verify_access_token(signed_in.access.token, await _jwks(auth), now=auth["clock"].now())["sub"]
+        == registered.user.name
+    )
     assert isinstance(db.published[-1], UserLoggedIn)
     assert db.throttles[account_key("ada@example.org", "203.0.113.7")].failures == 0
 
@@ -186,7 +189,7 @@ async def test_a_refresh_token_buys_one_new_pair(db, auth) -> None:
     first = await _register(db, auth)
     second = await _refresh(db, auth, first.refresh_token)
     assert second.refresh_token != first.refresh_token
-    assert verify_access_token(second.access.token, await _jwks(auth))["sid"] == str(
+    assert verify_access_token(second.access.token, await _jwks(auth), now=auth["clock"].now())["sid"] == str(
         db.refresh_tokens[next(iter(db.refresh_tokens))].session_id
     )
 

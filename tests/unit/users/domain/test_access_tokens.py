@@ -14,7 +14,7 @@ from services.users.domain.accounts import User
 from services.users.domain.profile import Profile
 from services.users.domain.signing_keys import Keyring, NoSigningKey, SigningKey
 
-NOW = datetime.now(UTC).replace(microsecond=0)
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 TTL = timedelta(minutes=15)
 
 
@@ -31,10 +31,20 @@ def test_a_token_carries_who_what_and_which_session_and_verifies_with_the_jwks()
     ring = Keyring((SigningKey.generate(now=NOW),))
     session_id = uuid.uuid4()
     token = issue_access_token(_user(), session_id=session_id, keyring=ring, now=NOW, ttl=TTL)
-    claims = verify_access_token(token.token, _jwks(ring))
+    claims = verify_access_token(token.token, _jwks(ring), now=NOW)
     assert claims["sub"].startswith("users/") and claims["role"] == "librarian" and claims["cat"] == "STAFF"
     assert claims["sid"] == str(session_id) and claims["exp"] - claims["iat"] == TTL.total_seconds()
     assert jwt.get_unverified_header(token.token)["kid"] == ring.keys[0].kid
+
+
+def test_a_token_is_judged_at_the_callers_time_expired_after_its_ttl_and_the_clock_skew() -> None:
+    ring = Keyring((SigningKey.generate(now=NOW),))
+    token = issue_access_token(_user(), session_id=uuid.uuid4(), keyring=ring, now=NOW, ttl=TTL).token
+    assert verify_access_token(token, _jwks(ring), now=NOW + TTL + timedelta(seconds=29))  # within the skew
+    with pytest.raises(jwt.ExpiredSignatureError):
+        verify_access_token(token, _jwks(ring), now=NOW + TTL + timedelta(seconds=31))
+    with pytest.raises(jwt.ImmatureSignatureError):  # issued "in the future" by a clock far ahead
+        verify_access_token(token, _jwks(ring), now=NOW - timedelta(minutes=5))
 
 
 def test_the_payload_the_edge_forwards_decodes_to_an_identity() -> None:
@@ -49,7 +59,9 @@ def test_an_old_key_stays_published_until_its_last_token_expires() -> None:
     new = SigningKey.generate(now=NOW, activates_at=NOW)
     ring = Keyring((old, new))
     last_old_token = issue_access_token(_user(), session_id=uuid.uuid4(), keyring=Keyring((old,)), now=NOW, ttl=TTL)
-    assert verify_access_token(last_old_token.token, _jwks(ring, NOW + TTL - timedelta(seconds=1)))
+    assert verify_access_token(
+        last_old_token.token, _jwks(ring, NOW + TTL - timedelta(seconds=1)), now=NOW + TTL - timedelta(seconds=1)
+    )
     assert {k.kid for k in ring.published(NOW + TTL + timedelta(minutes=1), token_ttl=TTL)} == {new.kid}
 
 
