@@ -65,10 +65,12 @@ async def test_a_hanging_catalog_is_ejected_and_loans_then_answers_503_at_once(
     assert "CATALOG_UNAVAILABLE" in reasons, reasons
     assert max(seconds for seconds, _ in first) < PEER_TIMEOUT_SECONDS + 3  # each waited at most its deadline
 
-    later = [await _issue(mesh, librarian, patron, f"HUNG-later-{i}") for i in range(3)]
+    # At once and together: an ejection lasts 5 s, and calls made one after another on a loaded machine could
+    # outlast it and reach the still-frozen catalog again.
+    later = await asyncio.gather(*(_issue(mesh, librarian, patron, f"HUNG-later-{i}") for i in range(3)))
     for seconds, response in later:
         _refusal(response)
-        assert seconds < 1.5, f"{seconds:.2f}s: the catalog was not ejected"
+        assert seconds < 2.0, f"{seconds:.2f}s: the catalog was not ejected"
 
 
 def _refusal(response: httpx.Response) -> str:
