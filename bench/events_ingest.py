@@ -136,9 +136,13 @@ async def wait_stored(target: str, token: str, kind: str, expected: int, since: 
 
 
 def process_cpu(mesh) -> dict[str, float]:
-    """CPU seconds so far of each process that ingestion goes through (Postgres with all its backends)."""
-    wanted = {"edge": "edge", "events-sidecar": "events sidecar", "events": "events service", "nats": "NATS"}
+    """CPU seconds so far of each process that ingestion goes through (Postgres with all its backends; the
+    events service's gRPC process and, apart, the processes it started: its store processes)."""
+    wanted = {"edge": "edge", "events-sidecar": "events sidecar", "events": "events service (gRPC process)"}
     totals = {label: cpu_seconds(mesh.process(name).pid) for name, label in wanted.items()}
+    events = mesh.process("events").pid
+    totals["events store process(es)"] = sum(cpu_seconds(pid) for pid in descendants(events)[1:])
+    totals["NATS"] = cpu_seconds(mesh.process("nats").pid)
     postgres = mesh.process("postgres").pid
     totals["Postgres (all backends)"] = sum(cpu_seconds(pid) for pid in descendants(postgres))
     totals["bench client"] = time.process_time()
@@ -146,8 +150,10 @@ def process_cpu(mesh) -> dict[str, float]:
 
 
 async def watch_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:
+    """Peaks of the gRPC process, of the processes it started (together) and of all of them together."""
     while not stop.is_set():
-        peak[0] = max(peak[0], rss_mib(pid))
+        own, started = rss_mib(pid), sum(rss_mib(child) for child in descendants(pid)[1:])
+        peak[:] = max(peak[0], own), max(peak[1], started), max(peak[2], own + started)
         await asyncio.sleep(0.2)
 
 
@@ -218,7 +224,7 @@ async def run(args: argparse.Namespace, mesh) -> dict[str, object]:
     print(f"building {count} batches of {args.batch} events…", flush=True)
     payloads = batches(kind, count, args.batch)
     events_pid = mesh.process("events").pid
-    peak, stop = [0.0], asyncio.Event()
+    peak, stop = [0.0, 0.0, 0.0], asyncio.Event()
     watcher = asyncio.create_task(watch_rss(events_pid, peak, stop))
 
     since, cpu_before = datetime.now(UTC), process_cpu(mesh)
@@ -245,7 +251,7 @@ async def run(args: argparse.Namespace, mesh) -> dict[str, object]:
     cpu = {name: (cpu_after[name] - cpu_before[name]) / full.accepted * 1e6 for name in cpu_before}
     return {
         "full": full, "half": half, "stored_rate": stored_rate, "stored_seconds": stored_seconds,
-        "copy_rate": copy_rate, "rss": peak[0], "cpu": cpu, "designs": designs,
+        "copy_rate": copy_rate, "rss": peak, "cpu": cpu, "designs": designs,
     }  # fmt: skip
 
 
@@ -253,8 +259,8 @@ def report(results: dict[str, object], args: argparse.Namespace, started: dateti
     full, half = results["full"], results["half"]
     assert isinstance(full, Phase) and isinstance(half, Phase)
     stored, copy = float(results["stored_rate"]), float(results["copy_rate"])  # type: ignore[arg-type]
-    cpu = results["cpu"]
-    assert isinstance(cpu, dict)
+    cpu, rss = results["cpu"], results["rss"]
+    assert isinstance(cpu, dict) and isinstance(rss, list)
     info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items())
     cpu_rows = "\n".join(f"| {name} | {ms:.1f} |" for name, ms in cpu.items())
     designs = results["designs"]
@@ -279,7 +285,9 @@ the same database as the baseline. Client, Envoys, services, NATS and Postgres s
 | stored / raw COPY | {stored / copy:.1%} | ≥ 40 % |
 | BatchRecordEvents at half load ({half.accepted / max(half.seconds, 1e-9):,.0f} events/s) | p50 {statistics.median(half.latencies) * 1000:.1f} ms, p99 {p99_ms(half.latencies):.1f} ms ({half.failed} failed) | p99 < 100 ms |
 | BatchRecordEvents at full load | p50 {statistics.median(full.latencies) * 1000:.1f} ms, p99 {p99_ms(full.latencies):.1f} ms | |
-| events service RSS (peak) | {float(results["rss"]):.0f} MiB | ≤ 150 MiB |
+| events service RSS (peak), gRPC process | {rss[0]:.0f} MiB | ≤ 150 MiB |
+| events service RSS (peak), the processes it started (store, multiprocessing's resource tracker) | {rss[1]:.0f} MiB | |
+| events service RSS (peak), all its processes | {rss[2]:.0f} MiB | |
 
 ## CPU per 1,000 events stored (full-load phase, until all were stored)
 | process | CPU ms / 1,000 events |
@@ -305,12 +313,16 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=8, help="Concurrent gRPC clients.")
     parser.add_argument("--half-duration", type=float, default=10.0, help="Seconds of the half-load phase.")
     parser.add_argument("--store-workers", type=int, default=2, help="ATHENAEUM_STORE_WORKERS of the service.")
+    parser.add_argument(
+        "--store-processes", type=int, default=1, help="ATHENAEUM_STORE_PROCESSES of the service (0: in the gRPC one)."
+    )
     return parser.parse_args()
 
 
 def main() -> int:
     args = parse_args()
     os.environ["ATHENAEUM_STORE_WORKERS"] = str(args.store_workers)
+    os.environ["ATHENAEUM_STORE_PROCESSES"] = str(args.store_processes)
     os.environ.setdefault("ATHENAEUM_LOG_LEVEL", "WARNING")
     started, load = datetime.now(UTC), os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="athenaeum-bench-") as folder:

@@ -11,22 +11,20 @@ from functools import partial
 from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.events.api.audit import load_payload_types
-from services.events.api.consumers import audit_specs, auditing, storing
 from services.events.api.live import NatsLiveFeed
 from services.events.api.servicer import EventsServicer
 from services.events.app.upkeep import keep_partitions
-from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT, JetStreamJournal, read_batch
+from services.events.data.journal import INGEST_SUBJECT, JetStreamJournal, read_batch
 from services.events.data.unit_of_work import SqlEventsUnitOfWork
 from services.events.settings import EventsSettings
+from services.events.store import build_store, store_process
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
-from services.support.runtime.consumers import consume_batches
 from services.support.runtime.infrastructure import Infrastructure
-from services.support.runtime.messaging import ConsumerSpec
 from services.support.runtime.server import ServiceApp, run, served
+from services.support.runtime.workers import SupervisedWorker
 
 NAME = "events"
-STORE_DURABLE = "events-store"
 log = logging.getLogger("athenaeum.events")
 
 
@@ -47,15 +45,6 @@ async def build(settings: EventsSettings) -> ServiceApp:
         heartbeat_seconds=settings.watch_heartbeat_seconds,
         buffer=settings.watch_buffer,
     )
-    store = ConsumerSpec(
-        INGEST_STREAM,
-        STORE_DURABLE,
-        INGEST_SUBJECT,
-        max_deliver=-1,  # accepted events are never given up on: retried until Postgres takes them
-        ack_wait_seconds=settings.store_ack_wait_seconds,
-        batch=settings.store_fetch_batches,
-        max_ack_pending=settings.store_fetch_batches * settings.store_workers * 4,
-    )
 
     async def upkeep() -> None:
         while True:
@@ -72,16 +61,20 @@ async def build(settings: EventsSettings) -> ServiceApp:
                 continue
             await asyncio.sleep(settings.upkeep_interval_seconds)
 
-    async def ingestion() -> None:
+    async def declare_journal() -> None:
         await infra.nats.wait_connected()
         await journal.declare()
-        await consume_batches(infra.nats, store, storing(read_batch, uow), workers=settings.store_workers)
 
-    async def audit() -> None:
-        handler = auditing(uow, clock)
-        await asyncio.gather(
-            *(consume_batches(infra.nats, spec, handler) for spec in audit_specs(batch=settings.audit_fetch))
-        )
+    if settings.store_processes:  # accepting and storing on two cores: storing in processes of their own
+        stores = [
+            SupervisedWorker(f"events-store-{n}", store_process, (settings, f"events-store-{n}", n == 0))
+            for n in range(settings.store_processes)
+        ]
+        storage = [declare_journal, *(store.run for store in stores)]
+        checks = [store.check for store in stores]
+    else:  # in this process (a machine with one core)
+        store = build_store(settings, infra)
+        storage, checks = [declare_journal, store.consume], [store.check]
 
     servicer = EventsServicer(uow=uow, journal=journal, feed=feed, clock=clock)
     # Ingestion allocates a dozen short-lived objects per event, 50,000 events a second: the heap built at
@@ -97,7 +90,8 @@ async def build(settings: EventsSettings) -> ServiceApp:
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        background=[upkeep, ingestion, audit],
+        background=[upkeep, *storage],
+        checks=checks,
         # A batch's request_id is its JetStream Msg-Id: the stream drops a repeat, with no database on the path.
         request_ledger=False,
     )
