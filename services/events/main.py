@@ -1,12 +1,25 @@
-"""Composition root of the events service: build the graph once, then serve."""
+"""Composition root of the events service: build the graph once, then serve.
+
+Two kinds of process: the gRPC one (`build`: accepting, queries, watches, partition upkeep) and
+`store_processes` store processes it starts (`store_process`: the JetStream consumers that write accepted
+batches, and the audit trail of every context, to Postgres). Storing costs about as much CPU as accepting,
+and a Python process uses one core at most: apart, accepting and storing use two. Nothing is lost when a
+store process dies: its consumers are durable, a message is acknowledged only after its commit, and what
+a dead one held is redelivered after `store_ack_wait_seconds`; the gRPC process starts a new one and is
+NOT_SERVING meanwhile.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gc
 import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
+from multiprocessing.connection import Connection
+from typing import Any
 
 from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
@@ -20,10 +33,13 @@ from services.events.data.unit_of_work import SqlEventsUnitOfWork
 from services.events.settings import EventsSettings
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
-from services.support.runtime.consumers import consume_batches
+from services.support.runtime.consumers import BatchConsumer
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.messaging import ConsumerSpec
 from services.support.runtime.server import ServiceApp, run, served
+from services.support.runtime.telemetry import configure_logging
+from services.support.runtime.tracing import configure_tracing, shutdown_tracing
+from services.support.runtime.workers import SupervisedWorker, run_worker
 
 NAME = "events"
 STORE_DURABLE = "events-store"
@@ -47,15 +63,6 @@ async def build(settings: EventsSettings) -> ServiceApp:
         heartbeat_seconds=settings.watch_heartbeat_seconds,
         buffer=settings.watch_buffer,
     )
-    store = ConsumerSpec(
-        INGEST_STREAM,
-        STORE_DURABLE,
-        INGEST_SUBJECT,
-        max_deliver=-1,  # accepted events are never given up on: retried until Postgres takes them
-        ack_wait_seconds=settings.store_ack_wait_seconds,
-        batch=settings.store_fetch_batches,
-        max_ack_pending=settings.store_fetch_batches * settings.store_workers * 4,
-    )
 
     async def upkeep() -> None:
         while True:
@@ -72,16 +79,20 @@ async def build(settings: EventsSettings) -> ServiceApp:
                 continue
             await asyncio.sleep(settings.upkeep_interval_seconds)
 
-    async def ingestion() -> None:
+    async def declare_journal() -> None:
         await infra.nats.wait_connected()
         await journal.declare()
-        await consume_batches(infra.nats, store, storing(read_batch, uow), workers=settings.store_workers)
 
-    async def audit() -> None:
-        handler = auditing(uow, clock)
-        await asyncio.gather(
-            *(consume_batches(infra.nats, spec, handler) for spec in audit_specs(batch=settings.audit_fetch))
-        )
+    if settings.store_processes:  # accepting and storing on two cores: storing in processes of their own
+        stores = [
+            SupervisedWorker(f"events-store-{n}", store_process, (settings, f"events-store-{n}", n == 0))
+            for n in range(settings.store_processes)
+        ]
+        storage = [declare_journal, *(store.run for store in stores)]
+        checks = [store.check for store in stores]
+    else:  # in this process (a machine with one core)
+        store = build_store(settings, infra)
+        storage, checks = [declare_journal, store.consume], [store.check]
 
     servicer = EventsServicer(uow=uow, journal=journal, feed=feed, clock=clock)
     # Ingestion allocates a dozen short-lived objects per event, 50,000 events a second: the heap built at
@@ -97,10 +108,88 @@ async def build(settings: EventsSettings) -> ServiceApp:
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        background=[upkeep, ingestion, audit],
+        background=[upkeep, *storage],
+        checks=checks,
         # A batch's request_id is its JetStream Msg-Id: the stream drops a repeat, with no database on the path.
         request_ledger=False,
     )
+
+
+@dataclass
+class Store:
+    """The consumers of a store and how to run them."""
+
+    consumers: list[BatchConsumer]
+    consume: Callable[[], Coroutine[Any, Any, None]]
+
+    def healthy(self) -> bool:
+        return all(consumer.health.is_up() for consumer in self.consumers)
+
+    async def check(self) -> bool:
+        """A health DependencyCheck (a store in the gRPC process)."""
+        return self.healthy()
+
+
+def store_spec(settings: EventsSettings) -> ConsumerSpec:
+    return ConsumerSpec(
+        INGEST_STREAM,
+        STORE_DURABLE,
+        INGEST_SUBJECT,
+        max_deliver=-1,  # accepted events are never given up on: retried until Postgres takes them
+        ack_wait_seconds=settings.store_ack_wait_seconds,
+        batch=settings.store_fetch_batches,
+        max_ack_pending=settings.store_fetch_batches * settings.store_workers * max(settings.store_processes, 1) * 4,
+    )
+
+
+def build_store(settings: EventsSettings, infra: Infrastructure, *, audit: bool = True) -> Store:
+    """The store's graph: `store_workers` pull subscriptions on the ingestion stream and, in one process
+    only, the audit consumers."""
+    clock = SystemClock()
+    load_payload_types()
+
+    def uow() -> SqlEventsUnitOfWork:
+        return SqlEventsUnitOfWork(infra.sessions)
+
+    journal = JetStreamJournal(infra.nats, max_bytes=settings.ingest_max_bytes, replicas=settings.jetstream_replicas)
+    spec = store_spec(settings)
+    handler = storing(read_batch, uow)
+    workers = range(settings.store_workers)
+    consumers = [BatchConsumer(infra.nats, spec, handler, name=f"{spec.durable}#{n}") for n in workers]
+    if audit:
+        audited = auditing(uow, clock)
+        consumers += [BatchConsumer(infra.nats, s, audited) for s in audit_specs(batch=settings.audit_fetch)]
+
+    async def consume() -> None:
+        await infra.nats.wait_connected()
+        await journal.declare()  # a store process may start before the gRPC process declared it
+        await asyncio.gather(*(consumer.run() for consumer in consumers))
+
+    return Store(consumers, consume)
+
+
+def store_process(settings: EventsSettings, role: str, audit: bool, connection: Connection) -> None:
+    """The entry point of a store process (spawned by `build`, through a SupervisedWorker)."""
+    configure_logging(service=role, level=settings.log_level)
+    tracer_provider = configure_tracing(service=role, settings=settings)
+    infra = Infrastructure.open(role, settings)  # connections of its own
+    store = build_store(settings, infra, audit=audit)
+
+    async def work() -> None:
+        try:
+            await asyncio.gather(infra.nats.run(), store.consume())
+        finally:
+            await infra.nats.close()
+            await infra.engine.dispose()
+
+    # Storing allocates a dozen short-lived objects per event: the heap built at start is not garbage
+    # (frozen: collections skip it), and young objects are collected less often.
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
+    try:
+        run_worker(role, connection, work, store.healthy)
+    finally:
+        shutdown_tracing(tracer_provider)
 
 
 def main() -> None:

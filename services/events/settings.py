@@ -8,7 +8,10 @@ from services.support.runtime.settings import BaseServiceSettings
 
 
 class EventsSettings(BaseServiceSettings):
-    store_workers: int = Field(2, ge=1, le=32, description="Pull consumers storing accepted batches.")
+    store_processes: int = Field(
+        1, ge=0, le=8, description="Processes storing accepted batches beside the gRPC one; 0: store in it."
+    )
+    store_workers: int = Field(2, ge=1, le=32, description="Pull consumers storing accepted batches, per process.")
     store_fetch_batches: int = Field(8, ge=1, le=256, description="Batches one worker stores per transaction.")
     store_ack_wait_seconds: float = Field(
         10.0, gt=0, description="A batch a worker took but did not store (it died) is redelivered after this."

@@ -14,7 +14,7 @@ from nats.aio.msg import Msg
 
 from services.events.api.audit import Unreadable, audit_of
 from services.events.app.ports import EventsUnitOfWork
-from services.events.app.recording import store_events
+from services.events.app.recording import store_accepted, store_events
 from services.events.domain.model import AcceptedBatch, EventRecord
 from services.support.runtime.clock import Clock
 from services.support.runtime.consumers import BatchHandler
@@ -39,15 +39,20 @@ def storing(read: ReadBatch, uow: Callable[[], EventsUnitOfWork]) -> BatchHandle
     """Stores the events of accepted batches (the journal's wire format read by `read`)."""
 
     async def handle(messages: list[Msg]) -> Sequence[Msg]:
-        records: list[EventRecord] = []
+        batches: list[AcceptedBatch] = []
+        read_ones: list[Msg] = []
         unreadable = []
         for message in messages:
             try:
-                records.extend(read(message.data, message.headers or {}).records())
+                batches.append(read(message.data, message.headers or {}))
             except (ValueError, KeyError) as error:
                 log.error("an ingested batch cannot be read: %s", error)
                 unreadable.append(message)
-        await store_events(records, uow=uow())
+            else:
+                read_ones.append(message)
+        for index in await store_accepted(batches, uow=uow()):
+            log.error("an ingested batch holds an event that cannot be stored (a name, a category)")
+            unreadable.append(read_ones[index])
         return unreadable
 
     return handle

@@ -30,6 +30,10 @@ class EventRepository(Protocol):
     async def add(self, records: Sequence[EventRecord]) -> None:
         """Store events; one already stored (same name, occur_time and category) is skipped."""
 
+    async def add_accepted(self, batches: Sequence[AcceptedBatch]) -> list[int]:
+        """Store the events of accepted batches as `AcceptedBatch.records()` completes them (as `add` does);
+        returns the indexes of batches that cannot be read (none of their events is stored)."""
+
     async def get(self, event_id: uuid.UUID) -> EventRecord:
         """Raises NotFound."""
 

@@ -42,3 +42,12 @@ async def store_events(records: Sequence[EventRecord], *, uow: EventsUnitOfWork)
     async with uow:
         await uow.events.add(records)
         await uow.commit()
+
+
+async def store_accepted(batches: Sequence[AcceptedBatch], *, uow: EventsUnitOfWork) -> list[int]:
+    """Store the events of accepted batches in one transaction, as `store_events` does; returns the indexes
+    of the batches that cannot be read (nothing of them is stored)."""
+    async with uow:
+        unreadable = await uow.events.add_accepted(batches)
+        await uow.commit()
+    return unreadable

@@ -114,7 +114,7 @@ def batch_key(*, recorder: str, request_id: str, content: bytes) -> str:
     return hashlib.sha256(recorder.encode() + b"\0" + content).hexdigest()
 
 
-_CATEGORY_OF = {0: Category.ACTIVITY, 1: Category.ACTIVITY, 2: Category.AUDIT}
+CATEGORY_OF = {0: Category.ACTIVITY, 1: Category.ACTIVITY, 2: Category.AUDIT}
 """Unspecified is ACTIVITY (a dict: this runs for every event)."""
 
 
@@ -126,7 +126,7 @@ def complete(event: NewEvent, batch: AcceptedBatch, index: int) -> EventRecord:
     return EventRecord(
         id=uuid.UUID(event.name[7:]) if event.name else mint_id(batch.key, index, occur_time),
         type=event.type,
-        category=_CATEGORY_OF[event.category],
+        category=CATEGORY_OF[event.category],
         occur_time=occur_time,
         record_time=batch.accept_time,
         actor=event.actor or batch.accepted_by,

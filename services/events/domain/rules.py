@@ -67,6 +67,8 @@ def check_batch(events: Sequence[NewEvent], *, now: datetime, field: str = "even
     if len(events) > MAX_BATCH:
         raise InvalidArgument.field(field, f"at most {MAX_BATCH} events per call")
     latest = int((now + MAX_FUTURE - EPOCH).total_seconds())
+    if _all_clean(events, latest):
+        return
     violations: list[FieldViolation] = []
     seen: dict[str, int] = {}
     for index, event in enumerate(events):
@@ -82,6 +84,59 @@ def check_batch(events: Sequence[NewEvent], *, now: datetime, field: str = "even
             break
     if violations:
         raise InvalidArgument(violations[:MAX_REPORTED])
+
+
+_ATTRIBUTE_CHARS_ALWAYS_FINE = MAX_EVENT_CHARS - MAX_TYPE_LENGTH - 64 - 2 * (63 + 7 * 129)
+"""Attribute characters an event may hold whatever its other (well-formed) strings: type, source, actor and
+subject at their longest."""
+
+
+def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
+    """True when no event of the batch has a problem, found column by column (each distinct value checked
+    once, most loops in C): about a fifth of the cost of checking event by event. False does not mean a
+    problem: the event-by-event check then finds and names them (this one only says a batch is clean)."""
+    events = list(events)  # the wire's repeated field, walked a dozen times: a list walks faster
+    names = [event.name for event in events if event.name]
+    if not all(map(_NAME.fullmatch, names)) or len({name.lower() for name in names}) != len(names):
+        return False
+    if not all(kind and len(kind) <= MAX_TYPE_LENGTH and _good_type(kind) for kind in {e.type for e in events}):
+        return False
+    if not {event.category for event in events} <= _CATEGORIES:
+        return False
+    stamps = [event.occur_time for event in events]
+    seconds, nanos = [stamp.seconds for stamp in stamps], [stamp.nanos for stamp in stamps]
+    if min(seconds) < 1 or max(seconds) > latest_seconds or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
+        return False
+    resources = {event.actor for event in events} | {event.subject for event in events}
+    if not all(map(_good_resource, resources - {""})):
+        return False
+    if not all(map(_good_source, {event.source for event in events} - {""})):
+        return False
+    if not all(map(TRACE_ID.fullmatch, {event.trace_id for event in events} - {""})):
+        return False
+    return _all_attributes_clean(events)
+
+
+def _all_attributes_clean(events: Sequence[NewEvent]) -> bool:
+    keys: set[str] = set()
+    values: list[str] = []
+    for event in events:
+        attributes = event.attributes
+        if not attributes:
+            continue
+        own = list(attributes)  # iterating the wire's map directly is fast; its views are not
+        if len(own) > MAX_ATTRIBUTES:
+            return False
+        own_values = [attributes[key] for key in own]
+        if sum(map(len, own)) + sum(map(len, own_values)) > _ATTRIBUTE_CHARS_ALWAYS_FINE:
+            return False
+        keys.update(own)
+        values += own_values
+    if not values:
+        return True
+    return (
+        all(map(_good_key, keys)) and max(map(len, values)) <= MAX_VALUE_LENGTH and not _CONTROL.search("".join(values))
+    )
 
 
 def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str]]:

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.consumers import DurableConsumer, Follower
 from services.support.runtime.db import create_engine, read_session_factory, session_factory
-from services.support.runtime.health import database_check, nats_check
+from services.support.runtime.health import DependencyCheck, database_check, nats_check
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.outbox import OutboxRelay
 from services.support.runtime.request_ledger import RequestLedger
@@ -52,9 +52,10 @@ class Infrastructure:
         revocations: RevocationFeed | None,
         consumers: Sequence[DurableConsumer | Follower] = (),
         background: Sequence[Callable[[], Coroutine[Any, Any, None]]] = (),
+        checks: Sequence[DependencyCheck] = (),
         request_ledger: bool = True,
     ) -> ServiceApp:
-        """The ServiceApp for `serve`: health follows Postgres, NATS and every consumer; the relay, the NATS
+        """The ServiceApp for `serve`: health follows Postgres, NATS, every consumer and `checks`; the relay, the NATS
         link and the consumers run alongside; request_ids are claimed in the service's database, unless the
         service keeps its requests idempotent another way (`request_ledger=False`)."""
         requests = RequestLedger(self.engine, keep=timedelta(hours=self.settings.request_ids_kept_hours))
@@ -68,6 +69,7 @@ class Infrastructure:
                 database_check(self.engine),
                 nats_check(self.nats),
                 *(consumer.health.check for consumer in consumers),
+                *checks,
             ],
             background=[
                 self.nats.run,

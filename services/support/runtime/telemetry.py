@@ -6,13 +6,13 @@ import json
 import logging
 import sys
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import grpc
 from opentelemetry import trace
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Metric, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -144,7 +144,43 @@ def configure_logging(*, service: str, level: str) -> None:
 def start_metrics_endpoint(host: str, port: int) -> None:
     """Serve /metrics for Prometheus on `host` (port 0 leaves it off)."""
     if port:
-        start_http_server(port, addr=host)
+        start_http_server(port, addr=host, registry=_EXPOSED)
+
+
+MetricSource = Callable[[], Iterable[Metric]]
+
+
+class _Exposed(Collector):
+    """The process's registry, with the families of its worker processes merged in by name (one block per
+    metric name: Prometheus refuses a name twice in one scrape)."""
+
+    def __init__(self) -> None:
+        self.sources: list[MetricSource] = []
+
+    def collect(self) -> Iterable[Metric]:
+        families = {family.name: family for family in REGISTRY.collect()}
+        for source in self.sources:
+            for family in source():
+                own = families.get(family.name)
+                if own is None:
+                    families[family.name] = family
+                else:
+                    own.samples = [*own.samples, *family.samples]
+        return list(families.values())
+
+
+_EXPOSED = _Exposed()
+
+
+def serve_also(source: MetricSource) -> None:
+    """Serve the metrics `source` gives (a worker process's, labelled with its role) on this process's /metrics."""
+    if source not in _EXPOSED.sources:
+        _EXPOSED.sources.append(source)
+
+
+def exposed_metrics() -> Iterable[Metric]:
+    """What /metrics serves."""
+    return _EXPOSED.collect()
 
 
 class PoolCollector(Collector):

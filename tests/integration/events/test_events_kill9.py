@@ -13,6 +13,7 @@ import base64
 import json
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import uuid
@@ -150,6 +151,50 @@ def test_every_accepted_event_is_stored_exactly_once_across_kill_9s(world: World
         load.join(60)
     assert load.exitcode == 0, "a client saw something other than UNAVAILABLE or RESOURCE_EXHAUSTED"
     assert refusals["events"] > 0 and refusals["nats"] > 0, refusals
+    accepted = set(json.loads(output.read_text()))
+    assert len(accepted) >= 3 * 200
+
+    rows = asyncio.run(stored_ids(world.database_url, len(accepted)))
+    assert len(rows) == len(set(rows)), "an event was stored twice"
+    assert accepted <= set(rows), f"{len(accepted - set(rows))} accepted events were lost"
+
+
+def store_processes(pid: int) -> list[int]:
+    """The store processes the events service started (multiprocessing's own helpers left out)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
+            if b"multiprocessing.spawn" in command and b"resource_tracker" not in command:
+                found.append(int(child))
+    return found
+
+
+def test_a_store_process_killed_mid_run_loses_nothing_and_the_service_says_so_meanwhile(
+    world: World, tmp_path: Path
+) -> None:
+    events = world.supervisor.process("events")
+    assert events.pid is not None
+    wait_until(lambda: len(store_processes(events.pid)) == 1, timeout=30, what="the store process")
+    [store] = store_processes(events.pid)
+    context = multiprocessing.get_context("spawn")
+    stop, refused, output = context.Event(), context.Value("i", 0), tmp_path / "accepted.json"
+    arguments = (world.target, as_edge_admin(), 3, stop, refused, str(output))
+    load = context.Process(target=kill9_clients.run, args=arguments)
+    load.start()
+    try:
+        time.sleep(1.5)
+        os.kill(store, signal.SIGKILL)
+        wait_until(lambda: grpc_health_status(world.target) == "NOT_SERVING", timeout=10, what="NOT_SERVING")
+        world.wait_serving()  # a new store process took over
+        [restarted] = store_processes(events.pid)
+        assert restarted != store
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        load.join(60)
+    assert load.exitcode == 0, "a client saw something other than UNAVAILABLE or RESOURCE_EXHAUSTED"
+    assert refused.value == 0, "accepting does not depend on the store process"
     accepted = set(json.loads(output.read_text()))
     assert len(accepted) >= 3 * 200
 

@@ -29,6 +29,16 @@ class FakeEventRepository:
         for record in records:
             self.stored.setdefault(key_of(record), record)
 
+    async def add_accepted(self, batches: Sequence[AcceptedBatch]) -> list[int]:
+        unreadable, records = [], []
+        for index, batch in enumerate(batches):
+            try:
+                records += batch.records()
+            except (ValueError, KeyError):
+                unreadable.append(index)
+        await self.add(records)
+        return unreadable
+
     async def get(self, event_id: uuid.UUID) -> EventRecord:
         found = [r for r in self.stored.values() if r.id == event_id]
         if not found:

@@ -70,6 +70,21 @@ def test_a_bad_field_is_named_with_the_index_of_its_event(draft: Draft, field: s
     assert list(violations([Draft(), draft])) == [f"events[1].{field}"]
 
 
+@pytest.mark.parametrize("index", [0, 499, MAX_BATCH - 1])
+def test_one_bad_event_in_a_full_batch_is_found_wherever_it_is(index: int) -> None:
+    names = [f"events/6f1c2d1e-8b0a-4a57-9d0e-{n:012x}" for n in range(MAX_BATCH)]
+    batch = [Draft(name=name, attributes={"page": name[-3:]}) for name in names]
+    batch[index] = Draft(attributes={"k": "\x7f"})
+    assert list(violations(batch)) == [f"events[{index}].attributes"]
+
+
+def test_well_formed_events_at_the_limits_are_accepted() -> None:
+    # Neither is clean at a glance of the whole batch (a moment within 1970's first second, attributes near
+    # the event's size limit): each is then checked on its own, and accepted.
+    check_batch([Draft(), Draft(occur_time=Stamp(0, 5))], now=NOW)
+    check_batch([Draft(), Draft(attributes={f"k{i}": "v" * 1000 for i in range(15)})], now=NOW)
+
+
 def test_a_single_event_is_named_event_dot_field() -> None:
     assert list(violations([Draft(type="")], field="event", single=True)) == ["event.type"]
 
