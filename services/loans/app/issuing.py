@@ -74,18 +74,23 @@ async def issue_loan(
             return existing
         if existing is not None:  # an earlier attempt stopped half way: carry on from the catalog step
             eligibility = await users.eligibility(existing.patron)
-            title = await catalog.book_title(existing.book)
             return await _lend(
-                existing, eligibility, title,
+                existing, eligibility,
                 uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout,
             )  # fmt: skip
-    copy = await catalog.lookup_copy(cmd.barcode) if cmd.barcode else None
+    # Asked before anything is recorded. By barcode: the copy's book (the loan's, and the patron's READY hold
+    # on it, which the catalog must be told to lend a held copy) and its item type (the rule and the limit are
+    # checked before a copy is taken). By book: that the book exists. The title comes with the check-out.
+    copy: CopyInfo | None = None
+    if cmd.barcode:
+        copy = await catalog.lookup_copy(cmd.barcode)
+    else:
+        await catalog.book_title(cmd.book)  # NotFound for a book the catalog does not have
     book = copy.book if copy else cmd.book
     eligibility = await users.eligibility(cmd.patron)
-    title = await catalog.book_title(book)
     loan = await _begin(cmd, book, copy, eligibility, uow=uow, clock=clock, policy=policy)
     return await _lend(
-        loan, eligibility, title, uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout
+        loan, eligibility, uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout
     )
 
 
@@ -135,7 +140,6 @@ def _selector(loan: Loan) -> tuple[str, str]:
 async def _lend(
     loan: Loan,
     eligibility: Eligibility,
-    title: str,
     *,
     uow: LoansUnitOfWork,
     clock: Clock,
@@ -152,6 +156,8 @@ async def _lend(
         raise
     # DependencyUnavailable: the outcome is unknown; the loan stays PENDING for a retry or the reconciler.
     after_checkout()
+    # The check-out answers the title (a catalog that does not, e.g. mid-upgrade, is asked for the book).
+    title = copy.book_title or await _title_or_blank(copy.book, catalog)
     try:
         # The copy is out: a lost race here is repeated, never answered (ABORTED would leave it out until
         # the reconciler's next pass, with the client told nothing happened).
@@ -165,6 +171,14 @@ async def _lend(
     if hold is not None and hold.copy_left_on_shelf:  # staff lent another copy: the held one goes on
         await after_commit(release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog), lent.name)
     return lent
+
+
+async def _title_or_blank(book: str, catalog: Catalog) -> str:
+    """The copy is out: a title the catalog cannot give now must not fail the loan (it is display only)."""
+    try:
+        return await catalog.book_title(book)
+    except (DependencyUnavailable, NotFound):
+        return ""
 
 
 async def _activate(
