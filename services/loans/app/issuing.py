@@ -109,7 +109,7 @@ async def _begin(
     async with uow:
         await uow.loans.lock_patron(cmd.patron)
         item_type = copy.item_type if copy else WILDCARD
-        rule = most_specific(await uow.rules.all(), eligibility.patron_category, item_type)
+        rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, item_type)
         standing = await uow.loans.standing(cmd.patron, item_type=rule.terms.item_type, now=now)
         if copy is None:  # the copy's type, hence the loan limit that applies, is known after the check-out
             standing = Standing(0, standing.overdue_loans, standing.outstanding_fines)
@@ -202,7 +202,7 @@ async def _activate(
             return loan, None  # a concurrent retry of the same request finished it first
         if loan.status != LoanStatus.PENDING:  # the reconciler gave up on it (it puts the copy back)
             raise Conflict(f"the issue of {loan.name} was abandoned; retry it", reason="ISSUE_ABANDONED")
-        rule = most_specific(await uow.rules.all(), eligibility.patron_category, copy.item_type)
+        rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, copy.item_type)
         standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
         loan.activate(copy, rule=rule, book_title=title, now=now)
