@@ -13,6 +13,7 @@ Never oversells and never leaves a copy out without a loan:
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,16 +79,22 @@ async def issue_loan(
                 existing, eligibility,
                 uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout,
             )  # fmt: skip
-    # Asked before anything is recorded. By barcode: the copy's book (the loan's, and the patron's READY hold
-    # on it, which the catalog must be told to lend a held copy) and its item type (the rule and the limit are
-    # checked before a copy is taken). By book: that the book exists. The title comes with the check-out.
-    copy: CopyInfo | None = None
-    if cmd.barcode:
-        copy = await catalog.lookup_copy(cmd.barcode)
-    else:
-        await catalog.book_title(cmd.book)  # NotFound for a book the catalog does not have
+    # Asked before anything is recorded, both peers at once (reads; the catalog's refusal wins when both
+    # fail). By barcode: the copy's book (the loan's, and the patron's READY hold on it, which the catalog
+    # must be told to lend a held copy) and its item type (the rule and the limit are checked before a copy
+    # is taken). By book: that the book exists. The title comes with the check-out.
+    item, patron = await asyncio.gather(
+        catalog.lookup_copy(cmd.barcode) if cmd.barcode else catalog.book_title(cmd.book),
+        users.eligibility(cmd.patron),
+        return_exceptions=True,
+    )
+    if isinstance(item, BaseException):
+        raise item
+    if isinstance(patron, BaseException):
+        raise patron
+    copy = item if isinstance(item, CopyInfo) else None
     book = copy.book if copy else cmd.book
-    eligibility = await users.eligibility(cmd.patron)
+    eligibility = patron
     loan = await _begin(cmd, book, copy, eligibility, uow=uow, clock=clock, policy=policy)
     return await _lend(
         loan, eligibility, uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout

@@ -199,3 +199,12 @@ async def test_a_resumed_issue_takes_the_title_from_the_repeated_check_out(db: F
     loan = await desk.issue(issue(barcode=desk.catalog.barcode(copy), request_id=request_id))
     assert loan.status == LoanStatus.ACTIVE and loan.book_title == "Oblomov"
     assert desk.catalog.check_outs == 1 and desk.catalog.title_lookups == 0
+
+
+async def test_when_both_peers_refuse_before_the_saga_the_catalogs_answer_wins(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    desk.users.down = True
+    with pytest.raises(NotFound):
+        await desk.issue(issue(barcode="NO-SUCH"))
+    assert db.loans == {} and desk.catalog.check_outs == 0
