@@ -14,13 +14,13 @@ from typing import Any
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.loans.api import events
-from services.loans.api.rule_feed import rule_cache_follower
 from services.loans.api.servicer import LoansServicer
 from services.loans.app.issuing import no_fault
 from services.loans.app.ports import Catalog, LoansUnitOfWork
 from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, reconcile_circulation
 from services.loans.data.peers import GrpcCatalog, GrpcUsers
 from services.loans.data.rule_cache import RuleCache
+from services.loans.data.rule_feed import rule_cache_follower
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.borrowing import BorrowingPolicy
 from services.loans.domain.reminders import ReminderSchedule

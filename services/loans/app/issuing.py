@@ -79,26 +79,35 @@ async def issue_loan(
                 existing, eligibility,
                 uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout,
             )  # fmt: skip
-    # Asked before anything is recorded, both peers at once (reads; the catalog's refusal wins when both
-    # fail). By barcode: the copy's book (the loan's, and the patron's READY hold on it, which the catalog
-    # must be told to lend a held copy) and its item type (the rule and the limit are checked before a copy
-    # is taken). By book: that the book exists. The title comes with the check-out.
-    item, patron = await asyncio.gather(
-        catalog.lookup_copy(cmd.barcode) if cmd.barcode else catalog.book_title(cmd.book),
-        users.eligibility(cmd.patron),
-        return_exceptions=True,
-    )
-    if isinstance(item, BaseException):
-        raise item
-    if isinstance(patron, BaseException):
-        raise patron
-    copy = item if isinstance(item, CopyInfo) else None
+    # Asked before anything is recorded, both peers at once (reads). By barcode: the copy's book (the loan's,
+    # and the patron's READY hold on it, which the catalog must be told to lend a held copy) and its item type
+    # (the rule and the limit are checked before a copy is taken). By book: that the book exists. The title
+    # comes with the check-out. The catalog's refusal is answered at once, without waiting for users.
+    asking_users = asyncio.ensure_future(users.eligibility(cmd.patron))
+    asking_users.add_done_callback(_retrieved)
+    try:
+        copy = await catalog.lookup_copy(cmd.barcode) if cmd.barcode else await _no_copy_of(cmd.book, catalog)
+    except BaseException:
+        asking_users.cancel()
+        raise
+    eligibility = await asking_users
     book = copy.book if copy else cmd.book
-    eligibility = patron
     loan = await _begin(cmd, book, copy, eligibility, uow=uow, clock=clock, policy=policy)
     return await _lend(
         loan, eligibility, uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout
     )
+
+
+async def _no_copy_of(book: str, catalog: Catalog) -> CopyInfo | None:
+    """By book, no copy is known before the check-out; the book must exist (NotFound, nothing recorded)."""
+    await catalog.book_title(book)
+    return None
+
+
+def _retrieved(task: asyncio.Future[Eligibility]) -> None:
+    """A users answer nobody awaits (the catalog refused first) is dropped without an 'unretrieved' warning."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _begin(

@@ -15,11 +15,11 @@ import pytest
 from loans_world import ADMIN, DESK, World
 
 from services.loans.api import events
-from services.loans.api.rule_feed import rule_cache_follower
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.rule_matrix import ListCirculationRules, UpdateCirculationRule, list_circulation_rules
 from services.loans.app.rule_matrix import update_circulation_rule as update_rule
 from services.loans.data.rule_cache import RuleCache
+from services.loans.data.rule_feed import rule_cache_follower
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.rules import RuleTerms
 from services.support.runtime.consumers import Follower
