@@ -19,6 +19,8 @@ from services.loans.app.issuing import no_fault
 from services.loans.app.ports import Catalog, LoansUnitOfWork
 from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, reconcile_circulation
 from services.loans.data.peers import GrpcCatalog, GrpcUsers
+from services.loans.data.rule_cache import RuleCache
+from services.loans.data.rule_feed import rule_cache_follower
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.borrowing import BorrowingPolicy
 from services.loans.domain.reminders import ReminderSchedule
@@ -67,9 +69,15 @@ async def build(settings: LoansSettings) -> ServiceApp:
     infra = Infrastructure.open(NAME, settings)
     channel = mesh_channel(settings)
 
+    rule_cache = RuleCache(ttl_seconds=settings.rules_cache_ttl_seconds)
+
     def unit_of_work() -> SqlLoansUnitOfWork:
         return SqlLoansUnitOfWork(
-            infra.sessions, encode=events.encode, on_commit=infra.relay.wake, read_sessions=infra.read_sessions
+            infra.sessions,
+            encode=events.encode,
+            on_commit=infra.relay.wake,
+            read_sessions=infra.read_sessions,
+            rule_cache=rule_cache,
         )
 
     clock = SystemClock()
@@ -88,16 +96,17 @@ async def build(settings: LoansSettings) -> ServiceApp:
         reconcile=reconcile,
         after_checkout=crash_now if settings.fault_crash_after_checkout else no_fault,
     )
-    background = [
-        scheduler(
-            uow=unit_of_work,
-            clock=clock,
-            catalog=catalog,
-            currency=settings.currency_code,
-            policy=reconcile,
-            interval=settings.reconcile_interval_seconds,
-        )
-    ]
+    # The rules feed runs in the background, not as a health dependency: while it is down loans still serves,
+    # reading the rules from the database.
+    feed = [rule_cache_follower(rule_cache, infra.nats).run] if rule_cache.enabled else []
+    reconciler = scheduler(
+        uow=unit_of_work,
+        clock=clock,
+        catalog=catalog,
+        currency=settings.currency_code,
+        policy=reconcile,
+        interval=settings.reconcile_interval_seconds,
+    )
     app = infra.app(
         [
             served(
@@ -107,7 +116,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        background=background if settings.reconcile_interval_seconds > 0 else [],
+        background=[*feed, *([reconciler] if settings.reconcile_interval_seconds > 0 else [])],
     )
     app.closers = [*app.closers, partial(channel.close, None)]
     return app

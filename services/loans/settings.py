@@ -15,6 +15,12 @@ class LoansSettings(BaseServiceSettings):
         None, description="Owing more than this blocks borrowing, when the circulation rule sets no limit."
     )
     peer_timeout_seconds: float = Field(5.0, description="Deadline of each call to users or catalog.")
+    rules_cache_ttl_seconds: float = Field(
+        10.0,
+        ge=0,
+        description="The circulation rules are kept per process, dropped on every rule edit (its event); "
+        "this bounds staleness if events are lost. 0 turns the cache off.",
+    )
     saga_timeout_seconds: float = Field(
         60.0, description="An issue still PENDING after this long was abandoned; the reconciler settles it."
     )

@@ -75,6 +75,7 @@ def copy_to_proto(copy: Copy) -> catalog_pb2.Copy:
         create_time=timestamp(copy.created_at),
         update_time=timestamp(copy.updated_at),
         etag=copy.etag,
+        book_title=copy.book_title,
     )
 
 

@@ -35,6 +35,7 @@ def _to_copy(row: sa.Row[Any]) -> Copy:
         current_loan=m["current_loan"] or "",
         current_hold=m["current_hold"] or "",
         version=m["version"],
+        book_title=m.get("book_title") or "",
     )
 
 
@@ -68,13 +69,18 @@ def _translate(error: IntegrityError, batch: Sequence[Copy]) -> Exception:
 
 
 # The circulation path's statements (look-up, check-out, check-in), built once: building a statement and
-# its cache key costs more CPU than Postgres spends on these indexed look-ups.
+# its cache key costs more CPU than Postgres spends on these indexed look-ups. The copies a check-out (or a
+# barcode look-up) may answer come with their book's title, joined in the same statement (the loan records
+# it, so loans needs no GetBook); only the copy's row is locked.
+_WITH_TITLE = sa.select(copies, books.c.title.label("book_title")).join(books, books.c.id == copies.c.book_id)
 _BY_ID = sa.select(copies).where(copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id"))
-_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
-_BY_BARCODE = sa.select(copies).where(copies.c.barcode == sa.bindparam("barcode"))
-_BY_BARCODE_FOR_UPDATE = _BY_BARCODE.with_for_update()
-_ON_LOAN = sa.select(copies).where(copies.c.current_loan == sa.bindparam("loan")).with_for_update()
-_ON_HOLD = sa.select(copies).where(copies.c.current_hold == sa.bindparam("hold")).with_for_update()
+_BY_ID_FOR_UPDATE = _WITH_TITLE.where(
+    copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")
+).with_for_update(of=copies)
+_BY_BARCODE = _WITH_TITLE.where(copies.c.barcode == sa.bindparam("barcode"))
+_BY_BARCODE_FOR_UPDATE = _BY_BARCODE.with_for_update(of=copies)
+_ON_LOAN = _WITH_TITLE.where(copies.c.current_loan == sa.bindparam("loan")).with_for_update(of=copies)
+_ON_HOLD = _WITH_TITLE.where(copies.c.current_hold == sa.bindparam("hold")).with_for_update(of=copies)
 _AVAILABLE_COUNT = sa.select(sa.func.count()).where(
     copies.c.book_id == sa.bindparam("book_id"), copies.c.status == CopyStatus.AVAILABLE.value
 )
@@ -124,11 +130,10 @@ class SqlCopyRepository(TrackingRepository):
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
         """An AVAILABLE copy, locked; copies another transaction is taking are skipped, not waited for."""
         query = (
-            sa.select(copies)
-            .where(copies.c.book_id == book_id, copies.c.status == CopyStatus.AVAILABLE.value)
+            _WITH_TITLE.where(copies.c.book_id == book_id, copies.c.status == CopyStatus.AVAILABLE.value)
             .order_by((copies.c.branch == prefer_branch).desc(), copies.c.barcode)
             .limit(1)
-            .with_for_update(skip_locked=True)
+            .with_for_update(of=copies, skip_locked=True)
         )
         row = (await self.session.execute(query)).first()
         return self._track(_to_copy(row)) if row else None

@@ -17,7 +17,7 @@ from services.support.runtime.versioning import Versioned
 COPY = NamePattern("books/{book}/copies/{copy}")
 MAX_BARCODE_LENGTH = 64
 COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
-COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag")
+COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title")
 
 
 class CopyStatus(StrEnum):
@@ -100,6 +100,8 @@ class Copy(Versioned):
     current_hold: str = ""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
+    book_title: str = field(default="", compare=False)
+    """The book's title when the read brought it along (circulation answers it to loans); not the copy's state."""
 
     @property
     def name(self) -> str:

@@ -44,7 +44,7 @@ async def place_hold(cmd: PlaceHold, *, uow: LoansUnitOfWork, clock: Clock, user
     ensure_eligible(eligibility, patron=patron, what="place holds")
     async with uow:
         await uow.loans.lock_patron(patron)
-        terms = most_specific(await uow.rules.all(), eligibility.patron_category, WILDCARD).terms
+        terms = most_specific(await uow.rules.in_force(), eligibility.patron_category, WILDCARD).terms
         if not terms.holds_allowed:
             raise FailedPrecondition("holds are not allowed for this patron category", reason="HOLDS_NOT_ALLOWED")
         if await uow.loans.has_active(patron, cmd.book):

@@ -13,6 +13,7 @@ Never oversells and never leaves a copy out without a loan:
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -74,19 +75,39 @@ async def issue_loan(
             return existing
         if existing is not None:  # an earlier attempt stopped half way: carry on from the catalog step
             eligibility = await users.eligibility(existing.patron)
-            title = await catalog.book_title(existing.book)
             return await _lend(
-                existing, eligibility, title,
+                existing, eligibility,
                 uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout,
             )  # fmt: skip
-    copy = await catalog.lookup_copy(cmd.barcode) if cmd.barcode else None
+    # Asked before anything is recorded, both peers at once (reads). By barcode: the copy's book (the loan's,
+    # and the patron's READY hold on it, which the catalog must be told to lend a held copy) and its item type
+    # (the rule and the limit are checked before a copy is taken). By book: that the book exists. The title
+    # comes with the check-out. The catalog's refusal is answered at once, without waiting for users.
+    asking_users = asyncio.ensure_future(users.eligibility(cmd.patron))
+    asking_users.add_done_callback(_retrieved)
+    try:
+        copy = await catalog.lookup_copy(cmd.barcode) if cmd.barcode else await _no_copy_of(cmd.book, catalog)
+    except BaseException:
+        asking_users.cancel()
+        raise
+    eligibility = await asking_users
     book = copy.book if copy else cmd.book
-    eligibility = await users.eligibility(cmd.patron)
-    title = await catalog.book_title(book)
     loan = await _begin(cmd, book, copy, eligibility, uow=uow, clock=clock, policy=policy)
     return await _lend(
-        loan, eligibility, title, uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout
+        loan, eligibility, uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout
     )
+
+
+async def _no_copy_of(book: str, catalog: Catalog) -> CopyInfo | None:
+    """By book, no copy is known before the check-out; the book must exist (NotFound, nothing recorded)."""
+    await catalog.book_title(book)
+    return None
+
+
+def _retrieved(task: asyncio.Future[Eligibility]) -> None:
+    """A users answer nobody awaits (the catalog refused first) is dropped without an 'unretrieved' warning."""
+    if not task.cancelled():
+        task.exception()
 
 
 async def _begin(
@@ -104,7 +125,7 @@ async def _begin(
     async with uow:
         await uow.loans.lock_patron(cmd.patron)
         item_type = copy.item_type if copy else WILDCARD
-        rule = most_specific(await uow.rules.all(), eligibility.patron_category, item_type)
+        rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, item_type)
         standing = await uow.loans.standing(cmd.patron, item_type=rule.terms.item_type, now=now)
         if copy is None:  # the copy's type, hence the loan limit that applies, is known after the check-out
             standing = Standing(0, standing.overdue_loans, standing.outstanding_fines)
@@ -135,7 +156,6 @@ def _selector(loan: Loan) -> tuple[str, str]:
 async def _lend(
     loan: Loan,
     eligibility: Eligibility,
-    title: str,
     *,
     uow: LoansUnitOfWork,
     clock: Clock,
@@ -152,6 +172,8 @@ async def _lend(
         raise
     # DependencyUnavailable: the outcome is unknown; the loan stays PENDING for a retry or the reconciler.
     after_checkout()
+    # The check-out answers the title (a catalog that does not, e.g. mid-upgrade, is asked for the book).
+    title = copy.book_title or await _title_or_blank(copy.book, catalog)
     try:
         # The copy is out: a lost race here is repeated, never answered (ABORTED would leave it out until
         # the reconciler's next pass, with the client told nothing happened).
@@ -165,6 +187,14 @@ async def _lend(
     if hold is not None and hold.copy_left_on_shelf:  # staff lent another copy: the held one goes on
         await after_commit(release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog), lent.name)
     return lent
+
+
+async def _title_or_blank(book: str, catalog: Catalog) -> str:
+    """The copy is out: a title the catalog cannot give now must not fail the loan (it is display only)."""
+    try:
+        return await catalog.book_title(book)
+    except (DependencyUnavailable, NotFound):
+        return ""
 
 
 async def _activate(
@@ -188,7 +218,7 @@ async def _activate(
             return loan, None  # a concurrent retry of the same request finished it first
         if loan.status != LoanStatus.PENDING:  # the reconciler gave up on it (it puts the copy back)
             raise Conflict(f"the issue of {loan.name} was abandoned; retry it", reason="ISSUE_ABANDONED")
-        rule = most_specific(await uow.rules.all(), eligibility.patron_category, copy.item_type)
+        rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, copy.item_type)
         standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
         loan.activate(copy, rule=rule, book_title=title, now=now)

@@ -108,7 +108,12 @@ class LoanRepository(Protocol):
 
 
 class RuleRepository(Protocol):
-    async def all(self) -> list[CirculationRule]: ...
+    async def all(self) -> list[CirculationRule]:
+        """The matrix as committed now (what admins list and edit)."""
+
+    async def in_force(self) -> list[CirculationRule]:
+        """The matrix lending applies: may come from a per-process cache that every rule edit invalidates
+        (at once in the process that made it, within moments in the others, bounded by a TTL)."""
 
     async def get(self, rule_id: uuid.UUID) -> CirculationRule:
         """Raises RuleNotFound."""

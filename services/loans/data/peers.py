@@ -86,6 +86,7 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         current_loan=copy.current_loan,
         current_hold=copy.current_hold,
         branch=copy.branch,
+        book_title=copy.book_title,
     )
 
 

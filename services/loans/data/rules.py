@@ -10,7 +10,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.loans.data.rule_cache import RuleCache
 from services.loans.data.tables import circulation_rules
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound, RuleTerms
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
@@ -65,9 +67,26 @@ _ALL_RULES = sa.select(circulation_rules)
 
 
 class SqlRuleRepository(TrackingRepository):
+    def __init__(self, session: AsyncSession, *, cache: RuleCache | None = None) -> None:
+        super().__init__(session)
+        self._cache = cache
+        self.edited = False
+        """A rule was added, changed or deleted in this transaction (the cache is dropped at its commit)."""
+
     async def all(self) -> list[CirculationRule]:
         rows = (await self.session.execute(_ALL_RULES)).all()
         return [self._track(_to_rule(row)) for row in rows]
+
+    async def in_force(self) -> list[CirculationRule]:
+        """The matrix lending applies: from this process's cache when it holds it, else read (and kept)."""
+        if self._cache is None:
+            return await self.all()
+        if (cached := self._cache.get()) is not None:
+            return cached
+        generation = self._cache.generation()
+        rules = await self.all()
+        self._cache.put(rules, generation)
+        return rules
 
     async def get(self, rule_id: uuid.UUID) -> CirculationRule:
         row = (
@@ -78,6 +97,7 @@ class SqlRuleRepository(TrackingRepository):
         return self._track(_to_rule(row))
 
     async def add(self, rule: CirculationRule) -> None:
+        self.edited = True
         row = {"id": rule.id, **_terms_row(rule.terms), "created_at": rule.created_at}
         try:
             await self.session.execute(
@@ -90,6 +110,7 @@ class SqlRuleRepository(TrackingRepository):
         self._track(rule)
 
     async def save(self, rule: CirculationRule) -> None:
+        self.edited = True
         values = {**_terms_row(rule.terms), "updated_at": rule.updated_at}
         try:
             await update_versioned(
@@ -107,6 +128,7 @@ class SqlRuleRepository(TrackingRepository):
         self._track(rule)
 
     async def delete(self, rule: CirculationRule) -> None:
+        self.edited = True
         deleted = await self.session.execute(
             circulation_rules.delete().where(
                 circulation_rules.c.id == rule.id, circulation_rules.c.version == rule.version

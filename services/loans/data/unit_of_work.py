@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from collections.abc import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.loans.data.fines import SqlFineRepository
 from services.loans.data.holds import SqlHoldRepository
 from services.loans.data.loans import SqlLoanRepository
+from services.loans.data.rule_cache import RuleCache
 from services.loans.data.rules import SqlRuleRepository
-from services.support.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository
+from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork, TrackingRepository
 from services.support.runtime.idempotency import RequestLog
 
 
@@ -21,9 +24,27 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
     holds: SqlHoldRepository
     requests: RequestLog
 
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        encode: EventEncoder,
+        on_commit: Callable[[], None] = lambda: None,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
+        rule_cache: RuleCache | None = None,
+    ) -> None:
+        super().__init__(sessions, encode=encode, on_commit=on_commit, read_sessions=read_sessions)
+        self._rule_cache = rule_cache
+
+    async def commit(self) -> None:
+        edited_rules = self.rules.edited
+        await super().commit()
+        if edited_rules and self._rule_cache is not None:
+            self._rule_cache.clear()  # after the commit: this process lends by the edit at once (others: its event)
+
     def _open(self, session: AsyncSession) -> None:
         self.loans = SqlLoanRepository(session)
-        self.rules = SqlRuleRepository(session)
+        self.rules = SqlRuleRepository(session, cache=self._rule_cache)
         self.fines = SqlFineRepository(session)
         self.holds = SqlHoldRepository(session)
         self.requests = RequestLog(session)

@@ -28,6 +28,8 @@ class CopyInfo:
     current_loan: str = ""
     current_hold: str = ""
     branch: str = ""
+    book_title: str = ""
+    """The book's title when the catalog's answer carries it (a check-out's does); "" when it does not."""
 
 
 @dataclass(frozen=True, slots=True)

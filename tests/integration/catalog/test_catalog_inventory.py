@@ -169,3 +169,17 @@ async def test_a_cataloguers_update_that_raced_a_check_out_is_a_concurrent_updat
     assert caught.value.reason == CONCURRENT_UPDATE
     (after,) = await _copies_of(catalog_uow, book)
     assert after.status == CopyStatus.ON_LOAN
+
+
+async def test_a_check_out_answers_the_book_title_by_any_selector_and_again_for_the_same_loan(catalog_uow) -> None:
+    book = await _book_with_copies(catalog_uow, 3)
+    first, second, third = await _copies_of(catalog_uow, book)
+    loan = _loan()
+    by_book = await _check_out(catalog_uow, circulation.CopySelector(book_id=book.id), loan)
+    repeated = await _check_out(catalog_uow, circulation.CopySelector(book_id=book.id), loan)
+    by_barcode = await _check_out(catalog_uow, circulation.CopySelector(barcode=second.details.barcode), _loan())
+    by_name = await _check_out(catalog_uow, circulation.CopySelector(copy=(book.id, third.id)), _loan())
+    assert {c.book_title for c in (by_book, repeated, by_barcode, by_name)} == {"Dead Souls"}
+    assert repeated.id == by_book.id
+    looked_up = await copies.lookup_copy(copies.LookupCopy(first.details.barcode), uow=catalog_uow())
+    assert looked_up.book_title == "Dead Souls"

@@ -31,6 +31,9 @@ class FakeCatalog:
     copies: dict[str, CopyInfo] = field(default_factory=dict)
     down: bool = False
     check_outs: int = 0
+    title_lookups: int = 0
+    answers_titles: bool = True
+    """A check-out answers the book's title (as the catalog does since issue 13); False: an older catalog."""
 
     def add_book(self, title: str = "Dead Souls", *, copies: int = 1, item_type: str = "BOOK") -> tuple[str, list[str]]:
         book = f"books/{uuid.uuid4()}"
@@ -58,6 +61,7 @@ class FakeCatalog:
 
     async def book_title(self, book: str) -> str:
         self._gate()
+        self.title_lookups += 1
         if book not in self.titles:
             raise NotFound(book)
         return self.titles[book]
@@ -87,7 +91,7 @@ class FakeCatalog:
         self._gate()
         for copy in self.copies.values():
             if copy.current_loan == loan:
-                return copy  # idempotent per loan
+                return self._titled(copy)  # idempotent per loan
         kind, value = selector
         if kind == "book":
             if value not in self.titles:
@@ -101,7 +105,10 @@ class FakeCatalog:
             if not self._lendable(copy, hold):
                 raise FailedPrecondition(f"{copy.name} is {copy.status}", reason="COPY_NOT_AVAILABLE")
         self.check_outs += 1
-        return self._set(copy, status="ON_LOAN", current_loan=loan, current_hold="")
+        return self._titled(self._set(copy, status="ON_LOAN", current_loan=loan, current_hold=""))
+
+    def _titled(self, copy: CopyInfo) -> CopyInfo:
+        return replace(copy, book_title=self.titles.get(copy.book, "")) if self.answers_titles else copy
 
     @staticmethod
     def _lendable(copy: CopyInfo, hold: str) -> bool:

@@ -144,6 +144,9 @@ class FakeRuleRepository:
     async def all(self) -> list[CirculationRule]:
         return [self._tx.hand_out("rules", row) for row in self._tx.rows("rules").values()]
 
+    async def in_force(self) -> list[CirculationRule]:
+        return await self.all()
+
     async def get(self, rule_id: uuid.UUID) -> CirculationRule:
         row = self._tx.rows("rules").get(rule_id)
         if row is None:

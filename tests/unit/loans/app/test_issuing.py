@@ -174,3 +174,37 @@ async def test_a_patron_with_a_ready_hold_borrows_the_shelf_copy_and_fulfils_the
     loan = await desk.issue(issue(book=book))
     assert loan.copy == copy and loan.hold == hold.name
     assert db.event_types()[-2:] == ["LoanIssued", "HoldFulfilled"]
+
+
+async def test_an_issue_by_barcode_takes_the_title_from_the_check_out_without_asking_for_the_book(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    _book, (copy,) = desk.catalog.add_book("Oblomov")
+    loan = await desk.issue(issue(barcode=desk.catalog.barcode(copy), request_id=uuid.uuid4()))
+    assert loan.book_title == "Oblomov" and desk.catalog.title_lookups == 0
+
+
+async def test_a_catalog_whose_check_out_has_no_title_is_asked_for_the_book(db: FakeLoansDatabase, desk: Desk) -> None:
+    desk.catalog.answers_titles = False
+    _book, (copy,) = desk.catalog.add_book("Oblomov")
+    loan = await desk.issue(issue(barcode=desk.catalog.barcode(copy)))
+    assert loan.status == LoanStatus.ACTIVE and loan.book_title == "Oblomov" and desk.catalog.title_lookups == 1
+
+
+async def test_a_resumed_issue_takes_the_title_from_the_repeated_check_out(db: FakeLoansDatabase, desk: Desk) -> None:
+    _book, (copy,) = desk.catalog.add_book("Oblomov")
+    request_id = uuid.uuid4()
+    with pytest.raises(Crash):
+        await desk.issue(issue(barcode=desk.catalog.barcode(copy), request_id=request_id), after_checkout=crash)
+    loan = await desk.issue(issue(barcode=desk.catalog.barcode(copy), request_id=request_id))
+    assert loan.status == LoanStatus.ACTIVE and loan.book_title == "Oblomov"
+    assert desk.catalog.check_outs == 1 and desk.catalog.title_lookups == 0
+
+
+async def test_when_both_peers_refuse_before_the_saga_the_catalogs_answer_wins(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    desk.users.down = True
+    with pytest.raises(NotFound):
+        await desk.issue(issue(barcode="NO-SUCH"))
+    assert db.loans == {} and desk.catalog.check_outs == 0

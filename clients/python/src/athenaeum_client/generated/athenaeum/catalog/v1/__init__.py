@@ -563,6 +563,12 @@ class Copy(betterproto2.Message):
     one is refused with ABORTED. Empty on input: no check.
     """
 
+    book_title: "str" = betterproto2.field(13, betterproto2.TYPE_STRING)
+    """
+    The title of the copy's book, as the catalog has it now. Set in the answers of LookupCopy and
+    CheckOutCopy (what a loan records, so the lending desk needs no GetBook); may be empty elsewhere.
+    """
+
 
 default_message_pool.register_message("athenaeum.catalog.v1", "Copy", Copy)
 
