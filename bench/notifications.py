@@ -231,6 +231,7 @@ async def main(args: argparse.Namespace) -> int:
         people = [event.user.name for _, event in registered]
         mail, sms = SinkClient(sinks.addresses.mail_url), SinkClient(sinks.addresses.sms_url)
         watch = Watch(service.pid)
+        rss_before_burst = watch.process.memory_info().rss
         sink_watches = [Watch(sinks.process(name).pid) for name in (LocalSinks.MAIL, LocalSinks.SMS)]
         sink_cpu_before = [w.cpu() for w in sink_watches]
         watcher = asyncio.create_task(watch.run())
@@ -275,7 +276,7 @@ Everything on this machine: Postgres, NATS, the mail and SMS sinks (Python), one
 | **notifications SENT per second (burst)** | **{burst_rate:.0f}/s** (first publish to last SENT: {finished - started:.1f} s) |
 | event -> SENT, burst | p50 {burst_p50:.0f} ms, p99 {burst_p99:.0f} ms (queueing included) |
 | **event -> SENT at half the burst rate** ({steady_events_per_s:.0f} events/s, {2 * steady_events_per_s:.0f} notifications/s, {args.steady_seconds} s) | **p50 {steady_p50:.0f} ms, p99 {steady_p99:.0f} ms** |
-| notifications service peak RSS | {watch.peak_rss / 2**20:.0f} MiB |
+| notifications service peak RSS | {watch.peak_rss / 2**20:.0f} MiB (before the burst, patrons known: {rss_before_burst / 2**20:.0f} MiB) |
 | notifications service CPU per notification (burst) | {cpu / delivered * 1000:.2f} ms |
 | sinks' CPU per message (burst): mail / SMS | {sink_cpu[0]:.2f} / {sink_cpu[1]:.2f} ms |
 | baseline: raw aiosmtplib sends/s to the same sink (8 connections) | {smtp_rate:.0f}/s |
