@@ -209,6 +209,7 @@ async def main(args: argparse.Namespace) -> int:
             "ATHENAEUM_LOG_LEVEL": "WARNING",
             "ATHENAEUM_MESH_URL": "127.0.0.1:9",
             "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",
+            "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),  # as the launcher and the image run it
         }
         service = supervisor.start(
             ProcessSpec("notifications", [sys.executable, "-m", "services.notifications.main"], env=env, cwd=REPO_ROOT)
