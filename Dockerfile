@@ -34,6 +34,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app:/app/gen/python \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    MALLOC_ARENA_MAX=2 \
     ATHENAEUM_SOCKET=/run/athenaeum/app.sock \
     ATHENAEUM_MESH_URL=unix:/run/athenaeum/outbound.sock
 # The service listens on a Unix socket in /run/athenaeum, a folder it shares with its Envoy sidecar only

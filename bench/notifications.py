@@ -11,7 +11,8 @@ Patrons are announced first (UserRegistered, welcome notices off), then:
    notification.
 2. steady: events at half the burst's event rate for `--steady-seconds`; p50/p99 event -> SENT.
 3. baseline, same run: raw aiosmtplib sends/s to the same mail sink (as many connections as the service's
-   pool) and raw httpx posts/s to the same SMS sink: what the sinks and the client libraries allow at all.
+   pool) and raw httpx and aiohttp posts/s to the same SMS sink: what the sinks and the client libraries
+   allow at all; then bare asyncio clients (bench/sink_clients.py): the sinks' own ceiling.
 
 Writes bench/results/notifications-<UTC time>.md. Run by hand (see bench/README.md):
 
@@ -30,13 +31,11 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from pathlib import Path
 
-import aiosmtplib
-import httpx
 import nats
 import psutil
+import sink_clients
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -162,42 +161,22 @@ async def wait_for(clients: list[SinkClient], target: int, timeout: float) -> fl
     return time.monotonic()
 
 
-async def baseline(addresses: SinkAddresses, *, count: int, pool: int) -> tuple[float, float]:
-    """Raw sends/s with the same libraries and pool sizes, straight to the sinks."""
-    queue = list(range(count))
-
-    async def mailer() -> None:
-        async with aiosmtplib.SMTP(hostname="127.0.0.1", port=addresses.smtp_port) as smtp:
-            while queue:
-                n = queue.pop()
-                message = EmailMessage()
-                message["From"], message["To"], message["Subject"] = "b@x.org", f"base-{n}@x.org", "baseline"
-                message["Message-ID"] = f"<baseline-{uuid.uuid4()}@x.org>"
-                message.set_content("baseline text " * 20)
-                message.add_alternative("<p>baseline html</p>" * 20, subtype="html")
-                await smtp.send_message(message)
-
-    started = time.monotonic()
-    await asyncio.gather(*(mailer() for _ in range(pool)))
-    smtp_rate = count / (time.monotonic() - started)
-    texts = list(range(count))
-    async with httpx.AsyncClient(
-        base_url=addresses.sms_url,
-        auth=("ACathenaeumdev", "dev-only-sms-token"),
-        limits=httpx.Limits(max_connections=16),
-    ) as client:
-
-        async def texter() -> None:
-            while texts:
-                texts.pop()
-                await client.post(
-                    "/2010-04-01/Accounts/ACathenaeumdev/Messages.json",
-                    data={"To": "+79990000000", "From": "+1", "Body": "baseline"},
-                )
-
-        started = time.monotonic()
-        await asyncio.gather(*(texter() for _ in range(16)))
-    return smtp_rate, count / (time.monotonic() - started)
+async def baseline(addresses: SinkAddresses, sinks: list[Watch], *, count: int, pool: int) -> dict[str, float]:
+    """Sends/s straight to the sinks, no service: with the client libraries, then with bare asyncio clients
+    (the sinks' own ceiling, with the sinks' CPU per message)."""
+    found = {
+        "smtp": await sink_clients.smtp_library(addresses, count=count, pool=pool),
+        "httpx": await sink_clients.sms_httpx(addresses, count=count, pool=16),
+        "aiohttp": await sink_clients.sms_aiohttp(addresses, count=count, pool=16),
+    }
+    for name, measure, sink in (
+        ("smtp_bare", sink_clients.smtp_bare, sinks[0]),
+        ("sms_bare", sink_clients.sms_bare, sinks[1]),
+    ):
+        before = sink.cpu()
+        found[name] = await measure(addresses, count=count, pool=pool)
+        found[f"{name}_cpu_ms"] = (sink.cpu() - before) / count * 1000
+    return found
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -230,6 +209,7 @@ async def main(args: argparse.Namespace) -> int:
             "ATHENAEUM_LOG_LEVEL": "WARNING",
             "ATHENAEUM_MESH_URL": "127.0.0.1:9",
             "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",
+            "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),  # as the launcher and the image run it
         }
         service = supervisor.start(
             ProcessSpec("notifications", [sys.executable, "-m", "services.notifications.main"], env=env, cwd=REPO_ROOT)
@@ -252,6 +232,9 @@ async def main(args: argparse.Namespace) -> int:
         people = [event.user.name for _, event in registered]
         mail, sms = SinkClient(sinks.addresses.mail_url), SinkClient(sinks.addresses.sms_url)
         watch = Watch(service.pid)
+        rss_before_burst = watch.process.memory_info().rss
+        sink_watches = [Watch(sinks.process(name).pid) for name in (LocalSinks.MAIL, LocalSinks.SMS)]
+        sink_cpu_before = [w.cpu() for w in sink_watches]
         watcher = asyncio.create_task(watch.run())
         events = burst(people, args.events)
         start_mail, start_sms = mail.count(), sms.count()
@@ -261,6 +244,7 @@ async def main(args: argparse.Namespace) -> int:
         published = time.monotonic()
         finished = await wait_for([mail, sms], start_mail + start_sms + 2 * args.events, timeout=600)
         cpu = watch.cpu() - cpu_before
+        sink_cpu = [(w.cpu() - b) / args.events * 1000 for w, b in zip(sink_watches, sink_cpu_before, strict=True)]
         delivered = 2 * args.events
         burst_rate = delivered / (finished - started)
         burst_p50, burst_p99 = cuts(await latencies(engine, since))
@@ -277,7 +261,8 @@ async def main(args: argparse.Namespace) -> int:
         steady_p50, steady_p99 = cuts(await latencies(engine, steady_since))
         watch.stop()
         await watcher
-        smtp_rate, sms_rate = await baseline(sinks.addresses, count=args.baseline, pool=8)
+        base = await baseline(sinks.addresses, sink_watches, count=args.baseline, pool=8)
+        smtp_rate, sms_rate = base["smtp"], base["httpx"]
         await client.close()
         await engine.dispose()
         report = f"""# Notifications throughput, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
@@ -292,11 +277,15 @@ Everything on this machine: Postgres, NATS, the mail and SMS sinks (Python), one
 | **notifications SENT per second (burst)** | **{burst_rate:.0f}/s** (first publish to last SENT: {finished - started:.1f} s) |
 | event -> SENT, burst | p50 {burst_p50:.0f} ms, p99 {burst_p99:.0f} ms (queueing included) |
 | **event -> SENT at half the burst rate** ({steady_events_per_s:.0f} events/s, {2 * steady_events_per_s:.0f} notifications/s, {args.steady_seconds} s) | **p50 {steady_p50:.0f} ms, p99 {steady_p99:.0f} ms** |
-| notifications service peak RSS | {watch.peak_rss / 2**20:.0f} MiB |
+| notifications service peak RSS | {watch.peak_rss / 2**20:.0f} MiB (before the burst, patrons known: {rss_before_burst / 2**20:.0f} MiB) |
 | notifications service CPU per notification (burst) | {cpu / delivered * 1000:.2f} ms |
+| sinks' CPU per message (burst): mail / SMS | {sink_cpu[0]:.2f} / {sink_cpu[1]:.2f} ms |
 | baseline: raw aiosmtplib sends/s to the same sink (8 connections) | {smtp_rate:.0f}/s |
 | baseline: raw httpx posts/s to the same SMS sink (16 connections) | {sms_rate:.0f}/s |
-| burst rate / mean of the two baselines | {burst_rate / ((smtp_rate + sms_rate) / 2):.2f} |
+| baseline: raw aiohttp posts/s to the same SMS sink (16 connections) | {base["aiohttp"]:.0f}/s |
+| sinks' ceiling: bare pipelined SMTP client (8 connections) | {base["smtp_bare"]:.0f}/s (mail sink CPU {base["smtp_bare_cpu_ms"]:.2f} ms/message) |
+| sinks' ceiling: bare HTTP/1.1 client (8 connections) | {base["sms_bare"]:.0f}/s (SMS sink CPU {base["sms_bare_cpu_ms"]:.2f} ms/message) |
+| burst rate / mean of the two baselines (aiosmtplib, httpx) | {burst_rate / ((smtp_rate + sms_rate) / 2):.2f} |
 """
         print(report)
         RESULTS_DIR.mkdir(exist_ok=True)

@@ -18,7 +18,7 @@ LAYERS = ("domain", "app", "data", "api")
 
 IO_LIBRARIES = frozenset(
     {"grpc", "grpc_health", "grpc_reflection", "grpc_status", "sqlalchemy", "asyncpg", "alembic", "nats",
-     "athenaeum", "google", "aiosmtplib", "httpx", "jinja2", "prometheus_client", "opentelemetry", "asyncio"}
+     "athenaeum", "google", "aiosmtplib", "httpx", "aiohttp", "jinja2", "prometheus_client", "opentelemetry", "asyncio"}
 )  # fmt: skip
 """What pure code (domain, and the use cases' signatures) must not import: I/O, wire formats, frameworks."""
 

@@ -3,13 +3,14 @@ first. Statements are built once: the consumers and dispatchers run them thousan
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from services.notifications.app.ports import NotificationCursor, NotificationFilter
 from services.notifications.data.tables import notifications as table
@@ -26,7 +27,17 @@ from services.support.runtime.db import TrackingRepository, update_versioned
 _UUIDS = ARRAY(UUID(as_uuid=True))
 """Lists of ids go as one array parameter (`= ANY`): one statement text, so one prepared statement."""
 _COLUMNS = [column for column in table.c if column.name not in ("claimed_by", "claimed_until")]
-_INSERT = insert(table).on_conflict_do_nothing(constraint="notifications_event_channel_recipient").returning(table.c.id)
+_STORED = ["id", *(c.name for c in _COLUMNS if c.name != "id")]
+_PG_TYPES = {UUID: "uuid", sa.Text: "text", sa.Integer: "integer", JSONB: "jsonb", sa.DateTime: "timestamptz"}
+_INSERT = sa.text(
+    f"INSERT INTO notifications ({', '.join(_STORED)}) SELECT {', '.join(_STORED)} "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r("
+    + ", ".join(f"{name} {_PG_TYPES[type(table.c[name].type)]}" for name in _STORED)
+    + ") ON CONFLICT ON CONSTRAINT notifications_event_channel_recipient DO NOTHING RETURNING id"
+)
+"""A batch goes as one JSON parameter: one statement text whatever the batch's length, so one prepared statement
+per connection (a multi-row VALUES made one text, and one prepared statement, per batch length: up to a hundred
+per pooled connection, which held the service's memory after a burst)."""
 _OUTCOME_FIELDS = (
     "status", "attempts", "max_attempts", "last_error", "provider_message_id", "sent_at", "next_attempt_at",
     "updated_at", "version",
@@ -77,8 +88,8 @@ _SMS_SINCE = (
 
 class SqlNotificationRepository(TrackingRepository):
     async def add_many(self, notifications: list[Notification]) -> list[Notification]:
-        rows = [{"id": n.id, **_to_row(n)} for n in notifications]
-        stored = set((await self.session.execute(_INSERT, rows)).scalars().all())
+        rows = json.dumps([{"id": n.id, **_to_row(n)} for n in notifications], default=_json_value)
+        stored = set((await self.session.execute(_INSERT, {"rows": rows})).scalars().all())
         return [self._track(n) for n in notifications if n.id in stored]
 
     async def get(self, notification_id: uuid.UUID) -> Notification:
@@ -153,6 +164,14 @@ def _conditions(where: NotificationFilter) -> list[sa.ColumnElement[bool]]:
     if where.created_before is not None:
         conditions.append(table.c.created_at < where.created_before)
     return conditions
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not stored as JSON: {type(value).__name__}")
 
 
 def _to_row(n: Notification) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """Local stand-ins for the outside world's mail server and SMS provider, for `athenaeum up` and the tests.
 
-- The mail sink is an SMTP server (aiosmtpd) that keeps every message it accepts, on disk, and shows them on
-  a small web page (`/`, one message at `/messages/<n>`, JSON at `/messages`). A recipient whose local part
-  is `reject-550` or `defer-451` is refused with that code, like a provider's mailbox simulator. A message
-  whose Message-ID it already holds is kept too, marked `duplicate_of` the first (a mailbox shows it once).
+- The mail sink is an SMTP server (aiosmtpd; it offers PIPELINING) that keeps every message it accepts, in
+  memory and on disk (appended a few times a second, not per message), and shows them on a small web page
+  (`/`, one message at `/messages/<n>`, JSON at `/messages`). A recipient whose local part is `reject-550` or
+  `defer-451` is refused with that code, like a provider's mailbox simulator. A message whose Message-ID
+  it already holds is kept too, marked `duplicate_of` the first (a mailbox shows it once).
 - The SMS sink speaks a Twilio-style API: POST /2010-04-01/Accounts/{sid}/Messages.json (form To, From,
   Body; HTTP Basic auth with the sid and token), answering 201 with a message sid; the provider's magic test
   numbers are refused as it refuses them (+15005550001: invalid number, +15005550009: not a mobile). A
   request repeating an Idempotency-Key gets the first message back and sends nothing.
+
+Each sink is one asyncio event loop (SMTP and HTTP, no threads).
 
 Run one: `python -m services.support.launcher.sinks mail --smtp-port 2525 --http-port 2580 --store DIR`.
 """
@@ -15,20 +18,28 @@ Run one: `python -m services.support.launcher.sinks mail --smtp-port 2525 --http
 from __future__ import annotations
 
 import argparse
+import asyncio
 import base64
-import html
+import contextlib
 import json
 import signal
-import threading
 import time
 import uuid
-from collections.abc import Callable
-from email import message_from_bytes, policy
-from email.parser import BytesHeaderParser
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
+
+from services.support.launcher.sink_http import Headers, Routes, serve_http
+from services.support.launcher.sink_pages import (
+    decoded_headers,
+    field,
+    header_fields,
+    mail_page,
+    message_page,
+    message_parts,
+    sms_page,
+)
+from services.support.launcher.sink_store import Store
 
 DEV_SMS_ACCOUNT = "ACathenaeumdev"
 DEV_SMS_TOKEN = "dev-only-sms-token"
@@ -39,63 +50,26 @@ MAGIC_NUMBERS = {
 }
 
 
-class Store:
-    """Every message kept, in arrival order, in memory and appended to a JSON-lines file (so a restarted
-    sink still shows what it received before)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()
-        self.items: list[dict[str, Any]] = []
-        self.duplicates = 0
-        self._by_key: dict[str, dict[str, Any]] = {}
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line:
-                    self._remember(json.loads(line))
-        self._file = path.open("a", encoding="utf-8")
-
-    def _remember(self, item: dict[str, Any]) -> None:
-        self.items.append(item)
-        if "duplicate_of" in item:
-            self.duplicates += 1
-        elif item.get("key"):
-            self._by_key[item["key"]] = item
-
-    def first_with(self, key: str) -> dict[str, Any] | None:
-        """The message first stored under this Message-ID / idempotency key, if any."""
-        with self._lock:
-            return self._by_key.get(key) if key else None
-
-    def add(self, item: dict[str, Any]) -> int:
-        with self._lock:
-            item["n"] = len(self.items) + 1
-            first = self._by_key.get(item.get("key") or "")
-            if first is not None:
-                item["duplicate_of"] = first["n"]
-            self._remember(item)
-            self._file.write(json.dumps(item, ensure_ascii=False) + "\n")
-            self._file.flush()
-            return int(item["n"])
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.items)
-
-    def stats(self) -> dict[str, int]:
-        with self._lock:
-            return {"count": len(self.items) - self.duplicates, "duplicates": self.duplicates}
+FLUSH_SECONDS = 0.2
+"""How often a sink appends what it received to its file."""
 
 
 # Mail -------------------------------------------------------------------------------------------------
 
 
 class MailHandler:
-    """aiosmtpd handler: refuse the simulator's addresses, keep everything else."""
+    """aiosmtpd handler: offer PIPELINING, refuse the simulator's addresses, keep everything else as received
+    (headers split but not decoded: decoding and MIME parsing wait until someone reads the message)."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._headers = BytesHeaderParser(policy=policy.default)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        # aiosmtpd reads one command line at a time, so a client may send MAIL, RCPT and DATA in one write.
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]] if responses else responses
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
         refused = REFUSED_RECIPIENTS.get(address.partition("@")[0].lower())
@@ -106,56 +80,18 @@ class MailHandler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.original_content or envelope.content
-        headers = self._headers.parsebytes(raw)
+        headers = header_fields(raw)
         self.store.add(
             {
                 "received_at": time.time(),
                 "mail_from": envelope.mail_from,
                 "rcpt_tos": list(envelope.rcpt_tos),
-                "headers": {name: str(value) for name, value in headers.items()},
-                "key": str(headers.get("Message-ID", "")),
+                "headers": headers,
+                "key": field(headers, "Message-ID"),
                 "raw": raw.decode("utf-8", errors="replace"),
             }
         )
         return "250 Message accepted"
-
-
-def message_parts(item: dict[str, Any]) -> tuple[str, str]:
-    """(text, html) bodies of a stored message."""
-    message = message_from_bytes(item["raw"].encode("utf-8"), policy=policy.default)
-    text = message.get_body(preferencelist=("plain",))
-    rich = message.get_body(preferencelist=("html",))
-    return (text.get_content() if text else ""), (rich.get_content() if rich else "")
-
-
-def _mail_page(items: list[dict[str, Any]]) -> str:
-    rows = "".join(
-        f"<tr><td><a href='/messages/{m['n']}'>{m['n']}</a></td><td>{html.escape(m['headers'].get('Date', ''))}</td>"
-        f"<td>{html.escape(', '.join(m['rcpt_tos']))}</td><td>{html.escape(m['headers'].get('Subject', ''))}</td></tr>"
-        for m in reversed(items[-500:])
-    )
-    return _page(
-        f"Mail sink: {len(items)} messages",
-        f"<table><tr><th>#</th><th>date</th><th>to</th><th>subject</th></tr>{rows}</table>",
-    )
-
-
-def _message_page(item: dict[str, Any]) -> str:
-    text, rich = message_parts(item)
-    headers = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in item["headers"].items()
-    )
-    frame = f"<iframe sandbox srcdoc='{html.escape(rich, quote=True)}' style='width:100%;height:20em'></iframe>"
-    return _page(
-        item["headers"].get("Subject", "(no subject)"),
-        f"<table>{headers}</table><h2>Text</h2><pre>{html.escape(text)}</pre><h2>HTML</h2>{frame if rich else ''}",
-    )
-
-
-def _page(title: str, body: str) -> str:
-    style = "body{font-family:sans-serif;margin:2em}td,th{padding:.2em .6em;text-align:left;vertical-align:top}"
-    head = f"<!doctype html><meta charset=utf-8><title>{html.escape(title)}</title><style>{style}</style>"
-    return f"{head}<h1>{html.escape(title)}</h1>{body}"
 
 
 # SMS --------------------------------------------------------------------------------------------------
@@ -169,7 +105,7 @@ class SmsApi:
         self.account = account
         self._authorization = "Basic " + base64.b64encode(f"{account}:{token}".encode()).decode()
 
-    def post_message(self, path: str, headers: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+    def post_message(self, path: str, headers: Headers, body: bytes) -> tuple[int, dict[str, Any]]:
         if path != f"/2010-04-01/Accounts/{self.account}/Messages.json":
             return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
         if headers.get("Authorization") != self._authorization:
@@ -191,49 +127,7 @@ class SmsApi:
         return 201, {**item, "status": "queued", "account_sid": self.account, "num_segments": str(len(text) // 153 + 1)}
 
 
-def _sms_page(items: list[dict[str, Any]]) -> str:
-    rows = "".join(
-        f"<tr><td>{m['n']}</td><td>{html.escape(m['to'])}</td><td>{html.escape(m['body'])}</td></tr>"
-        for m in reversed(items[-500:])
-    )
-    return _page(
-        f"SMS sink: {len(items)} messages", f"<table><tr><th>#</th><th>to</th><th>text</th></tr>{rows}</table>"
-    )
-
-
-# HTTP -------------------------------------------------------------------------------------------------
-
-
-def http_server(
-    port: int, routes: Callable[[str, str, Any, bytes], tuple[int, str, bytes]], *, host: str = "127.0.0.1"
-) -> ThreadingHTTPServer:
-    """A keep-alive HTTP/1.1 server (loopback unless told); `routes(method, path, headers, body)` answers."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are two writes: Nagle would hold the body ~40 ms
-
-        def _answer(self) -> None:
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            status, content_type, payload = routes(self.command, self.path, self.headers, body)
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_DELETE = _answer
-
-        def log_message(self, format: str, *args: Any) -> None:  # one line per request would drown the log
-            pass
-
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 128  # the default 5 resets connections when a client opens its whole pool at once
-        daemon_threads = True
-
-    server = Server((host, port), Handler)
-    return server
+# Routes -----------------------------------------------------------------------------------------------
 
 
 def _json(status: int, data: Any) -> tuple[int, str, bytes]:
@@ -244,40 +138,45 @@ def _html(text: str) -> tuple[int, str, bytes]:
     return 200, "text/html; charset=utf-8", text.encode()
 
 
-def mail_routes(store: Store) -> Callable[[str, str, Any, bytes], tuple[int, str, bytes]]:
-    def route(method: str, path: str, headers: Any, body: bytes) -> tuple[int, str, bytes]:
+def _readable(item: dict[str, Any]) -> dict[str, Any]:
+    """A kept email as the JSON shows it: decoded headers, no raw message."""
+    return {**{k: v for k, v in item.items() if k != "raw"}, "headers": decoded_headers(item)}
+
+
+def mail_routes(store: Store) -> Routes:
+    def route(method: str, path: str, headers: Headers, body: bytes) -> tuple[int, str, bytes]:
         url = urlparse(path)
+        items = store.items
         if url.path == "/stats":  # polled often: no copy of the whole store
             return _json(200, store.stats())
-        items = store.snapshot()
         if url.path == "/":
-            return _html(_mail_page(items))
+            return _html(mail_page(items))
         if url.path == "/messages":
             since = int(parse_qs(url.query).get("since", ["0"])[0])
-            return _json(200, [{k: v for k, v in m.items() if k != "raw"} for m in items[since:]])
+            return _json(200, [_readable(m) for m in items[since:]])
         if url.path.startswith("/messages/") and url.path.rsplit("/", 1)[1].isdigit():
             number = int(url.path.rsplit("/", 1)[1])
             if 1 <= number <= len(items):
                 item = items[number - 1]
                 if "json" in (headers.get("Accept") or ""):
                     text, rich = message_parts(item)
-                    return _json(200, {**{k: v for k, v in item.items() if k != "raw"}, "text": text, "html": rich})
-                return _html(_message_page(item))
+                    return _json(200, {**_readable(item), "text": text, "html": rich})
+                return _html(message_page(item))
         return _json(404, {"message": "not found"})
 
     return route
 
 
-def sms_routes(api: SmsApi) -> Callable[[str, str, Any, bytes], tuple[int, str, bytes]]:
-    def route(method: str, path: str, headers: Any, body: bytes) -> tuple[int, str, bytes]:
+def sms_routes(api: SmsApi) -> Routes:
+    def route(method: str, path: str, headers: Headers, body: bytes) -> tuple[int, str, bytes]:
         url = urlparse(path)
         if method == "POST":
             return _json(*api.post_message(url.path, headers, body))
         if url.path == "/stats":
             return _json(200, api.store.stats())
-        items = api.store.snapshot()
+        items = api.store.items
         if url.path == "/":
-            return _html(_sms_page(items))
+            return _html(sms_page(items))
         if url.path == "/messages":
             return _json(200, items[int(parse_qs(url.query).get("since", ["0"])[0]) :])
         if url.path == f"/2010-04-01/Accounts/{api.account}.json":
@@ -287,14 +186,45 @@ def sms_routes(api: SmsApi) -> Callable[[str, str, Any, bytes], tuple[int, str, 
     return route
 
 
-def _serve_until_stopped(server: ThreadingHTTPServer, stop: Callable[[], None] = lambda: None) -> None:
-    done = threading.Event()
+# Running ----------------------------------------------------------------------------------------------
+
+
+async def _serve(store: Store, servers: list[asyncio.Server]) -> None:
+    """Flush the store a few times a second until SIGTERM/SIGINT, then close the servers and flush once more."""
+    loop = asyncio.get_running_loop()
+    stopped = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: done.set())
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    done.wait()
-    server.shutdown()
-    stop()
+        loop.add_signal_handler(signum, stopped.set)
+    try:
+        while not stopped.is_set():
+            store.flush()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopped.wait(), FLUSH_SECONDS)
+    finally:
+        for server in servers:
+            server.close()
+        store.close()
+
+
+async def run_mail(smtp_port: int, http_port: int, folder: Path) -> None:
+    from aiosmtpd.smtp import SMTP
+
+    store = Store(folder / "mail.jsonl")
+    handler = MailHandler(store)
+    loop = asyncio.get_running_loop()
+    smtp = await loop.create_server(
+        lambda: SMTP(handler, hostname="athenaeum-mail-sink", loop=loop), "127.0.0.1", smtp_port, backlog=512
+    )
+    web = await serve_http(http_port, mail_routes(store))
+    print(f"mail sink: SMTP on 127.0.0.1:{smtp_port}, web page http://127.0.0.1:{http_port}/", flush=True)
+    await _serve(store, [smtp, web])
+
+
+async def run_sms(port: int, folder: Path, *, host: str, account: str, token: str) -> None:
+    api = SmsApi(Store(folder / "sms.jsonl"), account=account, token=token)
+    web = await serve_http(port, sms_routes(api), host=host)
+    print(f"SMS sink: http://127.0.0.1:{port}/ (account {account})", flush=True)
+    await _serve(api.store, [web])
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -314,18 +244,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     args.store.mkdir(parents=True, exist_ok=True)
     if args.sink == "mail":
-        from aiosmtpd.controller import Controller
-
-        store = Store(args.store / "mail.jsonl")
-        controller = Controller(MailHandler(store), hostname="127.0.0.1", port=args.smtp_port, ready_timeout=10)
-        controller.start()
-        print(f"mail sink: SMTP on 127.0.0.1:{args.smtp_port}, web page http://127.0.0.1:{args.http_port}/", flush=True)
-        _serve_until_stopped(http_server(args.http_port, mail_routes(store)), controller.stop)
+        asyncio.run(run_mail(args.smtp_port, args.http_port, args.store))
     else:
         token = args.token_file.read_text().strip() if args.token_file else args.token
-        api = SmsApi(Store(args.store / "sms.jsonl"), account=args.account, token=token)
-        print(f"SMS sink: http://127.0.0.1:{args.port}/ (account {args.account})", flush=True)
-        _serve_until_stopped(http_server(args.port, sms_routes(api), host=args.host))
+        asyncio.run(run_sms(args.port, args.store, host=args.host, account=args.account, token=token))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""The local sinks on their own event loop: what a client sends is kept, read back decoded, and written to the
+file in batches; the mail sink offers PIPELINING and takes MAIL, RCPT and DATA in one write."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from email.header import Header
+from email.mime.text import MIMEText
+from pathlib import Path
+
+from aiosmtpd.smtp import SMTP
+
+from services.support.launcher.sink_http import serve_http
+from services.support.launcher.sink_pages import decoded_headers, header_fields
+from services.support.launcher.sink_store import Store
+from services.support.launcher.sinks import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN, MailHandler, SmsApi, sms_routes
+
+
+def test_the_store_writes_its_file_once_per_flush_and_reads_it_back(tmp_path: Path) -> None:
+    store = Store(tmp_path / "kept.jsonl")
+    store.add({"key": "a", "body": "one"})
+    store.add({"key": "a", "body": "again"})
+    assert (tmp_path / "kept.jsonl").read_text() == ""  # nothing written per message
+    assert store.flush() == 2
+    store.close()
+    reopened = Store(tmp_path / "kept.jsonl")
+    assert [item["n"] for item in reopened.items] == [1, 2]
+    assert reopened.items[1]["duplicate_of"] == 1
+    assert reopened.stats() == {"count": 1, "duplicates": 1}
+
+
+def test_headers_are_split_cheaply_and_decoded_when_read() -> None:
+    message = MIMEText("text", "plain", "utf-8")
+    message["Subject"] = Header("Книга ждёт вас: " + "очень длинное название " * 4, "utf-8")  # type: ignore[assignment]
+    message["Message-ID"] = "<abc@example.org>"
+    fields = header_fields(message.as_bytes())
+    assert fields["Message-ID"] == "<abc@example.org>"
+    assert "=?utf-8?" in fields["Subject"]
+    assert decoded_headers({"headers": fields})["Subject"] == "Книга ждёт вас: " + "очень длинное название " * 4
+
+
+async def _reply(reader: asyncio.StreamReader) -> bytes:
+    while (line := await reader.readline())[3:4] == b"-":
+        pass
+    return line
+
+
+async def test_the_mail_sink_takes_pipelined_commands(tmp_path: Path) -> None:
+    store = Store(tmp_path / "mail.jsonl")
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: SMTP(MailHandler(store), loop=loop), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    await _reply(reader)
+    writer.write(b"EHLO test\r\n")
+    assert b"PIPELINING" in await reader.readuntil(b"250 HELP\r\n")
+    writer.write(b"MAIL FROM:<a@x.org>\r\nRCPT TO:<reader@x.org>\r\nDATA\r\n")
+    assert [(await _reply(reader))[:3] for _ in range(3)] == [b"250", b"250", b"354"]
+    writer.write(b"Message-ID: <m1@x.org>\r\nSubject: hi\r\n\r\nbody\r\n.\r\n")
+    assert (await _reply(reader))[:3] == b"250"
+    writer.write(b"MAIL FROM:<a@x.org>\r\nRCPT TO:<reject-550@x.org>\r\nDATA\r\n")
+    assert [(await _reply(reader))[:3] for _ in range(3)] == [b"250", b"550", b"503"]
+    writer.close()
+    server.close()
+    assert [(m["rcpt_tos"], m["key"], m["headers"]["Subject"]) for m in store.items] == [
+        (["reader@x.org"], "<m1@x.org>", "hi")
+    ]
+
+
+async def test_the_sms_sink_answers_keep_alive_requests_and_repeats_a_keyed_message(tmp_path: Path) -> None:
+    api = SmsApi(Store(tmp_path / "sms.jsonl"), account=DEV_SMS_ACCOUNT, token=DEV_SMS_TOKEN)
+    server = await serve_http(0, sms_routes(api))
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    auth = base64.b64encode(f"{DEV_SMS_ACCOUNT}:{DEV_SMS_TOKEN}".encode()).decode()
+
+    async def post(form: bytes, key: str) -> tuple[bytes, dict]:
+        writer.write(
+            f"POST /2010-04-01/Accounts/{DEV_SMS_ACCOUNT}/Messages.json HTTP/1.1\r\nHost: x\r\n"
+            f"Authorization: Basic {auth}\r\nIdempotency-Key: {key}\r\nContent-Length: {len(form)}\r\n\r\n".encode()
+            + form
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        return head.split(b" ")[1], json.loads(await reader.readexactly(length))
+
+    first = await post(b"To=%2B79990000001&From=%2B1&Body=hello", "k1")
+    again = await post(b"To=%2B79990000001&From=%2B1&Body=hello", "k1")
+    invalid = await post(b"To=%2B15005550001&From=%2B1&Body=hello", "k2")
+    writer.close()
+    server.close()
+    assert (first[0], again[0], again[1]["sid"]) == (b"201", b"201", first[1]["sid"])
+    assert (invalid[0], invalid[1]["code"]) == (b"400", 21211)
+    assert api.store.stats() == {"count": 1, "duplicates": 0}
