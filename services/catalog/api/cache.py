@@ -15,37 +15,22 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 from athenaeum.catalog.v1 import catalog_pb2
+from services.support.runtime.followed_cache import FollowedCache
 
 
-class BookCache:
+class BookCache(FollowedCache):
     """LRU of Book protos with a TTL. `capacity=0` turns it off. Not thread-safe (one event loop)."""
 
     def __init__(self, *, capacity: int, ttl_seconds: float = 30.0, now: Callable[[], float] = time.monotonic):
+        super().__init__()
         self._capacity = capacity
         self._ttl = ttl_seconds
         self._now = now
         self._entries: OrderedDict[uuid.UUID, tuple[float, catalog_pb2.Book]] = OrderedDict()
-        self._generation = 0
-        self._trusted: Callable[[], bool] = lambda: True
-        self._was_trusted = True
-        self.hits = 0
-        self.misses = 0
 
     @property
     def enabled(self) -> bool:
         return self._capacity > 0
-
-    def trust_while(self, follower_up: Callable[[], bool]) -> None:
-        """Serve (and keep) entries only while `follower_up()`, the invalidation feed, says it is up."""
-        self._trusted, self._was_trusted = follower_up, False
-        self.clear()
-
-    def _usable(self) -> bool:
-        trusted = self._trusted()
-        if trusted and not self._was_trusted:  # back after an outage: what it holds may have missed events
-            self.clear()
-        self._was_trusted = trusted
-        return trusted
 
     def get(self, book_id: uuid.UUID) -> catalog_pb2.Book | None:
         if not self._usable():
@@ -59,12 +44,8 @@ class BookCache:
         self.hits += 1
         return entry[1]
 
-    def generation(self) -> int:
-        """Take before reading the database; `put` refuses the result if anything was invalidated since."""
-        return self._generation
-
     def put(self, book_id: uuid.UUID, book: catalog_pb2.Book, generation: int) -> None:
-        if not self._capacity or generation != self._generation or not self._usable():
+        if not self._capacity or not self._current(generation):
             return
         self._entries[book_id] = (self._now() + self._ttl, book)
         self._entries.move_to_end(book_id)
@@ -76,8 +57,7 @@ class BookCache:
         for book_id in book_ids:
             self._entries.pop(book_id, None)
 
-    def clear(self) -> None:
-        self._generation += 1
+    def _drop_all(self) -> None:
         self._entries.clear()
 
     def __len__(self) -> int:

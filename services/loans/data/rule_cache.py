@@ -15,40 +15,25 @@ no stronger guarantee: the rules are not locked, so an edit committed during an 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from services.loans.domain.rules import CirculationRule
+from services.support.runtime.followed_cache import FollowedCache
 
 
-class RuleCache:
+class RuleCache(FollowedCache):
     """The whole matrix, or nothing. `ttl_seconds=0` turns it off. Not thread-safe (one event loop)."""
 
     def __init__(self, *, ttl_seconds: float, now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
         self._ttl = ttl_seconds
         self._now = now
         self._rules: tuple[CirculationRule, ...] | None = None
         self._expires = 0.0
-        self._generation = 0
-        self._trusted: Callable[[], bool] = lambda: True
-        self._was_trusted = True
-        self.hits = 0
-        self.misses = 0
 
     @property
     def enabled(self) -> bool:
         return self._ttl > 0
-
-    def trust_while(self, follower_up: Callable[[], bool]) -> None:
-        """Serve (and keep) the matrix only while `follower_up()`, the invalidation feed, says it is up."""
-        self._trusted, self._was_trusted = follower_up, False
-        self.clear()
-
-    def _usable(self) -> bool:
-        trusted = self._trusted()
-        if trusted and not self._was_trusted:  # back after an outage: what it holds may have missed an edit
-            self.clear()
-        self._was_trusted = trusted
-        return trusted
 
     def get(self) -> list[CirculationRule] | None:
         """Fresh copies of the cached rules (callers may not change the shared ones), or None on a miss."""
@@ -56,25 +41,21 @@ class RuleCache:
             self.misses += 1
             return None
         self.hits += 1
-        return [
-            CirculationRule(id=r.id, terms=r.terms, created_at=r.created_at, updated_at=r.updated_at, version=r.version)
-            for r in self._rules
-        ]
-
-    def generation(self) -> int:
-        """Take before reading the database; `put` refuses the result if the matrix was dropped since."""
-        return self._generation
+        return _copies(self._rules)
 
     def put(self, rules: Sequence[CirculationRule], generation: int) -> None:
-        if not self.enabled or generation != self._generation or not self._usable():
+        if not self.enabled or not self._current(generation):
             return
-        self._rules = tuple(
-            CirculationRule(id=r.id, terms=r.terms, created_at=r.created_at, updated_at=r.updated_at, version=r.version)
-            for r in rules
-        )
+        self._rules = tuple(_copies(rules))
         self._expires = self._now() + self._ttl
 
-    def clear(self) -> None:
-        """An edit was committed (here, or announced by another process): the next read goes to the database."""
-        self._generation += 1
+    def _drop_all(self) -> None:
+        """An edit was committed (here, or announced by another process)."""
         self._rules = None
+
+
+def _copies(rules: Iterable[CirculationRule]) -> list[CirculationRule]:
+    return [
+        CirculationRule(id=r.id, terms=r.terms, created_at=r.created_at, updated_at=r.updated_at, version=r.version)
+        for r in rules
+    ]
