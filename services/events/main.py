@@ -91,8 +91,8 @@ async def build(settings: EventsSettings) -> ServiceApp:
         storage = [declare_journal, *(store.run for store in stores)]
         checks = [store.check for store in stores]
     else:  # in this process (a machine with one core)
-        store = build_store(settings, infra)
-        storage, checks = [declare_journal, store.consume], [store.check]
+        store = build_store(settings, infra)  # its consume() declares the journal too
+        storage, checks = [store.consume], [store.check]
 
     servicer = EventsServicer(uow=uow, journal=journal, feed=feed, clock=clock)
     # Ingestion allocates a dozen short-lived objects per event, 50,000 events a second: the heap built at

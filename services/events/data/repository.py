@@ -6,7 +6,6 @@ staging every batch (bench/README.md)."""
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from services.events.domain.model import (
     uuid7_millis,
 )
 from services.events.domain.query import EventQuery
+from services.events.domain.rules import EVENT_NAME
 from services.support.runtime.db import TrackingRepository
 from services.support.runtime.errors import NotFound
 
@@ -59,7 +59,6 @@ def row(record: EventRecord) -> tuple[Any, ...]:
     )
 
 
-_NAMES = re.compile(r"events/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _CATEGORY_NUMBER = {number: int(category) for number, category in CATEGORY_OF.items()}
 
 
@@ -96,7 +95,7 @@ def accepted_rows(batch: AcceptedBatch) -> list[tuple[Any, ...]]:
                 [],
             )
         )
-    if not all(map(_NAMES.fullmatch, named)):
+    if not all(map(EVENT_NAME.fullmatch, named)):
         raise ValueError("an event's name is not events/{uuid}")
     return rows
 

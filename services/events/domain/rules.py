@@ -23,7 +23,7 @@ MAX_FUTURE = timedelta(days=1)
 
 TYPE = re.compile(r"[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*){1,7}")
 MAX_TYPE_LENGTH = 128
-_NAME = re.compile(r"events/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+EVENT_NAME = re.compile(r"events/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 RESOURCE = re.compile(r"[a-z][A-Za-z0-9]{0,62}(?:/[A-Za-z0-9._~-]{1,128}){1,7}")
 """An actor or subject: "users/{id}", "books/{id}/copies/{id}", "services/loans"."""
 SOURCE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
@@ -97,7 +97,7 @@ def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
     problem: the event-by-event check then finds and names them (this one only says a batch is clean)."""
     events = list(events)  # the wire's repeated field, walked a dozen times: a list walks faster
     names = [event.name for event in events if event.name]
-    if not all(map(_NAME.fullmatch, names)) or len({name.lower() for name in names}) != len(names):
+    if not all(map(EVENT_NAME.fullmatch, names)) or len({name.lower() for name in names}) != len(names):
         return False
     if not all(kind and len(kind) <= MAX_TYPE_LENGTH and _good_type(kind) for kind in {e.type for e in events}):
         return False
@@ -141,7 +141,7 @@ def _all_attributes_clean(events: Sequence[NewEvent]) -> bool:
 
 def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
-    if event.name and not _NAME.fullmatch(event.name):
+    if event.name and not EVENT_NAME.fullmatch(event.name):
         problems.append(("name", "must look like events/{event}, {event} a UUID"))
     kind = event.type
     if not kind:
