@@ -38,7 +38,8 @@ def _request_types() -> list[Descriptor]:
 
 def _text(rng: random.Random, field: FieldDescriptor) -> str:
     limit = boundary._rule(field).max_length
-    return rng.choice(["", "ok", "Мастер\tи\nМаргарита", "x" * limit, "x" * (limit + 1), "a\x00b", "\x7f", "é" * 3])
+    cyrillic = "\u0411\u0443\u043b\u0433\u0430\u043a\u043e\u0432"
+    return rng.choice(["", "ok", f"{cyrillic}\tok\n", "x" * limit, "x" * (limit + 1), "a\x00b", "\x7f", "\u00e9" * 3])
 
 
 def _count(rng: random.Random, field: FieldDescriptor) -> int:
