@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -35,3 +36,10 @@ def test_rows_from_the_wire_are_the_rows_of_the_completed_records() -> None:
 def test_a_batch_with_an_event_the_rules_would_refuse_cannot_be_read(draft: Draft) -> None:
     with pytest.raises((ValueError, KeyError)):
         accepted_rows(batch_of(Draft(), draft))
+
+
+def test_attributes_are_stored_as_compact_json_that_reads_back_the_same() -> None:
+    attributes = {"q": 'a "quoted" \\ back\nslash', "title": "Война и мир", "emoji": "📚", "": ""}
+    (stored,) = [found[9] for found in accepted_rows(batch_of(Draft(attributes=attributes)))]
+    assert json.loads(stored) == attributes
+    assert ", " not in stored and '": ' not in stored
