@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import chain
 
 from services.events.domain.model import EPOCH, Category, NewEvent, Recorder
 from services.support.runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
@@ -118,25 +119,20 @@ def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
 
 
 def _all_attributes_clean(events: Sequence[NewEvent]) -> bool:
-    keys: set[str] = set()
-    values: list[str] = []
-    for event in events:
-        attributes = event.attributes
-        if not attributes:
-            continue
-        own = list(attributes)  # iterating the wire's map directly is fast; its views are not
-        if len(own) > MAX_ATTRIBUTES:
-            return False
-        own_values = [attributes[key] for key in own]
-        if sum(map(len, own)) + sum(map(len, own_values)) > _ATTRIBUTE_CHARS_ALWAYS_FINE:
-            return False
-        keys.update(own)
-        values += own_values
-    if not values:
+    """Column by column too: one event's attributes are at most its count times the longest key and value
+    of the batch, so the size of each is bounded without adding up each (False: some event may be too big)."""
+    maps = [event.attributes for event in events]
+    most = max(map(len, maps))
+    if not most:
         return True
-    return (
-        all(map(_good_key, keys)) and max(map(len, values)) <= MAX_VALUE_LENGTH and not _CONTROL.search("".join(values))
-    )
+    if most > MAX_ATTRIBUTES:
+        return False
+    keys = set(chain.from_iterable(maps))  # iterating the wire's map directly is fast; its views are not
+    values = [entries[key] for entries in maps for key in entries]
+    longest = max(map(len, values))
+    if longest > MAX_VALUE_LENGTH or most * (max(map(len, keys)) + longest) > _ATTRIBUTE_CHARS_ALWAYS_FINE:
+        return False
+    return all(map(_good_key, keys)) and not _CONTROL.search("".join(values))
 
 
 def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str]]:
