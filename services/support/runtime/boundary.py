@@ -9,8 +9,9 @@ value is echoed back.
 
 A request is first checked column by column along a plan made once per message type (every string of the
 request gathered by its limit, then one length check per limit and one control-character search over all of
-them, loops in C): for a batch of a thousand events about a sixth of walking it field by field. Only a
-request this finds at fault is walked field by field, to name the offenders.
+them, loops in C): for a batch of a thousand events about a fifth of walking it field by field. A small
+request is walked field by field at once (its few set fields cost less to walk than the plan's every field),
+and so is one the plan finds at fault, to name the offenders.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from services.support.runtime.errors import FieldViolation, InvalidArgument
 DEFAULT_MAX_LENGTH = 10_000
 DEFAULT_MAX_ITEMS = 1_000
 MAX_VIOLATIONS = 20
+COLUMNS_FROM_BYTES = 2048
+"""Requests this large or larger are checked column by column first."""
 """A request with more bad fields than this is told about the first ones only."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -76,7 +79,9 @@ def _is_repeated(field: FieldDescriptor) -> bool:
 
 def check_request(request: Message) -> None:
     """Raise InvalidArgument naming every field that breaks a boundary rule; return quietly otherwise."""
-    if not _may_hold_text_or_time(request.DESCRIPTOR) or is_clean(request):
+    if not _may_hold_text_or_time(request.DESCRIPTOR):
+        return
+    if request.ByteSize() >= COLUMNS_FROM_BYTES and is_clean(request):
         return
     violations = []
     for violation in _violations(request, ""):

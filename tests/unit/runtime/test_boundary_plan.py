@@ -16,7 +16,8 @@ from athenaeum.events.v1 import events_pb2
 from services.support.mesh import registry
 from services.support.runtime import boundary
 from services.support.runtime.access import service_descriptor
-from services.support.runtime.boundary import is_clean
+from services.support.runtime.boundary import check_request, is_clean
+from services.support.runtime.errors import InvalidArgument
 
 ROUNDS = 40
 TIMESTAMP = "google.protobuf.Timestamp"
@@ -110,3 +111,13 @@ def test_a_batch_with_one_bad_attribute_deep_inside_is_not_clean() -> None:
     assert not is_clean(events_pb2.BatchRecordEventsRequest(events=events))
     events[-1].attributes["q"] = "fine"
     assert is_clean(events_pb2.BatchRecordEventsRequest(events=events))
+
+
+def test_a_large_request_at_fault_is_refused_naming_the_field() -> None:
+    events = [events_pb2.Event(type="web.search", attributes={"q": "fine"}) for _ in range(500)]
+    events[321].attributes["q"] = "bad\x00"
+    request = events_pb2.BatchRecordEventsRequest(events=events)
+    assert request.ByteSize() >= boundary.COLUMNS_FROM_BYTES
+    with pytest.raises(InvalidArgument) as refused:
+        check_request(request)
+    assert [violation.field for violation in refused.value.violations] == ["events[321].attributes['q']"]
