@@ -8,14 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from athenaeum.events.v1 import events_pb2
 from services.events.app.querying import ListEvents, aggregate_events, get_event, list_events
-from services.events.app.recording import store_events
+from services.events.app.recording import store_accepted, store_events
 from services.events.app.upkeep import keep_partitions
 from services.events.domain.aggregation import build_aggregation
-from services.events.domain.model import Category, EventRecord, mint_id
+from services.events.domain.model import AcceptedBatch, Category, EventRecord, mint_id
 from services.events.domain.query import EventQuery, build_query
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import NotFound
+from services.support.runtime.wire import timestamp
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -54,6 +56,26 @@ async def test_events_are_copied_into_their_months_partition_once_even_when_stor
     assert await count(events_db, "tableoid::regclass::text LIKE 'events_activity_20%'") == 50
     stored = await get_event(first[3].name, uow=events_db.uow())
     assert stored.attributes == {"q": "Мастер", "page": "3"} and stored.occur_time == first[3].occur_time
+
+
+async def test_accepted_batches_stored_again_land_once_with_the_defaults_they_leave_out(events_db) -> None:
+    await keep_partitions(
+        uow=events_db.uow(), clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90)
+    )
+    moment = timestamp(NOW)
+    wire = [
+        events_pb2.Event(name=f"events/{uuid.uuid4()}", type="web.search", occur_time=moment, attributes={"q": "a"})
+        for _ in range(20)
+    ]
+    first = AcceptedBatch("users/ada:1", "users/ada", NOW, "", wire[:15])
+    assert await store_accepted([first], uow=events_db.uow()) == []
+    # A redelivery overlapping a new batch: the conflict takes the staging path; the new five land.
+    again = AcceptedBatch("users/ada:2", "users/ada", NOW, "", wire[10:])
+    assert await store_accepted([first, again], uow=events_db.uow()) == []
+    assert await count(events_db) == 20
+    assert await count(events_db, "resources = '{}' AND attributes = '{\"q\": \"a\"}'") == 20
+    stored = await get_event(wire[17].name, uow=events_db.uow())
+    assert stored.actor == "users/ada" and stored.resources == ()
 
 
 async def test_a_failed_store_leaves_nothing(events_db) -> None:
