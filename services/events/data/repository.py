@@ -5,12 +5,9 @@ staging every batch (bench/README.md)."""
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from itertools import repeat
-from operator import attrgetter
 from typing import Any
 
 import asyncpg
@@ -18,47 +15,24 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.events.app.ports import Cursor
+from services.events.data.copy_text import ACCEPTED_COLUMNS, accepted_lines, copy_text
 from services.events.data.filters import aggregate_statement, conditions
 from services.events.data.metrics import COPY_BATCH_SIZE, COPY_SECONDS
 from services.events.data.tables import COLUMNS, events
+from services.events.data.values import attributes_json
 from services.events.domain.aggregation import Aggregation, Count
-from services.events.domain.model import (
-    CATEGORY_OF,
-    EPOCH,
-    AcceptedBatch,
-    Category,
-    EventRecord,
-    mint_id,
-    uuid7_millis,
-)
+from services.events.domain.model import AcceptedBatch, Category, EventRecord, uuid7_millis
 from services.events.domain.query import EventQuery
-from services.events.domain.rules import EVENT_NAME
 from services.support.runtime.db import TrackingRepository
 from services.support.runtime.errors import NotFound
 
 STAGING = "events_staging"
 _STAGING_DDL = f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 _FROM_STAGING = f"INSERT INTO events SELECT * FROM {STAGING} ON CONFLICT DO NOTHING"
-_EMPTY = "{}"
-
-
-def _compact_json_encoder() -> Callable[[dict[str, str]], str]:
-    """Attributes as compact JSON. The C encoder made once: `JSONEncoder.encode` makes one per call, which
-    cost the store three quarters of its JSON time (3.8 -> 1.1 us an event, bench/README.md)."""
-    separators = (":", ",")
-    make = getattr(json.encoder, "c_make_encoder", None)  # not in the stubs
-    if make is None:  # an interpreter without the C accelerator
-        return json.JSONEncoder(ensure_ascii=False, separators=separators[::-1]).encode
-    chunks = make(None, None, json.encoder.encode_basestring, None, *separators, False, False, True)
-    return lambda attributes: "".join(chunks(attributes, 0))
-
-
-_json = _compact_json_encoder()
 
 
 def row(record: EventRecord) -> tuple[Any, ...]:
     """A record in COLUMNS order, for COPY."""
-    attributes = record.attributes
     return (
         record.occur_time,
         record.id,
@@ -69,50 +43,8 @@ def row(record: EventRecord) -> tuple[Any, ...]:
         record.subject,
         record.source,
         record.trace_id,
-        _json({key: attributes[key] for key in attributes}) if attributes else _EMPTY,  # faster than dict()
+        attributes_json(record.attributes),
         list(record.resources),
-    )
-
-
-ACCEPTED_COLUMNS = tuple(name for name in COLUMNS if name != "resources")
-"""Accepted events hold no resources (the column's default, an empty list)."""
-_CATEGORY_NUMBER = {number: int(category) for number, category in CATEGORY_OF.items()}
-
-
-_OCCUR_TIME, _NAME, _CATEGORY, _TYPE = (attrgetter(name) for name in ("occur_time", "name", "category", "type"))
-_ACTOR, _SUBJECT, _SOURCE, _TRACE_ID = (attrgetter(name) for name in ("actor", "subject", "source", "trace_id"))
-_ATTRIBUTES, _SECONDS, _NANOS = attrgetter("attributes"), attrgetter("seconds"), attrgetter("nanos")
-
-
-def accepted_rows(batch: AcceptedBatch) -> list[tuple[Any, ...]]:
-    """The rows `row` makes of `batch.records()` (in ACCEPTED_COLUMNS: without resources, which a client
-    cannot send), straight from the wire message, column by column (most loops in C): no record per event,
-    the id as text (asyncpg reads it), one datetime per distinct occur_time. ValueError, KeyError: a name or
-    a category the rules would have refused (nothing of the batch is stored)."""
-    events = list(batch.events)
-    stamps = list(map(_OCCUR_TIME, events))
-    moments = list(zip(map(_SECONDS, stamps), map(_NANOS, stamps), strict=True))
-    times = {moment: EPOCH + timedelta(seconds=moment[0], microseconds=moment[1] // 1000) for moment in set(moments)}
-    occur_times = list(map(times.__getitem__, moments))
-    names = list(map(_NAME, events))
-    if not all(map(EVENT_NAME.fullmatch, filter(None, names))):
-        raise ValueError("an event's name is not events/{uuid}")
-    batch_key = batch.key
-    ids = [name[7:] if name else mint_id(batch_key, index, occur_times[index]) for index, name in enumerate(names)]
-    accepted_by, trace_id = batch.accepted_by, batch.trace_id
-    return list(
-        zip(
-            occur_times,
-            ids,
-            map(_CATEGORY_NUMBER.__getitem__, map(_CATEGORY, events)),
-            repeat(batch.accept_time),
-            map(_TYPE, events),
-            [actor or accepted_by for actor in map(_ACTOR, events)],
-            map(_SUBJECT, events),
-            map(_SOURCE, events),
-            [trace or trace_id for trace in map(_TRACE_ID, events)],
-            [_json({key: found[key] for key in found}) if found else _EMPTY for found in map(_ATTRIBUTES, events)],
-        )
     )
 
 
@@ -139,33 +71,42 @@ class SqlEventRepository(TrackingRepository):
         """Events handed to the database in this unit of work (counted as stored once it commits)."""
 
     async def add(self, records: Sequence[EventRecord]) -> None:
-        await self._copy([row(record) for record in records], COLUMNS)
+        rows = [row(record) for record in records]
+        await self._copy(
+            len(rows), lambda driver, table: driver.copy_records_to_table(table, records=rows, columns=COLUMNS)
+        )
 
     async def add_accepted(self, batches: Sequence[AcceptedBatch]) -> list[int]:
-        rows: list[tuple[Any, ...]] = []
+        lines: list[str] = []
         unreadable = []
         for index, batch in enumerate(batches):
             try:
-                rows += accepted_rows(batch)
+                lines += accepted_lines(batch)
             except (ValueError, KeyError):
                 unreadable.append(index)
-        await self._copy(rows, ACCEPTED_COLUMNS)
+        data = copy_text(lines)
+        await self._copy(
+            len(lines),
+            lambda driver, table: driver.copy_to_table(table, source=data, columns=ACCEPTED_COLUMNS, format="text"),
+        )
         return unreadable
 
-    async def _copy(self, rows: list[tuple[Any, ...]], columns: tuple[str, ...]) -> None:
-        if not rows:
+    async def _copy(self, count: int, send: Callable[[asyncpg.Connection, str], Awaitable[object]]) -> None:
+        """COPY `count` rows with `send` (to a table it is given); an event already stored sends them again
+        to the staging table, and from there only those that are not."""
+        if not count:
             return
         with COPY_SECONDS.time():
             driver = await self._driver()
             try:
                 async with driver.transaction():  # a savepoint: a conflict undoes only this COPY
-                    await driver.copy_records_to_table("events", records=rows, columns=columns)
+                    await send(driver, "events")
             except asyncpg.UniqueViolationError:
                 await driver.execute(_STAGING_DDL)
-                await driver.copy_records_to_table(STAGING, records=rows, columns=columns)
+                await send(driver, STAGING)
                 await driver.execute(_FROM_STAGING)
-        COPY_BATCH_SIZE.observe(len(rows))
-        self.added += len(rows)
+        COPY_BATCH_SIZE.observe(count)
+        self.added += count
 
     async def _driver(self) -> asyncpg.Connection:
         """The asyncpg connection of this unit of work's transaction (COPY is asyncpg's, not SQLAlchemy's)."""

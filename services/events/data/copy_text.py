@@ -1,0 +1,73 @@
+"""Accepted batches as lines of COPY's text format, made straight from the wire message column by column.
+
+Text rather than asyncpg's binary records: a record per event and asyncpg's encoding of each value cost
+the process that stores about half its CPU; joining each column's strings (most loops in C) costs a
+fraction of that, and Postgres, on the other core, parses the text (bench/README.md has both measured).
+The lines hold ACCEPTED_COLUMNS: everything but resources, which a client cannot send (the column's
+default, an empty list).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import timedelta
+from itertools import repeat
+from operator import attrgetter
+
+from services.events.data.tables import COLUMNS
+from services.events.data.values import attributes_json
+from services.events.domain.model import CATEGORY_OF, EPOCH, AcceptedBatch, mint_id
+from services.events.domain.rules import EVENT_NAME
+
+ACCEPTED_COLUMNS = tuple(name for name in COLUMNS if name != "resources")
+
+_OCCUR_TIME, _NAME, _CATEGORY, _TYPE = (attrgetter(name) for name in ("occur_time", "name", "category", "type"))
+_ACTOR, _SUBJECT, _SOURCE, _TRACE_ID = (attrgetter(name) for name in ("actor", "subject", "source", "trace_id"))
+_ATTRIBUTES, _SECONDS, _NANOS = attrgetter("attributes"), attrgetter("seconds"), attrgetter("nanos")
+_CATEGORY_TEXT = {number: str(int(category)) for number, category in CATEGORY_OF.items()}
+_SPECIAL = re.compile(r"[\\\t\n\r]")
+"""What COPY's text format gives a meaning to inside a value (the rules refuse other control characters)."""
+_ESCAPED = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def accepted_lines(batch: AcceptedBatch) -> list[str]:
+    """One line per event (without its line break), each value as `records()` completes it. ValueError,
+    KeyError: a name or a category the rules would have refused (nothing of the batch is stored)."""
+    events = list(batch.events)
+    stamps = list(map(_OCCUR_TIME, events))
+    moments = list(zip(map(_SECONDS, stamps), map(_NANOS, stamps), strict=True))
+    times = {moment: EPOCH + timedelta(seconds=moment[0], microseconds=moment[1] // 1000) for moment in set(moments)}
+    names = list(map(_NAME, events))
+    if not all(map(EVENT_NAME.fullmatch, filter(None, names))):
+        raise ValueError("an event's name is not events/{uuid}")
+    key = batch.key
+    ids = [name[7:] if name else str(mint_id(key, n, times[moments[n]])) for n, name in enumerate(names)]
+    texts = {moment: time.isoformat() for moment, time in times.items()}
+    accepted_by, trace_id = batch.accepted_by, batch.trace_id
+    columns = (
+        list(map(texts.__getitem__, moments)),
+        ids,
+        list(map(_CATEGORY_TEXT.__getitem__, map(_CATEGORY, events))),
+        repeat(batch.accept_time.isoformat(), len(events)),
+        _escaped(map(_TYPE, events)),
+        _escaped([actor or accepted_by for actor in map(_ACTOR, events)]),
+        _escaped(map(_SUBJECT, events)),
+        _escaped(map(_SOURCE, events)),
+        _escaped([trace or trace_id for trace in map(_TRACE_ID, events)]),
+        _escaped(map(attributes_json, map(_ATTRIBUTES, events))),
+    )
+    return list(map("\t".join, zip(*columns, strict=True)))
+
+
+def _escaped(values: Iterable[str]) -> list[str]:
+    """A column's values as COPY text: looked for escapes all at once, escaped one by one only if any."""
+    column = list(values)
+    if _SPECIAL.search("".join(column)) is None:
+        return column
+    return [value.translate(_ESCAPED) for value in column]
+
+
+def copy_text(lines: list[str]) -> memoryview:
+    """The COPY data of `lines` (a view: asyncpg would take bytes for a file's path)."""
+    return memoryview("".join(line + "\n" for line in lines).encode())
