@@ -326,7 +326,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--half-duration", type=float, default=10.0, help="Seconds of the half-load phase.")
     parser.add_argument("--store-workers", type=int, default=2, help="ATHENAEUM_STORE_WORKERS of the service.")
     parser.add_argument(
-        "--store-processes", type=int, default=1, help="ATHENAEUM_STORE_PROCESSES of the service (0: in the gRPC one)."
+        "--store-processes", type=int, default=0, help="ATHENAEUM_STORE_PROCESSES of the service (0: in the gRPC one)."
     )
     return parser.parse_args()
 

@@ -1,12 +1,13 @@
 """Composition root of the events service: build the graph once, then serve.
 
-Two kinds of process: the gRPC one (`build`: accepting, queries, watches, partition upkeep) and
-`store_processes` store processes it starts (`store_process`: the JetStream consumers that write accepted
-batches, and the audit trail of every context, to Postgres). Storing costs about as much CPU as accepting,
-and a Python process uses one core at most: apart, accepting and storing use two. Nothing is lost when a
-store process dies: its consumers are durable, a message is acknowledged only after its commit, and what
-a dead one held is redelivered after `store_ack_wait_seconds`; the gRPC process starts a new one and is
-NOT_SERVING meanwhile.
+By default one process does everything: accepting, storing (the JetStream consumers that write accepted
+batches, and the audit trail of every context, to Postgres), queries, watches and partition upkeep. With
+`store_processes` > 0 the gRPC process (`build`) starts that many store processes (`store_process`) and
+leaves storing to them: a Python process uses one core at most, so apart, accepting and storing use two,
+for ~110 MiB more each (on the 2-core bench machine: ~1.1x the stored rate; bench/README.md). Nothing is
+lost when a store process dies: its consumers are durable, a message is acknowledged only after its
+commit, and what a dead one held is redelivered after `store_ack_wait_seconds`; the gRPC process starts a
+new one and is NOT_SERVING meanwhile.
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ async def build(settings: EventsSettings) -> ServiceApp:
         ]
         storage = [declare_journal, *(store.run for store in stores)]
         checks = [store.check for store in stores]
-    else:  # in this process (a machine with one core)
+    else:  # in this process: within the memory of one
         store = build_store(settings, infra)  # its consume() declares the journal too
         storage, checks = [store.consume], [store.check]
 

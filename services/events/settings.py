@@ -9,7 +9,10 @@ from services.support.runtime.settings import BaseServiceSettings
 
 class EventsSettings(BaseServiceSettings):
     store_processes: int = Field(
-        1, ge=0, le=8, description="Processes storing accepted batches beside the gRPC one; 0: store in it."
+        0,
+        ge=0,
+        le=8,
+        description="Processes storing accepted batches beside the gRPC one (each ~110 MiB); 0: store in it.",
     )
     store_workers: int = Field(2, ge=1, le=32, description="Pull consumers storing accepted batches, per process.")
     store_fetch_batches: int = Field(8, ge=1, le=256, description="Batches one worker stores per transaction.")

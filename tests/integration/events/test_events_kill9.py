@@ -73,6 +73,7 @@ class World:
             "ATHENAEUM_LOG_LEVEL": "WARNING",
             "ATHENAEUM_HEALTH_CHECK_INTERVAL_SECONDS": "0.2",
             "ATHENAEUM_STORE_ACK_WAIT_SECONDS": "2",
+            "ATHENAEUM_STORE_PROCESSES": "1",  # the store in a process of its own, which one test kills
             "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",
         }
         self.supervisor.start(
