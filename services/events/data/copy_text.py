@@ -10,7 +10,7 @@ default, an empty list).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
 from itertools import repeat
 from operator import attrgetter
@@ -68,6 +68,12 @@ def _escaped(values: Iterable[str]) -> list[str]:
     return [value.translate(_ESCAPED) for value in column]
 
 
-def copy_text(lines: list[str]) -> memoryview:
-    """The COPY data of `lines` (a view: asyncpg would take bytes for a file's path)."""
-    return memoryview("".join(line + "\n" for line in lines).encode())
+def copy_text(lines: list[str]) -> bytes:
+    """The COPY data of `lines`."""
+    return "\n".join([*lines, ""]).encode()
+
+
+async def each_chunk(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    """COPY data as asyncpg reads it chunk by chunk (bytes alone it would take for a file's path)."""
+    for chunk in chunks:
+        yield chunk

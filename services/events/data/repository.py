@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.events.app.ports import Cursor
-from services.events.data.copy_text import ACCEPTED_COLUMNS, accepted_lines, copy_text
+from services.events.data.copy_text import ACCEPTED_COLUMNS, accepted_lines, copy_text, each_chunk
 from services.events.data.filters import aggregate_statement, conditions
 from services.events.data.metrics import COPY_BATCH_SIZE, COPY_SECONDS
 from services.events.data.tables import COLUMNS, events
@@ -77,17 +77,22 @@ class SqlEventRepository(TrackingRepository):
         )
 
     async def add_accepted(self, batches: Sequence[AcceptedBatch]) -> list[int]:
-        lines: list[str] = []
+        chunks: list[bytes] = []  # one a batch: the text of only one batch's lines at a time
+        count = 0
         unreadable = []
         for index, batch in enumerate(batches):
             try:
-                lines += accepted_lines(batch)
+                lines = accepted_lines(batch)
             except (ValueError, KeyError):
                 unreadable.append(index)
-        data = copy_text(lines)
+            else:
+                chunks.append(copy_text(lines))
+                count += len(lines)
         await self._copy(
-            len(lines),
-            lambda driver, table: driver.copy_to_table(table, source=data, columns=ACCEPTED_COLUMNS, format="text"),
+            count,
+            lambda driver, table: driver.copy_to_table(
+                table, source=each_chunk(chunks), columns=ACCEPTED_COLUMNS, format="text"
+            ),
         )
         return unreadable
 

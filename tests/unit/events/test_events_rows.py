@@ -55,7 +55,7 @@ def test_attributes_with_every_escape_read_back_the_same() -> None:
     assert line.count("\t") == len(ACCEPTED_COLUMNS) - 1 and "\n" not in line and "\r" not in line
     assert read_line(line)["attributes"] == attributes
     assert '": ' not in line and '", ' not in line  # compact JSON
-    assert bytes(copy_text([line, line])) == f"{line}\n{line}\n".encode()
+    assert copy_text([line, line]) == f"{line}\n{line}\n".encode()
 
 
 @pytest.mark.parametrize("draft", [Draft(name="events/not-a-uuid"), Draft(category=9)])
