@@ -1,11 +1,9 @@
 """The circulation rules matrix kept per process: every issue reads it twice, and it changes rarely.
 
 The rules are edited only through this service's own RPCs, and every edit commits a CirculationRuleChanged
-outbox row. The process that made the edit drops the matrix right after its commit (data/unit_of_work.py), so its next
-issue reads the edit; every loans process drops it when the event arrives on JetStream (data/rule_feed.py).
-The cache serves only while that follower is up (`trust_while`): while it is down every read goes to the
-database, and when it is back the cache starts empty, so an edit missed meanwhile is never served. A short
-TTL bounds staleness besides. A read that began before an invalidation is not kept (`generation`).
+outbox row. The process that made the edit drops the matrix right after its commit (data/unit_of_work.py);
+every loans process drops it when the event arrives on JetStream (data/rule_feed.py). Trust while that feed
+is up and the generations are FollowedCache's (runtime/followed_cache.py); a short TTL bounds staleness besides.
 
 What an issue may see: the matrix as committed, or, in another process, as it was up to the event's delivery
 (milliseconds; at most the TTL if events were lost). Reading the table inside the issue's transaction gave

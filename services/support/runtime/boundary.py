@@ -33,9 +33,9 @@ from services.support.runtime.errors import FieldViolation, InvalidArgument
 DEFAULT_MAX_LENGTH = 10_000
 DEFAULT_MAX_ITEMS = 1_000
 MAX_VIOLATIONS = 20
+"""A request with more bad fields than this is told about the first ones only."""
 COLUMNS_FROM_BYTES = 2048
 """Requests this large or larger are checked column by column first."""
-"""A request with more bad fields than this is told about the first ones only."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TIMESTAMP = "google.protobuf.Timestamp"

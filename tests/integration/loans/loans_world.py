@@ -3,6 +3,9 @@ clock the test moves) and the actors who call them."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from unit.loans.desk import ADMIN, CURRENCY, DESK, Crash, Desk, crash
 
 from services.loans.data.tables import circulation_rules
-from services.support.runtime.outbox import OUTBOX
+from services.support.runtime.messaging import NatsLink
+from services.support.runtime.outbox import OUTBOX, OutboxRelay
 
-__all__ = ["ADMIN", "CURRENCY", "DESK", "START", "Crash", "World", "crash"]
+__all__ = ["ADMIN", "CURRENCY", "DESK", "START", "Crash", "World", "crash", "relaying"]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -40,3 +44,19 @@ class World(Desk):
     async def scalar(self, statement: sa.Executable) -> object:
         async with self.engine.connect() as connection:
             return (await connection.execute(statement)).scalar()
+
+
+@asynccontextmanager
+async def relaying(world: World, nats_url: str, name: str) -> AsyncIterator[tuple[NatsLink, OutboxRelay]]:
+    """A NATS link with the world's outbox relayed to it (as each loans process does), connected."""
+    link = NatsLink(nats_url, name=name)
+    relay = OutboxRelay(world.engine, link, poll_seconds=0.05)
+    tasks = [asyncio.create_task(link.run()), asyncio.create_task(relay.run())]
+    try:
+        await asyncio.wait_for(link.wait_connected(), 10)
+        yield link, relay
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await link.close()

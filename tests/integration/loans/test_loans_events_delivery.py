@@ -12,12 +12,12 @@ from pathlib import Path
 import nats as nats_py
 import pytest
 import sqlalchemy as sa
-from loans_world import DESK, World
+from loans_world import DESK, World, relaying
 
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.support.launcher.nats import LocalNats
-from services.support.runtime.messaging import NatsLink, stream_name
+from services.support.runtime.messaging import stream_name
 from services.support.runtime.outbox import OUTBOX, OutboxRelay
 
 pytestmark = pytest.mark.integration
@@ -40,15 +40,8 @@ def own_nats(launcher_dir: Path, infra_supervisor, free_port_source: Iterator[in
 
 @pytest.fixture
 async def relay(world: World, own_nats: LocalNats) -> AsyncIterator[OutboxRelay]:
-    link = NatsLink(own_nats.url, name="loans-events-test")
-    relay = OutboxRelay(world.engine, link, poll_seconds=0.05)
-    tasks = [asyncio.create_task(link.run()), asyncio.create_task(relay.run())]
-    await asyncio.wait_for(link.wait_connected(), 10)
-    yield relay
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await link.close()
+    async with relaying(world, own_nats.url, "loans-events-test") as (_, relay):
+        yield relay
 
 
 async def _lend_and_return(world: World, book: str, patron: str) -> None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
-from loans_world import ADMIN, DESK, World
+from loans_world import ADMIN, DESK, World, relaying
 
 from services.loans.api import events
 from services.loans.app.issuing import IssueLoan
@@ -25,7 +25,6 @@ from services.loans.domain.rules import RuleTerms
 from services.support.runtime.consumers import Follower
 from services.support.runtime.db import session_factory
 from services.support.runtime.messaging import NatsLink
-from services.support.runtime.outbox import OutboxRelay
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
@@ -62,15 +61,8 @@ async def _set_loan_period(process: World, days: int) -> None:
 @pytest.fixture
 async def link(world: World, nats: str) -> AsyncIterator[NatsLink]:
     """The session's NATS, with this database's outbox relayed to it (as each loans process does)."""
-    link = NatsLink(nats, name="loans-rule-cache-test")
-    relay = OutboxRelay(world.engine, link, poll_seconds=0.05)
-    tasks = [asyncio.create_task(link.run()), asyncio.create_task(relay.run())]
-    await asyncio.wait_for(link.wait_connected(), 10)
-    yield link
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await link.close()
+    async with relaying(world, nats, "loans-rule-cache-test") as (link, _):
+        yield link
 
 
 async def _following(follower: Follower) -> asyncio.Task[None]:
