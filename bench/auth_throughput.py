@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import platform
 import re
@@ -33,17 +34,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import grpc
+from costs import cpu_seconds, rss_mib
 from edge_throughput import create_book, start_mesh
 from loadtools import INSTALL_HINT, NO_PROXY, RESULTS_DIR, grpc_frame, parse_h2load, run_tool
 
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
+from services.support.mesh import registry
 
 GET_BOOK = "/athenaeum.catalog.v1.CatalogService/GetBook"
 GET_USER = "/athenaeum.users.v1.UsersService/GetUser"
 PASSWORD = "Bench-Reader-2026"
+SERVICE_NAMES = {spec.name for spec in registry.SERVICES}
 
 
 @dataclass(frozen=True)
@@ -69,39 +74,53 @@ def prepare(target: str) -> tuple[str, str]:
         return book, reader.tokens.access_token
 
 
-async def login_load(target: str, args: argparse.Namespace, accounts: int = 64) -> dict[str, object]:
-    """Logins/s with `concurrency` callers in flight, each signing in one of `accounts` readers in turn."""
+async def login_load(target: str, args: argparse.Namespace, users_pid: int, accounts: int = 64) -> dict[str, object]:
+    """Logins/s with `concurrency` callers in flight, each signing in one of `accounts` readers in turn, and
+    the users service's CPU per login over the measured window."""
     emails = [f"bench-login-{n}-{uuid.uuid4().hex[:6]}@example.org" for n in range(accounts)]
     async with grpc.aio.insecure_channel(target, options=NO_PROXY) as channel:
         auth = users_pb2_grpc.AuthServiceStub(channel)
         for email in emails:
             await auth.Register(users_pb2.RegisterRequest(email=email, password=PASSWORD), timeout=30)
         latencies: list[float] = []
-        failed = 0
+        failures: collections.Counter[str] = collections.Counter()
+        shed = 0
+
+        async def login(email: str) -> None:
+            """One sign-in; a call the service sheds (its admission limit) is repeated, as a client should."""
+            nonlocal shed
+            while True:
+                try:
+                    await auth.Login(users_pb2.LoginRequest(email=email, password=PASSWORD), timeout=60)
+                    return
+                except grpc.aio.AioRpcError as error:
+                    if error.code() != grpc.StatusCode.RESOURCE_EXHAUSTED or "capacity" not in (error.details() or ""):
+                        raise
+                    shed += 1
+                    await asyncio.sleep(0.05)
 
         async def caller(offset: int, until: float, record: bool) -> None:
-            nonlocal failed
             n = offset
             while time.monotonic() < until:
                 started = time.perf_counter()
                 try:
-                    request = users_pb2.LoginRequest(email=emails[n % accounts], password=PASSWORD)
-                    await auth.Login(request, timeout=60)
-                except grpc.aio.AioRpcError:
-                    failed += record
-                if record:
-                    latencies.append(time.perf_counter() - started)
+                    await login(emails[n % accounts])
+                    if record:
+                        latencies.append(time.perf_counter() - started)
+                except grpc.aio.AioRpcError as error:
+                    failures[f"{error.code().name}: {error.details()}"] += record
                 n += args.concurrency
 
         for seconds, record in ((args.warm_up, False), (args.duration, True)):
             until = time.monotonic() + seconds
-            began = time.perf_counter()
+            began, cpu_before, shed = time.perf_counter(), cpu_seconds(users_pid), 0
             await asyncio.gather(*(caller(i, until, record) for i in range(args.concurrency)))
-            elapsed = time.perf_counter() - began
+            elapsed, users_cpu = time.perf_counter() - began, cpu_seconds(users_pid) - cpu_before
     cuts = statistics.quantiles(latencies, n=100)
     driver = ["grpc.aio-driver", f"--in-flight={args.concurrency}", f"--accounts={accounts}"]
     return {"name": "login", "rps": len(latencies) / elapsed, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000,
-            "failed": failed, "command": driver}  # fmt: skip
+            "failed": sum(failures.values()), "failures": dict(failures), "shed": shed, "command": driver,
+            "users_cpu_ms": users_cpu * 1000 / max(len(latencies), 1)}  # fmt: skip
 
 
 def calls(book: str, token: str) -> list[Call]:
@@ -164,7 +183,9 @@ def rate(operation: Callable[[], object], seconds: float) -> float:
     return done / (time.perf_counter() - started)
 
 
-def report(results: list[dict[str, object]], local: dict[str, float], args: argparse.Namespace) -> str:
+def report(
+    results: list[dict[str, object]], local: dict[str, float], rss: dict[str, float], args: argparse.Namespace
+) -> str:
     baselines = [float(r["rps"]) for r in results if r["name"] == "baseline"]
     base = sum(baselines) / len(baselines)
     drift = abs(baselines[-1] - baselines[0]) / base
@@ -181,6 +202,16 @@ def report(results: list[dict[str, object]], local: dict[str, float], args: argp
     for r in results:
         lines.append(f"| {r['name']} | {float(r['rps']):,.0f} | {float(r['rps']) / base:.3f} | "
                      f"{float(r['p50']):.1f} | {float(r['p99']):.1f} | {r['failed']} |")  # fmt: skip
+    logins = next(r for r in results if r["name"] == "login")
+    failures = cast(dict[str, int], logins["failures"])
+    lines += [f"- login failed with {reason}: {count}" for reason, count in failures.items()]
+    lines += [
+        "",
+        f"Logins shed by the users service's admission limit and repeated: {logins['shed']}; "
+        f"users service CPU per login: {float(logins['users_cpu_ms']):.1f} ms (argon2id and the shed calls included).",
+    ]
+    resident = ", ".join(f"{name} {mib:.0f}" for name, mib in sorted(rss.items()))
+    lines += ["", f"RSS of each service after the run (MiB): {resident}"]
     lines += ["", "In-process, one thread:", "", "| operation | ops/s |", "|---|---:|"]
     lines += [f"| {name} | {value:,.0f} |" for name, value in local.items()]
     # The token came from a throw-away mesh, but a report is no place for credentials.
@@ -212,11 +243,13 @@ def main() -> int:
     try:
         book, token = prepare(mesh.edge_grpc_target)
         results = [run_call(c, mesh.edge_url, mesh.edge_grpc_target, args, data_dir) for c in calls(book, token)]
-        results.append(asyncio.run(login_load(mesh.edge_grpc_target, args)))
+        services = {p.name: p.pid for p in mesh.processes if p.running and p.pid}
+        results.append(asyncio.run(login_load(mesh.edge_grpc_target, args, services["users"])))
+        rss = {name: rss_mib(pid) for name, pid in services.items() if name in SERVICE_NAMES}
         with grpc.insecure_channel(mesh.edge_grpc_target, options=NO_PROXY) as channel:
             keys = users_pb2_grpc.AuthServiceStub(channel).GetJwks(users_pb2.GetJwksRequest(), timeout=10).keys
         jwks = [json.loads(json.dumps({f.name: v for f, v in key.ListFields()})) for key in keys]
-        text = report(results, in_process_rates(token, jwks), args)
+        text = report(results, in_process_rates(token, jwks), rss, args)
     finally:
         mesh.stop()
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
