@@ -159,7 +159,8 @@ def build_store(settings: EventsSettings, infra: Infrastructure, *, audit: bool 
     consumers = [BatchConsumer(infra.nats, spec, handler, name=f"{spec.durable}#{n}") for n in workers]
     if audit:
         audited = auditing(uow, clock)
-        consumers += [BatchConsumer(infra.nats, s, audited) for s in audit_specs(batch=settings.audit_fetch)]
+        specs = audit_specs(batch=settings.audit_fetch, linger=settings.audit_linger_seconds)
+        consumers += [BatchConsumer(infra.nats, spec, audited) for spec in specs]
 
     async def consume() -> None:
         await infra.nats.wait_connected()

@@ -21,6 +21,13 @@ class EventsSettings(BaseServiceSettings):
     )
     ingest_max_bytes: int = Field(1 << 30, ge=1 << 20, description="The ingestion stream's size; full: refused.")
     audit_fetch: int = Field(256, ge=1, le=4096, description="Domain events per audit transaction.")
+    audit_linger_seconds: float = Field(
+        0.25,
+        ge=0,
+        le=5,
+        description="After a fetch of fewer than audit_fetch domain events, wait this long: a trickle is stored in "
+        "fewer, larger transactions, and the audit trail lags by up to this much (0: store each as it comes).",
+    )
     activity_retention_days: int = Field(90, ge=1, description="ACTIVITY events older than this are dropped.")
     partitions_ahead: int = Field(2, ge=1, le=24, description="Months of partitions made ahead of time.")
     upkeep_interval_seconds: float = Field(3600.0, gt=0, description="How often partitions are kept.")

@@ -12,6 +12,7 @@ from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
+from services.support.runtime.memory import IdleRelease, use_one_arena
 from services.support.runtime.server import ServiceApp, run, served
 from services.users.api import events
 from services.users.api.servicer import AuthServicer, UsersServicer
@@ -35,7 +36,8 @@ def signing_keys(engine: AsyncEngine, settings: UsersSettings) -> SqlSigningKeys
 async def build(settings: UsersSettings) -> ServiceApp:
     infra = Infrastructure.open(NAME, settings)
     clock = SystemClock()
-    passwords = Argon2Passwords()
+    # argon2id's 19 MiB per hash, kept by the allocator through a burst of sign-ins, released after it.
+    passwords = Argon2Passwords(finished=IdleRelease().touch)
     keys = signing_keys(infra.engine, settings)
 
     def unit_of_work() -> SqlUsersUnitOfWork:
@@ -93,6 +95,7 @@ def sign_in_throttling(settings: UsersSettings) -> SignInThrottling:
 
 def main() -> None:
     settings = UsersSettings()
+    use_one_arena()  # before any worker thread: one trim then releases what every hashing thread freed
     run(partial(build, settings), settings=settings, name=NAME)
 
 

@@ -27,10 +27,17 @@ AUDIT_DURABLE = "events-audit"
 AUDITED_CONTEXTS = tuple(context for context in CONTEXTS if context != "events")
 
 
-def audit_specs(*, batch: int) -> list[ConsumerSpec]:
+def audit_specs(*, batch: int, linger: float = 0.0) -> list[ConsumerSpec]:
     """One durable consumer per context's stream, from its first message: every domain event is audited."""
     return [
-        ConsumerSpec(stream_name(context), AUDIT_DURABLE, f"athenaeum.{context}.>", max_deliver=10, batch=batch)
+        ConsumerSpec(
+            stream_name(context),
+            AUDIT_DURABLE,
+            f"athenaeum.{context}.>",
+            max_deliver=10,
+            batch=batch,
+            linger_seconds=linger,
+        )
         for context in AUDITED_CONTEXTS
     ]
 

@@ -67,10 +67,13 @@ class ConsumerHealth:
 class _PullLoop:
     """Subscribe, fetch forever, and on any failure back off and subscribe again."""
 
-    def __init__(self, link: NatsLink, health: ConsumerHealth, *, batch: int, consumer: str = "") -> None:
+    def __init__(
+        self, link: NatsLink, health: ConsumerHealth, *, batch: int, consumer: str = "", linger: float = 0.0
+    ) -> None:
         self.link = link
         self.health = health
         self.batch = batch
+        self.linger = linger
         self.consumer = consumer or health.name
         """The consumer's name on the server, the label of its lag (workers of one consumer share it)."""
         CONSUMER_PENDING.labels(self.consumer).set(0)
@@ -121,6 +124,8 @@ class _PullLoop:
             self.health.progressed()
             if messages:  # the last message's metadata says how many still wait: the lag, without asking
                 CONSUMER_PENDING.labels(self.consumer).set(messages[-1].metadata.num_pending)
+            if self.linger and len(messages) < self.batch:
+                await asyncio.sleep(self.linger)
         self.health.failed()
         log.info("consumer %s: NATS reconnected, subscribing again", self.health.name)
 
@@ -130,7 +135,9 @@ class DurableConsumer(_PullLoop):
     message is acked after it returns, nak'd with a delay on failure, dead-lettered after the last try."""
 
     def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
-        super().__init__(link, ConsumerHealth(spec.durable), batch=spec.batch, consumer=spec.durable)
+        super().__init__(
+            link, ConsumerHealth(spec.durable), batch=spec.batch, consumer=spec.durable, linger=spec.linger_seconds
+        )
         self.spec = spec
         self.handler = handler
         for outcome in ("acked", "retried", "dead_lettered"):  # every series exists from the start, at 0

@@ -142,3 +142,7 @@ class ConsumerSpec:
     ack_wait_seconds: float = 30.0
     batch: int = 64
     max_ack_pending: int = 1000
+    linger_seconds: float = 0.0
+    """After a fetch of fewer than `batch` messages, wait this long before the next: a trickle is then
+    handled in fewer, larger fetches (one transaction each), at the price of that much delay. For work that
+    may wait, e.g. the audit trail; 0 takes every message as soon as it comes."""

@@ -23,7 +23,6 @@ from services.support.runtime.admission import admission_of
 from services.support.runtime.auth import AccessPolicy, RevocationFeed, RevocationList
 from services.support.runtime.health import DependencyCheck, HealthReporter
 from services.support.runtime.interceptors import RequestLog, ServerInterceptor
-from services.support.runtime.memory import release_large_blocks
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.mutations import MutationInterceptor
 from services.support.runtime.request_ledger import RequestLedger
@@ -161,7 +160,6 @@ def _stop_if_crashed(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
 def run(build: Callable[[], Awaitable[ServiceApp]], *, settings: BaseServiceSettings, name: str) -> None:
     """Entry point of every service's main(): configure logging, build the graph, serve until SIGTERM."""
     configure_logging(service=name, level=settings.log_level)
-    release_large_blocks()
     tracer_provider = configure_tracing(service=name, settings=settings)
 
     async def main() -> None:

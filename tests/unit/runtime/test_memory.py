@@ -1,7 +1,8 @@
-"""A service's large freed blocks go back to the operating system (glibc's mmap threshold, fixed at start)."""
+"""What bursty work freed leaves the process once the burst is over (one glibc arena, then malloc_trim)."""
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import subprocess
 import sys
@@ -9,36 +10,40 @@ import textwrap
 
 import pytest
 
-from services.support.runtime.memory import LARGE_BLOCK
+from services.support.runtime import memory
 
-# Run in a fresh interpreter: the policy is process-wide, and pytest's own heap would blur the figures.
-# The first block is freed before the second is measured, which is what raises glibc's dynamic threshold.
+# A fresh interpreter: the arena policy is process-wide. Two threads hash passwords with the users service's
+# argon2id parameters, as its hashing threads do; the figures are what stays resident.
 _PROGRAM = textwrap.dedent(
     """
-    import ctypes, sys
-    from services.support.runtime.memory import release_large_blocks
-    if sys.argv[1] == "fixed":
-        assert release_large_blocks()
-    libc = ctypes.CDLL(None)
-    libc.malloc.restype = ctypes.c_void_p
-    libc.free.argtypes = [ctypes.c_void_p]
-    size = 19 * 1024 * 1024  # argon2id's block
+    import sys, threading
+    from services.support.runtime import memory
+    from services.users.data.passwords import MEMORY_COST_KIB, PARALLELISM, TIME_COST
+    from argon2 import PasswordHasher, Type
+    if sys.argv[1] == "one-arena":
+        assert memory.use_one_arena()
+    hasher = PasswordHasher(time_cost=TIME_COST, memory_cost=MEMORY_COST_KIB, parallelism=PARALLELISM, type=Type.ID)
     def rss_kib():
-        status = open("/proc/self/status").read()
-        return int(status.split("VmRSS:")[1].split()[0])
-    libc.free(libc.malloc(size))
+        return int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0])
+    def hashing():
+        for n in range(3):
+            hasher.hash(f"password {n}")
+    hasher.hash("decoy")  # as the service does at start, on the main thread
     before = rss_kib()
-    block = libc.malloc(size)
-    ctypes.memset(block, 1, size)
-    libc.free(block)
-    print(rss_kib() - before)
+    threads = [threading.Thread(target=hashing) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    kept = rss_kib() - before
+    memory.release_free_memory()
+    print(kept, rss_kib() - before)
     """
 )
 
 
-def _kept_kib(mode: str) -> int:
+def _resident_kib(mode: str) -> tuple[int, int]:
     done = subprocess.run([sys.executable, "-c", _PROGRAM, mode], capture_output=True, text=True, check=True)
-    return int(done.stdout.strip())
+    kept, released = done.stdout.split()
+    return int(kept), int(released)
 
 
 def _glibc() -> bool:
@@ -46,10 +51,22 @@ def _glibc() -> bool:
 
 
 @pytest.mark.skipif(not _glibc(), reason="the policy is glibc's")
-def test_a_freed_large_block_leaves_the_process_once_the_threshold_is_fixed() -> None:
-    assert _kept_kib("dynamic") > 15 * 1024  # glibc's default keeps the argon2-sized block resident
-    assert _kept_kib("fixed") < 2 * 1024
+def test_with_one_arena_a_trim_releases_what_the_hashing_threads_freed() -> None:
+    _, released_from_arenas_per_thread = _resident_kib("arena-per-thread")
+    _, released_from_one_arena = _resident_kib("one-arena")
+    assert released_from_arenas_per_thread > 30 * 1024  # a block stays per thread: why users takes one arena
+    assert released_from_one_arena < 2 * 1024
 
 
-def test_the_threshold_sits_between_a_batch_and_a_password_hash() -> None:
-    assert 1024 * 1024 < LARGE_BLOCK < 19 * 1024 * 1024
+async def test_idle_release_runs_once_after_the_last_touch(monkeypatch: pytest.MonkeyPatch) -> None:
+    released: list[float] = []
+    loop = asyncio.get_running_loop()
+    monkeypatch.setattr(memory, "release_free_memory", lambda: released.append(loop.time()))
+    idle = memory.IdleRelease(after_seconds=0.05)
+    idle.touch()
+    await asyncio.sleep(0.03)
+    last_touch = loop.time()
+    idle.touch()  # still busy: the first release is called off
+    await asyncio.sleep(0.12)
+    assert len(released) == 1
+    assert released[0] >= last_touch + 0.05

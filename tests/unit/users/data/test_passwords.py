@@ -53,3 +53,12 @@ async def test_hashing_runs_in_worker_threads_no_more_at_once_than_the_slots() -
     finally:
         release.set()
     assert await asyncio.gather(*hashes) == ["hash of p0", "hash of p1", "hash of p2"]
+
+
+async def test_every_hash_and_verification_reports_that_it_finished_even_when_it_fails() -> None:
+    finished: list[int] = []
+    passwords = Argon2Passwords(**CHEAP, finished=lambda: finished.append(1))
+    stored = await passwords.hash("Correct-Horse-42")
+    await passwords.verify(stored, "wrong")
+    await passwords.verify("not an argon2 hash", "Correct-Horse-42")
+    assert len(finished) == 3
