@@ -1,14 +1,17 @@
-"""A NATS server a test may kill and restart (the session's is shared and must keep running)."""
+"""A NATS server a test may kill and restart (the session's is shared and must keep running), and a runtime
+NATS link to the shared one."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from services.support.launcher.nats import LocalNats
+from services.support.runtime.messaging import NatsLink
 
 
 @pytest.fixture
@@ -18,3 +21,14 @@ def own_nats(launcher_dir: Path, infra_supervisor, free_port_source: Iterator[in
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+async def link(nats: str) -> AsyncIterator[NatsLink]:
+    """A connected NatsLink to the session's NATS (a test module on its own server defines its own)."""
+    link = NatsLink(nats, name="runtime-test")
+    connecting = asyncio.create_task(link.run())
+    await asyncio.wait_for(link.wait_connected(), 10)
+    yield link
+    connecting.cancel()
+    await link.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 
 import nats as nats_py
 import pytest
@@ -16,16 +15,6 @@ from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_na
 pytestmark = pytest.mark.integration
 MESSAGES = 10
 GAP_SECONDS = 0.03
-
-
-@pytest.fixture
-async def link(nats: str) -> AsyncIterator[NatsLink]:
-    link = NatsLink(nats, name="linger-test")
-    connecting = asyncio.create_task(link.run())
-    await asyncio.wait_for(link.wait_connected(), 10)
-    yield link
-    connecting.cancel()
-    await link.close()
 
 
 async def _fetches_for_a_trickle(nats: str, link: NatsLink, *, linger: float) -> list[list[bytes]]:

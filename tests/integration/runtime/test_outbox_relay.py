@@ -35,16 +35,6 @@ async def engine(postgres):
     await engine.dispose()
 
 
-@pytest.fixture
-async def link(nats):
-    link = NatsLink(nats, name="relay-test")
-    connecting = asyncio.create_task(link.run())
-    await asyncio.wait_for(link.wait_connected(), 10)
-    yield link
-    connecting.cancel()
-    await link.close()
-
-
 async def _create_book(engine, title: str) -> uuid.UUID:
     uow = SqlCatalogUnitOfWork(session_factory(engine), encode=events.encode)
     await books.create_book(books.CreateBook(BookDetails(title=title)), uow=uow, clock=CLOCK)
