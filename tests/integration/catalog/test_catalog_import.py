@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from services.catalog.app import books, importing
 from services.catalog.data.tables import books as books_table
 from services.catalog.data.tables import copies
+from services.support.runtime import db
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.outbox import OUTBOX
@@ -99,3 +100,16 @@ async def test_a_bad_header_is_an_invalid_argument(catalog_uow, header: str) -> 
     with pytest.raises(InvalidArgument) as caught:
         await _import(catalog_uow, ['"A title"'], header=header)
     assert caught.value.violations[0].field == "header"
+
+
+async def test_a_commit_of_many_events_writes_them_in_slices_each_once(catalog_uow, monkeypatch) -> None:
+    monkeypatch.setattr(db, "OUTBOX_SLICE", 2)  # 3 books with 4 copies: 8 events in 4 statements
+    summary = await _import(catalog_uow, [f',"Book {n}",,,en,2001,{n + 1}' for n in range(2)] + [',"B",,,en,2001,1'])
+    assert (summary.created, summary.updated) == (3, 0)
+    async with catalog_uow() as unit:
+        outbox = (await unit.session.execute(sa.select(OUTBOX.c.event_id, OUTBOX.c.subject))).all()
+    subjects = [row.subject for row in outbox]
+    assert len({row.event_id for row in outbox}) == len(outbox) == 8
+    assert subjects.count("athenaeum.catalog.book_created.v1") == 3
+    assert subjects.count("athenaeum.catalog.copy_created.v1") == 4
+    assert subjects.count("athenaeum.catalog.books_imported.v1") == 1
