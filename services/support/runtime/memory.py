@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
-import logging
+import functools
 from typing import Any
-
-log = logging.getLogger("athenaeum.memory")
 
 _M_ARENA_MAX = -8  # mallopt's parameter number in glibc's malloc.h
 
 
+@functools.cache
 def _glibc() -> Any | None:
     libc = ctypes.CDLL(None)
     return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
