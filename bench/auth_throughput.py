@@ -75,7 +75,7 @@ def prepare(target: str) -> tuple[str, str]:
 
 
 async def login_load(target: str, args: argparse.Namespace, users_pid: int, accounts: int = 64) -> dict[str, object]:
-    """Logins/s with `concurrency` callers in flight, each signing in one of `accounts` readers in turn, and
+    """Logins/s with `login_in_flight` callers, each signing in one of `accounts` readers in turn, and
     the users service's CPU per login over the measured window."""
     emails = [f"bench-login-{n}-{uuid.uuid4().hex[:6]}@example.org" for n in range(accounts)]
     async with grpc.aio.insecure_channel(target, options=NO_PROXY) as channel:
