@@ -9,6 +9,7 @@ import grpc
 
 from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from services.events.api.convert import (
+    check_record_times,
     count_proto,
     event_proto,
     heartbeat,
@@ -39,6 +40,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         self._clock = clock
 
     async def _record(self, events: Any, payload: bytes, request_id: str = "", *, single: bool = False) -> Any:
+        check_record_times(events, field="event" if single else "events", single=single)
         cmd = RecordEvents(
             events=events,
             payload=payload,

@@ -138,9 +138,16 @@ def _text(value: str, path: str, rule: _FieldRule) -> Iterator[FieldViolation]:
 
 
 def _timestamp(stamp: Message, path: str) -> Iterator[FieldViolation]:
-    seconds, nanos = getattr(stamp, "seconds", 0), getattr(stamp, "nanos", 0)
-    if not _MIN_SECONDS <= seconds <= _MAX_SECONDS or not 0 <= nanos < 1_000_000_000:
-        yield FieldViolation(path, "must be a time between the years 1 and 9999")
+    if not is_valid_time(getattr(stamp, "seconds", 0), getattr(stamp, "nanos", 0)):
+        yield FieldViolation(path, TIME_RANGE)
+
+
+TIME_RANGE = "must be a time between the years 1 and 9999"
+
+
+def is_valid_time(seconds: int, nanos: int) -> bool:
+    """Whether a Timestamp's fields mean a time (years 1-9999, nanos below a second)."""
+    return _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000
 
 
 def is_clean(request: Message) -> bool:

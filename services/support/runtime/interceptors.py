@@ -132,10 +132,11 @@ class RequestLog:
 class _Method:
     """What the interceptor keeps per served method."""
 
-    __slots__ = ("admission", "attributes", "deadline", "metrics", "name", "rule", "traced")
+    __slots__ = ("admission", "attributes", "boundary", "deadline", "metrics", "name", "rule", "traced")
 
-    def __init__(self, name: str, kind: str, rule: Rule | None, admission: Admission | None) -> None:
+    def __init__(self, name: str, kind: str, rule: Rule | None, admission: Admission | None, boundary: bool) -> None:
         self.name = name
+        self.boundary = boundary  # False: the servicer checks every field (server.served's checked_by_servicer)
         # A server stream answers as it goes: nothing to hold back. Admission off (limit 0): nothing to do.
         self.admission = admission if admission is not None and admission.most > 0 and kind.endswith("_unary") else None
         self.metrics = RpcMetrics.of(name, kind)
@@ -176,6 +177,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         mutations: MutationInterceptor | None = None,
         request_log: RequestLog | None = None,
         trust_mesh_headers: bool = True,
+        checked_by_servicer: frozenset[str] = frozenset(),
     ) -> None:
         self._default_deadline = default_deadline_seconds
         self._trust_mesh_headers = trust_mesh_headers
@@ -183,6 +185,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         self._access = access
         self._mutations = mutations
         self._log = request_log or RequestLog()
+        self._checked_by_servicer = checked_by_servicer
         self._handlers: dict[str, Handler] = {}
 
     async def intercept_service(
@@ -217,7 +220,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         for kind in BEHAVIORS:
             behavior = getattr(handler, kind)
             if behavior is not None:
-                method = _Method(name, kind, rule, self._admission)
+                method = _Method(name, kind, rule, self._admission, name not in self._checked_by_servicer)
                 streamed = kind.startswith("stream_")
                 wrap = self._unary if kind.endswith("_unary") else self._streaming
                 replaced: Handler = tolerant._replace(**{kind: wrap(method, behavior, streamed)})
@@ -227,8 +230,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     def _admit(self, call: _Call, request: Any, streamed: bool) -> Any:
         """The request once it passed the boundary check (each message of a stream, as it is read) and the
         access rule (before a stream's first message is read); raises otherwise."""
+        boundary = call.method.boundary
         if not streamed:
-            _check(request)
+            _check(request, boundary)
         if self._access is not None:
             self._access.admit(
                 call.method.name,
@@ -238,7 +242,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 client_address=call.address,
                 request=request,
             )
-        return _each_checked(request) if streamed else request
+        return _each_checked(request, boundary) if streamed else request
 
     def _unary(self, method: _Method, behavior: Any, streamed: bool) -> Any:
         async def admitted(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
@@ -375,14 +379,14 @@ def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], 
     return decode
 
 
-async def _each_checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+async def _each_checked(requests: AsyncIterator[Any], boundary: bool) -> AsyncIterator[Any]:
     async for request in requests:
-        _check(request)
+        _check(request, boundary)
         yield request
 
 
-def _check(request: Any) -> None:
+def _check(request: Any, boundary: bool = True) -> None:
     if request is _UNDECODABLE:
         raise errors.InvalidArgument.field("request", "is not a valid message of this method's request type")
-    if isinstance(request, Message):
+    if boundary and isinstance(request, Message):
         check_request(request)

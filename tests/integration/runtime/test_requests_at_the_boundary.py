@@ -24,9 +24,8 @@ async def _create_book(request: catalog_pb2.CreateBookRequest, context: Any) -> 
     return request.book
 
 
-@pytest.fixture
-async def target(free_port_source) -> AsyncIterator[str]:
-    server = grpc.aio.server(interceptors=[ServerInterceptor(default_deadline_seconds=5)])
+async def _serve(port: int, interceptor: ServerInterceptor) -> grpc.aio.Server:
+    server = grpc.aio.server(interceptors=[interceptor])
     handler = grpc.unary_unary_rpc_method_handler(
         _create_book,
         request_deserializer=catalog_pb2.CreateBookRequest.FromString,
@@ -35,9 +34,25 @@ async def target(free_port_source) -> AsyncIterator[str]:
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler("athenaeum.catalog.v1.CatalogService", {"CreateBook": handler}),)
     )
-    port = next(free_port_source)
     server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
+    return server
+
+
+@pytest.fixture
+async def target(free_port_source) -> AsyncIterator[str]:
+    port = next(free_port_source)
+    server = await _serve(port, ServerInterceptor(default_deadline_seconds=5))
+    yield f"127.0.0.1:{port}"
+    await server.stop(None)
+
+
+@pytest.fixture
+async def self_checking_target(free_port_source) -> AsyncIterator[str]:
+    """The method is one whose servicer checks every field itself (server.served's checked_by_servicer)."""
+    port = next(free_port_source)
+    interceptor = ServerInterceptor(default_deadline_seconds=5, checked_by_servicer=frozenset({METHOD}))
+    server = await _serve(port, interceptor)
     yield f"127.0.0.1:{port}"
     await server.stop(None)
 
@@ -82,3 +97,17 @@ async def test_a_clean_request_reaches_the_handler(target: str) -> None:
     seen.clear()
     body = catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(title="Dune")).SerializeToString()
     assert await _call(target, body) is None and len(seen) == 1
+
+
+async def test_a_method_its_servicer_checks_gets_the_request_unchecked(self_checking_target: str) -> None:
+    seen.clear()
+    body = catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(title="ok", authors=["b\x00"])).SerializeToString()
+    assert await _call(self_checking_target, body) is None
+    assert [request.book.authors[0] for request in seen] == ["b\x00"]  # the servicer's rules decide
+
+
+async def test_a_method_its_servicer_checks_still_refuses_garbage_bytes(self_checking_target: str) -> None:
+    seen.clear()
+    error = await _call(self_checking_target, b"\xff\xff\xff\xff garbage")
+    assert error is not None and error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert _violations(error) == ["request"] and seen == []
