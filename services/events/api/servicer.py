@@ -40,6 +40,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         self._clock = clock
 
     async def _record(self, events: Any, payload: bytes, request_id: str = "", *, single: bool = False) -> Any:
+        events = list(events)  # the wire's Event objects made once, not again by every check that walks them
         check_record_times(events, field="event" if single else "events", single=single)
         cmd = RecordEvents(
             events=events,

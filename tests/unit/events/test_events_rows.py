@@ -12,6 +12,7 @@ import pytest
 from fakes import Draft, Stamp
 
 from services.events.data.copy_text import ACCEPTED_COLUMNS, accepted_lines, copy_text
+from services.events.data.values import attributes_json, each_attributes_json
 from services.events.domain.model import AcceptedBatch, EventRecord
 
 NAME = "events/6F1C2D1E-8B0A-4A57-9D0E-2B7F3F1A9C11"
@@ -62,3 +63,25 @@ def test_attributes_with_every_escape_read_back_the_same() -> None:
 def test_a_batch_with_an_event_the_rules_would_refuse_cannot_be_read(draft: Draft) -> None:
     with pytest.raises((ValueError, KeyError)):
         accepted_lines(batch_of(Draft(), draft))
+
+
+def test_a_batch_whose_escapes_sit_in_one_event_reads_back_the_same() -> None:
+    drafts = [Draft(attributes={"q": "plain"}) for _ in range(5)]
+    drafts[3] = Draft(subject="books/x", source="web", attributes={"q": "tab\there", "n": "back\\slash"})
+    batch = batch_of(*drafts)
+    assert [read_line(line) for line in accepted_lines(batch)] == [stored(record) for record in batch.records()]
+
+
+@pytest.mark.parametrize(
+    "maps",
+    [
+        [{}, {"a": "1"}, {}],
+        [{"a": "x},{y", "b": "2"}, {"c": "3"}],  # the text between two objects, inside a value
+        [{"a": "}", "b": "{"}, {"c": '"},{"'}],
+        [{"q": "Мастер", "page": "1"}] * 3,
+        [],
+    ],
+)
+def test_attributes_json_of_a_column_is_each_map_s_json(maps: list[dict[str, str]]) -> None:
+    assert each_attributes_json(maps) == [attributes_json(entries) for entries in maps]
+    assert [json.loads(text) for text in each_attributes_json(maps)] == maps
