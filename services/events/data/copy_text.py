@@ -35,18 +35,19 @@ def accepted_lines(batch: AcceptedBatch) -> list[str]:
     KeyError: a name or a category the rules would have refused (nothing of the batch is stored)."""
     events = list(batch.events)
     stamps = list(map(_OCCUR_TIME, events))
-    moments = list(zip(map(_SECONDS, stamps), map(_NANOS, stamps), strict=True))
-    times = {moment: EPOCH + timedelta(seconds=moment[0], microseconds=moment[1] // 1000) for moment in set(moments)}
+    seconds, micros = list(map(_SECONDS, stamps)), [nanos // 1000 for nanos in map(_NANOS, stamps)]
     names = list(map(_NAME, events))
     if not all(map(EVENT_NAME.fullmatch, filter(None, names))):
         raise ValueError("an event's name is not events/{uuid}")
     key = batch.key
-    ids = [name[7:] if name else str(mint_id(key, n, times[moments[n]])) for n, name in enumerate(names)]
-    texts = {moment: time.isoformat() for moment, time in times.items()}
+    ids = [
+        name[7:] if name else str(mint_id(key, n, EPOCH + timedelta(seconds=seconds[n], microseconds=micros[n])))
+        for n, name in enumerate(names)
+    ]
     accepted_by, trace_id = batch.accepted_by, batch.trace_id
     texts_from = 4  # the columns a client writes (type, actor, ... attributes): the only ones to escape
     columns: list[list[str]] = [
-        list(map(texts.__getitem__, moments)),
+        _times(seconds, micros),
         ids,
         list(map(_CATEGORY_TEXT.__getitem__, map(_CATEGORY, events))),
         [batch.accept_time.isoformat()] * len(events),
@@ -62,6 +63,13 @@ def accepted_lines(batch: AcceptedBatch) -> list[str]:
         columns[texts_from:] = map(_escaped, columns[texts_from:])
         lines = list(map("\t".join, zip(*columns, strict=True)))
     return lines
+
+
+def _times(seconds: list[int], micros: list[int]) -> list[str]:
+    """Each time in ISO 8601, as `datetime.isoformat` writes it with microseconds: one datetime per distinct
+    second (a batch spans a few), not one per event (~6 ms per 1,000 events of distinct times)."""
+    whole = {second: (EPOCH + timedelta(seconds=second)).isoformat()[:-6] for second in set(seconds)}
+    return [f"{whole[second]}.{micro:06d}+00:00" for second, micro in zip(seconds, micros, strict=True)]
 
 
 def _plain(lines: list[str], columns: int) -> bool:
