@@ -98,3 +98,12 @@ def test_the_cache_serves_only_while_its_invalidation_feed_is_up_and_starts_empt
     assert cache.get(book_id) is None
     feed_up[0] = True
     assert cache.get(book_id) is None and len(cache) == 0  # back: whatever it held may be stale
+
+
+def test_each_hit_is_a_book_of_its_own() -> None:
+    book_id = uuid.uuid4()
+    cache = BookCache(capacity=10)
+    cache.put(book_id, _book(book_id), cache.generation())
+    served = cache.get(book_id)
+    served.title = "changed by whoever was served it"
+    assert cache.get(book_id) == _book(book_id)
