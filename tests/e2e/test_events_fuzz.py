@@ -119,7 +119,7 @@ def call(channel: grpc.Channel, method, payload: bytes, metadata) -> grpc.Status
     return grpc.StatusCode.OK
 
 
-@pytest.mark.parametrize("method", SERVICE.methods, ids=lambda m: m.name)
+@pytest.mark.parametrize("method", list(SERVICE.methods), ids=lambda m: m.name)
 def test_no_request_crashes_the_service(mesh, admin, method) -> None:
     rng = random.Random(f"events-fuzz-{method.name}")
     crashes = []

@@ -30,8 +30,10 @@ from services.support.runtime.tracing import consuming
 log = logging.getLogger("athenaeum.consumers")
 
 Handler = Callable[[Msg], Awaitable[None]]
-FETCH_TIMEOUT_SECONDS = 1.0
-"""How long one fetch waits for messages; a healthy loop comes back at least this often."""
+FETCH_TIMEOUT_SECONDS = 5.0
+"""How long one fetch waits for messages (they are handed over as they arrive, not at its end); a healthy
+loop comes back at least this often. Each idle return costs a pull request, NATS's work and a turn of the
+loop: at 1 s the two dozen consumers of an idle mesh made about a third of its background CPU."""
 MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -93,6 +95,7 @@ class _PullLoop:
             try:
                 js = self.link.jetstream()
                 subscription = await self._subscribe(js)
+                self.health.progressed()  # up once subscribed, not only when a first fetch comes back
                 delay = 0.2
                 await self._fetch_until_reconnected(js, subscription, generation)
             except asyncio.CancelledError:
