@@ -25,6 +25,7 @@ _OCCUR_TIME, _NAME, _CATEGORY, _TYPE = (attrgetter(name) for name in ("occur_tim
 _ACTOR, _SUBJECT, _SOURCE, _TRACE_ID = (attrgetter(name) for name in ("actor", "subject", "source", "trace_id"))
 _ATTRIBUTES, _SECONDS, _NANOS = attrgetter("attributes"), attrgetter("seconds"), attrgetter("nanos")
 _CATEGORY_TEXT = {number: str(int(category)) for number, category in CATEGORY_OF.items()}
+_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 _SPECIAL = re.compile(r"[\\\t\n\r]")
 """What COPY's text format gives a meaning to inside a value (the rules refuse other control characters)."""
 _ESCAPED = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -32,10 +33,15 @@ _ESCAPED = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 def accepted_lines(batch: AcceptedBatch) -> list[str]:
     """One line per event (without its line break), each value as `records()` completes it. ValueError,
-    KeyError: a name or a category the rules would have refused (nothing of the batch is stored)."""
+    KeyError: a name, a category or a time the rules would have refused (nothing of the batch is stored)."""
     events = list(batch.events)
+    if not events:
+        return []
     stamps = list(map(_OCCUR_TIME, events))
-    seconds, micros = list(map(_SECONDS, stamps)), [nanos // 1000 for nanos in map(_NANOS, stamps)]
+    seconds, nanos = list(map(_SECONDS, stamps)), list(map(_NANOS, stamps))
+    if min(seconds) < 0 or max(seconds) > _LAST_SECOND or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
+        raise ValueError("an event's occur_time is out of range")
+    micros = [nano // 1000 for nano in nanos]
     names = list(map(_NAME, events))
     if not all(map(EVENT_NAME.fullmatch, filter(None, names))):
         raise ValueError("an event's name is not events/{uuid}")

@@ -59,10 +59,24 @@ def test_attributes_with_every_escape_read_back_the_same() -> None:
     assert copy_text([line, line]) == f"{line}\n{line}\n".encode()
 
 
-@pytest.mark.parametrize("draft", [Draft(name="events/not-a-uuid"), Draft(category=9)])
+@pytest.mark.parametrize(
+    "draft",
+    [
+        Draft(name="events/not-a-uuid"),
+        Draft(category=9),
+        Draft(occur_time=Stamp(1_796_000_000, -1)),
+        Draft(occur_time=Stamp(1_796_000_000, 1_000_000_000)),
+        Draft(occur_time=Stamp(253_402_300_800)),
+        Draft(occur_time=Stamp(-1)),
+    ],
+)
 def test_a_batch_with_an_event_the_rules_would_refuse_cannot_be_read(draft: Draft) -> None:
     with pytest.raises((ValueError, KeyError)):
         accepted_lines(batch_of(Draft(), draft))
+
+
+def test_an_empty_batch_has_no_lines() -> None:
+    assert accepted_lines(batch_of()) == []
 
 
 def test_a_batch_whose_escapes_sit_in_one_event_reads_back_the_same() -> None:
