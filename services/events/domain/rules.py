@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from itertools import chain
+from operator import attrgetter
 
 from services.events.domain.model import EPOCH, Category, NewEvent, Recorder
 from services.support.runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
@@ -54,6 +55,11 @@ class _Known:
         return True
 
 
+# Each field of every event read in one C loop (map) rather than a comprehension's Python loop.
+_NAME, _TYPE, _CATEGORY, _OCCUR_TIME = map(attrgetter, ("name", "type", "category", "occur_time"))
+_ACTOR, _SUBJECT, _SOURCE, _TRACE_ID = map(attrgetter, ("actor", "subject", "source", "trace_id"))
+_ATTRIBUTES, _SECONDS, _NANOS = map(attrgetter, ("attributes", "seconds", "nanos"))
+
 _good_type = _Known(TYPE)
 _good_resource = _Known(RESOURCE)
 _good_source = _Known(SOURCE)
@@ -97,23 +103,23 @@ def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
     once, most loops in C): about a fifth of the cost of checking event by event. False does not mean a
     problem: the event-by-event check then finds and names them (this one only says a batch is clean)."""
     events = list(events)  # the wire's repeated field, walked a dozen times: a list walks faster
-    names = [event.name for event in events if event.name]
-    if not all(map(EVENT_NAME.fullmatch, names)) or len({name.lower() for name in names}) != len(names):
+    names = list(filter(None, map(_NAME, events)))
+    if not all(map(EVENT_NAME.fullmatch, names)) or len(set(map(str.lower, names))) != len(names):
         return False
-    if not all(kind and len(kind) <= MAX_TYPE_LENGTH and _good_type(kind) for kind in {e.type for e in events}):
+    if not all(kind and len(kind) <= MAX_TYPE_LENGTH and _good_type(kind) for kind in set(map(_TYPE, events))):
         return False
-    if not {event.category for event in events} <= _CATEGORIES:
+    if not set(map(_CATEGORY, events)) <= _CATEGORIES:
         return False
-    stamps = [event.occur_time for event in events]
-    seconds, nanos = [stamp.seconds for stamp in stamps], [stamp.nanos for stamp in stamps]
+    stamps = list(map(_OCCUR_TIME, events))
+    seconds, nanos = list(map(_SECONDS, stamps)), list(map(_NANOS, stamps))
     if min(seconds) < 1 or max(seconds) > latest_seconds or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
         return False
-    resources = {event.actor for event in events} | {event.subject for event in events}
+    resources = set(map(_ACTOR, events)) | set(map(_SUBJECT, events))
     if not all(map(_good_resource, resources - {""})):
         return False
-    if not all(map(_good_source, {event.source for event in events} - {""})):
+    if not all(map(_good_source, set(map(_SOURCE, events)) - {""})):
         return False
-    if not all(map(TRACE_ID.fullmatch, {event.trace_id for event in events} - {""})):
+    if not all(map(TRACE_ID.fullmatch, set(map(_TRACE_ID, events)) - {""})):
         return False
     return _all_attributes_clean(events)
 
@@ -121,7 +127,7 @@ def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
 def _all_attributes_clean(events: Sequence[NewEvent]) -> bool:
     """Column by column too: one event's attributes are at most its count times the longest key and value
     of the batch, so the size of each is bounded without adding up each (False: some event may be too big)."""
-    maps = [event.attributes for event in events]
+    maps = list(map(_ATTRIBUTES, events))
     most = max(map(len, maps))
     if not most:
         return True
