@@ -12,18 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterable
 from datetime import timedelta
-from operator import attrgetter
 
 from services.events.data.tables import COLUMNS
 from services.events.data.values import each_attributes_json
-from services.events.domain.model import CATEGORY_OF, EPOCH, AcceptedBatch, mint_id
+from services.events.domain.model import CATEGORY_OF, EPOCH, AcceptedBatch, Read, mint_id
 from services.events.domain.rules import EVENT_NAME
 
 ACCEPTED_COLUMNS = tuple(name for name in COLUMNS if name != "resources")
 
-_OCCUR_TIME, _NAME, _CATEGORY, _TYPE = (attrgetter(name) for name in ("occur_time", "name", "category", "type"))
-_ACTOR, _SUBJECT, _SOURCE, _TRACE_ID = (attrgetter(name) for name in ("actor", "subject", "source", "trace_id"))
-_ATTRIBUTES, _SECONDS, _NANOS = attrgetter("attributes"), attrgetter("seconds"), attrgetter("nanos")
 _CATEGORY_TEXT = {number: str(int(category)) for number, category in CATEGORY_OF.items()}
 _LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 _SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -37,12 +33,12 @@ def accepted_lines(batch: AcceptedBatch) -> list[str]:
     events = list(batch.events)
     if not events:
         return []
-    stamps = list(map(_OCCUR_TIME, events))
-    seconds, nanos = list(map(_SECONDS, stamps)), list(map(_NANOS, stamps))
+    stamps = list(map(Read.occur_time, events))
+    seconds, nanos = list(map(Read.seconds, stamps)), list(map(Read.nanos, stamps))
     if min(seconds) < 0 or max(seconds) > _LAST_SECOND or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
         raise ValueError("an event's occur_time is out of range")
     micros = [nano // 1000 for nano in nanos]
-    names = list(map(_NAME, events))
+    names = list(map(Read.name, events))
     if not all(map(EVENT_NAME.fullmatch, filter(None, names))):
         raise ValueError("an event's name is not events/{uuid}")
     key = batch.key
@@ -55,14 +51,14 @@ def accepted_lines(batch: AcceptedBatch) -> list[str]:
     columns: list[list[str]] = [
         _times(seconds, micros),
         ids,
-        list(map(_CATEGORY_TEXT.__getitem__, map(_CATEGORY, events))),
+        list(map(_CATEGORY_TEXT.__getitem__, map(Read.category, events))),
         [batch.accept_time.isoformat()] * len(events),
-        list(map(_TYPE, events)),
-        [actor or accepted_by for actor in map(_ACTOR, events)],
-        list(map(_SUBJECT, events)),
-        list(map(_SOURCE, events)),
-        [trace or trace_id for trace in map(_TRACE_ID, events)],
-        each_attributes_json(list(map(_ATTRIBUTES, events))),
+        list(map(Read.type, events)),
+        [actor or accepted_by for actor in map(Read.actor, events)],
+        list(map(Read.subject, events)),
+        list(map(Read.source, events)),
+        [trace or trace_id for trace in map(Read.trace_id, events)],
+        each_attributes_json(list(map(Read.attributes, events))),
     ]
     lines = list(map("\t".join, zip(*columns, strict=True)))
     if not _plain(lines, len(columns)):

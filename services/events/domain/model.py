@@ -9,12 +9,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
+from operator import attrgetter
 from typing import Protocol
 
 from services.support.runtime.names import NamePattern
 
 EVENT = NamePattern("events/{event}")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Read:
+    """Readers of one field of an event (or of its occur_time) for `map` over a whole batch: one C loop per
+    column where a comprehension would run a Python one (the rules and the store read columns this way)."""
+
+    name, type, category, occur_time = map(attrgetter, ("name", "type", "category", "occur_time"))
+    actor, subject, source, trace_id = map(attrgetter, ("actor", "subject", "source", "trace_id"))
+    attributes, seconds, nanos = map(attrgetter, ("attributes", "seconds", "nanos"))
 
 
 class Category(IntEnum):

@@ -385,7 +385,7 @@ async def _each_checked(requests: AsyncIterator[Any], boundary: bool) -> AsyncIt
         yield request
 
 
-def _check(request: Any, boundary: bool = True) -> None:
+def _check(request: Any, boundary: bool) -> None:
     if request is _UNDECODABLE:
         raise errors.InvalidArgument.field("request", "is not a valid message of this method's request type")
     if boundary and isinstance(request, Message):
