@@ -116,11 +116,10 @@ async def send(target: str, token: str, payloads: list[bytes], *, clients: int, 
     phase.seconds = time.perf_counter() - started
 
 
-async def counted(target: str, token: str, kind: str, since: datetime) -> int:
+async def counted(target: str, token: str, kind: str, start: datetime, end: datetime) -> int:
+    """How many events of `kind` AggregateEvents counts with an occur_time in [start, end)."""
     request = events_pb2.AggregateEventsRequest(
-        start_time=timestamp(since - timedelta(hours=1)),
-        end_time=timestamp(datetime.now(UTC) + timedelta(hours=1)),
-        filter=f'type = "{kind}"',
+        start_time=timestamp(start), end_time=timestamp(end), filter=f'type = "{kind}"'
     )
     async with grpc.aio.insecure_channel(target, options=NO_PROXY) as channel:
         call = channel.unary_unary(AGGREGATE, request_serializer=events_pb2.AggregateEventsRequest.SerializeToString,
@@ -129,10 +128,32 @@ async def counted(target: str, token: str, kind: str, since: datetime) -> int:
     return int(reply.total_count)
 
 
-async def wait_stored(target: str, token: str, kind: str, expected: int, since: datetime, started: float) -> float:
-    """Seconds from `started` until AggregateEvents counts every accepted event."""
+def tail_of(payloads: list[bytes], batches_count: int) -> tuple[datetime, int]:
+    """The occur_time from which the last `batches_count` payloads' events happened, and how many events
+    happened from then (the payloads' events are in ascending time)."""
+    tail = [events_pb2.BatchRecordEventsRequest.FromString(payload).events for payload in payloads[-batches_count:]]
+    return tail[0][0].occur_time.ToDatetime(tzinfo=UTC), sum(map(len, tail))
+
+
+Tail = tuple[datetime, int]
+
+
+async def wait_stored(
+    target: str, token: str, kind: str, expected: int, since: datetime, started: float, *, tail: Tail | None
+) -> float:
+    """Seconds from `started` until AggregateEvents counts every accepted event. It asks about the last
+    batches' moments first (a count of a few thousand rows: the journal is a queue, they are stored last),
+    then counts the whole run (again while short); without `tail` (every event at one moment, or a batch
+    refused), only the whole run. A whole count every 0.25 s, as before 2026-12-03, cost
+    Postgres ~2 ms per 1,000 events on the cores the path being measured runs on."""
     deadline = time.perf_counter() + 600
-    while (found := await counted(target, token, kind, since)) < expected:
+    start, end = since - timedelta(hours=1), datetime.now(UTC) + timedelta(hours=1)
+    tail_start, tail_count = tail or (start, 0)
+    while tail and await counted(target, token, kind, tail_start, end) < tail_count:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the last {tail_count} events not stored after 10 minutes")
+        await asyncio.sleep(0.05)
+    while (found := await counted(target, token, kind, start, end)) < expected:
         if time.perf_counter() > deadline:
             raise TimeoutError(f"only {found} of {expected} events stored after 10 minutes")
         await asyncio.sleep(0.25)
@@ -243,7 +264,9 @@ async def run(args: argparse.Namespace, mesh) -> dict[str, object]:
     started = time.perf_counter()
     print(f"full load: {args.clients} clients…", flush=True)
     await send(target, token, payloads, clients=args.clients, rate=0, phase=full)
-    stored_seconds = await wait_stored(target, token, kind, full.accepted, since, started)
+    every_one_accepted = full.accepted == count * args.batch
+    tail = tail_of(payloads, 2 * args.clients) if every_one_accepted and not args.one_time else None
+    stored_seconds = await wait_stored(target, token, kind, full.accepted, since, started, tail=tail)
     cpu_after = process_cpu(mesh)
     stored_rate = full.accepted / stored_seconds
 
@@ -284,7 +307,8 @@ def report(results: dict[str, object], args: argparse.Namespace, started: dateti
     return f"""# Events ingestion — {started:%Y-%m-%d %H:%M} UTC
 
 BatchRecordEvents of {args.batch} events through the edge (gRPC), {args.clients} concurrent clients, then
-AggregateEvents until every accepted event is stored; the same rows COPYed by asyncpg into a plain table of
+AggregateEvents until every accepted event is stored (the last batches' moments counted first, then the whole
+run: since 2026-12-03, before it the whole run every 0.25 s); the same rows COPYed by asyncpg into a plain table of
 the same database as the baseline. Client, Envoys, services, NATS and Postgres share the machine.
 Events' occur_time: {"all the same moment" if args.one_time else "20 us apart, ascending"}.
 
