@@ -280,7 +280,7 @@ def _health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
     if role == "envoy":
         return "LIVE" if envoy_is_live(entry["admin_port"]) else "NOT LIVE"
     if role == "postgres":
-        return "OK" if PostgresServer(endpoints["postgres"]).accepts_connections() else "NOT ACCEPTING"
+        return "OK" if PostgresServer(endpoints["postgres"]).answers() else "NOT ACCEPTING"
     if role == "nats":
         body = http_body(f"http://127.0.0.1:{entry['monitor_port']}/healthz?js-enabled-only=true")
         return "OK" if body and '"ok"' in body else "UNHEALTHY"

@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from services.support.launcher import components, state
+from services.support.launcher.credentials import without_secret
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.postgres import LocalPostgres, PostgresServer
 from services.support.launcher.processes import ManagedProcess, RestartPolicy, Supervisor
@@ -146,7 +147,9 @@ class LocalMesh:
             "admin": self.edge_admin_url,
         }
         outside = {"mail": self.sinks.mail_url, "smtp": f"127.0.0.1:{self.sinks.smtp_port}", "sms": self.sinks.sms_url}
-        return {**(edge if self.envoys else {}), "nats": self.nats_url, "postgres": self.postgres.admin_url, **outside}
+        # Without their secrets: these are printed and recorded (the secrets are in files beside the data).
+        stores = {"nats": without_secret(self.nats_url), "postgres": without_secret(self.postgres.admin_url)}
+        return {**(edge if self.envoys else {}), **stores, **outside}
 
     # Processes -------------------------------------------------------------------------------------
 

