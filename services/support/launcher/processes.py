@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 _PR_SET_PDEATHSIG = 1
 Popen = subprocess.Popen[bytes]
@@ -119,6 +119,16 @@ class RestartPolicy:
         return min(self.first_delay_seconds * 2 ** max(recent_crashes - 1, 0), self.max_delay_seconds)
 
 
+def private_log(path: Path) -> BinaryIO:
+    """`path` opened for appending, it and its folder for the mesh's account only: logs name users and
+    addresses, and an Envoy switched to debug logs request headers (bearer tokens among them)."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.parent.chmod(0o700)  # a folder made before 2026-12-03 was readable by every account
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "ab")
+
+
 class ManagedProcess:
     """One supervised child: start, stop, kill -9, restart; and the record a supervisor keeps of its crashes."""
 
@@ -154,12 +164,11 @@ class ManagedProcess:
         """Spawn the child (no readiness wait: the owner of the process knows what ready means)."""
         if self.running:
             raise RuntimeError(f"{self.name} is already running")
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._popen = self._spawn(self._popen_child)
         self.wanted = True
 
     def _popen_child(self) -> Popen:
-        with self.log_path.open("ab") as log:
+        with private_log(self.log_path) as log:
             return subprocess.Popen(
                 list(self.spec.argv),
                 env=dict(self.spec.env) if self.spec.env is not None else None,

@@ -61,9 +61,12 @@ def node(identity: str) -> Config:
     return {"id": identity, "cluster": identity}
 
 
-def admin(port: int) -> Config:
-    """Admin interface on loopback only: it can stop the server and dump its config."""
-    return {"address": socket_address("127.0.0.1", port)}
+def admin(port: int, socket: Path | None = None) -> Config:
+    """The admin interface can stop the server, drain it, and switch it to a log level that writes request
+    headers (bearer tokens among them), so only the mesh's account may reach it: on `socket` (mode 0600, in
+    the owner-only run folder) on one host, where `port` serves its read-only pages (`admin_pages_listener`);
+    on loopback in a container, where the pod is the boundary."""
+    return {"address": pipe_address(socket, mode=OWNER_ONLY) if socket else socket_address("127.0.0.1", port)}
 
 
 # Without a limit, a flood of idle connections can exhaust file descriptors (Envoy warns at startup).
@@ -254,15 +257,17 @@ def _is_ip(host: str) -> bool:
 ADMIN_CLUSTER = "envoy_admin"
 
 
-def admin_cluster(admin_port: int) -> Config:
-    """This Envoy's own admin interface as an upstream, for the operations listener (HTTP/1.1)."""
+def admin_cluster(admin_port: int, socket: Path | None = None) -> Config:
+    """This Envoy's own admin interface (where `admin` put it) as an upstream, for the operations listener
+    and the admin pages (HTTP/1.1)."""
+    address = pipe_address(socket) if socket else socket_address("127.0.0.1", admin_port)
     return {
         "name": ADMIN_CLUSTER,
         "type": "STATIC",
         "connect_timeout": "1s",
         "load_assignment": {
             "cluster_name": ADMIN_CLUSTER,
-            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": socket_address("127.0.0.1", admin_port)}}]}],
+            "endpoints": [{"lb_endpoints": [{"endpoint": {"address": address}}]}],
         },
     }
 
@@ -274,11 +279,26 @@ def ops_listener(host: str, port: int, *, app_cluster: str | None = None) -> Con
     can stop the server) and, with `app_cluster`, the service's gRPC health, so Kubernetes' native gRPC
     probes reach a service that listens on loopback only.
     """
-    routes: list[Config] = [
-        {"match": {"path": path}, "route": {"cluster": ADMIN_CLUSTER}} for path in ("/ready", "/stats/prometheus")
-    ]
+    routes = _admin_routes(("/ready", "/stats/prometheus"))
     if app_cluster is not None:
         routes.append(grpc_route("/grpc.health.v1.Health/", app_cluster))
     # Probes and scrapes every few seconds would drown the access log: this listener logs nothing.
     hcm = http_connection_manager(stat_prefix="ops", routes=routes, http_filters=[], access_log=[])
     return listener("ops", host, port, {"filters": [hcm]})
+
+
+READ_ONLY_ADMIN_PAGES = ("/ready", "/stats", "/stats/prometheus", "/clusters", "/certs", "/server_info")
+"""What a person or a readiness check reads of an Envoy's admin; nothing here changes the server."""
+
+
+def admin_pages_listener(port: int) -> Config:
+    """Loopback `port` with the admin's read-only pages, for an admin on a socket (`admin`): a process of any
+    account may read them, none may stop, drain or reconfigure the server (any other path: 404)."""
+    hcm = http_connection_manager(
+        stat_prefix="admin_pages", routes=_admin_routes(READ_ONLY_ADMIN_PAGES), http_filters=[], access_log=[]
+    )
+    return listener("admin_pages", "127.0.0.1", port, {"filters": [hcm]})
+
+
+def _admin_routes(paths: tuple[str, ...]) -> list[Config]:
+    return [{"match": {"path": path}, "route": {"cluster": ADMIN_CLUSTER}} for path in paths]

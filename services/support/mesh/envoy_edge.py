@@ -7,6 +7,7 @@ from services.support.mesh.envoy_common import (
     Config,
     admin,
     admin_cluster,
+    admin_pages_listener,
     grpc_route,
     grpc_stream_routes,
     http2_cluster,
@@ -101,19 +102,24 @@ def edge_config(topology: Topology) -> Config:
     hcm["typed_config"]["route_config"]["request_headers_to_add"] = client_address_header()
     return {
         "node": node(registry.EDGE),
-        "admin": admin(topology.edge_admin_port),
+        "admin": admin(topology.edge_admin_port, topology.edge_admin_socket),
         "overload_manager": overload_manager(),
         "layered_runtime": runtime(),
         "static_resources": {
             "listeners": [
                 listener("edge", topology.bind_host, topology.edge_port, {"filters": [hcm]}),
                 *([ops_listener(topology.bind_host, topology.edge_ops_port)] if topology.edge_ops_port else []),
+                *([admin_pages_listener(topology.edge_admin_port)] if topology.edge_admin_socket else []),
             ],
             "clusters": [
                 *(_sidecar_cluster(topology, spec.name) for spec in registry.SERVICES),
                 _jwks_cluster(topology),
                 *([cors_cluster()] if topology.cors_origins else []),
-                *([admin_cluster(topology.edge_admin_port)] if topology.edge_ops_port else []),
+                *(
+                    [admin_cluster(topology.edge_admin_port, topology.edge_admin_socket)]
+                    if topology.edge_ops_port or topology.edge_admin_socket
+                    else []
+                ),
             ],
         },
     }

@@ -7,6 +7,7 @@ from services.support.mesh.envoy_common import (
     Config,
     admin,
     admin_cluster,
+    admin_pages_listener,
     downstream_mtls,
     grpc_route,
     grpc_stream_routes,
@@ -36,18 +37,23 @@ def sidecar_config(service_name: str, topology: Topology) -> Config:
     upstreams = registry.upstreams_of(service_name)
     return {
         "node": node(service_name),
-        "admin": admin(placement.admin_port),
+        "admin": admin(placement.admin_port, placement.admin_socket),
         "overload_manager": overload_manager(),
         "static_resources": {
             "listeners": [
                 _inbound_listener(spec, topology),
                 _outbound_listener(spec, upstreams, topology),
                 *_ops_listeners(topology, placement.ops_port),
+                *([admin_pages_listener(placement.admin_port)] if placement.admin_socket else []),
             ],
             "clusters": [
                 http2_pipe_cluster(LOCAL_APP_CLUSTER, placement.app_socket),
                 *(_upstream_cluster(spec, upstream.name, topology) for upstream in upstreams),
-                *([admin_cluster(placement.admin_port)] if placement.ops_port else []),
+                *(
+                    [admin_cluster(placement.admin_port, placement.admin_socket)]
+                    if placement.ops_port or placement.admin_socket
+                    else []
+                ),
             ],
         },
     }

@@ -31,13 +31,15 @@ class Placement:
     """Sidecar listener for calls that leave the service (presents its certificate): a Unix domain socket
     beside app_socket, so no other local process can call the mesh in the service's name."""
     admin_port: int
-    """Sidecar Envoy admin (stats, /ready), loopback only."""
+    """Sidecar Envoy admin (stats, /ready), loopback only; with `admin_socket`, its read-only pages."""
     metrics_port: int
     """The service's Prometheus endpoint."""
     metrics_host: str = "127.0.0.1"
     """Where the Prometheus endpoint listens: where the scraper reaches it, and nowhere else."""
     ops_port: int = 0
     """Sidecar's plaintext operations listener (gRPC health for probes, Envoy's Prometheus stats); 0: none."""
+    admin_socket: Path | None = None
+    """Where the sidecar's whole admin listens, owner only (one host); None: on loopback `admin_port`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,8 @@ class Topology:
     """Descriptor set of every proto, for the edge's grpc_json_transcoder."""
     edge_ops_port: int = 0
     """The edge's plaintext operations listener (readiness, Envoy's Prometheus stats); 0: none."""
+    edge_admin_socket: Path | None = None
+    """Where the edge's whole admin listens, owner only (one host); None: on loopback `edge_admin_port`."""
     web_root: Path | None = None
     """Where the edge finds the web client's files (a copy of web/); None: the edge serves no web client."""
     docs_dir: Path | None = None
@@ -75,6 +79,7 @@ CONTAINER_INBOUND_PORT = 8443
 CONTAINER_SOCKET_DIR = Path("/run/athenaeum")
 APP_SOCKET = "app.sock"
 OUTBOUND_SOCKET = "outbound.sock"
+ADMIN_SOCKET = "admin.sock"
 CONTAINER_ADMIN_PORT = 9901
 CONTAINER_METRICS_PORT = 9464
 CONTAINER_EDGE_PORT = 8080
@@ -141,11 +146,13 @@ def local_topology(
                 outbound_socket=socket_dir / f"{spec.name}-{OUTBOUND_SOCKET}",
                 admin_port=next(ports),
                 metrics_port=next(ports),
+                admin_socket=socket_dir / f"{spec.name}-{ADMIN_SOCKET}",
             )
             for spec in SERVICES
         },
         edge_port=edge_port,
         edge_admin_port=edge_admin_port,
+        edge_admin_socket=socket_dir / f"edge-{ADMIN_SOCKET}",
         bind_host="127.0.0.1",
         cert_dir=cert_dir,
         descriptor_path=descriptor_path,
@@ -157,7 +164,7 @@ def local_topology(
 
 # sun_path holds 108 bytes on Linux (104 on macOS), the terminating NUL included.
 MAX_SOCKET_PATH = 100
-LONGEST_SOCKET_NAME = max(len(f"{spec.name}-{OUTBOUND_SOCKET}") for spec in SERVICES)
+LONGEST_SOCKET_NAME = max(len(f"{spec.name}-{name}") for spec in SERVICES for name in (OUTBOUND_SOCKET, ADMIN_SOCKET))
 
 
 def private_socket_dir(preferred: Path) -> Path:

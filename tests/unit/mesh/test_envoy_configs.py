@@ -22,6 +22,7 @@ from services.support.mesh.envoy import (
     write_configs,
     write_sds_files,
 )
+from services.support.mesh.envoy_common import READ_ONLY_ADMIN_PAGES
 from services.support.mesh.envoy_sds import sds_dir, sds_documents
 from services.support.mesh.topology import Topology, container_topology, local_topology, sequential_ports
 from services.support.runtime.access import service_descriptor
@@ -268,3 +269,26 @@ def test_a_watch_is_routed_without_the_unary_timeout_at_the_edge_and_its_sidecar
         routes = [route for route in vhost["routes"] if route["match"].get("path") == watch]
         assert [route["route"]["timeout"] for route in routes] == ["0s"]
         assert vhost["routes"].index(routes[0]) < len(vhost["routes"]) - 1  # before the catch-all prefixes
+
+
+def _admin_and_its_pages(config: dict[str, Any]) -> tuple[dict[str, Any], set[str]]:
+    listeners = {listener["name"]: listener for listener in config["static_resources"]["listeners"]}
+    pages = listeners.get("admin_pages")
+    routes = hcm(pages)["route_config"]["virtual_hosts"][0]["routes"] if pages else []
+    return config["admin"]["address"], {route["match"]["path"] for route in routes}
+
+
+def test_on_one_host_each_envoy_s_admin_is_an_owner_only_socket_and_its_port_only_reads(cert_dir: Path) -> None:
+    topology = build_topology("local", cert_dir)
+    configs = {"edge": edge_config(topology), **{s.name: sidecar_config(s.name, topology) for s in registry.SERVICES}}
+    for name, config in configs.items():
+        address, pages = _admin_and_its_pages(config)
+        assert address["pipe"]["mode"] == 0o600 and Path(address["pipe"]["path"]).parent == cert_dir.parent / "run"
+        assert pages == set(READ_ONLY_ADMIN_PAGES) and not pages & {"/quitquitquit", "/logging", "/config_dump"}, name
+
+
+def test_in_containers_each_envoy_s_admin_stays_on_the_pod_s_loopback(cert_dir: Path) -> None:
+    topology = build_topology("container", cert_dir)
+    for config in (edge_config(topology), *(sidecar_config(s.name, topology) for s in registry.SERVICES)):
+        address, pages = _admin_and_its_pages(config)
+        assert address["socket_address"]["address"] == "127.0.0.1" and not pages
