@@ -27,7 +27,7 @@ def _edge() -> tuple[dict[str, Any], dict[str, Any], int]:
         descriptor_path=Path("d"),
     )
     config = edge_config(topology)
-    (listener,) = config["static_resources"]["listeners"]
+    (listener,) = (found for found in config["static_resources"]["listeners"] if found["name"] == "edge")
     return config, listener["filter_chains"][0]["filters"][0]["typed_config"], topology.edge_port
 
 
