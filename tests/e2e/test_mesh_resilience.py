@@ -58,19 +58,24 @@ async def test_a_hanging_catalog_is_ejected_and_loans_then_answers_503_at_once(
     mesh, edge: httpx.Client, librarian, new_reader, hung_catalog
 ) -> None:
     patron = new_reader().name
-    first = await asyncio.gather(*(_issue(mesh, librarian, patron, f"HUNG-{i}") for i in range(6)))
-    # Calls that hang on the catalog make loans' admission limit shrink: some may be shed (429 OVERLOADED)
-    # rather than wait; both answers are quick, retryable and change nothing.
-    reasons = [_refusal(response) for _, response in first]
-    assert "CATALOG_UNAVAILABLE" in reasons, reasons
-    assert max(seconds for seconds, _ in first) < PEER_TIMEOUT_SECONDS + 3  # each waited at most its deadline
+    for attempt in (1, 2):
+        first = await asyncio.gather(*(_issue(mesh, librarian, patron, f"HUNG-{attempt}-{i}") for i in range(6)))
+        # Calls that hang on the catalog make loans' admission limit shrink: some may be shed (429 OVERLOADED)
+        # rather than wait; both answers are quick, retryable and change nothing.
+        reasons = [_refusal(response) for _, response in first]
+        assert "CATALOG_UNAVAILABLE" in reasons, reasons
+        assert max(seconds for seconds, _ in first) < PEER_TIMEOUT_SECONDS + 3  # each waited at most its deadline
 
-    # At once and together: an ejection lasts 5 s, and calls made one after another on a loaded machine could
-    # outlast it and reach the still-frozen catalog again.
-    later = await asyncio.gather(*(_issue(mesh, librarian, patron, f"HUNG-later-{i}") for i in range(3)))
-    for seconds, response in later:
-        _refusal(response)
-        assert seconds < 2.0, f"{seconds:.2f}s: the catalog was not ejected"
+        # At once and together: an ejection lasts 5 s, and calls made one after another on a loaded machine
+        # could outlast it and reach the still-frozen catalog again. On a machine so loaded that even the
+        # first batch's answers outlast it, the second round meets a second ejection, twice as long.
+        later = await asyncio.gather(*(_issue(mesh, librarian, patron, f"HUNG-later-{attempt}-{i}") for i in range(3)))
+        for _, response in later:
+            _refusal(response)
+        slowest = max(seconds for seconds, _ in later)
+        if slowest < 2.0:
+            return
+    pytest.fail(f"{slowest:.2f}s: the catalog was not ejected")
 
 
 def _refusal(response: httpx.Response) -> str:
