@@ -9,6 +9,8 @@ import os
 import secrets
 from pathlib import Path
 
+from services.support.mesh.certs import OWNER_ONLY, write_atomically
+
 
 def kept_secret(path: Path) -> str:
     """The secret kept in `path`, made on first use (32 URL-safe characters: no escaping in a URL)."""
@@ -16,9 +18,7 @@ def kept_secret(path: Path) -> str:
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
     draft = path.with_name(f".{path.name}.{os.getpid()}.draft")
-    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w") as file:
-        file.write(secrets.token_urlsafe(24))
+    write_atomically(draft, secrets.token_urlsafe(24).encode(), mode=OWNER_ONLY)
     try:
         with contextlib.suppress(FileExistsError):  # another process made it first: theirs is kept
             os.link(draft, path)  # appears whole or not at all

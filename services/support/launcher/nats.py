@@ -6,13 +6,13 @@ on loopback, any process of the machine could otherwise publish domain events or
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from services.support.devtools.tools import venv_tool
 from services.support.launcher.credentials import kept_secret
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import http_body, wait_until
+from services.support.mesh.certs import OWNER_ONLY, write_atomically
 
 
 def nats_server_binary() -> Path:
@@ -59,9 +59,7 @@ class LocalNats:
 
     def _config(self) -> Path:
         path = self.store_dir / "auth.conf"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(f'authorization {{ token: "{self._token}" }}\n')
+        write_atomically(path, f'authorization {{ token: "{self._token}" }}\n'.encode(), mode=OWNER_ONLY)
         return path
 
     def _spec(self) -> ProcessSpec:

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from services.support.launcher.credentials import kept_secret
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor, die_with_parent
 from services.support.launcher.readiness import run_coroutine, wait_until
+from services.support.mesh.certs import OWNER_ONLY, write_atomically
 
 SUPERUSER = "postgres"
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -207,9 +208,7 @@ class LocalPostgres(PostgresServer):
     def _initdb(self) -> None:
         user, group = self._run_as or (None, None)
         password_file = self.root / ".initdb-password"  # for initdb, as the server's account, then gone
-        descriptor = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(self._password)
+        write_atomically(password_file, self._password.encode(), mode=OWNER_ONLY)
         if user:
             shutil.chown(password_file, user, group)
         try:

@@ -21,6 +21,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from services.support.mesh.registry import TRUST_DOMAIN, spiffe_id
 
+OWNER_ONLY = 0o600
+"""A file or socket only its owner may read or open (keys, secrets, admin sockets)."""
+
 CA_CERT = "ca.pem"
 CA_KEY = "ca-key.pem"
 LEAF_VALIDITY = dt.timedelta(days=365)
@@ -197,11 +200,12 @@ def _write_pair(cert_file: Path, key_file: Path, cert: x509.Certificate, key: ec
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    _write_atomically(key_file, key_pem, mode=0o600)
-    _write_atomically(cert_file, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
+    write_atomically(key_file, key_pem, mode=OWNER_ONLY)
+    write_atomically(cert_file, cert.public_bytes(serialization.Encoding.PEM), mode=0o644)
 
 
-def _write_atomically(path: Path, data: bytes, *, mode: int) -> None:
+def write_atomically(path: Path, data: bytes, *, mode: int) -> None:
+    """`data` into `path`, whole or not at all, with `mode` from the first byte."""
     # Write then rename, so a concurrently starting Envoy never reads half a file; the key is
     # created with its final mode, so it is never readable by others, even for an instant.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")

@@ -6,6 +6,7 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
+from services.support.mesh.certs import OWNER_ONLY
 from services.support.mesh.envoy_sds import certificate_secret, trust_secret
 from services.support.mesh.registry import spiffe_id
 
@@ -43,9 +44,6 @@ ACCESS_LOG_FORMAT = {
 
 def socket_address(host: str, port: int) -> Config:
     return {"socket_address": {"address": host, "port_value": port}}
-
-
-OWNER_ONLY = 0o600
 
 
 def pipe_address(path: Path, *, mode: int | None = None) -> Config:
