@@ -5,8 +5,8 @@
   when the peer was unavailable or the stream was reset; any other call only when it cannot have reached the
   peer at all (envoy_common.RETRY_POLICY). Retries draw on a budget: at most a fifth of the calls in flight.
 - Per peer cluster, circuit breakers (caps on connections, pending and concurrent calls: beyond them a call
-  fails at once instead of queueing) and outlier detection: a peer that keeps failing or timing out is
-  ejected for a while, so calls fail fast (UNAVAILABLE) instead of each waiting out its deadline. No panic
+  fails at once instead of queueing) and outlier detection: a peer that keeps refusing, resetting or timing
+  out is ejected for a while, so calls fail fast (UNAVAILABLE) instead of each waiting out its deadline. No panic
   routing: with every endpoint ejected the sidecar answers at once rather than trying them anyway.
 
 What counts as a read comes from the protos (a method bound to GET), like the edge's rate-limit classes.
@@ -38,18 +38,23 @@ MAX_PENDING_REQUESTS = 64
 MAX_REQUESTS = 256
 """Concurrent calls to one peer: far beyond what a service's own database pool lets it serve at once."""
 OUTLIER_DETECTION = {
-    "consecutive_5xx": 5,
-    "consecutive_gateway_failure": 5,
-    "enforcing_consecutive_5xx": 100,
-    "enforcing_consecutive_gateway_failure": 100,
+    # Only a peer that does not answer is ejected: refused connections, resets and timeouts (locally
+    # originated errors). A peer that answers UNAVAILABLE because its own database is down for a moment is
+    # answering, and fast: ejecting it would make its outage outlast the database's by the ejection time
+    # (5 s, 10 s, 15 s as ejections repeat), an outage of its own after everything is back.
+    "split_external_local_origin_errors": True,
+    "consecutive_local_origin_failure": 5,
+    "enforcing_consecutive_local_origin_failure": 100,
+    "enforcing_consecutive_5xx": 0,
+    "enforcing_consecutive_gateway_failure": 0,
+    "enforcing_success_rate": 0,
+    "enforcing_local_origin_success_rate": 0,
     "interval": "1s",
     "base_ejection_time": "5s",
     # A peer ejected again is ejected longer (5 s times the ejections); with one endpoint an ejection is an
     # outage of its own after the peer is back, so it is kept short.
     "max_ejection_time": "15s",
     "max_ejection_percent": 100,
-    # Timeouts and resets count as the failures they end in (504, 503), like answers from the peer.
-    "split_external_local_origin_errors": False,
 }
 
 

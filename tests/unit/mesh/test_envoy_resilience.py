@@ -57,6 +57,17 @@ def test_every_peer_cluster_has_breakers_a_retry_budget_and_outlier_detection_wi
         cluster = clusters[f"mesh_{upstream.name}"]
         (threshold,) = cluster["circuit_breakers"]["thresholds"]
         assert threshold["max_requests"] > 0 and threshold["retry_budget"]["budget_percent"]["value"] == 20.0
-        assert cluster["outlier_detection"]["consecutive_gateway_failure"] == 5
+        assert cluster["outlier_detection"]["consecutive_local_origin_failure"] == 5
         assert cluster["common_lb_config"]["healthy_panic_threshold"]["value"] == 0.0
     assert "outlier_detection" not in clusters["local_app"]  # the service's own traffic is left alone
+
+
+def test_only_a_peer_that_does_not_answer_is_ejected_not_one_that_answers_unavailable() -> None:
+    """A catalog whose database restarts answers UNAVAILABLE (503 to Envoy) for a second; ejecting it would
+    keep loans from it for 5-15 s after the database is back."""
+    clusters = {c["name"]: c for c in _loans_sidecar()["static_resources"]["clusters"]}
+    detection = clusters["mesh_catalog"]["outlier_detection"]
+    assert detection["split_external_local_origin_errors"] is True
+    assert detection["enforcing_consecutive_local_origin_failure"] == 100
+    answered = ("enforcing_consecutive_5xx", "enforcing_consecutive_gateway_failure", "enforcing_success_rate")
+    assert all(detection[name] == 0 for name in answered)
