@@ -132,18 +132,12 @@ async def search_books(cmd: SearchBooks, *, uow: CatalogUnitOfWork) -> SearchRes
     search = cmd.search.validated()
     size = page_size(cmd.page_size)
     query_key = fingerprint("SearchBooks", search.text, search.filters)
-    cursor = decode_token(cmd.page_token, query_key)
+    after = queries.resume_ranked(decode_token(cmd.page_token, query_key))
     async with uow:
-        # The match runs once: its ranking gives the total, the page and the facets.
-        matches = await uow.search.rank(search)
-        ranked = matches.ranked
-        start = queries.start_after(ranked, cursor)
+        # One match gives the page, the total and the facets; the page's books and passages come after.
+        matches = await uow.search.rank(search, after=after, limit=size + 1)
         window = page_from_rows(
-            ranked[start : start + size + 1],
-            limit=size,
-            query=query_key,
-            cursor_of=queries.score_cursor,
-            total_size=len(ranked),
+            matches.ranked, limit=size, query=query_key, cursor_of=queries.score_cursor, total_size=matches.total
         )
         hits = await uow.search.hits(search, window.items)
     return SearchResults(Page(hits, window.next_page_token, window.total_size), matches.facets)

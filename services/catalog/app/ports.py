@@ -80,9 +80,10 @@ class CopyRepository(Protocol):
 class BookSearch(Protocol):
     """The read side: books filtered and ordered, and ranked full-text search. Changes nothing."""
 
-    async def rank(self, search: Search) -> Matches:
-        """Every book that matches, best first (score, then id), with the counts of the search's facets
-        over all of them (`count_facet` of each FACET_FIELDS name asked for)."""
+    async def rank(self, search: Search, *, after: Ranked | None, limit: int) -> Matches:
+        """Up to `limit` of the books that match, best first (score, then id), those after `after`; with the
+        number of all the matches and the counts of the search's facets over all of them (`count_facet` of
+        each FACET_FIELDS name asked for)."""
 
     async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
         """These ranked books, in this order, with the passages that match the search text."""

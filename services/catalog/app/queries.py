@@ -3,7 +3,6 @@ cursors their page tokens carry. Pure parsing: the data layer turns these values
 
 from __future__ import annotations
 
-import bisect
 import operator
 import re
 import uuid
@@ -228,9 +227,11 @@ class Ranked(NamedTuple):
 
 @dataclass(frozen=True, slots=True)
 class Matches:
-    """Every book a search matched, best first, and the counts of the facets it asked for over all of them."""
+    """A page of the books a search matched, best first; how many it matched in all, and the counts of the
+    facets it asked for over all of them."""
 
     ranked: list[Ranked]
+    total: int = 0
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
@@ -241,8 +242,7 @@ LIST_FACETS = frozenset({"authors", "subjects"})
 def count_facet(values: Iterable[str | int | None]) -> list[tuple[str, int]]:
     """The FACET_SIZE most frequent of these values (each book's, or each of a book's list field), most
     frequent first, then by value; empty values (no language, no year) are not counted."""
-    ranked = sorted(Counter(filter(None, values)).items(), key=lambda item: (-item[1], item[0]))
-    return [(str(value), count) for value, count in ranked[:FACET_SIZE]]
+    return count_facet_pairs(Counter(filter(None, values)).items())
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,13 +258,23 @@ def score_cursor(ranked: Ranked) -> list[object]:
     return [ranked.score, str(ranked.book_id)]
 
 
-def start_after(ranked: Sequence[Ranked], cursor: list[Any] | None) -> int:
-    """Where the page after `cursor` (what `score_cursor` wrote) starts in `ranked`."""
+def resume_ranked(cursor: list[Any] | None) -> Ranked | None:
+    """The last hit of the page before (what `score_cursor` wrote): the next page starts right after it."""
     if cursor is None:
-        return 0
+        return None
     try:
         score, book_id = cursor
-        after = (-float(score), uuid.UUID(str(book_id)))
+        return Ranked(float(score), uuid.UUID(str(book_id)))
     except (ValueError, TypeError):
         raise _not_our_token() from None
-    return bisect.bisect_right(ranked, after, key=lambda r: (-r.score, r.book_id))
+
+
+def ranks_after(ranked: Ranked, after: Ranked | None) -> bool:
+    """Whether `ranked` comes after `after` in a search's order (score descending, then id)."""
+    return after is None or (-ranked.score, ranked.book_id) > (-after.score, after.book_id)
+
+
+def count_facet_pairs(pairs: Iterable[tuple[Any, int]]) -> list[tuple[str, int]]:
+    """Values and their counts in count_facet's order and form."""
+    ranked = sorted(pairs, key=lambda item: (-item[1], item[0]))
+    return [(str(value), count) for value, count in ranked[:FACET_SIZE]]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.catalog.app import books, copies
-from services.catalog.app.queries import Search, SearchFilters
+from services.catalog.app.queries import FACET_SIZE, Search, SearchFilters, count_facet
 from services.catalog.data import search as search_sql
 from services.catalog.domain.books import BookDetails
 from services.catalog.domain.copies import CopyDetails
@@ -204,3 +204,36 @@ async def test_an_unknown_or_malformed_filter_is_refused(catalog_uow, bad_filter
     with pytest.raises(InvalidArgument) as caught:
         await books.list_books(books.ListBooks(filter=bad_filter), uow=catalog_uow())
     assert caught.value.violations[0].field == "filter"
+
+
+async def test_facets_counted_in_postgres_follow_count_facet_ties_empties_and_the_cap(catalog_uow) -> None:
+    """Postgres groups the facets now; the rules stay count_facet's (most frequent, then by value in code
+    point order, empty values skipped, FACET_SIZE at most, each list value once per book)."""
+    clock = FixedClock(datetime(2026, 11, 23, tzinfo=UTC))
+    subjects = [f"Тема {n:02d}" for n in range(FACET_SIZE + 3)] + ["Zebra", "apple", "Ёж"]
+    shelf = [
+        BookDetails(
+            title=f"Facet {i}", subjects=tuple(subjects[i % len(subjects) :][:3]), language=lang, publication_year=year
+        )
+        for i, (lang, year) in enumerate([("en", 0), ("", 1999), ("ru", 1999), ("en", 2001)] * 7)
+    ]
+    for details in shelf:
+        await books.create_book(books.CreateBook(details), uow=catalog_uow(), clock=clock)
+    found = await _search(catalog_uow, "facet", facets=["subjects", "language", "publication_year"], page_size=1)
+    assert found.page.total_size == len(shelf)
+    assert found.facets["subjects"] == count_facet(s for d in shelf for s in d.subjects)
+    assert len(found.facets["subjects"]) == FACET_SIZE
+    assert found.facets["language"] == count_facet(d.language for d in shelf) == [("en", 14), ("ru", 7)]
+    assert found.facets["publication_year"] == [("1999", 14), ("2001", 7)]
+
+
+async def test_a_search_read_page_by_page_is_the_same_list_as_in_one_page(catalog_uow, library) -> None:
+    whole = await _search(catalog_uow, "crime garden", facets=["language"], page_size=50)
+    seen, token = [], ""
+    while True:
+        page = await _search(catalog_uow, "crime garden", facets=["language"], page_size=1, page_token=token)
+        assert page.page.total_size == whole.page.total_size and page.facets == whole.facets
+        seen += [(hit.book.id, hit.score) for hit in page.page.items]
+        if not (token := page.page.next_page_token):
+            break
+    assert seen == [(hit.book.id, hit.score) for hit in whole.page.items]

@@ -16,6 +16,7 @@ from services.catalog.app.queries import (
     Search,
     SortKey,
     count_facet,
+    ranks_after,
 )
 from services.catalog.domain.books import Book
 
@@ -30,7 +31,7 @@ class FakeBookSearch:
     async def count(self, *, conditions: Sequence[Condition]) -> int:
         return len(self._filtered(conditions))
 
-    async def rank(self, search: Search) -> Matches:
+    async def rank(self, search: Search, *, after: Ranked | None, limit: int) -> Matches:
         words = search.text.lower().split()
         ranked, matched = [], []
         for book in self._all():
@@ -40,7 +41,8 @@ class FakeBookSearch:
                 ranked.append(Ranked(score, book.id))
                 matched.append(book)
         facets = {name: count_facet(_values(matched, name)) for name in search.facets}
-        return Matches(sorted(ranked, key=lambda r: (-r.score, r.book_id)), facets)
+        page = [r for r in sorted(ranked, key=lambda r: (-r.score, r.book_id)) if ranks_after(r, after)]
+        return Matches(page[:limit], len(ranked), facets)
 
     async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
         books = {b.id: b for b in self._all()}

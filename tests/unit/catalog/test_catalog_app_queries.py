@@ -15,10 +15,11 @@ from services.catalog.app.queries import (
     SortKey,
     parse_filter,
     parse_order_by,
+    ranks_after,
     resume_after,
+    resume_ranked,
     score_cursor,
     sort_cursor,
-    start_after,
 )
 from services.catalog.domain.books import Book, BookDetails
 from services.support.runtime.errors import InvalidArgument
@@ -94,11 +95,14 @@ def test_a_tampered_sort_cursor_is_refused_on_the_page_token(cursor: list[object
 def test_a_search_page_resumes_right_after_the_last_hit_even_among_equal_scores() -> None:
     ids = sorted(uuid.uuid4() for _ in range(4))
     ranked = [Ranked(2.0, ids[0]), Ranked(1.0, ids[1]), Ranked(1.0, ids[2]), Ranked(0.5, ids[3])]
-    assert start_after(ranked, None) == 0
-    assert start_after(ranked, score_cursor(ranked[1])) == 2
-    assert start_after(ranked, score_cursor(ranked[3])) == 4
-    with pytest.raises(InvalidArgument):
-        start_after(ranked, ["high", "x"])
+    assert resume_ranked(None) is None
+    after = resume_ranked(score_cursor(ranked[1]))
+    assert after == ranked[1]
+    assert [r for r in ranked if ranks_after(r, after)] == ranked[2:]
+    assert [r for r in ranked if ranks_after(r, resume_ranked(score_cursor(ranked[3])))] == []
+    for tampered in (["high", "x"], [1.0], [1.0, "not a uuid"], "x"):
+        with pytest.raises(InvalidArgument):
+            resume_ranked(tampered)  # type: ignore[arg-type]
 
 
 def test_a_facet_counts_every_value_most_frequent_first_then_by_value_and_skips_empty_ones() -> None:
