@@ -101,12 +101,18 @@ async def tell(
             taken.waiting.add(intake.event_id)
     await _keep_reminders(ready, uow)
     occurrences = await _not_told_before(ready, uow, taken)
-    plans = [(o, recipients[o.recipient_id], routes(recipients[o.recipient_id], o.kind)) for o in occurrences]
+    plans = [
+        (o, recipients[o.recipient_id], found)
+        for o in occurrences
+        if (found := routes(recipients[o.recipient_id], o.kind))
+    ]
+    if not plans:  # most events tell nobody anything (a loan issued to a patron who wants no receipt)
+        return taken
     texting = {o.recipient_id for o, _, found in plans if any(route.channel == Channel.SMS for route in found)}
     sent_sms = Counter(await uow.notifications.sms_sent_since(texting, now - SMS_WINDOW) if texting else {})
     writer = _Writer(await uow.templates.current(), uow.templates, renderer, rules, now, sent_sms)
     notifications = [writer.compose(o, person, route) for o, person, found in plans for route in found]
-    taken.queued = await uow.notifications.add_many(notifications) if notifications else []
+    taken.queued = await uow.notifications.add_many(notifications)
     return taken
 
 

@@ -12,14 +12,16 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from services.support.runtime.messaging import subject
 from services.support.runtime.outbox import OutboxMessage
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
 
 def timestamp(moment: datetime | None) -> Timestamp | None:
-    """An aware datetime as a proto Timestamp; None stays unset."""
+    """An aware datetime as a proto Timestamp (a naive one is taken as UTC); None stays unset. By arithmetic:
+    protobuf's FromDatetime is pure Python and costs ~4 us more per call (a search page sets forty)."""
     if moment is None:
         return None
-    stamp = Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
+    since = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)) - _EPOCH
+    return Timestamp(seconds=since.days * 86_400 + since.seconds, nanos=since.microseconds * 1_000)
 
 
 def to_datetime(stamp: Timestamp) -> datetime:

@@ -14,7 +14,7 @@ from services.notifications.domain.templates import Template
 from services.support.runtime.clock import FixedClock
 
 from .conftest import NOON, RULES
-from .fakes import BrokenRenderer, FakeCatalog, recipient
+from .fakes import BrokenRenderer, FakeCatalog, FakeTemplates, recipient
 
 DEADLINE = NOON + timedelta(days=3)
 
@@ -152,3 +152,24 @@ async def test_a_hold_that_ends_cancels_its_reminder(db, clock, renderer, catalo
     await _take(db, clock, renderer, catalog, hold_ready(ada))
     await _take(db, clock, renderer, catalog, Intake(uuid.uuid4(), cancel=("holds/h1",)))
     assert db.reminders == {}
+
+
+async def test_an_event_that_tells_nobody_anything_reads_no_template(db, clock, renderer, catalog, monkeypatch) -> None:
+    """A loan receipt nobody asked for: no notification, and the templates (a query per batch) are not read."""
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    issued = Occurrence(
+        event_id=uuid.uuid4(), occurred_at=NOON, kind=Kind.LOAN_ISSUED, recipient_id=ada.user_id,
+        facts={"book_title": "Dead Souls", "due_date": DEADLINE},
+    )  # fmt: skip
+    read: list[int] = []
+
+    async def counted(self):  # type: ignore[no-untyped-def]
+        read.append(1)
+        return dict(self._rows)
+
+    monkeypatch.setattr(FakeTemplates, "current", counted)
+    taken = await _take(db, clock, renderer, catalog, Intake(issued.event_id, occurrences=(issued,)))
+    assert taken.queued == [] and not db.notifications and not read
+    await _take(db, clock, renderer, catalog, hold_ready(ada))  # one that tells: read once
+    assert len(read) == 1
