@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from nats.js import JetStreamContext
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, current_identity
@@ -84,6 +84,12 @@ _UNPUBLISHED = (
     .order_by(OUTBOX.c.seq)
     .with_for_update(skip_locked=True)
 )
+# One statement whatever the batch's length (an IN list made one per length, built at every batch).
+_MARK_PUBLISHED = (
+    sa.update(OUTBOX)
+    .where(OUTBOX.c.seq == sa.any_(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger))))
+    .values(published_at=sa.func.now())
+)
 _BACKLOG = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
 
 
@@ -139,9 +145,7 @@ class OutboxRelay:
             if not rows:
                 return 0
             await asyncio.gather(*(self._publish(js, row) for row in rows))
-            await connection.execute(
-                sa.update(OUTBOX).where(OUTBOX.c.seq.in_([row.seq for row in rows])).values(published_at=sa.func.now())
-            )
+            await connection.execute(_MARK_PUBLISHED, {"seqs": [row.seq for row in rows]})
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
 

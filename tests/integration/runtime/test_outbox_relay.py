@@ -39,7 +39,8 @@ async def _create_book(engine, title: str) -> uuid.UUID:
     uow = SqlCatalogUnitOfWork(session_factory(engine), encode=events.encode)
     await books.create_book(books.CreateBook(BookDetails(title=title)), uow=uow, clock=CLOCK)
     async with engine.connect() as connection:
-        return (await connection.execute(sa.select(OUTBOX.c.event_id).order_by(OUTBOX.c.seq.desc()))).scalar_one()
+        latest = sa.select(OUTBOX.c.event_id).order_by(OUTBOX.c.seq.desc()).limit(1)
+        return (await connection.execute(latest)).scalar_one()
 
 
 async def _messages_with_id(nats_url: str, event_id: uuid.UUID) -> list[nats_py.aio.msg.Msg]:
@@ -72,6 +73,20 @@ async def test_a_committed_event_reaches_jetstream_once_with_its_id(engine, link
     assert payload.event_id == str(event_id)
     assert payload.book.title == "Fathers and Sons"
     assert message.headers[EVENT_TYPE_HEADER] == "athenaeum.catalog.v1.BookCreated"
+
+
+async def test_a_batch_is_published_and_marked_whole_and_the_next_batch_takes_the_rest(engine, link, nats) -> None:
+    ids = [await _create_book(engine, f"Notes {n}") for n in range(5)]
+    relay = OutboxRelay(engine, link, batch_size=3)
+    assert await relay.relay_once() == 3
+    assert await relay.backlog() == 2
+    assert await relay.relay_once() == 2
+    assert await relay.relay_once() == 0
+    async with engine.connect() as connection:
+        marked = await connection.execute(sa.select(OUTBOX.c.event_id).where(OUTBOX.c.published_at.is_not(None)))
+        assert set(marked.scalars()) == set(ids)
+    for event_id in ids:
+        assert len(await _messages_with_id(nats, event_id)) == 1
 
 
 async def test_a_resend_after_a_crash_is_dropped_by_jetstream_dedup(engine, link, nats) -> None:
