@@ -18,7 +18,7 @@ class SqlUsersUnitOfWork(SqlAlchemyUnitOfWork):
     requests: RequestLog
 
     def _open(self, session: AsyncSession) -> None:
-        self.users = SqlUserRepository(session)
+        self.users = SqlUserRepository(session, driver=self.driver if self.read_only else None)
         self.sessions = SqlSessionRepository(session)
         self.throttles = SqlThrottleRepository(session)
         self.requests = RequestLog(session)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.identity import Role
 from services.users.app.ports import UserCursor, UserFilter
@@ -15,8 +18,18 @@ from services.users.data.tables import users
 from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound
 from services.users.domain.profile import KindChoice, Profile, UserStatus
 
+_BY_ID = sa.select(users).where(users.c.id == sa.bindparam("user_id"))
+_BY_ID_READ = DriverStatement(_BY_ID)
+"""Loans asks for a patron's eligibility before every issue: the read by id goes through the driver."""
+
 
 class SqlUserRepository(TrackingRepository):
+    """`driver`: a read-only unit of work's driver connection (see DriverStatement), for plain reads."""
+
+    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
+        super().__init__(session)
+        self._driver = driver
+
     async def add(self, user: User) -> None:
         try:
             async with self.session.begin_nested():
@@ -45,20 +58,25 @@ class SqlUserRepository(TrackingRepository):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def get(self, user_id: uuid.UUID) -> User:
-        row = (await self.session.execute(sa.select(users).where(users.c.id == user_id))).first()
+        if self._driver is not None:
+            record = await _BY_ID_READ.fetchrow(await self._driver(), user_id=user_id)
+            if record is None:
+                raise UserNotFound(USER.format(user_id))
+            return _to_user(record)  # not tracked: a read-only unit of work records nothing
+        row = (await self.session.execute(_BY_ID, {"user_id": user_id})).first()
         if row is None:
             raise UserNotFound(USER.format(user_id))
-        return self._track(_to_user(row))
+        return self._track(_to_user(row._mapping))
 
     async def find_by_email(self, email: str) -> User | None:
         row = (await self.session.execute(sa.select(users).where(users.c.email == email))).first()
-        return self._track(_to_user(row)) if row is not None else None
+        return self._track(_to_user(row._mapping)) if row is not None else None
 
     async def list_newest_first(self, where: UserFilter, *, after: UserCursor | None, limit: int) -> list[User]:
         query = sa.select(users).where(*_conditions(where)).order_by(users.c.created_at.desc(), users.c.id.desc())
         if after is not None:
             query = query.where(sa.tuple_(users.c.created_at, users.c.id) < sa.tuple_(after.created_at, after.user_id))
-        return [_to_user(row) for row in (await self.session.execute(query.limit(limit))).all()]
+        return [_to_user(row._mapping) for row in (await self.session.execute(query.limit(limit))).all()]
 
     async def count(self, where: UserFilter) -> int:
         total = await self.session.scalar(sa.select(sa.func.count()).select_from(users).where(*_conditions(where)))
@@ -102,8 +120,8 @@ def _conditions(where: UserFilter) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def _to_user(row: sa.Row[tuple[object, ...]]) -> User:
-    m = row._mapping
+def _to_user(m: Mapping[Any, Any]) -> User:
+    """A user from a row of the users table (SQLAlchemy's `row._mapping`, or the driver's record)."""
     profile = Profile(
         email=m["email"],
         display_name=m["display_name"],

@@ -210,3 +210,42 @@ async def test_a_hash_made_with_weaker_parameters_is_upgraded_at_sign_in(users_d
 async def _stored_hash(db, user_id: uuid.UUID) -> str:
     async with db.engine.connect() as connection:
         return await connection.scalar(sa.select(users.c.password_hash).where(users.c.id == user_id))
+
+
+async def test_a_read_through_the_driver_is_the_account_the_transaction_reads(users_db) -> None:
+    """Eligibility reads an account through the driver (no session): every field, the JSON of the kinds
+    and the expiry included, comes back as the session's read gives it."""
+    from datetime import UTC, datetime
+
+    from services.users.domain.profile import KindChoice
+
+    kinds = (KindChoice("hold_ready", True, False), KindChoice("loan_due_soon", False, True))
+    profile = Profile(
+        email=_email("driver"), display_name="Ада", phone="+79991234567", home_branch="east", sms_opt_in=True,
+    )  # fmt: skip
+    registered = await signing_in.register(signing_in.Register(profile, PASSWORD), uow=users_db.uow(), **users_db.auth)
+    user_id = uuid.UUID(registered.user.name.removeprefix("users/"))
+    stored = {
+        "notification_kinds": {"hold_ready": {"email": True, "sms": False}, "loan_due_soon": {"sms": True}},
+        "patron_category": "CHILD", "expire_at": datetime(2027, 1, 31, 12, 30, tzinfo=UTC), "locale": "ru",
+        "status": UserStatus.BLOCKED.value, "status_reason": "a lost book",
+    }  # fmt: skip
+    async with users_db.engine.begin() as connection:  # preferences as a patron sets them later
+        await connection.execute(sa.update(users).where(users.c.id == user_id).values(**stored))
+    uow = users_db.uow()
+    async with uow:
+        in_transaction = await uow.users.get(user_id)
+    async with uow.reading():
+        assert uow.users._driver is not None  # the path under test
+        through_driver = await uow.users.get(user_id)
+    assert through_driver == in_transaction
+    assert through_driver.profile.kind_choices == kinds
+    assert through_driver.profile.expire_at == stored["expire_at"] and through_driver.profile.locale == "ru"
+    user, eligibility = await accounts.get_borrowing_eligibility(
+        accounts.GetBorrowingEligibility(user_id), uow=users_db.uow(), clock=users_db.clock
+    )
+    assert user == in_transaction and user.profile.patron_category == "CHILD"
+    assert not eligibility.eligible and eligibility.reasons == ("blocked: a lost book",)  # a block is seen at once
+    with pytest.raises(Exception, match=r"not found|users/"):
+        async with uow.reading():
+            await uow.users.get(uuid.uuid4())
