@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
-from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
 
 
-def _to_copy(row: sa.Row[Any]) -> Copy:
-    m = row._mapping
+def _to_copy(m: Mapping[Any, Any]) -> Copy:
+    """A copy from a row of the copies table, maybe with its book's title (SQLAlchemy's `row._mapping`, or
+    the driver's record)."""
     details = CopyDetails(
         barcode=m["barcode"],
         branch=m["branch"],
@@ -81,6 +83,10 @@ _BY_BARCODE = _WITH_TITLE.where(copies.c.barcode == sa.bindparam("barcode"))
 _BY_BARCODE_FOR_UPDATE = _BY_BARCODE.with_for_update(of=copies)
 _ON_LOAN = _WITH_TITLE.where(copies.c.current_loan == sa.bindparam("loan")).with_for_update(of=copies)
 _ON_HOLD = _WITH_TITLE.where(copies.c.current_hold == sa.bindparam("hold")).with_for_update(of=copies)
+# A read-only unit of work reads these through the driver (see DriverStatement): the barcode look-up runs
+# before every issue by barcode.
+_BY_ID_READ = DriverStatement(_BY_ID)
+_BY_BARCODE_READ = DriverStatement(_BY_BARCODE)
 _AVAILABLE_COUNT = sa.select(sa.func.count()).where(
     copies.c.book_id == sa.bindparam("book_id"), copies.c.status == CopyStatus.AVAILABLE.value
 )
@@ -96,6 +102,12 @@ def _where(book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[s
 
 
 class SqlCopyRepository(TrackingRepository):
+    """`driver`: a read-only unit of work's driver connection (see DriverStatement), for plain reads."""
+
+    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
+        super().__init__(session)
+        self._driver = driver
+
     async def add_many(self, new_copies: Sequence[Copy]) -> None:
         values = [
             {**_fields(c), "id": c.id, "book_id": c.book_id, "created_at": c.created_at, "version": c.version}
@@ -113,11 +125,15 @@ class SqlCopyRepository(TrackingRepository):
         await self.add_many([copy])
 
     async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, for_update: bool = False) -> Copy:
-        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
         params = {"copy_id": copy_id, "book_id": book_id}
+        if self._driver is not None and not for_update:
+            return await self._read(_BY_ID_READ, params, lambda: CopyNotFound(book_id, copy_id))
+        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
         return await self._one(query, params, lambda: CopyNotFound(book_id, copy_id))
 
     async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
+        if self._driver is not None and not for_update:
+            return await self._read(_BY_BARCODE_READ, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
         query = _BY_BARCODE_FOR_UPDATE if for_update else _BY_BARCODE
         return await self._one(query, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
 
@@ -125,7 +141,7 @@ class SqlCopyRepository(TrackingRepository):
         """The copy out on `loan` (or on the shelf for `hold`), locked; None when there is none."""
         query, params = (_ON_LOAN, {"loan": loan}) if loan else (_ON_HOLD, {"hold": hold})
         row = (await self.session.execute(query, params)).first()
-        return self._track(_to_copy(row)) if row else None
+        return self._track(_to_copy(row._mapping)) if row else None
 
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
         """An AVAILABLE copy, locked; copies another transaction is taking are skipped, not waited for."""
@@ -136,7 +152,7 @@ class SqlCopyRepository(TrackingRepository):
             .with_for_update(of=copies, skip_locked=True)
         )
         row = (await self.session.execute(query)).first()
-        return self._track(_to_copy(row)) if row else None
+        return self._track(_to_copy(row._mapping)) if row else None
 
     async def save(self, copy: Copy) -> None:
         """Writes a change if the row still has the version it was read with (the change bumped it by one).
@@ -166,7 +182,7 @@ class SqlCopyRepository(TrackingRepository):
         query = sa.select(copies).where(*_where(book_id, conditions)).order_by(copies.c.barcode).limit(limit + 1)
         if after is not None:
             query = query.where(copies.c.barcode > after)
-        return [_to_copy(r) for r in (await self.session.execute(query)).all()]
+        return [_to_copy(r._mapping) for r in (await self.session.execute(query)).all()]
 
     async def count(self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> int:
         query = sa.select(sa.func.count()).select_from(copies).where(*_where(book_id, conditions))
@@ -176,4 +192,13 @@ class SqlCopyRepository(TrackingRepository):
         row = (await self.session.execute(query, params)).first()
         if row is None:
             raise missing()
-        return self._track(_to_copy(row))
+        return self._track(_to_copy(row._mapping))
+
+    async def _read(
+        self, statement: DriverStatement, params: Mapping[str, Any], missing: Callable[[], Exception]
+    ) -> Copy:
+        assert self._driver is not None
+        record = await statement.fetchrow(await self._driver(), **params)
+        if record is None:
+            raise missing()
+        return _to_copy(record)  # not tracked: a read-only unit of work records nothing

@@ -24,7 +24,7 @@ class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
 
     def _open(self, session: AsyncSession) -> None:
         self.books = SqlBookRepository(session, driver=self.driver if self.read_only else None)
-        self.copies = SqlCopyRepository(session)
+        self.copies = SqlCopyRepository(session, driver=self.driver if self.read_only else None)
         self.requests = RequestLog(session)
         self.search = SqlBookSearch(session)
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from services.catalog.app import books, circulation, copies
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.db import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, NotFound
@@ -183,3 +183,20 @@ async def test_a_check_out_answers_the_book_title_by_any_selector_and_again_for_
     assert repeated.id == by_book.id
     looked_up = await copies.lookup_copy(copies.LookupCopy(first.details.barcode), uow=catalog_uow())
     assert looked_up.book_title == "Dead Souls"
+
+
+async def test_a_copy_read_through_the_driver_is_the_copy_the_transaction_reads(catalog_uow) -> None:
+    """GetCopy and LookupCopy run on the read-only unit of work, whose plain reads go through the driver."""
+    book = await _book_with_copies(catalog_uow, 1)
+    (copy,) = await _copies_of(catalog_uow, book)
+    await _check_out(catalog_uow, circulation.CopySelector(copy=(book.id, copy.id)), loan := _loan())
+    by_barcode = copies.LookupCopy(copy.details.barcode)
+    by_id = copies.GetCopy(book.id, copy.id)
+    read = await copies.lookup_copy(by_barcode, uow=catalog_uow.reads())
+    assert read == await copies.lookup_copy(by_barcode, uow=catalog_uow())
+    assert read.book_title == "Dead Souls" and read.current_loan == loan and read.status == CopyStatus.ON_LOAN
+    assert await copies.get_copy(by_id, uow=catalog_uow.reads()) == await copies.get_copy(by_id, uow=catalog_uow())
+    with pytest.raises(BarcodeNotFound):
+        await copies.lookup_copy(copies.LookupCopy("NO-SUCH-BARCODE"), uow=catalog_uow.reads())
+    with pytest.raises(CopyNotFound):
+        await copies.get_copy(copies.GetCopy(book.id, uuid.uuid4()), uow=catalog_uow.reads())
