@@ -8,7 +8,7 @@ the patron's advisory lock (one patron's loan limit) and `get(for_update=True)` 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
@@ -16,6 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import LoanFilter, NewestFirst, PageRequest
@@ -23,7 +24,7 @@ from services.loans.data.rules import terms_from_json, terms_to_json
 from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, loans
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
-from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
 
@@ -39,6 +40,11 @@ _BY_REQUEST = sa.select(loans).where(
 _ACTIVE_BY_BARCODE = sa.select(loans).where(
     loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value
 )
+# A read-only unit of work reads these through the driver (see DriverStatement): every issue with a
+# request_id first looks for the loan it may have made, every return by barcode for the active loan.
+_BY_ID_READ = DriverStatement(_BY_ID)
+_BY_REQUEST_READ = DriverStatement(_BY_REQUEST)
+_ACTIVE_BY_BARCODE_READ = DriverStatement(_ACTIVE_BY_BARCODE)
 _LOCK_PATRON = sa.select(
     sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("patron", type_=sa.String), 0))
 )
@@ -65,8 +71,8 @@ _STANDING_ALL = _standing_query(all_item_types=True)
 _STANDING_OF_TYPE = _standing_query(all_item_types=False)
 
 
-def _to_loan(row: sa.Row[Any]) -> Loan:
-    m = row._mapping
+def _to_loan(m: Mapping[Any, Any]) -> Loan:
+    """A loan from a row of the loans table (SQLAlchemy's `row._mapping`, or the driver's record)."""
     values = {f.name: m[f.name] for f in fields(Loan) if f.name in _LOAN_COLUMNS}
     values["status"] = LoanStatus(m["status"])
     return Loan(**values, terms=terms_from_json(m["terms"]))
@@ -93,6 +99,12 @@ def _conditions(query: LoanFilter, now: datetime) -> list[sa.ColumnElement[bool]
 
 
 class SqlLoanRepository(TrackingRepository):
+    """`driver`: a read-only unit of work's driver connection (see DriverStatement), for plain reads."""
+
+    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
+        super().__init__(session)
+        self._driver = driver
+
     async def add(self, loan: Loan) -> None:
         try:
             await self.session.execute(loans.insert().values(**_to_row(loan)))
@@ -106,21 +118,29 @@ class SqlLoanRepository(TrackingRepository):
 
     async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
         query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
-        row = (await self.session.execute(query, {"loan_id": loan_id})).first()
-        if row is None:
+        loan = await self._one(query, _BY_ID_READ if not for_update else None, {"loan_id": loan_id})
+        if loan is None:
             raise LoanNotFound(LOAN.format(loan_id))
-        return self._track(_to_loan(row))
+        return loan
 
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
-        row = (await self.session.execute(_BY_REQUEST, {"request_id": request_id})).first()
-        return self._track(_to_loan(row)) if row else None
+        return await self._one(_BY_REQUEST, _BY_REQUEST_READ, {"request_id": request_id})
 
     async def active_by_barcode(self, barcode: str) -> Loan:
-        row = (await self.session.execute(_ACTIVE_BY_BARCODE, {"barcode": barcode})).first()
-        if row is None:
+        loan = await self._one(_ACTIVE_BY_BARCODE, _ACTIVE_BY_BARCODE_READ, {"barcode": barcode})
+        if loan is None:
             raise LoanNotFound(f"loans/-?barcode={barcode}")
-        return self._track(_to_loan(row))
+        return loan
+
+    async def _one(self, query: sa.Select[Any], read: DriverStatement | None, values: dict[str, Any]) -> Loan | None:
+        """The loan `query` finds (None when none): through the driver when this is a plain read of a
+        read-only unit of work (not tracked: such a unit of work records nothing)."""
+        if read is not None and self._driver is not None:
+            record = await read.fetchrow(await self._driver(), **values)
+            return _to_loan(record) if record is not None else None
+        row = (await self.session.execute(query, values)).first()
+        return self._track(_to_loan(row._mapping)) if row is not None else None
 
     async def save(self, loan: Loan) -> None:
         values = _to_row(loan)
@@ -173,7 +193,7 @@ class SqlLoanRepository(TrackingRepository):
             query=page.query,
             cursor_of=lambda row: newest_first_cursor(row.created_at, row.id),
             total_size=int(total or 0),
-        ).map(_to_loan)
+        ).map(lambda row: _to_loan(row._mapping))
 
     async def unsettled(self, *, pending_before: datetime, limit: int = 100) -> list[Loan]:
         """Sagas to repair: PENDING longer than a saga may take, or FAILED with the copy maybe still out."""
@@ -189,7 +209,7 @@ class SqlLoanRepository(TrackingRepository):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [self._track(_to_loan(row)) for row in (await self.session.execute(statement)).all()]
+        return [self._track(_to_loan(row._mapping)) for row in (await self.session.execute(statement)).all()]
 
     async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
         statement = (
@@ -199,7 +219,7 @@ class SqlLoanRepository(TrackingRepository):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [self._track(_to_loan(row)) for row in (await self.session.execute(statement)).all()]
+        return [self._track(_to_loan(row._mapping)) for row in (await self.session.execute(statement)).all()]
 
     async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
         statement = (
@@ -209,7 +229,7 @@ class SqlLoanRepository(TrackingRepository):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [self._track(_to_loan(row)) for row in (await self.session.execute(statement)).all()]
+        return [self._track(_to_loan(row._mapping)) for row in (await self.session.execute(statement)).all()]
 
     async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
         """name -> (status, copy, created_at) for the loans among `names` that exist (other names are ignored)."""

@@ -14,7 +14,7 @@ from unit.loans.fake_peers import FakeCatalog, FakeUsers
 from services.loans.api import events
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import session_factory
+from services.support.runtime.db import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
 
 
@@ -24,7 +24,12 @@ async def world(postgres) -> AsyncIterator[World]:
     await asyncio.to_thread(upgrade_to_head, "loans", url)
     engine = create_async_engine(url, pool_size=20, max_overflow=20)
     yield World(
-        new_uow=partial(SqlLoansUnitOfWork, session_factory(engine), encode=events.encode),
+        new_uow=partial(  # with the service's read sessions: its reads run without a transaction
+            SqlLoansUnitOfWork,
+            session_factory(engine),
+            encode=events.encode,
+            read_sessions=read_session_factory(engine),
+        ),
         clock=FixedClock(START),
         users=FakeUsers(),
         catalog=FakeCatalog(),
