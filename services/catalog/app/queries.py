@@ -141,9 +141,17 @@ def sort_cursor(book: Book, keys: Sequence[SortKey]) -> list[object]:
     return [book.created_at.isoformat() if k.field == "create_time" else values[k.field] for k in keys] + [str(book.id)]
 
 
+def _year(value: Any) -> int:
+    """A year from a page token: an integer Postgres can compare (a forged token may carry anything)."""
+    year = int(value)
+    if not -(2**31) <= year < 2**31:
+        raise ValueError(year)
+    return year
+
+
 _CURSOR_TYPES: dict[str, Callable[[Any], object]] = {
     "title": str,
-    "publication_year": int,
+    "publication_year": _year,
     "create_time": datetime.fromisoformat,
 }
 
@@ -155,7 +163,7 @@ def resume_after(keys: Sequence[SortKey], cursor: list[Any]) -> tuple[object, ..
             raise ValueError
         values = [_CURSOR_TYPES[k.field](v) for k, v in zip(keys, cursor, strict=False)]
         return (*values, uuid.UUID(cursor[-1]))
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, OverflowError):  # tokens are not signed: anything may come
         raise _not_our_token() from None
 
 
@@ -265,7 +273,7 @@ def resume_ranked(cursor: list[Any] | None) -> Ranked | None:
     try:
         score, book_id = cursor
         return Ranked(float(score), uuid.UUID(str(book_id)))
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # 10**400 does not fit a float
         raise _not_our_token() from None
 
 

@@ -37,6 +37,9 @@ def number_after(token: str, query: str) -> int | None:
     if not cursor:
         return None
     try:
-        return int(cursor[0])
-    except (ValueError, IndexError, TypeError):
+        number = int(cursor[0])
+    except (ValueError, IndexError, TypeError, OverflowError):  # tokens are not signed: anything may come
         raise _not_ours() from None
+    if not 0 <= number < 2**63:  # what Postgres can compare it with
+        raise _not_ours()
+    return number

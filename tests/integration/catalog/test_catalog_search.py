@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.catalog.app import books, copies
+from services.catalog.app import books, copies, queries
 from services.catalog.app.queries import FACET_SIZE, Search, SearchFilters, count_facet
 from services.catalog.data import search as search_sql
 from services.catalog.domain.books import BookDetails
 from services.catalog.domain.copies import CopyDetails
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.pagination import encode_token, fingerprint
 
 pytestmark = pytest.mark.integration
 
@@ -237,3 +239,32 @@ async def test_a_search_read_page_by_page_is_the_same_list_as_in_one_page(catalo
         if not (token := page.page.next_page_token):
             break
     assert seen == [(hit.book.id, hit.score) for hit in whole.page.items]
+
+
+@pytest.mark.parametrize(
+    ("order_by", "cursor"),
+    [
+        ("", [10**400, "00000000-0000-0000-0000-000000000001"]),  # a search score no float holds
+        ("", [float("nan"), "00000000-0000-0000-0000-000000000001"]),
+        ("publication_year", [10**30, "00000000-0000-0000-0000-000000000001"]),  # beyond Postgres' integer
+        ("publication_year", [float("inf"), "00000000-0000-0000-0000-000000000001"]),
+        ("create_time", [12, "00000000-0000-0000-0000-000000000001"]),
+    ],
+)
+async def test_a_forged_page_token_is_refused_or_harmless_never_a_crash(catalog_uow, library, order_by, cursor) -> None:
+    """Page tokens are not signed: a client may forge one with any cursor for the right query."""
+    if order_by:
+        query = books.ListBooks(order_by=order_by, page_size=2)
+        keys = queries.parse_order_by(order_by)
+        conditions = queries.parse_filter("", queries.BOOK_FILTER_FIELDS)
+        token = encode_token(cursor, fingerprint("ListBooks", conditions, keys))
+        with pytest.raises(InvalidArgument):
+            await books.list_books(replace(query, page_token=token), uow=catalog_uow.reads())
+        return
+    token = encode_token(cursor, fingerprint("SearchBooks", "crime", SearchFilters()))
+    try:
+        found = await _search(catalog_uow, "crime", page_token=token)
+    except InvalidArgument as refused:
+        assert refused.violations[0].field == "page_token"
+    else:
+        assert found.page.total_size == 3  # NaN sorts above every score: the list starts again, whole
