@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book, BookDetails, BookNotFound, ImportBatch
@@ -90,12 +89,6 @@ def _isbn_taken(book: Book) -> AlreadyExists:
 
 
 class SqlBookRepository(TrackingRepository):
-    """`driver`: a read-only unit of work's driver connection (see DriverStatement), for plain reads."""
-
-    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
-        super().__init__(session)
-        self._driver = driver
-
     async def add(self, book: Book) -> None:
         """Inserts within the unit of work's transaction; visible to others only after its commit."""
         await self.add_many([book])
@@ -114,16 +107,11 @@ class SqlBookRepository(TrackingRepository):
 
     async def get(self, book_id: uuid.UUID, *, for_update: bool = False) -> Book:
         """The book with its copy counts; `for_update` holds its row until the transaction ends."""
-        if self._driver is not None and not for_update:
-            record = await _BY_ID_READ.fetchrow(await self._driver(), book_id=book_id)
-            if record is None:
-                raise BookNotFound(book_id)
-            return to_book(record)  # not tracked: a read-only unit of work records nothing
-        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
-        row = (await self.session.execute(query, {"book_id": book_id})).first()
-        if row is None:
+        query, read = (_BY_ID_FOR_UPDATE, None) if for_update else (_BY_ID, _BY_ID_READ)
+        found = await self._first(query, {"book_id": book_id}, read=read)
+        if found is None:
             raise BookNotFound(book_id)
-        return self._track(to_book(row._mapping))
+        return self._track(to_book(found))
 
     async def by_isbns(self, isbns: Sequence[str]) -> dict[str, Book]:
         """Books with these ISBNs, locked (a bulk import updates them)."""

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
@@ -102,12 +101,6 @@ def _where(book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[s
 
 
 class SqlCopyRepository(TrackingRepository):
-    """`driver`: a read-only unit of work's driver connection (see DriverStatement), for plain reads."""
-
-    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
-        super().__init__(session)
-        self._driver = driver
-
     async def add_many(self, new_copies: Sequence[Copy]) -> None:
         values = [
             {**_fields(c), "id": c.id, "book_id": c.book_id, "created_at": c.created_at, "version": c.version}
@@ -126,16 +119,12 @@ class SqlCopyRepository(TrackingRepository):
 
     async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, for_update: bool = False) -> Copy:
         params = {"copy_id": copy_id, "book_id": book_id}
-        if self._driver is not None and not for_update:
-            return await self._read(_BY_ID_READ, params, lambda: CopyNotFound(book_id, copy_id))
-        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
-        return await self._one(query, params, lambda: CopyNotFound(book_id, copy_id))
+        query, read = (_BY_ID_FOR_UPDATE, None) if for_update else (_BY_ID, _BY_ID_READ)
+        return await self._one(query, params, lambda: CopyNotFound(book_id, copy_id), read=read)
 
     async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
-        if self._driver is not None and not for_update:
-            return await self._read(_BY_BARCODE_READ, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
-        query = _BY_BARCODE_FOR_UPDATE if for_update else _BY_BARCODE
-        return await self._one(query, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
+        query, read = (_BY_BARCODE_FOR_UPDATE, None) if for_update else (_BY_BARCODE, _BY_BARCODE_READ)
+        return await self._one(query, {"barcode": barcode}, lambda: BarcodeNotFound(barcode), read=read)
 
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
         """The copy out on `loan` (or on the shelf for `hold`), locked; None when there is none."""
@@ -188,17 +177,15 @@ class SqlCopyRepository(TrackingRepository):
         query = sa.select(sa.func.count()).select_from(copies).where(*_where(book_id, conditions))
         return int(await self.session.scalar(query) or 0)
 
-    async def _one(self, query: sa.Select[Any], params: Mapping[str, object], missing: Callable[[], Exception]) -> Copy:
-        row = (await self.session.execute(query, params)).first()
-        if row is None:
-            raise missing()
-        return self._track(_to_copy(row._mapping))
-
-    async def _read(
-        self, statement: DriverStatement, params: Mapping[str, Any], missing: Callable[[], Exception]
+    async def _one(
+        self,
+        query: sa.Select[Any],
+        params: Mapping[str, Any],
+        missing: Callable[[], Exception],
+        *,
+        read: DriverStatement | None = None,
     ) -> Copy:
-        assert self._driver is not None
-        record = await statement.fetchrow(await self._driver(), **params)
-        if record is None:
+        found = await self._first(query, params, read=read)
+        if found is None:
             raise missing()
-        return _to_copy(record)  # not tracked: a read-only unit of work records nothing
+        return self._track(_to_copy(found))

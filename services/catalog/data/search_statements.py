@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import astuple, fields
+from dataclasses import fields
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ SIMILARITY_WEIGHT = 0.5
 EXACT_ISBN_SCORE = 10.0
 HEADLINE_OPTIONS = "StartSel=<b>, StopSel=</b>, MaxWords=25, MinWords=8, MaxFragments=2"
 
-HAS_AVAILABLE_COPY = sa.exists().where(copies.c.book_id == books.c.id, copies.c.status == CopyStatus.AVAILABLE.value)
+_HAS_AVAILABLE_COPY = sa.exists().where(copies.c.book_id == books.c.id, copies.c.status == CopyStatus.AVAILABLE.value)
 _TEXTS = ARRAY(sa.Text)
 _FLOATS = ARRAY(sa.Float)
 _UUIDS = ARRAY(UUID(as_uuid=True))
@@ -47,7 +47,7 @@ _FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
     "publisher": lambda: books.c.publisher == sa.bindparam("publisher", type_=sa.Text),
     "min_year": lambda: books.c.publication_year >= sa.bindparam("min_year", type_=sa.Integer),
     "max_year": lambda: books.c.publication_year <= sa.bindparam("max_year", type_=sa.Integer),
-    "available_only": lambda: HAS_AVAILABLE_COPY,
+    "available_only": lambda: _HAS_AVAILABLE_COPY,
 }
 _FILTER_NAMES = tuple(f.name for f in fields(SearchFilters))
 
@@ -64,7 +64,7 @@ class Shape(NamedTuple):
 
     @classmethod
     def of(cls, search: Search, after: Ranked | None, *, typos: bool) -> Shape:
-        given = tuple(name for name, value in zip(_FILTER_NAMES, astuple(search.filters), strict=True) if value)
+        given = tuple(name for name in _FILTER_NAMES if getattr(search.filters, name))
         return cls(given, search.facets, bool(search.text), search.isbn() is not None, typos, after is not None)
 
 

@@ -23,8 +23,8 @@ class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
     search: SqlBookSearch
 
     def _open(self, session: AsyncSession) -> None:
-        self.books = SqlBookRepository(session, driver=self.driver if self.read_only else None)
-        self.copies = SqlCopyRepository(session, driver=self.driver if self.read_only else None)
+        self.books = SqlBookRepository(session, driver=self.read_driver)
+        self.copies = SqlCopyRepository(session, driver=self.read_driver)
         self.requests = RequestLog(session)
         self.search = SqlBookSearch(session)
 

@@ -8,7 +8,7 @@ the patron's advisory lock (one patron's loan limit) and `get(for_update=True)` 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import fields
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +16,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import LoanFilter, NewestFirst, PageRequest
@@ -99,12 +98,6 @@ def _conditions(query: LoanFilter, now: datetime) -> list[sa.ColumnElement[bool]
 
 
 class SqlLoanRepository(TrackingRepository):
-    """`driver`: a read-only unit of work's driver connection (see DriverStatement), for plain reads."""
-
-    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
-        super().__init__(session)
-        self._driver = driver
-
     async def add(self, loan: Loan) -> None:
         try:
             await self.session.execute(loans.insert().values(**_to_row(loan)))
@@ -134,13 +127,8 @@ class SqlLoanRepository(TrackingRepository):
         return loan
 
     async def _one(self, query: sa.Select[Any], read: DriverStatement | None, values: dict[str, Any]) -> Loan | None:
-        """The loan `query` finds (None when none): through the driver when this is a plain read of a
-        read-only unit of work (not tracked: such a unit of work records nothing)."""
-        if read is not None and self._driver is not None:
-            record = await read.fetchrow(await self._driver(), **values)
-            return _to_loan(record) if record is not None else None
-        row = (await self.session.execute(query, values)).first()
-        return self._track(_to_loan(row._mapping)) if row is not None else None
+        found = await self._first(query, values, read=read)
+        return self._track(_to_loan(found)) if found is not None else None
 
     async def save(self, loan: Loan) -> None:
         values = _to_row(loan)

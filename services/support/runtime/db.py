@@ -7,7 +7,7 @@ outbox rows of the events they recorded in one transaction, then wakes the outbo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import TracebackType
@@ -118,11 +118,24 @@ AggregateT = TypeVar("AggregateT", bound=HasEvents)
 
 
 class TrackingRepository:
-    """Remembers the aggregates it handed out, so the unit of work can collect their events."""
+    """Remembers the aggregates it handed out, so the unit of work can collect their events. `driver`: a read-only
+    unit of work's driver connection (`SqlAlchemyUnitOfWork.read_driver`), for plain reads by DriverStatement."""
 
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.session = session
         self.seen: list[HasEvents] = []
+        self._driver = driver
+
+    async def _first(
+        self, query: sa.Select[Any], values: Mapping[str, Any], *, read: DriverStatement | None = None
+    ) -> Mapping[Any, Any] | None:
+        """The first row `query` finds, by column name (None when none): through the driver when `read` (the
+        same read, built for the driver) is given and this repository belongs to a read-only unit of work."""
+        if read is not None and self._driver is not None:
+            record: Mapping[Any, Any] | None = await read.fetchrow(await self._driver(), **values)
+            return record
+        row = (await self.session.execute(query, values)).first()
+        return row._mapping if row is not None else None
 
     def _track(self, aggregate: AggregateT) -> AggregateT:
         self.seen.append(aggregate)
@@ -184,6 +197,11 @@ class SqlAlchemyUnitOfWork:
         if self._driver_connection is not None:
             pooled, self._driver_connection = self._driver_connection, None
             await greenlet_spawn(pooled.close)  # back to the pool
+
+    @property
+    def read_driver(self) -> Callable[[], Awaitable[Any]] | None:
+        """What a repository of this unit of work reads through the driver with (`driver`), when it is read-only."""
+        return self.driver if self.read_only else None
 
     async def driver(self) -> Any:
         """For DriverStatement reads of a read-only unit of work: the driver's connection, taken from the

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import AlreadyExists
@@ -24,12 +23,6 @@ _BY_ID_READ = DriverStatement(_BY_ID)
 
 
 class SqlUserRepository(TrackingRepository):
-    """`driver`: a read-only unit of work's driver connection (see DriverStatement), for plain reads."""
-
-    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
-        super().__init__(session)
-        self._driver = driver
-
     async def add(self, user: User) -> None:
         try:
             async with self.session.begin_nested():
@@ -58,15 +51,10 @@ class SqlUserRepository(TrackingRepository):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def get(self, user_id: uuid.UUID) -> User:
-        if self._driver is not None:
-            record = await _BY_ID_READ.fetchrow(await self._driver(), user_id=user_id)
-            if record is None:
-                raise UserNotFound(USER.format(user_id))
-            return _to_user(record)  # not tracked: a read-only unit of work records nothing
-        row = (await self.session.execute(_BY_ID, {"user_id": user_id})).first()
-        if row is None:
+        found = await self._first(_BY_ID, {"user_id": user_id}, read=_BY_ID_READ)
+        if found is None:
             raise UserNotFound(USER.format(user_id))
-        return self._track(_to_user(row._mapping))
+        return self._track(_to_user(found))
 
     async def find_by_email(self, email: str) -> User | None:
         row = (await self.session.execute(sa.select(users).where(users.c.email == email))).first()
