@@ -124,15 +124,15 @@ class TrackingRepository:
     def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
         self.session = session
         self.seen: list[HasEvents] = []
-        self._driver = driver
+        self._read_driver = driver
 
     async def _first(
         self, query: sa.Select[Any], values: Mapping[str, Any], *, read: DriverStatement | None = None
     ) -> Mapping[Any, Any] | None:
         """The first row `query` finds, by column name (None when none): through the driver when `read` (the
         same read, built for the driver) is given and this repository belongs to a read-only unit of work."""
-        if read is not None and self._driver is not None:
-            record: Mapping[Any, Any] | None = await read.fetchrow(await self._driver(), **values)
+        if read is not None and self._read_driver is not None:
+            record: Mapping[Any, Any] | None = await read.fetchrow(await self._read_driver(), **values)
             return record
         row = (await self.session.execute(query, values)).first()
         return row._mapping if row is not None else None
