@@ -66,6 +66,17 @@ def rss_mib(pid: int) -> float:
     return int(found.group(1)) / 1024 if found else 0.0
 
 
+def pss_mib(pid: int) -> float:
+    """The process's proportional set size: its resident pages, each shared one divided among its sharers (the
+    sum over processes counts every page once, as the container's memory does)."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"^Pss:\s+(\d+) kB", rollup, re.M)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
 @dataclass(frozen=True)
 class Snapshot:
     cpu: dict[str, float]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -41,13 +41,16 @@ from services.support.runtime.server import ServiceApp, run, served
 from services.support.runtime.telemetry import configure_logging
 from services.support.runtime.tracing import configure_tracing, shutdown_tracing
 from services.support.runtime.workers import SupervisedWorker, run_worker
+from services.support.runtime.zygote import Zygote
 
 NAME = "events"
 STORE_DURABLE = "events-store"
 log = logging.getLogger("athenaeum.events")
 
 
-async def build(settings: EventsSettings) -> ServiceApp:
+async def build(settings: EventsSettings, zygotes: Sequence[Zygote] = ()) -> ServiceApp:
+    """The service's graph; `zygotes` (one per store process, forked by `main`) fork the store processes, else
+    each is spawned."""
     infra = Infrastructure.open(NAME, settings)
     clock = SystemClock()
     load_payload_types()
@@ -86,7 +89,12 @@ async def build(settings: EventsSettings) -> ServiceApp:
 
     if settings.store_processes:  # accepting and storing on two cores: storing in processes of their own
         stores = [
-            SupervisedWorker(f"events-store-{n}", store_process, (settings, f"events-store-{n}", n == 0))
+            SupervisedWorker(
+                f"events-store-{n}",
+                store_process,
+                (settings, f"events-store-{n}", n == 0),
+                zygote=zygotes[n] if n < len(zygotes) else None,
+            )
             for n in range(settings.store_processes)
         ]
         storage = [declare_journal, *(store.run for store in stores)]
@@ -174,7 +182,7 @@ def build_store(settings: EventsSettings, infra: Infrastructure, *, audit: bool 
 
 
 def store_process(settings: EventsSettings, role: str, audit: bool, connection: Connection) -> None:
-    """The entry point of a store process (spawned by `build`, through a SupervisedWorker)."""
+    """The entry point of a store process (forked by a zygote or spawned, through a SupervisedWorker)."""
     configure_logging(service=role, level=settings.log_level)
     tracer_provider = configure_tracing(service=role, settings=settings)
     infra = Infrastructure.open(role, settings)  # connections of its own
@@ -199,7 +207,11 @@ def store_process(settings: EventsSettings, role: str, audit: bool, connection: 
 
 def main() -> None:
     settings = EventsSettings()
-    run(partial(build, settings), settings=settings, name=NAME)
+    # Forked now, before any thread or loop: the store processes share this one's imported memory.
+    zygotes = [
+        Zygote.fork(store_process, (settings, f"events-store-{n}", n == 0)) for n in range(settings.store_processes)
+    ]
+    run(partial(build, settings, zygotes), settings=settings, name=NAME)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ default, an empty list).
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 
 from services.events.data.tables import COLUMNS
@@ -98,7 +98,34 @@ def copy_text(lines: list[str]) -> bytes:
     return "\n".join([*lines, ""]).encode()
 
 
-async def each_chunk(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
-    """COPY data as asyncpg reads it chunk by chunk (bytes alone it would take for a file's path)."""
-    for chunk in chunks:
-        yield chunk
+class AcceptedText:
+    """The COPY data of accepted batches, one chunk a batch, made as COPY reads them: Postgres parses one
+    batch while the next is made (made all before, the store and Postgres took turns). Kept once made, for a
+    second reading (the staging path)."""
+
+    def __init__(self, batches: Sequence[AcceptedBatch]) -> None:
+        self._batches = batches
+        self._texts: list[bytes | None] = []
+        self.rows = 0
+        """Rows made so far."""
+
+    @property
+    def unreadable(self) -> list[int]:
+        """The batches (by index) with an event the rules would have refused: none of their rows is sent."""
+        return [index for index, text in enumerate(self._texts) if text is None]
+
+    async def each(self) -> AsyncIterator[bytes]:
+        """Every readable batch's text, in order (asyncpg reads COPY data chunk by chunk)."""
+        for index, batch in enumerate(self._batches):
+            if index == len(self._texts):
+                self._texts.append(self._made(batch))
+            if (text := self._texts[index]) is not None:
+                yield text
+
+    def _made(self, batch: AcceptedBatch) -> bytes | None:
+        try:
+            lines = accepted_lines(batch)
+        except (ValueError, KeyError):
+            return None
+        self.rows += len(lines)
+        return copy_text(lines)

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.events.app.ports import Cursor
-from services.events.data.copy_text import ACCEPTED_COLUMNS, accepted_lines, copy_text, each_chunk
+from services.events.data.copy_text import ACCEPTED_COLUMNS, AcceptedText
 from services.events.data.filters import aggregate_statement, conditions
 from services.events.data.metrics import COPY_BATCH_SIZE, COPY_SECONDS
 from services.events.data.tables import COLUMNS, events
@@ -71,36 +71,27 @@ class SqlEventRepository(TrackingRepository):
         """Events handed to the database in this unit of work (counted as stored once it commits)."""
 
     async def add(self, records: Sequence[EventRecord]) -> None:
+        if not records:
+            return
         rows = [row(record) for record in records]
-        await self._copy(
-            len(rows), lambda driver, table: driver.copy_records_to_table(table, records=rows, columns=COLUMNS)
-        )
+        await self._copy(lambda driver, table: driver.copy_records_to_table(table, records=rows, columns=COLUMNS))
+        self._added(len(rows))
 
     async def add_accepted(self, batches: Sequence[AcceptedBatch]) -> list[int]:
-        chunks: list[bytes] = []  # one a batch: the text of only one batch's lines at a time
-        count = 0
-        unreadable = []
-        for index, batch in enumerate(batches):
-            try:
-                lines = accepted_lines(batch)
-            except (ValueError, KeyError):
-                unreadable.append(index)
-            else:
-                chunks.append(copy_text(lines))
-                count += len(lines)
+        if not batches:
+            return []
+        text = AcceptedText(batches)
         await self._copy(
-            count,
             lambda driver, table: driver.copy_to_table(
-                table, source=each_chunk(chunks), columns=ACCEPTED_COLUMNS, format="text"
+                table, source=text.each(), columns=ACCEPTED_COLUMNS, format="text"
             ),
         )
-        return unreadable
+        self._added(text.rows)
+        return text.unreadable
 
-    async def _copy(self, count: int, send: Callable[[asyncpg.Connection, str], Awaitable[object]]) -> None:
-        """COPY `count` rows with `send` (to a table it is given); an event already stored sends them again
-        to the staging table, and from there only those that are not."""
-        if not count:
-            return
+    async def _copy(self, send: Callable[[asyncpg.Connection, str], Awaitable[object]]) -> None:
+        """COPY rows with `send` (to a table it is given); an event already stored sends them again to the
+        staging table, and from there only those that are not."""
         with COPY_SECONDS.time():
             driver = await self._driver()
             try:
@@ -110,6 +101,8 @@ class SqlEventRepository(TrackingRepository):
                 await driver.execute(_STAGING_DDL)
                 await send(driver, STAGING)
                 await driver.execute(_FROM_STAGING)
+
+    def _added(self, count: int) -> None:
         COPY_BATCH_SIZE.observe(count)
         self.added += count
 

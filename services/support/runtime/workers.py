@@ -22,11 +22,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import REGISTRY, Metric
 
 from services.support.runtime import telemetry
+
+if TYPE_CHECKING:
+    from services.support.runtime.zygote import Zygote
 
 log = logging.getLogger("athenaeum.workers")
 
@@ -35,6 +38,7 @@ STALE_AFTER_SECONDS = 10.0
 """A worker that has not reported for this long is unhealthy (stuck, or its pipe broke)."""
 STOP_GRACE_SECONDS = 5.0
 _PR_SET_PDEATHSIG = 1
+_PR_SET_NAME = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +53,21 @@ Entry = Callable[..., None]
 """A module-level function (spawn pickles it by name) whose last argument is the report pipe."""
 
 
+class ChildProcess(Protocol):
+    """What the supervisor uses of a worker's process: a spawned multiprocessing.Process or a ZygoteChild."""
+
+    @property
+    def pid(self) -> int | None: ...
+    @property
+    def sentinel(self) -> int: ...
+    @property
+    def exitcode(self) -> int | None: ...
+    def is_alive(self) -> bool: ...
+    def join(self, timeout: float | None = None) -> None: ...
+    def terminate(self) -> None: ...
+    def kill(self) -> None: ...
+
+
 class SupervisedWorker:
     """One worker process as the service sees it: started, watched, started again when it dies."""
 
@@ -61,6 +80,7 @@ class SupervisedWorker:
         first_delay: float = 0.5,
         max_delay: float = 10.0,
         stale_after: float = STALE_AFTER_SECONDS,
+        zygote: Zygote | None = None,
     ) -> None:
         self.role = role
         self._entry = entry
@@ -68,7 +88,9 @@ class SupervisedWorker:
         self._first_delay = first_delay
         self._max_delay = max_delay
         self._stale_after = stale_after
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self._zygote = zygote
+        """Forks each incarnation (sharing the service's imported memory); without it each is spawned."""
+        self._process: ChildProcess | None = None
         self._last: Report | None = None
         self._reported_at = 0.0
         self.restarts = 0
@@ -107,11 +129,17 @@ class SupervisedWorker:
             await self._stop()
 
     async def _run_once(self) -> int | None:
-        context = multiprocessing.get_context("spawn")  # never fork a process that runs gRPC and asyncio threads
-        receiver, sender = context.Pipe(duplex=False)
-        process = context.Process(target=self._entry, args=(*self._args, sender), name=self.role, daemon=False)
         self._last = None
-        process.start()  # from the event loop's thread, which lives as long as the service (PR_SET_PDEATHSIG)
+        receiver, sender = multiprocessing.Pipe(duplex=False)
+        process: ChildProcess
+        if self._zygote is not None:
+            process = self._zygote.start(sender, self.role)
+        else:  # never fork a process that runs gRPC and asyncio threads
+            spawned = multiprocessing.get_context("spawn").Process(
+                target=self._entry, args=(*self._args, sender), name=self.role, daemon=False
+            )
+            spawned.start()  # from the loop's thread, which lives as long as the service (PR_SET_PDEATHSIG)
+            process = spawned
         sender.close()
         self._process = process
         loop = asyncio.get_running_loop()
@@ -151,6 +179,7 @@ def run_worker(
 ) -> None:
     """The child's side: run `work` until SIGTERM/SIGINT or the service's death, reporting on `connection`."""
     die_with_parent()
+    name_process(role)
 
     async def report() -> None:
         while True:
@@ -177,12 +206,22 @@ def run_worker(
 
 
 def die_with_parent() -> None:
-    """SIGTERM this process when the service that started it dies (even by kill -9)."""
+    """SIGTERM this process when the process that started it (the service, or its zygote) dies, even by kill -9."""
     parent = multiprocessing.parent_process()
+    die_with(parent.pid if parent is not None else None)
+
+
+def name_process(name: str) -> None:
+    """The name ps, top and /proc/<pid>/comm show (its first 15 characters): the command line is the service's."""
+    ctypes.CDLL(None).prctl(_PR_SET_NAME, name.encode()[:15], 0, 0, 0)
+
+
+def die_with(parent: int | None) -> None:
+    """SIGTERM this process when its parent (`parent`, if known) dies."""
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
-    if parent is not None and os.getppid() != parent.pid:  # it died before the line above
+    if parent is not None and os.getppid() != parent:  # it died before the line above
         os.kill(os.getpid(), signal.SIGTERM)
 
 

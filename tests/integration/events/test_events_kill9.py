@@ -161,13 +161,16 @@ def test_every_accepted_event_is_stored_exactly_once_across_kill_9s(world: World
 
 
 def store_processes(pid: int) -> list[int]:
-    """The store processes the events service started (multiprocessing's own helpers left out)."""
+    """The store processes below the events service (forked by its zygote; named after their role)."""
     found = []
     for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            command = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ")
-            if b"multiprocessing.spawn" in command and b"resource_tracker" not in command:
-                found.append(int(child))
+        for child in map(int, (task / "children").read_text().split()):
+            try:
+                if Path(f"/proc/{child}/comm").read_text().startswith("events-store"):
+                    found.append(child)
+                found += store_processes(child)
+            except OSError:  # it ended meanwhile
+                continue
     return found
 
 

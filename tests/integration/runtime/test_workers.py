@@ -7,13 +7,15 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import worker_entries
 
 from services.support.runtime.telemetry import exposed_metrics
 from services.support.runtime.workers import SupervisedWorker
+from services.support.runtime.zygote import Zygote
 
 pytestmark = pytest.mark.integration
 
@@ -39,8 +41,21 @@ def rounds(role: str) -> float:
     )
 
 
-async def test_a_worker_killed_with_sigkill_is_unhealthy_until_a_new_one_reports() -> None:
-    worker = SupervisedWorker("counting", worker_entries.counting, (), first_delay=0.3)
+@pytest.fixture(params=["spawned", "forked by a zygote"])
+def counting_zygote(request: pytest.FixtureRequest) -> Iterator[Zygote | None]:
+    """None: each incarnation is spawned; else a zygote (forked here, outside the test's event loop) forks them."""
+    if request.param == "spawned":
+        yield None
+        return
+    zygote = Zygote.fork(worker_entries.counting, ())
+    yield zygote
+    zygote.close()
+
+
+async def test_a_worker_killed_with_sigkill_is_unhealthy_until_a_new_one_reports(
+    counting_zygote: Zygote | None,
+) -> None:
+    worker = SupervisedWorker("counting", worker_entries.counting, (), first_delay=0.3, zygote=counting_zygote)
     running = asyncio.create_task(worker.run())
     try:
         await eventually(worker.check)
@@ -56,6 +71,31 @@ async def test_a_worker_killed_with_sigkill_is_unhealthy_until_a_new_one_reports
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
     assert not _alive(worker.pid), "the worker stops with the service"
+
+
+async def test_a_worker_forked_by_a_zygote_shares_the_memory_the_service_had_when_it_forked_it() -> None:
+    ballast = os.urandom(64 << 20)  # 64 MiB of the "service's imports", made before the zygote
+    zygote = Zygote.fork(worker_entries.counting, ())
+    worker = SupervisedWorker("counting", worker_entries.counting, (), zygote=zygote)
+    running = asyncio.create_task(worker.run())
+    try:
+        await eventually(worker.check)
+        shared, private = _memory_kib(worker.pid)
+        assert shared > 64 << 10 and private < 48 << 10, (shared, private)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        zygote.close()
+    assert len(ballast) == 64 << 20
+    assert not _alive(worker.pid), "the worker stops with the service"
+
+
+def _memory_kib(pid: int | None) -> tuple[int, int]:
+    """The worker's resident memory shared with other processes, and its own (KiB)."""
+    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    fields = dict(line.split(":", 1) for line in rollup)
+    kib = {name: int(value.split()[0]) for name, value in fields.items()}
+    return kib["Shared_Clean"] + kib["Shared_Dirty"], kib["Private_Clean"] + kib["Private_Dirty"]
 
 
 async def test_a_worker_that_reports_unhealthy_work_makes_the_service_unhealthy() -> None:
