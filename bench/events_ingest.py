@@ -363,7 +363,7 @@ def parse_args() -> argparse.Namespace:
         "--one-time", action="store_true", help="Every event at the same occur_time (the runs before 2026-12-02T2300)."
     )
     parser.add_argument(
-        "--store-processes", type=int, default=0, help="ATHENAEUM_STORE_PROCESSES of the service (0: in the gRPC one)."
+        "--store-processes", type=int, default=1, help="ATHENAEUM_STORE_PROCESSES of the service (0: in the gRPC one)."
     )
     return parser.parse_args()
 

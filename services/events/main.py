@@ -1,13 +1,14 @@
 """Composition root of the events service: build the graph once, then serve.
 
-By default one process does everything: accepting, storing (the JetStream consumers that write accepted
-batches, and the audit trail of every context, to Postgres), queries, watches and partition upkeep. With
-`store_processes` > 0 the gRPC process (`build`) starts that many store processes (`store_process`) and
-leaves storing to them: a Python process uses one core at most, so apart, accepting and storing use two,
-for ~110 MiB more each (on the 2-core bench machine: ~1.1x the stored rate; bench/README.md). Nothing is
-lost when a store process dies: its consumers are durable, a message is acknowledged only after its
-commit, and what a dead one held is redelivered after `store_ack_wait_seconds`; the gRPC process starts a
-new one and is NOT_SERVING meanwhile.
+The gRPC process (`build`) accepts, answers queries and watches, and keeps the partitions; storing (the
+JetStream consumers that write accepted batches, and the audit trail of every context, to Postgres) runs in
+`store_processes` processes of their own (`store_process`, default 1): a Python process uses one core at
+most, so apart, accepting and storing use two (on the 2-core bench machine ~1.3x the stored rate;
+bench/README.md). `main` forks a zygote per store process before anything starts, and the zygote forks
+the store process: it shares the service's imported memory (~40 MiB more, where a spawned one cost ~110).
+With `store_processes` 0 one process does everything. Nothing is lost when a store process dies: its
+consumers are durable, a message is acknowledged only after its commit, and what a dead one held is
+redelivered after `store_ack_wait_seconds`; the gRPC process starts a new one and is NOT_SERVING meanwhile.
 """
 
 from __future__ import annotations

@@ -27,12 +27,13 @@ _SPECIAL = re.compile(r"[\\\t\n\r]")
 _ESCAPED = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def accepted_lines(batch: AcceptedBatch) -> list[str]:
-    """One line per event (without its line break), each value as `records()` completes it. ValueError,
-    KeyError: a name, a category or a time the rules would have refused (nothing of the batch is stored)."""
+def accepted_text(batch: AcceptedBatch) -> tuple[bytes, int]:
+    """The batch's COPY data, one line per event, each value as `records()` completes it; and its number of
+    lines. ValueError, KeyError: a name, a category or a time the rules would have refused (nothing of the
+    batch is stored)."""
     events = list(batch.events)
     if not events:
-        return []
+        return b"", 0
     stamps = list(map(Read.occur_time, events))
     seconds, nanos = list(map(Read.seconds, stamps)), list(map(Read.nanos, stamps))
     if min(seconds) < 0 or max(seconds) > _LAST_SECOND or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
@@ -60,11 +61,11 @@ def accepted_lines(batch: AcceptedBatch) -> list[str]:
         [trace or trace_id for trace in map(Read.trace_id, events)],
         each_attributes_json(list(map(Read.attributes, events))),
     ]
-    lines = list(map("\t".join, zip(*columns, strict=True)))
-    if not _plain(lines, len(columns)):
+    text = "\n".join(map("\t".join, zip(*columns, strict=True)))
+    if not _plain(text, len(events), len(columns)):
         columns[texts_from:] = map(_escaped, columns[texts_from:])
-        lines = list(map("\t".join, zip(*columns, strict=True)))
-    return lines
+        text = "\n".join(map("\t".join, zip(*columns, strict=True)))
+    return f"{text}\n".encode(), len(events)
 
 
 def _times(seconds: list[int], micros: list[int]) -> list[str]:
@@ -74,13 +75,12 @@ def _times(seconds: list[int], micros: list[int]) -> list[str]:
     return [f"{whole[second]}.{micro:06d}+00:00" for second, micro in zip(seconds, micros, strict=True)]
 
 
-def _plain(lines: list[str], columns: int) -> bool:
+def _plain(text: str, lines: int, columns: int) -> bool:
     """Whether no value of these lines holds a character COPY's text format gives a meaning to: then the
     tabs and line breaks are exactly the separators (a few searches of the whole text, all in C)."""
-    text = "\n".join(lines)
     return (
-        text.count("\t") == len(lines) * (columns - 1)
-        and text.count("\n") == len(lines) - 1
+        text.count("\t") == lines * (columns - 1)
+        and text.count("\n") == lines - 1
         and "\\" not in text
         and "\r" not in text
     )
@@ -91,11 +91,6 @@ def _escaped(column: list[str]) -> list[str]:
     if _SPECIAL.search("".join(column)) is None:
         return column
     return [value.translate(_ESCAPED) for value in column]
-
-
-def copy_text(lines: list[str]) -> bytes:
-    """The COPY data of `lines`."""
-    return "\n".join([*lines, ""]).encode()
 
 
 class AcceptedText:
@@ -124,8 +119,8 @@ class AcceptedText:
 
     def _made(self, batch: AcceptedBatch) -> bytes | None:
         try:
-            lines = accepted_lines(batch)
+            text, rows = accepted_text(batch)
         except (ValueError, KeyError):
             return None
-        self.rows += len(lines)
-        return copy_text(lines)
+        self.rows += rows
+        return text

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from fakes import Draft, Stamp
 
-from services.events.data.copy_text import ACCEPTED_COLUMNS, accepted_lines, copy_text
+from services.events.data.copy_text import ACCEPTED_COLUMNS, accepted_text
 from services.events.data.values import attributes_json, each_attributes_json
 from services.events.domain.model import AcceptedBatch, EventRecord
 
@@ -56,7 +56,7 @@ def test_attributes_with_every_escape_read_back_the_same() -> None:
     assert line.count("\t") == len(ACCEPTED_COLUMNS) - 1 and "\n" not in line and "\r" not in line
     assert read_line(line)["attributes"] == attributes
     assert '": ' not in line and '", ' not in line  # compact JSON
-    assert copy_text([line, line]) == f"{line}\n{line}\n".encode()
+    assert accepted_text(batch_of(Draft(attributes=attributes), Draft(attributes=attributes)))[1] == 2
 
 
 @pytest.mark.parametrize(
@@ -76,7 +76,15 @@ def test_a_batch_with_an_event_the_rules_would_refuse_cannot_be_read(draft: Draf
 
 
 def test_an_empty_batch_has_no_lines() -> None:
-    assert accepted_lines(batch_of()) == []
+    assert accepted_text(batch_of()) == (b"", 0)
+
+
+def accepted_lines(batch: AcceptedBatch) -> list[str]:
+    """The batch's COPY data as lines (no value holds a raw line break: COPY text escapes them)."""
+    text, count = accepted_text(batch)
+    lines = text.decode().split("\n")
+    assert lines[-1] == "" and len(lines) == count + 1, "one line per event, each ended by a line break"
+    return lines[:-1]
 
 
 def test_a_batch_whose_escapes_sit_in_one_event_reads_back_the_same() -> None:
