@@ -11,7 +11,9 @@ The service drives a worker through `ZygoteChild`, which `SupervisedWorker` uses
 multiprocessing.Process: started, watched through a pidfd (readable once the worker ended), signalled, and
 joined for its exit code, which the zygote (its parent) sends when it reaps it. The zygote ignores SIGINT
 (a terminal's ^C reaches the whole process group: the service stops its worker itself) and dies with the
-service; the worker dies with the zygote (both PR_SET_PDEATHSIG).
+service; the worker dies with the zygote (both PR_SET_PDEATHSIG). A zygote killed on its own cannot be
+replaced (the service runs threads by then): the supervisor's next start fails, and the service stops, to
+be started again whole.
 """
 
 from __future__ import annotations
@@ -57,11 +59,14 @@ class Zygote:
 
     def start(self, sender: Connection, name: str) -> ZygoteChild:
         """Fork an incarnation that reports on `sender` (its last argument)."""
-        while self._control.poll(0):  # the exit of an incarnation that ended while nobody joined it
-            self._control.recv()
-        self._control.send(("start", name))
-        send_handle(self._control, sender.fileno(), self.pid)
-        kind, pid = self._control.recv()
+        try:
+            while self._control.poll(0):  # the exit of an incarnation that ended while nobody joined it
+                self._control.recv()
+            self._control.send(("start", name))
+            send_handle(self._control, sender.fileno(), self.pid)
+            kind, pid = self._control.recv()
+        except (EOFError, OSError) as error:
+            raise RuntimeError(f"the zygote of {name} is gone: the service has to be started again") from error
         if kind != "started":
             raise RuntimeError(f"the zygote answered {kind!r} to start")
         return ZygoteChild(pid, self._control)
@@ -92,10 +97,14 @@ class ZygoteChild:
         """Wait for the end and take the exit code the zygote reaped (kept None if it does not come in time)."""
         if self.exitcode is not None or not _readable(self.sentinel, timeout):
             return
-        if self._control.poll(timeout):
+        try:
+            if not self._control.poll(timeout):
+                return
             kind, code = self._control.recv()
-            self.exitcode = code if kind == "exited" else -1
-            os.close(self.sentinel)
+        except (EOFError, OSError):  # the zygote is gone (killed): starting another incarnation will fail
+            kind, code = "zygote gone", None
+        self.exitcode = code if kind == "exited" else -1
+        os.close(self.sentinel)
 
     def terminate(self) -> None:
         self._signal(signal.SIGTERM)

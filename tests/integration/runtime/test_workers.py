@@ -90,6 +90,20 @@ async def test_a_worker_forked_by_a_zygote_shares_the_memory_the_service_had_whe
     assert not _alive(worker.pid), "the worker stops with the service"
 
 
+async def test_a_worker_dies_with_its_zygote_which_dies_with_the_service() -> None:
+    zygote = Zygote.fork(worker_entries.counting, ())
+    worker = SupervisedWorker("counting", worker_entries.counting, (), zygote=zygote, first_delay=60)
+    running = asyncio.create_task(worker.run())
+    try:
+        await eventually(worker.check)
+        os.kill(zygote.pid, signal.SIGKILL)  # as the service's death would end the zygote (PR_SET_PDEATHSIG)
+        await eventually(lambda: not _alive(worker.pid))
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        os.waitpid(zygote.pid, 0)
+
+
 def _memory_kib(pid: int | None) -> tuple[int, int]:
     """The worker's resident memory shared with other processes, and its own (KiB)."""
     rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
