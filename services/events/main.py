@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -46,6 +47,7 @@ from services.support.runtime.zygote import Zygote
 
 NAME = "events"
 STORE_DURABLE = "events-store"
+STORE_NICENESS = 5
 log = logging.getLogger("athenaeum.events")
 
 
@@ -184,6 +186,9 @@ def build_store(settings: EventsSettings, infra: Infrastructure, *, audit: bool 
 
 def store_process(settings: EventsSettings, role: str, audit: bool, connection: Connection) -> None:
     """The entry point of a store process (forked by a zygote or spawned, through a SupervisedWorker)."""
+    # Accepting is what a caller waits for; storing only has to keep up: when both want the same core, the
+    # gRPC process goes first (the CPU left over still goes to storing).
+    os.nice(STORE_NICENESS)
     configure_logging(service=role, level=settings.log_level)
     tracer_provider = configure_tracing(service=role, settings=settings)
     infra = Infrastructure.open(role, settings)  # connections of its own
