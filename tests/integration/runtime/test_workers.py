@@ -101,7 +101,7 @@ async def test_a_worker_dies_with_its_zygote_which_dies_with_the_service() -> No
     finally:
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
-        os.waitpid(zygote.pid, 0)
+        await asyncio.to_thread(os.waitpid, zygote.pid, 0)
 
 
 def _memory_kib(pid: int | None) -> tuple[int, int]:
