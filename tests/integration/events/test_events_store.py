@@ -85,6 +85,27 @@ async def test_accepted_batches_land_as_the_domain_completes_them_once_even_when
     assert (await get_event(first.records()[3].name, uow=events_db.uow())).attributes == {"q": "a", **tricky}
 
 
+async def test_a_batch_that_cannot_be_read_is_set_aside_and_the_rest_of_the_fetch_is_stored(events_db) -> None:
+    await keep_partitions(
+        uow=events_db.uow(), clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90)
+    )
+
+    def batch(key: str, size: int, **fields: object) -> AcceptedBatch:
+        wire = [
+            events_pb2.Event(name=f"events/{uuid.uuid4()}", type="web.search", occur_time=timestamp(NOW), **fields)
+            for _ in range(size)
+        ]
+        return AcceptedBatch(key, "users/ada", NOW, "", wire)
+
+    stored, refused, new = batch("k:1", 5), batch("k:2", 3, category=9), batch("k:3", 4)
+    assert await store_accepted([stored], uow=events_db.uow()) == []
+    # A redelivery first (its conflict sends the fetch's text a second time, to the staging table), the
+    # batch that cannot be read in the middle, a new one last: only the new one's events are added.
+    assert await store_accepted([stored, refused, new], uow=events_db.uow()) == [1]
+    assert await count(events_db) == 9
+    assert await count(events_db, "category = 9") == 0
+
+
 async def test_a_failed_store_leaves_nothing(events_db) -> None:
     good = event(1)
     with pytest.raises(Exception):  # noqa: B017 - any database refusal will do
