@@ -58,23 +58,23 @@ def descendants(pid: int) -> list[int]:
 
 
 def rss_mib(pid: int) -> float:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0.0
-    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.M)
-    return int(found.group(1)) / 1024 if found else 0.0
+    return _proc_kib(pid, "status", "VmRSS") / 1024
 
 
 def pss_mib(pid: int) -> float:
     """The process's proportional set size: its resident pages, each shared one divided among its sharers (the
     sum over processes counts every page once, as the container's memory does)."""
+    return _proc_kib(pid, "smaps_rollup", "Pss") / 1024
+
+
+def _proc_kib(pid: int, file: str, field: str) -> float:
+    """A "<field>: <n> kB" line of /proc/<pid>/<file> (0 once the process is gone)."""
     try:
-        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        text = Path(f"/proc/{pid}/{file}").read_text()
     except OSError:
         return 0.0
-    found = re.search(r"^Pss:\s+(\d+) kB", rollup, re.M)
-    return int(found.group(1)) / 1024 if found else 0.0
+    found = re.search(rf"^{field}:\s+(\d+) kB", text, re.M)
+    return int(found.group(1)) if found else 0.0
 
 
 @dataclass(frozen=True)
