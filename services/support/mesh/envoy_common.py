@@ -86,10 +86,23 @@ def overload_manager() -> Config:
     }
 
 
+ACTIVE_HEALTH_CHECK_AGENT = "Envoy/HC"
+"""The user-agent of a sidecar's health checks of its peers (every 2 s each): not worth a log line."""
+
+
 def access_log() -> list[Config]:
     return [
         {
             "name": "envoy.access_loggers.stdout",
+            "filter": {
+                "header_filter": {
+                    "header": {
+                        "name": "user-agent",
+                        "string_match": {"exact": ACTIVE_HEALTH_CHECK_AGENT},
+                        "invert_match": True,
+                    }
+                }
+            },
             "typed_config": {"@type": STDOUT_LOG_TYPE, "log_format": {"json_format": ACCESS_LOG_FORMAT}},
         }
     ]

@@ -5,9 +5,11 @@
   when the peer was unavailable or the stream was reset; any other call only when it cannot have reached the
   peer at all (envoy_common.RETRY_POLICY). Retries draw on a budget: at most a fifth of the calls in flight.
 - Per peer cluster, circuit breakers (caps on connections, pending and concurrent calls: beyond them a call
-  fails at once instead of queueing) and outlier detection: a peer that keeps refusing, resetting or timing
-  out is ejected for a while, so calls fail fast (UNAVAILABLE) instead of each waiting out its deadline. No panic
-  routing: with every endpoint ejected the sidecar answers at once rather than trying them anyway.
+  fails at once instead of queueing), outlier detection (a peer that keeps refusing or resetting is ejected for
+  a while) and an active health check of the peer's process (`liveness`): a peer that does not answer it, a
+  hung one, is out of the balancing set within a few seconds, so calls fail fast (UNAVAILABLE) instead of each
+  waiting out its deadline. No panic routing: with every endpoint out the sidecar answers at once rather than
+  trying them anyway.
 
 What counts as a read comes from the protos (a method bound to GET), like the edge's rate-limit classes.
 """
@@ -20,6 +22,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from services.support.mesh import registry
 from services.support.mesh.envoy_common import RETRY_POLICY, Config, grpc_stream_routes
 from services.support.runtime.access import service_descriptor
+from services.support.runtime.server import LIVENESS_SERVICE
 
 READ_TIMEOUT = "4s"
 WRITE_TIMEOUT = "4.5s"
@@ -55,6 +58,19 @@ OUTLIER_DETECTION = {
     # outage of its own after the peer is back, so it is kept short.
     "max_ejection_time": "15s",
     "max_ejection_percent": 100,
+}
+LIVENESS_CHECK = {
+    # Outlier detection cannot see a hung peer under steady traffic: each call that reaches the peer counts as
+    # a local-origin success when its stream opens, which resets the count of timeouts before it reaches five.
+    # So the sidecar asks the peer's process itself, through the peer's sidecar, every two seconds: two checks
+    # unanswered for a second each take it out; the first answer puts it back. `liveness` is SERVING while the
+    # process runs, whatever its database says: a peer whose database is down still answers, and fast.
+    "timeout": "1s",
+    "interval": "2s",
+    "no_traffic_interval": "2s",  # not the default minute: a peer that was down at start is back within 2 s
+    "unhealthy_threshold": 2,
+    "healthy_threshold": 1,
+    "grpc_health_check": {"service_name": LIVENESS_SERVICE},
 }
 
 
@@ -116,5 +132,6 @@ def guarded_cluster(cluster: Config) -> Config:
             ]
         },
         "outlier_detection": OUTLIER_DETECTION,
+        "health_checks": [LIVENESS_CHECK],
         "common_lb_config": {"healthy_panic_threshold": {"value": 0.0}},
     }

@@ -16,6 +16,7 @@ from services.support.mesh import registry
 from services.support.mesh.certs import ensure_mesh_certs
 from services.support.mesh.envoy import edge_config, render, sidecar_config, write_sds_files
 from services.support.mesh.topology import Topology, local_topology, private_socket_dir
+from services.support.runtime.server import LIVENESS_SERVICE
 
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR = ROOT / "gen" / "descriptor" / "athenaeum.binpb"
@@ -101,7 +102,10 @@ async def fake_app(topology: Topology) -> AsyncIterator[Callable[[str], Awaitabl
         if name in servers:
             return
         server = grpc.aio.server()
-        health_pb2_grpc.add_HealthServicer_to_server(health.aio.HealthServicer(), server)
+        health_servicer = health.aio.HealthServicer()
+        # Like the real runtime: `liveness` SERVING while the process runs (peers' sidecars check it).
+        await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
         # Like the real runtime: reflection lists every service of the mesh.
         mesh_names = [name for spec in registry.SERVICES for name in spec.grpc_services]
         reflection.enable_server_reflection(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 import urllib.request
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -133,10 +135,29 @@ async def test_a_service_calls_its_upstream_through_its_own_sidecar(
     who_am_i: Callable[..., Awaitable[str]],
 ) -> None:
     mesh_envoy(ALLOWED)
+    await _checked_healthy(topology.placement(ALLOWED).admin_port, f"mesh_{TARGET}")
     outbound = f"unix:{topology.placement(ALLOWED).outbound_socket}"
     async with grpc.aio.insecure_channel(outbound) as channel:
         # The app speaks plaintext to loopback; its sidecar adds loans' identity on the way out.
         assert caller_of(await who_am_i(channel, CATALOG_SERVICE)) == spiffe_id(ALLOWED)
+
+
+async def _checked_healthy(admin_port: int, cluster: str) -> None:
+    """Until the sidecar's health check of `cluster` has passed. The stand-in app answers on this test's event
+    loop, which was blocked while the sidecar started: its first checks went unanswered."""
+    deadline = time.monotonic() + 15
+    url = f"http://127.0.0.1:{admin_port}/clusters"
+    while f"{cluster}::" not in (text := await asyncio.to_thread(_read, url)) or any(
+        line.startswith(f"{cluster}::") and "::health_flags::" in line and not line.endswith("::healthy")
+        for line in text.splitlines()
+    ):
+        assert time.monotonic() < deadline, f"{cluster} never passed its health check"
+        await asyncio.sleep(0.1)
+
+
+def _read(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read().decode()
 
 
 async def test_a_sidecar_has_no_route_to_services_it_may_not_call(

@@ -71,3 +71,16 @@ def test_only_a_peer_that_does_not_answer_is_ejected_not_one_that_answers_unavai
     assert detection["enforcing_consecutive_local_origin_failure"] == 100
     answered = ("enforcing_consecutive_5xx", "enforcing_consecutive_gateway_failure", "enforcing_success_rate")
     assert all(detection[name] == 0 for name in answered)
+
+
+def test_a_hung_peer_is_found_by_asking_its_process_not_its_dependencies() -> None:
+    """Outlier detection resets its count of timeouts whenever a new call reaches the peer, so under steady
+    traffic it never ejects a peer that hangs: an active check of the peer's liveness does."""
+    clusters = {c["name"]: c for c in _loans_sidecar()["static_resources"]["clusters"]}
+    for upstream in registry.upstreams_of("loans"):
+        (check,) = clusters[f"mesh_{upstream.name}"]["health_checks"]
+        assert check["grpc_health_check"]["service_name"] == "liveness"  # SERVING while the process runs
+        seconds = {name: float(check[name].rstrip("s")) for name in ("timeout", "interval", "no_traffic_interval")}
+        assert seconds["timeout"] < seconds["interval"] <= 2.0 and seconds["no_traffic_interval"] <= 2.0
+        # Out after two unanswered checks: well before a call's own 4 s timeout would tell, twice.
+        assert check["unhealthy_threshold"] * seconds["interval"] <= 4.0 and check["healthy_threshold"] == 1
