@@ -28,7 +28,7 @@ def _returned(event: loans.LoanReturned) -> dict[str, Any]:
     return {**_loan(event), "overdue_days": event.overdue_days, "fine": fine}
 
 
-_PAYLOADS: dict[type[DomainEvent], tuple[type[Message], Callable[[Any], dict[str, Any]]]] = {
+_PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any], dict[str, Any]]]] = {
     loans.LoanIssued: (events_pb2.LoanIssued, lambda e: {**_loan(e), "hold": e.loan.hold}),
     loans.LoanReturned: (events_pb2.LoanReturned, _returned),
     loans.LoanRenewed: (
