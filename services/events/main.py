@@ -93,10 +93,7 @@ async def build(settings: EventsSettings, zygotes: Sequence[Zygote] = ()) -> Ser
     if settings.store_processes:  # accepting and storing on two cores: storing in processes of their own
         stores = [
             SupervisedWorker(
-                f"events-store-{n}",
-                store_process,
-                (settings, f"events-store-{n}", n == 0),
-                zygote=zygotes[n] if n < len(zygotes) else None,
+                _store_role(n), store_process, _store_args(settings, n), zygote=zygotes[n] if n < len(zygotes) else None
             )
             for n in range(settings.store_processes)
         ]
@@ -184,6 +181,15 @@ def build_store(settings: EventsSettings, infra: Infrastructure, *, audit: bool 
     return Store(consumers, consume)
 
 
+def _store_role(n: int) -> str:
+    return f"events-store-{n}"
+
+
+def _store_args(settings: EventsSettings, n: int) -> tuple[EventsSettings, str, bool]:
+    """`store_process`'s arguments but the report pipe: the first store process also keeps the audit trail."""
+    return settings, _store_role(n), n == 0
+
+
 def store_process(settings: EventsSettings, role: str, audit: bool, connection: Connection) -> None:
     """The entry point of a store process (forked by a zygote or spawned, through a SupervisedWorker)."""
     # Accepting is what a caller waits for; storing only has to keep up: when both want the same core, the
@@ -214,9 +220,7 @@ def store_process(settings: EventsSettings, role: str, audit: bool, connection: 
 def main() -> None:
     settings = EventsSettings()
     # Forked now, before any thread or loop: the store processes share this one's imported memory.
-    zygotes = [
-        Zygote.fork(store_process, (settings, f"events-store-{n}", n == 0)) for n in range(settings.store_processes)
-    ]
+    zygotes = [Zygote.fork(store_process, _store_args(settings, n)) for n in range(settings.store_processes)]
     run(partial(build, settings, zygotes), settings=settings, name=NAME)
 
 

@@ -87,9 +87,6 @@ class ZygoteChild:
         self.sentinel = os.pidfd_open(pid)
         """Readable once the process has ended (a pidfd works for a process that is not our child)."""
 
-    def start(self) -> None:
-        """Started by the zygote already."""
-
     def is_alive(self) -> bool:
         return self.exitcode is None and not _readable(self.sentinel, 0.0)
 
