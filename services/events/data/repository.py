@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.events.app.ports import Cursor
-from services.events.data.copy_text import ACCEPTED_COLUMNS, AcceptedText
+from services.events.data.copy_rows import ACCEPTED_COLUMNS, AcceptedRows
 from services.events.data.filters import aggregate_statement, conditions
 from services.events.data.metrics import COPY_BATCH_SIZE, COPY_SECONDS
 from services.events.data.tables import COLUMNS, events
@@ -80,14 +80,14 @@ class SqlEventRepository(TrackingRepository):
     async def add_accepted(self, batches: Sequence[AcceptedBatch]) -> list[int]:
         if not batches:
             return []
-        text = AcceptedText(batches)
+        rows = AcceptedRows(batches)
         await self._copy(
             lambda driver, table: driver.copy_to_table(
-                table, source=text.each(), columns=ACCEPTED_COLUMNS, format="text"
+                table, source=rows.each(), columns=ACCEPTED_COLUMNS, format="binary"
             ),
         )
-        self._added(text.rows)
-        return text.unreadable
+        self._added(rows.count)
+        return rows.unreadable
 
     async def _copy(self, send: Callable[[asyncpg.Connection, str], Awaitable[object]]) -> None:
         """COPY rows with `send` (to a table it is given); an event already stored sends them again to the

@@ -1,36 +1,52 @@
-"""The COPY lines the store makes straight from the wire hold the records the domain completes."""
+"""The COPY rows the store makes straight from the wire hold the records the domain completes."""
 
 from __future__ import annotations
 
 import json
-import re
+import struct
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fakes import Draft, Stamp
 
-from services.events.data.copy_text import ACCEPTED_COLUMNS, accepted_text
+from services.events.data.copy_rows import ACCEPTED_COLUMNS, HEADER, TRAILER, AcceptedRows, accepted_rows
 from services.events.data.values import attributes_json, each_attributes_json
 from services.events.domain.model import AcceptedBatch, EventRecord
 
 NAME = "events/6F1C2D1E-8B0A-4A57-9D0E-2B7F3F1A9C11"
-_UNESCAPES = {"\\\\": "\\", "\\t": "\t", "\\n": "\n", "\\r": "\r"}
+POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def batch_of(*drafts: Draft) -> AcceptedBatch:
     return AcceptedBatch("users/u:req", "users/u", datetime(2026, 12, 2, 12, tzinfo=UTC), "a" * 32, drafts)
 
 
-def read_line(line: str) -> dict[str, Any]:
-    """A line as Postgres reads COPY text: fields split at tabs, then each one's escapes undone."""
-    fields = [re.sub(r"\\[\\tnr]", lambda found: _UNESCAPES[found.group()], text) for text in line.split("\t")]
-    found: dict[str, Any] = dict(zip(ACCEPTED_COLUMNS, fields, strict=True))
-    found["occur_time"] = datetime.fromisoformat(found["occur_time"])
-    found["record_time"] = datetime.fromisoformat(found["record_time"])
-    found["id"], found["category"] = uuid.UUID(found["id"]), int(found["category"])
-    found["attributes"] = json.loads(found["attributes"])
+def read_rows(data: bytes) -> list[dict[str, Any]]:
+    """Rows as Postgres reads COPY's binary format for these columns (no header: `accepted_rows`' part)."""
+    rows, at = [], 0
+    while at < len(data):
+        (count,) = struct.unpack_from(">h", data, at)
+        assert count == len(ACCEPTED_COLUMNS)
+        at += 2
+        fields = []
+        for _ in range(count):
+            (length,) = struct.unpack_from(">i", data, at)
+            fields.append(data[at + 4 : at + 4 + length])
+            at += 4 + length
+        rows.append(dict(zip(ACCEPTED_COLUMNS, fields, strict=True)))
+    return [typed(row) for row in rows]
+
+
+def typed(row: dict[str, bytes]) -> dict[str, Any]:
+    texts = ("type", "actor", "subject", "source", "trace_id")
+    found: dict[str, Any] = {name: row[name].decode() for name in texts}
+    for moment in ("occur_time", "record_time"):
+        found[moment] = POSTGRES_EPOCH + timedelta(microseconds=struct.unpack(">q", row[moment])[0])
+    found["id"], (found["category"],) = uuid.UUID(bytes=row["id"]), struct.unpack(">h", row["category"])
+    assert row["attributes"][:1] == b"\x01", "jsonb's binary version"
+    found["attributes"] = json.loads(row["attributes"][1:])
     return found
 
 
@@ -39,24 +55,22 @@ def stored(record: EventRecord) -> dict[str, Any]:
     return {**values, "category": int(record.category), "attributes": dict(record.attributes)}
 
 
-def test_lines_from_the_wire_hold_the_completed_records() -> None:
+def test_rows_from_the_wire_hold_the_completed_records() -> None:
     batch = batch_of(
         Draft(),
         Draft(name=NAME, category=2, actor="users/x", subject="books/b", source="web", trace_id="b" * 32),
         Draft(occur_time=Stamp(1_796_000_000, 123_456_789), category=1, attributes={"q": "Мастер", "page": "1"}),
         Draft(occur_time=Stamp(1_796_000_000, 123_456_999)),  # the same microsecond as the one before
     )
-    assert [read_line(line) for line in accepted_lines(batch)] == [stored(record) for record in batch.records()]
+    assert read_rows(accepted_rows(batch)[0]) == [stored(record) for record in batch.records()]
     assert all(not record.resources for record in batch.records())  # the column left to its default
 
 
-def test_attributes_with_every_escape_read_back_the_same() -> None:
+def test_attributes_with_every_special_character_read_back_the_same() -> None:
     attributes = {"q": 'a "quoted" \\ back\\nslash\n\ttab\r', "title": "Война и мир", "emoji": "📚", "": ""}
-    (line,) = accepted_lines(batch_of(Draft(attributes=attributes)))
-    assert line.count("\t") == len(ACCEPTED_COLUMNS) - 1 and "\n" not in line and "\r" not in line
-    assert read_line(line)["attributes"] == attributes
-    assert '": ' not in line and '", ' not in line  # compact JSON
-    assert accepted_text(batch_of(Draft(attributes=attributes), Draft(attributes=attributes)))[1] == 2
+    data, count = accepted_rows(batch_of(Draft(attributes=attributes), Draft(attributes=attributes)))
+    assert count == 2 and [row["attributes"] for row in read_rows(data)] == [attributes, attributes]
+    assert b'": ' not in data and b'", ' not in data  # compact JSON
 
 
 @pytest.mark.parametrize(
@@ -72,26 +86,22 @@ def test_attributes_with_every_escape_read_back_the_same() -> None:
 )
 def test_a_batch_with_an_event_the_rules_would_refuse_cannot_be_read(draft: Draft) -> None:
     with pytest.raises((ValueError, KeyError)):
-        accepted_lines(batch_of(Draft(), draft))
+        accepted_rows(batch_of(Draft(), draft))
 
 
-def test_an_empty_batch_has_no_lines() -> None:
-    assert accepted_text(batch_of()) == (b"", 0)
+def test_an_empty_batch_has_no_rows() -> None:
+    assert accepted_rows(batch_of()) == (b"", 0)
 
 
-def accepted_lines(batch: AcceptedBatch) -> list[str]:
-    """The batch's COPY data as lines (no value holds a raw line break: COPY text escapes them)."""
-    text, count = accepted_text(batch)
-    lines = text.decode().split("\n")
-    assert lines[-1] == "" and len(lines) == count + 1, "one line per event, each ended by a line break"
-    return lines[:-1]
-
-
-def test_a_batch_whose_escapes_sit_in_one_event_reads_back_the_same() -> None:
-    drafts = [Draft(attributes={"q": "plain"}) for _ in range(5)]
-    drafts[3] = Draft(subject="books/x", source="web", attributes={"q": "tab\there", "n": "back\\slash"})
-    batch = batch_of(*drafts)
-    assert [read_line(line) for line in accepted_lines(batch)] == [stored(record) for record in batch.records()]
+async def test_the_copy_data_sets_aside_a_batch_it_cannot_read_and_reads_the_same_twice() -> None:
+    """The staging path sends the same data a second time: the rows are made once."""
+    good, bad = batch_of(Draft(), Draft(actor="users/x")), batch_of(Draft(category=9))
+    rows = AcceptedRows([good, bad, good])
+    first = [chunk async for chunk in rows.each()]
+    assert first[0] == HEADER and first[-1] == TRAILER and len(first) == 4
+    assert read_rows(b"".join(first[1:-1])) == [stored(record) for record in good.records() * 2]
+    assert rows.unreadable == [1] and rows.count == 4
+    assert [chunk async for chunk in rows.each()] == first and rows.count == 4
 
 
 @pytest.mark.parametrize(
