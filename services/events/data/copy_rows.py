@@ -61,7 +61,7 @@ def accepted_rows(batch: AcceptedBatch) -> tuple[bytes, int]:
         map(CATEGORY_OF.__getitem__, map(Read.category, events)),
     )
     accepted_by, trace_id = batch.accepted_by, batch.trace_id
-    attributes = [text.encode() for text in each_attributes_json(list(map(Read.attributes, events)))]
+    attributes = each_attributes_json(list(map(Read.attributes, events)))
     columns: tuple[Iterable[bytes], ...] = (
         leading,
         repeat(_LENGTH(8) + struct.pack(">q", (batch.accept_time - _POSTGRES_EPOCH) // timedelta(microseconds=1))),

@@ -108,12 +108,14 @@ async def test_the_copy_data_sets_aside_a_batch_it_cannot_read_and_reads_the_sam
     "maps",
     [
         [{}, {"a": "1"}, {}],
-        [{"a": "x},{y", "b": "2"}, {"c": "3"}],  # the text between two objects, inside a value
+        [{"a": "x},{y", "b": "2"}, {"c": "3"}],
         [{"a": "}", "b": "{"}, {"c": '"},{"'}],
         [{"q": "Мастер", "page": "1"}] * 3,
+        [{"q": 'a "quoted" \\ back\\nslash\n\ttab\r', "e": "📚", "": ""}],
         [],
     ],
 )
-def test_attributes_json_of_a_column_is_each_map_s_json(maps: list[dict[str, str]]) -> None:
-    assert each_attributes_json(maps) == [attributes_json(entries) for entries in maps]
+def test_attributes_json_of_a_column_is_each_map_s_compact_json(maps: list[dict[str, str]]) -> None:
+    assert each_attributes_json(maps) == [attributes_json(entries).encode() for entries in maps]
     assert [json.loads(text) for text in each_attributes_json(maps)] == maps
+    assert all(b'": ' not in text and b'", ' not in text for text in each_attributes_json(maps))
