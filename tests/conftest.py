@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+import services  # noqa: F401 - first, before any test module imports grpc: it sets how gRPC treats fork()
+
 if TYPE_CHECKING:
     from services.support.launcher.mesh import LocalMesh
     from services.support.launcher.postgres import PostgresServer
