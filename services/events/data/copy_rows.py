@@ -19,6 +19,7 @@ from services.events.data.tables import COLUMNS
 from services.events.data.values import each_attributes_json
 from services.events.domain.model import CATEGORY_OF, EPOCH, AcceptedBatch, NewEvent, Read, mint_id
 from services.events.domain.rules import EVENT_NAME
+from services.support.runtime.boundary import LAST_SECOND
 
 ACCEPTED_COLUMNS = tuple(name for name in COLUMNS if name != "resources")
 
@@ -28,7 +29,6 @@ TRAILER = b"\xff\xff"
 
 _POSTGRES_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 _POSTGRES_EPOCH_SECONDS = int((_POSTGRES_EPOCH - EPOCH).total_seconds())
-_LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z
 _LEADING = struct.Struct(">hiqi16sih")
 """A row's field count, then occur_time (microseconds since 2000), id and category, each after its length."""
 _LENGTH = struct.Struct(">i").pack
@@ -44,7 +44,7 @@ def accepted_rows(batch: AcceptedBatch) -> tuple[bytes, int]:
         return b"", 0
     stamps = list(map(Read.occur_time, events))
     seconds, nanos = list(map(Read.seconds, stamps)), list(map(Read.nanos, stamps))
-    if min(seconds) < 0 or max(seconds) > _LAST_SECOND or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
+    if min(seconds) < 0 or max(seconds) > LAST_SECOND or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
         raise ValueError("an event's occur_time is out of range")
     micros = [
         (second - _POSTGRES_EPOCH_SECONDS) * 1_000_000 + nano // 1000

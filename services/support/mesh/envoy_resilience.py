@@ -22,7 +22,7 @@ from google.protobuf.descriptor import MethodDescriptor
 from services.support.mesh import registry
 from services.support.mesh.envoy_common import RETRY_POLICY, Config, grpc_stream_routes
 from services.support.runtime.access import service_descriptor
-from services.support.runtime.server import LIVENESS_SERVICE
+from services.support.runtime.probes import LIVENESS_SERVICE
 
 READ_TIMEOUT = "4s"
 WRITE_TIMEOUT = "4.5s"

@@ -40,7 +40,7 @@ COLUMNS_FROM_BYTES = 2048
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TIMESTAMP = "google.protobuf.Timestamp"
 _MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
-_MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z: the last a Timestamp (and Postgres) may hold
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +147,7 @@ TIME_RANGE = "must be a time between the years 1 and 9999"
 
 def is_valid_time(seconds: int, nanos: int) -> bool:
     """Whether a Timestamp's fields mean a time (years 1-9999, nanos below a second)."""
-    return _MIN_SECONDS <= seconds <= _MAX_SECONDS and 0 <= nanos < 1_000_000_000
+    return _MIN_SECONDS <= seconds <= LAST_SECOND and 0 <= nanos < 1_000_000_000
 
 
 def is_clean(request: Message) -> bool:
@@ -217,7 +217,7 @@ def _clean(items: list[Any], plan: _Plan, texts: dict[int, list[str]]) -> bool:
     out of bounds."""
     if plan.timestamp:
         seconds, nanos = [item.seconds for item in items], [item.nanos for item in items]
-        return min(seconds) >= _MIN_SECONDS and max(seconds) <= _MAX_SECONDS and 0 <= min(nanos) <= max(nanos) < 10**9
+        return min(seconds) >= _MIN_SECONDS and max(seconds) <= LAST_SECOND and 0 <= min(nanos) <= max(nanos) < 10**9
     for get, limit in plan.texts:
         texts.setdefault(limit, []).extend(map(get, items))
     for get, rule in plan.text_lists:

@@ -25,6 +25,7 @@ from services.support.runtime.health import DependencyCheck, HealthReporter
 from services.support.runtime.interceptors import RequestLog, ServerInterceptor
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.mutations import MutationInterceptor
+from services.support.runtime.probes import LIVENESS_SERVICE
 from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import configure_logging, start_metrics_endpoint
@@ -64,11 +65,6 @@ def served(
     if unknown:
         raise ValueError(f"{descriptor.full_name} has no method {', '.join(sorted(unknown))}")
     return Served(descriptor.full_name, partial(add, servicer), methods)
-
-
-# Health service name that answers SERVING while the process runs, whatever its dependencies say: the
-# liveness probe asks it, so a Postgres outage makes pods unready ("") but never restarts them.
-LIVENESS_SERVICE = "liveness"
 
 
 @dataclass

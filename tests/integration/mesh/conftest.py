@@ -16,7 +16,7 @@ from services.support.mesh import registry
 from services.support.mesh.certs import ensure_mesh_certs
 from services.support.mesh.envoy import edge_config, render, sidecar_config, write_sds_files
 from services.support.mesh.topology import Topology, local_topology, private_socket_dir
-from services.support.runtime.server import LIVENESS_SERVICE
+from services.support.runtime.probes import LIVENESS_SERVICE
 
 ROOT = Path(__file__).resolve().parents[3]
 DESCRIPTOR = ROOT / "gen" / "descriptor" / "athenaeum.binpb"
