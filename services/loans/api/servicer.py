@@ -85,6 +85,7 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
             users=self._users,
             catalog=self._catalog,
             policy=self._borrowing,
+            currency=self._currency,
             after_checkout=self._after_checkout,
         )
         return self._loan(loan)

@@ -8,17 +8,20 @@ Never oversells and never leaves a copy out without a loan:
   then checks the copy back in (compensation); if that cannot happen now, `compensated` stays false;
 - the reconciler (reconciling.py) settles PENDING loans older than the saga timeout and FAILED loans
   not yet compensated, so a crash at any point is repaired;
-- the database refuses a second ACTIVE loan of one copy (a unique index), whatever a peer says.
+- the database refuses a second ACTIVE loan of one copy (a unique index), whatever a peer says. When the
+  catalog lends a copy still ACTIVE here on a loan whose return was begun, that return reached the catalog
+  and was interrupted before the loan was closed: it is finished first (returning.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
+from services.loans.app.returning import finish_return_on_copy
 from services.loans.app.saga import step_id
 from services.loans.app.shelf import after_commit, release_and_pass_on
 from services.loans.domain.actors import SYSTEM, Actor
@@ -59,6 +62,7 @@ async def issue_loan(
     users: Users,
     catalog: Catalog,
     policy: BorrowingPolicy,
+    currency: str,
     after_checkout: Callable[[], None] = no_fault,
 ) -> Loan:
     """Lend a copy (by barcode, or any available copy of a book); a retried request_id returns the same loan."""
@@ -77,7 +81,7 @@ async def issue_loan(
             eligibility = await users.eligibility(existing.patron)
             return await _lend(
                 existing, eligibility,
-                uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout,
+                uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
             )  # fmt: skip
     # Asked before anything is recorded, both peers at once (reads). By barcode: the copy's book (the loan's,
     # and the patron's READY hold on it, which the catalog must be told to lend a held copy) and its item type
@@ -94,8 +98,9 @@ async def issue_loan(
     book = copy.book if copy else cmd.book
     loan = await _begin(cmd, book, copy, eligibility, uow=uow, clock=clock, policy=policy)
     return await _lend(
-        loan, eligibility, uow=uow, clock=clock, catalog=catalog, policy=policy, after_checkout=after_checkout
-    )
+        loan, eligibility,
+        uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
+    )  # fmt: skip
 
 
 async def _no_copy_of(book: str, catalog: Catalog) -> CopyInfo | None:
@@ -161,6 +166,7 @@ async def _lend(
     clock: Clock,
     catalog: Catalog,
     policy: BorrowingPolicy,
+    currency: str,
     after_checkout: Callable[[], None],
 ) -> Loan:
     try:
@@ -177,8 +183,11 @@ async def _lend(
     try:
         # The copy is out: a lost race here is repeated, never answered (ABORTED would leave it out until
         # the reconciler's next pass, with the client told nothing happened).
-        lent, hold = await retry_conflicts(
-            lambda: _activate(loan.id, loan.patron, copy, eligibility, title, uow=uow, clock=clock, policy=policy)
+        lent, hold = await _activate_past_a_begun_return(
+            lambda: _activate(loan.id, loan.patron, copy, eligibility, title, uow=uow, clock=clock, policy=policy),
+            copy.name,
+            uow=uow,
+            currency=currency,
         )
     except FailedPrecondition as refusal:
         await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=True)
@@ -187,6 +196,21 @@ async def _lend(
     if hold is not None and hold.copy_left_on_shelf:  # staff lent another copy: the held one goes on
         await after_commit(release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog), lent.name)
     return lent
+
+
+async def _activate_past_a_begun_return(
+    activate: Callable[[], Awaitable[tuple[Loan, Hold | None]]], copy: str, *, uow: LoansUnitOfWork, currency: str
+) -> tuple[Loan, Hold | None]:
+    """Activate; if the copy is still ACTIVE here on a loan whose return was begun, finish that return (the
+    catalog has the copy back, it has just lent it to us) and activate again."""
+    try:
+        return await retry_conflicts(activate)
+    except FailedPrecondition as refusal:
+        if refusal.reason != "COPY_ALREADY_ON_LOAN":
+            raise
+        if not await finish_return_on_copy(copy, uow=uow, currency=currency):
+            raise
+    return await retry_conflicts(activate)
 
 
 async def _title_or_blank(book: str, catalog: Catalog) -> str:

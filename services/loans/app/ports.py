@@ -72,6 +72,12 @@ class LoanRepository(Protocol):
     async def active_by_barcode(self, barcode: str) -> Loan:
         """The ACTIVE loan of the copy with this barcode; raises LoanNotFound."""
 
+    async def active_on_copy(self, copy: str) -> Loan | None:
+        """The ACTIVE loan of a copy, locked until commit (None when the copy is on no active loan)."""
+
+    async def returns_begun(self, *, before: datetime, limit: int = 100) -> list[Loan]:
+        """ACTIVE loans whose return was begun before `before` and not finished, oldest first."""
+
     async def save(self, loan: Loan) -> None:
         """Writes back a changed loan unless someone else changed it since it was read (Conflict,
         CONCURRENT_UPDATE); FailedPrecondition (COPY_ALREADY_ON_LOAN) for a second ACTIVE loan of a copy."""
@@ -94,11 +100,11 @@ class LoanRepository(Protocol):
         `pending_before`, or FAILED with the copy maybe still out."""
 
     async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
-        """ACTIVE loans due before `moment`, locked (skipping those another process holds)."""
+        """ACTIVE loans due before `moment` and not being returned, locked (skipping those another process holds)."""
 
     async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
-        """ACTIVE loans whose `next_reminder_at` has come, soonest first, locked (skipping those another
-        process holds)."""
+        """ACTIVE loans not being returned whose `next_reminder_at` has come, soonest first, locked (skipping
+        those another process holds)."""
 
     async def statuses(self, names: Sequence[str]) -> dict[str, tuple[LoanStatus, str, datetime]]:
         """name -> (status, copy, created_at) for the loans among `names` that exist."""

@@ -4,6 +4,8 @@ once) and on demand by ReconcileCirculation.
 
 - unfinished issues: PENDING loans older than the saga timeout and FAILED loans whose copy may still be
   out are settled by checking the copy back in (issuing.compensate);
+- unfinished returns: a return begun longer ago than the saga timeout is finished when the catalog has the
+  copy back, and forgotten when the catalog still has it out on the loan (returning.py);
 - overdue loans: fines brought up to date;
 - reminders: LoanDueSoon / LoanOverdue for each step of the schedule, once (domain/reminders.py);
 - holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue;
@@ -13,6 +15,7 @@ once) and on demand by ReconcileCirculation.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,13 +23,15 @@ from services.loans.app.comparing import compare_with_catalog
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.issuing import compensate, find_copy_out_on
 from services.loans.app.ports import Catalog, LoansUnitOfWork
+from services.loans.app.returning import finish_begun_return
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HoldStatus
-from services.loans.domain.loans import LoanStatus
+from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import DependencyUnavailable, NotFound
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
+from services.support.runtime.errors import Conflict, DependencyUnavailable, NotFound
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +58,7 @@ class ReconcileReport:
     holds_expired: int = 0
     holds_made_ready: int = 0
     issues_settled: int = 0
+    returns_settled: int = 0
     reminders_sent: int = 0
     discrepancies: list[str] = field(default_factory=list)
 
@@ -70,6 +76,9 @@ async def reconcile_circulation(
     cmd.actor.ensure_admin("reconcile circulation")
     report = ReconcileReport()
     await settle_unfinished_issues(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
+    await settle_unfinished_returns(
+        report, uow=uow, clock=clock, catalog=catalog, currency=currency, policy=policy, dry_run=cmd.dry_run
+    )
     await bring_overdues_up_to_date(report, uow=uow, clock=clock, currency=currency, dry_run=cmd.dry_run)
     await send_reminders(report, uow=uow, clock=clock, schedule=policy.reminders, dry_run=cmd.dry_run)
     await settle_holds(report, uow=uow, clock=clock, catalog=catalog, dry_run=cmd.dry_run)
@@ -114,6 +123,49 @@ async def settle_unfinished_issues(
             copy = ""
         if await compensate(loan.id, copy, uow=uow, clock=clock, catalog=catalog):
             report.issues_settled += 1
+
+
+async def settle_unfinished_returns(
+    report: ReconcileReport,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    currency: str,
+    policy: ReconcilePolicy,
+    dry_run: bool,
+) -> None:
+    """Returns begun and never finished: closed when the catalog has the copy back (a copy it put on the hold
+    shelf is given to its hold by the comparison later in the pass), forgotten when it still has it out."""
+    now = clock.now()
+    async with uow.reading():
+        begun = await uow.loans.returns_begun(before=now - policy.saga_timeout)
+    for loan in begun:
+        report.discrepancies.append(f"{loan.name}: the return did not finish")
+        if dry_run:
+            continue
+        try:
+            still_out = (await catalog.get_copy(loan.copy)).current_loan == loan.name
+        except DependencyUnavailable:
+            continue
+        except NotFound:
+            still_out = False
+        with contextlib.suppress(Conflict):  # another process settled it first
+            await _settle_return(loan, still_out, uow=uow, clock=clock, currency=currency)
+            report.returns_settled += 1
+
+
+async def _settle_return(loan: Loan, still_out: bool, *, uow: LoansUnitOfWork, clock: Clock, currency: str) -> None:
+    async with uow:
+        current = await uow.loans.get(loan.id, for_update=True)
+        if current.status != LoanStatus.ACTIVE or current.return_started_at != loan.return_started_at:
+            raise Conflict(f"{loan.name} changed meanwhile", reason=CONCURRENT_UPDATE)
+        if still_out:
+            current.abandon_return(clock.now())
+            await uow.loans.save(current)
+        else:
+            await finish_begun_return(current, uow=uow, currency=currency)
+        await uow.commit()
 
 
 async def bring_overdues_up_to_date(

@@ -1,10 +1,17 @@
-"""Returning a loan: the copy is checked in (onto the hold shelf when someone waits), the loan closed and
-any overdue fine assessed, in one transaction after the catalog step."""
+"""Returning a loan, a saga like the issue: the return is noted on the loan first (committed before the
+catalog is asked), then the copy is checked in (onto the hold shelf when someone waits), then the loan is
+closed and any overdue fine assessed, in one transaction.
+
+A return interrupted after the catalog's step (Postgres restarting, the process killed) leaves the loan
+ACTIVE on a copy that is back on the shelf. The note says so: the next issue of that copy finishes the
+return (issuing.py), and so does the reconciler once it is older than the saga timeout, or drops the note
+when the catalog still has the copy out on the loan (reconciling.py)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.ports import Catalog, LoansUnitOfWork
@@ -30,13 +37,16 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
     cmd.actor.ensure_staff("take returns")
     if cmd.loan_id is None and not cmd.barcode:
         raise InvalidArgument.field("name", "give the loan's name or the copy's barcode")
-    async with uow.reading():
+    async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "ReturnLoan"):
             return await uow.loans.get(LOAN.parse_id(previous))
         loan = visible(await (uow.loans.get(cmd.loan_id) if cmd.loan_id else uow.loans.active_by_barcode(cmd.barcode)))
         if loan.status == LoanStatus.RETURNED:
             raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
+        loan.begin_return(clock.now())
+        await uow.loans.save(loan)
         waiting = await uow.holds.next_waiting(loan.book)
+        await uow.commit()
     trap = waiting.name if waiting else ""
     # The step's id names the hold asked for: a retry after the queue changed is another request, and the
     # catalog, for which the loan has ended, answers where the copy went the first time.
@@ -61,9 +71,9 @@ async def _close(
     extra = None
     async with uow:
         loan = await uow.loans.get(loan_id, for_update=True)
-        fine, _ = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor=cmd.actor.user, currency=currency)
-        loan.return_copy(now=now, fine=fine)
-        await uow.loans.save(loan)
+        if loan.status == LoanStatus.RETURNED:  # finished meanwhile by an issue of the copy or the reconciler
+            return loan, None
+        await close_loan(loan, now=now, uow=uow, actor=cmd.actor.user, currency=currency)
         if shelved_for:
             hold = await uow.holds.get(HOLD.parse_id(shelved_for))
             if hold.copy == loan.copy:
@@ -75,3 +85,32 @@ async def _close(
         await uow.requests.remember(cmd.request_id, "ReturnLoan", loan.name)
         await uow.commit()
     return loan, extra
+
+
+async def close_loan(loan: Loan, *, now: datetime, uow: LoansUnitOfWork, actor: str, currency: str) -> None:
+    """The loan ends at `now`, its overdue fine brought up to that day (inside the caller's transaction)."""
+    fine, _ = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor=actor, currency=currency)
+    loan.return_copy(now=now, fine=fine)
+    await uow.loans.save(loan)
+
+
+async def finish_begun_return(loan: Loan, *, uow: LoansUnitOfWork, currency: str) -> None:
+    """Close a loan whose return was begun and reached the catalog, as of when it was begun (the patron is not
+    fined for the time it took to notice). A retry of that return is then answered LOAN_ALREADY_RETURNED:
+    its request_id may still be claimed by the attempt that failed, so it is not recorded here."""
+    assert loan.return_started_at is not None
+    await close_loan(loan, now=loan.return_started_at, uow=uow, actor="system", currency=currency)
+
+
+async def finish_return_on_copy(copy: str, *, uow: LoansUnitOfWork, currency: str) -> bool:
+    """The catalog has just lent `copy` out again, so it took it back from the loan still ACTIVE on it here:
+    if that loan's return was begun, finish it. True when no active loan holds the copy any more."""
+    async with uow:
+        holder = await uow.loans.active_on_copy(copy)
+        if holder is None:
+            return True
+        if holder.return_started_at is None:
+            return False  # not ours to decide: the reconciler reports it for staff
+        await finish_begun_return(holder, uow=uow, currency=currency)
+        await uow.commit()
+    return True

@@ -44,6 +44,8 @@ _ACTIVE_BY_BARCODE = sa.select(loans).where(
 _BY_ID_READ = DriverStatement(_BY_ID)
 _BY_REQUEST_READ = DriverStatement(_BY_REQUEST)
 _ACTIVE_BY_BARCODE_READ = DriverStatement(_ACTIVE_BY_BARCODE)
+# A loan whose return was begun is not fined or reminded further meanwhile: the copy may already be back.
+_NOT_BEING_RETURNED = loans.c.return_started_at.is_(None)
 _LOCK_PATRON = sa.select(
     sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("patron", type_=sa.String), 0))
 )
@@ -126,6 +128,21 @@ class SqlLoanRepository(TrackingRepository):
             raise LoanNotFound(f"loans/-?barcode={barcode}")
         return loan
 
+    async def active_on_copy(self, copy: str) -> Loan | None:
+        """The ACTIVE loan of a copy, locked until commit (None when the copy is on no active loan)."""
+        query = sa.select(loans).where(loans.c.copy == copy, loans.c.status == LoanStatus.ACTIVE.value)
+        return await self._one(query.with_for_update(), None, {})
+
+    async def returns_begun(self, *, before: datetime, limit: int = 100) -> list[Loan]:
+        """ACTIVE loans whose return was begun before `before` and not finished, oldest first."""
+        statement = (
+            sa.select(loans)
+            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.return_started_at < before)
+            .order_by(loans.c.return_started_at)
+            .limit(limit)
+        )
+        return [self._track(_to_loan(row._mapping)) for row in (await self.session.execute(statement)).all()]
+
     async def _one(self, query: sa.Select[Any], read: DriverStatement | None, values: dict[str, Any]) -> Loan | None:
         found = await self._first(query, values, read=read)
         return self._track(_to_loan(found)) if found is not None else None
@@ -202,7 +219,7 @@ class SqlLoanRepository(TrackingRepository):
     async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
         statement = (
             sa.select(loans)
-            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.due_at < moment)
+            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.due_at < moment, _NOT_BEING_RETURNED)
             .order_by(loans.c.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -212,7 +229,7 @@ class SqlLoanRepository(TrackingRepository):
     async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
         statement = (
             sa.select(loans)
-            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.next_reminder_at <= now)
+            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.next_reminder_at <= now, _NOT_BEING_RETURNED)
             .order_by(loans.c.next_reminder_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

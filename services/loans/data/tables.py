@@ -78,6 +78,7 @@ loans = sa.Table(
     sa.Column("due_soon_notified", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("reminders_sent", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_reminder_at", sa.DateTime(timezone=True)),
+    sa.Column("return_started_at", sa.DateTime(timezone=True)),
     *_timestamps(),
 )
 UNUSED_LOAN_COLUMNS = frozenset({"overdue_notified_days", "due_soon_notified"})
@@ -92,6 +93,12 @@ sa.Index("loans_created", loans.c.created_at.desc(), loans.c.id.desc())
 sa.Index("loans_active_due", loans.c.due_at, postgresql_where=ACTIVE_LOAN)
 sa.Index("loans_active_barcode", loans.c.barcode, postgresql_where=ACTIVE_LOAN)
 sa.Index("loans_unsettled", loans.c.created_at, postgresql_where=sa.text("status = 'PENDING' OR NOT compensated"))
+# Returns begun and not finished (the reconciler completes or abandons them).
+sa.Index(
+    "loans_return_started",
+    loans.c.return_started_at,
+    postgresql_where=sa.text("status = 'ACTIVE' AND return_started_at IS NOT NULL"),
+)
 # The reminder pass: active loans whose next step (or first look) has come.
 sa.Index("loans_next_reminder", loans.c.next_reminder_at, postgresql_where=ACTIVE_LOAN)
 

@@ -102,6 +102,9 @@ class Loan(Versioned):
     """Steps of the reminder schedule announced for the current due date."""
     next_reminder_at: datetime | None = None
     """When the reminder pass looks at the loan next (None: the schedule is done)."""
+    return_started_at: datetime | None = None
+    """When a return was begun and not finished (the return saga's record, kept before the catalog is asked):
+    the copy may be back in the catalog while the loan is still ACTIVE here."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     name: str = field(init=False, repr=False, compare=False)
@@ -209,6 +212,17 @@ class Loan(Versioned):
         self.reminders_sent, self.next_reminder_at = 0, now  # a new due date: its schedule starts again
         self._touch(now)
         self.events.append(LoanRenewed(occurred_at=now, loan=self, previous_due_at=previous))
+
+    def begin_return(self, now: datetime) -> None:
+        """Record that the copy is being checked in: whoever finds the return unfinished can complete it."""
+        self.ensure_active()
+        self.return_started_at = now
+        self._touch(now)
+
+    def abandon_return(self, now: datetime) -> None:
+        """The catalog still has the copy out on this loan: the begun return never reached it."""
+        self.return_started_at = None
+        self._touch(now)
 
     def return_copy(self, *, now: datetime, fine: Fine | None) -> None:
         if self.status == LoanStatus.RETURNED:

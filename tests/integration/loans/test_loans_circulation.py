@@ -7,7 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from loans_world import ADMIN, DESK, World
+from loans_world import ADMIN, DESK, START, World
+from unit.loans.desk import Crash, crash_after_check_in
 
 from services.loans.app.fining import ListFines, PayFine, WaiveFine, list_fines, pay_fine, waive_fine
 from services.loans.app.holding import CancelHold, GetHold, PlaceHold, get_hold
@@ -43,6 +44,10 @@ async def lend(world: World, patron: str, book: str):
 
 async def give_back(world: World, loan_id: uuid.UUID, request_id: uuid.UUID | None = None):
     return await world.return_loan(ReturnLoan(loan_id=loan_id, request_id=request_id, actor=DESK))
+
+
+async def fines_owed(world: World) -> list[Decimal]:
+    return sorted(fine.amount for fine in (await list_fines(ListFines(actor=DESK), uow=world.uow())).page.items)
 
 
 async def hold_for(world: World, patron: str, book: str):
@@ -247,3 +252,30 @@ async def test_a_loan_read_through_the_driver_is_the_loan_the_transaction_reads(
         nothing = await uow.loans.by_request(uuid.uuid4())
     assert by_id == by_request == by_barcode == in_transaction and nothing is None
     assert by_id.status == LoanStatus.ACTIVE and by_id.terms == in_transaction.terms and by_id.due_at > by_id.issued_at
+
+
+async def test_a_return_interrupted_after_the_catalog_step_is_finished_by_the_next_issue_or_the_reconciler(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The return saga's note on real Postgres: the next issue of the copy finishes one interrupted return,
+    the reconciler another; the overdue pass leaves a loan alone while its return is under way."""
+    await world.set_default_rule(loan_period_days=3, fine_per_day=Decimal("1.00"))
+    book, copies = world.catalog.add_book(copies=2)
+    first, second = await lend(world, "users/p1", book), await lend(world, "users/p2", book)
+    world.clock.advance(5 * DAY)
+    crash_after_check_in(world.catalog, monkeypatch)
+    for loan in (first, second):
+        with pytest.raises(Crash):
+            await give_back(world, loan.id)
+    monkeypatch.undo()
+    assert [world.catalog.status(copy) for copy in copies] == ["AVAILABLE", "AVAILABLE"]
+    assert (await world.reconcile()).overdue_loans == 0 and await fines_owed(world) == []
+
+    again = await lend(world, "users/p3", book)
+    assert again.status == LoanStatus.ACTIVE and again.copy == first.copy
+    assert (await get_loan(GetLoan(first.id, DESK), uow=world.uow())).status == LoanStatus.RETURNED
+    world.clock.advance(world.reconcile_policy.saga_timeout + timedelta(seconds=1))
+    assert (await world.reconcile()).returns_settled == 1
+    closed = await get_loan(GetLoan(second.id, DESK), uow=world.uow())
+    assert closed.status == LoanStatus.RETURNED and closed.returned_at == START + 5 * DAY
+    assert await fines_owed(world) == [Decimal("2.00"), Decimal("2.00")]

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import pytest
+
 from services.loans.app.holding import CancelHold, PlaceHold, cancel_hold, place_hold
 from services.loans.app.issuing import IssueLoan, issue_loan, no_fault
 from services.loans.app.ports import LoansUnitOfWork
@@ -43,6 +45,17 @@ def crash() -> None:
     raise Crash
 
 
+def crash_after_check_in(catalog: FakeCatalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The catalog takes the copy back, then the loans process dies before the loan is closed."""
+    checked_in = catalog.check_in
+
+    async def check_in_then_crash(**step: str) -> object:
+        await checked_in(**step)
+        raise Crash
+
+    monkeypatch.setattr(catalog, "check_in", check_in_then_crash)
+
+
 @dataclass(kw_only=True)
 class Desk:
     """The ports of a loans process, and the use cases that need more than a unit of work and a clock."""
@@ -65,6 +78,7 @@ class Desk:
             users=self.users,
             catalog=self.catalog,
             policy=self.policy,
+            currency=CURRENCY,
             after_checkout=after_checkout,
         )
 

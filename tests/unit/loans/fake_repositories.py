@@ -70,6 +70,19 @@ class FakeLoanRepository:
                 return self._tx.hand_out("loans", row)
         raise LoanNotFound(f"loans/-?barcode={barcode}")
 
+    async def active_on_copy(self, copy: str) -> Loan | None:
+        found = [row for row in self._rows() if row.copy == copy and row.status == LoanStatus.ACTIVE]
+        return self._tx.hand_out("loans", found[0]) if found else None
+
+    async def returns_begun(self, *, before: datetime, limit: int = 100) -> list[Loan]:
+        begun = [
+            row
+            for row in self._rows()
+            if row.status == LoanStatus.ACTIVE and row.return_started_at is not None and row.return_started_at < before
+        ]
+        begun.sort(key=lambda row: row.return_started_at or before)
+        return [self._tx.hand_out("loans", row) for row in begun[:limit]]
+
     async def save(self, loan: Loan) -> None:
         self._tx.check_version("loans", loan, seen=loan.version)
         if loan.status == LoanStatus.ACTIVE and any(
@@ -118,12 +131,15 @@ class FakeLoanRepository:
         ]
         return [self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda row: row.created_at)[:limit]]
 
+    def _active_not_being_returned(self) -> list[Loan]:
+        return [row for row in self._rows() if row.status == LoanStatus.ACTIVE and row.return_started_at is None]
+
     async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
-        rows = [r for r in self._rows() if r.status == LoanStatus.ACTIVE and r.due_at is not None and r.due_at < moment]
+        rows = [r for r in self._active_not_being_returned() if r.due_at is not None and r.due_at < moment]
         return [self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda row: row.due_at or moment)[:limit]]
 
     async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
-        rows = [r for r in self._rows() if r.status == LoanStatus.ACTIVE and r.next_reminder_at is not None
+        rows = [r for r in self._active_not_being_returned() if r.next_reminder_at is not None
                 and r.next_reminder_at <= now]  # fmt: skip
         return [
             self._tx.hand_out("loans", row) for row in sorted(rows, key=lambda r: r.next_reminder_at or now)[:limit]

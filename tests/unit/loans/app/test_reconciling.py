@@ -16,9 +16,9 @@ from services.loans.app.reconciling import ReconcileCirculation, reconcile_circu
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LoanStatus
-from services.support.runtime.errors import PermissionDenied
+from services.support.runtime.errors import DependencyUnavailable, PermissionDenied
 
-from ..desk import CURRENCY, DESK, Crash, Desk, crash, reader
+from ..desk import CURRENCY, DESK, Crash, Desk, crash, crash_after_check_in, reader
 from ..fakes import FakeLoansDatabase
 
 DAY = timedelta(days=1)
@@ -154,3 +154,40 @@ async def test_with_the_catalog_away_the_comparison_is_reported_not_fatal(desk: 
     desk.catalog.down = True
     report = await desk.reconcile()
     assert report.discrepancies == ["could not compare with the catalog: catalog is down"]
+
+
+async def test_a_return_interrupted_after_the_catalog_step_is_finished_after_the_saga_timeout(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    loan = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    crash_after_check_in(desk.catalog, monkeypatch)
+    with pytest.raises(Crash):
+        await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
+    assert (await desk.reconcile()).returns_settled == 0  # it may still be in flight
+    desk.clock.advance(desk.reconcile_policy.saga_timeout + timedelta(seconds=1))
+    assert (await desk.reconcile(dry_run=True)).returns_settled == 0
+    assert db.loans[loan.id].status == LoanStatus.ACTIVE
+    report = await desk.reconcile()
+    assert report.returns_settled == 1 and db.loans[loan.id].status == LoanStatus.RETURNED
+    assert desk.catalog.status(copy) == "AVAILABLE" and db.event_types().count("LoanReturned") == 1
+
+
+async def test_a_return_that_never_reached_the_catalog_is_forgotten_and_the_loan_stays_out(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    db.set_default_rule(loan_period_days=3, fine_per_day=Decimal("1.00"))
+    book, (copy,) = desk.catalog.add_book()
+    loan = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    desk.clock.advance(5 * DAY)
+    desk.catalog.down = True
+    with pytest.raises(DependencyUnavailable):
+        await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
+    desk.catalog.down = False
+    assert (await desk.reconcile()).overdue_loans == 0  # not fined further while its return may be under way
+    desk.clock.advance(desk.reconcile_policy.saga_timeout + timedelta(seconds=1))
+    report = await desk.reconcile()
+    assert report.returns_settled == 1 and desk.catalog.status(copy) == "ON_LOAN"
+    kept = db.loans[loan.id]
+    assert kept.status == LoanStatus.ACTIVE and kept.return_started_at is None
+    assert (await desk.reconcile()).overdue_loans == 1  # an ordinary late loan again

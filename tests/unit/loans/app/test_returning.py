@@ -16,7 +16,7 @@ from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import Loan, LoanReturned, LoanStatus
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
-from ..desk import DESK, Desk, reader
+from ..desk import DESK, Crash, Desk, crash_after_check_in, reader
 from ..fakes import FakeLoansDatabase
 
 DAY = timedelta(days=1)
@@ -79,3 +79,46 @@ async def test_only_staff_take_returns_of_a_loan_they_name(desk: Desk) -> None:
         await desk.return_loan(ReturnLoan(actor=DESK))
     with pytest.raises(NotFound):
         await desk.return_loan(ReturnLoan(barcode="NO-SUCH", actor=DESK))
+
+
+async def test_a_return_is_noted_on_the_loan_before_the_catalog_is_asked(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loan, copy = await lend(desk)
+    crash_after_check_in(desk.catalog, monkeypatch)
+    with pytest.raises(Crash):
+        await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
+    stuck = db.loans[loan.id]
+    assert stuck.status == LoanStatus.ACTIVE and stuck.return_started_at == desk.clock.now()
+    assert desk.catalog.status(copy) == "AVAILABLE"
+
+
+async def test_the_next_issue_of_a_copy_whose_return_was_interrupted_finishes_that_return(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db.set_default_rule(loan_period_days=7, fine_per_day=Decimal("1.00"))
+    loan, copy = await lend(desk)
+    desk.clock.advance(9 * DAY)  # 2 days late when handed in
+    handed_in = desk.clock.now()
+    crash_after_check_in(desk.catalog, monkeypatch)
+    with pytest.raises(Crash):
+        await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
+    monkeypatch.undo()
+    desk.clock.advance(3 * DAY)
+    lent = await desk.issue(IssueLoan("users/p2", book=loan.book, actor=DESK))
+    assert lent.status == LoanStatus.ACTIVE and lent.copy == copy
+    finished = db.loans[loan.id]
+    assert finished.status == LoanStatus.RETURNED and finished.returned_at == handed_in
+    (fine,) = db.fines.values()
+    assert fine.amount == Decimal("2.00")  # fined to the day it was handed in, not to the day it was noticed
+    assert db.event_types().count("LoanReturned") == 1
+
+
+async def test_a_copy_on_an_active_loan_nobody_began_to_return_is_still_refused(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    loan, copy = await lend(desk)
+    desk.catalog._set(desk.catalog.copies[copy], status="AVAILABLE", current_loan="")  # the catalog drifted
+    with pytest.raises(FailedPrecondition) as refused:
+        await desk.issue(IssueLoan("users/p2", book=loan.book, actor=DESK))
+    assert refused.value.reason == "COPY_ALREADY_ON_LOAN" and db.loans[loan.id].status == LoanStatus.ACTIVE
