@@ -7,6 +7,7 @@ both from the same long-lived thread (the CLI's main thread, a pytest session fi
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 import time
@@ -19,7 +20,12 @@ from services.support.launcher.credentials import without_secret
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.postgres import LocalPostgres, PostgresServer
 from services.support.launcher.processes import ManagedProcess, RestartPolicy, Supervisor
-from services.support.launcher.readiness import envoy_is_live, grpc_health_status, wait_until
+from services.support.launcher.readiness import (
+    envoy_is_live,
+    envoy_sees_every_host_healthy,
+    grpc_health_status,
+    wait_until,
+)
 from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
 from services.support.mesh import registry
 from services.support.mesh.topology import Topology, free_ports, local_topology, private_socket_dir
@@ -180,6 +186,17 @@ class LocalMesh:
         process = self.process(name)
         probe = self._probe_for(name)
         wait_until(probe, timeout=timeout or self.ready_timeout, what=name, check_alive=process.check_alive)
+
+    def wait_peers_in_sight(self, timeout: float | None = None) -> None:
+        """Wait until the edge and every sidecar see every peer healthy (after a restart in a test: a sidecar
+        that marked a peer down takes it back at its next health check, up to two seconds later)."""
+        names = [components.EDGE, *self.services]
+        port = functools.partial(components.envoy_admin_port, topology=self.topology)
+        wait_until(
+            lambda: all(envoy_sees_every_host_healthy(port(name)) for name in names),
+            timeout=timeout or self.ready_timeout,
+            what="every peer in sight of every Envoy",
+        )
 
     def _probe_for(self, name: str) -> Callable[[], bool]:
         role = self.process(name).spec.extra.get("role")

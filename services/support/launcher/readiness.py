@@ -61,6 +61,16 @@ def envoy_is_live(admin_port: int) -> bool:
     return (http_body(f"http://127.0.0.1:{admin_port}/ready") or "").strip() == "LIVE"
 
 
+def envoy_sees_every_host_healthy(admin_port: int) -> bool:
+    """Envoy's admin /clusters lists every host of every cluster with health_flags `healthy`: a peer that came
+    back is taken back by a sidecar's next health check, not when the peer's own probe says SERVING."""
+    clusters = http_body(f"http://127.0.0.1:{admin_port}/clusters")
+    if clusters is None:
+        return False
+    flags = [line.rsplit("::", 1)[-1] for line in clusters.splitlines() if "::health_flags::" in line]
+    return all(flag == "healthy" for flag in flags)
+
+
 def grpc_health_status(target: str, timeout: float = 1.0) -> str:
     """The overall ("" service) grpc.health.v1 status of `target`, or the error's code name."""
     import grpc

@@ -61,6 +61,11 @@ class HealthReporter:
             # Until first SERVING, look often: the launcher and probes are waiting on it.
             await asyncio.sleep(self._interval if self._serving else min(self._interval, 0.1))
 
+    async def starting(self) -> None:
+        """NOT_SERVING until the first checks pass (grpcio's servicer says SERVING for "" by default, which a
+        probe asking between the server's start and the first check would believe)."""
+        await self._set(False)
+
     async def shut_down(self) -> None:
         """Say NOT_SERVING before draining, so load balancers stop sending new calls."""
         await self._set(False)

@@ -139,6 +139,7 @@ async def serve(app: ServiceApp) -> None:
     address = listen_address(settings)
     server.add_insecure_port(address)
     start_metrics_endpoint(settings.metrics_host, settings.metrics_port)
+    await reporter.starting()
     await server.start()
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     jobs = (reporter.run, *([follower.run] if follower else []), *app.background)

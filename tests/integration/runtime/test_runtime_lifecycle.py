@@ -54,6 +54,31 @@ async def test_health_is_serving_only_while_postgres_and_nats_answer(postgres, n
         await unreachable.dispose()
 
 
+async def test_health_is_not_serving_from_the_start_until_the_first_checks_pass() -> None:
+    """grpcio's servicer answers SERVING for "" before anything is set: a probe between the server's start and
+    the first round of checks believed a service whose NATS was not connected yet."""
+    servicer = health.aio.HealthServicer()
+    passed = asyncio.Event()
+
+    async def not_yet() -> bool:
+        await passed.wait()
+        return True
+
+    reporter = HealthReporter(servicer, ["athenaeum.test.Svc"], [not_yet], interval=0.05)
+    await reporter.starting()
+    task = asyncio.create_task(reporter.run())
+    try:
+        for name in ("", "athenaeum.test.Svc"):
+            status = (await servicer.Check(health_pb2.HealthCheckRequest(service=name), None)).status
+            assert status == health_pb2.HealthCheckResponse.NOT_SERVING, name
+        passed.set()
+        await asyncio.sleep(0.1)
+        status = (await servicer.Check(health_pb2.HealthCheckRequest(service=""), None)).status
+        assert status == health_pb2.HealthCheckResponse.SERVING
+    finally:
+        task.cancel()
+
+
 async def test_sigterm_lets_calls_in_flight_finish_and_refuses_new_ones(free_port_source) -> None:
     port = next(free_port_source)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
