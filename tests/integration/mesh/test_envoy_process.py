@@ -1,7 +1,9 @@
-"""Starting and stopping an Envoy: ready means LIVE, a broken config fails fast, stop leaves nothing behind."""
+"""Starting and stopping an Envoy: ready means LIVE, a broken config fails fast, stop leaves nothing behind;
+a peer is in sight (every host healthy in /clusters) only while it answers its health checks."""
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 import yaml
 
 from services.support.launcher.envoy_process import EnvoyNotReady, start_envoy
+from services.support.launcher.readiness import envoy_sees_every_host_healthy, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -33,3 +36,32 @@ def test_a_broken_config_fails_fast_with_envoys_own_message(tmp_path: Path, free
     config.write_text("no_such_field: 1\n")
     with pytest.raises(EnvoyNotReady, match="no_such_field"):
         start_envoy(config, admin_port=next(free_port_source), log_path=tmp_path / "envoy.log", ready_timeout=10)
+
+
+# A connect-only check; a cluster nobody sends traffic to is checked at no_traffic_interval (a minute by default).
+TCP_CHECK = {"healthy_threshold": 1, "no_traffic_interval": "0.2s", "tcp_health_check": {}}
+
+
+def config_with_a_checked_peer(path: Path, admin_port: int, peer_port: int) -> Path:
+    endpoint = {"endpoint": {"address": {"socket_address": {"address": "127.0.0.1", "port_value": peer_port}}}}
+    cluster = {
+        "name": "mesh_peer",
+        "connect_timeout": "0.25s",
+        "type": "STATIC",
+        "load_assignment": {"cluster_name": "mesh_peer", "endpoints": [{"lb_endpoints": [endpoint]}]},
+        "health_checks": [{"timeout": "0.5s", "interval": "0.2s", "unhealthy_threshold": 1, **TCP_CHECK}],
+    }
+    admin_only_config(path, admin_port)
+    config = yaml.safe_load(path.read_text())
+    path.write_text(yaml.safe_dump({**config, "static_resources": {"clusters": [cluster]}}))
+    return path
+
+
+def test_a_peer_is_in_sight_while_it_answers_its_health_checks(tmp_path: Path, free_port_source: Iterator[int]) -> None:
+    admin_port, peer_port = next(free_port_source), next(free_port_source)
+    peer = socket.create_server(("127.0.0.1", peer_port))
+    config = config_with_a_checked_peer(tmp_path / "envoy.yaml", admin_port, peer_port)
+    with start_envoy(config, admin_port=admin_port):
+        wait_until(lambda: envoy_sees_every_host_healthy(admin_port), timeout=10, what="the peer in sight")
+        peer.close()
+        wait_until(lambda: not envoy_sees_every_host_healthy(admin_port), timeout=10, what="the peer out of sight")
