@@ -30,7 +30,6 @@ from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.support.runtime.clock import Clock
-from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict, DependencyUnavailable, NotFound
 
 
@@ -151,21 +150,22 @@ async def settle_unfinished_returns(
         except NotFound:
             still_out = False
         with contextlib.suppress(Conflict):  # another process settled it first
-            await _settle_return(loan, still_out, uow=uow, clock=clock, currency=currency)
-            report.returns_settled += 1
+            report.returns_settled += await _settle_return(loan, still_out, uow=uow, clock=clock, currency=currency)
 
 
-async def _settle_return(loan: Loan, still_out: bool, *, uow: LoansUnitOfWork, clock: Clock, currency: str) -> None:
+async def _settle_return(loan: Loan, still_out: bool, *, uow: LoansUnitOfWork, clock: Clock, currency: str) -> bool:
+    """False when the loan changed since it was read (settled by another process, or returned again)."""
     async with uow:
         current = await uow.loans.get(loan.id, for_update=True)
         if current.status != LoanStatus.ACTIVE or current.return_started_at != loan.return_started_at:
-            raise Conflict(f"{loan.name} changed meanwhile", reason=CONCURRENT_UPDATE)
+            return False
         if still_out:
             current.abandon_return(clock.now())
             await uow.loans.save(current)
         else:
             await finish_begun_return(current, uow=uow, currency=currency)
         await uow.commit()
+    return True
 
 
 async def bring_overdues_up_to_date(
