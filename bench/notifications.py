@@ -2,7 +2,8 @@
 """Notifications delivered per second from a burst of events, and event -> SENT latency at half that rate.
 
 The notifications service runs as it does in production (`python -m services.notifications.main`, one
-process) on Postgres, NATS and the local mail and SMS sinks, all started here on free loopback ports.
+process) on Postgres, NATS and the local mail and SMS sinks, all started here on free loopback ports; a
+stand-in for the catalog (in the bench's process) names the books of hold-ready events.
 Patrons are announced first (UserRegistered, welcome notices off), then:
 
 1. burst: `--events` hold-ready and due-soon events (half each) are published as fast as NATS takes them;
@@ -33,12 +34,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import grpc
 import nats
 import psutil
 import sink_clients
 import sqlalchemy as sa
+from costs import cpu_seconds, descendants
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.loans.v1 import events_pb2 as loans
 from athenaeum.loans.v1 import resources_pb2
 from athenaeum.users.v1 import events_pb2 as users
@@ -67,6 +71,22 @@ async def publish(js, events) -> None:
                 for c, e in chunk
             )
         )
+
+
+class Catalog(catalog_pb2_grpc.CatalogServiceServicer):
+    """Stands in for the catalog (and the service's sidecar): the titles of the books hold-ready events name.
+    Without it, each look-up waits for an unreachable catalog and the bench measures that wait."""
+
+    async def GetBook(self, request: catalog_pb2.GetBookRequest, context) -> catalog_pb2.Book:
+        return catalog_pb2.Book(name=request.name, title=f"Title of {request.name[-4:]}")
+
+
+async def serve_catalog() -> tuple[grpc.aio.Server, int]:
+    server = grpc.aio.server()
+    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    return server, port
 
 
 def patrons(count: int) -> list[tuple[str, users.UserRegistered]]:
@@ -139,12 +159,59 @@ class Watch:
         self._stop = True
 
 
-async def latencies(engine, since: datetime) -> list[float]:
-    query = sa.select(sa.extract("epoch", table.c.sent_at - table.c.event_at)).where(
+async def database_work(engine, postgres_pid: int, nats_pid: int) -> tuple[float, float, float, float]:
+    """SQL statements and transactions of the notifications database so far, and the CPU seconds of
+    Postgres (every backend) and of NATS: read before and after the burst, the difference per notification
+    says where the service's round trips and the work it asks of the others went."""
+    async with engine.connect() as connection:
+        statements = await connection.scalar(
+            sa.text(
+                "SELECT coalesce(sum(s.calls), 0) FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid "
+                "WHERE d.datname = current_database()"
+            )
+        )
+        transactions = await connection.scalar(
+            sa.text("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+        )
+    postgres_cpu = sum(map(cpu_seconds, descendants(postgres_pid)))
+    return float(statements), float(transactions), postgres_cpu, cpu_seconds(nats_pid)
+
+
+async def latencies(engine, since: datetime, start=table.c.event_at, end=table.c.sent_at) -> list[float]:
+    query = sa.select(sa.extract("epoch", end - start)).where(
         table.c.status == "sent", table.c.created_at >= since, table.c.kind.in_(["hold_ready", "due_soon"])
     )
     async with engine.connect() as connection:
         return [float(v) for v in (await connection.execute(query)).scalars().all()]
+
+
+async def phases(engine, since: datetime) -> dict[str, float]:
+    """When the burst's last notification was queued (intake) and the last of each channel sent, in
+    seconds after `since`: which stage held the others back."""
+    query = sa.select(
+        sa.func.max(table.c.created_at),
+        sa.func.max(table.c.sent_at).filter(table.c.channel == "email"),
+        sa.func.max(table.c.sent_at).filter(table.c.channel == "sms"),
+    ).where(table.c.created_at >= since, table.c.kind.in_(["hold_ready", "due_soon"]))
+    async with engine.connect() as connection:
+        row = (await connection.execute(query)).one()
+    return {
+        name: (moment - since).total_seconds() for name, moment in zip(("queued", "email", "sms"), row, strict=True)
+    }
+
+
+async def retried(engine, since: datetime) -> str:
+    """Notifications of the run sent after more than one attempt, with the reasons their tries failed."""
+    query = (
+        sa.select(table.c.channel, table.c.last_error, sa.func.count())
+        .where(table.c.created_at >= since, table.c.attempts > 1)
+        .group_by(table.c.channel, table.c.last_error)
+        .order_by(sa.func.count().desc())
+        .limit(4)
+    )
+    async with engine.connect() as connection:
+        rows = (await connection.execute(query)).all()
+    return "; ".join(f"{count} {channel} ({error or 'no error kept'})" for channel, error, count in rows) or "none"
 
 
 def cuts(values: list[float]) -> tuple[float, float]:
@@ -186,9 +253,9 @@ async def main(args: argparse.Namespace) -> int:
     supervisor = Supervisor(folder / "logs")
     try:
         postgres = LocalPostgres(folder / "postgres", next(ports), supervisor)
-        postgres.start()
+        postgres_pid = postgres.start().pid
         local_nats = LocalNats(folder / "nats", next(ports), next(ports), supervisor)
-        local_nats.start()
+        nats_pid = local_nats.start().pid
         sinks = LocalSinks(folder / "sinks", SinkAddresses(next(ports), next(ports), next(ports)), supervisor)
         sinks.start()
         url = postgres.create_database("athenaeum_notifications")
@@ -197,6 +264,7 @@ async def main(args: argparse.Namespace) -> int:
         js = client.jetstream()
         await ensure_streams(js)
         port = next(ports)
+        catalog, catalog_port = await serve_catalog()
         env = {
             **os.environ,
             **sinks.addresses.service_environment(),
@@ -207,7 +275,7 @@ async def main(args: argparse.Namespace) -> int:
             "ATHENAEUM_SMS_QUIET_HOURS": "",
             "ATHENAEUM_SMS_MAX_PER_HOUR": "1000",
             "ATHENAEUM_LOG_LEVEL": "WARNING",
-            "ATHENAEUM_MESH_URL": "127.0.0.1:9",
+            "ATHENAEUM_MESH_URL": f"127.0.0.1:{catalog_port}",
             "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",
             "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),  # as the launcher and the image run it
         }
@@ -221,6 +289,8 @@ async def main(args: argparse.Namespace) -> int:
             check_alive=service.check_alive,
         )
         engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
         registered = patrons(args.patrons)
         await publish(js, registered)
         async with engine.connect() as connection:
@@ -239,15 +309,21 @@ async def main(args: argparse.Namespace) -> int:
         events = burst(people, args.events)
         start_mail, start_sms = mail.count(), sms.count()
         since, cpu_before = datetime.now(UTC), watch.cpu()
+        work_before = await database_work(engine, postgres_pid, nats_pid)
         started = time.monotonic()
         await publish(js, events)
         published = time.monotonic()
         finished = await wait_for([mail, sms], start_mail + start_sms + 2 * args.events, timeout=600)
         cpu = watch.cpu() - cpu_before
+        work = [
+            (after - before) / (2 * args.events)
+            for before, after in zip(work_before, await database_work(engine, postgres_pid, nats_pid), strict=True)
+        ]
         sink_cpu = [(w.cpu() - b) / args.events * 1000 for w, b in zip(sink_watches, sink_cpu_before, strict=True)]
         delivered = 2 * args.events
         burst_rate = delivered / (finished - started)
         burst_p50, burst_p99 = cuts(await latencies(engine, since))
+        stages = await phases(engine, since)
 
         steady_events_per_s = burst_rate / 2 / 2
         steady_since = datetime.now(UTC)
@@ -259,12 +335,16 @@ async def main(args: argparse.Namespace) -> int:
             await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - tick)))
         await wait_for([mail, sms], target, timeout=300)
         steady_p50, steady_p99 = cuts(await latencies(engine, steady_since))
+        intake_p50, intake_p99 = cuts(await latencies(engine, steady_since, end=table.c.created_at))
+        dispatch_p50, dispatch_p99 = cuts(await latencies(engine, steady_since, start=table.c.created_at))
+        tried_again = await retried(engine, since)
         watch.stop()
         await watcher
         base = await baseline(sinks.addresses, sink_watches, count=args.baseline, pool=8)
         smtp_rate, sms_rate = base["smtp"], base["httpx"]
         await client.close()
         await engine.dispose()
+        await catalog.stop(None)
         report = f"""# Notifications throughput, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 
 Machine: {os.cpu_count()} cores, load average before the run {os.getloadavg()[0]:.1f} (shared with other work).
@@ -275,10 +355,15 @@ Everything on this machine: Postgres, NATS, the mail and SMS sinks (Python), one
 | burst | {args.events} events ({args.events // 2} hold-ready, {args.events // 2} due-soon), {delivered} notifications (email + SMS each), {args.patrons} patrons |
 | publishing the burst took | {published - started:.2f} s |
 | **notifications SENT per second (burst)** | **{burst_rate:.0f}/s** (first publish to last SENT: {finished - started:.1f} s) |
+| the burst's last notification queued / last email sent / last SMS sent, after the first publish | {stages["queued"]:.1f} / {stages["email"]:.1f} / {stages["sms"]:.1f} s |
 | event -> SENT, burst | p50 {burst_p50:.0f} ms, p99 {burst_p99:.0f} ms (queueing included) |
 | **event -> SENT at half the burst rate** ({steady_events_per_s:.0f} events/s, {2 * steady_events_per_s:.0f} notifications/s, {args.steady_seconds} s) | **p50 {steady_p50:.0f} ms, p99 {steady_p99:.0f} ms** |
+| the same, its two stages: event -> queued / queued -> SENT | p50 {intake_p50:.0f} / {dispatch_p50:.0f} ms, p99 {intake_p99:.0f} / {dispatch_p99:.0f} ms |
+| notifications sent after more than one try (burst and half rate) | {tried_again} |
 | notifications service peak RSS | {watch.peak_rss / 2**20:.0f} MiB (before the burst, patrons known: {rss_before_burst / 2**20:.0f} MiB) |
 | notifications service CPU per notification (burst) | {cpu / delivered * 1000:.2f} ms |
+| Postgres (every backend) / NATS CPU per notification (burst) | {work[2] * 1000:.2f} / {work[3] * 1000:.2f} ms |
+| SQL statements / transactions per notification (burst; the bench's own queries included) | {work[0]:.2f} / {work[1]:.2f} |
 | sinks' CPU per message (burst): mail / SMS | {sink_cpu[0]:.2f} / {sink_cpu[1]:.2f} ms |
 | baseline: raw aiosmtplib sends/s to the same sink (8 connections) | {smtp_rate:.0f}/s |
 | baseline: raw httpx posts/s to the same SMS sink (16 connections) | {sms_rate:.0f}/s |

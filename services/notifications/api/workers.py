@@ -75,8 +75,11 @@ class Dispatcher:
         self._settings = settings
         self._wakeup = asyncio.Event()
         self._down = asyncio.Event()
-        self._slots = asyncio.Semaphore(settings.concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
+        """Sends claimed and not yet recorded (at most `concurrency`: a claim takes no more than the free slots)."""
+        self._ended = asyncio.Event()
+        """Set when a send ends (its slot is free again)."""
         self._recorder: GroupCommit[delivering.Attempt, Notification] = GroupCommit(self._record, max_size=256)
         CHANNEL_UP.labels(channel.value).set(1)
 
@@ -94,25 +97,35 @@ class Dispatcher:
         while True:
             if self._down.is_set():
                 await self._wait_until_back()
+            await self._room_for_a_claim()
             free = self._free_slots()
-            claimed = await retry_forever(partial(self._claim, max(free, 1)), what="the notifications database")
+            claimed = await retry_forever(partial(self._claim, free), what="the notifications database")
+            self._in_flight += len(claimed)
             for notification in claimed:
-                await self._slots.acquire()
                 task = asyncio.create_task(self._attempt(notification))
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
-            if len(claimed) < free or not claimed:
+            if len(claimed) < free:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._settings.poll_seconds):
                         await self._wakeup.wait()
                 self._wakeup.clear()
+
+    async def _room_for_a_claim(self) -> None:
+        """Wait until at least half the sends in flight have ended. A claim is a transaction: claiming each
+        time one send ended made one per notification, and a backlog then went at the pace of the claims
+        (bench/README.md); claiming half the slots at a time costs a transaction per eight or more."""
+        wanted = max(1, self._settings.concurrency // 2)
+        while self._free_slots() < wanted:
+            self._ended.clear()
+            await self._ended.wait()
 
     @property
     def _claimant(self) -> str:
         return f"{self._settings.worker}/{self.channel.value}"
 
     def _free_slots(self) -> int:
-        return self._settings.concurrency - (len(self._tasks))
+        return self._settings.concurrency - self._in_flight
 
     async def _claim(self, limit: int) -> list[Notification]:
         command = delivering.ClaimDue(self.channel, limit, self._claimant, self._settings.lease)
@@ -126,7 +139,8 @@ class Dispatcher:
         except Exception:  # the database is away: the claim lapses and another attempt is made later
             log.exception("could not record the delivery of %s", notification.name)
         finally:
-            self._slots.release()
+            self._in_flight -= 1
+            self._ended.set()
 
     async def _send(self, notification: Notification) -> Outcome | None:
         parent = propagate.extract(notification.trace)

@@ -4,6 +4,7 @@ that stays unreachable is not asked again for a while, and the notification goes
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -66,3 +67,21 @@ async def test_a_book_the_catalog_does_not_have_is_answered_at_once_without_a_ti
     catalog, titles = served
     assert await titles.book_title("books/gone") == "" and catalog.calls == 1
     assert await titles.book_title("books/gone") == "" and catalog.calls == 1  # not asked again for a minute
+
+
+async def test_a_catalog_found_down_is_then_asked_once_without_waiting_until_it_answers(served, monkeypatch) -> None:
+    catalog, titles = served
+    monkeypatch.setattr(peers, "WAIT_FOR_CATALOG_SECONDS", 0.5)
+    monkeypatch.setattr(peers, "SKIP_UNREACHABLE_CATALOG_SECONDS", 0.05)
+    catalog.refusals = 1_000
+    assert await titles.book_title("books/known") == ""  # waited for, then given up on
+    await asyncio.sleep(0.06)
+    asked, started = catalog.calls, time.monotonic()
+    assert await titles.book_title("books/known") == ""
+    assert catalog.calls == asked + 1 and time.monotonic() - started < 0.3  # one call, no wait
+    catalog.refusals = 0
+    await asyncio.sleep(0.06)
+    assert await titles.book_title("books/known") == "Oblomov"
+    catalog.refusals = 3  # back to normal: a catalog refusing for a moment is waited for again
+    assert await titles.book_title("books/known-too") == ""  # (the catalog has no such book)
+    assert catalog.calls == asked + 2 + 4

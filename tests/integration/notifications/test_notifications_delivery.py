@@ -17,10 +17,12 @@ import sqlalchemy as sa
 from notifications_harness import Notifications, loan_event
 
 from athenaeum.loans.v1 import events_pb2 as loans
+from services.notifications.settings import NotificationsSettings
 from services.support.launcher.sink_servers import LocalSinks
 
 pytestmark = pytest.mark.integration
-DISPATCH_CONCURRENCY = 16  # the default: sends in flight per channel and process
+DISPATCH_CONCURRENCY = NotificationsSettings.model_fields["dispatch_concurrency"].default
+"""Sends in flight per channel and process (the default)."""
 
 
 def _emails_to(mail_sink, address: str, since: int, kind: str) -> list[dict]:

@@ -1,0 +1,92 @@
+"""The dispatcher's loop, with the in-memory database and a channel that answers after a pause: how many
+sends it keeps in flight, and how many claims (transactions) a backlog costs."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.notifications.api.workers import Dispatcher, DispatchSettings
+from services.notifications.domain.delivery import Outcome, Sent
+from services.notifications.domain.kinds import Channel
+from services.notifications.domain.notifications import Notification, Status
+
+from .conftest import RULES
+from .fakes import FakeNotifications, recipient
+from .test_intake import _take, hold_ready
+
+
+class SlowChannel:
+    """Answers each send after a short pause, counting the sends in flight."""
+
+    def __init__(self) -> None:
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.sent: list[Notification] = []
+
+    async def send(self, notification: Notification) -> Outcome:
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        await asyncio.sleep(0.002)
+        self.in_flight -= 1
+        self.sent.append(notification)
+        return Sent(f"<{notification.id}@test>")
+
+    async def probe(self) -> None:
+        return None
+
+
+@pytest.fixture
+def claims(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many notifications each claim took, in order."""
+    taken: list[int] = []
+    claim_due = FakeNotifications.claim_due
+
+    async def counted(self: FakeNotifications, *args: object, **kwargs: object) -> list[Notification]:
+        claimed = await claim_due(self, *args, **kwargs)  # type: ignore[arg-type]
+        taken.append(len(claimed))
+        return claimed
+
+    monkeypatch.setattr(FakeNotifications, "claim_due", counted)
+    return taken
+
+
+async def _queue_emails(db, clock, renderer, catalog, count: int) -> None:
+    people = [recipient(sms_opt_in=False) for _ in range(count)]
+    for person in people:
+        db.recipients[person.user_id] = person
+    await _take(db, clock, renderer, catalog, *(hold_ready(person) for person in people))
+
+
+async def _dispatch_until_sent(db, clock, channel: SlowChannel, *, concurrency: int, count: int) -> None:
+    settings = DispatchSettings(worker="w1", concurrency=concurrency, poll_seconds=0.01)
+    dispatcher = Dispatcher(Channel.EMAIL, channel, uow=db.unit_of_work, clock=clock, rules=RULES, settings=settings)
+    running = asyncio.create_task(dispatcher.run())
+    try:
+        async with asyncio.timeout(10):
+            while len(channel.sent) < count or any(n.status != Status.SENT for n in db.notifications.values()):
+                await asyncio.sleep(0.005)
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+
+
+async def test_a_backlog_is_claimed_half_the_slots_at_a_time(db, clock, renderer, catalog, claims) -> None:
+    await _queue_emails(db, clock, renderer, catalog, 40)
+    channel = SlowChannel()
+    await _dispatch_until_sent(db, clock, channel, concurrency=8, count=40)
+    assert sorted(n.id for n in channel.sent) == sorted(db.notifications)  # each once
+    assert channel.most_in_flight <= 8
+    taking = [count for count in claims if count]
+    assert sum(taking) == 40
+    assert all(count >= 4 for count in taking[:-1]), taking  # not one claim per ended send
+    assert len(taking) <= 9
+
+
+async def test_one_send_at_a_time_still_drains_the_backlog(db, clock, renderer, catalog, claims) -> None:
+    await _queue_emails(db, clock, renderer, catalog, 5)
+    channel = SlowChannel()
+    await _dispatch_until_sent(db, clock, channel, concurrency=1, count=5)
+    assert channel.most_in_flight == 1
+    assert [count for count in claims if count] == [1] * 5
