@@ -7,14 +7,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from email.header import Header
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.utils import format_datetime, formataddr
 
 import aiosmtplib
 
 from services.notifications.app.ports import ChannelUnavailable
+from services.notifications.data.mime import MimeWriter
 from services.notifications.domain.delivery import Failed, Outcome, Sent
 from services.notifications.domain.notifications import Notification
 
@@ -53,14 +50,15 @@ class SmtpSender:
         self._settings = settings
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots = asyncio.Semaphore(settings.pool_size)
-        self._domain = settings.from_address.rpartition("@")[2] or "athenaeum.local"
+        domain = settings.from_address.rpartition("@")[2] or "athenaeum.local"
+        self._mime = MimeWriter(from_address=settings.from_address, from_name=settings.from_name, domain=domain)
 
     async def send(self, notification: Notification) -> Outcome:
-        message = self.message(notification)
+        message = self._mime.message(notification)
         async with self._slots:
             client = await self._checkout()
             try:
-                await client.sendmail(self._settings.from_address, [notification.address], message.as_bytes())
+                await client.sendmail(self._settings.from_address, [notification.address], message)
             except aiosmtplib.SMTPRecipientsRefused as refused:
                 self._idle.append(client)
                 code, text = _first_refusal(refused)
@@ -72,7 +70,7 @@ class SmtpSender:
                 client.close()
                 raise ChannelUnavailable(f"the mail server went away: {error}") from error
             self._idle.append(client)
-        return Sent(str(message["Message-ID"]))
+        return Sent(self._mime.message_id(notification))
 
     async def probe(self) -> None:
         async with self._slots:
@@ -84,24 +82,9 @@ class SmtpSender:
                 raise ChannelUnavailable(f"the mail server does not answer: {error}") from error
             self._idle.append(client)
 
-    def message(self, n: Notification) -> MIMEMultipart | MIMEText:
-        """The MIME message (the email.mime classes: a few times cheaper to build than EmailMessage)."""
-        text = MIMEText(n.content.text, "plain", "utf-8")
-        message: MIMEMultipart | MIMEText = text
-        if n.content.html:
-            message = MIMEMultipart("alternative", _subparts=[text, MIMEText(n.content.html, "html", "utf-8")])
-        message["From"] = formataddr((self._settings.from_name, self._settings.from_address))
-        message["To"] = n.address
-        # A Header object (not its encoded text) lets the generator fold long subjects into clean encoded-words.
-        message["Subject"] = Header(n.content.subject, "utf-8")  # type: ignore[assignment]
-        message["Date"] = format_datetime(n.created_at)
-        # The same Message-ID on every try: a receiving system can drop a copy sent again after a crash.
-        message["Message-ID"] = f"<{n.id}@{self._domain}>"
-        message["X-Athenaeum-Notification"] = n.name
-        message["X-Athenaeum-Kind"] = n.kind.value
-        if n.source_event_id is not None:
-            message["X-Athenaeum-Event-Id"] = str(n.source_event_id)
-        return message
+    def message(self, n: Notification) -> bytes:
+        """The email as sent."""
+        return self._mime.message(n)
 
     async def _checkout(self) -> aiosmtplib.SMTP:
         while self._idle:

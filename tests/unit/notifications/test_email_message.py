@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from email import message_from_bytes, policy
 
@@ -24,9 +25,39 @@ def test_an_email_carries_both_parts_a_stable_message_id_and_its_event() -> None
     subject = "«Мастер и Маргарита» ждёт вас — и это очень длинная тема письма, длиннее одной строки"
     n = _notification(subject)
     sender = SmtpSender(SmtpSettings(host="127.0.0.1", port=25, from_address="library@athenaeum.local"))
-    parsed = message_from_bytes(sender.message(n).as_bytes(), policy=policy.default)
+    parsed = message_from_bytes(sender.message(n), policy=policy.default)
     assert parsed["Subject"] == subject and parsed["To"] == "ada@example.org"
-    assert parsed["Message-ID"] == f"<{n.id}@athenaeum.local>" == str(sender.message(n)["Message-ID"])
+    assert parsed["Message-ID"] == f"<{n.id}@athenaeum.local>"
     assert parsed["X-Athenaeum-Event-Id"] == str(n.source_event_id) and parsed["X-Athenaeum-Kind"] == "hold_ready"
     assert parsed.get_body(("plain",)).get_content().strip() == "Привет, Ada"
     assert "<p>Привет</p>" in parsed.get_body(("html",)).get_content()
+
+
+def _sent(n: Notification, **settings: str) -> bytes:
+    fields = {"host": "127.0.0.1", "port": 25, "from_address": "library@athenaeum.local", **settings}
+    return SmtpSender(SmtpSettings(**fields)).message(n)  # type: ignore[arg-type]
+
+
+def test_the_message_is_well_formed_mime_with_crlf_lines_and_folded_headers() -> None:
+    raw = _sent(_notification("«Мастер и Маргарита» ждёт вас " * 4), from_name="Библиотека №1")
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert [part.defects for part in parsed.walk()] == [[], [], []]
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert parsed["From"].addresses[0].display_name == "Библиотека №1"
+    head, _, _ = raw.partition(b"\r\n\r\n")
+    assert b"\n" not in raw.replace(b"\r\n", b"")  # no bare line feeds
+    assert max(map(len, head.split(b"\r\n"))) <= 78
+
+
+def test_a_line_break_in_the_subject_cannot_add_a_header() -> None:
+    parsed = message_from_bytes(_sent(_notification("Ready\r\nBcc: someone@evil.example\n")), policy=policy.default)
+    assert parsed["Bcc"] is None
+    assert parsed["Subject"] == "Ready Bcc: someone@evil.example"
+
+
+def test_a_notification_without_html_is_one_text_part() -> None:
+    n = _notification("Ready")
+    n = dataclasses.replace(n, content=dataclasses.replace(n.content, html=""))
+    parsed = message_from_bytes(_sent(n), policy=policy.default)
+    assert parsed.get_content_type() == "text/plain" and not parsed.is_multipart()
+    assert parsed.get_content().strip() == "Привет, Ada" and parsed["Subject"] == "Ready"
