@@ -61,3 +61,11 @@ def test_a_notification_without_html_is_one_text_part() -> None:
     parsed = message_from_bytes(_sent(n), policy=policy.default)
     assert parsed.get_content_type() == "text/plain" and not parsed.is_multipart()
     assert parsed.get_content().strip() == "Привет, Ada" and parsed["Subject"] == "Ready"
+
+
+def test_a_long_subject_is_split_between_characters_into_encoded_words_that_read_back_whole() -> None:
+    for text in ("ё" * 100, "a" + "ё" * 100, "Книга «Война и мир» 📚 ждёт вас " * 3, "x" * 200):
+        raw = _sent(_notification(text))
+        head, _, _ = raw.partition(b"\r\n\r\n")
+        assert max(map(len, head.split(b"\r\n"))) <= 78
+        assert message_from_bytes(raw, policy=policy.default)["Subject"] == text.strip()
