@@ -110,8 +110,9 @@ class SqlNotificationRepository(TrackingRepository):
 
     async def save_outcomes(self, notifications: list[Notification], *, worker: str) -> None:
         rows = [
-            {"row_id": n.id, "worker": worker, **{f"v_{name}": _to_row(n)[name] for name in _OUTCOME_FIELDS}}
+            {"row_id": n.id, "worker": worker, **{f"v_{name}": row[name] for name in _OUTCOME_FIELDS}}
             for n in notifications
+            for row in (_to_row(n),)  # once per notification, not once per field
         ]
         await self.session.execute(_SAVE_OUTCOME, rows)
         for notification in notifications:
