@@ -2,8 +2,9 @@
 """Notifications delivered per second from a burst of events, and event -> SENT latency at half that rate.
 
 The notifications service runs as it does in production (`python -m services.notifications.main`, one
-process) on Postgres, NATS and the local mail and SMS sinks, all started here on free loopback ports; a
-stand-in for the catalog (in the bench's process) names the books of hold-ready events.
+process, or `--processes` of them sharing the work) on Postgres, NATS and the local mail and SMS sinks, all
+started here on free loopback ports; a stand-in for the catalog (in the bench's process) names the books of
+hold-ready events.
 Patrons are announced first (UserRegistered, welcome notices off), then:
 
 1. burst: `--events` hold-ready and due-soon events (half each) are published as fast as NATS takes them;
@@ -81,12 +82,13 @@ class Catalog(catalog_pb2_grpc.CatalogServiceServicer):
         return catalog_pb2.Book(name=request.name, title=f"Title of {request.name[-4:]}")
 
 
-async def serve_catalog() -> tuple[grpc.aio.Server, int]:
+async def serve_catalog(port: int) -> grpc.aio.Server:
+    """Started once the services are: a gRPC server in this process must not be running while it forks them."""
     server = grpc.aio.server()
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), server)
-    port = server.add_insecure_port("127.0.0.1:0")
+    server.add_insecure_port(f"127.0.0.1:{port}")
     await server.start()
-    return server, port
+    return server
 
 
 def patrons(count: int) -> list[tuple[str, users.UserRegistered]]:
@@ -263,14 +265,12 @@ async def main(args: argparse.Namespace) -> int:
         client = await nats.connect(local_nats.url)
         js = client.jetstream()
         await ensure_streams(js)
-        port = next(ports)
-        catalog, catalog_port = await serve_catalog()
+        catalog_port = next(ports)
         env = {
             **os.environ,
             **sinks.addresses.service_environment(),
             "ATHENAEUM_DATABASE_URL": url,
             "ATHENAEUM_NATS_URL": local_nats.url,
-            "ATHENAEUM_PORT": str(port),
             "ATHENAEUM_ENVIRONMENT": "test",
             "ATHENAEUM_SMS_QUIET_HOURS": "",
             "ATHENAEUM_SMS_MAX_PER_HOUR": "1000",
@@ -279,15 +279,20 @@ async def main(args: argparse.Namespace) -> int:
             "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",
             "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),  # as the launcher and the image run it
         }
-        service = supervisor.start(
-            ProcessSpec("notifications", [sys.executable, "-m", "services.notifications.main"], env=env, cwd=REPO_ROOT)
-        )
-        wait_until(
-            lambda: grpc_health_status(f"127.0.0.1:{port}") == "SERVING",
-            timeout=60,
-            what="notifications",
-            check_alive=service.check_alive,
-        )
+        services = []
+        for n in range(args.processes):  # one consumer group: the processes share the work
+            port = next(ports)
+            spec_env = {**env, "ATHENAEUM_PORT": str(port), "ATHENAEUM_INSTANCE_NAME": f"bench-{n}"}
+            command = [sys.executable, "-m", "services.notifications.main"]
+            service = supervisor.start(ProcessSpec(f"notifications-{n}", command, env=spec_env, cwd=REPO_ROOT))
+            wait_until(
+                lambda port=port: grpc_health_status(f"127.0.0.1:{port}") == "SERVING",
+                timeout=60,
+                what="notifications",
+                check_alive=service.check_alive,
+            )
+            services.append(service)
+        catalog = await serve_catalog(catalog_port)
         engine = create_async_engine(url)
         async with engine.begin() as connection:
             await connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
@@ -301,20 +306,20 @@ async def main(args: argparse.Namespace) -> int:
                 await asyncio.sleep(0.1)
         people = [event.user.name for _, event in registered]
         mail, sms = SinkClient(sinks.addresses.mail_url), SinkClient(sinks.addresses.sms_url)
-        watch = Watch(service.pid)
-        rss_before_burst = watch.process.memory_info().rss
+        watches = [Watch(service.pid) for service in services]
+        rss_before_burst = max(w.process.memory_info().rss for w in watches)
         sink_watches = [Watch(sinks.process(name).pid) for name in (LocalSinks.MAIL, LocalSinks.SMS)]
         sink_cpu_before = [w.cpu() for w in sink_watches]
-        watcher = asyncio.create_task(watch.run())
+        watchers = [asyncio.create_task(w.run()) for w in watches]
         events = burst(people, args.events)
         start_mail, start_sms = mail.count(), sms.count()
-        since, cpu_before = datetime.now(UTC), watch.cpu()
+        since, cpu_before = datetime.now(UTC), sum(w.cpu() for w in watches)
         work_before = await database_work(engine, postgres_pid, nats_pid)
         started = time.monotonic()
         await publish(js, events)
         published = time.monotonic()
         finished = await wait_for([mail, sms], start_mail + start_sms + 2 * args.events, timeout=600)
-        cpu = watch.cpu() - cpu_before
+        cpu = sum(w.cpu() for w in watches) - cpu_before
         work = [
             (after - before) / (2 * args.events)
             for before, after in zip(work_before, await database_work(engine, postgres_pid, nats_pid), strict=True)
@@ -338,8 +343,9 @@ async def main(args: argparse.Namespace) -> int:
         intake_p50, intake_p99 = cuts(await latencies(engine, steady_since, end=table.c.created_at))
         dispatch_p50, dispatch_p99 = cuts(await latencies(engine, steady_since, start=table.c.created_at))
         tried_again = await retried(engine, since)
-        watch.stop()
-        await watcher
+        for w in watches:
+            w.stop()
+        await asyncio.gather(*watchers)
         base = await baseline(sinks.addresses, sink_watches, count=args.baseline, pool=8)
         smtp_rate, sms_rate = base["smtp"], base["httpx"]
         await client.close()
@@ -348,7 +354,7 @@ async def main(args: argparse.Namespace) -> int:
         report = f"""# Notifications throughput, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 
 Machine: {os.cpu_count()} cores, load average before the run {os.getloadavg()[0]:.1f} (shared with other work).
-Everything on this machine: Postgres, NATS, the mail and SMS sinks (Python), one notifications process.
+Everything on this machine: Postgres, NATS, the mail and SMS sinks (Python), {args.processes} notifications process(es).
 
 | measure | value |
 |---|---|
@@ -360,8 +366,8 @@ Everything on this machine: Postgres, NATS, the mail and SMS sinks (Python), one
 | **event -> SENT at half the burst rate** ({steady_events_per_s:.0f} events/s, {2 * steady_events_per_s:.0f} notifications/s, {args.steady_seconds} s) | **p50 {steady_p50:.0f} ms, p99 {steady_p99:.0f} ms** |
 | the same, its two stages: event -> queued / queued -> SENT | p50 {intake_p50:.0f} / {dispatch_p50:.0f} ms, p99 {intake_p99:.0f} / {dispatch_p99:.0f} ms |
 | notifications sent after more than one try (burst and half rate) | {tried_again} |
-| notifications service peak RSS | {watch.peak_rss / 2**20:.0f} MiB (before the burst, patrons known: {rss_before_burst / 2**20:.0f} MiB) |
-| notifications service CPU per notification (burst) | {cpu / delivered * 1000:.2f} ms |
+| notifications service peak RSS (the largest process) | {max(w.peak_rss for w in watches) / 2**20:.0f} MiB (before the burst, patrons known: {rss_before_burst / 2**20:.0f} MiB) |
+| notifications service CPU per notification (burst; every process) | {cpu / delivered * 1000:.2f} ms |
 | Postgres (every backend) / NATS CPU per notification (burst) | {work[2] * 1000:.2f} / {work[3] * 1000:.2f} ms |
 | SQL statements / transactions per notification (burst; the bench's own queries included) | {work[0]:.2f} / {work[1]:.2f} |
 | sinks' CPU per message (burst): mail / SMS | {sink_cpu[0]:.2f} / {sink_cpu[1]:.2f} ms |
@@ -385,6 +391,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--patrons", type=int, default=2_000)
+    parser.add_argument("--processes", type=int, default=1, help="notifications processes sharing the work")
     parser.add_argument("--steady-seconds", type=int, default=10)
     parser.add_argument("--baseline", type=int, default=3_000)
     sys.exit(asyncio.run(main(parser.parse_args())))
