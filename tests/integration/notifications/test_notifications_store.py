@@ -1,0 +1,109 @@
+"""Claims and outcomes in the real Postgres: a group of outcomes is stored in one statement, each on its own
+row, and an outcome of a claim another worker has since taken over is not stored over that worker's."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.notifications.api import events
+from services.notifications.app import delivering
+from services.notifications.app.notifying import Rules
+from services.notifications.data.template_seeds import BUILTIN
+from services.notifications.data.templates import TemplateCache
+from services.notifications.data.unit_of_work import SqlNotificationsUnitOfWork
+from services.notifications.domain.delivery import Failed, RetryPolicy, Sent, SmsPolicy
+from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.notifications import Content, Notification, Status
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.db import session_factory
+from services.support.runtime.migrations import upgrade_to_head
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
+RULES = Rules(sms=SmsPolicy(quiet_start=None, quiet_end=None))
+LEASE = timedelta(seconds=30)
+
+UnitOfWork = Callable[[], SqlNotificationsUnitOfWork]
+
+
+@pytest.fixture
+async def uow(postgres) -> AsyncIterator[UnitOfWork]:
+    url = await asyncio.to_thread(postgres.fresh_database, "notifications_store")
+    await asyncio.to_thread(upgrade_to_head, "notifications", url)
+    engine = create_async_engine(url)
+    cache = TemplateCache(BUILTIN)
+    yield lambda: SqlNotificationsUnitOfWork(session_factory(engine), encode=events.encode, templates=cache)
+    await engine.dispose()
+
+
+async def _queue(uow: UnitOfWork, count: int) -> None:
+    content = Content("Ready", "Your book", "", "hold_ready_email_en", 1, "en")
+    queued = [
+        Notification.queue(
+            recipient_id=uuid.uuid4(),
+            channel=Channel.EMAIL,
+            address=f"reader-{n}@example.org",
+            kind=Kind.HOLD_READY,
+            content=content,
+            params={},
+            now=NOW,
+            not_before=NOW,
+            policy=RetryPolicy(),
+            source_event_id=uuid.uuid4(),
+        )
+        for n in range(count)
+    ]
+    async with uow() as work:
+        await work.notifications.add_many(queued)
+        await work.commit()
+
+
+async def _claim(uow: UnitOfWork, worker: str, *, at: datetime = NOW) -> list[Notification]:
+    command = delivering.ClaimDue(Channel.EMAIL, 10, worker, LEASE)
+    return await delivering.claim_due(command, uow=uow(), clock=FixedClock(at))
+
+
+async def _record(uow: UnitOfWork, worker: str, attempts: list[delivering.Attempt]) -> None:
+    await delivering.record_attempts(attempts, worker=worker, uow=uow(), clock=FixedClock(NOW), rules=RULES)
+
+
+async def _stored(uow: UnitOfWork, notification: Notification) -> Notification:
+    async with uow() as work:
+        return await work.notifications.get(notification.id)
+
+
+async def test_each_outcome_of_a_group_is_stored_on_its_own_row(uow) -> None:
+    await _queue(uow, 3)
+    first, second, third = await _claim(uow, "w1")
+    versions = [n.version for n in (first, second, third)]
+    await _record(uow, "w1", [
+        delivering.Attempt(first, Sent("<1@example.org>")),
+        delivering.Attempt(second, Failed("451 try later", transient=True)),
+        delivering.Attempt(third, Failed("550 no such user", transient=False)),
+    ])  # fmt: skip
+    sent, waiting, failed = [await _stored(uow, n) for n in (first, second, third)]
+    assert (sent.status, sent.provider_message_id, sent.sent_at, sent.attempts) == (
+        Status.SENT, "<1@example.org>", NOW, 1
+    )  # fmt: skip
+    assert waiting.status == Status.QUEUED and "451 try later" in waiting.last_error
+    assert waiting.next_attempt_at > NOW and waiting.attempts == 1
+    assert failed.status == Status.FAILED and "550 no such user" in failed.last_error
+    assert [n.version for n in (sent, waiting, failed)] == [version + 1 for version in versions]
+    assert await _claim(uow, "w2") == []  # the one still queued waits for its next try, unclaimed
+
+
+async def test_an_outcome_is_not_stored_over_a_claim_another_worker_took_over(uow) -> None:
+    await _queue(uow, 1)
+    (late,) = await _claim(uow, "w1")
+    (taken,) = await _claim(uow, "w2", at=NOW + LEASE + timedelta(seconds=1))  # w1's lease lapsed
+    await _record(uow, "w1", [delivering.Attempt(late, Sent("<late@example.org>"))])
+    assert (await _stored(uow, taken)).status == Status.QUEUED  # w2's to record
+    await _record(uow, "w2", [delivering.Attempt(taken, Sent("<w2@example.org>"))])
+    stored = await _stored(uow, taken)
+    assert stored.status == Status.SENT and stored.provider_message_id == "<w2@example.org>"
