@@ -119,3 +119,24 @@ def test_attributes_json_of_a_column_is_each_map_s_compact_json(maps: list[dict[
     assert each_attributes_json(maps) == [attributes_json(entries).encode() for entries in maps]
     assert [json.loads(text) for text in each_attributes_json(maps)] == maps
     assert all(b'": ' not in text and b'", ' not in text for text in each_attributes_json(maps))
+
+
+def test_a_batch_whose_events_are_all_named_keeps_each_name_as_its_id() -> None:
+    ids = [uuid.uuid4() for _ in range(5)]
+    names = [f"events/{str(one).upper() if n % 2 else one}" for n, one in enumerate(ids)]
+    batch = batch_of(*(Draft(name=name) for name in names))
+    assert [row["id"] for row in read_rows(accepted_rows(batch)[0])] == ids
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        # Two bad names whose text joined reads as two good ones: each name must be one on its own.
+        [NAME[:-1], NAME[-1] + NAME],
+        [NAME, "events/" + "g" * 36],
+        [NAME, NAME + " "],
+    ],
+)
+def test_a_batch_of_named_events_with_a_bad_name_cannot_be_read(names: list[str]) -> None:
+    with pytest.raises(ValueError):
+        accepted_rows(batch_of(*(Draft(name=name) for name in names)))
