@@ -25,7 +25,7 @@ _WORD_BYTES = 42
 
 class MimeWriter:
     def __init__(self, *, from_address: str, from_name: str, domain: str) -> None:
-        self._from = formataddr((from_name, from_address))  # encoded once: it never changes
+        self._from = formataddr((one_line(from_name), from_address))  # encoded once: it never changes
         self._domain = domain
 
     def message_id(self, n: Notification) -> str:
