@@ -21,6 +21,7 @@ from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
 from services.support.runtime.clock import Clock
+from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument
 
 
@@ -54,7 +55,11 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
         copy=loan.copy, loan=loan.name, hold=trap, request_id=step_id(loan.id, f"check-in {trap}")
     )
     shelved_for = checked_in.current_hold if checked_in.status == "ON_HOLD_SHELF" else ""
-    loan, extra = await _close(loan.id, shelved_for, cmd, uow=uow, clock=clock, currency=currency)
+    # The note above is committed, so the runtime no longer repeats this call after a lost race: the close,
+    # which re-reads what it changes, is repeated here (returns at once to one queue race for its head hold).
+    loan, extra = await retry_conflicts(
+        lambda: _close(loan.id, shelved_for, cmd, uow=uow, clock=clock, currency=currency)
+    )
     if extra is not None:
         await after_commit(release_extra(*extra, catalog=catalog), loan.name)
     elif waiting is not None and not shelved_for:  # the hold asked for got a copy meanwhile: serve the next

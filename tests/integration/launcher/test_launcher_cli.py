@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -24,12 +25,14 @@ PORTS_USED_FROM_BASE = 31
 
 
 def _free_port_range(size: int) -> int:
-    """A base port such that base .. base+size-1 can all be bound right now."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            base = probe.getsockname()[1]
-        if base + size < 65535 and all(_bindable(port) for port in range(base, base + size)):
+    """A base port such that base .. base+size-1 can all be bound right now, below the kernel's ephemeral
+    range: a range inside it could lose a port to one of the suite's outgoing connections before `up` binds
+    it (which made `up` exit early once)."""
+    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    chooser = random.Random()
+    for _ in range(200):
+        base = chooser.randrange(10_000, max(10_001, ephemeral_low - size))
+        if all(_bindable(port) for port in range(base, base + size)):
             return base
     raise RuntimeError("no free port range found")
 
@@ -58,11 +61,13 @@ def running_up(shared_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path
     base = _free_port_range(PORTS_USED_FROM_BASE)
     command = _athenaeum("up", "--infra-only", "--data-dir", str(data_dir), "--port-base", str(base))
     # From shared_dir: its .athenaeum (the default data folder) gets the pointer to data_dir.
-    up = subprocess.Popen(command, cwd=shared_dir, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = shared_dir / "up.log"
+    with log.open("wb") as output:
+        up = subprocess.Popen(command, cwd=shared_dir, env=_env(), stdout=output, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 30
         while not _status_ok(data_dir):
-            assert up.poll() is None, "athenaeum up exited early"
+            assert up.poll() is None, f"athenaeum up exited early:\n{log.read_text(errors='replace')[-3000:]}"
             assert time.monotonic() < deadline, "athenaeum up was not healthy in time"
             time.sleep(0.1)
         yield up, data_dir

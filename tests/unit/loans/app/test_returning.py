@@ -14,10 +14,11 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import Loan, LoanReturned, LoanStatus
-from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
+from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 from ..desk import DESK, Crash, Desk, crash_after_check_in, reader
-from ..fakes import FakeLoansDatabase
+from ..fakes import FakeLoansDatabase, Transaction
 
 DAY = timedelta(days=1)
 
@@ -122,3 +123,24 @@ async def test_a_copy_on_an_active_loan_nobody_began_to_return_is_still_refused(
     with pytest.raises(FailedPrecondition) as refused:
         await desk.issue(IssueLoan("users/p2", book=loan.book, actor=DESK))
     assert refused.value.reason == "COPY_ALREADY_ON_LOAN" and db.loans[loan.id].status == LoanStatus.ACTIVE
+
+
+async def test_a_return_whose_close_loses_a_race_for_the_hold_is_closed_on_a_second_try(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Returns at once to one queue race for its head hold; the loser's close is repeated in the use case
+    (the runtime no longer repeats the call: the return's note was committed before the catalog step)."""
+    loan, copy = await lend(desk)
+    hold = await desk.place_hold(PlaceHold("users/p2", loan.book, actor=DESK))
+    check_version, lost = Transaction.check_version, []
+
+    def loses_once(self: Transaction, table: str, aggregate: object, *, seen: int) -> None:
+        if table == "holds" and not lost:
+            lost.append(aggregate)
+            raise Conflict("changed concurrently", reason=CONCURRENT_UPDATE)
+        check_version(self, table, aggregate, seen=seen)
+
+    monkeypatch.setattr(Transaction, "check_version", loses_once)
+    returned = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
+    assert lost and returned.status == LoanStatus.RETURNED
+    assert db.holds[hold.id].status == HoldStatus.READY and db.holds[hold.id].copy == copy
