@@ -18,7 +18,7 @@ from itertools import chain, repeat
 from services.events.data.tables import COLUMNS
 from services.events.data.values import each_attributes_json
 from services.events.domain.model import CATEGORY_OF, EPOCH, AcceptedBatch, NewEvent, Read, mint_id
-from services.events.domain.rules import EVENT_NAME, all_event_names
+from services.events.domain.rules import all_event_names
 from services.support.runtime.boundary import LAST_SECOND
 
 ACCEPTED_COLUMNS = tuple(name for name in COLUMNS if name != "resources")
@@ -80,13 +80,12 @@ def accepted_rows(batch: AcceptedBatch) -> tuple[bytes, int]:
 def _ids(batch: AcceptedBatch, events: list[NewEvent], seconds: list[int], nanos: list[int]) -> list[bytes]:
     """Each event's id as 16 bytes: its name's UUID, or one minted from the batch (the same on a retry)."""
     names = list(map(Read.name, events))
-    if all(names):  # clients that name their events name them all: one regex and one hex decoding a batch
-        if not all_event_names(names):
-            raise ValueError("an event's name is not events/{uuid}")
+    named = list(filter(None, names))
+    if not all_event_names(named):
+        raise ValueError("an event's name is not events/{uuid}")
+    if len(named) == len(names):  # clients that name their events name them all: one hex decoding a batch
         packed = bytes.fromhex("".join(names).replace("events/", "").replace("-", ""))
         return [packed[start : start + 16] for start in range(0, len(packed), 16)]
-    if not all(map(EVENT_NAME.fullmatch, filter(None, names))):
-        raise ValueError("an event's name is not events/{uuid}")
     key = batch.key
     return [
         bytes.fromhex(name[7:].replace("-", ""))

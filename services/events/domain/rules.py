@@ -109,7 +109,7 @@ def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
     problem: the event-by-event check then finds and names them (this one only says a batch is clean)."""
     events = list(events)  # the wire's repeated field, walked a dozen times: a list walks faster
     names = list(filter(None, map(Read.name, events)))
-    if not all(map(EVENT_NAME.fullmatch, names)) or len(set(map(str.lower, names))) != len(names):
+    if not all_event_names(names) or len(set(map(str.lower, names))) != len(names):
         return False
     if not all(kind and len(kind) <= MAX_TYPE_LENGTH and _good_type(kind) for kind in set(map(Read.type, events))):
         return False
