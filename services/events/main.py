@@ -212,7 +212,7 @@ def store_process(settings: EventsSettings, role: str, audit: bool, connection: 
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
     try:
-        run_worker(role, connection, work, store.healthy)
+        run_worker(role, connection, work, store.healthy, loop=settings.event_loop)
     finally:
         shutdown_tracing(tracer_provider)
 

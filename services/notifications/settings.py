@@ -32,7 +32,14 @@ class NotificationsSettings(BaseServiceSettings):
     smtp_implicit_tls: bool = Field(False, description="TLS from the first byte (port 465).")
     smtp_from_address: str = "library@athenaeum.local"
     smtp_from_name: str = "Athenaeum Library"
-    smtp_pool_size: int = Field(16, ge=1, le=64, description="SMTP connections kept open and reused.")
+    smtp_pool_size: int = Field(
+        32,
+        ge=1,
+        le=64,
+        description="SMTP connections kept open and reused: an email costs four round trips, so the rate is "
+        "about this many over the relay's reply time. The relay must take this many from one client per "
+        "process (Postfix's smtpd_client_connection_count_limit is 50 by default).",
+    )
 
     sms_base_url: str = Field("http://127.0.0.1:2580", description="The provider's API (Twilio-style).")
     sms_account_sid: str = "ACathenaeumdev"
@@ -50,7 +57,7 @@ class NotificationsSettings(BaseServiceSettings):
     hold_expiry_notice_hours: float = Field(24.0, ge=0, description="Remind this long before a pickup deadline.")
 
     dispatch_concurrency: int = Field(
-        32, ge=1, le=512, description="Sends in flight per channel (claimed half of it at a time)."
+        64, ge=1, le=512, description="Sends in flight per channel (claimed half of it at a time)."
     )
     claim_lease_seconds: float = Field(30.0, gt=0, description="A claim another process may take after this.")
     dispatch_poll_seconds: float = 1.0

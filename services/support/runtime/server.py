@@ -21,6 +21,7 @@ from grpc_reflection.v1alpha._async import ReflectionServicer
 from services.support.runtime.access import api_service_names, policy_for
 from services.support.runtime.admission import admission_of
 from services.support.runtime.auth import AccessPolicy, RevocationFeed, RevocationList
+from services.support.runtime.event_loop import run_on
 from services.support.runtime.health import DependencyCheck, HealthReporter
 from services.support.runtime.interceptors import RequestLog, ServerInterceptor
 from services.support.runtime.messaging import NatsLink
@@ -181,6 +182,6 @@ def run(build: Callable[[], Awaitable[ServiceApp]], *, settings: BaseServiceSett
         await serve(await build())
 
     try:
-        asyncio.run(main())
+        run_on(settings.event_loop, main())
     finally:
         shutdown_tracing(tracer_provider)

@@ -11,6 +11,8 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from services.support.runtime.event_loop import EventLoop
+
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DEV_ONLY = "dev-only"
 """Marks the project's dev placeholders (passwords, passphrases): production refuses any secret holding it."""
@@ -103,6 +105,9 @@ class BaseServiceSettings(BaseSettings):
     otlp_endpoint: str = Field("", description="OTLP/gRPC collector (e.g. http://jaeger:4317); empty: no export.")
     trace_sample_ratio: float = Field(1.0, ge=0.0, le=1.0, description="Share of new traces recorded.")
     service_version: str = Field("", description="Reported in traces; defaults to the package version.")
+    event_loop: EventLoop = Field(
+        "uvloop", description="The processes' event loop: uvloop (faster per call) or asyncio (the standard one)."
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from prometheus_client import REGISTRY, Metric
 
 from services.support.runtime import telemetry
+from services.support.runtime.event_loop import EventLoop, run_on
 
 if TYPE_CHECKING:
     from services.support.runtime.zygote import Zygote
@@ -175,7 +176,12 @@ class SupervisedWorker:
 
 
 def run_worker(
-    role: str, connection: Connection, work: Callable[[], Awaitable[None]], healthy: Callable[[], bool]
+    role: str,
+    connection: Connection,
+    work: Callable[[], Awaitable[None]],
+    healthy: Callable[[], bool],
+    *,
+    loop: EventLoop = "asyncio",
 ) -> None:
     """The child's side: run `work` until SIGTERM/SIGINT or the service's death, reporting on `connection`."""
     die_with_parent()
@@ -200,7 +206,7 @@ def run_worker(
             reporter.cancel()
 
     try:
-        asyncio.run(main())
+        run_on(loop, main())
     except (asyncio.CancelledError, BrokenPipeError):  # asked to stop, or the service is gone
         return
 
