@@ -2,8 +2,9 @@
 
 A `Meter` takes a snapshot of the running mesh before and after a measured run:
 - CPU: utime + stime of every supervised process from /proc (Postgres with every backend: the children of
-  the postmaster; an Envoy or a service with all its threads), and of extra processes the bench started
-  (the FastAPI baseline, the echo) or ran (the load tool, through RUSAGE_CHILDREN).
+  the postmaster, and those that ended, from its cutime + cstime; an Envoy or a service with all its
+  threads), and of extra processes the bench started (the FastAPI baseline, the echo) or ran (the load
+  tool, through RUSAGE_CHILDREN).
 - SQL statements per database from pg_stat_statements (BEGIN and COMMIT included: each is a round trip).
 - RPCs from each Envoy's stats: requests the edge received, requests each sidecar let into its service
   (`<svc>_inbound`) and calls each service made to its peers (`<svc>_outbound`).
@@ -31,13 +32,18 @@ JOIN pg_database d ON d.oid = s.dbid WHERE d.datname <> 'postgres'"""
 _RQ_TOTAL = re.compile(r"^http\.(\w+)\.downstream_rq_total: (\d+)$", re.M)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads) so far; 0 when it is gone."""
+def cpu_seconds(pid: int, *, ended_children: bool = False) -> float:
+    """User + system CPU of a process (all its threads) so far; 0 when it is gone. `ended_children`: with
+    what its children that have ended and were reaped used (Postgres: backends of connections that closed
+    during the run, e.g. a pool's overflow; without it their CPU went uncounted)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    ticks = int(fields[11]) + int(fields[12])
+    if ended_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / TICKS
 
 
 def descendants(pid: int) -> list[int]:
@@ -55,6 +61,11 @@ def descendants(pid: int) -> list[int]:
         for child in children:
             found += descendants(int(child))
     return found
+
+
+def postgres_cpu(postmaster: int) -> float:
+    """CPU of a Postgres server so far: the postmaster, its live backends and those that have ended."""
+    return cpu_seconds(postmaster, ended_children=True) + sum(map(cpu_seconds, descendants(postmaster)[1:]))
 
 
 def rss_mib(pid: int) -> float:
@@ -133,8 +144,7 @@ class Meter:
     def snapshot(self) -> Snapshot:
         cpu = {}
         for label, pid in self.processes().items():
-            tree = descendants(pid) if label == "postgres" else [pid]
-            cpu[label] = sum(cpu_seconds(p) for p in tree)
+            cpu[label] = postgres_cpu(pid) if label == "postgres" else cpu_seconds(pid)
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu["load tool"] = children.ru_utime + children.ru_stime  # wrk / h2load, once they have exited
         statements, top = asyncio.run(self._statements())
@@ -147,8 +157,7 @@ class Meter:
         def total() -> float:
             found = 0.0
             for label, pid in self.processes().items():
-                tree = descendants(pid) if label == "postgres" else [pid]
-                found += sum(cpu_seconds(p) for p in tree)
+                found += postgres_cpu(pid) if label == "postgres" else cpu_seconds(pid)
             return found
 
         before = total()

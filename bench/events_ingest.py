@@ -28,7 +28,7 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from costs import cpu_seconds, descendants, pss_mib, rss_mib
+from costs import cpu_seconds, descendants, postgres_cpu, pss_mib, rss_mib
 from edge_throughput import staff_token, start_mesh
 from loadtools import NO_PROXY, RESULTS_DIR, machine_info
 
@@ -170,7 +170,7 @@ def process_cpu(mesh) -> dict[str, float]:
     totals["events store process(es)"] = sum(cpu_seconds(pid) for pid in descendants(events)[1:])
     totals["NATS"] = cpu_seconds(mesh.process("nats").pid)
     postgres = mesh.process("postgres").pid
-    totals["Postgres (all backends)"] = sum(cpu_seconds(pid) for pid in descendants(postgres))
+    totals["Postgres (all backends)"] = postgres_cpu(postgres)
     totals["bench client"] = time.process_time()
     return totals
 

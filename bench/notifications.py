@@ -40,7 +40,7 @@ import nats
 import psutil
 import sink_clients
 import sqlalchemy as sa
-from costs import cpu_seconds, descendants
+from costs import cpu_seconds, postgres_cpu
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -175,8 +175,8 @@ async def database_work(engine, postgres_pid: int, nats_pid: int) -> tuple[float
         transactions = await connection.scalar(
             sa.text("SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = current_database()")
         )
-    postgres_cpu = sum(map(cpu_seconds, descendants(postgres_pid)))
-    return float(statements), float(transactions), postgres_cpu, cpu_seconds(nats_pid)
+    postgres = postgres_cpu(postgres_pid)
+    return float(statements), float(transactions), postgres, cpu_seconds(nats_pid)
 
 
 async def latencies(engine, since: datetime, start=table.c.event_at, end=table.c.sent_at) -> list[float]:

@@ -46,6 +46,7 @@ NATS_VERSION = "2.15.1"
 POSTGRES_VERSION = "18.6"
 ENVOY_IMAGE = f"envoyproxy/envoy:v{ENVOY_VERSION}"
 POSTGRES_IMAGE = f"postgres:{POSTGRES_VERSION}-alpine"
+POSTGRES_MAX_CONNECTIONS = 300
 NATS_IMAGE = f"nats:{NATS_VERSION}-alpine"
 MAILPIT_IMAGE = "axllent/mailpit:v1.27"
 APP_UID = "10001:10001"
@@ -145,6 +146,9 @@ def _infrastructure() -> dict[str, Any]:
                 "POSTGRES_PASSWORD_FILE": str(SECRETS_MOUNT / DATABASE_PASSWORD_SECRET),
             },
             "secrets": [DATABASE_PASSWORD_SECRET],
+            # Every service's pool (db_pool_size + db_pool_overflow) and the events store processes' own:
+            # the default of 100 is what five services may open under load.
+            "command": ["postgres", "-c", f"max_connections={POSTGRES_MAX_CONNECTIONS}"],
             "volumes": [
                 # From PostgreSQL 18 the image keeps its data under /var/lib/postgresql/<major>/docker.
                 "postgres-data:/var/lib/postgresql",

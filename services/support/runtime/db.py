@@ -33,7 +33,7 @@ def create_engine(settings: BaseServiceSettings) -> AsyncEngine:
     engine = create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=settings.db_pool_overflow,
     )
     # Instead of pool_pre_ping, which costs three round trips (BEGIN, ";", ROLLBACK) per checkout, about
     # 0.6 ms of every unit of work: a connection the server closed (restart, crash, idle timeout) is already

@@ -62,7 +62,17 @@ class BaseServiceSettings(BaseSettings):
     database_password: SecretStr = Field(
         SecretStr(""), description="Put into database_url when set, so the URL itself can carry no secret."
     )
-    db_pool_size: int = 10
+    db_pool_size: int = Field(
+        20,
+        ge=1,
+        description="Connections the pool keeps open. Size it to the calls a process runs at once: a connection "
+        "beyond it (see db_pool_overflow) is opened for one unit of work and closed after it, a new Postgres "
+        "backend each time, and its statements are prepared again (the loan cycle: 1.18x the cycles/s at 20 "
+        "than at 10, bench/README.md).",
+    )
+    db_pool_overflow: int = Field(
+        10, ge=0, description="Connections opened beyond db_pool_size at peaks, closed once returned."
+    )
     nats_url: str = "nats://127.0.0.1:4222"
     mesh_url: str = Field(
         "unix:/run/athenaeum/outbound.sock", description="The sidecar's outbound listener for calls to peers."
