@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import TracebackType
-from typing import Any, Protocol, Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
@@ -94,13 +95,13 @@ _DIALECT = postgresql_asyncpg.dialect()
 
 
 class DriverStatement:
-    """A read built once with SQLAlchemy and run by the driver itself (asyncpg prepares it once per
-    connection and keeps it): for the hottest one-statement reads of a read-only unit of work, where
-    SQLAlchemy's work around each call (session, result processing) cost twice the round trip itself.
-    Rows come as the driver's records, read by column name."""
+    """A statement built once with SQLAlchemy and run by the driver itself (asyncpg prepares it once per
+    connection and keeps it): for the hottest one-statement reads of a read-only unit of work and the request
+    ledger's autocommit statements, where SQLAlchemy's work around each call (session, result processing)
+    cost twice the round trip itself. Rows come as the driver's records, read by column name."""
 
-    def __init__(self, statement: sa.Select[Any]) -> None:
-        compiled = statement.compile(dialect=_DIALECT)
+    def __init__(self, statement: sa.ClauseElement) -> None:
+        compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
         self.sql = str(compiled)
         self._names = tuple(compiled.positiontup or ())
         self._constants = {name: bind.effective_value for name, bind in compiled.binds.items()}  # built in

@@ -1,7 +1,8 @@
 """The runtime's side of idempotency: claiming a request_id, answering its twins and retries, expiring old ids.
 
-Each statement runs on its own (autocommit: one round trip), outside the servicer's transactions. The rows
-and what their states mean are described in `runtime.idempotency`.
+Each statement runs on its own (autocommit: one round trip), outside the servicer's transactions, through
+the driver (see DriverStatement): a mutation runs two of them, and SQLAlchemy's work around each cost more
+CPU than the round trip. The rows and what their states mean are described in `runtime.idempotency`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,14 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
+from services.support.runtime.db import DriverStatement
 from services.support.runtime.idempotency import COMMITTED, IN_PROGRESS, REQUESTS, Attempt
 
 log = logging.getLogger("athenaeum.requests")
@@ -34,38 +38,44 @@ _claim = upsert(REQUESTS).values(
 )
 # A new id is ours; so is one whose attempt outlived its lease without committing (it died or hung: its late
 # commit is fenced off by `remember`, which only the owner may do), when it is the same request.
-_CLAIM = _claim.on_conflict_do_update(
-    index_elements=[REQUESTS.c.request_id],
-    set_={"owner": _claim.excluded.owner, "lease_until": _claim.excluded.lease_until},
-    where=(REQUESTS.c.state == IN_PROGRESS)
-    & (REQUESTS.c.lease_until < sa.func.now())
-    & (REQUESTS.c.operation == _claim.excluded.operation)
-    & REQUESTS.c.fingerprint.is_not_distinct_from(_claim.excluded.fingerprint),
-).returning(REQUESTS.c.owner)
-_SEEN = sa.select(
-    REQUESTS.c.operation,
-    REQUESTS.c.state,
-    REQUESTS.c.fingerprint,
-    REQUESTS.c.owner,
-    REQUESTS.c.answer,
-    REQUESTS.c.refused,
-    sa.func.extract("epoch", REQUESTS.c.lease_until - sa.func.now()).label("lease_left"),
-).where(REQUESTS.c.request_id == _P("rid"))
+_CLAIM = DriverStatement(
+    _claim.on_conflict_do_update(
+        index_elements=[REQUESTS.c.request_id],
+        set_={"owner": _claim.excluded.owner, "lease_until": _claim.excluded.lease_until},
+        where=(REQUESTS.c.state == IN_PROGRESS)
+        & (REQUESTS.c.lease_until < sa.func.now())
+        & (REQUESTS.c.operation == _claim.excluded.operation)
+        & REQUESTS.c.fingerprint.is_not_distinct_from(_claim.excluded.fingerprint),
+    ).returning(REQUESTS.c.owner)
+)
+_SEEN = DriverStatement(
+    sa.select(
+        REQUESTS.c.operation,
+        REQUESTS.c.state,
+        REQUESTS.c.fingerprint,
+        REQUESTS.c.owner,
+        REQUESTS.c.answer,
+        REQUESTS.c.refused,
+        sa.func.extract("epoch", REQUESTS.c.lease_until - sa.func.now()).label("lease_left"),
+    ).where(REQUESTS.c.request_id == _P("rid"))
+)
 _owned = (REQUESTS.c.request_id == _P("rid")) & (REQUESTS.c.owner == _P("attempt"))
-_ANSWER = (
+_ANSWER = DriverStatement(
     REQUESTS.update()
     .where(_owned)
     .values(state=COMMITTED, answer=_P("given"), refused=False, lease_until=None)
     .returning(REQUESTS.c.request_id)
 )
 # A refusal is an answer only while nothing was committed for the request; else the commit is the answer.
-_REFUSE = (
+_REFUSE = DriverStatement(
     REQUESTS.update()
     .where(_owned & (REQUESTS.c.state == IN_PROGRESS))
     .values(state=COMMITTED, answer=_P("given"), refused=True, lease_until=None)
     .returning(REQUESTS.c.request_id)
 )
-_RELEASE = REQUESTS.delete().where(_owned & (REQUESTS.c.state == IN_PROGRESS)).returning(REQUESTS.c.request_id)
+_RELEASE = DriverStatement(
+    REQUESTS.delete().where(_owned & (REQUESTS.c.state == IN_PROGRESS)).returning(REQUESTS.c.request_id)
+)
 _EXPIRE = REQUESTS.delete().where(
     REQUESTS.c.request_id.in_(
         sa.select(REQUESTS.c.request_id)
@@ -105,9 +115,13 @@ class RequestLedger:
         self._finished: dict[uuid.UUID, asyncio.Event] = {}
         """Attempts running in this process: a twin here waits on the event instead of polling."""
 
-    async def _run(self, statement: sa.Executable, parameters: dict[str, object]) -> sa.Row[tuple[object, ...]] | None:
-        async with self._engine.connect() as connection:
-            return (await connection.execute(statement, parameters)).first()
+    async def _run(self, statement: DriverStatement, parameters: dict[str, object]) -> Any:
+        """The statement's first row (the driver's record, by column name), or None."""
+        pooled = await self._engine.raw_connection()
+        try:
+            return await statement.fetchrow(pooled.driver_connection, **parameters)
+        finally:
+            await greenlet_spawn(pooled.close)  # back to the pool
 
     async def claim(self, attempt: Attempt, fingerprint: bytes, *, lease: float) -> Seen | None:
         """None when the attempt now owns the id (run the request); else the record standing in its way."""
@@ -121,7 +135,7 @@ class RequestLedger:
                 "lease": timedelta(seconds=lease),
             },
         )
-        if row is not None and row.owner == attempt.owner:
+        if row is not None and row["owner"] == attempt.owner:
             self._finished[attempt.request_id] = asyncio.Event()
             return None
         seen = await self.seen(attempt.request_id)
@@ -133,8 +147,8 @@ class RequestLedger:
         row = await self._run(_SEEN, {"rid": request_id})
         if row is None:
             return None
-        lease_left = float(row.lease_left) if row.lease_left is not None else 0.0
-        return Seen(row.operation, row.state, row.fingerprint, row.answer, bool(row.refused), lease_left)
+        lease_left = float(row["lease_left"]) if row["lease_left"] is not None else 0.0
+        return Seen(row["operation"], row["state"], row["fingerprint"], row["answer"], bool(row["refused"]), lease_left)
 
     async def answer(self, attempt: Attempt, answer: bytes | None) -> None:
         """Store the response (None: the request's answer is not kept, e.g. it holds fresh credentials)."""
