@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from nats.js import JetStreamContext
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, current_identity
@@ -75,20 +75,24 @@ def actor_header() -> dict[str, str]:
     return {ACTOR_HEADER: ANONYMOUS} if current_caller.get() == EDGE_CALLER else {}
 
 
-# Built once: the relay runs this at every poll of every service.
-_UNPUBLISHED = (
-    sa.select(
-        OUTBOX.c.seq, OUTBOX.c.event_id, OUTBOX.c.subject, OUTBOX.c.event_type, OUTBOX.c.payload, OUTBOX.c.headers
-    )
+# Built once: the relay runs this at every poll of every service. The batch is taken and marked in one
+# statement (the rows stay locked, and unmarked for everyone else, until the transaction commits after the
+# publishes; a failed publish rolls the marks back): one round trip fewer per batch than a SELECT … FOR UPDATE
+# and an UPDATE, and under load a batch is often one commit's events.
+_NEXT_UNPUBLISHED = (
+    sa.select(OUTBOX.c.seq)
     .where(OUTBOX.c.published_at.is_(None))
     .order_by(OUTBOX.c.seq)
+    .limit(sa.bindparam("batch", type_=sa.Integer))
     .with_for_update(skip_locked=True)
 )
-# One statement whatever the batch's length (an IN list made one per length, built at every batch).
-_MARK_PUBLISHED = (
+_TAKE_BATCH = (
     sa.update(OUTBOX)
-    .where(OUTBOX.c.seq == sa.any_(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger))))
+    .where(OUTBOX.c.seq.in_(_NEXT_UNPUBLISHED.scalar_subquery()))
     .values(published_at=sa.func.now())
+    .returning(
+        OUTBOX.c.seq, OUTBOX.c.event_id, OUTBOX.c.subject, OUTBOX.c.event_type, OUTBOX.c.payload, OUTBOX.c.headers
+    )
 )
 _BACKLOG = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
 
@@ -106,7 +110,6 @@ class OutboxRelay:
         self._nats = nats
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
-        self._next_batch = _UNPUBLISHED.limit(batch_size)
         self._wakeup = asyncio.Event()
 
     def wake(self) -> None:
@@ -141,11 +144,11 @@ class OutboxRelay:
         """Publish one batch; returns how many rows it published."""
         js = self._nats.jetstream()
         async with self._engine.begin() as connection:
-            rows = (await connection.execute(self._next_batch)).all()
+            taken = await connection.execute(_TAKE_BATCH, {"batch": self._batch_size})
+            rows = sorted(taken.all(), key=lambda row: row.seq)
             if not rows:
                 return 0
-            await asyncio.gather(*(self._publish(js, row) for row in rows))
-            await connection.execute(_MARK_PUBLISHED, {"seqs": [row.seq for row in rows]})
+            await asyncio.gather(*(self._publish(js, row) for row in rows))  # written out in seq order
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
 
