@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import jwt
-from playwright.async_api import Page
+from playwright.async_api import Page, expect
 
 from services.users.data.signing_keys import SqlSigningKeys
 from services.users.settings import DEV_KEY_PASSPHRASE
@@ -48,6 +48,14 @@ async def sign_in(page: Page, email: str, password: str, *, next_hash: str = "")
     await page.get_by_label("Password").fill(password)
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_function("() => !location.hash.startsWith('#/signin')")
+
+
+async def scan(page: Page, field_id: str, code: str) -> None:
+    """What a scanner does: the code's characters, then Enter, into the field that has the focus (once it has
+    it: keys typed while the page still moves the focus would land elsewhere)."""
+    await expect(page.locator(f"#{field_id}")).to_be_focused()
+    await page.keyboard.type(code)
+    await page.keyboard.press("Enter")
 
 
 async def screenshot(page: Page, folder: Path, name: str) -> Path:

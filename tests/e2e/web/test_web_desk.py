@@ -8,17 +8,10 @@ import uuid
 
 import httpx
 import pytest
-from browser_helpers import register, screenshot, sign_in
+from browser_helpers import register, scan, screenshot, sign_in
 from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.e2e
-
-
-async def scan(page: Page, field_id: str, code: str) -> None:
-    """What a scanner does: the code's characters, then Enter, into the field that has the focus."""
-    await expect(page.locator(f"#{field_id}")).to_be_focused()
-    await page.keyboard.type(code)
-    await page.keyboard.press("Enter")
 
 
 async def test_scan_to_issue_scan_to_return_and_the_hold_becomes_ready_for_its_patron(

@@ -16,6 +16,7 @@ from browser_helpers import (
     PHONE,
     RECORD_RESULT_DRAWS,
     register,
+    scan,
     screenshot,
     search_draw_delay_ms,
     sign_in,
@@ -67,8 +68,7 @@ async def test_the_main_pages_have_no_serious_accessibility_violations(
 
     desk = await (await new_context()).new_page()
     await sign_in(desk, librarian.email, librarian.password)
-    await desk.keyboard.type(patron["card_number"])
-    await desk.keyboard.press("Enter")
+    await scan(desk, "desk-card", patron["card_number"])
     await expect(desk.get_by_test_id("desk-patron")).to_be_visible()
     found["desk"] = await serious_violations(desk)
     await desk.goto("/#/rules")
