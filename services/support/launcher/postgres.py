@@ -28,11 +28,12 @@ from services.support.launcher.credentials import kept_secret
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor, die_with_parent
 from services.support.launcher.readiness import run_coroutine, wait_until
 from services.support.mesh.certs import OWNER_ONLY, write_atomically
+from services.support.mesh.compose import POSTGRES_MAX_CONNECTIONS
 
 SUPERUSER = "postgres"
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-# Five services with their pools, the tests and a psql or two.
-MAX_CONNECTIONS = 300
+# Five services with their pools, the tests and a psql or two: as many as compose's and the chart's server.
+MAX_CONNECTIONS = POSTGRES_MAX_CONNECTIONS
 
 
 def postgres_bin_dir() -> Path:

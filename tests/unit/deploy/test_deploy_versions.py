@@ -12,6 +12,7 @@ import pytest
 import yaml
 from chart_helpers import CHART, PRODUCTION
 
+from services.support.launcher import postgres as postgres_launcher
 from services.support.mesh import compose
 from services.support.runtime import release
 
@@ -60,6 +61,13 @@ def test_compose_and_the_chart_run_the_versions_of_the_launcher_wheels() -> None
     assert VALUES["envoy"]["image"]["tag"] == f"v{envoy}"
     assert VALUES["nats"]["image"] == f"nats:{nats}-alpine"
     assert VALUES["postgresql"]["image"] == f"postgres:{compose.POSTGRES_VERSION}-alpine"
+
+
+def test_the_local_mesh_compose_and_the_chart_let_postgres_take_as_many_connections() -> None:
+    wanted = f"max_connections={compose.POSTGRES_MAX_CONNECTIONS}"
+    assert wanted in PROJECT["services"]["postgres"]["command"]
+    assert VALUES["postgresql"]["maxConnections"] == compose.POSTGRES_MAX_CONNECTIONS
+    assert postgres_launcher.MAX_CONNECTIONS == compose.POSTGRES_MAX_CONNECTIONS
 
 
 def test_the_services_distribution_does_not_carry_the_launcher_wheels() -> None:
