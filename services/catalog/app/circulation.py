@@ -62,9 +62,13 @@ async def check_out_copy(cmd: CheckOutCopy, *, uow: CatalogUnitOfWork, clock: Cl
     """ON_LOAN for the loan. The same loan again returns the copy it already has (whatever the selector)."""
     async with uow:
         await uow.lock(cmd.loan)
-        if (already := await uow.copies.holding(loan=cmd.loan)) is not None:
+        if cmd.selector.barcode:  # at the desk, the commonest check-out: both questions in one read
+            already, copy = await uow.copies.holding_or_barcode(loan=cmd.loan, barcode=cmd.selector.barcode)
+        else:
+            already, copy = await uow.copies.holding(loan=cmd.loan), None
+        if already is not None:
             return already
-        copy = await _select(cmd.selector, cmd.hold, uow)
+        copy = copy or await _select(cmd.selector, cmd.hold, uow)
         copy.check_out(cmd.loan, hold=cmd.hold, now=clock.now())
         await save_copy(copy, uow)
         await uow.commit()

@@ -148,5 +148,4 @@ async def save_copy(copy: Copy, uow: CatalogUnitOfWork) -> None:
     """Writes a changed copy, then completes its status events with the book's availability after the change."""
     if not copy.events:
         return
-    await uow.copies.save(copy)
-    copy.settle_availability(await uow.copies.available_count(copy.book_id))
+    copy.settle_availability(await uow.copies.save(copy))

@@ -57,15 +57,18 @@ class CopyRepository(Protocol):
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
         """The copy out on `loan` (or on the hold shelf for `hold`), locked; None when there is none."""
 
+    async def holding_or_barcode(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None]:
+        """In one read, both locked: the copy out on `loan` and the copy with `barcode` (None for either when
+        there is none; the same object when they are one copy)."""
+
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
         """An AVAILABLE copy of the book, locked; copies another transaction is taking are skipped."""
 
-    async def save(self, copy: Copy) -> None:
-        """Writes a changed copy if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE)."""
+    async def save(self, copy: Copy) -> int:
+        """Writes a changed copy if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE);
+        returns how many copies of its book are AVAILABLE after the change."""
 
     async def remove(self, copy: Copy) -> None: ...
-
-    async def available_count(self, book_id: uuid.UUID) -> int: ...
 
     async def book_exists(self, book_id: uuid.UUID) -> bool: ...
 

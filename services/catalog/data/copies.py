@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
-from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
+from services.support.runtime.db import DriverStatement, TrackingRepository, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
 
 
@@ -40,8 +41,12 @@ def _to_copy(m: Mapping[Any, Any]) -> Copy:
     )
 
 
+_STORED: tuple[str, ...] = ("barcode", "branch", "shelf_location", "item_type", "call_number", "status")
+_STORED += ("current_loan", "current_hold", "updated_at")
+
+
 def _fields(copy: Copy) -> dict[str, object]:
-    """The stored columns a change may touch (the version is update_versioned's business)."""
+    """The stored columns a change may touch (`_STORED`; the version is the saving statement's business)."""
     d = copy.details
     return {
         "barcode": d.barcode,
@@ -81,13 +86,40 @@ _BY_ID_FOR_UPDATE = _WITH_TITLE.where(
 _BY_BARCODE = _WITH_TITLE.where(copies.c.barcode == sa.bindparam("barcode"))
 _BY_BARCODE_FOR_UPDATE = _BY_BARCODE.with_for_update(of=copies)
 _ON_LOAN = _WITH_TITLE.where(copies.c.current_loan == sa.bindparam("loan")).with_for_update(of=copies)
+_ON_LOAN_OR_BARCODE = _WITH_TITLE.where(
+    sa.or_(copies.c.current_loan == sa.bindparam("loan"), copies.c.barcode == sa.bindparam("barcode"))
+).with_for_update(of=copies)
 _ON_HOLD = _WITH_TITLE.where(copies.c.current_hold == sa.bindparam("hold")).with_for_update(of=copies)
 # A read-only unit of work reads these through the driver (see DriverStatement): the barcode look-up runs
 # before every issue by barcode.
 _BY_ID_READ = DriverStatement(_BY_ID)
 _BY_BARCODE_READ = DriverStatement(_BY_BARCODE)
-_AVAILABLE_COUNT = sa.select(sa.func.count()).where(
-    copies.c.book_id == sa.bindparam("book_id"), copies.c.status == CopyStatus.AVAILABLE.value
+_CHANGED = (
+    copies.update()
+    .where(copies.c.id == sa.bindparam("row_id"), copies.c.version == sa.bindparam("seen_version"))
+    .values({name: sa.bindparam(name, type_=copies.c[name].type) for name in (*_STORED, "version")})
+    .returning(copies.c.status)
+    .cte("changed")
+)
+# A change and its book's availability after it, in one statement (one round trip, where an UPDATE and a
+# count were two). The statement's own reads see the table as it was before its UPDATE, so the changed
+# copy counts by the status the UPDATE returned, and the book's other copies from the table (with what
+# this transaction changed earlier). `changed` is 0 when someone else changed the copy first.
+_SAVE = sa.select(
+    sa.select(sa.func.count()).select_from(_CHANGED).scalar_subquery().label("changed"),
+    (
+        sa.select(sa.func.count())
+        .where(
+            copies.c.book_id == sa.bindparam("of_book"),
+            copies.c.id != sa.bindparam("row_id"),
+            copies.c.status == CopyStatus.AVAILABLE.value,
+        )
+        .scalar_subquery()
+        + sa.select(sa.func.count())
+        .select_from(_CHANGED)
+        .where(_CHANGED.c.status == CopyStatus.AVAILABLE.value)
+        .scalar_subquery()
+    ).label("available"),
 )
 _CONDITION_COLUMNS = {"status": copies.c.status, "branch": copies.c.branch, "item_type": copies.c.item_type}
 
@@ -132,6 +164,12 @@ class SqlCopyRepository(TrackingRepository):
         row = (await self.session.execute(query, params)).first()
         return self._track(_to_copy(row._mapping)) if row else None
 
+    async def holding_or_barcode(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None]:
+        rows = (await self.session.execute(_ON_LOAN_OR_BARCODE, {"loan": loan, "barcode": barcode})).all()
+        found = [self._track(_to_copy(row._mapping)) for row in rows]  # at most two (both columns are unique)
+        on_loan = next((c for c in found if c.current_loan == loan), None)
+        return on_loan, next((c for c in found if c.details.barcode == barcode), None)
+
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
         """An AVAILABLE copy, locked; copies another transaction is taking are skipped, not waited for."""
         query = (
@@ -143,23 +181,23 @@ class SqlCopyRepository(TrackingRepository):
         row = (await self.session.execute(query)).first()
         return self._track(_to_copy(row._mapping)) if row else None
 
-    async def save(self, copy: Copy) -> None:
-        """Writes a change if the row still has the version it was read with (the change bumped it by one).
+    async def save(self, copy: Copy) -> int:
+        """Writes a change if the row still has the version it was read with (the change bumped it by one);
+        returns how many copies of its book are AVAILABLE after it.
 
         Circulation holds the row's lock, so only a cataloguer's update can lose this race."""
+        values = {**_fields(copy), "version": copy.version, "seen_version": copy.version - 1}
         # No savepoint: a refused update ends the unit of work anyway (the error goes to the caller).
         try:
-            await update_versioned(
-                self.session, copies, row_id=copy.id, version=copy.version - 1, values=_fields(copy), name=copy.name
-            )
+            row = (await self.session.execute(_SAVE, {**values, "row_id": copy.id, "of_book": copy.book_id})).one()
         except IntegrityError as error:
             raise _translate(error, [copy]) from None
+        if row.changed != 1:
+            raise Conflict(f"{copy.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
+        return int(row.available)
 
     async def remove(self, copy: Copy) -> None:
         await self.session.execute(copies.delete().where(copies.c.id == copy.id))
-
-    async def available_count(self, book_id: uuid.UUID) -> int:
-        return int(await self.session.scalar(_AVAILABLE_COUNT, {"book_id": book_id}) or 0)
 
     async def book_exists(self, book_id: uuid.UUID) -> bool:
         return bool(await self.session.scalar(sa.select(sa.exists().where(books.c.id == book_id))))

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
 from services.loans.app.returning import finish_return_on_copy
-from services.loans.app.saga import step_id
+from services.loans.app.saga import LoanOfStep, known_then_read, step_id
 from services.loans.app.shelf import after_commit, release_and_pass_on
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, Standing, ensure_may_borrow
@@ -180,11 +180,12 @@ async def _lend(
     after_checkout()
     # The check-out answers the title (a catalog that does not, e.g. mid-upgrade, is asked for the book).
     title = copy.book_title or await _title_or_blank(copy.book, catalog)
+    current = known_then_read(loan)
     try:
         # The copy is out: a lost race here is repeated, never answered (ABORTED would leave it out until
         # the reconciler's next pass, with the client told nothing happened).
         lent, hold = await _activate_past_a_begun_return(
-            lambda: _activate(loan.id, loan.patron, copy, eligibility, title, uow=uow, clock=clock, policy=policy),
+            lambda: _activate(current, loan.patron, copy, eligibility, title, uow=uow, clock=clock, policy=policy),
             copy.name,
             uow=uow,
             currency=currency,
@@ -222,7 +223,7 @@ async def _title_or_blank(book: str, catalog: Catalog) -> str:
 
 
 async def _activate(
-    loan_id: uuid.UUID,
+    current: LoanOfStep,
     patron: str,
     copy: CopyInfo,
     eligibility: Eligibility,
@@ -237,7 +238,7 @@ async def _activate(
     now = clock.now()
     async with uow:
         await uow.loans.lock_patron(patron)  # always the patron's lock first, then the loan's row
-        loan = await uow.loans.get(loan_id, for_update=True)
+        loan = await current(uow)
         if loan.status == LoanStatus.ACTIVE and loan.copy == copy.name:
             return loan, None  # a concurrent retry of the same request finished it first
         if loan.status != LoanStatus.PENDING:  # the reconciler gave up on it (it puts the copy back)

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.ports import Catalog, LoansUnitOfWork
-from services.loans.app.saga import step_id
+from services.loans.app.saga import LoanOfStep, known_then_read, step_id
 from services.loans.app.shelf import after_commit, release_extra, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HOLD, Hold
@@ -57,8 +57,9 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
     shelved_for = checked_in.current_hold if checked_in.status == "ON_HOLD_SHELF" else ""
     # The note above is committed, so the runtime no longer repeats this call after a lost race: the close,
     # which re-reads what it changes, is repeated here (returns at once to one queue race for its head hold).
+    current = known_then_read(loan)
     loan, extra = await retry_conflicts(
-        lambda: _close(loan.id, shelved_for, cmd, uow=uow, clock=clock, currency=currency)
+        lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency)
     )
     if extra is not None:
         await after_commit(release_extra(*extra, catalog=catalog), loan.name)
@@ -68,14 +69,14 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
 
 
 async def _close(
-    loan_id: uuid.UUID, shelved_for: str, cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, currency: str
+    current: LoanOfStep, shelved_for: str, cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, currency: str
 ) -> tuple[Loan, tuple[Hold, str] | None]:
     """The copy is back: close the loan with any overdue fine, and give the copy to the hold it went on the
     shelf for (READY, or an ended hold's copy to release); also what the shelf holds one copy too many of."""
     now = clock.now()
     extra = None
     async with uow:
-        loan = await uow.loans.get(loan_id, for_update=True)
+        loan = await current(uow)
         if loan.status == LoanStatus.RETURNED:  # finished meanwhile by an issue of the copy or the reconciler
             return loan, None
         await close_loan(loan, now=now, uow=uow, actor=cmd.actor.user, currency=currency)

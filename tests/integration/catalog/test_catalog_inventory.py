@@ -157,6 +157,43 @@ async def test_availability_is_derived_from_copy_statuses(catalog_uow) -> None:
     assert [c.id for c in withdrawn] == [lost.id]
 
 
+async def test_a_check_out_by_barcode_for_a_loan_that_has_a_copy_answers_that_copy(catalog_uow) -> None:
+    """The copy out on the loan and the barcode's copy are read together: the loan's own copy wins, the
+    other stays on the shelf, and a barcode nobody has is NotFound."""
+    book = await _book_with_copies(catalog_uow, 2)
+    first, second = await _copies_of(catalog_uow, book)
+    loan = _loan()
+    taken = await _check_out(catalog_uow, circulation.CopySelector(barcode=first.details.barcode), loan)
+    again = await _check_out(catalog_uow, circulation.CopySelector(barcode=second.details.barcode), loan)
+    assert taken.id == again.id == first.id
+    assert [c.id for c in await _copies_of(catalog_uow, book, "status = AVAILABLE")] == [second.id]
+    with pytest.raises(BarcodeNotFound):
+        await _check_out(catalog_uow, circulation.CopySelector(barcode="NOBODY-HAS-THIS"), _loan())
+
+
+async def test_saving_a_copy_answers_its_books_availability_after_the_change(catalog_uow) -> None:
+    """One statement writes the copy and counts: the changed copy by its new status, the others as this
+    transaction left them."""
+    book = await _book_with_copies(catalog_uow, 3)
+    first, second, _ = await _copies_of(catalog_uow, book)
+    loan = _loan()
+    async with catalog_uow() as uow:
+        taken = await uow.copies.get(book.id, first.id, for_update=True)
+        taken.check_out(loan, now=CLOCK.now())
+        assert await uow.copies.save(taken) == 2
+        lost = await uow.copies.get(book.id, second.id, for_update=True)
+        lost.revise(lost.details, CopyStatus.LOST, ("status",), now=CLOCK.now())
+        assert await uow.copies.save(lost) == 1
+        await uow.commit()
+    assert await _available(catalog_uow, book) == 1
+    async with catalog_uow() as uow:
+        back = await uow.copies.get(book.id, first.id, for_update=True)
+        back.check_in(loan, now=CLOCK.now())
+        assert await uow.copies.save(back) == 2
+        await uow.commit()
+    assert await _available(catalog_uow, book) == 2
+
+
 async def test_a_cataloguers_update_that_raced_a_check_out_is_a_concurrent_update(catalog_uow) -> None:
     book = await _book_with_copies(catalog_uow, 1)
     (copy,) = await _copies_of(catalog_uow, book)

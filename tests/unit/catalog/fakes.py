@@ -135,21 +135,26 @@ class FakeCopyRepository(_Tracking):
         found = [c for c in self.state.copies.values() if (c.current_loan == loan if loan else c.current_hold == hold)]
         return self._track(_row(found[0])) if found else None
 
+    async def holding_or_barcode(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None]:
+        on_loan = await self.holding(loan=loan)
+        with_barcode = [c for c in self.state.copies.values() if c.details.barcode == barcode]
+        if on_loan is not None and with_barcode and with_barcode[0].id == on_loan.id:
+            return on_loan, on_loan
+        return on_loan, self._track(_row(with_barcode[0])) if with_barcode else None
+
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
         available = [c for c in self.state.copies.values() if c.book_id == book_id and c.status == "AVAILABLE"]
         available.sort(key=lambda c: (c.details.branch != prefer_branch, c.details.barcode))
         return self._track(_row(available[0])) if available else None
 
-    async def save(self, copy: Copy) -> None:
+    async def save(self, copy: Copy) -> int:
         self._check_version(copy, lambda state: state.copies)
         self._refuse_taken_barcode(copy)
         self.state.copies[copy.id] = _row(copy)
+        return sum(1 for c in self.state.copies.values() if c.book_id == copy.book_id and c.status == "AVAILABLE")
 
     async def remove(self, copy: Copy) -> None:
         del self.state.copies[copy.id]
-
-    async def available_count(self, book_id: uuid.UUID) -> int:
-        return sum(1 for c in self.state.copies.values() if c.book_id == book_id and c.status == "AVAILABLE")
 
     async def book_exists(self, book_id: uuid.UUID) -> bool:
         return book_id in self.state.books

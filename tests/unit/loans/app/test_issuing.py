@@ -160,6 +160,7 @@ async def test_an_issue_the_reconciler_abandoned_meanwhile_is_refused(db: FakeLo
     def reconciler_gives_up() -> None:
         (pending,) = db.loans.values()
         pending.fail("ISSUE_ABANDONED", now=NOW, copy_out=True)
+        pending.version += 1  # as the reconciler's save does
 
     with pytest.raises(Conflict) as abandoned:
         await desk.issue(issue(book=book), after_checkout=reconciler_gives_up)
