@@ -18,17 +18,17 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
+from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
+from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget
 from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
 from services.loans.app.returning import finish_return_on_copy
 from services.loans.app.saga import LoanOfStep, known_then_read, step_id
 from services.loans.app.shelf import after_commit, release_and_pass_on
-from services.loans.domain.actors import SYSTEM, Actor
-from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, Standing, ensure_may_borrow
-from services.loans.domain.holds import HOLD, Hold, HoldStatus
+from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
+from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.loans import Loan, LoanStatus
-from services.loans.domain.rules import WILDCARD, most_specific
+from services.loans.domain.rules import most_specific
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import (
@@ -43,15 +43,6 @@ from services.support.runtime.names import check_reference
 
 def no_fault() -> None:
     """The default of the fault-injection point between the catalog step and the loan's commit: nothing."""
-
-
-@dataclass(frozen=True, slots=True)
-class IssueLoan:
-    patron: str
-    barcode: str = ""
-    book: str = ""
-    request_id: uuid.UUID | None = None
-    actor: Actor = SYSTEM
 
 
 async def issue_loan(
@@ -83,73 +74,49 @@ async def issue_loan(
                 existing, eligibility,
                 uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
             )  # fmt: skip
-    # Asked before anything is recorded, both peers at once (reads). By barcode: the copy's book (the loan's,
-    # and the patron's READY hold on it, which the catalog must be told to lend a held copy) and its item type
-    # (the rule and the limit are checked before a copy is taken). By book: that the book exists. The title
-    # comes with the check-out. The catalog's refusal is answered at once, without waiting for users.
-    asking_users = asyncio.ensure_future(users.eligibility(cmd.patron))
-    asking_users.add_done_callback(_retrieved)
-    try:
-        copy = await catalog.lookup_copy(cmd.barcode) if cmd.barcode else await _no_copy_of(cmd.book, catalog)
-    except BaseException:
-        asking_users.cancel()
-        raise
-    eligibility = await asking_users
-    book = copy.book if copy else cmd.book
-    loan = await _begin(cmd, book, copy, eligibility, uow=uow, clock=clock, policy=policy)
+    begin = _begin_by_barcode if cmd.barcode else _begin_by_book
+    loan, eligibility = await begin(cmd, uow=uow, clock=clock, users=users, catalog=catalog, policy=policy)
     return await _lend(
         loan, eligibility,
         uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
     )  # fmt: skip
 
 
-async def _no_copy_of(book: str, catalog: Catalog) -> CopyInfo | None:
-    """By book, no copy is known before the check-out; the book must exist (NotFound, nothing recorded)."""
-    await catalog.book_title(book)
-    return None
+async def _begin_by_barcode(
+    cmd: IssueLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users, catalog: Catalog, policy: BorrowingPolicy
+) -> tuple[Loan, Eligibility]:
+    """Unseen when it cannot matter what the copy is (one catalog call fewer: the check-out says); otherwise
+    the copy is looked up first: its book (the loan's, and the patron's READY hold on it, which the catalog must
+    be told to lend a held copy) and its item type (the limit of its type is checked before it is taken)."""
+    eligibility = await users.eligibility(cmd.patron)
+    loan = await begin_unseen(cmd, eligibility, uow=uow, clock=clock, policy=policy)
+    if loan is None:
+        copy = await catalog.lookup_copy(cmd.barcode)
+        loan = await begin_seen(cmd, copy.book, copy, eligibility, uow=uow, clock=clock, policy=policy)
+    return loan, eligibility
+
+
+async def _begin_by_book(
+    cmd: IssueLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users, catalog: Catalog, policy: BorrowingPolicy
+) -> tuple[Loan, Eligibility]:
+    """Both peers asked at once, before anything is recorded: users, and the catalog that the book exists (its
+    refusal is answered at once, without waiting for users). The title comes with the check-out."""
+    asking_users = asyncio.ensure_future(users.eligibility(cmd.patron))
+    asking_users.add_done_callback(_retrieved)
+    try:
+        await catalog.book_title(cmd.book)
+    except BaseException:
+        asking_users.cancel()
+        raise
+    eligibility = await asking_users
+    loan = await begin_seen(cmd, cmd.book, None, eligibility, uow=uow, clock=clock, policy=policy)
+    return loan, eligibility
 
 
 def _retrieved(task: asyncio.Future[Eligibility]) -> None:
     """A users answer nobody awaits (the catalog refused first) is dropped without an 'unretrieved' warning."""
     if not task.cancelled():
         task.exception()
-
-
-async def _begin(
-    cmd: IssueLoan,
-    book: str,
-    copy: CopyInfo | None,
-    eligibility: Eligibility,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    policy: BorrowingPolicy,
-) -> Loan:
-    """Check the patron may borrow and record the PENDING loan (committed before the catalog is asked)."""
-    now = clock.now()
-    async with uow:
-        await uow.loans.lock_patron(cmd.patron)
-        item_type = copy.item_type if copy else WILDCARD
-        rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, item_type)
-        standing = await uow.loans.standing(cmd.patron, item_type=rule.terms.item_type, now=now)
-        if copy is None:  # the copy's type, hence the loan limit that applies, is known after the check-out
-            standing = Standing(0, standing.overdue_loans, standing.outstanding_fines)
-        ensure_may_borrow(eligibility, standing, rule.terms, policy)
-        hold = await uow.holds.active_for(cmd.patron, book)
-        ready = hold if hold is not None and hold.status == HoldStatus.READY else None
-        loan = Loan.begin(
-            patron=cmd.patron,
-            book=book,
-            barcode=cmd.barcode,
-            requested_copy=ready.copy if ready and not cmd.barcode else "",
-            hold=ready.name if ready else "",
-            request_id=cmd.request_id,
-            issued_by=cmd.actor.user,
-            now=now,
-        )
-        await uow.loans.add(loan)
-        await uow.commit()
-    return loan
 
 
 def _selector(loan: Loan) -> tuple[str, str]:
@@ -174,7 +141,10 @@ async def _lend(
             selector=_selector(loan), loan=loan.name, hold=loan.hold, request_id=step_id(loan.id, "check-out")
         )
     except (FailedPrecondition, NotFound, InvalidArgument) as refusal:
-        await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=False)
+        if isinstance(refusal, NotFound) and begun_unseen(loan):
+            await forget(loan.id, uow=uow)
+        else:
+            await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=False)
         raise
     # DependencyUnavailable: the outcome is unknown; the loan stays PENDING for a retry or the reconciler.
     after_checkout()

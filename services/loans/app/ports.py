@@ -66,6 +66,9 @@ class LoanRepository(Protocol):
     async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
         """Raises LoanNotFound; `for_update` locks the loan's row until commit."""
 
+    async def forget(self, loan_id: uuid.UUID) -> None:
+        """Deletes a PENDING loan the catalog lent nothing for (its copy does not exist)."""
+
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
 
@@ -172,6 +175,9 @@ class HoldRepository(Protocol):
         """The patron's WAITING or READY hold on the book."""
 
     async def count_active(self, patron: str) -> int: ...
+
+    async def has_ready(self, patron: str) -> bool:
+        """Whether a copy waits on the hold shelf for the patron (a READY hold)."""
 
     async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
         """The head of the book's queue."""

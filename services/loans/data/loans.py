@@ -118,6 +118,11 @@ class SqlLoanRepository(TrackingRepository):
             raise LoanNotFound(LOAN.format(loan_id))
         return loan
 
+    async def forget(self, loan_id: uuid.UUID) -> None:
+        await self.session.execute(
+            loans.delete().where(loans.c.id == loan_id, loans.c.status == LoanStatus.PENDING.value)
+        )
+
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
         return await self._one(_BY_REQUEST, _BY_REQUEST_READ, {"request_id": request_id})

@@ -4,10 +4,11 @@ catalog's copies as the catalog reports them. Pure: no I/O."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from services.loans.domain.rules import RuleTerms
+from services.loans.domain.rules import WILDCARD, CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition
 from services.support.runtime.names import NamePattern
 
@@ -95,3 +96,22 @@ def ensure_may_borrow(eligibility: Eligibility, standing: Standing, rule: RuleTe
             reason="LOAN_LIMIT_REACHED",
             metadata={"active_loans": str(standing.active_loans), "max_loans": str(rule.max_loans)},
         )
+
+
+def may_borrow_any_item_type(
+    eligibility: Eligibility, standing: Standing, rules: Iterable[CirculationRule], policy: BorrowingPolicy
+) -> bool:
+    """Whether the patron may take one more loan whatever the item type of the copy turns out to be, with
+    `standing` counting all their active loans: a rule covers every item type for their category, and every
+    rule that may govern the loan lets them borrow. All loans are at least as many as one item type's, so this
+    never lets through what the check by the copy's own type (which still follows) would refuse."""
+    category = eligibility.patron_category.upper()
+    governing = [rule.terms for rule in rules if rule.terms.patron_category in (WILDCARD, category)]
+    if not any(terms.item_type == WILDCARD for terms in governing):
+        return False
+    try:
+        for terms in governing:
+            ensure_may_borrow(eligibility, standing, terms, policy)
+    except FailedPrecondition:
+        return False
+    return True

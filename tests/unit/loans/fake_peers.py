@@ -32,6 +32,7 @@ class FakeCatalog:
     down: bool = False
     check_outs: int = 0
     title_lookups: int = 0
+    copy_lookups: int = 0
     answers_titles: bool = True
     """A check-out answers the book's title (as the catalog does since issue 13); False: an older catalog."""
 
@@ -67,6 +68,10 @@ class FakeCatalog:
         return self.titles[book]
 
     async def lookup_copy(self, barcode: str) -> CopyInfo:
+        self.copy_lookups += 1
+        return await self._by_barcode(barcode)
+
+    async def _by_barcode(self, barcode: str) -> CopyInfo:
         self._gate()
         for copy in self.copies.values():
             if copy.barcode == barcode:
@@ -101,7 +106,7 @@ class FakeCatalog:
                 raise FailedPrecondition("no copy is available", reason="NO_COPY_AVAILABLE")
             copy = lendable[0]
         else:
-            copy = await (self.get_copy(value) if kind == "copy" else self.lookup_copy(value))
+            copy = await (self.get_copy(value) if kind == "copy" else self._by_barcode(value))
             if not self._lendable(copy, hold):
                 raise FailedPrecondition(f"{copy.name} is {copy.status}", reason="COPY_NOT_AVAILABLE")
         self.check_outs += 1

@@ -54,6 +54,11 @@ class FakeLoanRepository:
             raise Conflict("an issue with this request_id is in progress; retry it", reason="REQUEST_IN_PROGRESS")
         self._tx.stage("loans", loan)
 
+    async def forget(self, loan_id: uuid.UUID) -> None:
+        row = self._tx.rows("loans").get(loan_id)
+        if row is not None and row.status == LoanStatus.PENDING:
+            self._tx.deleted.add(loan_id)
+
     async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
         row = self._tx.rows("loans").get(loan_id)
         if row is None:
@@ -191,7 +196,7 @@ class FakeRuleRepository:
         stored = self._tx.rows("rules").get(rule.id)
         if stored is None or stored.version != rule.version:
             raise Conflict(f"{rule.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
-        self._tx.deleted_rules.add(rule.id)
+        self._tx.deleted.add(rule.id)
         self._tx.seen["rules"].append(rule)
 
 
@@ -275,6 +280,9 @@ class FakeHoldRepository:
     async def active_for(self, patron: str, book: str) -> Hold | None:
         found = [h for h in self._in_order() if h.patron == patron and h.book == book and h.is_active]
         return self._tx.hand_out("holds", found[0]) if found else None
+
+    async def has_ready(self, patron: str) -> bool:
+        return any(h.patron == patron and h.status == HoldStatus.READY for h in self._in_order())
 
     async def count_active(self, patron: str) -> int:
         return sum(1 for h in self._in_order() if h.patron == patron and h.status in ACTIVE_HOLD_STATUSES)

@@ -94,7 +94,7 @@ class Transaction:
     def __init__(self, database: FakeLoansDatabase) -> None:
         self.database = database
         self.staged: dict[str, dict[uuid.UUID, Any]] = {table: {} for table in TABLES}
-        self.deleted_rules: set[uuid.UUID] = set()
+        self.deleted: set[uuid.UUID] = set()
         self.entries: dict[uuid.UUID, list[FineEntry]] = {}
         self.requests: dict[uuid.UUID, tuple[str, str]] = {}
         self.seen: dict[str, list[Any]] = {table: [] for table in TABLES}
@@ -103,7 +103,7 @@ class Transaction:
     def rows(self, table: str) -> dict[uuid.UUID, Any]:
         """The table as this transaction sees it, its own writes included."""
         merged = {**getattr(self.database, table), **self.staged[table]}
-        return {key: row for key, row in merged.items() if key not in self.deleted_rules}
+        return {key: row for key, row in merged.items() if key not in self.deleted}
 
     def hand_out(self, table: str, row: T) -> T:
         """A copy for the use case to change; its events are published if this transaction commits."""
@@ -124,8 +124,9 @@ class Transaction:
         database = self.database
         for table, rows in self.staged.items():
             getattr(database, table).update(rows)
-        for rule_id in self.deleted_rules:
-            database.rules.pop(rule_id, None)
+        for table in TABLES:
+            for row_id in self.deleted:
+                getattr(database, table).pop(row_id, None)
         for fine_id, entries in self.entries.items():
             database.fine_entries.setdefault(fine_id, []).extend(entries)
         database.requests.update(self.requests)

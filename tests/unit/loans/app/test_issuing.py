@@ -10,6 +10,7 @@ import pytest
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.domain.loans import LoanStatus
+from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import (
     Conflict,
     DependencyUnavailable,
@@ -205,7 +206,49 @@ async def test_a_resumed_issue_takes_the_title_from_the_repeated_check_out(db: F
 async def test_when_both_peers_refuse_before_the_saga_the_catalogs_answer_wins(
     db: FakeLoansDatabase, desk: Desk
 ) -> None:
+    """By book: the catalog is asked whether the book exists while users is asked about the patron. (By barcode,
+    users is asked first: the copy may then need no look-up.)"""
     desk.users.down = True
     with pytest.raises(NotFound):
-        await desk.issue(issue(barcode="NO-SUCH"))
+        await desk.issue(issue(book=f"books/{uuid.uuid4()}"))
     assert db.loans == {} and desk.catalog.check_outs == 0
+
+
+async def test_within_every_limit_an_issue_by_barcode_asks_the_catalog_only_to_check_out(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book(title="Oblomov")
+    loan = await desk.issue(issue(barcode=desk.catalog.barcode(copy)))
+    assert (loan.status, loan.book, loan.copy, loan.book_title) == (LoanStatus.ACTIVE, book, copy, "Oblomov")
+    assert desk.catalog.copy_lookups == 0 and desk.catalog.check_outs == 1
+
+
+async def test_at_a_limit_the_copy_is_looked_up_first_and_a_refusal_records_nothing(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    db.set_default_rule(max_loans=1)
+    _book, (first, second) = desk.catalog.add_book(copies=2)
+    await desk.issue(issue(barcode=desk.catalog.barcode(first)))
+    with pytest.raises(FailedPrecondition) as refused:
+        await desk.issue(issue(barcode=desk.catalog.barcode(second)))
+    assert refused.value.reason == "LOAN_LIMIT_REACHED"
+    assert desk.catalog.copy_lookups == 1 and desk.catalog.check_outs == 1 and statuses(db) == [LoanStatus.ACTIVE]
+
+
+async def test_a_limit_of_another_item_type_does_not_refuse_a_copy_looked_up(db: FakeLoansDatabase, desk: Desk) -> None:
+    db.set_default_rule(max_loans=1)
+    films = CirculationRule.create(RuleTerms("*", "DVD", max_loans=3), now=NOW)
+    db.rules[films.id] = films
+    _book, (novel,) = desk.catalog.add_book()
+    _film, (disc,) = desk.catalog.add_book(item_type="DVD")
+    await desk.issue(issue(barcode=desk.catalog.barcode(novel)))
+    loan = await desk.issue(issue(barcode=desk.catalog.barcode(disc)))
+    assert loan.status == LoanStatus.ACTIVE and loan.item_type == "DVD" and desk.catalog.copy_lookups == 1
+
+
+async def test_a_patron_with_a_ready_hold_borrows_the_shelf_copy_by_barcode(db: FakeLoansDatabase, desk: Desk) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    loan = await desk.issue(issue(barcode=desk.catalog.barcode(copy)))
+    assert loan.copy == copy and loan.hold == hold.name and desk.catalog.copy_lookups == 1
+    assert db.event_types()[-2:] == ["LoanIssued", "HoldFulfilled"]

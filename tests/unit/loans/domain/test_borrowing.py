@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
-from services.loans.domain.borrowing import BorrowingPolicy, Eligibility, Standing, ensure_eligible, ensure_may_borrow
-from services.loans.domain.rules import RuleTerms
+from services.loans.domain.borrowing import (
+    BorrowingPolicy,
+    Eligibility,
+    Standing,
+    ensure_eligible,
+    ensure_may_borrow,
+    may_borrow_any_item_type,
+)
+from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition
 
 ELIGIBLE = Eligibility(patron="users/p", eligible=True, patron_category="ADULT")
@@ -51,3 +59,24 @@ def test_an_ineligible_patron_may_not_renew_or_hold_and_is_told_why() -> None:
     with pytest.raises(FailedPrecondition) as refused:
         ensure_eligible(Eligibility("users/p", False, "ADULT"), patron="users/p", what="renew")
     assert refused.value.reason == "PATRON_NOT_ELIGIBLE" and "account not active" in refused.value.message
+
+
+def _rules(*terms: RuleTerms) -> list[CirculationRule]:
+    return [CirculationRule.create(t, now=datetime(2026, 1, 1, tzinfo=UTC)) for t in terms]
+
+
+@pytest.mark.parametrize(
+    ("rules", "standing", "may"),
+    [
+        (_rules(TERMS), Standing(1, 0, Decimal(0)), True),
+        (_rules(TERMS), Standing(2, 0, Decimal(0)), False),  # at the limit
+        (_rules(TERMS, RuleTerms("ADULT", "DVD", max_loans=1)), Standing(1, 0, Decimal(0)), False),  # a DVD's
+        (_rules(TERMS, RuleTerms("CHILD", "DVD", max_loans=1)), Standing(1, 0, Decimal(0)), True),  # not theirs
+        (_rules(RuleTerms("ADULT", "BOOK")), Standing(0, 0, Decimal(0)), False),  # a DVD would have no rule
+        (_rules(TERMS), Standing(0, 0, Decimal("5.01")), False),
+    ],
+)  # fmt: skip
+def test_borrowing_whatever_the_item_type_needs_every_rule_that_may_govern_to_allow_it(
+    rules: list[CirculationRule], standing: Standing, may: bool
+) -> None:
+    assert may_borrow_any_item_type(ELIGIBLE, standing, rules, BorrowingPolicy()) is may

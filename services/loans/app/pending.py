@@ -1,0 +1,115 @@
+"""The issue saga's first step: the PENDING loan, committed before the catalog is asked for a copy.
+
+Begun after the copy was looked up (its book and item type known: the limit of its type and the patron's READY
+hold on its book are checked first), or unseen: by barcode, when neither could change the answer (the patron
+is within every limit and has no copy waiting on the hold shelf), so the catalog is asked only to check the
+copy out, and its answer says what the copy is. The limit of the copy's own type is checked again either way
+once the copy is out (issuing.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from services.loans.app.ports import LoansUnitOfWork
+from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.borrowing import (
+    BorrowingPolicy,
+    CopyInfo,
+    Eligibility,
+    Standing,
+    ensure_may_borrow,
+    may_borrow_any_item_type,
+)
+from services.loans.domain.holds import HoldStatus
+from services.loans.domain.loans import Loan
+from services.loans.domain.rules import WILDCARD, most_specific
+from services.support.runtime.clock import Clock
+
+
+@dataclass(frozen=True, slots=True)
+class IssueLoan:
+    patron: str
+    barcode: str = ""
+    book: str = ""
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def begin_seen(
+    cmd: IssueLoan,
+    book: str,
+    copy: CopyInfo | None,
+    eligibility: Eligibility,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    policy: BorrowingPolicy,
+) -> Loan:
+    """Check the patron may borrow and record the PENDING loan (committed before the catalog is asked)."""
+    now = clock.now()
+    async with uow:
+        await uow.loans.lock_patron(cmd.patron)
+        item_type = copy.item_type if copy else WILDCARD
+        rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, item_type)
+        standing = await uow.loans.standing(cmd.patron, item_type=rule.terms.item_type, now=now)
+        if copy is None:  # the copy's type, hence the loan limit that applies, is known after the check-out
+            standing = Standing(0, standing.overdue_loans, standing.outstanding_fines)
+        ensure_may_borrow(eligibility, standing, rule.terms, policy)
+        hold = await uow.holds.active_for(cmd.patron, book)
+        ready = hold if hold is not None and hold.status == HoldStatus.READY else None
+        loan = Loan.begin(
+            patron=cmd.patron,
+            book=book,
+            barcode=cmd.barcode,
+            requested_copy=ready.copy if ready and not cmd.barcode else "",
+            hold=ready.name if ready else "",
+            request_id=cmd.request_id,
+            issued_by=cmd.actor.user,
+            now=now,
+        )
+        await uow.loans.add(loan)
+        await uow.commit()
+    return loan
+
+
+async def begin_unseen(
+    cmd: IssueLoan, eligibility: Eligibility, *, uow: LoansUnitOfWork, clock: Clock, policy: BorrowingPolicy
+) -> Loan | None:
+    """The PENDING loan of a copy by barcode, not looked up first; None (nothing recorded) when the copy's
+    item type or book could change the answer, so it must be looked up (`begin_seen`)."""
+    now = clock.now()
+    async with uow:
+        await uow.loans.lock_patron(cmd.patron)
+        standing = await uow.loans.standing(cmd.patron, item_type=WILDCARD, now=now)
+        if not may_borrow_any_item_type(eligibility, standing, await uow.rules.in_force(), policy):
+            return None
+        if await uow.holds.has_ready(cmd.patron):
+            return None
+        loan = Loan.begin(
+            patron=cmd.patron,
+            book="",
+            barcode=cmd.barcode,
+            requested_copy="",
+            hold="",
+            request_id=cmd.request_id,
+            issued_by=cmd.actor.user,
+            now=now,
+        )
+        await uow.loans.add(loan)
+        await uow.commit()
+    return loan
+
+
+def begun_unseen(loan: Loan) -> bool:
+    """Whether the loan was begun before the catalog said what its copy is (its book is known at activation)."""
+    return not loan.book
+
+
+async def forget(loan_id: uuid.UUID, *, uow: LoansUnitOfWork) -> None:
+    """A loan begun unseen whose barcode no copy has: nothing was lent, and nothing stays recorded (as when
+    the copy is looked up first)."""
+    async with uow:
+        await uow.loans.forget(loan_id)
+        await uow.commit()
