@@ -12,8 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book, BookDetails, BookNotFound, ImportBatch
 from services.catalog.domain.copies import CopyStatus
-from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
-from services.support.runtime.driver import DriverStatement
+from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 
 BOOK_COLUMNS = [c for c in books.c if c.name not in ("search_vector", "search_text")]

@@ -13,8 +13,7 @@ from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.db import TrackingRepository, violated_constraint
-from services.support.runtime.driver import DriverStatement
+from services.support.runtime.db import DriverStatement, TrackingRepository, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
 
 

@@ -23,8 +23,7 @@ from services.loans.data.rules import terms_from_json, terms_to_json
 from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, loans
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
-from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
-from services.support.runtime.driver import DriverStatement
+from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
 

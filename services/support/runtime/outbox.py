@@ -17,7 +17,6 @@ from nats.js import JetStreamContext
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.support.runtime.driver import DriverStatement, pooled_driver
 from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, current_identity
 from services.support.runtime.interceptors import current_caller
 from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER, NatsLink
@@ -87,7 +86,7 @@ _NEXT_UNPUBLISHED = (
     .limit(sa.bindparam("batch", type_=sa.Integer))
     .with_for_update(skip_locked=True)
 )
-_TAKE_BATCH = DriverStatement(
+_TAKE_BATCH = (
     sa.update(OUTBOX)
     .where(OUTBOX.c.seq.in_(_NEXT_UNPUBLISHED.scalar_subquery()))
     .values(published_at=sa.func.now())
@@ -144,10 +143,9 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publish one batch; returns how many rows it published."""
         js = self._nats.jetstream()
-        # Through the driver: SQLAlchemy's connection and result around the one statement cost more CPU than
-        # its round trip, at every commit of every service.
-        async with pooled_driver(self._engine) as driver, driver.transaction():
-            rows = sorted(await _TAKE_BATCH.fetch(driver, batch=self._batch_size), key=lambda row: row["seq"])
+        async with self._engine.begin() as connection:
+            taken = await connection.execute(_TAKE_BATCH, {"batch": self._batch_size})
+            rows = sorted(taken.all(), key=lambda row: row.seq)
             if not rows:
                 return 0
             await asyncio.gather(*(self._publish(js, row) for row in rows))  # written out in seq order
@@ -156,10 +154,9 @@ class OutboxRelay:
 
     @staticmethod
     async def _publish(js: JetStreamContext, row: Any) -> None:
-        event_id, subject = str(row["event_id"]), row["subject"]
-        headers = {**row["headers"], "Nats-Msg-Id": event_id, EVENT_TYPE_HEADER: row["event_type"]}
-        with publishing(subject, message_id=event_id, headers=headers) as traced_headers:
-            await js.publish(subject, row["payload"], headers=traced_headers)
+        headers = {**row.headers, "Nats-Msg-Id": str(row.event_id), EVENT_TYPE_HEADER: row.event_type}
+        with publishing(row.subject, message_id=str(row.event_id), headers=headers) as traced_headers:
+            await js.publish(row.subject, row.payload, headers=traced_headers)
 
     async def backlog(self) -> int:
         """Rows not yet published (a metric and a test hook)."""

@@ -19,8 +19,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
-from services.support.runtime.driver import DriverStatement, pooled_driver
+from services.support.runtime.db import DriverStatement
 from services.support.runtime.idempotency import COMMITTED, IN_PROGRESS, REQUESTS, Attempt
 
 log = logging.getLogger("athenaeum.requests")
@@ -116,8 +117,11 @@ class RequestLedger:
 
     async def _run(self, statement: DriverStatement, parameters: dict[str, object]) -> Any:
         """The statement's first row (the driver's record, by column name), or None."""
-        async with pooled_driver(self._engine) as driver:
-            return await statement.fetchrow(driver, **parameters)
+        pooled = await self._engine.raw_connection()
+        try:
+            return await statement.fetchrow(pooled.driver_connection, **parameters)
+        finally:
+            await greenlet_spawn(pooled.close)  # back to the pool
 
     async def claim(self, attempt: Attempt, fingerprint: bytes, *, lease: float) -> Seen | None:
         """None when the attempt now owns the id (run the request); else the record standing in its way."""

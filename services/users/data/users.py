@@ -9,8 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
-from services.support.runtime.driver import DriverStatement
+from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.identity import Role
 from services.users.app.ports import UserCursor, UserFilter
