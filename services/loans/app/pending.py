@@ -83,9 +83,9 @@ async def begin_unseen(
     async with uow:
         await uow.loans.lock_patron(cmd.patron)
         standing = await uow.loans.standing(cmd.patron, item_type=WILDCARD, now=now)
-        if not may_borrow_any_item_type(eligibility, standing, await uow.rules.in_force(), policy):
-            return None
-        if await uow.holds.has_ready(cmd.patron):
+        if standing.ready_holds or not may_borrow_any_item_type(
+            eligibility, standing, await uow.rules.in_force(), policy
+        ):
             return None
         loan = Loan.begin(
             patron=cmd.patron,

@@ -91,7 +91,7 @@ class LoanRepository(Protocol):
         """Serialises the limit checks of one patron's concurrent issues and holds (held until commit)."""
 
     async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
-        """Active loans (of `item_type`, or all for "*"), overdue loans and fines still owed."""
+        """Active loans (of `item_type`, or all for "*"), overdue loans, fines still owed and READY holds."""
 
     async def list_newest_first(
         self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]
@@ -175,9 +175,6 @@ class HoldRepository(Protocol):
         """The patron's WAITING or READY hold on the book."""
 
     async def count_active(self, patron: str) -> int: ...
-
-    async def has_ready(self, patron: str) -> bool:
-        """Whether a copy waits on the hold shelf for the patron (a READY hold)."""
 
     async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
         """The head of the book's queue."""

@@ -22,9 +22,6 @@ _ACTIVE = [s.value for s in ACTIVE_HOLD_STATUSES]
 _ACTIVE_FOR = sa.select(holds).where(
     holds.c.patron == sa.bindparam("patron"), holds.c.book == sa.bindparam("book"), holds.c.status.in_(_ACTIVE)
 )
-_HAS_READY = sa.select(
-    sa.exists().where(holds.c.patron == sa.bindparam("patron"), holds.c.status == HoldStatus.READY.value)
-)
 _QUEUE = (
     sa.select(holds)
     .where(holds.c.book == sa.bindparam("book"), holds.c.status == HoldStatus.WAITING.value)
@@ -93,9 +90,6 @@ class SqlHoldRepository(TrackingRepository):
     async def active_for(self, patron: str, book: str) -> Hold | None:
         row = (await self.session.execute(_ACTIVE_FOR, {"patron": patron, "book": book})).first()
         return self._track(_to_hold(row)) if row else None
-
-    async def has_ready(self, patron: str) -> bool:
-        return bool(await self.session.scalar(_HAS_READY, {"patron": patron}))
 
     async def count_active(self, patron: str) -> int:
         query = sa.select(sa.func.count()).where(holds.c.patron == patron, holds.c.status.in_(_ACTIVE))

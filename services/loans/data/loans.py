@@ -20,8 +20,9 @@ from sqlalchemy.exc import IntegrityError
 from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import LoanFilter, NewestFirst, PageRequest
 from services.loans.data.rules import terms_from_json, terms_to_json
-from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, loans
+from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans
 from services.loans.domain.borrowing import Standing
+from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
 from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
@@ -52,7 +53,7 @@ _LOCK_PATRON = sa.select(
 
 
 def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
-    """Active loans (of one item type, or all), overdue loans and fines owed, in one statement."""
+    """Active loans (of one item type, or all), overdue loans, fines owed and READY holds, in one statement."""
     patron = sa.bindparam("patron", type_=sa.String)
     active = sa.and_(loans.c.patron == patron, loans.c.status == LoanStatus.ACTIVE.value)
     in_scope = active if all_item_types else sa.and_(active, loans.c.item_type == sa.bindparam("item_type"))
@@ -61,10 +62,16 @@ def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
         .where(fines.c.patron == patron, fines.c.status == "OUTSTANDING")
         .scalar_subquery()
     )
+    ready = (
+        sa.select(sa.func.count())
+        .where(holds.c.patron == patron, holds.c.status == HoldStatus.READY.value)
+        .scalar_subquery()
+    )
     return sa.select(
         sa.func.count().filter(in_scope),
         sa.func.count().filter(sa.and_(active, loans.c.due_at < sa.bindparam("now"))),
         owed,
+        ready,
     ).where(loans.c.patron == patron)
 
 
@@ -179,13 +186,13 @@ class SqlLoanRepository(TrackingRepository):
         await self.session.execute(_LOCK_PATRON, {"patron": patron})
 
     async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
-        """Active loans (of `item_type`, or all for "*"), overdue loans and fines still owed."""
+        """Active loans (of `item_type`, or all for "*"), overdue loans, fines still owed and READY holds."""
         if item_type == "*":
             counts, params = _STANDING_ALL, {"patron": patron, "now": now}
         else:
             counts, params = _STANDING_OF_TYPE, {"patron": patron, "now": now, "item_type": item_type}
-        active_count, overdue, owed = (await self.session.execute(counts, params)).one()
-        return Standing(active_loans=active_count, overdue_loans=overdue, outstanding_fines=Decimal(owed or 0))
+        active_count, overdue, owed, ready = (await self.session.execute(counts, params)).one()
+        return Standing(active_count, overdue, Decimal(owed or 0), ready)
 
     async def list_newest_first(
         self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]

@@ -51,6 +51,8 @@ class Standing:
     active_loans: int
     overdue_loans: int
     outstanding_fines: Decimal
+    ready_holds: int = 0
+    """Copies waiting for the patron on the hold shelf (READY holds)."""
 
 
 @dataclass(frozen=True, slots=True)

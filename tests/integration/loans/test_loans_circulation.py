@@ -31,7 +31,7 @@ from services.loans.domain.fines import FineStatus
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LoanStatus
 from services.loans.domain.rules import RuleTerms
-from services.support.runtime.errors import AlreadyExists, FailedPrecondition, PermissionDenied
+from services.support.runtime.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied
 from services.support.runtime.identity import Role
 
 pytestmark = pytest.mark.integration
@@ -134,6 +134,23 @@ async def test_a_return_traps_the_copy_for_the_next_hold_who_then_borrows_it(wor
     fulfilled = await get_hold(GetHold(first.id, DESK), uow=world.uow())
     assert fulfilled.status == HoldStatus.FULFILLED and fulfilled.loan == borrowed.name
     assert (await get_hold(GetHold(second.id, DESK), uow=world.uow())).queue_position == 1
+
+
+async def test_by_barcode_the_held_copy_goes_to_its_reader_and_an_unknown_barcode_leaves_no_loan(
+    world: World,
+) -> None:
+    """Standing counts the reader's READY holds, so the copy is looked up first (the catalog lends a held copy
+    only to its hold); a barcode no copy has is NotFound, with no loan left behind."""
+    book, (copy,) = world.catalog.add_book()
+    hold = await hold_for(world, "users/p1", book)
+    assert hold.status == HoldStatus.READY
+    borrowed = await world.issue(IssueLoan("users/p1", barcode=world.catalog.barcode(copy), actor=DESK))
+    assert (borrowed.copy, borrowed.hold, borrowed.book) == (copy, hold.name, book)
+    assert (await get_hold(GetHold(hold.id, DESK), uow=world.uow())).status == HoldStatus.FULFILLED
+    with pytest.raises(NotFound):
+        await world.issue(IssueLoan("users/p2", barcode="NO-SUCH-COPY", actor=DESK))
+    listing = await list_loans(ListLoans(actor=ADMIN), uow=world.uow(), clock=world.clock)
+    assert [loan.id for loan in listing.items] == [borrowed.id]
 
 
 async def test_an_uncollected_hold_expires_and_the_copy_goes_to_the_next_in_queue(world: World) -> None:

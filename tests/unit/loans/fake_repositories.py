@@ -110,7 +110,8 @@ class FakeLoanRepository:
         fines = self._tx.rows("fines").values()
         owing = [fine for fine in fines if fine.patron == patron and fine.status == FineStatus.OUTSTANDING]
         owed = sum((fine.amount - fine.paid for fine in owing), ZERO)
-        return Standing(active_loans=len(in_scope), overdue_loans=len(overdue), outstanding_fines=Decimal(owed))
+        ready = [h for h in self._tx.rows("holds").values() if h.patron == patron and h.status == HoldStatus.READY]
+        return Standing(len(in_scope), len(overdue), Decimal(owed), len(ready))
 
     async def list_newest_first(
         self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]
@@ -280,9 +281,6 @@ class FakeHoldRepository:
     async def active_for(self, patron: str, book: str) -> Hold | None:
         found = [h for h in self._in_order() if h.patron == patron and h.book == book and h.is_active]
         return self._tx.hand_out("holds", found[0]) if found else None
-
-    async def has_ready(self, patron: str) -> bool:
-        return any(h.patron == patron and h.status == HoldStatus.READY for h in self._in_order())
 
     async def count_active(self, patron: str) -> int:
         return sum(1 for h in self._in_order() if h.patron == patron and h.status in ACTIVE_HOLD_STATUSES)
