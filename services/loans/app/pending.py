@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.actors import SYSTEM, Actor
@@ -59,19 +60,8 @@ async def begin_seen(
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
         hold = await uow.holds.active_for(cmd.patron, book)
         ready = hold if hold is not None and hold.status == HoldStatus.READY else None
-        loan = Loan.begin(
-            patron=cmd.patron,
-            book=book,
-            barcode=cmd.barcode,
-            requested_copy=ready.copy if ready and not cmd.barcode else "",
-            hold=ready.name if ready else "",
-            request_id=cmd.request_id,
-            issued_by=cmd.actor.user,
-            now=now,
-        )
-        await uow.loans.add(loan)
-        await uow.commit()
-    return loan
+        requested_copy = ready.copy if ready and not cmd.barcode else ""
+        return await _record(cmd, book, requested_copy, ready.name if ready else "", uow=uow, now=now)
 
 
 async def begin_unseen(
@@ -87,18 +77,25 @@ async def begin_unseen(
             eligibility, standing, await uow.rules.in_force(), policy
         ):
             return None
-        loan = Loan.begin(
-            patron=cmd.patron,
-            book="",
-            barcode=cmd.barcode,
-            requested_copy="",
-            hold="",
-            request_id=cmd.request_id,
-            issued_by=cmd.actor.user,
-            now=now,
-        )
-        await uow.loans.add(loan)
-        await uow.commit()
+        return await _record(cmd, "", "", "", uow=uow, now=now)
+
+
+async def _record(
+    cmd: IssueLoan, book: str, requested_copy: str, hold: str, *, uow: LoansUnitOfWork, now: datetime
+) -> Loan:
+    """The PENDING loan, committed (inside the caller's `async with uow`)."""
+    loan = Loan.begin(
+        patron=cmd.patron,
+        book=book,
+        barcode=cmd.barcode,
+        requested_copy=requested_copy,
+        hold=hold,
+        request_id=cmd.request_id,
+        issued_by=cmd.actor.user,
+        now=now,
+    )
+    await uow.loans.add(loan)
+    await uow.commit()
     return loan
 
 
