@@ -88,7 +88,11 @@ async def _begin_by_barcode(
     """Unseen when it cannot matter what the copy is (one catalog call fewer: the check-out says); otherwise
     the copy is looked up first: its book (the loan's, and the patron's READY hold on it, which the catalog must
     be told to lend a held copy) and its item type (the limit of its type is checked before it is taken)."""
-    eligibility = await users.eligibility(cmd.patron)
+    try:
+        eligibility = await users.eligibility(cmd.patron)
+    except DependencyUnavailable:
+        await catalog.lookup_copy(cmd.barcode)  # an unknown barcode is still answered NOT_FOUND meanwhile
+        raise
     loan = await begin_unseen(cmd, eligibility, uow=uow, clock=clock, policy=policy)
     if loan is None:
         copy = await catalog.lookup_copy(cmd.barcode)

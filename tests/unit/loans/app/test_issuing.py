@@ -206,11 +206,10 @@ async def test_a_resumed_issue_takes_the_title_from_the_repeated_check_out(db: F
 async def test_when_both_peers_refuse_before_the_saga_the_catalogs_answer_wins(
     db: FakeLoansDatabase, desk: Desk
 ) -> None:
-    """By book: the catalog is asked whether the book exists while users is asked about the patron. (By barcode,
-    users is asked first: the copy may then need no look-up.)"""
     desk.users.down = True
-    with pytest.raises(NotFound):
-        await desk.issue(issue(book=f"books/{uuid.uuid4()}"))
+    for command in (issue(barcode="NO-SUCH"), issue(book=f"books/{uuid.uuid4()}")):
+        with pytest.raises(NotFound):
+            await desk.issue(command)
     assert db.loans == {} and desk.catalog.check_outs == 0
 
 
