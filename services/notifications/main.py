@@ -54,11 +54,7 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
 
     def unit_of_work() -> SqlNotificationsUnitOfWork:
         return SqlNotificationsUnitOfWork(
-            infra.sessions,
-            encode=events.encode,
-            templates=template_cache,
-            on_commit=infra.relay.wake,
-            read_sessions=infra.read_sessions,
+            infra.sessions, encode=events.encode, templates=template_cache, on_commit=infra.relay.wake
         )
 
     await seed_templates(BUILTIN.values(), uow=unit_of_work())  # before serving: sending needs its templates

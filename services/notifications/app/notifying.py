@@ -92,8 +92,7 @@ async def tell(
     """The work of take_in inside a transaction the caller commits."""
     taken = TakenIn()
     wanted = {person for intake in intakes for person in _people(intake)}
-    # Outside the transaction: most events tell nobody anything, and then it is never begun.
-    recipients = await uow.recipients.committed(wanted) if wanted else {}
+    recipients = await uow.recipients.get_many(wanted) if wanted else {}
     ready: list[Intake] = []
     for intake in intakes:
         if all(person in recipients for person in _people(intake)):

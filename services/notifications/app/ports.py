@@ -78,10 +78,6 @@ class NotificationRepository(Protocol):
 class RecipientRepository(Protocol):
     async def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]: ...
 
-    async def committed(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
-        """As `get_many`, read outside the unit of work's transaction (as committed now): for a read the
-        transaction does not write after, so a unit of work that ends up writing nothing costs no transaction."""
-
     async def save(self, recipient: Recipient) -> None:
         """Insert or replace."""
 

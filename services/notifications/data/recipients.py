@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.notifications.data.tables import recipients as table
 from services.notifications.domain.recipients import AccountStatus, ChannelChoice, Recipient
@@ -23,20 +22,8 @@ _UPSERT = _UPSERT.on_conflict_do_update(
 
 
 class SqlRecipientRepository(TrackingRepository):
-    def __init__(self, session: AsyncSession, *, reads: async_sessionmaker[AsyncSession] | None = None) -> None:
-        super().__init__(session)
-        self._reads = reads
-        """Autocommit sessions for `committed` (without them it reads in the transaction)."""
-
     async def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
         rows = (await self.session.execute(_GET_MANY, {"ids": list(user_ids)})).all()
-        return {row.user_id: _to_recipient(row) for row in rows}
-
-    async def committed(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
-        if self._reads is None:
-            return await self.get_many(user_ids)
-        async with self._reads() as session:
-            rows = (await session.execute(_GET_MANY, {"ids": list(user_ids)})).all()
         return {row.user_id: _to_recipient(row) for row in rows}
 
     async def save(self, recipient: Recipient) -> None:

@@ -29,15 +29,13 @@ class SqlNotificationsUnitOfWork(SqlAlchemyUnitOfWork):
         encode: EventEncoder,
         templates: TemplateCache,
         on_commit: Callable[[], None] = lambda: None,
-        read_sessions: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
-        super().__init__(sessions, encode=encode, on_commit=on_commit, read_sessions=read_sessions)
+        super().__init__(sessions, encode=encode, on_commit=on_commit)
         self._template_cache = templates
-        self._reads = read_sessions
 
     def _open(self, session: AsyncSession) -> None:
         self.notifications = SqlNotificationRepository(session)
-        self.recipients = SqlRecipientRepository(session, reads=self._reads)
+        self.recipients = SqlRecipientRepository(session)
         self.templates = SqlTemplateRepository(session, self._template_cache)
         self.step_keys = SqlStepKeys(session)
         self.reminders = SqlReminderRepository(session)

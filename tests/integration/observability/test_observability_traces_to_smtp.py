@@ -37,7 +37,7 @@ from services.notifications.domain.delivery import SmsPolicy
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.support.runtime.clock import SystemClock
-from services.support.runtime.db import read_session_factory, session_factory
+from services.support.runtime.db import session_factory
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.settings import BaseServiceSettings
@@ -67,9 +67,7 @@ async def pipeline(postgres, nats, sinks) -> AsyncIterator[tuple[str, Recipient]
     rules = Rules(sms=SmsPolicy(quiet_start=None, quiet_end=None))
 
     def uow() -> SqlNotificationsUnitOfWork:
-        return SqlNotificationsUnitOfWork(
-            session_factory(engine), encode=events.encode, templates=cache, read_sessions=read_session_factory(engine)
-        )
+        return SqlNotificationsUnitOfWork(session_factory(engine), encode=events.encode, templates=cache)
 
     await seed_templates(BUILTIN.values(), uow=uow())
     patron = Recipient(

@@ -195,9 +195,6 @@ class FakeRecipients:
     async def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
         return {user_id: self._rows[user_id] for user_id in user_ids if user_id in self._rows}
 
-    async def committed(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
-        return await self.get_many(user_ids)
-
     async def save(self, recipient: Recipient) -> None:
         self._rows[recipient.user_id] = recipient
 
