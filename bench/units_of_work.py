@@ -1,0 +1,180 @@
+"""What a unit of work costs the service's process: SQLAlchemy's session against the driver's own transaction.
+
+One step of a saga, as the loans and catalog services run them: BEGIN, a transaction-scoped advisory lock, a
+row read by its key, a versioned UPDATE of it, COMMIT. Run (1) as the services do, through an `AsyncSession`
+of `session_factory` with statements built once, and (2) on the same pool's asyncpg connection in an asyncpg
+transaction (`engine.raw_connection()`, as the request ledger's statements run). Also one read alone: a
+session's (BEGIN, SELECT, ROLLBACK) and the driver's autocommit SELECT. Reported: CPU microseconds of this
+process per unit of work (Postgres's side is the same statements either way), on uvloop, alternating the
+variants twice. Writes bench/results/units_of_work-<UTC time>.md. Run by hand (see bench/README.md):
+
+    python bench/units_of_work.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlalchemy as sa
+import uvloop
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import greenlet_spawn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from loadtools import RESULTS_DIR, machine_info
+
+from services.support.launcher.postgres import LocalPostgres
+from services.support.launcher.processes import Supervisor
+from services.support.mesh.topology import free_ports
+from services.support.runtime.db import session_factory
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+ROWS = sa.table("rows", sa.column("id", sa.Uuid), sa.column("version", sa.Integer))
+LOCK = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0)))
+READ = sa.select(ROWS.c.id, ROWS.c.version).where(ROWS.c.id == sa.bindparam("row_id"))
+UPDATE = ROWS.update().where(ROWS.c.id == sa.bindparam("row_id")).values(version=ROWS.c.version + 1)
+RAW_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
+RAW_READ = "SELECT id, version FROM rows WHERE id = $1"
+RAW_UPDATE = "UPDATE rows SET version = version + 1 WHERE id = $1"
+Work = Callable[[], Awaitable[None]]
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
+    sessions = session_factory(engine)
+    values = {"key": "patron", "row_id": row_id}
+
+    async def session_step() -> None:
+        async with sessions() as session:
+            await session.execute(LOCK, values)
+            await session.execute(READ, values)
+            await session.execute(UPDATE, values)
+            await session.commit()
+
+    async def driver_step() -> None:
+        pooled = await engine.raw_connection()
+        try:
+            connection = pooled.driver_connection
+            async with connection.transaction():
+                await connection.fetchrow(RAW_LOCK, "patron")
+                await connection.fetchrow(RAW_READ, row_id)
+                await connection.execute(RAW_UPDATE, row_id)
+        finally:
+            await greenlet_spawn(pooled.close)
+
+    async def session_read() -> None:
+        async with sessions() as session:
+            await session.execute(READ, values)
+
+    async def driver_read() -> None:
+        pooled = await engine.raw_connection()
+        try:
+            await pooled.driver_connection.fetchrow(RAW_READ, row_id)
+        finally:
+            await greenlet_spawn(pooled.close)
+
+    return {
+        "saga step, SQLAlchemy session": session_step,
+        "saga step, driver transaction": driver_step,
+        "one read, SQLAlchemy session": session_read,
+        "one read, driver (autocommit)": driver_read,
+    }
+
+
+async def measure(work: Work, count: int) -> tuple[float, float]:
+    """CPU and wall microseconds per call, after a warm-up of count / 10 calls."""
+    for _ in range(count // 10):
+        await work()
+    cpu, wall = cpu_seconds(), time.perf_counter()
+    for _ in range(count):
+        await work()
+    return (cpu_seconds() - cpu) / count * 1e6, (time.perf_counter() - wall) / count * 1e6
+
+
+async def run(url: str, count: int) -> dict[str, list[tuple[float, float]]]:
+    engine = create_async_engine(url, pool_size=4)
+    row_id = uuid.uuid4()
+    async with engine.begin() as connection:
+        await connection.execute(sa.text("CREATE TABLE rows (id uuid PRIMARY KEY, version integer NOT NULL)"))
+        await connection.execute(sa.text("INSERT INTO rows VALUES (:id, 1)"), {"id": row_id})
+    results: dict[str, list[tuple[float, float]]] = {}
+    try:
+        for _ in range(2):
+            for name, work in variants(engine, row_id).items():
+                results.setdefault(name, []).append(await measure(work, count))
+    finally:
+        await engine.dispose()
+    return results
+
+
+def report(results: dict[str, list[tuple[float, float]]], count: int, started: datetime) -> Path:
+    info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items() if key != "load tools")
+    rows = "\n".join(
+        f"| {name} | {' / '.join(f'{cpu:.0f}' for cpu, _ in runs)} | {' / '.join(f'{wall:.0f}' for _, wall in runs)} |"
+        for name, runs in results.items()
+    )
+    best = {name: min(cpu for cpu, _ in runs) for name, runs in results.items()}
+    step = [best["saga step, SQLAlchemy session"], best["saga step, driver transaction"]]
+    read = [best["one read, SQLAlchemy session"], best["one read, driver (autocommit)"]]
+    text = f"""# Units of work: SQLAlchemy session against the driver — {started:%Y-%m-%d %H:%M} UTC
+
+A saga step (BEGIN, advisory lock, read by key, UPDATE, COMMIT) and a single read, {count:,} times each, twice,
+on uvloop against a local Postgres; microseconds of this process's CPU (and wall time) per unit of work.
+
+## Machine
+{info}
+
+## Results
+| unit of work | CPU us (run 1 / run 2) | wall us (run 1 / run 2) |
+|---|---:|---:|
+{rows}
+
+The driver's saga step costs {step[1] / step[0]:.2f}x the session's CPU; its read {read[1] / read[0]:.2f}x (best runs).
+
+```
+python bench/units_of_work.py --count {count}
+```
+"""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"units_of_work-{started:%Y-%m-%dT%H%M}.md"
+    path.write_text(text)
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--count", type=int, default=3000, help="units of work per measurement (default 3000)")
+    args = parser.parse_args()
+    started = datetime.now(UTC)
+    folder = Path(tempfile.mkdtemp(prefix="athenaeum-bench-uow-"))
+    folder.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
+    supervisor = Supervisor(folder / "logs")
+    postgres = LocalPostgres(folder / "postgres", next(free_ports()), supervisor)
+    try:
+        postgres.start()
+        url = postgres.create_database("units_of_work")
+        results = uvloop.run(run(url, args.count))
+    finally:
+        postgres.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    for name, runs in results.items():
+        print(f"{name}: {' / '.join(f'{cpu:.0f}' for cpu, _ in runs)} us CPU")
+    print(f"report: {report(results, args.count, started).relative_to(REPO_ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
