@@ -10,7 +10,7 @@ once the copy is out (issuing.py).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.loans.app.ports import LoansUnitOfWork
@@ -19,7 +19,6 @@ from services.loans.domain.borrowing import (
     BorrowingPolicy,
     CopyInfo,
     Eligibility,
-    Standing,
     ensure_may_borrow,
     may_borrow_any_item_type,
 )
@@ -56,7 +55,7 @@ async def begin_seen(
         rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, item_type)
         standing = await uow.loans.standing(cmd.patron, item_type=rule.terms.item_type, now=now)
         if copy is None:  # the copy's type, hence the loan limit that applies, is known after the check-out
-            standing = Standing(0, standing.overdue_loans, standing.outstanding_fines)
+            standing = replace(standing, active_loans=0)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
         hold = await uow.holds.active_for(cmd.patron, book)
         ready = hold if hold is not None and hold.status == HoldStatus.READY else None

@@ -55,8 +55,8 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
         copy=loan.copy, loan=loan.name, hold=trap, request_id=step_id(loan.id, f"check-in {trap}")
     )
     shelved_for = checked_in.current_hold if checked_in.status == "ON_HOLD_SHELF" else ""
-    # The note above is committed, so the runtime no longer repeats this call after a lost race: the close,
-    # which re-reads what it changes, is repeated here (returns at once to one queue race for its head hold).
+    # The note above is committed, so the runtime no longer repeats this call after a lost race: the close is
+    # repeated here, reading again what it changes (returns at once to one queue race for its head hold).
     current = known_then_read(loan)
     loan, extra = await retry_conflicts(
         lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency)

@@ -107,8 +107,7 @@ def may_borrow_any_item_type(
     `standing` counting all their active loans: a rule covers every item type for their category, and every
     rule that may govern the loan lets them borrow. All loans are at least as many as one item type's, so this
     never lets through what the check by the copy's own type (which still follows) would refuse."""
-    category = eligibility.patron_category.upper()
-    governing = [rule.terms for rule in rules if rule.terms.patron_category in (WILDCARD, category)]
+    governing = [rule.terms for rule in rules if rule.terms.covers_category(eligibility.patron_category)]
     if not any(terms.item_type == WILDCARD for terms in governing):
         return False
     try:

@@ -72,10 +72,11 @@ class RuleTerms:
         return 2 * (self.patron_category != WILDCARD) + (self.item_type != WILDCARD)
 
     def covers(self, patron_category: str, item_type: str) -> bool:
-        return self.patron_category in (WILDCARD, patron_category.upper()) and self.item_type in (
-            WILDCARD,
-            item_type.upper(),
-        )
+        return self.covers_category(patron_category) and self.item_type in (WILDCARD, item_type.upper())
+
+    def covers_category(self, patron_category: str) -> bool:
+        """Whether the rule may govern a loan of this patron category (of one item type or of all)."""
+        return self.patron_category in (WILDCARD, patron_category.upper())
 
     def due_at(self, start: datetime, days: int) -> datetime:
         """`start` plus `days`, capped by the hard due date."""
