@@ -26,7 +26,7 @@ async def build(settings: CatalogSettings) -> ServiceApp:
     infra = Infrastructure.open(NAME, settings)
     cache = BookCache(capacity=settings.book_cache_size, ttl_seconds=settings.book_cache_ttl_seconds)
 
-    def unit_of_work() -> SqlCatalogUnitOfWork:
+    def unit_of_work(*, on_driver: bool = False) -> SqlCatalogUnitOfWork:
         touched: list[DomainEvent] = []
 
         def encode(event: DomainEvent) -> OutboxMessage:
@@ -38,12 +38,14 @@ async def build(settings: CatalogSettings) -> ServiceApp:
             # After our own commit, so this process serves its writes at once; other processes hear the events.
             cache.invalidate([i for e in touched if (i := events.book_id_of(e)) is not None])
 
-        return SqlCatalogUnitOfWork(infra.sessions, encode=encode, on_commit=on_commit)
+        return SqlCatalogUnitOfWork(infra.sessions, encode=encode, on_commit=on_commit, on_driver=on_driver)
 
     def reads() -> SqlCatalogUnitOfWork:
         return SqlCatalogUnitOfWork(infra.read_sessions, encode=events.encode, read_only=True)
 
-    servicer = CatalogServicer(uow=unit_of_work, reads=reads, clock=SystemClock(), cache=cache)
+    # The saga's steps run on the driver's own transaction: their statements are all DriverStatements.
+    circulation = partial(unit_of_work, on_driver=True)
+    servicer = CatalogServicer(uow=unit_of_work, reads=reads, circulation=circulation, clock=SystemClock(), cache=cache)
     return infra.app(
         [
             served(

@@ -42,10 +42,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         clock: Clock,
         cache: BookCache | None = None,
         reads: Callable[[], CatalogUnitOfWork] | None = None,
+        circulation: Callable[[], CatalogUnitOfWork] | None = None,
     ) -> None:
-        """`reads`: units of work for the use cases that only read (no transaction); `uow` when not given."""
+        """`reads`: units of work for the use cases that only read (no transaction); `circulation`: for the
+        saga's steps (check-out, check-in, reserve, release), the hottest writes; `uow` when not given."""
         self._uow = uow
         self._reads = reads or uow
+        self._circulation = circulation or uow
         self._clock = clock
         self._cache = cache if cache is not None else BookCache(capacity=0)
 
@@ -177,7 +180,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             loan=check_reference(request.loan, "loans", field="loan"),
             hold=check_reference(request.hold, "holds", field="hold", required=False),
         )
-        return copy_to_proto(await circulation.check_out_copy(command, uow=self._uow(), clock=self._clock))
+        return copy_to_proto(await circulation.check_out_copy(command, uow=self._circulation(), clock=self._clock))
 
     async def CheckInCopy(self, request: catalog_pb2.CheckInCopyRequest, context: Context) -> catalog_pb2.Copy:
         """Ends a loan on its copy; idempotent."""
@@ -188,7 +191,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             loan=check_reference(request.loan, "loans", field="loan"),
             hold=check_reference(request.hold, "holds", field="hold", required=False),
         )
-        return copy_to_proto(await circulation.check_in_copy(command, uow=self._uow(), clock=self._clock))
+        return copy_to_proto(await circulation.check_in_copy(command, uow=self._circulation(), clock=self._clock))
 
     async def ReserveCopy(self, request: catalog_pb2.ReserveCopyRequest, context: Context) -> catalog_pb2.Copy:
         """Puts an available copy on the hold shelf; idempotent per hold."""
@@ -197,13 +200,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             hold=check_reference(request.hold, "holds", field="hold"),
             branch=request.branch.strip(),
         )
-        return copy_to_proto(await circulation.reserve_copy(command, uow=self._uow(), clock=self._clock))
+        return copy_to_proto(await circulation.reserve_copy(command, uow=self._circulation(), clock=self._clock))
 
     async def ReleaseCopy(self, request: catalog_pb2.ReleaseCopyRequest, context: Context) -> catalog_pb2.Copy:
         """Takes a copy off the hold shelf; idempotent."""
         book_id, copy_id = COPY.parse(request.name)
         command = circulation.ReleaseCopy(book_id, copy_id, hold=check_reference(request.hold, "holds", field="hold"))
-        return copy_to_proto(await circulation.release_copy(command, uow=self._uow(), clock=self._clock))
+        return copy_to_proto(await circulation.release_copy(command, uow=self._circulation(), clock=self._clock))
 
 
 def _selector(request: catalog_pb2.CheckOutCopyRequest) -> circulation.CopySelector:

@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book, BookDetails, BookNotFound, ImportBatch
 from services.catalog.domain.copies import CopyStatus
-from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 
 BOOK_COLUMNS = [c for c in books.c if c.name not in ("search_vector", "search_text")]
@@ -28,9 +28,9 @@ BOOKS_WITH_COUNTS = sa.select(
     _copy_count(copies.c.status != CopyStatus.WITHDRAWN.value).label("total_copies"),
     _copy_count(copies.c.status == CopyStatus.AVAILABLE.value).label("available_copies"),
 )
-_BY_ID = BOOKS_WITH_COUNTS.where(books.c.id == sa.bindparam("book_id"))
-_BY_ID_FOR_UPDATE = _BY_ID.with_for_update(of=books)
-_BY_ID_READ = DriverStatement(_BY_ID)
+_by_id = BOOKS_WITH_COUNTS.where(books.c.id == sa.bindparam("book_id"))
+_BY_ID = DriverStatement(_by_id, read=True)
+_BY_ID_FOR_UPDATE = DriverStatement(_by_id.with_for_update(of=books))
 _COPY_STATUSES_FOR_UPDATE = (
     sa.select(copies.c.status).where(copies.c.book_id == sa.bindparam("book_id")).with_for_update()
 )
@@ -98,7 +98,7 @@ class SqlBookRepository(TrackingRepository):
         try:
             async with self.session.begin_nested():
                 await self.session.execute(books.insert(), values)
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "books_isbn_key" and len(new_books) == 1:
                 raise _isbn_taken(new_books[0]) from None
             raise
@@ -107,8 +107,7 @@ class SqlBookRepository(TrackingRepository):
 
     async def get(self, book_id: uuid.UUID, *, for_update: bool = False) -> Book:
         """The book with its copy counts; `for_update` holds its row until the transaction ends."""
-        query, read = (_BY_ID_FOR_UPDATE, None) if for_update else (_BY_ID, _BY_ID_READ)
-        found = await self._first(query, {"book_id": book_id}, read=read)
+        found = await self._first(_BY_ID_FOR_UPDATE if for_update else _BY_ID, {"book_id": book_id})
         if found is None:
             raise BookNotFound(book_id)
         return self._track(to_book(found))
@@ -128,7 +127,7 @@ class SqlBookRepository(TrackingRepository):
                 await update_versioned(
                     self.session, books, row_id=book.id, version=book.version - 1, values=_fields(book), name=book.name
                 )
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "books_isbn_key":
                 raise _isbn_taken(book) from None
             raise

@@ -7,13 +7,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.db import DriverStatement, TrackingRepository, violated_constraint
+from services.support.runtime.db import TrackingRepository
+from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
 
 
@@ -61,7 +61,7 @@ def _fields(copy: Copy) -> dict[str, object]:
     }
 
 
-def _translate(error: IntegrityError, batch: Sequence[Copy]) -> Exception:
+def _translate(error: Exception, batch: Sequence[Copy]) -> Exception:
     constraint = violated_constraint(error)
     if constraint == "copies_barcode_key":
         barcode = batch[0].details.barcode if len(batch) == 1 else ""
@@ -74,26 +74,39 @@ def _translate(error: IntegrityError, batch: Sequence[Copy]) -> Exception:
     return error
 
 
-# The circulation path's statements (look-up, check-out, check-in), built once: building a statement and
-# its cache key costs more CPU than Postgres spends on these indexed look-ups. The copies a check-out (or a
+# The circulation path's statements (look-up, check-out, check-in, reserve, release), built once: building a
+# statement and its cache key costs more CPU than Postgres spends on these indexed look-ups. They run on the
+# driver in the read-only and circulation units of work (see DriverStatement). The copies a check-out (or a
 # barcode look-up) may answer come with their book's title, joined in the same statement (the loan records
 # it, so loans needs no GetBook); only the copy's row is locked.
 _WITH_TITLE = sa.select(copies, books.c.title.label("book_title")).join(books, books.c.id == copies.c.book_id)
-_BY_ID = sa.select(copies).where(copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id"))
-_BY_ID_FOR_UPDATE = _WITH_TITLE.where(
-    copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")
-).with_for_update(of=copies)
-_BY_BARCODE = _WITH_TITLE.where(copies.c.barcode == sa.bindparam("barcode"))
-_BY_BARCODE_FOR_UPDATE = _BY_BARCODE.with_for_update(of=copies)
-_ON_LOAN = _WITH_TITLE.where(copies.c.current_loan == sa.bindparam("loan")).with_for_update(of=copies)
-_ON_LOAN_OR_BARCODE = _WITH_TITLE.where(
-    sa.or_(copies.c.current_loan == sa.bindparam("loan"), copies.c.barcode == sa.bindparam("barcode"))
-).with_for_update(of=copies)
-_ON_HOLD = _WITH_TITLE.where(copies.c.current_hold == sa.bindparam("hold")).with_for_update(of=copies)
-# A read-only unit of work reads these through the driver (see DriverStatement): the barcode look-up runs
-# before every issue by barcode.
-_BY_ID_READ = DriverStatement(_BY_ID)
-_BY_BARCODE_READ = DriverStatement(_BY_BARCODE)
+_BY_ID = DriverStatement(
+    sa.select(copies).where(copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")),
+    read=True,
+)
+_BY_ID_FOR_UPDATE = DriverStatement(
+    _WITH_TITLE.where(
+        copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")
+    ).with_for_update(of=copies)
+)
+_by_barcode = _WITH_TITLE.where(copies.c.barcode == sa.bindparam("barcode"))
+_BY_BARCODE = DriverStatement(_by_barcode, read=True)
+_BY_BARCODE_FOR_UPDATE = DriverStatement(_by_barcode.with_for_update(of=copies))
+_ON_LOAN = DriverStatement(_WITH_TITLE.where(copies.c.current_loan == sa.bindparam("loan")).with_for_update(of=copies))
+_ON_LOAN_OR_BARCODE = DriverStatement(
+    _WITH_TITLE.where(
+        sa.or_(copies.c.current_loan == sa.bindparam("loan"), copies.c.barcode == sa.bindparam("barcode"))
+    ).with_for_update(of=copies)
+)
+_ON_HOLD = DriverStatement(_WITH_TITLE.where(copies.c.current_hold == sa.bindparam("hold")).with_for_update(of=copies))
+# Copies another transaction is taking are skipped, not waited for; the branch asked for first.
+_FIRST_AVAILABLE = DriverStatement(
+    _WITH_TITLE.where(copies.c.book_id == sa.bindparam("book_id"), copies.c.status == CopyStatus.AVAILABLE.value)
+    .order_by((copies.c.branch == sa.bindparam("branch", type_=sa.Text)).desc(), copies.c.barcode)
+    .limit(1)
+    .with_for_update(of=copies, skip_locked=True)
+)
+_BOOK_EXISTS = DriverStatement(sa.select(sa.exists().where(books.c.id == sa.bindparam("book_id")).label("exists")))
 _CHANGED = (
     copies.update()
     .where(copies.c.id == sa.bindparam("row_id"), copies.c.version == sa.bindparam("seen_version"))
@@ -105,21 +118,23 @@ _CHANGED = (
 # count were two). The statement's own reads see the table as it was before its UPDATE, so the changed
 # copy counts by the status the UPDATE returned, and the book's other copies from the table (with what
 # this transaction changed earlier). `changed` is 0 when someone else changed the copy first.
-_SAVE = sa.select(
-    sa.select(sa.func.count()).select_from(_CHANGED).scalar_subquery().label("changed"),
-    (
-        sa.select(sa.func.count())
-        .where(
-            copies.c.book_id == sa.bindparam("of_book"),
-            copies.c.id != sa.bindparam("row_id"),
-            copies.c.status == CopyStatus.AVAILABLE.value,
-        )
-        .scalar_subquery()
-        + sa.select(sa.func.count())
-        .select_from(_CHANGED)
-        .where(_CHANGED.c.status == CopyStatus.AVAILABLE.value)
-        .scalar_subquery()
-    ).label("available"),
+_SAVE = DriverStatement(
+    sa.select(
+        sa.select(sa.func.count()).select_from(_CHANGED).scalar_subquery().label("changed"),
+        (
+            sa.select(sa.func.count())
+            .where(
+                copies.c.book_id == sa.bindparam("of_book"),
+                copies.c.id != sa.bindparam("row_id"),
+                copies.c.status == CopyStatus.AVAILABLE.value,
+            )
+            .scalar_subquery()
+            + sa.select(sa.func.count())
+            .select_from(_CHANGED)
+            .where(_CHANGED.c.status == CopyStatus.AVAILABLE.value)
+            .scalar_subquery()
+        ).label("available"),
+    )
 )
 _CONDITION_COLUMNS = {"status": copies.c.status, "branch": copies.c.branch, "item_type": copies.c.item_type}
 
@@ -141,7 +156,7 @@ class SqlCopyRepository(TrackingRepository):
         try:
             async with self.session.begin_nested():
                 await self.session.execute(copies.insert(), values)
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             raise _translate(error, new_copies) from None
         for copy in new_copies:
             self._track(copy)
@@ -151,35 +166,27 @@ class SqlCopyRepository(TrackingRepository):
 
     async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, for_update: bool = False) -> Copy:
         params = {"copy_id": copy_id, "book_id": book_id}
-        query, read = (_BY_ID_FOR_UPDATE, None) if for_update else (_BY_ID, _BY_ID_READ)
-        return await self._one(query, params, lambda: CopyNotFound(book_id, copy_id), read=read)
+        statement = _BY_ID_FOR_UPDATE if for_update else _BY_ID
+        return await self._one(statement, params, lambda: CopyNotFound(book_id, copy_id))
 
     async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
-        query, read = (_BY_BARCODE_FOR_UPDATE, None) if for_update else (_BY_BARCODE, _BY_BARCODE_READ)
-        return await self._one(query, {"barcode": barcode}, lambda: BarcodeNotFound(barcode), read=read)
+        statement = _BY_BARCODE_FOR_UPDATE if for_update else _BY_BARCODE
+        return await self._one(statement, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
 
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
         """The copy out on `loan` (or on the shelf for `hold`), locked; None when there is none."""
-        query, params = (_ON_LOAN, {"loan": loan}) if loan else (_ON_HOLD, {"hold": hold})
-        row = (await self.session.execute(query, params)).first()
-        return self._track(_to_copy(row._mapping)) if row else None
+        statement, params = (_ON_LOAN, {"loan": loan}) if loan else (_ON_HOLD, {"hold": hold})
+        return self._maybe(await self._first(statement, params))
 
     async def holding_or_barcode(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None]:
-        rows = (await self.session.execute(_ON_LOAN_OR_BARCODE, {"loan": loan, "barcode": barcode})).all()
-        found = [self._track(_to_copy(row._mapping)) for row in rows]  # at most two (both columns are unique)
+        rows = await self._fetch(_ON_LOAN_OR_BARCODE, {"loan": loan, "barcode": barcode})
+        found = [self._track(_to_copy(row)) for row in rows]  # at most two (both columns are unique)
         on_loan = next((c for c in found if c.current_loan == loan), None)
         return on_loan, next((c for c in found if c.details.barcode == barcode), None)
 
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
         """An AVAILABLE copy, locked; copies another transaction is taking are skipped, not waited for."""
-        query = (
-            _WITH_TITLE.where(copies.c.book_id == book_id, copies.c.status == CopyStatus.AVAILABLE.value)
-            .order_by((copies.c.branch == prefer_branch).desc(), copies.c.barcode)
-            .limit(1)
-            .with_for_update(of=copies, skip_locked=True)
-        )
-        row = (await self.session.execute(query)).first()
-        return self._track(_to_copy(row._mapping)) if row else None
+        return self._maybe(await self._first(_FIRST_AVAILABLE, {"book_id": book_id, "branch": prefer_branch}))
 
     async def save(self, copy: Copy) -> int:
         """Writes a change if the row still has the version it was read with (the change bumped it by one);
@@ -189,18 +196,19 @@ class SqlCopyRepository(TrackingRepository):
         values = {**_fields(copy), "version": copy.version, "seen_version": copy.version - 1}
         # No savepoint: a refused update ends the unit of work anyway (the error goes to the caller).
         try:
-            row = (await self.session.execute(_SAVE, {**values, "row_id": copy.id, "of_book": copy.book_id})).one()
-        except IntegrityError as error:
+            row = await self._first(_SAVE, {**values, "row_id": copy.id, "of_book": copy.book_id})
+        except INTEGRITY_ERRORS as error:
             raise _translate(error, [copy]) from None
-        if row.changed != 1:
+        if row is None or row["changed"] != 1:
             raise Conflict(f"{copy.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
-        return int(row.available)
+        return int(row["available"])
 
     async def remove(self, copy: Copy) -> None:
         await self.session.execute(copies.delete().where(copies.c.id == copy.id))
 
     async def book_exists(self, book_id: uuid.UUID) -> bool:
-        return bool(await self.session.scalar(sa.select(sa.exists().where(books.c.id == book_id))))
+        row = await self._first(_BOOK_EXISTS, {"book_id": book_id})
+        return bool(row and row["exists"])
 
     async def list(
         self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition], after: str | None, limit: int
@@ -216,14 +224,12 @@ class SqlCopyRepository(TrackingRepository):
         return int(await self.session.scalar(query) or 0)
 
     async def _one(
-        self,
-        query: sa.Select[Any],
-        params: Mapping[str, Any],
-        missing: Callable[[], Exception],
-        *,
-        read: DriverStatement | None = None,
+        self, statement: DriverStatement, params: Mapping[str, Any], missing: Callable[[], Exception]
     ) -> Copy:
-        found = await self._first(query, params, read=read)
+        found = await self._first(statement, params)
         if found is None:
             raise missing()
         return self._track(_to_copy(found))
+
+    def _maybe(self, row: Mapping[Any, Any] | None) -> Copy | None:
+        return self._track(_to_copy(row)) if row is not None else None

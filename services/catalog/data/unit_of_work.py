@@ -9,10 +9,11 @@ from services.catalog.data.books import SqlBookRepository
 from services.catalog.data.copies import SqlCopyRepository
 from services.catalog.data.search import SqlBookSearch
 from services.support.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository
+from services.support.runtime.driver import DriverStatement
 from services.support.runtime.idempotency import RequestLog
 
-_ADVISORY_LOCK = sa.select(
-    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.String), 0))
+_ADVISORY_LOCK = DriverStatement(
+    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.String), 0)))
 )
 
 
@@ -23,8 +24,8 @@ class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
     search: SqlBookSearch
 
     def _open(self, session: AsyncSession) -> None:
-        self.books = SqlBookRepository(session, driver=self.read_driver)
-        self.copies = SqlCopyRepository(session, driver=self.read_driver)
+        self.books = SqlBookRepository(session, driver=self.repository_driver)
+        self.copies = SqlCopyRepository(session, driver=self.repository_driver)
         self.requests = RequestLog(session)
         self.search = SqlBookSearch(session)
 
@@ -33,4 +34,4 @@ class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def lock(self, key: str) -> None:
         """Serialises transactions on `key` (e.g. a loan id) until this one ends: a transaction advisory lock."""
-        await self.session.execute(_ADVISORY_LOCK, {"key": key})
+        await self.run(_ADVISORY_LOCK, {"key": key})

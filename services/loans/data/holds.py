@@ -8,12 +8,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from services.loans.app.ports import HoldFilter, PageRequest
 from services.loans.data.tables import holds
 from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
-from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.driver import INTEGRITY_ERRORS, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.paging import Page, page_from_rows
 
@@ -69,7 +69,7 @@ class SqlHoldRepository(TrackingRepository):
             await self.session.execute(
                 holds.insert().values(id=hold.id, status=hold.status.value, version=hold.version, **values)
             )
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "holds_one_active_per_patron_book":
                 raise AlreadyExists(f"{hold.patron} already holds {hold.book}", reason="HOLD_EXISTS") from None
             raise

@@ -15,7 +15,6 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
 from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import LoanFilter, NewestFirst, PageRequest
@@ -24,7 +23,8 @@ from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
-from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.db import Statement, TrackingRepository, update_versioned
+from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
 
@@ -32,19 +32,19 @@ _LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"} - UNUSED_L
 
 # The statements of the issue and return paths, built once: building a statement and its cache key costs
 # more CPU than Postgres spends running these indexed look-ups.
-_BY_ID = sa.select(loans).where(loans.c.id == sa.bindparam("loan_id"))
-_BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
-_BY_REQUEST = sa.select(loans).where(
-    loans.c.request_id == sa.bindparam("request_id"), loans.c.status != LoanStatus.FAILED.value
-)
-_ACTIVE_BY_BARCODE = sa.select(loans).where(
-    loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value
-)
 # A read-only unit of work reads these through the driver (see DriverStatement): every issue with a
 # request_id first looks for the loan it may have made, every return by barcode for the active loan.
-_BY_ID_READ = DriverStatement(_BY_ID)
-_BY_REQUEST_READ = DriverStatement(_BY_REQUEST)
-_ACTIVE_BY_BARCODE_READ = DriverStatement(_ACTIVE_BY_BARCODE)
+_by_id = sa.select(loans).where(loans.c.id == sa.bindparam("loan_id"))
+_BY_ID = DriverStatement(_by_id, read=True)
+_BY_ID_FOR_UPDATE = DriverStatement(_by_id.with_for_update())
+_BY_REQUEST = DriverStatement(
+    sa.select(loans).where(loans.c.request_id == sa.bindparam("request_id"), loans.c.status != LoanStatus.FAILED.value),
+    read=True,
+)
+_ACTIVE_BY_BARCODE = DriverStatement(
+    sa.select(loans).where(loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value),
+    read=True,
+)
 # A loan whose return was begun is not fined or reminded further meanwhile: the copy may already be back.
 _NOT_BEING_RETURNED = loans.c.return_started_at.is_(None)
 _LOCK_PATRON = sa.select(
@@ -110,7 +110,7 @@ class SqlLoanRepository(TrackingRepository):
     async def add(self, loan: Loan) -> None:
         try:
             await self.session.execute(loans.insert().values(**_to_row(loan)))
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "loans_request_id":
                 raise Conflict(
                     "an issue with this request_id is in progress; retry it", reason="REQUEST_IN_PROGRESS"
@@ -119,8 +119,7 @@ class SqlLoanRepository(TrackingRepository):
         self._track(loan)
 
     async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
-        query = _BY_ID_FOR_UPDATE if for_update else _BY_ID
-        loan = await self._one(query, _BY_ID_READ if not for_update else None, {"loan_id": loan_id})
+        loan = await self._one(_BY_ID_FOR_UPDATE if for_update else _BY_ID, {"loan_id": loan_id})
         if loan is None:
             raise LoanNotFound(LOAN.format(loan_id))
         return loan
@@ -132,10 +131,10 @@ class SqlLoanRepository(TrackingRepository):
 
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
-        return await self._one(_BY_REQUEST, _BY_REQUEST_READ, {"request_id": request_id})
+        return await self._one(_BY_REQUEST, {"request_id": request_id})
 
     async def active_by_barcode(self, barcode: str) -> Loan:
-        loan = await self._one(_ACTIVE_BY_BARCODE, _ACTIVE_BY_BARCODE_READ, {"barcode": barcode})
+        loan = await self._one(_ACTIVE_BY_BARCODE, {"barcode": barcode})
         if loan is None:
             raise LoanNotFound(f"loans/-?barcode={barcode}")
         return loan
@@ -143,7 +142,7 @@ class SqlLoanRepository(TrackingRepository):
     async def active_on_copy(self, copy: str) -> Loan | None:
         """The ACTIVE loan of a copy, locked until commit (None when the copy is on no active loan)."""
         query = sa.select(loans).where(loans.c.copy == copy, loans.c.status == LoanStatus.ACTIVE.value)
-        return await self._one(query.with_for_update(), None, {})
+        return await self._one(query.with_for_update(), {})
 
     async def returns_begun(self, *, before: datetime, limit: int = 100) -> list[Loan]:
         """ACTIVE loans whose return was begun before `before` and not finished, oldest first."""
@@ -155,8 +154,8 @@ class SqlLoanRepository(TrackingRepository):
         )
         return [self._track(_to_loan(row._mapping)) for row in (await self.session.execute(statement)).all()]
 
-    async def _one(self, query: sa.Select[Any], read: DriverStatement | None, values: dict[str, Any]) -> Loan | None:
-        found = await self._first(query, values, read=read)
+    async def _one(self, statement: Statement, values: dict[str, Any]) -> Loan | None:
+        found = await self._first(statement, values)
         return self._track(_to_loan(found)) if found is not None else None
 
     async def save(self, loan: Loan) -> None:
@@ -166,7 +165,7 @@ class SqlLoanRepository(TrackingRepository):
             await update_versioned(
                 self.session, loans, row_id=loan.id, version=loan.version, values=values, name=loan.name
             )
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "loans_active_copy":
                 raise FailedPrecondition(
                     f"{loan.copy} is already on an active loan", reason="COPY_ALREADY_ON_LOAN"

@@ -9,14 +9,14 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.loans.data.rule_cache import RuleCache
 from services.loans.data.tables import circulation_rules
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound, RuleTerms
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.db import TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.driver import INTEGRITY_ERRORS, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
 
 _TERM_FIELDS = [f.name for f in fields(RuleTerms)]
@@ -103,7 +103,7 @@ class SqlRuleRepository(TrackingRepository):
             await self.session.execute(
                 circulation_rules.insert().values(**row, updated_at=rule.updated_at, version=rule.version)
             )
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "circulation_rules_category_item_type_key":
                 raise _taken(rule.terms) from None
             raise
@@ -121,7 +121,7 @@ class SqlRuleRepository(TrackingRepository):
                 values=values,
                 name=rule.name,
             )
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "circulation_rules_category_item_type_key":
                 raise _taken(rule.terms) from None
             raise

@@ -43,7 +43,7 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
             self._rule_cache.clear()  # after the commit: this process lends by the edit at once (others: its event)
 
     def _open(self, session: AsyncSession) -> None:
-        self.loans = SqlLoanRepository(session, driver=self.read_driver)
+        self.loans = SqlLoanRepository(session, driver=self.repository_driver)
         self.rules = SqlRuleRepository(session, cache=self._rule_cache)
         self.fines = SqlFineRepository(session)
         self.holds = SqlHoldRepository(session)

@@ -6,23 +6,23 @@ outbox rows of the events they recorded in one transaction, then wakes the outbo
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.dialects.postgresql import insert as upsert
-from sqlalchemy.exc import DisconnectionError, IntegrityError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.sql.compiler import SQLCompiler
-from sqlalchemy.util import greenlet_spawn
 
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
+from services.support.runtime.driver import DriverConnection, DriverStatement, NoSession
 from services.support.runtime.errors import Conflict
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.settings import BaseServiceSettings
@@ -60,8 +60,20 @@ _OUTBOX_INSERT = upsert(OUTBOX).on_conflict_do_nothing(index_elements=["event_id
 OUTBOX_SLICE = 1000
 """Outbox rows written per statement at commit."""
 
-_TRY_LEAD = sa.select(
-    sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("task", type_=sa.Text), 1))
+_OUTBOX_ROWS = DriverStatement(
+    upsert(OUTBOX)
+    .values({name: sa.bindparam(name, type_=OUTBOX.c[name].type) for name in OutboxMessage.COLUMNS})
+    .on_conflict_do_nothing(index_elements=["event_id"])
+)
+
+
+def _driver_row(message: OutboxMessage) -> dict[str, object]:
+    row = message.row()
+    return {**row, "headers": json.dumps(row["headers"])}  # the driver takes JSON as its text
+
+
+_TRY_LEAD = DriverStatement(
+    sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("task", type_=sa.Text), 1)))
 )
 
 _commits: ContextVar[list[int] | None] = ContextVar("athenaeum_commits", default=None)
@@ -91,25 +103,6 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
     return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
 
 
-_DIALECT = postgresql_asyncpg.dialect()
-
-
-class DriverStatement:
-    """A statement built once with SQLAlchemy and run by the driver itself (asyncpg prepares it once per
-    connection and keeps it): for the hottest one-statement reads of a read-only unit of work and the request
-    ledger's autocommit statements, where SQLAlchemy's work around each call (session, result processing)
-    cost twice the round trip itself. Rows come as the driver's records, read by column name."""
-
-    def __init__(self, statement: sa.ClauseElement) -> None:
-        compiled = cast(SQLCompiler, statement.compile(dialect=_DIALECT))
-        self.sql = str(compiled)
-        self._names = tuple(compiled.positiontup or ())
-        self._constants = {name: bind.effective_value for name, bind in compiled.binds.items()}  # built in
-
-    async def fetchrow(self, connection: Any, **values: Any) -> Any:
-        return await connection.fetchrow(self.sql, *(values.get(n, self._constants.get(n)) for n in self._names))
-
-
 class HasEvents(Protocol):
     events: list[Any]
 
@@ -118,25 +111,60 @@ EventEncoder = Callable[[Any], OutboxMessage]
 AggregateT = TypeVar("AggregateT", bound=HasEvents)
 
 
-class TrackingRepository:
-    """Remembers the aggregates it handed out, so the unit of work can collect their events. `driver`: a read-only
-    unit of work's driver connection (`SqlAlchemyUnitOfWork.read_driver`), for plain reads by DriverStatement."""
+@dataclass(frozen=True, slots=True)
+class DriverAccess:
+    """A repository's way to the driver: the unit of work's connection, and whether the unit of work is
+    read-only (where only the reads marked `read` take the driver: a read-only unit of work's other statements
+    run on its session, and one unit of work should hold one connection when it can)."""
 
-    def __init__(self, session: AsyncSession, *, driver: Callable[[], Awaitable[Any]] | None = None) -> None:
+    connection: Callable[[], Awaitable[Any]]
+    read_only: bool
+
+
+Statement = DriverStatement | sa.Executable
+"""What a repository runs: a DriverStatement runs on the driver when the unit of work has its connection."""
+
+
+def _built(statement: Statement) -> sa.Executable:
+    return statement.statement if isinstance(statement, DriverStatement) else statement
+
+
+class TrackingRepository:
+    """Remembers the aggregates it handed out, so the unit of work can collect their events.
+
+    `driver`: how the unit of work's statements may run on the driver (`SqlAlchemyUnitOfWork.repository_driver`):
+    `_first`, `_fetch` and `_execute` then run a DriverStatement there (in a read-only unit of work, only one
+    marked `read`); anything else (and everything without a driver) runs on the session."""
+
+    def __init__(self, session: AsyncSession, *, driver: DriverAccess | None = None) -> None:
         self.session = session
         self.seen: list[HasEvents] = []
-        self._read_driver = driver
+        self._driver_access = driver
 
-    async def _first(
-        self, query: sa.Select[Any], values: Mapping[str, Any], *, read: DriverStatement | None = None
-    ) -> Mapping[Any, Any] | None:
-        """The first row `query` finds, by column name (None when none): through the driver when `read` (the
-        same read, built for the driver) is given and this repository belongs to a read-only unit of work."""
-        if read is not None and self._read_driver is not None:
-            record: Mapping[Any, Any] | None = await read.fetchrow(await self._read_driver(), **values)
+    def _on_driver(self, statement: Statement) -> Callable[[], Awaitable[Any]] | None:
+        if self._driver_access is None or not isinstance(statement, DriverStatement):
+            return None
+        return self._driver_access.connection if (statement.read or not self._driver_access.read_only) else None
+
+    async def _fetch(self, statement: Statement, values: Mapping[str, Any]) -> list[Mapping[Any, Any]]:
+        """Every row the statement returns, read by column name."""
+        if (driver := self._on_driver(statement)) is not None:
+            return await cast(DriverStatement, statement).fetch(await driver(), **values)
+        return [row._mapping for row in (await self.session.execute(_built(statement), values)).all()]
+
+    async def _first(self, statement: Statement, values: Mapping[str, Any]) -> Mapping[Any, Any] | None:
+        """The first row the statement returns, by column name (None when none)."""
+        if (driver := self._on_driver(statement)) is not None:
+            record: Mapping[Any, Any] | None = await cast(DriverStatement, statement).fetchrow(await driver(), **values)
             return record
-        row = (await self.session.execute(query, values)).first()
+        row = (await self.session.execute(_built(statement), values)).first()
         return row._mapping if row is not None else None
+
+    async def _execute(self, statement: Statement, values: Mapping[str, Any]) -> int:
+        """Runs a statement that returns no rows; how many rows it changed."""
+        if (driver := self._on_driver(statement)) is not None:
+            return await cast(DriverStatement, statement).execute(await driver(), **values)
+        return int((await self.session.execute(_built(statement), values)).rowcount)  # type: ignore[attr-defined]
 
     def _track(self, aggregate: AggregateT) -> AggregateT:
         self.seen.append(aggregate)
@@ -149,7 +177,10 @@ class SqlAlchemyUnitOfWork:
 
     `read_only`: for the read use cases, over `read_session_factory` sessions (no transaction at all);
     such a unit of work refuses to commit, since its statements would not have been atomic. With
-    `read_sessions`, `async with uow.reading():` makes one block of a read-write unit of work such a read."""
+    `read_sessions`, `async with uow.reading():` makes one block of a read-write unit of work such a read.
+    `on_driver`: the transaction is the driver's own (DriverConnection), not a session's, for the hottest use
+    cases (the saga's steps); their repositories' statements must all be DriverStatements (a session
+    statement fails: it would run outside the transaction)."""
 
     session: AsyncSession
 
@@ -161,14 +192,16 @@ class SqlAlchemyUnitOfWork:
         on_commit: Callable[[], None] = lambda: None,
         read_only: bool = False,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
+        on_driver: bool = False,
     ) -> None:
         self._sessions = sessions
         self._encode = encode
         self._on_commit = on_commit
         self._always_read_only = self.read_only = read_only
         self._read_sessions = read_sessions
+        self._on_driver = on_driver
         self._next_reads = False
-        self._driver_connection: Any = None
+        self._connection: DriverConnection | None = None
 
     def _open(self, session: AsyncSession) -> None:
         raise NotImplementedError
@@ -185,34 +218,38 @@ class SqlAlchemyUnitOfWork:
     async def __aenter__(self) -> Self:
         reads, self._next_reads = self._next_reads, False
         self.read_only = self._always_read_only or reads
-        self.session = (self._read_sessions if reads and self._read_sessions else self._sessions)()
+        sessions = self._read_sessions if reads and self._read_sessions else self._sessions
+        if self.read_only or self._on_driver:
+            self._connection = DriverConnection(sessions.kw["bind"], transactional=not self.read_only)
+        on_driver = self._on_driver and not self.read_only
+        self.session = cast(AsyncSession, NoSession()) if on_driver else sessions()
         self._open(self.session)
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.session.in_transaction():  # a session that ran nothing holds no connection
-            await self.session.rollback()  # a no-op after commit; undoes everything after a failure
-            await self.session.close()
-        if self._driver_connection is not None:
-            pooled, self._driver_connection = self._driver_connection, None
-            await greenlet_spawn(pooled.close)  # back to the pool
+        connection, self._connection = self._connection, None
+        try:
+            if not isinstance(self.session, NoSession) and self.session.in_transaction():  # else no connection
+                await self.session.rollback()  # a no-op after commit; undoes everything after a failure
+                await self.session.close()
+        finally:
+            if connection is not None:
+                await connection.close()
 
     @property
-    def read_driver(self) -> Callable[[], Awaitable[Any]] | None:
-        """What a repository of this unit of work reads through the driver with (`driver`), when it is read-only."""
-        return self.driver if self.read_only else None
+    def repository_driver(self) -> DriverAccess | None:
+        """How this unit of work's repositories run their DriverStatements (`driver`), when they do."""
+        return DriverAccess(self.driver, read_only=self.read_only) if self._connection is not None else None
 
     async def driver(self) -> Any:
-        """For DriverStatement reads of a read-only unit of work: the driver's connection, taken from the
-        pool on first use (without the session's machinery) and given back when the unit of work ends."""
-        if not self.read_only:
+        """The driver's connection of a read-only or `on_driver` unit of work: taken from the pool on first use
+        (without the session's machinery), inside the unit of work's transaction when it has one, and given
+        back when the unit of work ends."""
+        if self._connection is None:
             raise RuntimeError("driver statements run outside the transaction: read-only units of work only")
-        if self._driver_connection is None:
-            engine: AsyncEngine = self._sessions.kw["bind"]
-            self._driver_connection = await engine.raw_connection()
-        return self._driver_connection.driver_connection
+        return await self._connection.get()
 
     async def commit(self) -> None:
         if self.read_only:
@@ -222,19 +259,34 @@ class SqlAlchemyUnitOfWork:
         # the driver's copy of the parameters, doubled the import's peak memory (+41 MiB), which Python keeps.
         for start in range(0, len(events), OUTBOX_SLICE):
             messages = [self._encode(event) for event in events[start : start + OUTBOX_SLICE]]
-            await self.session.execute(_OUTBOX_INSERT, [message.row() for message in messages])
-        await self.session.commit()
+            if self._connection is not None:
+                await _OUTBOX_ROWS.executemany(await self.driver(), [_driver_row(m) for m in messages])
+            else:
+                await self.session.execute(_OUTBOX_INSERT, [message.row() for message in messages])
+        if self._connection is not None:
+            await self._connection.commit()
+        else:
+            await self.session.commit()
         _count_commit()
         if events:
             self._on_commit()
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        if self._connection is not None:
+            await self._connection.rollback()
+        else:
+            await self.session.rollback()
+
+    async def run(self, statement: DriverStatement, values: Mapping[str, Any]) -> Any:
+        """The first column of the first row of a statement in this unit of work (on the driver or the session)."""
+        if self._connection is not None:
+            return await statement.fetchval(await self.driver(), **values)
+        return await self.session.scalar(statement.statement, values)
 
     async def lead(self, task: str) -> bool:
         """Whether this transaction is the one, of every process on this database, that runs `task` now:
         a transaction-scoped advisory lock, so a process that dies hands the task on at once."""
-        return bool(await self.session.scalar(_TRY_LEAD, {"task": task}))
+        return bool(await self.run(_TRY_LEAD, {"task": task}))
 
     def _drain_events(self) -> list[Any]:
         drained: list[Any] = []
@@ -243,12 +295,6 @@ class SqlAlchemyUnitOfWork:
                 drained.extend(aggregate.events)
                 aggregate.events.clear()
         return drained
-
-
-def violated_constraint(error: IntegrityError) -> str:
-    """The name of the unique/foreign-key constraint an IntegrityError broke ("" when unknown)."""
-    cause = getattr(error.orig, "__cause__", None)
-    return str(getattr(cause, "constraint_name", None) or getattr(error.orig, "constraint_name", None) or "")
 
 
 _VERSIONED_UPDATES: dict[str, sa.Update] = {}

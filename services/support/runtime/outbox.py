@@ -10,7 +10,7 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from nats.js import JetStreamContext
@@ -53,6 +53,9 @@ class OutboxMessage:
     payload: bytes
     occurred_at: datetime
     headers: dict[str, str] = field(default_factory=dict)
+
+    COLUMNS: ClassVar[tuple[str, ...]] = ("event_id", "subject", "event_type", "payload", "headers", "occurred_at")
+    """The outbox columns `row()` fills."""
 
     def row(self) -> dict[str, object]:
         return {

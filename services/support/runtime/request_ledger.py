@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
-from services.support.runtime.db import DriverStatement
+from services.support.runtime.driver import DriverStatement
 from services.support.runtime.idempotency import COMMITTED, IN_PROGRESS, REQUESTS, Attempt
 
 log = logging.getLogger("athenaeum.requests")

@@ -18,7 +18,7 @@ class SqlUsersUnitOfWork(SqlAlchemyUnitOfWork):
     requests: RequestLog
 
     def _open(self, session: AsyncSession) -> None:
-        self.users = SqlUserRepository(session, driver=self.read_driver)
+        self.users = SqlUserRepository(session, driver=self.repository_driver)
         self.sessions = SqlSessionRepository(session)
         self.throttles = SqlThrottleRepository(session)
         self.requests = RequestLog(session)

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
-from services.support.runtime.db import DriverStatement, TrackingRepository, update_versioned, violated_constraint
+from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.identity import Role
 from services.users.app.ports import UserCursor, UserFilter
@@ -17,8 +17,7 @@ from services.users.data.tables import users
 from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound
 from services.users.domain.profile import KindChoice, Profile, UserStatus
 
-_BY_ID = sa.select(users).where(users.c.id == sa.bindparam("user_id"))
-_BY_ID_READ = DriverStatement(_BY_ID)
+_BY_ID = DriverStatement(sa.select(users).where(users.c.id == sa.bindparam("user_id")), read=True)
 """Loans asks for a patron's eligibility before every issue: the read by id goes through the driver."""
 
 
@@ -27,7 +26,7 @@ class SqlUserRepository(TrackingRepository):
         try:
             async with self.session.begin_nested():
                 await self.session.execute(users.insert().values(id=user.id, **_to_row(user)))
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             _raise_for(error, user)
         self._track(user)
 
@@ -41,7 +40,7 @@ class SqlUserRepository(TrackingRepository):
                 await update_versioned(
                     self.session, users, row_id=user.id, version=user.version - 1, values=changes, name=user.name
                 )
-        except IntegrityError as error:
+        except INTEGRITY_ERRORS as error:
             _raise_for(error, user)
 
     async def replace_password_hash(self, user_id: uuid.UUID, *, previous: str, new: str) -> bool:
@@ -51,7 +50,7 @@ class SqlUserRepository(TrackingRepository):
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def get(self, user_id: uuid.UUID) -> User:
-        found = await self._first(_BY_ID, {"user_id": user_id}, read=_BY_ID_READ)
+        found = await self._first(_BY_ID, {"user_id": user_id})
         if found is None:
             raise UserNotFound(USER.format(user_id))
         return self._track(_to_user(found))
@@ -81,7 +80,7 @@ class SqlUserRepository(TrackingRepository):
         return list((await self.session.execute(query)).scalars())
 
 
-def _raise_for(error: IntegrityError, user: User) -> None:
+def _raise_for(error: Exception, user: User) -> None:
     constraint = violated_constraint(error)
     if constraint == "users_email_key":
         raise AlreadyExists(

@@ -29,9 +29,11 @@ async def _unicode_database(postgres) -> str:
 
 class CatalogUnits:
     """Units of work over one catalog database: `()` the read-write kind, `reads()` the read-only kind the
-    service gives its read use cases (autocommit, no transaction)."""
+    service gives its read use cases (autocommit, no transaction), `circulation()` the kind it gives the
+    saga's steps (the driver's own transaction)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
         self._sessions = session_factory(engine)
         self._read_sessions = read_session_factory(engine)
 
@@ -40,6 +42,9 @@ class CatalogUnits:
 
     def reads(self) -> SqlCatalogUnitOfWork:
         return SqlCatalogUnitOfWork(self._read_sessions, encode=events.encode, read_only=True)
+
+    def circulation(self) -> SqlCatalogUnitOfWork:
+        return SqlCatalogUnitOfWork(self._sessions, encode=events.encode, on_driver=True)
 
     def with_reading(self) -> SqlCatalogUnitOfWork:
         """Read-write, with blocks that may be entered `reading()` (as the loans service's)."""

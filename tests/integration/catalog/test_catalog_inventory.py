@@ -31,12 +31,12 @@ async def _book_with_copies(uow, count: int, *, branch: str = "MAIN") -> Book:
 
 async def _check_out(uow, selector: circulation.CopySelector, loan: str, hold: str = "") -> Copy:
     command = circulation.CheckOutCopy(selector, loan=loan, hold=hold)
-    return await circulation.check_out_copy(command, uow=uow(), clock=CLOCK)
+    return await circulation.check_out_copy(command, uow=uow.circulation(), clock=CLOCK)
 
 
 async def _check_in(uow, copy: Copy, loan: str) -> Copy:
     command = circulation.CheckInCopy(copy.book_id, copy.id, loan=loan)
-    return await circulation.check_in_copy(command, uow=uow(), clock=CLOCK)
+    return await circulation.check_in_copy(command, uow=uow.circulation(), clock=CLOCK)
 
 
 async def _available(uow, book: Book) -> int:
@@ -103,15 +103,15 @@ async def test_a_hold_shelf_copy_goes_only_to_its_own_holds_loan(catalog_uow) ->
     book = await _book_with_copies(catalog_uow, 2, branch="EAST")
     hold = f"holds/{uuid.uuid4()}"
     reserve = circulation.ReserveCopy(book.id, hold=hold, branch="EAST")
-    held = await circulation.reserve_copy(reserve, uow=catalog_uow(), clock=CLOCK)
+    held = await circulation.reserve_copy(reserve, uow=catalog_uow.circulation(), clock=CLOCK)
     again = circulation.ReserveCopy(book.id, hold=hold)
-    assert held == await circulation.reserve_copy(again, uow=catalog_uow(), clock=CLOCK)
+    assert held == await circulation.reserve_copy(again, uow=catalog_uow.circulation(), clock=CLOCK)
     with pytest.raises(FailedPrecondition):
         await _check_out(catalog_uow, circulation.CopySelector(copy=(book.id, held.id)), _loan())
     lent = await _check_out(catalog_uow, circulation.CopySelector(copy=(book.id, held.id)), _loan(), hold=hold)
     assert lent.status == CopyStatus.ON_LOAN and lent.current_hold == ""
     release = circulation.ReleaseCopy(book.id, held.id, hold=hold)
-    released = await circulation.release_copy(release, uow=catalog_uow(), clock=CLOCK)
+    released = await circulation.release_copy(release, uow=catalog_uow.circulation(), clock=CLOCK)
     assert released.status == CopyStatus.ON_LOAN  # already fulfilled: releasing changes nothing
 
 
@@ -119,7 +119,7 @@ async def test_no_available_copy_is_a_failed_precondition_and_no_book_is_not_fou
     book = await _book_with_copies(catalog_uow, 0)
     with pytest.raises(FailedPrecondition):
         reserve = circulation.ReserveCopy(book.id, hold="holds/h1")
-        await circulation.reserve_copy(reserve, uow=catalog_uow(), clock=CLOCK)
+        await circulation.reserve_copy(reserve, uow=catalog_uow.circulation(), clock=CLOCK)
     with pytest.raises(NotFound):
         await _check_out(catalog_uow, circulation.CopySelector(book_id=uuid.uuid4()), _loan())
 
@@ -171,13 +171,15 @@ async def test_a_check_out_by_barcode_for_a_loan_that_has_a_copy_answers_that_co
         await _check_out(catalog_uow, circulation.CopySelector(barcode="NOBODY-HAS-THIS"), _loan())
 
 
-async def test_saving_a_copy_answers_its_books_availability_after_the_change(catalog_uow) -> None:
+@pytest.mark.parametrize("transaction", ["session", "driver"])
+async def test_saving_a_copy_answers_its_books_availability_after_the_change(catalog_uow, transaction) -> None:
     """One statement writes the copy and counts: the changed copy by its new status, the others as this
-    transaction left them."""
+    transaction left them (in a session's transaction and in the driver's own)."""
     book = await _book_with_copies(catalog_uow, 3)
     first, second, _ = await _copies_of(catalog_uow, book)
     loan = _loan()
-    async with catalog_uow() as uow:
+    unit = catalog_uow if transaction == "session" else catalog_uow.circulation
+    async with unit() as uow:
         taken = await uow.copies.get(book.id, first.id, for_update=True)
         taken.check_out(loan, now=CLOCK.now())
         assert await uow.copies.save(taken) == 2
@@ -186,7 +188,7 @@ async def test_saving_a_copy_answers_its_books_availability_after_the_change(cat
         assert await uow.copies.save(lost) == 1
         await uow.commit()
     assert await _available(catalog_uow, book) == 1
-    async with catalog_uow() as uow:
+    async with unit() as uow:
         back = await uow.copies.get(book.id, first.id, for_update=True)
         back.check_in(loan, now=CLOCK.now())
         assert await uow.copies.save(back) == 2

@@ -262,7 +262,7 @@ async def test_a_loan_read_through_the_driver_is_the_loan_the_transaction_reads(
     async with uow:
         in_transaction = await uow.loans.get(loan.id)
     async with uow.reading():
-        assert uow.loans._read_driver is not None  # the path under test
+        assert uow.loans._driver_access is not None  # the path under test
         by_id = await uow.loans.get(loan.id)
         by_request = await uow.loans.by_request(request_id)
         by_barcode = await uow.loans.active_by_barcode(barcode)

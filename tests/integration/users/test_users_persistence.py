@@ -236,7 +236,7 @@ async def test_a_read_through_the_driver_is_the_account_the_transaction_reads(us
     async with uow:
         in_transaction = await uow.users.get(user_id)
     async with uow.reading():
-        assert uow.users._read_driver is not None  # the path under test
+        assert uow.users._driver_access is not None  # the path under test
         through_driver = await uow.users.get(user_id)
     assert through_driver == in_transaction
     assert through_driver.profile.kind_choices == kinds

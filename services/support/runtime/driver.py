@@ -1,0 +1,133 @@
+"""Statements the driver (asyncpg) runs itself, and a unit of work's own connection and transaction on it.
+
+SQLAlchemy builds every statement once, at import; the driver prepares each once per connection and keeps it.
+On the hottest paths (the saga's steps, the request ledger, the reads before each issue) SQLAlchemy's work
+around a call (the session, its greenlet, result processing) cost the service two to three times the round
+trip itself (bench/units_of_work.py: a saga step 0.34x the CPU on the driver's transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+import asyncpg
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.util import greenlet_spawn
+
+_DIALECT = postgresql_asyncpg.dialect()
+
+
+class DriverStatement:
+    """A statement built once with SQLAlchemy (`statement`, for a session) and compiled once for the driver.
+    Rows come as the driver's records, read by column name. Values are passed as the driver takes them: no
+    SQLAlchemy type processing (a JSON value is its text).
+
+    `read`: a plain read a read-only unit of work also runs on the driver (the hot reads before each issue);
+    every DriverStatement runs there in a unit of work on the driver's transaction."""
+
+    def __init__(self, statement: sa.Executable, *, read: bool = False) -> None:
+        self.statement = statement
+        self.read = read
+        compiled = cast(SQLCompiler, cast(sa.ClauseElement, statement).compile(dialect=_DIALECT))
+        self.sql = str(compiled)
+        self._names = tuple(compiled.positiontup or ())
+        self._constants = {name: bind.effective_value for name, bind in compiled.binds.items()}  # built in
+
+    def _arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        return [values.get(n, self._constants.get(n)) for n in self._names]
+
+    async def fetchrow(self, connection: Any, **values: Any) -> Any:
+        return await connection.fetchrow(self.sql, *self._arguments(values))
+
+    async def fetchval(self, connection: Any, **values: Any) -> Any:
+        return await connection.fetchval(self.sql, *self._arguments(values))
+
+    async def fetch(self, connection: Any, **values: Any) -> list[Any]:
+        return cast(list[Any], await connection.fetch(self.sql, *self._arguments(values)))
+
+    async def execute(self, connection: Any, **values: Any) -> int:
+        """Runs the statement; how many rows it changed (the count in the server's command tag)."""
+        tag = await connection.execute(self.sql, *self._arguments(values))
+        count = str(tag).rsplit(" ", 1)[-1]
+        return int(count) if count.isdigit() else 0
+
+    async def executemany(self, connection: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        await connection.executemany(self.sql, [self._arguments(row) for row in rows])
+
+
+class DriverConnection:
+    """One unit of work's connection from the engine's pool, taken on first use; with `transactional`, also
+    its transaction, begun with the first statement (a unit of work that ran nothing costs no round trip).
+
+    `close()` rolls back what was not committed and gives the connection back; a connection whose
+    transaction could not be ended is closed instead, so no later user of the pool finds itself inside it."""
+
+    def __init__(self, engine: AsyncEngine, *, transactional: bool) -> None:
+        self._engine = engine
+        self._transactional = transactional
+        self._pooled: Any = None
+        self._transaction: Any = None
+
+    async def get(self) -> asyncpg.Connection:
+        if self._pooled is None:
+            self._pooled = await self._engine.raw_connection()
+        connection = cast(asyncpg.Connection, self._pooled.driver_connection)
+        if self._transactional and self._transaction is None:
+            transaction = connection.transaction()
+            await transaction.start()
+            self._transaction = transaction
+        return connection
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._transaction is not None
+
+    async def commit(self) -> None:
+        if self._transaction is not None:
+            await self._transaction.commit()
+            self._transaction = None
+
+    async def rollback(self) -> None:
+        """Undoes the transaction; the next statement begins another."""
+        transaction, self._transaction = self._transaction, None
+        if transaction is not None:
+            await transaction.rollback()
+
+    async def close(self) -> None:
+        pooled, self._pooled = self._pooled, None
+        if pooled is None:
+            return
+        transaction, self._transaction = self._transaction, None
+        try:
+            if transaction is not None:
+                await transaction.rollback()  # undoes everything after a failure
+        except BaseException:
+            pooled.driver_connection.terminate()  # the pool replaces a closed connection at its next checkout
+            raise
+        finally:
+            await greenlet_spawn(pooled.close)  # back to the pool
+
+
+class NoSession:
+    """What a unit of work on the driver hands its repositories for a session: a statement without a
+    DriverStatement would run on another connection, outside the unit of work's transaction, so it fails."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"this unit of work runs on the driver's transaction: session.{name} is not available")
+
+
+INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, asyncpg.IntegrityConstraintViolationError)
+"""A broken unique or foreign-key constraint, through a session or on the driver."""
+
+
+def violated_constraint(error: BaseException) -> str:
+    """The name of the unique/foreign-key constraint an integrity error broke ("" when unknown)."""
+    orig = getattr(error, "orig", None)
+    for cause in (error, orig, getattr(orig, "__cause__", None)):
+        if name := getattr(cause, "constraint_name", None):
+            return str(name)
+    return ""

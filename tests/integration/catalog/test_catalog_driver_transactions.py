@@ -1,0 +1,127 @@
+"""The saga's steps in the catalog run on the driver's own transaction (`on_driver`): all or nothing, their
+events in the outbox as a session writes them, their errors translated the same way, and the connection
+back in the pool clean whatever happened."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.catalog.app import books, circulation, copies
+from services.catalog.app.copies import save_copy
+from services.catalog.domain.books import Book, BookDetails
+from services.catalog.domain.copies import CopyDetails, CopyStatus
+from services.support.launcher.postgres import asyncpg_dsn
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.errors import Conflict
+from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER
+from services.support.runtime.interceptors import current_caller
+from services.support.runtime.messaging import ACTOR_HEADER
+from services.support.runtime.outbox import OUTBOX
+from tests.integration.catalog.conftest import CatalogUnits
+
+pytestmark = pytest.mark.integration
+CLOCK = FixedClock(datetime(2026, 12, 4, 9, 0, tzinfo=UTC))
+STATUS_CHANGED = "athenaeum.catalog.copy_status_changed.v1"
+
+
+async def _book_with_copies(units: CatalogUnits, count: int) -> Book:
+    book = await books.create_book(books.CreateBook(BookDetails(title="Oblomov")), uow=units(), clock=CLOCK)
+    for number in range(count):
+        details = CopyDetails(barcode=f"D-{uuid.uuid4().hex[:8]}-{number}")
+        await copies.create_copy(copies.CreateCopy(book.id, details), uow=units(), clock=CLOCK)
+    return book
+
+
+async def _statuses(units: CatalogUnits, book: Book) -> list[CopyStatus]:
+    listed = await copies.list_copies(copies.ListCopies(book.id), uow=units.reads())
+    return [c.status for c in listed.items]
+
+
+async def _outbox_subjects(units: CatalogUnits) -> list[str]:
+    async with units() as uow:
+        return list((await uow.session.scalars(sa.select(OUTBOX.c.subject))).all())
+
+
+async def _check_out(units: CatalogUnits, book: Book, loan: str) -> None:
+    command = circulation.CheckOutCopy(circulation.CopySelector(book_id=book.id), loan=loan)
+    await circulation.check_out_copy(command, uow=units.circulation(), clock=CLOCK)
+
+
+def _loan() -> str:
+    return f"loans/{uuid.uuid4()}"
+
+
+@pytest.fixture
+async def one_connection(catalog_uow: CatalogUnits):
+    """The same database behind a pool of one connection: whatever a unit of work leaves on it, the next
+    one finds."""
+    engine = create_async_engine(catalog_uow.engine.url, pool_size=1, max_overflow=0)
+    yield CatalogUnits(engine)
+    await engine.dispose()
+
+
+async def test_a_step_that_fails_before_commit_leaves_nothing_and_a_clean_connection(one_connection) -> None:
+    units = one_connection
+    book = await _book_with_copies(units, 1)
+    with pytest.raises(RuntimeError, match="the desk lost power"):
+        async with units.circulation() as uow:
+            copy = await uow.copies.first_available(book.id)
+            assert copy is not None
+            copy.check_out(_loan(), now=CLOCK.now())
+            await save_copy(copy, uow)
+            raise RuntimeError("the desk lost power")
+    assert await _statuses(units, book) == [CopyStatus.AVAILABLE]
+    assert STATUS_CHANGED not in await _outbox_subjects(units)
+    # The next step on that connection commits for everyone: it is not nested in what the failure left.
+    await _check_out(units, book, _loan())
+    connection = await asyncpg.connect(asyncpg_dsn(str(units.engine.url.render_as_string(hide_password=False))))
+    try:
+        seen = await connection.fetchval("SELECT status FROM copies WHERE book_id = $1", book.id)
+    finally:
+        await connection.close()
+    assert seen == CopyStatus.ON_LOAN.value
+
+
+async def test_a_constraint_broken_on_the_driver_is_translated_and_undone(catalog_uow) -> None:
+    """Two copies out on one loan break `copies_current_loan`: the same Conflict as through a session."""
+    book = await _book_with_copies(catalog_uow, 2)
+    loan = _loan()
+    with pytest.raises(Conflict) as caught:
+        async with catalog_uow.circulation() as uow:
+            first = await uow.copies.first_available(book.id)
+            assert first is not None
+            first.check_out(loan, now=CLOCK.now())
+            await save_copy(first, uow)
+            second = await uow.copies.first_available(book.id)
+            assert second is not None and second.id != first.id
+            second.check_out(loan, now=CLOCK.now())
+            await save_copy(second, uow)
+    assert caught.value.reason == "CONCURRENT_CIRCULATION"
+    assert await _statuses(catalog_uow, book) == [CopyStatus.AVAILABLE, CopyStatus.AVAILABLE]
+
+
+async def test_a_statement_without_a_driver_form_is_refused_not_run_outside_the_transaction(catalog_uow) -> None:
+    book = await _book_with_copies(catalog_uow, 1)
+    async with catalog_uow.circulation() as uow:
+        with pytest.raises(RuntimeError, match="driver's transaction"):
+            await uow.copies.list(book_id=book.id, conditions=(), after=None, limit=5)
+
+
+async def test_events_committed_on_the_driver_reach_the_outbox_with_their_headers(catalog_uow) -> None:
+    book = await _book_with_copies(catalog_uow, 1)
+    token = current_caller.set(EDGE_CALLER)  # a call from outside the mesh, nobody signed in: ANONYMOUS
+    try:
+        await _check_out(catalog_uow, book, _loan())
+    finally:
+        current_caller.reset(token)
+    async with catalog_uow() as uow:
+        rows = (await uow.session.execute(sa.select(OUTBOX).where(OUTBOX.c.subject == STATUS_CHANGED))).all()
+    assert len(rows) == 1
+    assert rows[0].headers[ACTOR_HEADER] == ANONYMOUS  # a JSON object, as a session writes it
+    assert rows[0].payload and rows[0].occurred_at == CLOCK.now()
