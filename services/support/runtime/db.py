@@ -22,7 +22,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.driver import DriverConnection, DriverStatement, NoSession
+from services.support.runtime.driver import DriverConnection, DriverStatement, DriverTransaction, JoiningSession
 from services.support.runtime.errors import Conflict
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.settings import BaseServiceSettings
@@ -178,9 +178,9 @@ class SqlAlchemyUnitOfWork:
     `read_only`: for the read use cases, over `read_session_factory` sessions (no transaction at all);
     such a unit of work refuses to commit, since its statements would not have been atomic. With
     `read_sessions`, `async with uow.reading():` makes one block of a read-write unit of work such a read.
-    `on_driver`: the transaction is the driver's own (DriverConnection), not a session's, for the hottest use
-    cases (the saga's steps); their repositories' statements must all be DriverStatements (a session
-    statement fails: it would run outside the transaction)."""
+    `on_driver`: the transaction is the driver's own (DriverTransaction), not a session's, for the hottest use
+    cases (the saga's steps): their repositories' DriverStatements run on the driver, anything else on a
+    session that joins the same transaction on the same connection."""
 
     session: AsyncSession
 
@@ -219,10 +219,13 @@ class SqlAlchemyUnitOfWork:
         reads, self._next_reads = self._next_reads, False
         self.read_only = self._always_read_only or reads
         sessions = self._read_sessions if reads and self._read_sessions else self._sessions
-        if self.read_only or self._on_driver:
-            self._connection = DriverConnection(sessions.kw["bind"], transactional=not self.read_only)
-        on_driver = self._on_driver and not self.read_only
-        self.session = cast(AsyncSession, NoSession()) if on_driver else sessions()
+        engine = sessions.kw["bind"]
+        if self._on_driver and not self.read_only:
+            self._connection = transaction = DriverTransaction(engine)
+            self.session = cast(AsyncSession, JoiningSession(transaction))
+        else:
+            self._connection = DriverConnection(engine, transactional=False) if self.read_only else None
+            self.session = sessions()
         self._open(self.session)
         return self
 
@@ -231,7 +234,7 @@ class SqlAlchemyUnitOfWork:
     ) -> None:
         connection, self._connection = self._connection, None
         try:
-            if not isinstance(self.session, NoSession) and self.session.in_transaction():  # else no connection
+            if self.session.in_transaction():  # else no connection (or, on the driver, not the session's)
                 await self.session.rollback()  # a no-op after commit; undoes everything after a failure
                 await self.session.close()
         finally:
@@ -259,11 +262,11 @@ class SqlAlchemyUnitOfWork:
         # the driver's copy of the parameters, doubled the import's peak memory (+41 MiB), which Python keeps.
         for start in range(0, len(events), OUTBOX_SLICE):
             messages = [self._encode(event) for event in events[start : start + OUTBOX_SLICE]]
-            if self._connection is not None:
-                await _OUTBOX_ROWS.executemany(await self.driver(), [_driver_row(m) for m in messages])
+            if isinstance(self._connection, DriverTransaction):
+                await _OUTBOX_ROWS.executemany(await self._connection.get(), [_driver_row(m) for m in messages])
             else:
                 await self.session.execute(_OUTBOX_INSERT, [message.row() for message in messages])
-        if self._connection is not None:
+        if isinstance(self._connection, DriverTransaction):
             await self._connection.commit()
         else:
             await self.session.commit()
@@ -272,15 +275,15 @@ class SqlAlchemyUnitOfWork:
             self._on_commit()
 
     async def rollback(self) -> None:
-        if self._connection is not None:
+        if isinstance(self._connection, DriverTransaction):
             await self._connection.rollback()
         else:
             await self.session.rollback()
 
     async def run(self, statement: DriverStatement, values: Mapping[str, Any]) -> Any:
         """The first column of the first row of a statement in this unit of work (on the driver or the session)."""
-        if self._connection is not None:
-            return await statement.fetchval(await self.driver(), **values)
+        if isinstance(self._connection, DriverTransaction):
+            return await statement.fetchval(await self._connection.get(), **values)
         return await self.session.scalar(statement.statement, values)
 
     async def lead(self, task: str) -> bool:

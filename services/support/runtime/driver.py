@@ -8,13 +8,15 @@ trip itself (bench/units_of_work.py: a saga step 0.34x the CPU on the driver's t
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+import weakref
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any, cast
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
 
@@ -74,7 +76,7 @@ class DriverConnection:
 
     async def get(self) -> asyncpg.Connection:
         if self._pooled is None:
-            self._pooled = await self._engine.raw_connection()
+            self._pooled = await self._checkout()
         connection = cast(asyncpg.Connection, self._pooled.driver_connection)
         if self._transactional and self._transaction is None:
             transaction = connection.transaction()
@@ -82,9 +84,11 @@ class DriverConnection:
             self._transaction = transaction
         return connection
 
-    @property
-    def in_transaction(self) -> bool:
-        return self._transaction is not None
+    async def _checkout(self) -> Any:
+        return await self._engine.raw_connection()
+
+    async def _give_back(self, pooled: Any) -> None:
+        await greenlet_spawn(pooled.close)
 
     async def commit(self) -> None:
         if self._transaction is not None:
@@ -109,15 +113,73 @@ class DriverConnection:
             pooled.driver_connection.terminate()  # the pool replaces a closed connection at its next checkout
             raise
         finally:
-            await greenlet_spawn(pooled.close)  # back to the pool
+            await self._give_back(pooled)  # back to the pool
 
 
-class NoSession:
-    """What a unit of work on the driver hands its repositories for a session: a statement without a
-    DriverStatement would run on another connection, outside the unit of work's transaction, so it fails."""
+_AUTOCOMMIT_ENGINES: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
 
-    def __getattr__(self, name: str) -> Any:
-        raise RuntimeError(f"this unit of work runs on the driver's transaction: session.{name} is not available")
+
+def _autocommit(engine: AsyncEngine) -> AsyncEngine:
+    """The engine's connections in autocommit (built once per engine): a session on one begins no
+    transaction of its own, so its statements join the driver's."""
+    found = _AUTOCOMMIT_ENGINES.get(engine.sync_engine)
+    if found is None:
+        found = _AUTOCOMMIT_ENGINES[engine.sync_engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return found
+
+
+class DriverTransaction(DriverConnection):
+    """An `on_driver` unit of work's connection and the driver's transaction on it, begun with the first
+    statement; and a session on the same connection for the statements that have no driver form. The session
+    runs in autocommit, so what it runs joins the driver's transaction (`JoiningSession` begins it first)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        super().__init__(engine, transactional=True)
+        self._core: AsyncConnection | None = None
+        self._session: AsyncSession | None = None
+
+    async def _checkout(self) -> Any:
+        self._core = await _autocommit(self._engine).connect()
+        return await self._core.get_raw_connection()
+
+    async def session(self) -> AsyncSession:
+        await self.get()
+        if self._session is None:
+            self._session = AsyncSession(bind=self._core, expire_on_commit=False)
+        return self._session
+
+    async def _give_back(self, pooled: Any) -> None:
+        core, self._core = self._core, None
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()  # in autocommit: nothing of its own to roll back
+        if core is not None:
+            await core.close()
+
+
+class JoiningSession:
+    """What the repositories of an `on_driver` unit of work use for a session: each statement first joins the
+    driver's transaction (beginning it), then runs on the session that shares its connection."""
+
+    def __init__(self, transaction: DriverTransaction) -> None:
+        self._transaction = transaction
+
+    async def execute(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._transaction.session()).execute(*args, **kwargs)
+
+    async def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._transaction.session()).scalar(*args, **kwargs)
+
+    async def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return await (await self._transaction.session()).scalars(*args, **kwargs)
+
+    @contextlib.asynccontextmanager
+    async def begin_nested(self) -> AsyncIterator[None]:
+        async with (await self._transaction.session()).begin_nested():
+            yield
+
+    def in_transaction(self) -> bool:
+        return False  # its unit of work ends the driver's transaction itself
 
 
 INTEGRITY_ERRORS: tuple[type[Exception], ...] = (sa.exc.IntegrityError, asyncpg.IntegrityConstraintViolationError)

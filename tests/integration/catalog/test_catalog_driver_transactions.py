@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.catalog.app import books, circulation, copies
 from services.catalog.app.copies import save_copy
+from services.catalog.app.queries import Condition
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import CopyDetails, CopyStatus
 from services.support.launcher.postgres import asyncpg_dsn
@@ -106,11 +107,29 @@ async def test_a_constraint_broken_on_the_driver_is_translated_and_undone(catalo
     assert await _statuses(catalog_uow, book) == [CopyStatus.AVAILABLE, CopyStatus.AVAILABLE]
 
 
-async def test_a_statement_without_a_driver_form_is_refused_not_run_outside_the_transaction(catalog_uow) -> None:
-    book = await _book_with_copies(catalog_uow, 1)
-    async with catalog_uow.circulation() as uow:
-        with pytest.raises(RuntimeError, match="driver's transaction"):
-            await uow.copies.list(book_id=book.id, conditions=(), after=None, limit=5)
+async def test_a_statement_without_a_driver_form_joins_the_drivers_transaction(one_connection) -> None:
+    """A session statement in a unit of work on the driver runs on its connection, in its transaction: it sees
+    what the driver wrote, and is undone or committed with it."""
+    units = one_connection
+    book = await _book_with_copies(units, 2)
+    on_loan = [Condition("status", "=", CopyStatus.ON_LOAN.value)]
+    with pytest.raises(RuntimeError, match="undo"):
+        async with units.circulation() as uow:
+            copy = await uow.copies.first_available(book.id)
+            assert copy is not None
+            copy.check_out(_loan(), now=CLOCK.now())
+            await save_copy(copy, uow)
+            assert [c.id for c in await uow.copies.list(book_id=book.id, conditions=on_loan, after=None, limit=5)] == [
+                copy.id
+            ]
+            await uow.copies.remove(copy)
+            raise RuntimeError("undo")
+    assert await _statuses(units, book) == [CopyStatus.AVAILABLE, CopyStatus.AVAILABLE]
+    async with units.circulation() as uow:  # the session's statement first: it begins the transaction
+        first, second = await uow.copies.list(book_id=book.id, conditions=(), after=None, limit=5)
+        await uow.copies.remove(first)
+        await uow.commit()
+    assert await _statuses(units, book) == [CopyStatus.AVAILABLE]
 
 
 async def test_events_committed_on_the_driver_reach_the_outbox_with_their_headers(catalog_uow) -> None:
