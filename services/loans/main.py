@@ -78,6 +78,8 @@ async def build(settings: LoansSettings) -> ServiceApp:
             on_commit=infra.relay.wake,
             read_sessions=infra.read_sessions,
             rule_cache=rule_cache,
+            # Every transaction on the driver's own: the saga's steps are most of this service's work.
+            on_driver=True,
         )
 
     clock = SystemClock()

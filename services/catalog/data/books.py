@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book, BookDetails, BookNotFound, ImportBatch
 from services.catalog.domain.copies import CopyStatus
-from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 
@@ -124,8 +124,8 @@ class SqlBookRepository(TrackingRepository):
         """Writes a revision if the row still has the version it was read with (`revise` bumped it by one)."""
         try:
             async with self.session.begin_nested():
-                await update_versioned(
-                    self.session, books, row_id=book.id, version=book.version - 1, values=_fields(book), name=book.name
+                await self._update_versioned(
+                    books, row_id=book.id, version=book.version - 1, values=_fields(book), name=book.name
                 )
         except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "books_isbn_key":

@@ -7,6 +7,7 @@ reconciler take turns on it (each then saves with its version check) instead of 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -17,11 +18,12 @@ from services.loans.app.ports import FineFilter, NewestFirst, PageRequest
 from services.loans.data.tables import fine_entries, fines
 from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
 from services.loans.domain.money import CENTS
-from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.db import TrackingRepository
+from services.support.runtime.driver import DriverStatement
 from services.support.runtime.paging import Page, page_from_rows
 
 # Read by every return: built once.
-_OVERDUE_FINE_OF = (
+_OVERDUE_FINE_OF = DriverStatement(
     sa.select(fines)
     .where(fines.c.loan == sa.bindparam("loan"), fines.c.kind == FineKind.OVERDUE.value)
     .with_for_update()
@@ -31,8 +33,9 @@ _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _MUTABLE = ("amount", "paid", "status", "waive_reason", "updated_at")
 
 
-def _to_fine(row: sa.Row[Any]) -> Fine:
-    m = row._mapping
+def _to_fine(row: sa.Row[Any] | Mapping[str, Any]) -> Fine:
+    """A fine from a row of the fines table (SQLAlchemy's row, or the driver's record, read by name)."""
+    m = row._mapping if isinstance(row, sa.Row) else row
     return Fine(
         id=m["id"],
         patron=m["patron"],
@@ -85,13 +88,11 @@ class SqlFineRepository(TrackingRepository):
         return self._track(_to_fine(row))
 
     async def overdue_fine_of(self, loan: str) -> Fine | None:
-        row = (await self.session.execute(_OVERDUE_FINE_OF, {"loan": loan})).first()
+        row = await self._first(_OVERDUE_FINE_OF, {"loan": loan})
         return self._track(_to_fine(row)) if row else None
 
     async def save(self, fine: Fine) -> None:
-        await update_versioned(
-            self.session, fines, row_id=fine.id, version=fine.version, values=_values(fine), name=fine.name
-        )
+        await self._update_versioned(fines, row_id=fine.id, version=fine.version, values=_values(fine), name=fine.name)
         fine.version += 1
         await self._append_entries(fine)
         self._track(fine)

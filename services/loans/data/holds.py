@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.loans.app.ports import HoldFilter, PageRequest
 from services.loans.data.tables import holds
 from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
-from services.support.runtime.db import TrackingRepository, update_versioned
-from services.support.runtime.driver import INTEGRITY_ERRORS, violated_constraint
+from services.support.runtime.db import TrackingRepository
+from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.paging import Page, page_from_rows
 
 _ACTIVE = [s.value for s in ACTIVE_HOLD_STATUSES]
 # Read by every issue and every return: built once.
-_ACTIVE_FOR = sa.select(holds).where(
-    holds.c.patron == sa.bindparam("patron"), holds.c.book == sa.bindparam("book"), holds.c.status.in_(_ACTIVE)
+_ACTIVE_FOR = DriverStatement(
+    sa.select(holds).where(
+        holds.c.patron == sa.bindparam("patron"),
+        holds.c.book == sa.bindparam("book"),
+        holds.c.status == sa.any_(sa.bindparam("active", _ACTIVE, type_=ARRAY(sa.Text))),
+    )
 )
 _QUEUE = (
     sa.select(holds)
@@ -49,10 +54,13 @@ def _queue_position() -> sa.ColumnElement[int]:
 
 
 HOLDS_WITH_POSITION = sa.select(holds, _queue_position())
+_BY_ID = DriverStatement(HOLDS_WITH_POSITION.where(holds.c.id == sa.bindparam("hold_id")))
+_NEXT_WAITING = DriverStatement(_QUEUE_HEAD)
 
 
-def _to_hold(row: sa.Row[Any]) -> Hold:
-    m = row._mapping
+def _to_hold(row: sa.Row[Any] | Mapping[str, Any]) -> Hold:
+    """A hold from a row of the holds table (SQLAlchemy's row, or the driver's record, read by name)."""
+    m = row._mapping if isinstance(row, sa.Row) else row
     return Hold(
         id=m["id"],
         status=HoldStatus(m["status"]),
@@ -76,19 +84,19 @@ class SqlHoldRepository(TrackingRepository):
         self._track(hold)
 
     async def get(self, hold_id: uuid.UUID) -> Hold:
-        row = (await self.session.execute(HOLDS_WITH_POSITION.where(holds.c.id == hold_id))).first()
+        row = await self._first(_BY_ID, {"hold_id": hold_id})
         if row is None:
             raise HoldNotFound(HOLD.format(hold_id))
         return self._track(_to_hold(row))
 
     async def save(self, hold: Hold) -> None:
         values = {name: getattr(hold, name) for name in _FIELDS} | {"status": hold.status.value}
-        await update_versioned(self.session, holds, row_id=hold.id, version=hold.version, values=values, name=hold.name)
+        await self._update_versioned(holds, row_id=hold.id, version=hold.version, values=values, name=hold.name)
         hold.version += 1
         self._track(hold)
 
     async def active_for(self, patron: str, book: str) -> Hold | None:
-        row = (await self.session.execute(_ACTIVE_FOR, {"patron": patron, "book": book})).first()
+        row = await self._first(_ACTIVE_FOR, {"patron": patron, "book": book})
         return self._track(_to_hold(row)) if row else None
 
     async def count_active(self, patron: str) -> int:
@@ -97,8 +105,8 @@ class SqlHoldRepository(TrackingRepository):
 
     async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
         """The head of the book's queue."""
-        query = _QUEUE_HEAD.where(holds.c.id.not_in(skip)) if skip else _QUEUE_HEAD
-        row = (await self.session.execute(query, {"book": book})).first()
+        query = _QUEUE_HEAD.where(holds.c.id.not_in(skip)) if skip else _NEXT_WAITING
+        row = await self._first(query, {"book": book})
         return self._track(_to_hold(row)) if row else None
 
     async def others_waiting(self, book: str, patron: str) -> bool:

@@ -23,7 +23,7 @@ from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
-from services.support.runtime.db import Statement, TrackingRepository, update_versioned
+from services.support.runtime.db import Statement, TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
@@ -47,8 +47,20 @@ _ACTIVE_BY_BARCODE = DriverStatement(
 )
 # A loan whose return was begun is not fined or reminded further meanwhile: the copy may already be back.
 _NOT_BEING_RETURNED = loans.c.return_started_at.is_(None)
-_LOCK_PATRON = sa.select(
-    sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("patron", type_=sa.String), 0))
+_LOCK_PATRON = DriverStatement(
+    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("patron", type_=sa.String), 0)))
+)
+_STORED = tuple(sorted(_LOAN_COLUMNS | {"terms"}))
+_INSERT = DriverStatement(
+    loans.insert().values({name: sa.bindparam(name, type_=loans.c[name].type) for name in _STORED})
+)
+_FORGET = DriverStatement(
+    loans.delete().where(loans.c.id == sa.bindparam("loan_id"), loans.c.status == LoanStatus.PENDING.value)
+)
+_ACTIVE_ON_COPY = DriverStatement(
+    sa.select(loans)
+    .where(loans.c.copy == sa.bindparam("copy"), loans.c.status == LoanStatus.ACTIVE.value)
+    .with_for_update()
 )
 
 
@@ -68,15 +80,15 @@ def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
         .scalar_subquery()
     )
     return sa.select(
-        sa.func.count().filter(in_scope),
-        sa.func.count().filter(sa.and_(active, loans.c.due_at < sa.bindparam("now"))),
-        owed,
-        ready,
+        sa.func.count().filter(in_scope).label("active"),
+        sa.func.count().filter(sa.and_(active, loans.c.due_at < sa.bindparam("now"))).label("overdue"),
+        owed.label("owed"),
+        ready.label("ready"),
     ).where(loans.c.patron == patron)
 
 
-_STANDING_ALL = _standing_query(all_item_types=True)
-_STANDING_OF_TYPE = _standing_query(all_item_types=False)
+_STANDING_ALL = DriverStatement(_standing_query(all_item_types=True))
+_STANDING_OF_TYPE = DriverStatement(_standing_query(all_item_types=False))
 
 
 def _to_loan(m: Mapping[Any, Any]) -> Loan:
@@ -109,7 +121,7 @@ def _conditions(query: LoanFilter, now: datetime) -> list[sa.ColumnElement[bool]
 class SqlLoanRepository(TrackingRepository):
     async def add(self, loan: Loan) -> None:
         try:
-            await self.session.execute(loans.insert().values(**_to_row(loan)))
+            await self._execute(_INSERT, _to_row(loan))
         except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "loans_request_id":
                 raise Conflict(
@@ -125,9 +137,7 @@ class SqlLoanRepository(TrackingRepository):
         return loan
 
     async def forget(self, loan_id: uuid.UUID) -> None:
-        await self.session.execute(
-            loans.delete().where(loans.c.id == loan_id, loans.c.status == LoanStatus.PENDING.value)
-        )
+        await self._execute(_FORGET, {"loan_id": loan_id})
 
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
@@ -141,8 +151,7 @@ class SqlLoanRepository(TrackingRepository):
 
     async def active_on_copy(self, copy: str) -> Loan | None:
         """The ACTIVE loan of a copy, locked until commit (None when the copy is on no active loan)."""
-        query = sa.select(loans).where(loans.c.copy == copy, loans.c.status == LoanStatus.ACTIVE.value)
-        return await self._one(query.with_for_update(), {})
+        return await self._one(_ACTIVE_ON_COPY, {"copy": copy})
 
     async def returns_begun(self, *, before: datetime, limit: int = 100) -> list[Loan]:
         """ACTIVE loans whose return was begun before `before` and not finished, oldest first."""
@@ -162,9 +171,7 @@ class SqlLoanRepository(TrackingRepository):
         values = _to_row(loan)
         del values["version"]
         try:
-            await update_versioned(
-                self.session, loans, row_id=loan.id, version=loan.version, values=values, name=loan.name
-            )
+            await self._update_versioned(loans, row_id=loan.id, version=loan.version, values=values, name=loan.name)
         except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "loans_active_copy":
                 raise FailedPrecondition(
@@ -182,7 +189,7 @@ class SqlLoanRepository(TrackingRepository):
 
     async def lock_patron(self, patron: str) -> None:
         """Serialises the limit checks of one patron's concurrent issues (held until commit)."""
-        await self.session.execute(_LOCK_PATRON, {"patron": patron})
+        await self._first(_LOCK_PATRON, {"patron": patron})
 
     async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
         """Active loans (of `item_type`, or all for "*"), overdue loans, fines still owed and READY holds."""
@@ -190,8 +197,9 @@ class SqlLoanRepository(TrackingRepository):
             counts, params = _STANDING_ALL, {"patron": patron, "now": now}
         else:
             counts, params = _STANDING_OF_TYPE, {"patron": patron, "now": now, "item_type": item_type}
-        active_count, overdue, owed, ready = (await self.session.execute(counts, params)).one()
-        return Standing(active_count, overdue, Decimal(owed or 0), ready)
+        row = await self._first(counts, params)
+        assert row is not None  # counts: always one row
+        return Standing(row["active"], row["overdue"], Decimal(row["owed"] or 0), row["ready"])
 
     async def list_newest_first(
         self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]

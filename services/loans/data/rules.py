@@ -15,7 +15,7 @@ from services.loans.data.rule_cache import RuleCache
 from services.loans.data.tables import circulation_rules
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound, RuleTerms
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
 
@@ -113,8 +113,7 @@ class SqlRuleRepository(TrackingRepository):
         self.edited = True
         values = {**_terms_row(rule.terms), "updated_at": rule.updated_at}
         try:
-            await update_versioned(
-                self.session,
+            await self._update_versioned(
                 circulation_rules,
                 row_id=rule.id,
                 version=rule.version - 1,

@@ -32,8 +32,9 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
         on_commit: Callable[[], None] = lambda: None,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
         rule_cache: RuleCache | None = None,
+        on_driver: bool = False,
     ) -> None:
-        super().__init__(sessions, encode=encode, on_commit=on_commit, read_sessions=read_sessions)
+        super().__init__(sessions, encode=encode, on_commit=on_commit, read_sessions=read_sessions, on_driver=on_driver)
         self._rule_cache = rule_cache
 
     async def commit(self) -> None:
@@ -43,11 +44,12 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
             self._rule_cache.clear()  # after the commit: this process lends by the edit at once (others: its event)
 
     def _open(self, session: AsyncSession) -> None:
-        self.loans = SqlLoanRepository(session, driver=self.repository_driver)
+        driver = self.repository_driver
+        self.loans = SqlLoanRepository(session, driver=driver)
         self.rules = SqlRuleRepository(session, cache=self._rule_cache)
-        self.fines = SqlFineRepository(session)
-        self.holds = SqlHoldRepository(session)
-        self.requests = RequestLog(session)
+        self.fines = SqlFineRepository(session, driver=driver)
+        self.holds = SqlHoldRepository(session, driver=driver)
+        self.requests = RequestLog(session, driver=driver)
 
     def _repositories(self) -> tuple[TrackingRepository, ...]:
         return (self.loans, self.rules, self.fines, self.holds)

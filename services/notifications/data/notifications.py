@@ -22,7 +22,7 @@ from services.notifications.domain.notifications import (
     NotificationNotFound,
     Status,
 )
-from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.db import TrackingRepository
 
 _UUIDS = ARRAY(UUID(as_uuid=True))
 """Lists of ids go as one array parameter (`= ANY`): one statement text, so one prepared statement."""
@@ -103,8 +103,7 @@ class SqlNotificationRepository(TrackingRepository):
         return self._track(_to_notification(row))
 
     async def save(self, notification: Notification) -> None:
-        await update_versioned(
-            self.session,
+        await self._update_versioned(
             table,
             row_id=notification.id,
             version=notification.version - 1,

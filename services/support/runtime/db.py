@@ -6,7 +6,6 @@ outbox rows of the events they recorded in one transaction, then wakes the outbo
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -67,11 +66,6 @@ _OUTBOX_ROWS = DriverStatement(
 )
 
 
-def _driver_row(message: OutboxMessage) -> dict[str, object]:
-    row = message.row()
-    return {**row, "headers": json.dumps(row["headers"])}  # the driver takes JSON as its text
-
-
 _TRY_LEAD = DriverStatement(
     sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("task", type_=sa.Text), 1)))
 )
@@ -109,6 +103,21 @@ class HasEvents(Protocol):
 
 EventEncoder = Callable[[Any], OutboxMessage]
 AggregateT = TypeVar("AggregateT", bound=HasEvents)
+
+
+_VERSIONED_UPDATES: dict[tuple[str, tuple[str, ...]], DriverStatement] = {}
+
+
+def _versioned_update(table: sa.Table, columns: tuple[str, ...]) -> DriverStatement:
+    statement = _VERSIONED_UPDATES.get((table.fullname, columns))
+    if statement is None:
+        setting = {name: sa.bindparam(name, type_=table.c[name].type) for name in (*columns, "version")}
+        statement = _VERSIONED_UPDATES[table.fullname, columns] = DriverStatement(
+            table.update()
+            .where(table.c.id == sa.bindparam("row_id"), table.c.version == sa.bindparam("seen_version"))
+            .values(setting)
+        )
+    return statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +174,17 @@ class TrackingRepository:
         if (driver := self._on_driver(statement)) is not None:
             return await cast(DriverStatement, statement).execute(await driver(), **values)
         return int((await self.session.execute(_built(statement), values)).rowcount)  # type: ignore[attr-defined]
+
+    async def _update_versioned(
+        self, table: sa.Table, *, row_id: uuid.UUID, version: int, values: dict[str, Any], name: str
+    ) -> None:
+        """UPDATE … WHERE id = :id AND version = :seen, bumping the version; Conflict when someone else won.
+
+        The table needs `id` and `version` columns. The value keys name the columns to set: one statement per
+        table and set of columns, built once."""
+        parameters = {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
+        if await self._execute(_versioned_update(table, tuple(values)), parameters) != 1:
+            raise Conflict(f"{name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
 
     def _track(self, aggregate: AggregateT) -> AggregateT:
         self.seen.append(aggregate)
@@ -263,7 +283,7 @@ class SqlAlchemyUnitOfWork:
         for start in range(0, len(events), OUTBOX_SLICE):
             messages = [self._encode(event) for event in events[start : start + OUTBOX_SLICE]]
             if isinstance(self._connection, DriverTransaction):
-                await _OUTBOX_ROWS.executemany(await self._connection.get(), [_driver_row(m) for m in messages])
+                await _OUTBOX_ROWS.executemany(await self._connection.get(), [m.row() for m in messages])
             else:
                 await self.session.execute(_OUTBOX_INSERT, [message.row() for message in messages])
         if isinstance(self._connection, DriverTransaction):
@@ -298,30 +318,3 @@ class SqlAlchemyUnitOfWork:
                 drained.extend(aggregate.events)
                 aggregate.events.clear()
         return drained
-
-
-_VERSIONED_UPDATES: dict[str, sa.Update] = {}
-
-
-def _versioned_update(table: sa.Table) -> sa.Update:
-    statement = _VERSIONED_UPDATES.get(table.fullname)
-    if statement is None:
-        statement = table.update().where(
-            table.c.id == sa.bindparam("row_id"), table.c.version == sa.bindparam("seen_version")
-        )
-        _VERSIONED_UPDATES[table.fullname] = statement
-    return statement
-
-
-async def update_versioned(
-    session: AsyncSession, table: sa.Table, *, row_id: uuid.UUID, version: int, values: dict[str, Any], name: str
-) -> None:
-    """UPDATE … WHERE id = :id AND version = :seen, bumping the version; Conflict when someone else won.
-
-    The table needs `id` and `version` columns. The value keys name the columns to set, so one statement
-    per table serves every call (built once).
-    """
-    parameters = {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
-    result = await session.execute(_versioned_update(table), parameters)
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"{name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)

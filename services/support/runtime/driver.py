@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, cast
 
 import asyncpg
@@ -25,8 +25,9 @@ _DIALECT = postgresql_asyncpg.dialect()
 
 class DriverStatement:
     """A statement built once with SQLAlchemy (`statement`, for a session) and compiled once for the driver.
-    Rows come as the driver's records, read by column name. Values are passed as the driver takes them: no
-    SQLAlchemy type processing (a JSON value is its text).
+    Rows come as the driver's records, read by column name (the driver decodes JSON as the engine's
+    connections were set up to). Values go through the statement's bind processors, as SQLAlchemy would send
+    them (a JSON value as its text).
 
     `read`: a plain read a read-only unit of work also runs on the driver (the hot reads before each issue);
     every DriverStatement runs there in a unit of work on the driver's transaction."""
@@ -36,10 +37,18 @@ class DriverStatement:
         self.read = read
         compiled = cast(SQLCompiler, cast(sa.ClauseElement, statement).compile(dialect=_DIALECT))
         self.sql = str(compiled)
+        if "POSTCOMPILE" in self.sql:  # an IN list expanded per call: write `= ANY(array)` instead
+            raise ValueError(f"the driver cannot run a statement with an expanding IN: {self.sql}")
         self._names = tuple(compiled.positiontup or ())
         self._constants = {name: bind.effective_value for name, bind in compiled.binds.items()}  # built in
+        processors = compiled._bind_processors
+        self._processed: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
+            (n, p) for n in self._names if callable(p := processors.get(n))
+        )
 
     def _arguments(self, values: Mapping[str, Any]) -> list[Any]:
+        if self._processed:
+            values = {**values, **{n: process(values.get(n)) for n, process in self._processed if n in values}}
         return [values.get(n, self._constants.get(n)) for n in self._names]
 
     async def fetchrow(self, connection: Any, **values: Any) -> Any:

@@ -24,8 +24,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as upsert
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.support.runtime.db import TrackingRepository
+from services.support.runtime.driver import DriverStatement
 from services.support.runtime.errors import Conflict, InvalidArgument
 from services.support.runtime.outbox import messaging_metadata
 
@@ -62,8 +63,10 @@ current_attempt: ContextVar[Attempt | None] = ContextVar("athenaeum_attempt", de
 """Set by the runtime around the servicer, so `remember` commits only for the attempt that owns the id."""
 
 # Built once: every idempotent mutation of every service runs them.
-_RECALL = sa.select(REQUESTS.c.operation, REQUESTS.c.resource).where(
-    REQUESTS.c.request_id == sa.bindparam("rid"), REQUESTS.c.state == COMMITTED
+_RECALL = DriverStatement(
+    sa.select(REQUESTS.c.operation, REQUESTS.c.resource).where(
+        REQUESTS.c.request_id == sa.bindparam("rid"), REQUESTS.c.state == COMMITTED
+    )
 )
 _new = upsert(REQUESTS).values(
     request_id=sa.bindparam("rid"),
@@ -73,11 +76,13 @@ _new = upsert(REQUESTS).values(
     owner=sa.bindparam("attempt"),
 )
 # A fresh id is inserted as committed; an id the runtime claimed is committed only by the attempt that owns it.
-_REMEMBER = _new.on_conflict_do_update(
-    index_elements=[REQUESTS.c.request_id],
-    set_={"state": COMMITTED, "resource": _new.excluded.resource},
-    where=(REQUESTS.c.owner == _new.excluded.owner) & (REQUESTS.c.state == IN_PROGRESS),
-).returning(REQUESTS.c.request_id)
+_REMEMBER = DriverStatement(
+    _new.on_conflict_do_update(
+        index_elements=[REQUESTS.c.request_id],
+        set_={"state": COMMITTED, "resource": _new.excluded.resource},
+        where=(REQUESTS.c.owner == _new.excluded.owner) & (REQUESTS.c.state == IN_PROGRESS),
+    ).returning(REQUESTS.c.request_id)
+)
 
 
 def parse_request_id(value: str) -> uuid.UUID | None:
@@ -89,22 +94,19 @@ def parse_request_id(value: str) -> uuid.UUID | None:
         raise InvalidArgument.field("request_id", "must be a UUID") from None
 
 
-class RequestLog:
+class RequestLog(TrackingRepository):
     """The use cases' side of idempotency, inside their unit of work's transaction."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
 
     async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None:
         """The resource a committed earlier call with this id produced, if any."""
         if request_id is None:
             return None
-        row = (await self._session.execute(_RECALL, {"rid": request_id})).first()
+        row = await self._first(_RECALL, {"rid": request_id})
         if row is None:
             return None
-        if row.operation != operation:
-            raise InvalidArgument.field("request_id", f"was already used for {row.operation}")
-        return str(row.resource)
+        if row["operation"] != operation:
+            raise InvalidArgument.field("request_id", f"was already used for {row['operation']}")
+        return str(row["resource"])
 
     async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
         """Record, in this transaction, that the request's change is made; Conflict (REQUEST_IN_PROGRESS)
@@ -114,7 +116,7 @@ class RequestLog:
         attempt = current_attempt.get()
         owner = attempt.owner if attempt is not None and attempt.request_id == request_id else None
         parameters = {"rid": request_id, "op": operation, "made": resource, "attempt": owner}
-        if (await self._session.execute(_REMEMBER, parameters)).first() is None:
+        if await self._first(_REMEMBER, parameters) is None:
             raise Conflict(
                 "a request with this request_id is already being processed; retry it",
                 reason="REQUEST_IN_PROGRESS",

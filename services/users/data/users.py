@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.support.runtime.db import TrackingRepository, update_versioned
+from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.identity import Role
@@ -37,8 +37,8 @@ class SqlUserRepository(TrackingRepository):
         changes = {column: value for column, value in _to_row(user).items() if column != "password_hash"}
         try:
             async with self.session.begin_nested():  # an email taken by someone else must not end the transaction
-                await update_versioned(
-                    self.session, users, row_id=user.id, version=user.version - 1, values=changes, name=user.name
+                await self._update_versioned(
+                    users, row_id=user.id, version=user.version - 1, values=changes, name=user.name
                 )
         except INTEGRITY_ERRORS as error:
             _raise_for(error, user)

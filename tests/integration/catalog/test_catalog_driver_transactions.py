@@ -126,7 +126,7 @@ async def test_a_statement_without_a_driver_form_joins_the_drivers_transaction(o
             raise RuntimeError("undo")
     assert await _statuses(units, book) == [CopyStatus.AVAILABLE, CopyStatus.AVAILABLE]
     async with units.circulation() as uow:  # the session's statement first: it begins the transaction
-        first, second = await uow.copies.list(book_id=book.id, conditions=(), after=None, limit=5)
+        first, _ = await uow.copies.list(book_id=book.id, conditions=(), after=None, limit=5)
         await uow.copies.remove(first)
         await uow.commit()
     assert await _statuses(units, book) == [CopyStatus.AVAILABLE]

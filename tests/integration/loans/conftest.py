@@ -24,11 +24,12 @@ async def world(postgres) -> AsyncIterator[World]:
     await asyncio.to_thread(upgrade_to_head, "loans", url)
     engine = create_async_engine(url, pool_size=20, max_overflow=20)
     yield World(
-        new_uow=partial(  # with the service's read sessions: its reads run without a transaction
+        new_uow=partial(  # as the service's: reads without a transaction, the rest on the driver's own
             SqlLoansUnitOfWork,
             session_factory(engine),
             encode=events.encode,
             read_sessions=read_session_factory(engine),
+            on_driver=True,
         ),
         clock=FixedClock(START),
         users=FakeUsers(),
