@@ -3,7 +3,8 @@
 One step of a saga, as the loans and catalog services run them: BEGIN, a transaction-scoped advisory lock, a
 row read by its key, a versioned UPDATE of it, COMMIT. Run (1) as the services do, through an `AsyncSession`
 of `session_factory` with statements built once, and (2) on the same pool's asyncpg connection in an asyncpg
-transaction (`engine.raw_connection()`, as the request ledger's statements run). Also one read alone: a
+transaction (`engine.raw_connection()`, as the request ledger's statements run), and (3) as the services
+run it now: the runtime's unit of work `on_driver` with a repository's DriverStatements. Also one read alone: a
 session's (BEGIN, SELECT, ROLLBACK) and the driver's autocommit SELECT. Reported: CPU microseconds of this
 process per unit of work (Postgres's side is the same statements either way), on uvloop, alternating the
 variants twice. Writes bench/results/units_of_work-<UTC time>.md. Run by hand (see bench/README.md):
@@ -35,7 +36,9 @@ from loadtools import RESULTS_DIR, machine_info
 from services.support.launcher.postgres import LocalPostgres
 from services.support.launcher.processes import Supervisor
 from services.support.mesh.topology import free_ports
-from services.support.runtime.db import session_factory
+from services.support.runtime.db import SqlAlchemyUnitOfWork, session_factory
+from services.support.runtime.driver import DriverStatement
+from services.support.runtime.repository import TrackingRepository
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ROWS = sa.table("rows", sa.column("id", sa.Uuid), sa.column("version", sa.Integer))
@@ -46,6 +49,27 @@ RAW_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
 RAW_READ = "SELECT id, version FROM rows WHERE id = $1"
 RAW_UPDATE = "UPDATE rows SET version = version + 1 WHERE id = $1"
 Work = Callable[[], Awaitable[None]]
+
+
+class _Rows(TrackingRepository):
+    """The step's statements as the services' repositories run them (DriverStatements)."""
+
+    LOCK, READ, UPDATE = DriverStatement(LOCK), DriverStatement(READ), DriverStatement(UPDATE)
+
+    async def step(self, values: dict[str, object]) -> None:
+        await self._first(self.LOCK, values)
+        await self._first(self.READ, values)
+        await self._execute(self.UPDATE, values)
+
+
+class _Unit(SqlAlchemyUnitOfWork):
+    rows: _Rows
+
+    def _open(self, session: object) -> None:
+        self.rows = _Rows(session, driver=self.repository_driver)  # type: ignore[arg-type]
+
+    def _repositories(self) -> tuple[TrackingRepository, ...]:
+        return (self.rows,)
 
 
 def cpu_seconds() -> float:
@@ -75,6 +99,11 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
         finally:
             await greenlet_spawn(pooled.close)
 
+    async def runtime_step() -> None:
+        async with _Unit(sessions, encode=lambda event: event, on_driver=True) as uow:
+            await uow.rows.step(values)
+            await uow.commit()
+
     async def session_read() -> None:
         async with sessions() as session:
             await session.execute(READ, values)
@@ -89,6 +118,7 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
     return {
         "saga step, SQLAlchemy session": session_step,
         "saga step, driver transaction": driver_step,
+        "saga step, the runtime's unit of work on the driver": runtime_step,
         "one read, SQLAlchemy session": session_read,
         "one read, driver (autocommit)": driver_read,
     }

@@ -11,9 +11,9 @@ import sqlalchemy as sa
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book, BookDetails, BookNotFound, ImportBatch
 from services.catalog.domain.copies import CopyStatus
-from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
+from services.support.runtime.repository import TrackingRepository
 
 BOOK_COLUMNS = [c for c in books.c if c.name not in ("search_vector", "search_text")]
 

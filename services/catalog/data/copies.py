@@ -12,9 +12,9 @@ from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
+from services.support.runtime.repository import TrackingRepository
 
 
 def _to_copy(m: Mapping[Any, Any]) -> Copy:

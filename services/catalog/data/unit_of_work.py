@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.catalog.data.books import SqlBookRepository
 from services.catalog.data.copies import SqlCopyRepository
 from services.catalog.data.search import SqlBookSearch
-from services.support.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository
+from services.support.runtime.db import SqlAlchemyUnitOfWork
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.idempotency import RequestLog
+from services.support.runtime.repository import TrackingRepository
 
 _ADVISORY_LOCK = DriverStatement(
     sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.String), 0)))

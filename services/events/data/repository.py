@@ -23,8 +23,8 @@ from services.events.data.values import attributes_json
 from services.events.domain.aggregation import Aggregation, Count
 from services.events.domain.model import AcceptedBatch, Category, EventRecord, uuid7_millis
 from services.events.domain.query import EventQuery
-from services.support.runtime.db import TrackingRepository
 from services.support.runtime.errors import NotFound
+from services.support.runtime.repository import TrackingRepository
 
 STAGING = "events_staging"
 _STAGING_DDL = f"CREATE TEMP TABLE IF NOT EXISTS {STAGING} (LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.events.data.metrics import STORED
 from services.events.data.partitions import SqlPartitionRepository
 from services.events.data.repository import SqlEventRepository
-from services.support.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository
+from services.support.runtime.db import SqlAlchemyUnitOfWork
 from services.support.runtime.outbox import OutboxMessage
+from services.support.runtime.repository import TrackingRepository
 
 
 def _publishes_nothing(event: Any) -> OutboxMessage:

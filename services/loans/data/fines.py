@@ -18,9 +18,9 @@ from services.loans.app.ports import FineFilter, NewestFirst, PageRequest
 from services.loans.data.tables import fine_entries, fines
 from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
 from services.loans.domain.money import CENTS
-from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.paging import Page, page_from_rows
+from services.support.runtime.repository import TrackingRepository
 
 # Read by every return: built once.
 _OVERDUE_FINE_OF = DriverStatement(

@@ -13,10 +13,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from services.loans.app.ports import HoldFilter, PageRequest
 from services.loans.data.tables import holds
 from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
-from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.paging import Page, page_from_rows
+from services.support.runtime.repository import TrackingRepository
 
 _ACTIVE = [s.value for s in ACTIVE_HOLD_STATUSES]
 # Read by every issue and every return: built once.

@@ -23,10 +23,10 @@ from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
-from services.support.runtime.db import Statement, TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
+from services.support.runtime.repository import Statement, TrackingRepository
 
 _LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"} - UNUSED_LOAN_COLUMNS
 

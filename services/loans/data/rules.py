@@ -15,9 +15,9 @@ from services.loans.data.rule_cache import RuleCache
 from services.loans.data.tables import circulation_rules
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound, RuleTerms
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
+from services.support.runtime.repository import TrackingRepository
 
 _TERM_FIELDS = [f.name for f in fields(RuleTerms)]
 _MONEY_FIELDS = ("fine_per_day", "fine_cap", "max_outstanding_fines")

@@ -11,8 +11,9 @@ from services.loans.data.holds import SqlHoldRepository
 from services.loans.data.loans import SqlLoanRepository
 from services.loans.data.rule_cache import RuleCache
 from services.loans.data.rules import SqlRuleRepository
-from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork, TrackingRepository
+from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork
 from services.support.runtime.idempotency import RequestLog
+from services.support.runtime.repository import TrackingRepository
 
 
 class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):

@@ -22,7 +22,7 @@ from services.notifications.domain.notifications import (
     NotificationNotFound,
     Status,
 )
-from services.support.runtime.db import TrackingRepository
+from services.support.runtime.repository import TrackingRepository
 
 _UUIDS = ARRAY(UUID(as_uuid=True))
 """Lists of ids go as one array parameter (`= ANY`): one statement text, so one prepared statement."""

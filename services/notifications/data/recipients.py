@@ -11,7 +11,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 
 from services.notifications.data.tables import recipients as table
 from services.notifications.domain.recipients import AccountStatus, ChannelChoice, Recipient
-from services.support.runtime.db import TrackingRepository
+from services.support.runtime.repository import TrackingRepository
 
 # `= ANY(array)`, not an expanding IN: one statement text whatever the count, so one prepared statement.
 _GET_MANY = sa.select(table).where(table.c.user_id == sa.any_(sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))

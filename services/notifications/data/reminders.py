@@ -16,7 +16,7 @@ from services.notifications.data.tables import reminders, step_keys
 from services.notifications.domain.kinds import Kind
 from services.notifications.domain.occurrences import Occurrence, Reminder
 from services.notifications.domain.wording import Fact
-from services.support.runtime.db import TrackingRepository
+from services.support.runtime.repository import TrackingRepository
 
 _CLAIM_KEYS = insert(step_keys).on_conflict_do_nothing().returning(step_keys.c.key)
 _SCHEDULE = insert(reminders)

@@ -10,8 +10,9 @@ from services.notifications.data.notifications import SqlNotificationRepository
 from services.notifications.data.recipients import SqlRecipientRepository
 from services.notifications.data.reminders import SqlReminderRepository, SqlStepKeys
 from services.notifications.data.templates import SqlTemplateRepository, TemplateCache
-from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork, TrackingRepository
+from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork
 from services.support.runtime.idempotency import RequestLog
+from services.support.runtime.repository import TrackingRepository
 
 
 class SqlNotificationsUnitOfWork(SqlAlchemyUnitOfWork):

@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as upsert
 
-from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.errors import Conflict, InvalidArgument
 from services.support.runtime.outbox import messaging_metadata
+from services.support.runtime.repository import TrackingRepository
 
 IN_PROGRESS = "IN_PROGRESS"
 COMMITTED = "COMMITTED"

@@ -6,7 +6,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from services.support.runtime.db import TrackingRepository
+from services.support.runtime.repository import TrackingRepository
 from services.users.data.tables import refresh_tokens, sessions
 from services.users.domain.sessions import RefreshToken, Session
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from services.support.runtime.db import TrackingRepository
+from services.support.runtime.repository import TrackingRepository
 from services.users.data.tables import sign_in_throttles
 from services.users.domain.throttling import SignInThrottle
 

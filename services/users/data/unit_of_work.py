@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.support.runtime.db import SqlAlchemyUnitOfWork, TrackingRepository
+from services.support.runtime.db import SqlAlchemyUnitOfWork
 from services.support.runtime.idempotency import RequestLog
+from services.support.runtime.repository import TrackingRepository
 from services.users.data.sessions import SqlSessionRepository
 from services.users.data.throttles import SqlThrottleRepository
 from services.users.data.users import SqlUserRepository

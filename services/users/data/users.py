@@ -8,10 +8,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.support.runtime.db import TrackingRepository
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.identity import Role
+from services.support.runtime.repository import TrackingRepository
 from services.users.app.ports import UserCursor, UserFilter
 from services.users.data.tables import users
 from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound

@@ -13,7 +13,7 @@ from services.catalog.app import books, circulation, copies
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, NotFound
 from services.support.runtime.outbox import OUTBOX
 

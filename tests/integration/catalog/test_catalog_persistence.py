@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from services.catalog.app import books
 from services.catalog.domain.books import BookDetails
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument, NotFound
 from services.support.runtime.outbox import OUTBOX
 

@@ -17,7 +17,7 @@ from typing import Any, Self
 from services.catalog.app.queries import Condition
 from services.catalog.domain.books import Book, BookNotFound, ImportBatch
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyNotFound, CopyStatus
-from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
 from services.support.runtime.events import DomainEvent
 from tests.unit.catalog.fake_search import FakeBookSearch

@@ -10,7 +10,7 @@ from services.catalog.app.queries import Search, SearchFilters
 from services.catalog.domain.books import Book, BookCreated, BookDeleted, BookDetails, BookUpdated
 from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound
 from tests.unit.catalog.fakes import FakeCatalog
 

@@ -9,7 +9,7 @@ from services.catalog.app import copies
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import Copy, CopyCreated, CopyDeleted, CopyDetails, CopyStatus, CopyStatusChanged
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound
 from tests.unit.catalog.fakes import FakeCatalog
 

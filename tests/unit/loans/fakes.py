@@ -21,7 +21,7 @@ from services.loans.domain.fines import Fine, FineEntry
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
 from services.loans.domain.rules import CirculationRule, RuleTerms
-from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
 from services.support.runtime.events import DomainEvent
 

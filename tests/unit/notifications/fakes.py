@@ -25,7 +25,7 @@ from services.notifications.domain.notifications import NOTIFICATION, Notificati
 from services.notifications.domain.occurrences import Reminder
 from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.notifications.domain.templates import Template, TemplateNotFound
-from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
 from services.support.runtime.events import DomainEvent
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import CONCURRENT_UPDATE
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument, PermissionDenied
 from services.support.runtime.identity import Role
 from services.users.app import accounts

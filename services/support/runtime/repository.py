@@ -1,0 +1,109 @@
+"""The repositories' base: the aggregates they handed out (for their events), and their statements, run on the
+driver or on the session as their unit of work has it."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, cast
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
+from services.support.runtime.driver import DriverStatement
+from services.support.runtime.errors import Conflict
+
+
+class HasEvents(Protocol):
+    events: list[Any]
+
+
+AggregateT = TypeVar("AggregateT", bound=HasEvents)
+
+
+_VERSIONED_UPDATES: dict[tuple[str, tuple[str, ...]], DriverStatement] = {}
+
+
+def _versioned_update(table: sa.Table, columns: tuple[str, ...]) -> DriverStatement:
+    statement = _VERSIONED_UPDATES.get((table.fullname, columns))
+    if statement is None:
+        setting = {name: sa.bindparam(name, type_=table.c[name].type) for name in (*columns, "version")}
+        statement = _VERSIONED_UPDATES[table.fullname, columns] = DriverStatement(
+            table.update()
+            .where(table.c.id == sa.bindparam("row_id"), table.c.version == sa.bindparam("seen_version"))
+            .values(setting)
+        )
+    return statement
+
+
+@dataclass(frozen=True, slots=True)
+class DriverAccess:
+    """A repository's way to the driver: the unit of work's connection, and whether the unit of work is
+    read-only (where only the reads marked `read` take the driver: a read-only unit of work's other statements
+    run on its session, and one unit of work should hold one connection when it can)."""
+
+    connection: Callable[[], Awaitable[Any]]
+    read_only: bool
+
+
+Statement = DriverStatement | sa.Executable
+"""What a repository runs: a DriverStatement runs on the driver when the unit of work has its connection."""
+
+
+def _built(statement: Statement) -> sa.Executable:
+    return statement.statement if isinstance(statement, DriverStatement) else statement
+
+
+class TrackingRepository:
+    """Remembers the aggregates it handed out, so the unit of work can collect their events.
+
+    `driver`: how the unit of work's statements may run on the driver (`SqlAlchemyUnitOfWork.repository_driver`):
+    `_first`, `_fetch` and `_execute` then run a DriverStatement there (in a read-only unit of work, only one
+    marked `read`); anything else (and everything without a driver) runs on the session."""
+
+    def __init__(self, session: AsyncSession, *, driver: DriverAccess | None = None) -> None:
+        self.session = session
+        self.seen: list[HasEvents] = []
+        self._driver_access = driver
+
+    def _on_driver(self, statement: Statement) -> Callable[[], Awaitable[Any]] | None:
+        if self._driver_access is None or not isinstance(statement, DriverStatement):
+            return None
+        return self._driver_access.connection if (statement.read or not self._driver_access.read_only) else None
+
+    async def _fetch(self, statement: Statement, values: Mapping[str, Any]) -> list[Mapping[Any, Any]]:
+        """Every row the statement returns, read by column name."""
+        if (driver := self._on_driver(statement)) is not None:
+            return await cast(DriverStatement, statement).fetch(await driver(), **values)
+        return [row._mapping for row in (await self.session.execute(_built(statement), values)).all()]
+
+    async def _first(self, statement: Statement, values: Mapping[str, Any]) -> Mapping[Any, Any] | None:
+        """The first row the statement returns, by column name (None when none)."""
+        if (driver := self._on_driver(statement)) is not None:
+            record: Mapping[Any, Any] | None = await cast(DriverStatement, statement).fetchrow(await driver(), **values)
+            return record
+        row = (await self.session.execute(_built(statement), values)).first()
+        return row._mapping if row is not None else None
+
+    async def _execute(self, statement: Statement, values: Mapping[str, Any]) -> int:
+        """Runs a statement that returns no rows; how many rows it changed."""
+        if (driver := self._on_driver(statement)) is not None:
+            return await cast(DriverStatement, statement).execute(await driver(), **values)
+        return int((await self.session.execute(_built(statement), values)).rowcount)  # type: ignore[attr-defined]
+
+    async def _update_versioned(
+        self, table: sa.Table, *, row_id: uuid.UUID, version: int, values: dict[str, Any], name: str
+    ) -> None:
+        """UPDATE … WHERE id = :id AND version = :seen, bumping the version; Conflict when someone else won.
+
+        The table needs `id` and `version` columns. The value keys name the columns to set: one statement per
+        table and set of columns, built once."""
+        parameters = {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
+        if await self._execute(_versioned_update(table, tuple(values)), parameters) != 1:
+            raise Conflict(f"{name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
+
+    def _track(self, aggregate: AggregateT) -> AggregateT:
+        self.seen.append(aggregate)
+        return aggregate

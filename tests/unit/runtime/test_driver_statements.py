@@ -1,0 +1,70 @@
+"""A DriverStatement sends what SQLAlchemy would send: its values through the statement's bind processors, its
+built-in constants, in the driver's positional order; a statement it cannot run is refused when it is built."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+import pytest
+import sqlalchemy as sa
+
+from services.support.runtime.driver import DriverStatement, violated_constraint
+
+metadata = sa.MetaData()
+things = sa.Table(
+    "things",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("status", sa.Text),
+    sa.Column("extra", sa.JSON),
+)
+
+
+class RecordingConnection:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        self.calls.append((sql, args))
+        return "UPDATE 3"
+
+    async def fetchrow(self, sql: str, *args: Any) -> None:
+        self.calls.append((sql, args))
+
+
+async def test_json_values_are_sent_as_their_text_and_constants_fill_their_places() -> None:
+    statement = DriverStatement(
+        things.update()
+        .where(things.c.id == sa.bindparam("row_id"), things.c.status == "OPEN")
+        .values(extra=sa.bindparam("extra", type_=things.c.extra.type))
+    )
+    connection = RecordingConnection()
+    changed = await statement.execute(connection, row_id=7, extra={"a": [1, "é"]})
+    ((sql, args),) = connection.calls
+    assert changed == 3  # from the command tag
+    assert "$1" in sql and "$3" in sql
+    assert json.loads(args[0]) == {"a": [1, "é"]}
+    assert args[1:] == (7, "OPEN")
+
+
+async def test_a_value_that_is_not_given_is_sent_as_null() -> None:
+    statement = DriverStatement(sa.select(things).where(things.c.id == sa.bindparam("wanted")))
+    connection = RecordingConnection()
+    await statement.fetchrow(connection)
+    assert connection.calls[0][1] == (None,)
+
+
+def test_an_expanding_in_is_refused_where_the_statement_is_built() -> None:
+    with pytest.raises(ValueError, match="expanding IN"):
+        DriverStatement(sa.select(things).where(things.c.status.in_(["OPEN", "HELD"])))
+
+
+def test_the_broken_constraint_is_named_for_the_drivers_error_and_for_sqlalchemys() -> None:
+    raw = asyncpg.UniqueViolationError("duplicate key")
+    raw.constraint_name = "things_status_key"  # type: ignore[attr-defined]
+    wrapped = sa.exc.IntegrityError("INSERT …", {}, Exception("adapted"))
+    wrapped.orig.__cause__ = raw  # type: ignore[union-attr]
+    assert violated_constraint(raw) == violated_constraint(wrapped) == "things_status_key"
+    assert violated_constraint(ValueError("nothing to do with it")) == ""
