@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.data.books import SqlBookRepository
 from services.catalog.data.copies import SqlCopyRepository
 from services.catalog.data.search import SqlBookSearch
 from services.support.runtime.db import SqlAlchemyUnitOfWork
-from services.support.runtime.driver import DriverStatement
 from services.support.runtime.idempotency import RequestLog
 from services.support.runtime.repository import TrackingRepository
-
-_ADVISORY_LOCK = DriverStatement(
-    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.String), 0)))
-)
 
 
 class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
@@ -35,4 +29,4 @@ class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def lock(self, key: str) -> None:
         """Serialises transactions on `key` (e.g. a loan id) until this one ends: a transaction advisory lock."""
-        await self.run(_ADVISORY_LOCK, {"key": key})
+        await self.advisory_lock(key)

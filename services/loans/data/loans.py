@@ -47,9 +47,6 @@ _ACTIVE_BY_BARCODE = DriverStatement(
 )
 # A loan whose return was begun is not fined or reminded further meanwhile: the copy may already be back.
 _NOT_BEING_RETURNED = loans.c.return_started_at.is_(None)
-_LOCK_PATRON = DriverStatement(
-    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("patron", type_=sa.String), 0)))
-)
 _STORED = tuple(sorted(_LOAN_COLUMNS | {"terms"}))
 _INSERT = DriverStatement(
     loans.insert().values({name: sa.bindparam(name, type_=loans.c[name].type) for name in _STORED})
@@ -189,7 +186,7 @@ class SqlLoanRepository(TrackingRepository):
 
     async def lock_patron(self, patron: str) -> None:
         """Serialises the limit checks of one patron's concurrent issues (held until commit)."""
-        await self._first(_LOCK_PATRON, {"patron": patron})
+        await self._advisory_lock(patron)
 
     async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
         """Active loans (of `item_type`, or all for "*"), overdue loans, fines still owed and READY holds."""

@@ -18,7 +18,13 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from services.support.runtime.driver import DriverConnection, DriverStatement, DriverTransaction, JoiningSession
+from services.support.runtime.driver import (
+    ADVISORY_LOCK,
+    DriverConnection,
+    DriverStatement,
+    DriverTransaction,
+    JoiningSession,
+)
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.repository import DriverAccess, TrackingRepository
 from services.support.runtime.settings import BaseServiceSettings
@@ -170,7 +176,9 @@ class SqlAlchemyUnitOfWork:
     @property
     def repository_driver(self) -> DriverAccess | None:
         """How this unit of work's repositories run their DriverStatements (`driver`), when they do."""
-        return DriverAccess(self.driver, read_only=self.read_only) if self._connection is not None else None
+        if self._connection is None:
+            return None
+        return DriverAccess(self.driver, read_only=self.read_only, lock=self.advisory_lock)
 
     async def driver(self) -> Any:
         """The driver's connection of a read-only or `on_driver` unit of work: taken from the pool on first use
@@ -211,6 +219,14 @@ class SqlAlchemyUnitOfWork:
         if isinstance(self._connection, DriverTransaction):
             return await statement.fetchval(await self._connection.get(), **values)
         return await self.session.scalar(statement.statement, values)
+
+    async def advisory_lock(self, key: str) -> None:
+        """Serialises transactions on `key` (e.g. a loan's name) until this one ends: a transaction-scoped
+        advisory lock (on the driver, in the round trip that begins the transaction when it is the first)."""
+        if isinstance(self._connection, DriverTransaction):
+            await self._connection.lock(key)
+        else:
+            await self.session.execute(ADVISORY_LOCK.statement, {"key": key})
 
     async def lead(self, task: str) -> bool:
         """Whether this transaction is the one, of every process on this database, that runs `task` now:

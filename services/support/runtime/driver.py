@@ -9,6 +9,7 @@ trip itself (bench/units_of_work.py: a saga step 0.34x the CPU on the driver's t
 from __future__ import annotations
 
 import contextlib
+import re
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any, cast
@@ -70,6 +71,14 @@ class DriverStatement:
         await connection.executemany(self.sql, [self._arguments(row) for row in rows])
 
 
+ADVISORY_LOCK = DriverStatement(
+    sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.String), 0)))
+)
+"""Serialises transactions on a key (a loan, a hold, a patron) until the one that holds it ends."""
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9/_.:-]{1,200}")
+"""Keys written into a statement's text: names of resources, never a quote, backslash or control character."""
+
+
 class DriverConnection:
     """One unit of work's connection from the engine's pool, taken on first use; with `transactional`, also
     its transaction, begun with the first statement (a unit of work that ran nothing costs no round trip).
@@ -81,17 +90,26 @@ class DriverConnection:
         self._engine = engine
         self._transactional = transactional
         self._pooled: Any = None
-        self._transaction: Any = None
 
     async def get(self) -> asyncpg.Connection:
+        connection = await self._connection()
+        if self._transactional and not connection.is_in_transaction():
+            await connection.execute("BEGIN")
+        return connection
+
+    async def lock(self, key: str) -> None:
+        """A transaction-scoped advisory lock on `key`: in the round trip that begins the transaction when it
+        is the transaction's first statement and the key is plain enough to be written into it."""
+        connection = await self._connection()
+        if self._transactional and not connection.is_in_transaction() and _PLAIN_KEY.fullmatch(key):
+            await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('{key}', 0))")
+        else:
+            await ADVISORY_LOCK.fetchval(await self.get(), key=key)
+
+    async def _connection(self) -> asyncpg.Connection:
         if self._pooled is None:
             self._pooled = await self._checkout()
-        connection = cast(asyncpg.Connection, self._pooled.driver_connection)
-        if self._transactional and self._transaction is None:
-            transaction = connection.transaction()
-            await transaction.start()
-            self._transaction = transaction
-        return connection
+        return cast(asyncpg.Connection, self._pooled.driver_connection)
 
     async def _checkout(self) -> Any:
         return await self._engine.raw_connection()
@@ -100,28 +118,26 @@ class DriverConnection:
         await greenlet_spawn(pooled.close)
 
     async def commit(self) -> None:
-        if self._transaction is not None:
-            await self._transaction.commit()
-            self._transaction = None
+        await self._end("COMMIT")
 
     async def rollback(self) -> None:
         """Undoes the transaction; the next statement begins another."""
-        transaction, self._transaction = self._transaction, None
-        if transaction is not None:
-            await transaction.rollback()
+        await self._end("ROLLBACK")
+
+    async def _end(self, how: str) -> None:
+        if self._pooled is not None and (connection := self._pooled.driver_connection).is_in_transaction():
+            await connection.execute(how)
 
     async def close(self) -> None:
-        pooled, self._pooled = self._pooled, None
-        if pooled is None:
+        if self._pooled is None:
             return
-        transaction, self._transaction = self._transaction, None
         try:
-            if transaction is not None:
-                await transaction.rollback()  # undoes everything after a failure
+            await self.rollback()  # undoes everything after a failure; nothing after a commit
         except BaseException:
-            pooled.driver_connection.terminate()  # the pool replaces a closed connection at its next checkout
+            self._pooled.driver_connection.terminate()  # the pool replaces a closed connection at its next checkout
             raise
         finally:
+            pooled, self._pooled = self._pooled, None
             await self._give_back(pooled)  # back to the pool
 
 

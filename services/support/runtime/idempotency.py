@@ -52,11 +52,13 @@ REQUESTS = sa.Table(
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One attempt at a request: it owns the request_id's row while it runs."""
+    """One attempt at a request: it owns the request_id's row while it runs. `recalling`: it runs again to
+    recall a change it committed (its answer was not stored), so the row may say COMMITTED."""
 
     request_id: uuid.UUID
     operation: str
     owner: uuid.UUID
+    recalling: bool = False
 
 
 current_attempt: ContextVar[Attempt | None] = ContextVar("athenaeum_attempt", default=None)
@@ -101,6 +103,9 @@ class RequestLog(TrackingRepository):
         """The resource a committed earlier call with this id produced, if any."""
         if request_id is None:
             return None
+        attempt = current_attempt.get()
+        if attempt is not None and attempt.request_id == request_id and not attempt.recalling:
+            return None  # this attempt claimed the id: nothing is committed under it (only its own remember could)
         row = await self._first(_RECALL, {"rid": request_id})
         if row is None:
             return None

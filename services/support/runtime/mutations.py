@@ -21,7 +21,7 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, cast
 
 import grpc
@@ -220,6 +220,7 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
         """The request's change is committed but its answer is not stored: the use case recalls it."""
         assert self._ledger is not None
         REQUEST_REPEATS.labels(call.facts.operation, "recalled").inc()
+        current_attempt.set(replace(attempt, recalling=True))  # the use case's recall must read the ledger
         response = await call.run(resumable=True)
         await _quietly(self._ledger.answer(attempt, call.kept(response)), default=None)
         return response

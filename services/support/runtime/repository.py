@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.driver import DriverStatement
+from services.support.runtime.driver import ADVISORY_LOCK, DriverStatement
 from services.support.runtime.errors import Conflict
 
 
@@ -46,6 +46,7 @@ class DriverAccess:
 
     connection: Callable[[], Awaitable[Any]]
     read_only: bool
+    lock: Callable[[str], Awaitable[None]]
 
 
 Statement = DriverStatement | sa.Executable
@@ -103,6 +104,13 @@ class TrackingRepository:
         parameters = {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
         if await self._execute(_versioned_update(table, tuple(values)), parameters) != 1:
             raise Conflict(f"{name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
+
+    async def _advisory_lock(self, key: str) -> None:
+        """Serialises transactions on `key` until this one ends (a transaction-scoped advisory lock)."""
+        if self._driver_access is not None and not self._driver_access.read_only:
+            await self._driver_access.lock(key)
+        else:
+            await self._first(ADVISORY_LOCK, {"key": key})
 
     def _track(self, aggregate: AggregateT) -> AggregateT:
         self.seen.append(aggregate)

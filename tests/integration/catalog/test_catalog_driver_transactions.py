@@ -4,6 +4,7 @@ back in the pool clean whatever happened."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 
@@ -144,3 +145,22 @@ async def test_events_committed_on_the_driver_reach_the_outbox_with_their_header
     assert len(rows) == 1
     assert rows[0].headers[ACTOR_HEADER] == ANONYMOUS  # a JSON object, as a session writes it
     assert rows[0].payload and rows[0].occurred_at == CLOCK.now()
+
+
+@pytest.mark.parametrize("key", ["loans/6b1f0c3e-0d0e-4d3c-9a59-2f8e3f4a0b11", "loans/o'brien; --"])
+async def test_the_lock_that_begins_a_transaction_is_the_lock_every_other_path_takes(catalog_uow, key) -> None:
+    """A plain key is locked in the round trip that begins the transaction (written into the statement), any
+    other key by a parameter: either way it is the same lock as a session's, held until the commit."""
+    async with catalog_uow.circulation() as first:
+        await first.lock(key)
+        second = catalog_uow()
+
+        async def lock_then_leave() -> None:
+            async with second:
+                await second.lock(key)
+
+        waiting = asyncio.ensure_future(lock_then_leave())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # the session's lock waits for the driver's transaction
+        await first.commit()
+    await asyncio.wait_for(waiting, timeout=5)

@@ -237,6 +237,28 @@ async def test_an_answer_after_a_commit_describes_the_commit(served: Served) -> 
     assert await outcome(served, pay(str(uuid.uuid4()))) == "OK 3.00 run 2"
 
 
+async def test_a_use_case_recalls_its_change_only_when_the_runtime_runs_it_again_to_recall_it(served: Served) -> None:
+    """While the attempt that claimed the id runs, nothing is committed under it, so the use case's recall
+    answers at once (no statement); when the runtime runs it again to recall a committed change, the recall
+    reads the ledger and finds the change."""
+    recalled: list[str | None] = []
+
+    async def recall(request_id: str) -> str | None:
+        async with AsyncSession(served.engine) as session:
+            return await RequestLog(session).recall(uuid.UUID(request_id), METHOD)
+
+    async def commit_then_fail(request: loans_pb2.PayFineRequest, run: int) -> resources_pb2.Fine:
+        recalled.append(await recall(request.request_id))
+        if run == 1:
+            await remember_committed(served, request.request_id)
+            raise Conflict("lost a race after the commit", reason="SOMETHING_LATER")
+        return await paid(request, run)
+
+    served.desk.act = commit_then_fail
+    assert await outcome(served, pay(str(uuid.uuid4()))) == "OK 3.00 run 2"
+    assert recalled == [None, "fines/f"]
+
+
 async def remember_committed(served: Served, request_id: str) -> None:
     async with AsyncSession(served.engine) as session:
         await RequestLog(session).remember(uuid.UUID(request_id), METHOD, "fines/f")
