@@ -17,6 +17,7 @@ from typing import Any, cast
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.util import greenlet_spawn
@@ -163,13 +164,14 @@ class DriverTransaction(DriverConnection):
         self._core: AsyncConnection | None = None
         self._session: AsyncSession | None = None
 
-    async def _checkout(self) -> Any:
-        self._core = await _autocommit(self._engine).connect()
-        return await self._core.get_raw_connection()
-
     async def session(self) -> AsyncSession:
         await self.get()
         if self._session is None:
+            # Only now a Core connection, over the connection the pool already gave (most units of work never
+            # need one: it cost ~0.1 ms of CPU each); closing it gives that connection back.
+            engine = _autocommit(self._engine)
+            core = await greenlet_spawn(Connection, engine.sync_engine, connection=self._pooled)
+            self._core = AsyncConnection(engine, core)
             self._session = AsyncSession(bind=self._core, expire_on_commit=False)
         return self._session
 
@@ -180,6 +182,8 @@ class DriverTransaction(DriverConnection):
             await session.close()  # in autocommit: nothing of its own to roll back
         if core is not None:
             await core.close()
+        else:
+            await super()._give_back(pooled)
 
 
 class JoiningSession:

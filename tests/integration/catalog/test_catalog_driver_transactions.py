@@ -131,6 +131,13 @@ async def test_a_statement_without_a_driver_form_joins_the_drivers_transaction(o
         await uow.copies.remove(first)
         await uow.commit()
     assert await _statuses(units, book) == [CopyStatus.AVAILABLE]
+    # The connection went back to the pool with its own transactions again: a session's change is undone.
+    with pytest.raises(RuntimeError, match="undo"):
+        async with units() as uow:
+            (last,) = await uow.copies.list(book_id=book.id, conditions=(), after=None, limit=5)
+            await uow.copies.remove(last)
+            raise RuntimeError("undo")
+    assert await _statuses(units, book) == [CopyStatus.AVAILABLE]
 
 
 async def test_events_committed_on_the_driver_reach_the_outbox_with_their_headers(catalog_uow) -> None:
