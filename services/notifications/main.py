@@ -54,7 +54,11 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
 
     def unit_of_work() -> SqlNotificationsUnitOfWork:
         return SqlNotificationsUnitOfWork(
-            infra.sessions, encode=events.encode, templates=template_cache, on_commit=infra.relay.wake
+            infra.sessions,
+            encode=events.encode,
+            templates=template_cache,
+            on_commit=infra.relay.wake,
+            on_driver=True,  # an event batch's recipients on the driver; the rest joins its transaction
         )
 
     await seed_templates(BUILTIN.values(), uow=unit_of_work())  # before serving: sending needs its templates

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,10 +11,13 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID, insert
 
 from services.notifications.data.tables import recipients as table
 from services.notifications.domain.recipients import AccountStatus, ChannelChoice, Recipient
+from services.support.runtime.driver import DriverStatement
 from services.support.runtime.repository import TrackingRepository
 
 # `= ANY(array)`, not an expanding IN: one statement text whatever the count, so one prepared statement.
-_GET_MANY = sa.select(table).where(table.c.user_id == sa.any_(sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
+_GET_MANY = DriverStatement(
+    sa.select(table).where(table.c.user_id == sa.any_(sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
+)
 _UPSERT = insert(table)
 _UPSERT = _UPSERT.on_conflict_do_update(
     index_elements=[table.c.user_id], set_={c.name: _UPSERT.excluded[c.name] for c in table.c if c.name != "user_id"}
@@ -23,8 +26,8 @@ _UPSERT = _UPSERT.on_conflict_do_update(
 
 class SqlRecipientRepository(TrackingRepository):
     async def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
-        rows = (await self.session.execute(_GET_MANY, {"ids": list(user_ids)})).all()
-        return {row.user_id: _to_recipient(row) for row in rows}
+        rows = await self._fetch(_GET_MANY, {"ids": list(user_ids)})
+        return {row["user_id"]: _to_recipient(row) for row in rows}
 
     async def save(self, recipient: Recipient) -> None:
         await self.session.execute(_UPSERT, _to_row(recipient))
@@ -52,8 +55,8 @@ def _to_row(r: Recipient) -> dict[str, Any]:
     }
 
 
-def _to_recipient(row: sa.Row[Any]) -> Recipient:
-    m = row._mapping
+def _to_recipient(m: Mapping[str, Any]) -> Recipient:
+    """A recipient from a row by column name (SQLAlchemy's row mapping, or the driver's record)."""
     return Recipient(
         user_id=m["user_id"],
         email=m["email"],

@@ -30,17 +30,18 @@ class SqlNotificationsUnitOfWork(SqlAlchemyUnitOfWork):
         encode: EventEncoder,
         templates: TemplateCache,
         on_commit: Callable[[], None] = lambda: None,
+        on_driver: bool = False,
     ) -> None:
-        super().__init__(sessions, encode=encode, on_commit=on_commit)
+        super().__init__(sessions, encode=encode, on_commit=on_commit, on_driver=on_driver)
         self._template_cache = templates
 
     def _open(self, session: AsyncSession) -> None:
         self.notifications = SqlNotificationRepository(session)
-        self.recipients = SqlRecipientRepository(session)
+        self.recipients = SqlRecipientRepository(session, driver=self.repository_driver)
         self.templates = SqlTemplateRepository(session, self._template_cache)
         self.step_keys = SqlStepKeys(session)
         self.reminders = SqlReminderRepository(session)
-        self.requests = RequestLog(session)
+        self.requests = RequestLog(session, driver=self.repository_driver)
 
     def _repositories(self) -> tuple[TrackingRepository, ...]:
         return (self.notifications,)

@@ -38,7 +38,9 @@ async def uow(postgres) -> AsyncIterator[UnitOfWork]:
     await asyncio.to_thread(upgrade_to_head, "notifications", url)
     engine = create_async_engine(url)
     cache = TemplateCache(BUILTIN)
-    yield lambda: SqlNotificationsUnitOfWork(session_factory(engine), encode=events.encode, templates=cache)
+    yield lambda: SqlNotificationsUnitOfWork(  # as the service's: on the driver's own transaction
+        session_factory(engine), encode=events.encode, templates=cache, on_driver=True
+    )
     await engine.dispose()
 
 
