@@ -17,7 +17,7 @@ from services.catalog.app import books, circulation, copies
 from services.catalog.app.copies import save_copy
 from services.catalog.app.queries import Condition
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import CopyDetails, CopyStatus
+from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
 from services.support.launcher.postgres import asyncpg_dsn
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import Conflict
@@ -55,6 +55,15 @@ async def _check_out(units: CatalogUnits, book: Book, loan: str) -> None:
     await circulation.check_out_copy(command, uow=units.circulation(), clock=CLOCK)
 
 
+async def _check_out_any(uow, book: Book, loan: str = "") -> Copy:
+    """Inside the caller's unit of work: an available copy of the book out on the loan (a new one by default)."""
+    copy = await uow.copies.first_available(book.id)
+    assert copy is not None
+    copy.check_out(loan or _loan(), now=CLOCK.now())
+    await save_copy(copy, uow)
+    return copy
+
+
 def _loan() -> str:
     return f"loans/{uuid.uuid4()}"
 
@@ -73,10 +82,7 @@ async def test_a_step_that_fails_before_commit_leaves_nothing_and_a_clean_connec
     book = await _book_with_copies(units, 1)
     with pytest.raises(RuntimeError, match="the desk lost power"):
         async with units.circulation() as uow:
-            copy = await uow.copies.first_available(book.id)
-            assert copy is not None
-            copy.check_out(_loan(), now=CLOCK.now())
-            await save_copy(copy, uow)
+            await _check_out_any(uow, book)
             raise RuntimeError("the desk lost power")
     assert await _statuses(units, book) == [CopyStatus.AVAILABLE]
     assert STATUS_CHANGED not in await _outbox_subjects(units)
@@ -96,14 +102,8 @@ async def test_a_constraint_broken_on_the_driver_is_translated_and_undone(catalo
     loan = _loan()
     with pytest.raises(Conflict) as caught:
         async with catalog_uow.circulation() as uow:
-            first = await uow.copies.first_available(book.id)
-            assert first is not None
-            first.check_out(loan, now=CLOCK.now())
-            await save_copy(first, uow)
-            second = await uow.copies.first_available(book.id)
-            assert second is not None and second.id != first.id
-            second.check_out(loan, now=CLOCK.now())
-            await save_copy(second, uow)
+            await _check_out_any(uow, book, loan)
+            await _check_out_any(uow, book, loan)  # another copy, the same loan
     assert caught.value.reason == "CONCURRENT_CIRCULATION"
     assert await _statuses(catalog_uow, book) == [CopyStatus.AVAILABLE, CopyStatus.AVAILABLE]
 
@@ -116,10 +116,7 @@ async def test_a_statement_without_a_driver_form_joins_the_drivers_transaction(o
     on_loan = [Condition("status", "=", CopyStatus.ON_LOAN.value)]
     with pytest.raises(RuntimeError, match="undo"):
         async with units.circulation() as uow:
-            copy = await uow.copies.first_available(book.id)
-            assert copy is not None
-            copy.check_out(_loan(), now=CLOCK.now())
-            await save_copy(copy, uow)
+            copy = await _check_out_any(uow, book)
             assert [c.id for c in await uow.copies.list(book_id=book.id, conditions=on_loan, after=None, limit=5)] == [
                 copy.id
             ]

@@ -223,24 +223,11 @@ async def test_a_late_commit_of_an_attempt_that_lost_its_claim_is_fenced_off(ser
     assert fenced.value.reason == "REQUEST_IN_PROGRESS"
 
 
-async def test_an_answer_after_a_commit_describes_the_commit(served: Served) -> None:
+async def test_an_answer_after_a_commit_describes_the_commit_the_use_case_recalls(served: Served) -> None:
     """The use case committed (and remembered) its change, then a later step failed: the answer is the
-    change, recalled by running the use case again, not the failure."""
-
-    async def commit_then_fail(request: loans_pb2.PayFineRequest, run: int) -> resources_pb2.Fine:
-        if run == 1:
-            await remember_committed(served, request.request_id)
-            raise Conflict("lost a race after the commit", reason="SOMETHING_LATER")
-        return await paid(request, run)
-
-    served.desk.act = commit_then_fail
-    assert await outcome(served, pay(str(uuid.uuid4()))) == "OK 3.00 run 2"
-
-
-async def test_a_use_case_recalls_its_change_only_when_the_runtime_runs_it_again_to_recall_it(served: Served) -> None:
-    """While the attempt that claimed the id runs, nothing is committed under it, so the use case's recall
-    answers at once (no statement); when the runtime runs it again to recall a committed change, the recall
-    reads the ledger and finds the change."""
+    change, recalled by running the use case again, not the failure. While the attempt that claimed the id
+    runs, nothing is committed under it, so the use case's recall answers at once (no statement); run again to
+    recall, it reads the ledger and finds the change."""
     recalled: list[str | None] = []
 
     async def recall(request_id: str) -> str | None:
