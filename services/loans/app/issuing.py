@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
 from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget
@@ -64,27 +63,19 @@ async def issue_loan(
         raise InvalidArgument.field("item", "give exactly one of barcode and book")
     if cmd.book:
         BOOK.parse(cmd.book, field="book")
-    # Users is asked while the loan a retry may have made is looked for: one round trip less to wait for.
-    asking = _asked(users.eligibility(cmd.patron))
     if cmd.request_id is not None:
-        try:
-            async with uow.reading():
-                existing = await uow.loans.by_request(cmd.request_id)
-        except BaseException:
-            asking.cancel()
-            raise
+        async with uow.reading():
+            existing = await uow.loans.by_request(cmd.request_id)
         if existing is not None and existing.status != LoanStatus.PENDING:
-            asking.cancel()
             return existing
         if existing is not None:  # an earlier attempt stopped half way: carry on from the catalog step
-            same = existing.patron == cmd.patron
-            eligibility = await (asking if same else _asked(users.eligibility(existing.patron), instead_of=asking))
+            eligibility = await users.eligibility(existing.patron)
             return await _lend(
                 existing, eligibility,
                 uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
             )  # fmt: skip
     begin = _begin_by_barcode if cmd.barcode else _begin_by_book
-    loan, eligibility = await begin(cmd, asking, uow=uow, clock=clock, catalog=catalog, policy=policy)
+    loan, eligibility = await begin(cmd, uow=uow, clock=clock, users=users, catalog=catalog, policy=policy)
     return await _lend(
         loan, eligibility,
         uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
@@ -92,19 +83,13 @@ async def issue_loan(
 
 
 async def _begin_by_barcode(
-    cmd: IssueLoan,
-    asking: asyncio.Future[Eligibility],
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    catalog: Catalog,
-    policy: BorrowingPolicy,
+    cmd: IssueLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users, catalog: Catalog, policy: BorrowingPolicy
 ) -> tuple[Loan, Eligibility]:
     """Unseen when it cannot matter what the copy is (one catalog call fewer: the check-out says); otherwise
     the copy is looked up first: its book (the loan's, and the patron's READY hold on it, which the catalog must
     be told to lend a held copy) and its item type (the limit of its type is checked before it is taken)."""
     try:
-        eligibility = await asking
+        eligibility = await users.eligibility(cmd.patron)
     except DependencyUnavailable:
         await catalog.lookup_copy(cmd.barcode)  # an unknown barcode is still answered NOT_FOUND meanwhile
         raise
@@ -116,35 +101,20 @@ async def _begin_by_barcode(
 
 
 async def _begin_by_book(
-    cmd: IssueLoan,
-    asking: asyncio.Future[Eligibility],
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    catalog: Catalog,
-    policy: BorrowingPolicy,
+    cmd: IssueLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users, catalog: Catalog, policy: BorrowingPolicy
 ) -> tuple[Loan, Eligibility]:
     """Both peers asked at once, before anything is recorded: users, and the catalog that the book exists (its
     refusal is answered at once, without waiting for users). The title comes with the check-out."""
+    asking_users = asyncio.ensure_future(users.eligibility(cmd.patron))
+    asking_users.add_done_callback(_retrieved)
     try:
         await catalog.book_title(cmd.book)
     except BaseException:
-        asking.cancel()
+        asking_users.cancel()
         raise
-    eligibility = await asking
+    eligibility = await asking_users
     loan = await begin_seen(cmd, cmd.book, None, eligibility, uow=uow, clock=clock, policy=policy)
     return loan, eligibility
-
-
-def _asked(
-    question: Coroutine[Any, Any, Eligibility], *, instead_of: asyncio.Future[Eligibility] | None = None
-) -> asyncio.Future[Eligibility]:
-    """Users asked in the background (`instead_of`, a question no longer wanted, is dropped)."""
-    if instead_of is not None:
-        instead_of.cancel()
-    asking = asyncio.ensure_future(question)
-    asking.add_done_callback(_retrieved)
-    return asking
 
 
 def _retrieved(task: asyncio.Future[Eligibility]) -> None:
