@@ -117,6 +117,19 @@ async def test_with_users_down_nothing_is_recorded_and_nothing_lent(db: FakeLoan
     assert db.loans == {} and desk.catalog.check_outs == 0
 
 
+async def test_a_retry_of_a_finished_issue_is_answered_while_users_is_down(db: FakeLoansDatabase, desk: Desk) -> None:
+    """The retry's loan is found finished before users is asked; a request with a new id needs users."""
+    book, _ = desk.catalog.add_book(copies=2)
+    request_id = uuid.uuid4()
+    first = await desk.issue(issue(book=book, request_id=request_id))
+    desk.users.down = True
+    again = await desk.issue(issue(book=book, request_id=request_id))
+    assert again.id == first.id and again.status == LoanStatus.ACTIVE
+    with pytest.raises(DependencyUnavailable):
+        await desk.issue(issue(book=book, request_id=uuid.uuid4()))
+    assert statuses(db) == [LoanStatus.ACTIVE] and desk.catalog.check_outs == 1
+
+
 async def test_a_copy_the_catalog_refuses_fails_the_saga_record_only(db: FakeLoansDatabase, desk: Desk) -> None:
     _book, (copy,) = desk.catalog.add_book()
     await desk.issue(issue("users/p1", barcode=desk.catalog.barcode(copy)))
