@@ -48,8 +48,11 @@ def create_engine(settings: BaseServiceSettings) -> AsyncEngine:
 
 
 def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    if dbapi_connection.driver_connection.is_closed():
+    driver = dbapi_connection.driver_connection
+    if driver.is_closed():
         raise DisconnectionError("the server closed this connection")
+    if driver.is_in_transaction():  # left inside a transaction: never lent again (closing it ends the transaction)
+        raise DisconnectionError("this connection came back inside a transaction")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

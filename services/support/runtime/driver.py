@@ -85,16 +85,21 @@ class DriverConnection:
     its transaction, begun with the first statement (a unit of work that ran nothing costs no round trip).
 
     `close()` rolls back what was not committed and gives the connection back; a connection whose
-    transaction could not be ended is closed instead, so no later user of the pool finds itself inside it."""
+    transaction could not be ended (a unit of work cancelled while its BEGIN was on the wire, say) is closed
+    instead, so no later user of the pool finds itself inside it."""
 
     def __init__(self, engine: AsyncEngine, *, transactional: bool) -> None:
         self._engine = engine
         self._transactional = transactional
         self._pooled: Any = None
+        self._begun = False
+        """A BEGIN was sent and nothing has ended its transaction since: set before the round trip, since the
+        connection's own view (`is_in_transaction`) lags while a cancelled BEGIN is still on its way."""
 
     async def get(self) -> asyncpg.Connection:
         connection = await self._connection()
-        if self._transactional and not connection.is_in_transaction():
+        if self._transactional and not self._begun:
+            self._begun = True
             await connection.execute("BEGIN")
         return connection
 
@@ -102,7 +107,8 @@ class DriverConnection:
         """A transaction-scoped advisory lock on `key`: in the round trip that begins the transaction when it
         is the transaction's first statement and the key is plain enough to be written into it."""
         connection = await self._connection()
-        if self._transactional and not connection.is_in_transaction() and _PLAIN_KEY.fullmatch(key):
+        if self._transactional and not self._begun and _PLAIN_KEY.fullmatch(key):
+            self._begun = True
             await connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock(hashtextextended('{key}', 0))")
         else:
             await ADVISORY_LOCK.fetchval(await self.get(), key=key)
@@ -126,17 +132,20 @@ class DriverConnection:
         await self._end("ROLLBACK")
 
     async def _end(self, how: str) -> None:
-        if self._pooled is not None and (connection := self._pooled.driver_connection).is_in_transaction():
-            await connection.execute(how)
+        if self._begun:
+            await self._pooled.driver_connection.execute(how)
+            self._begun = False
 
     async def close(self) -> None:
         if self._pooled is None:
             return
         try:
             await self.rollback()  # undoes everything after a failure; nothing after a commit
-        except BaseException:
-            self._pooled.driver_connection.terminate()  # the pool replaces a closed connection at its next checkout
-            raise
+        except BaseException as error:
+            # Closed, the connection takes its transaction with it (the pool replaces it at its next checkout).
+            self._pooled.driver_connection.terminate()
+            if not isinstance(error, Exception):
+                raise  # a cancellation goes on; a failed ROLLBACK has nothing left to undo
         finally:
             pooled, self._pooled = self._pooled, None
             await self._give_back(pooled)  # back to the pool

@@ -168,3 +168,31 @@ async def test_the_lock_that_begins_a_transaction_is_the_lock_every_other_path_t
         assert not waiting.done()  # the session's lock waits for the driver's transaction
         await first.commit()
     await asyncio.wait_for(waiting, timeout=5)
+
+
+@pytest.mark.parametrize("key", ["loans/0c8e9d43-8f57-4c1b-9d7e-1f0f1b2d9a10", "loans/o'brien; --"])
+async def test_a_step_cancelled_while_it_waits_for_its_lock_leaves_no_transaction_in_the_pool(catalog_uow, key) -> None:
+    """A unit of work cancelled while its first statement (the BEGIN with its lock) is still on the wire: the
+    connection it gives back is ended or closed, never lent again inside that transaction."""
+    engine = create_async_engine(catalog_uow.engine.url, pool_size=2, max_overflow=0)
+    units = CatalogUnits(engine)
+    try:
+        async with units.circulation() as holder:
+            await holder.lock(key)
+
+            async def wait_for_the_lock() -> None:
+                async with units.circulation() as uow:
+                    await uow.lock(key)
+
+            waiting = asyncio.ensure_future(wait_for_the_lock())
+            await asyncio.sleep(0.3)
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            await holder.commit()
+        for _ in range(3):  # both connections again, through sessions and the driver
+            book = await _book_with_copies(units, 1)
+            await _check_out(units, book, _loan())
+            assert await _statuses(units, book) == [CopyStatus.ON_LOAN]
+    finally:
+        await engine.dispose()
