@@ -121,8 +121,8 @@ class DriverConnection:
     async def _checkout(self) -> Any:
         return await self._engine.raw_connection()
 
-    async def _give_back(self, pooled: Any) -> None:
-        await greenlet_spawn(pooled.close)
+    async def _give_back(self, pooled: Any, *, broken: bool) -> None:
+        await greenlet_spawn(pooled.invalidate if broken else pooled.close)
 
     async def commit(self) -> None:
         await self._end("COMMIT")
@@ -139,16 +139,16 @@ class DriverConnection:
     async def close(self) -> None:
         if self._pooled is None:
             return
+        broken = False
         try:
             await self.rollback()  # undoes everything after a failure; nothing after a commit
         except BaseException as error:
-            # Closed, the connection takes its transaction with it (the pool replaces it at its next checkout).
-            self._pooled.driver_connection.terminate()
+            broken = True  # the pool discards it: closed, it takes its transaction with it
             if not isinstance(error, Exception):
                 raise  # a cancellation goes on; a failed ROLLBACK has nothing left to undo
         finally:
             pooled, self._pooled = self._pooled, None
-            await self._give_back(pooled)  # back to the pool
+            await self._give_back(pooled, broken=broken)
 
 
 _AUTOCOMMIT_ENGINES: weakref.WeakKeyDictionary[Any, AsyncEngine] = weakref.WeakKeyDictionary()
@@ -184,15 +184,17 @@ class DriverTransaction(DriverConnection):
             self._session = AsyncSession(bind=self._core, expire_on_commit=False)
         return self._session
 
-    async def _give_back(self, pooled: Any) -> None:
+    async def _give_back(self, pooled: Any, *, broken: bool) -> None:
         core, self._core = self._core, None
         session, self._session = self._session, None
         if session is not None:
             await session.close()  # in autocommit: nothing of its own to roll back
-        if core is not None:
-            await core.close()
-        else:
-            await super()._give_back(pooled)
+        if core is None:
+            await super()._give_back(pooled, broken=broken)
+            return
+        if broken:
+            await core.invalidate()
+        await core.close()
 
 
 class JoiningSession:

@@ -196,3 +196,44 @@ async def test_a_step_cancelled_while_it_waits_for_its_lock_leaves_no_transactio
             assert await _statuses(units, book) == [CopyStatus.ON_LOAN]
     finally:
         await engine.dispose()
+
+
+async def test_a_read_cancelled_mid_statement_does_not_hand_a_busy_connection_on(one_connection) -> None:
+    """A read-only unit of work cancelled while its statement runs (a client gone): the next unit of work on
+    the pool's only connection is served, not told another operation is in progress."""
+    units = one_connection
+    book = await _book_with_copies(units, 1)
+
+    async def slow_read() -> None:
+        async with units.reads() as uow:
+            await (await uow.driver()).execute("SELECT pg_sleep(2)")
+
+    reading = asyncio.ensure_future(slow_read())
+    await asyncio.sleep(0.3)
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    assert await _statuses(units, book) == [CopyStatus.AVAILABLE]
+    await _check_out(units, book, _loan())
+    assert await _statuses(units, book) == [CopyStatus.ON_LOAN]
+
+
+async def test_a_connection_that_died_in_a_step_is_not_lent_again(one_connection) -> None:
+    """The server ended the step's connection (a restart, an administrator): the step fails, and the pool's
+    only connection is replaced, not handed on closed."""
+    units = one_connection
+    book = await _book_with_copies(units, 1)
+    admin = await asyncpg.connect(asyncpg_dsn(units.engine.url.render_as_string(hide_password=False)))
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - whatever the driver says of a dead connection
+            async with units.circulation() as uow:
+                await uow.lock(_loan())
+                driver = await uow.driver()
+                await admin.fetchval(
+                    "SELECT pg_terminate_backend($1)", await driver.fetchval("SELECT pg_backend_pid()")
+                )
+                await driver.fetchval("SELECT 1")
+    finally:
+        await admin.close()
+    await _check_out(units, book, _loan())
+    assert await _statuses(units, book) == [CopyStatus.ON_LOAN]
