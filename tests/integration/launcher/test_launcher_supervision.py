@@ -207,10 +207,16 @@ def busy() -> None:
     while not done.is_set():
         stub.Check(health_pb2.HealthCheckRequest())
 
-for _ in range(2):
-    threading.Thread(target=busy, daemon=True).start()
+callers = [threading.Thread(target=busy, daemon=True) for _ in range(2)]
+for caller in callers:
+    caller.start()
 codes = [subprocess.Popen(["true"], preexec_fn=die_with_parent).wait() for _ in range(int(sys.argv[1]))]
 done.set()
+# The calls end before the server does: a caller left mid-call could hang the interpreter's exit, which
+# waits for the server's worker threads (what made this test time out now and then).
+for caller in callers:
+    caller.join()
+server.stop(None).wait()
 print(sum(code != 0 for code in codes))
 """
 
