@@ -33,9 +33,8 @@ _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
 _MUTABLE = ("amount", "paid", "status", "waive_reason", "updated_at")
 
 
-def _to_fine(row: sa.Row[Any] | Mapping[str, Any]) -> Fine:
-    """A fine from a row of the fines table (SQLAlchemy's row, or the driver's record, read by name)."""
-    m = row._mapping if isinstance(row, sa.Row) else row
+def _to_fine(m: Mapping[Any, Any]) -> Fine:
+    """A fine from a row of the fines table (SQLAlchemy's row mapping, or the driver's record)."""
     return Fine(
         id=m["id"],
         patron=m["patron"],
@@ -85,7 +84,7 @@ class SqlFineRepository(TrackingRepository):
         row = (await self.session.execute(_BY_ID_FOR_UPDATE if for_update else _BY_ID, {"fine_id": fine_id})).first()
         if row is None:
             raise FineNotFound(FINE.format(fine_id))
-        return self._track(_to_fine(row))
+        return self._track(_to_fine(row._mapping))
 
     async def overdue_fine_of(self, loan: str) -> Fine | None:
         row = await self._first(_OVERDUE_FINE_OF, {"loan": loan})
@@ -132,7 +131,7 @@ class SqlFineRepository(TrackingRepository):
             cursor_of=lambda row: newest_first_cursor(row.created_at, row.id),
             total_size=int(total),
         )
-        return listed.map(_to_fine), Decimal(outstanding).quantize(CENTS)
+        return listed.map(lambda row: _to_fine(row._mapping)), Decimal(outstanding).quantize(CENTS)
 
     async def _append_entries(self, fine: Fine) -> None:
         if fine.new_entries:

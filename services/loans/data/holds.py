@@ -58,9 +58,8 @@ _BY_ID = DriverStatement(HOLDS_WITH_POSITION.where(holds.c.id == sa.bindparam("h
 _NEXT_WAITING = DriverStatement(_QUEUE_HEAD)
 
 
-def _to_hold(row: sa.Row[Any] | Mapping[str, Any]) -> Hold:
-    """A hold from a row of the holds table (SQLAlchemy's row, or the driver's record, read by name)."""
-    m = row._mapping if isinstance(row, sa.Row) else row
+def _to_hold(m: Mapping[Any, Any]) -> Hold:
+    """A hold from a row of the holds table (SQLAlchemy's row mapping, or the driver's record)."""
     return Hold(
         id=m["id"],
         status=HoldStatus(m["status"]),
@@ -131,11 +130,13 @@ class SqlHoldRepository(TrackingRepository):
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return [self._track(_to_hold(row)) for row in (await self.session.execute(query)).all()]
+        return [self._track(_to_hold(row._mapping)) for row in (await self.session.execute(query)).all()]
 
     async def waiting(self, book: str, *, limit: int) -> list[Hold]:
         query = _QUEUE.limit(limit)
-        return [self._track(_to_hold(row)) for row in (await self.session.execute(query, {"book": book})).all()]
+        return [
+            self._track(_to_hold(row._mapping)) for row in (await self.session.execute(query, {"book": book})).all()
+        ]
 
     async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
         query = (
@@ -173,4 +174,4 @@ class SqlHoldRepository(TrackingRepository):
         listed = page_from_rows(
             rows, limit=page.size, query=page.query, cursor_of=lambda row: [row.seq], total_size=int(total or 0)
         )
-        return listed.map(_to_hold)
+        return listed.map(lambda row: _to_hold(row._mapping))

@@ -137,6 +137,7 @@ class SqlAlchemyUnitOfWork:
         self._on_driver = on_driver
         self._next_reads = False
         self._connection: DriverConnection | None = None
+        self._driver_access: DriverAccess | None = None
 
     def _open(self, session: AsyncSession) -> None:
         raise NotImplementedError
@@ -161,6 +162,9 @@ class SqlAlchemyUnitOfWork:
         else:
             self._connection = DriverConnection(engine, transactional=False) if self.read_only else None
             self.session = sessions()
+        self._driver_access = (
+            DriverAccess(self.driver, read_only=self.read_only, lock=self.advisory_lock) if self._connection else None
+        )
         self._open(self.session)
         return self
 
@@ -179,16 +183,14 @@ class SqlAlchemyUnitOfWork:
     @property
     def repository_driver(self) -> DriverAccess | None:
         """How this unit of work's repositories run their DriverStatements (`driver`), when they do."""
-        if self._connection is None:
-            return None
-        return DriverAccess(self.driver, read_only=self.read_only, lock=self.advisory_lock)
+        return self._driver_access
 
     async def driver(self) -> Any:
         """The driver's connection of a read-only or `on_driver` unit of work: taken from the pool on first use
         (without the session's machinery), inside the unit of work's transaction when it has one, and given
         back when the unit of work ends."""
         if self._connection is None:
-            raise RuntimeError("driver statements run outside the transaction: read-only units of work only")
+            raise RuntimeError("this unit of work has no driver connection: read-only or on_driver ones only")
         return await self._connection.get()
 
     async def commit(self) -> None:

@@ -50,7 +50,7 @@ class DriverStatement:
 
     def _arguments(self, values: Mapping[str, Any]) -> list[Any]:
         if self._processed:
-            values = {**values, **{n: process(values.get(n)) for n, process in self._processed if n in values}}
+            values = {**values, **{n: process(values[n]) for n, process in self._processed if n in values}}
         return [values.get(n, self._constants.get(n)) for n in self._names]
 
     async def fetchrow(self, connection: Any, **values: Any) -> Any:
