@@ -1,6 +1,7 @@
 """Any domain event of the mesh, read generically: the payload decoded by its Athenaeum-Event-Type header
-through the descriptor pool, flattened to dotted attributes, and turned into an AUDIT record by the rules
-of domain/audit.py. No context's payloads are known here by name."""
+through the descriptor pool, flattened to dotted attributes (without the fields its proto marks
+`debug_redact`), and turned into an AUDIT record by the rules of domain/audit.py. No context's payloads are
+known here by name."""
 
 from __future__ import annotations
 
@@ -63,8 +64,12 @@ def _decode(type_name: str, data: bytes) -> Message:
 
 
 def flatten(message: Message, prefix: str = "") -> Iterator[tuple[str, str]]:
-    """(dotted path, text) for every set field, in field order: loan.patron, book.authors, items[0].name."""
+    """(dotted path, text) for every set field, in field order: loan.patron, book.authors, items[0].name.
+    A field marked `debug_redact` in its proto (personal data, e.g. a notification's address and text) is left
+    out: the audit trail says who did what to which resource, and is kept longer than such data may be."""
     for field, value in message.ListFields():
+        if field.GetOptions().debug_redact:
+            continue
         path = f"{prefix}{field.name}"
         if field.message_type is not None and field.message_type.GetOptions().map_entry:
             for key, item in value.items():

@@ -10,6 +10,8 @@ from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.catalog.v1 import events_pb2 as catalog_events
 from athenaeum.loans.v1 import events_pb2 as loans_events
 from athenaeum.loans.v1 import resources_pb2
+from athenaeum.notifications.v1 import events_pb2 as notifications_events
+from athenaeum.notifications.v1 import notifications_pb2
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.events.api.audit import Unreadable, audit_of, flatten, trace_id
 from services.events.domain.audit import audit_record
@@ -90,6 +92,30 @@ def test_repeated_fields_masks_and_enums_flatten_to_text() -> None:
         event_id=EVENT_ID, name="books/9/copies/1", status=catalog_pb2.COPY_STATUS_ON_LOAN
     )
     assert dict(flatten(status))["status"] == "COPY_STATUS_ON_LOAN"
+
+
+def test_a_notifications_personal_data_stays_out_of_the_trail_and_what_happened_stays_in() -> None:
+    sent = notifications_pb2.Notification(
+        name="notifications/7",
+        channel=notifications_pb2.NOTIFICATION_CHANNEL_EMAIL,
+        recipient="users/ada",
+        address="ada@example.org",
+        params={"title": "The Master and Margarita", "patron_name": "Ada"},
+        subject="Your hold is ready",
+        body="Dear Ada, The Master and Margarita waits for you.",
+        status=notifications_pb2.NOTIFICATION_STATUS_SENT,
+        kind="hold_ready",
+    )
+    payload = notifications_events.NotificationSent(event_id=EVENT_ID, occur_time=timestamp(NOW), notification=sent)
+    record = audit_of(
+        "athenaeum.notifications.notification_sent.v1", payload.SerializeToString(), headers_for(payload), now=NOW
+    )
+    assert record.subject == "notifications/7" and "users/ada" in record.resources
+    assert record.attributes["notification.kind"] == "hold_ready"
+    assert record.attributes["notification.status"] == "NOTIFICATION_STATUS_SENT"
+    kept = " ".join([*record.attributes, *record.attributes.values()])
+    assert "ada@example.org" not in kept and "Margarita" not in kept and "Dear Ada" not in kept
+    assert not {"notification.address", "notification.subject", "notification.body"} & set(record.attributes)
 
 
 def test_a_message_that_is_not_a_domain_event_is_unreadable() -> None:

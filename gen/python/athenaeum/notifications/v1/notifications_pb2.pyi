@@ -132,13 +132,15 @@ class Notification(_message.Message):
     recipient: _builtins.str
     """"users/{user}"."""
     address: _builtins.str
-    """Email address or phone number it was sent to (from the users service's events, when queued)."""
+    """Email address or phone number it was sent to (from the users service's events, when queued).
+    Personal data: not copied into the audit trail (the events service).
+    """
     template: _builtins.str
     """"notificationTemplates/{template}" it was rendered from; empty for a literal message."""
     subject: _builtins.str
-    """Rendered subject (email only)."""
+    """Rendered subject (email only; kept out of the audit trail)."""
     body: _builtins.str
-    """Rendered text."""
+    """Rendered text (kept out of the audit trail)."""
     status: Global___NotificationStatus.ValueType
     """Where delivery stands: QUEUED, then SENT or (after the last attempt) FAILED."""
     attempts: _builtins.int
@@ -163,7 +165,7 @@ class Notification(_message.Message):
     """Why it was SUPPRESSED (e.g. "the SMS limit of 5 an hour for this recipient was reached")."""
     @_builtins.property
     def params(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
-        """Values the template was rendered with."""
+        """Values the template was rendered with (names, titles: kept out of the audit trail, as `address`)."""
 
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:

@@ -334,6 +334,7 @@ class Notification(betterproto2.Message):
     address: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
     Email address or phone number it was sent to (from the users service's events, when queued).
+    Personal data: not copied into the audit trail (the events service).
     """
 
     template: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
@@ -349,17 +350,17 @@ class Notification(betterproto2.Message):
         ),
     )
     """
-    Values the template was rendered with.
+    Values the template was rendered with (names, titles: kept out of the audit trail, as `address`).
     """
 
     subject: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
     """
-    Rendered subject (email only).
+    Rendered subject (email only; kept out of the audit trail).
     """
 
     body: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
     """
-    Rendered text.
+    Rendered text (kept out of the audit trail).
     """
 
     status: "NotificationStatus" = betterproto2.field(
