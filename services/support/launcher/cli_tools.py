@@ -1,0 +1,147 @@
+"""The commands around a running mesh and the repository: `status`, `mail`, `migrate`, `generate`, `test`.
+Registered on the `athenaeum` app by cli.py; like it, they import heavy modules only when they run."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from services.support.launcher.cli_options import (
+    DEFAULT_DATA_DIR,
+    REPO_ROOT,
+    DataDir,
+    FoundDataDir,
+    Only,
+    console,
+    found_data_dir,
+)
+
+HEALTHY = ("SERVING", "LIVE", "OK")
+
+
+def status(data_dir: FoundDataDir = None) -> None:
+    """Health of every process of the running mesh; exit code 1 if anything is not healthy."""
+    from services.support.launcher.state import is_same_process, read_state, running_launcher
+
+    data_dir = found_data_dir(data_dir)
+    recorded = read_state(data_dir)
+    if recorded is None or running_launcher(data_dir) is None:
+        console.print("No mesh is running.")
+        raise typer.Exit(1)
+    table = Table("process", "pid", "health", "restarts")
+    healthy = bool(recorded.get("ready"))
+    if not healthy:
+        console.print("The mesh is still starting.")
+    for entry in recorded["processes"]:
+        alive = is_same_process(entry["pid"], entry["create_time"])
+        health = process_health(entry, recorded["endpoints"]) if alive else "DEAD"
+        if entry.get("gave_up"):
+            health = "GAVE UP (crashing)"
+        healthy &= health in HEALTHY
+        colour = "green" if health in HEALTHY else "red"
+        table.add_row(entry["name"], str(entry["pid"]), f"[{colour}]{health}[/{colour}]", str(entry.get("restarts", 0)))
+    console.print(table)
+    raise typer.Exit(0 if healthy else 1)
+
+
+def process_health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
+    """One recorded process's health, asked the way its kind answers (gRPC health, Envoy's admin, a query)."""
+    from services.support.launcher.postgres import PostgresServer
+    from services.support.launcher.readiness import envoy_is_live, grpc_health_status, http_body
+
+    role = entry.get("role")
+    if role == "service":
+        return grpc_health_status(entry["health_target"])
+    if role == "envoy":
+        return "LIVE" if envoy_is_live(entry["admin_port"]) else "NOT LIVE"
+    if role == "postgres":
+        return "OK" if PostgresServer(endpoints["postgres"]).answers() else "NOT ACCEPTING"
+    if role == "nats":
+        body = http_body(f"http://127.0.0.1:{entry['monitor_port']}/healthz?js-enabled-only=true")
+        return "OK" if body and '"ok"' in body else "UNHEALTHY"
+    if role == "sink":
+        return "OK" if http_body(f"{entry['url']}/stats") is not None else "NOT ANSWERING"
+    return "UNKNOWN"
+
+
+def mail(
+    show: Annotated[int, typer.Option(help="Print message number N in full (its text part).")] = 0,
+    last: Annotated[int, typer.Option(help="How many of the latest messages to list.")] = 20,
+    sms: Annotated[bool, typer.Option("--sms", help="The SMS sink instead of the mail sink.")] = False,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """What the mesh's notifications sent: the local mail (or SMS) sink's messages; the web page is its URL."""
+    from services.support.launcher.sink_servers import SinkClient
+    from services.support.launcher.state import read_state
+
+    recorded = read_state(data_dir)
+    url = (recorded or {}).get("endpoints", {}).get("sms" if sms else "mail")
+    if not url:
+        console.print("No mesh is running (start one with `athenaeum up`).")
+        raise typer.Exit(1)
+    sink = SinkClient(url)
+    if show:
+        found = sink.messages(since=show - 1)[0] if sms else sink.message(show)
+        console.print(found.get("body") or found.get("text", ""), markup=False, soft_wrap=True)
+        return
+    messages = sink.messages()
+    table = Table("#", "to", "subject" if not sms else "text", title=f"{len(messages)} messages · {url}")
+    for item in messages[-last:]:
+        to = item.get("to") or ", ".join(item.get("rcpt_tos", []))
+        table.add_row(str(item["n"]), to, item.get("body") or item.get("headers", {}).get("Subject", ""))
+    console.print(table)
+
+
+def migrate(
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="DATABASE_URL",
+            show_default=False,
+            help="Admin URL of the Postgres server (default: from ATHENAEUM_DATABASE_URL and "
+            "ATHENAEUM_DATABASE_PASSWORD or _FILE, as the services read them).",
+        ),
+    ] = None,
+    only: Only = None,
+) -> None:
+    """Create each service's database if missing and apply its migrations."""
+    from services.support.launcher.postgres import PostgresServer
+    from services.support.mesh.registry import SERVICES
+    from services.support.runtime.migrations import upgrade_to_head
+    from services.support.runtime.settings import BaseServiceSettings
+
+    server = PostgresServer(database_url or BaseServiceSettings().database_url)
+    for spec in SERVICES:
+        if only and spec.name not in only:
+            continue
+        url = server.create_database(spec.database)
+        upgrade_to_head(spec.name, url)
+        console.print(f"migrated {spec.name} ({spec.database})")
+
+
+def generate(check: Annotated[bool, typer.Option(help="Only list stale generated files.")] = False) -> None:
+    """Regenerate the Python stubs, Envoy's descriptor set and the client from proto/."""
+    from services.support.devtools import codegen
+
+    if not check:
+        codegen.generate(REPO_ROOT)
+        console.print("generated")
+        return
+    stale = codegen.stale_files(REPO_ROOT)
+    for path in stale:
+        console.print(f"stale: {path}")
+    raise typer.Exit(1 if stale else 0)
+
+
+def test(ctx: typer.Context) -> None:
+    """Run pytest with the given arguments (e.g. `athenaeum test tests/unit -x`); exits with its code."""
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *ctx.args])
+
+
+COMMANDS = (status, mail, migrate, generate)
