@@ -42,8 +42,15 @@ async def build(settings: UsersSettings) -> ServiceApp:
 
     def unit_of_work() -> SqlUsersUnitOfWork:
         return SqlUsersUnitOfWork(
-            infra.sessions, encode=events.encode, on_commit=infra.relay.wake, read_sessions=infra.read_sessions
+            infra.sessions,
+            encode=events.encode,
+            on_commit=infra.relay.wake,
+            read_sessions=infra.read_sessions,
+            announce=announce,
         )
+
+    # A change of an account is answered once its event is on the bus (loans lends by a projection of it).
+    announce = partial(infra.relay.wait_published, timeout=settings.announce_timeout_seconds)
 
     # Before serving: the first token needs a key, and the first sign-in may be the bootstrap admin's.
     await ensure_signing_key(keys=keys, clock=clock)

@@ -30,6 +30,12 @@ class UsersSettings(BaseServiceSettings):
         50, ge=0, description="Failed sign-ins from one address, any account, before each next one waits (doubling)."
     )
     sign_in_max_delay_seconds: int = Field(900, gt=0, description="The longest wait a throttled client is given.")
+    announce_timeout_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How long a change of an account waits for its event to reach the message bus before it is "
+        "answered UNAVAILABLE (saved, not yet known to circulation).",
+    )
     bootstrap_admin_email: str = Field("admin@athenaeum.local", description="Created as an admin if missing.")
     bootstrap_admin_password: SecretStr = Field(
         SecretStr(DEV_ADMIN_PASSWORD), description="Empty: no bootstrap admin (create one with the admin CLI)."

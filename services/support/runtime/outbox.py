@@ -98,6 +98,10 @@ _TAKE_BATCH = (
     )
 )
 _BACKLOG = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
+_NEWEST = sa.select(sa.func.max(OUTBOX.c.seq))
+_UNPUBLISHED_UP_TO = sa.select(
+    sa.exists().where(OUTBOX.c.published_at.is_(None), OUTBOX.c.seq <= sa.bindparam("newest", type_=sa.BigInteger))
+)
 
 
 class OutboxRelay:
@@ -160,6 +164,25 @@ class OutboxRelay:
         headers = {**row.headers, "Nats-Msg-Id": str(row.event_id), EVENT_TYPE_HEADER: row.event_type}
         with publishing(row.subject, message_id=str(row.event_id), headers=headers) as traced_headers:
             await js.publish(row.subject, row.payload, headers=traced_headers)
+
+    async def wait_published(self, *, timeout: float) -> bool:
+        """Wait until every event committed before the call is in JetStream, relayed by this process or
+        another; False if that takes longer than `timeout` (NATS away). For a change other services must
+        know of before it is confirmed (a projection of it must not be behind what its caller was told)."""
+        async with self._engine.connect() as connection:
+            newest = await connection.scalar(_NEWEST)
+            if newest is None:
+                return True
+            self.wake()
+            deadline = asyncio.get_running_loop().time() + timeout
+            pause = 0.002
+            while await connection.scalar(_UNPUBLISHED_UP_TO, {"newest": newest}):
+                if asyncio.get_running_loop().time() >= deadline:
+                    return False
+                await connection.rollback()  # the next look sees what the relays committed meanwhile
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.1)
+        return True
 
     async def backlog(self) -> int:
         """Rows not yet published (a metric and a test hook)."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import AlreadyExists, InvalidArgument
+from services.support.runtime.errors import AlreadyExists, DependencyUnavailable, InvalidArgument
 from services.support.runtime.identity import Role
 from services.support.runtime.pagination import decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
@@ -145,6 +145,7 @@ async def update_user(
         elif user.profile.role != before.role:
             await _revoke_sessions(uow, user, "role_changed", now=now)
         await uow.commit()
+    await _announced(uow)
     return user
 
 
@@ -161,7 +162,18 @@ async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock) ->
             await uow.users.save(user)
         await _revoke_sessions(uow, user, "account_deactivated", now=now)
         await uow.commit()
+    await _announced(uow)
     return user
+
+
+async def _announced(uow: UsersUnitOfWork) -> None:
+    """A change is confirmed only once the other services can know it: loans lends by its projection of
+    accounts, which must not be behind what a librarian was told (a block, a closed account, a category)."""
+    if not await uow.announced():
+        raise DependencyUnavailable(
+            "the change is saved, but the message bus is unreachable: until it is back, circulation may not "
+            "know of it; send the change again to confirm it"
+        )
 
 
 async def get_borrowing_eligibility(

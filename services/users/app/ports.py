@@ -121,6 +121,10 @@ class UsersUnitOfWork(Protocol):
 
     async def commit(self) -> None: ...
 
+    async def announced(self) -> bool:
+        """Whether every event committed so far has reached the message bus, and so the services that keep
+        a projection of accounts (loans lends by one); False when that takes too long (the bus is away)."""
+
 
 class Passwords(Protocol):
     """Password hashing: slow on purpose, so it never runs on the event loop and never inside a transaction."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.support.runtime.db import SqlAlchemyUnitOfWork
@@ -17,6 +20,14 @@ class SqlUsersUnitOfWork(SqlAlchemyUnitOfWork):
     sessions: SqlSessionRepository
     throttles: SqlThrottleRepository
     requests: RequestLog
+
+    def __init__(self, *args: Any, announce: Callable[[], Awaitable[bool]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._announce = announce
+
+    async def announced(self) -> bool:
+        """Whether every event committed so far has reached the message bus (none to wait for: True)."""
+        return True if self._announce is None else await self._announce()
 
     def _open(self, session: AsyncSession) -> None:
         self.users = SqlUserRepository(session, driver=self.repository_driver)

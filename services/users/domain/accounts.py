@@ -117,6 +117,8 @@ class User(Versioned):
         previous = self.profile.status
         self.profile = replace(self.profile, status=UserStatus.DEACTIVATED)
         self._touch(now)
+        # As for any other change: the account with its version (projections keep the newest they saw).
+        self.events.append(UserUpdated(occurred_at=now, user=self, update_mask=("status",), updated_by=actor.name))
         self._record_status_change(previous, reason="", actor=actor, now=now)
 
     def eligibility(self, now: datetime) -> Eligibility:

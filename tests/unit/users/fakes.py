@@ -46,6 +46,8 @@ class FakeUsersDatabase:
     throttles: dict[str, SignInThrottle] = field(default_factory=dict)
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
     commits: list[Commit] = field(default_factory=list)
+    bus_reachable: bool = True
+    """Whether committed events reach the message bus in time (`announced()`)."""
 
     @property
     def published(self) -> list[DomainEvent]:
@@ -239,6 +241,9 @@ class FakeUsersUnitOfWork:
     def __init__(self, database: FakeUsersDatabase) -> None:
         self._db = database
         self._reading = False
+
+    async def announced(self) -> bool:
+        return self._db.bus_reachable
 
     def reading(self) -> Self:
         self._reading = True  # this block must not commit

@@ -9,7 +9,13 @@ import pytest
 
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument, PermissionDenied
+from services.support.runtime.errors import (
+    AlreadyExists,
+    Conflict,
+    DependencyUnavailable,
+    InvalidArgument,
+    PermissionDenied,
+)
 from services.support.runtime.identity import Role
 from services.users.app import accounts
 from services.users.app.ports import UserFilter
@@ -216,6 +222,23 @@ async def test_deleting_deactivates_once_and_ends_every_session(db, clock, passw
     assert deleted.profile.status == UserStatus.DEACTIVATED and deleted.version == 2
     assert db.sessions[session.id].revoke_reason == "account_deactivated"
     assert [type(e) for e in db.published].count(UserStatusChanged) == 1
+
+
+async def test_a_block_or_a_closed_account_is_confirmed_only_once_the_bus_has_it(db, clock, passwords) -> None:
+    """Loans lends by a projection of accounts: the desk must not be told "blocked" while loans cannot know."""
+    user = await _create(db, clock, passwords)
+    db.bus_reachable = False
+    block = accounts.UpdateUser(
+        user.id, Profile(email="", status=UserStatus.BLOCKED), frozenset({"status"}), LIBRARIAN, etag=user.etag
+    )
+    with pytest.raises(DependencyUnavailable, match="saved"):
+        await accounts.update_user(block, uow=db.unit_of_work(), clock=clock, **_ports(passwords))
+    with pytest.raises(DependencyUnavailable):
+        await accounts.delete_user(accounts.DeleteUser(user.id, LIBRARIAN), uow=db.unit_of_work(), clock=clock)
+    assert (await _stored(db, user.id)).profile.status == UserStatus.DEACTIVATED  # saved all the same
+    db.bus_reachable = True
+    again = accounts.DeleteUser(user.id, LIBRARIAN)  # sent again: confirmed once the bus has it
+    assert (await accounts.delete_user(again, uow=db.unit_of_work(), clock=clock)).version == 3
 
 
 async def test_a_reader_cannot_delete_another_account(db, clock, passwords) -> None:

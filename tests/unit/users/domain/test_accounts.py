@@ -138,4 +138,7 @@ def test_deactivation_keeps_the_record_and_is_idempotent() -> None:
     user.deactivate(actor=LIBRARIAN, now=NOW)
     user.deactivate(actor=LIBRARIAN, now=NOW)
     assert user.profile.status == UserStatus.DEACTIVATED
-    assert [type(e) for e in user.events] == [UserRegistered, UserStatusChanged]
+    assert [type(e) for e in user.events] == [UserRegistered, UserUpdated, UserStatusChanged]
+    updated = user.events[1]
+    assert isinstance(updated, UserUpdated) and updated.update_mask == ("status",)
+    assert updated.user.version == 2  # the account's version travels with it: projections keep the newest
