@@ -15,10 +15,12 @@ from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.loans.api import events
 from services.loans.api.servicer import LoansServicer
+from services.loans.api.users_feed import ACCOUNTS, accounts_consumer
 from services.loans.app.issuing import no_fault
-from services.loans.app.ports import Catalog, LoansUnitOfWork
+from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
 from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, reconcile_circulation
 from services.loans.data.peers import GrpcCatalog, GrpcUsers
+from services.loans.data.projected_users import ProjectedUsers
 from services.loans.data.rule_cache import RuleCache
 from services.loans.data.rule_feed import rule_cache_follower
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
@@ -88,10 +90,13 @@ async def build(settings: LoansSettings) -> ServiceApp:
         saga_timeout=timedelta(seconds=settings.saga_timeout_seconds),
         reminders=ReminderSchedule.of_days(settings.reminder_schedule_days),
     )
+    users: Users = GrpcUsers(channel, timeout=settings.peer_timeout_seconds)
+    if settings.patron_projection:
+        users = ProjectedUsers(uow=unit_of_work, link=infra.nats, consumer=ACCOUNTS, clock=clock, asked=users)
     servicer = LoansServicer(
         uow=unit_of_work,
         clock=clock,
-        users=GrpcUsers(channel, timeout=settings.peer_timeout_seconds),
+        users=users,
         catalog=catalog,
         borrowing=BorrowingPolicy(settings.max_overdue_loans, settings.max_outstanding_fines),
         currency=settings.currency_code,
@@ -101,6 +106,8 @@ async def build(settings: LoansSettings) -> ServiceApp:
     # The rules feed runs in the background, not as a health dependency: while it is down loans still serves,
     # reading the rules from the database.
     feed = [rule_cache_follower(rule_cache, infra.nats).run] if rule_cache.enabled else []
+    # The projection's consumer, in the background too: while it is behind or down, issues ask users.
+    accounts = [accounts_consumer(infra.nats, unit_of_work).run] if settings.patron_projection else []
     reconciler = scheduler(
         uow=unit_of_work,
         clock=clock,
@@ -118,7 +125,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        background=[*feed, *([reconciler] if settings.reconcile_interval_seconds > 0 else [])],
+        background=[*feed, *accounts, *([reconciler] if settings.reconcile_interval_seconds > 0 else [])],
     )
     app.closers = [*app.closers, partial(channel.close, None)]
     return app

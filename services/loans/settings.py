@@ -24,6 +24,11 @@ class LoansSettings(BaseServiceSettings):
     saga_timeout_seconds: float = Field(
         60.0, description="An issue still PENDING after this long was abandoned; the reconciler settles it."
     )
+    patron_projection: bool = Field(
+        True,
+        description="Answer an issue's eligibility question from the projection of accounts (kept from the users "
+        "events) when it is provably current, instead of asking the users service every time; false asks always.",
+    )
     reconcile_interval_seconds: float = Field(60.0, description="How often the scheduler reconciles; 0 = never.")
     reminder_schedule_days: tuple[float, ...] = Field(
         DEFAULT_DAYS,

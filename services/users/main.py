@@ -50,7 +50,7 @@ async def build(settings: UsersSettings) -> ServiceApp:
         )
 
     # A change of an account is answered once its event is on the bus (loans lends by a projection of it).
-    announce = partial(infra.relay.wait_published, timeout=settings.announce_timeout_seconds)
+    announce = partial(infra.relay.wait_published, within=settings.announce_timeout_seconds)
 
     # Before serving: the first token needs a key, and the first sign-in may be the bootstrap admin's.
     await ensure_signing_key(keys=keys, clock=clock)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import time
 import uuid
 
 import httpx
@@ -40,6 +42,42 @@ def reason(response: httpx.Response) -> str:
     return next(
         (d["reason"] for d in response.json().get("details", []) if d["@type"].endswith("google.rpc.ErrorInfo")), ""
     )
+
+
+def _eligibility_answers(mesh, source: str) -> float:
+    """How many eligibility answers the loans service took from `source` ("projection" or "users")."""
+    metrics = httpx.get(f"http://127.0.0.1:{mesh.topology.placement('loans').metrics_port}/metrics").text
+    found = re.search(rf'^athenaeum_loans_eligibility_total{{source="{source}"}} (\S+)$', metrics, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+def test_a_block_the_desk_was_told_of_stops_the_very_next_issue(
+    mesh, edge: httpx.Client, librarian, new_reader
+) -> None:
+    """Loans answers most issues from its projection of accounts: a block (or its lifting) confirmed by the
+    users service applies to the next issue at once, however soon it comes."""
+    patron = new_reader()
+    _, barcodes = new_book(edge, librarian, copies=5)
+
+    def set_status(status: str) -> None:
+        body = {"status": status, "status_reason": "lost books" if status.endswith("BLOCKED") else ""}
+        changed = edge.patch(
+            f"/v1/{patron.name}", params={"update_mask": "status,status_reason"}, json=body, headers=librarian.headers
+        )
+        assert changed.status_code == 200, changed.text
+
+    assert issue(edge, librarian, patron.name, barcode=barcodes[0]).status_code == 200
+    for barcode in barcodes[1:4]:
+        set_status("USER_STATUS_BLOCKED")
+        refused = issue(edge, librarian, patron.name, barcode=barcode)
+        assert refused.status_code == 400 and reason(refused) == "PATRON_NOT_ELIGIBLE", refused.text
+        assert "lost books" in refused.json()["message"]
+        set_status("USER_STATUS_ACTIVE")
+        assert issue(edge, librarian, patron.name, barcode=barcode).status_code == 200
+    time.sleep(0.5)  # the projection has the last change by now: the next issue asks nobody
+    answered = _eligibility_answers(mesh, "projection")
+    assert issue(edge, librarian, patron.name, barcode=barcodes[4]).status_code == 200
+    assert _eligibility_answers(mesh, "projection") == answered + 1
 
 
 def test_a_loan_goes_out_and_comes_back(edge: httpx.Client, librarian, new_reader) -> None:

@@ -18,6 +18,7 @@ from services.loans.domain.borrowing import CopyInfo, Eligibility, Standing
 from services.loans.domain.fines import Fine, FineEntry, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import CirculationRule
 from services.support.runtime.paging import Page
 
@@ -202,6 +203,15 @@ class HoldRepository(Protocol):
         """copy -> hold name, for every READY hold."""
 
 
+class PatronRepository(Protocol):
+    """The projection of accounts from the users service's events (domain/patrons.py)."""
+
+    async def get(self, patron: str) -> PatronRecord | None: ...
+
+    async def keep_newer(self, record: PatronRecord) -> bool:
+        """Store the record unless a newer version of the account is stored; whether it was stored."""
+
+
 class RequestLog(Protocol):
     """Idempotent mutations: what a request_id produced the first time, remembered in the same transaction."""
 
@@ -224,6 +234,8 @@ class LoansUnitOfWork(Protocol):
     def fines(self) -> FineRepository: ...
     @property
     def holds(self) -> HoldRepository: ...
+    @property
+    def patrons(self) -> PatronRepository: ...
     @property
     def requests(self) -> RequestLog: ...
 

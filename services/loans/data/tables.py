@@ -158,3 +158,16 @@ holds = sa.Table(
 sa.Index("holds_one_active_per_patron_book", holds.c.patron, holds.c.book, unique=True, postgresql_where=ACTIVE_HOLD)
 sa.Index("holds_book_queue", holds.c.book, holds.c.seq, postgresql_where=ACTIVE_HOLD)
 sa.Index("holds_patron_seq", holds.c.patron, holds.c.seq)
+
+# What loans knows of each account, kept from the users service's events (a projection: a row is the newest
+# version of the account an event carried; loans lends by it only when it is provably current).
+patrons = sa.Table(
+    "patrons",
+    metadata,
+    sa.Column("patron", sa.Text, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.Text, nullable=False),
+    sa.Column("patron_category", sa.Text, nullable=False),
+    sa.Column("home_branch", sa.Text, nullable=False),
+    sa.Column("expire_at", sa.DateTime(timezone=True)),
+)

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.loans.data.fines import SqlFineRepository
 from services.loans.data.holds import SqlHoldRepository
 from services.loans.data.loans import SqlLoanRepository
+from services.loans.data.patrons import SqlPatronRepository
 from services.loans.data.rule_cache import RuleCache
 from services.loans.data.rules import SqlRuleRepository
 from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork
@@ -23,6 +24,7 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
     rules: SqlRuleRepository
     fines: SqlFineRepository
     holds: SqlHoldRepository
+    patrons: SqlPatronRepository
     requests: RequestLog
 
     def __init__(
@@ -50,6 +52,7 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
         self.rules = SqlRuleRepository(session, cache=self._rule_cache)
         self.fines = SqlFineRepository(session, driver=driver)
         self.holds = SqlHoldRepository(session, driver=driver)
+        self.patrons = SqlPatronRepository(session, driver=driver)
         self.requests = RequestLog(session, driver=driver)
 
     def _repositories(self) -> tuple[TrackingRepository, ...]:

@@ -165,16 +165,16 @@ class OutboxRelay:
         with publishing(row.subject, message_id=str(row.event_id), headers=headers) as traced_headers:
             await js.publish(row.subject, row.payload, headers=traced_headers)
 
-    async def wait_published(self, *, timeout: float) -> bool:
+    async def wait_published(self, *, within: float) -> bool:
         """Wait until every event committed before the call is in JetStream, relayed by this process or
-        another; False if that takes longer than `timeout` (NATS away). For a change other services must
+        another; False if that takes longer than `within` seconds (NATS away). For a change other services must
         know of before it is confirmed (a projection of it must not be behind what its caller was told)."""
         async with self._engine.connect() as connection:
             newest = await connection.scalar(_NEWEST)
             if newest is None:
                 return True
             self.wake()
-            deadline = asyncio.get_running_loop().time() + timeout
+            deadline = asyncio.get_running_loop().time() + within
             pause = 0.002
             while await connection.scalar(_UNPUBLISHED_UP_TO, {"newest": newest}):
                 if asyncio.get_running_loop().time() >= deadline:

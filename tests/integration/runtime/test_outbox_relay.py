@@ -114,7 +114,7 @@ async def test_waiting_for_publication_ends_once_the_running_relay_has_published
     running = asyncio.create_task(relay.run())
     try:
         event_id = await _create_book(engine, "Dead Souls")
-        assert await relay.wait_published(timeout=10)
+        assert await relay.wait_published(within=10)
         assert await relay.backlog() == 0
         assert len(await _messages_with_id(nats, event_id)) == 1
     finally:
@@ -124,7 +124,7 @@ async def test_waiting_for_publication_ends_once_the_running_relay_has_published
 async def test_waiting_for_publication_gives_up_while_nats_is_unreachable(engine, free_port_source) -> None:
     unreachable = NatsLink(f"nats://127.0.0.1:{next(free_port_source)}", name="nowhere")
     relay = OutboxRelay(engine, unreachable)
-    assert await relay.wait_published(timeout=0.1)  # nothing committed: nothing to wait for
+    assert await relay.wait_published(within=0.1)  # nothing committed: nothing to wait for
     await _create_book(engine, "Poor Folk")
-    assert not await relay.wait_published(timeout=0.3)
+    assert not await relay.wait_published(within=0.3)
     assert await relay.backlog() == 1

@@ -20,6 +20,7 @@ from typing import Any, Self, TypeVar
 from services.loans.domain.fines import Fine, FineEntry
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
+from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
@@ -53,6 +54,8 @@ class FakeLoansDatabase:
     hold_seq: dict[uuid.UUID, int] = field(default_factory=dict)
     """The order holds were placed in (a book's queue)."""
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
+    patrons: dict[str, PatronRecord] = field(default_factory=dict)
+    """The projection of accounts, by patron name."""
     events: list[DomainEvent] = field(default_factory=list)
     """Every event committed, in commit order: what the outbox would hold."""
     commits: int = 0
@@ -97,6 +100,7 @@ class Transaction:
         self.deleted: set[uuid.UUID] = set()
         self.entries: dict[uuid.UUID, list[FineEntry]] = {}
         self.requests: dict[uuid.UUID, tuple[str, str]] = {}
+        self.patrons: dict[str, PatronRecord] = {}
         self.seen: dict[str, list[Any]] = {table: [] for table in TABLES}
         self.led: set[str] = set()
 
@@ -130,6 +134,7 @@ class Transaction:
         for fine_id, entries in self.entries.items():
             database.fine_entries.setdefault(fine_id, []).extend(entries)
         database.requests.update(self.requests)
+        database.patrons.update(self.patrons)
         for table in TABLES:  # the order the SQL unit of work drains its repositories in
             for aggregate in self.seen[table]:
                 database.events.extend(aggregate.events)
@@ -167,6 +172,10 @@ class FakeLoansUnitOfWork:
         return FakeHoldRepository(self._open)
 
     @property
+    def patrons(self) -> FakePatronRepository:
+        return FakePatronRepository(self._open)
+
+    @property
     def requests(self) -> FakeRequestLog:
         return FakeRequestLog(self._open)
 
@@ -202,3 +211,18 @@ class FakeLoansUnitOfWork:
     def _end_leading(self) -> None:
         if self._transaction is not None:
             self.database.leading -= self._transaction.led
+
+
+class FakePatronRepository:
+    def __init__(self, transaction: Transaction) -> None:
+        self._transaction = transaction
+
+    async def get(self, patron: str) -> PatronRecord | None:
+        return self._transaction.patrons.get(patron, self._transaction.database.patrons.get(patron))
+
+    async def keep_newer(self, record: PatronRecord) -> bool:
+        stored = await self.get(record.patron)
+        if stored is not None and stored.version >= record.version:
+            return False
+        self._transaction.patrons[record.patron] = record
+        return True

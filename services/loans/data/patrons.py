@@ -1,0 +1,64 @@
+"""The projection of accounts (domain/patrons.py) in the loans database: read by every issue, written by the
+users events' consumer, the newer version winning whatever order the events come in."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as upsert
+
+from services.loans.data.tables import patrons
+from services.loans.domain.patrons import PatronRecord
+from services.support.runtime.driver import DriverStatement
+from services.support.runtime.repository import TrackingRepository
+
+_GET = DriverStatement(sa.select(patrons).where(patrons.c.patron == sa.bindparam("patron")), read=True)
+_new = upsert(patrons).values(
+    patron=sa.bindparam("patron"),
+    version=sa.bindparam("version"),
+    status=sa.bindparam("status"),
+    patron_category=sa.bindparam("patron_category"),
+    home_branch=sa.bindparam("home_branch"),
+    expire_at=sa.bindparam("expire_at", type_=sa.DateTime(timezone=True)),
+)
+_KEEP_NEWER = DriverStatement(
+    _new.on_conflict_do_update(
+        index_elements=[patrons.c.patron],
+        set_={
+            column: _new.excluded[column]
+            for column in ("version", "status", "patron_category", "home_branch", "expire_at")
+        },
+        where=patrons.c.version < _new.excluded.version,
+    )
+)
+
+
+def _to_record(m: Mapping[Any, Any]) -> PatronRecord:
+    return PatronRecord(
+        patron=m["patron"],
+        version=m["version"],
+        status=m["status"],
+        patron_category=m["patron_category"],
+        home_branch=m["home_branch"],
+        expire_at=m["expire_at"],
+    )
+
+
+class SqlPatronRepository(TrackingRepository):
+    async def get(self, patron: str) -> PatronRecord | None:
+        row = await self._first(_GET, {"patron": patron})
+        return _to_record(row) if row is not None else None
+
+    async def keep_newer(self, record: PatronRecord) -> bool:
+        """Store `record` unless a newer version of the account is stored; whether it was stored."""
+        values = {
+            "patron": record.patron,
+            "version": record.version,
+            "status": record.status,
+            "patron_category": record.patron_category,
+            "home_branch": record.home_branch,
+            "expire_at": record.expire_at,
+        }
+        return await self._execute(_KEEP_NEWER, values) == 1

@@ -1,0 +1,136 @@
+"""The projection of accounts against a real Postgres and a real JetStream: an answer comes from it only while
+its consumer has every users event published so far; the newest version of an account wins whatever order
+its events arrive in; a block published is never lent past."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from loans_world import World, relaying
+
+from athenaeum.users.v1 import events_pb2 as users_events
+from athenaeum.users.v1 import users_pb2
+from services.loans.api.users_feed import ACCOUNTS, accounts_consumer
+from services.loans.data.projected_users import ProjectedUsers
+from services.support.runtime.messaging import ConsumerSpec, NatsLink
+from services.support.runtime.wire import event_subject
+
+pytestmark = pytest.mark.integration
+ACTIVE, BLOCKED = users_pb2.USER_STATUS_ACTIVE, users_pb2.USER_STATUS_BLOCKED
+
+
+class CountingUsers:
+    """The users service behind the projection: what it says, and how often it was asked."""
+
+    def __init__(self, world: World) -> None:
+        self._users = world.users
+        self.calls = 0
+
+    async def eligibility(self, patron: str):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        return await self._users.eligibility(patron)
+
+
+@pytest.fixture
+async def link(world: World, nats: str) -> AsyncIterator[NatsLink]:
+    async with relaying(world, nats, "loans-patron-projection-test") as (link, _):
+        yield link
+
+
+@pytest.fixture
+def spec() -> ConsumerSpec:
+    """A durable of this test's own on the shared users stream (it reads the stream from its start)."""
+    return ConsumerSpec(
+        stream=ACCOUNTS.stream, durable=f"loans-patrons-{uuid.uuid4().hex[:8]}", filter_subject=ACCOUNTS.filter_subject
+    )
+
+
+async def _announce(link: NatsLink, patron: str, version: int, status: int) -> None:
+    """What the users service's relay publishes for a change of the account (and JetStream acknowledged)."""
+    user = users_pb2.User(name=patron, status=status, patron_category="ADULT", etag=f'W/"{version}"')
+    event = users_events.UserUpdated(event_id=str(uuid.uuid4()), user=user)
+    await link.jetstream().publish(event_subject("users", event), event.SerializeToString())
+
+
+async def _consuming(link: NatsLink, world: World, spec: ConsumerSpec) -> asyncio.Task[None]:
+    consumer = accounts_consumer(link, world.new_uow, spec=spec)
+    task = asyncio.create_task(consumer.run())
+    deadline = time.monotonic() + 10
+    while not consumer.health.is_up():
+        assert time.monotonic() < deadline, "the accounts consumer did not come up"
+        await asyncio.sleep(0.05)
+    return task
+
+
+async def _until_answered_by_projection(service: ProjectedUsers, users: CountingUsers, patron: str) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        asked = users.calls
+        await service.eligibility(patron)
+        if users.calls == asked:
+            return
+        assert time.monotonic() < deadline, "the projection never answered"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_block_once_published_is_never_lent_past(world: World, link: NatsLink, spec: ConsumerSpec) -> None:
+    patron = f"users/{uuid.uuid4()}"
+    users = CountingUsers(world)
+    service = ProjectedUsers(uow=world.new_uow, link=link, consumer=spec, clock=world.clock, asked=users)
+    consuming = await _consuming(link, world, spec)
+    try:
+        await _announce(link, patron, 1, ACTIVE)
+        await _until_answered_by_projection(service, users, patron)
+        for version in range(2, 22, 2):  # blocked and unblocked, each change asked about at once
+            world.users.blocked[patron] = ("blocked: lost books",)  # the users service's own state, then its event
+            await _announce(link, patron, version, BLOCKED)
+            assert not (await service.eligibility(patron)).eligible
+            del world.users.blocked[patron]
+            await _announce(link, patron, version + 1, ACTIVE)
+            assert (await service.eligibility(patron)).eligible
+        await _until_answered_by_projection(service, users, patron)  # and the projection serves again
+    finally:
+        consuming.cancel()
+
+
+async def test_an_older_version_arriving_late_changes_nothing(world: World, link: NatsLink, spec: ConsumerSpec) -> None:
+    patron = f"users/{uuid.uuid4()}"
+    consuming = await _consuming(link, world, spec)
+    try:
+        await _announce(link, patron, 5, BLOCKED)
+        await _announce(link, patron, 4, ACTIVE)  # a change made before the block, relayed after it
+        deadline = time.monotonic() + 10
+        while (record := await _stored(world, patron)) is None or record.version < 5:
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)  # time for the late one to be handled too
+        stored = await _stored(world, patron)
+        assert stored is not None and (stored.version, stored.status) == (5, "BLOCKED")
+    finally:
+        consuming.cancel()
+
+
+async def test_while_the_consumer_is_behind_users_is_asked(world: World, link: NatsLink, spec: ConsumerSpec) -> None:
+    patron = f"users/{uuid.uuid4()}"
+    users = CountingUsers(world)
+    service = ProjectedUsers(uow=world.new_uow, link=link, consumer=spec, clock=world.clock, asked=users)
+    consuming = await _consuming(link, world, spec)
+    await _announce(link, patron, 1, ACTIVE)
+    await _until_answered_by_projection(service, users, patron)
+    consuming.cancel()
+    await asyncio.gather(consuming, return_exceptions=True)
+    world.users.blocked[patron] = ("account closed",)
+    await _announce(link, patron, 2, users_pb2.USER_STATUS_DEACTIVATED)  # nobody reads it now
+    asked = users.calls
+    answer = await service.eligibility(patron)
+    assert not answer.eligible and answer.reasons == ("account closed",) and users.calls == asked + 1
+
+
+async def _stored(world: World, patron: str):  # type: ignore[no-untyped-def]
+    uow = world.new_uow()
+    async with uow.reading():
+        return await uow.patrons.get(patron)
