@@ -19,7 +19,11 @@ from services.support.runtime.consumers import DurableConsumer
 from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name
 from services.support.runtime.wire import event_subject, to_datetime
 
-ACCOUNTS = ConsumerSpec(stream=stream_name("users"), durable="loans-patrons", filter_subject="athenaeum.users.>")
+# Never dead-lettered (max_deliver -1): a change of an account skipped would leave the consumer looking caught
+# up without it. A message that cannot be handled is retried, and while it waits issues ask the users service.
+ACCOUNTS = ConsumerSpec(
+    stream=stream_name("users"), durable="loans-patrons", filter_subject="athenaeum.users.>", max_deliver=-1
+)
 _REGISTERED = event_subject("users", users_events.UserRegistered())
 _UPDATED = event_subject("users", users_events.UserUpdated())
 _VERSION = re.compile(r'W/"(\d{1,18})"')

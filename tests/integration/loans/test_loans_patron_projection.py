@@ -8,6 +8,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from loans_world import World, relaying
@@ -44,9 +45,7 @@ async def link(world: World, nats: str) -> AsyncIterator[NatsLink]:
 @pytest.fixture
 def spec() -> ConsumerSpec:
     """A durable of this test's own on the shared users stream (it reads the stream from its start)."""
-    return ConsumerSpec(
-        stream=ACCOUNTS.stream, durable=f"loans-patrons-{uuid.uuid4().hex[:8]}", filter_subject=ACCOUNTS.filter_subject
-    )
+    return replace(ACCOUNTS, durable=f"loans-patrons-{uuid.uuid4().hex[:8]}")
 
 
 async def _announce(link: NatsLink, patron: str, version: int, status: int) -> None:
@@ -128,6 +127,29 @@ async def test_while_the_consumer_is_behind_users_is_asked(world: World, link: N
     asked = users.calls
     answer = await service.eligibility(patron)
     assert not answer.eligible and answer.reasons == ("account closed",) and users.calls == asked + 1
+
+
+async def test_an_event_that_cannot_be_read_keeps_the_projection_distrusted(
+    world: World, link: NatsLink, spec: ConsumerSpec
+) -> None:
+    """Retried, never dropped (a block it might have been would be lost): meanwhile users answers."""
+    patron = f"users/{uuid.uuid4()}"
+    users = CountingUsers(world)
+    service = ProjectedUsers(uow=world.new_uow, link=link, consumer=spec, clock=world.clock, asked=users)
+    consuming = await _consuming(link, world, spec)
+    try:
+        await _announce(link, patron, 1, ACTIVE)
+        await _until_answered_by_projection(service, users, patron)
+        garbage = b"\xff\x00 not a UserUpdated"
+        await link.jetstream().publish(event_subject("users", users_events.UserUpdated()), garbage)
+        await asyncio.sleep(0.5)  # handled, failed, waiting for its next delivery
+        for _ in range(3):
+            asked = users.calls
+            await service.eligibility(patron)
+            assert users.calls == asked + 1
+        assert spec.max_deliver == -1
+    finally:
+        consuming.cancel()
 
 
 async def _stored(world: World, patron: str):  # type: ignore[no-untyped-def]
