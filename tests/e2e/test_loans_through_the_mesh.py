@@ -10,7 +10,7 @@ import uuid
 import httpx
 import nats as nats_py
 import pytest
-from circulation import issue_when_served
+from circulation import issue_when_served, lend
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from athenaeum.loans.v1 import events_pb2
@@ -44,6 +44,13 @@ def reason(response: httpx.Response) -> str:
     )
 
 
+def _set_status(edge: httpx.Client, staff, patron: str, status: str) -> None:
+    body = {"status": status, "status_reason": "lost books" if status.endswith("BLOCKED") else ""}
+    mask = {"update_mask": "status,status_reason"}
+    changed = edge.patch(f"/v1/{patron}", params=mask, json=body, headers=staff.headers)
+    assert changed.status_code == 200, changed.text
+
+
 def _eligibility_answers(mesh, source: str) -> float:
     """How many eligibility answers the loans service took from `source` ("projection" or "users")."""
     metrics = httpx.get(f"http://127.0.0.1:{mesh.topology.placement('loans').metrics_port}/metrics").text
@@ -59,20 +66,13 @@ def test_a_block_the_desk_was_told_of_stops_the_very_next_issue(
     patron = new_reader()
     _, barcodes = new_book(edge, librarian, copies=5)
 
-    def set_status(status: str) -> None:
-        body = {"status": status, "status_reason": "lost books" if status.endswith("BLOCKED") else ""}
-        changed = edge.patch(
-            f"/v1/{patron.name}", params={"update_mask": "status,status_reason"}, json=body, headers=librarian.headers
-        )
-        assert changed.status_code == 200, changed.text
-
     assert issue(edge, librarian, patron.name, barcode=barcodes[0]).status_code == 200
     for barcode in barcodes[1:4]:
-        set_status("USER_STATUS_BLOCKED")
+        _set_status(edge, librarian, patron.name, "USER_STATUS_BLOCKED")
         refused = issue(edge, librarian, patron.name, barcode=barcode)
         assert refused.status_code == 400 and reason(refused) == "PATRON_NOT_ELIGIBLE", refused.text
         assert "lost books" in refused.json()["message"]
-        set_status("USER_STATUS_ACTIVE")
+        _set_status(edge, librarian, patron.name, "USER_STATUS_ACTIVE")
         assert issue(edge, librarian, patron.name, barcode=barcode).status_code == 200
     time.sleep(0.5)  # the projection has the last change by now: the next issue asks nobody
     answered = _eligibility_answers(mesh, "projection")
@@ -177,27 +177,52 @@ def test_the_rules_matrix_is_read_by_staff_and_edited_by_admins(edge: httpx.Clie
     assert edge.get(f"/v1/{name}", headers=librarian.headers).status_code == 404
 
 
-def test_issue_is_unavailable_while_a_peer_is_down_and_succeeds_when_it_is_back(
+def test_issue_is_unavailable_while_a_peer_it_needs_is_down_and_served_when_it_is_back(
     mesh, edge: httpx.Client, librarian, new_reader
 ) -> None:
-    patron = new_reader()
+    patron, blocked = new_reader(), new_reader()
+    _set_status(edge, librarian, blocked.name, "USER_STATUS_BLOCKED")
     book, (barcode,) = new_book(edge, librarian)
-    for peer in ("catalog", "users"):
+    # The catalog for anyone; users for a patron the projection of accounts would not lend to (a refusal is
+    # always the users service's). Nothing half-done stays, and the same request is served once it is back.
+    for peer, who, served in (("catalog", patron, 200), ("users", blocked, 400)):
         request_id = str(uuid.uuid4())
         mesh.process(peer).stop()
         try:
-            down = issue(edge, librarian, patron.name, barcode=barcode, request_id=request_id)
+            down = issue(edge, librarian, who.name, barcode=barcode, request_id=request_id)
             assert down.status_code == 503, down.text
         finally:
             mesh.process(peer).start()
             mesh.wait_ready(peer)
         active = {"status": "LOAN_STATUS_ACTIVE"}
-        loans = edge.get(f"/v1/{patron.name}/loans", params=active, headers=librarian.headers).json()
+        loans = edge.get(f"/v1/{who.name}/loans", params=active, headers=librarian.headers).json()
         assert loans.get("total_size", 0) == 0  # nothing half-done is visible
-        back = issue_when_served(edge, librarian, patron.name, barcode=barcode, request_id=request_id)
-        assert back.status_code == 200, back.text
-        assert edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers).status_code == 200
+        back = issue_when_served(edge, librarian, who.name, barcode=barcode, request_id=request_id)
+        assert back.status_code == served, back.text
+        if served == 200:
+            returned = edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers)
+            assert returned.status_code == 200, returned.text
+        else:
+            assert reason(back) == "PATRON_NOT_ELIGIBLE"
     assert edge.get(f"/v1/{book}", headers=librarian.headers).json()["available_copies"] == 1
+
+
+def test_a_patron_in_good_standing_still_borrows_while_users_is_down(
+    mesh, edge: httpx.Client, librarian, new_reader
+) -> None:
+    """The projection of accounts answers when it is current: circulation goes on without the users service."""
+    patron = new_reader()
+    _, (barcode,) = new_book(edge, librarian)
+    lend(edge, librarian, patron.name, barcode=barcode)  # the projection knows the patron by now, or soon
+    assert edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers).status_code == 200
+    time.sleep(0.5)
+    mesh.process("users").stop()
+    try:
+        assert issue(edge, librarian, patron.name, barcode=barcode).status_code == 200
+    finally:
+        mesh.process("users").start()
+        mesh.wait_ready("users")
+    assert edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers).status_code == 200
 
 
 async def test_an_issued_loan_is_announced_on_jetstream(mesh, edge: httpx.Client, librarian, new_reader) -> None:
