@@ -4,20 +4,23 @@ clock the test moves) and the actors who call them."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from unit.loans.desk import ADMIN, CURRENCY, DESK, Crash, Desk, crash
 
 from services.loans.data.tables import circulation_rules
+from services.support.runtime.consumers import ConsumerHealth
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.outbox import OUTBOX, OutboxRelay
 
-__all__ = ["ADMIN", "CURRENCY", "DESK", "START", "Crash", "World", "crash", "relaying"]
+__all__ = ["ADMIN", "CURRENCY", "DESK", "START", "Crash", "World", "crash", "relaying", "running"]
 START = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
@@ -60,3 +63,19 @@ async def relaying(world: World, nats_url: str, name: str) -> AsyncIterator[tupl
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await link.close()
+
+
+class Consuming(Protocol):
+    health: ConsumerHealth
+
+    async def run(self) -> None: ...
+
+
+async def running(consumer: Consuming) -> asyncio.Task[None]:
+    """The consumer's loop in a task, once it is subscribed (cancel the task to stop it)."""
+    task = asyncio.create_task(consumer.run())
+    deadline = time.monotonic() + 10
+    while not consumer.health.is_up():
+        assert time.monotonic() < deadline, f"{consumer.health.name} did not come up"
+        await asyncio.sleep(0.05)
+    return task

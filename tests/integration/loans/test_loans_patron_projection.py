@@ -8,10 +8,11 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import replace
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
 
 import pytest
-from loans_world import World, relaying
+from loans_world import World, relaying, running
 
 from athenaeum.users.v1 import events_pb2 as users_events
 from athenaeum.users.v1 import users_pb2
@@ -55,101 +56,90 @@ async def _announce(link: NatsLink, patron: str, version: int, status: int) -> N
     await link.jetstream().publish(event_subject("users", event), event.SerializeToString())
 
 
-async def _consuming(link: NatsLink, world: World, spec: ConsumerSpec) -> asyncio.Task[None]:
-    consumer = accounts_consumer(link, world.new_uow, spec=spec)
-    task = asyncio.create_task(consumer.run())
-    deadline = time.monotonic() + 10
-    while not consumer.health.is_up():
-        assert time.monotonic() < deadline, "the accounts consumer did not come up"
-        await asyncio.sleep(0.05)
-    return task
+@dataclass
+class Scene:
+    """A patron the projection knows as active, the projection's consumer running, and the answers to ask."""
+
+    patron: str
+    users: CountingUsers
+    service: ProjectedUsers
+    consuming: asyncio.Task[None]
+
+    async def answered_by_projection(self) -> None:
+        deadline = time.monotonic() + 10
+        while True:
+            asked = self.users.calls
+            await self.service.eligibility(self.patron)
+            if self.users.calls == asked:
+                return
+            assert time.monotonic() < deadline, "the projection never answered"
+            await asyncio.sleep(0.05)
 
 
-async def _until_answered_by_projection(service: ProjectedUsers, users: CountingUsers, patron: str) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        asked = users.calls
-        await service.eligibility(patron)
-        if users.calls == asked:
-            return
-        assert time.monotonic() < deadline, "the projection never answered"
-        await asyncio.sleep(0.05)
+@asynccontextmanager
+async def _served_by_projection(world: World, link: NatsLink, spec: ConsumerSpec) -> AsyncIterator[Scene]:
+    users = CountingUsers(world)
+    service = ProjectedUsers(uow=world.new_uow, link=link, consumer=spec, clock=world.clock, asked=users)
+    consuming = await running(accounts_consumer(link, world.new_uow, spec=spec))
+    scene = Scene(f"users/{uuid.uuid4()}", users, service, consuming)
+    try:
+        await _announce(link, scene.patron, 1, ACTIVE)
+        await scene.answered_by_projection()
+        yield scene
+    finally:
+        scene.consuming.cancel()
+        await asyncio.gather(scene.consuming, return_exceptions=True)
 
 
 async def test_a_block_once_published_is_never_lent_past(world: World, link: NatsLink, spec: ConsumerSpec) -> None:
-    patron = f"users/{uuid.uuid4()}"
-    users = CountingUsers(world)
-    service = ProjectedUsers(uow=world.new_uow, link=link, consumer=spec, clock=world.clock, asked=users)
-    consuming = await _consuming(link, world, spec)
-    try:
-        await _announce(link, patron, 1, ACTIVE)
-        await _until_answered_by_projection(service, users, patron)
+    async with _served_by_projection(world, link, spec) as scene:
         for version in range(2, 22, 2):  # blocked and unblocked, each change asked about at once
-            world.users.blocked[patron] = ("blocked: lost books",)  # the users service's own state, then its event
-            await _announce(link, patron, version, BLOCKED)
-            assert not (await service.eligibility(patron)).eligible
-            del world.users.blocked[patron]
-            await _announce(link, patron, version + 1, ACTIVE)
-            assert (await service.eligibility(patron)).eligible
-        await _until_answered_by_projection(service, users, patron)  # and the projection serves again
-    finally:
-        consuming.cancel()
+            world.users.blocked[scene.patron] = ("blocked: lost books",)  # users' own state, then its event
+            await _announce(link, scene.patron, version, BLOCKED)
+            assert not (await scene.service.eligibility(scene.patron)).eligible
+            del world.users.blocked[scene.patron]
+            await _announce(link, scene.patron, version + 1, ACTIVE)
+            assert (await scene.service.eligibility(scene.patron)).eligible
+        await scene.answered_by_projection()  # and the projection serves again
 
 
 async def test_an_older_version_arriving_late_changes_nothing(world: World, link: NatsLink, spec: ConsumerSpec) -> None:
-    patron = f"users/{uuid.uuid4()}"
-    consuming = await _consuming(link, world, spec)
-    try:
-        await _announce(link, patron, 5, BLOCKED)
-        await _announce(link, patron, 4, ACTIVE)  # a change made before the block, relayed after it
+    async with _served_by_projection(world, link, spec) as scene:
+        await _announce(link, scene.patron, 5, BLOCKED)
+        await _announce(link, scene.patron, 4, ACTIVE)  # a change made before the block, relayed after it
         deadline = time.monotonic() + 10
-        while (record := await _stored(world, patron)) is None or record.version < 5:
+        while (record := await _stored(world, scene.patron)) is None or record.version < 5:
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.3)  # time for the late one to be handled too
-        stored = await _stored(world, patron)
+        stored = await _stored(world, scene.patron)
         assert stored is not None and (stored.version, stored.status) == (5, "BLOCKED")
-    finally:
-        consuming.cancel()
 
 
 async def test_while_the_consumer_is_behind_users_is_asked(world: World, link: NatsLink, spec: ConsumerSpec) -> None:
-    patron = f"users/{uuid.uuid4()}"
-    users = CountingUsers(world)
-    service = ProjectedUsers(uow=world.new_uow, link=link, consumer=spec, clock=world.clock, asked=users)
-    consuming = await _consuming(link, world, spec)
-    await _announce(link, patron, 1, ACTIVE)
-    await _until_answered_by_projection(service, users, patron)
-    consuming.cancel()
-    await asyncio.gather(consuming, return_exceptions=True)
-    world.users.blocked[patron] = ("account closed",)
-    await _announce(link, patron, 2, users_pb2.USER_STATUS_DEACTIVATED)  # nobody reads it now
-    asked = users.calls
-    answer = await service.eligibility(patron)
-    assert not answer.eligible and answer.reasons == ("account closed",) and users.calls == asked + 1
+    async with _served_by_projection(world, link, spec) as scene:
+        scene.consuming.cancel()
+        await asyncio.gather(scene.consuming, return_exceptions=True)
+        world.users.blocked[scene.patron] = ("account closed",)
+        await _announce(link, scene.patron, 2, users_pb2.USER_STATUS_DEACTIVATED)  # nobody reads it now
+        asked = scene.users.calls
+        answer = await scene.service.eligibility(scene.patron)
+        assert not answer.eligible and answer.reasons == ("account closed",) and scene.users.calls == asked + 1
 
 
 async def test_an_event_that_cannot_be_read_keeps_the_projection_distrusted(
     world: World, link: NatsLink, spec: ConsumerSpec
 ) -> None:
     """Retried, never dropped (a block it might have been would be lost): meanwhile users answers."""
-    patron = f"users/{uuid.uuid4()}"
-    users = CountingUsers(world)
-    service = ProjectedUsers(uow=world.new_uow, link=link, consumer=spec, clock=world.clock, asked=users)
-    consuming = await _consuming(link, world, spec)
-    try:
-        await _announce(link, patron, 1, ACTIVE)
-        await _until_answered_by_projection(service, users, patron)
+    async with _served_by_projection(world, link, spec) as scene:
         garbage = b"\xff\x00 not a UserUpdated"
         await link.jetstream().publish(event_subject("users", users_events.UserUpdated()), garbage)
         await asyncio.sleep(0.5)  # handled, failed, waiting for its next delivery
         for _ in range(3):
-            asked = users.calls
-            await service.eligibility(patron)
-            assert users.calls == asked + 1
+            asked = scene.users.calls
+            await scene.service.eligibility(scene.patron)
+            assert scene.users.calls == asked + 1
         assert spec.max_deliver == -1
-    finally:
-        consuming.cancel()
 
 
 async def _stored(world: World, patron: str):  # type: ignore[no-untyped-def]

@@ -12,7 +12,7 @@ from datetime import timedelta
 from functools import partial
 
 import pytest
-from loans_world import ADMIN, DESK, World, relaying
+from loans_world import ADMIN, DESK, World, relaying, running
 
 from services.loans.api import events
 from services.loans.app.issuing import IssueLoan
@@ -22,7 +22,6 @@ from services.loans.data.rule_cache import RuleCache
 from services.loans.data.rule_feed import rule_cache_follower
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.rules import RuleTerms
-from services.support.runtime.consumers import Follower
 from services.support.runtime.db import session_factory
 from services.support.runtime.messaging import NatsLink
 
@@ -65,15 +64,6 @@ async def link(world: World, nats: str) -> AsyncIterator[NatsLink]:
         yield link
 
 
-async def _following(follower: Follower) -> asyncio.Task[None]:
-    task = asyncio.create_task(follower.run())
-    deadline = time.monotonic() + 10
-    while not follower.health.is_up():
-        assert time.monotonic() < deadline, "the rules feed did not come up"
-        await asyncio.sleep(0.05)
-    return task
-
-
 async def _until(condition, seconds: float = 10.0) -> None:
     deadline = time.monotonic() + seconds
     while not await condition():
@@ -87,7 +77,7 @@ async def test_an_edit_applies_at_once_here_and_in_another_process_when_its_even
     book, _ = world.catalog.add_book(copies=8)
     cache_a, cache_b = RuleCache(ttl_seconds=600), RuleCache(ttl_seconds=600)
     a, b = _process(world, cache_a), _process(world, cache_b)
-    feeds = [await _following(rule_cache_follower(cache, link)) for cache in (cache_a, cache_b)]
+    feeds = [await running(rule_cache_follower(cache, link)) for cache in (cache_a, cache_b)]
     try:
         dropped = cache_b.generation()
         await _set_loan_period(a, 21)

@@ -574,7 +574,9 @@ class UsersServiceStub:
         Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
         email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
         PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
-        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
+        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait),
+        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the change is saved, but the answer waits for the other services to
+        be able to know it, and the message bus is unreachable: send it again, without the etag, to confirm).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/UpdateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -591,7 +593,8 @@ class UsersServiceStub:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
         Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
-        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
+        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
+        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -1163,7 +1166,9 @@ class UsersServiceAsyncStub:
         Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
         email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
         PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
-        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
+        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait),
+        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the change is saved, but the answer waits for the other services to
+        be able to know it, and the message bus is unreachable: send it again, without the etag, to confirm).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/UpdateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -1180,7 +1185,8 @@ class UsersServiceAsyncStub:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
         Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
-        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
+        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
+        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 

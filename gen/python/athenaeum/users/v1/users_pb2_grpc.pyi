@@ -59,7 +59,9 @@ class UsersServiceStub:
     Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
     email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
     PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
-    would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
+    would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait),
+    UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the change is saved, but the answer waits for the other services to
+    be able to know it, and the message bus is unreachable: send it again, without the etag, to confirm).
     """
     ChangePassword: _grpc.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]
     """Changes the caller's own password. The current password is required; every other session of the
@@ -70,7 +72,8 @@ class UsersServiceStub:
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
     Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
-    LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
+    LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
+    UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
     """
     GetBorrowingEligibility: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -107,7 +110,9 @@ class UsersServiceAsyncStub(UsersServiceStub):
     Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
     email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
     PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
-    would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
+    would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait),
+    UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the change is saved, but the answer waits for the other services to
+    be able to know it, and the message bus is unreachable: send it again, without the etag, to confirm).
     """
     ChangePassword: _aio.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Changes the caller's own password. The current password is required; every other session of the
@@ -118,7 +123,8 @@ class UsersServiceAsyncStub(UsersServiceStub):
     DeleteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
     Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
-    LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
+    LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
+    UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
     """
     GetBorrowingEligibility: _aio.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]  # type: ignore[assignment]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -176,7 +182,9 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
         email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
         PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
-        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait).
+        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait),
+        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the change is saved, but the answer waits for the other services to
+        be able to know it, and the message bus is unreachable: send it again, without the etag, to confirm).
         """
 
     @_abc_1.abstractmethod
@@ -199,7 +207,8 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_users_pb2.User, _abc.Awaitable[_users_pb2.User]]:
         """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
         Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
-        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin).
+        LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
+        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
 
     @_abc_1.abstractmethod
