@@ -15,7 +15,7 @@ from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.loans.api import events
 from services.loans.api.servicer import LoansServicer
-from services.loans.api.users_feed import ACCOUNTS, accounts_consumer
+from services.loans.api.users_feed import ACCOUNTS, AccountsConsumer
 from services.loans.app.issuing import no_fault
 from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
 from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, reconcile_circulation
@@ -91,8 +91,11 @@ async def build(settings: LoansSettings) -> ServiceApp:
         reminders=ReminderSchedule.of_days(settings.reminder_schedule_days),
     )
     users: Users = GrpcUsers(channel, timeout=settings.peer_timeout_seconds)
+    accounts = AccountsConsumer(infra.nats, unit_of_work)
     if settings.patron_projection:
-        users = ProjectedUsers(uow=unit_of_work, link=infra.nats, consumer=ACCOUNTS, clock=clock, asked=users)
+        users = ProjectedUsers(
+            uow=unit_of_work, link=infra.nats, consumer=ACCOUNTS, clock=clock, asked=users, ready=accounts.ready
+        )
     servicer = LoansServicer(
         uow=unit_of_work,
         clock=clock,
@@ -107,7 +110,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
     # reading the rules from the database.
     feed = [rule_cache_follower(rule_cache, infra.nats).run] if rule_cache.enabled else []
     # The projection's consumer, in the background too: while it is behind or down, issues ask users.
-    accounts = [accounts_consumer(infra.nats, unit_of_work).run] if settings.patron_projection else []
+    projection = [accounts.run] if settings.patron_projection else []
     reconciler = scheduler(
         uow=unit_of_work,
         clock=clock,
@@ -125,7 +128,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        background=[*feed, *accounts, *([reconciler] if settings.reconcile_interval_seconds > 0 else [])],
+        background=[*feed, *projection, *([reconciler] if settings.reconcile_interval_seconds > 0 else [])],
     )
     app.closers = [*app.closers, partial(channel.close, None)]
     return app

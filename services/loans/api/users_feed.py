@@ -5,14 +5,18 @@ is caught up, which is what lets an issue trust the projection, only once it has
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 
+from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from athenaeum.users.v1 import events_pb2 as users_events
 from athenaeum.users.v1 import users_pb2
-from services.loans.app.patrons import keep_account
+from services.loans.app.patrons import StreamSeen, follow_stream, forget_accounts, keep_account
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.consumers import DurableConsumer
@@ -20,7 +24,9 @@ from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_na
 from services.support.runtime.wire import event_subject, to_datetime
 
 # Never dead-lettered (max_deliver -1): a change of an account skipped would leave the consumer looking caught
-# up without it. A message that cannot be handled is retried, and while it waits issues ask the users service.
+# up without it. A message whose handling fails (the database away) is retried, and while it waits issues ask
+# the users service; one that can never be read makes the projection forget every record instead.
+log = logging.getLogger("athenaeum.loans.patrons")
 ACCOUNTS = ConsumerSpec(
     stream=stream_name("users"), durable="loans-patrons", filter_subject="athenaeum.users.>", max_deliver=-1
 )
@@ -57,15 +63,41 @@ def _status(value: users_pb2.UserStatus.ValueType) -> str:
     return users_pb2.UserStatus.Name(value).removeprefix("USER_STATUS_") if known else f"UNKNOWN_{value}"
 
 
-def accounts_consumer(
-    link: NatsLink, uow: Callable[[], LoansUnitOfWork], *, spec: ConsumerSpec = ACCOUNTS
-) -> DurableConsumer:
-    """The durable consumer that keeps the projection (acked after its commit; retried while the database is
-    away, as every durable consumer is)."""
+class AccountsConsumer(DurableConsumer):
+    """The durable consumer that keeps the projection (each message acked after its commit, retried while
+    the database is away). Before each (re)subscription it checks that the stream is the one the projection
+    was built from and that nothing left it unread (app/patrons.follow_stream forgets the projection
+    otherwise); `ready()` is true only from then on, while it is up."""
 
-    async def handle(message: Msg) -> None:
-        record = patron_record(message.subject, message.data)
+    def __init__(self, link: NatsLink, uow: Callable[[], LoansUnitOfWork], spec: ConsumerSpec = ACCOUNTS) -> None:
+        super().__init__(link, spec, self._keep)
+        self._uow = uow
+        self._checked = False
+
+    def ready(self) -> bool:
+        return self._checked and self.health.is_up()
+
+    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        self._checked = False
+        stream = await js.stream_info(self.spec.stream)
+        try:
+            delivered = (await js.consumer_info(self.spec.stream, self.spec.durable)).delivered.stream_seq or 0
+        except NotFoundError:
+            delivered = 0  # a new consumer: what expired before it may never have been applied here
+        first = stream.state.first_seq or 0
+        seen = StreamSeen(self.spec.stream, str(stream.created), lost_messages=delivered + 1 < first)
+        if await follow_stream(seen, uow=self._uow()):
+            log.warning("users stream %s is not the one the projection was built from: it starts again", seen)
+        subscription = await super()._subscribe(js)
+        self._checked = True
+        return subscription
+
+    async def _keep(self, message: Msg) -> None:
+        try:
+            record = patron_record(message.subject, message.data)
+        except DecodeError:  # never readable, so never retried; but it may have been any account's change
+            forgotten = await forget_accounts(uow=self._uow())
+            log.error("unreadable %s: the projection of accounts forgot its %d records", message.subject, forgotten)
+            return
         if record is not None:
-            await keep_account(record, uow=uow())
-
-    return DurableConsumer(link, spec, handle)
+            await keep_account(record, uow=self._uow())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.patrons import PatronRecord
 
@@ -13,3 +15,38 @@ async def keep_account(record: PatronRecord, *, uow: LoansUnitOfWork) -> bool:
         stored = await uow.patrons.keep_newer(record)
         await uow.commit()
     return stored
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSeen:
+    """The users stream as the projection's consumer finds it before it (re)subscribes."""
+
+    stream: str
+    created: str
+    """The stream's creation time as NATS reports it: another value is another stream."""
+    lost_messages: bool
+    """Messages left the stream (its age limit) before the consumer was given them."""
+
+
+async def follow_stream(cmd: StreamSeen, *, uow: LoansUnitOfWork) -> bool:
+    """A projection goes on only from the stream it was built from, with nothing lost in between. Another
+    stream (NATS's storage lost and the stream made again) or messages gone unread may hide a change: then
+    every record is forgotten, and issues ask the users service until new events bring them back. Whether it
+    forgot."""
+    async with uow:
+        followed = await uow.patrons.followed_stream(cmd.stream)
+        forget = cmd.lost_messages or (followed is not None and followed != cmd.created)
+        if forget:
+            await uow.patrons.forget_all()
+        await uow.patrons.follow(cmd.stream, cmd.created)
+        await uow.commit()
+    return forget
+
+
+async def forget_accounts(*, uow: LoansUnitOfWork) -> int:
+    """A users event that cannot be read may have been a change of any account: every record is forgotten
+    (issues ask the users service until new events bring them back). How many there were."""
+    async with uow:
+        forgotten = await uow.patrons.forget_all()
+        await uow.commit()
+    return forgotten

@@ -211,6 +211,14 @@ class PatronRepository(Protocol):
     async def keep_newer(self, record: PatronRecord) -> bool:
         """Store the record unless a newer version of the account is stored; whether it was stored."""
 
+    async def followed_stream(self, stream: str) -> str | None:
+        """What identifies the stream the records were built from (None: none yet); held until commit."""
+
+    async def follow(self, stream: str, created: str) -> None: ...
+
+    async def forget_all(self) -> int:
+        """Drop every record; how many there were."""
+
 
 class RequestLog(Protocol):
     """Idempotent mutations: what a request_id produced the first time, remembered in the same transaction."""

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as upsert
 
-from services.loans.data.tables import patrons
+from services.loans.data.tables import patron_feed, patrons
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.repository import TrackingRepository
@@ -33,6 +33,15 @@ _KEEP_NEWER = DriverStatement(
         where=patrons.c.version < _new.excluded.version,
     )
 )
+
+_FOLLOWED = DriverStatement(
+    sa.select(patron_feed.c.created).where(patron_feed.c.stream == sa.bindparam("stream")).with_for_update()
+)
+_feed = upsert(patron_feed).values(stream=sa.bindparam("stream"), created=sa.bindparam("created"))
+_FOLLOW = DriverStatement(
+    _feed.on_conflict_do_update(index_elements=[patron_feed.c.stream], set_={"created": _feed.excluded.created})
+)
+_FORGET_ALL = DriverStatement(sa.delete(patrons))
 
 
 def _to_record(m: Mapping[Any, Any]) -> PatronRecord:
@@ -62,3 +71,14 @@ class SqlPatronRepository(TrackingRepository):
             "expire_at": record.expire_at,
         }
         return await self._execute(_KEEP_NEWER, values) == 1
+
+    async def followed_stream(self, stream: str) -> str | None:
+        """The creation stamp of the stream the projection was built from (None: not built yet); locked."""
+        row = await self._first(_FOLLOWED, {"stream": stream})
+        return str(row["created"]) if row is not None else None
+
+    async def follow(self, stream: str, created: str) -> None:
+        await self._execute(_FOLLOW, {"stream": stream, "created": created})
+
+    async def forget_all(self) -> int:
+        return await self._execute(_FORGET_ALL, {})

@@ -28,7 +28,8 @@ FENCE_TIMEOUT_SECONDS = 0.5
 
 
 class ProjectedUsers:
-    """Implements app.ports.Users: the projection when it is current and lets the patron borrow, else `asked`."""
+    """Implements app.ports.Users: the projection when it is current and lets the patron borrow, else `asked`.
+    `ready`: whether the projection's consumer in this process is up and has checked its stream."""
 
     def __init__(
         self,
@@ -38,8 +39,10 @@ class ProjectedUsers:
         consumer: ConsumerSpec,
         clock: Clock,
         asked: Users,
+        ready: Callable[[], bool],
     ) -> None:
         self._uow = uow
+        self._ready = ready
         self._link = link
         self._consumer = consumer
         self._clock = clock
@@ -60,8 +63,9 @@ class ProjectedUsers:
         return await self._asked.eligibility(patron)
 
     async def _caught_up(self) -> bool:
-        """Whether every users event published so far is in the projection."""
-        if not self._link.is_connected:
+        """Whether every users event published so far is in the projection (`ready`: this process's consumer
+        has checked, since it last subscribed, that the projection was built from this stream, unbroken)."""
+        if not (self._ready() and self._link.is_connected):
             return False
         try:
             info = await self._link.jetstream().consumer_info(

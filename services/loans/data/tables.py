@@ -171,3 +171,11 @@ patrons = sa.Table(
     sa.Column("home_branch", sa.Text, nullable=False),
     sa.Column("expire_at", sa.DateTime(timezone=True)),
 )
+# The stream the projection was built from, as NATS identifies it (its creation time): a projection goes on only
+# from the stream it was built from (users_feed.AccountsConsumer forgets it otherwise).
+patron_feed = sa.Table(
+    "patron_feed",
+    metadata,
+    sa.Column("stream", sa.Text, primary_key=True),
+    sa.Column("created", sa.Text, nullable=False),
+)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from functools import partial
+from pathlib import Path
 
 import pytest
 from loans_world import START, World
@@ -13,6 +15,7 @@ from unit.loans.fake_peers import FakeCatalog, FakeUsers
 
 from services.loans.api import events
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
+from services.support.launcher.nats import LocalNats
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.db import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
@@ -37,3 +40,14 @@ async def world(postgres) -> AsyncIterator[World]:
         engine=engine,
     )
     await engine.dispose()
+
+
+@pytest.fixture
+def own_nats(launcher_dir: Path, infra_supervisor, free_port_source: Iterator[int]) -> Iterator[LocalNats]:
+    """A NATS of this test's own, for a test that stops it or fills its streams with what others must not
+    read (the session's is shared and must keep running)."""
+    name = f"nats-loans-{time.monotonic_ns()}"
+    server = LocalNats(launcher_dir / name, next(free_port_source), next(free_port_source), infra_supervisor, name=name)
+    server.start()
+    yield server
+    server.stop()

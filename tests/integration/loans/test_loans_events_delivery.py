@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import nats as nats_py
 import pytest
@@ -21,21 +20,6 @@ from services.support.runtime.messaging import stream_name
 from services.support.runtime.outbox import OUTBOX, OutboxRelay
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def own_nats(launcher_dir: Path, infra_supervisor, free_port_source: Iterator[int]) -> Iterator[LocalNats]:
-    """A NATS of this test's own (the session's is shared and must keep running)."""
-    server = LocalNats(
-        launcher_dir / "nats-loans-events",
-        next(free_port_source),
-        next(free_port_source),
-        infra_supervisor,
-        name=f"nats-loans-events-{time.monotonic_ns()}",
-    )
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

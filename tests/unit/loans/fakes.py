@@ -56,6 +56,8 @@ class FakeLoansDatabase:
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
     patrons: dict[str, PatronRecord] = field(default_factory=dict)
     """The projection of accounts, by patron name."""
+    patron_feed: dict[str, str] = field(default_factory=dict)
+    """stream -> the creation stamp of the stream the projection was built from."""
     events: list[DomainEvent] = field(default_factory=list)
     """Every event committed, in commit order: what the outbox would hold."""
     commits: int = 0
@@ -226,3 +228,15 @@ class FakePatronRepository:
             return False
         self._transaction.patrons[record.patron] = record
         return True
+
+    async def followed_stream(self, stream: str) -> str | None:
+        return self._transaction.database.patron_feed.get(stream)
+
+    async def follow(self, stream: str, created: str) -> None:
+        self._transaction.database.patron_feed[stream] = created  # at once, not staged: the tests commit it
+
+    async def forget_all(self) -> int:
+        forgotten = len(self._transaction.database.patrons)
+        self._transaction.database.patrons.clear()
+        self._transaction.patrons.clear()
+        return forgotten

@@ -24,7 +24,13 @@ def upgrade() -> None:
         sa.Column("home_branch", sa.Text, nullable=False),
         sa.Column("expire_at", sa.DateTime(timezone=True)),
     )
+    op.create_table(
+        "patron_feed",
+        sa.Column("stream", sa.Text, primary_key=True),
+        sa.Column("created", sa.Text, nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("patron_feed")
     op.drop_table("patrons")

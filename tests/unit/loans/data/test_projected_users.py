@@ -64,13 +64,14 @@ def stream() -> Stream:
     return Stream()
 
 
-def projected(db: FakeLoansDatabase, stream: Stream, users: CountingUsers) -> ProjectedUsers:
+def projected(db: FakeLoansDatabase, stream: Stream, users: CountingUsers, *, ready: bool = True) -> ProjectedUsers:
     return ProjectedUsers(
         uow=db.unit_of_work,
-        link=stream,
+        link=stream,  # type: ignore[arg-type]
         consumer=SPEC,
         clock=FixedClock(NOW),
-        asked=users,  # type: ignore[arg-type]
+        asked=users,
+        ready=lambda: ready,
     )
 
 
@@ -90,6 +91,12 @@ async def test_users_is_asked_while_the_projection_may_be_behind(db, stream, use
     stream.info = behind
     answer = await projected(db, stream, users).eligibility("users/ada")
     assert not answer.eligible and answer.reasons == ("blocked: unpaid fines",) and users.calls == 1
+
+
+async def test_users_is_asked_until_this_processs_consumer_has_checked_its_stream(db, stream, users) -> None:
+    db.patrons["users/ada"] = PatronRecord("users/ada", 3, "ACTIVE")
+    await projected(db, stream, users, ready=False).eligibility("users/ada")
+    assert users.calls == 1 and stream.asked == []
 
 
 async def test_users_is_asked_without_nats_without_a_row_and_for_every_refusal(db, stream, users) -> None:
