@@ -5,6 +5,9 @@ its events arrive in; a block published is never lent past."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,7 +20,10 @@ from loans_world import World, relaying, running
 from athenaeum.users.v1 import events_pb2 as users_events
 from athenaeum.users.v1 import users_pb2
 from services.loans.api.users_feed import ACCOUNTS, AccountsConsumer
+from services.loans.app.patrons import keep_account
 from services.loans.data.projected_users import ProjectedUsers
+from services.loans.domain.patrons import PatronRecord
+from services.support.launcher.components import REPO_ROOT
 from services.support.launcher.nats import LocalNats
 from services.support.runtime.messaging import ConsumerSpec, NatsLink, ensure_streams
 from services.support.runtime.wire import event_subject
@@ -172,3 +178,22 @@ async def _stored(world: World, patron: str):  # type: ignore[no-untyped-def]
     uow = world.new_uow()
     async with uow.reading():
         return await uow.patrons.get(patron)
+
+
+async def test_an_operator_empties_the_projection_after_a_restore_of_users(world: World, postgres) -> None:
+    """`athenaeum loans forget-accounts`, as run beside the service (its settings, its database)."""
+    assert await keep_account(PatronRecord("users/ada", 9, "ACTIVE"), uow=world.new_uow())
+    url = world.engine.url.render_as_string(hide_password=False)
+    env = {
+        **os.environ,
+        "ATHENAEUM_DATABASE_URL": url,
+        "ATHENAEUM_ENVIRONMENT": "test",
+        "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",
+    }
+    command = [sys.executable, "-m", "services.loans.cli", "forget-accounts"]
+    done = await asyncio.to_thread(
+        subprocess.run, command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "forgot 1 accounts" in done.stdout
+    assert await _stored(world, "users/ada") is None
