@@ -23,10 +23,10 @@ from services.support.runtime.consumers import DurableConsumer
 from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name
 from services.support.runtime.wire import event_subject, to_datetime
 
+log = logging.getLogger("athenaeum.loans.patrons")
 # Never dead-lettered (max_deliver -1): a change of an account skipped would leave the consumer looking caught
 # up without it. A message whose handling fails (the database away) is retried, and while it waits issues ask
 # the users service; one that can never be read makes the projection forget every record instead.
-log = logging.getLogger("athenaeum.loans.patrons")
 ACCOUNTS = ConsumerSpec(
     stream=stream_name("users"), durable="loans-patrons", filter_subject="athenaeum.users.>", max_deliver=-1
 )
