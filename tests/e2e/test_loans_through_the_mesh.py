@@ -14,6 +14,7 @@ from circulation import issue_when_served, lend
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from athenaeum.loans.v1 import events_pb2
+from services.loans.api.users_feed import ACCOUNTS
 from services.support.runtime.messaging import stream_name
 
 pytestmark = pytest.mark.e2e
@@ -51,6 +52,23 @@ def _set_status(edge: httpx.Client, staff, patron: str, status: str) -> None:
     assert changed.status_code == 200, changed.text
 
 
+def _until_projection_caught_up(mesh, seconds: float = 20.0) -> None:
+    """Until the loans projection's consumer has every users event (what lets an issue trust it)."""
+
+    async def caught_up() -> bool:
+        client = await nats_py.connect(mesh.nats_url)
+        try:
+            info = await client.jetstream().consumer_info(ACCOUNTS.stream, ACCOUNTS.durable)
+            return info.num_pending == 0 and info.num_ack_pending == 0
+        finally:
+            await client.close()
+
+    deadline = time.monotonic() + seconds
+    while not asyncio.run(caught_up()):
+        assert time.monotonic() < deadline, "the loans projection did not catch up"
+        time.sleep(0.1)
+
+
 def _eligibility_answers(mesh, source: str) -> float:
     """How many eligibility answers the loans service took from `source` ("projection" or "users")."""
     metrics = httpx.get(f"http://127.0.0.1:{mesh.topology.placement('loans').metrics_port}/metrics").text
@@ -74,7 +92,7 @@ def test_a_block_the_desk_was_told_of_stops_the_very_next_issue(
         assert "lost books" in refused.json()["message"]
         _set_status(edge, librarian, patron.name, "USER_STATUS_ACTIVE")
         assert issue(edge, librarian, patron.name, barcode=barcode).status_code == 200
-    time.sleep(0.5)  # the projection has the last change by now: the next issue asks nobody
+    _until_projection_caught_up(mesh)  # then the next issue asks nobody
     answered = _eligibility_answers(mesh, "projection")
     assert issue(edge, librarian, patron.name, barcode=barcodes[4]).status_code == 200
     assert _eligibility_answers(mesh, "projection") == answered + 1
@@ -215,7 +233,7 @@ def test_a_patron_in_good_standing_still_borrows_while_users_is_down(
     _, (barcode,) = new_book(edge, librarian)
     lend(edge, librarian, patron.name, barcode=barcode)  # the projection knows the patron by now, or soon
     assert edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers).status_code == 200
-    time.sleep(0.5)
+    _until_projection_caught_up(mesh)
     mesh.process("users").stop()
     try:
         assert issue(edge, librarian, patron.name, barcode=barcode).status_code == 200
