@@ -119,10 +119,9 @@ async def test_an_older_version_arriving_late_changes_nothing(world: World, link
         await _announce(link, scene.patron, 5, BLOCKED)
         await _announce(link, scene.patron, 4, ACTIVE)  # a change made before the block, relayed after it
         deadline = time.monotonic() + 10
-        while (record := await _stored(world, scene.patron)) is None or record.version < 5:
+        while not await _caught_up(link, spec):  # both handled and acknowledged
             assert time.monotonic() < deadline
             await asyncio.sleep(0.05)
-        await asyncio.sleep(0.3)  # time for the late one to be handled too
         stored = await _stored(world, scene.patron)
         assert stored is not None and (stored.version, stored.status) == (5, "BLOCKED")
 
@@ -172,6 +171,11 @@ async def test_a_users_stream_made_again_is_not_trusted_with_what_the_old_one_sa
             await asyncio.sleep(0.1)
         answer = await scene.service.eligibility(scene.patron)
         assert not answer.eligible and answer.reasons == ("blocked: lost books",)
+
+
+async def _caught_up(link: NatsLink, spec: ConsumerSpec) -> bool:
+    info = await link.jetstream().consumer_info(spec.stream, spec.durable)
+    return info.num_pending == 0 and info.num_ack_pending == 0
 
 
 async def _stored(world: World, patron: str):  # type: ignore[no-untyped-def]
