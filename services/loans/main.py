@@ -15,7 +15,7 @@ from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.loans.api import events
 from services.loans.api.servicer import LoansServicer
-from services.loans.api.users_feed import ACCOUNTS, AccountsConsumer
+from services.loans.api.users_feed import AccountsConsumer
 from services.loans.app.issuing import no_fault
 from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
 from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, reconcile_circulation
@@ -91,11 +91,15 @@ async def build(settings: LoansSettings) -> ServiceApp:
         reminders=ReminderSchedule.of_days(settings.reminder_schedule_days),
     )
     users: Users = GrpcUsers(channel, timeout=settings.peer_timeout_seconds)
-    accounts = AccountsConsumer(infra.nats, unit_of_work)
+    # The projection's consumer runs in the background, not as a health dependency: while it is behind or
+    # down, issues ask users.
+    projection: list[Callable[[], Coroutine[Any, Any, None]]] = []
     if settings.patron_projection:
+        accounts = AccountsConsumer(infra.nats, unit_of_work)
         users = ProjectedUsers(
-            uow=unit_of_work, link=infra.nats, consumer=ACCOUNTS, clock=clock, asked=users, ready=accounts.ready
+            uow=unit_of_work, link=infra.nats, consumer=accounts.spec, clock=clock, asked=users, ready=accounts.ready
         )
+        projection.append(accounts.run)
     servicer = LoansServicer(
         uow=unit_of_work,
         clock=clock,
@@ -109,8 +113,6 @@ async def build(settings: LoansSettings) -> ServiceApp:
     # The rules feed runs in the background, not as a health dependency: while it is down loans still serves,
     # reading the rules from the database.
     feed = [rule_cache_follower(rule_cache, infra.nats).run] if rule_cache.enabled else []
-    # The projection's consumer, in the background too: while it is behind or down, issues ask users.
-    projection = [accounts.run] if settings.patron_projection else []
     reconciler = scheduler(
         uow=unit_of_work,
         clock=clock,

@@ -40,6 +40,9 @@ async def build(settings: UsersSettings) -> ServiceApp:
     passwords = Argon2Passwords(finished=IdleRelease().touch)
     keys = signing_keys(infra.engine, settings)
 
+    # A change of an account is answered once its event is on the bus (loans lends by a projection of it).
+    announce = partial(infra.relay.wait_published, within=settings.announce_timeout_seconds)
+
     def unit_of_work() -> SqlUsersUnitOfWork:
         return SqlUsersUnitOfWork(
             infra.sessions,
@@ -48,9 +51,6 @@ async def build(settings: UsersSettings) -> ServiceApp:
             read_sessions=infra.read_sessions,
             announce=announce,
         )
-
-    # A change of an account is answered once its event is on the bus (loans lends by a projection of it).
-    announce = partial(infra.relay.wait_published, within=settings.announce_timeout_seconds)
 
     # Before serving: the first token needs a key, and the first sign-in may be the bootstrap admin's.
     await ensure_signing_key(keys=keys, clock=clock)

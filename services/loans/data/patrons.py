@@ -4,6 +4,7 @@ users events' consumer, the newer version winning whatever order the events come
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,25 +16,14 @@ from services.support.runtime.driver import DriverStatement
 from services.support.runtime.repository import TrackingRepository
 
 _GET = DriverStatement(sa.select(patrons).where(patrons.c.patron == sa.bindparam("patron")), read=True)
-_new = upsert(patrons).values(
-    patron=sa.bindparam("patron"),
-    version=sa.bindparam("version"),
-    status=sa.bindparam("status"),
-    patron_category=sa.bindparam("patron_category"),
-    home_branch=sa.bindparam("home_branch"),
-    expire_at=sa.bindparam("expire_at", type_=sa.DateTime(timezone=True)),
-)
+_new = upsert(patrons).values({c.name: sa.bindparam(c.name, type_=c.type) for c in patrons.columns})
 _KEEP_NEWER = DriverStatement(
     _new.on_conflict_do_update(
         index_elements=[patrons.c.patron],
-        set_={
-            column: _new.excluded[column]
-            for column in ("version", "status", "patron_category", "home_branch", "expire_at")
-        },
+        set_={c.name: _new.excluded[c.name] for c in patrons.columns if c.name != "patron"},
         where=patrons.c.version < _new.excluded.version,
     )
 )
-
 _FOLLOWED = DriverStatement(
     sa.select(patron_feed.c.created).where(patron_feed.c.stream == sa.bindparam("stream")).with_for_update()
 )
@@ -62,15 +52,7 @@ class SqlPatronRepository(TrackingRepository):
 
     async def keep_newer(self, record: PatronRecord) -> bool:
         """Store `record` unless a newer version of the account is stored; whether it was stored."""
-        values = {
-            "patron": record.patron,
-            "version": record.version,
-            "status": record.status,
-            "patron_category": record.patron_category,
-            "home_branch": record.home_branch,
-            "expire_at": record.expire_at,
-        }
-        return await self._execute(_KEEP_NEWER, values) == 1
+        return await self._execute(_KEEP_NEWER, asdict(record)) == 1  # its fields are the table's columns
 
     async def followed_stream(self, stream: str) -> str | None:
         """The creation stamp of the stream the projection was built from (None: not built yet); locked."""

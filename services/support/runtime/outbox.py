@@ -179,7 +179,7 @@ class OutboxRelay:
             while await connection.scalar(_UNPUBLISHED_UP_TO, {"newest": newest}):
                 if asyncio.get_running_loop().time() >= deadline:
                     return False
-                await connection.rollback()  # the next look sees what the relays committed meanwhile
+                await connection.rollback()  # no transaction left open while it waits
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.1)
         return True

@@ -106,11 +106,12 @@ class TrackingRepository:
             raise Conflict(f"{name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
 
     async def _advisory_lock(self, key: str) -> None:
-        """Serialises transactions on `key` until this one ends (a transaction-scoped advisory lock)."""
-        if self._driver_access is not None and not self._driver_access.read_only:
+        """Serialises transactions on `key` until this one ends (a transaction-scoped advisory lock), as the
+        unit of work takes it when it gave a way to its connection."""
+        if self._driver_access is not None:
             await self._driver_access.lock(key)
         else:
-            await self._first(ADVISORY_LOCK, {"key": key})
+            await self.session.execute(ADVISORY_LOCK.statement, {"key": key})
 
     def _track(self, aggregate: AggregateT) -> AggregateT:
         self.seen.append(aggregate)

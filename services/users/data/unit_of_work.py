@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.support.runtime.db import SqlAlchemyUnitOfWork
+from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork
 from services.support.runtime.idempotency import RequestLog
 from services.support.runtime.repository import TrackingRepository
 from services.users.data.sessions import SqlSessionRepository
@@ -21,8 +20,16 @@ class SqlUsersUnitOfWork(SqlAlchemyUnitOfWork):
     throttles: SqlThrottleRepository
     requests: RequestLog
 
-    def __init__(self, *args: Any, announce: Callable[[], Awaitable[bool]] | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        encode: EventEncoder,
+        on_commit: Callable[[], None] = lambda: None,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
+        announce: Callable[[], Awaitable[bool]] | None = None,
+    ) -> None:
+        super().__init__(sessions, encode=encode, on_commit=on_commit, read_sessions=read_sessions)
         self._announce = announce
 
     async def announced(self) -> bool:
