@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import shlex
 import shutil
@@ -26,7 +27,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,9 +45,11 @@ from loadtools import RESULTS_DIR, machine_info
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
+from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.users.settings import DEV_ADMIN_PASSWORD, UsersSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+READER_PASSWORD = "Bench-Reader-42"
 Cycle = Callable[[int], Awaitable[None]]
 
 
@@ -145,12 +149,50 @@ def sign_in_admin(edge_url: str) -> str:
 
 
 def register_patrons(edge_url: str, count: int) -> list[str]:
+    return [name for name, _ in register_readers(edge_url, count)]
+
+
+def register_readers(edge_url: str, count: int) -> list[tuple[str, str]]:
+    """`count` new accounts: each one's name and email (the password is READER_PASSWORD)."""
     with httpx.Client(base_url=edge_url, timeout=10) as edge:
-        names = []
+        readers = []
         for _ in range(count):
-            body = {"email": f"bench-{uuid.uuid4().hex[:10]}@example.org", "password": "Bench-Reader-42"}
-            names.append(edge.post("/v1/auth/register", json=body).json()["user"]["name"])
-        return names
+            body = {"email": f"bench-{uuid.uuid4().hex[:10]}@example.org", "password": READER_PASSWORD}
+            readers.append((edge.post("/v1/auth/register", json=body).json()["user"]["name"], body["email"]))
+        return readers
+
+
+@asynccontextmanager
+async def signing_in(channel: grpc.aio.Channel, emails: list[str], rate: float) -> AsyncIterator[Counter[str]]:
+    """Readers signing in at `rate` a second (each in turn) while the block runs: every sign-in is a users
+    event that loans and notifications may be handed. Outcomes by status code."""
+    outcomes: Counter[str] = Counter()
+    if rate <= 0:
+        yield outcomes
+        return
+    auth = users_pb2_grpc.AuthServiceStub(channel)
+
+    async def one(email: str) -> None:
+        try:
+            await auth.Login(users_pb2.LoginRequest(email=email, password=READER_PASSWORD), timeout=30)
+            outcomes["OK"] += 1
+        except grpc.aio.AioRpcError as error:
+            outcomes[error.code().name] += 1
+
+    async def pace() -> None:
+        for n in itertools.count():
+            task = asyncio.create_task(one(emails[n % len(emails)]))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+            await asyncio.sleep(1 / rate)
+
+    in_flight: set[asyncio.Task[None]] = set()
+    pacing = asyncio.create_task(pace())
+    try:
+        yield outcomes
+    finally:
+        pacing.cancel()
+        await asyncio.gather(pacing, *in_flight, return_exceptions=True)
 
 
 @dataclass
@@ -236,12 +278,15 @@ class Run:
     unloaded: dict[str, tuple[float, float]]
     rss: dict[str, float]
     shed: int = 0
+    sign_ins: Counter[str] = field(default_factory=Counter)
+    """Sign-ins made during the full-load scenario (`--sign-ins-per-second`), by outcome."""
 
 
 async def run_scenarios(mesh: object, baseline: str, meter: Meter, args: argparse.Namespace) -> Run:
     edge_target, edge_url = mesh.edge_grpc_target, mesh.edge_url  # type: ignore[attr-defined]
     token = await asyncio.to_thread(sign_in_admin, edge_url)
-    patrons = await asyncio.to_thread(register_patrons, edge_url, args.concurrency)
+    readers = await asyncio.to_thread(register_readers, edge_url, args.concurrency)
+    patrons, emails = [name for name, _ in readers], [email for _, email in readers]
     async with grpc.aio.insecure_channel(baseline) as echo_channel, grpc.aio.insecure_channel(edge_target) as channel:
         echo = echo_cycle(echo_channel)
         desk = await open_desk(channel, token, patrons)
@@ -249,12 +294,13 @@ async def run_scenarios(mesh: object, baseline: str, meter: Meter, args: argpars
         await asyncio.to_thread(meter.settle)
         alone = await unloaded(desk, args.repeats)
         results = [await measure("baseline (2 x Health/Check)", echo, **timing)]
-        results.append(await measure("issue+return via edge", desk.cycle, meter=meter, **timing))
+        async with signing_in(channel, emails, args.sign_ins_per_second) as sign_ins:
+            results.append(await measure("issue+return via edge", desk.cycle, meter=meter, **timing))
         half = results[-1].cycles_per_second / 2
         pacing = {"workers": args.concurrency, "rate": half, "seconds": args.duration}
         results.append(await paced("issue+return at half peak", desk.cycle, **pacing))
         results.append(await measure("baseline (2 x Health/Check)", echo, **timing))
-    return Run(results, alone, await asyncio.to_thread(meter.rss), desk.shed)
+    return Run(results, alone, await asyncio.to_thread(meter.rss), desk.shed, sign_ins)
 
 
 def table(results: list[Result]) -> str:
@@ -290,6 +336,8 @@ Health/Check calls per cycle to a bare grpc.aio server, before and after. Everyt
 ## Settings
 - {args.duration} s measured per scenario after {args.warm_up} s of warm-up; {args.concurrency} workers;
   half peak: open loop at half the measured cycles/s for {args.duration} s
+- readers signing in during the full-load scenario: {args.sign_ins_per_second:g} a second
+  ({", ".join(f"{code} {n:,}" for code, n in run.sign_ins.most_common()) or "none"})
 
 ## Results
 {table(results)}
@@ -325,6 +373,9 @@ def main() -> int:
     parser.add_argument("--warm-up", type=float, default=3, help="seconds of discarded load first (default 3)")
     parser.add_argument("--concurrency", type=int, default=16, help="workers, each with a copy (default 16)")
     parser.add_argument("--repeats", type=int, default=50, help="unloaded issue+return cycles (default 50)")
+    parser.add_argument(
+        "--sign-ins-per-second", type=float, default=0, help="readers signing in during the full-load scenario"
+    )
     args = parser.parse_args()
     from services.support.mesh.topology import free_ports
 

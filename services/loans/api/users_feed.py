@@ -1,7 +1,7 @@
 """The users service's events in: each account it announces (registered or changed, with its version)
-becomes a row of the projection loans lends by (domain/patrons.py). Every other users event (sign-ins,
-sessions, passwords) is acknowledged as it comes: the consumer filters on the users stream as a whole, so it
-is caught up, which is what lets an issue trust the projection, only once it has seen those too."""
+becomes a row of the projection loans lends by (domain/patrons.py). The consumer reads only those two kinds
+of event, so it is caught up, which is what lets an issue trust the projection, once it has seen every one
+of them (sign-ins, sessions and passwords change nothing here and are not delivered)."""
 
 from __future__ import annotations
 
@@ -24,14 +24,16 @@ from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_na
 from services.support.runtime.wire import event_subject, to_datetime
 
 log = logging.getLogger("athenaeum.loans.patrons")
-# Never dead-lettered (max_deliver -1): a change of an account skipped would leave the consumer looking caught
-# up without it. A message whose handling fails (the database away) is retried, and while it waits issues ask
-# the users service; one that can never be read makes the projection forget every record instead.
-ACCOUNTS = ConsumerSpec(
-    stream=stream_name("users"), durable="loans-patrons", filter_subject="athenaeum.users.>", max_deliver=-1
-)
 _REGISTERED = event_subject("users", users_events.UserRegistered())
 _UPDATED = event_subject("users", users_events.UserUpdated())
+# Only the events that announce an account: sign-ins and the rest never reach loans, so a burst of them does
+# not keep the consumer behind (the fence of data/projected_users.py). Never dead-lettered (max_deliver -1): a
+# change of an account skipped would leave the consumer looking caught up without it. A message whose handling
+# fails (the database away) is retried, and while it waits issues ask the users service; one that can never be
+# read makes the projection forget every record instead.
+ACCOUNTS = ConsumerSpec(
+    stream=stream_name("users"), durable="loans-patrons", filter_subject=(_REGISTERED, _UPDATED), max_deliver=-1
+)
 _VERSION = re.compile(r'W/"(\d{1,18})"')
 
 
@@ -85,6 +87,9 @@ class AccountsConsumer(DurableConsumer):
         except NotFoundError:
             delivered = 0  # a new consumer: what expired before it may never have been applied here
         first = stream.state.first_seq or 0
+        # Something after the last account event delivered has expired: perhaps an account event. (Also when no
+        # account changed for the stream's whole retention, 30 days, while others were published: starting over
+        # is then needless but safe, the users service is asked until accounts are announced again.)
         seen = StreamSeen(self.spec.stream, str(stream.created), lost_messages=delivered + 1 < first)
         if await follow_stream(seen, uow=self._uow()):
             log.warning("users stream %s is not the one the projection was built from: it starts again", seen)

@@ -30,7 +30,9 @@ log = logging.getLogger("athenaeum.notifications.consumers")
 PROMPT_SECONDS = 0.005
 
 LOANS = ConsumerSpec(stream=stream_name("loans"), durable="notifications-loans", filter_subject="athenaeum.loans.>")
-USERS = ConsumerSpec(stream=stream_name("users"), durable="notifications-users", filter_subject="athenaeum.users.>")
+USERS = ConsumerSpec(
+    stream=stream_name("users"), durable="notifications-users", filter_subject=decoding.USERS_EVENTS_READ
+)
 
 
 class RecipientNotKnownYet(Exception):

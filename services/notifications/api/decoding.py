@@ -156,6 +156,19 @@ class UsersUpdate:
     intake: Intake | None = None
 
 
+USERS_EVENTS_READ = tuple(
+    event_subject("users", event())
+    for event in (
+        users.UserRegistered,
+        users.UserUpdated,
+        users.UserStatusChanged,
+        users.PasswordChanged,
+        users.SessionRevoked,
+    )
+)
+"""The users events `users_update` reads: the consumer is handed no other (sign-ins change nothing here)."""
+
+
 def users_update(subject: str, data: bytes, *, trace: Mapping[str, str]) -> UsersUpdate:
     """What one users event changes here; an empty update for the events that change nothing (sign-ins)."""
     if subject == event_subject("users", users.UserRegistered()):

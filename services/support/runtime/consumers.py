@@ -12,6 +12,7 @@ Two kinds:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -22,6 +23,7 @@ import nats
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from services.support.runtime.messaging import ConsumerSpec, NatsLink
 from services.support.runtime.telemetry import CONSUMER_MESSAGES, CONSUMER_PENDING, CONSUMER_RESTARTS, CONSUMER_UP
@@ -147,17 +149,29 @@ class DurableConsumer(_PullLoop):
             CONSUMER_MESSAGES.labels(spec.durable, outcome)
 
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+        subjects = self.spec.subjects
         config = ConsumerConfig(
             durable_name=self.spec.durable,
             ack_policy=AckPolicy.EXPLICIT,
             max_deliver=self.spec.max_deliver,
             ack_wait=self.spec.ack_wait_seconds,
-            filter_subject=self.spec.filter_subject,
+            filter_subject=subjects[0] if len(subjects) == 1 else None,
+            filter_subjects=list(subjects) if len(subjects) > 1 else None,
             max_ack_pending=self.spec.max_ack_pending,
         )
-        return await js.pull_subscribe(
-            self.spec.filter_subject, durable=self.spec.durable, stream=self.spec.stream, config=config
-        )
+        await self._refilter(js, config)
+        return await js.pull_subscribe(subjects[0], durable=self.spec.durable, stream=self.spec.stream, config=config)
+
+    async def _refilter(self, js: JetStreamContext, config: ConsumerConfig) -> None:
+        """A durable made by an earlier release with other subjects is given this spec's, in place: it keeps
+        its position (JetStream 2.10+ updates a consumer's filters; pull_subscribe only binds to what exists)."""
+        try:
+            existing = (await js.consumer_info(self.spec.stream, self.spec.durable)).config
+        except NotFoundError:
+            return
+        if set(existing.filter_subjects or [existing.filter_subject]) != set(self.spec.subjects):
+            log.info("consumer %s: reading %s from now on", self.spec.durable, ", ".join(self.spec.subjects))
+            await js.add_consumer(self.spec.stream, config=dataclasses.replace(config, name=self.spec.durable))
 
     async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
         for message in messages:

@@ -137,7 +137,9 @@ async def ensure_streams(js: JetStreamContext, *, replicas: int = 1) -> None:
 class ConsumerSpec:
     stream: str
     durable: str
-    filter_subject: str
+    filter_subject: str | tuple[str, ...]
+    """The subject it reads (wildcards allowed), or several: a consumer that reads a few kinds of event of a
+    stream is then neither handed the others nor counted behind while they wait for it."""
     max_deliver: int = 5
     ack_wait_seconds: float = 30.0
     batch: int = 64
@@ -146,3 +148,7 @@ class ConsumerSpec:
     """After a fetch of fewer than `batch` messages, wait this long before the next: a trickle is then
     handled in fewer, larger fetches (one transaction each), at the price of that much delay. For work that
     may wait, e.g. the audit trail; 0 takes every message as soon as it comes."""
+
+    @property
+    def subjects(self) -> tuple[str, ...]:
+        return (self.filter_subject,) if isinstance(self.filter_subject, str) else self.filter_subject

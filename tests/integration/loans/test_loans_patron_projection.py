@@ -137,6 +137,25 @@ async def test_while_the_consumer_is_behind_users_is_asked(world: World, link: N
         assert not answer.eligible and answer.reasons == ("account closed",) and scene.users.calls == asked + 1
 
 
+async def test_sign_ins_never_make_the_projection_look_behind(world: World, link: NatsLink, spec: ConsumerSpec) -> None:
+    """Only the account events count: with nothing reading the stream (the consumer stopped, its check passed),
+    a burst of sign-ins leaves the projection answering; one change of an account makes users asked."""
+    async with _served_by_projection(world, link, spec) as scene:
+        scene.consuming.cancel()
+        await asyncio.gather(scene.consuming, return_exceptions=True)
+        fenced = replace(scene, service=ProjectedUsers(
+            uow=world.new_uow, link=link, consumer=spec, clock=world.clock, asked=scene.users, ready=lambda: True
+        ))  # fmt: skip
+        for _ in range(20):
+            signed_in = users_events.UserLoggedIn(event_id=str(uuid.uuid4()), name=scene.patron)
+            await link.jetstream().publish(event_subject("users", signed_in), signed_in.SerializeToString())
+        asked = scene.users.calls
+        assert (await fenced.service.eligibility(scene.patron)).eligible and scene.users.calls == asked
+        await _announce(link, scene.patron, 2, ACTIVE)  # nobody reads it now
+        await fenced.service.eligibility(scene.patron)
+        assert scene.users.calls == asked + 1
+
+
 async def test_an_event_that_cannot_be_read_makes_the_projection_start_over(
     world: World, link: NatsLink, spec: ConsumerSpec
 ) -> None:

@@ -12,7 +12,7 @@ from athenaeum.loans.v1 import events_pb2 as loans
 from athenaeum.loans.v1 import resources_pb2
 from athenaeum.users.v1 import events_pb2 as users
 from athenaeum.users.v1 import users_pb2
-from services.notifications.api.decoding import LoansDecoder, users_update
+from services.notifications.api.decoding import USERS_EVENTS_READ, LoansDecoder, UsersUpdate, users_update
 from services.notifications.domain.kinds import Kind
 from services.notifications.domain.recipients import AccountStatus
 from services.support.runtime.wire import event_subject, timestamp
@@ -75,3 +75,19 @@ def test_only_a_stolen_session_is_worth_a_security_notice() -> None:
         event = users.SessionRevoked(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), name=PATRON, reason=reason)
         update = users_update(event_subject("users", event), event.SerializeToString(), trace={})
         assert (update.intake is not None) == told
+
+
+def test_the_users_events_the_consumer_is_not_handed_change_nothing_here() -> None:
+    left_out = []
+    for message in users.DESCRIPTOR.message_types_by_name.values():
+        event = users.__dict__[message.name]()
+        for name, value in (("event_id", str(uuid.uuid4())), ("name", PATRON), ("reason", "refresh_token_reuse")):
+            if name in message.fields_by_name:
+                setattr(event, name, value)
+        if "occur_time" in message.fields_by_name:
+            event.occur_time.CopyFrom(timestamp(NOON))
+        subject = event_subject("users", event)
+        if subject not in USERS_EVENTS_READ:
+            left_out.append(message.name)
+            assert users_update(subject, event.SerializeToString(), trace={}) == UsersUpdate(), message.name
+    assert {"UserLoggedIn", "UserLoginFailed"} <= set(left_out)

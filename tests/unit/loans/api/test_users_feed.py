@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from athenaeum.users.v1 import events_pb2 as users_events
 from athenaeum.users.v1 import users_pb2
-from services.loans.api.users_feed import patron_record
+from services.loans.api.users_feed import ACCOUNTS, patron_record
 from services.support.runtime.wire import event_subject, timestamp
 
 EXPIRES = datetime(2027, 6, 30, tzinfo=UTC)
@@ -48,3 +48,15 @@ def test_a_status_this_build_does_not_know_is_kept_and_lends_nothing() -> None:
     updated = users_events.UserUpdated(user=_user(status=42))
     record = patron_record(event_subject("users", updated), updated.SerializeToString())
     assert record is not None and record.status == "UNKNOWN_42"
+
+
+def test_the_consumer_is_handed_every_kind_of_event_that_can_change_an_account_here() -> None:
+    """Every users event outside the consumer's subjects stores nothing, even one about a full account."""
+    for message in users_events.DESCRIPTOR.message_types_by_name.values():
+        event = users_events.__dict__[message.name]()
+        if "user" in message.fields_by_name:
+            event.user.CopyFrom(_user())
+        subject = event_subject("users", event)
+        if subject not in ACCOUNTS.subjects:
+            assert patron_record(subject, event.SerializeToString()) is None, message.name
+    assert len(ACCOUNTS.subjects) == 2  # UserRegistered and UserUpdated: not the sign-ins
