@@ -104,6 +104,16 @@ topologySpreadConstraints:
 {{- end -}}
 {{- end }}
 
+{{/* The Secret holding the NATS token (key `token`): the chart's own for a bundled NATS; an external NATS's
+when given; "" when the services send no token. */}}
+{{- define "athenaeum.natsSecret" -}}
+{{- if .Values.nats.bundled -}}
+{{ .Values.nats.auth.existingSecret | default (printf "%s-nats" .Release.Name) }}
+{{- else -}}
+{{ .Values.nats.auth.existingSecret }}
+{{- end -}}
+{{- end }}
+
 {{- define "athenaeum.natsUrl" -}}
 {{- if .Values.nats.bundled -}}
 nats://{{ .Release.Name }}-nats:4222

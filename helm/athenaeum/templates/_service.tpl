@@ -113,6 +113,11 @@ spec:
             - {name: ATHENAEUM_METRICS_HOST, value: "0.0.0.0"}
             - {name: ATHENAEUM_METRICS_PORT, value: {{ $ports.metrics | quote }}}
             - {name: ATHENAEUM_NATS_URL, value: {{ include "athenaeum.natsUrl" $root | quote }}}
+            {{- with include "athenaeum.natsSecret" $root }}
+            - name: ATHENAEUM_NATS_TOKEN
+              valueFrom:
+                secretKeyRef: {name: {{ . | quote }}, key: token}
+            {{- end }}
             - {name: ATHENAEUM_JETSTREAM_REPLICAS, value: {{ $root.Values.nats.jetstreamReplicas | quote }}}
             - {name: ATHENAEUM_OTLP_ENDPOINT, value: {{ $root.Values.observability.otlpEndpoint | quote }}}
             - {name: ATHENAEUM_TRACE_SAMPLE_RATIO, value: {{ $root.Values.observability.traceSampleRatio | quote }}}

@@ -34,7 +34,12 @@ class Infrastructure:
     def open(cls, name: str, settings: BaseServiceSettings) -> Infrastructure:
         """Builds clients; nothing connects until the service starts (no I/O at import or build time)."""
         engine = create_engine(settings)
-        nats = NatsLink(settings.nats_url, name=name, stream_replicas=settings.jetstream_replicas)
+        nats = NatsLink(
+            settings.nats_url,
+            name=name,
+            stream_replicas=settings.jetstream_replicas,
+            token=settings.nats_token.get_secret_value(),
+        )
         return cls(
             name=name,
             settings=settings,

@@ -55,8 +55,9 @@ class NatsLink:
     """One NATS connection per process that (re)connects in the background: a service starts, and reports
     NOT_SERVING, while NATS is away, instead of crashing."""
 
-    def __init__(self, url: str, *, name: str, stream_replicas: int = 1) -> None:
+    def __init__(self, url: str, *, name: str, stream_replicas: int = 1, token: str = "") -> None:
         self._url = url
+        self._token = token or None  # the server's token, when the URL carries none
         self._name = name
         self._stream_replicas = stream_replicas
         self._client: NatsClient | None = None
@@ -89,6 +90,7 @@ class NatsLink:
     async def _connect(self) -> NatsClient:
         client = await nats.connect(
             self._url,
+            token=self._token,
             name=self._name,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,

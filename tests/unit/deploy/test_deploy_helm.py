@@ -160,3 +160,45 @@ def test_notes_tell_how_to_reach_the_api() -> None:
     assert "kubectl -n library port-forward service/edge 8080:8080" in notes
     assert "curl -s 'localhost:8080/v1/books?page_size=5'" in notes
     assert "https://library.example.com/v1/books" in render(PRODUCTION)["athenaeum/templates/NOTES.txt"]
+
+
+def _env(docs: list[dict[str, Any]], service: str) -> dict[str, dict[str, Any]]:
+    containers = find(docs, "Deployment", service)["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e for e in containers[0]["env"]}
+
+
+@pytest.mark.parametrize("values", [None, PRODUCTION], ids=["bundled", "external"])
+def test_every_service_sends_the_nats_token_from_a_secret(values: dict[str, Any] | None) -> None:
+    """Whoever reaches NATS without the token may neither publish nor read the domain events."""
+    docs = manifests(render(values))
+    secret = "athenaeum-nats" if values is None else PRODUCTION["nats"]["auth"]["existingSecret"]
+    for spec in registry.SERVICES:
+        env = _env(docs, spec.name)
+        assert env["ATHENAEUM_NATS_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": "token"}
+        assert "@" not in env["ATHENAEUM_NATS_URL"]["value"]
+    if values is None:
+        assert len(find(docs, "Secret", "athenaeum-nats")["data"]["token"]) >= 40
+        config = find(docs, "ConfigMap", "athenaeum-nats-config")["data"]["nats.conf"]
+        assert "token: $NATS_TOKEN" in config  # from the environment: neither the map nor the command line
+        nats = find(docs, "StatefulSet", "athenaeum-nats")["spec"]["template"]["spec"]["containers"][0]
+        assert "--config=/etc/nats/nats.conf" in nats["args"]
+        token = next(e for e in nats["env"] if e["name"] == "NATS_TOKEN")
+        assert token["valueFrom"]["secretKeyRef"] == {"name": "athenaeum-nats", "key": "token"}
+
+
+def test_an_external_nats_without_a_secret_gets_no_token() -> None:
+    values = {"nats": {"bundled": False, "url": "nats://nats.messaging:4222"}}
+    docs = manifests(render(values))
+    assert "ATHENAEUM_NATS_TOKEN" not in _env(docs, "loans")
+    assert not [doc for doc in docs if doc["kind"] == "Secret" and doc["metadata"]["name"] == "athenaeum-nats"]
+
+
+def test_only_the_services_reach_the_bundled_nats_and_postgres() -> None:
+    docs = manifests(render())
+    services = {spec.name for spec in registry.SERVICES}
+    for name, port, also in (("athenaeum-nats", 4222, set()), ("athenaeum-postgresql", 5432, {"migrate"})):
+        rules = find(docs, "NetworkPolicy", name)["spec"]["ingress"]
+        clients = next(rule for rule in rules if rule["ports"] == [{"port": port, "protocol": "TCP"}])
+        allowed = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in clients["from"]}
+        assert allowed == services | also, name
+        assert all("from" in rule or rule["ports"][0]["port"] in (8222, 9187) for rule in rules), name
