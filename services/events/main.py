@@ -197,7 +197,7 @@ def store_process(settings: EventsSettings, role: str, audit: bool, connection: 
     os.nice(STORE_NICENESS)
     configure_logging(service=role, level=settings.log_level)
     tracer_provider = configure_tracing(service=role, settings=settings)
-    infra = Infrastructure.open(role, settings)  # connections of its own
+    infra = Infrastructure.open(role, settings, context=NAME)  # connections of its own
     store = build_store(settings, infra, audit=audit)
 
     async def work() -> None:

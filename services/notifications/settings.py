@@ -65,7 +65,10 @@ class NotificationsSettings(BaseServiceSettings):
     consumer_batch: int = Field(128, ge=1, le=1024, description="Events fetched (and stored) together.")
     instance_name: str = Field("", description="Owner of this process's claims; default host:port.")
     consumer_group: str = Field(
-        "notifications", description="Prefix of the durable JetStream consumers (one group per deployment)."
+        "notifications",
+        description="Prefix of the durable JetStream consumers (one group per deployment). The NATS users of "
+        "deploy/nats/authorization.conf let notifications acknowledge only the default group's: another group "
+        "needs its `$JS.ACK.*.<group>-loans.>` and `-users` there.",
     )
 
     @model_validator(mode="after")

@@ -104,8 +104,8 @@ topologySpreadConstraints:
 {{- end -}}
 {{- end }}
 
-{{/* The Secret holding the NATS token (key `token`): the chart's own for a bundled NATS; an external NATS's
-when given; "" when the services send no token. */}}
+{{/* The Secret holding each service's NATS password (a key per service): the chart's own for a bundled NATS;
+an external NATS's when given; "" when the services send no credentials. */}}
 {{- define "athenaeum.natsSecret" -}}
 {{- if .Values.nats.bundled -}}
 {{ .Values.nats.auth.existingSecret | default (printf "%s-nats" .Release.Name) }}

@@ -114,9 +114,11 @@ spec:
             - {name: ATHENAEUM_METRICS_PORT, value: {{ $ports.metrics | quote }}}
             - {name: ATHENAEUM_NATS_URL, value: {{ include "athenaeum.natsUrl" $root | quote }}}
             {{- with include "athenaeum.natsSecret" $root }}
-            - name: ATHENAEUM_NATS_TOKEN
+            # Its own NATS user: it may publish only its own events (files/nats/authorization.conf).
+            - {name: ATHENAEUM_NATS_USER, value: {{ $svc.name | quote }}}
+            - name: ATHENAEUM_NATS_PASSWORD
               valueFrom:
-                secretKeyRef: {name: {{ . | quote }}, key: token}
+                secretKeyRef: {name: {{ . | quote }}, key: {{ $svc.name | quote }}}
             {{- end }}
             - {name: ATHENAEUM_JETSTREAM_REPLICAS, value: {{ $root.Values.nats.jetstreamReplicas | quote }}}
             - {name: ATHENAEUM_OTLP_ENDPOINT, value: {{ $root.Values.observability.otlpEndpoint | quote }}}

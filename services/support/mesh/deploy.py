@@ -16,12 +16,13 @@ from typing import Any
 
 import yaml
 
-from services.support.mesh import compose, edge_tls, registry
+from services.support.mesh import compose, edge_tls, nats_auth, registry
 from services.support.mesh.compose import (
     ALERTS_FILE,
     COMPOSE_FILE,
     DASHBOARD_FILE,
     EDGE_TLS_FILE,
+    NATS_AUTHORIZATION_FILE,
     POSTGRES_INIT_FILE,
     PROMETHEUS_FILE,
 )
@@ -42,7 +43,15 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 CHART_DIR = Path("helm/athenaeum")
 CHART_VALUES = CHART_DIR / "values.yaml"
 CHART_FILES = CHART_DIR / "files"
-GENERATED = (COMPOSE_FILE, PROMETHEUS_FILE, POSTGRES_INIT_FILE, EDGE_TLS_FILE, CHART_VALUES, CHART_FILES)
+GENERATED = (
+    COMPOSE_FILE,
+    PROMETHEUS_FILE,
+    POSTGRES_INIT_FILE,
+    EDGE_TLS_FILE,
+    NATS_AUTHORIZATION_FILE,
+    CHART_VALUES,
+    CHART_FILES,
+)
 
 HEADER = "# Generated from services/support/mesh/registry.py by `athenaeum generate` — do not edit.\n"
 VALUES_BEGIN = (
@@ -127,6 +136,7 @@ def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path,
         PROMETHEUS_FILE: HEADER + _dump(compose.prometheus_config()),
         POSTGRES_INIT_FILE: compose.postgres_init_sql(HEADER),
         EDGE_TLS_FILE: HEADER + _dump(edge_tls.committed_config()),
+        NATS_AUTHORIZATION_FILE: HEADER + nats_auth.authorization_from_environment(),
         CHART_VALUES: values_with_services((root / CHART_VALUES).read_text(encoding="utf-8")),
     }
     for relative, text in texts.items():
@@ -147,6 +157,8 @@ def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path,
         shutil.copyfile(REPO_ROOT / source, files / folder / source.name)
     # Like the dashboard, the web client is written by hand: it comes from this checkout of the code.
     _copy_web_client(WEB_SOURCE, files / "web")
+    (files / "nats").mkdir(exist_ok=True)
+    shutil.copyfile(out / NATS_AUTHORIZATION_FILE, files / "nats" / NATS_AUTHORIZATION_FILE.name)
 
 
 def _copy_web_client(source: Path, destination: Path) -> None:

@@ -45,6 +45,12 @@ class ServiceSpec:
     settings: tuple[tuple[str, str], ...] = ()
     """Plain settings an operator sets per deployment, with the value compose uses when the environment
     gives none (Helm: serviceOverrides.<name>.env)."""
+    durables: tuple[str, ...] = ()
+    """The JetStream durable consumers it owns, on any stream: no other service's NATS user may make, delete,
+    fetch from or acknowledge them (mesh/nats_auth.py)."""
+    streams: tuple[tuple[str, str], ...] = ()
+    """Streams of its own besides its context's, with their subject: it alone may publish there and make or
+    change them."""
 
     @property
     def internal_methods(self) -> tuple[str, ...]:
@@ -96,6 +102,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         grpc_services=("athenaeum.loans.v1.LoansService",),
         callers=(EDGE,),
         index=2,
+        durables=("loans-patrons",),
     ),
     ServiceSpec(
         name="notifications",
@@ -103,6 +110,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         callers=(EDGE,),
         index=3,
         secret_settings=("ATHENAEUM_SMTP_PASSWORD", "ATHENAEUM_SMS_AUTH_TOKEN"),
+        durables=("notifications-loans", "notifications-users"),  # ATHENAEUM_CONSUMER_GROUP's default
         # The mail server and the SMS provider; compose's defaults are its Mailpit and SMS sink.
         settings=(
             ("ATHENAEUM_SMTP_HOST", "mailpit"),
@@ -120,6 +128,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         grpc_services=("athenaeum.events.v1.EventsService",),
         callers=(EDGE,),
         index=4,
+        durables=("events-audit", "events-store"),
+        streams=(("EVENTS_INGEST", "events.ingest.v1"),),  # accepted batches, journaled before they are stored
     ),
 )
 

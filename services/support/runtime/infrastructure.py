@@ -31,14 +31,17 @@ class Infrastructure:
     relay: OutboxRelay
 
     @classmethod
-    def open(cls, name: str, settings: BaseServiceSettings) -> Infrastructure:
-        """Builds clients; nothing connects until the service starts (no I/O at import or build time)."""
+    def open(cls, name: str, settings: BaseServiceSettings, *, context: str | None = None) -> Infrastructure:
+        """Builds clients; nothing connects until the service starts (no I/O at import or build time).
+        `context`: the service's (whose stream it declares), when `name` is not it (a worker process)."""
         engine = create_engine(settings)
         nats = NatsLink(
             settings.nats_url,
             name=name,
             stream_replicas=settings.jetstream_replicas,
-            token=settings.nats_token.get_secret_value(),
+            owner=context or name,
+            user=settings.nats_user,
+            password=settings.nats_password.get_secret_value(),
         )
         return cls(
             name=name,

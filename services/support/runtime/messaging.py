@@ -4,6 +4,7 @@ runtime.consumers)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from nats.js.api import StorageType, StreamConfig
-from nats.js.errors import NotFoundError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from services.support.runtime.retrying import retry_forever
 
@@ -55,9 +56,21 @@ class NatsLink:
     """One NATS connection per process that (re)connects in the background: a service starts, and reports
     NOT_SERVING, while NATS is away, instead of crashing."""
 
-    def __init__(self, url: str, *, name: str, stream_replicas: int = 1, token: str = "") -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        name: str,
+        stream_replicas: int = 1,
+        owner: str | None = None,
+        user: str = "",
+        password: str = "",
+    ) -> None:
+        """`owner`: the context whose stream it may update (None: every stream, for tools and tests). `user`
+        and `password` when the URL carries none; a password without a user is the server's token."""
         self._url = url
-        self._token = token or None  # the server's token, when the URL carries none
+        self._owner = owner
+        self._credentials = {"user": user, "password": password} if user else {"token": password or None}
         self._name = name
         self._stream_replicas = stream_replicas
         self._client: NatsClient | None = None
@@ -90,7 +103,7 @@ class NatsLink:
     async def _connect(self) -> NatsClient:
         client = await nats.connect(
             self._url,
-            token=self._token,
+            **self._credentials,
             name=self._name,
             max_reconnect_attempts=-1,
             reconnect_time_wait=0.5,
@@ -99,7 +112,7 @@ class NatsLink:
             disconnected_cb=self._disconnected,
         )
         try:
-            await ensure_streams(client.jetstream(), replicas=self._stream_replicas)
+            await ensure_streams(client.jetstream(), replicas=self._stream_replicas, owner=self._owner)
         except BaseException:
             await client.close()
             raise
@@ -113,7 +126,7 @@ class NatsLink:
         every consumer subscribe anew."""
         if self._client is not None:
             try:
-                await ensure_streams(self._client.jetstream(), replicas=self._stream_replicas)
+                await ensure_streams(self._client.jetstream(), replicas=self._stream_replicas, owner=self._owner)
             except Exception as error:  # the consumers' next subscription attempt retries until it works
                 log.warning("could not declare the streams after reconnecting: %s", error)
         self.generation += 1
@@ -124,15 +137,35 @@ class NatsLink:
             await self._client.drain()
 
 
-async def ensure_streams(js: JetStreamContext, *, replicas: int = 1) -> None:
-    """Declare every context's stream (idempotent: add, or update to the current config)."""
-    dead_letters = dataclasses.replace(DLQ_STREAM, num_replicas=replicas)
-    for config in (*(stream_config(context, replicas=replicas) for context in CONTEXTS), dead_letters):
-        try:
-            await js.stream_info(str(config.name))
-            await js.update_stream(config)
-        except NotFoundError:
-            await js.add_stream(config)
+async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, owner: str | None = None) -> None:
+    """Declare every context's stream and the dead letters': `owner`'s (a context) added or updated to the
+    current config, the others only added when missing (a consumer of another context's stream need not wait
+    for its owner), for a service's NATS user may change no stream but its own (mesh/nats_auth.py). No owner
+    (the operator's tools, tests): every stream added or updated."""
+    if owner is not None and owner not in CONTEXTS:
+        raise ValueError(f"{owner!r} is not a context with a stream")
+    configs = [stream_config(context, replicas=replicas) for context in CONTEXTS]
+    for config in (*configs, dataclasses.replace(DLQ_STREAM, num_replicas=replicas)):
+        if owner is None or config.name == stream_name(owner):
+            await _add_or_update(js, config)
+        else:
+            with contextlib.suppress(BadRequestError):  # made meanwhile by another service, alike
+                await _add_missing(js, config)
+
+
+async def _add_or_update(js: JetStreamContext, config: StreamConfig) -> None:
+    try:
+        await js.stream_info(str(config.name))
+        await js.update_stream(config)
+    except NotFoundError:
+        await js.add_stream(config)
+
+
+async def _add_missing(js: JetStreamContext, config: StreamConfig) -> None:
+    try:
+        await js.stream_info(str(config.name))
+    except NotFoundError:
+        await js.add_stream(config)
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,8 +74,11 @@ class BaseServiceSettings(BaseSettings):
         10, ge=0, description="Connections opened beyond db_pool_size at peaks, closed once returned."
     )
     nats_url: str = "nats://127.0.0.1:4222"
-    nats_token: SecretStr = Field(
-        SecretStr(""), description="The NATS server's token, when nats_url carries none (Helm: from a Secret)."
+    nats_user: str = Field("", description="The service's own NATS user, when nats_url carries none.")
+    nats_password: SecretStr = Field(
+        SecretStr(""),
+        description="That user's password, when nats_url carries none (Helm: from a Secret); without a user, "
+        "the server's token.",
     )
     mesh_url: str = Field(
         "unix:/run/athenaeum/outbound.sock", description="The sidecar's outbound listener for calls to peers."

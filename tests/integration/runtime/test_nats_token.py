@@ -1,5 +1,5 @@
-"""The NATS token can come apart from the URL (Helm puts it in a Secret): the link sends it; without it, the
-server refuses the connection and the service waits instead of crashing."""
+"""A service's NATS credentials can come apart from the URL (Helm puts the password in a Secret): the link
+sends them; with wrong ones the server refuses the connection and the service waits instead of crashing."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from services.support.runtime.settings import BaseServiceSettings
 pytestmark = pytest.mark.integration
 
 
-async def _connects(url: str, token: str) -> bool:
-    link = NatsLink(url, name="token-test", token=token)
+async def _connects(url: str, user: str, password: str) -> bool:
+    link = NatsLink(url, name="credentials-test", owner="loans", user=user, password=password)
     running = asyncio.create_task(link.run())
     try:
         await asyncio.wait_for(link.wait_connected(), 3)
@@ -30,15 +30,17 @@ async def _connects(url: str, token: str) -> bool:
             await link.close()
 
 
-async def test_the_token_setting_reaches_the_server_and_nothing_connects_without_it(
+async def test_the_user_and_password_settings_reach_the_server_and_nothing_connects_without_them(
     own_nats: LocalNats, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    parts = urlsplit(own_nats.url)
-    token, bare = parts.username or "", f"nats://{parts.hostname}:{parts.port}"
+    parts = urlsplit(own_nats.url_for("loans"))
+    bare = f"nats://{parts.hostname}:{parts.port}"
     monkeypatch.setenv("ATHENAEUM_NATS_URL", bare)
-    monkeypatch.setenv("ATHENAEUM_NATS_TOKEN", token)
+    monkeypatch.setenv("ATHENAEUM_NATS_USER", "loans")
+    monkeypatch.setenv("ATHENAEUM_NATS_PASSWORD", own_nats.password_of("loans"))
     settings = BaseServiceSettings()
-    assert token and settings.nats_url == bare and token not in repr(settings)
-    assert await _connects(settings.nats_url, settings.nats_token.get_secret_value())
-    assert not await _connects(bare, "")
-    assert not await _connects(bare, "not-the-token")
+    password = settings.nats_password.get_secret_value()
+    assert settings.nats_url == bare and password not in repr(settings)
+    assert await _connects(settings.nats_url, settings.nats_user, password)
+    assert not await _connects(bare, "", "")
+    assert not await _connects(bare, "loans", own_nats.password_of("users"))  # another service's password

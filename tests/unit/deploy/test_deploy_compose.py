@@ -59,12 +59,20 @@ def test_every_service_reads_its_secrets_from_files_and_the_database_password_to
     for spec in registry.SERVICES:
         service = services[spec.name]
         files = {name: value for name, value in service["environment"].items() if name.endswith("_FILE")}
-        expected = {"ATHENAEUM_DATABASE_PASSWORD", *spec.secret_settings}
+        expected = {"ATHENAEUM_DATABASE_PASSWORD", "ATHENAEUM_NATS_PASSWORD", *spec.secret_settings}
         assert {name.removesuffix("_FILE") for name in files} == expected
         assert {value.removeprefix("/run/secrets/") for value in files.values()} == set(service["secrets"])
+        assert service["environment"]["ATHENAEUM_NATS_USER"] == spec.name  # publishes only its own events
+        assert files["ATHENAEUM_NATS_PASSWORD_FILE"] == f"/run/secrets/nats-password-{spec.name}"
         assert "@postgres:5432/" in service["environment"]["ATHENAEUM_DATABASE_URL"]
         assert ":" not in service["environment"]["ATHENAEUM_DATABASE_URL"].split("@")[0].split("//")[1]  # no password
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres-password"
+    nats = services["nats"]
+    assert set(nats["secrets"]) == {f"nats-password-{spec.name}" for spec in registry.SERVICES}
+    for spec in registry.SERVICES:  # the server reads each user's password from its environment
+        variable = f'NATS_PASSWORD_{spec.name.upper()}="$$(cat /run/secrets/nats-password-{spec.name})"'
+        assert variable in nats["entrypoint"][-1]
+    assert "./deploy/nats/authorization.conf:/etc/nats/nats.conf:ro" in nats["volumes"]
     assert services["migrate"]["environment"]["ATHENAEUM_DATABASE_PASSWORD_FILE"] == "/run/secrets/postgres-password"
 
 

@@ -168,28 +168,34 @@ def _env(docs: list[dict[str, Any]], service: str) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.parametrize("values", [None, PRODUCTION], ids=["bundled", "external"])
-def test_every_service_sends_the_nats_token_from_a_secret(values: dict[str, Any] | None) -> None:
-    """Whoever reaches NATS without the token may neither publish nor read the domain events."""
+def test_every_service_signs_in_to_nats_as_itself_with_a_password_from_a_secret(values: dict[str, Any] | None) -> None:
+    """Nothing else may publish events, and a service only its own (files/nats/authorization.conf)."""
     docs = manifests(render(values))
     secret = "athenaeum-nats" if values is None else PRODUCTION["nats"]["auth"]["existingSecret"]
     for spec in registry.SERVICES:
         env = _env(docs, spec.name)
-        assert env["ATHENAEUM_NATS_TOKEN"]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": "token"}
+        assert env["ATHENAEUM_NATS_USER"]["value"] == spec.name
+        assert env["ATHENAEUM_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": secret, "key": spec.name}
         assert "@" not in env["ATHENAEUM_NATS_URL"]["value"]
     if values is None:
-        assert len(find(docs, "Secret", "athenaeum-nats")["data"]["token"]) >= 40
+        passwords = find(docs, "Secret", "athenaeum-nats")["data"]
+        assert set(passwords) == {spec.name for spec in registry.SERVICES}
+        assert len(set(passwords.values())) == len(passwords)  # each its own
         config = find(docs, "ConfigMap", "athenaeum-nats-config")["data"]["nats.conf"]
-        assert "token: $NATS_TOKEN" in config  # from the environment: neither the map nor the command line
+        assert config == (CHART / "files/nats/authorization.conf").read_text()
         nats = find(docs, "StatefulSet", "athenaeum-nats")["spec"]["template"]["spec"]["containers"][0]
         assert "--config=/etc/nats/nats.conf" in nats["args"]
-        token = next(e for e in nats["env"] if e["name"] == "NATS_TOKEN")
-        assert token["valueFrom"]["secretKeyRef"] == {"name": "athenaeum-nats", "key": "token"}
+        variables = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in nats["env"] if e["name"].startswith("NATS_")}
+        assert variables == {
+            f"NATS_PASSWORD_{spec.name.upper()}": {"name": "athenaeum-nats", "key": spec.name}
+            for spec in registry.SERVICES
+        }
 
 
-def test_an_external_nats_without_a_secret_gets_no_token() -> None:
+def test_an_external_nats_without_a_secret_gets_no_credentials() -> None:
     values = {"nats": {"bundled": False, "url": "nats://nats.messaging:4222"}}
     docs = manifests(render(values))
-    assert "ATHENAEUM_NATS_TOKEN" not in _env(docs, "loans")
+    assert not {"ATHENAEUM_NATS_USER", "ATHENAEUM_NATS_PASSWORD"} & set(_env(docs, "loans"))
     assert not [doc for doc in docs if doc["kind"] == "Secret" and doc["metadata"]["name"] == "athenaeum-nats"]
 
 

@@ -1,0 +1,94 @@
+"""Each service's own NATS user, and what it may publish: the domain events of its own context only.
+
+NATS is the one place where the mesh's identities did not reach: with one shared secret, any service could
+publish any other's events (a forged account change would make loans lend to a blocked patron). Each service
+now signs in as itself (user = its name), and may publish:
+
+- its context's events (`athenaeum.<name>.>`), the subjects of its own extra streams, and dead letters;
+- to the JetStream API: change only its own streams, and make no stream but the contexts' and the dead
+  letters' (so none can make one that republishes into another's subjects; one made missing has the config
+  every service knows, and its owner's next start updates it to its own); read any stream's info; work with
+  consumers, except the durables another service owns (registry.ServiceSpec.durables): those it may not
+  make, delete or fetch from;
+- acknowledgements only for the durables it owns (an acknowledgement skips a message for good).
+
+Reading is not restricted (notifications reads the users stream; the audit trail reads every stream). The
+operator's user (tools, tests) may do everything. The same text configures the local NATS (passwords
+inline), and the chart's NATS (passwords as `$NATS_PASSWORD_<NAME>`, from its Secret).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+
+from services.support.mesh import registry
+from services.support.runtime.messaging import DLQ_STREAM, stream_config, stream_name
+
+OPERATOR = "operator"
+"""The user with every right: `athenaeum` commands and the tests."""
+_CONSUMER_ACTIONS = ("CREATE.*.{d}", "CREATE.*.{d}.>", "DURABLE.CREATE.*.{d}", "DELETE.*.{d}", "MSG.NEXT.*.{d}")
+
+
+def own_streams(spec: registry.ServiceSpec) -> tuple[str, ...]:
+    return (stream_name(spec.name), *(name for name, _ in spec.streams))
+
+
+def publish_allowed(spec: registry.ServiceSpec) -> list[str]:
+    dead_letters = str(DLQ_STREAM.name)
+    return [
+        *(stream_config(spec.name).subjects or ()),
+        *(subject for _, subject in spec.streams),
+        *(DLQ_STREAM.subjects or ()),
+        "$JS.API.INFO",
+        "$JS.API.STREAM.NAMES",
+        "$JS.API.STREAM.LIST",
+        "$JS.API.STREAM.INFO.*",
+        *(f"$JS.API.STREAM.UPDATE.{stream}" for stream in own_streams(spec)),
+        # Made when missing with the one config every service knows (the owner's update restores its own).
+        *(f"$JS.API.STREAM.CREATE.{stream}" for stream in (*own_streams(spec), *_contexts_streams(), dead_letters)),
+        "$JS.API.CONSUMER.>",
+        *(f"$JS.ACK.*.{durable}.>" for durable in spec.durables),
+    ]
+
+
+def _contexts_streams() -> list[str]:
+    return [stream_name(other.name) for other in registry.SERVICES]
+
+
+def publish_denied(spec: registry.ServiceSpec) -> list[str]:
+    """The consumer API on the durables other services own."""
+    others = [durable for other in registry.SERVICES if other is not spec for durable in other.durables]
+    return [f"$JS.API.CONSUMER.{action.format(d=durable)}" for durable in others for action in _CONSUMER_ACTIONS]
+
+
+def password_variable(service: str) -> str:
+    """The environment variable the chart's NATS reads a service's password from."""
+    return f"NATS_PASSWORD_{service.upper()}"
+
+
+def authorization_from_environment() -> str:
+    """The users, their passwords read from the server's environment (`NATS_PASSWORD_<SERVICE>`): the
+    chart's and compose's NATS, and any NATS of an operator's."""
+    return authorization({spec.name: f"${password_variable(spec.name)}" for spec in registry.SERVICES})
+
+
+def authorization(passwords: Mapping[str, str], *, operator_password: str | None = None) -> str:
+    """nats-server's `authorization` block: one user per service, with its rights, and the operator when a
+    password is given. A password starting with `$` is a variable the server reads from its environment."""
+    users = [_user(spec, passwords[spec.name]) for spec in registry.SERVICES]
+    if operator_password is not None:
+        users.append(f"    {{user: {OPERATOR}, password: {_value(operator_password)}}}")
+    return "authorization {\n  users = [\n" + "\n".join(users) + "\n  ]\n}\n"
+
+
+def _user(spec: registry.ServiceSpec, password: str) -> str:
+    allow, deny = json.dumps(publish_allowed(spec)), json.dumps(publish_denied(spec))
+    return (
+        f"    {{user: {spec.name}, password: {_value(password)},\n"
+        f"     permissions: {{publish: {{allow: {allow},\n                            deny: {deny}}}}}}}"
+    )
+
+
+def _value(password: str) -> str:
+    return password if password.startswith("$") else json.dumps(password)
