@@ -1,5 +1,6 @@
-"""The one-server stack: docker-compose.yml, its Prometheus scrape config and Postgres init script, generated
-from the service registry (deploy.py writes them with the rest of the generated deployment files).
+"""The one-server stack: docker-compose.yml and its Postgres init script, generated from the service registry
+(deploy.py writes them with the rest of the generated deployment files; Prometheus, Grafana and Jaeger and the
+scrape config are compose_observability.py's).
 
 PostgreSQL (a database per service), NATS JetStream, a one-shot certificates job, a one-shot migration job, every
 service with its Envoy sidecar, the edge (and, with the `tls` profile, a TLS front for it), Prometheus, Grafana and
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from services.support.mesh import edge_tls, nats_auth, registry
+from services.support.mesh.compose_observability import observability_services
 from services.support.mesh.envoy import (
     CONTAINER_CERT_DIR,
     CONTAINER_DESCRIPTOR_PATH,
@@ -24,21 +26,16 @@ from services.support.mesh.topology import (
     CONTAINER_ADMIN_PORT,
     CONTAINER_EDGE_PORT,
     CONTAINER_METRICS_PORT,
-    CONTAINER_OPS_PORT,
     CONTAINER_SOCKET_DIR,
     OUTBOUND_SOCKET,
 )
 from services.support.runtime import release
 
 COMPOSE_FILE = Path("docker-compose.yml")
-PROMETHEUS_FILE = Path("deploy/prometheus/prometheus.yml")
 POSTGRES_INIT_FILE = Path("deploy/postgres/create-databases.sql")
 EDGE_TLS_FILE = Path("deploy/envoy/edge-tls.yaml")
-DASHBOARD_FILE = Path("deploy/grafana/dashboards/athenaeum-mesh.json")
-ALERTS_FILE = Path("deploy/prometheus/alerts.yml")
 NATS_AUTHORIZATION_FILE = Path("deploy/nats/authorization.conf")
 """Written by hand, like the dashboard: compose's Prometheus loads it, the chart's PrometheusRule carries it."""
-PROMETHEUS_RULES = "/etc/prometheus/alerts.yml"
 
 # The infrastructure the tests run: the `launcher` extra pins these wheels in pyproject.toml, and a test keeps the
 # compose and chart image tags equal to them.
@@ -100,7 +97,7 @@ def compose() -> dict[str, Any]:
         services[f"{spec.name}-sidecar"] = _sidecar(spec)
     services["edge"] = _edge()
     services[edge_tls.SERVICE] = _edge_tls()
-    services.update(_observability())
+    services.update(observability_services())
     services.update(_outside_world())
     volumes: dict[str, Any] = {
         name: {} for name in ("postgres-data", "nats-data", "mesh-certs", "mesh-ca", "prometheus-data", "grafana-data")
@@ -306,39 +303,6 @@ def _edge_tls() -> dict[str, Any]:
     return front
 
 
-def _observability() -> dict[str, Any]:
-    return {
-        "jaeger": {
-            "image": "jaegertracing/jaeger:2.8.0",
-            "ports": ["${JAEGER_UI_PORT:-16686}:16686"],
-            "restart": "unless-stopped",
-        },
-        "prometheus": {
-            "image": "prom/prometheus:v3.4.2",
-            "command": ["--config.file=/etc/prometheus/prometheus.yml", "--storage.tsdb.path=/prometheus"],
-            "volumes": [
-                f"./{PROMETHEUS_FILE}:/etc/prometheus/prometheus.yml:ro",
-                f"./{ALERTS_FILE}:{PROMETHEUS_RULES}:ro",
-                "prometheus-data:/prometheus",
-            ],
-            "ports": ["${PROMETHEUS_PORT:-9090}:9090"],
-            "restart": "unless-stopped",
-        },
-        "grafana": {
-            "image": "grafana/grafana:12.0.2",
-            "environment": {"GF_AUTH_ANONYMOUS_ENABLED": "true", "GF_AUTH_ANONYMOUS_ORG_ROLE": "Viewer"},
-            "volumes": [
-                "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro",
-                "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro",
-                "grafana-data:/var/lib/grafana",
-            ],
-            "ports": ["${GRAFANA_PORT:-3000}:3000"],
-            "depends_on": ["prometheus"],
-            "restart": "unless-stopped",
-        },
-    }
-
-
 def _outside_world() -> dict[str, Any]:
     """Stand-ins for the mail server and the SMS provider: Mailpit (its web page shows every message) and
     the project's own Twilio-style SMS sink. Point ATHENAEUM_SMTP_* / ATHENAEUM_SMS_* elsewhere for real ones."""
@@ -364,39 +328,7 @@ def _outside_world() -> dict[str, Any]:
     }
 
 
-# Prometheus, Postgres ---------------------------------------------------------------------------------
-
-
-def prometheus_config() -> dict[str, Any]:
-    """Scrape every service's /metrics and every Envoy's stats (through its operations listener); load the alerts."""
-    envoys = [*(spec.name for spec in registry.SERVICES), registry.EDGE]
-    return {
-        "global": {"scrape_interval": "15s", "evaluation_interval": "15s"},
-        "rule_files": [PROMETHEUS_RULES],
-        "scrape_configs": [
-            {
-                "job_name": "athenaeum",
-                "static_configs": [
-                    {"targets": [f"{spec.name}:{CONTAINER_METRICS_PORT}"], "labels": {"service": spec.name}}
-                    for spec in registry.SERVICES
-                ],
-            },
-            {
-                "job_name": "envoy",
-                "metrics_path": "/stats/prometheus",
-                "static_configs": [
-                    {"targets": [f"{name}:{CONTAINER_OPS_PORT}"], "labels": {"service": name}} for name in envoys
-                ],
-            },
-            {
-                # The TLS front runs only with its profile: found by DNS, so no target is down without it.
-                "job_name": "envoy-tls-front",
-                "metrics_path": "/stats/prometheus",
-                "dns_sd_configs": [{"names": [edge_tls.SERVICE], "type": "A", "port": CONTAINER_OPS_PORT}],
-                "relabel_configs": [{"target_label": "service", "replacement": edge_tls.SERVICE}],
-            },
-        ],
-    }
+# Postgres ------------------------------------------------------------------------------------------
 
 
 def postgres_init_sql(header: str) -> str:

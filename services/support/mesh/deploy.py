@@ -16,16 +16,9 @@ from typing import Any
 
 import yaml
 
-from services.support.mesh import compose, edge_tls, nats_auth, registry
-from services.support.mesh.compose import (
-    ALERTS_FILE,
-    COMPOSE_FILE,
-    DASHBOARD_FILE,
-    EDGE_TLS_FILE,
-    NATS_AUTHORIZATION_FILE,
-    POSTGRES_INIT_FILE,
-    PROMETHEUS_FILE,
-)
+from services.support.mesh import compose, compose_observability, edge_tls, nats_auth, registry
+from services.support.mesh.compose import COMPOSE_FILE, EDGE_TLS_FILE, NATS_AUTHORIZATION_FILE, POSTGRES_INIT_FILE
+from services.support.mesh.compose_observability import ALERTS_FILE, DASHBOARD_FILE, PROMETHEUS_FILE
 from services.support.mesh.envoy import CONTAINER_DESCRIPTOR_PATH
 from services.support.mesh.envoy_docs import DOCS_FILES
 from services.support.mesh.envoy_web import WEB_SOURCE, web_files
@@ -133,7 +126,7 @@ def write_generated(root: Path, out: Path, *, envoy_dir: Path, descriptor: Path,
     `descriptor` and `docs_dir` are the Envoy configs, descriptor set and API docs the chart carries copies of."""
     texts = {
         COMPOSE_FILE: HEADER + _dump(compose.compose()),
-        PROMETHEUS_FILE: HEADER + _dump(compose.prometheus_config()),
+        PROMETHEUS_FILE: HEADER + _dump(compose_observability.prometheus_config()),
         POSTGRES_INIT_FILE: compose.postgres_init_sql(HEADER),
         EDGE_TLS_FILE: HEADER + _dump(edge_tls.committed_config()),
         NATS_AUTHORIZATION_FILE: HEADER + nats_auth.authorization_from_environment(),

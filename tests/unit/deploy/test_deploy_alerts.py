@@ -12,7 +12,7 @@ from prometheus_client import REGISTRY
 from promql_helpers import ALERTS_FILE, alert_rules, selectors
 
 import services.support.runtime.telemetry  # noqa: F401  (registers the metrics)
-from services.support.mesh import compose
+from services.support.mesh import compose, compose_observability
 
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
 COVERED = {  # what the issue asks the alerts to watch, and the series that tell it
@@ -57,7 +57,7 @@ def test_the_alert_names_are_unique() -> None:
 def test_compose_prometheus_loads_the_rules_and_the_chart_carries_them() -> None:
     project = yaml.safe_load((ALERTS_FILE.parents[2] / compose.COMPOSE_FILE).read_text())
     mounts = project["services"]["prometheus"]["volumes"]
-    assert f"./{compose.ALERTS_FILE}:{compose.PROMETHEUS_RULES}:ro" in mounts
-    assert compose.prometheus_config()["rule_files"] == [compose.PROMETHEUS_RULES]
+    assert f"./{compose_observability.ALERTS_FILE}:{compose_observability.PROMETHEUS_RULES}:ro" in mounts
+    assert compose_observability.prometheus_config()["rule_files"] == [compose_observability.PROMETHEUS_RULES]
     chart_copy = ALERTS_FILE.parents[2] / "helm/athenaeum/files/prometheus" / ALERTS_FILE.name
     assert chart_copy.read_text() == ALERTS_FILE.read_text()

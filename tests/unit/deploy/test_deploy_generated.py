@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from services.support.mesh import compose, containers, deploy, registry
+from services.support.mesh import compose, compose_observability, containers, deploy, registry
 from services.support.mesh.envoy import committed_topology, write_configs
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -31,7 +31,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
     "relative",
     [
         compose.COMPOSE_FILE,
-        compose.PROMETHEUS_FILE,
+        compose_observability.PROMETHEUS_FILE,
         compose.POSTGRES_INIT_FILE,
         compose.EDGE_TLS_FILE,
         deploy.CHART_VALUES,
@@ -58,7 +58,7 @@ def test_a_service_added_to_the_registry_appears_in_compose_prometheus_postgres_
     services = compose.compose()["services"]
     targets = [
         t
-        for job in compose.prometheus_config()["scrape_configs"]
+        for job in compose_observability.prometheus_config()["scrape_configs"]
         for c in job.get("static_configs", [])
         for t in c["targets"]
     ]

@@ -12,12 +12,12 @@ from prometheus_client import REGISTRY
 from promql_helpers import dashboard_expressions, selectors
 
 import services.support.runtime.telemetry  # noqa: F401  (registers the metrics)
-from services.support.mesh import compose, registry
+from services.support.mesh import compose, compose_observability, registry
 
 ROOT = Path(__file__).resolve().parents[3]
 for _metrics in sorted((ROOT / "services").glob("*/data/metrics.py")):  # a service's own metrics
     importlib.import_module(f"services.{_metrics.parent.parent.name}.data.metrics")
-DASHBOARD = json.loads((ROOT / compose.DASHBOARD_FILE).read_text())
+DASHBOARD = json.loads((ROOT / compose_observability.DASHBOARD_FILE).read_text())
 PROMQL_FUNCTIONS = {"sum", "rate", "histogram_quantile", "topk", "by", "le"}
 
 
@@ -59,7 +59,7 @@ def test_the_dashboard_covers_red_pool_outbox_consumers_and_envoy() -> None:
 
 
 def test_prometheus_scrapes_every_service_and_every_envoy_by_service_label() -> None:
-    config = yaml.safe_load((ROOT / compose.PROMETHEUS_FILE).read_text())
+    config = yaml.safe_load((ROOT / compose_observability.PROMETHEUS_FILE).read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     labelled = {
         job: {c["labels"]["service"]: c["targets"] for c in jobs[job]["static_configs"]}
