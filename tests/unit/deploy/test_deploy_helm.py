@@ -183,7 +183,9 @@ def test_every_service_signs_in_to_nats_as_itself_with_a_password_from_a_secret(
         assert len(set(passwords.values())) == len(passwords)  # each its own
         config = find(docs, "ConfigMap", "athenaeum-nats-config")["data"]["nats.conf"]
         assert config == (CHART / "files/nats/authorization.conf").read_text()
-        nats = find(docs, "StatefulSet", "athenaeum-nats")["spec"]["template"]["spec"]["containers"][0]
+        template = find(docs, "StatefulSet", "athenaeum-nats")["spec"]["template"]
+        assert len(template["metadata"]["annotations"]["checksum/authorization"]) == 64  # new users roll NATS
+        nats = template["spec"]["containers"][0]
         assert "--config=/etc/nats/nats.conf" in nats["args"]
         variables = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in nats["env"] if e["name"].startswith("NATS_")}
         assert variables == {
