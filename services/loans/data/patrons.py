@@ -4,7 +4,7 @@ users events' consumer, the newer version winning whatever order the events come
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,14 +35,7 @@ _FORGET_ALL = DriverStatement(sa.delete(patrons))
 
 
 def _to_record(m: Mapping[Any, Any]) -> PatronRecord:
-    return PatronRecord(
-        patron=m["patron"],
-        version=m["version"],
-        status=m["status"],
-        patron_category=m["patron_category"],
-        home_branch=m["home_branch"],
-        expire_at=m["expire_at"],
-    )
+    return PatronRecord(**{field.name: m[field.name] for field in fields(PatronRecord)})  # the table's columns
 
 
 class SqlPatronRepository(TrackingRepository):

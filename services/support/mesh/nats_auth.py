@@ -23,7 +23,7 @@ import json
 from collections.abc import Mapping
 
 from services.support.mesh import registry
-from services.support.runtime.messaging import DLQ_STREAM, stream_config, stream_name
+from services.support.runtime.messaging import CONTEXTS, DLQ_STREAM, stream_config, stream_name
 
 OPERATOR = "operator"
 """The user with every right: `athenaeum` commands and the tests."""
@@ -35,7 +35,6 @@ def own_streams(spec: registry.ServiceSpec) -> tuple[str, ...]:
 
 
 def publish_allowed(spec: registry.ServiceSpec) -> list[str]:
-    dead_letters = str(DLQ_STREAM.name)
     return [
         *(stream_config(spec.name).subjects or ()),
         *(subject for _, subject in spec.streams),
@@ -45,15 +44,16 @@ def publish_allowed(spec: registry.ServiceSpec) -> list[str]:
         "$JS.API.STREAM.LIST",
         "$JS.API.STREAM.INFO.*",
         *(f"$JS.API.STREAM.UPDATE.{stream}" for stream in own_streams(spec)),
-        # Made when missing with the one config every service knows (the owner's update restores its own).
-        *(f"$JS.API.STREAM.CREATE.{stream}" for stream in (*own_streams(spec), *_contexts_streams(), dead_letters)),
+        *(f"$JS.API.STREAM.CREATE.{stream}" for stream in _creatable_streams(spec)),
         "$JS.API.CONSUMER.>",
         *(f"$JS.ACK.*.{durable}.>" for durable in spec.durables),
     ]
 
 
-def _contexts_streams() -> list[str]:
-    return [stream_name(other.name) for other in registry.SERVICES]
+def _creatable_streams(spec: registry.ServiceSpec) -> list[str]:
+    """Its own, and those ensure_streams makes when missing (with the one config every service knows; the
+    owner's next update restores its own): every context's and the dead letters'."""
+    return list(dict.fromkeys((*own_streams(spec), *map(stream_name, CONTEXTS), str(DLQ_STREAM.name))))
 
 
 def publish_denied(spec: registry.ServiceSpec) -> list[str]:
