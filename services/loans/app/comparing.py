@@ -11,13 +11,11 @@ circulation, and the repairs loans may make on its own:
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from services.loans.app.ports import Catalog, LoansUnitOfWork
-from services.loans.app.saga import step_id
 from services.loans.app.shelf import serve_queue, shelved
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD
@@ -85,13 +83,12 @@ class _Comparison:
     async def _ended_with(self, copy: CopyInfo) -> None:
         """The hold has ended, yet the catalog keeps its copy on the shelf (settle_holds, earlier in this pass,
         released what it knew of; an undone issue can put a copy back for its hold after that hold's release
-        was done). Taken off without a request_id: a kept answer of an earlier release must not stand in for
-        this one, and the catalog refuses it unless the copy is still on the shelf for that hold."""
+        was done). The catalog refuses it unless the copy is still on the shelf for that hold."""
         self.discrepancies.append(f"{copy.name} is on the hold shelf for {copy.current_hold}, which has ended")
         if self.dry_run:
             return
         with contextlib.suppress(DomainError):
-            await self.catalog.release(copy=copy.name, hold=copy.current_hold, request_id="")
+            await self.catalog.release(copy=copy.name, hold=copy.current_hold)
             await serve_queue(copy.book, uow=self.uow, clock=self.clock, catalog=self.catalog)
 
     async def shelf(self, on_shelf: list[CopyInfo]) -> None:
@@ -126,6 +123,5 @@ class _Comparison:
 
 async def _check_back_in(copy: str, loan: str, catalog: Catalog) -> None:
     """Repair a copy out on a loan that is not active here (best effort; the next pass tries again)."""
-    repair_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{copy}#{loan}")
     with contextlib.suppress(DomainError):
-        await catalog.check_in(copy=copy, loan=loan, hold="", request_id=step_id(repair_id, "repair"))
+        await catalog.check_in(copy=copy, loan=loan, hold="")

@@ -3,7 +3,7 @@
 Never oversells and never leaves a copy out without a loan:
 - the PENDING loan is committed before the catalog is asked, so every copy the catalog lends is lent to a
   loan we have on record (the saga's log);
-- each catalog step carries a request_id derived from the loan, so a retry acts once;
+- each catalog step is idempotent per loan: a retry finds the copy the first try took out;
 - a refusal after the check-out (limit reached meanwhile, the loan abandoned) marks the loan FAILED first,
   then checks the copy back in (compensation); if that cannot happen now, `compensated` stays false;
 - the reconciler (reconciling.py) settles PENDING loans older than the saga timeout and FAILED loans
@@ -23,7 +23,7 @@ from services.loans.app.pending import IssueLoan as IssueLoan  # the command, wi
 from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget
 from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
 from services.loans.app.returning import finish_return_on_copy
-from services.loans.app.saga import LoanOfStep, known_then_read, step_id
+from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, release_and_pass_on
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
 from services.loans.domain.holds import HOLD, Hold
@@ -141,9 +141,7 @@ async def _lend(
     after_checkout: Callable[[], None],
 ) -> Loan:
     try:
-        copy = await catalog.check_out(
-            selector=_selector(loan), loan=loan.name, hold=loan.hold, request_id=step_id(loan.id, "check-out")
-        )
+        copy = await catalog.check_out(selector=_selector(loan), loan=loan.name, hold=loan.hold)
     except (FailedPrecondition, NotFound, InvalidArgument) as refusal:
         if isinstance(refusal, NotFound) and begun_unseen(loan):
             await forget(loan.id, uow=uow)
@@ -250,7 +248,7 @@ async def compensate(loan_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clo
         return True
     if copy:
         try:
-            await catalog.check_in(copy=copy, loan=loan.name, hold=loan.hold, request_id=step_id(loan.id, "undo"))
+            await catalog.check_in(copy=copy, loan=loan.name, hold=loan.hold)
         except DependencyUnavailable:
             return False
         except (FailedPrecondition, NotFound):

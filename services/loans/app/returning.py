@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date
-from services.loans.app.ports import Catalog, LoansUnitOfWork
-from services.loans.app.saga import LoanOfStep, known_then_read, step_id
+from services.loans.app.ports import COPY_ON_ANOTHER_LOAN, Catalog, LoansUnitOfWork
+from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, release_extra, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HOLD, Hold
@@ -48,13 +48,7 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
         await uow.loans.save(loan)
         waiting = await uow.holds.next_waiting(loan.book)
         await uow.commit()
-    trap = waiting.name if waiting else ""
-    # The step's id names the hold asked for: a retry after the queue changed is another request, and the
-    # catalog, for which the loan has ended, answers where the copy went the first time.
-    checked_in = await catalog.check_in(
-        copy=loan.copy, loan=loan.name, hold=trap, request_id=step_id(loan.id, f"check-in {trap}")
-    )
-    shelved_for = checked_in.current_hold if checked_in.status == "ON_HOLD_SHELF" else ""
+    shelved_for = await _check_in(loan, waiting.name if waiting else "", catalog=catalog)
     # The note above is committed, so the runtime no longer repeats this call after a lost race: the close is
     # repeated here, reading again what it changes (returns at once to one queue race for its head hold).
     current = known_then_read(loan)
@@ -66,6 +60,21 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
     elif waiting is not None and not shelved_for:  # the hold asked for got a copy meanwhile: serve the next
         await after_commit(serve_queue(loan.book, uow=uow, clock=clock, catalog=catalog), loan.name)
     return loan
+
+
+async def _check_in(loan: Loan, trap: str, *, catalog: Catalog) -> str:
+    """Check the copy in, onto the hold shelf for `trap` when set; the hold it went on the shelf for ("" when
+    none). A retry asks again, whatever the queue is now: the catalog, for which the loan has ended, answers
+    where the copy went the first time; and a copy it has out on another loan came back from this one
+    already (a try whose answer was lost, the copy lent again since): the loan is closed, as the reconciler
+    closes a begun return whose copy the catalog no longer has out on it."""
+    try:
+        checked_in = await catalog.check_in(copy=loan.copy, loan=loan.name, hold=trap)
+    except FailedPrecondition as refusal:
+        if refusal.reason != COPY_ON_ANOTHER_LOAN:
+            raise
+        return ""
+    return checked_in.current_hold if checked_in.status == "ON_HOLD_SHELF" else ""
 
 
 async def _close(

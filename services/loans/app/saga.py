@@ -1,20 +1,13 @@
-"""Steps of the sagas: their ids on peers (the catalog's check-out, check-in, reserve, release), and the loan a
-step's transaction changes."""
+"""Steps of the sagas: the loan a step's transaction changes."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.loans import Loan
 
 LoanOfStep = Callable[[LoansUnitOfWork], Awaitable[Loan]]
-
-
-def step_id(resource_id: uuid.UUID, step: str) -> str:
-    """The request_id of one saga step on a peer: the same on every retry, so the peer acts once."""
-    return str(uuid.uuid5(resource_id, step))
 
 
 def known_then_read(loan: Loan) -> LoanOfStep:

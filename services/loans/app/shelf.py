@@ -1,5 +1,5 @@
 """The hold shelf: a copy put there for the head of a book's queue, taken off when its hold ends without a
-loan, and passed on to the next patron. Catalog steps carry request_ids derived from the hold and the copy.
+loan, and passed on to the next patron. Each catalog step is idempotent per hold: a repeat finds what the first did.
 
 The catalog is told first and loans records it after, so a crash in between leaves a copy on the shelf
 that loans does not know of: the reconciler compares the shelf with the holds on every pass and repairs.
@@ -14,7 +14,6 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from services.loans.app.ports import Catalog, LoansUnitOfWork
-from services.loans.app.saga import step_id
 from services.loans.domain.holds import Hold
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
@@ -49,9 +48,9 @@ async def serve_queue(
     served: dict[uuid.UUID, Hold] = {}
     for hold in queue:
         try:
-            # No request_id: the catalog keeps one shelf copy per hold (a repeat gets the same copy), and a
-            # refusal now ("none available") must not be the answer to every later try.
-            copy = await catalog.reserve(book=book, hold=hold.name, branch=hold.pickup_branch, request_id="")
+            # The catalog keeps one shelf copy per hold (a repeat gets the same copy), and a refusal now ("none
+            # available") is no answer for a later try: there is nothing a request_id could add.
+            copy = await catalog.reserve(book=book, hold=hold.name, branch=hold.pickup_branch)
         except (FailedPrecondition, NotFound, DependencyUnavailable):
             break  # nothing more on the shelf now: the rest wait (a return traps a copy; the reconciler retries)
         served[hold.id] = await shelved(hold.id, copy.name, uow=uow, clock=clock, catalog=catalog)
@@ -85,7 +84,7 @@ async def release_extra(hold: Hold, copy: str, *, catalog: Catalog) -> None:
     """Take off the shelf a copy put there for a hold that has one already (two steps raced to serve it)."""
     # Unreachable: the reconciler takes it off later; refused: it is not on the shelf for this hold.
     with contextlib.suppress(DependencyUnavailable, FailedPrecondition, NotFound):
-        await catalog.release(copy=copy, hold=hold.name, request_id=step_id(hold.id, f"release {copy}"))
+        await catalog.release(copy=copy, hold=hold.name)
 
 
 async def release_and_pass_on(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> bool:
@@ -95,7 +94,7 @@ async def release_and_pass_on(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock
         hold = await uow.holds.get(hold_id)
     if hold.copy_left_on_shelf:
         try:
-            await catalog.release(copy=hold.copy, hold=hold.name, request_id=step_id(hold.id, f"release {hold.copy}"))
+            await catalog.release(copy=hold.copy, hold=hold.name)
         except DependencyUnavailable:
             return False
         except (FailedPrecondition, NotFound):

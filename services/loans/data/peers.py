@@ -3,8 +3,9 @@
 Peer failures become our domain errors: NOT_FOUND stays NotFound, FAILED_PRECONDITION keeps the peer's
 ErrorInfo reason, ABORTED (a race the peer lost) stays a Conflict with the peer's reason (a lost update is
 repeated by the runtime, as our own are), and anything that means "could not reach it" becomes
-DependencyUnavailable (UNAVAILABLE). A peer's step may have happened even when its answer was lost: our
-sagas repeat each step with the same request_id, so the retry the client is told to make is safe.
+DependencyUnavailable (UNAVAILABLE). A peer's step may have happened even when its answer was lost: the
+catalog's copy operations are idempotent per the loan or hold they serve (a repeat finds what the first
+call did), so the retry the client is told to make is safe.
 """
 
 from __future__ import annotations
@@ -152,19 +153,19 @@ class GrpcCatalog:
             if not token:
                 return
 
-    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str, request_id: str) -> CopyInfo:
+    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str) -> CopyInfo:
         kind, value = selector
-        request = catalog_pb2.CheckOutCopyRequest(loan=loan, hold=hold, request_id=request_id, **{kind: value})
+        request = catalog_pb2.CheckOutCopyRequest(loan=loan, hold=hold, **{kind: value})
         return copy_info(await _call("catalog", value, self._stub.CheckOutCopy(request, timeout=self._timeout)))
 
-    async def check_in(self, *, copy: str, loan: str, hold: str, request_id: str) -> CopyInfo:
-        request = catalog_pb2.CheckInCopyRequest(name=copy, loan=loan, hold=hold, request_id=request_id)
+    async def check_in(self, *, copy: str, loan: str, hold: str) -> CopyInfo:
+        request = catalog_pb2.CheckInCopyRequest(name=copy, loan=loan, hold=hold)
         return copy_info(await _call("catalog", copy, self._stub.CheckInCopy(request, timeout=self._timeout)))
 
-    async def reserve(self, *, book: str, hold: str, branch: str, request_id: str) -> CopyInfo:
-        request = catalog_pb2.ReserveCopyRequest(book=book, hold=hold, branch=branch, request_id=request_id)
+    async def reserve(self, *, book: str, hold: str, branch: str) -> CopyInfo:
+        request = catalog_pb2.ReserveCopyRequest(book=book, hold=hold, branch=branch)
         return copy_info(await _call("catalog", book, self._stub.ReserveCopy(request, timeout=self._timeout)))
 
-    async def release(self, *, copy: str, hold: str, request_id: str) -> CopyInfo:
-        request = catalog_pb2.ReleaseCopyRequest(name=copy, hold=hold, request_id=request_id)
+    async def release(self, *, copy: str, hold: str) -> CopyInfo:
+        request = catalog_pb2.ReleaseCopyRequest(name=copy, hold=hold)
         return copy_info(await _call("catalog", copy, self._stub.ReleaseCopy(request, timeout=self._timeout)))

@@ -92,7 +92,7 @@ class FakeCatalog:
         self._gate()
         return [copy for copy in self.copies.values() if copy.status in ("ON_LOAN", "ON_HOLD_SHELF")]
 
-    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str, request_id: str) -> CopyInfo:
+    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str) -> CopyInfo:
         self._gate()
         for copy in self.copies.values():
             if copy.current_loan == loan:
@@ -121,7 +121,7 @@ class FakeCatalog:
             copy.status == "ON_HOLD_SHELF" and bool(hold) and copy.current_hold == hold
         )
 
-    async def check_in(self, *, copy: str, loan: str, hold: str, request_id: str) -> CopyInfo:
+    async def check_in(self, *, copy: str, loan: str, hold: str) -> CopyInfo:
         self._gate()
         current = await self.get_copy(copy)
         if current.current_loan != loan:
@@ -132,7 +132,7 @@ class FakeCatalog:
             return self._set(current, status="ON_HOLD_SHELF", current_loan="", current_hold=hold)
         return self._set(current, status="AVAILABLE", current_loan="")
 
-    async def reserve(self, *, book: str, hold: str, branch: str, request_id: str) -> CopyInfo:
+    async def reserve(self, *, book: str, hold: str, branch: str) -> CopyInfo:
         self._gate()
         for copy in self.copies.values():
             if copy.current_hold == hold:
@@ -142,7 +142,7 @@ class FakeCatalog:
             raise FailedPrecondition("no copy is available", reason="NO_COPY_AVAILABLE")
         return self._set(free[0], status="ON_HOLD_SHELF", current_hold=hold)
 
-    async def release(self, *, copy: str, hold: str, request_id: str) -> CopyInfo:
+    async def release(self, *, copy: str, hold: str) -> CopyInfo:
         self._gate()
         current = await self.get_copy(copy)
         if current.current_hold != hold:

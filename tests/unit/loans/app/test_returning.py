@@ -115,6 +115,24 @@ async def test_the_next_issue_of_a_copy_whose_return_was_interrupted_finishes_th
     assert db.event_types().count("LoanReturned") == 1
 
 
+async def test_a_retried_return_closes_the_loan_when_the_copy_was_lent_again_meanwhile(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first try's check-in went through and its answer was lost; the catalog lent the copy again before
+    the desk retried: the copy came back from this loan, so the retry closes it (as the reconciler would)."""
+    loan, copy = await lend(desk)
+    request_id = uuid.uuid4()
+    crash_after_check_in(desk.catalog, monkeypatch)
+    with pytest.raises(Crash):
+        await desk.return_loan(ReturnLoan(loan_id=loan.id, request_id=request_id, actor=DESK))
+    monkeypatch.undo()
+    await desk.catalog.check_out(selector=("copy", copy), loan="loans/lent-again", hold="")
+    returned = await desk.return_loan(ReturnLoan(loan_id=loan.id, request_id=request_id, actor=DESK))
+    assert returned.status == LoanStatus.RETURNED and db.loans[loan.id].status == LoanStatus.RETURNED
+    assert desk.catalog.copies[copy].current_loan == "loans/lent-again"  # the catalog's loan is left alone
+    assert db.event_types().count("LoanReturned") == 1
+
+
 async def test_a_copy_on_an_active_loan_nobody_began_to_return_is_still_refused(
     db: FakeLoansDatabase, desk: Desk
 ) -> None:
