@@ -58,6 +58,7 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
             encode=events.encode,
             templates=template_cache,
             on_commit=infra.relay.wake,
+            read_sessions=infra.read_sessions,  # an event batch's recipients, read before anything is written
             on_driver=True,  # an event batch's recipients on the driver; the rest joins its transaction
         )
 

@@ -61,11 +61,16 @@ async def take_in(
     catalog: Catalog,
     rules: Rules,
 ) -> TakenIn:
-    """Turn a batch of events into notifications, in one transaction."""
+    """Turn a batch of events into notifications, in one transaction; none for a batch that changes nothing
+    (most loan events tell nobody anything: a loan issued to a patron who wants no receipt)."""
     titles: dict[str, str] = {}
     titled = [await with_titles(intake, catalog, titles) for intake in intakes]
+    async with uow.reading():
+        recipients = await _recipients(titled, uow)
+    if not _changes_anything(titled, recipients):
+        return TakenIn(waiting={intake.event_id for intake in titled if not _known(intake, recipients)})
     async with uow:
-        taken = await tell(titled, uow=uow, now=clock.now(), renderer=renderer, rules=rules)
+        taken = await tell(titled, uow=uow, now=clock.now(), renderer=renderer, rules=rules, recipients=recipients)
         await uow.commit()
     return taken
 
@@ -87,15 +92,21 @@ async def with_titles(intake: Intake, catalog: Catalog, known: dict[str, str] | 
 
 
 async def tell(
-    intakes: Sequence[Intake], *, uow: NotificationsUnitOfWork, now: datetime, renderer: TemplateRenderer, rules: Rules
+    intakes: Sequence[Intake],
+    *,
+    uow: NotificationsUnitOfWork,
+    now: datetime,
+    renderer: TemplateRenderer,
+    rules: Rules,
+    recipients: Mapping[uuid.UUID, Recipient] | None = None,
 ) -> TakenIn:
-    """The work of take_in inside a transaction the caller commits."""
+    """The work of take_in inside a transaction the caller commits (the recipients read here unless given)."""
     taken = TakenIn()
-    wanted = {person for intake in intakes for person in _people(intake)}
-    recipients = await uow.recipients.get_many(wanted) if wanted else {}
+    if recipients is None:
+        recipients = await _recipients(intakes, uow)
     ready: list[Intake] = []
     for intake in intakes:
-        if all(person in recipients for person in _people(intake)):
+        if _known(intake, recipients):
             ready.append(intake)
         else:
             taken.waiting.add(intake.event_id)
@@ -118,6 +129,28 @@ async def tell(
 
 def _people(intake: Intake) -> list[uuid.UUID]:
     return [o.recipient_id for o in (*intake.occurrences, *(r.occurrence for r in intake.schedule))]
+
+
+async def _recipients(intakes: Sequence[Intake], uow: NotificationsUnitOfWork) -> dict[uuid.UUID, Recipient]:
+    wanted = {person for intake in intakes for person in _people(intake)}
+    return await uow.recipients.get_many(wanted) if wanted else {}
+
+
+def _known(intake: Intake, recipients: Mapping[uuid.UUID, Recipient]) -> bool:
+    """Everyone the intake is about is known here (else it waits for their users event)."""
+    return all(person in recipients for person in _people(intake))
+
+
+def _changes_anything(intakes: Sequence[Intake], recipients: Mapping[uuid.UUID, Recipient]) -> bool:
+    """Whether telling these intakes writes anything: a reminder scheduled or cancelled, a schedule step
+    claimed, or a notification for someone who wants to hear of it."""
+    return any(
+        intake.cancel
+        or intake.schedule
+        or any(o.step_key or routes(recipients[o.recipient_id], o.kind) for o in intake.occurrences)
+        for intake in intakes
+        if _known(intake, recipients)
+    )
 
 
 async def _keep_reminders(ready: Sequence[Intake], uow: NotificationsUnitOfWork) -> None:

@@ -138,6 +138,9 @@ class NotificationsUnitOfWork(Protocol):
     @property
     def requests(self) -> RequestLog: ...
 
+    def reading(self) -> Self:
+        """The next `async with` block only reads (no transaction: each read sees what is committed)."""
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(

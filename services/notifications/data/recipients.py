@@ -16,7 +16,8 @@ from services.support.runtime.repository import TrackingRepository
 
 # `= ANY(array)`, not an expanding IN: one statement text whatever the count, so one prepared statement.
 _GET_MANY = DriverStatement(
-    sa.select(table).where(table.c.user_id == sa.any_(sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
+    sa.select(table).where(table.c.user_id == sa.any_(sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))),
+    read=True,
 )
 _UPSERT = insert(table)
 _UPSERT = _UPSERT.on_conflict_do_update(

@@ -30,9 +30,10 @@ class SqlNotificationsUnitOfWork(SqlAlchemyUnitOfWork):
         encode: EventEncoder,
         templates: TemplateCache,
         on_commit: Callable[[], None] = lambda: None,
+        read_sessions: async_sessionmaker[AsyncSession] | None = None,
         on_driver: bool = False,
     ) -> None:
-        super().__init__(sessions, encode=encode, on_commit=on_commit, on_driver=on_driver)
+        super().__init__(sessions, encode=encode, on_commit=on_commit, read_sessions=read_sessions, on_driver=on_driver)
         self._template_cache = templates
 
     def _open(self, session: AsyncSession) -> None:

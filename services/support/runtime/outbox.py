@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.support.runtime.driver import DriverConnection, DriverStatement
 from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, current_identity
 from services.support.runtime.interceptors import current_caller
 from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER, NatsLink
@@ -97,6 +98,9 @@ _TAKE_BATCH = (
         OUTBOX.c.seq, OUTBOX.c.event_id, OUTBOX.c.subject, OUTBOX.c.event_type, OUTBOX.c.payload, OUTBOX.c.headers
     )
 )
+_TAKE = DriverStatement(_TAKE_BATCH)
+"""Run by the driver: SQLAlchemy's connection and result machinery around it cost the catalog more CPU than
+the statement's round trip (~7 % of its samples during the loan cycles)."""
 _BACKLOG = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
 _NEWEST = sa.select(sa.func.max(OUTBOX.c.seq))
 _UNPUBLISHED_UP_TO = sa.select(
@@ -148,22 +152,28 @@ class OutboxRelay:
             await self.backlog()
 
     async def relay_once(self) -> int:
-        """Publish one batch; returns how many rows it published."""
+        """Publish one batch; returns how many rows it published. On the driver's own transaction (a failed
+        publish, or a cancellation, rolls the marks back when the connection is given back)."""
         js = self._nats.jetstream()
-        async with self._engine.begin() as connection:
-            taken = await connection.execute(_TAKE_BATCH, {"batch": self._batch_size})
-            rows = sorted(taken.all(), key=lambda row: row.seq)
+        transaction = DriverConnection(self._engine, transactional=True)
+        try:
+            taken = await _TAKE.fetch(await transaction.get(), batch=self._batch_size)
+            rows = sorted(taken, key=lambda row: row["seq"])
             if not rows:
                 return 0
             await asyncio.gather(*(self._publish(js, row) for row in rows))  # written out in seq order
+            await transaction.commit()
+        finally:
+            await transaction.close()
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
 
     @staticmethod
     async def _publish(js: JetStreamContext, row: Any) -> None:
-        headers = {**row.headers, "Nats-Msg-Id": str(row.event_id), EVENT_TYPE_HEADER: row.event_type}
-        with publishing(row.subject, message_id=str(row.event_id), headers=headers) as traced_headers:
-            await js.publish(row.subject, row.payload, headers=traced_headers)
+        event_id = str(row["event_id"])
+        headers = {**row["headers"], "Nats-Msg-Id": event_id, EVENT_TYPE_HEADER: row["event_type"]}
+        with publishing(row["subject"], message_id=event_id, headers=headers) as traced_headers:
+            await js.publish(row["subject"], row["payload"], headers=traced_headers)
 
     async def wait_published(self, *, within: float) -> bool:
         """Wait until every event committed before the call is in JetStream, relayed by this process or

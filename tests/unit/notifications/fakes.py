@@ -53,6 +53,11 @@ class FakeNotificationsDatabase:
 class FakeNotificationsUnitOfWork:
     def __init__(self, db: FakeNotificationsDatabase) -> None:
         self._db = db
+        self._reading = False
+
+    def reading(self) -> Self:
+        self._reading = True  # the next block must not commit
+        return self
 
     async def __aenter__(self) -> Self:
         self.work = copy.deepcopy(
@@ -72,8 +77,10 @@ class FakeNotificationsUnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.seen = []
+        self._reading = False
 
     async def commit(self) -> None:
+        assert not self._reading, "a block that only reads does not commit"
         db = self._db
         for target, written in zip(
             (db.notifications, db.claims, db.recipients, db.templates, db.step_keys, db.reminders, db.requests),

@@ -173,3 +173,21 @@ async def test_an_event_that_tells_nobody_anything_reads_no_template(db, clock, 
     assert taken.queued == [] and not db.notifications and not read
     await _take(db, clock, renderer, catalog, hold_ready(ada))  # one that tells: read once
     assert len(read) == 1
+
+
+def receipt(person) -> Occurrence:
+    facts = {"book_title": "Dead Souls", "due_date": DEADLINE}
+    return Occurrence(uuid.uuid4(), NOON, Kind.LOAN_ISSUED, recipient_id=person.user_id, facts=facts)
+
+
+async def test_a_batch_that_tells_nobody_and_schedules_nothing_commits_no_transaction(
+    db, clock, renderer, catalog
+) -> None:
+    """Most loan events: a receipt nobody asked for, and one about someone not known here yet (it waits)."""
+    ada, stranger = recipient(), recipient()
+    db.recipients[ada.user_id] = ada
+    receipts = [receipt(person) for person in (ada, stranger)]
+    taken = await _take(db, clock, renderer, catalog, *(Intake(o.event_id, occurrences=(o,)) for o in receipts))
+    assert taken.queued == [] and taken.waiting == {receipts[1].event_id} and db.commits == 0
+    await _take(db, clock, renderer, catalog, overdue(ada, 1))  # a step to claim: one transaction
+    assert db.commits == 1 and db.notifications
