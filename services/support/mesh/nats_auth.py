@@ -1,4 +1,4 @@
-"""Each service's own NATS user, and what it may publish: the domain events of its own context only.
+"""Each service's own NATS user: what it may publish (the domain events of its own context only) and read.
 
 NATS is the one place where the mesh's identities did not reach: with one shared secret, any service could
 publish any other's events (a forged account change would make loans lend to a blocked patron). Each service
@@ -12,8 +12,14 @@ now signs in as itself (user = its name), and may publish:
   make, delete or fetch from;
 - acknowledgements only for the durables it owns (an acknowledgement skips a message for good).
 
-Reading is not restricted (notifications reads the users stream; the audit trail reads every stream). The
-operator's user (tools, tests) may do everything. The same text configures the local NATS (passwords
+And it may read only the streams it consumes: its own and those of the contexts it names
+(registry.ServiceSpec.reads: a loan history is the library's most private record, a users event carries an
+email address), so it may make consumers and fetch on those streams only; it may subscribe only to its own
+inbox (`_INBOX.<name>.>`, where its requests' answers and fetched messages come) and to the core subjects it
+names (the events service's live feed), never to another service's inbox or to the events as they are
+published. A stream's and a consumer's info (counts, configs) stay readable to all.
+
+The operator's user (tools, tests) may do everything. The same text configures the local NATS (passwords
 inline), and the chart's NATS (passwords as `$NATS_PASSWORD_<NAME>`, from its Secret).
 """
 
@@ -23,11 +29,13 @@ import json
 from collections.abc import Mapping
 
 from services.support.mesh import registry
-from services.support.runtime.messaging import CONTEXTS, DLQ_STREAM, stream_config, stream_name
+from services.support.runtime.messaging import CONTEXTS, DLQ_STREAM, inbox_prefix, stream_config, stream_name
 
 OPERATOR = "operator"
 """The user with every right: `athenaeum` commands and the tests."""
 _CONSUMER_ACTIONS = ("CREATE.*.{d}", "CREATE.*.{d}.>", "DURABLE.CREATE.*.{d}", "DELETE.*.{d}", "MSG.NEXT.*.{d}")
+_READ_ACTIONS = ("CREATE.{s}", "CREATE.{s}.>", "DURABLE.CREATE.{s}.>", "MSG.NEXT.{s}.>")
+"""The consumer API that reads a stream: an ephemeral or named consumer made on it, a durable, a fetch."""
 
 
 def own_streams(spec: registry.ServiceSpec) -> tuple[str, ...]:
@@ -57,9 +65,32 @@ def _creatable_streams(spec: registry.ServiceSpec) -> list[str]:
 
 
 def publish_denied(spec: registry.ServiceSpec) -> list[str]:
-    """The consumer API on the durables other services own."""
+    """The consumer API on the durables other services own, and on the streams it does not read."""
     others = [durable for other in registry.SERVICES if other is not spec for durable in other.durables]
-    return [f"$JS.API.CONSUMER.{action.format(d=durable)}" for durable in others for action in _CONSUMER_ACTIONS]
+    return [
+        *(f"$JS.API.CONSUMER.{action.format(d=durable)}" for durable in others for action in _CONSUMER_ACTIONS),
+        *(f"$JS.API.CONSUMER.{action.format(s=stream)}" for stream in _unread(spec) for action in _READ_ACTIONS),
+    ]
+
+
+def readable_streams(spec: registry.ServiceSpec) -> tuple[str, ...]:
+    return (*own_streams(spec), *map(stream_name, spec.reads))
+
+
+def _unread(spec: registry.ServiceSpec) -> list[str]:
+    """Every stream of the mesh it does not read: the other contexts', the other services' own, the dead
+    letters (every service's failed messages, users events among them: the operator reads them)."""
+    every = (
+        *map(stream_name, CONTEXTS),
+        *(name for other in registry.SERVICES for name, _ in other.streams),
+        str(DLQ_STREAM.name),
+    )
+    readable = set(readable_streams(spec))
+    return [stream for stream in dict.fromkeys(every) if stream not in readable]
+
+
+def subscribe_allowed(spec: registry.ServiceSpec) -> list[str]:
+    return [f"{inbox_prefix(spec.name)}.>", *spec.subscribes]
 
 
 def password_variable(service: str) -> str:
@@ -84,9 +115,11 @@ def authorization(passwords: Mapping[str, str], *, operator_password: str | None
 
 def _user(spec: registry.ServiceSpec, password: str) -> str:
     allow, deny = json.dumps(publish_allowed(spec)), json.dumps(publish_denied(spec))
+    subscribe = json.dumps(subscribe_allowed(spec))
     return (
         f"    {{user: {spec.name}, password: {_value(password)},\n"
-        f"     permissions: {{publish: {{allow: {allow},\n                            deny: {deny}}}}}}}"
+        f"     permissions: {{publish: {{allow: {allow},\n                            deny: {deny}}},\n"
+        f"                  subscribe: {{allow: {subscribe}}}}}}}"
     )
 
 

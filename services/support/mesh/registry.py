@@ -51,6 +51,12 @@ class ServiceSpec:
     streams: tuple[tuple[str, str], ...] = ()
     """Streams of its own besides its context's, with their subject: it alone may publish there and make or
     change them."""
+    reads: tuple[str, ...] = ()
+    """The contexts whose event streams it reads besides its own (its consumers and followers): it may make
+    consumers on those streams only (mesh/nats_auth.py). Every service follows the users stream (revoked
+    sessions)."""
+    subscribes: tuple[str, ...] = ()
+    """Core NATS subjects it subscribes to, besides the replies to its own requests (its inbox)."""
 
     @property
     def internal_methods(self) -> tuple[str, ...]:
@@ -96,6 +102,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         # loans checks copies out and back in; notifications reads the titles of held books.
         callers=(EDGE, "loans", "notifications"),
         index=1,
+        reads=("users",),
     ),
     ServiceSpec(
         name="loans",
@@ -103,6 +110,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         callers=(EDGE,),
         index=2,
         durables=("loans-patrons",),
+        reads=("users",),  # the accounts it lends by
     ),
     ServiceSpec(
         name="notifications",
@@ -111,6 +119,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         index=3,
         secret_settings=("ATHENAEUM_SMTP_PASSWORD", "ATHENAEUM_SMS_AUTH_TOKEN"),
         durables=("notifications-loans", "notifications-users"),  # ATHENAEUM_CONSUMER_GROUP's default
+        reads=("users", "loans"),  # recipients, and what to tell them of
         # The mail server and the SMS provider; compose's defaults are its Mailpit and SMS sink.
         settings=(
             ("ATHENAEUM_SMTP_HOST", "mailpit"),
@@ -130,6 +139,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         index=4,
         durables=("events-audit", "events-store"),
         streams=(("EVENTS_INGEST", "events.ingest.v1"),),  # accepted batches, journaled before they are stored
+        reads=("users", "catalog", "loans", "notifications"),  # the audit trail of every context
+        subscribes=("athenaeum.>", "events.ingest.v1"),  # the live feed: domain events and activity as they come
     ),
 )
 

@@ -27,6 +27,12 @@ DUPLICATE_WINDOW_SECONDS = 15 * 60.0
 CONTEXTS = ("users", "catalog", "loans", "notifications", "events")
 
 
+def inbox_prefix(user: str) -> str:
+    """Where the replies to a NATS user's requests come (the JetStream API's answers, fetched messages): its
+    own, so that no other service's user may subscribe to them."""
+    return f"_INBOX.{user}"
+
+
 def subject(context: str, event: str) -> str:
     """Subjects read `athenaeum.<context>.<event>.v1`, e.g. athenaeum.loans.loan_issued.v1."""
     return f"athenaeum.{context}.{event}.v1"
@@ -70,7 +76,11 @@ class NatsLink:
         and `password` when the URL carries none; a password without a user is the server's token."""
         self._url = url
         self._owner = owner
-        self._credentials = {"user": user, "password": password} if user else {"token": password or None}
+        self._credentials: dict[str, object] = (
+            {"user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
+            if user
+            else {"token": password or None}
+        )
         self._name = name
         self._stream_replicas = stream_replicas
         self._client: NatsClient | None = None

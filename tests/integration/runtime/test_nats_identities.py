@@ -1,6 +1,7 @@
 """Each service signs in to NATS as itself and may publish only its own context's events (a forged account
-change must never reach loans' projection), change only its own stream, and leave alone the durable
-consumers another service owns; the operator may do everything."""
+change must never reach loans' projection), change only its own stream, leave alone the durable consumers
+another service owns, and read only the streams it consumes (a loan history is private); the operator may
+do everything."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import pytest
 
 from services.support.launcher.nats import LocalNats, nats_server_binary
 from services.support.mesh import nats_auth, registry
-from services.support.runtime.messaging import ensure_streams, stream_config
+from services.support.runtime.messaging import ensure_streams, inbox_prefix, stream_config
 
 pytestmark = pytest.mark.integration
 
@@ -27,11 +28,14 @@ class Client:
         self.violations: list[str] = []
         self.nc: nats_py.NATS | None = None
 
-    async def connect(self, url: str) -> Client:
+    async def connect(self, nats: LocalNats, service: str = "") -> Client:
+        """As `service` (with its inbox, as the services connect), or as the operator."""
+
         async def error(e: Exception) -> None:
             self.violations.append(str(e))
 
-        self.nc = await nats_py.connect(url, error_cb=error, allow_reconnect=False)
+        url, inbox = (nats.url_for(service), inbox_prefix(service)) if service else (nats.url, "_INBOX")
+        self.nc = await nats_py.connect(url, error_cb=error, allow_reconnect=False, inbox_prefix=inbox)
         return self
 
     async def refused(self, subject: str) -> bool:
@@ -43,6 +47,30 @@ class Client:
         await asyncio.sleep(0.1)  # the -ERR comes asynchronously
         return any(subject.lower() in v.lower() for v in self.violations[before:])
 
+    async def hears(self, subject: str, published_by: Client) -> bool:
+        """Subscribes to `subject` (core NATS) and says if it got what `published_by` published there."""
+        assert self.nc is not None and published_by.nc is not None
+        heard: list[bytes] = []
+
+        async def keep(message: nats_py.aio.msg.Msg) -> None:
+            heard.append(message.data)
+
+        await self.nc.subscribe(subject, cb=keep)
+        await self.nc.flush()
+        await asyncio.sleep(0.1)  # a refused subscription is answered asynchronously
+        await published_by.nc.publish(subject.replace(">", "x"), b"private")
+        await published_by.nc.flush()
+        await asyncio.sleep(0.2)
+        return heard == [b"private"]
+
+
+async def read_one(client: Client, context: str) -> bytes:
+    """The first message of a context's stream, read as the services read (an ephemeral pull consumer)."""
+    js = client.nc.jetstream(timeout=2)  # type: ignore[union-attr]
+    reader = await js.pull_subscribe(f"athenaeum.{context}.>", stream=f"ATHENAEUM_{context.upper()}")
+    (message,) = await reader.fetch(1, timeout=5)
+    return bytes(message.data)
+
 
 @pytest.fixture
 async def streams(own_nats: LocalNats) -> None:
@@ -52,7 +80,7 @@ async def streams(own_nats: LocalNats) -> None:
 
 
 async def test_a_service_publishes_its_own_events_and_no_one_elses(own_nats: LocalNats, streams: None) -> None:
-    catalog = await Client().connect(own_nats.url_for("catalog"))
+    catalog = await Client().connect(own_nats, "catalog")
     js = catalog.nc.jetstream()  # type: ignore[union-attr]
     acknowledged = await js.publish("athenaeum.catalog.book_updated.v1", b"", timeout=5)
     assert acknowledged.stream == "ATHENAEUM_CATALOG"
@@ -63,7 +91,7 @@ async def test_a_service_publishes_its_own_events_and_no_one_elses(own_nats: Loc
 
 
 async def test_a_service_changes_only_its_own_stream_and_makes_no_new_one(own_nats: LocalNats, streams: None) -> None:
-    loans = await Client().connect(own_nats.url_for("loans"))
+    loans = await Client().connect(own_nats, "loans")
     js = loans.nc.jetstream()  # type: ignore[union-attr]
     await ensure_streams(js, owner="loans")  # what the service does when it connects
     users_stream = stream_config("users")
@@ -77,7 +105,7 @@ async def test_a_service_changes_only_its_own_stream_and_makes_no_new_one(own_na
 
 
 async def test_a_service_leaves_the_durables_of_others_alone(own_nats: LocalNats, streams: None) -> None:
-    catalog = await Client().connect(own_nats.url_for("catalog"))
+    catalog = await Client().connect(own_nats, "catalog")
     for subject in (
         "$JS.API.CONSUMER.DELETE.ATHENAEUM_USERS.loans-patrons",
         "$JS.API.CONSUMER.CREATE.ATHENAEUM_USERS.loans-patrons",
@@ -87,15 +115,53 @@ async def test_a_service_leaves_the_durables_of_others_alone(own_nats: LocalNats
     ):
         assert await catalog.refused(subject), subject
     assert not await catalog.refused(f"$JS.API.CONSUMER.INFO.ATHENAEUM_USERS.{uuid.uuid4().hex}")
-    loans = await Client().connect(own_nats.url_for("loans"))
+    loans = await Client().connect(own_nats, "loans")
     assert not await loans.refused("$JS.API.CONSUMER.INFO.ATHENAEUM_USERS.loans-patrons")
     assert not await loans.refused("$JS.ACK.ATHENAEUM_USERS.loans-patrons.1.7.7.1700000000000000000.0")
     for client in (catalog, loans):
         await client.nc.close()  # type: ignore[union-attr]
 
 
+async def test_a_service_reads_only_the_streams_it_consumes(own_nats: LocalNats, streams: None) -> None:
+    operator = await Client().connect(own_nats)
+    await operator.nc.jetstream().publish("athenaeum.loans.loan_issued.v1", b"a loan", timeout=5)  # type: ignore[union-attr]
+    catalog = await Client().connect(own_nats, "catalog")
+    for stream in ("ATHENAEUM_LOANS", "ATHENAEUM_DLQ", "EVENTS_INGEST"):
+        assert await catalog.refused(f"$JS.API.CONSUMER.CREATE.{stream}"), stream
+        assert await catalog.refused(f"$JS.API.CONSUMER.CREATE.{stream}.snoop"), stream
+        assert await catalog.refused(f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.snoop"), stream
+        assert await catalog.refused(f"$JS.API.CONSUMER.MSG.NEXT.{stream}.events-audit"), stream
+        assert await catalog.refused(f"$JS.API.DIRECT.GET.{stream}"), stream
+        assert await catalog.refused(f"$JS.API.STREAM.MSG.GET.{stream}"), stream
+    with pytest.raises((nats_py.errors.TimeoutError, nats_py.errors.NoRespondersError)):
+        await read_one(catalog, "loans")  # the loans stream, as a client library reads it
+    notifications = await Client().connect(own_nats, "notifications")
+    assert await read_one(notifications, "loans") == b"a loan"  # what it tells readers of
+    await operator.nc.jetstream().publish("athenaeum.users.user_sessions_revoked.v1", b"revoked", timeout=5)  # type: ignore[union-attr]
+    assert await read_one(catalog, "users") == b"revoked"  # every service follows the revoked sessions
+    for client in (operator, catalog, notifications):
+        await client.nc.close()  # type: ignore[union-attr]
+
+
+async def test_a_service_hears_neither_the_events_as_published_nor_another_services_replies(
+    own_nats: LocalNats, streams: None
+) -> None:
+    operator = await Client().connect(own_nats)
+    catalog = await Client().connect(own_nats, "catalog")
+    assert not await catalog.hears("athenaeum.loans.>", published_by=operator)
+    assert not await catalog.hears("athenaeum.users.>", published_by=operator)
+    assert not await catalog.hears(f"{inbox_prefix('loans')}.>", published_by=operator)  # loans' fetched messages
+    assert not await catalog.hears("_INBOX.>", published_by=operator)
+    assert await catalog.hears(f"{inbox_prefix('catalog')}.>", published_by=operator)  # its own replies
+    events = await Client().connect(own_nats, "events")
+    assert await events.hears("athenaeum.>", published_by=operator)  # the live feed shows every event
+    assert await catalog.refused(f"{inbox_prefix('loans')}.forged")  # nor answer a request of loans'
+    for client in (operator, catalog, events):
+        await client.nc.close()  # type: ignore[union-attr]
+
+
 async def test_the_operator_may_do_everything(own_nats: LocalNats, streams: None) -> None:
-    operator = await Client().connect(own_nats.url)
+    operator = await Client().connect(own_nats)
     assert not await operator.refused("athenaeum.users.user_updated.v1")
     assert not await operator.refused("$JS.API.CONSUMER.INFO.ATHENAEUM_USERS.loans-patrons")
     await operator.nc.close()  # type: ignore[union-attr]

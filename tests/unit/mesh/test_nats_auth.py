@@ -1,9 +1,9 @@
-"""What each service's NATS user may publish (mesh/nats_auth.py), and that the registry names every durable
-consumer and extra stream the services really use."""
+"""What each service's NATS user may publish, read and subscribe to (mesh/nats_auth.py), and that the registry
+names every durable consumer, extra stream and stream read that the services really use."""
 
 from __future__ import annotations
 
-from services.events.api.consumers import AUDIT_DURABLE
+from services.events.api.consumers import AUDIT_DURABLE, audit_specs
 from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT
 from services.events.main import STORE_DURABLE
 from services.loans.api.users_feed import ACCOUNTS
@@ -41,3 +41,36 @@ def test_the_registry_names_the_durables_and_streams_the_services_use() -> None:
     assert set(registry.service("events").durables) == {AUDIT_DURABLE, STORE_DURABLE}
     assert registry.service("events").streams == ((INGEST_STREAM, INGEST_SUBJECT),)
     assert {spec.name for spec in registry.SERVICES} == set(CONTEXTS)
+
+
+def test_a_service_reads_only_the_streams_it_consumes() -> None:
+    catalog, notifications = registry.service("catalog"), registry.service("notifications")
+    denied = nats_auth.publish_denied(catalog)
+    for stream in ("ATHENAEUM_LOANS", "ATHENAEUM_NOTIFICATIONS", "ATHENAEUM_EVENTS", "EVENTS_INGEST", "ATHENAEUM_DLQ"):
+        assert f"$JS.API.CONSUMER.CREATE.{stream}" in denied
+        assert f"$JS.API.CONSUMER.CREATE.{stream}.>" in denied
+        assert f"$JS.API.CONSUMER.DURABLE.CREATE.{stream}.>" in denied
+        assert f"$JS.API.CONSUMER.MSG.NEXT.{stream}.>" in denied
+    reading_users = ("$JS.API.CONSUMER.CREATE.ATHENAEUM_USERS", "$JS.API.CONSUMER.MSG.NEXT.ATHENAEUM_USERS")
+    assert not [s for s in denied if s.startswith(reading_users)]  # it follows the revoked sessions
+    assert not [s for s in nats_auth.publish_denied(notifications) if s.endswith("ATHENAEUM_LOANS.>")]
+    for spec in registry.SERVICES:  # nobody reads the dead letters but the operator, nor reads messages directly
+        assert "ATHENAEUM_DLQ" not in nats_auth.readable_streams(spec)
+        assert not [s for s in nats_auth.publish_allowed(spec) if ".DIRECT." in s or ".MSG.GET." in s]
+
+
+def test_a_service_subscribes_to_its_own_replies_only() -> None:
+    for spec in registry.SERVICES:
+        allowed = nats_auth.subscribe_allowed(spec)
+        expected = [f"_INBOX.{spec.name}.>", *(("athenaeum.>", INGEST_SUBJECT) if spec.name == "events" else ())]
+        assert allowed == expected, spec.name
+
+
+def test_each_service_may_read_the_streams_its_consumers_read() -> None:
+    def readable(service: str) -> set[str]:
+        return set(nats_auth.readable_streams(registry.service(service)))
+
+    assert ACCOUNTS.stream in readable("loans")
+    assert {LOANS.stream, USERS.stream} <= readable("notifications")
+    assert {spec.stream for spec in audit_specs(batch=1)} | {INGEST_STREAM} <= readable("events")
+    assert all("ATHENAEUM_USERS" in readable(spec.name) for spec in registry.SERVICES)  # revoked sessions
