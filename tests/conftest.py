@@ -20,6 +20,7 @@ import services  # noqa: F401 - first, before any test module imports grpc: it s
 
 if TYPE_CHECKING:
     from services.support.launcher.mesh import LocalMesh
+    from services.support.launcher.nats import LocalNats
     from services.support.launcher.postgres import PostgresServer
     from services.support.launcher.processes import Supervisor
     from services.support.launcher.sink_servers import LocalSinks, SinkClient
@@ -70,15 +71,21 @@ def postgres(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source:
 
 
 @pytest.fixture(scope="session")
-def nats(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: Iterator[int]) -> str:
-    """The URL of a JetStream-enabled NATS server."""
+def nats_server(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: Iterator[int]) -> LocalNats | None:
+    """The session's JetStream-enabled NATS server, with a user per service (None: NATS_URL names another)."""
     from services.support.launcher.nats import LocalNats
 
-    if url := os.environ.get("NATS_URL"):
-        return url
+    if os.environ.get("NATS_URL"):
+        return None
     server = LocalNats(launcher_dir / "nats", next(free_port_source), next(free_port_source), infra_supervisor)
     server.start()
-    return server.url
+    return server
+
+
+@pytest.fixture(scope="session")
+def nats(nats_server: LocalNats | None) -> str:
+    """The operator's URL of a JetStream-enabled NATS server (every right)."""
+    return nats_server.url if nats_server is not None else os.environ["NATS_URL"]
 
 
 @pytest.fixture(scope="session")
@@ -111,9 +118,15 @@ def sms_sink(sinks: LocalSinks) -> SinkClient:
 
 @pytest.fixture(scope="session")
 def mesh(
-    launcher_dir: Path, postgres: PostgresServer, nats: str, sinks: LocalSinks, free_port_source: Iterator[int]
+    launcher_dir: Path,
+    postgres: PostgresServer,
+    nats: str,
+    nats_server: LocalNats | None,
+    sinks: LocalSinks,
+    free_port_source: Iterator[int],
 ) -> Iterator[LocalMesh]:
-    """The whole mesh (services, sidecars, edge) on the session's Postgres and NATS, ready to serve."""
+    """The whole mesh (services, sidecars, edge) on the session's Postgres and NATS, ready to serve; each service
+    signs in to NATS as itself, as it does everywhere, so the suite proves the NATS rights are enough."""
     from services.support.launcher.mesh import LocalMesh, local_mesh_topology
 
     data_dir = launcher_dir / "mesh"
@@ -125,7 +138,13 @@ def mesh(
         cors_origins=("https://ui.athenaeum.test",),  # the e2e tier checks CORS against it
     )
     local_mesh = LocalMesh(
-        data_dir, topology, database_url=postgres.admin_url, nats_url=nats, sinks=sinks.addresses, run_sinks=False
+        data_dir,
+        topology,
+        database_url=postgres.admin_url,
+        nats_url=nats,
+        nats_url_for=nats_server.url_for if nats_server is not None else None,
+        sinks=sinks.addresses,
+        run_sinks=False,
     )
     local_mesh.start()  # a failed start has already stopped what it started
     try:

@@ -72,6 +72,7 @@ class LocalMesh:
         *,
         database_url: str | None = None,
         nats_url: str | None = None,
+        nats_url_for: Callable[[str], str] | None = None,
         services: Sequence[str] | None = None,
         envoys: bool = True,
         postgres_port: int | None = None,
@@ -108,6 +109,9 @@ class LocalMesh:
             None if nats_url else LocalNats(self.data_dir / "nats", client_port, monitor_port, self._supervisor)
         )
         self.nats_url: str = self._local_nats.url if self._local_nats else nats_url or ""
+        self._nats_url_for = self._local_nats.url_for if self._local_nats else nats_url_for
+        """Each service's own NATS URL (its user): ours, or that of a NATS run elsewhere (the test session's);
+        without one, every service signs in with `nats_url`."""
         # The mail server and SMS provider the services send through: local sinks of ours (on these ports, or
         # free ones), or sinks running elsewhere (`run_sinks=False`, e.g. the test session's).
         self.sinks = sinks or SinkAddresses(next(spare), next(spare), next(spare))
@@ -287,7 +291,7 @@ class LocalMesh:
                     name,
                     self.topology,
                     database_url=self.database_url(name),
-                    nats_url=self._local_nats.url_for(name) if self._local_nats else self.nats_url,
+                    nats_url=self._nats_url_for(name) if self._nats_url_for else self.nats_url,
                     extra_env=self.sinks.service_environment(),
                 )
             )

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import urllib.parse
 from dataclasses import dataclass
 
 import nats
@@ -25,6 +26,12 @@ ACTOR_HEADER = "Athenaeum-Actor"
 # Long enough to cover a relay that crashed between publish and marking its rows published.
 DUPLICATE_WINDOW_SECONDS = 15 * 60.0
 CONTEXTS = ("users", "catalog", "loans", "notifications", "events")
+
+
+def user_in(url: str) -> str:
+    """The user a NATS URL (the first of a list) signs in as: "" for none, or for a token alone."""
+    first = urllib.parse.urlsplit(url.split(",", 1)[0].strip())
+    return first.username or "" if first.password is not None else ""
 
 
 def inbox_prefix(user: str) -> str:
@@ -73,14 +80,14 @@ class NatsLink:
         password: str = "",
     ) -> None:
         """`owner`: the context whose stream it may update (None: every stream, for tools and tests). `user`
-        and `password` when the URL carries none; a password without a user is the server's token."""
+        and `password` when the URL carries none; a password without a user is the server's token. The replies
+        come to the inbox of the user it signs in as, given or in the URL (a service may read no other)."""
         self._url = url
         self._owner = owner
-        self._credentials: dict[str, object] = (
-            {"user": user, "password": password, "inbox_prefix": inbox_prefix(user)}
-            if user
-            else {"token": password or None}
-        )
+        credentials: dict[str, object] = {"user": user, "password": password} if user else {"token": password or None}
+        if signed_in_as := user or user_in(url):
+            credentials["inbox_prefix"] = inbox_prefix(signed_in_as)
+        self._credentials = credentials
         self._name = name
         self._stream_replicas = stream_replicas
         self._client: NatsClient | None = None

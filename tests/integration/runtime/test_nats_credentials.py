@@ -1,5 +1,6 @@
-"""A service's NATS credentials can come apart from the URL (Helm puts the password in a Secret): the link
-sends them; with wrong ones the server refuses the connection and the service waits instead of crashing."""
+"""A service's NATS credentials can come apart from the URL (Helm puts the password in a Secret) or in it (the
+local mesh): the link signs in as that user and takes its replies at that user's inbox; with wrong ones the
+server refuses the connection and the service waits instead of crashing."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from services.support.runtime.settings import BaseServiceSettings
 pytestmark = pytest.mark.integration
 
 
-async def _connects(url: str, user: str, password: str) -> bool:
-    link = NatsLink(url, name="credentials-test", owner="loans", user=user, password=password)
+async def _connects(url: str, user: str, password: str, *, owner: str = "loans") -> bool:
+    link = NatsLink(url, name="credentials-test", owner=owner, user=user, password=password)
     running = asyncio.create_task(link.run())
     try:
         await asyncio.wait_for(link.wait_connected(), 3)
@@ -44,3 +45,10 @@ async def test_the_user_and_password_settings_reach_the_server_and_nothing_conne
     assert await _connects(settings.nats_url, settings.nats_user, password)
     assert not await _connects(bare, "", "")
     assert not await _connects(bare, "loans", own_nats.password_of("users"))  # another service's password
+
+
+async def test_a_service_signed_in_by_its_url_takes_its_replies_at_its_own_inbox(own_nats: LocalNats) -> None:
+    """The local mesh gives each service a URL with its user in it: connecting declares the streams (JetStream
+    API requests), whose answers come only to the inbox that user may read."""
+    assert await _connects(own_nats.url_for("loans"), "", "")
+    assert await _connects(own_nats.url_for("catalog"), "", "", owner="catalog")
