@@ -1,0 +1,30 @@
+"""`athenaeum up` as a newcomer runs it: the whole mesh on a Postgres and a NATS of its own (the other tiers
+share the session's stores), each service signed in to that NATS as itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+from services.support.mesh.topology import free_ports
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_mesh_on_stores_of_its_own_serves_through_the_edge(shared_dir: Path) -> None:
+    data_dir = shared_dir / "mesh"
+    ports = free_ports()
+    edge_port = next(ports)
+    topology = local_mesh_topology(data_dir, ports=ports, edge_port=edge_port, edge_admin_port=next(ports))
+    mesh = LocalMesh(data_dir, topology)
+    mesh.start()  # returns once every service is SERVING: its database migrated, NATS connected, consumers up
+    try:
+        books = httpx.get(f"http://127.0.0.1:{edge_port}/v1/books", params={"page_size": 1}, timeout=10)
+        assert books.status_code == 200, books.text
+        refused = [line for line in (data_dir / "logs" / "nats.log").read_text().splitlines() if "Violation" in line]
+        assert refused == []  # every service's rights are enough for what it does
+    finally:
+        mesh.stop()
