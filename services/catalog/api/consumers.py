@@ -8,7 +8,7 @@ from nats.aio.msg import Msg
 from athenaeum.catalog.v1 import events_pb2
 from services.catalog.api.cache import BookCache
 from services.catalog.api.events import book_of
-from services.support.runtime.consumers import Follower
+from services.support.runtime.followers import Follower
 from services.support.runtime.messaging import NatsLink, stream_name, subject
 
 _PAYLOADS: dict[str, type[Message]] = {

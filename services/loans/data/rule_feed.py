@@ -5,7 +5,7 @@ from __future__ import annotations
 from nats.aio.msg import Msg
 
 from services.loans.data.rule_cache import RuleCache
-from services.support.runtime.consumers import Follower
+from services.support.runtime.followers import Follower
 from services.support.runtime.messaging import NatsLink, stream_name, subject
 
 RULE_CHANGED = subject("loans", "circulation_rule_changed")

@@ -9,7 +9,8 @@ now signs in as itself (user = its name), and may publish:
   letters' (so none can make one that republishes into another's subjects; one made missing has the config
   every service knows, and its owner's next start updates it to its own); read any stream's info; work with
   consumers, except the durables another service owns (registry.ServiceSpec.durables): those it may not
-  make, delete or fetch from;
+  make or delete; fetch only from its own durables (its followers' messages are pushed to its own inbox, so
+  no service can take another's by fetching them);
 - acknowledgements only for the durables it owns (an acknowledgement skips a message for good).
 
 And it may read only the streams it consumes: its own and those of the contexts it names
@@ -34,6 +35,9 @@ from services.support.runtime.messaging import CONTEXTS, DLQ_STREAM, inbox_prefi
 OPERATOR = "operator"
 """The user with every right: `athenaeum` commands and the tests."""
 _CONSUMER_ACTIONS = ("CREATE.*.{d}", "CREATE.*.{d}.>", "DURABLE.CREATE.*.{d}", "DELETE.*.{d}", "MSG.NEXT.*.{d}")
+_CONSUMER_API = ("INFO", "NAMES", "LIST", "CREATE", "DURABLE.CREATE", "DELETE")
+"""The consumer API a service uses, besides fetching (`MSG.NEXT`), which it may do from its own durables only:
+its followers' messages are pushed to its own inbox, so no one can take another's by fetching them."""
 _READ_ACTIONS = ("CREATE.{s}", "CREATE.{s}.>", "DURABLE.CREATE.{s}.>", "MSG.NEXT.{s}.>")
 """The consumer API that reads a stream: an ephemeral or named consumer made on it, a durable, a fetch."""
 
@@ -53,7 +57,8 @@ def publish_allowed(spec: registry.ServiceSpec) -> list[str]:
         "$JS.API.STREAM.INFO.*",
         *(f"$JS.API.STREAM.UPDATE.{stream}" for stream in own_streams(spec)),
         *(f"$JS.API.STREAM.CREATE.{stream}" for stream in _creatable_streams(spec)),
-        "$JS.API.CONSUMER.>",
+        *(f"$JS.API.CONSUMER.{action}.>" for action in _CONSUMER_API),
+        *(f"$JS.API.CONSUMER.MSG.NEXT.*.{durable}" for durable in spec.durables),
         *(f"$JS.ACK.*.{durable}.>" for durable in spec.durables),
     ]
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from services.support.runtime.consumers import Follower, StartAt
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
+from services.support.runtime.followers import Follower, StartAt
 from services.support.runtime.identity import (
     EDGE_CALLER,
     MAX_ACCESS_TOKEN_LIFETIME,

@@ -1,12 +1,10 @@
 """JetStream consumers that outlive NATS: after a server restart, a network cut or a vanished consumer they
 subscribe again and go on from where they stopped, and while they cannot, health and metrics say so.
 
-Two kinds:
-- `DurableConsumer`: a named pull consumer the server remembers; each message is acked only after the
-  handler's own commit, retried with a delay on failure and dead-lettered after the last delivery.
-- `Follower`: reads a stream from a point onwards with no server-side state (an ephemeral pull consumer,
-  no acks), e.g. session revocations or cache invalidations; after a failure it resumes right after the
-  last message it handled, so it misses nothing published meanwhile.
+`DurableConsumer`: a named pull consumer the server remembers; each message is acked only after the
+handler's own commit, retried with a delay on failure and dead-lettered after the last delivery. The loop
+here also runs the followers (followers.py), which read a stream from a point onwards with no server-side
+state.
 """
 
 from __future__ import annotations
@@ -16,13 +14,12 @@ import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from typing import Protocol
 
 import nats
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
 from services.support.runtime.messaging import ConsumerSpec, NatsLink
@@ -68,7 +65,14 @@ class ConsumerHealth:
         return self.is_up()
 
 
-class _PullLoop:
+class Subscription(Protocol):
+    """What the loop reads: a pull subscription, or a follower's push subscription read like one."""
+
+    async def fetch(self, batch: int, timeout: float) -> list[Msg]: ...  # noqa: ASYNC109 - nats-py's signature
+    async def unsubscribe(self) -> None: ...
+
+
+class ConsumerLoop:
     """Subscribe, fetch forever, and on any failure back off and subscribe again."""
 
     def __init__(
@@ -82,7 +86,7 @@ class _PullLoop:
         """The consumer's name on the server, the label of its lag (workers of one consumer share it)."""
         CONSUMER_PENDING.labels(self.consumer).set(0)
 
-    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
+    async def _subscribe(self, js: JetStreamContext) -> Subscription:
         raise NotImplementedError
 
     async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
@@ -93,7 +97,7 @@ class _PullLoop:
         while True:
             await self.link.wait_connected()
             generation = self.link.generation
-            subscription: JetStreamContext.PullSubscription | None = None
+            subscription: Subscription | None = None
             try:
                 js = self.link.jetstream()
                 subscription = await self._subscribe(js)
@@ -111,9 +115,7 @@ class _PullLoop:
                 if subscription is not None:
                     await _quietly(subscription.unsubscribe())
 
-    async def _fetch_until_reconnected(
-        self, js: JetStreamContext, subscription: JetStreamContext.PullSubscription, generation: int
-    ) -> None:
+    async def _fetch_until_reconnected(self, js: JetStreamContext, subscription: Subscription, generation: int) -> None:
         # After a reconnect the server may have restarted and forgotten an ephemeral consumer (or a
         # durable one, if its storage went too): subscribing again is cheap and always right.
         while self.link.generation == generation:
@@ -135,7 +137,7 @@ class _PullLoop:
         log.info("consumer %s: NATS reconnected, subscribing again", self.health.name)
 
 
-class DurableConsumer(_PullLoop):
+class DurableConsumer(ConsumerLoop):
     """A durable pull consumer: the handler commits its own work (and skips event ids it has seen); the
     message is acked after it returns, nak'd with a delay on failure, dead-lettered after the last try."""
 
@@ -251,68 +253,6 @@ async def consume_batches(link: NatsLink, spec: ConsumerSpec, handler: BatchHand
     """`workers` pull subscriptions on one durable consumer, each handing whole fetches to `handler`."""
     consumers = [BatchConsumer(link, spec, handler, name=f"{spec.durable}#{n}") for n in range(workers)]
     await asyncio.gather(*(consumer.run() for consumer in consumers))
-
-
-@dataclass(frozen=True, slots=True)
-class StartAt:
-    """Where a follower starts reading: new messages only, or everything since a moment."""
-
-    since: datetime | None = None
-
-    def config(self) -> ConsumerConfig:
-        if self.since is None:
-            return ConsumerConfig(deliver_policy=DeliverPolicy.NEW)
-        return ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=self.since)
-
-
-class Follower(_PullLoop):
-    """Reads `subject` of `stream` from `start` onwards, for as long as the process lives, calling
-    `handle(message)` in stream order. A message the handler cannot take is logged and skipped: a follower
-    never stops for one bad message."""
-
-    def __init__(
-        self,
-        link: NatsLink,
-        *,
-        name: str,
-        stream: str,
-        subject: str,
-        handle: Callable[[Msg], None],
-        start: StartAt = StartAt(),
-        batch: int = 256,
-    ) -> None:
-        super().__init__(link, ConsumerHealth(name), batch=batch)
-        self.stream = stream
-        self.subject = subject
-        self.handle = handle
-        self.start = start
-        self._next_sequence: int | None = None
-        """The stream sequence to resume from; None until the first subscription pinned it."""
-
-    async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
-        if self._next_sequence is None and self.start.since is None:
-            # "New messages only", pinned to a sequence at once: a later resubscription then also gets
-            # what was published while it was away.
-            info = await js.stream_info(self.stream)
-            self._next_sequence = info.state.last_seq + 1
-        if self._next_sequence is None:
-            config = self.start.config()
-        else:
-            config = ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=self._next_sequence)
-        config.ack_policy = AckPolicy.NONE
-        config.inactive_threshold = 30.0  # the server drops the consumer of a follower that went away
-        config.mem_storage = True
-        return await js.pull_subscribe(self.subject, stream=self.stream, config=config)
-
-    async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
-        for message in messages:
-            try:
-                self.handle(message)
-            except Exception:
-                log.exception(
-                    "follower %s skipped a message it could not handle (%s)", self.health.name, message.subject
-                )
-            self._next_sequence = message.metadata.sequence.stream + 1
 
 
 async def _quietly(cleanup: Awaitable[object]) -> None:

@@ -16,7 +16,8 @@ from nats_faults import kill_nats, start_nats_again
 
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.support.runtime.auth import RevocationFeed, RevocationList
-from services.support.runtime.consumers import DurableConsumer, Follower
+from services.support.runtime.consumers import DurableConsumer
+from services.support.runtime.followers import Follower
 from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name
 
 pytestmark = pytest.mark.integration

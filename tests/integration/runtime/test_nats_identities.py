@@ -16,7 +16,8 @@ import pytest
 
 from services.support.launcher.nats import LocalNats, nats_server_binary
 from services.support.mesh import nats_auth, registry
-from services.support.runtime.messaging import ensure_streams, inbox_prefix, stream_config
+from services.support.runtime.followers import Follower
+from services.support.runtime.messaging import NatsLink, ensure_streams, inbox_prefix, stream_config
 
 pytestmark = pytest.mark.integration
 
@@ -65,10 +66,11 @@ class Client:
 
 
 async def read_one(client: Client, context: str) -> bytes:
-    """The first message of a context's stream, read as the services read (an ephemeral pull consumer)."""
+    """The first message of a context's stream, read as a follower reads (pushed to the reader's inbox)."""
     js = client.nc.jetstream(timeout=2)  # type: ignore[union-attr]
-    reader = await js.pull_subscribe(f"athenaeum.{context}.>", stream=f"ATHENAEUM_{context.upper()}")
-    (message,) = await reader.fetch(1, timeout=5)
+    reader = await js.subscribe(f"athenaeum.{context}.>", stream=f"ATHENAEUM_{context.upper()}", manual_ack=True)
+    message = await reader.next_msg(timeout=5)
+    await reader.unsubscribe()
     return bytes(message.data)
 
 
@@ -158,6 +160,46 @@ async def test_a_service_hears_neither_the_events_as_published_nor_another_servi
     assert await catalog.refused(f"{inbox_prefix('loans')}.forged")  # nor answer a request of loans'
     for client in (operator, catalog, events):
         await client.nc.close()  # type: ignore[union-attr]
+
+
+async def test_no_service_can_take_the_messages_another_services_follower_reads(
+    own_nats: LocalNats, streams: None
+) -> None:
+    """Loans follows the users stream (revoked sessions); the catalog reads that stream too, yet can neither
+    fetch loans' follower's messages nor hear them on their way to loans."""
+    link = NatsLink(own_nats.url_for("loans"), name="loans-follower-test", owner="loans")
+    running = asyncio.create_task(link.run())
+    await asyncio.wait_for(link.wait_connected(), 10)
+    seen: list[bytes] = []
+    follower = Follower(
+        link, name="revocations-test", stream="ATHENAEUM_USERS", subject="athenaeum.users.>",
+        handle=lambda message: seen.append(message.data),
+    )  # fmt: skip
+    following = asyncio.create_task(follower.run())
+    operator = await Client().connect(own_nats)
+    catalog = await Client().connect(own_nats, "catalog")
+    try:
+        for _ in range(100):
+            if follower.health.is_up():
+                break
+            await asyncio.sleep(0.05)
+        (name,) = await operator.nc.jetstream().consumers_info("ATHENAEUM_USERS")  # type: ignore[union-attr]
+        assert await catalog.refused(f"$JS.API.CONSUMER.MSG.NEXT.ATHENAEUM_USERS.{name.name}")
+        deliver = name.config.deliver_subject or ""
+        assert deliver.startswith(f"{inbox_prefix('loans')}.")  # pushed to loans' inbox, which only loans reads
+        await operator.nc.jetstream().publish("athenaeum.users.user_sessions_revoked.v1", b"revoked", timeout=5)  # type: ignore[union-attr]
+        for _ in range(100):
+            if seen:
+                break
+            await asyncio.sleep(0.05)
+        assert seen == [b"revoked"]
+    finally:
+        following.cancel()
+        running.cancel()
+        await asyncio.gather(following, running, return_exceptions=True)
+        await link.close()
+        for client in (operator, catalog):
+            await client.nc.close()  # type: ignore[union-attr]
 
 
 async def test_the_operator_may_do_everything(own_nats: LocalNats, streams: None) -> None:

@@ -74,3 +74,10 @@ def test_each_service_may_read_the_streams_its_consumers_read() -> None:
     assert {LOANS.stream, USERS.stream} <= readable("notifications")
     assert {spec.stream for spec in audit_specs(batch=1)} | {INGEST_STREAM} <= readable("events")
     assert all("ATHENAEUM_USERS" in readable(spec.name) for spec in registry.SERVICES)  # revoked sessions
+
+
+def test_a_service_fetches_only_from_its_own_durables() -> None:
+    for spec in registry.SERVICES:
+        fetches = [s for s in nats_auth.publish_allowed(spec) if ".MSG.NEXT." in s]
+        assert fetches == [f"$JS.API.CONSUMER.MSG.NEXT.*.{durable}" for durable in spec.durables], spec.name
+        assert not [s for s in nats_auth.publish_allowed(spec) if s.startswith("$JS.API.CONSUMER.>")]
