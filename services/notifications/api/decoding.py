@@ -156,51 +156,65 @@ class UsersUpdate:
     intake: Intake | None = None
 
 
-USERS_EVENTS_READ = tuple(
-    event_subject("users", event())
-    for event in (
-        users.UserRegistered,
-        users.UserUpdated,
-        users.UserStatusChanged,
-        users.PasswordChanged,
-        users.SessionRevoked,
-    )
-)
-"""The users events `users_update` reads: the consumer is handed no other (sign-ins change nothing here)."""
-
-
 def users_update(subject: str, data: bytes, *, trace: Mapping[str, str]) -> UsersUpdate:
     """What one users event changes here; an empty update for the events that change nothing (sign-ins)."""
-    if subject == event_subject("users", users.UserRegistered()):
-        registered = users.UserRegistered.FromString(data)
-        recipient = recipient_of(registered.user, registered)
-        welcome = _user_occurrence(
-            registered, Kind.WELCOME, recipient.user_id, {"card_number": recipient.card_number}, trace
-        )
-        return UsersUpdate(profile=ProfileSeen(recipient), intake=_one(welcome))
-    if subject == event_subject("users", users.UserUpdated()):
-        updated = users.UserUpdated.FromString(data)
-        return UsersUpdate(profile=ProfileSeen(recipient_of(updated.user, updated)))
-    if subject == event_subject("users", users.UserStatusChanged()):
-        changed = users.UserStatusChanged.FromString(data)
-        status = STATUSES.get(changed.status, AccountStatus.UNKNOWN)
-        at = to_datetime(changed.occur_time)
-        return UsersUpdate(status=StatusSeen(USER.parse_id(changed.name), status, at))
-    if subject == event_subject("users", users.PasswordChanged()):
-        password = users.PasswordChanged.FromString(data)
-        facts = {"changed_at": to_datetime(password.occur_time)}
-        return UsersUpdate(
-            intake=_one(_user_occurrence(password, Kind.PASSWORD_CHANGED, USER.parse_id(password.name), facts, trace))
-        )
-    if subject == event_subject("users", users.SessionRevoked()):
-        revoked = users.SessionRevoked.FromString(data)
-        if revoked.reason != "refresh_token_reuse":  # a sign-out, or one the owner caused: nothing to warn of
-            return UsersUpdate()
-        facts = {"revoked_at": to_datetime(revoked.occur_time)}
-        return UsersUpdate(
-            intake=_one(_user_occurrence(revoked, Kind.SESSION_REVOKED, USER.parse_id(revoked.name), facts, trace))
-        )
-    return UsersUpdate()
+    found = _USERS_EVENTS.get(subject)
+    if found is None:
+        return UsersUpdate()
+    message_type, handler = found
+    return handler(message_type.FromString(data), trace)
+
+
+def _registered(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
+    registered: users.UserRegistered = e  # type: ignore[assignment]
+    recipient = recipient_of(registered.user, registered)
+    welcome = _user_occurrence(
+        registered, Kind.WELCOME, recipient.user_id, {"card_number": recipient.card_number}, trace
+    )
+    return UsersUpdate(profile=ProfileSeen(recipient), intake=_one(welcome))
+
+
+def _updated(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
+    updated: users.UserUpdated = e  # type: ignore[assignment]
+    return UsersUpdate(profile=ProfileSeen(recipient_of(updated.user, updated)))
+
+
+def _status_changed(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
+    changed: users.UserStatusChanged = e  # type: ignore[assignment]
+    status = STATUSES.get(changed.status, AccountStatus.UNKNOWN)
+    return UsersUpdate(status=StatusSeen(USER.parse_id(changed.name), status, to_datetime(changed.occur_time)))
+
+
+def _password_changed(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
+    password: users.PasswordChanged = e  # type: ignore[assignment]
+    facts = {"changed_at": to_datetime(password.occur_time)}
+    return UsersUpdate(
+        intake=_one(_user_occurrence(password, Kind.PASSWORD_CHANGED, USER.parse_id(password.name), facts, trace))
+    )
+
+
+def _session_revoked(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
+    revoked: users.SessionRevoked = e  # type: ignore[assignment]
+    if revoked.reason != "refresh_token_reuse":  # a sign-out, or one the owner caused: nothing to warn of
+        return UsersUpdate()
+    facts = {"revoked_at": to_datetime(revoked.occur_time)}
+    return UsersUpdate(
+        intake=_one(_user_occurrence(revoked, Kind.SESSION_REVOKED, USER.parse_id(revoked.name), facts, trace))
+    )
+
+
+_USERS_EVENTS: dict[str, tuple[type[Message], Callable[[Message, Mapping[str, str]], UsersUpdate]]] = {
+    event_subject("users", kind()): (kind, handler)
+    for kind, handler in (
+        (users.UserRegistered, _registered),
+        (users.UserUpdated, _updated),
+        (users.UserStatusChanged, _status_changed),
+        (users.PasswordChanged, _password_changed),
+        (users.SessionRevoked, _session_revoked),
+    )
+}
+USERS_EVENTS_READ = tuple(_USERS_EVENTS)
+"""The users events `users_update` reads: the consumer is handed no other (sign-ins change nothing here)."""
 
 
 def _user_occurrence(

@@ -42,6 +42,10 @@ _READ_ACTIONS = ("CREATE.{s}", "CREATE.{s}.>", "DURABLE.CREATE.{s}.>", "MSG.NEXT
 """The consumer API that reads a stream: an ephemeral or named consumer made on it, a durable, a fetch."""
 
 
+_SHARED_STREAMS = (*map(stream_name, CONTEXTS), str(DLQ_STREAM.name))
+"""The streams every service declares (ensure_streams): the contexts' and the dead letters'."""
+
+
 def own_streams(spec: registry.ServiceSpec) -> tuple[str, ...]:
     return (stream_name(spec.name), *(name for name, _ in spec.streams))
 
@@ -66,7 +70,7 @@ def publish_allowed(spec: registry.ServiceSpec) -> list[str]:
 def _creatable_streams(spec: registry.ServiceSpec) -> list[str]:
     """Its own, and those ensure_streams makes when missing (with the one config every service knows; the
     owner's next update restores its own): every context's and the dead letters'."""
-    return list(dict.fromkeys((*own_streams(spec), *map(stream_name, CONTEXTS), str(DLQ_STREAM.name))))
+    return list(dict.fromkeys((*own_streams(spec), *_SHARED_STREAMS)))
 
 
 def publish_denied(spec: registry.ServiceSpec) -> list[str]:
@@ -85,11 +89,7 @@ def readable_streams(spec: registry.ServiceSpec) -> tuple[str, ...]:
 def _unread(spec: registry.ServiceSpec) -> list[str]:
     """Every stream of the mesh it does not read: the other contexts', the other services' own, the dead
     letters (every service's failed messages, users events among them: the operator reads them)."""
-    every = (
-        *map(stream_name, CONTEXTS),
-        *(name for other in registry.SERVICES for name, _ in other.streams),
-        str(DLQ_STREAM.name),
-    )
+    every = (*_SHARED_STREAMS, *(name for other in registry.SERVICES for name, _ in other.streams))
     readable = set(readable_streams(spec))
     return [stream for stream in dict.fromkeys(every) if stream not in readable]
 

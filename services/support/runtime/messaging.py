@@ -164,25 +164,21 @@ async def ensure_streams(js: JetStreamContext, *, replicas: int = 1, owner: str 
     configs = [stream_config(context, replicas=replicas) for context in CONTEXTS]
     for config in (*configs, dataclasses.replace(DLQ_STREAM, num_replicas=replicas)):
         if owner is None or config.name == stream_name(owner):
-            await _add_or_update(js, config)
+            await _declare(js, config, update=True)
         else:
             with contextlib.suppress(BadRequestError):  # made meanwhile by another service, alike
-                await _add_missing(js, config)
+                await _declare(js, config, update=False)
 
 
-async def _add_or_update(js: JetStreamContext, config: StreamConfig) -> None:
+async def _declare(js: JetStreamContext, config: StreamConfig, *, update: bool) -> None:
+    """Add the stream when missing; else, with `update`, bring it to `config`."""
     try:
         await js.stream_info(str(config.name))
+    except NotFoundError:
+        await js.add_stream(config)
+        return
+    if update:
         await js.update_stream(config)
-    except NotFoundError:
-        await js.add_stream(config)
-
-
-async def _add_missing(js: JetStreamContext, config: StreamConfig) -> None:
-    try:
-        await js.stream_info(str(config.name))
-    except NotFoundError:
-        await js.add_stream(config)
 
 
 @dataclass(frozen=True, slots=True)
