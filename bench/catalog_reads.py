@@ -3,7 +3,7 @@ each as a ratio to a bare grpc.aio echo and a FastAPI + asyncpg GetBook measured
 
 Starts the whole mesh, loads the demo catalogue through the ImportBooks stream (timed), then drives each
 scenario with the load tools and helpers of bench/edge_throughput.py. `--no-cache` runs the catalog with its
-GetBook cache off, so two runs show what the cache buys. Run by hand (see bench/README.md).
+GetBook and SearchBooks caches off, so two runs show what the caches buy. Run by hand (see bench/README.md).
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def unloaded_searches(target: str, repeats: int) -> dict[str, tuple[float, float
 def write_report(results: list[Result], args: argparse.Namespace, started: datetime, load_seconds: float,
                  unloaded: dict[str, tuple[float, float, int]], rss: dict[str, float]) -> Path:  # fmt: skip
     info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items())
-    cache = "off (ATHENAEUM_BOOK_CACHE_SIZE=0)" if args.no_cache else "on (default)"
+    cache = "off (ATHENAEUM_BOOK_CACHE_SIZE=0, ATHENAEUM_SEARCH_CACHE_BYTES=0)" if args.no_cache else "on (default)"
     per_request = per_scenario_costs(results)
     searches = "\n".join(f"| {label} | {p50:.1f} | {p99:.1f} | {n:,} |" for label, (p50, p99, n) in unloaded.items())
     text = f"""# Catalog hot reads — {started:%Y-%m-%d %H:%M} UTC
@@ -108,7 +108,7 @@ def write_report(results: list[Result], args: argparse.Namespace, started: datet
 GetBook (random books of the demo library, or one classic) and SearchBooks (`{SEARCH_QUERY}`, facets
 {", ".join(SEARCH_FACETS)}, 20 results) through the edge, over gRPC (h2load) and REST/JSON (wrk), against a bare
 grpc.aio Health/Check and a one-process FastAPI + asyncpg GetBook (random books) in the same run.
-GetBook cache: {cache}.
+GetBook and SearchBooks caches: {cache}; with them on, every search below after the first is a hit.
 
 ## Machine
 {info}
@@ -157,7 +157,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="connections, one request each (default 32)")
     parser.add_argument("--threads", type=int, default=1, help="load-tool threads (default 1)")
     parser.add_argument("--repeats", type=int, default=50, help="unloaded calls per search (default 50)")
-    parser.add_argument("--no-cache", action="store_true", help="run the catalog with its GetBook cache off")
+    parser.add_argument("--no-cache", action="store_true", help="run the catalog with its read caches off")
     return parser.parse_args()
 
 
@@ -167,6 +167,7 @@ def main() -> int:
         return 2
     if args.no_cache:
         os.environ["ATHENAEUM_BOOK_CACHE_SIZE"] = "0"  # the launcher passes our environment to the services
+        os.environ["ATHENAEUM_SEARCH_CACHE_BYTES"] = "0"
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     from services.support.mesh.topology import free_ports
 

@@ -9,6 +9,7 @@ from athenaeum.users.v1 import events_pb2 as users_events
 from services.catalog.api import events
 from services.catalog.api.cache import BookCache
 from services.catalog.api.consumers import cache_follower
+from services.catalog.api.search_cache import SearchCache
 from services.catalog.api.servicer import CatalogServicer
 from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.catalog.settings import CatalogSettings
@@ -25,6 +26,7 @@ NAME = "catalog"
 async def build(settings: CatalogSettings) -> ServiceApp:
     infra = Infrastructure.open(NAME, settings)
     cache = BookCache(capacity=settings.book_cache_size, ttl_seconds=settings.book_cache_ttl_seconds)
+    searches = SearchCache(max_bytes=settings.search_cache_bytes, ttl_seconds=settings.search_cache_ttl_seconds)
 
     def unit_of_work(*, on_driver: bool = False) -> SqlCatalogUnitOfWork:
         touched: list[DomainEvent] = []
@@ -36,7 +38,9 @@ async def build(settings: CatalogSettings) -> ServiceApp:
         def on_commit() -> None:
             infra.relay.wake()
             # After our own commit, so this process serves its writes at once; other processes hear the events.
-            cache.invalidate([i for e in touched if (i := events.book_id_of(e)) is not None])
+            changed = [i for e in touched if (i := events.book_id_of(e)) is not None]
+            cache.invalidate(changed)
+            searches.invalidate(changed, matches_changed=any(events.changes_matches(e) for e in touched))
 
         return SqlCatalogUnitOfWork(infra.sessions, encode=encode, on_commit=on_commit, on_driver=on_driver)
 
@@ -45,7 +49,9 @@ async def build(settings: CatalogSettings) -> ServiceApp:
 
     # The saga's steps run on the driver's own transaction: their statements are all DriverStatements.
     circulation = partial(unit_of_work, on_driver=True)
-    servicer = CatalogServicer(uow=unit_of_work, reads=reads, circulation=circulation, clock=SystemClock(), cache=cache)
+    servicer = CatalogServicer(
+        uow=unit_of_work, reads=reads, circulation=circulation, clock=SystemClock(), cache=cache, searches=searches
+    )
     return infra.app(
         [
             served(
@@ -55,7 +61,7 @@ async def build(settings: CatalogSettings) -> ServiceApp:
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        consumers=[cache_follower(cache, infra.nats)] if cache.enabled else [],
+        consumers=[cache_follower(cache, searches, infra.nats)] if cache.enabled or searches.enabled else [],
     )
 
 

@@ -169,6 +169,30 @@ def test_circulation_runs_over_the_mesh_and_guards_deletes(rest: httpx.Client, m
     assert rest.get(f"/v1/{book['name']}").status_code == 404
 
 
+def test_search_answers_follow_circulation_and_cataloguing(rest: httpx.Client, anonymous: httpx.Client, mesh) -> None:
+    word = _word()
+    book = _create(rest, title=f"The {word} Orchard")
+    copy = _copy(rest, book)
+
+    def search(**filters: object) -> list[tuple[str, int]]:
+        found = anonymous.get(_url("/v1/books:search", query=word, **filters))
+        assert found.status_code == 200, found.text
+        return [(r["book"]["title"], r["book"].get("available_copies", 0)) for r in found.json()["results"]]
+
+    assert search() == search() == [(f"The {word} Orchard", 1)]  # the second from the cache of answers
+    assert search(**{"filters.available_only": "true"}) == [(f"The {word} Orchard", 1)]
+    loan = f"loans/{uuid.uuid4()}"
+    with grpc.insecure_channel(mesh.outbound_target("loans")) as channel:  # calling as the loans service
+        stub = catalog_pb2_grpc.CatalogServiceStub(channel)
+        stub.CheckOutCopy(catalog_pb2.CheckOutCopyRequest(book=book["name"], loan=loan), timeout=10)
+        assert search() == [(f"The {word} Orchard", 0)]
+        assert search(**{"filters.available_only": "true"}) == []
+        stub.CheckInCopy(catalog_pb2.CheckInCopyRequest(name=copy["name"], loan=loan), timeout=10)
+    assert search(**{"filters.available_only": "true"}) == [(f"The {word} Orchard", 1)]
+    _create(rest, title=f"{word} Revisited")
+    assert sorted(title for title, _ in search()) == sorted([f"The {word} Orchard", f"{word} Revisited"])
+
+
 def test_a_copy_is_found_by_its_barcode(rest: httpx.Client) -> None:
     copy = _copy(rest, _create(rest, title="Rudin"))
     found = rest.get("/v1/copies:lookup", params={"barcode": copy["barcode"]})

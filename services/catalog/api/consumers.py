@@ -1,4 +1,5 @@
-"""JetStream handlers of the catalog: its own change events drop stale books from GetBook's cache."""
+"""JetStream handlers of the catalog: its own change events drop stale answers from GetBook's and SearchBooks'
+caches."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from nats.aio.msg import Msg
 from athenaeum.catalog.v1 import events_pb2
 from services.catalog.api.cache import BookCache
 from services.catalog.api.events import book_of
+from services.catalog.api.search_cache import SearchCache
 from services.support.runtime.followers import Follower
 from services.support.runtime.messaging import NatsLink, stream_name, subject
 
@@ -25,24 +27,32 @@ _PAYLOADS: dict[str, type[Message]] = {
 }
 
 
-def invalidate_on_message(cache: BookCache, message: Msg) -> None:
-    """Drops the book a catalog event on the wire is about."""
+_BOOK_CHANGES = frozenset(
+    subject("catalog", name) for name in ("book_created", "book_updated", "book_deleted", "books_imported")
+)
+"""Events after which any search may match differently; a copy's events change only its book's counts."""
+
+
+def invalidate_on_message(cache: BookCache, searches: SearchCache, message: Msg) -> None:
+    """Drops the book a catalog event on the wire is about, and the searches it may have changed."""
     payload_type = _PAYLOADS.get(message.subject)
-    if payload_type is None:
-        return
-    if (book_id := book_of(payload_type.FromString(message.data))) is not None:
+    book_id = book_of(payload_type.FromString(message.data)) if payload_type is not None else None
+    if book_id is not None:
         cache.invalidate([book_id])
+    if book_id is not None or message.subject in _BOOK_CHANGES:
+        searches.invalidate([book_id] if book_id else [], matches_changed=message.subject in _BOOK_CHANGES)
 
 
-def cache_follower(cache: BookCache, link: NatsLink) -> Follower:
+def cache_follower(cache: BookCache, searches: SearchCache, link: NatsLink) -> Follower:
     """Follows every catalog event from now on, through NATS restarts (resuming where it stopped), dropping
-    the book each is about; the cache serves only while it is up."""
+    what each makes stale; the caches serve only while it is up."""
     follower = Follower(
         link,
         name="book-cache-invalidation",
         stream=stream_name("catalog"),
         subject="athenaeum.catalog.>",
-        handle=lambda message: invalidate_on_message(cache, message),
+        handle=lambda message: invalidate_on_message(cache, searches, message),
     )
     cache.trust_while(follower.health.is_up)
+    searches.trust_while(follower.health.is_up)
     return follower

@@ -89,6 +89,11 @@ def book_id_of(event: DomainEvent) -> uuid.UUID | None:
     return None
 
 
+def changes_matches(event: DomainEvent) -> bool:
+    """Whether what any search matches may differ after this event (a book's change, not a copy's)."""
+    return isinstance(event, BookCreated | BookUpdated | BookDeleted | BooksImported)
+
+
 def book_of(payload: Message) -> uuid.UUID | None:
     """The book a catalog event on the wire is about; None for events about no single book."""
     if isinstance(payload, events_pb2.BookCreated | events_pb2.BookUpdated):

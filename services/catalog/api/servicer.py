@@ -20,6 +20,7 @@ from services.catalog.api.convert import (
     search_results_to_proto,
     status_from_proto,
 )
+from services.catalog.api.search_cache import SearchCache
 from services.catalog.app import books, circulation, copies, importing
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK
@@ -41,6 +42,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         uow: Callable[[], CatalogUnitOfWork],
         clock: Clock,
         cache: BookCache | None = None,
+        searches: SearchCache | None = None,
         reads: Callable[[], CatalogUnitOfWork] | None = None,
         circulation: Callable[[], CatalogUnitOfWork] | None = None,
     ) -> None:
@@ -51,6 +53,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self._circulation = circulation or uow
         self._clock = clock
         self._cache = cache if cache is not None else BookCache(capacity=0)
+        self._searches = searches if searches is not None else SearchCache(max_bytes=0)
 
     # Books -----------------------------------------------------------------------------------------
 
@@ -94,9 +97,18 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def SearchBooks(
         self, request: catalog_pb2.SearchBooksRequest, context: Context
     ) -> catalog_pb2.SearchBooksResponse:
-        """Ranked search with facet counts."""
+        """Ranked search with facet counts (from the cache of recent answers when it is there)."""
+        key = self._searches.key(request)
+        if (cached := self._searches.get(key)) is not None:
+            return cached
+        generation = self._searches.generation()
         command = books.SearchBooks(search_from_proto(request), request.page_size, request.page_token)
-        return search_results_to_proto(await books.search_books(command, uow=self._reads()))
+        found = await books.search_books(command, uow=self._reads())
+        answer = search_results_to_proto(found)
+        shown = [hit.book.id for hit in found.page.items]
+        available_only = command.search.filters.available_only
+        self._searches.put(key, answer, books=shown, on_availability=available_only, generation=generation)
+        return answer
 
     async def ImportBooks(
         self, request_iterator: AsyncIterator[catalog_pb2.ImportBooksRequest], context: Context

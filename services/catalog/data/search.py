@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.catalog.app.queries import OPERATORS, Condition, Hit, Matches, Ranked, Search, SortKey, count_facet_pairs
 from services.catalog.data.books import BOOKS_WITH_COUNTS, to_book
@@ -21,6 +20,7 @@ from services.catalog.data.search_statements import Shape, books_with_passages, 
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book
 from services.catalog.domain.copies import CopyStatus
+from services.support.runtime.repository import TrackingRepository
 
 ENOUGH_FULL_TEXT_MATCHES = 10
 """Full text finding fewer books than this is "too little": the typo-tolerant match runs too."""
@@ -63,11 +63,10 @@ def _after(columns: Sequence[tuple[sa.ColumnElement[Any], bool]], values: Sequen
     return sa.or_(*alternatives)
 
 
-class SqlBookSearch:
-    """Read-only queries; they run in the unit of work's session but change nothing."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class SqlBookSearch(TrackingRepository):
+    """Read-only queries, changing nothing. A search's two statements run on the driver in a read-only unit
+    of work (SQLAlchemy's session and result machinery cost the catalog about as much CPU as the driver's
+    round trips); the lists, built per call, run on the unit of work's session."""
 
     async def rank(self, search: Search, *, after: Ranked | None, limit: int) -> Matches:
         """The page after `after` (score, then id), the number of all matches and the facet counts over all
@@ -79,21 +78,22 @@ class SqlBookSearch:
 
     async def _matches(self, search: Search, after: Ranked | None, limit: int, *, typos: bool) -> Matches:
         statement = page_of_matches(Shape.of(search, after, typos=typos))
-        found = (await self.session.execute(statement, search_values(search, after, limit))).one()
-        facets = {name: count_facet_pairs(found._mapping[f"facet_{name}"] or ()) for name in search.facets}
-        ranked = [Ranked(score, book_id) for score, book_id in zip(found.scores or (), found.ids or (), strict=True)]
-        return Matches(ranked, found.total, facets)
+        found = await self._first(statement, search_values(search, after, limit))
+        assert found is not None  # an aggregate over the page: always one row
+        facets = {name: count_facet_pairs(found[f"facet_{name}"] or ()) for name in search.facets}
+        scores, ids = found["scores"] or (), found["ids"] or ()
+        return Matches([Ranked(s, i) for s, i in zip(scores, ids, strict=True)], found["total"], facets)
 
     async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
         """These books in this order, with their passages that match the text (<b>…</b> around the words)."""
         if not ranked:
             return []
         values = {"query": search.text, "ids": [r.book_id for r in ranked]}
-        rows = {r.id: r for r in (await self.session.execute(books_with_passages(bool(search.text)), values)).all()}
+        rows = {r["id"]: r for r in await self._fetch(books_with_passages(bool(search.text)), values)}
         return [
-            Hit(to_book(rows[i]._mapping), s, [rows[i].highlight] if "<b>" in rows[i].highlight else [])
+            Hit(to_book(row), s, [row["highlight"]] if "<b>" in row["highlight"] else [])
             for s, i in ranked
-            if i in rows
+            if (row := rows.get(i)) is not None
         ]
 
     async def list(

@@ -20,6 +20,7 @@ from services.catalog.app.queries import FACET_SIZE, LIST_FACETS, Ranked, Search
 from services.catalog.data.books import BOOKS_WITH_COUNTS
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import CopyStatus
+from services.support.runtime.driver import DriverStatement
 
 TEXT_SEARCH_CONFIG: sa.ColumnClause[Any] = sa.literal_column("'russian'::regconfig")
 # A typo-tolerant match adds its similarity (0..1) at this weight to the full-text rank, which is ~0.6
@@ -88,7 +89,7 @@ def search_values(search: Search, after: Ranked | None = None, limit: int = 0) -
 
 
 @functools.lru_cache(maxsize=1024)
-def page_of_matches(shape: Shape) -> sa.Select[Any]:
+def page_of_matches(shape: Shape) -> DriverStatement:
     """One row: total, each facet's (value, count) pairs as JSON, and the page's ids and scores in order (two
     arrays, null when the page is empty)."""
     where, score = _matching(shape)
@@ -106,16 +107,17 @@ def page_of_matches(shape: Shape) -> sa.Select[Any]:
     in_order = (paged.c.score.desc(), paged.c.id)
     ids = sa.func.array_agg(aggregate_order_by(paged.c.id, *in_order), type_=_UUIDS).label("ids")
     scores = sa.func.array_agg(aggregate_order_by(paged.c.score, *in_order), type_=_FLOATS).label("scores")
-    return sa.select(
+    statement = sa.select(
         sa.select(sa.func.count()).select_from(matched).scalar_subquery().label("total"),
         *(_facet_counts(matched, name).label(f"facet_{name}") for name in shape.facets),
         ids,
         scores,
     ).select_from(paged)
+    return DriverStatement(statement, read=True)
 
 
 @functools.lru_cache(maxsize=2)
-def books_with_passages(text: bool) -> sa.Select[Any]:
+def books_with_passages(text: bool) -> DriverStatement:
     """The books of `ids` with their passages that match the text (<b>…</b> around the words)."""
     passage = books.c.title + " — " + books.c.description
     headline = (
@@ -124,7 +126,9 @@ def books_with_passages(text: bool) -> sa.Select[Any]:
         else sa.literal("")
     )
     ids = sa.cast(sa.bindparam("ids", type_=_UUIDS), _UUIDS)
-    return BOOKS_WITH_COUNTS.add_columns(headline.label("highlight")).where(books.c.id == sa.any_(ids))
+    return DriverStatement(
+        BOOKS_WITH_COUNTS.add_columns(headline.label("highlight")).where(books.c.id == sa.any_(ids)), read=True
+    )
 
 
 def _facet_counts(matched: sa.CTE, name: str) -> sa.ScalarSelect[Any]:

@@ -22,7 +22,7 @@ class SqlCatalogUnitOfWork(SqlAlchemyUnitOfWork):
         self.books = SqlBookRepository(session, driver=self.repository_driver)
         self.copies = SqlCopyRepository(session, driver=self.repository_driver)
         self.requests = RequestLog(session)
-        self.search = SqlBookSearch(session)
+        self.search = SqlBookSearch(session, driver=self.repository_driver)
 
     def _repositories(self) -> tuple[TrackingRepository, ...]:
         return (self.books, self.copies)

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from athenaeum.catalog.v1 import catalog_pb2, events_pb2
 from services.catalog.api.cache import BookCache
 from services.catalog.api.consumers import invalidate_on_message
+from services.catalog.api.search_cache import SearchCache
 
 
 class Ticker:
@@ -52,7 +53,7 @@ def test_an_event_on_the_wire_drops_the_book_it_is_about() -> None:
     cache.put(book_id, _book(book_id), cache.generation())
     event = events_pb2.CopyStatusChanged(name=f"books/{book_id}/copies/{uuid.uuid4()}", book=f"books/{book_id}")
     message = SimpleNamespace(subject="athenaeum.catalog.copy_status_changed.v1", data=event.SerializeToString())
-    invalidate_on_message(cache, message)
+    invalidate_on_message(cache, SearchCache(max_bytes=0), message)
     assert cache.get(book_id) is None
 
 
