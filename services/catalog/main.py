@@ -13,6 +13,7 @@ from services.catalog.api.search_cache import SearchCache
 from services.catalog.api.servicer import CatalogServicer
 from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.catalog.settings import CatalogSettings
+from services.support.runtime import telemetry
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.events import DomainEvent
@@ -27,6 +28,8 @@ async def build(settings: CatalogSettings) -> ServiceApp:
     infra = Infrastructure.open(NAME, settings)
     cache = BookCache(capacity=settings.book_cache_size, ttl_seconds=settings.book_cache_ttl_seconds)
     searches = SearchCache(max_bytes=settings.search_cache_bytes, ttl_seconds=settings.search_cache_ttl_seconds)
+    telemetry.CACHES.watch("books", cache)
+    telemetry.CACHES.watch("searches", searches)
 
     def unit_of_work(*, on_driver: bool = False) -> SqlCatalogUnitOfWork:
         touched: list[DomainEvent] = []

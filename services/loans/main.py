@@ -27,6 +27,7 @@ from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.borrowing import BorrowingPolicy
 from services.loans.domain.reminders import ReminderSchedule
 from services.loans.settings import LoansSettings
+from services.support.runtime import telemetry
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import Clock, SystemClock
 from services.support.runtime.infrastructure import Infrastructure
@@ -72,6 +73,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
     channel = mesh_channel(settings)
 
     rule_cache = RuleCache(ttl_seconds=settings.rules_cache_ttl_seconds)
+    telemetry.CACHES.watch("rules", rule_cache)
 
     def unit_of_work() -> SqlLoansUnitOfWork:
         return SqlLoansUnitOfWork(

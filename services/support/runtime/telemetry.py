@@ -1,4 +1,5 @@
-"""Structured JSON logs and Prometheus metrics (RED per RPC, DB pool, outbox, consumers), shared by every service."""
+"""Structured JSON logs and Prometheus metrics (RED per RPC, DB pool, outbox, consumers, caches), shared by every
+service."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import grpc
 from opentelemetry import trace
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, Metric, start_http_server
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 # RPC metrics named and labelled as grpc-ecosystem's go-grpc-prometheus exports them (grpc_code spelled as Go
@@ -211,3 +212,28 @@ class PoolCollector(Collector):
 
 DB_POOLS = PoolCollector()
 REGISTRY.register(DB_POOLS)
+
+
+class CacheCollector(Collector):
+    """Look-ups of each per-process cache (runtime/followed_cache.py) by result, read at scrape time: the caches
+    count their hits and misses as plain integers, so a look-up costs no metric call."""
+
+    def __init__(self) -> None:
+        self._caches: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+
+    def watch(self, name: str, cache: Any) -> None:
+        """Report `cache` (anything with `hits` and `misses`) under the label cache=`name`."""
+        self._caches[name] = cache
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        lookups = CounterMetricFamily(
+            "athenaeum_cache_lookups", "Look-ups of a per-process cache, by result.", labels=["cache", "result"]
+        )
+        for name, cache in list(self._caches.items()):
+            lookups.add_metric([name, "hit"], cache.hits)
+            lookups.add_metric([name, "miss"], cache.misses)
+        yield lookups
+
+
+CACHES = CacheCollector()
+REGISTRY.register(CACHES)

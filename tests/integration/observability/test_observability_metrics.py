@@ -48,7 +48,10 @@ def not_found_count(samples: dict) -> float:
 
 def test_the_catalog_metrics_count_the_rpc_just_made_through_the_edge(mesh) -> None:
     metrics_url = f"http://127.0.0.1:{mesh.topology.placement('catalog').metrics_port}/metrics"
-    before = not_found_count(scrape(metrics_url))
+    scraped = scrape(metrics_url)
+    before = not_found_count(scraped)
+    book_misses = (("cache", "books"), ("result", "miss"))
+    misses_before = scraped.get(("athenaeum_cache_lookups_total", book_misses), 0.0)
 
     response = httpx.get(f"{mesh.edge_url}/v1/books/{uuid.uuid4()}", timeout=10)
     after = scrape(metrics_url)
@@ -60,6 +63,8 @@ def test_the_catalog_metrics_count_the_rpc_just_made_through_the_edge(mesh) -> N
     assert after[("athenaeum_db_pool_size", (("database", "athenaeum_catalog"),))] > 0
     assert ("athenaeum_db_pool_connections", (("database", "athenaeum_catalog"), ("state", "checked_out"))) in after
     assert ("athenaeum_outbox_backlog", ()) in after
+    assert after[("athenaeum_cache_lookups_total", book_misses)] == misses_before + 1  # GetBook's cache
+    assert ("athenaeum_cache_lookups_total", (("cache", "searches"), ("result", "hit"))) in after
 
 
 def test_envoy_stats_are_there_for_prometheus(mesh) -> None:
