@@ -35,9 +35,12 @@ from services.support.runtime.messaging import CONTEXTS, DLQ_STREAM, inbox_prefi
 OPERATOR = "operator"
 """The user with every right: `athenaeum` commands and the tests."""
 _CONSUMER_ACTIONS = ("CREATE.*.{d}", "CREATE.*.{d}.>", "DURABLE.CREATE.*.{d}", "DELETE.*.{d}", "MSG.NEXT.*.{d}")
-_CONSUMER_API = ("INFO", "NAMES", "LIST", "CREATE", "DURABLE.CREATE", "DELETE")
-"""The consumer API a service uses, besides fetching (`MSG.NEXT`), which it may do from its own durables only:
-its followers' messages are pushed to its own inbox, so no one can take another's by fetching them."""
+_CONSUMER_API = ("INFO", "NAMES", "LIST", "CREATE", "DURABLE.CREATE")
+"""The consumer API a service uses on any stream it may read, besides fetching (`MSG.NEXT`) and deleting, which
+it may do to its own durables only: its followers' messages are pushed to its own inbox, so no one can take
+another's by fetching them, and a follower's consumer is left to the server to drop when it goes away (its
+`inactive_threshold`), so no one may delete another's either."""
+_OWN_DURABLE_ACTIONS = ("MSG.NEXT", "DELETE")
 _READ_ACTIONS = ("CREATE.{s}", "CREATE.{s}.>", "DURABLE.CREATE.{s}.>", "MSG.NEXT.{s}.>")
 """The consumer API that reads a stream: an ephemeral or named consumer made on it, a durable, a fetch."""
 
@@ -62,7 +65,7 @@ def publish_allowed(spec: registry.ServiceSpec) -> list[str]:
         *(f"$JS.API.STREAM.UPDATE.{stream}" for stream in own_streams(spec)),
         *(f"$JS.API.STREAM.CREATE.{stream}" for stream in _creatable_streams(spec)),
         *(f"$JS.API.CONSUMER.{action}.>" for action in _CONSUMER_API),
-        *(f"$JS.API.CONSUMER.MSG.NEXT.*.{durable}" for durable in spec.durables),
+        *(f"$JS.API.CONSUMER.{action}.*.{durable}" for action in _OWN_DURABLE_ACTIONS for durable in spec.durables),
         *(f"$JS.ACK.*.{durable}.>" for durable in spec.durables),
     ]
 

@@ -166,7 +166,7 @@ async def test_no_service_can_take_the_messages_another_services_follower_reads(
     own_nats: LocalNats, streams: None
 ) -> None:
     """Loans follows the users stream (revoked sessions); the catalog reads that stream too, yet can neither
-    fetch loans' follower's messages nor hear them on their way to loans."""
+    fetch loans' follower's messages, nor delete its consumer, nor hear them on their way to loans."""
     link = NatsLink(own_nats.url_for("loans"), name="loans-follower-test", owner="loans")
     running = asyncio.create_task(link.run())
     await asyncio.wait_for(link.wait_connected(), 10)
@@ -185,6 +185,7 @@ async def test_no_service_can_take_the_messages_another_services_follower_reads(
             await asyncio.sleep(0.05)
         (name,) = await operator.nc.jetstream().consumers_info("ATHENAEUM_USERS")  # type: ignore[union-attr]
         assert await catalog.refused(f"$JS.API.CONSUMER.MSG.NEXT.ATHENAEUM_USERS.{name.name}")
+        assert await catalog.refused(f"$JS.API.CONSUMER.DELETE.ATHENAEUM_USERS.{name.name}")  # nor stop it
         deliver = name.config.deliver_subject or ""
         assert deliver.startswith(f"{inbox_prefix('loans')}.")  # pushed to loans' inbox, which only loans reads
         await operator.nc.jetstream().publish("athenaeum.users.user_sessions_revoked.v1", b"revoked", timeout=5)  # type: ignore[union-attr]

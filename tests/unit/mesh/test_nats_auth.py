@@ -81,3 +81,11 @@ def test_a_service_fetches_only_from_its_own_durables() -> None:
         fetches = [s for s in nats_auth.publish_allowed(spec) if ".MSG.NEXT." in s]
         assert fetches == [f"$JS.API.CONSUMER.MSG.NEXT.*.{durable}" for durable in spec.durables], spec.name
         assert not [s for s in nats_auth.publish_allowed(spec) if s.startswith("$JS.API.CONSUMER.>")]
+
+
+def test_a_service_deletes_only_its_own_durables() -> None:
+    """Not another's follower either: an ephemeral consumer's name is one token no rule could match by owner,
+    so no service deletes a consumer it does not own (the server drops a follower's when it goes away)."""
+    for spec in registry.SERVICES:
+        deletes = [s for s in nats_auth.publish_allowed(spec) if ".DELETE." in s or s.endswith(".DELETE.>")]
+        assert deletes == [f"$JS.API.CONSUMER.DELETE.*.{durable}" for durable in spec.durables], spec.name
