@@ -39,8 +39,9 @@ def invalidate_on_message(cache: BookCache, searches: SearchCache, message: Msg)
     book_id = book_of(payload_type.FromString(message.data)) if payload_type is not None else None
     if book_id is not None:
         cache.invalidate([book_id])
-    if book_id is not None or message.subject in _BOOK_CHANGES:
-        searches.invalidate([book_id] if book_id else [], matches_changed=message.subject in _BOOK_CHANGES)
+    books = [book_id] if book_id is not None else []
+    if books or message.subject in _BOOK_CHANGES:
+        searches.invalidate(books, matches_changed=message.subject in _BOOK_CHANGES)
 
 
 def cache_follower(cache: BookCache, searches: SearchCache, link: NatsLink) -> Follower:
