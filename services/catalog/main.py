@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from functools import partial
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -32,18 +33,21 @@ async def build(settings: CatalogSettings) -> ServiceApp:
     telemetry.CACHES.watch("searches", searches)
 
     def unit_of_work(*, on_driver: bool = False) -> SqlCatalogUnitOfWork:
-        touched: list[DomainEvent] = []
+        changed: list[uuid.UUID] = []  # the books, not the events: those hold their aggregates
+        matches_changed = False
 
         def encode(event: DomainEvent) -> OutboxMessage:
-            touched.append(event)
+            nonlocal matches_changed
+            if (book_id := events.book_id_of(event)) is not None:
+                changed.append(book_id)
+            matches_changed = matches_changed or events.changes_matches(event)
             return events.encode(event)
 
         def on_commit() -> None:
             infra.relay.wake()
             # After our own commit, so this process serves its writes at once; other processes hear the events.
-            changed = [i for e in touched if (i := events.book_id_of(e)) is not None]
             cache.invalidate(changed)
-            searches.invalidate(changed, matches_changed=any(events.changes_matches(e) for e in touched))
+            searches.invalidate(changed, matches_changed=matches_changed)
 
         return SqlCatalogUnitOfWork(infra.sessions, encode=encode, on_commit=on_commit, on_driver=on_driver)
 

@@ -131,5 +131,9 @@ class CatalogUnitOfWork(Protocol):
     async def commit(self) -> None:
         """Writes everything, with the outbox rows of the recorded events, atomically."""
 
+    async def flush_events(self) -> None:
+        """Writes the events recorded so far with this transaction and lets go of the aggregates that recorded
+        them (a long unit of work need not hold them all until its commit); those must record nothing more."""
+
     async def lock(self, key: str) -> None:
         """Serialises the transactions that lock `key` (a loan or a hold) until this one ends."""

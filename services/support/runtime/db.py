@@ -166,6 +166,7 @@ class SqlAlchemyUnitOfWork:
             DriverAccess(self.driver, read_only=self.read_only, lock=self.advisory_lock) if self._connection else None
         )
         self._open(self.session)
+        self._flushed_events = False
         return self
 
     async def __aexit__(
@@ -197,6 +198,27 @@ class SqlAlchemyUnitOfWork:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit; use the read-write one")
         events = self._drain_events()
+        await self._write_outbox(events)
+        if isinstance(self._connection, DriverTransaction):
+            await self._connection.commit()
+        else:
+            await self.session.commit()
+        _count_commit()
+        if events or self._flushed_events:
+            self._on_commit()
+
+    async def flush_events(self) -> None:
+        """Writes the events recorded so far to the outbox, in this transaction, and lets go of the aggregates
+        that recorded them, so a long unit of work (a bulk import) need not hold them all until its commit: the
+        memory a process's peak took stays with it (Python keeps its arenas). An aggregate handed out before a
+        flush must record nothing after it (it would not be written)."""
+        events = self._drain_events()
+        await self._write_outbox(events)
+        self._flushed_events = self._flushed_events or bool(events)
+        for repository in self._repositories():
+            repository.seen.clear()
+
+    async def _write_outbox(self, events: list[Any]) -> None:
         # In slices: a bulk import commits ~37,000 events, and encoding them all at once, then their rows and
         # the driver's copy of the parameters, doubled the import's peak memory (+41 MiB), which Python keeps.
         for start in range(0, len(events), OUTBOX_SLICE):
@@ -205,13 +227,6 @@ class SqlAlchemyUnitOfWork:
                 await _OUTBOX_ROWS.executemany(await self._connection.get(), [m.row() for m in messages])
             else:
                 await self.session.execute(_OUTBOX_INSERT, [message.row() for message in messages])
-        if isinstance(self._connection, DriverTransaction):
-            await self._connection.commit()
-        else:
-            await self.session.commit()
-        _count_commit()
-        if events:
-            self._on_commit()
 
     async def rollback(self) -> None:
         if isinstance(self._connection, DriverTransaction):

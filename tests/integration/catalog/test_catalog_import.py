@@ -113,3 +113,56 @@ async def test_a_commit_of_many_events_writes_them_in_slices_each_once(catalog_u
     assert subjects.count("athenaeum.catalog.book_created.v1") == 3
     assert subjects.count("athenaeum.catalog.copy_created.v1") == 4
     assert subjects.count("athenaeum.catalog.books_imported.v1") == 1
+
+
+async def test_an_import_written_in_chunks_is_still_all_or_nothing_with_each_event_once(
+    catalog_uow, monkeypatch
+) -> None:
+    """Each chunk's events go to the outbox before the commit (the service holds one chunk at a time); a
+    failure in a later chunk still leaves no book, copy or event of the earlier ones."""
+    monkeypatch.setattr(importing, "WRITE_CHUNK", 2)
+    known = await _import(catalog_uow, ['9780140449136,"Crime and Punishment",,,en,1866,1'])
+    assert known.created == 1
+    rows = ['9780140449136,"Crime and Punishment (revised)",,,en,1866,1'] + [
+        f',"Book {n}",,,en,2001,2' for n in range(4)
+    ]
+    summary = await _import(catalog_uow, rows)
+    assert (summary.created, summary.updated) == (4, 1)
+    assert await _counts(catalog_uow) == (5, 1 + 1 + 8)
+    async with catalog_uow() as unit:
+        outbox = (await unit.session.execute(sa.select(OUTBOX.c.event_id, OUTBOX.c.subject))).all()
+    subjects = [row.subject for row in outbox]
+    assert len({row.event_id for row in outbox}) == len(outbox)
+    assert subjects.count("athenaeum.catalog.book_created.v1") == 1 + 4
+    assert subjects.count("athenaeum.catalog.book_updated.v1") == 1
+    assert subjects.count("athenaeum.catalog.copy_created.v1") == 1 + 1 + 8
+    assert subjects.count("athenaeum.catalog.books_imported.v1") == 2
+
+    failing = catalog_uow()
+    calls = {"n": 0}
+    original = type(failing).__aenter__
+
+    async def enter(self):  # the third write of copies fails: chunks one and two were flushed already
+        unit = await original(self)
+        add_many = unit.copies.add_many
+
+        async def add_copies(new_copies):
+            calls["n"] += 1
+            if calls["n"] == 3:
+                raise RuntimeError("the disk filled up")
+            await add_many(new_copies)
+
+        unit.copies.add_many = add_copies
+        return unit
+
+    monkeypatch.setattr(type(failing), "__aenter__", enter)
+    with pytest.raises(RuntimeError):
+        await importing.import_books(
+            importing.ImportBooks(_stream(HEADER, [f',"Lost {n}",,,en,2001,1' for n in range(6)]), None),
+            uow=failing,
+            clock=CLOCK,
+        )
+    monkeypatch.undo()
+    assert await _counts(catalog_uow) == (5, 10)
+    async with catalog_uow() as unit:
+        assert await unit.session.scalar(sa.select(sa.func.count()).select_from(OUTBOX)) == len(outbox)

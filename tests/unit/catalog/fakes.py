@@ -222,6 +222,7 @@ class FakeCatalogUnitOfWork:
         self.copies = FakeCopyRepository(self._working, self.committed_state)
         self.search = FakeBookSearch(self.books.counted_books)
         self.requests = FakeRequestLog(self._working)
+        self._flushed: list[DomainEvent] = []
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -230,12 +231,18 @@ class FakeCatalogUnitOfWork:
     async def commit(self) -> None:
         state, working = self.committed_state, self._working.fork()
         state.books, state.copies, state.requests = working.books, working.copies, working.requests
-        for repository in (self.books, self.copies):
-            for aggregate in repository.seen:
-                state.published.extend(aggregate.events)
-                aggregate.events.clear()
+        await self.flush_events()
+        state.published.extend(self._flushed)
         state.commits += 1
         self.committed = True
+
+    async def flush_events(self) -> None:
+        """Kept with the transaction: published only if it commits."""
+        for repository in (self.books, self.copies):
+            for aggregate in repository.seen:
+                self._flushed.extend(aggregate.events)
+                aggregate.events.clear()
+            repository.seen.clear()
 
     async def lock(self, key: str) -> None:
         self.locks.append(key)
