@@ -67,9 +67,9 @@ class NotificationsSettings(BaseServiceSettings):
     consumer_group: str = Field(
         "notifications",
         description="Prefix of the durable JetStream consumers (one group per deployment). The NATS users of "
-        "deploy/nats/authorization.conf let notifications fetch from and acknowledge only the default group's: "
-        "another group needs its `$JS.API.CONSUMER.MSG.NEXT.*.<group>-loans`, `$JS.ACK.*.<group>-loans.>` and "
-        "the same for `-users` there.",
+        "deploy/nats/authorization.conf let notifications fetch from, acknowledge and delete only the default "
+        "group's: another group needs its `$JS.API.CONSUMER.MSG.NEXT.*.<group>-loans`, "
+        "`$JS.API.CONSUMER.DELETE.*.<group>-loans`, `$JS.ACK.*.<group>-loans.>` and the same for `-users` there.",
     )
 
     @model_validator(mode="after")
