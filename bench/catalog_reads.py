@@ -15,11 +15,13 @@ import signal
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from baselines import HEALTH_CHECK, start_baseline, stop_baseline, stop_fastapi
+from circulation_load import Circulated, Circulation
 from costs import Meter, costs_table, detail
 from edge_throughput import FASTAPI, check_tools, load_demo, start_fastapi_baseline, start_mesh, write_book_paths
 from loadtools import (
@@ -39,6 +41,8 @@ GET_BOOK = "/athenaeum.catalog.v1.CatalogService/GetBook"
 SEARCH = "/athenaeum.catalog.v1.CatalogService/SearchBooks"
 SEARCH_QUERY = "silent garden"
 SEARCH_FACETS = ["language", "subjects"]
+CIRCULATING = "search-grpc-circulating"
+"""SearchBooks over gRPC again, while copies of random demo books are checked out and in (circulation_load.py)."""
 
 
 UNLOADED_SEARCHES: dict[str, dict[str, object]] = {
@@ -67,6 +71,7 @@ def scenarios(mesh: object, echo: str, fastapi: str, book: str, paths: Path) -> 
         Scenario("getbook-rest", f"{edge}/v1/{book}"),
         Scenario("search-grpc", f"{edge}{SEARCH}", target, SEARCH, search),
         Scenario("search-rest", f"{edge}/v1/books:search?{query}", expect='"results"'),
+        Scenario(CIRCULATING, f"{edge}{SEARCH}", target, SEARCH, search),
         fastapi_random,
         baseline,
     ]
@@ -98,7 +103,8 @@ def unloaded_searches(target: str, repeats: int) -> dict[str, tuple[float, float
 
 
 def write_report(results: list[Result], args: argparse.Namespace, started: datetime, load_seconds: float,
-                 unloaded: dict[str, tuple[float, float, int]], rss: dict[str, float]) -> Path:  # fmt: skip
+                 unloaded: dict[str, tuple[float, float, int]], rss: dict[str, float],
+                 circulated: Circulated) -> Path:  # fmt: skip
     info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items())
     cache = "off (ATHENAEUM_BOOK_CACHE_SIZE=0, ATHENAEUM_SEARCH_CACHE_BYTES=0)" if args.no_cache else "on (default)"
     per_request = per_scenario_costs(results)
@@ -131,6 +137,10 @@ Drift between first and last run: echo {drift(results):.1%}, FastAPI {drift(resu
 |---|---:|---:|---:|
 {searches}
 
+## SearchBooks while copies circulate (`{CIRCULATING}`, its warm-up included)
+{circulated.line()}. Each check-out and check-in drops the cached answers that show its book; the scenario's
+costs below include the circulation's.
+
 ## Cost per request (measured runs)
 {costs_table(per_request, unit="req")}
 
@@ -158,6 +168,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=1, help="load-tool threads (default 1)")
     parser.add_argument("--repeats", type=int, default=50, help="unloaded calls per search (default 50)")
     parser.add_argument("--no-cache", action="store_true", help="run the catalog with its read caches off")
+    parser.add_argument(
+        "--circulation-rate", type=float, default=25.0, help=f"check-out + check-in pairs/s during {CIRCULATING}"
+    )
     return parser.parse_args()
 
 
@@ -188,10 +201,15 @@ def main() -> int:
         print(f"mesh idle after {meter.settle():.0f} s", flush=True)
         print("unloaded searches", flush=True)
         unloaded = unloaded_searches(mesh.edge_grpc_target, args.repeats)
-        results = []
+        results, circulated = [], Circulated()
+        books = [line.removeprefix("/v1/") for line in paths.read_text().split()]
         for scenario in scenarios(mesh, echo_target, fastapi_url, book, paths):
             print(f"running {scenario.name}", flush=True)
-            results.append(run_scenario(scenario, args, workdir, meter))
+            circulating = scenario.name == CIRCULATING
+            with Circulation(mesh, books, args.circulation_rate) if circulating else nullcontext() as moving:
+                results.append(run_scenario(scenario, args, workdir, meter))
+            if moving is not None:
+                circulated = moving.done
         rss = meter.rss()
     finally:
         stop_baseline(echo)
@@ -200,7 +218,8 @@ def main() -> int:
             mesh.stop()
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"{results_table(results, reference=FASTAPI)}\necho drift: {drift(results):.1%}")
-    print(f"report: {write_report(results, args, started, load_seconds, unloaded, rss).relative_to(REPO_ROOT)}")
+    report = write_report(results, args, started, load_seconds, unloaded, rss, circulated)
+    print(f"report: {report.relative_to(REPO_ROOT)}")
     return 1 if any(r.failed for r in results) else 0
 
 
