@@ -9,7 +9,7 @@ from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.catalog.api import events
 from services.catalog.api.cache import BookCache
-from services.catalog.api.consumers import cache_follower
+from services.catalog.api.consumers import cache_follower, drop_stale
 from services.catalog.api.search_cache import SearchCache
 from services.catalog.api.servicer import CatalogServicer
 from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
@@ -46,8 +46,7 @@ async def build(settings: CatalogSettings) -> ServiceApp:
         def on_commit() -> None:
             infra.relay.wake()
             # After our own commit, so this process serves its writes at once; other processes hear the events.
-            cache.invalidate(changed)
-            searches.invalidate(changed, matches_changed=matches_changed)
+            drop_stale(cache, searches, changed, matches_changed=matches_changed)
 
         return SqlCatalogUnitOfWork(infra.sessions, encode=encode, on_commit=on_commit, on_driver=on_driver)
 

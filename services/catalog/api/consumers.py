@@ -3,12 +3,14 @@ caches."""
 
 from __future__ import annotations
 
+import uuid
+
 from google.protobuf.message import Message
 from nats.aio.msg import Msg
 
 from athenaeum.catalog.v1 import events_pb2
 from services.catalog.api.cache import BookCache
-from services.catalog.api.events import book_of
+from services.catalog.api.events import MATCH_CHANGING_SUBJECTS, book_of
 from services.catalog.api.search_cache import SearchCache
 from services.support.runtime.followers import Follower
 from services.support.runtime.messaging import NatsLink, stream_name, subject
@@ -27,21 +29,21 @@ _PAYLOADS: dict[str, type[Message]] = {
 }
 
 
-_BOOK_CHANGES = frozenset(
-    subject("catalog", name) for name in ("book_created", "book_updated", "book_deleted", "books_imported")
-)
-"""Events after which any search may match differently; a copy's events change only its book's counts."""
+def drop_stale(cache: BookCache, searches: SearchCache, books: list[uuid.UUID], *, matches_changed: bool) -> None:
+    """What a change to these books makes stale, out of both caches: the books, and the searches that show them
+    (every search when what searches match may have changed)."""
+    if books:
+        cache.invalidate(books)
+    if books or matches_changed:
+        searches.invalidate(books, matches_changed=matches_changed)
 
 
 def invalidate_on_message(cache: BookCache, searches: SearchCache, message: Msg) -> None:
     """Drops the book a catalog event on the wire is about, and the searches it may have changed."""
     payload_type = _PAYLOADS.get(message.subject)
     book_id = book_of(payload_type.FromString(message.data)) if payload_type is not None else None
-    if book_id is not None:
-        cache.invalidate([book_id])
     books = [book_id] if book_id is not None else []
-    if books or message.subject in _BOOK_CHANGES:
-        searches.invalidate(books, matches_changed=message.subject in _BOOK_CHANGES)
+    drop_stale(cache, searches, books, matches_changed=message.subject in MATCH_CHANGING_SUBJECTS)
 
 
 def cache_follower(cache: BookCache, searches: SearchCache, link: NatsLink) -> Follower:

@@ -16,7 +16,7 @@ from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
 from services.support.runtime.outbox import OutboxMessage
-from services.support.runtime.wire import outbox_message, timestamp
+from services.support.runtime.wire import event_subject, outbox_message, timestamp
 
 
 def _payload(event: DomainEvent, event_id: str, occurred: Timestamp | None) -> Message:
@@ -92,6 +92,13 @@ def book_id_of(event: DomainEvent) -> uuid.UUID | None:
 def changes_matches(event: DomainEvent) -> bool:
     """Whether what any search matches may differ after this event (a book's change, not a copy's)."""
     return isinstance(event, BookCreated | BookUpdated | BookDeleted | BooksImported)
+
+
+MATCH_CHANGING_SUBJECTS = frozenset(
+    event_subject("catalog", payload())
+    for payload in (events_pb2.BookCreated, events_pb2.BookUpdated, events_pb2.BookDeleted, events_pb2.BooksImported)
+)
+"""changes_matches on the wire: the subjects of those events."""
 
 
 def book_of(payload: Message) -> uuid.UUID | None:

@@ -111,7 +111,6 @@ class SearchCache(FollowedCache):
         changed (a book's change), else the answers showing them and those that depend on availability."""
         self._generation += 1
         if matches_changed:
-            self._drops.append((self._generation, EVERYTHING))
             self._drop_all()
             return
         changed = frozenset(books)
@@ -148,8 +147,7 @@ class SearchCache(FollowedCache):
                 del self._showing[book]
 
     def _drop_all(self) -> None:
-        if not self._drops or self._drops[-1][0] != self._generation:
-            self._drops.append((self._generation, EVERYTHING))  # clear(): the feed was down
+        self._drops.append((self._generation, EVERYTHING))  # a book's change, or clear(): the feed was down
         self._entries.clear()
         self._showing.clear()
         self._on_availability.clear()
