@@ -27,7 +27,6 @@ import shlex
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from typing import cast
 import grpc
 from costs import cpu_seconds, rss_mib
 from edge_throughput import create_book, start_mesh
-from loadtools import INSTALL_HINT, NO_PROXY, RESULTS_DIR, grpc_frame, parse_h2load, run_tool
+from loadtools import INSTALL_HINT, NO_PROXY, RESULTS_DIR, grpc_frame, parse_h2load, run_tool, work_folder
 
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
@@ -240,8 +239,7 @@ def main() -> int:
     if shutil.which("h2load") is None:
         print(f"h2load is missing: {INSTALL_HINT}", file=sys.stderr)
         return 2
-    data_dir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-auth-"))
-    data_dir.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
+    data_dir = work_folder("athenaeum-bench-auth-")
     mesh = start_mesh(data_dir)
     try:
         book, token = prepare(mesh.edge_grpc_target)

@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from contextlib import nullcontext
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from loadtools import (
     per_scenario_costs,
     results_table,
     run_scenario,
+    work_folder,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -185,8 +185,7 @@ def main() -> int:
     from services.support.mesh.topology import free_ports
 
     started = datetime.now(UTC)
-    workdir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-"))
-    workdir.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
+    workdir = work_folder()
     echo_target = f"127.0.0.1:{next(free_ports())}"
     mesh = echo = fastapi = None
     try:

@@ -39,6 +39,7 @@ from loadtools import (
     per_scenario_costs,
     results_table,
     run_scenario,
+    work_folder,
 )
 
 if TYPE_CHECKING:
@@ -280,8 +281,7 @@ def main() -> int:
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so `finally` stops the mesh on a kill too
     started, load_before = datetime.now(UTC), list(os.getloadavg())
-    workdir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-"))
-    workdir.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
+    workdir = work_folder()
     try:
         results, rss = run(args, workdir)
     except BaseException:

@@ -14,6 +14,7 @@ import re
 import shlex
 import statistics
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,16 @@ from services.support.launcher.readiness import http_body
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+
+def work_folder(prefix: str = "athenaeum-bench-") -> Path:
+    """A fresh temporary folder for a bench's stores and logs, readable by all: Postgres runs as 'nobody' when
+    the bench runs as root."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    folder.chmod(0o755)
+    return folder
+
+
 INSTALL_HINT = "apt-get update && apt-get install -y nghttp2-client wrk"
 NO_PROXY = [("grpc.enable_http_proxy", 0)]  # loopback targets only, whatever http_proxy says
 RANDOM_PATHS_SCRIPT = Path(__file__).resolve().parent / "random_paths.lua"

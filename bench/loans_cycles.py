@@ -23,7 +23,6 @@ import shlex
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -41,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from baselines import start_baseline, stop_baseline
 from costs import Costs, Meter, costs, costs_table, detail
 from edge_throughput import start_mesh
-from loadtools import RESULTS_DIR, machine_info
+from loadtools import RESULTS_DIR, machine_info, work_folder
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
@@ -380,8 +379,7 @@ def main() -> int:
     from services.support.mesh.topology import free_ports
 
     started, load = datetime.now(UTC), list(os.getloadavg())
-    workdir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-"))
-    workdir.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
+    workdir = work_folder()
     baseline_target = f"127.0.0.1:{next(free_ports())}"
     mesh = baseline = None
     try:

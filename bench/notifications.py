@@ -29,11 +29,9 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import grpc
 import nats
@@ -41,6 +39,7 @@ import psutil
 import sink_clients
 import sqlalchemy as sa
 from costs import cpu_seconds, postgres_cpu
+from loadtools import work_folder
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -249,8 +248,7 @@ async def baseline(addresses: SinkAddresses, sinks: list[Watch], *, count: int, 
 
 
 async def main(args: argparse.Namespace) -> int:
-    folder = Path(tempfile.mkdtemp(prefix="athenaeum-bench-notifications-"))
-    folder.chmod(0o755)  # noqa: ASYNC240  (before anything runs)
+    folder = work_folder("athenaeum-bench-notifications-")
     ports = free_ports()
     supervisor = Supervisor(folder / "logs")
     try:

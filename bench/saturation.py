@@ -23,7 +23,6 @@ import shlex
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -35,6 +34,7 @@ import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from edge_throughput import RESULTS_DIR, machine_info, start_baseline, start_mesh
+from loadtools import work_folder
 from loans_cycles import echo_cycle, measure, register_patrons, sign_in_admin
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -274,8 +274,7 @@ def main() -> int:
     from services.support.mesh.topology import free_ports
 
     started, load = datetime.now(UTC), list(os.getloadavg())
-    workdir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-"))
-    workdir.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
+    workdir = work_folder()
     baseline_target = f"127.0.0.1:{next(free_ports())}"
     baseline = start_baseline(baseline_target)
     try:

@@ -18,7 +18,6 @@ import argparse
 import resource
 import shutil
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -31,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadtools import RESULTS_DIR, machine_info
+from loadtools import RESULTS_DIR, machine_info, work_folder
 
 from services.support.launcher.postgres import LocalPostgres
 from services.support.launcher.processes import Supervisor
@@ -189,8 +188,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=3000, help="units of work per measurement (default 3000)")
     args = parser.parse_args()
     started = datetime.now(UTC)
-    folder = Path(tempfile.mkdtemp(prefix="athenaeum-bench-uow-"))
-    folder.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
+    folder = work_folder("athenaeum-bench-uow-")
     supervisor = Supervisor(folder / "logs")
     postgres = LocalPostgres(folder / "postgres", next(free_ports()), supervisor)
     try:

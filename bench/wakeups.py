@@ -12,7 +12,6 @@ import asyncio
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -22,7 +21,7 @@ import grpc
 from baselines import start_baseline, stop_baseline
 from edge_throughput import start_mesh
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from loadtools import RESULTS_DIR, machine_info
+from loadtools import RESULTS_DIR, machine_info, work_folder
 from loans_cycles import open_desk, register_readers, sign_in_admin
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -106,8 +105,7 @@ def main() -> int:
     from services.support.mesh.topology import free_ports
 
     started = datetime.now(UTC)
-    workdir = Path(tempfile.mkdtemp(prefix="athenaeum-bench-"))
-    workdir.chmod(0o755)  # Postgres runs as 'nobody' when the bench runs as root
+    workdir = work_folder()
     echo_target = f"127.0.0.1:{next(free_ports())}"
     echo = mesh = None
     try:
