@@ -67,10 +67,14 @@ async def begin_unseen(
     cmd: IssueLoan, eligibility: Eligibility, *, uow: LoansUnitOfWork, clock: Clock, policy: BorrowingPolicy
 ) -> Loan | None:
     """The PENDING loan of a copy by barcode, not looked up first; None (nothing recorded) when the copy's
-    item type or book could change the answer, so it must be looked up (`begin_seen`)."""
+    item type or book could change the answer, so it must be looked up (`begin_seen`).
+
+    One write, committed by itself, without the patron's lock: the count decides only whether to begin here
+    (and unseen). It counts ACTIVE loans, which a concurrent issue of the same patron makes only under that
+    lock when its copy is out (`issuing._activate`, which checks the limit of this copy's type the same way),
+    so the lock here would not stop two such issues both passing it either; the second puts its copy back."""
     now = clock.now()
-    async with uow:
-        await uow.loans.lock_patron(cmd.patron)
+    async with uow.single_write():
         standing = await uow.loans.standing(cmd.patron, item_type=WILDCARD, now=now)
         if standing.ready_holds or not may_borrow_any_item_type(
             eligibility, standing, await uow.rules.in_force(), policy

@@ -250,6 +250,10 @@ class LoansUnitOfWork(Protocol):
     def reading(self) -> Self:
         """The next `async with` block only reads (no transaction to begin and roll back), and commits nothing."""
 
+    def single_write(self) -> Self:
+        """The next `async with` block makes its change with one write, its last step, which commits by itself
+        (no transaction around it): it takes no lock and records no event; `commit()` ends it."""
+
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(

@@ -38,15 +38,16 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
     cmd.actor.ensure_staff("take returns")
     if cmd.loan_id is None and not cmd.barcode:
         raise InvalidArgument.field("name", "give the loan's name or the copy's barcode")
-    async with uow:
+    # The note is one versioned write (a loan changed since it was read is a lost race), committed by itself.
+    async with uow.single_write():
         if previous := await uow.requests.recall(cmd.request_id, "ReturnLoan"):
             return await uow.loans.get(LOAN.parse_id(previous))
         loan = visible(await (uow.loans.get(cmd.loan_id) if cmd.loan_id else uow.loans.active_by_barcode(cmd.barcode)))
         if loan.status == LoanStatus.RETURNED:
             raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
+        waiting = await uow.holds.next_waiting(loan.book)
         loan.begin_return(clock.now())
         await uow.loans.save(loan)
-        waiting = await uow.holds.next_waiting(loan.book)
         await uow.commit()
     shelved_for = await _check_in(loan, waiting.name if waiting else "", catalog=catalog)
     # The note above is committed, so the runtime no longer repeats this call after a lost race: the close is

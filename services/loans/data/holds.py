@@ -55,7 +55,7 @@ def _queue_position() -> sa.ColumnElement[int]:
 
 HOLDS_WITH_POSITION = sa.select(holds, _queue_position())
 _BY_ID = DriverStatement(HOLDS_WITH_POSITION.where(holds.c.id == sa.bindparam("hold_id")))
-_NEXT_WAITING = DriverStatement(_QUEUE_HEAD)
+_NEXT_WAITING = DriverStatement(_QUEUE_HEAD, read=True)
 
 
 def _to_hold(m: Mapping[Any, Any]) -> Hold:

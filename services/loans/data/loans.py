@@ -84,8 +84,8 @@ def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
     ).where(loans.c.patron == patron)
 
 
-_STANDING_ALL = DriverStatement(_standing_query(all_item_types=True))
-_STANDING_OF_TYPE = DriverStatement(_standing_query(all_item_types=False))
+_STANDING_ALL = DriverStatement(_standing_query(all_item_types=True), read=True)
+_STANDING_OF_TYPE = DriverStatement(_standing_query(all_item_types=False), read=True)
 
 
 def _to_loan(m: Mapping[Any, Any]) -> Loan:

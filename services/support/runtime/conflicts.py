@@ -8,7 +8,9 @@ wrap a transaction of theirs in `retry_conflicts`, and the runtime wraps whole c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TypeVar
 
 import tenacity
@@ -84,3 +86,24 @@ async def retry_conflicts(
         return await work()
 
     return await retrying(attempt)
+
+
+_commits: ContextVar[list[int] | None] = ContextVar("athenaeum_commits", default=None)
+
+
+@contextmanager
+def counting_commits() -> Iterator[list[int]]:
+    """Counts the units of work committed inside the block (by this task and the tasks it starts): the
+    runtime repeats a call that lost a race only while it has committed nothing."""
+    counter = [0]
+    token = _commits.set(counter)
+    try:
+        yield counter
+    finally:
+        _commits.reset(token)
+
+
+def count_commit() -> None:
+    """Called by a unit of work once its change is committed."""
+    if (counter := _commits.get()) is not None:
+        counter[0] += 1

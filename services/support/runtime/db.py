@@ -6,9 +6,7 @@ outbox rows of the events they recorded in one transaction, then wakes the outbo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, cast
 
@@ -18,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from services.support.runtime.conflicts import count_commit
 from services.support.runtime.driver import (
     ADVISORY_LOCK,
     DriverConnection,
@@ -25,7 +24,7 @@ from services.support.runtime.driver import (
     DriverTransaction,
     JoiningSession,
 )
-from services.support.runtime.outbox import OUTBOX, OutboxMessage
+from services.support.runtime.outbox import OUTBOX, OutboxMessage, rows_written_in
 from services.support.runtime.repository import DriverAccess, TrackingRepository
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import DB_POOLS
@@ -64,6 +63,8 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 _OUTBOX_INSERT = upsert(OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
 OUTBOX_SLICE = 1000
 """Outbox rows written per statement at commit."""
+OUTBOX_WITH_COMMIT = 16
+"""Up to this many events, a driver's transaction writes their outbox rows in its COMMIT's round trip."""
 
 _OUTBOX_ROWS = DriverStatement(
     upsert(OUTBOX)
@@ -75,25 +76,6 @@ _OUTBOX_ROWS = DriverStatement(
 _TRY_LEAD = DriverStatement(
     sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("task", type_=sa.Text), 1)))
 )
-
-_commits: ContextVar[list[int] | None] = ContextVar("athenaeum_commits", default=None)
-
-
-@contextmanager
-def counting_commits() -> Iterator[list[int]]:
-    """Counts the units of work committed inside the block (by this task and the tasks it starts): the
-    runtime repeats a call that lost a race only while it has committed nothing."""
-    counter = [0]
-    token = _commits.set(counter)
-    try:
-        yield counter
-    finally:
-        _commits.reset(token)
-
-
-def _count_commit() -> None:
-    if (counter := _commits.get()) is not None:
-        counter[0] += 1
 
 
 def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -115,7 +97,8 @@ class SqlAlchemyUnitOfWork:
     `read_sessions`, `async with uow.reading():` makes one block of a read-write unit of work such a read.
     `on_driver`: the transaction is the driver's own (DriverTransaction), not a session's, for the hottest use
     cases (the saga's steps): their repositories' DriverStatements run on the driver, anything else on a
-    session that joins the same transaction on the same connection."""
+    session that joins the same transaction on the same connection.
+    With both, `async with uow.single_write():` makes one block a change of one statement, committed by itself."""
 
     session: AsyncSession
 
@@ -135,7 +118,7 @@ class SqlAlchemyUnitOfWork:
         self._always_read_only = self.read_only = read_only
         self._read_sessions = read_sessions
         self._on_driver = on_driver
-        self._next_reads = False
+        self._next_reads = self._next_single = self._single = self._written = False
         self._connection: DriverConnection | None = None
         self._driver_access: DriverAccess | None = None
 
@@ -151,19 +134,39 @@ class SqlAlchemyUnitOfWork:
         self._next_reads = self._read_sessions is not None
         return self
 
+    def single_write(self) -> Self:
+        """The next `async with` block makes its change with one statement, which commits by itself: no
+        transaction is begun or committed around it (two round trips fewer). Its reads run outside a
+        transaction too, as a `reading()` block's: under READ COMMITTED they see what they would inside one
+        that locks nothing. So the block takes no lock, records no event (its outbox row would be a second
+        write) and runs one statement not marked `read`, its last: a second is refused before it runs. Its
+        statements are the driver's (the session here only reads). `commit()` ends the block. Without a driver
+        connection and read sessions, an ordinary transaction."""
+        self._next_single = self._on_driver and self._read_sessions is not None
+        return self
+
     async def __aenter__(self) -> Self:
         reads, self._next_reads = self._next_reads, False
+        self._single, self._next_single, self._written = self._next_single, False, False
         self.read_only = self._always_read_only or reads
-        sessions = self._read_sessions if reads and self._read_sessions else self._sessions
-        engine = sessions.kw["bind"]
-        if self._on_driver and not self.read_only:
+        sessions = self._read_sessions if (reads or self._single) and self._read_sessions else self._sessions
+        engine = self._sessions.kw["bind"] if self._single else sessions.kw["bind"]
+        if self._on_driver and not self.read_only and not self._single:
             self._connection = transaction = DriverTransaction(engine)
             self.session = cast(AsyncSession, JoiningSession(transaction))
         else:
-            self._connection = DriverConnection(engine, transactional=False) if self.read_only else None
+            autocommit = self.read_only or self._single
+            self._connection = DriverConnection(engine, transactional=False) if autocommit else None
             self.session = sessions()
         self._driver_access = (
-            DriverAccess(self.driver, read_only=self.read_only, lock=self.advisory_lock) if self._connection else None
+            DriverAccess(
+                self.driver,
+                read_only=self.read_only,
+                lock=self.advisory_lock,
+                writing=self._write_once if self._single else None,
+            )
+            if self._connection
+            else None
         )
         self._open(self.session)
         self._flushed_events = False
@@ -194,18 +197,36 @@ class SqlAlchemyUnitOfWork:
             raise RuntimeError("this unit of work has no driver connection: read-only or on_driver ones only")
         return await self._connection.get()
 
+    def _write_once(self) -> None:
+        if self._written:
+            raise RuntimeError("a single-write block writes once: a second write would not be atomic with it")
+        self._written = True
+
     async def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit; use the read-write one")
         events = self._drain_events()
-        await self._write_outbox(events)
+        if self._single:
+            self._refuse_in_single_write(events)
+            if self._written:
+                count_commit()  # its statement committed (it ran last, without an error)
+            return
         if isinstance(self._connection, DriverTransaction):
-            await self._connection.commit()
+            await self._commit_on_driver(self._connection, events)
         else:
+            await self._write_outbox(events)
             await self.session.commit()
-        _count_commit()
+        count_commit()
         if events or self._flushed_events:
             self._on_commit()
+
+    async def _commit_on_driver(self, transaction: DriverTransaction, events: list[Any]) -> None:
+        """A few events' outbox rows go in the COMMIT's round trip (one round trip fewer); many, before it."""
+        if len(events) > OUTBOX_WITH_COMMIT:
+            await self._write_outbox(events)
+            events = []
+        rows = [self._encode(event).row() for event in events]
+        await transaction.commit(last=rows_written_in(rows) if rows else "")
 
     async def flush_events(self) -> None:
         """Writes the events recorded so far to the outbox, in this transaction, and lets go of the aggregates
@@ -221,12 +242,17 @@ class SqlAlchemyUnitOfWork:
     async def _write_outbox(self, events: list[Any]) -> None:
         # In slices: a bulk import commits ~37,000 events, and encoding them all at once, then their rows and
         # the driver's copy of the parameters, doubled the import's peak memory (+41 MiB), which Python keeps.
+        self._refuse_in_single_write(events)
         for start in range(0, len(events), OUTBOX_SLICE):
             messages = [self._encode(event) for event in events[start : start + OUTBOX_SLICE]]
             if isinstance(self._connection, DriverTransaction):
                 await _OUTBOX_ROWS.executemany(await self._connection.get(), [m.row() for m in messages])
             else:
                 await self.session.execute(_OUTBOX_INSERT, [message.row() for message in messages])
+
+    def _refuse_in_single_write(self, events: list[Any]) -> None:
+        if events and self._single:
+            raise RuntimeError("a single-write block records no event: its outbox row would be a second write")
 
     async def rollback(self) -> None:
         if isinstance(self._connection, DriverTransaction):
@@ -243,6 +269,8 @@ class SqlAlchemyUnitOfWork:
     async def advisory_lock(self, key: str) -> None:
         """Serialises transactions on `key` (e.g. a loan's name) until this one ends: a transaction-scoped
         advisory lock (on the driver, in the round trip that begins the transaction when it is the first)."""
+        if self._single:
+            raise RuntimeError("a single-write block takes no lock: outside a transaction it holds nothing")
         if isinstance(self._connection, DriverTransaction):
             await self._connection.lock(key)
         else:

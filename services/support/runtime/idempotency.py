@@ -68,7 +68,8 @@ current_attempt: ContextVar[Attempt | None] = ContextVar("athenaeum_attempt", de
 _RECALL = DriverStatement(
     sa.select(REQUESTS.c.operation, REQUESTS.c.resource).where(
         REQUESTS.c.request_id == sa.bindparam("rid"), REQUESTS.c.state == COMMITTED
-    )
+    ),
+    read=True,
 )
 _new = upsert(REQUESTS).values(
     request_id=sa.bindparam("rid"),

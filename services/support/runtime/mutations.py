@@ -32,8 +32,7 @@ from google.protobuf.message import Message
 
 from services.support.runtime import errors
 from services.support.runtime.auth import current_identity
-from services.support.runtime.conflicts import retry_conflicts
-from services.support.runtime.db import counting_commits
+from services.support.runtime.conflicts import counting_commits, retry_conflicts
 from services.support.runtime.idempotency import Attempt, current_attempt, parse_request_id
 from services.support.runtime.identity import Rule
 from services.support.runtime.interceptors import Handler, current_caller

@@ -47,6 +47,8 @@ class DriverAccess:
     connection: Callable[[], Awaitable[Any]]
     read_only: bool
     lock: Callable[[str], Awaitable[None]]
+    writing: Callable[[], None] | None = None
+    """Told before each statement not marked `read` runs: a single-write block refuses its second."""
 
 
 Statement = DriverStatement | sa.Executable
@@ -70,9 +72,16 @@ class TrackingRepository:
         self._driver_access = driver
 
     def _on_driver(self, statement: Statement) -> Callable[[], Awaitable[Any]] | None:
-        if self._driver_access is None or not isinstance(statement, DriverStatement):
+        access = self._driver_access
+        if access is None or not isinstance(statement, DriverStatement):
             return None
-        return self._driver_access.connection if (statement.read or not self._driver_access.read_only) else None
+        if statement.read:
+            return access.connection
+        if access.read_only:
+            return None
+        if access.writing is not None:
+            access.writing()
+        return access.connection
 
     async def _fetch(self, statement: Statement, values: Mapping[str, Any]) -> list[Mapping[Any, Any]]:
         """Every row the statement returns, read by column name."""

@@ -101,7 +101,8 @@ class FakeLoanRepository:
         return any(r.patron == patron and r.book == book and r.status == LoanStatus.ACTIVE for r in self._rows())
 
     async def lock_patron(self, patron: str) -> None:
-        """Nothing to wait for: unit tests run one use case at a time."""
+        """Nothing to wait for (unit tests run one use case at a time); noted, for the single-write check."""
+        self._tx.locked.add(patron)
 
     async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
         active = [row for row in self._rows() if row.patron == patron and row.status == LoanStatus.ACTIVE]

@@ -105,6 +105,7 @@ class Transaction:
         self.patrons: dict[str, PatronRecord] = {}
         self.seen: dict[str, list[Any]] = {table: [] for table in TABLES}
         self.led: set[str] = set()
+        self.locked: set[str] = set()
 
     def rows(self, table: str) -> dict[uuid.UUID, Any]:
         """The table as this transaction sees it, its own writes included."""
@@ -112,8 +113,10 @@ class Transaction:
         return {key: row for key, row in merged.items() if key not in self.deleted}
 
     def hand_out(self, table: str, row: T) -> T:
-        """A copy for the use case to change; its events are published if this transaction commits."""
+        """A copy for the use case to change; its events are published if this transaction commits. As a row
+        read from a database, it has recorded nothing yet (a test may have put an aggregate in directly)."""
         aggregate = copy.deepcopy(row)
+        aggregate.events.clear()
         self.seen[table].append(aggregate)
         return aggregate
 
@@ -125,6 +128,14 @@ class Transaction:
         stored = self.rows(table).get(aggregate.id)
         if stored is None or stored.version != seen:
             raise Conflict(f"{aggregate.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
+
+    def ensure_single_write(self) -> None:
+        """What a single-write block's commit checks: one row written at most, no event, no lock."""
+        writes = [*self.deleted, *self.entries, *self.requests, *self.patrons]
+        writes += [row for rows in self.staged.values() for row in rows]
+        assert len(writes) <= 1, f"a single-write block wrote {len(writes)} rows"
+        assert not any(a.events for seen in self.seen.values() for a in seen), "a single-write block has events"
+        assert not self.led and not self.locked, "a single-write block takes no lock"
 
     def commit(self) -> None:
         database = self.database
@@ -150,7 +161,7 @@ class FakeLoansUnitOfWork:
     def __init__(self, database: FakeLoansDatabase) -> None:
         self.database = database
         self._transaction: Transaction | None = None
-        self._reading = False
+        self._reading = self._single = False
 
     @property
     def _open(self) -> Transaction:
@@ -185,6 +196,10 @@ class FakeLoansUnitOfWork:
         self._reading = True  # this block must not commit
         return self
 
+    def single_write(self) -> Self:
+        self._single = True  # this block writes once, takes no lock and records no event
+        return self
+
     async def __aenter__(self) -> Self:
         assert self._transaction is None, "a unit of work is entered once per transaction, never nested"
         self._transaction = Transaction(self.database)
@@ -195,10 +210,12 @@ class FakeLoansUnitOfWork:
     ) -> None:
         self._end_leading()
         self._transaction = None  # what was not committed is forgotten
-        self._reading = False
+        self._reading = self._single = False
 
     async def commit(self) -> None:
         assert not self._reading, "a block entered with reading() commits nothing"
+        if self._single:
+            self._open.ensure_single_write()
         self._open.commit()
         self._end_leading()
         self._transaction = Transaction(self.database)  # as after a SQL commit: a fresh transaction
