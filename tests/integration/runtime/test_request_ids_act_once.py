@@ -136,6 +136,26 @@ async def test_a_retry_gets_the_first_answer_not_the_state_of_now(served: Served
     assert served.desk.runs == 2
 
 
+async def test_the_answer_goes_out_while_it_is_stored_and_a_retry_meanwhile_waits_for_it(
+    served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stored, store = asyncio.Event(), served.ledger.answer
+
+    async def store_once_let(attempt: Attempt, answer: bytes | None) -> None:
+        await stored.wait()
+        await store(attempt, answer)
+
+    monkeypatch.setattr(served.ledger, "answer", store_once_let)
+    request_id = str(uuid.uuid4())
+    assert await asyncio.wait_for(outcome(served, pay(request_id)), 5) == "OK 3.00 run 1"  # not stored yet
+    retry = asyncio.ensure_future(outcome(served, pay(request_id)))
+    await asyncio.sleep(0.3)
+    assert not retry.done()  # it waits for the answer: the request does not run again
+    stored.set()
+    assert await retry == "OK 3.00 run 1"
+    assert served.desk.runs == 1
+
+
 async def test_a_final_refusal_is_the_answer_to_every_retry(served: Served) -> None:
     async def refuse_first(request: loans_pb2.PayFineRequest, run: int) -> resources_pb2.Fine:
         if run == 1:
