@@ -5,9 +5,12 @@ row read by its key, a versioned UPDATE of it, COMMIT. Run (1) as the services d
 of `session_factory` with statements built once, and (2) on the same pool's asyncpg connection in an asyncpg
 transaction (`engine.raw_connection()`, as the request ledger's statements run), and (3) as the services
 run it now: the runtime's unit of work `on_driver` with a repository's DriverStatements. Also one read alone: a
-session's (BEGIN, SELECT, ROLLBACK) and the driver's autocommit SELECT. Reported: CPU microseconds of this
-process per unit of work (Postgres's side is the same statements either way), on uvloop, alternating the
-variants twice. Writes bench/results/units_of_work-<UTC time>.md. Run by hand (see bench/README.md):
+session's (BEGIN, SELECT, ROLLBACK) and the driver's autocommit SELECT. And two pairs the runtime chooses
+between: a saga step that records an event, its outbox row written before the COMMIT or in the COMMIT's round
+trip (`OUTBOX_WITH_COMMIT`); and the issue's PENDING record (a count, then an INSERT) in a transaction begun
+by the patron's lock, or as a single write. Reported: CPU microseconds of this process and of Postgres (every
+backend) per unit of work, on uvloop, alternating the variants twice. Writes
+bench/results/units_of_work-<UTC time>.md. Run by hand (see bench/README.md):
 
     python bench/units_of_work.py
 """
@@ -22,6 +25,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -30,13 +34,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from costs import postgres_cpu
 from loadtools import RESULTS_DIR, machine_info, work_folder
 
 from services.support.launcher.postgres import LocalPostgres
 from services.support.launcher.processes import Supervisor
 from services.support.mesh.topology import free_ports
-from services.support.runtime.db import SqlAlchemyUnitOfWork, session_factory
+from services.support.runtime import db
+from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
 from services.support.runtime.driver import DriverStatement
+from services.support.runtime.outbox import OutboxMessage, messaging_metadata
 from services.support.runtime.repository import TrackingRepository
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -47,6 +54,8 @@ UPDATE = ROWS.update().where(ROWS.c.id == sa.bindparam("row_id")).values(version
 RAW_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))"
 RAW_READ = "SELECT id, version FROM rows WHERE id = $1"
 RAW_UPDATE = "UPDATE rows SET version = version + 1 WHERE id = $1"
+RECORDS = sa.table("records", sa.column("id", sa.Uuid))
+COUNT = sa.select(sa.func.count()).select_from(ROWS).where(ROWS.c.id == sa.bindparam("row_id"))
 Work = Callable[[], Awaitable[None]]
 
 
@@ -54,11 +63,27 @@ class _Rows(TrackingRepository):
     """The step's statements as the services' repositories run them (DriverStatements)."""
 
     LOCK, READ, UPDATE = DriverStatement(LOCK), DriverStatement(READ), DriverStatement(UPDATE)
+    COUNT = DriverStatement(COUNT, read=True)
+    INSERT = DriverStatement(RECORDS.insert().values(id=sa.bindparam("record", type_=sa.Uuid)))
 
     async def step(self, values: dict[str, object]) -> None:
         await self._first(self.LOCK, values)
         await self._first(self.READ, values)
         await self._execute(self.UPDATE, values)
+
+    async def record(self, values: dict[str, object]) -> None:
+        """The PENDING record's shape: a count that decides, then one INSERT."""
+        await self._first(self.COUNT, values)
+        await self._execute(self.INSERT, {"record": uuid.uuid4()})
+
+
+class _Recorded:
+    """An aggregate that recorded one event (the unit of work's encoder passes it through)."""
+
+    def __init__(self) -> None:
+        self.events = [
+            OutboxMessage(uuid.uuid4(), "athenaeum.bench.stepped.v1", "bench.Stepped", b"\x08" * 160, datetime.now(UTC))
+        ]
 
 
 class _Unit(SqlAlchemyUnitOfWork):
@@ -77,7 +102,7 @@ def cpu_seconds() -> float:
 
 
 def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
-    sessions = session_factory(engine)
+    sessions, reads = session_factory(engine), read_session_factory(engine)
     values = {"key": "patron", "row_id": row_id}
 
     async def session_step() -> None:
@@ -103,6 +128,21 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
             await uow.rows.step(values)
             await uow.commit()
 
+    async def runtime_step_with_event(*, in_commit: bool) -> None:
+        db.OUTBOX_WITH_COMMIT = 16 if in_commit else 0
+        async with _Unit(sessions, encode=lambda event: event, on_driver=True) as uow:
+            await uow.rows.step(values)
+            uow.rows.seen.append(_Recorded())
+            await uow.commit()
+
+    async def record(*, single: bool) -> None:
+        uow = _Unit(sessions, encode=lambda event: event, read_sessions=reads, on_driver=True)
+        async with uow.single_write() if single else uow:
+            if not single:
+                await uow.rows._advisory_lock("patron")
+            await uow.rows.record(values)
+            await uow.commit()
+
     async def session_read() -> None:
         async with sessions() as session:
             await session.execute(READ, values)
@@ -120,55 +160,71 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
         "saga step, the runtime's unit of work on the driver": runtime_step,
         "one read, SQLAlchemy session": session_read,
         "one read, driver (autocommit)": driver_read,
+        "saga step + event, outbox row before the COMMIT": partial(runtime_step_with_event, in_commit=False),
+        "saga step + event, outbox row in the COMMIT's round trip": partial(runtime_step_with_event, in_commit=True),
+        "PENDING record, transaction with the patron's lock": partial(record, single=False),
+        "PENDING record, single write": partial(record, single=True),
     }
 
 
-async def measure(work: Work, count: int) -> tuple[float, float]:
-    """CPU and wall microseconds per call, after a warm-up of count / 10 calls."""
+async def measure(work: Work, count: int, postmaster: int) -> tuple[float, float, float]:
+    """CPU (this process's, Postgres's) and wall microseconds per call, after a warm-up of count / 10 calls."""
     for _ in range(count // 10):
         await work()
-    cpu, wall = cpu_seconds(), time.perf_counter()
+    cpu, server, wall = cpu_seconds(), postgres_cpu(postmaster), time.perf_counter()
     for _ in range(count):
         await work()
-    return (cpu_seconds() - cpu) / count * 1e6, (time.perf_counter() - wall) / count * 1e6
+    per_call = [cpu_seconds() - cpu, postgres_cpu(postmaster) - server, time.perf_counter() - wall]
+    return (per_call[0] / count * 1e6, per_call[1] / count * 1e6, per_call[2] / count * 1e6)
 
 
-async def run(url: str, count: int) -> dict[str, list[tuple[float, float]]]:
+Runs = dict[str, list[tuple[float, float, float]]]
+
+
+async def run(url: str, count: int, postmaster: int) -> Runs:
     engine = create_async_engine(url, pool_size=4)
     row_id = uuid.uuid4()
     async with engine.begin() as connection:
         await connection.execute(sa.text("CREATE TABLE rows (id uuid PRIMARY KEY, version integer NOT NULL)"))
+        await connection.execute(sa.text("CREATE TABLE records (id uuid PRIMARY KEY)"))
         await connection.execute(sa.text("INSERT INTO rows VALUES (:id, 1)"), {"id": row_id})
-    results: dict[str, list[tuple[float, float]]] = {}
+        await connection.run_sync(messaging_metadata.create_all)  # the outbox
+    results: Runs = {}
     try:
         for _ in range(2):
             for name, work in variants(engine, row_id).items():
-                results.setdefault(name, []).append(await measure(work, count))
+                results.setdefault(name, []).append(await measure(work, count, postmaster))
     finally:
         await engine.dispose()
     return results
 
 
-def report(results: dict[str, list[tuple[float, float]]], count: int, started: datetime) -> Path:
+def _figures(runs: list[tuple[float, float, float]], at: int) -> str:
+    return " / ".join(f"{run[at]:.0f}" for run in runs)
+
+
+def report(results: Runs, count: int, started: datetime) -> Path:
     info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items() if key != "load tools")
     rows = "\n".join(
-        f"| {name} | {' / '.join(f'{cpu:.0f}' for cpu, _ in runs)} | {' / '.join(f'{wall:.0f}' for _, wall in runs)} |"
+        f"| {name} | {_figures(runs, 0)} | {_figures(runs, 1)} | {_figures(runs, 2)} |"
         for name, runs in results.items()
     )
-    best = {name: min(cpu for cpu, _ in runs) for name, runs in results.items()}
+    best = {name: min(run[0] for run in runs) for name, runs in results.items()}
     step = [best["saga step, SQLAlchemy session"], best["saga step, driver transaction"]]
     read = [best["one read, SQLAlchemy session"], best["one read, driver (autocommit)"]]
     text = f"""# Units of work: SQLAlchemy session against the driver — {started:%Y-%m-%d %H:%M} UTC
 
-A saga step (BEGIN, advisory lock, read by key, UPDATE, COMMIT) and a single read, {count:,} times each, twice,
-on uvloop against a local Postgres; microseconds of this process's CPU (and wall time) per unit of work.
+A saga step (BEGIN, advisory lock, read by key, UPDATE, COMMIT), a single read, a saga step that records an
+event (its outbox row before the COMMIT, or in the COMMIT's round trip) and the issue's PENDING record (in a
+transaction begun by a lock, or as a single write), {count:,} times each, twice, on uvloop against a local
+Postgres; microseconds of this process's CPU, of Postgres's (every backend) and of wall time per unit of work.
 
 ## Machine
 {info}
 
 ## Results
-| unit of work | CPU us (run 1 / run 2) | wall us (run 1 / run 2) |
-|---|---:|---:|
+| unit of work | CPU us, this process (run 1 / run 2) | CPU us, Postgres | wall us |
+|---|---:|---:|---:|
 {rows}
 
 The driver's saga step costs {step[1] / step[0]:.2f}x the session's CPU; its read {read[1] / read[0]:.2f}x (best runs).
@@ -192,14 +248,15 @@ def main() -> int:
     supervisor = Supervisor(folder / "logs")
     postgres = LocalPostgres(folder / "postgres", next(free_ports()), supervisor)
     try:
-        postgres.start()
+        postmaster = postgres.start().pid
+        assert postmaster is not None
         url = postgres.create_database("units_of_work")
-        results = uvloop.run(run(url, args.count))
+        results = uvloop.run(run(url, args.count, postmaster))
     finally:
         postgres.stop()
         shutil.rmtree(folder, ignore_errors=True)
     for name, runs in results.items():
-        print(f"{name}: {' / '.join(f'{cpu:.0f}' for cpu, _ in runs)} us CPU")
+        print(f"{name}: {_figures(runs, 0)} us CPU, Postgres {_figures(runs, 1)} us")
     print(f"report: {report(results, args.count, started).relative_to(REPO_ROOT)}")
     return 0
 
