@@ -5,12 +5,11 @@ row read by its key, a versioned UPDATE of it, COMMIT. Run (1) as the services d
 of `session_factory` with statements built once, and (2) on the same pool's asyncpg connection in an asyncpg
 transaction (`engine.raw_connection()`, as the request ledger's statements run), and (3) as the services
 run it now: the runtime's unit of work `on_driver` with a repository's DriverStatements. Also one read alone: a
-session's (BEGIN, SELECT, ROLLBACK) and the driver's autocommit SELECT. And two pairs the runtime chooses
-between: a saga step that records an event, its outbox row written before the COMMIT or in the COMMIT's round
-trip (`OUTBOX_WITH_COMMIT`); and the issue's PENDING record (a count, then an INSERT) in a transaction begun
-by the patron's lock, or as a single write. Reported: CPU microseconds of this process and of Postgres (every
-backend) per unit of work, on uvloop, alternating the variants twice. Writes
-bench/results/units_of_work-<UTC time>.md. Run by hand (see bench/README.md):
+session's (BEGIN, SELECT, ROLLBACK) and the driver's autocommit SELECT. And the issue's PENDING record (a
+count, then an INSERT) in a transaction begun by the patron's lock, or as a single write (`single_write()`);
+at `6136b55` it also measured an event's outbox row written in the COMMIT's round trip (not kept). Reported:
+CPU microseconds of this process and of Postgres (every backend) per unit of work, on uvloop, alternating the
+variants twice. Writes bench/results/units_of_work-<UTC time>.md. Run by hand (see bench/README.md):
 
     python bench/units_of_work.py
 """
@@ -40,10 +39,8 @@ from loadtools import RESULTS_DIR, machine_info, work_folder
 from services.support.launcher.postgres import LocalPostgres
 from services.support.launcher.processes import Supervisor
 from services.support.mesh.topology import free_ports
-from services.support.runtime import db
 from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
 from services.support.runtime.driver import DriverStatement
-from services.support.runtime.outbox import OutboxMessage, messaging_metadata
 from services.support.runtime.repository import TrackingRepository
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -75,15 +72,6 @@ class _Rows(TrackingRepository):
         """The PENDING record's shape: a count that decides, then one INSERT."""
         await self._first(self.COUNT, values)
         await self._execute(self.INSERT, {"record": uuid.uuid4()})
-
-
-class _Recorded:
-    """An aggregate that recorded one event (the unit of work's encoder passes it through)."""
-
-    def __init__(self) -> None:
-        self.events = [
-            OutboxMessage(uuid.uuid4(), "athenaeum.bench.stepped.v1", "bench.Stepped", b"\x08" * 160, datetime.now(UTC))
-        ]
 
 
 class _Unit(SqlAlchemyUnitOfWork):
@@ -128,13 +116,6 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
             await uow.rows.step(values)
             await uow.commit()
 
-    async def runtime_step_with_event(*, in_commit: bool) -> None:
-        db.OUTBOX_WITH_COMMIT = 16 if in_commit else 0
-        async with _Unit(sessions, encode=lambda event: event, on_driver=True) as uow:
-            await uow.rows.step(values)
-            uow.rows.seen.append(_Recorded())
-            await uow.commit()
-
     async def record(*, single: bool) -> None:
         uow = _Unit(sessions, encode=lambda event: event, read_sessions=reads, on_driver=True)
         async with uow.single_write() if single else uow:
@@ -160,8 +141,6 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
         "saga step, the runtime's unit of work on the driver": runtime_step,
         "one read, SQLAlchemy session": session_read,
         "one read, driver (autocommit)": driver_read,
-        "saga step + event, outbox row before the COMMIT": partial(runtime_step_with_event, in_commit=False),
-        "saga step + event, outbox row in the COMMIT's round trip": partial(runtime_step_with_event, in_commit=True),
         "PENDING record, transaction with the patron's lock": partial(record, single=False),
         "PENDING record, single write": partial(record, single=True),
     }
@@ -188,7 +167,6 @@ async def run(url: str, count: int, postmaster: int) -> Runs:
         await connection.execute(sa.text("CREATE TABLE rows (id uuid PRIMARY KEY, version integer NOT NULL)"))
         await connection.execute(sa.text("CREATE TABLE records (id uuid PRIMARY KEY)"))
         await connection.execute(sa.text("INSERT INTO rows VALUES (:id, 1)"), {"id": row_id})
-        await connection.run_sync(messaging_metadata.create_all)  # the outbox
     results: Runs = {}
     try:
         for _ in range(2):
@@ -214,9 +192,8 @@ def report(results: Runs, count: int, started: datetime) -> Path:
     read = [best["one read, SQLAlchemy session"], best["one read, driver (autocommit)"]]
     text = f"""# Units of work: SQLAlchemy session against the driver — {started:%Y-%m-%d %H:%M} UTC
 
-A saga step (BEGIN, advisory lock, read by key, UPDATE, COMMIT), a single read, a saga step that records an
-event (its outbox row before the COMMIT, or in the COMMIT's round trip) and the issue's PENDING record (in a
-transaction begun by a lock, or as a single write), {count:,} times each, twice, on uvloop against a local
+A saga step (BEGIN, advisory lock, read by key, UPDATE, COMMIT), a single read, and the issue's PENDING record
+(in a transaction begun by a lock, or as a single write), {count:,} times each, twice, on uvloop against a local
 Postgres; microseconds of this process's CPU, of Postgres's (every backend) and of wall time per unit of work.
 
 ## Machine

@@ -24,7 +24,7 @@ from services.support.runtime.driver import (
     DriverTransaction,
     JoiningSession,
 )
-from services.support.runtime.outbox import OUTBOX, OutboxMessage, rows_written_in
+from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.repository import DriverAccess, TrackingRepository
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.telemetry import DB_POOLS
@@ -63,8 +63,6 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 _OUTBOX_INSERT = upsert(OUTBOX).on_conflict_do_nothing(index_elements=["event_id"])
 OUTBOX_SLICE = 1000
 """Outbox rows written per statement at commit."""
-OUTBOX_WITH_COMMIT = 16
-"""Up to this many events, a driver's transaction writes their outbox rows in its COMMIT's round trip."""
 
 _OUTBOX_ROWS = DriverStatement(
     upsert(OUTBOX)
@@ -211,22 +209,14 @@ class SqlAlchemyUnitOfWork:
             if self._written:
                 count_commit()  # its statement committed (it ran last, without an error)
             return
+        await self._write_outbox(events)
         if isinstance(self._connection, DriverTransaction):
-            await self._commit_on_driver(self._connection, events)
+            await self._connection.commit()
         else:
-            await self._write_outbox(events)
             await self.session.commit()
         count_commit()
         if events or self._flushed_events:
             self._on_commit()
-
-    async def _commit_on_driver(self, transaction: DriverTransaction, events: list[Any]) -> None:
-        """A few events' outbox rows go in the COMMIT's round trip (one round trip fewer); many, before it."""
-        if len(events) > OUTBOX_WITH_COMMIT:
-            await self._write_outbox(events)
-            events = []
-        rows = [self._encode(event).row() for event in events]
-        await transaction.commit(last=rows_written_in(rows) if rows else "")
 
     async def flush_events(self) -> None:
         """Writes the events recorded so far to the outbox, in this transaction, and lets go of the aggregates

@@ -124,19 +124,16 @@ class DriverConnection:
     async def _give_back(self, pooled: Any, *, broken: bool) -> None:
         await greenlet_spawn(pooled.invalidate if broken else pooled.close)
 
-    async def commit(self, *, last: str = "") -> None:
-        """Commits; `last`, a statement without parameters (its values written in), runs first in the same
-        round trip (alone, it commits by itself, when no statement has begun the transaction)."""
-        if self._begun:
-            await self._pooled.driver_connection.execute(f"{last}; COMMIT" if last else "COMMIT")
-            self._begun = False
-        elif last:
-            await (await self._connection()).execute(last)
+    async def commit(self) -> None:
+        await self._end("COMMIT")
 
     async def rollback(self) -> None:
         """Undoes the transaction; the next statement begins another."""
+        await self._end("ROLLBACK")
+
+    async def _end(self, how: str) -> None:
         if self._begun:
-            await self._pooled.driver_connection.execute("ROLLBACK")
+            await self._pooled.driver_connection.execute(how)
             self._begun = False
 
     async def close(self) -> None:

@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
@@ -70,31 +68,6 @@ class OutboxMessage:
             "headers": {**trace_headers(), **actor_header(), **self.headers},
             "occurred_at": self.occurred_at,
         }
-
-
-def rows_written_in(rows: Sequence[Mapping[str, Any]]) -> str:
-    """The outbox INSERT of `rows` (`OutboxMessage.row()`s) as one statement with its values written in, so it
-    can travel in the COMMIT's round trip (the simple-query protocol takes no parameters). Nothing in it can
-    end a literal: text, JSON and bytes go as hex digits, the id in a UUID's canonical form, the time in an
-    aware datetime's ISO form."""
-    return (
-        f"INSERT INTO outbox ({', '.join(OutboxMessage.COLUMNS)}) VALUES "
-        + ", ".join(_values_written_in(row) for row in rows)
-        + " ON CONFLICT (event_id) DO NOTHING"
-    )
-
-
-def _values_written_in(row: Mapping[str, Any]) -> str:
-    event_id, occurred_at = row["event_id"], row["occurred_at"]
-    if not isinstance(event_id, uuid.UUID) or not isinstance(occurred_at, datetime) or occurred_at.tzinfo is None:
-        raise TypeError("an outbox row needs a UUID and an aware datetime")
-    texts = ", ".join(_text(row[name]) for name in ("subject", "event_type"))
-    payload, headers, at = bytes(row["payload"]).hex(), _text(json.dumps(row["headers"])), occurred_at.isoformat()
-    return f"('{event_id}'::uuid, {texts}, decode('{payload}', 'hex'), {headers}::json, '{at}'::timestamptz)"
-
-
-def _text(value: str) -> str:
-    return f"convert_from(decode('{value.encode().hex()}', 'hex'), 'UTF8')"
 
 
 def actor_header() -> dict[str, str]:
