@@ -110,6 +110,6 @@ def begun_unseen(loan: Loan) -> bool:
 async def forget(loan_id: uuid.UUID, *, uow: LoansUnitOfWork) -> None:
     """A loan begun unseen whose barcode no copy has: nothing was lent, and nothing stays recorded (as when
     the copy is looked up first)."""
-    async with uow:
+    async with uow.single_write():
         await uow.loans.forget(loan_id)
         await uow.commit()
