@@ -7,6 +7,7 @@ service uses the same well-known ports and peers are reached by DNS name).
 
 from __future__ import annotations
 
+import random
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -186,12 +187,45 @@ def sequential_ports(base: int) -> Iterator[int]:
 
 
 def free_ports() -> Iterator[int]:
-    """Ports the kernel says are free right now (for tests: never assume a fixed port is free)."""
-    handed_out: set[int] = set()
+    """Ports free right now (for tests and benches: never assume a fixed port is free), in random order and
+    never one handed out before in this process. Outside the kernel's range of ephemeral ports: one it hands
+    out for a bind to port 0 it may give an outgoing connection a moment later, before the server meant to
+    have it binds it (seen: Postgres refused to start, "Address already in use", in a busy test run)."""
+    low, high = _ephemeral_range()
+    candidates = [port for port in range(_LOWEST_PORT, 65536) if not low <= port <= high and port not in _HANDED_OUT]
+    random.shuffle(candidates)
+    for port in candidates or _kernel_picks():
+        if port in _HANDED_OUT or not _bindable(port):
+            continue
+        _HANDED_OUT.add(port)
+        yield port
+
+
+_LOWEST_PORT = 10_000
+"""Below it, the ports of well-known services."""
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def _kernel_picks() -> Iterator[int]:
+    """The kernel's own choices, when the ephemeral range leaves no other port (a tuned machine)."""
     while True:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in handed_out:
-            handed_out.add(port)
-            yield port
+            yield sock.getsockname()[1]
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
