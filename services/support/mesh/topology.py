@@ -191,11 +191,11 @@ def free_ports() -> Iterator[int]:
     never one handed out before in this process. Outside the kernel's range of ephemeral ports: one it hands
     out for a bind to port 0 it may give an outgoing connection a moment later, before the server meant to
     have it binds it (seen: Postgres refused to start, "Address already in use", in a busy test run)."""
-    low, high = _ephemeral_range()
+    low, high = ephemeral_port_range()
     candidates = [port for port in range(_LOWEST_PORT, 65536) if not low <= port <= high and port not in _HANDED_OUT]
     random.shuffle(candidates)
     for port in candidates or _kernel_picks():
-        if port in _HANDED_OUT or not _bindable(port):
+        if port in _HANDED_OUT or not port_is_free(port):
             continue
         _HANDED_OUT.add(port)
         yield port
@@ -206,7 +206,8 @@ _LOWEST_PORT = 10_000
 _HANDED_OUT: set[int] = set()
 
 
-def _ephemeral_range() -> tuple[int, int]:
+def ephemeral_port_range() -> tuple[int, int]:
+    """The ports the kernel gives outgoing connections (and binds to port 0)."""
     try:
         low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
         return int(low), int(high)
@@ -222,7 +223,8 @@ def _kernel_picks() -> Iterator[int]:
             yield sock.getsockname()[1]
 
 
-def _bindable(port: int) -> bool:
+def port_is_free(port: int) -> bool:
+    """Whether a server could bind `port` on the loopback address right now."""
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", port))

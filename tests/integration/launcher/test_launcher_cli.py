@@ -16,6 +16,7 @@ import pytest
 from launcher_helpers import wait_gone
 
 from services.support.launcher.state import read_state
+from services.support.mesh.topology import ephemeral_port_range, port_is_free
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -28,22 +29,13 @@ def _free_port_range(size: int) -> int:
     """A base port such that base .. base+size-1 can all be bound right now, below the kernel's ephemeral
     range: a range inside it could lose a port to one of the suite's outgoing connections before `up` binds
     it (which made `up` exit early once)."""
-    ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ephemeral_low, _ = ephemeral_port_range()
     chooser = random.Random()
     for _ in range(200):
         base = chooser.randrange(10_000, max(10_001, ephemeral_low - size))
-        if all(_bindable(port) for port in range(base, base + size)):
+        if all(port_is_free(port) for port in range(base, base + size)):
             return base
     raise RuntimeError("no free port range found")
-
-
-def _bindable(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 def _athenaeum(*args: str) -> list[str]:
