@@ -198,6 +198,9 @@ class SqlAlchemyUnitOfWork:
     def _write_once(self) -> None:
         if self._written:
             raise RuntimeError("a single-write block writes once: a second write would not be atomic with it")
+        # Before the write, what the block read has recorded nothing (an event on what it writes new shows at
+        # commit(), too late to stop the write: the in-memory unit of work refuses the whole block instead).
+        self._refuse_in_single_write([event for r in self._repositories() for a in r.seen for event in a.events])
         self._written = True
 
     async def commit(self) -> None:

@@ -65,6 +65,21 @@ async def test_an_event_is_refused_and_the_outbox_stays_empty(world: World) -> N
     assert await world.subjects() == []
 
 
+async def test_an_event_on_what_the_block_read_is_refused_before_the_write(world: World) -> None:
+    loan = _pending()
+    async with world.new_uow() as uow:
+        await uow.loans.add(loan)
+        await uow.commit()
+    with pytest.raises(RuntimeError, match="records no event"):
+        async with world.new_uow().single_write() as uow:
+            read = await uow.loans.get(loan.id)
+            read.events.append(object())
+            read.book_title = "Oblomov"
+            await uow.loans.save(read)
+    assert await world.scalar(sa.select(loans.c.book_title).where(loans.c.id == loan.id)) != "Oblomov"
+    assert await world.subjects() == []
+
+
 async def test_a_loan_changed_since_it_was_read_is_a_lost_race_and_counts_no_commit(world: World) -> None:
     loan = _pending()
     async with world.new_uow() as uow:
