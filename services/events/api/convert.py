@@ -12,9 +12,9 @@ from services.events.domain.model import EventRecord, Recorder
 from services.events.domain.query import EventQuery, build_query
 from services.events.domain.rules import MAX_REPORTED
 from services.support.runtime.boundary import TIME_RANGE, is_valid_time
+from services.support.runtime.callers import current_caller
 from services.support.runtime.errors import FieldViolation, InvalidArgument
 from services.support.runtime.identity import Identity
-from services.support.runtime.interceptors import current_caller
 from services.support.runtime.wire import timestamp, to_datetime
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter, methodcaller
@@ -266,3 +266,35 @@ def _map_clean(
         strings.extend(values)
         return True
     return not values or _clean(values, cast(_Plan, nested), texts)
+
+
+_UNDECODABLE = object()
+"""What a request that is not a valid message of its type decodes to; refused before the servicer runs."""
+
+
+def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """Garbage bytes become INVALID_ARGUMENT (gRPC would answer UNKNOWN naming the parser's exception)."""
+    if deserializer is None:
+        return None
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:
+            return _UNDECODABLE
+
+    return decode
+
+
+async def each_checked(requests: AsyncIterator[Any], boundary: bool) -> AsyncIterator[Any]:
+    async for request in requests:
+        check_decoded(request, boundary)
+        yield request
+
+
+def check_decoded(request: Any, boundary: bool) -> None:
+    """A request `tolerant` decoded: refused if it was garbage, else (`boundary`) checked by `check_request`."""
+    if request is _UNDECODABLE:
+        raise InvalidArgument.field("request", "is not a valid message of this method's request type")
+    if boundary and isinstance(request, Message):
+        check_request(request)

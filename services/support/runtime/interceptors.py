@@ -13,7 +13,6 @@ the rest of the call.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import logging
 import random
@@ -22,13 +21,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import grpc
-from google.protobuf.message import Message
 from google.rpc import code_pb2
 from grpc_status import rpc_status
 
 from services.support.runtime import errors
-from services.support.runtime.boundary import check_request
-from services.support.runtime.identity import CLAIMS_HEADER, CLIENT_ADDRESS_HEADER, EDGE_CALLER, Rule, spiffe_id
+from services.support.runtime.boundary import check_decoded, each_checked, tolerant
+from services.support.runtime.callers import current_caller, read_metadata
+from services.support.runtime.identity import EDGE_CALLER, Rule
 from services.support.runtime.status import RememberedRefusal, domain_status, retry_after_header, unexpected_status
 from services.support.runtime.telemetry import RpcMetrics
 from services.support.runtime.tracing import (
@@ -40,57 +39,6 @@ from services.support.runtime.tracing import (
 )
 
 log = logging.getLogger("athenaeum.rpc")
-
-# The mesh identity (SPIFFE URI) of the direct caller, as attested by our sidecar's mTLS.
-current_caller: contextvars.ContextVar[str] = contextvars.ContextVar("current_caller", default="")
-MESH_IDENTITY_PREFIX = spiffe_id("")
-"""Only identities of our own trust domain are callers; any other URI is nobody."""
-
-_CLIENT_CERT = "x-forwarded-client-cert"
-_TRACE_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
-
-
-def caller_from_metadata(metadata: tuple[tuple[str, str | bytes], ...]) -> str:
-    """The mesh identity (SPIFFE URI) our sidecar attested in x-forwarded-client-cert; "" if called directly
-    or by an identity outside the mesh's trust domain.
-
-    Believe it only from a listener that nothing but the sidecar can reach (see `serve`): the sidecar
-    replaces whatever a caller sent (SANITIZE_SET), but a raw connection could send anything."""
-    for key, value in metadata:
-        if key == _CLIENT_CERT and isinstance(value, str):
-            return _caller_of(value)
-    return ""
-
-
-def _caller_of(forwarded_cert: str) -> str:
-    # Envoy SANITIZE_SET: "By=spiffe://...;URI=spiffe://athenaeum/loans" (the last element is ours).
-    for part in forwarded_cert.split(",")[-1].split(";"):
-        if part.startswith("URI="):
-            uri = part[4:].strip('"')
-            name = uri.removeprefix(MESH_IDENTITY_PREFIX)
-            return uri if name != uri and name and "/" not in name else ""
-    return ""
-
-
-def _read_metadata(metadata: Any, *, trusted: bool) -> tuple[str, str, str, dict[str, str] | None]:
-    """One pass over a call's metadata: the attested caller, the claims and client address headers (all three
-    "" unless `trusted`: see ServerInterceptor), the trace context."""
-    caller = claims = address = ""
-    carrier: dict[str, str] | None = None
-    for key, value in metadata or ():
-        if key in _TRACE_HEADERS and isinstance(value, str):
-            carrier = carrier or {}
-            carrier[key] = value
-        elif not trusted:
-            continue
-        elif key == _CLIENT_CERT and isinstance(value, str):
-            caller = _caller_of(value)
-        elif key == CLAIMS_HEADER:
-            claims = str(value)
-        elif key == CLIENT_ADDRESS_HEADER:
-            address = str(value)
-    return caller, claims, address, carrier
-
 
 if TYPE_CHECKING:
     from services.support.runtime.admission import Admission
@@ -215,7 +163,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
     def _wrap(self, name: str, handler: Handler) -> Handler:
         if self._mutations is not None:  # innermost: runs after the access check let the call in
             handler = self._mutations.guard(name, handler)
-        tolerant = cast(Any, handler)._replace(request_deserializer=_tolerant(handler.request_deserializer))
+        decoding = cast(Any, handler)._replace(request_deserializer=tolerant(handler.request_deserializer))
         rule = self._access.rule(name) if self._access is not None else None
         for kind in BEHAVIORS:
             behavior = getattr(handler, kind)
@@ -223,7 +171,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 method = _Method(name, kind, rule, self._admission, name not in self._checked_by_servicer)
                 streamed = kind.startswith("stream_")
                 wrap = self._unary if kind.endswith("_unary") else self._streaming
-                replaced: Handler = tolerant._replace(**{kind: wrap(method, behavior, streamed)})
+                replaced: Handler = decoding._replace(**{kind: wrap(method, behavior, streamed)})
                 return replaced
         return handler
 
@@ -232,7 +180,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         access rule (before a stream's first message is read); raises otherwise."""
         boundary = call.method.boundary
         if not streamed:
-            _check(request, boundary)
+            check_decoded(request, boundary)
         if self._access is not None:
             self._access.admit(
                 call.method.name,
@@ -242,11 +190,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 client_address=call.address,
                 request=request,
             )
-        return _each_checked(request, boundary) if streamed else request
+        return each_checked(request, boundary) if streamed else request
 
     def _unary(self, method: _Method, behavior: Any, streamed: bool) -> Any:
         async def admitted(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-            seen = _read_metadata(context.invocation_metadata(), trusted=self._trust_mesh_headers)
+            seen = read_metadata(context.invocation_metadata(), trusted=self._trust_mesh_headers)
             if method.admission is None or seen[0] != EDGE_CALLER:  # peers and probes are never refused
                 return await run(request, context, _Call(method, *seen))
             async with await method.admission.enter_or_shed(method.name, context):
@@ -268,7 +216,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
     def _streaming(self, method: _Method, behavior: Any, streamed: bool) -> Any:
         async def wrapped(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> AsyncIterator[Any]:
-            call = _Call(method, *_read_metadata(context.invocation_metadata(), trusted=self._trust_mesh_headers))
+            call = _Call(method, *read_metadata(context.invocation_metadata(), trusted=self._trust_mesh_headers))
             try:
                 result = behavior(self._admit(call, request, streamed), context)
                 if inspect.isasyncgen(result):
@@ -359,34 +307,3 @@ class _WrappedGeneric(grpc.GenericRpcHandler):
 
     def service(self, handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
         return self._interceptor.wrap(handler_call_details.method, self._inner.service(handler_call_details))
-
-
-_UNDECODABLE = object()
-"""What a request that is not a valid message of its type decodes to; refused before the servicer runs."""
-
-
-def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-    """Garbage bytes become INVALID_ARGUMENT (gRPC would answer UNKNOWN naming the parser's exception)."""
-    if deserializer is None:
-        return None
-
-    def decode(data: bytes) -> Any:
-        try:
-            return deserializer(data)
-        except Exception:
-            return _UNDECODABLE
-
-    return decode
-
-
-async def _each_checked(requests: AsyncIterator[Any], boundary: bool) -> AsyncIterator[Any]:
-    async for request in requests:
-        _check(request, boundary)
-        yield request
-
-
-def _check(request: Any, boundary: bool) -> None:
-    if request is _UNDECODABLE:
-        raise errors.InvalidArgument.field("request", "is not a valid message of this method's request type")
-    if boundary and isinstance(request, Message):
-        check_request(request)

@@ -32,10 +32,11 @@ from google.protobuf.message import Message
 
 from services.support.runtime import errors
 from services.support.runtime.auth import current_identity
+from services.support.runtime.callers import current_caller
 from services.support.runtime.conflicts import counting_commits, retry_conflicts
 from services.support.runtime.idempotency import Attempt, current_attempt, parse_request_id
 from services.support.runtime.identity import Rule
-from services.support.runtime.interceptors import Handler, current_caller
+from services.support.runtime.interceptors import Handler
 from services.support.runtime.request_ledger import RequestLedger, Seen
 from services.support.runtime.status import RememberedRefusal, domain_status
 from services.support.runtime.telemetry import REQUEST_REPEATS

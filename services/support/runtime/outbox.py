@@ -17,9 +17,9 @@ from nats.js import JetStreamContext
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.support.runtime.callers import current_caller
 from services.support.runtime.driver import DriverConnection, DriverStatement
 from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, current_identity
-from services.support.runtime.interceptors import current_caller
 from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER, NatsLink
 from services.support.runtime.retrying import retry_forever
 from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED

@@ -19,10 +19,10 @@ from services.catalog.app.queries import Condition
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
 from services.support.launcher.postgres import asyncpg_dsn
+from services.support.runtime.callers import current_caller
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import Conflict
 from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER
-from services.support.runtime.interceptors import current_caller
 from services.support.runtime.messaging import ACTOR_HEADER
 from services.support.runtime.outbox import OUTBOX
 from tests.integration.catalog.conftest import CatalogUnits

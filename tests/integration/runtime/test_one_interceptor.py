@@ -17,6 +17,7 @@ import pytest
 from athenaeum.catalog.v1 import catalog_pb2
 from services.support.runtime import interceptors
 from services.support.runtime.auth import AccessPolicy, RevocationList
+from services.support.runtime.callers import current_caller
 from services.support.runtime.errors import NotFound
 from services.support.runtime.identity import (
     ACCESS_TOKEN_AUDIENCE,
@@ -29,7 +30,7 @@ from services.support.runtime.identity import (
     role_in,
     spiffe_id,
 )
-from services.support.runtime.interceptors import RequestLog, ServerInterceptor, current_caller
+from services.support.runtime.interceptors import RequestLog, ServerInterceptor
 
 pytestmark = pytest.mark.integration
 SERVICE = "athenaeum.catalog.v1.CatalogService"

@@ -16,6 +16,7 @@ from athenaeum.users.v1 import users_pb2
 from services.support.mesh.registry import SERVICES
 from services.support.runtime.access import api_service_names, policy_for
 from services.support.runtime.auth import RevocationList
+from services.support.runtime.callers import caller_from_metadata
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
 from services.support.runtime.identity import (
     ACCESS_TOKEN_AUDIENCE,
@@ -28,7 +29,6 @@ from services.support.runtime.identity import (
     field_value,
     spiffe_id,
 )
-from services.support.runtime.interceptors import caller_from_metadata
 
 DESCRIPTOR = Path(__file__).resolve().parents[3] / "gen" / "descriptor" / "athenaeum.binpb"
 EDGE_CALLER = spiffe_id(EDGE)
