@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from baselines import HEALTH_CHECK, start_baseline, stop_baseline, stop_fastapi
+from baselines import HEALTH_CHECK, stop_fastapi
 from circulation_load import Circulated, Circulation
 from costs import Meter, costs_table, detail
-from edge_throughput import FASTAPI, check_tools, load_demo, start_fastapi_baseline, start_mesh, write_book_paths
+from edge_throughput import FASTAPI, check_tools, load_demo, mesh_beside_echo, start_fastapi_baseline, write_book_paths
 from loadtools import (
     RESULTS_DIR,
     Result,
@@ -182,39 +182,31 @@ def main() -> int:
         os.environ["ATHENAEUM_BOOK_CACHE_SIZE"] = "0"  # the launcher passes our environment to the services
         os.environ["ATHENAEUM_SEARCH_CACHE_BYTES"] = "0"
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    from services.support.mesh.topology import free_ports
-
     started = datetime.now(UTC)
     workdir = work_folder()
-    echo_target = f"127.0.0.1:{next(free_ports())}"
-    mesh = echo = fastapi = None
-    try:
-        mesh = start_mesh(workdir / "mesh")
-        echo = start_baseline(echo_target)
+    with mesh_beside_echo(workdir / "mesh") as (mesh, echo_target, echo):
         load_seconds, book = load_demo(mesh.edge_grpc_target, args.titles)
         print(f"demo library loaded in {load_seconds:.1f} s", flush=True)
         paths = workdir / "book-paths.txt"
         write_book_paths(mesh, paths)
         fastapi, fastapi_url = start_fastapi_baseline(mesh, workdir)
-        meter = Meter(mesh, {"echo": lambda: echo.pid, FASTAPI: lambda: fastapi.pid})  # type: ignore[union-attr]
-        print(f"mesh idle after {meter.settle():.0f} s", flush=True)
-        print("unloaded searches", flush=True)
-        unloaded = unloaded_searches(mesh.edge_grpc_target, args.repeats)
-        results, circulated = [], Circulated()
-        books = [line.removeprefix("/v1/") for line in paths.read_text().split()]
-        for scenario in scenarios(mesh, echo_target, fastapi_url, book, paths):
-            print(f"running {scenario.name}", flush=True)
-            circulating = scenario.name == CIRCULATING
-            with Circulation(mesh, books, args.circulation_rate) if circulating else nullcontext() as moving:
-                results.append(run_scenario(scenario, args, workdir, meter))
-            if moving is not None:
-                circulated = moving.done
-        rss = meter.rss()
-    finally:
-        stop_baseline(echo)
-        stop_fastapi(fastapi)  # type: ignore[arg-type]
-        if mesh is not None:
-            mesh.stop()
+        try:
+            meter = Meter(mesh, {"echo": lambda: echo.pid, FASTAPI: lambda: fastapi.pid})  # type: ignore[union-attr]
+            print(f"mesh idle after {meter.settle():.0f} s", flush=True)
+            print("unloaded searches", flush=True)
+            unloaded = unloaded_searches(mesh.edge_grpc_target, args.repeats)
+            results, circulated = [], Circulated()
+            books = [line.removeprefix("/v1/") for line in paths.read_text().split()]
+            for scenario in scenarios(mesh, echo_target, fastapi_url, book, paths):
+                print(f"running {scenario.name}", flush=True)
+                circulating = scenario.name == CIRCULATING
+                with Circulation(mesh, books, args.circulation_rate) if circulating else nullcontext() as moving:
+                    results.append(run_scenario(scenario, args, workdir, meter))
+                if moving is not None:
+                    circulated = moving.done
+            rss = meter.rss()
+        finally:
+            stop_fastapi(fastapi)
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"{results_table(results, reference=FASTAPI)}\necho drift: {drift(results):.1%}")
     report = write_report(results, args, started, load_seconds, unloaded, rss, circulated)

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import os
 import shlex
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -62,6 +66,22 @@ def start_mesh(data_dir: Path) -> LocalMesh:
     mesh = LocalMesh(data_dir, topology, progress=lambda step: print(f"  mesh: {step}", flush=True))
     mesh.start()  # a failed start has already stopped what it started
     return mesh
+
+
+@contextlib.contextmanager
+def mesh_beside_echo(data_dir: Path) -> Iterator[tuple[LocalMesh, str, BaseProcess]]:
+    """The mesh (`start_mesh`) and the bare echo baseline on a free port beside it: the mesh, the echo's target
+    and its process; both stopped on the way out, also when the echo fails to start."""
+    from services.support.mesh.topology import free_ports
+
+    echo_target = f"127.0.0.1:{next(free_ports())}"
+    mesh, echo = start_mesh(data_dir), None
+    try:
+        echo = start_baseline(echo_target)
+        yield mesh, echo_target, echo
+    finally:
+        stop_baseline(echo)
+        mesh.stop()
 
 
 def staff_token(edge_grpc_target: str) -> str:
@@ -140,7 +160,7 @@ def write_book_paths(mesh: LocalMesh, path: Path) -> int:
     return len(found)
 
 
-def start_fastapi_baseline(mesh: LocalMesh, workdir: Path) -> tuple[object, str]:
+def start_fastapi_baseline(mesh: LocalMesh, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     """The FastAPI + asyncpg GetBook on a free port, reading the catalog database; (process, base URL)."""
     from services.support.launcher.postgres import asyncpg_dsn
     from services.support.mesh.topology import free_ports
@@ -242,30 +262,22 @@ def parse_args() -> argparse.Namespace:
 
 def run(args: argparse.Namespace, workdir: Path) -> tuple[list[Result], dict[str, float]]:
     """Start the mesh and the baselines, run every scenario, stop everything (also on failure)."""
-    from services.support.mesh.topology import free_ports
-
-    echo_target = f"127.0.0.1:{next(free_ports())}"
-    echo = fastapi = mesh = None
-    try:
-        mesh = start_mesh(workdir / "mesh")
-        echo = start_baseline(echo_target)
+    with mesh_beside_echo(workdir / "mesh") as (mesh, echo_target, echo):
         load_seconds, book = load_demo(mesh.edge_grpc_target, args.titles)
         print(f"demo library loaded in {load_seconds:.1f} s", flush=True)
         paths = workdir / "book-paths.txt"
         write_book_paths(mesh, paths)
         fastapi, fastapi_url = start_fastapi_baseline(mesh, workdir)
-        meter = Meter(mesh, {"echo": lambda: echo.pid, FASTAPI: lambda: fastapi.pid})  # type: ignore[union-attr]
-        print(f"mesh idle after {meter.settle():.0f} s", flush=True)
-        results = []
-        for scenario in scenarios(mesh, echo_target, fastapi_url, book, paths):
-            print(f"running {scenario.name}: {args.warm_up} s warm-up, {args.duration} s measured", flush=True)
-            results.append(run_scenario(scenario, args, workdir, meter))
-        return results, meter.rss()
-    finally:
-        stop_baseline(echo)
-        stop_fastapi(fastapi)  # type: ignore[arg-type]
-        if mesh is not None:
-            mesh.stop()
+        try:
+            meter = Meter(mesh, {"echo": lambda: echo.pid, FASTAPI: lambda: fastapi.pid})  # type: ignore[union-attr]
+            print(f"mesh idle after {meter.settle():.0f} s", flush=True)
+            results = []
+            for scenario in scenarios(mesh, echo_target, fastapi_url, book, paths):
+                print(f"running {scenario.name}: {args.warm_up} s warm-up, {args.duration} s measured", flush=True)
+                results.append(run_scenario(scenario, args, workdir, meter))
+            return results, meter.rss()
+        finally:
+            stop_fastapi(fastapi)
 
 
 def check_tools() -> bool:

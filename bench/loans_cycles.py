@@ -37,9 +37,8 @@ import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from baselines import start_baseline, stop_baseline
 from costs import Costs, Meter, costs, costs_table, detail
-from edge_throughput import start_mesh
+from edge_throughput import mesh_beside_echo
 from loadtools import RESULTS_DIR, machine_info, work_folder
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -376,20 +375,10 @@ def main() -> int:
         "--sign-ins-per-second", type=float, default=0, help="readers signing in during the full-load scenario"
     )
     args = parser.parse_args()
-    from services.support.mesh.topology import free_ports
-
     started, load = datetime.now(UTC), list(os.getloadavg())
     workdir = work_folder()
-    baseline_target = f"127.0.0.1:{next(free_ports())}"
-    mesh = baseline = None
-    try:
-        mesh = start_mesh(workdir / "mesh")
-        baseline = start_baseline(baseline_target)
+    with mesh_beside_echo(workdir / "mesh") as (mesh, baseline_target, _):
         run = asyncio.run(run_scenarios(mesh, baseline_target, Meter(mesh), args))
-    finally:
-        stop_baseline(baseline)
-        if mesh is not None:
-            mesh.stop()
     shutil.rmtree(workdir, ignore_errors=True)
     print(table(run.results))
     print(f"report: {write_report(run, args, started, load).relative_to(REPO_ROOT)}")

@@ -18,8 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
-from baselines import start_baseline, stop_baseline
-from edge_throughput import start_mesh
+from edge_throughput import mesh_beside_echo
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from loadtools import RESULTS_DIR, machine_info, work_folder
 from loans_cycles import open_desk, register_readers, sign_in_admin
@@ -102,20 +101,10 @@ p50 ms of one call at a time, {CALLS} calls a series (the first {SKIPPED} not co
 
 
 def main() -> int:
-    from services.support.mesh.topology import free_ports
-
     started = datetime.now(UTC)
     workdir = work_folder()
-    echo_target = f"127.0.0.1:{next(free_ports())}"
-    echo = mesh = None
-    try:
-        mesh = start_mesh(workdir / "mesh")
-        echo = start_baseline(echo_target)
+    with mesh_beside_echo(workdir / "mesh") as (mesh, echo_target, _):
         rows = {"bare grpc.aio echo": asyncio.run(echo_row(echo_target)), **asyncio.run(mesh_rows(mesh))}
-    finally:
-        stop_baseline(echo)
-        if mesh is not None:
-            mesh.stop()
     shutil.rmtree(workdir, ignore_errors=True)
     report = write_report(started, rows)
     print(report.read_text())

@@ -136,7 +136,7 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
         self._ledger = ledger
         self._policy = policy
         self._budget = work_budget_seconds
-        self._detached: set[asyncio.Task[Any]] = set()
+        self._detached: set[asyncio.Future[Any]] = set()
 
     async def intercept_service(
         self,
@@ -187,11 +187,15 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
             return await asyncio.shield(task)
         except asyncio.CancelledError:
             if not task.done():
-                self._detached.add(task)
-                task.add_done_callback(self._forget)
+                self._keep(task)
             raise
 
-    def _forget(self, task: asyncio.Task[Any]) -> None:
+    def _keep(self, task: asyncio.Future[Any]) -> None:
+        """Holds a task nobody awaits until it ends (the loop keeps only a weak reference)."""
+        self._detached.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Future[Any]) -> None:
         self._detached.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
             log.info("a call its client left ended with %s", type(error).__name__)
@@ -216,13 +220,8 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
         # Stored while the answer goes out, not before: a round trip less for every caller. Until it is stored
         # the attempt keeps its lease, so a twin or a retry waits for it, and if it is never stored (the process
         # died) a retry recalls the committed change, as after any failure to store it.
-        self._meanwhile(self._ledger.answer(attempt, call.kept(response)))
+        self._keep(asyncio.ensure_future(_quietly(self._ledger.answer(attempt, call.kept(response)), default=None)))
         return response
-
-    def _meanwhile(self, step: Awaitable[Any]) -> None:
-        task = asyncio.ensure_future(_quietly(step, default=None))
-        self._detached.add(task)  # referenced until done
-        task.add_done_callback(self._forget)
 
     async def _recall(self, attempt: Attempt, call: _Call) -> Any:
         """The request's change is committed but its answer is not stored: the use case recalls it."""
