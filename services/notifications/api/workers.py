@@ -181,7 +181,7 @@ class Dispatcher:
     async def _wait_until_back(self) -> None:
         """Probe the channel with exponential backoff and jitter until it answers (tries are not spent)."""
         async for attempt in tenacity.AsyncRetrying(
-            wait=tenacity.wait_exponential_jitter(initial=0.2, max=5.0),
+            wait=tenacity.wait_exponential_jitter(multiplier=0.2, max=5.0),
             retry=tenacity.retry_if_exception_type(ChannelUnavailable),
         ):
             with attempt:
