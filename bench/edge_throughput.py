@@ -56,7 +56,8 @@ FASTAPI = "fastapi"
 
 def start_mesh(data_dir: Path) -> LocalMesh:
     """The whole mesh on free loopback ports, with its own Postgres and NATS under `data_dir`."""
-    from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+    from services.support.launcher.layout import local_mesh_topology
+    from services.support.launcher.mesh import LocalMesh
     from services.support.mesh.topology import free_ports
 
     ports = free_ports()

@@ -24,7 +24,8 @@ import psutil
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "gen" / "python")]
 
-from services.support.launcher.mesh import LocalMesh, local_mesh_topology  # noqa: E402
+from services.support.launcher.layout import local_mesh_topology  # noqa: E402
+from services.support.launcher.mesh import LocalMesh  # noqa: E402
 from services.support.mesh.topology import free_ports  # noqa: E402
 
 RESULTS = REPO_ROOT / "bench" / "results" / "startup.jsonl"

@@ -127,7 +127,8 @@ def mesh(
 ) -> Iterator[LocalMesh]:
     """The whole mesh (services, sidecars, edge) on the session's Postgres and NATS, ready to serve; each service
     signs in to NATS as itself, as it does everywhere, so the suite proves the NATS rights are enough."""
-    from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+    from services.support.launcher.layout import local_mesh_topology
+    from services.support.launcher.mesh import LocalMesh
 
     data_dir = launcher_dir / "mesh"
     topology = local_mesh_topology(

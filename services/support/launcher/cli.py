@@ -74,7 +74,8 @@ def up(
     ] = None,
 ) -> None:
     """Start Postgres, NATS, every service, its sidecar and the edge; Ctrl-C stops everything."""
-    from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+    from services.support.launcher.layout import local_mesh_topology
+    from services.support.launcher.mesh import LocalMesh
     from services.support.launcher.sink_servers import SinkAddresses
     from services.support.launcher.state import forget_pointer, point_to
     from services.support.mesh.topology import sequential_ports

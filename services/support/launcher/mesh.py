@@ -11,12 +11,13 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from services.support.launcher import components, state
 from services.support.launcher.credentials import without_secret
+from services.support.launcher.layout import MeshAddresses
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.postgres import LocalPostgres, PostgresServer
 from services.support.launcher.processes import ManagedProcess, RestartPolicy, Supervisor
@@ -28,41 +29,14 @@ from services.support.launcher.readiness import (
 )
 from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
 from services.support.mesh import registry
-from services.support.mesh.topology import Topology, free_ports, local_topology, private_socket_dir
-
-DESCRIPTOR_PATH = components.REPO_ROOT / "gen" / "descriptor" / "athenaeum.binpb"
-WEB_ROOT = components.REPO_ROOT / "web"
-DOCS_DIR = components.REPO_ROOT / "gen" / "docs"
+from services.support.mesh.topology import Topology, free_ports
 
 
 class StartupAborted(RuntimeError):
     """Another part of the start-up failed first."""
 
 
-def local_mesh_topology(
-    data_dir: Path,
-    *,
-    ports: Iterator[int],
-    edge_port: int,
-    edge_admin_port: int,
-    cors_origins: tuple[str, ...] = (),
-) -> Topology:
-    """Everything on loopback, certificates under `data_dir` and the services' sockets in its `run/` (owner
-    only), the descriptor set and API docs from `gen/`, the web client from `web/`."""
-    return local_topology(
-        ports=ports,
-        socket_dir=private_socket_dir(data_dir / "run"),
-        edge_port=edge_port,
-        edge_admin_port=edge_admin_port,
-        cert_dir=data_dir.resolve() / "certs",
-        descriptor_path=DESCRIPTOR_PATH,
-        web_root=WEB_ROOT,
-        docs_dir=DOCS_DIR,
-        cors_origins=cors_origins,
-    )
-
-
-class LocalMesh:
+class LocalMesh(MeshAddresses):
     """Runs a `local_topology` mesh under `data_dir` (logs, certs, Envoy configs, Postgres, JetStream)."""
 
     def __init__(
@@ -83,8 +57,8 @@ class LocalMesh:
         ready_timeout: float = 60.0,
         progress: Callable[[str], None] = lambda step: None,
     ):
+        super().__init__(topology)
         self.data_dir = data_dir.resolve()
-        self.topology = topology
         self.services = tuple(services) if services is not None else tuple(s.name for s in registry.SERVICES)
         for name in self.services:
             registry.service(name)  # unknown names fail here, not half way through start()
@@ -117,36 +91,11 @@ class LocalMesh:
         self.sinks = sinks or SinkAddresses(next(spare), next(spare), next(spare))
         self._local_sinks = LocalSinks(self.data_dir / "sinks", self.sinks, self._supervisor) if run_sinks else None
 
-    # Addresses -------------------------------------------------------------------------------------
-
-    @property
-    def edge_url(self) -> str:
-        return f"http://127.0.0.1:{self.topology.edge_port}"
-
-    @property
-    def edge_grpc_target(self) -> str:
-        return f"127.0.0.1:{self.topology.edge_port}"
-
-    @property
-    def edge_admin_url(self) -> str:
-        return f"http://127.0.0.1:{self.topology.edge_admin_port}"
+    # Addresses (besides the topology's own, in MeshAddresses) -------------------------------------
 
     def database_url(self, service: str) -> str:
         """The SQLAlchemy URL of a service's own database."""
         return self.postgres.url_for(registry.service(service).database)
-
-    def app_target(self, service: str) -> str:
-        """gRPC target of the service process itself (plaintext, its Unix socket: this user only)."""
-        return f"unix:{self.topology.placement(service).app_socket}"
-
-    def sidecar_target(self, service: str) -> str:
-        """host:port of the service's sidecar inbound listener (mTLS; a mesh certificate is required)."""
-        placement = self.topology.placement(service)
-        return f"{placement.host}:{placement.inbound_port}"
-
-    def outbound_target(self, service: str) -> str:
-        """gRPC target of the service's sidecar outbound listener (what the service dials for its peers)."""
-        return f"unix:{self.topology.placement(service).outbound_socket}"
 
     def endpoints(self) -> dict[str, str]:
         """What a human or a tool needs to talk to the mesh."""

@@ -1,6 +1,6 @@
 """The one-server stack: docker-compose.yml and its Postgres init script, generated from the service registry
 (deploy.py writes them with the rest of the generated deployment files; Prometheus, Grafana and Jaeger and the
-scrape config are compose_observability.py's).
+scrape config are compose_observability.py's, how secrets are handed over compose_secrets.py's).
 
 PostgreSQL (a database per service), NATS JetStream, a one-shot certificates job, a one-shot migration job, every
 service with its Envoy sidecar, the edge (and, with the `tls` profile, a TLS front for it), Prometheus, Grafana and
@@ -14,6 +14,14 @@ from typing import Any
 
 from services.support.mesh import edge_tls, nats_auth, registry
 from services.support.mesh.compose_observability import observability_services
+from services.support.mesh.compose_secrets import (
+    DATABASE_PASSWORD_SECRET,
+    SECRETS_MOUNT,
+    nats_password_secret,
+    secret_files,
+    secret_name,
+    service_secrets,
+)
 from services.support.mesh.envoy import (
     CONTAINER_CERT_DIR,
     CONTAINER_DESCRIPTOR_PATH,
@@ -53,37 +61,11 @@ ENVOY_CONFIG_DIR = "/etc/athenaeum/envoy"
 CA_DIR = "/var/lib/athenaeum/ca"
 POSTGRES_USER = "athenaeum"
 CONTAINER_COMMAND = ("python", "-m", "services.support.mesh.containers")
-SECRETS_DIR = "${ATHENAEUM_SECRETS_DIR:-./secrets}"
-"""Secrets are files there (never committed), handed to the containers as compose secrets: no default password."""
-SECRETS_MOUNT = Path("/run/secrets")
-DATABASE_PASSWORD_SECRET = "postgres-password"
 
 
 def image() -> str:
     """The Athenaeum image compose builds, tagged with the release version unless ATHENAEUM_VERSION says another."""
     return f"athenaeum:${{ATHENAEUM_VERSION:-{release.version()}}}"
-
-
-def secret_name(setting: str) -> str:
-    """The compose secret holding a setting: ATHENAEUM_SIGNING_KEY_PASSPHRASE → signing-key-passphrase."""
-    return setting.removeprefix("ATHENAEUM_").lower().replace("_", "-")
-
-
-def nats_password_secret(service: str) -> str:
-    """The compose secret of a service's NATS password (its NATS user is its name)."""
-    return f"nats-password-{service}"
-
-
-def secret_files() -> dict[str, str]:
-    """Every compose secret, by name, and the file it is read from."""
-    names = [
-        DATABASE_PASSWORD_SECRET,
-        *(nats_password_secret(spec.name) for spec in registry.SERVICES),
-        *(secret_name(setting) for spec in registry.SERVICES for setting in spec.secret_settings),
-        edge_tls.CERT_SECRET,
-        edge_tls.KEY_SECRET,
-    ]
-    return {name: f"{SECRETS_DIR}/{name}" for name in names}
 
 
 # docker-compose -------------------------------------------------------------------------------------
@@ -228,11 +210,6 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
         # Plain per-deployment settings (e.g. the mail server), with the stack's own stand-ins as defaults.
         **{name: f"${{{name}:-{default}}}" for name, default in spec.settings},
     }
-
-
-def service_secrets(spec: registry.ServiceSpec) -> list[str]:
-    """The compose secrets a service's container gets."""
-    return [DATABASE_PASSWORD_SECRET, nats_password_secret(spec.name), *(secret_name(n) for n in spec.secret_settings)]
 
 
 def _app(spec: registry.ServiceSpec) -> dict[str, Any]:

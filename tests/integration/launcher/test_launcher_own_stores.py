@@ -8,7 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+from services.support.launcher.layout import local_mesh_topology
+from services.support.launcher.mesh import LocalMesh
 from services.support.mesh.topology import free_ports
 
 pytestmark = pytest.mark.integration

@@ -16,7 +16,8 @@ import psutil
 import pytest
 from launcher_helpers import is_gone, processes_mentioning, wait_gone
 
-from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+from services.support.launcher.layout import local_mesh_topology
+from services.support.launcher.mesh import LocalMesh
 from services.support.launcher.processes import ManagedProcess, ProcessFailed, ProcessSpec, RestartPolicy, Supervisor
 from services.support.mesh.topology import free_ports
 

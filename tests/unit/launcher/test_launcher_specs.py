@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from services.support.launcher import components, state
 from services.support.launcher.cli import app
-from services.support.launcher.mesh import LocalMesh, local_mesh_topology
+from services.support.launcher.layout import local_mesh_topology
+from services.support.launcher.mesh import LocalMesh
 from services.support.launcher.postgres import PostgresServer, asyncpg_dsn
 from services.support.mesh import registry
 from services.support.mesh.topology import sequential_ports
