@@ -33,9 +33,10 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from desk import register_patrons, sign_in_admin
 from edge_throughput import RESULTS_DIR, machine_info, start_baseline, start_mesh
 from loadtools import work_folder
-from loans_cycles import echo_cycle, measure, register_patrons, sign_in_admin
+from loans_cycles import echo_cycle, measure
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+from desk import open_desk, register_readers, sign_in_admin
 from edge_throughput import mesh_beside_echo
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from loadtools import RESULTS_DIR, machine_info, work_folder
-from loans_cycles import open_desk, register_readers, sign_in_admin
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAUSES = (0.0, 0.002, 0.01, 0.05)
