@@ -73,11 +73,12 @@ class LoanRepository(Protocol):
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
 
-    async def active_by_barcode(self, barcode: str) -> Loan:
-        """The ACTIVE loan of the copy with this barcode; raises LoanNotFound."""
-
     async def active_on_copy(self, copy: str) -> Loan | None:
         """The ACTIVE loan of a copy, locked until commit (None when the copy is on no active loan)."""
+
+    async def to_return(self, *, loan_id: uuid.UUID | None = None, barcode: str = "") -> tuple[Loan, uuid.UUID | None]:
+        """The loan a return names (by id, else the ACTIVE loan of the barcode; raises LoanNotFound) and the id
+        of the hold at the head of its book's queue (None when nobody waits), in one read."""
 
     async def returns_begun(self, *, before: datetime, limit: int = 100) -> list[Loan]:
         """ACTIVE loans whose return was begun before `before` and not finished, oldest first."""
@@ -176,9 +177,6 @@ class HoldRepository(Protocol):
         """The patron's WAITING or READY hold on the book."""
 
     async def count_active(self, patron: str) -> int: ...
-
-    async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
-        """The head of the book's queue."""
 
     async def others_waiting(self, book: str, patron: str) -> bool:
         """Whether a patron other than `patron` waits for the book."""

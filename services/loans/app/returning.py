@@ -42,14 +42,15 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
     async with uow.single_write():
         if previous := await uow.requests.recall(cmd.request_id, "ReturnLoan"):
             return await uow.loans.get(LOAN.parse_id(previous))
-        loan = visible(await (uow.loans.get(cmd.loan_id) if cmd.loan_id else uow.loans.active_by_barcode(cmd.barcode)))
+        loan, queue_head = await uow.loans.to_return(loan_id=cmd.loan_id, barcode=cmd.barcode)
+        visible(loan)
         if loan.status == LoanStatus.RETURNED:
             raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
-        waiting = await uow.holds.next_waiting(loan.book)
+        waiting = HOLD.format(queue_head) if queue_head is not None else ""
         loan.begin_return(clock.now())
         await uow.loans.save(loan)
         await uow.commit()
-    shelved_for = await _check_in(loan, waiting.name if waiting else "", catalog=catalog)
+    shelved_for = await _check_in(loan, waiting, catalog=catalog)
     # The note above is committed, so the runtime no longer repeats this call after a lost race: the close is
     # repeated here, reading again what it changes (returns at once to one queue race for its head hold).
     current = known_then_read(loan)
@@ -58,7 +59,7 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
     )
     if extra is not None:
         await after_commit(release_extra(*extra, catalog=catalog), loan.name)
-    elif waiting is not None and not shelved_for:  # the hold asked for got a copy meanwhile: serve the next
+    elif waiting and not shelved_for:  # the hold asked for got a copy meanwhile: serve the next
         await after_commit(serve_queue(loan.book, uow=uow, clock=clock, catalog=catalog), loan.name)
     return loan
 

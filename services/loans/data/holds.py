@@ -32,7 +32,6 @@ _QUEUE = (
     .where(holds.c.book == sa.bindparam("book"), holds.c.status == HoldStatus.WAITING.value)
     .order_by(holds.c.seq)
 )
-_QUEUE_HEAD = _QUEUE.limit(1)
 _FIELDS = (
     "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
     "shelf_released", "created_at", "updated_at",
@@ -55,7 +54,6 @@ def _queue_position() -> sa.ColumnElement[int]:
 
 HOLDS_WITH_POSITION = sa.select(holds, _queue_position())
 _BY_ID = DriverStatement(HOLDS_WITH_POSITION.where(holds.c.id == sa.bindparam("hold_id")))
-_NEXT_WAITING = DriverStatement(_QUEUE_HEAD, read=True)
 
 
 def _to_hold(m: Mapping[Any, Any]) -> Hold:
@@ -101,12 +99,6 @@ class SqlHoldRepository(TrackingRepository):
     async def count_active(self, patron: str) -> int:
         query = sa.select(sa.func.count()).where(holds.c.patron == patron, holds.c.status.in_(_ACTIVE))
         return int(await self.session.scalar(query) or 0)
-
-    async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
-        """The head of the book's queue."""
-        query = _QUEUE_HEAD.where(holds.c.id.not_in(skip)) if skip else _NEXT_WAITING
-        row = await self._first(query, {"book": book})
-        return self._track(_to_hold(row)) if row else None
 
     async def others_waiting(self, book: str, patron: str) -> bool:
         query = sa.select(

@@ -41,8 +41,19 @@ _BY_REQUEST = DriverStatement(
     sa.select(loans).where(loans.c.request_id == sa.bindparam("request_id"), loans.c.status != LoanStatus.FAILED.value),
     read=True,
 )
-_ACTIVE_BY_BARCODE = DriverStatement(
-    sa.select(loans).where(loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value),
+# A return reads its loan and the head of its book's queue (whom the copy goes on the hold shelf for) at once.
+_QUEUE_HEAD_ID = (
+    sa.select(holds.c.id)
+    .where(holds.c.book == loans.c.book, holds.c.status == HoldStatus.WAITING.value)
+    .order_by(holds.c.seq)
+    .limit(1)
+    .scalar_subquery()
+    .label("queue_head")
+)
+_to_return = sa.select(loans, _QUEUE_HEAD_ID)
+_TO_RETURN_BY_ID = DriverStatement(_to_return.where(loans.c.id == sa.bindparam("loan_id")), read=True)
+_TO_RETURN_BY_BARCODE = DriverStatement(
+    _to_return.where(loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value),
     read=True,
 )
 # A loan whose return was begun is not fined or reminded further meanwhile: the copy may already be back.
@@ -140,15 +151,19 @@ class SqlLoanRepository(TrackingRepository):
         """The live (not FAILED) loan a request_id created."""
         return await self._one(_BY_REQUEST, {"request_id": request_id})
 
-    async def active_by_barcode(self, barcode: str) -> Loan:
-        loan = await self._one(_ACTIVE_BY_BARCODE, {"barcode": barcode})
-        if loan is None:
-            raise LoanNotFound(f"loans/-?barcode={barcode}")
-        return loan
-
     async def active_on_copy(self, copy: str) -> Loan | None:
         """The ACTIVE loan of a copy, locked until commit (None when the copy is on no active loan)."""
         return await self._one(_ACTIVE_ON_COPY, {"copy": copy})
+
+    async def to_return(self, *, loan_id: uuid.UUID | None = None, barcode: str = "") -> tuple[Loan, uuid.UUID | None]:
+        """The loan a return names and the id of the hold at the head of its book's queue, in one statement."""
+        if loan_id is not None:
+            found = await self._first(_TO_RETURN_BY_ID, {"loan_id": loan_id})
+        else:
+            found = await self._first(_TO_RETURN_BY_BARCODE, {"barcode": barcode})
+        if found is None:
+            raise LoanNotFound(LOAN.format(loan_id) if loan_id is not None else f"loans/-?barcode={barcode}")
+        return self._track(_to_loan(found)), found["queue_head"]
 
     async def returns_begun(self, *, before: datetime, limit: int = 100) -> list[Loan]:
         """ACTIVE loans whose return was begun before `before` and not finished, oldest first."""

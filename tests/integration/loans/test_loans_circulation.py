@@ -251,26 +251,6 @@ async def test_loans_are_listed_newest_first_page_by_page_and_readers_see_only_t
     assert overdue.total_size == 5
 
 
-async def test_a_loan_read_through_the_driver_is_the_loan_the_transaction_reads(world: World) -> None:
-    """The issue's and the return's first reads (by request_id, by barcode, by id) go through the driver on a
-    read-only unit of work: the same loan, its terms (JSON) and times included, as a transaction reads."""
-    _, (copy,) = world.catalog.add_book()
-    barcode = world.catalog.barcode(copy)
-    request_id = uuid.uuid4()
-    loan = await world.issue(IssueLoan("users/p9", barcode=barcode, request_id=request_id, actor=DESK))
-    uow = world.uow()
-    async with uow:
-        in_transaction = await uow.loans.get(loan.id)
-    async with uow.reading():
-        assert uow.loans._driver_access is not None  # the path under test
-        by_id = await uow.loans.get(loan.id)
-        by_request = await uow.loans.by_request(request_id)
-        by_barcode = await uow.loans.active_by_barcode(barcode)
-        nothing = await uow.loans.by_request(uuid.uuid4())
-    assert by_id == by_request == by_barcode == in_transaction and nothing is None
-    assert by_id.status == LoanStatus.ACTIVE and by_id.terms == in_transaction.terms and by_id.due_at > by_id.issued_at
-
-
 async def test_a_return_interrupted_after_the_catalog_step_is_finished_by_the_next_issue_or_the_reconciler(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -69,11 +69,17 @@ class FakeLoanRepository:
         found = [row for row in self._rows() if row.request_id == request_id and row.status != LoanStatus.FAILED]
         return self._tx.hand_out("loans", found[0]) if found else None
 
-    async def active_by_barcode(self, barcode: str) -> Loan:
-        for row in self._rows():
-            if row.barcode == barcode and row.status == LoanStatus.ACTIVE:
-                return self._tx.hand_out("loans", row)
-        raise LoanNotFound(f"loans/-?barcode={barcode}")
+    async def to_return(self, *, loan_id: uuid.UUID | None = None, barcode: str = "") -> tuple[Loan, uuid.UUID | None]:
+        if loan_id is not None:
+            loan = await self.get(loan_id)
+        else:
+            found = [row for row in self._rows() if row.barcode == barcode and row.status == LoanStatus.ACTIVE]
+            if not found:
+                raise LoanNotFound(f"loans/-?barcode={barcode}")
+            loan = self._tx.hand_out("loans", found[0])
+        seq = self._tx.database.hold_seq
+        queue = [h for h in self._tx.rows("holds").values() if h.book == loan.book and h.status == HoldStatus.WAITING]
+        return loan, min(queue, key=lambda hold: seq[hold.id]).id if queue else None
 
     async def active_on_copy(self, copy: str) -> Loan | None:
         found = [row for row in self._rows() if row.copy == copy and row.status == LoanStatus.ACTIVE]
@@ -285,10 +291,6 @@ class FakeHoldRepository:
 
     async def count_active(self, patron: str) -> int:
         return sum(1 for h in self._in_order() if h.patron == patron and h.status in ACTIVE_HOLD_STATUSES)
-
-    async def next_waiting(self, book: str, *, skip: tuple[uuid.UUID, ...] = ()) -> Hold | None:
-        queue = [h for h in self._in_order() if h.book == book and h.status == HoldStatus.WAITING and h.id not in skip]
-        return self._tx.hand_out("holds", queue[0]) if queue else None
 
     async def others_waiting(self, book: str, patron: str) -> bool:
         return any(h.book == book and h.patron != patron and h.status == HoldStatus.WAITING for h in self._in_order())
