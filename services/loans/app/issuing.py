@@ -63,29 +63,19 @@ async def issue_loan(
         raise InvalidArgument.field("item", "give exactly one of barcode and book")
     if cmd.book:
         BOOK.parse(cmd.book, field="book")
-    # The patron's standing is asked while the request_id is looked up (one wait instead of two): a retry
-    # that finds its loan finished answers that loan, whatever the answer about the patron.
-    asking = _asked(users, cmd.patron)
-    try:
-        if cmd.request_id is not None:
-            async with uow.reading():
-                existing = await uow.loans.by_request(cmd.request_id)
-            if existing is not None and existing.status != LoanStatus.PENDING:
-                return existing
-            if existing is not None:  # an earlier attempt stopped half way: carry on from the catalog step
-                if existing.patron != cmd.patron:  # the retry names another patron: the loan's is the one
-                    asking.cancel()
-                    asking = _asked(users, existing.patron)
-                eligibility = await asking
-                return await _lend(
-                    existing, eligibility,
-                    uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency,
-                    after_checkout=after_checkout,
-                )  # fmt: skip
-        begin = _begin_by_barcode if cmd.barcode else _begin_by_book
-        loan, eligibility = await begin(cmd, asking, uow=uow, clock=clock, catalog=catalog, policy=policy)
-    finally:
-        asking.cancel()  # still under way only when it is no longer wanted
+    if cmd.request_id is not None:
+        async with uow.reading():
+            existing = await uow.loans.by_request(cmd.request_id)
+        if existing is not None and existing.status != LoanStatus.PENDING:
+            return existing
+        if existing is not None:  # an earlier attempt stopped half way: carry on from the catalog step
+            eligibility = await users.eligibility(existing.patron)
+            return await _lend(
+                existing, eligibility,
+                uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
+            )  # fmt: skip
+    begin = _begin_by_barcode if cmd.barcode else _begin_by_book
+    loan, eligibility = await begin(cmd, uow=uow, clock=clock, users=users, catalog=catalog, policy=policy)
     return await _lend(
         loan, eligibility,
         uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
@@ -93,19 +83,13 @@ async def issue_loan(
 
 
 async def _begin_by_barcode(
-    cmd: IssueLoan,
-    asking: Awaitable[Eligibility],
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    catalog: Catalog,
-    policy: BorrowingPolicy,
+    cmd: IssueLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users, catalog: Catalog, policy: BorrowingPolicy
 ) -> tuple[Loan, Eligibility]:
     """Unseen when it cannot matter what the copy is (one catalog call fewer: the check-out says); otherwise
     the copy is looked up first: its book (the loan's, and the patron's READY hold on it, which the catalog must
     be told to lend a held copy) and its item type (the limit of its type is checked before it is taken)."""
     try:
-        eligibility = await asking
+        eligibility = await users.eligibility(cmd.patron)
     except DependencyUnavailable:
         await catalog.lookup_copy(cmd.barcode)  # an unknown barcode is still answered NOT_FOUND meanwhile
         raise
@@ -117,27 +101,20 @@ async def _begin_by_barcode(
 
 
 async def _begin_by_book(
-    cmd: IssueLoan,
-    asking: Awaitable[Eligibility],
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    catalog: Catalog,
-    policy: BorrowingPolicy,
+    cmd: IssueLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users, catalog: Catalog, policy: BorrowingPolicy
 ) -> tuple[Loan, Eligibility]:
-    """Users (already asked) and the catalog, that the book exists, at once, before anything is recorded: the
-    catalog's refusal is answered at once, without waiting for users. The title comes with the check-out."""
-    await catalog.book_title(cmd.book)
-    eligibility = await asking
+    """Both peers asked at once, before anything is recorded: users, and the catalog that the book exists (its
+    refusal is answered at once, without waiting for users). The title comes with the check-out."""
+    asking_users = asyncio.ensure_future(users.eligibility(cmd.patron))
+    asking_users.add_done_callback(_retrieved)
+    try:
+        await catalog.book_title(cmd.book)
+    except BaseException:
+        asking_users.cancel()
+        raise
+    eligibility = await asking_users
     loan = await begin_seen(cmd, cmd.book, None, eligibility, uow=uow, clock=clock, policy=policy)
     return loan, eligibility
-
-
-def _asked(users: Users, patron: str) -> asyncio.Future[Eligibility]:
-    """The users answer about `patron`, under way while the caller does something else."""
-    asking = asyncio.ensure_future(users.eligibility(patron))
-    asking.add_done_callback(_retrieved)
-    return asking
 
 
 def _retrieved(task: asyncio.Future[Eligibility]) -> None:
