@@ -264,3 +264,16 @@ async def test_a_patron_with_a_ready_hold_borrows_the_shelf_copy_by_barcode(db: 
     loan = await desk.issue(issue(barcode=desk.catalog.barcode(copy)))
     assert loan.copy == copy and loan.hold == hold.name and desk.catalog.copy_lookups == 1
     assert db.event_types()[-2:] == ["LoanIssued", "HoldFulfilled"]
+
+
+@pytest.mark.parametrize("now", ["blocked", "unreachable"])
+async def test_a_retry_of_a_finished_issue_answers_its_loan_whatever_users_says_now(desk: Desk, now: str) -> None:
+    _, (copy,) = desk.catalog.add_book()
+    cmd = issue(barcode=desk.catalog.barcode(copy), request_id=uuid.uuid4())
+    first = await desk.issue(cmd)
+    if now == "blocked":
+        desk.users.blocked["users/p1"] = ("FINES_OWED",)
+    else:
+        desk.users.down = True
+    again = await desk.issue(cmd)
+    assert again.id == first.id and again.status == LoanStatus.ACTIVE and desk.catalog.check_outs == 1
