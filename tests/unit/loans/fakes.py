@@ -26,13 +26,8 @@ from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
 from services.support.runtime.events import DomainEvent
 
-from .fake_repositories import (
-    FakeFineRepository,
-    FakeHoldRepository,
-    FakeLoanRepository,
-    FakeRequestLog,
-    FakeRuleRepository,
-)
+from .fake_repositories import FakeHoldRepository, FakeLoanRepository, FakeRequestLog
+from .fake_rules_and_fines import FakeFineRepository, FakeRuleRepository
 
 T = TypeVar("T")
 TABLES = ("loans", "rules", "fines", "holds")

@@ -29,7 +29,7 @@ from services.support.runtime.errors import (
 )
 
 from ..desk import ADMIN, DESK, Desk
-from ..fake_repositories import FakeRuleRepository
+from ..fake_rules_and_fines import FakeRuleRepository
 from ..fakes import FakeLoansDatabase
 
 
