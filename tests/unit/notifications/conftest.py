@@ -11,7 +11,8 @@ from services.notifications.data.rendering import JinjaRenderer
 from services.notifications.domain.delivery import RetryPolicy, SmsPolicy
 from services.support.runtime.clock import FixedClock
 
-from .fakes import FakeCatalog, FakeNotificationsDatabase
+from .fake_peers import FakeCatalog
+from .fakes import FakeNotificationsDatabase
 
 NOON = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)  # outside the quiet hours of UTC and Moscow
 RULES = Rules(

@@ -16,10 +16,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from services.notifications.app.ports import NotificationCursor, NotificationFilter, Rendered, RenderFailed
-from services.notifications.data.rendering import JinjaRenderer
+from services.notifications.app.ports import NotificationCursor, NotificationFilter
 from services.notifications.data.template_seeds import BUILTIN
-from services.notifications.domain.delivery import Failed, Outcome, Sent
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.notifications import NOTIFICATION, Notification, NotificationNotFound, Status
 from services.notifications.domain.occurrences import Reminder
@@ -277,46 +275,6 @@ class FakeRequestLog:
             self._rows[request_id] = (operation, resource)
 
 
-class FakeCatalog:
-    def __init__(self, titles: Mapping[str, str] | None = None) -> None:
-        self.titles = dict(titles or {})
-        self.asked: list[str] = []
-
-    async def book_title(self, book: str) -> str:
-        self.asked.append(book)
-        return self.titles.get(book, "")
-
-
-class FakeSender:
-    """A channel that answers from a script (Sent by default) and remembers what it was given."""
-
-    def __init__(self, *answers: Outcome | Exception) -> None:
-        self.answers = list(answers)
-        self.sent: list[Notification] = []
-
-    async def send(self, notification: Notification) -> Outcome:
-        self.sent.append(notification)
-        answer = self.answers.pop(0) if self.answers else Sent(f"id-{len(self.sent)}")
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-    async def probe(self) -> None:
-        return None
-
-
-class BrokenRenderer(JinjaRenderer):
-    """Renders like the real one, but fails for the templates named (a stored template that went bad)."""
-
-    def __init__(self, *failing: str) -> None:
-        self.failing = set(failing)
-
-    def render(self, template: Template, variables: Mapping[str, str]) -> Rendered:
-        if template.id in self.failing and template.version > 1:
-            raise RenderFailed(template.id)
-        return super().render(template, variables)
-
-
 def recipient(**fields: Any) -> Recipient:
     """An active patron with an email and a phone, who wants SMS too (unless told otherwise)."""
     base = Recipient(
@@ -328,6 +286,3 @@ def recipient(**fields: Any) -> Recipient:
         status=AccountStatus.ACTIVE,
     )
     return replace(base, **fields)
-
-
-__all__ = ["Failed", "FakeNotificationsDatabase", "Sent"]

@@ -14,7 +14,8 @@ from services.notifications.domain.templates import Template
 from services.support.runtime.clock import FixedClock
 
 from .conftest import NOON, RULES
-from .fakes import BrokenRenderer, FakeCatalog, FakeTemplates, recipient
+from .fake_peers import BrokenRenderer, FakeCatalog
+from .fakes import FakeTemplates, recipient
 
 DEADLINE = NOON + timedelta(days=3)
 
