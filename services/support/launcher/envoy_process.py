@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import subprocess
 import urllib.error
@@ -15,6 +14,7 @@ from types import TracebackType
 from tenacity import RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from services.support.devtools.tools import venv_tool
+from services.support.launcher.process_groups import signal_group
 
 # The admin is on loopback: never route the readiness probe through an HTTP(S)_PROXY from the environment.
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -41,11 +41,11 @@ class EnvoyProcess:
         """Terminate Envoy's process group, killing it if it does not exit within `timeout`."""
         if self.process.poll() is not None:
             return
-        _signal_group(self.process.pid, signal.SIGTERM)
+        signal_group(self.process.pid, signal.SIGTERM)
         try:
             self.process.wait(timeout)
         except subprocess.TimeoutExpired:
-            _signal_group(self.process.pid, signal.SIGKILL)
+            signal_group(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
     def __enter__(self) -> EnvoyProcess:
@@ -124,8 +124,3 @@ def _log_tail(envoy: EnvoyProcess, lines: int = 20) -> str:
         return ""
     tail = envoy.log_path.read_text(errors="replace").splitlines()[-lines:]
     return ":\n" + "\n".join(tail)
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError):  # already gone
-        os.killpg(pid, sig)

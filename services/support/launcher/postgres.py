@@ -25,7 +25,8 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from services.support.launcher.credentials import kept_secret
-from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor, die_with_parent
+from services.support.launcher.process_groups import die_with_parent
+from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import run_coroutine, wait_until
 from services.support.mesh.certs import OWNER_ONLY, write_atomically
 from services.support.mesh.compose import POSTGRES_MAX_CONNECTIONS

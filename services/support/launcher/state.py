@@ -16,7 +16,8 @@ from typing import Any
 
 import psutil
 
-from services.support.launcher.processes import DEFAULT_GRACE_SECONDS, ManagedProcess, signal_group, wait_group_gone
+from services.support.launcher.process_groups import signal_group, wait_group_gone
+from services.support.launcher.processes import DEFAULT_GRACE_SECONDS, ManagedProcess
 
 STATE_FILE = "launcher.json"
 POINTER_FILE = "current-mesh"
