@@ -7,7 +7,9 @@ transaction (`engine.raw_connection()`, as the request ledger's statements run),
 run it now: the runtime's unit of work `on_driver` with a repository's DriverStatements. Also one read alone: a
 session's (BEGIN, SELECT, ROLLBACK) and the driver's autocommit SELECT. And the issue's PENDING record (a
 count, then an INSERT) in a transaction begun by the patron's lock, or as a single write (`single_write()`);
-at `6136b55` it also measured an event's outbox row written in the COMMIT's round trip (not kept). Reported:
+at `6136b55` it also measured an event's outbox row written in the COMMIT's round trip (not kept). And a
+return's first read: its loan, then the head of its book's queue of holds, or both in one statement (a
+correlated subquery, as `LoanRepository.to_return` reads them). Reported:
 CPU microseconds of this process and of Postgres (every backend) per unit of work, on uvloop, alternating the
 variants twice. Writes bench/results/units_of_work-<UTC time>.md. Run by hand (see bench/README.md):
 
@@ -53,7 +55,25 @@ RAW_READ = "SELECT id, version FROM rows WHERE id = $1"
 RAW_UPDATE = "UPDATE rows SET version = version + 1 WHERE id = $1"
 RECORDS = sa.table("records", sa.column("id", sa.Uuid))
 COUNT = sa.select(sa.func.count()).select_from(ROWS).where(ROWS.c.id == sa.bindparam("row_id"))
+LENT = sa.table("lent", sa.column("id", sa.Uuid), sa.column("book", sa.Integer), sa.column("version", sa.Integer))
+QUEUE = sa.table("queue", sa.column("id", sa.Uuid), sa.column("book", sa.Integer), sa.column("seq", sa.BigInteger),
+                 sa.column("status", sa.Text))  # fmt: skip
+
+
+def _queue_head(book: sa.ColumnElement[int]) -> sa.Select[tuple[uuid.UUID]]:
+    return sa.select(QUEUE.c.id).where(QUEUE.c.book == book, QUEUE.c.status == "WAITING").order_by(QUEUE.c.seq).limit(1)
+
+
+LENT_BY_ID = sa.select(LENT).where(LENT.c.id == sa.bindparam("row_id"))
 Work = Callable[[], Awaitable[None]]
+QUEUE_DDL = (
+    "CREATE TABLE lent (id uuid PRIMARY KEY, book integer NOT NULL, version integer NOT NULL)",
+    "CREATE TABLE queue (id uuid PRIMARY KEY, book integer NOT NULL, seq bigserial, status text NOT NULL)",
+    "CREATE INDEX queue_book ON queue (book, seq) WHERE status = 'WAITING'",
+    # 50 books' queues of ~100 holds, a third of them READY (not in the queue any more)
+    "INSERT INTO queue (id, book, status) SELECT gen_random_uuid(), n % 50, CASE WHEN n % 3 = 0 THEN 'READY'"
+    " ELSE 'WAITING' END FROM generate_series(1, 5000) AS n",
+)
 
 
 class _Rows(TrackingRepository):
@@ -62,6 +82,14 @@ class _Rows(TrackingRepository):
     LOCK, READ, UPDATE = DriverStatement(LOCK), DriverStatement(READ), DriverStatement(UPDATE)
     COUNT = DriverStatement(COUNT, read=True)
     INSERT = DriverStatement(RECORDS.insert().values(id=sa.bindparam("record", type_=sa.Uuid)))
+    LENT_READ = DriverStatement(LENT_BY_ID, read=True)
+    HEAD = DriverStatement(_queue_head(sa.bindparam("book", type_=sa.Integer)), read=True)
+    LENT_AND_HEAD = DriverStatement(
+        sa.select(LENT, _queue_head(LENT.c.book).scalar_subquery().label("head")).where(
+            LENT.c.id == sa.bindparam("row_id")
+        ),
+        read=True,
+    )
 
     async def step(self, values: dict[str, object]) -> None:
         await self._first(self.LOCK, values)
@@ -72,6 +100,14 @@ class _Rows(TrackingRepository):
         """The PENDING record's shape: a count that decides, then one INSERT."""
         await self._first(self.COUNT, values)
         await self._execute(self.INSERT, {"record": uuid.uuid4()})
+
+    async def lent_then_head(self, values: dict[str, object]) -> object:
+        lent = await self._first(self.LENT_READ, values)
+        assert lent is not None
+        return await self._first(self.HEAD, {"book": lent["book"]})
+
+    async def lent_and_head(self, values: dict[str, object]) -> object:
+        return await self._first(self.LENT_AND_HEAD, values)
 
 
 class _Unit(SqlAlchemyUnitOfWork):
@@ -124,6 +160,11 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
             await uow.rows.record(values)
             await uow.commit()
 
+    async def return_read(*, joined: bool) -> None:
+        uow = _Unit(sessions, encode=lambda event: event, read_sessions=reads, on_driver=True)
+        async with uow.reading():
+            await (uow.rows.lent_and_head(values) if joined else uow.rows.lent_then_head(values))
+
     async def session_read() -> None:
         async with sessions() as session:
             await session.execute(READ, values)
@@ -143,6 +184,8 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
         "one read, driver (autocommit)": driver_read,
         "PENDING record, transaction with the patron's lock": partial(record, single=False),
         "PENDING record, single write": partial(record, single=True),
+        "return's first read, the loan then its queue's head": partial(return_read, joined=False),
+        "return's first read, both in one statement": partial(return_read, joined=True),
     }
 
 
@@ -167,6 +210,9 @@ async def run(url: str, count: int, postmaster: int) -> Runs:
         await connection.execute(sa.text("CREATE TABLE rows (id uuid PRIMARY KEY, version integer NOT NULL)"))
         await connection.execute(sa.text("CREATE TABLE records (id uuid PRIMARY KEY)"))
         await connection.execute(sa.text("INSERT INTO rows VALUES (:id, 1)"), {"id": row_id})
+        for statement in QUEUE_DDL:
+            await connection.execute(sa.text(statement))
+        await connection.execute(sa.text("INSERT INTO lent VALUES (:id, 7, 1)"), {"id": row_id})
     results: Runs = {}
     try:
         for _ in range(2):
@@ -192,8 +238,9 @@ def report(results: Runs, count: int, started: datetime) -> Path:
     read = [best["one read, SQLAlchemy session"], best["one read, driver (autocommit)"]]
     text = f"""# Units of work: SQLAlchemy session against the driver — {started:%Y-%m-%d %H:%M} UTC
 
-A saga step (BEGIN, advisory lock, read by key, UPDATE, COMMIT), a single read, and the issue's PENDING record
-(in a transaction begun by a lock, or as a single write), {count:,} times each, twice, on uvloop against a local
+A saga step (BEGIN, advisory lock, read by key, UPDATE, COMMIT), a single read, the issue's PENDING record
+(in a transaction begun by a lock, or as a single write) and a return's first read (the loan, then its book's
+queue head, or both in one statement), {count:,} times each, twice, on uvloop against a local
 Postgres; microseconds of this process's CPU, of Postgres's (every backend) and of wall time per unit of work.
 
 ## Machine
