@@ -33,8 +33,8 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from desk import register_patrons, sign_in_admin
-from edge_throughput import RESULTS_DIR, machine_info, start_baseline, start_mesh
+from desk import register_patrons
+from edge_throughput import RESULTS_DIR, machine_info, staff_token, start_baseline, start_mesh
 from loadtools import work_folder
 from loans_cycles import echo_cycle, measure
 
@@ -190,7 +190,7 @@ def scenario(name: str, limit: int | None, workdir: Path, args: argparse.Namespa
         os.environ["ATHENAEUM_ADMISSION_LIMIT"] = str(limit)
     mesh = start_mesh(workdir / name.split()[0])
     try:
-        token = sign_in_admin(mesh.edge_url)
+        token = staff_token(mesh.edge_grpc_target)
         patrons = register_patrons(mesh.edge_url, args.clients)
         tally, cpu = asyncio.run(measured(mesh, token, patrons, args))
         load = os.getloadavg()
@@ -255,11 +255,8 @@ Echo baseline drift between its first and last run: {drift:.1%}.
 
 def echo(target: str, args: argparse.Namespace) -> float:
     async def run() -> float:
-        cycle, channel = echo_cycle(target)
-        try:
-            result = await measure("echo", cycle, workers=args.clients, seconds=10, warm_up=2)
-        finally:
-            await channel.close()
+        async with grpc.aio.insecure_channel(target) as channel:
+            result = await measure("echo", echo_cycle(channel), workers=args.clients, seconds=10, warm_up=2)
         return result.cycles_per_second
 
     return asyncio.run(run())
