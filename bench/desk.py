@@ -1,11 +1,10 @@
-"""The bench's circulation desk: a librarian's token, readers' accounts, a book with a copy per worker, and
+"""The bench's circulation desk: readers' accounts, a book with a copy per worker, and
 the client that issues and returns by barcode as a desk does (loans_cycles.py, saturation.py, wakeups.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -18,20 +17,8 @@ import httpx
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-from services.users.settings import DEV_ADMIN_PASSWORD, UsersSettings
 
 READER_PASSWORD = "Bench-Reader-42"
-
-
-def sign_in_admin(edge_url: str) -> str:
-    with httpx.Client(base_url=edge_url, timeout=10) as edge:
-        body = {"email": UsersSettings().bootstrap_admin_email, "password": DEV_ADMIN_PASSWORD}
-        for _ in range(100):  # the edge accepts tokens once it has fetched the JWKS
-            token = edge.post("/v1/auth/login", json=body).json()["tokens"]["access_token"]
-            if edge.get("/v1/users/me", headers={"authorization": f"Bearer {token}"}).status_code == 200:
-                return str(token)
-            time.sleep(0.1)
-    raise RuntimeError("the edge never accepted the admin's token")
 
 
 def register_patrons(edge_url: str, count: int) -> list[str]:

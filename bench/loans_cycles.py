@@ -34,8 +34,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from costs import Costs, Meter, costs, costs_table, detail
-from desk import Desk, open_desk, register_readers, sign_in_admin, signing_in
-from edge_throughput import mesh_beside_echo
+from desk import Desk, open_desk, register_readers, signing_in
+from edge_throughput import mesh_beside_echo, staff_token
 from loadtools import RESULTS_DIR, machine_info, work_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -161,7 +161,7 @@ class Run:
 
 async def run_scenarios(mesh: object, baseline: str, meter: Meter, args: argparse.Namespace) -> Run:
     edge_target, edge_url = mesh.edge_grpc_target, mesh.edge_url  # type: ignore[attr-defined]
-    token = await asyncio.to_thread(sign_in_admin, edge_url)
+    token = await asyncio.to_thread(staff_token, edge_target)
     readers = await asyncio.to_thread(register_readers, edge_url, args.concurrency)
     patrons, emails = [name for name, _ in readers], [email for _, email in readers]
     async with grpc.aio.insecure_channel(baseline) as echo_channel, grpc.aio.insecure_channel(edge_target) as channel:

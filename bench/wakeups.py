@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
-from desk import open_desk, register_readers, sign_in_admin
-from edge_throughput import mesh_beside_echo
+from desk import open_desk, register_readers
+from edge_throughput import mesh_beside_echo, staff_token
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from loadtools import RESULTS_DIR, machine_info, work_folder
 
@@ -56,7 +56,7 @@ async def echo_row(target: str) -> list[float]:
 async def mesh_rows(mesh: object) -> dict[str, list[float]]:
     from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
-    token = await asyncio.to_thread(sign_in_admin, mesh.edge_url)  # type: ignore[attr-defined]
+    token = await asyncio.to_thread(staff_token, mesh.edge_grpc_target)  # type: ignore[attr-defined]
     ((patron, _),) = await asyncio.to_thread(register_readers, mesh.edge_url, 1)  # type: ignore[attr-defined]
     rows = {}
     async with grpc.aio.insecure_channel(mesh.edge_grpc_target) as channel:  # type: ignore[attr-defined]
