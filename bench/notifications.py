@@ -27,26 +27,21 @@ import argparse
 import asyncio
 import os
 import shutil
-import statistics
 import sys
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
-import grpc
 import nats
-import psutil
 import sink_clients
 import sqlalchemy as sa
 from loadtools import work_folder
+from notifications_load import Watch, burst, cuts, patrons, publish, serve_catalog, wait_for
 from notifications_queries import database_work, latencies, phases, retried
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
-from athenaeum.loans.v1 import events_pb2 as loans
-from athenaeum.loans.v1 import resources_pb2
-from athenaeum.users.v1 import events_pb2 as users
-from athenaeum.users.v1 import users_pb2
 from services.notifications.data.tables import notifications as table
 from services.support.launcher.components import REPO_ROOT
 from services.support.launcher.nats import LocalNats
@@ -57,121 +52,126 @@ from services.support.launcher.sink_servers import LocalSinks, SinkAddresses, Si
 from services.support.mesh.topology import free_ports
 from services.support.runtime.messaging import ensure_streams
 from services.support.runtime.migrations import upgrade_to_head
-from services.support.runtime.wire import event_subject, timestamp
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
-async def publish(js, events) -> None:
-    for start in range(0, len(events), 512):
-        chunk = events[start : start + 512]
-        await asyncio.gather(
-            *(
-                js.publish(event_subject(c, e), e.SerializeToString(), headers={"Nats-Msg-Id": e.event_id})
-                for c, e in chunk
-            )
+@dataclass
+class Backing:
+    """What the service runs on, started here: Postgres, NATS and the sinks."""
+
+    postgres: LocalPostgres
+    postgres_pid: int
+    nats: LocalNats
+    nats_pid: int
+    sinks: LocalSinks
+    url: str
+
+
+def start_backing(folder: Path, ports: Iterator[int], supervisor: Supervisor) -> Backing:
+    postgres = LocalPostgres(folder / "postgres", next(ports), supervisor)
+    postgres_pid = postgres.start().pid
+    local_nats = LocalNats(folder / "nats", next(ports), next(ports), supervisor)
+    nats_pid = local_nats.start().pid
+    sinks = LocalSinks(folder / "sinks", SinkAddresses(next(ports), next(ports), next(ports)), supervisor)
+    sinks.start()
+    url = postgres.create_database("athenaeum_notifications")
+    return Backing(postgres, postgres_pid, local_nats, nats_pid, sinks, url)
+
+
+def start_services(
+    backing: Backing, *, processes: int, catalog_port: int, ports: Iterator[int], supervisor: Supervisor
+) -> list:
+    """`processes` notifications processes in one consumer group (they share the work), each SERVING."""
+    env = {
+        **os.environ,
+        **backing.sinks.addresses.service_environment(),
+        "ATHENAEUM_DATABASE_URL": backing.url,
+        "ATHENAEUM_NATS_URL": backing.nats.url,
+        "ATHENAEUM_ENVIRONMENT": "test",
+        "ATHENAEUM_SMS_QUIET_HOURS": "",
+        "ATHENAEUM_SMS_MAX_PER_HOUR": "1000",
+        "ATHENAEUM_LOG_LEVEL": "WARNING",
+        "ATHENAEUM_MESH_URL": f"127.0.0.1:{catalog_port}",
+        "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",
+        "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),  # as the launcher and the image run it
+    }
+    services = []
+    for n in range(processes):
+        port = next(ports)
+        spec_env = {**env, "ATHENAEUM_PORT": str(port), "ATHENAEUM_INSTANCE_NAME": f"bench-{n}"}
+        command = [sys.executable, "-m", "services.notifications.main"]
+        service = supervisor.start(ProcessSpec(f"notifications-{n}", command, env=spec_env, cwd=REPO_ROOT))
+        wait_until(
+            lambda port=port: grpc_health_status(f"127.0.0.1:{port}") == "SERVING",
+            timeout=60,
+            what="notifications",
+            check_alive=service.check_alive,
         )
+        services.append(service)
+    return services
 
 
-class Catalog(catalog_pb2_grpc.CatalogServiceServicer):
-    """Stands in for the catalog (and the service's sidecar): the titles of the books hold-ready events name.
-    Without it, each look-up waits for an unreachable catalog and the bench measures that wait."""
-
-    async def GetBook(self, request: catalog_pb2.GetBookRequest, context) -> catalog_pb2.Book:
-        return catalog_pb2.Book(name=request.name, title=f"Title of {request.name[-4:]}")
-
-
-async def serve_catalog(port: int) -> grpc.aio.Server:
-    """Started once the services are: a gRPC server in this process must not be running while it forks them."""
-    server = grpc.aio.server()
-    catalog_pb2_grpc.add_CatalogServiceServicer_to_server(Catalog(), server)
-    server.add_insecure_port(f"127.0.0.1:{port}")
-    await server.start()
-    return server
+async def announce_patrons(js, engine: AsyncEngine, count: int) -> list[str]:
+    """Publishes `count` patrons and waits until the service knows them all; their names."""
+    registered = patrons(count)
+    await publish(js, registered)
+    async with engine.connect() as connection:
+        for _ in range(600):
+            if await connection.scalar(sa.text("SELECT count(*) FROM recipients")) >= count:
+                break
+            await asyncio.sleep(0.1)
+    return [event.user.name for _, event in registered]
 
 
-def patrons(count: int) -> list[tuple[str, users.UserRegistered]]:
-    quiet = {"welcome": users_pb2.ChannelChoice(email=False, sms=False)}
-    found = []
-    for i in range(count):
-        user = users_pb2.User(
-            name=f"users/{uuid.uuid4()}",
-            email=f"bench-{i}@example.org",
-            phone=f"+7999{i:07d}",
-            display_name=f"Reader {i}",
-            status=users_pb2.USER_STATUS_ACTIVE,
-            etag='W/"1"',
-            notification_preferences=users_pb2.NotificationPreferences(email_opt_in=True, sms_opt_in=True, kinds=quiet),
-        )
-        found.append(
-            (
-                "users",
-                users.UserRegistered(event_id=str(uuid.uuid4()), occur_time=timestamp(datetime.now(UTC)), user=user),
-            )
-        )
+async def measure_burst(args, js, engine: AsyncEngine, backing: Backing, people: list[str], services: list) -> dict:
+    """Phase 1: every event published at once; the rate of SENT, its latencies and what each notification cost."""
+    sinks = backing.sinks
+    mail, sms = SinkClient(sinks.addresses.mail_url), SinkClient(sinks.addresses.sms_url)
+    watches = [Watch(service.pid) for service in services]
+    rss_before = max(w.process.memory_info().rss for w in watches)
+    sink_watches = [Watch(sinks.process(name).pid) for name in (LocalSinks.MAIL, LocalSinks.SMS)]
+    sink_cpu_before = [w.cpu() for w in sink_watches]
+    watchers = [asyncio.create_task(w.run()) for w in watches]
+    events = burst(people, args.events)
+    already = mail.count() + sms.count()
+    since, cpu_before = datetime.now(UTC), sum(w.cpu() for w in watches)
+    work_before = await database_work(engine, backing.postgres_pid, backing.nats_pid)
+    started = time.monotonic()
+    await publish(js, events)
+    published = time.monotonic()
+    delivered = 2 * args.events
+    finished = await wait_for([mail, sms], already + delivered, timeout=600)
+    cpu = sum(w.cpu() for w in watches) - cpu_before
+    work_after = await database_work(engine, backing.postgres_pid, backing.nats_pid)
+    work = [(after - before) / delivered for before, after in zip(work_before, work_after, strict=True)]
+    sink_cpu = [(w.cpu() - b) / args.events * 1000 for w, b in zip(sink_watches, sink_cpu_before, strict=True)]
+    p50, p99 = cuts(await latencies(engine, since))
+    found = {"since": since, "delivered": delivered, "rate": delivered / (finished - started), "p50": p50, "p99": p99}
+    found |= {"publishing": published - started, "took": finished - started, "stages": await phases(engine, since)}
+    found |= {"cpu_ms": cpu / delivered * 1000, "work": work, "sink_cpu": sink_cpu, "rss_before": rss_before}
+    found |= {"watches": watches, "watchers": watchers, "sink_watches": sink_watches, "mail": mail, "sms": sms}
     return found
 
 
-def burst(people: list[str], count: int) -> list[tuple[str, object]]:
-    events: list[tuple[str, object]] = []
-    now = datetime.now(UTC)
-    for i in range(count):
-        patron = people[i % len(people)]
-        at = timestamp(datetime.now(UTC))
-        if i % 2:
-            hold = resources_pb2.Hold(
-                name=f"holds/{uuid.uuid4()}",
-                patron=patron,
-                book=f"books/{uuid.UUID(int=i % 50)}",
-                pickup_branch="main",
-                expire_time=timestamp(now + timedelta(days=3)),
-            )
-            events.append(("loans", loans.HoldReady(event_id=str(uuid.uuid4()), occur_time=at, hold=hold)))
-        else:
-            loan = resources_pb2.Loan(
-                name=f"loans/{uuid.uuid4()}",
-                patron=patron,
-                book_title=f"Book {i}",
-                barcode=f"31{i:09d}",
-                due_time=timestamp(now + timedelta(days=2)),
-            )
-            events.append(("loans", loans.LoanDueSoon(event_id=str(uuid.uuid4()), occur_time=at, loan=loan, step=1)))
-    return events
-
-
-class Watch:
-    """Peak RSS and CPU time of one process (and its children)."""
-
-    def __init__(self, pid: int) -> None:
-        self.process = psutil.Process(pid)
-        self.peak_rss = 0
-        self._stop = False
-
-    def cpu(self) -> float:
-        times = self.process.cpu_times()
-        return times.user + times.system
-
-    async def run(self) -> None:
-        while not self._stop:
-            self.peak_rss = max(self.peak_rss, self.process.memory_info().rss)
-            await asyncio.sleep(0.05)
-
-    def stop(self) -> None:
-        self._stop = True
-
-
-def cuts(values: list[float]) -> tuple[float, float]:
-    q = statistics.quantiles(values, n=100)
-    return q[49] * 1000, q[98] * 1000
-
-
-async def wait_for(clients: list[SinkClient], target: int, timeout: float) -> float:  # noqa: ASYNC109
-    deadline = time.monotonic() + timeout
-    while sum(c.count() for c in clients) < target:
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"only {sum(c.count() for c in clients)} of {target} delivered")
-        await asyncio.sleep(0.05)
-    return time.monotonic()
+async def measure_steady(args, js, engine: AsyncEngine, people: list[str], burst_found: dict) -> dict:
+    """Phase 2: events at half the burst's event rate, in tenths of a second; event -> SENT and its two stages."""
+    mail, sms = burst_found["mail"], burst_found["sms"]
+    events_per_s = burst_found["rate"] / 2 / 2
+    since = datetime.now(UTC)
+    total = int(events_per_s * args.steady_seconds)
+    target = mail.count() + sms.count() + 2 * total
+    per_tick = max(1, int(events_per_s / 10))
+    for i in range(0, total, per_tick):
+        tick = time.monotonic()
+        await publish(js, burst(people, min(per_tick, total - i)))
+        await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - tick)))
+    await wait_for([mail, sms], target, timeout=300)
+    p50, p99 = cuts(await latencies(engine, since))
+    intake_p50, intake_p99 = cuts(await latencies(engine, since, end=table.c.created_at))
+    dispatch_p50, dispatch_p99 = cuts(await latencies(engine, since, start=table.c.created_at))
+    found = {"events_per_s": events_per_s, "p50": p50, "p99": p99, "intake": (intake_p50, intake_p99)}
+    return found | {"dispatch": (dispatch_p50, dispatch_p99), "retried": await retried(engine, burst_found["since"])}
 
 
 async def baseline(addresses: SinkAddresses, sinks: list[Watch], *, count: int, pool: int) -> dict[str, float]:
@@ -192,135 +192,66 @@ async def baseline(addresses: SinkAddresses, sinks: list[Watch], *, count: int, 
     return found
 
 
-async def main(args: argparse.Namespace) -> int:
-    folder = work_folder("athenaeum-bench-notifications-")
-    ports = free_ports()
-    supervisor = Supervisor(folder / "logs")
-    try:
-        postgres = LocalPostgres(folder / "postgres", next(ports), supervisor)
-        postgres_pid = postgres.start().pid
-        local_nats = LocalNats(folder / "nats", next(ports), next(ports), supervisor)
-        nats_pid = local_nats.start().pid
-        sinks = LocalSinks(folder / "sinks", SinkAddresses(next(ports), next(ports), next(ports)), supervisor)
-        sinks.start()
-        url = postgres.create_database("athenaeum_notifications")
-        await asyncio.to_thread(upgrade_to_head, "notifications", url)
-        client = await nats.connect(local_nats.url)
-        js = client.jetstream()
-        await ensure_streams(js)
-        catalog_port = next(ports)
-        env = {
-            **os.environ,
-            **sinks.addresses.service_environment(),
-            "ATHENAEUM_DATABASE_URL": url,
-            "ATHENAEUM_NATS_URL": local_nats.url,
-            "ATHENAEUM_ENVIRONMENT": "test",
-            "ATHENAEUM_SMS_QUIET_HOURS": "",
-            "ATHENAEUM_SMS_MAX_PER_HOUR": "1000",
-            "ATHENAEUM_LOG_LEVEL": "WARNING",
-            "ATHENAEUM_MESH_URL": f"127.0.0.1:{catalog_port}",
-            "PYTHONPATH": f"{REPO_ROOT}{os.pathsep}{REPO_ROOT / 'gen' / 'python'}",
-            "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),  # as the launcher and the image run it
-        }
-        services = []
-        for n in range(args.processes):  # one consumer group: the processes share the work
-            port = next(ports)
-            spec_env = {**env, "ATHENAEUM_PORT": str(port), "ATHENAEUM_INSTANCE_NAME": f"bench-{n}"}
-            command = [sys.executable, "-m", "services.notifications.main"]
-            service = supervisor.start(ProcessSpec(f"notifications-{n}", command, env=spec_env, cwd=REPO_ROOT))
-            wait_until(
-                lambda port=port: grpc_health_status(f"127.0.0.1:{port}") == "SERVING",
-                timeout=60,
-                what="notifications",
-                check_alive=service.check_alive,
-            )
-            services.append(service)
-        catalog = await serve_catalog(catalog_port)
-        engine = create_async_engine(url)
-        async with engine.begin() as connection:
-            await connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
-        registered = patrons(args.patrons)
-        await publish(js, registered)
-        async with engine.connect() as connection:
-            for _ in range(600):
-                known = await connection.scalar(sa.text("SELECT count(*) FROM recipients"))
-                if known >= args.patrons:
-                    break
-                await asyncio.sleep(0.1)
-        people = [event.user.name for _, event in registered]
-        mail, sms = SinkClient(sinks.addresses.mail_url), SinkClient(sinks.addresses.sms_url)
-        watches = [Watch(service.pid) for service in services]
-        rss_before_burst = max(w.process.memory_info().rss for w in watches)
-        sink_watches = [Watch(sinks.process(name).pid) for name in (LocalSinks.MAIL, LocalSinks.SMS)]
-        sink_cpu_before = [w.cpu() for w in sink_watches]
-        watchers = [asyncio.create_task(w.run()) for w in watches]
-        events = burst(people, args.events)
-        start_mail, start_sms = mail.count(), sms.count()
-        since, cpu_before = datetime.now(UTC), sum(w.cpu() for w in watches)
-        work_before = await database_work(engine, postgres_pid, nats_pid)
-        started = time.monotonic()
-        await publish(js, events)
-        published = time.monotonic()
-        finished = await wait_for([mail, sms], start_mail + start_sms + 2 * args.events, timeout=600)
-        cpu = sum(w.cpu() for w in watches) - cpu_before
-        work = [
-            (after - before) / (2 * args.events)
-            for before, after in zip(work_before, await database_work(engine, postgres_pid, nats_pid), strict=True)
-        ]
-        sink_cpu = [(w.cpu() - b) / args.events * 1000 for w, b in zip(sink_watches, sink_cpu_before, strict=True)]
-        delivered = 2 * args.events
-        burst_rate = delivered / (finished - started)
-        burst_p50, burst_p99 = cuts(await latencies(engine, since))
-        stages = await phases(engine, since)
-
-        steady_events_per_s = burst_rate / 2 / 2
-        steady_since = datetime.now(UTC)
-        total = int(steady_events_per_s * args.steady_seconds)
-        target = mail.count() + sms.count() + 2 * total
-        for i in range(0, total, max(1, int(steady_events_per_s / 10))):
-            tick = time.monotonic()
-            await publish(js, burst(people, min(max(1, int(steady_events_per_s / 10)), total - i)))
-            await asyncio.sleep(max(0.0, 0.1 - (time.monotonic() - tick)))
-        await wait_for([mail, sms], target, timeout=300)
-        steady_p50, steady_p99 = cuts(await latencies(engine, steady_since))
-        intake_p50, intake_p99 = cuts(await latencies(engine, steady_since, end=table.c.created_at))
-        dispatch_p50, dispatch_p99 = cuts(await latencies(engine, steady_since, start=table.c.created_at))
-        tried_again = await retried(engine, since)
-        for w in watches:
-            w.stop()
-        await asyncio.gather(*watchers)
-        base = await baseline(sinks.addresses, sink_watches, count=args.baseline, pool=8)
-        smtp_rate, sms_rate = base["smtp"], base["httpx"]
-        await client.close()
-        await engine.dispose()
-        await catalog.stop(None)
-        report = f"""# Notifications throughput, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
+def render(args: argparse.Namespace, b: dict, s: dict, base: dict[str, float]) -> str:
+    """The run's Markdown report: `b` the burst's figures, `s` the steady phase's, `base` the baselines'."""
+    return f"""# Notifications throughput, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC
 
 Machine: {os.cpu_count()} cores, load average before the run {os.getloadavg()[0]:.1f} (shared with other work).
 Everything on this machine: Postgres, NATS, the mail and SMS sinks (Python), {args.processes} notifications process(es).
 
 | measure | value |
 |---|---|
-| burst | {args.events} events ({args.events // 2} hold-ready, {args.events // 2} due-soon), {delivered} notifications (email + SMS each), {args.patrons} patrons |
-| publishing the burst took | {published - started:.2f} s |
-| **notifications SENT per second (burst)** | **{burst_rate:.0f}/s** (first publish to last SENT: {finished - started:.1f} s) |
-| the burst's last notification queued / last email sent / last SMS sent, after the first publish | {stages["queued"]:.1f} / {stages["email"]:.1f} / {stages["sms"]:.1f} s |
-| event -> SENT, burst | p50 {burst_p50:.0f} ms, p99 {burst_p99:.0f} ms (queueing included) |
-| **event -> SENT at half the burst rate** ({steady_events_per_s:.0f} events/s, {2 * steady_events_per_s:.0f} notifications/s, {args.steady_seconds} s) | **p50 {steady_p50:.0f} ms, p99 {steady_p99:.0f} ms** |
-| the same, its two stages: event -> queued / queued -> SENT | p50 {intake_p50:.0f} / {dispatch_p50:.0f} ms, p99 {intake_p99:.0f} / {dispatch_p99:.0f} ms |
-| notifications sent after more than one try (burst and half rate) | {tried_again} |
-| notifications service peak RSS (the largest process) | {max(w.peak_rss for w in watches) / 2**20:.0f} MiB (before the burst, patrons known: {rss_before_burst / 2**20:.0f} MiB) |
-| notifications service CPU per notification (burst; every process) | {cpu / delivered * 1000:.2f} ms |
-| Postgres (every backend) / NATS CPU per notification (burst) | {work[2] * 1000:.2f} / {work[3] * 1000:.2f} ms |
-| SQL statements / transactions per notification (burst; the bench's own queries included) | {work[0]:.2f} / {work[1]:.2f} |
-| sinks' CPU per message (burst): mail / SMS | {sink_cpu[0]:.2f} / {sink_cpu[1]:.2f} ms |
-| baseline: raw aiosmtplib sends/s to the same sink (8 connections) | {smtp_rate:.0f}/s |
-| baseline: raw httpx posts/s to the same SMS sink (16 connections) | {sms_rate:.0f}/s |
+| burst | {args.events} events ({args.events // 2} hold-ready, {args.events // 2} due-soon), {b["delivered"]} notifications (email + SMS each), {args.patrons} patrons |
+| publishing the burst took | {b["publishing"]:.2f} s |
+| **notifications SENT per second (burst)** | **{b["rate"]:.0f}/s** (first publish to last SENT: {b["took"]:.1f} s) |
+| the burst's last notification queued / last email sent / last SMS sent, after the first publish | {b["stages"]["queued"]:.1f} / {b["stages"]["email"]:.1f} / {b["stages"]["sms"]:.1f} s |
+| event -> SENT, burst | p50 {b["p50"]:.0f} ms, p99 {b["p99"]:.0f} ms (queueing included) |
+| **event -> SENT at half the burst rate** ({s["events_per_s"]:.0f} events/s, {2 * s["events_per_s"]:.0f} notifications/s, {args.steady_seconds} s) | **p50 {s["p50"]:.0f} ms, p99 {s["p99"]:.0f} ms** |
+| the same, its two stages: event -> queued / queued -> SENT | p50 {s["intake"][0]:.0f} / {s["dispatch"][0]:.0f} ms, p99 {s["intake"][1]:.0f} / {s["dispatch"][1]:.0f} ms |
+| notifications sent after more than one try (burst and half rate) | {s["retried"]} |
+| notifications service peak RSS (the largest process) | {max(w.peak_rss for w in b["watches"]) / 2**20:.0f} MiB (before the burst, patrons known: {b["rss_before"] / 2**20:.0f} MiB) |
+| notifications service CPU per notification (burst; every process) | {b["cpu_ms"]:.2f} ms |
+| Postgres (every backend) / NATS CPU per notification (burst) | {b["work"][2] * 1000:.2f} / {b["work"][3] * 1000:.2f} ms |
+| SQL statements / transactions per notification (burst; the bench's own queries included) | {b["work"][0]:.2f} / {b["work"][1]:.2f} |
+| sinks' CPU per message (burst): mail / SMS | {b["sink_cpu"][0]:.2f} / {b["sink_cpu"][1]:.2f} ms |
+| baseline: raw aiosmtplib sends/s to the same sink (8 connections) | {base["smtp"]:.0f}/s |
+| baseline: raw httpx posts/s to the same SMS sink (16 connections) | {base["httpx"]:.0f}/s |
 | baseline: raw aiohttp posts/s to the same SMS sink (16 connections) | {base["aiohttp"]:.0f}/s |
 | sinks' ceiling: bare pipelined SMTP client (8 connections) | {base["smtp_bare"]:.0f}/s (mail sink CPU {base["smtp_bare_cpu_ms"]:.2f} ms/message) |
 | sinks' ceiling: bare HTTP/1.1 client (8 connections) | {base["sms_bare"]:.0f}/s (SMS sink CPU {base["sms_bare_cpu_ms"]:.2f} ms/message) |
-| burst rate / mean of the two baselines (aiosmtplib, httpx) | {burst_rate / ((smtp_rate + sms_rate) / 2):.2f} |
+| burst rate / mean of the two baselines (aiosmtplib, httpx) | {b["rate"] / ((base["smtp"] + base["httpx"]) / 2):.2f} |
 """
+
+
+async def main(args: argparse.Namespace) -> int:
+    folder = work_folder("athenaeum-bench-notifications-")
+    ports = free_ports()
+    supervisor = Supervisor(folder / "logs")
+    try:
+        backing = start_backing(folder, ports, supervisor)
+        await asyncio.to_thread(upgrade_to_head, "notifications", backing.url)
+        client = await nats.connect(backing.nats.url)
+        js = client.jetstream()
+        await ensure_streams(js)
+        catalog_port = next(ports)
+        services = start_services(
+            backing, processes=args.processes, catalog_port=catalog_port, ports=ports, supervisor=supervisor
+        )
+        catalog = await serve_catalog(catalog_port)  # after the services: no gRPC server here while they fork
+        engine = create_async_engine(backing.url)
+        async with engine.begin() as connection:
+            await connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_stat_statements"))
+        people = await announce_patrons(js, engine, args.patrons)
+        burst_found = await measure_burst(args, js, engine, backing, people, services)
+        steady = await measure_steady(args, js, engine, people, burst_found)
+        for w in burst_found["watches"]:
+            w.stop()
+        await asyncio.gather(*burst_found["watchers"])
+        base = await baseline(backing.sinks.addresses, burst_found["sink_watches"], count=args.baseline, pool=8)
+        await client.close()
+        await engine.dispose()
+        await catalog.stop(None)
+        report = render(args, burst_found, steady, base)
         print(report)
         RESULTS_DIR.mkdir(exist_ok=True)
         (RESULTS_DIR / f"notifications-{datetime.now(UTC):%Y-%m-%dT%H%M}.md").write_text(report)
