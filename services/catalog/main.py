@@ -48,12 +48,15 @@ async def build(settings: CatalogSettings) -> ServiceApp:
             # After our own commit, so this process serves its writes at once; other processes hear the events.
             drop_stale(cache, searches, changed, matches_changed=matches_changed)
 
-        return SqlCatalogUnitOfWork(infra.sessions, encode=encode, on_commit=on_commit, on_driver=on_driver)
+        return SqlCatalogUnitOfWork(
+            infra.sessions, encode=encode, on_commit=on_commit, on_driver=on_driver, read_sessions=infra.read_sessions
+        )
 
     def reads() -> SqlCatalogUnitOfWork:
         return SqlCatalogUnitOfWork(infra.read_sessions, encode=events.encode, read_only=True)
 
-    # The saga's steps run on the driver's own transaction: their statements are all DriverStatements.
+    # The saga's steps run on the driver (its own transaction, or a single write): their statements are all
+    # DriverStatements.
     circulation = partial(unit_of_work, on_driver=True)
     servicer = CatalogServicer(
         uow=unit_of_work, reads=reads, circulation=circulation, clock=SystemClock(), cache=cache, searches=searches

@@ -1,9 +1,12 @@
 """Circulation: the copy operations the loans service calls over the mesh.
 
-Each is atomic and idempotent. It takes a transaction lock on the loan or hold it serves, so a retried or
-concurrent call for the same loan finds the first call's result instead of taking a second copy, and it
-locks the copy's row, so two loans never take one copy: the invariant spans loans and copies, hence locks
-rather than optimistic versions (a check-out must wait for its copy, not fail).
+Each is atomic and idempotent, and two loans never take one copy. The desk's two (a check-out by barcode and
+a check-in) name their copy: one read and one write, which commits with its event and checks the version the
+copy was read with, so twins and rivals meet at the write (and at the unique loan and hold per copy). The
+loser changes nothing and the runtime repeats it: it then reads what the winner did (the copy out on its
+loan, a copy not available, the hold's copy on the shelf). The others choose a copy (any available copy of a
+book, the hold's): they lock the loan or hold they serve, so a repeat finds the first call's copy instead of
+taking a second, and the copy's row, so a check-out waits for its copy rather than failing.
 """
 
 from __future__ import annotations
@@ -11,10 +14,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from services.catalog.app.copies import save_copy
+from services.catalog.app.copies import save_copy, save_settled_copy
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK, BookNotFound
-from services.catalog.domain.copies import Copy, NoCopyAvailable
+from services.catalog.domain.copies import BarcodeNotFound, Copy, NoCopyAvailable
 from services.support.runtime.clock import Clock
 
 
@@ -60,17 +63,30 @@ class ReleaseCopy:
 
 async def check_out_copy(cmd: CheckOutCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
     """ON_LOAN for the loan. The same loan again returns the copy it already has (whatever the selector)."""
+    if cmd.selector.barcode:
+        return await _check_out_by_barcode(cmd, uow=uow, clock=clock)
     async with uow:
         await uow.lock(cmd.loan)
-        if cmd.selector.barcode:  # at the desk, the commonest check-out: both questions in one read
-            already, copy = await uow.copies.holding_or_barcode(loan=cmd.loan, barcode=cmd.selector.barcode)
-        else:
-            already, copy = await uow.copies.holding(loan=cmd.loan), None
-        if already is not None:
+        if (already := await uow.copies.holding(loan=cmd.loan)) is not None:
             return already
-        copy = copy or await _select(cmd.selector, cmd.hold, uow)
+        copy = await _select(cmd.selector, cmd.hold, uow)
         copy.check_out(cmd.loan, hold=cmd.hold, now=clock.now())
         await save_copy(copy, uow)
+        await uow.commit()
+    return copy
+
+
+async def _check_out_by_barcode(cmd: CheckOutCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
+    """At the desk, the commonest check-out: both questions (the copy out on the loan, the barcode's copy) in
+    one read, then the change and its event in one write."""
+    async with uow.single_write():
+        already, copy, available_others = await uow.copies.to_check_out(loan=cmd.loan, barcode=cmd.selector.barcode)
+        if already is not None:
+            return already
+        if copy is None:
+            raise BarcodeNotFound(cmd.selector.barcode)
+        copy.check_out(cmd.loan, hold=cmd.hold, now=clock.now())
+        await save_settled_copy(copy, available_others, uow)
         await uow.commit()
     return copy
 
@@ -78,8 +94,6 @@ async def check_out_copy(cmd: CheckOutCopy, *, uow: CatalogUnitOfWork, clock: Cl
 async def _select(selector: CopySelector, hold: str, uow: CatalogUnitOfWork) -> Copy:
     if selector.copy is not None:
         return await uow.copies.get(*selector.copy, for_update=True)
-    if selector.barcode:
-        return await uow.copies.by_barcode(selector.barcode, for_update=True)
     if selector.book_id is None:
         raise ValueError("a CopySelector names a copy, a barcode or a book")
     if hold and (held := await uow.copies.holding(hold=hold)) is not None and held.book_id == selector.book_id:
@@ -93,16 +107,13 @@ async def check_in_copy(cmd: CheckInCopy, *, uow: CatalogUnitOfWork, clock: Cloc
     """Ends the loan on the copy: onto the hold shelf for the hold, or AVAILABLE (also when the hold has a copy
     on the shelf already: two copies of a book came back at once for the head of its queue). Repeating it
     changes nothing; the answer says where the copy went."""
-    async with uow:
-        await uow.lock(cmd.loan)
-        hold = cmd.hold
-        if hold:
-            await uow.lock(hold)  # the loan's lock first, then the hold's: nobody takes them the other way round
-            if (held := await uow.copies.holding(hold=hold)) is not None and held.id != cmd.copy_id:
-                hold = ""
-        copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
+    async with uow.single_write():
+        copy, on_shelf_for_hold, available_others = await uow.copies.to_check_in(
+            cmd.book_id, cmd.copy_id, hold=cmd.hold
+        )
+        hold = cmd.hold if on_shelf_for_hold in (None, cmd.copy_id) else ""
         copy.check_in(cmd.loan, hold=hold, now=clock.now())
-        await save_copy(copy, uow)
+        await save_settled_copy(copy, available_others, uow)
         await uow.commit()
     return copy
 

@@ -149,3 +149,12 @@ async def save_copy(copy: Copy, uow: CatalogUnitOfWork) -> None:
     if not copy.events:
         return
     copy.settle_availability(await uow.copies.save(copy))
+
+
+async def save_settled_copy(copy: Copy, available_others: int, uow: CatalogUnitOfWork) -> None:
+    """Completes a changed copy's status events first, from how many other copies of its book were AVAILABLE
+    when it was read, then writes it (in a single-write block, with them)."""
+    if not copy.events:
+        return
+    copy.settle_availability(available_others + (copy.status == CopyStatus.AVAILABLE))
+    await uow.copies.save_settled(copy)

@@ -51,15 +51,21 @@ class CopyRepository(Protocol):
     async def get(self, book_id: uuid.UUID, copy_id: uuid.UUID, *, for_update: bool = False) -> Copy:
         """The copy, or CopyNotFound; `for_update` locks it until the transaction ends."""
 
-    async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
+    async def by_barcode(self, barcode: str) -> Copy:
         """The copy with this barcode, or BarcodeNotFound."""
 
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
         """The copy out on `loan` (or on the hold shelf for `hold`), locked; None when there is none."""
 
-    async def holding_or_barcode(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None]:
-        """In one read, both locked: the copy out on `loan` and the copy with `barcode` (None for either when
-        there is none; the same object when they are one copy)."""
+    async def to_check_out(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None, int]:
+        """In one read, nothing locked: the copy out on `loan`, the copy with `barcode` (None for either when
+        there is none), and how many other copies of the barcode's book are AVAILABLE."""
+
+    async def to_check_in(
+        self, book_id: uuid.UUID, copy_id: uuid.UUID, *, hold: str
+    ) -> tuple[Copy, uuid.UUID | None, int]:
+        """In one read, nothing locked: the copy (or CopyNotFound), the id of the copy on the hold shelf for
+        `hold` (None when none, or no hold), and how many other copies of the copy's book are AVAILABLE."""
 
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
         """An AVAILABLE copy of the book, locked; copies another transaction is taking are skipped."""
@@ -67,6 +73,10 @@ class CopyRepository(Protocol):
     async def save(self, copy: Copy) -> int:
         """Writes a changed copy if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE);
         returns how many copies of its book are AVAILABLE after the change."""
+
+    async def save_settled(self, copy: Copy) -> None:
+        """Writes a changed copy whose events are complete if nobody changed it since it was read (else
+        Conflict, CONCURRENT_UPDATE): a single-write block's write, carrying those events."""
 
     async def remove(self, copy: Copy) -> None: ...
 
@@ -121,6 +131,10 @@ class CatalogUnitOfWork(Protocol):
 
     @property
     def requests(self) -> RequestLog: ...
+
+    def single_write(self) -> Self:
+        """The next `async with` block reads without a transaction and makes its change, with its events, in one
+        statement that commits by itself: it takes no lock and writes once; `commit()` ends it."""
 
     async def __aenter__(self) -> Self: ...
 

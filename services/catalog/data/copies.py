@@ -1,4 +1,5 @@
-"""Copies in Postgres. Circulation reads lock the row (`FOR UPDATE`) so two loans can never take one copy."""
+"""Copies in Postgres. Two loans never take one copy: a circulation step either locks the copy's row
+(`FOR UPDATE`) or writes it only if it still has the version it was read with."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
+from services.support.runtime.carrying import carrying_events
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
@@ -69,8 +71,9 @@ def _translate(error: Exception, batch: Sequence[Copy]) -> Exception:
         metadata = {"field": "copy.barcode", "barcode": barcode}
         return AlreadyExists(message, reason="BARCODE_TAKEN", metadata=metadata)
     if constraint in ("copies_current_loan", "copies_current_hold"):
-        # Our row lock and advisory lock make this unreachable for well-behaved callers; a retry resolves it.
-        return Conflict("the loan or hold already holds another copy", reason="CONCURRENT_CIRCULATION")
+        # A race: twins of one check-out that read before either wrote took two copies, or two copies came back
+        # at once for one hold. The loser changed nothing; repeated, it reads what the winner did.
+        return Conflict("the loan or hold took another copy meanwhile; retry", reason=CONCURRENT_UPDATE)
     return error
 
 
@@ -89,14 +92,35 @@ _BY_ID_FOR_UPDATE = DriverStatement(
         copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")
     ).with_for_update(of=copies)
 )
-_by_barcode = _WITH_TITLE.where(copies.c.barcode == sa.bindparam("barcode"))
-_BY_BARCODE = DriverStatement(_by_barcode, read=True)
-_BY_BARCODE_FOR_UPDATE = DriverStatement(_by_barcode.with_for_update(of=copies))
+_BY_BARCODE = DriverStatement(_WITH_TITLE.where(copies.c.barcode == sa.bindparam("barcode")), read=True)
 _ON_LOAN = DriverStatement(_WITH_TITLE.where(copies.c.current_loan == sa.bindparam("loan")).with_for_update(of=copies))
-_ON_LOAN_OR_BARCODE = DriverStatement(
-    _WITH_TITLE.where(
+# The reads of a check-out by barcode and of a check-in, which lock nothing (their write checks the version):
+# with each copy, how many other copies of its book are AVAILABLE, for the availability its event announces.
+_others = copies.alias("others")
+_AVAILABLE_OTHERS = (
+    sa.select(sa.func.count())
+    .where(
+        _others.c.book_id == copies.c.book_id,
+        _others.c.id != copies.c.id,
+        _others.c.status == CopyStatus.AVAILABLE.value,
+    )
+    .scalar_subquery()
+    .label("available_others")
+)
+_TO_CHECK_OUT = DriverStatement(
+    _WITH_TITLE.add_columns(_AVAILABLE_OTHERS).where(
         sa.or_(copies.c.current_loan == sa.bindparam("loan"), copies.c.barcode == sa.bindparam("barcode"))
-    ).with_for_update(of=copies)
+    ),
+    read=True,
+)
+_HELD_FOR_HOLD = (
+    sa.select(_others.c.id).where(_others.c.current_hold == sa.bindparam("hold")).scalar_subquery().label("held")
+)
+_TO_CHECK_IN = DriverStatement(
+    _WITH_TITLE.add_columns(_AVAILABLE_OTHERS, _HELD_FOR_HOLD).where(
+        copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")
+    ),
+    read=True,
 )
 _ON_HOLD = DriverStatement(_WITH_TITLE.where(copies.c.current_hold == sa.bindparam("hold")).with_for_update(of=copies))
 # Copies another transaction is taking are skipped, not waited for; the branch asked for first.
@@ -136,6 +160,12 @@ _SAVE = DriverStatement(
         ).label("available"),
     )
 )
+_SAVE_WITH_EVENTS = carrying_events(
+    copies.update()
+    .where(copies.c.id == sa.bindparam("row_id"), copies.c.version == sa.bindparam("seen_version"))
+    .values({name: sa.bindparam(name, type_=copies.c[name].type) for name in (*_STORED, "version")})
+    .returning(copies.c.id)
+)
 _CONDITION_COLUMNS = {"status": copies.c.status, "branch": copies.c.branch, "item_type": copies.c.item_type}
 
 
@@ -169,20 +199,28 @@ class SqlCopyRepository(TrackingRepository):
         statement = _BY_ID_FOR_UPDATE if for_update else _BY_ID
         return await self._one(statement, params, lambda: CopyNotFound(book_id, copy_id))
 
-    async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
-        statement = _BY_BARCODE_FOR_UPDATE if for_update else _BY_BARCODE
-        return await self._one(statement, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
+    async def by_barcode(self, barcode: str) -> Copy:
+        return await self._one(_BY_BARCODE, {"barcode": barcode}, lambda: BarcodeNotFound(barcode))
 
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
         """The copy out on `loan` (or on the shelf for `hold`), locked; None when there is none."""
         statement, params = (_ON_LOAN, {"loan": loan}) if loan else (_ON_HOLD, {"hold": hold})
         return self._maybe(await self._first(statement, params))
 
-    async def holding_or_barcode(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None]:
-        rows = await self._fetch(_ON_LOAN_OR_BARCODE, {"loan": loan, "barcode": barcode})
-        found = [self._track(_to_copy(row)) for row in rows]  # at most two (both columns are unique)
-        on_loan = next((c for c in found if c.current_loan == loan), None)
-        return on_loan, next((c for c in found if c.details.barcode == barcode), None)
+    async def to_check_out(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None, int]:
+        rows = await self._fetch(_TO_CHECK_OUT, {"loan": loan, "barcode": barcode})
+        found = [(self._track(_to_copy(row)), int(row["available_others"])) for row in rows]  # at most two
+        on_loan = next((c for c, _ in found if c.current_loan == loan), None)
+        copy, others = next(((c, n) for c, n in found if c.details.barcode == barcode), (None, 0))
+        return on_loan, copy, others
+
+    async def to_check_in(
+        self, book_id: uuid.UUID, copy_id: uuid.UUID, *, hold: str
+    ) -> tuple[Copy, uuid.UUID | None, int]:
+        row = await self._first(_TO_CHECK_IN, {"copy_id": copy_id, "book_id": book_id, "hold": hold or None})
+        if row is None:
+            raise CopyNotFound(book_id, copy_id)
+        return self._track(_to_copy(row)), row["held"], int(row["available_others"])
 
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
         """An AVAILABLE copy, locked; copies another transaction is taking are skipped, not waited for."""
@@ -202,6 +240,17 @@ class SqlCopyRepository(TrackingRepository):
         if row is None or row["changed"] != 1:
             raise Conflict(f"{copy.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
         return int(row["available"])
+
+    async def save_settled(self, copy: Copy) -> None:
+        """Writes a change whose events are complete, if the row still has the version it was read with; in a
+        single-write block, with its events in the same statement."""
+        values = {**_fields(copy), "version": copy.version, "seen_version": copy.version - 1, "row_id": copy.id}
+        try:
+            changed = await self._change_carrying_events(_SAVE_WITH_EVENTS, values)
+        except INTEGRITY_ERRORS as error:
+            raise _translate(error, [copy]) from None
+        if changed != 1:
+            raise Conflict(f"{copy.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
 
     async def remove(self, copy: Copy) -> None:
         await self.session.execute(copies.delete().where(copies.c.id == copy.id))

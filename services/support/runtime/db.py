@@ -116,7 +116,7 @@ class SqlAlchemyUnitOfWork:
         self._always_read_only = self.read_only = read_only
         self._read_sessions = read_sessions
         self._on_driver = on_driver
-        self._next_reads = self._next_single = self._single = self._written = False
+        self._next_reads = self._next_single = self._single = self._written = self._carried = False
         self._connection: DriverConnection | None = None
         self._driver_access: DriverAccess | None = None
 
@@ -136,16 +136,18 @@ class SqlAlchemyUnitOfWork:
         """The next `async with` block makes its change with one statement, which commits by itself: no
         transaction is begun or committed around it (two round trips fewer). Its reads run outside a
         transaction too, as a `reading()` block's: under READ COMMITTED they see what they would inside one
-        that locks nothing. So the block takes no lock, records no event (its outbox row would be a second
-        write) and runs one statement not marked `read`, its last: a second is refused before it runs. Its
-        statements are the driver's (the session here only reads). `commit()` ends the block. Without a driver
-        connection and read sessions, an ordinary transaction."""
+        that locks nothing. So the block takes no lock and runs one statement not marked `read`, its last: a
+        second is refused before it runs. It records no event unless that write carries them (a change built
+        with `carrying_events`): an outbox row of its own would be a second write. Its statements are the
+        driver's (the session here only reads). `commit()` ends the block. Without a driver connection and
+        read sessions, an ordinary transaction."""
         self._next_single = self._on_driver and self._read_sessions is not None
         return self
 
     async def __aenter__(self) -> Self:
         reads, self._next_reads = self._next_reads, False
         self._single, self._next_single, self._written = self._next_single, False, False
+        self._carried = False
         self.read_only = self._always_read_only or reads
         sessions = self._read_sessions if (reads or self._single) and self._read_sessions else self._sessions
         engine = self._sessions.kw["bind"] if self._single else sessions.kw["bind"]
@@ -162,6 +164,7 @@ class SqlAlchemyUnitOfWork:
                 read_only=self.read_only,
                 lock=self.advisory_lock,
                 writing=self._write_once if self._single else None,
+                carry=self._carry_events if self._single else None,
             )
             if self._connection
             else None
@@ -203,6 +206,12 @@ class SqlAlchemyUnitOfWork:
         self._refuse_in_single_write([event for r in self._repositories() for a in r.seen for event in a.events])
         self._written = True
 
+    def _carry_events(self) -> list[dict[str, Any]]:
+        """The outbox rows of the events recorded so far, for the single write that carries them."""
+        rows = [self._encode(event).row() for event in self._drain_events()]
+        self._carried = self._carried or bool(rows)
+        return rows
+
     async def commit(self) -> None:
         if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit; use the read-write one")
@@ -211,6 +220,8 @@ class SqlAlchemyUnitOfWork:
             self._refuse_in_single_write(events)
             if self._written:
                 count_commit()  # its statement committed (it ran last, without an error)
+                if self._carried:
+                    self._on_commit()
             return
         await self._write_outbox(events)
         if isinstance(self._connection, DriverTransaction):
@@ -245,7 +256,7 @@ class SqlAlchemyUnitOfWork:
 
     def _refuse_in_single_write(self, events: list[Any]) -> None:
         if events and self._single:
-            raise RuntimeError("a single-write block records no event: its outbox row would be a second write")
+            raise RuntimeError("a single-write block records no event its write does not carry: a second write")
 
     async def rollback(self) -> None:
         if isinstance(self._connection, DriverTransaction):

@@ -11,6 +11,7 @@ from typing import Any, Protocol, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.support.runtime.carrying import outbox_arrays
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import ADVISORY_LOCK, DriverStatement
 from services.support.runtime.errors import Conflict
@@ -49,6 +50,8 @@ class DriverAccess:
     lock: Callable[[str], Awaitable[None]]
     writing: Callable[[], None] | None = None
     """Told before each statement not marked `read` runs: a single-write block refuses its second."""
+    carry: Callable[[], list[dict[str, Any]]] | None = None
+    """In a single-write block: the outbox rows of every event recorded so far, which its write then carries."""
 
 
 Statement = DriverStatement | sa.Executable
@@ -113,6 +116,14 @@ class TrackingRepository:
         parameters = {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
         if await self._execute(_versioned_update(table, tuple(values)), parameters) != 1:
             raise Conflict(f"{name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
+
+    async def _change_carrying_events(self, statement: DriverStatement, values: Mapping[str, Any]) -> int:
+        """Runs a change built with `carrying_events`; how many rows it touched. In a single-write block it
+        carries the outbox rows of the events recorded so far (they commit with it, or neither does);
+        elsewhere it carries none, and the unit of work writes them at its commit as always."""
+        carry = self._driver_access.carry if self._driver_access is not None else None
+        row = await self._first(statement, {**values, **outbox_arrays(carry() if carry is not None else [])})
+        return int(row["changed"]) if row is not None else 0
 
     async def _advisory_lock(self, key: str) -> None:
         """Serialises transactions on `key` until this one ends (a transaction-scoped advisory lock), as the

@@ -30,7 +30,7 @@ async def _unicode_database(postgres) -> str:
 class CatalogUnits:
     """Units of work over one catalog database: `()` the read-write kind, `reads()` the read-only kind the
     service gives its read use cases (autocommit, no transaction), `circulation()` the kind it gives the
-    saga's steps (the driver's own transaction)."""
+    saga's steps (the driver's own transaction, or single writes)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -44,7 +44,9 @@ class CatalogUnits:
         return SqlCatalogUnitOfWork(self._read_sessions, encode=events.encode, read_only=True)
 
     def circulation(self) -> SqlCatalogUnitOfWork:
-        return SqlCatalogUnitOfWork(self._sessions, encode=events.encode, on_driver=True)
+        return SqlCatalogUnitOfWork(
+            self._sessions, encode=events.encode, on_driver=True, read_sessions=self._read_sessions
+        )
 
     def with_reading(self) -> SqlCatalogUnitOfWork:
         """Read-write, with blocks that may be entered `reading()` (as the loans service's)."""

@@ -113,6 +113,9 @@ class FakeBookRepository(_Tracking):
 
 
 class FakeCopyRepository(_Tracking):
+    writes = 0
+    """Changes written by `save_settled` (a single-write block's write)."""
+
     async def add(self, copy: Copy) -> None:
         await self.add_many([copy])
 
@@ -128,19 +131,30 @@ class FakeCopyRepository(_Tracking):
             raise CopyNotFound(book_id, copy_id)
         return self._track(_row(stored))
 
-    async def by_barcode(self, barcode: str, *, for_update: bool = False) -> Copy:
+    async def by_barcode(self, barcode: str) -> Copy:
         return self._track(_row(self._first(lambda c: c.details.barcode == barcode, BarcodeNotFound(barcode))))
 
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
         found = [c for c in self.state.copies.values() if (c.current_loan == loan if loan else c.current_hold == hold)]
         return self._track(_row(found[0])) if found else None
 
-    async def holding_or_barcode(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None]:
+    async def to_check_out(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None, int]:
         on_loan = await self.holding(loan=loan)
         with_barcode = [c for c in self.state.copies.values() if c.details.barcode == barcode]
-        if on_loan is not None and with_barcode and with_barcode[0].id == on_loan.id:
-            return on_loan, on_loan
-        return on_loan, self._track(_row(with_barcode[0])) if with_barcode else None
+        if not with_barcode:
+            return on_loan, None, 0
+        return on_loan, self._track(_row(with_barcode[0])), self._available_others(with_barcode[0])
+
+    async def to_check_in(
+        self, book_id: uuid.UUID, copy_id: uuid.UUID, *, hold: str
+    ) -> tuple[Copy, uuid.UUID | None, int]:
+        copy = await self.get(book_id, copy_id)
+        held = [c.id for c in self.state.copies.values() if hold and c.current_hold == hold]
+        return copy, held[0] if held else None, self._available_others(copy)
+
+    def _available_others(self, copy: Copy) -> int:
+        others = [c for c in self.state.copies.values() if c.book_id == copy.book_id and c.id != copy.id]
+        return sum(1 for c in others if c.status == CopyStatus.AVAILABLE)
 
     async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
         available = [c for c in self.state.copies.values() if c.book_id == book_id and c.status == "AVAILABLE"]
@@ -152,6 +166,10 @@ class FakeCopyRepository(_Tracking):
         self._refuse_taken_barcode(copy)
         self.state.copies[copy.id] = _row(copy)
         return sum(1 for c in self.state.copies.values() if c.book_id == copy.book_id and c.status == "AVAILABLE")
+
+    async def save_settled(self, copy: Copy) -> None:
+        self.writes += 1
+        await self.save(copy)
 
     async def remove(self, copy: Copy) -> None:
         del self.state.copies[copy.id]
@@ -215,6 +233,11 @@ class FakeCatalogUnitOfWork:
         self.committed_state = state
         self.locks: list[str] = []
         self.committed = False
+        self.single = False
+
+    def single_write(self) -> Self:
+        self.single = True  # the block takes no lock and writes one change, with its events
+        return self
 
     async def __aenter__(self) -> Self:
         self._working = self.committed_state.fork()
@@ -229,6 +252,8 @@ class FakeCatalogUnitOfWork:
         return None  # what was not committed is dropped with the working copy
 
     async def commit(self) -> None:
+        if self.single:
+            assert not self.locks and self.copies.writes <= 1, "a single-write block takes no lock, writes once"
         state, working = self.committed_state, self._working.fork()
         state.books, state.copies, state.requests = working.books, working.copies, working.requests
         await self.flush_events()
@@ -245,6 +270,7 @@ class FakeCatalogUnitOfWork:
             repository.seen.clear()
 
     async def lock(self, key: str) -> None:
+        assert not self.single, "a single-write block takes no lock"
         self.locks.append(key)
 
 

@@ -1,4 +1,5 @@
-"""Circulation use cases on the in-memory catalog: locks taken, statuses moved, repeats answered alike."""
+"""Circulation use cases on the in-memory catalog: locks taken (or single writes), statuses moved, repeats
+answered alike."""
 
 import uuid
 from datetime import UTC, datetime
@@ -77,7 +78,30 @@ async def test_a_check_in_ends_the_loan_once_and_may_shelve_the_copy_for_a_hold(
     back = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
     again = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
     assert (back.status, back.current_hold) == (again.status, again.current_hold) == (CopyStatus.ON_HOLD_SHELF, HOLD)
-    assert len(catalog.events(CopyStatusChanged)) == 2 and catalog.units[-1].locks == [LOAN, HOLD]
+    assert len(catalog.events(CopyStatusChanged)) == 2
+    assert catalog.units[-1].single and not catalog.units[-1].locks  # one read, one write: no lock to take
+
+
+async def test_a_check_out_by_barcode_is_a_single_write_announcing_the_availability_left(catalog: FakeCatalog) -> None:
+    """The desk's check-out reads the loan's copy and the barcode's at once, then writes the change with its
+    event: the availability it announces counts the book's other copies as read, and this one as changed."""
+    book, shelved = _book(catalog, "MAIN", "MAIN", "EAST")
+    copy = await _check_out(catalog, circulation.CopySelector(barcode="B-1"))
+    assert (copy.id, copy.status, copy.current_loan) == (shelved[1].id, CopyStatus.ON_LOAN, LOAN)
+    unit = catalog.units[-1]
+    assert unit.single and not unit.locks and unit.copies.writes == 1
+    (event,) = catalog.events(CopyStatusChanged)
+    assert isinstance(event, CopyStatusChanged) and event.available_copies == 2
+    back = await circulation.check_in_copy(circulation.CheckInCopy(book.id, copy.id, LOAN), uow=catalog(), clock=CLOCK)
+    assert back.status == CopyStatus.AVAILABLE
+    assert [e.available_copies for e in catalog.events(CopyStatusChanged)] == [2, 3]  # type: ignore[attr-defined]
+
+
+async def test_an_unknown_barcode_is_not_found_and_writes_nothing(catalog: FakeCatalog) -> None:
+    _book(catalog, "MAIN")
+    with pytest.raises(NotFound):
+        await _check_out(catalog, circulation.CopySelector(barcode="NO-SUCH"))
+    assert catalog.state.commits == 0 and not catalog.events()
 
 
 async def test_two_copies_back_at_once_for_the_head_of_the_queue_shelve_one_and_free_the_other(
