@@ -16,18 +16,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import shutil
 import sys
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
-import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from loadtools import RESULTS_DIR, machine_info, work_folder
-from units_of_work import REPO_ROOT, Runs, Work, _figures, measure
+from units_of_work import REPO_ROOT, Runs, Work, alternated, machine, on_local_postgres, result_rows, write_report
 
 from services.catalog.api import events
 from services.catalog.app import books, circulation, copies
@@ -35,9 +33,6 @@ from services.catalog.app.copies import save_copy
 from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.catalog.domain.books import BookDetails
 from services.catalog.domain.copies import Copy, CopyDetails
-from services.support.launcher.postgres import LocalPostgres
-from services.support.launcher.processes import Supervisor
-from services.support.mesh.topology import free_ports
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.db import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
@@ -96,26 +91,16 @@ def variants(engine: AsyncEngine, copy: Copy) -> dict[str, Work]:
     }
 
 
-async def run(url: str, count: int, postmaster: int) -> Runs:
+async def run(url: str, postmaster: int, *, count: int) -> Runs:
     await asyncio.to_thread(upgrade_to_head, "catalog", url)
     engine = create_async_engine(url, pool_size=4)
-    results: Runs = {}
     try:
-        copy = await _a_copy(engine)
-        for _ in range(2):
-            for name, work in variants(engine, copy).items():
-                results.setdefault(name, []).append(await measure(work, count, postmaster))
+        return await alternated(variants(engine, await _a_copy(engine)), count, postmaster)
     finally:
         await engine.dispose()
-    return results
 
 
 def report(results: Runs, count: int, started: datetime) -> Path:
-    info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items() if key != "load tools")
-    rows = "\n".join(
-        f"| {name} | {_figures(runs, 0)} | {_figures(runs, 1)} | {_figures(runs, 2)} |"
-        for name, runs in results.items()
-    )
     now, before = (min(run[0] for run in runs) for runs in results.values())
     text = f"""# The catalog's desk steps: single writes against locking transactions — {started:%Y-%m-%d %H:%M} UTC
 
@@ -124,12 +109,12 @@ alternated, on uvloop against a local Postgres; microseconds of this process's C
 backend) and of wall time per check-out + check-in.
 
 ## Machine
-{info}
+{machine()}
 
 ## Results
 | unit | CPU us, this process (run 1 / run 2) | CPU us, Postgres | wall us |
 |---|---:|---:|---:|
-{rows}
+{result_rows(results)}
 
 The single writes cost {now / before:.2f}x the locking transactions' CPU in this process (best runs).
 
@@ -137,10 +122,7 @@ The single writes cost {now / before:.2f}x the locking transactions' CPU in this
 python bench/catalog_steps.py --count {count}
 ```
 """
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"catalog_steps-{started:%Y-%m-%dT%H%M}.md"
-    path.write_text(text)
-    return path
+    return write_report("catalog_steps", started, text)
 
 
 def main() -> int:
@@ -148,19 +130,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=2000, help="units per measurement (default 2000)")
     args = parser.parse_args()
     started = datetime.now(UTC)
-    folder = work_folder("athenaeum-bench-catalog-steps-")
-    supervisor = Supervisor(folder / "logs")
-    postgres = LocalPostgres(folder / "postgres", next(free_ports()), supervisor)
-    try:
-        postmaster = postgres.start().pid
-        assert postmaster is not None
-        url = postgres.create_database("athenaeum_catalog")
-        results = uvloop.run(run(url, args.count, postmaster))
-    finally:
-        postgres.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-    for name, runs in results.items():
-        print(f"{name}: {_figures(runs, 0)} us CPU, Postgres {_figures(runs, 1)} us, wall {_figures(runs, 2)} us")
+    results = on_local_postgres("athenaeum_catalog", partial(run, count=args.count))
     print(f"report: {report(results, args.count, started).relative_to(REPO_ROOT)}")
     return 0
 

@@ -203,7 +203,16 @@ async def measure(work: Work, count: int, postmaster: int) -> tuple[float, float
 Runs = dict[str, list[tuple[float, float, float]]]
 
 
-async def run(url: str, count: int, postmaster: int) -> Runs:
+async def alternated(variants: dict[str, Work], count: int, postmaster: int) -> Runs:
+    """Each variant measured, then each again: a drift of the machine shows in both."""
+    results: Runs = {}
+    for _ in range(2):
+        for name, work in variants.items():
+            results.setdefault(name, []).append(await measure(work, count, postmaster))
+    return results
+
+
+async def run(url: str, postmaster: int, *, count: int) -> Runs:
     engine = create_async_engine(url, pool_size=4)
     row_id = uuid.uuid4()
     async with engine.begin() as connection:
@@ -213,26 +222,55 @@ async def run(url: str, count: int, postmaster: int) -> Runs:
         for statement in QUEUE_DDL:
             await connection.execute(sa.text(statement))
         await connection.execute(sa.text("INSERT INTO lent VALUES (:id, 7, 1)"), {"id": row_id})
-    results: Runs = {}
     try:
-        for _ in range(2):
-            for name, work in variants(engine, row_id).items():
-                results.setdefault(name, []).append(await measure(work, count, postmaster))
+        return await alternated(variants(engine, row_id), count, postmaster)
     finally:
         await engine.dispose()
-    return results
 
 
 def _figures(runs: list[tuple[float, float, float]], at: int) -> str:
     return " / ".join(f"{run[at]:.0f}" for run in runs)
 
 
-def report(results: Runs, count: int, started: datetime) -> Path:
-    info = "\n".join(f"- {key}: {value}" for key, value in machine_info().items() if key != "load tools")
-    rows = "\n".join(
+def machine() -> str:
+    return "\n".join(f"- {key}: {value}" for key, value in machine_info().items() if key != "load tools")
+
+
+def result_rows(results: Runs) -> str:
+    """The Markdown rows: each variant's CPU (this process, Postgres) and wall microseconds, run by run."""
+    return "\n".join(
         f"| {name} | {_figures(runs, 0)} | {_figures(runs, 1)} | {_figures(runs, 2)} |"
         for name, runs in results.items()
     )
+
+
+def write_report(bench: str, started: datetime, text: str) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{bench}-{started:%Y-%m-%dT%H%M}.md"
+    path.write_text(text)
+    return path
+
+
+def on_local_postgres(database: str, run: Callable[[str, int], Awaitable[Runs]]) -> Runs:
+    """`run(url, postmaster pid)` on uvloop against a Postgres of its own (started here, removed after), in
+    a new database; each variant's figures printed."""
+    folder = work_folder(f"athenaeum-bench-{database}-")
+    supervisor = Supervisor(folder / "logs")
+    postgres = LocalPostgres(folder / "postgres", next(free_ports()), supervisor)
+    try:
+        postmaster = postgres.start().pid
+        assert postmaster is not None
+        results = uvloop.run(run(postgres.create_database(database), postmaster))
+    finally:
+        postgres.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    for name, runs in results.items():
+        print(f"{name}: {_figures(runs, 0)} us CPU, Postgres {_figures(runs, 1)} us, wall {_figures(runs, 2)} us")
+    return results
+
+
+def report(results: Runs, count: int, started: datetime) -> Path:
+    info, rows = machine(), result_rows(results)
     best = {name: min(run[0] for run in runs) for name, runs in results.items()}
     step = [best["saga step, SQLAlchemy session"], best["saga step, driver transaction"]]
     read = [best["one read, SQLAlchemy session"], best["one read, driver (autocommit)"]]
@@ -257,10 +295,7 @@ The driver's saga step costs {step[1] / step[0]:.2f}x the session's CPU; its rea
 python bench/units_of_work.py --count {count}
 ```
 """
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"units_of_work-{started:%Y-%m-%dT%H%M}.md"
-    path.write_text(text)
-    return path
+    return write_report("units_of_work", started, text)
 
 
 def main() -> int:
@@ -268,19 +303,7 @@ def main() -> int:
     parser.add_argument("--count", type=int, default=3000, help="units of work per measurement (default 3000)")
     args = parser.parse_args()
     started = datetime.now(UTC)
-    folder = work_folder("athenaeum-bench-uow-")
-    supervisor = Supervisor(folder / "logs")
-    postgres = LocalPostgres(folder / "postgres", next(free_ports()), supervisor)
-    try:
-        postmaster = postgres.start().pid
-        assert postmaster is not None
-        url = postgres.create_database("units_of_work")
-        results = uvloop.run(run(url, args.count, postmaster))
-    finally:
-        postgres.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-    for name, runs in results.items():
-        print(f"{name}: {_figures(runs, 0)} us CPU, Postgres {_figures(runs, 1)} us")
+    results = on_local_postgres("units_of_work", partial(run, count=args.count))
     print(f"report: {report(results, args.count, started).relative_to(REPO_ROOT)}")
     return 0
 

@@ -1,12 +1,13 @@
 """Circulation: the copy operations the loans service calls over the mesh.
 
-Each is atomic and idempotent, and two loans never take one copy. The desk's two (a check-out by barcode and
-a check-in) name their copy: one read and one write, which commits with its event and checks the version the
-copy was read with, so twins and rivals meet at the write (and at the unique loan and hold per copy). The
-loser changes nothing and the runtime repeats it: it then reads what the winner did (the copy out on its
-loan, a copy not available, the hold's copy on the shelf). The others choose a copy (any available copy of a
-book, the hold's): they lock the loan or hold they serve, so a repeat finds the first call's copy instead of
-taking a second, and the copy's row, so a check-out waits for its copy rather than failing.
+Each is atomic and idempotent, and two loans never take one copy. The desk's two, a check-out by barcode and
+a check-in, are one read and one write, which commits with its event and checks the version the copy was
+read with, so twins and rivals meet at the write (and at the unique loan and hold per copy). The loser
+changes nothing and the runtime repeats it: it then reads what the winner did (the copy out on its loan, a
+copy not available, the hold's copy on the shelf). The rest (a check-out by book, which chooses its copy, or
+by the copy's name; a reservation; a release) lock the loan or hold they serve, so a repeat finds the first
+call's copy instead of taking a second, and the copy's row, so a check-out waits for its copy rather than
+failing.
 """
 
 from __future__ import annotations
