@@ -21,10 +21,20 @@ from pathlib import Path
 import grpc
 from costs import Costs, Meter, costs
 
+from services.support.launcher.components import REPO_ROOT as SERVICES_ROOT
 from services.support.launcher.readiness import http_body
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+
+def services_commit() -> str:
+    """The commit of the code the mesh runs: the checkout `services` was imported from, which is this script's
+    only when it is on PYTHONPATH (the editable install points at one checkout; bench/README.md)."""
+    commit = first_line(["git", "-C", str(SERVICES_ROOT), "rev-parse", "--short", "HEAD"])
+    if SERVICES_ROOT.resolve() == REPO_ROOT:
+        return commit
+    return f"{commit} (the services of {SERVICES_ROOT}, not of this script's checkout {REPO_ROOT})"
 
 
 def work_folder(prefix: str = "athenaeum-bench-") -> Path:
@@ -181,7 +191,7 @@ def machine_info() -> dict[str, str]:
         "Python / grpcio": f"{platform.python_version()} / {grpc.__version__}",
         "Envoy": envoy.group(1) if envoy else "unknown",
         "load tools": f"{first_line(['h2load', '--version'])}; {first_line(['wrk', '-v']).split(' [')[0]}",
-        "git commit": first_line(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"]),
+        "git commit": services_commit(),
         "load average now (1/5/15 min)": " / ".join(f"{n:.2f}" for n in os.getloadavg()),
     }
 
