@@ -9,7 +9,9 @@ session's (BEGIN, SELECT, ROLLBACK) and the driver's autocommit SELECT. And the 
 count, then an INSERT) in a transaction begun by the patron's lock, or as a single write (`single_write()`);
 at `6136b55` it also measured an event's outbox row written in the COMMIT's round trip (not kept). And a
 return's first read: its loan, then the head of its book's queue of holds, or both in one statement (a
-correlated subquery, as `LoanRepository.to_return` reads them). Reported:
+correlated subquery, as `LoanRepository.to_return` reads them). And a saga step that records an event: its
+outbox row written at the commit (a round trip of its own), or carried by the step's versioned UPDATE (as
+the runtime does since `runtime.carrying`). Reported:
 CPU microseconds of this process and of Postgres (every backend) per unit of work, on uvloop, alternating the
 variants twice. Writes bench/results/units_of_work-<UTC time>.md. Run by hand (see bench/README.md):
 
@@ -25,9 +27,11 @@ import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 import uvloop
@@ -43,7 +47,8 @@ from services.support.launcher.processes import Supervisor
 from services.support.mesh.topology import free_ports
 from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
 from services.support.runtime.driver import DriverStatement
-from services.support.runtime.repository import TrackingRepository
+from services.support.runtime.outbox import OUTBOX, OutboxMessage
+from services.support.runtime.repository import TrackingRepository, _versioned_update
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 ROWS = sa.table("rows", sa.column("id", sa.Uuid), sa.column("version", sa.Integer))
@@ -65,6 +70,10 @@ def _queue_head(book: sa.ColumnElement[int]) -> sa.Select[tuple[uuid.UUID]]:
 
 
 LENT_BY_ID = sa.select(LENT).where(LENT.c.id == sa.bindparam("row_id"))
+LENT_T = sa.Table(
+    "lent", sa.MetaData(), sa.Column("id", sa.Uuid), sa.Column("book", sa.Integer), sa.Column("version", sa.Integer)
+)
+NOW = datetime(2026, 12, 5, tzinfo=UTC)
 Work = Callable[[], Awaitable[None]]
 QUEUE_DDL = (
     "CREATE TABLE lent (id uuid PRIMARY KEY, book integer NOT NULL, version integer NOT NULL)",
@@ -108,6 +117,27 @@ class _Rows(TrackingRepository):
 
     async def lent_and_head(self, values: dict[str, object]) -> object:
         return await self._first(self.LENT_AND_HEAD, values)
+
+    async def step_with_event(self, values: dict[str, object], *, carried: bool) -> None:
+        """The row read and its versioned UPDATE, with one event recorded: its outbox row written by the
+        UPDATE (`carried`), or by the commit, in a round trip of its own."""
+        row = await self._first(self.LENT_READ, values)
+        assert row is not None
+        self.seen.append(_Recorded([_event()]))
+        changes = {"row_id": row["id"], "version": row["version"] + 1, "seen_version": row["version"]}
+        if carried:
+            await self._update_versioned(LENT_T, row_id=row["id"], version=row["version"], values={}, name="lent")
+        else:
+            await self._execute(_versioned_update(LENT_T, (), carrying=False), changes)
+
+
+@dataclass
+class _Recorded:
+    events: list[Any]
+
+
+def _event() -> OutboxMessage:
+    return OutboxMessage(uuid.uuid4(), "athenaeum.bench.stepped.v1", "athenaeum.bench.v1.Stepped", b"\x08\x01", NOW)
 
 
 class _Unit(SqlAlchemyUnitOfWork):
@@ -160,6 +190,13 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
             await uow.rows.record(values)
             await uow.commit()
 
+    async def step_with_event(*, carried: bool) -> None:
+        uow = _Unit(sessions, encode=lambda event: event, on_driver=True)
+        async with uow:
+            await uow.advisory_lock("patron")
+            await uow.rows.step_with_event(values, carried=carried)
+            await uow.commit()
+
     async def return_read(*, joined: bool) -> None:
         uow = _Unit(sessions, encode=lambda event: event, read_sessions=reads, on_driver=True)
         async with uow.reading():
@@ -186,6 +223,8 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
         "PENDING record, single write": partial(record, single=True),
         "return's first read, the loan then its queue's head": partial(return_read, joined=False),
         "return's first read, both in one statement": partial(return_read, joined=True),
+        "saga step with an event, its outbox row at the commit": partial(step_with_event, carried=False),
+        "saga step with an event, its outbox row carried by the UPDATE": partial(step_with_event, carried=True),
     }
 
 
@@ -222,6 +261,7 @@ async def run(url: str, postmaster: int, *, count: int) -> Runs:
         for statement in QUEUE_DDL:
             await connection.execute(sa.text(statement))
         await connection.execute(sa.text("INSERT INTO lent VALUES (:id, 7, 1)"), {"id": row_id})
+        await connection.run_sync(lambda sync: OUTBOX.create(sync))
     try:
         return await alternated(variants(engine, row_id), count, postmaster)
     finally:

@@ -91,10 +91,10 @@ class SqlFineRepository(TrackingRepository):
         return self._track(_to_fine(row)) if row else None
 
     async def save(self, fine: Fine) -> None:
+        self._track(fine)  # first: a carrying update takes its events along
         await self._update_versioned(fines, row_id=fine.id, version=fine.version, values=_values(fine), name=fine.name)
         fine.version += 1
         await self._append_entries(fine)
-        self._track(fine)
 
     async def entries(self, fine_id: uuid.UUID) -> list[FineEntry]:
         """The audit trail, oldest first."""

@@ -87,10 +87,10 @@ class SqlHoldRepository(TrackingRepository):
         return self._track(_to_hold(row))
 
     async def save(self, hold: Hold) -> None:
+        self._track(hold)  # first: a carrying update takes its events along
         values = {name: getattr(hold, name) for name in _FIELDS} | {"status": hold.status.value}
         await self._update_versioned(holds, row_id=hold.id, version=hold.version, values=values, name=hold.name)
         hold.version += 1
-        self._track(hold)
 
     async def active_for(self, patron: str, book: str) -> Hold | None:
         row = await self._first(_ACTIVE_FOR, {"patron": patron, "book": book})

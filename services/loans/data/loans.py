@@ -180,6 +180,7 @@ class SqlLoanRepository(TrackingRepository):
         return self._track(_to_loan(found)) if found is not None else None
 
     async def save(self, loan: Loan) -> None:
+        self._track(loan)  # first: a carrying update takes its events along (a saga's loan comes from outside)
         values = _to_row(loan)
         del values["version"]
         try:
@@ -191,7 +192,6 @@ class SqlLoanRepository(TrackingRepository):
                 ) from None
             raise
         loan.version += 1
-        self._track(loan)
 
     async def has_active(self, patron: str, book: str) -> bool:
         query = sa.select(

@@ -164,7 +164,7 @@ class SqlAlchemyUnitOfWork:
                 read_only=self.read_only,
                 lock=self.advisory_lock,
                 writing=self._write_once if self._single else None,
-                carry=self._carry_events if self._single else None,
+                carry=None if self.read_only else self._carry_events,
             )
             if self._connection
             else None
@@ -229,7 +229,7 @@ class SqlAlchemyUnitOfWork:
         else:
             await self.session.commit()
         count_commit()
-        if events or self._flushed_events:
+        if events or self._flushed_events or self._carried:
             self._on_commit()
 
     async def flush_events(self) -> None:

@@ -1,8 +1,9 @@
-"""A single-write block whose write carries its events (`carrying_events`), against a real Postgres: the change
-and the outbox rows commit in one statement, byte for byte whatever the values hold, in order; a change that
-touched no row writes no row; a row the database refuses undoes the change; an event recorded after the write,
-or a second write, is refused; the relay is woken once the statement committed. Outside a single-write block
-the same statement carries nothing, and the commit writes the events as always."""
+"""A write that carries its events (`carrying_events`), against a real Postgres. In a single-write block the
+change and the outbox rows commit in one statement, byte for byte whatever the values hold, in order; a change
+that touched no row writes no row; a row the database refuses undoes the change; an event recorded after the
+write, or a second write, is refused; the relay is woken once the statement committed. In a transaction on the
+driver a change (and every versioned update) carries the events recorded before it, the commit the rest, and
+the transaction decides for all of them."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from services.support.runtime.carrying import carrying_events
 from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
+from services.support.runtime.errors import Conflict
 from services.support.runtime.idempotency import REQUESTS
 from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
@@ -38,9 +40,17 @@ _REMEMBER_ONCE = carrying_events(
 )
 
 
+THINGS = sa.Table(
+    "things", sa.MetaData(), sa.Column("id", sa.Uuid), sa.Column("version", sa.Integer), sa.Column("name", sa.Text)
+)
+
+
 class Ledger(TrackingRepository):
     async def remember_once(self, request_id: uuid.UUID) -> int:
         return await self._change_carrying_events(_REMEMBER_ONCE, {"rid": request_id})
+
+    async def rename(self, thing: uuid.UUID, *, version: int, name: str) -> None:
+        await self._update_versioned(THINGS, row_id=thing, version=version, values={"name": name}, name="things/1")
 
 
 class Unit(SqlAlchemyUnitOfWork):
@@ -153,15 +163,54 @@ async def test_an_event_after_the_write_or_a_second_write_is_refused(engine: Asy
     assert changes == 2  # each block's first write committed by itself; nothing after it ran
 
 
-async def test_in_a_transaction_the_statement_carries_nothing_and_the_commit_writes_the_events(
-    engine: AsyncEngine,
-) -> None:
-    message = _message()
-    async with _unit(engine) as uow:
-        uow.record(message)
+async def test_in_a_transaction_a_change_carries_the_events_so_far_and_the_commit_the_rest(engine: AsyncEngine) -> None:
+    """On the driver's transaction: the change takes the events recorded before it, the commit writes those
+    recorded after, in the order they were recorded; none is seen before the commit."""
+    before, after = _message(), _message()
+    woken: list[int] = []
+    async with _unit(engine, woken) as uow:
+        uow.record(before)
         await uow.ledger.remember_once(uuid.uuid4())
-        rows, _ = await _stored(engine)
-        assert rows == []  # nothing carried, nothing committed yet
+        uow.record(after)
+        own_view = await (await uow.driver()).fetchval("SELECT array_agg(event_id) FROM outbox")
+        assert own_view == [before.event_id]  # written by the change itself, in the transaction
+        assert await _stored(engine) == ([], 0)  # nothing committed yet
         await uow.commit()
     rows, changes = await _stored(engine)
-    assert changes == 1 and [r.event_id for r in rows] == [message.event_id]
+    assert changes == 1 and [r.event_id for r in rows] == [before.event_id, after.event_id] and woken == [1]
+
+
+async def test_a_versioned_update_in_a_transaction_carries_its_events_and_a_lost_race_writes_none(
+    engine: AsyncEngine,
+) -> None:
+    thing = uuid.uuid4()
+    async with engine.begin() as connection:
+        await connection.execute(sa.text("CREATE TABLE things (id uuid PRIMARY KEY, version integer, name text)"))
+        await connection.execute(sa.text("INSERT INTO things VALUES (:id, 1, 'old')"), {"id": thing})
+    won, lost = _message(), _message()
+    woken: list[int] = []
+    async with _unit(engine, woken) as uow:
+        uow.record(won)
+        await uow.ledger.rename(thing, version=1, name="new")
+        await uow.commit()
+    assert woken == [1]  # every event went with the change: the relay is still woken
+    with pytest.raises(Conflict):
+        async with _unit(engine) as uow:
+            uow.record(lost)
+            await uow.ledger.rename(thing, version=1, name="newer")  # read at version 1, now 2: lost
+            await uow.commit()
+    rows, _ = await _stored(engine)
+    assert [r.event_id for r in rows] == [won.event_id]
+    async with engine.connect() as connection:
+        assert (await connection.execute(sa.text("SELECT version, name FROM things"))).one() == (2, "new")
+
+
+async def test_a_transaction_that_ends_without_its_commit_leaves_neither_the_change_nor_its_events(
+    engine: AsyncEngine,
+) -> None:
+    with pytest.raises(LookupError):
+        async with _unit(engine) as uow:
+            uow.record(_message())
+            await uow.ledger.remember_once(uuid.uuid4())
+            raise LookupError("the use case fails after its change")
+    assert await _stored(engine) == ([], 0)
