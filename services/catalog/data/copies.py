@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
-from services.support.runtime.carrying import carrying_events
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
@@ -160,12 +159,6 @@ _SAVE = DriverStatement(
         ).label("available"),
     )
 )
-_SAVE_WITH_EVENTS = carrying_events(
-    copies.update()
-    .where(copies.c.id == sa.bindparam("row_id"), copies.c.version == sa.bindparam("seen_version"))
-    .values({name: sa.bindparam(name, type_=copies.c[name].type) for name in (*_STORED, "version")})
-    .returning(copies.c.id)
-)
 _CONDITION_COLUMNS = {"status": copies.c.status, "branch": copies.c.branch, "item_type": copies.c.item_type}
 
 
@@ -244,13 +237,12 @@ class SqlCopyRepository(TrackingRepository):
     async def save_settled(self, copy: Copy) -> None:
         """Writes a change whose events are complete, if the row still has the version it was read with; in a
         single-write block, with its events in the same statement."""
-        values = {**_fields(copy), "version": copy.version, "seen_version": copy.version - 1, "row_id": copy.id}
         try:
-            changed = await self._change_carrying_events(_SAVE_WITH_EVENTS, values)
+            await self._update_versioned(
+                copies, row_id=copy.id, version=copy.version - 1, values=_fields(copy), name=copy.name, carrying=True
+            )
         except INTEGRITY_ERRORS as error:
             raise _translate(error, [copy]) from None
-        if changed != 1:
-            raise Conflict(f"{copy.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
 
     async def remove(self, copy: Copy) -> None:
         await self.session.execute(copies.delete().where(copies.c.id == copy.id))

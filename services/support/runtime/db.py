@@ -207,7 +207,8 @@ class SqlAlchemyUnitOfWork:
         self._written = True
 
     def _carry_events(self) -> list[dict[str, Any]]:
-        """The outbox rows of the events recorded so far, for the single write that carries them."""
+        """The outbox rows of the events recorded so far, for the write that carries them (a single write, or a
+        versioned update in a transaction on the driver); the commit writes only what is recorded after."""
         rows = [self._encode(event).row() for event in self._drain_events()]
         self._carried = self._carried or bool(rows)
         return rows

@@ -117,15 +117,23 @@ class TrackingRepository:
         return int((await self.session.execute(_built(statement), values)).rowcount)  # type: ignore[attr-defined]
 
     async def _update_versioned(
-        self, table: sa.Table, *, row_id: uuid.UUID, version: int, values: dict[str, Any], name: str
+        self,
+        table: sa.Table,
+        *,
+        row_id: uuid.UUID,
+        version: int,
+        values: dict[str, Any],
+        name: str,
+        carrying: bool = False,
     ) -> None:
         """UPDATE … WHERE id = :id AND version = :seen, bumping the version; Conflict when someone else won.
 
         The table needs `id` and `version` columns. The value keys name the columns to set: one statement per
         table and set of columns, built once. In a transaction on the driver it carries the outbox rows of the
-        events recorded so far (the commit then writes only those recorded after it)."""
+        events recorded so far (the commit then writes only those recorded after it); with `carrying`, also
+        as a single-write block's write (which may then record events)."""
         parameters = {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
-        if self._driver_access is not None and self._driver_access.in_transaction:
+        if carrying or (self._driver_access is not None and self._driver_access.in_transaction):
             statement = _versioned_update(table, tuple(values), carrying=True)
             changed = await self._change_carrying_events(statement, parameters)
         else:
