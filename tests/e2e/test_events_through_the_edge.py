@@ -226,3 +226,19 @@ def test_grpcurl_can_watch_events_through_the_edge(mesh, librarian) -> None:
     threading.Thread(target=record_soon).start()
     out, err = watching.communicate(timeout=30)
     assert f'"type": "{kind}"' in out, out + err
+
+
+def test_a_watch_that_reaches_its_deadline_ends_deadline_exceeded_every_time(mesh, librarian) -> None:
+    """The client's deadline ends a watch: DEADLINE_EXCEEDED, never INTERNAL (a proxy timing the stream out by
+    the same grpc-timeout after its answer began could only reset it, when its timer fired first)."""
+    codes = []
+    with grpc.insecure_channel(mesh.edge_grpc_target) as channel:
+        stub = events_pb2_grpc.EventsServiceStub(channel)
+        for timeout in (0.05, 0.1, 0.2, 0.3) * 6:
+            with pytest.raises(grpc.RpcError) as ended:
+                for _ in stub.WatchEvents(
+                    events_pb2.WatchEventsRequest(), metadata=librarian.metadata, timeout=timeout
+                ):
+                    pass
+            codes.append(ended.value.code())
+    assert set(codes) == {grpc.StatusCode.DEADLINE_EXCEEDED}

@@ -132,17 +132,15 @@ def grpc_route(prefix: str, cluster: str) -> Config:
 
 def grpc_stream_routes(paths: tuple[str, ...], cluster: str) -> list[Config]:
     """Routes for server-streaming methods (a watch lasts as long as its client wants): no route timeout,
-    which would cut every stream after a minute. The HCM's idle timeout still ends a stream that sends
-    nothing for 5 minutes; such services send heartbeats."""
+    which would cut every stream after a minute, and no stream duration taken from the client's
+    grpc-timeout: the client ends its own call at its deadline (DEADLINE_EXCEEDED), while a proxy cutting a
+    stream whose answer has begun can only reset it, which the client sees as INTERNAL when the proxy's
+    timer fires first. The HCM's idle timeout still ends a stream that sends nothing for 5 minutes; such
+    services send heartbeats."""
     return [
         {
             "match": {"path": path},
-            "route": {
-                "cluster": cluster,
-                "timeout": "0s",
-                "max_stream_duration": {"grpc_timeout_header_max": "0s"},
-                "retry_policy": RETRY_POLICY,
-            },
+            "route": {"cluster": cluster, "timeout": "0s", "retry_policy": RETRY_POLICY},
         }
         for path in paths
     ]

@@ -258,7 +258,9 @@ def test_yaml_round_trips_to_the_same_config(cert_dir: Path) -> None:
 
 
 def test_a_watch_is_routed_without_the_unary_timeout_at_the_edge_and_its_sidecar(cert_dir: Path) -> None:
-    """A server stream (WatchEvents) lasts as long as its client wants; the 60 s route timeout would cut it."""
+    """A server stream (WatchEvents) lasts as long as its client wants; the 60 s route timeout would cut it,
+    and a stream duration taken from the client's grpc-timeout would race the client's own deadline: fired
+    first, after the answer began, it resets the stream, which the client sees as INTERNAL."""
     topology = build_topology("local", cert_dir)
     watch = "/athenaeum.events.v1.EventsService/WatchEvents"
     assert watch in registry.service("events").streaming_methods
@@ -268,6 +270,7 @@ def test_a_watch_is_routed_without_the_unary_timeout_at_the_edge_and_its_sidecar
         (vhost,) = manager["route_config"]["virtual_hosts"]
         routes = [route for route in vhost["routes"] if route["match"].get("path") == watch]
         assert [route["route"]["timeout"] for route in routes] == ["0s"]
+        assert "max_stream_duration" not in routes[0]["route"]  # the grpc-timeout header is the client's alone
         assert vhost["routes"].index(routes[0]) < len(vhost["routes"]) - 1  # before the catch-all prefixes
 
 
