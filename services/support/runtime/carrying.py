@@ -3,8 +3,10 @@
 A single-write block (`SqlAlchemyUnitOfWork.single_write`) commits its one statement by itself, with no
 transaction around it: where that statement is a change built with `carrying_events`, it also writes the
 events the block recorded, so the change and its events still commit together or not at all (two round trips
-fewer than BEGIN … outbox rows … COMMIT). The rows go as one array per column, so the statement is prepared
-once whatever the number of events; they are written only when the change touched a row.
+fewer than BEGIN … outbox rows … COMMIT). In a transaction on the driver, a versioned update carries the
+events recorded before it the same way, and the commit writes only the rest (a round trip fewer). The rows
+go as one array per column, so the statement is prepared once whatever the number of events; they are
+written only when the change touched a row.
 """
 
 from __future__ import annotations
@@ -14,20 +16,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 
-_ELEMENT_TYPES: dict[str, sa.types.TypeEngine[Any]] = {
-    "event_id": UUID(as_uuid=True),
-    "subject": sa.Text(),
-    "event_type": sa.Text(),
-    "payload": sa.LargeBinary(),
-    "headers": sa.Text(),  # JSON text, cast in the statement (an array of json is not a parameter type asyncpg has)
-    "occurred_at": sa.DateTime(timezone=True),
-}
+
+def _element_type(name: str) -> sa.types.TypeEngine[Any]:
+    """An outbox column's type as an array element: its own, but JSON goes as text, cast in the statement (an
+    array of json is not a parameter type asyncpg has)."""
+    return sa.Text() if name == "headers" else OUTBOX.c[name].type
 
 
 def carrying_events(change: sa.Update | sa.Insert) -> DriverStatement:
@@ -36,7 +35,7 @@ def carrying_events(change: sa.Update | sa.Insert) -> DriverStatement:
     the outbox (the same id) is dropped, as at a commit."""
     changed = change.cte("changed")
     columns = OutboxMessage.COLUMNS
-    arrays = (sa.bindparam(f"outbox_{name}", type_=ARRAY(_ELEMENT_TYPES[name])) for name in columns)
+    arrays = (sa.bindparam(f"outbox_{name}", type_=ARRAY(_element_type(name))) for name in columns)
     rows = sa.func.unnest(*arrays).table_valued(*columns).render_derived(name="rows")
     values = [sa.cast(rows.c[name], OUTBOX.c.headers.type) if name == "headers" else rows.c[name] for name in columns]
     written = (
