@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from services.support.runtime.carrying import Carried, RequestRecord
 from services.support.runtime.conflicts import count_commit
 from services.support.runtime.driver import (
     ADVISORY_LOCK,
@@ -117,6 +118,7 @@ class SqlAlchemyUnitOfWork:
         self._read_sessions = read_sessions
         self._on_driver = on_driver
         self._next_reads = self._next_single = self._single = self._written = self._carried = False
+        self._request: RequestRecord | None = None
         self._connection: DriverConnection | None = None
         self._driver_access: DriverAccess | None = None
 
@@ -147,7 +149,7 @@ class SqlAlchemyUnitOfWork:
     async def __aenter__(self) -> Self:
         reads, self._next_reads = self._next_reads, False
         self._single, self._next_single, self._written = self._next_single, False, False
-        self._carried = False
+        self._carried, self._request = False, None
         self.read_only = self._always_read_only or reads
         sessions = self._read_sessions if (reads or self._single) and self._read_sessions else self._sessions
         engine = self._sessions.kw["bind"] if self._single else sessions.kw["bind"]
@@ -165,6 +167,7 @@ class SqlAlchemyUnitOfWork:
                 lock=self.advisory_lock,
                 writing=self._write_once if self._single else None,
                 carry=None if self.read_only else self._carry_events,
+                keep_request=self._keep_request if self._single else None,
             )
             if self._connection
             else None
@@ -206,12 +209,19 @@ class SqlAlchemyUnitOfWork:
         self._refuse_in_single_write([event for r in self._repositories() for a in r.seen for event in a.events])
         self._written = True
 
-    def _carry_events(self) -> list[dict[str, Any]]:
-        """The outbox rows of the events recorded so far, for the write that carries them (a single write, or a
-        versioned update in a transaction on the driver); the commit writes only what is recorded after."""
+    def _keep_request(self, record: RequestRecord) -> None:
+        if self._written:
+            raise RuntimeError("a single-write block records its request before its write, which carries it")
+        self._request = record
+
+    def _carry_events(self) -> Carried:
+        """The outbox rows of the events recorded so far (and a single-write block's request record), for the
+        write that carries them (a single write, or a versioned update in a transaction on the driver); the
+        commit writes only what is recorded after."""
         rows = [self._encode(event).row() for event in self._drain_events()]
         self._carried = self._carried or bool(rows)
-        return rows
+        request, self._request = self._request, None
+        return Carried(rows, request)
 
     async def commit(self) -> None:
         if self.read_only:
@@ -219,6 +229,8 @@ class SqlAlchemyUnitOfWork:
         events = self._drain_events()
         if self._single:
             self._refuse_in_single_write(events)
+            if self._request is not None:
+                raise RuntimeError("a single-write block's request record is carried by its write, which it lacks")
             if self._written:
                 count_commit()  # its statement committed (it ran last, without an error)
                 if self._carried:

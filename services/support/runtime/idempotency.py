@@ -22,48 +22,41 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.dialects.postgresql import insert as upsert
 
+from services.support.runtime.carrying import RequestRecord
 from services.support.runtime.driver import DriverStatement
-from services.support.runtime.errors import Conflict, InvalidArgument
-from services.support.runtime.outbox import messaging_metadata
+from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.repository import TrackingRepository
-
-IN_PROGRESS = "IN_PROGRESS"
-COMMITTED = "COMMITTED"
-
-REQUESTS = sa.Table(
-    "idempotent_requests",
-    messaging_metadata,
-    sa.Column("request_id", UUID(as_uuid=True), primary_key=True),
-    sa.Column("operation", sa.Text, nullable=False),
-    sa.Column("resource", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column("state", sa.Text, nullable=False, server_default=COMMITTED),
-    sa.Column("fingerprint", sa.LargeBinary),
-    sa.Column("owner", UUID(as_uuid=True)),
-    sa.Column("lease_until", sa.DateTime(timezone=True)),
-    sa.Column("answer", sa.LargeBinary),
-    sa.Column("refused", sa.Boolean, nullable=False, server_default=sa.false()),
-    sa.Index("idempotent_requests_created", "created_at"),
+from services.support.runtime.requests_table import (
+    COMMITTED,
+    IN_PROGRESS,
+    RECORD_COLUMNS,
+    REQUESTS,
+    committed_record,
+    request_taken,
 )
+
+__all__ = ["COMMITTED", "IN_PROGRESS", "REQUESTS", "Attempt", "RequestLog", "current_attempt", "parse_request_id"]
 
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
     """One attempt at a request: it owns the request_id's row while it runs. `recalling`: it runs again to
-    recall a change it committed (its answer was not stored), so the row may say COMMITTED."""
+    recall a change it committed (its answer was not stored), so the row may say COMMITTED. `first`: its
+    claim made the row (the id was new), so no attempt before it can have committed anything under the id."""
 
     request_id: uuid.UUID
     operation: str
     owner: uuid.UUID
     recalling: bool = False
+    first: bool = False
 
 
 current_attempt: ContextVar[Attempt | None] = ContextVar("athenaeum_attempt", default=None)
 """Set by the runtime around the servicer, so `remember` commits only for the attempt that owns the id."""
 
+_P = sa.bindparam
 # Built once: every idempotent mutation of every service runs them.
 _RECALL = DriverStatement(
     sa.select(REQUESTS.c.operation, REQUESTS.c.resource).where(
@@ -71,20 +64,12 @@ _RECALL = DriverStatement(
     ),
     read=True,
 )
-_new = upsert(REQUESTS).values(
-    request_id=sa.bindparam("rid"),
-    operation=sa.bindparam("op"),
-    resource=sa.bindparam("made"),
-    state=COMMITTED,
-    owner=sa.bindparam("attempt"),
-)
-# A fresh id is inserted as committed; an id the runtime claimed is committed only by the attempt that owns it.
 _REMEMBER = DriverStatement(
-    _new.on_conflict_do_update(
-        index_elements=[REQUESTS.c.request_id],
-        set_={"state": COMMITTED, "resource": _new.excluded.resource},
-        where=(REQUESTS.c.owner == _new.excluded.owner) & (REQUESTS.c.state == IN_PROGRESS),
-    ).returning(REQUESTS.c.request_id)
+    committed_record(
+        upsert(REQUESTS).values(
+            dict(zip(RECORD_COLUMNS, (_P("rid"), _P("op"), _P("made"), COMMITTED, _P("attempt")), strict=True))
+        )
+    )
 )
 
 
@@ -100,6 +85,13 @@ def parse_request_id(value: str) -> uuid.UUID | None:
 class RequestLog(TrackingRepository):
     """The use cases' side of idempotency, inside their unit of work's transaction."""
 
+    def is_first_attempt(self, request_id: uuid.UUID | None) -> bool:
+        """This call is the first with its request_id (the runtime claimed the id afresh), so nothing can be
+        committed under it yet: a use case that keeps its request_id on its own rows need not look for them
+        (no I/O). False without a request_id, or when the call was not claimed by the runtime."""
+        attempt = current_attempt.get()
+        return request_id is not None and attempt is not None and attempt.request_id == request_id and attempt.first
+
     async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None:
         """The resource a committed earlier call with this id produced, if any."""
         if request_id is None:
@@ -114,17 +106,24 @@ class RequestLog(TrackingRepository):
             raise InvalidArgument.field("request_id", f"was already used for {row['operation']}")
         return str(row["resource"])
 
+    def _keep_for_the_write(self, record: RequestRecord) -> bool:
+        """In a single-write block: the record is kept for the block's write to carry (True)."""
+        access = self._driver_access
+        if access is None or access.keep_request is None:
+            return False
+        access.keep_request(record)
+        return True
+
     async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
         """Record, in this transaction, that the request's change is made; Conflict (REQUEST_IN_PROGRESS)
-        when another attempt owns the id or committed it first (this transaction must then be abandoned)."""
+        when another attempt owns the id or committed it first (this transaction must then be abandoned). In a
+        single-write block, called before its write: the write carries the record (`runtime.carrying`)."""
         if request_id is None:
             return
         attempt = current_attempt.get()
         owner = attempt.owner if attempt is not None and attempt.request_id == request_id else None
+        if self._keep_for_the_write((request_id, operation, resource, owner)):
+            return  # a single-write block's write carries it (and says so if it could not be made)
         parameters = {"rid": request_id, "op": operation, "made": resource, "attempt": owner}
         if await self._first(_REMEMBER, parameters) is None:
-            raise Conflict(
-                "a request with this request_id is already being processed; retry it",
-                reason="REQUEST_IN_PROGRESS",
-                retry_after=1.0,
-            )
+            raise request_taken()

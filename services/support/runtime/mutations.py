@@ -174,10 +174,10 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
         assert self._ledger is not None
         attempt = Attempt(request_id, call.facts.operation, uuid.uuid4())
         prints = fingerprint(call.facts.operation, call.request, _caller())
-        seen = await self._ledger.claim(attempt, prints, lease=self._budget + LEASE_GRACE_SECONDS)
-        if seen is None:
-            return await self._first(attempt, call)
-        return await self._repeat(seen, attempt, prints, call)
+        claimed = await self._ledger.claim(attempt, prints, lease=self._budget + LEASE_GRACE_SECONDS)
+        if isinstance(claimed, Attempt):
+            return await self._first(claimed, call)
+        return await self._repeat(claimed, attempt, prints, call)
 
     async def _detached_from_client(self, work: Awaitable[Any]) -> Any:
         """Awaits `work` in a task of its own: if the client goes away, the work still finishes (a saga is

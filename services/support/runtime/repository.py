@@ -11,10 +11,11 @@ from typing import Any, Protocol, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.support.runtime.carrying import carrying_events, outbox_arrays
+from services.support.runtime.carrying import Carried, RequestRecord, carrying_events
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import ADVISORY_LOCK, DriverStatement
 from services.support.runtime.errors import Conflict
+from services.support.runtime.requests_table import request_taken
 
 
 class HasEvents(Protocol):
@@ -54,9 +55,12 @@ class DriverAccess:
     lock: Callable[[str], Awaitable[None]]
     writing: Callable[[], None] | None = None
     """Told before each statement not marked `read` runs: a single-write block refuses its second."""
-    carry: Callable[[], list[dict[str, Any]]] | None = None
-    """The outbox rows of every event recorded so far, which the next write built to carry them takes along:
-    in a single-write block (its one write) and in a transaction on the driver (a round trip fewer at commit)."""
+    carry: Callable[[], Carried] | None = None
+    """The outbox rows of every event recorded so far (and a single-write block's request record), which the
+    next write built to carry them takes along: in a single-write block (its one write) and in a transaction
+    on the driver (a round trip fewer at commit)."""
+    keep_request: Callable[[RequestRecord], None] | None = None
+    """In a single-write block: keeps the request's record (`RequestLog.remember`) for its write to carry."""
 
     @property
     def in_transaction(self) -> bool:
@@ -143,11 +147,17 @@ class TrackingRepository:
 
     async def _change_carrying_events(self, statement: DriverStatement, values: Mapping[str, Any]) -> int:
         """Runs a change built with `carrying_events`; how many rows it touched. On the driver (a single-write
-        block, or a transaction) it carries the outbox rows of the events recorded so far, which then commit
-        with it or not at all; elsewhere it carries none, and the unit of work writes them at its commit."""
+        block, or a transaction) it carries the outbox rows of the events recorded so far (and a single-write
+        block's request record), which then commit with it or not at all; elsewhere it carries none, and the
+        unit of work writes them at its commit. Conflict (REQUEST_IN_PROGRESS) when the change was made but
+        its request's record was not (another attempt owns the request_id: it will find the change made)."""
         carry = self._driver_access.carry if self._driver_access is not None else None
-        row = await self._first(statement, {**values, **outbox_arrays(carry() if carry is not None else [])})
-        return int(row["changed"]) if row is not None else 0
+        carried = carry() if carry is not None else Carried()
+        row = await self._first(statement, {**values, **carried.parameters()})
+        changed = int(row["changed"]) if row is not None else 0
+        if changed and carried.request is not None and row is not None and not row["remembered"]:
+            raise request_taken()
+        return changed
 
     async def _advisory_lock(self, key: str) -> None:
         """Serialises transactions on `key` until this one ends (a transaction-scoped advisory lock), as the

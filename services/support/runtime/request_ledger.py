@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -46,7 +46,11 @@ _CLAIM = DriverStatement(
         & (REQUESTS.c.lease_until < sa.func.now())
         & (REQUESTS.c.operation == _claim.excluded.operation)
         & REQUESTS.c.fingerprint.is_not_distinct_from(_claim.excluded.fingerprint),
-    ).returning(REQUESTS.c.owner)
+    ).returning(
+        REQUESTS.c.owner,
+        # A made row's created_at is this statement's now(); a taken-over row keeps its first claim's.
+        (REQUESTS.c.created_at == sa.func.now()).label("made"),
+    )
 )
 _SEEN = DriverStatement(
     sa.select(
@@ -123,8 +127,9 @@ class RequestLedger:
         finally:
             await greenlet_spawn(pooled.close)  # back to the pool
 
-    async def claim(self, attempt: Attempt, fingerprint: bytes, *, lease: float) -> Seen | None:
-        """None when the attempt now owns the id (run the request); else the record standing in its way."""
+    async def claim(self, attempt: Attempt, fingerprint: bytes, *, lease: float) -> Attempt | Seen:
+        """The attempt, when it now owns the id (run the request; `first` when the id was new); else the record
+        standing in its way."""
         row = await self._run(
             _CLAIM,
             {
@@ -137,7 +142,7 @@ class RequestLedger:
         )
         if row is not None and row["owner"] == attempt.owner:
             self._finished[attempt.request_id] = asyncio.Event()
-            return None
+            return replace(attempt, first=bool(row["made"]))
         seen = await self.seen(attempt.request_id)
         if seen is None:  # expired between the two statements: as good as new
             return await self.claim(attempt, fingerprint, lease=lease)

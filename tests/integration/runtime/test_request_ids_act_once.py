@@ -222,7 +222,8 @@ async def test_a_twin_whose_deadline_comes_first_hears_request_in_progress_with_
 async def test_an_id_whose_first_attempt_died_is_taken_over_after_its_lease(served: Served) -> None:
     request_id = uuid.UUID(str(uuid.uuid4()))
     dead = Attempt(request_id, METHOD, uuid.uuid4())  # claimed by a process that was then killed
-    assert await served.ledger.claim(dead, fingerprint(METHOD, pay(str(request_id)), ""), lease=0.5) is None
+    claimed = await served.ledger.claim(dead, fingerprint(METHOD, pay(str(request_id)), ""), lease=0.5)
+    assert isinstance(claimed, Attempt) and claimed.first
     assert await outcome(served, pay(str(request_id)), timeout=0.3) == "ABORTED REQUEST_IN_PROGRESS"
     await asyncio.sleep(0.6)
     assert await outcome(served, pay(str(request_id))) == "OK 3.00 run 1"
@@ -231,9 +232,10 @@ async def test_an_id_whose_first_attempt_died_is_taken_over_after_its_lease(serv
 async def test_a_late_commit_of_an_attempt_that_lost_its_claim_is_fenced_off(served: Served) -> None:
     request_id = uuid.uuid4()
     stale = Attempt(request_id, METHOD, uuid.uuid4())
-    assert await served.ledger.claim(stale, b"print", lease=0.1) is None
+    assert isinstance(await served.ledger.claim(stale, b"print", lease=0.1), Attempt)
     await asyncio.sleep(0.2)
-    assert await served.ledger.claim(Attempt(request_id, METHOD, uuid.uuid4()), b"print", lease=5) is None
+    taken_over = await served.ledger.claim(Attempt(request_id, METHOD, uuid.uuid4()), b"print", lease=5)
+    assert isinstance(taken_over, Attempt) and not taken_over.first  # the stale attempt may have committed
     async with served.engine.connect() as connection:
         current_attempt.set(stale)
         async with connection.begin():
@@ -270,3 +272,23 @@ async def remember_committed(served: Served, request_id: str) -> None:
     async with AsyncSession(served.engine) as session:
         await RequestLog(session).remember(uuid.UUID(request_id), METHOD, "fines/f")
         await session.commit()
+
+
+async def test_only_the_attempt_whose_claim_made_the_id_is_told_it_is_the_first(served: Served) -> None:
+    """A use case may skip looking for what its request made only when no attempt before it can have made it."""
+    firsts: list[bool] = []
+
+    async def noting(request: loans_pb2.PayFineRequest, run: int) -> resources_pb2.Fine:
+        firsts.append(RequestLog(cast(AsyncSession, None)).is_first_attempt(uuid.UUID(request.request_id)))
+        return await paid(request, run)
+
+    served.desk.act = noting
+    taken_over = uuid.uuid4()
+    dead = Attempt(taken_over, METHOD, uuid.uuid4())
+    assert isinstance(
+        await served.ledger.claim(dead, fingerprint(METHOD, pay(str(taken_over)), ""), lease=0.2), Attempt
+    )
+    await asyncio.sleep(0.3)
+    assert await outcome(served, pay(str(taken_over))) == "OK 3.00 run 1"
+    assert await outcome(served, pay(str(uuid.uuid4()))) == "OK 3.00 run 2"
+    assert firsts == [False, True]
