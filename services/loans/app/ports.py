@@ -87,6 +87,11 @@ class LoanRepository(Protocol):
         """Writes back a changed loan unless someone else changed it since it was read (Conflict,
         CONCURRENT_UPDATE); FailedPrecondition (COPY_ALREADY_ON_LOAN) for a second ACTIVE loan of a copy."""
 
+    async def close_unless_fined(self, loan: Loan) -> bool:
+        """Writes back a loan just returned, unless an overdue fine is recorded for it (its close brings the
+        fine up to date, in a transaction) or someone else changed it since it was read; whether it wrote it.
+        In a single-write block, its write: it carries the loan's events and the request's record."""
+
     async def has_active(self, patron: str, book: str) -> bool: ...
 
     async def lock_patron(self, patron: str) -> None:
@@ -250,7 +255,8 @@ class LoansUnitOfWork(Protocol):
 
     def single_write(self) -> Self:
         """The next `async with` block makes its change with one write, its last step, which commits by itself
-        (no transaction around it): it takes no lock and records no event; `commit()` ends it."""
+        (no transaction around it): it takes no lock, and records no event and no request (`remember`, called
+        before the write) unless that write carries them; `commit()` ends it."""
 
     async def __aenter__(self) -> Self: ...
 

@@ -1,6 +1,7 @@
 """Returning a loan, a saga like the issue: the return is noted on the loan first (committed before the
 catalog is asked), then the copy is checked in (onto the hold shelf when someone waits), then the loan is
-closed and any overdue fine assessed, in one transaction.
+closed and any overdue fine assessed, in one transaction; or, the common case, with no fine and no hold to
+settle, in one statement (the close, its event and the request's record).
 
 A return interrupted after the catalog's step (Postgres restarting, the process killed) leaves the loan
 ACTIVE on a copy that is back on the shelf. The note says so: the next issue of that copy finishes the
@@ -10,7 +11,7 @@ when the catalog still has the copy out on the loan (reconciling.py)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date
@@ -51,12 +52,16 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
         await uow.loans.save(loan)
         await uow.commit()
     shelved_for = await _check_in(loan, waiting, catalog=catalog)
-    # The note above is committed, so the runtime no longer repeats this call after a lost race: the close is
-    # repeated here, reading again what it changes (returns at once to one queue race for its head hold).
-    current = known_then_read(loan)
-    loan, extra = await retry_conflicts(
-        lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency)
-    )
+    closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock)
+    if closed is not None:
+        loan, extra = closed, None
+    else:
+        # The note above is committed, so the runtime no longer repeats this call after a lost race: the close
+        # is repeated here, reading again what it changes (returns at once to one queue race for its head hold).
+        current = known_then_read(loan)
+        loan, extra = await retry_conflicts(
+            lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency)
+        )
     if extra is not None:
         await after_commit(release_extra(*extra, catalog=catalog), loan.name)
     elif waiting and not shelved_for:  # the hold asked for got a copy meanwhile: serve the next
@@ -77,6 +82,25 @@ async def _check_in(loan: Loan, trap: str, *, catalog: Catalog) -> str:
             raise
         return ""
     return checked_in.current_hold if checked_in.status == "ON_HOLD_SHELF" else ""
+
+
+async def _close_unless_fined(
+    noted: Loan, shelved_for: str, cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock
+) -> Loan | None:
+    """The common return, with no hold to give the copy to and no fine to bring up to date: the close, its
+    event and the request's record in one write. None, with nothing written, when the loan has an overdue fine
+    recorded or changed since the note (the transaction of `_close` then settles it)."""
+    now = clock.now()
+    if shelved_for or noted.overdue_fine(now) > 0:
+        return None
+    loan = replace(noted, events=[])  # the note's loan stays as committed, for `_close` if this writes nothing
+    async with uow.single_write():
+        await uow.requests.remember(cmd.request_id, "ReturnLoan", loan.name)  # before the write, which carries it
+        loan.return_copy(now=now, fine=None)
+        if not await uow.loans.close_unless_fined(loan):
+            return None
+        await uow.commit()
+    return loan
 
 
 async def _close(

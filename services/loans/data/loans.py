@@ -21,8 +21,10 @@ from services.loans.app.ports import LoanFilter, NewestFirst, PageRequest
 from services.loans.data.rules import terms_from_json, terms_to_json
 from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans
 from services.loans.domain.borrowing import Standing
+from services.loans.domain.fines import FineKind
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
+from services.support.runtime.carrying import carrying_events
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
@@ -61,6 +63,18 @@ _NOT_BEING_RETURNED = loans.c.return_started_at.is_(None)
 _STORED = tuple(sorted(_LOAN_COLUMNS | {"terms"}))
 _INSERT = DriverStatement(
     loans.insert().values({name: sa.bindparam(name, type_=loans.c[name].type) for name in _STORED})
+)
+# A return with nothing to settle closes its loan in one statement, provided the loan has no overdue fine
+# (whose close brings the fine up to date, in a transaction) and is at the version the return read.
+_CLOSE_UNLESS_FINED = carrying_events(
+    loans.update()
+    .where(
+        loans.c.id == sa.bindparam("row_id"),
+        loans.c.version == sa.bindparam("seen_version"),
+        ~sa.exists().where(fines.c.loan == sa.bindparam("loan_name"), fines.c.kind == FineKind.OVERDUE.value),
+    )
+    .values({name: sa.bindparam(name, type_=loans.c[name].type) for name in _STORED})
+    .returning(loans.c.id)
 )
 _FORGET = DriverStatement(
     loans.delete().where(loans.c.id == sa.bindparam("loan_id"), loans.c.status == LoanStatus.PENDING.value)
@@ -192,6 +206,17 @@ class SqlLoanRepository(TrackingRepository):
                 ) from None
             raise
         loan.version += 1
+
+    async def close_unless_fined(self, loan: Loan) -> bool:
+        """Writes back a loan just returned, with its events, unless an overdue fine is recorded for it or
+        someone else changed it since it was read; whether it wrote it."""
+        self._track(loan)  # first: the write carries its events
+        values = {**_to_row(loan), "version": loan.version + 1}
+        keys = {"row_id": loan.id, "seen_version": loan.version, "loan_name": loan.name}
+        if not await self._change_carrying_events(_CLOSE_UNLESS_FINED, values | keys):
+            return False
+        loan.version += 1
+        return True
 
     async def has_active(self, patron: str, book: str) -> bool:
         query = sa.select(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, TypeVar
 from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import HoldFilter, LoanFilter, NewestFirst, PageRequest
 from services.loans.domain.borrowing import Standing
-from services.loans.domain.fines import FineStatus
+from services.loans.domain.fines import FineKind, FineStatus
 from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
 from services.loans.domain.money import ZERO
@@ -101,6 +101,17 @@ class FakeLoanRepository:
             raise FailedPrecondition(f"{loan.copy} is already on an active loan", reason="COPY_ALREADY_ON_LOAN")
         loan.version += 1
         self._tx.stage("loans", loan)
+
+    async def close_unless_fined(self, loan: Loan) -> bool:
+        fines = self._tx.rows("fines").values()
+        fined = any(fine.loan == loan.name and fine.kind == FineKind.OVERDUE for fine in fines)
+        stored = self._tx.rows("loans").get(loan.id)
+        if fined or stored is None or stored.version != loan.version:
+            return False
+        loan.version += 1
+        self._tx.stage("loans", loan)
+        self._tx.carried = True  # a single write's write: it carries the events and the request's record
+        return True
 
     async def has_active(self, patron: str, book: str) -> bool:
         return any(r.patron == patron and r.book == book and r.status == LoanStatus.ACTIVE for r in self._rows())
@@ -268,6 +279,7 @@ class FakeRequestLog:
     async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
         if request_id is None:
             return
+        assert not self._tx.carried, "a single write's request is recorded before its write, which carries it"
         if self._known(request_id) is not None:
             raise Conflict(
                 "a request with this request_id is already being processed; retry it", reason="REQUEST_IN_PROGRESS"

@@ -12,6 +12,7 @@ import pytest
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
+from services.loans.domain.fines import Fine, FineKind
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import Loan, LoanReturned, LoanStatus
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
@@ -162,3 +163,47 @@ async def test_a_return_whose_close_loses_a_race_for_the_hold_is_closed_on_a_sec
     returned = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
     assert lost and returned.status == LoanStatus.RETURNED
     assert db.holds[hold.id].status == HoldStatus.READY and db.holds[hold.id].copy == copy
+
+
+async def test_a_return_with_nothing_to_settle_closes_its_loan_in_one_write_with_its_request(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    loan, _ = await lend(desk)
+    request_id, writes = uuid.uuid4(), db.single_writes
+    await desk.return_loan(ReturnLoan(loan_id=loan.id, request_id=request_id, actor=DESK))
+    assert db.single_writes - writes == 2  # the note, then the close with its event and the request's record
+    assert db.requests[request_id] == ("ReturnLoan", loan.name) and db.event_types()[-1] == "LoanReturned"
+
+
+async def test_a_loan_with_an_overdue_fine_recorded_is_closed_in_a_transaction_that_carries_the_fine(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """Fined while it was late, then given a later due date: the close finds the fine, as the event must."""
+    loan, _ = await lend(desk)
+    fine = Fine.assess(
+        patron=loan.patron, kind=FineKind.OVERDUE, amount=Decimal("0.60"), currency="EUR",
+        now=desk.clock.now(), actor="system", loan=loan.name,
+    )  # fmt: skip
+    db.fines[fine.id] = fine
+    writes = db.single_writes
+    await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
+    assert db.single_writes - writes == 1  # the note only
+    returned = db.events[-1]
+    assert isinstance(returned, LoanReturned) and returned.fine is not None and returned.fine.id == fine.id
+
+
+async def test_a_loan_changed_between_the_note_and_the_close_is_read_again_and_closed(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loan, copy = await lend(desk)
+    checked_in = desk.catalog.check_in
+
+    async def changed_meanwhile(**step: str) -> object:
+        answer = await checked_in(**step)
+        db.loans[loan.id].version += 1  # e.g. a reminder pass wrote to it
+        return answer
+
+    monkeypatch.setattr(desk.catalog, "check_in", changed_meanwhile)
+    returned = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
+    assert returned.status == LoanStatus.RETURNED and db.loans[loan.id].status == LoanStatus.RETURNED
+    assert db.event_types().count("LoanReturned") == 1
