@@ -63,23 +63,45 @@ async def issue_loan(
         raise InvalidArgument.field("item", "give exactly one of barcode and book")
     if cmd.book:
         BOOK.parse(cmd.book, field="book")
-    if cmd.request_id is not None:
-        async with uow.reading():
-            existing = await uow.loans.by_request(cmd.request_id)
-        if existing is not None and existing.status != LoanStatus.PENDING:
+    existing = await _made_earlier(cmd, uow=uow, unless_first=True)
+    if existing is None:
+        begin = _begin_by_barcode if cmd.barcode else _begin_by_book
+        try:
+            loan, eligibility = await begin(cmd, uow=uow, clock=clock, users=users, catalog=catalog, policy=policy)
+        except Conflict as taken:
+            # The first attempt the runtime knows of, yet a loan carries its request_id: one the ledger has
+            # forgotten (older than its retention) or freed after a failure that followed the loan's commit.
+            # No twin runs (the runtime's claim), so it is answered as any retry is.
+            first = cmd.request_id is not None and await _first_attempt(cmd.request_id, uow)
+            if taken.reason != "REQUEST_IN_PROGRESS" or not first:
+                raise
+            existing = await _made_earlier(cmd, uow=uow, unless_first=False)
+            if existing is None:
+                raise
+    if existing is not None:
+        if existing.status != LoanStatus.PENDING:
             return existing
-        if existing is not None:  # an earlier attempt stopped half way: carry on from the catalog step
-            eligibility = await users.eligibility(existing.patron)
-            return await _lend(
-                existing, eligibility,
-                uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
-            )  # fmt: skip
-    begin = _begin_by_barcode if cmd.barcode else _begin_by_book
-    loan, eligibility = await begin(cmd, uow=uow, clock=clock, users=users, catalog=catalog, policy=policy)
+        loan, eligibility = existing, await users.eligibility(existing.patron)  # carry on from the catalog step
     return await _lend(
         loan, eligibility,
         uow=uow, clock=clock, catalog=catalog, policy=policy, currency=currency, after_checkout=after_checkout,
     )  # fmt: skip
+
+
+async def _made_earlier(cmd: IssueLoan, *, uow: LoansUnitOfWork, unless_first: bool) -> Loan | None:
+    """The live loan an earlier attempt of this request made (None without a request_id). `unless_first`: not
+    looked for when this is the request's first attempt (the runtime's claim made the id: none can exist)."""
+    if cmd.request_id is None:
+        return None
+    async with uow.reading():
+        if unless_first and uow.requests.is_first_attempt(cmd.request_id):
+            return None
+        return await uow.loans.by_request(cmd.request_id)
+
+
+async def _first_attempt(request_id: uuid.UUID, uow: LoansUnitOfWork) -> bool:
+    async with uow.reading():
+        return uow.requests.is_first_attempt(request_id)
 
 
 async def _begin_by_barcode(

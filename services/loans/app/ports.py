@@ -230,7 +230,12 @@ class RequestLog(Protocol):
         """The resource a previous call with this id produced; InvalidArgument when it was another operation."""
 
     async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
-        """Conflict (REQUEST_IN_PROGRESS) when a concurrent call with the same id committed first."""
+        """Conflict (REQUEST_IN_PROGRESS) when a concurrent call with the same id committed first. In a
+        single-write block, called before its write, which carries it."""
+
+    def is_first_attempt(self, request_id: uuid.UUID | None) -> bool:
+        """This call is the first with its request_id (the runtime's claim made the id): nothing can have been
+        committed under it, so a use case keeping the id on its own rows need not look for them (no I/O)."""
 
 
 class LoansUnitOfWork(Protocol):

@@ -18,6 +18,7 @@ from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNo
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
 from services.loans.domain.money import ZERO
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
+from services.support.runtime.idempotency import current_attempt
 from services.support.runtime.paging import Page, page_from_rows
 
 if TYPE_CHECKING:
@@ -275,6 +276,11 @@ class FakeRequestLog:
         if known[0] != operation:
             raise InvalidArgument.field("request_id", f"was already used for {known[0]}")
         return known[1]
+
+    def is_first_attempt(self, request_id: uuid.UUID | None) -> bool:
+        """As the runtime tells it (a test sets `current_attempt` as the runtime's claim would)."""
+        attempt = current_attempt.get()
+        return request_id is not None and attempt is not None and attempt.request_id == request_id and attempt.first
 
     async def remember(self, request_id: uuid.UUID | None, operation: str, resource: str) -> None:
         if request_id is None:
