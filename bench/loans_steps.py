@@ -110,7 +110,7 @@ async def run(url: str, postmaster: int, *, count: int) -> Runs:
     await asyncio.to_thread(upgrade_to_head, "loans", url)
     engine = create_async_engine(url, pool_size=4)
     try:
-        barcodes = await _lent(engine, 4 * count + 10)  # two variants, twice each
+        barcodes = await _lent(engine, 4 * (count + count // 10))  # two variants, twice each, with warm-ups
         return await alternated(variants(engine, barcodes), count, postmaster)
     finally:
         returning._close_unless_fined = CLOSE_AT_ONCE
