@@ -87,6 +87,6 @@ class Infrastructure:
                 *(consumer.run for consumer in consumers),
                 *background,
             ],
-            closers=[self.nats.close, self.engine.dispose],
+            closers=[*([requests.close] if request_ledger else []), self.nats.close, self.engine.dispose],
             requests=requests if request_ledger else None,
         )

@@ -1,8 +1,11 @@
 """The runtime's side of idempotency: claiming a request_id, answering its twins and retries, expiring old ids.
 
 Each statement runs on its own (autocommit: one round trip), outside the servicer's transactions, through
-the driver (see DriverStatement): a mutation runs two of them, and SQLAlchemy's work around each cost more
-CPU than the round trip. The rows and what their states mean are described in `runtime.idempotency`.
+the driver (see DriverStatement): SQLAlchemy's work around each cost more CPU than the round trip. A mutation
+needs a claim before it runs and its answer stored after; the answers wait a moment for the next claim, which
+stores them in its own statement (under load one always comes first: a statement fewer per mutation), and are
+stored by themselves when none comes. The rows and what their states mean are described in
+`runtime.idempotency`.
 """
 
 from __future__ import annotations
@@ -12,11 +15,13 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
@@ -36,8 +41,29 @@ _claim = upsert(REQUESTS).values(
     owner=_P("attempt"),
     lease_until=sa.func.now() + _P("lease", type_=sa.Interval),
 )
+ANSWER_LINGER_SECONDS = 0.02
+"""How long an answer waits for a claim to store it before it is stored by itself: far inside any lease, and
+about what a retry or a twin waits between two looks at the ledger."""
+_answers = (
+    sa.func.unnest(
+        _P("answered", type_=ARRAY(UUID(as_uuid=True))),
+        _P("answerers", type_=ARRAY(UUID(as_uuid=True))),
+        _P("answers", type_=ARRAY(sa.LargeBinary)),
+    )
+    .table_valued("rid", "owner", "given")
+    .render_derived(name="answers")
+)
+# Answers of attempts that still own their ids (a later owner's id is left to it), as one statement.
+_STORE_ANSWERS = (
+    REQUESTS.update()
+    .where(REQUESTS.c.request_id == _answers.c.rid, REQUESTS.c.owner == _answers.c.owner)
+    .values(state=COMMITTED, answer=_answers.c.given, refused=False, lease_until=None)
+    .returning(REQUESTS.c.request_id)
+)
+_ANSWERS = DriverStatement(_STORE_ANSWERS)
 # A new id is ours; so is one whose attempt outlived its lease without committing (it died or hung: its late
-# commit is fenced off by `remember`, which only the owner may do), when it is the same request.
+# commit is fenced off by `remember`, which only the owner may do), when it is the same request. The answers
+# waiting are stored in the same statement.
 _CLAIM = DriverStatement(
     _claim.on_conflict_do_update(
         index_elements=[REQUESTS.c.request_id],
@@ -46,11 +72,13 @@ _CLAIM = DriverStatement(
         & (REQUESTS.c.lease_until < sa.func.now())
         & (REQUESTS.c.operation == _claim.excluded.operation)
         & REQUESTS.c.fingerprint.is_not_distinct_from(_claim.excluded.fingerprint),
-    ).returning(
+    )
+    .returning(
         REQUESTS.c.owner,
         # A made row's created_at is this statement's now(); a taken-over row keeps its first claim's.
         (REQUESTS.c.created_at == sa.func.now()).label("made"),
     )
+    .add_cte(_STORE_ANSWERS.cte("stored"))
 )
 _SEEN = DriverStatement(
     sa.select(
@@ -64,12 +92,6 @@ _SEEN = DriverStatement(
     ).where(REQUESTS.c.request_id == _P("rid"))
 )
 _owned = (REQUESTS.c.request_id == _P("rid")) & (REQUESTS.c.owner == _P("attempt"))
-_ANSWER = DriverStatement(
-    REQUESTS.update()
-    .where(_owned)
-    .values(state=COMMITTED, answer=_P("given"), refused=False, lease_until=None)
-    .returning(REQUESTS.c.request_id)
-)
 # A refusal is an answer only while nothing was committed for the request; else the commit is the answer.
 _REFUSE = DriverStatement(
     REQUESTS.update()
@@ -87,6 +109,29 @@ _EXPIRE = REQUESTS.delete().where(
         .limit(5_000)
     )
 )
+
+
+_Answer = tuple[uuid.UUID, uuid.UUID, bytes | None, "asyncio.Future[None]"]
+"""An answer waiting to be stored: the request_id, the attempt that owns it, the answer, and its future."""
+
+
+def _arrays(answers: list[_Answer]) -> dict[str, list[Any]]:
+    """The parameters of the answers a statement stores (`_STORE_ANSWERS`)."""
+    return {
+        "answered": [answer[0] for answer in answers],
+        "answerers": [answer[1] for answer in answers],
+        "answers": [answer[2] for answer in answers],
+    }
+
+
+def _settle(answers: list[_Answer], error: Exception | None = None) -> None:
+    for *_, stored in answers:
+        if stored.done():
+            continue
+        if error is None:
+            stored.set_result(None)
+        else:
+            stored.set_exception(error)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,13 +158,23 @@ class Seen:
 class RequestLedger:
     """Claims, answers and expiry of request_ids in one service's database."""
 
-    def __init__(self, engine: AsyncEngine, *, keep: timedelta = timedelta(hours=24)) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        keep: timedelta = timedelta(hours=24),
+        answer_linger: float = ANSWER_LINGER_SECONDS,
+    ) -> None:
         self._engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._keep = keep
         self._finished: dict[uuid.UUID, asyncio.Event] = {}
         """Attempts running in this process: a twin here waits on the event instead of polling."""
+        self._linger = answer_linger
+        self._answers: list[_Answer] = []
+        """Answers waiting for a claim to store them."""
+        self._storing: asyncio.Future[None] | None = None
 
-    async def _run(self, statement: DriverStatement, parameters: dict[str, object]) -> Any:
+    async def _run(self, statement: DriverStatement, parameters: Mapping[str, object]) -> Any:
         """The statement's first row (the driver's record, by column name), or None."""
         pooled = await self._engine.raw_connection()
         try:
@@ -129,17 +184,22 @@ class RequestLedger:
 
     async def claim(self, attempt: Attempt, fingerprint: bytes, *, lease: float) -> Attempt | Seen:
         """The attempt, when it now owns the id (run the request; `first` when the id was new); else the record
-        standing in its way."""
-        row = await self._run(
-            _CLAIM,
-            {
-                "rid": attempt.request_id,
-                "op": attempt.operation,
-                "prints": fingerprint,
-                "attempt": attempt.owner,
-                "lease": timedelta(seconds=lease),
-            },
-        )
+        standing in its way. Stores the answers waiting, but one of this id (its twin or retry must not be
+        stored with it: a statement changes a row once)."""
+        carried = self._take_answers(but=attempt.request_id)
+        parameters = {
+            "rid": attempt.request_id,
+            "op": attempt.operation,
+            "prints": fingerprint,
+            "attempt": attempt.owner,
+            "lease": timedelta(seconds=lease),
+        }
+        try:
+            row = await self._run(_CLAIM, parameters | _arrays(carried))
+        except BaseException:
+            self._wait_for_a_claim(carried)  # stored by the next claim, or by themselves
+            raise
+        _settle(carried)
         if row is not None and row["owner"] == attempt.owner:
             self._finished[attempt.request_id] = asyncio.Event()
             return replace(attempt, first=bool(row["made"]))
@@ -156,8 +216,44 @@ class RequestLedger:
         return Seen(row["operation"], row["state"], row["fingerprint"], row["answer"], bool(row["refused"]), lease_left)
 
     async def answer(self, attempt: Attempt, answer: bytes | None) -> None:
-        """Store the response (None: the request's answer is not kept, e.g. it holds fresh credentials)."""
-        await self._run(_ANSWER, {"rid": attempt.request_id, "attempt": attempt.owner, "given": answer})
+        """Store the response (None: the request's answer is not kept, e.g. it holds fresh credentials), with
+        the next claim or, when none comes within the linger, by itself; returns once it is stored."""
+        stored = asyncio.get_running_loop().create_future()
+        self._wait_for_a_claim([(attempt.request_id, attempt.owner, answer, stored)])
+        await stored
+
+    def _wait_for_a_claim(self, answers: list[_Answer]) -> None:
+        self._answers.extend(answers)
+        if self._answers and (self._storing is None or self._storing.done()):
+            self._storing = asyncio.ensure_future(self._store_lingering())
+
+    def _take_answers(self, *, but: uuid.UUID | None = None) -> list[_Answer]:
+        taken = [waiting for waiting in self._answers if waiting[0] != but]
+        self._answers = [waiting for waiting in self._answers if waiting[0] == but]
+        return taken
+
+    async def _store_lingering(self) -> None:
+        while self._answers:
+            await asyncio.sleep(self._linger)
+            await self.store_answers()
+
+    async def store_answers(self) -> None:
+        """Store the answers waiting, now (the service calls it when it stops). A failure is each answer's."""
+        taken = self._take_answers()
+        if not taken:
+            return
+        try:
+            await self._run(_ANSWERS, _arrays(taken))
+        except Exception as error:
+            _settle(taken, error)
+        else:
+            _settle(taken)
+
+    async def close(self) -> None:
+        """Stop waiting for claims: the answers waiting are stored at once."""
+        if self._storing is not None:
+            self._storing.cancel()
+        await self.store_answers()
 
     async def refuse(self, attempt: Attempt, status: bytes) -> bool:
         """Store a final refusal; False when the request's change was committed (the commit is the answer)."""

@@ -1,0 +1,111 @@
+"""The request ledger's answers ride the next claim, on a real Postgres: an answer waits for a claim, which
+stores it in its own statement; with no claim it is stored by itself after the linger; a claim of the same id
+leaves it alone (an id that changed hands keeps its new owner's claim); closing the ledger stores what waits."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from services.support.runtime.idempotency import REQUESTS, Attempt
+from services.support.runtime.migrations import upgrade_to_head
+from services.support.runtime.request_ledger import RequestLedger
+
+pytestmark = pytest.mark.integration
+LONG = 30.0  # a linger no test waits out: only a claim (or closing) stores the answer
+
+
+@pytest.fixture
+async def engine(postgres) -> AsyncIterator[AsyncEngine]:
+    url = postgres.fresh_database("answers")
+    await asyncio.to_thread(upgrade_to_head, "loans", url)
+    engine = create_async_engine(url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def ledgers(engine: AsyncEngine) -> AsyncIterator[Callable[[float], RequestLedger]]:
+    made: list[RequestLedger] = []
+
+    def ledger(linger: float) -> RequestLedger:
+        made.append(RequestLedger(engine, answer_linger=linger))
+        return made[-1]
+
+    yield ledger
+    for ledger_made in made:
+        await ledger_made.close()
+
+
+async def _claimed(ledger: RequestLedger, *, lease: float = 10) -> Attempt:
+    claimed = await ledger.claim(Attempt(uuid.uuid4(), "PayFine", uuid.uuid4()), b"print", lease=lease)
+    assert isinstance(claimed, Attempt)
+    return claimed
+
+
+async def _row(engine: AsyncEngine, attempt: Attempt) -> tuple[Any, ...]:
+    async with engine.connect() as connection:
+        query = sa.select(REQUESTS.c.state, REQUESTS.c.answer, REQUESTS.c.owner)
+        return tuple((await connection.execute(query.where(REQUESTS.c.request_id == attempt.request_id))).one())
+
+
+async def test_an_answer_waits_for_the_next_claim_which_stores_it(
+    engine: AsyncEngine, ledgers: Callable[[float], RequestLedger]
+) -> None:
+    ledger = ledgers(LONG)
+    first = await _claimed(ledger)
+    answering = asyncio.ensure_future(ledger.answer(first, b"first's answer"))
+    await asyncio.sleep(0.1)
+    assert not answering.done() and (await _row(engine, first))[:2] == ("IN_PROGRESS", None)
+    await _claimed(ledger)
+    await asyncio.wait_for(answering, 1)
+    assert await _row(engine, first) == ("COMMITTED", b"first's answer", first.owner)
+
+
+async def test_an_answer_no_claim_comes_for_is_stored_after_the_linger(
+    engine: AsyncEngine, ledgers: Callable[[float], RequestLedger]
+) -> None:
+    ledger = ledgers(0.05)
+    attempts = [await _claimed(ledger) for _ in range(3)]
+    await asyncio.wait_for(
+        asyncio.gather(*(ledger.answer(a, None if n == 1 else b"%d" % n) for n, a in enumerate(attempts))), 2
+    )
+    assert [(await _row(engine, a))[:2] for a in attempts] == [
+        ("COMMITTED", b"0"),
+        ("COMMITTED", None),
+        ("COMMITTED", b"2"),
+    ]
+
+
+async def test_a_claim_of_the_id_an_answer_waits_for_leaves_the_answer_to_the_ids_owner(
+    engine: AsyncEngine, ledgers: Callable[[float], RequestLedger]
+) -> None:
+    """The first attempt hung past its lease and another took the id over: the late answer is fenced off."""
+    ledger = ledgers(LONG)
+    hung = await _claimed(ledger, lease=0.1)
+    answering = asyncio.ensure_future(ledger.answer(hung, b"late"))
+    await asyncio.sleep(0.3)
+    taken_over = await ledger.claim(Attempt(hung.request_id, "PayFine", uuid.uuid4()), b"print", lease=10)
+    await asyncio.sleep(0.1)
+    assert isinstance(taken_over, Attempt) and not answering.done()  # not carried by a claim of its own id
+    await ledger.close()
+    await asyncio.wait_for(answering, 1)
+    assert await _row(engine, hung) == ("IN_PROGRESS", None, taken_over.owner)
+
+
+async def test_closing_the_ledger_stores_the_answers_waiting(
+    engine: AsyncEngine, ledgers: Callable[[float], RequestLedger]
+) -> None:
+    ledger = ledgers(LONG)
+    attempt = await _claimed(ledger)
+    answering = asyncio.ensure_future(ledger.answer(attempt, b"answer"))
+    await asyncio.sleep(0)
+    await ledger.close()
+    await asyncio.wait_for(answering, 1)
+    assert (await _row(engine, attempt))[:2] == ("COMMITTED", b"answer")
