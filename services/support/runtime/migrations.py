@@ -152,3 +152,13 @@ def request_ledger_v3() -> None:
     op.add_column("idempotent_requests", sa.Column("answer", sa.LargeBinary))
     op.add_column("idempotent_requests", sa.Column("refused", sa.Boolean, nullable=False, server_default=sa.false()))
     op.create_index("idempotent_requests_created", "idempotent_requests", ["created_at"])
+
+
+def outbox_relay_lease_v4() -> None:
+    """The outbox's rows get the lease of the relay publishing them (`relay_lease_until`): a relay takes a
+    batch by leasing it, in autocommit, and marks it published once JetStream has it, instead of holding the
+    rows locked in a transaction while it publishes (a round trip fewer per batch). Frozen too."""
+    import sqlalchemy as sa
+    from alembic import op
+
+    op.add_column("outbox", sa.Column("relay_lease_until", sa.DateTime(timezone=True)))

@@ -9,12 +9,12 @@ import contextlib
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from nats.js import JetStreamContext
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.support.runtime.callers import current_caller
@@ -40,6 +40,7 @@ OUTBOX = sa.Table(
     sa.Column("headers", sa.JSON, nullable=False, server_default="{}"),
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Column("relay_lease_until", sa.DateTime(timezone=True)),
     sa.Index("outbox_unpublished", "seq", postgresql_where=sa.text("published_at IS NULL")),
 )
 
@@ -79,13 +80,20 @@ def actor_header() -> dict[str, str]:
     return {ACTOR_HEADER: ANONYMOUS} if current_caller.get() == EDGE_CALLER else {}
 
 
-# Built once: the relay runs this at every poll of every service. The batch is taken and marked in one
-# statement (the rows stay locked, and unmarked for everyone else, until the transaction commits after the
-# publishes; a failed publish rolls the marks back): one round trip fewer per batch than a SELECT … FOR UPDATE
-# and an UPDATE, and under load a batch is often one commit's events.
+# Built once: the relay runs these at every poll of every service. A batch is taken by leasing it, in
+# autocommit: the rows are the taker's until the lease ends, and marked published once JetStream has them (a
+# relay that dies meanwhile leaves them to the next after its lease; JetStream drops a message it already has).
+# Two round trips per batch, where a transaction holding the rows locked while they are published took three
+# (BEGIN, the take, COMMIT); under load a batch is often one commit's events.
+RELAY_LEASE_SECONDS = 10.0
+"""How long a batch is its relay's: far longer than publishing it takes, far shorter than JetStream's window
+for dropping a message it already has (`DUPLICATE_WINDOW_SECONDS`)."""
 _NEXT_UNPUBLISHED = (
     sa.select(OUTBOX.c.seq)
-    .where(OUTBOX.c.published_at.is_(None))
+    .where(
+        OUTBOX.c.published_at.is_(None),
+        sa.or_(OUTBOX.c.relay_lease_until.is_(None), OUTBOX.c.relay_lease_until < sa.func.now()),
+    )
     .order_by(OUTBOX.c.seq)
     .limit(sa.bindparam("batch", type_=sa.Integer))
     .with_for_update(skip_locked=True)
@@ -93,10 +101,15 @@ _NEXT_UNPUBLISHED = (
 _TAKE = DriverStatement(
     sa.update(OUTBOX)
     .where(OUTBOX.c.seq.in_(_NEXT_UNPUBLISHED.scalar_subquery()))
-    .values(published_at=sa.func.now())
+    .values(relay_lease_until=sa.func.now() + sa.bindparam("lease", type_=sa.Interval))
     .returning(
         OUTBOX.c.seq, OUTBOX.c.event_id, OUTBOX.c.subject, OUTBOX.c.event_type, OUTBOX.c.payload, OUTBOX.c.headers
     )
+)
+_TAKEN = OUTBOX.c.seq == sa.func.any(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger)))
+_MARK = DriverStatement(sa.update(OUTBOX).where(_TAKEN).values(published_at=sa.func.now(), relay_lease_until=None))
+_GIVE_BACK = DriverStatement(
+    sa.update(OUTBOX).where(_TAKEN, OUTBOX.c.published_at.is_(None)).values(relay_lease_until=None)
 )
 """Run by the driver: SQLAlchemy's connection and result machinery around it cost the catalog more CPU than
 the statement's round trip (~7 % of its samples during the loan cycles)."""
@@ -110,16 +123,24 @@ _UNPUBLISHED_UP_TO = sa.select(
 class OutboxRelay:
     """Publishes committed outbox rows to JetStream, oldest first, and marks them published.
 
-    Several processes of one service may relay at once: `FOR UPDATE SKIP LOCKED` gives each its own rows.
+    Several processes of one service may relay at once: each takes rows nobody holds a lease on (`FOR UPDATE
+    SKIP LOCKED` while it leases them), so each publishes its own.
     """
 
     def __init__(
-        self, engine: AsyncEngine, nats: NatsLink, *, poll_seconds: float = 0.5, batch_size: int = 256
+        self,
+        engine: AsyncEngine,
+        nats: NatsLink,
+        *,
+        poll_seconds: float = 0.5,
+        batch_size: int = 256,
+        lease_seconds: float = RELAY_LEASE_SECONDS,
     ) -> None:
         self._engine = engine
         self._nats = nats
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
+        self._lease_seconds = lease_seconds
         self._wakeup = asyncio.Event()
 
     def wake(self) -> None:
@@ -151,19 +172,27 @@ class OutboxRelay:
             await self.backlog()
 
     async def relay_once(self) -> int:
-        """Publish one batch; returns how many rows it published. On the driver's own transaction (a failed
-        publish, or a cancellation, rolls the marks back when the connection is given back)."""
+        """Publish one batch; returns how many rows it published. The batch is leased, published, then marked
+        published; a failed publish, or a cancellation, gives the rows back at once (or, if even that fails,
+        when the lease ends)."""
         js = self._nats.jetstream()
-        transaction = DriverConnection(self._engine, transactional=True)
+        connection = DriverConnection(self._engine, transactional=False)
         try:
-            taken = await _TAKE.fetch(await transaction.get(), batch=self._batch_size)
+            lease = timedelta(seconds=self._lease_seconds)
+            taken = await _TAKE.fetch(await connection.get(), batch=self._batch_size, lease=lease)
             rows = sorted(taken, key=lambda row: row["seq"])
             if not rows:
                 return 0
-            await asyncio.gather(*(self._publish(js, row) for row in rows))  # written out in seq order
-            await transaction.commit()
+            seqs = [row["seq"] for row in rows]
+            try:
+                await asyncio.gather(*(self._publish(js, row) for row in rows))  # written out in seq order
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await _GIVE_BACK.execute(await connection.get(), seqs=seqs)
+                raise
+            await _MARK.execute(await connection.get(), seqs=seqs)
         finally:
-            await transaction.close()
+            await connection.close()
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
 

@@ -128,3 +128,53 @@ async def test_waiting_for_publication_gives_up_while_nats_is_unreachable(engine
     await _create_book(engine, "Poor Folk")
     assert not await relay.wait_published(within=0.3)
     assert await relay.backlog() == 1
+
+
+async def _leases(engine) -> list[object]:
+    async with engine.connect() as connection:
+        query = sa.select(OUTBOX.c.relay_lease_until).where(OUTBOX.c.published_at.is_(None)).order_by(OUTBOX.c.seq)
+        return list((await connection.execute(query)).scalars())
+
+
+async def test_relays_at_once_publish_each_event_once(engine, link, nats, monkeypatch) -> None:
+    """A batch is its relay's while it publishes it: the others take the rest, none publishes it again."""
+    ids = [await _create_book(engine, f"Diary {n}") for n in range(12)]
+    published: list[str] = []
+    publish = OutboxRelay._publish
+
+    async def counted(js, row) -> None:  # type: ignore[no-untyped-def]
+        published.append(str(row["event_id"]))
+        await asyncio.sleep(0.05)  # long enough for the other relays to look at the same rows meanwhile
+        await publish(js, row)
+
+    monkeypatch.setattr(OutboxRelay, "_publish", staticmethod(counted))
+    relays = [OutboxRelay(engine, link, batch_size=4) for _ in range(3)]
+    while await asyncio.gather(*(relay.relay_once() for relay in relays)) != [0, 0, 0]:
+        pass
+    assert sorted(published) == sorted(map(str, ids)) and await relays[0].backlog() == 0
+
+
+async def test_a_batch_whose_relay_died_is_published_once_its_lease_ends(engine, link, nats) -> None:
+    event_id = await _create_book(engine, "A Hero of Our Time")
+    async with engine.begin() as connection:  # leased by a relay that then died, before publishing
+        leased = sa.update(OUTBOX).values(relay_lease_until=sa.func.now() + sa.text("interval '0.4 seconds'"))
+        await connection.execute(leased)
+    relay = OutboxRelay(engine, link)
+    assert await relay.relay_once() == 0  # still the dead relay's
+    await asyncio.sleep(0.5)
+    assert await relay.relay_once() == 1 and await relay.backlog() == 0
+    assert len(await _messages_with_id(nats, event_id)) == 1
+
+
+async def test_a_failed_publish_gives_its_batch_back_at_once(engine, link, nats, monkeypatch) -> None:
+    await _create_book(engine, "Crime and Punishment")
+
+    async def refused(js, row) -> None:  # type: ignore[no-untyped-def]
+        raise ConnectionError("JetStream did not answer")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(OutboxRelay, "_publish", staticmethod(refused))
+        with pytest.raises(ConnectionError):
+            await OutboxRelay(engine, link).relay_once()
+    assert await _leases(engine) == [None]  # nothing acknowledged was lost, and nobody need wait for it
+    assert await OutboxRelay(engine, link).relay_once() == 1
