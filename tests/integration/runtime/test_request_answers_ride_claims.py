@@ -49,6 +49,14 @@ async def _claimed(ledger: RequestLedger, *, lease: float = 10) -> Attempt:
     return claimed
 
 
+async def _answering(
+    ledger: RequestLedger, answer: bytes, *, lease: float = 10
+) -> tuple[Attempt, asyncio.Future[None]]:
+    """An attempt that owns its id, and its answer on its way to the ledger."""
+    attempt = await _claimed(ledger, lease=lease)
+    return attempt, asyncio.ensure_future(ledger.answer(attempt, answer))
+
+
 async def _row(engine: AsyncEngine, attempt: Attempt) -> tuple[Any, ...]:
     async with engine.connect() as connection:
         query = sa.select(REQUESTS.c.state, REQUESTS.c.answer, REQUESTS.c.owner)
@@ -59,8 +67,7 @@ async def test_an_answer_waits_for_the_next_claim_which_stores_it(
     engine: AsyncEngine, ledgers: Callable[[float], RequestLedger]
 ) -> None:
     ledger = ledgers(LONG)
-    first = await _claimed(ledger)
-    answering = asyncio.ensure_future(ledger.answer(first, b"first's answer"))
+    first, answering = await _answering(ledger, b"first's answer")
     await asyncio.sleep(0.1)
     assert not answering.done() and (await _row(engine, first))[:2] == ("IN_PROGRESS", None)
     await _claimed(ledger)
@@ -73,14 +80,10 @@ async def test_an_answer_no_claim_comes_for_is_stored_after_the_linger(
 ) -> None:
     ledger = ledgers(0.05)
     attempts = [await _claimed(ledger) for _ in range(3)]
-    await asyncio.wait_for(
-        asyncio.gather(*(ledger.answer(a, None if n == 1 else b"%d" % n) for n, a in enumerate(attempts))), 2
-    )
-    assert [(await _row(engine, a))[:2] for a in attempts] == [
-        ("COMMITTED", b"0"),
-        ("COMMITTED", None),
-        ("COMMITTED", b"2"),
-    ]
+    answers = [b"kept", None, bytes(range(256)) * 40]  # None: an answer not kept (it held fresh credentials)
+    storing = (ledger.answer(attempt, answer) for attempt, answer in zip(attempts, answers, strict=True))
+    await asyncio.wait_for(asyncio.gather(*storing), 2)
+    assert [(await _row(engine, a))[:2] for a in attempts] == [("COMMITTED", answer) for answer in answers]
 
 
 async def test_a_claim_of_the_id_an_answer_waits_for_leaves_the_answer_to_the_ids_owner(
@@ -88,8 +91,7 @@ async def test_a_claim_of_the_id_an_answer_waits_for_leaves_the_answer_to_the_id
 ) -> None:
     """The first attempt hung past its lease and another took the id over: the late answer is fenced off."""
     ledger = ledgers(LONG)
-    hung = await _claimed(ledger, lease=0.1)
-    answering = asyncio.ensure_future(ledger.answer(hung, b"late"))
+    hung, answering = await _answering(ledger, b"late", lease=0.1)
     await asyncio.sleep(0.3)
     taken_over = await ledger.claim(Attempt(hung.request_id, "PayFine", uuid.uuid4()), b"print", lease=10)
     await asyncio.sleep(0.1)
@@ -103,8 +105,7 @@ async def test_closing_the_ledger_stores_the_answers_waiting(
     engine: AsyncEngine, ledgers: Callable[[float], RequestLedger]
 ) -> None:
     ledger = ledgers(LONG)
-    attempt = await _claimed(ledger)
-    answering = asyncio.ensure_future(ledger.answer(attempt, b"answer"))
+    attempt, answering = await _answering(ledger, b"answer")
     await asyncio.sleep(0)
     await ledger.close()
     await asyncio.wait_for(answering, 1)
