@@ -87,6 +87,11 @@ class Infrastructure:
                 *(consumer.run for consumer in consumers),
                 *background,
             ],
-            closers=[*([requests.close] if request_ledger else []), self.nats.close, self.engine.dispose],
+            closers=[
+                *([requests.close] if request_ledger else []),
+                self.relay.mark_published,
+                self.nats.close,
+                self.engine.dispose,
+            ],
             requests=requests if request_ledger else None,
         )

@@ -83,11 +83,14 @@ def actor_header() -> dict[str, str]:
 # Built once: the relay runs these at every poll of every service. A batch is taken by leasing it, in
 # autocommit: the rows are the taker's until the lease ends, and marked published once JetStream has them (a
 # relay that dies meanwhile leaves them to the next after its lease; JetStream drops a message it already has).
-# Two round trips per batch, where a transaction holding the rows locked while they are published took three
-# (BEGIN, the take, COMMIT); under load a batch is often one commit's events.
+# A batch's marks wait a moment for the next take, which writes them in its own statement: under load one
+# round trip per batch, where a transaction holding the rows locked while they were published took three
+# (BEGIN, the take, COMMIT); a batch is often one commit's events.
 RELAY_LEASE_SECONDS = 10.0
 """How long a batch is its relay's: far longer than publishing it takes, far shorter than JetStream's window
 for dropping a message it already has (`DUPLICATE_WINDOW_SECONDS`)."""
+MARK_LINGER_SECONDS = 0.02
+"""How long a published batch's marks wait for the next take before they are written by themselves."""
 _NEXT_UNPUBLISHED = (
     sa.select(OUTBOX.c.seq)
     .where(
@@ -98,6 +101,10 @@ _NEXT_UNPUBLISHED = (
     .limit(sa.bindparam("batch", type_=sa.Integer))
     .with_for_update(skip_locked=True)
 )
+_TAKEN = OUTBOX.c.seq == sa.func.any(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger)))
+_MARK_ROWS = sa.update(OUTBOX).where(_TAKEN).values(published_at=sa.func.now(), relay_lease_until=None)
+_MARK = DriverStatement(_MARK_ROWS)
+# The take marks the batch published before it (its rows are still the relay's, so it takes none of them).
 _TAKE = DriverStatement(
     sa.update(OUTBOX)
     .where(OUTBOX.c.seq.in_(_NEXT_UNPUBLISHED.scalar_subquery()))
@@ -105,9 +112,8 @@ _TAKE = DriverStatement(
     .returning(
         OUTBOX.c.seq, OUTBOX.c.event_id, OUTBOX.c.subject, OUTBOX.c.event_type, OUTBOX.c.payload, OUTBOX.c.headers
     )
+    .add_cte(_MARK_ROWS.cte("marked"))
 )
-_TAKEN = OUTBOX.c.seq == sa.func.any(sa.bindparam("seqs", type_=ARRAY(sa.BigInteger)))
-_MARK = DriverStatement(sa.update(OUTBOX).where(_TAKEN).values(published_at=sa.func.now(), relay_lease_until=None))
 _GIVE_BACK = DriverStatement(
     sa.update(OUTBOX).where(_TAKEN, OUTBOX.c.published_at.is_(None)).values(relay_lease_until=None)
 )
@@ -135,13 +141,17 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         batch_size: int = 256,
         lease_seconds: float = RELAY_LEASE_SECONDS,
+        mark_linger: float = MARK_LINGER_SECONDS,
     ) -> None:
         self._engine = engine
         self._nats = nats
         self._poll_seconds = poll_seconds
         self._batch_size = batch_size
         self._lease_seconds = lease_seconds
+        self._mark_linger = mark_linger
         self._wakeup = asyncio.Event()
+        self._published: list[int] = []
+        """Rows JetStream has, to be marked published by the next take or `mark_published`."""
 
     def wake(self) -> None:
         """Called after a commit that wrote events, so they leave now rather than at the next poll."""
@@ -158,10 +168,17 @@ class OutboxRelay:
                 wake=self._wakeup,  # a commit tries again at once, as it would without a failure
             )
             OUTBOX_BACKLOG.set(0)  # drained (rows another process holds are on their way too)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._poll_seconds):
-                    await self._wakeup.wait()
+            if self._published and not await self._woken(within=self._mark_linger):
+                await retry_forever(self.mark_published, what="outbox marks", first=self._poll_seconds)
+            if not self._wakeup.is_set():
+                await self._woken(within=self._poll_seconds)
             self._wakeup.clear()
+
+    async def _woken(self, *, within: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self._wakeup.wait()
+        return self._wakeup.is_set()
 
     async def _drain(self) -> None:
         while await self.relay_once() == self._batch_size:
@@ -172,14 +189,19 @@ class OutboxRelay:
             await self.backlog()
 
     async def relay_once(self) -> int:
-        """Publish one batch; returns how many rows it published. The batch is leased, published, then marked
-        published; a failed publish, or a cancellation, gives the rows back at once (or, if even that fails,
-        when the lease ends)."""
+        """Publish one batch; returns how many rows it published. The batch is leased (by the statement that
+        marks the batch published before it), published, and left to be marked; a failed publish, or a
+        cancellation, gives the rows back at once (or, if even that fails, when the lease ends)."""
         js = self._nats.jetstream()
         connection = DriverConnection(self._engine, transactional=False)
+        marks, self._published = self._published, []
         try:
-            lease = timedelta(seconds=self._lease_seconds)
-            taken = await _TAKE.fetch(await connection.get(), batch=self._batch_size, lease=lease)
+            try:
+                lease = timedelta(seconds=self._lease_seconds)
+                taken = await _TAKE.fetch(await connection.get(), batch=self._batch_size, lease=lease, seqs=marks)
+            except BaseException:
+                self._published[:0] = marks  # not marked: the next statement carries them
+                raise
             rows = sorted(taken, key=lambda row: row["seq"])
             if not rows:
                 return 0
@@ -190,11 +212,26 @@ class OutboxRelay:
                 with contextlib.suppress(Exception):
                     await _GIVE_BACK.execute(await connection.get(), seqs=seqs)
                 raise
-            await _MARK.execute(await connection.get(), seqs=seqs)
+            self._published.extend(seqs)
         finally:
             await connection.close()
         OUTBOX_PUBLISHED.inc(len(rows))
         return len(rows)
+
+    async def mark_published(self) -> None:
+        """Mark the rows published that JetStream has and no take has marked yet (the service also calls it
+        when it stops)."""
+        marks, self._published = self._published, []
+        if not marks:
+            return
+        connection = DriverConnection(self._engine, transactional=False)
+        try:
+            await _MARK.execute(await connection.get(), seqs=marks)
+        except BaseException:
+            self._published[:0] = marks
+            raise
+        finally:
+            await connection.close()
 
     @staticmethod
     async def _publish(js: JetStreamContext, row: Any) -> None:
@@ -220,6 +257,7 @@ class OutboxRelay:
                 await connection.rollback()  # no transaction left open while it waits
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 0.1)
+                self.wake()  # published meanwhile: the next take marks it, without waiting out the linger
         return True
 
     async def backlog(self) -> int:

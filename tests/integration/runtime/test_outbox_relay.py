@@ -66,6 +66,8 @@ async def test_a_committed_event_reaches_jetstream_once_with_its_id(engine, link
     event_id = await _create_book(engine, "Fathers and Sons")
     relay = OutboxRelay(engine, link)
     assert await relay.relay_once() == 1
+    assert await relay.backlog() == 1  # published, its mark waiting for the next take
+    await relay.mark_published()
     assert await relay.backlog() == 0
 
     (message,) = await _messages_with_id(nats, event_id)
@@ -79,9 +81,10 @@ async def test_a_batch_is_published_and_marked_whole_and_the_next_batch_takes_th
     ids = [await _create_book(engine, f"Notes {n}") for n in range(5)]
     relay = OutboxRelay(engine, link, batch_size=3)
     assert await relay.relay_once() == 3
-    assert await relay.backlog() == 2
     assert await relay.relay_once() == 2
+    assert await relay.backlog() == 2  # the first batch marked by the second's take, the second's marks waiting
     assert await relay.relay_once() == 0
+    assert await relay.backlog() == 0
     async with engine.connect() as connection:
         marked = await connection.execute(sa.select(OUTBOX.c.event_id).where(OUTBOX.c.published_at.is_not(None)))
         assert set(marked.scalars()) == set(ids)
@@ -91,12 +94,11 @@ async def test_a_batch_is_published_and_marked_whole_and_the_next_batch_takes_th
 
 async def test_a_resend_after_a_crash_is_dropped_by_jetstream_dedup(engine, link, nats) -> None:
     event_id = await _create_book(engine, "Oblomov")
-    relay = OutboxRelay(engine, link)
-    await relay.relay_once()
-    # The relay crashed after publishing but before marking the row: it will publish it again.
+    await OutboxRelay(engine, link).relay_once()
+    # The relay crashed after publishing but before marking the row: another publishes it again.
     async with engine.begin() as connection:
-        await connection.execute(sa.update(OUTBOX).where(OUTBOX.c.event_id == event_id).values(published_at=None))
-    assert await relay.relay_once() == 1
+        await connection.execute(sa.update(OUTBOX).where(OUTBOX.c.event_id == event_id).values(relay_lease_until=None))
+    assert await OutboxRelay(engine, link).relay_once() == 1
     assert len(await _messages_with_id(nats, event_id)) == 1
 
 
@@ -151,7 +153,7 @@ async def test_relays_at_once_publish_each_event_once(engine, link, nats, monkey
     relays = [OutboxRelay(engine, link, batch_size=4) for _ in range(3)]
     while await asyncio.gather(*(relay.relay_once() for relay in relays)) != [0, 0, 0]:
         pass
-    assert sorted(published) == sorted(map(str, ids)) and await relays[0].backlog() == 0
+    assert sorted(published) == sorted(map(str, ids)) and await relays[0].backlog() == 0  # every take marked
 
 
 async def test_a_batch_whose_relay_died_is_published_once_its_lease_ends(engine, link, nats) -> None:
@@ -162,7 +164,9 @@ async def test_a_batch_whose_relay_died_is_published_once_its_lease_ends(engine,
     relay = OutboxRelay(engine, link)
     assert await relay.relay_once() == 0  # still the dead relay's
     await asyncio.sleep(0.5)
-    assert await relay.relay_once() == 1 and await relay.backlog() == 0
+    assert await relay.relay_once() == 1
+    await relay.mark_published()
+    assert await relay.backlog() == 0
     assert len(await _messages_with_id(nats, event_id)) == 1
 
 
@@ -178,3 +182,18 @@ async def test_a_failed_publish_gives_its_batch_back_at_once(engine, link, nats,
             await OutboxRelay(engine, link).relay_once()
     assert await _leases(engine) == [None]  # nothing acknowledged was lost, and nobody need wait for it
     assert await OutboxRelay(engine, link).relay_once() == 1
+
+
+async def test_a_running_relay_marks_what_it_published_when_no_take_comes(engine, link, nats) -> None:
+    relay = OutboxRelay(engine, link, poll_seconds=60, mark_linger=0.05)
+    running = asyncio.create_task(relay.run())
+    try:
+        await _create_book(engine, "The Overcoat")
+        relay.wake()
+        for _ in range(100):
+            await asyncio.sleep(0.02)
+            if await relay.backlog() == 0:
+                break
+        assert await relay.backlog() == 0
+    finally:
+        running.cancel()
