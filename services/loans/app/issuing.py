@@ -30,7 +30,7 @@ from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.rules import most_specific
 from services.support.runtime.clock import Clock
-from services.support.runtime.conflicts import retry_conflicts
+from services.support.runtime.conflicts import REQUEST_IN_PROGRESS, retry_conflicts
 from services.support.runtime.errors import (
     Conflict,
     DependencyUnavailable,
@@ -73,7 +73,7 @@ async def issue_loan(
             # forgotten (older than its retention) or freed after a failure that followed the loan's commit.
             # No twin runs (the runtime's claim), so it is answered as any retry is.
             first = cmd.request_id is not None and await _first_attempt(cmd.request_id, uow)
-            if taken.reason != "REQUEST_IN_PROGRESS" or not first:
+            if taken.reason != REQUEST_IN_PROGRESS or not first:
                 raise
             existing = await _made_earlier(cmd, uow=uow, unless_first=False)
             if existing is None:

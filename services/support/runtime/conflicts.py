@@ -21,6 +21,8 @@ T = TypeVar("T")
 
 CONCURRENT_UPDATE = "CONCURRENT_UPDATE"
 """The one ErrorInfo reason of a lost optimistic update (a stale etag is STALE_ETAG, checked before)."""
+REQUEST_IN_PROGRESS = "REQUEST_IN_PROGRESS"
+"""The reason of a request whose request_id another attempt holds or has committed: retry it for its answer."""
 
 CONFLICT_SQLSTATES = ("40001", "40P01")
 """A lost race inside the database (serialization failure, deadlock): the work may succeed if repeated."""

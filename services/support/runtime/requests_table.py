@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID, Insert
 from sqlalchemy.sql.dml import ReturningInsert
 
+from services.support.runtime.conflicts import REQUEST_IN_PROGRESS
 from services.support.runtime.errors import Conflict
 from services.support.runtime.outbox import messaging_metadata
 
@@ -53,6 +54,6 @@ def request_taken() -> Conflict:
     committed it first."""
     return Conflict(
         "a request with this request_id is already being processed; retry it",
-        reason="REQUEST_IN_PROGRESS",
+        reason=REQUEST_IN_PROGRESS,
         retry_after=1.0,
     )
