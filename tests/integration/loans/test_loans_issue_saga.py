@@ -18,6 +18,7 @@ from services.loans.data.tables import loans
 from services.loans.domain.actors import Actor
 from services.loans.domain.loans import LoanStatus
 from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound, PermissionDenied
+from services.support.runtime.idempotency import Attempt, current_attempt
 from services.support.runtime.identity import Role
 
 pytestmark = pytest.mark.integration
@@ -197,3 +198,20 @@ async def test_a_catalog_loan_or_hold_name_that_is_no_name_of_ours_is_reported_n
     report = await world.reconcile()
     assert any("loans/x" in line for line in report.discrepancies)
     assert any("holds/y" in line for line in report.discrepancies)
+
+
+@pytest.mark.parametrize("by", ["barcode", "book"])
+async def test_a_first_attempt_whose_id_a_loan_already_carries_is_answered_that_loan(world: World, by: str) -> None:
+    """The ledger forgot the id (past its retention): the runtime's claim calls this attempt the first, so it
+    looks for nothing, meets the id at the unique index, and only then finds and answers the loan."""
+    book, (copy, _) = world.catalog.add_book(copies=2)
+    request_id = uuid.uuid4()
+    item = {"barcode": world.catalog.barcode(copy)} if by == "barcode" else {"book": book}
+    made = await world.issue(IssueLoan("users/p1", request_id=request_id, actor=DESK, **item))
+    token = current_attempt.set(Attempt(request_id, "IssueLoan", uuid.uuid4(), first=True))
+    try:
+        again = await world.issue(IssueLoan("users/p1", request_id=request_id, actor=DESK, **item))
+    finally:
+        current_attempt.reset(token)
+    assert again.id == made.id and again.status == LoanStatus.ACTIVE
+    assert await world.scalar(sa.select(sa.func.count()).select_from(loans)) == 1 and world.catalog.check_outs == 1
