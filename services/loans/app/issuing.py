@@ -63,7 +63,8 @@ async def issue_loan(
         raise InvalidArgument.field("item", "give exactly one of barcode and book")
     if cmd.book:
         BOOK.parse(cmd.book, field="book")
-    existing = await _made_earlier(cmd, uow=uow, unless_first=True)
+    first = await _first_attempt(cmd, uow)  # the runtime's claim made the id: no loan can carry it yet
+    existing = None if first else await _made_earlier(cmd, uow)
     if existing is None:
         begin = _begin_by_barcode if cmd.barcode else _begin_by_book
         try:
@@ -72,10 +73,9 @@ async def issue_loan(
             # The first attempt the runtime knows of, yet a loan carries its request_id: one the ledger has
             # forgotten (older than its retention) or freed after a failure that followed the loan's commit.
             # No twin runs (the runtime's claim), so it is answered as any retry is.
-            first = cmd.request_id is not None and await _first_attempt(cmd.request_id, uow)
             if taken.reason != REQUEST_IN_PROGRESS or not first:
                 raise
-            existing = await _made_earlier(cmd, uow=uow, unless_first=False)
+            existing = await _made_earlier(cmd, uow)
             if existing is None:
                 raise
     if existing is not None:
@@ -88,20 +88,19 @@ async def issue_loan(
     )  # fmt: skip
 
 
-async def _made_earlier(cmd: IssueLoan, *, uow: LoansUnitOfWork, unless_first: bool) -> Loan | None:
-    """The live loan an earlier attempt of this request made (None without a request_id). `unless_first`: not
-    looked for when this is the request's first attempt (the runtime's claim made the id: none can exist)."""
+async def _first_attempt(cmd: IssueLoan, uow: LoansUnitOfWork) -> bool:
+    if cmd.request_id is None:
+        return False
+    async with uow.reading():  # no I/O: the runtime says so
+        return uow.requests.is_first_attempt(cmd.request_id)
+
+
+async def _made_earlier(cmd: IssueLoan, uow: LoansUnitOfWork) -> Loan | None:
+    """The live loan an earlier attempt of this request made (None without a request_id)."""
     if cmd.request_id is None:
         return None
     async with uow.reading():
-        if unless_first and uow.requests.is_first_attempt(cmd.request_id):
-            return None
         return await uow.loans.by_request(cmd.request_id)
-
-
-async def _first_attempt(request_id: uuid.UUID, uow: LoansUnitOfWork) -> bool:
-    async with uow.reading():
-        return uow.requests.is_first_attempt(request_id)
 
 
 async def _begin_by_barcode(

@@ -24,11 +24,10 @@ from services.loans.domain.borrowing import Standing
 from services.loans.domain.fines import FineKind
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
-from services.support.runtime.carrying import carrying_events
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
-from services.support.runtime.repository import Statement, TrackingRepository
+from services.support.runtime.repository import Statement, TrackingRepository, versioned_update
 
 _LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"} - UNUSED_LOAN_COLUMNS
 
@@ -66,15 +65,11 @@ _INSERT = DriverStatement(
 )
 # A return with nothing to settle closes its loan in one statement, provided the loan has no overdue fine
 # (whose close brings the fine up to date, in a transaction) and is at the version the return read.
-_CLOSE_UNLESS_FINED = carrying_events(
-    loans.update()
-    .where(
-        loans.c.id == sa.bindparam("row_id"),
-        loans.c.version == sa.bindparam("seen_version"),
-        ~sa.exists().where(fines.c.loan == sa.bindparam("loan_name"), fines.c.kind == FineKind.OVERDUE.value),
-    )
-    .values({name: sa.bindparam(name, type_=loans.c[name].type) for name in _STORED})
-    .returning(loans.c.id)
+_CLOSE_UNLESS_FINED = versioned_update(
+    loans,
+    tuple(name for name in _STORED if name != "version"),
+    carrying=True,
+    provided=~sa.exists().where(fines.c.loan == sa.bindparam("loan_name"), fines.c.kind == FineKind.OVERDUE.value),
 )
 _FORGET = DriverStatement(
     loans.delete().where(loans.c.id == sa.bindparam("loan_id"), loans.c.status == LoanStatus.PENDING.value)
@@ -124,6 +119,13 @@ def _to_row(loan: Loan) -> dict[str, Any]:
     row = {name: getattr(loan, name) for name in _LOAN_COLUMNS}
     row["status"] = loan.status.value
     row["terms"] = terms_to_json(loan.terms)
+    return row
+
+
+def _changed_values(loan: Loan) -> dict[str, Any]:
+    """What a versioned update of the loan sets (the version is the update's own)."""
+    row = _to_row(loan)
+    del row["version"]
     return row
 
 
@@ -195,8 +197,7 @@ class SqlLoanRepository(TrackingRepository):
 
     async def save(self, loan: Loan) -> None:
         self._track(loan)  # first: a carrying update takes its events along (a saga's loan comes from outside)
-        values = _to_row(loan)
-        del values["version"]
+        values = _changed_values(loan)
         try:
             await self._update_versioned(loans, row_id=loan.id, version=loan.version, values=values, name=loan.name)
         except INTEGRITY_ERRORS as error:
@@ -211,9 +212,10 @@ class SqlLoanRepository(TrackingRepository):
         """Writes back a loan just returned, with its events, unless an overdue fine is recorded for it or
         someone else changed it since it was read; whether it wrote it."""
         self._track(loan)  # first: the write carries its events
-        values = {**_to_row(loan), "version": loan.version + 1}
-        keys = {"row_id": loan.id, "seen_version": loan.version, "loan_name": loan.name}
-        if not await self._change_carrying_events(_CLOSE_UNLESS_FINED, values | keys):
+        values = _changed_values(loan)
+        if not await self._update_versioned_if(
+            _CLOSE_UNLESS_FINED, row_id=loan.id, version=loan.version, values=values, loan_name=loan.name
+        ):
             return False
         loan.version += 1
         return True

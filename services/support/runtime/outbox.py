@@ -114,11 +114,11 @@ _TAKE = DriverStatement(
     )
     .add_cte(_MARK_ROWS.cte("marked"))
 )
+"""Run by the driver: SQLAlchemy's connection and result machinery around it cost the catalog more CPU than
+the statement's round trip (~7 % of its samples during the loan cycles)."""
 _GIVE_BACK = DriverStatement(
     sa.update(OUTBOX).where(_TAKEN, OUTBOX.c.published_at.is_(None)).values(relay_lease_until=None)
 )
-"""Run by the driver: SQLAlchemy's connection and result machinery around it cost the catalog more CPU than
-the statement's round trip (~7 % of its samples during the loan cycles)."""
 _BACKLOG = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
 _NEWEST = sa.select(sa.func.max(OUTBOX.c.seq))
 _UNPUBLISHED_UP_TO = sa.select(

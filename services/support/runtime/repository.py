@@ -4,7 +4,7 @@ driver or on the session as their unit of work has it."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
@@ -28,20 +28,32 @@ AggregateT = TypeVar("AggregateT", bound=HasEvents)
 _VERSIONED_UPDATES: dict[tuple[str, tuple[str, ...], bool], DriverStatement] = {}
 
 
+def versioned_update(
+    table: sa.Table, columns: Iterable[str], *, carrying: bool, provided: sa.ColumnElement[bool] | None = None
+) -> DriverStatement:
+    """UPDATE … WHERE id = :row_id AND version = :seen_version (and `provided`, when given), setting `columns`
+    and the version; with `carrying`, as a `carrying_events` statement. The table needs `id` and `version`
+    columns. One with a condition of its own is built once by its repository and run by
+    `TrackingRepository._update_versioned_if`."""
+    setting = {name: sa.bindparam(name, type_=table.c[name].type) for name in (*columns, "version")}
+    conditions = [table.c.id == sa.bindparam("row_id"), table.c.version == sa.bindparam("seen_version")]
+    update = table.update().where(*conditions, *([provided] if provided is not None else [])).values(setting)
+    return carrying_events(update.returning(table.c.id)) if carrying else DriverStatement(update)
+
+
 def _versioned_update(table: sa.Table, columns: tuple[str, ...], *, carrying: bool) -> DriverStatement:
-    """UPDATE … WHERE id = :row_id AND version = :seen_version, built once per table, columns and form (with
-    `carrying`, as a `carrying_events` statement)."""
+    """`versioned_update` without a condition, built once per table, columns and form."""
     statement = _VERSIONED_UPDATES.get((table.fullname, columns, carrying))
     if statement is None:
-        setting = {name: sa.bindparam(name, type_=table.c[name].type) for name in (*columns, "version")}
-        update = (
-            table.update()
-            .where(table.c.id == sa.bindparam("row_id"), table.c.version == sa.bindparam("seen_version"))
-            .values(setting)
+        statement = _VERSIONED_UPDATES[table.fullname, columns, carrying] = versioned_update(
+            table, columns, carrying=carrying
         )
-        built = carrying_events(update.returning(table.c.id)) if carrying else DriverStatement(update)
-        statement = _VERSIONED_UPDATES[table.fullname, columns, carrying] = built
     return statement
+
+
+def _versioned_parameters(values: Mapping[str, Any], *, row_id: uuid.UUID, version: int) -> dict[str, Any]:
+    """A versioned update's parameters: the values, the next version, and the row and version it was read at."""
+    return {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +148,7 @@ class TrackingRepository:
         table and set of columns, built once. In a transaction on the driver it carries the outbox rows of the
         events recorded so far (the commit then writes only those recorded after it); with `carrying`, also
         as a single-write block's write (which may then record events)."""
-        parameters = {**values, "version": version + 1, "row_id": row_id, "seen_version": version}
+        parameters = _versioned_parameters(values, row_id=row_id, version=version)
         if carrying or (self._driver_access is not None and self._driver_access.in_transaction):
             statement = _versioned_update(table, tuple(values), carrying=True)
             changed = await self._change_carrying_events(statement, parameters)
@@ -144,6 +156,15 @@ class TrackingRepository:
             changed = await self._execute(_versioned_update(table, tuple(values), carrying=False), parameters)
         if changed != 1:
             raise Conflict(f"{name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
+
+    async def _update_versioned_if(
+        self, statement: DriverStatement, *, row_id: uuid.UUID, version: int, values: dict[str, Any], **condition: Any
+    ) -> bool:
+        """Runs a `versioned_update(..., carrying=True, provided=…)` statement (`condition`: the parameters of
+        its own condition); whether it wrote the row (not when someone else changed it, or the condition did not
+        hold). It carries events and a request's record as `_change_carrying_events` does."""
+        parameters = _versioned_parameters(values, row_id=row_id, version=version) | condition
+        return await self._change_carrying_events(statement, parameters) == 1
 
     async def _change_carrying_events(self, statement: DriverStatement, values: Mapping[str, Any]) -> int:
         """Runs a change built with `carrying_events`; how many rows it touched. On the driver (a single-write
