@@ -20,6 +20,7 @@ from services.support.runtime.followers import Follower
 from services.support.runtime.messaging import NatsLink, ensure_streams, inbox_prefix, stream_config
 
 pytestmark = pytest.mark.integration
+NEVER_ALLOWED = "sentinel.no-service-may-publish-here"
 
 
 class Client:
@@ -27,42 +28,58 @@ class Client:
 
     def __init__(self) -> None:
         self.violations: list[str] = []
+        self.sentinel_refused = asyncio.Event()
         self.nc: nats_py.NATS | None = None
+        self.inbox = "_INBOX"
 
     async def connect(self, nats: LocalNats, service: str = "") -> Client:
         """As `service` (with its inbox, as the services connect), or as the operator."""
 
         async def error(e: Exception) -> None:
             self.violations.append(str(e))
+            if NEVER_ALLOWED in str(e):
+                self.sentinel_refused.set()
 
-        url, inbox = (nats.url_for(service), inbox_prefix(service)) if service else (nats.url, "_INBOX")
-        self.nc = await nats_py.connect(url, error_cb=error, allow_reconnect=False, inbox_prefix=inbox)
+        url, self.inbox = (nats.url_for(service), inbox_prefix(service)) if service else (nats.url, "_INBOX")
+        self.nc = await nats_py.connect(url, error_cb=error, allow_reconnect=False, inbox_prefix=self.inbox)
         return self
 
     async def refused(self, subject: str) -> bool:
-        """Publishes to `subject` (no payload that anyone would act on) and says if the server refused it."""
+        """Publishes to `subject` (no payload that anyone would act on) and says if the server refused it.
+
+        The server's -ERR may come after the PONG of a flush, so this waits for the refusal of a subject no
+        service may publish to, sent after `subject`: refusals come in order (not for the operator, whom
+        nothing is refused)."""
         assert self.nc is not None
         before = len(self.violations)
+        self.sentinel_refused.clear()
         await self.nc.publish(subject, b"")
-        await self.nc.flush()
-        await asyncio.sleep(0.1)  # the -ERR comes asynchronously
+        await self.nc.publish(NEVER_ALLOWED, b"")
+        await asyncio.wait_for(self.sentinel_refused.wait(), timeout=5)
         return any(subject.lower() in v.lower() for v in self.violations[before:])
 
     async def hears(self, subject: str, published_by: Client) -> bool:
-        """Subscribes to `subject` (core NATS) and says if it got what `published_by` published there."""
+        """Subscribes to `subject` (core NATS) and says if it got what `published_by` published there.
+
+        A subscription may take effect after the PONG of a flush, so a sentinel in this client's own inbox,
+        subscribed after `subject`, is published until it arrives: the server has then made or refused both
+        subscriptions. What is published next arrives in order, the sentinel last."""
         assert self.nc is not None and published_by.nc is not None
-        heard: list[bytes] = []
-
-        async def keep(message: nats_py.aio.msg.Msg) -> None:
-            heard.append(message.data)
-
-        await self.nc.subscribe(subject, cb=keep)
-        await self.nc.flush()
-        await asyncio.sleep(0.1)  # a refused subscription is answered asynchronously
+        listening = await self.nc.subscribe(subject)
+        sentinel = await self.nc.subscribe(f"{self.inbox}.sentinel-{uuid.uuid4().hex}")
+        async with asyncio.timeout(5):
+            while not sentinel.pending_msgs:
+                await published_by.nc.publish(sentinel.subject, b"")
+                await published_by.nc.flush()
+                await asyncio.sleep(0.01)
+        while sentinel.pending_msgs:
+            await sentinel.next_msg()
         await published_by.nc.publish(subject.replace(">", "x"), b"private")
+        await published_by.nc.publish(sentinel.subject, b"")
         await published_by.nc.flush()
-        await asyncio.sleep(0.2)
-        return heard == [b"private"]
+        await sentinel.next_msg(timeout=5)
+        arrived = [await listening.next_msg() for _ in range(listening.pending_msgs)]
+        return [m.data for m in arrived if m.subject != sentinel.subject] == [b"private"]
 
 
 async def read_one(client: Client, context: str) -> bytes:
@@ -205,9 +222,13 @@ async def test_no_service_can_take_the_messages_another_services_follower_reads(
 
 async def test_the_operator_may_do_everything(own_nats: LocalNats, streams: None) -> None:
     operator = await Client().connect(own_nats)
-    assert not await operator.refused("athenaeum.users.user_updated.v1")
-    assert not await operator.refused("$JS.API.CONSUMER.INFO.ATHENAEUM_USERS.loans-patrons")
-    await operator.nc.close()  # type: ignore[union-attr]
+    assert operator.nc is not None
+    acknowledged = await operator.nc.jetstream().publish("athenaeum.users.user_updated.v1", b"", timeout=5)
+    assert acknowledged.stream == "ATHENAEUM_USERS"  # an account change, which no service but users may make
+    answer = await operator.nc.request("$JS.API.CONSUMER.INFO.ATHENAEUM_USERS.loans-patrons", b"", timeout=5)
+    assert b"ATHENAEUM_USERS" in answer.data or b"consumer not found" in answer.data  # answered, not refused
+    assert operator.violations == []
+    await operator.nc.close()
 
 
 def test_the_charts_users_are_a_config_nats_accepts(tmp_path: Path) -> None:
