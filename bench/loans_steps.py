@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from units_of_work import REPO_ROOT, Runs, Work, alternated, machine, on_local_postgres, result_rows, write_report
+from in_process import REPO_ROOT, Runs, Work, alternated, machine, on_local_postgres, result_rows, write_report
 
 from services.loans.api import events
 from services.loans.app import returning

@@ -21,12 +21,8 @@ variants twice. Writes bench/results/units_of_work-<UTC time>.md. Run by hand (s
 from __future__ import annotations
 
 import argparse
-import resource
-import shutil
 import sys
-import time
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
@@ -34,23 +30,18 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-import uvloop
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from costs import postgres_cpu
-from loadtools import RESULTS_DIR, machine_info, work_folder
+from in_process import REPO_ROOT, Runs, Work, alternated, machine, on_local_postgres, result_rows, write_report
 
-from services.support.launcher.postgres import LocalPostgres
-from services.support.launcher.processes import Supervisor
-from services.support.mesh.topology import free_ports
 from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.repository import TrackingRepository, _versioned_update
+from services.support.runtime.requests_table import REQUESTS
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 ROWS = sa.table("rows", sa.column("id", sa.Uuid), sa.column("version", sa.Integer))
 LOCK = sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("key", type_=sa.Text), 0)))
 READ = sa.select(ROWS.c.id, ROWS.c.version).where(ROWS.c.id == sa.bindparam("row_id"))
@@ -74,7 +65,6 @@ LENT_T = sa.Table(
     "lent", sa.MetaData(), sa.Column("id", sa.Uuid), sa.Column("book", sa.Integer), sa.Column("version", sa.Integer)
 )
 NOW = datetime(2026, 12, 5, tzinfo=UTC)
-Work = Callable[[], Awaitable[None]]
 QUEUE_DDL = (
     "CREATE TABLE lent (id uuid PRIMARY KEY, book integer NOT NULL, version integer NOT NULL)",
     "CREATE TABLE queue (id uuid PRIMARY KEY, book integer NOT NULL, seq bigserial, status text NOT NULL)",
@@ -150,11 +140,6 @@ class _Unit(SqlAlchemyUnitOfWork):
         return (self.rows,)
 
 
-def cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
     sessions, reads = session_factory(engine), read_session_factory(engine)
     values = {"key": "patron", "row_id": row_id}
@@ -228,29 +213,6 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
     }
 
 
-async def measure(work: Work, count: int, postmaster: int) -> tuple[float, float, float]:
-    """CPU (this process's, Postgres's) and wall microseconds per call, after a warm-up of count / 10 calls."""
-    for _ in range(count // 10):
-        await work()
-    cpu, server, wall = cpu_seconds(), postgres_cpu(postmaster), time.perf_counter()
-    for _ in range(count):
-        await work()
-    per_call = [cpu_seconds() - cpu, postgres_cpu(postmaster) - server, time.perf_counter() - wall]
-    return (per_call[0] / count * 1e6, per_call[1] / count * 1e6, per_call[2] / count * 1e6)
-
-
-Runs = dict[str, list[tuple[float, float, float]]]
-
-
-async def alternated(variants: dict[str, Work], count: int, postmaster: int) -> Runs:
-    """Each variant measured, then each again: a drift of the machine shows in both."""
-    results: Runs = {}
-    for _ in range(2):
-        for name, work in variants.items():
-            results.setdefault(name, []).append(await measure(work, count, postmaster))
-    return results
-
-
 async def run(url: str, postmaster: int, *, count: int) -> Runs:
     engine = create_async_engine(url, pool_size=4)
     row_id = uuid.uuid4()
@@ -262,51 +224,11 @@ async def run(url: str, postmaster: int, *, count: int) -> Runs:
             await connection.execute(sa.text(statement))
         await connection.execute(sa.text("INSERT INTO lent VALUES (:id, 7, 1)"), {"id": row_id})
         await connection.run_sync(lambda sync: OUTBOX.create(sync))
+        await connection.run_sync(lambda sync: REQUESTS.create(sync))  # a carrying update may record its request
     try:
         return await alternated(variants(engine, row_id), count, postmaster)
     finally:
         await engine.dispose()
-
-
-def _figures(runs: list[tuple[float, float, float]], at: int) -> str:
-    return " / ".join(f"{run[at]:.0f}" for run in runs)
-
-
-def machine() -> str:
-    return "\n".join(f"- {key}: {value}" for key, value in machine_info().items() if key != "load tools")
-
-
-def result_rows(results: Runs) -> str:
-    """The Markdown rows: each variant's CPU (this process, Postgres) and wall microseconds, run by run."""
-    return "\n".join(
-        f"| {name} | {_figures(runs, 0)} | {_figures(runs, 1)} | {_figures(runs, 2)} |"
-        for name, runs in results.items()
-    )
-
-
-def write_report(bench: str, started: datetime, text: str) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"{bench}-{started:%Y-%m-%dT%H%M}.md"
-    path.write_text(text)
-    return path
-
-
-def on_local_postgres(database: str, run: Callable[[str, int], Awaitable[Runs]]) -> Runs:
-    """`run(url, postmaster pid)` on uvloop against a Postgres of its own (started here, removed after), in
-    a new database; each variant's figures printed."""
-    folder = work_folder(f"athenaeum-bench-{database}-")
-    supervisor = Supervisor(folder / "logs")
-    postgres = LocalPostgres(folder / "postgres", next(free_ports()), supervisor)
-    try:
-        postmaster = postgres.start().pid
-        assert postmaster is not None
-        results = uvloop.run(run(postgres.create_database(database), postmaster))
-    finally:
-        postgres.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-    for name, runs in results.items():
-        print(f"{name}: {_figures(runs, 0)} us CPU, Postgres {_figures(runs, 1)} us, wall {_figures(runs, 2)} us")
-    return results
 
 
 def report(results: Runs, count: int, started: datetime) -> Path:

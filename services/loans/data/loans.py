@@ -18,105 +18,40 @@ import sqlalchemy as sa
 
 from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import LoanFilter, NewestFirst, PageRequest
+from services.loans.data.loan_statements import (
+    ACTIVE_ON_COPY,
+    BY_ID,
+    BY_ID_FOR_UPDATE,
+    BY_REQUEST,
+    CLOSE_UNLESS_FINED,
+    FORGET,
+    INSERT,
+    LOAN_COLUMNS,
+    NOT_BEING_RETURNED,
+    STANDING_ALL,
+    STANDING_OF_TYPE,
+    TO_RETURN_BY_BARCODE,
+    TO_RETURN_BY_ID,
+)
 from services.loans.data.rules import terms_from_json, terms_to_json
-from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans
+from services.loans.data.tables import loans
 from services.loans.domain.borrowing import Standing
-from services.loans.domain.fines import FineKind
-from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
-from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
+from services.support.runtime.driver import INTEGRITY_ERRORS, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
-from services.support.runtime.repository import Statement, TrackingRepository, versioned_update
-
-_LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"} - UNUSED_LOAN_COLUMNS
-
-# The statements of the issue and return paths, built once: building a statement and its cache key costs
-# more CPU than Postgres spends running these indexed look-ups.
-# A read-only unit of work reads these through the driver (see DriverStatement): every issue with a
-# request_id first looks for the loan it may have made, every return by barcode for the active loan.
-_by_id = sa.select(loans).where(loans.c.id == sa.bindparam("loan_id"))
-_BY_ID = DriverStatement(_by_id, read=True)
-_BY_ID_FOR_UPDATE = DriverStatement(_by_id.with_for_update())
-_BY_REQUEST = DriverStatement(
-    sa.select(loans).where(loans.c.request_id == sa.bindparam("request_id"), loans.c.status != LoanStatus.FAILED.value),
-    read=True,
-)
-# A return reads its loan and the head of its book's queue (whom the copy goes on the hold shelf for) at once.
-_QUEUE_HEAD_ID = (
-    sa.select(holds.c.id)
-    .where(holds.c.book == loans.c.book, holds.c.status == HoldStatus.WAITING.value)
-    .order_by(holds.c.seq)
-    .limit(1)
-    .scalar_subquery()
-    .label("queue_head")
-)
-_to_return = sa.select(loans, _QUEUE_HEAD_ID)
-_TO_RETURN_BY_ID = DriverStatement(_to_return.where(loans.c.id == sa.bindparam("loan_id")), read=True)
-_TO_RETURN_BY_BARCODE = DriverStatement(
-    _to_return.where(loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value),
-    read=True,
-)
-# A loan whose return was begun is not fined or reminded further meanwhile: the copy may already be back.
-_NOT_BEING_RETURNED = loans.c.return_started_at.is_(None)
-_STORED = tuple(sorted(_LOAN_COLUMNS | {"terms"}))
-_INSERT = DriverStatement(
-    loans.insert().values({name: sa.bindparam(name, type_=loans.c[name].type) for name in _STORED})
-)
-# A return with nothing to settle closes its loan in one statement, provided the loan has no overdue fine
-# (whose close brings the fine up to date, in a transaction) and is at the version the return read.
-_CLOSE_UNLESS_FINED = versioned_update(
-    loans,
-    tuple(name for name in _STORED if name != "version"),
-    carrying=True,
-    provided=~sa.exists().where(fines.c.loan == sa.bindparam("loan_name"), fines.c.kind == FineKind.OVERDUE.value),
-)
-_FORGET = DriverStatement(
-    loans.delete().where(loans.c.id == sa.bindparam("loan_id"), loans.c.status == LoanStatus.PENDING.value)
-)
-_ACTIVE_ON_COPY = DriverStatement(
-    sa.select(loans)
-    .where(loans.c.copy == sa.bindparam("copy"), loans.c.status == LoanStatus.ACTIVE.value)
-    .with_for_update()
-)
-
-
-def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
-    """Active loans (of one item type, or all), overdue loans, fines owed and READY holds, in one statement."""
-    patron = sa.bindparam("patron", type_=sa.String)
-    active = sa.and_(loans.c.patron == patron, loans.c.status == LoanStatus.ACTIVE.value)
-    in_scope = active if all_item_types else sa.and_(active, loans.c.item_type == sa.bindparam("item_type"))
-    owed = (
-        sa.select(sa.func.coalesce(sa.func.sum(fines.c.amount - fines.c.paid), 0))
-        .where(fines.c.patron == patron, fines.c.status == "OUTSTANDING")
-        .scalar_subquery()
-    )
-    ready = (
-        sa.select(sa.func.count())
-        .where(holds.c.patron == patron, holds.c.status == HoldStatus.READY.value)
-        .scalar_subquery()
-    )
-    return sa.select(
-        sa.func.count().filter(in_scope).label("active"),
-        sa.func.count().filter(sa.and_(active, loans.c.due_at < sa.bindparam("now"))).label("overdue"),
-        owed.label("owed"),
-        ready.label("ready"),
-    ).where(loans.c.patron == patron)
-
-
-_STANDING_ALL = DriverStatement(_standing_query(all_item_types=True), read=True)
-_STANDING_OF_TYPE = DriverStatement(_standing_query(all_item_types=False), read=True)
+from services.support.runtime.repository import Statement, TrackingRepository
 
 
 def _to_loan(m: Mapping[Any, Any]) -> Loan:
     """A loan from a row of the loans table (SQLAlchemy's `row._mapping`, or the driver's record)."""
-    values = {f.name: m[f.name] for f in fields(Loan) if f.name in _LOAN_COLUMNS}
+    values = {f.name: m[f.name] for f in fields(Loan) if f.name in LOAN_COLUMNS}
     values["status"] = LoanStatus(m["status"])
     return Loan(**values, terms=terms_from_json(m["terms"]))
 
 
 def _to_row(loan: Loan) -> dict[str, Any]:
-    row = {name: getattr(loan, name) for name in _LOAN_COLUMNS}
+    row = {name: getattr(loan, name) for name in LOAN_COLUMNS}
     row["status"] = loan.status.value
     row["terms"] = terms_to_json(loan.terms)
     return row
@@ -145,7 +80,7 @@ def _conditions(query: LoanFilter, now: datetime) -> list[sa.ColumnElement[bool]
 class SqlLoanRepository(TrackingRepository):
     async def add(self, loan: Loan) -> None:
         try:
-            await self._execute(_INSERT, _to_row(loan))
+            await self._execute(INSERT, _to_row(loan))
         except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "loans_request_id":
                 raise Conflict(
@@ -155,28 +90,28 @@ class SqlLoanRepository(TrackingRepository):
         self._track(loan)
 
     async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
-        loan = await self._one(_BY_ID_FOR_UPDATE if for_update else _BY_ID, {"loan_id": loan_id})
+        loan = await self._one(BY_ID_FOR_UPDATE if for_update else BY_ID, {"loan_id": loan_id})
         if loan is None:
             raise LoanNotFound(LOAN.format(loan_id))
         return loan
 
     async def forget(self, loan_id: uuid.UUID) -> None:
-        await self._execute(_FORGET, {"loan_id": loan_id})
+        await self._execute(FORGET, {"loan_id": loan_id})
 
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
-        return await self._one(_BY_REQUEST, {"request_id": request_id})
+        return await self._one(BY_REQUEST, {"request_id": request_id})
 
     async def active_on_copy(self, copy: str) -> Loan | None:
         """The ACTIVE loan of a copy, locked until commit (None when the copy is on no active loan)."""
-        return await self._one(_ACTIVE_ON_COPY, {"copy": copy})
+        return await self._one(ACTIVE_ON_COPY, {"copy": copy})
 
     async def to_return(self, *, loan_id: uuid.UUID | None = None, barcode: str = "") -> tuple[Loan, uuid.UUID | None]:
         """The loan a return names and the id of the hold at the head of its book's queue, in one statement."""
         if loan_id is not None:
-            found = await self._first(_TO_RETURN_BY_ID, {"loan_id": loan_id})
+            found = await self._first(TO_RETURN_BY_ID, {"loan_id": loan_id})
         else:
-            found = await self._first(_TO_RETURN_BY_BARCODE, {"barcode": barcode})
+            found = await self._first(TO_RETURN_BY_BARCODE, {"barcode": barcode})
         if found is None:
             raise LoanNotFound(LOAN.format(loan_id) if loan_id is not None else f"loans/-?barcode={barcode}")
         return self._track(_to_loan(found)), found["queue_head"]
@@ -214,7 +149,7 @@ class SqlLoanRepository(TrackingRepository):
         self._track(loan)  # first: the write carries its events
         values = _changed_values(loan)
         if not await self._update_versioned_if(
-            _CLOSE_UNLESS_FINED, row_id=loan.id, version=loan.version, values=values, loan_name=loan.name
+            CLOSE_UNLESS_FINED, row_id=loan.id, version=loan.version, values=values, loan_name=loan.name
         ):
             return False
         loan.version += 1
@@ -233,9 +168,9 @@ class SqlLoanRepository(TrackingRepository):
     async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
         """Active loans (of `item_type`, or all for "*"), overdue loans, fines still owed and READY holds."""
         if item_type == "*":
-            counts, params = _STANDING_ALL, {"patron": patron, "now": now}
+            counts, params = STANDING_ALL, {"patron": patron, "now": now}
         else:
-            counts, params = _STANDING_OF_TYPE, {"patron": patron, "now": now, "item_type": item_type}
+            counts, params = STANDING_OF_TYPE, {"patron": patron, "now": now, "item_type": item_type}
         row = await self._first(counts, params)
         assert row is not None  # counts: always one row
         return Standing(row["active"], row["overdue"], Decimal(row["owed"] or 0), row["ready"])
@@ -277,7 +212,7 @@ class SqlLoanRepository(TrackingRepository):
     async def active_due_before(self, moment: datetime, *, limit: int = 500) -> list[Loan]:
         statement = (
             sa.select(loans)
-            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.due_at < moment, _NOT_BEING_RETURNED)
+            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.due_at < moment, NOT_BEING_RETURNED)
             .order_by(loans.c.due_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -287,7 +222,7 @@ class SqlLoanRepository(TrackingRepository):
     async def needing_reminder(self, now: datetime, *, limit: int = 500) -> list[Loan]:
         statement = (
             sa.select(loans)
-            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.next_reminder_at <= now, _NOT_BEING_RETURNED)
+            .where(loans.c.status == LoanStatus.ACTIVE.value, loans.c.next_reminder_at <= now, NOT_BEING_RETURNED)
             .order_by(loans.c.next_reminder_at)
             .limit(limit)
             .with_for_update(skip_locked=True)

@@ -1,0 +1,91 @@
+"""The statements of the loans table's hot paths (issue, return, the patron's standing), built once: building
+a statement and its cache key costs more CPU than Postgres spends running these indexed look-ups.
+
+A read-only unit of work reads these through the driver (see DriverStatement): every issue with a request_id
+that is not its first attempt looks for the loan it may have made, every return by barcode for the active loan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans
+from services.loans.domain.fines import FineKind
+from services.loans.domain.holds import HoldStatus
+from services.loans.domain.loans import LoanStatus
+from services.support.runtime.driver import DriverStatement
+from services.support.runtime.repository import versioned_update
+
+LOAN_COLUMNS = {column.name for column in loans.columns} - {"terms"} - UNUSED_LOAN_COLUMNS
+
+_by_id = sa.select(loans).where(loans.c.id == sa.bindparam("loan_id"))
+BY_ID = DriverStatement(_by_id, read=True)
+BY_ID_FOR_UPDATE = DriverStatement(_by_id.with_for_update())
+BY_REQUEST = DriverStatement(
+    sa.select(loans).where(loans.c.request_id == sa.bindparam("request_id"), loans.c.status != LoanStatus.FAILED.value),
+    read=True,
+)
+# A return reads its loan and the head of its book's queue (whom the copy goes on the hold shelf for) at once.
+_QUEUE_HEAD_ID = (
+    sa.select(holds.c.id)
+    .where(holds.c.book == loans.c.book, holds.c.status == HoldStatus.WAITING.value)
+    .order_by(holds.c.seq)
+    .limit(1)
+    .scalar_subquery()
+    .label("queue_head")
+)
+_to_return = sa.select(loans, _QUEUE_HEAD_ID)
+TO_RETURN_BY_ID = DriverStatement(_to_return.where(loans.c.id == sa.bindparam("loan_id")), read=True)
+TO_RETURN_BY_BARCODE = DriverStatement(
+    _to_return.where(loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value),
+    read=True,
+)
+# A loan whose return was begun is not fined or reminded further meanwhile: the copy may already be back.
+NOT_BEING_RETURNED = loans.c.return_started_at.is_(None)
+STORED = tuple(sorted(LOAN_COLUMNS | {"terms"}))
+INSERT = DriverStatement(loans.insert().values({name: sa.bindparam(name, type_=loans.c[name].type) for name in STORED}))
+# A return with nothing to settle closes its loan in one statement, provided the loan has no overdue fine
+# (whose close brings the fine up to date, in a transaction) and is at the version the return read.
+CLOSE_UNLESS_FINED = versioned_update(
+    loans,
+    tuple(name for name in STORED if name != "version"),
+    carrying=True,
+    provided=~sa.exists().where(fines.c.loan == sa.bindparam("loan_name"), fines.c.kind == FineKind.OVERDUE.value),
+)
+FORGET = DriverStatement(
+    loans.delete().where(loans.c.id == sa.bindparam("loan_id"), loans.c.status == LoanStatus.PENDING.value)
+)
+ACTIVE_ON_COPY = DriverStatement(
+    sa.select(loans)
+    .where(loans.c.copy == sa.bindparam("copy"), loans.c.status == LoanStatus.ACTIVE.value)
+    .with_for_update()
+)
+
+
+def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
+    """Active loans (of one item type, or all), overdue loans, fines owed and READY holds, in one statement."""
+    patron = sa.bindparam("patron", type_=sa.String)
+    active = sa.and_(loans.c.patron == patron, loans.c.status == LoanStatus.ACTIVE.value)
+    in_scope = active if all_item_types else sa.and_(active, loans.c.item_type == sa.bindparam("item_type"))
+    owed = (
+        sa.select(sa.func.coalesce(sa.func.sum(fines.c.amount - fines.c.paid), 0))
+        .where(fines.c.patron == patron, fines.c.status == "OUTSTANDING")
+        .scalar_subquery()
+    )
+    ready = (
+        sa.select(sa.func.count())
+        .where(holds.c.patron == patron, holds.c.status == HoldStatus.READY.value)
+        .scalar_subquery()
+    )
+    return sa.select(
+        sa.func.count().filter(in_scope).label("active"),
+        sa.func.count().filter(sa.and_(active, loans.c.due_at < sa.bindparam("now"))).label("overdue"),
+        owed.label("owed"),
+        ready.label("ready"),
+    ).where(loans.c.patron == patron)
+
+
+STANDING_ALL = DriverStatement(_standing_query(all_item_types=True), read=True)
+STANDING_OF_TYPE = DriverStatement(_standing_query(all_item_types=False), read=True)
