@@ -38,7 +38,7 @@ from typing import cast
 import grpc
 from costs import cpu_seconds, rss_mib
 from edge_throughput import create_book, start_mesh
-from loadtools import INSTALL_HINT, NO_PROXY, RESULTS_DIR, grpc_frame, parse_h2load, run_tool, work_folder
+from loadtools import INSTALL_HINT, NO_PROXY, RESULTS_DIR, grpc_frame, parse_h2load, run_tool, shown, work_folder
 
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
@@ -258,7 +258,7 @@ def main() -> int:
     path = RESULTS_DIR / f"auth_throughput-{datetime.now(UTC):%Y-%m-%dT%H%M}.md"
     path.write_text(text)
     print(text)
-    print(f"written to {path.relative_to(RESULTS_DIR.parents[1])}")
+    print(f"written to {shown(path)}")
     shutil.rmtree(data_dir, ignore_errors=True)
     return 1 if any(r["failed"] for r in results) else 0
 

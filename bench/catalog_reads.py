@@ -32,6 +32,7 @@ from loadtools import (
     per_scenario_costs,
     results_table,
     run_scenario,
+    shown,
     work_folder,
 )
 
@@ -210,7 +211,7 @@ def main() -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"{results_table(results, reference=FASTAPI)}\necho drift: {drift(results):.1%}")
     report = write_report(results, args, started, load_seconds, unloaded, rss, circulated)
-    print(f"report: {report.relative_to(REPO_ROOT)}")
+    print(f"report: {shown(report)}")
     return 1 if any(r.failed for r in results) else 0
 
 

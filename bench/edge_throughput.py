@@ -43,6 +43,7 @@ from loadtools import (
     per_scenario_costs,
     results_table,
     run_scenario,
+    shown,
     work_folder,
 )
 
@@ -302,7 +303,7 @@ def main() -> int:
         raise
     shutil.rmtree(workdir, ignore_errors=True)
     print(f"{results_table(results, reference=FASTAPI)}\necho drift: {drift(results):.1%}")
-    print(f"report: {write_report(results, args, started, load_before, rss).relative_to(REPO_ROOT)}")
+    print(f"report: {shown(write_report(results, args, started, load_before, rss))}")
     return 1 if any(r.failed for r in results) else 0
 
 

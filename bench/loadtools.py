@@ -25,7 +25,13 @@ from services.support.launcher.components import REPO_ROOT as SERVICES_ROOT
 from services.support.launcher.readiness import http_body
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RESULTS_DIR = REPO_ROOT / "bench" / "results"
+# Where reports go: bench/results, or elsewhere for a run whose report is not a measurement (the smoke tests').
+RESULTS_DIR = Path(os.environ.get("ATHENAEUM_BENCH_RESULTS") or REPO_ROOT / "bench" / "results")
+
+
+def shown(path: Path) -> Path:
+    """A report's path as printed: from the repository's root when it is in the repository."""
+    return path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
 
 
 def services_commit() -> str:

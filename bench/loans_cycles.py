@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from costs import Costs, Meter, costs, costs_table, detail
 from desk import Desk, open_desk, register_readers, signing_in
 from edge_throughput import mesh_beside_echo, staff_token
-from loadtools import RESULTS_DIR, machine_info, work_folder
+from loadtools import RESULTS_DIR, machine_info, shown, work_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 Cycle = Callable[[int], Awaitable[None]]
@@ -260,7 +260,7 @@ def main() -> int:
         run = asyncio.run(run_scenarios(mesh, baseline_target, Meter(mesh), args))
     shutil.rmtree(workdir, ignore_errors=True)
     print(table(run.results))
-    print(f"report: {write_report(run, args, started, load).relative_to(REPO_ROOT)}")
+    print(f"report: {shown(write_report(run, args, started, load))}")
     return 1 if any(r.failed for r in run.results) else 0
 
 

@@ -28,7 +28,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from in_process import REPO_ROOT, Runs, Work, alternated, machine, on_local_postgres, result_rows, write_report
+from in_process import Runs, Work, alternated, machine, on_local_postgres, result_rows, write_report
+from loadtools import shown
 
 from services.loans.api import events
 from services.loans.app import returning
@@ -148,7 +149,7 @@ def main() -> int:
     args = parser.parse_args()
     started = datetime.now(UTC)
     results = on_local_postgres("athenaeum_loans", partial(run, count=args.count))
-    print(f"report: {report(results, args.count, started).relative_to(REPO_ROOT)}")
+    print(f"report: {shown(report(results, args.count, started))}")
     return 0
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 import nats
 import sink_clients
 import sqlalchemy as sa
-from loadtools import work_folder
+from loadtools import RESULTS_DIR, work_folder
 from notifications_load import Watch, burst, cuts, patrons, publish, serve_catalog, wait_for
 from notifications_queries import database_work, latencies, phases, retried
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -52,8 +52,6 @@ from services.support.launcher.sink_servers import LocalSinks, SinkAddresses, Si
 from services.support.mesh.topology import free_ports
 from services.support.runtime.messaging import ensure_streams
 from services.support.runtime.migrations import upgrade_to_head
-
-RESULTS_DIR = REPO_ROOT / "bench" / "results"
 
 
 @dataclass
@@ -253,7 +251,7 @@ async def main(args: argparse.Namespace) -> int:
         await catalog.stop(None)
         report = render(args, burst_found, steady, base)
         print(report)
-        RESULTS_DIR.mkdir(exist_ok=True)
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
         (RESULTS_DIR / f"notifications-{datetime.now(UTC):%Y-%m-%dT%H%M}.md").write_text(report)
         return 0
     finally:

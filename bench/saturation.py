@@ -35,7 +35,7 @@ import grpc
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from desk import register_patrons
 from edge_throughput import RESULTS_DIR, machine_info, staff_token, start_baseline, start_mesh
-from loadtools import work_folder
+from loadtools import shown, work_folder
 from loans_cycles import echo_cycle, measure
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
@@ -289,7 +289,7 @@ def main() -> int:
     text = table(outcomes, statistics.mean((before, after)))
     print(text)
     drift = abs(before - after) / statistics.mean((before, after))
-    print(f"report: {write_report(text, args, started, load, drift).relative_to(REPO_ROOT)}")
+    print(f"report: {shown(write_report(text, args, started, load, drift))}")
     return 1 if any(o.failed for o in outcomes) else 0
 
 

@@ -2,7 +2,8 @@
 
     python bench/startup.py [--runs 3]
 
-Appends one JSON line per run to bench/results/startup.jsonl and prints a markdown table.
+Appends one JSON line per run to bench/results/startup.jsonl (or the folder ATHENAEUM_BENCH_RESULTS names)
+and prints a markdown table.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from services.support.launcher.layout import local_mesh_topology  # noqa: E402
 from services.support.launcher.mesh import LocalMesh  # noqa: E402
 from services.support.mesh.topology import free_ports  # noqa: E402
 
-RESULTS = REPO_ROOT / "bench" / "results" / "startup.jsonl"
+sys.path.insert(0, str(REPO_ROOT / "bench"))
+from loadtools import RESULTS_DIR  # noqa: E402
+
+RESULTS = RESULTS_DIR / "startup.jsonl"
 
 
 def rss_of(mesh: LocalMesh) -> dict[str, float]:

@@ -34,7 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from in_process import REPO_ROOT, Runs, Work, alternated, machine, on_local_postgres, result_rows, write_report
+from in_process import Runs, Work, alternated, machine, on_local_postgres, result_rows, write_report
+from loadtools import shown
 
 from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
 from services.support.runtime.driver import DriverStatement
@@ -266,7 +267,7 @@ def main() -> int:
     args = parser.parse_args()
     started = datetime.now(UTC)
     results = on_local_postgres("units_of_work", partial(run, count=args.count))
-    print(f"report: {report(results, args.count, started).relative_to(REPO_ROOT)}")
+    print(f"report: {shown(report(results, args.count, started))}")
     return 0
 
 

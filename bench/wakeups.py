@@ -21,7 +21,7 @@ import grpc
 from desk import open_desk, register_readers
 from edge_throughput import mesh_beside_echo, staff_token
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from loadtools import RESULTS_DIR, machine_info, work_folder
+from loadtools import RESULTS_DIR, machine_info, shown, work_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAUSES = (0.0, 0.002, 0.01, 0.05)
@@ -108,7 +108,7 @@ def main() -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     report = write_report(started, rows)
     print(report.read_text())
-    print(f"report: {report.relative_to(REPO_ROOT)}")
+    print(f"report: {shown(report)}")
     return 0
 
 

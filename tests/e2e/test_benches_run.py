@@ -1,0 +1,34 @@
+"""The benches that start a mesh of their own run to their end, in their quickest settings: they are run by
+hand, so one broken by a change of the launcher, the runtime or an API would otherwise be found only by
+whoever measures next. Their reports go to a folder of the test's (`ATHENAEUM_BENCH_RESULTS`), not to
+bench/results: the figures of such short runs mean nothing, so only that a run ends well and reports is
+asserted. The benches that need wrk or h2load (edge_throughput, catalog_reads, auth_throughput) are left out."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+QUICK = {
+    "loans_cycles": ["--duration", "1", "--warm-up", "0", "--repeats", "2"],
+    "events_ingest": ["--events", "2000", "--batch", "500", "--clients", "2", "--half-duration", "1"],
+    "notifications": ["--events", "50", "--patrons", "10", "--steady-seconds", "1", "--baseline", "50"],
+    "startup": ["--runs", "1"],
+}
+
+
+@pytest.mark.parametrize("bench", sorted(QUICK))
+def test_the_bench_runs_to_its_report(bench: str, tmp_path: Path) -> None:
+    env = {**os.environ, "ATHENAEUM_BENCH_RESULTS": str(tmp_path)}
+    command = [sys.executable, str(REPO_ROOT / "bench" / f"{bench}.py"), *QUICK[bench]]
+    ran = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert ran.returncode == 0, ran.stdout[-3000:] + ran.stderr[-3000:]
+    (report,) = tmp_path.glob(f"{bench}[-.]*")
+    assert report.read_text().strip(), report  # its figures
