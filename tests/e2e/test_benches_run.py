@@ -32,13 +32,15 @@ WITH_LOAD_TOOLS = [  # h2load needs a warm-up of at least a second
         "edge_throughput",
         ["--duration", "1", "--warm-up", "1", "--titles", "200"],
         marks=pytest.mark.skipif(not BENCH_EXTRA, reason="needs the project's bench extra"),
+        id="edge_throughput",
     ),
     pytest.param(
         "catalog_reads",
         ["--titles", "200", "--duration", "1", "--warm-up", "1", "--repeats", "2"],
         marks=pytest.mark.skipif(not BENCH_EXTRA, reason="needs the project's bench extra"),
+        id="catalog_reads",
     ),
-    pytest.param("auth_throughput", ["--duration", "1", "--warm-up", "1"]),
+    pytest.param("auth_throughput", ["--duration", "1", "--warm-up", "1"], id="auth_throughput"),
 ]
 
 
