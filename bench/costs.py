@@ -8,6 +8,8 @@ A `Meter` takes a snapshot of the running mesh before and after a measured run:
 - SQL statements per database from pg_stat_statements (BEGIN and COMMIT included: each is a round trip).
 - RPCs from each Envoy's stats: requests the edge received, requests each sidecar let into its service
   (`<svc>_inbound`) and calls each service made to its peers (`<svc>_outbound`).
+- Garbage collections from each service's /metrics (`athenaeum_gc_pause_seconds`): the time each process
+  stood still collecting, and its full collections (the pauses a p99 is made of).
 
 Divided by the operations the run completed, the difference says where an operation's cost went.
 """
@@ -30,6 +32,7 @@ JOIN pg_database d ON d.oid = s.dbid WHERE d.datname <> 'postgres' GROUP BY d.da
 TOP_STATEMENTS = """SELECT d.datname, s.calls, s.query FROM pg_stat_statements s
 JOIN pg_database d ON d.oid = s.dbid WHERE d.datname <> 'postgres'"""
 _RQ_TOTAL = re.compile(r"^http\.(\w+)\.downstream_rq_total: (\d+)$", re.M)
+_GC_PAUSES = re.compile(r'^athenaeum_gc_pause_seconds_(sum|count)\{generation="(\d)"\} (\S+)$', re.M)
 
 
 def cpu_seconds(pid: int, *, ended_children: bool = False) -> float:
@@ -98,6 +101,8 @@ class Snapshot:
     """Requests so far per Envoy listener (edge, <svc>_inbound, <svc>_outbound)."""
     top: dict[tuple[str, str], int] = field(default_factory=dict)
     """Calls so far per (database, normalised statement)."""
+    collections: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per service: seconds paused in garbage collections so far, and full (generation 2) collections."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,8 @@ class Costs:
     statements: dict[str, float]
     rpcs: dict[str, float]
     top: list[tuple[str, str, float]]
+    collections: dict[str, tuple[float, float]] = field(default_factory=dict)
+    """Per service, over the measured window (not per operation): ms paused collecting garbage, full collections."""
 
     @property
     def cpu_total_ms(self) -> float:
@@ -148,7 +155,7 @@ class Meter:
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu["load tool"] = children.ru_utime + children.ru_stime  # wrk / h2load, once they have exited
         statements, top = asyncio.run(self._statements())
-        return Snapshot(cpu, statements, self._rpcs(), top)
+        return Snapshot(cpu, statements, self._rpcs(), top, self._collections())
 
     def busy_cores(self, seconds: float = 1.0) -> float:
         """CPU the mesh used per second over the next `seconds` (every process, every Postgres backend)."""
@@ -213,6 +220,24 @@ class Meter:
                     counts[prefix] = counts.get(prefix, 0) + int(value)
         return counts
 
+    def _collections(self) -> dict[str, tuple[float, float]]:
+        from services.support.mesh import registry
+
+        found = {}
+        for spec in registry.SERVICES:
+            url = f"http://127.0.0.1:{self._mesh.topology.placement(spec.name).metrics_port}/metrics"
+            try:
+                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(url, timeout=5) as answer:
+                    text = answer.read().decode()
+            except OSError:
+                continue  # not running (a bench may stop one)
+            paused = sum(float(value) for kind, _, value in _GC_PAUSES.findall(text) if kind == "sum")
+            full = sum(
+                float(v) for kind, generation, v in _GC_PAUSES.findall(text) if (kind, generation) == ("count", "2")
+            )
+            found[spec.name] = (paused, full)
+        return found
+
 
 def _asyncpg_dsn(url: str) -> str:
     from services.support.launcher.postgres import asyncpg_dsn
@@ -234,7 +259,16 @@ def costs(before: Snapshot, after: Snapshot, operations: int) -> Costs:
         _per_op(before.statements, after.statements, operations),
         _per_op(before.rpcs, after.rpcs, operations),
         top,
+        _collections_between(before.collections, after.collections),
     )
+
+
+def _collections_between(
+    before: Mapping[str, tuple[float, float]], after: Mapping[str, tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    """Per service: ms paused collecting garbage and full collections between two snapshots."""
+    started = {name: before.get(name, (0.0, 0.0)) for name in after}
+    return {name: ((s - started[name][0]) * 1000, f - started[name][1]) for name, (s, f) in after.items()}
 
 
 def _short(label: str) -> str:
@@ -266,6 +300,9 @@ def detail(rows: Mapping[str, Costs], *, unit: str = "op", top: int = 12) -> str
         statements = ", ".join(f"{d} {n:.2f}" for d, n in sorted(c.statements.items())) or "none"
         rpcs = ", ".join(f"{_short(k)} {n:.2f}" for k, n in sorted(c.rpcs.items())) or "none"
         out.append(f"- **{name}** ({c.operations:,} {unit}s): SQL per {unit}: {statements}; RPCs per {unit}: {rpcs}")
+        if c.collections:
+            paused = ", ".join(f"{s} {ms:.1f} ms ({full:.0f} full)" for s, (ms, full) in sorted(c.collections.items()))
+            out.append(f"  - paused collecting garbage in the measured window: {paused}")
         for database, query, calls in c.top[:top]:
             if calls >= 0.05:
                 out.append(f"  - {calls:.2f} x {database}: `{query[:140]}`")

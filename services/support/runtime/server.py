@@ -23,6 +23,7 @@ from services.support.runtime.admission import admission_of
 from services.support.runtime.auth import AccessPolicy, RevocationFeed, RevocationList
 from services.support.runtime.event_loop import run_on
 from services.support.runtime.health import DependencyCheck, HealthReporter
+from services.support.runtime.heap import freeze_start_up, measure_pauses
 from services.support.runtime.interceptors import RequestLog, ServerInterceptor
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.mutations import MutationInterceptor
@@ -141,6 +142,8 @@ async def serve(app: ServiceApp) -> None:
     server.add_insecure_port(address)
     start_metrics_endpoint(settings.metrics_host, settings.metrics_port)
     await reporter.starting()
+    measure_pauses()
+    freeze_start_up()  # last before serving: a full collection of start-up's heap was a call's worst pause
     await server.start()
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     jobs = (reporter.run, *([follower.run] if follower else []), *app.background)

@@ -105,6 +105,12 @@ CONSUMER_PENDING = Gauge(
 CONSUMER_MESSAGES = Counter(
     "athenaeum_consumer_messages_total", "Messages handled, by consumer and outcome.", ["consumer", "outcome"]
 )
+GC_PAUSE = Histogram(  # observed by runtime.heap
+    "athenaeum_gc_pause_seconds",
+    "Garbage collections, by generation: how long each stopped the process.",
+    ["generation"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
+)
 
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 # Never written out, whatever a caller passes in extra= (a token or a password in a log is a leak).

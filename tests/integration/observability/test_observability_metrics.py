@@ -1,4 +1,4 @@
-"""A running service's /metrics shows the RPC just made through the edge, and its pool and outbox."""
+"""A running service's /metrics shows the RPC just made through the edge, its pool, outbox and collector's pauses."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def test_the_catalog_metrics_count_the_rpc_just_made_through_the_edge(mesh) -> N
     assert ("athenaeum_outbox_backlog", ()) in after
     assert after[("athenaeum_cache_lookups_total", book_misses)] == misses_before + 1  # GetBook's cache
     assert ("athenaeum_cache_lookups_total", (("cache", "searches"), ("result", "hit"))) in after
+    assert after[("athenaeum_gc_pause_seconds_count", (("generation", "2"),))] >= 1  # start-up's, before freezing
 
 
 def test_envoy_stats_are_there_for_prometheus(mesh) -> None:
