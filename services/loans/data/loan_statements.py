@@ -44,13 +44,15 @@ TO_RETURN_BY_BARCODE = DriverStatement(
 )
 # A loan whose return was begun is not fined or reminded further meanwhile: the copy may already be back.
 NOT_BEING_RETURNED = loans.c.return_started_at.is_(None)
-STORED = tuple(sorted(LOAN_COLUMNS | {"terms"}))
-INSERT = DriverStatement(loans.insert().values({name: sa.bindparam(name, type_=loans.c[name].type) for name in STORED}))
+_STORED = tuple(sorted(LOAN_COLUMNS | {"terms"}))
+INSERT = DriverStatement(
+    loans.insert().values({name: sa.bindparam(name, type_=loans.c[name].type) for name in _STORED})
+)
 # A return with nothing to settle closes its loan in one statement, provided the loan has no overdue fine
 # (whose close brings the fine up to date, in a transaction) and is at the version the return read.
 CLOSE_UNLESS_FINED = versioned_update(
     loans,
-    tuple(name for name in STORED if name != "version"),
+    tuple(name for name in _STORED if name != "version"),
     carrying=True,
     provided=~sa.exists().where(fines.c.loan == sa.bindparam("loan_name"), fines.c.kind == FineKind.OVERDUE.value),
 )

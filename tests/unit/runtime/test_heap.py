@@ -6,6 +6,8 @@ import subprocess
 import sys
 import textwrap
 
+from services.support.runtime.telemetry import GcPauseCollector
+
 # A fresh interpreter: freezing and the collector's callbacks are process-wide.
 _PROGRAM = textwrap.dedent(
     """
@@ -41,3 +43,15 @@ def test_a_collection_after_start_up_walks_only_what_was_made_since_and_each_is_
     assert int(walked_after) < 1_000  # only what was made since
     assert float(timed) == 1  # the freeze's own full collection, observed as generation 2
     assert collected == "True"
+
+
+def test_a_pause_is_counted_in_every_bucket_at_or_above_it() -> None:
+    pauses = GcPauseCollector()
+    pauses.observe(2, 0.003)
+    pauses.observe(2, 0.005)  # on a bound: counted in it (Prometheus's `le`)
+    pauses.observe(0, 0.0001)
+    (family,) = pauses.collect()
+    full = {s.labels.get("le"): s.value for s in family.samples if s.labels["generation"] == "2"}
+    assert (full["0.0025"], full["0.005"], full["+Inf"]) == (0, 2, 2)
+    sums = {s.labels["generation"]: s.value for s in family.samples if s.name.endswith("_sum")}
+    assert sums == {"0": 0.0001, "1": 0.0, "2": 0.008}
