@@ -77,10 +77,14 @@ class SignInThrottle:
         return max(0, self.failures - int((now - self.last_attempt_at) / policy.forget_one_every))
 
     def ensure_open(self, now: datetime, policy: ThrottlePolicy) -> None:
-        """Throttled (RESOURCE_EXHAUSTED, saying how long to wait) while this key must wait."""
-        if self.last_attempt_at is None:
+        """Throttled (RESOURCE_EXHAUSTED, saying how long to wait) while this key must wait.
+
+        Within the free failures nothing waits: concurrent sign-ins take the key's lock in any order, so the
+        last attempt counted may have begun after this one (`now` is when this one began)."""
+        delay = policy.delay(self.failures)
+        if self.last_attempt_at is None or not delay:
             return
-        open_at = self.last_attempt_at + policy.delay(self.failures)
+        open_at = self.last_attempt_at + delay
         if open_at > now:
             seconds = max(1, math.ceil((open_at - now).total_seconds()))
             raise Throttled(
@@ -93,7 +97,7 @@ class SignInThrottle:
         """Count the attempt as failed until it proves otherwise."""
         self.ensure_open(now, policy)
         self.failures = self.failures_now(now, policy) + 1
-        self.last_attempt_at = now
+        self.last_attempt_at = max(now, self.last_attempt_at or now)  # the latest attempt's, whatever the order
 
     def record_failure(self, email: str, reason: str, *, now: datetime) -> None:
         """The attempt failed (it was already counted): leave an audit event."""

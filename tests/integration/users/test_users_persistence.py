@@ -116,6 +116,39 @@ async def test_concurrent_guesses_cannot_outrun_the_throttle(users_db) -> None:
     assert sum(isinstance(result, Throttled) for result in results) == 4
 
 
+class _Ticking:
+    """A clock a millisecond later at each reading: concurrent sign-ins begin at distinct moments."""
+
+    def __init__(self, start) -> None:
+        self._now = start
+
+    def now(self):
+        self._now += timedelta(milliseconds=1)
+        return self._now
+
+
+async def test_honest_sign_ins_at_once_from_one_address_all_get_in(users_db) -> None:
+    """A library's terminals behind one address: the attempts take the address's throttle in any order, and
+    one counted after a later one must not be told to wait while no failure is beyond the free ones."""
+    emails = [(await _register(users_db)).user.profile.email for _ in range(6)]
+    ticking = _Ticking(users_db.clock.now())
+    ports = {**users_db.auth, "clock": ticking}
+    for _ in range(4):
+        results = await asyncio.gather(
+            *(
+                signing_in.sign_in(
+                    signing_in.SignIn(email, PASSWORD, client="198.51.100.9"),
+                    uow=users_db.uow(),
+                    throttling=users_db.throttling,
+                    **ports,
+                )
+                for email in emails
+            ),
+            return_exceptions=True,
+        )
+        assert [type(result).__name__ for result in results] == ["SignedIn"] * len(emails)
+
+
 async def test_an_update_from_a_stale_read_is_refused(users_db) -> None:
     user = (await _register(users_db)).user
     change = accounts.UpdateUser(

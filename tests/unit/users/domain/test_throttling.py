@@ -69,3 +69,22 @@ def test_a_success_is_given_back_and_the_owner_is_forgiven() -> None:
     throttle.forgive()
     throttle.ensure_open(NOW, POLICY)
     assert throttle.failures == 0
+
+
+def test_attempts_counted_out_of_the_order_they_began_are_not_held_back_within_the_free_failures() -> None:
+    """Honest sign-ins from one address at once (a library's terminals behind one NAT) take the client's lock in
+    any order: one that began a moment before the last one counted must not be told to wait."""
+    throttle = SignInThrottle("client 203.0.113.7")
+    throttle.begin_attempt(now=NOW + timedelta(milliseconds=30), policy=POLICY)  # began later, counted first
+    throttle.begin_attempt(now=NOW, policy=POLICY)
+    throttle.begin_attempt(now=NOW + timedelta(milliseconds=10), policy=POLICY)
+    assert throttle.failures == 3  # all three in flight
+    assert throttle.last_attempt_at == NOW + timedelta(milliseconds=30)  # the latest, not the last counted
+
+
+def test_a_key_over_its_free_failures_holds_back_an_attempt_that_began_before_the_last_one_counted() -> None:
+    throttle = SignInThrottle("client 203.0.113.7")
+    for _ in range(POLICY.free_failures + 1):
+        _fail(throttle, NOW + timedelta(milliseconds=30))
+    with pytest.raises(Throttled):
+        throttle.begin_attempt(now=NOW, policy=POLICY)
