@@ -74,7 +74,8 @@ class SignInThrottle:
         """The failures still remembered at `now` (one forgotten every `forget_one_every`)."""
         if self.last_attempt_at is None:
             return 0
-        return max(0, self.failures - int((now - self.last_attempt_at) / policy.forget_one_every))
+        elapsed = max(now - self.last_attempt_at, timedelta(0))  # none for an attempt that began before the last
+        return max(0, self.failures - int(elapsed / policy.forget_one_every))
 
     def ensure_open(self, now: datetime, policy: ThrottlePolicy) -> None:
         """Throttled (RESOURCE_EXHAUSTED, saying how long to wait) while this key must wait.

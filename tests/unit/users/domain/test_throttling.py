@@ -88,3 +88,10 @@ def test_a_key_over_its_free_failures_holds_back_an_attempt_that_began_before_th
         _fail(throttle, NOW + timedelta(milliseconds=30))
     with pytest.raises(Throttled):
         throttle.begin_attempt(now=NOW, policy=POLICY)
+
+
+def test_an_attempt_that_began_long_before_the_last_one_counted_adds_one_failure_only() -> None:
+    throttle = SignInThrottle("client 203.0.113.7")
+    throttle.begin_attempt(now=NOW + POLICY.forget_one_every * 3, policy=POLICY)  # waited long for the lock
+    throttle.begin_attempt(now=NOW, policy=POLICY)
+    assert throttle.failures == 2
