@@ -6,6 +6,7 @@ outbox rows of the events they recorded in one transaction, then wakes the outbo
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, cast
@@ -87,6 +88,14 @@ def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 EventEncoder = Callable[[Any], OutboxMessage]
 
 
+def _weakly(method: Any) -> Any:
+    """A bound method called through a weak reference to its object: what a unit of work hands its repositories
+    must not hold it, or every unit of work is a cycle that only the garbage collector frees (with its session,
+    repositories and what they read), a young collection's work on every call (bench/README.md)."""
+    owner, function = weakref.ref(method.__self__), method.__func__
+    return lambda *args: function(owner(), *args)
+
+
 class SqlAlchemyUnitOfWork:
     """One transaction. Subclasses open their repositories in `_open(session)` and list them in
     `_repositories()`; `encode` turns each recorded domain event into an outbox message.
@@ -162,12 +171,12 @@ class SqlAlchemyUnitOfWork:
             self.session = sessions()
         self._driver_access = (
             DriverAccess(
-                self.driver,
+                _weakly(self.driver),
                 read_only=self.read_only,
-                lock=self.advisory_lock,
-                writing=self._write_once if self._single else None,
-                carry=None if self.read_only else self._carry_events,
-                keep_request=self._keep_request if self._single else None,
+                lock=_weakly(self.advisory_lock),
+                writing=_weakly(self._write_once) if self._single else None,
+                carry=None if self.read_only else _weakly(self._carry_events),
+                keep_request=_weakly(self._keep_request) if self._single else None,
             )
             if self._connection
             else None

@@ -1,11 +1,20 @@
-"""What start-up built is left out of later collections, and every collection's pause is measured."""
+"""What start-up built is left out of later collections, every collection's pause is measured, and a unit of
+work leaves no cycle for them."""
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
+import weakref
 
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.loans.api import events
+from services.loans.data.unit_of_work import SqlLoansUnitOfWork
+from services.support.runtime.db import read_session_factory, session_factory
 from services.support.runtime.telemetry import GcPauseCollector
 
 # A fresh interpreter: freezing and the collector's callbacks are process-wide.
@@ -55,3 +64,23 @@ def test_a_pause_is_counted_in_every_bucket_at_or_above_it() -> None:
     assert (full["0.0025"], full["0.005"], full["+Inf"]) == (0, 2, 2)
     sums = {s.labels["generation"]: s.value for s in family.samples if s.name.endswith("_sum")}
     assert sums == {"0": 0.0001, "1": 0.0, "2": 0.008}
+
+
+@pytest.mark.parametrize("block", ["transaction on the driver", "reading", "single write"])
+async def test_a_unit_of_work_and_its_repositories_are_freed_without_the_collector(block: str) -> None:
+    """What a unit of work hands its repositories holds it weakly: no cycle per call left to a collection."""
+    engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")  # never connected
+    uow = SqlLoansUnitOfWork(
+        session_factory(engine), encode=events.encode, read_sessions=read_session_factory(engine), on_driver=True
+    )
+    entered = {"transaction on the driver": uow, "reading": uow.reading(), "single write": uow.single_write()}[block]
+    gc.disable()
+    try:
+        async with entered:
+            repository = weakref.ref(uow.loans)
+        unit = weakref.ref(uow)
+        del uow, entered
+        assert (unit(), repository()) == (None, None)
+    finally:
+        gc.enable()
+        await engine.dispose()
