@@ -19,7 +19,6 @@ from services.support.launcher.postgres import LocalPostgres
 from services.support.launcher.processes import Supervisor
 from services.support.mesh.topology import free_ports
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 Work = Callable[[], Awaitable[None]]
 
 

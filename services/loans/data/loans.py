@@ -37,6 +37,7 @@ from services.loans.data.rules import terms_from_json, terms_to_json
 from services.loans.data.tables import loans
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
+from services.support.runtime.conflicts import REQUEST_IN_PROGRESS
 from services.support.runtime.driver import INTEGRITY_ERRORS, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition
 from services.support.runtime.paging import Page, page_from_rows
@@ -84,7 +85,7 @@ class SqlLoanRepository(TrackingRepository):
         except INTEGRITY_ERRORS as error:
             if violated_constraint(error) == "loans_request_id":
                 raise Conflict(
-                    "an issue with this request_id is in progress; retry it", reason="REQUEST_IN_PROGRESS"
+                    "an issue with this request_id is in progress; retry it", reason=REQUEST_IN_PROGRESS
                 ) from None
             raise
         self._track(loan)

@@ -33,7 +33,7 @@ from google.protobuf.message import Message
 from services.support.runtime import errors
 from services.support.runtime.auth import current_identity
 from services.support.runtime.callers import current_caller
-from services.support.runtime.conflicts import counting_commits, retry_conflicts
+from services.support.runtime.conflicts import REQUEST_IN_PROGRESS, counting_commits, retry_conflicts
 from services.support.runtime.idempotency import Attempt, current_attempt, parse_request_id
 from services.support.runtime.identity import Rule
 from services.support.runtime.interceptors import Handler
@@ -249,7 +249,7 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
             REQUEST_REPEATS.labels(operation, "in_progress").inc()
             raise errors.Conflict(
                 "a call with this request_id is still in progress; retry it shortly",
-                reason="REQUEST_IN_PROGRESS",
+                reason=REQUEST_IN_PROGRESS,
                 retry_after=1.0,  # the first call is likely about to answer; its lease is the worst case
             )
         if seen.answer is None:
