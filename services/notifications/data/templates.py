@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.notifications.data.tables import templates as table
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.templates import COLLECTION, Template, TemplateNotFound
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
 
 _STAMP = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(table.c.version), 0), sa.func.max(table.c.updated_at))
@@ -73,7 +74,7 @@ class SqlTemplateRepository:
             },
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise Conflict(f"{template.name} was changed concurrently; read it again", reason="CONCURRENT_UPDATE")
+            raise Conflict(f"{template.name} was changed concurrently; read it again", reason=CONCURRENT_UPDATE)
 
     async def add_missing(self, templates: Iterable[Template]) -> int:
         rows = [{"id": t.id, **_to_row(t)} for t in templates]

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 from services.support.runtime.clock import Clock
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict, InvalidArgument, PermissionDenied
 from services.users.app.ports import Passwords, UsersUnitOfWork
 from services.users.app.signing_in import ConfirmPassword, confirm_password
@@ -45,7 +46,7 @@ async def change_password(
     async with uow:
         user = await uow.users.get(cmd.user_id)
         if not await uow.users.replace_password_hash(user.id, previous=previous, new=new_hash):
-            raise Conflict("the password was changed meanwhile; try again", reason="CONCURRENT_UPDATE")
+            raise Conflict("the password was changed meanwhile; try again", reason=CONCURRENT_UPDATE)
         user.record_password_change(actor=cmd.actor, now=now)
         for session in await uow.sessions.active_of(user.id):
             if str(session.id) != cmd.session_id:
