@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from services.support.launcher.process_groups import die_with_parent, signal_group, wait_group_gone
+from services.support.launcher.process_groups import die_with_parent, kill_tree, signal_group, wait_group_gone
 
 Popen = subprocess.Popen[bytes]
 Spawner = Callable[[Callable[[], Popen]], Popen]
@@ -142,16 +142,15 @@ class ManagedProcess:
             return
         pgid, reap = self._popen.pid, self._popen.poll
         if signal_group(pgid, self.spec.stop_signal) and not wait_group_gone(pgid, grace, reap):
-            signal_group(pgid, signal.SIGKILL)
-            wait_group_gone(pgid, grace, reap)
+            kill_tree(pgid, grace, reap)
         self._reap()
 
     def kill(self) -> None:
-        """SIGKILL the whole group at once (a crash, as `kill -9` would do) and reap it."""
+        """SIGKILL the child and everything below it at once (a crash, as `kill -9` of a container would do),
+        and reap it. When it returns, none of them runs: starting the child again meets nothing of the old."""
         if self._popen is None:
             return
-        signal_group(self._popen.pid, signal.SIGKILL)
-        wait_group_gone(self._popen.pid, DEFAULT_GRACE_SECONDS, self._popen.poll)
+        kill_tree(self._popen.pid, DEFAULT_GRACE_SECONDS, self._popen.poll)
         self._reap()
 
     def restart(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:

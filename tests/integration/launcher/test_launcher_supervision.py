@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -59,6 +60,44 @@ def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path:
 
         assert wait_gone(family, timeout=1) == []
         assert time.monotonic() - started < 3
+
+
+def _wait_for_a_leaver(pid: int) -> int:
+    """The child of `pid` once it has put itself in a session (and group) of its own, as a Postgres backend does."""
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        for child in psutil.Process(pid).children():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if os.getpgid(child.pid) == child.pid and child.name() == "sleep":
+                    return child.pid
+        time.sleep(0.01)
+    raise AssertionError("the child never left its parent's group")
+
+
+LEAVER = "setsid sleep 300 & wait"  # sh runs it in its own group; setsid gives it a session of its own
+
+
+def test_kill_takes_down_at_once_what_left_the_group_too(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as supervisor:
+        process = supervisor.start(ProcessSpec("leaver", ["sh", "-c", LEAVER]))
+        assert process.pid is not None
+        leaver = _wait_for_a_leaver(process.pid)
+
+        process.kill()
+
+        assert is_gone(leaver)  # when kill returns, not later: a restart must meet nothing of the old
+        assert process.poll() == -signal.SIGKILL
+
+
+def test_a_stubborn_child_killed_after_the_grace_period_takes_what_left_its_group_along(tmp_path: Path) -> None:
+    with Supervisor(tmp_path) as supervisor:
+        process = supervisor.start(ProcessSpec("stubborn-leaver", ["sh", "-c", f"trap '' TERM; {LEAVER}"]))
+        assert process.pid is not None
+        leaver = _wait_for_a_leaver(process.pid)
+
+        process.stop(grace=0.3)
+
+        assert is_gone(leaver)
 
 
 def _wait_for_log(process: ManagedProcess, text: str, count: int) -> int:
