@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from services.support.launcher.process_groups import descendants
+
 TICKS = os.sysconf("SC_CLK_TCK")
 STATEMENTS = """SELECT d.datname, sum(s.calls)::bigint FROM pg_stat_statements s
 JOIN pg_database d ON d.oid = s.dbid WHERE d.datname <> 'postgres' GROUP BY d.datname"""
@@ -49,26 +51,14 @@ def cpu_seconds(pid: int, *, ended_children: bool = False) -> float:
     return ticks / TICKS
 
 
-def descendants(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     """The process and every process below it (Postgres: the postmaster and its backends)."""
-    found = [pid]
-    try:
-        tasks = list(Path(f"/proc/{pid}/task").iterdir())
-    except OSError:
-        return found
-    for task in tasks:
-        try:
-            children = (task / "children").read_text().split()
-        except OSError:
-            continue
-        for child in children:
-            found += descendants(int(child))
-    return found
+    return [pid, *descendants(pid)]
 
 
 def postgres_cpu(postmaster: int) -> float:
     """CPU of a Postgres server so far: the postmaster, its live backends and those that have ended."""
-    return cpu_seconds(postmaster, ended_children=True) + sum(map(cpu_seconds, descendants(postmaster)[1:]))
+    return cpu_seconds(postmaster, ended_children=True) + sum(map(cpu_seconds, descendants(postmaster)))
 
 
 def rss_mib(pid: int) -> float:

@@ -9,7 +9,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from costs import cpu_seconds, descendants
+from costs import cpu_seconds, process_tree
 
 from athenaeum.events.v1 import events_pb2
 from services.support.launcher.postgres import asyncpg_dsn
@@ -32,12 +32,12 @@ async def raw_copy(database_url: str, payloads: list[bytes], postgres_pid: int) 
     connection = await asyncpg.connect(asyncpg_dsn(database_url))
     try:
         await connection.execute(RAW_DDL)
-        cpu = time.process_time() + sum(cpu_seconds(pid) for pid in descendants(postgres_pid))
+        cpu = time.process_time() + sum(cpu_seconds(pid) for pid in process_tree(postgres_pid))
         started = time.perf_counter()
         for chunk in rows:
             await connection.copy_records_to_table("bench_raw_copy", records=chunk, columns=COLUMNS)
         seconds = time.perf_counter() - started
-        cpu = time.process_time() + sum(cpu_seconds(pid) for pid in descendants(postgres_pid)) - cpu
+        cpu = time.process_time() + sum(cpu_seconds(pid) for pid in process_tree(postgres_pid)) - cpu
         await connection.execute("DROP TABLE bench_raw_copy")
     finally:
         await connection.close()

@@ -28,12 +28,13 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from costs import cpu_seconds, descendants, postgres_cpu, pss_mib, rss_mib
+from costs import cpu_seconds, postgres_cpu, process_tree, pss_mib, rss_mib
 from edge_throughput import staff_token, start_mesh
 from events_baselines import journal_designs, raw_copy
 from loadtools import NO_PROXY, RESULTS_DIR, machine_info
 
 from athenaeum.events.v1 import events_pb2
+from services.support.launcher.process_groups import descendants
 from services.support.runtime.wire import timestamp
 
 BATCH = "/athenaeum.events.v1.EventsService/BatchRecordEvents"
@@ -165,7 +166,7 @@ def process_cpu(mesh) -> dict[str, float]:
     wanted = {"edge": "edge", "events-sidecar": "events sidecar", "events": "events service (gRPC process)"}
     totals = {label: cpu_seconds(mesh.process(name).pid) for name, label in wanted.items()}
     events = mesh.process("events").pid
-    totals["events store process(es)"] = sum(cpu_seconds(pid) for pid in descendants(events)[1:])
+    totals["events store process(es)"] = sum(cpu_seconds(pid) for pid in descendants(events))
     totals["NATS"] = cpu_seconds(mesh.process("nats").pid)
     postgres = mesh.process("postgres").pid
     totals["Postgres (all backends)"] = postgres_cpu(postgres)
@@ -177,7 +178,7 @@ async def watch_rss(pid: int, peak: list[float], stop: asyncio.Event) -> None:
     """RSS peaks of the gRPC process, of the processes it started (together) and of all of them together; and
     the peak of all of them with each page counted once (the sum of their PSS)."""
     while not stop.is_set():
-        every = descendants(pid)
+        every = process_tree(pid)
         own, started = rss_mib(pid), sum(rss_mib(child) for child in every[1:])
         once = sum(map(pss_mib, every))
         peak[:] = max(peak[0], own), max(peak[1], started), max(peak[2], own + started), max(peak[3], once)

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from services.support.launcher.components import REPO_ROOT
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.postgres import LocalPostgres
+from services.support.launcher.process_groups import descendants
 from services.support.launcher.processes import ProcessSpec, Supervisor
 from services.support.launcher.readiness import grpc_health_status, wait_until
 from services.support.mesh.registry import EDGE, spiffe_id
@@ -162,16 +163,14 @@ def test_every_accepted_event_is_stored_exactly_once_across_kill_9s(world: World
 
 def store_processes(pid: int) -> list[int]:
     """The store processes below the events service (forked by its zygote; named after their role)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in map(int, (task / "children").read_text().split()):
-            try:
-                if Path(f"/proc/{child}/comm").read_text().startswith("events-store"):
-                    found.append(child)
-                found += store_processes(child)
-            except OSError:  # it ended meanwhile
-                continue
-    return found
+    return [child for child in descendants(pid) if _command_name(child).startswith("events-store")]
+
+
+def _command_name(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text()
+    except OSError:  # it ended meanwhile
+        return ""
 
 
 def test_a_store_process_killed_mid_run_loses_nothing_and_the_service_says_so_meanwhile(
