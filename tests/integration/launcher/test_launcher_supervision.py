@@ -67,7 +67,7 @@ def _wait_for_a_leaver(pid: int) -> int:
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
         for child in psutil.Process(pid).children():
-            with contextlib.suppress(psutil.NoSuchProcess):
+            with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):  # it ended meanwhile
                 if os.getpgid(child.pid) == child.pid and child.name() == "sleep":
                     return child.pid
         time.sleep(0.01)
