@@ -74,7 +74,7 @@ def _wait_for_a_leaver(pid: int) -> int:
     raise AssertionError("the child never left its parent's group")
 
 
-LEAVER = "setsid sleep 300 & wait"  # sh runs it in its own group; setsid gives it a session of its own
+LEAVER = "setsid sleep 300 & wait"  # started in sh's group; setsid gives it a session (and group) of its own
 
 
 def test_kill_takes_down_at_once_what_left_the_group_too(tmp_path: Path) -> None:
