@@ -29,7 +29,7 @@ async def test_the_session_postgres_accepts_a_connection(postgres: PostgresServe
 
 async def test_a_fresh_database_is_created_empty_and_only_once(postgres: PostgresServer) -> None:
     url = postgres.fresh_database("launcher")
-    name = url.rsplit("/", 1)[1]
+    name = make_url(url).database
 
     assert postgres.create_database(name) == url  # a second call is a no-op, not an error
     connection = await asyncpg.connect(asyncpg_dsn(url))
@@ -110,3 +110,28 @@ async def test_a_cluster_that_trusted_loopback_requires_the_password_once_starte
         with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
             await asyncpg.connect(asyncpg_dsn(without_password))
         assert "trust" not in rules.read_text().split("# TYPE", 1)[-1]
+
+
+async def test_our_clients_connect_through_the_socket_in_a_folder_only_the_server_s_account_enters(
+    postgres: PostgresServer,
+) -> None:
+    assert isinstance(postgres, LocalPostgres)
+    assert await _query(postgres.admin_url, "SELECT inet_client_addr() IS NULL") is True  # NULL: a Unix socket
+    assert stat.S_IMODE(postgres.socket_dir.stat().st_mode) == 0o700
+
+
+async def test_loopback_tcp_still_asks_for_the_password(postgres: PostgresServer) -> None:
+    assert isinstance(postgres, LocalPostgres)
+    with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
+        await asyncpg.connect(host="127.0.0.1", port=postgres.port, user="postgres", database="postgres")
+
+
+async def test_a_data_folder_too_deep_for_a_socket_address_still_gets_a_server(shared_dir: Path) -> None:
+    deep = shared_dir / ("nested-" * 6) / ("deeper-" * 6)  # past the 107 bytes of a Unix socket's address
+    with Supervisor(shared_dir / "logs") as supervisor:
+        server = LocalPostgres(deep / "postgres", next(free_ports()), supervisor)
+        server.start()
+        try:
+            assert await _query(server.admin_url, "SELECT inet_client_addr() IS NULL") is True
+        finally:
+            server.stop()
