@@ -11,7 +11,8 @@ at `6136b55` it also measured an event's outbox row written in the COMMIT's roun
 return's first read: its loan, then the head of its book's queue of holds, or both in one statement (a
 correlated subquery, as `LoanRepository.to_return` reads them). And a saga step that records an event: its
 outbox row written at the commit (a round trip of its own), or carried by the step's versioned UPDATE (as
-the runtime does since `runtime.carrying`). Reported:
+the runtime does since `runtime.carrying`). And the driver's read through the server's Unix socket (as the
+local mesh connects since 2026-12-06) against the same read over loopback TCP. Reported:
 CPU microseconds of this process and of Postgres (every backend) per unit of work, on uvloop, alternating the
 variants twice. Writes bench/results/units_of_work-<UTC time>.md. Run by hand (see bench/README.md):
 
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import greenlet_spawn
 
@@ -141,7 +143,14 @@ class _Unit(SqlAlchemyUnitOfWork):
         return (self.rows,)
 
 
-def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
+def over_loopback_tcp(url: str) -> str:
+    """The same server and database over 127.0.0.1 instead of the Unix socket a local URL names."""
+    parsed = make_url(url)
+    port = parsed.query.get("port", parsed.port)
+    return parsed.set(host="127.0.0.1", port=int(str(port)), query={}).render_as_string(hide_password=False)
+
+
+def variants(engine: AsyncEngine, row_id: uuid.UUID, tcp: AsyncEngine) -> dict[str, Work]:
     sessions, reads = session_factory(engine), read_session_factory(engine)
     values = {"key": "patron", "row_id": row_id}
 
@@ -192,8 +201,8 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
         async with sessions() as session:
             await session.execute(READ, values)
 
-    async def driver_read() -> None:
-        pooled = await engine.raw_connection()
+    async def driver_read(through: AsyncEngine) -> None:
+        pooled = await through.raw_connection()
         try:
             await pooled.driver_connection.fetchrow(RAW_READ, row_id)
         finally:
@@ -204,7 +213,8 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
         "saga step, driver transaction": driver_step,
         "saga step, the runtime's unit of work on the driver": runtime_step,
         "one read, SQLAlchemy session": session_read,
-        "one read, driver (autocommit)": driver_read,
+        "one read, driver (autocommit)": partial(driver_read, engine),
+        "one read, driver (autocommit), loopback TCP": partial(driver_read, tcp),
         "PENDING record, transaction with the patron's lock": partial(record, single=False),
         "PENDING record, single write": partial(record, single=True),
         "return's first read, the loan then its queue's head": partial(return_read, joined=False),
@@ -216,6 +226,7 @@ def variants(engine: AsyncEngine, row_id: uuid.UUID) -> dict[str, Work]:
 
 async def run(url: str, postmaster: int, *, count: int) -> Runs:
     engine = create_async_engine(url, pool_size=4)
+    tcp = create_async_engine(over_loopback_tcp(url), pool_size=4)
     row_id = uuid.uuid4()
     async with engine.begin() as connection:
         await connection.execute(sa.text("CREATE TABLE rows (id uuid PRIMARY KEY, version integer NOT NULL)"))
@@ -227,9 +238,10 @@ async def run(url: str, postmaster: int, *, count: int) -> Runs:
         await connection.run_sync(lambda sync: OUTBOX.create(sync))
         await connection.run_sync(lambda sync: REQUESTS.create(sync))  # a carrying update may record its request
     try:
-        return await alternated(variants(engine, row_id), count, postmaster)
+        return await alternated(variants(engine, row_id, tcp), count, postmaster)
     finally:
         await engine.dispose()
+        await tcp.dispose()
 
 
 def report(results: Runs, count: int, started: datetime) -> Path:
@@ -237,6 +249,8 @@ def report(results: Runs, count: int, started: datetime) -> Path:
     best = {name: min(run[0] for run in runs) for name, runs in results.items()}
     step = [best["saga step, SQLAlchemy session"], best["saga step, driver transaction"]]
     read = [best["one read, SQLAlchemy session"], best["one read, driver (autocommit)"]]
+    postgres = {name: min(run[1] for run in runs) for name, runs in results.items()}
+    socket_read, tcp_read = "one read, driver (autocommit)", "one read, driver (autocommit), loopback TCP"
     text = f"""# Units of work: SQLAlchemy session against the driver — {started:%Y-%m-%d %H:%M} UTC
 
 A saga step (BEGIN, advisory lock, read by key, UPDATE, COMMIT), a single read, the issue's PENDING record
@@ -253,6 +267,8 @@ Postgres; microseconds of this process's CPU, of Postgres's (every backend) and 
 {rows}
 
 The driver's saga step costs {step[1] / step[0]:.2f}x the session's CPU; its read {read[1] / read[0]:.2f}x (best runs).
+Through the Unix socket the driver's read costs {best[socket_read] / best[tcp_read]:.2f}x this process's CPU over
+loopback TCP, and {postgres[socket_read] / postgres[tcp_read]:.2f}x Postgres's.
 
 ```
 python bench/units_of_work.py --count {count}
