@@ -107,7 +107,7 @@ class LocalMesh(MeshAddresses):
         }
         outside = {"mail": self.sinks.mail_url, "smtp": f"127.0.0.1:{self.sinks.smtp_port}", "sms": self.sinks.sms_url}
         # Without their secrets: these are printed and recorded (the secrets are in files beside the data).
-        stores = {"nats": without_secret(self.nats_url), "postgres": without_secret(self.postgres.admin_url)}
+        stores = {"nats": without_secret(self.nats_url), "postgres": without_secret(self.postgres.shown_url)}
         return {**(edge if self.envoys else {}), **stores, **outside}
 
     # Processes -------------------------------------------------------------------------------------

@@ -82,6 +82,11 @@ class PostgresServer:
     def __init__(self, admin_url: str):
         self.admin_url = admin_url
 
+    @property
+    def shown_url(self) -> str:
+        """The server's URL as people and their tools (psql) reach it; printed without its password."""
+        return self.admin_url
+
     def url_for(self, database: str) -> str:
         """The SQLAlchemy URL of `database` on this server."""
         return make_url(self.admin_url).set(database=database).render_as_string(hide_password=False)
@@ -157,6 +162,11 @@ class LocalPostgres(PostgresServer):
         self.name = name
         self._supervisor = supervisor
         self._run_as = _unprivileged_account() if os.geteuid() == 0 else None
+
+    @property
+    def shown_url(self) -> str:
+        """Loopback TCP, not the socket: a short address psql takes as it is (it asks for the password)."""
+        return f"postgresql+asyncpg://{SUPERUSER}:{self._password}@127.0.0.1:{self.port}/postgres"
 
     @property
     def data_dir(self) -> Path:

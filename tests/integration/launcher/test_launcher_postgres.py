@@ -120,10 +120,13 @@ async def test_our_clients_connect_through_the_socket_in_a_folder_only_the_serve
     assert stat.S_IMODE(postgres.socket_dir.stat().st_mode) == 0o700
 
 
-async def test_loopback_tcp_still_asks_for_the_password(postgres: PostgresServer) -> None:
+async def test_the_url_shown_to_people_is_loopback_tcp_which_asks_for_the_password(postgres: PostgresServer) -> None:
     assert isinstance(postgres, LocalPostgres)
+    shown = make_url(postgres.shown_url)
+    assert (shown.host, shown.port) == ("127.0.0.1", postgres.port)  # what psql takes as it is
+    assert await _query(postgres.shown_url, "SELECT inet_client_addr() IS NOT NULL") is True
     with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
-        await asyncpg.connect(host="127.0.0.1", port=postgres.port, user="postgres", database="postgres")
+        await asyncpg.connect(asyncpg_dsn(_without_password(postgres.shown_url)))
 
 
 async def test_a_data_folder_too_deep_for_a_socket_address_still_gets_a_server(shared_dir: Path) -> None:
