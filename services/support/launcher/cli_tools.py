@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,6 +19,9 @@ from services.support.launcher.cli_options import (
     console,
     found_data_dir,
 )
+
+if TYPE_CHECKING:
+    from services.support.launcher.sink_servers import SinkClient
 
 HEALTHY = ("SERVING", "LIVE", "OK")
 
@@ -69,7 +72,7 @@ def process_health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
 
 
 def mail(
-    show: Annotated[int, typer.Option(help="Print message number N in full (its text part).")] = 0,
+    show: Annotated[int, typer.Option(min=0, help="Print message number N in full (its text part).")] = 0,
     last: Annotated[int, typer.Option(help="How many of the latest messages to list.")] = 20,
     sms: Annotated[bool, typer.Option("--sms", help="The SMS sink instead of the mail sink.")] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
@@ -84,16 +87,28 @@ def mail(
         console.print("No mesh is running (start one with `athenaeum up`).")
         raise typer.Exit(1)
     sink = SinkClient(url)
-    if show:
-        found = sink.messages(since=show - 1)[0] if sms else sink.message(show)
-        console.print(found.get("body") or found.get("text", ""), markup=False, soft_wrap=True)
-        return
-    messages = sink.messages()
+    try:
+        if show:
+            _show_message(sink, show, sms=sms)
+            return
+        messages = sink.messages()
+    except OSError as error:  # the mesh was stopped since, or the sink died: no traceback for that
+        console.print(f"The {'SMS' if sms else 'mail'} sink at {url} does not answer ({error}).", markup=False)
+        raise typer.Exit(1) from None
     table = Table("#", "to", "subject" if not sms else "text", title=f"{len(messages)} messages · {url}")
     for item in messages[-last:]:
         to = item.get("to") or ", ".join(item.get("rcpt_tos", []))
         table.add_row(str(item["n"]), to, item.get("body") or item.get("headers", {}).get("Subject", ""))
     console.print(table)
+
+
+def _show_message(sink: SinkClient, number: int, *, sms: bool) -> None:
+    found = next(iter(sink.messages(since=number - 1)), None) if sms else sink.message(number)
+    if found is None:
+        listing = "athenaeum mail --sms" if sms else "athenaeum mail"
+        console.print(f"The sink holds no message {number} (`{listing}` lists them).", markup=False)
+        raise typer.Exit(1)
+    console.print(found.get("body") or found.get("text", ""), markup=False, soft_wrap=True)
 
 
 def migrate(

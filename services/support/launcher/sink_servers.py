@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,5 +117,11 @@ class SinkClient:
     def messages(self, since: int = 0) -> list[dict[str, Any]]:
         return list(fetch(f"{self.base_url}/messages?since={since}"))
 
-    def message(self, number: int) -> dict[str, Any]:
-        return dict(fetch(f"{self.base_url}/messages/{number}"))
+    def message(self, number: int) -> dict[str, Any] | None:
+        """Mail message `number` (from 1) with its text and html parts; None when the sink holds no such one."""
+        try:
+            return dict(fetch(f"{self.base_url}/messages/{number}"))
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise
