@@ -111,6 +111,24 @@ def stream_import(
     return 0
 
 
+def _data_rows(path: Path) -> int:
+    """The file's CSV records but its header. A line that is not UTF-8 (a spreadsheet's CSV saved in Windows-1251,
+    say) is named before anything is sent, not met as a decoding error halfway through the stream."""
+
+    def lines() -> Iterator[str]:
+        with path.open("rb") as file:
+            for number, raw in enumerate(file, start=1):
+                try:
+                    yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError:
+                    raise typer.BadParameter(
+                        f"line {number} is not UTF-8 text: save the file as CSV in UTF-8 and import it again",
+                        param_hint="'PATH'",
+                    ) from None
+
+    return max(sum(1 for _ in csv.reader(lines())) - 1, 0)
+
+
 @app.command("import")
 def import_csv(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with a header row.")],
@@ -120,8 +138,7 @@ def import_csv(
     batch: BatchSize = 500,
 ) -> None:
     """Import a CSV catalogue (columns as ImportBooks documents); a bad row rejects the whole file."""
-    with path.open(newline="", encoding="utf-8-sig") as file:
-        total = max(sum(1 for _ in csv.reader(file)) - 1, 0)
+    total = _data_rows(path)
     with path.open(newline="", encoding="utf-8-sig") as file:
         header, records = csv_records(file)
         code = stream_import(

@@ -1,0 +1,30 @@
+"""`athenaeum catalog import` reads the file before it sends anything: a line that is not UTF-8 is named (a
+spreadsheet's CSV saved in Windows-1251 is the usual one), not met as a traceback halfway through."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from services.catalog import cli
+
+NOWHERE = "127.0.0.1:9"  # nothing listens there: a command that called the edge would fail otherwise
+
+
+def test_a_file_that_is_not_utf8_is_refused_by_its_line_before_anything_is_sent(tmp_path: Path) -> None:
+    exported = tmp_path / "books.csv"
+    russian = "Война и мир,Толстой"
+    exported.write_bytes(f"title,authors\nWar and Peace,Tolstoy\n{russian}\n".encode("cp1251"))
+
+    result = CliRunner().invoke(cli.app, ["import", str(exported), "--target", NOWHERE, "--token", "t"])
+
+    assert result.exit_code == 2  # a bad parameter
+    assert "line 3 is not UTF-8 text" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+
+
+def test_rows_are_counted_as_csv_records_after_a_byte_order_mark(tmp_path: Path) -> None:
+    exported = tmp_path / "books.csv"
+    exported.write_bytes('\ufefftitle,description\nДюна,"two\nlines"\nSolaris,one\n'.encode())  # noqa: RUF001
+    assert cli._data_rows(exported) == 2
