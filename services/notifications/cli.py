@@ -30,9 +30,7 @@ def preview(
 
     template = BUILTIN.get(f"{kind}_{channel}_{locale}")
     if template is None:
-        console.print(
-            f"no template {kind}_{channel}_{locale}; kinds: {', '.join(sorted({t.kind for t in BUILTIN.values()}))}"
-        )
+        console.print(f"no template {kind}_{channel}_{locale}; kinds: {_kinds()}")
         raise typer.Exit(1)
     rendered = JinjaRenderer().render(template, {name: f"<{name}>" for name in template.available})
     if rendered.subject:
@@ -53,14 +51,31 @@ def check(
 
     base = BUILTIN.get(f"{kind}_sms_en")
     if base is None:
-        console.print(f"unknown kind {kind!r}")
+        console.print(f"unknown kind {kind!r}; kinds: {_kinds()}")
         raise typer.Exit(1)
-    problems = JinjaRenderer().problems(replace(base, body=path.read_text(encoding="utf-8")))
+    problems = JinjaRenderer().problems(replace(base, body=_utf8_text(path)))
     for problem in problems:
         console.print(f"{path}:{problem.line}: {problem.message}", markup=False)
     if problems:
         raise typer.Exit(1)
     console.print("ok: it compiles and uses only " + ", ".join(sorted(base.available)))
+
+
+def _kinds() -> str:
+    from services.notifications.data.template_seeds import BUILTIN
+
+    return ", ".join(sorted({template.kind for template in BUILTIN.values()}))
+
+
+def _utf8_text(path: Path) -> str:
+    """The file's text; a file that is not UTF-8 is named with its first bad line (the service takes UTF-8 only)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        console.print(f"{path}:{line}: not UTF-8 text; save it as UTF-8", markup=False)
+        raise typer.Exit(1) from None
 
 
 if __name__ == "__main__":
