@@ -10,8 +10,9 @@ settings. Also run as `python -m services.users.cli …` where only the service'
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from services.users.domain.accounts import User
     from services.users.domain.signing_keys import SigningKey
 
+Result = TypeVar("Result")
+
 app = typer.Typer(help="Users: signing-key rotation, restoring an admin.", no_args_is_help=True)
 console = Console()
 
@@ -27,8 +30,25 @@ console = Console()
 @app.command("rotate-keys")
 def rotate_keys() -> None:
     """Add a token signing key: published at once, signing after the activation delay (settings)."""
-    key = asyncio.run(_rotate())
+    key = _run(_rotate())
     console.print(f"key {key.kid} published now, signs from {key.activates_at.isoformat()}")
+
+
+def _run(command: Coroutine[Any, Any, Result]) -> Result:
+    """An operator command against the users database: what the service refuses (a short password, say), and a
+    database it cannot reach or use, told in one line with exit code 1, not a traceback."""
+    from sqlalchemy.exc import DBAPIError
+
+    from services.support.runtime.errors import DomainError
+
+    try:
+        return asyncio.run(command)
+    except DomainError as error:
+        console.print(f"refused: {error.message}", markup=False)
+    except (OSError, DBAPIError) as error:
+        cause = getattr(error, "orig", None) or error
+        console.print(f"the users database cannot be used ({cause}): check ATHENAEUM_DATABASE_URL", markup=False)
+    raise typer.Exit(1)
 
 
 async def _rotate() -> SigningKey:
@@ -54,16 +74,20 @@ async def _rotate() -> SigningKey:
 def restore_admin(
     email: Annotated[str, typer.Argument(help="The admin's email: a new account, or an existing one.")],
     password_file: Annotated[
-        Path | None, typer.Option(help="Read the new password from this file (else it is asked for).")
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Read the new password from this file (else it is asked for)."),
     ] = None,
 ) -> None:
     """Create an active admin, or make an existing account an active admin again with a new password (its
     sessions end): the way back in when the last admin is gone, blocked or has forgotten the password."""
     if password_file is not None:
-        password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        try:
+            password = password_file.read_text(encoding="utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise typer.BadParameter("not UTF-8 text", param_hint="'--password-file'") from None
     else:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    user = asyncio.run(_restore_admin(email, password))
+    user = _run(_restore_admin(email, password))
     console.print(f"{user.name} ({user.profile.email}) is an active admin; sign in with the new password")
 
 

@@ -41,3 +41,39 @@ async def test_rotating_keys_adds_a_published_key(postgres, command: list[str]) 
         assert result.returncode == 0, result.stdout + result.stderr
         assert "published now, signs from" in result.stdout
     assert await _key_count(url) == 2
+
+
+def _restore_admin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "services.users.cli", "restore-admin", *args]
+    return subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False)
+
+
+async def test_restore_admin_tells_what_it_refuses_in_one_line(postgres, tmp_path) -> None:
+    url = await asyncio.to_thread(postgres.fresh_database, "users_cli")
+    await asyncio.to_thread(upgrade_to_head, "users", url)
+    short = tmp_path / "password"
+    short.write_text("short\n")
+    latin1 = tmp_path / "latin1"
+    latin1.write_bytes("pässwörd-long-enough".encode("latin-1"))
+    env = {"ATHENAEUM_DATABASE_URL": url}
+    cases = [
+        (("not an email", "--password-file", str(short)), "refused: email: must be an email address"),
+        (("admin@example.org", "--password-file", str(latin1)), "not UTF-8 text"),
+        (("admin@example.org", "--password-file", str(tmp_path / "missing")), "does not exist"),
+    ]
+    for args, said in cases:
+        result = await asyncio.to_thread(_restore_admin, env, *args)
+        output = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode != 0 and said in output and "Traceback" not in output, output
+
+
+async def test_restore_admin_without_a_reachable_database_says_where_to_look(tmp_path, free_port_source) -> None:
+    password = tmp_path / "password"
+    password.write_text("a long enough password\n")
+    nowhere = f"postgresql+asyncpg://postgres:x@127.0.0.1:{next(free_port_source)}/athenaeum_users"
+    result = await asyncio.to_thread(
+        _restore_admin, {"ATHENAEUM_DATABASE_URL": nowhere}, "admin@example.org", "--password-file", str(password)
+    )
+    output = " ".join(result.stdout.split())
+    assert result.returncode == 1
+    assert output.startswith("the users database cannot be used") and "ATHENAEUM_DATABASE_URL" in output
