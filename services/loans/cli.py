@@ -8,10 +8,10 @@ Also run as `python -m services.loans.cli …` where only the service's image is
 
 from __future__ import annotations
 
-import asyncio
-
 import typer
 from rich.console import Console
+
+from services.support.runtime.operator_commands import run_on_database
 
 app = typer.Typer(help="Loans: the projection of accounts.", no_args_is_help=True)
 console = Console()
@@ -27,7 +27,7 @@ def forget_accounts() -> None:
     """Empty the projection of accounts loans lends by. Needed when the users database went back in time (a
     restore from a backup): its accounts' versions went back too, and the projection would keep the newer,
     undone ones. Issues ask the users service until new events bring each account back."""
-    forgotten = asyncio.run(_forget())
+    forgotten = run_on_database(_forget(), service="loans", console=console)
     console.print(f"forgot {forgotten} accounts; issues ask the users service until their next change")
 
 

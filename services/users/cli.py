@@ -9,19 +9,17 @@ settings. Also run as `python -m services.users.cli …` where only the service'
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
+from services.support.runtime.operator_commands import run_on_database
+
 if TYPE_CHECKING:
     from services.users.domain.accounts import User
     from services.users.domain.signing_keys import SigningKey
-
-Result = TypeVar("Result")
 
 app = typer.Typer(help="Users: signing-key rotation, restoring an admin.", no_args_is_help=True)
 console = Console()
@@ -30,25 +28,8 @@ console = Console()
 @app.command("rotate-keys")
 def rotate_keys() -> None:
     """Add a token signing key: published at once, signing after the activation delay (settings)."""
-    key = _run(_rotate())
+    key = run_on_database(_rotate(), service="users", console=console)
     console.print(f"key {key.kid} published now, signs from {key.activates_at.isoformat()}")
-
-
-def _run(command: Coroutine[Any, Any, Result]) -> Result:
-    """An operator command against the users database: what the service refuses (a short password, say), and a
-    database it cannot reach or use, told in one line with exit code 1, not a traceback."""
-    from sqlalchemy.exc import DBAPIError
-
-    from services.support.runtime.errors import DomainError
-
-    try:
-        return asyncio.run(command)
-    except DomainError as error:
-        console.print(f"refused: {error.message}", markup=False)
-    except (OSError, DBAPIError) as error:
-        cause = getattr(error, "orig", None) or error
-        console.print(f"the users database cannot be used ({cause}): check ATHENAEUM_DATABASE_URL", markup=False)
-    raise typer.Exit(1)
 
 
 async def _rotate() -> SigningKey:
@@ -87,7 +68,7 @@ def restore_admin(
             raise typer.BadParameter("not UTF-8 text", param_hint="'--password-file'") from None
     else:
         password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    user = _run(_restore_admin(email, password))
+    user = run_on_database(_restore_admin(email, password), service="users", console=console)
     console.print(f"{user.name} ({user.profile.email}) is an active admin; sign in with the new password")
 
 
