@@ -125,18 +125,28 @@ def migrate(
     only: Only = None,
 ) -> None:
     """Create each service's database if missing and apply its migrations."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     from services.support.launcher.postgres import PostgresServer
     from services.support.mesh.registry import SERVICES
     from services.support.runtime.migrations import upgrade_to_head
+    from services.support.runtime.operator_commands import failures_told
     from services.support.runtime.settings import BaseServiceSettings
 
-    server = PostgresServer(database_url or BaseServiceSettings().database_url)
-    for spec in SERVICES:
-        if only and spec.name not in only:
-            continue
-        url = server.create_database(spec.database)
-        upgrade_to_head(spec.name, url)
-        console.print(f"migrated {spec.name} ({spec.database})")
+    admin_url = database_url or BaseServiceSettings().database_url
+    try:
+        make_url(admin_url)
+    except ArgumentError:
+        raise typer.BadParameter("not a database URL (postgresql+asyncpg://user@host:port/postgres)") from None
+    server = PostgresServer(admin_url)
+    with failures_told("the Postgres server", console, check="--database-url or ATHENAEUM_DATABASE_URL"):
+        for spec in SERVICES:
+            if only and spec.name not in only:
+                continue
+            url = server.create_database(spec.database)
+            upgrade_to_head(spec.name, url)
+            console.print(f"migrated {spec.name} ({spec.database})")
 
 
 def generate(check: Annotated[bool, typer.Option(help="Only list stale generated files.")] = False) -> None:

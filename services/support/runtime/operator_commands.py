@@ -1,11 +1,13 @@
-"""Operator commands of a service (`athenaeum <service> …`, `python -m services.<service>.cli …`) that work on
-its own database directly: what the service refuses them, and a database they cannot reach or use, are told
-in one line with exit code 1, not a traceback (whoever runs `restore-admin` is having a bad day already)."""
+"""Operator commands that work on a database directly (`athenaeum <service> …`, `python -m
+services.<service>.cli …`, `athenaeum migrate`): what the service refuses them, and a database they cannot
+reach or use, are told in one line with exit code 1, not a traceback (whoever runs `restore-admin` is having a
+bad day already)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import typer
@@ -16,15 +18,26 @@ from services.support.runtime.errors import DomainError
 Result = TypeVar("Result")
 
 
-def run_on_database(command: Coroutine[Any, Any, Result], *, service: str, console: Console) -> Result:
-    """Run `command` to its end; a refusal or an unusable `service` database ends the program (exit code 1)."""
+@contextmanager
+def failures_told(database: str, console: Console, *, check: str = "ATHENAEUM_DATABASE_URL") -> Iterator[None]:
+    """End the program (exit code 1) with one line for a refusal or for `database` ("the users database")
+    unreachable or unusable, naming the setting to `check`; anything else keeps its traceback (a bug)."""
     from sqlalchemy.exc import DBAPIError  # imported here: `athenaeum --help` loads every service's CLI
 
     try:
-        return asyncio.run(command)
+        yield
     except DomainError as error:
         console.print(f"refused: {error.message}", markup=False)
     except (OSError, DBAPIError) as error:
         cause = getattr(error, "orig", None) or error
-        console.print(f"the {service} database cannot be used ({cause}): check ATHENAEUM_DATABASE_URL", markup=False)
+        console.print(f"{database} cannot be used ({cause}): check {check}", markup=False)
+    else:
+        return
     raise typer.Exit(1)
+
+
+def run_on_database(command: Coroutine[Any, Any, Result], *, service: str, console: Console) -> Result:
+    """Run `command` to its end against `service`'s database."""
+    with failures_told(f"the {service} database", console):
+        return asyncio.run(command)
+    raise AssertionError("unreachable: failures_told ends the program")  # for the type checker

@@ -162,3 +162,20 @@ def test_a_command_that_cannot_reach_the_edge_says_so_in_two_lines(tmp_path: Pat
     assert demo.returncode == 1
     assert "the edge is unreachable" in demo.stderr and target in demo.stderr
     assert "Traceback" not in demo.stderr and len(demo.stderr.strip().splitlines()) == 2
+
+
+def test_migrate_without_a_usable_server_says_so_in_one_line() -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"postgresql+asyncpg://postgres:x@127.0.0.1:{closed.getsockname()[1]}/postgres"
+        refused = subprocess.run(
+            _athenaeum("migrate", "--database-url", nowhere), env=_env(), capture_output=True, text=True, timeout=60
+        )
+    garbage = subprocess.run(
+        _athenaeum("migrate", "--database-url", "garbage"), env=_env(), capture_output=True, text=True, timeout=60
+    )
+
+    said = " ".join(refused.stdout.split())
+    assert refused.returncode == 1 and "Traceback" not in refused.stdout + refused.stderr
+    assert said.startswith("the Postgres server cannot be used (") and "--database-url" in said
+    assert garbage.returncode == 2 and "not a database URL" in " ".join(garbage.stderr.split())
