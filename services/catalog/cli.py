@@ -161,9 +161,12 @@ def demo(
     from services.catalog.api import demo as generator
 
     if output is not None:
-        with output.open("w", encoding="utf-8", newline="") as file:
-            file.write(generator.HEADER + "\n")
-            file.writelines(row + "\n" for row in generator.rows(titles, seed=seed))
+        try:
+            with output.open("w", encoding="utf-8", newline="") as file:
+                file.write(generator.HEADER + "\n")
+                file.writelines(row + "\n" for row in generator.rows(titles, seed=seed))
+        except OSError as error:
+            raise typer.BadParameter(f"cannot write there: {error.strerror}", param_hint="'--output'") from None
         console.print(f"wrote {titles} titles to {output}")
         return
     records = ((number + 2, row) for number, row in enumerate(generator.rows(titles, seed=seed)))

@@ -28,3 +28,12 @@ def test_rows_are_counted_as_csv_records_after_a_byte_order_mark(tmp_path: Path)
     exported = tmp_path / "books.csv"
     exported.write_bytes('\ufefftitle,description\nДюна,"two\nlines"\nSolaris,one\n'.encode())  # noqa: RUF001
     assert cli._data_rows(exported) == 2
+
+
+def test_a_demo_written_where_no_file_can_be_is_refused_in_one_line(tmp_path: Path) -> None:
+    for where in (tmp_path / "no" / "such" / "folder.csv", tmp_path):
+        result = CliRunner().invoke(cli.app, ["demo", "--titles", "3", "--output", str(where)])
+        assert result.exit_code == 2 and "cannot write there" in " ".join(result.output.split())
+    written = tmp_path / "demo.csv"
+    assert CliRunner().invoke(cli.app, ["demo", "--titles", "3", "--output", str(written)]).exit_code == 0
+    assert cli._data_rows(written) == 3
