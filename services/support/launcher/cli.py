@@ -57,9 +57,11 @@ def _options(
 @app.command()
 def up(
     data_dir: DataDir = DEFAULT_DATA_DIR,
-    edge_port: Annotated[int, typer.Option(help="REST/JSON and gRPC edge.")] = 8080,
-    admin_port: Annotated[int, typer.Option(help="The edge Envoy's admin.")] = 9901,
-    port_base: Annotated[int, typer.Option(help="First of the ports for services, sidecars and infra.")] = 7100,
+    edge_port: Annotated[int, typer.Option(min=1, max=65535, help="REST/JSON and gRPC edge.")] = 8080,
+    admin_port: Annotated[int, typer.Option(min=1, max=65535, help="The edge Envoy's admin.")] = 9901,
+    port_base: Annotated[
+        int, typer.Option(min=1, max=65000, help="First of the ports for services, sidecars and infra.")
+    ] = 7100,
     only: Only = None,
     infra_only: Annotated[bool, typer.Option(help="Only Postgres and NATS (run services yourself).")] = False,
     database_url: DatabaseUrl = None,
@@ -80,6 +82,10 @@ def up(
     from services.support.launcher.state import forget_pointer, point_to
     from services.support.mesh.topology import sequential_ports
 
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise typer.BadParameter(f"cannot make that folder: {error.strerror}", param_hint="'--data-dir'") from None
     ports = sequential_ports(port_base)
     origins = tuple(origin.strip() for value in cors_origin or () for origin in value.split(",") if origin.strip())
     topology = local_mesh_topology(

@@ -109,3 +109,16 @@ def test_catalog_demo_says_it_asks_for_a_password_and_reads_the_edge_from_the_en
 
     assert "asks for its password" in result.stdout
     assert "ATHENAEUM_EDGE" in result.stdout
+
+
+def test_up_with_a_data_folder_that_cannot_be_made_says_so_before_it_starts_anything(tmp_path: Path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    result = CliRunner().invoke(cli.app, ["up", "--data-dir", str(a_file / "data")], env={"COLUMNS": "200"})
+    assert result.exit_code == 2
+    assert "Invalid value for '--data-dir': cannot make that folder: Not a directory" in result.output
+
+
+def test_up_refuses_a_port_no_socket_can_have() -> None:
+    result = CliRunner().invoke(cli.app, ["up", "--edge-port", "70000"], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "--edge-port" in result.output
