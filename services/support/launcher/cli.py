@@ -250,7 +250,7 @@ def main() -> None:
     try:
         app()
     except Exception as error:
-        message = _failed_call(error)
+        message = _failed_call(error) or _failed_start(error)
         if message is None:
             raise
         errors.print(message, markup=False, soft_wrap=True)
@@ -269,6 +269,18 @@ def _failed_call(error: Exception) -> str | None:
             "Is the mesh running (`athenaeum status`)? Another edge: --target or ATHENAEUM_EDGE=host:port."
         )
     return f"athenaeum: {code.name}: {details}"
+
+
+def _failed_start(error: Exception) -> str | None:
+    """What to tell when `up` could not start a process of the mesh (it stopped the others already)."""
+    from services.support.launcher.processes import ProcessFailed
+    from services.support.launcher.readiness import NotReady
+
+    if not isinstance(error, ProcessFailed | NotReady):
+        return None
+    taken = "already in use" in str(error) or "EADDRINUSE" in str(error)
+    hint = "\nA port it needs is taken (another mesh? `athenaeum down`), or give others: --port-base, --edge-port."
+    return f"athenaeum: the mesh did not start: {error}{hint if taken else ''}"
 
 
 if __name__ == "__main__":

@@ -168,7 +168,14 @@ def http_connection_manager(
 
 
 def listener(name: str, host: str, port: int, filter_chain: Config) -> Config:
-    return {"name": name, "address": socket_address(host, port), "filter_chains": [filter_chain]}
+    # Without SO_REUSEPORT (Envoy's default on Linux): a second mesh started on the same ports would share
+    # them, each taking half the connections, instead of failing to start ("Address already in use").
+    return {
+        "name": name,
+        "address": socket_address(host, port),
+        "filter_chains": [filter_chain],
+        "enable_reuse_port": False,
+    }
 
 
 def pipe_listener(name: str, path: Path, filter_chain: Config) -> Config:

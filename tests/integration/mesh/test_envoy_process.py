@@ -12,6 +12,7 @@ import yaml
 
 from services.support.launcher.envoy_process import EnvoyNotReady, start_envoy
 from services.support.launcher.readiness import envoy_sees_every_host_healthy, wait_until
+from services.support.mesh.envoy_common import http_connection_manager, listener
 
 pytestmark = pytest.mark.integration
 
@@ -65,3 +66,26 @@ def test_a_peer_is_in_sight_while_it_answers_its_health_checks(tmp_path: Path, f
         wait_until(lambda: envoy_sees_every_host_healthy(admin_port), timeout=10, what="the peer in sight")
         peer.close()
         wait_until(lambda: not envoy_sees_every_host_healthy(admin_port), timeout=10, what="the peer out of sight")
+
+
+def config_with_a_listener(path: Path, admin_port: int, port: int) -> Path:
+    """An admin and one HTTP listener on `port`, built as every Envoy of the mesh builds its TCP listeners."""
+    answer = {"match": {"prefix": "/"}, "direct_response": {"status": 200}}
+    manager = http_connection_manager(stat_prefix="probe", routes=[answer], http_filters=[])
+    admin_only_config(path, admin_port)
+    config = yaml.safe_load(path.read_text())
+    config["static_resources"] = {"listeners": [listener("probe", "127.0.0.1", port, {"filters": [manager]})]}
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def test_a_second_envoy_on_a_taken_port_fails_instead_of_sharing_it(
+    tmp_path: Path, free_port_source: Iterator[int]
+) -> None:
+    """Envoy's listeners would take SO_REUSEPORT by default: a second mesh on the same ports would start and
+    take half of the first one's connections."""
+    port, first_admin, second_admin = next(free_port_source), next(free_port_source), next(free_port_source)
+    with start_envoy(config_with_a_listener(tmp_path / "first.yaml", first_admin, port), admin_port=first_admin):
+        second = config_with_a_listener(tmp_path / "second.yaml", second_admin, port)
+        with pytest.raises(EnvoyNotReady, match="Address already in use"):
+            start_envoy(second, admin_port=second_admin, log_path=tmp_path / "second.log", ready_timeout=10)

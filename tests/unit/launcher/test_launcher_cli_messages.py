@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from services.support.launcher import cli, state
+from services.support.launcher.processes import ProcessFailed
 
 ROOT = Path(__file__).resolve().parents[3]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -122,3 +123,21 @@ def test_up_with_a_data_folder_that_cannot_be_made_says_so_before_it_starts_anyt
 def test_up_refuses_a_port_no_socket_can_have() -> None:
     result = CliRunner().invoke(cli.app, ["up", "--edge-port", "70000"], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "--edge-port" in result.output
+
+
+def test_a_mesh_that_did_not_start_is_told_without_a_traceback_with_a_hint_for_a_taken_port(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = 'LOG:  could not bind IPv4 address "127.0.0.1": Address already in use'
+
+    def app() -> None:
+        raise ProcessFailed(f"postgres exited with code 1; log /tmp/x/logs/postgres.log:\n{log}")
+
+    monkeypatch.setattr(cli, "app", app)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+
+    assert exit_.value.code == 1
+    message = capsys.readouterr().err
+    assert message.startswith("athenaeum: the mesh did not start: postgres exited with code 1")
+    assert log in message and "--port-base" in message and "Traceback" not in message
