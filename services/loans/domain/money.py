@@ -8,6 +8,8 @@ from services.support.runtime.errors import InvalidArgument
 
 CENTS = Decimal("0.01")
 ZERO = Decimal("0.00")
+MAX_AMOUNT = Decimal("9999999999.99")
+"""The largest amount any rule, fine or payment may name: what a NUMERIC(12, 2) column holds."""
 
 
 def parse_money(raw: str, *, field_name: str, allow_empty: bool = False) -> Decimal | None:
@@ -21,8 +23,12 @@ def parse_money(raw: str, *, field_name: str, allow_empty: bool = False) -> Deci
         value = Decimal(text)
     except InvalidOperation:
         raise InvalidArgument.field(field_name, "must be a decimal amount such as 0.50") from None
-    if not value.is_finite() or value < 0:
+    if not value.is_finite():
+        raise InvalidArgument.field(field_name, "must be a decimal amount such as 0.50")
+    if value < 0:
         raise InvalidArgument.field(field_name, "must not be negative")
+    if value > MAX_AMOUNT:  # checked first: quantizing 1E+309 to cents is itself an error
+        raise InvalidArgument.field(field_name, f"must be at most {MAX_AMOUNT}")
     if value != value.quantize(CENTS):
         raise InvalidArgument.field(field_name, "must have at most two decimal places")
     return value.quantize(CENTS)

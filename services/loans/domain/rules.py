@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from services.loans.domain.money import CENTS
+from services.loans.domain.money import CENTS, MAX_AMOUNT
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, NotFound, collect_violations
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -84,9 +84,9 @@ class RuleTerms:
         return min(due, self.hard_due_at) if self.hard_due_at is not None else due
 
     def overdue_fine(self, chargeable_days: int) -> Decimal:
-        """fine_per_day per chargeable day, capped; Decimal cents."""
-        amount = (self.fine_per_day * max(chargeable_days, 0)).quantize(CENTS)
-        return min(amount, self.fine_cap) if self.fine_cap is not None else amount
+        """fine_per_day per chargeable day, capped (by the rule, else by the largest amount a fine may be)."""
+        ceiling = self.fine_cap if self.fine_cap is not None else MAX_AMOUNT
+        return min((self.fine_per_day * max(chargeable_days, 0)).quantize(CENTS), ceiling)
 
 
 @dataclass(slots=True)

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from services.loans.domain.money import MAX_AMOUNT
 from services.loans.domain.rules import CirculationRule, RuleTerms, most_specific, ordered
 from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
 
@@ -66,6 +67,12 @@ def test_overdue_fines_are_per_day_and_capped() -> None:
     assert terms.overdue_fine(3) == Decimal("0.75")
     assert terms.overdue_fine(10) == Decimal("1.00")
     assert terms.overdue_fine(0) == Decimal("0.00")
+
+
+def test_an_uncapped_fine_never_grows_past_the_largest_amount_a_fine_may_be() -> None:
+    terms = RuleTerms("*", "*", fine_per_day=MAX_AMOUNT)
+    assert terms.overdue_fine(1) == MAX_AMOUNT
+    assert terms.overdue_fine(36_500) == MAX_AMOUNT  # a century overdue: still what the fine's column holds
 
 
 def test_the_default_row_cannot_be_deleted_or_narrowed() -> None:
