@@ -3,10 +3,12 @@ reader and an admin: no answer may be UNKNOWN, INTERNAL or another server-side f
 reset, and every service is still SERVING afterwards.
 
 Hostile means: NUL bytes in every string, 100,000 items in every list, a megabyte in every string,
-Timestamps outside years 1-9999 and enum numbers no enum has. Garbage means bytes that are no protobuf
-message at all. The calls go out from an address of their own (a forwarder on 127.0.0.31), so the edge's
-rate-limit buckets of the rest of the session's clients are left as they were; a call the edge rate-limits
-is sent again a moment later, so that every request does reach its service.
+Timestamps outside years 1-9999 and enum numbers no enum has, the largest value of every number type (and
+infinity) with "1e309" in every string (an amount, a page token: past any column and any Decimal's cents).
+Garbage means bytes that are no protobuf message at all. The calls go out from an address of their own (a
+forwarder on 127.0.0.31), so the edge's rate-limit buckets of the rest of the session's clients are left as
+they were; a call the edge rate-limits is sent again a moment later, so that every request does reach its
+service.
 """
 
 from __future__ import annotations
@@ -117,11 +119,36 @@ def _impossible_times_and_enums(field: FieldDescriptor) -> Any | None:
     return None
 
 
+_LARGEST = {
+    FieldDescriptor.TYPE_INT32: 2**31 - 1,
+    FieldDescriptor.TYPE_SINT32: 2**31 - 1,
+    FieldDescriptor.TYPE_SFIXED32: 2**31 - 1,
+    FieldDescriptor.TYPE_UINT32: 2**32 - 1,
+    FieldDescriptor.TYPE_FIXED32: 2**32 - 1,
+    FieldDescriptor.TYPE_INT64: 2**63 - 1,
+    FieldDescriptor.TYPE_SINT64: 2**63 - 1,
+    FieldDescriptor.TYPE_SFIXED64: 2**63 - 1,
+    FieldDescriptor.TYPE_UINT64: 2**64 - 1,
+    FieldDescriptor.TYPE_FIXED64: 2**64 - 1,
+    FieldDescriptor.TYPE_DOUBLE: float("inf"),
+    FieldDescriptor.TYPE_FLOAT: float("inf"),
+    FieldDescriptor.TYPE_STRING: "1e309",
+}
+
+
+def _largest_numbers(field: FieldDescriptor) -> Any | None:
+    if _is_timestamp(field) or field.type not in _LARGEST:
+        return None
+    value = _LARGEST[field.type]
+    return [value] if field.is_repeated else value
+
+
 HOSTILE: dict[str, Callable[[FieldDescriptor], Any | None]] = {
     "nul": _nul,
     "100k-lists": _long_lists,
     "1mb-strings": _megabyte_strings,
     "impossible-times-and-enums": _impossible_times_and_enums,
+    "largest-numbers": _largest_numbers,
 }
 
 
