@@ -207,6 +207,15 @@ def test_the_rules_matrix_is_read_by_staff_and_edited_by_admins(edge: httpx.Clie
     assert edge.get(f"/v1/{name}", headers=librarian.headers).status_code == 404
 
 
+def test_a_rule_whose_period_leaves_the_calendar_is_refused_by_name(edge: httpx.Client, admin) -> None:
+    """Such a rule was stored, and every issue under it then failed INTERNAL after checking the copy out."""
+    category = f"E2E{uuid.uuid4().hex[:6].upper()}"
+    rule = {"patron_category": category, "item_type": "BOOK", "loan_period_days": 2**31 - 1, "max_loans": 5}
+    refused = edge.post("/v1/circulationRules", json=rule, headers=admin.headers)
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["message"] == "circulation_rule.loan_period_days: must be at most 36500 (a century)"
+
+
 def test_issue_is_unavailable_while_a_peer_it_needs_is_down_and_served_when_it_is_back(
     mesh, edge: httpx.Client, librarian, new_reader
 ) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
+from services.loans.domain.periods import days_after
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -108,7 +109,7 @@ class Hold(Versioned):
         self.status = HoldStatus.READY
         self.copy = copy
         self.ready_at = now
-        self.expire_at = now + timedelta(days=self.pickup_days)
+        self.expire_at = days_after(now, self.pickup_days)
         self.shelf_released = False
         self.queue_position = 0
         self._touch(now)

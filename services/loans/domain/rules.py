@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from services.loans.domain.money import CENTS, MAX_AMOUNT
+from services.loans.domain.periods import MAX_PERIOD_DAYS, days_after
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, NotFound, collect_violations
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -20,6 +21,10 @@ from services.support.runtime.versioning import Versioned
 
 WILDCARD = "*"
 RULE = NamePattern("circulationRules/{circulation_rule}")
+
+
+PERIODS = ("loan_period_days", "renewal_period_days", "grace_days", "hold_pickup_days")
+"""The terms counted in days of the calendar (the others count loans, renewals and holds)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,11 @@ class RuleTerms:
                 for name, value in counts.items()
                 if value < 0 and name != "loan_period_days"
             ),
+            *(
+                FieldViolation(prefix + name, f"must be at most {MAX_PERIOD_DAYS} (a century)")
+                for name in PERIODS
+                if counts[name] > MAX_PERIOD_DAYS
+            ),
         )
         return replace(self, patron_category=category, item_type=item_type)
 
@@ -80,7 +90,7 @@ class RuleTerms:
 
     def due_at(self, start: datetime, days: int) -> datetime:
         """`start` plus `days`, capped by the hard due date."""
-        due = start + timedelta(days=days)
+        due = days_after(start, days)
         return min(due, self.hard_due_at) if self.hard_due_at is not None else due
 
     def overdue_fine(self, chargeable_days: int) -> Decimal:

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.loans.domain.holds import Hold, HoldExpired, HoldReady, HoldStatus
+from services.loans.domain.periods import MAX_PERIOD_DAYS
 from services.support.runtime.errors import FailedPrecondition
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -67,3 +68,9 @@ def test_cancelling_a_waiting_hold_releases_nothing() -> None:
     waiting = hold()
     waiting.cancel("changed my mind", now=NOW)
     assert waiting.status == HoldStatus.CANCELLED and not waiting.copy_left_on_shelf
+
+
+def test_a_pickup_window_stored_before_the_limit_gives_a_century_on_the_shelf() -> None:
+    endless = Hold.place(patron="users/p", book="books/b", pickup_branch="MAIN", pickup_days=2**31 - 1, now=NOW)
+    endless.make_ready("books/b/copies/c", now=NOW)  # a return that traps this hold must not fail
+    assert endless.expire_at == NOW + timedelta(days=MAX_PERIOD_DAYS)

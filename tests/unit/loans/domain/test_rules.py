@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from services.loans.domain.money import MAX_AMOUNT
+from services.loans.domain.periods import MAX_PERIOD_DAYS
 from services.loans.domain.rules import CirculationRule, RuleTerms, most_specific, ordered
 from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
 
@@ -53,6 +54,24 @@ def test_keys_are_normalised_and_bad_values_named() -> None:
         "circulation_rule.loan_period_days",
         "circulation_rule.max_renewals",
     }
+
+
+def test_periods_past_a_century_are_refused_by_name_and_a_century_is_a_valid_loan() -> None:
+    with pytest.raises(InvalidArgument) as bad:
+        RuleTerms(
+            "*", "*", loan_period_days=2**31 - 1, renewal_period_days=36_501, grace_days=10**6, hold_pickup_days=40_000
+        ).validated()
+    assert {v.field: v.description for v in bad.value.violations} == {
+        f"circulation_rule.{name}": "must be at most 36500 (a century)"
+        for name in ("loan_period_days", "renewal_period_days", "grace_days", "hold_pickup_days")
+    }
+    century = RuleTerms("*", "*", loan_period_days=MAX_PERIOD_DAYS, max_loans=2**31 - 1).validated()
+    assert century.due_at(NOW, century.loan_period_days) == NOW + timedelta(days=MAX_PERIOD_DAYS)
+
+
+def test_a_rule_stored_before_the_limit_gives_a_century_not_a_failed_issue() -> None:
+    stored = RuleTerms("*", "*", loan_period_days=2**31 - 1)  # as read back, never validated again
+    assert stored.due_at(NOW, stored.loan_period_days) == NOW + timedelta(days=MAX_PERIOD_DAYS)
 
 
 def test_a_hard_due_date_caps_the_due_date() -> None:
