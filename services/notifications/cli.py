@@ -8,6 +8,7 @@ Both run without a database: they use the built-in templates and the same sandbo
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Annotated
 
@@ -53,7 +54,7 @@ def check(
     if base is None:
         console.print(f"unknown kind {kind!r}; kinds: {_kinds()}")
         raise typer.Exit(1)
-    problems = JinjaRenderer().problems(replace(base, body=_utf8_text(path)))
+    problems = asyncio.run(JinjaRenderer().problems(replace(base, body=_utf8_text(path))))
     for problem in problems:
         console.print(f"{path}:{problem.line}: {problem.message}", markup=False)
     if problems:

@@ -136,6 +136,26 @@ def test_a_template_that_does_not_compile_is_refused_naming_the_line(edge, admin
 
 
 @pytest.mark.parametrize(
+    "costly",
+    [
+        "{{ 'x' * 1000000000 }}",  # a gigabyte, folded by Jinja2 while it merely compiles
+        "{{ display_name|center(1000000000) }}",
+        "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",  # 10**10 steps
+        "{{ display_name * 1000 }}",  # megabytes of mail
+    ],
+)
+def test_a_template_too_costly_to_render_is_refused_and_costs_the_service_nothing(edge, admin, costly) -> None:
+    name = "notificationTemplates/hold_ready_email_en"
+    started = time.monotonic()
+    refused = edge.patch(f"/v1/{name}", params={"update_mask": "body_template"}, json={"body_template": costly},
+                         headers=admin.headers, timeout=30)  # fmt: skip
+    assert refused.status_code == 400, refused.text
+    assert "to render with sample values" in refused.text or "characters with sample values" in refused.text
+    assert time.monotonic() - started < 10
+    assert edge.get(f"/v1/{name}", headers=admin.headers).json()["body_template"] != costly
+
+
+@pytest.mark.parametrize(
     ("change", "status", "words"),
     [
         ({"recipient": f"users/{uuid.uuid4()}"}, 400, "UNKNOWN_RECIPIENT"),

@@ -162,9 +162,9 @@ class RenderFailed(Exception):
 
 
 class TemplateRenderer(Protocol):
-    def problems(self, template: Template) -> list[TemplateProblem]:
+    async def problems(self, template: Template) -> list[TemplateProblem]:
         """Everything wrong with a template before it is stored: syntax (with the line), variables its kind
-        does not offer, anything the sandbox refuses."""
+        does not offer, anything the sandbox refuses or that costs too much to render."""
 
     def variables(self, template: Template) -> frozenset[str]:
         """The variables a (valid) template uses."""

@@ -68,7 +68,7 @@ async def update_template(
         current = await uow.templates.get(template_id(cmd.kind, cmd.channel, cmd.locale))
         current.check_etag(cmd.etag)
         updated = current.edited(cmd.changes, now=clock.now())
-        refuse(renderer.problems(updated))
+        refuse(await renderer.problems(updated))
         await uow.templates.save(updated)
         await uow.commit()
     return updated

@@ -1,12 +1,12 @@
 """Templates rendered with Jinja2 in its sandbox: strict about undefined variables, HTML autoescaped, each
 template compiled once per version. An edit is checked here before it is stored: syntax (with the line),
-variables the kind does not offer, and a trial render with sample values (what the sandbox refuses)."""
+variables the kind does not offer, and a trial render with sample values (what the sandbox refuses, and what
+costs too much: the trial runs in a process of its own, see trial_render.py)."""
 
 from __future__ import annotations
 
 import re
-import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
 from types import TracebackType
 
@@ -15,6 +15,7 @@ from jinja2 import Template as Compiled
 from jinja2.sandbox import SandboxedEnvironment
 
 from services.notifications.app.ports import Rendered, RenderFailed
+from services.notifications.data.trial_render import Problem, inspected_in_a_child
 from services.notifications.domain.templates import Template, TemplateProblem
 
 _TEXT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
@@ -31,36 +32,43 @@ def _compiled(part: str, source: str) -> Compiled:
     return _environment(part).from_string(source)
 
 
-class JinjaRenderer:
-    def problems(self, template: Template) -> list[TemplateProblem]:
-        found: list[TemplateProblem] = []
-        for part, source in template.parts().items():
-            if not source:
-                continue
-            environment = _environment(part)
-            try:
-                parsed = environment.parse(source)
-            except TemplateSyntaxError as error:
-                found.append(TemplateProblem(part, error.lineno or 0, error.message or "syntax error"))
-                continue
-            unknown = sorted(meta.find_undeclared_variables(parsed) - template.available)
-            for name in unknown:
-                found.append(
-                    TemplateProblem(
-                        part, _line_of(source, name), f"uses {name!r}, which {template.kind} does not offer"
-                    )
-                )
-            if not unknown:
-                found.extend(self._trial(template, part, source))
-        return found
+Inspection = Callable[[Mapping[str, str], frozenset[str], str], Awaitable[list[Problem]]]
+"""Checks a template's parts against the variables its kind offers (the kind named in messages)."""
 
-    def _trial(self, template: Template, part: str, source: str) -> list[TemplateProblem]:
-        """Render with a sample value for every variable: what fails here would fail at send time."""
+
+def render_part(part: str, source: str, values: Mapping[str, str]) -> str:
+    return _compiled(part, source).render(values)
+
+
+def static_problems(parts: Mapping[str, str], available: frozenset[str], kind: str) -> tuple[list[Problem], list[str]]:
+    """Syntax and variables the kind does not offer, part by part; and the parts that passed, to be tried.
+    Evaluates the template: Jinja2 folds its constants while it compiles (`'x' * 10**9` included), so this
+    runs where a trial runs (trial_render.py), never in the service."""
+    found: list[Problem] = []
+    passed: list[str] = []
+    for part, source in parts.items():
+        if not source:
+            continue
         try:
-            _compiled(part, source).render(dict.fromkeys(template.available, "sample"))
-        except Exception as error:  # the sandbox, a filter, arithmetic: any failure refuses the edit
-            return [TemplateProblem(part, _failing_line(sys.exc_info()[2]), str(error)[:200] or type(error).__name__)]
-        return []
+            parsed = _environment(part).parse(source)
+        except TemplateSyntaxError as error:
+            found.append((part, error.lineno or 0, error.message or "syntax error"))
+            continue
+        unknown = sorted(meta.find_undeclared_variables(parsed) - available)
+        found += [(part, _line_of(source, name), f"uses {name!r}, which {kind} does not offer") for name in unknown]
+        if not unknown:
+            passed.append(part)
+    return found, passed
+
+
+class JinjaRenderer:
+    def __init__(self, *, inspection: Inspection = inspected_in_a_child) -> None:
+        self._inspection = inspection
+
+    async def problems(self, template: Template) -> list[TemplateProblem]:
+        parts = {part: source for part, source in template.parts().items() if source}
+        found = await self._inspection(parts, template.available, str(template.kind)) if parts else []
+        return [TemplateProblem(*problem) for problem in found]
 
     def variables(self, template: Template) -> frozenset[str]:
         used: set[str] = set()
@@ -88,7 +96,7 @@ def _line_of(source: str, name: str) -> int:
     return 0
 
 
-def _failing_line(trace: TracebackType | None) -> int:
+def failing_line(trace: TracebackType | None) -> int:
     """The template line a render error happened on (Jinja2 rewrites tracebacks to point into templates)."""
     line = 0
     while trace is not None:

@@ -8,6 +8,7 @@ import pytest
 
 from services.notifications.app.notifying import Rules
 from services.notifications.data.rendering import JinjaRenderer
+from services.notifications.data.trial_render import inspected_in_process
 from services.notifications.domain.delivery import RetryPolicy, SmsPolicy
 from services.support.runtime.clock import FixedClock
 
@@ -35,7 +36,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def renderer() -> JinjaRenderer:
-    return JinjaRenderer()
+    return JinjaRenderer(inspection=inspected_in_process)  # its own process: tests/integration
 
 
 @pytest.fixture
