@@ -39,7 +39,7 @@ def zone_of(preferred: str, default: str) -> ZoneInfo:
         if candidate:
             try:
                 return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("Europe"), a long name
                 continue
     return ZoneInfo("UTC")
 

@@ -70,7 +70,8 @@ def time_zone_violation(zone: str, *, field: str = "time_zone") -> FieldViolatio
         return None
     try:
         ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    # OSError: a name that is a folder of the zone database ("Europe"), or too long to be a file's name.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return FieldViolation(field, "must be an IANA time zone such as Europe/Moscow")
     return None
 

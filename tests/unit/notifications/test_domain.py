@@ -124,3 +124,4 @@ def test_an_unknown_language_or_zone_falls_back() -> None:
     assert (locale_of("ru-RU", "en"), locale_of("fr", "en"), locale_of("", "ru")) == ("ru", "en", "ru")
     assert zone_of("Mars/Olympus", "Europe/Moscow") == ZoneInfo("Europe/Moscow")
     assert zone_of("", "") == ZoneInfo("UTC")
+    assert zone_of("Europe", "Atlantis" * 40) == ZoneInfo("UTC")  # a folder of the zone database, a name too long

@@ -131,6 +131,8 @@ async def test_a_reader_sets_channels_per_kind_language_and_time_zone(db, clock,
     [
         (Profile(email="", time_zone="Mars/Olympus"), "user.time_zone"),
         (Profile(email="", time_zone="../../etc/passwd"), "user.time_zone"),
+        (Profile(email="", time_zone="Europe"), "user.time_zone"),  # a folder of the zone database
+        (Profile(email="", time_zone="Atlantis" * 40), "user.time_zone"),  # too long for a file's name
         (Profile(email="", locale="Klingon!"), "user.locale"),
         (Profile(email="", kind_choices=(KindChoice("spam", True, True),)), "user.notification_preferences.kinds"),
     ],
