@@ -166,6 +166,14 @@ def test_a_bad_event_is_a_400_naming_the_field(edge, reader, body: dict, field: 
     assert [v["field"] for v in violations] == [field]
 
 
+def test_no_client_records_the_mesh_s_own_types_into_the_admins_dashboard(edge, reader, librarian) -> None:
+    forged = {"type": "athenaeum.loans.loan_issued", "occur_time": now_stamp(),
+              "attributes": {"loan.book_title": "Buy at evil.example"}}  # fmt: skip
+    for caller in (reader, librarian):
+        refused = edge.post("/v1/events", json=forged, headers=caller.headers)
+        assert refused.status_code == 403 and refused.json()["details"][0]["reason"] == "MESH_EVENT_TYPE"
+
+
 def test_a_reader_may_not_record_audit_events_or_list_the_log(edge, reader) -> None:
     audit = {"type": "web.search", "occur_time": now_stamp(), "category": "EVENT_CATEGORY_AUDIT"}
     assert edge.post("/v1/events", json=audit, headers=reader.headers).status_code == 403

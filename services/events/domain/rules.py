@@ -192,8 +192,20 @@ def _attribute_problems(event: NewEvent) -> list[tuple[str, str]]:
     return []
 
 
+MESH_TYPES = "athenaeum."
+"""The prefix of the mesh's own event types: they reach the log from the message bus only. Recorded by a
+client, `athenaeum.loans.loan_issued` would be counted with the real issues wherever the log is aggregated by
+type (the admins' dashboard is)."""
+
+
 def check_may_record(events: Sequence[NewEvent], recorder: Recorder) -> None:
-    """Staff record anything; a reader records their own ACTIVITY only (no AUDIT, no one else's name)."""
+    """No one records the mesh's own types; staff record anything else; a reader records their own ACTIVITY
+    only (no AUDIT, no one else's name)."""
+    for event in events:
+        if event.type.startswith(MESH_TYPES):
+            raise PermissionDenied(
+                f"types beginning {MESH_TYPES} are the mesh's own: name yours otherwise", reason="MESH_EVENT_TYPE"
+            )
     if recorder.staff:
         return
     for event in events:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from fakes import LIBRARIAN, READER, Draft, Stamp
 
-from services.events.domain.model import Category
+from services.events.domain.model import Category, Recorder
 from services.events.domain.rules import (
     MAX_ATTRIBUTES,
     MAX_BATCH,
@@ -112,6 +112,15 @@ def test_a_reader_records_only_their_own_activity() -> None:
     with pytest.raises(PermissionDenied):
         check_may_record([Draft(actor=LIBRARIAN.name)], READER)
     check_may_record([Draft(category=Category.AUDIT, actor=READER.name)], LIBRARIAN)
+
+
+@pytest.mark.parametrize("recorder", [READER, LIBRARIAN], ids=["reader", "staff"])
+def test_no_one_records_the_mesh_s_own_types_which_the_dashboard_counts(recorder: Recorder) -> None:
+    forged = Draft(type="athenaeum.loans.loan_issued", attributes={"loan.book_title": "Buy at evil.example"})
+    with pytest.raises(PermissionDenied) as refused:
+        check_may_record([Draft(), forged], recorder)
+    assert refused.value.reason == "MESH_EVENT_TYPE"
+    check_may_record([Draft(type="desk.inventory_taken")], recorder)
 
 
 def test_a_request_id_is_a_uuid() -> None:

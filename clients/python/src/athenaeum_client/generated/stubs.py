@@ -230,9 +230,10 @@ class EventsServiceStub:
         """
         Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-        future, too many or too long attributes), PERMISSION_DENIED (a reader recording an AUDIT event or
-        acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the RetryInfo
-        delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
+        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
+        own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+        event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
+        RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/RecordEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
@@ -822,9 +823,10 @@ class EventsServiceAsyncStub:
         """
         Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-        future, too many or too long attributes), PERMISSION_DENIED (a reader recording an AUDIT event or
-        acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the RetryInfo
-        delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
+        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
+        own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+        event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
+        RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/RecordEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
