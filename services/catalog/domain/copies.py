@@ -126,6 +126,8 @@ class Copy(Versioned):
             raise InvalidArgument.field("copy.status", "may be AVAILABLE, IN_TRANSIT, LOST, DAMAGED or WITHDRAWN")
         if moves:
             self._refuse_if_circulating("change its status")
+        if "barcode" in changed:  # loans keeps the barcode of the loan: a return by the new label found nothing
+            self._refuse_if_circulating("change its barcode until it is back")
         if changed:
             self.details, self.updated_at = details, now
             self.events.append(CopyUpdated(occurred_at=now, copy=self, changed=changed))

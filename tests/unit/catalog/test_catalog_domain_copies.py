@@ -81,6 +81,20 @@ def test_cataloguers_cannot_move_a_copy_out_of_circulation_or_into_it() -> None:
         _copy().revise(lent.details, CopyStatus.ON_HOLD_SHELF, ("status",), now=NOW)
 
 
+def test_a_lent_copy_keeps_its_barcode_until_it_is_back_but_its_shelf_may_change() -> None:
+    """Loans returns by the barcode it lent: relabelled while out, the copy could not be returned by its label."""
+    lent = _copy()
+    lent.check_out("loans/1", now=NOW)
+    with pytest.raises(FailedPrecondition) as refused:
+        lent.revise(CopyDetails(barcode="B-2"), None, ("barcode",), now=NOW)
+    assert refused.value.reason == "COPY_IN_CIRCULATION" and lent.details.barcode == "B-1"
+    lent.revise(CopyDetails(barcode="B-1", shelf_location="A-3"), None, ("barcode", "shelf_location"), now=NOW)
+    assert lent.details.shelf_location == "A-3"
+    lent.check_in("loans/1", now=NOW)
+    lent.revise(CopyDetails(barcode="B-2"), None, ("barcode",), now=NOW)
+    assert lent.details.barcode == "B-2"
+
+
 def test_a_stale_etag_is_a_conflict() -> None:
     copy = _copy()
     copy.check_etag(copy.etag)
