@@ -47,8 +47,6 @@ def static_problems(parts: Mapping[str, str], available: frozenset[str], kind: s
     found: list[Problem] = []
     passed: list[str] = []
     for part, source in parts.items():
-        if not source:
-            continue
         try:
             parsed = _environment(part).parse(source)
         except TemplateSyntaxError as error:

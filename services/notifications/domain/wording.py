@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from services.support.runtime.clock import zone_named
 
 LOCALES = ("en", "ru")
 FALLBACK_LOCALE = "en"
@@ -36,11 +38,8 @@ def locale_of(preferred: str, default: str) -> str:
 def zone_of(preferred: str, default: str) -> ZoneInfo:
     """The recipient's time zone, else the library's, else UTC (a zone this system does not know is skipped)."""
     for candidate in (preferred, default):
-        if candidate:
-            try:
-                return ZoneInfo(candidate)
-            except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder ("Europe"), a long name
-                continue
+        if candidate and (zone := zone_named(candidate)) is not None:
+            return zone
     return ZoneInfo("UTC")
 
 

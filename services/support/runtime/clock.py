@@ -1,9 +1,19 @@
-"""Time as an injectable dependency: aware UTC everywhere, a fixed clock in tests."""
+"""Time as an injectable dependency: aware UTC everywhere, a fixed clock in tests; time zones by name."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+def zone_named(name: str) -> ZoneInfo | None:
+    """The IANA time zone `name` ("Europe/Moscow"), or None for a name that is none: unknown, malformed, a
+    folder of the zone database ("Europe": IsADirectoryError) or too long for a file's name (OSError)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
 
 
 class Clock(Protocol):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Sequence
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from services.support.runtime.clock import zone_named
 from services.support.runtime.errors import FieldViolation, InvalidArgument
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
@@ -68,10 +68,7 @@ def time_zone_violation(zone: str, *, field: str = "time_zone") -> FieldViolatio
     """An IANA zone name the system knows, e.g. Europe/Moscow ("" for the library's)."""
     if not zone:
         return None
-    try:
-        ZoneInfo(zone)
-    # OSError: a name that is a folder of the zone database ("Europe"), or too long to be a file's name.
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    if zone_named(zone) is None:
         return FieldViolation(field, "must be an IANA time zone such as Europe/Moscow")
     return None
 
