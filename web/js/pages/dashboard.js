@@ -1,6 +1,8 @@
 // A small activity dashboard for admins: loans per day over the last two weeks and the most borrowed books,
 // from the events service's audit of "athenaeum.loans.loan_issued" (its AggregateEvents RPC). Should the events
 // service answer 501 / UNIMPLEMENTED (an older mesh), the page says so instead of showing empty charts.
+// AUDIT only: the mesh records its own events so, and a reader never could; an ACTIVITY event of this type in an
+// older log was a client's forgery (clients may no longer record the mesh's types at all).
 import { api } from "../api.js";
 import { html } from "../html.js";
 import { formatDate, formatNumber, t } from "../i18n.js";
@@ -8,7 +10,7 @@ import { ErrorNotice, Loading, NotYetAvailable, useAsync, useTitle } from "../co
 
 const DAYS = 14;
 const TOP = 10;
-const LOANS = 'type = "athenaeum.loans.loan_issued"';
+const LOANS = 'type = "athenaeum.loans.loan_issued" AND category = AUDIT';
 
 /** Loans per UTC day over the last two weeks (oldest first, empty days included) and the most borrowed
  * books, counted by the events service (AggregateEvents), not in the browser. */
