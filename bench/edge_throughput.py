@@ -128,18 +128,22 @@ def load_demo(target: str, titles: int) -> tuple[float, str]:
     from services.catalog.api import demo
 
     rows = list(demo.rows(titles))
-    messages = [
-        catalog_pb2.ImportBooksRequest(header=demo.HEADER if start == 0 else "", rows=rows[start : start + 1000])
-        for start in range(0, len(rows), 1000)
-    ]
     metadata = bearer(staff_token(target))
     started = time.perf_counter()
     with grpc.insecure_channel(target, options=NO_PROXY) as channel:
         stub = catalog_pb2_grpc.CatalogServiceStub(channel)
-        summary = stub.ImportBooks(iter(messages), metadata=metadata, timeout=600)
+        for part in range(0, len(rows), demo.TITLES_PER_IMPORT):
+            part_rows = rows[part : part + demo.TITLES_PER_IMPORT]
+            messages = [
+                catalog_pb2.ImportBooksRequest(
+                    header=demo.HEADER if start == 0 else "", rows=part_rows[start : start + 1000]
+                )
+                for start in range(0, len(part_rows), 1000)
+            ]
+            summary = stub.ImportBooks(iter(messages), metadata=metadata, timeout=600)
+            if summary.failed_count or summary.created_count != len(part_rows):
+                raise RuntimeError(f"the demo import failed: {summary}")
         elapsed = time.perf_counter() - started
-        if summary.failed_count or summary.created_count != titles:
-            raise RuntimeError(f"the demo import failed: {summary}")
         found = stub.SearchBooks(catalog_pb2.SearchBooksRequest(query="Crime and Punishment", page_size=1))
     return elapsed, found.results[0].book.name
 

@@ -169,8 +169,11 @@ def demo(
             raise typer.BadParameter(f"cannot write there: {error.strerror}", param_hint="'--output'") from None
         console.print(f"wrote {titles} titles to {output}")
         return
-    records = ((number + 2, row) for number, row in enumerate(generator.rows(titles, seed=seed)))
-    code = stream_import(
-        generator.HEADER, records, total=titles, target=target, token=_access_token(target, token, email), batch=batch
-    )
-    raise typer.Exit(code)
+    access_token = _access_token(target, token, email)
+    rows = generator.rows(titles, seed=seed)
+    for first in range(0, titles, generator.TITLES_PER_IMPORT):  # an import is bounded; a large demo takes several
+        count = min(generator.TITLES_PER_IMPORT, titles - first)
+        records = ((first + number + 2, row) for number, row in enumerate(itertools.islice(rows, count)))
+        code = stream_import(generator.HEADER, records, total=count, target=target, token=access_token, batch=batch)
+        if code:
+            raise typer.Exit(code)

@@ -17,6 +17,8 @@ from typing import Any
 HEADER = "isbn,title,subtitle,authors,subjects,publisher,publication_year,language,description,copies"
 BRANCHES = ("MAIN", "EAST", "WEST", "NORTH")
 COPY_WEIGHTS = {1: 1, 2: 3, 3: 4, 4: 2}  # 2.7 copies per title on average
+TITLES_PER_IMPORT = 10_000
+"""A larger demo goes in several imports: 10,000 titles have at most 40,000 copies, within one import's bounds."""
 # An ISBN-13 block of our own (978-5-99999-xxxx-c is as unlikely as any to meet a real book in a demo).
 ISBN_BLOCK = 978_599_900_000
 

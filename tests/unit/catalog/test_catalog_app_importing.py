@@ -7,7 +7,10 @@ from datetime import UTC, datetime
 import pytest
 
 from services.catalog.api import demo
+from services.catalog.app import importing
 from services.catalog.app.importing import (
+    MAX_IMPORT_COPIES,
+    MAX_IMPORT_ROWS,
     ImportBooks,
     ImportChunk,
     ParsedRow,
@@ -67,6 +70,8 @@ def test_the_demo_library_is_deterministic_valid_and_multilingual() -> None:
     assert {p.details.language for p in parsed} >= {"en", "ru"}
     assert len({p.details.isbn for p in parsed}) == 400
     assert sum(n for p in parsed for _, n in p.copies) / 400 > 2.5  # 10,000 titles give > 25,000 copies
+    most_copies = max(demo.COPY_WEIGHTS)
+    assert demo.TITLES_PER_IMPORT <= MAX_IMPORT_ROWS and demo.TITLES_PER_IMPORT * most_copies <= MAX_IMPORT_COPIES
 
 
 CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
@@ -116,3 +121,27 @@ async def test_a_repeated_request_id_returns_the_first_outcome_without_importing
     again = await _import(catalog, [',"Once",,2'], request_id=request_id)
     assert (again.created, again.updated) == (first.created, first.updated) == (1, 0)
     assert (len(catalog.state.books), len(catalog.state.copies)) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("rows", "field"),
+    [
+        ([f',"Book {n}",,' for n in range(MAX_IMPORT_ROWS + 1)], "rows"),
+        ([f',"Book {n}",,1000' for n in range(MAX_IMPORT_COPIES // 1000 + 1)], "copies"),
+    ],
+)
+async def test_an_import_past_its_bounds_is_refused_before_anything_is_written(rows: list[str], field: str) -> None:
+    """One import is one transaction held in memory: 2,000 rows of 1,000 copies took the catalog past 1.5 GB."""
+    catalog = FakeCatalog()
+    with pytest.raises(InvalidArgument) as refused:
+        await _import(catalog, [*rows, *[',"never read",,'] * 10])
+    assert refused.value.violations[0].field == field and "split the file" in refused.value.message
+    assert catalog.state.commits == 0 and not catalog.state.books and not catalog.state.copies
+
+
+async def test_an_import_at_its_bounds_is_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importing, "MAX_IMPORT_ROWS", 30)
+    monkeypatch.setattr(importing, "MAX_IMPORT_COPIES", 50)
+    catalog = FakeCatalog()
+    summary = await _import(catalog, [',"Ten copies",,10'] * 5 + [',"No copies",,'] * 25)
+    assert (summary.created, summary.failed, len(catalog.state.copies)) == (30, 0, 50)

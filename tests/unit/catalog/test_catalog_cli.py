@@ -37,3 +37,22 @@ def test_a_demo_written_where_no_file_can_be_is_refused_in_one_line(tmp_path: Pa
     written = tmp_path / "demo.csv"
     assert CliRunner().invoke(cli.app, ["demo", "--titles", "3", "--output", str(written)]).exit_code == 0
     assert cli._data_rows(written) == 3
+
+
+def test_a_demo_larger_than_one_import_goes_in_parts(monkeypatch) -> None:
+    from services.catalog.api import demo
+
+    monkeypatch.setattr(demo, "TITLES_PER_IMPORT", 2)
+    sent: list[list[tuple[int, str]]] = []
+
+    def stream_import(header: str, records, *, total: int, **_: object) -> int:
+        sent.append(list(records))
+        assert header == demo.HEADER and len(sent[-1]) == total
+        return 0
+
+    monkeypatch.setattr(cli, "stream_import", stream_import)
+    result = CliRunner().invoke(cli.app, ["demo", "--titles", "5", "--target", NOWHERE, "--token", "t"])
+
+    assert result.exit_code == 0, result.output
+    assert [len(part) for part in sent] == [2, 2, 1]
+    assert [row for part in sent for row in part] == [(n + 2, row) for n, row in enumerate(demo.rows(5))]

@@ -121,7 +121,8 @@ class CatalogServiceStub:
         """
         Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
-        Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
+        One import takes at most 20,000 rows and 50,000 copies: split a larger file.
+        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
         """
         return self._caller.stream_unary('/athenaeum.catalog.v1.CatalogService/ImportBooks', requests, catalog_v1.ImportBooksResponse, timeout=timeout, metadata=metadata)
 
@@ -714,7 +715,8 @@ class CatalogServiceAsyncStub:
         """
         Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
-        Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
+        One import takes at most 20,000 rows and 50,000 copies: split a larger file.
+        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
         """
         return await self._caller.stream_unary('/athenaeum.catalog.v1.CatalogService/ImportBooks', requests, catalog_v1.ImportBooksResponse, timeout=timeout, metadata=metadata)
 

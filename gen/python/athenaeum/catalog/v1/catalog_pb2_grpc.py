@@ -186,7 +186,8 @@ class CatalogServiceServicer:
     def ImportBooks(self, request_iterator, context):
         """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
-        Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
+        One import takes at most 20,000 rows and 50,000 copies: split a larger file.
+        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -67,7 +67,8 @@ class CatalogServiceStub:
     ImportBooks: _grpc.StreamUnaryMultiCallable[_catalog_pb2.ImportBooksRequest, _catalog_pb2.ImportBooksResponse]
     """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
     All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
-    Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
+    One import takes at most 20,000 rows and 50,000 copies: split a larger file.
+    Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
     """
     CreateCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CreateCopyRequest, _catalog_pb2.Copy]
     """Adds a physical copy of a book.
@@ -158,7 +159,8 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     ImportBooks: _aio.StreamUnaryMultiCallable[_catalog_pb2.ImportBooksRequest, _catalog_pb2.ImportBooksResponse]  # type: ignore[assignment]
     """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
     All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
-    Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
+    One import takes at most 20,000 rows and 50,000 copies: split a larger file.
+    Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
     """
     CreateCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CreateCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Adds a physical copy of a book.
@@ -288,7 +290,8 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_catalog_pb2.ImportBooksResponse, _abc.Awaitable[_catalog_pb2.ImportBooksResponse]]:
         """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
-        Errors: INVALID_ARGUMENT (no header in the first message, unknown column).
+        One import takes at most 20,000 rows and 50,000 copies: split a larger file.
+        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
         """
 
     @_abc_1.abstractmethod
