@@ -14,11 +14,13 @@ from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.memory import IdleRelease, use_one_arena
 from services.support.runtime.server import ServiceApp, run, served
+from services.support.runtime.upkeep import delete_forever
 from services.users.api import events
 from services.users.api.servicer import AuthServicer, UsersServicer
 from services.users.app.accounts import BootstrapAdmin, bootstrap_admin
 from services.users.app.signing_keys import ensure_signing_key
 from services.users.data.passwords import Argon2Passwords
+from services.users.data.sessions import EXPIRED_TOKENS, FINISHED_SESSIONS
 from services.users.data.signing_keys import SqlSigningKeys
 from services.users.data.unit_of_work import SqlUsersUnitOfWork
 from services.users.domain.sessions import TokenLifetimes
@@ -83,7 +85,14 @@ async def build(settings: UsersSettings) -> ServiceApp:
             ),
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
+        background=[partial(forget_finished_sessions, infra.engine)],
     )
+
+
+async def forget_finished_sessions(engine: AsyncEngine) -> None:
+    """Background task: sessions past their every token, and refresh tokens past their expiry (one is stored
+    per refresh), are deleted hourly."""
+    await delete_forever(engine, [EXPIRED_TOKENS, FINISHED_SESSIONS], what="finished sessions and expired tokens")
 
 
 def sign_in_throttling(settings: UsersSettings) -> SignInThrottling:

@@ -15,10 +15,11 @@ from services.support.runtime.db import create_engine, read_session_factory, ses
 from services.support.runtime.followers import Follower
 from services.support.runtime.health import DependencyCheck, database_check, nats_check
 from services.support.runtime.messaging import NatsLink
-from services.support.runtime.outbox import OutboxRelay
+from services.support.runtime.outbox import PUBLISHED_LONG_AGO, OutboxRelay
 from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.server import Served, ServiceApp
 from services.support.runtime.settings import BaseServiceSettings
+from services.support.runtime.upkeep import delete_forever
 
 
 @dataclass
@@ -84,6 +85,7 @@ class Infrastructure:
                 self.nats.run,
                 self.relay.run,
                 *([requests.expire_forever] if request_ledger else []),
+                self.sweep_outbox,
                 *(consumer.run for consumer in consumers),
                 *background,
             ],
@@ -95,3 +97,8 @@ class Infrastructure:
             ],
             requests=requests if request_ledger else None,
         )
+
+    async def sweep_outbox(self) -> None:
+        """Background task: forget the events published more than `outbox_kept_hours` ago."""
+        keep = timedelta(hours=self.settings.outbox_kept_hours)
+        await delete_forever(self.engine, [PUBLISHED_LONG_AGO], {"keep": keep}, what="published outbox rows")

@@ -24,6 +24,7 @@ from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER, 
 from services.support.runtime.retrying import retry_forever
 from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 from services.support.runtime.tracing import publishing, trace_headers
+from services.support.runtime.upkeep import BATCH_ROWS
 
 log = logging.getLogger("athenaeum.outbox")
 
@@ -119,6 +120,15 @@ the statement's round trip (~7 % of its samples during the loan cycles)."""
 _GIVE_BACK = DriverStatement(
     sa.update(OUTBOX).where(_TAKEN, OUTBOX.c.published_at.is_(None)).values(relay_lease_until=None)
 )
+PUBLISHED_LONG_AGO = OUTBOX.delete().where(
+    OUTBOX.c.seq.in_(
+        sa.select(OUTBOX.c.seq)
+        .where(OUTBOX.c.published_at < sa.func.now() - sa.bindparam("keep", type_=sa.Interval))
+        .limit(BATCH_ROWS)
+    )
+)
+"""Rows published more than `keep` ago (`outbox_kept_hours`): JetStream and the events service's audit have
+them; kept forever, they were a loan service's largest table within a year."""
 _BACKLOG = sa.select(sa.func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
 _NEWEST = sa.select(sa.func.max(OUTBOX.c.seq))
 _UNPUBLISHED_UP_TO = sa.select(

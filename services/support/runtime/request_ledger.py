@@ -28,6 +28,7 @@ from sqlalchemy.util import greenlet_spawn
 
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.idempotency import COMMITTED, IN_PROGRESS, REQUESTS, Attempt
+from services.support.runtime.upkeep import BATCH_ROWS, EVERY_SECONDS, delete_forever
 
 log = logging.getLogger("athenaeum.requests")
 
@@ -106,7 +107,7 @@ _EXPIRE = REQUESTS.delete().where(
     REQUESTS.c.request_id.in_(
         sa.select(REQUESTS.c.request_id)
         .where(REQUESTS.c.created_at < sa.func.now() - _P("keep", type_=sa.Interval))
-        .limit(5_000)
+        .limit(BATCH_ROWS)
     )
 )
 
@@ -287,13 +288,6 @@ class RequestLedger:
                     await (local.wait() if local is not None else asyncio.Event().wait())
             pause = min(pause * 2, 0.5)
 
-    async def expire_forever(self, *, every: float = 3600.0) -> None:
+    async def expire_forever(self, *, every: float = EVERY_SECONDS) -> None:
         """Background task: forget request_ids older than the retention period (AIP-155 lets ids expire)."""
-        while True:
-            try:
-                async with self._engine.connect() as connection:
-                    while (await connection.execute(_EXPIRE, {"keep": self._keep})).rowcount:
-                        pass
-            except Exception as error:  # the database is away: the next round catches up
-                log.warning("could not expire old request ids: %s", error)
-            await asyncio.sleep(every)
+        await delete_forever(self._engine, [_EXPIRE], {"keep": self._keep}, what="old request ids", every=every)

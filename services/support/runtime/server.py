@@ -147,7 +147,7 @@ async def serve(app: ServiceApp) -> None:
     await server.start()
     await health_servicer.set(LIVENESS_SERVICE, health_pb2.HealthCheckResponse.SERVING)
     jobs = (reporter.run, *([follower.run] if follower else []), *app.background)
-    tasks = [asyncio.create_task(job(), name=job.__qualname__) for job in jobs]
+    tasks = [asyncio.create_task(job(), name=_task_name(job)) for job in jobs]
     log.info("serving", extra={"service": app.name, "address": address})
 
     stop = asyncio.Event()
@@ -167,6 +167,11 @@ async def serve(app: ServiceApp) -> None:
     for close in app.closers:
         await close()
     log.info("stopped", extra={"service": app.name})
+
+
+def _task_name(job: Callable[[], Awaitable[None]]) -> str:
+    """A background job's name in logs: its function's, a `functools.partial`'s included."""
+    return str(getattr(job, "__qualname__", None) or getattr(getattr(job, "func", None), "__qualname__", repr(job)))
 
 
 def _stop_if_crashed(stop: asyncio.Event, task: asyncio.Task[None]) -> None:

@@ -99,6 +99,9 @@ class BaseServiceSettings(BaseSettings):
         "died is free for a retry this long (+2 s) after that call claimed it.",
     )
     request_ids_kept_hours: float = Field(24.0, gt=0, description="How long a request_id's answer is kept.")
+    outbox_kept_hours: float = Field(
+        168.0, gt=0, description="How long a published event stays in the outbox table (JetStream has it)."
+    )
     admission_limit: int = Field(
         32,
         ge=0,

@@ -7,6 +7,7 @@ import uuid
 import sqlalchemy as sa
 
 from services.support.runtime.repository import TrackingRepository
+from services.support.runtime.upkeep import BATCH_ROWS
 from services.users.data.tables import refresh_tokens, sessions
 from services.users.domain.sessions import RefreshToken, Session
 
@@ -69,3 +70,26 @@ class SqlSessionRepository(TrackingRepository):
                 ],
             )
             session.issued.clear()
+
+
+_NOW = sa.func.now()
+EXPIRED_TOKENS = refresh_tokens.delete().where(
+    refresh_tokens.c.digest.in_(
+        sa.select(refresh_tokens.c.digest).where(refresh_tokens.c.expires_at < _NOW).limit(BATCH_ROWS)
+    )
+)
+"""Refresh tokens past their expiry: refused whatever they are, and one is stored per refresh (a web client
+open all day rotates ~100), so kept forever they grew without bound. A spent token stays until its own
+expiry, so its replay still ends its session (reuse detection) as long as it could have been used."""
+FINISHED_SESSIONS = sessions.delete().where(
+    sessions.c.id.in_(
+        sa.select(sessions.c.id)
+        .where(
+            sessions.c.access_expires_at < _NOW - sa.text("interval '1 day'"),
+            ~sa.exists().where(refresh_tokens.c.session_id == sessions.c.id),
+        )
+        .limit(BATCH_ROWS)
+    )
+)
+"""Sessions that can never be used again: no refresh token left, every access token expired (a day ago, so no
+service still holds one of them as revoked)."""
