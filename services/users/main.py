@@ -22,6 +22,7 @@ from services.users.app.signing_keys import ensure_signing_key
 from services.users.data.passwords import Argon2Passwords
 from services.users.data.sessions import EXPIRED_TOKENS, FINISHED_SESSIONS
 from services.users.data.signing_keys import SqlSigningKeys
+from services.users.data.throttles import FORGOTTEN_THROTTLES
 from services.users.data.unit_of_work import SqlUsersUnitOfWork
 from services.users.domain.sessions import TokenLifetimes
 from services.users.domain.throttling import SignInThrottling, ThrottlePolicy
@@ -85,14 +86,20 @@ async def build(settings: UsersSettings) -> ServiceApp:
             ),
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        background=[partial(forget_finished_sessions, infra.engine)],
+        background=[partial(forget_what_is_over, infra.engine, throttling)],
     )
 
 
-async def forget_finished_sessions(engine: AsyncEngine) -> None:
-    """Background task: sessions past their every token, and refresh tokens past their expiry (one is stored
-    per refresh), are deleted hourly."""
-    await delete_forever(engine, [EXPIRED_TOKENS, FINISHED_SESSIONS], what="finished sessions and expired tokens")
+async def forget_what_is_over(engine: AsyncEngine, throttling: SignInThrottling) -> None:
+    """Background task, hourly: sessions past their every token, refresh tokens past their expiry (one is
+    stored per refresh), and sign-in throttles whose failures are all forgotten."""
+    slowest = max(throttling.account_from_client.forget_one_every, throttling.client.forget_one_every)
+    await delete_forever(
+        engine,
+        [EXPIRED_TOKENS, FINISHED_SESSIONS, FORGOTTEN_THROTTLES],
+        {"forget_one_every": slowest},
+        what="finished sessions, expired tokens and forgotten throttles",
+    )
 
 
 def sign_in_throttling(settings: UsersSettings) -> SignInThrottling:

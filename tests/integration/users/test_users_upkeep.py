@@ -1,10 +1,11 @@
-"""Sessions no one can use again are deleted with their refresh tokens (one token is stored per refresh, so
-they grew without bound), and a session still in use keeps every token it needs."""
+"""What the users service deletes in the background, on real Postgres: sessions no one can use again with their
+refresh tokens (one token is stored per refresh, so they grew without bound), while a session in use keeps
+every token it needs; sign-in throttles whose failures are all forgotten."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -13,7 +14,8 @@ from services.support.runtime.errors import Unauthenticated
 from services.support.runtime.upkeep import delete_until_none
 from services.users.app import signing_in
 from services.users.data.sessions import EXPIRED_TOKENS, FINISHED_SESSIONS
-from services.users.data.tables import refresh_tokens, sessions
+from services.users.data.tables import refresh_tokens, sessions, sign_in_throttles
+from services.users.data.throttles import FORGOTTEN_THROTTLES
 from services.users.domain.profile import Profile
 from services.users.domain.sessions import RefreshTokenReused, token_digest
 
@@ -81,3 +83,24 @@ async def test_a_session_past_every_token_goes_and_a_session_in_use_keeps_its_to
         await _refresh(users_db, spent_before.refresh_token)
     with pytest.raises(Unauthenticated):  # and that replay ended the session
         await _refresh(users_db, spent_today.refresh_token)
+
+
+async def test_a_throttle_goes_once_its_every_failure_is_forgotten(users_db) -> None:
+    now = datetime.now(UTC)  # the server's clock: same host
+    rows = {
+        "forgotten": (3, now - timedelta(hours=2)),  # 3 x 5 min forgotten at 1:45 ago, over an hour before now
+        "remembered": (20, now - timedelta(hours=2)),  # 20 x 5 min: forgotten only 20 minutes from now
+        "recent": (0, now - timedelta(minutes=30)),
+    }
+    prefix = f"test {uuid.uuid4().hex[:8]} "
+    async with users_db.engine.begin() as connection:
+        await connection.execute(
+            sign_in_throttles.insert(),
+            [{"key": prefix + name, "failures": n, "last_attempt_at": at} for name, (n, at) in rows.items()],
+        )
+
+    await delete_until_none(users_db.engine, [FORGOTTEN_THROTTLES], {"forget_one_every": timedelta(minutes=5)})
+
+    async with users_db.engine.connect() as connection:
+        left = sa.select(sign_in_throttles.c.key).where(sign_in_throttles.c.key.startswith(prefix))
+        assert sorted((await connection.execute(left)).scalars()) == [prefix + "recent", prefix + "remembered"]
