@@ -9,13 +9,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from services.catalog.domain.books import Book
 from services.catalog.domain.copies import CopyStatus
 from services.catalog.domain.isbn import normalize_isbn
 from services.support.runtime.errors import FieldViolation, InvalidArgument
+from services.support.runtime.pagination import cursor_time
 
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "=": operator.eq,
@@ -152,7 +152,7 @@ def _year(value: Any) -> int:
 _CURSOR_TYPES: dict[str, Callable[[Any], object]] = {
     "title": str,
     "publication_year": _year,
-    "create_time": datetime.fromisoformat,
+    "create_time": cursor_time,
 }
 
 

@@ -6,14 +6,14 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from services.events.app.ports import EventsUnitOfWork, LiveFeed
 from services.events.domain.aggregation import MAX_COUNTS, Aggregation, Count
 from services.events.domain.model import EVENT, Category, EventRecord
 from services.events.domain.query import EventQuery
 from services.support.runtime.errors import InvalidArgument
-from services.support.runtime.pagination import decode_token, fingerprint, page_size
+from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
 
 DEFAULT_PAGE_SIZE = 50
@@ -61,9 +61,7 @@ def _cursor(raw: list[object] | None) -> PageCursor | None:
         return None
     try:
         moment, event_id, category = raw
-        return PageCursor(
-            datetime.fromisoformat(str(moment)).astimezone(UTC), uuid.UUID(str(event_id)), Category(int(str(category)))
-        )
+        return PageCursor(cursor_time(moment), uuid.UUID(str(event_id)), Category(int(str(category))))
     except (ValueError, TypeError):
         raise InvalidArgument.field("page_token", "is not a token this service issued") from None
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from services.loans.app.ports import NewestFirst
 from services.support.runtime.errors import InvalidArgument
-from services.support.runtime.pagination import decode_token
+from services.support.runtime.pagination import cursor_time, decode_token
 
 
 def _not_ours() -> InvalidArgument:
@@ -26,7 +26,7 @@ def newest_first_after(token: str, query: str) -> NewestFirst | None:
         return None
     try:
         created_at, row_id = cursor
-        return datetime.fromisoformat(str(created_at)), uuid.UUID(str(row_id))
+        return cursor_time(created_at), uuid.UUID(str(row_id))
     except ValueError:
         raise _not_ours() from None
 

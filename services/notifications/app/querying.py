@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 
 from services.notifications.app.ports import NotificationCursor, NotificationFilter, NotificationsUnitOfWork
 from services.notifications.domain.notifications import Notification
 from services.support.runtime.errors import InvalidArgument, PermissionDenied
-from services.support.runtime.pagination import decode_token, fingerprint, page_size
+from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
 
 
@@ -71,6 +70,6 @@ def _cursor_of(notification: Notification) -> list[str]:
 def _decode_cursor(cursor: list[object]) -> NotificationCursor:
     try:
         created_at, notification_id = cursor
-        return NotificationCursor(datetime.fromisoformat(str(created_at)), uuid.UUID(str(notification_id)))
+        return NotificationCursor(cursor_time(created_at), uuid.UUID(str(notification_id)))
     except ValueError:
         raise InvalidArgument.field("page_token", "is not a token this service issued") from None

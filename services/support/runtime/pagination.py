@@ -6,6 +6,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from services.support.runtime.errors import InvalidArgument
@@ -44,3 +45,16 @@ def decode_token(token: str, query: str) -> list[Any] | None:
     if issued_for != query:
         raise InvalidArgument.field("page_token", "belongs to a different query")
     return list(cursor)
+
+
+def cursor_time(value: object) -> datetime:
+    """A time from a page token, in UTC; ValueError unless it is an aware time inside the calendar Python and
+    Postgres share. Tokens are not signed: a forged one may carry `0001-01-01T00:00:00+05:00`, which is before
+    the year 1 in UTC and failed the query (INTERNAL) where it should fail the token."""
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ValueError("a cursor's time has an offset")
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("a cursor's time is outside the calendar") from None

@@ -14,7 +14,7 @@ from datetime import datetime
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import AlreadyExists, DependencyUnavailable, InvalidArgument
 from services.support.runtime.identity import Role
-from services.support.runtime.pagination import decode_token, fingerprint, page_size
+from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
 from services.users.app.enrolment import add_new_user, check_new_account
 from services.users.app.ports import Passwords, UserCursor, UserFilter, UsersUnitOfWork
@@ -248,6 +248,6 @@ def _cursor_of(user: User) -> list[str]:
 def _decode_cursor(cursor: list[object]) -> UserCursor:
     try:
         created_at, user_id = cursor
-        return UserCursor(datetime.fromisoformat(str(created_at)), uuid.UUID(str(user_id)))
+        return UserCursor(cursor_time(created_at), uuid.UUID(str(user_id)))
     except ValueError:
         raise InvalidArgument.field("page_token", "is not a token this service issued") from None
