@@ -201,7 +201,10 @@ def _time(value: str) -> datetime:
         raise _bad("occur_time compares with an RFC 3339 time, e.g. 2026-12-01T00:00:00Z") from None
     if moment.tzinfo is None:
         raise _bad("occur_time needs a time zone, e.g. Z")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+01:00 is before the year 1 in UTC
+        raise _bad("occur_time compares with a time between the years 1 and 9999 in UTC") from None
 
 
 def _compare(left: datetime, op: str, right: datetime) -> bool:

@@ -142,12 +142,19 @@ def _timestamp(stamp: Message, path: str) -> Iterator[FieldViolation]:
         yield FieldViolation(path, TIME_RANGE)
 
 
-TIME_RANGE = "must be a time between the years 1 and 9999"
+TIME_RANGE = "must be a time between the years 1 and 9999, short of their first and last microsecond"
+_LAST_MICROSECOND = 999_999_000
+"""Nanos from which the last second's time is Python's `datetime.max` (microseconds, truncated). asyncpg
+stores `datetime.max` as Postgres's `infinity`, and `datetime.min` (the first microsecond) as `-infinity`, and
+reads them back naive: a membership expiring at 9999-12-31T23:59:59.999999Z failed every later read of it."""
 
 
 def is_valid_time(seconds: int, nanos: int) -> bool:
-    """Whether a Timestamp's fields mean a time (years 1-9999, nanos below a second)."""
-    return _MIN_SECONDS <= seconds <= LAST_SECOND and 0 <= nanos < 1_000_000_000
+    """Whether a Timestamp's fields mean a time the services can store: years 1-9999 (nanos below a second)
+    but the calendar's first and last microsecond."""
+    if not (_MIN_SECONDS <= seconds <= LAST_SECOND and 0 <= nanos < 1_000_000_000):
+        return False
+    return not (seconds == _MIN_SECONDS and nanos < 1000 or seconds == LAST_SECOND and nanos >= _LAST_MICROSECOND)
 
 
 def is_clean(request: Message) -> bool:
@@ -217,7 +224,9 @@ def _clean(items: list[Any], plan: _Plan, texts: dict[int, list[str]]) -> bool:
     out of bounds."""
     if plan.timestamp:
         seconds, nanos = [item.seconds for item in items], [item.nanos for item in items]
-        return min(seconds) >= _MIN_SECONDS and max(seconds) <= LAST_SECOND and 0 <= min(nanos) <= max(nanos) < 10**9
+        if _MIN_SECONDS < min(seconds) and max(seconds) < LAST_SECOND:
+            return 0 <= min(nanos) <= max(nanos) < 10**9
+        return all(map(is_valid_time, seconds, nanos))  # at an edge of the calendar: each by itself
     for get, limit in plan.texts:
         texts.setdefault(limit, []).extend(map(get, items))
     for get, rule in plan.text_lists:

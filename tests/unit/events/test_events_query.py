@@ -82,6 +82,8 @@ def test_a_filter_that_does_not_hold_does_not_match(text: str) -> None:
         'actor = "\x00"',
         'subject = "' + "s" * 2000 + '"',
         "attributes. = a",
+        'occur_time > "0001-01-01T00:00:00+01:00"',  # before the year 1 in UTC (it answered INTERNAL)
+        'occur_time < "9999-12-31T23:59:59-01:00"',  # after the year 9999 in UTC
     ],
 )
 def test_a_filter_outside_the_subset_is_refused_with_the_filter_field(text: str) -> None:

@@ -51,6 +51,28 @@ def test_an_impossible_timestamp_is_refused() -> None:
     check_request(events_pb2.RecordEventRequest(event=events_pb2.Event(occur_time=Timestamp(seconds=0))))
 
 
+@pytest.mark.parametrize(
+    ("seconds", "nanos", "stored"),
+    [
+        (-62_135_596_800, 0, False),  # 0001-01-01T00:00:00Z: Python's datetime.min, Postgres's -infinity
+        (-62_135_596_800, 999, False),  # the same microsecond
+        (-62_135_596_800, 1000, True),
+        (253_402_300_799, 999_998_999, True),
+        (253_402_300_799, 999_999_000, False),  # 9999-12-31T23:59:59.999999Z: datetime.max, infinity
+        (253_402_300_799, 999_999_999, False),  # the largest Timestamp
+    ],
+)
+def test_the_calendars_first_and_last_microsecond_are_refused(seconds: int, nanos: int, stored: bool) -> None:
+    """asyncpg writes them as Postgres's infinities and reads them back naive: a membership set to expire at
+    the last one failed every later read of that account (INTERNAL)."""
+    request = events_pb2.RecordEventRequest(event=events_pb2.Event(occur_time=Timestamp(seconds=seconds, nanos=nanos)))
+    if stored:
+        check_request(request)
+    else:
+        with pytest.raises(InvalidArgument, match=r"event\.occur_time"):
+            check_request(request)
+
+
 def test_a_flood_of_bad_fields_is_reported_in_part_and_never_echoed() -> None:
     bad = "secret\x00" * 3
     with pytest.raises(InvalidArgument) as refused:

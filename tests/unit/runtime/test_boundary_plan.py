@@ -64,8 +64,9 @@ def _scalar(rng: random.Random, field: FieldDescriptor) -> Any:
 
 def _fill(rng: random.Random, message: Message, depth: int) -> Message:
     if message.DESCRIPTOR.full_name == TIMESTAMP:
-        message.seconds = rng.choice([0, 1_700_000_000, 253_402_300_799, 253_402_300_800, -62_135_596_801])  # type: ignore[attr-defined]
-        message.nanos = rng.choice([0, 999_999_999, 10**9, -1])  # type: ignore[attr-defined]
+        seconds = [0, 1_700_000_000, 253_402_300_799, 253_402_300_800, -62_135_596_800, -62_135_596_801]
+        message.seconds = rng.choice(seconds)  # type: ignore[attr-defined]
+        message.nanos = rng.choice([0, 999, 1000, 999_998_999, 999_999_000, 999_999_999, 10**9, -1])  # type: ignore[attr-defined]
         return message
     for field in message.DESCRIPTOR.fields:
         if rng.random() < 0.4 or (field.message_type is not None and depth <= 0):
