@@ -23,7 +23,7 @@ from services.events.app.querying import ListEvents, aggregate_events, get_event
 from services.events.app.recording import RecordEvents, record_events
 from services.events.domain.aggregation import build_aggregation
 from services.events.domain.query import build_query
-from services.support.runtime.auth import current_identity
+from services.support.runtime.auth import current_identity, ensure_still_signed_in
 from services.support.runtime.clock import Clock
 from services.support.runtime.tracing import current_trace_id
 
@@ -71,6 +71,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         """Accepts batch after batch; one acknowledgement each, in order."""
         sequence = 0
         async for request in request_iterator:
+            ensure_still_signed_in(self._clock.now())
             # The same fields under the same numbers: its bytes are a BatchRecordEventsRequest.
             batch = await self._record(request.events, request.SerializeToString(), request.request_id)
             yield events_pb2.StreamRecordEventsResponse(sequence=sequence, accepted_count=len(batch.events))
@@ -95,7 +96,8 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
     ) -> AsyncIterator[events_pb2.Event]:
         """Accepted events as they come, with heartbeats."""
         async with watch_events(watch_query(request), feed=self._feed) as items:
-            async for item in items:
+            async for item in items:  # a heartbeat at least every few seconds: the check below runs as often
+                ensure_still_signed_in(self._clock.now())
                 yield heartbeat(self._clock.now()) if item is None else event_proto(item)
 
     async def AggregateEvents(

@@ -11,10 +11,12 @@ is injected by the composition root.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from google.protobuf.message import Message
@@ -125,7 +127,28 @@ class AccessPolicy:
         if identity is not None and self._revocations.is_revoked(identity.session_id):
             raise Unauthenticated("this session was signed out", reason="SESSION_REVOKED")
         set_current_identity(identity)
+        _signed_out.set(None if identity is None else partial(self._revocations.is_revoked, identity.session_id))
         set_current_client_address(client_address[:64] if from_edge else "")
         if rule is None:  # fail closed: a method nobody wrote a rule for is nobody's
             raise PermissionDenied(f"{method} has no access rule", reason="NO_ACCESS_RULE")
         authorize(rule, identity=identity, caller=caller, request=request)
+
+
+_signed_out: contextvars.ContextVar[Callable[[], bool] | None] = contextvars.ContextVar(
+    "athenaeum_signed_out", default=None
+)
+"""Whether the caller's session has been signed out since the call was admitted (set by `admit`)."""
+
+
+def ensure_still_signed_in(now: datetime) -> None:
+    """For a call that lasts (a stream): UNAUTHENTICATED once the caller's access token has expired or their
+    session was signed out (logout, deactivation, a password change) since the call began. A stream admitted
+    once went on for as long as it was held open: a dismissed librarian's live tail of the audit log too."""
+    identity = current_identity()
+    if identity is None:
+        return
+    if identity.expires_at <= now:
+        raise Unauthenticated("the access token expired: sign in again and call again", reason="TOKEN_EXPIRED")
+    signed_out = _signed_out.get()
+    if signed_out is not None and signed_out():
+        raise Unauthenticated("this session was signed out", reason="SESSION_REVOKED")

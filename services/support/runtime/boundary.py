@@ -154,7 +154,7 @@ def is_valid_time(seconds: int, nanos: int) -> bool:
     but the calendar's first and last microsecond."""
     if not (_MIN_SECONDS <= seconds <= LAST_SECOND and 0 <= nanos < 1_000_000_000):
         return False
-    return not (seconds == _MIN_SECONDS and nanos < 1000 or seconds == LAST_SECOND and nanos >= _LAST_MICROSECOND)
+    return not ((seconds == _MIN_SECONDS and nanos < 1000) or (seconds == LAST_SECOND and nanos >= _LAST_MICROSECOND))
 
 
 def is_clean(request: Message) -> bool:
@@ -224,7 +224,7 @@ def _clean(items: list[Any], plan: _Plan, texts: dict[int, list[str]]) -> bool:
     out of bounds."""
     if plan.timestamp:
         seconds, nanos = [item.seconds for item in items], [item.nanos for item in items]
-        if _MIN_SECONDS < min(seconds) and max(seconds) < LAST_SECOND:
+        if min(seconds) > _MIN_SECONDS and max(seconds) < LAST_SECOND:
             return 0 <= min(nanos) <= max(nanos) < 10**9
         return all(map(is_valid_time, seconds, nanos))  # at an edge of the calendar: each by itself
     for get, limit in plan.texts:

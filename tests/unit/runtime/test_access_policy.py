@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
@@ -11,11 +12,12 @@ import pytest
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from athenaeum.catalog.v1 import catalog_pb2
+from athenaeum.events.v1 import events_pb2
 from athenaeum.loans.v1 import loans_pb2
 from athenaeum.users.v1 import users_pb2
 from services.support.mesh.registry import SERVICES
 from services.support.runtime.access import api_service_names, policy_for
-from services.support.runtime.auth import RevocationList
+from services.support.runtime.auth import AccessPolicy, RevocationList, ensure_still_signed_in
 from services.support.runtime.callers import caller_from_metadata
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
 from services.support.runtime.identity import (
@@ -220,3 +222,24 @@ def test_a_revocation_is_remembered_until_the_sessions_tokens_expire() -> None:
     assert revocations.is_revoked("s1") and not revocations.is_revoked("s2")
     now[0] += timedelta(minutes=16)
     assert not revocations.is_revoked("s1")
+
+
+def test_a_call_that_lasts_ends_when_its_session_is_signed_out_or_its_token_expires() -> None:
+    """A stream is admitted once; it must not outlive the session (a dismissed librarian's live audit tail)."""
+    exp = datetime.fromtimestamp(2_000_000_000, UTC)
+    revocations = RevocationList(clock=lambda: exp - timedelta(minutes=5))
+    policy = AccessPolicy(POLICY, revocations)
+    method = "/athenaeum.events.v1.EventsService/WatchEvents"
+
+    async def stream(*, revoke_meanwhile: bool, check_at: datetime) -> None:
+        policy.admit(method, policy.rule(method), caller=EDGE_CALLER, raw_claims=_header(role="librarian"),
+                     client_address="", request=events_pb2.WatchEventsRequest())  # fmt: skip
+        if revoke_meanwhile:
+            revocations.revoke("s1", exp)
+        ensure_still_signed_in(check_at)
+
+    asyncio.run(stream(revoke_meanwhile=False, check_at=exp - timedelta(minutes=1)))
+    with pytest.raises(Unauthenticated, match="expired"):
+        asyncio.run(stream(revoke_meanwhile=False, check_at=exp))
+    with pytest.raises(Unauthenticated, match="signed out"):
+        asyncio.run(stream(revoke_meanwhile=True, check_at=exp - timedelta(minutes=1)))
