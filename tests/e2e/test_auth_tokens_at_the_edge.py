@@ -74,6 +74,13 @@ def test_a_valid_token_reaches_a_protected_route(edge: httpx.Client, reader) -> 
     assert response.json()["name"] == reader.name
 
 
+@pytest.mark.parametrize("scheme", ["bearer", "BEARER"])
+def test_the_scheme_is_case_insensitive(edge: httpx.Client, reader, scheme: str) -> None:
+    """RFC 9110: `bearer …` was taken for no token at all (401, "sign in first")."""
+    response = edge.get(ME, headers={"authorization": f"{scheme} {reader.access_token}"})
+    assert response.status_code == 200, response.text
+
+
 def test_a_protected_route_without_a_token_is_401(edge: httpx.Client) -> None:
     assert edge.get(ME).status_code == 401
 

@@ -58,6 +58,8 @@ JWKS_CLUSTER = "edge_jwks"
 JWKS_CACHE_SECONDS = 60
 """How long the edge trusts its copy of the key set; the users service publishes a new key this long
 (and more) before it signs with it, so a rotation never meets a stale cache."""
+BEARER_SPELLINGS = ("Bearer", "bearer", "BEARER")
+"""How clients spell the scheme (Envoy matches a prefix exactly; the scheme itself is case-insensitive)."""
 
 # Native gRPC services every Athenaeum process serves: routed to one service, whose reflection answers
 # for the whole mesh (each runtime registers every service name of the registry).
@@ -217,7 +219,8 @@ def _jwt_authn(topology: Topology) -> Config:
             # (the users service may still be starting).
             "async_fetch": {"failed_refetch_duration": "1s"},
         },
-        "from_headers": [{"name": "authorization", "value_prefix": "Bearer "}],
+        # The scheme's name is case-insensitive (RFC 9110 11.1); `bearer …` was taken for no token at all.
+        "from_headers": [{"name": "authorization", "value_prefix": f"{scheme} "} for scheme in BEARER_SPELLINGS],
         "forward": False,  # services get the verified claims, never the bearer token itself
         "forward_payload_header": CLAIMS_HEADER,
         "claim_to_headers": [{"header_name": USER_HEADER, "claim_name": "sub"}],  # the per-user rate limits' key

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+NOT_PLACES = frozenset({"Factory", "localtime"})
+"""Names in the zone database that are no place: "localtime" is whatever the server's clock is set to, and
+"Factory" a placeholder that prints "-00"."""
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones()) - NOT_PLACES
 
 
 def zone_named(name: str) -> ZoneInfo | None:
-    """The IANA time zone `name` ("Europe/Moscow"), or None for a name that is none: unknown, malformed, a
-    folder of the zone database ("Europe": IsADirectoryError) or too long for a file's name (OSError)."""
+    """The IANA time zone `name` ("Europe/Moscow"), or None for a name that is none. Only the database's
+    zones count: ZoneInfo would also load any file under its folder ("posix/Europe/Moscow", "right/UTC", a
+    folder such as "Europe" failing with IsADirectoryError)."""
+    if name not in _zone_names():
+        return None
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
