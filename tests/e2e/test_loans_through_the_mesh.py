@@ -182,13 +182,15 @@ def test_fines_block_borrowing_until_paid_or_waived(edge: httpx.Client, libraria
 
 def test_an_amount_no_fine_can_hold_is_refused_by_name_not_failed(edge: httpx.Client, librarian, new_reader) -> None:
     patron = new_reader()
-    for amount, said in (("1e309", "at most 9999999999.99"), ("99999999999999999999.99", "at most"),
+    for amount, said in (("1e309", "decimal amount"), ("99999999999999999999.99", "at most 9999999999.99"),
                          ("NaN", "decimal amount"), ("Infinity", "decimal amount")):  # fmt: skip
         charged = edge.post("/v1/fines", json={"patron": patron.name, "amount": amount}, headers=librarian.headers)
         assert charged.status_code == 400 and said in charged.json()["message"], (amount, charged.text)
     largest = edge.post("/v1/fines", json={"patron": patron.name, "amount": "9999999999.99"}, headers=librarian.headers)
     assert largest.status_code == 200, largest.text
-    paying = edge.post(f"/v1/{largest.json()['name']}:pay", json={"amount": "1e309"}, headers=librarian.headers)
+    paying = edge.post(
+        f"/v1/{largest.json()['name']}:pay", json={"amount": "10000000000.00"}, headers=librarian.headers
+    )
     assert paying.status_code == 400 and "at most" in paying.json()["message"]
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from services.support.runtime.errors import InvalidArgument
 
@@ -12,6 +13,11 @@ MAX_AMOUNT = Decimal("9999999999.99")
 """The largest amount any rule, fine or payment may name: what a NUMERIC(12, 2) column holds."""
 
 
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+"""Digits with an optional point, as a desk types an amount. Decimal() reads more ("1_000", "1E+1", "NaN",
+Arabic-Indic digits): each was taken as an amount."""
+
+
 def parse_money(raw: str, *, field_name: str, allow_empty: bool = False) -> Decimal | None:
     """A decimal string -> Decimal with 2 places; None for "" when allowed; InvalidArgument otherwise."""
     text = raw.strip()
@@ -19,12 +25,9 @@ def parse_money(raw: str, *, field_name: str, allow_empty: bool = False) -> Deci
         if allow_empty:
             return None
         raise InvalidArgument.field(field_name, "must be a decimal amount such as 0.50")
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise InvalidArgument.field(field_name, "must be a decimal amount such as 0.50") from None
-    if not value.is_finite():
+    if not _PLAIN_DECIMAL.fullmatch(text):
         raise InvalidArgument.field(field_name, "must be a decimal amount such as 0.50")
+    value = Decimal(text)
     if value < 0:
         raise InvalidArgument.field(field_name, "must not be negative")
     if value > MAX_AMOUNT:  # checked first: quantizing 1E+309 to cents is itself an error

@@ -13,6 +13,7 @@ from services.support.runtime.errors import InvalidArgument
 
 def test_money_must_be_a_non_negative_decimal_with_cents() -> None:
     assert parse_money("0.5", field_name="f") == Decimal("0.50")
+    assert [parse_money(raw, field_name="f") for raw in (" 2.", ".5 ", "+3")] == [Decimal(x) for x in ("2", "0.5", "3")]
     assert parse_money("", field_name="f", allow_empty=True) is None
     for bad in ("abc", "-1", "0.001", "NaN"):
         with pytest.raises(InvalidArgument):
@@ -32,7 +33,11 @@ def test_a_required_amount_is_never_empty_and_the_wire_shows_cents() -> None:
         ("NaN", "must be a decimal amount such as 0.50"),
         ("Infinity", "must be a decimal amount such as 0.50"),
         ("-Infinity", "must be a decimal amount such as 0.50"),
-        ("1e309", "must be at most 9999999999.99"),
+        ("1e309", "must be a decimal amount such as 0.50"),
+        ("1E+1", "must be a decimal amount such as 0.50"),  # Decimal reads it: a desk does not type it
+        ("1_000", "must be a decimal amount such as 0.50"),
+        ("\u0661\u0662", "must be a decimal amount such as 0.50"),  # Arabic-Indic digits
+        ("12,50", "must be a decimal amount such as 0.50"),
         ("99999999999999999999.99", "must be at most 9999999999.99"),
         ("10000000000", "must be at most 9999999999.99"),
     ],
