@@ -189,7 +189,9 @@ class Loan(Versioned):
         return self.terms.overdue_fine(self.overdue_days(now)) if self.terms else ZERO
 
     def renew(self, *, now: datetime, others_waiting: bool) -> None:
-        """Extend by the renewal period from now, within the rule's limits."""
+        """Extend by the renewal period from the current due date (Koha's default base), within the rule's
+        limits. Counted from now, a renewal on the day of issue moved the due date by seconds and spent one of
+        the renewals all the same."""
         self.ensure_active()
         terms = self.terms or RuleTerms("*", "*")
         if self.renewal_count >= terms.max_renewals:
@@ -202,7 +204,7 @@ class Loan(Versioned):
         if others_waiting:
             raise FailedPrecondition("other patrons are waiting for this book", reason="HOLDS_WAITING")
         assert self.due_at is not None
-        new_due = terms.due_at(now, terms.renewal_period_days)
+        new_due = terms.due_at(max(now, self.due_at), terms.renewal_period_days)
         if terms.hard_due_at is not None and new_due <= self.due_at:
             raise FailedPrecondition(
                 f"{self.name} cannot be due later than the rule's hard due date", reason="HARD_DUE_DATE_REACHED"

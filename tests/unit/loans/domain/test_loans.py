@@ -64,15 +64,22 @@ def test_overdue_days_count_whole_days_after_grace() -> None:
     assert loan.overdue_fine(due + 30 * DAY) == Decimal("2.00")
 
 
-def test_renewal_extends_from_now_and_counts() -> None:
+def test_renewal_extends_from_the_due_date_and_counts() -> None:
     loan = active_loan(loan_period_days=14, renewal_period_days=7, max_renewals=1)
     later = NOW + 10 * DAY
     loan.renew(now=later, others_waiting=False)
-    assert loan.due_at == later + 7 * DAY and loan.renewal_count == 1
+    assert loan.due_at == NOW + 21 * DAY and loan.renewal_count == 1
     assert isinstance(loan.events[-1], LoanRenewed) and loan.events[-1].previous_due_at == NOW + 14 * DAY
     with pytest.raises(FailedPrecondition) as refused:
         loan.renew(now=later, others_waiting=False)
     assert refused.value.reason == "RENEWAL_LIMIT_REACHED"
+
+
+def test_a_renewal_on_the_day_of_issue_gains_its_whole_period() -> None:
+    """Counted from now, it moved the due date by seconds and spent a renewal all the same."""
+    loan = active_loan(loan_period_days=14, renewal_period_days=14)
+    loan.renew(now=NOW + timedelta(minutes=1), others_waiting=False)
+    assert loan.due_at == NOW + 28 * DAY
 
 
 @pytest.mark.parametrize(
