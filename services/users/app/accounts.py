@@ -138,7 +138,7 @@ async def update_user(
         now = clock.now()
         before = user.profile
         user.update(cmd.changes, cmd.mask, actor=cmd.actor, now=now)
-        await _keep_an_admin(uow, user, before)
+        await _keep_an_admin(uow, user, before, now=now)
         await uow.users.save(user)
         if user.profile.status != UserStatus.ACTIVE:
             await _revoke_sessions(uow, user, f"account_{user.profile.status}", now=now)
@@ -158,7 +158,7 @@ async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock) ->
         if user.profile.status != UserStatus.DEACTIVATED:
             before = user.profile
             user.deactivate(actor=cmd.actor, now=now)
-            await _keep_an_admin(uow, user, before)
+            await _keep_an_admin(uow, user, before, now=now)
             await uow.users.save(user)
         await _revoke_sessions(uow, user, "account_deactivated", now=now)
         await uow.commit()
@@ -228,10 +228,11 @@ async def restore_admin(cmd: RestoreAdmin, *, uow: UsersUnitOfWork, clock: Clock
     return user
 
 
-async def _keep_an_admin(uow: UsersUnitOfWork, user: User, before: Profile) -> None:
-    """FAILED_PRECONDITION (LAST_ADMIN) when the change would leave no active admin."""
-    if is_active_admin(before) and not is_active_admin(user.profile):
-        ensure_an_admin_remains(user, before, active_admins=await uow.users.lock_active_admins())
+async def _keep_an_admin(uow: UsersUnitOfWork, user: User, before: Profile, *, now: datetime) -> None:
+    """FAILED_PRECONDITION (LAST_ADMIN) when the change would leave no admin who can sign in at `now`."""
+    if is_active_admin(before, now=now) and not is_active_admin(user.profile, now=now):
+        active_admins = await uow.users.lock_active_admins(now=now)
+        ensure_an_admin_remains(user, before, active_admins=active_admins, now=now)
 
 
 async def _revoke_sessions(uow: UsersUnitOfWork, user: User, reason: str, *, now: datetime) -> None:

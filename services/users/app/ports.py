@@ -62,9 +62,10 @@ class UserRepository(Protocol):
     async def count(self, where: UserFilter) -> int:
         """How many accounts match."""
 
-    async def lock_active_admins(self) -> list[uuid.UUID]:
-        """The ids of the ACTIVE admins as stored, their rows locked until commit: two changes that would
-        each leave one admin cannot both pass the last-admin check."""
+    async def lock_active_admins(self, *, now: datetime) -> list[uuid.UUID]:
+        """The ids of the admins who can sign in at `now` (ACTIVE as stored and not past `expire_at`), their
+        rows locked until commit: two changes that would each leave one admin cannot both pass the
+        last-admin check."""
 
 
 class SessionRepository(Protocol):

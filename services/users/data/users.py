@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,14 +70,11 @@ class SqlUserRepository(TrackingRepository):
         total = await self.session.scalar(sa.select(sa.func.count()).select_from(users).where(*_conditions(where)))
         return int(total or 0)
 
-    async def lock_active_admins(self) -> list[uuid.UUID]:
-        """The ids of the ACTIVE admins, their rows locked until commit (a second transaction waits, then
-        sees a demoted admin as no longer one)."""
-        query = (
-            sa.select(users.c.id)
-            .where(users.c.role == Role.ADMIN.value, users.c.status == UserStatus.ACTIVE.value)
-            .with_for_update()
-        )
+    async def lock_active_admins(self, *, now: datetime) -> list[uuid.UUID]:
+        """The ids of the admins who can sign in at `now`, their rows locked until commit (a second
+        transaction waits, then sees a demoted or expired admin as no longer one: Postgres checks the
+        conditions again on the row it waited for)."""
+        query = sa.select(users.c.id).where(users.c.role == Role.ADMIN.value, _active_at(now)).with_for_update()
         return list((await self.session.execute(query)).scalars())
 
 
@@ -89,6 +87,12 @@ def _raise_for(error: Exception, user: User) -> None:
     if constraint == "users_card_number_key":
         raise CardNumberTaken(user.card_number) from None
     raise error
+
+
+def _active_at(now: datetime) -> sa.ColumnElement[bool]:
+    """ACTIVE as stored and not past its expiry: the effective status ACTIVE (Profile.effective_status)."""
+    unexpired = sa.or_(users.c.expire_at.is_(None), users.c.expire_at > now)
+    return sa.and_(users.c.status == UserStatus.ACTIVE.value, unexpired)
 
 
 def _conditions(where: UserFilter) -> list[sa.ColumnElement[bool]]:

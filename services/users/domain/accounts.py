@@ -135,10 +135,7 @@ class User(Versioned):
 
     def effective_status(self, now: datetime) -> UserStatus:
         """EXPIRED as soon as `expire_at` passes, even before anyone stores the new status."""
-        expired = self.profile.expire_at is not None and self.profile.expire_at <= now
-        if self.profile.status == UserStatus.ACTIVE and expired:
-            return UserStatus.EXPIRED
-        return self.profile.status
+        return self.profile.effective_status(now)
 
     def ensure_may_sign_in(self, now: datetime) -> None:
         status = self.effective_status(now)
@@ -181,15 +178,19 @@ def _known_path(path: str) -> bool:
     return field in ADMIN_FIELDS or field in OUTPUT_ONLY_FIELDS
 
 
-def is_active_admin(profile: Profile) -> bool:
-    """An admin whose account is ACTIVE: who can administer the library right now."""
-    return profile.role == Role.ADMIN and profile.status == UserStatus.ACTIVE
+def is_active_admin(profile: Profile, *, now: datetime) -> bool:
+    """An admin who can sign in at `now` (ACTIVE and not past `expire_at`): who can administer the library.
+    An expired admin is refused at sign-in, so counting one would let the last usable admin step down."""
+    return profile.role == Role.ADMIN and profile.effective_status(now) == UserStatus.ACTIVE
 
 
-def ensure_an_admin_remains(user: User, before: Profile, *, active_admins: Collection[uuid.UUID]) -> None:
+def ensure_an_admin_remains(
+    user: User, before: Profile, *, active_admins: Collection[uuid.UUID], now: datetime
+) -> None:
     """Refuse a change (`user` as changed, `before` as it was) that would leave the library without an
-    active admin, so that nobody could administer it any more: demoting, blocking or deactivating the last."""
-    if not is_active_admin(before) or is_active_admin(user.profile):
+    active admin, so that nobody could administer it any more: demoting, blocking, deactivating or
+    expiring the last."""
+    if not is_active_admin(before, now=now) or is_active_admin(user.profile, now=now):
         return
     if set(active_admins) <= {user.id}:
         raise FailedPrecondition(f"{user.name} is the last active admin: make another admin first", reason="LAST_ADMIN")

@@ -12,6 +12,7 @@ import copy
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -147,8 +148,8 @@ class FakeUserRepository(_Tracking):
             found = [user for user in found if (user.created_at, user.id) < (after.created_at, after.user_id)]
         return found[:limit]
 
-    async def lock_active_admins(self) -> list[uuid.UUID]:
-        return [user.id for user in self._table.rows() if is_active_admin(user.profile)]
+    async def lock_active_admins(self, *, now: datetime) -> list[uuid.UUID]:
+        return [user.id for user in self._table.rows() if is_active_admin(user.profile, now=now)]
 
     async def count(self, where: UserFilter) -> int:
         return len(_matching(self._table.rows(), where))
