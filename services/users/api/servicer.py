@@ -61,7 +61,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         command = accounts.ListUsers(
             where=convert.user_filter(request), page_size=request.page_size, page_token=request.page_token
         )
-        page = await accounts.list_users(command, uow=self._uow())
+        page = await accounts.list_users(command, uow=self._uow(), clock=self._clock)
         return users_pb2.ListUsersResponse(
             users=[self._proto(u) for u in page.items], next_page_token=page.next_page_token, total_size=page.total_size
         )

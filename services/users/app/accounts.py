@@ -108,16 +108,18 @@ async def get_user(cmd: GetUser, *, uow: UsersUnitOfWork) -> User:
         return await uow.users.get(cmd.user_id)
 
 
-async def list_users(cmd: ListUsers, *, uow: UsersUnitOfWork) -> Page[User]:
-    """Newest first, keyset-paginated; the token is bound to the filter it was issued for."""
+async def list_users(cmd: ListUsers, *, uow: UsersUnitOfWork, clock: Clock) -> Page[User]:
+    """Newest first, keyset-paginated; the token is bound to the filter it was issued for. A status filter
+    matches the status the list shows (EXPIRED once the membership ran out, whatever is stored)."""
     size = page_size(cmd.page_size)
     where = cmd.where
     query = fingerprint("ListUsers", where.role, where.status, where.patron_category, where.text)
     cursor = decode_token(cmd.page_token, query)
     after = _decode_cursor(cursor) if cursor else None
+    now = clock.now()
     async with uow.reading():
-        rows = await uow.users.list_newest_first(where, after=after, limit=size + 1)
-        total = await uow.users.count(where)
+        rows = await uow.users.list_newest_first(where, now=now, after=after, limit=size + 1)
+        total = await uow.users.count(where, now=now)
     return page_from_rows(rows, limit=size, query=query, cursor_of=_cursor_of, total_size=total)
 
 

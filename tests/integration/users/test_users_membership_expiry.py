@@ -12,6 +12,7 @@ import pytest
 from services.support.runtime.errors import FailedPrecondition
 from services.support.runtime.identity import Role
 from services.users.app import accounts
+from services.users.app.ports import UserFilter
 from services.users.data.tables import users
 from services.users.domain.accounts import Actor, User
 from services.users.domain.profile import Profile, UserStatus
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.integration
 
 EXPIRE = frozenset({"expire_time"})
 DEMOTE = frozenset({"role"})
+LIBRARIAN = Actor("users/00000000-0000-0000-0000-00000000000b", Role.LIBRARIAN)
 
 
 @pytest.fixture
@@ -68,3 +70,27 @@ async def test_two_admins_expiring_each_other_at_once_leave_one(users_db, no_adm
     assert len(refused) == 1 and refused[0].reason == "LAST_ADMIN"
     async with users_db.uow() as uow:
         assert len(await uow.users.lock_active_admins(now=users_db.clock.now())) == 1
+
+
+async def test_the_status_filter_matches_the_status_the_list_shows(users_db) -> None:
+    marker = uuid.uuid4().hex[:8]
+    lapsed_at = users_db.clock.now() - timedelta(days=1)
+
+    async def reader(label: str, **profile: object) -> uuid.UUID:
+        made = Profile(email=f"{marker}-{label}@example.org", **profile)  # type: ignore[arg-type]
+        command = accounts.CreateUser(made, "", LIBRARIAN)
+        user = await accounts.create_user(
+            command, uow=users_db.uow(), clock=users_db.clock, passwords=users_db.passwords
+        )
+        return user.id
+
+    active = await reader("active", expire_at=users_db.clock.now() + timedelta(days=1))
+    lapsed = await reader("lapsed", expire_at=lapsed_at)
+    stored = await reader("stored", status=UserStatus.EXPIRED)
+    blocked = await reader("blocked", status=UserStatus.BLOCKED, expire_at=lapsed_at)
+    expected = {UserStatus.ACTIVE: {active}, UserStatus.EXPIRED: {lapsed, stored}, UserStatus.BLOCKED: {blocked}}
+    for status, ids in expected.items():
+        page = await accounts.list_users(
+            accounts.ListUsers(UserFilter(status=status, text=marker)), uow=users_db.uow(), clock=users_db.clock
+        )
+        assert ({user.id for user in page.items}, page.total_size) == (ids, len(ids)), status
