@@ -127,8 +127,8 @@ async def update_user(
     cmd: UpdateUser, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, throttling: SignInThrottling
 ) -> User:
     """Change the masked fields. One's own email only with one's password. A new role, or a status that is
-    no longer ACTIVE, signs the user out everywhere: access tokens carry the role, and the old one must not
-    outlive the change. The last active admin stays one."""
+    no longer ACTIVE (a past expire_time included), signs the user out everywhere: access tokens carry the
+    role, and the old one must not outlive the change. The last active admin stays one."""
     if not cmd.mask:
         raise InvalidArgument.field("update_mask", "name at least one field to change")
     if "email" in cmd.mask and cmd.actor.name == USER.format(cmd.user_id):
@@ -142,8 +142,9 @@ async def update_user(
         user.update(cmd.changes, cmd.mask, actor=cmd.actor, now=now)
         await _keep_an_admin(uow, user, before, now=now)
         await uow.users.save(user)
-        if user.profile.status != UserStatus.ACTIVE:
-            await _revoke_sessions(uow, user, f"account_{user.profile.status}", now=now)
+        status = user.effective_status(now)  # an expired account is refused at sign-in: so are its tokens
+        if status != UserStatus.ACTIVE:
+            await _revoke_sessions(uow, user, f"account_{status}", now=now)
         elif user.profile.role != before.role:
             await _revoke_sessions(uow, user, "role_changed", now=now)
         await uow.commit()

@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import pytest
 
-from services.support.runtime.errors import FailedPrecondition
+from services.support.runtime.errors import FailedPrecondition, Unauthenticated
 from services.support.runtime.identity import Role
-from services.users.app import accounts
+from services.users.app import accounts, signing_in
 from services.users.app.ports import UserFilter
 from services.users.data.tables import users
 from services.users.domain.accounts import Actor, User
@@ -94,3 +94,16 @@ async def test_the_status_filter_matches_the_status_the_list_shows(users_db) -> 
             accounts.ListUsers(UserFilter(status=status, text=marker)), uow=users_db.uow(), clock=users_db.clock
         )
         assert ({user.id for user in page.items}, page.total_size) == (ids, len(ids)), status
+
+
+async def test_a_past_expire_time_ends_the_sessions(users_db) -> None:
+    register = signing_in.Register(Profile(email=f"reader-{uuid.uuid4().hex[:10]}@example.org"), "Correct-Horse-42")
+    signed_in = await signing_in.register(register, uow=users_db.uow(), **users_db.auth)
+    lapsed = accounts.UpdateUser(signed_in.user.id, _lapsed(users_db), EXPIRE, LIBRARIAN)
+    await accounts.update_user(lapsed, uow=users_db.uow(), **users_db.account_ports)
+    refresh = signing_in.RefreshSession(signed_in.refresh_token)
+    with pytest.raises(Unauthenticated) as refused:  # revoked, not only refused as an expired account's
+        await signing_in.refresh_session(
+            refresh, uow=users_db.uow(), clock=users_db.clock, keys=users_db.keys, lifetimes=users_db.lifetimes
+        )
+    assert refused.value.reason == "REFRESH_TOKEN_REVOKED"
