@@ -84,3 +84,17 @@ def test_a_status_the_mask_names_but_the_body_leaves_unspecified_is_refused(
     refused = edge.patch(f"/v1/{reader.name}", params={"update_mask": "status"}, json=body, headers=librarian.headers)
     assert "user.status" in assert_status_json(refused, 400, INVALID_ARGUMENT)["message"]
     assert edge.get(f"/v1/{reader.name}", headers=librarian.headers).json()["status"] == "USER_STATUS_BLOCKED"
+
+
+def test_staff_give_an_account_made_without_a_password_its_first_one(
+    edge: httpx.Client, librarian, unique_email
+) -> None:
+    email, password = unique_email(), "Desk-One-Pass-1"
+    made = edge.post(
+        "/v1/users", json={"user": {"email": email, "display_name": "Desk One"}}, headers=librarian.headers
+    )
+    assert made.status_code == 200, made.text
+    first = edge.post(f"/v1/{made.json()['name']}:changePassword", json={"new_password": password},
+                      headers=librarian.headers)  # fmt: skip
+    assert first.status_code == 200, first.text
+    assert sign_in(edge, email, password).name == made.json()["name"]

@@ -103,10 +103,18 @@ class User(Versioned):
         if updated.status != previous_status:
             self._record_status_change(previous_status, reason=updated.status_reason, actor=actor, now=now)
 
-    def record_password_change(self, *, actor: Actor, now: datetime) -> None:
-        """The owner set a new password (stored apart from the profile: the etag stays)."""
-        if actor.name != self.name:
+    def check_may_set_password(self, actor: Actor) -> None:
+        """The owner changes their password. Staff who may change this account give it its first one when
+        it was made without any: its owner cannot sign in to set it, and no other way exists."""
+        if actor.name == self.name:
+            return
+        if self.password_hash:
             raise PermissionDenied("only the owner changes a password", reason="NOT_OWN_ACCOUNT")
+        self._check_may_write(frozenset(), actor)
+
+    def record_password_change(self, *, actor: Actor, now: datetime) -> None:
+        """A new password was stored (apart from the profile: the etag stays); the owner is told."""
+        self.check_may_set_password(actor)
         self.events.append(PasswordChanged(occurred_at=now, name=self.name))
 
     def deactivate(self, *, actor: Actor, now: datetime) -> None:
