@@ -58,3 +58,43 @@ def test_staff_move_a_patrons_email_without_it(edge: httpx.Client, librarian, ne
     moved = edge.patch(f"/v1/{reader.name}", params={"update_mask": "email"}, json={"email": target},
                        headers=librarian.headers)  # fmt: skip
     assert moved.status_code == 200 and moved.json()["email"] == target
+
+
+def test_a_past_expire_time_ends_the_sessions_at_once(
+    edge: httpx.Client, librarian, new_reader, wait_for_status
+) -> None:
+    reader = new_reader()
+    lapsed = edge.patch(f"/v1/{reader.name}", params={"update_mask": "expire_time"},
+                        json={"expire_time": "2020-01-01T00:00:00Z"}, headers=librarian.headers)  # fmt: skip
+    assert lapsed.status_code == 200 and lapsed.json()["status"] == "USER_STATUS_EXPIRED", lapsed.text
+    wait_for_status(edge, "/v1/users/me", reader.access_token, 401)
+    expired = edge.get("/v1/users", params={"status": "USER_STATUS_EXPIRED", "query": reader.email},
+                       headers=librarian.headers)  # fmt: skip
+    assert [user["name"] for user in expired.json()["users"]] == [reader.name]
+
+
+@pytest.mark.parametrize("body", [{}, {"status": "USER_STATUS_UNSPECIFIED"}, {"status": 42}])
+def test_a_status_the_mask_names_but_the_body_leaves_unspecified_is_refused(
+    edge: httpx.Client, librarian, new_reader, body: dict
+) -> None:
+    reader = new_reader()
+    blocked = {"status": "USER_STATUS_BLOCKED", "status_reason": "unpaid fines"}
+    assert edge.patch(f"/v1/{reader.name}", params={"update_mask": "status,status_reason"}, json=blocked,
+                      headers=librarian.headers).status_code == 200  # fmt: skip
+    refused = edge.patch(f"/v1/{reader.name}", params={"update_mask": "status"}, json=body, headers=librarian.headers)
+    assert "user.status" in assert_status_json(refused, 400, INVALID_ARGUMENT)["message"]
+    assert edge.get(f"/v1/{reader.name}", headers=librarian.headers).json()["status"] == "USER_STATUS_BLOCKED"
+
+
+def test_staff_give_an_account_made_without_a_password_its_first_one(
+    edge: httpx.Client, librarian, unique_email
+) -> None:
+    email, password = unique_email(), "Desk-One-Pass-1"
+    made = edge.post(
+        "/v1/users", json={"user": {"email": email, "display_name": "Desk One"}}, headers=librarian.headers
+    )
+    assert made.status_code == 200, made.text
+    first = edge.post(f"/v1/{made.json()['name']}:changePassword", json={"new_password": password},
+                      headers=librarian.headers)  # fmt: skip
+    assert first.status_code == 200, first.text
+    assert sign_in(edge, email, password).name == made.json()["name"]

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import TypedDict
 
 from athenaeum.users.v1 import users_pb2
 from services.support.runtime.auth import current_identity
-from services.support.runtime.errors import PermissionDenied
+from services.support.runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
 from services.support.runtime.identity import Role
 from services.support.runtime.wire import timestamp, to_datetime
 from services.users.app.ports import UserFilter
@@ -29,6 +30,8 @@ STATUSES = {
 }
 ROLE_OF = {value: key for key, value in ROLES.items()}
 STATUS_OF = {value: key for key, value in STATUSES.items()}
+ROLE_NAMES = " or ".join(users_pb2.UserRole.Name(value) for value in ROLES.values())
+STATUS_NAMES = " or ".join(users_pb2.UserStatus.Name(value) for value in STATUSES.values())
 
 
 def user_to_proto(user: User, *, now: datetime) -> users_pb2.User:
@@ -59,8 +62,20 @@ def user_to_proto(user: User, *, now: datetime) -> users_pb2.User:
     )
 
 
-def profile_from_proto(user: users_pb2.User) -> Profile:
-    """The writable fields as sent; unspecified enums and category take the defaults of a new reader."""
+def profile_from_proto(user: users_pb2.User, *, masked: Collection[str] = ()) -> Profile:
+    """The writable fields as sent; unspecified enums and category take the defaults of a new reader. An enum
+    the API does not define, or one left unspecified in a field an update names in `masked`, is
+    INVALID_ARGUMENT: taking the default there would unblock a blocked patron or demote an admin."""
+    violations = [
+        violation
+        for violation in (
+            _enum_violation(user.role, ROLE_OF.keys(), field="role", names=ROLE_NAMES, masked=masked),
+            _enum_violation(user.status, STATUS_OF.keys(), field="status", names=STATUS_NAMES, masked=masked),
+        )
+        if violation is not None
+    ]
+    if violations:
+        raise InvalidArgument(violations)
     return Profile(
         email=user.email,
         display_name=user.display_name,
@@ -75,6 +90,17 @@ def profile_from_proto(user: users_pb2.User) -> Profile:
         time_zone=user.time_zone,
         **_opt_ins(user),
     )
+
+
+def _enum_violation(
+    value: int, known: Collection[int], *, field: str, names: str, masked: Collection[str]
+) -> FieldViolation | None:
+    """Why `user.<field>` cannot be taken as sent (None when it can)."""
+    if value in known or (value == 0 and field not in masked):
+        return None
+    if value == 0:
+        return FieldViolation(f"user.{field}", f"must be {names}: the update_mask names it")
+    return FieldViolation(f"user.{field}", f"must be {names}")
 
 
 def registration_profile(request: users_pb2.RegisterRequest) -> Profile:

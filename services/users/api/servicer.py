@@ -61,7 +61,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         command = accounts.ListUsers(
             where=convert.user_filter(request), page_size=request.page_size, page_token=request.page_token
         )
-        page = await accounts.list_users(command, uow=self._uow())
+        page = await accounts.list_users(command, uow=self._uow(), clock=self._clock)
         return users_pb2.ListUsersResponse(
             users=[self._proto(u) for u in page.items], next_page_token=page.next_page_token, total_size=page.total_size
         )
@@ -70,10 +70,11 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         self, request: users_pb2.UpdateUserRequest, context: grpc.aio.ServicerContext
     ) -> users_pb2.User:
         """Changes the fields named in update_mask."""
+        mask = convert.update_mask_of(request)
         command = accounts.UpdateUser(
             user_id=convert.resolve_user_id(request.user.name, field="user.name"),
-            changes=convert.profile_from_proto(request.user),
-            mask=convert.update_mask_of(request),
+            changes=convert.profile_from_proto(request.user, masked=mask),
+            mask=mask,
             actor=convert.current_actor(),
             etag=request.user.etag,
             current_password=request.current_password,

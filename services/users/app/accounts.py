@@ -108,16 +108,18 @@ async def get_user(cmd: GetUser, *, uow: UsersUnitOfWork) -> User:
         return await uow.users.get(cmd.user_id)
 
 
-async def list_users(cmd: ListUsers, *, uow: UsersUnitOfWork) -> Page[User]:
-    """Newest first, keyset-paginated; the token is bound to the filter it was issued for."""
+async def list_users(cmd: ListUsers, *, uow: UsersUnitOfWork, clock: Clock) -> Page[User]:
+    """Newest first, keyset-paginated; the token is bound to the filter it was issued for. A status filter
+    matches the status the list shows (EXPIRED once the membership ran out, whatever is stored)."""
     size = page_size(cmd.page_size)
     where = cmd.where
     query = fingerprint("ListUsers", where.role, where.status, where.patron_category, where.text)
     cursor = decode_token(cmd.page_token, query)
     after = _decode_cursor(cursor) if cursor else None
+    now = clock.now()
     async with uow.reading():
-        rows = await uow.users.list_newest_first(where, after=after, limit=size + 1)
-        total = await uow.users.count(where)
+        rows = await uow.users.list_newest_first(where, now=now, after=after, limit=size + 1)
+        total = await uow.users.count(where, now=now)
     return page_from_rows(rows, limit=size, query=query, cursor_of=_cursor_of, total_size=total)
 
 
@@ -125,8 +127,8 @@ async def update_user(
     cmd: UpdateUser, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, throttling: SignInThrottling
 ) -> User:
     """Change the masked fields. One's own email only with one's password. A new role, or a status that is
-    no longer ACTIVE, signs the user out everywhere: access tokens carry the role, and the old one must not
-    outlive the change. The last active admin stays one."""
+    no longer ACTIVE (a past expire_time included), signs the user out everywhere: access tokens carry the
+    role, and the old one must not outlive the change. The last active admin stays one."""
     if not cmd.mask:
         raise InvalidArgument.field("update_mask", "name at least one field to change")
     if "email" in cmd.mask and cmd.actor.name == USER.format(cmd.user_id):
@@ -138,10 +140,11 @@ async def update_user(
         now = clock.now()
         before = user.profile
         user.update(cmd.changes, cmd.mask, actor=cmd.actor, now=now)
-        await _keep_an_admin(uow, user, before)
+        await _keep_an_admin(uow, user, before, now=now)
         await uow.users.save(user)
-        if user.profile.status != UserStatus.ACTIVE:
-            await _revoke_sessions(uow, user, f"account_{user.profile.status}", now=now)
+        status = user.effective_status(now)  # an expired account is refused at sign-in: so are its tokens
+        if status != UserStatus.ACTIVE:
+            await _revoke_sessions(uow, user, f"account_{status}", now=now)
         elif user.profile.role != before.role:
             await _revoke_sessions(uow, user, "role_changed", now=now)
         await uow.commit()
@@ -158,7 +161,7 @@ async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock) ->
         if user.profile.status != UserStatus.DEACTIVATED:
             before = user.profile
             user.deactivate(actor=cmd.actor, now=now)
-            await _keep_an_admin(uow, user, before)
+            await _keep_an_admin(uow, user, before, now=now)
             await uow.users.save(user)
         await _revoke_sessions(uow, user, "account_deactivated", now=now)
         await uow.commit()
@@ -228,10 +231,11 @@ async def restore_admin(cmd: RestoreAdmin, *, uow: UsersUnitOfWork, clock: Clock
     return user
 
 
-async def _keep_an_admin(uow: UsersUnitOfWork, user: User, before: Profile) -> None:
-    """FAILED_PRECONDITION (LAST_ADMIN) when the change would leave no active admin."""
-    if is_active_admin(before) and not is_active_admin(user.profile):
-        ensure_an_admin_remains(user, before, active_admins=await uow.users.lock_active_admins())
+async def _keep_an_admin(uow: UsersUnitOfWork, user: User, before: Profile, *, now: datetime) -> None:
+    """FAILED_PRECONDITION (LAST_ADMIN) when the change would leave no admin who can sign in at `now`."""
+    if is_active_admin(before, now=now) and not is_active_admin(user.profile, now=now):
+        active_admins = await uow.users.lock_active_admins(now=now)
+        ensure_an_admin_remains(user, before, active_admins=active_admins, now=now)
 
 
 async def _revoke_sessions(uow: UsersUnitOfWork, user: User, reason: str, *, now: datetime) -> None:

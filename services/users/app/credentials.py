@@ -1,5 +1,6 @@
 """A signed-in user changes their own password: the current one proves it is them, the new one replaces it,
-and every other session of the account ends (a thief holding one is out). PasswordChanged tells the owner."""
+and every other session of the account ends (a thief holding one is out). PasswordChanged tells the owner.
+Staff give an account made at the desk without a password its first one (domain: check_may_set_password)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass
 
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.errors import Conflict, InvalidArgument, PermissionDenied
+from services.support.runtime.errors import Conflict, InvalidArgument
 from services.users.app.ports import Passwords, UsersUnitOfWork
 from services.users.app.signing_in import ConfirmPassword, confirm_password
 from services.users.domain.accounts import Actor
@@ -31,16 +32,17 @@ class ChangePassword:
 async def change_password(
     cmd: ChangePassword, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, throttling: SignInThrottling
 ) -> None:
-    """Check the current password (throttled like sign-ins), store the new hash, end the other sessions."""
+    """Check the current password (throttled like sign-ins), store the new hash, end the other sessions.
+    Staff setting a first password have no current one to give."""
     async with uow:
         user = await uow.users.get(cmd.user_id)
-        if cmd.actor.name != user.name:
-            raise PermissionDenied("only the owner changes a password", reason="NOT_OWN_ACCOUNT")
+        user.check_may_set_password(cmd.actor)
         if problem := password_violation(cmd.new_password, user.profile.email, field="new_password"):
             raise InvalidArgument(problem)
     previous = user.password_hash
-    confirm = ConfirmPassword(cmd.user_id, cmd.current_password, client=cmd.client)
-    await confirm_password(confirm, uow=uow, clock=clock, passwords=passwords, throttling=throttling)
+    if cmd.actor.name == user.name:
+        confirm = ConfirmPassword(cmd.user_id, cmd.current_password, client=cmd.client)
+        await confirm_password(confirm, uow=uow, clock=clock, passwords=passwords, throttling=throttling)
     new_hash = await passwords.hash(cmd.new_password)
     now = clock.now()
     async with uow:

@@ -26,6 +26,7 @@ class UserFilter:
 
     role: Role | None = None
     status: UserStatus | None = None
+    """The effective status (User.effective_status): EXPIRED includes ACTIVE accounts past their expiry."""
     patron_category: str = ""
     text: str = ""
 
@@ -56,15 +57,19 @@ class UserRepository(Protocol):
         """Stores `new` if the stored hash is still `previous` (False when it is not: a password changed
         meanwhile wins). Not a change of the resource clients see (its etag stays)."""
 
-    async def list_newest_first(self, where: UserFilter, *, after: UserCursor | None, limit: int) -> list[User]:
-        """Up to `limit` matching accounts, newest first, after the cursor."""
+    async def list_newest_first(
+        self, where: UserFilter, *, now: datetime, after: UserCursor | None, limit: int
+    ) -> list[User]:
+        """Up to `limit` accounts matching at `now` (the status filter is the effective status), newest
+        first, after the cursor."""
 
-    async def count(self, where: UserFilter) -> int:
-        """How many accounts match."""
+    async def count(self, where: UserFilter, *, now: datetime) -> int:
+        """How many accounts match at `now`."""
 
-    async def lock_active_admins(self) -> list[uuid.UUID]:
-        """The ids of the ACTIVE admins as stored, their rows locked until commit: two changes that would
-        each leave one admin cannot both pass the last-admin check."""
+    async def lock_active_admins(self, *, now: datetime) -> list[uuid.UUID]:
+        """The ids of the admins who can sign in at `now` (ACTIVE as stored and not past `expire_at`), their
+        rows locked until commit: two changes that would each leave one admin cannot both pass the
+        last-admin check."""
 
 
 class SessionRepository(Protocol):

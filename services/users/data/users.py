@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,24 +60,25 @@ class SqlUserRepository(TrackingRepository):
         row = (await self.session.execute(sa.select(users).where(users.c.email == email))).first()
         return self._track(_to_user(row._mapping)) if row is not None else None
 
-    async def list_newest_first(self, where: UserFilter, *, after: UserCursor | None, limit: int) -> list[User]:
-        query = sa.select(users).where(*_conditions(where)).order_by(users.c.created_at.desc(), users.c.id.desc())
+    async def list_newest_first(
+        self, where: UserFilter, *, now: datetime, after: UserCursor | None, limit: int
+    ) -> list[User]:
+        newest_first = (users.c.created_at.desc(), users.c.id.desc())
+        query = sa.select(users).where(*_conditions(where, now=now)).order_by(*newest_first)
         if after is not None:
             query = query.where(sa.tuple_(users.c.created_at, users.c.id) < sa.tuple_(after.created_at, after.user_id))
         return [_to_user(row._mapping) for row in (await self.session.execute(query.limit(limit))).all()]
 
-    async def count(self, where: UserFilter) -> int:
-        total = await self.session.scalar(sa.select(sa.func.count()).select_from(users).where(*_conditions(where)))
+    async def count(self, where: UserFilter, *, now: datetime) -> int:
+        matching = sa.select(sa.func.count()).select_from(users).where(*_conditions(where, now=now))
+        total = await self.session.scalar(matching)
         return int(total or 0)
 
-    async def lock_active_admins(self) -> list[uuid.UUID]:
-        """The ids of the ACTIVE admins, their rows locked until commit (a second transaction waits, then
-        sees a demoted admin as no longer one)."""
-        query = (
-            sa.select(users.c.id)
-            .where(users.c.role == Role.ADMIN.value, users.c.status == UserStatus.ACTIVE.value)
-            .with_for_update()
-        )
+    async def lock_active_admins(self, *, now: datetime) -> list[uuid.UUID]:
+        """The ids of the admins who can sign in at `now`, their rows locked until commit (a second
+        transaction waits, then sees a demoted or expired admin as no longer one: Postgres checks the
+        conditions again on the row it waited for)."""
+        query = sa.select(users.c.id).where(users.c.role == Role.ADMIN.value, _active_at(now)).with_for_update()
         return list((await self.session.execute(query)).scalars())
 
 
@@ -91,12 +93,28 @@ def _raise_for(error: Exception, user: User) -> None:
     raise error
 
 
-def _conditions(where: UserFilter) -> list[sa.ColumnElement[bool]]:
+def _active_at(now: datetime) -> sa.ColumnElement[bool]:
+    """ACTIVE as stored and not past its expiry: the effective status ACTIVE (Profile.effective_status)."""
+    unexpired = sa.or_(users.c.expire_at.is_(None), users.c.expire_at > now)
+    return sa.and_(users.c.status == UserStatus.ACTIVE.value, unexpired)
+
+
+def _status_at(status: UserStatus, now: datetime) -> sa.ColumnElement[bool]:
+    """The accounts whose effective status at `now` is `status` (what the API answers for each)."""
+    if status == UserStatus.ACTIVE:
+        return _active_at(now)
+    if status == UserStatus.EXPIRED:
+        lapsed = sa.and_(users.c.status == UserStatus.ACTIVE.value, users.c.expire_at <= now)
+        return sa.or_(users.c.status == UserStatus.EXPIRED.value, lapsed)
+    return users.c.status == status.value
+
+
+def _conditions(where: UserFilter, *, now: datetime) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if where.role is not None:
         conditions.append(users.c.role == str(where.role))
     if where.status is not None:
-        conditions.append(users.c.status == str(where.status))
+        conditions.append(_status_at(where.status, now))
     if where.patron_category:
         conditions.append(users.c.patron_category == where.patron_category)
     if where.text:

@@ -103,10 +103,18 @@ class User(Versioned):
         if updated.status != previous_status:
             self._record_status_change(previous_status, reason=updated.status_reason, actor=actor, now=now)
 
-    def record_password_change(self, *, actor: Actor, now: datetime) -> None:
-        """The owner set a new password (stored apart from the profile: the etag stays)."""
-        if actor.name != self.name:
+    def check_may_set_password(self, actor: Actor) -> None:
+        """The owner changes their password. Staff who may change this account give it its first one when
+        it was made without any: its owner cannot sign in to set it, and no other way exists."""
+        if actor.name == self.name:
+            return
+        if self.password_hash:
             raise PermissionDenied("only the owner changes a password", reason="NOT_OWN_ACCOUNT")
+        self._check_may_write(frozenset(), actor)
+
+    def record_password_change(self, *, actor: Actor, now: datetime) -> None:
+        """A new password was stored (apart from the profile: the etag stays); the owner is told."""
+        self.check_may_set_password(actor)
         self.events.append(PasswordChanged(occurred_at=now, name=self.name))
 
     def deactivate(self, *, actor: Actor, now: datetime) -> None:
@@ -135,10 +143,7 @@ class User(Versioned):
 
     def effective_status(self, now: datetime) -> UserStatus:
         """EXPIRED as soon as `expire_at` passes, even before anyone stores the new status."""
-        expired = self.profile.expire_at is not None and self.profile.expire_at <= now
-        if self.profile.status == UserStatus.ACTIVE and expired:
-            return UserStatus.EXPIRED
-        return self.profile.status
+        return self.profile.effective_status(now)
 
     def ensure_may_sign_in(self, now: datetime) -> None:
         status = self.effective_status(now)
@@ -181,15 +186,19 @@ def _known_path(path: str) -> bool:
     return field in ADMIN_FIELDS or field in OUTPUT_ONLY_FIELDS
 
 
-def is_active_admin(profile: Profile) -> bool:
-    """An admin whose account is ACTIVE: who can administer the library right now."""
-    return profile.role == Role.ADMIN and profile.status == UserStatus.ACTIVE
+def is_active_admin(profile: Profile, *, now: datetime) -> bool:
+    """An admin who can sign in at `now` (ACTIVE and not past `expire_at`): who can administer the library.
+    An expired admin is refused at sign-in, so counting one would let the last usable admin step down."""
+    return profile.role == Role.ADMIN and profile.effective_status(now) == UserStatus.ACTIVE
 
 
-def ensure_an_admin_remains(user: User, before: Profile, *, active_admins: Collection[uuid.UUID]) -> None:
+def ensure_an_admin_remains(
+    user: User, before: Profile, *, active_admins: Collection[uuid.UUID], now: datetime
+) -> None:
     """Refuse a change (`user` as changed, `before` as it was) that would leave the library without an
-    active admin, so that nobody could administer it any more: demoting, blocking or deactivating the last."""
-    if not is_active_admin(before) or is_active_admin(user.profile):
+    active admin, so that nobody could administer it any more: demoting, blocking, deactivating or
+    expiring the last."""
+    if not is_active_admin(before, now=now) or is_active_admin(user.profile, now=now):
         return
     if set(active_admins) <= {user.id}:
         raise FailedPrecondition(f"{user.name} is the last active admin: make another admin first", reason="LAST_ADMIN")

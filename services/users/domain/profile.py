@@ -58,6 +58,13 @@ class Profile:
     time_zone: str = ""
     """IANA zone the user's notifications show times in; "" for the library's."""
 
+    def effective_status(self, now: datetime) -> UserStatus:
+        """EXPIRED as soon as `expire_at` passes, even before anyone stores the new status."""
+        expired = self.expire_at is not None and self.expire_at <= now
+        if self.status == UserStatus.ACTIVE and expired:
+            return UserStatus.EXPIRED
+        return self.status
+
     def violations(self, *, prefix: str = "user.") -> list[FieldViolation]:
         """Every bad field, named as the request names it (`user.email`, or `email` with prefix="")."""
         violations: list[FieldViolation] = []

@@ -23,6 +23,10 @@ from datetime import datetime, timedelta
 
 from services.support.runtime.errors import Throttled
 from services.support.runtime.events import DomainEvent
+from services.users.domain.validation import email_problem
+
+NOT_AN_EMAIL = "(not an email address)"
+"""What a failed sign-in's audit event says was tried, when what was typed is no email address."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,11 @@ class SignInThrottle:
         self.last_attempt_at = max(now, self.last_attempt_at or now)  # the latest attempt's, whatever the order
 
     def record_failure(self, email: str, reason: str, *, now: datetime) -> None:
-        """The attempt failed (it was already counted): leave an audit event."""
-        self.events.append(UserLoginFailed(occurred_at=now, email=email, reason=reason))
+        """The attempt failed (it was already counted): leave an audit event. What was typed as the email (as
+        normalized) is kept only when it is an email address: every librarian reads the audit log, and a
+        password typed into the email box must not end up there."""
+        typed = email if email_problem(email) is None else NOT_AN_EMAIL
+        self.events.append(UserLoginFailed(occurred_at=now, email=typed, reason=reason))
 
     def give_back(self) -> None:
         """The attempt succeeded: it no longer counts as a failure."""

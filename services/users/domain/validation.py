@@ -9,7 +9,15 @@ from collections.abc import Sequence
 from services.support.runtime.clock import zone_named
 from services.support.runtime.errors import FieldViolation, InvalidArgument
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
+# Only a plain dot-atom before the @ (RFC 5322's atext, single dots) and a host name of LDH labels after it:
+# quotes, ":", ",", "<", ">", ";" or "(" make a mailer read another recipient out of the same string (it
+# parses an address list), so the mail for this account would reach someone else's mailbox.
+_ATEXT = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_LOCAL_PART = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
+MAX_LOCAL_PART_LENGTH = 64
+MAX_EMAIL_LENGTH = 254
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _CATEGORY = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
 MIN_PASSWORD_LENGTH = 10
@@ -29,9 +37,28 @@ NOTIFICATION_KINDS = frozenset(
 def normalize_email(raw: str, *, field: str = "email") -> str:
     """Trimmed and lower-cased (addresses are compared case-insensitively); InvalidArgument if malformed."""
     email = raw.strip().lower()
-    if not _EMAIL.match(email) or len(email) > 254:
-        raise InvalidArgument.field(field, "must be an email address like reader@example.org")
+    if (problem := email_problem(email)) is not None:
+        raise InvalidArgument.field(field, problem)
     return email
+
+
+def email_problem(email: str) -> str | None:
+    """What makes a trimmed, lower-cased string no plain email address (None when it is one)."""
+    local_part, at, host = email.rpartition("@")
+    if not at or not local_part or len(email) > MAX_EMAIL_LENGTH:
+        return f"must be an email address like reader@example.org, at most {MAX_EMAIL_LENGTH} characters"
+    if len(local_part) > MAX_LOCAL_PART_LENGTH or not _LOCAL_PART.fullmatch(local_part):
+        return (
+            f"must be a plain address like reader@example.org: before the @ at most {MAX_LOCAL_PART_LENGTH} "
+            "letters, digits and ! # $ % & ' * + - / = ? ^ _ ` { | } ~, parts separated by single dots "
+            '(no quotes, spaces, ":", ",", ";", "<", ">", "(", ")", "[", "]", "\\" or "@")'
+        )
+    if not _HOST_NAME.fullmatch(host):
+        return (
+            "must be a plain address like reader@example.org: after the @ a host name with a dot, of letters, "
+            'digits and "-" (a part neither starting nor ending with "-")'
+        )
+    return None
 
 
 def phone_violation(phone: str, *, field: str = "phone") -> FieldViolation | None:

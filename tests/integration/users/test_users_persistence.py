@@ -192,10 +192,9 @@ async def test_listing_filters_by_text_and_role_and_pages_stably(users_db) -> No
     marker = uuid.uuid4().hex[:8]
     made = [await _register(users_db, f"{marker}-{n}@example.org") for n in range(5)]
     where = UserFilter(role=Role.READER, text=marker.upper())
-    first = await accounts.list_users(accounts.ListUsers(where, page_size=3), uow=users_db.uow())
-    second = await accounts.list_users(
-        accounts.ListUsers(where, page_size=3, page_token=first.next_page_token), uow=users_db.uow()
-    )
+    first = await accounts.list_users(accounts.ListUsers(where, page_size=3), uow=users_db.uow(), clock=users_db.clock)
+    rest = accounts.ListUsers(where, page_size=3, page_token=first.next_page_token)
+    second = await accounts.list_users(rest, uow=users_db.uow(), clock=users_db.clock)
     names = [u.name for u in first.items + second.items]
     assert first.total_size == 5 and second.next_page_token == ""
     assert sorted(names) == sorted(s.user.name for s in made) and len(set(names)) == 5

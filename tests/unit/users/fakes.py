@@ -12,6 +12,7 @@ import copy
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -141,26 +142,28 @@ class FakeUserRepository(_Tracking):
         self._table.put(user_id, stored)
         return True
 
-    async def list_newest_first(self, where: UserFilter, *, after: UserCursor | None, limit: int) -> list[User]:
-        found = sorted(_matching(self._table.rows(), where), key=lambda u: (u.created_at, u.id), reverse=True)
+    async def list_newest_first(
+        self, where: UserFilter, *, now: datetime, after: UserCursor | None, limit: int
+    ) -> list[User]:
+        found = sorted(_matching(self._table.rows(), where, now), key=lambda u: (u.created_at, u.id), reverse=True)
         if after is not None:
             found = [user for user in found if (user.created_at, user.id) < (after.created_at, after.user_id)]
         return found[:limit]
 
-    async def lock_active_admins(self) -> list[uuid.UUID]:
-        return [user.id for user in self._table.rows() if is_active_admin(user.profile)]
+    async def lock_active_admins(self, *, now: datetime) -> list[uuid.UUID]:
+        return [user.id for user in self._table.rows() if is_active_admin(user.profile, now=now)]
 
-    async def count(self, where: UserFilter) -> int:
-        return len(_matching(self._table.rows(), where))
+    async def count(self, where: UserFilter, *, now: datetime) -> int:
+        return len(_matching(self._table.rows(), where, now))
 
 
-def _matching(users: Iterable[User], where: UserFilter) -> list[User]:
+def _matching(users: Iterable[User], where: UserFilter, now: datetime) -> list[User]:
     def matches(user: User) -> bool:
         p = user.profile
         texts = (p.email, p.display_name, p.phone, user.card_number)
         return (
             (where.role is None or p.role == where.role)
-            and (where.status is None or p.status == where.status)
+            and (where.status is None or p.effective_status(now) == where.status)
             and (not where.patron_category or p.patron_category == where.patron_category)
             and (not where.text or any(where.text.lower() in text.lower() for text in texts))
         )

@@ -4,6 +4,7 @@ or move someone's email without their password; and the operator's way back in."
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -99,6 +100,41 @@ async def test_a_blocked_admin_does_not_count_as_one(db, clock, passwords) -> No
     await _update(db, clock, passwords, first, blocked, frozenset({"status"}), _actor(second))
     with pytest.raises(FailedPrecondition):
         await accounts.delete_user(accounts.DeleteUser(second.id, _actor(second)), uow=db.unit_of_work(), clock=clock)
+
+
+EXPIRE = frozenset({"expire_time"})
+LAPSED = Profile(email="", expire_at=NOW - timedelta(days=1))
+
+
+async def test_an_admin_whose_membership_expired_does_not_count_as_one(db, clock, passwords) -> None:
+    first, second = await _account(db, passwords, clock), await _account(db, passwords, clock)
+    await _update(db, clock, passwords, second, LAPSED, EXPIRE, _actor(first))  # second can no longer sign in
+    with pytest.raises(FailedPrecondition) as demoting:
+        await _update(db, clock, passwords, first, Profile(email="", role=Role.LIBRARIAN), DEMOTE, _actor(first))
+    with pytest.raises(FailedPrecondition) as closing:
+        await accounts.delete_user(accounts.DeleteUser(first.id, _actor(first)), uow=db.unit_of_work(), clock=clock)
+    assert demoting.value.reason == closing.value.reason == "LAST_ADMIN"
+    assert db.users[first.id].profile.role == Role.ADMIN and db.users[first.id].profile.status == UserStatus.ACTIVE
+
+
+async def test_the_last_active_admin_cannot_be_made_to_expire(db, clock, passwords) -> None:
+    admin = await _account(db, passwords, clock)
+    with pytest.raises(FailedPrecondition) as refused:
+        await _update(db, clock, passwords, admin, LAPSED, EXPIRE, _actor(admin))
+    assert refused.value.reason == "LAST_ADMIN" and db.users[admin.id].profile.expire_at is None
+    later = Profile(email="", expire_at=NOW + timedelta(days=365))  # still signs in today: not the guard's business
+    kept = await _update(db, clock, passwords, admin, later, EXPIRE, _actor(admin))
+    assert kept.profile.expire_at == later.expire_at
+
+
+async def test_an_admin_whose_membership_lapsed_on_its_own_does_not_count_as_one(db, clock, passwords) -> None:
+    first = await _account(db, passwords, clock)
+    second = await _account(db, passwords, clock)
+    soon = Profile(email="", expire_at=NOW + timedelta(hours=1))
+    await _update(db, clock, passwords, second, soon, EXPIRE, _actor(first))
+    clock.advance(timedelta(hours=2))  # nobody stored EXPIRED: the time alone ran out
+    with pytest.raises(FailedPrecondition):
+        await _update(db, clock, passwords, first, Profile(email="", role=Role.READER), DEMOTE, _actor(first))
 
 
 EMAIL = frozenset({"email"})

@@ -122,9 +122,9 @@ async def test_lists_are_newest_first_filtered_and_paged(db, clock, passwords) -
         clock.advance(timedelta(seconds=1))
     await _create(db, clock, passwords, email="someone-else@example.org")
     where = UserFilter(role=Role.READER, text="MARKER")
-    first = await accounts.list_users(accounts.ListUsers(where, page_size=3), uow=db.unit_of_work())
+    first = await accounts.list_users(accounts.ListUsers(where, page_size=3), uow=db.unit_of_work(), clock=clock)
     rest = accounts.ListUsers(where, page_size=3, page_token=first.next_page_token)
-    second = await accounts.list_users(rest, uow=db.unit_of_work())
+    second = await accounts.list_users(rest, uow=db.unit_of_work(), clock=clock)
     assert [u.id for u in first.items + second.items] == [u.id for u in reversed(made)]
     assert first.total_size == 5 and second.next_page_token == ""
 
@@ -132,11 +132,11 @@ async def test_lists_are_newest_first_filtered_and_paged(db, clock, passwords) -
 async def test_a_page_token_only_serves_the_filter_it_was_issued_for(db, clock, passwords) -> None:
     for _ in range(3):
         await _create(db, clock, passwords)
-    first = await accounts.list_users(accounts.ListUsers(UserFilter(), page_size=1), uow=db.unit_of_work())
+    first = await accounts.list_users(accounts.ListUsers(UserFilter(), page_size=1), uow=db.unit_of_work(), clock=clock)
     other_filter = accounts.ListUsers(UserFilter(text="x"), page_size=1, page_token=first.next_page_token)
     for command in (other_filter, accounts.ListUsers(UserFilter(), page_token="not-a-token")):
         with pytest.raises(InvalidArgument):
-            await accounts.list_users(command, uow=db.unit_of_work())
+            await accounts.list_users(command, uow=db.unit_of_work(), clock=clock)
 
 
 async def test_an_update_changes_the_masked_fields_and_the_etag(db, clock, passwords) -> None:

@@ -106,6 +106,45 @@ async def test_nobody_changes_another_users_password(db, clock, passwords) -> No
         )  # fmt: skip
 
 
+async def _without_password(db: FakeUsersDatabase, passwords: FakePasswords, clock, role: Role = Role.READER) -> User:
+    profile = Profile(email=f"{uuid.uuid4().hex[:8]}@example.org", role=role)
+    command = accounts.CreateUser(profile, "", accounts.OPERATOR)  # made at the desk: cannot sign in yet
+    return await accounts.create_user(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
+
+
+async def _set_first(db, clock, passwords, user: User, actor: Actor) -> None:  # type: ignore[no-untyped-def]
+    await credentials.change_password(
+        _change(user, actor, current=""), uow=db.unit_of_work(), clock=clock, passwords=passwords,
+        throttling=THROTTLING,
+    )  # fmt: skip
+
+
+async def test_staff_give_an_account_made_without_a_password_its_first_one(db, clock, passwords) -> None:
+    reader = await _without_password(db, passwords, clock)
+    await _set_first(db, clock, passwords, reader, Actor("users/desk", Role.LIBRARIAN))
+    assert db.users[reader.id].password_hash == f"v2${NEW}"
+    assert [e.name for e in db.published if isinstance(e, PasswordChanged)] == [reader.name]  # the owner is told
+    with pytest.raises(PermissionDenied) as again:  # from now on it is the owner's
+        await _set_first(db, clock, passwords, reader, Actor("users/desk", Role.LIBRARIAN))
+    assert again.value.reason == "NOT_OWN_ACCOUNT"
+
+
+@pytest.mark.parametrize(
+    ("role", "actor", "reason"),
+    [
+        (Role.READER, Actor("users/another-reader", Role.READER), "NOT_OWN_ACCOUNT"),
+        (Role.LIBRARIAN, Actor("users/desk", Role.LIBRARIAN), "STAFF_ACCOUNT"),
+    ],
+)
+async def test_a_first_password_is_set_only_by_staff_who_may_change_the_account(
+    db, clock, passwords, role: Role, actor: Actor, reason: str
+) -> None:
+    user = await _without_password(db, passwords, clock, role=role)
+    with pytest.raises(PermissionDenied) as refused:
+        await _set_first(db, clock, passwords, user, actor)
+    assert refused.value.reason == reason and db.users[user.id].password_hash == ""
+
+
 async def test_a_reader_sets_channels_per_kind_language_and_time_zone(db, clock, passwords) -> None:
     user, actor = await _reader(db, passwords, clock)
     wanted = Profile(

@@ -14,7 +14,7 @@ from services.users.domain.access_tokens import verify_access_token
 from services.users.domain.accounts import UserRegistered
 from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.sessions import RefreshTokenReused, SessionRevoked, UserLoggedIn
-from services.users.domain.throttling import UserLoginFailed, account_key
+from services.users.domain.throttling import NOT_AN_EMAIL, UserLoginFailed, account_key
 
 from ..conftest import LIFETIMES, THROTTLING
 from ..fakes import FakePasswords, FakeUsersDatabase
@@ -238,3 +238,12 @@ async def test_signing_out_ends_the_session_and_is_idempotent(db, auth, clock) -
 async def test_signing_out_needs_a_token(db, clock) -> None:
     with pytest.raises(InvalidArgument):
         await signing_in.sign_out(signing_in.SignOut(""), uow=db.unit_of_work(), clock=clock)
+
+
+@pytest.mark.parametrize("typed", ["Hunter2-MySecret!", "hunter2@", "mallory:bob@example.org"])
+async def test_what_was_typed_as_an_email_reaches_the_audit_log_only_when_it_is_one(db, auth, typed: str) -> None:
+    with pytest.raises(Unauthenticated):
+        await _sign_in(db, auth, email=typed, password=typed)  # a password typed into both boxes
+    failed = db.published[-1]
+    assert isinstance(failed, UserLoginFailed) and (failed.email, failed.reason) == (NOT_AN_EMAIL, "unknown_email")
+    assert typed.lower() not in repr(db.published)

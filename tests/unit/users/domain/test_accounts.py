@@ -39,6 +39,38 @@ def test_malformed_emails_are_refused(raw: str) -> None:
         normalize_email(raw)
 
 
+@pytest.mark.parametrize(
+    ("raw", "where"),
+    [
+        ("mallory:bob@example.org", "before the @"),  # a mailer sends this to bob@example.org
+        ("x<postmaster>@example.org", "before the @"),  # ... and this to the relay's own postmaster
+        ("a,b@example.org", "before the @"),  # ... and this to "a" and "b@example.org"
+        ('"c<a>rol"@example.org', "before the @"),
+        ("a;b@example.org", "before the @"),
+        ("a(comment)b@example.org", "before the @"),
+        ("ca..rol@example.org", "before the @"),
+        (".carol@example.org", "before the @"),
+        ("carol.@example.org", "before the @"),
+        ("x" * 65 + "@example.org", "before the @"),
+        ("carol@example.-org", "after the @"),
+        ("carol@-example.org", "after the @"),
+        ("carol@example-.org", "after the @"),
+        ("carol@[127.0.0.1]", "after the @"),
+        ("carol@localhost", "after the @"),
+    ],
+)
+def test_addresses_a_mailer_would_read_another_recipient_from_are_refused_by_name(raw: str, where: str) -> None:
+    with pytest.raises(InvalidArgument) as error:
+        normalize_email(raw)
+    (violation,) = error.value.violations
+    assert violation.field == "email" and where in violation.description
+
+
+@pytest.mark.parametrize("raw", ["o'brien+loans@mail.example.co.uk", "a!#$%&'*+-/=?^_`{|}~z@x-1.example", "a@b.io"])
+def test_plain_addresses_with_any_atext_character_are_accepted(raw: str) -> None:
+    assert normalize_email(raw) == raw
+
+
 @pytest.mark.parametrize("password", ["short", "password123", "aaaaaaaaaaaa", "reader@example.org", "x" * 300])
 def test_weak_passwords_are_refused(password: str) -> None:
     assert password_violation(password, "reader@example.org") is not None
