@@ -28,7 +28,9 @@ class _UserRole:
 class _UserRoleEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UserRole.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     USER_ROLE_UNSPECIFIED: _UserRole.ValueType  # 0
-    """Not set; on create it means READER, in filters "any role"."""
+    """Not set; on create it means READER, in filters "any role"; in an update whose mask names the role,
+    INVALID_ARGUMENT.
+    """
     USER_ROLE_READER: _UserRole.ValueType  # 1
     """A patron: borrows, places holds, sees only their own data."""
     USER_ROLE_LIBRARIAN: _UserRole.ValueType  # 2
@@ -40,7 +42,9 @@ class UserRole(_UserRole, metaclass=_UserRoleEnumTypeWrapper):
     """What a user may do in the library system."""
 
 USER_ROLE_UNSPECIFIED: UserRole.ValueType  # 0
-"""Not set; on create it means READER, in filters "any role"."""
+"""Not set; on create it means READER, in filters "any role"; in an update whose mask names the role,
+INVALID_ARGUMENT.
+"""
 USER_ROLE_READER: UserRole.ValueType  # 1
 """A patron: borrows, places holds, sees only their own data."""
 USER_ROLE_LIBRARIAN: UserRole.ValueType  # 2
@@ -56,7 +60,7 @@ class _UserStatus:
 class _UserStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_UserStatus.ValueType], _builtins.type):
     DESCRIPTOR: _descriptor.EnumDescriptor
     USER_STATUS_UNSPECIFIED: _UserStatus.ValueType  # 0
-    """Not set; in filters "any status", in updates "leave as is"."""
+    """Not set; in filters "any status"; in an update whose mask names the status, INVALID_ARGUMENT."""
     USER_STATUS_ACTIVE: _UserStatus.ValueType  # 1
     """In good standing: may sign in, borrow and place holds."""
     USER_STATUS_BLOCKED: _UserStatus.ValueType  # 2
@@ -70,7 +74,7 @@ class UserStatus(_UserStatus, metaclass=_UserStatusEnumTypeWrapper):
     """Whether an account may sign in, borrow and place holds."""
 
 USER_STATUS_UNSPECIFIED: UserStatus.ValueType  # 0
-"""Not set; in filters "any status", in updates "leave as is"."""
+"""Not set; in filters "any status"; in an update whose mask names the status, INVALID_ARGUMENT."""
 USER_STATUS_ACTIVE: UserStatus.ValueType  # 1
 """In good standing: may sign in, borrow and place holds."""
 USER_STATUS_BLOCKED: UserStatus.ValueType  # 2
@@ -345,7 +349,9 @@ class ListUsersRequest(_message.Message):
     role: Global___UserRole.ValueType
     """Only users with this role (unspecified: any)."""
     status: Global___UserStatus.ValueType
-    """Only users with this status (unspecified: any)."""
+    """Only users with this status as the list shows it (unspecified: any; EXPIRED includes active accounts
+    past their expire_time).
+    """
     query: _builtins.str
     """Case-insensitive substring of email, display name, phone or card number."""
     patron_category: _builtins.str

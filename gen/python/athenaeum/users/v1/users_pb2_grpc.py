@@ -109,12 +109,14 @@ class UsersServiceServicer:
         """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
         notification preferences; role, status, patron category and expiry are for librarians and admins.
         Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
-        request as the body), so the password never travels in a URL. A new role or status signs the user out
-        everywhere (their access tokens carry the old role).
+        request as the body), so the password never travels in a URL. A new role or status, or an expire_time
+        in the past, signs the user out everywhere (their access tokens carry the old role).
         Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
-        email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+        email; a role or status the mask names but leaves unspecified, or one the API does not define),
+        NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
         PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
-        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait),
+        would demote, block, close or expire the last admin who can sign in; an expired admin does not count),
+        RESOURCE_EXHAUSTED (too many wrong passwords: wait),
         UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the change is saved, but the answer waits for the other services to
         be able to know it, and the message bus is unreachable: send it again, without the etag, to confirm).
         """
@@ -125,8 +127,11 @@ class UsersServiceServicer:
     def ChangePassword(self, request, context):
         """Changes the caller's own password. The current password is required; every other session of the
         account is signed out (the one making the call stays signed in), and the owner is told by email.
-        Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
-        password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
+        Staff who may change an account made at the desk without a password give it its first one here, with
+        no current password; from then on only its owner changes it.
+        Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
+        not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+        user).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

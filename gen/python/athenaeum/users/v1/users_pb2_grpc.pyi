@@ -54,20 +54,25 @@ class UsersServiceStub:
     """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
     notification preferences; role, status, patron category and expiry are for librarians and admins.
     Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
-    request as the body), so the password never travels in a URL. A new role or status signs the user out
-    everywhere (their access tokens carry the old role).
+    request as the body), so the password never travels in a URL. A new role or status, or an expire_time
+    in the past, signs the user out everywhere (their access tokens carry the old role).
     Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
-    email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+    email; a role or status the mask names but leaves unspecified, or one the API does not define),
+    NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
     PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
-    would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait),
+    would demote, block, close or expire the last admin who can sign in; an expired admin does not count),
+    RESOURCE_EXHAUSTED (too many wrong passwords: wait),
     UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the change is saved, but the answer waits for the other services to
     be able to know it, and the message bus is unreachable: send it again, without the etag, to confirm).
     """
     ChangePassword: _grpc.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]
     """Changes the caller's own password. The current password is required; every other session of the
     account is signed out (the one making the call stays signed in), and the owner is told by email.
-    Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
-    password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
+    Staff who may change an account made at the desk without a password give it its first one here, with
+    no current password; from then on only its owner changes it.
+    Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
+    not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+    user).
     """
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
@@ -105,20 +110,25 @@ class UsersServiceAsyncStub(UsersServiceStub):
     """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
     notification preferences; role, status, patron category and expiry are for librarians and admins.
     Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
-    request as the body), so the password never travels in a URL. A new role or status signs the user out
-    everywhere (their access tokens carry the old role).
+    request as the body), so the password never travels in a URL. A new role or status, or an expire_time
+    in the past, signs the user out everywhere (their access tokens carry the old role).
     Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
-    email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+    email; a role or status the mask names but leaves unspecified, or one the API does not define),
+    NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
     PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
-    would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait),
+    would demote, block, close or expire the last admin who can sign in; an expired admin does not count),
+    RESOURCE_EXHAUSTED (too many wrong passwords: wait),
     UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the change is saved, but the answer waits for the other services to
     be able to know it, and the message bus is unreachable: send it again, without the etag, to confirm).
     """
     ChangePassword: _aio.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Changes the caller's own password. The current password is required; every other session of the
     account is signed out (the one making the call stays signed in), and the owner is told by email.
-    Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
-    password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
+    Staff who may change an account made at the desk without a password give it its first one here, with
+    no current password; from then on only its owner changes it.
+    Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
+    not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+    user).
     """
     DeleteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
@@ -177,12 +187,14 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
         notification preferences; role, status, patron category and expiry are for librarians and admins.
         Changing one's own email takes `current_password`: over REST, use the POST form (`…:update`, the whole
-        request as the body), so the password never travels in a URL. A new role or status signs the user out
-        everywhere (their access tokens carry the old role).
+        request as the body), so the password never travels in a URL. A new role or status, or an expire_time
+        in the past, signs the user out everywhere (their access tokens carry the old role).
         Errors: INVALID_ARGUMENT (unknown or output-only field in the mask; no current_password for one's own
-        email), NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
+        email; a role or status the mask names but leaves unspecified, or one the API does not define),
+        NOT_FOUND (no such user), ABORTED (stale etag), ALREADY_EXISTS (email taken),
         PERMISSION_DENIED (field not writable by caller; WRONG_PASSWORD), FAILED_PRECONDITION (LAST_ADMIN: it
-        would demote or block the last active admin), RESOURCE_EXHAUSTED (too many wrong passwords: wait),
+        would demote, block, close or expire the last admin who can sign in; an expired admin does not count),
+        RESOURCE_EXHAUSTED (too many wrong passwords: wait),
         UNAVAILABLE (DEPENDENCY_UNAVAILABLE: the change is saved, but the answer waits for the other services to
         be able to know it, and the message bus is unreachable: send it again, without the etag, to confirm).
         """
@@ -195,8 +207,11 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Changes the caller's own password. The current password is required; every other session of the
         account is signed out (the one making the call stays signed in), and the owner is told by email.
-        Errors: INVALID_ARGUMENT (missing current password, weak new password), UNAUTHENTICATED (wrong current
-        password), PERMISSION_DENIED (not the caller's own account), NOT_FOUND (no such user).
+        Staff who may change an account made at the desk without a password give it its first one here, with
+        no current password; from then on only its owner changes it.
+        Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
+        not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+        user).
         """
 
     @_abc_1.abstractmethod

@@ -56,7 +56,8 @@ class UserRole(betterproto2.Enum):
 
     UNSPECIFIED = 0
     """
-    Not set; on create it means READER, in filters "any role".
+    Not set; on create it means READER, in filters "any role"; in an update whose mask names the role,
+    INVALID_ARGUMENT.
     """
 
     READER = 1
@@ -100,7 +101,7 @@ class UserStatus(betterproto2.Enum):
 
     UNSPECIFIED = 0
     """
-    Not set; in filters "any status", in updates "leave as is".
+    Not set; in filters "any status"; in an update whose mask names the status, INVALID_ARGUMENT.
     """
 
     ACTIVE = 1
@@ -514,7 +515,8 @@ class ListUsersRequest(betterproto2.Message):
         4, betterproto2.TYPE_ENUM, default_factory=lambda: UserStatus(0)
     )
     """
-    Only users with this status (unspecified: any).
+    Only users with this status as the list shows it (unspecified: any; EXPIRED includes active accounts
+    past their expire_time).
     """
 
     query: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
