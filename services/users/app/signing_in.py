@@ -76,6 +76,7 @@ async def register(
         phone=cmd.profile.phone,
         email_opt_in=cmd.profile.email_opt_in,
         sms_opt_in=cmd.profile.sms_opt_in,
+        kind_choices=cmd.profile.kind_choices,
         role=Role.READER,  # self-service accounts are readers, whatever the request says
     )
     check_new_account(profile, cmd.password, prefix="", password_required=True)

@@ -12,7 +12,7 @@ from services.support.runtime.identity import Role
 from services.users.app import signing_in, signing_keys
 from services.users.domain.access_tokens import verify_access_token
 from services.users.domain.accounts import UserRegistered
-from services.users.domain.profile import Profile, UserStatus
+from services.users.domain.profile import KindChoice, Profile, UserStatus
 from services.users.domain.sessions import RefreshTokenReused, SessionRevoked, UserLoggedIn
 from services.users.domain.throttling import NOT_AN_EMAIL, UserLoginFailed, account_key
 
@@ -61,6 +61,14 @@ async def test_registration_makes_a_reader_whatever_is_asked_and_signs_them_in(d
     assert claims["sub"] == signed_in.user.name and claims["role"] == "reader"
     assert [type(e) for e in db.published] == [UserRegistered, UserLoggedIn]
     assert len(db.refresh_tokens) == 1 and signed_in.refresh_token not in db.refresh_tokens
+
+
+async def test_registration_keeps_the_reader_s_choices_per_kind(db, auth) -> None:
+    """They were dropped: a reader who asked for loan receipts got none, and SMS they had refused."""
+    choices = (KindChoice("loan_issued", True, True), KindChoice("hold_ready", True, False))
+    profile = Profile(email="ada@example.org", sms_opt_in=True, kind_choices=choices)
+    signed_in = await signing_in.register(signing_in.Register(profile, PASSWORD), uow=db.unit_of_work(), **auth)
+    assert sorted(signed_in.user.profile.kind_choices, key=lambda c: c.kind) == sorted(choices, key=lambda c: c.kind)
 
 
 async def test_a_weak_password_is_refused_before_hashing(db, auth, passwords) -> None:
