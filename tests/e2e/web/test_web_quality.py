@@ -7,6 +7,7 @@ import asyncio
 import statistics
 import time
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -147,12 +148,16 @@ async def test_the_dashboard_counts_a_loan_the_events_service_recorded(
     forged_title = f"Forged {uuid.uuid4().hex[:8]}"
     await _forge_an_old_activity_loan(mesh.database_url("events"), forged_title)
 
-    page = await (await new_context()).new_page()
+    page = await (await new_context(timezone_id="America/New_York")).new_page()  # days are UTC days anywhere
     await sign_in(page, admin.email, admin.password, next_hash="/dashboard")
     await expect(page.get_by_role("heading", name="Loans per day, last two weeks")).to_be_visible()
     await expect(page.get_by_role("heading", name="Most borrowed books")).to_be_visible()
     await expect(page.locator("ol").get_by_text(one_copy_book.title)).to_be_visible()
     await expect(page.locator("ol").get_by_text(forged_title)).to_have_count(0)
+    days = page.locator("table tbody tr")
+    await expect(days).to_have_count(14)
+    today = datetime.now(UTC)
+    await expect(days.last.locator("td").first).to_have_text(f"{today:%b} {today.day}, {today.year}")
 
 
 async def _forge_an_old_activity_loan(database_url: str, title: str) -> None:

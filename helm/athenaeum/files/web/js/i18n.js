@@ -58,7 +58,11 @@ export function formatNumber(value) {
 
 export function formatDate(iso) {
   if (!iso) return "";
-  return new Intl.DateTimeFormat(current, { dateStyle: "medium" }).format(new Date(iso));
+  // A date without a time ("2026-12-06", a UTC day) is that day everywhere: new Date() reads it as UTC
+  // midnight, which west of UTC is the evening before.
+  const dayOnly = /^\d{4}-\d{2}-\d{2}$/.test(iso);
+  const options = dayOnly ? { dateStyle: "medium", timeZone: "UTC" } : { dateStyle: "medium" };
+  return new Intl.DateTimeFormat(current, options).format(new Date(iso));
 }
 
 export function formatDateTime(iso) {

@@ -15,7 +15,7 @@ const LOANS = 'type = "athenaeum.loans.loan_issued" AND category = AUDIT';
 /** Loans per UTC day over the last two weeks (oldest first, empty days included) and the most borrowed
  * books, counted by the events service (AggregateEvents), not in the browser. */
 async function loanActivity() {
-  const start = new Date(Date.now() - DAYS * 86_400_000);
+  const start = new Date(Date.now() - (DAYS - 1) * 86_400_000); // today and the 13 days before it
   start.setUTCHours(0, 0, 0, 0);
   const range = { start_time: start.toISOString(), end_time: new Date(Date.now() + 60_000).toISOString(), filter: LOANS };
   const [days, books] = await Promise.all([
@@ -28,7 +28,7 @@ async function loanActivity() {
 /** Every day of the range with its count (days without loans count 0). */
 export function perDay(counts, start) {
   const days = new Map();
-  for (let day = 0; day <= DAYS; day += 1) days.set(new Date(start.getTime() + day * 86_400_000).toISOString().slice(0, 10), 0);
+  for (let day = 0; day < DAYS; day += 1) days.set(new Date(start.getTime() + day * 86_400_000).toISOString().slice(0, 10), 0);
   for (const count of counts) {
     const day = (count.start_time || "").slice(0, 10);
     if (days.has(day)) days.set(day, Number(count.count));
