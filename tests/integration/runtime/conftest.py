@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.support.launcher.nats import LocalNats
 from services.support.runtime.messaging import NatsLink
+from services.support.runtime.migrations import upgrade_to_head
 
 
 @pytest.fixture
@@ -32,3 +34,14 @@ async def link(nats: str) -> AsyncIterator[NatsLink]:
     yield link
     connecting.cancel()
     await link.close()
+
+
+@pytest.fixture
+async def engine(postgres, request: pytest.FixtureRequest) -> AsyncIterator[AsyncEngine]:
+    """A fresh database with a service's tables, outbox and request ledger (the catalog's: any would do; a
+    module that needs another defines its own), named after the test module."""
+    url = postgres.fresh_database(request.module.__name__.rsplit(".", 1)[-1].removeprefix("test_")[:40])
+    await asyncio.to_thread(upgrade_to_head, "catalog", url)
+    engine = create_async_engine(url)
+    yield engine
+    await engine.dispose()

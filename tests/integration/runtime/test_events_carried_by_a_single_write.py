@@ -7,22 +7,20 @@ the transaction decides for all of them."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as upsert
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.support.runtime.carrying import carrying_events
 from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
 from services.support.runtime.errors import Conflict
 from services.support.runtime.idempotency import REQUESTS
-from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.repository import TrackingRepository
 from tests.integration.runtime.test_outbox_rows_on_the_driver import HOSTILE, Recorder
@@ -62,15 +60,6 @@ class Unit(SqlAlchemyUnitOfWork):
 
     def record(self, *messages: OutboxMessage) -> None:
         self.ledger.seen.append(Recorder(list(messages)))
-
-
-@pytest.fixture
-async def engine(postgres) -> AsyncIterator[AsyncEngine]:
-    url = postgres.fresh_database("carried_events")
-    await asyncio.to_thread(upgrade_to_head, "catalog", url)
-    engine = create_async_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 def _unit(engine: AsyncEngine, woken: list[int] | None = None) -> Unit:

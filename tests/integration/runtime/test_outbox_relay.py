@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import nats as nats_py
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from athenaeum.catalog.v1 import events_pb2
 from services.catalog.api import events
@@ -19,20 +18,10 @@ from services.catalog.domain.books import BookDetails
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.db import session_factory
 from services.support.runtime.messaging import EVENT_TYPE_HEADER, NatsLink, stream_name
-from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.outbox import OUTBOX, OutboxRelay
 
 pytestmark = pytest.mark.integration
 CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-async def engine(postgres):
-    url = postgres.fresh_database("relay")
-    await asyncio.to_thread(upgrade_to_head, "catalog", url)
-    engine = create_async_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 async def _create_book(engine, title: str) -> uuid.UUID:

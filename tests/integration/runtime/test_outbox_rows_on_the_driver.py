@@ -5,20 +5,18 @@ database refuses undoes the whole transaction, leaving the pool's connection cle
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
 from services.support.runtime.driver import DriverStatement
-from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.repository import TrackingRepository
 
@@ -43,15 +41,6 @@ class Unit(SqlAlchemyUnitOfWork):
 
     def record(self, *messages: OutboxMessage) -> None:
         self.log.seen.append(Recorder(list(messages)))
-
-
-@pytest.fixture
-async def engine(postgres) -> AsyncIterator[AsyncEngine]:
-    url = postgres.fresh_database("outbox_commit")
-    await asyncio.to_thread(upgrade_to_head, "catalog", url)
-    engine = create_async_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 def _unit(engine: AsyncEngine) -> Unit:

@@ -8,17 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
 from services.support.runtime.errors import Conflict
 from services.support.runtime.idempotency import IN_PROGRESS, REQUESTS, Attempt, RequestLog, current_attempt
-from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.repository import TrackingRepository
 from tests.integration.runtime.test_events_carried_by_a_single_write import THINGS, _message, _stored
 from tests.integration.runtime.test_outbox_rows_on_the_driver import Recorder
@@ -49,15 +48,6 @@ class Unit(SqlAlchemyUnitOfWork):
 
 def _unit_with_requests(engine: AsyncEngine) -> Unit:
     return Unit(session_factory(engine), encode=lambda m: m, read_sessions=read_session_factory(engine), on_driver=True)
-
-
-@pytest.fixture
-async def engine(postgres) -> AsyncIterator[AsyncEngine]:
-    url = postgres.fresh_database("carried_request")
-    await asyncio.to_thread(upgrade_to_head, "catalog", url)
-    engine = create_async_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 @pytest.fixture

@@ -3,29 +3,17 @@ keep (unpublished ones never), on real Postgres."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.outbox import OUTBOX, PUBLISHED_LONG_AGO
 from services.support.runtime.upkeep import BATCH_ROWS, delete_until_none
 
 pytestmark = pytest.mark.integration
 WEEK = timedelta(hours=168)
-
-
-@pytest.fixture
-async def engine(postgres):
-    url = postgres.fresh_database("upkeep")
-    await asyncio.to_thread(upgrade_to_head, "catalog", url)
-    engine = create_async_engine(url)
-    yield engine
-    await engine.dispose()
 
 
 async def _add_rows(engine, label: str, count: int, *, published_days_ago: float | None, days_ago: float) -> None:

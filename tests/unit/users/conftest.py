@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.support.runtime.clock import FixedClock
-from services.users.domain.sessions import TokenLifetimes
+from services.users.domain.accounts import User
+from services.users.domain.sessions import Session, TokenLifetimes
 from services.users.domain.signing_keys import SigningKey
 from services.users.domain.throttling import SignInThrottling, ThrottlePolicy
 
@@ -39,3 +40,12 @@ def passwords() -> FakePasswords:
 @pytest.fixture
 def keys() -> FakeSigningKeys:
     return FakeSigningKeys(SigningKey.generate(now=NOW - timedelta(days=1)))
+
+
+async def open_session(db: FakeUsersDatabase, user: User) -> Session:
+    """A session of `user`, signed in at NOW, as if through Login."""
+    async with db.unit_of_work() as uow:
+        session = Session.start(user.id, now=NOW)
+        await uow.sessions.add(session)
+        await uow.commit()
+    return session

@@ -13,9 +13,8 @@ from services.support.runtime.identity import Role
 from services.users.app import accounts
 from services.users.domain.accounts import Actor, User
 from services.users.domain.profile import Profile, UserStatus
-from services.users.domain.sessions import Session
 
-from ..conftest import NOW, THROTTLING
+from ..conftest import NOW, THROTTLING, open_session
 from ..fakes import FakePasswords, FakeUsersDatabase
 
 PASSWORD = "Correct-Horse-42"
@@ -35,14 +34,6 @@ async def _update(db, clock, passwords, user: User, changes: Profile, mask: froz
     )
 
 
-async def _session(db: FakeUsersDatabase, user: User) -> Session:
-    async with db.unit_of_work() as uow:
-        session = Session.start(user.id, now=NOW)
-        await uow.sessions.add(session)
-        await uow.commit()
-    return session
-
-
 def _actor(user: User) -> Actor:
     return Actor(user.name, user.profile.role)
 
@@ -50,7 +41,7 @@ def _actor(user: User) -> Actor:
 async def test_a_new_role_ends_the_sessions_that_carry_the_old_one(db, clock, passwords) -> None:
     admin = await _account(db, passwords, clock)
     librarian = await _account(db, passwords, clock, role=Role.LIBRARIAN)
-    session = await _session(db, librarian)
+    session = await open_session(db, librarian)
     await _update(db, clock, passwords, librarian, Profile(email="", role=Role.READER), DEMOTE, _actor(admin))
     assert db.sessions[session.id].revoke_reason == "role_changed"
 
@@ -58,7 +49,7 @@ async def test_a_new_role_ends_the_sessions_that_carry_the_old_one(db, clock, pa
 async def test_other_changes_leave_the_sessions_alone(db, clock, passwords) -> None:
     admin = await _account(db, passwords, clock)
     librarian = await _account(db, passwords, clock, role=Role.LIBRARIAN)
-    session = await _session(db, librarian)
+    session = await open_session(db, librarian)
     changes = Profile(email="", display_name="Desk two")
     await _update(db, clock, passwords, librarian, changes, frozenset({"display_name"}), _actor(admin))
     assert db.sessions[session.id].revoked_at is None
@@ -173,7 +164,7 @@ async def test_staff_change_a_patrons_email_without_the_patrons_password(db, clo
 async def test_an_operator_restores_an_admin_or_creates_one(db, clock, passwords) -> None:
     admin = await _account(db, passwords, clock)
     await _account(db, passwords, clock)  # a second admin, so that the first may be blocked
-    session = await _session(db, admin)
+    session = await open_session(db, admin)
     blocked = Profile(email="", status=UserStatus.BLOCKED, status_reason="left")
     await _update(db, clock, passwords, admin, blocked, frozenset({"status", "status_reason"}), _actor(admin))
     restore = accounts.RestoreAdmin(admin.profile.email, "Brand-New-Secret-7")

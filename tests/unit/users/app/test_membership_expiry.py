@@ -12,9 +12,9 @@ from services.users.app import accounts
 from services.users.app.ports import UserFilter
 from services.users.domain.accounts import Actor, User
 from services.users.domain.profile import Profile, UserStatus
-from services.users.domain.sessions import Session, SessionRevoked
+from services.users.domain.sessions import SessionRevoked
 
-from ..conftest import NOW, THROTTLING
+from ..conftest import NOW, THROTTLING, open_session
 from ..fakes import FakePasswords, FakeUsersDatabase
 
 LIBRARIAN = Actor("users/00000000-0000-0000-0000-00000000000b", Role.LIBRARIAN)
@@ -50,14 +50,6 @@ async def test_a_membership_running_out_moves_the_account_from_active_to_expired
     assert await _listed(db, clock, UserStatus.EXPIRED) == ({reader.id}, 1)
 
 
-async def _session(db: FakeUsersDatabase, user: User) -> Session:
-    async with db.unit_of_work() as uow:
-        session = Session.start(user.id, now=NOW)
-        await uow.sessions.add(session)
-        await uow.commit()
-    return session
-
-
 async def _expire(db: FakeUsersDatabase, clock: FixedClock, passwords: FakePasswords, user: User, at: datetime) -> None:
     command = accounts.UpdateUser(user.id, Profile(email="", expire_at=at), frozenset({"expire_time"}), LIBRARIAN)
     await accounts.update_user(command, uow=db.unit_of_work(), clock=clock, passwords=passwords, throttling=THROTTLING)
@@ -65,7 +57,7 @@ async def _expire(db: FakeUsersDatabase, clock: FixedClock, passwords: FakePassw
 
 async def test_a_past_expire_time_ends_the_sessions_as_blocking_does(db, clock, passwords) -> None:
     reader = await _reader(db, clock, passwords)
-    session = await _session(db, reader)
+    session = await open_session(db, reader)
     await _expire(db, clock, passwords, reader, LAPSED)
     assert db.sessions[session.id].revoke_reason == "account_expired"
     revoked = [event for event in db.published if isinstance(event, SessionRevoked)]
@@ -74,6 +66,6 @@ async def test_a_past_expire_time_ends_the_sessions_as_blocking_does(db, clock, 
 
 async def test_a_future_expire_time_leaves_the_sessions_alone(db, clock, passwords) -> None:
     reader = await _reader(db, clock, passwords)
-    session = await _session(db, reader)
+    session = await open_session(db, reader)
     await _expire(db, clock, passwords, reader, NOW + timedelta(days=30))
     assert db.sessions[session.id].revoked_at is None
