@@ -22,9 +22,9 @@ from services.users.app.ports import UserFilter
 from services.users.domain import accounts as account_rules
 from services.users.domain.accounts import Actor, User, UserNotFound, UserRegistered, UserStatusChanged, UserUpdated
 from services.users.domain.profile import Profile, UserStatus
-from services.users.domain.sessions import Session, SessionRevoked
+from services.users.domain.sessions import SessionRevoked
 
-from ..conftest import NOW, THROTTLING
+from ..conftest import NOW, THROTTLING, open_session
 from ..fakes import FakePasswords, FakeUsersDatabase
 
 ADMIN = Actor("users/00000000-0000-0000-0000-00000000000a", Role.ADMIN)
@@ -195,17 +195,9 @@ async def test_a_reader_cannot_change_another_account(db, clock, passwords) -> N
     assert (await _stored(db, user.id)).version == 1
 
 
-async def _signed_in_session(db: FakeUsersDatabase, user: User) -> Session:
-    async with db.unit_of_work() as uow:
-        session = Session.start(user.id, now=NOW)
-        await uow.sessions.add(session)
-        await uow.commit()
-    return session
-
-
 async def test_blocking_a_patron_ends_their_sessions(db, clock, passwords) -> None:
     user = await _create(db, clock, passwords)
-    session = await _signed_in_session(db, user)
+    session = await open_session(db, user)
     blocked = Profile(email="", status=UserStatus.BLOCKED, status_reason="lost card")
     change = accounts.UpdateUser(user.id, blocked, frozenset({"status", "status_reason"}), LIBRARIAN)
     await accounts.update_user(change, uow=db.unit_of_work(), clock=clock, **_ports(passwords))
@@ -215,7 +207,7 @@ async def test_blocking_a_patron_ends_their_sessions(db, clock, passwords) -> No
 
 async def test_deleting_deactivates_once_and_ends_every_session(db, clock, passwords) -> None:
     user = await _create(db, clock, passwords)
-    session = await _signed_in_session(db, user)
+    session = await open_session(db, user)
     command = accounts.DeleteUser(user.id, LIBRARIAN)
     for _ in range(2):
         deleted = await accounts.delete_user(command, uow=db.unit_of_work(), clock=clock)
