@@ -239,6 +239,7 @@ async def _activate(
         rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, copy.item_type)
         standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
+        rule.terms.ensure_lends_at(now)  # a term ended since the rule was set: the copy would be born overdue
         loan.activate(copy, rule=rule, book_title=title, now=now)
         hold = None
         if loan.hold:

@@ -11,13 +11,19 @@ once) and on demand by ReconcileCirculation.
 - holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue;
 - the catalog: every copy loans has put into circulation (on loan, on the hold shelf) is compared with
   loans' own records and repaired (comparing.py).
+
+Each step runs on its own: one that fails (a bad row, a peer away) is logged and reported among the
+discrepancies, and the later steps still run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from services.loans.app.comparing import compare_with_catalog
 from services.loans.app.fining import bring_overdue_fine_up_to_date
@@ -31,6 +37,10 @@ from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import Conflict, DependencyUnavailable, NotFound
+
+log = logging.getLogger("athenaeum.loans")
+_DETAIL_CHARS = 200
+"""Of a failed step's error, what the report repeats (the log has all of it)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,22 +84,53 @@ async def reconcile_circulation(
     """One pass over everything (admins, or the scheduler); reports what it found and did."""
     cmd.actor.ensure_admin("reconcile circulation")
     report = ReconcileReport()
-    await settle_unfinished_issues(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
-    await settle_unfinished_returns(
-        report, uow=uow, clock=clock, catalog=catalog, currency=currency, policy=policy, dry_run=cmd.dry_run
-    )
-    await bring_overdues_up_to_date(report, uow=uow, clock=clock, currency=currency, dry_run=cmd.dry_run)
-    await send_reminders(report, uow=uow, clock=clock, schedule=policy.reminders, dry_run=cmd.dry_run)
-    await settle_holds(report, uow=uow, clock=clock, catalog=catalog, dry_run=cmd.dry_run)
-    await compare_with_catalog(
-        report.discrepancies,
-        uow=uow,
-        clock=clock,
-        catalog=catalog,
-        saga_timeout=policy.saga_timeout,
-        dry_run=cmd.dry_run,
-    )
+    dry_run = cmd.dry_run
+    steps: dict[str, Callable[[], Awaitable[object]]] = {
+        "unfinished issues": partial(
+            settle_unfinished_issues, report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=dry_run
+        ),
+        "unfinished returns": partial(
+            settle_unfinished_returns,
+            report,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            currency=currency,
+            policy=policy,
+            dry_run=dry_run,
+        ),
+        "overdue fines": partial(
+            bring_overdues_up_to_date, report, uow=uow, clock=clock, currency=currency, dry_run=dry_run
+        ),
+        "reminders": partial(send_reminders, report, uow=uow, clock=clock, schedule=policy.reminders, dry_run=dry_run),
+        "holds": partial(settle_holds, report, uow=uow, clock=clock, catalog=catalog, dry_run=dry_run),
+        "the catalog": partial(
+            compare_with_catalog,
+            report.discrepancies,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            saga_timeout=policy.saga_timeout,
+            dry_run=dry_run,
+        ),
+    }
+    for step, run in steps.items():
+        await _run_step(step, run, report)
     return report
+
+
+async def _run_step(step: str, run: Callable[[], Awaitable[object]], report: ReconcileReport) -> None:
+    """One step of the pass; its failure is logged and reported, and the pass goes on. (A step that fails on
+    one bad row, a peer away, would otherwise stop every later step on every pass: holds would stop expiring
+    and queues stop being served because a reminder could not be computed.)"""
+    try:
+        await run()
+    except Exception as error:
+        log.exception("reconciliation step %r failed; the other steps go on", step)
+        detail = str(error)[:_DETAIL_CHARS]
+        report.discrepancies.append(
+            f"{step}: the step failed ({type(error).__name__}: {detail}); the next pass retries"
+        )
 
 
 async def settle_unfinished_issues(
