@@ -15,6 +15,7 @@ from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
 from services.loans.domain.loans import LOAN, Loan
 from services.loans.domain.money import parse_amount
 from services.support.runtime.clock import Clock
+from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.names import check_reference
 from services.support.runtime.pagination import fingerprint, page_size
 from services.support.runtime.paging import Page
@@ -36,6 +37,12 @@ async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, cu
     cmd.actor.ensure_staff("charge fines")
     check_reference(cmd.patron, "users", field="fine.patron")
     amount = parse_amount(cmd.amount, field_name="fine.amount")
+    if cmd.kind == FineKind.OVERDUE:
+        # A loan's overdue fine is one row the system grows while the loan is late (one per loan, by a unique
+        # index): a charge by hand would collide with it, or be taken over and grown as if it were it.
+        raise InvalidArgument.field(
+            "fine.kind", "overdue fines are assessed automatically, one per late loan; charge another kind by hand"
+        )
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "AssessFine"):
             return await uow.fines.get(FINE.parse_id(previous))

@@ -19,6 +19,7 @@ from services.loans.app.fining import (
     pay_fine,
     waive_fine,
 )
+from services.loans.app.issuing import IssueLoan
 from services.loans.domain.fines import Fine, FineKind, FineStatus
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
@@ -101,3 +102,15 @@ async def test_a_reader_sees_their_own_fines_with_what_they_owe_in_all(desk: Des
     assert len(first.page.items) + len(second.page.items) == 3 and not second.page.next_page_token
     paid = await list_fines(ListFines(status=FineStatus.PAID, actor=DESK), uow=desk.uow())
     assert [f.id for f in paid.page.items] == [fines[0].id] and paid.outstanding_total == Decimal("0.00")
+
+
+@pytest.mark.parametrize("on_a_loan", [True, False])
+async def test_an_overdue_fine_is_not_charged_by_hand(db: FakeLoansDatabase, desk: Desk, on_a_loan: bool) -> None:
+    book, _ = desk.catalog.add_book()
+    loan = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    command = AssessFine("users/p1", "1.00", FineKind.OVERDUE, loan=loan.name if on_a_loan else "", actor=DESK)
+    for _ in range(2):  # the second loan-less one was a 500 (every loan-less OVERDUE row collided)
+        with pytest.raises(InvalidArgument) as bad:
+            await assess_fine(command, uow=desk.uow(), clock=desk.clock, currency=CURRENCY)
+        assert [v.field for v in bad.value.violations] == ["fine.kind"]
+    assert db.fines == {}
