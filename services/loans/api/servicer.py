@@ -203,7 +203,9 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
             request_id=parse_request_id(request.request_id),
             actor=current_actor(),
         )
-        assessed = await fining.assess_fine(command, uow=self._uow(), clock=self._clock, currency=self._currency)
+        assessed = await fining.assess_fine(
+            command, uow=self._uow(), clock=self._clock, users=self._users, currency=self._currency
+        )
         return fine_to_proto(assessed)
 
     async def GetFine(self, request: loans_pb2.GetFineRequest, context: Context) -> resources_pb2.Fine:

@@ -19,7 +19,7 @@ async def test_loan_less_overdue_charges_by_hand_are_refused_by_name_every_time(
     for patron in ("users/p1", "users/p2"):  # the second was a 500: every loan-less OVERDUE row collided
         command = AssessFine(patron, "1.00", FineKind.OVERDUE, actor=DESK)
         with pytest.raises(InvalidArgument) as bad:
-            await assess_fine(command, uow=world.uow(), clock=world.clock, currency=CURRENCY)
+            await assess_fine(command, uow=world.uow(), clock=world.clock, users=world.users, currency=CURRENCY)
         assert [v.field for v in bad.value.violations] == ["fine.kind"]
 
 
