@@ -193,8 +193,9 @@ class HoldRepository(Protocol):
     async def waiting(self, book: str, *, limit: int) -> list[Hold]:
         """The book's WAITING holds in queue order, the first `limit` of them."""
 
-    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
-        """Books with a queue: a copy that became available may serve it."""
+    async def books_with_waiting(self, *, after: str = "", limit: int) -> list[str]:
+        """Books with a queue (a copy that became available may serve it), by name: the first `limit` after
+        `after` (a page; the next starts after its last)."""
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         """Oldest first; the cursor is the hold's place in the order of all holds."""

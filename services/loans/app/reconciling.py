@@ -41,6 +41,8 @@ from services.support.runtime.errors import Conflict, DependencyUnavailable, Not
 log = logging.getLogger("athenaeum.loans")
 _DETAIL_CHARS = 200
 """Of a failed step's error, what the report repeats (the log has all of it)."""
+QUEUES_PER_PAGE = 200
+"""Titles with a queue read at once by the pass that serves them all (what it holds in memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +253,6 @@ async def settle_holds(
             if hold.expire(now=now):
                 report.holds_expired += 1
                 await uow.holds.save(hold)
-        books = await uow.holds.books_with_waiting()
         if not dry_run:
             await uow.commit()
     if dry_run:
@@ -259,6 +260,20 @@ async def settle_holds(
     for hold in attention:
         if hold.copy_left_on_shelf:
             await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
-    for book in books:  # a copy may have come back to no one (a return whose catalog step was late, say)
-        served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog)
-        report.holds_made_ready += sum(hold.status == HoldStatus.READY for hold in served.values())
+    await serve_every_queue(report, uow=uow, clock=clock, catalog=catalog)
+
+
+async def serve_every_queue(report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> None:
+    """Offer every title with a queue the copies it may have (one that became available other than by a return:
+    a new copy, one back from repair, a return whose catalog step was late). Every title, a page at a time: the
+    first few hundred alone, oldest queue first, left the others never served while those could not be."""
+    after = ""
+    while True:
+        async with uow.reading():
+            books = await uow.holds.books_with_waiting(after=after, limit=QUEUES_PER_PAGE)
+        for book in books:
+            served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog)
+            report.holds_made_ready += sum(hold.status == HoldStatus.READY for hold in served.values())
+        if len(books) < QUEUES_PER_PAGE:
+            return
+        after = books[-1]

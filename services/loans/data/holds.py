@@ -130,12 +130,13 @@ class SqlHoldRepository(TrackingRepository):
             self._track(_to_hold(row._mapping)) for row in (await self.session.execute(query, {"book": book})).all()
         ]
 
-    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
+    async def books_with_waiting(self, *, after: str = "", limit: int) -> list[str]:
+        """Keyset-paginated by name (holds_book_queue walks the books in that order)."""
         query = (
             sa.select(holds.c.book)
-            .where(holds.c.status == HoldStatus.WAITING.value)
+            .where(holds.c.status == HoldStatus.WAITING.value, holds.c.book > after)
             .group_by(holds.c.book)
-            .order_by(sa.func.min(holds.c.seq))
+            .order_by(holds.c.book)
             .limit(limit)
         )
         return list((await self.session.scalars(query)).all())

@@ -233,9 +233,9 @@ class FakeHoldRepository:
         queue = [h for h in self._in_order() if h.book == book and h.status == HoldStatus.WAITING]
         return [self._tx.hand_out("holds", h) for h in queue[:limit]]
 
-    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
-        waiting = [h.book for h in self._in_order() if h.status == HoldStatus.WAITING]
-        return list(dict.fromkeys(waiting))[:limit]
+    async def books_with_waiting(self, *, after: str = "", limit: int) -> list[str]:
+        waiting = {h.book for h in self._in_order() if h.status == HoldStatus.WAITING and h.book > after}
+        return sorted(waiting)[:limit]
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         matching = [
