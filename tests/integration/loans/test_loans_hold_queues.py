@@ -1,4 +1,5 @@
-"""The reconciler serves every title with a queue against real Postgres, a page of titles at a time."""
+"""Holds against real Postgres: the reconciler serves every title with a queue, a page of titles at a time; an
+issue fills the patron's own hold on the title."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from loans_world import DESK, World
 
 from services.loans.app import reconciling
 from services.loans.app.holding import PlaceHold
+from services.loans.app.issuing import IssueLoan
 from services.loans.domain.holds import HoldStatus
 
 pytestmark = pytest.mark.integration
@@ -57,3 +59,15 @@ async def test_a_copy_freed_for_a_title_past_the_first_page_is_trapped(
             if (await uow.holds.get(hold.id)).status == HoldStatus.READY:
                 ready.add(book)
     assert ready == set(freed)
+
+
+async def test_an_issue_of_a_title_the_patron_waits_for_fills_their_hold(world: World) -> None:
+    book, (copy,) = world.catalog.add_book()
+    world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="IN_REPAIR")
+    hold = await world.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="AVAILABLE")  # back, not trapped yet
+    loan = await world.issue(IssueLoan("users/p1", barcode=world.catalog.barcode(copy), actor=DESK))
+    async with world.uow().reading() as uow:
+        filled = await uow.holds.get(hold.id)
+        assert await uow.holds.books_with_waiting(limit=10) == []
+    assert (filled.status, filled.loan, filled.queue_position) == (HoldStatus.FULFILLED, loan.name, 0)
