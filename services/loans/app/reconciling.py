@@ -32,7 +32,7 @@ from services.loans.app.ports import Catalog, LoansUnitOfWork
 from services.loans.app.returning import finish_begun_return
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.support.runtime.clock import Clock
@@ -274,6 +274,8 @@ async def serve_every_queue(report: ReconcileReport, *, uow: LoansUnitOfWork, cl
         for book in books:
             served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog)
             report.holds_made_ready += sum(hold.status == HoldStatus.READY for hold in served.values())
+            if removed := sum(hold.cancel_reason == BOOK_REMOVED for hold in served.values()):
+                report.discrepancies.append(f"{book} is no longer in the catalog: {removed} hold(s) cancelled")
         if len(books) < QUEUES_PER_PAGE:
             return
         after = books[-1]

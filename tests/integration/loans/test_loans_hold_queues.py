@@ -11,7 +11,7 @@ from loans_world import DESK, World
 from services.loans.app import reconciling
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +71,14 @@ async def test_an_issue_of_a_title_the_patron_waits_for_fills_their_hold(world: 
         filled = await uow.holds.get(hold.id)
         assert await uow.holds.books_with_waiting(limit=10) == []
     assert (filled.status, filled.loan, filled.queue_position) == (HoldStatus.FULFILLED, loan.name, 0)
+
+
+async def test_the_waiting_holds_of_a_deleted_book_are_cancelled_and_no_longer_count(world: World) -> None:
+    book, _ = world.catalog.add_book(copies=0)
+    holds = [await world.place_hold(PlaceHold(f"users/p{n}", book, actor=DESK)) for n in range(3)]
+    world.catalog.remove_book(book)
+    await world.reconcile()
+    async with world.uow().reading() as uow:
+        ended = [await uow.holds.get(hold.id) for hold in holds]
+        assert await uow.holds.count_active("users/p0") == 0
+    assert {(hold.status, hold.cancel_reason) for hold in ended} == {(HoldStatus.CANCELLED, BOOK_REMOVED)}
