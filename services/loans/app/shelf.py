@@ -45,8 +45,11 @@ async def serve_queue(
     returns at once, or to nobody: whoever frees a copy serves the whole queue, not only its head.)"""
     async with uow:
         queue = await uow.holds.waiting(book, limit=most)
+        barred = await _may_not_borrow({hold.patron for hold in queue}, uow=uow, clock=clock) if queue else set()
     served: dict[uuid.UUID, Hold] = {}
     for hold in queue:
+        if hold.patron in barred:
+            continue  # its place kept: served by a later copy once the account may borrow again
         try:
             # The catalog keeps one shelf copy per hold (a repeat gets the same copy), and a refusal now ("none
             # available") is no answer for a later try: there is nothing a request_id could add.
@@ -58,6 +61,14 @@ async def serve_queue(
             break  # nothing more on the shelf now: the rest wait (a return traps a copy; the reconciler retries)
         served[hold.id] = await shelved(hold.id, copy.name, uow=uow, clock=clock, catalog=catalog)
     return served
+
+
+async def _may_not_borrow(patrons: set[str], *, uow: LoansUnitOfWork, clock: Clock) -> set[str]:
+    """Those of `patrons` whose account may not borrow now (blocked, expired, closed), as the projection of
+    accounts says: a copy trapped for them would sit on the hold shelf for someone the desk must refuse. Without
+    a record (no projection, or not yet), a patron is served, as before."""
+    now = clock.now()
+    return {record.patron for record in await uow.patrons.of(patrons) if record.lending_eligibility(now) is None}
 
 
 async def cancel_queue_of_removed_book(book: str, *, uow: LoansUnitOfWork, clock: Clock) -> dict[uuid.UUID, Hold]:

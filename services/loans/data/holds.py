@@ -100,6 +100,10 @@ class SqlHoldRepository(TrackingRepository):
         query = sa.select(sa.func.count()).where(holds.c.patron == patron, holds.c.status.in_(_ACTIVE))
         return int(await self.session.scalar(query) or 0)
 
+    async def active_of(self, patron: str) -> list[Hold]:
+        query = sa.select(holds).where(holds.c.patron == patron, holds.c.status.in_(_ACTIVE)).order_by(holds.c.seq)
+        return [self._track(_to_hold(row._mapping)) for row in (await self.session.execute(query)).all()]
+
     async def others_waiting(self, book: str, patron: str) -> bool:
         query = sa.select(
             sa.exists().where(

@@ -32,6 +32,8 @@ class HoldStatus(StrEnum):
 ACTIVE_HOLD_STATUSES = (HoldStatus.WAITING, HoldStatus.READY)
 BOOK_REMOVED = "the book was removed from the catalog"
 """Why the holds of a book deleted from the catalog were cancelled."""
+ACCOUNT_CLOSED = "the account was closed"
+"""Why the holds of a deactivated account were cancelled."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -11,6 +11,7 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HoldStatus
+from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.errors import (
     AlreadyExists,
     DependencyUnavailable,
@@ -147,3 +148,17 @@ async def test_lending_a_patron_a_title_they_wait_for_fills_their_hold(
     assert db.event_types()[-1] == "HoldFulfilled"
     await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
     assert db.holds[later.id].status == HoldStatus.READY and db.holds[later.id].copy == first_copy
+
+
+@pytest.mark.parametrize("status", ["BLOCKED", "EXPIRED", "DEACTIVATED"])
+async def test_a_copy_back_skips_a_hold_whose_patron_may_not_borrow_and_keeps_its_place(
+    db: FakeLoansDatabase, desk: Desk, status: str
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    lent = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    barred = await desk.place_hold(PlaceHold("users/p3", book, actor=DESK))
+    next_in_line = await desk.place_hold(PlaceHold("users/p4", book, actor=DESK))
+    db.patrons["users/p3"] = PatronRecord("users/p3", 2, status)  # as the users feed keeps it
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
+    assert db.holds[next_in_line.id].status == HoldStatus.READY and db.holds[next_in_line.id].copy == copy
+    assert (await get_hold(GetHold(barred.id, actor=DESK), uow=desk.uow())).queue_position == 1
