@@ -97,7 +97,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
     # down, issues ask users.
     projection: list[Callable[[], Coroutine[Any, Any, None]]] = []
     if settings.patron_projection:
-        accounts = AccountsConsumer(infra.nats, unit_of_work)
+        accounts = AccountsConsumer(infra.nats, unit_of_work, clock=clock)
         users = ProjectedUsers(
             uow=unit_of_work, link=infra.nats, consumer=accounts.spec, clock=clock, asked=users, ready=accounts.ready
         )

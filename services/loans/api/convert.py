@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from athenaeum.loans.v1 import resources_pb2
@@ -10,6 +11,7 @@ from services.loans.domain.holds import Hold, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.money import ZERO, money, parse_money
 from services.loans.domain.rules import CirculationRule, RuleTerms
+from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.wire import timestamp, to_datetime
 
 _LOAN_STATUS = {
@@ -93,6 +95,28 @@ def terms_from_proto(rule: resources_pb2.CirculationRule) -> RuleTerms:
         hold_pickup_days=rule.hold_pickup_days,
         hard_due_at=to_datetime(rule.hard_due_time) if rule.HasField("hard_due_time") else None,
     )
+
+
+RULE_MASK_PATHS = {
+    **{name: name for name in RuleTerms.__dataclass_fields__ if name != "hard_due_at"},
+    "hard_due_time": "hard_due_at",
+}
+"""A CirculationRule's writable API fields -> the RuleTerms fields they set (timestamps are `*_time` on the
+wire, `*_at` in the domain)."""
+
+
+def rule_mask_from_proto(paths: Iterable[str]) -> tuple[str, ...]:
+    """An update_mask's API paths as RuleTerms field names ("*" kept); INVALID_ARGUMENT naming the API fields
+    when one is unknown or read-only (name, etag, create_time, update_time)."""
+    paths = tuple(paths)
+    if paths == ("*",):
+        return paths
+    if unknown := [path for path in paths if path not in RULE_MASK_PATHS]:
+        raise InvalidArgument.field(
+            "update_mask",
+            f"unknown or read-only field(s): {', '.join(unknown)}; writable: {', '.join(RULE_MASK_PATHS)}",
+        )
+    return tuple(RULE_MASK_PATHS[path] for path in paths)
 
 
 def fine_to_proto(fine: Fine) -> resources_pb2.Fine:

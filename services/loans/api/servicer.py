@@ -16,6 +16,7 @@ from services.loans.api.convert import (
     hold_to_proto,
     loan_status,
     loan_to_proto,
+    rule_mask_from_proto,
     rule_to_proto,
     terms_from_proto,
 )
@@ -172,7 +173,7 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
         command = rule_matrix.UpdateCirculationRule(
             RULE.parse_id(rule.name, field="circulation_rule.name"),
             terms_from_proto(rule),
-            tuple(request.update_mask.paths),
+            rule_mask_from_proto(request.update_mask.paths),
             etag=rule.etag,
             request_id=parse_request_id(request.request_id),
             actor=current_actor(),
@@ -202,7 +203,9 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
             request_id=parse_request_id(request.request_id),
             actor=current_actor(),
         )
-        assessed = await fining.assess_fine(command, uow=self._uow(), clock=self._clock, currency=self._currency)
+        assessed = await fining.assess_fine(
+            command, uow=self._uow(), clock=self._clock, users=self._users, currency=self._currency
+        )
         return fine_to_proto(assessed)
 
     async def GetFine(self, request: loans_pb2.GetFineRequest, context: Context) -> resources_pb2.Fine:

@@ -19,6 +19,7 @@ from athenaeum.users.v1 import users_pb2
 from services.loans.app.patrons import StreamSeen, follow_stream, forget_accounts, keep_account
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.patrons import PatronRecord
+from services.support.runtime.clock import Clock
 from services.support.runtime.consumers import DurableConsumer
 from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name
 from services.support.runtime.wire import event_subject, to_datetime
@@ -71,9 +72,12 @@ class AccountsConsumer(DurableConsumer):
     was built from and that nothing left it unread (app/patrons.follow_stream forgets the projection
     otherwise); `ready()` is true only from then on, while it is up."""
 
-    def __init__(self, link: NatsLink, uow: Callable[[], LoansUnitOfWork], spec: ConsumerSpec = ACCOUNTS) -> None:
+    def __init__(
+        self, link: NatsLink, uow: Callable[[], LoansUnitOfWork], spec: ConsumerSpec = ACCOUNTS, *, clock: Clock
+    ) -> None:
         super().__init__(link, spec, self._keep)
         self._uow = uow
+        self._clock = clock
         self._checked = False
 
     def ready(self) -> bool:
@@ -105,4 +109,4 @@ class AccountsConsumer(DurableConsumer):
             log.error("unreadable %s: the projection of accounts forgot its %d records", message.subject, forgotten)
             return
         if record is not None:
-            await keep_account(record, uow=self._uow())
+            await keep_account(record, uow=self._uow(), clock=self._clock)

@@ -9,12 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from services.loans.app.pages import newest_first_after
-from services.loans.app.ports import FineFilter, LoansUnitOfWork, PageRequest
+from services.loans.app.ports import FineFilter, LoansUnitOfWork, PageRequest, Users
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
 from services.loans.domain.loans import LOAN, Loan
 from services.loans.domain.money import parse_amount
 from services.support.runtime.clock import Clock
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument
+from services.support.runtime.identity import ME
 from services.support.runtime.names import check_reference
 from services.support.runtime.pagination import fingerprint, page_size
 from services.support.runtime.paging import Page
@@ -31,18 +33,29 @@ class AssessFine:
     actor: Actor = SYSTEM
 
 
-async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, currency: str) -> Fine:
-    """A charge by hand (lost or damaged item, other fees)."""
+async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, users: Users, currency: str) -> Fine:
+    """A charge by hand (lost or damaged item, other fees), on a patron users knows ("users/me": the caller),
+    and on one of their loans when a loan is named."""
     cmd.actor.ensure_staff("charge fines")
-    check_reference(cmd.patron, "users", field="fine.patron")
+    patron = cmd.actor.user if cmd.patron == ME else cmd.patron
+    check_reference(patron, "users", field="fine.patron")
     amount = parse_amount(cmd.amount, field_name="fine.amount")
+    if cmd.kind == FineKind.OVERDUE:
+        # A loan's overdue fine is one row the system grows while the loan is late (one per loan, by a unique
+        # index): a charge by hand would collide with it, or be taken over and grown as if it were it.
+        raise InvalidArgument.field(
+            "fine.kind", "overdue fines are assessed automatically, one per late loan; charge another kind by hand"
+        )
+    loan_id = LOAN.parse_id(cmd.loan, field="fine.loan") if cmd.loan else None
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "AssessFine"):
             return await uow.fines.get(FINE.parse_id(previous))
-        if cmd.loan:
-            await uow.loans.get(LOAN.parse_id(cmd.loan, field="fine.loan"))  # NotFound when unknown
+    await users.eligibility(patron)  # NotFound for a patron users does not know (a blocked one still owes)
+    async with uow:
+        if loan_id is not None:
+            _ensure_loan_of(await uow.loans.get(loan_id), patron)  # NotFound when unknown
         fine = Fine.assess(
-            patron=cmd.patron,
+            patron=patron,
             kind=cmd.kind,
             amount=amount,
             currency=currency,
@@ -55,6 +68,14 @@ async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, cu
         await uow.requests.remember(cmd.request_id, "AssessFine", fine.name)
         await uow.commit()
     return fine
+
+
+def _ensure_loan_of(loan: Loan, patron: str) -> None:
+    """A fine on a loan is owed by its borrower: another patron's loan would show on the wrong account."""
+    if loan.patron != patron:
+        raise FailedPrecondition(
+            f"{loan.name} is not a loan of {patron}", reason="LOAN_OF_ANOTHER_PATRON", metadata={"loan": loan.name}
+        )
 
 
 @dataclass(frozen=True, slots=True)

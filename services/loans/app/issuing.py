@@ -227,7 +227,7 @@ async def _activate(
     policy: BorrowingPolicy,
 ) -> tuple[Loan, Hold | None]:
     """The copy is ours: re-check the limit for its item type under the patron's lock, then commit ACTIVE
-    (and the patron's READY hold FULFILLED, which it returns)."""
+    (and the patron's hold on the book FULFILLED, which it returns)."""
     now = clock.now()
     async with uow:
         await uow.loans.lock_patron(patron)  # always the patron's lock first, then the loan's row
@@ -239,10 +239,12 @@ async def _activate(
         rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, copy.item_type)
         standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
+        rule.terms.ensure_lends_at(now)  # a term ended since the rule was set: the copy would be born overdue
         loan.activate(copy, rule=rule, book_title=title, now=now)
-        hold = None
-        if loan.hold:
-            hold = await uow.holds.get(HOLD.parse_id(loan.hold))
+        # The hold the loan was begun for, else the patron's own hold on the book (still WAITING, or made
+        # READY meanwhile): it is filled by this loan, not left to trap the next copy for them.
+        hold = await (uow.holds.get(HOLD.parse_id(loan.hold)) if loan.hold else uow.holds.active_for(patron, loan.book))
+        if hold is not None:
             hold.fulfil(loan.name, copy=copy.name, now=now)
             await uow.holds.save(hold)
         await uow.loans.save(loan)

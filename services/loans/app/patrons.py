@@ -5,14 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.domain.holds import ACCOUNT_CLOSED
 from services.loans.domain.patrons import PatronRecord
+from services.support.runtime.clock import Clock
 
 
-async def keep_account(record: PatronRecord, *, uow: LoansUnitOfWork) -> bool:
+async def keep_account(record: PatronRecord, *, uow: LoansUnitOfWork, clock: Clock) -> bool:
     """Store what an event says of an account, unless a newer version of it is stored (events of one account
-    can arrive out of order: several loans processes share the consumer). Whether it was stored."""
+    can arrive out of order: several loans processes share the consumer). Whether it was stored.
+
+    A closed account's open holds are cancelled with it (as Evergreen does on purge): left open they would
+    keep their place, and a READY one its copy on the hold shelf, for someone who will not borrow again. The
+    copy of a READY one is taken off the shelf and passed on by the reconciler's next pass."""
     async with uow:
         stored = await uow.patrons.keep_newer(record)
+        if stored and record.closed:
+            for hold in await uow.holds.active_of(record.patron):
+                hold.cancel(ACCOUNT_CLOSED, now=clock.now())
+                await uow.holds.save(hold)
         await uow.commit()
     return stored
 

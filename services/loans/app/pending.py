@@ -57,6 +57,8 @@ async def begin_seen(
         if copy is None:  # the copy's type, hence the loan limit that applies, is known after the check-out
             standing = replace(standing, active_loans=0)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
+        if copy is not None:  # its own rule: refused before the copy is taken out (by book, once it is)
+            rule.terms.ensure_lends_at(now)
         hold = await uow.holds.active_for(cmd.patron, book)
         ready = hold if hold is not None and hold.status == HoldStatus.READY else None
         requested_copy = ready.copy if ready and not cmd.barcode else ""

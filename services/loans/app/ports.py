@@ -7,7 +7,7 @@ the mesh); unit tests use in-memory ones (tests/unit/loans/fakes.py).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -76,9 +76,12 @@ class LoanRepository(Protocol):
     async def active_on_copy(self, copy: str) -> Loan | None:
         """The ACTIVE loan of a copy, locked until commit (None when the copy is on no active loan)."""
 
-    async def to_return(self, *, loan_id: uuid.UUID | None = None, barcode: str = "") -> tuple[Loan, uuid.UUID | None]:
+    async def to_return(
+        self, *, loan_id: uuid.UUID | None = None, barcode: str = "", now: datetime
+    ) -> tuple[Loan, uuid.UUID | None]:
         """The loan a return names (by id, else the ACTIVE loan of the barcode; raises LoanNotFound) and the id
-        of the hold at the head of its book's queue (None when nobody waits), in one read."""
+        of the hold at the head of its book's queue (None when nobody waits), in one read. A hold whose patron
+        may not borrow at `now` by the projection of accounts is passed over: the next one is the head."""
 
     async def returns_begun(self, *, before: datetime, limit: int = 100) -> list[Loan]:
         """ACTIVE loans whose return was begun before `before` and not finished, oldest first."""
@@ -183,6 +186,9 @@ class HoldRepository(Protocol):
 
     async def count_active(self, patron: str) -> int: ...
 
+    async def active_of(self, patron: str) -> list[Hold]:
+        """The patron's WAITING and READY holds, oldest first."""
+
     async def others_waiting(self, book: str, patron: str) -> bool:
         """Whether a patron other than `patron` waits for the book."""
 
@@ -193,8 +199,9 @@ class HoldRepository(Protocol):
     async def waiting(self, book: str, *, limit: int) -> list[Hold]:
         """The book's WAITING holds in queue order, the first `limit` of them."""
 
-    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
-        """Books with a queue: a copy that became available may serve it."""
+    async def books_with_waiting(self, *, after: str = "", limit: int) -> list[str]:
+        """Books with a queue (a copy that became available may serve it), by name: the first `limit` after
+        `after` (a page; the next starts after its last)."""
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         """Oldest first; the cursor is the hold's place in the order of all holds."""
@@ -210,6 +217,9 @@ class PatronRepository(Protocol):
     """The projection of accounts from the users service's events (domain/patrons.py)."""
 
     async def get(self, patron: str) -> PatronRecord | None: ...
+
+    async def of(self, patrons: Collection[str]) -> list[PatronRecord]:
+        """The records of those of `patrons` that have one."""
 
     async def keep_newer(self, record: PatronRecord) -> bool:
         """Store the record unless a newer version of the account is stored; whether it was stored."""

@@ -11,13 +11,19 @@ once) and on demand by ReconcileCirculation.
 - holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue;
 - the catalog: every copy loans has put into circulation (on loan, on the hold shelf) is compared with
   loans' own records and repaired (comparing.py).
+
+Each step runs on its own: one that fails (a bad row, a peer away) is logged and reported among the
+discrepancies, and the later steps still run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 
 from services.loans.app.comparing import compare_with_catalog
 from services.loans.app.fining import bring_overdue_fine_up_to_date
@@ -26,11 +32,17 @@ from services.loans.app.ports import Catalog, LoansUnitOfWork
 from services.loans.app.returning import finish_begun_return
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import Conflict, DependencyUnavailable, NotFound
+
+log = logging.getLogger("athenaeum.loans")
+_DETAIL_CHARS = 200
+"""Of a failed step's error, what the report repeats (the log has all of it)."""
+QUEUES_PER_PAGE = 200
+"""Titles with a queue read at once by the pass that serves them all (what it holds in memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,22 +86,53 @@ async def reconcile_circulation(
     """One pass over everything (admins, or the scheduler); reports what it found and did."""
     cmd.actor.ensure_admin("reconcile circulation")
     report = ReconcileReport()
-    await settle_unfinished_issues(report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=cmd.dry_run)
-    await settle_unfinished_returns(
-        report, uow=uow, clock=clock, catalog=catalog, currency=currency, policy=policy, dry_run=cmd.dry_run
-    )
-    await bring_overdues_up_to_date(report, uow=uow, clock=clock, currency=currency, dry_run=cmd.dry_run)
-    await send_reminders(report, uow=uow, clock=clock, schedule=policy.reminders, dry_run=cmd.dry_run)
-    await settle_holds(report, uow=uow, clock=clock, catalog=catalog, dry_run=cmd.dry_run)
-    await compare_with_catalog(
-        report.discrepancies,
-        uow=uow,
-        clock=clock,
-        catalog=catalog,
-        saga_timeout=policy.saga_timeout,
-        dry_run=cmd.dry_run,
-    )
+    dry_run = cmd.dry_run
+    steps: dict[str, Callable[[], Awaitable[object]]] = {
+        "unfinished issues": partial(
+            settle_unfinished_issues, report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=dry_run
+        ),
+        "unfinished returns": partial(
+            settle_unfinished_returns,
+            report,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            currency=currency,
+            policy=policy,
+            dry_run=dry_run,
+        ),
+        "overdue fines": partial(
+            bring_overdues_up_to_date, report, uow=uow, clock=clock, currency=currency, dry_run=dry_run
+        ),
+        "reminders": partial(send_reminders, report, uow=uow, clock=clock, schedule=policy.reminders, dry_run=dry_run),
+        "holds": partial(settle_holds, report, uow=uow, clock=clock, catalog=catalog, dry_run=dry_run),
+        "the catalog": partial(
+            compare_with_catalog,
+            report.discrepancies,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            saga_timeout=policy.saga_timeout,
+            dry_run=dry_run,
+        ),
+    }
+    for step, run in steps.items():
+        await _run_step(step, run, report)
     return report
+
+
+async def _run_step(step: str, run: Callable[[], Awaitable[object]], report: ReconcileReport) -> None:
+    """One step of the pass; its failure is logged and reported, and the pass goes on. (A step that fails on
+    one bad row, a peer away, would otherwise stop every later step on every pass: holds would stop expiring
+    and queues stop being served because a reminder could not be computed.)"""
+    try:
+        await run()
+    except Exception as error:
+        log.exception("reconciliation step %r failed; the other steps go on", step)
+        detail = str(error)[:_DETAIL_CHARS]
+        report.discrepancies.append(
+            f"{step}: the step failed ({type(error).__name__}: {detail}); the next pass retries"
+        )
 
 
 async def settle_unfinished_issues(
@@ -210,7 +253,6 @@ async def settle_holds(
             if hold.expire(now=now):
                 report.holds_expired += 1
                 await uow.holds.save(hold)
-        books = await uow.holds.books_with_waiting()
         if not dry_run:
             await uow.commit()
     if dry_run:
@@ -218,6 +260,22 @@ async def settle_holds(
     for hold in attention:
         if hold.copy_left_on_shelf:
             await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
-    for book in books:  # a copy may have come back to no one (a return whose catalog step was late, say)
-        served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog)
-        report.holds_made_ready += sum(hold.status == HoldStatus.READY for hold in served.values())
+    await serve_every_queue(report, uow=uow, clock=clock, catalog=catalog)
+
+
+async def serve_every_queue(report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> None:
+    """Offer every title with a queue the copies it may have (one that became available other than by a return:
+    a new copy, one back from repair, a return whose catalog step was late). Every title, a page at a time: the
+    first few hundred alone, oldest queue first, left the others never served while those could not be."""
+    after = ""
+    while True:
+        async with uow.reading():
+            books = await uow.holds.books_with_waiting(after=after, limit=QUEUES_PER_PAGE)
+        for book in books:
+            served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog)
+            report.holds_made_ready += sum(hold.status == HoldStatus.READY for hold in served.values())
+            if removed := sum(hold.cancel_reason == BOOK_REMOVED for hold in served.values()):
+                report.discrepancies.append(f"{book} is no longer in the catalog: {removed} hold(s) cancelled")
+        if len(books) < QUEUES_PER_PAGE:
+            return
+        after = books[-1]

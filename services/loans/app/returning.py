@@ -43,7 +43,7 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
     async with uow.single_write():
         if previous := await uow.requests.recall(cmd.request_id, "ReturnLoan"):
             return await uow.loans.get(LOAN.parse_id(previous))
-        loan, queue_head = await uow.loans.to_return(loan_id=cmd.loan_id, barcode=cmd.barcode)
+        loan, queue_head = await uow.loans.to_return(loan_id=cmd.loan_id, barcode=cmd.barcode, now=clock.now())
         visible(loan)  # NOT_FOUND for a saga's PENDING or FAILED record
         if loan.status == LoanStatus.RETURNED:
             raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")

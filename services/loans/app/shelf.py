@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from services.loans.app.ports import Catalog, LoansUnitOfWork
-from services.loans.domain.holds import Hold
+from services.loans.domain.holds import BOOK_REMOVED, Hold
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
@@ -45,16 +45,50 @@ async def serve_queue(
     returns at once, or to nobody: whoever frees a copy serves the whole queue, not only its head.)"""
     async with uow:
         queue = await uow.holds.waiting(book, limit=most)
+        barred = await _may_not_borrow({hold.patron for hold in queue}, uow=uow, clock=clock) if queue else set()
     served: dict[uuid.UUID, Hold] = {}
     for hold in queue:
+        if hold.patron in barred:
+            continue  # its place kept: served by a later copy once the account may borrow again
         try:
             # The catalog keeps one shelf copy per hold (a repeat gets the same copy), and a refusal now ("none
             # available") is no answer for a later try: there is nothing a request_id could add.
             copy = await catalog.reserve(book=book, hold=hold.name, branch=hold.pickup_branch)
-        except (FailedPrecondition, NotFound, DependencyUnavailable):
+        except NotFound:  # ReserveCopy's NOT_FOUND: no such book (deleted from the catalog)
+            served.update(await cancel_queue_of_removed_book(book, uow=uow, clock=clock))
+            break
+        except (FailedPrecondition, DependencyUnavailable):
             break  # nothing more on the shelf now: the rest wait (a return traps a copy; the reconciler retries)
         served[hold.id] = await shelved(hold.id, copy.name, uow=uow, clock=clock, catalog=catalog)
     return served
+
+
+async def _may_not_borrow(patrons: set[str], *, uow: LoansUnitOfWork, clock: Clock) -> set[str]:
+    """Those of `patrons` whose account may not borrow now (blocked, expired, closed), as the projection of
+    accounts says: a copy trapped for them would sit on the hold shelf for someone the desk must refuse. Without
+    a record (no projection, or not yet), a patron is served, as before."""
+    now = clock.now()
+    return {record.patron for record in await uow.patrons.of(patrons) if record.lending_eligibility(now) is None}
+
+
+async def cancel_queue_of_removed_book(book: str, *, uow: LoansUnitOfWork, clock: Clock) -> dict[uuid.UUID, Hold]:
+    """The book is gone from the catalog (its delete is refused only while a copy is out or on the hold shelf):
+    its WAITING holds are cancelled, a page at a time. Left waiting they would never end, each taking one of
+    its patron's holds allowed."""
+    cancelled: dict[uuid.UUID, Hold] = {}
+    while page := await retry_conflicts(lambda: _cancel_waiting(book, uow=uow, clock=clock)):
+        cancelled.update((hold.id, hold) for hold in page)
+    return cancelled
+
+
+async def _cancel_waiting(book: str, *, uow: LoansUnitOfWork, clock: Clock) -> list[Hold]:
+    async with uow:
+        queue = await uow.holds.waiting(book, limit=QUEUE_SERVED_AT_ONCE)
+        for hold in queue:
+            hold.cancel(BOOK_REMOVED, now=clock.now())
+            await uow.holds.save(hold)
+        await uow.commit()
+    return queue
 
 
 async def shelved(hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:

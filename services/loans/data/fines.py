@@ -18,7 +18,8 @@ from services.loans.app.ports import FineFilter, NewestFirst, PageRequest
 from services.loans.data.tables import fine_entries, fines
 from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
 from services.loans.domain.money import CENTS
-from services.support.runtime.driver import DriverStatement
+from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
+from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.paging import Page, page_from_rows
 from services.support.runtime.repository import TrackingRepository
 
@@ -64,19 +65,26 @@ def _values(fine: Fine) -> dict[str, Any]:
 
 class SqlFineRepository(TrackingRepository):
     async def add(self, fine: Fine) -> None:
-        await self.session.execute(
-            fines.insert().values(
-                id=fine.id,
-                patron=fine.patron,
-                loan=fine.loan,
-                kind=fine.kind.value,
-                currency=fine.currency,
-                description=fine.description,
-                created_at=fine.created_at,
-                version=fine.version,
-                **_values(fine),
+        try:
+            await self.session.execute(
+                fines.insert().values(
+                    id=fine.id,
+                    patron=fine.patron,
+                    loan=fine.loan,
+                    kind=fine.kind.value,
+                    currency=fine.currency,
+                    description=fine.description,
+                    created_at=fine.created_at,
+                    version=fine.version,
+                    **_values(fine),
+                )
             )
-        )
+        except INTEGRITY_ERRORS as error:
+            if violated_constraint(error) == "fines_one_overdue_per_loan":
+                raise AlreadyExists(
+                    f"{fine.loan or 'the loan'} already has its overdue fine", reason="OVERDUE_FINE_EXISTS"
+                ) from None
+            raise
         await self._append_entries(fine)
         self._track(fine)
 

@@ -100,6 +100,10 @@ class SqlHoldRepository(TrackingRepository):
         query = sa.select(sa.func.count()).where(holds.c.patron == patron, holds.c.status.in_(_ACTIVE))
         return int(await self.session.scalar(query) or 0)
 
+    async def active_of(self, patron: str) -> list[Hold]:
+        query = sa.select(holds).where(holds.c.patron == patron, holds.c.status.in_(_ACTIVE)).order_by(holds.c.seq)
+        return [self._track(_to_hold(row._mapping)) for row in (await self.session.execute(query)).all()]
+
     async def others_waiting(self, book: str, patron: str) -> bool:
         query = sa.select(
             sa.exists().where(
@@ -130,12 +134,13 @@ class SqlHoldRepository(TrackingRepository):
             self._track(_to_hold(row._mapping)) for row in (await self.session.execute(query, {"book": book})).all()
         ]
 
-    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
+    async def books_with_waiting(self, *, after: str = "", limit: int) -> list[str]:
+        """Keyset-paginated by name (holds_book_queue walks the books in that order)."""
         query = (
             sa.select(holds.c.book)
-            .where(holds.c.status == HoldStatus.WAITING.value)
+            .where(holds.c.status == HoldStatus.WAITING.value, holds.c.book > after)
             .group_by(holds.c.book)
-            .order_by(sa.func.min(holds.c.seq))
+            .order_by(holds.c.book)
             .limit(limit)
         )
         return list((await self.session.scalars(query)).all())

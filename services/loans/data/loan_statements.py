@@ -11,10 +11,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans
+from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans, patrons
 from services.loans.domain.fines import FineKind
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LoanStatus
+from services.loans.domain.patrons import ACTIVE
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.repository import versioned_update
 
@@ -28,9 +29,15 @@ BY_REQUEST = DriverStatement(
     read=True,
 )
 # A return reads its loan and the head of its book's queue (whom the copy goes on the hold shelf for) at once.
+# Skipped, keeping their place: holds of patrons whose account may not borrow at `now` by the projection of
+# accounts (PatronRecord.lending_eligibility's rule: not ACTIVE, or the membership expired).
+_MAY_NOT_BORROW = sa.exists().where(
+    patrons.c.patron == holds.c.patron,
+    sa.or_(patrons.c.status != ACTIVE, patrons.c.expire_at <= sa.bindparam("now", type_=sa.DateTime(timezone=True))),
+)
 _QUEUE_HEAD_ID = (
     sa.select(holds.c.id)
-    .where(holds.c.book == loans.c.book, holds.c.status == HoldStatus.WAITING.value)
+    .where(holds.c.book == loans.c.book, holds.c.status == HoldStatus.WAITING.value, ~_MAY_NOT_BORROW)
     .order_by(holds.c.seq)
     .limit(1)
     .scalar_subquery()

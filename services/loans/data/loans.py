@@ -107,12 +107,14 @@ class SqlLoanRepository(TrackingRepository):
         """The ACTIVE loan of a copy, locked until commit (None when the copy is on no active loan)."""
         return await self._one(ACTIVE_ON_COPY, {"copy": copy})
 
-    async def to_return(self, *, loan_id: uuid.UUID | None = None, barcode: str = "") -> tuple[Loan, uuid.UUID | None]:
+    async def to_return(
+        self, *, loan_id: uuid.UUID | None = None, barcode: str = "", now: datetime
+    ) -> tuple[Loan, uuid.UUID | None]:
         """The loan a return names and the id of the hold at the head of its book's queue, in one statement."""
         if loan_id is not None:
-            found = await self._first(TO_RETURN_BY_ID, {"loan_id": loan_id})
+            found = await self._first(TO_RETURN_BY_ID, {"loan_id": loan_id, "now": now})
         else:
-            found = await self._first(TO_RETURN_BY_BARCODE, {"barcode": barcode})
+            found = await self._first(TO_RETURN_BY_BARCODE, {"barcode": barcode, "now": now})
         if found is None:
             raise LoanNotFound(LOAN.format(loan_id) if loan_id is not None else f"loans/-?barcode={barcode}")
         return self._track(_to_loan(found)), found["queue_head"]

@@ -3,11 +3,12 @@ users events' consumer, the newer version winning whatever order the events come
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, fields
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from services.loans.data.tables import patron_feed, patrons
@@ -16,6 +17,9 @@ from services.support.runtime.driver import DriverStatement
 from services.support.runtime.repository import TrackingRepository
 
 _GET = DriverStatement(sa.select(patrons).where(patrons.c.patron == sa.bindparam("patron")), read=True)
+_OF = DriverStatement(
+    sa.select(patrons).where(patrons.c.patron == sa.any_(sa.bindparam("patrons", type_=ARRAY(sa.Text)))), read=True
+)
 _new = upsert(patrons).values({c.name: sa.bindparam(c.name, type_=c.type) for c in patrons.columns})
 _KEEP_NEWER = DriverStatement(
     _new.on_conflict_do_update(
@@ -42,6 +46,9 @@ class SqlPatronRepository(TrackingRepository):
     async def get(self, patron: str) -> PatronRecord | None:
         row = await self._first(_GET, {"patron": patron})
         return _to_record(row) if row is not None else None
+
+    async def of(self, patrons: Collection[str]) -> list[PatronRecord]:
+        return [_to_record(row) for row in await self._fetch(_OF, {"patrons": list(patrons)})]
 
     async def keep_newer(self, record: PatronRecord) -> bool:
         """Store `record` unless a newer version of the account is stored; whether it was stored."""

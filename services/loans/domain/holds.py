@@ -30,6 +30,10 @@ class HoldStatus(StrEnum):
 
 
 ACTIVE_HOLD_STATUSES = (HoldStatus.WAITING, HoldStatus.READY)
+BOOK_REMOVED = "the book was removed from the catalog"
+"""Why the holds of a book deleted from the catalog were cancelled."""
+ACCOUNT_CLOSED = "the account was closed"
+"""Why the holds of a deactivated account were cancelled."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,12 +121,15 @@ class Hold(Versioned):
 
     def fulfil(self, loan: str, *, copy: str, now: datetime) -> None:
         """The patron borrowed the book: the held copy left the shelf on the loan, or (staff lent them
-        another copy) it stays on the shelf, to be released and offered to the next in the queue."""
-        if self.status != HoldStatus.READY:
+        another copy) it stays on the shelf, to be released and offered to the next in the queue. A WAITING
+        hold is filled too (lent a copy before one was trapped for it), as Koha and Evergreen fill it at
+        check-out: left in the queue, it would have the next copy trapped for a patron who has the book."""
+        if not self.is_active:
             raise FailedPrecondition(f"{self.name} is not ready for pickup", reason="HOLD_NOT_READY")
+        self.shelf_released = self.status == HoldStatus.WAITING or copy == self.copy
         self.status = HoldStatus.FULFILLED
         self.loan = loan
-        self.shelf_released = copy == self.copy
+        self.queue_position = 0
         self._touch(now)
         self.events.append(HoldFulfilled(occurred_at=now, hold=self))
 

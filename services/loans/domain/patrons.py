@@ -12,6 +12,7 @@ from datetime import datetime
 from services.loans.domain.borrowing import Eligibility
 
 ACTIVE = "ACTIVE"
+DEACTIVATED = "DEACTIVATED"
 DEFAULT_CATEGORY = "ADULT"
 
 
@@ -26,6 +27,11 @@ class PatronRecord:
     patron_category: str = ""
     home_branch: str = ""
     expire_at: datetime | None = None
+
+    @property
+    def closed(self) -> bool:
+        """The account was deactivated (the users service's delete): it will not borrow again."""
+        return self.status == DEACTIVATED
 
     def lending_eligibility(self, now: datetime) -> Eligibility | None:
         """The users service's answer as of this record when it lets the patron borrow (an active account

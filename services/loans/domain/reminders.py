@@ -28,7 +28,8 @@ class ReminderSchedule:
 
     def step_due(self, due_at: datetime, now: datetime) -> int:
         """The latest step whose moment has come (1 for the first; 0: none yet)."""
-        return sum(1 for offset in self.offsets if due_at + offset <= now)
+        since_due = now - due_at  # not `due_at + offset`: a due date in the first days of year 1 has no such date
+        return sum(1 for offset in self.offsets if offset <= since_due)
 
     def moment(self, due_at: datetime, step: int) -> datetime | None:
         """When `step` comes; None past the last step."""

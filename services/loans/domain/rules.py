@@ -46,8 +46,10 @@ class RuleTerms:
     hold_pickup_days: int = 7
     hard_due_at: datetime | None = None
 
-    def validated(self) -> RuleTerms:
-        """Trimmed, upper-cased keys; InvalidArgument naming every bad field."""
+    def validated(self, *, now: datetime, earlier: RuleTerms | None = None) -> RuleTerms:
+        """Trimmed, upper-cased keys; InvalidArgument naming every bad field. A hard due date kept unchanged
+        from the `earlier` terms is not checked again: it was ahead when set, and issuing refuses it once passed
+        (`ensure_lends_at`), while the rule's other terms stay editable."""
         category, item_type = self.patron_category.strip().upper(), self.item_type.strip().upper()
         prefix = "circulation_rule."
         counts = {
@@ -73,8 +75,33 @@ class RuleTerms:
                 for name in PERIODS
                 if counts[name] > MAX_PERIOD_DAYS
             ),
+            None if earlier is not None and self.hard_due_at == earlier.hard_due_at else self._bad_hard_due(now),
         )
         return replace(self, patron_category=category, item_type=item_type)
+
+    def _bad_hard_due(self, now: datetime) -> FieldViolation | None:
+        """A hard due date not ahead would lend copies born overdue (fined for days before they were lent);
+        one past a century would leave the calendar Python and Postgres share when reminders are computed."""
+        name = "circulation_rule.hard_due_time"  # the API's field, which the admin typed
+        if self.hard_due_at is None:
+            return None
+        if self.hard_due_at.tzinfo is None or self.hard_due_at <= now:
+            return FieldViolation(name, "must be in the future (unset it for no hard due date)")
+        if self.hard_due_at > days_after(now, MAX_PERIOD_DAYS):
+            return FieldViolation(name, f"must be at most {MAX_PERIOD_DAYS} days (a century) ahead")
+        return None
+
+    def ensure_lends_at(self, now: datetime) -> None:
+        """HARD_DUE_DATE_PASSED when the hard due date is not after `now`: a loan issued under these terms would
+        be born overdue. A rule whose term has ended lends nothing until an admin moves or clears the date."""
+        if self.hard_due_at is None or (self.hard_due_at.tzinfo is not None and self.hard_due_at > now):
+            return
+        raise FailedPrecondition(
+            f"the hard due date of the {self.patron_category}/{self.item_type} rule has passed; nothing is lent "
+            "under it until it is moved or cleared",
+            reason="HARD_DUE_DATE_PASSED",
+            metadata={"rule": f"{self.patron_category}/{self.item_type}"},
+        )
 
     @property
     def specificity(self) -> int:
@@ -119,14 +146,14 @@ class CirculationRule(Versioned):
 
     @classmethod
     def create(cls, terms: RuleTerms, *, now: datetime) -> CirculationRule:
-        rule = cls(id=uuid.uuid4(), terms=terms.validated(), created_at=now, updated_at=now)
+        rule = cls(id=uuid.uuid4(), terms=terms.validated(now=now), created_at=now, updated_at=now)
         rule.events.append(CirculationRuleChanged(occurred_at=now, rule=rule))
         return rule
 
     def update(self, terms: RuleTerms, *, now: datetime, etag: str = "") -> None:
         """New terms; applies to loans issued afterwards (loans keep the terms they were issued under)."""
         self.check_etag(etag)
-        terms = terms.validated()
+        terms = terms.validated(now=now, earlier=self.terms)
         if self.is_default and (terms.patron_category, terms.item_type) != (WILDCARD, WILDCARD):
             raise FailedPrecondition("the */* default rule must stay */*", reason="DEFAULT_RULE_REQUIRED")
         self.terms = terms

@@ -100,7 +100,7 @@ async def test_a_blocked_patron_or_one_owing_too_much_may_not_borrow(world: Worl
         await world.issue(issue("users/p2", book=book))
     assert blocked.value.reason == "PATRON_NOT_ELIGIBLE"
     owing = AssessFine("users/p1", "10.01", actor=DESK)  # the default limit is 10.00
-    await assess_fine(owing, uow=world.uow(), clock=world.clock, currency=CURRENCY)
+    await assess_fine(owing, uow=world.uow(), clock=world.clock, users=world.users, currency=CURRENCY)
     with pytest.raises(FailedPrecondition) as owing:
         await world.issue(issue("users/p1", book=book))
     assert owing.value.reason == "FINES_LIMIT_EXCEEDED"

@@ -88,7 +88,7 @@ class Scene:
 @asynccontextmanager
 async def _served_by_projection(world: World, link: NatsLink, spec: ConsumerSpec) -> AsyncIterator[Scene]:
     users = CountingUsers(world)
-    consumer = AccountsConsumer(link, world.new_uow, spec)
+    consumer = AccountsConsumer(link, world.new_uow, spec, clock=world.clock)
     service = ProjectedUsers(
         uow=world.new_uow, link=link, consumer=spec, clock=world.clock, asked=users, ready=consumer.ready
     )
@@ -205,7 +205,7 @@ async def _stored(world: World, patron: str):  # type: ignore[no-untyped-def]
 
 async def test_an_operator_empties_the_projection_after_a_restore_of_users(world: World, postgres) -> None:
     """`athenaeum loans forget-accounts`, as run beside the service (its settings, its database)."""
-    assert await keep_account(PatronRecord("users/ada", 9, "ACTIVE"), uow=world.new_uow())
+    assert await keep_account(PatronRecord("users/ada", 9, "ACTIVE"), uow=world.new_uow(), clock=world.clock)
     url = world.engine.url.render_as_string(hide_password=False)
     env = {
         **os.environ,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from loans_world import DESK, World
+from loans_world import DESK, START, World
 
 from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
@@ -30,8 +30,8 @@ async def test_a_loan_read_through_the_driver_is_the_loan_the_transaction_reads(
         assert uow.loans._driver_access is not None  # the path under test
         by_id = await uow.loans.get(loan.id)
         by_request = await uow.loans.by_request(request_id)
-        by_barcode, nobody = await uow.loans.to_return(barcode=barcode)
-        to_return, _ = await uow.loans.to_return(loan_id=loan.id)
+        by_barcode, nobody = await uow.loans.to_return(barcode=barcode, now=START)
+        to_return, _ = await uow.loans.to_return(loan_id=loan.id, now=START)
         nothing = await uow.loans.by_request(uuid.uuid4())
     assert by_id == by_request == by_barcode == to_return == in_transaction and nothing is None and nobody is None
     assert by_id.status == LoanStatus.ACTIVE and by_id.terms == in_transaction.terms and by_id.due_at > by_id.issued_at
@@ -51,8 +51,8 @@ async def test_a_return_reads_with_its_loan_the_hold_at_the_head_of_the_books_qu
     async def queue_head() -> uuid.UUID | None:
         uow = world.uow()
         async with uow.reading():
-            by_barcode, head = await uow.loans.to_return(barcode=barcode)
-            by_id, same_head = await uow.loans.to_return(loan_id=loan.id)
+            by_barcode, head = await uow.loans.to_return(barcode=barcode, now=START)
+            by_id, same_head = await uow.loans.to_return(loan_id=loan.id, now=START)
         assert by_barcode.id == by_id.id == loan.id and head == same_head
         return head
 
@@ -68,4 +68,4 @@ async def test_a_return_of_a_loan_that_does_not_exist_is_not_found(world: World,
     uow = world.uow()
     async with uow.reading():
         with pytest.raises(LoanNotFound):
-            await uow.loans.to_return(**named)
+            await uow.loans.to_return(**named, now=START)

@@ -46,6 +46,11 @@ class FakeCatalog:
             names.append(name)
         return book, names
 
+    def remove_book(self, book: str) -> None:
+        """DeleteBook: the book and its copies are gone (the catalog refuses it while one is in circulation)."""
+        del self.titles[book]
+        self.copies = {name: copy for name, copy in self.copies.items() if copy.book != book}
+
     def barcode(self, copy: str) -> str:
         return self.copies[copy].barcode
 
@@ -138,6 +143,8 @@ class FakeCatalog:
             if copy.current_hold == hold:
                 return copy
         free = [c for c in self.copies.values() if c.book == book and c.status == "AVAILABLE"]
+        if not free and book not in self.titles:
+            raise NotFound(book)  # ReserveCopy's NOT_FOUND: no such book
         if not free:
             raise FailedPrecondition("no copy is available", reason="NO_COPY_AVAILABLE")
         return self._set(free[0], status="ON_HOLD_SHELF", current_hold=hold)

@@ -69,7 +69,9 @@ class FakeLoanRepository:
         found = [row for row in self._rows() if row.request_id == request_id and row.status != LoanStatus.FAILED]
         return self._tx.hand_out("loans", found[0]) if found else None
 
-    async def to_return(self, *, loan_id: uuid.UUID | None = None, barcode: str = "") -> tuple[Loan, uuid.UUID | None]:
+    async def to_return(
+        self, *, loan_id: uuid.UUID | None = None, barcode: str = "", now: datetime
+    ) -> tuple[Loan, uuid.UUID | None]:
         if loan_id is not None:
             loan = await self.get(loan_id)
         else:
@@ -78,7 +80,14 @@ class FakeLoanRepository:
                 raise LoanNotFound(f"loans/-?barcode={barcode}")
             loan = self._tx.hand_out("loans", found[0])
         seq = self._tx.database.hold_seq
-        queue = [h for h in self._tx.rows("holds").values() if h.book == loan.book and h.status == HoldStatus.WAITING]
+        records = {**self._tx.database.patrons, **self._tx.patrons}
+        queue = [
+            h
+            for h in self._tx.rows("holds").values()
+            if h.book == loan.book
+            and h.status == HoldStatus.WAITING
+            and (h.patron not in records or records[h.patron].lending_eligibility(now) is not None)
+        ]
         return loan, min(queue, key=lambda hold: seq[hold.id]).id if queue else None
 
     async def active_on_copy(self, copy: str) -> Loan | None:
@@ -217,6 +226,9 @@ class FakeHoldRepository:
     async def count_active(self, patron: str) -> int:
         return sum(1 for h in self._in_order() if h.patron == patron and h.status in ACTIVE_HOLD_STATUSES)
 
+    async def active_of(self, patron: str) -> list[Hold]:
+        return [self._tx.hand_out("holds", h) for h in self._in_order() if h.patron == patron and h.is_active]
+
     async def others_waiting(self, book: str, patron: str) -> bool:
         return any(h.book == book and h.patron != patron and h.status == HoldStatus.WAITING for h in self._in_order())
 
@@ -233,9 +245,9 @@ class FakeHoldRepository:
         queue = [h for h in self._in_order() if h.book == book and h.status == HoldStatus.WAITING]
         return [self._tx.hand_out("holds", h) for h in queue[:limit]]
 
-    async def books_with_waiting(self, *, limit: int = 200) -> list[str]:
-        waiting = [h.book for h in self._in_order() if h.status == HoldStatus.WAITING]
-        return list(dict.fromkeys(waiting))[:limit]
+    async def books_with_waiting(self, *, after: str = "", limit: int) -> list[str]:
+        waiting = {h.book for h in self._in_order() if h.status == HoldStatus.WAITING and h.book > after}
+        return sorted(waiting)[:limit]
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         matching = [

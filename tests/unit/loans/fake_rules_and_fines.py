@@ -72,6 +72,8 @@ class FakeFineRepository:
         fine.new_entries.clear()
 
     async def add(self, fine: Fine) -> None:
+        if fine.kind == FineKind.OVERDUE and await self.overdue_fine_of(fine.loan) is not None:
+            raise AlreadyExists(f"{fine.loan} already has its overdue fine", reason="OVERDUE_FINE_EXISTS")
         self._write(fine)
 
     async def get(self, fine_id: uuid.UUID, *, for_update: bool = False) -> Fine:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -240,6 +241,9 @@ class FakePatronRepository:
 
     async def get(self, patron: str) -> PatronRecord | None:
         return self._transaction.patrons.get(patron, self._transaction.database.patrons.get(patron))
+
+    async def of(self, patrons: Collection[str]) -> list[PatronRecord]:
+        return [record for patron in patrons if (record := await self.get(patron)) is not None]
 
     async def keep_newer(self, record: PatronRecord) -> bool:
         stored = await self.get(record.patron)

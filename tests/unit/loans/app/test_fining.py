@@ -19,6 +19,8 @@ from services.loans.app.fining import (
     pay_fine,
     waive_fine,
 )
+from services.loans.app.issuing import IssueLoan
+from services.loans.domain.actors import SYSTEM
 from services.loans.domain.fines import Fine, FineKind, FineStatus
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
@@ -27,8 +29,9 @@ from ..fakes import FakeLoansDatabase
 
 
 async def charge(desk: Desk, patron: str = "users/p1", amount: str = "3.00", **more: object) -> Fine:
-    command = AssessFine(patron, amount, FineKind.LOST_ITEM, actor=DESK, **more)  # type: ignore[arg-type]
-    return await assess_fine(command, uow=desk.uow(), clock=desk.clock, currency=CURRENCY)
+    more = {"actor": DESK, **more}
+    command = AssessFine(patron, amount, FineKind.LOST_ITEM, **more)  # type: ignore[arg-type]
+    return await assess_fine(command, uow=desk.uow(), clock=desk.clock, users=desk.users, currency=CURRENCY)
 
 
 async def test_staff_charge_a_fine_once_per_request(db: FakeLoansDatabase, desk: Desk) -> None:
@@ -56,7 +59,7 @@ async def test_a_charge_for_an_unknown_loan_or_by_a_reader_is_refused(db: FakeLo
         await charge(desk, loan=f"loans/{uuid.uuid4()}")
     reader_charge = AssessFine("users/p1", "1.00", actor=reader("users/p1"))
     with pytest.raises(PermissionDenied):
-        await assess_fine(reader_charge, uow=desk.uow(), clock=desk.clock, currency=CURRENCY)
+        await assess_fine(reader_charge, uow=desk.uow(), clock=desk.clock, users=desk.users, currency=CURRENCY)
     assert db.fines == {}
 
 
@@ -101,3 +104,40 @@ async def test_a_reader_sees_their_own_fines_with_what_they_owe_in_all(desk: Des
     assert len(first.page.items) + len(second.page.items) == 3 and not second.page.next_page_token
     paid = await list_fines(ListFines(status=FineStatus.PAID, actor=DESK), uow=desk.uow())
     assert [f.id for f in paid.page.items] == [fines[0].id] and paid.outstanding_total == Decimal("0.00")
+
+
+@pytest.mark.parametrize("on_a_loan", [True, False])
+async def test_an_overdue_fine_is_not_charged_by_hand(db: FakeLoansDatabase, desk: Desk, on_a_loan: bool) -> None:
+    book, _ = desk.catalog.add_book()
+    loan = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    command = AssessFine("users/p1", "1.00", FineKind.OVERDUE, loan=loan.name if on_a_loan else "", actor=DESK)
+    for _ in range(2):  # the second loan-less one was a 500 (every loan-less OVERDUE row collided)
+        with pytest.raises(InvalidArgument) as bad:
+            await assess_fine(command, uow=desk.uow(), clock=desk.clock, users=desk.users, currency=CURRENCY)
+        assert [v.field for v in bad.value.violations] == ["fine.kind"]
+    assert db.fines == {}
+
+
+async def test_a_charge_on_a_patron_users_does_not_know_is_not_found(db: FakeLoansDatabase, desk: Desk) -> None:
+    with pytest.raises(NotFound):
+        await charge(desk, "users/nobody")
+    desk.users.blocked["users/p1"] = ("blocked: lost card",)
+    assert (await charge(desk, "users/p1")).patron == "users/p1"  # a blocked patron still owes
+    assert [fine.patron for fine in db.fines.values()] == ["users/p1"]
+
+
+async def test_a_charge_on_another_patrons_loan_is_refused(db: FakeLoansDatabase, desk: Desk) -> None:
+    book, _ = desk.catalog.add_book()
+    loan = await desk.issue(IssueLoan("users/p2", book=book, actor=DESK))
+    with pytest.raises(FailedPrecondition) as refused:
+        await charge(desk, "users/p1", loan=loan.name)
+    assert refused.value.reason == "LOAN_OF_ANOTHER_PATRON" and db.fines == {}
+    assert (await charge(desk, "users/p2", loan=loan.name)).loan == loan.name
+
+
+async def test_users_me_is_the_staff_member_who_charges(db: FakeLoansDatabase, desk: Desk) -> None:
+    assert (await charge(desk, "users/me")).patron == DESK.user
+    with pytest.raises(InvalidArgument) as bad:  # the system has no account of its own
+        await charge(desk, "users/me", actor=SYSTEM)
+    assert [v.field for v in bad.value.violations] == ["fine.patron"]
+    assert [fine.patron for fine in db.fines.values()] == [DESK.user]

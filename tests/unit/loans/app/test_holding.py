@@ -8,8 +8,10 @@ import pytest
 
 from services.loans.app.holding import CancelHold, GetHold, ListHolds, PlaceHold, get_hold, list_holds
 from services.loans.app.issuing import IssueLoan
+from services.loans.app.returning import ReturnLoan
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HoldStatus
+from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.errors import (
     AlreadyExists,
     DependencyUnavailable,
@@ -124,3 +126,39 @@ async def test_holds_are_listed_in_queue_order_page_by_page(desk: Desk) -> None:
     assert [hold.id for hold in mine.items] == [placed[3].id] and mine.total_size == 1
     with pytest.raises(PermissionDenied):
         await get_hold(GetHold(placed[0].id, reader("users/p3")), uow=desk.uow())
+
+
+@pytest.mark.parametrize("by", ["barcode", "book"])
+async def test_lending_a_patron_a_title_they_wait_for_fills_their_hold(
+    db: FakeLoansDatabase, desk: Desk, by: str
+) -> None:
+    """A copy lent before one was trapped for them (a new copy, say): the next copy back goes to the next."""
+    book, (first_copy,) = desk.catalog.add_book()
+    lent = await desk.issue(IssueLoan("users/p1", barcode=desk.catalog.barcode(first_copy), actor=DESK))
+    hold = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    later = await desk.place_hold(PlaceHold("users/p3", book, actor=DESK))
+    assert hold.status == later.status == HoldStatus.WAITING
+    new_copy = f"{book}/copies/{uuid.uuid4()}"
+    desk.catalog.copies[new_copy] = CopyInfo(new_copy, book, "NEW-1", "BOOK", "AVAILABLE")  # not trapped yet
+    item = {"barcode": "NEW-1"} if by == "barcode" else {"book": book}
+    loan = await desk.issue(IssueLoan("users/p2", **item, actor=DESK))
+    assert loan.copy == new_copy
+    filled = db.holds[hold.id]
+    assert filled.status == HoldStatus.FULFILLED and filled.loan == loan.name and filled.shelf_released
+    assert db.event_types()[-1] == "HoldFulfilled"
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
+    assert db.holds[later.id].status == HoldStatus.READY and db.holds[later.id].copy == first_copy
+
+
+@pytest.mark.parametrize("status", ["BLOCKED", "EXPIRED", "DEACTIVATED"])
+async def test_a_copy_back_skips_a_hold_whose_patron_may_not_borrow_and_keeps_its_place(
+    db: FakeLoansDatabase, desk: Desk, status: str
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    lent = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    barred = await desk.place_hold(PlaceHold("users/p3", book, actor=DESK))
+    next_in_line = await desk.place_hold(PlaceHold("users/p4", book, actor=DESK))
+    db.patrons["users/p3"] = PatronRecord("users/p3", 2, status)  # as the users feed keeps it
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
+    assert db.holds[next_in_line.id].status == HoldStatus.READY and db.holds[next_in_line.id].copy == copy
+    assert (await get_hold(GetHold(barred.id, actor=DESK), uow=desk.uow())).queue_position == 1

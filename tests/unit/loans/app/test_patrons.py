@@ -1,20 +1,27 @@
-"""The projection of accounts keeps the newest version of each, in whatever order events come."""
+"""The projection of accounts keeps the newest version of each, in whatever order events come; a closed
+account's holds end with it."""
 
 from __future__ import annotations
 
+from services.loans.app.holding import PlaceHold
 from services.loans.app.patrons import StreamSeen, follow_stream, keep_account
+from services.loans.domain.holds import ACCOUNT_CLOSED, HoldStatus
 from services.loans.domain.patrons import PatronRecord
+from services.support.runtime.clock import FixedClock
 
+from ..desk import DESK, NOW, Desk
 from ..fakes import FakeLoansDatabase
+
+CLOCK = FixedClock(NOW)
 
 
 async def test_a_newer_version_replaces_an_older_one_and_never_the_reverse(db: FakeLoansDatabase) -> None:
     active = PatronRecord("users/ada", 4, "ACTIVE", patron_category="ADULT")
     blocked = PatronRecord("users/ada", 5, "BLOCKED", patron_category="ADULT")
-    assert await keep_account(active, uow=db.unit_of_work())
-    assert await keep_account(blocked, uow=db.unit_of_work())
-    assert not await keep_account(active, uow=db.unit_of_work())  # the older event, delivered late
-    assert not await keep_account(blocked, uow=db.unit_of_work())  # the same one again
+    assert await keep_account(active, uow=db.unit_of_work(), clock=CLOCK)
+    assert await keep_account(blocked, uow=db.unit_of_work(), clock=CLOCK)
+    assert not await keep_account(active, uow=db.unit_of_work(), clock=CLOCK)  # the older event, delivered late
+    assert not await keep_account(blocked, uow=db.unit_of_work(), clock=CLOCK)  # the same one again
     assert db.patrons["users/ada"] == blocked
 
 
@@ -24,9 +31,29 @@ async def test_the_projection_goes_on_only_from_the_stream_it_was_built_from(db:
 
     ada = PatronRecord("users/ada", 1, "ACTIVE")
     assert not await follow("2026-12-01T00:00:00Z")  # the first time: nothing to forget
-    await keep_account(ada, uow=db.unit_of_work())
+    await keep_account(ada, uow=db.unit_of_work(), clock=CLOCK)
     assert not await follow("2026-12-01T00:00:00Z") and db.patrons  # the same stream, subscribed again
     assert await follow("2026-12-04T09:00:00Z") and not db.patrons  # NATS lost its storage: made again
-    await keep_account(ada, uow=db.unit_of_work())
+    await keep_account(ada, uow=db.unit_of_work(), clock=CLOCK)
     assert await follow("2026-12-04T09:00:00Z", lost=True) and not db.patrons  # messages expired unread
     assert db.patron_feed == {"ATHENAEUM_USERS": "2026-12-04T09:00:00Z"}
+
+
+async def test_closing_an_account_cancels_its_open_holds_and_leaves_a_shelf_copy_to_release(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    shelved_book, (copy,) = desk.catalog.add_book()
+    waited_book, _ = desk.catalog.add_book(copies=0)
+    ready = await desk.place_hold(PlaceHold("users/ada", shelved_book, actor=DESK))
+    waiting = await desk.place_hold(PlaceHold("users/ada", waited_book, actor=DESK))
+    next_in_line = await desk.place_hold(PlaceHold("users/bob", shelved_book, actor=DESK))
+    assert (ready.status, waiting.status) == (HoldStatus.READY, HoldStatus.WAITING)
+    blocked = PatronRecord("users/ada", 2, "BLOCKED")
+    assert await keep_account(blocked, uow=db.unit_of_work(), clock=CLOCK)
+    assert [db.holds[hold.id].status for hold in (ready, waiting)] == [HoldStatus.READY, HoldStatus.WAITING]
+    assert await keep_account(PatronRecord("users/ada", 3, "DEACTIVATED"), uow=db.unit_of_work(), clock=CLOCK)
+    ended = [db.holds[hold.id] for hold in (ready, waiting)]
+    assert {(hold.status, hold.cancel_reason) for hold in ended} == {(HoldStatus.CANCELLED, ACCOUNT_CLOSED)}
+    assert db.event_types()[-2:] == ["HoldCancelled", "HoldCancelled"]
+    await desk.reconcile()  # the shelf copy goes to the next in line
+    assert db.holds[next_in_line.id].status == HoldStatus.READY and db.holds[next_in_line.id].copy == copy

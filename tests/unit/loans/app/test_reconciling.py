@@ -12,9 +12,10 @@ import pytest
 
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
-from services.loans.app.reconciling import ReconcileCirculation, reconcile_circulation
+from services.loans.app.reconciling import QUEUES_PER_PAGE, ReconcileCirculation, reconcile_circulation
 from services.loans.app.returning import ReturnLoan
-from services.loans.domain.holds import HoldStatus
+from services.loans.app.shelf import QUEUE_SERVED_AT_ONCE
+from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
 from services.loans.domain.loans import LoanStatus
 from services.support.runtime.errors import DependencyUnavailable, PermissionDenied
 
@@ -191,3 +192,35 @@ async def test_a_return_that_never_reached_the_catalog_is_forgotten_and_the_loan
     kept = db.loans[loan.id]
     assert kept.status == LoanStatus.ACTIVE and kept.return_started_at is None
     assert (await desk.reconcile()).overdue_loans == 1  # an ordinary late loan again
+
+
+async def test_every_title_with_a_queue_is_served_not_only_the_first_page(db: FakeLoansDatabase, desk: Desk) -> None:
+    """More titles with a queue than a page: a copy that becomes free for any of them is trapped."""
+    db.set_default_rule(max_holds=1000)
+    titles = []
+    for _ in range(QUEUES_PER_PAGE + 5):
+        book, (copy,) = desk.catalog.add_book()
+        desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="IN_REPAIR")
+        titles.append((book, copy, await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))))
+    last_by_name = max(titles, key=lambda title: title[0])
+    freed = {book: copy for book, copy, _ in (titles[0], titles[-1], last_by_name)}  # oldest, newest, last by name
+    for copy in freed.values():
+        desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="AVAILABLE")
+    report = await desk.reconcile()
+    assert report.holds_made_ready == len(freed)
+    assert {book for book, _, hold in titles if db.holds[hold.id].status == HoldStatus.READY} == set(freed)
+
+
+async def test_the_holds_of_a_book_deleted_from_the_catalog_are_cancelled(db: FakeLoansDatabase, desk: Desk) -> None:
+    book, _ = desk.catalog.add_book(copies=0)
+    other, _ = desk.catalog.add_book(copies=0)
+    queue = [await desk.place_hold(PlaceHold(f"users/p{n}", book, actor=DESK)) for n in range(QUEUE_SERVED_AT_ONCE + 3)]
+    kept = await desk.place_hold(PlaceHold("users/p0", other, actor=DESK))
+    desk.catalog.remove_book(book)
+    report = await desk.reconcile()
+    assert {(db.holds[hold.id].status, db.holds[hold.id].cancel_reason) for hold in queue} == {
+        (HoldStatus.CANCELLED, BOOK_REMOVED)
+    }
+    assert db.holds[kept.id].status == HoldStatus.WAITING
+    assert f"{book} is no longer in the catalog: {len(queue)} hold(s) cancelled" in report.discrepancies
+    assert (await desk.reconcile()).discrepancies == []

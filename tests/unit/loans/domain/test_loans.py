@@ -148,6 +148,14 @@ def test_steps_missed_while_nobody_looked_are_not_announced_late() -> None:
     assert [e.overdue_days for e in loan.events if isinstance(e, LoanOverdue)] == [9]
 
 
+def test_a_loan_due_in_the_first_days_of_year_1_is_announced_overdue_not_an_overflow() -> None:
+    """Lent under a hard due date of 0001-01-03 before hard due dates were checked (the reconciler died here)."""
+    loan = active_loan(loan_period_days=10)
+    loan.due_at = datetime(1, 1, 3, tzinfo=UTC)
+    assert loan.remind(NOW, SCHEDULE)
+    assert reminders(loan) == [("LoanOverdue", 5)] and loan.next_reminder_at is None
+
+
 def test_a_renewal_starts_the_schedule_again_with_new_event_ids() -> None:
     loan = active_loan(loan_period_days=10)
     assert loan.due_at is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -47,7 +48,7 @@ def test_rules_are_listed_most_specific_first() -> None:
 def test_keys_are_normalised_and_bad_values_named() -> None:
     assert rule(" adult ", "book").terms.patron_category == "ADULT"
     with pytest.raises(InvalidArgument) as bad:
-        RuleTerms("", "*", loan_period_days=0, max_renewals=-1).validated()
+        RuleTerms("", "*", loan_period_days=0, max_renewals=-1).validated(now=NOW)
     fields = {v.field for v in bad.value.violations}
     assert fields == {
         "circulation_rule.patron_category",
@@ -60,12 +61,12 @@ def test_periods_past_a_century_are_refused_by_name_and_a_century_is_a_valid_loa
     with pytest.raises(InvalidArgument) as bad:
         RuleTerms(
             "*", "*", loan_period_days=2**31 - 1, renewal_period_days=36_501, grace_days=10**6, hold_pickup_days=40_000
-        ).validated()
+        ).validated(now=NOW)
     assert {v.field: v.description for v in bad.value.violations} == {
         f"circulation_rule.{name}": "must be at most 36500 (a century)"
         for name in ("loan_period_days", "renewal_period_days", "grace_days", "hold_pickup_days")
     }
-    century = RuleTerms("*", "*", loan_period_days=MAX_PERIOD_DAYS, max_loans=2**31 - 1).validated()
+    century = RuleTerms("*", "*", loan_period_days=MAX_PERIOD_DAYS, max_loans=2**31 - 1).validated(now=NOW)
     assert century.due_at(NOW, century.loan_period_days) == NOW + timedelta(days=MAX_PERIOD_DAYS)
 
 
@@ -109,3 +110,53 @@ def test_a_stale_etag_is_refused() -> None:
     with pytest.raises(Conflict):
         row.update(RuleTerms("ADULT", "BOOK"), now=NOW, etag='W/"1"')
     assert isinstance(row.id, uuid.UUID)
+
+
+@pytest.mark.parametrize(
+    ("hard_due_at", "description"),
+    [
+        (NOW - timedelta(days=10), "must be in the future (unset it for no hard due date)"),
+        (NOW, "must be in the future (unset it for no hard due date)"),
+        (datetime(1, 1, 3, tzinfo=UTC), "must be in the future (unset it for no hard due date)"),
+        (NOW + timedelta(days=MAX_PERIOD_DAYS + 1), "must be at most 36500 days (a century) ahead"),
+    ],
+)
+def test_a_hard_due_date_not_ahead_or_past_a_century_is_refused_by_its_api_name(
+    hard_due_at: datetime, description: str
+) -> None:
+    with pytest.raises(InvalidArgument) as bad:
+        rule("*", "TERM", hard_due_at=hard_due_at)
+    assert {v.field: v.description for v in bad.value.violations} == {"circulation_rule.hard_due_time": description}
+    row = rule("*", "TERM")
+    with pytest.raises(InvalidArgument):
+        row.update(RuleTerms("*", "TERM", hard_due_at=hard_due_at), now=NOW)
+    assert row.terms.hard_due_at is None
+
+
+def test_a_hard_due_date_up_to_a_century_ahead_is_kept() -> None:
+    term_end = NOW + timedelta(days=MAX_PERIOD_DAYS)
+    assert rule("*", "TERM", hard_due_at=term_end).terms.hard_due_at == term_end
+
+
+def test_a_rule_whose_term_has_ended_keeps_its_other_terms_editable_but_not_a_new_past_date() -> None:
+    row = rule("*", "TERM", hard_due_at=NOW + timedelta(days=5))
+    later = NOW + timedelta(days=30)
+    row.update(replace(row.terms, max_loans=2), now=later)  # the passed date is kept as it was
+    assert row.terms.max_loans == 2
+    with pytest.raises(InvalidArgument):
+        row.update(replace(row.terms, hard_due_at=NOW + timedelta(days=6)), now=later)
+    row.update(replace(row.terms, hard_due_at=None), now=later)
+    assert row.terms.hard_due_at is None
+
+
+@pytest.mark.parametrize(
+    "hard_due_at",
+    [NOW - timedelta(seconds=1), NOW, datetime.min],  # datetime.min: as asyncpg reads back 0001-01-01 (naive)
+)
+def test_terms_whose_hard_due_date_has_passed_lend_nothing(hard_due_at: datetime) -> None:
+    stored = RuleTerms("*", "TERM", hard_due_at=hard_due_at)  # as read back, set before it was validated
+    with pytest.raises(FailedPrecondition) as refused:
+        stored.ensure_lends_at(NOW)
+    assert refused.value.reason == "HARD_DUE_DATE_PASSED"
+    RuleTerms("*", "TERM", hard_due_at=NOW + timedelta(seconds=1)).ensure_lends_at(NOW)
+    RuleTerms("*", "TERM").ensure_lends_at(NOW)

@@ -1,0 +1,84 @@
+"""Holds against real Postgres: the reconciler serves every title with a queue, a page of titles at a time; an
+issue fills the patron's own hold on the title."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from loans_world import DESK, World
+
+from services.loans.app import reconciling
+from services.loans.app.holding import PlaceHold
+from services.loans.app.issuing import IssueLoan
+from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
+
+pytestmark = pytest.mark.integration
+
+
+async def test_titles_with_a_queue_are_read_a_page_at_a_time_each_once(world: World) -> None:
+    books = []
+    for patron in ("users/p1", "users/p2"):
+        for _ in range(3):
+            book, (copy,) = world.catalog.add_book()
+            world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="IN_REPAIR")
+            await world.place_hold(PlaceHold(patron, book, actor=DESK))
+            books.append(book)
+    await world.place_hold(PlaceHold("users/p2", books[0], actor=DESK))  # a queue of two: one title still
+    pages, after = [], ""
+    while page := await _page(world, after):
+        pages.append(page)
+        after = page[-1]
+    assert [len(page) for page in pages] == [4, 2]
+    assert [book for page in pages for book in page] == sorted(set(books))
+
+
+async def _page(world: World, after: str) -> list[str]:
+    async with world.uow().reading() as uow:
+        return await uow.holds.books_with_waiting(after=after, limit=4)
+
+
+async def test_a_copy_freed_for_a_title_past_the_first_page_is_trapped(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reconciling, "QUEUES_PER_PAGE", 2)
+    titles = []
+    for _ in range(5):
+        book, (copy,) = world.catalog.add_book()
+        world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="IN_REPAIR")
+        titles.append((book, copy, await world.place_hold(PlaceHold("users/p1", book, actor=DESK))))
+    last_by_name = max(titles, key=lambda title: title[0])
+    freed = {book: copy for book, copy, _ in (titles[-1], last_by_name)}
+    for copy in freed.values():
+        world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="AVAILABLE")
+    report = await world.reconcile()
+    assert report.holds_made_ready == len(freed)
+    ready = set()
+    async with world.uow().reading() as uow:
+        for book, _, hold in titles:
+            if (await uow.holds.get(hold.id)).status == HoldStatus.READY:
+                ready.add(book)
+    assert ready == set(freed)
+
+
+async def test_an_issue_of_a_title_the_patron_waits_for_fills_their_hold(world: World) -> None:
+    book, (copy,) = world.catalog.add_book()
+    world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="IN_REPAIR")
+    hold = await world.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="AVAILABLE")  # back, not trapped yet
+    loan = await world.issue(IssueLoan("users/p1", barcode=world.catalog.barcode(copy), actor=DESK))
+    async with world.uow().reading() as uow:
+        filled = await uow.holds.get(hold.id)
+        assert await uow.holds.books_with_waiting(limit=10) == []
+    assert (filled.status, filled.loan, filled.queue_position) == (HoldStatus.FULFILLED, loan.name, 0)
+
+
+async def test_the_waiting_holds_of_a_deleted_book_are_cancelled_and_no_longer_count(world: World) -> None:
+    book, _ = world.catalog.add_book(copies=0)
+    holds = [await world.place_hold(PlaceHold(f"users/p{n}", book, actor=DESK)) for n in range(3)]
+    world.catalog.remove_book(book)
+    await world.reconcile()
+    async with world.uow().reading() as uow:
+        ended = [await uow.holds.get(hold.id) for hold in holds]
+        assert await uow.holds.count_active("users/p0") == 0
+    assert {(hold.status, hold.cancel_reason) for hold in ended} == {(HoldStatus.CANCELLED, BOOK_REMOVED)}
