@@ -309,8 +309,9 @@ class LoansServiceStub:
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; copy not available or on the hold shelf for someone else), PERMISSION_DENIED (a reader issuing
-        a loan), UNAVAILABLE (users or catalog unreachable).
+        limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
+        due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
+        unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/IssueLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
@@ -348,8 +349,9 @@ class LoansServiceStub:
     def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Adds a circulation rule.
-        Errors: INVALID_ARGUMENT (negative period or amount, malformed money), ALREADY_EXISTS (a rule for this
-        patron category and item type exists), PERMISSION_DENIED (not an admin).
+        Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
+        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
+        PERMISSION_DENIED (not an admin).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
@@ -370,7 +372,8 @@ class LoansServiceStub:
     def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Changes the fields named in `update_mask`; applies to loans issued afterwards.
-        Errors: INVALID_ARGUMENT (bad mask or values), NOT_FOUND (no such rule), ABORTED (stale etag),
+        Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
+        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
         ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
@@ -385,9 +388,11 @@ class LoansServiceStub:
 
     def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
         """
-        Charges a patron by hand (lost or damaged item, other fees). Overdue fines are assessed automatically.
-        Errors: INVALID_ARGUMENT (amount not positive, malformed money), NOT_FOUND (no such patron or loan),
-        PERMISSION_DENIED (not a librarian).
+        Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
+        Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
+        or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
+        UNAVAILABLE (users unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
@@ -456,7 +461,8 @@ class LoansServiceStub:
         """
         Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
         fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
-        Errors: PERMISSION_DENIED (not an admin), UNAVAILABLE (catalog unreachable).
+        A step that fails is reported among the discrepancies and the other steps still run.
+        Errors: PERMISSION_DENIED (not an admin).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReconcileCirculation', request, loans_v1.ReconcileCirculationResponse, timeout=timeout, metadata=metadata)
 
@@ -908,8 +914,9 @@ class LoansServiceAsyncStub:
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; copy not available or on the hold shelf for someone else), PERMISSION_DENIED (a reader issuing
-        a loan), UNAVAILABLE (users or catalog unreachable).
+        limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
+        due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
+        unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/IssueLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
@@ -947,8 +954,9 @@ class LoansServiceAsyncStub:
     async def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Adds a circulation rule.
-        Errors: INVALID_ARGUMENT (negative period or amount, malformed money), ALREADY_EXISTS (a rule for this
-        patron category and item type exists), PERMISSION_DENIED (not an admin).
+        Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
+        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
+        PERMISSION_DENIED (not an admin).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
@@ -969,7 +977,8 @@ class LoansServiceAsyncStub:
     async def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Changes the fields named in `update_mask`; applies to loans issued afterwards.
-        Errors: INVALID_ARGUMENT (bad mask or values), NOT_FOUND (no such rule), ABORTED (stale etag),
+        Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
+        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
         ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
@@ -984,9 +993,11 @@ class LoansServiceAsyncStub:
 
     async def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
         """
-        Charges a patron by hand (lost or damaged item, other fees). Overdue fines are assessed automatically.
-        Errors: INVALID_ARGUMENT (amount not positive, malformed money), NOT_FOUND (no such patron or loan),
-        PERMISSION_DENIED (not a librarian).
+        Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
+        Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
+        or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
+        UNAVAILABLE (users unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
@@ -1055,7 +1066,8 @@ class LoansServiceAsyncStub:
         """
         Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
         fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
-        Errors: PERMISSION_DENIED (not an admin), UNAVAILABLE (catalog unreachable).
+        A step that fails is reported among the discrepancies and the other steps still run.
+        Errors: PERMISSION_DENIED (not an admin).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReconcileCirculation', request, loans_v1.ReconcileCirculationResponse, timeout=timeout, metadata=metadata)
 

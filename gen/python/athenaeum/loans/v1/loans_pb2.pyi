@@ -372,7 +372,7 @@ class UpdateCirculationRuleRequest(_message.Message):
 
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
-        """Fields to change ("*" or empty: every writable field)."""
+        """Fields to change, by the rule's field names (e.g. "hard_due_time"; "*" or empty: every writable field)."""
 
     def __init__(
         self,

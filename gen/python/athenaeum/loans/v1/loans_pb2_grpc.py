@@ -155,8 +155,9 @@ class LoansServiceServicer:
         """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; copy not available or on the hold shelf for someone else), PERMISSION_DENIED (a reader issuing
-        a loan), UNAVAILABLE (users or catalog unreachable).
+        limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
+        due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
+        unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -199,8 +200,9 @@ class LoansServiceServicer:
 
     def CreateCirculationRule(self, request, context):
         """Adds a circulation rule.
-        Errors: INVALID_ARGUMENT (negative period or amount, malformed money), ALREADY_EXISTS (a rule for this
-        patron category and item type exists), PERMISSION_DENIED (not an admin).
+        Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
+        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
+        PERMISSION_DENIED (not an admin).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -224,7 +226,8 @@ class LoansServiceServicer:
 
     def UpdateCirculationRule(self, request, context):
         """Changes the fields named in `update_mask`; applies to loans issued afterwards.
-        Errors: INVALID_ARGUMENT (bad mask or values), NOT_FOUND (no such rule), ABORTED (stale etag),
+        Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
+        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
         ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -241,9 +244,11 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AssessFine(self, request, context):
-        """Charges a patron by hand (lost or damaged item, other fees). Overdue fines are assessed automatically.
-        Errors: INVALID_ARGUMENT (amount not positive, malformed money), NOT_FOUND (no such patron or loan),
-        PERMISSION_DENIED (not a librarian).
+        """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
+        Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
+        or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
+        UNAVAILABLE (users unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -321,7 +326,8 @@ class LoansServiceServicer:
     def ReconcileCirculation(self, request, context):
         """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
         fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
-        Errors: PERMISSION_DENIED (not an admin), UNAVAILABLE (catalog unreachable).
+        A step that fails is reported among the discrepancies and the other steps still run.
+        Errors: PERMISSION_DENIED (not an admin).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

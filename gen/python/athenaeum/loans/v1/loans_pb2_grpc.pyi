@@ -44,8 +44,9 @@ class LoansServiceStub:
     """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
     Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
     book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-    limit; copy not available or on the hold shelf for someone else), PERMISSION_DENIED (a reader issuing
-    a loan), UNAVAILABLE (users or catalog unreachable).
+    limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
+    due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
+    unreachable).
     """
     GetLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetLoanRequest, _resources_pb2.Loan]
     """Returns one loan.
@@ -68,8 +69,9 @@ class LoansServiceStub:
     """
     CreateCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]
     """Adds a circulation rule.
-    Errors: INVALID_ARGUMENT (negative period or amount, malformed money), ALREADY_EXISTS (a rule for this
-    patron category and item type exists), PERMISSION_DENIED (not an admin).
+    Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
+    than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
+    PERMISSION_DENIED (not an admin).
     """
     GetCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetCirculationRuleRequest, _resources_pb2.CirculationRule]
     """Returns one circulation rule.
@@ -81,7 +83,8 @@ class LoansServiceStub:
     """
     UpdateCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.UpdateCirculationRuleRequest, _resources_pb2.CirculationRule]
     """Changes the fields named in `update_mask`; applies to loans issued afterwards.
-    Errors: INVALID_ARGUMENT (bad mask or values), NOT_FOUND (no such rule), ABORTED (stale etag),
+    Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
+    ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
     ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
     """
     DeleteCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.DeleteCirculationRuleRequest, _empty_pb2.Empty]
@@ -90,9 +93,11 @@ class LoansServiceStub:
     PERMISSION_DENIED (not an admin).
     """
     AssessFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]
-    """Charges a patron by hand (lost or damaged item, other fees). Overdue fines are assessed automatically.
-    Errors: INVALID_ARGUMENT (amount not positive, malformed money), NOT_FOUND (no such patron or loan),
-    PERMISSION_DENIED (not a librarian).
+    """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
+    Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+    Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
+    or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
+    UNAVAILABLE (users unreachable).
     """
     GetFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]
     """Returns one fine.
@@ -134,7 +139,8 @@ class LoansServiceStub:
     ReconcileCirculation: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
     fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
-    Errors: PERMISSION_DENIED (not an admin), UNAVAILABLE (catalog unreachable).
+    A step that fails is reported among the discrepancies and the other steps still run.
+    Errors: PERMISSION_DENIED (not an admin).
     """
 
 @_typing.type_check_only
@@ -151,8 +157,9 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
     Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
     book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-    limit; copy not available or on the hold shelf for someone else), PERMISSION_DENIED (a reader issuing
-    a loan), UNAVAILABLE (users or catalog unreachable).
+    limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
+    due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
+    unreachable).
     """
     GetLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Returns one loan.
@@ -175,8 +182,9 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     CreateCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
     """Adds a circulation rule.
-    Errors: INVALID_ARGUMENT (negative period or amount, malformed money), ALREADY_EXISTS (a rule for this
-    patron category and item type exists), PERMISSION_DENIED (not an admin).
+    Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
+    than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
+    PERMISSION_DENIED (not an admin).
     """
     GetCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
     """Returns one circulation rule.
@@ -188,7 +196,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     UpdateCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.UpdateCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
     """Changes the fields named in `update_mask`; applies to loans issued afterwards.
-    Errors: INVALID_ARGUMENT (bad mask or values), NOT_FOUND (no such rule), ABORTED (stale etag),
+    Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
+    ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
     ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
     """
     DeleteCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.DeleteCirculationRuleRequest, _empty_pb2.Empty]  # type: ignore[assignment]
@@ -197,9 +206,11 @@ class LoansServiceAsyncStub(LoansServiceStub):
     PERMISSION_DENIED (not an admin).
     """
     AssessFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
-    """Charges a patron by hand (lost or damaged item, other fees). Overdue fines are assessed automatically.
-    Errors: INVALID_ARGUMENT (amount not positive, malformed money), NOT_FOUND (no such patron or loan),
-    PERMISSION_DENIED (not a librarian).
+    """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
+    Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+    Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
+    or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
+    UNAVAILABLE (users unreachable).
     """
     GetFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Returns one fine.
@@ -241,7 +252,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     ReconcileCirculation: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]  # type: ignore[assignment]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
     fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
-    Errors: PERMISSION_DENIED (not an admin), UNAVAILABLE (catalog unreachable).
+    A step that fails is reported among the discrepancies and the other steps still run.
+    Errors: PERMISSION_DENIED (not an admin).
     """
 
 class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -261,8 +273,9 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; copy not available or on the hold shelf for someone else), PERMISSION_DENIED (a reader issuing
-        a loan), UNAVAILABLE (users or catalog unreachable).
+        limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
+        due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
+        unreachable).
         """
 
     @_abc_1.abstractmethod
@@ -315,8 +328,9 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.CirculationRule, _abc.Awaitable[_resources_pb2.CirculationRule]]:
         """Adds a circulation rule.
-        Errors: INVALID_ARGUMENT (negative period or amount, malformed money), ALREADY_EXISTS (a rule for this
-        patron category and item type exists), PERMISSION_DENIED (not an admin).
+        Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
+        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
+        PERMISSION_DENIED (not an admin).
         """
 
     @_abc_1.abstractmethod
@@ -346,7 +360,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.CirculationRule, _abc.Awaitable[_resources_pb2.CirculationRule]]:
         """Changes the fields named in `update_mask`; applies to loans issued afterwards.
-        Errors: INVALID_ARGUMENT (bad mask or values), NOT_FOUND (no such rule), ABORTED (stale etag),
+        Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
+        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
         ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
         """
 
@@ -367,9 +382,11 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.AssessFineRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Fine, _abc.Awaitable[_resources_pb2.Fine]]:
-        """Charges a patron by hand (lost or damaged item, other fees). Overdue fines are assessed automatically.
-        Errors: INVALID_ARGUMENT (amount not positive, malformed money), NOT_FOUND (no such patron or loan),
-        PERMISSION_DENIED (not a librarian).
+        """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
+        Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
+        or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
+        UNAVAILABLE (users unreachable).
         """
 
     @_abc_1.abstractmethod
@@ -465,7 +482,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_loans_pb2.ReconcileCirculationResponse, _abc.Awaitable[_loans_pb2.ReconcileCirculationResponse]]:
         """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
         fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
-        Errors: PERMISSION_DENIED (not an admin), UNAVAILABLE (catalog unreachable).
+        A step that fails is reported among the discrepancies and the other steps still run.
+        Errors: PERMISSION_DENIED (not an admin).
         """
 
 def add_LoansServiceServicer_to_server(servicer: LoansServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

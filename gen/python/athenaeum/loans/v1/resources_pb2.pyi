@@ -312,7 +312,8 @@ class CirculationRule(_message.Message):
     @_builtins.property
     def hard_due_time(self) -> _timestamp_pb2.Timestamp:
         """Hard due date: loans under this rule are never due after this time (e.g. the end of term), whatever
-        the loan or renewal period says; unset for no cap.
+        the loan or renewal period says; unset for no cap. It must be ahead when set or changed; once it has
+        passed, nothing is lent under the rule (HARD_DUE_DATE_PASSED).
         """
 
     def __init__(

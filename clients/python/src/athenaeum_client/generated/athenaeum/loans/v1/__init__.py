@@ -424,7 +424,8 @@ class CirculationRule(betterproto2.Message):
     )
     """
     Hard due date: loans under this rule are never due after this time (e.g. the end of term), whatever
-    the loan or renewal period says; unset for no cap.
+    the loan or renewal period says; unset for no cap. It must be ahead when set or changed; once it has
+    passed, nothing is lent under the rule (HARD_DUE_DATE_PASSED).
     """
 
 
@@ -1930,7 +1931,7 @@ class UpdateCirculationRuleRequest(betterproto2.Message):
         2, betterproto2.TYPE_MESSAGE, optional=True
     )
     """
-    Fields to change ("*" or empty: every writable field).
+    Fields to change, by the rule's field names (e.g. "hard_due_time"; "*" or empty: every writable field).
     """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
