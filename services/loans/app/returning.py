@@ -23,7 +23,13 @@ from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
-from services.support.runtime.errors import FailedPrecondition, InvalidArgument
+from services.support.runtime.errors import (
+    DependencyUnavailable,
+    DomainError,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,23 +40,55 @@ class ReturnLoan:
     actor: Actor = SYSTEM
 
 
+class _NothingOut(Exception):
+    """No active loan has the barcode a return gave: the catalog says why, once the transaction is over."""
+
+
+async def _named(
+    loan_id: uuid.UUID | None, barcode: str, *, uow: LoansUnitOfWork, now: datetime
+) -> tuple[Loan, uuid.UUID | None]:
+    try:
+        return await uow.loans.to_return(loan_id=loan_id, barcode=barcode, now=now)
+    except NotFound:
+        if loan_id is not None:
+            raise
+        raise _NothingOut from None
+
+
+async def _why_nothing_is_out_on(barcode: str, catalog: Catalog) -> DomainError:
+    """NOT_FOUND for a barcode no copy has; FAILED_PRECONDITION (COPY_NOT_ON_LOAN) for a copy on the shelf: the
+    desk told the two apart by neither ("loans/-?barcode=… not found" for both)."""
+    try:
+        copy = await catalog.lookup_copy(barcode)
+    except NotFound:
+        return NotFound(f"copies/-?barcode={barcode}", f"no copy has barcode {barcode}", reason="BARCODE_NOT_FOUND")
+    except DependencyUnavailable:
+        return NotFound(f"loans/-?barcode={barcode}", f"no loan is out on barcode {barcode}")
+    state = copy.status.removeprefix("COPY_STATUS_").lower().replace("_", " ") or "on the shelf"
+    return FailedPrecondition(f"the copy {barcode} is not on loan ({state})", reason="COPY_NOT_ON_LOAN")
+
+
 async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, currency: str) -> Loan:
     """Check the copy in (onto the hold shelf when someone waits), close the loan, assess any overdue fine."""
     cmd.actor.ensure_staff("take returns")
-    if cmd.loan_id is None and not cmd.barcode:
+    barcode = cmd.barcode.strip()  # a scanner's or a typist's spaces are no part of the label
+    if cmd.loan_id is None and not barcode:
         raise InvalidArgument.field("name", "give the loan's name or the copy's barcode")
     # The note is one versioned write (a loan changed since it was read is a lost race), committed by itself.
-    async with uow.single_write():
-        if previous := await uow.requests.recall(cmd.request_id, "ReturnLoan"):
-            return await uow.loans.get(LOAN.parse_id(previous))
-        loan, queue_head = await uow.loans.to_return(loan_id=cmd.loan_id, barcode=cmd.barcode, now=clock.now())
-        visible(loan)  # NOT_FOUND for a saga's PENDING or FAILED record
-        if loan.status == LoanStatus.RETURNED:
-            raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
-        waiting = HOLD.format(queue_head) if queue_head is not None else ""
-        loan.begin_return(clock.now())
-        await uow.loans.save(loan)
-        await uow.commit()
+    try:
+        async with uow.single_write():
+            if previous := await uow.requests.recall(cmd.request_id, "ReturnLoan"):
+                return await uow.loans.get(LOAN.parse_id(previous))
+            loan, queue_head = await _named(cmd.loan_id, barcode, uow=uow, now=clock.now())
+            visible(loan)  # NOT_FOUND for a saga's PENDING or FAILED record
+            if loan.status == LoanStatus.RETURNED:
+                raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
+            waiting = HOLD.format(queue_head) if queue_head is not None else ""
+            loan.begin_return(clock.now())
+            await uow.loans.save(loan)
+            await uow.commit()
+    except _NothingOut:
+        raise await _why_nothing_is_out_on(barcode, catalog) from None
     shelved_for = await _check_in(loan, waiting, catalog=catalog)
     closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock)
     if closed is not None:

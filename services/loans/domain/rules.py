@@ -65,6 +65,13 @@ class RuleTerms:
             None if category else FieldViolation(prefix + "patron_category", "must not be empty (use * for any)"),
             None if item_type else FieldViolation(prefix + "item_type", "must not be empty (use * for any)"),
             None if self.loan_period_days > 0 else FieldViolation(prefix + "loan_period_days", "must be positive"),
+            # Zero days would make a hold ready and expired at once, or a renewal that gains nothing.
+            FieldViolation(prefix + "hold_pickup_days", "must be positive while holds are allowed")
+            if self.hold_pickup_days == 0 and self.holds_allowed
+            else None,
+            FieldViolation(prefix + "renewal_period_days", "must be positive while renewals are allowed")
+            if self.renewal_period_days == 0 and self.max_renewals > 0
+            else None,
             *(
                 FieldViolation(prefix + name, "must not be negative")
                 for name, value in counts.items()

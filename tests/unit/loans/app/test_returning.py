@@ -83,6 +83,20 @@ async def test_only_staff_take_returns_of_a_loan_they_name(desk: Desk) -> None:
         await desk.return_loan(ReturnLoan(barcode="NO-SUCH", actor=DESK))
 
 
+async def test_a_barcode_with_no_loan_out_says_whether_no_copy_has_it_or_the_copy_is_not_on_loan(desk: Desk) -> None:
+    """Both answered NOT_FOUND "loans/-?barcode=… not found": the desk could not tell a misread label from a
+    second scan of a book already back."""
+    loan, copy = await lend(desk)
+    barcode = desk.catalog.barcode(copy)
+    with pytest.raises(NotFound, match="no copy has barcode NO-SUCH"):
+        await desk.return_loan(ReturnLoan(barcode="NO-SUCH", actor=DESK))
+    returned = await desk.return_loan(ReturnLoan(barcode=f"  {barcode} ", actor=DESK))  # a scanner's spaces
+    assert returned.id == loan.id and returned.status == LoanStatus.RETURNED
+    with pytest.raises(FailedPrecondition) as again:
+        await desk.return_loan(ReturnLoan(barcode=barcode, actor=DESK))
+    assert again.value.reason == "COPY_NOT_ON_LOAN" and "available" in again.value.message
+
+
 async def test_a_return_is_noted_on_the_loan_before_the_catalog_is_asked(
     db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:

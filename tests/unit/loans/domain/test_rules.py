@@ -57,6 +57,18 @@ def test_keys_are_normalised_and_bad_values_named() -> None:
     }
 
 
+def test_zero_days_on_the_hold_shelf_or_of_renewal_are_refused_while_they_are_allowed() -> None:
+    """A hold was ready and expired in the same instant (the patron mailed to pick it up by a time past)."""
+    with pytest.raises(InvalidArgument) as bad:
+        RuleTerms("*", "*", hold_pickup_days=0, renewal_period_days=0, max_renewals=2).validated(now=NOW)
+    assert {v.field for v in bad.value.violations} == {
+        "circulation_rule.hold_pickup_days",
+        "circulation_rule.renewal_period_days",
+    }
+    kept = RuleTerms("*", "REFERENCE", holds_allowed=False, hold_pickup_days=0, max_renewals=0, renewal_period_days=0)
+    assert kept.validated(now=NOW).hold_pickup_days == 0
+
+
 def test_periods_past_a_century_are_refused_by_name_and_a_century_is_a_valid_loan() -> None:
     with pytest.raises(InvalidArgument) as bad:
         RuleTerms(

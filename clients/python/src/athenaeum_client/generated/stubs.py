@@ -333,8 +333,9 @@ class LoansServiceStub:
     def return_loan(self, request: loans_v1.ReturnLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
-        Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan, or no active loan for
-        the barcode), FAILED_PRECONDITION (already returned), PERMISSION_DENIED (a reader returning).
+        Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
+        has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+        on loan), PERMISSION_DENIED (a reader returning).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReturnLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
@@ -938,8 +939,9 @@ class LoansServiceAsyncStub:
     async def return_loan(self, request: loans_v1.ReturnLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
-        Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan, or no active loan for
-        the barcode), FAILED_PRECONDITION (already returned), PERMISSION_DENIED (a reader returning).
+        Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
+        has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+        on loan), PERMISSION_DENIED (a reader returning).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReturnLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 

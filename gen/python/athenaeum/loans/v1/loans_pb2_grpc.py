@@ -182,8 +182,9 @@ class LoansServiceServicer:
 
     def ReturnLoan(self, request, context):
         """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
-        Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan, or no active loan for
-        the barcode), FAILED_PRECONDITION (already returned), PERMISSION_DENIED (a reader returning).
+        Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
+        has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+        on loan), PERMISSION_DENIED (a reader returning).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

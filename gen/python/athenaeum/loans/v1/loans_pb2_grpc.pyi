@@ -59,8 +59,9 @@ class LoansServiceStub:
     """
     ReturnLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReturnLoanRequest, _resources_pb2.Loan]
     """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
-    Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan, or no active loan for
-    the barcode), FAILED_PRECONDITION (already returned), PERMISSION_DENIED (a reader returning).
+    Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
+    has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+    on loan), PERMISSION_DENIED (a reader returning).
     """
     RenewLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]
     """Extends the due time by the rule's renewal period.
@@ -172,8 +173,9 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     ReturnLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReturnLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
-    Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan, or no active loan for
-    the barcode), FAILED_PRECONDITION (already returned), PERMISSION_DENIED (a reader returning).
+    Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
+    has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+    on loan), PERMISSION_DENIED (a reader returning).
     """
     RenewLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Extends the due time by the rule's renewal period.
@@ -306,8 +308,9 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Loan, _abc.Awaitable[_resources_pb2.Loan]]:
         """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
-        Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan, or no active loan for
-        the barcode), FAILED_PRECONDITION (already returned), PERMISSION_DENIED (a reader returning).
+        Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
+        has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
+        on loan), PERMISSION_DENIED (a reader returning).
         """
 
     @_abc_1.abstractmethod
