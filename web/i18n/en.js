@@ -94,6 +94,7 @@ export default {
   "auth.have_account": "I already have an account",
   "auth.sign_in_first_title": "Please sign in",
   "auth.sign_in_first": "This page shows your own library account.",
+  "auth.reconnecting": "Your session is kept, but the library's server cannot renew it right now. Trying again…",
   "auth.staff_only_title": "For library staff",
   "auth.staff_only": "This page is for library staff. Sign in with a staff account.",
 
@@ -281,6 +282,7 @@ export default {
   "reason.BAD_CREDENTIALS": "Wrong email or password.",
   "reason.TOO_MANY_ATTEMPTS": "Too many failed sign-ins. Wait a few minutes and try again.",
   "reason.EMAIL_TAKEN": "An account with this email already exists.",
+  "reason.SESSION_NOT_RENEWED": "The library's server could not renew your session just now. You are still signed in: try again in a moment.",
   "reason.SESSION_REVOKED": "You were signed out. Please sign in again.",
   "reason.TOKEN_REQUIRED": "Please sign in first.",
   "reason.ROLE_NOT_ALLOWED": "Your account may not do this.",
