@@ -1,11 +1,11 @@
 // The circulation rules matrix as an editable table: one row per patron category × item type ("*" = any).
 // Admins change, add and delete rules; librarians read them.
 import { useState } from "preact/hooks";
-import { api, idOf, newRequestId } from "../api.js";
+import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t } from "../i18n.js";
 import { session } from "../session.js";
-import { ErrorNotice, Loading, Notice, useAsync, useTitle } from "../components.js";
+import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
 
 // Editable columns: [field, kind]; "int" and "money" are typed into text inputs, "bool" is a checkbox.
 const COLUMNS = [
@@ -62,45 +62,40 @@ export function RulesPage() {
 function RuleRow({ rule, editable, onDone }) {
   const [draft, setDraft] = useState(rule);
   const [error, setError] = useState(null);
+  const change = useAction();
   const isNew = !rule.name;
   const id = isNew ? "new" : idOf(rule.name);
   const label = `${draft.patron_category || "?"} / ${draft.item_type || "?"}`;
   const set = (field, value) => setDraft({ ...draft, [field]: value });
   const changed = COLUMNS.filter(([field, kind]) => typed(kind, draft[field]) !== typed(kind, rule[field])).map(([field]) => field);
 
-  async function save() {
+  async function act(intent, call, text) {
     setError(null);
-    const body = Object.fromEntries(COLUMNS.map(([field, kind]) => [field, typed(kind, draft[field])]));
     try {
-      if (isNew) {
-        await api("/v1/circulationRules", {
-          method: "POST",
-          body: { ...body, patron_category: draft.patron_category.trim(), item_type: draft.item_type.trim() },
-          query: { request_id: newRequestId() },
-        });
-        setDraft(NEW_RULE);
-        onDone(t("rules.added", { rule: label }));
-      } else {
-        await api(`/v1/${rule.name}`, {
-          method: "PATCH",
-          body: { ...body, etag: rule.etag },
-          query: { update_mask: changed.join(","), request_id: newRequestId() },
-        });
-        onDone(t("rules.saved", { rule: label }));
-      }
+      if (!(await change.run(intent, call))) return;
+      if (isNew) setDraft(NEW_RULE);
+      onDone(text);
     } catch (failure) {
       setError(failure);
     }
   }
 
-  async function remove() {
-    setError(null);
-    try {
-      await api(`/v1/${rule.name}`, { method: "DELETE", query: { etag: rule.etag } });
-      onDone(t("rules.deleted", { rule: label }));
-    } catch (failure) {
-      setError(failure);
+  function save() {
+    const body = Object.fromEntries(COLUMNS.map(([field, kind]) => [field, typed(kind, draft[field])]));
+    if (isNew) {
+      const added = { ...body, patron_category: draft.patron_category.trim(), item_type: draft.item_type.trim() };
+      const call = (request_id) => api("/v1/circulationRules", { method: "POST", body: added, query: { request_id } });
+      return act(added, call, t("rules.added", { rule: label }));
     }
+    const patch = { ...body, etag: rule.etag };
+    const query = { update_mask: changed.join(",") };
+    const call = (request_id) => api(`/v1/${rule.name}`, { method: "PATCH", body: patch, query: { ...query, request_id } });
+    return act({ ...patch, ...query }, call, t("rules.saved", { rule: label }));
+  }
+
+  function remove() {
+    const call = () => api(`/v1/${rule.name}`, { method: "DELETE", query: { etag: rule.etag } });
+    return act({ remove: rule.name, etag: rule.etag }, call, t("rules.deleted", { rule: label }));
   }
 
   const keyCell = (field) =>
@@ -124,9 +119,9 @@ function RuleRow({ rule, editable, onDone }) {
     ${editable &&
     html`<td>
       <div class="actions">
-        <button type="button" class="button small" onClick=${save} disabled=${!isNew && !changed.length}>
+        <button type="button" class="button small" onClick=${save} disabled=${change.busy || (!isNew && !changed.length)}>
           ${isNew ? t("rules.add") : t("common.save")}</button>
-        ${!isNew && html`<button type="button" class="button small quiet" onClick=${remove}>${t("rules.delete")}</button>`}
+        ${!isNew && html`<button type="button" class="button small quiet" onClick=${remove} disabled=${change.busy}>${t("rules.delete")}</button>`}
       </div>
       <${ErrorNotice} error=${error} />
     </td>`}
