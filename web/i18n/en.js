@@ -19,6 +19,7 @@ export default {
 
   "common.loading": "Loading…",
   "common.more": "Show more",
+  "common.try_again": "Try again",
   "common.save": "Save",
   "common.not_found": "This page does not exist",
   "common.not_available_title": "Not available yet",

@@ -19,6 +19,7 @@ export default {
 
   "common.loading": "Загрузка…",
   "common.more": "Показать ещё",
+  "common.try_again": "Повторить",
   "common.save": "Сохранить",
   "common.not_found": "Такой страницы нет",
   "common.not_available_title": "Пока недоступно",
