@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { t } from "../i18n.js";
+import { fieldText, t } from "../i18n.js";
 import { ErrorNotice, Field, Notice, useAction, useTitle } from "../components.js";
 
 const EMPTY_BOOK = { title: "", authors: "", isbn: "", language: "", subjects: "", publisher: "", publication_year: "", description: "" };
@@ -17,7 +17,7 @@ export function AddBookPage() {
   const creating = useAction();
   useTitle(t("addbook.title"));
   const set = (field) => (value) => setForm({ ...form, [field]: value });
-  const bad = (field) => error?.fields?.[field] || error?.fields?.[`book.${field}`];
+  const bad = (field) => fieldText(error, field, `book.${field}`);
 
   async function create(event) {
     event.preventDefault();

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { t } from "../i18n.js";
+import { fieldText, t } from "../i18n.js";
 import { DateText, ErrorNotice, Loading, Money, Notice, useAction, useAsync, useTitle } from "../components.js";
 
 export function FinesPage() {
@@ -77,6 +77,7 @@ function FineRow({ fine, showPatron, onDone }) {
         <button type="button" class="button small quiet" onClick=${waive} disabled=${settle.busy}>${t("fines.waive")}</button>
       </div>
       <${ErrorNotice} error=${error} />
+      ${fieldText(error, "amount", "reason") && html`<span class="error">${fieldText(error, "amount", "reason")}</span>`}
     </td>
   </tr>`;
 }

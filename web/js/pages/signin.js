@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { ApiError } from "../api.js";
 import { html } from "../html.js";
-import { t } from "../i18n.js";
+import { fieldText, t } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Field, useTitle } from "../components.js";
 
@@ -60,7 +60,7 @@ export function RegisterPage({ route }) {
   const [busy, setBusy] = useState(false);
   useTitle(t("auth.register_title"));
   const set = (field) => (value) => setForm({ ...form, [field]: value });
-  const fieldError = (field) => error?.fields?.[field];
+  const fieldError = (field) => fieldText(error, field);
 
   async function submit(event) {
     event.preventDefault();
