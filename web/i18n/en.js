@@ -235,6 +235,7 @@ export default {
   "rules.holds_allowed": "Holds",
   "rules.max_holds": "Max holds",
   "rules.hold_pickup_days": "Pickup days",
+  "rules.whole_number": "Enter a whole number (0 or more).",
   "rules.add": "Add",
   "rules.delete": "Delete",
   "rules.saved": "Rule {rule} saved.",

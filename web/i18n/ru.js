@@ -241,6 +241,7 @@ export default {
   "rules.holds_allowed": "Брони",
   "rules.max_holds": "Макс. броней",
   "rules.hold_pickup_days": "Дней на получение",
+  "rules.whole_number": "Введите целое число (0 или больше).",
   "rules.add": "Добавить",
   "rules.delete": "Удалить",
   "rules.saved": "Правило {rule} сохранено.",
