@@ -162,6 +162,36 @@ function settle(status) {
   return UNREACHABLE;
 }
 
+/** After a sign-in or registration: fill in the account's missing language and time zone, then adopt it. */
+async function welcome({ ok, status, data }, settings) {
+  if (!ok) return { ok, status, data };
+  const accessToken = data.tokens.access_token;
+  const user = await fillSettings(data.user, accessToken, settings);
+  adopt({ accessToken, expiresAt: expiryOf(accessToken), user });
+  return { ok, status, data };
+}
+
+/** Sends the settings (locale, time_zone) the account has none of; best effort: the user as it is now. */
+async function fillSettings(user, accessToken, settings) {
+  const missing = Object.entries(settings).filter(([field, value]) => value && !user[field]);
+  while (missing.length) {
+    const fields = Object.fromEntries(missing);
+    try {
+      const response = await fetch(`/v1/${user.name}?update_mask=${Object.keys(fields).join(",")}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${accessToken}` },
+        body: JSON.stringify({ ...fields, etag: user.etag }),
+      });
+      if (response.ok) return await response.json();
+      if (response.status !== 400) return user;
+    } catch {
+      return user;
+    }
+    missing.pop(); // refused as invalid (a zone the server does not know): keep the language at least
+  }
+  return user;
+}
+
 async function withLock(work) {
   const generation = state.generation;
   if (navigator.locks?.request) return navigator.locks.request(LOCK, () => work(generation));
@@ -197,20 +227,13 @@ export const session = {
     emit();
   },
 
-  async signIn(email, password) {
-    const { ok, status, data } = await authCall("/v1/auth/login", { email, password });
-    if (!ok) return { ok, status, data };
-    const accessToken = data.tokens.access_token;
-    adopt({ accessToken, expiresAt: expiryOf(accessToken), user: data.user });
-    return { ok, status, data };
+  /** `settings`: the reader's {locale, time_zone}, given to an account that has none of them yet. */
+  async signIn(email, password, settings = {}) {
+    return welcome(await authCall("/v1/auth/login", { email, password }), settings);
   },
 
-  async register(fields) {
-    const { ok, status, data } = await authCall("/v1/auth/register", fields);
-    if (!ok) return { ok, status, data };
-    const accessToken = data.tokens.access_token;
-    adopt({ accessToken, expiresAt: expiryOf(accessToken), user: data.user });
-    return { ok, status, data };
+  async register(fields, settings = {}) {
+    return welcome(await authCall("/v1/auth/register", fields), settings);
   },
 
   /** Revokes the session at the users service (the edge clears the cookie), then forgets the token. */

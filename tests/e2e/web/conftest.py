@@ -80,11 +80,15 @@ def screenshot_dir() -> Path:
 
 @pytest.fixture
 async def new_context(browser: Browser, mesh) -> AsyncIterator[Callable[..., Awaitable[BrowserContext]]]:
-    """new_context(viewport=…, locale=…): an isolated browser profile (its own cookies and storage)."""
+    """new_context(viewport=…, locale=…, timezone_id=…): an isolated browser profile (its own cookies and storage)."""
     contexts: list[BrowserContext] = []
 
-    async def make(*, viewport: dict[str, int] = DESKTOP, locale: str = "en-US") -> BrowserContext:
-        context = await browser.new_context(base_url=mesh.edge_url, viewport=viewport, locale=locale)
+    async def make(
+        *, viewport: dict[str, int] = DESKTOP, locale: str = "en-US", timezone_id: str | None = None
+    ) -> BrowserContext:
+        context = await browser.new_context(
+            base_url=mesh.edge_url, viewport=viewport, locale=locale, timezone_id=timezone_id
+        )
         context.set_default_timeout(UI_TIMEOUT_MS)
         contexts.append(context)
         return context

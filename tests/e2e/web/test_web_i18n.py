@@ -49,3 +49,42 @@ async def test_a_proxy_error_page_is_not_shown_as_text(new_context) -> None:
     await page.goto("/#/?q=tolstoy")
 
     await expect(page.get_by_role("alert")).to_have_text("Ошибка на сервере библиотеки. Попробуйте ещё раз.")
+
+
+async def account_of(rest: httpx.AsyncClient, staff, email: str) -> dict:
+    found = (await rest.get("/v1/users", params={"query": email}, headers=staff.headers)).json()
+    (user,) = [user for user in found.get("users", []) if user["email"] == email]
+    return user
+
+
+async def test_registering_in_russian_gives_the_account_the_ui_language_and_the_browser_time_zone(
+    new_context, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    email = unique_email()
+    page = await (await new_context(locale="ru-RU", timezone_id="Europe/Moscow")).new_page()
+    await page.goto("/#/register")
+    await page.locator("#reg-email").fill(email)
+    await page.locator("#reg-name").fill("Ivan Chitatel")
+    await page.locator("#reg-password").fill("Correct-Horse-42")
+    await page.locator("form button[type=submit]").click()
+    await page.wait_for_function("() => location.hash.startsWith('#/account')")
+
+    user = await account_of(rest, librarian, email)
+    assert (user.get("locale"), user.get("time_zone")) == ("ru", "Europe/Moscow")
+
+
+async def test_signing_in_fills_only_the_settings_the_account_lacks(
+    new_context, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Zinaida Gippius")
+    headers = {"authorization": f"Bearer {patron['access_token']}"}
+    chosen = await rest.patch(
+        f"/v1/{patron['name']}", params={"update_mask": "locale"}, json={"locale": "ru"}, headers=headers
+    )
+    assert chosen.status_code == 200, chosen.text
+    page = await (await new_context(timezone_id="America/New_York")).new_page()
+
+    await sign_in(page, patron["email"], patron["password"])
+
+    user = await account_of(rest, librarian, patron["email"])
+    assert (user.get("locale"), user.get("time_zone")) == ("ru", "America/New_York"), "the reader's choice stays"
