@@ -3,6 +3,8 @@ access token is refreshed without the patron noticing, a reload keeps the sessio
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from browser_helpers import expired_access_token, register, sign_in
@@ -121,6 +123,28 @@ async def test_a_refresh_the_edge_cannot_answer_keeps_the_session_and_is_tried_a
     await expect(page.get_by_text("Please sign in")).to_have_count(0)
     assert refreshes[:2] == [503, 200], refreshes
     assert await page.evaluate(f"() => localStorage.getItem('{HINT}')") == "1"
+
+
+async def test_a_users_service_restart_during_a_reload_keeps_the_session_and_its_cookie(
+    page: Page, rest: httpx.AsyncClient, mesh, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Andrei Bely")
+    await sign_in(page, patron["email"], patron["password"])
+    await expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    users = mesh.process("users")
+    users.stop()
+    try:
+        async with page.expect_response(lambda r: r.url.endswith("/v1/auth/refresh")) as answer:
+            await page.reload()
+        assert (await answer.value).status == 503
+        await expect(page.get_by_text("cannot renew it right now")).to_be_visible()
+        assert [c for c in await page.context.cookies() if c["name"] == COOKIE], "the edge kept the cookie"
+    finally:
+        users.start()
+        await asyncio.to_thread(mesh.wait_ready, "users")
+
+    await expect(page.get_by_role("heading", name="My account")).to_be_visible(timeout=60_000)
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
 async def test_a_call_whose_token_cannot_be_renewed_fails_with_a_retryable_error_and_the_session_stays(
