@@ -4,7 +4,8 @@
 -- client sends and receives the refresh token in the JSON body as the API documents. For those requests:
 --   login, register, refresh  the refresh token is moved from the response body into the cookie;
 --   refresh, logout           the cookie is moved into the request body the users service expects;
---   logout, a refused refresh the cookie is cleared.
+--   logout, a refused refresh the cookie is cleared (refused: 401/403; after a 429, 5xx or no answer the
+--                             token was not spent, so the cookie keeps it for the client's retry).
 -- The cookie is HttpOnly, SameSite=Strict, scoped to /v1/auth and Secure when the request came over TLS;
 -- a request whose Origin is another site is refused (the custom header already forces a CORS preflight).
 
@@ -114,7 +115,7 @@ function envoy_on_response(handle)
   end
   local headers = handle:headers()
   local status = headers:get(":status")
-  if session.path == LOGOUT or (session.path == REFRESH and status ~= "200") then
+  if session.path == LOGOUT or (session.path == REFRESH and (status == "401" or status == "403")) then
     headers:add("set-cookie", set_cookie("", session.secure))
     return
   end

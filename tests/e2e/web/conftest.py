@@ -80,7 +80,7 @@ def screenshot_dir() -> Path:
 
 @pytest.fixture
 async def new_context(browser: Browser, mesh) -> AsyncIterator[Callable[..., Awaitable[BrowserContext]]]:
-    """new_context(viewport=…, locale=…): an isolated browser profile (its own cookies and storage)."""
+    """new_context(viewport=…, locale=…, timezone_id=…): an isolated browser profile (its own cookies and storage)."""
     contexts: list[BrowserContext] = []
 
     async def make(

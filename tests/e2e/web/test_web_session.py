@@ -3,6 +3,8 @@ access token is refreshed without the patron noticing, a reload keeps the sessio
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 from browser_helpers import expired_access_token, register, sign_in
@@ -99,3 +101,85 @@ async def test_a_cross_site_request_cannot_use_the_session_cookie(mesh, rest: ht
     # Other clients keep the documented contract: the refresh token in the JSON body, no cookie.
     plain = await rest.post("/v1/auth/login", json=credentials)
     assert plain.json()["tokens"]["refresh_token"] and COOKIE not in plain.cookies
+
+
+HINT = "athenaeum.signed-in"
+UNAVAILABLE = {"code": 14, "message": "no healthy upstream", "details": []}
+
+
+async def test_a_refresh_the_edge_cannot_answer_keeps_the_session_and_is_tried_again(
+    page: Page, rest: httpx.AsyncClient, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Marina Tsvetaeva")
+    await sign_in(page, patron["email"], patron["password"])
+    refreshes: list[int] = []
+    page.on("response", lambda r: refreshes.append(r.status) if r.url.endswith("/v1/auth/refresh") else None)
+    await page.route("**/v1/auth/refresh", lambda route: route.fulfill(status=503, json=UNAVAILABLE), times=1)
+
+    await page.reload()  # the users service restarts just then: one 503
+
+    await expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    await expect(page.get_by_text("Please sign in")).to_have_count(0)
+    assert refreshes[:2] == [503, 200], refreshes
+    assert await page.evaluate(f"() => localStorage.getItem('{HINT}')") == "1"
+
+
+async def test_a_users_service_restart_during_a_reload_keeps_the_session_and_its_cookie(
+    page: Page, rest: httpx.AsyncClient, mesh, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Andrei Bely")
+    await sign_in(page, patron["email"], patron["password"])
+    await expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    users = mesh.process("users")
+    users.stop()
+    try:
+        async with page.expect_response(lambda r: r.url.endswith("/v1/auth/refresh")) as answer:
+            await page.reload()
+        assert (await answer.value).status == 503
+        await expect(page.get_by_text("cannot renew it right now")).to_be_visible()
+        assert [c for c in await page.context.cookies() if c["name"] == COOKIE], "the edge kept the cookie"
+    finally:
+        users.start()
+        await asyncio.to_thread(mesh.wait_ready, "users")
+
+    await expect(page.get_by_role("heading", name="My account")).to_be_visible(timeout=60_000)
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+
+async def test_a_call_whose_token_cannot_be_renewed_fails_with_a_retryable_error_and_the_session_stays(
+    page: Page, rest: httpx.AsyncClient, mesh, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Osip Mandelstam")
+    await sign_in(page, patron["email"], patron["password"])
+    await expect(page.get_by_role("heading", name="My account")).to_be_visible()
+    expired = await expired_access_token(mesh.database_url("users"), patron["access_token"])
+
+    async def with_the_expired_token(route: Route) -> None:
+        await route.continue_(headers={**route.request.headers, "authorization": f"Bearer {expired}"})
+
+    await page.route("**/v1/users/*/loans?*", with_the_expired_token, times=1)
+    await page.route("**/v1/auth/refresh", lambda route: route.fulfill(status=429, json={"code": 8}))
+    await page.get_by_role("link", name="Catalogue").click()
+    await page.get_by_role("link", name="My account").click()
+
+    await expect(page.get_by_text("could not renew your session just now")).to_be_visible()
+    await expect(page.get_by_text("cannot renew it right now")).to_be_visible()
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+
+    await page.unroute("**/v1/auth/refresh")  # the edge answers again: the scheduled retry renews the session
+    await expect(page.get_by_text("cannot renew it right now")).to_have_count(0)
+    await expect(page.get_by_role("button", name="Sign out")).to_be_visible()
+    assert await page.evaluate(f"() => localStorage.getItem('{HINT}')") == "1"
+
+
+async def test_a_refused_refresh_token_signs_out(page: Page, rest: httpx.AsyncClient, unique_email) -> None:
+    patron = await register(rest, unique_email(), "Sergei Yesenin")
+    await sign_in(page, patron["email"], patron["password"])
+    refused = {"code": 16, "message": "the refresh token was revoked", "details": []}
+    await page.route("**/v1/auth/refresh", lambda route: route.fulfill(status=401, json=refused), times=1)
+
+    await page.reload()
+
+    await expect(page.get_by_role("heading", name="Please sign in")).to_be_visible()
+    assert await page.evaluate(f"() => localStorage.getItem('{HINT}')") is None

@@ -77,3 +77,35 @@ async def test_an_admin_edits_the_rules_matrix_and_changes_a_role(
     await expect(page.get_by_text("Vera Figner: role changed.")).to_be_visible()
     user = (await rest.get(f"/v1/{staff_to_be['name']}", headers=admin.headers)).json()
     assert user["role"] == "USER_ROLE_LIBRARIAN"
+
+
+async def test_the_rules_page_refuses_a_number_that_is_not_whole_instead_of_saving_zero(
+    page: Page, rest: httpx.AsyncClient, admin
+) -> None:
+    category = f"NUM{uuid.uuid4().hex[:8].upper()}"
+    rule = {"patron_category": category, "item_type": "BOOK", "loan_period_days": 21, "max_loans": 5}
+    rule |= {"max_renewals": 2, "renewal_period_days": 14, "holds_allowed": True, "max_holds": 5, "hold_pickup_days": 7}
+    created = await rest.post("/v1/circulationRules", json=rule, headers=admin.headers)
+    assert created.status_code == 200, created.text
+    name = created.json()["name"]
+    patches: list[str] = []
+    page.on("request", lambda r: patches.append(r.url) if r.method == "PATCH" and name in r.url else None)
+    await sign_in(page, admin.email, admin.password, next_hash="/rules")
+    row = page.get_by_role("row").filter(has_text=category)
+
+    await page.get_by_label(f"Max renewals ({category} / BOOK)").fill("two")
+    await page.get_by_label(f"Pickup days ({category} / BOOK)").fill("1.5")
+    await row.get_by_role("button", name="Save").click()
+
+    await expect(row.get_by_text("Enter a whole number (0 or more).")).to_have_count(2)
+    await expect(page.get_by_label(f"Max renewals ({category} / BOOK)")).to_be_focused()
+    await expect(page.get_by_text(f"Rule {category} / BOOK saved.")).to_have_count(0)
+    stored = (await rest.get(f"/v1/{name}", headers=admin.headers)).json()
+    assert (stored["max_renewals"], stored["hold_pickup_days"]) == (2, 7) and patches == []
+
+    await page.get_by_label(f"Max renewals ({category} / BOOK)").fill("3")
+    await page.get_by_label(f"Pickup days ({category} / BOOK)").fill("7")
+    await row.get_by_role("button", name="Save").click()
+    await expect(page.get_by_text(f"Rule {category} / BOOK saved.")).to_be_visible()
+    stored = (await rest.get(f"/v1/{name}", headers=admin.headers)).json()
+    assert stored["max_renewals"] == 3 and len(patches) == 1

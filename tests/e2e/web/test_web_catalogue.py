@@ -1,0 +1,73 @@
+"""The catalogue tells the truth when a search fails, and long words never widen a phone's page."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from browser_helpers import PHONE, register, scan, sign_in
+from playwright.async_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+UNAVAILABLE = {"code": 14, "message": "no healthy upstream", "details": []}
+
+
+async def test_a_failed_search_shows_the_error_and_no_count_and_can_be_tried_again(page: Page, library) -> None:
+    await page.route("**/v1/books:search?*", lambda route: route.fulfill(status=503, json=UNAVAILABLE), times=1)
+
+    await page.goto("/#/?q=tolstoy")
+
+    await expect(page.get_by_role("alert")).to_contain_text("busy or restarting")
+    await expect(page.get_by_test_id("result-count")).to_have_text("")
+    await expect(page.get_by_text("found")).to_have_count(0)
+    await page.get_by_role("button", name="Try again").click()
+    await expect(page.get_by_test_id("results").get_by_role("link", name="Anna Karenina").first).to_be_visible()
+    await expect(page.get_by_test_id("result-count")).to_contain_text("found")
+    await expect(page.get_by_role("alert")).to_have_count(0)
+
+
+async def test_a_search_the_edge_refuses_says_so_without_a_count(page: Page, library) -> None:
+    await page.goto("/#/?q=tolstoy")
+    await expect(page.get_by_test_id("result-count")).to_contain_text("found")
+
+    await page.get_by_label("Search the catalogue").fill("a" * 600)
+    await page.get_by_role("button", name="Search", exact=True).click()
+
+    await expect(page.get_by_role("alert")).to_be_visible()
+    await expect(page.get_by_test_id("result-count")).to_have_text("")
+    await expect(page.get_by_test_id("results").locator("li")).to_have_count(0)  # not the older search's books
+    await expect(page.get_by_role("button", name="Try again")).to_have_count(0)  # the same query would fail again
+
+
+LONG_WORD = "Антидисестаблишментарианство" * 6
+
+
+async def test_one_long_unbroken_title_never_widens_the_page_on_a_phone_or_the_desk(
+    new_context, page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    token = f"zq{uuid.uuid4().hex[:10]}"
+    book = {"title": f"Очень длинное название {LONG_WORD} {token}", "authors": ["Фёдор Достоевский-" + "Щ" * 80]}
+    created = await rest.post("/v1/books", json=book, headers=librarian.headers)
+    assert created.status_code == 200, created.text
+    name, barcode = created.json()["name"], f"36{uuid.uuid4().int % 10**10:010d}"
+    copy = await rest.post(f"/v1/{name}/copies", json={"barcode": barcode, "branch": "main"}, headers=librarian.headers)
+    assert copy.status_code == 200, copy.text
+    phone = await (await new_context(viewport=PHONE)).new_page()
+    too_wide = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+    await phone.goto(f"/#/?q={token}")
+    await expect(phone.get_by_test_id("results").locator("li")).to_have_count(1)
+    assert await phone.evaluate(too_wide) <= 0
+    await phone.goto(f"/#/books/{name.split('/')[-1]}")
+    await expect(phone.get_by_role("heading", level=1)).to_contain_text(token)
+    assert await phone.evaluate(too_wide) <= 0
+
+    borrower = await register(rest, unique_email(), "Lev Tolstoy")
+    await sign_in(page, librarian.email, librarian.password)
+    await scan(page, "desk-card", borrower["card_number"])
+    await expect(page.get_by_test_id("desk-patron")).to_contain_text("Lev Tolstoy")
+    await scan(page, "desk-barcode", barcode)
+    await expect(page.get_by_test_id("desk-log").locator("li").first).to_contain_text(token)
+    assert await page.evaluate(too_wide) <= 0

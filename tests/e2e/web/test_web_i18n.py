@@ -1,0 +1,90 @@
+"""A Russian page speaks Russian also when the server refuses something: field errors and failures."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from browser_helpers import register, sign_in
+from playwright.async_api import expect
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_field_errors_of_the_registration_form_are_in_russian(new_context, unique_email) -> None:
+    page = await (await new_context(locale="ru-RU")).new_page()
+    await page.goto("/#/register")
+    await page.locator("#reg-email").fill(unique_email())
+    await page.locator("#reg-password").fill("short")
+    await page.locator("#reg-phone").fill("12")
+    await page.locator("form button[type=submit]").click()
+
+    await expect(page.locator("#reg-password-error")).to_have_text("Не короче 10 символов.")  # noqa: RUF001
+    await expect(page.locator("#reg-phone-error")).to_contain_text("в международном формате")
+    await expect(page.get_by_text("must be")).to_have_count(0)
+
+
+async def test_a_fine_paid_with_a_bad_amount_says_what_is_wrong_in_russian(
+    new_context, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Aleksandr Kuprin")
+    fine = {"patron": patron["name"], "amount": "1.00", "kind": "FINE_KIND_DAMAGED_ITEM", "description": "Bent spine"}
+    assert (await rest.post("/v1/fines", json=fine, headers=librarian.headers)).status_code == 200
+    page = await (await new_context()).new_page()
+    await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{patron['name'].split('/')[-1]}")
+    await page.get_by_role("button", name="RU").click()
+    row = page.get_by_role("row").filter(has_text="Bent spine")
+    await row.locator("input[inputmode=decimal]").fill("abc")
+    await row.locator("button.button.small:not(.quiet)").click()
+
+    await expect(row.locator("span.error")).to_have_text("Укажите сумму, например 0.50.")
+
+
+async def test_a_proxy_error_page_is_not_shown_as_text(new_context) -> None:
+    page = await (await new_context(locale="ru-RU")).new_page()
+    html_page = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+    await page.route(
+        "**/v1/books:search?*",
+        lambda route: route.fulfill(status=502, body=html_page, content_type="text/html"),
+    )
+    await page.goto("/#/?q=tolstoy")
+
+    await expect(page.get_by_role("alert")).to_have_text("Ошибка на сервере библиотеки. Попробуйте ещё раз.")
+
+
+async def account_of(rest: httpx.AsyncClient, staff, email: str) -> dict:
+    found = (await rest.get("/v1/users", params={"query": email}, headers=staff.headers)).json()
+    (user,) = [user for user in found.get("users", []) if user["email"] == email]
+    return user
+
+
+async def test_registering_in_russian_gives_the_account_the_ui_language_and_the_browser_time_zone(
+    new_context, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    email = unique_email()
+    page = await (await new_context(locale="ru-RU", timezone_id="Europe/Moscow")).new_page()
+    await page.goto("/#/register")
+    await page.locator("#reg-email").fill(email)
+    await page.locator("#reg-name").fill("Ivan Chitatel")
+    await page.locator("#reg-password").fill("Correct-Horse-42")
+    await page.locator("form button[type=submit]").click()
+    await page.wait_for_function("() => location.hash.startsWith('#/account')")
+
+    user = await account_of(rest, librarian, email)
+    assert (user.get("locale"), user.get("time_zone")) == ("ru", "Europe/Moscow")
+
+
+async def test_signing_in_fills_only_the_settings_the_account_lacks(
+    new_context, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    patron = await register(rest, unique_email(), "Zinaida Gippius")
+    headers = {"authorization": f"Bearer {patron['access_token']}"}
+    chosen = await rest.patch(
+        f"/v1/{patron['name']}", params={"update_mask": "locale"}, json={"locale": "ru"}, headers=headers
+    )
+    assert chosen.status_code == 200, chosen.text
+    page = await (await new_context(timezone_id="America/New_York")).new_page()
+
+    await sign_in(page, patron["email"], patron["password"])
+
+    user = await account_of(rest, librarian, patron["email"])
+    assert (user.get("locale"), user.get("time_zone")) == ("ru", "America/New_York"), "the reader's choice stays"
