@@ -316,6 +316,8 @@ export default {
   "reason.COPY_ALREADY_ON_LOAN": "This copy is already on loan.",
   "reason.NO_COPY_AVAILABLE": "No copy of this book is available.",
   "reason.BARCODE_NOT_FOUND": "No copy has this barcode.",
+  "reason.COPY_NOT_ON_LOAN": "This copy is not on loan: nothing to return.",
+  "reason.HARD_DUE_DATE_PASSED": "The lending term of this kind of item has ended: it cannot be lent now.",
   "reason.NOT_FOUND": "Nothing was found: check the barcode, card number or link.",
   "reason.LOAN_ALREADY_RETURNED": "This loan was already returned.",
   "reason.LOAN_NOT_ACTIVE": "This loan is not active.",

@@ -322,6 +322,8 @@ export default {
   "reason.COPY_ALREADY_ON_LOAN": "Этот экземпляр уже выдан.",
   "reason.NO_COPY_AVAILABLE": "Свободных экземпляров этой книги нет.",
   "reason.BARCODE_NOT_FOUND": "Экземпляра с таким штрихкодом нет.",
+  "reason.COPY_NOT_ON_LOAN": "Этот экземпляр не выдан: возвращать нечего.",
+  "reason.HARD_DUE_DATE_PASSED": "Срок выдачи для этого вида изданий закончился: выдать сейчас нельзя.",
   "reason.NOT_FOUND": "Ничего не найдено: проверьте штрихкод, номер билета или ссылку.",
   "reason.LOAN_ALREADY_RETURNED": "Эта книга уже возвращена.",
   "reason.LOAN_NOT_ACTIVE": "Эта выдача уже закрыта.",

@@ -126,6 +126,8 @@ def test_the_refusal_reasons_the_desk_meets_are_said_in_plain_words() -> None:
             "TOO_MANY_OVERDUE_LOANS",
             "COPY_HELD_FOR_ANOTHER_HOLD",
             "BARCODE_NOT_FOUND",
+            "COPY_NOT_ON_LOAN",
+            "HARD_DUE_DATE_PASSED",
         ):
             assert f"reason.{reason}" in words, (language, reason)
 

@@ -1,9 +1,14 @@
 // The REST edge, as every other client sees it: JSON in and out, google.rpc.Status errors, Bearer tokens.
-import { session } from "./session.js";
+import { REFRESHED, UNREACHABLE, session } from "./session.js";
 
 const ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo";
 const BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest";
 const UNIMPLEMENTED = 12;
+const ABORTED = 10;
+const UNAVAILABLE = 14;
+// Answers that say nothing final about the call: it may be tried again as it is (with the same request_id).
+const RETRYABLE_STATUS = new Set([0, 408, 429, 500, 502, 503, 504]);
+const RETRYABLE_CODES = new Set([2, 4, 8, ABORTED, 13, UNAVAILABLE]);
 
 /** A refused or failed call: HTTP status, gRPC code, ErrorInfo reason and metadata, bad fields. */
 export class ApiError extends Error {
@@ -21,6 +26,21 @@ export class ApiError extends Error {
     );
     this.unimplemented = status === 501 || this.code === UNIMPLEMENTED;
   }
+
+  /** No final answer (no connection, busy, restarting, a race): the same call may be tried again as it is. */
+  get retryable() {
+    if (this.unimplemented) return false;
+    return RETRYABLE_STATUS.has(this.status) || RETRYABLE_CODES.has(this.code);
+  }
+}
+
+/** The call carried an expired token and the session could not be renewed now: signed in still, try again. */
+function sessionNotRenewed() {
+  return new ApiError(503, {
+    code: UNAVAILABLE,
+    message: "the session could not be renewed now",
+    details: [{ "@type": ERROR_INFO, reason: "SESSION_NOT_RENEWED" }],
+  });
 }
 
 /** `?a=1&b=x&b=y`: arrays repeat their key; empty, null, undefined and false values are left out. */
@@ -56,8 +76,10 @@ export async function api(path, { method = "GET", query, body, auth = true, retr
   } catch {
     throw new ApiError(0, { code: 14, message: "network" });
   }
-  if (response.status === 401 && token && !retried && (await session.refresh())) {
-    return api(path, { method, query, body, auth, retried: true });
+  if (response.status === 401 && token && !retried) {
+    const refreshed = await session.refresh();
+    if (refreshed === REFRESHED) return api(path, { method, query, body, auth, retried: true });
+    if (refreshed === UNREACHABLE) throw sessionNotRenewed();
   }
   const data = await readJson(response);
   if (!response.ok) throw new ApiError(response.status, data);

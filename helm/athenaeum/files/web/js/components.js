@@ -1,5 +1,6 @@
-// Small shared pieces: async data, messages, fields, dates, money, highlights.
+// Small shared pieces: async data, user actions, messages, fields, dates, money, highlights.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { newRequestId } from "./api.js";
 import { html } from "./html.js";
 import { errorText, formatDate, formatMoney, t } from "./i18n.js";
 
@@ -21,6 +22,39 @@ export function useAsync(load, deps) {
     run();
   }, [run]);
   return { ...state, reload: run };
+}
+
+/**
+ * A change the user asks for (pay, renew, save …), one call at a time. `busy` while a call is in flight (its
+ * buttons are disabled; a second click is ignored at once, before any re-render), and one request_id per
+ * intent: `intent` is what the user asked for (the resource and the input, compared as JSON). A retry of the
+ * same intent after an answer that said nothing final (no connection, busy, restarting) sends the same id,
+ * so the server acts once (AIP-155); success, a final answer or other input starts a new one.
+ * `run(intent, call)` calls `call(requestId)`; it resolves to its answer, or to undefined when ignored.
+ */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const running = useRef(false);
+  const ids = useRef(new Map());
+  const run = useCallback(async (intent, call) => {
+    if (running.current) return undefined;
+    running.current = true;
+    setBusy(true);
+    const key = JSON.stringify(intent);
+    if (!ids.current.has(key)) ids.current.set(key, newRequestId());
+    try {
+      const answer = await call(ids.current.get(key));
+      ids.current.delete(key);
+      return answer;
+    } catch (error) {
+      if (!error?.retryable) ids.current.delete(key);
+      throw error;
+    } finally {
+      running.current = false;
+      setBusy(false);
+    }
+  }, []);
+  return { busy, run };
 }
 
 /** Sets the document title for the current page. */

@@ -86,6 +86,33 @@ export function languageName(code) {
   }
 }
 
+// What the services say about a bad field (google.rpc.BadRequest), in words of the UI's language.
+const FIELD_TEXTS = [
+  [/^is required\b/, () => t("field.required")],
+  [/^must be at least (\d+) characters$/, (limit) => t("field.min_length", { limit })],
+  [/^must be at most (\d+) characters$/, (limit) => t("field.max_length", { limit })],
+  [/^must be in E\.164 form/, () => t("field.phone")],
+  [/^must be an email address/, () => t("field.email")],
+  [/^must not contain control characters/, () => t("field.control_characters")],
+  [/^must be a decimal amount/, () => t("field.amount")],
+  [/^must have at most two decimal places/, () => t("field.two_decimals")],
+  [/^must not be negative/, () => t("field.not_negative")],
+  [/^must be positive/, () => t("field.positive")],
+  [/^must be at most ([\d.]+)/, (limit) => t("field.at_most", { limit })],
+  [/^say why the fine is waived/, () => t("field.waive_reason")],
+];
+
+/** The service's complaint about the first of `fields` it named, in the UI's language; undefined if none. */
+export function fieldText(error, ...fields) {
+  const description = fields.map((field) => error?.fields?.[field]).find(Boolean);
+  if (!description) return undefined;
+  for (const [pattern, text] of FIELD_TEXTS) {
+    const found = description.match(pattern);
+    if (found) return text(found[1]);
+  }
+  return t("field.other", { detail: description }); // an unknown case: labelled, in the server's words
+}
+
 /** A refusal or failure in plain words: by its reason (LOAN_LIMIT_REACHED …), else by its status code. */
 export function errorText(error) {
   if (!error) return "";
@@ -93,5 +120,6 @@ export function errorText(error) {
   if (error.status === 0) return t("error.network");
   if (error.unimplemented) return t("error.unimplemented");
   if (dictionary[`code.${error.code}`]) return t(`code.${error.code}`);
+  if (error.status >= 500) return t("code.13"); // a proxy's page (HTML), not the library's words
   return error.message || t("error.unknown");
 }

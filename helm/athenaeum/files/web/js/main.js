@@ -128,12 +128,16 @@ function App() {
   let content;
   if (!session.ready) content = html`<p class="loading" role="status">${t("common.loading")}</p>`;
   else if (!found) content = html`<div class="card"><h1 tabindex="-1">${t("common.not_found")}</h1><a href="#/">${t("nav.catalogue")}</a></div>`;
+  else if (!allowed(found.audience) && !session.user && session.reconnecting) content = null; // the notice says it
   else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${Boolean(session.user)} />`;
   else content = html`<${found.page} route=${route} params=${found.params} />`;
 
   return html`<a class="skip-link" href="#main" onClick=${skipToMain}>${t("nav.skip")}</a>
     <${Header} route=${route} />
-    <main id="main" tabindex="-1">${content}</main>
+    <main id="main" tabindex="-1">
+      ${session.reconnecting && html`<div class="notice info" role="status" data-state="reconnecting">${t("auth.reconnecting")}</div>`}
+      ${content}
+    </main>
     <footer>${t("app.footer")}</footer>`;
 }
 

@@ -3,17 +3,27 @@
 // services/support/mesh/web_session.lua), for requests that send "x-athenaeum-session: cookie".
 // The token is refreshed a minute before it expires, and at once when the edge answers 401; tabs share
 // fresh tokens over a BroadcastChannel and take turns to refresh (a refresh token is single-use).
+// Only a definite refusal of the refresh (401/403: token refused, session revoked, account blocked) signs
+// out; when the edge cannot answer now (network, 429, 5xx) the session is kept and the refresh retried.
 
 const CHANNEL = "athenaeum-session";
 const LOCK = "athenaeum-refresh";
 const SIGNED_IN_HINT = "athenaeum.signed-in"; // "there may be a session cookie": no secret, saves a 401
 const REFRESH_MARGIN_MS = 60_000;
+const RETRY_FIRST_MS = 1_000;
+const RETRY_MAX_MS = 60_000;
+/** What a refresh came to: a new token, a refusal (signed out), or no answer yet (kept; retried later). */
+export const REFRESHED = "refreshed";
+export const REFUSED = "refused";
+export const UNREACHABLE = "unreachable";
 
-const state = { user: null, accessToken: null, expiresAt: 0, generation: 0, ready: false };
+// reconnecting: the last refresh got no definite answer and another is scheduled.
+const state = { user: null, accessToken: null, expiresAt: 0, generation: 0, ready: false, reconnecting: false };
 const listeners = new Set();
 const channel = "BroadcastChannel" in globalThis ? new BroadcastChannel(CHANNEL) : null;
 let refreshTimer = null;
 let inflight = null;
+let retryDelay = 0;
 
 function emit() {
   listeners.forEach((listener) => listener({ ...state }));
@@ -34,6 +44,8 @@ function adopt({ accessToken, expiresAt, user }, { broadcast = true } = {}) {
   state.expiresAt = expiresAt;
   state.user = user;
   state.generation += 1;
+  state.reconnecting = false;
+  retryDelay = 0;
   localStorage.setItem(SIGNED_IN_HINT, "1");
   clearTimeout(refreshTimer);
   const delay = Math.max(1_000, expiresAt - Date.now() - REFRESH_MARGIN_MS);
@@ -48,10 +60,28 @@ function forget({ broadcast = true } = {}) {
   state.expiresAt = 0;
   state.user = null;
   state.generation += 1;
+  state.reconnecting = false;
+  retryDelay = 0;
   localStorage.removeItem(SIGNED_IN_HINT);
   if (broadcast) channel?.postMessage({ type: "signed-out" });
   emit();
 }
+
+/** No definite answer: keep the session as it is and try again later, waiting twice as long each time. */
+function retryLater() {
+  retryDelay = Math.min(RETRY_MAX_MS, retryDelay ? retryDelay * 2 : RETRY_FIRST_MS);
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(() => refresh(), retryDelay * (0.75 + Math.random() / 2)); // jitter: tabs, readers
+  state.reconnecting = true;
+  emit();
+}
+
+/** 401 (token refused, revoked, reused, no cookie) and 403 (account blocked) end the session for good. */
+const definiteRefusal = (status) => status === 401 || status === 403;
+
+addEventListener("online", () => {
+  if (state.reconnecting) refresh();
+});
 
 channel?.addEventListener("message", ({ data }) => {
   if (data?.type === "tokens") {
@@ -84,37 +114,82 @@ async function authCall(path, body) {
   return { ok: response.ok, status: response.status, data };
 }
 
+/** The signed-in user's resource, or the status that refused it (0: no answer). */
 async function fetchMe(accessToken) {
-  const response = await fetch("/v1/users/me", { headers: { authorization: `Bearer ${accessToken}` } });
-  return response.ok ? response.json() : null;
+  try {
+    const response = await fetch("/v1/users/me", { headers: { authorization: `Bearer ${accessToken}` } });
+    return response.ok ? { user: await response.json() } : { status: response.status };
+  } catch {
+    return { status: 0 };
+  }
 }
 
 function expiryOf(accessToken) {
   return Date.now() + lifetimeMs(accessToken);
 }
 
-/** One refresh at a time, across tabs; a tab that waited may find another tab's fresh token instead. */
+/** One refresh at a time, across tabs; a tab that waited may find another tab's fresh token instead.
+ * Resolves to REFRESHED, REFUSED (signed out) or UNREACHABLE (the session is kept; a retry is scheduled). */
 function refresh() {
   inflight ??= withLock(async (generationBefore) => {
     const fresh = state.generation !== generationBefore && state.expiresAt - Date.now() > REFRESH_MARGIN_MS;
-    if (fresh) return true;
-    const { ok, data } = await authCall("/v1/auth/refresh", {});
-    if (!ok) {
-      if (state.accessToken || localStorage.getItem(SIGNED_IN_HINT)) forget();
-      return false;
-    }
+    if (fresh) return REFRESHED;
+    const { ok, status, data } = await authCall("/v1/auth/refresh", {});
+    if (!ok) return settle(status);
     const accessToken = data.tokens.access_token;
-    const user = state.user ?? (await fetchMe(accessToken));
+    let user = state.user;
     if (!user) {
-      forget();
-      return false;
+      const me = await fetchMe(accessToken);
+      if (!me.user) return settle(me.status);
+      user = me.user;
     }
     adopt({ accessToken, expiresAt: expiryOf(accessToken), user });
-    return true;
+    return REFRESHED;
   }).finally(() => {
     inflight = null;
   });
   return inflight;
+}
+
+/** A refresh without a new token: signed out on a definite refusal, else kept and retried later. */
+function settle(status) {
+  const hadSession = Boolean(state.accessToken || localStorage.getItem(SIGNED_IN_HINT));
+  if (definiteRefusal(status) || !hadSession) {
+    if (hadSession) forget();
+    return REFUSED;
+  }
+  retryLater();
+  return UNREACHABLE;
+}
+
+/** After a sign-in or registration: fill in the account's missing language and time zone, then adopt it. */
+async function welcome({ ok, status, data }, settings) {
+  if (!ok) return { ok, status, data };
+  const accessToken = data.tokens.access_token;
+  const user = await fillSettings(data.user, accessToken, settings);
+  adopt({ accessToken, expiresAt: expiryOf(accessToken), user });
+  return { ok, status, data };
+}
+
+/** Sends the settings (locale, time_zone) the account has none of; best effort: the user as it is now. */
+async function fillSettings(user, accessToken, settings) {
+  const missing = Object.entries(settings).filter(([field, value]) => value && !user[field]);
+  while (missing.length) {
+    const fields = Object.fromEntries(missing);
+    try {
+      const response = await fetch(`/v1/${user.name}?update_mask=${Object.keys(fields).join(",")}`, {
+        method: "PATCH",
+        headers: { "content-type": "application/json", accept: "application/json", authorization: `Bearer ${accessToken}` },
+        body: JSON.stringify({ ...fields, etag: user.etag }),
+      });
+      if (response.ok) return await response.json();
+      if (response.status !== 400) return user;
+    } catch {
+      return user;
+    }
+    missing.pop(); // refused as invalid (a zone the server does not know): keep the language at least
+  }
+  return user;
 }
 
 async function withLock(work) {
@@ -129,6 +204,10 @@ export const session = {
   },
   get ready() {
     return state.ready;
+  },
+  /** The session is kept but could not be renewed yet (the library's server did not answer); retrying. */
+  get reconnecting() {
+    return state.reconnecting;
   },
   isStaff() {
     return ["USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"].includes(state.user?.role);
@@ -148,20 +227,13 @@ export const session = {
     emit();
   },
 
-  async signIn(email, password) {
-    const { ok, status, data } = await authCall("/v1/auth/login", { email, password });
-    if (!ok) return { ok, status, data };
-    const accessToken = data.tokens.access_token;
-    adopt({ accessToken, expiresAt: expiryOf(accessToken), user: data.user });
-    return { ok, status, data };
+  /** `settings`: the reader's {locale, time_zone}, given to an account that has none of them yet. */
+  async signIn(email, password, settings = {}) {
+    return welcome(await authCall("/v1/auth/login", { email, password }), settings);
   },
 
-  async register(fields) {
-    const { ok, status, data } = await authCall("/v1/auth/register", fields);
-    if (!ok) return { ok, status, data };
-    const accessToken = data.tokens.access_token;
-    adopt({ accessToken, expiresAt: expiryOf(accessToken), user: data.user });
-    return { ok, status, data };
+  async register(fields, settings = {}) {
+    return welcome(await authCall("/v1/auth/register", fields), settings);
   },
 
   /** Revokes the session at the users service (the edge clears the cookie), then forgets the token. */
@@ -170,7 +242,8 @@ export const session = {
     forget();
   },
 
-  /** The access token to send now, refreshed first if it expires within the margin; null when signed out. */
+  /** The access token to send now, refreshed first if it expires within the margin; null when signed out.
+   * While the edge cannot renew it the old token is sent: still valid, or answered 401 and retried. */
   async freshToken() {
     if (!state.accessToken) return null;
     if (state.expiresAt - Date.now() < REFRESH_MARGIN_MS / 2) await refresh();

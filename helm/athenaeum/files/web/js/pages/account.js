@@ -1,11 +1,11 @@
 // "My account": loans (overdue in red, renew), holds (queue position, ready for pickup, cancel), fines with
 // the total owed, loan history, notifications received and notification preferences.
 import { useState } from "preact/hooks";
-import { api, idOf, newRequestId } from "../api.js";
+import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { formatDate, t, tn } from "../i18n.js";
 import { session } from "../session.js";
-import { DateText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, useAsync, useTitle } from "../components.js";
+import { DateText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, useAction, useAsync, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
@@ -34,10 +34,14 @@ function Loans({ patron }) {
     [patron],
   );
   const [message, setMessage] = useState(null);
+  const renewal = useAction();
   async function renew(loan) {
     setMessage(null);
     try {
-      const renewed = await api(`/v1/${loan.name}:renew`, { method: "POST", body: { request_id: newRequestId() } });
+      const renewed = await renewal.run({ renew: loan.name }, (request_id) =>
+        api(`/v1/${loan.name}:renew`, { method: "POST", body: { request_id } }),
+      );
+      if (!renewed) return;
       setMessage({ ok: true, text: t("loans.renewed", { title: renewed.book_title, date: formatDate(renewed.due_time) }) });
       loans.reload();
     } catch (error) {
@@ -48,12 +52,12 @@ function Loans({ patron }) {
     <h2 id="loans-heading">${t("loans.heading")}</h2>
     ${message?.ok && html`<${Notice}>${message.text}<//>`}
     ${message?.error && html`<${ErrorNotice} error=${message.error} title=${t("loans.renew_refused")} />`}
-    ${loans.loading && !loans.data ? html`<${Loading} />` : html`<${LoanTable} loans=${loans.data || []} onRenew=${renew} />`}
+    ${loans.loading && !loans.data ? html`<${Loading} />` : html`<${LoanTable} loans=${loans.data || []} onRenew=${renew} busy=${renewal.busy} />`}
     <${ErrorNotice} error=${loans.error} />
   </section>`;
 }
 
-function LoanTable({ loans, onRenew }) {
+function LoanTable({ loans, onRenew, busy }) {
   if (!loans.length) return html`<p>${t("loans.none")}</p>`;
   return html`<div class="table-wrap"><table data-testid="loans">
     <thead><tr>
@@ -69,7 +73,7 @@ function LoanTable({ loans, onRenew }) {
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}
           </td>
           <td>${loan.renewal_count} / ${loan.max_renewals}</td>
-          <td><button type="button" class="button small quiet" onClick=${() => onRenew(loan)}
+          <td><button type="button" class="button small quiet" onClick=${() => onRenew(loan)} disabled=${busy}
             aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button></td>
         </tr>`,
       )}
@@ -87,11 +91,15 @@ function Holds({ patron }) {
   );
   const titles = useBookTitles(holds.data);
   const [error, setError] = useState(null);
+  const cancelling = useAction();
   async function cancel(hold) {
     setError(null);
     try {
-      await api(`/v1/${hold.name}:cancel`, { method: "POST", body: { reason: "cancelled by the patron", request_id: newRequestId() } });
-      holds.reload();
+      const body = { reason: "cancelled by the patron" };
+      const done = await cancelling.run({ cancel: hold.name }, (request_id) =>
+        api(`/v1/${hold.name}:cancel`, { method: "POST", body: { ...body, request_id } }),
+      );
+      if (done) holds.reload();
     } catch (failure) {
       setError(failure);
     }
@@ -106,7 +114,7 @@ function Holds({ patron }) {
         (hold) => html`<li class="result" key=${hold.name} data-status=${hold.status}>
           <h3><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("common.loading")}</a></h3>
           <${HoldStatus} hold=${hold} />
-          <button type="button" class="button small quiet" onClick=${() => cancel(hold)}>${t("holds.cancel")}</button>
+          <button type="button" class="button small quiet" onClick=${() => cancel(hold)} disabled=${cancelling.busy}>${t("holds.cancel")}</button>
         </li>`,
       )}
     </ul>
@@ -210,15 +218,16 @@ function Preferences() {
     phone: user.phone || "",
   });
   const [result, setResult] = useState(null);
+  const saving = useAction();
   async function save(event) {
     event.preventDefault();
     setResult(null);
     try {
-      const updated = await api(`/v1/${user.name}`, {
-        method: "PATCH",
-        query: { update_mask: "notification_preferences,phone", request_id: newRequestId() },
-        body: { phone: form.phone.trim(), notification_preferences: { email_opt_in: form.email, sms_opt_in: form.sms }, etag: user.etag },
-      });
+      const body = { phone: form.phone.trim(), notification_preferences: { email_opt_in: form.email, sms_opt_in: form.sms }, etag: user.etag };
+      const updated = await saving.run(body, (request_id) =>
+        api(`/v1/${user.name}`, { method: "PATCH", query: { update_mask: "notification_preferences,phone", request_id }, body }),
+      );
+      if (!updated) return;
       session.updateUser(updated);
       setResult({ ok: true });
     } catch (error) {
@@ -240,7 +249,7 @@ function Preferences() {
       </div>
       ${result?.ok && html`<${Notice}>${t("preferences.saved")}<//>`}
       <${ErrorNotice} error=${result?.error} />
-      <button class="button" type="submit">${t("common.save")}</button>
+      <button class="button" type="submit" disabled=${saving.busy}>${t("common.save")}</button>
     </form>
   </section>`;
 }

@@ -1,9 +1,9 @@
 // Cataloguing for staff: add a book, then its copies (one barcode each, at a branch).
 import { useState } from "preact/hooks";
-import { api, idOf, newRequestId } from "../api.js";
+import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { t } from "../i18n.js";
-import { ErrorNotice, Field, Notice, useTitle } from "../components.js";
+import { fieldText, t } from "../i18n.js";
+import { ErrorNotice, Field, Notice, useAction, useTitle } from "../components.js";
 
 const EMPTY_BOOK = { title: "", authors: "", isbn: "", language: "", subjects: "", publisher: "", publication_year: "", description: "" };
 const EMPTY_COPY = { barcode: "", branch: "main", shelf_location: "", item_type: "BOOK" };
@@ -14,9 +14,10 @@ export function AddBookPage() {
   const [form, setForm] = useState(EMPTY_BOOK);
   const [book, setBook] = useState(null);
   const [error, setError] = useState(null);
+  const creating = useAction();
   useTitle(t("addbook.title"));
   const set = (field) => (value) => setForm({ ...form, [field]: value });
-  const bad = (field) => error?.fields?.[field] || error?.fields?.[`book.${field}`];
+  const bad = (field) => fieldText(error, field, `book.${field}`);
 
   async function create(event) {
     event.preventDefault();
@@ -28,7 +29,8 @@ export function AddBookPage() {
         subjects: list(form.subjects),
         publication_year: Number(form.publication_year) || 0,
       };
-      setBook(await api("/v1/books", { method: "POST", body, query: { request_id: newRequestId() } }));
+      const created = await creating.run(body, (request_id) => api("/v1/books", { method: "POST", body, query: { request_id } }));
+      if (created) setBook(created);
     } catch (failure) {
       setError(failure);
     }
@@ -51,7 +53,7 @@ export function AddBookPage() {
         <label for="book-description">${t("addbook.description")}</label>
         <textarea id="book-description" rows="4" value=${form.description} onInput=${(event) => set("description")(event.currentTarget.value)}></textarea>
       </div>
-      <button class="button" type="submit">${t("addbook.create")}</button>
+      <button class="button" type="submit" disabled=${creating.busy}>${t("addbook.create")}</button>
     </form>`;
 }
 
@@ -59,13 +61,18 @@ function AddCopies({ book, onAnother }) {
   const [form, setForm] = useState(EMPTY_COPY);
   const [copies, setCopies] = useState([]);
   const [error, setError] = useState(null);
+  const adding = useAction();
   const set = (field) => (value) => setForm({ ...form, [field]: value });
 
   async function add(event) {
     event.preventDefault();
     setError(null);
     try {
-      const copy = await api(`/v1/${book.name}/copies`, { method: "POST", body: form, query: { request_id: newRequestId() } });
+      const body = form;
+      const copy = await adding.run({ book: book.name, ...body }, (request_id) =>
+        api(`/v1/${book.name}/copies`, { method: "POST", body, query: { request_id } }),
+      );
+      if (!copy) return;
       setCopies([...copies, copy]);
       setForm({ ...form, barcode: "" });
     } catch (failure) {
@@ -84,7 +91,7 @@ function AddCopies({ book, onAnother }) {
         <${Field} id="copy-type" label=${t("rules.item_type")} value=${form.item_type} onInput=${set("item_type")} />
       </div>
       <div class="actions">
-        <button class="button" type="submit">${t("addbook.add_copy")}</button>
+        <button class="button" type="submit" disabled=${adding.busy}>${t("addbook.add_copy")}</button>
         <button class="button quiet" type="button" onClick=${onAnother}>${t("addbook.another")}</button>
       </div>
     </form>

@@ -1,10 +1,10 @@
 // A book: its record, its copies and their availability per branch, and a hold for a signed-in patron.
 import { useState } from "preact/hooks";
-import { api, newRequestId } from "../api.js";
+import { api } from "../api.js";
 import { html } from "../html.js";
 import { formatDate, languageName, t } from "../i18n.js";
 import { session } from "../session.js";
-import { Availability, ErrorNotice, Loading, Notice, useAsync, useTitle } from "../components.js";
+import { Availability, ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
 
@@ -81,7 +81,7 @@ function HoldPanel({ bookName, copies }) {
     [user?.name, bookName],
   );
   const [branch, setBranch] = useState("");
-  const [busy, setBusy] = useState(false);
+  const placing = useAction();
   const [error, setError] = useState(null);
   const [placed, setPlaced] = useState(null);
 
@@ -96,15 +96,13 @@ function HoldPanel({ bookName, copies }) {
   const branches = [...new Set(copies.map((copy) => copy.branch).filter(Boolean))];
   async function place(event) {
     event.preventDefault();
-    setBusy(true);
     setError(null);
     try {
       const body = { patron: user.name, book: bookName, pickup_branch: branch };
-      setPlaced(await api("/v1/holds", { method: "POST", body, query: { request_id: newRequestId() } }));
+      const hold = await placing.run(body, (request_id) => api("/v1/holds", { method: "POST", body, query: { request_id } }));
+      if (hold) setPlaced(hold);
     } catch (failure) {
       setError(failure);
-    } finally {
-      setBusy(false);
     }
   }
   return html`<form class="card" onSubmit=${place}>
@@ -118,7 +116,7 @@ function HoldPanel({ bookName, copies }) {
       </select>
     </div>`}
     <${ErrorNotice} error=${error} title=${t("hold.refused")} />
-    <button class="button" type="submit" disabled=${busy}>${t("hold.place")}</button>
+    <button class="button" type="submit" disabled=${placing.busy}>${t("hold.place")}</button>
   </form>`;
 }
 

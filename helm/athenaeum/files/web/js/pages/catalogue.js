@@ -72,7 +72,10 @@ export function CataloguePage({ route }) {
         next: page.next,
       }));
     } catch (error) {
-      if (call === latest.current) setState((previous) => ({ ...previous, loading: false, error }));
+      if (call !== latest.current) return;
+      // A failed first page leaves no count and no results of an older search: only the error is true.
+      const failed = pageToken ? {} : { results: [], facets: [], total: null, next: "" };
+      setState((previous) => ({ ...previous, ...failed, loading: false, error }));
     }
   }
 
@@ -113,11 +116,17 @@ export function CataloguePage({ route }) {
         <p role="status" aria-live="polite" class="muted" data-testid="result-count">
           ${state.loading && !state.results.length
             ? t("common.loading")
-            : searching
-              ? tn("catalogue.found", state.total)
-              : t("catalogue.newest")}
+            : state.total === null
+              ? ""
+              : searching
+                ? tn("catalogue.found", state.total)
+                : t("catalogue.newest")}
         </p>
         <${ErrorNotice} error=${state.error} />
+        ${state.error?.retryable && !state.loading &&
+        html`<button class="button quiet" type="button" onClick=${() => load(state.total === null ? "" : state.next)}>
+          ${t("common.try_again")}
+        </button>`}
         ${!state.loading && !state.error && searching && state.total === 0 && html`<p>${t("catalogue.nothing")}</p>`}
         <ul class="results" data-testid="results">
           ${state.results.map(({ book, highlights }) => html`<${ResultItem} key=${book.name} book=${book} highlights=${highlights} />`)}

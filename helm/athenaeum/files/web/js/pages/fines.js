@@ -1,9 +1,9 @@
 // Fines for staff: every outstanding fine (or one patron's), each with pay and waive.
 import { useState } from "preact/hooks";
-import { api, idOf, newRequestId } from "../api.js";
+import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { t } from "../i18n.js";
-import { DateText, ErrorNotice, Loading, Money, Notice, useAsync, useTitle } from "../components.js";
+import { fieldText, t } from "../i18n.js";
+import { DateText, ErrorNotice, Loading, Money, Notice, useAction, useAsync, useTitle } from "../components.js";
 
 export function FinesPage() {
   useTitle(t("fines.staff_title"));
@@ -35,34 +35,30 @@ export function FinesTable({ patron }) {
         <th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>
         <th scope="col" class="num">${t("fines.outstanding")}</th><th scope="col">${t("fines.settle")}</th>
       </tr></thead>
-      <tbody>${list.map((fine) => html`<${FineRow} key=${fine.name} fine=${fine} showPatron=${!patron} onDone=${done} />`)}</tbody>
+      <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}`} fine=${fine} showPatron=${!patron} onDone=${done} />`)}</tbody>
     </table></div>`}
   </section>`;
 }
 
+// Keyed by what is still owed: after a part payment the row starts again from the new amount.
 function FineRow({ fine, showPatron, onDone }) {
   const [amount, setAmount] = useState(fine.outstanding_amount);
   const [reason, setReason] = useState("");
   const [error, setError] = useState(null);
+  const settle = useAction();
   const id = idOf(fine.name);
-  async function pay() {
+  async function act(verb, body, text) {
     setError(null);
     try {
-      await api(`/v1/${fine.name}:pay`, { method: "POST", body: { amount, payment_method: "desk", request_id: newRequestId() } });
-      onDone(t("fines.paid"));
+      const intent = { fine: fine.name, verb, ...body };
+      const done = await settle.run(intent, (request_id) => api(`/v1/${fine.name}:${verb}`, { method: "POST", body: { ...body, request_id } }));
+      if (done) onDone(text);
     } catch (failure) {
       setError(failure);
     }
   }
-  async function waive() {
-    setError(null);
-    try {
-      await api(`/v1/${fine.name}:waive`, { method: "POST", body: { reason, request_id: newRequestId() } });
-      onDone(t("fines.waived"));
-    } catch (failure) {
-      setError(failure);
-    }
-  }
+  const pay = () => act("pay", { amount, payment_method: "desk" }, t("fines.paid"));
+  const waive = () => act("waive", { reason }, t("fines.waived"));
   return html`<tr>
     ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${t("fines.open_patron")}</a></td>`}
     <td>${fine.description || t(`fine_kind.${fine.kind}`)}</td>
@@ -72,15 +68,16 @@ function FineRow({ fine, showPatron, onDone }) {
       <div class="actions">
         <label class="visually-hidden" for=${`pay-${id}`}>${t("fines.pay_amount")}</label>
         <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setAmount(event.currentTarget.value)} />
-        <button type="button" class="button small" onClick=${pay}>${t("fines.pay")}</button>
+        <button type="button" class="button small" onClick=${pay} disabled=${settle.busy}>${t("fines.pay")}</button>
       </div>
       <div class="actions">
         <label class="visually-hidden" for=${`waive-${id}`}>${t("fines.waive_reason")}</label>
         <input id=${`waive-${id}`} class="wide" placeholder=${t("fines.waive_reason")} value=${reason}
           onInput=${(event) => setReason(event.currentTarget.value)} />
-        <button type="button" class="button small quiet" onClick=${waive}>${t("fines.waive")}</button>
+        <button type="button" class="button small quiet" onClick=${waive} disabled=${settle.busy}>${t("fines.waive")}</button>
       </div>
       <${ErrorNotice} error=${error} />
+      ${fieldText(error, "amount", "reason") && html`<span class="error">${fieldText(error, "amount", "reason")}</span>`}
     </td>
   </tr>`;
 }

@@ -1,11 +1,11 @@
 // The circulation rules matrix as an editable table: one row per patron category × item type ("*" = any).
 // Admins change, add and delete rules; librarians read them.
 import { useState } from "preact/hooks";
-import { api, idOf, newRequestId } from "../api.js";
+import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { t } from "../i18n.js";
+import { fieldText, t } from "../i18n.js";
 import { session } from "../session.js";
-import { ErrorNotice, Loading, Notice, useAsync, useTitle } from "../components.js";
+import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
 
 // Editable columns: [field, kind]; "int" and "money" are typed into text inputs, "bool" is a checkbox.
 const COLUMNS = [
@@ -24,8 +24,16 @@ const COLUMNS = [
 const NEW_RULE = { patron_category: "", item_type: "", loan_period_days: 21, max_loans: 5, max_renewals: 2, renewal_period_days: 14,
   fine_per_day: "0", grace_days: 0, fine_cap: "", max_outstanding_fines: "", holds_allowed: true, max_holds: 5, hold_pickup_days: 7 };
 
+/** A whole number of 0 or more, as typed ("14") or as the server sent it (14; absent: 0); else null. */
+function wholeNumber(value) {
+  if (value === undefined || value === null) return 0;
+  if (typeof value === "number") return Number.isInteger(value) && value >= 0 ? value : null;
+  const text = String(value).trim();
+  return /^\d{1,9}$/.test(text) ? Number(text) : null;
+}
+
 function typed(kind, value) {
-  if (kind === "int") return Number.parseInt(value, 10) || 0;
+  if (kind === "int") return wholeNumber(value);
   if (kind === "money") return String(value ?? "").trim();
   return Boolean(value);
 }
@@ -62,45 +70,48 @@ export function RulesPage() {
 function RuleRow({ rule, editable, onDone }) {
   const [draft, setDraft] = useState(rule);
   const [error, setError] = useState(null);
+  const [checked, setChecked] = useState(false); // after a save was tried: say which cells are not numbers
+  const change = useAction();
   const isNew = !rule.name;
   const id = isNew ? "new" : idOf(rule.name);
   const label = `${draft.patron_category || "?"} / ${draft.item_type || "?"}`;
   const set = (field, value) => setDraft({ ...draft, [field]: value });
   const changed = COLUMNS.filter(([field, kind]) => typed(kind, draft[field]) !== typed(kind, rule[field])).map(([field]) => field);
+  const notWhole = COLUMNS.filter(([field, kind]) => kind === "int" && wholeNumber(draft[field]) === null).map(([field]) => field);
 
-  async function save() {
+  async function act(intent, call, text) {
     setError(null);
-    const body = Object.fromEntries(COLUMNS.map(([field, kind]) => [field, typed(kind, draft[field])]));
     try {
-      if (isNew) {
-        await api("/v1/circulationRules", {
-          method: "POST",
-          body: { ...body, patron_category: draft.patron_category.trim(), item_type: draft.item_type.trim() },
-          query: { request_id: newRequestId() },
-        });
-        setDraft(NEW_RULE);
-        onDone(t("rules.added", { rule: label }));
-      } else {
-        await api(`/v1/${rule.name}`, {
-          method: "PATCH",
-          body: { ...body, etag: rule.etag },
-          query: { update_mask: changed.join(","), request_id: newRequestId() },
-        });
-        onDone(t("rules.saved", { rule: label }));
-      }
+      if (!(await change.run(intent, call))) return;
+      if (isNew) setDraft(NEW_RULE);
+      onDone(text);
     } catch (failure) {
       setError(failure);
     }
   }
 
-  async function remove() {
-    setError(null);
-    try {
-      await api(`/v1/${rule.name}`, { method: "DELETE", query: { etag: rule.etag } });
-      onDone(t("rules.deleted", { rule: label }));
-    } catch (failure) {
-      setError(failure);
+  function save() {
+    setChecked(true);
+    if (notWhole.length) {
+      setError(null);
+      document.getElementById(`rule-${id}-${notWhole[0]}`)?.focus();
+      return undefined; // never sent: "two" or "1.5" would have been saved as 0 or 1
     }
+    const body = Object.fromEntries(COLUMNS.map(([field, kind]) => [field, typed(kind, draft[field])]));
+    if (isNew) {
+      const added = { ...body, patron_category: draft.patron_category.trim(), item_type: draft.item_type.trim() };
+      const call = (request_id) => api("/v1/circulationRules", { method: "POST", body: added, query: { request_id } });
+      return act(added, call, t("rules.added", { rule: label }));
+    }
+    const patch = { ...body, etag: rule.etag };
+    const query = { update_mask: changed.join(",") };
+    const call = (request_id) => api(`/v1/${rule.name}`, { method: "PATCH", body: patch, query: { ...query, request_id } });
+    return act({ ...patch, ...query }, call, t("rules.saved", { rule: label }));
+  }
+
+  function remove() {
+    const call = () => api(`/v1/${rule.name}`, { method: "DELETE", query: { etag: rule.etag } });
+    return act({ remove: rule.name, etag: rule.etag }, call, t("rules.deleted", { rule: label }));
   }
 
   const keyCell = (field) =>
@@ -118,15 +129,18 @@ function RuleRow({ rule, editable, onDone }) {
       if (kind === "bool") {
         return html`<td>${name}<input id=${inputId} type="checkbox" checked=${draft[field]} onChange=${(event) => set(field, event.currentTarget.checked)} /></td>`;
       }
+      const problem = checked && notWhole.includes(field) ? t("rules.whole_number") : fieldText(error, field, `circulation_rule.${field}`);
       return html`<td>${name}<input id=${inputId} inputmode=${kind === "int" ? "numeric" : "decimal"} value=${draft[field]}
-        onInput=${(event) => set(field, event.currentTarget.value)} /></td>`;
+        onInput=${(event) => set(field, event.currentTarget.value)}
+        aria-invalid=${problem ? "true" : undefined} aria-describedby=${problem ? `${inputId}-error` : undefined} />
+        ${problem && html`<span class="error" id=${`${inputId}-error`}>${problem}</span>`}</td>`;
     })}
     ${editable &&
     html`<td>
       <div class="actions">
-        <button type="button" class="button small" onClick=${save} disabled=${!isNew && !changed.length}>
+        <button type="button" class="button small" onClick=${save} disabled=${change.busy || (!isNew && !changed.length)}>
           ${isNew ? t("rules.add") : t("common.save")}</button>
-        ${!isNew && html`<button type="button" class="button small quiet" onClick=${remove}>${t("rules.delete")}</button>`}
+        ${!isNew && html`<button type="button" class="button small quiet" onClick=${remove} disabled=${change.busy}>${t("rules.delete")}</button>`}
       </div>
       <${ErrorNotice} error=${error} />
     </td>`}

@@ -2,9 +2,14 @@
 import { useState } from "preact/hooks";
 import { ApiError } from "../api.js";
 import { html } from "../html.js";
-import { t } from "../i18n.js";
+import { fieldText, language, t } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Field, useTitle } from "../components.js";
+
+/** What the reader's browser says about them, for an account that does not know it yet (notices' language, times). */
+function readerSettings() {
+  return { locale: language(), time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "" };
+}
 
 function destination(route, user) {
   const next = route.query.get("next");
@@ -23,7 +28,7 @@ export function SignInPage({ route }) {
     event.preventDefault();
     setBusy(true);
     setError(null);
-    const result = await session.signIn(email.trim(), password);
+    const result = await session.signIn(email.trim(), password, readerSettings());
     setBusy(false);
     if (!result.ok) {
       setError(new ApiError(result.status, result.data));
@@ -60,13 +65,13 @@ export function RegisterPage({ route }) {
   const [busy, setBusy] = useState(false);
   useTitle(t("auth.register_title"));
   const set = (field) => (value) => setForm({ ...form, [field]: value });
-  const fieldError = (field) => error?.fields?.[field];
+  const fieldError = (field) => fieldText(error, field);
 
   async function submit(event) {
     event.preventDefault();
     setBusy(true);
     setError(null);
-    const result = await session.register({ ...form, email: form.email.trim() });
+    const result = await session.register({ ...form, email: form.email.trim() }, readerSettings());
     setBusy(false);
     if (!result.ok) {
       setError(new ApiError(result.status, result.data));

@@ -1,9 +1,9 @@
 // Admins: every account with its role and status (change a role, block or unblock), and new staff accounts.
 import { useState } from "preact/hooks";
-import { api, newRequestId } from "../api.js";
+import { api } from "../api.js";
 import { html } from "../html.js";
 import { t } from "../i18n.js";
-import { ErrorNotice, Field, Loading, Notice, useAsync, useTitle } from "../components.js";
+import { ErrorNotice, Field, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
 
 const ROLES = ["USER_ROLE_READER", "USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"];
 
@@ -47,16 +47,14 @@ function UserRow({ user, onDone }) {
   const [error, setError] = useState(null);
   const label = user.display_name || user.email;
   const blocked = user.status === "USER_STATUS_BLOCKED";
+  const change = useAction();
 
   async function update(fields, mask, text) {
     setError(null);
     try {
-      await api(`/v1/${user.name}`, {
-        method: "PATCH",
-        body: { ...fields, etag: user.etag },
-        query: { update_mask: mask, request_id: newRequestId() },
-      });
-      onDone(text);
+      const body = { ...fields, etag: user.etag };
+      const call = (request_id) => api(`/v1/${user.name}`, { method: "PATCH", body, query: { update_mask: mask, request_id } });
+      if (await change.run({ ...body, mask }, call)) onDone(text);
     } catch (failure) {
       setError(failure);
     }
@@ -73,7 +71,7 @@ function UserRow({ user, onDone }) {
       <select id=${`role-${user.card_number}`} value=${role} onChange=${(event) => setRole(event.currentTarget.value)}>
         ${ROLES.map((item) => html`<option value=${item}>${t(`role.${item}`)}</option>`)}
       </select>
-      <button type="button" class="button small" disabled=${role === user.role}
+      <button type="button" class="button small" disabled=${change.busy || role === user.role}
         onClick=${() => update({ role }, "role", t("users.role_changed", { user: label }))}>${t("common.save")}</button>
     </div></td>
     <td>${t(`user_status.${user.status}`)} ${user.status_reason}
@@ -82,7 +80,7 @@ function UserRow({ user, onDone }) {
         html`<label class="visually-hidden" for=${`reason-${user.card_number}`}>${t("users.block_reason")}</label>
           <input id=${`reason-${user.card_number}`} class="wide" placeholder=${t("users.block_reason")} value=${reason}
             onInput=${(event) => setReason(event.currentTarget.value)} />`}
-        <button type="button" class="button small quiet" onClick=${toggleBlock}>${blocked ? t("users.unblock") : t("users.block")}</button>
+        <button type="button" class="button small quiet" onClick=${toggleBlock} disabled=${change.busy}>${blocked ? t("users.unblock") : t("users.block")}</button>
       </div>
       <${ErrorNotice} error=${error} />
     </td>
@@ -93,13 +91,16 @@ function NewStaff({ onDone }) {
   const empty = { email: "", display_name: "", password: "", role: "USER_ROLE_LIBRARIAN" };
   const [form, setForm] = useState(empty);
   const [error, setError] = useState(null);
+  const creating = useAction();
   const set = (field) => (value) => setForm({ ...form, [field]: value });
   async function create(event) {
     event.preventDefault();
     setError(null);
     try {
       const user = { email: form.email.trim(), display_name: form.display_name, role: form.role, patron_category: "STAFF" };
-      await api("/v1/users", { method: "POST", body: { user, password: form.password, request_id: newRequestId() } });
+      const body = { user, password: form.password };
+      const call = (request_id) => api("/v1/users", { method: "POST", body: { ...body, request_id } });
+      if (!(await creating.run(body, call))) return;
       setForm(empty);
       onDone(t("users.created", { user: user.email }));
     } catch (failure) {
@@ -119,6 +120,6 @@ function NewStaff({ onDone }) {
         ${ROLES.slice(1).map((item) => html`<option value=${item}>${t(`role.${item}`)}</option>`)}
       </select>
     </div>
-    <button class="button" type="submit">${t("users.create")}</button>
+    <button class="button" type="submit" disabled=${creating.busy}>${t("users.create")}</button>
   </form>`;
 }
