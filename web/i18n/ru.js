@@ -122,6 +122,8 @@ export default {
   "holds.heading": "Брони",
   "holds.none": "У вас нет броней.",
   "holds.cancel": "Отменить бронь",
+  "holds.book_removed": "Книги больше нет в каталоге",
+  "holds.title_unavailable": "(название сейчас недоступно)",
   "hold_status.HOLD_STATUS_WAITING": "в очереди",
   "hold_status.HOLD_STATUS_READY": "ждёт на полке брони",
   "hold_status.HOLD_STATUS_FULFILLED": "выдана",

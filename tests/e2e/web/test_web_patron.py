@@ -83,3 +83,22 @@ async def test_a_hold_on_a_book_that_is_out_waits_in_the_queue(
         headers={"authorization": f"Bearer {patron['access_token']}"},
     )
     assert again.status_code == 409 and "HOLD_EXISTS" in again.text
+
+
+async def test_a_hold_whose_book_left_the_catalogue_says_so(
+    page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """Its heading read "Loading…" for ever (the title's look-up failed and was dropped)."""
+    book = await rest.post("/v1/books", json={"title": "To Be Withdrawn"}, headers=librarian.headers)
+    assert book.status_code == 200, book.text
+    patron = await register(rest, unique_email(), "Anna Akhmatova")
+    held = await rest.post(
+        "/v1/holds",
+        json={"patron": patron["name"], "book": book.json()["name"]},
+        headers={"authorization": f"Bearer {patron['access_token']}"},
+    )
+    assert held.status_code == 200, held.text
+    assert (await rest.delete(f"/v1/{book.json()['name']}", headers=librarian.headers)).status_code == 200
+
+    await sign_in(page, patron["email"], patron["password"], next_hash="/account")
+    await expect(page.get_by_test_id("holds").get_by_role("heading")).to_have_text("A book no longer in the catalogue")

@@ -125,8 +125,14 @@ function Holds({ patron }) {
 function useBookTitles(items) {
   const names = [...new Set((items || []).map((item) => item.book))].sort();
   const titles = useAsync(async () => {
-    const books = await Promise.all(names.map((name) => api(`/v1/${name}`, { auth: false }).catch(() => null)));
-    return Object.fromEntries(books.filter(Boolean).map((book) => [book.name, book.title]));
+    // A book deleted from the catalogue (404), or one the catalogue cannot answer for now, still gets a
+    // heading: it read "Loading…" for ever.
+    const untitled = (name) => (failure) => ({
+      name,
+      title: failure?.status === 404 ? t("holds.book_removed") : t("holds.title_unavailable"),
+    });
+    const books = await Promise.all(names.map((name) => api(`/v1/${name}`, { auth: false }).catch(untitled(name))));
+    return Object.fromEntries(books.map((book) => [book.name, book.title]));
   }, [names.join(",")]);
   return titles.data || {};
 }

@@ -118,6 +118,8 @@ export default {
   "holds.heading": "Holds",
   "holds.none": "You have no holds.",
   "holds.cancel": "Cancel hold",
+  "holds.book_removed": "A book no longer in the catalogue",
+  "holds.title_unavailable": "(the title cannot be shown now)",
   "hold_status.HOLD_STATUS_WAITING": "waiting",
   "hold_status.HOLD_STATUS_READY": "ready for pickup",
   "hold_status.HOLD_STATUS_FULFILLED": "picked up",
