@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from services.notifications.app.delivering import current_routes
 from services.notifications.app.notifying import Rules, word
 from services.notifications.app.ports import NotificationsUnitOfWork, RenderFailed, TemplateRenderer
 from services.notifications.domain.kinds import COMMON_PARAMS, KINDS, Channel, Kind
@@ -136,12 +137,15 @@ async def _content(
 async def retry_notification(
     cmd: RetryNotification, *, uow: NotificationsUnitOfWork, clock: Clock, rules: Rules
 ) -> Notification:
-    """Queue a FAILED notification again with a fresh set of tries."""
+    """Queue a FAILED notification again with a fresh set of tries, to the recipient as they are now (their
+    current address; SUPPRESSED if they closed the account or opted out since)."""
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "RetryNotification"):
             return await uow.notifications.get(NOTIFICATION.parse_id(previous))
         notification = await uow.notifications.get(cmd.notification_id)
-        notification.retry(now=clock.now(), policy=rules.retry)
+        now = clock.now()
+        route = (await current_routes([notification], uow=uow)).get(notification.id)
+        notification.retry(now=now, policy=rules.retry, route=route)
         await uow.notifications.save(notification)
         await uow.requests.remember(cmd.request_id, "RetryNotification", notification.name)
         await uow.commit()

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from services.notifications.domain.delivery import Failed, Outcome, RetryPolicy, Sent
 from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.recipients import Route
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -138,8 +139,30 @@ class Notification(Versioned):
         self.status, self.last_error = Status.FAILED, f"{why}: {outcome.reason}"
         self.events.append(NotificationFailed(occurred_at=now, notification=self))
 
-    def retry(self, *, now: datetime, policy: RetryPolicy) -> None:
-        """Queue a FAILED notification again, with a full set of tries."""
+    @property
+    def by_system(self) -> bool:
+        """Caused by an event (the system's words), not a message staff wrote."""
+        return self.source_event_id is not None
+
+    def reroute(self, route: Route, *, now: datetime) -> bool:
+        """A QUEUED notification follows its recipient as they are now: SUPPRESSED with the route's reason, or
+        sent to the route's address (it changed since it was queued). Returns whether it changed."""
+        if self.status != Status.QUEUED or not self._follow(route):
+            return False
+        self.updated_at = now
+        self.version += 1
+        return True
+
+    def _follow(self, route: Route) -> bool:
+        if route.suppress_reason:
+            self.status, self.suppress_reason = Status.SUPPRESSED, route.suppress_reason
+            return True
+        changed, self.address = route.address != self.address, route.address
+        return changed
+
+    def retry(self, *, now: datetime, policy: RetryPolicy, route: Route | None = None) -> None:
+        """Queue a FAILED notification again, with a full set of tries, on `route` when given (the recipient as
+        they are now: their current address, or SUPPRESSED if they closed the account or opted out since)."""
         if self.status != Status.FAILED:
             raise FailedPrecondition(f"{self.name} is {self.status}, not failed", reason="NOT_FAILED")
         self.status = Status.QUEUED
@@ -147,6 +170,8 @@ class Notification(Versioned):
         self.next_attempt_at = now
         self.updated_at = now
         self.version += 1
+        if route is not None:
+            self._follow(route)
 
 
 class NotificationNotFound(NotFound):

@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from services.notifications.api import events
 from services.notifications.app import delivering
 from services.notifications.app.notifying import Rules
+from services.notifications.app.ports import NotificationFilter
 from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.data.templates import TemplateCache
 from services.notifications.data.unit_of_work import SqlNotificationsUnitOfWork
 from services.notifications.domain.delivery import Failed, RetryPolicy, Sent, SmsPolicy
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import Content, Notification, Status
+from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.db import session_factory
 from services.support.runtime.migrations import upgrade_to_head
@@ -44,11 +46,11 @@ async def uow(postgres) -> AsyncIterator[UnitOfWork]:
     await engine.dispose()
 
 
-async def _queue(uow: UnitOfWork, count: int) -> None:
+async def _queue(uow: UnitOfWork, count: int, *, recipient_id: uuid.UUID | None = None) -> None:
     content = Content("Ready", "Your book", "", "hold_ready_email_en", 1, "en")
     queued = [
         Notification.queue(
-            recipient_id=uuid.uuid4(),
+            recipient_id=recipient_id or uuid.uuid4(),
             channel=Channel.EMAIL,
             address=f"reader-{n}@example.org",
             kind=Kind.HOLD_READY,
@@ -109,3 +111,28 @@ async def test_an_outcome_is_not_stored_over_a_claim_another_worker_took_over(uo
     await _record(uow, "w2", [delivering.Attempt(taken, Sent("<w2@example.org>"))])
     stored = await _stored(uow, taken)
     assert stored.status == Status.SENT and stored.provider_message_id == "<w2@example.org>"
+
+
+async def _recipient_is(uow: UnitOfWork, recipient: Recipient) -> None:
+    async with uow() as work:
+        await work.recipients.save(recipient)
+        await work.commit()
+
+
+async def test_a_claim_follows_the_recipient_as_they_are_now(uow) -> None:
+    moved, closed = uuid.uuid4(), uuid.uuid4()
+    await _queue(uow, 1, recipient_id=moved)
+    await _queue(uow, 1, recipient_id=closed)
+    await _recipient_is(uow, Recipient(moved, email="moved@example.org", status=AccountStatus.ACTIVE))
+    await _recipient_is(uow, Recipient(closed, email="x@example.org", status=AccountStatus.DEACTIVATED))
+    (claimed,) = await _claim(uow, "w1")
+    assert claimed.recipient_id == moved and claimed.address == "moved@example.org"
+    assert (await _stored(uow, claimed)).address == "moved@example.org"
+    await _record(uow, "w1", [delivering.Attempt(claimed, Sent("<1@example.org>"))])  # the claim is still w1's
+    assert (await _stored(uow, claimed)).status == Status.SENT
+    async with uow() as work:
+        (suppressed,) = await work.notifications.list_newest_first(
+            NotificationFilter(recipient_id=closed), after=None, limit=1
+        )
+    assert suppressed.status == Status.SUPPRESSED and suppressed.suppress_reason == "the account is closed"
+    assert await _claim(uow, "w2", at=NOW + LEASE + timedelta(seconds=1)) == []
