@@ -77,6 +77,13 @@ sa.Index(
     notifications.c.id.desc(),
 )
 sa.Index("notifications_created", notifications.c.created_at.desc(), notifications.c.id.desc())
+# The SMS limit also counts one phone number's (many accounts may give the same unverified number).
+sa.Index(
+    "notifications_sms_address_created",
+    notifications.c.address,
+    notifications.c.created_at,
+    postgresql_where=notifications.c.channel == "sms",
+)
 
 # Schedule steps already told (loan, kind, due time, step): each reminder goes out once.
 step_keys = sa.Table(

@@ -136,3 +136,24 @@ async def test_a_claim_follows_the_recipient_as_they_are_now(uow) -> None:
         )
     assert suppressed.status == Status.SUPPRESSED and suppressed.suppress_reason == "the account is closed"
     assert await _claim(uow, "w2", at=NOW + LEASE + timedelta(seconds=1)) == []
+
+
+async def test_recent_sms_are_counted_per_account_and_per_number(uow) -> None:
+    ada, bob, carol = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    content = Content("", "Your book", "", "hold_ready_sms_en", 1, "en")
+    texts = [
+        Notification.queue(
+            recipient_id=person, channel=Channel.SMS, address=number, kind=Kind.HOLD_READY, content=content,
+            params={}, now=at, not_before=at, policy=RetryPolicy(), source_event_id=uuid.uuid4(),
+        )
+        for person, number, at in [
+            (ada, "+79990000002", NOW), (bob, "+79990000002", NOW), (bob, "+79990000002", NOW),
+            (carol, "+79990000003", NOW), (ada, "+79990000002", NOW - timedelta(hours=2)),
+        ]
+    ]  # fmt: skip
+    async with uow() as work:
+        await work.notifications.add_many(texts)
+        await work.commit()
+    async with uow() as work:
+        sent = await work.notifications.sms_sent_since([ada, bob], ["+79990000002"], NOW - timedelta(hours=1))
+    assert dict(sent.by_recipient) == {ada: 1, bob: 2} and dict(sent.by_number) == {"+79990000002": 3}
