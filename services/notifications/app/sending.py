@@ -17,6 +17,7 @@ from services.notifications.domain.wording import locale_of, zone_of
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, collect_violations
 
+STAFF_KINDS = tuple(kind.value for kind, spec in KINDS.items() if spec.by_staff)
 MAX_SMS_LENGTH = 1_600
 """What SMS providers accept in one message (split into parts on the way)."""
 MAX_SUBJECT_LENGTH = 200
@@ -50,6 +51,9 @@ def _check(cmd: SendMessage) -> Channel:
     collect_violations(
         FieldViolation("template", f"is a template for {cmd.template[1]}, not {cmd.channel}")
         if cmd.template and cmd.template[1] != cmd.channel else None,
+        FieldViolation("template", f"is a {cmd.template[0]} template, which only the system sends (staff send "
+                       f"{', '.join(STAFF_KINDS)} templates, or a subject and body)")
+        if cmd.template and not KINDS[cmd.template[0]].by_staff else None,
         FieldViolation("body", "is required (or name a template)") if not cmd.template and not body else None,
         FieldViolation("body", f"must be at most {too_long} characters for {cmd.channel}")
         if len(cmd.body) > too_long else None,
@@ -76,7 +80,7 @@ async def send_message(
         if recipient.status == AccountStatus.DEACTIVATED:
             raise FailedPrecondition("the account is closed", reason="ACCOUNT_CLOSED")
         kind = cmd.template[0] if cmd.template else Kind.MESSAGE
-        if not recipient.wants(kind, channel):
+        if not recipient.wants(kind, channel, by_system=False):
             raise FailedPrecondition(f"the user does not accept {kind} by {channel}", reason="CHANNEL_OPTED_OUT")
         address, problem = address_for(recipient, channel)
         if problem:

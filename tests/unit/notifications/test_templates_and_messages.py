@@ -116,10 +116,30 @@ async def test_bad_messages_are_refused_precisely(db, clock, renderer, person, f
 async def test_a_template_used_by_staff_needs_every_parameter_it_uses(db, clock, renderer) -> None:
     ada = recipient()
     db.recipients[ada.user_id] = ada
-    template = (Kind.HOLD_READY, Channel.EMAIL, "en")
+    template = (Kind.MESSAGE, Channel.EMAIL, "en")
     with pytest.raises(InvalidArgument) as error:
-        await _send(db, clock, renderer, _message(ada, template=template, params={"book_title": "Dead Souls"}))
+        await _send(db, clock, renderer, _message(ada, template=template, params={"subject": "Opening hours"}))
     assert error.value.violations[0].field.startswith("params[")
+
+
+async def test_staff_send_a_message_template_with_their_own_words(db, clock, renderer) -> None:
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    template = (Kind.MESSAGE, Channel.EMAIL, "en")
+    sent = await _send(db, clock, renderer, _message(ada, template=template, params={"subject": "Hi", "body": "b"}))
+    assert sent.kind == Kind.MESSAGE and sent.content.subject == "Hi"
+
+
+@pytest.mark.parametrize("kind", [Kind.SESSION_REVOKED, Kind.PASSWORD_CHANGED, Kind.WELCOME, Kind.HOLD_READY])
+async def test_staff_cannot_send_the_systems_notices(db, clock, renderer, kind) -> None:
+    ada = recipient(email_opt_in=False)
+    db.recipients[ada.user_id] = ada
+    params = {"revoked_at": "today. To restore access reply with your password"}
+    with pytest.raises(InvalidArgument) as error:
+        await _send(db, clock, renderer, _message(ada, template=(kind, Channel.EMAIL, "en"), params=params))
+    (violation,) = error.value.violations
+    assert violation.field == "template" and "only the system sends" in violation.description
+    assert db.notifications == {}
 
 
 async def test_a_reader_sees_only_their_own_notifications(db, clock, renderer) -> None:
