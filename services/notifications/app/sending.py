@@ -34,12 +34,16 @@ class SendMessage:
     subject: str = ""
     body: str = ""
     request_id: uuid.UUID | None = None
+    sender: str = ""
+    """"users/{user}": the staff member sending it (the audit trail names them)."""
 
 
 @dataclass(frozen=True, slots=True)
 class RetryNotification:
     notification_id: uuid.UUID
     request_id: uuid.UUID | None = None
+    by: str = ""
+    """"users/{user}": the staff member retrying it (the audit trail names them)."""
 
 
 def _check(cmd: SendMessage) -> Channel:
@@ -94,7 +98,7 @@ async def send_message(
         notification = Notification.queue(
             recipient_id=recipient.user_id, channel=channel, address=address, kind=kind, content=content,
             params=params, now=now, not_before=now if channel == Channel.EMAIL else rules.sms.not_before(now, zone),
-            policy=rules.retry, time_zone=zone.key,
+            policy=rules.retry, time_zone=zone.key, sent_by=cmd.sender,
         )  # fmt: skip
         await uow.notifications.add_many([notification])
         await uow.requests.remember(cmd.request_id, "SendNotification", notification.name)
@@ -149,7 +153,7 @@ async def retry_notification(
         notification = await uow.notifications.get(cmd.notification_id)
         now = clock.now()
         route = (await current_routes([notification], uow=uow)).get(notification.id)
-        notification.retry(now=now, policy=rules.retry, route=route)
+        notification.retry(now=now, policy=rules.retry, route=route, by=cmd.by)
         await uow.notifications.save(notification)
         await uow.requests.remember(cmd.request_id, "RetryNotification", notification.name)
         await uow.commit()

@@ -215,6 +215,8 @@ def _to_row(n: Notification) -> dict[str, Any]:
         "trace": n.trace,
         "time_zone": n.time_zone,
         "version": n.version,
+        "sent_by": n.sent_by,
+        "retried_by": n.retried_by,
     }
 
 
@@ -243,4 +245,6 @@ def _to_notification(row: sa.Row[Any]) -> Notification:
         trace=dict(m["trace"]),
         time_zone=m["time_zone"],
         version=m["version"],
+        sent_by=m["sent_by"],
+        retried_by=m["retried_by"],
     )

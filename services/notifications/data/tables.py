@@ -59,6 +59,9 @@ notifications = sa.Table(
     sa.Column("trace", JSONB, nullable=False),
     sa.Column("time_zone", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # Who sent it and who last retried it ("users/{user}"; "" for the system): the audit trail names them.
+    sa.Column("sent_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("retried_by", sa.Text, nullable=False, server_default=""),
     # One notification per event, channel and recipient: a redelivered event never sends twice.
     sa.UniqueConstraint("source_event_id", "channel", "recipient_id", name="notifications_event_channel_recipient"),
 )

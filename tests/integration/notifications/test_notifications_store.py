@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.notifications.api import events
@@ -24,7 +25,9 @@ from services.notifications.domain.notifications import Content, Notification, S
 from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.db import session_factory
+from services.support.runtime.messaging import ACTOR_HEADER
 from services.support.runtime.migrations import upgrade_to_head
+from services.support.runtime.outbox import OUTBOX
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
@@ -46,7 +49,7 @@ async def uow(postgres) -> AsyncIterator[UnitOfWork]:
     await engine.dispose()
 
 
-async def _queue(uow: UnitOfWork, count: int, *, recipient_id: uuid.UUID | None = None) -> None:
+async def _queue(uow: UnitOfWork, count: int, *, recipient_id: uuid.UUID | None = None, sent_by: str = "") -> None:
     content = Content("Ready", "Your book", "", "hold_ready_email_en", 1, "en")
     queued = [
         Notification.queue(
@@ -60,6 +63,7 @@ async def _queue(uow: UnitOfWork, count: int, *, recipient_id: uuid.UUID | None 
             not_before=NOW,
             policy=RetryPolicy(),
             source_event_id=uuid.uuid4(),
+            sent_by=sent_by,
         )
         for n in range(count)
     ]
@@ -157,3 +161,15 @@ async def test_recent_sms_are_counted_per_account_and_per_number(uow) -> None:
     async with uow() as work:
         sent = await work.notifications.sms_sent_since([ada, bob], ["+79990000002"], NOW - timedelta(hours=1))
     assert dict(sent.by_recipient) == {ada: 1, bob: 2} and dict(sent.by_number) == {"+79990000002": 3}
+
+
+async def test_the_sender_is_stored_and_named_as_the_actor_of_the_delivery_event(uow) -> None:
+    librarian = "users/6a1f1d2e-0000-4000-8000-00000000000a"
+    await _queue(uow, 1, sent_by=librarian)
+    (claimed,) = await _claim(uow, "w1")
+    assert claimed.sent_by == librarian and claimed.retried_by == ""
+    await _record(uow, "w1", [delivering.Attempt(claimed, Sent("<1@example.org>"))])
+    assert (await _stored(uow, claimed)).sent_by == librarian
+    async with uow() as work:
+        (headers,) = (await work.session.execute(sa.select(OUTBOX.c.headers))).scalars().all()
+    assert headers[ACTOR_HEADER] == librarian
