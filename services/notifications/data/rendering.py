@@ -13,6 +13,7 @@ from types import TracebackType
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2 import Template as Compiled
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
 
 from services.notifications.app.ports import Rendered, RenderFailed
 from services.notifications.data.trial_render import Problem, inspected_in_a_child
@@ -106,10 +107,20 @@ class JinjaRenderer:
         try:
             subject = _compiled("subject_template", template.subject).render(variables) if template.subject else ""
             text = _compiled("body_template", template.body).render(variables)
-            html = _compiled("html_body_template", template.html).render(variables) if template.html else ""
+            html = _compiled("html_body_template", template.html).render(_in_html(variables)) if template.html else ""
         except Exception as error:  # a template stored before a rule existed, a value it chokes on
             raise RenderFailed(f"{template.name}: {error}") from error
         return Rendered(subject=" ".join(subject.split()), text=text.strip() + "\n", html=html)
+
+
+def _in_html(values: Mapping[str, str]) -> dict[str, str]:
+    """Values for an HTML part: one of several lines (a staff message) escaped, its line breaks made <br>; in
+    HTML a line break is a space, and the message arrived as one run-on paragraph."""
+    return {name: _html_lines(value) if "\n" in value or "\r" in value else value for name, value in values.items()}
+
+
+def _html_lines(value: str) -> Markup:
+    return Markup("<br>\n").join(escape(line) for line in value.splitlines())
 
 
 def _line_of(source: str, name: str) -> int:

@@ -163,3 +163,13 @@ async def test_a_reader_sees_only_their_own_notifications(db, clock, renderer) -
         uow=db.unit_of_work(),
     )
     assert [n.id for n in own.items] == [sent.id] and own.total_size == 1
+
+
+async def test_the_html_of_a_staff_message_keeps_its_line_breaks_and_escapes_the_text(db, clock, renderer) -> None:
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    body = "New opening hours:\nMon 9-18\r\nWed <closed>\n\nSee you soon."
+    sent = await _send(db, clock, renderer, _message(ada, subject="Opening hours", body=body))
+    html = sent.content.html
+    assert "New opening hours:<br>\nMon 9-18<br>\nWed &lt;closed&gt;<br>\n<br>\nSee you soon." in html
+    assert "<closed>" not in html and "Wed <closed>" in sent.content.text  # the text part as written
