@@ -112,7 +112,8 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
         """Changes a template's wording, if it compiles and uses only what its kind offers."""
         given = request.notification_template
         kind, channel, locale = parse_template_name(given.name, field="notification_template.name")
-        command = templating.UpdateTemplate(kind, channel, locale, convert.template_changes(request), etag=given.etag)
+        changes = convert.template_changes(request)
+        command = templating.UpdateTemplate(kind, channel, locale, changes, etag=given.etag, editor=convert.caller())
         template = await templating.update_template(
             command, uow=self._uow(), clock=self._clock, renderer=self._renderer
         )

@@ -118,4 +118,5 @@ templates = sa.Table(
     sa.Column("html", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False, server_default=""),  # "users/{user}"; "" for a built-in one
 )

@@ -173,3 +173,18 @@ async def test_the_sender_is_stored_and_named_as_the_actor_of_the_delivery_event
     async with uow() as work:
         (headers,) = (await work.session.execute(sa.select(OUTBOX.c.headers))).scalars().all()
     assert headers[ACTOR_HEADER] == librarian
+
+
+async def test_a_template_version_keeps_its_editor(uow) -> None:
+    admin = "users/6a1f1d2e-0000-4000-8000-00000000000c"
+    async with uow() as work:
+        await work.templates.add_missing(BUILTIN.values())
+        await work.commit()
+    async with uow() as work:
+        current = await work.templates.get("message_email_en")
+        await work.templates.save(current.edited({"body_template": "{{ body }}"}, now=NOW, by=admin))
+        await work.commit()
+    async with uow() as work:
+        stored = await work.templates.get("message_email_en")
+        seeded = await work.templates.get("message_sms_en")
+    assert (stored.version, stored.updated_by, seeded.updated_by) == (2, admin, "")

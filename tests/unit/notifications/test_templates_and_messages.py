@@ -29,6 +29,15 @@ async def test_a_good_edit_makes_a_new_version(db, clock, renderer) -> None:
     assert updated.version == 2 and db.templates["hold_ready_email_en"].subject == "Ready: {{ book_title }}"
 
 
+async def test_an_edit_keeps_its_editor_on_the_version_it_makes(db, clock, renderer) -> None:
+    admin = "users/6a1f1d2e-0000-4000-8000-00000000000c"
+    command = templating.UpdateTemplate(
+        Kind.HOLD_READY, Channel.EMAIL, "en", {"subject_template": "Ready: {{ book_title }}"}, editor=admin
+    )
+    updated = await _update(db, clock, renderer, command)
+    assert updated.updated_by == db.templates["hold_ready_email_en"].updated_by == admin
+
+
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
