@@ -7,9 +7,9 @@ import uuid
 from athenaeum.notifications.v1 import notifications_pb2 as pb
 from services.notifications.app.ports import NotificationFilter
 from services.notifications.app.querying import Viewer
-from services.notifications.app.sending import SendMessage
+from services.notifications.app.sending import RetryNotification, SendMessage
 from services.notifications.domain.kinds import Channel, parse_kind
-from services.notifications.domain.notifications import Notification, Status
+from services.notifications.domain.notifications import NOTIFICATION, Notification, Status
 from services.notifications.domain.recipients import USER
 from services.notifications.domain.templates import PARTS, Template, parse_template_name
 from services.support.runtime.auth import current_identity
@@ -107,7 +107,18 @@ def send_message(request: pb.SendNotificationRequest) -> SendMessage:
         subject=request.subject,
         body=request.body,
         request_id=parse_request_id(request.request_id),
+        sender=caller(),
     )
+
+
+def retry_notification(request: pb.RetryNotificationRequest) -> RetryNotification:
+    return RetryNotification(NOTIFICATION.parse_id(request.name), parse_request_id(request.request_id), by=caller())
+
+
+def caller() -> str:
+    """ "users/{user}" of the signed-in user making the call; "" for none (a peer service's own call)."""
+    identity = current_identity()
+    return identity.subject if identity else ""
 
 
 def template_changes(request: pb.UpdateNotificationTemplateRequest) -> dict[str, str]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from google.protobuf.message import Message
 
 from athenaeum.notifications.v1 import events_pb2
 from services.notifications.api.convert import notification_to_proto
 from services.notifications.domain.notifications import NotificationFailed, NotificationSent
 from services.support.runtime.events import DomainEvent
+from services.support.runtime.messaging import ACTOR_HEADER
 from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.wire import outbox_message, timestamp
 
@@ -26,7 +29,17 @@ def _payload(event: DomainEvent) -> Message:
 
 
 def encode(event: DomainEvent) -> OutboxMessage:
-    """The outbox message for a notifications domain event."""
+    """The outbox message for a notifications domain event; one about a notification staff sent or retried
+    names them as its actor (the worker that delivers it commits with no user of its own)."""
     payload = _payload(event)
     payload.event_id = str(event.event_id)  # type: ignore[attr-defined]  # every payload here has one
-    return outbox_message("notifications", payload, event_id=event.event_id, occurred_at=event.occurred_at)
+    message = outbox_message("notifications", payload, event_id=event.event_id, occurred_at=event.occurred_at)
+    actor = _actor(event)
+    return replace(message, headers={**message.headers, ACTOR_HEADER: actor}) if actor else message
+
+
+def _actor(event: DomainEvent) -> str:
+    match event:
+        case NotificationSent() | NotificationFailed():
+            return event.notification.actor
+    return ""

@@ -16,7 +16,6 @@ from services.notifications.domain.kinds import Channel
 from services.notifications.domain.notifications import NOTIFICATION, Notification
 from services.notifications.domain.templates import Template, parse_template_name
 from services.support.runtime.clock import Clock
-from services.support.runtime.idempotency import parse_request_id
 
 
 class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer):
@@ -83,8 +82,9 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
         self, request: pb.RetryNotificationRequest, context: grpc.aio.ServicerContext
     ) -> pb.Notification:
         """Queues a FAILED notification again."""
-        command = sending.RetryNotification(NOTIFICATION.parse_id(request.name), parse_request_id(request.request_id))
-        notification = await sending.retry_notification(command, uow=self._uow(), clock=self._clock, rules=self._rules)
+        notification = await sending.retry_notification(
+            convert.retry_notification(request), uow=self._uow(), clock=self._clock, rules=self._rules
+        )
         return self._queued(notification)
 
     async def GetNotificationTemplate(
@@ -112,7 +112,8 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
         """Changes a template's wording, if it compiles and uses only what its kind offers."""
         given = request.notification_template
         kind, channel, locale = parse_template_name(given.name, field="notification_template.name")
-        command = templating.UpdateTemplate(kind, channel, locale, convert.template_changes(request), etag=given.etag)
+        changes = convert.template_changes(request)
+        command = templating.UpdateTemplate(kind, channel, locale, changes, etag=given.etag, editor=convert.caller())
         template = await templating.update_template(
             command, uow=self._uow(), clock=self._clock, renderer=self._renderer
         )

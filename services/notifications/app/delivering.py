@@ -11,7 +11,8 @@ from services.notifications.app.notifying import Rules
 from services.notifications.app.ports import NotificationsUnitOfWork
 from services.notifications.domain.delivery import Outcome
 from services.notifications.domain.kinds import Channel
-from services.notifications.domain.notifications import Notification
+from services.notifications.domain.notifications import Notification, Status
+from services.notifications.domain.recipients import Route, route_now
 from services.notifications.domain.wording import zone_of
 from services.support.runtime.clock import Clock
 
@@ -34,14 +35,34 @@ class Attempt:
 
 
 async def claim_due(cmd: ClaimDue, *, uow: NotificationsUnitOfWork, clock: Clock) -> list[Notification]:
-    """Hold up to `limit` notifications due now on the channel, for `lease`."""
+    """Hold up to `limit` notifications due now on the channel, for `lease`; those whose recipient has closed
+    the account or opted out since they were queued are suppressed instead, the others go to their current
+    address."""
     now = clock.now()
     async with uow:
         claimed = await uow.notifications.claim_due(
             cmd.channel, now=now, limit=cmd.limit, worker=cmd.worker, until=now + cmd.lease
         )
+        routes = await current_routes(claimed, uow=uow)
+        for notification in claimed:
+            if notification.id in routes and notification.reroute(routes[notification.id], now=now):
+                await uow.notifications.save(notification)
+        suppressed = [n.id for n in claimed if n.status == Status.SUPPRESSED]
+        if suppressed:
+            await uow.notifications.release(suppressed, worker=cmd.worker)
         await uow.commit()
-    return claimed
+    return [n for n in claimed if n.status == Status.QUEUED]
+
+
+async def current_routes(notifications: list[Notification], *, uow: NotificationsUnitOfWork) -> dict[uuid.UUID, Route]:
+    """The route each notification takes by its recipient as they are now (the account may have changed since
+    it was queued: before a retry, during quiet hours or a backoff); none for a recipient not known here."""
+    recipients = await uow.recipients.get_many({n.recipient_id for n in notifications}) if notifications else {}
+    return {
+        n.id: route_now(person, n.kind, n.channel, by_system=n.by_system)
+        for n in notifications
+        if (person := recipients.get(n.recipient_id)) is not None
+    }
 
 
 async def record_attempts(

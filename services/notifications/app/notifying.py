@@ -119,12 +119,26 @@ async def tell(
     ]
     if not plans:  # most events tell nobody anything (a loan issued to a patron who wants no receipt)
         return taken
-    texting = {o.recipient_id for o, _, found in plans if any(route.channel == Channel.SMS for route in found)}
-    sent_sms = Counter(await uow.notifications.sms_sent_since(texting, now - SMS_WINDOW) if texting else {})
-    writer = _Writer(await uow.templates.current(), uow.templates, renderer, rules, now, sent_sms)
+    writer = _Writer(
+        await uow.templates.current(), uow.templates, renderer, rules, now, *await _sms_sent(plans, uow, now)
+    )
     notifications = [writer.compose(o, person, route) for o, person, found in plans for route in found]
     taken.queued = await uow.notifications.add_many(notifications)
     return taken
+
+
+async def _sms_sent(
+    plans: Sequence[tuple[Occurrence, Recipient, list[Route]]], uow: NotificationsUnitOfWork, now: datetime
+) -> tuple[Counter[uuid.UUID], Counter[str]]:
+    """SMS of the last hour to the recipients and to the numbers these plans text (the hourly limits)."""
+    texts = [
+        (o.recipient_id, route.address) for o, _, found in plans for route in found if route.channel == Channel.SMS
+    ]
+    if not texts:
+        return Counter(), Counter()
+    people, numbers = {person for person, _ in texts}, {number for _, number in texts if number}
+    sent = await uow.notifications.sms_sent_since(people, numbers, now - SMS_WINDOW)
+    return Counter(sent.by_recipient), Counter(sent.by_number)
 
 
 def _people(intake: Intake) -> list[uuid.UUID]:
@@ -187,6 +201,7 @@ class _Writer:
     rules: Rules
     now: datetime
     sent_sms: Counter[uuid.UUID]
+    sent_to_number: Counter[str]
 
     def compose(self, occurrence: Occurrence, recipient: Recipient, route: Route) -> Notification:
         locale = locale_of(recipient.locale, self.rules.default_locale)
@@ -195,10 +210,10 @@ class _Writer:
         content = self.word(occurrence.kind, route.channel, locale, params)
         suppress, not_before = route.suppress_reason, self.now
         if route.channel == Channel.SMS and not suppress:
-            if self.rules.sms.over_limit(self.sent_sms[recipient.user_id]):
-                suppress = self.rules.sms.limit_reason
-            else:
+            suppress = self.over_sms_limit(recipient.user_id, route.address)
+            if not suppress:
                 self.sent_sms[recipient.user_id] += 1
+                self.sent_to_number[route.address] += 1
                 not_before = self.rules.sms.not_before(self.now, zone)
         return Notification.queue(
             recipient_id=recipient.user_id,
@@ -216,6 +231,14 @@ class _Writer:
             suppress_reason=suppress,
             time_zone=zone.key,
         )
+
+    def over_sms_limit(self, recipient_id: uuid.UUID, number: str) -> str:
+        """Why one more SMS would be one too many (for the account, or for the number), or ""."""
+        if self.rules.sms.over_limit(self.sent_sms[recipient_id]):
+            return self.rules.sms.limit_reason
+        if self.rules.sms.over_limit(self.sent_to_number[number]):
+            return self.rules.sms.number_limit_reason
+        return ""
 
     def variables(self, occurrence: Occurrence, recipient: Recipient, locale: str, zone: ZoneInfo) -> dict[str, str]:
         offered = KINDS[occurrence.kind].variables

@@ -39,6 +39,15 @@ class NotificationCursor:
     notification_id: uuid.UUID
 
 
+@dataclass(frozen=True, slots=True)
+class SmsSent:
+    """SMS counted for the hourly limits: per account, and per phone number (one number may be given by many
+    accounts: nobody verifies it)."""
+
+    by_recipient: Mapping[uuid.UUID, int]
+    by_number: Mapping[str, int]
+
+
 class NotificationRepository(Protocol):
     async def add_many(self, notifications: list[Notification]) -> list[Notification]:
         """Stores the new notifications; returns those stored (one caused by the same event, channel and
@@ -65,8 +74,10 @@ class NotificationRepository(Protocol):
         """Up to `limit` QUEUED notifications due by `now` that nobody holds, held by `worker` until `until`
         (two processes never hold the same one)."""
 
-    async def sms_sent_since(self, recipient_ids: Iterable[uuid.UUID], since: datetime) -> dict[uuid.UUID, int]:
-        """SMS queued or sent to each recipient since `since` (the hourly limit)."""
+    async def sms_sent_since(
+        self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
+    ) -> SmsSent:
+        """SMS queued or sent since `since` to each recipient and to each phone number (the hourly limits)."""
 
     async def list_newest_first(
         self, where: NotificationFilter, *, after: NotificationCursor | None, limit: int

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from services.notifications.app.delivering import current_routes
 from services.notifications.app.notifying import Rules, word
 from services.notifications.app.ports import NotificationsUnitOfWork, RenderFailed, TemplateRenderer
 from services.notifications.domain.kinds import COMMON_PARAMS, KINDS, Channel, Kind
@@ -16,6 +17,7 @@ from services.notifications.domain.wording import locale_of, zone_of
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, collect_violations
 
+STAFF_KINDS = tuple(kind.value for kind, spec in KINDS.items() if spec.by_staff)
 MAX_SMS_LENGTH = 1_600
 """What SMS providers accept in one message (split into parts on the way)."""
 MAX_SUBJECT_LENGTH = 200
@@ -32,12 +34,16 @@ class SendMessage:
     subject: str = ""
     body: str = ""
     request_id: uuid.UUID | None = None
+    sender: str = ""
+    """"users/{user}": the staff member sending it (the audit trail names them)."""
 
 
 @dataclass(frozen=True, slots=True)
 class RetryNotification:
     notification_id: uuid.UUID
     request_id: uuid.UUID | None = None
+    by: str = ""
+    """"users/{user}": the staff member retrying it (the audit trail names them)."""
 
 
 def _check(cmd: SendMessage) -> Channel:
@@ -49,6 +55,9 @@ def _check(cmd: SendMessage) -> Channel:
     collect_violations(
         FieldViolation("template", f"is a template for {cmd.template[1]}, not {cmd.channel}")
         if cmd.template and cmd.template[1] != cmd.channel else None,
+        FieldViolation("template", f"is a {cmd.template[0]} template, which only the system sends (staff send "
+                       f"{', '.join(STAFF_KINDS)} templates, or a subject and body)")
+        if cmd.template and not KINDS[cmd.template[0]].by_staff else None,
         FieldViolation("body", "is required (or name a template)") if not cmd.template and not body else None,
         FieldViolation("body", f"must be at most {too_long} characters for {cmd.channel}")
         if len(cmd.body) > too_long else None,
@@ -75,7 +84,7 @@ async def send_message(
         if recipient.status == AccountStatus.DEACTIVATED:
             raise FailedPrecondition("the account is closed", reason="ACCOUNT_CLOSED")
         kind = cmd.template[0] if cmd.template else Kind.MESSAGE
-        if not recipient.wants(kind, channel):
+        if not recipient.wants(kind, channel, by_system=False):
             raise FailedPrecondition(f"the user does not accept {kind} by {channel}", reason="CHANNEL_OPTED_OUT")
         address, problem = address_for(recipient, channel)
         if problem:
@@ -89,7 +98,7 @@ async def send_message(
         notification = Notification.queue(
             recipient_id=recipient.user_id, channel=channel, address=address, kind=kind, content=content,
             params=params, now=now, not_before=now if channel == Channel.EMAIL else rules.sms.not_before(now, zone),
-            policy=rules.retry, time_zone=zone.key,
+            policy=rules.retry, time_zone=zone.key, sent_by=cmd.sender,
         )  # fmt: skip
         await uow.notifications.add_many([notification])
         await uow.requests.remember(cmd.request_id, "SendNotification", notification.name)
@@ -136,12 +145,15 @@ async def _content(
 async def retry_notification(
     cmd: RetryNotification, *, uow: NotificationsUnitOfWork, clock: Clock, rules: Rules
 ) -> Notification:
-    """Queue a FAILED notification again with a fresh set of tries."""
+    """Queue a FAILED notification again with a fresh set of tries, to the recipient as they are now (their
+    current address; SUPPRESSED if they closed the account or opted out since)."""
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "RetryNotification"):
             return await uow.notifications.get(NOTIFICATION.parse_id(previous))
         notification = await uow.notifications.get(cmd.notification_id)
-        notification.retry(now=clock.now(), policy=rules.retry)
+        now = clock.now()
+        route = (await current_routes([notification], uow=uow)).get(notification.id)
+        notification.retry(now=now, policy=rules.retry, route=route, by=cmd.by)
         await uow.notifications.save(notification)
         await uow.requests.remember(cmd.request_id, "RetryNotification", notification.name)
         await uow.commit()

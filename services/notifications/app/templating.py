@@ -36,6 +36,8 @@ class UpdateTemplate:
     changes: dict[str, str]
     """The masked parts: subject_template, body_template, html_body_template."""
     etag: str = ""
+    editor: str = ""
+    """"users/{user}": who edits it (kept on the version it makes)."""
 
 
 async def get_template(cmd: GetTemplate, *, uow: NotificationsUnitOfWork) -> Template:
@@ -67,7 +69,7 @@ async def update_template(
     async with uow:
         current = await uow.templates.get(template_id(cmd.kind, cmd.channel, cmd.locale))
         current.check_etag(cmd.etag)
-        updated = current.edited(cmd.changes, now=clock.now())
+        updated = current.edited(cmd.changes, now=clock.now(), by=cmd.editor)
         refuse(await renderer.problems(updated))
         await uow.templates.save(updated)
         await uow.commit()

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
-from services.notifications.app.ports import NotificationCursor, NotificationFilter
+from services.notifications.app.ports import NotificationCursor, NotificationFilter, SmsSent
 from services.notifications.data.tables import notifications as table
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import (
@@ -78,16 +78,20 @@ _CLAIM = (
     .values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("until"))
     .returning(*_COLUMNS)
 )
-_SMS_SINCE = (
-    sa.select(table.c.recipient_id, sa.func.count())
-    .where(
-        table.c.recipient_id == sa.any_(sa.bindparam("ids", type_=_UUIDS)),
-        table.c.channel == Channel.SMS.value,
-        table.c.created_at >= sa.bindparam("since"),
-        table.c.status.in_([Status.QUEUED.value, Status.SENT.value]),
-    )
-    .group_by(table.c.recipient_id)
+_SMS_RECENT = (
+    table.c.channel == Channel.SMS.value,
+    table.c.created_at >= sa.bindparam("since"),
+    table.c.status.in_([Status.QUEUED.value, Status.SENT.value]),
 )
+_SMS_SINCE = sa.union_all(
+    sa.select(sa.literal("recipient"), sa.cast(table.c.recipient_id, sa.Text), sa.func.count())
+    .where(table.c.recipient_id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), *_SMS_RECENT)
+    .group_by(table.c.recipient_id),
+    sa.select(sa.literal("number"), table.c.address, sa.func.count())
+    .where(table.c.address == sa.any_(sa.bindparam("numbers", type_=ARRAY(sa.Text))), *_SMS_RECENT)
+    .group_by(table.c.address),
+)
+"""Both hourly counts in one round trip: per account, and per number (an index on SMS addresses serves it)."""
 
 
 class SqlNotificationRepository(TrackingRepository):
@@ -135,9 +139,13 @@ class SqlNotificationRepository(TrackingRepository):
         rows = (await self.session.execute(_CLAIM, parameters)).all()
         return sorted((_to_notification(row) for row in rows), key=lambda n: n.next_attempt_at)
 
-    async def sms_sent_since(self, recipient_ids: Iterable[uuid.UUID], since: datetime) -> dict[uuid.UUID, int]:
-        rows = (await self.session.execute(_SMS_SINCE, {"ids": list(recipient_ids), "since": since})).all()
-        return {row[0]: int(row[1]) for row in rows}
+    async def sms_sent_since(
+        self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
+    ) -> SmsSent:
+        parameters = {"ids": list(recipient_ids), "numbers": list(numbers), "since": since}
+        rows = (await self.session.execute(_SMS_SINCE, parameters)).all()
+        by_recipient = {uuid.UUID(key): int(count) for what, key, count in rows if what == "recipient"}
+        return SmsSent(by_recipient, {key: int(count) for what, key, count in rows if what == "number"})
 
     async def list_newest_first(
         self, where: NotificationFilter, *, after: NotificationCursor | None, limit: int
@@ -207,6 +215,8 @@ def _to_row(n: Notification) -> dict[str, Any]:
         "trace": n.trace,
         "time_zone": n.time_zone,
         "version": n.version,
+        "sent_by": n.sent_by,
+        "retried_by": n.retried_by,
     }
 
 
@@ -235,4 +245,6 @@ def _to_notification(row: sa.Row[Any]) -> Notification:
         trace=dict(m["trace"]),
         time_zone=m["time_zone"],
         version=m["version"],
+        sent_by=m["sent_by"],
+        retried_by=m["retried_by"],
     )

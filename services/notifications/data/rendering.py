@@ -10,16 +10,26 @@ from collections.abc import Awaitable, Callable, Mapping
 from functools import lru_cache
 from types import TracebackType
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2 import Template as Compiled
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup, escape
 
 from services.notifications.app.ports import Rendered, RenderFailed
 from services.notifications.data.trial_render import Problem, inspected_in_a_child
 from services.notifications.domain.templates import Template, TemplateProblem
 
-_TEXT = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
-_HTML = SandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+def _bare(*, autoescape: bool) -> SandboxedEnvironment:
+    """The sandbox without Jinja2's globals (lipsum, range, dict, cycler, joiner, namespace): a template prints
+    its kind's variables, never a Python object's repr. Filters and tests stay."""
+    environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape)
+    environment.globals.clear()
+    return environment
+
+
+_TEXT = _bare(autoescape=False)
+_HTML = _bare(autoescape=True)
 _SOURCE_NAME = "<template>"
 
 
@@ -40,6 +50,20 @@ def render_part(part: str, source: str, values: Mapping[str, str]) -> str:
     return _compiled(part, source).render(values)
 
 
+def names_outside(parsed: nodes.Template, available: frozenset[str]) -> list[str]:
+    """The names a template reads that are neither its kind's variables nor its own (set, for, macro
+    arguments). Jinja2 gives some names to every template (`self`, `loop` in a for, `caller`, `varargs`),
+    which find_undeclared_variables does not report: they would print Python object reprs."""
+    own = {name.name for name in parsed.find_all(nodes.Name) if name.ctx in ("store", "param")}
+    read = {name.name for name in parsed.find_all(nodes.Name) if name.ctx == "load"}
+    return sorted(read - own - available)
+
+
+@lru_cache(maxsize=1024)
+def _reads_outside(part: str, source: str, available: frozenset[str]) -> tuple[str, ...]:
+    return tuple(names_outside(_environment(part).parse(source), available))
+
+
 def static_problems(parts: Mapping[str, str], available: frozenset[str], kind: str) -> tuple[list[Problem], list[str]]:
     """Syntax and variables the kind does not offer, part by part; and the parts that passed, to be tried.
     Evaluates the template: Jinja2 folds its constants while it compiles (`'x' * 10**9` included), so this
@@ -52,7 +76,7 @@ def static_problems(parts: Mapping[str, str], available: frozenset[str], kind: s
         except TemplateSyntaxError as error:
             found.append((part, error.lineno or 0, error.message or "syntax error"))
             continue
-        unknown = sorted(meta.find_undeclared_variables(parsed) - available)
+        unknown = names_outside(parsed, available)
         found += [(part, _line_of(source, name), f"uses {name!r}, which {kind} does not offer") for name in unknown]
         if not unknown:
             passed.append(part)
@@ -76,13 +100,27 @@ class JinjaRenderer:
         return frozenset(used)
 
     def render(self, template: Template, variables: Mapping[str, str]) -> Rendered:
+        for part, source in template.parts().items():
+            if source and (outside := _reads_outside(part, source, template.available)):
+                # stored before edits were checked for these names: the built-in template is used instead
+                raise RenderFailed(f"{template.name}: {part} uses {outside[0]!r}, which {template.kind} does not offer")
         try:
             subject = _compiled("subject_template", template.subject).render(variables) if template.subject else ""
             text = _compiled("body_template", template.body).render(variables)
-            html = _compiled("html_body_template", template.html).render(variables) if template.html else ""
+            html = _compiled("html_body_template", template.html).render(_in_html(variables)) if template.html else ""
         except Exception as error:  # a template stored before a rule existed, a value it chokes on
             raise RenderFailed(f"{template.name}: {error}") from error
         return Rendered(subject=" ".join(subject.split()), text=text.strip() + "\n", html=html)
+
+
+def _in_html(values: Mapping[str, str]) -> dict[str, str]:
+    """Values for an HTML part: one of several lines (a staff message) escaped, its line breaks made <br>; in
+    HTML a line break is a space, and the message arrived as one run-on paragraph."""
+    return {name: _html_lines(value) if "\n" in value or "\r" in value else value for name, value in values.items()}
+
+
+def _html_lines(value: str) -> Markup:
+    return Markup("<br>\n").join(escape(line) for line in value.splitlines())
 
 
 def _line_of(source: str, name: str) -> int:

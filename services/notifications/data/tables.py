@@ -59,6 +59,9 @@ notifications = sa.Table(
     sa.Column("trace", JSONB, nullable=False),
     sa.Column("time_zone", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # Who sent it and who last retried it ("users/{user}"; "" for the system): the audit trail names them.
+    sa.Column("sent_by", sa.Text, nullable=False, server_default=""),
+    sa.Column("retried_by", sa.Text, nullable=False, server_default=""),
     # One notification per event, channel and recipient: a redelivered event never sends twice.
     sa.UniqueConstraint("source_event_id", "channel", "recipient_id", name="notifications_event_channel_recipient"),
 )
@@ -77,6 +80,13 @@ sa.Index(
     notifications.c.id.desc(),
 )
 sa.Index("notifications_created", notifications.c.created_at.desc(), notifications.c.id.desc())
+# The SMS limit also counts one phone number's (many accounts may give the same unverified number).
+sa.Index(
+    "notifications_sms_address_created",
+    notifications.c.address,
+    notifications.c.created_at,
+    postgresql_where=notifications.c.channel == "sms",
+)
 
 # Schedule steps already told (loan, kind, due time, step): each reminder goes out once.
 step_keys = sa.Table(
@@ -108,4 +118,5 @@ templates = sa.Table(
     sa.Column("html", sa.Text, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_by", sa.Text, nullable=False, server_default=""),  # "users/{user}"; "" for a built-in one
 )

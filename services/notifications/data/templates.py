@@ -28,6 +28,7 @@ _SAVE = (
         html=sa.bindparam("new_html"),
         version=sa.bindparam("new_version"),
         updated_at=sa.bindparam("new_updated_at"),
+        updated_by=sa.bindparam("new_updated_by"),
     )
 )
 
@@ -71,6 +72,7 @@ class SqlTemplateRepository:
                 "new_body": template.body,
                 "new_html": template.html,
                 "new_updated_at": template.updated_at,
+                "new_updated_by": template.updated_by,
             },
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
@@ -97,6 +99,7 @@ def _to_row(t: Template) -> dict[str, Any]:
         "html": t.html,
         "version": t.version,
         "updated_at": t.updated_at,
+        "updated_by": t.updated_by,
     }
 
 
@@ -112,4 +115,5 @@ def _to_template(row: sa.Row[Any]) -> Template:
         html=m["html"],
         version=m["version"],
         updated_at=updated_at,
+        updated_by=m["updated_by"],
     )

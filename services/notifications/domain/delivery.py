@@ -44,7 +44,8 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class SmsPolicy:
-    """No more than `max_per_hour` SMS to one recipient (the rest are suppressed), and none between
+    """No more than `max_per_hour` SMS to one recipient nor to one phone number (the rest are suppressed: many
+    accounts may give the same unverified number), and none between
     `quiet_start` and `quiet_end` in the recipient's time zone (they wait until the quiet hours end)."""
 
     max_per_hour: int = 5
@@ -70,3 +71,7 @@ class SmsPolicy:
     @property
     def limit_reason(self) -> str:
         return f"the SMS limit of {self.max_per_hour} an hour for this recipient was reached"
+
+    @property
+    def number_limit_reason(self) -> str:
+        return f"the SMS limit of {self.max_per_hour} an hour for this phone number was reached"

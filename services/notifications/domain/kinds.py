@@ -46,6 +46,9 @@ class KindSpec:
     """False for receipts: sent only to a patron who chose the kind in their preferences."""
     security: bool = False
     """Always sent by email (when there is an address), whatever the preferences say."""
+    by_staff: bool = False
+    """Staff may send it, with words of their own. The other kinds tell of what happened (a loan, a password
+    change): only the system sends them, else staff could send a fake security notice, past an opt-out."""
 
     @property
     def variables(self) -> frozenset[str]:
@@ -65,7 +68,7 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.WELCOME: KindSpec(("card_number",)),
     Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),
     Kind.SESSION_REVOKED: KindSpec(("revoked_at",), security=True),
-    Kind.MESSAGE: KindSpec(("subject", "body")),
+    Kind.MESSAGE: KindSpec(("subject", "body"), by_staff=True),
 }
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from services.notifications.domain.delivery import Failed, Outcome, RetryPolicy, Sent
 from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.recipients import Route
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -63,6 +64,10 @@ class Notification(Versioned):
     """The W3C trace context of the event that caused it: its delivery joins the event's trace."""
     time_zone: str = ""
     """The recipient's zone when it was queued (a retried SMS keeps their quiet hours too)."""
+    sent_by: str = ""
+    """"users/{user}": the staff member who sent it; "" for the system's (caused by an event)."""
+    retried_by: str = ""
+    """"users/{user}": who last queued it again after it failed; "" if nobody did."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
 
@@ -73,6 +78,11 @@ class Notification(Versioned):
     @property
     def recipient(self) -> str:
         return f"users/{self.recipient_id}"
+
+    @property
+    def actor(self) -> str:
+        """Who the audit trail names for its delivery: whoever retried it last, else its sender ("" the system)."""
+        return self.retried_by or self.sent_by
 
     @classmethod
     def queue(
@@ -92,6 +102,7 @@ class Notification(Versioned):
         trace: dict[str, str] | None = None,
         suppress_reason: str = "",
         time_zone: str = "",
+        sent_by: str = "",
     ) -> Notification:
         """A new notification, QUEUED for `not_before` (or SUPPRESSED with the reason)."""
         return cls(
@@ -112,6 +123,7 @@ class Notification(Versioned):
             suppress_reason=suppress_reason,
             trace=dict(trace or {}),
             time_zone=time_zone,
+            sent_by=sent_by,
         )
 
     def record(self, outcome: Outcome, *, now: datetime, policy: RetryPolicy, not_before: datetime) -> None:
@@ -138,15 +150,41 @@ class Notification(Versioned):
         self.status, self.last_error = Status.FAILED, f"{why}: {outcome.reason}"
         self.events.append(NotificationFailed(occurred_at=now, notification=self))
 
-    def retry(self, *, now: datetime, policy: RetryPolicy) -> None:
-        """Queue a FAILED notification again, with a full set of tries."""
+    @property
+    def by_system(self) -> bool:
+        """Caused by an event (the system's words), not a message staff wrote."""
+        return self.source_event_id is not None
+
+    def reroute(self, route: Route, *, now: datetime) -> bool:
+        """A QUEUED notification follows its recipient as they are now: SUPPRESSED with the route's reason, or
+        sent to the route's address (it changed since it was queued). Returns whether it changed."""
+        if self.status != Status.QUEUED or not self._follow(route):
+            return False
+        self.updated_at = now
+        self.version += 1
+        return True
+
+    def _follow(self, route: Route) -> bool:
+        if route.suppress_reason:
+            self.status, self.suppress_reason = Status.SUPPRESSED, route.suppress_reason
+            return True
+        changed, self.address = route.address != self.address, route.address
+        return changed
+
+    def retry(self, *, now: datetime, policy: RetryPolicy, route: Route | None = None, by: str = "") -> None:
+        """Queue a FAILED notification again, with a full set of tries, on `route` when given (the recipient as
+        they are now: their current address, or SUPPRESSED if they closed the account or opted out since); `by`
+        is who asked."""
         if self.status != Status.FAILED:
             raise FailedPrecondition(f"{self.name} is {self.status}, not failed", reason="NOT_FAILED")
         self.status = Status.QUEUED
         self.max_attempts = self.attempts + policy.max_attempts
+        self.retried_by = by
         self.next_attempt_at = now
         self.updated_at = now
         self.version += 1
+        if route is not None:
+            self._follow(route)
 
 
 class NotificationNotFound(NotFound):

@@ -68,10 +68,11 @@ class Recipient:
             return self
         return replace(self, status=status, status_at=at)
 
-    def wants(self, kind: Kind, channel: Channel) -> bool:
-        """The patron's choice: the channel's switch, then the kind's own choice (or its default)."""
+    def wants(self, kind: Kind, channel: Channel, *, by_system: bool = True) -> bool:
+        """The patron's choice: the channel's switch, then the kind's own choice (or its default). A security
+        notice goes by email whatever they chose, but only one the system sends: staff cannot override it."""
         spec = KINDS[kind]
-        if spec.security and channel == Channel.EMAIL:
+        if spec.security and channel == Channel.EMAIL and by_system:
             return True
         if not (self.email_opt_in if channel == Channel.EMAIL else self.sms_opt_in):
             return False
@@ -103,6 +104,17 @@ def routes(recipient: Recipient, kind: Kind, *, channels: tuple[Channel, ...] = 
         address, problem = address_for(recipient, channel)
         found.append(Route(channel, address, problem))
     return found
+
+
+def route_now(recipient: Recipient, kind: Kind, channel: Channel, *, by_system: bool) -> Route:
+    """The route a notification queued earlier takes now, by the recipient as they are now: suppressed when
+    the account is closed or they no longer want it there, else to their current address."""
+    if recipient.status == AccountStatus.DEACTIVATED:
+        return Route(channel, "", "the account is closed")
+    if not recipient.wants(kind, channel, by_system=by_system):
+        return Route(channel, "", f"the user does not accept {kind} by {channel}")
+    address, problem = address_for(recipient, channel)
+    return Route(channel, address, problem)
 
 
 def address_for(recipient: Recipient, channel: Channel) -> tuple[str, str]:

@@ -56,6 +56,8 @@ class Template(Versioned):
     html: str
     version: int
     updated_at: datetime
+    updated_by: str = ""
+    """"users/{user}": who made this version ("" for a built-in one)."""
 
     @property
     def id(self) -> str:
@@ -72,8 +74,9 @@ class Template(Versioned):
     def parts(self) -> dict[str, str]:
         return {"subject_template": self.subject, "body_template": self.body, "html_body_template": self.html}
 
-    def edited(self, changes: dict[str, str], *, now: datetime) -> Template:
-        """A new version with the changed parts; sizes and channel rules checked (compiling is the renderer's)."""
+    def edited(self, changes: dict[str, str], *, now: datetime, by: str = "") -> Template:
+        """A new version with the changed parts, made `by` someone; sizes and channel rules checked (compiling
+        is the renderer's)."""
         unknown = set(changes) - set(PARTS)
         if unknown:
             raise InvalidArgument.field("update_mask", f"not writable: {', '.join(sorted(unknown))}")
@@ -84,6 +87,7 @@ class Template(Versioned):
             html=changes.get("html_body_template", self.html),
             version=self.version + 1,
             updated_at=now,
+            updated_by=by,
         )
         if violations := updated.violations():
             raise InvalidArgument(violations)

@@ -9,20 +9,25 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.notifications.api import events
 from services.notifications.app import delivering
 from services.notifications.app.notifying import Rules
+from services.notifications.app.ports import NotificationFilter
 from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.data.templates import TemplateCache
 from services.notifications.data.unit_of_work import SqlNotificationsUnitOfWork
 from services.notifications.domain.delivery import Failed, RetryPolicy, Sent, SmsPolicy
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import Content, Notification, Status
+from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.db import session_factory
+from services.support.runtime.messaging import ACTOR_HEADER
 from services.support.runtime.migrations import upgrade_to_head
+from services.support.runtime.outbox import OUTBOX
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
@@ -44,11 +49,11 @@ async def uow(postgres) -> AsyncIterator[UnitOfWork]:
     await engine.dispose()
 
 
-async def _queue(uow: UnitOfWork, count: int) -> None:
+async def _queue(uow: UnitOfWork, count: int, *, recipient_id: uuid.UUID | None = None, sent_by: str = "") -> None:
     content = Content("Ready", "Your book", "", "hold_ready_email_en", 1, "en")
     queued = [
         Notification.queue(
-            recipient_id=uuid.uuid4(),
+            recipient_id=recipient_id or uuid.uuid4(),
             channel=Channel.EMAIL,
             address=f"reader-{n}@example.org",
             kind=Kind.HOLD_READY,
@@ -58,6 +63,7 @@ async def _queue(uow: UnitOfWork, count: int) -> None:
             not_before=NOW,
             policy=RetryPolicy(),
             source_event_id=uuid.uuid4(),
+            sent_by=sent_by,
         )
         for n in range(count)
     ]
@@ -109,3 +115,76 @@ async def test_an_outcome_is_not_stored_over_a_claim_another_worker_took_over(uo
     await _record(uow, "w2", [delivering.Attempt(taken, Sent("<w2@example.org>"))])
     stored = await _stored(uow, taken)
     assert stored.status == Status.SENT and stored.provider_message_id == "<w2@example.org>"
+
+
+async def _recipient_is(uow: UnitOfWork, recipient: Recipient) -> None:
+    async with uow() as work:
+        await work.recipients.save(recipient)
+        await work.commit()
+
+
+async def test_a_claim_follows_the_recipient_as_they_are_now(uow) -> None:
+    moved, closed = uuid.uuid4(), uuid.uuid4()
+    await _queue(uow, 1, recipient_id=moved)
+    await _queue(uow, 1, recipient_id=closed)
+    await _recipient_is(uow, Recipient(moved, email="moved@example.org", status=AccountStatus.ACTIVE))
+    await _recipient_is(uow, Recipient(closed, email="x@example.org", status=AccountStatus.DEACTIVATED))
+    (claimed,) = await _claim(uow, "w1")
+    assert claimed.recipient_id == moved and claimed.address == "moved@example.org"
+    assert (await _stored(uow, claimed)).address == "moved@example.org"
+    await _record(uow, "w1", [delivering.Attempt(claimed, Sent("<1@example.org>"))])  # the claim is still w1's
+    assert (await _stored(uow, claimed)).status == Status.SENT
+    async with uow() as work:
+        (suppressed,) = await work.notifications.list_newest_first(
+            NotificationFilter(recipient_id=closed), after=None, limit=1
+        )
+    assert suppressed.status == Status.SUPPRESSED and suppressed.suppress_reason == "the account is closed"
+    assert await _claim(uow, "w2", at=NOW + LEASE + timedelta(seconds=1)) == []
+
+
+async def test_recent_sms_are_counted_per_account_and_per_number(uow) -> None:
+    ada, bob, carol = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    content = Content("", "Your book", "", "hold_ready_sms_en", 1, "en")
+    texts = [
+        Notification.queue(
+            recipient_id=person, channel=Channel.SMS, address=number, kind=Kind.HOLD_READY, content=content,
+            params={}, now=at, not_before=at, policy=RetryPolicy(), source_event_id=uuid.uuid4(),
+        )
+        for person, number, at in [
+            (ada, "+79990000002", NOW), (bob, "+79990000002", NOW), (bob, "+79990000002", NOW),
+            (carol, "+79990000003", NOW), (ada, "+79990000002", NOW - timedelta(hours=2)),
+        ]
+    ]  # fmt: skip
+    async with uow() as work:
+        await work.notifications.add_many(texts)
+        await work.commit()
+    async with uow() as work:
+        sent = await work.notifications.sms_sent_since([ada, bob], ["+79990000002"], NOW - timedelta(hours=1))
+    assert dict(sent.by_recipient) == {ada: 1, bob: 2} and dict(sent.by_number) == {"+79990000002": 3}
+
+
+async def test_the_sender_is_stored_and_named_as_the_actor_of_the_delivery_event(uow) -> None:
+    librarian = "users/6a1f1d2e-0000-4000-8000-00000000000a"
+    await _queue(uow, 1, sent_by=librarian)
+    (claimed,) = await _claim(uow, "w1")
+    assert claimed.sent_by == librarian and claimed.retried_by == ""
+    await _record(uow, "w1", [delivering.Attempt(claimed, Sent("<1@example.org>"))])
+    assert (await _stored(uow, claimed)).sent_by == librarian
+    async with uow() as work:
+        (headers,) = (await work.session.execute(sa.select(OUTBOX.c.headers))).scalars().all()
+    assert headers[ACTOR_HEADER] == librarian
+
+
+async def test_a_template_version_keeps_its_editor(uow) -> None:
+    admin = "users/6a1f1d2e-0000-4000-8000-00000000000c"
+    async with uow() as work:
+        await work.templates.add_missing(BUILTIN.values())
+        await work.commit()
+    async with uow() as work:
+        current = await work.templates.get("message_email_en")
+        await work.templates.save(current.edited({"body_template": "{{ body }}"}, now=NOW, by=admin))
+        await work.commit()
+    async with uow() as work:
+        stored = await work.templates.get("message_email_en")
+        seeded = await work.templates.get("message_sms_en")
+    assert (stored.version, stored.updated_by, seeded.updated_by) == (2, admin, "")

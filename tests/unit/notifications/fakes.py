@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
 
-from services.notifications.app.ports import NotificationCursor, NotificationFilter
+from services.notifications.app.ports import NotificationCursor, NotificationFilter, SmsSent
 from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.notifications import NOTIFICATION, Notification, NotificationNotFound, Status
@@ -159,14 +160,18 @@ class FakeNotifications:
             self._claims[n.id] = (worker, until)
         return [copy.deepcopy(n) for n in due]
 
-    async def sms_sent_since(self, recipient_ids: Iterable[uuid.UUID], since: datetime) -> dict[uuid.UUID, int]:
-        wanted = set(recipient_ids)
-        counts: dict[uuid.UUID, int] = {}
-        for n in self._rows.values():
-            if (n.recipient_id in wanted and n.channel == Channel.SMS and n.created_at >= since
-                    and n.status in (Status.QUEUED, Status.SENT)):  # fmt: skip
-                counts[n.recipient_id] = counts.get(n.recipient_id, 0) + 1
-        return counts
+    async def sms_sent_since(
+        self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
+    ) -> SmsSent:
+        counted = (Status.QUEUED, Status.SENT)
+        recent = [
+            n for n in self._rows.values() if n.channel == Channel.SMS and n.created_at >= since and n.status in counted
+        ]
+        people, wanted_numbers = set(recipient_ids), set(numbers)
+        return SmsSent(
+            Counter(n.recipient_id for n in recent if n.recipient_id in people),
+            Counter(n.address for n in recent if n.address in wanted_numbers),
+        )
 
     def _matching(self, where: NotificationFilter) -> list[Notification]:
         def ok(n: Notification) -> bool:

@@ -94,6 +94,16 @@ async def test_sms_beyond_the_hourly_limit_are_suppressed_with_the_reason(db, cl
     assert {n.suppress_reason for n in sms if n.status == Status.SUPPRESSED} == {RULES.sms.limit_reason}
 
 
+async def test_the_hourly_sms_limit_counts_per_phone_number_across_accounts(db, clock, renderer, catalog) -> None:
+    same_number = [recipient(email="") for _ in range(RULES.sms.max_per_hour + 1)]
+    db.recipients.update({person.user_id: person for person in same_number})
+    for person in same_number:  # one event per account, each in its own batch (as registrations come)
+        await _take(db, clock, renderer, catalog, hold_ready(person))
+    sms = sorted((n for n in db.notifications.values() if n.channel == Channel.SMS), key=lambda n: n.status)
+    assert [n.status for n in sms].count(Status.QUEUED) == RULES.sms.max_per_hour
+    assert [n.suppress_reason for n in sms if n.status == Status.SUPPRESSED] == [RULES.sms.number_limit_reason]
+
+
 async def test_an_sms_at_night_waits_for_the_morning_in_the_recipients_zone(db, renderer, catalog) -> None:
     ada = recipient(time_zone="Asia/Vladivostok")  # noon UTC is 22:00 there
     db.recipients[ada.user_id] = ada

@@ -29,6 +29,15 @@ async def test_a_good_edit_makes_a_new_version(db, clock, renderer) -> None:
     assert updated.version == 2 and db.templates["hold_ready_email_en"].subject == "Ready: {{ book_title }}"
 
 
+async def test_an_edit_keeps_its_editor_on_the_version_it_makes(db, clock, renderer) -> None:
+    admin = "users/6a1f1d2e-0000-4000-8000-00000000000c"
+    command = templating.UpdateTemplate(
+        Kind.HOLD_READY, Channel.EMAIL, "en", {"subject_template": "Ready: {{ book_title }}"}, editor=admin
+    )
+    updated = await _update(db, clock, renderer, command)
+    assert updated.updated_by == db.templates["hold_ready_email_en"].updated_by == admin
+
+
 @pytest.mark.parametrize(
     ("body", "field", "words"),
     [
@@ -116,10 +125,30 @@ async def test_bad_messages_are_refused_precisely(db, clock, renderer, person, f
 async def test_a_template_used_by_staff_needs_every_parameter_it_uses(db, clock, renderer) -> None:
     ada = recipient()
     db.recipients[ada.user_id] = ada
-    template = (Kind.HOLD_READY, Channel.EMAIL, "en")
+    template = (Kind.MESSAGE, Channel.EMAIL, "en")
     with pytest.raises(InvalidArgument) as error:
-        await _send(db, clock, renderer, _message(ada, template=template, params={"book_title": "Dead Souls"}))
+        await _send(db, clock, renderer, _message(ada, template=template, params={"subject": "Opening hours"}))
     assert error.value.violations[0].field.startswith("params[")
+
+
+async def test_staff_send_a_message_template_with_their_own_words(db, clock, renderer) -> None:
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    template = (Kind.MESSAGE, Channel.EMAIL, "en")
+    sent = await _send(db, clock, renderer, _message(ada, template=template, params={"subject": "Hi", "body": "b"}))
+    assert sent.kind == Kind.MESSAGE and sent.content.subject == "Hi"
+
+
+@pytest.mark.parametrize("kind", [Kind.SESSION_REVOKED, Kind.PASSWORD_CHANGED, Kind.WELCOME, Kind.HOLD_READY])
+async def test_staff_cannot_send_the_systems_notices(db, clock, renderer, kind) -> None:
+    ada = recipient(email_opt_in=False)
+    db.recipients[ada.user_id] = ada
+    params = {"revoked_at": "today. To restore access reply with your password"}
+    with pytest.raises(InvalidArgument) as error:
+        await _send(db, clock, renderer, _message(ada, template=(kind, Channel.EMAIL, "en"), params=params))
+    (violation,) = error.value.violations
+    assert violation.field == "template" and "only the system sends" in violation.description
+    assert db.notifications == {}
 
 
 async def test_a_reader_sees_only_their_own_notifications(db, clock, renderer) -> None:
@@ -143,3 +172,13 @@ async def test_a_reader_sees_only_their_own_notifications(db, clock, renderer) -
         uow=db.unit_of_work(),
     )
     assert [n.id for n in own.items] == [sent.id] and own.total_size == 1
+
+
+async def test_the_html_of_a_staff_message_keeps_its_line_breaks_and_escapes_the_text(db, clock, renderer) -> None:
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    body = "New opening hours:\nMon 9-18\r\nWed <closed>\n\nSee you soon."
+    sent = await _send(db, clock, renderer, _message(ada, subject="Opening hours", body=body))
+    html = sent.content.html
+    assert "New opening hours:<br>\nMon 9-18<br>\nWed &lt;closed&gt;<br>\n<br>\nSee you soon." in html
+    assert "<closed>" not in html and "Wed <closed>" in sent.content.text  # the text part as written
