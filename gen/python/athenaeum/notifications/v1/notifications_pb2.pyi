@@ -132,7 +132,8 @@ class Notification(_message.Message):
     recipient: _builtins.str
     """"users/{user}"."""
     address: _builtins.str
-    """Email address or phone number it was sent to (from the users service's events, when queued).
+    """Email address or phone number it was sent to (from the users service's events; taken again from the
+    recipient as they are at each delivery attempt and retry).
     Personal data: not copied into the audit trail (the events service).
     """
     template: _builtins.str
@@ -447,8 +448,8 @@ class SendNotificationRequest(_message.Message):
     channel: Global___NotificationChannel.ValueType
     """How to deliver it; the user must have opted in to it (else FAILED_PRECONDITION)."""
     template: _builtins.str
-    """"notificationTemplates/{template}" of the same channel; or leave empty and give `body` (and, for an
-    email, `subject`).
+    """"notificationTemplates/{template}" of the same channel, of kind `message` (the other kinds are the
+    system's); or leave empty and give `body` (and, for an email, `subject`).
     """
     subject: _builtins.str
     """Subject of a literal email (when `template` is empty), at most 200 characters."""

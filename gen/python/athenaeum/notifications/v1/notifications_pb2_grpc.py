@@ -110,7 +110,8 @@ class NotificationsServiceServicer:
         """Queues a notification to a user from a template (or a literal subject and body, set in the library's
         letterhead in the user's language).
         Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
-        characters, a missing template parameter), NOT_FOUND (no such template), FAILED_PRECONDITION
+        characters, a missing template parameter, a template of a kind only the system sends: staff send
+        `message` templates), NOT_FOUND (no such template), FAILED_PRECONDITION
         (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
         phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
         """

@@ -333,7 +333,8 @@ class Notification(betterproto2.Message):
 
     address: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    Email address or phone number it was sent to (from the users service's events, when queued).
+    Email address or phone number it was sent to (from the users service's events; taken again from the
+    recipient as they are at each delivery attempt and retry).
     Personal data: not copied into the audit trail (the events service).
     """
 
@@ -670,8 +671,8 @@ class SendNotificationRequest(betterproto2.Message):
 
     template: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    "notificationTemplates/{template}" of the same channel; or leave empty and give `body` (and, for an
-    email, `subject`).
+    "notificationTemplates/{template}" of the same channel, of kind `message` (the other kinds are the
+    system's); or leave empty and give `body` (and, for an email, `subject`).
     """
 
     params: "dict[str, str]" = betterproto2.field(
