@@ -84,6 +84,9 @@ def _tokens(text: str, name: str) -> list[tuple[str, str]]:
     return tokens
 
 
+_WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
+
+
 def _condition(field_name: str, op: str, raw: str, fields: Mapping[str, type], name: str, *kinds: str) -> Condition:
     field_kind, op_kind, value_kind = kinds
     if field_kind != "word" or field_name not in fields:
@@ -94,10 +97,11 @@ def _condition(field_name: str, op: str, raw: str, fields: Mapping[str, type], n
         raise InvalidArgument.field(name, f"expected a value after {field_name} {op}")
     value = raw[1:-1].replace('\\"', '"') if value_kind == "string" else raw
     if fields[field_name] is int:
-        try:
-            return Condition(field_name, op, int(value))
-        except ValueError:
-            raise InvalidArgument.field(name, f"{field_name} compares with a whole number") from None
+        if not _WHOLE_NUMBER.fullmatch(value) or not -(2**31) <= int(value) < 2**31:
+            # Python's int() reads "1_999" and other scripts' digits; Postgres compares 32-bit integers
+            # (a larger number reached it and answered INTERNAL).
+            raise InvalidArgument.field(name, f"{field_name} compares with a whole number of at most 9 digits")
+        return Condition(field_name, op, int(value))
     if op not in ("=", "!="):
         raise InvalidArgument.field(name, f"{field_name} supports = and != only")
     if field_name == "isbn":

@@ -12,7 +12,7 @@ from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book, BookDetails, BookNotFound, ImportBatch
 from services.catalog.domain.copies import CopyStatus
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
-from services.support.runtime.errors import AlreadyExists
+from services.support.runtime.errors import AlreadyExists, Conflict
 from services.support.runtime.repository import TrackingRepository
 
 BOOK_COLUMNS = [c for c in books.c if c.name not in ("search_vector", "search_text")]
@@ -99,9 +99,16 @@ class SqlBookRepository(TrackingRepository):
             async with self.session.begin_nested():
                 await self.session.execute(books.insert(), values)
         except INTEGRITY_ERRORS as error:
-            if violated_constraint(error) == "books_isbn_key" and len(new_books) == 1:
+            if violated_constraint(error) != "books_isbn_key":
+                raise
+            if len(new_books) == 1:
                 raise _isbn_taken(new_books[0]) from None
-            raise
+            # An import's new book whose ISBN someone catalogued after the import looked its ISBNs up (it
+            # answered INTERNAL): the whole import is a lost race, and its retry updates that book instead.
+            raise Conflict(
+                "a book with one of the import's ISBNs was catalogued meanwhile: import again",
+                reason="ISBN_TAKEN_MEANWHILE",
+            ) from None
         for book in new_books:
             self._track(book)
 

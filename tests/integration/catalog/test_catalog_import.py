@@ -166,3 +166,22 @@ async def test_an_import_written_in_chunks_is_still_all_or_nothing_with_each_eve
     assert await _counts(catalog_uow) == (5, 10)
     async with catalog_uow() as unit:
         assert await unit.session.scalar(sa.select(sa.func.count()).select_from(OUTBOX)) == len(outbox)
+
+
+async def test_new_books_whose_isbn_was_catalogued_meanwhile_are_a_lost_race_not_an_internal_error(
+    catalog_uow,
+) -> None:
+    """An import looks its ISBNs up and then inserts the new ones: a book catalogued in between made the
+    insert fail on the unique ISBN, and the import answered INTERNAL. It is ABORTED now; a retry updates it."""
+    from services.catalog.domain.books import Book, BookDetails
+    from services.support.runtime.errors import Conflict
+
+    await books.create_book(
+        books.CreateBook(BookDetails(title="Raced", isbn="9780306406157")), uow=catalog_uow(), clock=CLOCK
+    )
+    imported = [Book.register(BookDetails(title=t, isbn=i), now=CLOCK.now()) for t, i in (
+        ("Imported", "9780306406157"), ("Other", "9780141180144"))]  # fmt: skip
+    async with catalog_uow() as unit:
+        with pytest.raises(Conflict) as lost:
+            await unit.books.add_many(imported)
+    assert lost.value.reason == "ISBN_TAKEN_MEANWHILE"

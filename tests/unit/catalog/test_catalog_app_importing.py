@@ -46,6 +46,8 @@ def test_a_row_gives_clean_details_and_copies_per_branch() -> None:
         ('," ",,,', "book.title"),
         (',"T",,1842', "expected 5 fields"),
         (',"T",,next year,', "not a year"),
+        (',"T",,\u00b2,', "not a year"),  # isdigit() passed it and int() refused it: the import answered INTERNAL
+        (',"T",,\u0661\u0669\u0669\u0669,', "not a year"),  # Arabic-Indic digits
         (',"T",,,lots', "copies"),
     ],
 )

@@ -26,7 +26,18 @@ def test_isbn_10_and_13_are_normalized_to_isbn_13(raw: str, isbn13: str) -> None
     assert normalize_isbn(raw) == isbn13
 
 
-@pytest.mark.parametrize("raw", ["0-14-118014-4", "9780141180145", "12345", "abcdefghij", "9770141180144"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0-14-118014-4",
+        "9780141180145",
+        "12345",
+        "abcdefghij",
+        "9770141180144",
+        "978\u0660\u0663\u0660\u0666\u0664\u0660\u0666\u0661\u00357",  # Arabic-Indic digits: a twin of 9780306406157
+        "978\uff10\uff13\uff10\uff16\uff14\uff10\uff16\uff11\uff157",  # full-width digits
+    ],
+)
 def test_isbn_with_a_wrong_check_digit_or_shape_is_refused(raw: str) -> None:
     with pytest.raises(ValueError):
         normalize_isbn(raw)

@@ -366,7 +366,9 @@ class SearchBooksRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     query: _builtins.str
-    """Free text; words are matched against title, subtitle, authors, subjects and description."""
+    """Free text (at most 200 characters); words are matched against title, subtitle, authors, subjects and
+    description.
+    """
     page_size: _builtins.int
     """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str

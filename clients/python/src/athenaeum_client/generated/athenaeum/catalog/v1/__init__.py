@@ -1260,7 +1260,8 @@ class SearchBooksRequest(betterproto2.Message):
 
     query: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    Free text; words are matched against title, subtitle, authors, subjects and description.
+    Free text (at most 200 characters); words are matched against title, subtitle, authors, subjects and
+    description.
     """
 
     filters: "SearchFilters | None" = betterproto2.field(
