@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from athenaeum_client import AsyncClient, Client, PermissionDenied, users
+from athenaeum_client import AsyncClient, Client, PermissionDenied, Unauthenticated, catalog, users
 
 pytestmark = pytest.mark.e2e
 
@@ -52,6 +52,24 @@ def test_calls_renew_an_access_token_about_to_expire(mesh, librarian) -> None:
         assert client.tokens.refresh_token != first_refresh_token
         assert client.tokens.access_token_expire_time is not None
         assert client.tokens.access_token_expire_time > expiry
+
+
+def test_a_session_ended_elsewhere_is_forgotten_and_the_client_goes_on(mesh, librarian) -> None:
+    """Once its refresh token was refused, every call (public ones too) and sign_out() failed for ever."""
+    with Client(mesh.edge_grpc_target, timeout=10) as ended_elsewhere, Client(mesh.edge_grpc_target) as client:
+        client.sign_in(librarian.email, librarian.password)
+        ended_elsewhere.tokens.refresh_token = client.tokens.refresh_token
+        ended_elsewhere.sign_out()  # the same session, signed out from another device
+        expiry = client.tokens.access_token_expire_time
+        assert expiry is not None
+        client.tokens.access_token_expire_time = expiry.replace(year=expiry.year - 1)  # "expires any moment"
+
+        with pytest.raises(Unauthenticated):
+            client.users.get_user(users.GetUserRequest(name="users/me"))
+
+        assert client.tokens.access_token == "" and client.tokens.refresh_token == ""
+        assert client.catalog.list_books(catalog.ListBooksRequest(page_size=1)) is not None  # public: anonymous
+        client.sign_out()  # nothing left to end: no error
 
 
 async def test_the_async_client_raises_errors_with_their_details(mesh, reader) -> None:

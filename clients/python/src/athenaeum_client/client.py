@@ -17,6 +17,7 @@ import grpc.aio
 
 from ._tokens import UNAUTHENTICATED_PATHS, Tokens
 from .calls import AsyncCaller, Metadata, SyncCaller
+from .errors import Unauthenticated
 from .generated import stubs
 from .generated.athenaeum.users import v1 as users
 
@@ -69,14 +70,25 @@ class Client:
         return response.user
 
     def sign_out(self) -> None:
-        """Revoke the session's refresh token (which ends the access token too) and forget both."""
-        if self.tokens.refresh_token:
-            self.auth.logout(users.LogoutRequest(refresh_token=self.tokens.refresh_token))
-        self.tokens.clear()
+        """Revoke the session's refresh token (which ends the access token too) and forget both; a session
+        that had already ended is forgotten just the same."""
+        try:
+            if self.tokens.refresh_token:
+                self.auth.logout(users.LogoutRequest(refresh_token=self.tokens.refresh_token))
+        except Unauthenticated:
+            pass
+        finally:
+            self.tokens.clear()
 
     def refresh(self) -> None:
-        """Exchange the refresh token for a new pair now (calls do it by themselves near expiry)."""
-        response = self.auth.refresh_token(users.RefreshTokenRequest(refresh_token=self.tokens.refresh_token))
+        """Exchange the refresh token for a new pair now (calls do it by themselves near expiry). A refused
+        refresh token (the session was signed out elsewhere, the account blocked) is forgotten with its access
+        token: the client goes on anonymously instead of failing every later call, public ones included."""
+        try:
+            response = self.auth.refresh_token(users.RefreshTokenRequest(refresh_token=self.tokens.refresh_token))
+        except Unauthenticated:
+            self.tokens.clear()
+            raise
         self.tokens.update(response.tokens)
 
     def _metadata(self, path: str) -> Metadata:
@@ -136,14 +148,23 @@ class AsyncClient:
         return response.user
 
     async def sign_out(self) -> None:
-        """Revoke the session's refresh token (which ends the access token too) and forget both."""
-        if self.tokens.refresh_token:
-            await self.auth.logout(users.LogoutRequest(refresh_token=self.tokens.refresh_token))
-        self.tokens.clear()
+        """Revoke the session's refresh token and forget both (see Client.sign_out)."""
+        try:
+            if self.tokens.refresh_token:
+                await self.auth.logout(users.LogoutRequest(refresh_token=self.tokens.refresh_token))
+        except Unauthenticated:
+            pass
+        finally:
+            self.tokens.clear()
 
     async def refresh(self) -> None:
-        """Exchange the refresh token for a new pair now (calls do it by themselves near expiry)."""
-        response = await self.auth.refresh_token(users.RefreshTokenRequest(refresh_token=self.tokens.refresh_token))
+        """Exchange the refresh token for a new pair now (see Client.refresh: a refused one is forgotten)."""
+        try:
+            request = users.RefreshTokenRequest(refresh_token=self.tokens.refresh_token)
+            response = await self.auth.refresh_token(request)
+        except Unauthenticated:
+            self.tokens.clear()
+            raise
         self.tokens.update(response.tokens)
 
     async def _metadata(self, path: str) -> Metadata:
