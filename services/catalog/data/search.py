@@ -9,6 +9,7 @@ statement of its own that ranks both kinds of match together.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,7 +17,14 @@ import sqlalchemy as sa
 
 from services.catalog.app.queries import OPERATORS, Condition, Hit, Matches, Ranked, Search, SortKey, count_facet_pairs
 from services.catalog.data.books import BOOKS_WITH_COUNTS, to_book
-from services.catalog.data.search_statements import Shape, books_with_passages, page_of_matches, search_values
+from services.catalog.data.search_statements import (
+    MATCH_END,
+    MATCH_START,
+    Shape,
+    books_with_passages,
+    page_of_matches,
+    search_values,
+)
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book
 from services.catalog.domain.copies import CopyStatus
@@ -91,7 +99,7 @@ class SqlBookSearch(TrackingRepository):
         values = {"query": search.text, "ids": [r.book_id for r in ranked]}
         rows = {r["id"]: r for r in await self._fetch(books_with_passages(bool(search.text)), values)}
         return [
-            Hit(to_book(row), s, [row["highlight"]] if "<b>" in row["highlight"] else [])
+            Hit(to_book(row), s, [_as_html(row["highlight"])] if MATCH_START in row["highlight"] else [])
             for s, i in ranked
             if (row := rows.get(i)) is not None
         ]
@@ -114,3 +122,8 @@ class SqlBookSearch(TrackingRepository):
 
 def _conditions_sql(conditions: Sequence[Condition]) -> list[sa.ColumnElement[bool]]:
     return [condition_sql(c) for c in conditions]
+
+
+def _as_html(passage: str) -> str:
+    """The passage as HTML: the book's own text escaped, the matched words in <b>…</b>."""
+    return html.escape(passage, quote=False).replace(MATCH_START, "<b>").replace(MATCH_END, "</b>")

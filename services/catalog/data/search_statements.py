@@ -27,7 +27,10 @@ TEXT_SEARCH_CONFIG: sa.ColumnClause[Any] = sa.literal_column("'russian'::regconf
 # for one title word, ~0.25 for an author and ~0.12 for a subject (ts_rank's default weights 1, .4, .2, .1).
 SIMILARITY_WEIGHT = 0.5
 EXACT_ISBN_SCORE = 10.0
-HEADLINE_OPTIONS = "StartSel=<b>, StopSel=</b>, MaxWords=25, MinWords=8, MaxFragments=2"
+MATCH_START, MATCH_END = "\x02", "\x03"
+"""ts_headline's marks around a matched word: control characters, which no stored text may hold, so the passage
+can be escaped as HTML before they become <b> and </b> (an <img onerror> in a title reached clients as markup)."""
+HEADLINE_OPTIONS = f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=25, MinWords=8, MaxFragments=2"
 
 _HAS_AVAILABLE_COPY = sa.exists().where(copies.c.book_id == books.c.id, copies.c.status == CopyStatus.AVAILABLE.value)
 _TEXTS = ARRAY(sa.Text)

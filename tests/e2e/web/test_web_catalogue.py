@@ -71,3 +71,22 @@ async def test_one_long_unbroken_title_never_widens_the_page_on_a_phone_or_the_d
     await scan(page, "desk-barcode", barcode)
     await expect(page.get_by_test_id("desk-log").locator("li").first).to_contain_text(token)
     assert await page.evaluate(too_wide) <= 0
+
+
+async def test_a_snippet_shows_the_book_s_own_angle_brackets_and_ampersands_as_text(
+    page: Page, rest: httpx.AsyncClient, librarian
+) -> None:
+    """Passages are HTML now (the book's text escaped): the page shows them as the words they are."""
+    word = f"Quixotic{uuid.uuid4().hex[:6]}"
+    created = await rest.post(
+        "/v1/books",
+        json={"title": f"{word} <img src=x onerror=alert(1)> tales", "description": "Fish & chips"},
+        headers=librarian.headers,
+    )
+    assert created.status_code == 200, created.text
+
+    await page.goto(f"/#/?q={word}")
+
+    snippet = page.get_by_test_id("results").locator("mark", has_text=word).locator("..")
+    await expect(snippet).to_contain_text(f"{word} <img src=x onerror=alert(1)> tales — Fish & chips")
+    await expect(page.get_by_test_id("results").locator("img")).to_have_count(0)

@@ -101,6 +101,17 @@ async def test_a_title_match_ranks_above_an_author_match_above_a_subject_match(c
     assert any("<b>Crime</b>" in h for h in found.page.items[0].highlights)
 
 
+async def test_a_passage_is_html_the_book_s_own_markup_escaped(catalog_uow, library) -> None:
+    """The passage put <b> around matched words in the book's raw text: an <img onerror> in a title reached
+    every client that showed the passage as the HTML it is documented to be."""
+    marked = BookDetails(title="Xylophonic <img src=x onerror=alert(1)> tales", description="Fish & chips")
+    await books.create_book(
+        books.CreateBook(marked), uow=catalog_uow(), clock=FixedClock(datetime(2026, 11, 22, tzinfo=UTC))
+    )
+    (hit,) = (await _search(catalog_uow, "xylophonic")).page.items
+    assert hit.highlights == ["<b>Xylophonic</b> &lt;img src=x onerror=alert(1)&gt; tales — Fish &amp; chips"]
+
+
 async def test_typo_tolerant_matches_are_sought_only_when_full_text_finds_too_little(
     catalog_uow, library, monkeypatch
 ) -> None:

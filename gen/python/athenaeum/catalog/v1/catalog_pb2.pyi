@@ -507,7 +507,9 @@ class SearchResult(_message.Message):
 
     @_builtins.property
     def highlights(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """Snippets of matched text."""
+        """Snippets of matched text, as HTML: the book's own text escaped (&lt; &gt; &amp;), matched words in
+        <b>…</b>.
+        """
 
     def __init__(
         self,

@@ -116,12 +116,17 @@ export function Money({ amount, currency }) {
   return html`<span class="num">${formatMoney(amount, currency)}</span>`;
 }
 
-/** A search snippet: the catalog marks matches with <b>…</b>; everything else is shown as text. */
+/** A search snippet: HTML from the catalog, the book's text escaped and matches in <b>…</b>; shown as text
+ * with the matches marked (never as markup). */
 export function Highlight({ text }) {
   const parts = text.split(/(<b>.*?<\/b>)/g).filter(Boolean);
   return parts.map((part) =>
-    part.startsWith("<b>") && part.endsWith("</b>") ? html`<mark>${part.slice(3, -4)}</mark>` : part,
+    part.startsWith("<b>") && part.endsWith("</b>") ? html`<mark>${unescaped(part.slice(3, -4))}</mark>` : unescaped(part),
   );
+}
+
+function unescaped(text) {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
 }
 
 export function Availability({ book }) {

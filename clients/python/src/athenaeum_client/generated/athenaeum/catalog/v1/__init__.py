@@ -1403,7 +1403,8 @@ class SearchResult(betterproto2.Message):
         3, betterproto2.TYPE_STRING, repeated=True
     )
     """
-    Snippets of matched text.
+    Snippets of matched text, as HTML: the book's own text escaped (&lt; &gt; &amp;), matched words in
+    <b>…</b>.
     """
 
 
