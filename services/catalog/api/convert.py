@@ -7,6 +7,7 @@ from services.catalog.app.books import SearchResults
 from services.catalog.app.queries import Hit, Search, SearchFilters
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.paging import Page
 from services.support.runtime.wire import timestamp
 
@@ -55,9 +56,13 @@ def status_to_proto(status: CopyStatus) -> catalog_pb2.CopyStatus.ValueType:
 
 
 def status_from_proto(value: catalog_pb2.CopyStatus.ValueType) -> CopyStatus | None:
-    """None for COPY_STATUS_UNSPECIFIED (and for numbers this version does not know)."""
-    name = catalog_pb2.CopyStatus.Name(value) if value in catalog_pb2.CopyStatus.values() else ""
-    return CopyStatus(name.removeprefix(_STATUS_PREFIX)) if name and value else None
+    """None for COPY_STATUS_UNSPECIFIED; INVALID_ARGUMENT for a number the API does not define (a new copy
+    with one was quietly made AVAILABLE)."""
+    if not value:
+        return None
+    if value not in catalog_pb2.CopyStatus.values():
+        raise InvalidArgument.field("copy.status", "is not a copy status this API defines")
+    return CopyStatus(catalog_pb2.CopyStatus.Name(value).removeprefix(_STATUS_PREFIX))
 
 
 def copy_to_proto(copy: Copy) -> catalog_pb2.Copy:

@@ -58,7 +58,10 @@ def condition_sql(c: Condition) -> sa.ColumnElement[bool]:
         column = books.c.authors if c.field == "author" else books.c.subjects
         contains = column.contains([c.value])
         return contains if c.op == "=" else sa.not_(contains)
-    return OPERATORS[c.op](_SCALAR_FILTERS[c.field], c.value)
+    column = _SCALAR_FILTERS[c.field]
+    if c.op == "!=":  # a book without an ISBN (NULL) is not that ISBN: SQL's != left every such book out
+        return column.is_distinct_from(c.value)
+    return OPERATORS[c.op](column, c.value)
 
 
 def _after(columns: Sequence[tuple[sa.ColumnElement[Any], bool]], values: Sequence[Any]) -> sa.ColumnElement[bool]:

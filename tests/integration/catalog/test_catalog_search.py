@@ -208,6 +208,9 @@ async def test_list_books_filters_and_orders_with_stable_pages(catalog_uow, libr
         uow=catalog_uow(),
     )
     assert [b.details.title for b in by_author.items] == ["The Idiot", "Crime and Punishment"]
+    # Only Crime and Punishment has this ISBN: every other book is "not it", those without an ISBN included.
+    others = await books.list_books(books.ListBooks(filter='isbn != "9780143058144"'), uow=catalog_uow())
+    assert len(others.items) == 5 and "Crime and Punishment" not in [b.details.title for b in others.items]
 
 
 @pytest.mark.parametrize(
