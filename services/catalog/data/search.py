@@ -58,10 +58,10 @@ def condition_sql(c: Condition) -> sa.ColumnElement[bool]:
         column = books.c.authors if c.field == "author" else books.c.subjects
         contains = column.contains([c.value])
         return contains if c.op == "=" else sa.not_(contains)
-    column = _SCALAR_FILTERS[c.field]
+    scalar = _SCALAR_FILTERS[c.field]
     if c.op == "!=":  # a book without an ISBN (NULL) is not that ISBN: SQL's != left every such book out
-        return column.is_distinct_from(c.value)
-    return OPERATORS[c.op](column, c.value)
+        return scalar.is_distinct_from(c.value)
+    return OPERATORS[c.op](scalar, c.value)
 
 
 def _after(columns: Sequence[tuple[sa.ColumnElement[Any], bool]], values: Sequence[Any]) -> sa.ColumnElement[bool]:
