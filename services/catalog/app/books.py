@@ -132,12 +132,16 @@ async def search_books(cmd: SearchBooks, *, uow: CatalogUnitOfWork) -> SearchRes
     search = cmd.search.validated()
     size = page_size(cmd.page_size)
     query_key = fingerprint("SearchBooks", search.text, search.filters)
-    after = queries.resume_ranked(decode_token(cmd.page_token, query_key))
+    after, typo_tolerant = queries.resume_search(decode_token(cmd.page_token, query_key))
     async with uow:
         # One match gives the page, the total and the facets; the page's books and passages come after.
-        matches = await uow.search.rank(search, after=after, limit=size + 1)
+        matches = await uow.search.rank(search, after=after, limit=size + 1, typo_tolerant=typo_tolerant)
         window = page_from_rows(
-            matches.ranked, limit=size, query=query_key, cursor_of=queries.score_cursor, total_size=matches.total
+            matches.ranked,
+            limit=size,
+            query=query_key,
+            cursor_of=lambda ranked: queries.search_cursor(ranked, matches),
+            total_size=matches.total,
         )
         hits = await uow.search.hits(search, window.items)
     return SearchResults(Page(hits, window.next_page_token, window.total_size), matches.facets)

@@ -93,10 +93,13 @@ class CopyRepository(Protocol):
 class BookSearch(Protocol):
     """The read side: books filtered and ordered, and ranked full-text search. Changes nothing."""
 
-    async def rank(self, search: Search, *, after: Ranked | None, limit: int) -> Matches:
+    async def rank(
+        self, search: Search, *, after: Ranked | None, limit: int, typo_tolerant: bool | None = None
+    ) -> Matches:
         """Up to `limit` of the books that match, best first (score, then id), those after `after`; with the
         number of all the matches and the counts of the search's facets over all of them (`count_facet` of
-        each FACET_FIELDS name asked for)."""
+        each FACET_FIELDS name asked for). `typo_tolerant`: rank so (True) or by full text alone (False);
+        None: decide (typo-tolerant when full text finds too little), as a search's first page does."""
 
     async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
         """These ranked books, in this order, with the passages that match the search text."""

@@ -245,6 +245,9 @@ class Matches:
     ranked: list[Ranked]
     total: int = 0
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    typo_tolerant: bool = False
+    """Whether the ranking counted near misses (it does when full text finds too little): the later pages of
+    the search keep the first page's ranking, whatever the catalogue's changes would decide meanwhile."""
 
 
 LIST_FACETS = frozenset({"authors", "subjects"})
@@ -279,6 +282,22 @@ def resume_ranked(cursor: list[Any] | None) -> Ranked | None:
         return Ranked(float(score), uuid.UUID(str(book_id)))
     except (ValueError, TypeError, OverflowError):  # 10**400 does not fit a float
         raise _not_our_token() from None
+
+
+def search_cursor(ranked: Ranked, matches: Matches) -> list[object]:
+    """What a search's next page resumes from: its last hit and how its pages are ranked."""
+    return [*score_cursor(ranked), int(matches.typo_tolerant)]
+
+
+def resume_search(cursor: list[Any] | None) -> tuple[Ranked | None, bool | None]:
+    """The page before's last hit and its ranking (None, None for the first page, which decides it). A page
+    that ranked anew switched between full text and typo tolerance when a book was added meanwhile: it
+    repeated the hits of the page before and dropped others."""
+    if cursor is None:
+        return None, None
+    if len(cursor) != 3 or cursor[2] not in (0, 1):
+        raise _not_our_token()
+    return resume_ranked(cursor[:2]), bool(cursor[2])
 
 
 def ranks_after(ranked: Ranked, after: Ranked | None) -> bool:

@@ -79,9 +79,13 @@ class SqlBookSearch(TrackingRepository):
     of work (SQLAlchemy's session and result machinery cost the catalog about as much CPU as the driver's
     round trips); the lists, built per call, run on the unit of work's session."""
 
-    async def rank(self, search: Search, *, after: Ranked | None, limit: int) -> Matches:
+    async def rank(
+        self, search: Search, *, after: Ranked | None, limit: int, typo_tolerant: bool | None = None
+    ) -> Matches:
         """The page after `after` (score, then id), the number of all matches and the facet counts over all
         of them, from one statement (search_statements.page_of_matches)."""
+        if typo_tolerant is not None:
+            return await self._matches(search, after, limit, typos=typo_tolerant and bool(search.text))
         matches = await self._matches(search, after, limit, typos=False)
         if search.text and matches.total < ENOUGH_FULL_TEXT_MATCHES:
             matches = await self._matches(search, after, limit, typos=True)
@@ -93,7 +97,8 @@ class SqlBookSearch(TrackingRepository):
         assert found is not None  # an aggregate over the page: always one row
         facets = {name: count_facet_pairs(found[f"facet_{name}"] or ()) for name in search.facets}
         scores, ids = found["scores"] or (), found["ids"] or ()
-        return Matches([Ranked(s, i) for s, i in zip(scores, ids, strict=True)], found["total"], facets)
+        ranked = [Ranked(s, i) for s, i in zip(scores, ids, strict=True)]
+        return Matches(ranked, found["total"], facets, typo_tolerant=typos)
 
     async def hits(self, search: Search, ranked: Sequence[Ranked]) -> list[Hit]:
         """These books in this order, with their passages that match the text (<b>…</b> around the words)."""

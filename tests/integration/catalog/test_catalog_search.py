@@ -126,6 +126,35 @@ async def test_typo_tolerant_matches_are_sought_only_when_full_text_finds_too_li
     assert full_text_only == [title for title in every if title != "Gardenn Stories"]  # ranked alike
 
 
+async def test_a_search_s_later_pages_keep_its_first_page_s_ranking_while_books_are_added(
+    catalog_uow, library, monkeypatch
+) -> None:
+    """Each page decided anew between full text and typo tolerance: one book added between two pages switched
+    the ranking, and page 2 repeated hits of page 1 while near misses vanished."""
+    monkeypatch.setattr(search_sql, "ENOUGH_FULL_TEXT_MATCHES", 4)  # "garden": full text finds 2, so typos too
+    clock = FixedClock(datetime(2026, 11, 22, tzinfo=UTC))
+    for title in ("Gardenn Stories", "Gardn Tales"):  # near misses only the typo-tolerant ranking finds
+        await books.create_book(
+            books.CreateBook(BookDetails(title=title, language="en")), uow=catalog_uow(), clock=clock
+        )
+    first = await _search(catalog_uow, "garden", page_size=2)
+    every = _titles(await _search(catalog_uow, "garden", page_size=50))
+    for title in ("A Garden Again", "Garden Twice"):  # full text would now find four: enough for a new search
+        await books.create_book(
+            books.CreateBook(BookDetails(title=title, language="en")), uow=catalog_uow(), clock=clock
+        )
+
+    rest, token = [], first.page.next_page_token
+    while token:
+        page = await _search(catalog_uow, "garden", page_size=2, page_token=token)
+        rest += _titles(page)
+        token = page.page.next_page_token
+
+    seen = _titles(first) + rest
+    assert len(seen) == len(set(seen)), seen  # no hit twice
+    assert set(every) <= set(seen)  # no hit of the first ranking lost
+
+
 async def test_an_isbn_query_finds_exactly_that_book_first(catalog_uow, library) -> None:
     found = await _search(catalog_uow, "0-14-305814-2")
     assert _titles(found)[0] == "Crime and Punishment"

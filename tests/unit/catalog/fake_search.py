@@ -31,7 +31,9 @@ class FakeBookSearch:
     async def count(self, *, conditions: Sequence[Condition]) -> int:
         return len(self._filtered(conditions))
 
-    async def rank(self, search: Search, *, after: Ranked | None, limit: int) -> Matches:
+    async def rank(
+        self, search: Search, *, after: Ranked | None, limit: int, typo_tolerant: bool | None = None
+    ) -> Matches:
         words = search.text.lower().split()
         ranked, matched = [], []
         for book in self._all():
