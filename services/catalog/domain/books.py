@@ -61,6 +61,7 @@ class BookDetails:
             violations.append(FieldViolation("book.language", "must be a BCP-47 tag such as 'en' or 'ru'"))
         if self.cover_url and not self.cover_url.startswith(("https://", "http://")):
             violations.append(FieldViolation("book.cover_url", "must be an http(s) URL"))
+        violations += self._past_their_limits()
         if violations:
             raise InvalidArgument(violations)
         return dataclasses.replace(
@@ -75,6 +76,27 @@ class BookDetails:
             description=self.description.strip(),
             cover_url=self.cover_url.strip(),
         )
+
+    def _past_their_limits(self) -> list[FieldViolation]:
+        """The API's limits, here too: an import's rows reach the catalog without the edge's check, and a book
+        imported with 300 authors could then not be sent back in an update."""
+        found = [
+            FieldViolation(f"book.{name}", f"must be at most {limit} characters")
+            for name, limit in TEXT_LIMITS.items()
+            if len(getattr(self, name).strip()) > limit
+        ]
+        for name, (items, length) in LIST_LIMITS.items():
+            values = _clean(getattr(self, name))
+            if len(values) > items:
+                found.append(FieldViolation(f"book.{name}", f"must hold at most {items} items"))
+            elif any(len(value) > length for value in values):
+                found.append(FieldViolation(f"book.{name}", f"each must be at most {length} characters"))
+        return found
+
+
+TEXT_LIMITS = {"subtitle": 500, "publisher": 200, "description": 5000, "cover_url": 2048}
+LIST_LIMITS = {"authors": (50, 200), "subjects": (50, 100)}
+"""The Book message's declared limits (a test keeps them equal): items, and characters each."""
 
 
 def _clean(values: tuple[str, ...]) -> tuple[str, ...]:

@@ -113,3 +113,23 @@ def test_no_mask_means_the_fields_sent_and_a_star_every_writable_one() -> None:
     writable = ("title", "isbn", "publication_year")
     assert update_paths([], sent=sent, writable=writable, output_only=()) == ("title", "publication_year")
     assert update_paths(["*"], sent=sent, writable=writable, output_only=()) == writable
+
+
+def test_the_domain_s_limits_are_the_book_message_s() -> None:
+    """Imports reach the domain without the edge's check of the declared limits: the two must agree."""
+    from athenaeum.api.v1 import limits_pb2
+    from athenaeum.catalog.v1 import catalog_pb2
+    from services.catalog.domain.books import LIST_LIMITS, TEXT_LIMITS
+
+    declared = {
+        field.name: field.GetOptions().Extensions[limits_pb2.limits] for field in catalog_pb2.Book.DESCRIPTOR.fields
+    }
+    assert {name: declared[name].max_length for name in TEXT_LIMITS} == TEXT_LIMITS
+    assert {name: (declared[name].max_items, declared[name].max_length) for name in LIST_LIMITS} == LIST_LIMITS
+
+
+def test_a_book_past_the_api_s_limits_is_refused_by_name() -> None:
+    too_many = BookDetails(title="Many hands", authors=tuple(f"Author {n}" for n in range(51)), subjects=("x" * 101,))
+    with pytest.raises(InvalidArgument) as refused:
+        too_many.validated(current_year=2026)
+    assert {v.field for v in refused.value.violations} == {"book.authors", "book.subjects"}
