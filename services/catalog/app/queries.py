@@ -84,6 +84,8 @@ def _tokens(text: str, name: str) -> list[tuple[str, str]]:
     return tokens
 
 
+_AS_STORED: dict[str, Callable[[str], str]] = {"language": str.lower, "item_type": str.upper}
+"""How a filter's value is written as the catalog writes that field (BookDetails and CopyDetails)."""
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
 
 
@@ -106,6 +108,7 @@ def _condition(field_name: str, op: str, raw: str, fields: Mapping[str, type], n
         raise InvalidArgument.field(name, f"{field_name} supports = and != only")
     if field_name == "isbn":
         value = _isbn(value, name)
+    value = _AS_STORED.get(field_name, str)(value)  # `language = "EN"` matched nothing: languages are kept lower
     if field_name == "status" and value not in CopyStatus.__members__:
         raise InvalidArgument.field(name, f"status is one of {', '.join(CopyStatus.__members__)}")
     return Condition(field_name, op, value)

@@ -34,6 +34,12 @@ def test_conditions_joined_by_and_are_parsed_with_typed_values() -> None:
     )
 
 
+def test_a_filter_s_language_and_item_type_are_written_as_they_are_stored() -> None:
+    """`language = "EN"` and `item_type = "dvd"` matched nothing: the catalog keeps them lower and upper."""
+    assert parse_filter('language = "EN"', BOOK_FILTER_FIELDS)[0].value == "en"
+    assert parse_filter('item_type = "dvd"', COPY_FILTER_FIELDS)[0].value == "DVD"
+
+
 def test_an_isbn_in_a_filter_is_normalized() -> None:
     assert parse_filter("isbn = 0-14-044913-2", BOOK_FILTER_FIELDS)[0].value == "9780140449136"
 
