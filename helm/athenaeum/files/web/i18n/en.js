@@ -46,7 +46,7 @@ export default {
 
   "book.title": "Book",
   "book.available": "{available} of {total} available",
-  "book.all_out": "All {total} on loan",
+  "book.all_out": "None available now (0 of {total})",
   "book.no_copies": "No copies yet",
   "book.authors": "Authors",
   "book.publisher": "Publisher",

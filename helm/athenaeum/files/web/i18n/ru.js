@@ -48,7 +48,7 @@ export default {
 
   "book.title": "Книга",
   "book.available": "В наличии {available} из {total}",
-  "book.all_out": "Все {total} на руках",
+  "book.all_out": "Сейчас свободных нет (0 из {total})",
   "book.no_copies": "Экземпляров пока нет",
   "book.authors": "Авторы",
   "book.publisher": "Издательство",
