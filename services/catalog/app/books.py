@@ -88,7 +88,9 @@ async def update_book(cmd: UpdateBook, *, uow: CatalogUnitOfWork, clock: Clock) 
     async with uow:
         if await uow.requests.recall(cmd.request_id, "UpdateBook"):
             return await uow.books.get(cmd.book_id)
-        book = await uow.books.get(cmd.book_id)
+        # Without an etag the last writer wins: the row is locked, so concurrent updates take turns instead of
+        # losing the version check (ABORTED, which an update without an etag never asked for).
+        book = await uow.books.get(cmd.book_id, for_update=not cmd.etag)
         book.check_etag(cmd.etag)
         if book.revise(cmd.changes, paths, now=clock.now()):
             await uow.books.save(book)

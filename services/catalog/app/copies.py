@@ -116,7 +116,7 @@ async def update_copy(cmd: UpdateCopy, *, uow: CatalogUnitOfWork, clock: Clock) 
     async with uow:
         if await uow.requests.recall(cmd.request_id, "UpdateCopy"):
             return await uow.copies.get(cmd.book_id, cmd.copy_id)
-        copy = await uow.copies.get(cmd.book_id, cmd.copy_id)
+        copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=not cmd.etag)  # as update_book
         copy.check_etag(cmd.etag)
         copy.revise(cmd.changes, cmd.status, paths, now=clock.now())
         await save_copy(copy, uow)
