@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from services.catalog.domain.copies import CIRCULATING, CopyStatus
 from services.catalog.domain.isbn import normalize_isbn
@@ -59,8 +60,8 @@ class BookDetails:
             violations.append(FieldViolation("book.publication_year", f"must be between 1 and {current_year + 1}"))
         if self.language and not _LANGUAGE_TAG.match(self.language):
             violations.append(FieldViolation("book.language", "must be a BCP-47 tag such as 'en' or 'ru'"))
-        if self.cover_url and not self.cover_url.startswith(("https://", "http://")):
-            violations.append(FieldViolation("book.cover_url", "must be an http(s) URL"))
+        if self.cover_url.strip() and not _is_web_address(self.cover_url.strip()):
+            violations.append(FieldViolation("book.cover_url", "must be an http(s) URL with a host, without spaces"))
         violations += self._past_their_limits()
         if violations:
             raise InvalidArgument(violations)
@@ -92,6 +93,13 @@ class BookDetails:
             elif any(len(value) > length for value in values):
                 found.append(FieldViolation(f"book.{name}", f"each must be at most {length} characters"))
         return found
+
+
+def _is_web_address(url: str) -> bool:
+    """http(s), in any case, with a host and no spaces: "https://" alone and " https://x" were taken or not by
+    where the space was, and "HTTPS://x" was refused."""
+    parts = urlsplit(url)
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and not any(c.isspace() for c in url)
 
 
 TEXT_LIMITS = {"subtitle": 500, "publisher": 200, "description": 5000, "cover_url": 2048}

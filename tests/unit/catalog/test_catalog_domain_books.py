@@ -133,3 +133,24 @@ def test_a_book_past_the_api_s_limits_is_refused_by_name() -> None:
     with pytest.raises(InvalidArgument) as refused:
         too_many.validated(current_year=2026)
     assert {v.field for v in refused.value.violations} == {"book.authors", "book.subjects"}
+
+
+@pytest.mark.parametrize(
+    ("cover_url", "kept"),
+    [
+        ("https://covers.example.org/a.png", True),
+        ("HTTPS://covers.example.org/a.png", True),  # a scheme in any case (it was refused)
+        ("  https://covers.example.org/a.png  ", True),  # trimmed, whichever side the space is on
+        ("https://", False),  # no host (it was kept)
+        ("https://covers.example.org/a b.png", False),
+        ("javascript:alert(1)", False),
+        ("data:image/png;base64,AAAA", False),
+    ],
+)
+def test_a_cover_is_an_http_address_with_a_host(cover_url: str, kept: bool) -> None:
+    details = BookDetails(title="Covered", cover_url=cover_url)
+    if kept:
+        assert details.validated(current_year=2026).cover_url == cover_url.strip()
+    else:
+        with pytest.raises(InvalidArgument, match="cover_url"):
+            details.validated(current_year=2026)
