@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
 from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget
@@ -38,6 +39,7 @@ from services.support.runtime.errors import (
     InvalidArgument,
     NotFound,
 )
+from services.support.runtime.identity import ME
 from services.support.runtime.names import check_reference
 
 
@@ -58,6 +60,8 @@ async def issue_loan(
 ) -> Loan:
     """Lend a copy (by barcode, or any available copy of a book); a retried request_id returns the same loan."""
     cmd.actor.ensure_staff("issue loans")
+    if cmd.patron == ME:  # the staff member lending to themselves, as PlaceHold and AssessFine read it
+        cmd = replace(cmd, patron=cmd.actor.user)
     check_reference(cmd.patron, "users", field="patron")
     if bool(cmd.barcode) == bool(cmd.book):
         raise InvalidArgument.field("item", "give exactly one of barcode and book")

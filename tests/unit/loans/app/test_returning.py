@@ -97,6 +97,22 @@ async def test_a_barcode_with_no_loan_out_says_whether_no_copy_has_it_or_the_cop
     assert again.value.reason == "COPY_NOT_ON_LOAN" and "available" in again.value.message
 
 
+async def test_a_return_by_name_with_another_copy_s_barcode_is_refused_and_neither_loan_changes(desk: Desk) -> None:
+    """The desk scanned one item while another loan was open: the named loan was returned, the scanned not."""
+    named, _ = await lend(desk)
+    _, scanned = await lend(desk, patron="users/p2")
+    with pytest.raises(InvalidArgument, match="barcode"):
+        await desk.return_loan(ReturnLoan(loan_id=named.id, barcode=desk.catalog.barcode(scanned), actor=DESK))
+    assert (await desk.return_loan(ReturnLoan(loan_id=named.id, actor=DESK))).status == LoanStatus.RETURNED
+
+
+async def test_staff_lend_to_users_me_as_themselves(desk: Desk) -> None:
+    """ "users/me" reached the users service as a name, which refused it under the field "users/me"."""
+    book, _ = desk.catalog.add_book()
+    loan = await desk.issue(IssueLoan("users/me", book=book, actor=DESK))
+    assert loan.patron == DESK.user
+
+
 async def test_a_return_is_noted_on_the_loan_before_the_catalog_is_asked(
     db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
