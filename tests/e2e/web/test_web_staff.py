@@ -109,3 +109,25 @@ async def test_the_rules_page_refuses_a_number_that_is_not_whole_instead_of_savi
     await expect(page.get_by_text(f"Rule {category} / BOOK saved.")).to_be_visible()
     stored = (await rest.get(f"/v1/{name}", headers=admin.headers)).json()
     assert stored["max_renewals"] == 3 and len(patches) == 1
+
+
+async def test_a_patron_search_with_more_than_a_page_says_it_shows_the_first_ones(
+    page: Page, rest: httpx.AsyncClient, librarian
+) -> None:
+    """ "55 patrons" above 50 rows, and no word of the other five: a common surname could not be reached."""
+    tag = uuid.uuid4().hex[:8]
+    for n in range(51):
+        made = await rest.post(
+            "/v1/users",
+            json={"user": {"email": f"bulk-{tag}-{n}@example.org", "display_name": f"Bulk {tag} {n}"}},
+            headers=librarian.headers,
+        )
+        assert made.status_code == 200, made.text
+
+    await sign_in(page, librarian.email, librarian.password, next_hash="/patrons")
+    await page.get_by_label("Name, email, phone or card number").fill(tag)
+    await page.keyboard.press("Enter")
+
+    await expect(page.get_by_text("51 patrons")).to_be_visible()
+    await expect(page.locator("tbody tr")).to_have_count(50)
+    await expect(page.get_by_text("These are the first 50: add to the search to find the others.")).to_be_visible()

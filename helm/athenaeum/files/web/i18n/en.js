@@ -195,6 +195,7 @@ export default {
 
   "patrons.title": "Patrons",
   "patrons.search_label": "Name, email, phone or card number",
+  "patrons.first_only": "These are the first {shown}: add to the search to find the others.",
   "patrons.found.one": "{count} patron",
   "patrons.found.other": "{count} patrons",
   "patrons.name": "Name",

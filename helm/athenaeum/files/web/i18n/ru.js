@@ -199,6 +199,7 @@ export default {
 
   "patrons.title": "Читатели",
   "patrons.search_label": "Имя, почта, телефон или номер билета",
+  "patrons.first_only": "Показаны первые {shown}: уточните запрос, чтобы найти остальных.",
   "patrons.found.one": "{count} читатель",
   "patrons.found.few": "{count} читателя",
   "patrons.found.many": "{count} читателей",

@@ -30,6 +30,7 @@ export function PatronsPage({ route }) {
     <${ErrorNotice} error=${users.error} />
     ${users.loading && query && html`<${Loading} />`}
     ${users.data && html`<p role="status">${tn("patrons.found", users.data.total_size || list.length)}</p>`}
+    ${users.data?.next_page_token && html`<p class="notice">${t("patrons.first_only", { shown: list.length })}</p>`}
     ${list.length > 0 &&
     html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t("patrons.name")}</th><th scope="col">${t("account.card_number")}</th>
