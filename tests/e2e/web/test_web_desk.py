@@ -42,6 +42,8 @@ async def test_scan_to_issue_scan_to_return_and_the_hold_becomes_ready_for_its_p
     await expect(log.locator("li.shelf")).to_contain_text(f"reserved for Osip Mandelstam ({waiting['card_number']})")
     assert await page.evaluate("() => document.activeElement?.id") == "desk-barcode"
     await screenshot(page, screenshot_dir, "desk")
+    await page.get_by_role("button", name="Issue").click()
+    await expect(page.get_by_test_id("desk-patron")).to_contain_text("0 on loan")  # it said 1 after the return
 
     patron_page = await (await new_context()).new_page()
     await sign_in(patron_page, waiting["email"], waiting["password"])
@@ -88,6 +90,7 @@ async def test_a_refusal_at_the_desk_says_why_in_plain_words_in_either_language(
     await sign_in(page, librarian.email, librarian.password)
     await scan(page, "desk-card", patron["card_number"])
     await expect(page.get_by_test_id("desk-patron")).to_contain_text("1 on loan")
+    await expect(page.get_by_test_id("desk-patron")).to_contain_text(re.compile(r"Total owed: \S"))  # was "owed:0.00"
     await scan(page, "desk-barcode", second)
     refusal = page.get_by_test_id("desk-log").locator("li.refused").first
     await expect(refusal).to_have_attribute("data-reason", "LOAN_LIMIT_REACHED")

@@ -39,6 +39,26 @@ async def test_a_fine_paid_with_a_bad_amount_says_what_is_wrong_in_russian(
     await expect(row.locator("span.error")).to_have_text("Укажите сумму, например 0.50.")
 
 
+async def test_a_russian_page_takes_an_amount_with_a_decimal_comma(
+    new_context, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """The page writes money as 1,50 and refused 1,50 typed back ("some data is wrong")."""
+    patron = await register(rest, unique_email(), "Ivan Shmelyov")
+    fine = {"patron": patron["name"], "amount": "2.00", "kind": "FINE_KIND_DAMAGED_ITEM", "description": "Torn map"}
+    made = await rest.post("/v1/fines", json=fine, headers=librarian.headers)
+    assert made.status_code == 200, made.text
+    page = await (await new_context()).new_page()
+    await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{patron['name'].split('/')[-1]}")
+    await page.get_by_role("button", name="RU").click()
+    row = page.get_by_role("row").filter(has_text="Torn map")
+    await row.locator("input[inputmode=decimal]").fill("1,50")
+    await row.locator("button.button.small:not(.quiet)").click()
+
+    await expect(row.locator("input[inputmode=decimal]")).to_have_value("0.50")  # the row starts from what is owed
+    paid = (await rest.get(f"/v1/{made.json()['name']}", headers=librarian.headers)).json()
+    assert paid["paid_amount"] == "1.50"
+
+
 async def test_a_proxy_error_page_is_not_shown_as_text(new_context) -> None:
     page = await (await new_context(locale="ru-RU")).new_page()
     html_page = "<html><body><h1>502 Bad Gateway</h1></body></html>"

@@ -102,3 +102,17 @@ async def test_a_hold_whose_book_left_the_catalogue_says_so(
 
     await sign_in(page, patron["email"], patron["password"], next_hash="/account")
     await expect(page.get_by_test_id("holds").get_by_role("heading")).to_have_text("A book no longer in the catalogue")
+
+
+async def test_after_a_hold_takes_the_copy_the_book_page_counts_it(
+    page: Page, rest: httpx.AsyncClient, one_copy_book, unique_email
+) -> None:
+    """The page went on saying "1 of 1 available" beside "Ready for pickup" for the copy it had just taken."""
+    patron = await register(rest, unique_email(), "Nadezhda Teffi")
+    await sign_in(page, patron["email"], patron["password"], next_hash=f"/books/{one_copy_book.id}")
+    await expect(page.get_by_text("1 of 1 available")).to_be_visible()
+
+    await page.get_by_role("button", name="Place a hold").click()
+
+    await expect(page.get_by_test_id("my-hold")).to_contain_text("Ready for pickup")
+    await expect(page.get_by_text("None available now (0 of 1)")).to_be_visible()

@@ -183,3 +183,24 @@ async def test_a_refused_refresh_token_signs_out(page: Page, rest: httpx.AsyncCl
 
     await expect(page.get_by_role("heading", name="Please sign in")).to_be_visible()
     assert await page.evaluate(f"() => localStorage.getItem('{HINT}')") is None
+
+
+async def test_a_blocked_reader_signing_in_is_told_so_in_plain_words(
+    page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """The page said only "You are not allowed to do this": the reader retried the password instead of calling."""
+    reader = await register(rest, unique_email(), "Blocked Reader")
+    blocked = await rest.patch(
+        f"/v1/{reader['name']}",
+        params={"update_mask": "status,status_reason"},
+        json={"status": "USER_STATUS_BLOCKED", "status_reason": "Lost card"},
+        headers=librarian.headers,
+    )
+    assert blocked.status_code == 200, blocked.text
+
+    await page.goto("/#/signin")
+    await page.get_by_label("Email").fill(reader["email"])
+    await page.get_by_label("Password").fill(reader["password"])
+    await page.get_by_role("button", name="Sign in").click()
+
+    await expect(page.get_by_text("Your account is blocked. Please contact the library.")).to_be_visible()

@@ -128,6 +128,8 @@ def test_the_refusal_reasons_the_desk_meets_are_said_in_plain_words() -> None:
             "BARCODE_NOT_FOUND",
             "COPY_NOT_ON_LOAN",
             "HARD_DUE_DATE_PASSED",
+            *(f"ACCOUNT_{status}" for status in ("BLOCKED", "EXPIRED", "DEACTIVATED")),  # said at sign-in
+            "LAST_ADMIN",
         ):
             assert f"reason.{reason}" in words, (language, reason)
 

@@ -33,7 +33,7 @@ export function BookPage({ params }) {
       ${record.isbn && html`<dt>ISBN</dt><dd>${record.isbn}</dd>`}
     </dl>
     ${record.description && html`<p>${record.description}</p>`}
-    <${HoldPanel} bookName=${bookName} copies=${copies.data || []} />
+    <${HoldPanel} bookName=${bookName} copies=${copies.data || []} onPlaced=${() => { book.reload(); copies.reload(); }} />
     <h2>${t("book.copies")}</h2>
     ${copies.loading ? html`<${Loading} />` : html`<${CopiesByBranch} copies=${copies.data || []} />`}
     <${ErrorNotice} error=${copies.error} />
@@ -69,7 +69,7 @@ function CopiesByBranch({ copies }) {
   </table></div>`;
 }
 
-function HoldPanel({ bookName, copies }) {
+function HoldPanel({ bookName, copies, onPlaced }) {
   const user = session.user;
   const mine = useAsync(
     () =>
@@ -100,7 +100,10 @@ function HoldPanel({ bookName, copies }) {
     try {
       const body = { patron: user.name, book: bookName, pickup_branch: branch };
       const hold = await placing.run(body, (request_id) => api("/v1/holds", { method: "POST", body, query: { request_id } }));
-      if (hold) setPlaced(hold);
+      if (hold) {
+        setPlaced(hold);
+        onPlaced(); // a copy may have gone onto the hold shelf: the counts above are the book's as it is now
+      }
     } catch (failure) {
       setError(failure);
     }

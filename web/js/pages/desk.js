@@ -85,7 +85,7 @@ export function DeskPage() {
     if (!code) return;
     const patronNow = patron;
     const modeNow = mode;
-    queue.current = queue.current.then(() => (modeNow === ISSUE ? issue(code, patronNow) : takeBack(code)));
+    queue.current = queue.current.then(() => (modeNow === ISSUE ? issue(code, patronNow) : takeBack(code, patronNow)));
   }
 
   async function issue(code, borrower) {
@@ -98,13 +98,15 @@ export function DeskPage() {
     }
   }
 
-  async function takeBack(code) {
+  async function takeBack(code, atDesk) {
     try {
       const loan = await api("/v1/loans:return", { method: "POST", body: { barcode: code, request_id: newRequestId() } });
       const overdue = loan.overdue_days > 0 ? ` ${t("desk.was_overdue", { days: loan.overdue_days })}` : "";
       record({ kind: "ok", text: t("desk.returned", { title: loan.book_title, barcode: code }) + overdue });
       const shelf = await holdShelfNote(code).catch(() => null);
       if (shelf) record({ kind: "shelf", text: shelf });
+      // The patron at the desk may be the one who returned it: their count of loans and fines changed.
+      if (atDesk && loan.patron === atDesk.name) setStanding(await patronStanding(atDesk).catch(() => null));
     } catch (error) {
       refused(code, error);
     }
@@ -137,8 +139,7 @@ export function DeskPage() {
               <h2>${patron.display_name || patron.email}</h2>
               <p>${t("account.card_number")}: <strong>${patron.card_number}</strong> · ${t(`user_status.${patron.status}`)}</p>
               ${standing &&
-              html`<p>${t("desk.standing", { loans: standing.loans })} · ${t("fines.total_owed")}:
-                <${Money} amount=${standing.owed} currency=${standing.currency} /></p>`}
+              html`<p>${t("desk.standing", { loans: standing.loans })} · ${t("fines.total_owed")}: <${Money} amount=${standing.owed} currency=${standing.currency} /></p>`}
               <button type="button" class="button small quiet" onClick=${endPatron}>${t("desk.next_patron")}</button>
             </div>`
           : html`<form class="card scan" onSubmit=${lookUp}>

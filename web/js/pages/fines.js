@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, t } from "../i18n.js";
+import { fieldText, t, typedAmount } from "../i18n.js";
 import { DateText, ErrorNotice, Loading, Money, Notice, useAction, useAsync, useTitle } from "../components.js";
 
 export function FinesPage() {
@@ -57,7 +57,7 @@ function FineRow({ fine, showPatron, onDone }) {
       setError(failure);
     }
   }
-  const pay = () => act("pay", { amount, payment_method: "desk" }, t("fines.paid"));
+  const pay = () => act("pay", { amount: typedAmount(amount), payment_method: "desk" }, t("fines.paid"));
   const waive = () => act("waive", { reason }, t("fines.waived"));
   return html`<tr>
     ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${t("fines.open_patron")}</a></td>`}

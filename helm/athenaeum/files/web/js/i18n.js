@@ -77,6 +77,12 @@ export function formatMoney(amount, currency) {
   return new Intl.NumberFormat(current, { style: "currency", currency }).format(value);
 }
 
+/** An amount as typed ("1,50" where the page writes money with a decimal comma) as the API reads it ("1.50"). */
+export function typedAmount(text) {
+  const trimmed = String(text ?? "").trim();
+  return /^\d*,\d+$/.test(trimmed) ? trimmed.replace(",", ".") : trimmed;
+}
+
 export function languageName(code) {
   if (!code) return t("book.language_unknown");
   try {

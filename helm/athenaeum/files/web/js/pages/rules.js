@@ -3,7 +3,7 @@
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, t } from "../i18n.js";
+import { fieldText, t, typedAmount } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
 
@@ -34,7 +34,7 @@ function wholeNumber(value) {
 
 function typed(kind, value) {
   if (kind === "int") return wholeNumber(value);
-  if (kind === "money") return String(value ?? "").trim();
+  if (kind === "money") return typedAmount(value);
   return Boolean(value);
 }
 
