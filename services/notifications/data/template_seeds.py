@@ -5,6 +5,7 @@ paragraphs) and an SMS, in English and Russian."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from services.notifications.domain.kinds import Channel, Kind
@@ -169,13 +170,31 @@ _HTML = """<!doctype html>
 </body></html>"""
 
 
+_CONDITIONAL = re.compile(r"(\{% if [^%]+%\})(.*)(\{% endif %\})", re.DOTALL)
+"""A paragraph shown only sometimes: its separator goes inside its condition (an empty one left a gap of blank
+lines, or an empty <p>, in every mail without it)."""
+
+
+def _joined(paragraphs: list[str], *, before: str, wrap: str) -> str:
+    """The paragraphs, each as `wrap` makes it and preceded by `before`, a conditional one only when shown."""
+    parts = []
+    for paragraph in paragraphs:
+        shown_sometimes = _CONDITIONAL.fullmatch(paragraph)
+        if shown_sometimes:
+            opening, body, closing = shown_sometimes.groups()
+            parts.append(f"{opening}{before}{wrap.format(body)}{closing}")
+        else:
+            parts.append(before + wrap.format(paragraph))
+    return "".join(parts)
+
+
 def _email(kind: Kind, locale: str) -> Template:
     subject, paragraphs, _ = _WORDS[kind][locale]
-    text = "\n\n".join([_GREETING[locale], *paragraphs, _SIGN_OFF[locale]])
+    text = _GREETING[locale] + _joined(paragraphs, before="\n\n", wrap="{}") + "\n\n" + _SIGN_OFF[locale]
     html = _HTML.format(
         locale=locale,
         greeting=_GREETING[locale],
-        paragraphs="\n".join(f"<p>{p}</p>" for p in paragraphs),
+        paragraphs=_joined(paragraphs, before="\n", wrap="<p>{}</p>").removeprefix("\n"),
         sign_off=_SIGN_OFF[locale],
     )
     return Template(kind, Channel.EMAIL, locale, subject, text, html, version=1, updated_at=SEEDED_AT)

@@ -22,8 +22,10 @@ _MONTHS = {
 }  # fmt: skip
 _WEEKDAYS = {
     "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
-    "ru": ("понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье"),
+    "ru": ("пн", "вт", "ср", "чт", "пт", "сб", "вс"),  # noqa: RUF001 (Cyrillic on purpose)
 }
+"""Russian sentences put a date after «до», «к», «в»…, each asking its own case of a weekday's name
+(«до воскресенья», «в воскресенье»): the date leads there and the weekday follows, abbreviated, in brackets."""
 
 
 def locale_of(preferred: str, default: str) -> str:
@@ -48,6 +50,8 @@ def format_moment(moment: datetime, *, locale: str, zone: ZoneInfo) -> str:
     weekday = _WEEKDAYS[locale][local.weekday()]
     month = _MONTHS[locale][local.month - 1]
     zone_name = local.tzname() or ""
+    if locale == "ru":
+        return f"{local.day} {month} {local.year} ({weekday}), {local:%H:%M} {zone_name}".rstrip()
     return f"{weekday}, {local.day} {month} {local.year}, {local:%H:%M} {zone_name}".rstrip()
 
 

@@ -118,7 +118,7 @@ async def test_russian_readers_get_russian_words_and_others_fall_back_to_english
     taken = await _take(db, clock, renderer, catalog, hold_ready(ivan), hold_ready(jean))
     words = {(n.recipient_id, n.channel): n.content for n in taken.queued}
     assert words[(ivan.user_id, Channel.EMAIL)].subject == "«The Master and Margarita» ждёт вас"
-    assert "вторник, 17 марта 2026, 15:00 MSK" in words[(ivan.user_id, Channel.SMS)].text
+    assert "до 17 марта 2026 (вт), 15:00 MSK" in words[(ivan.user_id, Channel.SMS)].text
     assert words[(jean.user_id, Channel.EMAIL)].locale == "en"
 
 

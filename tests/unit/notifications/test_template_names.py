@@ -53,3 +53,15 @@ def test_a_stored_template_that_prints_a_jinja_object_gives_way_to_the_built_in_
     )  # fmt: skip
     assert content.template_version == 1 and "Hello" in content.text
     assert "TemplateReference" not in content.text and "function" not in content.text
+
+
+@pytest.mark.parametrize("locale", ["en", "ru"])
+def test_a_paragraph_shown_only_sometimes_leaves_no_gap_when_it_is_not(renderer, locale: str) -> None:
+    """A return without a fine left three blank lines (and an empty <p>) where the fine's paragraph would be."""
+    returned = BUILTIN[f"loan_returned_email_{locale}"]
+    values = {"display_name": "Ada", "book_title": "Dead Souls", "barcode": "B1", "library_name": "L"}
+    without_fine = renderer.render(returned, {**values, "fine_amount": "", "overdue_days": "0"})
+    assert "\n\n\n" not in without_fine.text and "<p></p>" not in without_fine.html
+    with_fine = renderer.render(returned, {**values, "fine_amount": "1.50", "overdue_days": "3"})
+    assert "1.50" in with_fine.text.split("\n\n")[2]
+    assert with_fine.html.count("<p>") == without_fine.html.count("<p>") + 1
