@@ -202,6 +202,8 @@ export default {
   "patrons.status": "Status",
   "patrons.category": "Category",
   "patrons.held_book": "Reserved book",
+  "patrons.no_loans": "No books on loan.",
+  "patrons.no_holds": "No holds.",
   "patrons.until": "until",
   "user_status.USER_STATUS_ACTIVE": "active",
   "user_status.USER_STATUS_BLOCKED": "blocked",

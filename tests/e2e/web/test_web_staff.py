@@ -131,3 +131,22 @@ async def test_a_patron_search_with_more_than_a_page_says_it_shows_the_first_one
     await expect(page.get_by_text("51 patrons")).to_be_visible()
     await expect(page.locator("tbody tr")).to_have_count(50)
     await expect(page.get_by_text("These are the first 50: add to the search to find the others.")).to_be_visible()
+
+
+async def test_a_patron_s_page_names_the_book_on_the_hold_shelf_and_speaks_to_staff(
+    page: Page, rest: httpx.AsyncClient, librarian, one_copy_book, unique_email
+) -> None:
+    """It read "Reserved book" (which one to fetch?) and "You have no books on loan" to the librarian."""
+    patron = await register(rest, unique_email(), "Sasha Chorny")
+    held = await rest.post(
+        "/v1/holds",
+        json={"patron": patron["name"], "book": one_copy_book.name},
+        headers={"authorization": f"Bearer {patron['access_token']}"},
+    )
+    assert held.status_code == 200 and held.json()["status"] == "HOLD_STATUS_READY", held.text
+
+    await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{patron['name'].split('/')[-1]}")
+
+    await expect(page.get_by_role("link", name=one_copy_book.title)).to_be_visible()
+    await expect(page.get_by_text("No books on loan.")).to_be_visible()
+    await expect(page.get_by_text("You have no")).to_have_count(0)

@@ -208,6 +208,8 @@ export default {
   "patrons.status": "Состояние",
   "patrons.category": "Категория",
   "patrons.held_book": "Забронированная книга",
+  "patrons.no_loans": "Книг на руках нет.",
+  "patrons.no_holds": "Броней нет.",
   "patrons.until": "до",
   "user_status.USER_STATUS_ACTIVE": "активен",
   "user_status.USER_STATUS_BLOCKED": "заблокирован",

@@ -122,7 +122,7 @@ function Holds({ patron }) {
 }
 
 /** Titles of the books named by `items[].book` (holds carry only the book's name). */
-function useBookTitles(items) {
+export function useBookTitles(items) {
   const names = [...new Set((items || []).map((item) => item.book))].sort();
   const titles = useAsync(async () => {
     // A book deleted from the catalogue (404), or one the catalogue cannot answer for now, still gets a

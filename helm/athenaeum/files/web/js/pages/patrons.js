@@ -5,6 +5,7 @@ import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
 import { DateText, ErrorNotice, Loading, useAsync, useTitle } from "../components.js";
+import { useBookTitles } from "./account.js";
 import { FinesTable } from "./fines.js";
 
 export function PatronsPage({ route }) {
@@ -53,10 +54,11 @@ export function PatronPage({ params }) {
   );
   const holds = useAsync(() => api(`/v1/${name}/holds`, { query: { page_size: 100 } }).then((data) => data.holds || []), [name]);
   useTitle(user.data?.display_name || t("patrons.title"));
+  const activeHolds = (holds.data || []).filter((hold) => ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].includes(hold.status));
+  const titles = useBookTitles(activeHolds); // the librarian fetches the book from the hold shelf by its title
   if (user.loading && !user.data) return html`<${Loading} />`;
   if (user.error) return html`<h1 tabindex="-1">${t("patrons.title")}</h1><${ErrorNotice} error=${user.error} />`;
   const patron = user.data;
-  const activeHolds = (holds.data || []).filter((hold) => ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].includes(hold.status));
   return html`<h1 tabindex="-1">${patron.display_name || patron.email}</h1>
     <div class="card">
       <dl class="facts">
@@ -69,7 +71,7 @@ export function PatronPage({ params }) {
     </div>
     <h2>${t("loans.heading")}</h2>
     <${ErrorNotice} error=${loans.error} />
-    ${loans.data && !loans.data.length && html`<p>${t("loans.none")}</p>`}
+    ${loans.data && !loans.data.length && html`<p>${t("patrons.no_loans")}</p>`}
     ${loans.data?.length > 0 &&
     html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t("loans.book")}</th><th scope="col">${t("desk.barcode")}</th><th scope="col">${t("loans.due")}</th></tr></thead>
@@ -83,11 +85,11 @@ export function PatronPage({ params }) {
     </table></div>`}
     <h2>${t("holds.heading")}</h2>
     <${ErrorNotice} error=${holds.error} />
-    ${holds.data && !activeHolds.length && html`<p>${t("holds.none")}</p>`}
+    ${holds.data && !activeHolds.length && html`<p>${t("patrons.no_holds")}</p>`}
     <ul>
       ${activeHolds.map(
         (hold) => html`<li key=${hold.name}>
-          <a href=${`#/books/${idOf(hold.book)}`}>${t("patrons.held_book")}</a> — ${t(`hold_status.${hold.status}`)}
+          <a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a> — ${t(`hold_status.${hold.status}`)}
           ${hold.status === "HOLD_STATUS_READY" ? html` (${t("patrons.until")} <${DateText} iso=${hold.expire_time} />)` : ` #${hold.queue_position}`}
         </li>`,
       )}
