@@ -99,9 +99,9 @@ def _condition(field_name: str, op: str, raw: str, fields: Mapping[str, type], n
         raise InvalidArgument.field(name, f"expected a value after {field_name} {op}")
     value = raw[1:-1].replace('\\"', '"') if value_kind == "string" else raw
     if fields[field_name] is int:
-        if not _WHOLE_NUMBER.fullmatch(value) or not -(2**31) <= int(value) < 2**31:
-            # Python's int() reads "1_999" and other scripts' digits; Postgres compares 32-bit integers
-            # (a larger number reached it and answered INTERNAL).
+        if not _WHOLE_NUMBER.fullmatch(value):
+            # Python's int() reads "1_999" and other scripts' digits; Postgres compares 32-bit integers, which
+            # nine digits always fit (a larger number reached it and answered INTERNAL).
             raise InvalidArgument.field(name, f"{field_name} compares with a whole number of at most 9 digits")
         return Condition(field_name, op, int(value))
     if op not in ("=", "!="):

@@ -53,7 +53,7 @@ def cursor_time(value: object) -> datetime:
     the year 1 in UTC and failed the query (INTERNAL) where it should fail the token."""
     moment = datetime.fromisoformat(str(value))
     if moment.tzinfo is None:
-        raise ValueError("a cursor's time has an offset")
+        raise ValueError("a cursor's time has no offset")
     try:
         return moment.astimezone(UTC)
     except OverflowError:
