@@ -135,6 +135,27 @@ def test_a_template_that_does_not_compile_is_refused_naming_the_line(edge, admin
     assert after["version"] == before["version"] and after["body_template"] == before["body_template"]
 
 
+def test_a_template_edit_is_in_the_audit_trail_with_its_editor(edge, admin) -> None:
+    """An admin's edit of a template (what every patron of its kind receives) left no trace anywhere."""
+    name = "notificationTemplates/message_sms_ru"
+    before = edge.get(f"/v1/{name}", headers=admin.headers).json()
+    edited = edge.patch(f"/v1/{name}", params={"update_mask": "body_template"},
+                        json={"body_template": before["body_template"]}, headers=admin.headers)  # fmt: skip
+    assert edited.status_code == 200, edited.text
+    version = edited.json()["version"]
+    assert edited.json()["updated_by"] == admin.name and int(version) == int(before["version"]) + 1
+
+    def audit() -> list[dict]:
+        query = {"filter": f'resource = "{name}"', "page_size": 50}
+        return edge.get("/v1/events", params=query, headers=admin.headers).json().get("events", [])
+
+    found = until(audit, lambda events: any(e["attributes"].get("template.version") == version for e in events),
+                  seconds=20)  # fmt: skip
+    (event,) = [e for e in found if e["attributes"].get("template.version") == version]
+    assert event["type"] == "athenaeum.notifications.notification_template_updated"
+    assert (event["category"], event["actor"], event["subject"]) == ("EVENT_CATEGORY_AUDIT", admin.name, name)
+
+
 @pytest.mark.parametrize(
     "costly",
     [

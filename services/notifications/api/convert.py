@@ -52,6 +52,8 @@ def notification_to_proto(n: Notification) -> pb.Notification:
         suppress_reason=n.suppress_reason,
         next_attempt_time=timestamp(n.next_attempt_at) if n.status == Status.QUEUED else None,
         event_time=timestamp(n.event_at),
+        sent_by=n.sent_by,
+        retried_by=n.retried_by,
     )
 
 
@@ -69,6 +71,7 @@ def template_to_proto(t: Template, *, used: frozenset[str]) -> pb.NotificationTe
         html_body_template=t.html,
         version=t.version,
         available_params=sorted(t.available),
+        updated_by=t.updated_by,
     )
 
 

@@ -7,8 +7,9 @@ from dataclasses import replace
 from google.protobuf.message import Message
 
 from athenaeum.notifications.v1 import events_pb2
-from services.notifications.api.convert import notification_to_proto
+from services.notifications.api.convert import notification_to_proto, template_to_proto
 from services.notifications.domain.notifications import NotificationFailed, NotificationSent
+from services.notifications.domain.templates import TemplateUpdated
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.messaging import ACTOR_HEADER
 from services.support.runtime.outbox import OutboxMessage
@@ -24,6 +25,12 @@ def _payload(event: DomainEvent) -> Message:
         case NotificationFailed():
             return events_pb2.NotificationFailed(
                 occur_time=timestamp(event.occurred_at), notification=notification_to_proto(event.notification)
+            )
+        case TemplateUpdated():
+            return events_pb2.NotificationTemplateUpdated(
+                occur_time=timestamp(event.occurred_at),
+                template=template_to_proto(event.template, used=frozenset()),
+                updated_by=event.template.updated_by,
             )
     raise TypeError(f"no wire format for {type(event).__name__}")
 

@@ -16,6 +16,7 @@ from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.templates import COLLECTION, Template, TemplateNotFound
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
+from services.support.runtime.repository import TrackingRepository
 
 _STAMP = sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(table.c.version), 0), sa.func.max(table.c.updated_at))
 _ALL = sa.select(table)
@@ -42,9 +43,9 @@ class TemplateCache:
         self.templates: dict[str, Template] = {}
 
 
-class SqlTemplateRepository:
+class SqlTemplateRepository(TrackingRepository):
     def __init__(self, session: AsyncSession, cache: TemplateCache) -> None:
-        self.session = session
+        super().__init__(session)
         self._cache = cache
 
     async def current(self) -> Mapping[str, Template]:
@@ -77,6 +78,7 @@ class SqlTemplateRepository:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"{template.name} was changed concurrently; read it again", reason=CONCURRENT_UPDATE)
+        self.seen.append(template)  # its TemplateUpdated goes to the outbox at commit
 
     async def add_missing(self, templates: Iterable[Template]) -> int:
         rows = [{"id": t.id, **_to_row(t)} for t in templates]

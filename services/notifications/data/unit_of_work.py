@@ -45,4 +45,4 @@ class SqlNotificationsUnitOfWork(SqlAlchemyUnitOfWork):
         self.requests = RequestLog(session, driver=self.repository_driver)
 
     def _repositories(self) -> tuple[TrackingRepository, ...]:
-        return (self.notifications,)
+        return (self.notifications, self.templates)

@@ -5,12 +5,13 @@ use are here. Pure."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.wording import LOCALES
 from services.support.runtime.errors import FieldViolation, InvalidArgument, NotFound
+from services.support.runtime.events import DomainEvent
 from services.support.runtime.versioning import Versioned
 
 COLLECTION = "notificationTemplates"
@@ -58,6 +59,7 @@ class Template(Versioned):
     updated_at: datetime
     updated_by: str = ""
     """"users/{user}": who made this version ("" for a built-in one)."""
+    events: list[DomainEvent] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def id(self) -> str:
@@ -88,10 +90,12 @@ class Template(Versioned):
             version=self.version + 1,
             updated_at=now,
             updated_by=by,
+            events=[],
         )
         if violations := updated.violations():
             raise InvalidArgument(violations)
-        return updated
+        # The event holds a copy without events: the version it announces, and no cycle to collect.
+        return replace(updated, events=[TemplateUpdated(occurred_at=now, template=updated)])
 
     def violations(self, prefix: str = "notification_template.") -> list[FieldViolation]:
         found: list[FieldViolation] = []
@@ -121,3 +125,10 @@ def refuse(problems: list[TemplateProblem], *, prefix: str = "notification_templ
 class TemplateNotFound(NotFound):
     def __init__(self, name: str) -> None:
         super().__init__(name, f"{name} not found")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TemplateUpdated(DomainEvent):
+    """A new version of a template's wording is in use (for the audit trail: what changed, and who did it)."""
+
+    template: Template

@@ -64,9 +64,10 @@ class FakeNotificationsUnitOfWork:
              self._db.reminders, self._db.requests)
         )  # fmt: skip
         self.seen: list[Notification] = []
+        self.templates_seen: list[Template] = []
         self.notifications = FakeNotifications(self)
         self.recipients = FakeRecipients(self.work[2])
-        self.templates = FakeTemplates(self.work[3])
+        self.templates = FakeTemplates(self.work[3], seen=self.templates_seen)
         self.step_keys = FakeStepKeys(self.work[4])
         self.reminders = FakeReminders(self.work[5])
         self.requests = FakeRequestLog(self.work[6])
@@ -87,9 +88,9 @@ class FakeNotificationsUnitOfWork:
         ):  # fmt: skip
             target.clear()
             target.update(written)  # type: ignore[arg-type]
-        for notification in self.seen:
-            db.published.extend(notification.events)
-            notification.events.clear()
+        for aggregate in (*self.seen, *self.templates_seen):
+            db.published.extend(aggregate.events)
+            aggregate.events.clear()
         db.commits += 1
 
 
@@ -213,8 +214,9 @@ class FakeRecipients:
 
 
 class FakeTemplates:
-    def __init__(self, rows: dict[str, Template]) -> None:
+    def __init__(self, rows: dict[str, Template], *, seen: list[Template] | None = None) -> None:
         self._rows = rows
+        self._seen = [] if seen is None else seen
 
     async def current(self) -> Mapping[str, Template]:
         return dict(self._rows)
@@ -228,6 +230,7 @@ class FakeTemplates:
         if self._rows[template.id].version != template.version - 1:
             raise Conflict("changed concurrently", reason=CONCURRENT_UPDATE)
         self._rows[template.id] = template
+        self._seen.append(template)
 
     async def add_missing(self, templates: Iterable[Template]) -> int:
         missing = [t for t in templates if t.id not in self._rows]

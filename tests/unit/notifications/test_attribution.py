@@ -4,14 +4,21 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from athenaeum.notifications.v1 import events_pb2
 from athenaeum.notifications.v1 import notifications_pb2 as pb
 from services.notifications.api import convert, events
-from services.notifications.app import delivering, sending
+from services.notifications.app import delivering, sending, templating
+from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.domain.delivery import Failed, Sent
-from services.notifications.domain.kinds import Channel
+from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import NotificationFailed, NotificationSent
+from services.notifications.domain.templates import TemplateUpdated
+from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.identity import Identity, Role, set_current_identity
 from services.support.runtime.messaging import ACTOR_HEADER
 
@@ -70,3 +77,39 @@ def test_the_caller_is_taken_from_the_signed_in_user() -> None:
         assert convert.retry_notification(retry).by == LIBRARIAN
     finally:
         set_current_identity(None)
+
+
+async def test_a_template_edit_is_an_event_naming_its_editor_and_the_new_version(db, clock, renderer) -> None:
+    """An edit of a template (what every patron of its kind is sent) left no trace in the audit trail."""
+    command = templating.UpdateTemplate(
+        Kind.HOLD_READY, Channel.EMAIL, "en", {"body_template": "Ready: {{ book_title }}"}, editor=SUPERVISOR
+    )
+    await templating.update_template(command, uow=db.unit_of_work(), clock=clock, renderer=renderer)
+    (event,) = db.published
+    assert isinstance(event, TemplateUpdated) and event.template.updated_by == SUPERVISOR
+    payload = events_pb2.NotificationTemplateUpdated.FromString(events.encode(event).payload)
+    assert payload.updated_by == SUPERVISOR and payload.event_id == str(event.event_id)
+    assert payload.template.name == "notificationTemplates/hold_ready_email_en" and payload.template.version == 2
+    assert payload.template.body_template == "Ready: {{ book_title }}"
+
+
+async def test_a_refused_template_edit_records_no_event(db, clock, renderer) -> None:
+    command = templating.UpdateTemplate(Kind.HOLD_READY, Channel.EMAIL, "en", {"body_template": "{{ nope }}"})
+    with pytest.raises(InvalidArgument):
+        await templating.update_template(command, uow=db.unit_of_work(), clock=clock, renderer=renderer)
+    assert db.published == []
+
+
+async def test_the_api_shows_who_sent_and_retried_a_notification_and_who_edited_a_template(db, clock, renderer) -> None:
+    ada = recipient(sms_opt_in=False)
+    db.recipients[ada.user_id] = ada
+    command = sending.SendMessage(ada.user_id, Channel.EMAIL, subject="Hi", body="Hello", sender=LIBRARIAN)
+    sent = await sending.send_message(command, uow=db.unit_of_work(), clock=clock, renderer=renderer, rules=RULES)
+    assert (convert.notification_to_proto(sent).sent_by, convert.notification_to_proto(sent).retried_by) == (
+        LIBRARIAN,
+        "",
+    )
+    sent.retried_by = SUPERVISOR
+    assert convert.notification_to_proto(sent).retried_by == SUPERVISOR
+    edited = replace(BUILTIN["hold_ready_email_en"], updated_by=SUPERVISOR)
+    assert convert.template_to_proto(edited, used=frozenset()).updated_by == SUPERVISOR

@@ -26,7 +26,7 @@ from athenaeum.notifications.v1 import notifications_pb2 as athenaeum_dot_notifi
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'athenaeum/notifications/v1/events.proto\x12\x1a\x61thenaeum.notifications.v1\x1a.athenaeum/notifications/v1/notifications.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n\x10NotificationSent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x0cnotification\x18\x03 \x01(\x0b\x32(.athenaeum.notifications.v1.Notification\"\x96\x01\n\x12NotificationFailed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x0cnotification\x18\x03 \x01(\x0b\x32(.athenaeum.notifications.v1.Notificationb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'athenaeum/notifications/v1/events.proto\x12\x1a\x61thenaeum.notifications.v1\x1a.athenaeum/notifications/v1/notifications.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x94\x01\n\x10NotificationSent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x0cnotification\x18\x03 \x01(\x0b\x32(.athenaeum.notifications.v1.Notification\"\x96\x01\n\x12NotificationFailed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12>\n\x0cnotification\x18\x03 \x01(\x0b\x32(.athenaeum.notifications.v1.Notification\"\xb7\x01\n\x1bNotificationTemplateUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x42\n\x08template\x18\x03 \x01(\x0b\x32\x30.athenaeum.notifications.v1.NotificationTemplate\x12\x12\n\nupdated_by\x18\x04 \x01(\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,4 +37,6 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_NOTIFICATIONSENT']._serialized_end=301
   _globals['_NOTIFICATIONFAILED']._serialized_start=304
   _globals['_NOTIFICATIONFAILED']._serialized_end=454
+  _globals['_NOTIFICATIONTEMPLATEUPDATED']._serialized_start=457
+  _globals['_NOTIFICATIONTEMPLATEUPDATED']._serialized_end=640
 # @@protoc_insertion_point(module_scope)

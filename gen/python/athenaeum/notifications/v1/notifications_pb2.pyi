@@ -125,6 +125,8 @@ class Notification(_message.Message):
     SUPPRESS_REASON_FIELD_NUMBER: _builtins.int
     NEXT_ATTEMPT_TIME_FIELD_NUMBER: _builtins.int
     EVENT_TIME_FIELD_NUMBER: _builtins.int
+    SENT_BY_FIELD_NUMBER: _builtins.int
+    RETRIED_BY_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"notifications/{notification}". Assigned by the server."""
     channel: Global___NotificationChannel.ValueType
@@ -164,6 +166,10 @@ class Notification(_message.Message):
     """The id the mail server or SMS provider gave the message (Message-ID, provider sid)."""
     suppress_reason: _builtins.str
     """Why it was SUPPRESSED (e.g. "the SMS limit of 5 an hour for this recipient was reached")."""
+    sent_by: _builtins.str
+    """"users/{user}": the staff member who sent it (SendNotification); empty for one the system sent."""
+    retried_by: _builtins.str
+    """"users/{user}": who last queued it again after it failed (RetryNotification); empty if nobody did."""
     @_builtins.property
     def params(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Values the template was rendered with (names, titles: kept out of the audit trail, as `address`)."""
@@ -215,10 +221,12 @@ class Notification(_message.Message):
         suppress_reason: _builtins.str = ...,
         next_attempt_time: _timestamp_pb2.Timestamp | None = ...,
         event_time: _timestamp_pb2.Timestamp | None = ...,
+        sent_by: _builtins.str = ...,
+        retried_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "event_time", b"event_time", "next_attempt_time", b"next_attempt_time", "send_time", b"send_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "attempts", b"attempts", "body", b"body", "channel", b"channel", "create_time", b"create_time", "event_time", b"event_time", "kind", b"kind", "last_error", b"last_error", "locale", b"locale", "name", b"name", "next_attempt_time", b"next_attempt_time", "params", b"params", "provider_message_id", b"provider_message_id", "recipient", b"recipient", "send_time", b"send_time", "source_event_id", b"source_event_id", "status", b"status", "subject", b"subject", "suppress_reason", b"suppress_reason", "template", b"template", "template_version", b"template_version", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["address", b"address", "attempts", b"attempts", "body", b"body", "channel", b"channel", "create_time", b"create_time", "event_time", b"event_time", "kind", b"kind", "last_error", b"last_error", "locale", b"locale", "name", b"name", "next_attempt_time", b"next_attempt_time", "params", b"params", "provider_message_id", b"provider_message_id", "recipient", b"recipient", "retried_by", b"retried_by", "send_time", b"send_time", "sent_by", b"sent_by", "source_event_id", b"source_event_id", "status", b"status", "subject", b"subject", "suppress_reason", b"suppress_reason", "template", b"template", "template_version", b"template_version", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -244,6 +252,7 @@ class NotificationTemplate(_message.Message):
     HTML_BODY_TEMPLATE_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     AVAILABLE_PARAMS_FIELD_NUMBER: _builtins.int
+    UPDATED_BY_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email_en"."""
     channel: Global___NotificationChannel.ValueType
@@ -264,6 +273,8 @@ class NotificationTemplate(_message.Message):
     """Jinja2 (autoescaped): the HTML email body; email only."""
     version: _builtins.int
     """Bumped by every update; notifications record the version they were rendered from."""
+    updated_by: _builtins.str
+    """"users/{user}": who made this version; empty for the wording the service ships with."""
     @_builtins.property
     def params(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Parameters the template uses."""
@@ -291,10 +302,11 @@ class NotificationTemplate(_message.Message):
         html_body_template: _builtins.str = ...,
         version: _builtins.int = ...,
         available_params: _abc.Iterable[_builtins.str] | None = ...,
+        updated_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_params", b"available_params", "body_template", b"body_template", "channel", b"channel", "etag", b"etag", "html_body_template", b"html_body_template", "kind", b"kind", "locale", b"locale", "name", b"name", "params", b"params", "subject_template", b"subject_template", "update_time", b"update_time", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_params", b"available_params", "body_template", b"body_template", "channel", b"channel", "etag", b"etag", "html_body_template", b"html_body_template", "kind", b"kind", "locale", b"locale", "name", b"name", "params", b"params", "subject_template", b"subject_template", "update_time", b"update_time", "updated_by", b"updated_by", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -16,6 +16,7 @@ __all__ = (
     "NotificationSent",
     "NotificationStatus",
     "NotificationTemplate",
+    "NotificationTemplateUpdated",
     "RetryNotificationRequest",
     "SendNotificationRequest",
     "UpdateNotificationTemplateRequest",
@@ -464,6 +465,16 @@ class Notification(betterproto2.Message):
     When the event that caused it happened (delivery latency is measured from there).
     """
 
+    sent_by: "str" = betterproto2.field(23, betterproto2.TYPE_STRING)
+    """
+    "users/{user}": the staff member who sent it (SendNotification); empty for one the system sent.
+    """
+
+    retried_by: "str" = betterproto2.field(24, betterproto2.TYPE_STRING)
+    """
+    "users/{user}": who last queued it again after it failed (RetryNotification); empty if nobody did.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.notifications.v1", "Notification", Notification
@@ -619,9 +630,55 @@ class NotificationTemplate(betterproto2.Message):
     Every variable the kind offers its templates.
     """
 
+    updated_by: "str" = betterproto2.field(13, betterproto2.TYPE_STRING)
+    """
+    "users/{user}": who made this version; empty for the wording the service ships with.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.notifications.v1", "NotificationTemplate", NotificationTemplate
+)
+
+
+@dataclass(eq=False, repr=False)
+class NotificationTemplateUpdated(betterproto2.Message):
+    """
+    An admin edited a notification template: a new version of its wording is in use from now on.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    template: "NotificationTemplate | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The template as it reads now (its new `version`).
+    """
+
+    updated_by: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "users/{user}": who edited it.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.notifications.v1",
+    "NotificationTemplateUpdated",
+    NotificationTemplateUpdated,
 )
 
 
