@@ -19,7 +19,8 @@ from services.support.runtime.requests_table import request_taken
 
 
 class HasEvents(Protocol):
-    events: list[Any]
+    @property
+    def events(self) -> list[Any]: ...  # read-only here: a frozen aggregate's list is still appended to
 
 
 AggregateT = TypeVar("AggregateT", bound=HasEvents)
