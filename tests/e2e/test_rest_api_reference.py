@@ -51,6 +51,14 @@ def test_the_docs_page_loads_swagger_ui_from_the_edge_itself(edge: httpx.Client)
     assert styles.status_code == 200 and ".swagger-ui" in styles.text
 
 
+@pytest.mark.parametrize("path", ["/openapi.json", "/docs", "/docs/swagger-ui.css"])
+def test_head_asks_for_a_docs_file_as_get_does_without_its_body(edge: httpx.Client, path: str) -> None:
+    """Link checkers and uptime monitors ask with HEAD; the docs answered them 404."""
+    got, head = edge.get(path), edge.head(path)
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-type"] == got.headers["content-type"]
+
+
 def test_the_docs_are_read_only(edge: httpx.Client) -> None:
     response = edge.post("/openapi.json", content=b"{}")
     assert response.status_code == 404 and response.json()["code"] == 5

@@ -37,6 +37,10 @@ DOCS_FILES = (
 )
 
 
+_GET_OR_HEAD = {"name": ":method", "string_match": {"safe_regex": {"regex": "GET|HEAD"}}}
+"""HEAD as GET (Envoy sends the headers without the body): link checkers and monitors ask with HEAD."""
+
+
 def docs_routes(docs_dir: Path) -> list[Config]:
     """Exact-path routes answering each docs file; they must come before the gRPC prefix routes."""
     routes = []
@@ -47,7 +51,7 @@ def docs_routes(docs_dir: Path) -> list[Config]:
         for url_path in item.url_paths:
             routes.append(
                 {
-                    "match": {"path": url_path, "headers": [{"name": ":method", "string_match": {"exact": "GET"}}]},
+                    "match": {"path": url_path, "headers": [_GET_OR_HEAD]},
                     "direct_response": {"status": 200, "body": {"filename": str(docs_dir / item.filename)}},
                     "response_headers_to_add": [
                         {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
