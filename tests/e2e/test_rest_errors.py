@@ -138,3 +138,28 @@ def test_answers_and_errors_carry_the_cors_headers_for_an_allowed_origin(
         assert "grpc-status" in response.headers["access-control-expose-headers"]
     other = edge.get("/v1/books", params={"page_size": 1}, headers={"origin": "https://evil.example"})
     assert "access-control-allow-origin" not in other.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("PATCH", "/v1/users/me?update_mask=email&current_password=Correct-Horse-42"),
+        ("PATCH", "/v1/users/me?current_password=Correct-Horse-42&update_mask=email"),
+        ("POST", "/v1/auth/login?password=Correct-Horse-42"),
+    ],
+)
+def test_a_password_in_a_query_string_is_refused_before_any_service_reads_it(
+    edge: httpx.Client, reader, method: str, path: str
+) -> None:
+    """URLs land in proxies' and browsers' logs: the email change with `current_password` in its query string
+    went through. The password is not echoed back."""
+    body = {"email": "moved@example.org"} if method == "PATCH" else {"email": reader.email, "password": "x"}
+    response = edge.request(method, path, json=body, headers=reader.headers)
+    status = assert_status_json(response, 400, GRPC_CODES["INVALID_ARGUMENT"])
+    assert "query string" in status["message"] and "Correct-Horse" not in response.text
+    assert edge.get("/v1/users/me", headers=reader.headers).json()["email"] == reader.email
+
+
+def test_a_query_parameter_that_only_mentions_a_password_is_no_password(edge: httpx.Client, reader) -> None:
+    response = edge.get("/v1/books", params={"filter": 'publisher = "password=1"'}, headers=reader.headers)
+    assert response.status_code == 200, response.text

@@ -33,6 +33,7 @@ from services.support.mesh.envoy_edge_guard import (
     body_limit_filter,
     client_address,
     client_address_header,
+    password_in_query_route,
     rate_limit_filter,
     route_rate_limits,
     runtime,
@@ -75,6 +76,7 @@ def edge_config(topology: Topology) -> Config:
     hcm = http_connection_manager(
         stat_prefix="edge",
         routes=[
+            password_in_query_route(),
             *_api_reference_routes(topology),
             *_edge_routes(topology),
             *([cors_route()] if topology.cors_origins else []),

@@ -6,6 +6,8 @@
 - Local rate limits (token buckets in the edge Envoy itself, no extra service): each route class of
   `registry.RateLimits` has its bucket per client address or per signed-in user. Over the limit: 429
   RESOURCE_EXHAUSTED, with Retry-After and the edge's Status JSON (a gRPC caller gets the status).
+- A password in a REST query string (`?current_password=…`): 400 before any service sees it. URLs end up in
+  proxies' and browsers' logs; the API takes passwords in bodies only.
 
 The classes come from the protos, so a new RPC is classed without a line here: a method bound to GET reads
 (health and reflection too), a public one that is not is a sign-in style mutation ("auth"), any other is a
@@ -182,4 +184,22 @@ def _class_of(route_class: str, paths: Iterable[str]) -> Config:
             "descriptor_value": route_class,
             "headers": [{"name": ":path", "string_match": {"safe_regex": {"regex": f"(?:{alternatives})"}}}],
         }
+    }
+
+
+_PASSWORD_IN_QUERY = r"[^?]*\?(?:[^#]*&)?[a-z_]*password=.*"
+"""An original REST path (the transcoder keeps it in x-envoy-original-path) with a `…password` parameter."""
+
+
+def password_in_query_route() -> Config:
+    """The route refusing a REST call whose query string carries a password. It matches after the transcoder
+    has turned the call into gRPC (the route is chosen again then, with the original path as a header), so
+    it goes before the gRPC routes; `%LOCAL_REPLY_BODY%` of the edge's Status JSON is the text below."""
+    original = {"name": "x-envoy-original-path", "string_match": {"safe_regex": {"regex": _PASSWORD_IN_QUERY}}}
+    return {
+        "match": {"prefix": "/", "headers": [original]},
+        "direct_response": {
+            "status": 400,
+            "body": {"inline_string": "a password goes in the request body, never in the query string"},
+        },
     }
