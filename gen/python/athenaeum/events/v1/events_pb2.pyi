@@ -115,7 +115,10 @@ class Event(_message.Message):
     TRACE_ID_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"events/{event}", {event} a UUID; minted when empty (from the batch's content, so a retried batch
-    gets the same names).
+    gets the same names). A name you choose must be new for each event: an event recorded again under a
+    name, occur_time and category already stored is kept once, as first stored (that makes a retry safe;
+    a batch is accepted before it is stored, so a clash with different content is not reported). The same
+    name at another time or in the other category is another event; GetEvent prefers the AUDIT one.
     """
     type: _builtins.str
     """What happened, dotted: for JetStream events the subject without its version,

@@ -269,7 +269,10 @@ class Event(betterproto2.Message):
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
     "events/{event}", {event} a UUID; minted when empty (from the batch's content, so a retried batch
-    gets the same names).
+    gets the same names). A name you choose must be new for each event: an event recorded again under a
+    name, occur_time and category already stored is kept once, as first stored (that makes a retry safe;
+    a batch is accepted before it is stored, so a clash with different content is not reported). The same
+    name at another time or in the other category is another event; GetEvent prefers the AUDIT one.
     """
 
     type: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
