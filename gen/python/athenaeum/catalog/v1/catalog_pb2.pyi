@@ -90,7 +90,10 @@ class Book(_message.Message):
     name: _builtins.str
     """"books/{book}", {book} a UUID. Assigned by the server."""
     isbn: _builtins.str
-    """ISBN-10 or ISBN-13, digits only (hyphens are stripped on input)."""
+    """ISBN-10 or ISBN-13 on input (hyphens and spaces allowed; an ISBN-10 may end in X); stored and returned
+    as the ISBN-13 digits, e.g. "0-306-40615-2" comes back as "9780306406157". A wrong check digit is
+    INVALID_ARGUMENT.
+    """
     title: _builtins.str
     """Title as printed, without the subtitle; at most 500 characters."""
     subtitle: _builtins.str
@@ -223,8 +226,8 @@ class ListBooksRequest(_message.Message):
     page_size: _builtins.int
     """At most 100 (larger values are coerced); 0 means 20."""
     page_token: _builtins.str
-    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
-    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the filter and
+    the order: reused with others it is INVALID_ARGUMENT.
     """
     filter: _builtins.str
     """AIP-160 subset: `author`, `subject`, `language`, `publisher`, `isbn`, `publication_year`,
@@ -372,8 +375,8 @@ class SearchBooksRequest(_message.Message):
     page_size: _builtins.int
     """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
-    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
-    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query text
+    and the filters (not to facets or page_size): reused with others it is INVALID_ARGUMENT.
     """
     @_builtins.property
     def filters(self) -> Global___SearchFilters:
@@ -832,8 +835,8 @@ class ListCopiesRequest(_message.Message):
     page_size: _builtins.int
     """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
     page_token: _builtins.str
-    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
-    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the parent and
+    the filter: reused with others it is INVALID_ARGUMENT.
     """
     filter: _builtins.str
     """AIP-160 subset over `status` (enum name without prefix, e.g. `status = AVAILABLE`), `branch`,

@@ -139,7 +139,9 @@ class Book(betterproto2.Message):
 
     isbn: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    ISBN-10 or ISBN-13, digits only (hyphens are stripped on input).
+    ISBN-10 or ISBN-13 on input (hyphens and spaces allowed; an ISBN-10 may end in X); stored and returned
+    as the ISBN-13 digits, e.g. "0-306-40615-2" comes back as "9780306406157". A wrong check digit is
+    INVALID_ARGUMENT.
     """
 
     title: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
@@ -1055,8 +1057,8 @@ class ListBooksRequest(betterproto2.Message):
 
     page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    The previous response's `next_page_token`; empty for the first page. It is bound to the query
-    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    The previous response's `next_page_token`; empty for the first page. It is bound to the filter and
+    the order: reused with others it is INVALID_ARGUMENT.
     """
 
     filter: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
@@ -1123,8 +1125,8 @@ class ListCopiesRequest(betterproto2.Message):
 
     page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    The previous response's `next_page_token`; empty for the first page. It is bound to the query
-    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    The previous response's `next_page_token`; empty for the first page. It is bound to the parent and
+    the filter: reused with others it is INVALID_ARGUMENT.
     """
 
     filter: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
@@ -1284,8 +1286,8 @@ class SearchBooksRequest(betterproto2.Message):
 
     page_token: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
-    The previous response's `next_page_token`; empty for the first page. It is bound to the query
-    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query text
+    and the filters (not to facets or page_size): reused with others it is INVALID_ARGUMENT.
     """
 
 
