@@ -183,6 +183,20 @@ def test_a_reader_may_not_record_audit_events_or_list_the_log(edge, reader) -> N
     assert edge.post("/v1/events", json=audit).status_code == 401
 
 
+@pytest.mark.parametrize(
+    ("forged", "reason"),
+    [({"actor": "admin"}, "NOT_YOUR_AUDIT"), ({"actor": "services/loans"}, "NOT_YOUR_AUDIT"),
+     ({"source": "loans"}, "MESH_EVENT_SOURCE")],
+)  # fmt: skip
+def test_a_librarian_records_audit_events_in_their_own_name_only(edge, librarian, admin, forged, reason) -> None:
+    event = {"type": "desk.fine_waived", "occur_time": now_stamp(), "category": "EVENT_CATEGORY_AUDIT"}
+    forged = {key: admin.name if value == "admin" else value for key, value in forged.items()}
+    refused = edge.post("/v1/events", json={**event, **forged}, headers=librarian.headers)
+    assert refused.status_code == 403 and refused.json()["details"][0]["reason"] == reason, refused.text
+    recorded = edge.post("/v1/events", json={**event, "source": "desk"}, headers=librarian.headers)
+    assert recorded.status_code == 200 and recorded.json()["actor"] == librarian.name, recorded.text
+
+
 def test_a_batch_with_a_repeated_name_names_its_index_and_accepts_nothing(mesh, librarian) -> None:
     name = f"events/{uuid.uuid4()}"
     stamp = timestamp(datetime.now(UTC))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from operator import methodcaller
 
 from athenaeum.events.v1 import events_pb2
@@ -11,6 +12,7 @@ from services.events.domain.aggregation import Count
 from services.events.domain.model import EventRecord, Recorder
 from services.events.domain.query import EventQuery, build_query
 from services.events.domain.rules import MAX_REPORTED
+from services.support.runtime.access import api_modules
 from services.support.runtime.boundary import TIME_RANGE, is_valid_time
 from services.support.runtime.callers import current_caller
 from services.support.runtime.errors import FieldViolation, InvalidArgument
@@ -98,3 +100,10 @@ def recorder(identity: Identity | None) -> Recorder:
     if identity is not None:
         return Recorder(identity.subject, identity.is_staff)
     return Recorder(f"services/{current_caller.get().rsplit('/', 1)[-1]}", staff=True)
+
+
+@cache
+def mesh_sources() -> frozenset[str]:
+    """The contexts of the mesh's API ("athenaeum.loans.v1" -> "loans"): the sources of its own events."""
+    packages = {module.DESCRIPTOR.package for module in api_modules()}
+    return frozenset(package.split(".")[1] for package in packages if package.startswith("athenaeum."))

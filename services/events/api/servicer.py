@@ -14,6 +14,7 @@ from services.events.api.convert import (
     event_proto,
     heartbeat,
     list_query,
+    mesh_sources,
     optional_time,
     recorder,
     watch_query,
@@ -49,6 +50,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
             request_id=request_id,
             trace_id=current_trace_id(),
             single=single,
+            mesh_sources=mesh_sources(),
         )
         return await record_events(cmd, journal=self._journal, clock=self._clock)
 

@@ -22,6 +22,8 @@ class RecordEvents:
     """The record call's trace, the default of events that name none."""
     single: bool = False
     """One event (RecordEvent): errors name `event.field` rather than `events[0].field`."""
+    mesh_sources: frozenset[str] = frozenset()
+    """The mesh's own services' names, which no person's AUDIT event may give as its source."""
 
 
 async def record_events(cmd: RecordEvents, *, journal: EventJournal, clock: Clock) -> AcceptedBatch:
@@ -29,7 +31,7 @@ async def record_events(cmd: RecordEvents, *, journal: EventJournal, clock: Cloc
     now = clock.now()
     check_request_id(cmd.request_id)
     check_batch(cmd.events, now=now, field="event" if cmd.single else "events", single=cmd.single)
-    check_may_record(cmd.events, cmd.recorder)
+    check_may_record(cmd.events, cmd.recorder, mesh_sources=cmd.mesh_sources)
     key = batch_key(recorder=cmd.recorder.name, request_id=cmd.request_id, content=cmd.payload)
     batch = AcceptedBatch(key, cmd.recorder.name, now, cmd.trace_id, cmd.events)
     await journal.append(batch, cmd.payload)

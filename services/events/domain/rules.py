@@ -198,21 +198,45 @@ client, `athenaeum.loans.loan_issued` would be counted with the real issues wher
 type (the admins' dashboard is)."""
 
 
-def check_may_record(events: Sequence[NewEvent], recorder: Recorder) -> None:
-    """No one records the mesh's own types; staff record anything else; a reader records their own ACTIVITY
-    only (no AUDIT, no one else's name)."""
+def check_may_record(
+    events: Sequence[NewEvent], recorder: Recorder, *, mesh_sources: frozenset[str] = frozenset()
+) -> None:
+    """No one records the mesh's own types; staff record anything else, but an AUDIT event only as
+    themselves and not as from one of `mesh_sources` (the mesh's own services: the audit trail must not hold
+    an entry a librarian wrote in an admin's name, or as the loans service); a reader records their own
+    ACTIVITY only (no AUDIT, no one else's name). A peer service of the mesh records as it needs."""
     for event in events:
         if event.type.startswith(MESH_TYPES):
             raise PermissionDenied(
                 f"types beginning {MESH_TYPES} are the mesh's own: name yours otherwise", reason="MESH_EVENT_TYPE"
             )
     if recorder.staff:
+        if recorder.name.startswith(PERSON):
+            _check_own_audit(events, recorder, mesh_sources)
         return
     for event in events:
         if event.category == Category.AUDIT:
             raise PermissionDenied("only staff may record AUDIT events", reason="AUDIT_IS_STAFF_ONLY")
         if event.actor and event.actor != recorder.name:
             raise PermissionDenied("a reader may record only their own activity", reason="NOT_YOUR_ACTIVITY")
+
+
+PERSON = "users/"
+
+
+def _check_own_audit(events: Sequence[NewEvent], recorder: Recorder, mesh_sources: frozenset[str]) -> None:
+    for event in events:
+        if event.category != Category.AUDIT:
+            continue
+        if event.actor and event.actor != recorder.name:
+            raise PermissionDenied(
+                "an AUDIT event is recorded in its recorder's name: leave `actor` empty", reason="NOT_YOUR_AUDIT"
+            )
+        if event.source in mesh_sources:
+            raise PermissionDenied(
+                f"the source {event.source!r} is the mesh's own: name your client otherwise",
+                reason="MESH_EVENT_SOURCE",
+            )
 
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

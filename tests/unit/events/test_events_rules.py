@@ -111,7 +111,28 @@ def test_a_reader_records_only_their_own_activity() -> None:
         check_may_record([Draft(category=Category.AUDIT)], READER)
     with pytest.raises(PermissionDenied):
         check_may_record([Draft(actor=LIBRARIAN.name)], READER)
-    check_may_record([Draft(category=Category.AUDIT, actor=READER.name)], LIBRARIAN)
+
+
+MESH = frozenset({"loans", "users"})
+
+
+def test_staff_record_audit_events_only_in_their_own_name_and_not_as_a_service_of_the_mesh() -> None:
+    """A librarian could write "loan returned, waiver by the admin" into the audit trail as the admin, or as
+    the loans service, beside the mesh's own entries."""
+    check_may_record([Draft(category=Category.AUDIT), Draft(category=Category.AUDIT, actor=LIBRARIAN.name)],
+                     LIBRARIAN, mesh_sources=MESH)  # fmt: skip
+    for forged, reason in [
+        (Draft(category=Category.AUDIT, actor=READER.name), "NOT_YOUR_AUDIT"),
+        (Draft(category=Category.AUDIT, actor="services/loans"), "NOT_YOUR_AUDIT"),
+        (Draft(category=Category.AUDIT, source="loans"), "MESH_EVENT_SOURCE"),
+    ]:
+        with pytest.raises(PermissionDenied) as refused:
+            check_may_record([Draft(category=Category.AUDIT), forged], LIBRARIAN, mesh_sources=MESH)
+        assert refused.value.reason == reason
+    # Activity on someone's behalf (a desk application's), and a peer service of the mesh, as before.
+    check_may_record([Draft(actor=READER.name, source="loans")], LIBRARIAN, mesh_sources=MESH)
+    peer = Recorder("services/loans", staff=True)
+    check_may_record([Draft(category=Category.AUDIT, actor=READER.name, source="loans")], peer, mesh_sources=MESH)
 
 
 @pytest.mark.parametrize("recorder", [READER, LIBRARIAN], ids=["reader", "staff"])

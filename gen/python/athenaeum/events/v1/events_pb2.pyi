@@ -36,7 +36,10 @@ class _EventCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventCa
     EVENT_CATEGORY_ACTIVITY: _EventCategory.ValueType  # 1
     """High-volume usage signals (views, searches); expire after the retention window. The default."""
     EVENT_CATEGORY_AUDIT: _EventCategory.ValueType  # 2
-    """State changes and security-relevant actions; kept. Staff only on record calls."""
+    """State changes and security-relevant actions; kept. Staff only on record calls, and in their own name:
+    `actor` empty or the caller, `source` not one of the mesh's services (PERMISSION_DENIED, reasons
+    NOT_YOUR_AUDIT and MESH_EVENT_SOURCE).
+    """
 
 class EventCategory(_EventCategory, metaclass=_EventCategoryEnumTypeWrapper):
     """How an event is kept."""
@@ -46,7 +49,10 @@ EVENT_CATEGORY_UNSPECIFIED: EventCategory.ValueType  # 0
 EVENT_CATEGORY_ACTIVITY: EventCategory.ValueType  # 1
 """High-volume usage signals (views, searches); expire after the retention window. The default."""
 EVENT_CATEGORY_AUDIT: EventCategory.ValueType  # 2
-"""State changes and security-relevant actions; kept. Staff only on record calls."""
+"""State changes and security-relevant actions; kept. Staff only on record calls, and in their own name:
+`actor` empty or the caller, `source` not one of the mesh's services (PERMISSION_DENIED, reasons
+NOT_YOUR_AUDIT and MESH_EVENT_SOURCE).
+"""
 Global___EventCategory: _TypeAlias = EventCategory  # noqa: Y015
 
 class _AggregationInterval:

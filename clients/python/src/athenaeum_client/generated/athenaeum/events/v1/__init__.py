@@ -94,7 +94,9 @@ class EventCategory(betterproto2.Enum):
 
     AUDIT = 2
     """
-    State changes and security-relevant actions; kept. Staff only on record calls.
+    State changes and security-relevant actions; kept. Staff only on record calls, and in their own name:
+    `actor` empty or the caller, `source` not one of the mesh's services (PERMISSION_DENIED, reasons
+    NOT_YOUR_AUDIT and MESH_EVENT_SOURCE).
     """
 
     @classmethod
