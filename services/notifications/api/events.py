@@ -6,25 +6,36 @@ from dataclasses import replace
 
 from google.protobuf.message import Message
 
-from athenaeum.notifications.v1 import events_pb2
+from athenaeum.notifications.v1 import events_pb2, notifications_pb2
 from services.notifications.api.convert import notification_to_proto, template_to_proto
-from services.notifications.domain.notifications import NotificationFailed, NotificationSent
+from services.notifications.domain.notifications import Notification, NotificationFailed, NotificationSent
 from services.notifications.domain.templates import TemplateUpdated
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.messaging import ACTOR_HEADER
 from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.wire import outbox_message, timestamp
 
+PERSONAL = ("address", "params", "subject", "body")
+"""A notification's fields its events leave out: personal data the audit trail must not keep, and the body
+may be far larger than a message on the bus may be (one too large would never leave the outbox)."""
+
+
+def _without_personal_data(notification: Notification) -> notifications_pb2.Notification:
+    message = notification_to_proto(notification)
+    for name in PERSONAL:
+        message.ClearField(name)
+    return message
+
 
 def _payload(event: DomainEvent) -> Message:
     match event:
         case NotificationSent():
             return events_pb2.NotificationSent(
-                occur_time=timestamp(event.occurred_at), notification=notification_to_proto(event.notification)
+                occur_time=timestamp(event.occurred_at), notification=_without_personal_data(event.notification)
             )
         case NotificationFailed():
             return events_pb2.NotificationFailed(
-                occur_time=timestamp(event.occurred_at), notification=notification_to_proto(event.notification)
+                occur_time=timestamp(event.occurred_at), notification=_without_personal_data(event.notification)
             )
         case TemplateUpdated():
             return events_pb2.NotificationTemplateUpdated(

@@ -22,7 +22,7 @@ from services.support.runtime.driver import DriverConnection, DriverStatement
 from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, current_identity
 from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER, NatsLink
 from services.support.runtime.retrying import retry_forever
-from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, OUTBOX_UNPUBLISHABLE
 from services.support.runtime.tracing import publishing, trace_headers
 from services.support.runtime.upkeep import BATCH_ROWS
 
@@ -90,6 +90,8 @@ def actor_header() -> dict[str, str]:
 RELAY_LEASE_SECONDS = 10.0
 """How long a batch is its relay's: far longer than publishing it takes, far shorter than JetStream's window
 for dropping a message it already has (`DUPLICATE_WINDOW_SECONDS`)."""
+HEADERS_ROOM = 16 * 1024
+"""Bytes of a NATS message left for the headers (a trace, the actor, the type, the message id)."""
 MARK_LINGER_SECONDS = 0.02
 """How long a published batch's marks wait for the next take before they are written by themselves."""
 _NEXT_UNPUBLISHED = (
@@ -203,6 +205,7 @@ class OutboxRelay:
         marks the batch published before it), published, and left to be marked; a failed publish, or a
         cancellation, gives the rows back at once (or, if even that fails, when the lease ends)."""
         js = self._nats.jetstream()
+        limit = self._nats.client().max_payload - HEADERS_ROOM
         connection = DriverConnection(self._engine, transactional=False)
         marks, self._published = self._published, []
         try:
@@ -215,6 +218,7 @@ class OutboxRelay:
             rows = sorted(taken, key=lambda row: row["seq"])
             if not rows:
                 return 0
+            rows, too_large = _fitting(rows, limit)
             seqs = [row["seq"] for row in rows]
             try:
                 await asyncio.gather(*(self._publish(js, row) for row in rows))  # written out in seq order
@@ -222,11 +226,11 @@ class OutboxRelay:
                 with contextlib.suppress(Exception):
                     await _GIVE_BACK.execute(await connection.get(), seqs=seqs)
                 raise
-            self._published.extend(seqs)
+            self._published.extend([*seqs, *too_large])
         finally:
             await connection.close()
         OUTBOX_PUBLISHED.inc(len(rows))
-        return len(rows)
+        return len(rows) + len(too_large)
 
     async def mark_published(self) -> None:
         """Mark the rows published that JetStream has and no take has marked yet (the service also calls it
@@ -276,3 +280,18 @@ class OutboxRelay:
             count = await connection.scalar(_BACKLOG)
         OUTBOX_BACKLOG.set(int(count or 0))
         return int(count or 0)
+
+
+def _fitting(rows: list[Any], limit: int) -> tuple[list[Any], list[int]]:
+    """The rows a NATS message can carry, and the seqs of those it cannot. One too large would be given
+    back and taken first again for ever, and no event after it would leave: it is set aside (marked, kept
+    in the table for a week, logged and counted) while the rest go on."""
+    fitting = [row for row in rows if len(row["payload"]) <= limit]
+    too_large = [row for row in rows if len(row["payload"]) > limit]
+    for row in too_large:
+        OUTBOX_UNPUBLISHABLE.inc()
+        log.error(
+            "outbox event %s (%s, %d bytes) is larger than a NATS message may be: set aside, not published",
+            row["event_id"], row["subject"], len(row["payload"]),
+        )  # fmt: skip
+    return fitting, [row["seq"] for row in too_large]

@@ -90,6 +90,10 @@ REQUEST_REPEATS = Counter(
 )
 OUTBOX_BACKLOG = Gauge("athenaeum_outbox_backlog", "Outbox rows committed but not yet published to JetStream.")
 OUTBOX_PUBLISHED = Counter("athenaeum_outbox_published_total", "Events the outbox relay published to JetStream.")
+OUTBOX_UNPUBLISHABLE = Counter(
+    "athenaeum_outbox_unpublishable_total",
+    "Events larger than a NATS message may be: set aside (logged) so the events after them still leave.",
+)
 CONSUMER_UP = Gauge(
     "athenaeum_consumer_up",
     "1 while a JetStream consumer is subscribed and fetching, 0 while it is down.",

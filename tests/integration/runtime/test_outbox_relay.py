@@ -186,3 +186,18 @@ async def test_a_running_relay_marks_what_it_published_when_no_take_comes(engine
         assert await relay.backlog() == 0
     finally:
         running.cancel()
+
+
+async def test_an_event_too_large_for_nats_is_set_aside_and_the_events_after_it_still_leave(engine, link, nats) -> None:
+    """One such row was given back and taken first again every 5 s, and no event after it ever left."""
+    first = await _create_book(engine, "Anna Karenina")
+    async with engine.begin() as connection:
+        oversized = sa.update(OUTBOX).where(OUTBOX.c.event_id == first).values(payload=b"x" * (2 * 1024 * 1024))
+        await connection.execute(oversized)
+    after = await _create_book(engine, "Dead Souls")
+    relay = OutboxRelay(engine, link)
+    assert await relay.relay_once() == 2
+    await relay.mark_published()
+    assert await relay.backlog() == 0
+    assert len(await _messages_with_id(nats, after)) == 1
+    assert await _messages_with_id(nats, first) == []

@@ -113,3 +113,19 @@ async def test_the_api_shows_who_sent_and_retried_a_notification_and_who_edited_
     assert convert.notification_to_proto(sent).retried_by == SUPERVISOR
     edited = replace(BUILTIN["hold_ready_email_en"], updated_by=SUPERVISOR)
     assert convert.template_to_proto(edited, used=frozenset()).updated_by == SUPERVISOR
+
+
+async def test_a_notification_s_events_carry_no_personal_content_and_stay_small(db, clock, renderer) -> None:
+    """A 4 MB message (a template may render one) made an event larger than the bus takes: it never left the outbox, and
+    every later event of the service stayed behind it. The audit trail drops these fields anyway."""
+    ada = recipient(sms_opt_in=False)
+    db.recipients[ada.user_id] = ada
+    body = "Closed on Monday. " * 500
+    command = sending.SendMessage(ada.user_id, Channel.EMAIL, subject="Closed", body=body, sender=LIBRARIAN)
+    sent = await sending.send_message(command, uow=db.unit_of_work(), clock=clock, renderer=renderer, rules=RULES)
+    await _deliver(db, clock, Sent("<1@x>"))
+    message = events.encode(db.published[0])
+    payload = events_pb2.NotificationSent.FromString(message.payload)
+    assert len(message.payload) < 2_000 and payload.notification.name == f"notifications/{sent.id}"
+    assert (payload.notification.address, payload.notification.subject, payload.notification.body) == ("", "", "")
+    assert not payload.notification.params and payload.notification.sent_by == LIBRARIAN

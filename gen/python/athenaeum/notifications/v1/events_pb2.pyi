@@ -40,7 +40,9 @@ class NotificationSent(_message.Message):
 
     @_builtins.property
     def notification(self) -> _notifications_pb2.Notification:
-        """The notification as sent (status SENT)."""
+        """The notification as sent (status SENT), without its personal content: `address`, `params`, `subject`
+        and `body` are left empty (GetNotification has them, for those who may read them).
+        """
 
     def __init__(
         self,
@@ -74,7 +76,9 @@ class NotificationFailed(_message.Message):
 
     @_builtins.property
     def notification(self) -> _notifications_pb2.Notification:
-        """The notification that failed, with `error` saying why."""
+        """The notification that failed, with `last_error` saying why; without its personal content, as in
+        NotificationSent.
+        """
 
     def __init__(
         self,

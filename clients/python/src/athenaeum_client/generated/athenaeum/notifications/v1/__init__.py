@@ -506,7 +506,8 @@ class NotificationFailed(betterproto2.Message):
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
     """
-    The notification that failed, with `error` saying why.
+    The notification that failed, with `last_error` saying why; without its personal content, as in
+    NotificationSent.
     """
 
 
@@ -544,7 +545,8 @@ class NotificationSent(betterproto2.Message):
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
     """
-    The notification as sent (status SENT).
+    The notification as sent (status SENT), without its personal content: `address`, `params`, `subject`
+    and `body` are left empty (GetNotification has them, for those who may read them).
     """
 
 
