@@ -13,6 +13,7 @@ from athenaeum.loans.v1 import resources_pb2
 from athenaeum.notifications.v1 import events_pb2 as notifications_events
 from athenaeum.notifications.v1 import notifications_pb2
 from athenaeum.users.v1 import events_pb2 as users_events
+from athenaeum.users.v1 import users_pb2
 from services.events.api.audit import Unreadable, audit_of, flatten, trace_id
 from services.events.domain.audit import audit_record
 from services.events.domain.model import Category
@@ -116,6 +117,19 @@ def test_a_notifications_personal_data_stays_out_of_the_trail_and_what_happened_
     kept = " ".join([*record.attributes, *record.attributes.values()])
     assert "ada@example.org" not in kept and "Margarita" not in kept and "Dear Ada" not in kept
     assert not {"notification.address", "notification.subject", "notification.body"} & set(record.attributes)
+
+
+def test_an_account_s_contact_data_and_name_stay_out_of_the_trail() -> None:
+    """Every account's email, phone and name were kept in AUDIT rows (which never expire), readable by staff."""
+    user = users_pb2.User(
+        name="users/ada", email="ada@example.org", phone="+79991234567", display_name="Ada Lovelace",
+        patron_category="ADULT", role=users_pb2.USER_ROLE_READER,
+    )  # fmt: skip
+    payload = users_events.UserRegistered(event_id=EVENT_ID, occur_time=timestamp(NOW), user=user)
+    record = audit_of("athenaeum.users.user_registered.v1", payload.SerializeToString(), headers_for(payload), now=NOW)
+    assert record.subject == "users/ada" and record.attributes["user.patron_category"] == "ADULT"
+    kept = " ".join([*record.attributes, *record.attributes.values()])
+    assert "ada@example.org" not in kept and "+7999" not in kept and "Lovelace" not in kept
 
 
 def test_a_message_that_is_not_a_domain_event_is_unreadable() -> None:

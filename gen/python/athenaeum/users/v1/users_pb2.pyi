@@ -111,7 +111,9 @@ class User(_message.Message):
     name: _builtins.str
     """"users/{user}". Assigned by the server."""
     email: _builtins.str
-    """Login and contact address; unique, compared case-insensitively."""
+    """Login and contact address; unique, compared case-insensitively. Personal data, as `display_name` and
+    `phone`: not copied into the audit trail (the events service).
+    """
     display_name: _builtins.str
     """Name shown to staff and on notices; free text."""
     phone: _builtins.str

@@ -921,7 +921,8 @@ class User(betterproto2.Message):
 
     email: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    Login and contact address; unique, compared case-insensitively.
+    Login and contact address; unique, compared case-insensitively. Personal data, as `display_name` and
+    `phone`: not copied into the audit trail (the events service).
     """
 
     display_name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
