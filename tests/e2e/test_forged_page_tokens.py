@@ -66,3 +66,20 @@ def test_a_token_forged_with_a_time_before_the_calendar_is_a_bad_page_token(
     assert forged.status_code == 400, forged.text
     violations = [v["field"] for d in forged.json()["details"] for v in d.get("field_violations", [])]
     assert violations == ["page_token"], forged.text
+
+
+@pytest.mark.parametrize("text", ["\u0000", "\ud800"])
+def test_a_public_list_s_token_forged_with_text_no_query_can_take_is_a_bad_page_token(
+    edge, admin, two_of_everything, text: str
+) -> None:
+    """Anyone could have ListCopies answer 500 (and page the operators) with a NUL in a cursor."""
+    book = edge.post("/v1/books", json={"title": f"Copies {uuid.uuid4().hex[:6]}"}, headers=admin.headers).json()
+    for _ in range(2):
+        copy = {"barcode": f"PT-{uuid.uuid4().hex[:10]}"}
+        edge.post(f"/v1/{book['name']}/copies", json=copy, headers=admin.headers).raise_for_status()
+    token = _next_token(edge, "/v1/books/-/copies", {}, {})
+    data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    data["c"] = [text for _ in data["c"]]
+    forged = base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    answer = edge.get("/v1/books/-/copies", params={"page_size": "1", "page_token": forged})
+    assert answer.status_code == 400 and "page_token" in answer.text, answer.text

@@ -44,7 +44,25 @@ def decode_token(token: str, query: str) -> list[Any] | None:
         raise InvalidArgument.field("page_token", "is not a token this service issued") from None
     if issued_for != query:
         raise InvalidArgument.field("page_token", "belongs to a different query")
-    return list(cursor)
+    if not isinstance(cursor, list) or not all(map(_plain, cursor)):
+        raise InvalidArgument.field("page_token", "is not a token this service issued")
+    return cursor
+
+
+def _plain(value: object) -> bool:
+    """A cursor value a query can take: tokens are not signed, and a forged one's NUL or lone surrogate in a
+    string failed the query (INTERNAL) where it should fail the token."""
+    if isinstance(value, str):
+        return "\x00" not in value and _encodes(value)
+    return value is None or isinstance(value, int | float)
+
+
+def _encodes(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def cursor_time(value: object) -> datetime:

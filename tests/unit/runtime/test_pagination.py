@@ -23,3 +23,18 @@ def test_a_token_round_trips_for_the_same_query_only() -> None:
 def test_a_forged_token_is_an_invalid_argument(token: str) -> None:
     with pytest.raises(InvalidArgument):
         pagination.decode_token(token, "q")
+
+
+@pytest.mark.parametrize("cursor", [["\u0000"], ["a\u0000b", 1], ["\ud800"], [{"x": 1}], [[1]]])
+def test_a_forged_cursor_no_query_can_take_is_an_invalid_token(cursor: list) -> None:
+    """A NUL or a lone surrogate reached Postgres and was answered INTERNAL (ListCopies is public)."""
+    query = pagination.fingerprint("ListCopies", "-", "")
+    token = pagination.encode_token(cursor, query)
+    with pytest.raises(InvalidArgument, match="not a token this service issued"):
+        pagination.decode_token(token, query)
+
+
+def test_a_cursor_of_any_other_text_or_numbers_is_kept() -> None:
+    query = pagination.fingerprint("ListBooks", "", "")
+    cursor = ["Мастер и Маргарита\u200b", 3, 2.5, None, True]
+    assert pagination.decode_token(pagination.encode_token(cursor, query), query) == cursor
