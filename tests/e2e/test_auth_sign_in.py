@@ -107,6 +107,10 @@ def test_failed_sign_ins_slow_that_client_down_but_never_lock_the_account(mesh, 
         assert codes[:4] == [401] * 4 and waits and max(waits) <= 2, (codes, waits)
         waiting = _login(guesser, reader.email, reader.password)  # 4 s to wait now, even for the right one
         assert waiting.status_code == 429 and _reason(waiting) == "TOO_MANY_ATTEMPTS"
+        # Said as every other 429 says it: Retry-After and RetryInfo, besides the ErrorInfo's metadata.
+        retry_infos = [d for d in waiting.json()["details"] if d["@type"].endswith("google.rpc.RetryInfo")]
+        assert int(waiting.headers["retry-after"]) == int(_metadata(waiting)["retry_after_seconds"])
+        assert retry_infos and retry_infos[0]["retry_delay"].endswith("s"), waiting.text
         # The owner, elsewhere, signs in: five anonymous wrong passwords no longer lock anyone out.
         assert _login(owner, reader.email, reader.password).status_code == 200
 

@@ -96,6 +96,7 @@ class SignInThrottle:
                 f"too many failed sign-ins; try again in {seconds} s",
                 reason="TOO_MANY_ATTEMPTS",
                 metadata={"retry_after_seconds": str(seconds)},
+                retry_after=seconds,  # RetryInfo, and Retry-After at the edge, as every other 429 says it
             )
 
     def begin_attempt(self, *, now: datetime, policy: ThrottlePolicy) -> None:
