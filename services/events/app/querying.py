@@ -18,6 +18,10 @@ from services.support.runtime.paging import Page, page_from_rows
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1000
+MAX_ANSWER_CHARS = 512 * 1024
+"""Characters of events (or of aggregation keys) one answer holds at most. A page of 1,000 events of 16 KiB
+each was larger than the edge's REST buffer (8 MiB: a 500) and gRPC's default message (4 MiB) let through. A
+page stops before the budget, shorter than page_size (AIP-158 lets it), and its token goes on from there."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,12 +52,28 @@ async def list_events(cmd: ListEvents, *, uow: EventsUnitOfWork) -> Page[EventRe
     after = _cursor(decode_token(cmd.page_token, query_id))
     async with uow:
         rows = await uow.events.list(cmd.query, limit=limit + 1, after=after)
+    limit = min(limit, _within_budget(rows))
     return page_from_rows(
-        rows,
+        rows[: limit + 1],
         limit=limit,
         query=query_id,
         cursor_of=lambda record: (record.occur_time.isoformat(), str(record.id), int(record.category)),
     )
+
+
+def _within_budget(records: Sequence[EventRecord]) -> int:
+    """How many of the leading records fit MAX_ANSWER_CHARS (one at least: an event always fits)."""
+    used = 0
+    for index, record in enumerate(records):
+        used += _chars(record)
+        if used > MAX_ANSWER_CHARS:
+            return max(index, 1)
+    return len(records)
+
+
+def _chars(record: EventRecord) -> int:
+    texts = (record.type, record.actor, record.subject, record.source, *record.attributes, *record.resources)
+    return 200 + sum(map(len, texts)) + sum(map(len, record.attributes.values()))  # 200: names, times, keys
 
 
 def _cursor(raw: list[object] | None) -> PageCursor | None:
@@ -72,6 +92,11 @@ async def aggregate_events(aggregation: Aggregation, *, uow: EventsUnitOfWork) -
         counts = await uow.events.aggregate(aggregation)
     if len(counts) > MAX_COUNTS:
         raise InvalidArgument.field("interval", f"more than {MAX_COUNTS} counts: narrow the range, widen the buckets")
+    if sum(len(count.key) + 60 for count in counts) > MAX_ANSWER_CHARS:
+        raise InvalidArgument.field(
+            "group_by",
+            "the counts' keys are too long to answer at once: narrow the range, widen the buckets or lower top",
+        )
     return counts
 
 

@@ -373,7 +373,10 @@ class ListEventsRequest(_message.Message):
     END_TIME_FIELD_NUMBER: _builtins.int
     FILTER_FIELD_NUMBER: _builtins.int
     page_size: _builtins.int
-    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
+    """Most items to return: 0 means 50, above 1000 means 1000, negative is INVALID_ARGUMENT. A page stops
+    early (with a next_page_token) before its events pass about 512 Ki characters, so it always fits a
+    message: large events give shorter pages.
+    """
     page_token: _builtins.str
     """The previous response's `next_page_token`; empty for the first page. It is bound to the query
     (filters, order, parent): reused with another one it is INVALID_ARGUMENT.

@@ -404,7 +404,9 @@ class ListEventsRequest(betterproto2.Message):
 
     page_size: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
     """
-    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    Most items to return: 0 means 50, above 1000 means 1000, negative is INVALID_ARGUMENT. A page stops
+    early (with a next_page_token) before its events pass about 512 Ki characters, so it always fits a
+    message: large events give shorter pages.
     """
 
     page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
