@@ -125,9 +125,11 @@ def caller() -> str:
 
 
 def template_changes(request: pb.UpdateNotificationTemplateRequest) -> dict[str, str]:
-    """The masked parts (without a mask, every part the client set: AIP-134)."""
+    """The masked parts (without a mask, every part the client set; "*", every part: AIP-134)."""
     given = request.notification_template
     paths = list(request.update_mask.paths) or [part for part in PARTS if getattr(given, part)]
+    if paths == ["*"]:
+        paths = list(PARTS)
     unknown = sorted(set(paths) - set(PARTS))
     if unknown:
         raise InvalidArgument.field("update_mask", f"not writable: {', '.join(p[:40] for p in unknown)}")

@@ -182,3 +182,15 @@ async def test_the_html_of_a_staff_message_keeps_its_line_breaks_and_escapes_the
     html = sent.content.html
     assert "New opening hours:<br>\nMon 9-18<br>\nWed &lt;closed&gt;<br>\n<br>\nSee you soon." in html
     assert "<closed>" not in html and "Wed <closed>" in sent.content.text  # the text part as written
+
+
+def test_an_update_mask_of_star_names_every_part_of_a_template() -> None:
+    """The proto documents "*", the service refused it as "not writable: *"."""
+    from google.protobuf.field_mask_pb2 import FieldMask
+
+    from athenaeum.notifications.v1 import notifications_pb2 as pb
+    from services.notifications.api.convert import template_changes
+
+    given = pb.NotificationTemplate(subject_template="S", body_template="B")
+    request = pb.UpdateNotificationTemplateRequest(notification_template=given, update_mask=FieldMask(paths=["*"]))
+    assert template_changes(request) == {"subject_template": "S", "body_template": "B", "html_body_template": ""}

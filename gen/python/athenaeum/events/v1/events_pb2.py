@@ -23,12 +23,13 @@ _sym_db = _symbol_database.Default()
 
 
 from athenaeum.api.v1 import access_pb2 as athenaeum_dot_api_dot_v1_dot_access__pb2
+from athenaeum.api.v1 import limits_pb2 as athenaeum_dot_api_dot_v1_dot_limits__pb2
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n athenaeum/events/v1/events.proto\x12\x13\x61thenaeum.events.v1\x1a\x1d\x61thenaeum/api/v1/access.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x87\x03\n\x05\x45vent\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x12\n\x04type\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\".athenaeum.events.v1.EventCategory\x12\r\n\x05\x61\x63tor\x18\x04 \x01(\t\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x0e\n\x06source\x18\x06 \x01(\t\x12\x34\n\noccur_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x35\n\x0brecord_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12>\n\nattributes\x18\t \x03(\x0b\x32*.athenaeum.events.v1.Event.AttributesEntry\x12\x10\n\x08trace_id\x18\n \x01(\t\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"E\n\x12RecordEventRequest\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1a.athenaeum.events.v1.EventB\x04\xe2\x41\x01\x02\"`\n\x18\x42\x61tchRecordEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.athenaeum.events.v1.EventB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"l\n\x19\x42\x61tchRecordEventsResponse\x12\x1a\n\x0erecorded_count\x18\x01 \x01(\x05\x42\x02\x18\x01\x12\x1b\n\x0f\x64uplicate_count\x18\x02 \x01(\x05\x42\x02\x18\x01\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x03 \x01(\x05\"a\n\x19StreamRecordEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.athenaeum.events.v1.EventB\x04\xe2\x41\x01\x02\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"F\n\x1aStreamRecordEventsResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x02 \x01(\x05\"%\n\x0fGetEventRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x8c\x02\n\x11ListEventsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12\x34\n\x08\x63\x61tegory\x18\x06 \x01(\x0e\x32\".athenaeum.events.v1.EventCategory\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x66ilter\x18\t \x01(\t\"Y\n\x12ListEventsResponse\x12*\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.athenaeum.events.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x88\x01\n\x12WatchEventsRequest\x12\r\n\x05\x61\x63tor\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x34\n\x08\x63\x61tegory\x18\x04 \x01(\x0e\x32\".athenaeum.events.v1.EventCategory\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\"\xed\x01\n\x16\x41ggregateEventsRequest\x12\x34\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12:\n\x08interval\x18\x03 \x01(\x0e\x32(.athenaeum.events.v1.AggregationInterval\x12\x10\n\x08group_by\x18\x04 \x01(\t\x12\x0e\n\x06\x66ilter\x18\x05 \x01(\t\x12\x0b\n\x03top\x18\x06 \x01(\x05\"_\n\x17\x41ggregateEventsResponse\x12/\n\x06\x63ounts\x18\x01 \x03(\x0b\x32\x1f.athenaeum.events.v1.EventCount\x12\x13\n\x0btotal_count\x18\x02 \x01(\x03\"X\n\nEventCount\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03*f\n\rEventCategory\x12\x1e\n\x1a\x45VENT_CATEGORY_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45VENT_CATEGORY_ACTIVITY\x10\x01\x12\x18\n\x14\x45VENT_CATEGORY_AUDIT\x10\x02*\x99\x01\n\x13\x41ggregationInterval\x12$\n AGGREGATION_INTERVAL_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41GGREGATION_INTERVAL_MINUTE\x10\x01\x12\x1d\n\x19\x41GGREGATION_INTERVAL_HOUR\x10\x02\x12\x1c\n\x18\x41GGREGATION_INTERVAL_DAY\x10\x03\x32\x87\x07\n\rEventsService\x12u\n\x0bRecordEvent\x12\'.athenaeum.events.v1.RecordEventRequest\x1a\x1a.athenaeum.events.v1.Event\"!\x8a\xb5\x18\x04\x08\x03\x18\x01\x82\xd3\xe4\x93\x02\x13\"\n/v1/events:\x05\x65vent\x12\x9d\x01\n\x11\x42\x61tchRecordEvents\x12-.athenaeum.events.v1.BatchRecordEventsRequest\x1a..athenaeum.events.v1.BatchRecordEventsResponse\")\x8a\xb5\x18\x04\x08\x03\x18\x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/events:batchRecord:\x01*\x12\x83\x01\n\x12StreamRecordEvents\x12..athenaeum.events.v1.StreamRecordEventsRequest\x1a/.athenaeum.events.v1.StreamRecordEventsResponse\"\x08\x8a\xb5\x18\x04\x08\x03\x18\x01(\x01\x30\x01\x12o\n\x08GetEvent\x12$.athenaeum.events.v1.GetEventRequest\x1a\x1a.athenaeum.events.v1.Event\"!\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=events/*}\x12w\n\nListEvents\x12&.athenaeum.events.v1.ListEventsRequest\x1a\'.athenaeum.events.v1.ListEventsResponse\"\x18\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events\x12\\\n\x0bWatchEvents\x12\'.athenaeum.events.v1.WatchEventsRequest\x1a\x1a.athenaeum.events.v1.Event\"\x06\x8a\xb5\x18\x02\x08\x04\x30\x01\x12\x90\x01\n\x0f\x41ggregateEvents\x12+.athenaeum.events.v1.AggregateEventsRequest\x1a,.athenaeum.events.v1.AggregateEventsResponse\"\"\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/events:aggregateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n athenaeum/events/v1/events.proto\x12\x13\x61thenaeum.events.v1\x1a\x1d\x61thenaeum/api/v1/access.proto\x1a\x1d\x61thenaeum/api/v1/limits.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc1\x03\n\x05\x45vent\x12\x18\n\x04name\x18\x01 \x01(\tB\n\xe2\x41\x01\x08\x92\xb5\x18\x02\x08@\x12\x19\n\x04type\x18\x02 \x01(\tB\x0b\xe2\x41\x01\x02\x92\xb5\x18\x03\x08\x80\x01\x12\x34\n\x08\x63\x61tegory\x18\x03 \x01(\x0e\x32\".athenaeum.events.v1.EventCategory\x12\x16\n\x05\x61\x63tor\x18\x04 \x01(\tB\x07\x92\xb5\x18\x03\x08\xe8\x07\x12\x18\n\x07subject\x18\x05 \x01(\tB\x07\x92\xb5\x18\x03\x08\xe8\x07\x12\x16\n\x06source\x18\x06 \x01(\tB\x06\x92\xb5\x18\x02\x08@\x12\x34\n\noccur_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x35\n\x0brecord_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12I\n\nattributes\x18\t \x03(\x0b\x32*.athenaeum.events.v1.Event.AttributesEntryB\t\x92\xb5\x18\x05\x08\x80\x08\x10@\x12\x18\n\x08trace_id\x18\n \x01(\tB\x06\x92\xb5\x18\x02\x08 \x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"E\n\x12RecordEventRequest\x12/\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1a.athenaeum.events.v1.EventB\x04\xe2\x41\x01\x02\"h\n\x18\x42\x61tchRecordEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.athenaeum.events.v1.EventB\x04\xe2\x41\x01\x02\x12\x1a\n\nrequest_id\x18\x02 \x01(\tB\x06\x92\xb5\x18\x02\x08@\"l\n\x19\x42\x61tchRecordEventsResponse\x12\x1a\n\x0erecorded_count\x18\x01 \x01(\x05\x42\x02\x18\x01\x12\x1b\n\x0f\x64uplicate_count\x18\x02 \x01(\x05\x42\x02\x18\x01\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x03 \x01(\x05\"i\n\x19StreamRecordEventsRequest\x12\x30\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.athenaeum.events.v1.EventB\x04\xe2\x41\x01\x02\x12\x1a\n\nrequest_id\x18\x02 \x01(\tB\x06\x92\xb5\x18\x02\x08@\"F\n\x1aStreamRecordEventsResponse\x12\x10\n\x08sequence\x18\x01 \x01(\x03\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x02 \x01(\x05\"%\n\x0fGetEventRequest\x12\x12\n\x04name\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"\x9e\x02\n\x11ListEventsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x1b\n\npage_token\x18\x02 \x01(\tB\x07\x92\xb5\x18\x03\x08\x80\x10\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x0f\n\x07subject\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12\x34\n\x08\x63\x61tegory\x18\x06 \x01(\x0e\x32\".athenaeum.events.v1.EventCategory\x12.\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x06\x66ilter\x18\t \x01(\tB\x07\x92\xb5\x18\x03\x08\xd0\x0f\"Y\n\x12ListEventsResponse\x12*\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x1a.athenaeum.events.v1.Event\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\x91\x01\n\x12WatchEventsRequest\x12\r\n\x05\x61\x63tor\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x34\n\x08\x63\x61tegory\x18\x04 \x01(\x0e\x32\".athenaeum.events.v1.EventCategory\x12\x17\n\x06\x66ilter\x18\x05 \x01(\tB\x07\x92\xb5\x18\x03\x08\xd0\x0f\"\xf6\x01\n\x16\x41ggregateEventsRequest\x12\x34\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12\x32\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x02\x12:\n\x08interval\x18\x03 \x01(\x0e\x32(.athenaeum.events.v1.AggregationInterval\x12\x10\n\x08group_by\x18\x04 \x01(\t\x12\x17\n\x06\x66ilter\x18\x05 \x01(\tB\x07\x92\xb5\x18\x03\x08\xd0\x0f\x12\x0b\n\x03top\x18\x06 \x01(\x05\"_\n\x17\x41ggregateEventsResponse\x12/\n\x06\x63ounts\x18\x01 \x03(\x0b\x32\x1f.athenaeum.events.v1.EventCount\x12\x13\n\x0btotal_count\x18\x02 \x01(\x03\"X\n\nEventCount\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0b\n\x03key\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03*f\n\rEventCategory\x12\x1e\n\x1a\x45VENT_CATEGORY_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45VENT_CATEGORY_ACTIVITY\x10\x01\x12\x18\n\x14\x45VENT_CATEGORY_AUDIT\x10\x02*\x99\x01\n\x13\x41ggregationInterval\x12$\n AGGREGATION_INTERVAL_UNSPECIFIED\x10\x00\x12\x1f\n\x1b\x41GGREGATION_INTERVAL_MINUTE\x10\x01\x12\x1d\n\x19\x41GGREGATION_INTERVAL_HOUR\x10\x02\x12\x1c\n\x18\x41GGREGATION_INTERVAL_DAY\x10\x03\x32\x87\x07\n\rEventsService\x12u\n\x0bRecordEvent\x12\'.athenaeum.events.v1.RecordEventRequest\x1a\x1a.athenaeum.events.v1.Event\"!\x8a\xb5\x18\x04\x08\x03\x18\x01\x82\xd3\xe4\x93\x02\x13\"\n/v1/events:\x05\x65vent\x12\x9d\x01\n\x11\x42\x61tchRecordEvents\x12-.athenaeum.events.v1.BatchRecordEventsRequest\x1a..athenaeum.events.v1.BatchRecordEventsResponse\")\x8a\xb5\x18\x04\x08\x03\x18\x01\x82\xd3\xe4\x93\x02\x1b\"\x16/v1/events:batchRecord:\x01*\x12\x83\x01\n\x12StreamRecordEvents\x12..athenaeum.events.v1.StreamRecordEventsRequest\x1a/.athenaeum.events.v1.StreamRecordEventsResponse\"\x08\x8a\xb5\x18\x04\x08\x03\x18\x01(\x01\x30\x01\x12o\n\x08GetEvent\x12$.athenaeum.events.v1.GetEventRequest\x1a\x1a.athenaeum.events.v1.Event\"!\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=events/*}\x12w\n\nListEvents\x12&.athenaeum.events.v1.ListEventsRequest\x1a\'.athenaeum.events.v1.ListEventsResponse\"\x18\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/events\x12\\\n\x0bWatchEvents\x12\'.athenaeum.events.v1.WatchEventsRequest\x1a\x1a.athenaeum.events.v1.Event\"\x06\x8a\xb5\x18\x02\x08\x04\x30\x01\x12\x90\x01\n\x0f\x41ggregateEvents\x12+.athenaeum.events.v1.AggregateEventsRequest\x1a,.athenaeum.events.v1.AggregateEventsResponse\"\"\x8a\xb5\x18\x02\x08\x04\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/events:aggregateb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,29 +39,51 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVENT_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_EVENT_ATTRIBUTESENTRY']._serialized_options = b'8\001'
   _globals['_EVENT'].fields_by_name['name']._loaded_options = None
-  _globals['_EVENT'].fields_by_name['name']._serialized_options = b'\342A\001\010'
+  _globals['_EVENT'].fields_by_name['name']._serialized_options = b'\342A\001\010\222\265\030\002\010@'
   _globals['_EVENT'].fields_by_name['type']._loaded_options = None
-  _globals['_EVENT'].fields_by_name['type']._serialized_options = b'\342A\001\002'
+  _globals['_EVENT'].fields_by_name['type']._serialized_options = b'\342A\001\002\222\265\030\003\010\200\001'
+  _globals['_EVENT'].fields_by_name['actor']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['actor']._serialized_options = b'\222\265\030\003\010\350\007'
+  _globals['_EVENT'].fields_by_name['subject']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['subject']._serialized_options = b'\222\265\030\003\010\350\007'
+  _globals['_EVENT'].fields_by_name['source']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['source']._serialized_options = b'\222\265\030\002\010@'
   _globals['_EVENT'].fields_by_name['occur_time']._loaded_options = None
   _globals['_EVENT'].fields_by_name['occur_time']._serialized_options = b'\342A\001\002'
   _globals['_EVENT'].fields_by_name['record_time']._loaded_options = None
   _globals['_EVENT'].fields_by_name['record_time']._serialized_options = b'\342A\001\003'
+  _globals['_EVENT'].fields_by_name['attributes']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['attributes']._serialized_options = b'\222\265\030\005\010\200\010\020@'
+  _globals['_EVENT'].fields_by_name['trace_id']._loaded_options = None
+  _globals['_EVENT'].fields_by_name['trace_id']._serialized_options = b'\222\265\030\002\010 '
   _globals['_RECORDEVENTREQUEST'].fields_by_name['event']._loaded_options = None
   _globals['_RECORDEVENTREQUEST'].fields_by_name['event']._serialized_options = b'\342A\001\002'
   _globals['_BATCHRECORDEVENTSREQUEST'].fields_by_name['events']._loaded_options = None
   _globals['_BATCHRECORDEVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\342A\001\002'
+  _globals['_BATCHRECORDEVENTSREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_BATCHRECORDEVENTSREQUEST'].fields_by_name['request_id']._serialized_options = b'\222\265\030\002\010@'
   _globals['_BATCHRECORDEVENTSRESPONSE'].fields_by_name['recorded_count']._loaded_options = None
   _globals['_BATCHRECORDEVENTSRESPONSE'].fields_by_name['recorded_count']._serialized_options = b'\030\001'
   _globals['_BATCHRECORDEVENTSRESPONSE'].fields_by_name['duplicate_count']._loaded_options = None
   _globals['_BATCHRECORDEVENTSRESPONSE'].fields_by_name['duplicate_count']._serialized_options = b'\030\001'
   _globals['_STREAMRECORDEVENTSREQUEST'].fields_by_name['events']._loaded_options = None
   _globals['_STREAMRECORDEVENTSREQUEST'].fields_by_name['events']._serialized_options = b'\342A\001\002'
+  _globals['_STREAMRECORDEVENTSREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_STREAMRECORDEVENTSREQUEST'].fields_by_name['request_id']._serialized_options = b'\222\265\030\002\010@'
   _globals['_GETEVENTREQUEST'].fields_by_name['name']._loaded_options = None
   _globals['_GETEVENTREQUEST'].fields_by_name['name']._serialized_options = b'\342A\001\002'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\222\265\030\003\010\200\020'
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['filter']._loaded_options = None
+  _globals['_LISTEVENTSREQUEST'].fields_by_name['filter']._serialized_options = b'\222\265\030\003\010\320\017'
+  _globals['_WATCHEVENTSREQUEST'].fields_by_name['filter']._loaded_options = None
+  _globals['_WATCHEVENTSREQUEST'].fields_by_name['filter']._serialized_options = b'\222\265\030\003\010\320\017'
   _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['start_time']._loaded_options = None
   _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['start_time']._serialized_options = b'\342A\001\002'
   _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['end_time']._loaded_options = None
   _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['end_time']._serialized_options = b'\342A\001\002'
+  _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['filter']._loaded_options = None
+  _globals['_AGGREGATEEVENTSREQUEST'].fields_by_name['filter']._serialized_options = b'\222\265\030\003\010\320\017'
   _globals['_EVENTSSERVICE'].methods_by_name['RecordEvent']._loaded_options = None
   _globals['_EVENTSSERVICE'].methods_by_name['RecordEvent']._serialized_options = b'\212\265\030\004\010\003\030\001\202\323\344\223\002\023\"\n/v1/events:\005event'
   _globals['_EVENTSSERVICE'].methods_by_name['BatchRecordEvents']._loaded_options = None
@@ -75,38 +98,38 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_EVENTSSERVICE'].methods_by_name['WatchEvents']._serialized_options = b'\212\265\030\002\010\004'
   _globals['_EVENTSSERVICE'].methods_by_name['AggregateEvents']._loaded_options = None
   _globals['_EVENTSSERVICE'].methods_by_name['AggregateEvents']._serialized_options = b'\212\265\030\002\010\004\202\323\344\223\002\026\022\024/v1/events:aggregate'
-  _globals['_EVENTCATEGORY']._serialized_start=1995
-  _globals['_EVENTCATEGORY']._serialized_end=2097
-  _globals['_AGGREGATIONINTERVAL']._serialized_start=2100
-  _globals['_AGGREGATIONINTERVAL']._serialized_end=2253
-  _globals['_EVENT']._serialized_start=185
-  _globals['_EVENT']._serialized_end=576
-  _globals['_EVENT_ATTRIBUTESENTRY']._serialized_start=527
-  _globals['_EVENT_ATTRIBUTESENTRY']._serialized_end=576
-  _globals['_RECORDEVENTREQUEST']._serialized_start=578
-  _globals['_RECORDEVENTREQUEST']._serialized_end=647
-  _globals['_BATCHRECORDEVENTSREQUEST']._serialized_start=649
-  _globals['_BATCHRECORDEVENTSREQUEST']._serialized_end=745
-  _globals['_BATCHRECORDEVENTSRESPONSE']._serialized_start=747
-  _globals['_BATCHRECORDEVENTSRESPONSE']._serialized_end=855
-  _globals['_STREAMRECORDEVENTSREQUEST']._serialized_start=857
-  _globals['_STREAMRECORDEVENTSREQUEST']._serialized_end=954
-  _globals['_STREAMRECORDEVENTSRESPONSE']._serialized_start=956
-  _globals['_STREAMRECORDEVENTSRESPONSE']._serialized_end=1026
-  _globals['_GETEVENTREQUEST']._serialized_start=1028
-  _globals['_GETEVENTREQUEST']._serialized_end=1065
-  _globals['_LISTEVENTSREQUEST']._serialized_start=1068
-  _globals['_LISTEVENTSREQUEST']._serialized_end=1336
-  _globals['_LISTEVENTSRESPONSE']._serialized_start=1338
-  _globals['_LISTEVENTSRESPONSE']._serialized_end=1427
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=1430
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=1566
-  _globals['_AGGREGATEEVENTSREQUEST']._serialized_start=1569
-  _globals['_AGGREGATEEVENTSREQUEST']._serialized_end=1806
-  _globals['_AGGREGATEEVENTSRESPONSE']._serialized_start=1808
-  _globals['_AGGREGATEEVENTSRESPONSE']._serialized_end=1903
-  _globals['_EVENTCOUNT']._serialized_start=1905
-  _globals['_EVENTCOUNT']._serialized_end=1993
-  _globals['_EVENTSSERVICE']._serialized_start=2256
-  _globals['_EVENTSSERVICE']._serialized_end=3159
+  _globals['_EVENTCATEGORY']._serialized_start=2136
+  _globals['_EVENTCATEGORY']._serialized_end=2238
+  _globals['_AGGREGATIONINTERVAL']._serialized_start=2241
+  _globals['_AGGREGATIONINTERVAL']._serialized_end=2394
+  _globals['_EVENT']._serialized_start=216
+  _globals['_EVENT']._serialized_end=665
+  _globals['_EVENT_ATTRIBUTESENTRY']._serialized_start=616
+  _globals['_EVENT_ATTRIBUTESENTRY']._serialized_end=665
+  _globals['_RECORDEVENTREQUEST']._serialized_start=667
+  _globals['_RECORDEVENTREQUEST']._serialized_end=736
+  _globals['_BATCHRECORDEVENTSREQUEST']._serialized_start=738
+  _globals['_BATCHRECORDEVENTSREQUEST']._serialized_end=842
+  _globals['_BATCHRECORDEVENTSRESPONSE']._serialized_start=844
+  _globals['_BATCHRECORDEVENTSRESPONSE']._serialized_end=952
+  _globals['_STREAMRECORDEVENTSREQUEST']._serialized_start=954
+  _globals['_STREAMRECORDEVENTSREQUEST']._serialized_end=1059
+  _globals['_STREAMRECORDEVENTSRESPONSE']._serialized_start=1061
+  _globals['_STREAMRECORDEVENTSRESPONSE']._serialized_end=1131
+  _globals['_GETEVENTREQUEST']._serialized_start=1133
+  _globals['_GETEVENTREQUEST']._serialized_end=1170
+  _globals['_LISTEVENTSREQUEST']._serialized_start=1173
+  _globals['_LISTEVENTSREQUEST']._serialized_end=1459
+  _globals['_LISTEVENTSRESPONSE']._serialized_start=1461
+  _globals['_LISTEVENTSRESPONSE']._serialized_end=1550
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=1553
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=1698
+  _globals['_AGGREGATEEVENTSREQUEST']._serialized_start=1701
+  _globals['_AGGREGATEEVENTSREQUEST']._serialized_end=1947
+  _globals['_AGGREGATEEVENTSRESPONSE']._serialized_start=1949
+  _globals['_AGGREGATEEVENTSRESPONSE']._serialized_end=2044
+  _globals['_EVENTCOUNT']._serialized_start=2046
+  _globals['_EVENTCOUNT']._serialized_end=2134
+  _globals['_EVENTSSERVICE']._serialized_start=2397
+  _globals['_EVENTSSERVICE']._serialized_end=3300
 # @@protoc_insertion_point(module_scope)

@@ -466,7 +466,9 @@ class SendNotificationRequest(_message.Message):
     subject: _builtins.str
     """Subject of a literal email (when `template` is empty), at most 200 characters."""
     body: _builtins.str
-    """Text of a literal message (when `template` is empty); at most 1,600 characters for an SMS."""
+    """Text of a literal message (when `template` is empty): at most 10,000 characters for an email, 1,600
+    for an SMS.
+    """
     request_id: _builtins.str
     """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
     gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
@@ -536,7 +538,7 @@ class GetNotificationTemplateRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email"."""
+    """"notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email_en"."""
     def __init__(
         self,
         *,
@@ -634,7 +636,9 @@ class UpdateNotificationTemplateRequest(_message.Message):
 
     @_builtins.property
     def update_mask(self) -> _field_mask_pb2.FieldMask:
-        """Fields to change: `subject_template`, `body_template` ("*": both)."""
+        """Fields to change: `subject_template`, `body_template`, `html_body_template` ("*": all three, each as
+        given: an empty one is empty after, and an email needs a subject and a body).
+        """
 
     def __init__(
         self,

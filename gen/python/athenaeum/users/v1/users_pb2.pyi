@@ -469,7 +469,10 @@ class ChangePasswordRequest(_message.Message):
     current_password: _builtins.str
     """The password the account has now: a stolen access token alone cannot change it."""
     new_password: _builtins.str
-    """The password from now on (at least 8 characters, not only letters)."""
+    """The password from now on, by RegisterRequest.password's rules: at least 10 and at most 256 characters;
+    common passwords, the email itself and passwords of fewer than 4 distinct characters are refused
+    (INVALID_ARGUMENT).
+    """
     def __init__(
         self,
         *,

@@ -146,7 +146,7 @@ class GetNotificationTemplateRequest(betterproto2.Message):
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email".
+    "notificationTemplates/{template}", e.g. "notificationTemplates/hold_ready_email_en".
     """
 
 
@@ -752,7 +752,8 @@ class SendNotificationRequest(betterproto2.Message):
 
     body: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
-    Text of a literal message (when `template` is empty); at most 1,600 characters for an SMS.
+    Text of a literal message (when `template` is empty): at most 10,000 characters for an email, 1,600
+    for an SMS.
     """
 
     request_id: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
@@ -788,7 +789,8 @@ class UpdateNotificationTemplateRequest(betterproto2.Message):
         2, betterproto2.TYPE_MESSAGE, optional=True
     )
     """
-    Fields to change: `subject_template`, `body_template` ("*": both).
+    Fields to change: `subject_template`, `body_template`, `html_body_template` ("*": all three, each as
+    given: an empty one is empty after, and an email needs a subject and a body).
     """
 
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)

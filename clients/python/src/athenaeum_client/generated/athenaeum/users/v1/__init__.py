@@ -272,7 +272,9 @@ class ChangePasswordRequest(betterproto2.Message):
 
     new_password: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    The password from now on (at least 8 characters, not only letters).
+    The password from now on, by RegisterRequest.password's rules: at least 10 and at most 256 characters;
+    common passwords, the email itself and passwords of fewer than 4 distinct characters are refused
+    (INVALID_ARGUMENT).
     """
 
 
