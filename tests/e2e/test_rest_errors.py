@@ -163,3 +163,11 @@ def test_a_password_in_a_query_string_is_refused_before_any_service_reads_it(
 def test_a_query_parameter_that_only_mentions_a_password_is_no_password(edge: httpx.Client, reader) -> None:
     response = edge.get("/v1/books", params={"filter": 'publisher = "password=1"'}, headers=reader.headers)
     assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("timeout", ["5", "-1S", "1x", "999999999S"])
+def test_a_rest_call_s_malformed_grpc_timeout_is_a_400(edge: httpx.Client, timeout: str) -> None:
+    """The service's gRPC stack failed such a call as INTERNAL (a 500, and the 5xx alert with it)."""
+    response = edge.get("/v1/books", params={"page_size": 1}, headers={"grpc-timeout": timeout})
+    assert_status_json(response, 400, GRPC_CODES["INVALID_ARGUMENT"])
+    assert edge.get("/v1/books", params={"page_size": 1}, headers={"grpc-timeout": "5S"}).status_code == 200

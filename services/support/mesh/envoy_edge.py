@@ -30,6 +30,7 @@ from services.support.mesh.envoy_edge_api import (
 )
 from services.support.mesh.envoy_edge_guard import (
     USER_HEADER,
+    bad_grpc_timeout_route,
     body_limit_filter,
     client_address,
     client_address_header,
@@ -77,6 +78,7 @@ def edge_config(topology: Topology) -> Config:
         stat_prefix="edge",
         routes=[
             password_in_query_route(),
+            bad_grpc_timeout_route(),
             *_api_reference_routes(topology),
             *_edge_routes(topology),
             *([cors_route()] if topology.cors_origins else []),

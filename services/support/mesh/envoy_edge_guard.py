@@ -8,6 +8,8 @@
   RESOURCE_EXHAUSTED, with Retry-After and the edge's Status JSON (a gRPC caller gets the status).
 - A password in a REST query string (`?current_password=…`): 400 before any service sees it. URLs end up in
   proxies' and browsers' logs; the API takes passwords in bodies only.
+- A REST call's `grpc-timeout` header that is not gRPC's (`5`, `-1S`): 400, where the service's gRPC stack
+  failed the call as INTERNAL.
 
 The classes come from the protos, so a new RPC is classed without a line here: a method bound to GET reads
 (health and reflection too), a public one that is not is a sign-in style mutation ("auth"), any other is a
@@ -201,5 +203,25 @@ def password_in_query_route() -> Config:
         "direct_response": {
             "status": 400,
             "body": {"inline_string": "a password goes in the request body, never in the query string"},
+        },
+    }
+
+
+TRANSCODED = {"name": "x-envoy-original-path", "present_match": True}
+"""Present once the transcoder has turned a REST call into gRPC (it keeps the original path there)."""
+_GRPC_TIMEOUT = "[0-9]{1,8}[HMSmun]"
+
+
+def bad_grpc_timeout_route() -> Config:
+    """The route refusing a REST call whose `grpc-timeout` header is not gRPC's grammar (a gRPC caller's own
+    library writes it, so only REST callers are checked). Placed, like the password route, before the gRPC
+    routes: it matches once the transcoder has made the call gRPC."""
+    present = {"name": "grpc-timeout", "present_match": True}
+    malformed = {"name": "grpc-timeout", "string_match": {"safe_regex": {"regex": _GRPC_TIMEOUT}}, "invert_match": True}
+    return {
+        "match": {"prefix": "/", "headers": [TRANSCODED, present, malformed]},
+        "direct_response": {
+            "status": 400,
+            "body": {"inline_string": "grpc-timeout must be digits and a unit (H, M, S, m, u, n), e.g. 5S"},
         },
     }
