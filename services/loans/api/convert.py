@@ -12,6 +12,7 @@ from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.money import ZERO, money, parse_money
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.names import NamePattern
 from services.support.runtime.wire import timestamp, to_datetime
 
 _LOAN_STATUS = {
@@ -167,3 +168,20 @@ def hold_to_proto(hold: Hold) -> resources_pb2.Hold:
 
 def hold_status(value: int) -> HoldStatus | None:
     return next((status for status, wire in _HOLD_STATUS.items() if wire == value), None)
+
+
+_USER = NamePattern("users/{user}")
+_BOOK = NamePattern("books/{book}")
+
+
+def list_parent(parent: str) -> str:
+    """A list's `parent`: "" (everyone), "users/me", or a user's name with a UUID (canonical). A typo such
+    as `users/nope` answered an empty page, as if that patron had no loans."""
+    if parent in ("", "users/me"):
+        return parent
+    return _USER.format(*_USER.parse(parent, field="parent"))
+
+
+def book_filter(book: str) -> str:
+    """A list's `book` filter: "" or a book's name with a UUID (canonical)."""
+    return _BOOK.format(*_BOOK.parse(book, field="book")) if book else ""

@@ -9,11 +9,13 @@ from google.protobuf.empty_pb2 import Empty
 
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc, resources_pb2
 from services.loans.api.convert import (
+    book_filter,
     fine_kind,
     fine_status,
     fine_to_proto,
     hold_status,
     hold_to_proto,
+    list_parent,
     loan_status,
     loan_to_proto,
     rule_mask_from_proto,
@@ -99,10 +101,10 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
     async def ListLoans(self, request: loans_pb2.ListLoansRequest, context: Context) -> loans_pb2.ListLoansResponse:
         """Lists loans, newest first."""
         command = viewing.ListLoans(
-            parent=request.parent,
+            parent=list_parent(request.parent),
             status=loan_status(request.status),
             overdue_only=request.overdue_only,
-            book=request.book,
+            book=book_filter(request.book),
             page_size=request.page_size,
             page_token=request.page_token,
             actor=current_actor(),
@@ -216,7 +218,7 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
     async def ListFines(self, request: loans_pb2.ListFinesRequest, context: Context) -> loans_pb2.ListFinesResponse:
         """Lists fines, newest first, with the total still owed."""
         command = fining.ListFines(
-            parent=request.parent,
+            parent=list_parent(request.parent),
             status=fine_status(request.status),
             page_size=request.page_size,
             page_token=request.page_token,
@@ -270,9 +272,9 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
     async def ListHolds(self, request: loans_pb2.ListHoldsRequest, context: Context) -> loans_pb2.ListHoldsResponse:
         """Lists holds in queue order."""
         command = holding.ListHolds(
-            parent=request.parent,
+            parent=list_parent(request.parent),
             status=hold_status(request.status),
-            book=request.book,
+            book=book_filter(request.book),
             page_size=request.page_size,
             page_token=request.page_token,
             actor=current_actor(),
