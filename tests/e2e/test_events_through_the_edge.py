@@ -287,3 +287,20 @@ def test_a_watch_that_reaches_its_deadline_ends_deadline_exceeded_every_time(mes
                     pass
             codes.append(ended.value.code())
     assert set(codes) == {grpc.StatusCode.DEADLINE_EXCEEDED}
+
+
+def test_users_me_as_the_actor_is_the_caller(edge, librarian) -> None:
+    """It matched nothing, as if the caller had done nothing; the rest of the API reads it as the caller."""
+    kind = f"desk.me_{uuid.uuid4().hex[:8]}"
+    event = {"type": kind, "occur_time": now_stamp()}
+    assert edge.post("/v1/events", json=event, headers=librarian.headers).status_code == 200
+    deadline = time.monotonic() + 20
+    while not (mine := list_events_by(edge, librarian, actor="users/me", type=kind)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert [e["actor"] for e in mine] == [librarian.name]
+
+
+def list_events_by(edge: httpx.Client, staff, **params: str) -> list[dict]:
+    response = edge.get("/v1/events", params=params, headers=staff.headers)
+    assert response.status_code == 200, response.text
+    return response.json()["events"]

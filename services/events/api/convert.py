@@ -16,7 +16,7 @@ from services.support.runtime.access import api_modules
 from services.support.runtime.boundary import TIME_RANGE, is_valid_time
 from services.support.runtime.callers import current_caller
 from services.support.runtime.errors import FieldViolation, InvalidArgument
-from services.support.runtime.identity import Identity
+from services.support.runtime.identity import Identity, current_identity
 from services.support.runtime.wire import timestamp, to_datetime
 
 
@@ -73,9 +73,15 @@ def optional_time(
         raise InvalidArgument.field(field, "is not a valid time (years 1 to 9999)") from None
 
 
+def _actor(actor: str) -> str:
+    """ "users/me" is the caller, as everywhere in the API (it matched nothing: "no activity")."""
+    identity = current_identity()
+    return identity.subject if actor == "users/me" and identity is not None else actor
+
+
 def list_query(request: events_pb2.ListEventsRequest) -> EventQuery:
     return build_query(
-        actor=request.actor,
+        actor=_actor(request.actor),
         subject=request.subject,
         type=request.type,
         category=request.category,
@@ -87,7 +93,7 @@ def list_query(request: events_pb2.ListEventsRequest) -> EventQuery:
 
 def watch_query(request: events_pb2.WatchEventsRequest) -> EventQuery:
     return build_query(
-        actor=request.actor,
+        actor=_actor(request.actor),
         subject=request.subject,
         type=request.type,
         category=request.category,
