@@ -65,8 +65,10 @@ local function reply(handle, status, body, secure)
   handle:respond(headers, body)
 end
 
-local function refuse(handle, status, code, message, secure)
-  reply(handle, status, '{"code":' .. code .. ',"message":"' .. message .. '","details":[]}', secure)
+-- The edge's local_reply_config writes the Status JSON (its code from the HTTP status) around the reason:
+-- a body of JSON here came out as a Status inside the message of another.
+local function refuse(handle, status, message, secure)
+  reply(handle, status, message, secure)
 end
 
 function envoy_on_request(handle)
@@ -81,7 +83,7 @@ function envoy_on_request(handle)
   local secure = over_tls(handle, headers)
   if not same_origin(headers) then
     -- 401 like every refused credential at the edge (its local 403s are answered as 401 anyway).
-    refuse(handle, "401", 16, "cross-origin session request refused", nil)
+    refuse(handle, "401", "cross-origin session request refused", nil)
     return
   end
   if path == REFRESH or path == LOGOUT then
@@ -90,14 +92,14 @@ function envoy_on_request(handle)
       if path == LOGOUT then
         reply(handle, "200", "{}", secure) -- already signed out: logout is idempotent
       else
-        refuse(handle, "401", 16, "no session: sign in", secure)
+        refuse(handle, "401", "no session: sign in", secure)
       end
       return
     end
     -- The client sends "{}" so that there is a body to replace (a request without one cannot get one).
     local body = handle:body()
     if body == nil then
-      refuse(handle, "400", 3, "send an empty JSON object as the body", nil)
+      refuse(handle, "400", "send an empty JSON object as the body", nil)
       return
     end
     body:setBytes('{"refresh_token":"' .. token .. '"}')
