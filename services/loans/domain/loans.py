@@ -113,6 +113,10 @@ class Loan(Versioned):
     def __post_init__(self) -> None:
         self.name = LOAN.format(self.id)
 
+    def has_barcode(self, barcode: str) -> bool:
+        """Whether a scanned barcode is this loan's copy's: the catalog matches barcodes whatever their case."""
+        return self.barcode.lower() == barcode.lower()
+
     @property
     def max_renewals(self) -> int:
         return self.terms.max_renewals if self.terms else 0

@@ -37,6 +37,17 @@ async def test_a_return_by_barcode_closes_the_loan_and_frees_the_copy(db: FakeLo
     assert db.event_types() == ["LoanIssued", "LoanReturned"]
 
 
+async def test_a_barcode_scanned_in_another_letter_case_names_the_loans_copy(desk: Desk) -> None:
+    """The catalog matches barcodes whatever their case, so does a return: by barcode, and beside a name."""
+    first, copy = await lend(desk)
+    returned = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy).lower(), actor=DESK))
+    assert returned.id == first.id and returned.status == LoanStatus.RETURNED
+    second, copy = await lend(desk)
+    scanned = desk.catalog.barcode(copy).lower()
+    returned = await desk.return_loan(ReturnLoan(loan_id=second.id, barcode=scanned, actor=DESK))
+    assert returned.id == second.id and returned.status == LoanStatus.RETURNED
+
+
 async def test_a_late_return_assesses_the_overdue_fine_and_carries_it_on_the_event(
     db: FakeLoansDatabase, desk: Desk
 ) -> None:
