@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 
@@ -152,15 +152,16 @@ class Loan(Versioned):
             compensated=False,
         )
 
-    def activate(self, copy: CopyInfo, *, rule: CirculationRule, book_title: str, now: datetime) -> None:
-        """The catalog lent us the copy: the loan starts, due by the rule (capped by its hard due date)."""
+    def activate(self, copy: CopyInfo, *, rule: CirculationRule, book_title: str, now: datetime, zone: tzinfo) -> None:
+        """The catalog lent us the copy: the loan starts, due at the end of the rule's last day in the library's
+        time zone `zone` (or at its hard due date, if sooner)."""
         self._touch(now)
         self.status = LoanStatus.ACTIVE
         self.copy, self.book, self.barcode, self.item_type = copy.name, copy.book, copy.barcode, copy.item_type
         self.book_title = book_title
         self.rule, self.terms = rule.name, rule.terms
         self.issued_at = now
-        self.due_at = rule.terms.due_at(now, rule.terms.loan_period_days)
+        self.due_at = rule.terms.due_at(now, rule.terms.loan_period_days, zone)
         self.next_reminder_at = now  # the reminder pass works out the schedule's first step
         self.compensated = True
         self.events.append(LoanIssued(occurred_at=now, loan=self))
@@ -177,9 +178,11 @@ class Loan(Versioned):
         self.compensated = True
 
     def days_past_due(self, now: datetime) -> int:
+        """Days begun since the due time: none on the due day (it ends at the due time), one as soon as the loan
+        is overdue, so that "overdue" (which blocks borrowing) and the fine's count of days agree."""
         if self.status != LoanStatus.ACTIVE or self.due_at is None or now <= self.due_at:
             return 0
-        return (now - self.due_at) // DAY
+        return -((self.due_at - now) // DAY)  # the ceiling of the days past
 
     def is_overdue(self, now: datetime) -> bool:
         return self.status == LoanStatus.ACTIVE and self.due_at is not None and now > self.due_at
@@ -192,7 +195,7 @@ class Loan(Versioned):
     def overdue_fine(self, now: datetime) -> Decimal:
         return self.terms.overdue_fine(self.overdue_days(now)) if self.terms else ZERO
 
-    def renew(self, *, now: datetime, others_waiting: bool) -> None:
+    def renew(self, *, now: datetime, others_waiting: bool, zone: tzinfo) -> None:
         """Extend by the renewal period from the current due date (Koha's default base), within the rule's
         limits. Counted from now, a renewal on the day of issue moved the due date by seconds and spent one of
         the renewals all the same."""
@@ -208,7 +211,7 @@ class Loan(Versioned):
         if others_waiting:
             raise FailedPrecondition("other patrons are waiting for this book", reason="HOLDS_WAITING")
         assert self.due_at is not None
-        new_due = terms.due_at(max(now, self.due_at), terms.renewal_period_days)
+        new_due = terms.due_at(max(now, self.due_at), terms.renewal_period_days, zone)
         if terms.hard_due_at is not None and new_due <= self.due_at:
             raise FailedPrecondition(
                 f"{self.name} cannot be due later than the rule's hard due date", reason="HARD_DUE_DATE_REACHED"
