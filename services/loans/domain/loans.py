@@ -99,7 +99,7 @@ class Loan(Versioned):
     compensated: bool = True
     failure_reason: str = ""
     reminders_sent: int = 0
-    """Steps of the reminder schedule announced for the current due date."""
+    """Steps of the reminder schedule done with for the current due date (announced, or passed over)."""
     next_reminder_at: datetime | None = None
     """When the reminder pass looks at the loan next (None: the schedule is done)."""
     return_started_at: datetime | None = None
@@ -245,14 +245,21 @@ class Loan(Versioned):
 
     def remind(self, now: datetime, schedule: ReminderSchedule) -> bool:
         """Announce the latest step of the schedule that has come and was not announced (steps missed while
-        nobody looked are not announced late, one after another); False when nothing changed."""
+        nobody looked are not announced late, one after another; nor those that had come before the pass was
+        due to look, i.e. before the due date was set); a due-soon step only before the due time. False when
+        nothing changed."""
         if self.status != LoanStatus.ACTIVE or self.due_at is None:
             return False
         before = (self.reminders_sent, self.next_reminder_at)
+        # Due-soon steps before the look: a loan lent (or renewed) for less than their time ahead of its due date.
+        look = min(self.next_reminder_at or self.due_at, self.due_at)
+        passed = schedule.steps_before(self.due_at, look)
         step = schedule.step_due(self.due_at, now)
-        if step > self.reminders_sent:
-            self.events.append(self._reminder(step, now, overdue=schedule.is_overdue_step(step)))
-            self.reminders_sent = step
+        if step > max(self.reminders_sent, passed):
+            overdue = schedule.is_overdue_step(step)
+            if overdue or now < self.due_at:
+                self.events.append(self._reminder(step, now, overdue=overdue))
+        self.reminders_sent = max(self.reminders_sent, passed, step)
         self.next_reminder_at = schedule.moment(self.due_at, self.reminders_sent + 1)
         if (self.reminders_sent, self.next_reminder_at) == before:
             return False

@@ -16,3 +16,11 @@ def test_the_library_time_zone_is_utc_unless_set_and_must_be_an_iana_zone(monkey
         monkeypatch.setenv("ATHENAEUM_LIBRARY_TIME_ZONE", wrong)
         with pytest.raises(ValidationError, match="not an IANA time zone"):
             LoansSettings()
+
+
+def test_a_reminder_at_the_due_time_itself_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It went out after the due time, telling an overdue patron the loan was due and could be renewed."""
+    assert 0 not in LoansSettings().reminder_schedule_days
+    monkeypatch.setenv("ATHENAEUM_REMINDER_SCHEDULE_DAYS", "[-3, 0, 1]")
+    with pytest.raises(ValidationError, match="at the due time"):
+        LoansSettings()

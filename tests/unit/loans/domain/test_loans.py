@@ -144,7 +144,7 @@ def test_returning_twice_is_refused() -> None:
     assert twice.value.reason == "LOAN_ALREADY_RETURNED"
 
 
-SCHEDULE = ReminderSchedule.of_days((-3, 0, 1, 8, 15))
+SCHEDULE = ReminderSchedule.of_days((-3, -0.5, 1, 8, 15))
 
 
 def reminders(loan: Loan) -> list[tuple[str, int]]:
@@ -155,7 +155,8 @@ def test_each_step_of_the_reminder_schedule_is_announced_once() -> None:
     loan = active_loan(loan_period_days=10)
     due = loan.due_at
     assert due is not None
-    looks = [due - 4 * DAY, due - 3 * DAY, due - 2 * DAY, due, due + DAY, due + DAY, due + 8 * DAY, due + 15 * DAY]
+    looks = [due - 4 * DAY, due - 3 * DAY, due - 2 * DAY, due - DAY / 2, due, due + DAY, due + DAY, due + 8 * DAY,
+             due + 15 * DAY]  # fmt: skip
     for now in looks:
         loan.remind(now, SCHEDULE)
     assert reminders(loan) == [("LoanDueSoon", 1), ("LoanDueSoon", 2), ("LoanOverdue", 3), ("LoanOverdue", 4),
@@ -178,6 +179,35 @@ def test_steps_missed_while_nobody_looked_are_not_announced_late() -> None:
     loan.remind(loan.due_at + 9 * DAY, SCHEDULE)
     assert reminders(loan) == [("LoanOverdue", 4)]
     assert [e.overdue_days for e in loan.events if isinstance(e, LoanOverdue)] == [9]
+
+
+def test_a_loan_lent_for_less_than_the_first_steps_time_gets_one_due_soon_reminder_before_its_due_time() -> None:
+    """Lent two days before its due date, it was told "due" at once (the three-days step had come) and again at
+    the due time, when it was already overdue: twice the same mail, the second one false."""
+    loan = active_loan(hard_due_at=NOW + 2 * DAY)
+    due = loan.due_at
+    assert due == NOW + 2 * DAY
+    for now in (NOW, NOW + DAY, due - DAY / 2, due - DAY / 4, due, due + DAY):
+        loan.remind(now, SCHEDULE)
+    assert reminders(loan) == [("LoanDueSoon", 2), ("LoanOverdue", 3)]
+    (due_soon,) = (e for e in loan.events if isinstance(e, LoanDueSoon))
+    assert due_soon.occurred_at == due - DAY / 2 < due
+
+
+def test_a_due_soon_step_that_comes_to_light_only_after_the_due_time_is_not_announced() -> None:
+    loan = active_loan(loan_period_days=10)
+    due = loan.due_at
+    assert due is not None
+    loan.remind(due - 3 * DAY, SCHEDULE)  # step 1; then nobody looked until past the due time
+    loan.remind(due + timedelta(seconds=30), SCHEDULE)
+    assert reminders(loan) == [("LoanDueSoon", 1)] and loan.next_reminder_at == due + DAY
+    loan.remind(due + DAY, SCHEDULE)
+    assert reminders(loan) == [("LoanDueSoon", 1), ("LoanOverdue", 3)]
+
+
+def test_a_schedule_step_at_the_due_time_itself_is_refused() -> None:
+    with pytest.raises(ValueError, match="at the due time"):
+        ReminderSchedule.of_days((-3, 0, 1))
 
 
 def test_a_loan_due_in_the_first_days_of_year_1_is_announced_overdue_not_an_overflow() -> None:
