@@ -69,7 +69,7 @@ async def _lent(engine: AsyncEngine, count: int) -> Iterator[str]:
             )  # fmt: skip
             copy = CopyInfo(name=f"books/b/copies/{number}", book="books/b", barcode=barcode, item_type="BOOK",
                             status="ON_LOAN")  # fmt: skip
-            loan.activate(copy, rule=rule, book_title="Dead Souls", now=now - timedelta(days=1))
+            loan.activate(copy, rule=rule, book_title="Dead Souls", now=now - timedelta(days=1), zone=UTC)
             loan.events.clear()
             await uow.loans.add(loan)
             barcodes.append(barcode)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from functools import partial
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
@@ -107,7 +108,9 @@ async def build(settings: LoansSettings) -> ServiceApp:
         clock=clock,
         users=users,
         catalog=catalog,
-        borrowing=BorrowingPolicy(settings.max_overdue_loans, settings.max_outstanding_fines),
+        borrowing=BorrowingPolicy(
+            settings.max_overdue_loans, settings.max_outstanding_fines, ZoneInfo(settings.library_time_zone)
+        ),
         currency=settings.currency_code,
         reconcile=reconcile,
         after_checkout=crash_now if settings.fault_crash_after_checkout else no_fault,

@@ -1,8 +1,9 @@
 from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from services.loans.domain.reminders import DEFAULT_DAYS
+from services.loans.domain.reminders import AT_THE_DUE_TIME, DEFAULT_DAYS
 from services.support.runtime.settings import BaseServiceSettings
 
 
@@ -10,6 +11,11 @@ class LoansSettings(BaseServiceSettings):
     """The loans service's settings (ATHENAEUM_* environment variables)."""
 
     currency_code: str = Field("RUB", description="ISO 4217 code of the library's currency.")
+    library_time_zone: str = Field(
+        "UTC",
+        description="The library's time zone (IANA name, e.g. Europe/Moscow): a loan or renewal of N days is due "
+        "at the end (23:59:59) of the Nth day there.",
+    )
     max_overdue_loans: int = Field(0, description="A patron with more overdue loans than this may not borrow.")
     max_outstanding_fines: Decimal | None = Field(
         None, description="Owing more than this blocks borrowing, when the circulation rule sets no limit."
@@ -33,9 +39,27 @@ class LoansSettings(BaseServiceSettings):
     reminder_schedule_days: tuple[float, ...] = Field(
         DEFAULT_DAYS,
         min_length=1,
-        description="When patrons are reminded of a loan, in days from its due time: up to 0 a LoanDueSoon, "
-        "after it a LoanOverdue; each step once per loan and due date.",
+        description="When patrons are reminded of a loan, in days from its due time (the end of the due day): "
+        "below 0 a LoanDueSoon, above it a LoanOverdue, never 0; each step once per loan and due date, a "
+        "LoanDueSoon only before the due time, and no step whose moment had passed when the loan was lent "
+        "or renewed.",
     )
     fault_crash_after_checkout: bool = Field(
         False, description="Testing only: die with SIGKILL between the catalog check-out and the loan commit."
     )
+
+    @field_validator("library_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. UTC, Europe/Moscow)") from None
+        return value
+
+    @field_validator("reminder_schedule_days")
+    @classmethod
+    def _not_at_the_due_time(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if 0 in value:
+            raise ValueError(AT_THE_DUE_TIME)
+        return value

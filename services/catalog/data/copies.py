@@ -11,7 +11,14 @@ import sqlalchemy as sa
 
 from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
-from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
+from services.catalog.domain.copies import (
+    BarcodeNotFound,
+    Copy,
+    CopyDetails,
+    CopyNotFound,
+    CopyStatus,
+    same_barcode,
+)
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
@@ -64,9 +71,10 @@ def _fields(copy: Copy) -> dict[str, object]:
 
 def _translate(error: Exception, batch: Sequence[Copy]) -> Exception:
     constraint = violated_constraint(error)
-    if constraint == "copies_barcode_key":
+    if constraint in ("copies_barcode_key", "copies_barcode_any_case"):
         barcode = batch[0].details.barcode if len(batch) == 1 else ""
         message = f"a copy with barcode {barcode} already exists" if barcode else "a barcode is already taken"
+        message += " (in any letter case)" if constraint == "copies_barcode_any_case" else ""
         metadata = {"field": "copy.barcode", "barcode": barcode}
         return AlreadyExists(message, reason="BARCODE_TAKEN", metadata=metadata)
     if constraint in ("copies_current_loan", "copies_current_hold"):
@@ -91,7 +99,9 @@ _BY_ID_FOR_UPDATE = DriverStatement(
         copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")
     ).with_for_update(of=copies)
 )
-_BY_BARCODE = DriverStatement(_WITH_TITLE.where(copies.c.barcode == sa.bindparam("barcode")), read=True)
+# A barcode matches whatever its letter case, through the unique index on lower(barcode).
+_BARCODE_MATCHES = sa.func.lower(copies.c.barcode) == sa.func.lower(sa.bindparam("barcode", type_=sa.Text))
+_BY_BARCODE = DriverStatement(_WITH_TITLE.where(_BARCODE_MATCHES), read=True)
 _ON_LOAN = DriverStatement(_WITH_TITLE.where(copies.c.current_loan == sa.bindparam("loan")).with_for_update(of=copies))
 # The reads of a check-out by barcode and of a check-in, which lock nothing (their write checks the version):
 # with each copy, how many other copies of its book are AVAILABLE, for the availability its event announces.
@@ -108,7 +118,7 @@ _AVAILABLE_OTHERS = (
 )
 _TO_CHECK_OUT = DriverStatement(
     _WITH_TITLE.add_columns(_AVAILABLE_OTHERS).where(
-        sa.or_(copies.c.current_loan == sa.bindparam("loan"), copies.c.barcode == sa.bindparam("barcode"))
+        sa.or_(copies.c.current_loan == sa.bindparam("loan"), _BARCODE_MATCHES)
     ),
     read=True,
 )
@@ -204,7 +214,7 @@ class SqlCopyRepository(TrackingRepository):
         rows = await self._fetch(_TO_CHECK_OUT, {"loan": loan, "barcode": barcode})
         found = [(self._track(_to_copy(row)), int(row["available_others"])) for row in rows]  # at most two
         on_loan = next((c for c, _ in found if c.current_loan == loan), None)
-        copy, others = next(((c, n) for c, n in found if c.details.barcode == barcode), (None, 0))
+        copy, others = next(((c, n) for c, n in found if same_barcode(c.details.barcode, barcode)), (None, 0))
         return on_loan, copy, others
 
     async def to_check_in(

@@ -58,6 +58,8 @@ copies = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("copies_book_id", "book_id"),
     sa.Index("copies_book_status", "book_id", "status"),
+    # One label whatever its letter case (domain.copies.same_barcode); barcode look-ups use it too.
+    sa.Index("copies_barcode_any_case", sa.func.lower(sa.text("barcode")), unique=True),
     # A loan or a hold holds at most one copy: the last guard behind the row locks of check-out and reserve.
     sa.Index("copies_current_loan", "current_loan", unique=True, postgresql_where=sa.text("current_loan IS NOT NULL")),
     sa.Index("copies_current_hold", "current_hold", unique=True, postgresql_where=sa.text("current_hold IS NOT NULL")),

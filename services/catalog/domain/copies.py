@@ -20,6 +20,12 @@ COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "ca
 COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title")
 
 
+def same_barcode(a: str, b: str) -> bool:
+    """Whether two barcodes name one label: letter case is no part of it (a scanner or a typist may give either
+    case; the stored barcode keeps the case it was given). Postgres's `lower` is the same fold."""
+    return a.lower() == b.lower()
+
+
 class CopyStatus(StrEnum):
     AVAILABLE = "AVAILABLE"
     ON_LOAN = "ON_LOAN"

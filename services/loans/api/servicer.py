@@ -132,7 +132,10 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
     async def RenewLoan(self, request: loans_pb2.RenewLoanRequest, context: Context) -> resources_pb2.Loan:
         """Extends the due time."""
         command = renewing.RenewLoan(LOAN.parse_id(request.name), parse_request_id(request.request_id), current_actor())
-        return self._loan(await renewing.renew_loan(command, uow=self._uow(), clock=self._clock, users=self._users))
+        renewed = await renewing.renew_loan(
+            command, uow=self._uow(), clock=self._clock, users=self._users, policy=self._borrowing
+        )
+        return self._loan(renewed)
 
     async def CreateCirculationRule(
         self, request: loans_pb2.CreateCirculationRuleRequest, context: Context

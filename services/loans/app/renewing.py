@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from services.loans.app.ports import LoansUnitOfWork, Users
 from services.loans.domain.actors import SYSTEM, Actor
-from services.loans.domain.borrowing import ensure_eligible
+from services.loans.domain.borrowing import BorrowingPolicy, ensure_eligible
 from services.loans.domain.loans import LOAN, Loan, visible
 from services.support.runtime.clock import Clock
 
@@ -19,8 +19,11 @@ class RenewLoan:
     actor: Actor = SYSTEM
 
 
-async def renew_loan(cmd: RenewLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users) -> Loan:
-    """Extend the due time, unless the limit is reached, the loan is overdue or others wait for the book."""
+async def renew_loan(
+    cmd: RenewLoan, *, uow: LoansUnitOfWork, clock: Clock, users: Users, policy: BorrowingPolicy
+) -> Loan:
+    """Extend the due time (to the end of a day in the library's time zone), unless the limit is reached, the
+    loan is overdue or others wait for the book."""
     async with uow:
         previous = await uow.requests.recall(cmd.request_id, "RenewLoan")
         loan = visible(await uow.loans.get(LOAN.parse_id(previous) if previous else cmd.loan_id))
@@ -31,7 +34,7 @@ async def renew_loan(cmd: RenewLoan, *, uow: LoansUnitOfWork, clock: Clock, user
     async with uow:
         loan = visible(await uow.loans.get(cmd.loan_id, for_update=True))
         others_waiting = await uow.holds.others_waiting(loan.book, loan.patron)
-        loan.renew(now=clock.now(), others_waiting=others_waiting)
+        loan.renew(now=clock.now(), others_waiting=others_waiting, zone=policy.time_zone)
         await uow.loans.save(loan)
         await uow.requests.remember(cmd.request_id, "RenewLoan", loan.name)
         await uow.commit()

@@ -81,7 +81,7 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
                 return await uow.loans.get(LOAN.parse_id(previous))
             loan, queue_head = await _named(cmd.loan_id, barcode, uow=uow, now=clock.now())
             visible(loan)  # NOT_FOUND for a saga's PENDING or FAILED record
-            if cmd.loan_id is not None and barcode and barcode != loan.barcode:  # one item scanned, another open
+            if cmd.loan_id is not None and barcode and not loan.has_barcode(barcode):  # one item scanned, another open
                 raise InvalidArgument.field("barcode", f"is not the barcode of {loan.name}'s copy: give one of them")
             if loan.status == LoanStatus.RETURNED:
                 raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")

@@ -46,7 +46,10 @@ _QUEUE_HEAD_ID = (
 _to_return = sa.select(loans, _QUEUE_HEAD_ID)
 TO_RETURN_BY_ID = DriverStatement(_to_return.where(loans.c.id == sa.bindparam("loan_id")), read=True)
 TO_RETURN_BY_BARCODE = DriverStatement(
-    _to_return.where(loans.c.barcode == sa.bindparam("barcode"), loans.c.status == LoanStatus.ACTIVE.value),
+    _to_return.where(
+        sa.func.lower(loans.c.barcode) == sa.func.lower(sa.bindparam("barcode", type_=sa.Text)),
+        loans.c.status == LoanStatus.ACTIVE.value,
+    ),
     read=True,
 )
 # A loan whose return was begun is not fined or reminded further meanwhile: the copy may already be back.

@@ -91,7 +91,7 @@ sa.Index("loans_patron_created", loans.c.patron, loans.c.created_at.desc(), loan
 sa.Index("loans_created", loans.c.created_at.desc(), loans.c.id.desc())
 # The reconciler's overdue pass, returns by barcode, and unfinished sagas.
 sa.Index("loans_active_due", loans.c.due_at, postgresql_where=ACTIVE_LOAN)
-sa.Index("loans_active_barcode", loans.c.barcode, postgresql_where=ACTIVE_LOAN)
+sa.Index("loans_active_barcode_any_case", sa.func.lower(loans.c.barcode), postgresql_where=ACTIVE_LOAN)
 sa.Index("loans_unsettled", loans.c.created_at, postgresql_where=sa.text("status = 'PENDING' OR NOT compensated"))
 # Returns begun and not finished (the reconciler completes or abandons them).
 sa.Index(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from decimal import Decimal
 
 from services.loans.domain.rules import WILDCARD, CirculationRule, RuleTerms
@@ -57,10 +58,12 @@ class Standing:
 
 @dataclass(frozen=True, slots=True)
 class BorrowingPolicy:
-    """Library-wide limits (settings) that rules may tighten."""
+    """Library-wide terms (settings): limits that rules may tighten, and the library's time zone."""
 
     max_overdue_loans: int = 0
     max_outstanding_fines: Decimal | None = None
+    time_zone: tzinfo = UTC
+    """Where the library's days begin and end: a loan (or renewal) of N days is due at the end of the Nth."""
 
 
 def ensure_eligible(eligibility: Eligibility, *, patron: str, what: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 
@@ -99,7 +99,7 @@ class Loan(Versioned):
     compensated: bool = True
     failure_reason: str = ""
     reminders_sent: int = 0
-    """Steps of the reminder schedule announced for the current due date."""
+    """Steps of the reminder schedule done with for the current due date (announced, or passed over)."""
     next_reminder_at: datetime | None = None
     """When the reminder pass looks at the loan next (None: the schedule is done)."""
     return_started_at: datetime | None = None
@@ -112,6 +112,10 @@ class Loan(Versioned):
 
     def __post_init__(self) -> None:
         self.name = LOAN.format(self.id)
+
+    def has_barcode(self, barcode: str) -> bool:
+        """Whether a scanned barcode is this loan's copy's: the catalog matches barcodes whatever their case."""
+        return self.barcode.lower() == barcode.lower()
 
     @property
     def max_renewals(self) -> int:
@@ -148,15 +152,16 @@ class Loan(Versioned):
             compensated=False,
         )
 
-    def activate(self, copy: CopyInfo, *, rule: CirculationRule, book_title: str, now: datetime) -> None:
-        """The catalog lent us the copy: the loan starts, due by the rule (capped by its hard due date)."""
+    def activate(self, copy: CopyInfo, *, rule: CirculationRule, book_title: str, now: datetime, zone: tzinfo) -> None:
+        """The catalog lent us the copy: the loan starts, due at the end of the rule's last day in the library's
+        time zone `zone` (or at its hard due date, if sooner)."""
         self._touch(now)
         self.status = LoanStatus.ACTIVE
         self.copy, self.book, self.barcode, self.item_type = copy.name, copy.book, copy.barcode, copy.item_type
         self.book_title = book_title
         self.rule, self.terms = rule.name, rule.terms
         self.issued_at = now
-        self.due_at = rule.terms.due_at(now, rule.terms.loan_period_days)
+        self.due_at = rule.terms.due_at(now, rule.terms.loan_period_days, zone)
         self.next_reminder_at = now  # the reminder pass works out the schedule's first step
         self.compensated = True
         self.events.append(LoanIssued(occurred_at=now, loan=self))
@@ -173,9 +178,11 @@ class Loan(Versioned):
         self.compensated = True
 
     def days_past_due(self, now: datetime) -> int:
+        """Days begun since the due time: none on the due day (it ends at the due time), one as soon as the loan
+        is overdue, so that "overdue" (which blocks borrowing) and the fine's count of days agree."""
         if self.status != LoanStatus.ACTIVE or self.due_at is None or now <= self.due_at:
             return 0
-        return (now - self.due_at) // DAY
+        return -((self.due_at - now) // DAY)  # the ceiling of the days past
 
     def is_overdue(self, now: datetime) -> bool:
         return self.status == LoanStatus.ACTIVE and self.due_at is not None and now > self.due_at
@@ -188,7 +195,7 @@ class Loan(Versioned):
     def overdue_fine(self, now: datetime) -> Decimal:
         return self.terms.overdue_fine(self.overdue_days(now)) if self.terms else ZERO
 
-    def renew(self, *, now: datetime, others_waiting: bool) -> None:
+    def renew(self, *, now: datetime, others_waiting: bool, zone: tzinfo) -> None:
         """Extend by the renewal period from the current due date (Koha's default base), within the rule's
         limits. Counted from now, a renewal on the day of issue moved the due date by seconds and spent one of
         the renewals all the same."""
@@ -204,7 +211,7 @@ class Loan(Versioned):
         if others_waiting:
             raise FailedPrecondition("other patrons are waiting for this book", reason="HOLDS_WAITING")
         assert self.due_at is not None
-        new_due = terms.due_at(max(now, self.due_at), terms.renewal_period_days)
+        new_due = terms.due_at(max(now, self.due_at), terms.renewal_period_days, zone)
         if terms.hard_due_at is not None and new_due <= self.due_at:
             raise FailedPrecondition(
                 f"{self.name} cannot be due later than the rule's hard due date", reason="HARD_DUE_DATE_REACHED"
@@ -238,14 +245,21 @@ class Loan(Versioned):
 
     def remind(self, now: datetime, schedule: ReminderSchedule) -> bool:
         """Announce the latest step of the schedule that has come and was not announced (steps missed while
-        nobody looked are not announced late, one after another); False when nothing changed."""
+        nobody looked are not announced late, one after another; nor those that had come before the pass was
+        due to look, i.e. before the due date was set); a due-soon step only before the due time. False when
+        nothing changed."""
         if self.status != LoanStatus.ACTIVE or self.due_at is None:
             return False
         before = (self.reminders_sent, self.next_reminder_at)
+        # Due-soon steps before the look: a loan lent (or renewed) for less than their time ahead of its due date.
+        look = min(self.next_reminder_at or self.due_at, self.due_at)
+        passed = schedule.steps_before(self.due_at, look)
         step = schedule.step_due(self.due_at, now)
-        if step > self.reminders_sent:
-            self.events.append(self._reminder(step, now, overdue=schedule.is_overdue_step(step)))
-            self.reminders_sent = step
+        if step > max(self.reminders_sent, passed):
+            overdue = schedule.is_overdue_step(step)
+            if overdue or now < self.due_at:
+                self.events.append(self._reminder(step, now, overdue=overdue))
+        self.reminders_sent = max(self.reminders_sent, passed, step)
         self.next_reminder_at = schedule.moment(self.due_at, self.reminders_sent + 1)
         if (self.reminders_sent, self.next_reminder_at) == before:
             return False

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from services.loans.domain.money import CENTS, MAX_AMOUNT
-from services.loans.domain.periods import MAX_PERIOD_DAYS, days_after
+from services.loans.domain.periods import MAX_PERIOD_DAYS, days_after, end_of_day_after
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, NotFound, collect_violations
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -122,9 +122,10 @@ class RuleTerms:
         """Whether the rule may govern a loan of this patron category (of one item type or of all)."""
         return self.patron_category in (WILDCARD, patron_category.upper())
 
-    def due_at(self, start: datetime, days: int) -> datetime:
-        """`start` plus `days`, capped by the hard due date."""
-        due = days_after(start, days)
+    def due_at(self, start: datetime, days: int, zone: tzinfo) -> datetime:
+        """The end of the library's day (in `zone`) `days` days after `start`, capped by the hard due date (an
+        instant, kept as the admin gave it)."""
+        due = end_of_day_after(start, days, zone)
         return min(due, self.hard_due_at) if self.hard_due_at is not None else due
 
     def overdue_fine(self, chargeable_days: int) -> Decimal:

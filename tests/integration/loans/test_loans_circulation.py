@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -30,6 +30,7 @@ from services.loans.domain.actors import Actor
 from services.loans.domain.fines import FineStatus
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LoanStatus
+from services.loans.domain.periods import end_of_day_after
 from services.loans.domain.rules import RuleTerms
 from services.support.runtime.errors import AlreadyExists, FailedPrecondition, NotFound, PermissionDenied
 from services.support.runtime.identity import Role
@@ -208,14 +209,14 @@ async def test_rule_changes_apply_to_new_loans_and_the_most_specific_rule_govern
     dvd, _ = world.catalog.add_book(item_type="DVD", copies=2)
     world.users.categories["users/kid"] = "CHILD"
     before = await lend(world, "users/kid", dvd)
-    assert before.due_at == before.issued_at + 3 * DAY and before.rule == child_dvd.name  # type: ignore[operator]
+    assert before.due_at == end_of_day_after(START, 3, UTC) and before.rule == child_dvd.name
     change = UpdateCirculationRule(
         child_dvd.id, RuleTerms("", "", loan_period_days=5), ("loan_period_days",), etag=child_dvd.etag, actor=ADMIN
     )
     updated = await update_circulation_rule(change, uow=world.uow(), clock=world.clock)
     assert updated.terms.loan_period_days == 5 and updated.terms.item_type == "DVD"
     after = await lend(world, "users/kid", dvd)
-    assert after.due_at == after.issued_at + 5 * DAY  # type: ignore[operator]
+    assert after.due_at == end_of_day_after(START, 5, UTC)
     assert (await get_loan(GetLoan(before.id, DESK), uow=world.uow())).due_at == before.due_at
     rules = await listed("CHILD", "BOOK")
     assert rules.total_size == 1 and rules.items[0].terms.patron_category == "*"

@@ -25,7 +25,7 @@ from services.support.runtime.outbox import OUTBOX
 
 pytestmark = pytest.mark.integration
 DAY = timedelta(days=1)
-SCHEDULE = ReminderSchedule.of_days((-3, 0, 1, 8, 15))
+SCHEDULE = ReminderSchedule.of_days((-3, -0.5, 1, 8, 15))
 PROCESSES = 3
 
 
@@ -70,8 +70,8 @@ async def test_every_step_is_announced_once_by_processes_racing_and_restarting(
     await world.set_default_rule(loan_period_days=10)
     book, _ = world.catalog.add_book(copies=4)
     loans = [await world.issue(IssueLoan(f"users/p{i}", book=book, actor=DESK)) for i in range(4)]
-    for moment in (0, 7, 7, 10, 11, 11, 18, 25, 40):  # days after the issue; twice: a restart re-runs it
-        move_to(world, loans[0].issued_at + moment * DAY)  # type: ignore[operator]
+    for moment in (-10, -3, -3, -0.5, 1, 1, 8, 15, 30):  # days from the due time; twice: a restart re-runs it
+        move_to(world, loans[0].due_at + moment * DAY)  # type: ignore[operator]
         await asyncio.gather(*(one_pass(engine, world) for engine in engines))
     seen = await announced(world)
     expected = {("LoanDueSoon", 1), ("LoanDueSoon", 2), ("LoanOverdue", 3), ("LoanOverdue", 4), ("LoanOverdue", 5)}

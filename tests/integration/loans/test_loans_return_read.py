@@ -37,6 +37,17 @@ async def test_a_loan_read_through_the_driver_is_the_loan_the_transaction_reads(
     assert by_id.status == LoanStatus.ACTIVE and by_id.terms == in_transaction.terms and by_id.due_at > by_id.issued_at
 
 
+async def test_a_return_by_barcode_finds_the_active_loan_whatever_the_letter_case_scanned(world: World) -> None:
+    _, (copy,) = world.catalog.add_book()
+    barcode = world.catalog.barcode(copy)  # BC-<lower-case hex>
+    loan = await world.issue(IssueLoan("users/p9", barcode=barcode, actor=DESK))
+    uow = world.uow()
+    async with uow.reading():
+        for scanned in (barcode.lower(), barcode.upper()):
+            found, _ = await uow.loans.to_return(barcode=scanned, now=START)
+            assert found.id == loan.id and found.barcode == barcode
+
+
 async def test_a_return_reads_with_its_loan_the_hold_at_the_head_of_the_books_queue(world: World) -> None:
     other_book, (other_copy,) = world.catalog.add_book()
     await world.issue(IssueLoan("users/p5", barcode=world.catalog.barcode(other_copy), actor=DESK))

@@ -132,7 +132,9 @@ class FakeCopyRepository(_Tracking):
         return self._track(_row(stored))
 
     async def by_barcode(self, barcode: str) -> Copy:
-        return self._track(_row(self._first(lambda c: c.details.barcode == barcode, BarcodeNotFound(barcode))))
+        return self._track(
+            _row(self._first(lambda c: same_barcode(c.details.barcode, barcode), BarcodeNotFound(barcode)))
+        )
 
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
         found = [c for c in self.state.copies.values() if (c.current_loan == loan if loan else c.current_hold == hold)]
@@ -140,7 +142,7 @@ class FakeCopyRepository(_Tracking):
 
     async def to_check_out(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None, int]:
         on_loan = await self.holding(loan=loan)
-        with_barcode = [c for c in self.state.copies.values() if c.details.barcode == barcode]
+        with_barcode = [c for c in self.state.copies.values() if same_barcode(c.details.barcode, barcode)]
         if not with_barcode:
             return on_loan, None, 0
         return on_loan, self._track(_row(with_barcode[0])), self._available_others(with_barcode[0])
@@ -205,8 +207,13 @@ class FakeCopyRepository(_Tracking):
 
     def _refuse_taken_barcode(self, copy: Copy) -> None:
         barcode = copy.details.barcode
-        if any(c.details.barcode == barcode and c.id != copy.id for c in self.state.copies.values()):
+        if any(same_barcode(c.details.barcode, barcode) and c.id != copy.id for c in self.state.copies.values()):
             raise AlreadyExists(f"a copy with barcode {barcode} already exists", reason="BARCODE_TAKEN")
+
+
+def same_barcode(a: str, b: str) -> bool:
+    """As the database compares barcodes (its unique index and look-ups are on lower(barcode))."""
+    return a.lower() == b.lower()
 
 
 class FakeRequestLog:

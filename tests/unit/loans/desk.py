@@ -86,7 +86,7 @@ class Desk:
         return await return_loan(cmd, uow=self.uow(), clock=self.clock, catalog=self.catalog, currency=CURRENCY)
 
     async def renew(self, cmd: RenewLoan) -> Loan:
-        return await renew_loan(cmd, uow=self.uow(), clock=self.clock, users=self.users)
+        return await renew_loan(cmd, uow=self.uow(), clock=self.clock, users=self.users, policy=self.policy)
 
     async def place_hold(self, cmd: PlaceHold) -> Hold:
         return await place_hold(cmd, uow=self.uow(), clock=self.clock, users=self.users, catalog=self.catalog)

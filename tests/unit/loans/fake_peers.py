@@ -79,7 +79,7 @@ class FakeCatalog:
     async def _by_barcode(self, barcode: str) -> CopyInfo:
         self._gate()
         for copy in self.copies.values():
-            if copy.barcode == barcode:
+            if copy.barcode.lower() == barcode.lower():  # as the catalog matches them
                 return copy
         raise NotFound(f"copies/-?barcode={barcode}")
 

@@ -75,7 +75,11 @@ class FakeLoanRepository:
         if loan_id is not None:
             loan = await self.get(loan_id)
         else:
-            found = [row for row in self._rows() if row.barcode == barcode and row.status == LoanStatus.ACTIVE]
+            found = [
+                row
+                for row in self._rows()
+                if row.barcode.lower() == barcode.lower() and row.status == LoanStatus.ACTIVE
+            ]
             if not found:
                 raise LoanNotFound(f"loans/-?barcode={barcode}")
             loan = self._tx.hand_out("loans", found[0])

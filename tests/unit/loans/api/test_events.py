@@ -25,10 +25,10 @@ def every_event() -> list[DomainEvent]:
     loan = Loan.begin(patron="users/p", book="books/b", barcode="", requested_copy="", hold="holds/h",
                       request_id=None, issued_by="users/s", now=NOW)  # fmt: skip
     copy = CopyInfo("books/b/copies/c", "books/b", "B1", "BOOK", "ON_LOAN")
-    loan.activate(copy, rule=rule, book_title="Dead Souls", now=NOW)
+    loan.activate(copy, rule=rule, book_title="Dead Souls", now=NOW, zone=UTC)
     schedule = ReminderSchedule.of_days(DEFAULT_DAYS)
     loan.remind(loan.due_at - timedelta(days=1), schedule)  # type: ignore[operator]
-    loan.renew(now=NOW, others_waiting=False)
+    loan.renew(now=NOW, others_waiting=False, zone=UTC)
     later = loan.due_at + timedelta(days=3)  # type: ignore[operator]
     loan.remind(later, schedule)
     fine = Fine.assess(patron="users/p", kind=FineKind.OVERDUE, amount=Decimal("3"), currency="RUB", now=later,

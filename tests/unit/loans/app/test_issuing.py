@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
+from services.loans.app.renewing import RenewLoan
 from services.loans.domain.loans import LoanStatus
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import (
@@ -37,9 +40,24 @@ async def test_a_copy_issued_by_barcode_is_lent_due_by_the_rule(db: FakeLoansDat
     _book, (copy,) = desk.catalog.add_book("Oblomov")
     loan = await desk.issue(issue(barcode=desk.catalog.barcode(copy)))
     assert loan.status == LoanStatus.ACTIVE and loan.copy == copy and loan.book_title == "Oblomov"
-    assert loan.due_at == NOW + timedelta(days=21) and loan.issued_by == DESK.user
+    due = datetime.combine(NOW.date() + timedelta(days=21), datetime.max.time().replace(microsecond=0), UTC)
+    assert loan.due_at == due and loan.issued_by == DESK.user  # the end of the 21st day
     assert desk.catalog.copies[copy].current_loan == loan.name
     assert db.loans[loan.id].status == LoanStatus.ACTIVE and db.event_types() == ["LoanIssued"]
+
+
+async def test_a_loan_and_its_renewal_are_due_at_the_end_of_a_day_in_the_library_time_zone(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """Due to the second of the issue, a patron coming back later that day was overdue and refused at the desk."""
+    db.set_default_rule(loan_period_days=14, renewal_period_days=7)
+    desk.policy = replace(desk.policy, time_zone=ZoneInfo("Asia/Tokyo"))  # UTC+9, no summer time
+    desk.clock.advance(timedelta(hours=7))  # 16:00 UTC, 01:00 on 3 November in Tokyo
+    _book, (copy,) = desk.catalog.add_book()
+    loan = await desk.issue(issue(barcode=desk.catalog.barcode(copy)))
+    assert loan.due_at == datetime(2026, 11, 17, 14, 59, 59, tzinfo=UTC)  # 23:59:59 on 17 November in Tokyo
+    renewed = await desk.renew(RenewLoan(loan.id, actor=DESK))
+    assert renewed.due_at == datetime(2026, 11, 24, 14, 59, 59, tzinfo=UTC)
 
 
 async def test_a_retried_request_returns_the_same_loan_and_lends_once(db: FakeLoansDatabase, desk: Desk) -> None:

@@ -37,6 +37,32 @@ async def test_a_return_by_barcode_closes_the_loan_and_frees_the_copy(db: FakeLo
     assert db.event_types() == ["LoanIssued", "LoanReturned"]
 
 
+async def test_a_barcode_scanned_in_another_letter_case_names_the_loans_copy(desk: Desk) -> None:
+    """The catalog matches barcodes whatever their case, so does a return: by barcode, and beside a name."""
+    first, copy = await lend(desk)
+    returned = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy).lower(), actor=DESK))
+    assert returned.id == first.id and returned.status == LoanStatus.RETURNED
+    second, copy = await lend(desk)
+    scanned = desk.catalog.barcode(copy).lower()
+    returned = await desk.return_loan(ReturnLoan(loan_id=second.id, barcode=scanned, actor=DESK))
+    assert returned.id == second.id and returned.status == LoanStatus.RETURNED
+
+
+async def test_the_due_day_is_free_and_each_day_after_it_is_fined(db: FakeLoansDatabase, desk: Desk) -> None:
+    """A loan is due at the end of its last day: back that evening, it is in time; back the next morning, it is
+    a day late (due to the second of the issue, it was "overdue" the same evening yet fined for no day)."""
+    db.set_default_rule(loan_period_days=7, fine_per_day=Decimal("0.30"))
+    on_time, _ = await lend(desk)
+    late, _ = await lend(desk, "users/p2")
+    desk.clock.advance(7 * DAY + timedelta(hours=11))  # 20:00 on the due day (issued at 09:00)
+    back = await desk.return_loan(ReturnLoan(loan_id=on_time.id, actor=DESK))
+    assert back.status == LoanStatus.RETURNED and db.fines == {}
+    desk.clock.advance(timedelta(hours=12))  # 08:00 the day after
+    await desk.return_loan(ReturnLoan(loan_id=late.id, actor=DESK))
+    (fine,) = db.fines.values()
+    assert fine.amount == Decimal("0.30") and fine.loan == late.name
+
+
 async def test_a_late_return_assesses_the_overdue_fine_and_carries_it_on_the_event(
     db: FakeLoansDatabase, desk: Desk
 ) -> None:

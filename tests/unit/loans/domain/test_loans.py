@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,23 +28,53 @@ DAY = timedelta(days=1)
 COPY = CopyInfo(name="books/b/copies/c", book="books/b", barcode="B1", item_type="BOOK", status="ON_LOAN")
 
 
-def active_loan(**terms: object) -> Loan:
+def end_of(days: int) -> datetime:
+    """The end of the (UTC) day `days` days after NOW's: when a loan of that many days issued at NOW is due."""
+    return datetime(2026, 11, 21, 23, 59, 59, tzinfo=UTC) + days * DAY
+
+
+def active_loan(*, now: datetime = NOW, zone: tzinfo = UTC, **terms: object) -> Loan:
     loan = Loan.begin(
-        patron="users/p", book="books/b", barcode="", requested_copy="", hold="", request_id=None, issued_by="", now=NOW
+        patron="users/p", book="books/b", barcode="", requested_copy="", hold="", request_id=None, issued_by="", now=now
     )
-    rule = CirculationRule.create(RuleTerms("*", "*", **terms), now=NOW)  # type: ignore[arg-type]
-    loan.activate(COPY, rule=rule, book_title="Dead Souls", now=NOW)
+    rule = CirculationRule.create(RuleTerms("*", "*", **terms), now=now)  # type: ignore[arg-type]
+    loan.activate(COPY, rule=rule, book_title="Dead Souls", now=now, zone=zone)
     return loan
 
 
-def test_an_issued_loan_is_due_after_the_loan_period_and_announced() -> None:
+def test_an_issued_loan_is_due_at_the_end_of_the_last_day_of_the_loan_period_and_announced() -> None:
     loan = active_loan(loan_period_days=10)
     assert loan.status == LoanStatus.ACTIVE
-    assert loan.due_at == NOW + 10 * DAY
+    assert loan.due_at == end_of(10)
     assert [type(e) for e in loan.events] == [LoanIssued]
 
 
-def test_the_hard_due_date_caps_an_issue() -> None:
+@pytest.mark.parametrize(
+    ("zone", "issued", "due"),
+    [
+        # 01:30 on the 22nd in Moscow (UTC+3): fourteen days from the 22nd there.
+        ("Europe/Moscow", datetime(2026, 11, 21, 22, 30, tzinfo=UTC), datetime(2026, 12, 6, 20, 59, 59, tzinfo=UTC)),
+        # Issued in summer time (EDT, UTC-4), due after it ended (EST, UTC-5): still 23:59:59 there.
+        ("America/New_York", datetime(2026, 10, 25, 18, 5, tzinfo=UTC), datetime(2026, 11, 9, 4, 59, 59, tzinfo=UTC)),
+    ],
+)
+def test_a_daily_loan_is_due_at_the_end_of_its_last_day_in_the_library_time_zone(
+    zone: str, issued: datetime, due: datetime
+) -> None:
+    loan = active_loan(now=issued, zone=ZoneInfo(zone), loan_period_days=14)
+    assert loan.due_at == due
+    assert not loan.is_overdue(due) and loan.days_past_due(due) == 0  # any hour of the due day is in time
+    assert loan.is_overdue(due + timedelta(seconds=1)) and loan.days_past_due(due + timedelta(seconds=1)) == 1
+
+
+def test_renewal_is_due_at_the_end_of_a_day_in_the_library_time_zone() -> None:
+    moscow = ZoneInfo("Europe/Moscow")
+    loan = active_loan(now=datetime(2026, 11, 21, 22, 30, tzinfo=UTC), zone=moscow, loan_period_days=14)
+    loan.renew(now=datetime(2026, 11, 23, 9, 0, tzinfo=UTC), others_waiting=False, zone=moscow)
+    assert loan.due_at == datetime(2026, 12, 20, 20, 59, 59, tzinfo=UTC)  # 14 more days from the due day
+
+
+def test_the_hard_due_date_caps_an_issue_at_the_instant_given() -> None:
     assert active_loan(loan_period_days=30, hard_due_at=NOW + 3 * DAY).due_at == NOW + 3 * DAY
 
 
@@ -57,8 +88,9 @@ def test_overdue_days_count_whole_days_after_grace() -> None:
     loan = active_loan(loan_period_days=1, grace_days=2, fine_per_day=Decimal("0.50"), fine_cap=Decimal("2.00"))
     due = loan.due_at
     assert due is not None
-    assert not loan.is_overdue(due)
-    assert loan.is_overdue(due + timedelta(hours=1)) and loan.overdue_days(due + timedelta(hours=1)) == 0
+    assert not loan.is_overdue(due) and loan.days_past_due(due) == 0
+    assert loan.is_overdue(due + timedelta(hours=1)) and loan.days_past_due(due + timedelta(hours=1)) == 1
+    assert loan.overdue_days(due + timedelta(hours=1)) == 0  # within the grace days
     assert loan.overdue_days(due + 3 * DAY) == 1
     assert loan.overdue_fine(due + 3 * DAY) == Decimal("0.50")
     assert loan.overdue_fine(due + 30 * DAY) == Decimal("2.00")
@@ -67,19 +99,19 @@ def test_overdue_days_count_whole_days_after_grace() -> None:
 def test_renewal_extends_from_the_due_date_and_counts() -> None:
     loan = active_loan(loan_period_days=14, renewal_period_days=7, max_renewals=1)
     later = NOW + 10 * DAY
-    loan.renew(now=later, others_waiting=False)
-    assert loan.due_at == NOW + 21 * DAY and loan.renewal_count == 1
-    assert isinstance(loan.events[-1], LoanRenewed) and loan.events[-1].previous_due_at == NOW + 14 * DAY
+    loan.renew(now=later, others_waiting=False, zone=UTC)
+    assert loan.due_at == end_of(21) and loan.renewal_count == 1
+    assert isinstance(loan.events[-1], LoanRenewed) and loan.events[-1].previous_due_at == end_of(14)
     with pytest.raises(FailedPrecondition) as refused:
-        loan.renew(now=later, others_waiting=False)
+        loan.renew(now=later, others_waiting=False, zone=UTC)
     assert refused.value.reason == "RENEWAL_LIMIT_REACHED"
 
 
 def test_a_renewal_on_the_day_of_issue_gains_its_whole_period() -> None:
     """Counted from now, it moved the due date by seconds and spent a renewal all the same."""
     loan = active_loan(loan_period_days=14, renewal_period_days=14)
-    loan.renew(now=NOW + timedelta(minutes=1), others_waiting=False)
-    assert loan.due_at == NOW + 28 * DAY
+    loan.renew(now=NOW + timedelta(minutes=1), others_waiting=False, zone=UTC)
+    assert loan.due_at == end_of(28)
 
 
 @pytest.mark.parametrize(
@@ -92,14 +124,14 @@ def test_a_renewal_on_the_day_of_issue_gains_its_whole_period() -> None:
 def test_renewal_is_refused_when_overdue_or_others_wait(moment: datetime, others_waiting: bool, reason: str) -> None:
     loan = active_loan(loan_period_days=14)
     with pytest.raises(FailedPrecondition) as refused:
-        loan.renew(now=moment, others_waiting=others_waiting)
+        loan.renew(now=moment, others_waiting=others_waiting, zone=UTC)
     assert refused.value.reason == reason
 
 
 def test_renewal_is_refused_at_the_hard_due_date() -> None:
     loan = active_loan(loan_period_days=14, hard_due_at=NOW + 14 * DAY)
     with pytest.raises(FailedPrecondition) as refused:
-        loan.renew(now=NOW + DAY, others_waiting=False)
+        loan.renew(now=NOW + DAY, others_waiting=False, zone=UTC)
     assert refused.value.reason == "HARD_DUE_DATE_REACHED"
 
 
@@ -112,7 +144,7 @@ def test_returning_twice_is_refused() -> None:
     assert twice.value.reason == "LOAN_ALREADY_RETURNED"
 
 
-SCHEDULE = ReminderSchedule.of_days((-3, 0, 1, 8, 15))
+SCHEDULE = ReminderSchedule.of_days((-3, -0.5, 1, 8, 15))
 
 
 def reminders(loan: Loan) -> list[tuple[str, int]]:
@@ -123,7 +155,8 @@ def test_each_step_of_the_reminder_schedule_is_announced_once() -> None:
     loan = active_loan(loan_period_days=10)
     due = loan.due_at
     assert due is not None
-    looks = [due - 4 * DAY, due - 3 * DAY, due - 2 * DAY, due, due + DAY, due + DAY, due + 8 * DAY, due + 15 * DAY]
+    looks = [due - 4 * DAY, due - 3 * DAY, due - 2 * DAY, due - DAY / 2, due, due + DAY, due + DAY, due + 8 * DAY,
+             due + 15 * DAY]  # fmt: skip
     for now in looks:
         loan.remind(now, SCHEDULE)
     assert reminders(loan) == [("LoanDueSoon", 1), ("LoanDueSoon", 2), ("LoanOverdue", 3), ("LoanOverdue", 4),
@@ -148,6 +181,35 @@ def test_steps_missed_while_nobody_looked_are_not_announced_late() -> None:
     assert [e.overdue_days for e in loan.events if isinstance(e, LoanOverdue)] == [9]
 
 
+def test_a_loan_lent_for_less_than_the_first_steps_time_gets_one_due_soon_reminder_before_its_due_time() -> None:
+    """Lent two days before its due date, it was told "due" at once (the three-days step had come) and again at
+    the due time, when it was already overdue: twice the same mail, the second one false."""
+    loan = active_loan(hard_due_at=NOW + 2 * DAY)
+    due = loan.due_at
+    assert due == NOW + 2 * DAY
+    for now in (NOW, NOW + DAY, due - DAY / 2, due - DAY / 4, due, due + DAY):
+        loan.remind(now, SCHEDULE)
+    assert reminders(loan) == [("LoanDueSoon", 2), ("LoanOverdue", 3)]
+    (due_soon,) = (e for e in loan.events if isinstance(e, LoanDueSoon))
+    assert due_soon.occurred_at == due - DAY / 2 < due
+
+
+def test_a_due_soon_step_that_comes_to_light_only_after_the_due_time_is_not_announced() -> None:
+    loan = active_loan(loan_period_days=10)
+    due = loan.due_at
+    assert due is not None
+    loan.remind(due - 3 * DAY, SCHEDULE)  # step 1; then nobody looked until past the due time
+    loan.remind(due + timedelta(seconds=30), SCHEDULE)
+    assert reminders(loan) == [("LoanDueSoon", 1)] and loan.next_reminder_at == due + DAY
+    loan.remind(due + DAY, SCHEDULE)
+    assert reminders(loan) == [("LoanDueSoon", 1), ("LoanOverdue", 3)]
+
+
+def test_a_schedule_step_at_the_due_time_itself_is_refused() -> None:
+    with pytest.raises(ValueError, match="at the due time"):
+        ReminderSchedule.of_days((-3, 0, 1))
+
+
 def test_a_loan_due_in_the_first_days_of_year_1_is_announced_overdue_not_an_overflow() -> None:
     """Lent under a hard due date of 0001-01-03 before hard due dates were checked (the reconciler died here)."""
     loan = active_loan(loan_period_days=10)
@@ -160,7 +222,7 @@ def test_a_renewal_starts_the_schedule_again_with_new_event_ids() -> None:
     loan = active_loan(loan_period_days=10)
     assert loan.due_at is not None
     loan.remind(loan.due_at - 3 * DAY, SCHEDULE)
-    loan.renew(now=loan.due_at - 2 * DAY, others_waiting=False)
+    loan.renew(now=loan.due_at - 2 * DAY, others_waiting=False, zone=UTC)
     loan.remind(loan.due_at - 3 * DAY, SCHEDULE)
     first, again = (e for e in loan.events if isinstance(e, LoanDueSoon))
     assert (first.step, again.step) == (1, 1) and first.event_id != again.event_id

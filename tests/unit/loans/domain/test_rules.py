@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from services.loans.domain.money import MAX_AMOUNT
-from services.loans.domain.periods import MAX_PERIOD_DAYS
+from services.loans.domain.periods import MAX_PERIOD_DAYS, end_of_day_after
 from services.loans.domain.rules import CirculationRule, RuleTerms, most_specific, ordered
 from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
 
@@ -79,19 +79,19 @@ def test_periods_past_a_century_are_refused_by_name_and_a_century_is_a_valid_loa
         for name in ("loan_period_days", "renewal_period_days", "grace_days", "hold_pickup_days")
     }
     century = RuleTerms("*", "*", loan_period_days=MAX_PERIOD_DAYS, max_loans=2**31 - 1).validated(now=NOW)
-    assert century.due_at(NOW, century.loan_period_days) == NOW + timedelta(days=MAX_PERIOD_DAYS)
+    assert century.due_at(NOW, century.loan_period_days, UTC) == end_of_day_after(NOW, MAX_PERIOD_DAYS, UTC)
 
 
 def test_a_rule_stored_before_the_limit_gives_a_century_not_a_failed_issue() -> None:
     stored = RuleTerms("*", "*", loan_period_days=2**31 - 1)  # as read back, never validated again
-    assert stored.due_at(NOW, stored.loan_period_days) == NOW + timedelta(days=MAX_PERIOD_DAYS)
+    assert stored.due_at(NOW, stored.loan_period_days, UTC) == end_of_day_after(NOW, MAX_PERIOD_DAYS, UTC)
 
 
 def test_a_hard_due_date_caps_the_due_date() -> None:
     term_end = NOW + timedelta(days=5)
     terms = RuleTerms("*", "*", hard_due_at=term_end)
-    assert terms.due_at(NOW, 14) == term_end
-    assert RuleTerms("*", "*").due_at(NOW, 14) == NOW + timedelta(days=14)
+    assert terms.due_at(NOW, 14, UTC) == term_end
+    assert RuleTerms("*", "*").due_at(NOW, 14, UTC) == end_of_day_after(NOW, 14, UTC)
 
 
 def test_overdue_fines_are_per_day_and_capped() -> None:
