@@ -705,7 +705,9 @@ class Copy(_message.Message):
     name: _builtins.str
     """"books/{book}/copies/{copy}". Assigned by the server."""
     barcode: _builtins.str
-    """Printed on the label; unique in the library."""
+    """Printed on the label; unique in the library whatever its letter case (a look-up or a scan finds it in
+    any case), kept as given.
+    """
     branch: _builtins.str
     """Branch code that owns the copy."""
     shelf_location: _builtins.str

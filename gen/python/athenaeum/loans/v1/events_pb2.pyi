@@ -75,7 +75,7 @@ class LoanReturned(_message.Message):
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     overdue_days: _builtins.int
-    """Whole days late after grace days; 0 when on time."""
+    """Days begun since the due time, after grace days; 0 when on time."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -204,7 +204,7 @@ class LoanOverdue(_message.Message):
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     overdue_days: _builtins.int
-    """Whole days past due after grace days, as of `occur_time`."""
+    """Days begun since the due time, after grace days, as of `occur_time`."""
     step: _builtins.int
     """Which overdue notice of the schedule this is (1 = the first); as in LoanDueSoon. 0: not numbered (the
     notice is then named by `overdue_days`).

@@ -189,7 +189,7 @@ class Loan(_message.Message):
     overdue: _builtins.bool
     """ACTIVE and past `due_time` (computed when read)."""
     overdue_days: _builtins.int
-    """Whole days past due (after grace days); 0 when not overdue."""
+    """Days begun since `due_time`, after grace days; 0 when not overdue."""
     circulation_rule: _builtins.str
     """"circulationRules/{rule}" that set the period and limits."""
     issued_by: _builtins.str
@@ -202,7 +202,9 @@ class Loan(_message.Message):
 
     @_builtins.property
     def due_time(self) -> _timestamp_pb2.Timestamp:
-        """When the copy is due back; renewals move it."""
+        """When the copy is due back: the end (23:59:59) of the period's last day in the library's time zone
+        (ATHENAEUM_LIBRARY_TIME_ZONE), or the rule's hard due time if sooner; renewals move it.
+        """
 
     @_builtins.property
     def return_time(self) -> _timestamp_pb2.Timestamp:
@@ -313,7 +315,8 @@ class CirculationRule(_message.Message):
     def hard_due_time(self) -> _timestamp_pb2.Timestamp:
         """Hard due date: loans under this rule are never due after this time (e.g. the end of term), whatever
         the loan or renewal period says; unset for no cap. It must be ahead when set or changed; once it has
-        passed, nothing is lent under the rule (HARD_DUE_DATE_PASSED).
+        passed, nothing is lent under the rule (HARD_DUE_DATE_PASSED). Kept to the instant given (not moved to
+        the end of a day).
         """
 
     def __init__(

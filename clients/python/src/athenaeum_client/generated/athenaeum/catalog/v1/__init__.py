@@ -499,7 +499,8 @@ class Copy(betterproto2.Message):
 
     barcode: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    Printed on the label; unique in the library.
+    Printed on the label; unique in the library whatever its letter case (a look-up or a scan finds it in
+    any case), kept as given.
     """
 
     branch: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)

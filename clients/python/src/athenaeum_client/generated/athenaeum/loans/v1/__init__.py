@@ -425,7 +425,8 @@ class CirculationRule(betterproto2.Message):
     """
     Hard due date: loans under this rule are never due after this time (e.g. the end of term), whatever
     the loan or renewal period says; unset for no cap. It must be ahead when set or changed; once it has
-    passed, nothing is lent under the rule (HARD_DUE_DATE_PASSED).
+    passed, nothing is lent under the rule (HARD_DUE_DATE_PASSED). Kept to the instant given (not moved to
+    the end of a day).
     """
 
 
@@ -1452,7 +1453,8 @@ class Loan(betterproto2.Message):
         optional=True,
     )
     """
-    When the copy is due back; renewals move it.
+    When the copy is due back: the end (23:59:59) of the period's last day in the library's time zone
+    (ATHENAEUM_LIBRARY_TIME_ZONE), or the rule's hard due time if sooner; renewals move it.
     """
 
     return_time: "datetime.datetime | None" = betterproto2.field(
@@ -1482,7 +1484,7 @@ class Loan(betterproto2.Message):
 
     overdue_days: "int" = betterproto2.field(15, betterproto2.TYPE_INT32)
     """
-    Whole days past due (after grace days); 0 when not overdue.
+    Days begun since `due_time`, after grace days; 0 when not overdue.
     """
 
     circulation_rule: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
@@ -1626,7 +1628,7 @@ class LoanOverdue(betterproto2.Message):
 
     overdue_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
     """
-    Whole days past due after grace days, as of `occur_time`.
+    Days begun since the due time, after grace days, as of `occur_time`.
     """
 
     step: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
@@ -1711,7 +1713,7 @@ class LoanReturned(betterproto2.Message):
 
     overdue_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
     """
-    Whole days late after grace days; 0 when on time.
+    Days begun since the due time, after grace days; 0 when on time.
     """
 
     fine: "Fine | None" = betterproto2.field(
