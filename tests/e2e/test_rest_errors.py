@@ -175,8 +175,8 @@ def test_a_rest_call_s_malformed_grpc_timeout_is_a_400(edge: httpx.Client, timeo
 
 @pytest.mark.parametrize(
     "path",
-    ["/v1/users/nope/loans", "/v1/users/-/loans", "/v1/users/ME/holds", "/v1/users/nope/fines", "/v1/loans?book=garbage",
-     "/v1/holds?book=books/x"],
+    ["/v1/users/nope/loans", "/v1/users/-/loans", "/v1/users/ME/holds", "/v1/users/nope/fines",
+     "/v1/loans?book=garbage", "/v1/holds?book=books/x"],
 )  # fmt: skip
 def test_a_malformed_patron_or_book_in_a_circulation_list_is_a_400(edge: httpx.Client, librarian, path: str) -> None:
     """They answered an empty page, as if that patron had no loans (the proto promises INVALID_ARGUMENT)."""

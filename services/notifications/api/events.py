@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Literal
 
 from google.protobuf.message import Message
 
@@ -15,7 +16,7 @@ from services.support.runtime.messaging import ACTOR_HEADER
 from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.wire import outbox_message, timestamp
 
-PERSONAL = ("address", "params", "subject", "body")
+PERSONAL: tuple[Literal["address", "params", "subject", "body"], ...] = ("address", "params", "subject", "body")
 """A notification's fields its events leave out: personal data the audit trail must not keep, and the body
 may be far larger than a message on the bus may be (one too large would never leave the outbox)."""
 

@@ -104,10 +104,13 @@ def trusted_ca(context: dict[str, Any], cert_dir: Path) -> str:
 
 
 def route_prefixes(manager: dict[str, Any]) -> dict[str, str]:
-    """Prefix (or exact path, for streaming methods) -> cluster."""
+    """Prefix (or exact path, for streaming methods) -> cluster, of the routes that forward (the edge's guards
+    answer themselves)."""
     (vhost,) = manager["route_config"]["virtual_hosts"]
     return {
-        route["match"].get("prefix") or route["match"]["path"]: route["route"]["cluster"] for route in vhost["routes"]
+        route["match"].get("prefix") or route["match"]["path"]: route["route"]["cluster"]
+        for route in vhost["routes"]
+        if "route" in route
     }
 
 
