@@ -130,7 +130,9 @@ function App() {
   else if (!found) content = html`<div class="card"><h1 tabindex="-1">${t("common.not_found")}</h1><a href="#/">${t("nav.catalogue")}</a></div>`;
   else if (!allowed(found.audience) && !session.user && session.reconnecting) content = null; // the notice says it
   else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${Boolean(session.user)} />`;
-  else content = html`<${found.page} route=${route} params=${found.params} />`;
+  // Keyed by its path: another book (or patron) is a new page, with none of the last one's state (a hold
+  // placed on one book showed on the next book opened).
+  else content = html`<${found.page} key=${route.path} route=${route} params=${found.params} />`;
 
   return html`<a class="skip-link" href="#main" onClick=${skipToMain}>${t("nav.skip")}</a>
     <${Header} route=${route} />
