@@ -3,7 +3,7 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { LANGUAGES, loadLanguage, t, useLanguage } from "./i18n.js";
-import { href, navigate, useRoute } from "./router.js";
+import { href, navigate, remembered, useRoute } from "./router.js";
 import { session } from "./session.js";
 import { SignInFirst } from "./components.js";
 import { CataloguePage } from "./pages/catalogue.js";
@@ -117,10 +117,12 @@ function App() {
   useLanguage();
   const found = match(route.parts);
 
-  // A new page: start at the top and put the keyboard and screen-reader focus on its heading, unless the
-  // page has already put it somewhere useful (the desk's barcode field).
+  // A new page: start at the top (or, Back on a page that put back what it showed, where the reader was) and
+  // put the keyboard and screen-reader focus on its heading, unless the page has already put it somewhere
+  // useful (the desk's barcode field).
   useEffect(() => {
-    scrollTo(0, 0);
+    const memory = remembered();
+    scrollTo(0, memory.content ? memory.scrollY || 0 : 0);
     const main = document.getElementById("main");
     if (main && !main.contains(document.activeElement)) (main.querySelector("h1") || main).focus({ preventScroll: true });
   }, [route.path]);

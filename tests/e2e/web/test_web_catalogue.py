@@ -90,3 +90,32 @@ async def test_a_snippet_shows_the_book_s_own_angle_brackets_and_ampersands_as_t
     snippet = page.get_by_test_id("results").locator("mark", has_text=word).locator("..")
     await expect(snippet).to_contain_text(f"{word} <img src=x onerror=alert(1)> tales — Fish & chips")
     await expect(page.get_by_test_id("results").locator("img")).to_have_count(0)
+
+
+async def test_back_from_a_book_finds_the_catalogue_as_it_was_left_on_a_phone(
+    new_context, rest: httpx.AsyncClient, librarian
+) -> None:
+    """Back showed only the first 20 results, scrolled to the top: the reader had to find their place again."""
+    token = f"zr{uuid.uuid4().hex[:10]}"
+    for number in range(30):
+        created = await rest.post("/v1/books", json={"title": f"{token} volume {number}"}, headers=librarian.headers)
+        assert created.status_code == 200, created.text
+    phone = await (await new_context(viewport=PHONE)).new_page()
+    results = phone.get_by_test_id("results").locator("li")
+    await phone.goto(f"/#/?q={token}")
+    await expect(results).to_have_count(20)
+    await phone.get_by_role("button", name="More results").click()
+    await expect(results).to_have_count(30)
+
+    chosen = results.nth(25).get_by_role("link")
+    await chosen.scroll_into_view_if_needed()
+    left_at = await phone.evaluate("() => scrollY")
+    assert left_at > 1000
+    title = await chosen.inner_text()
+    await chosen.click()
+    await expect(phone.get_by_role("heading", level=1)).to_have_text(title)
+    await phone.go_back()
+
+    await expect(results).to_have_count(30)
+    assert abs(await phone.evaluate("() => scrollY") - left_at) <= 1
+    await expect(results.nth(25).get_by_role("link")).to_be_in_viewport()
