@@ -184,6 +184,8 @@ export default {
   "desk.barcode": "Barcode",
   "desk.next_patron": "Next patron",
   "desk.no_patron": "No patron has card {card}.",
+  "desk.finding_card": "Looking up card {card}…",
+  "desk.card_first": "Scan the patron's library card first.",
   "desk.standing": "{loans} on loan",
   "desk.issued": "Issued “{title}” ({barcode}), due {date}.",
   "desk.returned": "Returned “{title}” ({barcode}).",

@@ -188,6 +188,8 @@ export default {
   "desk.barcode": "Штрихкод",
   "desk.next_patron": "Следующий читатель",
   "desk.no_patron": "Читательского билета {card} нет.",
+  "desk.finding_card": "Ищем читательский билет {card}…",
+  "desk.card_first": "Сначала отсканируйте читательский билет.",
   "desk.standing": "На руках: {loans}",
   "desk.issued": "Выдано: «{title}» ({barcode}), вернуть до {date}.",
   "desk.returned": "Возвращено: «{title}» ({barcode}).",
