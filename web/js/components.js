@@ -116,6 +116,13 @@ export function Money({ amount, currency }) {
   return html`<span class="num">${formatMoney(amount, currency)}</span>`;
 }
 
+/** What is owed in all: the sum in the library's currency, or that nothing is owed. The currency comes with
+ * the fines, so with none there was only a bare "0.00" to show. */
+export function TotalOwed({ total, currency }) {
+  if (!Number(total || "0")) return t("fines.none_outstanding");
+  return html`${t("fines.total_owed")}: <strong><${Money} amount=${total} currency=${currency} /></strong>`;
+}
+
 /** A search snippet: HTML from the catalog, the book's text escaped and matches in <b>…</b>; shown as text
  * with the matches marked (never as markup). */
 export function Highlight({ text }) {

@@ -137,3 +137,17 @@ async def test_back_from_a_hold_on_one_book_shows_the_other_book_without_it(
     await expect(page.get_by_role("heading", level=1)).to_have_text(one_copy_book.title)
     await expect(page.get_by_role("button", name="Place a hold")).to_be_visible()
     await expect(page.get_by_test_id("my-hold")).to_have_count(0)
+
+
+async def test_the_account_of_a_reader_who_owes_nothing_says_so_and_a_sum_owed_has_its_currency(
+    page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """With no fines the total read "Total owed: 0.00", without a currency (it comes with the fines)."""
+    patron = await register(rest, unique_email(), "Sofia Parnok")
+    await sign_in(page, patron["email"], patron["password"], next_hash="/account")
+    await expect(page.get_by_test_id("fines-total")).to_have_text("Nothing is owed.")
+
+    fine = {"patron": patron["name"], "amount": "1.25", "kind": "FINE_KIND_DAMAGED_ITEM"}
+    assert (await rest.post("/v1/fines", json=fine, headers=librarian.headers)).status_code == 200
+    await page.reload()
+    await expect(page.get_by_test_id("fines-total")).to_have_text("Total owed: RUB 1.25")

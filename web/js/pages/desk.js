@@ -6,7 +6,7 @@ import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, newRequestId } from "../api.js";
 import { html } from "../html.js";
 import { errorText, formatDate, t } from "../i18n.js";
-import { Money, useTitle } from "../components.js";
+import { TotalOwed, useTitle } from "../components.js";
 
 const ISSUE = "issue";
 const RETURN = "return";
@@ -164,7 +164,7 @@ export function DeskPage() {
               <h2>${patron.display_name || patron.email}</h2>
               <p>${t("account.card_number")}: <strong>${patron.card_number}</strong> · ${t(`user_status.${patron.status}`)}</p>
               ${standing &&
-              html`<p>${t("desk.standing", { loans: standing.loans })} · ${t("fines.total_owed")}: <${Money} amount=${standing.owed} currency=${standing.currency} /></p>`}
+              html`<p>${t("desk.standing", { loans: standing.loans })} · <${TotalOwed} total=${standing.owed} currency=${standing.currency} /></p>`}
               <button type="button" class="button small quiet" onClick=${endPatron}>${t("desk.next_patron")}</button>
             </div>`
           : html`<form class="card scan" onSubmit=${lookUp}>

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, t, typedAmount } from "../i18n.js";
-import { DateText, ErrorNotice, Loading, Money, Notice, useAction, useAsync, useTitle } from "../components.js";
+import { DateText, ErrorNotice, Loading, Money, Notice, TotalOwed, useAction, useAsync, useTitle } from "../components.js";
 
 export function FinesPage() {
   useTitle(t("fines.staff_title"));
@@ -26,8 +26,7 @@ export function FinesTable({ patron }) {
     <${ErrorNotice} error=${fines.error} />
     ${fines.loading && !fines.data && html`<${Loading} />`}
     ${fines.data &&
-    html`<p>${t("fines.total_owed")}: <strong><${Money} amount=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></strong></p>`}
-    ${fines.data && !list.length && html`<p>${t("fines.none_outstanding")}</p>`}
+    html`<p><${TotalOwed} total=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></p>`}
     ${list.length > 0 &&
     html`<div class="table-wrap"><table>
       <thead><tr>
