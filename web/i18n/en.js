@@ -279,6 +279,8 @@ export default {
   "field.max_length": "Must be at most {limit} characters.",
   "field.phone": "Write the number in international form, e.g. +79991234567.",
   "field.email": "Must be an email address like reader@example.org.",
+  "field.email_before_at": "Must be a plain address like reader@example.org: before the @ at most {limit} Latin letters, digits and ! # $ % & ' * + - / = ? ^ _ ` { | } ~, parts separated by single dots.",
+  "field.email_after_at": "Must be a plain address like reader@example.org: after the @ a host name with a dot, of Latin letters, digits and “-”.",
   "field.control_characters": "Must not contain control characters.",
   "field.amount": "Must be an amount such as 0.50.",
   "field.two_decimals": "At most two decimal places.",
