@@ -146,8 +146,15 @@ export function Availability({ book }) {
   }</span>`;
 }
 
+/** For a link to no page, or to a record that does not exist. */
+export function NotFound() {
+  useTitle(t("common.not_found"));
+  return html`<div class="card"><h1 tabindex="-1">${t("common.not_found")}</h1><a href="#/">${t("nav.catalogue")}</a></div>`;
+}
+
 /** Shown instead of a page that needs an account (or a staff role) the visitor does not have. */
 export function SignInFirst({ staff = false }) {
+  useTitle(staff ? t("auth.staff_only_title") : t("auth.sign_in_first_title"));
   return html`<div class="card">
     <h1 tabindex="-1">${staff ? t("auth.staff_only_title") : t("auth.sign_in_first_title")}</h1>
     <p>${staff ? t("auth.staff_only") : t("auth.sign_in_first")}</p>

@@ -5,7 +5,7 @@ import { html } from "./html.js";
 import { LANGUAGES, loadLanguage, t, useLanguage } from "./i18n.js";
 import { href, navigate, remembered, useRoute } from "./router.js";
 import { session } from "./session.js";
-import { SignInFirst } from "./components.js";
+import { NotFound, SignInFirst } from "./components.js";
 import { CataloguePage } from "./pages/catalogue.js";
 import { BookPage } from "./pages/book.js";
 import { RegisterPage, SignInPage } from "./pages/signin.js";
@@ -129,7 +129,7 @@ function App() {
 
   let content;
   if (!session.ready) content = html`<p class="loading" role="status">${t("common.loading")}</p>`;
-  else if (!found) content = html`<div class="card"><h1 tabindex="-1">${t("common.not_found")}</h1><a href="#/">${t("nav.catalogue")}</a></div>`;
+  else if (!found) content = html`<${NotFound} />`;
   else if (!allowed(found.audience) && !session.user && session.reconnecting) content = null; // the notice says it
   else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${Boolean(session.user)} />`;
   // Keyed by its path: another book (or patron) is a new page, with none of the last one's state (a hold

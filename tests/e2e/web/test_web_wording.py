@@ -1,0 +1,22 @@
+"""Small things the pages say: the window's title, who a page is for, a link to nothing, what a field lacks."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import Page, expect
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_page_that_does_not_exist_and_a_sign_in_page_have_titles_of_their_own(page: Page, library) -> None:
+    """Both kept the title of the page before (a book's title, "Catalogue")."""
+    book = library["Anna Karenina"]
+    await page.goto(f"/#/books/{book.id}")
+    await expect(page).to_have_title("Anna Karenina — Athenaeum")
+
+    await page.goto("/#/nope")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("This page does not exist")
+    await expect(page).to_have_title("This page does not exist — Athenaeum")
+    await page.goto("/#/account")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Please sign in")
+    await expect(page).to_have_title("Please sign in — Athenaeum")
