@@ -131,7 +131,7 @@ function App() {
   if (!session.ready) content = html`<p class="loading" role="status">${t("common.loading")}</p>`;
   else if (!found) content = html`<${NotFound} />`;
   else if (!allowed(found.audience) && !session.user && session.reconnecting) content = null; // the notice says it
-  else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${Boolean(session.user)} />`;
+  else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${found.audience !== SIGNED_IN} />`;
   // Keyed by its path: another book (or patron) is a new page, with none of the last one's state (a hold
   // placed on one book showed on the next book opened).
   else content = html`<${found.page} key=${route.path} route=${route} params=${found.params} />`;

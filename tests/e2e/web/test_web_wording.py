@@ -20,3 +20,12 @@ async def test_a_page_that_does_not_exist_and_a_sign_in_page_have_titles_of_thei
     await page.goto("/#/account")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Please sign in")
     await expect(page).to_have_title("Please sign in — Athenaeum")
+
+
+async def test_a_visitor_who_opens_a_staff_page_is_told_it_is_for_staff(page: Page) -> None:
+    """A signed-out visitor read "This page shows your own library account." on the desk."""
+    await page.goto("/#/desk")
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("For library staff")
+    await expect(page.get_by_text("This page is for library staff. Sign in with a staff account.")).to_be_visible()
+    await expect(page.get_by_role("link", name="Sign in").last).to_have_attribute("href", "#/signin?next=%2Fdesk")
