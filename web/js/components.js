@@ -146,6 +146,9 @@ export function Availability({ book }) {
   }</span>`;
 }
 
+/** A record's look-up said its link names nothing: no such record (404), or no such name at all (400). */
+export const namesNothing = (error) => error?.status === 404 || error?.status === 400;
+
 /** For a link to no page, or to a record that does not exist. */
 export function NotFound() {
   useTitle(t("common.not_found"));

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from playwright.async_api import Page, expect
 
@@ -29,3 +31,13 @@ async def test_a_visitor_who_opens_a_staff_page_is_told_it_is_for_staff(page: Pa
     await expect(page.get_by_role("heading", level=1)).to_have_text("For library staff")
     await expect(page.get_by_text("This page is for library staff. Sign in with a staff account.")).to_be_visible()
     await expect(page.get_by_role("link", name="Sign in").last).to_have_attribute("href", "#/signin?next=%2Fdesk")
+
+
+@pytest.mark.parametrize("book_id", ["not-a-uuid", str(uuid.uuid4())])
+async def test_a_link_to_no_book_says_the_page_does_not_exist(page: Page, book_id: str) -> None:
+    """A malformed id showed the heading "Book" and "Some of the details are not valid."."""
+    await page.goto(f"/#/books/{book_id}")
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text("This page does not exist")
+    await expect(page).to_have_title("This page does not exist — Athenaeum")
+    await expect(page.get_by_role("alert")).to_have_count(0)
