@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from playwright.async_api import Page, expect
 
@@ -41,3 +42,26 @@ async def test_a_link_to_no_book_says_the_page_does_not_exist(page: Page, book_i
     await expect(page.get_by_role("heading", level=1)).to_have_text("This page does not exist")
     await expect(page).to_have_title("This page does not exist — Athenaeum")
     await expect(page.get_by_role("alert")).to_have_count(0)
+
+
+async def test_a_book_whose_copies_are_all_withdrawn_says_it_has_none(
+    page: Page, rest: httpx.AsyncClient, librarian
+) -> None:
+    """Under "Copies by branch" it showed an empty table, its header row only."""
+    book = await rest.post("/v1/books", json={"title": "The Withdrawn Only"}, headers=librarian.headers)
+    assert book.status_code == 200, book.text
+    barcode = f"35{uuid.uuid4().int % 10**10:010d}"
+    copy = await rest.post(f"/v1/{book.json()['name']}/copies", json={"barcode": barcode}, headers=librarian.headers)
+    assert copy.status_code == 200, copy.text
+    withdrawn = await rest.patch(
+        f"/v1/{copy.json()['name']}",
+        params={"update_mask": "status"},
+        json={"status": "COPY_STATUS_WITHDRAWN"},
+        headers=librarian.headers,
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    await page.goto(f"/#/books/{book.json()['name'].split('/')[-1]}")
+
+    await expect(page.locator("article p", has_text="No copies yet")).to_be_visible()
+    await expect(page.get_by_role("table")).to_have_count(0)

@@ -42,10 +42,10 @@ export function BookPage({ params }) {
 }
 
 function CopiesByBranch({ copies }) {
-  if (!copies.length) return html`<p>${t("book.no_copies")}</p>`;
+  const held = copies.filter((copy) => copy.status !== "COPY_STATUS_WITHDRAWN"); // withdrawn: no longer the library's
+  if (!held.length) return html`<p>${t("book.no_copies")}</p>`;
   const branches = new Map();
-  for (const copy of copies) {
-    if (copy.status === "COPY_STATUS_WITHDRAWN") continue;
+  for (const copy of held) {
     const branch = copy.branch || "—";
     if (!branches.has(branch)) branches.set(branch, []);
     branches.get(branch).push(copy);
