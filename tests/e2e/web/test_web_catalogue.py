@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -119,3 +120,15 @@ async def test_back_from_a_book_finds_the_catalogue_as_it_was_left_on_a_phone(
     await expect(results).to_have_count(30)
     assert abs(await phone.evaluate("() => scrollY") - left_at) <= 1
     await expect(results.nth(25).get_by_role("link")).to_be_in_viewport()
+
+
+async def test_a_filter_ticked_searches_the_words_typed_but_not_yet_searched(page: Page, library) -> None:
+    """Ticking "Available now" searched the older words and put them back in the box."""
+    await page.goto("/#/?q=bulgakov")
+    await expect(page.get_by_test_id("result-count")).to_contain_text("found")
+
+    await page.get_by_label("Search the catalogue").fill("tolstoy")
+    await page.get_by_label("Available now").check()
+
+    await expect(page).to_have_url(re.compile(r"#/\?q=tolstoy&available=1$"))
+    await expect(page.get_by_label("Search the catalogue")).to_have_value("tolstoy")

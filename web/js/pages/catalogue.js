@@ -93,8 +93,9 @@ export function CataloguePage({ route }) {
     if (!state.loading && !state.error) remembered().content = { key, state };
   }, [state]);
 
+  // A filter changed with words typed in the box but not searched yet: they are searched with it, not wiped.
   function go(changes) {
-    const next = { ...criteria, ...changes };
+    const next = { ...criteria, q: text.trim(), ...changes };
     navigate("/", { q: next.q, language: next.language, subject: next.subjects, available: next.available ? "1" : "" });
   }
 
