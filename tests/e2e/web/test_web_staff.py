@@ -150,3 +150,23 @@ async def test_a_patron_s_page_names_the_book_on_the_hold_shelf_and_speaks_to_st
     await expect(page.get_by_role("link", name=one_copy_book.title)).to_be_visible()
     await expect(page.get_by_text("No books on loan.")).to_be_visible()
     await expect(page.get_by_text("You have no")).to_have_count(0)
+
+
+async def test_back_on_the_patron_search_puts_the_older_words_back_in_the_box(
+    page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """After Back the results were the older search's, the box still said the newer words."""
+    first, second = f"Sasha {uuid.uuid4().hex[:8]}", f"Kolya {uuid.uuid4().hex[:8]}"
+    await register(rest, unique_email(), first)
+    await register(rest, unique_email(), second)
+    await sign_in(page, librarian.email, librarian.password, next_hash="/patrons")
+    box = page.get_by_label("Name, email, phone or card number")
+    for words in (first, second):
+        await box.fill(words)
+        await box.press("Enter")
+        await expect(page.get_by_role("link", name=words)).to_be_visible()
+
+    await page.go_back()
+
+    await expect(page.get_by_role("link", name=first)).to_be_visible()
+    await expect(box).to_have_value(first)

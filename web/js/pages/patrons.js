@@ -1,5 +1,5 @@
 // Patron look-up for staff (by name, email, phone or card number) and one patron's loans, holds and fines.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
@@ -11,6 +11,7 @@ import { FinesTable } from "./fines.js";
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";
   const [text, setText] = useState(query);
+  useEffect(() => setText(query), [query]); // Back and Forward: the box says what the results are for
   useTitle(t("patrons.title"));
   const users = useAsync(
     () => (query ? api("/v1/users", { query: { query, page_size: 50 } }) : Promise.resolve(null)),
