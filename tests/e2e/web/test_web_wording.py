@@ -6,6 +6,7 @@ import uuid
 
 import httpx
 import pytest
+from browser_helpers import sign_in
 from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -65,3 +66,14 @@ async def test_a_book_whose_copies_are_all_withdrawn_says_it_has_none(
 
     await expect(page.locator("article p", has_text="No copies yet")).to_be_visible()
     await expect(page.get_by_role("table")).to_have_count(0)
+
+
+async def test_a_new_staff_account_s_short_password_is_said_under_the_field(page: Page, admin, unique_email) -> None:
+    """Only "Some of the details are not valid." was shown; the password field said nothing."""
+    await sign_in(page, admin.email, admin.password, next_hash="/users")
+    await page.locator("#staff-email").fill(unique_email())
+    await page.locator("#staff-password").fill("short")
+    await page.get_by_role("button", name="Create the account").click()
+
+    await expect(page.locator("#staff-password-error")).to_have_text("Must be at least 10 characters.")
+    await expect(page.locator("#staff-password")).to_have_attribute("aria-invalid", "true")
