@@ -6,7 +6,7 @@ import uuid
 
 import httpx
 import pytest
-from browser_helpers import sign_in
+from browser_helpers import register, sign_in
 from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -77,3 +77,29 @@ async def test_a_new_staff_account_s_short_password_is_said_under_the_field(page
 
     await expect(page.locator("#staff-password-error")).to_have_text("Must be at least 10 characters.")
     await expect(page.locator("#staff-password")).to_have_attribute("aria-invalid", "true")
+
+
+async def test_a_refused_role_change_shows_the_role_the_user_still_has(
+    page: Page, rest: httpx.AsyncClient, admin, unique_email
+) -> None:
+    """The select went on showing the role asked for, as if it had been given."""
+    name = f"Yakov {uuid.uuid4().hex[:8]}"
+    user = await register(rest, unique_email(), name)
+    refusal = {
+        "code": 9,
+        "message": "the library would be left without an administrator",
+        "details": [{"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "LAST_ADMIN"}],
+    }
+    await page.route(
+        lambda url: f"/v1/{user['name']}?" in url,
+        lambda route: route.fulfill(status=400, json=refusal) if route.request.method == "PATCH" else route.fallback(),
+    )
+    await sign_in(page, admin.email, admin.password, next_hash="/users")
+    await page.locator("#users-query").fill(name)
+    await page.locator("#users-query").press("Enter")
+    role = page.get_by_label(f"Role of {name}")
+    await role.select_option("USER_ROLE_LIBRARIAN")
+    await page.get_by_role("row", name=name).get_by_role("button", name="Save").click()
+
+    await expect(page.get_by_role("row", name=name).get_by_role("alert")).to_contain_text("without an administrator")
+    await expect(role).to_have_value("USER_ROLE_READER")

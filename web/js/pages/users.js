@@ -57,6 +57,7 @@ function UserRow({ user, onDone }) {
       if (await change.run({ ...body, mask }, call)) onDone(text);
     } catch (failure) {
       setError(failure);
+      if (mask === "role") setRole(user.role); // refused: the select shows the role the user still has
     }
   }
   const toggleBlock = () =>
