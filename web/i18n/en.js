@@ -216,6 +216,7 @@ export default {
   "addbook.title": "Add a book",
   "addbook.book_title": "Title",
   "addbook.list_hint": "Separate several with commas.",
+  "addbook.authors_hint": "Separate several with semicolons: Tolstoy, Leo; Chekhov, Anton.",
   "addbook.language_hint": "A language code: en, ru, …",
   "addbook.description": "Description",
   "addbook.create": "Add the book",

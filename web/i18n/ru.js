@@ -222,6 +222,7 @@ export default {
   "addbook.title": "Новая книга",
   "addbook.book_title": "Название",
   "addbook.list_hint": "Несколько — через запятую.",
+  "addbook.authors_hint": "Несколько — через точку с запятой: Толстой, Лев; Чехов, Антон.",
   "addbook.language_hint": "Код языка: ru, en, …",
   "addbook.description": "Описание",
   "addbook.create": "Добавить книгу",

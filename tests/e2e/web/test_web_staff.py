@@ -170,3 +170,18 @@ async def test_back_on_the_patron_search_puts_the_older_words_back_in_the_box(
 
     await expect(page.get_by_role("link", name=first)).to_be_visible()
     await expect(box).to_have_value(first)
+
+
+async def test_an_author_written_surname_comma_name_stays_one_author(
+    page: Page, rest: httpx.AsyncClient, librarian
+) -> None:
+    """ "Tolstoy, Leo" became two authors, "Tolstoy" and "Leo"."""
+    title = f"Khadji Murat {uuid.uuid4().hex[:6]}"
+    await sign_in(page, librarian.email, librarian.password, next_hash="/books-new")
+    await page.get_by_label("Title", exact=True).fill(title)
+    await page.get_by_label("Authors").fill("Tolstoy, Leo; Chekhov, Anton")
+    await page.get_by_role("button", name="Add the book").click()
+
+    link = await page.get_by_role("link", name=title).get_attribute("href")
+    book = await rest.get(f"/v1/books/{link.split('/')[-1]}")
+    assert book.json()["authors"] == ["Tolstoy, Leo", "Chekhov, Anton"]
