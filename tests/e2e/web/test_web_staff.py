@@ -185,3 +185,18 @@ async def test_an_author_written_surname_comma_name_stays_one_author(
     link = await page.get_by_role("link", name=title).get_attribute("href")
     book = await rest.get(f"/v1/books/{link.split('/')[-1]}")
     assert book.json()["authors"] == ["Tolstoy, Leo", "Chekhov, Anton"]
+
+
+async def test_the_fines_page_names_the_patron_of_each_fine(
+    page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """Every row's patron column said only "Open the patron"."""
+    name = f"Daniil {uuid.uuid4().hex[:8]}"
+    patron = await register(rest, unique_email(), name)
+    fine = {"patron": patron["name"], "amount": "0.75", "kind": "FINE_KIND_OTHER", "description": f"Lost card {name}"}
+    assert (await rest.post("/v1/fines", json=fine, headers=librarian.headers)).status_code == 200
+
+    await sign_in(page, librarian.email, librarian.password, next_hash="/fines")
+
+    row = page.get_by_role("row").filter(has_text=f"Lost card {name}")
+    await expect(row.get_by_role("link", name=name)).to_have_attribute("href", f"#/patrons/{patron['name'][6:]}")
