@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import httpx
@@ -90,3 +91,44 @@ async def test_a_snippet_shows_the_book_s_own_angle_brackets_and_ampersands_as_t
     snippet = page.get_by_test_id("results").locator("mark", has_text=word).locator("..")
     await expect(snippet).to_contain_text(f"{word} <img src=x onerror=alert(1)> tales — Fish & chips")
     await expect(page.get_by_test_id("results").locator("img")).to_have_count(0)
+
+
+async def test_back_from_a_book_finds_the_catalogue_as_it_was_left_on_a_phone(
+    new_context, rest: httpx.AsyncClient, librarian
+) -> None:
+    """Back showed only the first 20 results, scrolled to the top: the reader had to find their place again."""
+    token = f"zr{uuid.uuid4().hex[:10]}"
+    for number in range(30):
+        created = await rest.post("/v1/books", json={"title": f"{token} volume {number}"}, headers=librarian.headers)
+        assert created.status_code == 200, created.text
+    phone = await (await new_context(viewport=PHONE)).new_page()
+    results = phone.get_by_test_id("results").locator("li")
+    await phone.goto(f"/#/?q={token}")
+    await expect(results).to_have_count(20)
+    await phone.get_by_role("button", name="More results").click()
+    await expect(results).to_have_count(30)
+
+    chosen = results.nth(25).get_by_role("link")
+    await chosen.scroll_into_view_if_needed()
+    left_at = await phone.evaluate("() => scrollY")
+    assert left_at > 1000
+    title = await chosen.inner_text()
+    await chosen.click()
+    await expect(phone.get_by_role("heading", level=1)).to_have_text(title)
+    await phone.go_back()
+
+    await expect(results).to_have_count(30)
+    assert abs(await phone.evaluate("() => scrollY") - left_at) <= 1
+    await expect(results.nth(25).get_by_role("link")).to_be_in_viewport()
+
+
+async def test_a_filter_ticked_searches_the_words_typed_but_not_yet_searched(page: Page, library) -> None:
+    """Ticking "Available now" searched the older words and put them back in the box."""
+    await page.goto("/#/?q=bulgakov")
+    await expect(page.get_by_test_id("result-count")).to_contain_text("found")
+
+    await page.get_by_label("Search the catalogue").fill("tolstoy")
+    await page.get_by_label("Available now").check()
+
+    await expect(page).to_have_url(re.compile(r"#/\?q=tolstoy&available=1$"))
+    await expect(page.get_by_label("Search the catalogue")).to_have_value("tolstoy")

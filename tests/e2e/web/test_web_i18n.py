@@ -23,6 +23,22 @@ async def test_field_errors_of_the_registration_form_are_in_russian(new_context,
     await expect(page.get_by_text("must be")).to_have_count(0)
 
 
+@pytest.mark.parametrize(
+    ("email", "says"),
+    [("a..b@example.org", "до @ не больше 64 латинских букв"), ("reader@localhost", "после @ имя сервера с точкой")],  # noqa: RUF001
+)
+async def test_an_email_that_is_no_plain_address_is_refused_in_russian(new_context, email: str, says: str) -> None:
+    """The users service's "must be a plain address …" was shown in English under the field."""
+    page = await (await new_context(locale="ru-RU")).new_page()
+    await page.goto("/#/register")
+    await page.locator("#reg-email").fill(email)
+    await page.locator("#reg-password").fill("Correct-Horse-42")
+    await page.locator("form button[type=submit]").click()
+
+    await expect(page.locator("#reg-email-error")).to_contain_text(says)
+    await expect(page.get_by_text("must be")).to_have_count(0)
+
+
 async def test_a_fine_paid_with_a_bad_amount_says_what_is_wrong_in_russian(
     new_context, rest: httpx.AsyncClient, librarian, unique_email
 ) -> None:

@@ -116,3 +116,38 @@ async def test_after_a_hold_takes_the_copy_the_book_page_counts_it(
 
     await expect(page.get_by_test_id("my-hold")).to_contain_text("Ready for pickup")
     await expect(page.get_by_text("None available now (0 of 1)")).to_be_visible()
+
+
+async def test_back_from_a_hold_on_one_book_shows_the_other_book_without_it(
+    page: Page, rest: httpx.AsyncClient, one_copy_book, librarian, unique_email
+) -> None:
+    """The page kept the hold just placed on another book ("You are in the queue") and hid "Place a hold"."""
+    other = await rest.post("/v1/books", json={"title": "The Silver Dove"}, headers=librarian.headers)
+    assert other.status_code == 200, other.text
+    patron = await register(rest, unique_email(), "Zinaida Gippius")
+    await sign_in(page, patron["email"], patron["password"], next_hash=f"/books/{one_copy_book.id}")
+    await expect(page.get_by_role("button", name="Place a hold")).to_be_visible()
+
+    await page.goto(f"/#/books/{other.json()['name'].split('/')[-1]}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("The Silver Dove")
+    await page.get_by_role("button", name="Place a hold").click()
+    await expect(page.get_by_test_id("my-hold")).to_contain_text("You are in the queue")
+    await page.go_back()
+
+    await expect(page.get_by_role("heading", level=1)).to_have_text(one_copy_book.title)
+    await expect(page.get_by_role("button", name="Place a hold")).to_be_visible()
+    await expect(page.get_by_test_id("my-hold")).to_have_count(0)
+
+
+async def test_the_account_of_a_reader_who_owes_nothing_says_so_and_a_sum_owed_has_its_currency(
+    page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """With no fines the total read "Total owed: 0.00", without a currency (it comes with the fines)."""
+    patron = await register(rest, unique_email(), "Sofia Parnok")
+    await sign_in(page, patron["email"], patron["password"], next_hash="/account")
+    await expect(page.get_by_test_id("fines-total")).to_have_text("Nothing is owed.")
+
+    fine = {"patron": patron["name"], "amount": "1.25", "kind": "FINE_KIND_DAMAGED_ITEM"}
+    assert (await rest.post("/v1/fines", json=fine, headers=librarian.headers)).status_code == 200
+    await page.reload()
+    await expect(page.get_by_test_id("fines-total")).to_have_text("Total owed: RUB 1.25")

@@ -150,3 +150,53 @@ async def test_a_patron_s_page_names_the_book_on_the_hold_shelf_and_speaks_to_st
     await expect(page.get_by_role("link", name=one_copy_book.title)).to_be_visible()
     await expect(page.get_by_text("No books on loan.")).to_be_visible()
     await expect(page.get_by_text("You have no")).to_have_count(0)
+
+
+async def test_back_on_the_patron_search_puts_the_older_words_back_in_the_box(
+    page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """After Back the results were the older search's, the box still said the newer words."""
+    first, second = f"Sasha {uuid.uuid4().hex[:8]}", f"Kolya {uuid.uuid4().hex[:8]}"
+    await register(rest, unique_email(), first)
+    await register(rest, unique_email(), second)
+    await sign_in(page, librarian.email, librarian.password, next_hash="/patrons")
+    box = page.get_by_label("Name, email, phone or card number")
+    for words in (first, second):
+        await box.fill(words)
+        await box.press("Enter")
+        await expect(page.get_by_role("link", name=words)).to_be_visible()
+
+    await page.go_back()
+
+    await expect(page.get_by_role("link", name=first)).to_be_visible()
+    await expect(box).to_have_value(first)
+
+
+async def test_an_author_written_surname_comma_name_stays_one_author(
+    page: Page, rest: httpx.AsyncClient, librarian
+) -> None:
+    """ "Tolstoy, Leo" became two authors, "Tolstoy" and "Leo"."""
+    title = f"Khadji Murat {uuid.uuid4().hex[:6]}"
+    await sign_in(page, librarian.email, librarian.password, next_hash="/books-new")
+    await page.get_by_label("Title", exact=True).fill(title)
+    await page.get_by_label("Authors").fill("Tolstoy, Leo; Chekhov, Anton")
+    await page.get_by_role("button", name="Add the book").click()
+
+    link = await page.get_by_role("link", name=title).get_attribute("href")
+    book = await rest.get(f"/v1/books/{link.split('/')[-1]}")
+    assert book.json()["authors"] == ["Tolstoy, Leo", "Chekhov, Anton"]
+
+
+async def test_the_fines_page_names_the_patron_of_each_fine(
+    page: Page, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """Every row's patron column said only "Open the patron"."""
+    name = f"Daniil {uuid.uuid4().hex[:8]}"
+    patron = await register(rest, unique_email(), name)
+    fine = {"patron": patron["name"], "amount": "0.75", "kind": "FINE_KIND_OTHER", "description": f"Lost card {name}"}
+    assert (await rest.post("/v1/fines", json=fine, headers=librarian.headers)).status_code == 200
+
+    await sign_in(page, librarian.email, librarian.password, next_hash="/fines")
+
+    row = page.get_by_role("row").filter(has_text=f"Lost card {name}")
+    await expect(row.get_by_role("link", name=name)).to_have_attribute("href", f"#/patrons/{patron['name'][6:]}")

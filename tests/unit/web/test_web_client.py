@@ -103,6 +103,11 @@ def test_placeholders_match_across_languages(language: str) -> None:
         assert set(re.findall(r"\{(\w+)\}", text)) == set(re.findall(r"\{(\w+)\}", reference)), key
 
 
+def test_a_russian_sentence_ending_in_a_date_adds_no_full_stop_after_it() -> None:
+    """A Russian date ends in «г.» (13 дек. 2026 г.): «…до {date}.» read «…до 13 дек. 2026 г..»."""  # noqa: RUF002
+    assert {key: text for key, text in dictionary("ru").items() if "{date}." in text} == {}
+
+
 def test_every_dictionary_key_is_used_by_a_page() -> None:
     plain, counted = keys_used()
     unused = {
