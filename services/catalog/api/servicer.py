@@ -24,7 +24,7 @@ from services.catalog.api.search_cache import SearchCache
 from services.catalog.app import books, circulation, copies, importing
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK
-from services.catalog.domain.copies import COPY
+from services.catalog.domain.copies import COPY, ItemTypeFilter
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.idempotency import parse_request_id
@@ -191,6 +191,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             _selector(request),
             loan=check_reference(request.loan, "loans", field="loan"),
             hold=check_reference(request.hold, "holds", field="hold", required=False),
+            item_types=ItemTypeFilter.of(request.item_types, request.excluded_item_types),
         )
         return copy_to_proto(await circulation.check_out_copy(command, uow=self._circulation(), clock=self._clock))
 
@@ -211,6 +212,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             BOOK.parse_id(request.book, field="book"),
             hold=check_reference(request.hold, "holds", field="hold"),
             branch=request.branch.strip(),
+            item_types=ItemTypeFilter.of(request.item_types, request.excluded_item_types),
         )
         return copy_to_proto(await circulation.reserve_copy(command, uow=self._circulation(), clock=self._clock))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from services.catalog.app.copies import save_copy, save_settled_copy
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK, BookNotFound
-from services.catalog.domain.copies import BarcodeNotFound, Copy, NoCopyAvailable
+from services.catalog.domain.copies import ANY_ITEM_TYPE, BarcodeNotFound, Copy, ItemTypeFilter, NoCopyAvailable
 from services.support.runtime.clock import Clock
 
 
@@ -37,6 +37,8 @@ class CheckOutCopy:
     loan: str
     hold: str = ""
     """The hold this loan fulfils: its copy on the hold shelf may be lent."""
+    item_types: ItemTypeFilter = ANY_ITEM_TYPE
+    """By book: the item types the copy picked may be of."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +55,8 @@ class ReserveCopy:
     book_id: uuid.UUID
     hold: str
     branch: str = ""
+    item_types: ItemTypeFilter = ANY_ITEM_TYPE
+    """The item types the copy picked may be of."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +74,7 @@ async def check_out_copy(cmd: CheckOutCopy, *, uow: CatalogUnitOfWork, clock: Cl
         await uow.lock(cmd.loan)
         if (already := await uow.copies.holding(loan=cmd.loan)) is not None:
             return already
-        copy = await _select(cmd.selector, cmd.hold, uow)
+        copy = await _select(cmd.selector, cmd.hold, cmd.item_types, uow)
         copy.check_out(cmd.loan, hold=cmd.hold, now=clock.now())
         await save_copy(copy, uow)
         await uow.commit()
@@ -92,16 +96,16 @@ async def _check_out_by_barcode(cmd: CheckOutCopy, *, uow: CatalogUnitOfWork, cl
     return copy
 
 
-async def _select(selector: CopySelector, hold: str, uow: CatalogUnitOfWork) -> Copy:
+async def _select(selector: CopySelector, hold: str, item_types: ItemTypeFilter, uow: CatalogUnitOfWork) -> Copy:
     if selector.copy is not None:
         return await uow.copies.get(*selector.copy, for_update=True)
     if selector.book_id is None:
         raise ValueError("a CopySelector names a copy, a barcode or a book")
     if hold and (held := await uow.copies.holding(hold=hold)) is not None and held.book_id == selector.book_id:
         return held
-    if (copy := await uow.copies.first_available(selector.book_id)) is not None:
+    if (copy := await uow.copies.first_available(selector.book_id, item_types=item_types)) is not None:
         return copy
-    raise await _none_available(selector.book_id, uow)
+    raise await _none_available(selector.book_id, item_types, uow)
 
 
 async def check_in_copy(cmd: CheckInCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
@@ -120,14 +124,15 @@ async def check_in_copy(cmd: CheckInCopy, *, uow: CatalogUnitOfWork, clock: Cloc
 
 
 async def reserve_copy(cmd: ReserveCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
-    """An AVAILABLE copy (at the branch when possible) onto the hold shelf; the same hold again gets the same copy."""
+    """An AVAILABLE copy of the item types asked for (at the branch when possible) onto the hold shelf; the same
+    hold again gets the same copy."""
     async with uow:
         await uow.lock(cmd.hold)
         if (already := await uow.copies.holding(hold=cmd.hold)) is not None:
             return already
-        copy = await uow.copies.first_available(cmd.book_id, prefer_branch=cmd.branch)
+        copy = await uow.copies.first_available(cmd.book_id, prefer_branch=cmd.branch, item_types=cmd.item_types)
         if copy is None:
-            raise await _none_available(cmd.book_id, uow)
+            raise await _none_available(cmd.book_id, cmd.item_types, uow)
         copy.reserve(cmd.hold, now=clock.now())
         await save_copy(copy, uow)
         await uow.commit()
@@ -145,7 +150,7 @@ async def release_copy(cmd: ReleaseCopy, *, uow: CatalogUnitOfWork, clock: Clock
     return copy
 
 
-async def _none_available(book_id: uuid.UUID, uow: CatalogUnitOfWork) -> Exception:
+async def _none_available(book_id: uuid.UUID, item_types: ItemTypeFilter, uow: CatalogUnitOfWork) -> Exception:
     if not await uow.copies.book_exists(book_id):
         return BookNotFound(book_id)
-    return NoCopyAvailable(BOOK.format(book_id))
+    return NoCopyAvailable(BOOK.format(book_id), item_types)

@@ -14,7 +14,7 @@ from typing import Protocol, Self
 
 from services.catalog.app.queries import Condition, Hit, Matches, Ranked, Search, SortKey
 from services.catalog.domain.books import Book, ImportBatch
-from services.catalog.domain.copies import Copy, CopyStatus
+from services.catalog.domain.copies import ANY_ITEM_TYPE, Copy, CopyStatus, ItemTypeFilter
 
 
 class BookRepository(Protocol):
@@ -67,8 +67,11 @@ class CopyRepository(Protocol):
         """In one read, nothing locked: the copy (or CopyNotFound), the id of the copy on the hold shelf for
         `hold` (None when none, or no hold), and how many other copies of the copy's book are AVAILABLE."""
 
-    async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
-        """An AVAILABLE copy of the book, locked; copies another transaction is taking are skipped."""
+    async def first_available(
+        self, book_id: uuid.UUID, *, prefer_branch: str = "", item_types: ItemTypeFilter = ANY_ITEM_TYPE
+    ) -> Copy | None:
+        """An AVAILABLE copy of the book and of the item types, locked; copies another transaction is taking are
+        skipped."""
 
     async def save(self, copy: Copy) -> int:
         """Writes a changed copy if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE);

@@ -8,15 +8,18 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.catalog.app.queries import Condition
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import (
+    ANY_ITEM_TYPE,
     BarcodeNotFound,
     Copy,
     CopyDetails,
     CopyNotFound,
     CopyStatus,
+    ItemTypeFilter,
     same_barcode,
 )
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
@@ -132,9 +135,17 @@ _TO_CHECK_IN = DriverStatement(
     read=True,
 )
 _ON_HOLD = DriverStatement(_WITH_TITLE.where(copies.c.current_hold == sa.bindparam("hold")).with_for_update(of=copies))
-# Copies another transaction is taking are skipped, not waited for; the branch asked for first.
+# Copies another transaction is taking are skipped, not waited for; the branch asked for first. Only copies of
+# the item types `only` (an empty array: any) and of none of `excluded`.
+_ITEM_TYPES = ARRAY(sa.Text)
+_only, _excluded = sa.bindparam("only", type_=_ITEM_TYPES), sa.bindparam("excluded", type_=_ITEM_TYPES)
 _FIRST_AVAILABLE = DriverStatement(
-    _WITH_TITLE.where(copies.c.book_id == sa.bindparam("book_id"), copies.c.status == CopyStatus.AVAILABLE.value)
+    _WITH_TITLE.where(
+        copies.c.book_id == sa.bindparam("book_id"),
+        copies.c.status == CopyStatus.AVAILABLE.value,
+        sa.or_(sa.func.cardinality(_only) == 0, copies.c.item_type == sa.any_(_only)),
+        copies.c.item_type != sa.all_(_excluded),
+    )
     .order_by((copies.c.branch == sa.bindparam("branch", type_=sa.Text)).desc(), copies.c.barcode)
     .limit(1)
     .with_for_update(of=copies, skip_locked=True)
@@ -225,9 +236,14 @@ class SqlCopyRepository(TrackingRepository):
             raise CopyNotFound(book_id, copy_id)
         return self._track(_to_copy(row)), row["held"], int(row["available_others"])
 
-    async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
-        """An AVAILABLE copy, locked; copies another transaction is taking are skipped, not waited for."""
-        return self._maybe(await self._first(_FIRST_AVAILABLE, {"book_id": book_id, "branch": prefer_branch}))
+    async def first_available(
+        self, book_id: uuid.UUID, *, prefer_branch: str = "", item_types: ItemTypeFilter = ANY_ITEM_TYPE
+    ) -> Copy | None:
+        """An AVAILABLE copy of the item types, locked; copies another transaction is taking are skipped, not
+        waited for."""
+        params = {"book_id": book_id, "branch": prefer_branch}
+        params |= {"only": list(item_types.only), "excluded": list(item_types.excluded)}
+        return self._maybe(await self._first(_FIRST_AVAILABLE, params))
 
     async def save(self, copy: Copy) -> int:
         """Writes a change if the row still has the version it was read with (the change bumped it by one);

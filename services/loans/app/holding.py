@@ -12,7 +12,7 @@ from services.loans.app.shelf import after_commit, release_and_pass_on, serve_qu
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.borrowing import BOOK, ensure_eligible
 from services.loans.domain.holds import HOLD, Hold, HoldStatus
-from services.loans.domain.rules import WILDCARD, most_specific
+from services.loans.domain.item_types import hold_terms
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import AlreadyExists, FailedPrecondition
 from services.support.runtime.identity import ME
@@ -40,13 +40,13 @@ async def place_hold(cmd: PlaceHold, *, uow: LoansUnitOfWork, clock: Clock, user
         if previous := await uow.requests.recall(cmd.request_id, "PlaceHold"):
             return await uow.holds.get(HOLD.parse_id(previous))
     eligibility = await users.eligibility(patron)
-    await catalog.book_title(cmd.book)  # NotFound for a book the catalog does not have
+    copies = await catalog.copies_of(cmd.book)  # NotFound for a book the catalog does not have
     ensure_eligible(eligibility, patron=patron, what="place holds")
     async with uow:
         await uow.loans.lock_patron(patron)
-        terms = most_specific(await uow.rules.in_force(), eligibility.patron_category, WILDCARD).terms
-        if not terms.holds_allowed:
-            raise FailedPrecondition("holds are not allowed for this patron category", reason="HOLDS_NOT_ALLOWED")
+        # Under the rules of the title's item types: refused when none of its copies may be held.
+        item_types = {copy.item_type for copy in copies if copy.in_collection}
+        terms = hold_terms(await uow.rules.in_force(), eligibility.patron_category, item_types)
         if await uow.loans.has_active(patron, cmd.book):
             raise AlreadyExists(f"{patron} already borrows {cmd.book}", reason="ALREADY_BORROWED")
         if await uow.holds.active_for(patron, cmd.book):
@@ -57,13 +57,14 @@ async def place_hold(cmd: PlaceHold, *, uow: LoansUnitOfWork, clock: Clock, user
             patron=patron,
             book=cmd.book,
             pickup_branch=cmd.pickup_branch or eligibility.home_branch,
-            pickup_days=terms.hold_pickup_days,
+            pickup_days=terms.pickup_days,
             now=clock.now(),
         )
         await uow.holds.add(hold)
         await uow.requests.remember(cmd.request_id, "PlaceHold", hold.name)
         await uow.commit()
-    await after_commit(serve_queue(cmd.book, uow=uow, clock=clock, catalog=catalog), hold.name)
+    categories = {patron: eligibility.patron_category}
+    await after_commit(serve_queue(cmd.book, uow=uow, clock=clock, catalog=catalog, categories=categories), hold.name)
     return await after_commit(_as_it_is(hold.id, uow), hold.name) or hold
 
 

@@ -21,13 +21,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
-from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget
+from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget, lendable_to
 from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
 from services.loans.app.returning import finish_return_on_copy
 from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, release_and_pass_on
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
 from services.loans.domain.holds import HOLD, Hold
+from services.loans.domain.item_types import ANY_ITEM_TYPE
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.rules import most_specific
 from services.support.runtime.clock import Clock
@@ -165,8 +166,11 @@ async def _lend(
     currency: str,
     after_checkout: Callable[[], None],
 ) -> Loan:
+    selector = _selector(loan)
     try:
-        copy = await catalog.check_out(selector=_selector(loan), loan=loan.name, hold=loan.hold)
+        # By book the catalog picks the copy: one of a type the patron may borrow (one named is checked here).
+        item_types = await lendable_to(eligibility, uow=uow) if selector[0] == "book" else ANY_ITEM_TYPE
+        copy = await catalog.check_out(selector=selector, loan=loan.name, hold=loan.hold, item_types=item_types)
     except (FailedPrecondition, NotFound, InvalidArgument) as refusal:
         if isinstance(refusal, NotFound) and begun_unseen(loan):
             await forget(loan.id, uow=uow)

@@ -21,8 +21,10 @@ from services.loans.domain.borrowing import (
     Eligibility,
     ensure_may_borrow,
     may_borrow_any_item_type,
+    not_for_loan,
 )
 from services.loans.domain.holds import HoldStatus
+from services.loans.domain.item_types import ItemTypes, lendable
 from services.loans.domain.loans import Loan
 from services.loans.domain.rules import WILDCARD, most_specific
 from services.support.runtime.clock import Clock
@@ -52,11 +54,15 @@ async def begin_seen(
     async with uow:
         await uow.loans.lock_patron(cmd.patron)
         item_type = copy.item_type if copy else WILDCARD
-        rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, item_type)
-        standing = await uow.loans.standing(cmd.patron, item_type=rule.terms.item_type, now=now)
+        rules = await uow.rules.in_force()
+        rule = most_specific(rules, eligibility.patron_category, item_type)
+        terms = rule.terms
+        standing = await uow.loans.standing(cmd.patron, item_type=terms.item_type, now=now)
         if copy is None:  # the copy's type, hence the loan limit that applies, is known after the check-out
             standing = replace(standing, active_loans=0)
-        ensure_may_borrow(eligibility, standing, rule.terms, policy)
+            if not lendable(rules, eligibility.patron_category).admits_none:  # the catalog picks a lendable one
+                terms = replace(terms, max_loans=max(terms.max_loans, 1))
+        ensure_may_borrow(eligibility, standing, terms, policy)
         if copy is not None:  # its own rule: refused before the copy is taken out (by book, once it is)
             rule.terms.ensure_lends_at(now)
         hold = await uow.holds.active_for(cmd.patron, book)
@@ -83,6 +89,19 @@ async def begin_unseen(
         ):
             return None
         return await _record(cmd, "", "", "", uow=uow, now=now)
+
+
+async def lendable_to(eligibility: Eligibility, *, uow: LoansUnitOfWork) -> ItemTypes:
+    """The item types the patron may borrow, of which a check-out by book picks its copy; NOT_FOR_LOAN when
+    none (the rules changed since the loan was begun)."""
+    async with uow.reading():
+        rules = await uow.rules.in_force()
+    types = lendable(rules, eligibility.patron_category)
+    if types.admits_none:
+        raise not_for_loan(
+            eligibility.patron_category, most_specific(rules, eligibility.patron_category, WILDCARD).terms
+        )
+    return types
 
 
 async def _record(

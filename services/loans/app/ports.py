@@ -17,6 +17,7 @@ from typing import Generic, Protocol, Self, TypeVar
 from services.loans.domain.borrowing import CopyInfo, Eligibility, Standing
 from services.loans.domain.fines import Fine, FineEntry, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import CirculationRule
@@ -307,7 +308,14 @@ class Catalog(Protocol):
     async def copies_in_circulation(self) -> list[CopyInfo]:
         """Every copy on loan or on the hold shelf."""
 
-    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str) -> CopyInfo: ...
+    async def check_out(
+        self, *, selector: tuple[str, str], loan: str, hold: str, item_types: ItemTypes = ANY_ITEM_TYPE
+    ) -> CopyInfo:
+        """By book, a copy of one of `item_types` (those the patron may borrow); FailedPrecondition
+        (NO_COPY_AVAILABLE) when none is available."""
+
     async def check_in(self, *, copy: str, loan: str, hold: str) -> CopyInfo: ...
-    async def reserve(self, *, book: str, hold: str, branch: str) -> CopyInfo: ...
+    async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
+        """A copy of one of `item_types` (those the hold's patron may hold) onto the hold shelf."""
+
     async def release(self, *, copy: str, hold: str) -> CopyInfo: ...

@@ -20,6 +20,7 @@ from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, release_extra, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HOLD, Hold
+from services.loans.domain.item_types import holdable_by_every_category
 from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
@@ -91,7 +92,10 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
             await uow.commit()
     except _NothingOut:
         raise await _why_nothing_is_out_on(barcode, catalog) from None
-    shelved_for = await _check_in(loan, waiting, catalog=catalog)
+    # A copy of a type not every patron may hold goes back to the shelf: the queue is served after (below),
+    # each hold offered only a copy its patron may hold.
+    trap = waiting if waiting and await _holdable_by_anyone(loan.item_type, uow=uow) else ""
+    shelved_for = await _check_in(loan, trap, catalog=catalog)
     closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock)
     if closed is not None:
         loan, extra = closed, None
@@ -104,9 +108,15 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
         )
     if extra is not None:
         await after_commit(release_extra(*extra, catalog=catalog), loan.name)
-    elif waiting and not shelved_for:  # the hold asked for got a copy meanwhile: serve the next
+    elif waiting and not shelved_for:  # the hold asked for got a copy meanwhile (or was not asked): serve the queue
         await after_commit(serve_queue(loan.book, uow=uow, clock=clock, catalog=catalog), loan.name)
     return loan
+
+
+async def _holdable_by_anyone(item_type: str, *, uow: LoansUnitOfWork) -> bool:
+    """Whether every patron, whatever their category, may have a copy of this type put on the hold shelf."""
+    async with uow.reading():
+        return holdable_by_every_category(await uow.rules.in_force()).admits(item_type)
 
 
 async def _check_in(loan: Loan, trap: str, *, catalog: Catalog) -> str:

@@ -10,11 +10,15 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import TypeVar
 
 from services.loans.app.ports import Catalog, LoansUnitOfWork
 from services.loans.domain.holds import BOOK_REMOVED, Hold
+from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes, holdable, holdable_by_every_category
+from services.loans.domain.patrons import PatronRecord
+from services.loans.domain.rules import CirculationRule
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
@@ -38,37 +42,70 @@ async def after_commit(step: Awaitable[T], committed: str) -> T | None:
 
 
 async def serve_queue(
-    book: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, most: int = QUEUE_SERVED_AT_ONCE
+    book: str,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    most: int = QUEUE_SERVED_AT_ONCE,
+    categories: Mapping[str, str] | None = None,
 ) -> dict[uuid.UUID, Hold]:
     """Offer copies to the book's WAITING holds, in queue order, while the catalog has one available: the
     holds looked at, by id, as they are now. (Copies come back at once, to a hold asked for by several
-    returns at once, or to nobody: whoever frees a copy serves the whole queue, not only its head.)"""
+    returns at once, or to nobody: whoever frees a copy serves the whole queue, not only its head.)
+
+    Each hold is offered only a copy of a type its patron may hold (`categories`: patron categories known
+    to the caller, else the projection of accounts says)."""
     async with uow:
         queue = await uow.holds.waiting(book, limit=most)
-        barred = await _may_not_borrow({hold.patron for hold in queue}, uow=uow, clock=clock) if queue else set()
+        records = await uow.patrons.of({hold.patron for hold in queue}) if queue else []
+        rules = await uow.rules.in_force() if queue else []
+    holdable_by = _holdable_by(records, rules, now=clock.now(), categories=categories or {})
     served: dict[uuid.UUID, Hold] = {}
+    none_of: set[ItemTypes] = set()  # the item types the catalog has no copy of for now
     for hold in queue:
-        if hold.patron in barred:
-            continue  # its place kept: served by a later copy once the account may borrow again
+        item_types = holdable_by(hold.patron)
+        if item_types is None or item_types.admits_none or item_types in none_of:
+            continue  # its place kept: served by a later copy once the account may borrow (that) again
         try:
             # The catalog keeps one shelf copy per hold (a repeat gets the same copy), and a refusal now ("none
             # available") is no answer for a later try: there is nothing a request_id could add.
-            copy = await catalog.reserve(book=book, hold=hold.name, branch=hold.pickup_branch)
+            copy = await catalog.reserve(book=book, hold=hold.name, branch=hold.pickup_branch, item_types=item_types)
         except NotFound:  # ReserveCopy's NOT_FOUND: no such book (deleted from the catalog)
             served.update(await cancel_queue_of_removed_book(book, uow=uow, clock=clock))
             break
-        except (FailedPrecondition, DependencyUnavailable):
-            break  # nothing more on the shelf now: the rest wait (a return traps a copy; the reconciler retries)
+        except DependencyUnavailable:
+            break  # the rest wait (a return traps a copy; the reconciler retries)
+        except FailedPrecondition:
+            if item_types == ANY_ITEM_TYPE:
+                break  # nothing more on the shelf now
+            none_of.add(item_types)  # none of these; a patron who may hold other types may still be served
+            continue
         served[hold.id] = await shelved(hold.id, copy.name, uow=uow, clock=clock, catalog=catalog)
     return served
 
 
-async def _may_not_borrow(patrons: set[str], *, uow: LoansUnitOfWork, clock: Clock) -> set[str]:
-    """Those of `patrons` whose account may not borrow now (blocked, expired, closed), as the projection of
-    accounts says: a copy trapped for them would sit on the hold shelf for someone the desk must refuse. Without
-    a record (no projection, or not yet), a patron is served, as before."""
-    now = clock.now()
-    return {record.patron for record in await uow.patrons.of(patrons) if record.lending_eligibility(now) is None}
+def _holdable_by(
+    records: list[PatronRecord], rules: list[CirculationRule], *, now: datetime, categories: Mapping[str, str]
+) -> Callable[[str], ItemTypes | None]:
+    """What item types a patron of the queue may have put on the hold shelf for them; None for a patron whose
+    account may not borrow now (blocked, expired, closed) by the projection of accounts: a copy trapped for
+    them would sit on the hold shelf for someone the desk must refuse. A patron without a record (no
+    projection, or not yet) is served, as before, with the item types every category may hold."""
+    eligible = {record.patron: record.lending_eligibility(now) for record in records}
+    by_category: dict[str, ItemTypes] = {}
+
+    def holdable_for(patron: str) -> ItemTypes | None:
+        category = categories.get(patron, "")
+        if patron in eligible:
+            if (eligibility := eligible[patron]) is None:
+                return None
+            category = category or eligibility.patron_category
+        if category not in by_category:
+            by_category[category] = holdable(rules, category) if category else holdable_by_every_category(rules)
+        return by_category[category]
+
+    return holdable_for
 
 
 async def cancel_queue_of_removed_book(book: str, *, uow: LoansUnitOfWork, clock: Clock) -> dict[uuid.UUID, Hold]:

@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.loans.domain.borrowing import CopyInfo, Eligibility
+from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
 from services.support.runtime.errors import (
     Conflict,
     DependencyUnavailable,
@@ -91,6 +92,14 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
     )
 
 
+def _filter(item_types: ItemTypes) -> tuple[list[str], list[str]]:
+    """The request's `item_types` and `excluded_item_types` (both empty for any type). They cannot say "no
+    type": a caller refuses before it asks for a copy of none."""
+    if item_types.admits_none:
+        raise ValueError("a copy of no item type was asked for")
+    return sorted(item_types.only or ()), sorted(item_types.excluded)
+
+
 class GrpcUsers:
     def __init__(self, channel: grpc.aio.Channel, *, timeout: float) -> None:
         self._stub = users_pb2_grpc.UsersServiceStub(channel)
@@ -153,17 +162,25 @@ class GrpcCatalog:
             if not token:
                 return
 
-    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str) -> CopyInfo:
+    async def check_out(
+        self, *, selector: tuple[str, str], loan: str, hold: str, item_types: ItemTypes = ANY_ITEM_TYPE
+    ) -> CopyInfo:
         kind, value = selector
-        request = catalog_pb2.CheckOutCopyRequest(loan=loan, hold=hold, **{kind: value})
+        only, excluded = _filter(item_types)
+        request = catalog_pb2.CheckOutCopyRequest(
+            loan=loan, hold=hold, item_types=only, excluded_item_types=excluded, **{kind: value}
+        )
         return copy_info(await _call("catalog", value, self._stub.CheckOutCopy(request, timeout=self._timeout)))
 
     async def check_in(self, *, copy: str, loan: str, hold: str) -> CopyInfo:
         request = catalog_pb2.CheckInCopyRequest(name=copy, loan=loan, hold=hold)
         return copy_info(await _call("catalog", copy, self._stub.CheckInCopy(request, timeout=self._timeout)))
 
-    async def reserve(self, *, book: str, hold: str, branch: str) -> CopyInfo:
-        request = catalog_pb2.ReserveCopyRequest(book=book, hold=hold, branch=branch)
+    async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
+        only, excluded = _filter(item_types)
+        request = catalog_pb2.ReserveCopyRequest(
+            book=book, hold=hold, branch=branch, item_types=only, excluded_item_types=excluded
+        )
         return copy_info(await _call("catalog", book, self._stub.ReserveCopy(request, timeout=self._timeout)))
 
     async def release(self, *, copy: str, hold: str) -> CopyInfo:

@@ -33,6 +33,11 @@ class CopyInfo:
     book_title: str = ""
     """The book's title when the catalog's answer carries it (a check-out's does); "" when it does not."""
 
+    @property
+    def in_collection(self) -> bool:
+        """Not withdrawn: lent, held, lost or damaged, it may come back to the shelf."""
+        return self.status != "WITHDRAWN"
+
 
 @dataclass(frozen=True, slots=True)
 class Eligibility:
@@ -95,12 +100,28 @@ def ensure_may_borrow(eligibility: Eligibility, standing: Standing, rule: RuleTe
             reason="TOO_MANY_OVERDUE_LOANS",
             metadata={"overdue_loans": str(standing.overdue_loans)},
         )
+    if rule.max_loans == 0:
+        raise not_for_loan(eligibility.patron_category, rule)
     if standing.active_loans >= rule.max_loans:
         raise FailedPrecondition(
             f"{eligibility.patron} already has {standing.active_loans} loan(s), the limit is {rule.max_loans}",
             reason="LOAN_LIMIT_REACHED",
             metadata={"active_loans": str(standing.active_loans), "max_loans": str(rule.max_loans)},
         )
+
+
+def not_for_loan(patron_category: str, rule: RuleTerms) -> FailedPrecondition:
+    """NOT_FOR_LOAN: the rule lends nothing (max_loans 0, e.g. reference copies, for use in the library)."""
+    what = (
+        f"{rule.item_type} items are not for loan to {patron_category} patrons"
+        if rule.item_type != WILDCARD
+        else f"{patron_category} patrons may borrow nothing"
+    )
+    return FailedPrecondition(
+        f"{what} (the {rule.patron_category}/{rule.item_type} rule lends none)",
+        reason="NOT_FOR_LOAN",
+        metadata={"patron_category": patron_category, "item_type": rule.item_type},
+    )
 
 
 def may_borrow_any_item_type(

@@ -16,7 +16,14 @@ from typing import Any, Self
 
 from services.catalog.app.queries import Condition
 from services.catalog.domain.books import Book, BookNotFound, ImportBatch
-from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyNotFound, CopyStatus
+from services.catalog.domain.copies import (
+    ANY_ITEM_TYPE,
+    BarcodeNotFound,
+    Copy,
+    CopyNotFound,
+    CopyStatus,
+    ItemTypeFilter,
+)
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
 from services.support.runtime.events import DomainEvent
@@ -158,8 +165,14 @@ class FakeCopyRepository(_Tracking):
         others = [c for c in self.state.copies.values() if c.book_id == copy.book_id and c.id != copy.id]
         return sum(1 for c in others if c.status == CopyStatus.AVAILABLE)
 
-    async def first_available(self, book_id: uuid.UUID, *, prefer_branch: str = "") -> Copy | None:
-        available = [c for c in self.state.copies.values() if c.book_id == book_id and c.status == "AVAILABLE"]
+    async def first_available(
+        self, book_id: uuid.UUID, *, prefer_branch: str = "", item_types: ItemTypeFilter = ANY_ITEM_TYPE
+    ) -> Copy | None:
+        available = [
+            c
+            for c in self.state.copies.values()
+            if c.book_id == book_id and c.status == "AVAILABLE" and item_types.admits(c.details.item_type)
+        ]
         available.sort(key=lambda c: (c.details.branch != prefer_branch, c.details.barcode))
         return self._track(_row(available[0])) if available else None
 

@@ -8,7 +8,7 @@ import pytest
 
 from services.catalog.app import circulation
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged
+from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged, ItemTypeFilter
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from tests.unit.catalog.fakes import FakeCatalog
@@ -146,3 +146,35 @@ async def test_a_release_takes_the_copy_off_the_shelf_once_and_only_for_its_hold
     assert released.status == again.status == CopyStatus.AVAILABLE
     assert catalog.state.copies[held.id].current_hold == ""
     assert len(catalog.events(CopyStatusChanged)) == 2  # onto the shelf and off it; the repeat is silent
+
+
+def _typed(catalog: FakeCatalog, book: Book, barcode: str, item_type: str) -> Copy:
+    copy = Copy.register(
+        book.id, CopyDetails(barcode, "MAIN", item_type=item_type), now=NOW, status=CopyStatus.AVAILABLE
+    )
+    catalog.state.copies[copy.id] = copy
+    return copy
+
+
+async def test_a_check_out_by_book_picks_a_copy_of_the_item_types_asked_for(catalog: FakeCatalog) -> None:
+    book, _ = _book(catalog)
+    _typed(catalog, book, "A-REF", "REFERENCE")  # first by barcode: taken when no type is asked for
+    lendable = _typed(catalog, book, "B-BOOK", "BOOK")
+    not_reference = ItemTypeFilter.of(excluded=["reference "])
+    command = circulation.CheckOutCopy(circulation.CopySelector(book_id=book.id), LOAN, item_types=not_reference)
+    assert (await circulation.check_out_copy(command, uow=catalog(), clock=CLOCK)).id == lendable.id
+    only_dvds = ItemTypeFilter.of(only=["DVD"])
+    command = circulation.CheckOutCopy(circulation.CopySelector(book_id=book.id), "loans/l-2", item_types=only_dvds)
+    with pytest.raises(FailedPrecondition) as none:
+        await circulation.check_out_copy(command, uow=catalog(), clock=CLOCK)
+    assert none.value.reason == "NO_COPY_AVAILABLE" and "of type DVD" in none.value.message
+
+
+async def test_a_copy_of_an_item_type_left_out_is_not_put_on_the_hold_shelf(catalog: FakeCatalog) -> None:
+    book, _ = _book(catalog)
+    reference = _typed(catalog, book, "A-REF", "REFERENCE")
+    command = circulation.ReserveCopy(book.id, HOLD, item_types=ItemTypeFilter.of(excluded=["REFERENCE"]))
+    with pytest.raises(FailedPrecondition) as none:
+        await circulation.reserve_copy(command, uow=catalog(), clock=CLOCK)
+    assert none.value.message == f"no copy of books/{book.id} other than REFERENCE is available"
+    assert catalog.state.copies[reference.id].status == CopyStatus.AVAILABLE

@@ -7,6 +7,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 
 from services.loans.domain.borrowing import CopyInfo, Eligibility
+from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
 from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
 
 
@@ -91,13 +92,17 @@ class FakeCatalog:
 
     async def copies_of(self, book: str) -> list[CopyInfo]:
         self._gate()
+        if book not in self.titles:
+            raise NotFound(book)  # ListCopies' NOT_FOUND: no such book
         return [copy for copy in self.copies.values() if copy.book == book]
 
     async def copies_in_circulation(self) -> list[CopyInfo]:
         self._gate()
         return [copy for copy in self.copies.values() if copy.status in ("ON_LOAN", "ON_HOLD_SHELF")]
 
-    async def check_out(self, *, selector: tuple[str, str], loan: str, hold: str) -> CopyInfo:
+    async def check_out(
+        self, *, selector: tuple[str, str], loan: str, hold: str, item_types: ItemTypes = ANY_ITEM_TYPE
+    ) -> CopyInfo:
         self._gate()
         for copy in self.copies.values():
             if copy.current_loan == loan:
@@ -106,7 +111,11 @@ class FakeCatalog:
         if kind == "book":
             if value not in self.titles:
                 raise NotFound(value)
-            lendable = [c for c in self.copies.values() if c.book == value and self._lendable(c, hold)]
+            lendable = [
+                c
+                for c in self.copies.values()
+                if c.book == value and self._lendable(c, hold) and (c.current_hold or item_types.admits(c.item_type))
+            ]
             if not lendable:
                 raise FailedPrecondition("no copy is available", reason="NO_COPY_AVAILABLE")
             copy = lendable[0]
@@ -137,12 +146,16 @@ class FakeCatalog:
             return self._set(current, status="ON_HOLD_SHELF", current_loan="", current_hold=hold)
         return self._set(current, status="AVAILABLE", current_loan="")
 
-    async def reserve(self, *, book: str, hold: str, branch: str) -> CopyInfo:
+    async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
         self._gate()
         for copy in self.copies.values():
             if copy.current_hold == hold:
                 return copy
-        free = [c for c in self.copies.values() if c.book == book and c.status == "AVAILABLE"]
+        free = [
+            c
+            for c in self.copies.values()
+            if c.book == book and c.status == "AVAILABLE" and item_types.admits(c.item_type)
+        ]
         if not free and book not in self.titles:
             raise NotFound(book)  # ReserveCopy's NOT_FOUND: no such book
         if not free:

@@ -125,6 +125,7 @@ def test_the_refusal_reasons_the_desk_meets_are_said_in_plain_words() -> None:
         words = dictionary(language)
         for reason in (
             "LOAN_LIMIT_REACHED",
+            "NOT_FOR_LOAN",
             "FINES_LIMIT_EXCEEDED",
             "COPY_NOT_AVAILABLE",
             "PATRON_NOT_ELIGIBLE",

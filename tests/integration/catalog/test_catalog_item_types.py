@@ -1,0 +1,59 @@
+"""A check-out by book and a reservation pick, on real Postgres, only a copy of the item types the loans
+service asks for (those the patron may borrow or hold)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from services.catalog.app import books, circulation, copies
+from services.catalog.domain.books import Book, BookDetails
+from services.catalog.domain.copies import ANY_ITEM_TYPE, Copy, CopyDetails, CopyStatus, ItemTypeFilter
+from services.support.runtime.clock import FixedClock
+from services.support.runtime.errors import FailedPrecondition
+
+pytestmark = pytest.mark.integration
+CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
+
+
+async def _book(uow, *item_types: str) -> Book:
+    """A book with a copy of each item type, their barcodes in that order (the order copies are picked in)."""
+    book = await books.create_book(books.CreateBook(BookDetails(title="Mixed T")), uow=uow(), clock=CLOCK)
+    for number, item_type in enumerate(item_types):
+        details = CopyDetails(barcode=f"T{number}-{uuid.uuid4().hex[:8]}", item_type=item_type)
+        await copies.create_copy(copies.CreateCopy(book.id, details), uow=uow(), clock=CLOCK)
+    return book
+
+
+async def _check_out(uow, book: Book, item_types: ItemTypeFilter) -> Copy:
+    command = circulation.CheckOutCopy(
+        circulation.CopySelector(book_id=book.id), loan=f"loans/{uuid.uuid4()}", item_types=item_types
+    )
+    return await circulation.check_out_copy(command, uow=uow.circulation(), clock=CLOCK)
+
+
+async def _reserve(uow, book: Book, item_types: ItemTypeFilter = ANY_ITEM_TYPE) -> Copy:
+    command = circulation.ReserveCopy(book.id, hold=f"holds/{uuid.uuid4()}", item_types=item_types)
+    return await circulation.reserve_copy(command, uow=uow.circulation(), clock=CLOCK)
+
+
+async def test_a_check_out_by_book_passes_over_copies_of_item_types_left_out(catalog_uow) -> None:
+    book = await _book(catalog_uow, "REFERENCE", "book", "DVD")
+    lent = await _check_out(catalog_uow, book, ItemTypeFilter.of(excluded=["REFERENCE"]))
+    assert (lent.details.item_type, lent.status) == ("BOOK", CopyStatus.ON_LOAN)
+    assert (await _check_out(catalog_uow, book, ItemTypeFilter.of(only=["DVD"]))).details.item_type == "DVD"
+    with pytest.raises(FailedPrecondition) as none:
+        await _check_out(catalog_uow, book, ItemTypeFilter.of(only=["BOOK", "DVD"]))
+    assert none.value.reason == "NO_COPY_AVAILABLE"  # the REFERENCE copy is still on the shelf
+
+
+async def test_a_reservation_sets_aside_only_a_copy_of_the_item_types_asked_for(catalog_uow) -> None:
+    book = await _book(catalog_uow, "REFERENCE", "BOOK")
+    held = await _reserve(catalog_uow, book, ItemTypeFilter.of(only=["REFERENCE"]))
+    assert (held.details.item_type, held.status) == ("REFERENCE", CopyStatus.ON_HOLD_SHELF)
+    with pytest.raises(FailedPrecondition) as none:
+        await _reserve(catalog_uow, book, ItemTypeFilter.of(excluded=["REFERENCE", "BOOK"]))
+    assert "other than BOOK, REFERENCE" in none.value.message
+    assert (await _reserve(catalog_uow, book)).details.item_type == "BOOK"

@@ -1,0 +1,150 @@
+"""The rules of an item type in circulation: a type not for loan (reference copies) or not for holds is
+never picked by an issue by book nor put on the hold shelf, and a hold no copy of the title may serve is
+refused; an item type's own hold limit and pickup window apply."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from services.loans.app.holding import PlaceHold
+from services.loans.app.issuing import IssueLoan
+from services.loans.app.returning import ReturnLoan
+from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.holds import HoldStatus
+from services.loans.domain.loans import LoanStatus
+from services.loans.domain.patrons import PatronRecord
+from services.loans.domain.rules import CirculationRule, RuleTerms
+from services.support.runtime.errors import FailedPrecondition
+
+from ..desk import DESK, NOW, Desk
+from ..fake_peers import FakeCatalog
+from ..fakes import FakeLoansDatabase
+
+REFERENCE = {"max_loans": 0, "holds_allowed": False, "max_holds": 0, "hold_pickup_days": 1}
+"""The findings' REFERENCE rule: for use in the library only."""
+
+
+def add_rule(db: FakeLoansDatabase, category: str, item_type: str, **terms: object) -> None:
+    rule = CirculationRule.create(RuleTerms(category, item_type, **terms), now=NOW)  # type: ignore[arg-type]
+    db.rules[rule.id] = rule
+
+
+def add_copy(catalog: FakeCatalog, book: str, item_type: str) -> str:
+    name = f"{book}/copies/{uuid.uuid4()}"
+    catalog.copies[name] = CopyInfo(name, book, f"BC-{uuid.uuid4().hex[:10]}", item_type, "AVAILABLE")
+    return name
+
+
+async def test_an_issue_by_book_lends_a_copy_of_a_type_the_patron_may_borrow(db: FakeLoansDatabase, desk: Desk) -> None:
+    add_rule(db, "*", "REFERENCE", **REFERENCE)
+    book, (reference,) = desk.catalog.add_book(item_type="REFERENCE")  # the copy the catalog would take first
+    lendable = add_copy(desk.catalog, book, "BOOK")
+    loan = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    assert (loan.status, loan.copy, loan.item_type) == (LoanStatus.ACTIVE, lendable, "BOOK")
+    assert desk.catalog.status(reference) == "AVAILABLE" and desk.catalog.check_outs == 1
+
+
+async def test_an_issue_by_book_of_reference_copies_only_finds_none_to_lend(db: FakeLoansDatabase, desk: Desk) -> None:
+    add_rule(db, "*", "REFERENCE", **REFERENCE)
+    book, (reference,) = desk.catalog.add_book(item_type="REFERENCE")
+    with pytest.raises(FailedPrecondition) as refused:
+        await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    assert refused.value.reason == "NO_COPY_AVAILABLE"
+    assert desk.catalog.status(reference) == "AVAILABLE" and desk.catalog.check_outs == 0
+
+
+async def test_a_reference_copy_at_the_desk_is_said_to_be_not_for_loan(db: FakeLoansDatabase, desk: Desk) -> None:
+    add_rule(db, "*", "REFERENCE", **REFERENCE)
+    _book, (reference,) = desk.catalog.add_book(item_type="REFERENCE")
+    with pytest.raises(FailedPrecondition) as refused:
+        await desk.issue(IssueLoan("users/p1", barcode=desk.catalog.barcode(reference), actor=DESK))
+    assert refused.value.reason == "NOT_FOR_LOAN"
+    assert "REFERENCE items are not for loan to ADULT patrons" in refused.value.message
+    assert desk.catalog.status(reference) == "AVAILABLE"
+
+
+async def test_a_category_that_may_borrow_nothing_is_told_so_by_book(db: FakeLoansDatabase, desk: Desk) -> None:
+    add_rule(db, "VISITOR", "*", max_loans=0)
+    desk.users.categories["users/v1"] = "VISITOR"
+    book, _ = desk.catalog.add_book()
+    with pytest.raises(FailedPrecondition) as refused:
+        await desk.issue(IssueLoan("users/v1", book=book, actor=DESK))
+    assert refused.value.reason == "NOT_FOR_LOAN" and desk.catalog.check_outs == 0
+
+
+async def test_a_category_lent_one_item_type_only_borrows_it_by_book(db: FakeLoansDatabase, desk: Desk) -> None:
+    add_rule(db, "VISITOR", "*", max_loans=0)
+    add_rule(db, "VISITOR", "PAPERBACK", max_loans=1)
+    desk.users.categories["users/v1"] = "VISITOR"
+    book, _ = desk.catalog.add_book()
+    paperback = add_copy(desk.catalog, book, "PAPERBACK")
+    loan = await desk.issue(IssueLoan("users/v1", book=book, actor=DESK))
+    assert loan.copy == paperback
+
+
+async def test_a_hold_on_a_title_of_reference_copies_only_is_refused(db: FakeLoansDatabase, desk: Desk) -> None:
+    add_rule(db, "*", "REFERENCE", **REFERENCE)
+    book, (reference,) = desk.catalog.add_book(item_type="REFERENCE")
+    with pytest.raises(FailedPrecondition) as refused:
+        await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert refused.value.reason == "HOLDS_NOT_ALLOWED" and "REFERENCE" in refused.value.message
+    assert desk.catalog.status(reference) == "AVAILABLE" and db.holds == {}
+
+
+async def test_a_reference_copy_is_never_trapped_for_a_hold_on_its_title(db: FakeLoansDatabase, desk: Desk) -> None:
+    add_rule(db, "*", "REFERENCE", **REFERENCE)
+    book, (reference,) = desk.catalog.add_book(item_type="REFERENCE")
+    lendable = add_copy(desk.catalog, book, "BOOK")
+    lent = await desk.issue(IssueLoan("users/p1", barcode=desk.catalog.barcode(lendable), actor=DESK))
+    hold = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    assert hold.status == HoldStatus.WAITING and desk.catalog.status(reference) == "AVAILABLE"
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
+    assert db.holds[hold.id].status == HoldStatus.READY and db.holds[hold.id].copy == lendable
+    assert desk.catalog.status(reference) == "AVAILABLE"
+
+
+async def test_a_copy_back_of_a_type_not_for_holds_goes_to_the_shelf_not_to_the_queue(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    add_rule(db, "*", "NEW", holds_allowed=False)  # lent, never held: first come, first served
+    book, (new,) = desk.catalog.add_book(item_type="NEW")
+    other = add_copy(desk.catalog, book, "BOOK")
+    lent = await desk.issue(IssueLoan("users/p1", barcode=desk.catalog.barcode(new), actor=DESK))
+    await desk.issue(IssueLoan("users/p3", barcode=desk.catalog.barcode(other), actor=DESK))
+    hold = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
+    assert db.holds[hold.id].status == HoldStatus.WAITING and desk.catalog.status(new) == "AVAILABLE"
+
+
+async def test_a_copy_only_some_categories_may_hold_goes_to_the_first_of_them_in_the_queue(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    add_rule(db, "CHILD", "DVD", holds_allowed=False)
+    book, (disc,) = desk.catalog.add_book(item_type="DVD")
+    novel = add_copy(desk.catalog, book, "BOOK")
+    lent = await desk.issue(IssueLoan("users/p1", barcode=desk.catalog.barcode(disc), actor=DESK))
+    await desk.issue(IssueLoan("users/p9", barcode=desk.catalog.barcode(novel), actor=DESK))
+    desk.users.categories["users/c1"] = "CHILD"
+    child = await desk.place_hold(PlaceHold("users/c1", book, actor=DESK))  # may hold the BOOK copy
+    adult = await desk.place_hold(PlaceHold("users/a1", book, actor=DESK))
+    db.patrons["users/c1"] = PatronRecord("users/c1", 1, "ACTIVE", patron_category="CHILD")
+    db.patrons["users/a1"] = PatronRecord("users/a1", 1, "ACTIVE", patron_category="ADULT")
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
+    assert db.holds[child.id].status == HoldStatus.WAITING  # keeps its place, for the BOOK copy
+    assert db.holds[adult.id].status == HoldStatus.READY and db.holds[adult.id].copy == disc
+
+
+async def test_a_hold_takes_its_limit_and_pickup_window_from_the_rule_of_the_titles_item_type(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    add_rule(db, "*", "DVD", max_holds=1, hold_pickup_days=2)
+    film, _ = desk.catalog.add_book(item_type="DVD")
+    other_film, _ = desk.catalog.add_book(item_type="DVD")
+    hold = await desk.place_hold(PlaceHold("users/p1", film, actor=DESK))
+    assert hold.status == HoldStatus.READY and hold.expire_at == NOW + timedelta(days=2)
+    with pytest.raises(FailedPrecondition) as limit:
+        await desk.place_hold(PlaceHold("users/p1", other_film, actor=DESK))
+    assert limit.value.reason == "HOLD_LIMIT_REACHED"
