@@ -57,6 +57,11 @@ class Caller(Protocol):
         timeout: float | None, metadata: Metadata,
     ) -> Response: ...
 
+    def stream_stream(
+        self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
+        timeout: float | None, metadata: Metadata,
+    ) -> Iterator[Response]: ...
+
 
 class AsyncCaller(Protocol):
     """Makes the calls of the async stubs."""
@@ -75,6 +80,11 @@ class AsyncCaller(Protocol):
         self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
         response_type: type[Response], *, timeout: float | None, metadata: Metadata,
     ) -> Response: ...
+
+    def stream_stream(
+        self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
+        response_type: type[Response], *, timeout: float | None, metadata: Metadata,
+    ) -> AsyncIterator[Response]: ...
 '''
 
 
@@ -106,12 +116,16 @@ def _method(method: descriptor_pb2.MethodDescriptorProto, route: str, comment: s
     name = pythonize_method_name(method.name)
     options = "*, timeout: float | None = None, metadata: Metadata = ()"
     forward = "timeout=timeout, metadata=metadata"
-    if method.client_streaming:
-        iterable = f"AsyncIterable[{request}] | Iterable[{request}]" if is_async else f"Iterable[{request}]"
+    iterable = f"AsyncIterable[{request}] | Iterable[{request}]" if is_async else f"Iterable[{request}]"
+    stream = f"AsyncIterator[{response}]" if is_async else f"Iterator[{response}]"
+    if method.client_streaming and method.server_streaming:
+        signature = f"(self, requests: {iterable}, {options}) -> {stream}"
+        call = f"self._caller.stream_stream({route!r}, requests, {response}, {forward})"
+        is_async = False  # returns the async iterator itself
+    elif method.client_streaming:
         signature = f"(self, requests: {iterable}, {options}) -> {response}"
         call = f"self._caller.stream_unary({route!r}, requests, {response}, {forward})"
     elif method.server_streaming:
-        stream = f"AsyncIterator[{response}]" if is_async else f"Iterator[{response}]"
         signature = f"(self, request: {request}, {options}) -> {stream}"
         call = f"self._caller.unary_stream({route!r}, request, {response}, {forward})"
         is_async = False  # returns the async iterator itself

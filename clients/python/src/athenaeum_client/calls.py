@@ -62,7 +62,18 @@ class SyncCaller(_Caller[grpc.Channel, MetadataSource]):
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
         timeout: float | None, metadata: Metadata,
     ) -> Iterator[Response]:  # fmt: skip
-        responses = self._call("unary_stream", path, request, response_type, timeout, metadata)
+        return self._stream("unary_stream", path, request, response_type, timeout, metadata)
+
+    def stream_stream(
+        self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
+        timeout: float | None, metadata: Metadata,
+    ) -> Iterator[Response]:  # fmt: skip
+        return self._stream("stream_stream", path, iter(requests), response_type, timeout, metadata)
+
+    def _stream(
+        self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata
+    ) -> Iterator[Response]:
+        responses = self._call(kind, path, payload, response_type, timeout, metadata)
         try:
             yield from responses
         except grpc.RpcError as error:
@@ -91,12 +102,23 @@ class AsyncCaller(_Caller[grpc.aio.Channel, AsyncMetadataSource]):
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None
 
-    async def unary_stream(
+    def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
         timeout: float | None, metadata: Metadata,
     ) -> AsyncIterator[Response]:  # fmt: skip
+        return self._stream("unary_stream", path, request, response_type, timeout, metadata)
+
+    def stream_stream(
+        self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
+        response_type: type[Response], *, timeout: float | None, metadata: Metadata,
+    ) -> AsyncIterator[Response]:  # fmt: skip
+        return self._stream("stream_stream", path, requests, response_type, timeout, metadata)
+
+    async def _stream(
+        self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata
+    ) -> AsyncIterator[Response]:
         try:
-            async for response in await self._start("unary_stream", path, request, response_type, timeout, metadata):
+            async for response in await self._start(kind, path, payload, response_type, timeout, metadata):
                 yield response
         except grpc.RpcError as error:
             raise from_rpc_error(error) from None

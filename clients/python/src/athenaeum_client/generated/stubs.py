@@ -42,6 +42,11 @@ class Caller(Protocol):
         timeout: float | None, metadata: Metadata,
     ) -> Response: ...
 
+    def stream_stream(
+        self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
+        timeout: float | None, metadata: Metadata,
+    ) -> Iterator[Response]: ...
+
 
 class AsyncCaller(Protocol):
     """Makes the calls of the async stubs."""
@@ -60,6 +65,11 @@ class AsyncCaller(Protocol):
         self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
         response_type: type[Response], *, timeout: float | None, metadata: Metadata,
     ) -> Response: ...
+
+    def stream_stream(
+        self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
+        response_type: type[Response], *, timeout: float | None, metadata: Metadata,
+    ) -> AsyncIterator[Response]: ...
 
 
 class CatalogServiceStub:
@@ -247,14 +257,14 @@ class EventsServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
 
-    def stream_record_events(self, requests: Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.StreamRecordEventsResponse:
+    def stream_record_events(self, requests: Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> Iterator[events_v1.StreamRecordEventsResponse]:
         """
         For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
         Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
-        return self._caller.stream_unary('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
+        return self._caller.stream_stream('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
 
     def get_event(self, request: events_v1.GetEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
         """
@@ -854,14 +864,14 @@ class EventsServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
 
-    async def stream_record_events(self, requests: AsyncIterable[events_v1.StreamRecordEventsRequest] | Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.StreamRecordEventsResponse:
+    def stream_record_events(self, requests: AsyncIterable[events_v1.StreamRecordEventsRequest] | Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> AsyncIterator[events_v1.StreamRecordEventsResponse]:
         """
         For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
         Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
-        return await self._caller.stream_unary('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
+        return self._caller.stream_stream('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
 
     async def get_event(self, request: events_v1.GetEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
         """
