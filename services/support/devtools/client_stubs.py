@@ -21,11 +21,13 @@ HEADER = '''\
 """Sync (grpcio) and async (grpc.aio) stubs of every Athenaeum service, over betterproto2 messages.
 
 Build them with a caller (athenaeum_client.Client does): `CatalogServiceStub(caller)`. Every method takes
-the request message and, by keyword, `timeout` (seconds) and `metadata` (extra (key, value) pairs).
+the request message and, by keyword, `timeout` (seconds; None: no deadline; left out: the caller's default)
+and `metadata` (extra (key, value) pairs).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
@@ -39,27 +41,37 @@ Metadata = Sequence[tuple[str, str]]
 Response = TypeVar("Response", bound=betterproto2.Message)
 
 
+class Default(enum.Enum):
+    """The one value of DEFAULT."""
+
+    TIMEOUT = "the caller's default"
+
+
+DEFAULT = Default.TIMEOUT
+"""A call's `timeout` when it gives none: the caller's default, while `timeout=None` means no deadline."""
+
+
 class Caller(Protocol):
     """Makes the calls of the sync stubs."""
 
     def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Iterator[Response]: ...
 
     def stream_unary(
         self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
 
     def stream_stream(
         self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Iterator[Response]: ...
 
 
@@ -68,22 +80,22 @@ class AsyncCaller(Protocol):
 
     async def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> AsyncIterator[Response]: ...
 
     async def stream_unary(
         self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
-        response_type: type[Response], *, timeout: float | None, metadata: Metadata,
+        response_type: type[Response], *, timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
 
     def stream_stream(
         self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
-        response_type: type[Response], *, timeout: float | None, metadata: Metadata,
+        response_type: type[Response], *, timeout: float | None | Default, metadata: Metadata,
     ) -> AsyncIterator[Response]: ...
 '''
 
@@ -114,7 +126,7 @@ def _docstring(text: str, indent: str) -> str:
 def _method(method: descriptor_pb2.MethodDescriptorProto, route: str, comment: str, *, is_async: bool) -> str:
     request, response = _type(method.input_type), _type(method.output_type)
     name = pythonize_method_name(method.name)
-    options = "*, timeout: float | None = None, metadata: Metadata = ()"
+    options = "*, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()"
     forward = "timeout=timeout, metadata=metadata"
     iterable = f"AsyncIterable[{request}] | Iterable[{request}]" if is_async else f"Iterable[{request}]"
     stream = f"AsyncIterator[{response}]" if is_async else f"Iterator[{response}]"

@@ -1,5 +1,5 @@
 """The callers the generated stubs go through: grpcio (sync) and grpc.aio (async) with the session's
-token, a default timeout, and failures raised as `ApiError`s."""
+token, default timeouts, and failures raised as `ApiError`s."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import grpc
 import grpc.aio
 
 from .errors import from_rpc_error
+from .generated.stubs import DEFAULT, Default
 
 Metadata = Sequence[tuple[str, str]]
 Response = TypeVar("Response", bound=betterproto2.Message)
@@ -19,6 +20,8 @@ MetadataSource = Callable[[str], Metadata]
 AsyncMetadataSource = Callable[[str], Awaitable[Metadata]]
 Channel = TypeVar("Channel", grpc.Channel, grpc.aio.Channel)
 Source = TypeVar("Source", MetadataSource, AsyncMetadataSource)
+Timeout = float | None | Default
+STREAMED_RESPONSES = frozenset({"unary_stream", "stream_stream"})
 
 
 def _serialize(message: betterproto2.Message) -> bytes:
@@ -26,27 +29,32 @@ def _serialize(message: betterproto2.Message) -> bytes:
 
 
 class _Caller(Generic[Channel, Source]):
-    """What both callers share: the channel, where the session's metadata comes from, the default timeout."""
+    """What both callers share: the channel, where the session's metadata comes from, the default timeouts
+    (`stream_timeout` for the calls that answer with a stream, `timeout` for the others)."""
 
-    def __init__(self, channel: Channel, *, metadata: Source, timeout: float | None) -> None:
+    def __init__(
+        self, channel: Channel, *, metadata: Source, timeout: float | None, stream_timeout: float | None
+    ) -> None:
         self._channel = channel
         self._metadata = metadata
-        self._timeout = timeout
+        self._timeouts = {False: timeout, True: stream_timeout}
 
     def _method(self, kind: str, path: str, response_type: type[Response]) -> Any:
         """The channel's multi-callable of this kind ("unary_unary", …) for `path`."""
         method = getattr(self._channel, kind)
         return method(path, request_serializer=_serialize, response_deserializer=response_type.FromString)
 
-    def _options(self, session_metadata: Metadata, timeout: float | None, metadata: Metadata) -> dict[str, Any]:
-        return {"timeout": self._timeout if timeout is None else timeout, "metadata": (*session_metadata, *metadata)}
+    def _options(self, kind: str, session_metadata: Metadata, timeout: Timeout, metadata: Metadata) -> dict[str, Any]:
+        if timeout is DEFAULT:
+            timeout = self._timeouts[kind in STREAMED_RESPONSES]
+        return {"timeout": timeout, "metadata": (*session_metadata, *metadata)}
 
 
 class SyncCaller(_Caller[grpc.Channel, MetadataSource]):
     """Makes unary and streaming calls on a grpcio channel."""
 
     def _call(self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata) -> Any:
-        options = self._options(self._metadata(path), timeout, metadata)
+        options = self._options(kind, self._metadata(path), timeout, metadata)
         try:
             return self._method(kind, path, response_type)(payload, **options)
         except grpc.RpcError as error:
@@ -54,19 +62,19 @@ class SyncCaller(_Caller[grpc.Channel, MetadataSource]):
 
     def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: Timeout, metadata: Metadata,
     ) -> Response:  # fmt: skip
         return self._call("unary_unary", path, request, response_type, timeout, metadata)
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: Timeout, metadata: Metadata,
     ) -> Iterator[Response]:  # fmt: skip
         return self._stream("unary_stream", path, request, response_type, timeout, metadata)
 
     def stream_stream(
         self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: Timeout, metadata: Metadata,
     ) -> Iterator[Response]:  # fmt: skip
         return self._stream("stream_stream", path, iter(requests), response_type, timeout, metadata)
 
@@ -81,7 +89,7 @@ class SyncCaller(_Caller[grpc.Channel, MetadataSource]):
 
     def stream_unary(
         self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: Timeout, metadata: Metadata,
     ) -> Response:  # fmt: skip
         return self._call("stream_unary", path, iter(requests), response_type, timeout, metadata)
 
@@ -90,12 +98,12 @@ class AsyncCaller(_Caller[grpc.aio.Channel, AsyncMetadataSource]):
     """Makes unary and streaming calls on a grpc.aio channel."""
 
     async def _start(self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata) -> Any:
-        options = self._options(await self._metadata(path), timeout, metadata)
+        options = self._options(kind, await self._metadata(path), timeout, metadata)
         return self._method(kind, path, response_type)(payload, **options)
 
     async def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: Timeout, metadata: Metadata,
     ) -> Response:  # fmt: skip
         try:
             return await (await self._start("unary_unary", path, request, response_type, timeout, metadata))
@@ -104,13 +112,13 @@ class AsyncCaller(_Caller[grpc.aio.Channel, AsyncMetadataSource]):
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: Timeout, metadata: Metadata,
     ) -> AsyncIterator[Response]:  # fmt: skip
         return self._stream("unary_stream", path, request, response_type, timeout, metadata)
 
     def stream_stream(
         self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
-        response_type: type[Response], *, timeout: float | None, metadata: Metadata,
+        response_type: type[Response], *, timeout: Timeout, metadata: Metadata,
     ) -> AsyncIterator[Response]:  # fmt: skip
         return self._stream("stream_stream", path, requests, response_type, timeout, metadata)
 
@@ -125,7 +133,7 @@ class AsyncCaller(_Caller[grpc.aio.Channel, AsyncMetadataSource]):
 
     async def stream_unary(
         self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
-        response_type: type[Response], *, timeout: float | None, metadata: Metadata,
+        response_type: type[Response], *, timeout: Timeout, metadata: Metadata,
     ) -> Response:  # fmt: skip
         try:
             return await (await self._start("stream_unary", path, requests, response_type, timeout, metadata))

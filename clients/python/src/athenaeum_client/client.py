@@ -23,7 +23,10 @@ from .generated.athenaeum.users import v1 as users
 
 DEFAULT_TARGET = "localhost:8080"
 DEFAULT_TIMEOUT = 30.0
-"""Seconds a call may take unless it says otherwise (timeout=None in the constructor: no limit)."""
+"""Seconds a call that answers once may take unless it says otherwise (timeout=None: no limit)."""
+DEFAULT_STREAM_TIMEOUT = None
+"""A call that answers with a stream (watch_events, stream_record_events) stays open while it is read,
+unless the call (or the client's `stream_timeout`) gives it a deadline."""
 
 
 def _channel_options() -> list[tuple[str, int]]:
@@ -40,9 +43,12 @@ class Client:
         *,
         credentials: grpc.ChannelCredentials | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT,
         channel: grpc.Channel | None = None,
     ) -> None:
-        """`target` is the edge's host:port; `credentials` make it TLS; `channel` replaces both."""
+        """`target` is the edge's host:port; `credentials` make it TLS; `channel` replaces both. `timeout` is
+        the default deadline (seconds) of the calls that answer once, `stream_timeout` of those that answer
+        with a stream; None is no deadline, and a call's own `timeout=` overrides either."""
         if channel is None:
             options = _channel_options()
             channel = (
@@ -53,7 +59,7 @@ class Client:
         self.channel = channel
         self.tokens = Tokens()
         self._refreshing = threading.Lock()
-        caller = SyncCaller(channel, metadata=self._metadata, timeout=timeout)
+        caller = SyncCaller(channel, metadata=self._metadata, timeout=timeout, stream_timeout=stream_timeout)
         self.users = stubs.UsersServiceStub(caller)
         self.auth = stubs.AuthServiceStub(caller)
         self.catalog = stubs.CatalogServiceStub(caller)
@@ -119,8 +125,10 @@ class AsyncClient:
         *,
         credentials: grpc.ChannelCredentials | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT,
         channel: grpc.aio.Channel | None = None,
     ) -> None:
+        """As Client's."""
         if channel is None:
             options = _channel_options()
             channel = (
@@ -131,7 +139,7 @@ class AsyncClient:
         self.channel = channel
         self.tokens = Tokens()
         self._refreshing = asyncio.Lock()
-        caller = AsyncCaller(channel, metadata=self._metadata, timeout=timeout)
+        caller = AsyncCaller(channel, metadata=self._metadata, timeout=timeout, stream_timeout=stream_timeout)
         self.users = stubs.UsersServiceAsyncStub(caller)
         self.auth = stubs.AuthServiceAsyncStub(caller)
         self.catalog = stubs.CatalogServiceAsyncStub(caller)
