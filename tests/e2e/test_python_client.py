@@ -72,6 +72,47 @@ def test_a_session_ended_elsewhere_is_forgotten_and_the_client_goes_on(mesh, lib
         client.sign_out()  # nothing left to end: no error
 
 
+def test_a_session_ended_elsewhere_is_noticed_at_the_next_refusal_and_public_calls_go_on(
+    mesh, edge, librarian, wait_for_status
+) -> None:
+    """Refused before its token's time, the session was neither renewed nor forgotten: every call, public ones
+    too, failed Unauthenticated until the token neared expiry (up to 15 minutes)."""
+    with Client(mesh.edge_grpc_target, timeout=10) as client, Client(mesh.edge_grpc_target) as elsewhere:
+        client.sign_in(librarian.email, librarian.password)
+        elsewhere.auth.logout(users.LogoutRequest(refresh_token=client.tokens.refresh_token))
+        wait_for_status(edge, "/v1/users/me", client.tokens.access_token, 401)  # the revocation has arrived
+
+        assert client.catalog.list_books(catalog.ListBooksRequest(page_size=1)) is not None  # anonymously
+
+        assert client.tokens.access_token == "" and client.tokens.refresh_token == ""
+        with pytest.raises(Unauthenticated):
+            client.users.get_user(users.GetUserRequest(name="users/me"))
+
+
+def test_a_refused_access_token_is_renewed_once_and_the_call_made_again(mesh, librarian) -> None:
+    with Client(mesh.edge_grpc_target, timeout=10) as client:
+        client.sign_in(librarian.email, librarian.password)
+        first_refresh_token = client.tokens.refresh_token
+        client.tokens.access_token = "not-a-token"  # refused by the edge, as a revoked one is by the services
+
+        me = client.users.get_user(users.GetUserRequest(name="users/me"))
+
+        assert me.email == librarian.email
+        assert client.tokens.refresh_token not in ("", first_refresh_token)
+
+
+async def test_the_async_client_renews_a_refused_token_and_forgets_an_ended_session(mesh, librarian) -> None:
+    async with AsyncClient(mesh.edge_grpc_target, timeout=10) as client:
+        await client.sign_in(librarian.email, librarian.password)
+        client.tokens.access_token = "not-a-token"
+        assert (await client.users.get_user(users.GetUserRequest(name="users/me"))).email == librarian.email
+
+        await client.auth.logout(users.LogoutRequest(refresh_token=client.tokens.refresh_token))
+        client.tokens.access_token = "not-a-token"  # and its refresh token is refused now
+        assert await client.catalog.list_books(catalog.ListBooksRequest(page_size=1)) is not None
+        assert client.tokens.access_token == "" and client.tokens.refresh_token == ""
+
+
 async def test_the_async_client_raises_errors_with_their_details(mesh, reader) -> None:
     async with AsyncClient(mesh.edge_grpc_target, timeout=10) as client:
         await client.sign_in(reader.email, reader.password)

@@ -14,6 +14,7 @@ import textwrap
 from betterproto2_compiler.compile.naming import pythonize_class_name, pythonize_method_name
 from google.protobuf import descriptor_pb2
 
+from athenaeum.api.v1 import access_pb2
 from services.support.devtools.openapi_schemas import ProtoIndex
 
 HEADER = '''\
@@ -161,6 +162,21 @@ def _service(index: ProtoIndex, package: str, service: descriptor_pb2.ServiceDes
     return "".join(lines)
 
 
+def _public_paths(files: list[descriptor_pb2.FileDescriptorProto]) -> str:
+    """PUBLIC_PATHS: the routes of the methods anyone may call (the client retries them anonymously once
+    the server has ended its session)."""
+    paths = [
+        f"/{file.package}.{service.name}/{method.name}"
+        for file in files
+        for service in file.service
+        for method in service.method
+        if method.options.Extensions[access_pb2.access].audience == access_pb2.AUDIENCE_PUBLIC
+    ]
+    items = "".join(f"    {path!r},\n" for path in sorted(paths))
+    doc = '"""The methods anyone may call, signed in or not (`option (athenaeum.api.v1.access)`)."""'
+    return f"\n\nPUBLIC_PATHS = frozenset({{\n{items}}})\n{doc}\n"
+
+
 def stubs_module(descriptor_set: descriptor_pb2.FileDescriptorSet) -> str:
     """The text of generated/stubs.py for every service of the athenaeum packages."""
     index = ProtoIndex.of(descriptor_set)
@@ -170,7 +186,7 @@ def stubs_module(descriptor_set: descriptor_pb2.FileDescriptorSet) -> str:
         for service in file.service:
             for method in service.method:
                 packages.update(t.lstrip(".").rpartition(".")[0] for t in (method.input_type, method.output_type))
-    text = HEADER + "\n".join(_import(p) for p in sorted(packages)) + "\n" + PROTOCOLS
+    text = HEADER + "\n".join(_import(p) for p in sorted(packages)) + "\n" + PROTOCOLS + _public_paths(files)
     for is_async in (False, True):
         for file in files:
             for service in file.service:

@@ -1,10 +1,15 @@
 """The callers the generated stubs go through: grpcio (sync) and grpc.aio (async) with the session's
-token, default timeouts, and failures raised as `ApiError`s."""
+token, default timeouts, and failures raised as `ApiError`s.
+
+A call refused as UNAUTHENTICATED although it carried the session's token means the server ended that
+session before the token's time (signed out elsewhere, role or status changed): the session is renewed, or
+forgotten when the server refuses that too, and a call whose request is still at hand is made again, once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import betterproto2
 import grpc
@@ -18,25 +23,38 @@ Response = TypeVar("Response", bound=betterproto2.Message)
 MetadataSource = Callable[[str], Metadata]
 """Given a call's path, the metadata every call carries (the session's token)."""
 AsyncMetadataSource = Callable[[str], Awaitable[Metadata]]
+Refusal = Callable[[str, Metadata], Metadata | None]
+"""Told that a call which carried this session metadata was refused as UNAUTHENTICATED: renews (or forgets)
+the session and answers the session metadata to make the call again with, or None not to."""
+AsyncRefusal = Callable[[str, Metadata], Awaitable[Metadata | None]]
 Channel = TypeVar("Channel", grpc.Channel, grpc.aio.Channel)
 Source = TypeVar("Source", MetadataSource, AsyncMetadataSource)
+OnRefusal = TypeVar("OnRefusal", Refusal, AsyncRefusal)
 Timeout = float | None | Default
 STREAMED_RESPONSES = frozenset({"unary_stream", "stream_stream"})
+REPEATABLE = frozenset({"unary_unary", "unary_stream"})
+"""Calls whose one request can be sent again (a stream of requests has been consumed)."""
 
 
 def _serialize(message: betterproto2.Message) -> bytes:
     return bytes(message)
 
 
-class _Caller(Generic[Channel, Source]):
-    """What both callers share: the channel, where the session's metadata comes from, the default timeouts
-    (`stream_timeout` for the calls that answer with a stream, `timeout` for the others)."""
+def _raise(error: grpc.RpcError) -> NoReturn:
+    raise from_rpc_error(error) from None
+
+
+class _Caller(Generic[Channel, Source, OnRefusal]):
+    """What both callers share: the channel, the session (its metadata, what to do when the server refuses
+    it) and the default timeouts (`stream_timeout` for the calls that answer with a stream, `timeout` else)."""
 
     def __init__(
-        self, channel: Channel, *, metadata: Source, timeout: float | None, stream_timeout: float | None
-    ) -> None:
-        self._channel = channel
-        self._metadata = metadata
+        self, channel: Channel, *, metadata: Source, refused: OnRefusal, timeout: float | None,
+        stream_timeout: float | None,
+    ) -> None:  # fmt: skip
+        self._channel: Channel = channel
+        self._metadata: Source = metadata
+        self._refused: OnRefusal = refused
         self._timeouts = {False: timeout, True: stream_timeout}
 
     def _method(self, kind: str, path: str, response_type: type[Response]) -> Any:
@@ -49,28 +67,70 @@ class _Caller(Generic[Channel, Source]):
             timeout = self._timeouts[kind in STREAMED_RESPONSES]
         return {"timeout": timeout, "metadata": (*session_metadata, *metadata)}
 
+    @staticmethod
+    def _session_refused(error: grpc.RpcError, sent: Metadata, first: bool) -> bool:
+        """The first attempt of a call that carried the session's token was refused as UNAUTHENTICATED."""
+        return first and bool(sent) and error.code() == grpc.StatusCode.UNAUTHENTICATED
 
-class SyncCaller(_Caller[grpc.Channel, MetadataSource]):
+
+class SyncCaller(_Caller[grpc.Channel, MetadataSource, Refusal]):
     """Makes unary and streaming calls on a grpcio channel."""
 
-    def _call(self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata) -> Any:
-        options = self._options(kind, self._metadata(path), timeout, metadata)
-        try:
-            return self._method(kind, path, response_type)(payload, **options)
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+    def _again(self, path: str, error: grpc.RpcError, sent: Metadata, *, first: bool, repeatable: bool) -> Metadata:
+        """The session metadata to make a failed call again with; raises the call's error when it is not."""
+        if self._session_refused(error, sent, first):
+            retry = self._refused(path, sent)
+            if retry is not None and repeatable:
+                return retry
+        _raise(error)
+
+    def _unary(self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata) -> Any:
+        call = self._method(kind, path, response_type)
+        sent, first = self._metadata(path), True
+        while True:
+            try:
+                return call(payload, **self._options(kind, sent, timeout, metadata))
+            except grpc.RpcError as error:
+                sent = self._again(path, error, sent, first=first, repeatable=kind in REPEATABLE)
+                first = False
+
+    def _stream(
+        self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata
+    ) -> Iterator[Response]:
+        call = self._method(kind, path, response_type)
+        sent, first = self._metadata(path), True
+        while True:
+            responses = call(payload, **self._options(kind, sent, timeout, metadata))
+            answered = False
+            try:
+                for response in responses:
+                    answered = True
+                    yield response
+                return
+            except grpc.RpcError as error:
+                repeatable = kind in REPEATABLE and not answered
+                sent = self._again(path, error, sent, first=first, repeatable=repeatable)
+                first = False
+            finally:
+                responses.cancel()  # the caller stopped reading: end the call (nothing to do once it ended)
 
     def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
         timeout: Timeout, metadata: Metadata,
     ) -> Response:  # fmt: skip
-        return self._call("unary_unary", path, request, response_type, timeout, metadata)
+        return self._unary("unary_unary", path, request, response_type, timeout, metadata)
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
         timeout: Timeout, metadata: Metadata,
     ) -> Iterator[Response]:  # fmt: skip
         return self._stream("unary_stream", path, request, response_type, timeout, metadata)
+
+    def stream_unary(
+        self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
+        timeout: Timeout, metadata: Metadata,
+    ) -> Response:  # fmt: skip
+        return self._unary("stream_unary", path, iter(requests), response_type, timeout, metadata)
 
     def stream_stream(
         self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
@@ -78,37 +138,55 @@ class SyncCaller(_Caller[grpc.Channel, MetadataSource]):
     ) -> Iterator[Response]:  # fmt: skip
         return self._stream("stream_stream", path, iter(requests), response_type, timeout, metadata)
 
-    def _stream(
-        self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata
-    ) -> Iterator[Response]:
-        responses = self._call(kind, path, payload, response_type, timeout, metadata)
-        try:
-            yield from responses
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
 
-    def stream_unary(
-        self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
-        timeout: Timeout, metadata: Metadata,
-    ) -> Response:  # fmt: skip
-        return self._call("stream_unary", path, iter(requests), response_type, timeout, metadata)
-
-
-class AsyncCaller(_Caller[grpc.aio.Channel, AsyncMetadataSource]):
+class AsyncCaller(_Caller[grpc.aio.Channel, AsyncMetadataSource, AsyncRefusal]):
     """Makes unary and streaming calls on a grpc.aio channel."""
 
-    async def _start(self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata) -> Any:
-        options = self._options(kind, await self._metadata(path), timeout, metadata)
-        return self._method(kind, path, response_type)(payload, **options)
+    async def _again(
+        self, path: str, error: grpc.RpcError, sent: Metadata, *, first: bool, repeatable: bool
+    ) -> Metadata:
+        """The session metadata to make a failed call again with; raises the call's error when it is not."""
+        if self._session_refused(error, sent, first):
+            retry = await self._refused(path, sent)
+            if retry is not None and repeatable:
+                return retry
+        _raise(error)
+
+    async def _unary(self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata) -> Any:
+        call = self._method(kind, path, response_type)
+        sent, first = await self._metadata(path), True
+        while True:
+            try:
+                return await call(payload, **self._options(kind, sent, timeout, metadata))
+            except grpc.RpcError as error:
+                sent = await self._again(path, error, sent, first=first, repeatable=kind in REPEATABLE)
+                first = False
+
+    async def _stream(
+        self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata
+    ) -> AsyncIterator[Response]:
+        call = self._method(kind, path, response_type)
+        sent, first = await self._metadata(path), True
+        while True:
+            responses = call(payload, **self._options(kind, sent, timeout, metadata))
+            answered = False
+            try:
+                async for response in responses:
+                    answered = True
+                    yield response
+                return
+            except grpc.RpcError as error:
+                repeatable = kind in REPEATABLE and not answered
+                sent = await self._again(path, error, sent, first=first, repeatable=repeatable)
+                first = False
+            finally:
+                responses.cancel()
 
     async def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
         timeout: Timeout, metadata: Metadata,
     ) -> Response:  # fmt: skip
-        try:
-            return await (await self._start("unary_unary", path, request, response_type, timeout, metadata))
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
+        return await self._unary("unary_unary", path, request, response_type, timeout, metadata)
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
@@ -116,26 +194,14 @@ class AsyncCaller(_Caller[grpc.aio.Channel, AsyncMetadataSource]):
     ) -> AsyncIterator[Response]:  # fmt: skip
         return self._stream("unary_stream", path, request, response_type, timeout, metadata)
 
+    async def stream_unary(
+        self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
+        response_type: type[Response], *, timeout: Timeout, metadata: Metadata,
+    ) -> Response:  # fmt: skip
+        return await self._unary("stream_unary", path, requests, response_type, timeout, metadata)
+
     def stream_stream(
         self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
         response_type: type[Response], *, timeout: Timeout, metadata: Metadata,
     ) -> AsyncIterator[Response]:  # fmt: skip
         return self._stream("stream_stream", path, requests, response_type, timeout, metadata)
-
-    async def _stream(
-        self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata
-    ) -> AsyncIterator[Response]:
-        try:
-            async for response in await self._start(kind, path, payload, response_type, timeout, metadata):
-                yield response
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None
-
-    async def stream_unary(
-        self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
-        response_type: type[Response], *, timeout: Timeout, metadata: Metadata,
-    ) -> Response:  # fmt: skip
-        try:
-            return await (await self._start("stream_unary", path, requests, response_type, timeout, metadata))
-        except grpc.RpcError as error:
-            raise from_rpc_error(error) from None

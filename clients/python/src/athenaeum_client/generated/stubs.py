@@ -84,6 +84,21 @@ class AsyncCaller(Protocol):
     ) -> AsyncIterator[Response]: ...
 
 
+PUBLIC_PATHS = frozenset({
+    '/athenaeum.catalog.v1.CatalogService/GetBook',
+    '/athenaeum.catalog.v1.CatalogService/GetCopy',
+    '/athenaeum.catalog.v1.CatalogService/ListBooks',
+    '/athenaeum.catalog.v1.CatalogService/ListCopies',
+    '/athenaeum.catalog.v1.CatalogService/SearchBooks',
+    '/athenaeum.users.v1.AuthService/GetJwks',
+    '/athenaeum.users.v1.AuthService/Login',
+    '/athenaeum.users.v1.AuthService/Logout',
+    '/athenaeum.users.v1.AuthService/RefreshToken',
+    '/athenaeum.users.v1.AuthService/Register',
+})
+"""The methods anyone may call, signed in or not (`option (athenaeum.api.v1.access)`)."""
+
+
 class CatalogServiceStub:
     """
     The library's catalog: bibliographic records (books) and the physical copies that circulate.
