@@ -15,7 +15,7 @@ import betterproto2
 import grpc
 import grpc.aio
 
-from .errors import from_rpc_error
+from .errors import RequestSerializationError, from_rpc_error
 from .generated.stubs import DEFAULT, Default
 
 Metadata = Sequence[tuple[str, str]]
@@ -32,15 +32,31 @@ Source = TypeVar("Source", MetadataSource, AsyncMetadataSource)
 OnRefusal = TypeVar("OnRefusal", Refusal, AsyncRefusal)
 Timeout = float | None | Default
 STREAMED_RESPONSES = frozenset({"unary_stream", "stream_stream"})
-REPEATABLE = frozenset({"unary_unary", "unary_stream"})
-"""Calls whose one request can be sent again (a stream of requests has been consumed)."""
+ONE_REQUEST = frozenset({"unary_unary", "unary_stream"})
+"""Calls with one request: serialized before the call, and sent again when the session had to be renewed
+(a stream of requests, consumed, cannot be)."""
 
 
-def _serialize(message: betterproto2.Message) -> bytes:
-    return bytes(message)
+class _Encoder:
+    """Serializes a call's requests. One that cannot be (a naive datetime…) is the caller's mistake, which grpc
+    would report as INTERNAL, a server's error, with the cause only in its log: it is kept to be raised instead."""
+
+    def __init__(self) -> None:
+        self.failure: RequestSerializationError | None = None
+
+    def __call__(self, message: betterproto2.Message | bytes) -> bytes:
+        if isinstance(message, bytes):  # a single request, serialized before its call
+            return message
+        try:
+            return bytes(message)
+        except Exception as error:
+            self.failure = RequestSerializationError(f"{type(message).__name__} cannot be serialized: {error}")
+            raise self.failure from error
 
 
-def _raise(error: grpc.RpcError) -> NoReturn:
+def _raise(error: grpc.RpcError, encoder: _Encoder) -> NoReturn:
+    if encoder.failure is not None:
+        raise encoder.failure  # its cause is the serializer's error
     raise from_rpc_error(error) from None
 
 
@@ -57,10 +73,20 @@ class _Caller(Generic[Channel, Source, OnRefusal]):
         self._refused: OnRefusal = refused
         self._timeouts = {False: timeout, True: stream_timeout}
 
-    def _method(self, kind: str, path: str, response_type: type[Response]) -> Any:
+    def _method(self, kind: str, path: str, response_type: type[Response], encoder: _Encoder) -> Any:
         """The channel's multi-callable of this kind ("unary_unary", …) for `path`."""
         method = getattr(self._channel, kind)
-        return method(path, request_serializer=_serialize, response_deserializer=response_type.FromString)
+        return method(path, request_serializer=encoder, response_deserializer=response_type.FromString)
+
+    def _prepare(self, kind: str, path: str, payload: Any, response_type: type[Response]) -> tuple[Any, Any, _Encoder]:
+        """The call, its payload (a single request serialized now, so that the caller's mistake is raised
+        here) and the encoder of a stream of requests."""
+        encoder = _Encoder()
+        return (
+            self._method(kind, path, response_type, encoder),
+            encoder(payload) if kind in ONE_REQUEST else payload,
+            encoder,
+        )
 
     def _options(self, kind: str, session_metadata: Metadata, timeout: Timeout, metadata: Metadata) -> dict[str, Any]:
         if timeout is DEFAULT:
@@ -76,28 +102,30 @@ class _Caller(Generic[Channel, Source, OnRefusal]):
 class SyncCaller(_Caller[grpc.Channel, MetadataSource, Refusal]):
     """Makes unary and streaming calls on a grpcio channel."""
 
-    def _again(self, path: str, error: grpc.RpcError, sent: Metadata, *, first: bool, repeatable: bool) -> Metadata:
+    def _again(
+        self, path: str, error: grpc.RpcError, sent: Metadata, encoder: _Encoder, *, first: bool, repeatable: bool
+    ) -> Metadata:
         """The session metadata to make a failed call again with; raises the call's error when it is not."""
         if self._session_refused(error, sent, first):
             retry = self._refused(path, sent)
             if retry is not None and repeatable:
                 return retry
-        _raise(error)
+        _raise(error, encoder)
 
     def _unary(self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata) -> Any:
-        call = self._method(kind, path, response_type)
+        call, payload, encoder = self._prepare(kind, path, payload, response_type)
         sent, first = self._metadata(path), True
         while True:
             try:
                 return call(payload, **self._options(kind, sent, timeout, metadata))
             except grpc.RpcError as error:
-                sent = self._again(path, error, sent, first=first, repeatable=kind in REPEATABLE)
+                sent = self._again(path, error, sent, encoder, first=first, repeatable=kind in ONE_REQUEST)
                 first = False
 
     def _stream(
         self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata
     ) -> Iterator[Response]:
-        call = self._method(kind, path, response_type)
+        call, payload, encoder = self._prepare(kind, path, payload, response_type)
         sent, first = self._metadata(path), True
         while True:
             responses = call(payload, **self._options(kind, sent, timeout, metadata))
@@ -108,8 +136,8 @@ class SyncCaller(_Caller[grpc.Channel, MetadataSource, Refusal]):
                     yield response
                 return
             except grpc.RpcError as error:
-                repeatable = kind in REPEATABLE and not answered
-                sent = self._again(path, error, sent, first=first, repeatable=repeatable)
+                repeatable = kind in ONE_REQUEST and not answered
+                sent = self._again(path, error, sent, encoder, first=first, repeatable=repeatable)
                 first = False
             finally:
                 responses.cancel()  # the caller stopped reading: end the call (nothing to do once it ended)
@@ -143,29 +171,29 @@ class AsyncCaller(_Caller[grpc.aio.Channel, AsyncMetadataSource, AsyncRefusal]):
     """Makes unary and streaming calls on a grpc.aio channel."""
 
     async def _again(
-        self, path: str, error: grpc.RpcError, sent: Metadata, *, first: bool, repeatable: bool
+        self, path: str, error: grpc.RpcError, sent: Metadata, encoder: _Encoder, *, first: bool, repeatable: bool
     ) -> Metadata:
         """The session metadata to make a failed call again with; raises the call's error when it is not."""
         if self._session_refused(error, sent, first):
             retry = await self._refused(path, sent)
             if retry is not None and repeatable:
                 return retry
-        _raise(error)
+        _raise(error, encoder)
 
     async def _unary(self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata) -> Any:
-        call = self._method(kind, path, response_type)
+        call, payload, encoder = self._prepare(kind, path, payload, response_type)
         sent, first = await self._metadata(path), True
         while True:
             try:
                 return await call(payload, **self._options(kind, sent, timeout, metadata))
             except grpc.RpcError as error:
-                sent = await self._again(path, error, sent, first=first, repeatable=kind in REPEATABLE)
+                sent = await self._again(path, error, sent, encoder, first=first, repeatable=kind in ONE_REQUEST)
                 first = False
 
     async def _stream(
         self, kind: str, path: str, payload: Any, response_type: type[Response], timeout, metadata
     ) -> AsyncIterator[Response]:
-        call = self._method(kind, path, response_type)
+        call, payload, encoder = self._prepare(kind, path, payload, response_type)
         sent, first = await self._metadata(path), True
         while True:
             responses = call(payload, **self._options(kind, sent, timeout, metadata))
@@ -176,8 +204,8 @@ class AsyncCaller(_Caller[grpc.aio.Channel, AsyncMetadataSource, AsyncRefusal]):
                     yield response
                 return
             except grpc.RpcError as error:
-                repeatable = kind in REPEATABLE and not answered
-                sent = await self._again(path, error, sent, first=first, repeatable=repeatable)
+                repeatable = kind in ONE_REQUEST and not answered
+                sent = await self._again(path, error, sent, encoder, first=first, repeatable=repeatable)
                 first = False
             finally:
                 responses.cancel()
