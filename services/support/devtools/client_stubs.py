@@ -14,6 +14,7 @@ import textwrap
 from betterproto2_compiler.compile.naming import pythonize_class_name, pythonize_method_name
 from google.protobuf import descriptor_pb2
 
+from athenaeum.api.v1 import access_pb2
 from services.support.devtools.openapi_schemas import ProtoIndex
 
 HEADER = '''\
@@ -21,11 +22,13 @@ HEADER = '''\
 """Sync (grpcio) and async (grpc.aio) stubs of every Athenaeum service, over betterproto2 messages.
 
 Build them with a caller (athenaeum_client.Client does): `CatalogServiceStub(caller)`. Every method takes
-the request message and, by keyword, `timeout` (seconds) and `metadata` (extra (key, value) pairs).
+the request message and, by keyword, `timeout` (seconds; None: no deadline; left out: the caller's default)
+and `metadata` (extra (key, value) pairs).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
@@ -39,23 +42,38 @@ Metadata = Sequence[tuple[str, str]]
 Response = TypeVar("Response", bound=betterproto2.Message)
 
 
+class Default(enum.Enum):
+    """The one value of DEFAULT."""
+
+    TIMEOUT = "the caller's default"
+
+
+DEFAULT = Default.TIMEOUT
+"""A call's `timeout` when it gives none: the caller's default, while `timeout=None` means no deadline."""
+
+
 class Caller(Protocol):
     """Makes the calls of the sync stubs."""
 
     def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Iterator[Response]: ...
 
     def stream_unary(
         self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
+
+    def stream_stream(
+        self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
+        timeout: float | None | Default, metadata: Metadata,
+    ) -> Iterator[Response]: ...
 
 
 class AsyncCaller(Protocol):
@@ -63,18 +81,23 @@ class AsyncCaller(Protocol):
 
     async def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> AsyncIterator[Response]: ...
 
     async def stream_unary(
         self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
-        response_type: type[Response], *, timeout: float | None, metadata: Metadata,
+        response_type: type[Response], *, timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
+
+    def stream_stream(
+        self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
+        response_type: type[Response], *, timeout: float | None | Default, metadata: Metadata,
+    ) -> AsyncIterator[Response]: ...
 '''
 
 
@@ -104,14 +127,18 @@ def _docstring(text: str, indent: str) -> str:
 def _method(method: descriptor_pb2.MethodDescriptorProto, route: str, comment: str, *, is_async: bool) -> str:
     request, response = _type(method.input_type), _type(method.output_type)
     name = pythonize_method_name(method.name)
-    options = "*, timeout: float | None = None, metadata: Metadata = ()"
+    options = "*, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()"
     forward = "timeout=timeout, metadata=metadata"
-    if method.client_streaming:
-        iterable = f"AsyncIterable[{request}] | Iterable[{request}]" if is_async else f"Iterable[{request}]"
+    iterable = f"AsyncIterable[{request}] | Iterable[{request}]" if is_async else f"Iterable[{request}]"
+    stream = f"AsyncIterator[{response}]" if is_async else f"Iterator[{response}]"
+    if method.client_streaming and method.server_streaming:
+        signature = f"(self, requests: {iterable}, {options}) -> {stream}"
+        call = f"self._caller.stream_stream({route!r}, requests, {response}, {forward})"
+        is_async = False  # returns the async iterator itself
+    elif method.client_streaming:
         signature = f"(self, requests: {iterable}, {options}) -> {response}"
         call = f"self._caller.stream_unary({route!r}, requests, {response}, {forward})"
     elif method.server_streaming:
-        stream = f"AsyncIterator[{response}]" if is_async else f"Iterator[{response}]"
         signature = f"(self, request: {request}, {options}) -> {stream}"
         call = f"self._caller.unary_stream({route!r}, request, {response}, {forward})"
         is_async = False  # returns the async iterator itself
@@ -135,6 +162,21 @@ def _service(index: ProtoIndex, package: str, service: descriptor_pb2.ServiceDes
     return "".join(lines)
 
 
+def _public_paths(files: list[descriptor_pb2.FileDescriptorProto]) -> str:
+    """PUBLIC_PATHS: the routes of the methods anyone may call (the client retries them anonymously once
+    the server has ended its session)."""
+    paths = [
+        f"/{file.package}.{service.name}/{method.name}"
+        for file in files
+        for service in file.service
+        for method in service.method
+        if method.options.Extensions[access_pb2.access].audience == access_pb2.AUDIENCE_PUBLIC
+    ]
+    items = "".join(f"    {path!r},\n" for path in sorted(paths))
+    doc = '"""The methods anyone may call, signed in or not (`option (athenaeum.api.v1.access)`)."""'
+    return f"\n\nPUBLIC_PATHS = frozenset({{\n{items}}})\n{doc}\n"
+
+
 def stubs_module(descriptor_set: descriptor_pb2.FileDescriptorSet) -> str:
     """The text of generated/stubs.py for every service of the athenaeum packages."""
     index = ProtoIndex.of(descriptor_set)
@@ -144,7 +186,7 @@ def stubs_module(descriptor_set: descriptor_pb2.FileDescriptorSet) -> str:
         for service in file.service:
             for method in service.method:
                 packages.update(t.lstrip(".").rpartition(".")[0] for t in (method.input_type, method.output_type))
-    text = HEADER + "\n".join(_import(p) for p in sorted(packages)) + "\n" + PROTOCOLS
+    text = HEADER + "\n".join(_import(p) for p in sorted(packages)) + "\n" + PROTOCOLS + _public_paths(files)
     for is_async in (False, True):
         for file in files:
             for service in file.service:

@@ -40,7 +40,9 @@ class Tokens:
         return (("authorization", f"Bearer {self.access_token}"),) if self.access_token else ()
 
 
-# Calls that must not carry (or renew) the session's token: signing in and renewing it.
+# Calls that must not carry (or renew) the session's token: signing in, renewing it, and signing out (the
+# refresh token in the request names the session; a refused access token must not renew the session that is
+# being ended).
 UNAUTHENTICATED_PATHS = frozenset(
-    f"/athenaeum.users.v1.AuthService/{name}" for name in ("Login", "Register", "RefreshToken", "GetJwks")
+    f"/athenaeum.users.v1.AuthService/{name}" for name in ("Login", "Register", "RefreshToken", "Logout", "GetJwks")
 )

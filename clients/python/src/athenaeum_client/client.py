@@ -1,5 +1,6 @@
 """`Client` (sync, grpcio) and `AsyncClient` (grpc.aio): one channel to the edge, a stub per service, and a
-signed-in session whose access token is sent with every call and renewed before it expires.
+signed-in session whose access token is sent with every call and renewed before it expires (or as soon as
+the server refuses it).
 
     with Client("localhost:8080") as client:
         client.sign_in("ada@example.org", "Correct-Horse-42")
@@ -17,13 +18,17 @@ import grpc.aio
 
 from ._tokens import UNAUTHENTICATED_PATHS, Tokens
 from .calls import AsyncCaller, Metadata, SyncCaller
-from .errors import Unauthenticated
+from .errors import ApiError, Unauthenticated
 from .generated import stubs
 from .generated.athenaeum.users import v1 as users
+from .generated.stubs import PUBLIC_PATHS
 
 DEFAULT_TARGET = "localhost:8080"
 DEFAULT_TIMEOUT = 30.0
-"""Seconds a call may take unless it says otherwise (timeout=None in the constructor: no limit)."""
+"""Seconds a call that answers once may take unless it says otherwise (timeout=None: no limit)."""
+DEFAULT_STREAM_TIMEOUT = None
+"""A call that answers with a stream (watch_events, stream_record_events) stays open while it is read,
+unless the call (or the client's `stream_timeout`) gives it a deadline."""
 
 
 def _channel_options() -> list[tuple[str, int]]:
@@ -40,9 +45,12 @@ class Client:
         *,
         credentials: grpc.ChannelCredentials | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT,
         channel: grpc.Channel | None = None,
     ) -> None:
-        """`target` is the edge's host:port; `credentials` make it TLS; `channel` replaces both."""
+        """`target` is the edge's host:port; `credentials` make it TLS; `channel` replaces both. `timeout` is
+        the default deadline (seconds) of the calls that answer once, `stream_timeout` of those that answer
+        with a stream; None is no deadline, and a call's own `timeout=` overrides either."""
         if channel is None:
             options = _channel_options()
             channel = (
@@ -53,7 +61,9 @@ class Client:
         self.channel = channel
         self.tokens = Tokens()
         self._refreshing = threading.Lock()
-        caller = SyncCaller(channel, metadata=self._metadata, timeout=timeout)
+        caller = SyncCaller(
+            channel, metadata=self._metadata, refused=self._refused, timeout=timeout, stream_timeout=stream_timeout
+        )
         self.users = stubs.UsersServiceStub(caller)
         self.auth = stubs.AuthServiceStub(caller)
         self.catalog = stubs.CatalogServiceStub(caller)
@@ -100,6 +110,20 @@ class Client:
                     self.refresh()
         return self.tokens.metadata()
 
+    def _refused(self, path: str, sent: Metadata) -> Metadata | None:
+        """A call that carried `sent` met UNAUTHENTICATED: the server ended the session before its token's time
+        (signed out elsewhere, role or status changed). Renew it once, or forget it if that is refused too.
+        What to make the call again with: the new token, nothing (a public call, anonymously), or None."""
+        with self._refreshing:
+            if self.tokens.metadata() == tuple(sent):  # nobody renewed (or forgot) it meanwhile
+                try:
+                    self.refresh()
+                except Unauthenticated:
+                    pass  # forgotten
+                except ApiError:
+                    return None  # not renewed (the server unavailable…): the call's refusal stands
+        return self.tokens.metadata() or (() if path in PUBLIC_PATHS else None)
+
     def close(self) -> None:
         self.channel.close()
 
@@ -119,8 +143,10 @@ class AsyncClient:
         *,
         credentials: grpc.ChannelCredentials | None = None,
         timeout: float | None = DEFAULT_TIMEOUT,
+        stream_timeout: float | None = DEFAULT_STREAM_TIMEOUT,
         channel: grpc.aio.Channel | None = None,
     ) -> None:
+        """As Client's."""
         if channel is None:
             options = _channel_options()
             channel = (
@@ -131,7 +157,9 @@ class AsyncClient:
         self.channel = channel
         self.tokens = Tokens()
         self._refreshing = asyncio.Lock()
-        caller = AsyncCaller(channel, metadata=self._metadata, timeout=timeout)
+        caller = AsyncCaller(
+            channel, metadata=self._metadata, refused=self._refused, timeout=timeout, stream_timeout=stream_timeout
+        )
         self.users = stubs.UsersServiceAsyncStub(caller)
         self.auth = stubs.AuthServiceAsyncStub(caller)
         self.catalog = stubs.CatalogServiceAsyncStub(caller)
@@ -175,6 +203,18 @@ class AsyncClient:
                 if self.tokens.needs_refresh():
                     await self.refresh()
         return self.tokens.metadata()
+
+    async def _refused(self, path: str, sent: Metadata) -> Metadata | None:
+        """A call that carried `sent` met UNAUTHENTICATED (see Client._refused)."""
+        async with self._refreshing:
+            if self.tokens.metadata() == tuple(sent):
+                try:
+                    await self.refresh()
+                except Unauthenticated:
+                    pass
+                except ApiError:
+                    return None
+        return self.tokens.metadata() or (() if path in PUBLIC_PATHS else None)
 
     async def close(self) -> None:
         await self.channel.close()

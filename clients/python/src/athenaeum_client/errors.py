@@ -127,6 +127,12 @@ class Unauthenticated(ApiError):
     code = grpc.StatusCode.UNAUTHENTICATED
 
 
+class RequestSerializationError(ValueError):
+    """A request the client could not serialize (a naive datetime, a number out of range…): the caller's
+    mistake, found before it reached the server, not a server's error; the serializer's own error is the
+    cause. A single request never left; a stream of requests ends there."""
+
+
 _BY_CODE: dict[grpc.StatusCode, type[ApiError]] = {cls.code: cls for cls in ApiError.__subclasses__()}
 
 

@@ -2,11 +2,13 @@
 """Sync (grpcio) and async (grpc.aio) stubs of every Athenaeum service, over betterproto2 messages.
 
 Build them with a caller (athenaeum_client.Client does): `CatalogServiceStub(caller)`. Every method takes
-the request message and, by keyword, `timeout` (seconds) and `metadata` (extra (key, value) pairs).
+the request message and, by keyword, `timeout` (seconds; None: no deadline; left out: the caller's default)
+and `metadata` (extra (key, value) pairs).
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
@@ -24,23 +26,38 @@ Metadata = Sequence[tuple[str, str]]
 Response = TypeVar("Response", bound=betterproto2.Message)
 
 
+class Default(enum.Enum):
+    """The one value of DEFAULT."""
+
+    TIMEOUT = "the caller's default"
+
+
+DEFAULT = Default.TIMEOUT
+"""A call's `timeout` when it gives none: the caller's default, while `timeout=None` means no deadline."""
+
+
 class Caller(Protocol):
     """Makes the calls of the sync stubs."""
 
     def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Iterator[Response]: ...
 
     def stream_unary(
         self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
+
+    def stream_stream(
+        self, path: str, requests: Iterable[betterproto2.Message], response_type: type[Response], *,
+        timeout: float | None | Default, metadata: Metadata,
+    ) -> Iterator[Response]: ...
 
 
 class AsyncCaller(Protocol):
@@ -48,18 +65,38 @@ class AsyncCaller(Protocol):
 
     async def unary_unary(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
 
     def unary_stream(
         self, path: str, request: betterproto2.Message, response_type: type[Response], *,
-        timeout: float | None, metadata: Metadata,
+        timeout: float | None | Default, metadata: Metadata,
     ) -> AsyncIterator[Response]: ...
 
     async def stream_unary(
         self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
-        response_type: type[Response], *, timeout: float | None, metadata: Metadata,
+        response_type: type[Response], *, timeout: float | None | Default, metadata: Metadata,
     ) -> Response: ...
+
+    def stream_stream(
+        self, path: str, requests: AsyncIterable[betterproto2.Message] | Iterable[betterproto2.Message],
+        response_type: type[Response], *, timeout: float | None | Default, metadata: Metadata,
+    ) -> AsyncIterator[Response]: ...
+
+
+PUBLIC_PATHS = frozenset({
+    '/athenaeum.catalog.v1.CatalogService/GetBook',
+    '/athenaeum.catalog.v1.CatalogService/GetCopy',
+    '/athenaeum.catalog.v1.CatalogService/ListBooks',
+    '/athenaeum.catalog.v1.CatalogService/ListCopies',
+    '/athenaeum.catalog.v1.CatalogService/SearchBooks',
+    '/athenaeum.users.v1.AuthService/GetJwks',
+    '/athenaeum.users.v1.AuthService/Login',
+    '/athenaeum.users.v1.AuthService/Logout',
+    '/athenaeum.users.v1.AuthService/RefreshToken',
+    '/athenaeum.users.v1.AuthService/Register',
+})
+"""The methods anyone may call, signed in or not (`option (athenaeum.api.v1.access)`)."""
 
 
 class CatalogServiceStub:
@@ -73,28 +110,28 @@ class CatalogServiceStub:
     def __init__(self, caller: Caller) -> None:
         self._caller = caller
 
-    def create_book(self, request: catalog_v1.CreateBookRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Book:
+    def create_book(self, request: catalog_v1.CreateBookRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Book:
         """
         Adds a book to the catalog.
         Errors: INVALID_ARGUMENT (missing title, malformed ISBN), ALREADY_EXISTS (a book with this ISBN exists).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CreateBook', request, catalog_v1.Book, timeout=timeout, metadata=metadata)
 
-    def get_book(self, request: catalog_v1.GetBookRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Book:
+    def get_book(self, request: catalog_v1.GetBookRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Book:
         """
         Returns one book with its copy counts.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such book).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/GetBook', request, catalog_v1.Book, timeout=timeout, metadata=metadata)
 
-    def list_books(self, request: catalog_v1.ListBooksRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.ListBooksResponse:
+    def list_books(self, request: catalog_v1.ListBooksRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ListBooksResponse:
         """
         Lists books, newest first unless `order_by` says otherwise.
         Errors: INVALID_ARGUMENT (bad filter, order_by or page_token).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ListBooks', request, catalog_v1.ListBooksResponse, timeout=timeout, metadata=metadata)
 
-    def update_book(self, request: catalog_v1.UpdateBookRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Book:
+    def update_book(self, request: catalog_v1.UpdateBookRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Book:
         """
         Changes the fields named in `update_mask`.
         Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such book),
@@ -102,7 +139,7 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateBook', request, catalog_v1.Book, timeout=timeout, metadata=metadata)
 
-    def delete_book(self, request: catalog_v1.DeleteBookRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    def delete_book(self, request: catalog_v1.DeleteBookRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Removes a book and its copies from the catalog.
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (a copy is on loan or on the hold shelf),
@@ -110,14 +147,14 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteBook', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    def search_books(self, request: catalog_v1.SearchBooksRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.SearchBooksResponse:
+    def search_books(self, request: catalog_v1.SearchBooksRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.SearchBooksResponse:
         """
         Full-text search over titles, authors, subjects and descriptions, with facet counts.
         Errors: INVALID_ARGUMENT (empty query and no filters, unknown facet, bad page_token).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/SearchBooks', request, catalog_v1.SearchBooksResponse, timeout=timeout, metadata=metadata)
 
-    def import_books(self, requests: Iterable[catalog_v1.ImportBooksRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.ImportBooksResponse:
+    def import_books(self, requests: Iterable[catalog_v1.ImportBooksRequest], *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ImportBooksResponse:
         """
         Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
@@ -126,7 +163,7 @@ class CatalogServiceStub:
         """
         return self._caller.stream_unary('/athenaeum.catalog.v1.CatalogService/ImportBooks', requests, catalog_v1.ImportBooksResponse, timeout=timeout, metadata=metadata)
 
-    def create_copy(self, request: catalog_v1.CreateCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    def create_copy(self, request: catalog_v1.CreateCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Adds a physical copy of a book.
         Errors: INVALID_ARGUMENT (missing barcode), NOT_FOUND (no such book),
@@ -134,21 +171,21 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CreateCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    def get_copy(self, request: catalog_v1.GetCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    def get_copy(self, request: catalog_v1.GetCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Returns one copy.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such copy).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/GetCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    def list_copies(self, request: catalog_v1.ListCopiesRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.ListCopiesResponse:
+    def list_copies(self, request: catalog_v1.ListCopiesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ListCopiesResponse:
         """
         Lists the copies of a book ("books/-" lists copies of every book).
         Errors: INVALID_ARGUMENT (bad filter or page_token), NOT_FOUND (no such book).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ListCopies', request, catalog_v1.ListCopiesResponse, timeout=timeout, metadata=metadata)
 
-    def update_copy(self, request: catalog_v1.UpdateCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    def update_copy(self, request: catalog_v1.UpdateCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
@@ -157,21 +194,21 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    def delete_copy(self, request: catalog_v1.DeleteCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    def delete_copy(self, request: catalog_v1.DeleteCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Removes a copy.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteCopy', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    def lookup_copy(self, request: catalog_v1.LookupCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    def lookup_copy(self, request: catalog_v1.LookupCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Finds a copy by the barcode on its label (staff, and loans lending by barcode).
         Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/LookupCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    def check_out_copy(self, request: catalog_v1.CheckOutCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    def check_out_copy(self, request: catalog_v1.CheckOutCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): marks a copy ON_LOAN for `loan`. Idempotent: checking the same copy out
         again for the same loan returns it unchanged.
@@ -181,7 +218,7 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CheckOutCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    def check_in_copy(self, request: catalog_v1.CheckInCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    def check_in_copy(self, request: catalog_v1.CheckInCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
         when `hold` is set. Idempotent: checking in a loan already checked in returns the copy unchanged.
@@ -190,7 +227,7 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CheckInCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    def reserve_copy(self, request: catalog_v1.ReserveCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    def reserve_copy(self, request: catalog_v1.ReserveCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): puts an AVAILABLE copy of `book` on the hold shelf for `hold`.
         Idempotent per hold.
@@ -198,7 +235,7 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReserveCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    def release_copy(self, request: catalog_v1.ReleaseCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    def release_copy(self, request: catalog_v1.ReleaseCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
         AVAILABLE. Idempotent.
@@ -227,7 +264,7 @@ class EventsServiceStub:
     def __init__(self, caller: Caller) -> None:
         self._caller = caller
 
-    def record_event(self, request: events_v1.RecordEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
+    def record_event(self, request: events_v1.RecordEventRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.Event:
         """
         Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
@@ -238,7 +275,7 @@ class EventsServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/RecordEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
-    def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
+    def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
         """
         Accepts up to 1000 events in one call, all or none.
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
@@ -247,23 +284,23 @@ class EventsServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
 
-    def stream_record_events(self, requests: Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.StreamRecordEventsResponse:
+    def stream_record_events(self, requests: Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> Iterator[events_v1.StreamRecordEventsResponse]:
         """
         For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
         Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
-        return self._caller.stream_unary('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
+        return self._caller.stream_stream('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
 
-    def get_event(self, request: events_v1.GetEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
+    def get_event(self, request: events_v1.GetEventRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.Event:
         """
         Returns one stored event.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/GetEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
-    def list_events(self, request: events_v1.ListEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.ListEventsResponse:
+    def list_events(self, request: events_v1.ListEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.ListEventsResponse:
         """
         Lists stored events, newest first (occur_time, then name), in stable pages, filtered by the fields
         below and `filter`.
@@ -272,7 +309,7 @@ class EventsServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/ListEvents', request, events_v1.ListEventsResponse, timeout=timeout, metadata=metadata)
 
-    def watch_events(self, request: events_v1.WatchEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> Iterator[events_v1.Event]:
+    def watch_events(self, request: events_v1.WatchEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> Iterator[events_v1.Event]:
         """
         Streams events as they are accepted, matching the same filters (time range ignored), until the
         client cancels. While nothing matches, a heartbeat is sent every few seconds: an Event with no name,
@@ -282,7 +319,7 @@ class EventsServiceStub:
         """
         return self._caller.unary_stream('/athenaeum.events.v1.EventsService/WatchEvents', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
-    def aggregate_events(self, request: events_v1.AggregateEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.AggregateEventsResponse:
+    def aggregate_events(self, request: events_v1.AggregateEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AggregateEventsResponse:
         """
         Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
         source or attribute: loans per day, the most borrowed books this week, searches per hour.
@@ -304,7 +341,7 @@ class LoansServiceStub:
     def __init__(self, caller: Caller) -> None:
         self._caller = caller
 
-    def issue_loan(self, request: loans_v1.IssueLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
+    def issue_loan(self, request: loans_v1.IssueLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
@@ -315,14 +352,14 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/IssueLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
-    def get_loan(self, request: loans_v1.GetLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
+    def get_loan(self, request: loans_v1.GetLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Returns one loan.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such loan), PERMISSION_DENIED (another reader's).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
-    def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
+    def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
         Lists loans, newest first; under "users/{user}" it is that patron's loan history.
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
@@ -330,7 +367,7 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListLoans', request, loans_v1.ListLoansResponse, timeout=timeout, metadata=metadata)
 
-    def return_loan(self, request: loans_v1.ReturnLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
+    def return_loan(self, request: loans_v1.ReturnLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
         Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
@@ -339,7 +376,7 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReturnLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
-    def renew_loan(self, request: loans_v1.RenewLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
+    def renew_loan(self, request: loans_v1.RenewLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Extends the due time by the rule's renewal period.
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
@@ -347,7 +384,7 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/RenewLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
-    def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
+    def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Adds a circulation rule.
         Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
@@ -356,21 +393,21 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
-    def get_circulation_rule(self, request: loans_v1.GetCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
+    def get_circulation_rule(self, request: loans_v1.GetCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Returns one circulation rule.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such rule).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
-    def list_circulation_rules(self, request: loans_v1.ListCirculationRulesRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ListCirculationRulesResponse:
+    def list_circulation_rules(self, request: loans_v1.ListCirculationRulesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListCirculationRulesResponse:
         """
         Lists circulation rules, most specific first.
         Errors: INVALID_ARGUMENT (bad page_token).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListCirculationRules', request, loans_v1.ListCirculationRulesResponse, timeout=timeout, metadata=metadata)
 
-    def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
+    def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Changes the fields named in `update_mask`; applies to loans issued afterwards.
         Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
@@ -379,7 +416,7 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
-    def delete_circulation_rule(self, request: loans_v1.DeleteCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    def delete_circulation_rule(self, request: loans_v1.DeleteCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Removes a circulation rule.
         Errors: NOT_FOUND (no such rule), FAILED_PRECONDITION (it is the "*"/"*" default rule),
@@ -387,7 +424,7 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeleteCirculationRule', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
+    def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
         Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
@@ -397,21 +434,21 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
-    def get_fine(self, request: loans_v1.GetFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
+    def get_fine(self, request: loans_v1.GetFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Returns one fine.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such fine), PERMISSION_DENIED (another reader's).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
-    def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
+    def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
         Lists fines, newest first; under "users/{user}" only that patron's.
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListFines', request, loans_v1.ListFinesResponse, timeout=timeout, metadata=metadata)
 
-    def pay_fine(self, request: loans_v1.PayFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
+    def pay_fine(self, request: loans_v1.PayFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Records a payment against a fine; it is PAID once fully paid.
         Errors: INVALID_ARGUMENT (amount not positive or above what is owed), NOT_FOUND (no such fine),
@@ -419,7 +456,7 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/PayFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
-    def waive_fine(self, request: loans_v1.WaiveFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
+    def waive_fine(self, request: loans_v1.WaiveFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Forgives what is left of a fine.
         Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
@@ -427,7 +464,7 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/WaiveFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
-    def place_hold(self, request: loans_v1.PlaceHoldRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Hold:
+    def place_hold(self, request: loans_v1.PlaceHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Reserves a book for a patron: READY at once if a copy is available, otherwise WAITING in the queue.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
@@ -436,21 +473,21 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/PlaceHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
-    def get_hold(self, request: loans_v1.GetHoldRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Hold:
+    def get_hold(self, request: loans_v1.GetHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Returns one hold with its queue position.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such hold), PERMISSION_DENIED (another reader's).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
-    def list_holds(self, request: loans_v1.ListHoldsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ListHoldsResponse:
+    def list_holds(self, request: loans_v1.ListHoldsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListHoldsResponse:
         """
         Lists holds; under "users/{user}" only that patron's.
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' holds).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListHolds', request, loans_v1.ListHoldsResponse, timeout=timeout, metadata=metadata)
 
-    def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Hold:
+    def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
@@ -458,7 +495,7 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CancelHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
-    def reconcile_circulation(self, request: loans_v1.ReconcileCirculationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ReconcileCirculationResponse:
+    def reconcile_circulation(self, request: loans_v1.ReconcileCirculationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ReconcileCirculationResponse:
         """
         Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
         fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
@@ -482,7 +519,7 @@ class NotificationsServiceStub:
     def __init__(self, caller: Caller) -> None:
         self._caller = caller
 
-    def get_notification(self, request: notifications_v1.GetNotificationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.Notification:
+    def get_notification(self, request: notifications_v1.GetNotificationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.Notification:
         """
         Returns one notification.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such notification), PERMISSION_DENIED
@@ -490,7 +527,7 @@ class NotificationsServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/GetNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
-    def list_notifications(self, request: notifications_v1.ListNotificationsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.ListNotificationsResponse:
+    def list_notifications(self, request: notifications_v1.ListNotificationsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.ListNotificationsResponse:
         """
         Lists notifications, newest first; under "users/{user}" only those sent to that user.
         Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
@@ -498,7 +535,7 @@ class NotificationsServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListNotifications', request, notifications_v1.ListNotificationsResponse, timeout=timeout, metadata=metadata)
 
-    def send_notification(self, request: notifications_v1.SendNotificationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.Notification:
+    def send_notification(self, request: notifications_v1.SendNotificationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.Notification:
         """
         Queues a notification to a user from a template (or a literal subject and body, set in the library's
         letterhead in the user's language).
@@ -510,7 +547,7 @@ class NotificationsServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/SendNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
-    def retry_notification(self, request: notifications_v1.RetryNotificationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.Notification:
+    def retry_notification(self, request: notifications_v1.RetryNotificationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.Notification:
         """
         Queues a FAILED notification for another attempt.
         Errors: NOT_FOUND (no such notification), FAILED_PRECONDITION (not FAILED), PERMISSION_DENIED (not
@@ -518,21 +555,21 @@ class NotificationsServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/RetryNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
-    def get_notification_template(self, request: notifications_v1.GetNotificationTemplateRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
+    def get_notification_template(self, request: notifications_v1.GetNotificationTemplateRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
         """
         Returns one template.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such template).
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/GetNotificationTemplate', request, notifications_v1.NotificationTemplate, timeout=timeout, metadata=metadata)
 
-    def list_notification_templates(self, request: notifications_v1.ListNotificationTemplatesRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.ListNotificationTemplatesResponse:
+    def list_notification_templates(self, request: notifications_v1.ListNotificationTemplatesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.ListNotificationTemplatesResponse:
         """
         Lists templates by id.
         Errors: INVALID_ARGUMENT (bad page_token).
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListNotificationTemplates', request, notifications_v1.ListNotificationTemplatesResponse, timeout=timeout, metadata=metadata)
 
-    def update_notification_template(self, request: notifications_v1.UpdateNotificationTemplateRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
+    def update_notification_template(self, request: notifications_v1.UpdateNotificationTemplateRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
         """
         Changes a template's wording (Jinja2, sandboxed); takes effect for notifications queued afterwards.
         Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
@@ -551,7 +588,7 @@ class UsersServiceStub:
     def __init__(self, caller: Caller) -> None:
         self._caller = caller
 
-    def create_user(self, request: users_v1.CreateUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
+    def create_user(self, request: users_v1.CreateUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Creates an account at the desk (a librarian registering a patron, or an admin adding staff).
         Errors: INVALID_ARGUMENT (malformed email or phone, weak password), ALREADY_EXISTS (email taken),
@@ -559,7 +596,7 @@ class UsersServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/CreateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
-    def get_user(self, request: users_v1.GetUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
+    def get_user(self, request: users_v1.GetUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Returns one user.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user), PERMISSION_DENIED (a reader asking
@@ -567,14 +604,14 @@ class UsersServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/GetUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
-    def list_users(self, request: users_v1.ListUsersRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.ListUsersResponse:
+    def list_users(self, request: users_v1.ListUsersRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.ListUsersResponse:
         """
         Lists users, newest first.
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (readers may not list users).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/ListUsers', request, users_v1.ListUsersResponse, timeout=timeout, metadata=metadata)
 
-    def update_user(self, request: users_v1.UpdateUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
+    def update_user(self, request: users_v1.UpdateUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Changes the fields named in `update_mask`. Readers may change their own display name, phone and
         notification preferences; role, status, patron category and expiry are for librarians and admins.
@@ -592,7 +629,7 @@ class UsersServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/UpdateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
-    def change_password(self, request: users_v1.ChangePasswordRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    def change_password(self, request: users_v1.ChangePasswordRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Changes the caller's own password. The current password is required; every other session of the
         account is signed out (the one making the call stays signed in), and the owner is told by email.
@@ -604,7 +641,7 @@ class UsersServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/ChangePassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
+    def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
         Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
@@ -613,7 +650,7 @@ class UsersServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
-    def get_borrowing_eligibility(self, request: users_v1.GetBorrowingEligibilityRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.BorrowingEligibility:
+    def get_borrowing_eligibility(self, request: users_v1.GetBorrowingEligibilityRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.BorrowingEligibility:
         """
         Mesh-internal (loans): may this user borrow, and under which patron category.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user).
@@ -629,7 +666,7 @@ class AuthServiceStub:
     def __init__(self, caller: Caller) -> None:
         self._caller = caller
 
-    def register(self, request: users_v1.RegisterRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.RegisterResponse:
+    def register(self, request: users_v1.RegisterRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.RegisterResponse:
         """
         Self-service registration of a reader account. A taken email is said to be taken: without a step that
         proves the address is the registrant's, there is no other honest answer; the edge's per-address rate
@@ -638,7 +675,7 @@ class AuthServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/Register', request, users_v1.RegisterResponse, timeout=timeout, metadata=metadata)
 
-    def login(self, request: users_v1.LoginRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.LoginResponse:
+    def login(self, request: users_v1.LoginRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.LoginResponse:
         """
         Exchanges email and password for an access token and a refresh token.
         Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
@@ -646,7 +683,7 @@ class AuthServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/Login', request, users_v1.LoginResponse, timeout=timeout, metadata=metadata)
 
-    def refresh_token(self, request: users_v1.RefreshTokenRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.RefreshTokenResponse:
+    def refresh_token(self, request: users_v1.RefreshTokenRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.RefreshTokenResponse:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
         Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
@@ -654,14 +691,14 @@ class AuthServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 
-    def logout(self, request: users_v1.LogoutRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    def logout(self, request: users_v1.LogoutRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Revokes a refresh token (and the session it belongs to). Idempotent.
         Errors: INVALID_ARGUMENT (missing refresh token).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/Logout', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    def get_jwks(self, request: users_v1.GetJwksRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.Jwks:
+    def get_jwks(self, request: users_v1.GetJwksRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.Jwks:
         """
         The public keys that verify access tokens (RFC 7517), also at the conventional well-known path.
         Errors: none beyond UNAVAILABLE.
@@ -680,28 +717,28 @@ class CatalogServiceAsyncStub:
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
 
-    async def create_book(self, request: catalog_v1.CreateBookRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Book:
+    async def create_book(self, request: catalog_v1.CreateBookRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Book:
         """
         Adds a book to the catalog.
         Errors: INVALID_ARGUMENT (missing title, malformed ISBN), ALREADY_EXISTS (a book with this ISBN exists).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CreateBook', request, catalog_v1.Book, timeout=timeout, metadata=metadata)
 
-    async def get_book(self, request: catalog_v1.GetBookRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Book:
+    async def get_book(self, request: catalog_v1.GetBookRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Book:
         """
         Returns one book with its copy counts.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such book).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/GetBook', request, catalog_v1.Book, timeout=timeout, metadata=metadata)
 
-    async def list_books(self, request: catalog_v1.ListBooksRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.ListBooksResponse:
+    async def list_books(self, request: catalog_v1.ListBooksRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ListBooksResponse:
         """
         Lists books, newest first unless `order_by` says otherwise.
         Errors: INVALID_ARGUMENT (bad filter, order_by or page_token).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ListBooks', request, catalog_v1.ListBooksResponse, timeout=timeout, metadata=metadata)
 
-    async def update_book(self, request: catalog_v1.UpdateBookRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Book:
+    async def update_book(self, request: catalog_v1.UpdateBookRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Book:
         """
         Changes the fields named in `update_mask`.
         Errors: INVALID_ARGUMENT (unknown or output-only field in the mask), NOT_FOUND (no such book),
@@ -709,7 +746,7 @@ class CatalogServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateBook', request, catalog_v1.Book, timeout=timeout, metadata=metadata)
 
-    async def delete_book(self, request: catalog_v1.DeleteBookRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    async def delete_book(self, request: catalog_v1.DeleteBookRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Removes a book and its copies from the catalog.
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (a copy is on loan or on the hold shelf),
@@ -717,14 +754,14 @@ class CatalogServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteBook', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    async def search_books(self, request: catalog_v1.SearchBooksRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.SearchBooksResponse:
+    async def search_books(self, request: catalog_v1.SearchBooksRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.SearchBooksResponse:
         """
         Full-text search over titles, authors, subjects and descriptions, with facet counts.
         Errors: INVALID_ARGUMENT (empty query and no filters, unknown facet, bad page_token).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/SearchBooks', request, catalog_v1.SearchBooksResponse, timeout=timeout, metadata=metadata)
 
-    async def import_books(self, requests: AsyncIterable[catalog_v1.ImportBooksRequest] | Iterable[catalog_v1.ImportBooksRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.ImportBooksResponse:
+    async def import_books(self, requests: AsyncIterable[catalog_v1.ImportBooksRequest] | Iterable[catalog_v1.ImportBooksRequest], *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ImportBooksResponse:
         """
         Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
@@ -733,7 +770,7 @@ class CatalogServiceAsyncStub:
         """
         return await self._caller.stream_unary('/athenaeum.catalog.v1.CatalogService/ImportBooks', requests, catalog_v1.ImportBooksResponse, timeout=timeout, metadata=metadata)
 
-    async def create_copy(self, request: catalog_v1.CreateCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    async def create_copy(self, request: catalog_v1.CreateCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Adds a physical copy of a book.
         Errors: INVALID_ARGUMENT (missing barcode), NOT_FOUND (no such book),
@@ -741,21 +778,21 @@ class CatalogServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CreateCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    async def get_copy(self, request: catalog_v1.GetCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    async def get_copy(self, request: catalog_v1.GetCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Returns one copy.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such copy).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/GetCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    async def list_copies(self, request: catalog_v1.ListCopiesRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.ListCopiesResponse:
+    async def list_copies(self, request: catalog_v1.ListCopiesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ListCopiesResponse:
         """
         Lists the copies of a book ("books/-" lists copies of every book).
         Errors: INVALID_ARGUMENT (bad filter or page_token), NOT_FOUND (no such book).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ListCopies', request, catalog_v1.ListCopiesResponse, timeout=timeout, metadata=metadata)
 
-    async def update_copy(self, request: catalog_v1.UpdateCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    async def update_copy(self, request: catalog_v1.UpdateCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
@@ -764,21 +801,21 @@ class CatalogServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    async def delete_copy(self, request: catalog_v1.DeleteCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    async def delete_copy(self, request: catalog_v1.DeleteCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Removes a copy.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteCopy', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    async def lookup_copy(self, request: catalog_v1.LookupCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    async def lookup_copy(self, request: catalog_v1.LookupCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Finds a copy by the barcode on its label (staff, and loans lending by barcode).
         Errors: INVALID_ARGUMENT (empty barcode), NOT_FOUND (no copy has this barcode).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/LookupCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    async def check_out_copy(self, request: catalog_v1.CheckOutCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    async def check_out_copy(self, request: catalog_v1.CheckOutCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): marks a copy ON_LOAN for `loan`. Idempotent: checking the same copy out
         again for the same loan returns it unchanged.
@@ -788,7 +825,7 @@ class CatalogServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CheckOutCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    async def check_in_copy(self, request: catalog_v1.CheckInCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    async def check_in_copy(self, request: catalog_v1.CheckInCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
         when `hold` is set. Idempotent: checking in a loan already checked in returns the copy unchanged.
@@ -797,7 +834,7 @@ class CatalogServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CheckInCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    async def reserve_copy(self, request: catalog_v1.ReserveCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    async def reserve_copy(self, request: catalog_v1.ReserveCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): puts an AVAILABLE copy of `book` on the hold shelf for `hold`.
         Idempotent per hold.
@@ -805,7 +842,7 @@ class CatalogServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReserveCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
-    async def release_copy(self, request: catalog_v1.ReleaseCopyRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> catalog_v1.Copy:
+    async def release_copy(self, request: catalog_v1.ReleaseCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
         AVAILABLE. Idempotent.
@@ -834,7 +871,7 @@ class EventsServiceAsyncStub:
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
 
-    async def record_event(self, request: events_v1.RecordEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
+    async def record_event(self, request: events_v1.RecordEventRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.Event:
         """
         Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
@@ -845,7 +882,7 @@ class EventsServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/RecordEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
-    async def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
+    async def batch_record_events(self, request: events_v1.BatchRecordEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.BatchRecordEventsResponse:
         """
         Accepts up to 1000 events in one call, all or none.
         Errors: INVALID_ARGUMENT (an event is malformed, the BadRequest names it, e.g. "events[3].type";
@@ -854,23 +891,23 @@ class EventsServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/BatchRecordEvents', request, events_v1.BatchRecordEventsResponse, timeout=timeout, metadata=metadata)
 
-    async def stream_record_events(self, requests: AsyncIterable[events_v1.StreamRecordEventsRequest] | Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.StreamRecordEventsResponse:
+    def stream_record_events(self, requests: AsyncIterable[events_v1.StreamRecordEventsRequest] | Iterable[events_v1.StreamRecordEventsRequest], *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> AsyncIterator[events_v1.StreamRecordEventsResponse]:
         """
         For high-volume clients: batches in (each as BatchRecordEvents), one acknowledgement per accepted
         batch out, in order. A client may send the next batches before the previous ones are acknowledged.
         Errors: INVALID_ARGUMENT (a bad batch), PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAVAILABLE. An error
         ends the stream; the batches acknowledged before it stay accepted.
         """
-        return await self._caller.stream_unary('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
+        return self._caller.stream_stream('/athenaeum.events.v1.EventsService/StreamRecordEvents', requests, events_v1.StreamRecordEventsResponse, timeout=timeout, metadata=metadata)
 
-    async def get_event(self, request: events_v1.GetEventRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.Event:
+    async def get_event(self, request: events_v1.GetEventRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.Event:
         """
         Returns one stored event.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such event), PERMISSION_DENIED (not staff).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/GetEvent', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
-    async def list_events(self, request: events_v1.ListEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.ListEventsResponse:
+    async def list_events(self, request: events_v1.ListEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.ListEventsResponse:
         """
         Lists stored events, newest first (occur_time, then name), in stable pages, filtered by the fields
         below and `filter`.
@@ -879,7 +916,7 @@ class EventsServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/ListEvents', request, events_v1.ListEventsResponse, timeout=timeout, metadata=metadata)
 
-    def watch_events(self, request: events_v1.WatchEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> AsyncIterator[events_v1.Event]:
+    def watch_events(self, request: events_v1.WatchEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> AsyncIterator[events_v1.Event]:
         """
         Streams events as they are accepted, matching the same filters (time range ignored), until the
         client cancels. While nothing matches, a heartbeat is sent every few seconds: an Event with no name,
@@ -889,7 +926,7 @@ class EventsServiceAsyncStub:
         """
         return self._caller.unary_stream('/athenaeum.events.v1.EventsService/WatchEvents', request, events_v1.Event, timeout=timeout, metadata=metadata)
 
-    async def aggregate_events(self, request: events_v1.AggregateEventsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> events_v1.AggregateEventsResponse:
+    async def aggregate_events(self, request: events_v1.AggregateEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AggregateEventsResponse:
         """
         Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
         source or attribute: loans per day, the most borrowed books this week, searches per hour.
@@ -911,7 +948,7 @@ class LoansServiceAsyncStub:
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
 
-    async def issue_loan(self, request: loans_v1.IssueLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
+    async def issue_loan(self, request: loans_v1.IssueLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
@@ -922,14 +959,14 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/IssueLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
-    async def get_loan(self, request: loans_v1.GetLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
+    async def get_loan(self, request: loans_v1.GetLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Returns one loan.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such loan), PERMISSION_DENIED (another reader's).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
-    async def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
+    async def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
         Lists loans, newest first; under "users/{user}" it is that patron's loan history.
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
@@ -937,7 +974,7 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListLoans', request, loans_v1.ListLoansResponse, timeout=timeout, metadata=metadata)
 
-    async def return_loan(self, request: loans_v1.ReturnLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
+    async def return_loan(self, request: loans_v1.ReturnLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
         Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
@@ -946,7 +983,7 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReturnLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
-    async def renew_loan(self, request: loans_v1.RenewLoanRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Loan:
+    async def renew_loan(self, request: loans_v1.RenewLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Extends the due time by the rule's renewal period.
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
@@ -954,7 +991,7 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/RenewLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
-    async def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
+    async def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Adds a circulation rule.
         Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
@@ -963,21 +1000,21 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
-    async def get_circulation_rule(self, request: loans_v1.GetCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
+    async def get_circulation_rule(self, request: loans_v1.GetCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Returns one circulation rule.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such rule).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
-    async def list_circulation_rules(self, request: loans_v1.ListCirculationRulesRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ListCirculationRulesResponse:
+    async def list_circulation_rules(self, request: loans_v1.ListCirculationRulesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListCirculationRulesResponse:
         """
         Lists circulation rules, most specific first.
         Errors: INVALID_ARGUMENT (bad page_token).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListCirculationRules', request, loans_v1.ListCirculationRulesResponse, timeout=timeout, metadata=metadata)
 
-    async def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.CirculationRule:
+    async def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
         Changes the fields named in `update_mask`; applies to loans issued afterwards.
         Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
@@ -986,7 +1023,7 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
-    async def delete_circulation_rule(self, request: loans_v1.DeleteCirculationRuleRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    async def delete_circulation_rule(self, request: loans_v1.DeleteCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Removes a circulation rule.
         Errors: NOT_FOUND (no such rule), FAILED_PRECONDITION (it is the "*"/"*" default rule),
@@ -994,7 +1031,7 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeleteCirculationRule', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    async def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
+    async def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
         Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
@@ -1004,21 +1041,21 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
-    async def get_fine(self, request: loans_v1.GetFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
+    async def get_fine(self, request: loans_v1.GetFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Returns one fine.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such fine), PERMISSION_DENIED (another reader's).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
-    async def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
+    async def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
         Lists fines, newest first; under "users/{user}" only that patron's.
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListFines', request, loans_v1.ListFinesResponse, timeout=timeout, metadata=metadata)
 
-    async def pay_fine(self, request: loans_v1.PayFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
+    async def pay_fine(self, request: loans_v1.PayFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Records a payment against a fine; it is PAID once fully paid.
         Errors: INVALID_ARGUMENT (amount not positive or above what is owed), NOT_FOUND (no such fine),
@@ -1026,7 +1063,7 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/PayFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
-    async def waive_fine(self, request: loans_v1.WaiveFineRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Fine:
+    async def waive_fine(self, request: loans_v1.WaiveFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Forgives what is left of a fine.
         Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
@@ -1034,7 +1071,7 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/WaiveFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
-    async def place_hold(self, request: loans_v1.PlaceHoldRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Hold:
+    async def place_hold(self, request: loans_v1.PlaceHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Reserves a book for a patron: READY at once if a copy is available, otherwise WAITING in the queue.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
@@ -1043,21 +1080,21 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/PlaceHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
-    async def get_hold(self, request: loans_v1.GetHoldRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Hold:
+    async def get_hold(self, request: loans_v1.GetHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Returns one hold with its queue position.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such hold), PERMISSION_DENIED (another reader's).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/GetHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
-    async def list_holds(self, request: loans_v1.ListHoldsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ListHoldsResponse:
+    async def list_holds(self, request: loans_v1.ListHoldsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListHoldsResponse:
         """
         Lists holds; under "users/{user}" only that patron's.
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' holds).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListHolds', request, loans_v1.ListHoldsResponse, timeout=timeout, metadata=metadata)
 
-    async def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.Hold:
+    async def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
@@ -1065,7 +1102,7 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CancelHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
-    async def reconcile_circulation(self, request: loans_v1.ReconcileCirculationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> loans_v1.ReconcileCirculationResponse:
+    async def reconcile_circulation(self, request: loans_v1.ReconcileCirculationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ReconcileCirculationResponse:
         """
         Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
         fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
@@ -1089,7 +1126,7 @@ class NotificationsServiceAsyncStub:
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
 
-    async def get_notification(self, request: notifications_v1.GetNotificationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.Notification:
+    async def get_notification(self, request: notifications_v1.GetNotificationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.Notification:
         """
         Returns one notification.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such notification), PERMISSION_DENIED
@@ -1097,7 +1134,7 @@ class NotificationsServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/GetNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
-    async def list_notifications(self, request: notifications_v1.ListNotificationsRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.ListNotificationsResponse:
+    async def list_notifications(self, request: notifications_v1.ListNotificationsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.ListNotificationsResponse:
         """
         Lists notifications, newest first; under "users/{user}" only those sent to that user.
         Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
@@ -1105,7 +1142,7 @@ class NotificationsServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListNotifications', request, notifications_v1.ListNotificationsResponse, timeout=timeout, metadata=metadata)
 
-    async def send_notification(self, request: notifications_v1.SendNotificationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.Notification:
+    async def send_notification(self, request: notifications_v1.SendNotificationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.Notification:
         """
         Queues a notification to a user from a template (or a literal subject and body, set in the library's
         letterhead in the user's language).
@@ -1117,7 +1154,7 @@ class NotificationsServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/SendNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
-    async def retry_notification(self, request: notifications_v1.RetryNotificationRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.Notification:
+    async def retry_notification(self, request: notifications_v1.RetryNotificationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.Notification:
         """
         Queues a FAILED notification for another attempt.
         Errors: NOT_FOUND (no such notification), FAILED_PRECONDITION (not FAILED), PERMISSION_DENIED (not
@@ -1125,21 +1162,21 @@ class NotificationsServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/RetryNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
-    async def get_notification_template(self, request: notifications_v1.GetNotificationTemplateRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
+    async def get_notification_template(self, request: notifications_v1.GetNotificationTemplateRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
         """
         Returns one template.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such template).
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/GetNotificationTemplate', request, notifications_v1.NotificationTemplate, timeout=timeout, metadata=metadata)
 
-    async def list_notification_templates(self, request: notifications_v1.ListNotificationTemplatesRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.ListNotificationTemplatesResponse:
+    async def list_notification_templates(self, request: notifications_v1.ListNotificationTemplatesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.ListNotificationTemplatesResponse:
         """
         Lists templates by id.
         Errors: INVALID_ARGUMENT (bad page_token).
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListNotificationTemplates', request, notifications_v1.ListNotificationTemplatesResponse, timeout=timeout, metadata=metadata)
 
-    async def update_notification_template(self, request: notifications_v1.UpdateNotificationTemplateRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
+    async def update_notification_template(self, request: notifications_v1.UpdateNotificationTemplateRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.NotificationTemplate:
         """
         Changes a template's wording (Jinja2, sandboxed); takes effect for notifications queued afterwards.
         Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
@@ -1158,7 +1195,7 @@ class UsersServiceAsyncStub:
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
 
-    async def create_user(self, request: users_v1.CreateUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
+    async def create_user(self, request: users_v1.CreateUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Creates an account at the desk (a librarian registering a patron, or an admin adding staff).
         Errors: INVALID_ARGUMENT (malformed email or phone, weak password), ALREADY_EXISTS (email taken),
@@ -1166,7 +1203,7 @@ class UsersServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/CreateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
-    async def get_user(self, request: users_v1.GetUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
+    async def get_user(self, request: users_v1.GetUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Returns one user.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user), PERMISSION_DENIED (a reader asking
@@ -1174,14 +1211,14 @@ class UsersServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/GetUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
-    async def list_users(self, request: users_v1.ListUsersRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.ListUsersResponse:
+    async def list_users(self, request: users_v1.ListUsersRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.ListUsersResponse:
         """
         Lists users, newest first.
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (readers may not list users).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/ListUsers', request, users_v1.ListUsersResponse, timeout=timeout, metadata=metadata)
 
-    async def update_user(self, request: users_v1.UpdateUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
+    async def update_user(self, request: users_v1.UpdateUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Changes the fields named in `update_mask`. Readers may change their own display name, phone and
         notification preferences; role, status, patron category and expiry are for librarians and admins.
@@ -1199,7 +1236,7 @@ class UsersServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/UpdateUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
-    async def change_password(self, request: users_v1.ChangePasswordRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    async def change_password(self, request: users_v1.ChangePasswordRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Changes the caller's own password. The current password is required; every other session of the
         account is signed out (the one making the call stays signed in), and the owner is told by email.
@@ -1211,7 +1248,7 @@ class UsersServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/ChangePassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    async def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.User:
+    async def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
         Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
@@ -1220,7 +1257,7 @@ class UsersServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
-    async def get_borrowing_eligibility(self, request: users_v1.GetBorrowingEligibilityRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.BorrowingEligibility:
+    async def get_borrowing_eligibility(self, request: users_v1.GetBorrowingEligibilityRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.BorrowingEligibility:
         """
         Mesh-internal (loans): may this user borrow, and under which patron category.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user).
@@ -1236,7 +1273,7 @@ class AuthServiceAsyncStub:
     def __init__(self, caller: AsyncCaller) -> None:
         self._caller = caller
 
-    async def register(self, request: users_v1.RegisterRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.RegisterResponse:
+    async def register(self, request: users_v1.RegisterRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.RegisterResponse:
         """
         Self-service registration of a reader account. A taken email is said to be taken: without a step that
         proves the address is the registrant's, there is no other honest answer; the edge's per-address rate
@@ -1245,7 +1282,7 @@ class AuthServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/Register', request, users_v1.RegisterResponse, timeout=timeout, metadata=metadata)
 
-    async def login(self, request: users_v1.LoginRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.LoginResponse:
+    async def login(self, request: users_v1.LoginRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.LoginResponse:
         """
         Exchanges email and password for an access token and a refresh token.
         Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
@@ -1253,7 +1290,7 @@ class AuthServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/Login', request, users_v1.LoginResponse, timeout=timeout, metadata=metadata)
 
-    async def refresh_token(self, request: users_v1.RefreshTokenRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.RefreshTokenResponse:
+    async def refresh_token(self, request: users_v1.RefreshTokenRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.RefreshTokenResponse:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
         Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
@@ -1261,14 +1298,14 @@ class AuthServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 
-    async def logout(self, request: users_v1.LogoutRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> google_protobuf.Empty:
+    async def logout(self, request: users_v1.LogoutRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Revokes a refresh token (and the session it belongs to). Idempotent.
         Errors: INVALID_ARGUMENT (missing refresh token).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/Logout', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
-    async def get_jwks(self, request: users_v1.GetJwksRequest, *, timeout: float | None = None, metadata: Metadata = ()) -> users_v1.Jwks:
+    async def get_jwks(self, request: users_v1.GetJwksRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.Jwks:
         """
         The public keys that verify access tokens (RFC 7517), also at the conventional well-known path.
         Errors: none beyond UNAVAILABLE.
