@@ -214,7 +214,7 @@ class CatalogServiceStub:
         again for the same loan returns it unchanged.
         Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
         FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-        for a book: no copy is available).
+        for a book: no copy of the item types asked for is available).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CheckOutCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
@@ -229,9 +229,9 @@ class CatalogServiceStub:
 
     def reserve_copy(self, request: catalog_v1.ReserveCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Mesh-internal (loans): puts an AVAILABLE copy of `book` on the hold shelf for `hold`.
-        Idempotent per hold.
-        Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy is available).
+        Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
+        for `hold`. Idempotent per hold.
+        Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReserveCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
@@ -346,9 +346,10 @@ class LoansServiceStub:
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
-        due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
-        unreachable).
+        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+        the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+        available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
+        issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/IssueLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
@@ -466,10 +467,12 @@ class LoansServiceStub:
 
     def place_hold(self, request: loans_v1.PlaceHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
-        Reserves a book for a patron: READY at once if a copy is available, otherwise WAITING in the queue.
+        Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
+        otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
-        patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible, holds not
-        allowed by the rule, hold limit reached), PERMISSION_DENIED (a reader placing a hold for someone else).
+        patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
+        the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+        PERMISSION_DENIED (a reader placing a hold for someone else).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/PlaceHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -821,7 +824,7 @@ class CatalogServiceAsyncStub:
         again for the same loan returns it unchanged.
         Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
         FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-        for a book: no copy is available).
+        for a book: no copy of the item types asked for is available).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CheckOutCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
@@ -836,9 +839,9 @@ class CatalogServiceAsyncStub:
 
     async def reserve_copy(self, request: catalog_v1.ReserveCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Mesh-internal (loans): puts an AVAILABLE copy of `book` on the hold shelf for `hold`.
-        Idempotent per hold.
-        Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy is available).
+        Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
+        for `hold`. Idempotent per hold.
+        Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReserveCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
@@ -953,9 +956,10 @@ class LoansServiceAsyncStub:
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
-        due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
-        unreachable).
+        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+        the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+        available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
+        issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/IssueLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
@@ -1073,10 +1077,12 @@ class LoansServiceAsyncStub:
 
     async def place_hold(self, request: loans_v1.PlaceHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
-        Reserves a book for a patron: READY at once if a copy is available, otherwise WAITING in the queue.
+        Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
+        otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
-        patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible, holds not
-        allowed by the rule, hold limit reached), PERMISSION_DENIED (a reader placing a hold for someone else).
+        patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
+        the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+        PERMISSION_DENIED (a reader placing a hold for someone else).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/PlaceHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 

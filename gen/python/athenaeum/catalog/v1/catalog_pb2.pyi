@@ -1000,6 +1000,8 @@ class CheckOutCopyRequest(_message.Message):
     LOAN_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ITEM_TYPES_FIELD_NUMBER: _builtins.int
+    EXCLUDED_ITEM_TYPES_FIELD_NUMBER: _builtins.int
     copy: _builtins.str
     """"books/{book}/copies/{copy}"."""
     barcode: _builtins.str
@@ -1017,6 +1019,16 @@ class CheckOutCopyRequest(_message.Message):
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
+    @_builtins.property
+    def item_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """With `book`: the copy picked is of one of these item types (empty: any type), those the patron may
+        borrow by the loans service's rules. Ignored with `copy` or `barcode`.
+        """
+
+    @_builtins.property
+    def excluded_item_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """With `book`: the copy picked is of none of these item types (e.g. REFERENCE, not for loan)."""
+
     def __init__(
         self,
         *,
@@ -1026,10 +1038,12 @@ class CheckOutCopyRequest(_message.Message):
         loan: _builtins.str = ...,
         hold: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        item_types: _abc.Iterable[_builtins.str] | None = ...,
+        excluded_item_types: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "copy", b"copy", "selector", b"selector"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "copy", b"copy", "hold", b"hold", "loan", b"loan", "request_id", b"request_id", "selector", b"selector"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "copy", b"copy", "excluded_item_types", b"excluded_item_types", "hold", b"hold", "item_types", b"item_types", "loan", b"loan", "request_id", b"request_id", "selector", b"selector"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_selector: _TypeAlias = _typing.Literal["copy", "barcode", "book"]  # noqa: Y015
     _WhichOneofArgType_selector: _TypeAlias = _typing.Literal["selector", b"selector"]  # noqa: Y015
@@ -1086,6 +1100,8 @@ class ReserveCopyRequest(_message.Message):
     HOLD_FIELD_NUMBER: _builtins.int
     BRANCH_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    ITEM_TYPES_FIELD_NUMBER: _builtins.int
+    EXCLUDED_ITEM_TYPES_FIELD_NUMBER: _builtins.int
     book: _builtins.str
     """"books/{book}"."""
     hold: _builtins.str
@@ -1099,6 +1115,16 @@ class ReserveCopyRequest(_message.Message):
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
+    @_builtins.property
+    def item_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The copy set aside is of one of these item types (empty: any type), those the hold's patron may hold
+        by the loans service's rules.
+        """
+
+    @_builtins.property
+    def excluded_item_types(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The copy set aside is of none of these item types (e.g. REFERENCE, not for holds)."""
+
     def __init__(
         self,
         *,
@@ -1106,10 +1132,12 @@ class ReserveCopyRequest(_message.Message):
         hold: _builtins.str = ...,
         branch: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        item_types: _abc.Iterable[_builtins.str] | None = ...,
+        excluded_item_types: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "branch", b"branch", "hold", b"hold", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "branch", b"branch", "excluded_item_types", b"excluded_item_types", "hold", b"hold", "item_types", b"item_types", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

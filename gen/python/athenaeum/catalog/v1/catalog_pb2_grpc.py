@@ -249,7 +249,7 @@ class CatalogServiceServicer:
         again for the same loan returns it unchanged.
         Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
         FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-        for a book: no copy is available).
+        for a book: no copy of the item types asked for is available).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -266,9 +266,9 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReserveCopy(self, request, context):
-        """Mesh-internal (loans): puts an AVAILABLE copy of `book` on the hold shelf for `hold`.
-        Idempotent per hold.
-        Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy is available).
+        """Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
+        for `hold`. Idempotent per hold.
+        Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -102,7 +102,7 @@ class CatalogServiceStub:
     again for the same loan returns it unchanged.
     Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
     FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-    for a book: no copy is available).
+    for a book: no copy of the item types asked for is available).
     """
     CheckInCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CheckInCopyRequest, _catalog_pb2.Copy]
     """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
@@ -111,9 +111,9 @@ class CatalogServiceStub:
     FAILED_PRECONDITION (the copy is on loan for a different loan).
     """
     ReserveCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReserveCopyRequest, _catalog_pb2.Copy]
-    """Mesh-internal (loans): puts an AVAILABLE copy of `book` on the hold shelf for `hold`.
-    Idempotent per hold.
-    Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy is available).
+    """Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
+    for `hold`. Idempotent per hold.
+    Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
     """
     ReleaseCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReleaseCopyRequest, _catalog_pb2.Copy]
     """Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
@@ -194,7 +194,7 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     again for the same loan returns it unchanged.
     Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
     FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-    for a book: no copy is available).
+    for a book: no copy of the item types asked for is available).
     """
     CheckInCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CheckInCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
@@ -203,9 +203,9 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     FAILED_PRECONDITION (the copy is on loan for a different loan).
     """
     ReserveCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReserveCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
-    """Mesh-internal (loans): puts an AVAILABLE copy of `book` on the hold shelf for `hold`.
-    Idempotent per hold.
-    Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy is available).
+    """Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
+    for `hold`. Idempotent per hold.
+    Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
     """
     ReleaseCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReleaseCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
@@ -367,7 +367,7 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         again for the same loan returns it unchanged.
         Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
         FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-        for a book: no copy is available).
+        for a book: no copy of the item types asked for is available).
         """
 
     @_abc_1.abstractmethod
@@ -388,9 +388,9 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _catalog_pb2.ReserveCopyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
-        """Mesh-internal (loans): puts an AVAILABLE copy of `book` on the hold shelf for `hold`.
-        Idempotent per hold.
-        Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy is available).
+        """Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
+        for `hold`. Idempotent per hold.
+        Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
 
     @_abc_1.abstractmethod

@@ -35,7 +35,9 @@ class IssueLoanRequest(_message.Message):
     barcode: _builtins.str
     """The barcode on the copy's label."""
     book: _builtins.str
-    """"books/{book}": the catalog picks an available copy (or the copy on the hold shelf for this patron)."""
+    """"books/{book}": the catalog picks an available copy of an item type the patron may borrow (or the
+    copy on the hold shelf for this patron).
+    """
     request_id: _builtins.str
     """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
     gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,

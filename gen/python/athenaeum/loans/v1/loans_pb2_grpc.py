@@ -155,9 +155,10 @@ class LoansServiceServicer:
         """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
-        due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
-        unreachable).
+        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+        the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+        available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
+        issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -290,10 +291,12 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PlaceHold(self, request, context):
-        """Reserves a book for a patron: READY at once if a copy is available, otherwise WAITING in the queue.
+        """Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
+        otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
-        patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible, holds not
-        allowed by the rule, hold limit reached), PERMISSION_DENIED (a reader placing a hold for someone else).
+        patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
+        the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+        PERMISSION_DENIED (a reader placing a hold for someone else).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

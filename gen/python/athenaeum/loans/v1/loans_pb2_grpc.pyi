@@ -44,9 +44,10 @@ class LoansServiceStub:
     """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
     Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
     book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-    limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
-    due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
-    unreachable).
+    limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+    the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+    available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
+    issuing a loan), UNAVAILABLE (users or catalog unreachable).
     """
     GetLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetLoanRequest, _resources_pb2.Loan]
     """Returns one loan.
@@ -119,10 +120,12 @@ class LoansServiceStub:
     waived), PERMISSION_DENIED (not a librarian).
     """
     PlaceHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.PlaceHoldRequest, _resources_pb2.Hold]
-    """Reserves a book for a patron: READY at once if a copy is available, otherwise WAITING in the queue.
+    """Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
+    otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
     Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
-    patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible, holds not
-    allowed by the rule, hold limit reached), PERMISSION_DENIED (a reader placing a hold for someone else).
+    patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
+    the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+    PERMISSION_DENIED (a reader placing a hold for someone else).
     """
     GetHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetHoldRequest, _resources_pb2.Hold]
     """Returns one hold with its queue position.
@@ -158,9 +161,10 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
     Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
     book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-    limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
-    due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
-    unreachable).
+    limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+    the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+    available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
+    issuing a loan), UNAVAILABLE (users or catalog unreachable).
     """
     GetLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Returns one loan.
@@ -233,10 +237,12 @@ class LoansServiceAsyncStub(LoansServiceStub):
     waived), PERMISSION_DENIED (not a librarian).
     """
     PlaceHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.PlaceHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
-    """Reserves a book for a patron: READY at once if a copy is available, otherwise WAITING in the queue.
+    """Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
+    otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
     Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
-    patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible, holds not
-    allowed by the rule, hold limit reached), PERMISSION_DENIED (a reader placing a hold for someone else).
+    patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
+    the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+    PERMISSION_DENIED (a reader placing a hold for someone else).
     """
     GetHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """Returns one hold with its queue position.
@@ -275,9 +281,10 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; copy not available or on the hold shelf for someone else; HARD_DUE_DATE_PASSED: the rule's hard
-        due date has passed), PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog
-        unreachable).
+        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+        the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+        available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
+        issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
 
     @_abc_1.abstractmethod
@@ -440,10 +447,12 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.PlaceHoldRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Hold, _abc.Awaitable[_resources_pb2.Hold]]:
-        """Reserves a book for a patron: READY at once if a copy is available, otherwise WAITING in the queue.
+        """Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
+        otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
-        patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible, holds not
-        allowed by the rule, hold limit reached), PERMISSION_DENIED (a reader placing a hold for someone else).
+        patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
+        the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+        PERMISSION_DENIED (a reader placing a hold for someone else).
         """
 
     @_abc_1.abstractmethod

@@ -284,7 +284,9 @@ class CirculationRule(_message.Message):
     renewal_period_days: _builtins.int
     """Days each renewal adds (from the renewal time)."""
     max_loans: _builtins.int
-    """Most active loans a patron may have of items this rule covers."""
+    """Most active loans a patron may have of items this rule covers; 0: not for loan (e.g. reference copies),
+    never lent nor put on the hold shelf.
+    """
     fine_per_day: _builtins.str
     """Overdue fine per day, decimal string; "0" for none."""
     grace_days: _builtins.int
@@ -294,7 +296,9 @@ class CirculationRule(_message.Message):
     max_outstanding_fines: _builtins.str
     """Outstanding fines above this block borrowing, decimal string; empty for no limit."""
     holds_allowed: _builtins.bool
-    """Whether patrons of this category may place holds on items of this type."""
+    """Whether patrons of this category may place holds on items of this type: a copy of a type they may not
+    hold is never put on the hold shelf for them, and a hold on a book with no copy they may hold is refused.
+    """
     max_holds: _builtins.int
     """Most open (WAITING or READY) holds a patron may have under this rule."""
     hold_pickup_days: _builtins.int

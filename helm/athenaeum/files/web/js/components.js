@@ -116,6 +116,13 @@ export function Money({ amount, currency }) {
   return html`<span class="num">${formatMoney(amount, currency)}</span>`;
 }
 
+/** What is owed in all: the sum in the library's currency, or that nothing is owed. The currency comes with
+ * the fines, so with none there was only a bare "0.00" to show. */
+export function TotalOwed({ total, currency }) {
+  if (!Number(total || "0")) return t("fines.none_outstanding");
+  return html`${t("fines.total_owed")}: <strong><${Money} amount=${total} currency=${currency} /></strong>`;
+}
+
 /** A search snippet: HTML from the catalog, the book's text escaped and matches in <b>…</b>; shown as text
  * with the matches marked (never as markup). */
 export function Highlight({ text }) {
@@ -139,8 +146,18 @@ export function Availability({ book }) {
   }</span>`;
 }
 
+/** A record's look-up said its link names nothing: no such record (404), or no such name at all (400). */
+export const namesNothing = (error) => error?.status === 404 || error?.status === 400;
+
+/** For a link to no page, or to a record that does not exist. */
+export function NotFound() {
+  useTitle(t("common.not_found"));
+  return html`<div class="card"><h1 tabindex="-1">${t("common.not_found")}</h1><a href="#/">${t("nav.catalogue")}</a></div>`;
+}
+
 /** Shown instead of a page that needs an account (or a staff role) the visitor does not have. */
 export function SignInFirst({ staff = false }) {
+  useTitle(staff ? t("auth.staff_only_title") : t("auth.sign_in_first_title"));
   return html`<div class="card">
     <h1 tabindex="-1">${staff ? t("auth.staff_only_title") : t("auth.sign_in_first_title")}</h1>
     <p>${staff ? t("auth.staff_only") : t("auth.sign_in_first")}</p>

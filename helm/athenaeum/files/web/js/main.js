@@ -3,9 +3,9 @@ import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { LANGUAGES, loadLanguage, t, useLanguage } from "./i18n.js";
-import { href, navigate, useRoute } from "./router.js";
+import { href, navigate, remembered, useRoute } from "./router.js";
 import { session } from "./session.js";
-import { SignInFirst } from "./components.js";
+import { NotFound, SignInFirst } from "./components.js";
 import { CataloguePage } from "./pages/catalogue.js";
 import { BookPage } from "./pages/book.js";
 import { RegisterPage, SignInPage } from "./pages/signin.js";
@@ -117,20 +117,24 @@ function App() {
   useLanguage();
   const found = match(route.parts);
 
-  // A new page: start at the top and put the keyboard and screen-reader focus on its heading, unless the
-  // page has already put it somewhere useful (the desk's barcode field).
+  // A new page: start at the top (or, Back on a page that put back what it showed, where the reader was) and
+  // put the keyboard and screen-reader focus on its heading, unless the page has already put it somewhere
+  // useful (the desk's barcode field).
   useEffect(() => {
-    scrollTo(0, 0);
+    const memory = remembered();
+    scrollTo(0, memory.content ? memory.scrollY || 0 : 0);
     const main = document.getElementById("main");
     if (main && !main.contains(document.activeElement)) (main.querySelector("h1") || main).focus({ preventScroll: true });
   }, [route.path]);
 
   let content;
   if (!session.ready) content = html`<p class="loading" role="status">${t("common.loading")}</p>`;
-  else if (!found) content = html`<div class="card"><h1 tabindex="-1">${t("common.not_found")}</h1><a href="#/">${t("nav.catalogue")}</a></div>`;
+  else if (!found) content = html`<${NotFound} />`;
   else if (!allowed(found.audience) && !session.user && session.reconnecting) content = null; // the notice says it
-  else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${Boolean(session.user)} />`;
-  else content = html`<${found.page} route=${route} params=${found.params} />`;
+  else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${found.audience !== SIGNED_IN} />`;
+  // Keyed by its path: another book (or patron) is a new page, with none of the last one's state (a hold
+  // placed on one book showed on the next book opened).
+  else content = html`<${found.page} key=${route.path} route=${route} params=${found.params} />`;
 
   return html`<a class="skip-link" href="#main" onClick=${skipToMain}>${t("nav.skip")}</a>
     <${Header} route=${route} />

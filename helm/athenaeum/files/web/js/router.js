@@ -23,6 +23,36 @@ export function navigate(path, query) {
   location.hash = href(path, query);
 }
 
+// What a page keeps for the history entry it shows (the catalogue's loaded results), and where the window was
+// scrolled when the reader left it: Back to that entry finds both. Kept in memory, for the last entries.
+const KEPT_ENTRIES = 30;
+const kept = new Map();
+let entry = entryId();
+history.scrollRestoration = "manual"; // the page puts the scroll back itself, once the content is there again
+
+function entryId() {
+  if (!history.state?.entry) {
+    history.replaceState({ ...history.state, entry: crypto.getRandomValues(new Uint32Array(2)).join("-") }, "");
+  }
+  return history.state.entry;
+}
+
+/** The memory of the history entry shown now: a plain object the page may write to. */
+export function remembered() {
+  if (!kept.has(entry)) kept.set(entry, {});
+  return kept.get(entry);
+}
+
+// Registered before any page's listener: the entry left is still the page on screen, scrolled as it was.
+addEventListener("hashchange", () => {
+  remembered().scrollY = scrollY;
+  entry = entryId();
+  const memory = remembered();
+  kept.delete(entry);
+  kept.set(entry, memory); // the most recent last, the oldest forgotten first
+  while (kept.size > KEPT_ENTRIES) kept.delete(kept.keys().next().value);
+});
+
 export function useRoute() {
   const [route, setRoute] = useState(parseHash);
   useEffect(() => {

@@ -5,7 +5,7 @@ import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { formatDate, t, tn } from "../i18n.js";
 import { session } from "../session.js";
-import { DateText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, useAction, useAsync, useTitle } from "../components.js";
+import { DateText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
@@ -140,13 +140,12 @@ export function useBookTitles(items) {
 function Fines({ patron }) {
   const fines = useAsync(() => api(`/v1/${patron}/fines`, { query: { page_size: 100 } }), [patron]);
   const list = fines.data?.fines || [];
-  const currency = list[0]?.currency_code;
   return html`<section aria-labelledby="fines-heading">
     <h2 id="fines-heading">${t("fines.heading")}</h2>
     <${ErrorNotice} error=${fines.error} />
     ${fines.loading && !fines.data && html`<${Loading} />`}
     ${fines.data &&
-    html`<p data-testid="fines-total">${t("fines.total_owed")}: <strong><${Money} amount=${fines.data.outstanding_total} currency=${currency} /></strong></p>`}
+    html`<p data-testid="fines-total"><${TotalOwed} total=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></p>`}
     ${list.length > 0 &&
     html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>

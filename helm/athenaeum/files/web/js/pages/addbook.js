@@ -8,7 +8,8 @@ import { ErrorNotice, Field, Notice, useAction, useTitle } from "../components.j
 const EMPTY_BOOK = { title: "", authors: "", isbn: "", language: "", subjects: "", publisher: "", publication_year: "", description: "" };
 const EMPTY_COPY = { barcode: "", branch: "main", shelf_location: "", item_type: "BOOK" };
 
-const list = (text) => text.split(/[;,]/).map((item) => item.trim()).filter(Boolean);
+// Authors are written "Surname, Name" in catalogues: only a semicolon separates two of them.
+const list = (text, separator = /[;,]/) => text.split(separator).map((item) => item.trim()).filter(Boolean);
 
 export function AddBookPage() {
   const [form, setForm] = useState(EMPTY_BOOK);
@@ -25,7 +26,7 @@ export function AddBookPage() {
     try {
       const body = {
         ...form,
-        authors: list(form.authors),
+        authors: list(form.authors, ";"),
         subjects: list(form.subjects),
         publication_year: Number(form.publication_year) || 0,
       };
@@ -42,7 +43,7 @@ export function AddBookPage() {
       <${ErrorNotice} error=${error} />
       <div class="form-grid">
         <${Field} id="book-title" label=${t("addbook.book_title")} value=${form.title} onInput=${set("title")} required error=${bad("title")} />
-        <${Field} id="book-authors" label=${t("book.authors")} hint=${t("addbook.list_hint")} value=${form.authors} onInput=${set("authors")} />
+        <${Field} id="book-authors" label=${t("book.authors")} hint=${t("addbook.authors_hint")} value=${form.authors} onInput=${set("authors")} />
         <${Field} id="book-isbn" label="ISBN" value=${form.isbn} onInput=${set("isbn")} error=${bad("isbn")} />
         <${Field} id="book-language" label=${t("book.language")} hint=${t("addbook.language_hint")} value=${form.language} onInput=${set("language")} />
         <${Field} id="book-subjects" label=${t("book.subjects")} hint=${t("addbook.list_hint")} value=${form.subjects} onInput=${set("subjects")} />

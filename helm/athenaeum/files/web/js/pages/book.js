@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { html } from "../html.js";
 import { formatDate, languageName, t } from "../i18n.js";
 import { session } from "../session.js";
-import { Availability, ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
+import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
 
@@ -17,6 +17,7 @@ export function BookPage({ params }) {
   );
   useTitle(book.data?.title || t("book.title"));
   if (book.loading && !book.data) return html`<${Loading} />`;
+  if (namesNothing(book.error)) return html`<${NotFound} />`;
   if (book.error) return html`<h1 tabindex="-1">${t("book.title")}</h1><${ErrorNotice} error=${book.error} />`;
   const record = book.data;
   return html`<article>
@@ -41,10 +42,10 @@ export function BookPage({ params }) {
 }
 
 function CopiesByBranch({ copies }) {
-  if (!copies.length) return html`<p>${t("book.no_copies")}</p>`;
+  const held = copies.filter((copy) => copy.status !== "COPY_STATUS_WITHDRAWN"); // withdrawn: no longer the library's
+  if (!held.length) return html`<p>${t("book.no_copies")}</p>`;
   const branches = new Map();
-  for (const copy of copies) {
-    if (copy.status === "COPY_STATUS_WITHDRAWN") continue;
+  for (const copy of held) {
     const branch = copy.branch || "—";
     if (!branches.has(branch)) branches.set(branch, []);
     branches.get(branch).push(copy);

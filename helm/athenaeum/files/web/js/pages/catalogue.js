@@ -4,12 +4,13 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { formatNumber, languageName, t, tn } from "../i18n.js";
-import { href, navigate } from "../router.js";
+import { href, navigate, remembered } from "../router.js";
 import { Availability, ErrorNotice, Highlight, Loading, useTitle } from "../components.js";
 
 const PAGE_SIZE = 20;
 const FACETS = ["language", "subjects"];
 const SUBJECTS_SHOWN = 10;
+const NOTHING_YET = { loading: true, error: null, results: [], facets: [], total: 0, next: "" };
 
 function criteriaFrom(query) {
   return {
@@ -53,7 +54,9 @@ export function CataloguePage({ route }) {
   const criteria = criteriaFrom(route.query);
   const key = JSON.stringify(criteria);
   const [text, setText] = useState(criteria.q);
-  const [state, setState] = useState({ loading: true, error: null, results: [], facets: [], total: 0, next: "" });
+  // Back to a list already shown finds it as it was left: every page loaded (and the main page scrolls back).
+  const kept = () => (remembered().content?.key === key ? remembered().content.state : null);
+  const [state, setState] = useState(() => kept() || NOTHING_YET);
   const latest = useRef(0);
   useTitle(criteria.q ? t("catalogue.title_for", { q: criteria.q }) : t("catalogue.title"));
 
@@ -81,11 +84,18 @@ export function CataloguePage({ route }) {
 
   useEffect(() => {
     setText(criteria.q);
-    load();
+    const shown = kept();
+    if (shown) setState(shown);
+    else load();
   }, [key]);
 
+  useEffect(() => {
+    if (!state.loading && !state.error) remembered().content = { key, state };
+  }, [state]);
+
+  // A filter changed with words typed in the box but not searched yet: they are searched with it, not wiped.
   function go(changes) {
-    const next = { ...criteria, ...changes };
+    const next = { ...criteria, q: text.trim(), ...changes };
     navigate("/", { q: next.q, language: next.language, subject: next.subjects, available: next.available ? "1" : "" });
   }
 

@@ -2,11 +2,11 @@
 // patron's card, then each copy. Return: scan each copy; a copy that fills a hold is flagged for the hold
 // shelf. After every scan the focus is back in the barcode field; each result, and every refusal in plain
 // words, is added to the log and announced.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, newRequestId } from "../api.js";
 import { html } from "../html.js";
 import { errorText, formatDate, t } from "../i18n.js";
-import { Money, useTitle } from "../components.js";
+import { TotalOwed, useTitle } from "../components.js";
 
 const ISSUE = "issue";
 const RETURN = "return";
@@ -44,36 +44,51 @@ export function DeskPage() {
   const [patron, setPatron] = useState(null);
   const [standing, setStanding] = useState(null);
   const [card, setCard] = useState("");
+  const [findingCard, setFindingCard] = useState(null);
   const [barcode, setBarcode] = useState("");
   const [log, setLog] = useState([]);
   const queue = useRef(Promise.resolve());
+  const borrower = useRef(Promise.resolve(null)); // the patron at the desk, once their card's look-up answered
   const cardField = useRef(null);
   const barcodeField = useRef(null);
   useTitle(t("desk.title"));
 
-  const needsPatron = mode === ISSUE && !patron;
-  useEffect(() => {
+  // The barcode field is there (and has the focus) as soon as a card is scanned: a scanner's next code lands in
+  // it, before the look-up answers (its first characters went into the card field, then were wiped). A layout
+  // effect: the focus moves before the next key arrives.
+  const needsPatron = mode === ISSUE && !patron && !findingCard;
+  useLayoutEffect(() => {
     (needsPatron ? cardField : barcodeField).current?.focus();
-  }, [mode, patron]);
+  }, [needsPatron]);
 
   const record = (entry) => setLog((previous) => [{ id: newRequestId(), ...entry }, ...previous].slice(0, LOG_LENGTH));
 
-  async function lookUp(event) {
+  // Queued like the scans: the copies scanned before it answered are issued to the patron it finds.
+  function lookUp(event) {
     event.preventDefault();
     const code = card.trim();
+    setCard("");
     if (!code) return;
+    setFindingCard(code);
+    borrower.current = queue.current.then(() => find(code));
+    queue.current = borrower.current;
+  }
+
+  async function find(code) {
     try {
       const found = await findPatron(code);
       if (!found) {
         record({ kind: "refused", text: t("desk.no_patron", { card: code }) });
-      } else {
-        setPatron(found);
-        setStanding(await patronStanding(found).catch(() => null));
+        return null;
       }
+      setPatron(found);
+      setStanding(await patronStanding(found).catch(() => null));
+      return found;
     } catch (error) {
       record({ kind: "refused", text: errorText(error) });
+      return null;
     } finally {
-      setCard("");
+      setFindingCard(null);
     }
   }
 
@@ -83,12 +98,19 @@ export function DeskPage() {
     const code = barcode.trim();
     setBarcode("");
     if (!code) return;
-    const patronNow = patron;
+    const patronNow = borrower.current;
     const modeNow = mode;
-    queue.current = queue.current.then(() => (modeNow === ISSUE ? issue(code, patronNow) : takeBack(code, patronNow)));
+    queue.current = queue.current.then(async () => {
+      const atDesk = await patronNow;
+      return modeNow === ISSUE ? issue(code, atDesk) : takeBack(code, atDesk);
+    });
   }
 
   async function issue(code, borrower) {
+    if (!borrower) {
+      record({ kind: "refused", text: `${t("desk.refused", { barcode: code })} ${t("desk.card_first")}` });
+      return;
+    }
     try {
       const loan = await api("/v1/loans:issue", { method: "POST", body: { patron: borrower.name, barcode: code, request_id: newRequestId() } });
       record({ kind: "ok", text: t("desk.issued", { title: loan.book_title, barcode: code, date: formatDate(loan.due_time) }) });
@@ -122,6 +144,7 @@ export function DeskPage() {
   }
 
   function endPatron() {
+    borrower.current = Promise.resolve(null);
     setPatron(null);
     setStanding(null);
   }
@@ -133,13 +156,15 @@ export function DeskPage() {
     </div>
     <div class="desk">
       <div>
+        ${mode === ISSUE && findingCard && html`<p class="card" role="status">${t("desk.finding_card", { card: findingCard })}</p>`}
         ${mode === ISSUE &&
+        !findingCard &&
         (patron
           ? html`<div class="card patron-card" data-testid="desk-patron">
               <h2>${patron.display_name || patron.email}</h2>
               <p>${t("account.card_number")}: <strong>${patron.card_number}</strong> · ${t(`user_status.${patron.status}`)}</p>
               ${standing &&
-              html`<p>${t("desk.standing", { loans: standing.loans })} · ${t("fines.total_owed")}: <${Money} amount=${standing.owed} currency=${standing.currency} /></p>`}
+              html`<p>${t("desk.standing", { loans: standing.loans })} · <${TotalOwed} total=${standing.owed} currency=${standing.currency} /></p>`}
               <button type="button" class="button small quiet" onClick=${endPatron}>${t("desk.next_patron")}</button>
             </div>`
           : html`<form class="card scan" onSubmit=${lookUp}>

@@ -3,7 +3,7 @@ import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, t, typedAmount } from "../i18n.js";
-import { DateText, ErrorNotice, Loading, Money, Notice, useAction, useAsync, useTitle } from "../components.js";
+import { DateText, ErrorNotice, Loading, Money, Notice, TotalOwed, useAction, useAsync, useTitle } from "../components.js";
 
 export function FinesPage() {
   useTitle(t("fines.staff_title"));
@@ -16,6 +16,7 @@ export function FinesTable({ patron }) {
   const fines = useAsync(() => api(path, { query: { status: "FINE_STATUS_OUTSTANDING", page_size: 100 } }), [path]);
   const [message, setMessage] = useState(null);
   const list = fines.data?.fines || [];
+  const names = usePatronNames(patron ? [] : list);
   const done = (text) => {
     setMessage({ text });
     fines.reload();
@@ -26,8 +27,7 @@ export function FinesTable({ patron }) {
     <${ErrorNotice} error=${fines.error} />
     ${fines.loading && !fines.data && html`<${Loading} />`}
     ${fines.data &&
-    html`<p>${t("fines.total_owed")}: <strong><${Money} amount=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></strong></p>`}
-    ${fines.data && !list.length && html`<p>${t("fines.none_outstanding")}</p>`}
+    html`<p><${TotalOwed} total=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></p>`}
     ${list.length > 0 &&
     html`<div class="table-wrap"><table>
       <thead><tr>
@@ -35,13 +35,23 @@ export function FinesTable({ patron }) {
         <th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>
         <th scope="col" class="num">${t("fines.outstanding")}</th><th scope="col">${t("fines.settle")}</th>
       </tr></thead>
-      <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}`} fine=${fine} showPatron=${!patron} onDone=${done} />`)}</tbody>
+      <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}`} fine=${fine} showPatron=${!patron} patronName=${names[fine.patron]} onDone=${done} />`)}</tbody>
     </table></div>`}
   </section>`;
 }
 
 // Keyed by what is still owed: after a part payment the row starts again from the new amount.
-function FineRow({ fine, showPatron, onDone }) {
+/** The names of the patrons who owe `fines` (a fine names only its patron's resource). */
+function usePatronNames(fines) {
+  const patrons = [...new Set(fines.map((fine) => fine.patron))].sort();
+  const names = useAsync(async () => {
+    const users = await Promise.all(patrons.map((name) => api(`/v1/${name}`).catch(() => null)));
+    return Object.fromEntries(users.filter(Boolean).map((user) => [user.name, user.display_name || user.email]));
+  }, [patrons.join(",")]);
+  return names.data || {};
+}
+
+function FineRow({ fine, showPatron, patronName, onDone }) {
   const [amount, setAmount] = useState(fine.outstanding_amount);
   const [reason, setReason] = useState("");
   const [error, setError] = useState(null);
@@ -60,7 +70,7 @@ function FineRow({ fine, showPatron, onDone }) {
   const pay = () => act("pay", { amount: typedAmount(amount), payment_method: "desk" }, t("fines.paid"));
   const waive = () => act("waive", { reason }, t("fines.waived"));
   return html`<tr>
-    ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${t("fines.open_patron")}</a></td>`}
+    ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${patronName || t("fines.open_patron")}</a></td>`}
     <td>${fine.description || t(`fine_kind.${fine.kind}`)}</td>
     <td><${DateText} iso=${fine.create_time} /></td>
     <td class="num"><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>

@@ -1,16 +1,17 @@
 // Patron look-up for staff (by name, email, phone or card number) and one patron's loans, holds and fines.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
-import { DateText, ErrorNotice, Loading, useAsync, useTitle } from "../components.js";
+import { DateText, ErrorNotice, Loading, NotFound, namesNothing, useAsync, useTitle } from "../components.js";
 import { useBookTitles } from "./account.js";
 import { FinesTable } from "./fines.js";
 
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";
   const [text, setText] = useState(query);
+  useEffect(() => setText(query), [query]); // Back and Forward: the box says what the results are for
   useTitle(t("patrons.title"));
   const users = useAsync(
     () => (query ? api("/v1/users", { query: { query, page_size: 50 } }) : Promise.resolve(null)),
@@ -57,6 +58,7 @@ export function PatronPage({ params }) {
   const activeHolds = (holds.data || []).filter((hold) => ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].includes(hold.status));
   const titles = useBookTitles(activeHolds); // the librarian fetches the book from the hold shelf by its title
   if (user.loading && !user.data) return html`<${Loading} />`;
+  if (namesNothing(user.error)) return html`<${NotFound} />`;
   if (user.error) return html`<h1 tabindex="-1">${t("patrons.title")}</h1><${ErrorNotice} error=${user.error} />`;
   const patron = user.data;
   return html`<h1 tabindex="-1">${patron.display_name || patron.email}</h1>

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
-import { t } from "../i18n.js";
+import { fieldText, t } from "../i18n.js";
 import { ErrorNotice, Field, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
 
 const ROLES = ["USER_ROLE_READER", "USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"];
@@ -57,6 +57,7 @@ function UserRow({ user, onDone }) {
       if (await change.run({ ...body, mask }, call)) onDone(text);
     } catch (failure) {
       setError(failure);
+      if (mask === "role") setRole(user.role); // refused: the select shows the role the user still has
     }
   }
   const toggleBlock = () =>
@@ -93,6 +94,7 @@ function NewStaff({ onDone }) {
   const [error, setError] = useState(null);
   const creating = useAction();
   const set = (field) => (value) => setForm({ ...form, [field]: value });
+  const bad = (field) => fieldText(error, `user.${field}`, field); // said under the field, as on the register form
   async function create(event) {
     event.preventDefault();
     setError(null);
@@ -110,10 +112,12 @@ function NewStaff({ onDone }) {
   return html`<form class="card form-narrow" onSubmit=${create} aria-labelledby="new-staff-heading">
     <h2 id="new-staff-heading">${t("users.new_staff")}</h2>
     <${ErrorNotice} error=${error} />
-    <${Field} id="staff-email" label=${t("auth.email")} type="email" value=${form.email} onInput=${set("email")} required autocomplete="off" />
-    <${Field} id="staff-name" label=${t("auth.display_name")} value=${form.display_name} onInput=${set("display_name")} />
+    <${Field} id="staff-email" label=${t("auth.email")} type="email" value=${form.email} onInput=${set("email")} required autocomplete="off"
+      error=${bad("email")} />
+    <${Field} id="staff-name" label=${t("auth.display_name")} value=${form.display_name} onInput=${set("display_name")}
+      error=${bad("display_name")} />
     <${Field} id="staff-password" label=${t("auth.password")} type="password" value=${form.password} onInput=${set("password")}
-      required autocomplete="new-password" hint=${t("auth.password_hint")} />
+      required autocomplete="new-password" hint=${t("auth.password_hint")} error=${bad("password")} />
     <div class="field">
       <label for="staff-role">${t("users.role")}</label>
       <select id="staff-role" value=${form.role} onChange=${(event) => set("role")(event.currentTarget.value)}>

@@ -480,6 +480,21 @@ class CheckOutCopyRequest(betterproto2.Message):
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
 
+    item_types: "list[str]" = betterproto2.field(
+        7, betterproto2.TYPE_STRING, repeated=True
+    )
+    """
+    With `book`: the copy picked is of one of these item types (empty: any type), those the patron may
+    borrow by the loans service's rules. Ignored with `copy` or `barcode`.
+    """
+
+    excluded_item_types: "list[str]" = betterproto2.field(
+        8, betterproto2.TYPE_STRING, repeated=True
+    )
+    """
+    With `book`: the copy picked is of none of these item types (e.g. REFERENCE, not for loan).
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "CheckOutCopyRequest", CheckOutCopyRequest
@@ -1247,6 +1262,21 @@ class ReserveCopyRequest(betterproto2.Message):
     ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+    item_types: "list[str]" = betterproto2.field(
+        5, betterproto2.TYPE_STRING, repeated=True
+    )
+    """
+    The copy set aside is of one of these item types (empty: any type), those the hold's patron may hold
+    by the loans service's rules.
+    """
+
+    excluded_item_types: "list[str]" = betterproto2.field(
+        6, betterproto2.TYPE_STRING, repeated=True
+    )
+    """
+    The copy set aside is of none of these item types (e.g. REFERENCE, not for holds).
     """
 
 

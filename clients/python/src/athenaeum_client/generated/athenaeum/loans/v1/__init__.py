@@ -352,7 +352,8 @@ class CirculationRule(betterproto2.Message):
 
     max_loans: "int" = betterproto2.field(7, betterproto2.TYPE_INT32)
     """
-    Most active loans a patron may have of items this rule covers.
+    Most active loans a patron may have of items this rule covers; 0: not for loan (e.g. reference copies),
+    never lent nor put on the hold shelf.
     """
 
     fine_per_day: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
@@ -377,7 +378,8 @@ class CirculationRule(betterproto2.Message):
 
     holds_allowed: "bool" = betterproto2.field(12, betterproto2.TYPE_BOOL)
     """
-    Whether patrons of this category may place holds on items of this type.
+    Whether patrons of this category may place holds on items of this type: a copy of a type they may not
+    hold is never put on the hold shelf for them, and a hold on a book with no copy they may hold is refused.
     """
 
     max_holds: "int" = betterproto2.field(13, betterproto2.TYPE_INT32)
@@ -1094,7 +1096,8 @@ class IssueLoanRequest(betterproto2.Message):
         3, betterproto2.TYPE_STRING, optional=True, group="item"
     )
     """
-    "books/{book}": the catalog picks an available copy (or the copy on the hold shelf for this patron).
+    "books/{book}": the catalog picks an available copy of an item type the patron may borrow (or the
+    copy on the hold shelf for this patron).
     """
 
     request_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
