@@ -146,6 +146,8 @@ def test_answers_and_errors_carry_the_cors_headers_for_an_allowed_origin(
         ("PATCH", "/v1/users/me?update_mask=email&current_password=Correct-Horse-42"),
         ("PATCH", "/v1/users/me?current_password=Correct-Horse-42&update_mask=email"),
         ("POST", "/v1/auth/login?password=Correct-Horse-42"),
+        ("PATCH", "/v1/users/me?update_mask=email&currentPassword=Correct-Horse-42"),
+        ("PATCH", "/v1/users/me?update_mask=email&current_pass%77ord=Correct-Horse-42"),
     ],
 )
 def test_a_password_in_a_query_string_is_refused_before_any_service_reads_it(

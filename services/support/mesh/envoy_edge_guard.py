@@ -189,8 +189,10 @@ def _class_of(route_class: str, paths: Iterable[str]) -> Config:
     }
 
 
-_PASSWORD_IN_QUERY = r"[^?]*\?(?:[^#]*&)?[a-z_]*password=.*"
-"""An original REST path (the transcoder keeps it in x-envoy-original-path) with a `…password` parameter."""
+_PASSWORD_IN_QUERY = r"[^?]*\?(?:[^#]*&)?(?:[A-Za-z0-9_.]*(?i:password)|[^=&#]*%[^=&#]*)=.*"
+"""An original REST path (the transcoder keeps it in x-envoy-original-path) with a `…password` parameter in
+any letter case (the transcoder takes `currentPassword` too), or with a percent-encoded parameter name (it
+decodes `current_pass%77ord`; the API's parameter names are plain words)."""
 
 
 def password_in_query_route() -> Config:
@@ -202,7 +204,10 @@ def password_in_query_route() -> Config:
         "match": {"prefix": "/", "headers": [original]},
         "direct_response": {
             "status": 400,
-            "body": {"inline_string": "a password goes in the request body, never in the query string"},
+            "body": {
+                "inline_string": "a password goes in the request body, never in the query string (and a "
+                "parameter's name is not percent-encoded)"
+            },
         },
     }
 
