@@ -150,5 +150,8 @@ class SigningKeys(Protocol):
 
     async def add(self, key: SigningKey) -> None: ...
 
+    async def check_passphrase(self) -> None:
+        """FailedPrecondition unless the passphrase this process holds opens every stored key."""
+
     async def add_first(self, key: SigningKey) -> bool:
         """Stores `key` only when there is no key at all (two processes starting together: one wins)."""

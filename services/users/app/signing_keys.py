@@ -23,7 +23,9 @@ async def ensure_signing_key(*, keys: SigningKeys, clock: Clock) -> None:
 
 
 async def rotate_signing_key(cmd: RotateSigningKey, *, keys: SigningKeys, clock: Clock) -> SigningKey:
-    """Add a key that signs from now + the activation delay; returns it."""
+    """Add a key that signs from now + the activation delay; returns it. Refused (FailedPrecondition) unless
+    the passphrase opens every stored key: run with another one, the new key could sign nothing."""
+    await keys.check_passphrase()
     now = clock.now()
     key = SigningKey.generate(now=now, activates_at=now + cmd.activation_delay)
     await keys.add(key)

@@ -7,14 +7,19 @@ delay). Rotation: `athenaeum users rotate-keys` (services/users/cli.py).
 
 from __future__ import annotations
 
+import logging
 import time
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.support.runtime.errors import FailedPrecondition
 from services.users.data.tables import signing_keys
 from services.users.domain.signing_keys import Keyring, SigningKey
+
+log = logging.getLogger("athenaeum.users.signing_keys")
 
 RELOAD_SECONDS = 30.0
 
@@ -63,15 +68,42 @@ class SqlSigningKeys:
         }
 
     async def _load(self) -> Keyring:
+        """The keys this passphrase opens. One it does not open (added with another passphrase) is left out
+        and logged, so the keys before it go on signing: it failed every sign-in and the JWKS mesh-wide. None
+        opened, of some: WrongPassphrase."""
         async with self._engine.connect() as connection:
             rows = (await connection.execute(sa.select(signing_keys))).all()
-        return Keyring(
-            tuple(
-                SigningKey.from_encrypted_pem(
-                    row.private_key_pem, self._passphrase, created_at=row.created_at, activates_at=row.activates_at
-                )
-                for row in rows
+        opened = [key for row in rows if (key := self._open(row)) is not None]
+        for row in rows if len(opened) < len(rows) else ():
+            if self._open(row) is None:
+                log.error("signing key %s does not open with this passphrase: left out of the key ring", row.kid)
+        if rows and not opened:
+            raise WrongPassphrase()
+        return Keyring(tuple(opened))
+
+    def _open(self, row: Any) -> SigningKey | None:
+        try:
+            return SigningKey.from_encrypted_pem(
+                row.private_key_pem, self._passphrase, created_at=row.created_at, activates_at=row.activates_at
             )
+        except (ValueError, TypeError):
+            return None
+
+    async def check_passphrase(self) -> None:
+        """WrongPassphrase unless this passphrase opens every stored key: a key added with another one could
+        sign nothing here."""
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(sa.select(signing_keys))).all()
+        if any(self._open(row) is None for row in rows):
+            raise WrongPassphrase()
+
+
+class WrongPassphrase(FailedPrecondition):
+    def __init__(self) -> None:
+        super().__init__(
+            "the signing-key passphrase (ATHENAEUM_SIGNING_KEY_PASSPHRASE) does not open the stored signing keys: "
+            "use the passphrase the users service runs with",
+            reason="WRONG_SIGNING_KEY_PASSPHRASE",
         )
 
 

@@ -77,3 +77,19 @@ async def test_restore_admin_without_a_reachable_database_says_where_to_look(tmp
     output = " ".join(result.stdout.split())
     assert result.returncode == 1
     assert output.startswith("the users database cannot be used") and "ATHENAEUM_DATABASE_URL" in output
+
+
+async def test_rotating_with_another_passphrase_is_refused_and_adds_nothing(postgres) -> None:
+    """A typo in the passphrase (or none set, the dev one used) added a key the service could not open: every
+    sign-in, refresh and the JWKS failed mesh-wide until the row was deleted by hand."""
+    url = await asyncio.to_thread(postgres.fresh_database, "users_cli_passphrase")
+    await asyncio.to_thread(upgrade_to_head, "users", url)
+    command = [sys.executable, "-m", "services.users.cli", "rotate-keys"]
+    base = {**os.environ, "ATHENAEUM_DATABASE_URL": url, "ATHENAEUM_KEY_ACTIVATION_DELAY_SECONDS": "60"}
+    for passphrase, code in (("the-right-passphrase-1", 0), ("a-wrong-passphrase-2", 1)):
+        env = {**base, "ATHENAEUM_SIGNING_KEY_PASSPHRASE": passphrase}
+        result = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == code, result.stdout + result.stderr
+    assert "does not open the stored signing keys" in " ".join(result.stdout.split()), result.stdout
+    assert result.stderr == "", result.stderr
+    assert await _key_count(url) == 1

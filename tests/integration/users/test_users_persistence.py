@@ -19,11 +19,12 @@ from services.users.app import accounts, signing_in
 from services.users.app.ports import UserFilter
 from services.users.app.signing_keys import RotateSigningKey, ensure_signing_key, rotate_signing_key
 from services.users.data.passwords import Argon2Passwords
-from services.users.data.signing_keys import SqlSigningKeys
+from services.users.data.signing_keys import SqlSigningKeys, WrongPassphrase
 from services.users.data.tables import users
 from services.users.domain.accounts import Actor
 from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.sessions import RefreshTokenReused
+from services.users.domain.signing_keys import SigningKey
 
 pytestmark = pytest.mark.integration
 
@@ -220,6 +221,26 @@ async def test_the_first_key_is_created_once_and_rotation_publishes_the_next(pos
     assert {key.kid for key in ring.published(now, token_ttl=timedelta(minutes=15))} == {first.kid, rotated.kid}
     assert ring.signing_key(now).kid == first.kid
     assert ring.signing_key(now + timedelta(minutes=3)).kid == rotated.kid
+
+
+async def test_a_key_another_passphrase_made_is_left_out_and_the_others_go_on_signing(postgres, users_db) -> None:
+    url = await asyncio.to_thread(postgres.fresh_database, "users_keys_mixed")
+    await asyncio.to_thread(upgrade_to_head, "users", url)
+    engine = create_async_engine(url)
+    try:
+        ours, theirs = SqlSigningKeys(engine, passphrase=b"ours-1234"), SqlSigningKeys(engine, passphrase=b"theirs-1")
+        await ensure_signing_key(keys=ours, clock=users_db.clock)
+        command = RotateSigningKey(activation_delay=timedelta(0))
+        with pytest.raises(WrongPassphrase):  # the operator's typo is refused before it adds anything
+            await rotate_signing_key(command, keys=theirs, clock=users_db.clock)
+        await theirs.add(SigningKey.generate(now=users_db.clock.now()))  # one added all the same (an old CLI)
+        ring = await ours.keyring()
+        with pytest.raises(WrongPassphrase):
+            await SqlSigningKeys(engine, passphrase=b"nobody-s-1").keyring()
+    finally:
+        await engine.dispose()
+    (kept,) = ring.keys
+    assert ring.signing_key(users_db.clock.now()).kid == kept.kid
 
 
 async def test_a_hash_made_with_weaker_parameters_is_upgraded_at_sign_in(users_db) -> None:

@@ -318,3 +318,6 @@ class FakeSigningKeys:
             return False
         self.keys.append(key)
         return True
+
+    async def check_passphrase(self) -> None:
+        return None
