@@ -38,7 +38,7 @@ def free_port_source() -> Iterator[int]:
 def launcher_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
     """Data folder of the session's servers; kept (and printed) when a test failed, for its logs."""
     path = Path(tempfile.mkdtemp(prefix="athenaeum-test-"))
-    path.chmod(0o755)  # Postgres runs as 'nobody' when the tests run as root
+    path.chmod(0o755)  # Postgres runs as its own account when the tests run as root
     yield path
     if request.session.testsfailed:
         print(f"\nlogs of the session's servers kept in {path / 'logs'}")

@@ -275,8 +275,9 @@ def _failed_start(error: Exception) -> str | None:
     """What to tell when `up` could not start a process of the mesh (it stopped the others already)."""
     from services.support.launcher.processes import ProcessFailed
     from services.support.launcher.readiness import NotReady
+    from services.support.launcher.server_account import NoServerAccount
 
-    if not isinstance(error, ProcessFailed | NotReady):
+    if not isinstance(error, ProcessFailed | NotReady | NoServerAccount):
         return None
     taken = "already in use" in str(error) or "EADDRINUSE" in str(error)
     hint = "\nA port it needs is taken (another mesh? `athenaeum down`), or give others: --port-base, --edge-port."

