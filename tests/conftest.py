@@ -77,7 +77,7 @@ def nats_server(launcher_dir: Path, infra_supervisor: Supervisor, free_port_sour
 
     if os.environ.get("NATS_URL"):
         return None
-    server = LocalNats(launcher_dir / "nats", next(free_port_source), next(free_port_source), infra_supervisor)
+    server = LocalNats(launcher_dir / "nats", next(free_port_source), infra_supervisor)
     server.start()
     return server
 

@@ -99,7 +99,7 @@ def up(
         services=() if infra_only else only,
         envoys=not infra_only,
         postgres_port=next(ports),
-        nats_ports=(next(ports), next(ports)),
+        nats_port=next(ports),
         sinks=SinkAddresses(next(ports), next(ports), next(ports)),
         envoy_log_level=envoy_log_level,
         progress=lambda step: console.print(f"  [green]✓[/green] {step}"),

@@ -53,6 +53,7 @@ def status(data_dir: FoundDataDir = None) -> None:
 
 def process_health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
     """One recorded process's health, asked the way its kind answers (gRPC health, Envoy's admin, a query)."""
+    from services.support.launcher.nats import jetstream_answers
     from services.support.launcher.postgres import PostgresServer
     from services.support.launcher.readiness import envoy_is_live, grpc_health_status, http_body
 
@@ -64,8 +65,7 @@ def process_health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
     if role == "postgres":
         return "OK" if PostgresServer(endpoints["postgres"]).answers() else "NOT ACCEPTING"
     if role == "nats":
-        body = http_body(f"http://127.0.0.1:{entry['monitor_port']}/healthz?js-enabled-only=true")
-        return "OK" if body and '"ok"' in body else "UNHEALTHY"
+        return "OK" if jetstream_answers(entry["port"]) else "UNHEALTHY"
     if role == "sink":
         return "OK" if http_body(f"{entry['url']}/stats") is not None else "NOT ANSWERING"
     return "UNKNOWN"
