@@ -219,7 +219,7 @@ def restart(
         if (
             entry is not None
             and is_same_process(entry["pid"], entry["create_time"])
-            and (cli_tools.process_health(entry, recorded["endpoints"]) in cli_tools.HEALTHY)
+            and (cli_tools.process_health(entry) in cli_tools.HEALTHY)
         ):
             console.print(f"{name} restarted and healthy.")
             return

