@@ -37,6 +37,7 @@ SUPERUSER = "postgres"
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Five services with their pools, the tests and a psql or two: as many as compose's and the chart's server.
 MAX_CONNECTIONS = POSTGRES_MAX_CONNECTIONS
+_CREATING_DATABASES = 0x617468_6462  # the advisory lock (in the admin database) of whoever creates databases
 
 
 def _socket_folder(root: Path, port: int) -> Path:
@@ -132,13 +133,15 @@ async def _create_database(dsn: str, name: str) -> None:
 
     connection = await asyncpg.connect(dsn, timeout=10)
     try:
+        # One caller at a time looks and creates (another `migrate`, a test session); one that got in some
+        # other way first is fine too: the loser of a race is told UniqueViolation, not DuplicateDatabase.
+        await connection.execute(f"SELECT pg_advisory_lock({_CREATING_DATABASES})")
         if await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             return
-        # Created concurrently by another caller is fine; the name was checked against a strict pattern.
-        with contextlib.suppress(asyncpg.DuplicateDatabaseError):
-            await connection.execute(f'CREATE DATABASE "{name}"')
+        with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            await connection.execute(f'CREATE DATABASE "{name}"')  # the name was checked against a strict pattern
     finally:
-        await connection.close()
+        await connection.close()  # and the lock with it
 
 
 async def _execute(dsn: str, *statements: str) -> None:
