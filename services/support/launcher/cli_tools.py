@@ -87,7 +87,7 @@ def _postgres_health(entry: dict[str, Any]) -> str:
 
 def mail(
     show: Annotated[int, typer.Option(min=0, help="Print message number N in full (its text part).")] = 0,
-    last: Annotated[int, typer.Option(help="How many of the latest messages to list.")] = 20,
+    last: Annotated[int, typer.Option(min=1, help="How many of the latest messages to list.")] = 20,
     sms: Annotated[bool, typer.Option("--sms", help="The SMS sink instead of the mail sink.")] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:

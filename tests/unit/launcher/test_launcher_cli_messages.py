@@ -158,3 +158,9 @@ def test_a_root_launcher_without_an_account_for_postgres_says_so_in_one_message(
     message = capsys.readouterr().err
     assert message.startswith("athenaeum: the mesh did not start: Postgres may not run as root")
     assert "Traceback" not in message
+
+
+@pytest.mark.parametrize("last", ["0", "-1"])
+def test_mail_refuses_to_list_no_or_a_negative_number_of_messages(last: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli.app, ["mail", "--last", last, "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "--last" in result.output
