@@ -69,7 +69,7 @@ class Backing:
 def start_backing(folder: Path, ports: Iterator[int], supervisor: Supervisor) -> Backing:
     postgres = LocalPostgres(folder / "postgres", next(ports), supervisor)
     postgres_pid = postgres.start().pid
-    local_nats = LocalNats(folder / "nats", next(ports), next(ports), supervisor)
+    local_nats = LocalNats(folder / "nats", next(ports), supervisor)
     nats_pid = local_nats.start().pid
     sinks = LocalSinks(folder / "sinks", SinkAddresses(next(ports), next(ports), next(ports)), supervisor)
     sinks.start()

@@ -38,7 +38,7 @@ def free_port_source() -> Iterator[int]:
 def launcher_dir(request: pytest.FixtureRequest) -> Iterator[Path]:
     """Data folder of the session's servers; kept (and printed) when a test failed, for its logs."""
     path = Path(tempfile.mkdtemp(prefix="athenaeum-test-"))
-    path.chmod(0o755)  # Postgres runs as 'nobody' when the tests run as root
+    path.chmod(0o755)  # Postgres runs as its own account when the tests run as root
     yield path
     if request.session.testsfailed:
         print(f"\nlogs of the session's servers kept in {path / 'logs'}")
@@ -77,7 +77,7 @@ def nats_server(launcher_dir: Path, infra_supervisor: Supervisor, free_port_sour
 
     if os.environ.get("NATS_URL"):
         return None
-    server = LocalNats(launcher_dir / "nats", next(free_port_source), next(free_port_source), infra_supervisor)
+    server = LocalNats(launcher_dir / "nats", next(free_port_source), infra_supervisor)
     server.start()
     return server
 

@@ -99,7 +99,7 @@ def up(
         services=() if infra_only else only,
         envoys=not infra_only,
         postgres_port=next(ports),
-        nats_ports=(next(ports), next(ports)),
+        nats_port=next(ports),
         sinks=SinkAddresses(next(ports), next(ports), next(ports)),
         envoy_log_level=envoy_log_level,
         progress=lambda step: console.print(f"  [green]✓[/green] {step}"),
@@ -219,7 +219,7 @@ def restart(
         if (
             entry is not None
             and is_same_process(entry["pid"], entry["create_time"])
-            and (cli_tools.process_health(entry, recorded["endpoints"]) in cli_tools.HEALTHY)
+            and (cli_tools.process_health(entry) in cli_tools.HEALTHY)
         ):
             console.print(f"{name} restarted and healthy.")
             return
@@ -275,8 +275,9 @@ def _failed_start(error: Exception) -> str | None:
     """What to tell when `up` could not start a process of the mesh (it stopped the others already)."""
     from services.support.launcher.processes import ProcessFailed
     from services.support.launcher.readiness import NotReady
+    from services.support.launcher.server_account import NoServerAccount
 
-    if not isinstance(error, ProcessFailed | NotReady):
+    if not isinstance(error, ProcessFailed | NotReady | NoServerAccount):
         return None
     taken = "already in use" in str(error) or "EADDRINUSE" in str(error)
     hint = "\nA port it needs is taken (another mesh? `athenaeum down`), or give others: --port-base, --edge-port."

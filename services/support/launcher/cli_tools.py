@@ -41,7 +41,7 @@ def status(data_dir: FoundDataDir = None) -> None:
         console.print("The mesh is still starting.")
     for entry in recorded["processes"]:
         alive = is_same_process(entry["pid"], entry["create_time"])
-        health = process_health(entry, recorded["endpoints"]) if alive else "DEAD"
+        health = process_health(entry) if alive else "DEAD"
         if entry.get("gave_up"):
             health = "GAVE UP (crashing)"
         healthy &= health in HEALTHY
@@ -51,9 +51,9 @@ def status(data_dir: FoundDataDir = None) -> None:
     raise typer.Exit(0 if healthy else 1)
 
 
-def process_health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
+def process_health(entry: dict[str, Any]) -> str:
     """One recorded process's health, asked the way its kind answers (gRPC health, Envoy's admin, a query)."""
-    from services.support.launcher.postgres import PostgresServer
+    from services.support.launcher.nats import jetstream_answers
     from services.support.launcher.readiness import envoy_is_live, grpc_health_status, http_body
 
     role = entry.get("role")
@@ -62,18 +62,32 @@ def process_health(entry: dict[str, Any], endpoints: dict[str, str]) -> str:
     if role == "envoy":
         return "LIVE" if envoy_is_live(entry["admin_port"]) else "NOT LIVE"
     if role == "postgres":
-        return "OK" if PostgresServer(endpoints["postgres"]).answers() else "NOT ACCEPTING"
+        return _postgres_health(entry)
     if role == "nats":
-        body = http_body(f"http://127.0.0.1:{entry['monitor_port']}/healthz?js-enabled-only=true")
-        return "OK" if body and '"ok"' in body else "UNHEALTHY"
+        return "OK" if jetstream_answers(entry["port"]) else "UNHEALTHY"
     if role == "sink":
         return "OK" if http_body(f"{entry['url']}/stats") is not None else "NOT ANSWERING"
     return "UNKNOWN"
 
 
+def _postgres_health(entry: dict[str, Any]) -> str:
+    """Whether the local server lets its superuser in with the password it was given: the recorded URL's
+    `***` would be refused (a failed sign-in in its log at every call) by a server that may refuse the real
+    one too."""
+    from pathlib import Path
+
+    from services.support.launcher.postgres import PostgresServer, loopback_url
+
+    try:
+        password = Path(entry["password_file"]).read_text().strip()
+    except (KeyError, OSError):
+        return "NOT CHECKED (its password is not readable here)"
+    return "OK" if PostgresServer(loopback_url(entry["port"], password)).accepts_connections() else "NOT ACCEPTING"
+
+
 def mail(
     show: Annotated[int, typer.Option(min=0, help="Print message number N in full (its text part).")] = 0,
-    last: Annotated[int, typer.Option(help="How many of the latest messages to list.")] = 20,
+    last: Annotated[int, typer.Option(min=1, help="How many of the latest messages to list.")] = 20,
     sms: Annotated[bool, typer.Option("--sms", help="The SMS sink instead of the mail sink.")] = False,
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:

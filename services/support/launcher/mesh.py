@@ -50,7 +50,7 @@ class LocalMesh(MeshAddresses):
         services: Sequence[str] | None = None,
         envoys: bool = True,
         postgres_port: int | None = None,
-        nats_ports: tuple[int, int] | None = None,
+        nats_port: int | None = None,
         sinks: SinkAddresses | None = None,
         run_sinks: bool = True,
         envoy_log_level: str = "warn",
@@ -78,9 +78,8 @@ class LocalMesh(MeshAddresses):
             else LocalPostgres(self.data_dir / "postgres", postgres_port or next(spare), self._supervisor)
         )
         self.postgres: PostgresServer = self._local_postgres or PostgresServer(database_url or "")
-        client_port, monitor_port = nats_ports or (next(spare), next(spare))
         self._local_nats = (
-            None if nats_url else LocalNats(self.data_dir / "nats", client_port, monitor_port, self._supervisor)
+            None if nats_url else LocalNats(self.data_dir / "nats", nats_port or next(spare), self._supervisor)
         )
         self.nats_url: str = self._local_nats.url if self._local_nats else nats_url or ""
         self._nats_url_for = self._local_nats.url_for if self._local_nats else nats_url_for

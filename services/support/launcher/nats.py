@@ -4,18 +4,23 @@ Clients sign in: the operator (the launcher's tools, the tests) with a secret ma
 kept in `token` there, readable by its owner only, and each service as its own user, whose password is derived
 from that secret, with the rights of mesh/nats_auth.py (its own context's events only). The server reads them
 from a config file of the same mode, not its command line, which every account may read: on loopback, any
-process of the machine could otherwise publish domain events or read them."""
+process of the machine could otherwise publish domain events or read them. For the same reason the server has
+no monitoring port: nats-server's has no sign-in, and would tell any local process who is connected, each
+service's inbox prefix and how many events each stream holds. Whether it is up is asked on the client port,
+whose greeting (INFO) every client gets before it signs in."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import socket
 from pathlib import Path
 
 from services.support.devtools.tools import venv_tool
 from services.support.launcher.credentials import kept_secret
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
-from services.support.launcher.readiness import http_body, wait_until
+from services.support.launcher.readiness import wait_until
 from services.support.mesh import nats_auth, registry
 from services.support.mesh.certs import OWNER_ONLY, write_atomically
 
@@ -28,11 +33,10 @@ def nats_server_binary() -> Path:
 class LocalNats:
     """A JetStream-enabled nats-server on 127.0.0.1:`port`, storing streams under `store_dir`."""
 
-    def __init__(self, store_dir: Path, port: int, monitor_port: int, supervisor: Supervisor, *, name: str = "nats"):
+    def __init__(self, store_dir: Path, port: int, supervisor: Supervisor, *, name: str = "nats"):
         self._token = kept_secret(store_dir / "token")
         self.store_dir = store_dir
         self.port = port
-        self.monitor_port = monitor_port
         self.name = name
         self._supervisor = supervisor
 
@@ -56,14 +60,12 @@ class LocalNats:
         return process
 
     def wait_ready(self, timeout: float = 15.0) -> None:
-        """Poll the monitor's /healthz until JetStream is enabled and healthy."""
+        """Poll until the server greets clients with JetStream enabled."""
         process = self._supervisor.process(self.name)
         wait_until(self.is_healthy, timeout=timeout, what="nats", check_alive=process.check_alive)
 
     def is_healthy(self) -> bool:
-        """/healthz?js-enabled-only=true answers {"status":"ok"} once JetStream is up."""
-        body = http_body(f"http://127.0.0.1:{self.monitor_port}/healthz?js-enabled-only=true")
-        return body is not None and '"ok"' in body
+        return jetstream_answers(self.port)
 
     def stop(self) -> None:
         """SIGTERM (nats-server flushes JetStream), then SIGKILL after the grace period."""
@@ -84,11 +86,28 @@ class LocalNats:
             "-a", "127.0.0.1",
             "-p", str(self.port),
             "-sd", str(self.store_dir),
-            "-m", str(self.monitor_port),
         ]
         # fmt: on
         return ProcessSpec(
             name=self.name,
             argv=argv,
-            extra={"port": self.port, "monitor_port": self.monitor_port, "role": "nats"},
+            extra={"port": self.port, "role": "nats"},
         )
+
+
+def jetstream_answers(port: int, *, timeout: float = 2.0) -> bool:
+    """Whether the server on 127.0.0.1:`port` greets a client with JetStream enabled. Asks nothing and signs
+    in as nobody: the greeting comes first, and the server accepts clients only once JetStream is up."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+            greeting = connection.makefile("rb").readline(64 * 1024)
+    except OSError:
+        return False
+    verb, _, body = greeting.partition(b" ")
+    if verb != b"INFO":
+        return False
+    try:
+        info = json.loads(body)
+    except ValueError:
+        return False
+    return isinstance(info, dict) and info.get("jetstream") is True

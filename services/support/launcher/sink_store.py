@@ -1,11 +1,13 @@
 """What a local sink received: every message in memory, in arrival order, and a JSON-lines file on disk so a
 restarted sink still shows what it held. The file is appended in batches (by `flush`, which the sink calls a
 few times a second and when it stops), never once per message: a burst of thousands of messages a second
-costs one write per batch, not one per message."""
+costs one write per batch, not one per message. The folder and the file are the owner's only, like the logs:
+messages name patrons, their addresses, phone numbers, loans and fines."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,15 @@ class Store:
         self.duplicates = 0
         self._by_key: dict[str, dict[str, Any]] = {}
         self._unwritten = 0
-        if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line:
-                    self._remember(json.loads(line))
-        self._file = path.open("a", encoding="utf-8")
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.parent.chmod(0o700)  # a folder made before 2026-12-06 was readable by every account
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchmod(descriptor, 0o600)
+        self._file = os.fdopen(descriptor, "a+", encoding="utf-8")
+        self._file.seek(0)
+        for line in self._file.read().splitlines():
+            if line:
+                self._remember(json.loads(line))
 
     def _remember(self, item: dict[str, Any]) -> None:
         self.items.append(item)

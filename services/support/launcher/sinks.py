@@ -242,7 +242,6 @@ def main(argv: list[str] | None = None) -> None:
     sms.add_argument("--token", default=DEV_SMS_TOKEN)
     sms.add_argument("--token-file", type=Path, help="read the token from this file (a container secret)")
     args = parser.parse_args(argv)
-    args.store.mkdir(parents=True, exist_ok=True)
     if args.sink == "mail":
         asyncio.run(run_mail(args.smtp_port, args.http_port, args.store))
     else:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import pool
+from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 SERVICES_DIR = Path(__file__).resolve().parents[2]
+_MIGRATING = 0x617468_6D6967  # the advisory lock of a database's migration run (locks are per database)
 
 
 def alembic_config(service: str, database_url: str) -> Config:
@@ -88,9 +89,16 @@ async def _run_online() -> None:
 
 
 def _run_with(connection: Connection) -> None:
+    # One run at a time per database (two `migrate`s, a migrate job and a person): the next one waits, then
+    # finds the revisions applied. A session lock, so it outlasts the commit of each migration.
+    connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATING})
+    connection.commit()
     context.configure(connection=connection, transaction_per_migration=True)
     with context.begin_transaction():
         context.run_migrations()
+    # After a failure the lock goes with the session: the connection is closed, not pooled (NullPool).
+    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATING})
+    connection.commit()
 
 
 def create_messaging_tables_v1() -> None:

@@ -22,13 +22,14 @@ Result = TypeVar("Result")
 def failures_told(database: str, console: Console, *, check: str = "ATHENAEUM_DATABASE_URL") -> Iterator[None]:
     """End the program (exit code 1) with one line for a refusal or for `database` ("the users database")
     unreachable or unusable, naming the setting to `check`; anything else keeps its traceback (a bug)."""
-    from sqlalchemy.exc import DBAPIError  # imported here: `athenaeum --help` loads every service's CLI
+    from asyncpg import PostgresError  # imported here: `athenaeum --help` loads every service's CLI
+    from sqlalchemy.exc import DBAPIError
 
     try:
         yield
     except DomainError as error:
         console.print(f"refused: {error.message}", markup=False)
-    except (OSError, DBAPIError) as error:
+    except (OSError, DBAPIError, PostgresError) as error:  # PostgresError: from asyncpg used directly
         cause = getattr(error, "orig", None) or error
         console.print(f"{database} cannot be used ({cause}): check {check}", markup=False)
     else:

@@ -36,9 +36,7 @@ STAFF = Recorder("users/6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11", staff=True)
 def private_nats(launcher_dir: Path, free_port_source) -> Iterator[LocalNats]:
     """A NATS of this test's own: it gets restarted, which the session's servers must not be."""
     supervisor = Supervisor(launcher_dir / f"logs-nats-{uuid.uuid4().hex[:6]}")
-    server = LocalNats(
-        launcher_dir / f"nats-{uuid.uuid4().hex[:6]}", next(free_port_source), next(free_port_source), supervisor
-    )
+    server = LocalNats(launcher_dir / f"nats-{uuid.uuid4().hex[:6]}", next(free_port_source), supervisor)
     server.start()
     yield server
     supervisor.stop_all()

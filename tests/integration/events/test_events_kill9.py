@@ -56,7 +56,7 @@ class World:
     def __init__(self, root: Path, ports: Iterator[int]) -> None:
         self.supervisor = Supervisor(root / "logs")
         self.postgres = LocalPostgres(root / "postgres", next(ports), self.supervisor)
-        self.nats = LocalNats(root / "nats", next(ports), next(ports), self.supervisor)
+        self.nats = LocalNats(root / "nats", next(ports), self.supervisor)
         self.socket = private_socket_dir(root / "run") / "events.sock"
         self.database_url = ""
 

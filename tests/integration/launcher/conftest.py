@@ -12,7 +12,7 @@ import pytest
 
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
-    """A fresh temporary folder that 'nobody' (Postgres, when tests run as root) can traverse."""
+    """A fresh temporary folder that Postgres's account (when tests run as root) can traverse."""
     path = Path(tempfile.mkdtemp(prefix="athenaeum-launcher-test-"))
     path.chmod(0o755)
     yield path

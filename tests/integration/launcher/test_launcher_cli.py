@@ -20,9 +20,9 @@ from services.support.mesh.topology import ephemeral_port_range, port_is_free
 
 pytestmark = pytest.mark.integration
 REPO_ROOT = Path(__file__).resolve().parents[3]
-# `up` lays out 25 service/sidecar ports from --port-base, then Postgres, NATS (client, monitor) and the sinks
+# `up` lays out 25 service/sidecar ports from --port-base, then Postgres, NATS and the sinks
 # (SMTP, mail page, SMS).
-PORTS_USED_FROM_BASE = 31
+PORTS_USED_FROM_BASE = 30
 
 
 def _free_port_range(size: int) -> int:

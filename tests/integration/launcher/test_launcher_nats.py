@@ -3,14 +3,17 @@ with the mesh's token get in."""
 
 from __future__ import annotations
 
+import socket
 import stat
 from pathlib import Path
 
 import nats as nats_client
+import psutil
 import pytest
 
-from services.support.launcher.nats import LocalNats
+from services.support.launcher.nats import LocalNats, jetstream_answers
 from services.support.launcher.processes import Supervisor
+from services.support.mesh.topology import free_ports
 
 pytestmark = pytest.mark.integration
 
@@ -43,10 +46,38 @@ async def test_a_client_without_the_mesh_s_token_is_refused(nats: str) -> None:
 
 def test_the_token_is_kept_from_other_accounts_and_off_the_command_line(tmp_path: Path) -> None:
     with Supervisor(tmp_path / "logs") as supervisor:
-        server = LocalNats(tmp_path / "nats", 1, 2, supervisor)
+        server = LocalNats(tmp_path / "nats", 1, supervisor)
         spec = server._spec()
     token = server.url.split("://", 1)[1].split("@", 1)[0]
     assert len(token) >= 32 and token not in " ".join(spec.argv)
     for kept in (tmp_path / "nats" / "token", tmp_path / "nats" / "auth.conf"):
         assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    assert LocalNats(tmp_path / "nats", 1, 2, Supervisor(tmp_path / "logs2")).url == server.url  # kept
+    assert LocalNats(tmp_path / "nats", 1, Supervisor(tmp_path / "logs2")).url == server.url  # kept
+
+
+def test_the_server_listens_on_its_client_port_only_with_no_monitoring_port_for_every_account(
+    tmp_path: Path,
+) -> None:
+    port = next(free_ports())
+    with Supervisor(tmp_path / "logs") as supervisor:
+        server = LocalNats(tmp_path / "nats", port, supervisor)
+        process = server.start()
+        assert process.pid is not None
+        listening = {
+            connection.laddr.port
+            for connection in psutil.Process(process.pid).net_connections(kind="inet")
+            if connection.status == psutil.CONN_LISTEN
+        }
+        log = (tmp_path / "logs" / "nats.log").read_text()
+
+        assert listening == {port}
+        assert "monitor" not in log.lower()
+        assert server.is_healthy() and jetstream_answers(port)
+
+
+def test_a_port_that_is_no_nats_server_does_not_count_as_one(tmp_path: Path) -> None:
+    port = next(free_ports())
+    assert not jetstream_answers(port, timeout=1)  # nothing listens
+    with socket.create_server(("127.0.0.1", port)) as silent:
+        silent.settimeout(5)
+        assert not jetstream_answers(port, timeout=0.5)  # accepts, never greets

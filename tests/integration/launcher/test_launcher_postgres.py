@@ -3,6 +3,8 @@ only who has the superuser's password."""
 
 from __future__ import annotations
 
+import os
+import pwd
 import stat
 from pathlib import Path
 
@@ -12,8 +14,10 @@ import pytest
 from launcher_helpers import wait_gone
 from sqlalchemy.engine import make_url
 
+from services.support.launcher.cli_tools import process_health
 from services.support.launcher.postgres import LocalPostgres, PostgresServer, asyncpg_dsn
 from services.support.launcher.processes import Supervisor
+from services.support.launcher.state import describe
 from services.support.mesh.topology import free_ports
 
 pytestmark = pytest.mark.integration
@@ -138,3 +142,51 @@ async def test_a_data_folder_too_deep_for_a_socket_address_still_gets_a_server(s
             assert await _query(server.admin_url, "SELECT inet_client_addr() IS NULL") is True
         finally:
             server.stop()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root launcher runs Postgres as another account")
+def test_as_root_the_server_runs_as_an_account_of_its_own_not_the_shared_nobody(postgres: PostgresServer) -> None:
+    assert isinstance(postgres, LocalPostgres)
+    owners = {psutil.Process(pid).username() for pid in _server_family(postgres)}
+    assert owners == {"athenaeum-postgres"}
+    assert postgres.data_dir.owner() == postgres.socket_dir.owner() == "athenaeum-postgres"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root launcher runs Postgres as another account")
+async def test_a_data_folder_an_earlier_launcher_gave_to_nobody_is_taken_over(shared_dir: Path) -> None:
+    nobody = pwd.getpwnam("nobody")
+    with Supervisor(shared_dir / "logs") as supervisor:
+        server = LocalPostgres(shared_dir / "postgres", next(free_ports()), supervisor)
+        server.start()
+        url = server.create_database("kept")
+        await _query(url, "CREATE TABLE book (title text)", "INSERT INTO book VALUES ('Dune')")
+        server.stop()
+        for parent, _, files in os.walk(server.data_dir):
+            for path in (parent, *(os.path.join(parent, name) for name in files)):
+                os.lchown(path, nobody.pw_uid, nobody.pw_gid)
+    with Supervisor(shared_dir / "logs-again") as supervisor:
+        again = LocalPostgres(server.root, server.port, supervisor)
+        again.start()
+
+        assert await _query(url, "SELECT title FROM book") == "Dune"
+        assert {path.owner() for path in again.data_dir.rglob("*")} == {"athenaeum-postgres"}
+
+
+def _server_family(server: LocalPostgres) -> list[int]:
+    pid = server._supervisor.process(server.name).pid
+    assert pid is not None
+    return [pid, *(child.pid for child in psutil.Process(pid).children(recursive=True))]
+
+
+def test_status_signs_in_with_the_kept_password_and_leaves_no_failed_sign_in_in_the_log(shared_dir: Path) -> None:
+    with Supervisor(shared_dir / "logs") as supervisor:
+        server = LocalPostgres(shared_dir / "postgres", next(free_ports()), supervisor)
+        entry = describe(server.start())
+        wrong = shared_dir / "wrong-password"
+        wrong.write_text("not-the-password")
+
+        assert process_health(entry) == "OK"
+        log = (shared_dir / "logs" / "postgres.log").read_text()
+        assert "authentication failed" not in log
+        assert process_health({**entry, "password_file": str(wrong)}) == "NOT ACCEPTING"
+        assert process_health({**entry, "password_file": str(shared_dir / "gone")}).startswith("NOT CHECKED")

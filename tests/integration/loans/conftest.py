@@ -47,7 +47,7 @@ def own_nats(launcher_dir: Path, infra_supervisor, free_port_source: Iterator[in
     """A NATS of this test's own, for a test that stops it or fills its streams with what others must not
     read (the session's is shared and must keep running)."""
     name = f"nats-loans-{time.monotonic_ns()}"
-    server = LocalNats(launcher_dir / name, next(free_port_source), next(free_port_source), infra_supervisor, name=name)
+    server = LocalNats(launcher_dir / name, next(free_port_source), infra_supervisor, name=name)
     server.start()
     yield server
     server.stop()

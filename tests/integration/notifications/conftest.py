@@ -26,9 +26,7 @@ async def notifications(
     url = await asyncio.to_thread(postgres.fresh_database, "notifications")
     await asyncio.to_thread(upgrade_to_head, "notifications", url)
     name = f"nats-notifications-{uuid.uuid4().hex[:6]}"
-    own_nats = LocalNats(
-        launcher_dir / name, next(free_port_source), next(free_port_source), infra_supervisor, name=name
-    )
+    own_nats = LocalNats(launcher_dir / name, next(free_port_source), infra_supervisor, name=name)
     await asyncio.to_thread(own_nats.start)
     nats = own_nats.url
     connection = await nats_client.connect(nats)

@@ -19,7 +19,7 @@ from services.support.runtime.migrations import upgrade_to_head
 @pytest.fixture
 def own_nats(launcher_dir: Path, infra_supervisor, free_port_source: Iterator[int]) -> Iterator[LocalNats]:
     name = f"nats-own-{time.monotonic_ns()}"
-    server = LocalNats(launcher_dir / name, next(free_port_source), next(free_port_source), infra_supervisor, name=name)
+    server = LocalNats(launcher_dir / name, next(free_port_source), infra_supervisor, name=name)
     server.start()
     yield server
     server.stop()

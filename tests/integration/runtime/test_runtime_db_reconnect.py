@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 def own_postgres(free_port_source) -> Iterator[tuple[LocalPostgres, Supervisor]]:
     """A Postgres of this test alone: restarting the session's would disturb the other tests."""
     root = Path(tempfile.mkdtemp(prefix="athenaeum-reconnect-"))
-    root.chmod(0o755)  # Postgres runs as 'nobody' when the tests run as root
+    root.chmod(0o755)  # Postgres runs as its own account when the tests run as root
     with Supervisor(root / "logs") as supervisor:
         server = LocalPostgres(root / "postgres", next(free_port_source), supervisor)
         server.start()

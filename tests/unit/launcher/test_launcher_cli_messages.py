@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from services.support.launcher import cli, state
 from services.support.launcher.processes import ProcessFailed
+from services.support.launcher.server_account import NoServerAccount
 
 ROOT = Path(__file__).resolve().parents[3]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -141,3 +142,25 @@ def test_a_mesh_that_did_not_start_is_told_without_a_traceback_with_a_hint_for_a
     message = capsys.readouterr().err
     assert message.startswith("athenaeum: the mesh did not start: postgres exited with code 1")
     assert log in message and "--port-base" in message and "Traceback" not in message
+
+
+def test_a_root_launcher_without_an_account_for_postgres_says_so_in_one_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def app() -> None:
+        raise NoServerAccount("Postgres may not run as root and there is no account 'athenaeum-postgres'")
+
+    monkeypatch.setattr(cli, "app", app)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+
+    assert exit_.value.code == 1
+    message = capsys.readouterr().err
+    assert message.startswith("athenaeum: the mesh did not start: Postgres may not run as root")
+    assert "Traceback" not in message
+
+
+@pytest.mark.parametrize("last", ["0", "-1"])
+def test_mail_refuses_to_list_no_or_a_negative_number_of_messages(last: str, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli.app, ["mail", "--last", last, "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 2 and "--last" in result.output

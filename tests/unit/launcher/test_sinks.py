@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
+import stat
 from email.header import Header
 from email.mime.text import MIMEText
 from pathlib import Path
@@ -94,3 +96,24 @@ async def test_the_sms_sink_answers_keep_alive_requests_and_repeats_a_keyed_mess
     assert (first[0], again[0], again[1]["sid"]) == (b"201", b"201", first[1]["sid"])
     assert (invalid[0], invalid[1]["code"]) == (b"400", 21211)
     assert api.store.stats() == {"count": 1, "duplicates": 0}
+
+
+def test_the_store_keeps_its_folder_and_file_for_the_owner_only(tmp_path: Path) -> None:
+    folder = tmp_path / "sinks"
+    folder.mkdir(mode=0o755)  # as made before 2026-12-06, with a message any account could read
+    (folder / "mail.jsonl").write_text(json.dumps({"key": "a", "body": "old"}) + "\n")
+    (folder / "mail.jsonl").chmod(0o644)
+    previous = os.umask(0o022)
+    try:
+        kept, fresh = Store(folder / "mail.jsonl"), Store(tmp_path / "new" / "sms.jsonl")
+    finally:
+        os.umask(previous)
+
+    assert [item["body"] for item in kept.items] == ["old"]
+    for path, mode in ((folder, 0o700), (folder / "mail.jsonl", 0o600), (tmp_path / "new", 0o700)):
+        assert stat.S_IMODE(path.stat().st_mode) == mode, path
+    assert stat.S_IMODE((tmp_path / "new" / "sms.jsonl").stat().st_mode) == 0o600
+    kept.add({"key": "b", "body": "new"})
+    kept.close()
+    fresh.close()
+    assert [item["body"] for item in Store(folder / "mail.jsonl").items] == ["old", "new"]
