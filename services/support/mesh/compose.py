@@ -288,7 +288,7 @@ def _outside_world() -> dict[str, Any]:
     return {
         "mailpit": {
             "image": MAILPIT_IMAGE,
-            "ports": ["${MAILPIT_UI_PORT:-8025}:8025"],
+            "ports": ["${MAILPIT_UI_PORT:-127.0.0.1:8025}:8025"],
             "healthcheck": _healthcheck(["CMD", "/mailpit", "readyz"]),
             "restart": "unless-stopped",
         },
@@ -296,7 +296,7 @@ def _outside_world() -> dict[str, Any]:
             **_athenaeum_image(),
             "command": [*sink, "--store", "/tmp/sms", "--token-file", str(SECRETS_MOUNT / token)],
             "secrets": [token],
-            "ports": ["${SMS_SINK_PORT:-2580}:2580"],
+            "ports": ["${SMS_SINK_PORT:-127.0.0.1:2580}:2580"],
             "healthcheck": _healthcheck(
                 ["CMD", "python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:2580/stats')"]
             ),

@@ -20,7 +20,7 @@ def observability_services() -> dict[str, Any]:
     return {
         "jaeger": {
             "image": "jaegertracing/jaeger:2.8.0",
-            "ports": ["${JAEGER_UI_PORT:-16686}:16686"],
+            "ports": ["${JAEGER_UI_PORT:-127.0.0.1:16686}:16686"],
             "restart": "unless-stopped",
         },
         "prometheus": {
@@ -31,7 +31,7 @@ def observability_services() -> dict[str, Any]:
                 f"./{ALERTS_FILE}:{PROMETHEUS_RULES}:ro",
                 "prometheus-data:/prometheus",
             ],
-            "ports": ["${PROMETHEUS_PORT:-9090}:9090"],
+            "ports": ["${PROMETHEUS_PORT:-127.0.0.1:9090}:9090"],
             "restart": "unless-stopped",
         },
         "grafana": {
@@ -42,7 +42,7 @@ def observability_services() -> dict[str, Any]:
                 "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro",
                 "grafana-data:/var/lib/grafana",
             ],
-            "ports": ["${GRAFANA_PORT:-3000}:3000"],
+            "ports": ["${GRAFANA_PORT:-127.0.0.1:3000}:3000"],
             "depends_on": ["prometheus"],
             "restart": "unless-stopped",
         },

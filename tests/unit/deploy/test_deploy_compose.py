@@ -137,9 +137,18 @@ def test_named_volumes_are_declared_and_bind_mounts_exist_in_the_repository(proj
 
 
 def test_published_host_ports_do_not_clash(project: dict[str, Any]) -> None:
-    host_ports = [str(port).split(":")[0] for s in project["services"].values() for port in s.get("ports", [])]
+    host_ports = [str(port).split(":")[-2] for s in project["services"].values() for port in s.get("ports", [])]
     assert len(host_ports) == len(set(host_ports))
     assert "8080" in host_ports
+
+
+def test_only_the_edge_is_published_beyond_this_host_by_default(project: dict[str, Any]) -> None:
+    """Mailpit (every patron's mail), the SMS sink, Prometheus, Jaeger and Grafana were published on every
+    interface of the server."""
+    published = {name: [str(port) for port in s.get("ports", [])] for name, s in project["services"].items()}
+    beyond = {name for name, ports in published.items() if any(not p.startswith("127.0.0.1:") for p in ports)}
+    assert beyond <= {"edge", "edge-tls"}, beyond
+    assert {"mailpit", "sms-sink", "grafana", "prometheus", "jaeger"} <= {n for n, ports in published.items() if ports}
 
 
 def test_certificates_come_from_the_one_shot_job_and_are_never_committed(project: dict[str, Any]) -> None:

@@ -128,6 +128,9 @@ def test_defaults_bundle_nats_and_postgres_and_use_the_users_secret_for_certific
     assert certs["secretName"] == "athenaeum-mesh-certs"
     assert {item["path"] for item in certs["items"]} == {"ca.pem", "catalog.pem", "catalog-key.pem"}
     assert not [doc for doc in docs if doc["kind"] in ("HorizontalPodAutoscaler", "Certificate", "Ingress")]
+    # Its data volume outlives `helm uninstall`, and takes the password only once: the Secret is kept too.
+    secret = find(docs, "Secret", "athenaeum-postgresql")["metadata"]
+    assert secret["annotations"]["helm.sh/resource-policy"] == "keep"
 
 
 def test_production_uses_external_services_cert_manager_and_autoscaling() -> None:
