@@ -30,13 +30,14 @@ from services.support.launcher.processes import ManagedProcess, ProcessSpec, Sup
 from services.support.launcher.readiness import run_coroutine, wait_until
 from services.support.launcher.server_account import hand_over, require_traversable, server_account
 from services.support.mesh.certs import OWNER_ONLY, write_atomically
-from services.support.mesh.compose import POSTGRES_MAX_CONNECTIONS
+from services.support.mesh.compose import POSTGRES_LOG_ERROR_VERBOSITY, POSTGRES_MAX_CONNECTIONS
 from services.support.mesh.topology import MAX_SOCKET_PATH
 
 SUPERUSER = "postgres"
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Five services with their pools, the tests and a psql or two: as many as compose's and the chart's server.
 MAX_CONNECTIONS = POSTGRES_MAX_CONNECTIONS
+LOG_ERROR_VERBOSITY = POSTGRES_LOG_ERROR_VERBOSITY
 _CREATING_DATABASES = 0x617468_6462  # the advisory lock (in the admin database) of whoever creates databases
 
 
@@ -209,6 +210,7 @@ class LocalPostgres(PostgresServer):
             "-c", "listen_addresses=127.0.0.1",
             "-c", f"unix_socket_directories={self.socket_dir}",
             "-c", f"max_connections={MAX_CONNECTIONS}",
+            "-c", f"log_error_verbosity={LOG_ERROR_VERBOSITY}",
             # Statements per database and per query, so a benchmark can count SQL round trips per
             # operation (CREATE EXTENSION pg_stat_statements in any database to read them).
             "-c", "shared_preload_libraries=pg_stat_statements",

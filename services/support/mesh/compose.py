@@ -53,6 +53,8 @@ POSTGRES_VERSION = "18.6"
 ENVOY_IMAGE = f"envoyproxy/envoy:v{ENVOY_VERSION}"
 POSTGRES_IMAGE = f"postgres:{POSTGRES_VERSION}-alpine"
 POSTGRES_MAX_CONNECTIONS = 300
+POSTGRES_LOG_ERROR_VERBOSITY = "terse"
+"""Without the DETAIL of an error: a unique violation's names the value (a patron's email, a card number)."""
 NATS_IMAGE = f"nats:{NATS_VERSION}-alpine"
 MAILPIT_IMAGE = "axllent/mailpit:v1.27"
 APP_UID = "10001:10001"
@@ -134,7 +136,13 @@ def _infrastructure() -> dict[str, Any]:
             "secrets": [DATABASE_PASSWORD_SECRET],
             # Every service's pool (db_pool_size + db_pool_overflow) and the events store processes' own:
             # the default of 100 is what five services may open under load.
-            "command": ["postgres", "-c", f"max_connections={POSTGRES_MAX_CONNECTIONS}"],
+            "command": [
+                "postgres",
+                "-c",
+                f"max_connections={POSTGRES_MAX_CONNECTIONS}",
+                "-c",
+                f"log_error_verbosity={POSTGRES_LOG_ERROR_VERBOSITY}",
+            ],
             "volumes": [
                 # From PostgreSQL 18 the image keeps its data under /var/lib/postgresql/<major>/docker.
                 "postgres-data:/var/lib/postgresql",

@@ -70,6 +70,13 @@ def test_the_local_mesh_compose_and_the_chart_let_postgres_take_as_many_connecti
     assert postgres_launcher.MAX_CONNECTIONS == compose.POSTGRES_MAX_CONNECTIONS
 
 
+def test_no_postgres_logs_the_values_an_error_names() -> None:
+    """A unique violation's DETAIL names the value: every second registration of an email put it in the log."""
+    assert "log_error_verbosity=terse" in PROJECT["services"]["postgres"]["command"]
+    assert postgres_launcher.LOG_ERROR_VERBOSITY == "terse"
+    assert "log_error_verbosity=terse" in (ROOT / "helm/athenaeum/templates/postgresql.yaml").read_text()
+
+
 def test_the_services_distribution_does_not_carry_the_launcher_wheels() -> None:
     dependencies = " ".join(PYPROJECT["project"]["dependencies"])
     assert not set(PINS) & set(re.findall(r"[a-z][a-z0-9-]+", dependencies))
