@@ -30,7 +30,7 @@ from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eli
 from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE
 from services.loans.domain.loans import Loan, LoanStatus
-from services.loans.domain.rules import most_specific
+from services.loans.domain.rules import most_specific, own_rule_types
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import REQUEST_IN_PROGRESS, retry_conflicts
 from services.support.runtime.errors import (
@@ -244,8 +244,10 @@ async def _activate(
             return loan, None  # a concurrent retry of the same request finished it first
         if loan.status != LoanStatus.PENDING:  # the reconciler gave up on it (it puts the copy back)
             raise Conflict(f"the issue of {loan.name} was abandoned; retry it", reason="ISSUE_ABANDONED")
-        rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, copy.item_type)
-        standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now)
+        rules = await uow.rules.in_force()
+        rule = most_specific(rules, eligibility.patron_category, copy.item_type)
+        besides = own_rule_types(rules, eligibility.patron_category)
+        standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now, besides=besides)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
         rule.terms.ensure_lends_at(now)  # a term ended since the rule was set: the copy would be born overdue
         loan.activate(copy, rule=rule, book_title=title, now=now, zone=policy.time_zone)

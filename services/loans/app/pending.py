@@ -26,7 +26,7 @@ from services.loans.domain.borrowing import (
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.item_types import ItemTypes, lendable
 from services.loans.domain.loans import Loan
-from services.loans.domain.rules import WILDCARD, most_specific
+from services.loans.domain.rules import WILDCARD, most_specific, own_rule_types
 from services.support.runtime.clock import Clock
 
 
@@ -57,7 +57,8 @@ async def begin_seen(
         rules = await uow.rules.in_force()
         rule = most_specific(rules, eligibility.patron_category, item_type)
         terms = rule.terms
-        standing = await uow.loans.standing(cmd.patron, item_type=terms.item_type, now=now)
+        besides = own_rule_types(rules, eligibility.patron_category)
+        standing = await uow.loans.standing(cmd.patron, item_type=terms.item_type, now=now, besides=besides)
         if copy is None:  # the copy's type, hence the loan limit that applies, is known after the check-out
             standing = replace(standing, active_loans=0)
             if not lendable(rules, eligibility.patron_category).admits_none:  # the catalog picks a lendable one

@@ -101,8 +101,9 @@ class LoanRepository(Protocol):
     async def lock_patron(self, patron: str) -> None:
         """Serialises the limit checks of one patron's concurrent issues and holds (held until commit)."""
 
-    async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
-        """Active loans (of `item_type`, or all for "*"), overdue loans, fines still owed and READY holds."""
+    async def standing(self, patron: str, *, item_type: str, now: datetime, besides: Sequence[str] = ()) -> Standing:
+        """Active loans (of `item_type`, or for "*" of every type but those in `besides`), overdue loans,
+        fines still owed and READY holds."""
 
     async def list_newest_first(
         self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]

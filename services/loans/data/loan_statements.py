@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans, patrons
 from services.loans.domain.fines import FineKind
@@ -80,7 +81,12 @@ def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
     """Active loans (of one item type, or all), overdue loans, fines owed and READY holds, in one statement."""
     patron = sa.bindparam("patron", type_=sa.String)
     active = sa.and_(loans.c.patron == patron, loans.c.status == LoanStatus.ACTIVE.value)
-    in_scope = active if all_item_types else sa.and_(active, loans.c.item_type == sa.bindparam("item_type"))
+    besides = sa.bindparam("besides", type_=ARRAY(sa.String))
+    in_scope = (
+        sa.and_(active, loans.c.item_type != sa.all_(besides))
+        if all_item_types
+        else sa.and_(active, loans.c.item_type == sa.bindparam("item_type"))
+    )
     owed = (
         sa.select(sa.func.coalesce(sa.func.sum(fines.c.amount - fines.c.paid), 0))
         .where(fines.c.patron == patron, fines.c.status == "OUTSTANDING")

@@ -168,10 +168,11 @@ class SqlLoanRepository(TrackingRepository):
         """Serialises the limit checks of one patron's concurrent issues (held until commit)."""
         await self._advisory_lock(patron)
 
-    async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
-        """Active loans (of `item_type`, or all for "*"), overdue loans, fines still owed and READY holds."""
+    async def standing(self, patron: str, *, item_type: str, now: datetime, besides: Sequence[str] = ()) -> Standing:
+        """Active loans (of `item_type`, or for "*" of every type but those in `besides`), overdue loans,
+        fines still owed and READY holds."""
         if item_type == "*":
-            counts, params = STANDING_ALL, {"patron": patron, "now": now}
+            counts, params = STANDING_ALL, {"patron": patron, "now": now, "besides": list(besides)}
         else:
             counts, params = STANDING_OF_TYPE, {"patron": patron, "now": now, "item_type": item_type}
         row = await self._first(counts, params)

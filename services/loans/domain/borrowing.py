@@ -104,7 +104,8 @@ def ensure_may_borrow(eligibility: Eligibility, standing: Standing, rule: RuleTe
         raise not_for_loan(eligibility.patron_category, rule)
     if standing.active_loans >= rule.max_loans:
         raise FailedPrecondition(
-            f"{eligibility.patron} already has {standing.active_loans} loan(s), the limit is {rule.max_loans}",
+            f"{eligibility.patron} already has {standing.active_loans} loan(s) under the "
+            f"{rule.patron_category}/{rule.item_type} rule, its limit is {rule.max_loans}",
             reason="LOAN_LIMIT_REACHED",
             metadata={"active_loans": str(standing.active_loans), "max_loans": str(rule.max_loans)},
         )

@@ -190,6 +190,21 @@ def most_specific(rules: Iterable[CirculationRule], patron_category: str, item_t
     return max(matching, key=lambda rule: rule.terms.specificity)
 
 
+def own_rule_types(rules: Iterable[CirculationRule], patron_category: str) -> tuple[str, ...]:
+    """The item types with a rule of their own for this category: their loans count against that rule's
+    limit, not the category's `*` rule's (which governs the other types), so a patron under "5 books, 5 DVDs"
+    rules is not refused a book for holding DVDs, nor lent books past 5 for the order they came in."""
+    return tuple(
+        sorted(
+            {
+                rule.terms.item_type
+                for rule in rules
+                if rule.terms.item_type != WILDCARD and rule.terms.patron_category in (patron_category, WILDCARD)
+            }
+        )
+    )
+
+
 def ordered(rules: Iterable[CirculationRule]) -> list[CirculationRule]:
     """Most specific first, then by category and type (the order ListCirculationRules shows)."""
     return sorted(rules, key=lambda r: (-r.terms.specificity, r.terms.patron_category, r.terms.item_type, r.id))

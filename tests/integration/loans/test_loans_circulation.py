@@ -277,3 +277,19 @@ async def test_a_return_interrupted_after_the_catalog_step_is_finished_by_the_ne
     closed = await get_loan(GetLoan(second.id, DESK), uow=world.uow())
     assert closed.status == LoanStatus.RETURNED and closed.returned_at == START + 5 * DAY
     assert await fines_owed(world) == [Decimal("2.00"), Decimal("2.00")]
+
+
+async def test_the_default_rule_counts_only_the_loans_of_types_without_a_rule_of_their_own(world: World) -> None:
+    """Against Postgres: two DVDs out under a DVD rule of their own leave the `*` rule's limit to the books."""
+    command = CreateCirculationRule(RuleTerms("*", "DVD", max_loans=2), actor=ADMIN)
+    await create_circulation_rule(command, uow=world.uow(), clock=world.clock)
+    dvd, _ = world.catalog.add_book(item_type="DVD", copies=2)
+    for _ in range(2):
+        await lend(world, "users/films", dvd)
+    standing = await standing_of(world, "users/films", besides=("DVD",))
+    assert (standing.active_loans, (await standing_of(world, "users/films")).active_loans) == (0, 2)
+
+
+async def standing_of(world: World, patron: str, besides: tuple[str, ...] = ()):
+    async with world.uow() as uow:
+        return await uow.loans.standing(patron, item_type="*", now=world.clock.now(), besides=besides)

@@ -134,9 +134,11 @@ class FakeLoanRepository:
         """Nothing to wait for (unit tests run one use case at a time); noted, for the single-write check."""
         self._tx.locked.add(patron)
 
-    async def standing(self, patron: str, *, item_type: str, now: datetime) -> Standing:
+    async def standing(self, patron: str, *, item_type: str, now: datetime, besides: Sequence[str] = ()) -> Standing:
         active = [row for row in self._rows() if row.patron == patron and row.status == LoanStatus.ACTIVE]
-        in_scope = [row for row in active if item_type == "*" or row.item_type == item_type]
+        in_scope = [
+            row for row in active if row.item_type == item_type or (item_type == "*" and row.item_type not in besides)
+        ]
         overdue = [row for row in active if row.due_at is not None and row.due_at < now]
         fines = self._tx.rows("fines").values()
         owing = [fine for fine in fines if fine.patron == patron and fine.status == FineStatus.OUTSTANDING]

@@ -295,3 +295,23 @@ async def test_a_retry_of_a_finished_issue_answers_its_loan_whatever_users_says_
         desk.users.down = True
     again = await desk.issue(cmd)
     assert again.id == first.id and again.status == LoanStatus.ACTIVE and desk.catalog.check_outs == 1
+
+
+async def test_each_rule_counts_the_loans_it_governs_whatever_the_order_they_came_in(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """Under "*/* 2, */DVD 2": two DVDs made the next book refused ("already has 2 loan(s)"), while two books
+    first let two DVDs follow: four loans or two, by the order of the desk."""
+    db.set_default_rule(max_loans=2)
+    films = CirculationRule.create(RuleTerms("*", "DVD", max_loans=2), now=NOW)
+    db.rules[films.id] = films
+    _film, discs = desk.catalog.add_book(copies=3, item_type="DVD")
+    _book, novels = desk.catalog.add_book(copies=3)
+    for disc in discs[:2]:
+        await desk.issue(issue(barcode=desk.catalog.barcode(disc)))
+    for novel in novels[:2]:
+        assert (await desk.issue(issue(barcode=desk.catalog.barcode(novel)))).status == LoanStatus.ACTIVE
+    for copy, rule in ((novels[2], "*/*"), (discs[2], "*/DVD")):
+        with pytest.raises(FailedPrecondition) as refused:
+            await desk.issue(issue(barcode=desk.catalog.barcode(copy)))
+        assert refused.value.reason == "LOAN_LIMIT_REACHED" and f"2 loan(s) under the {rule} rule" in str(refused.value)

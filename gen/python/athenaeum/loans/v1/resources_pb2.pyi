@@ -284,8 +284,9 @@ class CirculationRule(_message.Message):
     renewal_period_days: _builtins.int
     """Days each renewal adds (from the renewal time)."""
     max_loans: _builtins.int
-    """Most active loans a patron may have of items this rule covers; 0: not for loan (e.g. reference copies),
-    never lent nor put on the hold shelf.
+    """Most active loans a patron may have of items this rule governs: of its item type, or for a `*` rule of
+    the item types with no rule of their own for the patron's category (a DVD rule's loans count against the
+    DVD rule only); 0: not for loan (e.g. reference copies), never lent nor put on the hold shelf.
     """
     fine_per_day: _builtins.str
     """Overdue fine per day, decimal string; "0" for none."""

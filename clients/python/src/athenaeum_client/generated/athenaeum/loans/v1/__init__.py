@@ -352,8 +352,9 @@ class CirculationRule(betterproto2.Message):
 
     max_loans: "int" = betterproto2.field(7, betterproto2.TYPE_INT32)
     """
-    Most active loans a patron may have of items this rule covers; 0: not for loan (e.g. reference copies),
-    never lent nor put on the hold shelf.
+    Most active loans a patron may have of items this rule governs: of its item type, or for a `*` rule of
+    the item types with no rule of their own for the patron's category (a DVD rule's loans count against the
+    DVD rule only); 0: not for loan (e.g. reference copies), never lent nor put on the hold shelf.
     """
 
     fine_per_day: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
