@@ -117,14 +117,26 @@ async def tell(
         for o in occurrences
         if (found := routes(recipients[o.recipient_id], o.kind))
     ]
-    if not plans:  # most events tell nobody anything (a loan issued to a patron who wants no receipt)
-        return taken
-    writer = _Writer(
-        await uow.templates.current(), uow.templates, renderer, rules, now, *await _sms_sent(plans, uow, now)
-    )
-    notifications = [writer.compose(o, person, route) for o, person, found in plans for route in found]
-    taken.queued = await uow.notifications.add_many(notifications)
+    if plans:  # most events tell nobody anything (a loan issued to a patron who wants no receipt)
+        writer = _Writer(
+            await uow.templates.current(), uow.templates, renderer, rules, now, *await _sms_sent(plans, uow, now)
+        )
+        notifications = [writer.compose(o, person, route) for o, person, found in plans for route in found]
+        taken.queued = await uow.notifications.add_many(notifications)
+    await _drop_what_ended(ready, uow, now)  # after adding: a reminder told in this batch may end in it too
     return taken
+
+
+async def _drop_what_ended(ready: Sequence[Intake], uow: NotificationsUnitOfWork, now: datetime) -> None:
+    """Notifications still waiting (quiet hours, a backoff) about a loan or hold that ended since they were
+    caused are not sent: "due soon" for a returned loan, "ready" for a collected hold."""
+    ends = [ending for intake in ready for ending in intake.ends]
+    if not ends:
+        return
+    for notification in await uow.notifications.queued_about({ending.about for ending in ends}):
+        ending = next((e for e in ends if notification.ended_by(e)), None)
+        if ending is not None and notification.drop(ending.reason, now=now):
+            await uow.notifications.save(notification)
 
 
 async def _sms_sent(
@@ -156,10 +168,11 @@ def _known(intake: Intake, recipients: Mapping[uuid.UUID, Recipient]) -> bool:
 
 
 def _changes_anything(intakes: Sequence[Intake], recipients: Mapping[uuid.UUID, Recipient]) -> bool:
-    """Whether telling these intakes writes anything: a reminder scheduled or cancelled, a schedule step
-    claimed, or a notification for someone who wants to hear of it."""
+    """Whether telling these intakes writes anything: a reminder scheduled or cancelled, a waiting notification
+    dropped, a schedule step claimed, or a notification for someone who wants to hear of it."""
     return any(
         intake.cancel
+        or intake.ends
         or intake.schedule
         or any(o.step_key or routes(recipients[o.recipient_id], o.kind) for o in intake.occurrences)
         for intake in intakes
@@ -230,6 +243,8 @@ class _Writer:
             trace=dict(occurrence.trace),
             suppress_reason=suppress,
             time_zone=zone.key,
+            about=occurrence.about,
+            stale_at=occurrence.stale_at,
         )
 
     def over_sms_limit(self, recipient_id: uuid.UUID, number: str) -> str:

@@ -76,6 +76,8 @@ def encode(occurrence: Occurrence) -> dict[str, Any]:
         "step_key": occurrence.step_key,
         "trace": dict(occurrence.trace),
         "book": occurrence.book,
+        "about": occurrence.about,
+        "stale_at": occurrence.stale_at.isoformat() if occurrence.stale_at else None,
     }
 
 
@@ -89,6 +91,8 @@ def decode(data: Mapping[str, Any]) -> Occurrence:
         step_key=data["step_key"],
         trace=dict(data["trace"]),
         book=data["book"],
+        about=data.get("about", ""),  # reminders stored before these were kept
+        stale_at=datetime.fromisoformat(data["stale_at"]) if data.get("stale_at") else None,
     )
 
 
