@@ -23,7 +23,7 @@ from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.notifications import Content, Notification
 from services.notifications.domain.occurrences import Intake, Occurrence
 from services.notifications.domain.recipients import Recipient, Route, routes
-from services.notifications.domain.templates import Template, template_id
+from services.notifications.domain.templates import MAX_SMS_LENGTH, Template, template_id
 from services.notifications.domain.wording import FALLBACK_LOCALE, locale_of, words, zone_of
 from services.support.runtime.clock import Clock
 
@@ -276,12 +276,15 @@ def word(
     templates: Mapping[str, Template],
     store: TemplateRepository,
     renderer: TemplateRenderer,
+    fit: bool = True,
 ) -> Content:
-    """Render the kind's template for the language (else English); a stored template that fails to render
-    gives way to the built-in one, so sending goes on."""
+    """Render the kind's template for the language (else English); a stored template that fails to render, or
+    renders an SMS longer than a provider takes, gives way to the built-in one, so sending goes on. An SMS
+    still too long (its values are) is cut to fit, with an ellipsis, unless `fit` is False."""
     chosen = templates.get(template_id(kind, channel, locale)) or templates.get(
         template_id(kind, channel, FALLBACK_LOCALE)
     )
+    too_long: Content | None = None
     for template in (chosen, store.builtin(template_id(kind, channel, chosen.locale if chosen else FALLBACK_LOCALE))):
         if template is None:
             continue
@@ -289,5 +292,11 @@ def word(
             rendered = renderer.render(template, params)
         except RenderFailed:
             continue
-        return Content(rendered.subject, rendered.text, rendered.html, template.id, template.version, template.locale)
+        words = Content(rendered.subject, rendered.text, rendered.html, template.id, template.version, template.locale)
+        if channel == Channel.SMS and len(words.text) > MAX_SMS_LENGTH:
+            too_long = words
+            continue
+        return words
+    if too_long is not None:
+        return replace(too_long, text=too_long.text[: MAX_SMS_LENGTH - 1] + "…") if fit else too_long
     raise RenderFailed(f"no template renders {template_id(kind, channel, locale)}")

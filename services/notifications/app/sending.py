@@ -12,14 +12,12 @@ from services.notifications.app.ports import NotificationsUnitOfWork, RenderFail
 from services.notifications.domain.kinds import COMMON_PARAMS, KINDS, Channel, Kind
 from services.notifications.domain.notifications import NOTIFICATION, Content, Notification
 from services.notifications.domain.recipients import AccountStatus, address_for
-from services.notifications.domain.templates import TemplateNotFound, template_id
+from services.notifications.domain.templates import MAX_SMS_LENGTH, TemplateNotFound, template_id
 from services.notifications.domain.wording import locale_of, zone_of
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, collect_violations
 
 STAFF_KINDS = tuple(kind.value for kind, spec in KINDS.items() if spec.by_staff)
-MAX_SMS_LENGTH = 1_600
-"""What SMS providers accept in one message (split into parts on the way)."""
 MAX_SUBJECT_LENGTH = 200
 MAX_EMAIL_BODY_LENGTH = 10_000
 
@@ -147,7 +145,9 @@ async def _content(
         if missing:
             raise InvalidArgument.field(f"params[{missing[0]!r}]", "is used by the template but not given")
     try:
-        content = word(kind, channel, locale, params, templates=templates, store=uow.templates, renderer=renderer)
+        content = word(
+            kind, channel, locale, params, templates=templates, store=uow.templates, renderer=renderer, fit=False
+        )
     except RenderFailed as error:
         raise InvalidArgument.field("params", str(error)[:200]) from None
     if channel == Channel.SMS and len(content.text) > MAX_SMS_LENGTH:
