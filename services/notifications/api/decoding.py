@@ -26,7 +26,7 @@ from services.notifications.domain.occurrences import (
     reminder_step_key,
 )
 from services.notifications.domain.recipients import USER, AccountStatus, ChannelChoice, Recipient
-from services.notifications.domain.wording import Fact
+from services.notifications.domain.wording import Fact, Money
 from services.support.runtime.wire import event_subject, to_datetime
 
 STATUSES = {
@@ -109,7 +109,12 @@ class LoansDecoder:
         facts: dict[str, Fact] = {"book_title": ev.loan.book_title, "barcode": ev.loan.barcode}
         facts["overdue_days"] = ev.overdue_days
         if ev.HasField("fine") and ev.fine.amount:
-            facts["fine_amount"] = f"{ev.fine.amount} {ev.fine.currency_code}".strip()
+            amount = _money(ev.fine.amount)
+            facts["fine_amount"] = (
+                Money(amount, ev.fine.currency_code)
+                if isinstance(amount, Decimal)
+                else f"{ev.fine.amount} {ev.fine.currency_code}".strip()
+            )
         returned = _occurrence(ev, Kind.LOAN_RETURNED, ev.loan.patron, facts, trace)
         ends = (_ending(ev, ev.loan.name, "the loan was returned"),)
         return Intake(returned.event_id, occurrences=(returned,), ends=ends)
@@ -126,7 +131,9 @@ class LoansDecoder:
         due = to_datetime(ev.loan.due_time)
         left = max(math.ceil((due - to_datetime(ev.occur_time)) / timedelta(days=1)), 0)
         key = reminder_step_key(ev.loan.name, Kind.DUE_SOON, due, ev.step)
-        facts = {**_loan_facts(ev.loan), "days_left": left}
+        # "yes" while renewals are left ("" otherwise: the reminder does not invite one the loans service refuses)
+        renewable = "yes" if ev.loan.renewal_count < ev.loan.max_renewals else ""
+        facts = {**_loan_facts(ev.loan), "days_left": left, "can_renew": renewable}
         return _one(
             _occurrence(ev, Kind.DUE_SOON, ev.loan.patron, facts, trace, step_key=key, about=ev.loan.name, stale_at=due)
         )
