@@ -43,18 +43,26 @@ def preview(
 def check(
     path: Annotated[Path, typer.Argument(help="A file with a template body (Jinja2).", exists=True, dir_okay=False)],
     kind: Annotated[str, typer.Option(help="The kind it is for: what variables it may use.")],
+    channel: Annotated[str, typer.Option(help="email or sms (an SMS is shorter)")] = "email",
 ) -> None:
-    """Report what would make UpdateNotificationTemplate refuse this body (the line and why)."""
+    """Report what would make UpdateNotificationTemplate refuse this body (the line and why): the same
+    checks, its sizes and channel rules first, then what the renderer finds."""
     from dataclasses import replace
 
     from services.notifications.data.rendering import JinjaRenderer
     from services.notifications.data.template_seeds import BUILTIN
 
-    base = BUILTIN.get(f"{kind}_sms_en")
+    base = BUILTIN.get(f"{kind}_{channel}_en")
     if base is None:
-        console.print(f"unknown kind {kind!r}; kinds: {_kinds()}")
+        console.print(f"unknown kind {kind!r} or channel {channel!r}; kinds: {_kinds()}; channels: email, sms")
         raise typer.Exit(1)
-    problems = asyncio.run(JinjaRenderer().problems(replace(base, body=_utf8_text(path))))
+    edited = replace(base, body=_utf8_text(path))
+    violations = [v for v in edited.violations(prefix="") if v.field == "body_template"]
+    for violation in violations:
+        console.print(f"{path}: {violation.description}", markup=False)
+    if violations:
+        raise typer.Exit(1)
+    problems = asyncio.run(JinjaRenderer().problems(edited))
     for problem in problems:
         console.print(f"{path}:{problem.line}: {problem.message}", markup=False)
     if problems:

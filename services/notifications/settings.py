@@ -51,9 +51,18 @@ class NotificationsSettings(BaseServiceSettings):
         "22:00-08:00", description="No SMS then, in the recipient's time zone (they wait); empty: none."
     )
 
-    max_attempts: int = Field(6, ge=1, le=50)
-    retry_base_seconds: float = Field(2.0, gt=0)
-    retry_cap_seconds: float = Field(600.0, gt=0)
+    max_attempts: int = Field(
+        RetryPolicy().max_attempts,
+        ge=1,
+        le=50,
+        description="Tries before a temporarily refused notification (an SMTP 4xx, the provider's 5xx or 429) "
+        "fails for good; with the default waits, up to about a day of trying (a greylisting or full mailbox "
+        "says try later; RFC 5321 keeps trying for days). A permanent refusal fails at once.",
+    )
+    retry_base_seconds: float = Field(
+        RetryPolicy().base.total_seconds(), gt=0, description="The wait after the first try; it doubles each try."
+    )
+    retry_cap_seconds: float = Field(RetryPolicy().cap.total_seconds(), gt=0, description="The longest wait.")
     hold_expiry_notice_hours: float = Field(24.0, ge=0, description="Remind this long before a pickup deadline.")
 
     dispatch_concurrency: int = Field(

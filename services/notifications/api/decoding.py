@@ -7,7 +7,7 @@ import math
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from google.protobuf.message import Message
@@ -18,9 +18,15 @@ from athenaeum.users.v1 import events_pb2 as users
 from athenaeum.users.v1 import users_pb2
 from services.notifications.app.projection import ProfileSeen, StatusSeen
 from services.notifications.domain.kinds import Kind
-from services.notifications.domain.occurrences import Intake, Occurrence, hold_expiry_reminder, reminder_step_key
+from services.notifications.domain.occurrences import (
+    Ending,
+    Intake,
+    Occurrence,
+    hold_expiry_reminder,
+    reminder_step_key,
+)
 from services.notifications.domain.recipients import USER, AccountStatus, ChannelChoice, Recipient
-from services.notifications.domain.wording import Fact
+from services.notifications.domain.wording import Fact, Money
 from services.support.runtime.wire import event_subject, to_datetime
 
 STATUSES = {
@@ -32,7 +38,8 @@ STATUSES = {
 
 
 def _occurrence(event: Message, kind: Kind, patron: str, facts: Mapping[str, Fact], trace: Mapping[str, str], *,
-                step_key: str = "", book: str = "") -> Occurrence:  # fmt: skip
+                step_key: str = "", book: str = "", about: str = "",
+                stale_at: datetime | None = None) -> Occurrence:  # fmt: skip
     payload: loans.LoanIssued = event  # type: ignore[assignment]  # every event has event_id and occur_time
     return Occurrence(
         event_id=uuid.UUID(payload.event_id),
@@ -43,7 +50,14 @@ def _occurrence(event: Message, kind: Kind, patron: str, facts: Mapping[str, Fac
         step_key=step_key,
         trace=dict(trace),
         book=book,
+        about=about,
+        stale_at=stale_at,
     )
+
+
+def _ending(event: Message, about: str, reason: str) -> Ending:
+    payload: loans.LoanReturned = event  # type: ignore[assignment]  # every event has an occur_time
+    return Ending(about, to_datetime(payload.occur_time), reason)
 
 
 def _loan_facts(loan: resources_pb2.Loan) -> dict[str, Fact]:
@@ -71,8 +85,8 @@ class LoansDecoder:
                 (loans.LoanDueSoon, self._due_soon),
                 (loans.LoanOverdue, self._overdue),
                 (loans.HoldReady, self._hold_ready),
-                (loans.HoldFulfilled, self._hold_ended),
-                (loans.HoldCancelled, self._hold_ended),
+                (loans.HoldFulfilled, self._hold_collected),
+                (loans.HoldCancelled, self._hold_cancelled),
                 (loans.HoldExpired, self._hold_expired),
                 (loans.FineAssessed, self._fine),
             )
@@ -95,48 +109,70 @@ class LoansDecoder:
         facts: dict[str, Fact] = {"book_title": ev.loan.book_title, "barcode": ev.loan.barcode}
         facts["overdue_days"] = ev.overdue_days
         if ev.HasField("fine") and ev.fine.amount:
-            facts["fine_amount"] = f"{ev.fine.amount} {ev.fine.currency_code}".strip()
-        return _one(_occurrence(ev, Kind.LOAN_RETURNED, ev.loan.patron, facts, trace))
+            amount = _money(ev.fine.amount)
+            facts["fine_amount"] = (
+                Money(amount, ev.fine.currency_code)
+                if isinstance(amount, Decimal)
+                else f"{ev.fine.amount} {ev.fine.currency_code}".strip()
+            )
+        returned = _occurrence(ev, Kind.LOAN_RETURNED, ev.loan.patron, facts, trace)
+        ends = (_ending(ev, ev.loan.name, "the loan was returned"),)
+        return Intake(returned.event_id, occurrences=(returned,), ends=ends)
 
     def _renewed(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.LoanRenewed = e  # type: ignore[assignment]
         facts = {**_loan_facts(ev.loan), "previous_due_date": to_datetime(ev.previous_due_time)}
-        return _one(_occurrence(ev, Kind.LOAN_RENEWED, ev.loan.patron, facts, trace))
+        renewed = _occurrence(ev, Kind.LOAN_RENEWED, ev.loan.patron, facts, trace)
+        ends = (_ending(ev, ev.loan.name, "the loan was renewed: it is due later"),)
+        return Intake(renewed.event_id, occurrences=(renewed,), ends=ends)
 
     def _due_soon(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.LoanDueSoon = e  # type: ignore[assignment]
         due = to_datetime(ev.loan.due_time)
         left = max(math.ceil((due - to_datetime(ev.occur_time)) / timedelta(days=1)), 0)
         key = reminder_step_key(ev.loan.name, Kind.DUE_SOON, due, ev.step)
-        facts = {**_loan_facts(ev.loan), "days_left": left}
-        return _one(_occurrence(ev, Kind.DUE_SOON, ev.loan.patron, facts, trace, step_key=key))
+        # "yes" while renewals are left ("" otherwise: the reminder does not invite one the loans service refuses)
+        renewable = "yes" if ev.loan.renewal_count < ev.loan.max_renewals else ""
+        facts = {**_loan_facts(ev.loan), "days_left": left, "can_renew": renewable}
+        return _one(
+            _occurrence(ev, Kind.DUE_SOON, ev.loan.patron, facts, trace, step_key=key, about=ev.loan.name, stale_at=due)
+        )
 
     def _overdue(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.LoanOverdue = e  # type: ignore[assignment]
         due = to_datetime(ev.loan.due_time)
         key = reminder_step_key(ev.loan.name, Kind.OVERDUE, due, ev.step or f"day-{ev.overdue_days}")
         facts = {**_loan_facts(ev.loan), "overdue_days": ev.overdue_days, "notice_number": ev.step or ""}
-        return _one(_occurrence(ev, Kind.OVERDUE, ev.loan.patron, facts, trace, step_key=key))
+        return _one(_occurrence(ev, Kind.OVERDUE, ev.loan.patron, facts, trace, step_key=key, about=ev.loan.name))
 
     def _hold_ready(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.HoldReady = e  # type: ignore[assignment]
         deadline = to_datetime(ev.hold.expire_time)
         facts: dict[str, Fact] = {"branch": ev.hold.pickup_branch, "pickup_deadline": deadline}
-        ready = _occurrence(ev, Kind.HOLD_READY, ev.hold.patron, facts, trace, book=ev.hold.book)
+        ready = _occurrence(
+            ev, Kind.HOLD_READY, ev.hold.patron, facts, trace, book=ev.hold.book, about=ev.hold.name, stale_at=deadline
+        )
         schedule = hold_expiry_reminder(
             ready, hold=ev.hold.name, expires_at=deadline, notice=self._hold_notice, now=ready.occurred_at
         )
         return Intake(ready.event_id, occurrences=(ready,), schedule=schedule)
 
-    def _hold_ended(self, e: Message, trace: Mapping[str, str]) -> Intake:
+    def _hold_collected(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.HoldFulfilled = e  # type: ignore[assignment]
-        return Intake(uuid.UUID(ev.event_id), cancel=(ev.hold.name,))
+        ends = (_ending(ev, ev.hold.name, "the hold was collected"),)
+        return Intake(uuid.UUID(ev.event_id), cancel=(ev.hold.name,), ends=ends)
+
+    def _hold_cancelled(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        ev: loans.HoldCancelled = e  # type: ignore[assignment]
+        ends = (_ending(ev, ev.hold.name, "the hold was cancelled"),)
+        return Intake(uuid.UUID(ev.event_id), cancel=(ev.hold.name,), ends=ends)
 
     def _hold_expired(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.HoldExpired = e  # type: ignore[assignment]
         facts: dict[str, Fact] = {"branch": ev.hold.pickup_branch}
         expired = _occurrence(ev, Kind.HOLD_EXPIRED, ev.hold.patron, facts, trace, book=ev.hold.book)
-        return Intake(expired.event_id, occurrences=(expired,), cancel=(ev.hold.name,))
+        ends = (_ending(ev, ev.hold.name, "the hold expired"),)
+        return Intake(expired.event_id, occurrences=(expired,), cancel=(ev.hold.name,), ends=ends)
 
     def _fine(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.FineAssessed = e  # type: ignore[assignment]

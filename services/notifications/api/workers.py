@@ -129,7 +129,7 @@ class Dispatcher:
 
     async def _claim(self, limit: int) -> list[Notification]:
         command = delivering.ClaimDue(self.channel, limit, self._claimant, self._settings.lease)
-        return await delivering.claim_due(command, uow=self._uow(), clock=self._clock)
+        return await delivering.claim_due(command, uow=self._uow(), clock=self._clock, rules=self._rules)
 
     async def _attempt(self, notification: Notification) -> None:
         try:

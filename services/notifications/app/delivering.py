@@ -4,17 +4,20 @@ are leases, so two processes never send the same notification, and a crashed one
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from services.notifications.app.notifying import Rules
 from services.notifications.app.ports import NotificationsUnitOfWork
 from services.notifications.domain.delivery import Outcome
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.notifications import Notification, Status
-from services.notifications.domain.recipients import Route, route_now
+from services.notifications.domain.recipients import Recipient, Route, route_now
 from services.notifications.domain.wording import zone_of
 from services.support.runtime.clock import Clock
+
+TOO_LATE = "too late: it would arrive after the moment it announces"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,30 +37,60 @@ class Attempt:
     outcome: Outcome | None
 
 
-async def claim_due(cmd: ClaimDue, *, uow: NotificationsUnitOfWork, clock: Clock) -> list[Notification]:
+async def claim_due(cmd: ClaimDue, *, uow: NotificationsUnitOfWork, clock: Clock, rules: Rules) -> list[Notification]:
     """Hold up to `limit` notifications due now on the channel, for `lease`; those whose recipient has closed
-    the account or opted out since they were queued are suppressed instead, the others go to their current
-    address."""
+    the account or opted out since they were queued are suppressed instead, and so are those that would
+    arrive after the moment they announce; an SMS waits out the quiet hours of the recipient's zone as it is
+    now (it may have changed since it was queued); the others go to their current address."""
     now = clock.now()
     async with uow:
         claimed = await uow.notifications.claim_due(
             cmd.channel, now=now, limit=cmd.limit, worker=cmd.worker, until=now + cmd.lease
         )
-        routes = await current_routes(claimed, uow=uow)
+        recipients = await _recipients_of(claimed, uow=uow)
+        held: list[uuid.UUID] = []
         for notification in claimed:
-            if notification.id in routes and notification.reroute(routes[notification.id], now=now):
+            person = recipients.get(notification.recipient_id)
+            if _check(notification, person, now=now, rules=rules):
                 await uow.notifications.save(notification)
-        suppressed = [n.id for n in claimed if n.status == Status.SUPPRESSED]
-        if suppressed:
-            await uow.notifications.release(suppressed, worker=cmd.worker)
+            if notification.status == Status.QUEUED and notification.next_attempt_at > now:
+                held.append(notification.id)
+        unsent = [n.id for n in claimed if n.status == Status.SUPPRESSED] + held
+        if unsent:
+            await uow.notifications.release(unsent, worker=cmd.worker)
         await uow.commit()
-    return [n for n in claimed if n.status == Status.QUEUED]
+    return [n for n in claimed if n.status == Status.QUEUED and n.id not in held]
+
+
+def _check(notification: Notification, person: Recipient | None, *, now: datetime, rules: Rules) -> bool:
+    """One claimed notification as things are now; returns whether it changed."""
+    if person is not None:
+        route = route_now(person, notification.kind, notification.channel, by_system=notification.by_system)
+        changed = notification.reroute(route, now=now)
+    else:
+        changed = False
+    if notification.stale(now):
+        return notification.drop(TOO_LATE, now=now) or changed
+    if notification.channel != Channel.SMS or notification.status != Status.QUEUED:
+        return changed
+    zone = zone_of(person.time_zone if person else notification.time_zone, rules.default_time_zone)
+    until = rules.sms.not_before(now, zone)
+    if until > now:
+        notification.hold_back(until, time_zone=zone.key, now=now)
+        return True
+    return changed
+
+
+async def _recipients_of(
+    notifications: list[Notification], *, uow: NotificationsUnitOfWork
+) -> Mapping[uuid.UUID, Recipient]:
+    return await uow.recipients.get_many({n.recipient_id for n in notifications}) if notifications else {}
 
 
 async def current_routes(notifications: list[Notification], *, uow: NotificationsUnitOfWork) -> dict[uuid.UUID, Route]:
     """The route each notification takes by its recipient as they are now (the account may have changed since
     it was queued: before a retry, during quiet hours or a backoff); none for a recipient not known here."""
-    recipients = await uow.recipients.get_many({n.recipient_id for n in notifications}) if notifications else {}
+    recipients = await _recipients_of(notifications, uow=uow)
     return {
         n.id: route_now(person, n.kind, n.channel, by_system=n.by_system)
         for n in notifications

@@ -23,7 +23,7 @@ from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.notifications import Content, Notification
 from services.notifications.domain.occurrences import Intake, Occurrence
 from services.notifications.domain.recipients import Recipient, Route, routes
-from services.notifications.domain.templates import Template, template_id
+from services.notifications.domain.templates import MAX_SMS_LENGTH, Template, template_id
 from services.notifications.domain.wording import FALLBACK_LOCALE, locale_of, words, zone_of
 from services.support.runtime.clock import Clock
 
@@ -117,14 +117,26 @@ async def tell(
         for o in occurrences
         if (found := routes(recipients[o.recipient_id], o.kind))
     ]
-    if not plans:  # most events tell nobody anything (a loan issued to a patron who wants no receipt)
-        return taken
-    writer = _Writer(
-        await uow.templates.current(), uow.templates, renderer, rules, now, *await _sms_sent(plans, uow, now)
-    )
-    notifications = [writer.compose(o, person, route) for o, person, found in plans for route in found]
-    taken.queued = await uow.notifications.add_many(notifications)
+    if plans:  # most events tell nobody anything (a loan issued to a patron who wants no receipt)
+        writer = _Writer(
+            await uow.templates.current(), uow.templates, renderer, rules, now, *await _sms_sent(plans, uow, now)
+        )
+        notifications = [writer.compose(o, person, route) for o, person, found in plans for route in found]
+        taken.queued = await uow.notifications.add_many(notifications)
+    await _drop_what_ended(ready, uow, now)  # after adding: a reminder told in this batch may end in it too
     return taken
+
+
+async def _drop_what_ended(ready: Sequence[Intake], uow: NotificationsUnitOfWork, now: datetime) -> None:
+    """Notifications still waiting (quiet hours, a backoff) about a loan or hold that ended since they were
+    caused are not sent: "due soon" for a returned loan, "ready" for a collected hold."""
+    ends = [ending for intake in ready for ending in intake.ends]
+    if not ends:
+        return
+    for notification in await uow.notifications.queued_about({ending.about for ending in ends}):
+        ending = next((e for e in ends if notification.ended_by(e)), None)
+        if ending is not None and notification.drop(ending.reason, now=now):
+            await uow.notifications.save(notification)
 
 
 async def _sms_sent(
@@ -156,10 +168,11 @@ def _known(intake: Intake, recipients: Mapping[uuid.UUID, Recipient]) -> bool:
 
 
 def _changes_anything(intakes: Sequence[Intake], recipients: Mapping[uuid.UUID, Recipient]) -> bool:
-    """Whether telling these intakes writes anything: a reminder scheduled or cancelled, a schedule step
-    claimed, or a notification for someone who wants to hear of it."""
+    """Whether telling these intakes writes anything: a reminder scheduled or cancelled, a waiting notification
+    dropped, a schedule step claimed, or a notification for someone who wants to hear of it."""
     return any(
         intake.cancel
+        or intake.ends
         or intake.schedule
         or any(o.step_key or routes(recipients[o.recipient_id], o.kind) for o in intake.occurrences)
         for intake in intakes
@@ -230,6 +243,8 @@ class _Writer:
             trace=dict(occurrence.trace),
             suppress_reason=suppress,
             time_zone=zone.key,
+            about=occurrence.about,
+            stale_at=occurrence.stale_at,
         )
 
     def over_sms_limit(self, recipient_id: uuid.UUID, number: str) -> str:
@@ -261,12 +276,15 @@ def word(
     templates: Mapping[str, Template],
     store: TemplateRepository,
     renderer: TemplateRenderer,
+    fit: bool = True,
 ) -> Content:
-    """Render the kind's template for the language (else English); a stored template that fails to render
-    gives way to the built-in one, so sending goes on."""
+    """Render the kind's template for the language (else English); a stored template that fails to render, or
+    renders an SMS longer than a provider takes, gives way to the built-in one, so sending goes on. An SMS
+    still too long (its values are) is cut to fit, with an ellipsis, unless `fit` is False."""
     chosen = templates.get(template_id(kind, channel, locale)) or templates.get(
         template_id(kind, channel, FALLBACK_LOCALE)
     )
+    too_long: Content | None = None
     for template in (chosen, store.builtin(template_id(kind, channel, chosen.locale if chosen else FALLBACK_LOCALE))):
         if template is None:
             continue
@@ -274,5 +292,11 @@ def word(
             rendered = renderer.render(template, params)
         except RenderFailed:
             continue
-        return Content(rendered.subject, rendered.text, rendered.html, template.id, template.version, template.locale)
+        words = Content(rendered.subject, rendered.text, rendered.html, template.id, template.version, template.locale)
+        if channel == Channel.SMS and len(words.text) > MAX_SMS_LENGTH:
+            too_long = words
+            continue
+        return words
+    if too_long is not None:
+        return replace(too_long, text=too_long.text[: MAX_SMS_LENGTH - 1] + "…") if fit else too_long
     raise RenderFailed(f"no template renders {template_id(kind, channel, locale)}")

@@ -74,6 +74,12 @@ class NotificationRepository(Protocol):
         """Up to `limit` QUEUED notifications due by `now` that nobody holds, held by `worker` until `until`
         (two processes never hold the same one)."""
 
+    async def queued_about(self, about: Iterable[str]) -> list[Notification]:
+        """The QUEUED notifications about these loans or holds (Notification.about)."""
+
+    async def queued_of(self, recipient_id: uuid.UUID, channel: Channel) -> list[Notification]:
+        """One recipient's QUEUED notifications on the channel."""
+
     async def sms_sent_since(
         self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
     ) -> SmsSent:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.notifications.app.ports import NotificationsUnitOfWork
+from services.notifications.domain.kinds import Channel
 from services.notifications.domain.recipients import AccountStatus, Recipient
 
 
@@ -31,8 +32,18 @@ async def apply_profile(cmd: ProfileSeen, *, uow: NotificationsUnitOfWork) -> Re
         current = stored.with_profile(cmd.recipient) if stored else cmd.recipient
         if current != stored:
             await uow.recipients.save(current)
+            if stored is not None and current.time_zone != stored.time_zone:
+                await _follow_zone(current, uow=uow)
             await uow.commit()
     return current
+
+
+async def _follow_zone(recipient: Recipient, *, uow: NotificationsUnitOfWork) -> None:
+    """Their SMS held back for the quiet hours of the zone they left wait for those of the new one instead."""
+    for notification in await uow.notifications.queued_of(recipient.user_id, Channel.SMS):
+        now = recipient.status_at or notification.updated_at  # when the event changed the zone
+        if notification.follow_zone(recipient.time_zone, now=now):
+            await uow.notifications.save(notification)
 
 
 async def apply_status(cmd: StatusSeen, *, uow: NotificationsUnitOfWork) -> None:

@@ -12,14 +12,12 @@ from services.notifications.app.ports import NotificationsUnitOfWork, RenderFail
 from services.notifications.domain.kinds import COMMON_PARAMS, KINDS, Channel, Kind
 from services.notifications.domain.notifications import NOTIFICATION, Content, Notification
 from services.notifications.domain.recipients import AccountStatus, address_for
-from services.notifications.domain.templates import TemplateNotFound, template_id
+from services.notifications.domain.templates import MAX_SMS_LENGTH, TemplateNotFound, template_id
 from services.notifications.domain.wording import locale_of, zone_of
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, collect_violations
 
 STAFF_KINDS = tuple(kind.value for kind, spec in KINDS.items() if spec.by_staff)
-MAX_SMS_LENGTH = 1_600
-"""What SMS providers accept in one message (split into parts on the way)."""
 MAX_SUBJECT_LENGTH = 200
 MAX_EMAIL_BODY_LENGTH = 10_000
 
@@ -91,7 +89,7 @@ async def send_message(
             reason = "NO_ADDRESS" if problem.startswith("no ") else "INVALID_ADDRESS"
             raise FailedPrecondition(f"cannot send by {channel}: {problem}", reason=reason)
         locale = cmd.template[2] if cmd.template else locale_of(recipient.locale, rules.default_locale)
-        params = _params(cmd, kind, display_name=recipient.display_name, library=rules.library_name)
+        params = _params(cmd, kind, channel, display_name=recipient.display_name, library=rules.library_name)
         content = await _content(cmd, kind, channel, locale, params, uow=uow, renderer=renderer)
         now = clock.now()
         zone = zone_of(recipient.time_zone, rules.default_time_zone)
@@ -106,13 +104,26 @@ async def send_message(
     return notification
 
 
-def _params(cmd: SendMessage, kind: Kind, *, display_name: str, library: str) -> dict[str, str]:
+def _params(cmd: SendMessage, kind: Kind, channel: Channel, *, display_name: str, library: str) -> dict[str, str]:
+    """The template's values: staff give the message's own (its subject and body, as long as a literal one may
+    be), the system the rest (the account's name, the library's: a message cannot sign as anyone else)."""
     offered = KINDS[kind].variables
     given = dict(cmd.params) if cmd.template else {"subject": cmd.subject.strip(), "body": cmd.body.strip()}
     unknown = sorted(set(given) - offered)
     if unknown:
         raise InvalidArgument.field(f"params[{unknown[0][:40]!r}]", f"is not offered by {kind} templates")
-    return {name: "" for name in offered} | {"display_name": display_name, "library_name": library} | given
+    longest = {
+        "subject": MAX_SUBJECT_LENGTH,
+        "body": MAX_SMS_LENGTH if channel == Channel.SMS else MAX_EMAIL_BODY_LENGTH,
+    }
+    collect_violations(*(
+        FieldViolation(f"params[{name!r}]", "is the system's to give (the account's or the library's name)")
+        if name in COMMON_PARAMS else
+        FieldViolation(f"params[{name!r}]", f"must be at most {longest.get(name, MAX_EMAIL_BODY_LENGTH)} characters")
+        if len(value) > longest.get(name, MAX_EMAIL_BODY_LENGTH) else None
+        for name, value in sorted(given.items())
+    ))  # fmt: skip
+    return {name: "" for name in offered} | given | {"display_name": display_name, "library_name": library}
 
 
 async def _content(
@@ -134,7 +145,9 @@ async def _content(
         if missing:
             raise InvalidArgument.field(f"params[{missing[0]!r}]", "is used by the template but not given")
     try:
-        content = word(kind, channel, locale, params, templates=templates, store=uow.templates, renderer=renderer)
+        content = word(
+            kind, channel, locale, params, templates=templates, store=uow.templates, renderer=renderer, fit=False
+        )
     except RenderFailed as error:
         raise InvalidArgument.field("params", str(error)[:200]) from None
     if channel == Channel.SMS and len(content.text) > MAX_SMS_LENGTH:

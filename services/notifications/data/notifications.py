@@ -78,6 +78,16 @@ _CLAIM = (
     .values(claimed_by=sa.bindparam("worker"), claimed_until=sa.bindparam("until"))
     .returning(*_COLUMNS)
 )
+_QUEUED_ABOUT = sa.select(*_COLUMNS).where(
+    table.c.status == Status.QUEUED.value,
+    table.c.about != "",
+    table.c.about == sa.any_(sa.bindparam("about", type_=ARRAY(sa.Text))),
+)
+_QUEUED_OF = sa.select(*_COLUMNS).where(
+    table.c.status == Status.QUEUED.value,
+    table.c.recipient_id == sa.bindparam("recipient"),
+    table.c.channel == sa.bindparam("queued_channel"),
+)
 _SMS_RECENT = (
     table.c.channel == Channel.SMS.value,
     table.c.created_at >= sa.bindparam("since"),
@@ -138,6 +148,16 @@ class SqlNotificationRepository(TrackingRepository):
         parameters = {"due_channel": channel.value, "now": now, "limit": limit, "worker": worker, "until": until}
         rows = (await self.session.execute(_CLAIM, parameters)).all()
         return sorted((_to_notification(row) for row in rows), key=lambda n: n.next_attempt_at)
+
+    async def queued_about(self, about: Iterable[str]) -> list[Notification]:
+        rows = (await self.session.execute(_QUEUED_ABOUT, {"about": list(about)})).all()
+        return [self._track(_to_notification(row)) for row in rows]
+
+    async def queued_of(self, recipient_id: uuid.UUID, channel: Channel) -> list[Notification]:
+        parameters = {"recipient": recipient_id, "queued_channel": channel.value}
+        return [
+            self._track(_to_notification(row)) for row in (await self.session.execute(_QUEUED_OF, parameters)).all()
+        ]
 
     async def sms_sent_since(
         self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
@@ -217,6 +237,8 @@ def _to_row(n: Notification) -> dict[str, Any]:
         "version": n.version,
         "sent_by": n.sent_by,
         "retried_by": n.retried_by,
+        "about": n.about,
+        "stale_at": n.stale_at,
     }
 
 
@@ -247,4 +269,6 @@ def _to_notification(row: sa.Row[Any]) -> Notification:
         version=m["version"],
         sent_by=m["sent_by"],
         retried_by=m["retried_by"],
+        about=m["about"],
+        stale_at=m["stale_at"],
     )

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from services.notifications.data.tables import reminders, step_keys
 from services.notifications.domain.kinds import Kind
 from services.notifications.domain.occurrences import Occurrence, Reminder
-from services.notifications.domain.wording import Fact
+from services.notifications.domain.wording import Fact, Money
 from services.support.runtime.repository import TrackingRepository
 
 _CLAIM_KEYS = insert(step_keys).on_conflict_do_nothing().returning(step_keys.c.key)
@@ -76,6 +76,8 @@ def encode(occurrence: Occurrence) -> dict[str, Any]:
         "step_key": occurrence.step_key,
         "trace": dict(occurrence.trace),
         "book": occurrence.book,
+        "about": occurrence.about,
+        "stale_at": occurrence.stale_at.isoformat() if occurrence.stale_at else None,
     }
 
 
@@ -89,6 +91,8 @@ def decode(data: Mapping[str, Any]) -> Occurrence:
         step_key=data["step_key"],
         trace=dict(data["trace"]),
         book=data["book"],
+        about=data.get("about", ""),  # reminders stored before these were kept
+        stale_at=datetime.fromisoformat(data["stale_at"]) if data.get("stale_at") else None,
     )
 
 
@@ -97,6 +101,8 @@ def _encode_fact(value: Fact) -> list[Any]:
         return ["moment", value.isoformat()]
     if isinstance(value, Decimal):
         return ["decimal", str(value)]
+    if isinstance(value, Money):
+        return ["money", [str(value.amount), value.currency]]
     return ["int" if isinstance(value, int) else "text", value]
 
 
@@ -106,4 +112,6 @@ def _decode_fact(encoded: list[Any]) -> Fact:
         return datetime.fromisoformat(value)
     if kind == "decimal":
         return Decimal(value)
+    if kind == "money":
+        return Money(Decimal(value[0]), value[1])
     return int(value) if kind == "int" else str(value)

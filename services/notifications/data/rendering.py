@@ -12,18 +12,19 @@ from types import TracebackType
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2 import Template as Compiled
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup, escape
 
 from services.notifications.app.ports import Rendered, RenderFailed
+from services.notifications.data.render_budget import BudgetedSandbox, render_within_budget
 from services.notifications.data.trial_render import Problem, inspected_in_a_child
 from services.notifications.domain.templates import Template, TemplateProblem
 
 
-def _bare(*, autoescape: bool) -> SandboxedEnvironment:
+def _bare(*, autoescape: bool) -> BudgetedSandbox:
     """The sandbox without Jinja2's globals (lipsum, range, dict, cycler, joiner, namespace): a template prints
-    its kind's variables, never a Python object's repr. Filters and tests stay."""
-    environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=autoescape)
+    its kind's variables, never a Python object's repr. Filters and tests stay. Every render is bounded in
+    steps, time and sizes (render_budget.py), here and in the trial of an edit alike."""
+    environment = BudgetedSandbox(undefined=StrictUndefined, autoescape=autoescape)
     environment.globals.clear()
     return environment
 
@@ -33,7 +34,7 @@ _HTML = _bare(autoescape=True)
 _SOURCE_NAME = "<template>"
 
 
-def _environment(part: str) -> SandboxedEnvironment:
+def _environment(part: str) -> BudgetedSandbox:
     return _HTML if part == "html_body_template" else _TEXT
 
 
@@ -46,8 +47,8 @@ Inspection = Callable[[Mapping[str, str], frozenset[str], str], Awaitable[list[P
 """Checks a template's parts against the variables its kind offers (the kind named in messages)."""
 
 
-def render_part(part: str, source: str, values: Mapping[str, str]) -> str:
-    return _compiled(part, source).render(values)
+def render_part(part: str, source: str, values: Mapping[str, object]) -> str:
+    return render_within_budget(_compiled(part, source), values)
 
 
 def names_outside(parsed: nodes.Template, available: frozenset[str]) -> list[str]:
@@ -105,10 +106,10 @@ class JinjaRenderer:
                 # stored before edits were checked for these names: the built-in template is used instead
                 raise RenderFailed(f"{template.name}: {part} uses {outside[0]!r}, which {template.kind} does not offer")
         try:
-            subject = _compiled("subject_template", template.subject).render(variables) if template.subject else ""
-            text = _compiled("body_template", template.body).render(variables)
-            html = _compiled("html_body_template", template.html).render(_in_html(variables)) if template.html else ""
-        except Exception as error:  # a template stored before a rule existed, a value it chokes on
+            subject = render_part("subject_template", template.subject, variables) if template.subject else ""
+            text = render_part("body_template", template.body, variables)
+            html = render_part("html_body_template", template.html, _in_html(variables)) if template.html else ""
+        except Exception as error:  # a template stored before a rule existed, a value it chokes on, its cost
             raise RenderFailed(f"{template.name}: {error}") from error
         return Rendered(subject=" ".join(subject.split()), text=text.strip() + "\n", html=html)
 

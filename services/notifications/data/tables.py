@@ -62,6 +62,10 @@ notifications = sa.Table(
     # Who sent it and who last retried it ("users/{user}"; "" for the system): the audit trail names them.
     sa.Column("sent_by", sa.Text, nullable=False, server_default=""),
     sa.Column("retried_by", sa.Text, nullable=False, server_default=""),
+    # What a reminder is about ("loans/{loan}", "holds/{hold}"; "" for the rest) and the moment it announces:
+    # one still waiting when its loan is returned, or past that moment, is not sent.
+    sa.Column("about", sa.Text, nullable=False, server_default=""),
+    sa.Column("stale_at", sa.DateTime(timezone=True)),
     # One notification per event, channel and recipient: a redelivered event never sends twice.
     sa.UniqueConstraint("source_event_id", "channel", "recipient_id", name="notifications_event_channel_recipient"),
 )
@@ -78,6 +82,12 @@ sa.Index(
     notifications.c.recipient_id,
     notifications.c.created_at.desc(),
     notifications.c.id.desc(),
+)
+# The end of a loan or a hold finds the notifications still waiting about it.
+sa.Index(
+    "notifications_queued_about",
+    notifications.c.about,
+    postgresql_where=sa.and_(notifications.c.status == "queued", notifications.c.about != ""),
 )
 sa.Index("notifications_created", notifications.c.created_at.desc(), notifications.c.id.desc())
 # The SMS limit also counts one phone number's (many accounts may give the same unverified number).

@@ -65,12 +65,12 @@ _words(
     Kind.DUE_SOON,
     ("“{{ book_title }}” is due {{ due_date }}", [
         "A reminder: “{{ book_title }}” (barcode {{ barcode }}) is due back by {{ due_date }}.",
-        "Return it" + _BRANCH["en"] + " or renew it online if you need more time.",
-    ], "{{ library_name }}: “{{ book_title }}” is due {{ due_date }}. Renew online if you need more time."),
+        "Return it" + _BRANCH["en"] + "{% if can_renew %} or renew it online if you need more time{% endif %}.",
+    ], "{{ library_name }}: “{{ book_title }}” is due {{ due_date }}.{% if can_renew %} Renew online if you need more time.{% endif %}"),
     ("Срок возврата «{{ book_title }}»: {{ due_date }}", [
         "Напоминаем: книгу «{{ book_title }}» (штрихкод {{ barcode }}) нужно вернуть до {{ due_date }}.",
-        "Верните её" + _BRANCH["ru"] + " или продлите онлайн, если нужно больше времени.",
-    ], "{{ library_name }}: «{{ book_title }}» нужно вернуть до {{ due_date }}. Продлить можно онлайн."),
+        "Верните её" + _BRANCH["ru"] + "{% if can_renew %} или продлите онлайн, если нужно больше времени{% endif %}.",
+    ], "{{ library_name }}: «{{ book_title }}» нужно вернуть до {{ due_date }}.{% if can_renew %} Продлить можно онлайн.{% endif %}"),
 )  # fmt: skip
 _words(
     Kind.OVERDUE,

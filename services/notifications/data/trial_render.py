@@ -5,8 +5,9 @@ billion to `center`, a string doubled in a loop, nested loops of 100,000 each. C
 them held its event loop or its memory, some while merely compiled (Jinja2 folds constants as it compiles).
 Checked here, the child runs under limits of its own (CPU seconds and address space, set by the child before
 it reads the template) and is killed past its wall-clock time; what stops it is a problem with the edit, and
-the service refuses it. Sample values are longer than any value a notification carries, so a template that
-passes costs no more when it is sent.
+the service refuses it. The samples differ (long, varied, empty), so that a template branching on a value
+meets its costly branch here; and whatever values it meets when it is sent, a render there is bounded too
+(render_budget.py: past its budget the built-in template is used).
 
     python -m services.notifications.data.trial_render   # a JSON request on stdin, problems on stdout
 """
@@ -27,7 +28,8 @@ TRIAL_SECONDS = 3.0
 TRIAL_CPU_SECONDS = 2
 TRIAL_MEMORY_BYTES = 768 * 2**20
 TRIAL_OUTPUT_CHARS = 1_000_000
-SAMPLE_VALUE = "x" * 2_000
+SAMPLE_VALUES = ("x" * 2_000, ("Ab 1,\n" * 400)[:2_000], "")
+"""Long and alike, long and varied (letters of both cases, digits, punctuation, line breaks), empty."""
 TOO_COSTLY = f"takes more than {TRIAL_CPU_SECONDS} s or {TRIAL_MEMORY_BYTES // 2**20} MiB to render with sample values"
 
 
@@ -51,26 +53,35 @@ async def inspected_in_a_child(parts: Mapping[str, str], variables: frozenset[st
 
 def inspect(parts: Mapping[str, str], variables: frozenset[str], kind: str) -> list[Problem]:
     """What static_problems finds, then each part that passed it rendered with long sample values."""
-    from services.notifications.data.rendering import failing_line, render_part, static_problems
+    from services.notifications.data.rendering import static_problems
 
     try:
         problems, passed = static_problems(parts, variables, kind)
     except MemoryError:
         return [(part, 0, TOO_COSTLY) for part in parts]
-    values = dict.fromkeys(variables, SAMPLE_VALUE)
     for part in passed:
-        try:
-            size = len(render_part(part, parts[part], values))
-        except MemoryError:
-            problems.append((part, 0, TOO_COSTLY))
-            continue
-        except Exception as error:  # the sandbox, a filter, arithmetic: any failure refuses the edit
-            problems.append((part, failing_line(sys.exc_info()[2]), str(error)[:200] or type(error).__name__))
-            continue
-        if size > TRIAL_OUTPUT_CHARS:
-            too_long = f"renders {size:,} characters with sample values (at most {TRIAL_OUTPUT_CHARS:,})"
-            problems.append((part, 0, too_long))
+        if found := _trial(part, parts[part], variables):
+            problems.append(found)
     return problems
+
+
+def _trial(part: str, source: str, variables: frozenset[str]) -> Problem | None:
+    """The first problem of rendering one part with each set of sample values, if any."""
+    from services.notifications.data.render_budget import RenderBudgetExceeded
+    from services.notifications.data.rendering import failing_line, render_part
+
+    for sample in SAMPLE_VALUES:
+        try:
+            size = len(render_part(part, source, dict.fromkeys(variables, sample)))
+        except MemoryError:
+            return (part, 0, TOO_COSTLY)
+        except RenderBudgetExceeded as error:  # what would make it fall back to the built-in one when sent
+            return (part, failing_line(sys.exc_info()[2]), f"costs too much to render with sample values: {error}")
+        except Exception as error:  # the sandbox, its budget, a filter, arithmetic: any failure refuses the edit
+            return (part, failing_line(sys.exc_info()[2]), str(error)[:200] or type(error).__name__)
+        if size > TRIAL_OUTPUT_CHARS:
+            return (part, 0, f"renders {size:,} characters with sample values (at most {TRIAL_OUTPUT_CHARS:,})")
+    return None
 
 
 async def inspected_in_process(parts: Mapping[str, str], variables: frozenset[str], kind: str) -> list[Problem]:

@@ -30,16 +30,28 @@ Outcome = Sent | Failed
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
     """Tries per notification, and the wait before each next one: base * 2**(try-1), capped, with full
-    jitter (a random share of it) so many failed messages do not come back at the same moment."""
+    jitter (a random share of it) so many failed messages do not come back at the same moment.
 
-    max_attempts: int = 5
+    A temporary refusal means "try later" (an SMTP 4xx: greylisting holds a first mail back for minutes, a
+    full mailbox for hours; RFC 5321 §4.5.4.1 keeps trying for days), so the defaults keep trying for up to
+    about a day: 2 s doubling to an hour, 35 tries (`span`: 24 h; the jitter makes it 12-24 h)."""
+
+    max_attempts: int = 35
     base: timedelta = timedelta(seconds=2)
-    cap: timedelta = timedelta(minutes=10)
+    cap: timedelta = timedelta(hours=1)
+
+    def ceiling(self, attempts: int) -> timedelta:
+        """The longest wait after `attempts` tries."""
+        return min(self.cap, self.base * (1 << min(max(attempts - 1, 0), 30)))
 
     def delay(self, attempts: int, *, rng: random.Random | None = None) -> timedelta:
-        ceiling = min(self.cap, self.base * (1 << min(max(attempts - 1, 0), 30)))
         share = (rng or random).uniform(0.5, 1.0)
-        return ceiling * share
+        return self.ceiling(attempts) * share
+
+    @property
+    def span(self) -> timedelta:
+        """The longest time from the first try to the last (each wait at its ceiling)."""
+        return sum((self.ceiling(attempt) for attempt in range(1, self.max_attempts)), timedelta())
 
 
 @dataclass(frozen=True, slots=True)

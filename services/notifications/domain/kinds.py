@@ -59,7 +59,7 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.LOAN_ISSUED: KindSpec(_LOAN, wanted_by_default=False),
     Kind.LOAN_RETURNED: KindSpec(("book_title", "barcode", "overdue_days", "fine_amount"), wanted_by_default=False),
     Kind.LOAN_RENEWED: KindSpec((*_LOAN, "previous_due_date")),
-    Kind.DUE_SOON: KindSpec((*_LOAN, "days_left")),
+    Kind.DUE_SOON: KindSpec((*_LOAN, "days_left", "can_renew")),
     Kind.OVERDUE: KindSpec((*_LOAN, "overdue_days", "notice_number")),
     Kind.HOLD_READY: KindSpec(_HOLD),
     Kind.HOLD_EXPIRING: KindSpec(_HOLD),

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from services.notifications.domain.delivery import Failed, Outcome, RetryPolicy, Sent
 from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.occurrences import Ending
 from services.notifications.domain.recipients import Route
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
@@ -68,6 +69,10 @@ class Notification(Versioned):
     """"users/{user}": the staff member who sent it; "" for the system's (caused by an event)."""
     retried_by: str = ""
     """"users/{user}": who last queued it again after it failed; "" if nobody did."""
+    about: str = ""
+    """"loans/{loan}" or "holds/{hold}" a reminder is about (see Occurrence.about); "" for the rest."""
+    stale_at: datetime | None = None
+    """The moment it announces: it is not sent after it."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
 
@@ -103,6 +108,8 @@ class Notification(Versioned):
         suppress_reason: str = "",
         time_zone: str = "",
         sent_by: str = "",
+        about: str = "",
+        stale_at: datetime | None = None,
     ) -> Notification:
         """A new notification, QUEUED for `not_before` (or SUPPRESSED with the reason)."""
         return cls(
@@ -124,6 +131,8 @@ class Notification(Versioned):
             trace=dict(trace or {}),
             time_zone=time_zone,
             sent_by=sent_by,
+            about=about,
+            stale_at=stale_at,
         )
 
     def record(self, outcome: Outcome, *, now: datetime, policy: RetryPolicy, not_before: datetime) -> None:
@@ -170,6 +179,39 @@ class Notification(Versioned):
             return True
         changed, self.address = route.address != self.address, route.address
         return changed
+
+    def drop(self, reason: str, *, now: datetime) -> bool:
+        """A QUEUED notification that no longer has a point is SUPPRESSED with the reason; whether it was."""
+        if self.status != Status.QUEUED:
+            return False
+        self.status, self.suppress_reason = Status.SUPPRESSED, reason
+        self.updated_at = now
+        self.version += 1
+        return True
+
+    def ended_by(self, ending: Ending) -> bool:
+        """Whether `ending` takes this one's point away: about the same thing, and caused before it ended."""
+        return bool(self.about) and self.about == ending.about and (self.event_at or self.created_at) <= ending.at
+
+    def stale(self, now: datetime) -> bool:
+        """Whether it would arrive after the moment it announces."""
+        return self.stale_at is not None and now >= self.stale_at
+
+    def hold_back(self, until: datetime, *, time_zone: str, now: datetime) -> None:
+        """Not before `until` (the quiet hours of the recipient's zone `time_zone`, as it is now)."""
+        self.next_attempt_at, self.time_zone = until, time_zone
+        self.updated_at = now
+        self.version += 1
+
+    def follow_zone(self, time_zone: str, *, now: datetime) -> bool:
+        """An SMS held back for quiet hours (never tried yet) is due at once when its recipient moves to
+        another zone: the dispatcher holds it back again if it is night where they are now. Whether it was."""
+        if self.status != Status.QUEUED or self.channel != Channel.SMS or self.attempts or self.time_zone == time_zone:
+            return False
+        self.next_attempt_at, self.time_zone = min(self.next_attempt_at, self.created_at), time_zone
+        self.updated_at = now
+        self.version += 1
+        return True
 
     def retry(self, *, now: datetime, policy: RetryPolicy, route: Route | None = None, by: str = "") -> None:
         """Queue a FAILED notification again, with a full set of tries, on `route` when given (the recipient as

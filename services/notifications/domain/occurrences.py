@@ -28,6 +28,11 @@ class Occurrence:
     trace: Mapping[str, str] = field(default_factory=dict)
     book: str = ""
     """"books/{book}" whose title the facts lack (holds carry no title): looked up before wording."""
+    about: str = ""
+    """"loans/{loan}" or "holds/{hold}" a reminder is about: the event that ends it (a return, a renewal, a
+    hold collected) drops its notifications still waiting (quiet hours, a backoff). "" for the rest."""
+    stale_at: datetime | None = None
+    """The moment it announces (a due time, a pickup deadline): not sent after it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +46,25 @@ class Reminder:
 
 
 @dataclass(frozen=True, slots=True)
+class Ending:
+    """What `about` reminded of no longer holds since `at` (the loan was returned): its notifications caused
+    before then and still waiting are not sent, for `reason`."""
+
+    about: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Intake:
-    """What one event asks of notifications: tell someone now, schedule a reminder, cancel reminders."""
+    """What one event asks of notifications: tell someone now, schedule a reminder, cancel reminders, drop
+    the waiting notifications of what ended."""
 
     event_id: uuid.UUID
     occurrences: tuple[Occurrence, ...] = ()
     schedule: tuple[Reminder, ...] = ()
     cancel: tuple[str, ...] = ()
+    ends: tuple[Ending, ...] = ()
 
 
 def reminder_step_key(subject: str, kind: Kind, due_at: datetime | None, step: int | str) -> str:
@@ -72,5 +89,7 @@ def hold_expiry_reminder(
         facts=ready.facts,
         step_key=reminder_step_key(hold, Kind.HOLD_EXPIRING, expires_at, 1),
         book=ready.book,
+        about=hold,
+        stale_at=expires_at,
     )
     return (Reminder(key=hold, due_at=due_at, occurrence=occurrence),)

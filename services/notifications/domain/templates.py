@@ -18,6 +18,8 @@ COLLECTION = "notificationTemplates"
 _ID = re.compile(r"^([a-z_]+)_(email|sms)_([a-z]{2})$")
 MAX_SUBJECT_TEMPLATE = 1_000
 MAX_BODY_TEMPLATE = 50_000
+MAX_SMS_LENGTH = 1_600
+"""What SMS providers accept in one message (split into parts on the way): an SMS template's text too."""
 PARTS = ("subject_template", "body_template", "html_body_template")
 
 
@@ -110,6 +112,8 @@ class Template(Versioned):
                 found.append(FieldViolation(f"{prefix}{part}", f"must be at most {MAX_BODY_TEMPLATE} characters"))
         if self.channel == Channel.EMAIL and not self.subject.strip():
             found.append(FieldViolation(f"{prefix}subject_template", "an email needs a subject"))
+        if self.channel == Channel.SMS and len(self.body) > MAX_SMS_LENGTH:
+            found.append(FieldViolation(f"{prefix}body_template", f"an SMS is at most {MAX_SMS_LENGTH} characters"))
         if self.channel == Channel.SMS and (self.subject or self.html):
             part = "subject_template" if self.subject else "html_body_template"
             found.append(FieldViolation(f"{prefix}{part}", "an SMS has only a body"))

@@ -4,6 +4,7 @@ dates as a person reads them ("Friday, 14 March 2025, 18:00" / "пятница, 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -12,7 +13,6 @@ from services.support.runtime.clock import zone_named
 
 LOCALES = ("en", "ru")
 FALLBACK_LOCALE = "en"
-Fact = str | int | Decimal | datetime
 
 _MONTHS = {
     "en": ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -55,9 +55,50 @@ def format_moment(moment: datetime, *, locale: str, zone: ZoneInfo) -> str:
     return f"{weekday}, {local.day} {month} {local.year}, {local:%H:%M} {zone_name}".rstrip()
 
 
+def format_amount(amount: Decimal, *, locale: str) -> str:
+    """An amount as the language writes it, with the cents it was given: 1,234.50 / 1 234,50 (a no-break
+    space between thousands)."""
+    english = f"{amount:,f}"
+    if locale == "ru":
+        return english.replace(",", "\u00a0").replace(".", ",")
+    return english
+
+
+_CURRENCY_SIGNS = {"ru": {"RUB": "₽", "USD": "$", "EUR": "€"}}
+"""Where the language writes a sign after the amount rather than the ISO code (loans' `currency_code`)."""
+
+
+def currency_word(code: str, *, locale: str) -> str:
+    return _CURRENCY_SIGNS.get(locale, {}).get(code, code)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """An amount in a currency, shown as one fact ("1 234,50 ₽", "1,234.50 RUB")."""
+
+    amount: Decimal
+    currency: str
+
+    def words(self, locale: str) -> str:
+        return f"{format_amount(self.amount, locale=locale)} {currency_word(self.currency, locale=locale)}".strip()
+
+
+Fact = str | int | Decimal | datetime | Money
+
+
 def words(facts: Mapping[str, Fact], *, locale: str, zone: ZoneInfo) -> dict[str, str]:
-    """Every fact as text: moments in the recipient's zone and language, amounts as written."""
-    return {
-        name: format_moment(value, locale=locale, zone=zone) if isinstance(value, datetime) else str(value)
-        for name, value in facts.items()
-    }
+    """Every fact as text: moments in the recipient's zone and language, amounts and currencies as the
+    language writes them."""
+    return {name: _word(name, value, locale, zone) for name, value in facts.items()}
+
+
+def _word(name: str, value: Fact, locale: str, zone: ZoneInfo) -> str:
+    if isinstance(value, datetime):
+        return format_moment(value, locale=locale, zone=zone)
+    if isinstance(value, Money):
+        return value.words(locale)
+    if isinstance(value, Decimal):
+        return format_amount(value, locale=locale)
+    if name == "currency" and isinstance(value, str):
+        return currency_word(value, locale=locale)
+    return str(value)

@@ -131,7 +131,8 @@ class Notifications:
 
 
 def loan_event(kind: type, patron: Any, *, loan: str, step: int = 0, due: datetime | None = None, **fields: Any) -> Any:
-    due = due or datetime.now(UTC) - timedelta(days=7)
+    if due is None:  # due in two days for a "due soon" (after its due time it is not sent), else a week ago
+        due = datetime.now(UTC) + (timedelta(days=2) if kind.__name__ == "LoanDueSoon" else timedelta(days=-7))
     body = resources_pb2.Loan(
         name=loan, patron=patron.name, book_title="Dead Souls", barcode="31000000001", due_time=timestamp(due)
     )

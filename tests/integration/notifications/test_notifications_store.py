@@ -14,14 +14,17 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.notifications.api import events
 from services.notifications.app import delivering
-from services.notifications.app.notifying import Rules
+from services.notifications.app.notifying import Rules, tell
 from services.notifications.app.ports import NotificationFilter
+from services.notifications.data.rendering import JinjaRenderer
 from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.data.templates import TemplateCache
+from services.notifications.data.trial_render import inspected_in_process
 from services.notifications.data.unit_of_work import SqlNotificationsUnitOfWork
 from services.notifications.domain.delivery import Failed, RetryPolicy, Sent, SmsPolicy
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import Content, Notification, Status
+from services.notifications.domain.occurrences import Ending, Intake
 from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.db import session_factory
@@ -74,7 +77,7 @@ async def _queue(uow: UnitOfWork, count: int, *, recipient_id: uuid.UUID | None 
 
 async def _claim(uow: UnitOfWork, worker: str, *, at: datetime = NOW) -> list[Notification]:
     command = delivering.ClaimDue(Channel.EMAIL, 10, worker, LEASE)
-    return await delivering.claim_due(command, uow=uow(), clock=FixedClock(at))
+    return await delivering.claim_due(command, uow=uow(), clock=FixedClock(at), rules=RULES)
 
 
 async def _record(uow: UnitOfWork, worker: str, attempts: list[delivering.Attempt]) -> None:
@@ -188,3 +191,29 @@ async def test_a_template_version_keeps_its_editor(uow) -> None:
         stored = await work.templates.get("message_email_en")
         seeded = await work.templates.get("message_sms_en")
     assert (stored.version, stored.updated_by, seeded.updated_by) == (2, admin, "")
+
+
+async def test_the_end_of_a_loan_drops_its_waiting_reminders_and_nothing_else(uow) -> None:
+    content = Content("", "Due soon", "", "due_soon_sms_en", 1, "en")
+    ada = uuid.uuid4()
+    texts = [
+        Notification.queue(
+            recipient_id=ada, channel=Channel.SMS, address="+79990000002", kind=Kind.DUE_SOON, content=content,
+            params={}, now=NOW, not_before=NOW + timedelta(hours=8), policy=RetryPolicy(), source_event_id=uuid.uuid4(),
+            event_at=at, about=loan, stale_at=NOW + timedelta(days=2),
+        )
+        for loan, at in [("loans/l1", NOW), ("loans/l1", NOW + timedelta(hours=1)), ("loans/l2", NOW)]
+    ]  # fmt: skip
+    async with uow() as work:
+        await work.notifications.add_many(texts)
+        await work.commit()
+    returned = Intake(uuid.uuid4(), ends=(Ending("loans/l1", NOW + timedelta(minutes=5), "the loan was returned"),))
+    async with uow() as work:
+        await tell([returned], uow=work, now=NOW, renderer=JinjaRenderer(inspection=inspected_in_process), rules=RULES)
+        await work.commit()
+    ended, later, other = [await _stored(uow, n) for n in texts]
+    assert (ended.status, ended.suppress_reason) == (Status.SUPPRESSED, "the loan was returned")
+    assert later.status == other.status == Status.QUEUED  # caused after the return; another loan
+    assert (other.about, other.stale_at) == ("loans/l2", NOW + timedelta(days=2))
+    async with uow() as work:
+        assert {n.id for n in await work.notifications.queued_of(ada, Channel.SMS)} == {later.id, other.id}

@@ -161,6 +161,19 @@ class FakeNotifications:
             self._claims[n.id] = (worker, until)
         return [copy.deepcopy(n) for n in due]
 
+    async def queued_about(self, about: Iterable[str]) -> list[Notification]:
+        wanted = set(about) - {""}
+        return self._seen([n for n in self._rows.values() if n.status == Status.QUEUED and n.about in wanted])
+
+    async def queued_of(self, recipient_id: uuid.UUID, channel: Channel) -> list[Notification]:
+        queued = [n for n in self._rows.values() if n.status == Status.QUEUED]
+        return self._seen([n for n in queued if n.recipient_id == recipient_id and n.channel == channel])
+
+    def _seen(self, found: list[Notification]) -> list[Notification]:
+        copies = [copy.deepcopy(n) for n in found]
+        self._uow.seen.extend(copies)
+        return copies
+
     async def sms_sent_since(
         self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
     ) -> SmsSent:

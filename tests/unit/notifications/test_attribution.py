@@ -32,7 +32,10 @@ SUPERVISOR = "users/6a1f1d2e-0000-4000-8000-00000000000b"
 
 async def _deliver(db, clock, outcome):
     (claimed,) = await delivering.claim_due(
-        delivering.ClaimDue(Channel.EMAIL, 10, "w1", timedelta(seconds=30)), uow=db.unit_of_work(), clock=clock
+        delivering.ClaimDue(Channel.EMAIL, 10, "w1", timedelta(seconds=30)),
+        uow=db.unit_of_work(),
+        clock=clock,
+        rules=RULES,
     )
     await delivering.record_attempts(
         [delivering.Attempt(claimed, outcome)], worker="w1", uow=db.unit_of_work(), clock=clock, rules=RULES

@@ -23,7 +23,9 @@ LEASE = timedelta(seconds=30)
 
 
 async def _claim(db, clock, channel=Channel.EMAIL):
-    return await delivering.claim_due(delivering.ClaimDue(channel, 10, "w1", LEASE), uow=db.unit_of_work(), clock=clock)
+    return await delivering.claim_due(
+        delivering.ClaimDue(channel, 10, "w1", LEASE), uow=db.unit_of_work(), clock=clock, rules=RULES
+    )
 
 
 async def _failed_email(db, clock, renderer, catalog, person):

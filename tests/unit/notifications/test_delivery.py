@@ -26,7 +26,7 @@ async def _queue_email(db, clock, renderer, catalog):
 
 async def _cycle(db, clock, outcome, worker="w1"):
     (claimed,) = await delivering.claim_due(
-        delivering.ClaimDue(Channel.EMAIL, 10, worker, LEASE), uow=db.unit_of_work(), clock=clock
+        delivering.ClaimDue(Channel.EMAIL, 10, worker, LEASE), uow=db.unit_of_work(), clock=clock, rules=RULES
     )
     await delivering.record_attempts(
         [delivering.Attempt(claimed, outcome)], worker=worker, uow=db.unit_of_work(), clock=clock, rules=RULES
@@ -71,24 +71,26 @@ async def test_an_attempt_never_made_gives_the_claim_back_and_spends_no_try(db, 
 async def test_two_dispatchers_never_hold_the_same_notification(db, clock, renderer, catalog) -> None:
     await _queue_email(db, clock, renderer, catalog)
     claim = delivering.ClaimDue(Channel.EMAIL, 10, "w1", LEASE)
-    first = await delivering.claim_due(claim, uow=db.unit_of_work(), clock=clock)
+    first = await delivering.claim_due(claim, uow=db.unit_of_work(), clock=clock, rules=RULES)
     second = await delivering.claim_due(
-        delivering.ClaimDue(Channel.EMAIL, 10, "w2", LEASE), uow=db.unit_of_work(), clock=clock
+        delivering.ClaimDue(Channel.EMAIL, 10, "w2", LEASE), uow=db.unit_of_work(), clock=clock, rules=RULES
     )
     assert len(first) == 1 and second == []
     clock.advance(LEASE + timedelta(seconds=1))  # w1 crashed: its lease runs out and w2 takes over
     taken_over = await delivering.claim_due(
-        delivering.ClaimDue(Channel.EMAIL, 10, "w2", LEASE), uow=db.unit_of_work(), clock=clock
+        delivering.ClaimDue(Channel.EMAIL, 10, "w2", LEASE), uow=db.unit_of_work(), clock=clock, rules=RULES
     )
     assert [n.id for n in taken_over] == [n.id for n in first]
 
 
 async def test_a_restarted_dispatcher_takes_back_its_own_claims_at_once(db, clock, renderer, catalog) -> None:
     await _queue_email(db, clock, renderer, catalog)
-    await delivering.claim_due(delivering.ClaimDue(Channel.EMAIL, 10, "w1", LEASE), uow=db.unit_of_work(), clock=clock)
+    await delivering.claim_due(
+        delivering.ClaimDue(Channel.EMAIL, 10, "w1", LEASE), uow=db.unit_of_work(), clock=clock, rules=RULES
+    )
     assert await delivering.release_claims("w1", uow=db.unit_of_work()) == 1
     again = await delivering.claim_due(
-        delivering.ClaimDue(Channel.EMAIL, 10, "w1", LEASE), uow=db.unit_of_work(), clock=clock
+        delivering.ClaimDue(Channel.EMAIL, 10, "w1", LEASE), uow=db.unit_of_work(), clock=clock, rules=RULES
     )
     assert len(again) == 1
 
@@ -100,10 +102,11 @@ async def test_a_retried_sms_keeps_the_recipients_quiet_hours(db, renderer, cata
     (sms,) = [
         n for n in (await _take(db, clock, renderer, catalog, overdue(ada, 1))).queued if n.channel == Channel.SMS
     ]
-    clock.advance(timedelta(hours=3))  # ...is refused for now, and its retry waits for 08:00 there
+    clock.advance(timedelta(hours=3) - timedelta(minutes=1))  # claimed at 21:59...
     (claimed,) = await delivering.claim_due(
-        delivering.ClaimDue(Channel.SMS, 10, "w", LEASE), uow=db.unit_of_work(), clock=clock
+        delivering.ClaimDue(Channel.SMS, 10, "w", LEASE), uow=db.unit_of_work(), clock=clock, rules=RULES
     )
+    clock.advance(timedelta(minutes=1))  # ...is refused for now at 22:00, and its retry waits for 08:00 there
     await delivering.record_attempts(
         [delivering.Attempt(claimed, Failed("503", transient=True))],
         worker="w",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +14,7 @@ from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import Content, Notification, NotificationFailed, Status
 from services.notifications.domain.recipients import AccountStatus, ChannelChoice, routes
 from services.notifications.domain.wording import format_moment, locale_of, zone_of
+from services.notifications.settings import NotificationsSettings
 from services.support.runtime.errors import FailedPrecondition
 
 from .conftest import NOON
@@ -80,11 +82,11 @@ def test_backoff_grows_with_jitter_and_stops_at_the_cap() -> None:
     assert delays[3] <= timedelta(seconds=30)
 
 
-def _queued() -> Notification:
+def _queued(policy: RetryPolicy = POLICY) -> Notification:
     content = Content("s", "t", "", "hold_ready_email_en", 1, "en")
     return Notification.queue(
         recipient_id=recipient().user_id, channel=Channel.EMAIL, address="a@b.org", kind=Kind.HOLD_READY,
-        content=content, params={}, now=NOON, not_before=NOON, policy=POLICY,
+        content=content, params={}, now=NOON, not_before=NOON, policy=policy,
     )  # fmt: skip
 
 
@@ -96,6 +98,19 @@ def test_a_temporary_refusal_is_tried_again_later_and_the_last_try_fails_for_goo
     n.record(Failed("451 busy", transient=True), now=NOON, policy=POLICY, not_before=NOON)
     assert n.status == Status.FAILED and "last try" in n.last_error
     assert [type(e) for e in n.events] == [NotificationFailed]
+
+
+def test_with_the_default_settings_a_temporary_refusal_is_tried_again_for_about_a_day() -> None:
+    policy = NotificationsSettings().rules().retry  # greylisting says "451 try later" for minutes, a full box hours
+    n, now, tries = _queued(policy), NOON, []
+    while n.status == Status.QUEUED:
+        now = n.next_attempt_at
+        tries.append(now)
+        n.record(Failed("451 4.3.0 try again later", transient=True), now=now, policy=policy, not_before=now)
+    waits = [later - earlier for earlier, later in pairwise(tries)]
+    assert timedelta(hours=12) <= tries[-1] - NOON <= timedelta(hours=25) and n.status == Status.FAILED
+    assert max(waits) <= timedelta(hours=1) and sum(t - NOON < timedelta(minutes=15) for t in tries) >= 8
+    assert policy.span >= timedelta(hours=24)
 
 
 def test_a_permanent_refusal_fails_at_once_and_a_retry_gives_a_new_set_of_tries() -> None:

@@ -10,8 +10,8 @@ from typer.testing import CliRunner
 from services.notifications import cli
 
 
-def _check(path: Path, kind: str = "hold_ready") -> tuple[int, str]:
-    result = CliRunner().invoke(cli.app, ["check", str(path), "--kind", kind], env={"COLUMNS": "200"})
+def _check(path: Path, kind: str = "hold_ready", *options: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli.app, ["check", str(path), "--kind", kind, *options], env={"COLUMNS": "200"})
     return result.exit_code, " ".join(result.output.split())
 
 
@@ -37,4 +37,15 @@ def test_an_unknown_kind_lists_the_kinds(tmp_path: Path) -> None:
     body.write_text("Hello")
     code, output = _check(body, kind="nosuch")
     assert code == 1
-    assert output.startswith("unknown kind 'nosuch'; kinds:") and "hold_ready" in output
+    assert output.startswith("unknown kind 'nosuch'") and "hold_ready" in output
+
+
+def test_a_body_the_service_refuses_for_its_size_is_not_ok(tmp_path: Path) -> None:
+    body = tmp_path / "body.txt"
+    body.write_text("   \n")
+    assert _check(body) == (1, f"{body}: must not be empty")
+    body.write_text("x" * 60_000)
+    assert _check(body) == (1, f"{body}: must be at most 50000 characters")
+    body.write_text("{{ book_title }} " * 100)  # 1,700 characters: an email's body, not an SMS's
+    assert _check(body)[0] == 0
+    assert _check(body, "hold_ready", "--channel", "sms") == (1, f"{body}: an SMS is at most 1600 characters")

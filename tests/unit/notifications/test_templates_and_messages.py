@@ -139,6 +139,26 @@ async def test_staff_send_a_message_template_with_their_own_words(db, clock, ren
     assert sent.kind == Kind.MESSAGE and sent.content.subject == "Hi"
 
 
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"library_name": "Athenaeum Library Security Team"}, "params['library_name']"),
+        ({"display_name": "Valued customer"}, "params['display_name']"),
+        ({"subject": "s" * 2_000}, "params['subject']"),
+        ({"body": "b" * 10_001}, "params['body']"),
+    ],
+)
+async def test_a_message_template_takes_only_staffs_own_words_and_as_long_as_a_literal_one(
+    db, clock, renderer, params, field
+) -> None:
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    words = {"subject": "Security alert", "body": "Verify your account"} | params
+    with pytest.raises(InvalidArgument) as error:
+        await _send(db, clock, renderer, _message(ada, template=(Kind.MESSAGE, Channel.EMAIL, "en"), params=words))
+    assert [v.field for v in error.value.violations] == [field] and db.notifications == {}
+
+
 @pytest.mark.parametrize("kind", [Kind.SESSION_REVOKED, Kind.PASSWORD_CHANGED, Kind.WELCOME, Kind.HOLD_READY])
 async def test_staff_cannot_send_the_systems_notices(db, clock, renderer, kind) -> None:
     ada = recipient(email_opt_in=False)
