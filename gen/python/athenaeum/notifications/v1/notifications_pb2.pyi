@@ -58,9 +58,15 @@ class _NotificationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_No
     NOTIFICATION_STATUS_SENT: _NotificationStatus.ValueType  # 2
     """Accepted by the mail server or the SMS provider."""
     NOTIFICATION_STATUS_FAILED: _NotificationStatus.ValueType  # 3
-    """Gave up: a permanent error, or the last attempt failed (`last_error`); RetryNotification queues it again."""
+    """Gave up: a permanent error, or temporary ones for about a day (`last_error`); RetryNotification queues it
+    again. (A temporary refusal, an SMTP 4xx or the SMS provider's 5xx or 429, is tried again after a growing
+    wait, 2 s doubling up to 1 h, for up to about 24 h.)
+    """
     NOTIFICATION_STATUS_SUPPRESSED: _NotificationStatus.ValueType  # 4
-    """Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account."""
+    """Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account; a
+    reminder whose reason went away while it waited (the loan returned or renewed, the hold collected,
+    cancelled or expired), or one that would arrive after the moment it announces.
+    """
 
 class NotificationStatus(_NotificationStatus, metaclass=_NotificationStatusEnumTypeWrapper):
     """Where the delivery of a notification stands."""
@@ -72,9 +78,15 @@ NOTIFICATION_STATUS_QUEUED: NotificationStatus.ValueType  # 1
 NOTIFICATION_STATUS_SENT: NotificationStatus.ValueType  # 2
 """Accepted by the mail server or the SMS provider."""
 NOTIFICATION_STATUS_FAILED: NotificationStatus.ValueType  # 3
-"""Gave up: a permanent error, or the last attempt failed (`last_error`); RetryNotification queues it again."""
+"""Gave up: a permanent error, or temporary ones for about a day (`last_error`); RetryNotification queues it
+again. (A temporary refusal, an SMTP 4xx or the SMS provider's 5xx or 429, is tried again after a growing
+wait, 2 s doubling up to 1 h, for up to about 24 h.)
+"""
 NOTIFICATION_STATUS_SUPPRESSED: NotificationStatus.ValueType  # 4
-"""Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account."""
+"""Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account; a
+reminder whose reason went away while it waited (the loan returned or renewed, the hold collected,
+cancelled or expired), or one that would arrive after the moment it announces.
+"""
 Global___NotificationStatus: _TypeAlias = NotificationStatus  # noqa: Y015
 
 @_typing.final

@@ -92,12 +92,16 @@ class NotificationStatus(betterproto2.Enum):
 
     FAILED = 3
     """
-    Gave up: a permanent error, or the last attempt failed (`last_error`); RetryNotification queues it again.
+    Gave up: a permanent error, or temporary ones for about a day (`last_error`); RetryNotification queues it
+    again. (A temporary refusal, an SMTP 4xx or the SMS provider's 5xx or 429, is tried again after a growing
+    wait, 2 s doubling up to 1 h, for up to about 24 h.)
     """
 
     SUPPRESSED = 4
     """
-    Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account.
+    Not sent on purpose (`suppress_reason`): the recipient's SMS limit, no address, a closed account; a
+    reminder whose reason went away while it waited (the loan returned or renewed, the hold collected,
+    cancelled or expired), or one that would arrive after the moment it announces.
     """
 
     @classmethod
