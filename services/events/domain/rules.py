@@ -3,8 +3,10 @@ refusal echoes what the client sent."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
 
@@ -71,20 +73,40 @@ def all_event_names(names: Sequence[str]) -> bool:
     return _EVENT_NAMES.fullmatch("".join(names)) is not None
 
 
-def check_batch(events: Sequence[NewEvent], *, now: datetime, field: str = "events", single: bool = False) -> None:
+@dataclass(frozen=True, slots=True)
+class _Times:
+    """The occur_times a batch may give, in seconds since 1970."""
+
+    latest: int
+    """No more than MAX_FUTURE ahead of our clock."""
+    earliest_activity: int
+    """An ACTIVITY event older than the retention window would only be dropped: it is refused (kept, it
+    would land outside every monthly partition and outlive the window)."""
+    retention: timedelta | None
+
+
+def check_batch(
+    events: Sequence[NewEvent],
+    *,
+    now: datetime,
+    field: str = "events",
+    single: bool = False,
+    activity_retention: timedelta | None = None,
+) -> None:
     """InvalidArgument naming each bad field as events[i].field (event.field for a `single` event);
-    nothing of a bad batch is accepted."""
+    nothing of a bad batch is accepted. With `activity_retention`, an ACTIVITY event older than it is bad."""
     if not events:
         raise InvalidArgument.field(field, "must hold at least one event")
     if len(events) > MAX_BATCH:
         raise InvalidArgument.field(field, f"at most {MAX_BATCH} events per call")
-    latest = int((now + MAX_FUTURE - EPOCH).total_seconds())
-    if _all_clean(events, latest):
+    earliest = 0 if activity_retention is None else math.ceil((now - activity_retention - EPOCH).total_seconds())
+    times = _Times(int((now + MAX_FUTURE - EPOCH).total_seconds()), earliest, activity_retention)
+    if _all_clean(events, times):
         return
     violations: list[FieldViolation] = []
     seen: dict[str, int] = {}
     for index, event in enumerate(events):
-        problems = _event_problems(event, latest)
+        problems = _event_problems(event, times)
         name = event.name.lower()
         if name and not problems:
             first = seen.setdefault(name, index)
@@ -103,7 +125,7 @@ _ATTRIBUTE_CHARS_ALWAYS_FINE = MAX_EVENT_CHARS - MAX_TYPE_LENGTH - 64 - 2 * (63 
 subject at their longest."""
 
 
-def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
+def _all_clean(events: Sequence[NewEvent], times: _Times) -> bool:
     """True when no event of the batch has a problem, found column by column (each distinct value checked
     once, most loops in C): about a fifth of the cost of checking event by event. False does not mean a
     problem: the event-by-event check then finds and names them (this one only says a batch is clean)."""
@@ -117,7 +139,8 @@ def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
         return False
     stamps = list(map(Read.occur_time, events))
     seconds, nanos = list(map(Read.seconds, stamps)), list(map(Read.nanos, stamps))
-    if min(seconds) < 1 or max(seconds) > latest_seconds or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
+    earliest = max(1, times.earliest_activity)  # an older event may be AUDIT (kept): the check of each tells
+    if min(seconds) < earliest or max(seconds) > times.latest or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
         return False
     resources = set(map(Read.actor, events)) | set(map(Read.subject, events))
     if not all(map(_good_resource, resources - {""})):
@@ -146,7 +169,7 @@ def _all_attributes_clean(events: Sequence[NewEvent]) -> bool:
     return all(map(_good_key, keys)) and not _CONTROL.search("".join(values))
 
 
-def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str]]:
+def _event_problems(event: NewEvent, times: _Times) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if event.name and not EVENT_NAME.fullmatch(event.name):
         problems.append(("name", "must look like events/{event}, {event} a UUID"))
@@ -160,8 +183,11 @@ def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str
     stamp = event.occur_time
     if stamp.seconds == 0 and stamp.nanos == 0:
         problems.append(("occur_time", "is required"))
-    elif stamp.seconds < 0 or stamp.seconds > latest_seconds or not 0 <= stamp.nanos < 1_000_000_000:
+    elif stamp.seconds < 0 or stamp.seconds > times.latest or not 0 <= stamp.nanos < 1_000_000_000:
         problems.append(("occur_time", "must be after 1970 and no more than a day ahead of the server's clock"))
+    elif stamp.seconds < times.earliest_activity and event.category != Category.AUDIT and times.retention:
+        days = times.retention / timedelta(days=1)
+        problems.append(("occur_time", f"must be within the last {days:g} days: older ACTIVITY is not kept"))
     for path, value in (("actor", event.actor), ("subject", event.subject)):
         if value and not _good_resource(value):
             problems.append((path, "must be a resource name such as users/{user}"))

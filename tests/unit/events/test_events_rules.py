@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakes import LIBRARIAN, READER, Draft, Stamp
@@ -83,6 +83,19 @@ def test_well_formed_events_at_the_limits_are_accepted() -> None:
     # the event's size limit): each is then checked on its own, and accepted.
     check_batch([Draft(), Draft(occur_time=Stamp(0, 5))], now=NOW)
     check_batch([Draft(), Draft(attributes={f"k{i}": "v" * 1000 for i in range(15)})], now=NOW)
+
+
+def test_activity_older_than_the_retention_window_is_refused_naming_the_window_and_audit_is_not() -> None:
+    """Kept, a backdated ACTIVITY event would land outside every monthly partition and outlive the window."""
+    retention = timedelta(days=90)
+    oldest = Stamp(int((NOW - retention).timestamp()))
+    check_batch([Draft(occur_time=oldest), Draft()], now=NOW, activity_retention=retention)
+    old = Stamp(oldest.seconds - 1)
+    check_batch([Draft(), Draft(occur_time=old, category=Category.AUDIT)], now=NOW, activity_retention=retention)
+    check_batch([Draft(occur_time=Stamp(1))], now=NOW)  # no window given: no such limit
+    for category in (0, Category.ACTIVITY):
+        found = violations([Draft(), Draft(occur_time=old, category=category)], activity_retention=retention)
+        assert list(found) == ["events[1].occur_time"] and "90 days" in found["events[1].occur_time"]
 
 
 def test_a_single_event_is_named_event_dot_field() -> None:

@@ -180,6 +180,28 @@ async def test_upkeep_makes_partitions_ahead_and_drops_expired_activity_months()
     assert Month(2026, 6) in uow.partitions.audit  # the audit trail is kept
 
 
+async def test_upkeep_deletes_expired_activity_that_no_month_holds_and_keeps_the_rest() -> None:
+    uow = FakeUnitOfWork()
+    before_the_first_month = datetime(2025, 6, 30, tzinfo=UTC)
+    kept = [
+        EventRecord(uuid.uuid4(), "web.old", Category.AUDIT, before_the_first_month, NOW),
+        EventRecord(uuid.uuid4(), "web.recent", Category.ACTIVITY, NOW - timedelta(days=30), NOW),
+    ]
+    expired = EventRecord(uuid.uuid4(), "web.old", Category.ACTIVITY, before_the_first_month, NOW)
+    await store_events([*kept, expired], uow=uow)
+    upkeep = await keep_partitions(uow=uow, clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90))
+    assert upkeep.deleted == 1
+    assert sorted(uow.committed.stored.values(), key=lambda r: r.type) == sorted(kept, key=lambda r: r.type)
+
+
+async def test_a_recorded_activity_event_older_than_the_retention_window_is_refused() -> None:
+    journal = FakeJournal()
+    old = Draft(occur_time=seconds(NOW - timedelta(days=91)))
+    with pytest.raises(InvalidArgument):
+        await record(journal, [Draft(), old], activity_retention=timedelta(days=90))
+    assert journal.batches == []
+
+
 async def test_a_watch_passes_its_query_to_the_feed() -> None:
     feed = FakeFeed([audit(0, actor="users/bob"), None, audit(0)])
     query = build_query(actor="users/ada")
