@@ -12,6 +12,7 @@ from itertools import chain
 
 from services.events.domain.model import EPOCH, Category, NewEvent, Read, Recorder
 from services.support.runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
+from services.support.runtime.text import CONTROL
 
 MAX_BATCH = 1000
 MAX_ATTRIBUTES = 64
@@ -34,7 +35,6 @@ RESOURCE = re.compile(r"[a-z][A-Za-z0-9]{0,62}(?:/[A-Za-z0-9._~-]{1,128}){1,7}")
 SOURCE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,127}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CATEGORIES = frozenset({0, *Category})
 
 
@@ -166,7 +166,7 @@ def _all_attributes_clean(events: Sequence[NewEvent]) -> bool:
     longest = max(map(len, values))
     if longest > MAX_VALUE_LENGTH or most * (max(map(len, keys)) + longest) > _ATTRIBUTE_CHARS_ALWAYS_FINE:
         return False
-    return all(map(_good_key, keys)) and not _CONTROL.search("".join(values))
+    return all(map(_good_key, keys)) and not CONTROL.search("".join(values))
 
 
 def _event_problems(event: NewEvent, times: _Times) -> list[tuple[str, str]]:
@@ -210,7 +210,7 @@ def _attribute_problems(event: NewEvent) -> list[tuple[str, str]]:
     if not all(map(_good_key, keys)):
         return [("attributes", "keys are words of letters, digits, _ . - (at most 128 characters)")]
     values = [attributes[key] for key in keys]
-    if max(map(len, values)) > MAX_VALUE_LENGTH or _CONTROL.search("".join(values)):
+    if max(map(len, values)) > MAX_VALUE_LENGTH or CONTROL.search("".join(values)):
         return [("attributes", f"values are at most {MAX_VALUE_LENGTH} characters, without control characters")]
     size += sum(map(len, keys)) + sum(map(len, values))
     if size > MAX_EVENT_CHARS:

@@ -61,6 +61,10 @@ def test_a_well_formed_batch_is_accepted() -> None:
         (Draft(trace_id="xyz"), "trace_id"),
         (Draft(attributes={"bad key": "v"}), "attributes"),
         (Draft(attributes={"k": "\x00"}), "attributes"),
+        (Draft(attributes={"k": "next\x85line"}), "attributes"),  # C1 controls
+        (Draft(attributes={"k": "\x9b31mred"}), "attributes"),
+        (Draft(attributes={"k": "\u202eevil"}), "attributes"),  # bidi overrides and isolates
+        (Draft(attributes={"k": "a\u2066b"}), "attributes"),
         (Draft(attributes={"k": "v" * 1025}), "attributes"),
         (Draft(attributes={f"k{i}": "v" for i in range(MAX_ATTRIBUTES + 1)}), "attributes"),
         (Draft(attributes={f"k{i}": "v" * 1000 for i in range(20)}), "attributes"),
