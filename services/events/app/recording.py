@@ -35,7 +35,7 @@ async def record_events(cmd: RecordEvents, *, journal: EventJournal, clock: Cloc
     check_request_id(cmd.request_id)
     field = "event" if cmd.single else "events"
     check_batch(cmd.events, now=now, field=field, single=cmd.single, activity_retention=cmd.activity_retention)
-    check_may_record(cmd.events, cmd.recorder, mesh_sources=cmd.mesh_sources)
+    check_may_record(cmd.events, cmd.recorder, now=now, trace_id=cmd.trace_id, mesh_sources=cmd.mesh_sources)
     key = batch_key(recorder=cmd.recorder.name, request_id=cmd.request_id, content=cmd.payload)
     batch = AcceptedBatch(key, cmd.recorder.name, now, cmd.trace_id, cmd.events)
     await journal.append(batch, cmd.payload)

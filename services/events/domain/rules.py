@@ -224,13 +224,24 @@ client, `athenaeum.loans.loan_issued` would be counted with the real issues wher
 type (the admins' dashboard is)."""
 
 
+AUDIT_CLOCK_SKEW = timedelta(minutes=5)
+"""How far from our clock a person's AUDIT event may say it happened: it records what they do now (a desk's
+clock may drift, a call may be retried), not an entry slipped in among the past (the trail's order is time)."""
+
+
 def check_may_record(
-    events: Sequence[NewEvent], recorder: Recorder, *, mesh_sources: frozenset[str] = frozenset()
+    events: Sequence[NewEvent],
+    recorder: Recorder,
+    *,
+    now: datetime,
+    trace_id: str,
+    mesh_sources: frozenset[str] = frozenset(),
 ) -> None:
     """No one records the mesh's own types; staff record anything else, but an AUDIT event only as
-    themselves and not as from one of `mesh_sources` (the mesh's own services: the audit trail must not hold
-    an entry a librarian wrote in an admin's name, or as the loans service); a reader records their own
-    ACTIVITY only (no AUDIT, no one else's name). A peer service of the mesh records as it needs."""
+    themselves, now (within AUDIT_CLOCK_SKEW), in the trace of the record call (`trace_id`) and not as from one
+    of `mesh_sources` (the mesh's own services): the audit trail must not hold an entry a librarian wrote in
+    an admin's name, as the loans service, backdated or inside another request's trace. A reader records
+    their own ACTIVITY only (no AUDIT, no one else's name). A peer service of the mesh records as it needs."""
     for event in events:
         if event.type.startswith(MESH_TYPES):
             raise PermissionDenied(
@@ -238,7 +249,7 @@ def check_may_record(
             )
     if recorder.staff:
         if recorder.name.startswith(PERSON):
-            _check_own_audit(events, recorder, mesh_sources)
+            _check_own_audit(events, recorder, mesh_sources, now=now, trace_id=trace_id)
         return
     for event in events:
         if event.category == Category.AUDIT:
@@ -250,7 +261,12 @@ def check_may_record(
 PERSON = "users/"
 
 
-def _check_own_audit(events: Sequence[NewEvent], recorder: Recorder, mesh_sources: frozenset[str]) -> None:
+def _check_own_audit(
+    events: Sequence[NewEvent], recorder: Recorder, mesh_sources: frozenset[str], *, now: datetime, trace_id: str
+) -> None:
+    earliest = (now - AUDIT_CLOCK_SKEW - EPOCH).total_seconds()
+    latest = (now + AUDIT_CLOCK_SKEW - EPOCH).total_seconds()
+    minutes = AUDIT_CLOCK_SKEW / timedelta(minutes=1)
     for event in events:
         if event.category != Category.AUDIT:
             continue
@@ -262,6 +278,17 @@ def _check_own_audit(events: Sequence[NewEvent], recorder: Recorder, mesh_source
             raise PermissionDenied(
                 f"the source {event.source!r} is the mesh's own: name your client otherwise",
                 reason="MESH_EVENT_SOURCE",
+            )
+        if not earliest <= event.occur_time.seconds + event.occur_time.nanos / 1e9 <= latest:
+            raise PermissionDenied(
+                f"an AUDIT event records what you do now: occur_time must be within {minutes:g} minutes of the "
+                "server's clock",
+                reason="AUDIT_NOT_NOW",
+            )
+        if event.trace_id and event.trace_id != trace_id:
+            raise PermissionDenied(
+                "an AUDIT event belongs to the trace of its record call: leave `trace_id` empty",
+                reason="NOT_YOUR_TRACE",
             )
 
 

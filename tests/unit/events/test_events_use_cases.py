@@ -55,6 +55,21 @@ async def test_a_bad_or_forbidden_batch_journals_nothing() -> None:
     assert journal.batches == []
 
 
+async def test_a_librarian_s_audit_event_is_of_now_and_of_the_record_call_s_trace() -> None:
+    journal = FakeJournal()
+    for forged in (
+        Draft(occur_time=seconds(NOW - timedelta(hours=1))),
+        Draft(occur_time=seconds(NOW), trace_id="a" * 32),
+    ):
+        forged.category = Category.AUDIT
+        with pytest.raises(PermissionDenied):
+            await record(journal, [forged], recorder=LIBRARIAN, trace_id="f" * 32)
+    assert journal.batches == []
+    own = Draft(category=Category.AUDIT, occur_time=seconds(NOW - timedelta(minutes=1)))
+    batch = await record(journal, [own], recorder=LIBRARIAN, trace_id="f" * 32)
+    assert batch.records()[0].trace_id == "f" * 32  # type: ignore[attr-defined]
+
+
 async def test_a_retried_batch_has_the_same_key_and_a_journal_away_is_unavailable() -> None:
     journal = FakeJournal()
     first = await record(journal, [Draft()], request_id="6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11")
