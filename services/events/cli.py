@@ -38,12 +38,39 @@ def _access_token(target: str, token: str | None, email: str | None) -> str | No
     return str(login.tokens.access_token)
 
 
+KINDS = {1: "ACTIVITY", 2: "AUDIT"}
+SHOWN_CHARACTERS = 200
+
+
+def literal(text: str) -> str:
+    """`text` as Python writes a string literal: line breaks, control, bidi and other invisible characters
+    escaped (\\n, \\x9b, \\u202e), so no value can start a line of its own or turn the others around."""
+    return repr(text)
+
+
+def plain(text: str) -> str:
+    """`text` escaped as `literal` does, without the quotes (for names: the rules allow no space in them)."""
+    return repr(text)[1:-1]
+
+
 def line(event: events_pb2.Event) -> str:
-    """One event on one line: time, type, actor → subject, then its attributes."""
+    """One event on one line: time, category, type, actor → subject, then its attributes, each value
+    escaped and quoted (a value sent by a reader cannot pass for another event, or another attribute)."""
     stamp = event.occur_time.ToDatetime().strftime("%H:%M:%S.%f")[:-3]
-    attributes = escape(" ".join(f"{k}={v}" for k, v in sorted(event.attributes.items()))[:200])
-    who = escape(f"{event.actor or '-'} → {event.subject or '-'}")
-    return f"[dim]{stamp}[/dim] [bold]{escape(event.type)}[/bold] {who} [dim]{attributes}[/dim]"
+    kind = KINDS.get(event.category, str(event.category))
+    style = "yellow" if kind == "AUDIT" else "dim"
+    pairs = " ".join(f"{plain(k)}={literal(v)}" for k, v in sorted(event.attributes.items()))
+    attributes = escape(pairs if len(pairs) <= SHOWN_CHARACTERS else pairs[:SHOWN_CHARACTERS] + "…")
+    who = escape(f"{plain(event.actor or '-')} → {plain(event.subject or '-')}")
+    return (
+        f"[dim]{stamp}[/dim] [{style}]{kind:<8}[/{style}] [bold]{escape(plain(event.type))}[/bold] {who} "
+        f"[dim]{attributes}[/dim]"
+    )
+
+
+def show(out: Console, event: events_pb2.Event) -> None:
+    """Print `line(event)` as one line whatever the width (rich would wrap a long one into lines of its own)."""
+    out.print(line(event), highlight=False, soft_wrap=True, emoji=False)
 
 
 @app.command()
@@ -74,7 +101,7 @@ def tail(
             try:
                 for event in stub.WatchEvents(request, metadata=metadata):
                     if event.name:
-                        console.print(line(event), highlight=False)
+                        show(console, event)
                     elif heartbeats:
                         console.print("[dim]· heartbeat[/dim]")
             except KeyboardInterrupt:

@@ -71,6 +71,8 @@ async def build(settings: EventsSettings, zygotes: Sequence[Zygote] = ()) -> Ser
         buffer=settings.watch_buffer,
     )
 
+    retention = timedelta(days=settings.activity_retention_days)
+
     async def upkeep() -> None:
         while True:
             try:
@@ -78,7 +80,7 @@ async def build(settings: EventsSettings, zygotes: Sequence[Zygote] = ()) -> Ser
                     uow=uow(),
                     clock=clock,
                     months_ahead_count=settings.partitions_ahead,
-                    retention=timedelta(days=settings.activity_retention_days),
+                    retention=retention,
                 )
             except Exception as error:  # Postgres away: the default partitions take events meanwhile
                 log.warning("partition upkeep failed: %s", error)
@@ -103,7 +105,7 @@ async def build(settings: EventsSettings, zygotes: Sequence[Zygote] = ()) -> Ser
         store = build_store(settings, infra)  # its consume() declares the journal too
         storage, checks = [store.consume], [store.check]
 
-    servicer = EventsServicer(uow=uow, journal=journal, feed=feed, clock=clock)
+    servicer = EventsServicer(uow=uow, journal=journal, feed=feed, clock=clock, activity_retention=retention)
     # Ingestion allocates a dozen short-lived objects per event, 50,000 events a second: the heap built at
     # start is not garbage (frozen: collections skip it), and young objects are collected less often.
     gc.freeze()

@@ -150,15 +150,17 @@ def test_recorded_activity_is_stored_and_counted_per_minute_over_rest(mesh, edge
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"type": "NOT A TYPE", "occur_time": "2026-01-01T00:00:00Z"}, "event.type"),
+        ({"type": "NOT A TYPE", "occur_time": now_stamp()}, "event.type"),
         ({"type": "web.search"}, "event.occur_time"),
         ({"type": "web.search", "occur_time": "1969-12-31T00:00:00Z"}, "event.occur_time"),
         ({"type": "web.search", "occur_time": "2999-01-01T00:00:00Z"}, "event.occur_time"),
+        # Older than the ACTIVITY retention window (90 days): it would only be dropped, or kept past it.
+        ({"type": "web.search", "occur_time": "2026-01-01T00:00:00Z"}, "event.occur_time"),
         (
-            {"type": "web.search", "occur_time": "2026-01-01T00:00:00Z", "attributes": {"k": "\u0000"}},
+            {"type": "web.search", "occur_time": now_stamp(), "attributes": {"k": "\u0000"}},
             "event.attributes['k']",
         ),
-        ({"type": "web.search", "occur_time": "2026-01-01T00:00:00Z", "name": "events/../../etc"}, "event.name"),
+        ({"type": "web.search", "occur_time": now_stamp(), "name": "events/../../etc"}, "event.name"),
     ],
 )
 def test_a_bad_event_is_a_400_naming_the_field(edge, reader, body: dict, field: str) -> None:
@@ -186,7 +188,8 @@ def test_a_reader_may_not_record_audit_events_or_list_the_log(edge, reader) -> N
 @pytest.mark.parametrize(
     ("forged", "reason"),
     [({"actor": "admin"}, "NOT_YOUR_AUDIT"), ({"actor": "services/loans"}, "NOT_YOUR_AUDIT"),
-     ({"source": "loans"}, "MESH_EVENT_SOURCE")],
+     ({"source": "loans"}, "MESH_EVENT_SOURCE"), ({"occur_time": "1970-01-01T00:00:01Z"}, "AUDIT_NOT_NOW"),
+     ({"trace_id": "4ac50cba2c2ac70dd41aa9bbf487bf89"}, "NOT_YOUR_TRACE")],
 )  # fmt: skip
 def test_a_librarian_records_audit_events_in_their_own_name_only(edge, librarian, admin, forged, reason) -> None:
     event = {"type": "desk.fine_waived", "occur_time": now_stamp(), "category": "EVENT_CATEGORY_AUDIT"}
@@ -195,6 +198,7 @@ def test_a_librarian_records_audit_events_in_their_own_name_only(edge, librarian
     assert refused.status_code == 403 and refused.json()["details"][0]["reason"] == reason, refused.text
     recorded = edge.post("/v1/events", json={**event, "source": "desk"}, headers=librarian.headers)
     assert recorded.status_code == 200 and recorded.json()["actor"] == librarian.name, recorded.text
+    assert recorded.json()["trace_id"] not in ("", forged.get("trace_id")), recorded.text  # the call's own
 
 
 def test_a_batch_with_a_repeated_name_names_its_index_and_accepts_nothing(mesh, librarian) -> None:

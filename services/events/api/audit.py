@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from google.protobuf import descriptor_pool, message_factory
-from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from services.events.domain.audit import audit_record
@@ -23,6 +24,17 @@ _WELL_KNOWN = {
     "google.protobuf.Duration": lambda m: m.ToJsonString(),
     "google.protobuf.FieldMask": lambda m: ",".join(m.paths),
 }
+
+
+_ZERO_IS_A_VALUE = frozenset(
+    {
+        FieldDescriptor.TYPE_BOOL, FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT,
+        FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_UINT32,
+        FieldDescriptor.TYPE_UINT64, FieldDescriptor.TYPE_SINT32, FieldDescriptor.TYPE_SINT64,
+        FieldDescriptor.TYPE_FIXED32, FieldDescriptor.TYPE_FIXED64, FieldDescriptor.TYPE_SFIXED32,
+        FieldDescriptor.TYPE_SFIXED64,
+    }
+)  # fmt: skip
 
 
 class Unreadable(ValueError):
@@ -66,8 +78,10 @@ def _decode(type_name: str, data: bytes) -> Message:
 def flatten(message: Message, prefix: str = "") -> Iterator[tuple[str, str]]:
     """(dotted path, text) for every set field, in field order: loan.patron, book.authors, items[0].name.
     A field marked `debug_redact` in its proto (personal data, e.g. a notification's address and text) is left
-    out: the audit trail says who did what to which resource, and is kept longer than such data may be."""
-    for field, value in message.ListFields():
+    out: the audit trail says who did what to which resource, and is kept longer than such data may be.
+    A number at zero or a flag at false is a value and is kept (`available_copies` 0, a preference turned
+    off); an empty string or list, an unset message and an enum at its UNSPECIFIED zero say nothing."""
+    for field, value in _set_or_zero(message):
         if field.GetOptions().debug_redact:
             continue
         path = f"{prefix}{field.name}"
@@ -82,6 +96,17 @@ def flatten(message: Message, prefix: str = "") -> Iterator[tuple[str, str]]:
                     yield from _value(f"{path}[{index}]", field, item)
         else:
             yield from _value(path, field, value)
+
+
+def _set_or_zero(message: Message) -> Iterator[tuple[FieldDescriptor, Any]]:
+    """The fields ListFields gives (those set), and beside them the numbers and flags at zero that it leaves
+    out (proto3 does not tell a zero from an unset number: in a payload, one is a zero), in field order."""
+    listed: dict[Any, Any] = dict(message.ListFields())
+    for field in cast(Descriptor, message.DESCRIPTOR).fields:
+        if field in listed:
+            yield field, listed[field]
+        elif field.type in _ZERO_IS_A_VALUE and not field.is_repeated and not field.has_presence:
+            yield field, getattr(message, field.name)
 
 
 def _value(path: str, field: FieldDescriptor, value: object) -> Iterator[tuple[str, str]]:

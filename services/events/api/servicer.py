@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
 from typing import Any
 
 import grpc
@@ -33,9 +34,16 @@ Context = grpc.aio.ServicerContext[Any, Any]
 
 class EventsServicer(events_pb2_grpc.EventsServiceServicer):
     def __init__(
-        self, *, uow: Callable[[], EventsUnitOfWork], journal: EventJournal, feed: LiveFeed, clock: Clock
+        self,
+        *,
+        uow: Callable[[], EventsUnitOfWork],
+        journal: EventJournal,
+        feed: LiveFeed,
+        clock: Clock,
+        activity_retention: timedelta,
     ) -> None:
         self._uow = uow
+        self._activity_retention = activity_retention
         self._journal = journal
         self._feed = feed
         self._clock = clock
@@ -51,6 +59,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
             trace_id=current_trace_id(),
             single=single,
             mesh_sources=mesh_sources(),
+            activity_retention=self._activity_retention,
         )
         return await record_events(cmd, journal=self._journal, clock=self._clock)
 

@@ -54,6 +54,10 @@ class PartitionRepository(Protocol):
     async def drop_activity(self, months: Sequence[Month]) -> list[str]:
         """Drop these months' ACTIVITY partitions; returns their names."""
 
+    async def delete_unpartitioned_activity(self, before: datetime) -> int:
+        """Delete the ACTIVITY events older than `before` that no monthly partition holds (those of a month
+        before the first partition); returns how many."""
+
 
 class EventsUnitOfWork(Protocol):
     @property

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.events.app.ports import EventJournal, EventsUnitOfWork
 from services.events.domain.model import AcceptedBatch, EventRecord, NewEvent, Recorder, batch_key
@@ -24,14 +25,17 @@ class RecordEvents:
     """One event (RecordEvent): errors name `event.field` rather than `events[0].field`."""
     mesh_sources: frozenset[str] = frozenset()
     """The mesh's own services' names, which no person's AUDIT event may give as its source."""
+    activity_retention: timedelta | None = None
+    """How long ACTIVITY events are kept: an older one is refused (None: no such limit)."""
 
 
 async def record_events(cmd: RecordEvents, *, journal: EventJournal, clock: Clock) -> AcceptedBatch:
     """Check every event (all or none), then append the batch to the journal."""
     now = clock.now()
     check_request_id(cmd.request_id)
-    check_batch(cmd.events, now=now, field="event" if cmd.single else "events", single=cmd.single)
-    check_may_record(cmd.events, cmd.recorder, mesh_sources=cmd.mesh_sources)
+    field = "event" if cmd.single else "events"
+    check_batch(cmd.events, now=now, field=field, single=cmd.single, activity_retention=cmd.activity_retention)
+    check_may_record(cmd.events, cmd.recorder, now=now, trace_id=cmd.trace_id, mesh_sources=cmd.mesh_sources)
     key = batch_key(recorder=cmd.recorder.name, request_id=cmd.request_id, content=cmd.payload)
     batch = AcceptedBatch(key, cmd.recorder.name, now, cmd.trace_id, cmd.events)
     await journal.append(batch, cmd.payload)

@@ -1,9 +1,11 @@
-"""Monthly partitions: made ahead of time, ACTIVITY ones dropped whole when they expire."""
+"""Monthly partitions: made ahead of time, ACTIVITY ones dropped whole when they expire (and expired ACTIVITY
+outside every month, in the default partition, deleted)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +19,10 @@ _CHILDREN = sa.text(
     "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
     "JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = :parent"
 )
+
+
+# Rows only of a month before the first partition (or of one upkeep failed to make in time): few.
+_DELETE_UNPARTITIONED = sa.text("DELETE FROM events_activity_default WHERE occur_time < :before")
 
 
 class SqlPartitionRepository:
@@ -58,3 +64,9 @@ class SqlPartitionRepository:
         if dropped:
             log.info("dropped expired partitions %s", ", ".join(dropped))
         return dropped
+
+    async def delete_unpartitioned_activity(self, before: datetime) -> int:
+        deleted = int((await self.session.execute(_DELETE_UNPARTITIONED, {"before": before})).rowcount)  # type: ignore[attr-defined]
+        if deleted:
+            log.info("deleted %d expired events outside the monthly partitions", deleted)
+        return deleted

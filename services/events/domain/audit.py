@@ -78,10 +78,14 @@ def _actor(fields: Sequence[tuple[str, str]], *, actor_hint: str, subject: str, 
 
 
 def _resources(subject: str, fields: Sequence[tuple[str, str]]) -> tuple[str, ...]:
-    found = dict.fromkeys([subject] if subject else [])
-    for _, value in fields:
+    """The resource names of the event and their parents: what happened to "books/9/copies/3" happened to
+    "books/9" too (a copy_created names its copy only, and "who did what to this book" must find it)."""
+    found: dict[str, None] = {}
+    for value in [subject, *(value for _, value in fields)]:
         if len(found) >= MAX_RESOURCES:
             break
         if "/" in value and RESOURCE.fullmatch(value):
+            parts = value.split("/")
+            found.update(dict.fromkeys(["/".join(parts[:end]) for end in range(2, len(parts), 2)]))
             found[value] = None
-    return tuple(found)
+    return tuple(found)[:MAX_RESOURCES]

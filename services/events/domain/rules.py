@@ -3,13 +3,16 @@ refusal echoes what the client sent."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import chain
 
 from services.events.domain.model import EPOCH, Category, NewEvent, Read, Recorder
 from services.support.runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
+from services.support.runtime.text import CONTROL
 
 MAX_BATCH = 1000
 MAX_ATTRIBUTES = 64
@@ -32,7 +35,6 @@ RESOURCE = re.compile(r"[a-z][A-Za-z0-9]{0,62}(?:/[A-Za-z0-9._~-]{1,128}){1,7}")
 SOURCE = re.compile(r"[a-z][a-z0-9_.-]{0,63}")
 TRACE_ID = re.compile(r"[0-9a-f]{32}")
 KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-\[\]]{0,127}")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CATEGORIES = frozenset({0, *Category})
 
 
@@ -71,20 +73,40 @@ def all_event_names(names: Sequence[str]) -> bool:
     return _EVENT_NAMES.fullmatch("".join(names)) is not None
 
 
-def check_batch(events: Sequence[NewEvent], *, now: datetime, field: str = "events", single: bool = False) -> None:
+@dataclass(frozen=True, slots=True)
+class _Times:
+    """The occur_times a batch may give, in seconds since 1970."""
+
+    latest: int
+    """No more than MAX_FUTURE ahead of our clock."""
+    earliest_activity: int
+    """An ACTIVITY event older than the retention window would only be dropped: it is refused (kept, it
+    would land outside every monthly partition and outlive the window)."""
+    retention: timedelta | None
+
+
+def check_batch(
+    events: Sequence[NewEvent],
+    *,
+    now: datetime,
+    field: str = "events",
+    single: bool = False,
+    activity_retention: timedelta | None = None,
+) -> None:
     """InvalidArgument naming each bad field as events[i].field (event.field for a `single` event);
-    nothing of a bad batch is accepted."""
+    nothing of a bad batch is accepted. With `activity_retention`, an ACTIVITY event older than it is bad."""
     if not events:
         raise InvalidArgument.field(field, "must hold at least one event")
     if len(events) > MAX_BATCH:
         raise InvalidArgument.field(field, f"at most {MAX_BATCH} events per call")
-    latest = int((now + MAX_FUTURE - EPOCH).total_seconds())
-    if _all_clean(events, latest):
+    earliest = 0 if activity_retention is None else math.ceil((now - activity_retention - EPOCH).total_seconds())
+    times = _Times(int((now + MAX_FUTURE - EPOCH).total_seconds()), earliest, activity_retention)
+    if _all_clean(events, times):
         return
     violations: list[FieldViolation] = []
     seen: dict[str, int] = {}
     for index, event in enumerate(events):
-        problems = _event_problems(event, latest)
+        problems = _event_problems(event, times)
         name = event.name.lower()
         if name and not problems:
             first = seen.setdefault(name, index)
@@ -103,7 +125,7 @@ _ATTRIBUTE_CHARS_ALWAYS_FINE = MAX_EVENT_CHARS - MAX_TYPE_LENGTH - 64 - 2 * (63 
 subject at their longest."""
 
 
-def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
+def _all_clean(events: Sequence[NewEvent], times: _Times) -> bool:
     """True when no event of the batch has a problem, found column by column (each distinct value checked
     once, most loops in C): about a fifth of the cost of checking event by event. False does not mean a
     problem: the event-by-event check then finds and names them (this one only says a batch is clean)."""
@@ -117,7 +139,8 @@ def _all_clean(events: Sequence[NewEvent], latest_seconds: int) -> bool:
         return False
     stamps = list(map(Read.occur_time, events))
     seconds, nanos = list(map(Read.seconds, stamps)), list(map(Read.nanos, stamps))
-    if min(seconds) < 1 or max(seconds) > latest_seconds or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
+    earliest = max(1, times.earliest_activity)  # an older event may be AUDIT (kept): the check of each tells
+    if min(seconds) < earliest or max(seconds) > times.latest or min(nanos) < 0 or max(nanos) >= 1_000_000_000:
         return False
     resources = set(map(Read.actor, events)) | set(map(Read.subject, events))
     if not all(map(_good_resource, resources - {""})):
@@ -143,10 +166,10 @@ def _all_attributes_clean(events: Sequence[NewEvent]) -> bool:
     longest = max(map(len, values))
     if longest > MAX_VALUE_LENGTH or most * (max(map(len, keys)) + longest) > _ATTRIBUTE_CHARS_ALWAYS_FINE:
         return False
-    return all(map(_good_key, keys)) and not _CONTROL.search("".join(values))
+    return all(map(_good_key, keys)) and not CONTROL.search("".join(values))
 
 
-def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str]]:
+def _event_problems(event: NewEvent, times: _Times) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     if event.name and not EVENT_NAME.fullmatch(event.name):
         problems.append(("name", "must look like events/{event}, {event} a UUID"))
@@ -160,8 +183,11 @@ def _event_problems(event: NewEvent, latest_seconds: int) -> list[tuple[str, str
     stamp = event.occur_time
     if stamp.seconds == 0 and stamp.nanos == 0:
         problems.append(("occur_time", "is required"))
-    elif stamp.seconds < 0 or stamp.seconds > latest_seconds or not 0 <= stamp.nanos < 1_000_000_000:
+    elif stamp.seconds < 0 or stamp.seconds > times.latest or not 0 <= stamp.nanos < 1_000_000_000:
         problems.append(("occur_time", "must be after 1970 and no more than a day ahead of the server's clock"))
+    elif stamp.seconds < times.earliest_activity and event.category != Category.AUDIT and times.retention:
+        days = times.retention / timedelta(days=1)
+        problems.append(("occur_time", f"must be within the last {days:g} days: older ACTIVITY is not kept"))
     for path, value in (("actor", event.actor), ("subject", event.subject)):
         if value and not _good_resource(value):
             problems.append((path, "must be a resource name such as users/{user}"))
@@ -184,7 +210,7 @@ def _attribute_problems(event: NewEvent) -> list[tuple[str, str]]:
     if not all(map(_good_key, keys)):
         return [("attributes", "keys are words of letters, digits, _ . - (at most 128 characters)")]
     values = [attributes[key] for key in keys]
-    if max(map(len, values)) > MAX_VALUE_LENGTH or _CONTROL.search("".join(values)):
+    if max(map(len, values)) > MAX_VALUE_LENGTH or CONTROL.search("".join(values)):
         return [("attributes", f"values are at most {MAX_VALUE_LENGTH} characters, without control characters")]
     size += sum(map(len, keys)) + sum(map(len, values))
     if size > MAX_EVENT_CHARS:
@@ -198,13 +224,24 @@ client, `athenaeum.loans.loan_issued` would be counted with the real issues wher
 type (the admins' dashboard is)."""
 
 
+AUDIT_CLOCK_SKEW = timedelta(minutes=5)
+"""How far from our clock a person's AUDIT event may say it happened: it records what they do now (a desk's
+clock may drift, a call may be retried), not an entry slipped in among the past (the trail's order is time)."""
+
+
 def check_may_record(
-    events: Sequence[NewEvent], recorder: Recorder, *, mesh_sources: frozenset[str] = frozenset()
+    events: Sequence[NewEvent],
+    recorder: Recorder,
+    *,
+    now: datetime,
+    trace_id: str,
+    mesh_sources: frozenset[str] = frozenset(),
 ) -> None:
     """No one records the mesh's own types; staff record anything else, but an AUDIT event only as
-    themselves and not as from one of `mesh_sources` (the mesh's own services: the audit trail must not hold
-    an entry a librarian wrote in an admin's name, or as the loans service); a reader records their own
-    ACTIVITY only (no AUDIT, no one else's name). A peer service of the mesh records as it needs."""
+    themselves, now (within AUDIT_CLOCK_SKEW), in the trace of the record call (`trace_id`) and not as from one
+    of `mesh_sources` (the mesh's own services): the audit trail must not hold an entry a librarian wrote in
+    an admin's name, as the loans service, backdated or inside another request's trace. A reader records
+    their own ACTIVITY only (no AUDIT, no one else's name). A peer service of the mesh records as it needs."""
     for event in events:
         if event.type.startswith(MESH_TYPES):
             raise PermissionDenied(
@@ -212,7 +249,7 @@ def check_may_record(
             )
     if recorder.staff:
         if recorder.name.startswith(PERSON):
-            _check_own_audit(events, recorder, mesh_sources)
+            _check_own_audit(events, recorder, mesh_sources, now=now, trace_id=trace_id)
         return
     for event in events:
         if event.category == Category.AUDIT:
@@ -224,7 +261,12 @@ def check_may_record(
 PERSON = "users/"
 
 
-def _check_own_audit(events: Sequence[NewEvent], recorder: Recorder, mesh_sources: frozenset[str]) -> None:
+def _check_own_audit(
+    events: Sequence[NewEvent], recorder: Recorder, mesh_sources: frozenset[str], *, now: datetime, trace_id: str
+) -> None:
+    earliest = (now - AUDIT_CLOCK_SKEW - EPOCH).total_seconds()
+    latest = (now + AUDIT_CLOCK_SKEW - EPOCH).total_seconds()
+    minutes = AUDIT_CLOCK_SKEW / timedelta(minutes=1)
     for event in events:
         if event.category != Category.AUDIT:
             continue
@@ -236,6 +278,17 @@ def _check_own_audit(events: Sequence[NewEvent], recorder: Recorder, mesh_source
             raise PermissionDenied(
                 f"the source {event.source!r} is the mesh's own: name your client otherwise",
                 reason="MESH_EVENT_SOURCE",
+            )
+        if not earliest <= event.occur_time.seconds + event.occur_time.nanos / 1e9 <= latest:
+            raise PermissionDenied(
+                f"an AUDIT event records what you do now: occur_time must be within {minutes:g} minutes of the "
+                "server's clock",
+                reason="AUDIT_NOT_NOW",
+            )
+        if event.trace_id and event.trace_id != trace_id:
+            raise PermissionDenied(
+                "an AUDIT event belongs to the trace of its record call: leave `trace_id` empty",
+                reason="NOT_YOUR_TRACE",
             )
 
 

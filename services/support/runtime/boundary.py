@@ -1,6 +1,7 @@
 """The one check every request passes before any handler sees it: what no field of any API may hold.
 
-- No control characters in a string, but tab and line breaks (a NUL would reach Postgres and fail there).
+- No control characters in a string, but tab and line breaks (a NUL would reach Postgres and fail there):
+  C0 and C1 controls, and bidi overrides (`text.CONTROL`).
 - No string longer, and no list or map larger, than its field's declared limits
   (`option (athenaeum.api.v1.limits)`) or the defaults.
 - No Timestamp outside what a Timestamp can mean (years 1-9999, nanos below a second).
@@ -17,7 +18,6 @@ and so is one the plan finds at fault, to name the offenders.
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -29,6 +29,7 @@ from google.protobuf.message import Message
 
 from athenaeum.api.v1 import limits_pb2
 from services.support.runtime.errors import FieldViolation, InvalidArgument
+from services.support.runtime.text import CONTROL
 
 DEFAULT_MAX_LENGTH = 10_000
 DEFAULT_MAX_ITEMS = 1_000
@@ -37,7 +38,6 @@ MAX_VIOLATIONS = 20
 COLUMNS_FROM_BYTES = 2048
 """Requests this large or larger are checked column by column first."""
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TIMESTAMP = "google.protobuf.Timestamp"
 _MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
 LAST_SECOND = 253_402_300_799  # 9999-12-31T23:59:59Z: the last a Timestamp (and Postgres) may hold
@@ -133,8 +133,10 @@ def _value(field: FieldDescriptor, value: object, path: str, rule: _FieldRule) -
 def _text(value: str, path: str, rule: _FieldRule) -> Iterator[FieldViolation]:
     if len(value) > rule.max_length:
         yield FieldViolation(path, f"must be at most {rule.max_length} characters")
-    elif _CONTROL.search(value):
-        yield FieldViolation(path, "must not contain control characters (NUL and the like)")
+    elif CONTROL.search(value):
+        yield FieldViolation(
+            path, "must not contain control characters (NUL, C1 controls, bidi overrides and the like)"
+        )
 
 
 def _timestamp(stamp: Message, path: str) -> Iterator[FieldViolation]:
@@ -164,7 +166,7 @@ def is_clean(request: Message) -> bool:
         return False
     if any(max(map(len, strings), default=0) > limit for limit, strings in texts.items()):
         return False
-    return _CONTROL.search("".join(chain.from_iterable(texts.values()))) is None
+    return CONTROL.search("".join(chain.from_iterable(texts.values()))) is None
 
 
 class _Plan:

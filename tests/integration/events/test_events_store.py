@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 import sqlalchemy as sa
@@ -187,3 +188,17 @@ async def test_upkeep_drops_expired_activity_months_and_keeps_the_audit_trail(ev
     assert {"events_audit_2025_01", "events_audit_2025_02"} <= await partitions_of(events_db, "events_audit")
     assert not {"events_activity_2025_01"} & await partitions_of(events_db, "events_activity")
     assert await count(events_db) == 1  # the AUDIT event of January 2025
+
+
+async def test_upkeep_deletes_expired_activity_from_before_the_first_month_and_keeps_its_audit(events_db) -> None:
+    """A month with no partition goes to the default one, which no month's DROP ever reaches."""
+    keep = partial(keep_partitions, clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90))
+    await keep(uow=events_db.uow())
+    long_ago, lately = datetime(1970, 1, 1, 0, 0, 1, tzinfo=UTC), NOW - timedelta(days=40)
+    audit = event(occur_time=long_ago, category=Category.AUDIT)
+    await store_events([event(occur_time=long_ago), audit, event(occur_time=lately)], uow=events_db.uow())
+    assert await count(events_db, "tableoid::regclass::text LIKE '%_default'") == 3
+    upkeep = await keep(uow=events_db.uow())
+    assert upkeep.deleted == 1
+    left = await count(events_db, "tableoid::regclass::text LIKE '%_default'")
+    assert left == 2 and await count(events_db, f"occur_time = '{long_ago.isoformat()}' AND category = 2") == 1

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import TracebackType
 from typing import Self
 
@@ -78,9 +79,10 @@ def _group(record: EventRecord, group_by: str) -> str:
 
 
 class FakePartitionRepository:
-    def __init__(self) -> None:
+    def __init__(self, events: Callable[[], FakeEventRepository] = FakeEventRepository) -> None:
         self.activity: set[Month] = set()
         self.audit: set[Month] = set()
+        self._events = events
 
     async def months(self) -> list[Month]:
         return sorted(self.activity)
@@ -98,6 +100,19 @@ class FakePartitionRepository:
         self.activity -= set(months)
         return [month.partition(Category.ACTIVITY) for month in months]
 
+    async def delete_unpartitioned_activity(self, before: datetime) -> int:
+        stored = self._events().stored
+        gone = [
+            key
+            for key, record in stored.items()
+            if record.category == Category.ACTIVITY
+            and record.occur_time < before
+            and Month.of(record.occur_time) not in self.activity
+        ]
+        for key in gone:
+            del stored[key]
+        return len(gone)
+
 
 class FakeUnitOfWork:
     """One shared store; changes count only once committed."""
@@ -105,7 +120,7 @@ class FakeUnitOfWork:
     def __init__(self, events: FakeEventRepository | None = None) -> None:
         self.committed = FakeEventRepository() if events is None else events
         self.events = FakeEventRepository()
-        self.partitions = FakePartitionRepository()
+        self.partitions = FakePartitionRepository(lambda: self.events)
         self.commits = 0
 
     async def __aenter__(self) -> Self:

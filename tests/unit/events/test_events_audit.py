@@ -163,3 +163,34 @@ def test_a_trace_id_comes_from_traceparent_only_when_valid() -> None:
     assert trace_id({"traceparent": f"00-{TRACE}-00f067aa0ba902b7-01"}) == TRACE
     assert trace_id({"traceparent": "00-" + "0" * 32 + "-00f067aa0ba902b7-01"}) == ""
     assert trace_id({}) == ""
+
+
+def test_a_number_at_zero_and_a_flag_at_false_are_kept_and_nothing_unset_is_invented() -> None:
+    """proto3 leaves zeros out of ListFields: the last copy's loan showed no `available_copies`, a channel
+    switched off showed nothing, and an auditor could not tell them from not reported."""
+    status = catalog_events.CopyStatusChanged(
+        event_id=EVENT_ID, name="books/9/copies/1", book="books/9", status=catalog_pb2.COPY_STATUS_ON_LOAN
+    )
+    flat = dict(flatten(status))
+    assert flat["available_copies"] == "0" and "loan" not in flat and "previous_status" not in flat
+    choices = users_pb2.NotificationPreferences(email_opt_in=True, kinds={"due_soon": users_pb2.ChannelChoice()})
+    user = users_pb2.User(name="users/ada", notification_preferences=choices)
+    payload = users_events.UserUpdated(event_id=EVENT_ID, occur_time=timestamp(NOW), user=user, updated_by="users/ada")
+    record = audit_of("athenaeum.users.user_updated.v1", payload.SerializeToString(), headers_for(payload), now=NOW)
+    assert record.attributes["user.notification_preferences.email_opt_in"] == "true"
+    assert record.attributes["user.notification_preferences.sms_opt_in"] == "false"
+    assert record.attributes["user.notification_preferences.kinds.due_soon.email"] == "false"
+    assert "update_mask" not in record.attributes and "user.role" not in record.attributes  # unset, UNSPECIFIED
+
+
+def test_an_event_about_a_copy_is_found_by_its_book() -> None:
+    """A copy_created names only "books/9/copies/3": `resource = "books/9"` (who did what to this book) missed it."""
+    copy = catalog_pb2.Copy(name="books/9/copies/3", barcode="000123")
+    payload = catalog_events.CopyCreated(event_id=EVENT_ID, occur_time=timestamp(NOW), copy=copy)
+    record = audit_of("athenaeum.catalog.copy_created.v1", payload.SerializeToString(), headers_for(payload), now=NOW)
+    assert record.subject == "books/9/copies/3"
+    assert set(record.resources) == {"books/9/copies/3", "books/9"}
+    many = [(f"k{i}", f"books/{i}/copies/{i}") for i in range(40)]
+    capped = audit_record(event_id=EVENT_ID, type="athenaeum.x.y", context="x", occur_time=NOW, record_time=NOW,
+                          fields=many)  # fmt: skip
+    assert len(capped.resources) == 32

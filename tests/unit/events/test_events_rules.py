@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakes import LIBRARIAN, READER, Draft, Stamp
 
 from services.events.domain.model import Category, Recorder
 from services.events.domain.rules import (
+    AUDIT_CLOCK_SKEW,
     MAX_ATTRIBUTES,
     MAX_BATCH,
     MAX_REPORTED,
@@ -61,6 +62,10 @@ def test_a_well_formed_batch_is_accepted() -> None:
         (Draft(trace_id="xyz"), "trace_id"),
         (Draft(attributes={"bad key": "v"}), "attributes"),
         (Draft(attributes={"k": "\x00"}), "attributes"),
+        (Draft(attributes={"k": "next\x85line"}), "attributes"),  # C1 controls
+        (Draft(attributes={"k": "\x9b31mred"}), "attributes"),
+        (Draft(attributes={"k": "\u202eevil"}), "attributes"),  # bidi overrides and isolates
+        (Draft(attributes={"k": "a\u2066b"}), "attributes"),
         (Draft(attributes={"k": "v" * 1025}), "attributes"),
         (Draft(attributes={f"k{i}": "v" for i in range(MAX_ATTRIBUTES + 1)}), "attributes"),
         (Draft(attributes={f"k{i}": "v" * 1000 for i in range(20)}), "attributes"),
@@ -85,6 +90,19 @@ def test_well_formed_events_at_the_limits_are_accepted() -> None:
     check_batch([Draft(), Draft(attributes={f"k{i}": "v" * 1000 for i in range(15)})], now=NOW)
 
 
+def test_activity_older_than_the_retention_window_is_refused_naming_the_window_and_audit_is_not() -> None:
+    """Kept, a backdated ACTIVITY event would land outside every monthly partition and outlive the window."""
+    retention = timedelta(days=90)
+    oldest = Stamp(int((NOW - retention).timestamp()))
+    check_batch([Draft(occur_time=oldest), Draft()], now=NOW, activity_retention=retention)
+    old = Stamp(oldest.seconds - 1)
+    check_batch([Draft(), Draft(occur_time=old, category=Category.AUDIT)], now=NOW, activity_retention=retention)
+    check_batch([Draft(occur_time=Stamp(1))], now=NOW)  # no window given: no such limit
+    for category in (0, Category.ACTIVITY):
+        found = violations([Draft(), Draft(occur_time=old, category=category)], activity_retention=retention)
+        assert list(found) == ["events[1].occur_time"] and "90 days" in found["events[1].occur_time"]
+
+
 def test_a_single_event_is_named_event_dot_field() -> None:
     assert list(violations([Draft(type="")], field="event", single=True)) == ["event.type"]
 
@@ -105,12 +123,26 @@ def test_a_refusal_lists_a_bounded_number_of_violations_and_echoes_nothing() -> 
     assert not any("SECRET" in text for text in found.values())
 
 
+TRACE = "4ac50cba2c2ac70dd41aa9bbf487bf89"
+"""The record call's own trace."""
+AT_ONCE = Stamp(int(NOW.timestamp()))
+
+
+def may_record(events: list[Draft], recorder: Recorder, **kwargs: object) -> None:
+    check_may_record(events, recorder, now=NOW, trace_id=TRACE, **kwargs)  # type: ignore[arg-type]
+
+
+def audit(**fields: object) -> Draft:
+    """A person's AUDIT event as it should be: of now, in no other trace."""
+    return Draft(category=Category.AUDIT, **{"occur_time": AT_ONCE, **fields})  # type: ignore[arg-type]
+
+
 def test_a_reader_records_only_their_own_activity() -> None:
-    check_may_record([Draft(), Draft(actor=READER.name)], READER)
+    may_record([Draft(), Draft(actor=READER.name)], READER)
     with pytest.raises(PermissionDenied):
-        check_may_record([Draft(category=Category.AUDIT)], READER)
+        may_record([audit()], READER)
     with pytest.raises(PermissionDenied):
-        check_may_record([Draft(actor=LIBRARIAN.name)], READER)
+        may_record([Draft(actor=LIBRARIAN.name)], READER)
 
 
 MESH = frozenset({"loans", "users"})
@@ -119,29 +151,49 @@ MESH = frozenset({"loans", "users"})
 def test_staff_record_audit_events_only_in_their_own_name_and_not_as_a_service_of_the_mesh() -> None:
     """A librarian could write "loan returned, waiver by the admin" into the audit trail as the admin, or as
     the loans service, beside the mesh's own entries."""
-    check_may_record([Draft(category=Category.AUDIT), Draft(category=Category.AUDIT, actor=LIBRARIAN.name)],
-                     LIBRARIAN, mesh_sources=MESH)  # fmt: skip
+    may_record([audit(), audit(actor=LIBRARIAN.name)], LIBRARIAN, mesh_sources=MESH)
     for forged, reason in [
-        (Draft(category=Category.AUDIT, actor=READER.name), "NOT_YOUR_AUDIT"),
-        (Draft(category=Category.AUDIT, actor="services/loans"), "NOT_YOUR_AUDIT"),
-        (Draft(category=Category.AUDIT, source="loans"), "MESH_EVENT_SOURCE"),
+        (audit(actor=READER.name), "NOT_YOUR_AUDIT"),
+        (audit(actor="services/loans"), "NOT_YOUR_AUDIT"),
+        (audit(source="loans"), "MESH_EVENT_SOURCE"),
     ]:
         with pytest.raises(PermissionDenied) as refused:
-            check_may_record([Draft(category=Category.AUDIT), forged], LIBRARIAN, mesh_sources=MESH)
+            may_record([audit(), forged], LIBRARIAN, mesh_sources=MESH)
         assert refused.value.reason == reason
     # Activity on someone's behalf (a desk application's), and a peer service of the mesh, as before.
-    check_may_record([Draft(actor=READER.name, source="loans")], LIBRARIAN, mesh_sources=MESH)
+    may_record([Draft(actor=READER.name, source="loans")], LIBRARIAN, mesh_sources=MESH)
     peer = Recorder("services/loans", staff=True)
-    check_may_record([Draft(category=Category.AUDIT, actor=READER.name, source="loans")], peer, mesh_sources=MESH)
+    may_record([Draft(category=Category.AUDIT, actor=READER.name, source="loans")], peer, mesh_sources=MESH)
+
+
+def test_a_person_s_audit_event_happens_now_in_the_trace_of_its_own_record_call() -> None:
+    """Else a librarian lists "issued without checking id" at a colleague's exact return, inside its trace."""
+    skew = int(AUDIT_CLOCK_SKEW.total_seconds())
+    may_record([audit(occur_time=Stamp(AT_ONCE.seconds - skew)), audit(occur_time=Stamp(AT_ONCE.seconds + skew))],
+               LIBRARIAN)  # fmt: skip
+    may_record([audit(trace_id=TRACE)], LIBRARIAN)  # its own trace, said again
+    for forged, reason in [
+        (audit(occur_time=Stamp(1)), "AUDIT_NOT_NOW"),
+        (audit(occur_time=Stamp(AT_ONCE.seconds - skew - 1)), "AUDIT_NOT_NOW"),
+        (audit(occur_time=Stamp(AT_ONCE.seconds + skew + 1)), "AUDIT_NOT_NOW"),
+        (audit(trace_id="0" * 31 + "1"), "NOT_YOUR_TRACE"),
+    ]:
+        with pytest.raises(PermissionDenied) as refused:
+            may_record([audit(), forged], LIBRARIAN)
+        assert refused.value.reason == reason
+    # ACTIVITY may be of any time and trace; a peer service of the mesh records its AUDIT as it happened.
+    may_record([Draft(occur_time=Stamp(1), trace_id="0" * 31 + "1")], LIBRARIAN)
+    peer = Recorder("services/loans", staff=True)
+    may_record([Draft(category=Category.AUDIT, occur_time=Stamp(1), trace_id="0" * 31 + "1")], peer)
 
 
 @pytest.mark.parametrize("recorder", [READER, LIBRARIAN], ids=["reader", "staff"])
 def test_no_one_records_the_mesh_s_own_types_which_the_dashboard_counts(recorder: Recorder) -> None:
     forged = Draft(type="athenaeum.loans.loan_issued", attributes={"loan.book_title": "Buy at evil.example"})
     with pytest.raises(PermissionDenied) as refused:
-        check_may_record([Draft(), forged], recorder)
+        may_record([Draft(), forged], recorder)
     assert refused.value.reason == "MESH_EVENT_TYPE"
-    check_may_record([Draft(type="desk.inventory_taken")], recorder)
+    may_record([Draft(type="desk.inventory_taken")], recorder)
 
 
 def test_a_request_id_is_a_uuid() -> None:

@@ -55,6 +55,21 @@ async def test_a_bad_or_forbidden_batch_journals_nothing() -> None:
     assert journal.batches == []
 
 
+async def test_a_librarian_s_audit_event_is_of_now_and_of_the_record_call_s_trace() -> None:
+    journal = FakeJournal()
+    for forged in (
+        Draft(occur_time=seconds(NOW - timedelta(hours=1))),
+        Draft(occur_time=seconds(NOW), trace_id="a" * 32),
+    ):
+        forged.category = Category.AUDIT
+        with pytest.raises(PermissionDenied):
+            await record(journal, [forged], recorder=LIBRARIAN, trace_id="f" * 32)
+    assert journal.batches == []
+    own = Draft(category=Category.AUDIT, occur_time=seconds(NOW - timedelta(minutes=1)))
+    batch = await record(journal, [own], recorder=LIBRARIAN, trace_id="f" * 32)
+    assert batch.records()[0].trace_id == "f" * 32  # type: ignore[attr-defined]
+
+
 async def test_a_retried_batch_has_the_same_key_and_a_journal_away_is_unavailable() -> None:
     journal = FakeJournal()
     first = await record(journal, [Draft()], request_id="6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11")
@@ -178,6 +193,28 @@ async def test_upkeep_makes_partitions_ahead_and_drops_expired_activity_months()
     ]
     assert upkeep.dropped == ["events_activity_2026_06", "events_activity_2026_07"]
     assert Month(2026, 6) in uow.partitions.audit  # the audit trail is kept
+
+
+async def test_upkeep_deletes_expired_activity_that_no_month_holds_and_keeps_the_rest() -> None:
+    uow = FakeUnitOfWork()
+    before_the_first_month = datetime(2025, 6, 30, tzinfo=UTC)
+    kept = [
+        EventRecord(uuid.uuid4(), "web.old", Category.AUDIT, before_the_first_month, NOW),
+        EventRecord(uuid.uuid4(), "web.recent", Category.ACTIVITY, NOW - timedelta(days=30), NOW),
+    ]
+    expired = EventRecord(uuid.uuid4(), "web.old", Category.ACTIVITY, before_the_first_month, NOW)
+    await store_events([*kept, expired], uow=uow)
+    upkeep = await keep_partitions(uow=uow, clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90))
+    assert upkeep.deleted == 1
+    assert sorted(uow.committed.stored.values(), key=lambda r: r.type) == sorted(kept, key=lambda r: r.type)
+
+
+async def test_a_recorded_activity_event_older_than_the_retention_window_is_refused() -> None:
+    journal = FakeJournal()
+    old = Draft(occur_time=seconds(NOW - timedelta(days=91)))
+    with pytest.raises(InvalidArgument):
+        await record(journal, [Draft(), old], activity_retention=timedelta(days=90))
+    assert journal.batches == []
 
 
 async def test_a_watch_passes_its_query_to_the_feed() -> None:

@@ -39,7 +39,9 @@ def _good_event(n: int) -> events_pb2.Event:
 
 
 def _hostile_text(rng: random.Random, limit: int) -> str:
-    return rng.choice(["", "ok", "x" * limit, "x" * (limit + 1), "a\x00b", "\x7f", "tab\tand\nline", "é" * 3])
+    return rng.choice(
+        ["", "ok", "x" * limit, "x" * (limit + 1), "a\x00b", "\x7f", "\x9b", "\u202e", "tab\tand\nline", "é" * 3]
+    )
 
 
 def _spoil(rng: random.Random, request: events_pb2.BatchRecordEventsRequest) -> None:

@@ -22,9 +22,29 @@ def _book(**fields: object) -> catalog_pb2.CreateBookRequest:
     return catalog_pb2.CreateBookRequest(book=catalog_pb2.Book(**fields))
 
 
-@pytest.mark.parametrize("bad", ["\x00", "a\x00b", "\x1b[31m", "\x7f", "bell\x07"])
+C1_AND_BIDI = ["\x80", "\x85next", "\x9b31mred", "\x9f", "\u202aa", "\u202eevil", "a\u2066b", "\u2069"]
+"""C1 controls (U+009B: the 8-bit CSI some terminals honour) and bidi embeddings, overrides and isolates
+(U+202E turns a display name around in mails and the audit log)."""
+LEGITIMATE = (
+    "Война и мир · الحرب والسلام\u200f · מלחמה ושלום\u200e · 戦争と平和 · Cafe\u0301 · 👨\u200d👩\u200d👧 · "
+    "non\u00a0breaking · soft\u00adhyphen · line\u2028break · ÿ À ß ©"
+)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "a\x00b", "\x1b[31m", "\x7f", "bell\x07", *C1_AND_BIDI])
 def test_control_characters_are_refused_naming_the_field(bad: str) -> None:
     assert _fields(users_pb2.LoginRequest(email=bad, password="x")) == ["email"]
+
+
+@pytest.mark.parametrize("bad", C1_AND_BIDI)
+def test_c1_controls_and_bidi_overrides_are_refused_in_a_large_request_too(bad: str) -> None:
+    """A request of 2 KiB or more is checked column by column first: the same characters are found."""
+    assert _fields(_book(title="A", description="x" * 3000, authors=["ok", f"Gogol{bad}"])) == ["book.authors[1]"]
+
+
+def test_legitimate_unicode_is_text_in_small_and_large_requests() -> None:
+    check_request(_book(title=LEGITIMATE, authors=[LEGITIMATE]))
+    check_request(_book(title=LEGITIMATE, description=LEGITIMATE * 20, authors=[LEGITIMATE] * 5))
 
 
 def test_tabs_and_line_breaks_are_text() -> None:
