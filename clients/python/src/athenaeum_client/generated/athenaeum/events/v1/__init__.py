@@ -89,14 +89,16 @@ class EventCategory(betterproto2.Enum):
 
     ACTIVITY = 1
     """
-    High-volume usage signals (views, searches); expire after the retention window. The default.
+    High-volume usage signals (views, searches); expire after the retention window (90 days by default);
+    an older one is refused when recorded. The default.
     """
 
     AUDIT = 2
     """
-    State changes and security-relevant actions; kept. Staff only on record calls, and in their own name:
-    `actor` empty or the caller, `source` not one of the mesh's services (PERMISSION_DENIED, reasons
-    NOT_YOUR_AUDIT and MESH_EVENT_SOURCE).
+    State changes and security-relevant actions; kept. Staff only on record calls, in their own name and of
+    now: `actor` empty or the caller, `source` not one of the mesh's services, `occur_time` within 5 minutes
+    of the server's clock, `trace_id` empty or the record call's own (PERMISSION_DENIED, reasons
+    NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW, NOT_YOUR_TRACE).
     """
 
     @classmethod
