@@ -79,7 +79,7 @@ def up(
     from services.support.launcher.layout import local_mesh_topology
     from services.support.launcher.mesh import LocalMesh
     from services.support.launcher.sink_servers import SinkAddresses
-    from services.support.launcher.state import forget_pointer, point_to
+    from services.support.launcher.state import MeshAlreadyRunning, forget_pointer, point_to
     from services.support.mesh.topology import sequential_ports
 
     try:
@@ -107,6 +107,11 @@ def up(
     # SIGTERM comes from `athenaeum down`; SIGINT is set explicitly as a background job starts with it ignored.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _raise_interrupt)
+    try:
+        mesh.claim()  # before anything that the running mesh's `down`/`status` rely on is touched
+    except MeshAlreadyRunning as refusal:
+        errors.print(f"athenaeum: {refusal}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     point_to(data_dir, DEFAULT_DATA_DIR)  # `down` and `status` find this mesh without --data-dir
     try:
         with console.status("Starting the mesh…"):

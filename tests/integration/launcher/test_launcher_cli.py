@@ -179,3 +179,27 @@ def test_migrate_without_a_usable_server_says_so_in_one_line() -> None:
     assert refused.returncode == 1 and "Traceback" not in refused.stdout + refused.stderr
     assert said.startswith("the Postgres server cannot be used (") and "--database-url" in said
     assert garbage.returncode == 2 and "not a database URL" in " ".join(garbage.stderr.split())
+
+
+def test_a_second_up_on_a_running_mesh_is_refused_in_one_line_and_leaves_that_mesh_alone(
+    running_up: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    up, data_dir = running_up
+    children = _recorded_pids(data_dir)
+    base = _free_port_range(PORTS_USED_FROM_BASE)
+
+    again = subprocess.run(
+        _athenaeum("up", "--infra-only", "--data-dir", str(data_dir), "--port-base", str(base)),
+        cwd=data_dir.parent,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert again.returncode == 1 and "Traceback" not in again.stdout + again.stderr
+    refusal = " ".join(again.stderr.split())
+    assert refusal.startswith("athenaeum: a mesh is already running from") and f"pid {up.pid}" in refusal
+    assert _recorded_pids(data_dir) == children and up.poll() is None
+    status = subprocess.run(_athenaeum("status"), cwd=data_dir.parent, env=_env(), capture_output=True, text=True)
+    assert status.returncode == 0 and "nats" in status.stdout  # found through the pointer, still there
