@@ -83,7 +83,7 @@ def up(
     from services.support.mesh.topology import sequential_ports
 
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
     except OSError as error:
         raise typer.BadParameter(f"cannot make that folder: {error.strerror}", param_hint="'--data-dir'") from None
     ports = sequential_ports(port_base)
@@ -278,11 +278,12 @@ def _failed_call(error: Exception) -> str | None:
 
 def _failed_start(error: Exception) -> str | None:
     """What to tell when `up` could not start a process of the mesh (it stopped the others already)."""
+    from services.support.launcher.ownership import NotOurs
     from services.support.launcher.processes import ProcessFailed
     from services.support.launcher.readiness import NotReady
     from services.support.launcher.server_account import NoServerAccount
 
-    if not isinstance(error, ProcessFailed | NotReady | NoServerAccount):
+    if not isinstance(error, ProcessFailed | NotReady | NoServerAccount | NotOurs):
         return None
     taken = "already in use" in str(error) or "EADDRINUSE" in str(error)
     hint = "\nA port it needs is taken (another mesh? `athenaeum down`), or give others: --port-base, --edge-port."

@@ -19,6 +19,7 @@ from services.support.launcher import components, state
 from services.support.launcher.credentials import without_secret
 from services.support.launcher.layout import MeshAddresses
 from services.support.launcher.nats import LocalNats
+from services.support.launcher.ownership import private_folder
 from services.support.launcher.postgres import LocalPostgres, PostgresServer
 from services.support.launcher.processes import ManagedProcess, RestartPolicy, Supervisor
 from services.support.launcher.readiness import (
@@ -254,7 +255,7 @@ class LocalMesh(MeshAddresses):
         from services.support.mesh.certs import ensure_mesh_certs
         from services.support.mesh.envoy import write_configs
 
-        ensure_mesh_certs(self.topology.cert_dir, registry.identities())
+        ensure_mesh_certs(private_folder(self.topology.cert_dir), registry.identities())
         configs = write_configs(self.topology, self.data_dir / "envoy")
         names = [components.EDGE, *self.services]
         for name in names:
