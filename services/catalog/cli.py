@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import os
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -19,10 +18,11 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from services.support.launcher.edge_client import CaFile, DataDir, Edge, Target, Tls, access_token, find_edge
+
 app = typer.Typer(help="Catalog: bulk imports and demo data.", no_args_is_help=True)
 console = Console()
 
-Target = Annotated[str, typer.Option("--target", envvar="ATHENAEUM_EDGE", help="gRPC address of the edge.")]
 Token = Annotated[str | None, typer.Option("--token", envvar="ATHENAEUM_TOKEN", help="A staff access token (Bearer).")]
 Email = Annotated[
     str | None,
@@ -32,22 +32,6 @@ Email = Annotated[
     ),
 ]
 BatchSize = Annotated[int, typer.Option("--batch", min=1, help="Rows per stream message.")]
-DEFAULT_TARGET = "127.0.0.1:8080"
-
-
-def _access_token(target: str, token: str | None, email: str | None) -> str | None:
-    if token or not email:
-        return token
-    import grpc
-
-    from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-
-    password = os.environ.get("ATHENAEUM_PASSWORD") or typer.prompt("Password", hide_input=True)
-    with grpc.insecure_channel(target) as channel:
-        login = users_pb2_grpc.AuthServiceStub(channel).Login(
-            users_pb2.LoginRequest(email=email, password=password), timeout=10
-        )
-    return str(login.tokens.access_token)
 
 
 def csv_records(lines: Iterable[str]) -> tuple[str, Iterator[tuple[int, str]]]:
@@ -72,11 +56,9 @@ def csv_records(lines: Iterable[str]) -> tuple[str, Iterator[tuple[int, str]]]:
 
 
 def stream_import(
-    header: str, records: Iterator[tuple[int, str]], *, total: int | None, target: str, token: str | None, batch: int
+    header: str, records: Iterator[tuple[int, str]], *, total: int | None, edge: Edge, token: str | None, batch: int
 ) -> int:
     """Streams the rows with a progress bar; prints the outcome; returns a process exit code."""
-    import grpc
-
     from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 
     lines: list[int] = []
@@ -94,7 +76,7 @@ def stream_import(
 
     metadata = (("authorization", f"Bearer {token}"),) if token else ()
     started = time.perf_counter()
-    with progress, grpc.insecure_channel(target) as channel:
+    with progress, edge.channel() as channel:
         task = progress.add_task("import", total=total)
         response = catalog_pb2_grpc.CatalogServiceStub(channel).ImportBooks(messages(), metadata=metadata)
     elapsed = time.perf_counter() - started
@@ -132,17 +114,21 @@ def _data_rows(path: Path) -> int:
 @app.command("import")
 def import_csv(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV file with a header row.")],
-    target: Target = DEFAULT_TARGET,
+    target: Target = None,
+    tls: Tls = False,
+    ca_file: CaFile = None,
+    data_dir: DataDir = None,
     token: Token = None,
     email: Email = None,
     batch: BatchSize = 500,
 ) -> None:
     """Import a CSV catalogue (columns as ImportBooks documents); a bad row rejects the whole file."""
+    edge = find_edge(target, tls=tls, ca_file=ca_file, data_dir=data_dir)
     total = _data_rows(path)
     with path.open(newline="", encoding="utf-8-sig") as file:
         header, records = csv_records(file)
         code = stream_import(
-            header, records, total=total, target=target, token=_access_token(target, token, email), batch=batch
+            header, records, total=total, edge=edge, token=access_token(edge, token, email), batch=batch
         )
     raise typer.Exit(code)
 
@@ -152,7 +138,10 @@ def demo(
     titles: Annotated[int, typer.Option(min=1, help="How many titles (about 2.7 copies each).")] = 10_000,
     seed: Annotated[int, typer.Option(help="Same seed, same library.")] = 42,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the CSV here instead.")] = None,
-    target: Target = DEFAULT_TARGET,
+    target: Target = None,
+    tls: Tls = False,
+    ca_file: CaFile = None,
+    data_dir: DataDir = None,
     token: Token = None,
     email: Email = None,
     batch: BatchSize = 1000,
@@ -169,11 +158,12 @@ def demo(
             raise typer.BadParameter(f"cannot write there: {error.strerror}", param_hint="'--output'") from None
         console.print(f"wrote {titles} titles to {output}")
         return
-    access_token = _access_token(target, token, email)
+    edge = find_edge(target, tls=tls, ca_file=ca_file, data_dir=data_dir)
+    signed_in = access_token(edge, token, email)
     rows = generator.rows(titles, seed=seed)
     for first in range(0, titles, generator.TITLES_PER_IMPORT):  # an import is bounded; a large demo takes several
         count = min(generator.TITLES_PER_IMPORT, titles - first)
         records = ((first + number + 2, row) for number, row in enumerate(itertools.islice(rows, count)))
-        code = stream_import(generator.HEADER, records, total=count, target=target, token=access_token, batch=batch)
+        code = stream_import(generator.HEADER, records, total=count, edge=edge, token=signed_in, batch=batch)
         if code:
             raise typer.Exit(code)

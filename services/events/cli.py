@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import TYPE_CHECKING, Annotated, cast
 
@@ -10,32 +9,18 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from services.support.launcher.edge_client import CaFile, DataDir, Target, Tls, access_token, find_edge
+
 if TYPE_CHECKING:
     from athenaeum.events.v1 import events_pb2
 
 app = typer.Typer(help="Events: the activity log and audit trail.", no_args_is_help=True)
 console = Console()
 
-Target = Annotated[str, typer.Option("--target", envvar="ATHENAEUM_EDGE", help="gRPC address of the edge.")]
 Token = Annotated[str | None, typer.Option("--token", envvar="ATHENAEUM_TOKEN", help="A staff access token (Bearer).")]
 Email = Annotated[str | None, typer.Option("--email", help="Sign in as this staff account instead of --token.")]
 CATEGORIES = {"activity": 1, "audit": 2}
 RECONNECT = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
-
-
-def _access_token(target: str, token: str | None, email: str | None) -> str | None:
-    if token or not email:
-        return token
-    import grpc
-
-    from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-
-    password = os.environ.get("ATHENAEUM_PASSWORD") or typer.prompt("Password", hide_input=True)
-    with grpc.insecure_channel(target) as channel:
-        login = users_pb2_grpc.AuthServiceStub(channel).Login(
-            users_pb2.LoginRequest(email=email, password=password), timeout=10
-        )
-    return str(login.tokens.access_token)
 
 
 KINDS = {1: "ACTIVITY", 2: "AUDIT"}
@@ -81,7 +66,10 @@ def tail(
     category: Annotated[str, typer.Option(help="activity or audit.")] = "",
     filter: Annotated[str, typer.Option("--filter", help='AIP-160 subset, e.g. resource = "loans/…".')] = "",
     heartbeats: Annotated[bool, typer.Option(help="Show the heartbeats of a quiet stream.")] = False,
-    target: Target = "127.0.0.1:8080",
+    target: Target = None,
+    tls: Tls = False,
+    ca_file: CaFile = None,
+    data_dir: DataDir = None,
     token: Token = None,
     email: Email = None,
 ) -> None:
@@ -92,10 +80,11 @@ def tail(
 
     if category and category not in CATEGORIES:
         raise typer.BadParameter("activity or audit", param_hint="--category")
-    metadata = (("authorization", f"Bearer {_access_token(target, token, email)}"),)
+    edge = find_edge(target, tls=tls, ca_file=ca_file, data_dir=data_dir)
+    metadata = (("authorization", f"Bearer {access_token(edge, token, email)}"),)
     kind = cast("events_pb2.EventCategory.ValueType", CATEGORIES.get(category, 0))
     request = events_pb2.WatchEventsRequest(type=type, actor=actor, subject=subject, category=kind, filter=filter)
-    with grpc.insecure_channel(target) as channel:
+    with edge.channel() as channel:
         stub = events_pb2_grpc.EventsServiceStub(channel)
         while True:
             try:

@@ -3,7 +3,10 @@ the mesh through it, in the protocol each came in, and it exports the certificat
 
 from __future__ import annotations
 
+import os
 import ssl
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,3 +78,21 @@ def test_it_exports_the_days_until_its_certificate_expires(front: Front) -> None
 
     days = [line for line in stats.splitlines() if line.startswith("envoy_server_days_until_first_cert_expiring")]
     assert days and float(days[0].split()[-1]) > 300  # the mesh's leaf certificates live a year
+
+
+def test_the_cli_loads_a_catalogue_through_the_tls_front(mesh, front: Front, admin) -> None:
+    root = Path(__file__).resolve().parents[2]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ATHENAEUM_")}
+    demo = subprocess.run(
+        [sys.executable, "-m", "services.support.launcher.cli", "catalog", "demo", "--titles", "2", "--seed", "11",
+         "--target", f"https://localhost:{front.port}", "--ca-file", str(mesh.topology.cert_dir / CA_CERT),
+         "--token", admin.access_token],
+        env={**env, "PYTHONPATH": str(root)},  # this checkout's code, whatever the venv's editable install says
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    assert "books created" in demo.stdout

@@ -79,11 +79,11 @@ def up(
     from services.support.launcher.layout import local_mesh_topology
     from services.support.launcher.mesh import LocalMesh
     from services.support.launcher.sink_servers import SinkAddresses
-    from services.support.launcher.state import forget_pointer, point_to
+    from services.support.launcher.state import MeshAlreadyRunning, forget_pointer, point_to
     from services.support.mesh.topology import sequential_ports
 
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
+        data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
     except OSError as error:
         raise typer.BadParameter(f"cannot make that folder: {error.strerror}", param_hint="'--data-dir'") from None
     ports = sequential_ports(port_base)
@@ -107,6 +107,11 @@ def up(
     # SIGTERM comes from `athenaeum down`; SIGINT is set explicitly as a background job starts with it ignored.
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, _raise_interrupt)
+    try:
+        mesh.claim()  # before anything that the running mesh's `down`/`status` rely on is touched
+    except MeshAlreadyRunning as refusal:
+        errors.print(f"athenaeum: {refusal}", markup=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     point_to(data_dir, DEFAULT_DATA_DIR)  # `down` and `status` find this mesh without --data-dir
     try:
         with console.status("Starting the mesh…"):
@@ -273,11 +278,12 @@ def _failed_call(error: Exception) -> str | None:
 
 def _failed_start(error: Exception) -> str | None:
     """What to tell when `up` could not start a process of the mesh (it stopped the others already)."""
+    from services.support.launcher.ownership import NotOurs
     from services.support.launcher.processes import ProcessFailed
     from services.support.launcher.readiness import NotReady
     from services.support.launcher.server_account import NoServerAccount
 
-    if not isinstance(error, ProcessFailed | NotReady | NoServerAccount):
+    if not isinstance(error, ProcessFailed | NotReady | NoServerAccount | NotOurs):
         return None
     taken = "already in use" in str(error) or "EADDRINUSE" in str(error)
     hint = "\nA port it needs is taken (another mesh? `athenaeum down`), or give others: --port-base, --edge-port."

@@ -9,14 +9,17 @@ import os
 import secrets
 from pathlib import Path
 
+from services.support.launcher.ownership import private_folder, require_ours
 from services.support.mesh.certs import OWNER_ONLY, write_atomically
 
 
 def kept_secret(path: Path) -> str:
-    """The secret kept in `path`, made on first use (32 URL-safe characters: no escaping in a URL)."""
+    """The secret kept in `path`, made on first use (32 URL-safe characters: no escaping in a URL); NotOurs
+    when another account owns the file or its folder, or may write to either (it may have chosen the secret)."""
+    private_folder(path.parent)
+    require_ours(path)
     if path.exists():
         return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
     draft = path.with_name(f".{path.name}.{os.getpid()}.draft")
     write_atomically(draft, secrets.token_urlsafe(24).encode(), mode=OWNER_ONLY)
     try:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from services.support.launcher import components
+from services.support.launcher.ownership import require_own_data_dir
 from services.support.mesh.topology import Topology, local_topology, private_socket_dir
 
 DESCRIPTOR_PATH = components.REPO_ROOT / "gen" / "descriptor" / "athenaeum.binpb"
@@ -23,7 +24,10 @@ def local_mesh_topology(
     cors_origins: tuple[str, ...] = (),
 ) -> Topology:
     """Everything on loopback, certificates under `data_dir` and the services' sockets in its `run/` (owner
-    only), the descriptor set and API docs from `gen/`, the web client from `web/`."""
+    only), the descriptor set and API docs from `gen/`, the web client from `web/`. NotOurs when another account
+    owns the data folder or anything in it, or may write to it."""
+    data_dir.mkdir(mode=0o755, parents=True, exist_ok=True)  # never writable by others, whatever the umask
+    require_own_data_dir(data_dir)
     return local_topology(
         ports=ports,
         socket_dir=private_socket_dir(data_dir / "run"),

@@ -19,6 +19,7 @@ from services.support.launcher import components, state
 from services.support.launcher.credentials import without_secret
 from services.support.launcher.layout import MeshAddresses
 from services.support.launcher.nats import LocalNats
+from services.support.launcher.ownership import private_folder
 from services.support.launcher.postgres import LocalPostgres, PostgresServer
 from services.support.launcher.processes import ManagedProcess, RestartPolicy, Supervisor
 from services.support.launcher.readiness import (
@@ -71,6 +72,7 @@ class LocalMesh(MeshAddresses):
         self._aborting = False
         self.ready = False
         self._state_lock = threading.Lock()
+        self._claim: int | None = None  # the descriptor holding the data folder's lock while the mesh runs
         spare = free_ports()
         self._local_postgres = (
             None
@@ -176,9 +178,7 @@ class LocalMesh(MeshAddresses):
             raise FileNotFoundError(
                 f"{self.topology.descriptor_path} is missing: run `athenaeum generate` first (the edge needs it)"
             )
-        other = state.running_launcher(self.data_dir)
-        if other not in (None, os.getpid()):
-            raise RuntimeError(f"a mesh is already running from {self.data_dir} (pid {other}): stop it first")
+        self.claim()
         self._aborting = False
         try:
             with ThreadPoolExecutor(max_workers=3, thread_name_prefix="athenaeum-start") as pool:
@@ -193,6 +193,13 @@ class LocalMesh(MeshAddresses):
         self.startup_seconds = time.monotonic() - started
         self.ready = True
         self._record_state()
+
+    def claim(self) -> None:
+        """Take the data folder for this mesh (`start()` does it too); MeshAlreadyRunning, with nothing touched,
+        when another launcher runs a mesh from it."""
+        if self._claim is None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            self._claim = state.claim(self.data_dir)
 
     def _run_first_failure_aborts(self, futures: list[Future[None]]) -> None:
         try:
@@ -248,7 +255,7 @@ class LocalMesh(MeshAddresses):
         from services.support.mesh.certs import ensure_mesh_certs
         from services.support.mesh.envoy import write_configs
 
-        ensure_mesh_certs(self.topology.cert_dir, registry.identities())
+        ensure_mesh_certs(private_folder(self.topology.cert_dir), registry.identities())
         configs = write_configs(self.topology, self.data_dir / "envoy")
         names = [components.EDGE, *self.services]
         for name in names:
@@ -275,7 +282,10 @@ class LocalMesh(MeshAddresses):
             self._stop_together(group)
         self.ready = False
         self._supervisor.stop_all()
-        state.clear_state(self.data_dir)
+        if self._claim is not None:  # a refused start leaves the state of the mesh that runs alone
+            state.clear_state(self.data_dir)
+            os.close(self._claim)
+            self._claim = None
 
     def _stop_together(self, names: list[str]) -> None:
         running = [process for process in self.processes if process.name in names and process.running]

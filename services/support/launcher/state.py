@@ -7,6 +7,7 @@ is never signalled.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -20,6 +21,9 @@ from services.support.launcher.process_groups import signal_group, wait_group_go
 from services.support.launcher.processes import DEFAULT_GRACE_SECONDS, ManagedProcess
 
 STATE_FILE = "launcher.json"
+LOCK_FILE = "launcher.lock"
+"""Locked by the launcher running the mesh of the folder, for as long as it runs (the kernel drops the lock when
+the launcher dies, however it dies)."""
 POINTER_FILE = "current-mesh"
 """In the default data folder: the folder of a mesh `up --data-dir` started elsewhere, for `down` and `status`."""
 
@@ -78,6 +82,33 @@ def read_state(data_dir: Path) -> dict[str, Any] | None:
 def clear_state(data_dir: Path) -> None:
     """Forget the recorded mesh."""
     state_path(data_dir).unlink(missing_ok=True)
+
+
+class MeshAlreadyRunning(RuntimeError):
+    """Another launcher runs a mesh from this data folder."""
+
+
+def claim(data_dir: Path) -> int:
+    """Lock `data_dir` for this launcher (the descriptor holds the lock until closed), or raise
+    MeshAlreadyRunning, touching nothing, when another launcher runs a mesh from it."""
+    descriptor = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(descriptor)
+        _refuse(data_dir, running_launcher(data_dir))
+    other = running_launcher(data_dir)  # a launcher of a version that took no lock
+    if other not in (None, os.getpid()):
+        os.close(descriptor)
+        _refuse(data_dir, other)
+    return descriptor
+
+
+def _refuse(data_dir: Path, pid: int | None) -> None:
+    which = f" (pid {pid})" if pid else ""
+    raise MeshAlreadyRunning(
+        f"a mesh is already running from {data_dir}{which}: `athenaeum down --data-dir {data_dir}` stops it"
+    )
 
 
 def point_to(data_dir: Path, default_dir: Path) -> None:

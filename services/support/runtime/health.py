@@ -1,4 +1,4 @@
-"""gRPC health that tells the truth: SERVING only while the service's Postgres and NATS are reachable."""
+"""gRPC health that tells the truth: SERVING only while the service's Postgres and NATS answer."""
 
 from __future__ import annotations
 
@@ -30,9 +30,11 @@ def database_check(engine: AsyncEngine, *, timeout: float = 1.0) -> DependencyCh
     return check
 
 
-def nats_check(link: NatsLink) -> DependencyCheck:
+def nats_check(link: NatsLink, *, timeout: float = 1.0) -> DependencyCheck:
+    """A round trip to NATS's JetStream, not only the connection's flag (see NatsLink.answers)."""
+
     async def check() -> bool:
-        return link.is_connected
+        return await link.answers(within=timeout)
 
     return check
 

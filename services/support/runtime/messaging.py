@@ -99,6 +99,19 @@ class NatsLink:
     def is_connected(self) -> bool:
         return self._client is not None and self._client.is_connected
 
+    async def answers(self, *, within: float) -> bool:
+        """Whether NATS and its JetStream answer a request within `within` seconds: a server that is connected but
+        hung (stopped, a stalled disk) keeps `is_connected` true for minutes, until the client's pings fail.
+        A request, not `flush()`: a flush that timed out leaves a cancelled future among the client's pongs,
+        and the late PONG then ends the client's read loop."""
+        if not self.is_connected:
+            return False
+        try:
+            await self.client().jetstream(timeout=within).account_info()
+        except Exception:
+            return False
+        return True
+
     async def wait_connected(self) -> None:
         await self._connected.wait()
 

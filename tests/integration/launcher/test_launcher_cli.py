@@ -179,3 +179,48 @@ def test_migrate_without_a_usable_server_says_so_in_one_line() -> None:
     assert refused.returncode == 1 and "Traceback" not in refused.stdout + refused.stderr
     assert said.startswith("the Postgres server cannot be used (") and "--database-url" in said
     assert garbage.returncode == 2 and "not a database URL" in " ".join(garbage.stderr.split())
+
+
+def test_a_second_up_on_a_running_mesh_is_refused_in_one_line_and_leaves_that_mesh_alone(
+    running_up: tuple[subprocess.Popen[bytes], Path],
+) -> None:
+    up, data_dir = running_up
+    children = _recorded_pids(data_dir)
+    base = _free_port_range(PORTS_USED_FROM_BASE)
+
+    again = subprocess.run(
+        _athenaeum("up", "--infra-only", "--data-dir", str(data_dir), "--port-base", str(base)),
+        cwd=data_dir.parent,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert again.returncode == 1 and "Traceback" not in again.stdout + again.stderr
+    refusal = " ".join(again.stderr.split())
+    assert refusal.startswith("athenaeum: a mesh is already running from") and f"pid {up.pid}" in refusal
+    assert _recorded_pids(data_dir) == children and up.poll() is None
+    status = subprocess.run(_athenaeum("status"), cwd=data_dir.parent, env=_env(), capture_output=True, text=True)
+    assert status.returncode == 0 and "nats" in status.stdout  # found through the pointer, still there
+
+
+def test_up_refuses_a_data_folder_other_accounts_may_write_to_in_one_line(shared_dir: Path) -> None:
+    data_dir = shared_dir / "open"
+    data_dir.mkdir(mode=0o777)
+    data_dir.chmod(0o777)  # e.g. made in /tmp by someone else's script, or by another account outright
+    base = _free_port_range(PORTS_USED_FROM_BASE)
+
+    refused = subprocess.run(
+        _athenaeum("up", "--infra-only", "--data-dir", str(data_dir), "--port-base", str(base)),
+        cwd=shared_dir,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+    assert refused.returncode == 1 and "Traceback" not in refused.stdout + refused.stderr
+    said = " ".join(refused.stderr.split())
+    assert said.startswith(f"athenaeum: the mesh did not start: {data_dir} may be written by other accounts")
+    assert sorted(path.name for path in data_dir.iterdir()) == []  # nothing made in it, no secret written

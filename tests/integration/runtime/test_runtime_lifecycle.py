@@ -54,6 +54,32 @@ async def test_health_is_serving_only_while_postgres_and_nats_answer(postgres, n
         await unreachable.dispose()
 
 
+async def test_health_turns_not_serving_while_nats_hangs_and_serving_when_it_answers_again(
+    own_nats, infra_supervisor
+) -> None:
+    """A stopped NATS (SIGSTOP: a stalled disk, a paused VM) keeps the connection open: the link still says
+    connected for minutes, but calls through it wait and fail; health must see that within a round."""
+    link = NatsLink(own_nats.url, name="health-test-hung")
+    linking = asyncio.create_task(link.run())
+    await asyncio.wait_for(link.wait_connected(), 10)
+    pid = infra_supervisor.process(own_nats.name).pid
+    serving = health_pb2.HealthCheckResponse.SERVING
+    try:
+        assert await _status_after_one_round([nats_check(link, timeout=0.1)]) == serving
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            hung = [await nats_check(link, timeout=0.2)() for _ in range(3)]
+            assert link.is_connected and hung == [False] * 3
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert await nats_check(link, timeout=2.0)()
+        assert await _status_after_one_round([nats_check(link, timeout=0.1)]) == serving
+        assert await link.answers(within=1.0)  # the late answers to the probes did not break the connection
+    finally:
+        linking.cancel()
+        await link.close()
+
+
 async def test_health_is_not_serving_from_the_start_until_the_first_checks_pass() -> None:
     """grpcio's servicer answers SERVING for "" before anything is set: a probe between the server's start and
     the first round of checks believed a service whose NATS was not connected yet."""

@@ -106,3 +106,17 @@ def test_the_mesh_refuses_to_start_without_the_descriptor_set_and_says_how_to_ma
     with pytest.raises(FileNotFoundError, match="athenaeum generate"):
         mesh.start()
     assert mesh.processes == []
+
+
+def test_a_second_mesh_on_a_claimed_data_folder_is_refused_before_any_state_is_written(topology, tmp_path) -> None:
+    first, second = (LocalMesh(tmp_path, topology, envoys=False) for _ in range(2))
+    first.claim()
+    try:
+        (tmp_path / state.STATE_FILE).write_text("{}")  # as the first mesh records its processes
+        with pytest.raises(state.MeshAlreadyRunning, match="already running"):
+            second.start()
+        second.stop()  # what `up` does after a failed start
+        assert (tmp_path / state.STATE_FILE).exists()
+    finally:
+        first.stop()
+    assert not (tmp_path / state.STATE_FILE).exists()
