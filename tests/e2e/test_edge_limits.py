@@ -8,6 +8,9 @@ Linux): the rest of the session, calling from 127.0.0.1, keeps its budget.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import time
 import uuid
 from collections import Counter
 
@@ -18,7 +21,7 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 from test_rest_errors import assert_status_json
 
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
-from services.support.mesh.envoy_edge_guard import MAX_REQUEST_BODY_BYTES, route_classes
+from services.support.mesh.envoy_edge_guard import MAX_REQUEST_BODY_BYTES, REQUEST_HEADERS_SECONDS, route_classes
 from services.support.mesh.registry import EDGE_RATE_LIMITS
 
 pytestmark = pytest.mark.e2e
@@ -162,3 +165,18 @@ def test_every_rpc_is_in_exactly_one_class_and_only_sign_in_style_ones_are_auth(
     paths = [path for members in classes.values() for path in members]
     assert len(paths) == len(set(paths))
     assert {path.rsplit("/", 1)[1] for path in classes["auth"]} == {"Register", "Login", "RefreshToken", "Logout"}
+
+
+def test_a_client_too_slow_with_its_headers_loses_the_connection_and_others_are_served(mesh, edge) -> None:
+    """Slowloris: one client holding thousands of connections with half-sent headers filled the edge's
+    connection cap, and everyone was refused. A connection whose headers are not in within the timeout goes."""
+    host, port = mesh.edge_url.removeprefix("http://").rsplit(":", 1)
+    slow = [socket.create_connection((host, int(port)), timeout=REQUEST_HEADERS_SECONDS + 10) for _ in range(20)]
+    for connection in slow:
+        connection.sendall(b"GET /v1/books HTTP/1.1\r\nHost: edge\r\nX-Slow: ")
+    assert edge.get("/v1/books", params={"page_size": 1}).status_code == 200
+    time.sleep(REQUEST_HEADERS_SECONDS + 1)
+    for connection in slow:
+        with connection, contextlib.suppress(ConnectionResetError):
+            answer = connection.recv(4096)  # the edge's 408, or the connection closed
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer[:100]

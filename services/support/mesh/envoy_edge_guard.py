@@ -67,9 +67,21 @@ def runtime() -> Config:
     return {"layers": [{"name": "static", "static_layer": layer}]}
 
 
+REQUEST_HEADERS_SECONDS = 10
+"""How long a client has to send a request's headers. Without it one client holding thousands of connections
+open with half-sent headers (slowloris) filled the process's connection cap, and the edge refused everyone."""
+IDLE_CONNECTION_SECONDS = 60
+"""How long a connection with no request in flight stays open (Envoy's default is an hour)."""
+
+
 def size_limits() -> dict[str, Any]:
-    """HCM settings capping what a request may carry before any filter buffers it."""
-    return {"max_request_headers_kb": MAX_REQUEST_HEADERS_KB}
+    """HCM settings capping what a request may carry before any filter buffers it, and how slowly it may
+    come: a client that takes its time with the headers, or keeps a connection idle, gives it up."""
+    return {
+        "max_request_headers_kb": MAX_REQUEST_HEADERS_KB,
+        "request_headers_timeout": f"{REQUEST_HEADERS_SECONDS}s",
+        "common_http_protocol_options": {"idle_timeout": f"{IDLE_CONNECTION_SECONDS}s"},
+    }
 
 
 def transcoder_limits() -> dict[str, Any]:
