@@ -33,6 +33,7 @@ from services.events.api.servicer import EventsServicer
 from services.events.app.upkeep import keep_partitions
 from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT, JetStreamJournal, read_batch
 from services.events.data.unit_of_work import SqlEventsUnitOfWork
+from services.events.domain.budget import BudgetPolicy, RecordingBudget
 from services.events.settings import EventsSettings
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
@@ -105,7 +106,10 @@ async def build(settings: EventsSettings, zygotes: Sequence[Zygote] = ()) -> Ser
         store = build_store(settings, infra)  # its consume() declares the journal too
         storage, checks = [store.consume], [store.check]
 
-    servicer = EventsServicer(uow=uow, journal=journal, feed=feed, clock=clock, activity_retention=retention)
+    budget = RecordingBudget(BudgetPolicy(settings.reader_events_per_second, settings.reader_events_burst))
+    servicer = EventsServicer(
+        uow=uow, journal=journal, feed=feed, clock=clock, activity_retention=retention, budget=budget
+    )
     # Ingestion allocates a dozen short-lived objects per event, 50,000 events a second: the heap built at
     # start is not garbage (frozen: collections skip it), and young objects are collected less often.
     gc.freeze()

@@ -29,6 +29,12 @@ class EventsSettings(BaseServiceSettings):
         description="After a fetch of fewer than audit_fetch domain events, wait this long: a trickle is stored in "
         "fewer, larger transactions, and the audit trail lags by up to this much (0: store each as it comes).",
     )
+    reader_events_per_second: float = Field(
+        50.0, gt=0, description="Events a reader may record a second, on average (staff and services: no limit)."
+    )
+    reader_events_burst: int = Field(
+        1000, ge=1, le=100_000, description="Events a reader may record at once, before the rate counts."
+    )
     activity_retention_days: int = Field(90, ge=1, description="ACTIVITY events older than this are dropped.")
     partitions_ahead: int = Field(2, ge=1, le=24, description="Months of partitions made ahead of time.")
     upkeep_interval_seconds: float = Field(3600.0, gt=0, description="How often partitions are kept.")

@@ -24,6 +24,7 @@ from services.events.app.ports import EventJournal, EventsUnitOfWork, LiveFeed
 from services.events.app.querying import ListEvents, aggregate_events, get_event, list_events, watch_events
 from services.events.app.recording import RecordEvents, record_events
 from services.events.domain.aggregation import build_aggregation
+from services.events.domain.budget import RecordingBudget
 from services.events.domain.query import build_query
 from services.support.runtime.auth import current_identity, ensure_still_signed_in
 from services.support.runtime.clock import Clock
@@ -41,8 +42,10 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         feed: LiveFeed,
         clock: Clock,
         activity_retention: timedelta,
+        budget: RecordingBudget | None = None,
     ) -> None:
         self._uow = uow
+        self._budget = budget
         self._activity_retention = activity_retention
         self._journal = journal
         self._feed = feed
@@ -61,7 +64,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
             mesh_sources=mesh_sources(),
             activity_retention=self._activity_retention,
         )
-        return await record_events(cmd, journal=self._journal, clock=self._clock)
+        return await record_events(cmd, journal=self._journal, clock=self._clock, budget=self._budget)
 
     async def RecordEvent(self, request: events_pb2.RecordEventRequest, context: Context) -> events_pb2.Event:
         """Accepts one event."""

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.events.app.ports import EventJournal, EventsUnitOfWork
+from services.events.domain.budget import RecordingBudget
 from services.events.domain.model import AcceptedBatch, EventRecord, NewEvent, Recorder, batch_key
 from services.events.domain.rules import check_batch, check_may_record, check_request_id
 from services.support.runtime.clock import Clock
@@ -29,13 +30,17 @@ class RecordEvents:
     """How long ACTIVITY events are kept: an older one is refused (None: no such limit)."""
 
 
-async def record_events(cmd: RecordEvents, *, journal: EventJournal, clock: Clock) -> AcceptedBatch:
-    """Check every event (all or none), then append the batch to the journal."""
+async def record_events(
+    cmd: RecordEvents, *, journal: EventJournal, clock: Clock, budget: RecordingBudget | None = None
+) -> AcceptedBatch:
+    """Check every event (all or none), spend the reader's budget, then append the batch to the journal."""
     now = clock.now()
     check_request_id(cmd.request_id)
     field = "event" if cmd.single else "events"
     check_batch(cmd.events, now=now, field=field, single=cmd.single, activity_retention=cmd.activity_retention)
     check_may_record(cmd.events, cmd.recorder, now=now, trace_id=cmd.trace_id, mesh_sources=cmd.mesh_sources)
+    if budget is not None:
+        budget.take(cmd.recorder, len(cmd.events), now=now)
     key = batch_key(recorder=cmd.recorder.name, request_id=cmd.request_id, content=cmd.payload)
     batch = AcceptedBatch(key, cmd.recorder.name, now, cmd.trace_id, cmd.events)
     await journal.append(batch, cmd.payload)
