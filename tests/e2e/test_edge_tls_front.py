@@ -58,6 +58,13 @@ def test_rest_over_https_reaches_the_edge(mesh, front: Front) -> None:
     assert response.http_version == "HTTP/1.1" and "books" in response.json()
 
 
+def test_a_client_request_id_passes_the_front_and_comes_back(mesh, front: Front) -> None:
+    trusted = ssl.create_default_context(cafile=str(mesh.topology.cert_dir / CA_CERT))
+    url = f"https://localhost:{front.port}/v1/books?page_size=1"
+    response = httpx.get(url, headers={"x-request-id": "through-the-front-1"}, verify=trusted, timeout=10)
+    assert response.status_code == 200 and response.headers.get("x-request-id") == "through-the-front-1"
+
+
 def test_grpc_over_tls_reaches_the_edge_as_http2(mesh, front: Front) -> None:
     credentials = grpc.ssl_channel_credentials((mesh.topology.cert_dir / CA_CERT).read_bytes())
     with grpc.secure_channel(f"localhost:{front.port}", credentials) as channel:

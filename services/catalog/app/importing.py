@@ -12,6 +12,7 @@ A row whose ISBN is already in the catalogue updates that book (the columns pres
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -128,20 +129,30 @@ def _copies(cell: str) -> tuple[tuple[str, int], ...] | None:
     return tuple(pairs) if sum(n for _, n in pairs) <= MAX_COPIES_PER_ROW else None
 
 
-async def read_stream(
-    chunks: AsyncIterator[ImportChunk], *, current_year: int
-) -> tuple[list[ParsedRow], list[RowError], tuple[str, ...]]:
+@dataclass(frozen=True, slots=True)
+class ReadImport:
+    parsed: list[ParsedRow]
+    errors: list[RowError]
+    columns: tuple[str, ...]
+    digest: str
+    """What the import says, whatever its split into messages: a retry under its request_id says the same."""
+
+
+async def read_stream(chunks: AsyncIterator[ImportChunk], *, current_year: int) -> ReadImport:
     """Every row of the stream, parsed; a repeated ISBN is an error on its later row."""
     columns: tuple[str, ...] = ()
     parsed: list[ParsedRow] = []
     errors: list[RowError] = []
     seen_isbns: dict[str, int] = {}
     number = copies = 0
+    digest = hashlib.sha256()
     async for chunk in chunks:
         if not columns:
             columns = parse_header(chunk.header)
+            digest.update(_framed(chunk.header))
         for text in chunk.rows:
             number += 1
+            digest.update(_framed(text))
             if number > MAX_IMPORT_ROWS:
                 raise _too_large("rows", f"at most {MAX_IMPORT_ROWS:,} rows")
             result = parse_row(columns, number, text, current_year=current_year)
@@ -159,7 +170,12 @@ async def read_stream(
             parsed.append(result)
     if not columns:
         raise InvalidArgument.field("header", "the first message must carry the CSV header")
-    return parsed, errors, columns
+    return ReadImport(parsed, errors, columns, digest.hexdigest()[:32])
+
+
+def _framed(text: str) -> bytes:
+    data = text.encode()
+    return len(data).to_bytes(4, "big") + data
 
 
 def _too_large(field: str, limit: str) -> InvalidArgument:
@@ -170,23 +186,34 @@ async def import_books(cmd: ImportBooks, *, uow: CatalogUnitOfWork, clock: Clock
     """Validates every row; writes all of them in one transaction, or none when any row is bad."""
     now = clock.now()
     request_id = cmd.request_id
-    parsed, errors, columns = await read_stream(cmd.chunks, current_year=now.year)
+    read = await read_stream(cmd.chunks, current_year=now.year)
+    parsed, errors = read.parsed, read.errors
     if errors:
         return ImportSummary(failed=len(errors), errors=errors[:MAX_REPORTED_ERRORS])
-    updatable = tuple(c for c in columns if c in BOOK_FIELDS)
+    updatable = tuple(c for c in read.columns if c in BOOK_FIELDS)
     async with uow:
         if previous := await uow.requests.recall(request_id, "ImportBooks"):
-            done, revised = previous.removeprefix("imports/").split("+")
-            return ImportSummary(created=int(done), updated=int(revised))
+            return _recalled(previous, read.digest)
         created = 0
         for start in range(0, len(parsed), WRITE_CHUNK):
             created += await _write_chunk(parsed[start : start + WRITE_CHUNK], updatable, uow=uow, now=now)
             await uow.flush_events()  # the chunk's books, copies and events need not wait for the commit
         summary = ImportSummary(created=created, updated=len(parsed) - created)
         uow.books.record(ImportBatch.finished(created=summary.created, updated=summary.updated, now=now))
-        await uow.requests.remember(request_id, "ImportBooks", f"imports/{summary.created}+{summary.updated}")
+        made = f"imports/{summary.created}+{summary.updated}/{read.digest}"
+        await uow.requests.remember(request_id, "ImportBooks", made)
         await uow.commit()
     return summary
+
+
+def _recalled(previous: str, digest: str) -> ImportSummary:
+    """The first import's summary for its retry; another import under the same request_id is refused (AIP-155).
+    A record made before imports carried their digest ("imports/C+U") is taken as the same import."""
+    counts, _, first_digest = previous.removeprefix("imports/").partition("/")
+    if first_digest and first_digest != digest:
+        raise InvalidArgument.field("request_id", "was already used for another import")
+    done, revised = counts.split("+")
+    return ImportSummary(created=int(done), updated=int(revised))
 
 
 async def _write_chunk(

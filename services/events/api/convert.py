@@ -20,6 +20,17 @@ from services.support.runtime.identity import Identity, current_identity
 from services.support.runtime.wire import timestamp, to_datetime
 
 
+def batch_content(request: events_pb2.BatchRecordEventsRequest | events_pb2.StreamRecordEventsRequest) -> bytes:
+    """A batch's events as the same bytes in every process, whatever the order of their maps on the wire
+    and the letter case of the request_id (left out: it names the batch, it is not its content)."""
+    request_id = request.request_id
+    request.ClearField("request_id")  # no copy of a thousand events: the field is put back at once
+    try:
+        return request.SerializeToString(deterministic=True)
+    finally:
+        request.request_id = request_id
+
+
 def event_proto(record: EventRecord) -> events_pb2.Event:
     return events_pb2.Event(
         name=record.name,

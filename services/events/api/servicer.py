@@ -10,6 +10,7 @@ import grpc
 
 from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from services.events.api.convert import (
+    batch_content,
     check_record_times,
     count_proto,
     event_proto,
@@ -22,7 +23,7 @@ from services.events.api.convert import (
 )
 from services.events.app.ports import EventJournal, EventsUnitOfWork, LiveFeed
 from services.events.app.querying import ListEvents, aggregate_events, get_event, list_events, watch_events
-from services.events.app.recording import RecordEvents, record_events
+from services.events.app.recording import RecordEvents, UsedRequestIds, record_events
 from services.events.domain.aggregation import build_aggregation
 from services.events.domain.budget import RecordingBudget
 from services.events.domain.query import build_query
@@ -43,28 +44,32 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         clock: Clock,
         activity_retention: timedelta,
         budget: RecordingBudget | None = None,
+        used_request_ids: UsedRequestIds | None = None,
     ) -> None:
         self._uow = uow
         self._budget = budget
+        self._used = used_request_ids or UsedRequestIds()
         self._activity_retention = activity_retention
         self._journal = journal
         self._feed = feed
         self._clock = clock
 
-    async def _record(self, events: Any, payload: bytes, request_id: str = "", *, single: bool = False) -> Any:
+    async def _record(self, events: Any, payload: bytes, request: Any = None, *, single: bool = False) -> Any:
         events = list(events)  # the wire's Event objects made once, not again by every check that walks them
         check_record_times(events, field="event" if single else "events", single=single)
+        request_id = request.request_id if request is not None else ""
         cmd = RecordEvents(
             events=events,
             payload=payload,
             recorder=recorder(current_identity()),
             request_id=request_id,
+            content=batch_content(request) if request_id else b"",
             trace_id=current_trace_id(),
             single=single,
             mesh_sources=mesh_sources(),
             activity_retention=self._activity_retention,
         )
-        return await record_events(cmd, journal=self._journal, clock=self._clock, budget=self._budget)
+        return await record_events(cmd, journal=self._journal, clock=self._clock, used=self._used, budget=self._budget)
 
     async def RecordEvent(self, request: events_pb2.RecordEventRequest, context: Context) -> events_pb2.Event:
         """Accepts one event."""
@@ -76,7 +81,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         self, request: events_pb2.BatchRecordEventsRequest, context: Context
     ) -> events_pb2.BatchRecordEventsResponse:
         """Accepts up to 1000 events, all or none."""
-        batch = await self._record(request.events, request.SerializeToString(), request.request_id)
+        batch = await self._record(request.events, request.SerializeToString(), request)
         return events_pb2.BatchRecordEventsResponse(accepted_count=len(batch.events))
 
     async def StreamRecordEvents(
@@ -87,7 +92,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         async for request in request_iterator:
             ensure_still_signed_in(self._clock.now())
             # The same fields under the same numbers: its bytes are a BatchRecordEventsRequest.
-            batch = await self._record(request.events, request.SerializeToString(), request.request_id)
+            batch = await self._record(request.events, request.SerializeToString(), request)
             yield events_pb2.StreamRecordEventsResponse(sequence=sequence, accepted_count=len(batch.events))
             sequence += 1
 

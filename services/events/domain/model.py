@@ -117,11 +117,18 @@ class AcceptedBatch:
 
 
 def batch_key(*, recorder: str, request_id: str, content: bytes) -> str:
-    """A request id is scoped to its recorder (one client cannot shadow another's); without one, the
-    batch's content identifies it, so resending the very same bytes is a retry."""
+    """A request id is scoped to its recorder (one client cannot shadow another's) and carries a digest of
+    the batch: another batch under the same id is another key, never dropped as the first one's retry.
+    Without an id, the batch's content identifies it, so resending the very same bytes is a retry."""
     if request_id:
-        return f"{recorder}:{request_id.lower()}"
+        digest = hashlib.blake2b(content, digest_size=16).hexdigest()
+        return f"{request_scope(recorder=recorder, request_id=request_id)}/{digest}"
     return hashlib.sha256(recorder.encode() + b"\0" + content).hexdigest()
+
+
+def request_scope(*, recorder: str, request_id: str) -> str:
+    """What a request id names: one recorder's request (its key without the batch's digest)."""
+    return f"{recorder}:{request_id.lower()}"
 
 
 CATEGORY_OF = {0: Category.ACTIVITY, 1: Category.ACTIVITY, 2: Category.AUDIT}

@@ -58,9 +58,14 @@ def edge_tls_config(
             },
         },
     }
-    # The edge sees the client's address in X-Forwarded-For, as it would without this front.
+    # The edge sees the client's address in X-Forwarded-For, and the client's x-request-id, as it would
+    # without this front: the edge decides whether to keep it (envoy_request_ids).
     https = http_connection_manager(
-        stat_prefix="edge_tls", routes=[grpc_route("/", UPSTREAM)], http_filters=[], use_remote_address=True
+        stat_prefix="edge_tls",
+        routes=[grpc_route("/", UPSTREAM)],
+        http_filters=[],
+        use_remote_address=True,
+        preserve_external_request_id=True,
     )
     upstream = {
         "name": UPSTREAM,

@@ -42,6 +42,11 @@ from services.support.mesh.envoy_edge_guard import (
     transcoder_limits,
     unbuffered,
 )
+from services.support.mesh.envoy_request_ids import (
+    CLIENT_REQUEST_ID_HEADER,
+    request_id_settings,
+    restore_client_request_id_filter,
+)
 from services.support.mesh.envoy_web import add_web_client
 from services.support.mesh.topology import Topology
 from services.support.runtime.identity import (
@@ -88,6 +93,7 @@ def edge_config(topology: Topology) -> Config:
         # against the rate limits of its gRPC method.
         http_filters=[
             *([cors_filter()] if topology.cors_origins else []),
+            restore_client_request_id_filter(),
             body_limit_filter(),
             _strip_identity_headers(),
             _jwt_authn(topology),
@@ -100,6 +106,7 @@ def edge_config(topology: Topology) -> Config:
         local_reply_config=json_local_replies(),
         **size_limits(),
         **client_address(topology.trusted_proxy_hops),
+        **request_id_settings(),
     )
     # The web client's routes go first, ahead of the CORS catch-all route; each raises the direct-response
     # size to what its files need.
@@ -188,15 +195,14 @@ EDGE_SET_HEADERS = (CLAIMS_HEADER, USER_HEADER, CLIENT_ADDRESS_HEADER)
 
 
 def _strip_identity_headers() -> Config:
-    """Only jwt_authn may set the claims and user headers: a copy from the client would be a forged identity."""
+    """Only jwt_authn may set the claims and user headers: a copy from the client would be a forged identity.
+    The client's request id set aside (envoy_request_ids) is dropped here too, after it was put back."""
     return {
         "name": "envoy.filters.http.header_mutation",
         "typed_config": {
             "@type": HEADER_MUTATION_TYPE,
             "mutations": {
-                "request_mutations": [
-                    {"remove": header} for header in (CLAIMS_HEADER, USER_HEADER, CLIENT_ADDRESS_HEADER)
-                ]
+                "request_mutations": [{"remove": header} for header in (*EDGE_SET_HEADERS, CLIENT_REQUEST_ID_HEADER)]
             },
         },
     }

@@ -14,6 +14,9 @@ MESH_IDENTITY_PREFIX = spiffe_id("")
 """Only identities of our own trust domain are callers; any other URI is nobody."""
 
 _CLIENT_CERT = "x-forwarded-client-cert"
+REQUEST_ID_HEADER = "x-request-id"
+MAX_REQUEST_ID_CHARS = 128
+"""What the edge lets through (envoy_request_ids); a peer's own calls carry what Envoy made."""
 _TRACE_HEADERS = frozenset({"traceparent", "tracestate", "baggage"})
 
 
@@ -39,10 +42,10 @@ def _caller_of(forwarded_cert: str) -> str:
     return ""
 
 
-def read_metadata(metadata: Any, *, trusted: bool) -> tuple[str, str, str, dict[str, str] | None]:
-    """One pass over a call's metadata: the attested caller, the claims and client address headers (all three
-    "" unless `trusted`: see ServerInterceptor), the trace context."""
-    caller = claims = address = ""
+def read_metadata(metadata: Any, *, trusted: bool) -> tuple[str, str, str, str, dict[str, str] | None]:
+    """One pass over a call's metadata: the attested caller, the claims and client address headers, the
+    request id the edge kept or made (all four "" unless `trusted`: see ServerInterceptor), the trace context."""
+    caller = claims = address = request_id = ""
     carrier: dict[str, str] | None = None
     for key, value in metadata or ():
         if key in _TRACE_HEADERS and isinstance(value, str):
@@ -56,4 +59,6 @@ def read_metadata(metadata: Any, *, trusted: bool) -> tuple[str, str, str, dict[
             claims = str(value)
         elif key == CLIENT_ADDRESS_HEADER:
             address = str(value)
-    return caller, claims, address, carrier
+        elif key == REQUEST_ID_HEADER:
+            request_id = str(value)[:MAX_REQUEST_ID_CHARS]
+    return caller, claims, address, request_id, carrier

@@ -97,11 +97,13 @@ class _Method:
 class _Call:
     """One call in progress: its method, caller, span and start time."""
 
-    __slots__ = ("address", "caller", "claims", "method", "span", "started", "token")
+    __slots__ = ("address", "caller", "claims", "method", "request_id", "span", "started", "token")
 
-    def __init__(self, method: _Method, caller: str, claims: str, address: str, carrier: dict[str, str] | None) -> None:
+    def __init__(
+        self, method: _Method, caller: str, claims: str, address: str, request_id: str, carrier: dict[str, str] | None
+    ) -> None:
         self.method = method
-        self.caller, self.claims, self.address = caller, claims, address
+        self.caller, self.claims, self.address, self.request_id = caller, claims, address, request_id
         self.span = self.token = None
         if method.traced:
             self.span, self.token = start_server_span(method.name, method.attributes, carrier)
@@ -274,6 +276,7 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                     "code": code.name,
                     "duration_ms": round(elapsed * 1000, 2),
                     "caller": call.caller,
+                    "request_id": call.request_id,  # the id the client sent or got back from the edge
                     "trace_id": current_trace_id(),  # the line leads to the request's trace
                 },
             )

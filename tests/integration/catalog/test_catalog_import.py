@@ -95,6 +95,15 @@ async def test_a_retried_import_with_the_same_request_id_is_not_applied_twice(ca
     assert await _counts(catalog_uow) == (1, 2)
 
 
+async def test_another_import_under_a_used_request_id_is_an_invalid_argument(catalog_uow) -> None:
+    request_id = uuid.uuid4()
+    await _import(catalog_uow, [',"Once",,,,,2'], request_id=request_id)
+    with pytest.raises(InvalidArgument) as caught:
+        await _import(catalog_uow, [',"Another",,,,,1'], request_id=request_id)
+    assert caught.value.violations[0].field == "request_id"
+    assert await _counts(catalog_uow) == (1, 2)
+
+
 @pytest.mark.parametrize("header", ["", "title,colour", "isbn,authors", "title,title"])
 async def test_a_bad_header_is_an_invalid_argument(catalog_uow, header: str) -> None:
     with pytest.raises(InvalidArgument) as caught:

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from athenaeum.events.v1 import events_pb2
 from services.events.api.consumers import storing
-from services.events.app.recording import RecordEvents, record_events
+from services.events.app.recording import RecordEvents, UsedRequestIds, record_events
 from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT, JetStreamJournal, read_batch
 from services.events.domain.model import Recorder
 from services.support.launcher.nats import LocalNats
@@ -24,7 +24,7 @@ from services.support.launcher.processes import Supervisor
 from services.support.launcher.readiness import wait_until
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.consumers import consume_batches
-from services.support.runtime.errors import DependencyUnavailable, Throttled
+from services.support.runtime.errors import DependencyUnavailable, InvalidArgument, Throttled
 from services.support.runtime.messaging import ConsumerSpec, NatsLink
 from services.support.runtime.wire import timestamp
 
@@ -139,6 +139,49 @@ async def test_a_batch_larger_than_a_nats_message_is_split_and_its_events_stored
             workers.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await workers
+
+
+async def test_another_batch_under_a_used_request_id_is_refused_or_stored_never_dropped(
+    events_db, private_nats
+) -> None:
+    """Unnamed events at the same time and place in two batches under one request_id: the second batch was
+    answered "accepted" and its event dropped when stored (its name minted the same as the first one's)."""
+    spec = ConsumerSpec(INGEST_STREAM, "events-store", INGEST_SUBJECT, max_deliver=-1, batch=8)
+    request_id, now = str(uuid.uuid4()), timestamp(datetime.now(UTC))
+
+    def unnamed(n: str) -> events_pb2.BatchRecordEventsRequest:
+        event = events_pb2.Event(type="test.reused", occur_time=now, attributes={"n": n})
+        return events_pb2.BatchRecordEventsRequest(events=[event], request_id=request_id)
+
+    async def record(request: events_pb2.BatchRecordEventsRequest, used: UsedRequestIds) -> None:
+        cmd = RecordEvents(
+            events=request.events,
+            payload=request.SerializeToString(),
+            recorder=STAFF,
+            request_id=request.request_id,
+            content=request.SerializeToString(deterministic=True),
+        )
+        await record_events(cmd, journal=journal, clock=SystemClock(), used=used)
+
+    async with connected(private_nats.url) as link:
+        journal = JetStreamJournal(link, max_bytes=64 << 20)
+        await journal.declare()
+        workers = asyncio.create_task(consume_batches(link, spec, storing(read_batch, events_db.uow)))
+        try:
+            here, another_replica = UsedRequestIds(), UsedRequestIds()
+            await record(unnamed("1"), here)
+            await record(unnamed("1"), here)  # a retry: dropped by JetStream
+            with pytest.raises(InvalidArgument):
+                await record(unnamed("2"), here)
+            await record(unnamed("3"), another_replica)  # not seen there: a batch of its own, stored
+            await wait_stored(events_db, 2)
+        finally:
+            workers.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await workers
+    async with events_db.engine.connect() as connection:
+        stored_n = await connection.scalars(sa.text("SELECT attributes->>'n' FROM events ORDER BY 1"))
+        assert list(stored_n) == ["1", "3"]
 
 
 async def test_a_full_stream_refuses_a_batch_with_resource_exhausted_and_a_retry_delay(private_nats) -> None:

@@ -50,10 +50,10 @@ def feed(link: NatsLink, *, buffer: int = 100) -> NatsLiveFeed:
     )
 
 
-async def accept(link: NatsLink, kind: str, count: int, *, request_id: str = "") -> None:
+async def accept(link: NatsLink, kind: str, count: int, *, request_id: str = "", at: datetime | None = None) -> None:
     journal = JetStreamJournal(link, max_bytes=64 << 20)
     await journal.declare()
-    stamp = timestamp(datetime.now(UTC))
+    stamp = timestamp(at or datetime.now(UTC))
     request = events_pb2.BatchRecordEventsRequest(
         events=[events_pb2.Event(type=kind, occur_time=stamp) for _ in range(count)]
     )
@@ -94,9 +94,9 @@ async def test_a_retried_batch_and_a_republished_domain_event_are_shown_once(lin
     kind = f"test.dup{uuid.uuid4().hex[:8]}"
     book = f"books/{uuid.uuid4()}"
     async with feed(link).watch(build_query()) as items:
-        request_id = str(uuid.uuid4())
-        for _ in range(2):
-            await accept(link, kind, 3, request_id=request_id)
+        request_id, at = str(uuid.uuid4()), datetime.now(UTC)
+        for _ in range(2):  # a client's retry: the same request again
+            await accept(link, kind, 3, request_id=request_id, at=at)
         created = catalog_events.BookCreated(event_id=str(uuid.uuid4()), book=catalog_pb2.Book(name=book, title="x"))
         headers = {EVENT_TYPE_HEADER: created.DESCRIPTOR.full_name, "Nats-Msg-Id": created.event_id}
         for _ in range(3):

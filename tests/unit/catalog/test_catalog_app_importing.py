@@ -125,6 +125,27 @@ async def test_a_repeated_request_id_returns_the_first_outcome_without_importing
     assert (len(catalog.state.books), len(catalog.state.copies)) == (1, 2)
 
 
+async def test_a_request_id_reused_for_another_import_is_refused_and_imports_nothing() -> None:
+    catalog, request_id = FakeCatalog(), uuid.uuid4()
+    await _import(catalog, [',"Once",,2'], request_id=request_id)
+    with pytest.raises(InvalidArgument) as refused:
+        await _import(catalog, [',"Twice",,1'], request_id=request_id)
+    assert refused.value.violations[0].field == "request_id"
+    assert (len(catalog.state.books), len(catalog.state.copies)) == (1, 2)
+
+
+async def test_a_retried_import_split_into_other_messages_is_the_same_import() -> None:
+    catalog, request_id, rows = FakeCatalog(), uuid.uuid4(), [',"One",,', ',"Two",,', ',"Three",,']
+
+    async def one_message() -> AsyncIterator[ImportChunk]:
+        yield ImportChunk(HEADER, rows)
+
+    first = await _import(catalog, rows, request_id=request_id)
+    again = await import_books(ImportBooks(one_message(), request_id), uow=catalog(), clock=CLOCK)
+    assert (again.created, again.updated) == (first.created, first.updated) == (3, 0)
+    assert len(catalog.state.books) == 3
+
+
 @pytest.mark.parametrize(
     ("rows", "field"),
     [

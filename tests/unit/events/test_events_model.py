@@ -24,13 +24,19 @@ def test_a_minted_name_is_the_same_on_a_retry_and_carries_the_occur_time() -> No
 
 
 def test_a_request_id_is_scoped_to_its_recorder_and_content_identifies_a_batch_without_one() -> None:
-    assert batch_key(recorder="users/a", request_id="ID", content=b"x") == "users/a:id"
+    assert batch_key(recorder="users/a", request_id="ID", content=b"x").startswith("users/a:id/")
     assert batch_key(recorder="users/a", request_id="", content=b"x") != batch_key(
         recorder="users/b", request_id="", content=b"x"
     )
     assert batch_key(recorder="users/a", request_id="", content=b"x") != batch_key(
         recorder="users/a", request_id="", content=b"y"
     )
+
+
+def test_another_batch_under_a_used_request_id_is_another_key_so_it_is_not_dropped_as_a_retry() -> None:
+    first = batch_key(recorder="users/a", request_id="ID", content=b"x")
+    assert first == batch_key(recorder="users/a", request_id="id", content=b"x")
+    assert first != batch_key(recorder="users/a", request_id="ID", content=b"y")
 
 
 def test_an_event_is_completed_with_the_batchs_defaults() -> None:

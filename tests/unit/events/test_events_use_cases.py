@@ -16,7 +16,7 @@ from services.events.app.querying import (
     list_events,
     watch_events,
 )
-from services.events.app.recording import RecordEvents, record_events, store_events
+from services.events.app.recording import RecordEvents, UsedRequestIds, record_events, store_events
 from services.events.app.upkeep import keep_partitions
 from services.events.domain.aggregation import build_aggregation
 from services.events.domain.model import Category, EventRecord
@@ -32,9 +32,11 @@ def seconds(moment: datetime) -> Stamp:
     return Stamp(int(moment.timestamp()))
 
 
-async def record(journal: FakeJournal, events: list[Draft], **kwargs: object) -> object:
+async def record(
+    journal: FakeJournal, events: list[Draft], used: UsedRequestIds | None = None, **kwargs: object
+) -> object:
     cmd = RecordEvents(events=events, payload=repr(events).encode(), recorder=kwargs.pop("recorder", READER), **kwargs)  # type: ignore[arg-type]
-    return await record_events(cmd, journal=journal, clock=FixedClock(NOW))
+    return await record_events(cmd, journal=journal, clock=FixedClock(NOW), used=used)
 
 
 async def test_a_valid_batch_is_journaled_with_the_recorder_and_the_time_it_was_accepted() -> None:
@@ -78,6 +80,38 @@ async def test_a_retried_batch_has_the_same_key_and_a_journal_away_is_unavailabl
     journal.down = True
     with pytest.raises(DependencyUnavailable):
         await record(journal, [Draft()], recorder=LIBRARIAN)
+
+
+async def test_another_batch_under_a_used_request_id_is_refused_and_not_journaled() -> None:
+    journal, used, request_id = FakeJournal(), UsedRequestIds(), "6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11"
+    first = await record(journal, [Draft(attributes={"n": "1"})], used, request_id=request_id)
+    again = await record(journal, [Draft(attributes={"n": "1"})], used, request_id=request_id.upper())
+    assert first.key == again.key  # type: ignore[attr-defined]
+    with pytest.raises(InvalidArgument) as refused:
+        await record(journal, [Draft(attributes={"n": "2"})], used, request_id=request_id)
+    assert refused.value.violations[0].field == "request_id"
+    other_recorder = await record(
+        journal, [Draft(attributes={"n": "2"})], used, request_id=request_id, recorder=LIBRARIAN
+    )
+    assert [batch.key for batch in journal.batches] == [first.key, other_recorder.key]  # type: ignore[attr-defined]
+
+
+async def test_a_batch_the_journal_did_not_take_leaves_its_request_id_free() -> None:
+    journal, used, request_id = FakeJournal(), UsedRequestIds(), "6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11"
+    journal.down = True
+    with pytest.raises(DependencyUnavailable):
+        await record(journal, [Draft(attributes={"n": "1"})], used, request_id=request_id)
+    journal.down = False
+    await record(journal, [Draft(attributes={"n": "2"})], used, request_id=request_id)
+    assert len(journal.batches) == 1
+
+
+def test_the_used_request_ids_are_bounded_and_the_oldest_goes_first() -> None:
+    used = UsedRequestIds(capacity=2)
+    assert [used.claim(scope, f"{scope}/k") for scope in ("a", "b", "c")] == [True, True, True]
+    assert used.claim("a", "a/other")  # forgotten: no longer checked (its batch keeps a key of its own)
+    with pytest.raises(InvalidArgument):
+        used.claim("c", "c/other")
 
 
 async def test_a_batch_stored_twice_is_stored_once() -> None:

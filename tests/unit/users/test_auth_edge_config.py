@@ -7,6 +7,7 @@ from typing import Any
 
 from services.support.mesh.envoy import edge_config
 from services.support.mesh.envoy_edge_guard import USER_HEADER
+from services.support.mesh.envoy_request_ids import CLIENT_REQUEST_ID_HEADER
 from services.support.mesh.topology import local_topology, sequential_ports
 from services.support.runtime.identity import (
     ACCESS_TOKEN_AUDIENCE,
@@ -42,7 +43,8 @@ def test_client_claims_are_stripped_before_the_token_is_verified_and_before_tran
     assert names.index("envoy.filters.http.jwt_authn") < names.index("envoy.filters.http.grpc_json_transcoder")
     mutation = _filters(hcm)["envoy.filters.http.header_mutation"]
     removed = [{"remove": CLAIMS_HEADER}, {"remove": USER_HEADER}, {"remove": CLIENT_ADDRESS_HEADER}]
-    assert mutation["mutations"]["request_mutations"] == removed
+    set_aside = [{"remove": CLIENT_REQUEST_ID_HEADER}]  # the client's x-request-id, once checked (envoy_request_ids)
+    assert mutation["mutations"]["request_mutations"] == removed + set_aside
 
 
 def test_tokens_are_optional_but_must_verify_when_present() -> None:

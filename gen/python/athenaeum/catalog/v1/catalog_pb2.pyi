@@ -600,7 +600,8 @@ class ImportBooksRequest(_message.Message):
     """
     request_id: _builtins.str
     """Idempotency key of the whole import (read from the first message): a UUID; a retry with the
-    same id returns the first import's summary instead of importing twice.
+    same id (the same header and rows) returns the first import's summary instead of importing twice;
+    another import under that id is INVALID_ARGUMENT.
     """
     @_builtins.property
     def rows(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:

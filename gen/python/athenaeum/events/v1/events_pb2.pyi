@@ -220,8 +220,9 @@ class BatchRecordEventsRequest(_message.Message):
     EVENTS_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
-    """Optional UUID: a retry of the batch with the same id within 15 minutes is dropped as a whole.
-    Without one, the batch's content identifies it.
+    """Optional UUID: a retry of the same batch (the same events) with the same id within 15 minutes is
+    dropped as a whole. Another batch under an id already used is INVALID_ARGUMENT (a batch that reaches
+    another replica is recorded as a batch of its own). Without an id, the batch's content identifies it.
     """
     @_builtins.property
     def events(self) -> _containers.RepeatedCompositeFieldContainer[Global___Event]:

@@ -995,7 +995,8 @@ class ImportBooksRequest(betterproto2.Message):
     request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
     Idempotency key of the whole import (read from the first message): a UUID; a retry with the
-    same id returns the first import's summary instead of importing twice.
+    same id (the same header and rows) returns the first import's summary instead of importing twice;
+    another import under that id is INVALID_ARGUMENT.
     """
 
 

@@ -214,8 +214,9 @@ class BatchRecordEventsRequest(betterproto2.Message):
 
     request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    Optional UUID: a retry of the batch with the same id within 15 minutes is dropped as a whole.
-    Without one, the batch's content identifies it.
+    Optional UUID: a retry of the same batch (the same events) with the same id within 15 minutes is
+    dropped as a whole. Another batch under an id already used is INVALID_ARGUMENT (a batch that reaches
+    another replica is recorded as a batch of its own). Without an id, the batch's content identifies it.
     """
 
 
