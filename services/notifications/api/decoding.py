@@ -212,7 +212,9 @@ def _registered(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
 
 def _updated(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
     updated: users.UserUpdated = e  # type: ignore[assignment]
-    return UsersUpdate(profile=ProfileSeen(recipient_of(updated.user, updated)))
+    return UsersUpdate(
+        profile=ProfileSeen(recipient_of(updated.user, updated), updated_by=uuid.UUID(updated.event_id), trace=trace)
+    )
 
 
 def _status_changed(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
