@@ -1084,12 +1084,19 @@ class UserLoginFailed(betterproto2.Message):
 
     email: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    The email tried, as typed.
+    The email tried, as typed. Personal data: not copied into the audit trail (the events service), which
+    finds a failure by the account it was against (`name`).
     """
 
     reason: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
     "unknown_email", "wrong_password", "inactive_account" or "rate_limited".
+    """
+
+    name: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "users/{user}": the account whose email was tried, when one has it (the event's subject in the audit
+    trail); empty for an email no account has.
     """
 
 
