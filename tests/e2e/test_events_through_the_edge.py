@@ -96,6 +96,10 @@ def test_the_audit_trail_shows_every_step_of_a_loan_with_its_actor_and_trace(edg
     # The catalog's check-out happened in the same request as the issue: the same trace.
     checkout = [e for e in by_loan if e["type"] == "athenaeum.catalog.copy_status_changed"]
     assert issued["trace_id"] in {e["trace_id"] for e in checkout}
+    # ... and it is the librarian's doing there too (loans' call to the catalog names them: finding A10)
+    assert {e["actor"] for e in checkout if e["trace_id"] in (issued["trace_id"], returned["trace_id"])} == {
+        librarian.name
+    }
 
     by_user = wait_for(edge, librarian, f'resource = "{patron}"', {"user_registered", *STEPS})
     registered, *rest = in_order(by_user, ("user_registered", *STEPS))

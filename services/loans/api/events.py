@@ -35,7 +35,7 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any],
         events_pb2.LoanRenewed,
         lambda e: {**_loan(e), "previous_due_time": timestamp(e.previous_due_at)},
     ),
-    loans.LoanDueSoon: (events_pb2.LoanDueSoon, lambda e: {**_loan(e), "step": e.step}),
+    loans.LoanDueSoon: (events_pb2.LoanDueSoon, lambda e: {**_loan(e), "step": e.step, "renewable": e.renewable}),
     loans.LoanOverdue: (
         events_pb2.LoanOverdue,
         lambda e: {**_loan(e), "overdue_days": e.overdue_days, "step": e.step},

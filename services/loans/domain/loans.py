@@ -70,6 +70,8 @@ class LoanDueSoon(DomainEvent):
     loan: Loan
     step: int = 1
     """Which reminder of the schedule this is: 1 for the first."""
+    renewable: bool = False
+    """A renewal could still extend it (Loan.renewable, as it was when announced)."""
 
 
 @dataclass(slots=True)
@@ -271,7 +273,15 @@ class Loan(Versioned):
         if overdue:
             return LoanOverdue(occurred_at=now, event_id=event_id, loan=self, overdue_days=self.days_past_due(now),
                                step=step)  # fmt: skip
-        return LoanDueSoon(occurred_at=now, event_id=event_id, loan=self, step=step)
+        return LoanDueSoon(occurred_at=now, event_id=event_id, loan=self, step=step, renewable=self.renewable)
+
+    @property
+    def renewable(self) -> bool:
+        """Renewals are left and the rule's hard due date, if any, is after the due time: a renewal could
+        extend it (holds waiting for the book, or being overdue by then, may still refuse one)."""
+        hard_due = self.terms.hard_due_at if self.terms else None
+        left = self.renewal_count < self.max_renewals
+        return left and self.due_at is not None and (hard_due is None or hard_due > self.due_at)
 
     def ensure_active(self) -> None:
         if self.status != LoanStatus.ACTIVE:

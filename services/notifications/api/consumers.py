@@ -153,10 +153,17 @@ class UsersHandler:
             await dead_letter(self._link, self._durable, message, str(error))
             return
         if update.profile is not None:
+            # a changed address is told to the one the projection holds, so before the projection takes the new
+            notices = await projection.address_notices(update.profile, uow=self._uow())
+            if notices is not None:
+                await self._tell(notices)
             await projection.apply_profile(update.profile, uow=self._uow())
         if update.status is not None:
             await projection.apply_status(update.status, uow=self._uow())
         if update.intake is not None:
-            taken = await self._intake.submit(update.intake)
-            if update.intake.event_id in taken.waiting:
-                raise RecipientNotKnownYet(f"event {update.intake.event_id}: its recipient is not known here yet")
+            await self._tell(update.intake)
+
+    async def _tell(self, intake: Intake) -> None:
+        taken = await self._intake.submit(intake)
+        if intake.event_id in taken.waiting:
+            raise RecipientNotKnownYet(f"event {intake.event_id}: its recipient is not known here yet")

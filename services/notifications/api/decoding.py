@@ -131,8 +131,10 @@ class LoansDecoder:
         due = to_datetime(ev.loan.due_time)
         left = max(math.ceil((due - to_datetime(ev.occur_time)) / timedelta(days=1)), 0)
         key = reminder_step_key(ev.loan.name, Kind.DUE_SOON, due, ev.step)
-        # "yes" while renewals are left ("" otherwise: the reminder does not invite one the loans service refuses)
-        renewable = "yes" if ev.loan.renewal_count < ev.loan.max_renewals else ""
+        # "yes" while a renewal could extend it ("": the reminder does not invite one the loans service refuses,
+        # renewals used up or the rule's hard due date reached); a publisher that does not say: renewals left
+        said = ev.renewable if ev.HasField("renewable") else ev.loan.renewal_count < ev.loan.max_renewals
+        renewable = "yes" if said else ""
         facts = {**_loan_facts(ev.loan), "days_left": left, "can_renew": renewable}
         return _one(
             _occurrence(ev, Kind.DUE_SOON, ev.loan.patron, facts, trace, step_key=key, about=ev.loan.name, stale_at=due)
@@ -212,7 +214,9 @@ def _registered(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
 
 def _updated(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
     updated: users.UserUpdated = e  # type: ignore[assignment]
-    return UsersUpdate(profile=ProfileSeen(recipient_of(updated.user, updated)))
+    return UsersUpdate(
+        profile=ProfileSeen(recipient_of(updated.user, updated), updated_by=uuid.UUID(updated.event_id), trace=trace)
+    )
 
 
 def _status_changed(e: Message, trace: Mapping[str, str]) -> UsersUpdate:

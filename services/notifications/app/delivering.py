@@ -65,8 +65,9 @@ async def claim_due(cmd: ClaimDue, *, uow: NotificationsUnitOfWork, clock: Clock
 def _check(notification: Notification, person: Recipient | None, *, now: datetime, rules: Rules) -> bool:
     """One claimed notification as things are now; returns whether it changed."""
     if person is not None:
-        route = route_now(person, notification.kind, notification.channel, by_system=notification.by_system)
-        changed = notification.reroute(route, now=now)
+        n = notification
+        route = route_now(person, n.kind, n.channel, by_system=n.by_system, queued_to=n.address)
+        changed = n.reroute(route, now=now)
     else:
         changed = False
     if notification.stale(now):
@@ -92,7 +93,7 @@ async def current_routes(notifications: list[Notification], *, uow: Notification
     it was queued: before a retry, during quiet hours or a backoff); none for a recipient not known here."""
     recipients = await _recipients_of(notifications, uow=uow)
     return {
-        n.id: route_now(person, n.kind, n.channel, by_system=n.by_system)
+        n.id: route_now(person, n.kind, n.channel, by_system=n.by_system, queued_to=n.address)
         for n in notifications
         if (person := recipients.get(n.recipient_id)) is not None
     }

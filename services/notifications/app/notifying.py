@@ -112,11 +112,7 @@ async def tell(
             taken.waiting.add(intake.event_id)
     await _keep_reminders(ready, uow)
     occurrences = await _not_told_before(ready, uow, taken)
-    plans = [
-        (o, recipients[o.recipient_id], found)
-        for o in occurrences
-        if (found := routes(recipients[o.recipient_id], o.kind))
-    ]
+    plans = [(o, person, found) for o in occurrences if (found := routes(person := _told(o, recipients), o.kind))]
     if plans:  # most events tell nobody anything (a loan issued to a patron who wants no receipt)
         writer = _Writer(
             await uow.templates.current(), uow.templates, renderer, rules, now, *await _sms_sent(plans, uow, now)
@@ -167,6 +163,11 @@ def _known(intake: Intake, recipients: Mapping[uuid.UUID, Recipient]) -> bool:
     return all(person in recipients for person in _people(intake))
 
 
+def _told(occurrence: Occurrence, recipients: Mapping[uuid.UUID, Recipient]) -> Recipient:
+    """The account told, as it was before the change the occurrence tells of (its old address), else as it is."""
+    return occurrence.as_was or recipients[occurrence.recipient_id]
+
+
 def _changes_anything(intakes: Sequence[Intake], recipients: Mapping[uuid.UUID, Recipient]) -> bool:
     """Whether telling these intakes writes anything: a reminder scheduled or cancelled, a waiting notification
     dropped, a schedule step claimed, or a notification for someone who wants to hear of it."""
@@ -174,18 +175,16 @@ def _changes_anything(intakes: Sequence[Intake], recipients: Mapping[uuid.UUID, 
         intake.cancel
         or intake.ends
         or intake.schedule
-        or any(o.step_key or routes(recipients[o.recipient_id], o.kind) for o in intake.occurrences)
+        or any(o.step_key or routes(_told(o, recipients), o.kind) for o in intake.occurrences)
         for intake in intakes
         if _known(intake, recipients)
     )
 
 
 async def _keep_reminders(ready: Sequence[Intake], uow: NotificationsUnitOfWork) -> None:
-    cancelled = [key for intake in ready for key in intake.cancel]
-    scheduled = [reminder for intake in ready for reminder in intake.schedule]
-    if cancelled:
+    if cancelled := [key for intake in ready for key in intake.cancel]:
         await uow.reminders.cancel(cancelled)
-    if scheduled:
+    if scheduled := [reminder for intake in ready for reminder in intake.schedule]:
         await uow.reminders.schedule(scheduled)
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.notifications.app.ports import NotificationsUnitOfWork
+from services.notifications.domain.address_changes import address_changes
 from services.notifications.domain.kinds import Channel
+from services.notifications.domain.occurrences import Intake
 from services.notifications.domain.recipients import AccountStatus, Recipient
 
 
@@ -16,6 +19,24 @@ class ProfileSeen:
     """An event carried the whole account (registered or updated)."""
 
     recipient: Recipient
+    updated_by: uuid.UUID | None = None
+    """The id of the update event that carried it: a change of address in it is told (None: a registration)."""
+    trace: Mapping[str, str] = field(default_factory=dict)
+
+
+async def address_notices(cmd: ProfileSeen, *, uow: NotificationsUnitOfWork) -> Intake | None:
+    """The notices an update of the account's email or phone asks for, to the addresses the projection still
+    holds: read before the update is applied to it (a redelivered event, the update not applied yet, asks
+    again: their event ids keep them once)."""
+    at = cmd.recipient.status_at  # the event's time
+    if cmd.updated_by is None or at is None:
+        return None
+    async with uow.reading():
+        stored = (await uow.recipients.get_many([cmd.recipient.user_id])).get(cmd.recipient.user_id)
+    if stored is None:
+        return None
+    told = address_changes(stored, cmd.recipient, event_id=cmd.updated_by, at=at, trace=cmd.trace)
+    return Intake(cmd.updated_by, occurrences=told) if told else None
 
 
 @dataclass(frozen=True, slots=True)

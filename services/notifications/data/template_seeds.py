@@ -157,6 +157,28 @@ _words(
     ], "{{ library_name }}: мы завершили подозрительный сеанс. Рекомендуем сменить пароль."),
 )  # fmt: skip
 _words(
+    Kind.EMAIL_CHANGED,
+    ("The email address of your account was changed", [
+        "On {{ changed_at }} the email address of your account was changed to {{ new_email }}. This notice goes to the address it had before.",
+        "If it was not you, contact the library at once: notices about your account now go to the new address.",
+    ], "{{ library_name }}: the email of your account was changed to {{ new_email }}. Not you? Contact the library."),
+    ("Адрес электронной почты изменён", [
+        "{{ changed_at }} адрес электронной почты вашей учётной записи изменён на {{ new_email }}. Это письмо отправлено на прежний адрес.",
+        "Если это были не вы, немедленно свяжитесь с библиотекой: уведомления об учётной записи теперь уходят на новый адрес.",
+    ], "{{ library_name }}: почта вашей учётной записи изменена на {{ new_email }}. Не вы? Свяжитесь с библиотекой."),
+)  # fmt: skip
+_words(
+    Kind.PHONE_CHANGED,
+    ("The phone number of your account was changed", [
+        "On {{ changed_at }} the phone number of your account was {% if new_phone %}changed to {{ new_phone }}{% else %}removed{% endif %}.",
+        "If it was not you, contact the library at once.",
+    ], "{{ library_name }}: the phone number of your account was {% if new_phone %}changed to {{ new_phone }}{% else %}removed{% endif %}. Not you? Contact the library."),
+    ("Номер телефона изменён", [
+        "{{ changed_at }} номер телефона вашей учётной записи {% if new_phone %}изменён на {{ new_phone }}{% else %}удалён{% endif %}.",
+        "Если это были не вы, немедленно свяжитесь с библиотекой.",
+    ], "{{ library_name }}: номер телефона вашей учётной записи {% if new_phone %}изменён на {{ new_phone }}{% else %}удалён{% endif %}. Не вы? Свяжитесь с библиотекой."),
+)  # fmt: skip
+_words(
     Kind.MESSAGE,
     ("{{ subject }}", ["{{ body }}"], "{{ library_name }}: {{ body }}"),
     ("{{ subject }}", ["{{ body }}"], "{{ library_name }}: {{ body }}"),

@@ -29,6 +29,8 @@ class Kind(StrEnum):
     WELCOME = "welcome"
     PASSWORD_CHANGED = "password_changed"
     SESSION_REVOKED = "session_revoked"
+    EMAIL_CHANGED = "email_changed"
+    PHONE_CHANGED = "phone_changed"
     MESSAGE = "message"
 
 
@@ -46,6 +48,9 @@ class KindSpec:
     """False for receipts: sent only to a patron who chose the kind in their preferences."""
     security: bool = False
     """Always sent by email (when there is an address), whatever the preferences say."""
+    to_former_address: bool = False
+    """Tells of a change of the account's address: it goes to the address the account had before (queued with
+    it, by the account as it was), and delivery keeps that address rather than follow the account's."""
     by_staff: bool = False
     """Staff may send it, with words of their own. The other kinds tell of what happened (a loan, a password
     change): only the system sends them, else staff could send a fake security notice, past an opt-out."""
@@ -68,6 +73,8 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.WELCOME: KindSpec(("card_number",)),
     Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),
     Kind.SESSION_REVOKED: KindSpec(("revoked_at",), security=True),
+    Kind.EMAIL_CHANGED: KindSpec(("new_email", "changed_at"), security=True, to_former_address=True),
+    Kind.PHONE_CHANGED: KindSpec(("new_phone", "changed_at"), security=True, to_former_address=True),
     Kind.MESSAGE: KindSpec(("subject", "body"), by_staff=True),
 }
 

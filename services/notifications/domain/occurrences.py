@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from services.notifications.domain.kinds import Kind
+from services.notifications.domain.recipients import Recipient
 from services.notifications.domain.wording import Fact
 
 
@@ -33,6 +34,9 @@ class Occurrence:
     hold collected) drops its notifications still waiting (quiet hours, a backoff). "" for the rest."""
     stale_at: datetime | None = None
     """The moment it announces (a due time, a pickup deadline): not sent after it."""
+    as_was: Recipient | None = None
+    """The account as it was before the change it tells of (a new email address): told by it, to its
+    addresses; None: by the account as it is now."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,9 +106,12 @@ def routes(recipient: Recipient, kind: Kind, *, channels: tuple[Channel, ...] = 
     return found
 
 
-def route_now(recipient: Recipient, kind: Kind, channel: Channel, *, by_system: bool) -> Route:
+def route_now(recipient: Recipient, kind: Kind, channel: Channel, *, by_system: bool, queued_to: str = "") -> Route:
     """The route a notification queued earlier takes now, by the recipient as they are now: suppressed when
-    the account is closed or they no longer want it there, else to their current address."""
+    the account is closed or they no longer want it there, else to their current address. A notice of a
+    change of address keeps the address it was queued to (`queued_to`): the account's is the new one."""
+    if KINDS[kind].to_former_address:
+        return Route(channel, queued_to)
     if recipient.status == AccountStatus.DEACTIVATED:
         return Route(channel, "", "the account is closed")
     if not recipient.wants(kind, channel, by_system=by_system):

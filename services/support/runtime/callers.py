@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextvars
 from typing import Any
 
-from services.support.runtime.identity import CLAIMS_HEADER, CLIENT_ADDRESS_HEADER, spiffe_id
+from services.support.runtime.identity import CLAIMS_HEADER, CLIENT_ADDRESS_HEADER, ON_BEHALF_HEADER, spiffe_id
 
 # The mesh identity (SPIFFE URI) of the direct caller, as attested by our sidecar's mTLS.
 current_caller: contextvars.ContextVar[str] = contextvars.ContextVar("current_caller", default="")
@@ -42,10 +42,11 @@ def _caller_of(forwarded_cert: str) -> str:
     return ""
 
 
-def read_metadata(metadata: Any, *, trusted: bool) -> tuple[str, str, str, str, dict[str, str] | None]:
-    """One pass over a call's metadata: the attested caller, the claims and client address headers, the
-    request id the edge kept or made (all four "" unless `trusted`: see ServerInterceptor), the trace context."""
-    caller = claims = address = request_id = ""
+def read_metadata(metadata: Any, *, trusted: bool) -> tuple[str, str, str, str, str, dict[str, str] | None]:
+    """One pass over a call's metadata: the attested caller, the claims, client address and on-behalf headers
+    and the request id the edge kept or made (all five "" unless `trusted`: see ServerInterceptor), the trace
+    context."""
+    caller = claims = address = request_id = on_behalf = ""
     carrier: dict[str, str] | None = None
     for key, value in metadata or ():
         if key in _TRACE_HEADERS and isinstance(value, str):
@@ -61,4 +62,6 @@ def read_metadata(metadata: Any, *, trusted: bool) -> tuple[str, str, str, str, 
             address = str(value)
         elif key == REQUEST_ID_HEADER:
             request_id = str(value)[:MAX_REQUEST_ID_CHARS]
-    return caller, claims, address, request_id, carrier
+        elif key == ON_BEHALF_HEADER:
+            on_behalf = str(value)
+    return caller, claims, address, request_id, on_behalf, carrier

@@ -10,6 +10,7 @@ import binascii
 import contextvars
 import functools
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -28,6 +29,10 @@ CLAIMS_HEADER = "x-athenaeum-claims"
 CLIENT_ADDRESS_HEADER = "x-athenaeum-client-address"
 """Where the edge puts the address it sees the request come from (the client's, or what trusted proxies in
 front of it vouch for); replaced on every request, so a client cannot choose it."""
+ON_BEHALF_HEADER = "x-athenaeum-on-behalf-of"
+"""On a peer's call made while serving a signed-in user: that user's name, for the audit trail alone (the
+callee's events name them as their actor, as the caller's own do). It grants nothing: the call is still the
+peer's own, and the header counts only from a peer, never from the edge (a client cannot choose it)."""
 MAX_ACCESS_TOKEN_LIFETIME = timedelta(hours=1)
 """No access token lives longer: a revoked session needs remembering for at most this long."""
 
@@ -91,6 +96,23 @@ def current_identity() -> Identity | None:
 def set_current_identity(identity: Identity | None) -> None:
     """Called by the authorization interceptor before the servicer runs."""
     _current.set(identity)
+
+
+_on_behalf: contextvars.ContextVar[str] = contextvars.ContextVar("athenaeum_on_behalf", default="")
+_USER_NAME = re.compile(r"users/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def set_on_behalf(raw: str, *, caller: str) -> None:
+    """Called for every RPC served, with ON_BEHALF_HEADER as it came (only a peer's counts: see it)."""
+    from_peer = bool(caller) and caller != EDGE_CALLER
+    _on_behalf.set(raw if from_peer and _USER_NAME.fullmatch(raw) else "")
+
+
+def acting_user() -> str:
+    """Whose doing the RPC being served is, for the audit trail: the signed-in caller's name, else the user a
+    peer's call is made for; "" for neither."""
+    identity = _current.get()
+    return identity.subject if identity is not None else _on_behalf.get()
 
 
 _client_address: contextvars.ContextVar[str] = contextvars.ContextVar("athenaeum_client_address", default="")

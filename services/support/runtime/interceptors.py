@@ -27,7 +27,7 @@ from grpc_status import rpc_status
 from services.support.runtime import errors
 from services.support.runtime.boundary import check_decoded, each_checked, tolerant
 from services.support.runtime.callers import current_caller, read_metadata
-from services.support.runtime.identity import EDGE_CALLER, Rule
+from services.support.runtime.identity import EDGE_CALLER, Rule, set_on_behalf
 from services.support.runtime.status import RememberedRefusal, domain_status, retry_after_header, unexpected_status
 from services.support.runtime.telemetry import RpcMetrics
 from services.support.runtime.tracing import (
@@ -100,7 +100,14 @@ class _Call:
     __slots__ = ("address", "caller", "claims", "method", "request_id", "span", "started", "token")
 
     def __init__(
-        self, method: _Method, caller: str, claims: str, address: str, request_id: str, carrier: dict[str, str] | None
+        self,
+        method: _Method,
+        caller: str,
+        claims: str,
+        address: str,
+        request_id: str,
+        on_behalf: str,
+        carrier: dict[str, str] | None,
     ) -> None:
         self.method = method
         self.caller, self.claims, self.address, self.request_id = caller, claims, address, request_id
@@ -108,6 +115,7 @@ class _Call:
         if method.traced:
             self.span, self.token = start_server_span(method.name, method.attributes, carrier)
         current_caller.set(self.caller)
+        set_on_behalf(on_behalf, caller=caller)
         method.metrics.started()
         self.started = time.perf_counter()
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.support.runtime.callers import current_caller
 from services.support.runtime.driver import DriverConnection, DriverStatement
-from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, current_identity
+from services.support.runtime.identity import ANONYMOUS, EDGE_CALLER, acting_user
 from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER, NatsLink
 from services.support.runtime.retrying import retry_forever
 from services.support.runtime.telemetry import OUTBOX_BACKLOG, OUTBOX_PUBLISHED, OUTBOX_UNPUBLISHABLE
@@ -73,11 +73,11 @@ class OutboxMessage:
 
 
 def actor_header() -> dict[str, str]:
-    """Who made the call that is committing: the signed-in user, or ANONYMOUS for a call from outside the
-    mesh without one (registering, signing in); nothing for a peer's call or a background job."""
-    identity = current_identity()
-    if identity is not None:
-        return {ACTOR_HEADER: identity.subject}
+    """Who made the call that is committing: the signed-in user (a peer's call made for one names them: a
+    librarian's issue checks the copy out in the catalog), or ANONYMOUS for a call from outside the mesh
+    without one (registering, signing in); nothing for a peer's own call or a background job."""
+    if user := acting_user():
+        return {ACTOR_HEADER: user}
     return {ACTOR_HEADER: ANONYMOUS} if current_caller.get() == EDGE_CALLER else {}
 
 

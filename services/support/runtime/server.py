@@ -27,6 +27,7 @@ from services.support.runtime.heap import freeze_start_up, measure_pauses
 from services.support.runtime.interceptors import RequestLog, ServerInterceptor
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.mutations import MutationInterceptor
+from services.support.runtime.on_behalf import OnBehalfInterceptor
 from services.support.runtime.probes import LIVENESS_SERVICE
 from services.support.runtime.request_ledger import RequestLedger
 from services.support.runtime.settings import BaseServiceSettings
@@ -88,8 +89,10 @@ class ServiceApp:
 
 
 def mesh_channel(settings: BaseServiceSettings) -> grpc.aio.Channel:
-    """Calls to peers leave through our sidecar's loopback listener, which adds our mTLS identity."""
-    return grpc.aio.insecure_channel(settings.mesh_url, interceptors=client_interceptors())
+    """Calls to peers leave through our sidecar's loopback listener, which adds our mTLS identity; each names
+    the user it is made for, if any (the callee's audit events name them)."""
+    on_behalf = cast(grpc.aio.ClientInterceptor, OnBehalfInterceptor())  # the stubs know no concrete interceptor
+    return grpc.aio.insecure_channel(settings.mesh_url, interceptors=[*client_interceptors(), on_behalf])
 
 
 def listen_address(settings: BaseServiceSettings) -> str:

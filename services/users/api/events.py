@@ -42,7 +42,7 @@ def _payload(event: DomainEvent) -> Message:
         case UserLoggedIn():
             return events_pb2.UserLoggedIn(occur_time=at, name=event.name)
         case UserLoginFailed():
-            return events_pb2.UserLoginFailed(occur_time=at, email=event.email, reason=event.reason)
+            return events_pb2.UserLoginFailed(occur_time=at, email=event.email, reason=event.reason, name=event.name)
         case SessionRevoked():
             return events_pb2.SessionRevoked(
                 occur_time=at,

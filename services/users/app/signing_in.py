@@ -129,7 +129,8 @@ async def sign_in(
     async with uow:
         for_account, by_client = await _throttles(uow, email, client)
         if found is None or not verified:
-            for_account.record_failure(email, "wrong_password" if found else "unknown_email", now=now)
+            reason, account = ("wrong_password", USER.format(found.id)) if found else ("unknown_email", "")
+            for_account.record_failure(email, reason, now=now, account=account)
             await uow.commit()
             raise Unauthenticated(BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
         for_account.forgive()
@@ -172,7 +173,7 @@ async def confirm_password(
     async with uow:
         for_account, by_client = await _throttles(uow, email, client)
         if not verified:
-            for_account.record_failure(email, "wrong_password", now=now)
+            for_account.record_failure(email, "wrong_password", now=now, account=USER.format(cmd.user_id))
             await uow.commit()
             raise PermissionDenied("the current password is wrong", reason="WRONG_PASSWORD")
         for_account.forgive()

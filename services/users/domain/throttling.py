@@ -105,12 +105,12 @@ class SignInThrottle:
         self.failures = self.failures_now(now, policy) + 1
         self.last_attempt_at = max(now, self.last_attempt_at or now)  # the latest attempt's, whatever the order
 
-    def record_failure(self, email: str, reason: str, *, now: datetime) -> None:
-        """The attempt failed (it was already counted): leave an audit event. What was typed as the email (as
-        normalized) is kept only when it is an email address: every librarian reads the audit log, and a
-        password typed into the email box must not end up there."""
+    def record_failure(self, email: str, reason: str, *, now: datetime, account: str = "") -> None:
+        """The attempt failed (it was already counted): leave an audit event, naming the `account` ("users/{id}")
+        the email belongs to, if any. What was typed as the email (as normalized) is kept only when it is an
+        email address: a password typed into the email box must not end up in an event."""
         typed = email if email_problem(email) is None else NOT_AN_EMAIL
-        self.events.append(UserLoginFailed(occurred_at=now, email=typed, reason=reason))
+        self.events.append(UserLoginFailed(occurred_at=now, email=typed, reason=reason, name=account))
 
     def give_back(self) -> None:
         """The attempt succeeded: it no longer counts as a failure."""
@@ -125,3 +125,5 @@ class SignInThrottle:
 class UserLoginFailed(DomainEvent):
     email: str
     reason: str
+    name: str = ""
+    """"users/{user}" whose email was tried; "" when no account has it."""

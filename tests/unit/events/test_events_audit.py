@@ -79,6 +79,17 @@ def test_an_anonymous_call_on_an_account_is_the_accounts_own_and_a_job_is_the_se
         now=NOW,
     )
     assert (anonymous.actor, anonymous.subject) == ("", "")
+    against = users_events.UserLoginFailed(
+        event_id=EVENT_ID, email="ada@example.org", reason="wrong_password", name="users/ada"
+    )
+    named = audit_of(
+        "athenaeum.users.user_login_failed.v1",
+        against.SerializeToString(),
+        headers_for(against, **{ACTOR_HEADER: ANONYMOUS}),
+        now=NOW,
+    )
+    assert named.subject == "users/ada" and "users/ada" in named.resources  # found by the account (A10)
+    assert "ada@example.org" not in repr(named.attributes)  # the email typed is personal data: left out
 
 
 def test_repeated_fields_masks_and_enums_flatten_to_text() -> None:

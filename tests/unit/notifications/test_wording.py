@@ -58,3 +58,18 @@ async def test_a_due_soon_reminder_invites_a_renewal_only_while_one_is_left(
     word = {"en": "renew", "ru": "продл"}[locale]
     assert {n.channel for n in queued} == {Channel.EMAIL, Channel.SMS}
     assert all((word in n.content.text.lower()) == invited for n in queued)
+
+
+@pytest.mark.parametrize("renewable", [True, False])
+async def test_a_due_soon_reminder_invites_a_renewal_only_when_loans_says_one_could_extend_it(
+    db, clock, renderer, catalog, renewable
+) -> None:
+    """Renewals left, but the rule's hard due date reached: loans says no renewal could extend it (A11)."""
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    loan = resources_pb2.Loan(name="loans/l1", patron=ada.name, book_title="Dead Souls", barcode="B1",
+                              due_time=timestamp(NOON + timedelta(days=2)), max_renewals=2)  # fmt: skip
+    event = loans.LoanDueSoon(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), loan=loan, step=1,
+                              renewable=renewable)  # fmt: skip
+    queued = (await _take(db, clock, renderer, catalog, _intake(event))).queued
+    assert len(queued) == 2 and all(("renew" in n.content.text.lower()) == renewable for n in queued)

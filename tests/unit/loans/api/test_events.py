@@ -73,3 +73,10 @@ def test_a_returned_loan_event_carries_its_fine() -> None:
 def test_an_unknown_event_has_no_wire_format() -> None:
     with pytest.raises(TypeError):
         events.encode(DomainEvent(occurred_at=NOW))
+
+
+def test_a_due_soon_event_says_whether_a_renewal_could_extend_the_loan() -> None:
+    """Said either way, never left unsaid (notifications invite a renewal by it: finding A11)."""
+    due_soon = next(e for e in every_event() if type(e).__name__ == "LoanDueSoon")
+    payload = events_pb2.LoanDueSoon.FromString(events.encode(due_soon).payload)
+    assert payload.HasField("renewable") and payload.renewable is due_soon.renewable  # type: ignore[attr-defined]

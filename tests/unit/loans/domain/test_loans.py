@@ -194,6 +194,23 @@ def test_a_loan_lent_for_less_than_the_first_steps_time_gets_one_due_soon_remind
     assert due_soon.occurred_at == due - DAY / 2 < due
 
 
+@pytest.mark.parametrize(
+    ("terms", "renewed", "renewable"),
+    [
+        ({"loan_period_days": 10, "max_renewals": 2}, 0, True),
+        ({"loan_period_days": 10, "max_renewals": 1}, 1, False),  # renewals used up
+        ({"max_renewals": 2, "hard_due_at": NOW + 2 * DAY}, 0, False),  # due at the hard due date (finding A11)
+    ],
+)
+def test_a_due_soon_reminder_says_whether_a_renewal_could_extend_the_loan(terms, renewed, renewable) -> None:
+    loan = active_loan(**terms)
+    loan.renewal_count = renewed
+    assert loan.due_at is not None
+    loan.remind(loan.due_at - DAY / 2, SCHEDULE)
+    (due_soon,) = (e for e in loan.events if isinstance(e, LoanDueSoon))
+    assert due_soon.renewable is renewable
+
+
 def test_a_due_soon_step_that_comes_to_light_only_after_the_due_time_is_not_announced() -> None:
     loan = active_loan(loan_period_days=10)
     due = loan.due_at

@@ -115,6 +115,18 @@ async def test_a_wrong_password_and_an_unknown_email_get_the_same_answer(db, aut
     assert isinstance(failed, UserLoginFailed) and failed.email == email
 
 
+async def test_a_failed_sign_in_names_the_account_whose_email_was_tried_and_none_for_an_unknown_one(db, auth) -> None:
+    registered = await _register(db, auth)
+    for email, account in (("ada@example.org", registered.user.name), ("nobody@example.org", "")):
+        with pytest.raises(Unauthenticated):
+            await _sign_in(db, auth, email=email, password="Wrong-Password-1")
+        failed = db.published[-1]
+        assert isinstance(failed, UserLoginFailed) and (failed.name, failed.reason) == (
+            account,
+            "wrong_password" if account else "unknown_email",
+        )
+
+
 async def test_failures_make_that_client_wait_for_that_account_but_the_owner_signs_in_elsewhere(
     db, auth, clock
 ) -> None:

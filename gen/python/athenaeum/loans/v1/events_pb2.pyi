@@ -157,11 +157,17 @@ class LoanDueSoon(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     LOAN_FIELD_NUMBER: _builtins.int
     STEP_FIELD_NUMBER: _builtins.int
+    RENEWABLE_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     step: _builtins.int
     """Which reminder of the schedule this is (1 = the first); with the loan and its due time it names the
     reminder, so each goes out once however often it is announced. 0: the publisher does not number them.
+    """
+    renewable: _builtins.bool
+    """Whether a renewal could still extend the loan: renewals are left, and the rule's hard due date (if any)
+    is after the due time. Holds waiting for the book may still refuse one. Unset from a publisher that
+    does not say (then: whether renewals are left).
     """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
@@ -178,12 +184,15 @@ class LoanDueSoon(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         loan: _resources_pb2.Loan | None = ...,
         step: _builtins.int = ...,
+        renewable: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["loan", b"loan", "occur_time", b"occur_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_renewable", b"_renewable", "loan", b"loan", "occur_time", b"occur_time", "renewable", b"renewable"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "loan", b"loan", "occur_time", b"occur_time", "step", b"step"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_renewable", b"_renewable", "event_id", b"event_id", "loan", b"loan", "occur_time", b"occur_time", "renewable", b"renewable", "step", b"step"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__renewable: _TypeAlias = _typing.Literal["renewable"]  # noqa: Y015
+    _WhichOneofArgType__renewable: _TypeAlias = _typing.Literal["_renewable", b"_renewable"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__renewable) -> _WhichOneofReturnType__renewable | None: ...
 
 Global___LoanDueSoon: _TypeAlias = LoanDueSoon  # noqa: Y015
 

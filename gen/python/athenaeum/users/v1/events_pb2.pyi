@@ -228,12 +228,19 @@ class UserLoginFailed(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     EMAIL_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     email: _builtins.str
-    """The email tried, as typed."""
+    """The email tried, as typed. Personal data: not copied into the audit trail (the events service), which
+    finds a failure by the account it was against (`name`).
+    """
     reason: _builtins.str
     """"unknown_email", "wrong_password", "inactive_account" or "rate_limited"."""
+    name: _builtins.str
+    """"users/{user}": the account whose email was tried, when one has it (the event's subject in the audit
+    trail); empty for an email no account has.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -245,10 +252,11 @@ class UserLoginFailed(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         email: _builtins.str = ...,
         reason: _builtins.str = ...,
+        name: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "event_id", b"event_id", "occur_time", b"occur_time", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "event_id", b"event_id", "name", b"name", "occur_time", b"occur_time", "reason", b"reason"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -1555,6 +1555,15 @@ class LoanDueSoon(betterproto2.Message):
     reminder, so each goes out once however often it is announced. 0: the publisher does not number them.
     """
 
+    renewable: "bool | None" = betterproto2.field(
+        5, betterproto2.TYPE_BOOL, optional=True
+    )
+    """
+    Whether a renewal could still extend the loan: renewals are left, and the rule's hard due date (if any)
+    is after the due time. Holds waiting for the book may still refuse one. Unset from a publisher that
+    does not say (then: whether renewals are left).
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "LoanDueSoon", LoanDueSoon)
 

@@ -662,7 +662,9 @@ class NotificationPreferences(betterproto2.Message):
     Choices per kind of notification, for that kind only (a channel switched off above stays off). Keys:
     "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
     "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "fine_assessed", "welcome",
-    "password_changed", "session_revoked", "message" (from staff). At most 20 entries.
+    "password_changed", "session_revoked", "email_changed", "phone_changed" (security notices: sent
+    whatever the choice, an address change to the previous address), "message" (from staff). At most 20
+    entries.
     """
 
 
@@ -1084,12 +1086,19 @@ class UserLoginFailed(betterproto2.Message):
 
     email: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    The email tried, as typed.
+    The email tried, as typed. Personal data: not copied into the audit trail (the events service), which
+    finds a failure by the account it was against (`name`).
     """
 
     reason: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
     "unknown_email", "wrong_password", "inactive_account" or "rate_limited".
+    """
+
+    name: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "users/{user}": the account whose email was tried, when one has it (the event's subject in the audit
+    trail); empty for an email no account has.
     """
 
 
