@@ -263,7 +263,12 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
             actor=current_actor(),
         )
         hold = await holding.place_hold(
-            command, uow=self._uow(), clock=self._clock, users=self._users, catalog=self._catalog
+            command,
+            uow=self._uow(),
+            clock=self._clock,
+            users=self._users,
+            catalog=self._catalog,
+            policy=self._borrowing,
         )
         return hold_to_proto(hold)
 

@@ -10,9 +10,10 @@ from services.loans.app.pages import number_after
 from services.loans.app.ports import Catalog, HoldFilter, LoansUnitOfWork, PageRequest, Users
 from services.loans.app.shelf import after_commit, release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
-from services.loans.domain.borrowing import BOOK, ensure_eligible
+from services.loans.domain.borrowing import BOOK, NO_LIMITS, BorrowingPolicy, ensure_eligible, ensure_in_good_standing
 from services.loans.domain.holds import HOLD, Hold, HoldStatus
 from services.loans.domain.item_types import hold_terms
+from services.loans.domain.rules import WILDCARD, most_specific
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import AlreadyExists, FailedPrecondition
 from services.support.runtime.identity import ME
@@ -30,7 +31,15 @@ class PlaceHold:
     actor: Actor = SYSTEM
 
 
-async def place_hold(cmd: PlaceHold, *, uow: LoansUnitOfWork, clock: Clock, users: Users, catalog: Catalog) -> Hold:
+async def place_hold(
+    cmd: PlaceHold,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    users: Users,
+    catalog: Catalog,
+    policy: BorrowingPolicy = NO_LIMITS,
+) -> Hold:
     """Join the book's queue; a copy goes on the hold shelf at once when one is available and nobody is ahead."""
     patron = cmd.actor.user if cmd.patron == ME else cmd.patron
     check_reference(patron, "users", field="hold.patron")
@@ -46,11 +55,16 @@ async def place_hold(cmd: PlaceHold, *, uow: LoansUnitOfWork, clock: Clock, user
         await uow.loans.lock_patron(patron)
         # Under the rules of the title's item types: refused when none of its copies may be held.
         item_types = {copy.item_type for copy in copies if copy.in_collection}
-        terms = hold_terms(await uow.rules.in_force(), eligibility.patron_category, item_types)
+        rules = await uow.rules.in_force()
+        terms = hold_terms(rules, eligibility.patron_category, item_types)
         if await uow.loans.has_active(patron, cmd.book):
             raise AlreadyExists(f"{patron} already borrows {cmd.book}", reason="ALREADY_BORROWED")
         if await uow.holds.active_for(patron, cmd.book):
             raise AlreadyExists(f"{patron} already holds {cmd.book}", reason="HOLD_EXISTS")
+        # What blocks a loan blocks a hold: its copy would be trapped for a patron the desk then refused.
+        standing = await uow.loans.standing(patron, item_type=WILDCARD, now=clock.now())
+        general = most_specific(rules, eligibility.patron_category, WILDCARD).terms
+        ensure_in_good_standing(patron, standing, general, policy)
         if await uow.holds.count_active(patron) >= terms.max_holds:
             raise FailedPrecondition(f"{patron} has {terms.max_holds} holds already", reason="HOLD_LIMIT_REACHED")
         hold = Hold.place(

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from services.loans.app.ports import LoansUnitOfWork, Users
 from services.loans.domain.actors import SYSTEM, Actor
-from services.loans.domain.borrowing import BorrowingPolicy, ensure_eligible
+from services.loans.domain.borrowing import BorrowingPolicy, ensure_eligible, ensure_in_good_standing
 from services.loans.domain.loans import LOAN, Loan, visible
+from services.loans.domain.rules import WILDCARD, most_specific
 from services.support.runtime.clock import Clock
 
 
@@ -30,9 +31,14 @@ async def renew_loan(
     cmd.actor.ensure_may_act_for(loan.patron, "renew the loans")  # a retry too: the id is no pass
     if previous:
         return loan
-    ensure_eligible(await users.eligibility(loan.patron), patron=loan.patron, what="renew")
+    eligibility = await users.eligibility(loan.patron)
+    ensure_eligible(eligibility, patron=loan.patron, what="renew")
     async with uow:
         loan = visible(await uow.loans.get(cmd.loan_id, for_update=True))
+        # Fines past the limit block a renewal as they block a loan; an overdue loan is the loan's own refusal.
+        standing = await uow.loans.standing(loan.patron, item_type=WILDCARD, now=clock.now())
+        rule = most_specific(await uow.rules.in_force(), eligibility.patron_category, loan.item_type)
+        ensure_in_good_standing(loan.patron, standing, rule.terms, policy, overdue_counts=False)
         others_waiting = await uow.holds.others_waiting(loan.book, loan.patron)
         loan.renew(now=clock.now(), others_waiting=others_waiting, zone=policy.time_zone)
         await uow.loans.save(loan)

@@ -71,6 +71,10 @@ class BorrowingPolicy:
     """Where the library's days begin and end: a loan (or renewal) of N days is due at the end of the Nth."""
 
 
+NO_LIMITS = BorrowingPolicy()
+"""The library-wide terms when none are given: no overdue loan allowed, fines limited by the rules only."""
+
+
 def ensure_eligible(eligibility: Eligibility, *, patron: str, what: str) -> None:
     """PATRON_NOT_ELIGIBLE when the users service says `patron` may not `what` (renew, place holds)."""
     if not eligibility.eligible:
@@ -87,19 +91,7 @@ def ensure_may_borrow(eligibility: Eligibility, standing: Standing, rule: RuleTe
             reason="PATRON_NOT_ELIGIBLE",
             metadata={"patron": eligibility.patron, "reasons": reasons},
         )
-    limit = rule.max_outstanding_fines if rule.max_outstanding_fines is not None else policy.max_outstanding_fines
-    if limit is not None and standing.outstanding_fines > limit:
-        raise FailedPrecondition(
-            f"{eligibility.patron} owes {standing.outstanding_fines}, more than the {limit} allowed",
-            reason="FINES_LIMIT_EXCEEDED",
-            metadata={"outstanding": str(standing.outstanding_fines), "limit": str(limit)},
-        )
-    if standing.overdue_loans > policy.max_overdue_loans:
-        raise FailedPrecondition(
-            f"{eligibility.patron} has {standing.overdue_loans} overdue loan(s)",
-            reason="TOO_MANY_OVERDUE_LOANS",
-            metadata={"overdue_loans": str(standing.overdue_loans)},
-        )
+    ensure_in_good_standing(eligibility.patron, standing, rule, policy)
     if rule.max_loans == 0:
         raise not_for_loan(eligibility.patron_category, rule)
     if standing.active_loans >= rule.max_loans:
@@ -108,6 +100,28 @@ def ensure_may_borrow(eligibility: Eligibility, standing: Standing, rule: RuleTe
             f"{rule.patron_category}/{rule.item_type} rule, its limit is {rule.max_loans}",
             reason="LOAN_LIMIT_REACHED",
             metadata={"active_loans": str(standing.active_loans), "max_loans": str(rule.max_loans)},
+        )
+
+
+def ensure_in_good_standing(
+    patron: str, standing: Standing, rule: RuleTerms, policy: BorrowingPolicy, *, overdue_counts: bool = True
+) -> None:
+    """FINES_LIMIT_EXCEEDED past the fines a patron may owe, TOO_MANY_OVERDUE_LOANS past the overdue loans
+    they may have (unless `overdue_counts` is False): what blocks a loan blocks a hold and, for fines, a
+    renewal too (Evergreen's penalties block circulation, renewals and holds; Koha's fine limit blocks holds
+    and renewals): a hold was placed and its copy trapped for a patron the desk then refused."""
+    limit = rule.max_outstanding_fines if rule.max_outstanding_fines is not None else policy.max_outstanding_fines
+    if limit is not None and standing.outstanding_fines > limit:
+        raise FailedPrecondition(
+            f"{patron} owes {standing.outstanding_fines}, more than the {limit} allowed",
+            reason="FINES_LIMIT_EXCEEDED",
+            metadata={"outstanding": str(standing.outstanding_fines), "limit": str(limit)},
+        )
+    if overdue_counts and standing.overdue_loans > policy.max_overdue_loans:
+        raise FailedPrecondition(
+            f"{patron} has {standing.overdue_loans} overdue loan(s)",
+            reason="TOO_MANY_OVERDUE_LOANS",
+            metadata={"overdue_loans": str(standing.overdue_loans)},
         )
 
 

@@ -89,7 +89,9 @@ class Desk:
         return await renew_loan(cmd, uow=self.uow(), clock=self.clock, users=self.users, policy=self.policy)
 
     async def place_hold(self, cmd: PlaceHold) -> Hold:
-        return await place_hold(cmd, uow=self.uow(), clock=self.clock, users=self.users, catalog=self.catalog)
+        return await place_hold(
+            cmd, uow=self.uow(), clock=self.clock, users=self.users, catalog=self.catalog, policy=self.policy
+        )
 
     async def cancel_hold(self, cmd: CancelHold) -> Hold:
         return await cancel_hold(cmd, uow=self.uow(), clock=self.clock, catalog=self.catalog)

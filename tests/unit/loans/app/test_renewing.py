@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -12,6 +13,7 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.renewing import RenewLoan
 from services.loans.domain.loans import Loan
+from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition, NotFound, PermissionDenied
 
 from ..desk import DESK, Desk, reader
@@ -67,3 +69,37 @@ async def test_a_saga_record_is_not_found(db: FakeLoansDatabase, desk: Desk) -> 
     (failed,) = db.loans.values()
     with pytest.raises(NotFound):
         await desk.renew(RenewLoan(failed.id, actor=DESK))
+
+
+async def test_fines_past_the_limit_block_a_renewal_and_a_hold_as_they_block_a_loan(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """A patron the desk refused for their fines renewed and placed holds, and the hold's copy was trapped for
+    someone who could not borrow it."""
+    from .test_fining import charge
+
+    db.set_default_rule(max_outstanding_fines=Decimal("10.00"))
+    loan = await lend(desk)
+    await charge(desk, amount="50.00")
+    with pytest.raises(FailedPrecondition) as renewal:
+        await desk.renew(RenewLoan(loan.id, actor=reader("users/p1")))
+    book, _ = desk.catalog.add_book()
+    with pytest.raises(FailedPrecondition) as hold:
+        await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert renewal.value.reason == hold.value.reason == "FINES_LIMIT_EXCEEDED"
+
+
+async def test_an_overdue_loan_blocks_a_hold_but_not_the_renewal_of_another_loan(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    films = CirculationRule.create(RuleTerms("*", "DVD", loan_period_days=1), now=desk.clock.now())
+    db.rules[films.id] = films
+    film, _ = desk.catalog.add_book(item_type="DVD")
+    first = await desk.issue(IssueLoan("users/p1", book=film, actor=DESK))
+    second = await lend(desk)
+    desk.clock.advance(timedelta(days=3))  # the film is overdue, the book not
+    assert (await desk.renew(RenewLoan(second.id, actor=DESK))).renewal_count == 1
+    book, _ = desk.catalog.add_book()
+    with pytest.raises(FailedPrecondition) as hold:
+        await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert hold.value.reason == "TOO_MANY_OVERDUE_LOANS" and first.id != second.id

@@ -194,7 +194,8 @@ class LoansServiceServicer:
     def RenewLoan(self, request, context):
         """Extends the due time by the rule's renewal period.
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
-        holds the book, patron not eligible), PERMISSION_DENIED (another reader's loan).
+        holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
+        PERMISSION_DENIED (another reader's loan).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -295,7 +296,8 @@ class LoansServiceServicer:
         otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
         patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
-        the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+        the rules allow no hold on any of the book's copies for this patron; hold limit reached;
+        FINES_LIMIT_EXCEEDED, TOO_MANY_OVERDUE_LOANS: what blocks a loan blocks a hold),
         PERMISSION_DENIED (a reader placing a hold for someone else).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

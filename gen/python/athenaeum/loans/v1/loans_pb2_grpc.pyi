@@ -67,7 +67,8 @@ class LoansServiceStub:
     RenewLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]
     """Extends the due time by the rule's renewal period.
     Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
-    holds the book, patron not eligible), PERMISSION_DENIED (another reader's loan).
+    holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
+    PERMISSION_DENIED (another reader's loan).
     """
     CreateCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]
     """Adds a circulation rule.
@@ -124,7 +125,8 @@ class LoansServiceStub:
     otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
     Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
     patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
-    the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+    the rules allow no hold on any of the book's copies for this patron; hold limit reached;
+    FINES_LIMIT_EXCEEDED, TOO_MANY_OVERDUE_LOANS: what blocks a loan blocks a hold),
     PERMISSION_DENIED (a reader placing a hold for someone else).
     """
     GetHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetHoldRequest, _resources_pb2.Hold]
@@ -184,7 +186,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     RenewLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Extends the due time by the rule's renewal period.
     Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
-    holds the book, patron not eligible), PERMISSION_DENIED (another reader's loan).
+    holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
+    PERMISSION_DENIED (another reader's loan).
     """
     CreateCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
     """Adds a circulation rule.
@@ -241,7 +244,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
     Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
     patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
-    the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+    the rules allow no hold on any of the book's copies for this patron; hold limit reached;
+    FINES_LIMIT_EXCEEDED, TOO_MANY_OVERDUE_LOANS: what blocks a loan blocks a hold),
     PERMISSION_DENIED (a reader placing a hold for someone else).
     """
     GetHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
@@ -328,7 +332,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_resources_pb2.Loan, _abc.Awaitable[_resources_pb2.Loan]]:
         """Extends the due time by the rule's renewal period.
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
-        holds the book, patron not eligible), PERMISSION_DENIED (another reader's loan).
+        holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
+        PERMISSION_DENIED (another reader's loan).
         """
 
     @_abc_1.abstractmethod
@@ -451,7 +456,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
         patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
-        the rules allow no hold on any of the book's copies for this patron; hold limit reached),
+        the rules allow no hold on any of the book's copies for this patron; hold limit reached;
+        FINES_LIMIT_EXCEEDED, TOO_MANY_OVERDUE_LOANS: what blocks a loan blocks a hold),
         PERMISSION_DENIED (a reader placing a hold for someone else).
         """
 
