@@ -16,7 +16,7 @@ from services.support.runtime.access import api_modules
 from services.support.runtime.boundary import TIME_RANGE, is_valid_time
 from services.support.runtime.callers import current_caller
 from services.support.runtime.errors import FieldViolation, InvalidArgument
-from services.support.runtime.identity import Identity, current_identity
+from services.support.runtime.identity import ME, Identity, current_identity
 from services.support.runtime.wire import timestamp, to_datetime
 
 
@@ -87,7 +87,7 @@ def optional_time(
 def _actor(actor: str) -> str:
     """ "users/me" is the caller, as everywhere in the API (it matched nothing: "no activity")."""
     identity = current_identity()
-    return identity.subject if actor == "users/me" and identity is not None else actor
+    return identity.subject if actor == ME and identity is not None else actor
 
 
 def list_query(request: events_pb2.ListEventsRequest) -> EventQuery:

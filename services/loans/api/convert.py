@@ -12,6 +12,7 @@ from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.money import ZERO, money, parse_money
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.identity import ME
 from services.support.runtime.names import NamePattern
 from services.support.runtime.wire import timestamp, to_datetime
 
@@ -177,7 +178,7 @@ _BOOK = NamePattern("books/{book}")
 def list_parent(parent: str) -> str:
     """A list's `parent`: "" (everyone), "users/me", or a user's name with a UUID (canonical). A typo such
     as `users/nope` answered an empty page, as if that patron had no loans."""
-    if parent in ("", "users/me"):
+    if parent in ("", ME):
         return parent
     return _USER.format(*_USER.parse(parent, field="parent"))
 

@@ -64,12 +64,7 @@ async def claim_due(cmd: ClaimDue, *, uow: NotificationsUnitOfWork, clock: Clock
 
 def _check(notification: Notification, person: Recipient | None, *, now: datetime, rules: Rules) -> bool:
     """One claimed notification as things are now; returns whether it changed."""
-    if person is not None:
-        n = notification
-        route = route_now(person, n.kind, n.channel, by_system=n.by_system, queued_to=n.address)
-        changed = n.reroute(route, now=now)
-    else:
-        changed = False
+    changed = person is not None and notification.reroute(_route(notification, person), now=now)
     if notification.stale(now):
         return notification.drop(TOO_LATE, now=now) or changed
     if notification.channel != Channel.SMS or notification.status != Status.QUEUED:
@@ -92,11 +87,12 @@ async def current_routes(notifications: list[Notification], *, uow: Notification
     """The route each notification takes by its recipient as they are now (the account may have changed since
     it was queued: before a retry, during quiet hours or a backoff); none for a recipient not known here."""
     recipients = await _recipients_of(notifications, uow=uow)
-    return {
-        n.id: route_now(person, n.kind, n.channel, by_system=n.by_system, queued_to=n.address)
-        for n in notifications
-        if (person := recipients.get(n.recipient_id)) is not None
-    }
+    return {n.id: _route(n, person) for n in notifications if (person := recipients.get(n.recipient_id)) is not None}
+
+
+def _route(n: Notification, person: Recipient) -> Route:
+    """The route `n` takes by its recipient as they are now."""
+    return route_now(person, n.kind, n.channel, by_system=n.by_system, queued_to=n.address)
 
 
 async def record_attempts(

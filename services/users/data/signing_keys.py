@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -71,15 +72,20 @@ class SqlSigningKeys:
         """The keys this passphrase opens. One it does not open (added with another passphrase) is left out
         and logged, so the keys before it go on signing: it failed every sign-in and the JWKS mesh-wide. None
         opened, of some: WrongPassphrase."""
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(sa.select(signing_keys))).all()
-        opened = [key for row in rows if (key := self._open(row)) is not None]
-        for row in rows if len(opened) < len(rows) else ():
-            if self._open(row) is None:
+        rows = await self._rows()
+        opened: list[SigningKey] = []
+        for row in rows:
+            if (key := self._open(row)) is not None:
+                opened.append(key)
+            else:
                 log.error("signing key %s does not open with this passphrase: left out of the key ring", row.kid)
         if rows and not opened:
             raise WrongPassphrase()
         return Keyring(tuple(opened))
+
+    async def _rows(self) -> Sequence[Any]:
+        async with self._engine.connect() as connection:
+            return (await connection.execute(sa.select(signing_keys))).all()
 
     def _open(self, row: Any) -> SigningKey | None:
         try:
@@ -92,9 +98,7 @@ class SqlSigningKeys:
     async def check_passphrase(self) -> None:
         """WrongPassphrase unless this passphrase opens every stored key: a key added with another one could
         sign nothing here."""
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(sa.select(signing_keys))).all()
-        if any(self._open(row) is None for row in rows):
+        if any(self._open(row) is None for row in await self._rows()):
             raise WrongPassphrase()
 
 
