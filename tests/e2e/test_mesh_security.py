@@ -74,3 +74,27 @@ async def test_the_edge_identity_cannot_call_mesh_internal_methods(mesh) -> None
                 catalog_pb2.CheckOutCopyRequest(), timeout=5
             )
     assert denied.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_each_service_signs_in_to_postgres_as_its_own_role_and_reaches_only_its_database(mesh) -> None:
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    from services.support.launcher.postgres import asyncpg_dsn
+
+    admin = await asyncpg.connect(asyncpg_dsn(mesh.postgres.admin_url))
+    try:
+        seen = await admin.fetch(
+            "SELECT DISTINCT datname, usename FROM pg_stat_activity WHERE datname = ANY($1::text[])",
+            [spec.database for spec in registry.SERVICES],
+        )
+    finally:
+        await admin.close()
+    assert {(row["datname"], row["usename"]) for row in seen} == {
+        (spec.database, spec.database) for spec in registry.SERVICES
+    }
+    loans = make_url(mesh.database_url("loans"))
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):  # the users' accounts and password hashes
+        await asyncpg.connect(
+            asyncpg_dsn(loans.set(database=registry.service("users").database).render_as_string(False))
+        )

@@ -104,6 +104,16 @@ topologySpreadConstraints:
 {{- end -}}
 {{- end }}
 
+{{/* The Secret holding each service's own Postgres password (a key per service): the chart's own for a bundled
+PostgreSQL unless given; with an external one it must exist before the chart, as the administrator's must. */}}
+{{- define "athenaeum.postgresRolesSecret" -}}
+{{- if .Values.postgresql.bundled -}}
+{{ .Values.postgresql.auth.rolesExistingSecret | default (printf "%s-postgresql-roles" .Release.Name) }}
+{{- else -}}
+{{ required "postgresql.auth.rolesExistingSecret is required when postgresql.bundled is false" .Values.postgresql.auth.rolesExistingSecret }}
+{{- end -}}
+{{- end }}
+
 {{/* The Secret holding each service's NATS password (a key per service): the chart's own for a bundled NATS;
 an external NATS's when given; "" when the services send no credentials. */}}
 {{- define "athenaeum.natsSecret" -}}
@@ -123,15 +133,23 @@ nats://{{ .Release.Name }}-nats:4222
 {{- end }}
 
 {{/* The settings that reach `database`: a URL without the password, and the password from its Secret (the
-services put it into the URL, quoted, whatever characters it has). */}}
+services put it into the URL, quoted, whatever characters it has). With `service`, as that service's own role
+(named as its database) with its own password; without, as the administrator (the migration job). */}}
 {{- define "athenaeum.databaseEnv" -}}
+{{- $user := .root.Values.postgresql.user -}}
+{{- if .service }}{{ $user = .database }}{{ end -}}
 - name: ATHENAEUM_DATABASE_URL
-  value: {{ printf "postgresql+asyncpg://%s@%s:%v/%s%s" .root.Values.postgresql.user (include "athenaeum.postgresHost" .root) .root.Values.postgresql.port .database .root.Values.postgresql.urlQuery | quote }}
+  value: {{ printf "postgresql+asyncpg://%s@%s:%v/%s%s" $user (include "athenaeum.postgresHost" .root) .root.Values.postgresql.port .database .root.Values.postgresql.urlQuery | quote }}
 - name: ATHENAEUM_DATABASE_PASSWORD
   valueFrom:
     secretKeyRef:
+      {{- if .service }}
+      name: {{ include "athenaeum.postgresRolesSecret" .root }}
+      key: {{ .service }}
+      {{- else }}
       name: {{ include "athenaeum.postgresSecret" .root }}
       key: password
+      {{- end }}
 {{- end }}
 
 {{/* prometheus.io/* annotations for a pod's metrics `port` and `path` (observability.prometheusAnnotations). */}}

@@ -92,7 +92,7 @@ spec:
           image: {{ include "athenaeum.image" $root }}
           imagePullPolicy: {{ $root.Values.image.pullPolicy }}
           command: ["python", "-m", "services.support.mesh.containers", "wait-for-schema", {{ $svc.name | quote }}]
-          env: {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database) | nindent 12 }}
+          env: {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database "service" $svc.name) | nindent 12 }}
           resources:
             requests: {cpu: 10m, memory: 64Mi}
             limits: {memory: 192Mi}
@@ -125,7 +125,7 @@ spec:
             - {name: ATHENAEUM_TRACE_SAMPLE_RATIO, value: {{ $root.Values.observability.traceSampleRatio | quote }}}
             - {name: ATHENAEUM_SERVICE_VERSION, value: {{ $root.Values.image.tag | default $root.Chart.AppVersion | quote }}}
             - {name: ATHENAEUM_SHUTDOWN_GRACE_SECONDS, value: {{ $root.Values.rollout.shutdownGraceSeconds | quote }}}
-            {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database) | nindent 12 }}
+            {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database "service" $svc.name) | nindent 12 }}
             {{- range $name, $value := $cfg.env }}
             - {name: {{ $name }}, value: {{ $value | quote }}}
             {{- end }}

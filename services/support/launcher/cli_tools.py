@@ -136,9 +136,20 @@ def migrate(
             "ATHENAEUM_DATABASE_PASSWORD or _FILE, as the services read them).",
         ),
     ] = None,
+    role_passwords: Annotated[
+        str | None,
+        typer.Option(
+            "--role-passwords",
+            envvar="ATHENAEUM_DATABASE_ROLE_PASSWORDS",
+            show_default=False,
+            help="Where each service's own Postgres password is: a file path with {service} in it (e.g. "
+            "/run/secrets/postgres-password-{service}). Each service then has a role of its own (named as its "
+            "database) owning its database, and no other; without it, every service shares the admin's account.",
+        ),
+    ] = None,
     only: Only = None,
 ) -> None:
-    """Create each service's database if missing and apply its migrations."""
+    """Create each service's database (and its role) if missing and apply its migrations."""
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
@@ -158,9 +169,27 @@ def migrate(
         for spec in SERVICES:
             if only and spec.name not in only:
                 continue
-            url = server.create_database(spec.database)
+            if role_passwords:
+                url = server.owned_database(spec.database, _role_password(role_passwords, spec.name))
+            else:
+                url = server.create_database(spec.database)
             upgrade_to_head(spec.name, url)
             console.print(f"migrated {spec.name} ({spec.database})")
+
+
+def _role_password(template: str, service: str) -> str:
+    from pathlib import Path
+
+    if "{service}" not in template:
+        raise typer.BadParameter("needs {service} where each service's name goes", param_hint="--role-passwords")
+    path = Path(template.replace("{service}", service))
+    try:
+        password = path.read_text().strip()
+    except OSError as error:
+        raise typer.BadParameter(f"{path}: {error.strerror}", param_hint="--role-passwords") from None
+    if not password:
+        raise typer.BadParameter(f"{path} is empty", param_hint="--role-passwords")
+    return password
 
 
 def generate(check: Annotated[bool, typer.Option(help="Only list stale generated files.")] = False) -> None:

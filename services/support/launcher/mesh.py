@@ -16,7 +16,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from services.support.launcher import components, state
-from services.support.launcher.credentials import without_secret
+from services.support.launcher.credentials import kept_secret, without_secret
+from services.support.launcher.database_roles import role_url
 from services.support.launcher.layout import MeshAddresses
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.ownership import private_folder
@@ -95,8 +96,11 @@ class LocalMesh(MeshAddresses):
     # Addresses (besides the topology's own, in MeshAddresses) -------------------------------------
 
     def database_url(self, service: str) -> str:
-        """The SQLAlchemy URL of a service's own database."""
-        return self.postgres.url_for(registry.service(service).database)
+        """The SQLAlchemy URL of a service's own database, as the service signs in: as its own role."""
+        return role_url(self.postgres.admin_url, registry.service(service).database, self._role_password(service))
+
+    def _role_password(self, service: str) -> str:
+        return kept_secret(self.data_dir / "postgres" / "roles" / service)
 
     def endpoints(self) -> dict[str, str]:
         """What a human or a tool needs to talk to the mesh."""
@@ -219,7 +223,7 @@ class LocalMesh(MeshAddresses):
             self._local_postgres.start()
             self._progress("postgres accepts connections")
         for name in self.services:
-            self.postgres.create_database(registry.service(name).database)
+            self.postgres.owned_database(registry.service(name).database, self._role_password(name))
         if nats is not None:
             nats.result()
             self._progress("nats JetStream is up")

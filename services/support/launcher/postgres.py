@@ -25,6 +25,7 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 
 from services.support.launcher.credentials import kept_secret
+from services.support.launcher.database_roles import CREATING_DATABASES, provision, role_url
 from services.support.launcher.process_groups import die_with_parent
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import run_coroutine, wait_until
@@ -38,7 +39,6 @@ _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Five services with their pools, the tests and a psql or two: as many as compose's and the chart's server.
 MAX_CONNECTIONS = POSTGRES_MAX_CONNECTIONS
 LOG_ERROR_VERBOSITY = POSTGRES_LOG_ERROR_VERBOSITY
-_CREATING_DATABASES = 0x617468_6462  # the advisory lock (in the admin database) of whoever creates databases
 
 
 def _socket_folder(root: Path, port: int) -> Path:
@@ -103,6 +103,11 @@ class PostgresServer:
         run_coroutine(_create_database(asyncpg_dsn(self.admin_url), name))
         return self.url_for(name)
 
+    def owned_database(self, name: str, password: str) -> str:
+        """Make `name` the database of a role of its own (database_roles.py); the URL that role signs in with."""
+        run_coroutine(provision(asyncpg_dsn(self.admin_url), name, password))
+        return role_url(self.admin_url, name, password)
+
     def fresh_database(self, prefix: str = "test") -> str:
         """Create a new, empty database with a unique name; returns its URL."""
         return self.create_database(f"{prefix}_{uuid.uuid4().hex[:12]}")
@@ -136,7 +141,7 @@ async def _create_database(dsn: str, name: str) -> None:
     try:
         # One caller at a time looks and creates (another `migrate`, a test session); one that got in some
         # other way first is fine too: the loser of a race is told UniqueViolation, not DuplicateDatabase.
-        await connection.execute(f"SELECT pg_advisory_lock({_CREATING_DATABASES})")
+        await connection.execute(f"SELECT pg_advisory_lock({CREATING_DATABASES})")
         if await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
             return
         with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):

@@ -16,7 +16,9 @@ from services.support.mesh import edge_tls, nats_auth, registry
 from services.support.mesh.compose_observability import observability_services
 from services.support.mesh.compose_secrets import (
     DATABASE_PASSWORD_SECRET,
+    DATABASE_ROLE_PASSWORDS,
     SECRETS_MOUNT,
+    database_password_secret,
     nats_password_secret,
     secret_files,
     secret_name,
@@ -116,11 +118,11 @@ def _healthy(*names: str) -> dict[str, Any]:
     return {name: {"condition": "service_healthy"} for name in names}
 
 
-def _database(database: str) -> dict[str, str]:
-    """The settings that reach `database`: a URL without the password, and the password's file."""
+def _database(user: str, database: str, password_secret: str) -> dict[str, str]:
+    """The settings that reach `database` as `user`: a URL without the password, and the password's file."""
     return {
-        "ATHENAEUM_DATABASE_URL": f"postgresql+asyncpg://{POSTGRES_USER}@postgres:5432/{database}",
-        "ATHENAEUM_DATABASE_PASSWORD_FILE": str(SECRETS_MOUNT / DATABASE_PASSWORD_SECRET),
+        "ATHENAEUM_DATABASE_URL": f"postgresql+asyncpg://{user}@postgres:5432/{database}",
+        "ATHENAEUM_DATABASE_PASSWORD_FILE": str(SECRETS_MOUNT / password_secret),
     }
 
 
@@ -188,8 +190,13 @@ def _jobs() -> dict[str, Any]:
         "migrate": {
             **_athenaeum_image(),
             "command": ["python", "-m", "services.support.launcher.cli", "migrate"],
-            "environment": {"ATHENAEUM_ENVIRONMENT": "${ATHENAEUM_ENVIRONMENT:-production}", **_database("postgres")},
-            "secrets": [DATABASE_PASSWORD_SECRET],
+            # The administrator: it makes each service's role (its own password) owning the service's database.
+            "environment": {
+                "ATHENAEUM_ENVIRONMENT": "${ATHENAEUM_ENVIRONMENT:-production}",
+                **_database(POSTGRES_USER, "postgres", DATABASE_PASSWORD_SECRET),
+                "ATHENAEUM_DATABASE_ROLE_PASSWORDS": DATABASE_ROLE_PASSWORDS,
+            },
+            "secrets": [DATABASE_PASSWORD_SECRET, *(database_password_secret(spec.name) for spec in registry.SERVICES)],
             "depends_on": _healthy("postgres"),
             "healthcheck": {"disable": True},
             "restart": "no",
@@ -203,7 +210,8 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
         "ATHENAEUM_ENVIRONMENT": "${ATHENAEUM_ENVIRONMENT:-production}",
         # Only the sidecar faces the network; the service listens on a socket in a volume they alone share.
         "ATHENAEUM_SOCKET": str(CONTAINER_SOCKET_DIR / APP_SOCKET),
-        **_database(spec.database),
+        # Its own role, owner of its own database and of no other (services/support/launcher/database_roles.py).
+        **_database(spec.database, spec.database, database_password_secret(spec.name)),
         "ATHENAEUM_NATS_URL": "nats://nats:4222",
         "ATHENAEUM_NATS_USER": spec.name,
         "ATHENAEUM_NATS_PASSWORD_FILE": str(SECRETS_MOUNT / nats_password_secret(spec.name)),

@@ -23,10 +23,20 @@ def nats_password_secret(service: str) -> str:
     return f"nats-password-{service}"
 
 
+def database_password_secret(service: str) -> str:
+    """The compose secret of a service's own Postgres password (its role is named as its database)."""
+    return f"postgres-password-{service}"
+
+
+DATABASE_ROLE_PASSWORDS = str(SECRETS_MOUNT / database_password_secret("{service}"))
+"""Where the migration job finds each service's password (`migrate --role-passwords`)."""
+
+
 def secret_files() -> dict[str, str]:
     """Every compose secret, by name, and the file it is read from."""
     names = [
         DATABASE_PASSWORD_SECRET,
+        *(database_password_secret(spec.name) for spec in registry.SERVICES),
         *(nats_password_secret(spec.name) for spec in registry.SERVICES),
         *(secret_name(setting) for spec in registry.SERVICES for setting in spec.secret_settings),
         edge_tls.CERT_SECRET,
@@ -37,4 +47,5 @@ def secret_files() -> dict[str, str]:
 
 def service_secrets(spec: registry.ServiceSpec) -> list[str]:
     """The compose secrets a service's container gets."""
-    return [DATABASE_PASSWORD_SECRET, nats_password_secret(spec.name), *(secret_name(n) for n in spec.secret_settings)]
+    own = [database_password_secret(spec.name), nats_password_secret(spec.name)]
+    return [*own, *(secret_name(n) for n in spec.secret_settings)]

@@ -56,3 +56,24 @@ def test_two_migrations_of_one_database_at_once_apply_each_revision_once(postgre
 
     assert failures == []
     assert schema_state("catalog", url).ready
+
+
+def test_migrate_with_role_passwords_leaves_each_service_its_own_role(
+    postgres: PostgresServer, launcher_dir: Path
+) -> None:
+    from services.support.launcher.credentials import kept_secret
+
+    # The session mesh's own passwords (it may be running on this server): the same roles, not other ones.
+    folder = launcher_dir / "mesh" / "postgres" / "roles"
+    password = kept_secret(folder / "loans")
+    template = str(folder / "{service}")
+
+    result = CliRunner().invoke(
+        app, ["migrate", "--database-url", postgres.admin_url, "--only", "loans", "--role-passwords", template]
+    )
+
+    assert result.exit_code == 0, result.output
+    own = make_url(postgres.admin_url).set(username="athenaeum_loans", password=password, database="athenaeum_loans")
+    assert schema_state("loans", own.render_as_string(hide_password=False)).ready
+    refused = CliRunner().invoke(app, ["migrate", "--database-url", postgres.admin_url, "--role-passwords", "x"])
+    assert refused.exit_code == 2 and "{service}" in refused.output

@@ -64,7 +64,11 @@ def test_every_service_reads_its_secrets_from_files_and_the_database_password_to
         assert {value.removeprefix("/run/secrets/") for value in files.values()} == set(service["secrets"])
         assert service["environment"]["ATHENAEUM_NATS_USER"] == spec.name  # publishes only its own events
         assert files["ATHENAEUM_NATS_PASSWORD_FILE"] == f"/run/secrets/nats-password-{spec.name}"
-        assert "@postgres:5432/" in service["environment"]["ATHENAEUM_DATABASE_URL"]
+        # Its own role (named as its database), never the administrator's account.
+        assert service["environment"]["ATHENAEUM_DATABASE_URL"] == (
+            f"postgresql+asyncpg://{spec.database}@postgres:5432/{spec.database}"
+        )
+        assert files["ATHENAEUM_DATABASE_PASSWORD_FILE"] == f"/run/secrets/postgres-password-{spec.name}"
         assert ":" not in service["environment"]["ATHENAEUM_DATABASE_URL"].split("@")[0].split("//")[1]  # no password
     assert services["postgres"]["environment"]["POSTGRES_PASSWORD_FILE"] == "/run/secrets/postgres-password"
     nats = services["nats"]
@@ -73,7 +77,13 @@ def test_every_service_reads_its_secrets_from_files_and_the_database_password_to
         variable = f'NATS_PASSWORD_{spec.name.upper()}="$$(cat /run/secrets/nats-password-{spec.name})"'
         assert variable in nats["entrypoint"][-1]
     assert "./deploy/nats/authorization.conf:/etc/nats/nats.conf:ro" in nats["volumes"]
-    assert services["migrate"]["environment"]["ATHENAEUM_DATABASE_PASSWORD_FILE"] == "/run/secrets/postgres-password"
+    migrate = services["migrate"]
+    assert migrate["environment"]["ATHENAEUM_DATABASE_PASSWORD_FILE"] == "/run/secrets/postgres-password"
+    # It makes each service's role with that service's password.
+    assert migrate["environment"]["ATHENAEUM_DATABASE_ROLE_PASSWORDS"] == "/run/secrets/postgres-password-{service}"
+    assert set(migrate["secrets"]) == {"postgres-password"} | {f"postgres-password-{s.name}" for s in registry.SERVICES}
+    holders = {name for name, service in services.items() if "postgres-password" in service.get("secrets", [])}
+    assert holders == {"postgres", "migrate"}
 
 
 def test_the_tls_front_is_a_profile_that_hands_every_request_to_the_edge(project: dict[str, Any]) -> None:

@@ -50,8 +50,10 @@ def test_every_service_of_the_registry_gets_its_workload(docs: list[dict[str, An
         env = {e["name"]: e for e in pod["containers"][0]["env"]}
         url = env["ATHENAEUM_DATABASE_URL"]["value"]
         assert url.endswith(f"/{spec.database}") or f"/{spec.database}?" in url
-        assert "@" in url and ":" not in url.split("//")[1].split("@")[0]  # a user, never a password
-        assert env["ATHENAEUM_DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == "password"
+        # Its own role (named as its database) with its own password, never the administrator's account.
+        assert url.split("//")[1].split("@")[0] == spec.database  # a user, never a password
+        password = env["ATHENAEUM_DATABASE_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert password["key"] == spec.name and password["name"].endswith("postgresql-roles")
 
 
 def test_secret_settings_come_from_a_secret_never_from_values(docs: list[dict[str, Any]]) -> None:
@@ -131,6 +133,14 @@ def test_defaults_bundle_nats_and_postgres_and_use_the_users_secret_for_certific
     # Its data volume outlives `helm uninstall`, and takes the password only once: the Secret is kept too.
     secret = find(docs, "Secret", "athenaeum-postgresql")["metadata"]
     assert secret["annotations"]["helm.sh/resource-policy"] == "keep"
+    roles = find(docs, "Secret", "athenaeum-postgresql-roles")  # the services' own, kept as well
+    assert roles["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    assert set(roles["data"]) == {spec.name for spec in registry.SERVICES}
+    job = find(docs, "Job", "athenaeum-migrate-1")["spec"]["template"]["spec"]
+    mounted = next(v for v in job["volumes"] if v["name"] == "database-roles")["secret"]["secretName"]
+    assert mounted == "athenaeum-postgresql-roles"
+    env = {e["name"]: e.get("value") for e in job["containers"][0]["env"]}
+    assert env["ATHENAEUM_DATABASE_ROLE_PASSWORDS"] == "/etc/athenaeum/database-roles/{service}"
 
 
 def test_production_uses_external_services_cert_manager_and_autoscaling() -> None:

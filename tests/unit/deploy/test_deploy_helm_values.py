@@ -225,8 +225,11 @@ def test_with_an_external_database_the_migration_runs_before_anything_on_what_ex
     job = find(docs, "Job", "athenaeum-migrate")["spec"]["template"]["spec"]
     referenced = {env["valueFrom"]["secretKeyRef"]["name"] for env in job["containers"][0]["env"] if "valueFrom" in env}
     rendered = {doc["metadata"]["name"] for doc in docs if doc["kind"] in ("Secret", "ConfigMap")}
-    assert referenced == {PRODUCTION["postgresql"]["auth"]["existingSecret"]} and not referenced & rendered
-    assert "volumes" not in job or all("emptyDir" in volume for volume in job["volumes"])
+    auth = PRODUCTION["postgresql"]["auth"]
+    assert referenced == {auth["existingSecret"]} and not referenced & rendered
+    secrets = {volume["secret"]["secretName"] for volume in job["volumes"] if "secret" in volume}
+    assert secrets == {auth["rolesExistingSecret"]} and not secrets & rendered
+    assert all("emptyDir" in volume or "secret" in volume for volume in job["volumes"])
 
 
 def test_with_the_bundled_database_the_migration_is_a_resource_of_each_revision() -> None:
@@ -248,8 +251,9 @@ def test_every_service_pod_waits_for_its_schema_with_the_services_own_database_s
             assert wait["env"] == database
 
 
-def test_an_external_database_needs_the_secret_of_its_password() -> None:
+@pytest.mark.parametrize("secret", ["existingSecret", "rolesExistingSecret"])
+def test_an_external_database_needs_the_secrets_of_its_passwords(secret: str) -> None:
     values = copy.deepcopy(PRODUCTION)
-    values["postgresql"]["auth"] = {"existingSecret": ""}
-    with pytest.raises(helm_python.HelmError, match=r"postgresql\.auth\.existingSecret is required"):
+    values["postgresql"]["auth"][secret] = ""
+    with pytest.raises(helm_python.HelmError, match=rf"postgresql\.auth\.{secret} is required"):
         render(values)
