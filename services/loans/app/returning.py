@@ -121,9 +121,7 @@ class _Closed:
     """A hold that ended (cancelled, expired, filled) while the copy went on the shelf for it."""
 
 
-async def _settle_shelf(
-    done: _Closed, unserved: bool, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog
-) -> None:
+async def _settle_shelf(done: _Closed, unserved: bool, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> None:
     """A copy on the shelf for a hold that cannot take it comes off at once and goes to the next in the queue, as
     when a READY hold is cancelled: left there, the desk could lend it to nobody until the reconciler's pass."""
     if done.ended is not None:
