@@ -17,7 +17,7 @@ from datetime import datetime
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.ports import COPY_ON_ANOTHER_LOAN, Catalog, LoansUnitOfWork
 from services.loans.app.saga import LoanOfStep, known_then_read
-from services.loans.app.shelf import after_commit, release_and_pass_on, release_extra, serve_queue
+from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, release_extra, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.item_types import holdable_by_every_category
@@ -92,9 +92,7 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
             await uow.commit()
     except _NothingOut:
         raise await _why_nothing_is_out_on(barcode, catalog) from None
-    # A copy of a type not every patron may hold goes back to the shelf: the queue is served after (below),
-    # each hold offered only a copy its patron may hold.
-    trap = waiting if waiting and await _holdable_by_anyone(loan.item_type, uow=uow) else ""
+    trap = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ""
     shelved_for = await _check_in(loan, trap, catalog=catalog)
     closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock)
     if closed is not None:
@@ -104,8 +102,8 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
         # is repeated here, reading again what it changes (returns at once to one queue race for its head hold).
         current = known_then_read(loan)
         done = await retry_conflicts(lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency))
-    # The hold asked for got a copy meanwhile (or was not asked): whoever else waits is served.
-    unserved = bool(waiting) and not shelved_for
+    # The hold asked for got a copy meanwhile (the catalog put this one back on the shelf): the others are served.
+    unserved = bool(trap) and not shelved_for
     await after_commit(_settle_shelf(done, unserved, uow=uow, clock=clock, catalog=catalog), done.loan.name)
     return done.loan
 
@@ -133,10 +131,16 @@ async def _settle_shelf(done: _Closed, unserved: bool, *, uow: LoansUnitOfWork, 
         await serve_queue(done.loan.book, uow=uow, clock=clock, catalog=catalog)
 
 
-async def _holdable_by_anyone(item_type: str, *, uow: LoansUnitOfWork) -> bool:
-    """Whether every patron, whatever their category, may have a copy of this type put on the hold shelf."""
+async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock) -> str:
+    """The hold the copy goes on the hold shelf for, decided before the catalog checks it in, so that its status
+    changes once: checked in AVAILABLE and trapped after, it was free for a moment to any desk, which could lend
+    it ahead of the queue. The queue's head (`head`, passing over patrons who may not borrow) when every patron
+    may hold a copy of its type; else the first in the queue whose patron may; "" when none may."""
     async with uow.reading():
-        return holdable_by_every_category(await uow.rules.in_force()).admits(item_type)
+        holdable_by_everyone = holdable_by_every_category(await uow.rules.in_force())
+    if holdable_by_everyone.admits(loan.item_type):
+        return head
+    return await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
 
 
 async def _check_in(loan: Loan, trap: str, *, catalog: Catalog) -> str:

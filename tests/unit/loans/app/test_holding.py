@@ -165,7 +165,6 @@ async def test_a_copy_back_skips_a_hold_whose_patron_may_not_borrow_and_keeps_it
     assert (await get_hold(GetHold(barred.id, actor=DESK), uow=desk.uow())).queue_position == 1
 
 
-
 @pytest.mark.parametrize("freed_by", ["cancel", "reconciler", "placing the hold"])
 async def test_a_free_copy_reaches_an_eligible_patron_behind_25_who_may_not_borrow(
     db: FakeLoansDatabase, desk: Desk, freed_by: str
