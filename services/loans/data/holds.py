@@ -134,8 +134,7 @@ class SqlHoldRepository(TrackingRepository):
         return [self._track(_to_hold(row._mapping)) for row in (await self.session.execute(query)).all()]
 
     async def waiting(self, book: str, *, limit: int, after: uuid.UUID | None = None) -> list[Hold]:
-        query = _QUEUE if after is None else _QUEUE_AFTER
-        values = {"book": book, "after": after}
+        query, values = (_QUEUE, {"book": book}) if after is None else (_QUEUE_AFTER, {"book": book, "after": after})
         return [
             self._track(_to_hold(row._mapping))
             for row in (await self.session.execute(query.limit(limit), values)).all()
