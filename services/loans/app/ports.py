@@ -198,8 +198,9 @@ class HoldRepository(Protocol):
         """READY holds past their pickup time, and ended holds whose copy is still on the shelf; locked
         (skipping those another process holds)."""
 
-    async def waiting(self, book: str, *, limit: int) -> list[Hold]:
-        """The book's WAITING holds in queue order, the first `limit` of them."""
+    async def waiting(self, book: str, *, limit: int, after: uuid.UUID | None = None) -> list[Hold]:
+        """The book's WAITING holds in queue order, the first `limit` of them behind the hold `after` (None:
+        from the head; a page, the next starts after its last)."""
 
     async def books_with_waiting(self, *, after: str = "", limit: int) -> list[str]:
         """Books with a queue (a copy that became available may serve it), by name: the first `limit` after

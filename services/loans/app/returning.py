@@ -17,7 +17,7 @@ from datetime import datetime
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.ports import COPY_ON_ANOTHER_LOAN, Catalog, LoansUnitOfWork
 from services.loans.app.saga import LoanOfStep, known_then_read
-from services.loans.app.shelf import after_commit, release_extra, serve_queue
+from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, release_extra, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.item_types import holdable_by_every_category
@@ -92,31 +92,55 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
             await uow.commit()
     except _NothingOut:
         raise await _why_nothing_is_out_on(barcode, catalog) from None
-    # A copy of a type not every patron may hold goes back to the shelf: the queue is served after (below),
-    # each hold offered only a copy its patron may hold.
-    trap = waiting if waiting and await _holdable_by_anyone(loan.item_type, uow=uow) else ""
+    trap = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ""
     shelved_for = await _check_in(loan, trap, catalog=catalog)
     closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock)
     if closed is not None:
-        loan, extra = closed, None
+        done = _Closed(closed)
     else:
         # The note above is committed, so the runtime no longer repeats this call after a lost race: the close
         # is repeated here, reading again what it changes (returns at once to one queue race for its head hold).
         current = known_then_read(loan)
-        loan, extra = await retry_conflicts(
-            lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency)
-        )
-    if extra is not None:
-        await after_commit(release_extra(*extra, catalog=catalog), loan.name)
-    elif waiting and not shelved_for:  # the hold asked for got a copy meanwhile (or was not asked): serve the queue
-        await after_commit(serve_queue(loan.book, uow=uow, clock=clock, catalog=catalog), loan.name)
-    return loan
+        done = await retry_conflicts(lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency))
+    # The hold asked for got a copy meanwhile (the catalog put this one back on the shelf): the others are served.
+    unserved = bool(trap) and not shelved_for
+    await after_commit(_settle_shelf(done, unserved, uow=uow, clock=clock, catalog=catalog), done.loan.name)
+    return done.loan
 
 
-async def _holdable_by_anyone(item_type: str, *, uow: LoansUnitOfWork) -> bool:
-    """Whether every patron, whatever their category, may have a copy of this type put on the hold shelf."""
+@dataclass(frozen=True, slots=True)
+class _Closed:
+    """A closed return, and what it leaves to do on the hold shelf once committed."""
+
+    loan: Loan
+    extra: tuple[Hold, str] | None = None
+    """A hold with another copy already, and this copy, one too many for it."""
+    ended: uuid.UUID | None = None
+    """A hold that ended (cancelled, expired, filled) while the copy went on the shelf for it."""
+
+
+async def _settle_shelf(done: _Closed, unserved: bool, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> None:
+    """A copy on the shelf for a hold that cannot take it comes off at once and goes to the next in the queue, as
+    when a READY hold is cancelled: left there, the desk could lend it to nobody until the reconciler's pass."""
+    if done.ended is not None:
+        await release_and_pass_on(done.ended, uow=uow, clock=clock, catalog=catalog)
+        return
+    if done.extra is not None:
+        await release_extra(*done.extra, catalog=catalog)
+    if done.extra is not None or unserved:
+        await serve_queue(done.loan.book, uow=uow, clock=clock, catalog=catalog)
+
+
+async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock) -> str:
+    """The hold the copy goes on the hold shelf for, decided before the catalog checks it in, so that its status
+    changes once: checked in AVAILABLE and trapped after, it was free for a moment to any desk, which could lend
+    it ahead of the queue. The queue's head (`head`, passing over patrons who may not borrow) when every patron
+    may hold a copy of its type; else the first in the queue whose patron may; "" when none may."""
     async with uow.reading():
-        return holdable_by_every_category(await uow.rules.in_force()).admits(item_type)
+        holdable_by_everyone = holdable_by_every_category(await uow.rules.in_force())
+    if holdable_by_everyone.admits(loan.item_type):
+        return head
+    return await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
 
 
 async def _check_in(loan: Loan, trap: str, *, catalog: Catalog) -> str:
@@ -155,27 +179,28 @@ async def _close_unless_fined(
 
 async def _close(
     current: LoanOfStep, shelved_for: str, cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, currency: str
-) -> tuple[Loan, tuple[Hold, str] | None]:
+) -> _Closed:
     """The copy is back: close the loan with any overdue fine, and give the copy to the hold it went on the
     shelf for (READY, or an ended hold's copy to release); also what the shelf holds one copy too many of."""
     now = clock.now()
-    extra = None
     async with uow:
         loan = await current(uow)
         if loan.status == LoanStatus.RETURNED:  # finished meanwhile by an issue of the copy or the reconciler
-            return loan, None
+            return _Closed(loan)
         await close_loan(loan, now=now, uow=uow, actor=cmd.actor.user, currency=currency)
+        done = _Closed(loan)
         if shelved_for:
             hold = await uow.holds.get(HOLD.parse_id(shelved_for))
-            if hold.copy == loan.copy:
-                pass  # recorded by an earlier try
-            elif hold.take_shelf_copy(loan.copy, now=now):
-                await uow.holds.save(hold)
-            else:
-                extra = (hold, loan.copy)
+            if hold.copy != loan.copy:  # else recorded by an earlier try
+                if hold.take_shelf_copy(loan.copy, now=now):
+                    await uow.holds.save(hold)
+                else:
+                    done = _Closed(loan, extra=(hold, loan.copy))
+            if hold.copy_left_on_shelf and hold.copy == loan.copy:
+                done = _Closed(loan, ended=hold.id)  # the hold ended after the return chose it
         await uow.requests.remember(cmd.request_id, "ReturnLoan", loan.name)
         await uow.commit()
-    return loan, extra
+    return done
 
 
 async def close_loan(loan: Loan, *, now: datetime, uow: LoansUnitOfWork, actor: str, currency: str) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -25,8 +26,9 @@ from services.support.runtime.errors import DependencyUnavailable, FailedPrecond
 
 log = logging.getLogger("athenaeum.loans")
 T = TypeVar("T")
-QUEUE_SERVED_AT_ONCE = 20
-"""Holds of one book offered a copy in one go (the reconciler's next pass goes on from there)."""
+QUEUE_PAGE = 20
+"""Holds of one book's queue read at once; serving goes on a page at a time while the catalog has copies (the
+first page alone left a patron behind a page of holds passed over never served)."""
 
 
 async def after_commit(step: Awaitable[T], committed: str) -> T | None:
@@ -47,7 +49,7 @@ async def serve_queue(
     uow: LoansUnitOfWork,
     clock: Clock,
     catalog: Catalog,
-    most: int = QUEUE_SERVED_AT_ONCE,
+    most: int = QUEUE_PAGE,
     categories: Mapping[str, str] | None = None,
 ) -> dict[uuid.UUID, Hold]:
     """Offer copies to the book's WAITING holds, in queue order, while the catalog has one available: the
@@ -55,34 +57,86 @@ async def serve_queue(
     returns at once, or to nobody: whoever frees a copy serves the whole queue, not only its head.)
 
     Each hold is offered only a copy of a type its patron may hold (`categories`: patron categories known
-    to the caller, else the projection of accounts says)."""
-    async with uow:
-        queue = await uow.holds.waiting(book, limit=most)
-        records = await uow.patrons.of({hold.patron for hold in queue}) if queue else []
-        rules = await uow.rules.in_force() if queue else []
-    holdable_by = _holdable_by(records, rules, now=clock.now(), categories=categories or {})
-    served: dict[uuid.UUID, Hold] = {}
-    none_of: set[ItemTypes] = set()  # the item types the catalog has no copy of for now
-    for hold in queue:
-        item_types = holdable_by(hold.patron)
-        if item_types is None or item_types.admits_none or item_types in none_of:
-            continue  # its place kept: served by a later copy once the account may borrow (that) again
-        try:
-            # The catalog keeps one shelf copy per hold (a repeat gets the same copy), and a refusal now ("none
-            # available") is no answer for a later try: there is nothing a request_id could add.
-            copy = await catalog.reserve(book=book, hold=hold.name, branch=hold.pickup_branch, item_types=item_types)
-        except NotFound:  # ReserveCopy's NOT_FOUND: no such book (deleted from the catalog)
-            served.update(await cancel_queue_of_removed_book(book, uow=uow, clock=clock))
-            break
-        except DependencyUnavailable:
-            break  # the rest wait (a return traps a copy; the reconciler retries)
-        except FailedPrecondition:
-            if item_types == ANY_ITEM_TYPE:
-                break  # nothing more on the shelf now
-            none_of.add(item_types)  # none of these; a patron who may hold other types may still be served
-            continue
-        served[hold.id] = await shelved(hold.id, copy.name, uow=uow, clock=clock, catalog=catalog)
-    return served
+    to the caller, else the projection of accounts says); the queue is read `most` holds at a time."""
+    server = _QueueServer(book, uow, clock, catalog)
+    after = None
+    while True:
+        page, holdable_by = await _queue_page(book, after, most=most, uow=uow, clock=clock, categories=categories)
+        if not await server.offer(page, holdable_by) or len(page) < most:
+            return server.served
+        after = page[-1].id
+
+
+async def first_to_hold(book: str, item_type: str, *, uow: LoansUnitOfWork, clock: Clock) -> str:
+    """The first WAITING hold of the book, in queue order, whose patron may have a copy of `item_type` put on
+    the hold shelf for them (a hold that cannot take it keeps its place); "" when none may."""
+    after = None
+    while True:
+        page, holdable_by = await _queue_page(book, after, most=QUEUE_PAGE, uow=uow, clock=clock, categories=None)
+        for hold in page:
+            if (item_types := holdable_by(hold.patron)) is not None and item_types.admits(item_type):
+                return hold.name
+        if len(page) < QUEUE_PAGE:
+            return ""
+        after = page[-1].id
+
+
+async def _queue_page(
+    book: str,
+    after: uuid.UUID | None,
+    *,
+    most: int,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    categories: Mapping[str, str] | None,
+) -> tuple[list[Hold], Callable[[str], ItemTypes | None]]:
+    """The next `most` WAITING holds of the book behind `after` (None: from the head), and what item types each
+    of their patrons may have put on the hold shelf for them (see `_holdable_by`)."""
+    async with uow.reading():
+        page = await uow.holds.waiting(book, limit=most, after=after)
+        records = await uow.patrons.of({hold.patron for hold in page}) if page else []
+        rules = await uow.rules.in_force() if page else []
+    return page, _holdable_by(records, rules, now=clock.now(), categories=categories or {})
+
+
+@dataclass(slots=True)
+class _QueueServer:
+    """One serving of a book's queue, page after page: what it served, and the item types found out of stock."""
+
+    book: str
+    uow: LoansUnitOfWork
+    clock: Clock
+    catalog: Catalog
+    served: dict[uuid.UUID, Hold] = field(default_factory=dict)
+    none_of: set[ItemTypes] = field(default_factory=set)
+    """The item types the catalog has no copy of for now."""
+
+    async def offer(self, page: list[Hold], holdable_by: Callable[[str], ItemTypes | None]) -> bool:
+        """Offer a copy to each hold of the page in turn; False when no more can be served now."""
+        for hold in page:
+            item_types = holdable_by(hold.patron)
+            if item_types is None or item_types.admits_none or item_types in self.none_of:
+                continue  # its place kept: served by a later copy once the account may borrow (that) again
+            try:
+                # The catalog keeps one shelf copy per hold (a repeat gets the same copy), and a refusal now ("none
+                # available") is no answer for a later try: there is nothing a request_id could add.
+                copy = await self.catalog.reserve(
+                    book=self.book, hold=hold.name, branch=hold.pickup_branch, item_types=item_types
+                )
+            except NotFound:  # ReserveCopy's NOT_FOUND: no such book (deleted from the catalog)
+                self.served.update(await cancel_queue_of_removed_book(self.book, uow=self.uow, clock=self.clock))
+                return False
+            except DependencyUnavailable:
+                return False  # the rest wait (a return traps a copy; the reconciler retries)
+            except FailedPrecondition:
+                if item_types == ANY_ITEM_TYPE:
+                    return False  # nothing more on the shelf now
+                self.none_of.add(item_types)  # none of these; a patron who may hold other types may still be served
+                continue
+            self.served[hold.id] = await shelved(
+                hold.id, copy.name, uow=self.uow, clock=self.clock, catalog=self.catalog
+            )
+        return True
 
 
 def _holdable_by(
@@ -120,7 +174,7 @@ async def cancel_queue_of_removed_book(book: str, *, uow: LoansUnitOfWork, clock
 
 async def _cancel_waiting(book: str, *, uow: LoansUnitOfWork, clock: Clock) -> list[Hold]:
     async with uow:
-        queue = await uow.holds.waiting(book, limit=QUEUE_SERVED_AT_ONCE)
+        queue = await uow.holds.waiting(book, limit=QUEUE_PAGE)
         for hold in queue:
             hold.cancel(BOOK_REMOVED, now=clock.now())
             await uow.holds.save(hold)

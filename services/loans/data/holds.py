@@ -32,6 +32,11 @@ _QUEUE = (
     .where(holds.c.book == sa.bindparam("book"), holds.c.status == HoldStatus.WAITING.value)
     .order_by(holds.c.seq)
 )
+_behind = sa.alias(holds, "behind")
+_QUEUE_AFTER = _QUEUE.where(
+    holds.c.seq > sa.select(_behind.c.seq).where(_behind.c.id == sa.bindparam("after")).scalar_subquery()
+)
+"""The rest of the queue behind a hold (a hold's `seq` never changes, whatever its status becomes)."""
 _FIELDS = (
     "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
     "shelf_released", "created_at", "updated_at",
@@ -128,10 +133,11 @@ class SqlHoldRepository(TrackingRepository):
         )
         return [self._track(_to_hold(row._mapping)) for row in (await self.session.execute(query)).all()]
 
-    async def waiting(self, book: str, *, limit: int) -> list[Hold]:
-        query = _QUEUE.limit(limit)
+    async def waiting(self, book: str, *, limit: int, after: uuid.UUID | None = None) -> list[Hold]:
+        query, values = (_QUEUE, {"book": book}) if after is None else (_QUEUE_AFTER, {"book": book, "after": after})
         return [
-            self._track(_to_hold(row._mapping)) for row in (await self.session.execute(query, {"book": book})).all()
+            self._track(_to_hold(row._mapping))
+            for row in (await self.session.execute(query.limit(limit), values)).all()
         ]
 
     async def books_with_waiting(self, *, after: str = "", limit: int) -> list[str]:

@@ -59,3 +59,19 @@ async def test_closing_an_account_cancels_its_holds(world: World) -> None:
     await keep(world, PatronRecord("users/p2", 2, "DEACTIVATED"))
     closed = (HoldStatus.CANCELLED, ACCOUNT_CLOSED, 0)
     assert await statuses(world, *holds, others) == [closed, closed, (HoldStatus.WAITING, "", 1)]
+
+
+async def test_a_freed_copy_reaches_an_eligible_patron_behind_more_than_a_page_passed_over(world: World) -> None:
+    book, (copy,) = world.catalog.add_book()
+    world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="IN_REPAIR")
+    barred = [await world.place_hold(PlaceHold(f"users/b{n}", book, actor=DESK)) for n in range(25)]
+    served = await world.place_hold(PlaceHold("users/p3", book, actor=DESK))
+    for hold in barred:
+        await keep(world, PatronRecord(hold.patron, 2, "BLOCKED"))
+    world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="AVAILABLE")
+    await world.reconcile()
+    assert await statuses(world, barred[0], barred[-1], served) == [
+        (HoldStatus.WAITING, "", 1),
+        (HoldStatus.WAITING, "", 25),
+        (HoldStatus.READY, copy, 0),
+    ]

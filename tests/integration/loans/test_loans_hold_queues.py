@@ -1,5 +1,5 @@
 """Holds against real Postgres: the reconciler serves every title with a queue, a page of titles at a time; an
-issue fills the patron's own hold on the title."""
+issue fills the patron's own hold on the title; a return whose hold is cancelled meanwhile passes its copy on."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from loans_world import DESK, World
 
 from services.loans.app import reconciling
-from services.loans.app.holding import PlaceHold
+from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
+from services.loans.app.returning import ReturnLoan
 from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
 
 pytestmark = pytest.mark.integration
@@ -82,3 +83,24 @@ async def test_the_waiting_holds_of_a_deleted_book_are_cancelled_and_no_longer_c
         ended = [await uow.holds.get(hold.id) for hold in holds]
         assert await uow.holds.count_active("users/p0") == 0
     assert {(hold.status, hold.cancel_reason) for hold in ended} == {(HoldStatus.CANCELLED, BOOK_REMOVED)}
+
+
+async def test_a_head_hold_cancelled_while_its_copy_comes_back_passes_the_copy_to_the_next(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    book, (copy,) = world.catalog.add_book()
+    lent = await world.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    head = await world.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    later = await world.place_hold(PlaceHold("users/p3", book, actor=DESK))
+    checked_in = world.catalog.check_in
+
+    async def cancelled_meanwhile(**step: str) -> object:
+        await world.cancel_hold(CancelHold(head.id, actor=DESK))  # the return chose `head` already
+        return await checked_in(**step)
+
+    monkeypatch.setattr(world.catalog, "check_in", cancelled_meanwhile)
+    await world.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
+    async with world.uow().reading() as uow:
+        cancelled, ready = await uow.holds.get(head.id), await uow.holds.get(later.id)
+    assert cancelled.status == HoldStatus.CANCELLED and not cancelled.copy_left_on_shelf
+    assert (ready.status, ready.copy, world.catalog.copies[copy].current_hold) == (HoldStatus.READY, copy, later.name)

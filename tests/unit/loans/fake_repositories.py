@@ -247,8 +247,13 @@ class FakeHoldRepository:
         ]
         return [self._tx.hand_out("holds", h) for h in due[:limit]]
 
-    async def waiting(self, book: str, *, limit: int) -> list[Hold]:
-        queue = [h for h in self._in_order() if h.book == book and h.status == HoldStatus.WAITING]
+    async def waiting(self, book: str, *, limit: int, after: uuid.UUID | None = None) -> list[Hold]:
+        behind = -1 if after is None else self._seq[after]
+        queue = [
+            h
+            for h in self._in_order()
+            if h.book == book and h.status == HoldStatus.WAITING and self._seq[h.id] > behind
+        ]
         return [self._tx.hand_out("holds", h) for h in queue[:limit]]
 
     async def books_with_waiting(self, *, after: str = "", limit: int) -> list[str]:

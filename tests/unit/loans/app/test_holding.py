@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 
 import pytest
 
@@ -162,3 +163,28 @@ async def test_a_copy_back_skips_a_hold_whose_patron_may_not_borrow_and_keeps_it
     await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
     assert db.holds[next_in_line.id].status == HoldStatus.READY and db.holds[next_in_line.id].copy == copy
     assert (await get_hold(GetHold(barred.id, actor=DESK), uow=desk.uow())).queue_position == 1
+
+
+@pytest.mark.parametrize("freed_by", ["cancel", "reconciler", "placing the hold"])
+async def test_a_free_copy_reaches_an_eligible_patron_behind_25_who_may_not_borrow(
+    db: FakeLoansDatabase, desk: Desk, freed_by: str
+) -> None:
+    """More holds passed over than a page of the queue: the serving reads on, a page at a time."""
+    book, (copy,) = desk.catalog.add_book()
+    if freed_by == "cancel":
+        first = await desk.place_hold(PlaceHold("users/p0", book, actor=DESK))  # READY with the copy
+    elif freed_by == "reconciler":
+        desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="IN_REPAIR")
+    barred = [f"users/b{n}" for n in range(25)]
+    for patron in barred:
+        db.patrons[patron] = PatronRecord(patron, 2, "BLOCKED")  # as the users feed keeps it
+        await desk.place_hold(PlaceHold(patron, book, actor=DESK))
+    eligible = await desk.place_hold(PlaceHold("users/p9", book, actor=DESK))
+    if freed_by == "cancel":
+        await desk.cancel_hold(CancelHold(first.id, actor=DESK))
+    elif freed_by == "reconciler":
+        desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="AVAILABLE")  # back from repair
+        await desk.reconcile()
+    assert (db.holds[eligible.id].status, db.holds[eligible.id].copy) == (HoldStatus.READY, copy)
+    assert desk.catalog.copies[copy].current_hold == eligible.name
+    assert {hold.status for hold in db.holds.values() if hold.patron in barred} == {HoldStatus.WAITING}

@@ -148,3 +148,38 @@ async def test_a_hold_takes_its_limit_and_pickup_window_from_the_rule_of_the_tit
     with pytest.raises(FailedPrecondition) as limit:
         await desk.place_hold(PlaceHold("users/p1", other_film, actor=DESK))
     assert limit.value.reason == "HOLD_LIMIT_REACHED"
+
+
+@pytest.mark.parametrize("children", [1, 25])
+async def test_a_copy_back_only_some_categories_may_hold_is_trapped_as_it_is_checked_in(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch, children: int
+) -> None:
+    """Never AVAILABLE on the way to the hold shelf: a second desk lending the title meanwhile finds no copy,
+    and the first patron in the queue who may hold it gets it, however many who may not are ahead."""
+    add_rule(db, "CHILD", "DVD", holds_allowed=False)
+    book, (disc,) = desk.catalog.add_book(item_type="DVD")
+    novel = add_copy(desk.catalog, book, "BOOK")
+    lent = await desk.issue(IssueLoan("users/p1", barcode=desk.catalog.barcode(disc), actor=DESK))
+    await desk.issue(IssueLoan("users/p9", barcode=desk.catalog.barcode(novel), actor=DESK))
+    for n in range(children):
+        desk.users.categories[f"users/c{n}"] = "CHILD"
+        db.patrons[f"users/c{n}"] = PatronRecord(f"users/c{n}", 1, "ACTIVE", patron_category="CHILD")
+        await desk.place_hold(PlaceHold(f"users/c{n}", book, actor=DESK))  # may hold the BOOK copy
+    adult = await desk.place_hold(PlaceHold("users/a1", book, actor=DESK))
+    db.patrons["users/a1"] = PatronRecord("users/a1", 1, "ACTIVE", patron_category="ADULT")
+    checked_in, lent_meanwhile = desk.catalog.check_in, []
+
+    async def second_desk_meanwhile(**step: str) -> object:
+        answer = await checked_in(**step)
+        try:
+            lent_meanwhile.append(await desk.issue(IssueLoan("users/p7", book=book, actor=DESK)))
+        except FailedPrecondition as refused:
+            assert refused.reason == "NO_COPY_AVAILABLE"
+        return answer
+
+    monkeypatch.setattr(desk.catalog, "check_in", second_desk_meanwhile)
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
+    assert lent_meanwhile == []
+    assert (db.holds[adult.id].status, db.holds[adult.id].copy) == (HoldStatus.READY, disc)
+    assert desk.catalog.copies[disc].current_hold == adult.name
+    assert {hold.status for hold in db.holds.values() if hold.patron.startswith("users/c")} == {HoldStatus.WAITING}

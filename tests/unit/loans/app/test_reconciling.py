@@ -14,7 +14,7 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.reconciling import QUEUES_PER_PAGE, ReconcileCirculation, reconcile_circulation
 from services.loans.app.returning import ReturnLoan
-from services.loans.app.shelf import QUEUE_SERVED_AT_ONCE
+from services.loans.app.shelf import QUEUE_PAGE
 from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
 from services.loans.domain.loans import LoanStatus
 from services.support.runtime.errors import DependencyUnavailable, PermissionDenied
@@ -214,7 +214,7 @@ async def test_every_title_with_a_queue_is_served_not_only_the_first_page(db: Fa
 async def test_the_holds_of_a_book_deleted_from_the_catalog_are_cancelled(db: FakeLoansDatabase, desk: Desk) -> None:
     book, _ = desk.catalog.add_book(copies=0)
     other, _ = desk.catalog.add_book(copies=0)
-    queue = [await desk.place_hold(PlaceHold(f"users/p{n}", book, actor=DESK)) for n in range(QUEUE_SERVED_AT_ONCE + 3)]
+    queue = [await desk.place_hold(PlaceHold(f"users/p{n}", book, actor=DESK)) for n in range(QUEUE_PAGE + 3)]
     kept = await desk.place_hold(PlaceHold("users/p0", other, actor=DESK))
     desk.catalog.remove_book(book)
     report = await desk.reconcile()
