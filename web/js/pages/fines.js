@@ -29,7 +29,7 @@ export function FinesTable({ patron }) {
     ${fines.data &&
     html`<p><${TotalOwed} total=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></p>`}
     ${list.length > 0 &&
-    html`<div class="table-wrap"><table>
+    html`<div class="table-wrap"><table class="stacks">
       <thead><tr>
         ${!patron && html`<th scope="col">${t("fines.patron")}</th>`}
         <th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>
@@ -71,10 +71,10 @@ function FineRow({ fine, showPatron, patronName, onDone }) {
   const waive = () => act("waive", { reason }, t("fines.waived"));
   return html`<tr>
     ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${patronName || t("fines.open_patron")}</a></td>`}
-    <td>${fine.description || t(`fine_kind.${fine.kind}`)}</td>
-    <td><${DateText} iso=${fine.create_time} /></td>
-    <td class="num"><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
-    <td>
+    <td data-label=${showPatron ? t("fines.what") : undefined}>${fine.description || t(`fine_kind.${fine.kind}`)}</td>
+    <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
+    <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
+    <td data-label=${t("fines.settle")}>
       <div class="actions">
         <label class="visually-hidden" for=${`pay-${id}`}>${t("fines.pay_amount")}</label>
         <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setAmount(event.currentTarget.value)} />

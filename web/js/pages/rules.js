@@ -53,12 +53,12 @@ export function RulesPage() {
     <${ErrorNotice} error=${rules.error} />
     ${rules.loading && !rules.data && html`<${Loading} />`}
     ${rules.data &&
-    html`<div class="table-wrap"><table data-testid="rules">
+    html`<div class="table-wrap"><table class="rules" data-testid="rules">
       <caption class="visually-hidden">${t("rules.title")}</caption>
       <thead><tr>
         <th scope="col">${t("rules.patron_category")}</th><th scope="col">${t("rules.item_type")}</th>
         ${COLUMNS.map(([field]) => html`<th scope="col">${t(`rules.${field}`)}</th>`)}
-        ${editable && html`<th scope="col"><span class="visually-hidden">${t("loans.actions")}</span></th>`}
+        ${editable && html`<th scope="col" class="row-actions"><span class="visually-hidden">${t("loans.actions")}</span></th>`}
       </tr></thead>
       <tbody>
         ${rules.data.map((rule) => html`<${RuleRow} key=${rule.name + rule.etag} rule=${rule} editable=${editable} onDone=${done} />`)}
@@ -136,7 +136,7 @@ function RuleRow({ rule, editable, onDone }) {
         ${problem && html`<span class="error" id=${`${inputId}-error`}>${problem}</span>`}</td>`;
     })}
     ${editable &&
-    html`<td>
+    html`<td class="row-actions">
       <div class="actions">
         <button type="button" class="button small" onClick=${save} disabled=${change.busy || (!isNew && !changed.length)}>
           ${isNew ? t("rules.add") : t("common.save")}</button>

@@ -33,7 +33,7 @@ export function UsersPage() {
     <${ErrorNotice} error=${users.error} />
     ${users.loading && !users.data && html`<${Loading} />`}
     ${users.data &&
-    html`<div class="table-wrap"><table>
+    html`<div class="table-wrap"><table class="stacks">
       <thead><tr><th scope="col">${t("patrons.name")}</th><th scope="col">${t("auth.email")}</th>
         <th scope="col">${t("users.role")}</th><th scope="col">${t("patrons.status")}</th></tr></thead>
       <tbody>${(users.data.users || []).map((user) => html`<${UserRow} key=${user.name + user.etag} user=${user} onDone=${done} />`)}</tbody>
@@ -66,8 +66,8 @@ function UserRow({ user, onDone }) {
       : update({ status: "USER_STATUS_BLOCKED", status_reason: reason }, "status,status_reason", t("users.blocked", { user: label }));
 
   return html`<tr>
-    <td>${label}</td><td>${user.email}</td>
-    <td><div class="actions">
+    <td>${label}</td><td data-label=${t("auth.email")}>${user.email}</td>
+    <td data-label=${t("users.role")}><div class="actions">
       <label class="visually-hidden" for=${`role-${user.card_number}`}>${t("users.role_of", { user: label })}</label>
       <select id=${`role-${user.card_number}`} value=${role} onChange=${(event) => setRole(event.currentTarget.value)}>
         ${ROLES.map((item) => html`<option value=${item}>${t(`role.${item}`)}</option>`)}
@@ -75,7 +75,7 @@ function UserRow({ user, onDone }) {
       <button type="button" class="button small" disabled=${change.busy || role === user.role}
         onClick=${() => update({ role }, "role", t("users.role_changed", { user: label }))}>${t("common.save")}</button>
     </div></td>
-    <td>${t(`user_status.${user.status}`)} ${user.status_reason}
+    <td data-label=${t("patrons.status")}>${t(`user_status.${user.status}`)} ${user.status_reason}
       <div class="actions">
         ${!blocked &&
         html`<label class="visually-hidden" for=${`reason-${user.card_number}`}>${t("users.block_reason")}</label>

@@ -59,7 +59,7 @@ function Loans({ patron }) {
 
 function LoanTable({ loans, onRenew, busy }) {
   if (!loans.length) return html`<p>${t("loans.none")}</p>`;
-  return html`<div class="table-wrap"><table data-testid="loans">
+  return html`<div class="table-wrap"><table class="stacks" data-testid="loans">
     <thead><tr>
       <th scope="col">${t("loans.book")}</th><th scope="col">${t("loans.due")}</th>
       <th scope="col">${t("loans.renewals")}</th><th scope="col"><span class="visually-hidden">${t("loans.actions")}</span></th>
@@ -68,11 +68,11 @@ function LoanTable({ loans, onRenew, busy }) {
       ${loans.map(
         (loan) => html`<tr key=${loan.name} class=${loan.overdue ? "is-overdue" : ""}>
           <td><a href=${`#/books/${idOf(loan.book)}`}>${loan.book_title}</a> <span class="muted">${loan.barcode}</span></td>
-          <td class=${loan.overdue ? "overdue" : ""}>
+          <td class=${loan.overdue ? "overdue" : ""} data-label=${t("loans.due")}>
             <${DateText} iso=${loan.due_time} />
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}
           </td>
-          <td>${loan.renewal_count} / ${loan.max_renewals}</td>
+          <td data-label=${t("loans.renewals")}>${loan.renewal_count} / ${loan.max_renewals}</td>
           <td><button type="button" class="button small quiet" onClick=${() => onRenew(loan)} disabled=${busy}
             aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button></td>
         </tr>`,
@@ -147,16 +147,17 @@ function Fines({ patron }) {
     ${fines.data &&
     html`<p data-testid="fines-total"><${TotalOwed} total=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></p>`}
     ${list.length > 0 &&
-    html`<div class="table-wrap"><table>
+    html`<div class="table-wrap"><table class="stacks" data-testid="fines">
       <thead><tr><th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>
         <th scope="col" class="num">${t("fines.amount")}</th><th scope="col" class="num">${t("fines.outstanding")}</th>
         <th scope="col">${t("fines.status")}</th></tr></thead>
       <tbody>${list.map(
         (fine) => html`<tr key=${fine.name}>
-          <td>${fine.description || t(`fine_kind.${fine.kind}`)}</td><td><${DateText} iso=${fine.create_time} /></td>
-          <td class="num"><${Money} amount=${fine.amount} currency=${fine.currency_code} /></td>
-          <td class="num"><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
-          <td>${t(`fine_status.${fine.status}`)}</td>
+          <td>${fine.description || t(`fine_kind.${fine.kind}`)}</td>
+          <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
+          <td class="num" data-label=${t("fines.amount")}><${Money} amount=${fine.amount} currency=${fine.currency_code} /></td>
+          <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
+          <td data-label=${t("fines.status")}>${t(`fine_status.${fine.status}`)}</td>
         </tr>`,
       )}</tbody>
     </table></div>`}
@@ -180,11 +181,12 @@ function History({ patron }) {
     <${ErrorNotice} error=${history.error} />
     ${history.data && !history.data.loans.length && html`<p>${t("history.none")}</p>`}
     ${history.data?.loans.length > 0 &&
-    html`<div class="table-wrap"><table>
+    html`<div class="table-wrap"><table class="stacks" data-testid="history">
       <thead><tr><th scope="col">${t("loans.book")}</th><th scope="col">${t("history.borrowed")}</th><th scope="col">${t("history.returned")}</th></tr></thead>
       <tbody>${history.data.loans.map(
-        (loan) => html`<tr key=${loan.name}><td>${loan.book_title}</td><td><${DateText} iso=${loan.issue_time} /></td>
-          <td><${DateText} iso=${loan.return_time} /></td></tr>`,
+        (loan) => html`<tr key=${loan.name}><td>${loan.book_title}</td>
+          <td data-label=${t("history.borrowed")}><${DateText} iso=${loan.issue_time} /></td>
+          <td data-label=${t("history.returned")}><${DateText} iso=${loan.return_time} /></td></tr>`,
       )}</tbody>
     </table></div>`}
     ${history.data?.next &&
