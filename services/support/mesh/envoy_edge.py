@@ -22,6 +22,7 @@ from services.support.mesh.envoy_common import (
 )
 from services.support.mesh.envoy_docs import MAX_DIRECT_RESPONSE_BYTES, docs_routes
 from services.support.mesh.envoy_edge_api import (
+    CORS_CLUSTER,
     cors_cluster,
     cors_filter,
     cors_policy,
@@ -88,7 +89,7 @@ def edge_config(topology: Topology) -> Config:
             bad_grpc_timeout_route(),
             *_api_reference_routes(topology),
             *_edge_routes(topology),
-            *method_routes(),
+            *method_routes(CORS_CLUSTER if topology.cors_origins else None),
             *([cors_route()] if topology.cors_origins else []),
         ],
         # Order matters: answer CORS preflights, cap the headers and a REST body, drop client-supplied claims,

@@ -135,16 +135,22 @@ def _method_rank(method: str) -> tuple[int, str]:
     return (METHOD_ORDER.index(method), "") if method in METHOD_ORDER else (len(METHOD_ORDER), method)
 
 
-def method_routes() -> list[Config]:
-    """The 405 route of each REST path pattern, then the HEAD route; they go after the gRPC routes."""
+def method_routes(head_cluster: str | None = None) -> list[Config]:
+    """The 405 route of each REST path pattern, then the HEAD route; they go after the gRPC routes.
+
+    The CORS filter acts only on a route with a target (a direct response has none): with CORS on, the HEAD
+    route names `head_cluster` (the CORS route's, never reached), so a cross-origin HEAD gets its headers.
+    """
     routes = [_not_allowed_route(pattern, methods) for pattern, methods in allowed_methods(rest_methods())]
-    return [*routes, _head_route()]
+    return [*routes, _head_route(head_cluster)]
 
 
 def _not_allowed_route(pattern: PathPattern, methods: list[str]) -> Config:
     allow = ", ".join(methods)
     # The method checks go first: a request with a method the path takes fails them before any regex runs.
-    other_method = [{"name": ":method", "string_match": {"exact": method}, "invert_match": True} for method in methods]
+    # OPTIONS goes on as before, to the CORS filter's preflight answer (which a direct response would skip).
+    passing = [*methods, "OPTIONS"]
+    other_method = [{"name": ":method", "string_match": {"exact": method}, "invert_match": True} for method in passing]
     return {
         "match": {"safe_regex": {"regex": pattern.regex()}, "headers": [*other_method, NOT_GRPC]},
         "direct_response": {"status": 405, "body": {"inline_string": f"this path takes {allow} only"}},
@@ -155,13 +161,18 @@ def _not_allowed_route(pattern: PathPattern, methods: list[str]) -> Config:
     }
 
 
-def _head_route() -> Config:
+def _head_route(cluster: str | None) -> Config:
     """HEAD on any REST path the 405 routes let through: the Lua filter makes it the GET, and the transcoder
-    takes it (or answers 404 for a path it does not know, as for a GET). The direct response is what a call
-    the transcoder passes through untouched would get; gRPC calls, the only such calls, do not match."""
+    takes it (or answers 404 for a path it does not know, as for a GET). Its target is what a call the
+    transcoder passes through untouched would reach; gRPC calls, the only such calls, do not match."""
+    target: Config = (
+        {"route": {"cluster": cluster}}
+        if cluster is not None
+        else {"direct_response": {"status": 404, "body": {"inline_string": "no such path"}}}
+    )
     return {
         "match": {"prefix": "/", "headers": [{"name": ":method", "string_match": {"exact": "HEAD"}}, NOT_GRPC]},
-        "direct_response": {"status": 404, "body": {"inline_string": "no such path"}},
+        **target,
         "typed_per_filter_config": {HEAD_FILTER: {"@type": LUA_PER_ROUTE_TYPE, "name": HEAD_FILTER}},
     }
 

@@ -90,8 +90,9 @@ def test_another_method_on_a_known_path_is_405_with_allow_and_without_the_transc
     assert renew is not None and renew["response_headers_to_add"][0]["header"]["value"] == "POST"
 
 
-def test_unknown_paths_and_grpc_calls_are_left_as_they_were() -> None:
+def test_unknown_paths_grpc_calls_and_preflights_are_left_as_they_were() -> None:
     assert _first_route("PUT", "/v2/nothing") is None
+    assert _first_route("OPTIONS", "/v1/books") is None  # the CORS filter answers a preflight on no direct response
     route = _first_route("PUT", "/v1/books", content_type="application/grpc")
     assert route is None
 
