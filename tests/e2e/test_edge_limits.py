@@ -13,6 +13,7 @@ import socket
 import time
 import uuid
 from collections import Counter
+from datetime import UTC, datetime
 
 import grpc
 import httpx
@@ -20,9 +21,12 @@ import pytest
 from google.protobuf import field_mask_pb2, timestamp_pb2
 from test_rest_errors import assert_status_json
 
+from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.support.mesh.envoy_edge_guard import MAX_REQUEST_BODY_BYTES, REQUEST_HEADERS_SECONDS, route_classes
 from services.support.mesh.registry import EDGE_RATE_LIMITS
+from services.support.runtime.wire import timestamp
 
 pytestmark = pytest.mark.e2e
 RESOURCE_EXHAUSTED, INVALID_ARGUMENT = 8, 3
@@ -47,6 +51,32 @@ def test_a_16_kb_query_string_is_431(edge: httpx.Client) -> None:
 def test_oversized_headers_are_431(edge: httpx.Client) -> None:
     response = edge.get("/v1/books", headers={"x-padding": "a" * 9_000})
     assert_status_json(response, 431, RESOURCE_EXHAUSTED)
+
+
+def test_headers_far_over_the_cap_are_still_a_431_status(edge: httpx.Client) -> None:
+    response = edge.get("/v1/books", headers={"x-padding": "a" * 70_000})
+    assert_status_json(response, 431, RESOURCE_EXHAUSTED)
+
+
+@pytest.mark.parametrize("size", [9_000, 20_000, 70_000])
+async def test_grpc_metadata_over_the_cap_is_resource_exhausted_for_that_call_alone(mesh, librarian, size) -> None:
+    """Over HTTP/2 the codec's cap reset the call (INTERNAL "Stream removed"), and a 70 kB field ended the
+    connection (GOAWAY COMPRESSION_ERROR) and every call on it: a watch on the same channel died with it."""
+    kind = f"test.cap{uuid.uuid4().hex[:8]}"
+    async with grpc.aio.insecure_channel(mesh.edge_grpc_target) as channel:
+        events = events_pb2_grpc.EventsServiceStub(channel)
+        watch = events.WatchEvents(events_pb2.WatchEventsRequest(type=kind), metadata=librarian.metadata)
+        await asyncio.sleep(0.5)  # the watch is set up before the oversized call
+        padded = (*librarian.metadata, ("x-padding", "a" * size))
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            request = catalog_pb2.ListBooksRequest(page_size=1)
+            await catalog_pb2_grpc.CatalogServiceStub(channel).ListBooks(request, metadata=padded, timeout=10)
+        assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, refused.value.details()
+        assert "8 KiB" in (refused.value.details() or "")
+        event = events_pb2.Event(type=kind, occur_time=timestamp(datetime.now(UTC)))
+        await events.RecordEvent(events_pb2.RecordEventRequest(event=event), metadata=librarian.metadata, timeout=10)
+        assert (await asyncio.wait_for(watch.read(), 10)).type == kind  # the watch lived on
+        watch.cancel()
 
 
 def test_a_query_within_the_header_cap_but_over_its_field_limit_is_400_naming_the_field(edge: httpx.Client) -> None:

@@ -22,6 +22,7 @@ from services.support.mesh.envoy_common import (
 )
 from services.support.mesh.envoy_docs import MAX_DIRECT_RESPONSE_BYTES, docs_routes
 from services.support.mesh.envoy_edge_api import (
+    CORS_CLUSTER,
     cors_cluster,
     cors_filter,
     cors_policy,
@@ -42,6 +43,8 @@ from services.support.mesh.envoy_edge_guard import (
     transcoder_limits,
     unbuffered,
 )
+from services.support.mesh.envoy_edge_headers import header_cap_filter, header_cap_replies
+from services.support.mesh.envoy_edge_methods import head_filter, method_routes
 from services.support.mesh.envoy_request_ids import (
     CLIENT_REQUEST_ID_HEADER,
     request_id_settings,
@@ -86,24 +89,27 @@ def edge_config(topology: Topology) -> Config:
             bad_grpc_timeout_route(),
             *_api_reference_routes(topology),
             *_edge_routes(topology),
+            *method_routes(CORS_CLUSTER if topology.cors_origins else None),
             *([cors_route()] if topology.cors_origins else []),
         ],
-        # Order matters: answer CORS preflights, cap a REST body, drop client-supplied claims, then verify
-        # the token (which writes the verified claims), then transcode REST to gRPC, then count the request
-        # against the rate limits of its gRPC method.
+        # Order matters: answer CORS preflights, cap the headers and a REST body, drop client-supplied claims,
+        # then verify the token (which writes the verified claims), make a HEAD the GET it stands for, then
+        # transcode REST to gRPC, then count the request against the rate limits of its gRPC method.
         http_filters=[
             *([cors_filter()] if topology.cors_origins else []),
             restore_client_request_id_filter(),
+            header_cap_filter(),
             body_limit_filter(),
             _strip_identity_headers(),
             _jwt_authn(topology),
+            head_filter(),
             _transcoder(topology),
             *([rate_limit_filter()] if topology.rate_limits else []),
         ],
         # The edge is where the outside world comes in: a client-supplied XFCC header would let it
         # pretend to be a mesh identity, so drop it (the sidecars set their own from the TLS peer).
         forward_client_cert_details="SANITIZE",
-        local_reply_config=json_local_replies(),
+        local_reply_config={"mappers": [*header_cap_replies(), *json_local_replies()["mappers"]]},
         **size_limits(),
         **client_address(topology.trusted_proxy_hops),
         **request_id_settings(),

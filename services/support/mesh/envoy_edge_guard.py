@@ -1,7 +1,8 @@
 """How the edge protects the mesh from its callers: size caps, and rate limits per class of route.
 
-- Headers, the URL included, beyond MAX_REQUEST_HEADERS_KB: 431. A REST body beyond MAX_REQUEST_BODY_BYTES:
-  413, before anything reads it (the transcoder would stream it on). gRPC calls stream through unbuffered (an
+- Headers, the URL included, beyond MAX_REQUEST_HEADERS_KB: 431, or RESOURCE_EXHAUSTED for that gRPC call alone
+  (envoy_edge_headers). A REST body beyond MAX_REQUEST_BODY_BYTES: 413, before anything reads it (the
+  transcoder would stream it on). gRPC calls stream through unbuffered (an
   import is a long client stream) and meet the services' own cap on each message.
 - Local rate limits (token buckets in the edge Envoy itself, no extra service): each route class of
   `registry.RateLimits` has its bucket per client address or per signed-in user. Over the limit: 429
@@ -27,6 +28,7 @@ from google.api import annotations_pb2
 
 from services.support.mesh import registry
 from services.support.mesh.envoy_common import Config
+from services.support.mesh.envoy_edge_headers import codec_limits
 from services.support.mesh.registry import RateLimit, RateLimits
 from services.support.runtime.access import rule_of, service_descriptor
 from services.support.runtime.identity import CLIENT_ADDRESS_HEADER
@@ -39,9 +41,6 @@ RATE_LIMIT_FILTER = "envoy.filters.http.local_ratelimit"
 USER_HEADER = "x-athenaeum-user"
 """Where the edge's jwt_authn writes the verified token's `sub`, for per-user buckets (stripped from clients)."""
 
-MAX_REQUEST_HEADERS_KB = 8
-"""Every header with the URL: a service's gRPC metadata cap (16 KiB) holds them twice (the transcoder keeps
-the original path) with room for what the edge adds."""
 MAX_REQUEST_BODY_BYTES = 1024 * 1024
 """A REST body: the biggest request of the API (a book with every field full) is a few dozen kB."""
 MAX_RESPONSE_BODY_BYTES = 8 * 1024 * 1024
@@ -78,7 +77,7 @@ def size_limits() -> dict[str, Any]:
     """HCM settings capping what a request may carry before any filter buffers it, and how slowly it may
     come: a client that takes its time with the headers, or keeps a connection idle, gives it up."""
     return {
-        "max_request_headers_kb": MAX_REQUEST_HEADERS_KB,
+        **codec_limits(),
         "request_headers_timeout": f"{REQUEST_HEADERS_SECONDS}s",
         "common_http_protocol_options": {"idle_timeout": f"{IDLE_CONNECTION_SECONDS}s"},
     }

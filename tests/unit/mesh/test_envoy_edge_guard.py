@@ -20,6 +20,7 @@ from services.support.mesh.envoy_edge_guard import (
     WRITE,
     route_classes,
 )
+from services.support.mesh.envoy_edge_headers import DECODED_HEADERS_KB
 from services.support.mesh.topology import Topology
 
 DESCRIPTOR = Path(__file__).resolve().parents[3] / "gen" / "descriptor" / "athenaeum.binpb"
@@ -45,7 +46,7 @@ def test_a_rest_body_is_capped_before_transcoding_and_requests_are_counted_after
     assert names.index(BUFFER_FILTER) < transcoder < names.index(RATE_LIMIT_FILTER)
     (buffer,) = [f for f in hcm["http_filters"] if f["name"] == BUFFER_FILTER]
     assert buffer["typed_config"]["max_request_bytes"] == MAX_REQUEST_BODY_BYTES
-    assert hcm["max_request_headers_kb"] == 8
+    assert hcm["max_request_headers_kb"] == DECODED_HEADERS_KB  # decoded, then capped by the header cap filter
     assert hcm["use_remote_address"] is True and hcm["xff_num_trusted_hops"] == 0
 
 

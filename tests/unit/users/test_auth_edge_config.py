@@ -7,6 +7,7 @@ from typing import Any
 
 from services.support.mesh.envoy import edge_config
 from services.support.mesh.envoy_edge_guard import USER_HEADER
+from services.support.mesh.envoy_edge_headers import header_cap_replies
 from services.support.mesh.envoy_request_ids import CLIENT_REQUEST_ID_HEADER
 from services.support.mesh.topology import local_topology, sequential_ports
 from services.support.runtime.identity import (
@@ -70,8 +71,9 @@ def test_the_edge_fetches_the_jwks_from_its_own_public_route() -> None:
 
 def test_a_refused_token_is_always_a_401() -> None:
     _, hcm, _ = _edge()
-    # The first mappers (the first that matches wins): REST callers, then gRPC callers.
-    rest, grpc = hcm["local_reply_config"]["mappers"][:2]
+    # The first mappers after the header cap's own 403 (the first that matches wins): REST, then gRPC callers.
+    after_header_cap = len(header_cap_replies())
+    rest, grpc = hcm["local_reply_config"]["mappers"][after_header_cap : after_header_cap + 2]
     rest_status = rest["filter"]["and_filter"]["filters"][0]
     for status_filter in (rest_status, grpc["filter"]):
         assert status_filter["status_code_filter"]["comparison"]["value"]["default_value"] == 403

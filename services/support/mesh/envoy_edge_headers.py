@@ -1,0 +1,100 @@
+"""The edge's cap on a request's headers, the URL included: over it, that call alone is refused with a Status.
+
+The codecs used to enforce the cap while decoding, and over HTTP/2 they cannot answer: a header block over
+the codec's limit reset the stream (RST_STREAM INTERNAL_ERROR, which a gRPC caller sees as INTERNAL "Stream
+removed"), and one field over the HPACK decoder's limit (64 KiB) left the connection's header compression
+state behind, so the edge ended the connection (GOAWAY COMPRESSION_ERROR) and every other call on it, a
+running WatchEvents too. Advertising SETTINGS_MAX_HEADER_LIST_SIZE does not help: it is advice, and gRPC
+clients send the call anyway.
+
+So the codecs decode up to DECODED_HEADERS_KB (the whole block, and a single field), and the filter below
+refuses more than MAX_REQUEST_HEADERS_KB of decoded headers: RBAC with one CEL condition on the size Envoy
+keeps of the header map (no Lua, no copy). Its refusal, a 403, is rewritten by the first local-reply mappers
+into 431 with the edge's Status JSON (RESOURCE_EXHAUSTED) for REST, and a trailers-only RESOURCE_EXHAUSTED
+for gRPC. Beyond DECODED_HEADERS_KB the codecs answer as before: HTTP/1.1 with 431 (a Status JSON too),
+HTTP/2 with a reset of that call (a block that large) or of the connection (one field that large).
+
+Memory: an HTTP/2 header block arrives in one piece per connection (nothing may come between HEADERS and its
+CONTINUATION frames), and the filter refuses it as soon as it is decoded, so a connection holds at most one
+decoded block and the field being decoded, twice DECODED_HEADERS_KB, against the HPACK decoder's 64 KiB before;
+for as long as request_headers_timeout lets a client take, and across at most MAX_DOWNSTREAM_CONNECTIONS.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from services.support.mesh.envoy_common import Config
+
+RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
+CEL_FILTER_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter"
+HEADER_CAP_FILTER = "athenaeum.header_cap"
+POLICY = "headers_over_the_cap"
+MAX_REQUEST_HEADERS_KB = 8
+"""Every header with the URL: a service's gRPC metadata cap (16 KiB) holds them twice (the transcoder keeps
+the original path) with room for what the edge adds."""
+DECODED_HEADERS_KB = 96
+"""What the codecs decode, so that a call over the cap is answered rather than reset (up to this much)."""
+RESOURCE_EXHAUSTED = 8
+REFUSAL = f"request headers, the URL included, over {MAX_REQUEST_HEADERS_KB} KiB"
+
+
+def codec_limits() -> dict[str, Any]:
+    """HCM settings: how much of a request's headers the codecs decode before they give up on it."""
+    return {
+        "max_request_headers_kb": DECODED_HEADERS_KB,
+        "http2_protocol_options": {"max_header_field_size_kb": DECODED_HEADERS_KB},
+    }
+
+
+def header_cap_filter() -> Config:
+    """RBAC refusing a request whose decoded headers (the edge's forwarding headers with them) are over the
+    cap; early in the chain, before the transcoder copies the path into another header."""
+    over_the_cap = {
+        "call_expr": {
+            "function": "_>_",
+            "args": [
+                {"select_expr": {"operand": {"ident_expr": {"name": "request"}}, "field": "headers_bytes"}},
+                {"const_expr": {"int64_value": MAX_REQUEST_HEADERS_KB * 1024}},
+            ],
+        }
+    }
+    policy = {"permissions": [{"any": True}], "principals": [{"any": True}], "condition": over_the_cap}
+    return {
+        "name": HEADER_CAP_FILTER,
+        "typed_config": {
+            "@type": RBAC_TYPE,
+            "rules_stat_prefix": "edge_header_cap_",
+            "rules": {"action": "DENY", "policies": {POLICY: policy}},
+        },
+    }
+
+
+def header_cap_replies() -> list[Config]:
+    """local_reply_config mappers for the filter's refusal; they go before every other mapper (the refusal
+    is a 403, which the others would take for a refused token)."""
+    refused = {
+        "extension_filter": {
+            "name": "envoy.access_loggers.extension_filters.cel",
+            "typed_config": {
+                "@type": CEL_FILTER_TYPE,
+                "expression": f'response.code_details == "rbac_access_denied_matched_policy[{POLICY}]"',
+            },
+        }
+    }
+    grpc = {"header_filter": {"header": {"name": "content-type", "string_match": {"prefix": "application/grpc"}}}}
+    grpc_status = {"key": "grpc-status", "value": str(RESOURCE_EXHAUSTED)}
+    return [
+        {
+            # A gRPC caller's local reply takes its grpc-status from the response headers when one is there.
+            "filter": {"and_filter": {"filters": [refused, grpc]}},
+            "status_code": 431,
+            "headers_to_add": [{"header": grpc_status, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
+            "body_format_override": {"text_format": REFUSAL},
+        },
+        {
+            "filter": refused,
+            "status_code": 431,
+            "body_format_override": {"json_format": {"code": RESOURCE_EXHAUSTED, "message": REFUSAL, "details": []}},
+        },
+    ]
