@@ -74,7 +74,7 @@ class LocalNats:
     def _config(self) -> Path:
         path = self.store_dir / "auth.conf"
         passwords = {spec.name: self.password_of(spec.name) for spec in registry.SERVICES}
-        text = nats_auth.authorization(passwords, operator_password=self._token)
+        text = nats_auth.authorization(passwords, operator_password=self._token) + nats_auth.DURABILITY
         write_atomically(path, text.encode(), mode=OWNER_ONLY)
         return path
 

@@ -108,8 +108,18 @@ def password_variable(service: str) -> str:
 
 def authorization_from_environment() -> str:
     """The users, their passwords read from the server's environment (`NATS_PASSWORD_<SERVICE>`): the
-    chart's and compose's NATS, and any NATS of an operator's."""
-    return authorization({spec.name: f"${password_variable(spec.name)}" for spec in registry.SERVICES})
+    chart's and compose's NATS, and any NATS of an operator's; and JetStream's durability."""
+    return authorization({spec.name: f"${password_variable(spec.name)}" for spec in registry.SERVICES}) + DURABILITY
+
+
+DURABILITY = """jetstream {
+  # Every write on disk (fsync) before it is acknowledged. JetStream's default syncs every two minutes, so a
+  # power cut or a crash of the machine lost what a single server had acknowledged within them: events the
+  # events service answered "accepted" for, domain events whose outbox rows were marked published. The
+  # command line's --jetstream and --store_dir still apply.
+  sync_interval: always
+}
+"""
 
 
 def authorization(passwords: Mapping[str, str], *, operator_password: str | None = None) -> str:

@@ -81,3 +81,38 @@ def test_a_port_that_is_no_nats_server_does_not_count_as_one(tmp_path: Path) -> 
     with socket.create_server(("127.0.0.1", port)) as silent:
         silent.settimeout(5)
         assert not jetstream_answers(port, timeout=0.5)  # accepts, never greets
+
+
+def test_jetstream_puts_every_write_on_disk_before_it_acknowledges(tmp_path: Path) -> None:
+    """What compose and the chart run (deploy/nats/authorization.conf), and the launcher's own config."""
+    import json
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    from services.support.launcher.nats import nats_server_binary
+    from services.support.mesh import nats_auth, registry
+
+    config = Path(__file__).resolve().parents[3] / "deploy" / "nats" / "authorization.conf"
+    port, monitor = next(free_ports()), next(free_ports())
+    passwords = {nats_auth.password_variable(spec.name): "a-password" for spec in registry.SERVICES}
+    # fmt: off
+    argv = [str(nats_server_binary()), "-c", str(config), "--jetstream", "--store_dir", str(tmp_path),
+            "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor)]
+    # fmt: on
+    server = subprocess.Popen(argv, env={**os.environ, **passwords}, stderr=subprocess.PIPE)
+    try:
+        deadline, varz = time.monotonic() + 10, None
+        while varz is None and time.monotonic() < deadline:
+            try:
+                varz = json.load(urllib.request.urlopen(f"http://127.0.0.1:{monitor}/varz", timeout=1))
+            except OSError:
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.wait(10)
+    assert varz is not None and varz["jetstream"]["config"]["sync_always"] is True
+    with Supervisor(tmp_path / "logs") as supervisor:
+        launchers = LocalNats(tmp_path / "launcher", next(free_ports()), supervisor)
+        assert nats_auth.DURABILITY in launchers._config().read_text()
