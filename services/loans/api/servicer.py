@@ -23,7 +23,8 @@ from services.loans.api.convert import (
     terms_from_proto,
 )
 from services.loans.app import fining, holding, issuing, reconciling, renewing, returning, rule_matrix, viewing
-from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
+from services.loans.app.peers import Catalog, Users
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcilePolicy
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import BorrowingPolicy
