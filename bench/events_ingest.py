@@ -27,10 +27,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from costs import cpu_seconds, postgres_cpu, process_tree, pss_mib, rss_mib
-from edge_throughput import staff_token, start_mesh
 from events_baselines import journal_designs, raw_copy
 from events_load import Phase, batches, send, tail_of, wait_stored
 from loadtools import RESULTS_DIR, machine_info
+from mesh_setup import staff_token, start_mesh
 
 from services.support.launcher.process_groups import descendants
 
