@@ -37,8 +37,8 @@ from typing import cast
 
 import grpc
 from costs import cpu_seconds, rss_mib
-from edge_throughput import create_book, start_mesh
 from loadtools import INSTALL_HINT, NO_PROXY, RESULTS_DIR, grpc_frame, parse_h2load, run_tool, shown, work_folder
+from mesh_setup import create_book, start_mesh
 
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc

@@ -2,8 +2,9 @@
 each as a ratio to a bare grpc.aio echo and a FastAPI + asyncpg GetBook measured in the same run.
 
 Starts the whole mesh, loads the demo catalogue through the ImportBooks stream (timed), then drives each
-scenario with the load tools and helpers of bench/edge_throughput.py. `--no-cache` runs the catalog with its
-GetBook and SearchBooks caches off, so two runs show what the caches buy. Run by hand (see bench/README.md).
+scenario with the load tools and helpers of bench/edge_throughput.py and bench/mesh_setup.py. `--no-cache` runs
+the catalog with its GetBook and SearchBooks caches off, so two runs show what the caches buy. Run by hand (see
+bench/README.md).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from urllib.parse import quote, urlencode
 from baselines import HEALTH_CHECK, stop_fastapi
 from circulation_load import Circulated, Circulation
 from costs import Meter, costs_table, detail
-from edge_throughput import FASTAPI, check_tools, load_demo, mesh_beside_echo, start_fastapi_baseline, write_book_paths
+from edge_throughput import FASTAPI, check_tools, start_fastapi_baseline
 from loadtools import (
     RESULTS_DIR,
     Result,
@@ -35,6 +36,7 @@ from loadtools import (
     shown,
     work_folder,
 )
+from mesh_setup import load_demo, mesh_beside_echo, write_book_paths
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

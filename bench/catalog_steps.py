@@ -35,7 +35,7 @@ from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.catalog.domain.books import BookDetails
 from services.catalog.domain.copies import Copy, CopyDetails
 from services.support.runtime.clock import SystemClock
-from services.support.runtime.db import read_session_factory, session_factory
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
 
 CLOCK = SystemClock()

@@ -35,8 +35,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from costs import Costs, Meter, costs, costs_table, detail
 from desk import Desk, open_desk, register_readers, signing_in
-from edge_throughput import mesh_beside_echo, staff_token
 from loadtools import RESULTS_DIR, machine_info, shown, work_folder
+from mesh_setup import mesh_beside_echo, staff_token
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 Cycle = Callable[[int], Awaitable[None]]

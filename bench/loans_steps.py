@@ -39,7 +39,7 @@ from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.loans import Loan
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.clock import SystemClock
-from services.support.runtime.db import read_session_factory, session_factory
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
 
 CLOCK = SystemClock()

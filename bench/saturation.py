@@ -33,10 +33,12 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from baselines import start_baseline
 from desk import register_patrons
-from edge_throughput import RESULTS_DIR, machine_info, staff_token, start_baseline, start_mesh
+from edge_throughput import RESULTS_DIR, machine_info
 from loadtools import shown, work_folder
 from loans_cycles import echo_cycle, measure
+from mesh_setup import staff_token, start_mesh
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc

@@ -39,8 +39,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from in_process import Runs, Work, alternated, machine, on_local_postgres, result_rows, write_report
 from loadtools import shown
 
-from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
+from services.support.runtime.db import SqlAlchemyUnitOfWork
 from services.support.runtime.driver import DriverStatement
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.repository import TrackingRepository, _versioned_update
 from services.support.runtime.requests_table import REQUESTS

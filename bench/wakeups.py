@@ -19,9 +19,9 @@ from pathlib import Path
 
 import grpc
 from desk import open_desk, register_readers
-from edge_throughput import mesh_beside_echo, staff_token
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from loadtools import RESULTS_DIR, machine_info, shown, work_folder
+from mesh_setup import mesh_beside_echo, staff_token
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PAUSES = (0.0, 0.002, 0.01, 0.05)

@@ -37,7 +37,7 @@ async def _forget() -> int:
     from services.loans.app.patrons import forget_accounts as forget
     from services.loans.data.unit_of_work import SqlLoansUnitOfWork
     from services.loans.settings import LoansSettings
-    from services.support.runtime.db import create_engine, session_factory
+    from services.support.runtime.engine import create_engine, session_factory
 
     engine = create_engine(LoansSettings())
     try:

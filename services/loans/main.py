@@ -18,7 +18,8 @@ from services.loans.api import events
 from services.loans.api.servicer import LoansServicer
 from services.loans.api.users_feed import AccountsConsumer
 from services.loans.app.issuing import no_fault
-from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
+from services.loans.app.peers import Catalog, Users
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, reconcile_circulation
 from services.loans.data.peers import GrpcCatalog, GrpcUsers
 from services.loans.data.projected_users import ProjectedUsers

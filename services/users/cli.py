@@ -37,7 +37,7 @@ async def _rotate() -> SigningKey:
     from datetime import timedelta
 
     from services.support.runtime.clock import SystemClock
-    from services.support.runtime.db import create_engine
+    from services.support.runtime.engine import create_engine
     from services.users.app.signing_keys import RotateSigningKey, rotate_signing_key
     from services.users.main import signing_keys
     from services.users.settings import UsersSettings
@@ -74,7 +74,7 @@ def restore_admin(
 
 async def _restore_admin(email: str, password: str) -> User:
     from services.support.runtime.clock import SystemClock
-    from services.support.runtime.db import create_engine, session_factory
+    from services.support.runtime.engine import create_engine, session_factory
     from services.users.api import events
     from services.users.app.accounts import RestoreAdmin, restore_admin
     from services.users.data.passwords import Argon2Passwords

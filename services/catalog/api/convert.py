@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from athenaeum.catalog.v1 import catalog_pb2
 from services.catalog.app.books import SearchResults
-from services.catalog.app.queries import Hit, Search, SearchFilters
+from services.catalog.app.search_queries import Hit, Search, SearchFilters
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
 from services.support.runtime.errors import InvalidArgument

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from services.catalog.app import queries
+from services.catalog.app import queries, search_queries
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK, BOOK_FIELDS, BOOK_OUTPUT_ONLY, Book, BookDetails
 from services.catalog.domain.update_mask import update_paths
@@ -51,7 +51,7 @@ class ListBooks:
 
 @dataclass(frozen=True, slots=True)
 class SearchBooks:
-    search: queries.Search
+    search: search_queries.Search
     page_size: int = 0
     page_token: str = ""
 
@@ -60,7 +60,7 @@ class SearchBooks:
 class SearchResults:
     """A page of search hits, and the facet counts over every match (not just the page)."""
 
-    page: Page[queries.Hit]
+    page: Page[search_queries.Hit]
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
 
@@ -134,7 +134,7 @@ async def search_books(cmd: SearchBooks, *, uow: CatalogUnitOfWork) -> SearchRes
     search = cmd.search.validated()
     size = page_size(cmd.page_size)
     query_key = fingerprint("SearchBooks", search.text, search.filters)
-    after, typo_tolerant = queries.resume_search(decode_token(cmd.page_token, query_key))
+    after, typo_tolerant = search_queries.resume_search(decode_token(cmd.page_token, query_key))
     async with uow:
         # One match gives the page, the total and the facets; the page's books and passages come after.
         matches = await uow.search.rank(search, after=after, limit=size + 1, typo_tolerant=typo_tolerant)
@@ -142,7 +142,7 @@ async def search_books(cmd: SearchBooks, *, uow: CatalogUnitOfWork) -> SearchRes
             matches.ranked,
             limit=size,
             query=query_key,
-            cursor_of=lambda ranked: queries.search_cursor(ranked, matches),
+            cursor_of=lambda ranked: search_queries.search_cursor(ranked, matches),
             total_size=matches.total,
         )
         hits = await uow.search.hits(search, window.items)

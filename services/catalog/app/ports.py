@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol, Self
 
-from services.catalog.app.queries import Condition, Hit, Matches, Ranked, Search, SortKey
+from services.catalog.app.queries import Condition, SortKey
+from services.catalog.app.search_queries import Hit, Matches, Ranked, Search
 from services.catalog.domain.books import Book, ImportBatch
 from services.catalog.domain.copies import ANY_ITEM_TYPE, Copy, CopyStatus, ItemTypeFilter
 

@@ -15,7 +15,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from services.catalog.app.queries import OPERATORS, Condition, Hit, Matches, Ranked, Search, SortKey, count_facet_pairs
+from services.catalog.app.queries import OPERATORS, Condition, SortKey
+from services.catalog.app.search_queries import Hit, Matches, Ranked, Search, count_facet_pairs
 from services.catalog.data.books import BOOKS_WITH_COUNTS, to_book
 from services.catalog.data.search_statements import (
     MATCH_END,

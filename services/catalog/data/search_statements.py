@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY, JSON, UUID, aggregate_order_by
 
-from services.catalog.app.queries import FACET_SIZE, LIST_FACETS, Ranked, Search, SearchFilters
+from services.catalog.app.search_queries import FACET_SIZE, LIST_FACETS, Ranked, Search, SearchFilters
 from services.catalog.data.books import BOOKS_WITH_COUNTS
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import CopyStatus

@@ -1,4 +1,5 @@
-"""Loans resources: domain <-> proto. Used by the servicer and by the event encoder."""
+"""Loans resources: domain <-> proto, and the caller as the actor of a change. Used by the servicer and by the
+event encoder."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from athenaeum.loans.v1 import resources_pb2
+from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.fines import Fine, FineKind, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.money import ZERO, money, parse_money
 from services.loans.domain.rules import CirculationRule, RuleTerms
+from services.support.runtime.auth import current_identity
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.identity import ME
 from services.support.runtime.names import NamePattern
@@ -186,3 +189,9 @@ def list_parent(parent: str) -> str:
 def book_filter(book: str) -> str:
     """A list's `book` filter: "" or a book's name with a UUID (canonical)."""
     return _BOOK.format(*_BOOK.parse(book, field="book")) if book else ""
+
+
+def current_actor() -> Actor:
+    """The signed-in user the edge vouched for; the system when a peer calls on its own behalf."""
+    identity = current_identity()
+    return Actor(user=identity.subject, role=identity.role) if identity else SYSTEM

@@ -1,15 +1,18 @@
-"""LoansService servicer: proto -> command -> use case -> proto. No rules, no SQL, no status codes here."""
+"""LoansService servicer: proto -> command -> use case -> proto. No rules, no SQL, no status codes here.
+
+The circulation rule RPCs are in rule_rpcs.py (mixed in).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import grpc
-from google.protobuf.empty_pb2 import Empty
 
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc, resources_pb2
 from services.loans.api.convert import (
     book_filter,
+    current_actor,
     fine_kind,
     fine_status,
     fine_to_proto,
@@ -18,34 +21,24 @@ from services.loans.api.convert import (
     list_parent,
     loan_status,
     loan_to_proto,
-    rule_mask_from_proto,
-    rule_to_proto,
-    terms_from_proto,
 )
-from services.loans.app import fining, holding, issuing, reconciling, renewing, returning, rule_matrix, viewing
-from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
+from services.loans.api.rule_rpcs import CirculationRuleRpcs
+from services.loans.app import fining, holding, issuing, reconciling, renewing, returning, viewing
+from services.loans.app.peers import Catalog, Users
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcilePolicy
-from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import BorrowingPolicy
 from services.loans.domain.fines import FINE
 from services.loans.domain.holds import HOLD
 from services.loans.domain.loans import LOAN, Loan
 from services.loans.domain.money import money
-from services.loans.domain.rules import RULE
-from services.support.runtime.auth import current_identity
 from services.support.runtime.clock import Clock
 from services.support.runtime.idempotency import parse_request_id
 
 Context = grpc.aio.ServicerContext
 
 
-def current_actor() -> Actor:
-    """The signed-in user the edge vouched for; the system when a peer calls on its own behalf."""
-    identity = current_identity()
-    return Actor(user=identity.subject, role=identity.role) if identity else SYSTEM
-
-
-class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
+class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
     """Each call gets a fresh unit of work (`uow()`); the other ports and the settings are shared."""
 
     def __init__(
@@ -136,65 +129,6 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
             command, uow=self._uow(), clock=self._clock, users=self._users, policy=self._borrowing
         )
         return self._loan(renewed)
-
-    async def CreateCirculationRule(
-        self, request: loans_pb2.CreateCirculationRuleRequest, context: Context
-    ) -> resources_pb2.CirculationRule:
-        """Adds a circulation rule."""
-        command = rule_matrix.CreateCirculationRule(
-            terms_from_proto(request.circulation_rule), parse_request_id(request.request_id), current_actor()
-        )
-        return rule_to_proto(await rule_matrix.create_circulation_rule(command, uow=self._uow(), clock=self._clock))
-
-    async def GetCirculationRule(
-        self, request: loans_pb2.GetCirculationRuleRequest, context: Context
-    ) -> resources_pb2.CirculationRule:
-        """Returns one circulation rule."""
-        command = rule_matrix.GetCirculationRule(RULE.parse_id(request.name))
-        return rule_to_proto(await rule_matrix.get_circulation_rule(command, uow=self._uow()))
-
-    async def ListCirculationRules(
-        self, request: loans_pb2.ListCirculationRulesRequest, context: Context
-    ) -> loans_pb2.ListCirculationRulesResponse:
-        """Lists circulation rules, most specific first."""
-        command = rule_matrix.ListCirculationRules(
-            patron_category=request.patron_category,
-            item_type=request.item_type,
-            page_size=request.page_size,
-            page_token=request.page_token,
-        )
-        page = await rule_matrix.list_circulation_rules(command, uow=self._uow())
-        return loans_pb2.ListCirculationRulesResponse(
-            circulation_rules=[rule_to_proto(r) for r in page.items],
-            next_page_token=page.next_page_token,
-            total_size=page.total_size,
-        )
-
-    async def UpdateCirculationRule(
-        self, request: loans_pb2.UpdateCirculationRuleRequest, context: Context
-    ) -> resources_pb2.CirculationRule:
-        """Changes the fields named in update_mask."""
-        rule = request.circulation_rule
-        command = rule_matrix.UpdateCirculationRule(
-            RULE.parse_id(rule.name, field="circulation_rule.name"),
-            terms_from_proto(rule),
-            rule_mask_from_proto(request.update_mask.paths),
-            etag=rule.etag,
-            request_id=parse_request_id(request.request_id),
-            actor=current_actor(),
-        )
-        return rule_to_proto(await rule_matrix.update_circulation_rule(command, uow=self._uow(), clock=self._clock))
-
-    async def DeleteCirculationRule(self, request: loans_pb2.DeleteCirculationRuleRequest, context: Context) -> Empty:
-        """Removes a circulation rule."""
-        command = rule_matrix.DeleteCirculationRule(
-            RULE.parse_id(request.name),
-            etag=request.etag,
-            request_id=parse_request_id(request.request_id),
-            actor=current_actor(),
-        )
-        await rule_matrix.delete_circulation_rule(command, uow=self._uow(), clock=self._clock)
-        return Empty()
 
     async def AssessFine(self, request: loans_pb2.AssessFineRequest, context: Context) -> resources_pb2.Fine:
         """Charges a patron by hand."""

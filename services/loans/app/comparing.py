@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from services.loans.app.ports import Catalog, LoansUnitOfWork
+from services.loans.app.peers import Catalog
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import serve_queue, shelved
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD

@@ -9,7 +9,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from services.loans.app.pages import newest_first_after
-from services.loans.app.ports import FineFilter, LoansUnitOfWork, PageRequest, Users
+from services.loans.app.peers import Users
+from services.loans.app.ports import FineFilter, LoansUnitOfWork, PageRequest
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
 from services.loans.domain.loans import LOAN, Loan

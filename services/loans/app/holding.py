@@ -7,7 +7,8 @@ import uuid
 from dataclasses import dataclass
 
 from services.loans.app.pages import number_after
-from services.loans.app.ports import Catalog, HoldFilter, LoansUnitOfWork, PageRequest, Users
+from services.loans.app.peers import Catalog, Users
+from services.loans.app.ports import HoldFilter, LoansUnitOfWork, PageRequest
 from services.loans.app.shelf import after_commit, release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.borrowing import BOOK, NO_LIMITS, BorrowingPolicy, ensure_eligible, ensure_in_good_standing

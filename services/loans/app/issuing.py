@@ -20,9 +20,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from services.loans.app.peers import Catalog, Users
 from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
 from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget, lendable_to
-from services.loans.app.ports import Catalog, LoansUnitOfWork, Users
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.returning import finish_return_on_copy
 from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, release_and_pass_on

@@ -1,7 +1,8 @@
 """What the loans use cases need from the rest of the system, in domain terms: no SQL, gRPC or NATS type here.
 
 The data layer implements these (data/: the repositories and the unit of work over Postgres, the peers over
-the mesh); unit tests use in-memory ones (tests/unit/loans/fakes.py).
+the mesh); unit tests use in-memory ones (tests/unit/loans/fakes.py). The other services the use cases call
+(users, catalog) are in app/peers.py.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
-from services.loans.domain.borrowing import CopyInfo, Eligibility, Standing
+from services.loans.domain.borrowing import Standing
 from services.loans.domain.fines import Fine, FineEntry, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
-from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import CirculationRule
@@ -286,38 +286,3 @@ class LoansUnitOfWork(Protocol):
 
     async def lead(self, task: str) -> bool:
         """Whether this transaction, of all the loans processes', runs `task` now (until it ends)."""
-
-
-class Users(Protocol):
-    async def eligibility(self, patron: str) -> Eligibility:
-        """NotFound for an unknown patron; DependencyUnavailable when users cannot be reached."""
-
-
-COPY_ON_ANOTHER_LOAN = "COPY_ON_ANOTHER_LOAN"
-"""The catalog's reason for refusing to check a copy in for a loan: the copy is out on another loan."""
-
-
-class Catalog(Protocol):
-    """The catalog's copy operations. Every mutation is idempotent per the loan or hold it serves: a repeat
-    finds what the first call did (the copy the loan has, where a returned copy went), so the sagas send no
-    request_id (the catalog's request ledger would cost two statements a call and add nothing). Every call
-    raises DependencyUnavailable when the catalog cannot be reached."""
-
-    async def book_title(self, book: str) -> str: ...
-    async def lookup_copy(self, barcode: str) -> CopyInfo: ...
-    async def get_copy(self, name: str) -> CopyInfo: ...
-    async def copies_of(self, book: str) -> list[CopyInfo]: ...
-    async def copies_in_circulation(self) -> list[CopyInfo]:
-        """Every copy on loan or on the hold shelf."""
-
-    async def check_out(
-        self, *, selector: tuple[str, str], loan: str, hold: str, item_types: ItemTypes = ANY_ITEM_TYPE
-    ) -> CopyInfo:
-        """By book, a copy of one of `item_types` (those the patron may borrow); FailedPrecondition
-        (NO_COPY_AVAILABLE) when none is available."""
-
-    async def check_in(self, *, copy: str, loan: str, hold: str) -> CopyInfo: ...
-    async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
-        """A copy of one of `item_types` (those the hold's patron may hold) onto the hold shelf."""
-
-    async def release(self, *, copy: str, hold: str) -> CopyInfo: ...

@@ -28,7 +28,8 @@ from functools import partial
 from services.loans.app.comparing import compare_with_catalog
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.issuing import compensate, find_copy_out_on
-from services.loans.app.ports import Catalog, LoansUnitOfWork
+from services.loans.app.peers import Catalog
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.returning import finish_begun_return
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from services.loans.app.ports import LoansUnitOfWork, Users
+from services.loans.app.peers import Users
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import BorrowingPolicy, ensure_eligible, ensure_in_good_standing
 from services.loans.domain.loans import LOAN, Loan, visible

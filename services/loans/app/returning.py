@@ -15,7 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date
-from services.loans.app.ports import COPY_ON_ANOTHER_LOAN, Catalog, LoansUnitOfWork
+from services.loans.app.peers import COPY_ON_ANOTHER_LOAN, Catalog
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, release_extra, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor

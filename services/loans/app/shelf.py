@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from services.loans.app.ports import Catalog, LoansUnitOfWork
+from services.loans.app.peers import Catalog
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.holds import BOOK_REMOVED, Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes, holdable, holdable_by_every_category
 from services.loans.domain.patrons import PatronRecord

@@ -1,4 +1,4 @@
-"""The users and catalog services over the mesh (through our sidecar), as the ports in app/ports.py.
+"""The users and catalog services over the mesh (through our sidecar), as the ports in app/peers.py.
 
 Peer failures become our domain errors: NOT_FOUND stays NotFound, FAILED_PRECONDITION keeps the peer's
 ErrorInfo reason, ABORTED (a race the peer lost) stays a Conflict with the peer's reason (a lost update is

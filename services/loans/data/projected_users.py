@@ -13,7 +13,8 @@ from collections.abc import Callable
 
 from prometheus_client import Counter
 
-from services.loans.app.ports import LoansUnitOfWork, Users
+from services.loans.app.peers import Users
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.borrowing import Eligibility
 from services.support.runtime.clock import Clock
 from services.support.runtime.messaging import ConsumerSpec, NatsLink
@@ -28,7 +29,7 @@ FENCE_TIMEOUT_SECONDS = 0.5
 
 
 class ProjectedUsers:
-    """Implements app.ports.Users: the projection when it is current and lets the patron borrow, else `asked`.
+    """Implements app.peers.Users: the projection when it is current and lets the patron borrow, else `asked`.
     `ready`: whether the projection's consumer in this process is up and has checked its stream."""
 
     def __init__(

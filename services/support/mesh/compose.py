@@ -1,6 +1,7 @@
 """The one-server stack: docker-compose.yml and its Postgres init script, generated from the service registry
 (deploy.py writes them with the rest of the generated deployment files; Prometheus, Grafana and Jaeger and the
-scrape config are compose_observability.py's, how secrets are handed over compose_secrets.py's).
+scrape config are compose_observability.py's, how secrets are handed over compose_secrets.py's, the stand-ins for
+the mail server and the SMS provider compose_outside.py's, what every container shares compose_common.py's).
 
 PostgreSQL (a database per service), NATS JetStream, a one-shot certificates job, a one-shot migration job, every
 service with its Envoy sidecar, the edge (and, with the `tls` profile, a TLS front for it), Prometheus, Grafana and
@@ -13,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from services.support.mesh import edge_tls, nats_auth, registry
+from services.support.mesh.compose_common import athenaeum_image, healthcheck, healthy
 from services.support.mesh.compose_observability import observability_services
+from services.support.mesh.compose_outside import outside_world_services
 from services.support.mesh.compose_secrets import (
     DATABASE_PASSWORD_SECRET,
     DATABASE_ROLE_PASSWORDS,
@@ -58,18 +61,12 @@ POSTGRES_MAX_CONNECTIONS = 300
 POSTGRES_LOG_ERROR_VERBOSITY = "terse"
 """Without the DETAIL of an error: a unique violation's names the value (a patron's email, a card number)."""
 NATS_IMAGE = f"nats:{NATS_VERSION}-alpine"
-MAILPIT_IMAGE = "axllent/mailpit:v1.27"
 APP_UID = "10001:10001"
 """The image's non-root user; Envoy runs as it too, to read the keys the certs job wrote (mode 0600)."""
 ENVOY_CONFIG_DIR = "/etc/athenaeum/envoy"
 CA_DIR = "/var/lib/athenaeum/ca"
 POSTGRES_USER = "athenaeum"
 CONTAINER_COMMAND = ("python", "-m", "services.support.mesh.containers")
-
-
-def image() -> str:
-    """The Athenaeum image compose builds, tagged with the release version unless ATHENAEUM_VERSION says another."""
-    return f"athenaeum:${{ATHENAEUM_VERSION:-{release.version()}}}"
 
 
 # docker-compose -------------------------------------------------------------------------------------
@@ -84,7 +81,7 @@ def compose() -> dict[str, Any]:
     services["edge"] = _edge()
     services[edge_tls.SERVICE] = _edge_tls()
     services.update(observability_services())
-    services.update(_outside_world())
+    services.update(outside_world_services())
     volumes: dict[str, Any] = {
         name: {} for name in ("postgres-data", "nats-data", "mesh-certs", "mesh-ca", "prometheus-data", "grafana-data")
     }
@@ -108,14 +105,6 @@ def socket_volume(spec: registry.ServiceSpec) -> str:
 
 def _socket_mount(spec: registry.ServiceSpec) -> str:
     return f"{socket_volume(spec)}:{CONTAINER_SOCKET_DIR}"
-
-
-def _healthcheck(test: list[str], *, interval: str = "5s", retries: int = 30) -> dict[str, Any]:
-    return {"test": test, "interval": interval, "timeout": "3s", "retries": retries, "start_period": "5s"}
-
-
-def _healthy(*names: str) -> dict[str, Any]:
-    return {name: {"condition": "service_healthy"} for name in names}
 
 
 def _database(user: str, database: str, password_secret: str) -> dict[str, str]:
@@ -150,7 +139,7 @@ def _infrastructure() -> dict[str, Any]:
                 "postgres-data:/var/lib/postgresql",
                 f"./{POSTGRES_INIT_FILE}:/docker-entrypoint-initdb.d/10-create-databases.sql:ro",
             ],
-            "healthcheck": _healthcheck(["CMD", "pg_isready", "-U", POSTGRES_USER, "-d", "postgres"]),
+            "healthcheck": healthcheck(["CMD", "pg_isready", "-U", POSTGRES_USER, "-d", "postgres"]),
             "restart": "unless-stopped",
         },
         "nats": {
@@ -160,7 +149,7 @@ def _infrastructure() -> dict[str, Any]:
             "entrypoint": ["sh", "-c", _nats_with_passwords()],
             "secrets": [nats_password_secret(spec.name) for spec in registry.SERVICES],
             "volumes": ["nats-data:/data", f"./{NATS_AUTHORIZATION_FILE}:/etc/nats/nats.conf:ro"],
-            "healthcheck": _healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", nats_health]),
+            "healthcheck": healthcheck(["CMD", "wget", "-q", "-O", "/dev/null", nats_health]),
             "restart": "unless-stopped",
         },
     }
@@ -174,21 +163,17 @@ def _nats_with_passwords() -> str:
     return f"{exports}exec nats-server --config /etc/nats/nats.conf --jetstream --store_dir /data --http_port 8222"
 
 
-def _athenaeum_image() -> dict[str, Any]:
-    return {"image": image(), "build": {"context": "."}}
-
-
 def _jobs() -> dict[str, Any]:
     return {
         "certs": {
-            **_athenaeum_image(),
+            **athenaeum_image(),
             "command": [*CONTAINER_COMMAND, "certs", str(CONTAINER_CERT_DIR), "--ca-dir", CA_DIR],
             "volumes": [f"mesh-certs:{CONTAINER_CERT_DIR}", f"mesh-ca:{CA_DIR}"],
             "healthcheck": {"disable": True},
             "restart": "no",
         },
         "migrate": {
-            **_athenaeum_image(),
+            **athenaeum_image(),
             "command": ["python", "-m", "services.support.launcher.cli", "migrate"],
             # The administrator: it makes each service's role (its own password) owning the service's database.
             "environment": {
@@ -197,7 +182,7 @@ def _jobs() -> dict[str, Any]:
                 "ATHENAEUM_DATABASE_ROLE_PASSWORDS": DATABASE_ROLE_PASSWORDS,
             },
             "secrets": [DATABASE_PASSWORD_SECRET, *(database_password_secret(spec.name) for spec in registry.SERVICES)],
-            "depends_on": _healthy("postgres"),
+            "depends_on": healthy("postgres"),
             "healthcheck": {"disable": True},
             "restart": "no",
         },
@@ -231,7 +216,7 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
 def _app(spec: registry.ServiceSpec) -> dict[str, Any]:
     # The app container owns the network namespace (and the DNS name peers dial); its sidecar joins it.
     return {
-        **_athenaeum_image(),
+        **athenaeum_image(),
         "command": ["python", "-m", spec.module],
         "environment": service_environment(spec),
         "secrets": service_secrets(spec),
@@ -240,7 +225,7 @@ def _app(spec: registry.ServiceSpec) -> dict[str, Any]:
             "migrate": {"condition": "service_completed_successfully"},
             "nats": {"condition": "service_healthy"},
         },
-        "healthcheck": _healthcheck(["CMD", *CONTAINER_COMMAND, "health"]),
+        "healthcheck": healthcheck(["CMD", *CONTAINER_COMMAND, "health"]),
         "stop_grace_period": "20s",
         "restart": "unless-stopped",
     }
@@ -258,7 +243,7 @@ def _envoy(config_file: str, volumes: list[str] | None = None) -> dict[str, Any]
         "user": APP_UID,
         "command": ["envoy", "-c", config_file, "--log-level", "warn"],
         "volumes": volumes or [f"./envoy:{ENVOY_CONFIG_DIR}:ro", f"mesh-certs:{CONTAINER_CERT_DIR}:ro"],
-        "healthcheck": _healthcheck(["CMD", "bash", "-c", ready]),
+        "healthcheck": healthcheck(["CMD", "bash", "-c", ready]),
         "restart": "unless-stopped",
     }
 
@@ -281,7 +266,7 @@ def _edge() -> dict[str, Any]:
     edge["volumes"].append(f"./{WEB_SOURCE.name}:{CONTAINER_WEB_ROOT}:ro")  # the web client it serves
     edge["volumes"].append(f"./gen/docs:{CONTAINER_DOCS_DIR}:ro")  # /openapi.json and /docs
     edge["ports"] = [f"${{ATHENAEUM_EDGE_PORT:-8080}}:{CONTAINER_EDGE_PORT}"]
-    edge["depends_on"] = _healthy(*(f"{spec.name}-sidecar" for spec in registry.SERVICES))
+    edge["depends_on"] = healthy(*(f"{spec.name}-sidecar" for spec in registry.SERVICES))
     return edge
 
 
@@ -292,33 +277,8 @@ def _edge_tls() -> dict[str, Any]:
     front["profiles"] = ["tls"]
     front["secrets"] = [edge_tls.CERT_SECRET, edge_tls.KEY_SECRET]
     front["ports"] = [f"${{ATHENAEUM_EDGE_TLS_PORT:-{edge_tls.PORT}}}:{edge_tls.PORT}"]
-    front["depends_on"] = _healthy(registry.EDGE)
+    front["depends_on"] = healthy(registry.EDGE)
     return front
-
-
-def _outside_world() -> dict[str, Any]:
-    """Stand-ins for the mail server and the SMS provider: Mailpit (its web page shows every message) and
-    the project's own Twilio-style SMS sink. Point ATHENAEUM_SMTP_* / ATHENAEUM_SMS_* elsewhere for real ones."""
-    token = secret_name("ATHENAEUM_SMS_AUTH_TOKEN")
-    sink = ["python", "-m", "services.support.launcher.sinks", "sms", "--host", "0.0.0.0", "--port", "2580"]
-    return {
-        "mailpit": {
-            "image": MAILPIT_IMAGE,
-            "ports": ["${MAILPIT_UI_PORT:-127.0.0.1:8025}:8025"],
-            "healthcheck": _healthcheck(["CMD", "/mailpit", "readyz"]),
-            "restart": "unless-stopped",
-        },
-        "sms-sink": {
-            **_athenaeum_image(),
-            "command": [*sink, "--store", "/tmp/sms", "--token-file", str(SECRETS_MOUNT / token)],
-            "secrets": [token],
-            "ports": ["${SMS_SINK_PORT:-127.0.0.1:2580}:2580"],
-            "healthcheck": _healthcheck(
-                ["CMD", "python", "-c", "import urllib.request as u; u.urlopen('http://127.0.0.1:2580/stats')"]
-            ),
-            "restart": "unless-stopped",
-        },
-    }
 
 
 # Postgres ------------------------------------------------------------------------------------------

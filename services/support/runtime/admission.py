@@ -34,7 +34,7 @@ from grpc_status import rpc_status
 from services.support.runtime.callers import caller_from_metadata
 from services.support.runtime.errors import Throttled
 from services.support.runtime.identity import EDGE_CALLER
-from services.support.runtime.interceptors import Handler, replace_behavior
+from services.support.runtime.method_handlers import Handler, replace_behavior
 from services.support.runtime.settings import BaseServiceSettings
 from services.support.runtime.status import domain_status, retry_after_header
 from services.support.runtime.telemetry import ADMISSION_LIMIT, ADMISSION_SHED

@@ -1,4 +1,4 @@
-"""SQLAlchemy 2 async engine and the unit-of-work base every service builds on.
+"""The SQLAlchemy 2 unit-of-work base every service builds on (the engine and its sessions: engine.py).
 
 Repositories never commit. The unit of work owns the transaction: `commit()` writes the aggregates and the
 outbox rows of the events they recorded in one transaction, then wakes the outbox relay.
@@ -12,10 +12,8 @@ from types import TracebackType
 from typing import Any, Self, cast
 
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as upsert
-from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.support.runtime.carrying import Carried, RequestRecord
 from services.support.runtime.conflicts import count_commit
@@ -28,37 +26,6 @@ from services.support.runtime.driver import (
 )
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.repository import DriverAccess, TrackingRepository
-from services.support.runtime.settings import BaseServiceSettings
-from services.support.runtime.telemetry import DB_POOLS
-from services.support.runtime.tracing import instrument_engine
-
-
-def create_engine(settings: BaseServiceSettings) -> AsyncEngine:
-    engine = create_async_engine(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_overflow,
-    )
-    # Instead of pool_pre_ping, which costs three round trips (BEGIN, ";", ROLLBACK) per checkout, about
-    # 0.6 ms of every unit of work: a connection the server closed (restart, crash, idle timeout) is already
-    # marked closed by asyncpg when it is checked out, and the pool replaces it.
-    event.listen(engine.sync_engine.pool, "checkout", _replace_if_closed)
-    DB_POOLS.watch(engine.url.database or "", engine.sync_engine.pool)
-    instrument_engine(engine)
-    return engine
-
-
-def _replace_if_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
-    driver = dbapi_connection.driver_connection
-    if driver.is_closed():
-        raise DisconnectionError("the server closed this connection")
-    if driver.is_in_transaction():  # left inside a transaction: never lent again (closing it ends the transaction)
-        raise DisconnectionError("this connection came back inside a transaction")
-
-
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
-
 
 # An event whose id is already in the outbox is the same event announced again (ids derived from what they
 # announce, e.g. a loan's reminder step): it is dropped, not an error that would undo the transaction.
@@ -76,13 +43,6 @@ _OUTBOX_ROWS = DriverStatement(
 _TRY_LEAD = DriverStatement(
     sa.select(sa.func.pg_try_advisory_xact_lock(sa.func.hashtextextended(sa.bindparam("task", type_=sa.Text), 1)))
 )
-
-
-def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for use cases that only read, on the same pool: in autocommit, so a read that needs one
-    statement costs one round trip instead of three (BEGIN, the statement, ROLLBACK). Each statement sees
-    the data committed when it starts, as every statement of a READ COMMITTED transaction does."""
-    return async_sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
 
 
 EventEncoder = Callable[[Any], OutboxMessage]

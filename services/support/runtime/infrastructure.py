@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.consumers import DurableConsumer
-from services.support.runtime.db import create_engine, read_session_factory, session_factory
+from services.support.runtime.engine import create_engine, read_session_factory, session_factory
 from services.support.runtime.followers import Follower
 from services.support.runtime.health import DependencyCheck, database_check, nats_check
 from services.support.runtime.messaging import NatsLink

@@ -7,7 +7,8 @@ Servicers stay thin translators: they raise domain errors and this interceptor t
 It is one interceptor, not a chain, and what it needs per method (the wrapped handler, the access rule,
 the metric series, the span attributes) is built on the method's first call and kept: on a cached GetBook
 the chain of three (OpenTelemetry's, ours, the access check) and the per-call rebuilding cost as much CPU as
-the rest of the call.
+the rest of the call. Servicers reach the server through its Registrar (registrar.py), which wraps each
+handler once, as it is registered.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import inspect
 import logging
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, cast
 
 import grpc
@@ -28,6 +29,8 @@ from services.support.runtime import errors
 from services.support.runtime.boundary import check_decoded, each_checked, tolerant
 from services.support.runtime.callers import current_caller, read_metadata
 from services.support.runtime.identity import EDGE_CALLER, Rule, set_on_behalf
+from services.support.runtime.method_handlers import BEHAVIORS, Handler
+from services.support.runtime.registrar import Registrar
 from services.support.runtime.status import RememberedRefusal, domain_status, retry_after_header, unexpected_status
 from services.support.runtime.telemetry import RpcMetrics
 from services.support.runtime.tracing import (
@@ -44,22 +47,6 @@ if TYPE_CHECKING:
     from services.support.runtime.admission import Admission
     from services.support.runtime.auth import AccessPolicy  # auth imports the outbox, which imports us
     from services.support.runtime.mutations import MutationInterceptor
-
-    Handler = grpc.RpcMethodHandler[Any, Any]
-else:
-    Handler = grpc.RpcMethodHandler
-BEHAVIORS = ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
-
-
-def replace_behavior(handler: Handler, wrap: Callable[[str, Any], Any]) -> Handler:
-    """The handler with its one behavior wrapped: `wrap(kind, behavior)`, kind one of BEHAVIORS.
-    A kind ending in "_unary" answers one message; the others stream their answers."""
-    for kind in BEHAVIORS:
-        behavior = getattr(handler, kind)
-        if behavior is not None:
-            replaced: Handler = cast(Any, handler)._replace(**{kind: wrap(kind, behavior)})
-            return replaced
-    return handler
 
 
 class RequestLog:
@@ -291,30 +278,3 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         if span is not None:
             end_server_span(span, call.token, code, error)
             call.span = None  # a deadline's abort observes once; the re-raise must not end the span twice
-
-
-class Registrar:
-    """Stands for the server while servicers are added: every handler they register is wrapped by the
-    interceptor there and then, so the server itself runs no interceptor. grpc.aio awaits each interceptor's
-    `intercept_service` on every call, which cost ~10 % of a cached GetBook even with one interceptor."""
-
-    def __init__(self, server: grpc.aio.Server, interceptor: ServerInterceptor) -> None:
-        self._server = server
-        self._interceptor = interceptor
-
-    def add_registered_method_handlers(self, service: str, handlers: dict[str, Handler]) -> None:
-        wrap = self._interceptor.wrap
-        wrapped = {name: wrap(f"/{service}/{name}", handler) for name, handler in handlers.items()}
-        self._server.add_registered_method_handlers(service, wrapped)  # type: ignore[attr-defined]
-
-    def add_generic_rpc_handlers(self, handlers: Sequence[grpc.GenericRpcHandler]) -> None:
-        self._server.add_generic_rpc_handlers([_WrappedGeneric(h, self._interceptor) for h in handlers])
-
-
-class _WrappedGeneric(grpc.GenericRpcHandler):
-    def __init__(self, inner: grpc.GenericRpcHandler, interceptor: ServerInterceptor) -> None:
-        self._inner = inner
-        self._interceptor = interceptor
-
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
-        return self._interceptor.wrap(handler_call_details.method, self._inner.service(handler_call_details))

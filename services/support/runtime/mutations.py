@@ -36,7 +36,7 @@ from services.support.runtime.callers import current_caller
 from services.support.runtime.conflicts import REQUEST_IN_PROGRESS, counting_commits, retry_conflicts
 from services.support.runtime.idempotency import Attempt, current_attempt, parse_request_id
 from services.support.runtime.identity import Rule
-from services.support.runtime.interceptors import Handler
+from services.support.runtime.method_handlers import Handler
 from services.support.runtime.request_ledger import RequestLedger, Seen
 from services.support.runtime.status import RememberedRefusal, domain_status
 from services.support.runtime.telemetry import REQUEST_REPEATS

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from services.catalog.api import events
 from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.support.launcher.postgres import asyncpg_dsn
-from services.support.runtime.db import read_session_factory, session_factory
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
 
 

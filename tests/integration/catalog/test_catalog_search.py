@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.catalog.app import books, copies, queries
-from services.catalog.app.queries import FACET_SIZE, Search, SearchFilters, count_facet
+from services.catalog.app.search_queries import FACET_SIZE, Search, SearchFilters, count_facet
 from services.catalog.data import search as search_sql
 from services.catalog.domain.books import BookDetails
 from services.catalog.domain.copies import CopyDetails

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.events.data.unit_of_work import SqlEventsUnitOfWork
-from services.support.runtime.db import session_factory
+from services.support.runtime.engine import session_factory
 from services.support.runtime.migrations import upgrade_to_head
 
 

@@ -17,7 +17,7 @@ from services.loans.api import events
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.support.launcher.nats import LocalNats
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import read_session_factory, session_factory
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
 
 

@@ -20,7 +20,7 @@ from services.loans.app.reconciling import ReconcileReport, send_reminders
 from services.loans.app.renewing import RenewLoan
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.reminders import ReminderSchedule
-from services.support.runtime.db import session_factory
+from services.support.runtime.engine import session_factory
 from services.support.runtime.outbox import OUTBOX
 
 pytestmark = pytest.mark.integration

@@ -22,7 +22,7 @@ from services.loans.data.rule_cache import RuleCache
 from services.loans.data.rule_feed import rule_cache_follower
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.rules import RuleTerms
-from services.support.runtime.db import session_factory
+from services.support.runtime.engine import session_factory
 from services.support.runtime.messaging import NatsLink
 
 pytestmark = pytest.mark.integration

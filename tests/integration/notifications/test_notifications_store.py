@@ -27,7 +27,7 @@ from services.notifications.domain.notifications import Content, Notification, S
 from services.notifications.domain.occurrences import Ending, Intake
 from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import session_factory
+from services.support.runtime.engine import session_factory
 from services.support.runtime.messaging import ACTOR_HEADER
 from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.outbox import OUTBOX

@@ -24,7 +24,7 @@ from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY
 
 from services.support.runtime.consumers import consume
-from services.support.runtime.db import create_engine
+from services.support.runtime.engine import create_engine
 from services.support.runtime.interceptors import ServerInterceptor
 from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name, subject
 from services.support.runtime.outbox import OUTBOX, OutboxMessage, OutboxRelay, messaging_metadata

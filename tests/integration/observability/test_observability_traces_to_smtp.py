@@ -37,7 +37,7 @@ from services.notifications.domain.delivery import SmsPolicy
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.support.runtime.clock import SystemClock
-from services.support.runtime.db import session_factory
+from services.support.runtime.engine import session_factory
 from services.support.runtime.messaging import NatsLink
 from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.settings import BaseServiceSettings

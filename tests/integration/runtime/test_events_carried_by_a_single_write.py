@@ -18,7 +18,8 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from services.support.runtime.carrying import carrying_events
-from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
+from services.support.runtime.db import SqlAlchemyUnitOfWork
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.errors import Conflict
 from services.support.runtime.idempotency import REQUESTS
 from services.support.runtime.outbox import OUTBOX, OutboxMessage

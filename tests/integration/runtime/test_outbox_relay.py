@@ -16,7 +16,7 @@ from services.catalog.app import books
 from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.catalog.domain.books import BookDetails
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import session_factory
+from services.support.runtime.engine import session_factory
 from services.support.runtime.messaging import EVENT_TYPE_HEADER, NatsLink, stream_name
 from services.support.runtime.outbox import OUTBOX, OutboxRelay
 

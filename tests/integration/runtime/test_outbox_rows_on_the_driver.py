@@ -15,8 +15,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
+from services.support.runtime.db import SqlAlchemyUnitOfWork
 from services.support.runtime.driver import DriverStatement
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.outbox import OUTBOX, OutboxMessage
 from services.support.runtime.repository import TrackingRepository
 

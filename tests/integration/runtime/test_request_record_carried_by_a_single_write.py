@@ -15,7 +15,8 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from services.support.runtime.db import SqlAlchemyUnitOfWork, read_session_factory, session_factory
+from services.support.runtime.db import SqlAlchemyUnitOfWork
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.errors import Conflict
 from services.support.runtime.idempotency import IN_PROGRESS, REQUESTS, Attempt, RequestLog, current_attempt
 from services.support.runtime.repository import TrackingRepository

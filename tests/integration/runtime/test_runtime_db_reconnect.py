@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from services.support.launcher.postgres import LocalPostgres
 from services.support.launcher.processes import Supervisor
-from services.support.runtime.db import create_engine
+from services.support.runtime.engine import create_engine
 from services.support.runtime.settings import BaseServiceSettings
 
 pytestmark = pytest.mark.integration

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import read_session_factory, session_factory
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head
 from services.users.api import events
 from services.users.app.signing_keys import ensure_signing_key

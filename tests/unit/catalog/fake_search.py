@@ -6,18 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from services.catalog.app.queries import (
-    LIST_FACETS,
-    OPERATORS,
-    Condition,
-    Hit,
-    Matches,
-    Ranked,
-    Search,
-    SortKey,
-    count_facet,
-    ranks_after,
-)
+from services.catalog.app.queries import OPERATORS, Condition, SortKey
+from services.catalog.app.search_queries import LIST_FACETS, Hit, Matches, Ranked, Search, count_facet, ranks_after
 from services.catalog.domain.books import Book
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.catalog.app import books
-from services.catalog.app.queries import Search, SearchFilters
+from services.catalog.app.search_queries import Search, SearchFilters
 from services.catalog.domain.books import Book, BookCreated, BookDeleted, BookDetails, BookUpdated
 from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock

@@ -9,18 +9,13 @@ from services.catalog.app.queries import (
     BOOK_FILTER_FIELDS,
     COPY_FILTER_FIELDS,
     Condition,
-    Ranked,
-    Search,
-    SearchFilters,
     SortKey,
     parse_filter,
     parse_order_by,
-    ranks_after,
     resume_after,
-    resume_ranked,
-    score_cursor,
     sort_cursor,
 )
+from services.catalog.app.search_queries import Ranked, Search, SearchFilters, ranks_after, resume_ranked, score_cursor
 from services.catalog.domain.books import Book, BookDetails
 from services.support.runtime.errors import InvalidArgument
 
@@ -123,7 +118,7 @@ def test_a_search_page_resumes_right_after_the_last_hit_even_among_equal_scores(
 
 
 def test_a_facet_counts_every_value_most_frequent_first_then_by_value_and_skips_empty_ones() -> None:
-    from services.catalog.app.queries import FACET_SIZE, count_facet
+    from services.catalog.app.search_queries import FACET_SIZE, count_facet
 
     assert count_facet(["en", "ru", "", "en", "de", "ru", "en"]) == [("en", 3), ("ru", 2), ("de", 1)]
     assert count_facet([1866, 0, None, 1869, 1866]) == [("1866", 2), ("1869", 1)]

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.loans.api import events
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
-from services.support.runtime.db import read_session_factory, session_factory
+from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.telemetry import GcPauseCollector
 
 # A fresh interpreter: freezing and the collector's callbacks are process-wide.

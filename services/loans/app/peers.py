@@ -1,0 +1,48 @@
+"""The other services the loans use cases call (users, catalog), as Protocols in domain terms.
+
+Their own module because they are a concern apart from the unit of work and its repositories (ports.py): the
+data layer implements them over the mesh (data/peers.py, data/projected_users.py), not over Postgres, and a
+use case that asks a peer for nothing need not know them.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from services.loans.domain.borrowing import CopyInfo, Eligibility
+from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
+
+
+class Users(Protocol):
+    async def eligibility(self, patron: str) -> Eligibility:
+        """NotFound for an unknown patron; DependencyUnavailable when users cannot be reached."""
+
+
+COPY_ON_ANOTHER_LOAN = "COPY_ON_ANOTHER_LOAN"
+"""The catalog's reason for refusing to check a copy in for a loan: the copy is out on another loan."""
+
+
+class Catalog(Protocol):
+    """The catalog's copy operations. Every mutation is idempotent per the loan or hold it serves: a repeat
+    finds what the first call did (the copy the loan has, where a returned copy went), so the sagas send no
+    request_id (the catalog's request ledger would cost two statements a call and add nothing). Every call
+    raises DependencyUnavailable when the catalog cannot be reached."""
+
+    async def book_title(self, book: str) -> str: ...
+    async def lookup_copy(self, barcode: str) -> CopyInfo: ...
+    async def get_copy(self, name: str) -> CopyInfo: ...
+    async def copies_of(self, book: str) -> list[CopyInfo]: ...
+    async def copies_in_circulation(self) -> list[CopyInfo]:
+        """Every copy on loan or on the hold shelf."""
+
+    async def check_out(
+        self, *, selector: tuple[str, str], loan: str, hold: str, item_types: ItemTypes = ANY_ITEM_TYPE
+    ) -> CopyInfo:
+        """By book, a copy of one of `item_types` (those the patron may borrow); FailedPrecondition
+        (NO_COPY_AVAILABLE) when none is available."""
+
+    async def check_in(self, *, copy: str, loan: str, hold: str) -> CopyInfo: ...
+    async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
+        """A copy of one of `item_types` (those the hold's patron may hold) onto the hold shelf."""
+
+    async def release(self, *, copy: str, hold: str) -> CopyInfo: ...
