@@ -16,6 +16,7 @@ from services.events.domain.model import Category, EventRecord
 from services.events.domain.query import EventQuery
 from services.support.runtime.errors import InvalidArgument
 
+TYPE = "athenaeum.loans.loan_issued"
 START, END = datetime(2026, 3, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC)
 
 
@@ -60,8 +61,11 @@ async def test_loans_per_day_are_counted_on_the_library_day_they_happened() -> N
     uow = FakeUnitOfWork()
     evening = [utc(2026, 12, 21, 1), utc(2026, 12, 21, 3)]  # 20:00 and 22:00 EST on Sunday the 20th
     morning = [utc(2026, 12, 21, 14)]  # 09:00 EST on Monday
-    await store_events([EventRecord(category=Category.AUDIT, occur_time=at, record_time=at, id=uuid.uuid4(),
-                                    type="athenaeum.loans.loan_issued") for at in evening + morning], uow=uow)  # fmt: skip
+    issued = [
+        EventRecord(category=Category.AUDIT, occur_time=at, record_time=at, id=uuid.uuid4(), type=TYPE)
+        for at in evening + morning
+    ]
+    await store_events(issued, uow=uow)
     counted = await aggregate_events(days("America/New_York"), uow=uow)
     assert [(c.start_time, c.count) for c in counted] == [(utc(2026, 12, 20, 5), 2), (utc(2026, 12, 21, 5), 1)]
     in_utc = await aggregate_events(days(""), uow=uow)

@@ -4,7 +4,7 @@ ATHENAEUM_LIBRARY_TIME_ZONE that makes loans due at the end of the library's day
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -76,7 +76,7 @@ def test_a_library_time_zone_that_is_no_place_stops_the_service_at_start(
     monkeypatch: pytest.MonkeyPatch, wrong: str
 ) -> None:
     monkeypatch.setenv("ATHENAEUM_LIBRARY_TIME_ZONE", wrong)
-    with pytest.raises(ValidationError, match="ATHENAEUM_LIBRARY_TIME_ZONE: .* is not an IANA time zone"):
+    with pytest.raises(ValidationError, match=r"ATHENAEUM_LIBRARY_TIME_ZONE: .* is not an IANA time zone"):
         NotificationsSettings()
 
 
