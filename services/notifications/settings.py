@@ -4,14 +4,15 @@ what the library says about itself."""
 from __future__ import annotations
 
 from datetime import time, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from services.notifications.app.notifying import Rules
 from services.notifications.data.email import SmtpSettings
 from services.notifications.data.sms import SmsSettings
 from services.notifications.domain.delivery import RetryPolicy, SmsPolicy
+from services.support.runtime.clock import zone_named
 from services.support.runtime.settings import BaseServiceSettings
 
 DEV_SMS_TOKEN = "dev-only-sms-token"
@@ -22,7 +23,14 @@ class NotificationsSettings(BaseServiceSettings):
 
     library_name: str = Field("Athenaeum Library", description="Signs every message.")
     default_locale: str = Field("en", description="For users who chose no language: en or ru.")
-    default_time_zone: str = Field("UTC", description="For users who chose no time zone (IANA name).")
+    library_time_zone: str = Field(
+        "UTC",
+        description="The library's time zone (IANA name), the one loans reads too: notices give dates and keep "
+        "SMS quiet hours there for users who chose no time zone of their own.",
+    )
+    default_time_zone: str = Field(
+        "", description="Deprecated: the former name of library_time_zone, read only when that is not set."
+    )
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
@@ -81,6 +89,32 @@ class NotificationsSettings(BaseServiceSettings):
         "`$JS.API.CONSUMER.DELETE.*.<group>-loans`, `$JS.ACK.*.<group>-loans.>` and the same for `-users` there.",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _read_the_former_name(cls, values: Any) -> Any:
+        """ATHENAEUM_DEFAULT_TIME_ZONE set notifications' zone alone before it followed the library's: it still
+        counts where ATHENAEUM_LIBRARY_TIME_ZONE is not set, and may not contradict it where it is."""
+        if not isinstance(values, dict) or not values.get("default_time_zone"):
+            return values
+        former, library = values["default_time_zone"], values.get("library_time_zone")
+        if library is None:
+            return {**values, "library_time_zone": former}
+        if library != former:
+            raise ValueError(
+                f"ATHENAEUM_DEFAULT_TIME_ZONE ({former!r}) is the former name of ATHENAEUM_LIBRARY_TIME_ZONE "
+                f"({library!r}): set only ATHENAEUM_LIBRARY_TIME_ZONE"
+            )
+        return values
+
+    @field_validator("library_time_zone")
+    @classmethod
+    def _a_place(cls, value: str) -> str:
+        if zone_named(value) is None:
+            raise ValueError(
+                f"ATHENAEUM_LIBRARY_TIME_ZONE: {value[:64]!r} is not an IANA time zone (e.g. UTC, America/New_York)"
+            )
+        return value
+
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> NotificationsSettings:
         self.quiet_hours()  # a malformed value fails at start, not at the first SMS
@@ -108,7 +142,7 @@ class NotificationsSettings(BaseServiceSettings):
             sms=SmsPolicy(max_per_hour=self.sms_max_per_hour, quiet_start=quiet_start, quiet_end=quiet_end),
             library_name=self.library_name,
             default_locale=self.default_locale,
-            default_time_zone=self.default_time_zone,
+            library_time_zone=self.library_time_zone,
             hold_expiry_notice=timedelta(hours=self.hold_expiry_notice_hours),
         )
 

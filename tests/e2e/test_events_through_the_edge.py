@@ -151,6 +151,34 @@ def test_recorded_activity_is_stored_and_counted_per_minute_over_rest(mesh, edge
     assert edge.get(f"/v1/{one.json()['name']}", headers=reader.headers).status_code == 403
 
 
+def test_days_are_counted_from_midnight_in_the_time_zone_asked_for(edge, librarian) -> None:
+    """A dashboard in New York counted a loan at 20:00 on the next day: days were UTC days only."""
+    kind = f"test.days{uuid.uuid4().hex[:8]}"
+    recorded = edge.post("/v1/events", json={"type": kind, "occur_time": now_stamp()}, headers=librarian.headers)
+    assert recorded.status_code == 200, recorded.text
+    now = datetime.now(UTC)
+    params = {
+        "start_time": (now - timedelta(days=2)).isoformat().replace("+00:00", "Z"),
+        "end_time": (now + timedelta(minutes=5)).isoformat().replace("+00:00", "Z"),
+        "interval": "AGGREGATION_INTERVAL_DAY",
+        "filter": f'type = "{kind}"',
+    }
+    for zone, midnight in (("Pacific/Kiritimati", "T10:00:00Z"), ("Asia/Kathmandu", "T18:15:00Z"), ("", "T00:00:00Z")):
+        deadline = time.monotonic() + 20
+        while True:  # stored asynchronously: accepted, journaled, then stored
+            counted = edge.get("/v1/events:aggregate", params={**params, "time_zone": zone}, headers=librarian.headers)
+            assert counted.status_code == 200, counted.text
+            if counted.json().get("counts") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        (day,) = [c["start_time"] for c in counted.json()["counts"]]
+        assert day.endswith(midnight), (zone, day)
+    refused = edge.get("/v1/events:aggregate", params={**params, "time_zone": "Mars/Base"}, headers=librarian.headers)
+    assert refused.status_code == 400, refused.text
+    violations = next(d for d in refused.json()["details"] if d["@type"].endswith("BadRequest"))["field_violations"]
+    assert [v["field"] for v in violations] == ["time_zone"]
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

@@ -110,7 +110,7 @@ export default {
   "loans.actions": "Actions",
   "loans.renew": "Renew",
   "loans.renew_named": "Renew {title}",
-  "loans.renewed": "“{title}” is now due on {date}.",
+  "loans.renewed": "“{title}” is now due by {date}.",
   "loans.renew_refused": "Not renewed.",
   "loans.overdue_days.one": "overdue by {count} day",
   "loans.overdue_days.other": "overdue by {count} days",

@@ -65,6 +65,17 @@ export function formatDate(iso) {
   return new Intl.DateTimeFormat(current, options).format(new Date(iso));
 }
 
+/** A deadline (a loan's due time, a hold's pickup deadline) is an instant, the end of a day of the library's
+ * zone: its date alone, in this browser's zone, could be the day after (a desk PC on UTC, a reader travelling),
+ * so its time and zone are said with it ("Sun, Dec 20, 2026, 11:59 PM EST"). */
+export function formatDeadline(iso) {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat(current, DEADLINE).format(new Date(iso));
+}
+const DEADLINE = {
+  weekday: "short", year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short",
+};
+
 export function formatDateTime(iso) {
   if (!iso) return "";
   return new Intl.DateTimeFormat(current, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso));

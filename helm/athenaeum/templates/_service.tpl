@@ -126,6 +126,12 @@ spec:
             - {name: ATHENAEUM_SERVICE_VERSION, value: {{ $root.Values.image.tag | default $root.Chart.AppVersion | quote }}}
             - {name: ATHENAEUM_SHUTDOWN_GRACE_SECONDS, value: {{ $root.Values.rollout.shutdownGraceSeconds | quote }}}
             {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database "service" $svc.name) | nindent 12 }}
+            {{- range $svc.librarySettings }}
+            {{- if not (hasKey $cfg.env .name) }}
+            # A fact of the whole library (.Values.library): every service that reads it gets the same value.
+            - {name: {{ .name }}, value: {{ index $root.Values.library .value | quote }}}
+            {{- end }}
+            {{- end }}
             {{- range $name, $value := $cfg.env }}
             - {name: {{ $name }}, value: {{ $value | quote }}}
             {{- end }}

@@ -130,6 +130,7 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
             group_by=request.group_by,
             query=build_query(filter=request.filter),
             top=request.top,
+            time_zone=request.time_zone,
         )
         counts = await aggregate_events(aggregation, uow=self._uow())
         return events_pb2.AggregateEventsResponse(

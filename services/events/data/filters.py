@@ -52,8 +52,7 @@ def _negated(clause: sa.ColumnElement[bool], condition: Condition) -> sa.ColumnE
 
 def aggregate_statement(aggregation: Aggregation) -> sa.Select[Any]:
     """Counts per (bucket, key); with groups, only the `top` keys by count over the whole range."""
-    width = aggregation.interval.width
-    bucket = sa.func.date_bin(width, events.c.occur_time, _EPOCH) if width else sa.literal(aggregation.start)
+    bucket = _bucket(aggregation)
     key = _group_key(aggregation.group_by)
     counted = (
         sa.select(bucket.label("bucket"), key.label("key"), sa.func.count().label("count"))
@@ -76,6 +75,18 @@ def aggregate_statement(aggregation: Aggregation) -> sa.Select[Any]:
         )
         statement = statement.join(top, top.c.key == counted.c.key)
     return statement.order_by(counted.c.bucket, counted.c.count.desc(), counted.c.key).limit(MAX_COUNTS + 1)
+
+
+def _bucket(aggregation: Aggregation) -> sa.ColumnElement[Any]:
+    """Epoch-aligned UTC buckets, or for the days of a time zone the local date's midnight as a wall-clock
+    timestamp (DST days are 23 or 25 hours); the repository makes that the instant the day began, which Postgres
+    alone would place an hour late where clocks go back at midnight."""
+    width = aggregation.interval.width
+    if width is None:
+        return sa.literal(aggregation.start)
+    if aggregation.day_zone is not None:
+        return sa.func.date_trunc("day", sa.func.timezone(aggregation.time_zone, events.c.occur_time))
+    return sa.func.date_bin(width, events.c.occur_time, _EPOCH)
 
 
 def _group_key(group_by: str) -> sa.ColumnElement[Any]:

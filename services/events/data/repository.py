@@ -20,7 +20,7 @@ from services.events.data.filters import aggregate_statement, conditions
 from services.events.data.metrics import COPY_BATCH_SIZE, COPY_SECONDS
 from services.events.data.tables import COLUMNS, events
 from services.events.data.values import attributes_json
-from services.events.domain.aggregation import Aggregation, Count
+from services.events.domain.aggregation import Aggregation, Count, day_start
 from services.events.domain.model import AcceptedBatch, Category, EventRecord, uuid7_millis
 from services.events.domain.query import EventQuery
 from services.support.runtime.errors import NotFound
@@ -140,4 +140,8 @@ class SqlEventRepository(TrackingRepository):
 
     async def aggregate(self, aggregation: Aggregation) -> Sequence[Count]:
         result = await self.session.execute(aggregate_statement(aggregation))
-        return [Count(found.bucket, found.key or "", found.count) for found in result]
+        zone = aggregation.day_zone
+        return [
+            Count(found.bucket if zone is None else day_start(found.bucket.date(), zone), found.key or "", found.count)
+            for found in result
+        ]

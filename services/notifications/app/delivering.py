@@ -69,7 +69,7 @@ def _check(notification: Notification, person: Recipient | None, *, now: datetim
         return notification.drop(TOO_LATE, now=now) or changed
     if notification.channel != Channel.SMS or notification.status != Status.QUEUED:
         return changed
-    zone = zone_of(person.time_zone if person else notification.time_zone, rules.default_time_zone)
+    zone = zone_of(person.time_zone if person else notification.time_zone, rules.library_time_zone)
     until = rules.sms.not_before(now, zone)
     if until > now:
         notification.hold_back(until, time_zone=zone.key, now=now)
@@ -108,7 +108,7 @@ async def record_attempts(
         if attempt.outcome is None:
             untried.append(notification.id)
             continue
-        zone = zone_of(notification.time_zone, rules.default_time_zone)
+        zone = zone_of(notification.time_zone, rules.library_time_zone)
         not_before = rules.sms.not_before(now, zone) if notification.channel == Channel.SMS else now
         notification.record(attempt.outcome, now=now, policy=rules.retry, not_before=not_before)
         recorded.append(notification)

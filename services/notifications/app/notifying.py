@@ -38,7 +38,8 @@ class Rules:
     sms: SmsPolicy = field(default_factory=SmsPolicy)
     library_name: str = "Athenaeum"
     default_locale: str = "en"
-    default_time_zone: str = "UTC"
+    library_time_zone: str = "UTC"
+    """For recipients who chose no time zone: their dates and SMS quiet hours are the library's."""
     hold_expiry_notice: timedelta = timedelta(hours=24)
 
 
@@ -217,7 +218,7 @@ class _Writer:
 
     def compose(self, occurrence: Occurrence, recipient: Recipient, route: Route) -> Notification:
         locale = locale_of(recipient.locale, self.rules.default_locale)
-        zone = zone_of(recipient.time_zone, self.rules.default_time_zone)
+        zone = zone_of(recipient.time_zone, self.rules.library_time_zone)
         params = self.variables(occurrence, recipient, locale, zone)
         content = self.word(occurrence.kind, route.channel, locale, params)
         suppress, not_before = route.suppress_reason, self.now

@@ -92,7 +92,7 @@ async def send_message(
         params = _params(cmd, kind, channel, display_name=recipient.display_name, library=rules.library_name)
         content = await _content(cmd, kind, channel, locale, params, uow=uow, renderer=renderer)
         now = clock.now()
-        zone = zone_of(recipient.time_zone, rules.default_time_zone)
+        zone = zone_of(recipient.time_zone, rules.library_time_zone)
         notification = Notification.queue(
             recipient_id=recipient.user_id, channel=channel, address=address, kind=kind, content=content,
             params=params, now=now, not_before=now if channel == Channel.EMAIL else rules.sms.not_before(now, zone),

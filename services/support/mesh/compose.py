@@ -210,6 +210,8 @@ def service_environment(spec: registry.ServiceSpec) -> dict[str, str]:
         **{f"{name}_FILE": str(SECRETS_MOUNT / secret_name(name)) for name in spec.secret_settings},
         # Plain per-deployment settings (e.g. the mail server), with the stack's own stand-ins as defaults.
         **{name: f"${{{name}:-{default}}}" for name, default in spec.settings},
+        # Facts of the library (its time zone): one variable for every service that reads them.
+        **{setting.name: f"${{{setting.name}:-{setting.default}}}" for setting in spec.library_settings},
     }
 
 

@@ -66,6 +66,11 @@ def helm_services() -> list[dict[str, Any]]:
             "grpcServices": list(spec.grpc_services),
             "callers": list(spec.callers),
             **({"secretSettings": list(spec.secret_settings)} if spec.secret_settings else {}),
+            **(
+                {"librarySettings": [{"name": s.name, "value": s.chart_value} for s in spec.library_settings]}
+                if spec.library_settings
+                else {}
+            ),
         }
         for spec in registry.SERVICES
     ]

@@ -16,8 +16,10 @@ __all__ = [
     "EDGE_CORS_ORIGINS",
     "EDGE_RATE_LIMITS",
     "EDGE_TRUSTED_PROXY_HOPS",
+    "LIBRARY_TIME_ZONE",
     "SERVICES",
     "TRUST_DOMAIN",
+    "LibrarySetting",
     "RateLimit",
     "RateLimits",
     "ServiceSpec",
@@ -26,6 +28,24 @@ __all__ = [
     "spiffe_id",
     "upstreams_of",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class LibrarySetting:
+    """A fact about the library as a whole that several services read: one value per deployment, so they
+    cannot disagree (compose: one environment variable; Helm: one value under `library:`)."""
+
+    name: str
+    """The environment setting every service that reads it is given."""
+    chart_value: str
+    """Its key under the chart's `library:` values."""
+    default: str
+    """What compose passes when the environment gives none (the chart's default is in values.yaml)."""
+
+
+LIBRARY_TIME_ZONE = LibrarySetting("ATHENAEUM_LIBRARY_TIME_ZONE", "timeZone", "UTC")
+"""The library's IANA time zone: loans are due at the end of its day; notices give dates and keep SMS quiet
+hours in it for readers who chose no zone of their own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +65,8 @@ class ServiceSpec:
     settings: tuple[tuple[str, str], ...] = ()
     """Plain settings an operator sets per deployment, with the value compose uses when the environment
     gives none (Helm: serviceOverrides.<name>.env)."""
+    library_settings: tuple[LibrarySetting, ...] = ()
+    """The library-wide settings it reads (LibrarySetting)."""
     durables: tuple[str, ...] = ()
     """The JetStream durable consumers it owns, on any stream: no other service's NATS user may make, delete,
     fetch from or acknowledge them (mesh/nats_auth.py)."""
@@ -111,6 +133,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         index=2,
         durables=("loans-patrons",),
         reads=("users",),  # the accounts it lends by
+        library_settings=(LIBRARY_TIME_ZONE,),  # the end of the library's day
     ),
     ServiceSpec(
         name="notifications",
@@ -120,6 +143,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         secret_settings=("ATHENAEUM_SMTP_PASSWORD", "ATHENAEUM_SMS_AUTH_TOKEN"),
         durables=("notifications-loans", "notifications-users"),  # ATHENAEUM_CONSUMER_GROUP's default
         reads=("users", "loans"),  # recipients, and what to tell them of
+        library_settings=(LIBRARY_TIME_ZONE,),  # the dates of notices to readers without a zone
         # The mail server and the SMS provider; compose's defaults are its Mailpit and SMS sink.
         settings=(
             ("ATHENAEUM_SMTP_HOST", "mailpit"),

@@ -51,8 +51,28 @@ async def test_scan_to_issue_scan_to_return_and_the_hold_becomes_ready_for_its_p
     await expect(patron_page.get_by_role("heading", name="My account")).to_be_visible()
     ready = patron_page.get_by_test_id("holds").locator('[data-status="HOLD_STATUS_READY"]')
     await expect(ready).to_contain_text(one_copy_book.title)
-    await expect(ready).to_contain_text(re.compile(r"Ready for pickup!.*until", re.DOTALL))
+    await expect(ready).to_contain_text(re.compile(r"Ready for pickup!.*until .*\d:\d\d\s[AP]M \S+", re.DOTALL))
     await screenshot(patron_page, screenshot_dir, "account")
+
+
+async def test_a_due_time_is_shown_with_its_time_and_zone_on_any_screen(
+    new_context, rest: httpx.AsyncClient, one_copy_book, librarian, unique_email
+) -> None:
+    """A date alone, in the browser's zone, was the day after the library's on a desk PC left on UTC (or a
+    reader's phone abroad): the end of Sunday in New York read "Dec 21". The instant is said with its zone."""
+    borrower = await register(rest, unique_email(), "Anna Akhmatova")
+    desk = await (await new_context(timezone_id="UTC")).new_page()
+    await sign_in(desk, librarian.email, librarian.password)
+    await scan(desk, "desk-card", borrower["card_number"])
+    await expect(desk.get_by_test_id("desk-patron")).to_contain_text("Anna Akhmatova")
+    await scan(desk, "desk-barcode", one_copy_book.barcodes[0])
+    issued = desk.get_by_test_id("desk-log").locator("li").first
+    # The test mesh's library is on UTC: due at 23:59:59 UTC of the last day.
+    await expect(issued).to_contain_text(re.compile(r", due \w{3}, \w{3} \d{1,2}, \d{4}, 11:59\sPM UTC\."))
+
+    reader = await (await new_context(timezone_id="America/New_York")).new_page()
+    await sign_in(reader, borrower["email"], borrower["password"])
+    await expect(reader.get_by_test_id("loans")).to_contain_text(re.compile(r"\d{4}, [67]:59\sPM E[SD]T"))
 
 
 async def test_a_refusal_at_the_desk_says_why_in_plain_words_in_either_language(

@@ -8,6 +8,7 @@ import statistics
 import time
 import uuid
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -148,7 +149,9 @@ async def test_the_dashboard_counts_a_loan_the_events_service_recorded(
     forged_title = f"Forged {uuid.uuid4().hex[:8]}"
     await _forge_an_old_activity_loan(mesh.database_url("events"), forged_title)
 
-    page = await (await new_context(timezone_id="America/New_York")).new_page()  # days are UTC days anywhere
+    # Days are the browser's: a zone whose date now differs from UTC's (14 h ahead, or 11 h behind).
+    zone = "Pacific/Kiritimati" if datetime.now(UTC).hour >= 10 else "Pacific/Pago_Pago"
+    page = await (await new_context(timezone_id=zone)).new_page()
     await sign_in(page, admin.email, admin.password, next_hash="/dashboard")
     await expect(page.get_by_role("heading", name="Loans per day, last two weeks")).to_be_visible()
     await expect(page.get_by_role("heading", name="Most borrowed books")).to_be_visible()
@@ -156,8 +159,10 @@ async def test_the_dashboard_counts_a_loan_the_events_service_recorded(
     await expect(page.locator("ol").get_by_text(forged_title)).to_have_count(0)
     days = page.locator("table tbody tr")
     await expect(days).to_have_count(14)
-    today = datetime.now(UTC)
+    today = datetime.now(ZoneInfo(zone))
+    assert today.date() != datetime.now(UTC).date()
     await expect(days.last.locator("td").first).to_have_text(f"{today:%b} {today.day}, {today.year}")
+    assert int(await days.last.locator("td").last.inner_text()) >= 1  # the loan just issued, on this day
 
 
 async def _forge_an_old_activity_loan(database_url: str, title: str) -> None:

@@ -3,9 +3,9 @@
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { formatDate, t, tn } from "../i18n.js";
+import { formatDeadline, t, tn } from "../i18n.js";
 import { session } from "../session.js";
-import { DateText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useTitle } from "../components.js";
+import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
@@ -42,7 +42,7 @@ function Loans({ patron }) {
         api(`/v1/${loan.name}:renew`, { method: "POST", body: { request_id } }),
       );
       if (!renewed) return;
-      setMessage({ ok: true, text: t("loans.renewed", { title: renewed.book_title, date: formatDate(renewed.due_time) }) });
+      setMessage({ ok: true, text: t("loans.renewed", { title: renewed.book_title, date: formatDeadline(renewed.due_time) }) });
       loans.reload();
     } catch (error) {
       setMessage({ ok: false, error });
@@ -69,7 +69,7 @@ function LoanTable({ loans, onRenew, busy }) {
         (loan) => html`<tr key=${loan.name} class=${loan.overdue ? "is-overdue" : ""}>
           <td><a href=${`#/books/${idOf(loan.book)}`}>${loan.book_title}</a> <span class="muted">${loan.barcode}</span></td>
           <td class=${loan.overdue ? "overdue" : ""} data-label=${t("loans.due")}>
-            <${DateText} iso=${loan.due_time} />
+            <${DeadlineText} iso=${loan.due_time} />
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}
           </td>
           <td data-label=${t("loans.renewals")}>${loan.renewal_count} / ${loan.max_renewals}</td>

@@ -5,7 +5,7 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, newRequestId } from "../api.js";
 import { html } from "../html.js";
-import { errorText, formatDate, t } from "../i18n.js";
+import { errorText, formatDeadline, t } from "../i18n.js";
 import { TotalOwed, useTitle } from "../components.js";
 
 const ISSUE = "issue";
@@ -113,7 +113,7 @@ export function DeskPage() {
     }
     try {
       const loan = await api("/v1/loans:issue", { method: "POST", body: { patron: borrower.name, barcode: code, request_id: newRequestId() } });
-      record({ kind: "ok", text: t("desk.issued", { title: loan.book_title, barcode: code, date: formatDate(loan.due_time) }) });
+      record({ kind: "ok", text: t("desk.issued", { title: loan.book_title, barcode: code, date: formatDeadline(loan.due_time) }) });
       setStanding(await patronStanding(borrower).catch(() => null));
     } catch (error) {
       refused(code, error);

@@ -321,10 +321,11 @@ class EventsServiceStub:
 
     def aggregate_events(self, request: events_v1.AggregateEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AggregateEventsResponse:
         """
-        Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
-        source or attribute: loans per day, the most borrowed books this week, searches per hour.
-        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
-        group_by), PERMISSION_DENIED (not staff).
+        Counts stored events per time bucket (minute, hour or day: days in UTC, or in `time_zone`), optionally
+        per type, subject, actor, source or attribute: loans per day, the most borrowed books this week, searches
+        per hour.
+        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
+        group_by or time_zone), PERMISSION_DENIED (not staff).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/AggregateEvents', request, events_v1.AggregateEventsResponse, timeout=timeout, metadata=metadata)
 
@@ -933,10 +934,11 @@ class EventsServiceAsyncStub:
 
     async def aggregate_events(self, request: events_v1.AggregateEventsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AggregateEventsResponse:
         """
-        Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
-        source or attribute: loans per day, the most borrowed books this week, searches per hour.
-        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
-        group_by), PERMISSION_DENIED (not staff).
+        Counts stored events per time bucket (minute, hour or day: days in UTC, or in `time_zone`), optionally
+        per type, subject, actor, source or attribute: loans per day, the most borrowed books this week, searches
+        per hour.
+        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
+        group_by or time_zone), PERMISSION_DENIED (not staff).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/AggregateEvents', request, events_v1.AggregateEventsResponse, timeout=timeout, metadata=metadata)
 

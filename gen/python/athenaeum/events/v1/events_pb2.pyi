@@ -74,10 +74,12 @@ class _AggregationIntervalEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_A
     AGGREGATION_INTERVAL_HOUR: _AggregationInterval.ValueType  # 2
     """One bucket per hour."""
     AGGREGATION_INTERVAL_DAY: _AggregationInterval.ValueType  # 3
-    """One bucket per day (UTC)."""
+    """One bucket per day: from midnight to midnight in the request's time_zone (UTC when it is empty)."""
 
 class AggregationInterval(_AggregationInterval, metaclass=_AggregationIntervalEnumTypeWrapper):
-    """The width of an aggregation's time buckets (buckets start on UTC boundaries)."""
+    """The width of an aggregation's time buckets (buckets start on UTC boundaries; days may follow the request's
+    time_zone).
+    """
 
 AGGREGATION_INTERVAL_UNSPECIFIED: AggregationInterval.ValueType  # 0
 """No buckets: one count for the whole range."""
@@ -86,7 +88,7 @@ AGGREGATION_INTERVAL_MINUTE: AggregationInterval.ValueType  # 1
 AGGREGATION_INTERVAL_HOUR: AggregationInterval.ValueType  # 2
 """One bucket per hour."""
 AGGREGATION_INTERVAL_DAY: AggregationInterval.ValueType  # 3
-"""One bucket per day (UTC)."""
+"""One bucket per day: from midnight to midnight in the request's time_zone (UTC when it is empty)."""
 Global___AggregationInterval: _TypeAlias = AggregationInterval  # noqa: Y015
 
 @_typing.final
@@ -511,6 +513,7 @@ class AggregateEventsRequest(_message.Message):
     GROUP_BY_FIELD_NUMBER: _builtins.int
     FILTER_FIELD_NUMBER: _builtins.int
     TOP_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
     interval: Global___AggregationInterval.ValueType
     """The bucket width; unspecified: one bucket for the whole range."""
     group_by: _builtins.str
@@ -522,6 +525,12 @@ class AggregateEventsRequest(_message.Message):
     top: _builtins.int
     """With group_by: keep only the `top` groups with the most events over the whole range (0: 100, at most
     1000).
+    """
+    time_zone: _builtins.str
+    """IANA time zone of the days, e.g. "America/New_York": with AGGREGATION_INTERVAL_DAY each bucket starts at
+    local midnight there (a day across a daylight-saving change lasts 23 or 25 hours; where a day begins
+    later than midnight, it starts when the day begins). Empty: UTC days. Minute and hour buckets are not
+    changed by it.
     """
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
@@ -540,10 +549,11 @@ class AggregateEventsRequest(_message.Message):
         group_by: _builtins.str = ...,
         filter: _builtins.str = ...,
         top: _builtins.int = ...,
+        time_zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "filter", b"filter", "group_by", b"group_by", "interval", b"interval", "start_time", b"start_time", "top", b"top"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "filter", b"filter", "group_by", b"group_by", "interval", b"interval", "start_time", b"start_time", "time_zone", b"time_zone", "top", b"top"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -592,7 +602,9 @@ class EventCount(_message.Message):
     """How many events of the bucket (and group) matched the filter."""
     @_builtins.property
     def start_time(self) -> _timestamp_pb2.Timestamp:
-        """The bucket's start (the range's start when the interval is unspecified)."""
+        """The bucket's start (the range's start when the interval is unspecified); a day's is the instant its
+        local midnight falls at in the request's time_zone.
+        """
 
     def __init__(
         self,

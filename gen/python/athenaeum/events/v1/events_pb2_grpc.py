@@ -162,10 +162,11 @@ class EventsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AggregateEvents(self, request, context):
-        """Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
-        source or attribute: loans per day, the most borrowed books this week, searches per hour.
-        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
-        group_by), PERMISSION_DENIED (not staff).
+        """Counts stored events per time bucket (minute, hour or day: days in UTC, or in `time_zone`), optionally
+        per type, subject, actor, source or attribute: loans per day, the most borrowed books this week, searches
+        per hour.
+        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
+        group_by or time_zone), PERMISSION_DENIED (not staff).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

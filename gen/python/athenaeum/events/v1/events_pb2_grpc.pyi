@@ -84,10 +84,11 @@ class EventsServiceStub:
     read too slowly and fell too far behind: reconnect), UNAVAILABLE (the service is shutting down).
     """
     AggregateEvents: _grpc.UnaryUnaryMultiCallable[_events_pb2.AggregateEventsRequest, _events_pb2.AggregateEventsResponse]
-    """Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
-    source or attribute: loans per day, the most borrowed books this week, searches per hour.
-    Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
-    group_by), PERMISSION_DENIED (not staff).
+    """Counts stored events per time bucket (minute, hour or day: days in UTC, or in `time_zone`), optionally
+    per type, subject, actor, source or attribute: loans per day, the most borrowed books this week, searches
+    per hour.
+    Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
+    group_by or time_zone), PERMISSION_DENIED (not staff).
     """
 
 @_typing.type_check_only
@@ -146,10 +147,11 @@ class EventsServiceAsyncStub(EventsServiceStub):
     read too slowly and fell too far behind: reconnect), UNAVAILABLE (the service is shutting down).
     """
     AggregateEvents: _aio.UnaryUnaryMultiCallable[_events_pb2.AggregateEventsRequest, _events_pb2.AggregateEventsResponse]  # type: ignore[assignment]
-    """Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
-    source or attribute: loans per day, the most borrowed books this week, searches per hour.
-    Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
-    group_by), PERMISSION_DENIED (not staff).
+    """Counts stored events per time bucket (minute, hour or day: days in UTC, or in `time_zone`), optionally
+    per type, subject, actor, source or attribute: loans per day, the most borrowed books this week, searches
+    per hour.
+    Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
+    group_by or time_zone), PERMISSION_DENIED (not staff).
     """
 
 class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -247,10 +249,11 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _events_pb2.AggregateEventsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_events_pb2.AggregateEventsResponse, _abc.Awaitable[_events_pb2.AggregateEventsResponse]]:
-        """Counts stored events per time bucket (minute, hour or day, UTC), optionally per type, subject, actor,
-        source or attribute: loans per day, the most borrowed books this week, searches per hour.
-        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter or
-        group_by), PERMISSION_DENIED (not staff).
+        """Counts stored events per time bucket (minute, hour or day: days in UTC, or in `time_zone`), optionally
+        per type, subject, actor, source or attribute: loans per day, the most borrowed books this week, searches
+        per hour.
+        Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
+        group_by or time_zone), PERMISSION_DENIED (not staff).
         """
 
 def add_EventsServiceServicer_to_server(servicer: EventsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

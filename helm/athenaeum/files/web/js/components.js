@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { newRequestId } from "./api.js";
 import { html } from "./html.js";
-import { errorText, formatDate, formatMoney, t } from "./i18n.js";
+import { errorText, formatDate, formatDeadline, formatMoney, t } from "./i18n.js";
 
 /** Runs `load` when `deps` change; {data, error, loading, reload}. Answers to stale calls are dropped. */
 export function useAsync(load, deps) {
@@ -110,6 +110,11 @@ export function Field({ id, label, hint, error, type = "text", value, onInput, .
 
 export function DateText({ iso }) {
   return iso ? html`<time datetime=${iso}>${formatDate(iso)}</time>` : null;
+}
+
+/** A due time or pickup deadline: date, time and zone (see formatDeadline). */
+export function DeadlineText({ iso }) {
+  return iso ? html`<time datetime=${iso}>${formatDeadline(iso)}</time>` : null;
 }
 
 export function Money({ amount, currency }) {

@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
-import { formatDate, languageName, t } from "../i18n.js";
+import { formatDeadline, languageName, t } from "../i18n.js";
 import { session } from "../session.js";
 import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
 
@@ -129,7 +129,7 @@ export function HoldStatus({ hold }) {
   if (hold.status === "HOLD_STATUS_READY") {
     return html`<${Notice}>
       <strong>${t("hold.ready")}</strong>
-      ${t("hold.ready_until", { date: formatDate(hold.expire_time), branch: hold.pickup_branch || t("hold.any_branch") })}
+      ${t("hold.ready_until", { date: formatDeadline(hold.expire_time), branch: hold.pickup_branch || t("hold.any_branch") })}
     <//>`;
   }
   return html`<${Notice} kind="info">

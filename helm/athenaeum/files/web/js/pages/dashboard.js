@@ -12,25 +12,40 @@ const DAYS = 14;
 const TOP = 10;
 const LOANS = 'type = "athenaeum.loans.loan_issued" AND category = AUDIT';
 
-/** Loans per UTC day over the last two weeks (oldest first, empty days included) and the most borrowed
- * books, counted by the events service (AggregateEvents), not in the browser. */
+/** Loans per day of this browser's time zone over the last two weeks (oldest first, empty days included) and
+ * the most borrowed books, counted by the events service (AggregateEvents), not in the browser: it is asked
+ * for days of that zone, so a day shown is the day the loans were made here. */
 async function loanActivity() {
-  const start = new Date(Date.now() - (DAYS - 1) * 86_400_000); // today and the 13 days before it
-  start.setUTCHours(0, 0, 0, 0);
+  const now = new Date();
+  const start = new Date(now.getFullYear(), now.getMonth(), now.getDate() - (DAYS - 1)); // local midnight
   const range = { start_time: start.toISOString(), end_time: new Date(Date.now() + 60_000).toISOString(), filter: LOANS };
   const [days, books] = await Promise.all([
-    api("/v1/events:aggregate", { query: { ...range, interval: "AGGREGATION_INTERVAL_DAY" } }),
+    api("/v1/events:aggregate", { query: { ...range, interval: "AGGREGATION_INTERVAL_DAY", time_zone: browserZone() } }),
     api("/v1/events:aggregate", { query: { ...range, group_by: "attributes.loan.book_title", top: TOP } }),
   ]);
   return { perDay: perDay(days.counts || [], start), top: (books.counts || []).map((c) => [c.key || "?", Number(c.count)]) };
 }
 
-/** Every day of the range with its count (days without loans count 0). */
+/** The IANA zone this browser keeps its clock in (the one Date's local methods use). */
+function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+}
+
+/** A moment's local date as "YYYY-MM-DD" (formatDate shows such a day as that day everywhere). */
+function localDay(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** Every day of the range with its count (days without loans count 0). A bucket starts when its local day
+ * begins (a day across a clock change lasts 23 or 25 hours): its local date names it. */
 export function perDay(counts, start) {
   const days = new Map();
-  for (let day = 0; day < DAYS; day += 1) days.set(new Date(start.getTime() + day * 86_400_000).toISOString().slice(0, 10), 0);
+  for (let day = 0; day < DAYS; day += 1) {
+    days.set(localDay(new Date(start.getFullYear(), start.getMonth(), start.getDate() + day)), 0);
+  }
   for (const count of counts) {
-    const day = (count.start_time || "").slice(0, 10);
+    const day = count.start_time ? localDay(new Date(count.start_time)) : "";
     if (days.has(day)) days.set(day, Number(count.count));
   }
   return [...days];

@@ -4,7 +4,7 @@ import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
 import { navigate } from "../router.js";
-import { DateText, ErrorNotice, Loading, NotFound, namesNothing, useAsync, useTitle } from "../components.js";
+import { DeadlineText, ErrorNotice, Loading, NotFound, namesNothing, useAsync, useTitle } from "../components.js";
 import { useBookTitles } from "./account.js";
 import { FinesTable } from "./fines.js";
 
@@ -80,7 +80,7 @@ export function PatronPage({ params }) {
       <tbody>${loans.data.map(
         (loan) => html`<tr key=${loan.name} class=${loan.overdue ? "is-overdue" : ""}>
           <td>${loan.book_title}</td><td>${loan.barcode}</td>
-          <td class=${loan.overdue ? "overdue" : ""}><${DateText} iso=${loan.due_time} />
+          <td class=${loan.overdue ? "overdue" : ""}><${DeadlineText} iso=${loan.due_time} />
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}</td>
         </tr>`,
       )}</tbody>
@@ -92,7 +92,7 @@ export function PatronPage({ params }) {
       ${activeHolds.map(
         (hold) => html`<li key=${hold.name}>
           <a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a> — ${t(`hold_status.${hold.status}`)}
-          ${hold.status === "HOLD_STATUS_READY" ? html` (${t("patrons.until")} <${DateText} iso=${hold.expire_time} />)` : ` #${hold.queue_position}`}
+          ${hold.status === "HOLD_STATUS_READY" ? html` (${t("patrons.until")} <${DeadlineText} iso=${hold.expire_time} />)` : ` #${hold.queue_position}`}
         </li>`,
       )}
     </ul>

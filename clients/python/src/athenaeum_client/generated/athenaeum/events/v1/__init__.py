@@ -35,7 +35,8 @@ betterproto2.check_compiler_version(_COMPILER_VERSION)
 
 class AggregationInterval(betterproto2.Enum):
     """
-    The width of an aggregation's time buckets (buckets start on UTC boundaries).
+    The width of an aggregation's time buckets (buckets start on UTC boundaries; days may follow the request's
+    time_zone).
     """
 
     UNSPECIFIED = 0
@@ -55,7 +56,7 @@ class AggregationInterval(betterproto2.Enum):
 
     DAY = 3
     """
-    One bucket per day (UTC).
+    One bucket per day: from midnight to midnight in the request's time_zone (UTC when it is empty).
     """
 
     @classmethod
@@ -167,6 +168,14 @@ class AggregateEventsRequest(betterproto2.Message):
     """
     With group_by: keep only the `top` groups with the most events over the whole range (0: 100, at most
     1000).
+    """
+
+    time_zone: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    IANA time zone of the days, e.g. "America/New_York": with AGGREGATION_INTERVAL_DAY each bucket starts at
+    local midnight there (a day across a daylight-saving change lasts 23 or 25 hours; where a day begins
+    later than midnight, it starts when the day begins). Empty: UTC days. Minute and hour buckets are not
+    changed by it.
     """
 
 
@@ -365,7 +374,8 @@ class EventCount(betterproto2.Message):
         optional=True,
     )
     """
-    The bucket's start (the range's start when the interval is unspecified).
+    The bucket's start (the range's start when the interval is unspecified); a day's is the instant its
+    local midnight falls at in the request's time_zone.
     """
 
     key: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)

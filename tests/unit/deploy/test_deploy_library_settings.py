@@ -1,0 +1,90 @@
+"""A fact of the whole library (its time zone) reaches every service that reads it with one value, however the
+mesh runs: the launcher, compose and the chart. Loans and notifications disagreeing was the bug: loans due at
+the end of a New York day, notices telling the date in UTC."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from chart_helpers import CHART, find, manifests, render
+
+from services.support.launcher import components
+from services.support.launcher.layout import local_mesh_topology
+from services.support.mesh import compose, registry
+from services.support.mesh.topology import sequential_ports
+from services.support.runtime.settings import BaseServiceSettings
+
+ROOT = Path(__file__).resolve().parents[3]
+ZONE = registry.LIBRARY_TIME_ZONE
+
+
+def _settings_class(spec: registry.ServiceSpec) -> type[BaseServiceSettings]:
+    module = importlib.import_module(f"services.{spec.name}.settings")
+    (found,) = {
+        value
+        for value in vars(module).values()
+        if isinstance(value, type) and issubclass(value, BaseServiceSettings) and value is not BaseServiceSettings
+    }
+    return found
+
+
+def test_every_service_that_reads_the_library_time_zone_is_named_in_the_registry() -> None:
+    readers = {spec.name for spec in registry.SERVICES if ZONE in spec.library_settings}
+    assert readers == {
+        spec.name for spec in registry.SERVICES if "library_time_zone" in _settings_class(spec).model_fields
+    }
+    assert readers >= {"loans", "notifications"}
+
+
+def test_compose_passes_one_variable_to_both() -> None:
+    services = yaml.safe_load((ROOT / compose.COMPOSE_FILE).read_text())["services"]
+    given = {name: dict(service.get("environment") or {}).get(ZONE.name) for name, service in services.items()}
+    assert {name for name, value in given.items() if value} == {"loans", "notifications"}
+    assert given["loans"] == given["notifications"] == "${ATHENAEUM_LIBRARY_TIME_ZONE:-UTC}"
+
+
+def _zones(values: dict[str, Any] | None) -> dict[str, list[str]]:
+    docs = manifests(render(values))
+    zones = {}
+    for spec in registry.SERVICES:
+        env = find(docs, "Deployment", spec.name)["spec"]["template"]["spec"]["containers"][0]["env"]
+        zones[spec.name] = [e["value"] for e in env if e["name"] == ZONE.name]
+    return zones
+
+
+def test_the_chart_gives_both_the_librarys_one_time_zone() -> None:
+    chart_default = yaml.safe_load((CHART / "values.yaml").read_text())["library"][ZONE.chart_value]
+    assert chart_default == ZONE.default
+    assert {name: z for name, z in _zones(None).items() if z} == {"loans": ["UTC"], "notifications": ["UTC"]}
+    new_york = {"library": {"timeZone": "America/New_York"}}
+    assert {name: z for name, z in _zones(new_york).items() if z} == {
+        "loans": ["America/New_York"],
+        "notifications": ["America/New_York"],
+    }
+
+
+def test_a_services_own_env_still_wins_in_the_chart_without_a_second_entry() -> None:
+    values = {
+        "library": {"timeZone": "America/New_York"},
+        "serviceOverrides": {"loans": {"env": {ZONE.name: "Europe/Moscow"}}},
+    }
+    zones = _zones(values)
+    assert (zones["loans"], zones["notifications"]) == (["Europe/Moscow"], ["America/New_York"])
+
+
+def test_the_chart_refuses_a_time_zone_that_is_not_a_name() -> None:
+    with pytest.raises(Exception, match=re.escape("timeZone")):
+        render({"library": {"timeZone": "New York; rm -rf /"}})
+
+
+def test_the_launcher_hands_the_operators_time_zone_to_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ZONE.name, "America/New_York")
+    topology = local_mesh_topology(tmp_path, ports=sequential_ports(7100), edge_port=8080, edge_admin_port=9901)
+    for name in ("loans", "notifications"):
+        spec = components.service_spec(name, topology, database_url="postgresql+asyncpg://x@h/d", nats_url="nats://h")
+        assert spec.env is not None and spec.env[ZONE.name] == "America/New_York"
