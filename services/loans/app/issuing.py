@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import tzinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import tzinfo
 
 from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
 from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget, lendable_to

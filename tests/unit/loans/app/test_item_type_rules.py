@@ -5,7 +5,7 @@ refused; an item type's own hold limit and pickup window apply."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
