@@ -57,8 +57,9 @@ class LoansSettings(BaseServiceSettings):
         # container), "Factory", a file path ("posix/…", "right/…") would load, and name no place.
         if zone_named(value) is None:
             raise ValueError(
-                f"{value!r} is not the IANA name of a time zone (e.g. UTC, Europe/Moscow, America/New_York); "
-                "names that are no place (localtime, Factory, posix/…, right/…) are refused"
+                f"{value!r} is not the IANA name of a time zone (ATHENAEUM_LIBRARY_TIME_ZONE: e.g. UTC, "
+                "Europe/Moscow, America/New_York); names that are no place (localtime, Factory, posix/…, right/…) "
+                "are refused"
             )
         return value
 
