@@ -88,7 +88,7 @@ async def reconcile_circulation(
     """One pass over everything (admins, or the scheduler); reports what it found and did."""
     cmd.actor.ensure_admin("reconcile circulation")
     report = ReconcileReport()
-    dry_run = cmd.dry_run
+    dry_run, zone = cmd.dry_run, policy.time_zone
     steps: dict[str, Callable[[], Awaitable[object]]] = {
         "unfinished issues": partial(
             settle_unfinished_issues, report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=dry_run
@@ -104,10 +104,10 @@ async def reconcile_circulation(
             dry_run=dry_run,
         ),
         "overdue fines": partial(
-            bring_overdues_up_to_date, report, uow=uow, clock=clock, currency=currency, policy=policy, dry_run=dry_run
+            bring_overdues_up_to_date, report, uow=uow, clock=clock, currency=currency, zone=zone, dry_run=dry_run
         ),
         "reminders": partial(send_reminders, report, uow=uow, clock=clock, policy=policy, dry_run=dry_run),
-        "holds": partial(settle_holds, report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=dry_run),
+        "holds": partial(settle_holds, report, uow=uow, clock=clock, catalog=catalog, zone=zone, dry_run=dry_run),
         "the catalog": partial(
             compare_with_catalog,
             report.discrepancies,
@@ -115,7 +115,7 @@ async def reconcile_circulation(
             clock=clock,
             catalog=catalog,
             saga_timeout=policy.saga_timeout,
-            zone=policy.time_zone,
+            zone=zone,
             dry_run=dry_run,
         ),
     }
@@ -219,13 +219,7 @@ async def _settle_return(
 
 
 async def bring_overdues_up_to_date(
-    report: ReconcileReport,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    currency: str,
-    policy: ReconcilePolicy,
-    dry_run: bool,
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, currency: str, zone: tzinfo, dry_run: bool
 ) -> None:
     """Every overdue loan's fine grows to what its terms say it is worth today (the library's day)."""
     now = clock.now()
@@ -233,7 +227,7 @@ async def bring_overdues_up_to_date(
         for loan in await uow.loans.active_due_before(now):
             report.overdue_loans += 1
             _, changed = await bring_overdue_fine_up_to_date(
-                uow, loan, now=now, actor="system", currency=currency, zone=policy.time_zone
+                uow, loan, now=now, actor="system", currency=currency, zone=zone
             )
             report.fines_assessed += changed
         if not dry_run:
@@ -259,16 +253,9 @@ async def send_reminders(
 
 
 async def settle_holds(
-    report: ReconcileReport,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    catalog: Catalog,
-    policy: ReconcilePolicy,
-    dry_run: bool,
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo, dry_run: bool
 ) -> None:
     now = clock.now()
-    zone = policy.time_zone
     async with uow:
         attention = await uow.holds.needing_attention(now)
         for hold in attention:
