@@ -1,9 +1,9 @@
 """Holds: a patron's place in the queue for a book, the hold shelf and its pickup window.
 
 Pure: no I/O. WAITING -> READY (a copy is on the hold shelf until `expire_at`, the end of a library day) ->
-FULFILLED (borrowed),
-or CANCELLED / EXPIRED. A READY hold that ends without a loan leaves its copy on the shelf until the
-catalog is told to release it: `shelf_released` records that step, so a crash in between is repaired.
+FULFILLED (borrowed), or CANCELLED / EXPIRED. A READY hold that ends without a loan leaves its copy on the
+shelf until the catalog is told to release it: `shelf_released` records that step, so a crash in between is
+repaired.
 """
 
 from __future__ import annotations
