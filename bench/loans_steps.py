@@ -58,7 +58,7 @@ async def _lent(engine: AsyncEngine, count: int) -> Iterator[str]:
     """`count` ACTIVE loans, one copy each; their barcodes, for the returns to take one by one."""
     now = CLOCK.now()
     rule = CirculationRule(uuid.uuid4(), RuleTerms("*", "*"), now, now)
-    uow = SqlLoansUnitOfWork(session_factory(engine), encode=events.encode)
+    uow = SqlLoansUnitOfWork(session_factory(engine), encode=events.encoder(UTC))
     barcodes = []
     async with uow:
         for number in range(count):
@@ -82,11 +82,11 @@ def variants(engine: AsyncEngine, barcodes: Iterator[str]) -> dict[str, Work]:
     shelf: Any = Shelf()
 
     def loans_unit() -> SqlLoansUnitOfWork:
-        return SqlLoansUnitOfWork(sessions, encode=events.encode, on_driver=True, read_sessions=reads)
+        return SqlLoansUnitOfWork(sessions, encode=events.encoder(UTC), on_driver=True, read_sessions=reads)
 
     async def a_return() -> None:
         command = returning.ReturnLoan(barcode=next(barcodes), request_id=uuid.uuid4(), actor=DESK)
-        await returning.return_loan(command, uow=loans_unit(), clock=CLOCK, catalog=shelf, currency="EUR")
+        await returning.return_loan(command, uow=loans_unit(), clock=CLOCK, catalog=shelf, currency="EUR", zone=UTC)
 
     async def close_at_once() -> None:
         returning._close_unless_fined = CLOSE_AT_ONCE

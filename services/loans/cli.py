@@ -39,9 +39,11 @@ async def _forget() -> int:
     from services.loans.settings import LoansSettings
     from services.support.runtime.engine import create_engine, session_factory
 
-    engine = create_engine(LoansSettings())
+    settings = LoansSettings()
+    engine = create_engine(settings)
     try:
-        return await forget(uow=SqlLoansUnitOfWork(session_factory(engine), encode=events.encode))
+        encode = events.encoder(settings.library_zone)
+        return await forget(uow=SqlLoansUnitOfWork(session_factory(engine), encode=encode))
     finally:
         await engine.dispose()
 

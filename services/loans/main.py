@@ -10,7 +10,6 @@ from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from functools import partial
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
@@ -80,7 +79,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
     def unit_of_work() -> SqlLoansUnitOfWork:
         return SqlLoansUnitOfWork(
             infra.sessions,
-            encode=events.encode,
+            encode=events.encoder(settings.library_zone),
             on_commit=infra.relay.wake,
             read_sessions=infra.read_sessions,
             rule_cache=rule_cache,
@@ -91,6 +90,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
     clock = SystemClock()
     catalog = GrpcCatalog(channel, timeout=settings.peer_timeout_seconds)
     reconcile = ReconcilePolicy(
+        time_zone=settings.library_zone,
         saga_timeout=timedelta(seconds=settings.saga_timeout_seconds),
         reminders=ReminderSchedule.of_days(settings.reminder_schedule_days),
     )
@@ -109,9 +109,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
         clock=clock,
         users=users,
         catalog=catalog,
-        borrowing=BorrowingPolicy(
-            settings.max_overdue_loans, settings.max_outstanding_fines, ZoneInfo(settings.library_time_zone)
-        ),
+        borrowing=BorrowingPolicy(settings.max_overdue_loans, settings.max_outstanding_fines, settings.library_zone),
         currency=settings.currency_code,
         reconcile=reconcile,
         after_checkout=crash_now if settings.fault_crash_after_checkout else no_fault,

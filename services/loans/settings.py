@@ -1,9 +1,10 @@
 from decimal import Decimal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
 from services.loans.domain.reminders import AT_THE_DUE_TIME, DEFAULT_DAYS
+from services.support.runtime.clock import zone_named
 from services.support.runtime.settings import BaseServiceSettings
 
 
@@ -13,8 +14,9 @@ class LoansSettings(BaseServiceSettings):
     currency_code: str = Field("RUB", description="ISO 4217 code of the library's currency.")
     library_time_zone: str = Field(
         "UTC",
-        description="The library's time zone (IANA name, e.g. Europe/Moscow): a loan or renewal of N days is due "
-        "at the end (23:59:59) of the Nth day there.",
+        description="The library's time zone (IANA name of a place, e.g. Europe/Moscow, as a user's time_zone): "
+        "a loan or renewal of N days is due at the end (23:59:59) of the Nth day there, overdue days are counted "
+        "in its dates, a hold waits until the end of its day, and a rule's hard due date ends with its day.",
     )
     max_overdue_loans: int = Field(0, description="A patron with more overdue loans than this may not borrow.")
     max_outstanding_fines: Decimal | None = Field(
@@ -51,11 +53,22 @@ class LoansSettings(BaseServiceSettings):
     @field_validator("library_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. UTC, Europe/Moscow)") from None
+        # The zones the users service takes for an account: "localtime" (the server's own clock, UTC in a
+        # container), "Factory", a file path ("posix/…", "right/…") would load, and name no place.
+        if zone_named(value) is None:
+            raise ValueError(
+                f"{value!r} is not the IANA name of a time zone (ATHENAEUM_LIBRARY_TIME_ZONE: e.g. UTC, "
+                "Europe/Moscow, America/New_York); names that are no place (localtime, Factory, posix/…, right/…) "
+                "are refused"
+            )
         return value
+
+    @property
+    def library_zone(self) -> ZoneInfo:
+        """The library's time zone (checked when the settings were read)."""
+        zone = zone_named(self.library_time_zone)
+        assert zone is not None
+        return zone
 
     @field_validator("reminder_schedule_days")
     @classmethod

@@ -4,7 +4,7 @@ event encoder."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from athenaeum.loans.v1 import resources_pb2
 from services.loans.domain.actors import SYSTEM, Actor
@@ -28,7 +28,8 @@ _FINE_STATUS = {status: resources_pb2.FineStatus.Value(f"FINE_STATUS_{status.val
 _FINE_KIND = {kind: resources_pb2.FineKind.Value(f"FINE_KIND_{kind.value}") for kind in FineKind}
 
 
-def loan_to_proto(loan: Loan, *, now: datetime) -> resources_pb2.Loan:
+def loan_to_proto(loan: Loan, *, now: datetime, zone: tzinfo) -> resources_pb2.Loan:
+    """The loan as of `now`, its overdue days counted in the library's time zone `zone`."""
     return resources_pb2.Loan(
         name=loan.name,
         patron=loan.patron,
@@ -44,7 +45,7 @@ def loan_to_proto(loan: Loan, *, now: datetime) -> resources_pb2.Loan:
         renewal_count=loan.renewal_count,
         max_renewals=loan.max_renewals,
         overdue=loan.is_overdue(now),
-        overdue_days=loan.overdue_days(now),
+        overdue_days=loan.overdue_days(now, zone),
         circulation_rule=loan.rule,
         issued_by=loan.issued_by,
         update_time=timestamp(loan.updated_at),

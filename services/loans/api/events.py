@@ -1,11 +1,14 @@
 """Loans domain events -> proto payloads on JetStream, subject athenaeum.loans.<snake_case name>.v1.
 
-The unit of work calls `encode` at commit, so each payload is the aggregate as committed with the change.
+The unit of work calls the encoder at commit, so each payload is the aggregate as committed with the change;
+the loans in it count their overdue days in the library's time zone, which the encoder is made for.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
+from functools import partial
 from typing import Any
 
 from google.protobuf.message import Message
@@ -19,38 +22,38 @@ from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.wire import outbox_message, timestamp
 
 
-def _loan(event: Any) -> dict[str, Any]:
-    return {"loan": loan_to_proto(event.loan, now=event.occurred_at)}
+def _loan(event: Any, zone: tzinfo) -> dict[str, Any]:
+    return {"loan": loan_to_proto(event.loan, now=event.occurred_at, zone=zone)}
 
 
-def _returned(event: loans.LoanReturned) -> dict[str, Any]:
+def _returned(event: loans.LoanReturned, zone: tzinfo) -> dict[str, Any]:
     fine = fine_to_proto(event.fine) if event.fine is not None else None
-    return {**_loan(event), "overdue_days": event.overdue_days, "fine": fine}
+    return {**_loan(event, zone), "overdue_days": event.overdue_days, "fine": fine}
 
 
-_PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any], dict[str, Any]]]] = {
-    loans.LoanIssued: (events_pb2.LoanIssued, lambda e: {**_loan(e), "hold": e.loan.hold}),
+_PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, tzinfo], dict[str, Any]]]] = {
+    loans.LoanIssued: (events_pb2.LoanIssued, lambda e, z: {**_loan(e, z), "hold": e.loan.hold}),
     loans.LoanReturned: (events_pb2.LoanReturned, _returned),
     loans.LoanRenewed: (
         events_pb2.LoanRenewed,
-        lambda e: {**_loan(e), "previous_due_time": timestamp(e.previous_due_at)},
+        lambda e, z: {**_loan(e, z), "previous_due_time": timestamp(e.previous_due_at)},
     ),
-    loans.LoanDueSoon: (events_pb2.LoanDueSoon, lambda e: {**_loan(e), "step": e.step, "renewable": e.renewable}),
+    loans.LoanDueSoon: (events_pb2.LoanDueSoon, lambda e, z: {**_loan(e, z), "step": e.step, "renewable": e.renewable}),
     loans.LoanOverdue: (
         events_pb2.LoanOverdue,
-        lambda e: {**_loan(e), "overdue_days": e.overdue_days, "step": e.step},
+        lambda e, z: {**_loan(e, z), "overdue_days": e.overdue_days, "step": e.step},
     ),
-    fines.FineAssessed: (events_pb2.FineAssessed, lambda e: {"fine": fine_to_proto(e.fine)}),
-    fines.FinePaid: (events_pb2.FinePaid, lambda e: {"fine": fine_to_proto(e.fine), "amount": money(e.amount)}),
-    fines.FineWaived: (events_pb2.FineWaived, lambda e: {"fine": fine_to_proto(e.fine), "waived_by": e.waived_by}),
-    holds.HoldPlaced: (events_pb2.HoldPlaced, lambda e: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldReady: (events_pb2.HoldReady, lambda e: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldCancelled: (events_pb2.HoldCancelled, lambda e: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldExpired: (events_pb2.HoldExpired, lambda e: {"hold": hold_to_proto(e.hold)}),
+    fines.FineAssessed: (events_pb2.FineAssessed, lambda e, _: {"fine": fine_to_proto(e.fine)}),
+    fines.FinePaid: (events_pb2.FinePaid, lambda e, _: {"fine": fine_to_proto(e.fine), "amount": money(e.amount)}),
+    fines.FineWaived: (events_pb2.FineWaived, lambda e, _: {"fine": fine_to_proto(e.fine), "waived_by": e.waived_by}),
+    holds.HoldPlaced: (events_pb2.HoldPlaced, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldCancelled: (events_pb2.HoldCancelled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldExpired: (events_pb2.HoldExpired, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     rules.CirculationRuleChanged: (
         events_pb2.CirculationRuleChanged,
-        lambda e: {
+        lambda e, _: {
             "circulation_rule": resources_pb2.CirculationRule(name=e.rule.name) if e.deleted else rule_to_proto(e.rule),
             "deleted": e.deleted,
         },
@@ -58,8 +61,13 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any],
 }
 
 
-def encode(event: DomainEvent) -> OutboxMessage:
-    """The outbox message for a loans domain event."""
+def encoder(zone: tzinfo) -> Callable[[DomainEvent], OutboxMessage]:
+    """What the unit of work encodes loans events with, for a library in `zone`."""
+    return partial(encode, zone=zone)
+
+
+def encode(event: DomainEvent, *, zone: tzinfo) -> OutboxMessage:
+    """The outbox message for a loans domain event (a loan's overdue days counted in the dates of `zone`)."""
     try:
         message_type, fields = _PAYLOADS[type(event)]
     except KeyError:
@@ -67,6 +75,6 @@ def encode(event: DomainEvent) -> OutboxMessage:
     payload = message_type(
         event_id=str(event.event_id),
         occur_time=timestamp(event.occurred_at),
-        **{key: value for key, value in fields(event).items() if value is not None},
+        **{key: value for key, value in fields(event, zone).items() if value is not None},
     )
     return outbox_message("loans", payload, event_id=event.event_id, occurred_at=event.occurred_at)

@@ -63,7 +63,7 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
         self._after_checkout = after_checkout
 
     def _loan(self, loan: Loan) -> resources_pb2.Loan:
-        return loan_to_proto(loan, now=self._clock.now())
+        return loan_to_proto(loan, now=self._clock.now(), zone=self._borrowing.time_zone)
 
     async def IssueLoan(self, request: loans_pb2.IssueLoanRequest, context: Context) -> resources_pb2.Loan:
         """Lends a copy to a patron (the saga)."""
@@ -118,7 +118,12 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
             actor=current_actor(),
         )
         loan = await returning.return_loan(
-            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, currency=self._currency
+            command,
+            uow=self._uow(),
+            clock=self._clock,
+            catalog=self._catalog,
+            currency=self._currency,
+            zone=self._borrowing.time_zone,
         )
         return self._loan(loan)
 
@@ -233,7 +238,9 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
         command = holding.CancelHold(
             HOLD.parse_id(request.name), request.reason, parse_request_id(request.request_id), current_actor()
         )
-        hold = await holding.cancel_hold(command, uow=self._uow(), clock=self._clock, catalog=self._catalog)
+        hold = await holding.cancel_hold(
+            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
+        )
         return hold_to_proto(hold)
 
     async def ReconcileCirculation(

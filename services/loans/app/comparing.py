@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import timedelta, tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
@@ -33,15 +33,17 @@ async def compare_with_catalog(
     clock: Clock,
     catalog: Catalog,
     saga_timeout: timedelta,
+    zone: tzinfo,
     dry_run: bool,
 ) -> None:
-    """Compare and repair; what staff must look at is appended to `discrepancies`."""
+    """Compare and repair; what staff must look at is appended to `discrepancies` (`zone`: the library's time
+    zone, whose days a hold made READY here waits to the end of)."""
     try:
         circulating = await catalog.copies_in_circulation()
     except DomainError as error:
         discrepancies.append(f"could not compare with the catalog: {error.message}")
         return
-    comparison = _Comparison(discrepancies, uow, clock, catalog, saga_timeout, dry_run)
+    comparison = _Comparison(discrepancies, uow, clock, catalog, saga_timeout, zone, dry_run)
     await comparison.loans([copy for copy in circulating if copy.status == "ON_LOAN"])
     await comparison.shelf([copy for copy in circulating if copy.status == "ON_HOLD_SHELF"])
 
@@ -58,6 +60,7 @@ class _Comparison:
     clock: Clock
     catalog: Catalog
     saga_timeout: timedelta
+    zone: tzinfo
     dry_run: bool
 
     async def loans(self, on_loan: list[CopyInfo]) -> None:
@@ -90,7 +93,7 @@ class _Comparison:
             return
         with contextlib.suppress(DomainError):
             await self.catalog.release(copy=copy.name, hold=copy.current_hold)
-            await serve_queue(copy.book, uow=self.uow, clock=self.clock, catalog=self.catalog)
+            await serve_queue(copy.book, uow=self.uow, clock=self.clock, catalog=self.catalog, zone=self.zone)
 
     async def shelf(self, on_shelf: list[CopyInfo]) -> None:
         async with self.uow:
@@ -113,7 +116,9 @@ class _Comparison:
             )
             if not self.dry_run:  # a crash between the catalog's step and ours: finish ours
                 with contextlib.suppress(DomainError):
-                    await shelved(hold_id, copy.name, uow=self.uow, clock=self.clock, catalog=self.catalog)
+                    await shelved(
+                        hold_id, copy.name, uow=self.uow, clock=self.clock, catalog=self.catalog, zone=self.zone
+                    )
         shelf_view = {copy.name: copy.current_hold for copy in on_shelf}
         for copy_name, hold in ready.items():
             if shelf_view.get(copy_name) != hold:

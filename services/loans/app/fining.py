@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from services.loans.app.pages import newest_first_after
@@ -167,11 +167,12 @@ async def list_fines(cmd: ListFines, *, uow: LoansUnitOfWork) -> FineListing:
 
 
 async def bring_overdue_fine_up_to_date(
-    uow: LoansUnitOfWork, loan: Loan, *, now: datetime, actor: str, currency: str
+    uow: LoansUnitOfWork, loan: Loan, *, now: datetime, actor: str, currency: str, zone: tzinfo
 ) -> tuple[Fine | None, bool]:
     """Inside the caller's transaction: create the loan's overdue fine, or grow it to what the loan's terms
-    say it is worth now; returns the fine (if any) and whether it changed."""
-    amount = loan.overdue_fine(now)
+    say it is worth now (its days counted in the library's time zone `zone`); returns the fine (if any) and
+    whether it changed."""
+    amount = loan.overdue_fine(now, zone)
     fine = await uow.fines.overdue_fine_of(loan.name)
     if fine is not None:
         grew = fine.accrue_to(amount, now=now, actor=actor or "system")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from services.loans.app.pages import number_after
 from services.loans.app.peers import Catalog, Users
@@ -79,7 +80,8 @@ async def place_hold(
         await uow.requests.remember(cmd.request_id, "PlaceHold", hold.name)
         await uow.commit()
     categories = {patron: eligibility.patron_category}
-    await after_commit(serve_queue(cmd.book, uow=uow, clock=clock, catalog=catalog, categories=categories), hold.name)
+    served = serve_queue(cmd.book, uow=uow, clock=clock, catalog=catalog, zone=policy.time_zone, categories=categories)
+    await after_commit(served, hold.name)
     return await after_commit(_as_it_is(hold.id, uow), hold.name) or hold
 
 
@@ -111,8 +113,9 @@ class CancelHold:
     actor: Actor = SYSTEM
 
 
-async def cancel_hold(cmd: CancelHold, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:
-    """WAITING or READY -> CANCELLED; a copy on the shelf goes to the next in the queue."""
+async def cancel_hold(cmd: CancelHold, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo) -> Hold:
+    """WAITING or READY -> CANCELLED; a copy on the shelf goes to the next in the queue (ready until the end of
+    a library day, in `zone`)."""
     async with uow:
         previous = await uow.requests.recall(cmd.request_id, "CancelHold")
         hold = await uow.holds.get(HOLD.parse_id(previous) if previous else cmd.hold_id)
@@ -124,7 +127,8 @@ async def cancel_hold(cmd: CancelHold, *, uow: LoansUnitOfWork, clock: Clock, ca
         await uow.requests.remember(cmd.request_id, "CancelHold", hold.name)
         await uow.commit()
     if hold.copy_left_on_shelf:
-        await after_commit(release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog), hold.name)
+        passed_on = release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog, zone=zone)
+        await after_commit(passed_on, hold.name)
     return hold
 
 

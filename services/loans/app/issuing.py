@@ -19,6 +19,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import tzinfo
 
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
@@ -191,18 +192,25 @@ async def _lend(
             copy.name,
             uow=uow,
             currency=currency,
+            zone=policy.time_zone,
         )
     except FailedPrecondition as refusal:
         await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=True)
         await compensate(loan.id, copy.name, uow=uow, clock=clock, catalog=catalog)
         raise
     if hold is not None and hold.copy_left_on_shelf:  # staff lent another copy: the held one goes on
-        await after_commit(release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog), lent.name)
+        passed_on = release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog, zone=policy.time_zone)
+        await after_commit(passed_on, lent.name)
     return lent
 
 
 async def _activate_past_a_begun_return(
-    activate: Callable[[], Awaitable[tuple[Loan, Hold | None]]], copy: str, *, uow: LoansUnitOfWork, currency: str
+    activate: Callable[[], Awaitable[tuple[Loan, Hold | None]]],
+    copy: str,
+    *,
+    uow: LoansUnitOfWork,
+    currency: str,
+    zone: tzinfo,
 ) -> tuple[Loan, Hold | None]:
     """Activate; if the copy is still ACTIVE here on a loan whose return was begun, finish that return (the
     catalog has the copy back, it has just lent it to us) and activate again."""
@@ -211,7 +219,7 @@ async def _activate_past_a_begun_return(
     except FailedPrecondition as refusal:
         if refusal.reason != "COPY_ALREADY_ON_LOAN":
             raise
-        if not await finish_return_on_copy(copy, uow=uow, currency=currency):
+        if not await finish_return_on_copy(copy, uow=uow, currency=currency, zone=zone):
             raise
     return await retry_conflicts(activate)
 
@@ -250,7 +258,7 @@ async def _activate(
         besides = own_rule_types(rules, eligibility.patron_category)
         standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now, besides=besides)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
-        rule.terms.ensure_lends_at(now)  # a term ended since the rule was set: the copy would be born overdue
+        rule.terms.ensure_lends_at(now, policy.time_zone)  # a term ended since the rule was set: born overdue
         loan.activate(copy, rule=rule, book_title=title, now=now, zone=policy.time_zone)
         # The hold the loan was begun for, else the patron's own hold on the book (still WAITING, or made
         # READY meanwhile): it is filled by this loan, not left to trap the next copy for them.

@@ -65,7 +65,7 @@ async def begin_seen(
                 terms = replace(terms, max_loans=max(terms.max_loans, 1))
         ensure_may_borrow(eligibility, standing, terms, policy)
         if copy is not None:  # its own rule: refused before the copy is taken out (by book, once it is)
-            rule.terms.ensure_lends_at(now)
+            rule.terms.ensure_lends_at(now, policy.time_zone)
         hold = await uow.holds.active_for(cmd.patron, book)
         ready = hold if hold is not None and hold.status == HoldStatus.READY else None
         requested_copy = ready.copy if ready and not cmd.barcode else ""

@@ -22,7 +22,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta, tzinfo
 from functools import partial
 
 from services.loans.app.comparing import compare_with_catalog
@@ -50,6 +50,8 @@ QUEUES_PER_PAGE = 200
 class ReconcilePolicy:
     """How the reconciler reads the clock."""
 
+    time_zone: tzinfo = UTC
+    """The library's: overdue days (and so fines) are counted in its dates, a hold waits to the end of its day."""
     saga_timeout: timedelta = timedelta(seconds=60)
     """A PENDING issue older than this was abandoned (its process died): the reconciler settles it."""
     reminders: ReminderSchedule = DEFAULT_SCHEDULE
@@ -87,7 +89,7 @@ async def reconcile_circulation(
     """One pass over everything (admins, or the scheduler); reports what it found and did."""
     cmd.actor.ensure_admin("reconcile circulation")
     report = ReconcileReport()
-    dry_run = cmd.dry_run
+    dry_run, zone = cmd.dry_run, policy.time_zone
     steps: dict[str, Callable[[], Awaitable[object]]] = {
         "unfinished issues": partial(
             settle_unfinished_issues, report, uow=uow, clock=clock, catalog=catalog, policy=policy, dry_run=dry_run
@@ -103,10 +105,10 @@ async def reconcile_circulation(
             dry_run=dry_run,
         ),
         "overdue fines": partial(
-            bring_overdues_up_to_date, report, uow=uow, clock=clock, currency=currency, dry_run=dry_run
+            bring_overdues_up_to_date, report, uow=uow, clock=clock, currency=currency, zone=zone, dry_run=dry_run
         ),
-        "reminders": partial(send_reminders, report, uow=uow, clock=clock, schedule=policy.reminders, dry_run=dry_run),
-        "holds": partial(settle_holds, report, uow=uow, clock=clock, catalog=catalog, dry_run=dry_run),
+        "reminders": partial(send_reminders, report, uow=uow, clock=clock, policy=policy, dry_run=dry_run),
+        "holds": partial(settle_holds, report, uow=uow, clock=clock, catalog=catalog, zone=zone, dry_run=dry_run),
         "the catalog": partial(
             compare_with_catalog,
             report.discrepancies,
@@ -114,6 +116,7 @@ async def reconcile_circulation(
             clock=clock,
             catalog=catalog,
             saga_timeout=policy.saga_timeout,
+            zone=zone,
             dry_run=dry_run,
         ),
     }
@@ -194,10 +197,14 @@ async def settle_unfinished_returns(
         except NotFound:
             still_out = False
         with contextlib.suppress(Conflict):  # another process settled it first
-            report.returns_settled += await _settle_return(loan, still_out, uow=uow, clock=clock, currency=currency)
+            report.returns_settled += await _settle_return(
+                loan, still_out, uow=uow, clock=clock, currency=currency, zone=policy.time_zone
+            )
 
 
-async def _settle_return(loan: Loan, still_out: bool, *, uow: LoansUnitOfWork, clock: Clock, currency: str) -> bool:
+async def _settle_return(
+    loan: Loan, still_out: bool, *, uow: LoansUnitOfWork, clock: Clock, currency: str, zone: tzinfo
+) -> bool:
     """False when the loan changed since it was read (settled by another process, or returned again)."""
     async with uow:
         current = await uow.loans.get(loan.id, for_update=True)
@@ -207,27 +214,29 @@ async def _settle_return(loan: Loan, still_out: bool, *, uow: LoansUnitOfWork, c
             current.abandon_return(clock.now())
             await uow.loans.save(current)
         else:
-            await finish_begun_return(current, uow=uow, currency=currency)
+            await finish_begun_return(current, uow=uow, currency=currency, zone=zone)
         await uow.commit()
     return True
 
 
 async def bring_overdues_up_to_date(
-    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, currency: str, dry_run: bool
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, currency: str, zone: tzinfo, dry_run: bool
 ) -> None:
-    """Every overdue loan's fine grows to what its terms say it is worth today."""
+    """Every overdue loan's fine grows to what its terms say it is worth today (the library's day)."""
     now = clock.now()
     async with uow:
         for loan in await uow.loans.active_due_before(now):
             report.overdue_loans += 1
-            _, changed = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor="system", currency=currency)
+            _, changed = await bring_overdue_fine_up_to_date(
+                uow, loan, now=now, actor="system", currency=currency, zone=zone
+            )
             report.fines_assessed += changed
         if not dry_run:
             await uow.commit()
 
 
 async def send_reminders(
-    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, schedule: ReminderSchedule, dry_run: bool
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, policy: ReconcilePolicy, dry_run: bool
 ) -> None:
     """LoanDueSoon / LoanOverdue for every loan whose next schedule step has come, by one process at a time
     (the leader of this pass; the others skip it), each step once (see domain/reminders.py)."""
@@ -237,7 +246,7 @@ async def send_reminders(
             return
         for loan in await uow.loans.needing_reminder(now):
             announced = len(loan.events)
-            if loan.remind(now, schedule):
+            if loan.remind(now, policy.reminders, policy.time_zone):
                 report.reminders_sent += len(loan.events) - announced
                 await uow.loans.save(loan)
         if not dry_run:
@@ -245,7 +254,7 @@ async def send_reminders(
 
 
 async def settle_holds(
-    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, dry_run: bool
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo, dry_run: bool
 ) -> None:
     now = clock.now()
     async with uow:
@@ -260,11 +269,13 @@ async def settle_holds(
         return
     for hold in attention:
         if hold.copy_left_on_shelf:
-            await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
-    await serve_every_queue(report, uow=uow, clock=clock, catalog=catalog)
+            await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    await serve_every_queue(report, uow=uow, clock=clock, catalog=catalog, zone=zone)
 
 
-async def serve_every_queue(report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> None:
+async def serve_every_queue(
+    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> None:
     """Offer every title with a queue the copies it may have (one that became available other than by a return:
     a new copy, one back from repair, a return whose catalog step was late). Every title, a page at a time: the
     first few hundred alone, oldest queue first, left the others never served while those could not be."""
@@ -273,7 +284,7 @@ async def serve_every_queue(report: ReconcileReport, *, uow: LoansUnitOfWork, cl
         async with uow.reading():
             books = await uow.holds.books_with_waiting(after=after, limit=QUEUES_PER_PAGE)
         for book in books:
-            served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog)
+            served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog, zone=zone)
             report.holds_made_ready += sum(hold.status == HoldStatus.READY for hold in served.values())
             if removed := sum(hold.cancel_reason == BOOK_REMOVED for hold in served.values()):
                 report.discrepancies.append(f"{book} is no longer in the catalog: {removed} hold(s) cancelled")

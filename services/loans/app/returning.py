@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.peers import COPY_ON_ANOTHER_LOAN, Catalog
@@ -70,8 +70,11 @@ async def _why_nothing_is_out_on(barcode: str, catalog: Catalog) -> DomainError:
     return FailedPrecondition(f"the copy {barcode} is not on loan ({state})", reason="COPY_NOT_ON_LOAN")
 
 
-async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, currency: str) -> Loan:
-    """Check the copy in (onto the hold shelf when someone waits), close the loan, assess any overdue fine."""
+async def return_loan(
+    cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, currency: str, zone: tzinfo
+) -> Loan:
+    """Check the copy in (onto the hold shelf when someone waits), close the loan, assess any overdue fine
+    (`zone`: the library's time zone, in whose days fines are counted and a hold's pickup deadline falls)."""
     cmd.actor.ensure_staff("take returns")
     barcode = cmd.barcode.strip()  # a scanner's or a typist's spaces are no part of the label
     if cmd.loan_id is None and not barcode:
@@ -95,17 +98,20 @@ async def return_loan(cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, ca
         raise await _why_nothing_is_out_on(barcode, catalog) from None
     trap = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ""
     shelved_for = await _check_in(loan, trap, catalog=catalog)
-    closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock)
+    closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock, zone=zone)
     if closed is not None:
         done = _Closed(closed)
     else:
         # The note above is committed, so the runtime no longer repeats this call after a lost race: the close
         # is repeated here, reading again what it changes (returns at once to one queue race for its head hold).
         current = known_then_read(loan)
-        done = await retry_conflicts(lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency))
+        done = await retry_conflicts(
+            lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency, zone=zone)
+        )
     # The hold asked for got a copy meanwhile (the catalog put this one back on the shelf): the others are served.
     unserved = bool(trap) and not shelved_for
-    await after_commit(_settle_shelf(done, unserved, uow=uow, clock=clock, catalog=catalog), done.loan.name)
+    settle = _settle_shelf(done, unserved, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    await after_commit(settle, done.loan.name)
     return done.loan
 
 
@@ -120,16 +126,18 @@ class _Closed:
     """A hold that ended (cancelled, expired, filled) while the copy went on the shelf for it."""
 
 
-async def _settle_shelf(done: _Closed, unserved: bool, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> None:
+async def _settle_shelf(
+    done: _Closed, unserved: bool, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> None:
     """A copy on the shelf for a hold that cannot take it comes off at once and goes to the next in the queue, as
     when a READY hold is cancelled: left there, the desk could lend it to nobody until the reconciler's pass."""
     if done.ended is not None:
-        await release_and_pass_on(done.ended, uow=uow, clock=clock, catalog=catalog)
+        await release_and_pass_on(done.ended, uow=uow, clock=clock, catalog=catalog, zone=zone)
         return
     if done.extra is not None:
         await release_extra(*done.extra, catalog=catalog)
     if done.extra is not None or unserved:
-        await serve_queue(done.loan.book, uow=uow, clock=clock, catalog=catalog)
+        await serve_queue(done.loan.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
 
 
 async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock) -> str:
@@ -160,18 +168,18 @@ async def _check_in(loan: Loan, trap: str, *, catalog: Catalog) -> str:
 
 
 async def _close_unless_fined(
-    noted: Loan, shelved_for: str, cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock
+    noted: Loan, shelved_for: str, cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, zone: tzinfo
 ) -> Loan | None:
     """The common return, with no hold to give the copy to and no fine to bring up to date: the close, its
     event and the request's record in one write. None, with nothing written, when the loan has an overdue fine
     recorded or changed since the note (the transaction of `_close` then settles it)."""
     now = clock.now()
-    if shelved_for or noted.overdue_fine(now) > 0:
+    if shelved_for or noted.overdue_fine(now, zone) > 0:
         return None
     loan = replace(noted, events=[])  # the note's loan stays as committed, for `_close` if this writes nothing
     async with uow.single_write():
         await uow.requests.remember(cmd.request_id, "ReturnLoan", loan.name)  # before the write, which carries it
-        loan.return_copy(now=now, fine=None)
+        loan.return_copy(now=now, fine=None, zone=zone)
         if not await uow.loans.close_unless_fined(loan):
             return None
         await uow.commit()
@@ -179,7 +187,14 @@ async def _close_unless_fined(
 
 
 async def _close(
-    current: LoanOfStep, shelved_for: str, cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, currency: str
+    current: LoanOfStep,
+    shelved_for: str,
+    cmd: ReturnLoan,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    currency: str,
+    zone: tzinfo,
 ) -> _Closed:
     """The copy is back: close the loan with any overdue fine, and give the copy to the hold it went on the
     shelf for (READY, or an ended hold's copy to release); also what the shelf holds one copy too many of."""
@@ -188,12 +203,12 @@ async def _close(
         loan = await current(uow)
         if loan.status == LoanStatus.RETURNED:  # finished meanwhile by an issue of the copy or the reconciler
             return _Closed(loan)
-        await close_loan(loan, now=now, uow=uow, actor=cmd.actor.user, currency=currency)
+        await close_loan(loan, now=now, uow=uow, actor=cmd.actor.user, currency=currency, zone=zone)
         done = _Closed(loan)
         if shelved_for:
             hold = await uow.holds.get(HOLD.parse_id(shelved_for))
             if hold.copy != loan.copy:  # else recorded by an earlier try
-                if hold.take_shelf_copy(loan.copy, now=now):
+                if hold.take_shelf_copy(loan.copy, now=now, zone=zone):
                     await uow.holds.save(hold)
                 else:
                     done = _Closed(loan, extra=(hold, loan.copy))
@@ -204,22 +219,24 @@ async def _close(
     return done
 
 
-async def close_loan(loan: Loan, *, now: datetime, uow: LoansUnitOfWork, actor: str, currency: str) -> None:
+async def close_loan(
+    loan: Loan, *, now: datetime, uow: LoansUnitOfWork, actor: str, currency: str, zone: tzinfo
+) -> None:
     """The loan ends at `now`, its overdue fine brought up to that day (inside the caller's transaction)."""
-    fine, _ = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor=actor, currency=currency)
-    loan.return_copy(now=now, fine=fine)
+    fine, _ = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor=actor, currency=currency, zone=zone)
+    loan.return_copy(now=now, fine=fine, zone=zone)
     await uow.loans.save(loan)
 
 
-async def finish_begun_return(loan: Loan, *, uow: LoansUnitOfWork, currency: str) -> None:
+async def finish_begun_return(loan: Loan, *, uow: LoansUnitOfWork, currency: str, zone: tzinfo) -> None:
     """Close a loan whose return was begun and reached the catalog, as of when it was begun (the patron is not
     fined for the time it took to notice). A retry of that return is then answered LOAN_ALREADY_RETURNED:
     its request_id may still be claimed by the attempt that failed, so it is not recorded here."""
     assert loan.return_started_at is not None
-    await close_loan(loan, now=loan.return_started_at, uow=uow, actor="system", currency=currency)
+    await close_loan(loan, now=loan.return_started_at, uow=uow, actor="system", currency=currency, zone=zone)
 
 
-async def finish_return_on_copy(copy: str, *, uow: LoansUnitOfWork, currency: str) -> bool:
+async def finish_return_on_copy(copy: str, *, uow: LoansUnitOfWork, currency: str, zone: tzinfo) -> bool:
     """The catalog has just lent `copy` out again, so it took it back from the loan still ACTIVE on it here:
     if that loan's return was begun, finish it. True when no active loan holds the copy any more."""
     async with uow:
@@ -228,6 +245,6 @@ async def finish_return_on_copy(copy: str, *, uow: LoansUnitOfWork, currency: st
             return True
         if holder.return_started_at is None:
             return False  # not ours to decide: the reconciler reports it for staff
-        await finish_begun_return(holder, uow=uow, currency=currency)
+        await finish_begun_return(holder, uow=uow, currency=currency, zone=zone)
         await uow.commit()
     return True

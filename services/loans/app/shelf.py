@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TypeVar
 
 from services.loans.app.peers import Catalog
@@ -50,6 +50,7 @@ async def serve_queue(
     uow: LoansUnitOfWork,
     clock: Clock,
     catalog: Catalog,
+    zone: tzinfo,
     most: int = QUEUE_PAGE,
     categories: Mapping[str, str] | None = None,
 ) -> dict[uuid.UUID, Hold]:
@@ -58,8 +59,9 @@ async def serve_queue(
     returns at once, or to nobody: whoever frees a copy serves the whole queue, not only its head.)
 
     Each hold is offered only a copy of a type its patron may hold (`categories`: patron categories known
-    to the caller, else the projection of accounts says); the queue is read `most` holds at a time."""
-    server = _QueueServer(book, uow, clock, catalog)
+    to the caller, else the projection of accounts says); the queue is read `most` holds at a time. A hold
+    served waits until the end of the library's day (in `zone`) its pickup days later."""
+    server = _QueueServer(book, uow, clock, catalog, zone)
     after = None
     while True:
         page, holdable_by = await _queue_page(book, after, most=most, uow=uow, clock=clock, categories=categories)
@@ -108,6 +110,7 @@ class _QueueServer:
     uow: LoansUnitOfWork
     clock: Clock
     catalog: Catalog
+    zone: tzinfo
     served: dict[uuid.UUID, Hold] = field(default_factory=dict)
     none_of: set[ItemTypes] = field(default_factory=set)
     """The item types the catalog has no copy of for now."""
@@ -135,7 +138,7 @@ class _QueueServer:
                 self.none_of.add(item_types)  # none of these; a patron who may hold other types may still be served
                 continue
             self.served[hold.id] = await shelved(
-                hold.id, copy.name, uow=self.uow, clock=self.clock, catalog=self.catalog
+                hold.id, copy.name, uow=self.uow, clock=self.clock, catalog=self.catalog, zone=self.zone
             )
         return True
 
@@ -183,23 +186,27 @@ async def _cancel_waiting(book: str, *, uow: LoansUnitOfWork, clock: Clock) -> l
     return queue
 
 
-async def shelved(hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> Hold:
-    """The catalog has `copy` on the shelf for the hold: record it (READY, or an ended hold's copy to take
-    off the shelf), and take off at once a copy the hold does not need."""
-    hold, extra = await retry_conflicts(lambda: _record_shelf_copy(hold_id, copy, uow=uow, clock=clock))
+async def shelved(
+    hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> Hold:
+    """The catalog has `copy` on the shelf for the hold: record it (READY, until the end of a library day in
+    `zone`; or an ended hold's copy to take off the shelf), and take off at once a copy the hold does not need."""
+    hold, extra = await retry_conflicts(lambda: _record_shelf_copy(hold_id, copy, uow=uow, clock=clock, zone=zone))
     if extra:
         await release_extra(hold, extra, catalog=catalog)
     elif hold.copy_left_on_shelf:
-        await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog)
+        await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog, zone=zone)
     return hold
 
 
-async def _record_shelf_copy(hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock) -> tuple[Hold, str]:
+async def _record_shelf_copy(
+    hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, zone: tzinfo
+) -> tuple[Hold, str]:
     async with uow:
         hold = await uow.holds.get(hold_id)
         if hold.copy == copy:
             return hold, ""  # known already (a twin, or the reconciler, got there first)
-        if not hold.take_shelf_copy(copy, now=clock.now()):
+        if not hold.take_shelf_copy(copy, now=clock.now(), zone=zone):
             return hold, copy
         await uow.holds.save(hold)
         await uow.commit()
@@ -213,7 +220,9 @@ async def release_extra(hold: Hold, copy: str, *, catalog: Catalog) -> None:
         await catalog.release(copy=copy, hold=hold.name)
 
 
-async def release_and_pass_on(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> bool:
+async def release_and_pass_on(
+    hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> bool:
     """Take an ended hold's copy off the shelf, then offer a copy to the next in the queue; False if the
     catalog cannot be reached now (the hold keeps `shelf_released` false and the reconciler retries)."""
     async with uow:
@@ -226,7 +235,7 @@ async def release_and_pass_on(hold_id: uuid.UUID, *, uow: LoansUnitOfWork, clock
         except (FailedPrecondition, NotFound):
             pass  # not on the shelf for this hold any more
         await retry_conflicts(lambda: _mark_released(hold_id, uow=uow, clock=clock))
-    await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog)
+    await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
     return True
 
 

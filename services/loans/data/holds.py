@@ -123,7 +123,7 @@ class SqlHoldRepository(TrackingRepository):
             sa.select(holds)
             .where(
                 sa.or_(
-                    sa.and_(holds.c.status == HoldStatus.READY.value, holds.c.expire_at <= now),
+                    sa.and_(holds.c.status == HoldStatus.READY.value, holds.c.expire_at < now),
                     sa.and_(holds.c.status.not_in(_ACTIVE), sa.not_(holds.c.shelf_released)),
                 )
             )

@@ -1,18 +1,19 @@
 """Holds: a patron's place in the queue for a book, the hold shelf and its pickup window.
 
-Pure: no I/O. WAITING -> READY (a copy is on the hold shelf until `expire_at`) -> FULFILLED (borrowed),
-or CANCELLED / EXPIRED. A READY hold that ends without a loan leaves its copy on the shelf until the
-catalog is told to release it: `shelf_released` records that step, so a crash in between is repaired.
+Pure: no I/O. WAITING -> READY (a copy is on the hold shelf until `expire_at`, the end of a library day) ->
+FULFILLED (borrowed), or CANCELLED / EXPIRED. A READY hold that ends without a loan leaves its copy on the
+shelf until the catalog is told to release it: `shelf_released` records that step, so a crash in between is
+repaired.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 
-from services.loans.domain.periods import days_after
+from services.loans.domain.periods import end_of_day_after
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -106,14 +107,17 @@ class Hold(Versioned):
         hold.events.append(HoldPlaced(occurred_at=now, hold=hold))
         return hold
 
-    def make_ready(self, copy: str, *, now: datetime) -> None:
-        """A copy was put on the hold shelf for this patron: they have `pickup_days` to collect it."""
+    def make_ready(self, copy: str, *, now: datetime, zone: tzinfo) -> None:
+        """A copy was put on the hold shelf for this patron: they may collect it until the end of the library's
+        day (in `zone`) `pickup_days` days later, as a loan is due (Koha's pickup delay gives a date too).
+        Counted to the second of the trap, a copy put aside in the evening lapsed before the library opened
+        on the last day, while the patron was told only the date."""
         if self.status != HoldStatus.WAITING:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.READY
         self.copy = copy
         self.ready_at = now
-        self.expire_at = days_after(now, self.pickup_days)
+        self.expire_at = end_of_day_after(now, self.pickup_days, zone)
         self.shelf_released = False
         self.queue_position = 0
         self._touch(now)
@@ -133,12 +137,12 @@ class Hold(Versioned):
         self._touch(now)
         self.events.append(HoldFulfilled(occurred_at=now, hold=self))
 
-    def take_shelf_copy(self, copy: str, *, now: datetime) -> bool:
+    def take_shelf_copy(self, copy: str, *, now: datetime, zone: tzinfo) -> bool:
         """The catalog put `copy` on the hold shelf for this hold: a WAITING hold becomes READY with it; an
         ended hold without a copy keeps it, to release it. False when the hold has another copy already (or
         is READY): then `copy` is one too many, to take off the shelf at once."""
         if self.status == HoldStatus.WAITING:
-            self.make_ready(copy, now=now)
+            self.make_ready(copy, now=now, zone=zone)
             return True
         if self.copy or self.status == HoldStatus.READY:
             return False
@@ -155,8 +159,9 @@ class Hold(Versioned):
         self.events.append(HoldCancelled(occurred_at=now, hold=self))
 
     def expire(self, *, now: datetime) -> bool:
-        """READY past its pickup deadline -> EXPIRED; False when not due yet."""
-        if self.status != HoldStatus.READY or self.expire_at is None or now < self.expire_at:
+        """READY past its pickup deadline -> EXPIRED; False when not due yet (the deadline's own second, the
+        last of its day, is still in time, as a loan is not overdue at its due time)."""
+        if self.status != HoldStatus.READY or self.expire_at is None or now <= self.expire_at:
             return False
         self.status = HoldStatus.EXPIRED
         self._touch(now)

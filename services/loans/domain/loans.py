@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from enum import StrEnum
 
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.fines import Fine
 from services.loans.domain.money import ZERO
+from services.loans.domain.periods import days_between
 from services.loans.domain.reminders import ReminderSchedule, reminder_event_id
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -23,7 +24,6 @@ from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
 from services.support.runtime.versioning import Versioned
 
-DAY = timedelta(days=1)
 LOAN = NamePattern("loans/{loan}")
 
 
@@ -179,23 +179,26 @@ class Loan(Versioned):
         self._touch(now)
         self.compensated = True
 
-    def days_past_due(self, now: datetime) -> int:
-        """Days begun since the due time: none on the due day (it ends at the due time), one as soon as the loan
-        is overdue, so that "overdue" (which blocks borrowing) and the fine's count of days agree."""
+    def days_past_due(self, now: datetime, zone: tzinfo) -> int:
+        """The library's days begun since the due time, as dates in its time zone `zone`: none on the due day
+        (it ends at the due time), one from the next midnight there, two from the one after, however long
+        those days are. At least one as soon as the loan is overdue, so that "overdue" (which blocks
+        borrowing) and the fine's count of days agree: a due time within its day (a hard due date kept to
+        the instant, before it was moved to the end of its day) makes the rest of that day the first."""
         if self.status != LoanStatus.ACTIVE or self.due_at is None or now <= self.due_at:
             return 0
-        return -((self.due_at - now) // DAY)  # the ceiling of the days past
+        return max(days_between(self.due_at, now, zone), 1)
 
     def is_overdue(self, now: datetime) -> bool:
         return self.status == LoanStatus.ACTIVE and self.due_at is not None and now > self.due_at
 
-    def overdue_days(self, now: datetime) -> int:
-        """Whole days past due after the grace days: the days a fine is charged for."""
+    def overdue_days(self, now: datetime, zone: tzinfo) -> int:
+        """The library's days past due after the grace days: the days a fine is charged for."""
         grace = self.terms.grace_days if self.terms else 0
-        return max(self.days_past_due(now) - grace, 0)
+        return max(self.days_past_due(now, zone) - grace, 0)
 
-    def overdue_fine(self, now: datetime) -> Decimal:
-        return self.terms.overdue_fine(self.overdue_days(now)) if self.terms else ZERO
+    def overdue_fine(self, now: datetime, zone: tzinfo) -> Decimal:
+        return self.terms.overdue_fine(self.overdue_days(now, zone)) if self.terms else ZERO
 
     def renew(self, *, now: datetime, others_waiting: bool, zone: tzinfo) -> None:
         """Extend by the renewal period from the current due date (Koha's default base), within the rule's
@@ -208,7 +211,7 @@ class Loan(Versioned):
                 f"{self.name} was renewed {self.renewal_count} time(s), the limit is {terms.max_renewals}",
                 reason="RENEWAL_LIMIT_REACHED",
             )
-        if self.overdue_days(now) > 0:
+        if self.overdue_days(now, zone) > 0:
             raise FailedPrecondition(f"{self.name} is overdue; return it first", reason="LOAN_OVERDUE")
         if others_waiting:
             raise FailedPrecondition("other patrons are waiting for this book", reason="HOLDS_WAITING")
@@ -235,17 +238,17 @@ class Loan(Versioned):
         self.return_started_at = None
         self._touch(now)
 
-    def return_copy(self, *, now: datetime, fine: Fine | None) -> None:
+    def return_copy(self, *, now: datetime, fine: Fine | None, zone: tzinfo) -> None:
         if self.status == LoanStatus.RETURNED:
             raise FailedPrecondition(f"{self.name} was already returned", reason="LOAN_ALREADY_RETURNED")
         self.ensure_active()
-        overdue_days = self.overdue_days(now)
+        overdue_days = self.overdue_days(now, zone)
         self.status = LoanStatus.RETURNED
         self.returned_at = now
         self._touch(now)
         self.events.append(LoanReturned(occurred_at=now, loan=self, overdue_days=overdue_days, fine=fine))
 
-    def remind(self, now: datetime, schedule: ReminderSchedule) -> bool:
+    def remind(self, now: datetime, schedule: ReminderSchedule, zone: tzinfo) -> bool:
         """Announce the latest step of the schedule that has come and was not announced (steps missed while
         nobody looked are not announced late, one after another; nor those that had come before the pass was
         due to look, i.e. before the due date was set); a due-soon step only before the due time. False when
@@ -260,7 +263,7 @@ class Loan(Versioned):
         if step > max(self.reminders_sent, passed):
             overdue = schedule.is_overdue_step(step)
             if overdue or now < self.due_at:
-                self.events.append(self._reminder(step, now, overdue=overdue))
+                self.events.append(self._reminder(step, now, zone, overdue=overdue))
         self.reminders_sent = max(self.reminders_sent, passed, step)
         self.next_reminder_at = schedule.moment(self.due_at, self.reminders_sent + 1)
         if (self.reminders_sent, self.next_reminder_at) == before:
@@ -268,18 +271,19 @@ class Loan(Versioned):
         self._touch(now)
         return True
 
-    def _reminder(self, step: int, now: datetime, *, overdue: bool) -> DomainEvent:
+    def _reminder(self, step: int, now: datetime, zone: tzinfo, *, overdue: bool) -> DomainEvent:
         event_id = reminder_event_id(self.id, self.renewal_count, step)
         if overdue:
-            return LoanOverdue(occurred_at=now, event_id=event_id, loan=self, overdue_days=self.days_past_due(now),
-                               step=step)  # fmt: skip
-        return LoanDueSoon(occurred_at=now, event_id=event_id, loan=self, step=step, renewable=self.renewable)
+            days = self.days_past_due(now, zone)
+            return LoanOverdue(occurred_at=now, event_id=event_id, loan=self, overdue_days=days, step=step)
+        renewable = self.renewable(zone)
+        return LoanDueSoon(occurred_at=now, event_id=event_id, loan=self, step=step, renewable=renewable)
 
-    @property
-    def renewable(self) -> bool:
-        """Renewals are left and the rule's hard due date, if any, is after the due time: a renewal could
-        extend it (holds waiting for the book, or being overdue by then, may still refuse one)."""
-        hard_due = self.terms.hard_due_at if self.terms else None
+    def renewable(self, zone: tzinfo) -> bool:
+        """Renewals are left and the rule's hard due date, if any, ends after the due time (its library day, in
+        `zone`): a renewal could extend it (holds waiting for the book, or being overdue by then, may still
+        refuse one)."""
+        hard_due = self.terms.hard_due_end(zone) if self.terms else None
         left = self.renewal_count < self.max_renewals
         return left and self.due_at is not None and (hard_due is None or hard_due > self.due_at)
 

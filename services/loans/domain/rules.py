@@ -98,10 +98,14 @@ class RuleTerms:
             return FieldViolation(name, f"must be at most {MAX_PERIOD_DAYS} days (a century) ahead")
         return None
 
-    def ensure_lends_at(self, now: datetime) -> None:
-        """HARD_DUE_DATE_PASSED when the hard due date is not after `now`: a loan issued under these terms would
-        be born overdue. A rule whose term has ended lends nothing until an admin moves or clears the date."""
-        if self.hard_due_at is None or (self.hard_due_at.tzinfo is not None and self.hard_due_at > now):
+    def ensure_lends_at(self, now: datetime, zone: tzinfo) -> None:
+        """HARD_DUE_DATE_PASSED when the library's day of the hard due date (in `zone`) has ended by `now`: a
+        loan issued under these terms would be born overdue. A rule whose term has ended lends nothing until an
+        admin moves or clears the date."""
+        if self.hard_due_at is None:
+            return
+        ends = self.hard_due_end(zone) if self.hard_due_at.tzinfo is not None else None  # naive: no day of ours
+        if ends is not None and ends > now:
             return
         raise FailedPrecondition(
             f"the hard due date of the {self.patron_category}/{self.item_type} rule has passed; nothing is lent "
@@ -123,10 +127,16 @@ class RuleTerms:
         return self.patron_category in (WILDCARD, patron_category.upper())
 
     def due_at(self, start: datetime, days: int, zone: tzinfo) -> datetime:
-        """The end of the library's day (in `zone`) `days` days after `start`, capped by the hard due date (an
-        instant, kept as the admin gave it)."""
+        """The end of the library's day (in `zone`) `days` days after `start`, capped by the hard due date's."""
         due = end_of_day_after(start, days, zone)
-        return min(due, self.hard_due_at) if self.hard_due_at is not None else due
+        hard_due = self.hard_due_end(zone)
+        return min(due, hard_due) if hard_due is not None else due
+
+    def hard_due_end(self, zone: tzinfo) -> datetime | None:
+        """The end of the library's day (in `zone`) on which the hard due date falls: a hard due date is a date
+        (Koha's, Evergreen's are), the loan due when that day ends, as any loan is. Kept to the instant, a date
+        typed as midnight UTC made loans due at 20:00 the evening before in Santiago, fined 30 minutes later."""
+        return end_of_day_after(self.hard_due_at, 0, zone) if self.hard_due_at is not None else None
 
     def overdue_fine(self, chargeable_days: int) -> Decimal:
         """fine_per_day per chargeable day, capped (by the rule, else by the largest amount a fine may be)."""

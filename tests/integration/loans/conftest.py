@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC
 from functools import partial
 from pathlib import Path
 
@@ -30,7 +31,7 @@ async def world(postgres) -> AsyncIterator[World]:
         new_uow=partial(  # as the service's: reads without a transaction, the rest on the driver's own
             SqlLoansUnitOfWork,
             session_factory(engine),
-            encode=events.encode,
+            encode=events.encoder(UTC),
             read_sessions=read_session_factory(engine),
             on_driver=True,
         ),

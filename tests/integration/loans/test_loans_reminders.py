@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from athenaeum.loans.v1 import events_pb2
 from services.loans.api import events
 from services.loans.app.issuing import IssueLoan
-from services.loans.app.reconciling import ReconcileReport, send_reminders
+from services.loans.app.reconciling import ReconcilePolicy, ReconcileReport, send_reminders
 from services.loans.app.renewing import RenewLoan
 from services.loans.data.unit_of_work import SqlLoansUnitOfWork
 from services.loans.domain.reminders import ReminderSchedule
@@ -42,8 +42,9 @@ async def engines(world: World) -> AsyncIterator[list[AsyncEngine]]:
 async def one_pass(engine: AsyncEngine, world: World) -> int:
     """A reminder pass as one loans process makes it (a fresh unit of work over its own pool)."""
     report = ReconcileReport()
-    uow = SqlLoansUnitOfWork(session_factory(engine), encode=events.encode)
-    await send_reminders(report, uow=uow, clock=world.clock, schedule=SCHEDULE, dry_run=False)
+    uow = SqlLoansUnitOfWork(session_factory(engine), encode=events.encoder(UTC))
+    policy = ReconcilePolicy(reminders=SCHEDULE)
+    await send_reminders(report, uow=uow, clock=world.clock, policy=policy, dry_run=False)
     return report.reminders_sent
 
 
@@ -85,7 +86,7 @@ async def test_a_pass_another_process_leads_is_skipped_not_repeated(world: World
     book, _ = world.catalog.add_book()
     loan = await world.issue(IssueLoan("users/p", book=book, actor=DESK))
     move_to(world, loan.due_at - 3 * DAY)  # type: ignore[operator]
-    leader = SqlLoansUnitOfWork(session_factory(engines[0]), encode=events.encode)
+    leader = SqlLoansUnitOfWork(session_factory(engines[0]), encode=events.encoder(UTC))
     async with leader:
         assert await leader.lead("loan reminders")
         assert await one_pass(engines[1], world) == 0  # the leader holds the pass

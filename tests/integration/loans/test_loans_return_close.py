@@ -5,6 +5,7 @@ left to the transaction, which finds the fine (and carries it on the event) or r
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
@@ -53,7 +54,7 @@ async def _fined(world: World, loan: Loan) -> Fine:
 async def _close(world: World, loan: Loan, request_id: uuid.UUID) -> bool:
     async with world.uow().single_write() as uow:
         await uow.requests.remember(request_id, "ReturnLoan", loan.name)
-        loan.return_copy(now=world.clock.now(), fine=None)
+        loan.return_copy(now=world.clock.now(), fine=None, zone=UTC)
         closed = await uow.loans.close_unless_fined(loan)
         await uow.commit()
     return closed

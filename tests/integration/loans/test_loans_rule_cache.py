@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from functools import partial
 
 import pytest
@@ -39,7 +39,7 @@ class Ticker:
 
 def _process(world: World, cache: RuleCache) -> World:
     """Another loans process on the same database and peers: its own units of work and rules cache."""
-    uow = partial(SqlLoansUnitOfWork, session_factory(world.engine), encode=events.encode, rule_cache=cache)
+    uow = partial(SqlLoansUnitOfWork, session_factory(world.engine), encode=events.encoder(UTC), rule_cache=cache)
     return replace(world, new_uow=uow)
 
 

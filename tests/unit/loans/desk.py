@@ -6,7 +6,7 @@ The unit tests build it over the in-memory database, the integration tests over 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -83,7 +83,9 @@ class Desk:
         )
 
     async def return_loan(self, cmd: ReturnLoan) -> Loan:
-        return await return_loan(cmd, uow=self.uow(), clock=self.clock, catalog=self.catalog, currency=CURRENCY)
+        return await return_loan(
+            cmd, uow=self.uow(), clock=self.clock, catalog=self.catalog, currency=CURRENCY, zone=self.policy.time_zone
+        )
 
     async def renew(self, cmd: RenewLoan) -> Loan:
         return await renew_loan(cmd, uow=self.uow(), clock=self.clock, users=self.users, policy=self.policy)
@@ -94,7 +96,9 @@ class Desk:
         )
 
     async def cancel_hold(self, cmd: CancelHold) -> Hold:
-        return await cancel_hold(cmd, uow=self.uow(), clock=self.clock, catalog=self.catalog)
+        return await cancel_hold(
+            cmd, uow=self.uow(), clock=self.clock, catalog=self.catalog, zone=self.policy.time_zone
+        )
 
     async def reconcile(self, *, dry_run: bool = False) -> ReconcileReport:
         return await reconcile_circulation(
@@ -103,5 +107,5 @@ class Desk:
             clock=self.clock,
             catalog=self.catalog,
             currency=CURRENCY,
-            policy=self.reconcile_policy,
+            policy=replace(self.reconcile_policy, time_zone=self.policy.time_zone),  # one library, one time zone
         )

@@ -242,7 +242,7 @@ class FakeHoldRepository:
         due = [
             h
             for h in self._in_order()
-            if (h.status == HoldStatus.READY and h.expire_at is not None and h.expire_at <= now)
+            if (h.status == HoldStatus.READY and h.expire_at is not None and h.expire_at < now)
             or (not h.is_active and not h.shelf_released)
         ]
         return [self._tx.hand_out("holds", h) for h in due[:limit]]

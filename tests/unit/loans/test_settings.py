@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from pydantic import ValidationError
 
@@ -14,8 +16,24 @@ def test_the_library_time_zone_is_utc_unless_set_and_must_be_an_iana_zone(monkey
     assert LoansSettings().library_time_zone == "Europe/Moscow"
     for wrong in ("Mars/Olympus_Mons", "../etc/passwd", ""):
         monkeypatch.setenv("ATHENAEUM_LIBRARY_TIME_ZONE", wrong)
-        with pytest.raises(ValidationError, match="not an IANA time zone"):
+        with pytest.raises(ValidationError, match="not the IANA name of a time zone"):
             LoansSettings()
+
+
+@pytest.mark.parametrize("no_place", ["localtime", "Factory", "posix/Europe/Moscow", "right/UTC", "Europe"])
+def test_the_library_time_zone_refuses_the_names_a_users_time_zone_refuses(
+    monkeypatch: pytest.MonkeyPatch, no_place: str
+) -> None:
+    """ZoneInfo loads them ("localtime" is the server's own clock, UTC in a container): the library's days
+    silently followed the host's."""
+    monkeypatch.setenv("ATHENAEUM_LIBRARY_TIME_ZONE", no_place)
+    with pytest.raises(ValidationError, match="names that are no place"):
+        LoansSettings()
+
+
+def test_the_library_zone_is_the_named_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATHENAEUM_LIBRARY_TIME_ZONE", "America/Santiago")
+    assert LoansSettings().library_zone == ZoneInfo("America/Santiago")
 
 
 def test_a_reminder_at_the_due_time_itself_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

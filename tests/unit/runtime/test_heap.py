@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import weakref
+from datetime import UTC
 
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -71,7 +72,7 @@ async def test_a_unit_of_work_and_its_repositories_are_freed_without_the_collect
     """What a unit of work hands its repositories holds it weakly: no cycle per call left to a collection."""
     engine = create_async_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")  # never connected
     uow = SqlLoansUnitOfWork(
-        session_factory(engine), encode=events.encode, read_sessions=read_session_factory(engine), on_driver=True
+        session_factory(engine), encode=events.encoder(UTC), read_sessions=read_session_factory(engine), on_driver=True
     )
     entered = {"transaction on the driver": uow, "reading": uow.reading(), "single write": uow.single_write()}[block]
     gc.disable()

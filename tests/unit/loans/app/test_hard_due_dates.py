@@ -4,7 +4,7 @@ reconciler that fails (as the reminders did on a loan due in year 1) no longer s
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -50,7 +50,8 @@ async def test_a_hard_due_date_still_ahead_caps_the_loan(db: FakeLoansDatabase, 
     add_rule_stored_earlier(db, "TERM", NOW + 3 * DAY)
     _book, (copy,) = desk.catalog.add_book(item_type="TERM")
     loan = await desk.issue(IssueLoan("users/p1", barcode=desk.catalog.barcode(copy), actor=DESK))
-    assert loan.status == LoanStatus.ACTIVE and loan.due_at == NOW + 3 * DAY
+    end_of_its_day = datetime(2026, 11, 5, 23, 59, 59, tzinfo=UTC)  # the desk's library is on UTC
+    assert loan.status == LoanStatus.ACTIVE and loan.due_at == end_of_its_day
 
 
 async def test_a_reconciliation_step_that_fails_does_not_stop_the_others(
@@ -66,7 +67,7 @@ async def test_a_reconciliation_step_that_fails_does_not_stop_the_others(
     book, (copy,) = desk.catalog.add_book()
     first = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
     second = await desk.place_hold(PlaceHold("users/p3", book, actor=DESK))
-    desk.clock.advance(3 * DAY)
+    desk.clock.advance(4 * DAY)  # past the end of the third day
     report = await desk.reconcile()
     assert report.holds_expired == 1 and db.holds[first.id].status == HoldStatus.EXPIRED
     assert db.holds[second.id].status == HoldStatus.READY and desk.catalog.copies[copy].current_hold == second.name

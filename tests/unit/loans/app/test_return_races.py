@@ -63,7 +63,7 @@ async def test_a_copy_back_for_a_head_hold_served_meanwhile_goes_to_the_next_in_
 
     async def served_meanwhile(**step: str) -> object:
         desk.catalog.copies[other] = replace(desk.catalog.copies[other], status="AVAILABLE")  # back from repair
-        await serve_queue(book, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog)
+        await serve_queue(book, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog, zone=desk.policy.time_zone)
         await desk.issue(IssueLoan("users/p2", barcode=desk.catalog.barcode(other), actor=DESK))
         return await checked_in(**step)
 

@@ -90,7 +90,7 @@ def test_a_rule_stored_before_the_limit_gives_a_century_not_a_failed_issue() -> 
 def test_a_hard_due_date_caps_the_due_date() -> None:
     term_end = NOW + timedelta(days=5)
     terms = RuleTerms("*", "*", hard_due_at=term_end)
-    assert terms.due_at(NOW, 14, UTC) == term_end
+    assert terms.due_at(NOW, 14, UTC) == end_of_day_after(term_end, 0, UTC)  # when that day ends
     assert RuleTerms("*", "*").due_at(NOW, 14, UTC) == end_of_day_after(NOW, 14, UTC)
 
 
@@ -168,7 +168,7 @@ def test_a_rule_whose_term_has_ended_keeps_its_other_terms_editable_but_not_a_ne
 def test_terms_whose_hard_due_date_has_passed_lend_nothing(hard_due_at: datetime) -> None:
     stored = RuleTerms("*", "TERM", hard_due_at=hard_due_at)  # as read back, set before it was validated
     with pytest.raises(FailedPrecondition) as refused:
-        stored.ensure_lends_at(NOW)
+        stored.ensure_lends_at(NOW + timedelta(days=1), UTC)  # the day of the hard due date has ended
     assert refused.value.reason == "HARD_DUE_DATE_PASSED"
-    RuleTerms("*", "TERM", hard_due_at=NOW + timedelta(seconds=1)).ensure_lends_at(NOW)
-    RuleTerms("*", "TERM").ensure_lends_at(NOW)
+    RuleTerms("*", "TERM", hard_due_at=NOW + timedelta(seconds=1)).ensure_lends_at(NOW, UTC)
+    RuleTerms("*", "TERM").ensure_lends_at(NOW, UTC)

@@ -349,8 +349,8 @@ class LoansServiceStub:
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
         limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
         the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
-        available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
-        issuing a loan), UNAVAILABLE (users or catalog unreachable).
+        available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
+        PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/IssueLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
@@ -962,8 +962,8 @@ class LoansServiceAsyncStub:
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
         limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
         the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
-        available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
-        issuing a loan), UNAVAILABLE (users or catalog unreachable).
+        available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
+        PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/IssueLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 

@@ -75,7 +75,7 @@ class LoanReturned(_message.Message):
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     overdue_days: _builtins.int
-    """Days begun since the due time, after grace days; 0 when on time."""
+    """Library days begun since the due time (dates in its time zone), after grace days; 0 when on time."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -166,8 +166,8 @@ class LoanDueSoon(_message.Message):
     """
     renewable: _builtins.bool
     """Whether a renewal could still extend the loan: renewals are left, and the rule's hard due date (if any)
-    is after the due time. Holds waiting for the book may still refuse one. Unset from a publisher that
-    does not say (then: whether renewals are left).
+    ends after the due time (at the end of its library day). Holds waiting for the book may still refuse
+    one. Unset from a publisher that does not say (then: whether renewals are left).
     """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
@@ -213,7 +213,7 @@ class LoanOverdue(_message.Message):
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     overdue_days: _builtins.int
-    """Days begun since the due time, after grace days, as of `occur_time`."""
+    """Library days begun since the due time (dates in its time zone), after grace days, as of `occur_time`."""
     step: _builtins.int
     """Which overdue notice of the schedule this is (1 = the first); as in LoanDueSoon. 0: not numbered (the
     notice is then named by `overdue_days`).

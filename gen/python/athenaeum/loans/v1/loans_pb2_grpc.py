@@ -157,8 +157,8 @@ class LoansServiceServicer:
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
         limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
         the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
-        available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
-        issuing a loan), UNAVAILABLE (users or catalog unreachable).
+        available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
+        PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -46,8 +46,8 @@ class LoansServiceStub:
     book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
     limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
     the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
-    available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
-    issuing a loan), UNAVAILABLE (users or catalog unreachable).
+    available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
+    PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
     """
     GetLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetLoanRequest, _resources_pb2.Loan]
     """Returns one loan.
@@ -165,8 +165,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
     limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
     the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
-    available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
-    issuing a loan), UNAVAILABLE (users or catalog unreachable).
+    available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
+    PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
     """
     GetLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Returns one loan.
@@ -287,8 +287,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
         limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
         the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
-        available; HARD_DUE_DATE_PASSED: the rule's hard due date has passed), PERMISSION_DENIED (a reader
-        issuing a loan), UNAVAILABLE (users or catalog unreachable).
+        available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
+        PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
 
     @_abc_1.abstractmethod

@@ -189,7 +189,9 @@ class Loan(_message.Message):
     overdue: _builtins.bool
     """ACTIVE and past `due_time` (computed when read)."""
     overdue_days: _builtins.int
-    """Days begun since `due_time`, after grace days; 0 when not overdue."""
+    """The library's days begun since `due_time` (dates in its time zone, however long a change of summer time
+    makes them: one from the midnight after the due day), after grace days; 0 when not overdue.
+    """
     circulation_rule: _builtins.str
     """"circulationRules/{rule}" that set the period and limits."""
     issued_by: _builtins.str
@@ -203,7 +205,8 @@ class Loan(_message.Message):
     @_builtins.property
     def due_time(self) -> _timestamp_pb2.Timestamp:
         """When the copy is due back: the end (23:59:59) of the period's last day in the library's time zone
-        (ATHENAEUM_LIBRARY_TIME_ZONE), or the rule's hard due time if sooner; renewals move it.
+        (ATHENAEUM_LIBRARY_TIME_ZONE), or the end of the library's day of the rule's hard due time if sooner;
+        renewals move it. Where 23:59:59 happens twice (summer time ending at midnight) the later one.
         """
 
     @_builtins.property
@@ -291,7 +294,7 @@ class CirculationRule(_message.Message):
     fine_per_day: _builtins.str
     """Overdue fine per day, decimal string; "0" for none."""
     grace_days: _builtins.int
-    """Days past due before fines start."""
+    """Library days past due before fines start."""
     fine_cap: _builtins.str
     """Most one loan's overdue fine can reach, decimal string; empty for no cap."""
     max_outstanding_fines: _builtins.str
@@ -303,7 +306,9 @@ class CirculationRule(_message.Message):
     max_holds: _builtins.int
     """Most open (WAITING or READY) holds a patron may have under this rule."""
     hold_pickup_days: _builtins.int
-    """Days a READY hold waits on the shelf before it expires."""
+    """Days a READY hold waits on the shelf: until the end of the library's day this many days after the copy was
+    put there (see Hold.expire_time).
+    """
     etag: _builtins.str
     """Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
     one is refused with ABORTED. Empty on input: no check.
@@ -318,10 +323,13 @@ class CirculationRule(_message.Message):
 
     @_builtins.property
     def hard_due_time(self) -> _timestamp_pb2.Timestamp:
-        """Hard due date: loans under this rule are never due after this time (e.g. the end of term), whatever
-        the loan or renewal period says; unset for no cap. It must be ahead when set or changed; once it has
-        passed, nothing is lent under the rule (HARD_DUE_DATE_PASSED). Kept to the instant given (not moved to
-        the end of a day).
+        """Hard due date: loans under this rule are never due after the end (23:59:59) of the library's day on which
+        this instant falls, in its time zone (ATHENAEUM_LIBRARY_TIME_ZONE), e.g. the end of term, whatever the
+        loan or renewal period says; unset for no cap. The day is the instant's date there, so a date meant in
+        the library's terms is best given as such, with its offset ("2027-05-11T00:00:00-04:00"): given as
+        "2027-05-11T00:00:00Z" in Santiago (UTC-4) it is 10 May there, and loans are due at the end of 10 May.
+        It must be ahead when set or changed; once that day has ended, nothing is lent under the rule
+        (HARD_DUE_DATE_PASSED). Stored and returned as given.
         """
 
     def __init__(
@@ -482,7 +490,9 @@ class Hold(_message.Message):
 
     @_builtins.property
     def expire_time(self) -> _timestamp_pb2.Timestamp:
-        """Pickup deadline while READY."""
+        """Pickup deadline while READY: the end (23:59:59) of the library's day (in ATHENAEUM_LIBRARY_TIME_ZONE)
+        `hold_pickup_days` days after `ready_time`, as a loan's due time is; the hold expires after it.
+        """
 
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp:

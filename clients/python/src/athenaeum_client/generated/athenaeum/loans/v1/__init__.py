@@ -364,7 +364,7 @@ class CirculationRule(betterproto2.Message):
 
     grace_days: "int" = betterproto2.field(9, betterproto2.TYPE_INT32)
     """
-    Days past due before fines start.
+    Library days past due before fines start.
     """
 
     fine_cap: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
@@ -390,7 +390,8 @@ class CirculationRule(betterproto2.Message):
 
     hold_pickup_days: "int" = betterproto2.field(14, betterproto2.TYPE_INT32)
     """
-    Days a READY hold waits on the shelf before it expires.
+    Days a READY hold waits on the shelf: until the end of the library's day this many days after the copy was
+    put there (see Hold.expire_time).
     """
 
     create_time: "datetime.datetime | None" = betterproto2.field(
@@ -426,10 +427,13 @@ class CirculationRule(betterproto2.Message):
         optional=True,
     )
     """
-    Hard due date: loans under this rule are never due after this time (e.g. the end of term), whatever
-    the loan or renewal period says; unset for no cap. It must be ahead when set or changed; once it has
-    passed, nothing is lent under the rule (HARD_DUE_DATE_PASSED). Kept to the instant given (not moved to
-    the end of a day).
+    Hard due date: loans under this rule are never due after the end (23:59:59) of the library's day on which
+    this instant falls, in its time zone (ATHENAEUM_LIBRARY_TIME_ZONE), e.g. the end of term, whatever the
+    loan or renewal period says; unset for no cap. The day is the instant's date there, so a date meant in
+    the library's terms is best given as such, with its offset ("2027-05-11T00:00:00-04:00"): given as
+    "2027-05-11T00:00:00Z" in Santiago (UTC-4) it is 10 May there, and loans are due at the end of 10 May.
+    It must be ahead when set or changed; once that day has ended, nothing is lent under the rule
+    (HARD_DUE_DATE_PASSED). Stored and returned as given.
     """
 
 
@@ -881,7 +885,8 @@ class Hold(betterproto2.Message):
         optional=True,
     )
     """
-    Pickup deadline while READY.
+    Pickup deadline while READY: the end (23:59:59) of the library's day (in ATHENAEUM_LIBRARY_TIME_ZONE)
+    `hold_pickup_days` days after `ready_time`, as a loan's due time is; the hold expires after it.
     """
 
     update_time: "datetime.datetime | None" = betterproto2.field(
@@ -1458,7 +1463,8 @@ class Loan(betterproto2.Message):
     )
     """
     When the copy is due back: the end (23:59:59) of the period's last day in the library's time zone
-    (ATHENAEUM_LIBRARY_TIME_ZONE), or the rule's hard due time if sooner; renewals move it.
+    (ATHENAEUM_LIBRARY_TIME_ZONE), or the end of the library's day of the rule's hard due time if sooner;
+    renewals move it. Where 23:59:59 happens twice (summer time ending at midnight) the later one.
     """
 
     return_time: "datetime.datetime | None" = betterproto2.field(
@@ -1488,7 +1494,8 @@ class Loan(betterproto2.Message):
 
     overdue_days: "int" = betterproto2.field(15, betterproto2.TYPE_INT32)
     """
-    Days begun since `due_time`, after grace days; 0 when not overdue.
+    The library's days begun since `due_time` (dates in its time zone, however long a change of summer time
+    makes them: one from the midnight after the due day), after grace days; 0 when not overdue.
     """
 
     circulation_rule: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
@@ -1560,8 +1567,8 @@ class LoanDueSoon(betterproto2.Message):
     )
     """
     Whether a renewal could still extend the loan: renewals are left, and the rule's hard due date (if any)
-    is after the due time. Holds waiting for the book may still refuse one. Unset from a publisher that
-    does not say (then: whether renewals are left).
+    ends after the due time (at the end of its library day). Holds waiting for the book may still refuse
+    one. Unset from a publisher that does not say (then: whether renewals are left).
     """
 
 
@@ -1641,7 +1648,7 @@ class LoanOverdue(betterproto2.Message):
 
     overdue_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
     """
-    Days begun since the due time, after grace days, as of `occur_time`.
+    Library days begun since the due time (dates in its time zone), after grace days, as of `occur_time`.
     """
 
     step: "int" = betterproto2.field(5, betterproto2.TYPE_INT32)
@@ -1726,7 +1733,7 @@ class LoanReturned(betterproto2.Message):
 
     overdue_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
     """
-    Days begun since the due time, after grace days; 0 when on time.
+    Library days begun since the due time (dates in its time zone), after grace days; 0 when on time.
     """
 
     fine: "Fine | None" = betterproto2.field(
