@@ -125,7 +125,12 @@ class LoansServicer(loans_pb2_grpc.LoansServiceServicer):
             actor=current_actor(),
         )
         loan = await returning.return_loan(
-            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, currency=self._currency
+            command,
+            uow=self._uow(),
+            clock=self._clock,
+            catalog=self._catalog,
+            currency=self._currency,
+            saga_timeout=self._reconcile.saga_timeout,
         )
         return self._loan(loan)
 

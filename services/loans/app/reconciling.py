@@ -30,6 +30,7 @@ from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.issuing import compensate, find_copy_out_on
 from services.loans.app.ports import Catalog, LoansUnitOfWork
 from services.loans.app.returning import finish_begun_return
+from services.loans.app.saga import SAGA_TIMEOUT
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
@@ -49,7 +50,7 @@ QUEUES_PER_PAGE = 200
 class ReconcilePolicy:
     """How the reconciler reads the clock."""
 
-    saga_timeout: timedelta = timedelta(seconds=60)
+    saga_timeout: timedelta = SAGA_TIMEOUT
     """A PENDING issue older than this was abandoned (its process died): the reconciler settles it."""
     reminders: ReminderSchedule = DEFAULT_SCHEDULE
     """When LoanDueSoon / LoanOverdue are announced, relative to the due time."""

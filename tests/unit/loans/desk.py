@@ -83,7 +83,14 @@ class Desk:
         )
 
     async def return_loan(self, cmd: ReturnLoan) -> Loan:
-        return await return_loan(cmd, uow=self.uow(), clock=self.clock, catalog=self.catalog, currency=CURRENCY)
+        return await return_loan(
+            cmd,
+            uow=self.uow(),
+            clock=self.clock,
+            catalog=self.catalog,
+            currency=CURRENCY,
+            saga_timeout=self.reconcile_policy.saga_timeout,
+        )
 
     async def renew(self, cmd: RenewLoan) -> Loan:
         return await renew_loan(cmd, uow=self.uow(), clock=self.clock, users=self.users, policy=self.policy)
