@@ -61,7 +61,7 @@ def scheduler(
                     ReconcileCirculation(), uow=uow(), clock=clock, catalog=catalog, currency=currency, policy=policy
                 )
                 if report.discrepancies:
-                    log.warning("reconciled: %s", "; ".join(report.discrepancies))
+                    log.warning("reconciliation found: %s", "; ".join(report.discrepancies))
             except Exception as error:  # a peer or the database is away: the next pass tries again
                 log.warning("reconciliation failed: %s", error)
             await asyncio.sleep(interval)

@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 
 from athenaeum.loans.v1 import events_pb2, resources_pb2
 from services.loans.api.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
-from services.loans.domain import fines, holds, loans, rules
+from services.loans.domain import fines, holds, loans, rules, unrecorded
 from services.loans.domain.money import money
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.outbox import OutboxMessage
@@ -42,6 +42,10 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
     loans.LoanOverdue: (
         events_pb2.LoanOverdue,
         lambda e, z: {**_loan(e, z), "overdue_days": e.overdue_days, "step": e.step},
+    ),
+    unrecorded.UnrecordedLoanReturned: (
+        events_pb2.UnrecordedLoanReturned,
+        lambda e, z: {**_loan(e, z), "returned_by": e.returned_by, "reason": e.reason},
     ),
     fines.FineAssessed: (events_pb2.FineAssessed, lambda e, _: {"fine": fine_to_proto(e.fine)}),
     fines.FinePaid: (events_pb2.FinePaid, lambda e, _: {"fine": fine_to_proto(e.fine), "amount": money(e.amount)}),

@@ -124,6 +124,7 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
             catalog=self._catalog,
             currency=self._currency,
             zone=self._borrowing.time_zone,
+            saga_timeout=self._reconcile.saga_timeout,
         )
         return self._loan(loan)
 

@@ -5,7 +5,9 @@ circulation, and the repairs loans may make on its own:
 - a copy on the hold shelf for a hold of ours is given to it (a WAITING hold becomes READY with it, an ended
   hold's copy is released and offered to the next in the queue, a copy one too many is taken off the shelf);
 - a copy out on a loan or shelved for a hold we never recorded, an active loan whose copy the catalog does
-  not have out on it, and a READY hold whose copy is not on the shelf for it, are reported for staff.
+  not have out on it, and a READY hold whose copy is not on the shelf for it, are reported for staff. (A copy
+  out on a loan not recorded here is checked in when staff take it back: returning it by barcode, see
+  unrecorded.py; checked in here, it would be offered to the queue while it is most likely with a patron.)
 """
 
 from __future__ import annotations
@@ -75,10 +77,16 @@ class _Comparison:
             status, _copy, created_at = statuses.get(copy.current_loan, (None, "", now))
             if status == LoanStatus.PENDING and created_at > now - self.saga_timeout:
                 continue  # an issue in flight
+            if status is None:  # most likely out with its patron: checked in when staff take it back
+                self.discrepancies.append(
+                    f"{copy.name} is out on {copy.current_loan or 'no loan'} in the catalog, which is not recorded"
+                    " here (lost with a restored backup?): its return by barcode at the desk checks it in"
+                )
+                continue
             self.discrepancies.append(
-                f"{copy.name} is out on {copy.current_loan or 'no loan'} in the catalog, which is not active here"
+                f"{copy.name} is out on {copy.current_loan} in the catalog, which is {status.lower()} here"
             )
-            if status is not None and not self.dry_run:  # only loans we know ended; strangers are for staff
+            if not self.dry_run:  # a loan of ours that ended: the copy is back
                 await _check_back_in(copy.name, copy.current_loan, self.catalog)
         for copy_name, loan in active.items():
             if catalog_view.get(copy_name) != loan:

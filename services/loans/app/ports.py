@@ -71,6 +71,10 @@ class LoanRepository(Protocol):
     async def forget(self, loan_id: uuid.UUID) -> None:
         """Deletes a PENDING loan the catalog lent nothing for (its copy does not exist)."""
 
+    def announce(self, loan: Loan) -> None:
+        """Publishes at commit the events `loan` recorded, storing nothing of it: a loan with no row here (one
+        whose record was lost, domain/unrecorded.py)."""
+
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
 

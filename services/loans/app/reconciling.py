@@ -31,6 +31,7 @@ from services.loans.app.issuing import compensate, find_copy_out_on
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.returning import finish_begun_return
+from services.loans.app.saga import SAGA_TIMEOUT
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
@@ -52,7 +53,7 @@ class ReconcilePolicy:
 
     time_zone: tzinfo = UTC
     """The library's: overdue days (and so fines) are counted in its dates, a hold waits to the end of its day."""
-    saga_timeout: timedelta = timedelta(seconds=60)
+    saga_timeout: timedelta = SAGA_TIMEOUT
     """A PENDING issue older than this was abandoned (its process died): the reconciler settles it."""
     reminders: ReminderSchedule = DEFAULT_SCHEDULE
     """When LoanDueSoon / LoanOverdue are announced, relative to the due time."""

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.peers import COPY_ON_ANOTHER_LOAN, Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.saga import LoanOfStep, known_then_read
+from services.loans.app.saga import SAGA_TIMEOUT, LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, release_extra, serve_queue
+from services.loans.app.unrecorded import return_without_active_loan
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.item_types import holdable_by_every_category
@@ -26,8 +27,6 @@ from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import (
-    DependencyUnavailable,
-    DomainError,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
@@ -43,7 +42,8 @@ class ReturnLoan:
 
 
 class _NothingOut(Exception):
-    """No active loan has the barcode a return gave: the catalog says why, once the transaction is over."""
+    """No active loan has the barcode a return gave: the catalog says why (or has it out on a loan not recorded
+    here), once the transaction is over."""
 
 
 async def _named(
@@ -57,24 +57,19 @@ async def _named(
         raise _NothingOut from None
 
 
-async def _why_nothing_is_out_on(barcode: str, catalog: Catalog) -> DomainError:
-    """NOT_FOUND for a barcode no copy has; FAILED_PRECONDITION (COPY_NOT_ON_LOAN) for a copy on the shelf: the
-    desk told the two apart by neither ("loans/-?barcode=… not found" for both)."""
-    try:
-        copy = await catalog.lookup_copy(barcode)
-    except NotFound:
-        return NotFound(f"copies/-?barcode={barcode}", f"no copy has barcode {barcode}", reason="BARCODE_NOT_FOUND")
-    except DependencyUnavailable:
-        return NotFound(f"loans/-?barcode={barcode}", f"no loan is out on barcode {barcode}")
-    state = copy.status.removeprefix("COPY_STATUS_").lower().replace("_", " ") or "on the shelf"
-    return FailedPrecondition(f"the copy {barcode} is not on loan ({state})", reason="COPY_NOT_ON_LOAN")
-
-
 async def return_loan(
-    cmd: ReturnLoan, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, currency: str, zone: tzinfo
+    cmd: ReturnLoan,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    currency: str,
+    zone: tzinfo,
+    saga_timeout: timedelta = SAGA_TIMEOUT,
 ) -> Loan:
     """Check the copy in (onto the hold shelf when someone waits), close the loan, assess any overdue fine
-    (`zone`: the library's time zone, in whose days fines are counted and a hold's pickup deadline falls)."""
+    (`zone`: the library's time zone, in whose days fines are counted and a hold's pickup deadline falls). By
+    barcode, a copy the catalog has out on a loan not recorded here is checked in too (unrecorded.py)."""
     cmd.actor.ensure_staff("take returns")
     barcode = cmd.barcode.strip()  # a scanner's or a typist's spaces are no part of the label
     if cmd.loan_id is None and not barcode:
@@ -95,7 +90,9 @@ async def return_loan(
             await uow.loans.save(loan)
             await uow.commit()
     except _NothingOut:
-        raise await _why_nothing_is_out_on(barcode, catalog) from None
+        return await return_without_active_loan(
+            barcode, cmd.actor, uow=uow, clock=clock, catalog=catalog, zone=zone, saga_timeout=saga_timeout
+        )
     trap = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ""
     shelved_for = await _check_in(loan, trap, catalog=catalog)
     closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock, zone=zone)

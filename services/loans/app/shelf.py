@@ -196,7 +196,28 @@ async def shelved(
         await release_extra(hold, extra, catalog=catalog)
     elif hold.copy_left_on_shelf:
         await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    elif not hold.is_active:
+        await _release_again(hold, copy, uow=uow, clock=clock, catalog=catalog, zone=zone)
     return hold
+
+
+async def _release_again(
+    hold: Hold, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> None:
+    """The hold ended and its copy's release is done, yet the catalog has just put `copy` on the shelf for it:
+    a serving of the queue that read the hold as WAITING before it was cancelled (or filled) reserved for it
+    after the release (the catalog keeps no memory of released holds; a repeat of a reservation finds no copy
+    on the shelf for the hold and takes one). Released again at once and passed on, as when the hold ended:
+    left there, the copy stayed on the shelf for nobody until the reconciler's next pass. The catalog releases
+    it only while it is on the shelf for this hold, so a late twin of the first reservation changes nothing."""
+    try:
+        await catalog.release(copy=copy, hold=hold.name)
+    except DependencyUnavailable:
+        return  # the reconciler finds it on the shelf for an ended hold and releases it
+    except (FailedPrecondition, NotFound):
+        return  # not on the shelf for this hold: nothing to pass on
+    log.info("%s was put on the hold shelf again for %s, which had ended: released", copy, hold.name)
+    await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
 
 
 async def _record_shelf_copy(

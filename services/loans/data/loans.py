@@ -99,6 +99,10 @@ class SqlLoanRepository(TrackingRepository):
     async def forget(self, loan_id: uuid.UUID) -> None:
         await self._execute(FORGET, {"loan_id": loan_id})
 
+    def announce(self, loan: Loan) -> None:
+        """Its events go to the outbox at commit (as any loan's handed out here); no row is written."""
+        self._track(loan)
+
     async def by_request(self, request_id: uuid.UUID) -> Loan | None:
         """The live (not FAILED) loan a request_id created."""
         return await self._one(BY_REQUEST, {"request_id": request_id})

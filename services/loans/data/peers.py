@@ -11,6 +11,7 @@ call did), so the retry the client is told to make is safe.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable
+from datetime import UTC
 from typing import TypeVar
 
 import grpc
@@ -89,6 +90,7 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         current_hold=copy.current_hold,
         branch=copy.branch,
         book_title=copy.book_title,
+        changed_at=copy.update_time.ToDatetime(tzinfo=UTC) if copy.HasField("update_time") else None,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 from services.loans.domain.rules import WILDCARD, CirculationRule, RuleTerms
@@ -32,6 +32,8 @@ class CopyInfo:
     branch: str = ""
     book_title: str = ""
     """The book's title when the catalog's answer carries it (a check-out's does); "" when it does not."""
+    changed_at: datetime | None = None
+    """When the catalog last changed the copy (None: not said); for a copy on loan, no earlier than its check-out."""
 
     @property
     def in_collection(self) -> bool:

@@ -5,7 +5,8 @@ left to the transaction, which finds the fine (and carries it on the event) or r
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
+from dataclasses import replace
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -111,3 +112,21 @@ async def test_a_retry_of_a_return_closed_at_once_is_answered_from_the_record_it
     again = await world.return_loan(ReturnLoan(barcode=barcode, request_id=request_id, actor=DESK))
     assert again.id == loan.id and again.status == LoanStatus.RETURNED
     assert await _state(world, loan, request_id) == ("RETURNED", loan.name, ["loan_issued", "loan_returned"])
+
+
+async def test_a_copy_out_on_a_loan_lost_with_a_restore_is_checked_in_and_audited_by_its_return(world: World) -> None:
+    """The loans database restored from a backup taken before the loan: the return by barcode checks the copy in,
+    stores nothing of the loan and publishes UnrecordedLoanReturned through the outbox (finding 4, D6)."""
+    loan, barcode = await _lent(world)
+    world.catalog.copies[loan.copy] = replace(world.catalog.copies[loan.copy], changed_at=world.clock.now())
+    async with world.engine.begin() as connection:
+        await connection.execute(sa.delete(loans).where(loans.c.id == loan.id))
+    world.clock.advance(world.reconcile_policy.saga_timeout + timedelta(seconds=1))
+    returned = await world.return_loan(ReturnLoan(barcode=barcode, request_id=uuid.uuid4(), actor=DESK))
+    assert (returned.name, returned.status, returned.copy) == (loan.name, LoanStatus.RETURNED, loan.copy)
+    assert world.catalog.status(loan.copy) == "AVAILABLE"
+    assert await world.scalar(sa.select(sa.func.count()).select_from(loans)) == 0
+    assert await world.subjects() == ["loan_issued", "unrecorded_loan_returned"]
+    payload = await world.scalar(sa.select(OUTBOX.c.payload).order_by(OUTBOX.c.seq.desc()).limit(1))
+    audited = events_pb2.UnrecordedLoanReturned.FromString(payload)  # type: ignore[arg-type]
+    assert (audited.loan.name, audited.loan.barcode, audited.returned_by) == (loan.name, barcode, DESK.user)

@@ -84,7 +84,13 @@ class Desk:
 
     async def return_loan(self, cmd: ReturnLoan) -> Loan:
         return await return_loan(
-            cmd, uow=self.uow(), clock=self.clock, catalog=self.catalog, currency=CURRENCY, zone=self.policy.time_zone
+            cmd,
+            uow=self.uow(),
+            clock=self.clock,
+            catalog=self.catalog,
+            currency=CURRENCY,
+            zone=self.policy.time_zone,
+            saga_timeout=self.reconcile_policy.saga_timeout,
         )
 
     async def renew(self, cmd: RenewLoan) -> Loan:

@@ -59,6 +59,9 @@ class FakeLoanRepository:
         if row is not None and row.status == LoanStatus.PENDING:
             self._tx.deleted.add(loan_id)
 
+    def announce(self, loan: Loan) -> None:
+        self._tx.seen["loans"].append(loan)  # published at commit, stored nowhere
+
     async def get(self, loan_id: uuid.UUID, *, for_update: bool = False) -> Loan:
         row = self._tx.rows("loans").get(loan_id)
         if row is None:

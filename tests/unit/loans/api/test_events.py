@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -15,6 +16,7 @@ from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
 from services.loans.domain.reminders import DEFAULT_DAYS, ReminderSchedule
 from services.loans.domain.rules import CirculationRule, RuleTerms
+from services.loans.domain.unrecorded import UNRECORDED, returned_unrecorded
 from services.support.runtime.events import DomainEvent
 
 NOW = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
@@ -44,7 +46,8 @@ def every_event() -> list[DomainEvent]:
     other.fulfil("loans/x", copy="books/b/copies/c", now=NOW)
     cancelled = Hold.place(patron="users/r", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
     cancelled.cancel("no", now=NOW)
-    return [*rule.events, *loan.events, *fine.events, *hold.events, *other.events, *cancelled.events]
+    lost = returned_unrecorded(replace(copy, current_loan=loan.name), returned_by="users/s", now=later)
+    return [*rule.events, *loan.events, *fine.events, *hold.events, *other.events, *cancelled.events, *lost.events]
 
 
 def test_every_kind_of_event_the_issue_names_is_published() -> None:
@@ -52,7 +55,7 @@ def test_every_kind_of_event_the_issue_names_is_published() -> None:
     assert subjects == {
         "circulation_rule_changed", "loan_issued", "loan_due_soon", "loan_renewed", "loan_overdue",
         "loan_returned", "fine_assessed", "fine_paid", "fine_waived", "hold_placed", "hold_ready",
-        "hold_expired", "hold_fulfilled", "hold_cancelled",
+        "hold_expired", "hold_fulfilled", "hold_cancelled", "unrecorded_loan_returned",
     }  # fmt: skip
 
 
@@ -80,3 +83,11 @@ def test_a_due_soon_event_says_whether_a_renewal_could_extend_the_loan() -> None
     due_soon = next(e for e in every_event() if type(e).__name__ == "LoanDueSoon")
     payload = events_pb2.LoanDueSoon.FromString(events.encoder(UTC)(due_soon).payload)
     assert payload.HasField("renewable") and payload.renewable is due_soon.renewable  # type: ignore[attr-defined]
+
+
+def test_a_copy_checked_in_from_an_unrecorded_loan_is_audited_with_who_and_why() -> None:
+    """The audit trail's subject is the loan's name, its actor `returned_by` (events' generic rules)."""
+    lost = next(e for e in every_event() if type(e).__name__ == "UnrecordedLoanReturned")
+    payload = events_pb2.UnrecordedLoanReturned.FromString(events.encode(lost).payload)
+    assert payload.loan.name == lost.loan.name and payload.loan.status == 2 and payload.loan.patron == ""  # type: ignore[attr-defined]
+    assert (payload.loan.copy, payload.returned_by, payload.reason) == ("books/b/copies/c", "users/s", UNRECORDED)

@@ -106,6 +106,53 @@ class LoanReturned(_message.Message):
 Global___LoanReturned: _TypeAlias = LoanReturned  # noqa: Y015
 
 @_typing.final
+class UnrecordedLoanReturned(_message.Message):
+    """A copy the catalog had out on a loan this service has no record of (the record lost, e.g. with a loans
+    database restored from a backup taken before the loan) was taken back at the desk (ReturnLoan by barcode)
+    and checked in. Nothing is recorded of the loan here; no patron is told.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    LOAN_FIELD_NUMBER: _builtins.int
+    RETURNED_BY_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    returned_by: _builtins.str
+    """"users/{user}" of the staff member who took the copy back."""
+    reason: _builtins.str
+    """Why the copy was checked in without a loan record."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def loan(self) -> _resources_pb2.Loan:
+        """The loan as far as the catalog knew it (name, book, copy, barcode, item type, title), status RETURNED;
+        its patron, issue time and terms are not known.
+        """
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        loan: _resources_pb2.Loan | None = ...,
+        returned_by: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["loan", b"loan", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "loan", b"loan", "occur_time", b"occur_time", "reason", b"reason", "returned_by", b"returned_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnrecordedLoanReturned: _TypeAlias = UnrecordedLoanReturned  # noqa: Y015
+
+@_typing.final
 class LoanRenewed(_message.Message):
     """A loan's due time was extended."""
 

@@ -183,9 +183,15 @@ class LoansServiceServicer:
 
     def ReturnLoan(self, request, context):
         """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
+        By barcode, a copy the catalog has out on a loan this service has no record of in any state (the record
+        lost, e.g. with a loans database restored from a backup) is checked in too, once it went out longer ago
+        than any issue can take (ATHENAEUM_SAGA_TIMEOUT_SECONDS): the answer is that loan as far as the catalog
+        knows it, RETURNED, without a patron (GetLoan does not find it), and an UnrecordedLoanReturned event
+        records it for the audit trail.
         Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-        on loan), PERMISSION_DENIED (a reader returning).
+        on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+        or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

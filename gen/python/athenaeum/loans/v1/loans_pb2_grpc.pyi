@@ -60,9 +60,15 @@ class LoansServiceStub:
     """
     ReturnLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReturnLoanRequest, _resources_pb2.Loan]
     """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
+    By barcode, a copy the catalog has out on a loan this service has no record of in any state (the record
+    lost, e.g. with a loans database restored from a backup) is checked in too, once it went out longer ago
+    than any issue can take (ATHENAEUM_SAGA_TIMEOUT_SECONDS): the answer is that loan as far as the catalog
+    knows it, RETURNED, without a patron (GetLoan does not find it), and an UnrecordedLoanReturned event
+    records it for the audit trail.
     Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
     has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-    on loan), PERMISSION_DENIED (a reader returning).
+    on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+    or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
     """
     RenewLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]
     """Extends the due time by the rule's renewal period.
@@ -179,9 +185,15 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     ReturnLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReturnLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
+    By barcode, a copy the catalog has out on a loan this service has no record of in any state (the record
+    lost, e.g. with a loans database restored from a backup) is checked in too, once it went out longer ago
+    than any issue can take (ATHENAEUM_SAGA_TIMEOUT_SECONDS): the answer is that loan as far as the catalog
+    knows it, RETURNED, without a patron (GetLoan does not find it), and an UnrecordedLoanReturned event
+    records it for the audit trail.
     Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
     has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-    on loan), PERMISSION_DENIED (a reader returning).
+    on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+    or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
     """
     RenewLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Extends the due time by the rule's renewal period.
@@ -319,9 +331,15 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Loan, _abc.Awaitable[_resources_pb2.Loan]]:
         """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
+        By barcode, a copy the catalog has out on a loan this service has no record of in any state (the record
+        lost, e.g. with a loans database restored from a backup) is checked in too, once it went out longer ago
+        than any issue can take (ATHENAEUM_SAGA_TIMEOUT_SECONDS): the answer is that loan as far as the catalog
+        knows it, RETURNED, without a patron (GetLoan does not find it), and an UnrecordedLoanReturned event
+        records it for the audit trail.
         Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-        on loan), PERMISSION_DENIED (a reader returning).
+        on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+        or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
         """
 
     @_abc_1.abstractmethod

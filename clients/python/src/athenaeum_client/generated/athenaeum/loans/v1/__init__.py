@@ -49,6 +49,7 @@ __all__ = (
     "ReconcileCirculationResponse",
     "RenewLoanRequest",
     "ReturnLoanRequest",
+    "UnrecordedLoanReturned",
     "UpdateCirculationRuleRequest",
     "WaiveFineRequest",
 )
@@ -1932,6 +1933,53 @@ class ReturnLoanRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "ReturnLoanRequest", ReturnLoanRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class UnrecordedLoanReturned(betterproto2.Message):
+    """
+    A copy the catalog had out on a loan this service has no record of (the record lost, e.g. with a loans
+    database restored from a backup taken before the loan) was taken back at the desk (ReturnLoan by barcode)
+    and checked in. Nothing is recorded of the loan here; no patron is told.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    loan: "Loan | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The loan as far as the catalog knew it (name, book, copy, barcode, item type, title), status RETURNED;
+    its patron, issue time and terms are not known.
+    """
+
+    returned_by: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" of the staff member who took the copy back.
+    """
+
+    reason: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    Why the copy was checked in without a loan record.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "UnrecordedLoanReturned", UnrecordedLoanReturned
 )
 
 

@@ -1,0 +1,108 @@
+"""A return by barcode that finds no ACTIVE loan of the copy here: why not, or, for a copy the catalog has out
+on a loan this service has no record of, the way back to the shelf.
+
+Such a loan's record was lost here (domain/unrecorded.py: a loans database restored from a backup). The catalog
+keeps its copy ON_LOAN for ever then, and nothing else may move it: the desk's issue, a cataloguer's edit or
+delete are refused while it circulates. The reconciler reports it and leaves it so: after a restore the copy is
+most likely out with the patron who borrowed it after the backup, and checked in behind the desk's back it
+would be offered to the queue (a hold made READY for a book not on the shelf) and lose the catalog's only trace
+of the loan. So it is checked in when a librarian takes it back: its return by barcode, with the copy in hand.
+Only when no loan of that name is recorded here in any state (an issue's PENDING record, a FAILED one whose copy
+the reconciler puts back, a RETURNED one) and the copy went out longer ago than any issue can still be under way
+(the saga timeout): no saga is then in flight that could still record it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, tzinfo
+
+from services.loans.app.peers import Catalog
+from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.shelf import after_commit, first_to_hold, shelved
+from services.loans.domain.actors import Actor
+from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.holds import HOLD
+from services.loans.domain.loans import LOAN, Loan, LoanStatus
+from services.loans.domain.unrecorded import returned_unrecorded
+from services.support.runtime.clock import Clock
+from services.support.runtime.errors import Conflict, DependencyUnavailable, FailedPrecondition, NotFound
+
+LOAN_UNSETTLED = "LOAN_UNSETTLED"
+"""ReturnLoan's reason for a copy out in the catalog on a loan still being issued, or ended here and being put
+back: the answer changes within the saga timeout, so it is a Conflict (not kept for the request_id)."""
+
+
+async def return_without_active_loan(
+    barcode: str,
+    actor: Actor,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    zone: tzinfo,
+    saga_timeout: timedelta,
+) -> Loan:
+    """Check in a copy out on an unrecorded loan and answer that loan; else say why nothing is out on
+    `barcode`: NOT_FOUND for a barcode no copy has, FAILED_PRECONDITION (COPY_NOT_ON_LOAN) for a copy that is
+    not on loan (the desk told the two apart by neither), ABORTED (LOAN_UNSETTLED) for one whose loan is
+    still being settled."""
+    try:
+        copy = await catalog.lookup_copy(barcode)
+    except NotFound:
+        raise NotFound(
+            f"copies/-?barcode={barcode}", f"no copy has barcode {barcode}", reason="BARCODE_NOT_FOUND"
+        ) from None
+    except DependencyUnavailable:
+        raise NotFound(f"loans/-?barcode={barcode}", f"no loan is out on barcode {barcode}") from None
+    if copy.status != "ON_LOAN":
+        state = copy.status.lower().replace("_", " ") or "on the shelf"
+        raise FailedPrecondition(f"the copy {barcode} is not on loan: it is {state}", reason="COPY_NOT_ON_LOAN")
+    now = clock.now()
+    await _ensure_unrecorded(copy, barcode, uow=uow, now=now, saga_timeout=saga_timeout)
+    trap = await first_to_hold(copy.book, copy.item_type, uow=uow, clock=clock)
+    checked_in = await catalog.check_in(copy=copy.name, loan=copy.current_loan, hold=trap)
+    returned = returned_unrecorded(copy, returned_by=actor.user, now=now)
+    async with uow:
+        uow.loans.announce(returned)
+        await uow.commit()
+    if checked_in.status == "ON_HOLD_SHELF" and HOLD.matches(checked_in.current_hold):
+        hold_id = HOLD.parse_id(checked_in.current_hold)
+        await after_commit(shelved(hold_id, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone), returned.name)
+    return returned
+
+
+_settling = {
+    LoanStatus.PENDING: "whose issue is still under way: retry in a minute",
+    LoanStatus.ACTIVE: "which is active here under another barcode: return the loan by its name",
+    LoanStatus.FAILED: "whose issue failed here: the reconciler checks the copy in within minutes",
+    LoanStatus.RETURNED: "which was returned here: the reconciler checks the copy in within minutes",
+}
+"""What happens to a copy out on a loan recorded here that no return by barcode finds, by the loan's status."""
+
+
+async def _ensure_unrecorded(
+    copy: CopyInfo, barcode: str, *, uow: LoansUnitOfWork, now: datetime, saga_timeout: timedelta
+) -> None:
+    """Refuse unless the copy's loan is recorded nowhere here and no issue can still be under way for it."""
+    loan = copy.current_loan
+    if not LOAN.matches(loan):  # the catalog lends to loans/{uuid} only
+        raise FailedPrecondition(
+            f"the copy {barcode} is out on a loan the catalog names {loan!r}, not a loan of this service",
+            reason="COPY_NOT_ON_LOAN",
+        )
+    async with uow.reading():
+        recorded = await uow.loans.statuses([loan])
+    retry_after = saga_timeout.total_seconds()
+    if loan in recorded:
+        raise Conflict(
+            f"the copy {barcode} is out in the catalog on {loan}, {_settling[recorded[loan][0]]}",
+            reason=LOAN_UNSETTLED,
+            retry_after=retry_after,
+        )
+    if copy.changed_at is None or copy.changed_at > now - saga_timeout:
+        raise Conflict(
+            f"the copy {barcode} is out in the catalog on {loan}, which is not recorded here: an issue may still "
+            "be under way; retry in a minute",
+            reason=LOAN_UNSETTLED,
+            retry_after=retry_after,
+        )
