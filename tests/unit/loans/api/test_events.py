@@ -88,6 +88,6 @@ def test_a_due_soon_event_says_whether_a_renewal_could_extend_the_loan() -> None
 def test_a_copy_checked_in_from_an_unrecorded_loan_is_audited_with_who_and_why() -> None:
     """The audit trail's subject is the loan's name, its actor `returned_by` (events' generic rules)."""
     lost = next(e for e in every_event() if type(e).__name__ == "UnrecordedLoanReturned")
-    payload = events_pb2.UnrecordedLoanReturned.FromString(events.encode(lost).payload)
+    payload = events_pb2.UnrecordedLoanReturned.FromString(events.encoder(UTC)(lost).payload)
     assert payload.loan.name == lost.loan.name and payload.loan.status == 2 and payload.loan.patron == ""  # type: ignore[attr-defined]
     assert (payload.loan.copy, payload.returned_by, payload.reason) == ("books/b/copies/c", "users/s", UNRECORDED)

@@ -211,7 +211,7 @@ async def test_a_copy_reserved_for_a_hold_after_it_ended_is_released_again_at_on
         nonlocal overtaken
         if not overtaken:
             overtaken = True
-            await serve_queue(book, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog)
+            await serve_queue(book, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog, zone=desk.policy.time_zone)
             assert db.holds[hold.id].status == HoldStatus.READY
             if ended_by == "cancel":
                 await desk.cancel_hold(CancelHold(hold.id, actor=DESK))
@@ -222,7 +222,7 @@ async def test_a_copy_reserved_for_a_hold_after_it_ended_is_released_again_at_on
         return await reserve(**asked)
 
     monkeypatch.setattr(desk.catalog, "reserve", overtaken_by_another_serving)
-    await serve_queue(book, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog)
+    await serve_queue(book, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog, zone=desk.policy.time_zone)
     assert overtaken and not db.holds[hold.id].is_active
     assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("AVAILABLE", "")
     assert (await desk.reconcile()).discrepancies == []
