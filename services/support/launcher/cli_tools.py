@@ -173,8 +173,23 @@ def migrate(
                 url = server.owned_database(spec.database, _role_password(role_passwords, spec.name))
             else:
                 url = server.create_database(spec.database)
+                _refuse_a_role_s_database(server, spec.database)
             upgrade_to_head(spec.name, url)
             console.print(f"migrated {spec.name} ({spec.database})")
+
+
+def _refuse_a_role_s_database(server: Any, database: str) -> None:
+    """A database its service's role owns (an earlier `up` or `migrate --role-passwords` made it so) is migrated
+    as that role only: as the administrator, the migrations would run what the role may have planted in it."""
+    from services.support.launcher.database_roles import owner_of
+    from services.support.launcher.postgres import asyncpg_dsn
+    from services.support.launcher.readiness import run_coroutine
+
+    if run_coroutine(owner_of(asyncpg_dsn(server.admin_url), database)) == database:
+        raise typer.BadParameter(
+            f"{database} belongs to its service's own role: migrate it with --role-passwords",
+            param_hint="--role-passwords",
+        )
 
 
 def _role_password(template: str, service: str) -> str:

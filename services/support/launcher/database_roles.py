@@ -60,6 +60,33 @@ END $$
 """
 
 
+ADMIN_SESSION = {"search_path": "pg_catalog, pg_temp"}
+"""Every connection the administrator makes: functions and operators only from pg_catalog. A service's role owns
+its database (and its `public` schema), so with the default search_path an operator it planted there, `<>` on
+(oid, regrole) say, ran with the administrator's rights in the hand-over below and made the role a superuser
+(CVE-2018-1058's pattern). Sent at connection start, it also outranks a search_path the role set as its
+database's default."""
+
+
+async def admin_connection(dsn: str) -> Any:
+    """An asyncpg connection as the administrator, its search_path pinned (ADMIN_SESSION)."""
+    import asyncpg
+
+    return await asyncpg.connect(dsn, timeout=10, server_settings=ADMIN_SESSION)
+
+
+async def owner_of(admin_dsn: str, database: str) -> str | None:
+    """The role owning `database` (None: there is no such database)."""
+    connection = await admin_connection(admin_dsn)
+    try:
+        owner = await connection.fetchval(
+            "SELECT pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database WHERE datname = $1", database
+        )
+        return str(owner) if owner is not None else None
+    finally:
+        await connection.close()
+
+
 def role_url(admin_url: str, database: str, password: str) -> str:
     """The SQLAlchemy URL a service signs in with: its role (named as its database), on the admin's server."""
     url = make_url(admin_url).set(username=database, password=password, database=database)
@@ -69,11 +96,9 @@ def role_url(admin_url: str, database: str, password: str) -> str:
 async def provision(admin_dsn: str, database: str, password: str) -> None:
     """Make (or bring up to date) the role `database` with `password`, owning the database `database` and the
     objects in it, and the only one besides the administrator allowed to connect to it."""
-    import asyncpg
-
     if not _NAME.match(database):
         raise ValueError(f"refusing database name {database!r}")
-    connection = await asyncpg.connect(admin_dsn, timeout=10)
+    connection = await admin_connection(admin_dsn)
     try:
         # One caller at a time (another `migrate`, a test session): CREATE ROLE and DATABASE are not idempotent.
         await connection.execute(f"SELECT pg_advisory_lock({CREATING_DATABASES})")
@@ -81,10 +106,11 @@ async def provision(admin_dsn: str, database: str, password: str) -> None:
         await _owned_database(connection, database)
     finally:
         await connection.close()  # and the lock with it
-    inside = await asyncpg.connect(make_url(admin_dsn).set(database=database).render_as_string(False), timeout=10)
+    inside = await admin_connection(make_url(admin_dsn).set(database=database).render_as_string(False))
     try:
         async with inside.transaction():
-            await inside.execute("SELECT set_config('athenaeum.owner', $1, true)", database)
+            await inside.execute("SET LOCAL search_path = pg_catalog, pg_temp")  # and again, whatever came before
+            await inside.execute("SELECT pg_catalog.set_config('athenaeum.owner', $1, true)", database)
             await inside.execute(_HAND_OVER)
     finally:
         await inside.close()

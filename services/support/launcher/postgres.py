@@ -25,13 +25,17 @@ from pathlib import Path
 from sqlalchemy.engine import URL, make_url
 
 from services.support.launcher.credentials import kept_secret
-from services.support.launcher.database_roles import CREATING_DATABASES, provision, role_url
+from services.support.launcher.database_roles import CREATING_DATABASES, admin_connection, provision, role_url
 from services.support.launcher.process_groups import die_with_parent
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import run_coroutine, wait_until
 from services.support.launcher.server_account import hand_over, require_traversable, server_account
 from services.support.mesh.certs import OWNER_ONLY, write_atomically
-from services.support.mesh.compose import POSTGRES_LOG_ERROR_VERBOSITY, POSTGRES_MAX_CONNECTIONS
+from services.support.mesh.compose import (
+    POSTGRES_LOG_ERROR_VERBOSITY,
+    POSTGRES_MAX_CONNECTIONS,
+    SERVER_DATABASES_CLOSED,
+)
 from services.support.mesh.topology import MAX_SOCKET_PATH
 
 SUPERUSER = "postgres"
@@ -137,7 +141,7 @@ async def _can_connect(dsn: str, *, refusal_counts: bool = False) -> bool:
 async def _create_database(dsn: str, name: str) -> None:
     import asyncpg
 
-    connection = await asyncpg.connect(dsn, timeout=10)
+    connection = await admin_connection(dsn)
     try:
         # One caller at a time looks and creates (another `migrate`, a test session); one that got in some
         # other way first is fine too: the loser of a race is told UniqueViolation, not DuplicateDatabase.
@@ -151,9 +155,7 @@ async def _create_database(dsn: str, name: str) -> None:
 
 
 async def _execute(dsn: str, *statements: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(dsn, timeout=10)
+    connection = await admin_connection(dsn)
     try:
         for statement in statements:
             await connection.execute(statement)
@@ -194,6 +196,7 @@ class LocalPostgres(PostgresServer):
         process = self._supervisor.start(self._spec())
         self.wait_ready(timeout)
         self._require_passwords()
+        run_coroutine(_execute(asyncpg_dsn(self.admin_url), *SERVER_DATABASES_CLOSED))
         return process
 
     def wait_ready(self, timeout: float = 30.0) -> None:

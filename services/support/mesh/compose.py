@@ -66,6 +66,9 @@ APP_UID = "10001:10001"
 ENVOY_CONFIG_DIR = "/etc/athenaeum/envoy"
 CA_DIR = "/var/lib/athenaeum/ca"
 POSTGRES_USER = "athenaeum"
+SERVER_DATABASES_CLOSED = tuple(f"REVOKE CONNECT ON DATABASE {name} FROM PUBLIC" for name in ("postgres", "template1"))
+"""On a Postgres of the mesh's own (the launcher's, compose's, the chart's): a service's role may not even enter
+the administrator's databases (only its own is its)."""
 CONTAINER_COMMAND = ("python", "-m", "services.support.mesh.containers")
 
 
@@ -287,6 +290,8 @@ def _edge_tls() -> dict[str, Any]:
 
 
 def postgres_init_sql(header: str) -> str:
-    """Run by the Postgres image on its first start: one database per service."""
+    """Run by the Postgres image on its first start: one database per service (the migration job gives each to
+    its service's role), and the administrator's databases closed to the roles."""
     lines = [f"CREATE DATABASE {spec.database};" for spec in registry.SERVICES]
+    lines += [f"{statement};" for statement in SERVER_DATABASES_CLOSED]
     return "-- " + header[2:] + "\n".join(lines) + "\n"

@@ -53,6 +53,9 @@ async def test_a_service_role_reaches_no_other_database_and_has_no_power_over_th
 
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await _fetch(make_url(url).set(database=theirs).render_as_string(False), "SELECT 1")
+    for the_administrator_s in ("postgres", "template1"):  # closed on a server of the mesh's own
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await _fetch(make_url(url).set(database=the_administrator_s).render_as_string(False), "SELECT 1")
     assert (
         await _fetch(url, "SELECT rolsuper OR rolcreatedb OR rolcreaterole FROM pg_roles WHERE rolname = current_user")
         is False
@@ -112,6 +115,7 @@ async def test_an_administrator_without_superuser_rights_can_provision(postgres:
     """As on a managed server (RDS, Cloud SQL): the migration job's account has CREATEROLE and CREATEDB only."""
     admin = _name()
     await _fetch(postgres.admin_url, f"CREATE ROLE {admin} LOGIN CREATEROLE CREATEDB PASSWORD 'managed-admin'")
+    await _fetch(postgres.admin_url, f"GRANT CONNECT ON DATABASE postgres TO {admin}")  # closed to the rest
     managed = PostgresServer(
         make_url(postgres.admin_url).set(username=admin, password="managed-admin").render_as_string(False)
     )
@@ -123,3 +127,32 @@ async def test_an_administrator_without_superuser_rights_can_provision(postgres:
 
     assert await _fetch(url, "INSERT INTO kept DEFAULT VALUES RETURNING id") == 1
     assert await _fetch(url, "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'kept'") == name
+
+
+async def test_what_a_role_plants_in_its_database_never_runs_with_the_administrator_s_rights(
+    postgres: PostgresServer,
+) -> None:
+    """CVE-2018-1058's pattern: the role owns its `public` schema, and the administrator provisions inside it."""
+    name = _name()
+    url = postgres.owned_database(name, "its-password")
+    escalate = f"""
+        BEGIN
+          IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+            EXECUTE 'ALTER ROLE {name} SUPERUSER';
+          END IF;"""
+    for statement in (
+        f"CREATE FUNCTION public.ne(a oid, b regrole) RETURNS boolean LANGUAGE plpgsql AS $f${escalate}"
+        " RETURN a OPERATOR(pg_catalog.<>) b::oid; END $f$",
+        "CREATE OPERATOR public.<> (LEFTARG = oid, RIGHTARG = regrole, FUNCTION = public.ne)",
+        f"CREATE FUNCTION public.format(text, VARIADIC text[]) RETURNS text LANGUAGE plpgsql AS $f${escalate}"
+        " RETURN pg_catalog.format($1, VARIADIC $2); END $f$",
+        f"CREATE FUNCTION public.current_setting(text) RETURNS text LANGUAGE plpgsql AS $f${escalate}"
+        " RETURN pg_catalog.current_setting($1); END $f$",
+        f"ALTER DATABASE {name} SET search_path = public, pg_catalog",
+    ):
+        await _fetch(url, statement)
+
+    postgres.owned_database(name, "its-password")  # the next `up` or `migrate`
+    postgres.create_database(name)
+
+    assert await _fetch(postgres.admin_url, f"SELECT rolsuper FROM pg_roles WHERE rolname = '{name}'") is False

@@ -77,3 +77,8 @@ def test_migrate_with_role_passwords_leaves_each_service_its_own_role(
     assert schema_state("loans", own.render_as_string(hide_password=False)).ready
     refused = CliRunner().invoke(app, ["migrate", "--database-url", postgres.admin_url, "--role-passwords", "x"])
     assert refused.exit_code == 2 and "{service}" in refused.output
+    # As the administrator, a role's database would run what the role planted in it: refused.
+    as_admin = CliRunner().invoke(
+        app, ["migrate", "--database-url", postgres.admin_url, "--only", "loans"], env={"COLUMNS": "300"}
+    )
+    assert as_admin.exit_code == 2 and "athenaeum_loans belongs to its service's own role" in as_admin.output
