@@ -7,7 +7,9 @@ both from the same long-lived thread (the CLI's main thread, a pytest session fi
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import threading
 import time
@@ -34,6 +36,9 @@ from services.support.mesh import registry
 from services.support.mesh.topology import Topology, free_ports
 
 
+log = logging.getLogger("athenaeum.launcher")
+
+
 class StartupAborted(RuntimeError):
     """Another part of the start-up failed first."""
 
@@ -58,6 +63,7 @@ class LocalMesh(MeshAddresses):
         envoy_log_level: str = "warn",
         ready_timeout: float = 60.0,
         progress: Callable[[str], None] = lambda step: None,
+        warn: Callable[[str], None] = log.warning,
     ):
         super().__init__(topology)
         self.data_dir = data_dir.resolve()
@@ -68,11 +74,13 @@ class LocalMesh(MeshAddresses):
         self.envoy_log_level = envoy_log_level
         self.ready_timeout = ready_timeout
         self._progress = progress
+        self._warn = warn
         self.startup_seconds: float | None = None
         self._supervisor = Supervisor(self.data_dir / "logs", on_change=lambda _: self._record_state())
         self._aborting = False
         self.ready = False
         self._state_lock = threading.Lock()
+        self._state_unwritten = False  # the last write of the state file failed (told once, not per change)
         self._claim: int | None = None  # the descriptor holding the data folder's lock while the mesh runs
         spare = free_ports()
         self._local_postgres = (
@@ -286,10 +294,12 @@ class LocalMesh(MeshAddresses):
             self._stop_together(group)
         self.ready = False
         self._supervisor.stop_all()
-        if self._claim is not None:  # a refused start leaves the state of the mesh that runs alone
-            state.clear_state(self.data_dir)
-            os.close(self._claim)
-            self._claim = None
+        with self._state_lock:  # a refused start leaves the state of the mesh that runs alone
+            if self._claim is not None:
+                with contextlib.suppress(OSError):  # stopping never fails on the state file
+                    state.clear_state(self.data_dir)
+                os.close(self._claim)
+                self._claim = None
 
     def _stop_together(self, names: list[str]) -> None:
         running = [process for process in self.processes if process.name in names and process.running]
@@ -297,8 +307,30 @@ class LocalMesh(MeshAddresses):
             list(pool.map(lambda process: process.stop(), running))
 
     def _record_state(self) -> None:
+        """Write the state file `status`, `down` and `restart` in other shells read, while this mesh holds its
+        folder. A convenience, never a reason to stop: on a full disk the mesh runs on (Postgres and NATS refuse
+        writes cleanly until space is freed), told once until a write succeeds again."""
         with self._state_lock:
-            state.write_state(self.data_dir, self.processes, self.endpoints(), ready=self.ready)
+            if self._claim is None:  # not (or no longer) ours: a stopped mesh's file stays cleared
+                return
+            try:
+                state.write_state(self.data_dir, self.processes, self.endpoints(), ready=self.ready)
+            except OSError as error:
+                if not self._state_unwritten:
+                    self._state_unwritten = True
+                    self._tell(
+                        f"cannot record the mesh's state in {state.state_path(self.data_dir)} "
+                        f"({error.strerror or error}): the mesh runs on, but `athenaeum status`, `down` and "
+                        "`restart` from another shell may not see it until the file can be written again"
+                    )
+                return
+            if self._state_unwritten:
+                self._state_unwritten = False
+                self._tell(f"the mesh's state is recorded again in {state.state_path(self.data_dir)}")
+
+    def _tell(self, warning: str) -> None:
+        with contextlib.suppress(OSError):  # the terminal's output may be a file on the same full disk
+            self._warn(warning)
 
     def __enter__(self) -> LocalMesh:
         self.start()

@@ -57,7 +57,8 @@ def describe(process: ManagedProcess) -> dict[str, Any]:
 def write_state(
     data_dir: Path, processes: list[ManagedProcess], endpoints: dict[str, Any], *, ready: bool = False
 ) -> None:
-    """Record this launcher, its children, the mesh's endpoints and whether start-up finished (atomically)."""
+    """Record this launcher, its children, the mesh's endpoints and whether start-up finished (atomically: the
+    file is whole or as it was). OSError when it cannot be written (a full disk)."""
     state = {
         "ready": ready,
         "launcher_pid": os.getpid(),
@@ -67,8 +68,12 @@ def write_state(
     }
     path = state_path(data_dir)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a disk full cut it short: no half-written file left beside the state
+        raise
 
 
 def read_state(data_dir: Path) -> dict[str, Any] | None:
