@@ -35,7 +35,6 @@ from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
 from services.support.mesh import registry
 from services.support.mesh.topology import Topology, free_ports
 
-
 log = logging.getLogger("athenaeum.launcher")
 
 

@@ -19,6 +19,7 @@ from services.support.runtime.messaging import NatsLink
 pytestmark = pytest.mark.integration
 SLOW_SERVICE = Path(__file__).with_name("slow_service.py")
 DYING_SERVICE = Path(__file__).with_name("dying_service.py")
+REASON = "JetStream cannot reserve 1 GiB for the ingest stream"  # what dying_service.py's task fails with
 
 
 async def _status_after_one_round(checks, name: str = "") -> int:
@@ -152,4 +153,6 @@ async def test_a_service_whose_background_task_died_exits_with_a_failure_and_say
 
     assert process.returncode == 1, output.decode()[-2000:]
     last_line = output.decode().strip().splitlines()[-1]
-    assert last_line == "dying: background task reserve_stream died: JetStream cannot reserve 1 GiB for the ingest stream"
+    assert (
+        last_line == "dying: background task reserve_stream died: JetStream cannot reserve 1 GiB for the ingest stream"
+    )

@@ -178,7 +178,7 @@ def test_a_data_folder_a_root_launchers_postgres_cannot_reach_is_told_in_one_mes
 
 def test_the_excerpt_of_a_service_log_reads_its_messages_and_the_error_that_ends_a_traceback(tmp_path: Path) -> None:
     traceback = (
-        "Traceback (most recent call last):\n  File \"journal.py\", line 66, in declare\n"
+        'Traceback (most recent call last):\n  File "journal.py", line 66, in declare\n'
         "    await js.add_stream(self._config)\n"
         "nats.js.errors.ServerError: code=500 err_code=10047 description='insufficient storage resources available'"
     )
