@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     sms.add_argument("--token", default=DEV_SMS_TOKEN)
     sms.add_argument("--token-file", type=Path, help="read the token from this file (a container secret)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")  # not per command
     if args.sink == "mail":
         asyncio.run(run_mail(args.smtp_port, args.http_port, args.store))
     else:
