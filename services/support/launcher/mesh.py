@@ -73,13 +73,12 @@ class LocalMesh(MeshAddresses):
         self.envoy_log_level = envoy_log_level
         self.ready_timeout = ready_timeout
         self._progress = progress
-        self._warn = warn
         self.startup_seconds: float | None = None
         self._supervisor = Supervisor(self.data_dir / "logs", on_change=lambda _: self._record_state())
         self._aborting = False
         self.ready = False
         self._state_lock = threading.Lock()
-        self._state_unwritten = False  # the last write of the state file failed (told once, not per change)
+        self._state = state.StateRecorder(self.data_dir, warn)
         self._claim: int | None = None  # the descriptor holding the data folder's lock while the mesh runs
         spare = free_ports()
         self._local_postgres = (
@@ -306,30 +305,9 @@ class LocalMesh(MeshAddresses):
             list(pool.map(lambda process: process.stop(), running))
 
     def _record_state(self) -> None:
-        """Write the state file `status`, `down` and `restart` in other shells read, while this mesh holds its
-        folder. A convenience, never a reason to stop: on a full disk the mesh runs on (Postgres and NATS refuse
-        writes cleanly until space is freed), told once until a write succeeds again."""
         with self._state_lock:
-            if self._claim is None:  # not (or no longer) ours: a stopped mesh's file stays cleared
-                return
-            try:
-                state.write_state(self.data_dir, self.processes, self.endpoints(), ready=self.ready)
-            except OSError as error:
-                if not self._state_unwritten:
-                    self._state_unwritten = True
-                    self._tell(
-                        f"cannot record the mesh's state in {state.state_path(self.data_dir)} "
-                        f"({error.strerror or error}): the mesh runs on, but `athenaeum status`, `down` and "
-                        "`restart` from another shell may not see it until the file can be written again"
-                    )
-                return
-            if self._state_unwritten:
-                self._state_unwritten = False
-                self._tell(f"the mesh's state is recorded again in {state.state_path(self.data_dir)}")
-
-    def _tell(self, warning: str) -> None:
-        with contextlib.suppress(OSError):  # the terminal's output may be a file on the same full disk
-            self._warn(warning)
+            if self._claim is not None:  # only while the folder is ours: a stopped mesh's file stays cleared
+                self._state.record(self.processes, self.endpoints(), ready=self.ready)
 
     def __enter__(self) -> LocalMesh:
         self.start()
