@@ -32,6 +32,9 @@ ACCEPT_TIME_HEADER = "Athenaeum-Accept-Time"
 TRACE_ID_HEADER = "Athenaeum-Trace-Id"
 STREAM_FULL = 10077
 """JetStream's error code when a stream with DiscardPolicy.NEW is at its limits."""
+NO_STORAGE = 10047
+"""JetStream's error code when it cannot reserve a stream's max_bytes ("insufficient storage resources available"):
+a server sizes its store at 75 % of the disk space free when it starts, unless told a size."""
 HEADROOM = 16 * 1024
 """Bytes of a NATS message kept for its headers."""
 RETRY_DELAY_SECONDS = 1.0
@@ -50,6 +53,10 @@ def ingest_stream(*, max_bytes: int, replicas: int) -> StreamConfig:
     )
 
 
+class JournalCannotBeReserved(RuntimeError):
+    """JetStream has less room than the ingestion stream is sized for: the service cannot accept events."""
+
+
 class JetStreamJournal:
     def __init__(self, link: NatsLink, *, max_bytes: int, replicas: int = 1, timeout: float = 2.0) -> None:
         self._link = link
@@ -57,7 +64,19 @@ class JetStreamJournal:
         self._timeout = timeout
 
     async def declare(self) -> None:
-        """Create or update the stream (at start, and again if NATS lost it)."""
+        """Create or update the stream (at start, and again if NATS lost it); JournalCannotBeReserved, saying
+        what it needs, when JetStream has not the room for it."""
+        try:
+            await self._declare()
+        except APIError as error:
+            if error.err_code != NO_STORAGE:
+                raise
+            raise JournalCannotBeReserved(
+                f"JetStream cannot reserve {_size(self._config.max_bytes or 0)} for the ingest stream "
+                f"{INGEST_STREAM}: free disk space where NATS keeps its streams, or lower ATHENAEUM_INGEST_MAX_BYTES"
+            ) from error
+
+    async def _declare(self) -> None:
         js = self._link.jetstream()
         try:
             await js.stream_info(INGEST_STREAM)
@@ -102,6 +121,14 @@ class JetStreamJournal:
             await self.declare()
         except Exception:
             return
+
+
+def _size(count: int) -> str:
+    """Bytes as a person reads them: 1 GiB, 512 MiB."""
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit}"
+    return f"{count} bytes"
 
 
 def _unavailable() -> DependencyUnavailable:

@@ -103,6 +103,7 @@ def up(
         sinks=SinkAddresses(next(ports), next(ports), next(ports)),
         envoy_log_level=envoy_log_level,
         progress=lambda step: console.print(f"  [green]✓[/green] {step}"),
+        warn=lambda line: console.print(line, style="yellow", markup=False, soft_wrap=True),
     )
     # SIGTERM comes from `athenaeum down`; SIGINT is set explicitly as a background job starts with it ignored.
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -283,7 +284,8 @@ def _failed_start(error: Exception) -> str | None:
     from services.support.launcher.readiness import NotReady
     from services.support.launcher.server_account import NoServerAccount
 
-    if not isinstance(error, ProcessFailed | NotReady | NoServerAccount | NotOurs):
+    # PermissionError: e.g. a data folder other accounts cannot traverse, which a root launcher's Postgres needs.
+    if not isinstance(error, ProcessFailed | NotReady | NoServerAccount | NotOurs | PermissionError):
         return None
     taken = "already in use" in str(error) or "EADDRINUSE" in str(error)
     hint = "\nA port it needs is taken (another mesh? `athenaeum down`), or give others: --port-base, --edge-port."

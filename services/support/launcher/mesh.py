@@ -7,7 +7,9 @@ both from the same long-lived thread (the CLI's main thread, a pytest session fi
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import threading
 import time
@@ -32,6 +34,8 @@ from services.support.launcher.readiness import (
 from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
 from services.support.mesh import registry
 from services.support.mesh.topology import Topology, free_ports
+
+log = logging.getLogger("athenaeum.launcher")
 
 
 class StartupAborted(RuntimeError):
@@ -58,6 +62,7 @@ class LocalMesh(MeshAddresses):
         envoy_log_level: str = "warn",
         ready_timeout: float = 60.0,
         progress: Callable[[str], None] = lambda step: None,
+        warn: Callable[[str], None] = log.warning,
     ):
         super().__init__(topology)
         self.data_dir = data_dir.resolve()
@@ -73,6 +78,7 @@ class LocalMesh(MeshAddresses):
         self._aborting = False
         self.ready = False
         self._state_lock = threading.Lock()
+        self._state = state.StateRecorder(self.data_dir, warn)
         self._claim: int | None = None  # the descriptor holding the data folder's lock while the mesh runs
         spare = free_ports()
         self._local_postgres = (
@@ -286,10 +292,12 @@ class LocalMesh(MeshAddresses):
             self._stop_together(group)
         self.ready = False
         self._supervisor.stop_all()
-        if self._claim is not None:  # a refused start leaves the state of the mesh that runs alone
-            state.clear_state(self.data_dir)
-            os.close(self._claim)
-            self._claim = None
+        with self._state_lock:  # a refused start leaves the state of the mesh that runs alone
+            if self._claim is not None:
+                with contextlib.suppress(OSError):  # stopping never fails on the state file
+                    state.clear_state(self.data_dir)
+                os.close(self._claim)
+                self._claim = None
 
     def _stop_together(self, names: list[str]) -> None:
         running = [process for process in self.processes if process.name in names and process.running]
@@ -298,7 +306,8 @@ class LocalMesh(MeshAddresses):
 
     def _record_state(self) -> None:
         with self._state_lock:
-            state.write_state(self.data_dir, self.processes, self.endpoints(), ready=self.ready)
+            if self._claim is not None:  # only while the folder is ours: a stopped mesh's file stays cleared
+                self._state.record(self.processes, self.endpoints(), ready=self.ready)
 
     def __enter__(self) -> LocalMesh:
         self.start()

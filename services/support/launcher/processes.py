@@ -9,6 +9,7 @@ spawning from a short-lived worker thread would kill the child as soon as that t
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -49,12 +50,35 @@ class ProcessSpec:
     """Free-form facts recorded in the state file (ports, role)."""
 
 
-def log_tail(path: Path, lines: int = 20) -> str:
-    """The last lines of a log file, for error messages."""
+LOG_TAIL_BYTES = 256 * 1024
+"""How much of the end of a log an error message reads: a log grows for as long as the mesh runs."""
+
+
+def log_tail(path: Path, lines: int = 12) -> str:
+    """The last lines of a log file, for error messages: a service's JSON lines as their level and message, with
+    the error that ends a traceback they carry, so the reason is there to read."""
     try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+        with path.open("rb") as log:
+            log.seek(max(log.seek(0, os.SEEK_END) - LOG_TAIL_BYTES, 0))
+            text = log.read().decode(errors="replace")
     except OSError:
         return ""
+    readable = [shown for line in text.splitlines()[-lines:] for shown in _readable(line)]
+    return "\n".join(readable[-lines:])
+
+
+def _readable(line: str) -> list[str]:
+    """A log line as a person reads it: a JSON entry ({"level", "message", "exception"}) as `level: message`
+    and the last line of its traceback (the error); any other line as it is."""
+    try:
+        entry = json.loads(line) if line.startswith("{") else None
+    except ValueError:
+        entry = None
+    if not isinstance(entry, dict) or "message" not in entry:
+        return [line]
+    shown = [f"{entry.get('level', 'info')}: {entry['message']}"]
+    traceback = str(entry.get("exception") or "").strip().splitlines()
+    return [*shown, f"  {traceback[-1]}"] if traceback else shown
 
 
 @dataclass(frozen=True)
@@ -182,7 +206,10 @@ class ManagedProcess:
         if now < self._restart_at:
             return None
         self._restart_at = None
-        self.start()
+        try:
+            self.start()
+        except OSError as error:  # out of processes or memory for a moment: a crash like any other, not ours
+            return f"{self.name} could not be started again ({error}); trying again. Log: {self.log_path}"
         self.restarts += 1
         return f"{self.name} restarted ({self.restarts} so far)"
 

@@ -1,18 +1,20 @@
 """The local sinks' HTTP side on aiohttp's low-level server: keep-alive HTTP/1.1 on the sinks' own event loop
 (no thread per connection), enough for a Twilio-style client (httpx, aiohttp, curl), the sinks' web pages and
-their JSON. The sinks answer synchronously from memory: `routes` is a plain function."""
+their JSON. Pages are answered from memory by a plain function; a route that stores (a message sent) may be a
+coroutine function, answering once the message is on disk."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
 Headers = Mapping[str, str]
 """Request headers; `get` takes any case (aiohttp's case-insensitive mapping)."""
-Routes = Callable[[str, str, Headers, bytes], tuple[int, str, bytes]]
-"""`routes(method, path with query, headers, body)` -> (status, content type, payload)."""
+Answer = tuple[int, str, bytes]
+Routes = Callable[[str, str, Headers, bytes], Answer | Awaitable[Answer]]
+"""`routes(method, path with query, headers, body)` -> (status, content type, payload), or an awaitable of it."""
 
 _MAX_BODY = 16 * 1024 * 1024
 
@@ -22,7 +24,8 @@ async def serve_http(port: int, routes: Routes, *, host: str = "127.0.0.1") -> a
 
     async def answer(request: web.BaseRequest) -> web.Response:
         body = await request.read()
-        status, content_type, payload = routes(request.method, request.path_qs, request.headers, body)
+        answered = routes(request.method, request.path_qs, request.headers, body)
+        status, content_type, payload = answered if isinstance(answered, tuple) else await answered
         return web.Response(status=status, body=payload, headers={"Content-Type": content_type})
 
     server = web.Server(answer, client_max_size=_MAX_BODY)

@@ -1,14 +1,16 @@
 """Local stand-ins for the outside world's mail server and SMS provider, for `athenaeum up` and the tests.
 
 - The mail sink is an SMTP server (aiosmtpd; it offers PIPELINING) that keeps every message it accepts, in
-  memory and on disk (appended a few times a second, not per message), and shows them on a small web page
+  memory and on disk (appended in batches, not per message; accepted only once on disk, else 451: the sender
+  tries again later), and shows them on a small web page
   (`/`, one message at `/messages/<n>`, JSON at `/messages`). A recipient whose local part is `reject-550` or
   `defer-451` is refused with that code, like a provider's mailbox simulator. A message whose Message-ID
   it already holds is kept too, marked `duplicate_of` the first (a mailbox shows it once).
 - The SMS sink speaks a Twilio-style API: POST /2010-04-01/Accounts/{sid}/Messages.json (form To, From,
   Body; HTTP Basic auth with the sid and token), answering 201 with a message sid; the provider's magic test
   numbers are refused as it refuses them (+15005550001: invalid number, +15005550009: not a mobile). A
-  request repeating an Idempotency-Key gets the first message back and sends nothing.
+  request repeating an Idempotency-Key gets the first message back and sends nothing. A message it cannot
+  store (a full disk) is answered 503, which a client retries.
 
 Each sink is one asyncio event loop (SMTP and HTTP, no threads).
 
@@ -22,6 +24,7 @@ import asyncio
 import base64
 import contextlib
 import json
+import logging
 import signal
 import time
 import uuid
@@ -51,7 +54,9 @@ MAGIC_NUMBERS = {
 
 
 FLUSH_SECONDS = 0.2
-"""How often a sink appends what it received to its file."""
+"""How often a sink appends what it received (and did not wait for) to its file."""
+NOT_STORED_SMTP = "451 4.3.0 the message could not be stored; try again later"
+NOT_STORED_SMS = {"code": 20503, "message": "Service unavailable: the message could not be stored", "status": 503}
 
 
 # Mail -------------------------------------------------------------------------------------------------
@@ -81,16 +86,19 @@ class MailHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.original_content or envelope.content
         headers = header_fields(raw)
-        self.store.add(
-            {
-                "received_at": time.time(),
-                "mail_from": envelope.mail_from,
-                "rcpt_tos": list(envelope.rcpt_tos),
-                "headers": headers,
-                "key": field(headers, "Message-ID"),
-                "raw": raw.decode("utf-8", errors="replace"),
-            }
-        )
+        try:
+            await self.store.keep(
+                {
+                    "received_at": time.time(),
+                    "mail_from": envelope.mail_from,
+                    "rcpt_tos": list(envelope.rcpt_tos),
+                    "headers": headers,
+                    "key": field(headers, "Message-ID"),
+                    "raw": raw.decode("utf-8", errors="replace"),
+                }
+            )
+        except OSError:  # a full disk: a temporary failure, which the sender retries
+            return NOT_STORED_SMTP
         return "250 Message accepted"
 
 
@@ -105,7 +113,7 @@ class SmsApi:
         self.account = account
         self._authorization = "Basic " + base64.b64encode(f"{account}:{token}".encode()).decode()
 
-    def post_message(self, path: str, headers: Headers, body: bytes) -> tuple[int, dict[str, Any]]:
+    async def post_message(self, path: str, headers: Headers, body: bytes) -> tuple[int, dict[str, Any]]:
         if path != f"/2010-04-01/Accounts/{self.account}/Messages.json":
             return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
         if headers.get("Authorization") != self._authorization:
@@ -123,7 +131,10 @@ class SmsApi:
         sid = "SM" + uuid.uuid4().hex
         item = {"sid": sid, "to": to, "from": form.get("From", ""), "body": text, "received_at": time.time()}
         item["key"] = key
-        self.store.add(item)
+        try:
+            await self.store.keep(item)
+        except OSError:  # a full disk: the provider is unavailable for now, which the client retries
+            return 503, NOT_STORED_SMS
         return 201, {**item, "status": "queued", "account_sid": self.account, "num_segments": str(len(text) // 153 + 1)}
 
 
@@ -168,10 +179,10 @@ def mail_routes(store: Store) -> Routes:
 
 
 def sms_routes(api: SmsApi) -> Routes:
-    def route(method: str, path: str, headers: Headers, body: bytes) -> tuple[int, str, bytes]:
+    async def route(method: str, path: str, headers: Headers, body: bytes) -> tuple[int, str, bytes]:
         url = urlparse(path)
         if method == "POST":
-            return _json(*api.post_message(url.path, headers, body))
+            return _json(*await api.post_message(url.path, headers, body))
         if url.path == "/stats":
             return _json(200, api.store.stats())
         items = api.store.items
@@ -197,7 +208,8 @@ async def _serve(store: Store, servers: list[asyncio.Server]) -> None:
         loop.add_signal_handler(signum, stopped.set)
     try:
         while not stopped.is_set():
-            store.flush()
+            with contextlib.suppress(OSError):  # logged by the store; nobody waited for these
+                store.flush()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopped.wait(), FLUSH_SECONDS)
     finally:
@@ -242,6 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     sms.add_argument("--token", default=DEV_SMS_TOKEN)
     sms.add_argument("--token-file", type=Path, help="read the token from this file (a container secret)")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")  # not per command
     if args.sink == "mail":
         asyncio.run(run_mail(args.smtp_port, args.http_port, args.store))
     else:

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +58,8 @@ def describe(process: ManagedProcess) -> dict[str, Any]:
 def write_state(
     data_dir: Path, processes: list[ManagedProcess], endpoints: dict[str, Any], *, ready: bool = False
 ) -> None:
-    """Record this launcher, its children, the mesh's endpoints and whether start-up finished (atomically)."""
+    """Record this launcher, its children, the mesh's endpoints and whether start-up finished (atomically: the
+    file is whole or as it was). OSError when it cannot be written (a full disk)."""
     state = {
         "ready": ready,
         "launcher_pid": os.getpid(),
@@ -67,8 +69,43 @@ def write_state(
     }
     path = state_path(data_dir)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)  # a disk full cut it short: no half-written file left beside the state
+        raise
+
+
+class StateRecorder:
+    """Writes the state file of the mesh whose folder this launcher holds: a convenience for `status`, `down` and
+    `restart` in other shells, never a reason to stop. On a full disk the mesh runs on (Postgres and NATS refuse
+    writes cleanly until space is freed); a failed write is told once, until one succeeds again."""
+
+    def __init__(self, data_dir: Path, warn: Callable[[str], None]) -> None:
+        self.data_dir = data_dir
+        self._warn = warn
+        self._failing = False
+
+    def record(self, processes: list[ManagedProcess], endpoints: dict[str, Any], *, ready: bool) -> None:
+        try:
+            write_state(self.data_dir, processes, endpoints, ready=ready)
+        except OSError as error:
+            if not self._failing:
+                self._failing = True
+                self._tell(
+                    f"cannot record the mesh's state in {state_path(self.data_dir)} ({error.strerror or error}): "
+                    "the mesh runs on, but `athenaeum status`, `down` and `restart` from another shell may not see "
+                    "it until the file can be written again"
+                )
+            return
+        if self._failing:
+            self._failing = False
+            self._tell(f"the mesh's state is recorded again in {state_path(self.data_dir)}")
+
+    def _tell(self, warning: str) -> None:
+        with contextlib.suppress(OSError):  # the launcher's output may be a file on the same full disk
+            self._warn(warning)
 
 
 def read_state(data_dir: Path) -> dict[str, Any] | None:

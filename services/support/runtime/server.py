@@ -39,6 +39,11 @@ log = logging.getLogger("athenaeum.server")
 Registration = Callable[[grpc.aio.Server], None]
 
 
+class BackgroundTaskDied(RuntimeError):
+    """A background task the process needs (relay, consumers, health reporter) ended with an error: the process
+    stops, and exits with a failure so that its supervisor restarts it (or says why it cannot start)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Served:
     """One gRPC service a process serves: its full name (which picks its access rules from the protos)
@@ -157,9 +162,11 @@ async def serve(app: ServiceApp) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    died: list[asyncio.Task[None]] = []
     for task in tasks:
-        task.add_done_callback(partial(_stop_if_crashed, stop))
+        task.add_done_callback(partial(_stop_if_crashed, stop, died))
     await stop.wait()
+    crashed = list(died)  # before the drain: a task failing as it is cancelled is no reason to fail the exit
 
     log.info("draining", extra={"service": app.name})
     await reporter.shut_down()
@@ -170,6 +177,9 @@ async def serve(app: ServiceApp) -> None:
     for close in app.closers:
         await close()
     log.info("stopped", extra={"service": app.name})
+    if crashed:
+        task = crashed[0]
+        raise BackgroundTaskDied(f"background task {task.get_name()} died: {task.exception()}")
 
 
 def _task_name(job: Callable[[], Awaitable[None]]) -> str:
@@ -177,10 +187,12 @@ def _task_name(job: Callable[[], Awaitable[None]]) -> str:
     return str(getattr(job, "__qualname__", None) or getattr(getattr(job, "func", None), "__qualname__", repr(job)))
 
 
-def _stop_if_crashed(stop: asyncio.Event, task: asyncio.Task[None]) -> None:
-    """A background task that dies is a bug: stop (and be restarted) rather than limp on half-working."""
+def _stop_if_crashed(stop: asyncio.Event, died: list[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+    """A background task that dies is a bug or a dependency that cannot serve us: stop (and be restarted) rather
+    than limp on half-working."""
     if not task.cancelled() and task.exception() is not None:
         log.error("background task %s died", task.get_name(), exc_info=task.exception())
+        died.append(task)
         stop.set()
 
 
@@ -194,5 +206,8 @@ def run(build: Callable[[], Awaitable[ServiceApp]], *, settings: BaseServiceSett
 
     try:
         run_on(settings.event_loop, main())
+    except BackgroundTaskDied as died:
+        # Exit code 1, and the reason as the log's last line: a supervisor reads a crash, not a clean exit.
+        raise SystemExit(f"{name}: {died}") from None
     finally:
         shutdown_tracing(tracer_provider)

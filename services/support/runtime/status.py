@@ -100,6 +100,13 @@ def retry_after_header(status: status_pb2.Status) -> tuple[tuple[str, str], ...]
 # shutting down or starting up (57P01-57P03), or out of connections/memory (53).
 _TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53")
 _TRANSIENT_DRIVER_ERRORS = ("InternalClientError", "InterfaceError", "ConnectionDoesNotExistError")
+DATABASE_AWAY = "the database is unavailable for a moment; retry later"
+_OUT_OF_RESOURCES = {
+    # Not "a moment": a full disk lasts until someone frees space, and the caller should say so to whom can.
+    "53100": "the library's database is out of disk space; tell the administrator",
+    "53200": "the library's database is out of memory; retry later, and tell the administrator if it lasts",
+    "53300": "the library's database has no connection to spare; retry later",
+}
 
 
 def database_failure(error: BaseException) -> int | None:
@@ -113,13 +120,21 @@ def database_failure(error: BaseException) -> int | None:
     return None
 
 
+def _database_unavailable(error: BaseException) -> str:
+    """What to tell a caller the database could not serve: which resource it ran out of, if it says so."""
+    for cause in causes(error):
+        if message := _OUT_OF_RESOURCES.get(sqlstate(cause)):
+            return message
+    return DATABASE_AWAY
+
+
 def unexpected_status(error: BaseException) -> status_pb2.Status:
     """Status for anything that is not a domain error; never leaks internals to the caller."""
     database = database_failure(error)
     if database == code_pb2.ABORTED:
         return status_pb2.Status(code=database, message="the request collided with another one; retry it")
     if database == code_pb2.UNAVAILABLE:
-        return status_pb2.Status(code=database, message="the database is unavailable for a moment; retry later")
+        return status_pb2.Status(code=database, message=_database_unavailable(error))
     if isinstance(error, grpc.aio.AioRpcError) and error.code() in (
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,

@@ -17,7 +17,13 @@ import sqlalchemy as sa
 from athenaeum.events.v1 import events_pb2
 from services.events.api.consumers import storing
 from services.events.app.recording import RecordEvents, UsedRequestIds, record_events
-from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT, JetStreamJournal, read_batch
+from services.events.data.journal import (
+    INGEST_STREAM,
+    INGEST_SUBJECT,
+    JetStreamJournal,
+    JournalCannotBeReserved,
+    read_batch,
+)
 from services.events.domain.model import Recorder
 from services.support.launcher.nats import LocalNats
 from services.support.launcher.processes import Supervisor
@@ -192,3 +198,16 @@ async def test_a_full_stream_refuses_a_batch_with_resource_exhausted_and_a_retry
             for _ in range(40):  # nobody consumes: ~40 KB each fills 1 MB
                 await accept(journal, batch(400))
         assert refused.value.reason == "INGESTION_FULL" and refused.value.retry_after
+
+
+async def test_a_stream_jetstream_has_no_room_for_is_refused_saying_what_it_needs(nats) -> None:
+    async with connected(nats) as link:
+        journal = JetStreamJournal(link, max_bytes=1 << 44)  # more than a test machine's disk
+
+        with pytest.raises(JournalCannotBeReserved) as refused:
+            await journal.declare()
+
+    assert str(refused.value) == (
+        "JetStream cannot reserve 16 TiB for the ingest stream EVENTS_INGEST: free disk space where NATS "
+        "keeps its streams, or lower ATHENAEUM_INGEST_MAX_BYTES"
+    )

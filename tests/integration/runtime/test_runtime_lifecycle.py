@@ -18,6 +18,8 @@ from services.support.runtime.messaging import NatsLink
 
 pytestmark = pytest.mark.integration
 SLOW_SERVICE = Path(__file__).with_name("slow_service.py")
+DYING_SERVICE = Path(__file__).with_name("dying_service.py")
+REASON = "JetStream cannot reserve 1 GiB for the ingest stream"  # what dying_service.py's task fails with
 
 
 async def _status_after_one_round(checks, name: str = "") -> int:
@@ -134,3 +136,23 @@ async def test_sigterm_lets_calls_in_flight_finish_and_refuses_new_ones(free_por
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+async def test_a_service_whose_background_task_died_exits_with_a_failure_and_says_why(free_port_source) -> None:
+    """A supervisor must read a crash (and restart it, or tell why it cannot start), not a clean exit."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(DYING_SERVICE),
+        str(next(free_port_source)),
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,  # one log, as the launcher keeps it
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 30)
+
+    assert process.returncode == 1, output.decode()[-2000:]
+    last_line = output.decode().strip().splitlines()[-1]
+    assert (
+        last_line == "dying: background task reserve_stream died: JetStream cannot reserve 1 GiB for the ingest stream"
+    )

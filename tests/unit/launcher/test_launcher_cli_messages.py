@@ -3,6 +3,7 @@ message (no traceback) when a call fails."""
 
 from __future__ import annotations
 
+import json
 import sys
 import tomllib
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from services.support.launcher import cli, state
-from services.support.launcher.processes import ProcessFailed
+from services.support.launcher.processes import ProcessFailed, log_tail
 from services.support.launcher.server_account import NoServerAccount
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -158,6 +159,48 @@ def test_a_root_launcher_without_an_account_for_postgres_says_so_in_one_message(
     message = capsys.readouterr().err
     assert message.startswith("athenaeum: the mesh did not start: Postgres may not run as root")
     assert "Traceback" not in message
+
+
+def test_a_data_folder_a_root_launchers_postgres_cannot_reach_is_told_in_one_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def app() -> None:
+        raise PermissionError("/tmp/private is not traversable by other users; Postgres runs as 'athenaeum-postgres'")
+
+    monkeypatch.setattr(cli, "app", app)
+    with pytest.raises(SystemExit) as exit_:
+        cli.main()
+
+    message = capsys.readouterr().err
+    assert exit_.value.code == 1 and "Traceback" not in message
+    assert message.startswith("athenaeum: the mesh did not start: /tmp/private is not traversable by other users")
+
+
+def test_the_excerpt_of_a_service_log_reads_its_messages_and_the_error_that_ends_a_traceback(tmp_path: Path) -> None:
+    traceback = (
+        'Traceback (most recent call last):\n  File "journal.py", line 66, in declare\n'
+        "    await js.add_stream(self._config)\n"
+        "nats.js.errors.ServerError: code=500 err_code=10047 description='insufficient storage resources available'"
+    )
+    entries = [
+        {"level": "info", "logger": "athenaeum", "message": "logging configured", "service": "events"},
+        {"level": "error", "message": "background task declare_journal died", "exception": traceback},
+        {"level": "info", "message": "stopped", "service": "events"},
+    ]
+    log = tmp_path / "events.log"
+    reason = "events: background task declare_journal died: JetStream cannot reserve 1 GiB for the ingest stream"
+    log.write_text("".join(json.dumps(entry) + "\n" for entry in entries) + "plain line {not json\n" + reason + "\n")
+
+    assert log_tail(log).splitlines() == [
+        "info: logging configured",
+        "error: background task declare_journal died",
+        "  nats.js.errors.ServerError: code=500 err_code=10047 description='insufficient storage resources available'",
+        "info: stopped",
+        "plain line {not json",
+        reason,
+    ]
+    assert log_tail(log, lines=2).splitlines() == ["plain line {not json", reason]
+    assert log_tail(tmp_path / "missing.log") == ""
 
 
 @pytest.mark.parametrize("last", ["0", "-1"])

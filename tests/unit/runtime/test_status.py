@@ -78,6 +78,26 @@ def test_a_database_restarting_or_gone_is_unavailable_not_internal() -> None:
         assert "starting" not in status.message and "state 12" not in status.message  # nothing internal leaks
 
 
+def test_a_database_out_of_disk_space_says_so_instead_of_for_a_moment() -> None:
+    cases = {
+        asyncpg.exceptions.DiskFullError('could not extend file "base/16389/16797"'): (
+            "the library's database is out of disk space; tell the administrator"
+        ),
+        asyncpg.exceptions.OutOfMemoryError("out of memory"): (
+            "the library's database is out of memory; retry later, and tell the administrator if it lasts"
+        ),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"): (
+            "the library's database has no connection to spare; retry later"
+        ),
+        asyncpg.exceptions.CannotConnectNowError("the database system is starting up"): (
+            "the database is unavailable for a moment; retry later"
+        ),
+    }
+    for driver_error, message in cases.items():
+        status = unexpected_status(_wrapped(driver_error))
+        assert (status.code, status.message) == (code_pb2.UNAVAILABLE, message), driver_error
+
+
 def test_a_serialization_failure_is_a_conflict_to_retry() -> None:
     status = unexpected_status(_wrapped(asyncpg.exceptions.SerializationError("could not serialize access")))
     assert status.code == code_pb2.ABORTED
