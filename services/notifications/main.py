@@ -26,7 +26,9 @@ from services.notifications.api.workers import Dispatcher, DispatchSettings, Rem
 from services.notifications.app.notifying import TakenIn, take_in
 from services.notifications.app.projection import projection_is_empty
 from services.notifications.app.templating import seed_templates
+from services.notifications.data.accounts import UsersAccounts
 from services.notifications.data.email import SmtpSender
+from services.notifications.data.notifications import FINISHED_LONG_AGO
 from services.notifications.data.peers import CatalogTitles
 from services.notifications.data.rendering import JinjaRenderer
 from services.notifications.data.sms import TwilioStyleSender
@@ -41,6 +43,7 @@ from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.server import ServiceApp, mesh_channel, run, served
+from services.support.runtime.upkeep import delete_forever
 
 NAME = "notifications"
 
@@ -81,10 +84,14 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
     def queued(channel: Channel) -> None:
         dispatchers[channel].wake()
 
-    catalog = CatalogTitles(mesh_channel(settings))
+    peers = mesh_channel(settings)
+    catalog = CatalogTitles(peers)
+    accounts = UsersAccounts(peers)  # the recipients the projection does not hold
 
     async def take(intakes: list[Intake]) -> Sequence[TakenIn]:
-        taken = await take_in(intakes, uow=unit_of_work(), clock=clock, renderer=renderer, catalog=catalog, rules=rules)
+        taken = await take_in(
+            intakes, uow=unit_of_work(), clock=clock, renderer=renderer, catalog=catalog, rules=rules, accounts=accounts
+        )
         for channel in {n.channel for n in taken.queued if n.status == Status.QUEUED}:
             queued(channel)
         return [taken] * len(intakes)
@@ -109,8 +116,12 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
         rules=rules,
         poll_seconds=settings.reminder_poll_seconds,
         on_queued=queued,
+        accounts=accounts,
     )
-    servicer = NotificationsServicer(uow=unit_of_work, clock=clock, renderer=renderer, rules=rules, on_queued=queued)
+    servicer = NotificationsServicer(
+        uow=unit_of_work, clock=clock, renderer=renderer, rules=rules, on_queued=queued, accounts=accounts
+    )
+    kept = {"keep": timedelta(days=settings.notifications_kept_days)}
     app = infra.app(
         [
             served(
@@ -121,7 +132,11 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
         consumers=[loans, users],
-        background=[*(dispatcher.run for dispatcher in dispatchers.values()), reminder_clock.run],
+        background=[
+            *(dispatcher.run for dispatcher in dispatchers.values()),
+            reminder_clock.run,
+            partial(delete_forever, infra.engine, [FINISHED_LONG_AGO], kept, what="finished notifications"),
+        ],
     )
     app.closers = [*app.closers, *(sender.close for sender in senders.values())]
     return app

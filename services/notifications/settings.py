@@ -80,6 +80,12 @@ class NotificationsSettings(BaseServiceSettings):
     dispatch_poll_seconds: float = 1.0
     reminder_poll_seconds: float = 30.0
     consumer_batch: int = Field(128, ge=1, le=1024, description="Events fetched (and stored) together.")
+    notifications_kept_days: int = Field(
+        365,
+        ge=1,
+        description="How long a sent, failed or suppressed notification (its address and text) is kept: a year "
+        "of what each patron was told, for the desk's questions; the audit trail keeps that it was sent.",
+    )
     instance_name: str = Field("", description="Owner of this process's claims; default host:port.")
     consumer_group: str = Field(
         "notifications",

@@ -3,6 +3,7 @@ mail and SMS sinks, readers and staff see the result through the API (issue 11, 
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
 
 pytestmark = pytest.mark.e2e
 
@@ -256,3 +259,51 @@ def test_a_changed_password_is_told_by_email(edge, librarian, mail_sink) -> None
         return [kind for to, kind in kinds if patron["email"] in to and kind == "password_changed"]
 
     assert until(notices, bool, seconds=10)
+
+
+def _in_projection(mesh, user: str, *, forget: bool = False) -> bool:
+    """Whether notifications' projection of accounts holds `user` (read as the service's own role); with
+    `forget`, whether it did and no longer does."""
+    table = sa.table("recipients", sa.column("user_id"))
+    where = table.c.user_id == uuid.UUID(user.split("/")[1])
+
+    async def run() -> bool:
+        engine = create_async_engine(mesh.database_url("notifications"))
+        try:
+            async with engine.begin() as connection:
+                if forget:
+                    return bool((await connection.execute(table.delete().where(where))).rowcount)  # type: ignore[attr-defined]
+                return (await connection.scalar(sa.select(sa.func.count()).select_from(table).where(where))) == 1
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def test_a_patron_the_projection_lost_still_gets_staff_messages_and_fine_notices(
+    mesh, edge, librarian, mail_sink
+) -> None:
+    """Notifications' recipients are kept from the users stream, which keeps a month: after an upgrade (the
+    table made empty) or a lost table, a patron registered long ago is asked of the users service."""
+    patron = register(edge, librarian)
+    name, email = patron["user"]["name"], patron["email"]
+    assert until(lambda: _in_projection(mesh, name), bool, seconds=10), "the registration never reached it"
+    assert _in_projection(mesh, name, forget=True)
+
+    subject = f"Closed on Monday {uuid.uuid4().hex[:6]}"
+    message = {"recipient": name, "channel": "NOTIFICATION_CHANNEL_EMAIL", "subject": subject, "body": "Sorry."}
+    sent = edge.post("/v1/notifications:send", json=message, headers=librarian.headers)
+    assert sent.status_code == 200, sent.text
+    assert until(lambda: [m for m in mail_sink.messages() if subject in m["headers"].get("Subject", "")], bool,
+                 seconds=10), "the staff message did not arrive"  # fmt: skip
+
+    assert _in_projection(mesh, name, forget=True)  # and lost again: an event for them now
+    fined = edge.post("/v1/fines", json={"patron": name, "amount": "3.00"}, headers=librarian.headers)
+    assert fined.status_code == 200, fined.text
+
+    def fine_notices() -> list[dict]:
+        return [m for m in mail_sink.messages()
+                if email in m["rcpt_tos"] and m["headers"].get("X-Athenaeum-Kind") == "fine_assessed"]  # fmt: skip
+
+    assert until(fine_notices, bool, seconds=10), "the fine notice did not arrive"
+    assert _in_projection(mesh, name)  # kept again

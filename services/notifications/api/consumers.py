@@ -1,8 +1,9 @@
 """JetStream in: loans events become notifications (many at a time, one transaction per batch), users
 events keep the recipients projection (in order) and bring the welcome and security notices.
 
-An event whose recipient is not known yet is retried later (the users event is on its way); one that does
-not decode goes to the dead-letter subject at once (no retry will make it readable)."""
+An event whose recipient is not known here is told once the users service has said who they are (and the
+projection keeps it); it is retried later while that service cannot be asked, and dropped when it has no such
+account. One that does not decode goes to the dead-letter subject at once (no retry will make it readable)."""
 
 from __future__ import annotations
 
@@ -125,9 +126,17 @@ class LoansHandler:
             return
         if intake is None:
             return  # an event nobody needs telling about (a rule changed, a fine paid)
-        taken = await self._intake.submit(intake)
-        if intake.event_id in taken.waiting:
-            raise RecipientNotKnownYet(f"event {intake.event_id}: its recipient is not known here yet")
+        await tell(self._intake, intake, message.subject)
+
+
+async def tell(intake: GroupCommit[Intake, TakenIn], told: Intake, subject: str) -> None:
+    """Hand `told` to the batch of the moment: retried later when its recipient is not known here yet (the
+    users service could not be asked), dropped when the users service has no account of them."""
+    taken = await intake.submit(told)
+    if told.event_id in taken.no_account:
+        log.warning("dropped %s %s: the users service has no account of its recipient", subject, told.event_id)
+    elif told.event_id in taken.waiting:
+        raise RecipientNotKnownYet(f"event {told.event_id}: its recipient is not known here yet")
 
 
 class UsersHandler:
@@ -156,14 +165,9 @@ class UsersHandler:
             # a changed address is told to the one the projection holds, so before the projection takes the new
             notices = await projection.address_notices(update.profile, uow=self._uow())
             if notices is not None:
-                await self._tell(notices)
+                await tell(self._intake, notices, message.subject)
             await projection.apply_profile(update.profile, uow=self._uow())
         if update.status is not None:
             await projection.apply_status(update.status, uow=self._uow())
         if update.intake is not None:
-            await self._tell(update.intake)
-
-    async def _tell(self, intake: Intake) -> None:
-        taken = await self._intake.submit(intake)
-        if intake.event_id in taken.waiting:
-            raise RecipientNotKnownYet(f"event {intake.event_id}: its recipient is not known here yet")
+            await tell(self._intake, update.intake, message.subject)

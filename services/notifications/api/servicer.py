@@ -11,7 +11,7 @@ from athenaeum.notifications.v1 import notifications_pb2_grpc
 from services.notifications.api import convert
 from services.notifications.app import querying, sending, templating
 from services.notifications.app.notifying import Rules
-from services.notifications.app.ports import NotificationsUnitOfWork, TemplateRenderer
+from services.notifications.app.ports import Accounts, NotificationsUnitOfWork, TemplateRenderer
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.notifications import NOTIFICATION, Notification
 from services.notifications.domain.templates import Template, parse_template_name
@@ -27,12 +27,14 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
         renderer: TemplateRenderer,
         rules: Rules,
         on_queued: Callable[[Channel], None] = lambda channel: None,
+        accounts: Accounts | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._renderer = renderer
         self._rules = rules
         self._on_queued = on_queued
+        self._accounts = accounts
 
     def _queued(self, notification: Notification) -> pb.Notification:
         self._on_queued(notification.channel)
@@ -75,6 +77,7 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
             clock=self._clock,
             renderer=self._renderer,
             rules=self._rules,
+            accounts=self._accounts,
         )
         return self._queued(notification)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -19,7 +21,13 @@ from prometheus_client import Counter, Gauge, Histogram
 from services.notifications.api.batching import GroupCommit
 from services.notifications.app import delivering, reminders
 from services.notifications.app.notifying import Rules
-from services.notifications.app.ports import ChannelUnavailable, NotificationsUnitOfWork, Sender, TemplateRenderer
+from services.notifications.app.ports import (
+    Accounts,
+    ChannelUnavailable,
+    NotificationsUnitOfWork,
+    Sender,
+    TemplateRenderer,
+)
 from services.notifications.domain.delivery import Failed, Outcome, Sent
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.notifications import Notification, Status
@@ -81,6 +89,8 @@ class Dispatcher:
         self._ended = asyncio.Event()
         """Set when a send ends (its slot is free again)."""
         self._recorder: GroupCommit[delivering.Attempt, Notification] = GroupCommit(self._record, max_size=256)
+        self._recording: set[uuid.UUID] = set()
+        """Notifications sent whose outcome waits for the database: not sent again if their claim lapses."""
         CHANNEL_UP.labels(channel.value).set(1)
 
     def wake(self) -> None:
@@ -100,6 +110,9 @@ class Dispatcher:
             await self._room_for_a_claim()
             free = self._free_slots()
             claimed = await retry_forever(partial(self._claim, free), what="the notifications database")
+            # One whose outcome is still being recorded here was claimed again after its lease ran out
+            # during a database outage: it was sent, and the recording under way ends its claim.
+            claimed = [n for n in claimed if n.id not in self._recording]
             self._in_flight += len(claimed)
             for notification in claimed:
                 task = asyncio.create_task(self._attempt(notification))
@@ -134,13 +147,27 @@ class Dispatcher:
     async def _attempt(self, notification: Notification) -> None:
         try:
             outcome = await self._send(notification)
-            recorded = await self._recorder.submit(delivering.Attempt(notification, outcome))
-            self._count(recorded, outcome)
-        except Exception:  # the database is away: the claim lapses and another attempt is made later
-            log.exception("could not record the delivery of %s", notification.name)
+            self._count(await self._record_until_stored(notification, outcome), outcome)
         finally:
             self._in_flight -= 1
             self._ended.set()
+
+    async def _record_until_stored(self, notification: Notification, outcome: Outcome | None) -> Notification:
+        """Store what the channel answered, waiting for a database that is away (a restart) as long as it
+        takes, the slot held meanwhile: dropped, the outcome of a message already sent was lost, its claim
+        lapsed and it went out again. Only a crash of this process between the send and the record can repeat
+        a send now. Each try records on a copy of the notification as it was claimed: a failed one has
+        changed its copy (status, attempts) and handed its events to a transaction that did not commit."""
+        claimed = copy.deepcopy(notification)
+
+        async def record() -> Notification:
+            return await self._recorder.submit(delivering.Attempt(copy.deepcopy(claimed), outcome))
+
+        self._recording.add(notification.id)
+        try:
+            return await retry_forever(record, what=f"the notifications database (recording {notification.name})")
+        finally:
+            self._recording.discard(notification.id)
 
     async def _send(self, notification: Notification) -> Outcome | None:
         parent = propagate.extract(notification.trace)
@@ -203,6 +230,7 @@ class ReminderClock:
         rules: Rules,
         poll_seconds: float,
         on_queued: Callable[[Channel], None],
+        accounts: Accounts | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -210,6 +238,7 @@ class ReminderClock:
         self._rules = rules
         self._poll_seconds = poll_seconds
         self._on_queued = on_queued
+        self._accounts = accounts
 
     async def run(self) -> None:
         while True:
@@ -222,7 +251,12 @@ class ReminderClock:
     async def tick(self) -> int:
         """Send what is due now; returns how many notifications were queued."""
         taken = await reminders.send_due_reminders(
-            limit=500, uow=self._uow(), clock=self._clock, renderer=self._renderer, rules=self._rules
+            limit=500,
+            uow=self._uow(),
+            clock=self._clock,
+            renderer=self._renderer,
+            rules=self._rules,
+            accounts=self._accounts,
         )
         for channel in {n.channel for n in taken.queued if n.status == Status.QUEUED}:
             self._on_queued(channel)

@@ -11,7 +11,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from services.notifications.app import projection
 from services.notifications.app.ports import (
+    Accounts,
     Catalog,
     NotificationsUnitOfWork,
     RenderFailed,
@@ -49,6 +51,8 @@ class TakenIn:
     """Every notification stored (QUEUED or SUPPRESSED)."""
     waiting: set[uuid.UUID] = field(default_factory=set)
     """Events left for later: their recipient is not known here yet (the users event is on its way)."""
+    no_account: set[uuid.UUID] = field(default_factory=set)
+    """Events about someone the users service has no account of: nobody to tell, not waited for."""
     told_before: int = 0
     """Reminder steps skipped because they were told already."""
 
@@ -61,18 +65,29 @@ async def take_in(
     renderer: TemplateRenderer,
     catalog: Catalog,
     rules: Rules,
+    accounts: Accounts | None = None,
 ) -> TakenIn:
     """Turn a batch of events into notifications, in one transaction; none for a batch that changes nothing
-    (most loan events tell nobody anything: a loan issued to a patron who wants no receipt)."""
+    (most loan events tell nobody anything: a loan issued to a patron who wants no receipt). A recipient the
+    projection does not hold is asked of `accounts` first (and kept)."""
     titles: dict[str, str] = {}
     titled = [await with_titles(intake, catalog, titles) for intake in intakes]
     async with uow.reading():
         recipients = await _recipients(titled, uow)
+    nobody: set[uuid.UUID] = set()
+    if accounts is not None and (asked := projection.unknown(_wanted(titled), recipients)):
+        async with uow:
+            recipients, nobody = await projection.fill_in(recipients, asked, accounts=accounts, uow=uow)
+            await uow.commit()
+    no_account = {intake.event_id for intake in titled if nobody.intersection(intake.people)}
+    titled = [intake.without(nobody) for intake in titled]
     if not _changes_anything(titled, recipients):
-        return TakenIn(waiting={intake.event_id for intake in titled if not _known(intake, recipients)})
+        waiting = {intake.event_id for intake in titled if not _known(intake, recipients)}
+        return TakenIn(waiting=waiting, no_account=no_account)
     async with uow:
         taken = await tell(titled, uow=uow, now=clock.now(), renderer=renderer, rules=rules, recipients=recipients)
         await uow.commit()
+    taken.no_account = no_account
     return taken
 
 
@@ -150,18 +165,18 @@ async def _sms_sent(
     return Counter(sent.by_recipient), Counter(sent.by_number)
 
 
-def _people(intake: Intake) -> list[uuid.UUID]:
-    return [o.recipient_id for o in (*intake.occurrences, *(r.occurrence for r in intake.schedule))]
+def _wanted(intakes: Sequence[Intake]) -> set[uuid.UUID]:
+    return {person for intake in intakes for person in intake.people}
 
 
 async def _recipients(intakes: Sequence[Intake], uow: NotificationsUnitOfWork) -> dict[uuid.UUID, Recipient]:
-    wanted = {person for intake in intakes for person in _people(intake)}
+    wanted = _wanted(intakes)
     return await uow.recipients.get_many(wanted) if wanted else {}
 
 
 def _known(intake: Intake, recipients: Mapping[uuid.UUID, Recipient]) -> bool:
     """Everyone the intake is about is known here (else it waits for their users event)."""
-    return all(person in recipients for person in _people(intake))
+    return all(person in recipients for person in intake.people)
 
 
 def _told(occurrence: Occurrence, recipients: Mapping[uuid.UUID, Recipient]) -> Recipient:

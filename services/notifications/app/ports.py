@@ -5,7 +5,7 @@ Jinja2, SMTP or HTTP type here. The data layer implements these (data/); unit te
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -60,7 +60,8 @@ class NotificationRepository(Protocol):
         """Writes back one changed notification unless someone changed it since it was read (Conflict)."""
 
     async def save_outcomes(self, notifications: list[Notification], *, worker: str) -> None:
-        """Writes back notifications this worker claimed, and releases their claims."""
+        """Writes back notifications this worker still holds, and releases their claims; only theirs have their
+        events stored with the commit (one recorded already, or taken over by another worker, is left alone)."""
 
     async def release(self, notification_ids: list[uuid.UUID], *, worker: str) -> None:
         """Gives claims back untouched (the channel was down: the attempt was never made)."""
@@ -93,10 +94,14 @@ class NotificationRepository(Protocol):
 
 
 class RecipientRepository(Protocol):
-    async def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]: ...
+    async def get_many(self, user_ids: Iterable[uuid.UUID], *, lock: bool = False) -> dict[uuid.UUID, Recipient]:
+        """Those stored; with `lock`, held until the transaction ends (nobody else writes them meanwhile)."""
 
     async def save(self, recipient: Recipient) -> None:
         """Insert or replace."""
+
+    async def add(self, recipient: Recipient) -> bool:
+        """Insert unless the account is stored already; whether it was inserted."""
 
     async def count(self) -> int: ...
 
@@ -188,6 +193,14 @@ class TemplateRenderer(Protocol):
 
     def render(self, template: Template, variables: Mapping[str, str]) -> Rendered:
         """Raises RenderFailed."""
+
+
+class Accounts(Protocol):
+    """The users service, asked for the accounts the projection does not hold."""
+
+    async def look_up(self, user_ids: Collection[uuid.UUID]) -> Mapping[uuid.UUID, Recipient | None]:
+        """Each account as the users service has it now, None for one it has not; raises DependencyUnavailable
+        when it cannot be asked."""
 
 
 class Catalog(Protocol):

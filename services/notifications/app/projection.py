@@ -1,17 +1,20 @@
-"""The local projection of accounts, kept from the users service's events (no call per notification)."""
+"""The local projection of accounts, kept from the users service's events (no call per notification); an
+account it does not hold is asked of the users service and kept (the stream keeps a month of events: an older
+account is not in it after an upgrade, or once the projection was emptied or lost)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.notifications.app.ports import NotificationsUnitOfWork
+from services.notifications.app.ports import Accounts, NotificationsUnitOfWork
 from services.notifications.domain.address_changes import address_changes
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.occurrences import Intake
 from services.notifications.domain.recipients import AccountStatus, Recipient
+from services.support.runtime.errors import DependencyUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +82,55 @@ async def apply_status(cmd: StatusSeen, *, uow: NotificationsUnitOfWork) -> None
 async def projection_is_empty(*, uow: NotificationsUnitOfWork) -> bool:
     async with uow:
         return await uow.recipients.count() == 0
+
+
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """What the users service said of accounts the projection did not hold."""
+
+    recipients: dict[uuid.UUID, Recipient] = field(default_factory=dict)
+    """The accounts it has, as the projection holds them now."""
+    nobody: set[uuid.UUID] = field(default_factory=set)
+    """Those it has no account of: nothing is told to them (there is no one to tell)."""
+
+
+def unknown(user_ids: Collection[uuid.UUID], recipients: Mapping[uuid.UUID, Recipient]) -> set[uuid.UUID]:
+    """The accounts among `user_ids` the projection holds no profile of."""
+    return {user_id for user_id in user_ids if not ((held := recipients.get(user_id)) and held.profiled)}
+
+
+async def learn(user_ids: Collection[uuid.UUID], *, accounts: Accounts, uow: NotificationsUnitOfWork) -> Learned:
+    """Ask the users service for these accounts and keep its answers, in the caller's transaction. An event
+    may have brought a newer version meanwhile: each is kept as `apply_profile` would (the newer profile, the
+    later status), under a lock, so an answer older than a stored event never overwrites it. Raises
+    DependencyUnavailable when the users service cannot be asked."""
+    answers = await accounts.look_up(user_ids)
+    found = {user_id: person for user_id, person in answers.items() if person is not None}
+    held = await uow.recipients.get_many(found, lock=True) if found else {}
+    kept: dict[uuid.UUID, Recipient] = {}
+    for user_id, person in found.items():
+        stored = held.get(user_id)
+        current = stored.with_profile(person) if stored else person
+        if stored is None and not await uow.recipients.add(person):  # an event brought it just now: it stands
+            current = (await uow.recipients.get_many([user_id], lock=True))[user_id]
+        elif stored is not None and current != stored:
+            await uow.recipients.save(current)
+        kept[user_id] = current
+    return Learned(kept, {user_id for user_id, person in answers.items() if person is None})
+
+
+async def fill_in(
+    recipients: Mapping[uuid.UUID, Recipient],
+    asked: Collection[uuid.UUID],
+    *,
+    accounts: Accounts,
+    uow: NotificationsUnitOfWork,
+) -> tuple[dict[uuid.UUID, Recipient], set[uuid.UUID]]:
+    """`recipients` with the accounts `asked` learned (`learn`, in the caller's transaction), and those the users
+    service has no account of. A users service that cannot be asked adds nothing: the events about them wait,
+    as for a users event on its way."""
+    try:
+        learned = await learn(asked, accounts=accounts, uow=uow)
+    except DependencyUnavailable:
+        return dict(recipients), set()
+    return {**recipients, **learned.recipients}, learned.nobody

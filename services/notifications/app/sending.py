@@ -6,12 +6,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from services.notifications.app import projection
 from services.notifications.app.delivering import current_routes
 from services.notifications.app.notifying import Rules, word
-from services.notifications.app.ports import NotificationsUnitOfWork, RenderFailed, TemplateRenderer
+from services.notifications.app.ports import Accounts, NotificationsUnitOfWork, RenderFailed, TemplateRenderer
 from services.notifications.domain.kinds import COMMON_PARAMS, KINDS, Channel, Kind
 from services.notifications.domain.notifications import NOTIFICATION, Content, Notification
-from services.notifications.domain.recipients import AccountStatus, address_for
+from services.notifications.domain.recipients import AccountStatus, Recipient, address_for
 from services.notifications.domain.templates import MAX_SMS_LENGTH, TemplateNotFound, template_id
 from services.notifications.domain.wording import locale_of, zone_of
 from services.support.runtime.clock import Clock
@@ -69,16 +70,20 @@ def _check(cmd: SendMessage) -> Channel:
 
 
 async def send_message(
-    cmd: SendMessage, *, uow: NotificationsUnitOfWork, clock: Clock, renderer: TemplateRenderer, rules: Rules
+    cmd: SendMessage,
+    *,
+    uow: NotificationsUnitOfWork,
+    clock: Clock,
+    renderer: TemplateRenderer,
+    rules: Rules,
+    accounts: Accounts | None = None,
 ) -> Notification:
     """Queue one message to a patron now; a repeated request_id returns the first one."""
     channel = _check(cmd)
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "SendNotification"):
             return await uow.notifications.get(NOTIFICATION.parse_id(previous))
-        recipient = (await uow.recipients.get_many([cmd.recipient_id])).get(cmd.recipient_id)
-        if recipient is None:
-            raise FailedPrecondition(f"users/{cmd.recipient_id} is not known here", reason="UNKNOWN_RECIPIENT")
+        recipient = await _recipient(cmd.recipient_id, uow=uow, accounts=accounts)
         if recipient.status == AccountStatus.DEACTIVATED:
             raise FailedPrecondition("the account is closed", reason="ACCOUNT_CLOSED")
         kind = cmd.template[0] if cmd.template else Kind.MESSAGE
@@ -102,6 +107,20 @@ async def send_message(
         await uow.requests.remember(cmd.request_id, "SendNotification", notification.name)
         await uow.commit()
     return notification
+
+
+async def _recipient(user_id: uuid.UUID, *, uow: NotificationsUnitOfWork, accounts: Accounts | None) -> Recipient:
+    """The account as the projection holds it; one it does not hold is asked of `accounts` and kept
+    (DependencyUnavailable when the users service cannot be asked). UNKNOWN_RECIPIENT when nobody has it."""
+    held = await uow.recipients.get_many([user_id])
+    if accounts is not None and projection.unknown([user_id], held):
+        learned = await projection.learn([user_id], accounts=accounts, uow=uow)
+        held = {**held, **learned.recipients}
+        if user_id in learned.nobody:
+            held.pop(user_id, None)
+    if user_id not in held:
+        raise FailedPrecondition(f"users/{user_id} is not known here", reason="UNKNOWN_RECIPIENT")
+    return held[user_id]
 
 
 def _params(cmd: SendMessage, kind: Kind, channel: Channel, *, display_name: str, library: str) -> dict[str, str]:

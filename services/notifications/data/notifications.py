@@ -23,6 +23,7 @@ from services.notifications.domain.notifications import (
     Status,
 )
 from services.support.runtime.repository import TrackingRepository
+from services.support.runtime.upkeep import BATCH_ROWS
 
 _UUIDS = ARRAY(UUID(as_uuid=True))
 """Lists of ids go as one array parameter (`= ANY`): one statement text, so one prepared statement."""
@@ -47,10 +48,11 @@ _SAVE_OUTCOMES = sa.text(
     + ", ".join(f"{name} = r.{name}" for name in _OUTCOME_FIELDS)
     + ", claimed_by = NULL, claimed_until = NULL FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(id uuid, "
     + ", ".join(f"{name} {_PG_TYPES[type(table.c[name].type)]}" for name in _OUTCOME_FIELDS)
-    + ") WHERE n.id = r.id AND n.claimed_by = :worker"
+    + ") WHERE n.id = r.id AND n.claimed_by = :worker RETURNING n.id"
 )
 """A group's outcomes in one statement, as a batch is inserted (an UPDATE per notification cost a round of the
-protocol and of the driver's parameter handling each). A claim another worker took over is left alone."""
+protocol and of the driver's parameter handling each). A claim another worker took over is left alone, and so
+is one already recorded (a retry after a commit whose answer was lost)."""
 _RELEASE = (
     table.update()
     .where(table.c.id == sa.any_(sa.bindparam("ids", type_=_UUIDS)), table.c.claimed_by == sa.bindparam("worker"))
@@ -104,6 +106,20 @@ _SMS_SINCE = sa.union_all(
 """Both hourly counts in one round trip: per account, and per number (an index on SMS addresses serves it)."""
 
 
+FINISHED_LONG_AGO = table.delete().where(
+    table.c.id.in_(
+        sa.select(table.c.id)
+        .where(
+            table.c.created_at < sa.func.now() - sa.bindparam("keep", type_=sa.Interval),
+            table.c.status != Status.QUEUED.value,
+        )
+        .limit(BATCH_ROWS)
+    )
+)
+"""Notifications sent, failed or suppressed, made more than `keep` ago (`notifications_kept_days`): each keeps
+an address and a whole message, which the audit trail leaves out. Found by the index on created_at."""
+
+
 class SqlNotificationRepository(TrackingRepository):
     async def add_many(self, notifications: list[Notification]) -> list[Notification]:
         rows = json.dumps([{"id": n.id, **_to_row(n)} for n in notifications], default=_json_value)
@@ -131,9 +147,11 @@ class SqlNotificationRepository(TrackingRepository):
             for n in notifications
             for row in (_to_row(n),)
         ]
-        await self.session.execute(_SAVE_OUTCOMES, {"rows": json.dumps(rows, default=_json_value), "worker": worker})
+        parameters = {"rows": json.dumps(rows, default=_json_value), "worker": worker}
+        stored = set((await self.session.execute(_SAVE_OUTCOMES, parameters)).scalars().all())
         for notification in notifications:
-            self._track(notification)
+            if notification.id in stored:  # its events (NotificationSent, …) are announced once
+                self._track(notification)
 
     async def release(self, notification_ids: list[uuid.UUID], *, worker: str) -> None:
         await self.session.execute(_RELEASE, {"ids": notification_ids, "worker": worker})

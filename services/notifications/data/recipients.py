@@ -19,6 +19,16 @@ _GET_MANY = DriverStatement(
     sa.select(table).where(table.c.user_id == sa.any_(sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True))))),
     read=True,
 )
+_LOCK_MANY = DriverStatement(
+    sa.select(table)
+    .where(table.c.user_id == sa.any_(sa.bindparam("ids", type_=ARRAY(UUID(as_uuid=True)))))
+    .with_for_update()
+)
+_ADD = DriverStatement(
+    insert(table)
+    .values({c.name: sa.bindparam(c.name, type_=c.type) for c in table.c})
+    .on_conflict_do_nothing(index_elements=[table.c.user_id])
+)
 _UPSERT = insert(table)
 _UPSERT = _UPSERT.on_conflict_do_update(
     index_elements=[table.c.user_id], set_={c.name: _UPSERT.excluded[c.name] for c in table.c if c.name != "user_id"}
@@ -26,12 +36,15 @@ _UPSERT = _UPSERT.on_conflict_do_update(
 
 
 class SqlRecipientRepository(TrackingRepository):
-    async def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
-        rows = await self._fetch(_GET_MANY, {"ids": list(user_ids)})
+    async def get_many(self, user_ids: Iterable[uuid.UUID], *, lock: bool = False) -> dict[uuid.UUID, Recipient]:
+        rows = await self._fetch(_LOCK_MANY if lock else _GET_MANY, {"ids": list(user_ids)})
         return {row["user_id"]: _to_recipient(row) for row in rows}
 
     async def save(self, recipient: Recipient) -> None:
         await self.session.execute(_UPSERT, _to_row(recipient))
+
+    async def add(self, recipient: Recipient) -> bool:
+        return await self._execute(_ADD, _to_row(recipient)) == 1
 
     async def count(self) -> int:
         return int(await self.session.scalar(sa.select(sa.func.count()).select_from(table)) or 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from services.notifications.domain.kinds import Kind
@@ -69,6 +69,21 @@ class Intake:
     schedule: tuple[Reminder, ...] = ()
     cancel: tuple[str, ...] = ()
     ends: tuple[Ending, ...] = ()
+
+    @property
+    def people(self) -> list[uuid.UUID]:
+        """Everyone it tells something, now or by a reminder."""
+        return [o.recipient_id for o in (*self.occurrences, *(r.occurrence for r in self.schedule))]
+
+    def without(self, nobody: set[uuid.UUID]) -> Intake:
+        """This intake without what it tells people who have no account (there is no one to tell)."""
+        if nobody.isdisjoint(self.people):
+            return self
+        return replace(
+            self,
+            occurrences=tuple(o for o in self.occurrences if o.recipient_id not in nobody),
+            schedule=tuple(r for r in self.schedule if r.occurrence.recipient_id not in nobody),
+        )
 
 
 def reminder_step_key(subject: str, kind: Kind, due_at: datetime | None, step: int | str) -> str:

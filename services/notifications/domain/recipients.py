@@ -55,6 +55,12 @@ class Recipient:
     def name(self) -> str:
         return USER.format(self.user_id)
 
+    @property
+    def profiled(self) -> bool:
+        """Whether an account's profile (its addresses, preferences) was seen: a status change of an account
+        whose events before it were not (the stream keeps a month) makes a record without one."""
+        return self.version > 0
+
     def with_profile(self, newer: Recipient) -> Recipient:
         """This recipient after a profile event: its fields if the event is newer; the status only if the
         event is newer than the last status change."""

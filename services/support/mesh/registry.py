@@ -113,8 +113,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="users",
         grpc_services=("athenaeum.users.v1.UsersService", "athenaeum.users.v1.AuthService"),
-        # loans asks for borrowing eligibility.
-        callers=(EDGE, "loans"),
+        # loans asks for borrowing eligibility; notifications for the accounts its projection does not hold.
+        callers=(EDGE, "loans", "notifications"),
         index=0,
         secret_settings=("ATHENAEUM_SIGNING_KEY_PASSPHRASE", "ATHENAEUM_BOOTSTRAP_ADMIN_PASSWORD"),
     ),

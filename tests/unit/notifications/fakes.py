@@ -136,7 +136,7 @@ class FakeNotifications:
             if self._claims.get(n.id, ("",))[0] == worker:
                 self._rows[n.id] = _stored(n)
                 del self._claims[n.id]
-            self._uow.seen.append(n)
+                self._uow.seen.append(n)
 
     async def release(self, notification_ids: list[uuid.UUID], *, worker: str) -> None:
         for notification_id in notification_ids:
@@ -216,11 +216,17 @@ class FakeRecipients:
     def __init__(self, rows: dict[uuid.UUID, Recipient]) -> None:
         self._rows = rows
 
-    async def get_many(self, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Recipient]:
+    async def get_many(self, user_ids: Iterable[uuid.UUID], *, lock: bool = False) -> dict[uuid.UUID, Recipient]:
         return {user_id: self._rows[user_id] for user_id in user_ids if user_id in self._rows}
 
     async def save(self, recipient: Recipient) -> None:
         self._rows[recipient.user_id] = recipient
+
+    async def add(self, recipient: Recipient) -> bool:
+        if recipient.user_id in self._rows:
+            return False
+        self._rows[recipient.user_id] = recipient
+        return True
 
     async def count(self) -> int:
         return len(self._rows)

@@ -4,6 +4,7 @@ sends it keeps in flight, and how many claims (transactions) a backlog costs."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -91,3 +92,31 @@ async def test_one_send_at_a_time_still_drains_the_backlog(db, clock, renderer, 
     await _dispatch_until_sent(db, clock, channel, concurrency=1, count=5)
     assert channel.most_in_flight == 1
     assert [count for count in claims if count] == [1] * 5
+
+
+async def test_an_outcome_the_database_could_not_take_is_kept_and_the_message_is_not_sent_again(
+    db, clock, renderer, catalog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Postgres restarts while a sent message's outcome is being recorded, for longer than the claim's lease:
+    the outcome is recorded once the database is back, the message was sent once, announced once."""
+    await _queue_emails(db, clock, renderer, catalog, 1)
+    save_outcomes = FakeNotifications.save_outcomes
+    failures = 2
+
+    async def away_at_first(self: FakeNotifications, notifications: list[Notification], *, worker: str) -> None:
+        nonlocal failures
+        if failures:
+            failures -= 1
+            clock.advance(timedelta(minutes=1))  # the outage outlasts the lease: the claim has lapsed
+            raise ConnectionRefusedError("the database system is starting up")
+        await save_outcomes(self, notifications, worker=worker)
+
+    monkeypatch.setattr(FakeNotifications, "save_outcomes", away_at_first)
+    channel = SlowChannel()
+    await _dispatch_until_sent(db, clock, channel, concurrency=8, count=1)
+    assert failures == 0
+    assert len(channel.sent) == 1
+    [stored] = db.notifications.values()
+    assert stored.status == Status.SENT and stored.attempts == 1
+    assert [type(e).__name__ for e in db.published if getattr(e, "notification", None)] == ["NotificationSent"]
+    assert not db.claims

@@ -158,10 +158,10 @@ def test_mesh_internal_rpcs_refuse_the_edge_even_for_admins() -> None:
 
 def test_a_peer_service_calling_on_its_own_behalf_gets_only_what_the_rule_opens_to_peers() -> None:
     with pytest.raises(PermissionDenied):
-        _check("/athenaeum.users.v1.UsersService/GetUser", users_pb2.GetUserRequest(name=ME), identity=None,
+        _check("/athenaeum.users.v1.UsersService/ListUsers", users_pb2.ListUsersRequest(), identity=None,
                caller=LOANS_CALLER)  # fmt: skip
     with pytest.raises(PermissionDenied):
-        _check("/athenaeum.users.v1.UsersService/ListUsers", users_pb2.ListUsersRequest(), identity=None,
+        _check("/athenaeum.users.v1.UsersService/DeleteUser", users_pb2.DeleteUserRequest(name=ME), identity=None,
                caller=LOANS_CALLER)  # fmt: skip
     _check("/athenaeum.catalog.v1.CatalogService/LookupCopy", catalog_pb2.LookupCopyRequest(), identity=None,
            caller=LOANS_CALLER)  # fmt: skip
@@ -171,8 +171,9 @@ def test_a_peer_service_calling_on_its_own_behalf_gets_only_what_the_rule_opens_
 
 def test_the_methods_open_to_peers_are_the_ones_a_peer_calls() -> None:
     peers = {path.rsplit("/", 1)[1] for path, rule in POLICY.items() if rule.peers}
-    # loans lends by barcode; a service records its own events; every other peer call is AUDIENCE_MESH or public
-    assert peers == {"LookupCopy", "RecordEvent", "BatchRecordEvents", "StreamRecordEvents"}
+    # loans lends by barcode; a service records its own events; notifications asks for an account its projection
+    # lacks; every other peer call is AUDIENCE_MESH or public
+    assert peers == {"LookupCopy", "RecordEvent", "BatchRecordEvents", "StreamRecordEvents", "GetUser"}
 
 
 @pytest.mark.parametrize(

@@ -554,8 +554,9 @@ class NotificationsServiceStub:
         Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
         characters, a missing template parameter, a template of a kind only the system sends: staff send
         `message` templates), NOT_FOUND (no such template), FAILED_PRECONDITION
-        (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
-        phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
+        (UNKNOWN_RECIPIENT: no such user; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or phone number for the
+        channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff), UNAVAILABLE (USERS_UNAVAILABLE:
+        a user this service has not heard of yet, and the users service could not be asked; retry later).
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/SendNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
@@ -610,7 +611,8 @@ class UsersServiceStub:
 
     def get_user(self, request: users_v1.GetUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
-        Returns one user.
+        Returns one user. Peers may ask too (notifications, for an account its projection of accounts does not
+        hold).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user), PERMISSION_DENIED (a reader asking
         for someone else).
         """
@@ -1173,8 +1175,9 @@ class NotificationsServiceAsyncStub:
         Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
         characters, a missing template parameter, a template of a kind only the system sends: staff send
         `message` templates), NOT_FOUND (no such template), FAILED_PRECONDITION
-        (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
-        phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
+        (UNKNOWN_RECIPIENT: no such user; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or phone number for the
+        channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff), UNAVAILABLE (USERS_UNAVAILABLE:
+        a user this service has not heard of yet, and the users service could not be asked; retry later).
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/SendNotification', request, notifications_v1.Notification, timeout=timeout, metadata=metadata)
 
@@ -1229,7 +1232,8 @@ class UsersServiceAsyncStub:
 
     async def get_user(self, request: users_v1.GetUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
-        Returns one user.
+        Returns one user. Peers may ask too (notifications, for an account its projection of accounts does not
+        hold).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user), PERMISSION_DENIED (a reader asking
         for someone else).
         """

@@ -56,8 +56,9 @@ class NotificationsServiceStub:
     Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
     characters, a missing template parameter, a template of a kind only the system sends: staff send
     `message` templates), NOT_FOUND (no such template), FAILED_PRECONDITION
-    (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
-    phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
+    (UNKNOWN_RECIPIENT: no such user; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or phone number for the
+    channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff), UNAVAILABLE (USERS_UNAVAILABLE:
+    a user this service has not heard of yet, and the users service could not be asked; retry later).
     """
     RetryNotification: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.RetryNotificationRequest, _notifications_pb2.Notification]
     """Queues a FAILED notification for another attempt.
@@ -107,8 +108,9 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
     characters, a missing template parameter, a template of a kind only the system sends: staff send
     `message` templates), NOT_FOUND (no such template), FAILED_PRECONDITION
-    (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
-    phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
+    (UNKNOWN_RECIPIENT: no such user; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or phone number for the
+    channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff), UNAVAILABLE (USERS_UNAVAILABLE:
+    a user this service has not heard of yet, and the users service could not be asked; retry later).
     """
     RetryNotification: _aio.UnaryUnaryMultiCallable[_notifications_pb2.RetryNotificationRequest, _notifications_pb2.Notification]  # type: ignore[assignment]
     """Queues a FAILED notification for another attempt.
@@ -173,8 +175,9 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: INVALID_ARGUMENT (no recipient or channel, neither template nor body, an SMS longer than 1,600
         characters, a missing template parameter, a template of a kind only the system sends: staff send
         `message` templates), NOT_FOUND (no such template), FAILED_PRECONDITION
-        (UNKNOWN_RECIPIENT: no such user known to this service; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or
-        phone number for the channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff).
+        (UNKNOWN_RECIPIENT: no such user; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or phone number for the
+        channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff), UNAVAILABLE (USERS_UNAVAILABLE:
+        a user this service has not heard of yet, and the users service could not be asked; retry later).
         """
 
     @_abc_1.abstractmethod

@@ -89,7 +89,8 @@ class UsersServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetUser(self, request, context):
-        """Returns one user.
+        """Returns one user. Peers may ask too (notifications, for an account its projection of accounts does not
+        hold).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user), PERMISSION_DENIED (a reader asking
         for someone else).
         """

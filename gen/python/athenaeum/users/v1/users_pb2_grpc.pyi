@@ -42,7 +42,8 @@ class UsersServiceStub:
     PERMISSION_DENIED (only librarians create readers; only admins create librarians and admins).
     """
     GetUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetUserRequest, _users_pb2.User]
-    """Returns one user.
+    """Returns one user. Peers may ask too (notifications, for an account its projection of accounts does not
+    hold).
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user), PERMISSION_DENIED (a reader asking
     for someone else).
     """
@@ -98,7 +99,8 @@ class UsersServiceAsyncStub(UsersServiceStub):
     PERMISSION_DENIED (only librarians create readers; only admins create librarians and admins).
     """
     GetUser: _aio.UnaryUnaryMultiCallable[_users_pb2.GetUserRequest, _users_pb2.User]  # type: ignore[assignment]
-    """Returns one user.
+    """Returns one user. Peers may ask too (notifications, for an account its projection of accounts does not
+    hold).
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user), PERMISSION_DENIED (a reader asking
     for someone else).
     """
@@ -163,7 +165,8 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _users_pb2.GetUserRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.User, _abc.Awaitable[_users_pb2.User]]:
-        """Returns one user.
+        """Returns one user. Peers may ask too (notifications, for an account its projection of accounts does not
+        hold).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such user), PERMISSION_DENIED (a reader asking
         for someone else).
         """
