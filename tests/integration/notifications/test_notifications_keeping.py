@@ -27,7 +27,7 @@ from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import Content, Notification, Status
 from services.notifications.domain.recipients import AccountStatus, Recipient
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.db import session_factory
+from services.support.runtime.engine import session_factory
 from services.support.runtime.migrations import upgrade_to_head
 from services.support.runtime.outbox import OUTBOX
 from services.support.runtime.upkeep import delete_until_none
