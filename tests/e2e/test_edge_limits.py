@@ -25,6 +25,7 @@ from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.events.v1 import events_pb2, events_pb2_grpc
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.support.mesh.envoy_edge_guard import MAX_REQUEST_BODY_BYTES, REQUEST_HEADERS_SECONDS, route_classes
+from services.support.mesh.envoy_edge_headers import MAX_REQUEST_HEADERS
 from services.support.mesh.registry import EDGE_RATE_LIMITS
 from services.support.runtime.wire import timestamp
 
@@ -77,6 +78,44 @@ async def test_grpc_metadata_over_the_cap_is_resource_exhausted_for_that_call_al
         await events.RecordEvent(events_pb2.RecordEventRequest(event=event), metadata=librarian.metadata, timeout=10)
         assert (await asyncio.wait_for(watch.read(), 10)).type == kind  # the watch lived on
         watch.cancel()
+
+
+def _with_headers(edge: httpx.Client, count: int, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """Small headers to make `count` of the client's own (Host not counted, as no pseudo-header is)."""
+    already = len(edge.build_request("GET", "/", headers=headers).headers) - 1
+    return {**(headers or {}), **{f"x-h{i}": "1" for i in range(count - already)}}
+
+
+@pytest.mark.parametrize("count", [90, 98, MAX_REQUEST_HEADERS])
+def test_up_to_a_hundred_small_headers_pass_the_edge_and_the_sidecar(edge: httpx.Client, count: int) -> None:
+    """86 to 98 passed the edge and its sidecar reset them: 503 UNAVAILABLE, which clients retry."""
+    response = edge.get("/v1/books", params={"page_size": 1}, headers=_with_headers(edge, count))
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("count", [MAX_REQUEST_HEADERS + 10, 300])
+def test_more_than_a_hundred_headers_are_431(edge: httpx.Client, count: int) -> None:
+    body = assert_status_json(edge.get("/v1/books", headers=_with_headers(edge, count)), 431, RESOURCE_EXHAUSTED)
+    assert f"more than {MAX_REQUEST_HEADERS} request headers" in body["message"]
+
+
+@pytest.mark.parametrize(("count", "refused"), [(90, False), (MAX_REQUEST_HEADERS + 10, True), (400, True)])
+async def test_grpc_metadata_of_many_entries_is_answered_not_unavailable_or_reset(
+    mesh, librarian, count: int, refused: bool
+) -> None:
+    """90 entries were UNAVAILABLE (the sidecar's reset, retried by clients), 100 and more INTERNAL (RST_STREAM)."""
+    metadata = (*librarian.metadata, *((f"x-h{i}", "1") for i in range(count)))
+    async with grpc.aio.insecure_channel(mesh.edge_grpc_target) as channel:
+        call = catalog_pb2_grpc.CatalogServiceStub(channel).ListBooks(
+            catalog_pb2.ListBooksRequest(page_size=1), metadata=metadata, timeout=10
+        )
+        if not refused:
+            await call
+            return
+        with pytest.raises(grpc.aio.AioRpcError) as error:
+            await call
+    assert error.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, error.value.details()
+    assert f"more than {MAX_REQUEST_HEADERS}" in (error.value.details() or "")
 
 
 def test_a_query_within_the_header_cap_but_over_its_field_limit_is_400_naming_the_field(edge: httpx.Client) -> None:

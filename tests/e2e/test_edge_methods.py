@@ -78,6 +78,24 @@ def test_a_cross_origin_head_carries_the_cors_headers(mesh, edge: httpx.Client, 
     assert head.status_code == 200 and head.headers["access-control-allow-origin"] == origin
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "allow"), [("PUT", "/v1/books", "GET, HEAD, POST"), ("GET", "/v1/loans/x:return", "POST")]
+)
+def test_a_cross_origin_405_carries_the_cors_headers(
+    mesh, edge: httpx.Client, method: str, path: str, allow: str
+) -> None:
+    """A direct response skipped the CORS filter: a browser saw a CORS failure, not the 405 and its Allow."""
+    (origin,) = mesh.topology.cors_origins
+    allowed = edge.request(method, path, headers={"origin": origin})
+    assert_status_json(allowed, 405, UNIMPLEMENTED)
+    assert allowed.headers["allow"] == allow
+    assert allowed.headers["access-control-allow-origin"] == origin
+    by_the_filter = edge.get("/v2/nothing-here", headers={"origin": origin})  # a 404 the CORS filter saw
+    assert allowed.headers["access-control-expose-headers"] == by_the_filter.headers["access-control-expose-headers"]
+    other = edge.request(method, path, headers={"origin": "https://evil.example"})
+    assert other.status_code == 405 and "access-control-allow-origin" not in other.headers
+
+
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl (HTTP/2 without TLS)")
 def test_head_over_http2_ends_the_stream_cleanly(mesh, librarian, book_path: str) -> None:
     """HTTP/2 does not drop a HEAD answer's body by itself: the transcoder's JSON went out, and curl reported

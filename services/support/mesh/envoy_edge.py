@@ -89,7 +89,7 @@ def edge_config(topology: Topology) -> Config:
             bad_grpc_timeout_route(),
             *_api_reference_routes(topology),
             *_edge_routes(topology),
-            *method_routes(CORS_CLUSTER if topology.cors_origins else None),
+            *method_routes(CORS_CLUSTER if topology.cors_origins else None, topology.cors_origins),
             *([cors_route()] if topology.cors_origins else []),
         ],
         # Order matters: answer CORS preflights, cap the headers and a REST body, drop client-supplied claims,

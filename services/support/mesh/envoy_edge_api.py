@@ -15,6 +15,7 @@ CORS_TYPE = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.Cors"
 CORS_POLICY_TYPE = "type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy"
 CORS_FILTER = "envoy.filters.http.cors"
 CORS_MAX_AGE_SECONDS = 600
+CORS_EXPOSE_HEADERS = "grpc-status, grpc-message, x-request-id, retry-after"
 
 # gRPC code (google.rpc.Code) for each HTTP status the edge can answer by itself.
 LOCAL_REPLY_CODES = {
@@ -141,7 +142,7 @@ def cors_policy(origins: tuple[str, ...]) -> Config:
             "allow_origin_string_match": [{"exact": origin} for origin in origins],
             "allow_methods": "GET, POST, PATCH, PUT, DELETE, OPTIONS",
             "allow_headers": "authorization, content-type, x-request-id, grpc-timeout, x-grpc-web, x-user-agent",
-            "expose_headers": "grpc-status, grpc-message, x-request-id, retry-after",
+            "expose_headers": CORS_EXPOSE_HEADERS,
             "max_age": str(CORS_MAX_AGE_SECONDS),
             "allow_credentials": False,
         }

@@ -76,10 +76,14 @@ IDLE_CONNECTION_SECONDS = 60
 def size_limits() -> dict[str, Any]:
     """HCM settings capping what a request may carry before any filter buffers it, and how slowly it may
     come: a client that takes its time with the headers, or keeps a connection idle, gives it up."""
+    codecs = codec_limits()
     return {
-        **codec_limits(),
+        **codecs,
         "request_headers_timeout": f"{REQUEST_HEADERS_SECONDS}s",
-        "common_http_protocol_options": {"idle_timeout": f"{IDLE_CONNECTION_SECONDS}s"},
+        "common_http_protocol_options": {
+            **codecs["common_http_protocol_options"],
+            "idle_timeout": f"{IDLE_CONNECTION_SECONDS}s",
+        },
     }
 
 

@@ -13,6 +13,10 @@ HEAD (RFC 9110 9.3.2: a server that answers GET answers HEAD) takes one more rou
 Lua filter for that request alone (other requests never create it), which sends the request on as the GET
 the transcoder knows and drops the answer's body, keeping its length in content-length. HTTP/1.1 would drop
 the body by itself; HTTP/2 sends whatever body the answer has, which a client takes for a broken stream.
+
+The CORS filter passes a direct response by (it has no target to find a policy on), so a browser on an
+allowed origin saw a CORS failure instead of the 405. With CORS on, each 405 route has a twin for a request
+from an allowed origin that adds the headers the filter would: the origin allowed, and the headers exposed.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from google.api import annotations_pb2, http_pb2
 
 from services.support.mesh import registry
 from services.support.mesh.envoy_common import Config
+from services.support.mesh.envoy_edge_api import CORS_EXPOSE_HEADERS
 from services.support.runtime.access import service_descriptor
 
 LUA_TYPE = "type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua"
@@ -135,30 +140,53 @@ def _method_rank(method: str) -> tuple[int, str]:
     return (METHOD_ORDER.index(method), "") if method in METHOD_ORDER else (len(METHOD_ORDER), method)
 
 
-def method_routes(head_cluster: str | None = None) -> list[Config]:
+def method_routes(head_cluster: str | None = None, cors_origins: tuple[str, ...] = ()) -> list[Config]:
     """The 405 route of each REST path pattern, then the HEAD route; they go after the gRPC routes.
 
     The CORS filter acts only on a route with a target (a direct response has none): with CORS on, the HEAD
-    route names `head_cluster` (the CORS route's, never reached), so a cross-origin HEAD gets its headers.
+    route names `head_cluster` (the CORS route's, never reached), so a cross-origin HEAD gets its headers,
+    and each 405 route from one of `cors_origins` adds them itself.
     """
-    routes = [_not_allowed_route(pattern, methods) for pattern, methods in allowed_methods(rest_methods())]
+    routes = [
+        route
+        for pattern, methods in allowed_methods(rest_methods())
+        for route in (
+            *([_not_allowed_route(pattern, methods, cors_origins)] if cors_origins else []),
+            _not_allowed_route(pattern, methods),
+        )
+    ]
     return [*routes, _head_route(head_cluster)]
 
 
-def _not_allowed_route(pattern: PathPattern, methods: list[str]) -> Config:
+def _not_allowed_route(pattern: PathPattern, methods: list[str], cors_origins: tuple[str, ...] = ()) -> Config:
+    """The 405 of a pattern; with `cors_origins`, only for a request from one of them, with the CORS headers."""
     allow = ", ".join(methods)
     # The method checks go first: a request with a method the path takes fails them before any regex runs.
     # OPTIONS goes on as before, to the CORS filter's preflight answer (which a direct response would skip).
     passing = [*methods, "OPTIONS"]
     other_method = [{"name": ":method", "string_match": {"exact": method}, "invert_match": True} for method in passing]
+    origin = [_origin_is_one_of(cors_origins)] if cors_origins else []
+    headers = {"allow": allow} | (_cors_headers() if cors_origins else {})
     return {
-        "match": {"safe_regex": {"regex": pattern.regex()}, "headers": [*other_method, NOT_GRPC]},
+        "match": {"safe_regex": {"regex": pattern.regex()}, "headers": [*other_method, NOT_GRPC, *origin]},
         "direct_response": {"status": 405, "body": {"inline_string": f"this path takes {allow} only"}},
         "response_headers_to_add": [
-            {"header": {"key": "allow", "value": allow}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            {"header": {"key": key, "value": value}, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}
+            for key, value in headers.items()
         ],
         "typed_per_filter_config": {TRANSCODER: {"@type": FILTER_CONFIG_TYPE, "disabled": True}},
     }
+
+
+def _origin_is_one_of(origins: tuple[str, ...]) -> Config:
+    """Exactly one of the allowed origins, as the CORS policy's exact matches take them."""
+    regex = "|".join(re.escape(origin) for origin in origins)
+    return {"name": "origin", "string_match": {"safe_regex": {"regex": f"(?:{regex})"}}}
+
+
+def _cors_headers() -> dict[str, str]:
+    """What the CORS filter adds to an answer for an allowed origin (not a preflight)."""
+    return {"access-control-allow-origin": "%REQ(origin)%", "access-control-expose-headers": CORS_EXPOSE_HEADERS}
 
 
 def _head_route(cluster: str | None) -> Config:

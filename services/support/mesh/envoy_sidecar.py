@@ -22,6 +22,7 @@ from services.support.mesh.envoy_common import (
     pipe_listener,
     upstream_mtls,
 )
+from services.support.mesh.envoy_edge_headers import sidecar_codec_limits
 from services.support.mesh.envoy_resilience import guarded_cluster, outbound_routes
 from services.support.mesh.topology import Topology
 from services.support.runtime.identity import CLAIMS_HEADER
@@ -77,6 +78,8 @@ def _inbound_listener(spec: registry.ServiceSpec, topology: Topology) -> Config:
         # service can trust x-forwarded-client-cert to tell who called.
         forward_client_cert_details="SANITIZE_SET",
         set_current_client_cert_details={"uri": True},
+        # A request the edge admits (its header cap) is never reset here for its number of headers.
+        **sidecar_codec_limits(),
     )
     return listener(
         "inbound",

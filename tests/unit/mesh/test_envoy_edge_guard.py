@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from mesh_helpers import loopback_topology
 
+from services.support.mesh import registry
 from services.support.mesh.envoy_edge import edge_config
 from services.support.mesh.envoy_edge_guard import (
     AUTH,
@@ -20,7 +21,14 @@ from services.support.mesh.envoy_edge_guard import (
     WRITE,
     route_classes,
 )
-from services.support.mesh.envoy_edge_headers import DECODED_HEADERS_KB
+from services.support.mesh.envoy_edge_headers import (
+    COUNT_POLICY,
+    DECODED_HEADERS_KB,
+    HEADER_CAP_FILTER,
+    HEADERS_THE_EDGE_ADDS,
+    MAX_REQUEST_HEADERS,
+)
+from services.support.mesh.envoy_sidecar import sidecar_config
 from services.support.mesh.topology import Topology
 
 DESCRIPTOR = Path(__file__).resolve().parents[3] / "gen" / "descriptor" / "athenaeum.binpb"
@@ -90,3 +98,24 @@ def test_health_and_reflection_are_reads() -> None:
     regexes = _class_regexes()
     assert regexes[READ].fullmatch("/grpc.health.v1.Health/Check")
     assert not regexes[WRITE].fullmatch("/grpc.health.v1.Health/Check")
+
+
+def test_too_many_headers_are_refused_by_the_cap_filter_well_below_the_codecs_and_the_sidecars_limits() -> None:
+    """Over the codec's count an HTTP/2 call is reset; a sidecar's reset was a retryable 503 UNAVAILABLE."""
+    topology = _topology()
+    hcm = _hcm(topology)
+    (cap,) = [f for f in hcm["http_filters"] if f["name"] == HEADER_CAP_FILTER]
+    condition = cap["typed_config"]["rules"]["policies"][COUNT_POLICY]["condition"]["call_expr"]
+    counted, limit = condition["args"]
+    assert condition["function"] == "_>_" and counted["call_expr"]["function"] == "size"
+    assert counted["call_expr"]["args"][0]["select_expr"]["field"] == "headers"
+    assert limit["const_expr"]["int64_value"] == MAX_REQUEST_HEADERS + HEADERS_THE_EDGE_ADDS
+    codec = hcm["common_http_protocol_options"]
+    assert codec["max_headers_count"] > 2 * limit["const_expr"]["int64_value"]
+    assert codec["idle_timeout"]  # kept alongside
+    for spec in registry.SERVICES:
+        (inbound, *_) = sidecar_config(spec.name, topology)["static_resources"]["listeners"]
+        assert inbound["name"] == "inbound"
+        sidecar = inbound["filter_chains"][0]["filters"][0]["typed_config"]["common_http_protocol_options"]
+        # the edge adds claims, the user, the client address, the transcoder's and router's headers after the cap
+        assert sidecar["max_headers_count"] >= limit["const_expr"]["int64_value"] + 50

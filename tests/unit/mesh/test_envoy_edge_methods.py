@@ -11,7 +11,8 @@ import pytest
 from mesh_helpers import loopback_topology
 
 from services.support.mesh.envoy_edge import edge_config
-from services.support.mesh.envoy_edge_headers import HEADER_CAP_FILTER, MAX_REQUEST_HEADERS_KB
+from services.support.mesh.envoy_edge_api import CORS_FILTER
+from services.support.mesh.envoy_edge_headers import HEADER_CAP_FILTER, MAX_REQUEST_HEADERS_KB, POLICY
 from services.support.mesh.envoy_edge_methods import (
     HEAD_FILTER,
     TRANSCODER,
@@ -133,5 +134,36 @@ def test_the_header_cap_is_checked_before_the_transcoder_copies_the_path() -> No
     filters = _hcm()["http_filters"]
     names = [f["name"] for f in filters]
     assert names.index(HEADER_CAP_FILTER) < names.index(TRANSCODER)
-    (policy,) = filters[names.index(HEADER_CAP_FILTER)]["typed_config"]["rules"]["policies"].values()
+    policy = filters[names.index(HEADER_CAP_FILTER)]["typed_config"]["rules"]["policies"][POLICY]
     assert policy["condition"]["call_expr"]["args"][1]["const_expr"]["int64_value"] == MAX_REQUEST_HEADERS_KB * 1024
+
+
+def _cors_hcm(origins: tuple[str, ...]) -> dict[str, Any]:
+    topology = loopback_topology(23000, DESCRIPTOR, cors_origins=origins)
+    (edge, *_) = edge_config(topology)["static_resources"]["listeners"]
+    return edge["filter_chains"][0]["filters"][0]["typed_config"]
+
+
+def _first_405(hcm: dict[str, Any], method: str, path: str, origin: str | None) -> dict[str, Any]:
+    headers = {":method": method, "content-type": "application/json", **({"origin": origin} if origin else {})}
+    for route in hcm["route_config"]["virtual_hosts"][0]["routes"]:
+        match = route["match"]
+        if _path_matches(match, path) and all(_header_matches(m, headers) for m in match.get("headers", [])):
+            assert route.get("direct_response", {}).get("status") == 405, route
+            return {h["header"]["key"]: h["header"]["value"] for h in route["response_headers_to_add"]}
+    raise AssertionError(f"no route for {method} {path}")
+
+
+def test_a_405_for_an_allowed_origin_carries_the_cors_headers_the_filter_would_add() -> None:
+    """The CORS filter skips a direct response: a browser on an allowed origin saw a CORS failure, not the 405."""
+    origins = ("https://ui.athenaeum.test", "http://localhost:5173")
+    hcm = _cors_hcm(origins)
+    policy = hcm["route_config"]["virtual_hosts"][0]["typed_per_filter_config"][CORS_FILTER]
+    for origin in origins:
+        headers = _first_405(hcm, "PUT", "/v1/books", origin)
+        assert headers["allow"] == "GET, HEAD, POST"
+        assert headers["access-control-allow-origin"] == "%REQ(origin)%"
+        assert headers["access-control-expose-headers"] == policy["expose_headers"]
+    for origin in ("https://evil.example", "https://ui.athenaeum.test.evil.example", "http://localhost:51730", None):
+        headers = _first_405(hcm, "GET", "/v1/loans/x:return", origin)
+        assert headers == {"allow": "POST"}, origin
