@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, field_validator
 
 from services.loans.domain.reminders import AT_THE_DUE_TIME, DEFAULT_DAYS
-from services.support.runtime.clock import zone_named
+from services.support.runtime.clock import library_zone_name, zone_named
 from services.support.runtime.settings import BaseServiceSettings
 
 
@@ -53,15 +53,7 @@ class LoansSettings(BaseServiceSettings):
     @field_validator("library_time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        # The zones the users service takes for an account: "localtime" (the server's own clock, UTC in a
-        # container), "Factory", a file path ("posix/…", "right/…") would load, and name no place.
-        if zone_named(value) is None:
-            raise ValueError(
-                f"{value!r} is not the IANA name of a time zone (ATHENAEUM_LIBRARY_TIME_ZONE: e.g. UTC, "
-                "Europe/Moscow, America/New_York); names that are no place (localtime, Factory, posix/…, right/…) "
-                "are refused"
-            )
-        return value
+        return library_zone_name(value)
 
     @property
     def library_zone(self) -> ZoneInfo:

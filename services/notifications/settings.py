@@ -12,7 +12,7 @@ from services.notifications.app.notifying import Rules
 from services.notifications.data.email import SmtpSettings
 from services.notifications.data.sms import SmsSettings
 from services.notifications.domain.delivery import RetryPolicy, SmsPolicy
-from services.support.runtime.clock import zone_named
+from services.support.runtime.clock import library_zone_name
 from services.support.runtime.settings import BaseServiceSettings
 
 DEV_SMS_TOKEN = "dev-only-sms-token"
@@ -115,11 +115,7 @@ class NotificationsSettings(BaseServiceSettings):
     @field_validator("library_time_zone")
     @classmethod
     def _a_place(cls, value: str) -> str:
-        if zone_named(value) is None:
-            raise ValueError(
-                f"ATHENAEUM_LIBRARY_TIME_ZONE: {value[:64]!r} is not an IANA time zone (e.g. UTC, America/New_York)"
-            )
-        return value
+        return library_zone_name(value)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> NotificationsSettings:

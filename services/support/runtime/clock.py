@@ -29,6 +29,17 @@ def zone_named(name: str) -> ZoneInfo | None:
         return None
 
 
+def library_zone_name(value: str) -> str:
+    """ATHENAEUM_LIBRARY_TIME_ZONE as the services that read it check it: a zone that is a place, or the
+    ValueError that stops the service at start saying what is wrong."""
+    if zone_named(value) is None:
+        raise ValueError(
+            f"ATHENAEUM_LIBRARY_TIME_ZONE: {value[:64]!r} is not an IANA time zone (e.g. UTC, Europe/Moscow, "
+            "America/New_York); names that are no place (localtime, Factory, posix/…, right/…) are refused"
+        )
+    return value
+
+
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
