@@ -30,6 +30,7 @@ from services.notifications.data.accounts import UsersAccounts
 from services.notifications.data.email import SmtpSender
 from services.notifications.data.notifications import FINISHED_LONG_AGO
 from services.notifications.data.peers import CatalogTitles
+from services.notifications.data.reminders import STEPS_TOLD_LONG_AGO
 from services.notifications.data.rendering import JinjaRenderer
 from services.notifications.data.sms import TwilioStyleSender
 from services.notifications.data.template_seeds import BUILTIN
@@ -135,7 +136,13 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
         background=[
             *(dispatcher.run for dispatcher in dispatchers.values()),
             reminder_clock.run,
-            partial(delete_forever, infra.engine, [FINISHED_LONG_AGO], kept, what="finished notifications"),
+            partial(
+                delete_forever,
+                infra.engine,
+                [FINISHED_LONG_AGO, STEPS_TOLD_LONG_AGO],
+                kept,
+                what="finished notifications and reminder steps told",
+            ),
         ],
     )
     app.closers = [*app.closers, *(sender.close for sender in senders.values())]

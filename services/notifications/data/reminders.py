@@ -17,6 +17,7 @@ from services.notifications.domain.kinds import Kind
 from services.notifications.domain.occurrences import Occurrence, Reminder
 from services.notifications.domain.wording import Fact, Money
 from services.support.runtime.repository import TrackingRepository
+from services.support.runtime.upkeep import BATCH_ROWS
 
 _CLAIM_KEYS = insert(step_keys).on_conflict_do_nothing().returning(step_keys.c.key)
 _SCHEDULE = insert(reminders)
@@ -32,6 +33,18 @@ _DUE = (
     .limit(sa.bindparam("limit"))
     .with_for_update(skip_locked=True)
 )
+
+
+STEPS_TOLD_LONG_AGO = sa.delete(step_keys).where(
+    step_keys.c.key.in_(
+        sa.select(step_keys.c.key)
+        .where(step_keys.c.created_at < sa.func.now() - sa.bindparam("keep", type_=sa.Interval))
+        .limit(BATCH_ROWS)
+    )
+)
+"""Reminder steps told more than `keep` ago (`notifications_kept_days`), with the notifications they made: a
+step's event can come again only while its stream keeps it (30 days), and loans announces each step once, so
+a key that old guards nothing; kept, one row per step of every loan ever made piled up for ever."""
 
 
 class SqlStepKeys:

@@ -134,3 +134,25 @@ async def test_finished_notifications_go_after_the_kept_days_and_queued_ones_sta
     async with engine.connect() as connection:
         left = set((await connection.execute(sa.select(notifications_table.c.id))).scalars().all())
     assert deleted == 3 and left == {n.id for n in staying}
+
+
+async def test_reminder_steps_told_go_after_the_kept_days(database) -> None:
+    from services.notifications.data.reminders import STEPS_TOLD_LONG_AGO
+    from services.notifications.data.tables import step_keys
+
+    engine, _ = database
+    async with engine.begin() as connection:
+        await connection.execute(
+            sa.insert(step_keys),
+            [
+                {"key": "old-1", "created_at": NOW - timedelta(days=400)},
+                {"key": "old-2", "created_at": NOW - timedelta(days=366)},
+                {"key": "recent", "created_at": datetime.now(UTC) - timedelta(days=10)},
+            ],
+        )
+
+    deleted = await delete_until_none(engine, [STEPS_TOLD_LONG_AGO], {"keep": timedelta(days=365)})
+
+    async with engine.connect() as connection:
+        left = set((await connection.execute(sa.select(step_keys.c.key))).scalars().all())
+    assert deleted == 2 and left == {"recent"}
