@@ -70,7 +70,13 @@ async def build(settings: UsersSettings) -> ServiceApp:
             served(
                 services["UsersService"],
                 users_pb2_grpc.add_UsersServiceServicer_to_server,
-                UsersServicer(uow=unit_of_work, clock=clock, passwords=passwords, throttling=throttling),
+                UsersServicer(
+                    uow=unit_of_work,
+                    clock=clock,
+                    passwords=passwords,
+                    throttling=throttling,
+                    library_zone=settings.library_zone,  # a membership lasts to the end of its last day there
+                ),
             ),
             served(
                 services["AuthService"],

@@ -1,9 +1,13 @@
-"""The users service's settings: token lifetimes, key protection, sign-in throttling, the first admin."""
+"""The users service's settings: token lifetimes, key protection, sign-in throttling, the first admin, the
+library's time zone."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
+from zoneinfo import ZoneInfo
 
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from services.support.runtime.clock import library_zone_name, zone_named
 from services.support.runtime.identity import MAX_ACCESS_TOKEN_LIFETIME
 from services.support.runtime.settings import BaseServiceSettings
 
@@ -40,6 +44,23 @@ class UsersSettings(BaseServiceSettings):
     bootstrap_admin_password: SecretStr = Field(
         SecretStr(DEV_ADMIN_PASSWORD), description="Empty: no bootstrap admin (create one with the admin CLI)."
     )
+    library_time_zone: str = Field(
+        "UTC",
+        description="The library's time zone (IANA name of a place, e.g. Europe/Moscow, the one loans reads): a "
+        "membership given an expire_time lasts to the end (23:59:59) of the day there on which it falls.",
+    )
+
+    @field_validator("library_time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        return library_zone_name(value)
+
+    @property
+    def library_zone(self) -> ZoneInfo:
+        """The library's time zone (checked when the settings were read)."""
+        zone = zone_named(self.library_time_zone)
+        assert zone is not None
+        return zone
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> UsersSettings:

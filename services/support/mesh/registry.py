@@ -44,8 +44,8 @@ class LibrarySetting:
 
 
 LIBRARY_TIME_ZONE = LibrarySetting("ATHENAEUM_LIBRARY_TIME_ZONE", "timeZone", "UTC")
-"""The library's IANA time zone: loans are due at the end of its day; notices give dates and keep SMS quiet
-hours in it for readers who chose no zone of their own."""
+"""The library's IANA time zone: loans are due, and memberships end, at the end of its day; notices give dates
+and keep SMS quiet hours in it for readers who chose no zone of their own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +117,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         callers=(EDGE, "loans", "notifications"),
         index=0,
         secret_settings=("ATHENAEUM_SIGNING_KEY_PASSPHRASE", "ATHENAEUM_BOOTSTRAP_ADMIN_PASSWORD"),
+        library_settings=(LIBRARY_TIME_ZONE,),  # a membership lasts to the end of its expiry's day
     ),
     ServiceSpec(
         name="catalog",

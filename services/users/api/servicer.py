@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 
 import grpc
 from google.protobuf import empty_pb2
@@ -27,11 +28,13 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         clock: Clock,
         passwords: Passwords,
         throttling: SignInThrottling,
+        library_zone: tzinfo,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._passwords = passwords
         self._throttling = throttling
+        self._library_zone = library_zone
 
     def _proto(self, user: User) -> users_pb2.User:
         return convert.user_to_proto(user, now=self._clock.now())
@@ -46,7 +49,9 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             actor=convert.current_actor(),
             request_id=parse_request_id(request.request_id),
         )
-        user = await accounts.create_user(command, uow=self._uow(), clock=self._clock, passwords=self._passwords)
+        user = await accounts.create_user(
+            command, uow=self._uow(), clock=self._clock, passwords=self._passwords, library_zone=self._library_zone
+        )
         return self._proto(user)
 
     async def GetUser(self, request: users_pb2.GetUserRequest, context: grpc.aio.ServicerContext) -> users_pb2.User:
@@ -81,7 +86,12 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             client=current_client_address(),
         )
         user = await accounts.update_user(
-            command, uow=self._uow(), clock=self._clock, passwords=self._passwords, throttling=self._throttling
+            command,
+            uow=self._uow(),
+            clock=self._clock,
+            passwords=self._passwords,
+            throttling=self._throttling,
+            library_zone=self._library_zone,
         )
         return self._proto(user)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import AlreadyExists, DependencyUnavailable, InvalidArgument
@@ -86,16 +86,20 @@ OPERATOR = Actor("operator", Role.ADMIN)
 """Who acts in a server-side operator command (the users CLI): the events record it as such."""
 
 
-async def create_user(cmd: CreateUser, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords) -> User:
-    """An account made at the desk; a repeated request_id returns the account the first call made."""
+async def create_user(
+    cmd: CreateUser, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, library_zone: tzinfo = UTC
+) -> User:
+    """An account made at the desk; a repeated request_id returns the account the first call made. Its
+    membership lasts to the end of the library's day (in `library_zone`) on which expire_time falls."""
     check_new_account(cmd.profile, cmd.password, prefix="user.", password_required=False)
+    profile = cmd.profile.lasting_to_the_end_of_day(library_zone)
     password_hash = await passwords.hash(cmd.password) if cmd.password else ""
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "CreateUser"):
             return await uow.users.get(USER.parse_id(previous))
         now = clock.now()
         user = await add_new_user(
-            uow, lambda: User.register(cmd.profile, password_hash=password_hash, now=now, created_by=cmd.actor)
+            uow, lambda: User.register(profile, password_hash=password_hash, now=now, created_by=cmd.actor)
         )
         await uow.requests.remember(cmd.request_id, "CreateUser", user.name)
         await uow.commit()
@@ -124,11 +128,18 @@ async def list_users(cmd: ListUsers, *, uow: UsersUnitOfWork, clock: Clock) -> P
 
 
 async def update_user(
-    cmd: UpdateUser, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, throttling: SignInThrottling
+    cmd: UpdateUser,
+    *,
+    uow: UsersUnitOfWork,
+    clock: Clock,
+    passwords: Passwords,
+    throttling: SignInThrottling,
+    library_zone: tzinfo = UTC,
 ) -> User:
     """Change the masked fields. One's own email only with one's password. A new role, or a status that is
     no longer ACTIVE (a past expire_time included), signs the user out everywhere: access tokens carry the
-    role, and the old one must not outlive the change. The last active admin stays one."""
+    role, and the old one must not outlive the change. The last active admin stays one. A membership lasts
+    to the end of the library's day (in `library_zone`) on which a new expire_time falls."""
     if not cmd.mask:
         raise InvalidArgument.field("update_mask", "name at least one field to change")
     if "email" in cmd.mask and cmd.actor.name == USER.format(cmd.user_id):
@@ -139,7 +150,7 @@ async def update_user(
         user.check_etag(cmd.etag)
         now = clock.now()
         before = user.profile
-        user.update(cmd.changes, cmd.mask, actor=cmd.actor, now=now)
+        user.update(cmd.changes.lasting_to_the_end_of_day(library_zone), cmd.mask, actor=cmd.actor, now=now)
         await _keep_an_admin(uow, user, before, now=now)
         await uow.users.save(user)
         status = user.effective_status(now)  # an expired account is refused at sign-in: so are its tokens

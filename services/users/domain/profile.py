@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import StrEnum
 
+from services.support.runtime.clock import end_of_local_day
 from services.support.runtime.errors import FieldViolation, InvalidArgument
 from services.support.runtime.identity import Role
 from services.users.domain.validation import (
@@ -49,6 +50,7 @@ class Profile:
     status_reason: str = ""
     home_branch: str = ""
     expire_at: datetime | None = None
+    """The last second of the membership: the end of a day of the library's (see `lasting_to_the_end_of_day`)."""
     email_opt_in: bool = True
     sms_opt_in: bool = False
     kind_choices: tuple[KindChoice, ...] = ()
@@ -64,6 +66,15 @@ class Profile:
         if self.status == UserStatus.ACTIVE and expired:
             return UserStatus.EXPIRED
         return self.status
+
+    def lasting_to_the_end_of_day(self, zone: tzinfo) -> Profile:
+        """A copy whose membership lasts to the end (23:59:59) of the library's day, in its time `zone`, on which
+        `expire_at` falls: an expiry is a date (Koha's, Evergreen's are), and a loan's hard due date ends with its
+        day too. Kept to the instant, "31 Dec" given as 2027-12-31T00:00:00Z ended a New York membership at 19:00
+        on 30 Dec, refusing sign-in, issues and holds from that evening. The day is the instant's date there."""
+        if self.expire_at is None:
+            return self
+        return replace(self, expire_at=end_of_local_day(self.expire_at, zone))
 
     def violations(self, *, prefix: str = "user.") -> list[FieldViolation]:
         """Every bad field, named as the request names it (`user.email`, or `email` with prefix="")."""

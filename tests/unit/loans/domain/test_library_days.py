@@ -12,7 +12,7 @@ import pytest
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan, LoanDueSoon
-from services.loans.domain.periods import end_of_day
+from services.support.runtime.clock import end_of_day
 from services.loans.domain.reminders import ReminderSchedule
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition

@@ -988,7 +988,13 @@ class User(betterproto2.Message):
         optional=True,
     )
     """
-    When the membership lapses (status becomes EXPIRED); unset means never.
+    When the membership lapses (status becomes EXPIRED); unset means never. A membership lasts to the end
+    (23:59:59) of the library's day on which the instant given falls, in its time zone
+    (ATHENAEUM_LIBRARY_TIME_ZONE), as a loan's hard due date does, and is stored and returned as that last
+    second. The day is the instant's date there, so a date meant in the library's terms is best given as such,
+    with its offset ("2027-12-31T00:00:00-05:00"): given as "2027-12-31T00:00:00Z" in New York (UTC-5) it is
+    30 Dec there, and the membership ends at 23:59:59 on 30 Dec. Values stored before this rule keep their
+    instant.
     """
 
     create_time: "datetime.datetime | None" = betterproto2.field(
