@@ -1,6 +1,7 @@
 """A fact of the whole library (its time zone) reaches every service that reads it with one value, however the
 mesh runs: the launcher, compose and the chart. Loans and notifications disagreeing was the bug: loans due at
-the end of a New York day, notices telling the date in UTC."""
+the end of a New York day, notices telling the date in UTC. Users reads it too: a membership lasts to the end of
+the library's day of its expiry."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from services.support.runtime.settings import BaseServiceSettings
 
 ROOT = Path(__file__).resolve().parents[3]
 ZONE = registry.LIBRARY_TIME_ZONE
+READERS = ("users", "loans", "notifications")
 
 
 def _settings_class(spec: registry.ServiceSpec) -> type[BaseServiceSettings]:
@@ -38,14 +40,14 @@ def test_every_service_that_reads_the_library_time_zone_is_named_in_the_registry
     assert readers == {
         spec.name for spec in registry.SERVICES if "library_time_zone" in _settings_class(spec).model_fields
     }
-    assert readers >= {"loans", "notifications"}
+    assert readers == set(READERS)
 
 
-def test_compose_passes_one_variable_to_both() -> None:
+def test_compose_passes_one_variable_to_every_reader() -> None:
     services = yaml.safe_load((ROOT / compose.COMPOSE_FILE).read_text())["services"]
     given = {name: dict(service.get("environment") or {}).get(ZONE.name) for name, service in services.items()}
-    assert {name for name, value in given.items() if value} == {"loans", "notifications"}
-    assert given["loans"] == given["notifications"] == "${ATHENAEUM_LIBRARY_TIME_ZONE:-UTC}"
+    assert {name for name, value in given.items() if value} == set(READERS)
+    assert {given[name] for name in READERS} == {"${ATHENAEUM_LIBRARY_TIME_ZONE:-UTC}"}
 
 
 def _zones(values: dict[str, Any] | None) -> dict[str, list[str]]:
@@ -57,15 +59,12 @@ def _zones(values: dict[str, Any] | None) -> dict[str, list[str]]:
     return zones
 
 
-def test_the_chart_gives_both_the_librarys_one_time_zone() -> None:
+def test_the_chart_gives_every_reader_the_librarys_one_time_zone() -> None:
     chart_default = yaml.safe_load((CHART / "values.yaml").read_text())["library"][ZONE.chart_value]
     assert chart_default == ZONE.default
-    assert {name: z for name, z in _zones(None).items() if z} == {"loans": ["UTC"], "notifications": ["UTC"]}
+    assert {name: z for name, z in _zones(None).items() if z} == {name: ["UTC"] for name in READERS}
     new_york = {"library": {"timeZone": "America/New_York"}}
-    assert {name: z for name, z in _zones(new_york).items() if z} == {
-        "loans": ["America/New_York"],
-        "notifications": ["America/New_York"],
-    }
+    assert {name: z for name, z in _zones(new_york).items() if z} == {name: ["America/New_York"] for name in READERS}
 
 
 def test_a_services_own_env_still_wins_in_the_chart_without_a_second_entry() -> None:
@@ -82,9 +81,11 @@ def test_the_chart_refuses_a_time_zone_that_is_not_a_name() -> None:
         render({"library": {"timeZone": "New York; rm -rf /"}})
 
 
-def test_the_launcher_hands_the_operators_time_zone_to_both(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_launcher_hands_the_operators_time_zone_to_every_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(ZONE.name, "America/New_York")
     topology = local_mesh_topology(tmp_path, ports=sequential_ports(7100), edge_port=8080, edge_admin_port=9901)
-    for name in ("loans", "notifications"):
+    for name in READERS:
         spec = components.service_spec(name, topology, database_url="postgresql+asyncpg://x@h/d", nats_url="nats://h")
         assert spec.env is not None and spec.env[ZONE.name] == "America/New_York"

@@ -12,9 +12,9 @@ import pytest
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan, LoanDueSoon
-from services.support.runtime.clock import end_of_day
 from services.loans.domain.reminders import ReminderSchedule
 from services.loans.domain.rules import CirculationRule, RuleTerms
+from services.support.runtime.clock import end_of_day
 from services.support.runtime.errors import FailedPrecondition
 
 COPY = CopyInfo(name="books/b/copies/c", book="books/b", barcode="B1", item_type="BOOK", status="ON_LOAN")

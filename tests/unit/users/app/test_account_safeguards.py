@@ -115,7 +115,7 @@ async def test_the_last_active_admin_cannot_be_made_to_expire(db, clock, passwor
     assert refused.value.reason == "LAST_ADMIN" and db.users[admin.id].profile.expire_at is None
     later = Profile(email="", expire_at=NOW + timedelta(days=365))  # still signs in today: not the guard's business
     kept = await _update(db, clock, passwords, admin, later, EXPIRE, _actor(admin))
-    assert kept.profile.expire_at == later.expire_at
+    assert kept.profile.expire_at == NOW.replace(hour=23, minute=59, second=59) + timedelta(days=365)  # day's end
 
 
 async def test_an_admin_whose_membership_lapsed_on_its_own_does_not_count_as_one(db, clock, passwords) -> None:
@@ -123,7 +123,7 @@ async def test_an_admin_whose_membership_lapsed_on_its_own_does_not_count_as_one
     second = await _account(db, passwords, clock)
     soon = Profile(email="", expire_at=NOW + timedelta(hours=1))
     await _update(db, clock, passwords, second, soon, EXPIRE, _actor(first))
-    clock.advance(timedelta(hours=2))  # nobody stored EXPIRED: the time alone ran out
+    clock.advance(timedelta(hours=12))  # past the end of that day: nobody stored EXPIRED, the time alone ran out
     with pytest.raises(FailedPrecondition):
         await _update(db, clock, passwords, first, Profile(email="", role=Role.READER), DEMOTE, _actor(first))
 

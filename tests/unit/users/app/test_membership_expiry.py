@@ -45,7 +45,9 @@ async def test_the_status_filter_lists_an_account_under_the_status_the_list_show
 async def test_a_membership_running_out_moves_the_account_from_active_to_expired(db, clock, passwords) -> None:
     reader = await _reader(db, clock, passwords, expire_at=NOW + timedelta(hours=1))
     assert await _listed(db, clock, UserStatus.ACTIVE) == ({reader.id}, 1)
-    clock.advance(timedelta(hours=2))
+    clock.advance(timedelta(hours=2))  # the membership lasts to the end of that day
+    assert await _listed(db, clock, UserStatus.ACTIVE) == ({reader.id}, 1)
+    clock.advance(timedelta(hours=10))  # midnight: the day has ended
     assert await _listed(db, clock, UserStatus.ACTIVE) == (set(), 0)
     assert await _listed(db, clock, UserStatus.EXPIRED) == ({reader.id}, 1)
 
