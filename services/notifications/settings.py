@@ -83,8 +83,10 @@ class NotificationsSettings(BaseServiceSettings):
     notifications_kept_days: int = Field(
         365,
         ge=1,
+        le=36_500,
         description="How long a sent, failed or suppressed notification (its address and text) is kept: a year "
-        "of what each patron was told, for the desk's questions; the audit trail keeps that it was sent.",
+        "of what each patron was told, for the desk's questions; the audit trail keeps that it was sent. At most "
+        "a century (much more and the hourly clean-up's cut-off leaves the calendar: it failed every hour).",
     )
     instance_name: str = Field("", description="Owner of this process's claims; default host:port.")
     consumer_group: str = Field(

@@ -94,3 +94,14 @@ def test_the_former_setting_still_counts_alone_and_may_not_contradict_the_librar
         NotificationsSettings()
     monkeypatch.setenv("ATHENAEUM_DEFAULT_TIME_ZONE", "America/New_York")
     assert NotificationsSettings().rules().library_time_zone == "America/New_York"
+
+
+@pytest.mark.parametrize("days", ["99999999", "1000000000", "0", "-1"])
+def test_a_kept_days_setting_out_of_a_century_stops_the_service_at_start(
+    monkeypatch: pytest.MonkeyPatch, days: str
+) -> None:
+    # 99,999,999 days started, then failed every hourly clean-up ("timestamp out of range"); a billion failed at
+    # start with a bare OverflowError.
+    monkeypatch.setenv("ATHENAEUM_NOTIFICATIONS_KEPT_DAYS", days)
+    with pytest.raises(ValidationError, match="notifications_kept_days"):
+        NotificationsSettings()
