@@ -2,8 +2,9 @@
 events keep the recipients projection (in order) and bring the welcome and security notices.
 
 An event whose recipient is not known here is told once the users service has said who they are (and the
-projection keeps it); it is retried later while that service cannot be asked, and dropped when it has no such
-account. One that does not decode goes to the dead-letter subject at once (no retry will make it readable)."""
+projection keeps it); it is retried later while that service cannot be asked (however long: a wait does not
+use up the message's tries), and dropped when it has no such account. One that does not decode goes to the
+dead-letter subject at once (no retry will make it readable)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from services.notifications.app.notifying import TakenIn
 from services.notifications.app.ports import NotificationsUnitOfWork
 from services.notifications.domain.occurrences import Intake
 from services.support.runtime.consumers import DurableConsumer
+from services.support.runtime.errors import DependencyUnavailable
 from services.support.runtime.messaging import ConsumerSpec, NatsLink, stream_name
 from services.support.runtime.telemetry import CONSUMER_MESSAGES
 from services.support.runtime.tracing import trace_headers
@@ -36,8 +38,9 @@ USERS = ConsumerSpec(
 )
 
 
-class RecipientNotKnownYet(Exception):
-    """The event is about a user this service has not heard of yet: try again a little later."""
+class RecipientNotKnownYet(DependencyUnavailable):
+    """The event is about a user this service has not heard of yet, and the users service could not be asked:
+    try again a little later, for as long as it takes (a wait, not one of the message's tries)."""
 
 
 class PromptSubscription:

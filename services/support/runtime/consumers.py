@@ -2,9 +2,9 @@
 subscribe again and go on from where they stopped, and while they cannot, health and metrics say so.
 
 `DurableConsumer`: a named pull consumer the server remembers; each message is acked only after the
-handler's own commit, retried with a delay on failure and dead-lettered after the last delivery. The loop
-here also runs the followers (followers.py), which read a stream from a point onwards with no server-side
-state.
+handler's own commit, retried with a delay on failure (while a dependency is away, for as long as it takes)
+and dead-lettered after the last try (redelivery.py). The loop here also runs the followers (followers.py),
+which read a stream from a point onwards with no server-side state.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
+from services.support.runtime.errors import DependencyUnavailable
 from services.support.runtime.messaging import ConsumerSpec, NatsLink
+from services.support.runtime.redelivery import Failures, retry_delay, waiting_delay
 from services.support.runtime.telemetry import CONSUMER_MESSAGES, CONSUMER_PENDING, CONSUMER_RESTARTS, CONSUMER_UP
 from services.support.runtime.tracing import consuming
 
@@ -139,14 +141,19 @@ class ConsumerLoop:
 
 class DurableConsumer(ConsumerLoop):
     """A durable pull consumer: the handler commits its own work (and skips event ids it has seen); the
-    message is acked after it returns, nak'd with a delay on failure, dead-lettered after the last try."""
+    message is acked after it returns, nak'd with a delay on failure, dead-lettered after the last try: the
+    spec's max_deliver counts the handler's failures (`failures`, shared by the workers of one durable), not
+    those of a DependencyUnavailable (the server redelivers without limit: it counts every delivery)."""
 
-    def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: Handler) -> None:
+    def __init__(
+        self, link: NatsLink, spec: ConsumerSpec, handler: Handler, *, failures: Failures | None = None
+    ) -> None:
         super().__init__(
             link, ConsumerHealth(spec.durable), batch=spec.batch, consumer=spec.durable, linger=spec.linger_seconds
         )
         self.spec = spec
         self.handler = handler
+        self.failures = failures or Failures()
         for outcome in ("acked", "retried", "dead_lettered"):  # every series exists from the start, at 0
             CONSUMER_MESSAGES.labels(spec.durable, outcome)
 
@@ -155,7 +162,7 @@ class DurableConsumer(ConsumerLoop):
         config = ConsumerConfig(
             durable_name=self.spec.durable,
             ack_policy=AckPolicy.EXPLICIT,
-            max_deliver=self.spec.max_deliver,
+            max_deliver=-1,  # the tries are counted here, without the deliveries that found a dependency away
             ack_wait=self.spec.ack_wait_seconds,
             filter_subject=subjects[0] if len(subjects) == 1 else None,
             filter_subjects=list(subjects) if len(subjects) > 1 else None,
@@ -165,15 +172,18 @@ class DurableConsumer(ConsumerLoop):
         return await js.pull_subscribe(subjects[0], durable=self.spec.durable, stream=self.spec.stream, config=config)
 
     async def _refilter(self, js: JetStreamContext, config: ConsumerConfig) -> None:
-        """A durable made by an earlier release with other subjects is given this spec's, in place: it keeps
-        its position (JetStream 2.10+ updates a consumer's filters; pull_subscribe only binds to what exists)."""
+        """A durable made by an earlier release with other subjects, or a server-side max_deliver, is given
+        this spec's config in place: it keeps its position (JetStream 2.10+ updates a consumer's filters and
+        max_deliver; pull_subscribe only binds to what exists)."""
         try:
             existing = (await js.consumer_info(self.spec.stream, self.spec.durable)).config
         except NotFoundError:
             return
         if set(existing.filter_subjects or [existing.filter_subject]) != set(self.spec.subjects):
             log.info("consumer %s: reading %s from now on", self.spec.durable, ", ".join(self.spec.subjects))
-            await js.add_consumer(self.spec.stream, config=dataclasses.replace(config, name=self.spec.durable))
+        elif existing.max_deliver == config.max_deliver:
+            return
+        await js.add_consumer(self.spec.stream, config=dataclasses.replace(config, name=self.spec.durable))
 
     async def _handle(self, js: JetStreamContext, messages: list[Msg]) -> None:
         for message in messages:
@@ -188,23 +198,36 @@ class DurableConsumer(ConsumerLoop):
                 span.record_exception(error)
                 await self._retry_or_dead_letter(js, message, error)
                 return
-            await message.ack()
+            await self._ack(message)
             CONSUMER_MESSAGES.labels(self.spec.durable, "acked").inc()
 
+    async def _ack(self, message: Msg) -> None:
+        await message.ack()
+        self.failures.forget(message)
+
     async def _retry_or_dead_letter(self, js: JetStreamContext, message: Msg, error: Exception) -> None:
-        """Try again later, with a growing delay; after the last delivery (max_deliver > 0), dead-letter it."""
-        attempt = message.metadata.num_delivered
+        """Try again later, with a growing delay. A dependency away: for as long as it takes. Another failure:
+        after the last try (max_deliver > 0), dead-letter it."""
+        if isinstance(error, DependencyUnavailable):
+            delivered = message.metadata.num_delivered
+            log.warning("handler waits on %s (delivery %d): %s", message.subject, delivered, error)
+            await message.nak(delay=waiting_delay(delivered))
+            CONSUMER_MESSAGES.labels(self.spec.durable, "retried").inc()
+            return
+        counted = self.spec.max_deliver > 0  # a message never given up on needs no count
+        attempt = self.failures.count(message) if counted else message.metadata.num_delivered
         if 0 < self.spec.max_deliver <= attempt:
             await self._dead_letter(js, message, f"{error} (after {attempt} attempts)")
         else:
             log.warning("handler failed on %s (attempt %d): %s", message.subject, attempt, error)
-            await message.nak(delay=min(2.0**attempt, 30.0))
+            await message.nak(delay=retry_delay(attempt))
             CONSUMER_MESSAGES.labels(self.spec.durable, "retried").inc()
 
     async def _dead_letter(self, js: JetStreamContext, message: Msg, why: str) -> None:
         log.error("dead-lettering %s: %s", message.subject, why)
         await js.publish(f"athenaeum.dlq.{self.spec.durable}", message.data, headers=message.headers)
         await message.term()
+        self.failures.forget(message)
         CONSUMER_MESSAGES.labels(self.spec.durable, "dead_lettered").inc()
 
 
@@ -218,8 +241,9 @@ class BatchConsumer(DurableConsumer):
     raises, the whole fetch is retried (or dead-lettered after the last delivery, unless max_deliver is -1:
     retried until it works, for work that must not be lost)."""
 
-    def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: BatchHandler, *, name: str = "") -> None:
-        super().__init__(link, spec, self._unused)
+    def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: BatchHandler, *, name: str = "",
+                 failures: Failures | None = None) -> None:  # fmt: skip
+        super().__init__(link, spec, self._unused, failures=failures)
         self.health = ConsumerHealth(name or spec.durable)
         self.batch_handler = handler
 
@@ -245,13 +269,16 @@ class BatchConsumer(DurableConsumer):
             if id(message) in dead:
                 await self._dead_letter(js, message, "unreadable")
             else:
-                await message.ack()
+                await self._ack(message)
         CONSUMER_MESSAGES.labels(self.spec.durable, "acked").inc(len(messages) - len(dead))
 
 
 async def consume_batches(link: NatsLink, spec: ConsumerSpec, handler: BatchHandler, *, workers: int = 1) -> None:
     """`workers` pull subscriptions on one durable consumer, each handing whole fetches to `handler`."""
-    consumers = [BatchConsumer(link, spec, handler, name=f"{spec.durable}#{n}") for n in range(workers)]
+    failures = Failures()  # a message retried may come to another worker
+    consumers = [
+        BatchConsumer(link, spec, handler, name=f"{spec.durable}#{n}", failures=failures) for n in range(workers)
+    ]
     await asyncio.gather(*(consumer.run() for consumer in consumers))
 
 
