@@ -24,7 +24,7 @@ from nats.js.errors import NotFoundError
 
 from services.support.runtime.errors import DependencyUnavailable
 from services.support.runtime.messaging import ConsumerSpec, NatsLink
-from services.support.runtime.redelivery import Failures, retry_delay, waiting_delay
+from services.support.runtime.redelivery import SERVER_DELIVERIES, Failures, retry_delay, waiting_delay
 from services.support.runtime.telemetry import CONSUMER_MESSAGES, CONSUMER_PENDING, CONSUMER_RESTARTS, CONSUMER_UP
 from services.support.runtime.tracing import consuming
 
@@ -162,7 +162,9 @@ class DurableConsumer(ConsumerLoop):
         config = ConsumerConfig(
             durable_name=self.spec.durable,
             ack_policy=AckPolicy.EXPLICIT,
-            max_deliver=-1,  # the tries are counted here, without the deliveries that found a dependency away
+            # The tries are counted here, without the deliveries that found a dependency away; the server only
+            # keeps a backstop (a spec that never gives up, -1, has none).
+            max_deliver=SERVER_DELIVERIES if self.spec.max_deliver > 0 else -1,
             ack_wait=self.spec.ack_wait_seconds,
             filter_subject=subjects[0] if len(subjects) == 1 else None,
             filter_subjects=list(subjects) if len(subjects) > 1 else None,

@@ -17,6 +17,10 @@ RETRY_BASE_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
 MAX_WAITING_SECONDS = 60.0
 """A message waiting on a dependency is tried again at least this often, however long that takes."""
+SERVER_DELIVERIES = 2_000
+"""The server's own limit for a consumer whose spec gives up (max_deliver > 0), a backstop far above the count
+kept here: about a day and a half of a dependency away at a try a minute, and as many restarts at most for a
+message that kills the process each time it is handled (which no count in the process can see)."""
 KEPT = 10_000
 """Counts kept at most (the oldest forgotten first): a message retried by another process is never acked here."""
 
