@@ -3,6 +3,7 @@ reconciler reports it, and its return by barcode at the desk checks it in (findi
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.app.unrecorded import LOAN_UNSETTLED
+from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.unrecorded import UNRECORDED, UnrecordedLoanReturned
@@ -97,3 +99,26 @@ async def test_a_copy_out_on_a_loan_recorded_here_in_any_state_is_not_checked_in
     assert refused.value.reason == LOAN_UNSETTLED and desk.catalog.status(copy) == "ON_LOAN"
     assert [loan.status for loan in db.loans.values()] == [LoanStatus.PENDING]
     assert not any(isinstance(event, UnrecordedLoanReturned) for event in db.events)
+
+
+async def test_returns_at_once_of_a_copy_on_an_unrecorded_loan_take_it_back_once(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each desk found the copy out on the loan and was answered RETURNED, and the audit trail had one
+    UnrecordedLoanReturned per desk for one check-in (finding 3, F6); a waiting hold is made READY once."""
+    loan, copy = await lent_then_lost(db, desk)
+    hold = await desk.place_hold(PlaceHold("users/p2", loan.book, actor=DESK))
+    past_any_issue_in_flight(desk)
+    all_found_it_out, check_in = asyncio.Barrier(3), desk.catalog.check_in
+
+    async def when_all_found_it_out(**step: str) -> CopyInfo:
+        await all_found_it_out.wait()
+        return await check_in(**step)
+
+    monkeypatch.setattr(desk.catalog, "check_in", when_all_found_it_out)
+    barcode = desk.catalog.barcode(copy)
+    answers = await asyncio.gather(*(desk.return_loan(ReturnLoan(barcode=barcode, actor=DESK)) for _ in range(3)))
+    assert {(answer.name, answer.status) for answer in answers} == {(loan.name, LoanStatus.RETURNED)}
+    assert [event.loan.name for event in db.events if isinstance(event, UnrecordedLoanReturned)] == [loan.name]
+    assert (db.holds[hold.id].status, db.holds[hold.id].copy) == (HoldStatus.READY, copy)
+    assert db.event_types().count("HoldReady") == 1
