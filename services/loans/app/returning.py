@@ -41,6 +41,11 @@ class ReturnLoan:
     actor: Actor = SYSTEM
 
 
+class _StaleRecord(Exception):
+    """The catalog has the copy out on another loan and no earlier try of this return checked it in: the loan
+    is a record from before a restored backup (the copy came back and went out again since)."""
+
+
 class _NothingOut(Exception):
     """No active loan has the barcode a return gave: the catalog says why (or has it out on a loan not recorded
     here), once the transaction is over."""
@@ -86,6 +91,7 @@ async def return_loan(
             if loan.status == LoanStatus.RETURNED:
                 raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
             waiting = HOLD.format(queue_head) if queue_head is not None else ""
+            earlier_try = loan.return_started_at is not None  # its check-in may have gone through
             loan.begin_return(clock.now())
             await uow.loans.save(loan)
             await uow.commit()
@@ -94,7 +100,19 @@ async def return_loan(
             barcode, cmd.actor, uow=uow, clock=clock, catalog=catalog, zone=zone, saga_timeout=saga_timeout
         )
     trap = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ""
-    shelved_for = await _check_in(loan, trap, catalog=catalog)
+    try:
+        shelved_for = await _check_in(loan, trap, catalog=catalog, earlier_try=earlier_try)
+    except _StaleRecord:
+        await _close_stale(loan, uow=uow, clock=clock)
+        return await return_without_active_loan(
+            barcode or loan.barcode,
+            cmd.actor,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            zone=zone,
+            saga_timeout=saga_timeout,
+        )
     closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock, zone=zone)
     if closed is not None:
         done = _Closed(closed)
@@ -149,19 +167,36 @@ async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock
     return await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
 
 
-async def _check_in(loan: Loan, trap: str, *, catalog: Catalog) -> str:
+async def _check_in(loan: Loan, trap: str, *, catalog: Catalog, earlier_try: bool) -> str:
     """Check the copy in, onto the hold shelf for `trap` when set; the hold it went on the shelf for ("" when
     none). A retry asks again, whatever the queue is now: the catalog, for which the loan has ended, answers
     where the copy went the first time; and a copy it has out on another loan came back from this one
     already (a try whose answer was lost, the copy lent again since): the loan is closed, as the reconciler
-    closes a begun return whose copy the catalog no longer has out on it."""
+    closes a begun return whose copy the catalog no longer has out on it. With no earlier try (`earlier_try`,
+    the return's note found already set) nothing here checked it in: _StaleRecord."""
     try:
         checked_in = await catalog.check_in(copy=loan.copy, loan=loan.name, hold=trap)
     except FailedPrecondition as refusal:
         if refusal.reason != COPY_ON_ANOTHER_LOAN:
             raise
+        if not earlier_try:
+            raise _StaleRecord from None
         return ""
     return checked_in.current_hold if checked_in.status == "ON_HOLD_SHELF" else ""
+
+
+async def _close_stale(noted: Loan, *, uow: LoansUnitOfWork, clock: Clock) -> None:
+    """Close a loan restored from a backup whose copy the catalog has out on a loan made since (the copy in
+    hand is back from that one, checked in next): no fine counted to today, which would charge its patron for
+    days they did not have the copy. Left alone when finished meanwhile (by another desk, an issue, the
+    reconciler)."""
+    async with uow:
+        loan = await uow.loans.get(noted.id, for_update=True)
+        if loan.status != LoanStatus.ACTIVE:
+            return
+        loan.close_as_stale(clock.now())
+        await uow.loans.save(loan)
+        await uow.commit()
 
 
 async def _close_unless_fined(

@@ -14,6 +14,8 @@ the reconciler puts back, a RETURNED one) and the copy went out longer ago than 
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
 from services.loans.app.peers import Catalog
@@ -25,6 +27,7 @@ from services.loans.domain.holds import HOLD
 from services.loans.domain.loans import LOAN, Loan, LoanStatus
 from services.loans.domain.unrecorded import returned_unrecorded
 from services.support.runtime.clock import Clock
+from services.support.runtime.conflicts import REQUEST_IN_PROGRESS
 from services.support.runtime.errors import Conflict, DependencyUnavailable, FailedPrecondition, NotFound
 
 LOAN_UNSETTLED = "LOAN_UNSETTLED"
@@ -62,13 +65,33 @@ async def return_without_active_loan(
     trap = await first_to_hold(copy.book, copy.item_type, uow=uow, clock=clock)
     checked_in = await catalog.check_in(copy=copy.name, loan=copy.current_loan, hold=trap)
     returned = returned_unrecorded(copy, returned_by=actor.user, now=now)
-    async with uow:
-        uow.loans.announce(returned)
-        await uow.commit()
+    if not await _first_to_take_back(returned, uow=uow):
+        return replace(returned, events=[])  # another desk's return, at once, checked it in and says so
     if checked_in.status == "ON_HOLD_SHELF" and HOLD.matches(checked_in.current_hold):
         hold_id = HOLD.parse_id(checked_in.current_hold)
         await after_commit(shelved(hold_id, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone), returned.name)
     return returned
+
+
+_TAKEN_BACK = "ReturnUnrecordedLoan"
+"""The request ledger's operation under which the return of an unrecorded loan is recorded, once per loan."""
+
+
+async def _first_to_take_back(returned: Loan, *, uow: LoansUnitOfWork) -> bool:
+    """Record the return of the unrecorded loan and its UnrecordedLoanReturned, unless a return of it at the
+    same time did (False): each found the copy out on it, and the catalog's check-in of a loan already ended
+    changes nothing, so without this the audit trail had one check-in per desk. The loan is recorded nowhere
+    else, so the request ledger keeps its name under an id made of it: one insert wins."""
+    try:
+        async with uow:
+            await uow.requests.remember(uuid.uuid5(returned.id, _TAKEN_BACK), _TAKEN_BACK, returned.name)
+            uow.loans.announce(returned)
+            await uow.commit()
+    except Conflict as taken:
+        if taken.reason != REQUEST_IN_PROGRESS:
+            raise
+        return False
+    return True
 
 
 _settling = {

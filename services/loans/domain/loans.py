@@ -248,6 +248,16 @@ class Loan(Versioned):
         self._touch(now)
         self.events.append(LoanReturned(occurred_at=now, loan=self, overdue_days=overdue_days, fine=fine))
 
+    def close_as_stale(self, now: datetime) -> None:
+        """The catalog has the copy out on another loan, and no return of this one put it back before: a record
+        from before a restored backup, whose copy came back on a day not known here. Closed at `now` with no
+        overdue fine counted (nor overdue days): the days past due that are known were charged as they came."""
+        self.ensure_active()
+        self.status = LoanStatus.RETURNED
+        self.returned_at = now
+        self._touch(now)
+        self.events.append(LoanReturned(occurred_at=now, loan=self, overdue_days=0, fine=None))
+
     def remind(self, now: datetime, schedule: ReminderSchedule, zone: tzinfo) -> bool:
         """Announce the latest step of the schedule that has come and was not announced (steps missed while
         nobody looked are not announced late, one after another; nor those that had come before the pass was

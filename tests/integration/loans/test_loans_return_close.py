@@ -4,6 +4,7 @@ left to the transaction, which finds the fine (and carries it on the event) or r
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import replace
 from datetime import UTC, timedelta
@@ -130,3 +131,27 @@ async def test_a_copy_out_on_a_loan_lost_with_a_restore_is_checked_in_and_audite
     payload = await world.scalar(sa.select(OUTBOX.c.payload).order_by(OUTBOX.c.seq.desc()).limit(1))
     audited = events_pb2.UnrecordedLoanReturned.FromString(payload)  # type: ignore[arg-type]
     assert (audited.loan.name, audited.loan.barcode, audited.returned_by) == (loan.name, barcode, DESK.user)
+
+
+async def test_returns_at_once_of_a_copy_on_a_loan_lost_with_a_restore_audit_it_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each desk found the copy out on the unrecorded loan and published UnrecordedLoanReturned (finding 3, F6):
+    the request ledger's insert under an id made of the loan's name lets one of them."""
+    loan, barcode = await _lent(world)
+    world.catalog.copies[loan.copy] = replace(world.catalog.copies[loan.copy], changed_at=world.clock.now())
+    async with world.engine.begin() as connection:
+        await connection.execute(sa.delete(loans).where(loans.c.id == loan.id))
+    world.clock.advance(world.reconcile_policy.saga_timeout + timedelta(seconds=1))
+    all_found_it_out, check_in = asyncio.Barrier(3), world.catalog.check_in
+
+    async def when_all_found_it_out(**step: str) -> object:
+        await all_found_it_out.wait()
+        return await check_in(**step)
+
+    monkeypatch.setattr(world.catalog, "check_in", when_all_found_it_out)
+    answers = await asyncio.gather(
+        *(world.return_loan(ReturnLoan(barcode=barcode, request_id=uuid.uuid4(), actor=DESK)) for _ in range(3))
+    )
+    assert {(answer.name, answer.status) for answer in answers} == {(loan.name, LoanStatus.RETURNED)}
+    assert await world.subjects() == ["loan_issued", "unrecorded_loan_returned"]

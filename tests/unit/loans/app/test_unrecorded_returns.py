@@ -3,8 +3,11 @@ reconciler reports it, and its return by barcode at the desk checks it in (findi
 
 from __future__ import annotations
 
+import asyncio
+from copy import deepcopy
 from dataclasses import replace
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -12,8 +15,9 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.app.unrecorded import LOAN_UNSETTLED
+from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HoldStatus
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loans import Loan, LoanReturned, LoanStatus
 from services.loans.domain.unrecorded import UNRECORDED, UnrecordedLoanReturned
 from services.support.runtime.errors import Conflict, FailedPrecondition
 
@@ -97,3 +101,77 @@ async def test_a_copy_out_on_a_loan_recorded_here_in_any_state_is_not_checked_in
     assert refused.value.reason == LOAN_UNSETTLED and desk.catalog.status(copy) == "ON_LOAN"
     assert [loan.status for loan in db.loans.values()] == [LoanStatus.PENDING]
     assert not any(isinstance(event, UnrecordedLoanReturned) for event in db.events)
+
+
+async def test_returns_at_once_of_a_copy_on_an_unrecorded_loan_take_it_back_once(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each desk found the copy out on the loan and was answered RETURNED, and the audit trail had one
+    UnrecordedLoanReturned per desk for one check-in (finding 3, F6); a waiting hold is made READY once."""
+    loan, copy = await lent_then_lost(db, desk)
+    hold = await desk.place_hold(PlaceHold("users/p2", loan.book, actor=DESK))
+    past_any_issue_in_flight(desk)
+    all_found_it_out, check_in = asyncio.Barrier(3), desk.catalog.check_in
+
+    async def when_all_found_it_out(**step: str) -> CopyInfo:
+        await all_found_it_out.wait()
+        return await check_in(**step)
+
+    monkeypatch.setattr(desk.catalog, "check_in", when_all_found_it_out)
+    barcode = desk.catalog.barcode(copy)
+    answers = await asyncio.gather(*(desk.return_loan(ReturnLoan(barcode=barcode, actor=DESK)) for _ in range(3)))
+    assert {(answer.name, answer.status) for answer in answers} == {(loan.name, LoanStatus.RETURNED)}
+    assert [event.loan.name for event in db.events if isinstance(event, UnrecordedLoanReturned)] == [loan.name]
+    assert (db.holds[hold.id].status, db.holds[hold.id].copy) == (HoldStatus.READY, copy)
+    assert db.event_types().count("HoldReady") == 1
+
+
+async def restored_over_a_new_loan(db: FakeLoansDatabase, desk: Desk) -> tuple[Loan, Loan, str]:
+    """A loan of the backup (ACTIVE in it), returned after the backup and its copy lent again on a new loan;
+    then the backup is restored: the old loan is ACTIVE again, the new one unknown here, the catalog has the
+    copy out on the new one."""
+    db.set_default_rule(loan_period_days=7, fine_per_day=Decimal("0.30"))
+    book, (copy,) = desk.catalog.add_book()
+    old = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    backup = deepcopy(db.loans[old.id])
+    await desk.return_loan(ReturnLoan(loan_id=old.id, actor=DESK))
+    new = await desk.issue(IssueLoan("users/p2", book=old.book, actor=DESK))
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], changed_at=desk.clock.now())
+    db.loans[old.id] = backup
+    del db.loans[new.id]
+    return old, new, copy
+
+
+async def test_a_return_finding_a_restored_loan_whose_copy_is_out_on_a_newer_one_checks_the_copy_in(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """The scan closed the restored loan as returned today by its patron, fined to today, and left the copy
+    out on the newer loan for a second scan a minute later (finding 1, F6): now the restored loan is closed with
+    no fine and the copy is checked in from the newer loan in the same scan, which answers that loan."""
+    old, new, copy = await restored_over_a_new_loan(db, desk)
+    desk.clock.advance(timedelta(days=30))  # long past the old loan's due date
+    returned = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
+    assert (returned.name, returned.status, returned.patron) == (new.name, LoanStatus.RETURNED, "")
+    assert desk.catalog.status(copy) == "AVAILABLE"
+    assert (db.loans[old.id].status, db.loans[old.id].returned_at) == (LoanStatus.RETURNED, desk.clock.now())
+    assert db.fines == {}
+    (closed,) = [event for event in db.events if isinstance(event, LoanReturned) and event.loan.id == old.id][-1:]
+    assert (closed.overdue_days, closed.fine) == (0, None)
+    (audited,) = [event for event in db.events if isinstance(event, UnrecordedLoanReturned)]
+    assert audited.loan.name == new.name
+    assert (await desk.reconcile()).discrepancies == []
+
+
+async def test_a_restored_loan_whose_copy_went_out_again_too_recently_to_tell_is_closed_and_the_copy_left_out(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """An issue of the newer loan may still be under way: the desk is told to retry in a minute, and its retry
+    checks the copy in (the restored loan, closed already, is not found again)."""
+    old, new, copy = await restored_over_a_new_loan(db, desk)
+    with pytest.raises(Conflict, match="an issue may still be under way") as refused:
+        await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
+    assert refused.value.reason == LOAN_UNSETTLED and desk.catalog.status(copy) == "ON_LOAN"
+    assert db.loans[old.id].status == LoanStatus.RETURNED and db.fines == {}
+    past_any_issue_in_flight(desk)
+    returned = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
+    assert (returned.name, desk.catalog.status(copy)) == (new.name, "AVAILABLE")

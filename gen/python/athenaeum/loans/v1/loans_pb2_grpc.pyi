@@ -64,7 +64,10 @@ class LoansServiceStub:
     lost, e.g. with a loans database restored from a backup) is checked in too, once it went out longer ago
     than any issue can take (ATHENAEUM_SAGA_TIMEOUT_SECONDS): the answer is that loan as far as the catalog
     knows it, RETURNED, without a patron (GetLoan does not find it), and an UnrecordedLoanReturned event
-    records it for the audit trail.
+    records it for the audit trail (once, however many desks return it at once). A loan active here whose
+    copy the catalog has out on another loan, which no earlier try of its return checked in (a record
+    restored from a backup taken before the copy came back and went out again), is closed with no overdue
+    fine, and its copy checked in from the catalog's loan as above, in the same call.
     Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
     has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
     on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
@@ -189,7 +192,10 @@ class LoansServiceAsyncStub(LoansServiceStub):
     lost, e.g. with a loans database restored from a backup) is checked in too, once it went out longer ago
     than any issue can take (ATHENAEUM_SAGA_TIMEOUT_SECONDS): the answer is that loan as far as the catalog
     knows it, RETURNED, without a patron (GetLoan does not find it), and an UnrecordedLoanReturned event
-    records it for the audit trail.
+    records it for the audit trail (once, however many desks return it at once). A loan active here whose
+    copy the catalog has out on another loan, which no earlier try of its return checked in (a record
+    restored from a backup taken before the copy came back and went out again), is closed with no overdue
+    fine, and its copy checked in from the catalog's loan as above, in the same call.
     Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
     has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
     on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
@@ -335,7 +341,10 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         lost, e.g. with a loans database restored from a backup) is checked in too, once it went out longer ago
         than any issue can take (ATHENAEUM_SAGA_TIMEOUT_SECONDS): the answer is that loan as far as the catalog
         knows it, RETURNED, without a patron (GetLoan does not find it), and an UnrecordedLoanReturned event
-        records it for the audit trail.
+        records it for the audit trail (once, however many desks return it at once). A loan active here whose
+        copy the catalog has out on another loan, which no earlier try of its return checked in (a record
+        restored from a backup taken before the copy came back and went out again), is closed with no overdue
+        fine, and its copy checked in from the catalog's loan as above, in the same call.
         Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
         on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
