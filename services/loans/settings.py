@@ -1,14 +1,12 @@
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from pydantic import Field, field_validator
 
 from services.loans.domain.reminders import AT_THE_DUE_TIME, DEFAULT_DAYS
-from services.support.runtime.clock import library_zone_name, zone_named
-from services.support.runtime.settings import BaseServiceSettings
+from services.support.runtime.settings import BaseServiceSettings, InTheLibraryZone
 
 
-class LoansSettings(BaseServiceSettings):
+class LoansSettings(BaseServiceSettings, InTheLibraryZone):
     """The loans service's settings (ATHENAEUM_* environment variables)."""
 
     currency_code: str = Field("RUB", description="ISO 4217 code of the library's currency.")
@@ -49,18 +47,6 @@ class LoansSettings(BaseServiceSettings):
     fault_crash_after_checkout: bool = Field(
         False, description="Testing only: die with SIGKILL between the catalog check-out and the loan commit."
     )
-
-    @field_validator("library_time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return library_zone_name(value)
-
-    @property
-    def library_zone(self) -> ZoneInfo:
-        """The library's time zone (checked when the settings were read)."""
-        zone = zone_named(self.library_time_zone)
-        assert zone is not None
-        return zone
 
     @field_validator("reminder_schedule_days")
     @classmethod

@@ -6,19 +6,18 @@ from __future__ import annotations
 from datetime import time, timedelta
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from services.notifications.app.notifying import Rules
 from services.notifications.data.email import SmtpSettings
 from services.notifications.data.sms import SmsSettings
 from services.notifications.domain.delivery import RetryPolicy, SmsPolicy
-from services.support.runtime.clock import library_zone_name
-from services.support.runtime.settings import BaseServiceSettings
+from services.support.runtime.settings import BaseServiceSettings, InTheLibraryZone
 
 DEV_SMS_TOKEN = "dev-only-sms-token"
 
 
-class NotificationsSettings(BaseServiceSettings):
+class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
     """ATHENAEUM_* variables; the SMTP and SMS credentials are secrets (compose and Helm mount them)."""
 
     library_name: str = Field("Athenaeum Library", description="Signs every message.")
@@ -113,11 +112,6 @@ class NotificationsSettings(BaseServiceSettings):
                 f"({library!r}): set only ATHENAEUM_LIBRARY_TIME_ZONE"
             )
         return values
-
-    @field_validator("library_time_zone")
-    @classmethod
-    def _a_place(cls, value: str) -> str:
-        return library_zone_name(value)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> NotificationsSettings:

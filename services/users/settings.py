@@ -3,19 +3,16 @@ library's time zone."""
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from pydantic import Field, SecretStr, model_validator
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-
-from services.support.runtime.clock import library_zone_name, zone_named
 from services.support.runtime.identity import MAX_ACCESS_TOKEN_LIFETIME
-from services.support.runtime.settings import BaseServiceSettings
+from services.support.runtime.settings import BaseServiceSettings, InTheLibraryZone
 
 DEV_KEY_PASSPHRASE = "dev-only-signing-key-passphrase"
 DEV_ADMIN_PASSWORD = "dev-only-admin-password"
 
 
-class UsersSettings(BaseServiceSettings):
+class UsersSettings(BaseServiceSettings, InTheLibraryZone):
     """ATHENAEUM_* variables; production refuses every dev placeholder below."""
 
     access_token_ttl_seconds: int = Field(900, gt=0, description="Short-lived: revocation needs remembering this long.")
@@ -49,18 +46,6 @@ class UsersSettings(BaseServiceSettings):
         description="The library's time zone (IANA name of a place, e.g. Europe/Moscow, the one loans reads): a "
         "membership given an expire_time lasts to the end (23:59:59) of the day there on which it falls.",
     )
-
-    @field_validator("library_time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        return library_zone_name(value)
-
-    @property
-    def library_zone(self) -> ZoneInfo:
-        """The library's time zone (checked when the settings were read)."""
-        zone = zone_named(self.library_time_zone)
-        assert zone is not None
-        return zone
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> UsersSettings:

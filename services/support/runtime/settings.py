@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from services.support.runtime.clock import library_zone_name, zone_named
 from services.support.runtime.event_loop import EventLoop
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -158,3 +160,22 @@ class BaseServiceSettings(BaseSettings):
         if DEV_ONLY in (make_url(self.database_url).password or ""):
             raise ValueError("the database password must not be a dev placeholder in production")
         return self
+
+
+class InTheLibraryZone(BaseModel):
+    """The check and the zone of `library_time_zone` (ATHENAEUM_LIBRARY_TIME_ZONE) for the services that read it
+    (users, loans, notifications), each declaring the field with what it does with it."""
+
+    library_time_zone: str
+
+    @field_validator("library_time_zone")
+    @classmethod
+    def _a_place(cls, value: str) -> str:
+        return library_zone_name(value)
+
+    @property
+    def library_zone(self) -> ZoneInfo:
+        """The library's time zone (checked when the settings were read)."""
+        zone = zone_named(self.library_time_zone)
+        assert zone is not None
+        return zone
