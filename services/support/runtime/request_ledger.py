@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.util import greenlet_spawn
 
+from services.support.runtime.conflicts import is_database_conflict
 from services.support.runtime.driver import DriverStatement
 from services.support.runtime.idempotency import COMMITTED, IN_PROGRESS, REQUESTS, Attempt
 from services.support.runtime.upkeep import BATCH_ROWS, EVERY_SECONDS, delete_forever
@@ -197,10 +198,16 @@ class RequestLedger:
         }
         try:
             row = await self._run(_CLAIM, parameters | _arrays(carried))
-        except BaseException:
+        except BaseException as error:
             self._wait_for_a_claim(carried)  # stored by the next claim, or by themselves
-            raise
-        _settle(carried)
+            if not carried or not is_database_conflict(error):
+                raise
+            # Two claims, each storing the answer of the other's id (twins of two requests, each arriving as the
+            # other's first attempt answered), lock the two rows in opposite orders: Postgres ends one as a
+            # deadlock, which the caller was answered as a collision. Alone, a claim locks only its own row.
+            row = await self._run(_CLAIM, parameters | _arrays([]))
+        else:
+            _settle(carried)
         if row is not None and row["owner"] == attempt.owner:
             self._finished[attempt.request_id] = asyncio.Event()
             return replace(attempt, first=bool(row["made"]))

@@ -110,3 +110,36 @@ async def test_closing_the_ledger_stores_the_answers_waiting(
     await ledger.close()
     await asyncio.wait_for(answering, 1)
     assert (await _row(engine, attempt))[:2] == ("COMMITTED", b"answer")
+
+
+class _Deadlock(Exception):
+    sqlstate = "40P01"
+
+
+async def test_a_claim_that_deadlocks_over_the_answers_it_carries_claims_again_alone(
+    engine: AsyncEngine, ledgers: Callable[[float], RequestLedger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two claims, each storing the answer of the id the other claims (twins of two requests, each arriving as
+    the other's first attempt answered), lock the two rows in opposite orders, and Postgres ends one as a
+    deadlock: its caller was answered 409 "collided" (one run in ~20 of the e2e test of twins). The claim goes
+    through alone, and the answer it carried is stored by the next claim."""
+    ledger = ledgers(LONG)
+    first, answering = await _answering(ledger, b"first's answer")
+    await asyncio.sleep(0)
+    run = ledger._run
+    deadlocks = 0
+
+    async def deadlocking_once(statement: Any, parameters: Any) -> Any:
+        nonlocal deadlocks
+        if parameters.get("answered") and not deadlocks:
+            deadlocks += 1
+            raise _Deadlock("deadlock detected")
+        return await run(statement, parameters)
+
+    monkeypatch.setattr(ledger, "_run", deadlocking_once)
+    second = await ledger.claim(Attempt(uuid.uuid4(), "PayFine", uuid.uuid4()), b"print", lease=10)
+
+    assert isinstance(second, Attempt) and second.first and deadlocks == 1
+    await _claimed(ledger)  # the next claim carries the answer again
+    await asyncio.wait_for(answering, 1)
+    assert (await _row(engine, first))[:2] == ("COMMITTED", b"first's answer")
