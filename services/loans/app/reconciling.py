@@ -34,9 +34,11 @@ from services.loans.app.returning import finish_begun_return
 from services.loans.app.saga import SAGA_TIMEOUT
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
+from services.loans.domain.unrecorded import lent_again_before
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import Conflict, DependencyUnavailable, NotFound
 
@@ -192,27 +194,41 @@ async def settle_unfinished_returns(
         if dry_run:
             continue
         try:
-            still_out = (await catalog.get_copy(loan.copy)).current_loan == loan.name
+            copy: CopyInfo | None = await catalog.get_copy(loan.copy)
         except DependencyUnavailable:
             continue
         except NotFound:
-            still_out = False
+            copy = None
         with contextlib.suppress(Conflict):  # another process settled it first
             report.returns_settled += await _settle_return(
-                loan, still_out, uow=uow, clock=clock, currency=currency, zone=policy.time_zone
+                loan, copy, uow=uow, clock=clock, currency=currency, zone=policy.time_zone, margin=policy.saga_timeout
             )
 
 
 async def _settle_return(
-    loan: Loan, still_out: bool, *, uow: LoansUnitOfWork, clock: Clock, currency: str, zone: tzinfo
+    loan: Loan,
+    copy: CopyInfo | None,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    currency: str,
+    zone: tzinfo,
+    margin: timedelta,
 ) -> bool:
-    """False when the loan changed since it was read (settled by another process, or returned again)."""
+    """Forget the return when the catalog has the copy out on the loan still; close it as stale (no fine) when
+    the catalog had it out on another loan before the return began (less `margin`, for the services' clocks: a
+    loan restored from a backup, its return noted by a desk that stopped there); else finish it. False when the
+    loan changed since it was read (settled by another process, or returned again)."""
     async with uow:
         current = await uow.loans.get(loan.id, for_update=True)
-        if current.status != LoanStatus.ACTIVE or current.return_started_at != loan.return_started_at:
+        begun_at = current.return_started_at
+        if current.status != LoanStatus.ACTIVE or begun_at is None or begun_at != loan.return_started_at:
             return False
-        if still_out:
+        if copy is not None and copy.current_loan == loan.name:
             current.abandon_return(clock.now())
+            await uow.loans.save(current)
+        elif copy is not None and lent_again_before(copy, current, begun_at - margin):
+            current.close_as_stale(clock.now())
             await uow.loans.save(current)
         else:
             await finish_begun_return(current, uow=uow, currency=currency, zone=zone)

@@ -24,6 +24,7 @@ from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import HOLD, Hold
 from services.loans.domain.item_types import holdable_by_every_category
 from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
+from services.loans.domain.unrecorded import lent_again_before
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import (
@@ -91,7 +92,7 @@ async def return_loan(
             if loan.status == LoanStatus.RETURNED:
                 raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
             waiting = HOLD.format(queue_head) if queue_head is not None else ""
-            earlier_try = loan.return_started_at is not None  # its check-in may have gone through
+            first_try_at = loan.return_started_at  # None: this is the first; else its check-in may have gone through
             loan.begin_return(clock.now())
             await uow.loans.save(loan)
             await uow.commit()
@@ -101,7 +102,7 @@ async def return_loan(
         )
     trap = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ""
     try:
-        shelved_for = await _check_in(loan, trap, catalog=catalog, earlier_try=earlier_try)
+        shelved_for = await _check_in(loan, trap, catalog=catalog, first_try_at=first_try_at, margin=saga_timeout)
     except _StaleRecord:
         await _close_stale(loan, uow=uow, clock=clock)
         return await return_without_active_loan(
@@ -167,19 +168,23 @@ async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock
     return await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
 
 
-async def _check_in(loan: Loan, trap: str, *, catalog: Catalog, earlier_try: bool) -> str:
+async def _check_in(
+    loan: Loan, trap: str, *, catalog: Catalog, first_try_at: datetime | None, margin: timedelta
+) -> str:
     """Check the copy in, onto the hold shelf for `trap` when set; the hold it went on the shelf for ("" when
     none). A retry asks again, whatever the queue is now: the catalog, for which the loan has ended, answers
     where the copy went the first time; and a copy it has out on another loan came back from this one
     already (a try whose answer was lost, the copy lent again since): the loan is closed, as the reconciler
-    closes a begun return whose copy the catalog no longer has out on it. With no earlier try (`earlier_try`,
-    the return's note found already set) nothing here checked it in: _StaleRecord."""
+    closes a begun return whose copy the catalog no longer has out on it. With no earlier try (`first_try_at`,
+    the return's note found already set), or one begun after the copy went out on the other loan (less
+    `margin`, for the two services' clocks: another desk scanning the same restored loan at the same time),
+    nothing here checked it in: _StaleRecord."""
     try:
         checked_in = await catalog.check_in(copy=loan.copy, loan=loan.name, hold=trap)
     except FailedPrecondition as refusal:
         if refusal.reason != COPY_ON_ANOTHER_LOAN:
             raise
-        if not earlier_try:
+        if first_try_at is None or lent_again_before(await catalog.get_copy(loan.copy), loan, first_try_at - margin):
             raise _StaleRecord from None
         return ""
     return checked_in.current_hold if checked_in.status == "ON_HOLD_SHELF" else ""

@@ -44,3 +44,11 @@ def returned_unrecorded(copy: CopyInfo, *, returned_by: str, now: datetime) -> L
     )
     loan.events.append(UnrecordedLoanReturned(occurred_at=now, loan=loan, returned_by=returned_by))
     return loan
+
+
+def lent_again_before(copy: CopyInfo, loan: Loan, instant: datetime) -> bool:
+    """Whether the catalog had `loan`'s copy out on another loan since before `instant`, the first try of the
+    loan's return: then no try of it checked the copy in from `loan` (the copy came back and went out again on
+    a day not known here), and `loan` is a record from before a restored backup, to close as stale."""
+    out_on_another = copy.status == "ON_LOAN" and copy.current_loan != loan.name
+    return out_on_another and copy.changed_at is not None and copy.changed_at < instant

@@ -175,3 +175,58 @@ async def test_a_restored_loan_whose_copy_went_out_again_too_recently_to_tell_is
     past_any_issue_in_flight(desk)
     returned = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
     assert (returned.name, desk.catalog.status(copy)) == (new.name, "AVAILABLE")
+
+
+async def test_two_desks_scanning_a_restored_loan_at_once_fine_nobody(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both desks noted the return; the first desk's check-in was still on its way when the second's was refused
+    (the copy out on the newer loan): the second took the first desk's note for an earlier try of its own whose
+    answer was lost, and closed the restored loan as returned today by its old patron, fined to today."""
+    old, new, copy = await restored_over_a_new_loan(db, desk)
+    desk.clock.advance(timedelta(days=30))  # long past the old loan's due date
+    second_desk_done, check_in, calls = asyncio.Event(), desk.catalog.check_in, []
+
+    async def first_one_slow(**step: str) -> CopyInfo:
+        calls.append(step)
+        if len(calls) == 1:
+            await second_desk_done.wait()
+        return await check_in(**step)
+
+    monkeypatch.setattr(desk.catalog, "check_in", first_one_slow)
+    scan = ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK)
+    first_desk = asyncio.create_task(desk.return_loan(scan))
+    while not calls:
+        await asyncio.sleep(0)
+    second = await desk.return_loan(scan)
+    second_desk_done.set()
+    first = await first_desk  # its check-in ends a loan already ended: it finds the old loan closed
+    assert (first.name, first.status) == (old.name, LoanStatus.RETURNED)
+    assert (second.name, second.status) == (new.name, LoanStatus.RETURNED)
+    assert desk.catalog.status(copy) == "AVAILABLE" and db.fines == {}
+    (closed,) = [event for event in db.events if isinstance(event, LoanReturned) and event.loan.id == old.id][-1:]
+    assert (closed.overdue_days, closed.fine) == (0, None)
+    assert [event.loan.name for event in db.events if isinstance(event, UnrecordedLoanReturned)] == [new.name]
+
+
+async def test_a_restored_loan_whose_scan_stopped_after_its_note_is_closed_by_the_reconciler_without_a_fine(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The desk's process died between the return's note and the catalog's check-in: the reconciler took the
+    note for a return that had reached the catalog (the copy is no longer out on the loan) and finished it,
+    fined from the old due date to the scan."""
+    old, new, copy = await restored_over_a_new_loan(db, desk)
+    desk.clock.advance(timedelta(days=30))
+
+    async def dies_before_the_catalog(**step: str) -> CopyInfo:
+        raise Crash
+
+    monkeypatch.setattr(desk.catalog, "check_in", dies_before_the_catalog)
+    with pytest.raises(Crash):
+        await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
+    past_any_issue_in_flight(desk)
+    report = await desk.reconcile()
+    assert report.returns_settled == 1 and db.loans[old.id].status == LoanStatus.RETURNED and db.fines == {}
+    (closed,) = [event for event in db.events if isinstance(event, LoanReturned) and event.loan.id == old.id][-1:]
+    assert (closed.overdue_days, closed.fine) == (0, None)
+    assert desk.catalog.status(copy) == "ON_LOAN"  # out on the newer loan: its return by barcode checks it in
