@@ -39,6 +39,13 @@ _AVAILABLE_COPIES = (
     .where(copies.c.book_id == books.c.id, copies.c.status == CopyStatus.AVAILABLE.value)
     .scalar_subquery()
 )
+
+
+def _title_key(title: Any) -> sa.ColumnElement[str]:
+    """A title's place in alphabetical order (domain/books.py title_order; the function of migration 0008)."""
+    return sa.func.catalog_title_key(title, type_=sa.Text)
+
+
 SORT_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
     "title": books.c.title,
     "publication_year": sa.func.coalesce(books.c.publication_year, 0),
@@ -117,11 +124,19 @@ class SqlBookSearch(TrackingRepository):
         self, *, conditions: Sequence[Condition], keys: Sequence[SortKey], after: tuple[object, ...] | None, limit: int
     ) -> list[Book]:
         """Up to limit + 1 books in the order of `keys`, then by id (so equal keys keep a stable order)."""
-        order = [(SORT_COLUMNS[k.field], k.descending) for k in keys] + [(books.c.id, False)]
+        order: list[tuple[sa.ColumnElement[Any], bool]] = []
+        resumed: list[Any] = []
+        for key, value in zip(keys, after or [None] * len(keys), strict=False):
+            if key.field == "title":  # by the key of its letters, then by itself (the index's order)
+                order.append((_title_key(books.c.title), key.descending))
+                resumed.append(_title_key(sa.bindparam(None, value, type_=sa.Text)))
+            order.append((SORT_COLUMNS[key.field], key.descending))
+            resumed.append(value)
+        order.append((books.c.id, False))
         query = BOOKS_WITH_COUNTS.where(*_conditions_sql(conditions))
         query = query.order_by(*(c.desc() if d else c.asc() for c, d in order))
         if after is not None:
-            query = query.where(_after(order, after))
+            query = query.where(_after(order, [*resumed, after[-1]]))
         return [to_book(r._mapping) for r in (await self.session.execute(query.limit(limit + 1))).all()]
 
     async def count(self, *, conditions: Sequence[Condition]) -> int:

@@ -29,7 +29,7 @@ books = sa.Table(
     sa.Column("search_text", sa.Text, sa.Computed("search_text")),
     # Newest first is ListBooks' default order; by title its other common one.
     sa.Index("books_created_at_id", sa.text("created_at DESC"), sa.text("id DESC")),
-    sa.Index("books_title_id", "title", "id"),
+    sa.Index("books_title_key_id", sa.func.catalog_title_key(sa.text("title")), "title", "id"),
     sa.Index("books_language", "language"),
     # Full-text matches, typo-tolerant (trigram) matches, and the authors and subjects filters.
     sa.Index("books_search_vector", "search_vector", postgresql_using="gin"),

@@ -95,6 +95,13 @@ class BookDetails:
         return found
 
 
+def title_order(title: str) -> tuple[str, str]:
+    """Where a title goes in an A-Z list: by its letters whatever their case, yo filed with ye (as Russian dictionaries
+    and library catalogues file them), then by the title itself so that order is total. The catalog's SQL
+    (function catalog_title_key, migration 0008) sorts the same way."""
+    return title.lower().replace("\u0451", "\u0435"), title
+
+
 def _is_web_address(url: str) -> bool:
     """http(s), in any case, with a host and no spaces: "https://" alone and " https://x" were taken or not by
     where the space was, and "HTTPS://x" was refused."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from services.catalog.app.queries import OPERATORS, Condition, SortKey
 from services.catalog.app.search_queries import LIST_FACETS, Hit, Matches, Ranked, Search, count_facet, ranks_after
-from services.catalog.domain.books import Book
+from services.catalog.domain.books import Book, title_order
 
 
 class FakeBookSearch:
@@ -83,11 +83,12 @@ def _passes(book: Book, search: Search) -> bool:
 
 
 def _sort_values(book: Book, keys: Sequence[SortKey]) -> tuple[Any, ...]:
-    by_field = {"title": book.details.title, "publication_year": book.details.publication_year}
+    by_field = {"title": title_order(book.details.title), "publication_year": book.details.publication_year}
     return (*(book.created_at if k.field == "create_time" else by_field[k.field] for k in keys), book.id)
 
 
 def _is_after(values: tuple[Any, ...], cursor: tuple[object, ...], descending: list[bool]) -> bool:
+    cursor = tuple(title_order(seen) if isinstance(seen, str) else seen for seen in cursor)  # titles are the only text
     for value, seen, down in zip(values, cursor, descending, strict=True):
         if value != seen:
             return bool(value < seen) if down else bool(value > seen)  # type: ignore[operator]
