@@ -185,19 +185,20 @@ async def test_two_desks_scanning_a_restored_loan_at_once_fine_nobody(
     answer was lost, and closed the restored loan as returned today by its old patron, fined to today."""
     old, new, copy = await restored_over_a_new_loan(db, desk)
     desk.clock.advance(timedelta(days=30))  # long past the old loan's due date
-    second_desk_done, check_in, calls = asyncio.Event(), desk.catalog.check_in, []
+    first_desk_at_catalog, second_desk_done = asyncio.Event(), asyncio.Event()
+    check_in, calls = desk.catalog.check_in, []
 
     async def first_one_slow(**step: str) -> CopyInfo:
         calls.append(step)
         if len(calls) == 1:
+            first_desk_at_catalog.set()
             await second_desk_done.wait()
         return await check_in(**step)
 
     monkeypatch.setattr(desk.catalog, "check_in", first_one_slow)
     scan = ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK)
     first_desk = asyncio.create_task(desk.return_loan(scan))
-    while not calls:
-        await asyncio.sleep(0)
+    await first_desk_at_catalog.wait()
     second = await desk.return_loan(scan)
     second_desk_done.set()
     first = await first_desk  # its check-in ends a loan already ended: it finds the old loan closed
@@ -215,7 +216,7 @@ async def test_a_restored_loan_whose_scan_stopped_after_its_note_is_closed_by_th
     """The desk's process died between the return's note and the catalog's check-in: the reconciler took the
     note for a return that had reached the catalog (the copy is no longer out on the loan) and finished it,
     fined from the old due date to the scan."""
-    old, new, copy = await restored_over_a_new_loan(db, desk)
+    old, _, copy = await restored_over_a_new_loan(db, desk)
     desk.clock.advance(timedelta(days=30))
 
     async def dies_before_the_catalog(**step: str) -> CopyInfo:
