@@ -22,9 +22,9 @@ CONNECTION_LIMIT_TYPE = (
 )
 STDOUT_LOG_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3.StdoutAccessLog"
 
-# A unary call that has not answered in a minute is stuck. The route timeout only starts once the
-# client has finished sending, so a long client-streaming import is not cut by it; a client that
-# sends a grpc-timeout (its deadline) gets that deadline instead, up to an hour.
+# A unary call that has not answered in a minute is stuck: a client that sends no grpc-timeout (a browser,
+# curl, the REST clients) gets that minute; one that sends its deadline gets that instead, up to an hour.
+# A client-streaming upload (an import) gets its minute once it has finished sending (grpc_upload_routes).
 ROUTE_TIMEOUT = "60s"
 GRPC_TIMEOUT_HEADER_MAX = "3600s"
 
@@ -118,16 +118,30 @@ RETRY_POLICY = {"retry_on": "connect-failure,refused-stream,reset-before-request
 
 
 def grpc_route(prefix: str, cluster: str) -> Config:
-    """Route a gRPC path prefix to a cluster with the mesh's timeouts and safe retries."""
+    """Route a gRPC path prefix to a cluster with the mesh's timeouts and safe retries. With a stream duration
+    set, Envoy ignores the route's `timeout` for gRPC: without `max_stream_duration` too, a call that sent no
+    grpc-timeout waited for an answer for ever (a hung service held a REST call until the idle timeout, 5
+    minutes, and a gRPC one without a deadline for good)."""
     return {
         "match": {"prefix": prefix},
         "route": {
             "cluster": cluster,
-            "timeout": ROUTE_TIMEOUT,
-            "max_stream_duration": {"grpc_timeout_header_max": GRPC_TIMEOUT_HEADER_MAX},
+            "max_stream_duration": {
+                "max_stream_duration": ROUTE_TIMEOUT,
+                "grpc_timeout_header_max": GRPC_TIMEOUT_HEADER_MAX,
+            },
             "retry_policy": RETRY_POLICY,
         },
     }
+
+
+def grpc_upload_routes(paths: tuple[str, ...], cluster: str) -> list[Config]:
+    """Routes for client-streaming methods (an import sends for as long as its file takes): the route timeout,
+    which starts once the client has finished sending, not a stream duration, which would cut the upload."""
+    return [
+        {"match": {"path": path}, "route": {"cluster": cluster, "timeout": ROUTE_TIMEOUT, "retry_policy": RETRY_POLICY}}
+        for path in paths
+    ]
 
 
 def grpc_stream_routes(paths: tuple[str, ...], cluster: str) -> list[Config]:

@@ -10,6 +10,7 @@ from services.support.mesh.envoy_common import (
     admin_pages_listener,
     grpc_route,
     grpc_stream_routes,
+    grpc_upload_routes,
     http2_cluster,
     http_connection_manager,
     listener,
@@ -171,7 +172,10 @@ def _edge_routes(topology: Topology) -> list[Config]:
     routes = [
         route
         for spec in registry.SERVICES
-        for route in grpc_stream_routes(spec.streaming_methods, mesh_cluster_name(spec.name))
+        for route in [
+            *grpc_stream_routes(spec.streaming_methods, mesh_cluster_name(spec.name)),
+            *grpc_upload_routes(spec.uploading_methods, mesh_cluster_name(spec.name)),
+        ]
     ]
     routes += [
         grpc_route(f"/{grpc_service}/", mesh_cluster_name(spec.name))

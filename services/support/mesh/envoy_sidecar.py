@@ -11,6 +11,7 @@ from services.support.mesh.envoy_common import (
     downstream_mtls,
     grpc_route,
     grpc_stream_routes,
+    grpc_upload_routes,
     http2_cluster,
     http2_pipe_cluster,
     http_connection_manager,
@@ -72,7 +73,11 @@ def allowed_principals(service_name: str) -> list[str]:
 def _inbound_listener(spec: registry.ServiceSpec, topology: Topology) -> Config:
     hcm = http_connection_manager(
         stat_prefix=f"{spec.name}_inbound",
-        routes=[*grpc_stream_routes(spec.streaming_methods, LOCAL_APP_CLUSTER), grpc_route("/", LOCAL_APP_CLUSTER)],
+        routes=[
+            *grpc_stream_routes(spec.streaming_methods, LOCAL_APP_CLUSTER),
+            *grpc_upload_routes(spec.uploading_methods, LOCAL_APP_CLUSTER),
+            grpc_route("/", LOCAL_APP_CLUSTER),
+        ],
         http_filters=[_rbac(spec.name)],
         # Replace whatever the caller sent with the verified peer certificate's URI SAN, so the
         # service can trust x-forwarded-client-cert to tell who called.

@@ -100,6 +100,18 @@ class ServiceSpec:
         )
 
     @property
+    def uploading_methods(self) -> tuple[str, ...]:
+        """gRPC paths whose requests stream and answers do not (ImportBooks): their minute starts after the upload."""
+        from services.support.runtime.access import method_path, service_descriptor
+
+        return tuple(
+            method_path(method)
+            for name in self.grpc_services
+            for method in service_descriptor(name).methods
+            if method.client_streaming and not method.server_streaming
+        )
+
+    @property
     def database(self) -> str:
         return f"athenaeum_{self.name}"
 

@@ -231,7 +231,11 @@ def test_edge_routes_each_service_and_the_mesh_wide_services(cert_dir: Path) -> 
     routes = route_prefixes(hcm(listener_named(config, "edge")))
     first = registry.SERVICES[0].name
     expected = {f"/{name}/": f"mesh_{spec.name}" for spec in registry.SERVICES for name in spec.grpc_services}
-    expected |= {path: f"mesh_{spec.name}" for spec in registry.SERVICES for path in spec.streaming_methods}
+    expected |= {
+        path: f"mesh_{spec.name}"
+        for spec in registry.SERVICES
+        for path in spec.streaming_methods + spec.uploading_methods
+    }
     expected |= {
         "/grpc.reflection.v1alpha.ServerReflection/": f"mesh_{first}",
         "/grpc.reflection.v1.ServerReflection/": f"mesh_{first}",
