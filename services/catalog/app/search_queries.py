@@ -7,6 +7,7 @@ ranked by score, with facets, whose pages resume after a score rather than after
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable
@@ -22,6 +23,10 @@ FACET_FIELDS = ("authors", "subjects", "language", "publisher", "publication_yea
 FACET_SIZE = 20
 MAX_QUERY_LENGTH = 200
 MAX_FILTER_VALUES = 20
+
+
+_ISBN_LABEL = re.compile(r"^\s*isbn(?:-?1[03])?\s*:?\s*", re.IGNORECASE)
+"""The label a publisher or a shop prints before an ISBN."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +77,10 @@ class Search:
         return Search(text=text, filters=f, facets=tuple(dict.fromkeys(self.facets)))
 
     def isbn(self) -> str:
-        """The query as an ISBN-13 when it is one (an exact lookup), else ""."""
+        """The query as an ISBN-13 when it is one (an exact lookup), also labelled as publishers print it
+        ("ISBN 978-5-17-090830-1", "ISBN-10: 5170908301"), else ""."""
         try:
-            return normalize_isbn(self.text)
+            return normalize_isbn(_ISBN_LABEL.sub("", self.text, count=1))
         except ValueError:
             return ""
 

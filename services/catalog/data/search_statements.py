@@ -69,7 +69,7 @@ class Shape(NamedTuple):
     @classmethod
     def of(cls, search: Search, after: Ranked | None, *, typos: bool) -> Shape:
         given = tuple(name for name in _FILTER_NAMES if getattr(search.filters, name))
-        return cls(given, search.facets, bool(search.text), search.isbn() is not None, typos, after is not None)
+        return cls(given, search.facets, bool(search.text), bool(search.isbn()), typos, after is not None)
 
 
 def search_values(search: Search, after: Ranked | None = None, limit: int = 0) -> dict[str, Any]:

@@ -84,6 +84,15 @@ def test_a_search_is_trimmed_and_its_facets_deduplicated() -> None:
     assert Search(text="war").isbn() == ""
 
 
+@pytest.mark.parametrize(
+    "text", ["ISBN 978-0-14-044913-6", "isbn: 0140449132", "ISBN-13: 9780140449136", "ISBN-10 0-14-044913-2"]
+)
+def test_an_isbn_copied_with_its_label_is_looked_up_as_an_isbn(text: str) -> None:
+    """ "ISBN 978-5-17-090830-1" as copied from a publisher's page found nothing; the bare number did."""
+    assert Search(text=text).isbn() == "9780140449136"
+    assert Search(text="isbn").isbn() == Search(text="ISBN war and peace").isbn() == ""
+
+
 def test_a_search_needs_a_query_or_a_filter() -> None:
     Search(filters=SearchFilters(language="ru")).validated()
     with pytest.raises(InvalidArgument):
