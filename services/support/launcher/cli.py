@@ -165,6 +165,13 @@ def _print_ready(mesh: Any) -> None:
         table.add_row(name, address)
     table.add_row("logs", str(mesh.data_dir / "logs"))
     console.print(table)
+    if mesh.sinks_password_file is not None:
+        console.print(
+            f"The mail and SMS pages ask for user athenaeum and the password in {_shortest(mesh.sinks_password_file)}"
+            " (or list them with `athenaeum mail` and `athenaeum mail --sms`).",
+            markup=False,
+            soft_wrap=True,
+        )
     if not mesh.envoys:
         return
     descriptor = _shortest(mesh.topology.descriptor_path)

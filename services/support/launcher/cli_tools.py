@@ -92,7 +92,7 @@ def mail(
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
     """What the mesh's notifications sent: the local mail (or SMS) sink's messages; the web page is its URL."""
-    from services.support.launcher.sink_servers import SinkClient
+    from services.support.launcher.sink_servers import SinkClient, password_file
     from services.support.launcher.state import read_state
 
     recorded = read_state(data_dir)
@@ -100,7 +100,13 @@ def mail(
     if not url:
         console.print("No mesh is running (start one with `athenaeum up`).")
         raise typer.Exit(1)
-    sink = SinkClient(url)
+    secret = password_file(data_dir / "sinks")
+    try:
+        password = secret.read_text().strip()
+    except OSError as error:  # another account's mesh, or its folder is gone: its messages are not ours to read
+        console.print(f"The sinks' password ({secret}) is not readable here: {error.strerror}.", markup=False)
+        raise typer.Exit(1) from None
+    sink = SinkClient(url, password=password)
     try:
         if show:
             _show_message(sink, show, sms=sms)

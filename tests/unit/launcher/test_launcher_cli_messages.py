@@ -65,6 +65,7 @@ def test_the_try_hint_names_the_grpcurl_of_the_virtualenv(monkeypatch: pytest.Mo
         edge_url="http://127.0.0.1:8080",
         edge_grpc_target="127.0.0.1:8080",
         edge_admin_url="http://127.0.0.1:9901",
+        sinks_password_file=tmp_path / "sinks" / "password",
     )
     with cli.console.capture() as captured:
         cli._print_ready(mesh)
@@ -72,6 +73,8 @@ def test_the_try_hint_names_the_grpcurl_of_the_virtualenv(monkeypatch: pytest.Mo
     grpcurl = Path(sys.executable).parent / "grpcurl"
     expected = grpcurl.relative_to(ROOT) if grpcurl.is_relative_to(ROOT) else grpcurl
     assert f"  {expected} -plaintext " in captured.get()
+    # How to open the sinks' pages, which ask for a password since 2026-12-06:
+    assert f"user athenaeum and the password in {tmp_path / 'sinks' / 'password'}" in captured.get()
 
 
 class Unreachable(grpc.RpcError):
