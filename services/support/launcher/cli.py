@@ -47,11 +47,16 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Options before the command."""
+    if ctx.invoked_subcommand in {spec.name for spec in registry.SERVICES}:  # its operator commands
+        from services.support.launcher.recorded_database import use_the_recorded_database
+
+        use_the_recorded_database(str(ctx.invoked_subcommand))
 
 
 @app.command()
