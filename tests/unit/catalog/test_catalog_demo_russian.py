@@ -1,6 +1,7 @@
 """The Russian half of `athenaeum catalog demo` reads as Russian: a genitive of each noun as the language forms
 it (из сада, с берега; not "из путьа", "из берега"), no road "через путь", and a surname in its first name's
 gender (Ольга Морозова, Пётр Орлов; not "Ольга Морозов", "Пётр Орлова")."""
+# ruff: noqa: RUF001, RUF002 (Russian on purpose)
 
 from __future__ import annotations
 
