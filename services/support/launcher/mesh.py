@@ -116,6 +116,7 @@ class LocalMesh(MeshAddresses):
     def endpoints(self) -> dict[str, str]:
         """What a human or a tool needs to talk to the mesh."""
         edge = {
+            "web": f"{self.edge_url}/",  # the web client, served by the edge
             "rest": self.edge_url,
             "grpc": self.edge_grpc_target,
             "api docs": f"{self.edge_url}/docs",

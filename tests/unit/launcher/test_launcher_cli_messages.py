@@ -210,3 +210,16 @@ def test_the_excerpt_of_a_service_log_reads_its_messages_and_the_error_that_ends
 def test_mail_refuses_to_list_no_or_a_negative_number_of_messages(last: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli.app, ["mail", "--last", last, "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "--last" in result.output
+
+
+def test_up_names_the_web_client_first_among_the_endpoints(tmp_path: Path) -> None:
+    """README: "`up` prints the endpoints … the web client `http://localhost:8080/`"."""
+    from services.support.launcher.layout import local_mesh_topology
+    from services.support.launcher.mesh import LocalMesh
+    from services.support.mesh.topology import free_ports
+
+    ports = free_ports()
+    edge_port = next(ports)
+    topology = local_mesh_topology(tmp_path, ports=ports, edge_port=edge_port, edge_admin_port=next(ports))
+    mesh = LocalMesh(tmp_path, topology, database_url="postgresql+asyncpg://127.0.0.1:1/x", nats_url="nats://x:1")
+    assert next(iter(mesh.endpoints().items())) == ("web", f"http://127.0.0.1:{edge_port}/")
