@@ -48,7 +48,7 @@ from services.support.launcher.nats import LocalNats
 from services.support.launcher.postgres import LocalPostgres
 from services.support.launcher.processes import ProcessSpec, Supervisor
 from services.support.launcher.readiness import grpc_health_status, wait_until
-from services.support.launcher.sink_servers import LocalSinks, SinkAddresses, SinkClient
+from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
 from services.support.mesh.topology import free_ports
 from services.support.runtime.messaging import ensure_streams
 from services.support.runtime.migrations import upgrade_to_head
@@ -125,7 +125,7 @@ async def announce_patrons(js, engine: AsyncEngine, count: int) -> list[str]:
 async def measure_burst(args, js, engine: AsyncEngine, backing: Backing, people: list[str], services: list) -> dict:
     """Phase 1: every event published at once; the rate of SENT, its latencies and what each notification cost."""
     sinks = backing.sinks
-    mail, sms = SinkClient(sinks.addresses.mail_url), SinkClient(sinks.addresses.sms_url)
+    mail, sms = sinks.client(LocalSinks.MAIL), sinks.client(LocalSinks.SMS)
     watches = [Watch(service.pid) for service in services]
     rss_before = max(w.process.memory_info().rss for w in watches)
     sink_watches = [Watch(sinks.process(name).pid) for name in (LocalSinks.MAIL, LocalSinks.SMS)]

@@ -103,17 +103,17 @@ def sinks(launcher_dir: Path, infra_supervisor: Supervisor, free_port_source: It
 @pytest.fixture(scope="session")
 def mail_sink(sinks: LocalSinks) -> SinkClient:
     """What the mail sink received: `.count()`, `.messages(since=…)`, `.message(n)` (with text and html)."""
-    from services.support.launcher.sink_servers import SinkClient
+    from services.support.launcher.sink_servers import LocalSinks
 
-    return SinkClient(sinks.addresses.mail_url)
+    return sinks.client(LocalSinks.MAIL)
 
 
 @pytest.fixture(scope="session")
 def sms_sink(sinks: LocalSinks) -> SinkClient:
     """What the SMS sink received: `.count()`, `.messages(since=…)` (to, body, idempotency_key)."""
-    from services.support.launcher.sink_servers import SinkClient
+    from services.support.launcher.sink_servers import LocalSinks
 
-    return SinkClient(sinks.addresses.sms_url)
+    return sinks.client(LocalSinks.SMS)
 
 
 @pytest.fixture(scope="session")

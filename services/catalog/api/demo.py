@@ -4,7 +4,7 @@ Same seed, same library: titles in English, Russian, German and French built fro
 authors, subjects, publishers and years, valid unique ISBN-13s, and 1-4 copies per title spread over branches
 (2.7 on average, so 10,000 titles give about 27,000 copies).
 """
-# ruff: noqa: RUF001 (the Russian word lists are Cyrillic on purpose)
+# ruff: noqa: RUF001, RUF003 (the Russian word lists, and comments on them, are Cyrillic on purpose)
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ TITLES_PER_IMPORT = 10_000
 # An ISBN-13 block of our own (978-5-99999-xxxx-c is as unlikely as any to meet a real book in a demo).
 ISBN_BLOCK = 978_599_900_000
 
+RU_SURNAMES = ["Соколов", "Воронцов", "Лебедев", "Орлов", "Морозов", "Белов", "Крылов", "Жуков"]
 LANGUAGES: dict[str, dict[str, Any]] = {
     "en": {
         "first": ["James", "Mary", "Oliver", "Emma", "Henry", "Alice", "George", "Ruth", "Arthur", "Clara"],
@@ -35,10 +36,17 @@ LANGUAGES: dict[str, dict[str, Any]] = {
     },
     "ru": {
         "first": ["Анна", "Иван", "Мария", "Сергей", "Ольга", "Дмитрий", "Елена", "Михаил", "Татьяна", "Пётр"],
-        "last": ["Соколов", "Воронцова", "Лебедев", "Орлова", "Морозов", "Белова", "Крылов", "Жукова"],
+        "women": ["Анна", "Мария", "Ольга", "Елена", "Татьяна"],
+        "last": RU_SURNAMES,  # a man's; a woman's is its feminine form (Соколов, Соколова)
+        "feminine_last": {name: name + "а" for name in RU_SURNAMES},
         "adjectives": ["Тихий", "Последний", "Северный", "Забытый", "Золотой", "Старый", "Белый", "Дальний"],
         "nouns": ["сад", "берег", "город", "дом", "лес", "архив", "маяк", "остров", "путь"],
-        "patterns": ["{adj} {noun}", "{adj} {noun} и {noun2}", "Дорога через {noun2}", "Письма из {noun}а"],
+        "patterns": ["{adj} {noun}", "{adj} {noun} и {noun2}", "Дорога {through}", "Письма {out_of}"],
+        # Whole phrases: the case and the preposition go with the noun (из сада, but с берега, с пути).
+        "phrases": {
+            "out_of": ["из сада", "с берега", "из города", "из дома", "из леса", "из архива", "с маяка", "с острова"],
+            "through": ["через лес", "через город", "через сад", "через остров", "через реку", "через поле"],
+        },
         "subjects": ["Художественная литература", "История", "Наука", "Поэзия", "Путешествия", "Философия"],
         "publishers": ["Азбука", "Эксмо", "Наука", "Художественная литература"],
         "blurb": "{adj} рассказ о том, как {noun} меняет судьбы людей.",
@@ -92,15 +100,27 @@ def _copies(rng: random.Random) -> str:
 
 
 def _title(rng: random.Random, words: dict[str, Any]) -> str:
-    return rng.choice(words["patterns"]).format(
-        adj=rng.choice(words["adjectives"]), noun=rng.choice(words["nouns"]), noun2=rng.choice(words["nouns"])
-    )
+    pattern = rng.choice(words["patterns"])
+    values = {key: rng.choice(words[source]) for key, source in (("adj", "adjectives"), ("noun", "nouns"))}
+    values["noun2"] = rng.choice(words["nouns"])
+    for key, phrases in words.get("phrases", {}).items():
+        if "{" + key + "}" in pattern:
+            values[key] = rng.choice(phrases)
+    return str(pattern.format(**values))
+
+
+def _author(rng: random.Random, words: dict[str, Any]) -> str:
+    """A first name and a surname, the surname in the first name's gender where the language has two."""
+    first, last = rng.choice(words["first"]), rng.choice(words["last"])
+    if first in words.get("women", ()):
+        last = words.get("feminine_last", {}).get(last, last)
+    return f"{first} {last}"
 
 
 def _record(rng: random.Random, number: int) -> list[object]:
     language = rng.choices(list(LANGUAGE_WEIGHTS), weights=list(LANGUAGE_WEIGHTS.values()))[0]
     words = LANGUAGES[language]
-    authors = [f"{rng.choice(words['first'])} {rng.choice(words['last'])}" for _ in range(rng.choice((1, 1, 1, 2)))]
+    authors = [_author(rng, words) for _ in range(rng.choice((1, 1, 1, 2)))]
     subjects = rng.sample(words["subjects"], k=rng.choice((1, 2, 2, 3)))
     title = _title(rng, words)
     blurb = words["blurb"].format(adj=rng.choice(words["adjectives"]).lower(), noun=rng.choice(words["nouns"]))

@@ -47,11 +47,16 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _options(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Options before the command."""
+    if ctx.invoked_subcommand in {spec.name for spec in registry.SERVICES}:  # its operator commands
+        from services.support.launcher.recorded_database import use_the_recorded_database
+
+        use_the_recorded_database(str(ctx.invoked_subcommand))
 
 
 @app.command()
@@ -165,6 +170,13 @@ def _print_ready(mesh: Any) -> None:
         table.add_row(name, address)
     table.add_row("logs", str(mesh.data_dir / "logs"))
     console.print(table)
+    if mesh.sinks_password_file is not None:
+        console.print(
+            f"The mail and SMS pages ask for user athenaeum and the password in {_shortest(mesh.sinks_password_file)}"
+            " (or list them with `athenaeum mail` and `athenaeum mail --sms`).",
+            markup=False,
+            soft_wrap=True,
+        )
     if not mesh.envoys:
         return
     descriptor = _shortest(mesh.topology.descriptor_path)

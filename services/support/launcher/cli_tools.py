@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -74,7 +75,6 @@ def _postgres_health(entry: dict[str, Any]) -> str:
     """Whether the local server lets its superuser in with the password it was given: the recorded URL's
     `***` would be refused (a failed sign-in in its log at every call) by a server that may refuse the real
     one too."""
-    from pathlib import Path
 
     from services.support.launcher.postgres import PostgresServer, loopback_url
 
@@ -92,7 +92,7 @@ def mail(
     data_dir: DataDir = DEFAULT_DATA_DIR,
 ) -> None:
     """What the mesh's notifications sent: the local mail (or SMS) sink's messages; the web page is its URL."""
-    from services.support.launcher.sink_servers import SinkClient
+    from services.support.launcher.sink_servers import SinkClient, password_file
     from services.support.launcher.state import read_state
 
     recorded = read_state(data_dir)
@@ -100,7 +100,13 @@ def mail(
     if not url:
         console.print("No mesh is running (start one with `athenaeum up`).")
         raise typer.Exit(1)
-    sink = SinkClient(url)
+    secret = password_file(data_dir / "sinks")
+    try:
+        password = secret.read_text().strip()
+    except OSError as error:  # another account's mesh, or its folder is gone: its messages are not ours to read
+        console.print(f"The sinks' password ({secret}) is not readable here: {error.strerror}.", markup=False)
+        raise typer.Exit(1) from None
+    sink = SinkClient(url, password=password)
     try:
         if show:
             _show_message(sink, show, sms=sms)
@@ -132,8 +138,9 @@ def migrate(
             "--database-url",
             envvar="DATABASE_URL",
             show_default=False,
-            help="Admin URL of the Postgres server (default: from ATHENAEUM_DATABASE_URL and "
-            "ATHENAEUM_DATABASE_PASSWORD or _FILE, as the services read them).",
+            help="Admin URL of the Postgres server (default: ATHENAEUM_DATABASE_URL and ATHENAEUM_DATABASE_PASSWORD "
+            "or _FILE, as the services read them; without them, the Postgres of the mesh `up` runs from the data "
+            "folder, with its services' own roles).",
         ),
     ] = None,
     role_passwords: Annotated[
@@ -148,6 +155,7 @@ def migrate(
         ),
     ] = None,
     only: Only = None,
+    data_dir: FoundDataDir = None,
 ) -> None:
     """Create each service's database (and its role) if missing and apply its migrations."""
     from sqlalchemy.engine import make_url
@@ -159,7 +167,8 @@ def migrate(
     from services.support.runtime.operator_commands import failures_told
     from services.support.runtime.settings import BaseServiceSettings
 
-    admin_url = database_url or BaseServiceSettings().database_url
+    admin_url, role_passwords = _server_to_migrate(database_url, role_passwords, found_data_dir(data_dir))
+    admin_url = admin_url or BaseServiceSettings().database_url
     try:
         make_url(admin_url)
     except ArgumentError:
@@ -178,6 +187,27 @@ def migrate(
             console.print(f"migrated {spec.name} ({spec.database})")
 
 
+def _server_to_migrate(
+    database_url: str | None, role_passwords: str | None, data_dir: Path
+) -> tuple[str | None, str | None]:
+    """(admin URL, role passwords) to migrate with: those given, else the recorded mesh's Postgres with the
+    passwords `up` keeps (its databases belong to the services' roles), else (None, given) for the settings."""
+    from services.support.launcher.postgres import loopback_url
+    from services.support.launcher.recorded_database import NAMED, recorded_postgres
+
+    if database_url or any(os.environ.get(name) for name in NAMED):
+        return database_url, role_passwords
+    postgres = recorded_postgres(data_dir)
+    if postgres is None:
+        return None, role_passwords
+    try:
+        password = postgres.password_file.read_text().strip()
+    except OSError as error:
+        raise typer.BadParameter(f"{postgres.password_file}: {error.strerror}", param_hint="'--data-dir'") from None
+    console.print(f"migrating the Postgres of the mesh running from {data_dir} (127.0.0.1:{postgres.port})")
+    return loopback_url(postgres.port, password), role_passwords or postgres.role_password_template()
+
+
 def _refuse_a_role_s_database(server: Any, database: str) -> None:
     """A database its service's role owns (an earlier `up` or `migrate --role-passwords` made it so) is migrated
     as that role only: as the administrator, the migrations would run what the role may have planted in it."""
@@ -193,8 +223,6 @@ def _refuse_a_role_s_database(server: Any, database: str) -> None:
 
 
 def _role_password(template: str, service: str) -> str:
-    from pathlib import Path
-
     if "{service}" not in template:
         raise typer.BadParameter("needs {service} where each service's name goes", param_hint="--role-passwords")
     path = Path(template.replace("{service}", service))

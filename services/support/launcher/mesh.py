@@ -31,7 +31,7 @@ from services.support.launcher.readiness import (
     grpc_health_status,
     wait_until,
 )
-from services.support.launcher.sink_servers import LocalSinks, SinkAddresses
+from services.support.launcher.sink_servers import LocalSinks, SinkAddresses, password_file
 from services.support.mesh import registry
 from services.support.mesh.topology import Topology, free_ports
 
@@ -108,9 +108,15 @@ class LocalMesh(MeshAddresses):
     def _role_password(self, service: str) -> str:
         return kept_secret(self.data_dir / "postgres" / "roles" / service)
 
+    @property
+    def sinks_password_file(self) -> Path | None:
+        """Where the password of our sinks' pages is (user athenaeum); None when the sinks are not ours."""
+        return password_file(self._local_sinks.store_dir) if self._local_sinks is not None else None
+
     def endpoints(self) -> dict[str, str]:
         """What a human or a tool needs to talk to the mesh."""
         edge = {
+            "web": f"{self.edge_url}/",  # the web client, served by the edge
             "rest": self.edge_url,
             "grpc": self.edge_grpc_target,
             "api docs": f"{self.edge_url}/docs",

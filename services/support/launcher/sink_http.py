@@ -6,7 +6,9 @@ coroutine function, answering once the message is on disk."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+import base64
+import hmac
+from collections.abc import Awaitable, Callable, Collection, Mapping
 
 from aiohttp import web
 
@@ -17,6 +19,31 @@ Routes = Callable[[str, str, Headers, bytes], Answer | Awaitable[Answer]]
 """`routes(method, path with query, headers, body)` -> (status, content type, payload), or an awaitable of it."""
 
 _MAX_BODY = 16 * 1024 * 1024
+READER = "athenaeum"
+"""The user name a person (or `athenaeum mail`) reads the sinks' pages with; the password is the mesh's own."""
+OPEN_PATHS = ("/stats",)
+"""Counts only, no message: what readiness probes and `status` poll without a password."""
+
+
+def basic_authorization(user: str, password: str) -> str:
+    """The Authorization header value of HTTP Basic."""
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def readers_only(routes: Routes, allowed: Collection[str]) -> Routes:
+    """`routes`, with every GET but OPEN_PATHS answered 401 unless it carries one of the `allowed`
+    Authorization values: the messages hold addresses, phone numbers and security notices, and the port on
+    127.0.0.1 is open to every account of the machine, not only the mesh's (POSTs check their own)."""
+
+    def guarded(method: str, path: str, headers: Headers, body: bytes) -> Answer | Awaitable[Answer]:
+        given = (headers.get("Authorization") or "").encode()
+        if method == "POST" or path.split("?", 1)[0] in OPEN_PATHS:
+            return routes(method, path, headers, body)
+        if any(hmac.compare_digest(given, value.encode()) for value in allowed):
+            return routes(method, path, headers, body)
+        return 401, "application/json", b'{"message": "sign in: user athenaeum, the password in the sinks folder"}'
+
+    return guarded
 
 
 async def serve_http(port: int, routes: Routes, *, host: str = "127.0.0.1") -> asyncio.Server:
@@ -26,7 +53,10 @@ async def serve_http(port: int, routes: Routes, *, host: str = "127.0.0.1") -> a
         body = await request.read()
         answered = routes(request.method, request.path_qs, request.headers, body)
         status, content_type, payload = answered if isinstance(answered, tuple) else await answered
-        return web.Response(status=status, body=payload, headers={"Content-Type": content_type})
+        headers = {"Content-Type": content_type}
+        if status == 401:  # a browser then asks for the user name and password
+            headers["WWW-Authenticate"] = 'Basic realm="athenaeum sinks", charset="UTF-8"'
+        return web.Response(status=status, body=payload, headers=headers)
 
     server = web.Server(answer, client_max_size=_MAX_BODY)
     loop = asyncio.get_running_loop()

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from services.support.launcher.credentials import kept_secret
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import http_body, wait_until
+from services.support.launcher.sink_http import READER, basic_authorization
 
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -40,8 +42,18 @@ class SinkAddresses:
         }
 
 
+PASSWORD_FILE = "password"
+"""In the sinks' folder (the owner's only): the password of their pages and JSON."""
+
+
+def password_file(store_dir: Path) -> Path:
+    """Where the sinks keeping their messages in `store_dir` find the password of their pages."""
+    return store_dir / PASSWORD_FILE
+
+
 class LocalSinks:
-    """Runs the two sinks under `supervisor`, keeping what they receive under `store_dir`."""
+    """Runs the two sinks under `supervisor`, keeping what they receive under `store_dir`; their pages and
+    JSON ask for `password` (user athenaeum), kept in `store_dir`."""
 
     MAIL, SMS = "mail-sink", "sms-sink"
 
@@ -50,7 +62,18 @@ class LocalSinks:
         self.addresses = addresses
         self._supervisor = supervisor
 
+    @property
+    def password(self) -> str:
+        """The password of the sinks' pages (made on first use)."""
+        return kept_secret(password_file(self.store_dir))
+
+    def client(self, name: str) -> SinkClient:
+        """A reader of what sink `name` (MAIL or SMS) received."""
+        url = self.addresses.mail_url if name == self.MAIL else self.addresses.sms_url
+        return SinkClient(url, password=self.password)
+
     def start(self, timeout: float = 15.0) -> None:
+        kept_secret(password_file(self.store_dir))  # made before the sinks read it
         for spec in self.specs():
             self._supervisor.start(spec)
         for name in (self.MAIL, self.SMS):
@@ -71,6 +94,7 @@ class LocalSinks:
         module = [sys.executable, "-m", "services.support.launcher.sinks"]
         a = self.addresses
         store = str(self.store_dir)
+        secret = ["--password-file", str(password_file(self.store_dir))]
         return [
             ProcessSpec(
                 name=self.MAIL,
@@ -83,20 +107,24 @@ class LocalSinks:
                     str(a.mail_web_port),
                     "--store",
                     store,
+                    *secret,
                 ],
                 extra={"role": "sink", "url": a.mail_url},
             ),
             ProcessSpec(
                 name=self.SMS,
-                argv=[*module, "sms", "--port", str(a.sms_port), "--store", store],
+                argv=[*module, "sms", "--port", str(a.sms_port), "--store", store, *secret],
                 extra={"role": "sink", "url": a.sms_url},
             ),
         ]
 
 
-def fetch(url: str, *, timeout: float = 5.0) -> Any:
-    """GET a sink's JSON (messages, stats)."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+def fetch(url: str, *, password: str | None = None, timeout: float = 5.0) -> Any:
+    """GET a sink's JSON (messages, stats), signed in with `password` when given."""
+    headers = {"Accept": "application/json"}
+    if password is not None:
+        headers["Authorization"] = basic_authorization(READER, password)
+    request = urllib.request.Request(url, headers=headers)
     with _DIRECT.open(request, timeout=timeout) as response:
         return json.loads(response.read())
 
@@ -104,23 +132,27 @@ def fetch(url: str, *, timeout: float = 5.0) -> Any:
 class SinkClient:
     """Read what a sink received: `count()`, `messages(since=0)`, `message(n)` (mail: with text and html)."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, *, password: str) -> None:
         self.base_url = base_url
+        self._password = password
+
+    def _get(self, path: str) -> Any:
+        return fetch(f"{self.base_url}{path}", password=self._password)
 
     def count(self) -> int:
         """Messages received, not counting copies of one already held (same Message-ID / idempotency key)."""
-        return int(fetch(f"{self.base_url}/stats")["count"])
+        return int(self._get("/stats")["count"])
 
     def duplicates(self) -> int:
-        return int(fetch(f"{self.base_url}/stats")["duplicates"])
+        return int(self._get("/stats")["duplicates"])
 
     def messages(self, since: int = 0) -> list[dict[str, Any]]:
-        return list(fetch(f"{self.base_url}/messages?since={since}"))
+        return list(self._get(f"/messages?since={since}"))
 
     def message(self, number: int) -> dict[str, Any] | None:
         """Mail message `number` (from 1) with its text and html parts; None when the sink holds no such one."""
         try:
-            return dict(fetch(f"{self.base_url}/messages/{number}"))
+            return dict(self._get(f"/messages/{number}"))
         except urllib.error.HTTPError as error:
             if error.code == 404:
                 return None

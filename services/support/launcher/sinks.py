@@ -11,17 +11,20 @@
   numbers are refused as it refuses them (+15005550001: invalid number, +15005550009: not a mobile). A
   request repeating an Idempotency-Key gets the first message back and sends nothing. A message it cannot
   store (a full disk) is answered 503, which a client retries.
+- Their pages and JSON (every GET but `/stats`, which counts) need HTTP Basic: user `athenaeum` and the
+  password in `--password-file` (the launcher keeps it in the data folder, readable by its owner only); the SMS
+  sink without one takes its API's account and token, as the provider does.
 
 Each sink is one asyncio event loop (SMTP and HTTP, no threads).
 
-Run one: `python -m services.support.launcher.sinks mail --smtp-port 2525 --http-port 2580 --store DIR`.
+Run one: `python -m services.support.launcher.sinks mail --smtp-port 2525 --http-port 2580 --store DIR
+--password-file FILE`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import logging
@@ -32,7 +35,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from services.support.launcher.sink_http import Headers, Routes, serve_http
+from services.support.launcher.sink_http import READER, Headers, Routes, basic_authorization, readers_only, serve_http
 from services.support.launcher.sink_pages import (
     decoded_headers,
     field,
@@ -56,6 +59,7 @@ MAGIC_NUMBERS = {
 FLUSH_SECONDS = 0.2
 """How often a sink appends what it received (and did not wait for) to its file."""
 NOT_STORED_SMTP = "451 4.3.0 the message could not be stored; try again later"
+READER_HELP = f"the file holding the password of the web pages and JSON (HTTP Basic, user {READER})"
 NOT_STORED_SMS = {"code": 20503, "message": "Service unavailable: the message could not be stored", "status": 503}
 
 
@@ -111,12 +115,12 @@ class SmsApi:
     def __init__(self, store: Store, *, account: str, token: str) -> None:
         self.store = store
         self.account = account
-        self._authorization = "Basic " + base64.b64encode(f"{account}:{token}".encode()).decode()
+        self.authorization = basic_authorization(account, token)
 
     async def post_message(self, path: str, headers: Headers, body: bytes) -> tuple[int, dict[str, Any]]:
         if path != f"/2010-04-01/Accounts/{self.account}/Messages.json":
             return 404, {"code": 20404, "message": "The requested resource was not found", "status": 404}
-        if headers.get("Authorization") != self._authorization:
+        if headers.get("Authorization") != self.authorization:
             return 401, {"code": 20003, "message": "Authenticate", "status": 401}
         form = {key: values[0] for key, values in parse_qs(body.decode("utf-8")).items()}
         to, text = form.get("To", ""), form.get("Body", "")
@@ -154,7 +158,9 @@ def _readable(item: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in item.items() if k != "raw"}, "headers": decoded_headers(item)}
 
 
-def mail_routes(store: Store) -> Routes:
+def mail_routes(store: Store, *, password: str) -> Routes:
+    """The mail sink's pages and JSON, for whoever signs in as READER with `password`."""
+
     def route(method: str, path: str, headers: Headers, body: bytes) -> tuple[int, str, bytes]:
         url = urlparse(path)
         items = store.items
@@ -175,10 +181,13 @@ def mail_routes(store: Store) -> Routes:
                 return _html(message_page(item))
         return _json(404, {"message": "not found"})
 
-    return route
+    return readers_only(route, [basic_authorization(READER, password)])
 
 
-def sms_routes(api: SmsApi) -> Routes:
+def sms_routes(api: SmsApi, *, password: str | None) -> Routes:
+    """The SMS API and the sink's pages and JSON: those for whoever signs in as READER with `password`, or
+    without one (a container's sink, whose token is a secret) with the API's own account and token."""
+
     async def route(method: str, path: str, headers: Headers, body: bytes) -> tuple[int, str, bytes]:
         url = urlparse(path)
         if method == "POST":
@@ -194,7 +203,8 @@ def sms_routes(api: SmsApi) -> Routes:
             return _json(200, {"sid": api.account, "status": "active"})
         return _json(404, {"code": 20404, "message": "not found", "status": 404})
 
-    return route
+    readers = [basic_authorization(READER, password)] if password else [api.authorization]
+    return readers_only(route, readers)
 
 
 # Running ----------------------------------------------------------------------------------------------
@@ -218,7 +228,7 @@ async def _serve(store: Store, servers: list[asyncio.Server]) -> None:
         store.close()
 
 
-async def run_mail(smtp_port: int, http_port: int, folder: Path) -> None:
+async def run_mail(smtp_port: int, http_port: int, folder: Path, *, password: str) -> None:
     from aiosmtpd.smtp import SMTP
 
     store = Store(folder / "mail.jsonl")
@@ -227,14 +237,14 @@ async def run_mail(smtp_port: int, http_port: int, folder: Path) -> None:
     smtp = await loop.create_server(
         lambda: SMTP(handler, hostname="athenaeum-mail-sink", loop=loop), "127.0.0.1", smtp_port, backlog=512
     )
-    web = await serve_http(http_port, mail_routes(store))
+    web = await serve_http(http_port, mail_routes(store, password=password))
     print(f"mail sink: SMTP on 127.0.0.1:{smtp_port}, web page http://127.0.0.1:{http_port}/", flush=True)
     await _serve(store, [smtp, web])
 
 
-async def run_sms(port: int, folder: Path, *, host: str, account: str, token: str) -> None:
+async def run_sms(port: int, folder: Path, *, host: str, account: str, token: str, password: str | None) -> None:
     api = SmsApi(Store(folder / "sms.jsonl"), account=account, token=token)
-    web = await serve_http(port, sms_routes(api), host=host)
+    web = await serve_http(port, sms_routes(api, password=password), host=host)
     print(f"SMS sink: http://127.0.0.1:{port}/ (account {account})", flush=True)
     await _serve(api.store, [web])
 
@@ -246,6 +256,7 @@ def main(argv: list[str] | None = None) -> None:
     mail.add_argument("--smtp-port", type=int, required=True)
     mail.add_argument("--http-port", type=int, required=True)
     mail.add_argument("--store", type=Path, required=True)
+    mail.add_argument("--password-file", type=Path, required=True, help=READER_HELP)
     sms = sub.add_parser("sms")
     sms.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
     sms.add_argument("--port", type=int, required=True)
@@ -253,13 +264,18 @@ def main(argv: list[str] | None = None) -> None:
     sms.add_argument("--account", default=DEV_SMS_ACCOUNT)
     sms.add_argument("--token", default=DEV_SMS_TOKEN)
     sms.add_argument("--token-file", type=Path, help="read the token from this file (a container secret)")
+    sms.add_argument("--password-file", type=Path, help=READER_HELP + " (default: the account and token)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")  # not per command
+    password = args.password_file.read_text().strip() if args.password_file else None
+    if args.password_file and not password:
+        parser.error(f"{args.password_file} is empty")
     if args.sink == "mail":
-        asyncio.run(run_mail(args.smtp_port, args.http_port, args.store))
+        asyncio.run(run_mail(args.smtp_port, args.http_port, args.store, password=password or ""))
     else:
         token = args.token_file.read_text().strip() if args.token_file else args.token
-        asyncio.run(run_sms(args.port, args.store, host=args.host, account=args.account, token=token))
+        serving = run_sms(args.port, args.store, host=args.host, account=args.account, token=token, password=password)
+        asyncio.run(serving)
 
 
 if __name__ == "__main__":

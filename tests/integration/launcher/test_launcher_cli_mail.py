@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from services.support.launcher import cli
 from services.support.launcher.sink_http import serve_http
 from services.support.launcher.sink_pages import header_fields
+from services.support.launcher.sink_servers import password_file
 from services.support.launcher.sink_store import Store
 from services.support.launcher.sinks import DEV_SMS_ACCOUNT, DEV_SMS_TOKEN, SmsApi, mail_routes, sms_routes
 from services.support.launcher.state import write_state
@@ -42,9 +43,11 @@ def sinks(tmp_path: Path) -> Iterator[Path]:
     ports = free_ports()
     mail_port, sms_port = next(ports), next(ports)
     api = SmsApi(sms, account=DEV_SMS_ACCOUNT, token=DEV_SMS_TOKEN)
+    (tmp_path / "sinks").mkdir(mode=0o700)
+    password_file(tmp_path / "sinks").write_text("the-owner-s-password\n")  # as `up` keeps it
     servers = [
-        loop.run_until_complete(serve_http(mail_port, mail_routes(mail))),
-        loop.run_until_complete(serve_http(sms_port, sms_routes(api))),
+        loop.run_until_complete(serve_http(mail_port, mail_routes(mail, password="the-owner-s-password"))),
+        loop.run_until_complete(serve_http(sms_port, sms_routes(api, password="the-owner-s-password"))),
     ]
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -81,7 +84,16 @@ def test_a_message_the_sink_does_not_hold_is_named_in_one_line(sinks: Path, kind
 def test_a_sink_that_no_longer_answers_is_told_in_one_line(tmp_path: Path) -> None:
     gone = next(free_ports())  # nothing listens there
     write_state(tmp_path, [], {"mail": f"http://127.0.0.1:{gone}"}, ready=True)
+    (tmp_path / "sinks").mkdir(mode=0o700)
+    password_file(tmp_path / "sinks").write_text("the-owner-s-password\n")
     for args in ((), ("--show", "1")):
         code, output = _mail(tmp_path, *args)
         assert code == 1
         assert output.strip().startswith("The mail sink at") and "does not answer" in output
+
+
+def test_without_the_sinks_password_nothing_is_shown(sinks: Path) -> None:
+    password_file(sinks / "sinks").unlink()  # another account's mesh: its folder is not readable here
+    for args in ((), ("--sms",), ("--show", "1")):
+        code, output = _mail(sinks, *args)
+        assert code == 1 and output.strip().startswith("The sinks' password") and "Traceback" not in output

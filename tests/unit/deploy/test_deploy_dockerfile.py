@@ -81,3 +81,13 @@ def test_everything_it_copies_exists_and_the_build_context_leaves_out_local_stat
     ignored = (ROOT / ".dockerignore").read_text().split()
     assert {".git", ".venv", ".athenaeum", "tests", "**/__pycache__"} <= set(ignored)
     assert not {"services", "gen", "envoy", "pyproject.toml"} & set(ignored)
+
+
+def test_the_mesh_ca_and_certificates_the_kubernetes_recipe_makes_stay_out_of_git_and_the_build() -> None:
+    """README "3. Kubernetes" writes the mesh CA (whose key mints any identity the sidecars trust) and every
+    service's key into ./mesh-ca and ./mesh-certs: one `git add -A` must not commit them, nor `docker build .`
+    send them to the daemon."""
+    keys = ["mesh-ca/ca-key.pem", "mesh-certs/users-key.pem", "secrets/postgres-password"]
+    checked = subprocess.run(["git", "check-ignore", "--no-index", *keys], cwd=ROOT, capture_output=True, text=True)
+    assert checked.stdout.split() == keys
+    assert {"secrets", "mesh-ca", "mesh-certs"} <= set((ROOT / ".dockerignore").read_text().split())

@@ -8,6 +8,7 @@ from typing import Any
 import helm_python
 import kubernetes_validate
 import pytest
+import yaml
 from chart_helpers import CHART, CRD_KINDS, KUBE_VERSIONS, PRODUCTION, find, manifests, render
 
 from services.support.mesh import registry
@@ -223,3 +224,17 @@ def test_only_the_services_reach_the_bundled_nats_and_postgres() -> None:
         allowed = {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for peer in clients["from"]}
         assert allowed == services | also, name
         assert all("from" in rule or rule["ports"][0]["port"] in (8222, 9187) for rule in rules), name
+
+
+def test_the_chart_claims_no_kubernetes_older_than_its_prestop_sleep_needs() -> None:
+    """The preStop hooks' `sleep` action is alpha and off by default in 1.29 (the API server drops the field),
+    beta and on from 1.30: the chart's floor is the oldest version the tests validate against, and 1.29 is
+    refused at install rather than rolling updates silently losing their drain."""
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["kubeVersion"] == f">={KUBE_VERSIONS[0]}-0"  # helm install refuses an older cluster
+
+    def release(version: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in version.split("-")[0].split("."))
+
+    assert release(KUBE_VERSIONS[0]) >= (1, 30, 0) > release("1.29.9")
+    assert min(KUBE_VERSIONS, key=release) == KUBE_VERSIONS[0]

@@ -65,6 +65,7 @@ def test_the_try_hint_names_the_grpcurl_of_the_virtualenv(monkeypatch: pytest.Mo
         edge_url="http://127.0.0.1:8080",
         edge_grpc_target="127.0.0.1:8080",
         edge_admin_url="http://127.0.0.1:9901",
+        sinks_password_file=tmp_path / "sinks" / "password",
     )
     with cli.console.capture() as captured:
         cli._print_ready(mesh)
@@ -72,6 +73,8 @@ def test_the_try_hint_names_the_grpcurl_of_the_virtualenv(monkeypatch: pytest.Mo
     grpcurl = Path(sys.executable).parent / "grpcurl"
     expected = grpcurl.relative_to(ROOT) if grpcurl.is_relative_to(ROOT) else grpcurl
     assert f"  {expected} -plaintext " in captured.get()
+    # How to open the sinks' pages, which ask for a password since 2026-12-06:
+    assert f"user athenaeum and the password in {tmp_path / 'sinks' / 'password'}" in captured.get()
 
 
 class Unreachable(grpc.RpcError):
@@ -207,3 +210,16 @@ def test_the_excerpt_of_a_service_log_reads_its_messages_and_the_error_that_ends
 def test_mail_refuses_to_list_no_or_a_negative_number_of_messages(last: str, tmp_path: Path) -> None:
     result = CliRunner().invoke(cli.app, ["mail", "--last", last, "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
     assert result.exit_code == 2 and "--last" in result.output
+
+
+def test_up_names_the_web_client_first_among_the_endpoints(tmp_path: Path) -> None:
+    """README: "`up` prints the endpoints … the web client `http://localhost:8080/`"."""
+    from services.support.launcher.layout import local_mesh_topology
+    from services.support.launcher.mesh import LocalMesh
+    from services.support.mesh.topology import free_ports
+
+    ports = free_ports()
+    edge_port = next(ports)
+    topology = local_mesh_topology(tmp_path, ports=ports, edge_port=edge_port, edge_admin_port=next(ports))
+    mesh = LocalMesh(tmp_path, topology, database_url="postgresql+asyncpg://127.0.0.1:1/x", nats_url="nats://x:1")
+    assert next(iter(mesh.endpoints().items())) == ("web", f"http://127.0.0.1:{edge_port}/")

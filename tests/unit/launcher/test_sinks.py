@@ -76,7 +76,7 @@ async def test_the_mail_sink_takes_pipelined_commands(tmp_path: Path) -> None:
 
 async def test_the_sms_sink_answers_keep_alive_requests_and_repeats_a_keyed_message(tmp_path: Path) -> None:
     api = SmsApi(Store(tmp_path / "sms.jsonl"), account=DEV_SMS_ACCOUNT, token=DEV_SMS_TOKEN)
-    server = await serve_http(0, sms_routes(api))
+    server = await serve_http(0, sms_routes(api, password=None))
     port = server.sockets[0].getsockname()[1]
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     auth = base64.b64encode(f"{DEV_SMS_ACCOUNT}:{DEV_SMS_TOKEN}".encode()).decode()
