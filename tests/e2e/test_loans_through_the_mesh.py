@@ -175,6 +175,7 @@ def test_fines_block_borrowing_until_paid_or_waived(edge: httpx.Client, libraria
     assert too_much.status_code == 400
     waived = edge.post(f"/v1/{fine['name']}:waive", json={"reason": "goodwill"}, headers=librarian.headers)
     assert waived.json()["status"] == "FINE_STATUS_WAIVED"
+    assert (waived.json()["waived_amount"], waived.json()["outstanding_amount"]) == ("5.00", "0.00")
     listed = edge.get(f"/v1/{patron.name}/fines", headers=patron.headers).json()
     assert listed["outstanding_total"] == "0.00"
     assert issue(edge, librarian, patron.name, book=book).status_code == 200

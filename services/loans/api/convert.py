@@ -50,6 +50,7 @@ def loan_to_proto(loan: Loan, *, now: datetime, zone: tzinfo) -> resources_pb2.L
         issued_by=loan.issued_by,
         update_time=timestamp(loan.updated_at),
         etag=loan.etag,
+        fine=loan.fine,
     )
 
 
@@ -133,6 +134,7 @@ def fine_to_proto(fine: Fine) -> resources_pb2.Fine:
         kind=_FINE_KIND[fine.kind],
         amount=money(fine.amount),
         paid_amount=money(fine.paid),
+        waived_amount=money(fine.waived),
         outstanding_amount=money(fine.outstanding),
         currency_code=fine.currency,
         status=_FINE_STATUS[fine.status],

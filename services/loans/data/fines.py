@@ -31,7 +31,7 @@ _OVERDUE_FINE_OF = DriverStatement(
 )
 _BY_ID = sa.select(fines).where(fines.c.id == sa.bindparam("fine_id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
-_MUTABLE = ("amount", "paid", "status", "waive_reason", "updated_at")
+_MUTABLE = ("amount", "paid", "waived", "status", "waive_reason", "updated_at")
 
 
 def _to_fine(m: Mapping[Any, Any]) -> Fine:
@@ -46,6 +46,7 @@ def _to_fine(m: Mapping[Any, Any]) -> Fine:
         updated_at=m["updated_at"],
         loan=m["loan"],
         paid=m["paid"],
+        waived=m["waived"],
         status=FineStatus(m["status"]),
         description=m["description"],
         waive_reason=m["waive_reason"],
@@ -57,6 +58,7 @@ def _values(fine: Fine) -> dict[str, Any]:
     return {
         "amount": fine.amount,
         "paid": fine.paid,
+        "waived": fine.waived,
         "status": fine.status.value,
         "waive_reason": fine.waive_reason,
         "updated_at": fine.updated_at,
@@ -126,7 +128,9 @@ class SqlFineRepository(TrackingRepository):
         if page.after is not None:
             statement = statement.where(sa.tuple_(fines.c.created_at, fines.c.id) < sa.tuple_(*page.after))
         rows = (await self.session.execute(statement.limit(page.size + 1))).all()
-        owed = sa.case((fines.c.status == FineStatus.OUTSTANDING.value, fines.c.amount - fines.c.paid), else_=0)
+        owed = sa.case(
+            (fines.c.status == FineStatus.OUTSTANDING.value, fines.c.amount - fines.c.paid - fines.c.waived), else_=0
+        )
         total, outstanding = (
             await self.session.execute(
                 sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(owed), 0)).select_from(fines).where(*conditions)

@@ -88,7 +88,7 @@ def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
         else sa.and_(active, loans.c.item_type == sa.bindparam("item_type"))
     )
     owed = (
-        sa.select(sa.func.coalesce(sa.func.sum(fines.c.amount - fines.c.paid), 0))
+        sa.select(sa.func.coalesce(sa.func.sum(fines.c.amount - fines.c.paid - fines.c.waived), 0))
         .where(fines.c.patron == patron, fines.c.status == "OUTSTANDING")
         .scalar_subquery()
     )

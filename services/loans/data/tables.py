@@ -79,6 +79,9 @@ loans = sa.Table(
     sa.Column("reminders_sent", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_reminder_at", sa.DateTime(timezone=True)),
     sa.Column("return_started_at", sa.DateTime(timezone=True)),
+    # A returned loan's overdue days when it came back (NULL: returned before they were kept) and its overdue fine.
+    sa.Column("returned_overdue_days", sa.Integer),
+    sa.Column("fine", sa.Text, nullable=False, server_default=""),
     *_timestamps(),
 )
 UNUSED_LOAN_COLUMNS = frozenset({"overdue_notified_days", "due_soon_notified"})
@@ -111,6 +114,8 @@ fines = sa.Table(
     sa.Column("kind", sa.Text, nullable=False),
     sa.Column("amount", MONEY, nullable=False),
     sa.Column("paid", MONEY, nullable=False),
+    # Forgiven so far: what a fine owes is amount - paid - waived (a waived overdue fine still grows).
+    sa.Column("waived", MONEY, nullable=False, server_default="0"),
     sa.Column("currency", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=""),

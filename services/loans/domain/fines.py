@@ -2,6 +2,11 @@
 
 Pure: no I/O. Amounts are Decimal with two places. Every assessment, accrual, payment and waiver adds a
 FineEntry (who, when, how much, why), which the repository appends to the audit table.
+
+What a fine owes is `amount - paid - waived`. A waiver forgives what is owed when it is given, not the overdue
+days still to come (as Koha's write-off of an accruing fine): a waived overdue fine of a loan still out keeps
+growing, and owes again (OUTSTANDING) for the days after the waiver, while `amount` stays the whole overdue
+charge that the rule's cap bounds.
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ class Fine(Versioned):
     updated_at: datetime
     loan: str = ""
     paid: Decimal = ZERO
+    waived: Decimal = ZERO
+    """Forgiven so far, over every waiver (each one's amount, actor and reason is on the audit trail)."""
     status: FineStatus = FineStatus.OUTSTANDING
     description: str = ""
     waive_reason: str = ""
@@ -89,7 +96,7 @@ class Fine(Versioned):
 
     @property
     def outstanding(self) -> Decimal:
-        return ZERO if self.status == FineStatus.WAIVED else self.amount - self.paid
+        return self.amount - self.paid - self.waived
 
     @classmethod
     def assess(
@@ -123,9 +130,10 @@ class Fine(Versioned):
         return fine
 
     def accrue_to(self, amount: Decimal, *, now: datetime, actor: str) -> bool:
-        """Bring an overdue fine up to `amount` (it only grows; a waived fine stays waived)."""
+        """Bring an overdue fine up to `amount` (it only grows). A paid or waived fine owes the growth: a waiver
+        forgave what was owed when it was given, not the days after it."""
         amount = amount.quantize(CENTS)
-        if self.status == FineStatus.WAIVED or amount <= self.amount:
+        if amount <= self.amount:
             return False
         self.new_entries.append(FineEntry("ACCRUED", amount - self.amount, actor, now))
         self.amount = amount
@@ -151,6 +159,7 @@ class Fine(Versioned):
             raise InvalidArgument.field("reason", "say why the fine is waived")
         self._ensure_outstanding()
         forgiven = self.outstanding
+        self.waived += forgiven
         self.status = FineStatus.WAIVED
         self.waive_reason = reason.strip()
         self._touch(now)

@@ -107,6 +107,11 @@ class Loan(Versioned):
     return_started_at: datetime | None = None
     """When a return was begun and not finished (the return saga's record, kept before the catalog is asked):
     the copy may be back in the catalog while the loan is still ACTIVE here."""
+    returned_overdue_days: int | None = None
+    """The overdue days the return counted (the fine's), kept: a returned loan says how late it came back. None
+    for a loan returned before they were kept (then counted from `returned_at`)."""
+    fine: str = ""
+    """"fines/{fine}": the overdue fine its return assessed or brought up to date, if any."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     name: str = field(init=False, repr=False, compare=False)
@@ -185,17 +190,27 @@ class Loan(Versioned):
         those days are. At least one as soon as the loan is overdue, so that "overdue" (which blocks
         borrowing) and the fine's count of days agree: a due time within its day (a hard due date kept to
         the instant, before it was moved to the end of its day) makes the rest of that day the first."""
-        if self.status != LoanStatus.ACTIVE or self.due_at is None or now <= self.due_at:
+        return self._days_late(now, zone) if self.status == LoanStatus.ACTIVE else 0
+
+    def _days_late(self, at: datetime, zone: tzinfo) -> int:
+        if self.due_at is None or at <= self.due_at:
             return 0
-        return max(days_between(self.due_at, now, zone), 1)
+        return max(days_between(self.due_at, at, zone), 1)
 
     def is_overdue(self, now: datetime) -> bool:
         return self.status == LoanStatus.ACTIVE and self.due_at is not None and now > self.due_at
 
     def overdue_days(self, now: datetime, zone: tzinfo) -> int:
-        """The library's days past due after the grace days: the days a fine is charged for."""
+        """The library's days past due after the grace days: the days a fine is charged for. For a returned
+        loan, those it was overdue when it came back."""
+        if self.status == LoanStatus.RETURNED and self.returned_overdue_days is not None:
+            return self.returned_overdue_days
+        if self.status == LoanStatus.RETURNED:  # returned before its count was kept: counted from its return
+            late = self._days_late(self.returned_at, zone) if self.returned_at else 0
+        else:
+            late = self.days_past_due(now, zone)
         grace = self.terms.grace_days if self.terms else 0
-        return max(self.days_past_due(now, zone) - grace, 0)
+        return max(late - grace, 0)
 
     def overdue_fine(self, now: datetime, zone: tzinfo) -> Decimal:
         return self.terms.overdue_fine(self.overdue_days(now, zone)) if self.terms else ZERO
@@ -245,6 +260,8 @@ class Loan(Versioned):
         overdue_days = self.overdue_days(now, zone)
         self.status = LoanStatus.RETURNED
         self.returned_at = now
+        self.returned_overdue_days = overdue_days
+        self.fine = fine.name if fine is not None else ""
         self._touch(now)
         self.events.append(LoanReturned(occurred_at=now, loan=self, overdue_days=overdue_days, fine=fine))
 
@@ -255,6 +272,7 @@ class Loan(Versioned):
         self.ensure_active()
         self.status = LoanStatus.RETURNED
         self.returned_at = now
+        self.returned_overdue_days = 0
         self._touch(now)
         self.events.append(LoanReturned(occurred_at=now, loan=self, overdue_days=0, fine=None))
 

@@ -145,7 +145,7 @@ class FakeLoanRepository:
         overdue = [row for row in active if row.due_at is not None and row.due_at < now]
         fines = self._tx.rows("fines").values()
         owing = [fine for fine in fines if fine.patron == patron and fine.status == FineStatus.OUTSTANDING]
-        owed = sum((fine.amount - fine.paid for fine in owing), ZERO)
+        owed = sum((fine.outstanding for fine in owing), ZERO)
         ready = [h for h in self._tx.rows("holds").values() if h.patron == patron and h.status == HoldStatus.READY]
         return Standing(len(in_scope), len(overdue), Decimal(owed), len(ready))
 

@@ -104,5 +104,5 @@ class FakeFineRepository:
             for row in self._tx.rows("fines").values()
             if (not where.patron or row.patron == where.patron) and (where.status is None or row.status == where.status)
         ]
-        owed = sum((f.amount - f.paid for f in matching if f.status == FineStatus.OUTSTANDING), ZERO)
+        owed = sum((f.outstanding for f in matching if f.status == FineStatus.OUTSTANDING), ZERO)
         return newest_first(matching, lambda fine: (fine.created_at, fine.id), page), Decimal(owed).quantize(CENTS)

@@ -470,7 +470,8 @@ class LoansServiceStub:
 
     def waive_fine(self, request: loans_v1.WaiveFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
-        Forgives what is left of a fine.
+        Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
+        is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
         Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
         waived), PERMISSION_DENIED (not a librarian).
         """
@@ -1094,7 +1095,8 @@ class LoansServiceAsyncStub:
 
     async def waive_fine(self, request: loans_v1.WaiveFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
-        Forgives what is left of a fine.
+        Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
+        is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
         Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
         waived), PERMISSION_DENIED (not a librarian).
         """

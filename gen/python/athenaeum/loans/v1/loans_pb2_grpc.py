@@ -292,7 +292,8 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WaiveFine(self, request, context):
-        """Forgives what is left of a fine.
+        """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
+        is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
         Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
         waived), PERMISSION_DENIED (not a librarian).
         """

@@ -125,7 +125,8 @@ class LoansServiceStub:
     FAILED_PRECONDITION (already paid or waived), PERMISSION_DENIED (not a librarian).
     """
     WaiveFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.WaiveFineRequest, _resources_pb2.Fine]
-    """Forgives what is left of a fine.
+    """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
+    is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
     Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
     waived), PERMISSION_DENIED (not a librarian).
     """
@@ -253,7 +254,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     FAILED_PRECONDITION (already paid or waived), PERMISSION_DENIED (not a librarian).
     """
     WaiveFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.WaiveFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
-    """Forgives what is left of a fine.
+    """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
+    is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
     Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
     waived), PERMISSION_DENIED (not a librarian).
     """
@@ -468,7 +470,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.WaiveFineRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Fine, _abc.Awaitable[_resources_pb2.Fine]]:
-        """Forgives what is left of a fine.
+        """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
+        is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
         Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
         waived), PERMISSION_DENIED (not a librarian).
         """

@@ -87,7 +87,7 @@ class _FineStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FineStatus
     FINE_STATUS_PAID: _FineStatus.ValueType  # 2
     """Fully paid."""
     FINE_STATUS_WAIVED: _FineStatus.ValueType  # 3
-    """Forgiven by staff; nothing more is owed."""
+    """Forgiven by staff; nothing more is owed (until an overdue fine's loan, still out, adds days)."""
 
 class FineStatus(_FineStatus, metaclass=_FineStatusEnumTypeWrapper):
     """Whether a fine is still owed."""
@@ -99,7 +99,7 @@ FINE_STATUS_OUTSTANDING: FineStatus.ValueType  # 1
 FINE_STATUS_PAID: FineStatus.ValueType  # 2
 """Fully paid."""
 FINE_STATUS_WAIVED: FineStatus.ValueType  # 3
-"""Forgiven by staff; nothing more is owed."""
+"""Forgiven by staff; nothing more is owed (until an overdue fine's loan, still out, adds days)."""
 Global___FineStatus: _TypeAlias = FineStatus  # noqa: Y015
 
 class _HoldStatus:
@@ -166,6 +166,7 @@ class Loan(_message.Message):
     ISSUED_BY_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    FINE_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"loans/{loan}". Assigned by the server."""
     patron: _builtins.str
@@ -187,10 +188,13 @@ class Loan(_message.Message):
     max_renewals: _builtins.int
     """From the circulation rule in force at issue time."""
     overdue: _builtins.bool
-    """ACTIVE and past `due_time` (computed when read)."""
+    """ACTIVE and past `due_time` (computed when read); false once RETURNED, however late it came back
+    (`overdue_days` says that).
+    """
     overdue_days: _builtins.int
     """The library's days begun since `due_time` (dates in its time zone, however long a change of summer time
-    makes them: one from the midnight after the due day), after grace days; 0 when not overdue.
+    makes them: one from the midnight after the due day), after grace days; 0 when not overdue. For a
+    RETURNED loan, the days it was overdue when it came back, as its overdue fine counted them (0: on time).
     """
     circulation_rule: _builtins.str
     """"circulationRules/{rule}" that set the period and limits."""
@@ -198,6 +202,11 @@ class Loan(_message.Message):
     """"users/{user}" of the staff member who issued it."""
     etag: _builtins.str
     """Changes whenever the record changes: a cheap way to tell whether it moved on since you read it."""
+    fine: _builtins.str
+    """"fines/{fine}": the overdue fine its return assessed or brought up to date (the answer of ReturnLoan
+    names it, so the desk can tell what was charged without a second call). Set on a RETURNED loan that came
+    back overdue with a fine; empty otherwise (an ACTIVE loan's accruing fine: ListFines of the patron).
+    """
     @_builtins.property
     def issue_time(self) -> _timestamp_pb2.Timestamp:
         """When the copy went out."""
@@ -239,10 +248,11 @@ class Loan(_message.Message):
         issued_by: _builtins.str = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
+        fine: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "issue_time", b"issue_time", "return_time", b"return_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_title", b"book_title", "circulation_rule", b"circulation_rule", "copy", b"copy", "due_time", b"due_time", "etag", b"etag", "issue_time", b"issue_time", "issued_by", b"issued_by", "item_type", b"item_type", "max_renewals", b"max_renewals", "name", b"name", "overdue", b"overdue", "overdue_days", b"overdue_days", "patron", b"patron", "renewal_count", b"renewal_count", "return_time", b"return_time", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_title", b"book_title", "circulation_rule", b"circulation_rule", "copy", b"copy", "due_time", b"due_time", "etag", b"etag", "fine", b"fine", "issue_time", b"issue_time", "issued_by", b"issued_by", "item_type", b"item_type", "max_renewals", b"max_renewals", "name", b"name", "overdue", b"overdue", "overdue_days", b"overdue_days", "patron", b"patron", "renewal_count", b"renewal_count", "return_time", b"return_time", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -382,6 +392,7 @@ class Fine(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    WAIVED_AMOUNT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"fines/{fine}". Assigned by the server."""
     patron: _builtins.str
@@ -395,17 +406,23 @@ class Fine(_message.Message):
     paid_amount: _builtins.str
     """Paid so far, decimal string ("0" at first)."""
     outstanding_amount: _builtins.str
-    """amount - paid_amount, or "0" once waived."""
+    """amount - paid_amount - waived_amount: what is still owed."""
     currency_code: _builtins.str
     """ISO 4217 code of the library's currency, e.g. "RUB"."""
     status: Global___FineStatus.ValueType
-    """OUTSTANDING until fully paid or waived."""
+    """OUTSTANDING until fully paid or waived; OUTSTANDING again when an overdue fine, paid or waived while its
+    loan is still out, grows with the days after (a waiver forgives what was owed when it was given).
+    """
     description: _builtins.str
     """What it is for, in words, e.g. "replacement of a lost copy"."""
     waive_reason: _builtins.str
-    """Why it was waived; empty unless WAIVED."""
+    """Why it was (last) waived; empty unless some of it was waived (kept when it owes again)."""
     etag: _builtins.str
     """Changes whenever the record changes: a cheap way to tell whether it moved on since you read it."""
+    waived_amount: _builtins.str
+    """Forgiven so far, decimal string ("0.00" unless waived): the sum of every waiver, each on the audit trail
+    with who gave it and why. Part of `amount`, which stays the whole charge (an overdue fine's cap bounds it).
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was assessed."""
@@ -431,10 +448,11 @@ class Fine(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
+        waived_amount: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "create_time", b"create_time", "currency_code", b"currency_code", "description", b"description", "etag", b"etag", "kind", b"kind", "loan", b"loan", "name", b"name", "outstanding_amount", b"outstanding_amount", "paid_amount", b"paid_amount", "patron", b"patron", "status", b"status", "update_time", b"update_time", "waive_reason", b"waive_reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "create_time", b"create_time", "currency_code", b"currency_code", "description", b"description", "etag", b"etag", "kind", b"kind", "loan", b"loan", "name", b"name", "outstanding_amount", b"outstanding_amount", "paid_amount", b"paid_amount", "patron", b"patron", "status", b"status", "update_time", b"update_time", "waive_reason", b"waive_reason", "waived_amount", b"waived_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -138,7 +138,7 @@ class FineStatus(betterproto2.Enum):
 
     WAIVED = 3
     """
-    Forgiven by staff; nothing more is owed.
+    Forgiven by staff; nothing more is owed (until an overdue fine's loan, still out, adds days).
     """
 
     @classmethod
@@ -581,7 +581,7 @@ class Fine(betterproto2.Message):
 
     outstanding_amount: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
     """
-    amount - paid_amount, or "0" once waived.
+    amount - paid_amount - waived_amount: what is still owed.
     """
 
     currency_code: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
@@ -593,7 +593,8 @@ class Fine(betterproto2.Message):
         9, betterproto2.TYPE_ENUM, default_factory=lambda: FineStatus(0)
     )
     """
-    OUTSTANDING until fully paid or waived.
+    OUTSTANDING until fully paid or waived; OUTSTANDING again when an overdue fine, paid or waived while its
+    loan is still out, grows with the days after (a waiver forgives what was owed when it was given).
     """
 
     description: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
@@ -603,7 +604,7 @@ class Fine(betterproto2.Message):
 
     waive_reason: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
     """
-    Why it was waived; empty unless WAIVED.
+    Why it was (last) waived; empty unless some of it was waived (kept when it owes again).
     """
 
     create_time: "datetime.datetime | None" = betterproto2.field(
@@ -629,6 +630,12 @@ class Fine(betterproto2.Message):
     etag: "str" = betterproto2.field(14, betterproto2.TYPE_STRING)
     """
     Changes whenever the record changes: a cheap way to tell whether it moved on since you read it.
+    """
+
+    waived_amount: "str" = betterproto2.field(15, betterproto2.TYPE_STRING)
+    """
+    Forgiven so far, decimal string ("0.00" unless waived): the sum of every waiver, each on the audit trail
+    with who gave it and why. Part of `amount`, which stays the whole charge (an overdue fine's cap bounds it).
     """
 
 
@@ -1490,13 +1497,15 @@ class Loan(betterproto2.Message):
 
     overdue: "bool" = betterproto2.field(14, betterproto2.TYPE_BOOL)
     """
-    ACTIVE and past `due_time` (computed when read).
+    ACTIVE and past `due_time` (computed when read); false once RETURNED, however late it came back
+    (`overdue_days` says that).
     """
 
     overdue_days: "int" = betterproto2.field(15, betterproto2.TYPE_INT32)
     """
     The library's days begun since `due_time` (dates in its time zone, however long a change of summer time
-    makes them: one from the midnight after the due day), after grace days; 0 when not overdue.
+    makes them: one from the midnight after the due day), after grace days; 0 when not overdue. For a
+    RETURNED loan, the days it was overdue when it came back, as its overdue fine counted them (0: on time).
     """
 
     circulation_rule: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
@@ -1522,6 +1531,13 @@ class Loan(betterproto2.Message):
     etag: "str" = betterproto2.field(19, betterproto2.TYPE_STRING)
     """
     Changes whenever the record changes: a cheap way to tell whether it moved on since you read it.
+    """
+
+    fine: "str" = betterproto2.field(20, betterproto2.TYPE_STRING)
+    """
+    "fines/{fine}": the overdue fine its return assessed or brought up to date (the answer of ReturnLoan
+    names it, so the desk can tell what was charged without a second call). Set on a RETURNED loan that came
+    back overdue with a fine; empty otherwise (an ACTIVE loan's accruing fine: ListFines of the patron).
     """
 
 
