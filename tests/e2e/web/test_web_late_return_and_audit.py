@@ -18,7 +18,8 @@ pytestmark = pytest.mark.e2e
 
 async def _overdue_loan(rest: httpx.AsyncClient, mesh, librarian, patron: dict, barcode: str, days: int) -> dict:
     """A loan of `barcode` to `patron` whose due time passed `days` days ago (moved back in the loans database)."""
-    issued = await rest.post("/v1/loans:issue", json={"patron": patron["name"], "barcode": barcode}, headers=librarian.headers)
+    body = {"patron": patron["name"], "barcode": barcode}
+    issued = await rest.post("/v1/loans:issue", json=body, headers=librarian.headers)
     assert issued.status_code == 200, issued.text
     loan = issued.json()
     engine = create_async_engine(mesh.database_url("loans"))
@@ -163,7 +164,10 @@ async def test_the_audit_trail_of_a_patron_and_of_a_copy_names_who_did_it(
 
 async def sign_in_ru(page: Page, account) -> None:
     """The sign-in form of a Russian page (its labels are Russian)."""
-    email, password = (account["email"], account["password"]) if isinstance(account, dict) else (account.email, account.password)
+    if isinstance(account, dict):
+        email, password = account["email"], account["password"]
+    else:
+        email, password = account.email, account.password
     await page.goto("/#/signin")
     await page.locator("input[type=email]").fill(email)
     await page.locator("input[type=password]").fill(password)

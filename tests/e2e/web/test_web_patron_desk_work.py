@@ -15,7 +15,8 @@ pytestmark = pytest.mark.e2e
 
 
 async def _issue(rest: httpx.AsyncClient, librarian, patron: dict, barcode: str) -> dict:
-    issued = await rest.post("/v1/loans:issue", json={"patron": patron["name"], "barcode": barcode}, headers=librarian.headers)
+    body = {"patron": patron["name"], "barcode": barcode}
+    issued = await rest.post("/v1/loans:issue", json=body, headers=librarian.headers)
     assert issued.status_code == 200, issued.text
     return issued.json()
 
