@@ -1,8 +1,8 @@
 // Small shared pieces: async data, user actions, messages, fields, dates, money, highlights.
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { newRequestId } from "./api.js";
+import { api, newRequestId } from "./api.js";
 import { html } from "./html.js";
-import { errorText, formatDate, formatDeadline, formatMoney, t } from "./i18n.js";
+import { errorText, formatDate, formatDeadline, formatMoney, overdueTitle, t } from "./i18n.js";
 
 /** Runs `load` when `deps` change; {data, error, loading, reload}. Answers to stale calls are dropped. */
 export function useAsync(load, deps) {
@@ -168,4 +168,21 @@ export function SignInFirst({ staff = false }) {
     <p>${staff ? t("auth.staff_only") : t("auth.sign_in_first")}</p>
     <a class="button" href=${`#/signin?next=${encodeURIComponent(location.hash.slice(1))}`}>${t("nav.sign_in")}</a>
   </div>`;
+}
+
+/** The titles of the loans overdue `fines` arose from, by loan name, for those whose description does not
+ * already carry it (see fineText): one look-up per such loan, none in the usual case. */
+export function useOverdueLoanTitles(fines) {
+  const loans = [
+    ...new Set(
+      (fines || [])
+        .filter((fine) => fine.kind === "FINE_KIND_OVERDUE" && fine.loan && !overdueTitle(fine.description))
+        .map((fine) => fine.loan),
+    ),
+  ].sort();
+  const titles = useAsync(async () => {
+    const found = await Promise.all(loans.map((name) => api(`/v1/${name}`).catch(() => null)));
+    return Object.fromEntries(found.filter(Boolean).map((loan) => [loan.name, loan.book_title || loan.barcode]));
+  }, [loans.join(",")]);
+  return titles.data || {};
 }

@@ -133,9 +133,50 @@ export function fieldText(error, ...fields) {
   return t("field.other", { detail: description }); // an unknown case: labelled, in the server's words
 }
 
+// Why the users service says a patron may not borrow: its words are fixed English phrases naming the account's
+// status (services/users/domain/accounts.py), said here in the UI's language; a block's reason is the staff's
+// own text, kept as typed.
+const ELIGIBILITY_TEXTS = [
+  [/^blocked: ([\s\S]+)$/, (reason) => t("eligibility.blocked_because", { reason })],
+  [/^blocked$/, () => t("eligibility.blocked")],
+  [/^membership expired$/, () => t("eligibility.expired")],
+  [/^account closed$/, () => t("eligibility.closed")],
+  [/^account not active$/, () => t("eligibility.not_active")],
+];
+
+/** The users service's reason a patron may not borrow, in the UI's language (unknown ones as said). */
+export function eligibilityText(reasons) {
+  const text = String(reasons || "").trim();
+  for (const [pattern, say] of ELIGIBILITY_TEXTS) {
+    const found = text.match(pattern);
+    if (found) return say(found[1]);
+  }
+  return text;
+}
+
+/** What a fine is for. An overdue fine is said from its kind and its loan's title (`title`, else the title the
+ * server wrote after its English "overdue: "); other fines keep the staff's description. */
+export function fineText(fine, title) {
+  if (fine.kind === "FINE_KIND_OVERDUE") {
+    const named = title || overdueTitle(fine.description);
+    return named ? t("fine.overdue_for", { title: named }) : t("fine_kind.FINE_KIND_OVERDUE");
+  }
+  return fine.description || t(`fine_kind.${fine.kind}`);
+}
+
+/** The title in the server's "overdue: <title>" description of an overdue fine; "" when it is not one. */
+export function overdueTitle(description) {
+  const found = String(description || "").match(/^overdue: ([\s\S]+)$/);
+  return found ? found[1] : "";
+}
+
 /** A refusal or failure in plain words: by its reason (LOAN_LIMIT_REACHED …), else by its status code. */
 export function errorText(error) {
   if (!error) return "";
+  if (error.reason === "PATRON_NOT_ELIGIBLE") {
+    const reasons = eligibilityText(error.metadata?.reasons);
+    return reasons ? t("reason.PATRON_NOT_ELIGIBLE", { reasons }) : t("reason.PATRON_NOT_ELIGIBLE_NOW");
+  }
   if (error.reason && dictionary[`reason.${error.reason}`]) return t(`reason.${error.reason}`, error.metadata);
   if (error.status === 0) return t("error.network");
   if (error.unimplemented) return t("error.unimplemented");

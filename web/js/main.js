@@ -17,6 +17,8 @@ import { RulesPage } from "./pages/rules.js";
 import { FinesPage } from "./pages/fines.js";
 import { UsersPage } from "./pages/users.js";
 import { DashboardPage } from "./pages/dashboard.js";
+import { AuditPage } from "./pages/audit.js";
+import { NewReaderPage } from "./pages/newreader.js";
 
 const PUBLIC = "public";
 const SIGNED_IN = "signed-in";
@@ -33,6 +35,8 @@ const ROUTES = [
   ["/desk", DeskPage, STAFF],
   ["/patrons", PatronsPage, STAFF],
   ["/patrons/:id", PatronPage, STAFF],
+  ["/patrons-new", NewReaderPage, STAFF],
+  ["/audit", AuditPage, STAFF],
   ["/books-new", AddBookPage, STAFF],
   ["/rules", RulesPage, STAFF],
   ["/fines", FinesPage, STAFF],
@@ -91,6 +95,7 @@ function Header({ route }) {
           link("/books-new", t("nav.add_book")),
           link("/rules", t("nav.rules")),
           link("/fines", t("nav.fines")),
+          link("/audit", t("nav.audit")),
         ]}
         ${session.isAdmin() && [link("/users", t("nav.users")), link("/dashboard", t("nav.dashboard"))]}
       </nav>

@@ -4,6 +4,7 @@ loans and fines (on a 390 px phone "Status" and the Russian "Renew" were past th
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -94,4 +95,33 @@ async def test_the_account_s_loans_and_fines_fit_the_screen(
     overflows["fines"] = await fines.locator("xpath=..").evaluate(OVERFLOW)
     assert max(overflows.values()) <= 0, f"px wider than the box they scroll in: {overflows}"
     await assert_in_sight(loans.get_by_role("button"))
+    assert await page.evaluate("() => document.documentElement.scrollWidth - innerWidth") <= 0
+
+
+@pytest.mark.parametrize("language", ["en", "ru"])
+async def test_the_staff_patron_page_audit_trail_and_copies_fit_a_phone(
+    new_context, rest: httpx.AsyncClient, librarian, one_copy_book, unique_email, language: str
+) -> None:
+    patron = await register(rest, unique_email(), "Sofia Parnok")
+    loan = {"patron": patron["name"], "barcode": one_copy_book.barcodes[0]}
+    assert (await rest.post("/v1/loans:issue", json=loan, headers=librarian.headers)).status_code == 200
+    page = await (await new_context(viewport=PHONE)).new_page()
+    await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{patron['name'].split('/')[-1]}")
+    await in_language(page, language)
+    loans = page.get_by_test_id("patron-loans")
+    await expect(loans.get_by_role("row")).to_have_count(2)
+    assert await loans.locator("xpath=..").evaluate(OVERFLOW) <= 0
+    await assert_in_sight(loans.get_by_role("button"))
+    assert await page.evaluate("() => document.documentElement.scrollWidth - innerWidth") <= 0
+
+    events = {"filter": f'resource = "{patron["name"]}"'}
+    for _ in range(60):  # stored shortly after they are published
+        if (await rest.get("/v1/events", params=events, headers=librarian.headers)).json().get("events"):
+            break
+        await asyncio.sleep(0.3)
+    await page.goto(f"/#/audit?resource={patron['name']}&category=any")
+    await expect(page.get_by_test_id("audit").get_by_role("row").nth(1)).to_be_visible()
+    assert await page.evaluate("() => document.documentElement.scrollWidth - innerWidth") <= 0
+    await page.goto(f"/#/books/{one_copy_book.id}")
+    await expect(page.get_by_test_id("staff-copies")).to_contain_text(one_copy_book.barcodes[0])
     assert await page.evaluate("() => document.documentElement.scrollWidth - innerWidth") <= 0

@@ -26,6 +26,8 @@ DYNAMIC_PREFIXES = (
     "channel.",
     "role.",
     "rules.",
+    "event_type.",  # the audit trail's event types, by the type each event names
+    "audit.category.",
 )
 PLURAL_FORMS = {"en": {"one", "other"}, "ru": {"one", "few", "many", "other"}}
 

@@ -3,9 +3,9 @@
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { formatDeadline, t, tn } from "../i18n.js";
+import { fieldText, fineText, formatDeadline, t, tn } from "../i18n.js";
 import { session } from "../session.js";
-import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useTitle } from "../components.js";
+import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
@@ -140,6 +140,7 @@ export function useBookTitles(items) {
 function Fines({ patron }) {
   const fines = useAsync(() => api(`/v1/${patron}/fines`, { query: { page_size: 100 } }), [patron]);
   const list = fines.data?.fines || [];
+  const loanTitles = useOverdueLoanTitles(list);
   return html`<section aria-labelledby="fines-heading">
     <h2 id="fines-heading">${t("fines.heading")}</h2>
     <${ErrorNotice} error=${fines.error} />
@@ -153,7 +154,7 @@ function Fines({ patron }) {
         <th scope="col">${t("fines.status")}</th></tr></thead>
       <tbody>${list.map(
         (fine) => html`<tr key=${fine.name}>
-          <td>${fine.description || t(`fine_kind.${fine.kind}`)}</td>
+          <td>${fineText(fine, loanTitles[fine.loan])}</td>
           <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
           <td class="num" data-label=${t("fines.amount")}><${Money} amount=${fine.amount} currency=${fine.currency_code} /></td>
           <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
@@ -164,7 +165,7 @@ function Fines({ patron }) {
   </section>`;
 }
 
-function History({ patron }) {
+export function History({ patron }) {
   const [pages, setPages] = useState([""]);
   const history = useAsync(async () => {
     const loaded = [];
@@ -229,6 +230,8 @@ function Preferences() {
   async function save(event) {
     event.preventDefault();
     setResult(null);
+    // No number, no text message can ever be sent: the notice would be dropped for want of an address.
+    if (form.sms && !form.phone.trim()) return setResult({ phone: t("preferences.sms_needs_phone") });
     try {
       const body = { phone: form.phone.trim(), notification_preferences: { email_opt_in: form.email, sms_opt_in: form.sms }, etag: user.etag };
       const updated = await saving.run(body, (request_id) =>
@@ -238,9 +241,11 @@ function Preferences() {
       session.updateUser(updated);
       setResult({ ok: true });
     } catch (error) {
-      setResult({ error });
+      setResult({ error, phone: fieldText(error, "user.phone", "phone") });
     }
   }
+  const phoneError = result?.phone;
+  const described = ["pref-phone-hint", phoneError && "pref-phone-error"].filter(Boolean).join(" ");
   return html`<section aria-labelledby="preferences-heading">
     <h2 id="preferences-heading">${t("preferences.heading")}</h2>
     <form class="card form-narrow" onSubmit=${save}>
@@ -251,8 +256,9 @@ function Preferences() {
       <div class="field">
         <label for="pref-phone">${t("auth.phone")}</label>
         <span class="hint" id="pref-phone-hint">${t("auth.phone_hint")}</span>
-        <input id="pref-phone" type="tel" autocomplete="tel" value=${form.phone} aria-describedby="pref-phone-hint"
-          onInput=${(event) => setForm({ ...form, phone: event.currentTarget.value })} />
+        <input id="pref-phone" type="tel" autocomplete="tel" value=${form.phone} aria-describedby=${described}
+          aria-invalid=${phoneError ? "true" : undefined} onInput=${(event) => setForm({ ...form, phone: event.currentTarget.value })} />
+        ${phoneError && html`<span class="error" id="pref-phone-error">${phoneError}</span>`}
       </div>
       ${result?.ok && html`<${Notice}>${t("preferences.saved")}<//>`}
       <${ErrorNotice} error=${result?.error} />

@@ -5,18 +5,19 @@
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, newRequestId } from "../api.js";
 import { html } from "../html.js";
-import { errorText, formatDeadline, t } from "../i18n.js";
+import { errorText, formatDeadline, formatMoney, t, tn } from "../i18n.js";
 import { TotalOwed, useTitle } from "../components.js";
 
 const ISSUE = "issue";
 const RETURN = "return";
 const LOG_LENGTH = 20;
 
-/** The patron whose library card number is `card` (staff search matches card numbers too). */
-async function findPatron(card) {
+/** The patron whose library card number (or email) is `card` (staff search matches both). */
+export async function findPatron(card) {
   const data = await api("/v1/users", { query: { query: card, page_size: 10 } });
   const users = data.users || [];
-  return users.find((user) => user.card_number === card) || (users.length === 1 ? users[0] : null);
+  const exact = (user) => user.card_number === card || user.email.toLowerCase() === card.toLowerCase();
+  return users.find(exact) || (users.length === 1 ? users[0] : null);
 }
 
 async function patronStanding(patron) {
@@ -37,6 +38,20 @@ async function holdShelfNote(barcode) {
     patron: patron ? `${patron.display_name || patron.email} (${patron.card_number})` : hold.patron,
     branch: hold.pickup_branch || t("hold.any_branch"),
   });
+}
+
+/** After a return: did the book come back late, and what is the loan's overdue fine (the patron's fines, newest
+ * first, looked through for the loan's)? The returned loan's overdue_days says how late where the server
+ * keeps it; a fine, or a return after the due time, says it came back late where it does not. */
+async function lateNote(loan) {
+  const fines = await api(`/v1/${loan.patron}/fines`, { query: { page_size: 100 } });
+  const fine = (fines.fines || []).find((item) => item.loan === loan.name && item.kind === "FINE_KIND_OVERDUE");
+  const late = loan.overdue_days > 0 || Boolean(fine) || Date.parse(loan.return_time) > Date.parse(loan.due_time);
+  if (!late) return null;
+  const when = loan.overdue_days > 0 ? tn("desk.late_days", loan.overdue_days) : t("desk.late");
+  if (!fine) return when;
+  const owed = formatMoney(fines.outstanding_total, fine.currency_code);
+  return `${when} ${t("desk.fine_charged", { amount: formatMoney(fine.amount, fine.currency_code), owed })}`;
 }
 
 export function DeskPage() {
@@ -123,8 +138,9 @@ export function DeskPage() {
   async function takeBack(code, atDesk) {
     try {
       const loan = await api("/v1/loans:return", { method: "POST", body: { barcode: code, request_id: newRequestId() } });
-      const overdue = loan.overdue_days > 0 ? ` ${t("desk.was_overdue", { days: loan.overdue_days })}` : "";
-      record({ kind: "ok", text: t("desk.returned", { title: loan.book_title, barcode: code }) + overdue });
+      record({ kind: "ok", text: t("desk.returned", { title: loan.book_title, barcode: code }) });
+      const late = await lateNote(loan).catch(() => (loan.overdue_days > 0 ? tn("desk.late_days", loan.overdue_days) : null));
+      if (late) record({ kind: "late", text: late });
       const shelf = await holdShelfNote(code).catch(() => null);
       if (shelf) record({ kind: "shelf", text: shelf });
       // The patron at the desk may be the one who returned it: their count of loans and fines changed.

@@ -2,8 +2,8 @@
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, t, typedAmount } from "../i18n.js";
-import { DateText, ErrorNotice, Loading, Money, Notice, TotalOwed, useAction, useAsync, useTitle } from "../components.js";
+import { fieldText, fineText, t, typedAmount } from "../i18n.js";
+import { DateText, ErrorNotice, Loading, Money, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 
 export function FinesPage() {
   useTitle(t("fines.staff_title"));
@@ -17,6 +17,7 @@ export function FinesTable({ patron }) {
   const [message, setMessage] = useState(null);
   const list = fines.data?.fines || [];
   const names = usePatronNames(patron ? [] : list);
+  const loanTitles = useOverdueLoanTitles(list);
   const done = (text) => {
     setMessage({ text });
     fines.reload();
@@ -35,7 +36,7 @@ export function FinesTable({ patron }) {
         <th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>
         <th scope="col" class="num">${t("fines.outstanding")}</th><th scope="col">${t("fines.settle")}</th>
       </tr></thead>
-      <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}`} fine=${fine} showPatron=${!patron} patronName=${names[fine.patron]} onDone=${done} />`)}</tbody>
+      <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}`} fine=${fine} showPatron=${!patron} patronName=${names[fine.patron]} loanTitle=${loanTitles[fine.loan]} onDone=${done} />`)}</tbody>
     </table></div>`}
   </section>`;
 }
@@ -51,7 +52,7 @@ function usePatronNames(fines) {
   return names.data || {};
 }
 
-function FineRow({ fine, showPatron, patronName, onDone }) {
+function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
   const [amount, setAmount] = useState(fine.outstanding_amount);
   const [reason, setReason] = useState("");
   const [error, setError] = useState(null);
@@ -71,7 +72,7 @@ function FineRow({ fine, showPatron, patronName, onDone }) {
   const waive = () => act("waive", { reason }, t("fines.waived"));
   return html`<tr>
     ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${patronName || t("fines.open_patron")}</a></td>`}
-    <td data-label=${showPatron ? t("fines.what") : undefined}>${fine.description || t(`fine_kind.${fine.kind}`)}</td>
+    <td data-label=${showPatron ? t("fines.what") : undefined}>${fineText(fine, loanTitle)}</td>
     <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
     <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
     <td data-label=${t("fines.settle")}>

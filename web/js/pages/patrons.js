@@ -3,10 +3,11 @@ import { useEffect, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
-import { navigate } from "../router.js";
-import { DeadlineText, ErrorNotice, Loading, NotFound, namesNothing, useAsync, useTitle } from "../components.js";
-import { useBookTitles } from "./account.js";
+import { href, navigate } from "../router.js";
+import { DateText, DeadlineText, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAsync, useTitle } from "../components.js";
+import { History, useBookTitles } from "./account.js";
 import { FinesTable } from "./fines.js";
+import { HoldForPatron, PatronBlock, PatronEdit, PatronLoans } from "./patron_tools.js";
 
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";
@@ -23,6 +24,7 @@ export function PatronsPage({ route }) {
   }
   const list = users.data?.users || [];
   return html`<h1 tabindex="-1">${t("patrons.title")}</h1>
+    <p><a class="button quiet" href="#/patrons-new">${t("newreader.title")}</a></p>
     <form class="search-form" role="search" onSubmit=${submit}>
       <label class="visually-hidden" for="patron-query">${t("patrons.search_label")}</label>
       <input id="patron-query" type="search" value=${text} placeholder=${t("patrons.search_label")}
@@ -46,14 +48,11 @@ export function PatronsPage({ route }) {
     </table></div>`}`;
 }
 
-export function PatronPage({ params }) {
+export function PatronPage({ params, route }) {
   const name = `users/${params.id}`;
   const user = useAsync(() => api(`/v1/${name}`), [name]);
-  const loans = useAsync(
-    () => api(`/v1/${name}/loans`, { query: { status: "LOAN_STATUS_ACTIVE", page_size: 100 } }).then((data) => data.loans || []),
-    [name],
-  );
   const holds = useAsync(() => api(`/v1/${name}/holds`, { query: { page_size: 100 } }).then((data) => data.holds || []), [name]);
+  const [message, setMessage] = useState(route?.query.get("created") ? t("newreader.created") : null);
   useTitle(user.data?.display_name || t("patrons.title"));
   const activeHolds = (holds.data || []).filter((hold) => ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].includes(hold.status));
   const titles = useBookTitles(activeHolds); // the librarian fetches the book from the hold shelf by its title
@@ -61,30 +60,25 @@ export function PatronPage({ params }) {
   if (namesNothing(user.error)) return html`<${NotFound} />`;
   if (user.error) return html`<h1 tabindex="-1">${t("patrons.title")}</h1><${ErrorNotice} error=${user.error} />`;
   const patron = user.data;
+  const changed = (_, text) => {
+    setMessage(text);
+    user.reload();
+  };
   return html`<h1 tabindex="-1">${patron.display_name || patron.email}</h1>
+    ${message && html`<${Notice}>${message}<//>`}
     <div class="card">
       <dl class="facts">
         <dt>${t("account.card_number")}</dt><dd>${patron.card_number}</dd>
         <dt>${t("auth.email")}</dt><dd>${patron.email}</dd>
         <dt>${t("auth.phone")}</dt><dd>${patron.phone || "—"}</dd>
         <dt>${t("patrons.category")}</dt><dd>${patron.patron_category}</dd>
-        <dt>${t("patrons.status")}</dt><dd>${t(`user_status.${patron.status}`)} ${patron.status_reason}</dd>
+        <dt>${t("patron.home_branch")}</dt><dd>${patron.home_branch || "—"}</dd>
+        <dt>${t("patron.expiry")}</dt><dd>${patron.expire_time ? html`<${DateText} iso=${patron.expire_time} />` : t("patron.no_expiry")}</dd>
+        <dt>${t("patrons.status")}</dt><dd data-testid="patron-status">${t(`user_status.${patron.status}`)} ${patron.status_reason}</dd>
       </dl>
+      <p><a href=${href("/audit", { resource: name })}>${t("audit.of_patron")}</a></p>
     </div>
-    <h2>${t("loans.heading")}</h2>
-    <${ErrorNotice} error=${loans.error} />
-    ${loans.data && !loans.data.length && html`<p>${t("patrons.no_loans")}</p>`}
-    ${loans.data?.length > 0 &&
-    html`<div class="table-wrap"><table>
-      <thead><tr><th scope="col">${t("loans.book")}</th><th scope="col">${t("desk.barcode")}</th><th scope="col">${t("loans.due")}</th></tr></thead>
-      <tbody>${loans.data.map(
-        (loan) => html`<tr key=${loan.name} class=${loan.overdue ? "is-overdue" : ""}>
-          <td>${loan.book_title}</td><td>${loan.barcode}</td>
-          <td class=${loan.overdue ? "overdue" : ""}><${DeadlineText} iso=${loan.due_time} />
-            ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}</td>
-        </tr>`,
-      )}</tbody>
-    </table></div>`}
+    <${PatronLoans} patron=${name} />
     <h2>${t("holds.heading")}</h2>
     <${ErrorNotice} error=${holds.error} />
     ${holds.data && !activeHolds.length && html`<p>${t("patrons.no_holds")}</p>`}
@@ -96,5 +90,9 @@ export function PatronPage({ params }) {
         </li>`,
       )}
     </ul>
-    <${FinesTable} patron=${name} />`;
+    <${HoldForPatron} user=${patron} onPlaced=${holds.reload} />
+    <${FinesTable} patron=${name} />
+    <${History} patron=${name} />
+    <${PatronBlock} key=${`block-${patron.etag}`} user=${patron} onChanged=${changed} />
+    <${PatronEdit} key=${`edit-${patron.etag}`} user=${patron} onChanged=${changed} />`;
 }

@@ -5,6 +5,7 @@ import { html } from "../html.js";
 import { formatDeadline, languageName, t } from "../i18n.js";
 import { session } from "../session.js";
 import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
+import { AddCopy, CopyList, HoldForAPatron } from "./book_staff.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
 
@@ -20,6 +21,10 @@ export function BookPage({ params }) {
   if (namesNothing(book.error)) return html`<${NotFound} />`;
   if (book.error) return html`<h1 tabindex="-1">${t("book.title")}</h1><${ErrorNotice} error=${book.error} />`;
   const record = book.data;
+  const reload = () => {
+    book.reload();
+    copies.reload();
+  };
   return html`<article>
     <div class="book-head">
       <h1 tabindex="-1">${record.title}${record.subtitle && html`<span class="muted">: ${record.subtitle}</span>`}</h1>
@@ -34,10 +39,14 @@ export function BookPage({ params }) {
       ${record.isbn && html`<dt>ISBN</dt><dd>${record.isbn}</dd>`}
     </dl>
     ${record.description && html`<p>${record.description}</p>`}
-    <${HoldPanel} bookName=${bookName} copies=${copies.data || []} onPlaced=${() => { book.reload(); copies.reload(); }} />
+    <${HoldPanel} bookName=${bookName} copies=${copies.data || []} onPlaced=${reload} />
     <h2>${t("book.copies")}</h2>
     ${copies.loading ? html`<${Loading} />` : html`<${CopiesByBranch} copies=${copies.data || []} />`}
     <${ErrorNotice} error=${copies.error} />
+    ${session.isStaff() &&
+    html`<${HoldForAPatron} book=${record} onPlaced=${reload} />
+      <${AddCopy} book=${record} onAdded=${reload} />
+      <${CopyList} copies=${copies.data || []} />`}
   </article>`;
 }
 
