@@ -12,14 +12,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import AlreadyExists, DependencyUnavailable, InvalidArgument
+from services.support.runtime.errors import AlreadyExists, Conflict, DependencyUnavailable, InvalidArgument
 from services.support.runtime.identity import Role
 from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
 from services.users.app.enrolment import add_new_user, check_new_account
-from services.users.app.ports import Passwords, UserCursor, UserFilter, UsersUnitOfWork
+from services.users.app.ports import Circulation, Passwords, UserCursor, UserFilter, UsersUnitOfWork
 from services.users.app.signing_in import ConfirmPassword, confirm_password
-from services.users.domain.accounts import USER, Actor, Eligibility, User, ensure_an_admin_remains, is_active_admin
+from services.users.domain.accounts import (
+    USER,
+    Actor,
+    Eligibility,
+    User,
+    ensure_an_admin_remains,
+    is_active_admin,
+)
 from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.throttling import SignInThrottling
 
@@ -163,15 +170,31 @@ async def update_user(
     return user
 
 
-async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock) -> User:
-    """Deactivate (the record stays for loan history and audit) and end every session of the account."""
+async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock, circulation: Circulation) -> User:
+    """Deactivate (the record stays for loan history and audit) and end every session of the account; refused
+    while the patron has books out or fines unpaid (the loans service is asked, and when it cannot answer
+    the account stays open: UNAVAILABLE, retry).
+
+    The race: a loan whose issue began before the close (its eligibility read while the account was still
+    open) and is still in flight is not yet listed, and may become ACTIVE after the check. What bounds it:
+    the close is answered only once it is announced (`_announced`), and loans' projection of accounts (or
+    the users service it falls back to) refuses every issue that begins after that; so only an issue
+    already under way in that instant, at most a saga's timeout long, can slip past."""
+    async with uow.reading():
+        found = await uow.users.get(cmd.user_id)
+    found.check_etag(cmd.etag)
+    found.check_may_deactivate(cmd.actor)
+    closing = found.profile.status != UserStatus.DEACTIVATED
+    standing = await circulation.standing(found.name) if closing else None  # no transaction held meanwhile
     async with uow:
         user = await uow.users.get(cmd.user_id)
         user.check_etag(cmd.etag)
         now = clock.now()
         if user.profile.status != UserStatus.DEACTIVATED:
+            if standing is None:  # reopened since it was read: its loans were not asked about
+                raise Conflict(f"{user.name} changed meanwhile; retry", reason="CONCURRENT_UPDATE", retry_after=1.0)
             before = user.profile
-            user.deactivate(actor=cmd.actor, now=now)
+            user.deactivate(actor=cmd.actor, now=now, standing=standing)
             await _keep_an_admin(uow, user, before, now=now)
             await uow.users.save(user)
         await _revoke_sessions(uow, user, "account_deactivated", now=now)

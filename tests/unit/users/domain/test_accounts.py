@@ -8,7 +8,7 @@ import pytest
 
 from services.support.runtime.errors import InvalidArgument, PermissionDenied
 from services.support.runtime.identity import Role
-from services.users.domain.accounts import Actor, User, UserRegistered, UserStatusChanged, UserUpdated
+from services.users.domain.accounts import SETTLED, Actor, User, UserRegistered, UserStatusChanged, UserUpdated
 from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.validation import new_card_number, normalize_email, password_violation
 
@@ -167,8 +167,8 @@ def test_membership_expiry_makes_the_patron_ineligible() -> None:
 
 def test_deactivation_keeps_the_record_and_is_idempotent() -> None:
     user = _reader()
-    user.deactivate(actor=LIBRARIAN, now=NOW)
-    user.deactivate(actor=LIBRARIAN, now=NOW)
+    user.deactivate(actor=LIBRARIAN, now=NOW, standing=SETTLED)
+    user.deactivate(actor=LIBRARIAN, now=NOW, standing=SETTLED)
     assert user.profile.status == UserStatus.DEACTIVATED
     assert [type(e) for e in user.events] == [UserRegistered, UserUpdated, UserStatusChanged]
     updated = user.events[1]

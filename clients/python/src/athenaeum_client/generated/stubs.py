@@ -363,7 +363,8 @@ class LoansServiceStub:
 
     def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
-        Lists loans, newest first; under "users/{user}" it is that patron's loan history.
+        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
+        before it closes an account: does the patron still have books out).
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
         another patron's loans, or all loans).
         """
@@ -455,7 +456,8 @@ class LoansServiceStub:
 
     def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
-        Lists fines, newest first; under "users/{user}" only that patron's.
+        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
+        closes an account: does the patron still owe anything).
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListFines', request, loans_v1.ListFinesResponse, timeout=timeout, metadata=metadata)
@@ -661,9 +663,13 @@ class UsersServiceStub:
     def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+        return or settle first). Closing an account already closed only ends its sessions again.
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+        metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -987,7 +993,8 @@ class LoansServiceAsyncStub:
 
     async def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
-        Lists loans, newest first; under "users/{user}" it is that patron's loan history.
+        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
+        before it closes an account: does the patron still have books out).
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
         another patron's loans, or all loans).
         """
@@ -1079,7 +1086,8 @@ class LoansServiceAsyncStub:
 
     async def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
-        Lists fines, newest first; under "users/{user}" only that patron's.
+        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
+        closes an account: does the patron still owe anything).
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListFines', request, loans_v1.ListFinesResponse, timeout=timeout, metadata=metadata)
@@ -1285,9 +1293,13 @@ class UsersServiceAsyncStub:
     async def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+        return or settle first). Closing an account already closed only ends its sessions again.
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+        metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 

@@ -140,9 +140,13 @@ class UsersServiceServicer:
 
     def DeleteUser(self, request, context):
         """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+        return or settle first). Closing an account already closed only ends its sessions again.
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+        metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -77,9 +77,13 @@ class UsersServiceStub:
     """
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+    Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+    return or settle first). Closing an account already closed only ends its sessions again.
+    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+    metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
     LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-    UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+    ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+    changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
     """
     GetBorrowingEligibility: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -134,9 +138,13 @@ class UsersServiceAsyncStub(UsersServiceStub):
     """
     DeleteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+    Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+    return or settle first). Closing an account already closed only ends its sessions again.
+    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+    metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
     LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-    UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+    ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+    changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
     """
     GetBorrowingEligibility: _aio.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]  # type: ignore[assignment]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -224,9 +232,13 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.User, _abc.Awaitable[_users_pb2.User]]:
         """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+        return or settle first). Closing an account already closed only ends its sessions again.
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+        metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
 
     @_abc_1.abstractmethod
