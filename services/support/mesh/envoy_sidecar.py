@@ -29,6 +29,7 @@ from services.support.runtime.identity import CLAIMS_HEADER
 
 RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
 LOCAL_APP_CLUSTER = "local_app"
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 
 def sidecar_config(service_name: str, topology: Topology) -> Config:
@@ -98,9 +99,10 @@ def _rbac(service_name: str) -> Config:
     if unlimited:
         policies["mesh-callers"] = {"permissions": [{"any": True}], "principals": unlimited}
     for peer in peers:
-        if (paths := spec.methods_for(peer)) is not None:  # a peer let call only the few methods it needs
+        if (paths := spec.methods_for(peer)) is not None:  # a peer let call only the few methods it needs,
+            # and the health check its sidecar makes of ours (without it, it would take us for down)
             policies[f"{peer}-calls"] = {
-                "permissions": [{"url_path": {"path": {"exact": path}}} for path in paths],
+                "permissions": [{"url_path": {"path": {"exact": path}}} for path in (*paths, HEALTH_CHECK)],
                 "principals": [_principal(registry.spiffe_id(peer))],
             }
     if registry.EDGE in spec.callers:
