@@ -143,10 +143,11 @@ async def update_user(
     throttling: SignInThrottling,
     library_zone: tzinfo = UTC,
 ) -> User:
-    """Change the masked fields. One's own email only with one's password. A new role, or a status that is
-    no longer ACTIVE (a past expire_time included), signs the user out everywhere: access tokens carry the
-    role, and the old one must not outlive the change. The last active admin stays one. A membership lasts
-    to the end of the library's day (in `library_zone`) on which a new expire_time falls."""
+    """Change the masked fields. One's own email only with one's password. A new role, or a new status (a
+    past expire_time included, and a block lifted), signs the user out everywhere: access tokens carry the
+    role and whether the account is restricted, and the old ones must not outlive the change. The last active
+    admin stays one. A membership lasts to the end of the library's day (in `library_zone`) on which a new
+    expire_time falls."""
     if not cmd.mask:
         raise InvalidArgument.field("update_mask", "name at least one field to change")
     if "email" in cmd.mask and cmd.actor.name == USER.format(cmd.user_id):
@@ -160,8 +161,8 @@ async def update_user(
         user.update(cmd.changes.lasting_to_the_end_of_day(library_zone), cmd.mask, actor=cmd.actor, now=now)
         await _keep_an_admin(uow, user, before, now=now)
         await uow.users.save(user)
-        status = user.effective_status(now)  # an expired account is refused at sign-in: so are its tokens
-        if status != UserStatus.ACTIVE:
+        status = user.effective_status(now)  # tokens carry it (restricted or not): a new one ends them all
+        if status != before.effective_status(now):
             await _revoke_sessions(uow, user, f"account_{status}", now=now)
         elif user.profile.role != before.role:
             await _revoke_sessions(uow, user, "role_changed", now=now)

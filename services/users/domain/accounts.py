@@ -27,6 +27,8 @@ PREFERENCE_PARTS = {"email_opt_in": ("email_opt_in",), "sms_opt_in": ("sms_opt_i
 LIBRARIAN_FIELDS = READER_FIELDS | {"patron_category", "status", "status_reason", "expire_time"}
 ADMIN_FIELDS = LIBRARIAN_FIELDS | {"role"}
 WRITABLE_BY = {Role.READER: READER_FIELDS, Role.LIBRARIAN: LIBRARIAN_FIELDS, Role.ADMIN: ADMIN_FIELDS}
+RESTRICTED_STATUSES = frozenset({UserStatus.BLOCKED, UserStatus.EXPIRED})
+"""Statuses that sign in read-only: the patron sees why, what is out and what is owed; nothing more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,9 +191,14 @@ class User(Versioned):
         return self.profile.effective_status(now)
 
     def ensure_may_sign_in(self, now: datetime) -> None:
-        status = self.effective_status(now)
-        if status != UserStatus.ACTIVE:
-            raise PermissionDenied(f"the account is {status}", reason=f"ACCOUNT_{status.upper()}")
+        """Only a closed account is refused. A BLOCKED or EXPIRED one signs in restricted (`restricted`): to
+        read why, what it has out and what it owes (Koha lets a debarred patron into the OPAC likewise)."""
+        if self.effective_status(now) == UserStatus.DEACTIVATED:
+            raise PermissionDenied("the account is closed", reason="ACCOUNT_DEACTIVATED")
+
+    def restricted(self, now: datetime) -> bool:
+        """Signed in, but only to read its own records and sign out: BLOCKED or EXPIRED (access_tokens.py)."""
+        return self.effective_status(now) in RESTRICTED_STATUSES
 
     def _check_may_write(self, mask: frozenset[str], actor: Actor) -> None:
         forbidden = mask - WRITABLE_BY[actor.role]
