@@ -700,17 +700,20 @@ class AuthServiceStub:
 
     def login(self, request: users_v1.LoginRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.LoginResponse:
         """
-        Exchanges email and password for an access token and a refresh token.
+        Exchanges email and password for an access token and a refresh token. A BLOCKED or EXPIRED account signs
+        in read-only (its token's `st` claim says the status, its role claim is "reader"): it may read its own
+        records (any GET) and sign out, nothing else (PERMISSION_DENIED, ACCOUNT_RESTRICTED).
         Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-        PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
+        PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account is closed), RESOURCE_EXHAUSTED (too many attempts).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/Login', request, users_v1.LoginResponse, timeout=timeout, metadata=metadata)
 
     def refresh_token(self, request: users_v1.RefreshTokenRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.RefreshTokenResponse:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-        longer active).
+        The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
+        the account was closed).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 
@@ -1330,17 +1333,20 @@ class AuthServiceAsyncStub:
 
     async def login(self, request: users_v1.LoginRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.LoginResponse:
         """
-        Exchanges email and password for an access token and a refresh token.
+        Exchanges email and password for an access token and a refresh token. A BLOCKED or EXPIRED account signs
+        in read-only (its token's `st` claim says the status, its role claim is "reader"): it may read its own
+        records (any GET) and sign out, nothing else (PERMISSION_DENIED, ACCOUNT_RESTRICTED).
         Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-        PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
+        PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account is closed), RESOURCE_EXHAUSTED (too many attempts).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/Login', request, users_v1.LoginResponse, timeout=timeout, metadata=metadata)
 
     async def refresh_token(self, request: users_v1.RefreshTokenRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.RefreshTokenResponse:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-        longer active).
+        The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
+        the account was closed).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 

@@ -453,9 +453,11 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Login(self, request, context):
-        """Exchanges email and password for an access token and a refresh token.
+        """Exchanges email and password for an access token and a refresh token. A BLOCKED or EXPIRED account signs
+        in read-only (its token's `st` claim says the status, its role claim is "reader"): it may read its own
+        records (any GET) and sign out, nothing else (PERMISSION_DENIED, ACCOUNT_RESTRICTED).
         Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-        PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
+        PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account is closed), RESOURCE_EXHAUSTED (too many attempts).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -463,8 +465,9 @@ class AuthServiceServicer:
 
     def RefreshToken(self, request, context):
         """Rotates a refresh token: returns a new pair and revokes the one presented.
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-        longer active).
+        The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
+        the account was closed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
