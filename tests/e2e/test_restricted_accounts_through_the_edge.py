@@ -24,7 +24,7 @@ def test_a_blocked_reader_signs_in_reads_their_records_and_changes_nothing(
     edge: httpx.Client, librarian, new_reader, wait_for_status
 ) -> None:
     reader = new_reader()
-    book, (barcode,) = new_book(edge, librarian, copies=2)
+    book, (barcode, _) = new_book(edge, librarian, copies=2)
     loan = lend(edge, librarian, reader.name, barcode=barcode)
     charged = edge.post("/v1/fines", json={"patron": reader.name, "amount": "3.00", "kind": "FINE_KIND_DAMAGED_ITEM"},
                         headers=librarian.headers)  # fmt: skip
