@@ -8,7 +8,7 @@ domain's.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 
 from services.support.runtime.clock import Clock
@@ -181,11 +181,14 @@ async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock, ci
     the close is answered only once it is announced (`_announced`), and loans' projection of accounts (or
     the users service it falls back to) refuses every issue that begins after that; so only an issue
     already under way in that instant, at most a saga's timeout long, can slip past."""
-    async with uow.reading():
+    async with uow:  # every refusal of our own comes before the question to loans (no commit: rolled back)
         found = await uow.users.get(cmd.user_id)
-    found.check_etag(cmd.etag)
-    found.check_may_deactivate(cmd.actor)
-    closing = found.profile.status != UserStatus.DEACTIVATED
+        found.check_etag(cmd.etag)
+        found.check_may_deactivate(cmd.actor)
+        closing = found.profile.status != UserStatus.DEACTIVATED
+        if closing:
+            closed = replace(found, profile=replace(found.profile, status=UserStatus.DEACTIVATED))
+            await _keep_an_admin(uow, closed, found.profile, now=clock.now())
     standing = await circulation.standing(found.name) if closing else None  # no transaction held meanwhile
     async with uow:
         user = await uow.users.get(cmd.user_id)

@@ -98,3 +98,16 @@ async def test_a_reader_is_refused_before_loans_is_asked(db, clock, passwords, c
     with pytest.raises(PermissionDenied):
         await accounts.delete_user(command, uow=db.unit_of_work(), clock=clock, circulation=circulation)
     assert circulation.asked == []
+
+
+async def test_the_last_admin_is_refused_as_such_before_loans_is_asked(db, clock, passwords, circulation) -> None:
+    """LAST_ADMIN is the answer whatever loans would say, even while loans cannot be reached."""
+    admin = Actor(LIBRARIAN.name, Role.ADMIN)
+    profile = Profile(email="admin@example.org", role=Role.ADMIN)
+    command = accounts.CreateUser(profile, "", admin)
+    only = await accounts.create_user(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
+    circulation.reachable = False
+    closing = accounts.DeleteUser(only.id, Actor(only.name, Role.ADMIN))
+    with pytest.raises(FailedPrecondition) as refused:
+        await accounts.delete_user(closing, uow=db.unit_of_work(), clock=clock, circulation=circulation)
+    assert refused.value.reason == "LAST_ADMIN" and circulation.asked == []
