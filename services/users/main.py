@@ -13,13 +13,14 @@ from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.memory import IdleRelease, use_one_arena
-from services.support.runtime.server import ServiceApp, run, served
+from services.support.runtime.server import ServiceApp, mesh_channel, run, served
 from services.support.runtime.upkeep import delete_forever
 from services.users.api import events
 from services.users.api.servicer import AuthServicer, UsersServicer
 from services.users.app.accounts import BootstrapAdmin, bootstrap_admin
 from services.users.app.signing_keys import ensure_signing_key
 from services.users.data.passwords import Argon2Passwords
+from services.users.data.peers import GrpcCirculation
 from services.users.data.sessions import EXPIRED_TOKENS, FINISHED_SESSIONS
 from services.users.data.signing_keys import SqlSigningKeys
 from services.users.data.throttles import FORGOTTEN_THROTTLES
@@ -64,8 +65,10 @@ async def build(settings: UsersSettings) -> ServiceApp:
         refresh=timedelta(seconds=settings.refresh_token_ttl_seconds),
     )
     throttling = sign_in_throttling(settings)
+    channel = mesh_channel(settings)  # closing an account asks loans what the patron still has out
+    circulation = GrpcCirculation(channel, timeout=settings.peer_timeout_seconds)
     services = users_pb2.DESCRIPTOR.services_by_name
-    return infra.app(
+    app = infra.app(
         [
             served(
                 services["UsersService"],
@@ -75,6 +78,7 @@ async def build(settings: UsersSettings) -> ServiceApp:
                     clock=clock,
                     passwords=passwords,
                     throttling=throttling,
+                    circulation=circulation,
                     library_zone=settings.library_zone,  # a membership lasts to the end of its last day there
                 ),
             ),
@@ -94,6 +98,8 @@ async def build(settings: UsersSettings) -> ServiceApp:
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
         background=[partial(forget_what_is_over, infra.engine, throttling)],
     )
+    app.closers = [*app.closers, partial(channel.close, None)]
+    return app
 
 
 async def forget_what_is_over(engine: AsyncEngine, throttling: SignInThrottling) -> None:

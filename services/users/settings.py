@@ -37,6 +37,9 @@ class UsersSettings(BaseServiceSettings, InTheLibraryZone):
         description="How long a change of an account waits for its event to reach the message bus before it is "
         "answered UNAVAILABLE (saved, not yet known to circulation).",
     )
+    peer_timeout_seconds: float = Field(
+        5.0, gt=0, description="Deadline of each call to loans (closing an account asks what the patron has out)."
+    )
     bootstrap_admin_email: str = Field("admin@athenaeum.local", description="Created as an admin if missing.")
     bootstrap_admin_password: SecretStr = Field(
         SecretStr(DEV_ADMIN_PASSWORD), description="Empty: no bootstrap admin (create one with the admin CLI)."

@@ -3,13 +3,14 @@
 // services/support/mesh/web_session.lua), for requests that send "x-athenaeum-session: cookie".
 // The token is refreshed a minute before it expires, and at once when the edge answers 401; tabs share
 // fresh tokens over a BroadcastChannel and take turns to refresh (a refresh token is single-use).
-// Only a definite refusal of the refresh (401/403: token refused, session revoked, account blocked) signs
+// Only a definite refusal of the refresh (401/403: token refused, session revoked, account closed) signs
 // out; when the edge cannot answer now (network, 429, 5xx) the session is kept and the refresh retried.
 
 const CHANNEL = "athenaeum-session";
 const LOCK = "athenaeum-refresh";
 const SIGNED_IN_HINT = "athenaeum.signed-in"; // "there may be a session cookie": no secret, saves a 401
 const REFRESH_MARGIN_MS = 60_000;
+const RESTRICTED = ["USER_STATUS_BLOCKED", "USER_STATUS_EXPIRED"];
 const RETRY_FIRST_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
 /** What a refresh came to: a new token, a refusal (signed out), or no answer yet (kept; retried later). */
@@ -76,7 +77,7 @@ function retryLater() {
   emit();
 }
 
-/** 401 (token refused, revoked, reused, no cookie) and 403 (account blocked) end the session for good. */
+/** 401 (token refused, revoked, reused, no cookie) and 403 (account closed) end the session for good. */
 const definiteRefusal = (status) => status === 401 || status === 403;
 
 addEventListener("online", () => {
@@ -209,11 +210,16 @@ export const session = {
   get reconnecting() {
     return state.reconnecting;
   },
+  /** A blocked or expired account: signed in to read its own loans, holds and fines, nothing more (its
+   * token carries a reader's role whatever the account's own, so staff pages would be refused). */
+  isRestricted() {
+    return RESTRICTED.includes(state.user?.status);
+  },
   isStaff() {
-    return ["USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"].includes(state.user?.role);
+    return ["USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"].includes(state.user?.role) && !this.isRestricted();
   },
   isAdmin() {
-    return state.user?.role === "USER_ROLE_ADMIN";
+    return state.user?.role === "USER_ROLE_ADMIN" && !this.isRestricted();
   },
   subscribe(listener) {
     listeners.add(listener);

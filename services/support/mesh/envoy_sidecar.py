@@ -30,6 +30,7 @@ from services.support.runtime.identity import CLAIMS_HEADER
 
 RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
 LOCAL_APP_CLUSTER = "local_app"
+HEALTH_CHECK = "/grpc.health.v1.Health/Check"
 
 
 def sidecar_config(service_name: str, topology: Topology) -> Config:
@@ -97,10 +98,18 @@ def _inbound_listener(spec: registry.ServiceSpec, topology: Topology) -> Config:
 def _rbac(service_name: str) -> Config:
     # A denied identity gets HTTP 403, which Envoy reports to gRPC clients as PERMISSION_DENIED.
     spec = registry.service(service_name)
-    peers = [_principal(p) for p in allowed_principals(service_name) if p != registry.spiffe_id(registry.EDGE)]
+    peers = [caller for caller in spec.callers if caller != registry.EDGE]
+    unlimited = [_principal(registry.spiffe_id(p)) for p in peers if spec.methods_for(p) is None]
     policies: dict[str, Config] = {}
-    if peers:
-        policies["mesh-callers"] = {"permissions": [{"any": True}], "principals": peers}
+    if unlimited:
+        policies["mesh-callers"] = {"permissions": [{"any": True}], "principals": unlimited}
+    for peer in peers:
+        if (paths := spec.methods_for(peer)) is not None:  # a peer let call only the few methods it needs,
+            # and the health check its sidecar makes of ours (without it, it would take us for down)
+            policies[f"{peer}-calls"] = {
+                "permissions": [{"url_path": {"path": {"exact": path}}} for path in (*paths, HEALTH_CHECK)],
+                "principals": [_principal(registry.spiffe_id(peer))],
+            }
     if registry.EDGE in spec.callers:
         policies["edge-public-methods"] = {
             "permissions": [_all_but(spec.internal_methods)],

@@ -60,6 +60,9 @@ class ServiceSpec:
     """Mesh identities allowed through its sidecar's RBAC (the edge included)."""
     index: int
     """Stable position, used to lay out local ports."""
+    caller_methods: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Callers (of `callers`) the sidecar lets call only these methods, by name ("ListLoans"): a peer that
+    needs a few reads gets those, not the whole API. A caller not named here may call any method RBAC allows."""
     secret_settings: tuple[str, ...] = ()
     """Environment settings that hold secrets: compose demands them, Helm reads them from a Secret."""
     settings: tuple[tuple[str, str], ...] = ()
@@ -79,6 +82,13 @@ class ServiceSpec:
     sessions)."""
     subscribes: tuple[str, ...] = ()
     """Core NATS subjects it subscribes to, besides the replies to its own requests (its inbox)."""
+
+    def methods_for(self, caller: str) -> tuple[str, ...] | None:
+        """The gRPC paths `caller` is limited to (None: not limited)."""
+        names = dict(self.caller_methods).get(caller)
+        if names is None:
+            return None
+        return tuple(f"/{service}/{name}" for service in self.grpc_services for name in names)
 
     @property
     def internal_methods(self) -> tuple[str, ...]:
@@ -142,8 +152,10 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ServiceSpec(
         name="loans",
         grpc_services=("athenaeum.loans.v1.LoansService",),
-        callers=(EDGE,),
+        # users asks, before it closes an account, whether the patron has books out or fines unpaid.
+        callers=(EDGE, "users"),
         index=2,
+        caller_methods=(("users", ("ListLoans", "ListFines")),),
         durables=("loans-patrons",),
         reads=("users",),  # the accounts it lends by
         library_settings=(LIBRARY_TIME_ZONE,),  # the end of the library's day

@@ -13,6 +13,7 @@ import pkgutil
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType, ModuleType
 
+from google.api import annotations_pb2
 from google.protobuf import descriptor_pool
 from google.protobuf.descriptor import MethodDescriptor, ServiceDescriptor
 
@@ -71,7 +72,15 @@ def rule_of(method: MethodDescriptor) -> Rule | None:
     rule = _AUDIENCES.get(declared.audience)
     if rule is None:
         return None
-    return dataclasses.replace(rule, self_field=declared.or_self, peers=declared.or_peers)
+    return dataclasses.replace(rule, self_field=declared.or_self, peers=declared.or_peers, reads=only_reads(method))
+
+
+def only_reads(method: MethodDescriptor) -> bool:
+    """Whether the method is bound to GET alone (AIP: Get and List, which change nothing): what a restricted
+    account may call. A method with no HTTP binding (a stream, a mesh call) counts as a change."""
+    http = method.GetOptions().Extensions[annotations_pb2.http]
+    bindings = [http, *http.additional_bindings]
+    return all(binding.WhichOneof("pattern") == "get" for binding in bindings)
 
 
 def policy_for(service_names: Iterable[str]) -> Mapping[str, Rule]:

@@ -56,6 +56,7 @@ class Role(StrEnum):
 ANONYMOUS = "anonymous"
 """The actor of a call from outside the mesh without a signed-in user (what the outbox records)."""
 
+ACTIVE_ACCOUNT = "active"
 STAFF = frozenset({Role.LIBRARIAN, Role.ADMIN})
 ADMINS = frozenset({Role.ADMIN})
 ME = "users/me"
@@ -71,10 +72,18 @@ class Identity:
     session_id: str
     expires_at: datetime
     patron_category: str = ""
+    account_status: str = ACTIVE_ACCOUNT
+    """The `st` claim: "active", or "blocked" / "expired" for an account signed in only to read its own
+    records (a token without the claim was issued to an active account: none other could sign in then)."""
 
     @property
     def is_staff(self) -> bool:
         return self.role in STAFF
+
+    @property
+    def restricted(self) -> bool:
+        """Signed in to read its own records and sign out, nothing more (a blocked or expired account)."""
+        return self.account_status != ACTIVE_ACCOUNT
 
     def names_self(self, name: str) -> bool:
         """True when `name` is this user ("users/{own id}" or "users/me")."""
@@ -143,6 +152,7 @@ def decode_claims(raw: str) -> Identity:
             session_id=str(payload["sid"]),
             expires_at=datetime.fromtimestamp(int(payload["exp"]), UTC),
             patron_category=str(payload.get("cat", "")),
+            account_status=str(payload.get("st", ACTIVE_ACCOUNT)),
         )
     except (ValueError, KeyError, TypeError, binascii.Error, OverflowError):
         raise Unauthenticated("the access token's claims are malformed", reason="MALFORMED_CLAIMS") from None
@@ -160,6 +170,8 @@ class Rule:
     roles: frozenset[Role] = frozenset()
     self_field: str = ""
     peers: bool = False
+    reads: bool = False
+    """The method only reads (every HTTP binding of it is a GET): a restricted account may call it."""
 
 
 PUBLIC = Rule(public=True)
@@ -194,6 +206,13 @@ def authorize(rule: Rule, *, identity: Identity | None, caller: str, request: An
         if from_peer:
             raise PermissionDenied("this method is not open to peer services", reason="PEERS_NOT_ALLOWED")
         raise Unauthenticated("sign in first: this method needs an access token", reason="TOKEN_REQUIRED")
+    if identity.restricted and not rule.reads:
+        raise PermissionDenied(
+            f"the account is {identity.account_status}: it may only read its own loans, fines, holds and "
+            "profile until the library lifts that",
+            reason="ACCOUNT_RESTRICTED",
+            metadata={"status": identity.account_status},
+        )
     if not rule.roles or identity.role in rule.roles:
         return
     if rule.self_field and identity.names_self(field_value(request, rule.self_field)):

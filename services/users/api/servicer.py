@@ -14,7 +14,7 @@ from services.support.runtime.idempotency import parse_request_id
 from services.support.runtime.identity import current_client_address
 from services.users.api import convert
 from services.users.app import accounts, credentials, signing_in, signing_keys
-from services.users.app.ports import Passwords, SigningKeys, UsersUnitOfWork
+from services.users.app.ports import Circulation, Passwords, SigningKeys, UsersUnitOfWork
 from services.users.domain.accounts import USER, User
 from services.users.domain.sessions import TokenLifetimes
 from services.users.domain.throttling import SignInThrottling
@@ -28,9 +28,11 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         clock: Clock,
         passwords: Passwords,
         throttling: SignInThrottling,
+        circulation: Circulation,
         library_zone: tzinfo,
     ) -> None:
         self._uow = uow
+        self._circulation = circulation
         self._clock = clock
         self._passwords = passwords
         self._throttling = throttling
@@ -119,7 +121,8 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         command = accounts.DeleteUser(
             convert.resolve_user_id(request.name), actor=convert.current_actor(), etag=request.etag
         )
-        return self._proto(await accounts.delete_user(command, uow=self._uow(), clock=self._clock))
+        deleted = await accounts.delete_user(command, uow=self._uow(), clock=self._clock, circulation=self._circulation)
+        return self._proto(deleted)
 
     async def GetBorrowingEligibility(
         self, request: users_pb2.GetBorrowingEligibilityRequest, context: grpc.aio.ServicerContext

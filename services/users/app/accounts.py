@@ -8,16 +8,16 @@ domain's.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import AlreadyExists, DependencyUnavailable, InvalidArgument
+from services.support.runtime.errors import AlreadyExists, Conflict, DependencyUnavailable, InvalidArgument
 from services.support.runtime.identity import Role
 from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
 from services.users.app.enrolment import add_new_user, check_new_account
-from services.users.app.ports import Passwords, UserCursor, UserFilter, UsersUnitOfWork
+from services.users.app.ports import Circulation, Passwords, UserCursor, UserFilter, UsersUnitOfWork
 from services.users.app.signing_in import ConfirmPassword, confirm_password
 from services.users.domain.accounts import USER, Actor, Eligibility, User, ensure_an_admin_remains, is_active_admin
 from services.users.domain.profile import Profile, UserStatus
@@ -136,10 +136,11 @@ async def update_user(
     throttling: SignInThrottling,
     library_zone: tzinfo = UTC,
 ) -> User:
-    """Change the masked fields. One's own email only with one's password. A new role, or a status that is
-    no longer ACTIVE (a past expire_time included), signs the user out everywhere: access tokens carry the
-    role, and the old one must not outlive the change. The last active admin stays one. A membership lasts
-    to the end of the library's day (in `library_zone`) on which a new expire_time falls."""
+    """Change the masked fields. One's own email only with one's password. A new role, or a new status (a
+    past expire_time included, and a block lifted), signs the user out everywhere: access tokens carry the
+    role and whether the account is restricted, and the old ones must not outlive the change. The last active
+    admin stays one. A membership lasts to the end of the library's day (in `library_zone`) on which a new
+    expire_time falls."""
     if not cmd.mask:
         raise InvalidArgument.field("update_mask", "name at least one field to change")
     if "email" in cmd.mask and cmd.actor.name == USER.format(cmd.user_id):
@@ -153,8 +154,8 @@ async def update_user(
         user.update(cmd.changes.lasting_to_the_end_of_day(library_zone), cmd.mask, actor=cmd.actor, now=now)
         await _keep_an_admin(uow, user, before, now=now)
         await uow.users.save(user)
-        status = user.effective_status(now)  # an expired account is refused at sign-in: so are its tokens
-        if status != UserStatus.ACTIVE:
+        status = user.effective_status(now)  # tokens carry it (restricted or not): a new one ends them all
+        if status != before.effective_status(now):
             await _revoke_sessions(uow, user, f"account_{status}", now=now)
         elif user.profile.role != before.role:
             await _revoke_sessions(uow, user, "role_changed", now=now)
@@ -163,15 +164,34 @@ async def update_user(
     return user
 
 
-async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock) -> User:
-    """Deactivate (the record stays for loan history and audit) and end every session of the account."""
+async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock, circulation: Circulation) -> User:
+    """Deactivate (the record stays for loan history and audit) and end every session of the account; refused
+    while the patron has books out or fines unpaid (the loans service is asked, and when it cannot answer
+    the account stays open: UNAVAILABLE, retry).
+
+    The race: a loan whose issue began before the close (its eligibility read while the account was still
+    open) and is still in flight is not yet listed, and may become ACTIVE after the check. What bounds it:
+    the close is answered only once it is announced (`_announced`), and loans' projection of accounts (or
+    the users service it falls back to) refuses every issue that begins after that; so only an issue
+    already under way in that instant, at most a saga's timeout long, can slip past."""
+    async with uow:  # every refusal of our own comes before the question to loans (no commit: rolled back)
+        found = await uow.users.get(cmd.user_id)
+        found.check_etag(cmd.etag)
+        found.check_may_deactivate(cmd.actor)
+        closing = found.profile.status != UserStatus.DEACTIVATED
+        if closing:
+            closed = replace(found, profile=replace(found.profile, status=UserStatus.DEACTIVATED))
+            await _keep_an_admin(uow, closed, found.profile, now=clock.now())
+    standing = await circulation.standing(found.name) if closing else None  # no transaction held meanwhile
     async with uow:
         user = await uow.users.get(cmd.user_id)
         user.check_etag(cmd.etag)
         now = clock.now()
         if user.profile.status != UserStatus.DEACTIVATED:
+            if standing is None:  # reopened since it was read: its loans were not asked about
+                raise Conflict(f"{user.name} changed meanwhile; retry", reason="CONCURRENT_UPDATE", retry_after=1.0)
             before = user.profile
-            user.deactivate(actor=cmd.actor, now=now)
+            user.deactivate(actor=cmd.actor, now=now, standing=standing)
             await _keep_an_admin(uow, user, before, now=now)
             await uow.users.save(user)
         await _revoke_sessions(uow, user, "account_deactivated", now=now)

@@ -12,7 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from services.support.runtime.identity import Role
-from services.users.domain.accounts import User
+from services.users.domain.accounts import Standing, User
 from services.users.domain.profile import UserStatus
 from services.users.domain.sessions import RefreshToken, Session
 from services.users.domain.signing_keys import Keyring, SigningKey
@@ -155,3 +155,11 @@ class SigningKeys(Protocol):
 
     async def add_first(self, key: SigningKey) -> bool:
         """Stores `key` only when there is no key at all (two processes starting together: one wins)."""
+
+
+class Circulation(Protocol):
+    """The loans service, as far as closing an account needs it."""
+
+    async def standing(self, patron: str) -> Standing:
+        """How many books `patron` ("users/{id}") has out and what they owe; DependencyUnavailable when
+        the loans service cannot tell (an account is then not closed blindly)."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import jwt
 
-from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER
+from services.support.runtime.identity import ACCESS_TOKEN_AUDIENCE, ACCESS_TOKEN_ISSUER, Role
 from services.users.domain.accounts import User
 from services.users.domain.signing_keys import ALGORITHM, CLOCK_SKEW, Keyring
 
@@ -24,14 +24,19 @@ class AccessToken:
 def issue_access_token(
     user: User, *, session_id: uuid.UUID, keyring: Keyring, now: datetime, ttl: timedelta
 ) -> AccessToken:
-    """A JWT the edge verifies: who (sub), what they may do (role, patron category), which session (sid)."""
+    """A JWT the edge verifies: who (sub), what they may do (role, patron category, account status), which
+    session (sid). A restricted account (BLOCKED, EXPIRED) gets a reader's role whatever its own, and its
+    status in `st`: every service then lets it only read, and only its own records (runtime/identity.py),
+    so a blocked librarian cannot read the patrons' records through a token meant to show them their own."""
     key = keyring.signing_key(now)
     expires_at = now + ttl
+    restricted = user.restricted(now)
     claims: dict[str, Any] = {
         "iss": ACCESS_TOKEN_ISSUER,
         "aud": ACCESS_TOKEN_AUDIENCE,
         "sub": user.name,
-        "role": str(user.profile.role),
+        "role": str(Role.READER if restricted else user.profile.role),
+        "st": str(user.effective_status(now)),
         "cat": user.profile.patron_category,
         "sid": str(session_id),
         "jti": str(uuid.uuid4()),

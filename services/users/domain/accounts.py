@@ -27,6 +27,8 @@ PREFERENCE_PARTS = {"email_opt_in": ("email_opt_in",), "sms_opt_in": ("sms_opt_i
 LIBRARIAN_FIELDS = READER_FIELDS | {"patron_category", "status", "status_reason", "expire_time"}
 ADMIN_FIELDS = LIBRARIAN_FIELDS | {"role"}
 WRITABLE_BY = {Role.READER: READER_FIELDS, Role.LIBRARIAN: LIBRARIAN_FIELDS, Role.ADMIN: ADMIN_FIELDS}
+RESTRICTED_STATUSES = frozenset({UserStatus.BLOCKED, UserStatus.EXPIRED})
+"""Statuses that sign in read-only: the patron sees why, what is out and what is owed; nothing more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,42 @@ class Eligibility:
     eligible: bool
     reasons: tuple[str, ...]
     status: UserStatus
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What a patron still has to settle with circulation before their account may close."""
+
+    loans_out: int
+    fines_outstanding: int
+    amount_owed: str
+    """The sum still owed over the outstanding fines, as the loans service writes it ("3.00")."""
+
+    def ensure_settled(self, name: str) -> None:
+        """FailedPrecondition (ACCOUNT_HAS_LOANS, else ACCOUNT_HAS_FINES) while anything is out or owed."""
+        details = {
+            "loans_out": str(self.loans_out),
+            "fines_outstanding": str(self.fines_outstanding),
+            "amount_owed": self.amount_owed,
+        }
+        if self.loans_out:
+            owed = f" and owes {self.amount_owed} in fines" if self.fines_outstanding else ""
+            raise FailedPrecondition(
+                f"the account cannot be closed: the reader still has {self.loans_out} book(s) out{owed}; "
+                "return or settle first",
+                reason="ACCOUNT_HAS_LOANS",
+                metadata={"name": name, **details},
+            )
+        if self.fines_outstanding:
+            raise FailedPrecondition(
+                f"the account cannot be closed: the reader still owes {self.amount_owed} in "
+                f"{self.fines_outstanding} unpaid fine(s); settle first (pay or waive them)",
+                reason="ACCOUNT_HAS_FINES",
+                metadata={"name": name, **details},
+            )
+
+
+SETTLED = Standing(loans_out=0, fines_outstanding=0, amount_owed="0")
 
 
 @dataclass(slots=True)
@@ -117,11 +155,18 @@ class User(Versioned):
         self.check_may_set_password(actor)
         self.events.append(PasswordChanged(occurred_at=now, name=self.name))
 
-    def deactivate(self, *, actor: Actor, now: datetime) -> None:
-        """Close the account; the record stays for loan history and the audit trail."""
+    def check_may_deactivate(self, actor: Actor) -> None:
+        """PermissionDenied unless `actor` may close this account (before anyone is asked about its loans)."""
         self._check_may_write(frozenset({"status"}), actor)
+
+    def deactivate(self, *, actor: Actor, now: datetime, standing: Standing) -> None:
+        """Close the account; the record stays for loan history and the audit trail. Refused while the patron
+        has books out or owes fines (as Koha refuses): closed, they could no longer sign in to see them, and
+        the books and the debt would be left on an account nobody follows up."""
+        self.check_may_deactivate(actor)
         if self.profile.status == UserStatus.DEACTIVATED:
             return
+        standing.ensure_settled(self.name)
         previous = self.profile.status
         self.profile = replace(self.profile, status=UserStatus.DEACTIVATED)
         self._touch(now)
@@ -146,9 +191,14 @@ class User(Versioned):
         return self.profile.effective_status(now)
 
     def ensure_may_sign_in(self, now: datetime) -> None:
-        status = self.effective_status(now)
-        if status != UserStatus.ACTIVE:
-            raise PermissionDenied(f"the account is {status}", reason=f"ACCOUNT_{status.upper()}")
+        """Only a closed account is refused. A BLOCKED or EXPIRED one signs in restricted (`restricted`): to
+        read why, what it has out and what it owes (Koha lets a debarred patron into the OPAC likewise)."""
+        if self.effective_status(now) == UserStatus.DEACTIVATED:
+            raise PermissionDenied("the account is closed", reason="ACCOUNT_DEACTIVATED")
+
+    def restricted(self, now: datetime) -> bool:
+        """Signed in, but only to read its own records and sign out: BLOCKED or EXPIRED (access_tokens.py)."""
+        return self.effective_status(now) in RESTRICTED_STATUSES
 
     def _check_may_write(self, mask: frozenset[str], actor: Actor) -> None:
         forbidden = mask - WRITABLE_BY[actor.role]

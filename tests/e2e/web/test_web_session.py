@@ -193,10 +193,10 @@ async def test_a_refused_refresh_token_signs_out(page: Page, rest: httpx.AsyncCl
     assert await page.evaluate(f"() => localStorage.getItem('{HINT}')") is None
 
 
-async def test_a_blocked_reader_signing_in_is_told_so_in_plain_words(
+async def test_a_blocked_reader_signs_in_and_is_told_why_and_what_they_have_out(
     page: Page, rest: httpx.AsyncClient, librarian, unique_email
 ) -> None:
-    """The page said only "You are not allowed to do this": the reader retried the password instead of calling."""
+    """They could not sign in at all (403, no reason): never saw the staff's reason, their loans or fines."""
     reader = await register(rest, unique_email(), "Blocked Reader")
     blocked = await rest.patch(
         f"/v1/{reader['name']}",
@@ -211,4 +211,8 @@ async def test_a_blocked_reader_signing_in_is_told_so_in_plain_words(
     await page.get_by_label("Password").fill(reader["password"])
     await page.get_by_role("button", name="Sign in").click()
 
-    await expect(page.get_by_text("Your account is blocked. Please contact the library.")).to_be_visible()
+    banner = page.get_by_test_id("account-restricted")
+    await expect(banner).to_contain_text("Your account is blocked by the library.")
+    await expect(page.get_by_test_id("status-reason")).to_have_text("Lost card")
+    await expect(banner).to_contain_text("you cannot borrow, renew, place holds")
+    await expect(page.get_by_role("heading", name="Books on loan")).to_be_visible()

@@ -172,8 +172,11 @@ def test_a_peer_service_calling_on_its_own_behalf_gets_only_what_the_rule_opens_
 def test_the_methods_open_to_peers_are_the_ones_a_peer_calls() -> None:
     peers = {path.rsplit("/", 1)[1] for path, rule in POLICY.items() if rule.peers}
     # loans lends by barcode; a service records its own events; notifications asks for an account its projection
-    # lacks; every other peer call is AUDIENCE_MESH or public
-    assert peers == {"LookupCopy", "RecordEvent", "BatchRecordEvents", "StreamRecordEvents", "GetUser"}
+    # lacks; users asks for a patron's loans and fines before it closes the account; every other peer call is
+    # AUDIENCE_MESH or public
+    assert peers == {
+        "LookupCopy", "RecordEvent", "BatchRecordEvents", "StreamRecordEvents", "GetUser", "ListLoans", "ListFines"
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -17,10 +17,18 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
-from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
+from services.support.runtime.errors import AlreadyExists, Conflict, DependencyUnavailable, InvalidArgument
 from services.support.runtime.events import DomainEvent
 from services.users.app.ports import UserCursor, UserFilter
-from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound, is_active_admin
+from services.users.domain.accounts import (
+    SETTLED,
+    USER,
+    CardNumberTaken,
+    Standing,
+    User,
+    UserNotFound,
+    is_active_admin,
+)
 from services.users.domain.sessions import RefreshToken, Session
 from services.users.domain.signing_keys import Keyring, SigningKey
 from services.users.domain.throttling import SignInThrottle
@@ -321,3 +329,19 @@ class FakeSigningKeys:
 
     async def check_passphrase(self) -> None:
         return None
+
+
+class FakeCirculation:
+    """The loans service as closing an account asks it: what each patron has out and owes (nothing by
+    default); unreachable when `reachable` is False."""
+
+    def __init__(self) -> None:
+        self.standings: dict[str, Standing] = {}
+        self.reachable = True
+        self.asked: list[str] = []
+
+    async def standing(self, patron: str) -> Standing:
+        self.asked.append(patron)
+        if not self.reachable:
+            raise DependencyUnavailable("loans is away", reason="LOANS_UNAVAILABLE", retry_after=1.0)
+        return self.standings.get(patron, SETTLED)

@@ -28,6 +28,7 @@ DYNAMIC_PREFIXES = (
     "rules.",
     "event_type.",  # the audit trail's event types, by the type each event names
     "audit.category.",
+    "account.restricted.",
 )
 PLURAL_FORMS = {"en": {"one", "other"}, "ru": {"one", "few", "many", "other"}}
 
@@ -136,7 +137,11 @@ def test_the_refusal_reasons_the_desk_meets_are_said_in_plain_words() -> None:
             "BARCODE_NOT_FOUND",
             "COPY_NOT_ON_LOAN",
             "HARD_DUE_DATE_PASSED",
-            *(f"ACCOUNT_{status}" for status in ("BLOCKED", "EXPIRED", "DEACTIVATED")),  # said at sign-in
+            "ACCOUNT_DEACTIVATED",  # said at sign-in
+            "ACCOUNT_RESTRICTED",  # a blocked or expired reader trying to change something
+            "ACCOUNT_HAS_LOANS",  # closing an account
+            "ACCOUNT_HAS_FINES",
+            "LOANS_UNAVAILABLE",
             "LAST_ADMIN",
         ):
             assert f"reason.{reason}" in words, (language, reason)

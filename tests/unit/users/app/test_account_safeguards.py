@@ -15,7 +15,7 @@ from services.users.domain.accounts import Actor, User
 from services.users.domain.profile import Profile, UserStatus
 
 from ..conftest import NOW, THROTTLING, open_session
-from ..fakes import FakePasswords, FakeUsersDatabase
+from ..fakes import FakeCirculation, FakePasswords, FakeUsersDatabase
 
 PASSWORD = "Correct-Horse-42"
 DEMOTE = frozenset({"role"})
@@ -74,7 +74,12 @@ async def test_the_last_active_admin_cannot_be_demoted_or_blocked(db, clock, pas
 async def test_the_last_active_admin_cannot_be_deactivated(db, clock, passwords) -> None:
     admin = await _account(db, passwords, clock)
     with pytest.raises(FailedPrecondition) as refused:
-        await accounts.delete_user(accounts.DeleteUser(admin.id, _actor(admin)), uow=db.unit_of_work(), clock=clock)
+        await accounts.delete_user(
+            accounts.DeleteUser(admin.id, _actor(admin)),
+            uow=db.unit_of_work(),
+            clock=clock,
+            circulation=FakeCirculation(),
+        )
     assert refused.value.reason == "LAST_ADMIN" and db.users[admin.id].profile.status == UserStatus.ACTIVE
 
 
@@ -90,7 +95,12 @@ async def test_a_blocked_admin_does_not_count_as_one(db, clock, passwords) -> No
     blocked = Profile(email="", status=UserStatus.BLOCKED)
     await _update(db, clock, passwords, first, blocked, frozenset({"status"}), _actor(second))
     with pytest.raises(FailedPrecondition):
-        await accounts.delete_user(accounts.DeleteUser(second.id, _actor(second)), uow=db.unit_of_work(), clock=clock)
+        await accounts.delete_user(
+            accounts.DeleteUser(second.id, _actor(second)),
+            uow=db.unit_of_work(),
+            clock=clock,
+            circulation=FakeCirculation(),
+        )
 
 
 EXPIRE = frozenset({"expire_time"})
@@ -103,7 +113,12 @@ async def test_an_admin_whose_membership_expired_does_not_count_as_one(db, clock
     with pytest.raises(FailedPrecondition) as demoting:
         await _update(db, clock, passwords, first, Profile(email="", role=Role.LIBRARIAN), DEMOTE, _actor(first))
     with pytest.raises(FailedPrecondition) as closing:
-        await accounts.delete_user(accounts.DeleteUser(first.id, _actor(first)), uow=db.unit_of_work(), clock=clock)
+        await accounts.delete_user(
+            accounts.DeleteUser(first.id, _actor(first)),
+            uow=db.unit_of_work(),
+            clock=clock,
+            circulation=FakeCirculation(),
+        )
     assert demoting.value.reason == closing.value.reason == "LAST_ADMIN"
     assert db.users[first.id].profile.role == Role.ADMIN and db.users[first.id].profile.status == UserStatus.ACTIVE
 

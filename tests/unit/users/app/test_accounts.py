@@ -25,7 +25,7 @@ from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.sessions import SessionRevoked
 
 from ..conftest import NOW, THROTTLING, open_session
-from ..fakes import FakePasswords, FakeUsersDatabase
+from ..fakes import FakeCirculation, FakePasswords, FakeUsersDatabase
 
 ADMIN = Actor("users/00000000-0000-0000-0000-00000000000a", Role.ADMIN)
 LIBRARIAN = Actor("users/00000000-0000-0000-0000-00000000000b", Role.LIBRARIAN)
@@ -210,7 +210,7 @@ async def test_deleting_deactivates_once_and_ends_every_session(db, clock, passw
     session = await open_session(db, user)
     command = accounts.DeleteUser(user.id, LIBRARIAN)
     for _ in range(2):
-        deleted = await accounts.delete_user(command, uow=db.unit_of_work(), clock=clock)
+        deleted = await accounts.delete_user(command, uow=db.unit_of_work(), clock=clock, circulation=FakeCirculation())
     assert deleted.profile.status == UserStatus.DEACTIVATED and deleted.version == 2
     assert db.sessions[session.id].revoke_reason == "account_deactivated"
     assert [type(e) for e in db.published].count(UserStatusChanged) == 1
@@ -226,18 +226,22 @@ async def test_a_block_or_a_closed_account_is_confirmed_only_once_the_bus_has_it
     with pytest.raises(DependencyUnavailable, match="saved"):
         await accounts.update_user(block, uow=db.unit_of_work(), clock=clock, **_ports(passwords))
     with pytest.raises(DependencyUnavailable):
-        await accounts.delete_user(accounts.DeleteUser(user.id, LIBRARIAN), uow=db.unit_of_work(), clock=clock)
+        await accounts.delete_user(
+            accounts.DeleteUser(user.id, LIBRARIAN), uow=db.unit_of_work(), clock=clock, circulation=FakeCirculation()
+        )
     assert (await _stored(db, user.id)).profile.status == UserStatus.DEACTIVATED  # saved all the same
     db.bus_reachable = True
     again = accounts.DeleteUser(user.id, LIBRARIAN)  # sent again: confirmed once the bus has it
-    assert (await accounts.delete_user(again, uow=db.unit_of_work(), clock=clock)).version == 3
+    assert (
+        await accounts.delete_user(again, uow=db.unit_of_work(), clock=clock, circulation=FakeCirculation())
+    ).version == 3
 
 
 async def test_a_reader_cannot_delete_another_account(db, clock, passwords) -> None:
     user, other = await _create(db, clock, passwords), await _create(db, clock, passwords)
     command = accounts.DeleteUser(user.id, Actor(other.name, Role.READER))
     with pytest.raises(PermissionDenied):
-        await accounts.delete_user(command, uow=db.unit_of_work(), clock=clock)
+        await accounts.delete_user(command, uow=db.unit_of_work(), clock=clock, circulation=FakeCirculation())
     assert (await _stored(db, user.id)).profile.status == UserStatus.ACTIVE
 
 

@@ -12,7 +12,6 @@ import pytest
 from pydantic import ValidationError
 
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.errors import PermissionDenied
 from services.support.runtime.identity import Role
 from services.users.app import accounts
 from services.users.domain.accounts import Actor, User
@@ -80,10 +79,10 @@ async def test_an_expiry_on_the_day_itself_leaves_the_member_in_until_it_ends(db
     clock = FixedClock(datetime(2027, 12, 30, 15, tzinfo=UTC))  # 10:00 in New York
     user = await _create(db, clock, datetime(2027, 12, 30, 14, tzinfo=UTC))  # an hour ago, on the same day
     db.users[user.id].ensure_may_sign_in(clock.now())
+    assert not db.users[user.id].restricted(clock.now())
     clock.advance(timedelta(hours=14))  # 00:00 on 31 Dec there
-    with pytest.raises(PermissionDenied) as refused:
-        db.users[user.id].ensure_may_sign_in(clock.now())
-    assert refused.value.reason == "ACCOUNT_EXPIRED"
+    db.users[user.id].ensure_may_sign_in(clock.now())  # expired, it still signs in to see what it has out
+    assert db.users[user.id].restricted(clock.now())
 
 
 def test_the_users_service_reads_the_librarys_time_zone(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -174,14 +174,6 @@ async def test_sign_in_names_the_missing_credential(db, auth, email: str, passwo
     assert error.value.violations[0].field == field and db.commits == []
 
 
-async def test_a_blocked_account_cannot_sign_in(db, auth) -> None:
-    registered = await _register(db, auth)
-    db.users[registered.user.id].profile = Profile(email="ada@example.org", status=UserStatus.BLOCKED)
-    with pytest.raises(PermissionDenied) as error:
-        await _sign_in(db, auth)
-    assert error.value.reason == "ACCOUNT_BLOCKED"
-
-
 async def test_a_hash_with_older_parameters_is_upgraded_in_the_sign_in_transaction(db, auth) -> None:
     registered = await _register(db, {**auth, "passwords": FakePasswords(scheme="v1")})
     assert db.users[registered.user.id].password_hash == f"v1${PASSWORD}"
@@ -230,11 +222,19 @@ async def test_a_missing_or_unknown_refresh_token_is_refused(db, auth, token: st
         await _refresh(db, auth, token)
 
 
-async def test_a_blocked_account_cannot_refresh(db, auth) -> None:
+async def test_a_closed_account_cannot_refresh(db, auth) -> None:
     registered = await _register(db, auth)
-    db.users[registered.user.id].profile = Profile(email="ada@example.org", status=UserStatus.BLOCKED)
+    db.users[registered.user.id].profile = Profile(email="ada@example.org", status=UserStatus.DEACTIVATED)
     with pytest.raises(PermissionDenied):
         await _refresh(db, auth, registered.refresh_token)
+
+
+async def test_a_refresh_says_the_account_is_blocked_now(db, auth) -> None:
+    registered = await _register(db, auth)
+    db.users[registered.user.id].profile = Profile(email="ada@example.org", status=UserStatus.BLOCKED)
+    refreshed = await _refresh(db, auth, registered.refresh_token)
+    claims = verify_access_token(refreshed.access.token, await _jwks(auth), now=auth["clock"].now())
+    assert (claims["st"], claims["role"]) == ("blocked", "reader")
 
 
 async def test_an_expired_refresh_token_is_refused(db, auth, clock) -> None:

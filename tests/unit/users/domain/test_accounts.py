@@ -6,9 +6,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.support.runtime.errors import InvalidArgument, PermissionDenied
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from services.support.runtime.identity import Role
-from services.users.domain.accounts import Actor, User, UserRegistered, UserStatusChanged, UserUpdated
+from services.users.domain.accounts import (
+    SETTLED,
+    Actor,
+    Standing,
+    User,
+    UserRegistered,
+    UserStatusChanged,
+    UserUpdated,
+)
 from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.validation import new_card_number, normalize_email, password_violation
 
@@ -146,8 +154,24 @@ def test_blocking_records_the_status_change() -> None:
     change = user.events[-1]
     assert isinstance(change, UserStatusChanged) and change.status == UserStatus.BLOCKED
     assert user.eligibility(NOW).reasons == ("blocked: lost card",)
-    with pytest.raises(PermissionDenied):
+    user.ensure_may_sign_in(NOW)  # to read why, and what is out and owed
+    assert user.restricted(NOW)
+
+
+def test_only_a_closed_account_is_refused_at_sign_in() -> None:
+    user = _reader()
+    user.deactivate(actor=LIBRARIAN, now=NOW, standing=SETTLED)
+    with pytest.raises(PermissionDenied) as refused:
         user.ensure_may_sign_in(NOW)
+    assert refused.value.reason == "ACCOUNT_DEACTIVATED"
+
+
+def test_a_closed_account_with_books_out_stays_open() -> None:
+    user = _reader()
+    with pytest.raises(FailedPrecondition) as refused:
+        user.deactivate(actor=LIBRARIAN, now=NOW, standing=Standing(loans_out=1, fines_outstanding=0, amount_owed="0"))
+    assert refused.value.reason == "ACCOUNT_HAS_LOANS" and user.profile.status == UserStatus.ACTIVE
+    assert [type(e) for e in user.events] == [UserRegistered]
 
 
 def test_unknown_and_output_only_mask_fields_are_invalid() -> None:
@@ -167,8 +191,8 @@ def test_membership_expiry_makes_the_patron_ineligible() -> None:
 
 def test_deactivation_keeps_the_record_and_is_idempotent() -> None:
     user = _reader()
-    user.deactivate(actor=LIBRARIAN, now=NOW)
-    user.deactivate(actor=LIBRARIAN, now=NOW)
+    user.deactivate(actor=LIBRARIAN, now=NOW, standing=SETTLED)
+    user.deactivate(actor=LIBRARIAN, now=NOW, standing=SETTLED)
     assert user.profile.status == UserStatus.DEACTIVATED
     assert [type(e) for e in user.events] == [UserRegistered, UserUpdated, UserStatusChanged]
     updated = user.events[1]

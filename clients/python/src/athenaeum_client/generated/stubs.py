@@ -363,7 +363,8 @@ class LoansServiceStub:
 
     def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
-        Lists loans, newest first; under "users/{user}" it is that patron's loan history.
+        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
+        before it closes an account: does the patron still have books out).
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
         another patron's loans, or all loans).
         """
@@ -455,7 +456,8 @@ class LoansServiceStub:
 
     def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
-        Lists fines, newest first; under "users/{user}" only that patron's.
+        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
+        closes an account: does the patron still owe anything).
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListFines', request, loans_v1.ListFinesResponse, timeout=timeout, metadata=metadata)
@@ -662,9 +664,13 @@ class UsersServiceStub:
     def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+        return or settle first). Closing an account already closed only ends its sessions again.
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+        metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -695,17 +701,20 @@ class AuthServiceStub:
 
     def login(self, request: users_v1.LoginRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.LoginResponse:
         """
-        Exchanges email and password for an access token and a refresh token.
+        Exchanges email and password for an access token and a refresh token. A BLOCKED or EXPIRED account signs
+        in read-only (its token's `st` claim says the status, its role claim is "reader"): it may read its own
+        records (any GET) and sign out, nothing else (PERMISSION_DENIED, ACCOUNT_RESTRICTED).
         Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-        PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
+        PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account is closed), RESOURCE_EXHAUSTED (too many attempts).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/Login', request, users_v1.LoginResponse, timeout=timeout, metadata=metadata)
 
     def refresh_token(self, request: users_v1.RefreshTokenRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.RefreshTokenResponse:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-        longer active).
+        The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
+        the account was closed).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 
@@ -988,7 +997,8 @@ class LoansServiceAsyncStub:
 
     async def list_loans(self, request: loans_v1.ListLoansRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListLoansResponse:
         """
-        Lists loans, newest first; under "users/{user}" it is that patron's loan history.
+        Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
+        before it closes an account: does the patron still have books out).
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
         another patron's loans, or all loans).
         """
@@ -1080,7 +1090,8 @@ class LoansServiceAsyncStub:
 
     async def list_fines(self, request: loans_v1.ListFinesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListFinesResponse:
         """
-        Lists fines, newest first; under "users/{user}" only that patron's.
+        Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
+        closes an account: does the patron still owe anything).
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListFines', request, loans_v1.ListFinesResponse, timeout=timeout, metadata=metadata)
@@ -1287,9 +1298,13 @@ class UsersServiceAsyncStub:
     async def delete_user(self, request: users_v1.DeleteUserRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.User:
         """
         Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+        return or settle first). Closing an account already closed only ends its sessions again.
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+        metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/DeleteUser', request, users_v1.User, timeout=timeout, metadata=metadata)
 
@@ -1320,17 +1335,20 @@ class AuthServiceAsyncStub:
 
     async def login(self, request: users_v1.LoginRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.LoginResponse:
         """
-        Exchanges email and password for an access token and a refresh token.
+        Exchanges email and password for an access token and a refresh token. A BLOCKED or EXPIRED account signs
+        in read-only (its token's `st` claim says the status, its role claim is "reader"): it may read its own
+        records (any GET) and sign out, nothing else (PERMISSION_DENIED, ACCOUNT_RESTRICTED).
         Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-        PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
+        PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account is closed), RESOURCE_EXHAUSTED (too many attempts).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/Login', request, users_v1.LoginResponse, timeout=timeout, metadata=metadata)
 
     async def refresh_token(self, request: users_v1.RefreshTokenRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.RefreshTokenResponse:
         """
         Rotates a refresh token: returns a new pair and revokes the one presented.
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-        longer active).
+        The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
+        the account was closed).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/RefreshToken', request, users_v1.RefreshTokenResponse, timeout=timeout, metadata=metadata)
 

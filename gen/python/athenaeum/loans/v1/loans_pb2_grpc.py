@@ -173,7 +173,8 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListLoans(self, request, context):
-        """Lists loans, newest first; under "users/{user}" it is that patron's loan history.
+        """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
+        before it closes an account: does the patron still have books out).
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
         another patron's loans, or all loans).
         """
@@ -275,7 +276,8 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListFines(self, request, context):
-        """Lists fines, newest first; under "users/{user}" only that patron's.
+        """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
+        closes an account: does the patron still owe anything).
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

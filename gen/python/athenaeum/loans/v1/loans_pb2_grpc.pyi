@@ -54,7 +54,8 @@ class LoansServiceStub:
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such loan), PERMISSION_DENIED (another reader's).
     """
     ListLoans: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ListLoansRequest, _loans_pb2.ListLoansResponse]
-    """Lists loans, newest first; under "users/{user}" it is that patron's loan history.
+    """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
+    before it closes an account: does the patron still have books out).
     Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
     another patron's loans, or all loans).
     """
@@ -116,7 +117,8 @@ class LoansServiceStub:
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such fine), PERMISSION_DENIED (another reader's).
     """
     ListFines: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ListFinesRequest, _loans_pb2.ListFinesResponse]
-    """Lists fines, newest first; under "users/{user}" only that patron's.
+    """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
+    closes an account: does the patron still owe anything).
     Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
     """
     PayFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.PayFineRequest, _resources_pb2.Fine]
@@ -183,7 +185,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such loan), PERMISSION_DENIED (another reader's).
     """
     ListLoans: _aio.UnaryUnaryMultiCallable[_loans_pb2.ListLoansRequest, _loans_pb2.ListLoansResponse]  # type: ignore[assignment]
-    """Lists loans, newest first; under "users/{user}" it is that patron's loan history.
+    """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
+    before it closes an account: does the patron still have books out).
     Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
     another patron's loans, or all loans).
     """
@@ -245,7 +248,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such fine), PERMISSION_DENIED (another reader's).
     """
     ListFines: _aio.UnaryUnaryMultiCallable[_loans_pb2.ListFinesRequest, _loans_pb2.ListFinesResponse]  # type: ignore[assignment]
-    """Lists fines, newest first; under "users/{user}" only that patron's.
+    """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
+    closes an account: does the patron still owe anything).
     Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
     """
     PayFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.PayFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
@@ -327,7 +331,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.ListLoansRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_loans_pb2.ListLoansResponse, _abc.Awaitable[_loans_pb2.ListLoansResponse]]:
-        """Lists loans, newest first; under "users/{user}" it is that patron's loan history.
+        """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
+        before it closes an account: does the patron still have books out).
         Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
         another patron's loans, or all loans).
         """
@@ -449,7 +454,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.ListFinesRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_loans_pb2.ListFinesResponse, _abc.Awaitable[_loans_pb2.ListFinesResponse]]:
-        """Lists fines, newest first; under "users/{user}" only that patron's.
+        """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
+        closes an account: does the patron still owe anything).
         Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
         """
 

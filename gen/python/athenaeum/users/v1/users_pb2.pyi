@@ -126,7 +126,7 @@ class User(_message.Message):
     """What the user may do; changed by admins only. New accounts are readers unless an admin says otherwise."""
     status: Global___UserStatus.ValueType
     """Whether the account may sign in and borrow; staff change it (BLOCKED, ACTIVE), expiry and
-    DeleteUser set it too.
+    DeleteUser set it too. BLOCKED and EXPIRED accounts sign in read-only; DEACTIVATED ones not at all.
     """
     home_branch: _builtins.str
     """Branch code where the patron picks up holds by default."""

@@ -140,9 +140,13 @@ class UsersServiceServicer:
 
     def DeleteUser(self, request, context):
         """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+        return or settle first). Closing an account already closed only ends its sessions again.
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+        metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -449,9 +453,11 @@ class AuthServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Login(self, request, context):
-        """Exchanges email and password for an access token and a refresh token.
+        """Exchanges email and password for an access token and a refresh token. A BLOCKED or EXPIRED account signs
+        in read-only (its token's `st` claim says the status, its role claim is "reader"): it may read its own
+        records (any GET) and sign out, nothing else (PERMISSION_DENIED, ACCOUNT_RESTRICTED).
         Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-        PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
+        PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account is closed), RESOURCE_EXHAUSTED (too many attempts).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -459,8 +465,9 @@ class AuthServiceServicer:
 
     def RefreshToken(self, request, context):
         """Rotates a refresh token: returns a new pair and revokes the one presented.
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-        longer active).
+        The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
+        the account was closed).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

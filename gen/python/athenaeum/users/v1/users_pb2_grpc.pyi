@@ -77,9 +77,13 @@ class UsersServiceStub:
     """
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+    Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+    return or settle first). Closing an account already closed only ends its sessions again.
+    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+    metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
     LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-    UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+    ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+    changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
     """
     GetBorrowingEligibility: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -134,9 +138,13 @@ class UsersServiceAsyncStub(UsersServiceStub):
     """
     DeleteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+    Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+    return or settle first). Closing an account already closed only ends its sessions again.
+    Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+    metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
     LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-    UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+    ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+    changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
     """
     GetBorrowingEligibility: _aio.UnaryUnaryMultiCallable[_users_pb2.GetBorrowingEligibilityRequest, _users_pb2.BorrowingEligibility]  # type: ignore[assignment]
     """Mesh-internal (loans): may this user borrow, and under which patron category.
@@ -224,9 +232,13 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.User, _abc.Awaitable[_users_pb2.User]]:
         """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
-        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (the user still has loans out or unpaid fines;
+        Refused while the patron has books out or fines unpaid (the loans service is asked; there is no override:
+        return or settle first). Closing an account already closed only ends its sessions again.
+        Errors: NOT_FOUND (no such user), FAILED_PRECONDITION (ACCOUNT_HAS_LOANS: books still out, ErrorInfo
+        metadata `loans_out`; ACCOUNT_HAS_FINES: unpaid fines, metadata `fines_outstanding` and `amount_owed`;
         LAST_ADMIN: the last active admin cannot be deactivated), PERMISSION_DENIED (not a librarian or admin),
-        UNAVAILABLE (DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
+        ABORTED (stale etag), UNAVAILABLE (LOANS_UNAVAILABLE: the loans service could not be asked, nothing was
+        changed, retry; DEPENDENCY_UNAVAILABLE: deactivated, but the message bus is unreachable; send it again).
         """
 
     @_abc_1.abstractmethod
@@ -255,14 +267,17 @@ class AuthServiceStub:
     Errors: INVALID_ARGUMENT (malformed email, weak password), ALREADY_EXISTS (email taken).
     """
     Login: _grpc.UnaryUnaryMultiCallable[_users_pb2.LoginRequest, _users_pb2.LoginResponse]
-    """Exchanges email and password for an access token and a refresh token.
+    """Exchanges email and password for an access token and a refresh token. A BLOCKED or EXPIRED account signs
+    in read-only (its token's `st` claim says the status, its role claim is "reader"): it may read its own
+    records (any GET) and sign out, nothing else (PERMISSION_DENIED, ACCOUNT_RESTRICTED).
     Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-    PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
+    PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account is closed), RESOURCE_EXHAUSTED (too many attempts).
     """
     RefreshToken: _grpc.UnaryUnaryMultiCallable[_users_pb2.RefreshTokenRequest, _users_pb2.RefreshTokenResponse]
     """Rotates a refresh token: returns a new pair and revokes the one presented.
-    Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-    longer active).
+    The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
+    Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
+    the account was closed).
     """
     Logout: _grpc.UnaryUnaryMultiCallable[_users_pb2.LogoutRequest, _empty_pb2.Empty]
     """Revokes a refresh token (and the session it belongs to). Idempotent.
@@ -285,14 +300,17 @@ class AuthServiceAsyncStub(AuthServiceStub):
     Errors: INVALID_ARGUMENT (malformed email, weak password), ALREADY_EXISTS (email taken).
     """
     Login: _aio.UnaryUnaryMultiCallable[_users_pb2.LoginRequest, _users_pb2.LoginResponse]  # type: ignore[assignment]
-    """Exchanges email and password for an access token and a refresh token.
+    """Exchanges email and password for an access token and a refresh token. A BLOCKED or EXPIRED account signs
+    in read-only (its token's `st` claim says the status, its role claim is "reader"): it may read its own
+    records (any GET) and sign out, nothing else (PERMISSION_DENIED, ACCOUNT_RESTRICTED).
     Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-    PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
+    PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account is closed), RESOURCE_EXHAUSTED (too many attempts).
     """
     RefreshToken: _aio.UnaryUnaryMultiCallable[_users_pb2.RefreshTokenRequest, _users_pb2.RefreshTokenResponse]  # type: ignore[assignment]
     """Rotates a refresh token: returns a new pair and revokes the one presented.
-    Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-    longer active).
+    The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
+    Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
+    the account was closed).
     """
     Logout: _aio.UnaryUnaryMultiCallable[_users_pb2.LogoutRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Revokes a refresh token (and the session it belongs to). Idempotent.
@@ -324,9 +342,11 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _users_pb2.LoginRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.LoginResponse, _abc.Awaitable[_users_pb2.LoginResponse]]:
-        """Exchanges email and password for an access token and a refresh token.
+        """Exchanges email and password for an access token and a refresh token. A BLOCKED or EXPIRED account signs
+        in read-only (its token's `st` claim says the status, its role claim is "reader"): it may read its own
+        records (any GET) and sign out, nothing else (PERMISSION_DENIED, ACCOUNT_RESTRICTED).
         Errors: INVALID_ARGUMENT (missing email or password), UNAUTHENTICATED (wrong email or password),
-        PERMISSION_DENIED (account blocked, expired or deactivated), RESOURCE_EXHAUSTED (too many attempts).
+        PERMISSION_DENIED (ACCOUNT_DEACTIVATED: the account is closed), RESOURCE_EXHAUSTED (too many attempts).
         """
 
     @_abc_1.abstractmethod
@@ -336,8 +356,9 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.RefreshTokenResponse, _abc.Awaitable[_users_pb2.RefreshTokenResponse]]:
         """Rotates a refresh token: returns a new pair and revokes the one presented.
-        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (account no
-        longer active).
+        The new access token says the account's status as it is now (read-only while BLOCKED or EXPIRED).
+        Errors: UNAUTHENTICATED (unknown, expired or revoked refresh token), PERMISSION_DENIED (ACCOUNT_DEACTIVATED:
+        the account was closed).
         """
 
     @_abc_1.abstractmethod

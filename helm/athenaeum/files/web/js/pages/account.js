@@ -15,6 +15,7 @@ export function AccountPage() {
   const user = session.user;
   useTitle(t("account.title"));
   return html`<h1 tabindex="-1">${t("account.title")}</h1>
+    <${Restriction} user=${user} />
     <div class="card">
       <p><strong>${user.display_name || user.email}</strong></p>
       <p>${t("account.card_number")}: <strong data-testid="card-number">${user.card_number}</strong></p>
@@ -26,6 +27,17 @@ export function AccountPage() {
     <${History} patron=${user.name} />
     <${Notifications} patron=${user.name} />
     <${Preferences} />`;
+}
+
+/** A blocked or expired account signs in to see why, and what it has out and owes: the status and the
+ * staff's reason (as they typed it), and what it may not do until the library lifts it. */
+function Restriction({ user }) {
+  if (!session.isRestricted()) return null;
+  return html`<div class="notice error" role="alert" data-testid="account-restricted">
+    <strong>${t(`account.restricted.${user.status}`)}</strong>
+    ${user.status_reason && html`<p>${t("account.status_reason")}: <q data-testid="status-reason">${user.status_reason}</q></p>`}
+    <p>${t("account.restricted_help")}</p>
+  </div>`;
 }
 
 function Loans({ patron }) {
@@ -73,8 +85,8 @@ function LoanTable({ loans, onRenew, busy }) {
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}
           </td>
           <td data-label=${t("loans.renewals")}>${loan.renewal_count} / ${loan.max_renewals}</td>
-          <td><button type="button" class="button small quiet" onClick=${() => onRenew(loan)} disabled=${busy}
-            aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button></td>
+          <td>${!session.isRestricted() && html`<button type="button" class="button small quiet" onClick=${() => onRenew(loan)}
+            disabled=${busy} aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button>`}</td>
         </tr>`,
       )}
     </tbody>

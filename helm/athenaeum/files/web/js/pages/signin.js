@@ -14,7 +14,7 @@ function readerSettings() {
 function destination(route, user) {
   const next = route.query.get("next");
   if (next && next.startsWith("/") && !next.startsWith("/signin") && !next.startsWith("/register")) return next;
-  return ["USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"].includes(user?.role) ? "/desk" : "/account";
+  return session.isStaff() ? "/desk" : "/account"; // a blocked or expired account: its own page, which says why
 }
 
 export function SignInPage({ route }) {

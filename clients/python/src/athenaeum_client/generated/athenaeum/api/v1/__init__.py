@@ -82,6 +82,8 @@ class Access(betterproto2.Message):
     This is the one access policy of the mesh. Each service's authorization interceptor reads it from the
     descriptors of the services it serves; the sidecars' RBAC refuses AUDIENCE_MESH methods to the edge; the
     API reference marks the public routes. A method that declares nothing is refused to everyone.
+    A restricted account (BLOCKED or EXPIRED, its token's `st` claim) may call, besides public methods, only
+    methods every HTTP binding of which is a GET (they change nothing), and within those only what a reader may.
     """
 
     audience: "Audience" = betterproto2.field(

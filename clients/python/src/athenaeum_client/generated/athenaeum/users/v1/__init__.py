@@ -961,7 +961,7 @@ class User(betterproto2.Message):
     )
     """
     Whether the account may sign in and borrow; staff change it (BLOCKED, ACTIVE), expiry and
-    DeleteUser set it too.
+    DeleteUser set it too. BLOCKED and EXPIRED accounts sign in read-only; DEACTIVATED ones not at all.
     """
 
     notification_preferences: "NotificationPreferences | None" = betterproto2.field(
