@@ -1062,6 +1062,7 @@ class CheckInCopyRequest(_message.Message):
     LOAN_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    LOST_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}"."""
     loan: _builtins.str
@@ -1075,6 +1076,8 @@ class CheckInCopyRequest(_message.Message):
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
+    lost: _builtins.bool
+    """The loan's copy was declared lost: it goes LOST (not AVAILABLE), `hold` ignored."""
     def __init__(
         self,
         *,
@@ -1082,10 +1085,11 @@ class CheckInCopyRequest(_message.Message):
         loan: _builtins.str = ...,
         hold: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        lost: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "loan", b"loan", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "loan", b"loan", "lost", b"lost", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -425,6 +425,11 @@ class CheckInCopyRequest(betterproto2.Message):
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
 
+    lost: "bool" = betterproto2.field(5, betterproto2.TYPE_BOOL)
+    """
+    The loan's copy was declared lost: it goes LOST (not AVAILABLE), `hold` ignored.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "CheckInCopyRequest", CheckInCopyRequest
