@@ -79,6 +79,10 @@ loans = sa.Table(
     sa.Column("reminders_sent", sa.Integer, nullable=False, server_default="0"),
     sa.Column("next_reminder_at", sa.DateTime(timezone=True)),
     sa.Column("return_started_at", sa.DateTime(timezone=True)),
+    # A declaration of loss under way (with return_started_at), then the LOST_ITEM fine it assessed.
+    sa.Column("lost_fee", MONEY),
+    sa.Column("lost_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("lost_fine", sa.Text, nullable=False, server_default=""),
     *_timestamps(),
 )
 UNUSED_LOAN_COLUMNS = frozenset({"overdue_notified_days", "due_soon_notified"})
