@@ -38,7 +38,9 @@ class _CopyStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CopyStatus
     COPY_STATUS_IN_TRANSIT: _CopyStatus.ValueType  # 4
     """Moving between branches; cannot be lent until it is AVAILABLE again."""
     COPY_STATUS_LOST: _CopyStatus.ValueType  # 5
-    """Reported lost; not counted as available."""
+    """Reported lost; not counted as available. Set by a cataloguer, or by the loans service when a loan's copy
+    is declared lost.
+    """
     COPY_STATUS_DAMAGED: _CopyStatus.ValueType  # 6
     """Withdrawn from lending for repair."""
     COPY_STATUS_WITHDRAWN: _CopyStatus.ValueType  # 7
@@ -58,7 +60,9 @@ COPY_STATUS_ON_HOLD_SHELF: CopyStatus.ValueType  # 3
 COPY_STATUS_IN_TRANSIT: CopyStatus.ValueType  # 4
 """Moving between branches; cannot be lent until it is AVAILABLE again."""
 COPY_STATUS_LOST: CopyStatus.ValueType  # 5
-"""Reported lost; not counted as available."""
+"""Reported lost; not counted as available. Set by a cataloguer, or by the loans service when a loan's copy
+is declared lost.
+"""
 COPY_STATUS_DAMAGED: CopyStatus.ValueType  # 6
 """Withdrawn from lending for repair."""
 COPY_STATUS_WITHDRAWN: CopyStatus.ValueType  # 7
@@ -718,7 +722,9 @@ class Copy(_message.Message):
     status: Global___CopyStatus.ValueType
     """Where the copy is in circulation; new copies are AVAILABLE unless created with another status."""
     current_loan: _builtins.str
-    """"loans/{loan}" while ON_LOAN."""
+    """"loans/{loan}" while ON_LOAN; while LOST, the loan it was declared lost on (until found, or its status
+    changed by a cataloguer).
+    """
     current_hold: _builtins.str
     """"holds/{hold}" while ON_HOLD_SHELF."""
     call_number: _builtins.str
