@@ -68,12 +68,30 @@ async def declare_loan_lost(
         begin_declaring_lost(loan, clock.now(), fee=fee, reason=cmd.reason)
         await uow.loans.save(loan)
         await uow.commit()
-    await catalog.check_in(copy=loan.copy, loan=loan.name, hold="", lost=True)
+    checked_in = await catalog.check_in(copy=loan.copy, loan=loan.name, hold="", lost=True)
+    if checked_in.status != "LOST" or checked_in.current_loan != loan.name:
+        await _forget_note(loan, uow=uow, clock=clock)
+        state = checked_in.status.lower().replace("_", " ")
+        raise FailedPrecondition(
+            f"the catalog has {loan.name}'s copy {loan.barcode} back ({state}): return the loan instead",
+            reason="COPY_NOT_ON_LOAN",
+        )
     current = known_then_read(loan)
     actor = cmd.actor.user or "system"
     return await retry_conflicts(
         lambda: _close(current, cmd.request_id, actor=actor, uow=uow, clock=clock, currency=currency, zone=zone)
     )
+
+
+async def _forget_note(noted: Loan, *, uow: LoansUnitOfWork, clock: Clock) -> None:
+    """The catalog no longer had the copy out on the loan (back on the shelf behind loans' back, which the
+    reconciler reports): nothing is declared, the note is dropped."""
+    async with uow:
+        loan = await uow.loans.get(noted.id, for_update=True)
+        if loan.being_declared_lost:
+            loan.abandon_return(clock.now())
+            await uow.loans.save(loan)
+            await uow.commit()
 
 
 async def _close(

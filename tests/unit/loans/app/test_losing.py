@@ -5,6 +5,7 @@ undone by the reconciler; found later, the copy is scanned back and its unpaid f
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -168,3 +169,14 @@ async def test_a_lost_copy_found_by_the_loan_s_name_goes_to_the_hold_queue_and_a
     assert back.status == LoanStatus.LOST and desk.catalog.status(copy) == "ON_HOLD_SHELF"
     assert db.holds[hold.id].status == HoldStatus.READY
     assert db.fines[stored.id].status == FineStatus.OUTSTANDING and db.fines[stored.id].paid == Decimal("10.00")
+
+
+async def test_a_copy_the_catalog_has_back_already_is_not_declared_lost(db: FakeLoansDatabase, desk: Desk) -> None:
+    loan, copy = await overdue_loan(db, desk)
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="AVAILABLE", current_loan="")
+    with pytest.raises(FailedPrecondition) as refused:
+        await desk.declare_lost(declaration(loan))
+    assert refused.value.reason == "COPY_NOT_ON_LOAN" and desk.catalog.status(copy) == "AVAILABLE"
+    kept = db.loans[loan.id]
+    assert (kept.status, kept.return_started_at, kept.lost_fee) == (LoanStatus.ACTIVE, None, None)
+    assert FineKind.LOST_ITEM not in fines_of(db, loan)

@@ -408,8 +408,10 @@ class LoansServiceStub:
         its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
         reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
         Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
-        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost), PERMISSION_DENIED (a reader),
-        UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped half-way).
+        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
+        way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped
+        half-way).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeclareLoanLost', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
@@ -1049,8 +1051,10 @@ class LoansServiceAsyncStub:
         its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
         reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
         Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
-        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost), PERMISSION_DENIED (a reader),
-        UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped half-way).
+        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
+        way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped
+        half-way).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeclareLoanLost', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 

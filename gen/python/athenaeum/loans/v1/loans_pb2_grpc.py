@@ -224,8 +224,10 @@ class LoansServiceServicer:
         its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
         reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
         Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
-        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost), PERMISSION_DENIED (a reader),
-        UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped half-way).
+        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
+        way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped
+        half-way).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
