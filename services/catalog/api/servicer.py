@@ -203,6 +203,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             copy_id,
             loan=check_reference(request.loan, "loans", field="loan"),
             hold=check_reference(request.hold, "holds", field="hold", required=False),
+            lost=request.lost,
         )
         return copy_to_proto(await circulation.check_in_copy(command, uow=self._circulation(), clock=self._clock))
 

@@ -48,6 +48,8 @@ class CheckInCopy:
     loan: str
     hold: str = ""
     """The next hold in the queue: the copy goes onto the hold shelf for it."""
+    lost: bool = False
+    """The loan's copy was declared lost: it goes LOST, and keeps the loan's name till found."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,8 +118,8 @@ async def check_in_copy(cmd: CheckInCopy, *, uow: CatalogUnitOfWork, clock: Cloc
         copy, on_shelf_for_hold, available_others = await uow.copies.to_check_in(
             cmd.book_id, cmd.copy_id, hold=cmd.hold
         )
-        hold = cmd.hold if on_shelf_for_hold in (None, cmd.copy_id) else ""
-        copy.check_in(cmd.loan, hold=hold, now=clock.now())
+        hold = cmd.hold if on_shelf_for_hold in (None, cmd.copy_id) and not cmd.lost else ""
+        copy.check_in(cmd.loan, hold=hold, lost=cmd.lost, now=clock.now())
         await save_settled_copy(copy, available_others, uow)
         await uow.commit()
     return copy

@@ -139,6 +139,7 @@ class Copy(Versioned):
             self.details, self.updated_at = details, now
             self.events.append(CopyUpdated(occurred_at=now, copy=self, changed=changed))
         if moves and status is not None:
+            self.current_loan = ""  # a copy lost on a loan no longer waits for that loan's check-in
             self._move(status, now)
         elif changed:
             self.version += 1
@@ -161,11 +162,18 @@ class Copy(Versioned):
         self._move(CopyStatus.ON_LOAN, now, loan=loan, hold=self.current_hold)
         self.current_loan, self.current_hold = loan, ""
 
-    def check_in(self, loan: str, *, hold: str = "", now: datetime) -> None:
-        """Ends `loan`: AVAILABLE, or ON_HOLD_SHELF for `hold`. A loan already ended is a no-op."""
-        if self.status != CopyStatus.ON_LOAN or self.current_loan != loan:
+    def check_in(self, loan: str, *, hold: str = "", lost: bool = False, now: datetime) -> None:
+        """Ends `loan`: AVAILABLE, or ON_HOLD_SHELF for `hold`; LOST when `lost` (declared lost), keeping the
+        loan's name so that a check-in of it later (the copy found) puts the copy back. A loan already ended is
+        a no-op."""
+        lost_by_loan = self.status == CopyStatus.LOST and self.current_loan == loan
+        if (self.status != CopyStatus.ON_LOAN or self.current_loan != loan) and not lost_by_loan:
             if self.status == CopyStatus.ON_LOAN:
                 raise FailedPrecondition(f"{self.name} is on another loan", reason="COPY_ON_ANOTHER_LOAN")
+            return
+        if lost:
+            if not lost_by_loan:
+                self._move(CopyStatus.LOST, now, loan=loan)
             return
         self._move(CopyStatus.ON_HOLD_SHELF if hold else CopyStatus.AVAILABLE, now, loan=loan, hold=hold)
         self.current_loan, self.current_hold = "", hold

@@ -22,6 +22,7 @@ from services.support.runtime.wire import timestamp, to_datetime
 _LOAN_STATUS = {
     LoanStatus.ACTIVE: resources_pb2.LOAN_STATUS_ACTIVE,
     LoanStatus.RETURNED: resources_pb2.LOAN_STATUS_RETURNED,
+    LoanStatus.LOST: resources_pb2.LOAN_STATUS_LOST,
 }
 _HOLD_STATUS = {status: resources_pb2.HoldStatus.Value(f"HOLD_STATUS_{status.value}") for status in HoldStatus}
 _FINE_STATUS = {status: resources_pb2.FineStatus.Value(f"FINE_STATUS_{status.value}") for status in FineStatus}

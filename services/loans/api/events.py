@@ -15,7 +15,7 @@ from google.protobuf.message import Message
 
 from athenaeum.loans.v1 import events_pb2, resources_pb2
 from services.loans.api.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
-from services.loans.domain import fines, holds, loans, rules, unrecorded
+from services.loans.domain import fines, holds, loans, losses, rules, unrecorded
 from services.loans.domain.money import money
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.outbox import OutboxMessage
@@ -31,9 +31,26 @@ def _returned(event: loans.LoanReturned, zone: tzinfo) -> dict[str, Any]:
     return {**_loan(event, zone), "overdue_days": event.overdue_days, "fine": fine}
 
 
+def _declared_lost(event: losses.LoanDeclaredLost, zone: tzinfo) -> dict[str, Any]:
+    return {
+        **_loan(event, zone),
+        "lost_item_fine": fine_to_proto(event.lost_item_fine) if event.lost_item_fine is not None else None,
+        "overdue_fine": fine_to_proto(event.overdue_fine) if event.overdue_fine is not None else None,
+        "reason": event.reason,
+        "declared_by": event.declared_by,
+    }
+
+
+def _found(event: losses.LostLoanFound, zone: tzinfo) -> dict[str, Any]:
+    fine = fine_to_proto(event.lost_item_fine) if event.lost_item_fine is not None else None
+    return {**_loan(event, zone), "lost_item_fine": fine, "found_by": event.found_by}
+
+
 _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, tzinfo], dict[str, Any]]]] = {
     loans.LoanIssued: (events_pb2.LoanIssued, lambda e, z: {**_loan(e, z), "hold": e.loan.hold}),
     loans.LoanReturned: (events_pb2.LoanReturned, _returned),
+    losses.LoanDeclaredLost: (events_pb2.LoanDeclaredLost, _declared_lost),
+    losses.LostLoanFound: (events_pb2.LostLoanFound, _found),
     loans.LoanRenewed: (
         events_pb2.LoanRenewed,
         lambda e, z: {**_loan(e, z), "previous_due_time": timestamp(e.previous_due_at)},

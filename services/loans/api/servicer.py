@@ -23,7 +23,7 @@ from services.loans.api.convert import (
     loan_to_proto,
 )
 from services.loans.api.rule_rpcs import CirculationRuleRpcs
-from services.loans.app import fining, holding, issuing, reconciling, renewing, returning, viewing
+from services.loans.app import fining, holding, issuing, losing, reconciling, renewing, returning, viewing
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcilePolicy
@@ -125,6 +125,25 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
             currency=self._currency,
             zone=self._borrowing.time_zone,
             saga_timeout=self._reconcile.saga_timeout,
+        )
+        return self._loan(loan)
+
+    async def DeclareLoanLost(self, request: loans_pb2.DeclareLoanLostRequest, context: Context) -> resources_pb2.Loan:
+        """Ends a loan whose copy will not come back, charging for it."""
+        command = losing.DeclareLoanLost(
+            LOAN.parse_id(request.name),
+            amount=request.amount,
+            reason=request.reason,
+            request_id=parse_request_id(request.request_id),
+            actor=current_actor(),
+        )
+        loan = await losing.declare_loan_lost(
+            command,
+            uow=self._uow(),
+            clock=self._clock,
+            catalog=self._catalog,
+            currency=self._currency,
+            zone=self._borrowing.time_zone,
         )
         return self._loan(loan)
 

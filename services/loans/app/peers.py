@@ -41,7 +41,10 @@ class Catalog(Protocol):
         """By book, a copy of one of `item_types` (those the patron may borrow); FailedPrecondition
         (NO_COPY_AVAILABLE) when none is available."""
 
-    async def check_in(self, *, copy: str, loan: str, hold: str) -> CopyInfo: ...
+    async def check_in(self, *, copy: str, loan: str, hold: str, lost: bool = False) -> CopyInfo:
+        """Ends `loan` on the copy: AVAILABLE, or on the hold shelf for `hold`; LOST with `lost` (it keeps the
+        loan's name, so that this check-in of the loan later, the copy found, puts it back)."""
+
     async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
         """A copy of one of `item_types` (those the hold's patron may hold) onto the hold shelf."""
 

@@ -5,7 +5,8 @@ once) and on demand by ReconcileCirculation.
 - unfinished issues: PENDING loans older than the saga timeout and FAILED loans whose copy may still be
   out are settled by checking the copy back in (issuing.compensate);
 - unfinished returns: a return begun longer ago than the saga timeout is finished when the catalog has the
-  copy back, and forgotten when the catalog still has it out on the loan (returning.py);
+  copy back, and forgotten when the catalog still has it out on the loan (returning.py); likewise a
+  declaration of loss, ended LOST when the catalog has the copy LOST on the loan (losing.py);
 - overdue loans: fines brought up to date;
 - reminders: LoanDueSoon / LoanOverdue for each step of the schedule, once (domain/reminders.py);
 - holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue;
@@ -28,6 +29,7 @@ from functools import partial
 from services.loans.app.comparing import compare_with_catalog
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.issuing import compensate, find_copy_out_on
+from services.loans.app.losing import finish_declaring_lost
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.returning import finish_begun_return
@@ -215,7 +217,8 @@ async def _settle_return(
     zone: tzinfo,
     margin: timedelta,
 ) -> bool:
-    """Forget the return when the catalog has the copy out on the loan still; close it as stale (no fine) when
+    """Forget the return (or declaration of loss) when the catalog has the copy out on the loan still; end a
+    declaration LOST when the catalog has the copy LOST on the loan; close it as stale (no fine) when
     the catalog had it out on another loan before the return began (less `margin`, for the services' clocks: a
     loan restored from a backup, its return noted by a desk that stopped there); else finish it. False when the
     loan changed since it was read (settled by another process, or returned again)."""
@@ -224,12 +227,14 @@ async def _settle_return(
         begun_at = current.return_started_at
         if current.status != LoanStatus.ACTIVE or begun_at is None or begun_at != loan.return_started_at:
             return False
-        if copy is not None and copy.current_loan == loan.name:
+        if copy is not None and copy.current_loan == loan.name and copy.status == "ON_LOAN":
             current.abandon_return(clock.now())
             await uow.loans.save(current)
         elif copy is not None and lent_again_before(copy, current, begun_at - margin):
             current.close_as_stale(clock.now())
             await uow.loans.save(current)
+        elif current.being_declared_lost and copy is not None and copy.current_loan == loan.name:
+            await finish_declaring_lost(current, now=begun_at, actor="system", uow=uow, currency=currency, zone=zone)
         else:
             await finish_begun_return(current, uow=uow, currency=currency, zone=zone)
         await uow.commit()

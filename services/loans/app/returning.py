@@ -91,14 +91,22 @@ async def return_loan(
                 raise InvalidArgument.field("barcode", f"is not the barcode of {loan.name}'s copy: give one of them")
             if loan.status == LoanStatus.RETURNED:
                 raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
+            if loan.status == LoanStatus.LOST:  # found: taken back by its copy's barcode, as when scanned
+                raise _NothingOut(loan.barcode)
             waiting = HOLD.format(queue_head) if queue_head is not None else ""
             first_try_at = loan.return_started_at  # None: this is the first; else its check-in may have gone through
             loan.begin_return(clock.now())
             await uow.loans.save(loan)
             await uow.commit()
-    except _NothingOut:
+    except _NothingOut as nothing:
         return await return_without_active_loan(
-            barcode, cmd.actor, uow=uow, clock=clock, catalog=catalog, zone=zone, saga_timeout=saga_timeout
+            nothing.args[0] if nothing.args else barcode,
+            cmd.actor,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            zone=zone,
+            saga_timeout=saga_timeout,
         )
     trap = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ""
     try:

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
+from services.loans.app.losing import take_back_found
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import after_commit, first_to_hold, shelved
@@ -45,7 +46,8 @@ async def return_without_active_loan(
     zone: tzinfo,
     saga_timeout: timedelta,
 ) -> Loan:
-    """Check in a copy out on an unrecorded loan and answer that loan; else say why nothing is out on
+    """Check in a copy out on an unrecorded loan and answer that loan, or a copy declared lost on a loan here,
+    found (losing.py), and answer that loan (LOST); else say why nothing is out on
     `barcode`: NOT_FOUND for a barcode no copy has, FAILED_PRECONDITION (COPY_NOT_ON_LOAN) for a copy that is
     not on loan (the desk told the two apart by neither), ABORTED (LOAN_UNSETTLED) for one whose loan is
     still being settled."""
@@ -57,6 +59,8 @@ async def return_without_active_loan(
         ) from None
     except DependencyUnavailable:
         raise NotFound(f"loans/-?barcode={barcode}", f"no loan is out on barcode {barcode}") from None
+    if copy.status == "LOST" and LOAN.matches(copy.current_loan):  # declared lost on that loan, and found
+        return await take_back_found(copy, actor, uow=uow, clock=clock, catalog=catalog, zone=zone)
     if copy.status != "ON_LOAN":
         state = copy.status.lower().replace("_", " ") or "on the shelf"
         raise FailedPrecondition(f"the copy {barcode} is not on loan: it is {state}", reason="COPY_NOT_ON_LOAN")
@@ -99,6 +103,7 @@ _settling = {
     LoanStatus.ACTIVE: "which is active here under another barcode: return the loan by its name",
     LoanStatus.FAILED: "whose issue failed here: the reconciler checks the copy in within minutes",
     LoanStatus.RETURNED: "which was returned here: the reconciler checks the copy in within minutes",
+    LoanStatus.LOST: "which was declared lost here: the reconciler checks the copy in within minutes",
 }
 """What happens to a copy out on a loan recorded here that no return by barcode finds, by the loan's status."""
 

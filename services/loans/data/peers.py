@@ -174,8 +174,8 @@ class GrpcCatalog:
         )
         return copy_info(await _call("catalog", value, self._stub.CheckOutCopy(request, timeout=self._timeout)))
 
-    async def check_in(self, *, copy: str, loan: str, hold: str) -> CopyInfo:
-        request = catalog_pb2.CheckInCopyRequest(name=copy, loan=loan, hold=hold)
+    async def check_in(self, *, copy: str, loan: str, hold: str, lost: bool = False) -> CopyInfo:
+        request = catalog_pb2.CheckInCopyRequest(name=copy, loan=loan, hold=hold, lost=lost)
         return copy_info(await _call("catalog", copy, self._stub.CheckInCopy(request, timeout=self._timeout)))
 
     async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:

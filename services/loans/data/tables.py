@@ -82,6 +82,10 @@ loans = sa.Table(
     # A returned loan's overdue days when it came back (NULL: returned before they were kept) and its overdue fine.
     sa.Column("returned_overdue_days", sa.Integer),
     sa.Column("fine", sa.Text, nullable=False, server_default=""),
+    # A declaration of loss under way (with return_started_at), then the LOST_ITEM fine it assessed.
+    sa.Column("lost_fee", MONEY),
+    sa.Column("lost_reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("lost_fine", sa.Text, nullable=False, server_default=""),
     *_timestamps(),
 )
 UNUSED_LOAN_COLUMNS = frozenset({"overdue_notified_days", "due_soon_notified"})

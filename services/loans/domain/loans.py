@@ -1,8 +1,9 @@
 """The loan aggregate, its events and who may see it.
 
 Pure: no I/O, no grpc, no sqlalchemy. A loan is PENDING while the issue saga runs (it is the saga's log:
-the catalog step is recorded before it is taken), ACTIVE once the copy is out, RETURNED, or FAILED when
-the saga gave up (then `compensated` says whether the copy has been put back).
+the catalog step is recorded before it is taken), ACTIVE once the copy is out, RETURNED, LOST (declared lost
+by staff: it will not come back), or FAILED when the saga gave up (then `compensated` says whether the copy
+has been put back).
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ class LoanStatus(StrEnum):
     ACTIVE = "ACTIVE"
     RETURNED = "RETURNED"
     FAILED = "FAILED"
+    LOST = "LOST"
 
 
-VISIBLE = (LoanStatus.ACTIVE, LoanStatus.RETURNED)
+VISIBLE = (LoanStatus.ACTIVE, LoanStatus.RETURNED, LoanStatus.LOST)
 """The loans clients see: a PENDING or FAILED loan is only the issue saga's record."""
 
 
@@ -112,6 +114,13 @@ class Loan(Versioned):
     for a loan returned before they were kept (then counted from `returned_at`)."""
     fine: str = ""
     """"fines/{fine}": the overdue fine its return assessed or brought up to date, if any."""
+    lost_fee: Decimal | None = None
+    """Set with `return_started_at` when the begun end is a declaration of loss (DeclareLoanLost's note): the
+    LOST_ITEM fine to assess. None for a return."""
+    lost_reason: str = ""
+    """Why it was declared lost (with `lost_fee`)."""
+    lost_fine: str = ""
+    """The LOST_ITEM fine ("fines/{id}") assessed when declared LOST; "" when it charged nothing."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     name: str = field(init=False, repr=False, compare=False)
@@ -202,7 +211,7 @@ class Loan(Versioned):
 
     def overdue_days(self, now: datetime, zone: tzinfo) -> int:
         """The library's days past due after the grace days: the days a fine is charged for. For a returned
-        loan, those it was overdue when it came back."""
+        loan, those it was overdue when it came back; none for a lost one (its fine is frozen, `fine`)."""
         if self.status == LoanStatus.RETURNED and self.returned_overdue_days is not None:
             return self.returned_overdue_days
         if self.status == LoanStatus.RETURNED:  # returned before its count was kept: counted from its return
@@ -243,14 +252,21 @@ class Loan(Versioned):
         self.events.append(LoanRenewed(occurred_at=now, loan=self, previous_due_at=previous))
 
     def begin_return(self, now: datetime) -> None:
-        """Record that the copy is being checked in: whoever finds the return unfinished can complete it."""
+        """Record that the copy is being checked in: whoever finds the return unfinished can complete it. The
+        copy in hand, a declaration of its loss still under way is forgotten."""
         self.ensure_active()
         self.return_started_at = now
+        self.lost_fee, self.lost_reason = None, ""
         self._touch(now)
 
+    @property
+    def being_declared_lost(self) -> bool:
+        return self.status == LoanStatus.ACTIVE and self.return_started_at is not None and self.lost_fee is not None
+
     def abandon_return(self, now: datetime) -> None:
-        """The catalog still has the copy out on this loan: the begun return never reached it."""
+        """The catalog still has the copy out on this loan: the begun return (or declaration) never reached it."""
         self.return_started_at = None
+        self.lost_fee, self.lost_reason = None, ""
         self._touch(now)
 
     def return_copy(self, *, now: datetime, fine: Fine | None, zone: tzinfo) -> None:

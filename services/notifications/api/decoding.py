@@ -81,6 +81,7 @@ class LoansDecoder:
             for kind, handler in (
                 (loans.LoanIssued, self._issued),
                 (loans.LoanReturned, self._returned),
+                (loans.LoanDeclaredLost, self._declared_lost),
                 (loans.LoanRenewed, self._renewed),
                 (loans.LoanDueSoon, self._due_soon),
                 (loans.LoanOverdue, self._overdue),
@@ -118,6 +119,11 @@ class LoansDecoder:
         returned = _occurrence(ev, Kind.LOAN_RETURNED, ev.loan.patron, facts, trace)
         ends = (_ending(ev, ev.loan.name, "the loan was returned"),)
         return Intake(returned.event_id, occurrences=(returned,), ends=ends)
+
+    def _declared_lost(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        """Nothing to tell beyond the LOST_ITEM fine's own notice; reminders of the loan still waiting are moot."""
+        ev: loans.LoanDeclaredLost = e  # type: ignore[assignment]
+        return Intake(uuid.UUID(ev.event_id), ends=(_ending(ev, ev.loan.name, "the loan was declared lost"),))
 
     def _renewed(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.LoanRenewed = e  # type: ignore[assignment]

@@ -13,6 +13,7 @@ import pytest
 
 from services.loans.app.holding import CancelHold, PlaceHold, cancel_hold, place_hold
 from services.loans.app.issuing import IssueLoan, issue_loan, no_fault
+from services.loans.app.losing import DeclareLoanLost, declare_loan_lost
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, ReconcileReport, reconcile_circulation
 from services.loans.app.renewing import RenewLoan, renew_loan
@@ -91,6 +92,11 @@ class Desk:
             currency=CURRENCY,
             zone=self.policy.time_zone,
             saga_timeout=self.reconcile_policy.saga_timeout,
+        )
+
+    async def declare_lost(self, cmd: DeclareLoanLost) -> Loan:
+        return await declare_loan_lost(
+            cmd, uow=self.uow(), clock=self.clock, catalog=self.catalog, currency=CURRENCY, zone=self.policy.time_zone
         )
 
     async def renew(self, cmd: RenewLoan) -> Loan:

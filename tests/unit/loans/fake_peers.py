@@ -135,13 +135,15 @@ class FakeCatalog:
             copy.status == "ON_HOLD_SHELF" and bool(hold) and copy.current_hold == hold
         )
 
-    async def check_in(self, *, copy: str, loan: str, hold: str) -> CopyInfo:
+    async def check_in(self, *, copy: str, loan: str, hold: str, lost: bool = False) -> CopyInfo:
         self._gate()
         current = await self.get_copy(copy)
-        if current.current_loan != loan:
+        if current.current_loan != loan or current.status not in ("ON_LOAN", "LOST"):
             if current.status == "ON_LOAN":
                 raise FailedPrecondition("on loan for another loan", reason="COPY_ON_ANOTHER_LOAN")
             return current  # already checked in
+        if lost:
+            return self._set(current, status="LOST")  # keeps the loan that lost it, as the catalog does
         if hold:
             return self._set(current, status="ON_HOLD_SHELF", current_loan="", current_hold=hold)
         return self._set(current, status="AVAILABLE", current_loan="")

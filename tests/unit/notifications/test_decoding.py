@@ -91,3 +91,9 @@ def test_the_users_events_the_consumer_is_not_handed_change_nothing_here() -> No
             left_out.append(message.name)
             assert users_update(subject, event.SerializeToString(), trace={}) == UsersUpdate(), message.name
     assert {"UserLoggedIn", "UserLoginFailed"} <= set(left_out)
+
+
+def test_a_loan_declared_lost_tells_nothing_itself_and_ends_the_loan_s_waiting_reminders() -> None:
+    loan = resources_pb2.Loan(name="loans/l1", patron=PATRON, book_title="Dead Souls", due_time=timestamp(NOON))
+    lost = _intake(loans.LoanDeclaredLost(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), loan=loan))
+    assert lost.occurrences == () and [(end.about, end.at) for end in lost.ends] == [("loans/l1", NOON)]

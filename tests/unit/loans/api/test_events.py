@@ -8,12 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from athenaeum.loans.v1 import events_pb2
+from athenaeum.loans.v1 import events_pb2, resources_pb2
 from services.loans.api import events
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.fines import Fine, FineKind
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
+from services.loans.domain.losses import begin_declaring_lost, declare_lost, found
 from services.loans.domain.reminders import DEFAULT_DAYS, ReminderSchedule
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.loans.domain.unrecorded import UNRECORDED, returned_unrecorded
@@ -91,3 +92,23 @@ def test_a_copy_checked_in_from_an_unrecorded_loan_is_audited_with_who_and_why()
     payload = events_pb2.UnrecordedLoanReturned.FromString(events.encoder(UTC)(lost).payload)
     assert payload.loan.name == lost.loan.name and payload.loan.status == 2 and payload.loan.patron == ""  # type: ignore[attr-defined]
     assert (payload.loan.copy, payload.returned_by, payload.reason) == ("books/b/copies/c", "users/s", UNRECORDED)
+
+
+def test_a_declaration_of_loss_and_its_finding_are_published_with_the_loan_lost_and_its_fines() -> None:
+    rule = CirculationRule.create(RuleTerms("*", "*", fine_per_day=Decimal("1.00")), now=NOW)
+    loan = Loan.begin(patron="users/p", book="books/b", barcode="", requested_copy="", hold="",
+                      request_id=None, issued_by="users/s", now=NOW)  # fmt: skip
+    loan.activate(CopyInfo("books/b/copies/c", "books/b", "B1", "BOOK", "ON_LOAN"), rule=rule, book_title="Dead Souls",
+                  now=NOW, zone=UTC)  # fmt: skip
+    charge = Fine.assess(patron="users/p", kind=FineKind.LOST_ITEM, amount=Decimal("25"), currency="RUB", now=NOW,
+                         actor="users/s", loan=loan.name)  # fmt: skip
+    begin_declaring_lost(loan, NOW, fee=Decimal("25"), reason="gone")
+    declare_lost(loan, now=NOW, lost_item_fine=charge, overdue_fine=None, actor="users/s")
+    found(loan, now=NOW, lost_item_fine=charge, actor="users/s")
+    declared, came_back = (events.encoder(UTC)(event) for event in loan.events[-2:])
+    assert declared.subject == "athenaeum.loans.loan_declared_lost.v1"
+    payload = events_pb2.LoanDeclaredLost.FromString(declared.payload)
+    assert payload.loan.status == resources_pb2.LOAN_STATUS_LOST and payload.lost_item_fine.amount == "25.00"
+    assert (payload.reason, payload.declared_by, payload.HasField("overdue_fine")) == ("gone", "users/s", False)
+    assert came_back.subject == "athenaeum.loans.lost_loan_found.v1"
+    assert events_pb2.LostLoanFound.FromString(came_back.payload).lost_item_fine.waive_reason == "found"

@@ -221,7 +221,9 @@ class CatalogServiceStub:
     def check_in_copy(self, request: catalog_v1.CheckInCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-        when `hold` is set. Idempotent: checking in a loan already checked in returns the copy unchanged.
+        when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+        A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
+        checking in a loan already checked in returns the copy unchanged.
         Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
         FAILED_PRECONDITION (the copy is on loan for a different loan).
         """
@@ -396,6 +398,23 @@ class LoansServiceStub:
         PERMISSION_DENIED (another reader's loan).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/RenewLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
+
+    def declare_loan_lost(self, request: loans_v1.DeclareLoanLostRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
+        """
+        Declares the copy of an active loan lost (it will not come back): the loan ends LOST, its overdue fine is
+        brought up to today and grows no more, a LOST_ITEM fine of `amount` is assessed (the patron is told, as
+        of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
+        nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
+        processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
+        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
+        reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+        Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
+        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
+        way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped
+        half-way).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeclareLoanLost', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
     def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
@@ -855,7 +874,9 @@ class CatalogServiceAsyncStub:
     async def check_in_copy(self, request: catalog_v1.CheckInCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-        when `hold` is set. Idempotent: checking in a loan already checked in returns the copy unchanged.
+        when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+        A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
+        checking in a loan already checked in returns the copy unchanged.
         Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
         FAILED_PRECONDITION (the copy is on loan for a different loan).
         """
@@ -1030,6 +1051,23 @@ class LoansServiceAsyncStub:
         PERMISSION_DENIED (another reader's loan).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/RenewLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
+
+    async def declare_loan_lost(self, request: loans_v1.DeclareLoanLostRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
+        """
+        Declares the copy of an active loan lost (it will not come back): the loan ends LOST, its overdue fine is
+        brought up to today and grows no more, a LOST_ITEM fine of `amount` is assessed (the patron is told, as
+        of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
+        nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
+        processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
+        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
+        reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+        Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
+        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
+        way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped
+        half-way).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeclareLoanLost', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
     async def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """

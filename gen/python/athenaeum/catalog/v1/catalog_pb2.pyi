@@ -38,7 +38,9 @@ class _CopyStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CopyStatus
     COPY_STATUS_IN_TRANSIT: _CopyStatus.ValueType  # 4
     """Moving between branches; cannot be lent until it is AVAILABLE again."""
     COPY_STATUS_LOST: _CopyStatus.ValueType  # 5
-    """Reported lost; not counted as available."""
+    """Reported lost; not counted as available. Set by a cataloguer, or by the loans service when a loan's copy
+    is declared lost.
+    """
     COPY_STATUS_DAMAGED: _CopyStatus.ValueType  # 6
     """Withdrawn from lending for repair."""
     COPY_STATUS_WITHDRAWN: _CopyStatus.ValueType  # 7
@@ -58,7 +60,9 @@ COPY_STATUS_ON_HOLD_SHELF: CopyStatus.ValueType  # 3
 COPY_STATUS_IN_TRANSIT: CopyStatus.ValueType  # 4
 """Moving between branches; cannot be lent until it is AVAILABLE again."""
 COPY_STATUS_LOST: CopyStatus.ValueType  # 5
-"""Reported lost; not counted as available."""
+"""Reported lost; not counted as available. Set by a cataloguer, or by the loans service when a loan's copy
+is declared lost.
+"""
 COPY_STATUS_DAMAGED: CopyStatus.ValueType  # 6
 """Withdrawn from lending for repair."""
 COPY_STATUS_WITHDRAWN: CopyStatus.ValueType  # 7
@@ -718,7 +722,9 @@ class Copy(_message.Message):
     status: Global___CopyStatus.ValueType
     """Where the copy is in circulation; new copies are AVAILABLE unless created with another status."""
     current_loan: _builtins.str
-    """"loans/{loan}" while ON_LOAN."""
+    """"loans/{loan}" while ON_LOAN; while LOST, the loan it was declared lost on (until found, or its status
+    changed by a cataloguer).
+    """
     current_hold: _builtins.str
     """"holds/{hold}" while ON_HOLD_SHELF."""
     call_number: _builtins.str
@@ -1062,6 +1068,7 @@ class CheckInCopyRequest(_message.Message):
     LOAN_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    LOST_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}"."""
     loan: _builtins.str
@@ -1075,6 +1082,8 @@ class CheckInCopyRequest(_message.Message):
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
+    lost: _builtins.bool
+    """The loan's copy was declared lost: it goes LOST (not AVAILABLE), `hold` ignored."""
     def __init__(
         self,
         *,
@@ -1082,10 +1091,11 @@ class CheckInCopyRequest(_message.Message):
         loan: _builtins.str = ...,
         hold: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        lost: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "loan", b"loan", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "loan", b"loan", "lost", b"lost", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

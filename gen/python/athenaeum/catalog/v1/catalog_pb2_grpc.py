@@ -257,7 +257,9 @@ class CatalogServiceServicer:
 
     def CheckInCopy(self, request, context):
         """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-        when `hold` is set. Idempotent: checking in a loan already checked in returns the copy unchanged.
+        when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+        A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
+        checking in a loan already checked in returns the copy unchanged.
         Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
         FAILED_PRECONDITION (the copy is on loan for a different loan).
         """

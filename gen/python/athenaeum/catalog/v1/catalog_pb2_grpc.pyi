@@ -106,7 +106,9 @@ class CatalogServiceStub:
     """
     CheckInCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CheckInCopyRequest, _catalog_pb2.Copy]
     """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-    when `hold` is set. Idempotent: checking in a loan already checked in returns the copy unchanged.
+    when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+    A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
+    checking in a loan already checked in returns the copy unchanged.
     Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
     FAILED_PRECONDITION (the copy is on loan for a different loan).
     """
@@ -198,7 +200,9 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """
     CheckInCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CheckInCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-    when `hold` is set. Idempotent: checking in a loan already checked in returns the copy unchanged.
+    when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+    A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
+    checking in a loan already checked in returns the copy unchanged.
     Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
     FAILED_PRECONDITION (the copy is on loan for a different loan).
     """
@@ -377,7 +381,9 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
         """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-        when `hold` is set. Idempotent: checking in a loan already checked in returns the copy unchanged.
+        when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+        A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
+        checking in a loan already checked in returns the copy unchanged.
         Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
         FAILED_PRECONDITION (the copy is on loan for a different loan).
         """

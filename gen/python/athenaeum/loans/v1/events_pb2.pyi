@@ -106,6 +106,108 @@ class LoanReturned(_message.Message):
 Global___LoanReturned: _TypeAlias = LoanReturned  # noqa: Y015
 
 @_typing.final
+class LoanDeclaredLost(_message.Message):
+    """A loan's copy was declared lost (DeclareLoanLost): the loan ended LOST, the catalog's copy is LOST."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    LOAN_FIELD_NUMBER: _builtins.int
+    LOST_ITEM_FINE_FIELD_NUMBER: _builtins.int
+    OVERDUE_FINE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DECLARED_BY_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    reason: _builtins.str
+    """Why, as staff gave it."""
+    declared_by: _builtins.str
+    """"users/{user}" of the staff member who declared it."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def loan(self) -> _resources_pb2.Loan:
+        """The loan as ended (status LOST)."""
+
+    @_builtins.property
+    def lost_item_fine(self) -> _resources_pb2.Fine:
+        """The LOST_ITEM fine assessed."""
+
+    @_builtins.property
+    def overdue_fine(self) -> _resources_pb2.Fine:
+        """The overdue fine, brought up to the day of the declaration and grown no more, if any."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        loan: _resources_pb2.Loan | None = ...,
+        lost_item_fine: _resources_pb2.Fine | None = ...,
+        overdue_fine: _resources_pb2.Fine | None = ...,
+        reason: _builtins.str = ...,
+        declared_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["loan", b"loan", "lost_item_fine", b"lost_item_fine", "occur_time", b"occur_time", "overdue_fine", b"overdue_fine"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["declared_by", b"declared_by", "event_id", b"event_id", "loan", b"loan", "lost_item_fine", b"lost_item_fine", "occur_time", b"occur_time", "overdue_fine", b"overdue_fine", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LoanDeclaredLost: _TypeAlias = LoanDeclaredLost  # noqa: Y015
+
+@_typing.final
+class LostLoanFound(_message.Message):
+    """A copy declared lost was found and taken back at the desk (ReturnLoan by barcode): it is back on the shelf
+    (or the hold shelf), and the loan stays LOST.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    LOAN_FIELD_NUMBER: _builtins.int
+    LOST_ITEM_FINE_FIELD_NUMBER: _builtins.int
+    FOUND_BY_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    found_by: _builtins.str
+    """"users/{user}" of the staff member who took it back."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def loan(self) -> _resources_pb2.Loan:
+        """The loan declared lost."""
+
+    @_builtins.property
+    def lost_item_fine(self) -> _resources_pb2.Fine:
+        """Its LOST_ITEM fine: WAIVED with reason "found" when nothing of it had been paid; else as it was (a
+        payment is for staff to refund).
+        """
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        loan: _resources_pb2.Loan | None = ...,
+        lost_item_fine: _resources_pb2.Fine | None = ...,
+        found_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["loan", b"loan", "lost_item_fine", b"lost_item_fine", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "found_by", b"found_by", "loan", b"loan", "lost_item_fine", b"lost_item_fine", "occur_time", b"occur_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LostLoanFound: _TypeAlias = LostLoanFound  # noqa: Y015
+
+@_typing.final
 class UnrecordedLoanReturned(_message.Message):
     """A copy the catalog had out on a loan this service has no record of (the record lost, e.g. with a loans
     database restored from a backup taken before the loan) was taken back at the desk (ReturnLoan by barcode)

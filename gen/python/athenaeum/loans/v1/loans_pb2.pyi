@@ -228,6 +228,45 @@ class RenewLoanRequest(_message.Message):
 Global___RenewLoanRequest: _TypeAlias = RenewLoanRequest  # noqa: Y015
 
 @_typing.final
+class DeclareLoanLostRequest(_message.Message):
+    """The loan whose copy is lost, and what the patron is charged for it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"loans/{loan}"."""
+    amount: _builtins.str
+    """The LOST_ITEM fine, decimal string (replacement cost plus any processing fee), e.g. "25.00"."""
+    reason: _builtins.str
+    """Why, e.g. "not returned after three notices"; kept on the fine and in the audit trail."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        amount: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "name", b"name", "reason", b"reason", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeclareLoanLostRequest: _TypeAlias = DeclareLoanLostRequest  # noqa: Y015
+
+@_typing.final
 class CreateCirculationRuleRequest(_message.Message):
     """A circulation rule to add."""
 

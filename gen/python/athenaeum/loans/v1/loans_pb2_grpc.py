@@ -66,6 +66,11 @@ class LoansServiceStub:
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.RenewLoanRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Loan.FromString,
                 _registered_method=True)
+        self.DeclareLoanLost = channel.unary_unary(
+                '/athenaeum.loans.v1.LoansService/DeclareLoanLost',
+                request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.DeclareLoanLostRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Loan.FromString,
+                _registered_method=True)
         self.CreateCirculationRule = channel.unary_unary(
                 '/athenaeum.loans.v1.LoansService/CreateCirculationRule',
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.CreateCirculationRuleRequest.SerializeToString,
@@ -206,6 +211,24 @@ class LoansServiceServicer:
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
         holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
         PERMISSION_DENIED (another reader's loan).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeclareLoanLost(self, request, context):
+        """Declares the copy of an active loan lost (it will not come back): the loan ends LOST, its overdue fine is
+        brought up to today and grows no more, a LOST_ITEM fine of `amount` is assessed (the patron is told, as
+        of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
+        nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
+        processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
+        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
+        reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+        Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
+        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
+        way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped
+        half-way).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -377,6 +400,11 @@ def add_LoansServiceServicer_to_server(servicer, server):
             'RenewLoan': grpc.unary_unary_rpc_method_handler(
                     servicer.RenewLoan,
                     request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.RenewLoanRequest.FromString,
+                    response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Loan.SerializeToString,
+            ),
+            'DeclareLoanLost': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeclareLoanLost,
+                    request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.DeclareLoanLostRequest.FromString,
                     response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Loan.SerializeToString,
             ),
             'CreateCirculationRule': grpc.unary_unary_rpc_method_handler(
@@ -594,6 +622,33 @@ class LoansService:
             target,
             '/athenaeum.loans.v1.LoansService/RenewLoan',
             athenaeum_dot_loans_dot_v1_dot_loans__pb2.RenewLoanRequest.SerializeToString,
+            athenaeum_dot_loans_dot_v1_dot_resources__pb2.Loan.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeclareLoanLost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.loans.v1.LoansService/DeclareLoanLost',
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.DeclareLoanLostRequest.SerializeToString,
             athenaeum_dot_loans_dot_v1_dot_resources__pb2.Loan.FromString,
             options,
             channel_credentials,

@@ -80,6 +80,20 @@ class LoansServiceStub:
     holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
     PERMISSION_DENIED (another reader's loan).
     """
+    DeclareLoanLost: _grpc.UnaryUnaryMultiCallable[_loans_pb2.DeclareLoanLostRequest, _resources_pb2.Loan]
+    """Declares the copy of an active loan lost (it will not come back): the loan ends LOST, its overdue fine is
+    brought up to today and grows no more, a LOST_ITEM fine of `amount` is assessed (the patron is told, as
+    of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
+    nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
+    processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
+    its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
+    reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+    Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
+    FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
+    way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
+    (a reader), UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped
+    half-way).
+    """
     CreateCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]
     """Adds a circulation rule.
     Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
@@ -210,6 +224,20 @@ class LoansServiceAsyncStub(LoansServiceStub):
     Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
     holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
     PERMISSION_DENIED (another reader's loan).
+    """
+    DeclareLoanLost: _aio.UnaryUnaryMultiCallable[_loans_pb2.DeclareLoanLostRequest, _resources_pb2.Loan]  # type: ignore[assignment]
+    """Declares the copy of an active loan lost (it will not come back): the loan ends LOST, its overdue fine is
+    brought up to today and grows no more, a LOST_ITEM fine of `amount` is assessed (the patron is told, as
+    of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
+    nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
+    processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
+    its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
+    reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+    Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
+    FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
+    way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
+    (a reader), UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped
+    half-way).
     """
     CreateCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
     """Adds a circulation rule.
@@ -368,6 +396,26 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
         holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
         PERMISSION_DENIED (another reader's loan).
+        """
+
+    @_abc_1.abstractmethod
+    def DeclareLoanLost(
+        self,
+        request: _loans_pb2.DeclareLoanLostRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.Loan, _abc.Awaitable[_resources_pb2.Loan]]:
+        """Declares the copy of an active loan lost (it will not come back): the loan ends LOST, its overdue fine is
+        brought up to today and grows no more, a LOST_ITEM fine of `amount` is assessed (the patron is told, as
+        of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
+        nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
+        processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
+        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
+        reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+        Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
+        FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
+        way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable; the reconciler finishes or undoes a declaration that stopped
+        half-way).
         """
 
     @_abc_1.abstractmethod

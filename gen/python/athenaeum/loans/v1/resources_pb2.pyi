@@ -30,6 +30,10 @@ class _LoanStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_LoanStatus
     """The copy is out with the patron."""
     LOAN_STATUS_RETURNED: _LoanStatus.ValueType  # 2
     """The copy came back; the loan is history."""
+    LOAN_STATUS_LOST: _LoanStatus.ValueType  # 3
+    """The copy was declared lost (DeclareLoanLost); the loan is history, charged with a LOST_ITEM fine. It stays
+    LOST if the copy is found and taken back later.
+    """
 
 class LoanStatus(_LoanStatus, metaclass=_LoanStatusEnumTypeWrapper):
     """Whether a loan is still out."""
@@ -40,6 +44,10 @@ LOAN_STATUS_ACTIVE: LoanStatus.ValueType  # 1
 """The copy is out with the patron."""
 LOAN_STATUS_RETURNED: LoanStatus.ValueType  # 2
 """The copy came back; the loan is history."""
+LOAN_STATUS_LOST: LoanStatus.ValueType  # 3
+"""The copy was declared lost (DeclareLoanLost); the loan is history, charged with a LOST_ITEM fine. It stays
+LOST if the copy is found and taken back later.
+"""
 Global___LoanStatus: _TypeAlias = LoanStatus  # noqa: Y015
 
 class _FineKind:
@@ -182,7 +190,7 @@ class Loan(_message.Message):
     item_type: _builtins.str
     """The copy's item type at issue time (e.g. "BOOK"), which chose the circulation rule."""
     status: Global___LoanStatus.ValueType
-    """ACTIVE while the copy is out, RETURNED after."""
+    """ACTIVE while the copy is out, RETURNED after, LOST once declared lost (DeclareLoanLost)."""
     renewal_count: _builtins.int
     """Renewals so far; at most `max_renewals`."""
     max_renewals: _builtins.int
@@ -220,7 +228,7 @@ class Loan(_message.Message):
 
     @_builtins.property
     def return_time(self) -> _timestamp_pb2.Timestamp:
-        """When the copy came back; unset while ACTIVE."""
+        """When the loan ended: the copy came back, or (LOST) it was declared lost; unset while ACTIVE."""
 
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp:

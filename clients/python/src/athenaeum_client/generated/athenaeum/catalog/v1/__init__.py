@@ -86,7 +86,8 @@ class CopyStatus(betterproto2.Enum):
 
     LOST = 5
     """
-    Reported lost; not counted as available.
+    Reported lost; not counted as available. Set by a cataloguer, or by the loans service when a loan's copy
+    is declared lost.
     """
 
     DAMAGED = 6
@@ -425,6 +426,11 @@ class CheckInCopyRequest(betterproto2.Message):
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
 
+    lost: "bool" = betterproto2.field(5, betterproto2.TYPE_BOOL)
+    """
+    The loan's copy was declared lost: it goes LOST (not AVAILABLE), `hold` ignored.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "CheckInCopyRequest", CheckInCopyRequest
@@ -542,7 +548,8 @@ class Copy(betterproto2.Message):
 
     current_loan: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
     """
-    "loans/{loan}" while ON_LOAN.
+    "loans/{loan}" while ON_LOAN; while LOST, the loan it was declared lost on (until found, or its status
+    changed by a cataloguer).
     """
 
     current_hold: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)

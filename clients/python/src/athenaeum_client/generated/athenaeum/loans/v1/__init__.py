@@ -9,6 +9,7 @@ __all__ = (
     "CirculationRule",
     "CirculationRuleChanged",
     "CreateCirculationRuleRequest",
+    "DeclareLoanLostRequest",
     "DeleteCirculationRuleRequest",
     "Fine",
     "FineAssessed",
@@ -37,12 +38,14 @@ __all__ = (
     "ListLoansRequest",
     "ListLoansResponse",
     "Loan",
+    "LoanDeclaredLost",
     "LoanDueSoon",
     "LoanIssued",
     "LoanOverdue",
     "LoanRenewed",
     "LoanReturned",
     "LoanStatus",
+    "LostLoanFound",
     "PayFineRequest",
     "PlaceHoldRequest",
     "ReconcileCirculationRequest",
@@ -238,12 +241,19 @@ class LoanStatus(betterproto2.Enum):
     The copy came back; the loan is history.
     """
 
+    LOST = 3
+    """
+    The copy was declared lost (DeclareLoanLost); the loan is history, charged with a LOST_ITEM fine. It stays
+    LOST if the copy is found and taken back later.
+    """
+
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
         return {
             0: "LOAN_STATUS_UNSPECIFIED",
             1: "LOAN_STATUS_ACTIVE",
             2: "LOAN_STATUS_RETURNED",
+            3: "LOAN_STATUS_LOST",
         }
 
     @classmethod
@@ -252,6 +262,7 @@ class LoanStatus(betterproto2.Enum):
             "LOAN_STATUS_UNSPECIFIED": 0,
             "LOAN_STATUS_ACTIVE": 1,
             "LOAN_STATUS_RETURNED": 2,
+            "LOAN_STATUS_LOST": 3,
         }
 
 
@@ -507,6 +518,42 @@ class CreateCirculationRuleRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "CreateCirculationRuleRequest", CreateCirculationRuleRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class DeclareLoanLostRequest(betterproto2.Message):
+    """
+    The loan whose copy is lost, and what the patron is charged for it.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "loans/{loan}".
+    """
+
+    amount: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The LOST_ITEM fine, decimal string (replacement cost plus any processing fee), e.g. "25.00".
+    """
+
+    reason: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Why, e.g. "not returned after three notices"; kept on the fine and in the audit trail.
+    """
+
+    request_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "DeclareLoanLostRequest", DeclareLoanLostRequest
 )
 
 
@@ -1450,7 +1497,7 @@ class Loan(betterproto2.Message):
         8, betterproto2.TYPE_ENUM, default_factory=lambda: LoanStatus(0)
     )
     """
-    ACTIVE while the copy is out, RETURNED after.
+    ACTIVE while the copy is out, RETURNED after, LOST once declared lost (DeclareLoanLost).
     """
 
     issue_time: "datetime.datetime | None" = betterproto2.field(
@@ -1482,7 +1529,7 @@ class Loan(betterproto2.Message):
         optional=True,
     )
     """
-    When the copy came back; unset while ACTIVE.
+    When the loan ended: the copy came back, or (LOST) it was declared lost; unset while ACTIVE.
     """
 
     renewal_count: "int" = betterproto2.field(12, betterproto2.TYPE_INT32)
@@ -1542,6 +1589,64 @@ class Loan(betterproto2.Message):
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "Loan", Loan)
+
+
+@dataclass(eq=False, repr=False)
+class LoanDeclaredLost(betterproto2.Message):
+    """
+    A loan's copy was declared lost (DeclareLoanLost): the loan ended LOST, the catalog's copy is LOST.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    loan: "Loan | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The loan as ended (status LOST).
+    """
+
+    lost_item_fine: "Fine | None" = betterproto2.field(
+        4, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The LOST_ITEM fine assessed.
+    """
+
+    overdue_fine: "Fine | None" = betterproto2.field(
+        5, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The overdue fine, brought up to the day of the declaration and grown no more, if any.
+    """
+
+    reason: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Why, as staff gave it.
+    """
+
+    declared_by: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" of the staff member who declared it.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "LoanDeclaredLost", LoanDeclaredLost
+)
 
 
 @dataclass(eq=False, repr=False)
@@ -1763,6 +1868,54 @@ class LoanReturned(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "LoanReturned", LoanReturned
+)
+
+
+@dataclass(eq=False, repr=False)
+class LostLoanFound(betterproto2.Message):
+    """
+    A copy declared lost was found and taken back at the desk (ReturnLoan by barcode): it is back on the shelf
+    (or the hold shelf), and the loan stays LOST.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    loan: "Loan | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The loan declared lost.
+    """
+
+    lost_item_fine: "Fine | None" = betterproto2.field(
+        4, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    Its LOST_ITEM fine: WAIVED with reason "found" when nothing of it had been paid; else as it was (a
+    payment is for staff to refund).
+    """
+
+    found_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" of the staff member who took it back.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "LostLoanFound", LostLoanFound
 )
 
 
