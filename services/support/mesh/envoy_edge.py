@@ -27,8 +27,8 @@ from services.support.mesh.envoy_edge_api import (
     cors_filter,
     cors_policy,
     cors_route,
-    json_local_replies,
 )
+from services.support.mesh.envoy_edge_errors import json_local_replies
 from services.support.mesh.envoy_edge_guard import (
     USER_HEADER,
     bad_grpc_timeout_route,
