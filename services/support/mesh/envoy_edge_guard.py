@@ -203,10 +203,17 @@ def _class_of(route_class: str, paths: Iterable[str]) -> Config:
     }
 
 
-_PASSWORD_IN_QUERY = r"[^?]*\?(?:[^#]*&)?(?:[A-Za-z0-9_.]*(?i:password)|[^=&#]*%[^=&#]*)=.*"
+_PASSWORD_PARAMETER = r"[A-Za-z0-9_.]*(?i:password)"
+"""A query parameter the edge refuses by its name: a password (RE2 and Python read it alike)."""
+_PASSWORD_IN_QUERY = rf"[^?]*\?(?:[^#]*&)?(?:{_PASSWORD_PARAMETER}|[^=&#]*%[^=&#]*)=.*"
 """An original REST path (the transcoder keeps it in x-envoy-original-path) with a `…password` parameter in
 any letter case (the transcoder takes `currentPassword` too), or with a percent-encoded parameter name (it
 decodes `current_pass%77ord`; the API's parameter names are plain words)."""
+
+
+def refused_in_query(parameter: str) -> bool:
+    """Whether the edge refuses a REST call carrying this query parameter (the API reference leaves it out)."""
+    return re.fullmatch(_PASSWORD_PARAMETER, parameter) is not None
 
 
 def password_in_query_route() -> Config:
