@@ -18,7 +18,6 @@ from google.protobuf import descriptor_pb2
 
 from athenaeum.api.v1 import access_pb2
 from services.support.devtools.openapi_errors import error_components, error_responses
-from services.support.mesh.envoy_edge_guard import refused_in_query
 from services.support.devtools.openapi_schemas import (
     SAMPLE_ID,
     FieldProto,
@@ -29,6 +28,7 @@ from services.support.devtools.openapi_schemas import (
     is_map,
     schema_name,
 )
+from services.support.mesh.envoy_edge_guard import refused_in_query
 
 BEARER = "bearerAuth"
 API_PACKAGE_PREFIX = "athenaeum."
