@@ -131,6 +131,7 @@ def test_an_expired_token_is_401(edge: httpx.Client, reader, real_signing_key) -
     response = edge.get(ME, headers=_bearer(token))
     assert response.status_code == 401
     assert "expired" in response.text.lower()
+    assert [d["reason"] for d in response.json()["details"]] == ["TOKEN_EXPIRED"]  # refresh, not sign in again
 
 
 @pytest.mark.parametrize("claims", [{"aud": "another-api"}, {"iss": "someone-else"}], ids=["audience", "issuer"])
@@ -138,4 +139,6 @@ def test_a_token_for_another_audience_or_from_another_issuer_is_401(
     edge: httpx.Client, reader, real_signing_key, claims: dict
 ) -> None:
     token = _signed_by_the_real_key(real_signing_key, reader.access_token, **claims)
-    assert edge.get(ME, headers=_bearer(token)).status_code == 401
+    response = edge.get(ME, headers=_bearer(token))
+    assert response.status_code == 401
+    assert [d["reason"] for d in response.json()["details"]] == ["TOKEN_INVALID"]

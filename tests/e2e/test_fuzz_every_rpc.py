@@ -27,6 +27,7 @@ from google.protobuf.message import Message
 
 from services.support.launcher.readiness import grpc_health_status
 from services.support.mesh import registry
+from services.support.mesh.envoy_edge_errors import GRPC_RATE_LIMITED
 from services.support.runtime.access import service_descriptor
 
 pytestmark = pytest.mark.e2e
@@ -49,7 +50,7 @@ GARBAGE = b"\x0a\xff\xff\xff\xff\x0f\x12\x03abc\xff"
 """A length-delimited field claiming more bytes than follow, then an invalid tag: no message of any type."""
 DEPTH = 3
 CALL_SECONDS = 30.0
-EDGE_RATE_LIMITED = "local_rate_limited"
+EDGE_RATE_LIMITED = GRPC_RATE_LIMITED
 
 
 def _fill(message: Message, value_of: Callable[[FieldDescriptor], Any | None], depth: int = DEPTH) -> Message:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import grpc
 import httpx
 import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
 
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 
@@ -30,15 +32,28 @@ def assert_status_json(response: httpx.Response, http_status: int, code: int) ->
     return body
 
 
+MALFORMED = "MALFORMED_REQUEST"
+
+
 @pytest.mark.parametrize(
-    ("what", "method", "path", "kwargs", "http_status", "code"),
+    ("what", "method", "path", "kwargs", "http_status", "code", "reason"),
     [
-        ("no route", "GET", "/v2/nothing-here", {}, 404, "NOT_FOUND"),
-        ("unknown query parameter", "GET", "/v1/books?colour=red", {}, 400, "INVALID_ARGUMENT"),
-        ("malformed JSON", "POST", "/v1/auth/login", {"content": b'{"email": '}, 400, "INVALID_ARGUMENT"),
-        ("wrong JSON type", "POST", "/v1/auth/login", {"json": {"email": 5}}, 400, "INVALID_ARGUMENT"),
-        ("not a JSON object", "POST", "/v1/auth/login", {"json": [1, 2]}, 400, "INVALID_ARGUMENT"),
-        ("unknown enum name", "GET", "/v1/loans?status=LOAN_STATUS_LOST_IN_SPACE", {}, 400, "INVALID_ARGUMENT"),
+        ("no route", "GET", "/v2/nothing-here", {}, 404, "NOT_FOUND", "NO_SUCH_ROUTE"),
+        ("unknown query parameter", "GET", "/v1/books?colour=red", {}, 400, "INVALID_ARGUMENT", MALFORMED),
+        ("malformed JSON", "POST", "/v1/auth/login", {"content": b'{"email": '}, 400, "INVALID_ARGUMENT", MALFORMED),
+        ("wrong JSON type", "POST", "/v1/auth/login", {"json": {"email": 5}}, 400, "INVALID_ARGUMENT", MALFORMED),
+        ("not a JSON object", "POST", "/v1/auth/login", {"json": [1, 2]}, 400, "INVALID_ARGUMENT", MALFORMED),
+        ("out of range", "GET", "/v1/books?page_size=99999999999", {}, 400, "INVALID_ARGUMENT", MALFORMED),
+        (
+            "unknown enum name",
+            "GET",
+            "/v1/loans?status=LOAN_STATUS_LOST_IN_SPACE",
+            {},
+            400,
+            "INVALID_ARGUMENT",
+            MALFORMED,
+        ),
+        ("password in the query", "GET", "/v1/books?password=x", {}, 400, "INVALID_ARGUMENT", MALFORMED),
         (
             "malformed token",
             "GET",
@@ -46,13 +61,17 @@ def assert_status_json(response: httpx.Response, http_status: int, code: int) ->
             {"headers": {"authorization": "Bearer not-a-jwt"}},
             401,
             "UNAUTHENTICATED",
+            "TOKEN_INVALID",
         ),
     ],
 )
-def test_an_error_the_edge_makes_itself_is_a_status_json(
-    edge: httpx.Client, what: str, method: str, path: str, kwargs: dict, http_status: int, code: str
+def test_an_error_the_edge_makes_itself_is_a_status_json_with_its_reason(
+    edge: httpx.Client, what: str, method: str, path: str, kwargs: dict, http_status: int, code: str, reason: str
 ) -> None:
-    assert_status_json(edge.request(method, path, **kwargs), http_status, GRPC_CODES[code])
+    body = assert_status_json(edge.request(method, path, **kwargs), http_status, GRPC_CODES[code])
+    assert [(d["@type"], d["reason"], d["domain"]) for d in body["details"]] == [
+        ("type.googleapis.com/google.rpc.ErrorInfo", reason, "athenaeum.library")
+    ], body
 
 
 def test_an_expired_or_foreign_token_is_a_401_status(edge: httpx.Client, reader) -> None:
@@ -93,6 +112,10 @@ def test_grpc_callers_still_get_plain_grpc_statuses(mesh) -> None:
             stub.GetUser(request, metadata=(("authorization", "Bearer x"),), timeout=10)
     assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert not refused.value.details().startswith("{"), "a gRPC caller must not get a JSON message"
+    status = rpc_status.from_call(refused.value)  # refuses details whose code or message differ from the call's
+    assert status is not None, "the edge's refusal carries grpc-status-details-bin"
+    info = error_details_pb2.ErrorInfo()
+    assert status.details[0].Unpack(info) and info.reason == "TOKEN_INVALID"
 
 
 # CORS --------------------------------------------------------------------------------------------------

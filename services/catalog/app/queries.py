@@ -80,7 +80,14 @@ def _tokens(text: str, name: str) -> list[tuple[str, str]]:
     return tokens
 
 
-_AS_STORED: dict[str, Callable[[str], str]] = {"language": str.lower, "item_type": str.upper}
+STATUS_VALUE_PREFIX = "COPY_STATUS_"
+"""A copy's status as the API prints it (COPY_STATUS_AVAILABLE); AIP-160 matches an enum by that name, and
+the short one (AVAILABLE) is taken too."""
+_AS_STORED: dict[str, Callable[[str], str]] = {
+    "language": str.lower,
+    "item_type": str.upper,
+    "status": lambda value: value.removeprefix(STATUS_VALUE_PREFIX),
+}
 """How a filter's value is written as the catalog writes that field (BookDetails and CopyDetails)."""
 _WHOLE_NUMBER = re.compile(r"-?[0-9]{1,9}")
 
@@ -106,7 +113,8 @@ def _condition(field_name: str, op: str, raw: str, fields: Mapping[str, type], n
         value = _isbn(value, name)
     value = _AS_STORED.get(field_name, str)(value)  # `language = "EN"` matched nothing: languages are kept lower
     if field_name == "status" and value not in CopyStatus.__members__:
-        raise InvalidArgument.field(name, f"status is one of {', '.join(CopyStatus.__members__)}")
+        names = ", ".join(CopyStatus.__members__)
+        raise InvalidArgument.field(name, f"status is one of {names}, with or without {STATUS_VALUE_PREFIX}")
     return Condition(field_name, op, value)
 
 

@@ -17,7 +17,7 @@ from services.support.runtime.auth import current_identity
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.identity import ME
 from services.support.runtime.names import NamePattern
-from services.support.runtime.wire import timestamp, to_datetime
+from services.support.runtime.wire import enum_member, timestamp, to_datetime
 
 _LOAN_STATUS = {
     LoanStatus.ACTIVE: resources_pb2.LOAN_STATUS_ACTIVE,
@@ -27,6 +27,10 @@ _LOAN_STATUS = {
 _HOLD_STATUS = {status: resources_pb2.HoldStatus.Value(f"HOLD_STATUS_{status.value}") for status in HoldStatus}
 _FINE_STATUS = {status: resources_pb2.FineStatus.Value(f"FINE_STATUS_{status.value}") for status in FineStatus}
 _FINE_KIND = {kind: resources_pb2.FineKind.Value(f"FINE_KIND_{kind.value}") for kind in FineKind}
+_LOAN_STATUS_OF = {wire: status for status, wire in _LOAN_STATUS.items()}
+_HOLD_STATUS_OF = {wire: status for status, wire in _HOLD_STATUS.items()}
+_FINE_STATUS_OF = {wire: status for status, wire in _FINE_STATUS.items()}
+_FINE_KIND_OF = {wire: kind for kind, wire in _FINE_KIND.items()}
 
 
 def loan_to_proto(loan: Loan, *, now: datetime, zone: tzinfo) -> resources_pb2.Loan:
@@ -56,7 +60,8 @@ def loan_to_proto(loan: Loan, *, now: datetime, zone: tzinfo) -> resources_pb2.L
 
 
 def loan_status(value: int) -> LoanStatus | None:
-    return next((status for status, wire in _LOAN_STATUS.items() if wire == value), None)
+    """A list filter's status: None for any; INVALID_ARGUMENT for a number the API does not define."""
+    return enum_member(value, _LOAN_STATUS_OF, field="status", enum=resources_pb2.LoanStatus.DESCRIPTOR)
 
 
 def rule_to_proto(rule: CirculationRule) -> resources_pb2.CirculationRule:
@@ -148,11 +153,13 @@ def fine_to_proto(fine: Fine) -> resources_pb2.Fine:
 
 
 def fine_kind(value: int) -> FineKind:
-    return next((kind for kind, wire in _FINE_KIND.items() if wire == value), FineKind.OTHER)
+    """A new fine's kind: UNSPECIFIED is OTHER (as the proto says); an undefined number is INVALID_ARGUMENT."""
+    kind = enum_member(value, _FINE_KIND_OF, field="fine.kind", enum=resources_pb2.FineKind.DESCRIPTOR)
+    return FineKind.OTHER if kind is None else kind
 
 
 def fine_status(value: int) -> FineStatus | None:
-    return next((status for status, wire in _FINE_STATUS.items() if wire == value), None)
+    return enum_member(value, _FINE_STATUS_OF, field="status", enum=resources_pb2.FineStatus.DESCRIPTOR)
 
 
 def hold_to_proto(hold: Hold) -> resources_pb2.Hold:
@@ -175,7 +182,7 @@ def hold_to_proto(hold: Hold) -> resources_pb2.Hold:
 
 
 def hold_status(value: int) -> HoldStatus | None:
-    return next((status for status, wire in _HOLD_STATUS.items() if wire == value), None)
+    return enum_member(value, _HOLD_STATUS_OF, field="status", enum=resources_pb2.HoldStatus.DESCRIPTOR)
 
 
 _USER = NamePattern("users/{user}")

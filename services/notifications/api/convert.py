@@ -15,7 +15,7 @@ from services.notifications.domain.templates import PARTS, Template, parse_templ
 from services.support.runtime.auth import current_identity
 from services.support.runtime.errors import InvalidArgument, PermissionDenied
 from services.support.runtime.idempotency import parse_request_id
-from services.support.runtime.wire import timestamp, to_datetime
+from services.support.runtime.wire import enum_member, timestamp, to_datetime
 
 CHANNELS = {Channel.EMAIL: pb.NOTIFICATION_CHANNEL_EMAIL, Channel.SMS: pb.NOTIFICATION_CHANNEL_SMS}
 STATUSES = {
@@ -91,8 +91,8 @@ def user_id(name: str, *, field: str) -> uuid.UUID:
 def notification_filter(request: pb.ListNotificationsRequest) -> NotificationFilter:
     return NotificationFilter(
         recipient_id=user_id(request.parent, field="parent") if request.parent else None,
-        status=STATUS_OF.get(request.status),
-        channel=CHANNEL_OF.get(request.channel),
+        status=enum_member(request.status, STATUS_OF, field="status", enum=pb.NotificationStatus.DESCRIPTOR),
+        channel=enum_member(request.channel, CHANNEL_OF, field="channel", enum=pb.NotificationChannel.DESCRIPTOR),
         kind=parse_kind(request.kind) if request.kind else None,
         created_from=to_datetime(request.start_time) if request.HasField("start_time") else None,
         created_before=to_datetime(request.end_time) if request.HasField("end_time") else None,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from google.protobuf import descriptor_pb2
 
+from services.support.devtools.client_paging import paging_module
 from services.support.devtools.client_stubs import stubs_module
 from services.support.devtools.docs_site import DOCS_OUT, write_docs
 from services.support.devtools.tools import venv_bin, venv_tool
@@ -103,6 +104,7 @@ def _client_package(root: Path, out: Path, protos: list[str], documented: Path) 
     _protoc(root, out, [plugin, options, f"--python_betterproto2_out={target}"], [*protos, *ERROR_PROTOS])
     descriptors = descriptor_pb2.FileDescriptorSet.FromString(documented.read_bytes())
     (target / "stubs.py").write_text(stubs_module(descriptors), encoding="utf-8")
+    (target / "paging.py").write_text(paging_module(descriptors), encoding="utf-8")
     # betterproto2 leaves __init__.py files and message_pool.py without a header; mark them too.
     for module in sorted(target.rglob("*.py")):
         text = module.read_text()

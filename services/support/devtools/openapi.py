@@ -28,6 +28,7 @@ from services.support.devtools.openapi_schemas import (
     is_map,
     schema_name,
 )
+from services.support.mesh.envoy_edge_guard import refused_in_query
 
 BEARER = "bearerAuth"
 API_PACKAGE_PREFIX = "athenaeum."
@@ -235,8 +236,8 @@ class DocumentBuilder:
         parameters: list[Schema] = []
         for fld in self.index.message(message).field:
             path = prefix + fld.name
-            if path in bound or path in skipped or is_map(self.index, fld):
-                continue
+            if path in bound or path in skipped or is_map(self.index, fld) or refused_in_query(path):
+                continue  # a password is refused by the edge in a query string: never offered as a parameter
             nested = schema_name(fld.type_name) if fld.type == FieldProto.TYPE_MESSAGE else ""
             if nested and nested in self.index.messages and not nested.startswith("google.protobuf."):
                 if depth < _QUERY_DEPTH and nested not in seen and fld.label != FieldProto.LABEL_REPEATED:

@@ -28,8 +28,8 @@ from services.support.mesh.envoy_edge_api import (
     cors_filter,
     cors_policy,
     cors_route,
-    json_local_replies,
 )
+from services.support.mesh.envoy_edge_errors import json_local_replies
 from services.support.mesh.envoy_edge_guard import (
     USER_HEADER,
     bad_grpc_timeout_route,
@@ -163,6 +163,9 @@ def _transcoder(topology: Topology) -> Config:
             "request_validation_options": {
                 "reject_unknown_method": True,
                 "reject_unknown_query_parameters": True,
+                # The URL names the resource (AIP-134): a body `name` that differs (PATCH /v1/books/A with
+                # {"name": "books/C"}) would otherwise win and change C; refused with 400 instead.
+                "reject_binding_body_field_collisions": True,
             },
         },
     }

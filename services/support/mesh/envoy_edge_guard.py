@@ -28,6 +28,7 @@ from google.api import annotations_pb2
 
 from services.support.mesh import registry
 from services.support.mesh.envoy_common import Config
+from services.support.mesh.envoy_edge_errors import RATE_LIMIT_RETRY_AFTER_SECONDS as RETRY_AFTER_SECONDS
 from services.support.mesh.envoy_edge_headers import codec_limits
 from services.support.mesh.registry import RateLimit, RateLimits
 from services.support.runtime.access import rule_of, service_descriptor
@@ -45,8 +46,6 @@ MAX_REQUEST_BODY_BYTES = 1024 * 1024
 """A REST body: the biggest request of the API (a book with every field full) is a few dozen kB."""
 MAX_RESPONSE_BODY_BYTES = 8 * 1024 * 1024
 """A REST answer the transcoder buffers: a page of 100 books with every field at its limit fits."""
-RETRY_AFTER_SECONDS = 1
-"""Every bucket refills at least once a second."""
 MAX_TRACKED_CLIENTS = 10_000
 """Buckets kept per class (least recently used dropped): a client's bucket is forgotten only under a crowd."""
 
@@ -204,10 +203,17 @@ def _class_of(route_class: str, paths: Iterable[str]) -> Config:
     }
 
 
-_PASSWORD_IN_QUERY = r"[^?]*\?(?:[^#]*&)?(?:[A-Za-z0-9_.]*(?i:password)|[^=&#]*%[^=&#]*)=.*"
+_PASSWORD_PARAMETER = r"[A-Za-z0-9_.]*(?i:password)"
+"""A query parameter the edge refuses by its name: a password (RE2 and Python read it alike)."""
+_PASSWORD_IN_QUERY = rf"[^?]*\?(?:[^#]*&)?(?:{_PASSWORD_PARAMETER}|[^=&#]*%[^=&#]*)=.*"
 """An original REST path (the transcoder keeps it in x-envoy-original-path) with a `…password` parameter in
 any letter case (the transcoder takes `currentPassword` too), or with a percent-encoded parameter name (it
 decodes `current_pass%77ord`; the API's parameter names are plain words)."""
+
+
+def refused_in_query(parameter: str) -> bool:
+    """Whether the edge refuses a REST call carrying this query parameter (the API reference leaves it out)."""
+    return re.fullmatch(_PASSWORD_PARAMETER, parameter) is not None
 
 
 def password_in_query_route() -> Config:

@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.support.mesh.envoy_common import Config
+from services.support.mesh.envoy_edge_errors import all_of, grpc_reply, is_grpc, status_json
 
 RBAC_TYPE = "type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC"
 CEL_FILTER_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.filters.cel.v3.ExpressionFilter"
@@ -58,6 +59,7 @@ the router add after the cap, twice over."""
 RESOURCE_EXHAUSTED = 8
 REFUSAL = f"request headers, the URL included, over {MAX_REQUEST_HEADERS_KB} KiB"
 COUNT_REFUSAL = f"more than {MAX_REQUEST_HEADERS} request headers"
+REASON = "HEADERS_TOO_LARGE"
 
 
 def codec_limits() -> dict[str, Any]:
@@ -118,19 +120,16 @@ def _replies(policy: str, message: str) -> list[Config]:
             },
         }
     }
-    grpc = {"header_filter": {"header": {"name": "content-type", "string_match": {"prefix": "application/grpc"}}}}
-    grpc_status = {"key": "grpc-status", "value": str(RESOURCE_EXHAUSTED)}
     return [
         {
             # A gRPC caller's local reply takes its grpc-status from the response headers when one is there.
-            "filter": {"and_filter": {"filters": [refused, grpc]}},
+            "filter": all_of(refused, is_grpc()),
             "status_code": 431,
-            "headers_to_add": [{"header": grpc_status, "append_action": "OVERWRITE_IF_EXISTS_OR_ADD"}],
-            "body_format_override": {"text_format": message},
+            **grpc_reply(RESOURCE_EXHAUSTED, REASON, message),
         },
         {
             "filter": refused,
             "status_code": 431,
-            "body_format_override": {"json_format": {"code": RESOURCE_EXHAUSTED, "message": message, "details": []}},
+            "body_format_override": status_json(RESOURCE_EXHAUSTED, REASON, message=message),
         },
     ]

@@ -4,15 +4,34 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
+from google.protobuf.descriptor import EnumDescriptor
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.messaging import subject
 from services.support.runtime.outbox import OutboxMessage
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_Member = TypeVar("_Member")
+
+
+def enum_member(value: int, members: Mapping[Any, _Member], *, field: str, enum: EnumDescriptor) -> _Member | None:
+    """The domain member a wire enum value stands for (`members` is keyed by the generated enum's values);
+    None for 0 (UNSPECIFIED: a list filter's "any"). Proto3 enums are open, so a number the API does not
+    define (a client built from a newer proto) reaches here: INVALID_ARGUMENT naming `field`, never None,
+    which would widen a filter to everything."""
+    if value == 0:
+        return None
+    found = members.get(value)
+    if found is None:
+        names = " or ".join(enum.values_by_number[number].name for number in members)
+        raise InvalidArgument.field(field, f"must be {names}")
+    return found
 
 
 def timestamp(moment: datetime | None) -> Timestamp | None:

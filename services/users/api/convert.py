@@ -11,7 +11,7 @@ from athenaeum.users.v1 import users_pb2
 from services.support.runtime.auth import current_identity
 from services.support.runtime.errors import FieldViolation, InvalidArgument, PermissionDenied
 from services.support.runtime.identity import Role
-from services.support.runtime.wire import timestamp, to_datetime
+from services.support.runtime.wire import enum_member, timestamp, to_datetime
 from services.users.app.ports import UserFilter
 from services.users.app.signing_in import SignedIn
 from services.users.domain.accounts import OUTPUT_ONLY_FIELDS, PREFERENCES, USER, Actor, Eligibility, User
@@ -125,8 +125,8 @@ def _opt_ins(message: users_pb2.User | users_pb2.RegisterRequest) -> _OptIns:
 
 def user_filter(request: users_pb2.ListUsersRequest) -> UserFilter:
     return UserFilter(
-        role=ROLE_OF.get(request.role),
-        status=STATUS_OF.get(request.status),
+        role=enum_member(request.role, ROLE_OF, field="role", enum=users_pb2.UserRole.DESCRIPTOR),
+        status=enum_member(request.status, STATUS_OF, field="status", enum=users_pb2.UserStatus.DESCRIPTOR),
         patron_category=request.patron_category,
         text=request.query.strip(),
     )

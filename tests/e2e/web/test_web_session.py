@@ -97,7 +97,14 @@ async def test_a_cross_site_request_cannot_use_the_session_cookie(mesh, rest: ht
         assert forged.status_code == 401 and forged.json() == {
             "code": 16,
             "message": "cross-origin session request refused",
-            "details": [],
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                    "reason": "SESSION_REFUSED",
+                    "domain": "athenaeum.library",
+                    "metadata": {},
+                }
+            ],
         }
         same_site = await browser_like.post(
             "/v1/auth/refresh", json={}, headers={**WEB_SESSION, "origin": mesh.edge_url}

@@ -7,16 +7,19 @@ local_ratelimit), so what is checked is what Envoy answers when such a limit is 
 
 from __future__ import annotations
 
+import base64
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from google.rpc import error_details_pb2, status_pb2
 
 from services.support.launcher.envoy_process import EnvoyProcess, start_envoy
 from services.support.mesh.envoy import render
 from services.support.mesh.envoy_common import Config, admin, http_connection_manager, listener
-from services.support.mesh.envoy_edge_api import json_local_replies
+from services.support.mesh.envoy_edge_errors import json_local_replies
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +27,8 @@ BODY_LIMIT = 1024
 BUFFER_TYPE = "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer"
 RATE_LIMIT_TYPE = "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit"
 NOWHERE = "nowhere"
+ERROR_INFO = "type.googleapis.com/google.rpc.ErrorInfo"
+RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
 
 
 def _rate_limit(bucket: Config | None) -> Config:
@@ -39,6 +44,11 @@ def _config(port: int, admin_port: int) -> Config:
     routes = [
         {
             "match": {"path": "/limited"},
+            "direct_response": {"status": 200, "body": {"inline_string": "ok"}},
+            "typed_per_filter_config": {"envoy.filters.http.local_ratelimit": _rate_limit(one_an_hour)},
+        },
+        {
+            "match": {"path": "/limited-grpc"},  # a bucket of its own: tests run in any order
             "direct_response": {"status": 200, "body": {"inline_string": "ok"}},
             "typed_per_filter_config": {"envoy.filters.http.local_ratelimit": _rate_limit(one_an_hour)},
         },
@@ -78,6 +88,10 @@ def edge_url(tmp_path_factory: pytest.TempPathFactory, free_port_source: Iterato
         yield f"http://127.0.0.1:{port}"
 
 
+def _error_info(reason: str) -> list[dict]:
+    return [{"@type": ERROR_INFO, "reason": reason, "domain": "athenaeum.library", "metadata": {}}]
+
+
 def _status(response: httpx.Response) -> dict:
     assert response.headers["content-type"] == "application/json", response.text
     return response.json()
@@ -86,20 +100,40 @@ def _status(response: httpx.Response) -> dict:
 def test_a_body_over_the_limit_is_a_413_resource_exhausted_status(edge_url: str) -> None:
     response = httpx.post(f"{edge_url}/anything", content=b"x" * (BODY_LIMIT * 4))
     assert response.status_code == 413
-    assert _status(response) == {"code": 8, "message": "Payload Too Large", "details": []}
+    assert _status(response) == {"code": 8, "message": "Payload Too Large", "details": _error_info("REQUEST_TOO_LARGE")}
 
 
 def test_a_rate_limited_call_is_a_429_resource_exhausted_status(edge_url: str) -> None:
     first, second = (httpx.get(f"{edge_url}/limited") for _ in range(2))
     assert first.status_code == 200
     assert second.status_code == 429
-    assert _status(second)["code"] == 8
+    body = _status(second)
+    assert body["code"] == 8
+    assert body["details"] == [*_error_info("RATE_LIMITED"), {"@type": RETRY_INFO, "retry_delay": "1s"}]
+
+
+def test_a_rate_limited_grpc_call_carries_its_reason_and_retry_in_the_status_details(edge_url: str) -> None:
+    """grpc-status-details-bin holds a Status equal to the call's own code and message (as grpcio-status's
+    from_call requires), with the reason and when to retry."""
+    _, response = (
+        httpx.get(f"{edge_url}/limited-grpc", headers={"content-type": "application/grpc"}) for _ in range(2)
+    )
+    assert response.headers["grpc-status"] == "8"
+    status = status_pb2.Status.FromString(base64.b64decode(response.headers["grpc-status-details-bin"]))
+    assert (status.code, status.message) == (8, urllib.parse.unquote(response.headers["grpc-message"]))
+    info, retry = error_details_pb2.ErrorInfo(), error_details_pb2.RetryInfo()
+    assert status.details[0].Unpack(info) and status.details[1].Unpack(retry)
+    assert (info.reason, info.domain, retry.retry_delay.seconds) == ("RATE_LIMITED", "athenaeum.library", 1)
 
 
 def test_no_healthy_upstream_is_a_503_unavailable_status(edge_url: str) -> None:
     response = httpx.get(f"{edge_url}/nowhere")
     assert response.status_code == 503
-    assert _status(response) == {"code": 14, "message": "no healthy upstream", "details": []}
+    assert _status(response) == {
+        "code": 14,
+        "message": "no healthy upstream",
+        "details": _error_info("UPSTREAM_UNAVAILABLE"),
+    }
 
 
 def test_a_grpc_caller_gets_the_status_in_grpc_trailers_not_json(edge_url: str) -> None:

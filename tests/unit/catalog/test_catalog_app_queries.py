@@ -63,6 +63,17 @@ def test_malformed_filters_are_refused_on_the_filter_field(text: str) -> None:
 def test_copy_statuses_are_checked() -> None:
     assert parse_filter("status = ON_LOAN", COPY_FILTER_FIELDS) == (Condition("status", "=", "ON_LOAN"),)
     with pytest.raises(InvalidArgument):
+        parse_filter("status = COPY_STATUS_BORROWED", COPY_FILTER_FIELDS)
+
+
+def test_a_copy_status_is_taken_by_the_value_name_the_api_prints() -> None:
+    assert parse_filter("status = COPY_STATUS_AVAILABLE", COPY_FILTER_FIELDS) == (
+        Condition("status", "=", "AVAILABLE"),
+    )
+    assert parse_filter('status != "COPY_STATUS_ON_LOAN"', COPY_FILTER_FIELDS) == (
+        Condition("status", "!=", "ON_LOAN"),
+    )
+    with pytest.raises(InvalidArgument):
         parse_filter("status = BORROWED", COPY_FILTER_FIELDS)
 
 

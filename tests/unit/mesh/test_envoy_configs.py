@@ -220,6 +220,7 @@ def test_edge_transcodes_every_registry_service_strictly(cert_dir: Path) -> None
     assert transcoder["request_validation_options"] == {
         "reject_unknown_method": True,
         "reject_unknown_query_parameters": True,
+        "reject_binding_body_field_collisions": True,
     }
     assert transcoder["convert_grpc_status"] is True
     assert edge["forward_client_cert_details"] == "SANITIZE"

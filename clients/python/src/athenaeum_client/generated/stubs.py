@@ -367,8 +367,8 @@ class LoansServiceStub:
         """
         Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
         before it closes an account: does the patron still have books out).
-        Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
-        another patron's loans, or all loans).
+        Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
+        PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListLoans', request, loans_v1.ListLoansResponse, timeout=timeout, metadata=metadata)
 
@@ -460,9 +460,9 @@ class LoansServiceStub:
         """
         Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
         Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
-        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
-        or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
-        UNAVAILABLE (users unreachable).
+        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
+        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
+        librarian), UNAVAILABLE (users unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
@@ -477,7 +477,8 @@ class LoansServiceStub:
         """
         Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
         closes an account: does the patron still owe anything).
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+        others' fines).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListFines', request, loans_v1.ListFinesResponse, timeout=timeout, metadata=metadata)
 
@@ -520,7 +521,8 @@ class LoansServiceStub:
     def list_holds(self, request: loans_v1.ListHoldsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListHoldsResponse:
         """
         Lists holds; under "users/{user}" only that patron's.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' holds).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+        others' holds).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListHolds', request, loans_v1.ListHoldsResponse, timeout=timeout, metadata=metadata)
 
@@ -567,7 +569,8 @@ class NotificationsServiceStub:
     def list_notifications(self, request: notifications_v1.ListNotificationsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.ListNotificationsResponse:
         """
         Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time, undefined
+        status or channel),
         PERMISSION_DENIED (a reader listing others').
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListNotifications', request, notifications_v1.ListNotificationsResponse, timeout=timeout, metadata=metadata)
@@ -646,7 +649,8 @@ class UsersServiceStub:
     def list_users(self, request: users_v1.ListUsersRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.ListUsersResponse:
         """
         Lists users, newest first.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (readers may not list users).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined role or status), PERMISSION_DENIED (readers may
+        not list users).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/ListUsers', request, users_v1.ListUsersResponse, timeout=timeout, metadata=metadata)
 
@@ -1020,8 +1024,8 @@ class LoansServiceAsyncStub:
         """
         Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
         before it closes an account: does the patron still have books out).
-        Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
-        another patron's loans, or all loans).
+        Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
+        PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListLoans', request, loans_v1.ListLoansResponse, timeout=timeout, metadata=metadata)
 
@@ -1113,9 +1117,9 @@ class LoansServiceAsyncStub:
         """
         Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
         Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
-        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
-        or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
-        UNAVAILABLE (users unreachable).
+        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
+        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
+        librarian), UNAVAILABLE (users unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
@@ -1130,7 +1134,8 @@ class LoansServiceAsyncStub:
         """
         Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
         closes an account: does the patron still owe anything).
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+        others' fines).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListFines', request, loans_v1.ListFinesResponse, timeout=timeout, metadata=metadata)
 
@@ -1173,7 +1178,8 @@ class LoansServiceAsyncStub:
     async def list_holds(self, request: loans_v1.ListHoldsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListHoldsResponse:
         """
         Lists holds; under "users/{user}" only that patron's.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' holds).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+        others' holds).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListHolds', request, loans_v1.ListHoldsResponse, timeout=timeout, metadata=metadata)
 
@@ -1220,7 +1226,8 @@ class NotificationsServiceAsyncStub:
     async def list_notifications(self, request: notifications_v1.ListNotificationsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.ListNotificationsResponse:
         """
         Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time, undefined
+        status or channel),
         PERMISSION_DENIED (a reader listing others').
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListNotifications', request, notifications_v1.ListNotificationsResponse, timeout=timeout, metadata=metadata)
@@ -1299,7 +1306,8 @@ class UsersServiceAsyncStub:
     async def list_users(self, request: users_v1.ListUsersRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.ListUsersResponse:
         """
         Lists users, newest first.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (readers may not list users).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined role or status), PERMISSION_DENIED (readers may
+        not list users).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/ListUsers', request, users_v1.ListUsersResponse, timeout=timeout, metadata=metadata)
 

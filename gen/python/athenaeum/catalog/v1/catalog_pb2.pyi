@@ -848,8 +848,8 @@ class ListCopiesRequest(_message.Message):
     the filter: reused with others it is INVALID_ARGUMENT.
     """
     filter: _builtins.str
-    """AIP-160 subset over `status` (enum name without prefix, e.g. `status = AVAILABLE`), `branch`,
-    `item_type`.
+    """AIP-160 subset over `status` (the enum value name, with or without its prefix:
+    `status = COPY_STATUS_AVAILABLE` or `status = AVAILABLE`), `branch`, `item_type`.
     """
     def __init__(
         self,

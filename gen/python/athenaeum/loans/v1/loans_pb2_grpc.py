@@ -180,8 +180,8 @@ class LoansServiceServicer:
     def ListLoans(self, request, context):
         """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
         before it closes an account: does the patron still have books out).
-        Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
-        another patron's loans, or all loans).
+        Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
+        PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -282,9 +282,9 @@ class LoansServiceServicer:
     def AssessFine(self, request, context):
         """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
         Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
-        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
-        or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
-        UNAVAILABLE (users unreachable).
+        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
+        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
+        librarian), UNAVAILABLE (users unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -301,7 +301,8 @@ class LoansServiceServicer:
     def ListFines(self, request, context):
         """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
         closes an account: does the patron still owe anything).
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+        others' fines).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -349,7 +350,8 @@ class LoansServiceServicer:
 
     def ListHolds(self, request, context):
         """Lists holds; under "users/{user}" only that patron's.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' holds).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+        others' holds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

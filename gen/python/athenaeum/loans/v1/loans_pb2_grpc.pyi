@@ -56,8 +56,8 @@ class LoansServiceStub:
     ListLoans: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ListLoansRequest, _loans_pb2.ListLoansResponse]
     """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
     before it closes an account: does the patron still have books out).
-    Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
-    another patron's loans, or all loans).
+    Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
+    PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
     """
     ReturnLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReturnLoanRequest, _resources_pb2.Loan]
     """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
@@ -122,9 +122,9 @@ class LoansServiceStub:
     AssessFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]
     """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
     Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
-    Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
-    or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
-    UNAVAILABLE (users unreachable).
+    Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
+    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
+    librarian), UNAVAILABLE (users unreachable).
     """
     GetFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]
     """Returns one fine.
@@ -133,7 +133,8 @@ class LoansServiceStub:
     ListFines: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ListFinesRequest, _loans_pb2.ListFinesResponse]
     """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
     closes an account: does the patron still owe anything).
-    Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
+    Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+    others' fines).
     """
     PayFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.PayFineRequest, _resources_pb2.Fine]
     """Records a payment against a fine; it is PAID once fully paid.
@@ -161,7 +162,8 @@ class LoansServiceStub:
     """
     ListHolds: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ListHoldsRequest, _loans_pb2.ListHoldsResponse]
     """Lists holds; under "users/{user}" only that patron's.
-    Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' holds).
+    Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+    others' holds).
     """
     CancelHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]
     """Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
@@ -201,8 +203,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     ListLoans: _aio.UnaryUnaryMultiCallable[_loans_pb2.ListLoansRequest, _loans_pb2.ListLoansResponse]  # type: ignore[assignment]
     """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
     before it closes an account: does the patron still have books out).
-    Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
-    another patron's loans, or all loans).
+    Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
+    PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
     """
     ReturnLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReturnLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Takes a copy back; assesses an overdue fine when it is late; fills the next hold on the book.
@@ -267,9 +269,9 @@ class LoansServiceAsyncStub(LoansServiceStub):
     AssessFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
     Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
-    Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
-    or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
-    UNAVAILABLE (users unreachable).
+    Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
+    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
+    librarian), UNAVAILABLE (users unreachable).
     """
     GetFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Returns one fine.
@@ -278,7 +280,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     ListFines: _aio.UnaryUnaryMultiCallable[_loans_pb2.ListFinesRequest, _loans_pb2.ListFinesResponse]  # type: ignore[assignment]
     """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
     closes an account: does the patron still owe anything).
-    Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
+    Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+    others' fines).
     """
     PayFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.PayFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Records a payment against a fine; it is PAID once fully paid.
@@ -306,7 +309,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     ListHolds: _aio.UnaryUnaryMultiCallable[_loans_pb2.ListHoldsRequest, _loans_pb2.ListHoldsResponse]  # type: ignore[assignment]
     """Lists holds; under "users/{user}" only that patron's.
-    Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' holds).
+    Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+    others' holds).
     """
     CancelHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
@@ -361,8 +365,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_loans_pb2.ListLoansResponse, _abc.Awaitable[_loans_pb2.ListLoansResponse]]:
         """Lists loans, newest first; under "users/{user}" it is that patron's loan history. Peers may ask too (users,
         before it closes an account: does the patron still have books out).
-        Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (a reader listing
-        another patron's loans, or all loans).
+        Errors: INVALID_ARGUMENT (malformed parent, bad page_token, a status this API does not define),
+        PERMISSION_DENIED (a reader listing another patron's loans, or all loans).
         """
 
     @_abc_1.abstractmethod
@@ -481,9 +485,9 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_resources_pb2.Fine, _abc.Awaitable[_resources_pb2.Fine]]:
         """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
         Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
-        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE), NOT_FOUND (no such patron
-        or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a librarian),
-        UNAVAILABLE (users unreachable).
+        Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
+        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
+        librarian), UNAVAILABLE (users unreachable).
         """
 
     @_abc_1.abstractmethod
@@ -504,7 +508,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_loans_pb2.ListFinesResponse, _abc.Awaitable[_loans_pb2.ListFinesResponse]]:
         """Lists fines, newest first; under "users/{user}" only that patron's. Peers may ask too (users, before it
         closes an account: does the patron still owe anything).
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' fines).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+        others' fines).
         """
 
     @_abc_1.abstractmethod
@@ -562,7 +567,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_loans_pb2.ListHoldsResponse, _abc.Awaitable[_loans_pb2.ListHoldsResponse]]:
         """Lists holds; under "users/{user}" only that patron's.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (a reader listing others' holds).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
+        others' holds).
         """
 
     @_abc_1.abstractmethod

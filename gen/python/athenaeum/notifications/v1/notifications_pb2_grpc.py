@@ -99,7 +99,8 @@ class NotificationsServiceServicer:
 
     def ListNotifications(self, request, context):
         """Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time, undefined
+        status or channel),
         PERMISSION_DENIED (a reader listing others').
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -47,7 +47,8 @@ class NotificationsServiceStub:
     """
     ListNotifications: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.ListNotificationsRequest, _notifications_pb2.ListNotificationsResponse]
     """Lists notifications, newest first; under "users/{user}" only those sent to that user.
-    Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+    Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time, undefined
+    status or channel),
     PERMISSION_DENIED (a reader listing others').
     """
     SendNotification: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.SendNotificationRequest, _notifications_pb2.Notification]
@@ -99,7 +100,8 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     """
     ListNotifications: _aio.UnaryUnaryMultiCallable[_notifications_pb2.ListNotificationsRequest, _notifications_pb2.ListNotificationsResponse]  # type: ignore[assignment]
     """Lists notifications, newest first; under "users/{user}" only those sent to that user.
-    Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+    Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time, undefined
+    status or channel),
     PERMISSION_DENIED (a reader listing others').
     """
     SendNotification: _aio.UnaryUnaryMultiCallable[_notifications_pb2.SendNotificationRequest, _notifications_pb2.Notification]  # type: ignore[assignment]
@@ -160,7 +162,8 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notifications_pb2.ListNotificationsResponse, _abc.Awaitable[_notifications_pb2.ListNotificationsResponse]]:
         """Lists notifications, newest first; under "users/{user}" only those sent to that user.
-        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time),
+        Errors: INVALID_ARGUMENT (bad page_token, malformed parent, end_time before start_time, undefined
+        status or channel),
         PERMISSION_DENIED (a reader listing others').
         """
 

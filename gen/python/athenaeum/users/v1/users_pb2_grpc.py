@@ -100,7 +100,8 @@ class UsersServiceServicer:
 
     def ListUsers(self, request, context):
         """Lists users, newest first.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (readers may not list users).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined role or status), PERMISSION_DENIED (readers may
+        not list users).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

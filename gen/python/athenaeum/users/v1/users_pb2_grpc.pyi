@@ -49,7 +49,8 @@ class UsersServiceStub:
     """
     ListUsers: _grpc.UnaryUnaryMultiCallable[_users_pb2.ListUsersRequest, _users_pb2.ListUsersResponse]
     """Lists users, newest first.
-    Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (readers may not list users).
+    Errors: INVALID_ARGUMENT (bad page_token, undefined role or status), PERMISSION_DENIED (readers may
+    not list users).
     """
     UpdateUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.UpdateUserRequest, _users_pb2.User]
     """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
@@ -110,7 +111,8 @@ class UsersServiceAsyncStub(UsersServiceStub):
     """
     ListUsers: _aio.UnaryUnaryMultiCallable[_users_pb2.ListUsersRequest, _users_pb2.ListUsersResponse]  # type: ignore[assignment]
     """Lists users, newest first.
-    Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (readers may not list users).
+    Errors: INVALID_ARGUMENT (bad page_token, undefined role or status), PERMISSION_DENIED (readers may
+    not list users).
     """
     UpdateUser: _aio.UnaryUnaryMultiCallable[_users_pb2.UpdateUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Changes the fields named in `update_mask`. Readers may change their own display name, phone and
@@ -186,7 +188,8 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_users_pb2.ListUsersResponse, _abc.Awaitable[_users_pb2.ListUsersResponse]]:
         """Lists users, newest first.
-        Errors: INVALID_ARGUMENT (bad page_token), PERMISSION_DENIED (readers may not list users).
+        Errors: INVALID_ARGUMENT (bad page_token, undefined role or status), PERMISSION_DENIED (readers may
+        not list users).
         """
 
     @_abc_1.abstractmethod

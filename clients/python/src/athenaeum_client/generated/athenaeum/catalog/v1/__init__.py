@@ -1155,8 +1155,8 @@ class ListCopiesRequest(betterproto2.Message):
 
     filter: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    AIP-160 subset over `status` (enum name without prefix, e.g. `status = AVAILABLE`), `branch`,
-    `item_type`.
+    AIP-160 subset over `status` (the enum value name, with or without its prefix:
+    `status = COPY_STATUS_AVAILABLE` or `status = AVAILABLE`), `branch`, `item_type`.
     """
 
 
