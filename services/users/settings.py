@@ -37,6 +37,16 @@ class UsersSettings(BaseServiceSettings, InTheLibraryZone):
         description="How long a change of an account waits for its event to reach the message bus before it is "
         "answered UNAVAILABLE (saved, not yet known to circulation).",
     )
+    password_reset_ttl_seconds: int = Field(
+        1800, gt=0, le=24 * 3600, description="How long a password reset link works (it works once)."
+    )
+    password_reset_answer_seconds: float = Field(
+        0.25,
+        ge=0,
+        le=5,
+        description="RequestPasswordReset answers no sooner than this, whether or not an account has the email "
+        "(its timing must not tell).",
+    )
     bootstrap_admin_email: str = Field("admin@athenaeum.local", description="Created as an admin if missing.")
     bootstrap_admin_password: SecretStr = Field(
         SecretStr(DEV_ADMIN_PASSWORD), description="Empty: no bootstrap admin (create one with the admin CLI)."
