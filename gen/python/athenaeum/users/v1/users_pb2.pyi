@@ -234,9 +234,9 @@ class NotificationPreferences(_message.Message):
         """Choices per kind of notification, for that kind only (a channel switched off above stays off). Keys:
         "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
         "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "fine_assessed", "welcome",
-        "password_changed", "session_revoked", "email_changed", "phone_changed" (security notices: sent
-        whatever the choice, an address change to the previous address), "message" (from staff). At most 20
-        entries.
+        "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed" (security
+        notices: sent whatever the choice, an address change to the previous address), "message" (from staff).
+        At most 20 entries.
         """
 
     def __init__(
