@@ -7,6 +7,7 @@ import { navigate } from "../router.js";
 import { DeadlineText, ErrorNotice, Loading, NotFound, namesNothing, useAsync, useTitle } from "../components.js";
 import { useBookTitles } from "./account.js";
 import { FinesTable } from "./fines.js";
+import { SetPatronPassword } from "./patron_password.js";
 
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";
@@ -70,6 +71,7 @@ export function PatronPage({ params }) {
         <dt>${t("patrons.category")}</dt><dd>${patron.patron_category}</dd>
         <dt>${t("patrons.status")}</dt><dd>${t(`user_status.${patron.status}`)} ${patron.status_reason}</dd>
       </dl>
+      <${SetPatronPassword} patron=${patron} />
     </div>
     <h2>${t("loans.heading")}</h2>
     <${ErrorNotice} error=${loans.error} />
