@@ -22,7 +22,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
 
     library_name: str = Field("Athenaeum Library", description="Signs every message.")
     web_url: str = Field(
-        "http://localhost:8280",
+        "http://localhost:8080",
         description="The web client's public address (the edge's, as readers reach it), without a trailing slash: "
         "links in messages start with it (a password reset's).",
     )

@@ -43,7 +43,7 @@ class Rules:
     library_time_zone: str = "UTC"
     """For recipients who chose no time zone: their dates and SMS quiet hours are the library's."""
     hold_expiry_notice: timedelta = timedelta(hours=24)
-    web_url: str = "http://localhost:8280"
+    web_url: str = "http://localhost:8080"
     """The web client's public address, for links in messages (a password reset's)."""
 
 
