@@ -21,6 +21,11 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
     """ATHENAEUM_* variables; the SMTP and SMS credentials are secrets (compose and Helm mount them)."""
 
     library_name: str = Field("Athenaeum Library", description="Signs every message.")
+    web_url: str = Field(
+        "http://localhost:8080",
+        description="The web client's public address (the edge's, as readers reach it), without a trailing slash: "
+        "links in messages start with it (a password reset's).",
+    )
     default_locale: str = Field("en", description="For users who chose no language: en or ru.")
     library_time_zone: str = Field(
         "UTC",
@@ -142,6 +147,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
             default_locale=self.default_locale,
             library_time_zone=self.library_time_zone,
             hold_expiry_notice=timedelta(hours=self.hold_expiry_notice_hours),
+            web_url=self.web_url.rstrip("/"),
         )
 
     def smtp(self) -> SmtpSettings:

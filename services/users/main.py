@@ -19,12 +19,14 @@ from services.users.api import events
 from services.users.api.servicer import AuthServicer, UsersServicer
 from services.users.app.accounts import BootstrapAdmin, bootstrap_admin
 from services.users.app.signing_keys import ensure_signing_key
+from services.users.data.password_resets import EXPIRED_RESETS
 from services.users.data.passwords import Argon2Passwords
 from services.users.data.peers import GrpcCirculation
 from services.users.data.sessions import EXPIRED_TOKENS, FINISHED_SESSIONS
 from services.users.data.signing_keys import SqlSigningKeys
 from services.users.data.throttles import FORGOTTEN_THROTTLES
 from services.users.data.unit_of_work import SqlUsersUnitOfWork
+from services.users.domain.password_resets import ResetPolicy
 from services.users.domain.sessions import TokenLifetimes
 from services.users.domain.throttling import SignInThrottling, ThrottlePolicy
 from services.users.settings import UsersSettings
@@ -92,6 +94,8 @@ async def build(settings: UsersSettings) -> ServiceApp:
                     keys=keys,
                     lifetimes=lifetimes,
                     throttling=throttling,
+                    resets=ResetPolicy(lifetime=timedelta(seconds=settings.password_reset_ttl_seconds)),
+                    reset_answer_floor=settings.password_reset_answer_seconds,
                 ),
             ),
         ],
@@ -104,13 +108,13 @@ async def build(settings: UsersSettings) -> ServiceApp:
 
 async def forget_what_is_over(engine: AsyncEngine, throttling: SignInThrottling) -> None:
     """Background task, hourly: sessions past their every token, refresh tokens past their expiry (one is
-    stored per refresh), and sign-in throttles whose failures are all forgotten."""
+    stored per refresh), sign-in throttles whose failures are all forgotten, and password resets past expiry."""
     slowest = max(throttling.account_from_client.forget_one_every, throttling.client.forget_one_every)
     await delete_forever(
         engine,
-        [EXPIRED_TOKENS, FINISHED_SESSIONS, FORGOTTEN_THROTTLES],
+        [EXPIRED_TOKENS, FINISHED_SESSIONS, FORGOTTEN_THROTTLES, EXPIRED_RESETS],
         {"forget_one_every": slowest},
-        what="finished sessions, expired tokens and forgotten throttles",
+        what="finished sessions, expired tokens, forgotten throttles and expired password resets",
     )
 
 

@@ -40,6 +40,16 @@ class UsersSettings(BaseServiceSettings, InTheLibraryZone):
     peer_timeout_seconds: float = Field(
         5.0, gt=0, description="Deadline of each call to loans (closing an account asks what the patron has out)."
     )
+    password_reset_ttl_seconds: int = Field(
+        1800, gt=0, le=24 * 3600, description="How long a password reset link works (it works once)."
+    )
+    password_reset_answer_seconds: float = Field(
+        0.25,
+        ge=0,
+        le=5,
+        description="RequestPasswordReset answers no sooner than this, whether or not an account has the email "
+        "(its timing must not tell).",
+    )
     bootstrap_admin_email: str = Field("admin@athenaeum.local", description="Created as an admin if missing.")
     bootstrap_admin_password: SecretStr = Field(
         SecretStr(DEV_ADMIN_PASSWORD), description="Empty: no bootstrap admin (create one with the admin CLI)."

@@ -233,7 +233,9 @@ def test_every_rpc_is_in_exactly_one_class_and_only_sign_in_style_ones_are_auth(
     classes = route_classes()
     paths = [path for members in classes.values() for path in members]
     assert len(paths) == len(set(paths))
-    assert {path.rsplit("/", 1)[1] for path in classes["auth"]} == {"Register", "Login", "RefreshToken", "Logout"}
+    assert {path.rsplit("/", 1)[1] for path in classes["auth"]} == {
+        "Register", "Login", "RefreshToken", "Logout", "RequestPasswordReset", "ResetPassword"
+    }  # fmt: skip
 
 
 def test_a_client_too_slow_with_its_headers_loses_the_connection_and_others_are_served(mesh, edge) -> None:

@@ -8,6 +8,7 @@ import { session } from "./session.js";
 import { NotFound, SignInFirst } from "./components.js";
 import { CataloguePage } from "./pages/catalogue.js";
 import { BookPage } from "./pages/book.js";
+import { ForgotPasswordPage, ResetPasswordPage } from "./pages/password_reset.js";
 import { RegisterPage, SignInPage } from "./pages/signin.js";
 import { AccountPage } from "./pages/account.js";
 import { DeskPage } from "./pages/desk.js";
@@ -31,6 +32,8 @@ const ROUTES = [
   ["/books/:id", BookPage, PUBLIC],
   ["/signin", SignInPage, PUBLIC],
   ["/register", RegisterPage, PUBLIC],
+  ["/forgot-password", ForgotPasswordPage, PUBLIC],
+  ["/reset-password", ResetPasswordPage, PUBLIC],
   ["/account", AccountPage, SIGNED_IN],
   ["/desk", DeskPage, STAFF],
   ["/patrons", PatronsPage, STAFF],

@@ -8,7 +8,7 @@ from athenaeum.notifications.v1 import notifications_pb2 as pb
 from services.notifications.app.ports import NotificationFilter
 from services.notifications.app.querying import Viewer
 from services.notifications.app.sending import RetryNotification, SendMessage
-from services.notifications.domain.kinds import Channel, parse_kind
+from services.notifications.domain.kinds import Channel, parse_kind, withheld
 from services.notifications.domain.notifications import NOTIFICATION, Notification, Status
 from services.notifications.domain.recipients import USER
 from services.notifications.domain.templates import PARTS, Template, parse_template_name
@@ -29,15 +29,17 @@ STATUS_OF = {value: key for key, value in STATUSES.items()}
 
 
 def notification_to_proto(n: Notification) -> pb.Notification:
+    """The notification as the API and its events show it: a secret (a reset token) withheld."""
+    params, (subject, body) = withheld(n.kind, n.params, n.content.subject, n.content.text)
     return pb.Notification(
         name=n.name,
         channel=CHANNELS[n.channel],
         recipient=n.recipient,
         address=n.address,
         template=f"notificationTemplates/{n.content.template}" if n.content.template else "",
-        params=n.params,
-        subject=n.content.subject,
-        body=n.content.text,
+        params=params,
+        subject=subject,
+        body=body,
         status=STATUSES[n.status],
         attempts=n.attempts,
         last_error=n.last_error,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -239,6 +239,14 @@ def _password_changed(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
     )
 
 
+def _password_reset_requested(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
+    requested: users.PasswordResetRequested = e  # type: ignore[assignment]
+    facts: dict[str, Fact] = {"reset_token": requested.token, "expires_at": to_datetime(requested.expire_time)}
+    occurrence = _user_occurrence(requested, Kind.PASSWORD_RESET, USER.parse_id(requested.name), facts, trace)
+    # Not worth sending once the link no longer works.
+    return UsersUpdate(intake=_one(replace(occurrence, stale_at=to_datetime(requested.expire_time))))
+
+
 def _session_revoked(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
     revoked: users.SessionRevoked = e  # type: ignore[assignment]
     if revoked.reason != "refresh_token_reuse":  # a sign-out, or one the owner caused: nothing to warn of
@@ -256,6 +264,7 @@ _USERS_EVENTS: dict[str, tuple[type[Message], Callable[[Message, Mapping[str, st
         (users.UserUpdated, _updated),
         (users.UserStatusChanged, _status_changed),
         (users.PasswordChanged, _password_changed),
+        (users.PasswordResetRequested, _password_reset_requested),
         (users.SessionRevoked, _session_revoked),
     )
 }

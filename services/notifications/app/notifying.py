@@ -43,6 +43,8 @@ class Rules:
     library_time_zone: str = "UTC"
     """For recipients who chose no time zone: their dates and SMS quiet hours are the library's."""
     hold_expiry_notice: timedelta = timedelta(hours=24)
+    web_url: str = "http://localhost:8080"
+    """The web client's public address, for links in messages (a password reset's)."""
 
 
 @dataclass(slots=True)
@@ -274,6 +276,8 @@ class _Writer:
         offered = KINDS[occurrence.kind].variables
         facts = {name: value for name, value in occurrence.facts.items() if name in offered}
         given = {"display_name": recipient.display_name, "library_name": self.rules.library_name}
+        if "web_url" in offered:
+            given["web_url"] = self.rules.web_url
         if "branch" in offered and not facts.get("branch"):
             facts["branch"] = recipient.home_branch  # no branch named by the event: the patron's own
         return {name: "" for name in offered} | given | words(facts, locale=locale, zone=zone)

@@ -145,6 +145,20 @@ _words(
         "Если это были не вы, немедленно свяжитесь с библиотекой.",
     ], "{{ library_name }}: ваш пароль изменён. Не вы? Свяжитесь с библиотекой."),
 )  # fmt: skip
+_RESET_LINK = "{{ web_url }}/#/reset-password?token={{ reset_token }}"
+_words(
+    Kind.PASSWORD_RESET,
+    ("Reset your password", [
+        "Someone, we hope you, asked to reset the password of your account.",
+        "To choose a new one, open this link by {{ expires_at }}: " + _RESET_LINK,
+        "It works once. If you did not ask, ignore this message: your password stays as it is.",
+    ], "{{ library_name }}: reset your password by {{ expires_at }}: " + _RESET_LINK),
+    ("Сброс пароля", [
+        "Кто-то — надеемся, вы — попросил сбросить пароль вашей учётной записи.",
+        "Чтобы задать новый, откройте эту ссылку до {{ expires_at }}: " + _RESET_LINK,
+        "Ссылка действует один раз. Если вы не просили, просто не обращайте внимания на это письмо: пароль останется прежним.",
+    ], "{{ library_name }}: сбросить пароль до {{ expires_at }}: " + _RESET_LINK),
+)  # fmt: skip
 _words(
     Kind.SESSION_REVOKED,
     ("We signed you out to protect your account", [

@@ -3,6 +3,7 @@ templates. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -28,6 +29,7 @@ class Kind(StrEnum):
     FINE_ASSESSED = "fine_assessed"
     WELCOME = "welcome"
     PASSWORD_CHANGED = "password_changed"
+    PASSWORD_RESET = "password_reset"
     SESSION_REVOKED = "session_revoked"
     EMAIL_CHANGED = "email_changed"
     PHONE_CHANGED = "phone_changed"
@@ -54,6 +56,9 @@ class KindSpec:
     by_staff: bool = False
     """Staff may send it, with words of their own. The other kinds tell of what happened (a loan, a password
     change): only the system sends them, else staff could send a fake security notice, past an opt-out."""
+    secret: tuple[str, ...] = ()
+    """Parameters only the recipient may read (a reset token): the API and the events show the notification
+    with their values withheld (`withheld`); only the message itself carries them."""
 
     @property
     def variables(self) -> frozenset[str]:
@@ -72,11 +77,28 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.FINE_ASSESSED: KindSpec(("amount", "currency", "description", "book_title")),
     Kind.WELCOME: KindSpec(("card_number",)),
     Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),
+    Kind.PASSWORD_RESET: KindSpec(("web_url", "reset_token", "expires_at"), security=True, secret=("reset_token",)),
     Kind.SESSION_REVOKED: KindSpec(("revoked_at",), security=True),
     Kind.EMAIL_CHANGED: KindSpec(("new_email", "changed_at"), security=True, to_former_address=True),
     Kind.PHONE_CHANGED: KindSpec(("new_phone", "changed_at"), security=True, to_former_address=True),
     Kind.MESSAGE: KindSpec(("subject", "body"), by_staff=True),
 }
+
+
+WITHHELD = "[withheld]"
+
+
+def withheld(kind: Kind, params: Mapping[str, str], *texts: str) -> tuple[dict[str, str], list[str]]:
+    """`params` and `texts` with the kind's secret values replaced by WITHHELD: whoever may list a reader's
+    notifications (staff, the audit of their delivery) must not read a reset link meant for the reader alone."""
+    secrets = [params[name] for name in KINDS[kind].secret if params.get(name)]
+    if not secrets:
+        return dict(params), list(texts)
+    shown = {name: WITHHELD if name in KINDS[kind].secret and value else value for name, value in params.items()}
+    hidden = list(texts)
+    for secret in secrets:
+        hidden = [text.replace(secret, WITHHELD) for text in hidden]
+    return shown, hidden
 
 
 def parse_kind(value: str, *, field: str = "kind") -> Kind:

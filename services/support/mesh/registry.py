@@ -179,6 +179,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
             ("ATHENAEUM_SMS_BASE_URL", "http://sms-sink:2580"),
             ("ATHENAEUM_SMS_ACCOUNT_SID", "ACathenaeumdev"),
             ("ATHENAEUM_SMS_FROM_NUMBER", "+15005550006"),
+            # Links in messages (a password reset's) start with it: the web client where readers reach it.
+            ("ATHENAEUM_WEB_URL", "http://localhost:8080"),
         ),
     ),
     ServiceSpec(

@@ -11,6 +11,7 @@ from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.wire import outbox_message, timestamp
 from services.users.api.convert import STATUSES, user_to_proto
 from services.users.domain.accounts import PasswordChanged, UserRegistered, UserStatusChanged, UserUpdated
+from services.users.domain.password_resets import PasswordResetRequested
 from services.users.domain.sessions import SessionRevoked, UserLoggedIn
 from services.users.domain.throttling import UserLoginFailed
 
@@ -38,7 +39,13 @@ def _payload(event: DomainEvent) -> Message:
                 changed_by=event.changed_by,
             )
         case PasswordChanged():
-            return events_pb2.PasswordChanged(occur_time=at, name=event.name)
+            return events_pb2.PasswordChanged(
+                occur_time=at, name=event.name, changed_by=event.changed_by, method=event.method
+            )
+        case PasswordResetRequested():
+            return events_pb2.PasswordResetRequested(
+                occur_time=at, name=event.name, token=event.token, expire_time=timestamp(event.expires_at)
+            )
         case UserLoggedIn():
             return events_pb2.UserLoggedIn(occur_time=at, name=event.name)
         case UserLoginFailed():

@@ -13,9 +13,10 @@ from services.support.runtime.clock import Clock
 from services.support.runtime.idempotency import parse_request_id
 from services.support.runtime.identity import current_client_address
 from services.users.api import convert
-from services.users.app import accounts, credentials, signing_in, signing_keys
+from services.users.app import accounts, credentials, password_resets, signing_in, signing_keys
 from services.users.app.ports import Circulation, Passwords, SigningKeys, UsersUnitOfWork
 from services.users.domain.accounts import USER, User
+from services.users.domain.password_resets import ResetPolicy
 from services.users.domain.sessions import TokenLifetimes
 from services.users.domain.throttling import SignInThrottling
 
@@ -143,6 +144,8 @@ class AuthServicer(users_pb2_grpc.AuthServiceServicer):
         keys: SigningKeys,
         lifetimes: TokenLifetimes,
         throttling: SignInThrottling,
+        resets: ResetPolicy | None = None,
+        reset_answer_floor: float = 0.0,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -150,6 +153,8 @@ class AuthServicer(users_pb2_grpc.AuthServiceServicer):
         self._keys = keys
         self._lifetimes = lifetimes
         self._throttling = throttling
+        self._resets = resets or ResetPolicy()
+        self._reset_answer_floor = reset_answer_floor
 
     def _user(self, user: User) -> users_pb2.User:
         return convert.user_to_proto(user, now=self._clock.now())
@@ -202,6 +207,31 @@ class AuthServicer(users_pb2_grpc.AuthServiceServicer):
     async def Logout(self, request: users_pb2.LogoutRequest, context: grpc.aio.ServicerContext) -> empty_pb2.Empty:
         """Revokes the session of a refresh token."""
         await signing_in.sign_out(signing_in.SignOut(request.refresh_token), uow=self._uow(), clock=self._clock)
+        return empty_pb2.Empty()
+
+    async def RequestPasswordReset(
+        self, request: users_pb2.RequestPasswordResetRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        """Mails a reset link to the account with this email, if any; the same answer either way."""
+        await password_resets.request_password_reset(
+            password_resets.RequestPasswordReset(request.email),
+            uow=self._uow(),
+            clock=self._clock,
+            policy=self._resets,
+            answer_floor=self._reset_answer_floor,
+        )
+        return empty_pb2.Empty()
+
+    async def ResetPassword(
+        self, request: users_pb2.ResetPasswordRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        """Sets a new password with a reset link's token."""
+        await password_resets.reset_password(
+            password_resets.ResetPassword(request.token, request.new_password),
+            uow=self._uow(),
+            clock=self._clock,
+            passwords=self._passwords,
+        )
         return empty_pb2.Empty()
 
     async def GetJwks(self, request: users_pb2.GetJwksRequest, context: grpc.aio.ServicerContext) -> users_pb2.Jwks:

@@ -13,6 +13,7 @@ from typing import Protocol, Self
 
 from services.support.runtime.identity import Role
 from services.users.domain.accounts import Standing, User
+from services.users.domain.password_resets import PasswordReset
 from services.users.domain.profile import UserStatus
 from services.users.domain.sessions import RefreshToken, Session
 from services.users.domain.signing_keys import Keyring, SigningKey
@@ -95,6 +96,20 @@ class ThrottleRepository(Protocol):
     async def save(self, throttle: SignInThrottle) -> None: ...
 
 
+class PasswordResetRepository(Protocol):
+    async def of_user(self, user_id: uuid.UUID) -> PasswordReset | None:
+        """The account's live reset, if any, locked until commit."""
+
+    async def find(self, digest: str) -> PasswordReset | None:
+        """The reset whose token has this digest, locked until commit (two uses at once: one wins)."""
+
+    async def replace(self, reset: PasswordReset) -> None:
+        """Store `reset` as its account's only one: the one before stops working."""
+
+    async def remove(self, user_id: uuid.UUID) -> None:
+        """The account has no reset any more (its token was used)."""
+
+
 class RequestLog(Protocol):
     """Idempotent mutations: what a request_id produced the first time, remembered in the same transaction."""
 
@@ -112,6 +127,8 @@ class UsersUnitOfWork(Protocol):
     def sessions(self) -> SessionRepository: ...
     @property
     def throttles(self) -> ThrottleRepository: ...
+    @property
+    def resets(self) -> PasswordResetRepository: ...
     @property
     def requests(self) -> RequestLog: ...
 

@@ -56,6 +56,16 @@ refresh_tokens = sa.Table(
     sa.Column("used_at", sa.DateTime(timezone=True)),
 )
 
+# One live password reset per account (a new request replaces it; using it deletes it).
+password_resets = sa.Table(
+    "password_resets",
+    metadata,
+    sa.Column("user_id", UUID(as_uuid=True), sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("digest", sa.Text, nullable=False, unique=True),  # SHA-256 of the token; the token is never stored
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 sign_in_throttles = sa.Table(
     "sign_in_throttles",
     metadata,

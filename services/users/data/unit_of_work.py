@@ -1,4 +1,5 @@
-"""The users unit of work: one transaction over accounts, sessions, throttles and remembered requests."""
+"""The users unit of work: one transaction over accounts, sessions, throttles, password resets and remembered
+requests."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork
 from services.support.runtime.idempotency import RequestLog
 from services.support.runtime.repository import TrackingRepository
+from services.users.data.password_resets import SqlPasswordResetRepository
 from services.users.data.sessions import SqlSessionRepository
 from services.users.data.throttles import SqlThrottleRepository
 from services.users.data.users import SqlUserRepository
@@ -18,6 +20,7 @@ class SqlUsersUnitOfWork(SqlAlchemyUnitOfWork):
     users: SqlUserRepository
     sessions: SqlSessionRepository
     throttles: SqlThrottleRepository
+    resets: SqlPasswordResetRepository
     requests: RequestLog
 
     def __init__(
@@ -40,7 +43,8 @@ class SqlUsersUnitOfWork(SqlAlchemyUnitOfWork):
         self.users = SqlUserRepository(session, driver=self.repository_driver)
         self.sessions = SqlSessionRepository(session)
         self.throttles = SqlThrottleRepository(session)
+        self.resets = SqlPasswordResetRepository(session)
         self.requests = RequestLog(session)
 
     def _repositories(self) -> tuple[TrackingRepository, ...]:
-        return (self.users, self.sessions, self.throttles)
+        return (self.users, self.sessions, self.throttles, self.resets)

@@ -142,18 +142,27 @@ class User(Versioned):
             self._record_status_change(previous_status, reason=updated.status_reason, actor=actor, now=now)
 
     def check_may_set_password(self, actor: Actor) -> None:
-        """The owner changes their password. Staff who may change this account give it its first one when
-        it was made without any: its owner cannot sign in to set it, and no other way exists."""
+        """The owner changes their password. Staff set a reader's (one who forgot it, at the desk: as in Koha
+        and Evergreen), and give an account made without any its first one when they may change it. A staff
+        account's password is otherwise its owner's alone: a librarian cannot take over an admin's account,
+        nor an admin a colleague's unseen."""
         if actor.name == self.name:
             return
-        if self.password_hash:
+        if self.password_hash and not (actor.is_staff and self.profile.role == Role.READER):
             raise PermissionDenied("only the owner changes a password", reason="NOT_OWN_ACCOUNT")
         self._check_may_write(frozenset(), actor)
 
     def record_password_change(self, *, actor: Actor, now: datetime) -> None:
         """A new password was stored (apart from the profile: the etag stays); the owner is told."""
         self.check_may_set_password(actor)
-        self.events.append(PasswordChanged(occurred_at=now, name=self.name))
+        if actor.name == self.name:
+            self.events.append(PasswordChanged(occurred_at=now, name=self.name, method="change"))
+        else:
+            self.events.append(PasswordChanged(occurred_at=now, name=self.name, changed_by=actor.name, method="staff"))
+
+    def record_password_reset(self, *, now: datetime) -> None:
+        """A new password was stored with a reset link (whoever holds it proved they read the account's email)."""
+        self.events.append(PasswordChanged(occurred_at=now, name=self.name, method="reset"))
 
     def check_may_deactivate(self, actor: Actor) -> None:
         """PermissionDenied unless `actor` may close this account (before anyone is asked about its loans)."""
@@ -292,6 +301,10 @@ class UserUpdated(DomainEvent):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PasswordChanged(DomainEvent):
     name: str
+    changed_by: str = ""
+    """"users/{user}" of the staff member who set it; "" when the owner did."""
+    method: str = "change"
+    """"change" (the owner, with the current one), "reset" (a reset link) or "staff"."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -88,10 +88,10 @@ def test_every_self_field_exists_on_its_request_and_is_not_on_a_client_stream() 
         assert field_value(request, rule.self_field) == "", path
 
 
-def test_the_anonymous_surface_is_sign_up_sign_in_keys_and_catalog_reads() -> None:
+def test_the_anonymous_surface_is_sign_up_sign_in_password_reset_keys_and_catalog_reads() -> None:
     public = {path.rsplit("/", 1)[1] for path, rule in POLICY.items() if rule.public and path.startswith("/athenaeum.")}
     assert public == {
-        "Register", "Login", "RefreshToken", "Logout", "GetJwks",
+        "Register", "Login", "RefreshToken", "Logout", "RequestPasswordReset", "ResetPassword", "GetJwks",
         "GetBook", "ListBooks", "SearchBooks", "GetCopy", "ListCopies",
     }  # fmt: skip
 

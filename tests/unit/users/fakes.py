@@ -29,6 +29,7 @@ from services.users.domain.accounts import (
     UserNotFound,
     is_active_admin,
 )
+from services.users.domain.password_resets import PasswordReset
 from services.users.domain.sessions import RefreshToken, Session
 from services.users.domain.signing_keys import Keyring, SigningKey
 from services.users.domain.throttling import SignInThrottle
@@ -53,6 +54,7 @@ class FakeUsersDatabase:
     sessions: dict[uuid.UUID, Session] = field(default_factory=dict)
     refresh_tokens: dict[str, RefreshToken] = field(default_factory=dict)
     throttles: dict[str, SignInThrottle] = field(default_factory=dict)
+    resets: dict[uuid.UUID, PasswordReset] = field(default_factory=dict)
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
     commits: list[Commit] = field(default_factory=list)
     bus_reachable: bool = True
@@ -83,20 +85,32 @@ class _Table(Generic[K, V]):
         self.name = name
         self._committed = committed
         self._written: dict[K, V] = {}
+        self._deleted: set[K] = set()
 
     def get(self, key: K) -> V | None:
+        if key in self._deleted:
+            return None
         value = self._written.get(key, self._committed.get(key))
         return copy.deepcopy(value) if value is not None else None
 
     def put(self, key: K, value: V) -> None:
+        self._deleted.discard(key)
         self._written[key] = _stored(value)
 
     def rows(self) -> list[V]:
-        return [copy.deepcopy(value) for value in {**self._committed, **self._written}.values()]
+        rows = {**self._committed, **self._written}
+        return [copy.deepcopy(value) for key, value in rows.items() if key not in self._deleted]
+
+    def delete(self, key: K) -> None:
+        self._written.pop(key, None)
+        self._deleted.add(key)
 
     def commit(self) -> bool:
+        for key in self._deleted:
+            self._committed.pop(key, None)
         self._committed.update(self._written)
-        written, self._written = bool(self._written), {}
+        written, self._written = bool(self._written or self._deleted), {}
+        self._deleted = set()
         return written
 
 
@@ -226,6 +240,26 @@ class FakeThrottleRepository(_Tracking):
         self._table.put(throttle.key, throttle)
 
 
+class FakePasswordResetRepository(_Tracking):
+    def __init__(self, table: _Table[uuid.UUID, PasswordReset]) -> None:
+        super().__init__()
+        self._table = table
+
+    async def of_user(self, user_id: uuid.UUID) -> PasswordReset | None:
+        return self._table.get(user_id)
+
+    async def find(self, digest: str) -> PasswordReset | None:
+        found = [reset for reset in self._table.rows() if reset.digest == digest]
+        return found[0] if found else None
+
+    async def replace(self, reset: PasswordReset) -> None:
+        self._table.put(reset.user_id, reset)
+        self._track(reset)
+
+    async def remove(self, user_id: uuid.UUID) -> None:
+        self._table.delete(user_id)
+
+
 class FakeRequestLog:
     def __init__(self, table: _Table[uuid.UUID, tuple[str, str]]) -> None:
         self._table = table
@@ -247,6 +281,7 @@ class FakeUsersUnitOfWork:
     users: FakeUserRepository
     sessions: FakeSessionRepository
     throttles: FakeThrottleRepository
+    resets: FakePasswordResetRepository
     requests: FakeRequestLog
 
     def __init__(self, database: FakeUsersDatabase) -> None:
@@ -267,11 +302,13 @@ class FakeUsersUnitOfWork:
             sessions := _Table("sessions", db.sessions),
             tokens := _Table("refresh_tokens", db.refresh_tokens),
             throttles := _Table("sign_in_throttles", db.throttles),
+            resets := _Table("password_resets", db.resets),
             requests := _Table("idempotent_requests", db.requests),
         ]
         self.users = FakeUserRepository(users)
         self.sessions = FakeSessionRepository(sessions, tokens)
         self.throttles = FakeThrottleRepository(throttles)
+        self.resets = FakePasswordResetRepository(resets)
         self.requests = FakeRequestLog(requests)
         return self
 
@@ -284,7 +321,7 @@ class FakeUsersUnitOfWork:
     async def commit(self) -> None:
         assert not self._reading, "a block entered with reading() commits nothing"
         events = []
-        for repository in (self.users, self.sessions, self.throttles):
+        for repository in (self.users, self.sessions, self.throttles, self.resets):
             for aggregate in repository.seen:
                 events.extend(aggregate.events)
                 aggregate.events.clear()

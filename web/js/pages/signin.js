@@ -52,6 +52,7 @@ export function SignInPage({ route }) {
     />
     <div class="actions">
       <button class="button" type="submit" disabled=${busy}>${t("nav.sign_in")}</button>
+      <a href="#/forgot-password">${t("auth.forgot_password")}</a>
       <a href=${`#/register${route.query.get("next") ? `?next=${encodeURIComponent(route.query.get("next"))}` : ""}`}>
         ${t("auth.no_account")}
       </a>

@@ -95,6 +95,8 @@ PUBLIC_PATHS = frozenset({
     '/athenaeum.users.v1.AuthService/Logout',
     '/athenaeum.users.v1.AuthService/RefreshToken',
     '/athenaeum.users.v1.AuthService/Register',
+    '/athenaeum.users.v1.AuthService/RequestPasswordReset',
+    '/athenaeum.users.v1.AuthService/ResetPassword',
 })
 """The methods anyone may call, signed in or not (`option (athenaeum.api.v1.access)`)."""
 
@@ -676,11 +678,13 @@ class UsersServiceStub:
         """
         Changes the caller's own password. The current password is required; every other session of the
         account is signed out (the one making the call stays signed in), and the owner is told by email.
-        Staff who may change an account made at the desk without a password give it its first one here, with
-        no current password; from then on only its owner changes it.
+        Librarians and admins set a new password for a reader (one who forgot theirs, at the desk) with no
+        current password: every session of the reader is signed out, the reader is told by email, and the audit
+        trail names the staff member. A librarian's or admin's password is changed only by its owner, except
+        for the first one of an account made at the desk without any (by staff who may change that account).
         Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-        not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
-        user).
+        NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
+        password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/ChangePassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
@@ -747,6 +751,27 @@ class AuthServiceStub:
         Errors: INVALID_ARGUMENT (missing refresh token).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.AuthService/Logout', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
+
+    def request_password_reset(self, request: users_v1.RequestPasswordResetRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Starts a password reset for whoever forgot theirs: when an account that is not closed has this email, it
+        is sent a link to the web client's reset page, valid 30 minutes and once (a newer request replaces it;
+        requests for one account less than a minute apart send nothing more). The answer is the same whether
+        or not any account has the address, and takes about as long, so it tells nobody who has an account.
+        Errors: INVALID_ARGUMENT (missing email), RESOURCE_EXHAUSTED (the edge's per-address limit on this class
+        of call).
+        """
+        return self._caller.unary_unary('/athenaeum.users.v1.AuthService/RequestPasswordReset', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
+
+    def reset_password(self, request: users_v1.ResetPasswordRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Sets a new password with the token of a reset link: the token is spent, every session of the account is
+        signed out, and the owner is told by email.
+        Errors: INVALID_ARGUMENT (missing token; weak new password), FAILED_PRECONDITION (RESET_TOKEN_INVALID: the
+        token is unknown, used, expired or replaced by a newer one; which of these is not said),
+        RESOURCE_EXHAUSTED (the edge's per-address limit).
+        """
+        return self._caller.unary_unary('/athenaeum.users.v1.AuthService/ResetPassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
     def get_jwks(self, request: users_v1.GetJwksRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.Jwks:
         """
@@ -1333,11 +1358,13 @@ class UsersServiceAsyncStub:
         """
         Changes the caller's own password. The current password is required; every other session of the
         account is signed out (the one making the call stays signed in), and the owner is told by email.
-        Staff who may change an account made at the desk without a password give it its first one here, with
-        no current password; from then on only its owner changes it.
+        Librarians and admins set a new password for a reader (one who forgot theirs, at the desk) with no
+        current password: every session of the reader is signed out, the reader is told by email, and the audit
+        trail names the staff member. A librarian's or admin's password is changed only by its owner, except
+        for the first one of an account made at the desk without any (by staff who may change that account).
         Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-        not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
-        user).
+        NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
+        password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/ChangePassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
@@ -1404,6 +1431,27 @@ class AuthServiceAsyncStub:
         Errors: INVALID_ARGUMENT (missing refresh token).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/Logout', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
+
+    async def request_password_reset(self, request: users_v1.RequestPasswordResetRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Starts a password reset for whoever forgot theirs: when an account that is not closed has this email, it
+        is sent a link to the web client's reset page, valid 30 minutes and once (a newer request replaces it;
+        requests for one account less than a minute apart send nothing more). The answer is the same whether
+        or not any account has the address, and takes about as long, so it tells nobody who has an account.
+        Errors: INVALID_ARGUMENT (missing email), RESOURCE_EXHAUSTED (the edge's per-address limit on this class
+        of call).
+        """
+        return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/RequestPasswordReset', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
+
+    async def reset_password(self, request: users_v1.ResetPasswordRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Sets a new password with the token of a reset link: the token is spent, every session of the account is
+        signed out, and the owner is told by email.
+        Errors: INVALID_ARGUMENT (missing token; weak new password), FAILED_PRECONDITION (RESET_TOKEN_INVALID: the
+        token is unknown, used, expired or replaced by a newer one; which of these is not said),
+        RESOURCE_EXHAUSTED (the edge's per-address limit).
+        """
+        return await self._caller.unary_unary('/athenaeum.users.v1.AuthService/ResetPassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
     async def get_jwks(self, request: users_v1.GetJwksRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> users_v1.Jwks:
         """

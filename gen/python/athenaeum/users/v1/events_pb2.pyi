@@ -23,7 +23,8 @@ DESCRIPTOR: _descriptor.FileDescriptor
 class UserRegistered(_message.Message):
     """Event payloads the users service publishes on JetStream, subject "athenaeum.users.<event>.v1" where
     <event> is the snake_case message name. Every payload starts with `event_id` (a UUID, also the
-    Nats-Msg-Id) and `occur_time`. Payloads never carry passwords or tokens.
+    Nats-Msg-Id) and `occur_time`. Payloads never carry passwords or tokens, but for the reset token of
+    PasswordResetRequested (marked debug_redact, for the email only).
 
     An account was created (self-registration or at the desk).
     """
@@ -156,17 +157,25 @@ Global___UserStatusChanged: _TypeAlias = UserStatusChanged  # noqa: Y015
 
 @_typing.final
 class PasswordChanged(_message.Message):
-    """The owner changed their password (ChangePassword); their other sessions were revoked with it."""
+    """The account's password changed (ChangePassword, or ResetPassword); its other sessions were revoked with it."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    CHANGED_BY_FIELD_NUMBER: _builtins.int
+    METHOD_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     name: _builtins.str
     """"users/{user}"."""
+    changed_by: _builtins.str
+    """"users/{user}" of the staff member who set it; empty when the owner did (with the current password or a
+    reset link).
+    """
+    method: _builtins.str
+    """"change" (ChangePassword by the owner), "reset" (a reset link) or "staff" (set by `changed_by`)."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -177,14 +186,61 @@ class PasswordChanged(_message.Message):
         event_id: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         name: _builtins.str = ...,
+        changed_by: _builtins.str = ...,
+        method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "name", b"name", "occur_time", b"occur_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed_by", b"changed_by", "event_id", b"event_id", "method", b"method", "name", b"name", "occur_time", b"occur_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PasswordChanged: _TypeAlias = PasswordChanged  # noqa: Y015
+
+@_typing.final
+class PasswordResetRequested(_message.Message):
+    """Someone asked for a password reset of this account (RequestPasswordReset): the notifications service
+    mails the link. The token is marked debug_redact: the audit trail (the events service) leaves it out, and
+    so does every log that prints the message; only the email carries it.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    NAME_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    name: _builtins.str
+    """"users/{user}"."""
+    token: _builtins.str
+    """The single-use reset token (the users service keeps only its hash)."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def expire_time(self) -> _timestamp_pb2.Timestamp:
+        """When the token stops working."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        name: _builtins.str = ...,
+        token: _builtins.str = ...,
+        expire_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "expire_time", b"expire_time", "name", b"name", "occur_time", b"occur_time", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PasswordResetRequested: _TypeAlias = PasswordResetRequested  # noqa: Y015
 
 @_typing.final
 class UserLoggedIn(_message.Message):

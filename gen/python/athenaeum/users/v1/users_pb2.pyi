@@ -234,9 +234,9 @@ class NotificationPreferences(_message.Message):
         """Choices per kind of notification, for that kind only (a channel switched off above stays off). Keys:
         "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
         "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "fine_assessed", "welcome",
-        "password_changed", "session_revoked", "email_changed", "phone_changed" (security notices: sent
-        whatever the choice, an address change to the previous address), "message" (from staff). At most 20
-        entries.
+        "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed" (security
+        notices: sent whatever the choice, an address change to the previous address), "message" (from staff).
+        At most 20 entries.
         """
 
     def __init__(
@@ -466,7 +466,7 @@ Global___UpdateUserRequest: _TypeAlias = UpdateUserRequest  # noqa: Y015
 
 @_typing.final
 class ChangePasswordRequest(_message.Message):
-    """A change of one's own password."""
+    """A change of one's own password (or staff setting a reader's)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -474,9 +474,11 @@ class ChangePasswordRequest(_message.Message):
     CURRENT_PASSWORD_FIELD_NUMBER: _builtins.int
     NEW_PASSWORD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"users/{user}" or "users/me": the caller's own account."""
+    """"users/{user}" or "users/me": the caller's own account, or (staff) a reader's."""
     current_password: _builtins.str
-    """The password the account has now: a stolen access token alone cannot change it."""
+    """The password the account has now: a stolen access token alone cannot change it. Not asked of staff
+    setting a reader's password.
+    """
     new_password: _builtins.str
     """The password from now on, by RegisterRequest.password's rules: at least 10 and at most 256 characters;
     common passwords, the email itself and passwords of fewer than 4 distinct characters are refused
@@ -956,3 +958,51 @@ class Jwk(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Jwk: _TypeAlias = Jwk  # noqa: Y015
+
+@_typing.final
+class RequestPasswordResetRequest(_message.Message):
+    """Who forgot their password."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EMAIL_FIELD_NUMBER: _builtins.int
+    email: _builtins.str
+    """The account's email (compared case-insensitively)."""
+    def __init__(
+        self,
+        *,
+        email: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RequestPasswordResetRequest: _TypeAlias = RequestPasswordResetRequest  # noqa: Y015
+
+@_typing.final
+class ResetPasswordRequest(_message.Message):
+    """A new password, with the token of a reset link."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOKEN_FIELD_NUMBER: _builtins.int
+    NEW_PASSWORD_FIELD_NUMBER: _builtins.int
+    token: _builtins.str
+    """The token from the reset link (the web client reads it from the link's fragment)."""
+    new_password: _builtins.str
+    """The password from now on, by RegisterRequest.password's rules (INVALID_ARGUMENT otherwise)."""
+    def __init__(
+        self,
+        *,
+        token: _builtins.str = ...,
+        new_password: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["new_password", b"new_password", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResetPasswordRequest: _TypeAlias = ResetPasswordRequest  # noqa: Y015

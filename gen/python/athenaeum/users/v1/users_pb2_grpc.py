@@ -129,11 +129,13 @@ class UsersServiceServicer:
     def ChangePassword(self, request, context):
         """Changes the caller's own password. The current password is required; every other session of the
         account is signed out (the one making the call stays signed in), and the owner is told by email.
-        Staff who may change an account made at the desk without a password give it its first one here, with
-        no current password; from then on only its owner changes it.
+        Librarians and admins set a new password for a reader (one who forgot theirs, at the desk) with no
+        current password: every session of the reader is signed out, the reader is told by email, and the audit
+        trail names the staff member. A librarian's or admin's password is changed only by its owner, except
+        for the first one of an account made at the desk without any (by staff who may change that account).
         Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-        not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
-        user).
+        NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
+        password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -432,6 +434,16 @@ class AuthServiceStub:
                 request_serializer=athenaeum_dot_users_dot_v1_dot_users__pb2.LogoutRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.RequestPasswordReset = channel.unary_unary(
+                '/athenaeum.users.v1.AuthService/RequestPasswordReset',
+                request_serializer=athenaeum_dot_users_dot_v1_dot_users__pb2.RequestPasswordResetRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ResetPassword = channel.unary_unary(
+                '/athenaeum.users.v1.AuthService/ResetPassword',
+                request_serializer=athenaeum_dot_users_dot_v1_dot_users__pb2.ResetPasswordRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
         self.GetJwks = channel.unary_unary(
                 '/athenaeum.users.v1.AuthService/GetJwks',
                 request_serializer=athenaeum_dot_users_dot_v1_dot_users__pb2.GetJwksRequest.SerializeToString,
@@ -482,6 +494,29 @@ class AuthServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RequestPasswordReset(self, request, context):
+        """Starts a password reset for whoever forgot theirs: when an account that is not closed has this email, it
+        is sent a link to the web client's reset page, valid 30 minutes and once (a newer request replaces it;
+        requests for one account less than a minute apart send nothing more). The answer is the same whether
+        or not any account has the address, and takes about as long, so it tells nobody who has an account.
+        Errors: INVALID_ARGUMENT (missing email), RESOURCE_EXHAUSTED (the edge's per-address limit on this class
+        of call).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetPassword(self, request, context):
+        """Sets a new password with the token of a reset link: the token is spent, every session of the account is
+        signed out, and the owner is told by email.
+        Errors: INVALID_ARGUMENT (missing token; weak new password), FAILED_PRECONDITION (RESET_TOKEN_INVALID: the
+        token is unknown, used, expired or replaced by a newer one; which of these is not said),
+        RESOURCE_EXHAUSTED (the edge's per-address limit).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetJwks(self, request, context):
         """The public keys that verify access tokens (RFC 7517), also at the conventional well-known path.
         Errors: none beyond UNAVAILABLE.
@@ -511,6 +546,16 @@ def add_AuthServiceServicer_to_server(servicer, server):
             'Logout': grpc.unary_unary_rpc_method_handler(
                     servicer.Logout,
                     request_deserializer=athenaeum_dot_users_dot_v1_dot_users__pb2.LogoutRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'RequestPasswordReset': grpc.unary_unary_rpc_method_handler(
+                    servicer.RequestPasswordReset,
+                    request_deserializer=athenaeum_dot_users_dot_v1_dot_users__pb2.RequestPasswordResetRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ResetPassword': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetPassword,
+                    request_deserializer=athenaeum_dot_users_dot_v1_dot_users__pb2.ResetPasswordRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
             'GetJwks': grpc.unary_unary_rpc_method_handler(
@@ -627,6 +672,60 @@ class AuthService:
             target,
             '/athenaeum.users.v1.AuthService/Logout',
             athenaeum_dot_users_dot_v1_dot_users__pb2.LogoutRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RequestPasswordReset(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.users.v1.AuthService/RequestPasswordReset',
+            athenaeum_dot_users_dot_v1_dot_users__pb2.RequestPasswordResetRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetPassword(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.users.v1.AuthService/ResetPassword',
+            athenaeum_dot_users_dot_v1_dot_users__pb2.ResetPasswordRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,

@@ -70,11 +70,13 @@ class UsersServiceStub:
     ChangePassword: _grpc.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]
     """Changes the caller's own password. The current password is required; every other session of the
     account is signed out (the one making the call stays signed in), and the owner is told by email.
-    Staff who may change an account made at the desk without a password give it its first one here, with
-    no current password; from then on only its owner changes it.
+    Librarians and admins set a new password for a reader (one who forgot theirs, at the desk) with no
+    current password: every session of the reader is signed out, the reader is told by email, and the audit
+    trail names the staff member. A librarian's or admin's password is changed only by its owner, except
+    for the first one of an account made at the desk without any (by staff who may change that account).
     Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-    not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
-    user).
+    NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
+    password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
     """
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
@@ -132,11 +134,13 @@ class UsersServiceAsyncStub(UsersServiceStub):
     ChangePassword: _aio.UnaryUnaryMultiCallable[_users_pb2.ChangePasswordRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Changes the caller's own password. The current password is required; every other session of the
     account is signed out (the one making the call stays signed in), and the owner is told by email.
-    Staff who may change an account made at the desk without a password give it its first one here, with
-    no current password; from then on only its owner changes it.
+    Librarians and admins set a new password for a reader (one who forgot theirs, at the desk) with no
+    current password: every session of the reader is signed out, the reader is told by email, and the audit
+    trail names the staff member. A librarian's or admin's password is changed only by its owner, except
+    for the first one of an account made at the desk without any (by staff who may change that account).
     Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-    not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
-    user).
+    NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
+    password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
     """
     DeleteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
@@ -221,11 +225,13 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Changes the caller's own password. The current password is required; every other session of the
         account is signed out (the one making the call stays signed in), and the owner is told by email.
-        Staff who may change an account made at the desk without a password give it its first one here, with
-        no current password; from then on only its owner changes it.
+        Librarians and admins set a new password for a reader (one who forgot theirs, at the desk) with no
+        current password: every session of the reader is signed out, the reader is told by email, and the audit
+        trail names the staff member. A librarian's or admin's password is changed only by its owner, except
+        for the first one of an account made at the desk without any (by staff who may change that account).
         Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-        not the caller's own account), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
-        user).
+        NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
+        password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
         """
 
     @_abc_1.abstractmethod
@@ -286,6 +292,21 @@ class AuthServiceStub:
     """Revokes a refresh token (and the session it belongs to). Idempotent.
     Errors: INVALID_ARGUMENT (missing refresh token).
     """
+    RequestPasswordReset: _grpc.UnaryUnaryMultiCallable[_users_pb2.RequestPasswordResetRequest, _empty_pb2.Empty]
+    """Starts a password reset for whoever forgot theirs: when an account that is not closed has this email, it
+    is sent a link to the web client's reset page, valid 30 minutes and once (a newer request replaces it;
+    requests for one account less than a minute apart send nothing more). The answer is the same whether
+    or not any account has the address, and takes about as long, so it tells nobody who has an account.
+    Errors: INVALID_ARGUMENT (missing email), RESOURCE_EXHAUSTED (the edge's per-address limit on this class
+    of call).
+    """
+    ResetPassword: _grpc.UnaryUnaryMultiCallable[_users_pb2.ResetPasswordRequest, _empty_pb2.Empty]
+    """Sets a new password with the token of a reset link: the token is spent, every session of the account is
+    signed out, and the owner is told by email.
+    Errors: INVALID_ARGUMENT (missing token; weak new password), FAILED_PRECONDITION (RESET_TOKEN_INVALID: the
+    token is unknown, used, expired or replaced by a newer one; which of these is not said),
+    RESOURCE_EXHAUSTED (the edge's per-address limit).
+    """
     GetJwks: _grpc.UnaryUnaryMultiCallable[_users_pb2.GetJwksRequest, _users_pb2.Jwks]
     """The public keys that verify access tokens (RFC 7517), also at the conventional well-known path.
     Errors: none beyond UNAVAILABLE.
@@ -318,6 +339,21 @@ class AuthServiceAsyncStub(AuthServiceStub):
     Logout: _aio.UnaryUnaryMultiCallable[_users_pb2.LogoutRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Revokes a refresh token (and the session it belongs to). Idempotent.
     Errors: INVALID_ARGUMENT (missing refresh token).
+    """
+    RequestPasswordReset: _aio.UnaryUnaryMultiCallable[_users_pb2.RequestPasswordResetRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Starts a password reset for whoever forgot theirs: when an account that is not closed has this email, it
+    is sent a link to the web client's reset page, valid 30 minutes and once (a newer request replaces it;
+    requests for one account less than a minute apart send nothing more). The answer is the same whether
+    or not any account has the address, and takes about as long, so it tells nobody who has an account.
+    Errors: INVALID_ARGUMENT (missing email), RESOURCE_EXHAUSTED (the edge's per-address limit on this class
+    of call).
+    """
+    ResetPassword: _aio.UnaryUnaryMultiCallable[_users_pb2.ResetPasswordRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Sets a new password with the token of a reset link: the token is spent, every session of the account is
+    signed out, and the owner is told by email.
+    Errors: INVALID_ARGUMENT (missing token; weak new password), FAILED_PRECONDITION (RESET_TOKEN_INVALID: the
+    token is unknown, used, expired or replaced by a newer one; which of these is not said),
+    RESOURCE_EXHAUSTED (the edge's per-address limit).
     """
     GetJwks: _aio.UnaryUnaryMultiCallable[_users_pb2.GetJwksRequest, _users_pb2.Jwks]  # type: ignore[assignment]
     """The public keys that verify access tokens (RFC 7517), also at the conventional well-known path.
@@ -372,6 +408,33 @@ class AuthServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Revokes a refresh token (and the session it belongs to). Idempotent.
         Errors: INVALID_ARGUMENT (missing refresh token).
+        """
+
+    @_abc_1.abstractmethod
+    def RequestPasswordReset(
+        self,
+        request: _users_pb2.RequestPasswordResetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Starts a password reset for whoever forgot theirs: when an account that is not closed has this email, it
+        is sent a link to the web client's reset page, valid 30 minutes and once (a newer request replaces it;
+        requests for one account less than a minute apart send nothing more). The answer is the same whether
+        or not any account has the address, and takes about as long, so it tells nobody who has an account.
+        Errors: INVALID_ARGUMENT (missing email), RESOURCE_EXHAUSTED (the edge's per-address limit on this class
+        of call).
+        """
+
+    @_abc_1.abstractmethod
+    def ResetPassword(
+        self,
+        request: _users_pb2.ResetPasswordRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Sets a new password with the token of a reset link: the token is spent, every session of the account is
+        signed out, and the owner is told by email.
+        Errors: INVALID_ARGUMENT (missing token; weak new password), FAILED_PRECONDITION (RESET_TOKEN_INVALID: the
+        token is unknown, used, expired or replaced by a newer one; which of these is not said),
+        RESOURCE_EXHAUSTED (the edge's per-address limit).
         """
 
     @_abc_1.abstractmethod

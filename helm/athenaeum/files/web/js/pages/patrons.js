@@ -8,6 +8,7 @@ import { DateText, DeadlineText, ErrorNotice, Loading, NotFound, Notice, namesNo
 import { History, useBookTitles } from "./account.js";
 import { FinesTable } from "./fines.js";
 import { HoldForPatron, PatronBlock, PatronEdit, PatronLoans } from "./patron_tools.js";
+import { SetPatronPassword } from "./patron_password.js";
 
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";
@@ -77,6 +78,7 @@ export function PatronPage({ params, route }) {
         <dt>${t("patrons.status")}</dt><dd data-testid="patron-status">${t(`user_status.${patron.status}`)} ${patron.status_reason}</dd>
       </dl>
       <p><a href=${href("/audit", { resource: name })}>${t("audit.of_patron")}</a></p>
+      <${SetPatronPassword} patron=${patron} />
     </div>
     <${PatronLoans} patron=${name} />
     <h2>${t("holds.heading")}</h2>

@@ -22,10 +22,13 @@ __all__ = (
     "LogoutRequest",
     "NotificationPreferences",
     "PasswordChanged",
+    "PasswordResetRequested",
     "RefreshTokenRequest",
     "RefreshTokenResponse",
     "RegisterRequest",
     "RegisterResponse",
+    "RequestPasswordResetRequest",
+    "ResetPasswordRequest",
     "SessionRevoked",
     "UpdateUserRequest",
     "User",
@@ -257,17 +260,18 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class ChangePasswordRequest(betterproto2.Message):
     """
-    A change of one's own password.
+    A change of one's own password (or staff setting a reader's).
     """
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "users/{user}" or "users/me": the caller's own account.
+    "users/{user}" or "users/me": the caller's own account, or (staff) a reader's.
     """
 
     current_password: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    The password the account has now: a stolen access token alone cannot change it.
+    The password the account has now: a stolen access token alone cannot change it. Not asked of staff
+    setting a reader's password.
     """
 
     new_password: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
@@ -662,9 +666,9 @@ class NotificationPreferences(betterproto2.Message):
     Choices per kind of notification, for that kind only (a channel switched off above stays off). Keys:
     "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
     "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "fine_assessed", "welcome",
-    "password_changed", "session_revoked", "email_changed", "phone_changed" (security notices: sent
-    whatever the choice, an address change to the previous address), "message" (from staff). At most 20
-    entries.
+    "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed" (security
+    notices: sent whatever the choice, an address change to the previous address), "message" (from staff).
+    At most 20 entries.
     """
 
 
@@ -676,7 +680,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class PasswordChanged(betterproto2.Message):
     """
-    The owner changed their password (ChangePassword); their other sessions were revoked with it.
+    The account's password changed (ChangePassword, or ResetPassword); its other sessions were revoked with it.
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -699,9 +703,69 @@ class PasswordChanged(betterproto2.Message):
     "users/{user}".
     """
 
+    changed_by: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" of the staff member who set it; empty when the owner did (with the current password or a
+    reset link).
+    """
+
+    method: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "change" (ChangePassword by the owner), "reset" (a reset link) or "staff" (set by `changed_by`).
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "PasswordChanged", PasswordChanged
+)
+
+
+@dataclass(eq=False, repr=False)
+class PasswordResetRequested(betterproto2.Message):
+    """
+    Someone asked for a password reset of this account (RequestPasswordReset): the notifications service
+    mails the link. The token is marked debug_redact: the audit trail (the events service) leaves it out, and
+    so does every log that prints the message; only the email carries it.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    name: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    "users/{user}".
+    """
+
+    token: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The single-use reset token (the users service keeps only its hash).
+    """
+
+    expire_time: "datetime.datetime | None" = betterproto2.field(
+        5,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When the token stops working.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "PasswordResetRequested", PasswordResetRequested
 )
 
 
@@ -814,6 +878,45 @@ class RegisterResponse(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "RegisterResponse", RegisterResponse
+)
+
+
+@dataclass(eq=False, repr=False)
+class RequestPasswordResetRequest(betterproto2.Message):
+    """
+    Who forgot their password.
+    """
+
+    email: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The account's email (compared case-insensitively).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "RequestPasswordResetRequest", RequestPasswordResetRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ResetPasswordRequest(betterproto2.Message):
+    """
+    A new password, with the token of a reset link.
+    """
+
+    token: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The token from the reset link (the web client reads it from the link's fragment).
+    """
+
+    new_password: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The password from now on, by RegisterRequest.password's rules (INVALID_ARGUMENT otherwise).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.users.v1", "ResetPasswordRequest", ResetPasswordRequest
 )
 
 
@@ -1118,7 +1221,8 @@ class UserRegistered(betterproto2.Message):
     """
     Event payloads the users service publishes on JetStream, subject "athenaeum.users.<event>.v1" where
     <event> is the snake_case message name. Every payload starts with `event_id` (a UUID, also the
-    Nats-Msg-Id) and `occur_time`. Payloads never carry passwords or tokens.
+    Nats-Msg-Id) and `occur_time`. Payloads never carry passwords or tokens, but for the reset token of
+    PasswordResetRequested (marked debug_redact, for the email only).
 
     An account was created (self-registration or at the desk).
     """
