@@ -364,7 +364,9 @@ class ListUsersRequest(_message.Message):
     past their expire_time).
     """
     query: _builtins.str
-    """Case-insensitive substring of email, display name, phone or card number."""
+    """Finds accounts whose email, phone or card number contains it, or whose display name holds each of its
+    words, in any order ("Сидоров Петр" finds "Пётр Сидоров": "е" stands for "ё"); case does not matter.
+    """
     patron_category: _builtins.str
     """Only users of this patron category, e.g. "CHILD" (empty: any)."""
     def __init__(

@@ -523,7 +523,8 @@ class ListUsersRequest(betterproto2.Message):
 
     query: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
-    Case-insensitive substring of email, display name, phone or card number.
+    Finds accounts whose email, phone or card number contains it, or whose display name holds each of its
+    words, in any order ("Сидоров Петр" finds "Пётр Сидоров": "е" stands for "ё"); case does not matter.
     """
 
     patron_category: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
