@@ -20,6 +20,7 @@ from services.catalog.api.convert import (
     search_results_to_proto,
     status_from_proto,
 )
+from services.catalog.api.import_stream import rows_counted_over_the_stream
 from services.catalog.api.search_cache import SearchCache
 from services.catalog.app import books, circulation, copies, importing
 from services.catalog.app.ports import CatalogUnitOfWork
@@ -114,6 +115,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         self, request_iterator: AsyncIterator[catalog_pb2.ImportBooksRequest], context: Context
     ) -> catalog_pb2.ImportBooksResponse:
         """Bulk-loads books from streamed CSV rows, all or nothing."""
+        request_iterator = rows_counted_over_the_stream(request_iterator)
         first = await anext(aiter(request_iterator), None)
         if first is None:
             raise InvalidArgument.field("header", "the stream was empty")

@@ -12,7 +12,7 @@ from enum import IntEnum
 from operator import attrgetter
 from typing import Protocol
 
-from services.support.runtime.names import NamePattern
+from services.support.runtime.names import NamePattern, canonical_name
 
 EVENT = NamePattern("events/{event}")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -146,8 +146,8 @@ def complete(event: NewEvent, batch: AcceptedBatch, index: int) -> EventRecord:
         category=CATEGORY_OF[event.category],
         occur_time=occur_time,
         record_time=batch.accept_time,
-        actor=event.actor or batch.accepted_by,
-        subject=event.subject,
+        actor=canonical_name(event.actor) if event.actor else batch.accepted_by,
+        subject=canonical_name(event.subject),  # found by the spelling filters use, whichever one was sent
         source=event.source,
         trace_id=event.trace_id or batch.trace_id,
         attributes=event.attributes,

@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from services.events.domain.model import Category, EventRecord
 from services.events.domain.rules import KEY as KEY_PATTERN
 from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.names import canonical_name
 
 MAX_FILTER_LENGTH = 2000
 MAX_TERMS = 16
 TEXT_FIELDS = ("actor", "subject", "type", "source", "trace_id")
+NAME_FIELDS = ("actor", "subject", "resource")
 ATTRIBUTES = "attributes."
 EQUALITY = ("=", "!=")
 ORDERING = ("<", "<=", ">", ">=")
@@ -111,7 +113,9 @@ def build_query(
 ) -> EventQuery:
     """The request's own fields (type: exact, or a prefix ending in ".") and its filter, as one query."""
     conditions = [
-        Condition(name, "=", _checked(value, name)) for name, value in (("actor", actor), ("subject", subject)) if value
+        Condition(name, "=", canonical_name(_checked(value, name)))
+        for name, value in (("actor", actor), ("subject", subject))
+        if value
     ]
     if type:
         conditions.append(Condition("type", "=", _checked(type, "type"), prefix=type.endswith(".")))
@@ -183,7 +187,10 @@ def _condition(field: str, op: str, value: str, *, quoted: bool) -> Condition:
         raise _bad(f"cannot filter on {_safe(field)}")
     _checked(value, "filter")
     prefix = quoted and value.endswith("*")
-    return Condition(field, op, value[:-1] if prefix else value, prefix=prefix)
+    if prefix:
+        return Condition(field, op, value[:-1], prefix=True)
+    # One resource whichever way its id is spelled: the names recorded are canonical.
+    return Condition(field, op, canonical_name(value) if field in NAME_FIELDS else value)
 
 
 def _category(value: str, field: str) -> Category:

@@ -34,6 +34,7 @@ from services.loans.domain.loans import LOAN, Loan
 from services.loans.domain.money import money
 from services.support.runtime.clock import Clock
 from services.support.runtime.idempotency import parse_request_id
+from services.support.runtime.names import canonical_name
 
 Context = grpc.aio.ServicerContext
 
@@ -68,9 +69,9 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
     async def IssueLoan(self, request: loans_pb2.IssueLoanRequest, context: Context) -> resources_pb2.Loan:
         """Lends a copy to a patron (the saga)."""
         command = issuing.IssueLoan(
-            patron=request.patron,
+            patron=canonical_name(request.patron),
             barcode=request.barcode,
-            book=request.book,
+            book=canonical_name(request.book),
             request_id=parse_request_id(request.request_id),
             actor=current_actor(),
         )
@@ -159,11 +160,11 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
         """Charges a patron by hand."""
         fine = request.fine
         command = fining.AssessFine(
-            patron=fine.patron,
+            patron=canonical_name(fine.patron),
             amount=fine.amount,
             kind=fine_kind(fine.kind),
             description=fine.description,
-            loan=fine.loan,
+            loan=canonical_name(fine.loan),
             request_id=parse_request_id(request.request_id),
             actor=current_actor(),
         )
@@ -215,8 +216,8 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
     async def PlaceHold(self, request: loans_pb2.PlaceHoldRequest, context: Context) -> resources_pb2.Hold:
         """Reserves a book for a patron."""
         command = holding.PlaceHold(
-            patron=request.hold.patron,
-            book=request.hold.book,
+            patron=canonical_name(request.hold.patron),
+            book=canonical_name(request.hold.book),
             pickup_branch=request.hold.pickup_branch,
             request_id=parse_request_id(request.request_id),
             actor=current_actor(),

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from services.support.runtime.errors import PermissionDenied, Unauthenticated
+from services.support.runtime.names import canonical_name
 
 TRUST_DOMAIN = "athenaeum"
 EDGE = "edge"
@@ -86,12 +87,12 @@ class Identity:
         return self.account_status != ACTIVE_ACCOUNT
 
     def names_self(self, name: str) -> bool:
-        """True when `name` is this user ("users/{own id}" or "users/me")."""
-        return name in (self.subject, ME)
+        """True when `name` is this user ("users/{own id}" in any spelling of the id, or "users/me")."""
+        return canonical_name(name) in (self.subject, ME)
 
     def resolve(self, name: str) -> str:
-        """ "users/me" -> this user's name; any other name unchanged."""
-        return self.subject if name == ME else name
+        """ "users/me" -> this user's name; any other name in its canonical spelling."""
+        return self.subject if name == ME else canonical_name(name)
 
 
 _current: contextvars.ContextVar[Identity | None] = contextvars.ContextVar("athenaeum_identity", default=None)

@@ -1,7 +1,10 @@
 """AIP-122 resource names: one parser for every service ("books/{book}/copies/{copy}" and the like).
 
 Pure: domain code uses it. Ids minted by this mesh are UUIDs; names of another service's resources are
-checked for shape only (that service owns their ids).
+checked for shape only (that service owns their ids). A UUID may be spelled in any way Python's `uuid.UUID`
+reads (upper case, without hyphens, `urn:uuid:`, in braces): every name taken in is written the one way the
+mesh writes them (`canonical_name`), so that the spellings of one resource compare equal wherever names are
+compared as strings (whose record it is, page tokens, stored references, event filters).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from services.support.runtime.errors import InvalidArgument
 
 _VARIABLE = re.compile(r"\{(\w+)\}")
 _FOREIGN_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,22 @@ def _uuid(raw: str) -> uuid.UUID | None:
         return None
 
 
+def canonical_name(name: str) -> str:
+    """`name` with each id that is a UUID in another spelling written as the mesh writes it (lower case,
+    hyphenated); any other name unchanged ("users/me", a malformed one: its parser names the fault)."""
+    parts = name.split("/")
+    for index in range(1, len(parts), 2):
+        if not _CANONICAL_UUID.fullmatch(parts[index]) and (parsed := _uuid(parts[index])) is not None:
+            parts[index] = str(parsed)
+    return "/".join(parts)
+
+
 def check_reference(value: str, collection: str, *, field: str, required: bool = True) -> str:
-    """Another service's resource name such as users/{user}: checked for shape only; "" allowed when optional."""
+    """Another service's resource name such as users/{user}, checked for shape only and returned in its
+    canonical spelling (`canonical_name`): use what it returns. "" allowed when optional."""
     if not value and not required:
         return ""
+    value = canonical_name(value)
     prefix, _, raw = value.partition("/")
     if prefix != collection or not _FOREIGN_ID.fullmatch(raw):
         raise InvalidArgument.field(field, f"must look like {collection}/{{id}}")

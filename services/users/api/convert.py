@@ -134,12 +134,21 @@ def user_filter(request: users_pb2.ListUsersRequest) -> UserFilter:
 
 def update_mask_of(request: users_pb2.UpdateUserRequest) -> frozenset[str]:
     """The mask as given ("a.b" counts as "a", but for the parts of the notification preferences); without
-    one, every field the client set (AIP-134)."""
+    one, every field the client set (AIP-134), the preferences by the parts set in them: the new values are
+    merged into the old, as protobuf merges a message. A bool sent false cannot be told from one not sent
+    (proto3 has no presence for them), so switching a channel off takes a mask naming it."""
     if request.update_mask.paths:
         return frozenset(
             path if path.startswith(f"{PREFERENCES}.") else path.split(".")[0] for path in request.update_mask.paths
         )
-    return frozenset(descriptor.name for descriptor, _ in request.user.ListFields()) - OUTPUT_ONLY_FIELDS
+    fields = frozenset(descriptor.name for descriptor, _ in request.user.ListFields()) - OUTPUT_ONLY_FIELDS
+    return fields - {PREFERENCES} | _preference_paths(request.user.notification_preferences)
+
+
+def _preference_paths(prefs: users_pb2.NotificationPreferences) -> frozenset[str]:
+    """The parts of the preferences set in `prefs`, one path per kind ("notification_preferences.kinds.x")."""
+    paths = {f"{PREFERENCES}.{descriptor.name}" for descriptor, _ in prefs.ListFields()} - {f"{PREFERENCES}.kinds"}
+    return frozenset(paths | {f"{PREFERENCES}.kinds.{kind}" for kind in prefs.kinds})
 
 
 def eligibility_to_proto(user: User, eligibility: Eligibility) -> users_pb2.BorrowingEligibility:

@@ -16,6 +16,7 @@ from services.support.runtime.repository import TrackingRepository
 from services.users.app.ports import UserCursor, UserFilter
 from services.users.data.tables import users
 from services.users.domain.accounts import USER, CardNumberTaken, User, UserNotFound
+from services.users.domain.patron_search import YO_FROM, YO_TO, name_words
 from services.users.domain.profile import KindChoice, Profile, UserStatus
 
 _BY_ID = DriverStatement(sa.select(users).where(users.c.id == sa.bindparam("user_id")), read=True)
@@ -118,11 +119,25 @@ def _conditions(where: UserFilter, *, now: datetime) -> list[sa.ColumnElement[bo
     if where.patron_category:
         conditions.append(users.c.patron_category == where.patron_category)
     if where.text:
-        escaped = where.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        columns = (users.c.email, users.c.display_name, users.c.phone, users.c.card_number)
-        conditions.append(sa.or_(*(column.ilike(pattern, escape="\\") for column in columns)))
+        conditions.append(_text_matches(where.text))
     return conditions
+
+
+def _text_matches(text: str) -> sa.ColumnElement[bool]:
+    """`text` in the email, phone or card number; or each of its words in the display name, in any order,
+    yo as ye (patron_search)."""
+    columns = (users.c.email, users.c.phone, users.c.card_number)
+    found: list[sa.ColumnElement[bool]] = [column.ilike(_containing(text), escape="\\") for column in columns]
+    words = name_words(text)
+    if words:
+        name = sa.func.translate(users.c.display_name, YO_FROM, YO_TO)
+        found.append(sa.and_(*(name.ilike(_containing(word), escape="\\") for word in words)))
+    return sa.or_(*found)
+
+
+def _containing(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _to_user(m: Mapping[Any, Any]) -> User:

@@ -13,7 +13,7 @@ from services.support.runtime.identity import STAFF, Role
 from services.support.runtime.names import NamePattern
 from services.support.runtime.versioning import Versioned
 from services.users.domain.profile import Profile, UserStatus
-from services.users.domain.validation import new_card_number
+from services.users.domain.validation import kind_choices_violation, new_card_number
 
 USER = NamePattern("users/{user}")
 
@@ -22,8 +22,10 @@ READER_FIELDS = frozenset(
     {"email", "display_name", "phone", "notification_preferences", "home_branch", "locale", "time_zone"}
 )
 PREFERENCES = "notification_preferences"
-# A mask may name the preferences whole or one part of them ("notification_preferences.sms_opt_in").
+# A mask may name the preferences whole or one part of them ("notification_preferences.sms_opt_in"), or one
+# kind's choice ("notification_preferences.kinds.hold_ready", AIP-161's path into a map with string keys).
 PREFERENCE_PARTS = {"email_opt_in": ("email_opt_in",), "sms_opt_in": ("sms_opt_in",), "kinds": ("kind_choices",)}
+KINDS = f"{PREFERENCES}.kinds."
 LIBRARIAN_FIELDS = READER_FIELDS | {"patron_category", "status", "status_reason", "expire_time"}
 ADMIN_FIELDS = LIBRARIAN_FIELDS | {"role"}
 WRITABLE_BY = {Role.READER: READER_FIELDS, Role.LIBRARIAN: LIBRARIAN_FIELDS, Role.ADMIN: ADMIN_FIELDS}
@@ -124,15 +126,20 @@ class User(Versioned):
 
     def update(self, changes: Profile, mask: frozenset[str], *, actor: Actor, now: datetime) -> None:
         """Apply the masked fields of `changes`, if `actor` may write each of them on this account. A mask
-        entry names a field, or one part of the notification preferences ("notification_preferences.kinds")."""
+        entry names a field, one part of the notification preferences ("notification_preferences.kinds"), or one
+        kind's choice ("notification_preferences.kinds.hold_ready": set as in `changes`, removed when absent)."""
         unknown = {path for path in mask if not _known_path(path)}
         if unknown:
             raise InvalidArgument.field("update_mask", f"unknown field(s): {', '.join(sorted(unknown))}")
         if mask & OUTPUT_ONLY_FIELDS:
             raise InvalidArgument.field("update_mask", f"output-only: {', '.join(sorted(mask & OUTPUT_ONLY_FIELDS))}")
+        kind = kind_choices_violation(sorted(_named_kinds(mask)), field=f"user.{PREFERENCES}.kinds")
+        if kind is not None:
+            raise InvalidArgument([kind])
         self._check_may_write(frozenset(path.split(".")[0] for path in mask), actor)
         fields = _profile_fields(mask)
-        updated = replace(self.profile, **{name: getattr(changes, name) for name in fields}).validated()
+        updated = replace(self.profile, **{name: getattr(changes, name) for name in fields})
+        updated = _with_kind_choices(updated, changes, kinds=_named_kinds(mask)).validated()
         previous_status = self.profile.status
         self.profile = updated
         self._touch(now)
@@ -240,6 +247,8 @@ class User(Versioned):
 
 def _known_path(path: str) -> bool:
     field, _, part = path.partition(".")
+    if path.startswith(KINDS):
+        return bool(path.removeprefix(KINDS))  # which kinds: kind_choices_violation
     if part:
         return field == PREFERENCES and part in PREFERENCE_PARTS
     return field in ADMIN_FIELDS or field in OUTPUT_ONLY_FIELDS
@@ -268,12 +277,28 @@ def _profile_fields(mask: frozenset[str]) -> list[str]:
     fields: list[str] = []
     for path in mask:
         field, _, part = path.partition(".")
+        if path.startswith(KINDS):
+            continue  # one kind's choice: _with_kind_choices
         if field == PREFERENCES:
             parts = [part] if part else list(PREFERENCE_PARTS)
             fields += [name for each in parts for name in PREFERENCE_PARTS[each]]
         else:
             fields.append(renamed.get(field, field))
     return fields
+
+
+def _named_kinds(mask: frozenset[str]) -> set[str]:
+    return {path.removeprefix(KINDS) for path in mask if path.startswith(KINDS)}
+
+
+def _with_kind_choices(profile: Profile, changes: Profile, *, kinds: Collection[str]) -> Profile:
+    """`profile` whose choices for `kinds` are those of `changes` (a kind `changes` lacks loses its choice);
+    the other kinds keep theirs."""
+    kept = [choice for choice in profile.kind_choices if choice.kind not in kinds]
+    taken = [choice for choice in changes.kind_choices if choice.kind in kinds]
+    if len(kept) == len(profile.kind_choices) and not taken:
+        return profile
+    return replace(profile, kind_choices=tuple(kept + taken))
 
 
 class UserNotFound(NotFound):

@@ -30,6 +30,7 @@ from services.users.domain.accounts import (
     is_active_admin,
 )
 from services.users.domain.password_resets import PasswordReset
+from services.users.domain.patron_search import name_matches
 from services.users.domain.sessions import RefreshToken, Session
 from services.users.domain.signing_keys import Keyring, SigningKey
 from services.users.domain.throttling import SignInThrottle
@@ -182,12 +183,16 @@ class FakeUserRepository(_Tracking):
 def _matching(users: Iterable[User], where: UserFilter, now: datetime) -> list[User]:
     def matches(user: User) -> bool:
         p = user.profile
-        texts = (p.email, p.display_name, p.phone, user.card_number)
+        texts = (p.email, p.phone, user.card_number)
         return (
             (where.role is None or p.role == where.role)
             and (where.status is None or p.effective_status(now) == where.status)
             and (not where.patron_category or p.patron_category == where.patron_category)
-            and (not where.text or any(where.text.lower() in text.lower() for text in texts))
+            and (
+                not where.text
+                or any(where.text.lower() in text.lower() for text in texts)
+                or name_matches(where.text, p.display_name)
+            )
         )
 
     return [user for user in users if matches(user)]

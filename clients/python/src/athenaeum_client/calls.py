@@ -15,6 +15,7 @@ import betterproto2
 import grpc
 import grpc.aio
 
+from ._ranges import out_of_range
 from .errors import RequestSerializationError, from_rpc_error
 from .generated.stubs import DEFAULT, Default
 
@@ -38,8 +39,9 @@ ONE_REQUEST = frozenset({"unary_unary", "unary_stream"})
 
 
 class _Encoder:
-    """Serializes a call's requests. One that cannot be (a naive datetime…) is the caller's mistake, which grpc
-    would report as INTERNAL, a server's error, with the cause only in its log: it is kept to be raised instead."""
+    """Serializes a call's requests. One that cannot be (a naive datetime, a number its field cannot hold…) is
+    the caller's mistake, which grpc would report as INTERNAL, a server's error, with the cause only in its log
+    (or, for a number, send wrapped to another): it is kept to be raised instead."""
 
     def __init__(self) -> None:
         self.failure: RequestSerializationError | None = None
@@ -48,6 +50,9 @@ class _Encoder:
         if isinstance(message, bytes):  # a single request, serialized before its call
             return message
         try:
+            wrong = out_of_range(message)  # bytes() would wrap it: the server would get another number
+            if wrong is not None:
+                raise ValueError(wrong)
             return bytes(message)
         except Exception as error:
             self.failure = RequestSerializationError(f"{type(message).__name__} cannot be serialized: {error}")

@@ -161,7 +161,9 @@ class CatalogServiceStub:
         Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
         One import takes at most 20,000 rows and 50,000 copies: split a larger file.
-        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
+        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that;
+        a row no request may hold, with a control character or too long, which ends the stream: its BadRequest
+        names it `rows[i]` counted from the stream's first row, "row i+1" as in `errors`).
         """
         return self._caller.stream_unary('/athenaeum.catalog.v1.CatalogService/ImportBooks', requests, catalog_v1.ImportBooksResponse, timeout=timeout, metadata=metadata)
 
@@ -841,7 +843,9 @@ class CatalogServiceAsyncStub:
         Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
         One import takes at most 20,000 rows and 50,000 copies: split a larger file.
-        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
+        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that;
+        a row no request may hold, with a control character or too long, which ends the stream: its BadRequest
+        names it `rows[i]` counted from the stream's first row, "row i+1" as in `errors`).
         """
         return await self._caller.stream_unary('/athenaeum.catalog.v1.CatalogService/ImportBooks', requests, catalog_v1.ImportBooksResponse, timeout=timeout, metadata=metadata)
 

@@ -187,7 +187,9 @@ class CatalogServiceServicer:
         """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
         One import takes at most 20,000 rows and 50,000 copies: split a larger file.
-        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
+        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that;
+        a row no request may hold, with a control character or too long, which ends the stream: its BadRequest
+        names it `rows[i]` counted from the stream's first row, "row i+1" as in `errors`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

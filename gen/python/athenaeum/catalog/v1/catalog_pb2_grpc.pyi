@@ -68,7 +68,9 @@ class CatalogServiceStub:
     """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
     All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
     One import takes at most 20,000 rows and 50,000 copies: split a larger file.
-    Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
+    Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that;
+    a row no request may hold, with a control character or too long, which ends the stream: its BadRequest
+    names it `rows[i]` counted from the stream's first row, "row i+1" as in `errors`).
     """
     CreateCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CreateCopyRequest, _catalog_pb2.Copy]
     """Adds a physical copy of a book.
@@ -162,7 +164,9 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
     All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
     One import takes at most 20,000 rows and 50,000 copies: split a larger file.
-    Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
+    Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that;
+    a row no request may hold, with a control character or too long, which ends the stream: its BadRequest
+    names it `rows[i]` counted from the stream's first row, "row i+1" as in `errors`).
     """
     CreateCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CreateCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Adds a physical copy of a book.
@@ -295,7 +299,9 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         """Bulk-loads books from CSV rows streamed by the client; returns a summary when the stream ends.
         All or nothing: when any row fails, nothing is applied and `errors` lists every bad row.
         One import takes at most 20,000 rows and 50,000 copies: split a larger file.
-        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that).
+        Errors: INVALID_ARGUMENT (no header in the first message, unknown column, more rows or copies than that;
+        a row no request may hold, with a control character or too long, which ends the stream: its BadRequest
+        names it `rows[i]` counted from the stream's first row, "row i+1" as in `errors`).
         """
 
     @_abc_1.abstractmethod

@@ -303,7 +303,11 @@ class CirculationRule(_message.Message):
     max_renewals: _builtins.int
     """How many times a loan may be renewed."""
     renewal_period_days: _builtins.int
-    """Days each renewal adds (from the renewal time)."""
+    """Days each renewal adds, counted from the loan's current due date as Koha does by default (from the
+    renewal time only were that later): renewed on the day of issue, a 14-day loan with 14 renewal days is
+    due 28 days after issue. The new due date is the end of the library's day that many days on, capped by
+    `hard_due_time`.
+    """
     max_loans: _builtins.int
     """Most active loans a patron may have of items this rule governs: of its item type, or for a `*` rule of
     the item types with no rule of their own for the patron's category (a DVD rule's loans count against the

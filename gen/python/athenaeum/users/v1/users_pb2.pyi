@@ -364,7 +364,9 @@ class ListUsersRequest(_message.Message):
     past their expire_time).
     """
     query: _builtins.str
-    """Case-insensitive substring of email, display name, phone or card number."""
+    """Finds accounts whose email, phone or card number contains it, or whose display name holds each of its
+    words, in any order ("Сидоров Петр" finds "Пётр Сидоров": "е" stands for "ё"); case does not matter.
+    """
     patron_category: _builtins.str
     """Only users of this patron category, e.g. "CHILD" (empty: any)."""
     def __init__(
@@ -446,6 +448,11 @@ class UpdateUserRequest(_message.Message):
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Fields to change (empty: every field set in `user`). Readers may change only their own `email`,
         `display_name`, `phone`, `notification_preferences` and `home_branch`; another field is PERMISSION_DENIED.
+        `notification_preferences` named whole replaces them; a path may name one part instead
+        ("notification_preferences.sms_opt_in") or one kind ("notification_preferences.kinds.hold_ready": set
+        as sent, removed when `kinds` lacks it), leaving the rest as it was. Without a mask the preferences are
+        merged: the switches sent true and the kinds sent change, the others stay. A switch sent false cannot
+        be told from one not sent, so turning a channel off takes a mask naming it.
         """
 
     def __init__(

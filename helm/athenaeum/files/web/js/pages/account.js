@@ -247,7 +247,7 @@ function Preferences() {
     try {
       const body = { phone: form.phone.trim(), notification_preferences: { email_opt_in: form.email, sms_opt_in: form.sms }, etag: user.etag };
       const updated = await saving.run(body, (request_id) =>
-        api(`/v1/${user.name}`, { method: "PATCH", query: { update_mask: "notification_preferences,phone", request_id }, body }),
+        api(`/v1/${user.name}`, { method: "PATCH", query: { update_mask: "notification_preferences.email_opt_in,notification_preferences.sms_opt_in,phone", request_id }, body }),
       );
       if (!updated) return;
       session.updateUser(updated);

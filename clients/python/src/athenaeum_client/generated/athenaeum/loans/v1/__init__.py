@@ -359,7 +359,10 @@ class CirculationRule(betterproto2.Message):
 
     renewal_period_days: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
     """
-    Days each renewal adds (from the renewal time).
+    Days each renewal adds, counted from the loan's current due date as Koha does by default (from the
+    renewal time only were that later): renewed on the day of issue, a 14-day loan with 14 renewal days is
+    due 28 days after issue. The new due date is the end of the library's day that many days on, capped by
+    `hard_due_time`.
     """
 
     max_loans: "int" = betterproto2.field(7, betterproto2.TYPE_INT32)
