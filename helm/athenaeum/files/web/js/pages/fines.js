@@ -3,7 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, fineText, formatMoney, t } from "../i18n.js";
+import { fieldText, fineText, formatMoney, t, typedAmount } from "../i18n.js";
 import { navigate } from "../router.js";
 import { DateText, ErrorNotice, Loading, Money, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { PagedCount, sumDecimals, usePaged } from "../paging.js";
