@@ -2,6 +2,7 @@
 // holds and offers the rest, so nothing is cut off silently (the Fines page once showed the newest 100 and a
 // total over all of them).
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { api } from "./api.js";
 import { html } from "./html.js";
 import { formatNumber, t } from "./i18n.js";
 
@@ -78,4 +79,34 @@ export function sumDecimals(amounts) {
   const sign = sum < 0n ? "-" : "";
   const digits = (sum < 0n ? -sum : sum).toString().padStart(scale + 1, "0");
   return `${sign}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+}
+
+// A bound on the pages `fetchAll` follows: a list that long is a fault (or a loop of tokens), not a list to show.
+const MOST_PAGES = 200;
+
+/** Every item of a list the page needs whole (a patron's active holds, the rules matrix): each page of 100
+ * until `next_page_token` is empty. `field` names the items in the answer ("holds", "copies"…). */
+export async function fetchAll(path, { query = {}, field, auth = true } = {}) {
+  const items = [];
+  let token = "";
+  for (let page = 0; page < MOST_PAGES; page += 1) {
+    const data = await api(path, { query: { ...query, page_size: 100, page_token: token }, auth });
+    items.push(...(data[field] || []));
+    token = data.next_page_token || "";
+    if (!token) return items;
+  }
+  throw new Error(`more than ${MOST_PAGES} pages of ${field}`);
+}
+
+/** A patron's WAITING and READY holds, however many ended holds came before them. */
+export async function activeHolds(patron) {
+  const [waiting, ready] = await Promise.all(
+    ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].map((status) => fetchAll(`/v1/${patron}/holds`, { query: { status }, field: "holds" })),
+  );
+  return [...ready, ...waiting];
+}
+
+/** What `fines` still owe in all, as the API's outstanding_total says it (only OUTSTANDING fines owe). */
+export function sumOwed(fines) {
+  return sumDecimals(fines.filter((fine) => fine.status === "FINE_STATUS_OUTSTANDING").map((fine) => fine.outstanding_amount));
 }
