@@ -156,3 +156,24 @@ async def test_the_hold_shelf_lists_ready_holds_soonest_deadline_first_and_flags
     await expect(due_soon).to_have_class("is-overdue")
     await expect(shelf.locator(f'tr[data-hold="{placed_first}"]')).not_to_contain_text(late)
     await expect(page.get_by_test_id("holdshelf-late")).to_be_visible()
+
+
+async def test_the_users_page_reaches_every_account_past_the_first_hundred(
+    page: Page, rest: httpx.AsyncClient, admin, librarian
+) -> None:
+    """The admin's Users page fetched 100 accounts and said nothing of the others."""
+    total = (await rest.get("/v1/users", params={"page_size": 1}, headers=admin.headers)).json()["total_size"]
+    tag = uuid.uuid4().hex[:8]
+    for n in range(max(0, 101 - total)):
+        user = {"email": f"many-{tag}-{n}@example.org", "display_name": f"Many {tag} {n}"}
+        made = await rest.post("/v1/users", json={"user": user}, headers=librarian.headers)
+        assert made.status_code == 200, made.text
+    total = (await rest.get("/v1/users", params={"page_size": 1}, headers=admin.headers)).json()["total_size"]
+
+    await sign_in(page, admin.email, admin.password, next_hash="/users")
+    rows = page.locator("table.stacks tbody tr")
+    await expect(rows).to_have_count(100)
+    await expect(page.get_by_test_id("paged-count")).to_have_text(f"Showing 100 of {total:,}.")
+    await page.get_by_role("button", name="Show all").click()
+    await expect(rows).to_have_count(total)
+    await expect(page.get_by_test_id("paged-count")).to_have_text(f"Showing {total:,} of {total:,}.")

@@ -7,7 +7,7 @@ import { fieldText, fineText, formatDeadline, t, tn } from "../i18n.js";
 import { session } from "../session.js";
 import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
-import { activeHolds, fetchAll, sumOwed } from "../paging.js";
+import { fetchActiveHolds, fetchAll, sumOwed } from "../paging.js";
 
 const HISTORY_PAGE = 20;
 
@@ -83,7 +83,7 @@ function LoanTable({ loans, onRenew, busy }) {
 
 function Holds({ patron }) {
   const holds = useAsync(
-    () => activeHolds(patron),
+    () => fetchActiveHolds(patron),
     [patron],
   );
   const titles = useBookTitles(holds.data);

@@ -8,7 +8,7 @@ import { DateText, DeadlineText, ErrorNotice, Loading, NotFound, Notice, namesNo
 import { History, useBookTitles } from "./account.js";
 import { FinesTable } from "./fines.js";
 import { HoldForPatron, PatronBlock, PatronEdit, PatronLoans } from "./patron_tools.js";
-import { PagedCount, activeHolds, usePaged } from "../paging.js";
+import { PagedCount, fetchActiveHolds, usePaged } from "../paging.js";
 
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";
@@ -60,10 +60,10 @@ export function PatronsPage({ route }) {
 export function PatronPage({ params, route }) {
   const name = `users/${params.id}`;
   const user = useAsync(() => api(`/v1/${name}`), [name]);
-  const holds = useAsync(() => activeHolds(name), [name]);
+  const holds = useAsync(() => fetchActiveHolds(name), [name]);
   const [message, setMessage] = useState(route?.query.get("created") ? t("newreader.created") : null);
   useTitle(user.data?.display_name || t("patrons.title"));
-  const activeHolds = (holds.data || []).filter((hold) => ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].includes(hold.status));
+  const activeHolds = holds.data || [];
   const titles = useBookTitles(activeHolds); // the librarian fetches the book from the hold shelf by its title
   if (user.loading && !user.data) return html`<${Loading} />`;
   if (namesNothing(user.error)) return html`<${NotFound} />`;

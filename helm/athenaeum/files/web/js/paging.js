@@ -52,7 +52,7 @@ export function usePaged(fetchPage, deps, { pages: firstPages = 1 } = {}) {
 
 /** "Showing 100 of 105" with Show more / Show all while pages are left. */
 export function PagedCount({ list }) {
-  if (!list.loaded) return null;
+  if (!list.loaded || (!list.items.length && !list.next)) return null; // "nothing" is said by the list
   const shown = list.items.length;
   const total = Math.max(list.total, shown);
   return html`<div class="paged-count">
@@ -99,7 +99,7 @@ export async function fetchAll(path, { query = {}, field, auth = true } = {}) {
 }
 
 /** A patron's WAITING and READY holds, however many ended holds came before them. */
-export async function activeHolds(patron) {
+export async function fetchActiveHolds(patron) {
   const [waiting, ready] = await Promise.all(
     ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].map((status) => fetchAll(`/v1/${patron}/holds`, { query: { status }, field: "holds" })),
   );
