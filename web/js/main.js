@@ -16,6 +16,7 @@ import { PatronPage, PatronsPage } from "./pages/patrons.js";
 import { AddBookPage } from "./pages/addbook.js";
 import { RulesPage } from "./pages/rules.js";
 import { FinesPage } from "./pages/fines.js";
+import { HoldShelfPage } from "./pages/holdshelf.js";
 import { UsersPage } from "./pages/users.js";
 import { DashboardPage } from "./pages/dashboard.js";
 import { AuditPage } from "./pages/audit.js";
@@ -43,6 +44,7 @@ const ROUTES = [
   ["/books-new", AddBookPage, STAFF],
   ["/rules", RulesPage, STAFF],
   ["/fines", FinesPage, STAFF],
+  ["/holdshelf", HoldShelfPage, STAFF],
   ["/users", UsersPage, ADMIN],
   ["/dashboard", DashboardPage, ADMIN],
 ];
@@ -98,6 +100,7 @@ function Header({ route }) {
           link("/books-new", t("nav.add_book")),
           link("/rules", t("nav.rules")),
           link("/fines", t("nav.fines")),
+          link("/holdshelf", t("nav.holdshelf")),
           link("/audit", t("nav.audit")),
         ]}
         ${session.isAdmin() && [link("/users", t("nav.users")), link("/dashboard", t("nav.dashboard"))]}

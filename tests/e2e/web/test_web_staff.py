@@ -131,6 +131,9 @@ async def test_a_patron_search_with_more_than_a_page_says_it_shows_the_first_one
     await expect(page.get_by_text("51 patrons")).to_be_visible()
     await expect(page.locator("tbody tr")).to_have_count(50)
     await expect(page.get_by_text("These are the first 50: add to the search to find the others.")).to_be_visible()
+    await page.get_by_role("button", name="Show more").click()  # and the other one can be reached
+    await expect(page.locator("tbody tr")).to_have_count(51)
+    await expect(page.get_by_test_id("paged-count")).to_have_text("Showing 51 of 51.")
 
 
 async def test_a_patron_s_page_names_the_book_on_the_hold_shelf_and_speaks_to_staff(

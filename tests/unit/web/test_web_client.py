@@ -26,6 +26,7 @@ DYNAMIC_PREFIXES = (
     "channel.",
     "role.",
     "rules.",
+    "fines.status_filter.",  # the fines page's status filter, by the status each option names
     "event_type.",  # the audit trail's event types, by the type each event names
     "audit.category.",
     "account.restricted.",

@@ -6,6 +6,7 @@ import { formatDeadline, languageName, t } from "../i18n.js";
 import { session } from "../session.js";
 import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
 import { AddCopy, CopyList, HoldForAPatron } from "./book_staff.js";
+import { fetchAll } from "../paging.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
 
@@ -13,7 +14,7 @@ export function BookPage({ params }) {
   const bookName = `books/${params.id}`;
   const book = useAsync(() => api(`/v1/${bookName}`, { auth: false }), [bookName]);
   const copies = useAsync(
-    () => api(`/v1/${bookName}/copies`, { query: { page_size: 100 }, auth: false }).then((data) => data.copies || []),
+    () => fetchAll(`/v1/${bookName}/copies`, { field: "copies", auth: false }),
     [bookName],
   );
   useTitle(book.data?.title || t("book.title"));
@@ -84,8 +85,8 @@ function HoldPanel({ bookName, copies, onPlaced }) {
   const mine = useAsync(
     () =>
       user
-        ? api(`/v1/${user.name}/holds`, { query: { book: bookName, page_size: 10 } }).then((data) =>
-            (data.holds || []).find((hold) => ACTIVE_HOLDS.includes(hold.status)),
+        ? fetchAll(`/v1/${user.name}/holds`, { query: { book: bookName }, field: "holds" }).then((holds) =>
+            holds.find((hold) => ACTIVE_HOLDS.includes(hold.status)),
           )
         : Promise.resolve(null),
     [user?.name, bookName],

@@ -6,11 +6,12 @@ import { api } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, formatDeadline, t, tn } from "../i18n.js";
 import { DeadlineText, ErrorNotice, Field, Notice, useAction, useAsync } from "../components.js";
+import { fetchAll } from "../paging.js";
 
 /** The patron's loans, each with Renew: a patron who phones or stands at the desk is renewed by staff. */
 export function PatronLoans({ patron }) {
   const loans = useAsync(
-    () => api(`/v1/${patron}/loans`, { query: { status: "LOAN_STATUS_ACTIVE", page_size: 100 } }).then((data) => data.loans || []),
+    () => fetchAll(`/v1/${patron}/loans`, { query: { status: "LOAN_STATUS_ACTIVE" }, field: "loans" }),
     [patron],
   );
   const [message, setMessage] = useState(null);
@@ -87,8 +88,8 @@ export function PatronBlock({ user, onChanged }) {
 
 /** The patron categories the circulation rules name (besides "*"): offered, not imposed, as the API takes any. */
 export function useCategories() {
-  const rules = useAsync(() => api("/v1/circulationRules", { query: { page_size: 100 } }).catch(() => ({})), []);
-  const named = (rules.data?.circulation_rules || []).map((rule) => rule.patron_category).filter((code) => code && code !== "*");
+  const rules = useAsync(() => fetchAll("/v1/circulationRules", { field: "circulation_rules" }).catch(() => []), []);
+  const named = (rules.data || []).map((rule) => rule.patron_category).filter((code) => code && code !== "*");
   return [...new Set(["ADULT", ...named])].sort();
 }
 

@@ -9,21 +9,29 @@ import { History, useBookTitles } from "./account.js";
 import { FinesTable } from "./fines.js";
 import { HoldForPatron, PatronBlock, PatronEdit, PatronLoans } from "./patron_tools.js";
 import { SetPatronPassword } from "./patron_password.js";
+import { PagedCount, fetchActiveHolds, usePaged } from "../paging.js";
 
 export function PatronsPage({ route }) {
   const query = route.query.get("q") || "";
   const [text, setText] = useState(query);
   useEffect(() => setText(query), [query]); // Back and Forward: the box says what the results are for
   useTitle(t("patrons.title"));
-  const users = useAsync(
-    () => (query ? api("/v1/users", { query: { query, page_size: 50 } }) : Promise.resolve(null)),
+  const users = usePaged(
+    (page_token) =>
+      query
+        ? api("/v1/users", { query: { query, page_size: 50, page_token } }).then((data) => ({
+            items: data.users || [],
+            next: data.next_page_token,
+            total: data.total_size,
+          }))
+        : Promise.resolve({ items: [], next: "", total: 0 }),
     [query],
   );
   function submit(event) {
     event.preventDefault();
     navigate("/patrons", { q: text.trim() });
   }
-  const list = users.data?.users || [];
+  const list = users.items;
   return html`<h1 tabindex="-1">${t("patrons.title")}</h1>
     <p><a class="button quiet" href="#/patrons-new">${t("newreader.title")}</a></p>
     <form class="search-form" role="search" onSubmit=${submit}>
@@ -34,8 +42,8 @@ export function PatronsPage({ route }) {
     </form>
     <${ErrorNotice} error=${users.error} />
     ${users.loading && query && html`<${Loading} />`}
-    ${users.data && html`<p role="status">${tn("patrons.found", users.data.total_size || list.length)}</p>`}
-    ${users.data?.next_page_token && html`<p class="notice">${t("patrons.first_only", { shown: list.length })}</p>`}
+    ${query && users.loaded && html`<p role="status">${tn("patrons.found", users.total || list.length)}</p>`}
+    ${users.next && html`<p class="notice">${t("patrons.first_only", { shown: list.length })}</p>`}
     ${list.length > 0 &&
     html`<div class="table-wrap"><table>
       <thead><tr><th scope="col">${t("patrons.name")}</th><th scope="col">${t("account.card_number")}</th>
@@ -46,16 +54,17 @@ export function PatronsPage({ route }) {
           <td>${user.card_number}</td><td>${user.email}</td><td>${t(`user_status.${user.status}`)}</td>
         </tr>`,
       )}</tbody>
-    </table></div>`}`;
+    </table></div>`}
+    ${query && list.length > 0 && html`<${PagedCount} list=${users} />`}`;
 }
 
 export function PatronPage({ params, route }) {
   const name = `users/${params.id}`;
   const user = useAsync(() => api(`/v1/${name}`), [name]);
-  const holds = useAsync(() => api(`/v1/${name}/holds`, { query: { page_size: 100 } }).then((data) => data.holds || []), [name]);
+  const holds = useAsync(() => fetchActiveHolds(name), [name]);
   const [message, setMessage] = useState(route?.query.get("created") ? t("newreader.created") : null);
   useTitle(user.data?.display_name || t("patrons.title"));
-  const activeHolds = (holds.data || []).filter((hold) => ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].includes(hold.status));
+  const activeHolds = holds.data || [];
   const titles = useBookTitles(activeHolds); // the librarian fetches the book from the hold shelf by its title
   if (user.loading && !user.data) return html`<${Loading} />`;
   if (namesNothing(user.error)) return html`<${NotFound} />`;

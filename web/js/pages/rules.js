@@ -6,6 +6,7 @@ import { html } from "../html.js";
 import { fieldText, t, typedAmount } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
+import { fetchAll } from "../paging.js";
 
 // Editable columns: [field, kind]; "int" and "money" are typed into text inputs, "bool" is a checkbox.
 const COLUMNS = [
@@ -39,7 +40,7 @@ function typed(kind, value) {
 }
 
 export function RulesPage() {
-  const rules = useAsync(() => api("/v1/circulationRules", { query: { page_size: 100 } }).then((data) => data.circulation_rules || []), []);
+  const rules = useAsync(() => fetchAll("/v1/circulationRules", { field: "circulation_rules" }), []);
   const [message, setMessage] = useState(null);
   const editable = session.isAdmin();
   useTitle(t("rules.title"));

@@ -3,7 +3,8 @@ import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, t } from "../i18n.js";
-import { ErrorNotice, Field, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
+import { ErrorNotice, Field, Loading, Notice, useAction, useTitle } from "../components.js";
+import { PagedCount, usePaged } from "../paging.js";
 
 const ROLES = ["USER_ROLE_READER", "USER_ROLE_LIBRARIAN", "USER_ROLE_ADMIN"];
 
@@ -12,7 +13,15 @@ export function UsersPage() {
   const [query, setQuery] = useState("");
   const [search, setSearch] = useState("");
   const [message, setMessage] = useState(null);
-  const users = useAsync(() => api("/v1/users", { query: { role, query: search, page_size: 100 } }), [role, search]);
+  const users = usePaged(
+    (page_token) =>
+      api("/v1/users", { query: { role, query: search, page_size: 100, page_token } }).then((data) => ({
+        items: data.users || [],
+        next: data.next_page_token,
+        total: data.total_size,
+      })),
+    [role, search],
+  );
   useTitle(t("users.title"));
   const done = (text) => {
     setMessage(text);
@@ -31,13 +40,14 @@ export function UsersPage() {
       <button class="button" type="submit">${t("catalogue.search")}</button>
     </form>
     <${ErrorNotice} error=${users.error} />
-    ${users.loading && !users.data && html`<${Loading} />`}
-    ${users.data &&
+    ${users.loading && !users.loaded && html`<${Loading} />`}
+    ${users.loaded &&
     html`<div class="table-wrap"><table class="stacks">
       <thead><tr><th scope="col">${t("patrons.name")}</th><th scope="col">${t("auth.email")}</th>
         <th scope="col">${t("users.role")}</th><th scope="col">${t("patrons.status")}</th></tr></thead>
-      <tbody>${(users.data.users || []).map((user) => html`<${UserRow} key=${user.name + user.etag} user=${user} onDone=${done} />`)}</tbody>
+      <tbody>${users.items.map((user) => html`<${UserRow} key=${user.name + user.etag} user=${user} onDone=${done} />`)}</tbody>
     </table></div>`}
+    <${PagedCount} list=${users} />
     <${NewStaff} onDone=${done} />`;
 }
 

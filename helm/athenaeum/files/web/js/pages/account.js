@@ -7,8 +7,8 @@ import { fieldText, fineText, formatDeadline, t, tn } from "../i18n.js";
 import { session } from "../session.js";
 import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
+import { fetchActiveHolds, fetchAll, sumOwed } from "../paging.js";
 
-const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
 const HISTORY_PAGE = 20;
 
 export function AccountPage() {
@@ -42,7 +42,7 @@ function Restriction({ user }) {
 
 function Loans({ patron }) {
   const loans = useAsync(
-    () => api(`/v1/${patron}/loans`, { query: { status: "LOAN_STATUS_ACTIVE", page_size: 100 } }).then((data) => data.loans || []),
+    () => fetchAll(`/v1/${patron}/loans`, { query: { status: "LOAN_STATUS_ACTIVE" }, field: "loans" }),
     [patron],
   );
   const [message, setMessage] = useState(null);
@@ -95,10 +95,7 @@ function LoanTable({ loans, onRenew, busy }) {
 
 function Holds({ patron }) {
   const holds = useAsync(
-    () =>
-      api(`/v1/${patron}/holds`, { query: { page_size: 100 } }).then((data) =>
-        (data.holds || []).filter((hold) => ACTIVE_HOLDS.includes(hold.status)),
-      ),
+    () => fetchActiveHolds(patron),
     [patron],
   );
   const titles = useBookTitles(holds.data);
@@ -150,7 +147,10 @@ export function useBookTitles(items) {
 }
 
 function Fines({ patron }) {
-  const fines = useAsync(() => api(`/v1/${patron}/fines`, { query: { page_size: 100 } }), [patron]);
+  const fines = useAsync(
+    () => fetchAll(`/v1/${patron}/fines`, { field: "fines" }).then((fines) => ({ fines, outstanding_total: sumOwed(fines) })),
+    [patron],
+  );
   const list = fines.data?.fines || [];
   const loanTitles = useOverdueLoanTitles(list);
   return html`<section aria-labelledby="fines-heading">

@@ -1,34 +1,87 @@
-// Fines for staff: every outstanding fine (or one patron's), each with pay and waive.
-import { useState } from "preact/hooks";
+// Fines for staff: every fine (or one patron's) in a status, a page at a time with how many are shown, each
+// outstanding one with pay and waive. Filters: a patron (card number or e-mail) and a status.
+import { useEffect, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, fineText, t, typedAmount } from "../i18n.js";
+import { fieldText, fineText, formatMoney, t, typedAmount } from "../i18n.js";
+import { navigate } from "../router.js";
 import { DateText, ErrorNotice, Loading, Money, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
+import { PagedCount, sumDecimals, usePaged } from "../paging.js";
 
-export function FinesPage() {
+const OUTSTANDING = "FINE_STATUS_OUTSTANDING";
+const STATUSES = [OUTSTANDING, "FINE_STATUS_PAID", "FINE_STATUS_WAIVED", ""];
+
+export function FinesPage({ route }) {
+  const who = route.query.get("patron") || "";
+  const status = route.query.has("status") ? route.query.get("status") : OUTSTANDING;
+  const [form, setForm] = useState({ who, status });
+  useEffect(() => setForm({ who, status }), [who, status]); // Back and Forward: the form says what is shown
   useTitle(t("fines.staff_title"));
-  return html`<h1 tabindex="-1">${t("fines.staff_title")}</h1><${FinesTable} />`;
+  const patron = useAsync(() => (who ? findPatron(who) : Promise.resolve(null)), [who]);
+  function submit(event) {
+    event.preventDefault();
+    navigate("/fines", { patron: form.who.trim(), status: form.status || "any" });
+  }
+  return html`<h1 tabindex="-1">${t("fines.staff_title")}</h1>
+    <form class="card filters-form" onSubmit=${submit} aria-label=${t("fines.filters")}>
+      <div class="form-grid">
+        <div class="field"><label for="fines-patron">${t("fines.filter_patron")}</label>
+          <input id="fines-patron" value=${form.who} autocomplete="off" onInput=${(event) => setForm({ ...form, who: event.currentTarget.value })} /></div>
+        <div class="field"><label for="fines-status">${t("fines.status")}</label>
+          <select id="fines-status" value=${form.status === "any" ? "" : form.status} onChange=${(event) => setForm({ ...form, status: event.currentTarget.value })}>
+            ${STATUSES.map((code) => html`<option value=${code}>${t(code ? `fines.status_filter.${code}` : "fines.status_filter.any")}</option>`)}
+          </select></div>
+      </div>
+      <button class="button" type="submit">${t("catalogue.search")}</button>
+    </form>
+    <${ErrorNotice} error=${patron.error} />
+    ${who && patron.loading && html`<${Loading} />`}
+    ${who && patron.data && !patron.data.user && html`<p class="notice" role="status">${patron.data.count ? t("fines.patron_ambiguous", { who }) : t("fines.patron_unknown", { who })}</p>`}
+    ${who && patron.data?.user &&
+    html`<p>${t("fines.of_patron")} <a href=${`#/patrons/${idOf(patron.data.user.name)}`}>${patron.data.user.display_name || patron.data.user.email}</a></p>`}
+    ${(!who || patron.data?.user) && html`<${FinesTable} key=${patron.data?.user?.name || ""} patron=${patron.data?.user?.name} status=${status === "any" ? "" : status} />`}`;
 }
 
-/** Outstanding fines (of `patron` when given) with what was paid and what is owed; staff can settle them. */
-export function FinesTable({ patron }) {
+/** The one patron a card number or e-mail names: an exact match first, else the only one found. */
+async function findPatron(text) {
+  const data = await api("/v1/users", { query: { query: text, page_size: 10 } });
+  const users = data.users || [];
+  const wanted = text.toLowerCase();
+  const exact = users.filter((user) => user.card_number === text || (user.email || "").toLowerCase() === wanted);
+  if (exact.length === 1) return { user: exact[0] };
+  return users.length === 1 ? { user: users[0] } : { user: null, count: users.length };
+}
+
+/** Fines (of `patron` when given) in `status` with what is owed; staff can settle the outstanding ones. */
+export function FinesTable({ patron, status = OUTSTANDING }) {
   const path = patron ? `/v1/${patron}/fines` : "/v1/fines";
-  const fines = useAsync(() => api(path, { query: { status: "FINE_STATUS_OUTSTANDING", page_size: 100 } }), [path]);
+  const fines = usePaged(
+    (page_token) =>
+      api(path, { query: { status, page_size: 100, page_token } }).then((data) => ({
+        items: data.fines || [],
+        next: data.next_page_token,
+        total: data.total_size,
+        outstanding_total: data.outstanding_total,
+      })),
+    [path, status],
+  );
   const [message, setMessage] = useState(null);
-  const list = fines.data?.fines || [];
+  const list = fines.items;
   const names = usePatronNames(patron ? [] : list);
   const loanTitles = useOverdueLoanTitles(list);
+  const currency = list[0]?.currency_code;
   const done = (text) => {
     setMessage({ text });
     fines.reload();
   };
   return html`<section aria-labelledby="staff-fines-heading">
-    <h2 id="staff-fines-heading">${t("fines.outstanding_heading")}</h2>
+    <h2 id="staff-fines-heading">${status === OUTSTANDING ? t("fines.outstanding_heading") : t(status ? `fines.status_filter.${status}` : "fines.heading")}</h2>
     ${message && html`<${Notice}>${message.text}<//>`}
     <${ErrorNotice} error=${fines.error} />
-    ${fines.loading && !fines.data && html`<${Loading} />`}
-    ${fines.data &&
-    html`<p><${TotalOwed} total=${fines.data.outstanding_total} currency=${list[0]?.currency_code} /></p>`}
+    ${fines.loading && !fines.loaded && html`<${Loading} />`}
+    ${fines.loaded && html`<p data-testid="fines-total"><${TotalOwed} total=${fines.last?.outstanding_total} currency=${currency} /></p>`}
+    ${fines.next && html`<p class="notice" data-testid="fines-shown-sum">
+      ${t("fines.shown_sum", { amount: formatMoney(sumDecimals(list.map((fine) => fine.outstanding_amount)), currency) })}</p>`}
     ${list.length > 0 &&
     html`<div class="table-wrap"><table class="stacks">
       <thead><tr>
@@ -38,6 +91,7 @@ export function FinesTable({ patron }) {
       </tr></thead>
       <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}`} fine=${fine} showPatron=${!patron} patronName=${names[fine.patron]} loanTitle=${loanTitles[fine.loan]} onDone=${done} />`)}</tbody>
     </table></div>`}
+    <${PagedCount} list=${fines} />
   </section>`;
 }
 
@@ -76,7 +130,7 @@ function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
     <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
     <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
     <td data-label=${t("fines.settle")}>
-      <div class="actions">
+      ${fine.status !== OUTSTANDING ? t(`fine_status.${fine.status}`) : html`<div class="actions">
         <label class="visually-hidden" for=${`pay-${id}`}>${t("fines.pay_amount")}</label>
         <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setAmount(event.currentTarget.value)} />
         <button type="button" class="button small" onClick=${pay} disabled=${settle.busy}>${t("fines.pay")}</button>
@@ -88,7 +142,7 @@ function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
         <button type="button" class="button small quiet" onClick=${waive} disabled=${settle.busy}>${t("fines.waive")}</button>
       </div>
       <${ErrorNotice} error=${error} />
-      ${fieldText(error, "amount", "reason") && html`<span class="error">${fieldText(error, "amount", "reason")}</span>`}
+      ${fieldText(error, "amount", "reason") && html`<span class="error">${fieldText(error, "amount", "reason")}</span>`}`}
     </td>
   </tr>`;
 }

@@ -1,0 +1,77 @@
+// The hold shelf for staff: every READY hold (a copy put aside for a patron), soonest pickup deadline first,
+// those past it flagged (the copy goes back to the shelf or to the next in the queue). ListHolds over all
+// patrons, status READY, every page (the shelf is sorted by deadline, which the API does not order by).
+import { api, idOf } from "../api.js";
+import { html } from "../html.js";
+import { t, tn } from "../i18n.js";
+import { DeadlineText, ErrorNotice, Loading, useAsync, useTitle } from "../components.js";
+import { useBookTitles } from "./account.js";
+import { PagedCount, usePaged } from "../paging.js";
+
+const READY = "HOLD_STATUS_READY";
+
+export function HoldShelfPage() {
+  useTitle(t("holdshelf.title"));
+  const holds = usePaged(
+    (page_token) =>
+      api("/v1/holds", { query: { status: READY, page_size: 100, page_token } }).then((data) => ({
+        items: data.holds || [],
+        next: data.next_page_token,
+        total: data.total_size,
+      })),
+    [],
+    { pages: Infinity },
+  );
+  const list = [...holds.items].sort((a, b) => Date.parse(a.expire_time || 0) - Date.parse(b.expire_time || 0));
+  const patrons = usePatrons(list);
+  const barcodes = useBarcodes(list);
+  const titles = useBookTitles(list);
+  const now = Date.now();
+  const late = list.filter((hold) => Date.parse(hold.expire_time) < now).length;
+  return html`<h1 tabindex="-1">${t("holdshelf.title")}</h1>
+    <p class="muted">${t("holdshelf.intro")}</p>
+    <${ErrorNotice} error=${holds.error} />
+    ${holds.loading && !holds.loaded && html`<${Loading} />`}
+    ${holds.loaded && !list.length && html`<p role="status">${t("holdshelf.empty")}</p>`}
+    ${late > 0 && html`<p class="notice" data-testid="holdshelf-late">${tn("holdshelf.late", late)}</p>`}
+    ${list.length > 0 &&
+    html`<div class="table-wrap"><table class="stacks" data-testid="holdshelf">
+      <thead><tr><th scope="col">${t("holdshelf.book")}</th><th scope="col">${t("holdshelf.barcode")}</th>
+        <th scope="col">${t("holdshelf.patron")}</th><th scope="col">${t("holdshelf.branch")}</th>
+        <th scope="col">${t("holdshelf.deadline")}</th></tr></thead>
+      <tbody>${list.map((hold) => {
+        const past = Date.parse(hold.expire_time) < now;
+        const patron = patrons[hold.patron];
+        return html`<tr key=${hold.name} class=${past ? "is-overdue" : undefined} data-hold=${hold.name}>
+          <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
+          <td data-label=${t("holdshelf.barcode")}>${barcodes[hold.copy] || "—"}</td>
+          <td data-label=${t("holdshelf.patron")}><a href=${`#/patrons/${idOf(hold.patron)}`}>${patron?.label || t("fines.open_patron")}</a>
+            ${patron?.card && html` <span class="muted">${patron.card}</span>`}</td>
+          <td data-label=${t("holdshelf.branch")}>${hold.pickup_branch || "—"}</td>
+          <td data-label=${t("holdshelf.deadline")}><${DeadlineText} iso=${hold.expire_time} />
+            ${past && html` <strong class="error">${t("holdshelf.past")}</strong>`}</td>
+        </tr>`;
+      })}</tbody>
+    </table></div>`}
+    <${PagedCount} list=${holds} />`;
+}
+
+/** Name and card number of each patron with a hold on the shelf. */
+function usePatrons(holds) {
+  const names = [...new Set(holds.map((hold) => hold.patron))].sort();
+  const found = useAsync(async () => {
+    const users = await Promise.all(names.map((name) => api(`/v1/${name}`).catch(() => null)));
+    return Object.fromEntries(users.filter(Boolean).map((user) => [user.name, { label: user.display_name || user.email, card: user.card_number }]));
+  }, [names.join(",")]);
+  return found.data || {};
+}
+
+/** The barcode of each copy put aside: what the librarian looks for on the shelf. */
+function useBarcodes(holds) {
+  const copies = [...new Set(holds.map((hold) => hold.copy).filter(Boolean))].sort();
+  const found = useAsync(async () => {
+    const answers = await Promise.all(copies.map((name) => api(`/v1/${name}`).catch(() => null)));
+    return Object.fromEntries(answers.filter(Boolean).map((copy) => [copy.name, copy.barcode]));
+  }, [copies.join(",")]);
+  return found.data || {};
+}
