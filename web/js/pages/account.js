@@ -3,11 +3,12 @@
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, fineText, formatDeadline, t, tn } from "../i18n.js";
+import { fieldText, fineText, t, tn } from "../i18n.js";
 import { session } from "../session.js";
 import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
 import { fetchActiveHolds, fetchAll, sumOwed } from "../paging.js";
+import { useRenewableLoans } from "../renewing.js";
 
 const HISTORY_PAGE = 20;
 
@@ -41,30 +42,12 @@ function Restriction({ user }) {
 }
 
 function Loans({ patron }) {
-  const loans = useAsync(
-    () => fetchAll(`/v1/${patron}/loans`, { query: { status: "LOAN_STATUS_ACTIVE" }, field: "loans" }),
-    [patron],
-  );
-  const [message, setMessage] = useState(null);
-  const renewal = useAction();
-  async function renew(loan) {
-    setMessage(null);
-    try {
-      const renewed = await renewal.run({ renew: loan.name }, (request_id) =>
-        api(`/v1/${loan.name}:renew`, { method: "POST", body: { request_id } }),
-      );
-      if (!renewed) return;
-      setMessage({ ok: true, text: t("loans.renewed", { title: renewed.book_title, date: formatDeadline(renewed.due_time) }) });
-      loans.reload();
-    } catch (error) {
-      setMessage({ ok: false, error });
-    }
-  }
+  const { loans, message, renew, busy } = useRenewableLoans(patron);
   return html`<section aria-labelledby="loans-heading">
     <h2 id="loans-heading">${t("loans.heading")}</h2>
     ${message?.ok && html`<${Notice}>${message.text}<//>`}
     ${message?.error && html`<${ErrorNotice} error=${message.error} title=${t("loans.renew_refused")} />`}
-    ${loans.loading && !loans.data ? html`<${Loading} />` : html`<${LoanTable} loans=${loans.data || []} onRenew=${renew} busy=${renewal.busy} />`}
+    ${loans.loading && !loans.data ? html`<${Loading} />` : html`<${LoanTable} loans=${loans.data || []} onRenew=${renew} busy=${busy} />`}
     <${ErrorNotice} error=${loans.error} />
   </section>`;
 }

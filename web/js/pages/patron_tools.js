@@ -7,28 +7,11 @@ import { html } from "../html.js";
 import { fieldText, formatDeadline, t, tn } from "../i18n.js";
 import { DeadlineText, ErrorNotice, Field, Notice, useAction, useAsync } from "../components.js";
 import { fetchAll } from "../paging.js";
+import { useRenewableLoans } from "../renewing.js";
 
 /** The patron's loans, each with Renew: a patron who phones or stands at the desk is renewed by staff. */
 export function PatronLoans({ patron }) {
-  const loans = useAsync(
-    () => fetchAll(`/v1/${patron}/loans`, { query: { status: "LOAN_STATUS_ACTIVE" }, field: "loans" }),
-    [patron],
-  );
-  const [message, setMessage] = useState(null);
-  const renewal = useAction();
-  async function renew(loan) {
-    setMessage(null);
-    try {
-      const renewed = await renewal.run({ renew: loan.name }, (request_id) =>
-        api(`/v1/${loan.name}:renew`, { method: "POST", body: { request_id } }),
-      );
-      if (!renewed) return;
-      setMessage({ text: t("loans.renewed", { title: renewed.book_title, date: formatDeadline(renewed.due_time) }) });
-      loans.reload();
-    } catch (error) {
-      setMessage({ error });
-    }
-  }
+  const { loans, message, renew, busy } = useRenewableLoans(patron);
   const list = loans.data || [];
   return html`<section aria-labelledby="patron-loans-heading">
     <h2 id="patron-loans-heading">${t("loans.heading")}</h2>
@@ -46,7 +29,7 @@ export function PatronLoans({ patron }) {
           <td class=${loan.overdue ? "overdue" : ""} data-label=${t("loans.due")}><${DeadlineText} iso=${loan.due_time} />
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}</td>
           <td data-label=${t("loans.renewals")}>${loan.renewal_count} / ${loan.max_renewals}</td>
-          <td><button type="button" class="button small quiet" onClick=${() => renew(loan)} disabled=${renewal.busy}
+          <td><button type="button" class="button small quiet" onClick=${() => renew(loan)} disabled=${busy}
             aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button></td>
         </tr>`,
       )}</tbody>
