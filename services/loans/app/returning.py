@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
+from functools import partial
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.peers import COPY_ON_ANOTHER_LOAN, Catalog
@@ -80,6 +81,15 @@ async def return_loan(
     barcode = cmd.barcode.strip()  # a scanner's or a typist's spaces are no part of the label
     if cmd.loan_id is None and not barcode:
         raise InvalidArgument.field("name", "give the loan's name or the copy's barcode")
+    unrecorded = partial(
+        return_without_active_loan,
+        actor=cmd.actor,
+        uow=uow,
+        clock=clock,
+        catalog=catalog,
+        zone=zone,
+        saga_timeout=saga_timeout,
+    )
     # The note is one versioned write (a loan changed since it was read is a lost race), committed by itself.
     try:
         async with uow.single_write():
@@ -99,29 +109,13 @@ async def return_loan(
             await uow.loans.save(loan)
             await uow.commit()
     except _NothingOut as nothing:
-        return await return_without_active_loan(
-            nothing.args[0] if nothing.args else barcode,
-            cmd.actor,
-            uow=uow,
-            clock=clock,
-            catalog=catalog,
-            zone=zone,
-            saga_timeout=saga_timeout,
-        )
+        return await unrecorded(nothing.args[0] if nothing.args else barcode)
     trap = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ""
     try:
         shelved_for = await _check_in(loan, trap, catalog=catalog, first_try_at=first_try_at, margin=saga_timeout)
     except _StaleRecord:
         await _close_stale(loan, uow=uow, clock=clock)
-        return await return_without_active_loan(
-            barcode or loan.barcode,
-            cmd.actor,
-            uow=uow,
-            clock=clock,
-            catalog=catalog,
-            zone=zone,
-            saga_timeout=saga_timeout,
-        )
+        return await unrecorded(barcode or loan.barcode)
     closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock, zone=zone)
     if closed is not None:
         done = _Closed(closed)

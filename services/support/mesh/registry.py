@@ -7,7 +7,9 @@ the mesh live here: names, gRPC services, who may call whom. No business rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from services.support.runtime.identity import EDGE, TRUST_DOMAIN, spiffe_id
 
@@ -100,25 +102,21 @@ class ServiceSpec:
     @property
     def streaming_methods(self) -> tuple[str, ...]:
         """gRPC paths whose answers stream (WatchEvents): routed without the unary calls' timeout."""
-        from services.support.runtime.access import method_path, service_descriptor
-
-        return tuple(
-            method_path(method)
-            for name in self.grpc_services
-            for method in service_descriptor(name).methods
-            if method.server_streaming
-        )
+        return self._methods(lambda method: method.server_streaming)
 
     @property
     def uploading_methods(self) -> tuple[str, ...]:
         """gRPC paths whose requests stream and answers do not (ImportBooks): their minute starts after the upload."""
-        from services.support.runtime.access import method_path, service_descriptor
+        return self._methods(lambda method: method.client_streaming and not method.server_streaming)
+
+    def _methods(self, which: Callable[[Any], bool]) -> tuple[str, ...]:
+        from services.support.runtime.access import method_path, service_descriptor  # the generated API, on demand
 
         return tuple(
             method_path(method)
             for name in self.grpc_services
             for method in service_descriptor(name).methods
-            if method.client_streaming and not method.server_streaming
+            if which(method)
         )
 
     @property
