@@ -56,7 +56,7 @@ def _options(
     if ctx.invoked_subcommand in {spec.name for spec in registry.SERVICES}:  # its operator commands
         from services.support.launcher.recorded_database import use_the_recorded_database
 
-        use_the_recorded_database(str(ctx.invoked_subcommand))
+        ctx.call_on_close(use_the_recorded_database(str(ctx.invoked_subcommand)))
 
 
 @app.command()

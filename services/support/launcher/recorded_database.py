@@ -6,7 +6,7 @@ superuser's and each service's password are kept beside it; a URL given explicit
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,14 +63,24 @@ def service_database_environment(service: str, data_dir: Path, environ: Mapping[
     return postgres.service_environment(service) if postgres is not None else {}
 
 
-def use_the_recorded_database(service: str) -> Path | None:
+def use_the_recorded_database(service: str) -> Callable[[], None]:
     """Set the environment of `athenaeum <service> …` (read by the service's settings, as when the mesh runs
     it) to the database of the mesh running from the data folder (ATHENAEUM_DATA_DIR, else the one `down`
-    would stop); that folder, or None when nothing was set."""
+    would stop); the way to put the environment back as it was, once the command is done (a command run in
+    a process that goes on, as the tests run them, left the next code of that process on the mesh's database)."""
     from services.support.launcher.cli_options import found_data_dir
 
     named = os.environ.get("ATHENAEUM_DATA_DIR")
     data_dir = Path(named) if named else found_data_dir(None)
     added = service_database_environment(service, data_dir, os.environ)
+    before = {name: os.environ.get(name) for name in added}
     os.environ.update(added)
-    return data_dir if added else None
+
+    def put_back() -> None:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    return put_back

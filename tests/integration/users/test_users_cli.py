@@ -45,7 +45,9 @@ async def test_rotating_keys_adds_a_published_key(postgres, command: list[str]) 
 
 def _restore_admin(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "services.users.cli", "restore-admin", *args]
-    return subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=120, check=False)
+    # Wide enough that no message is wrapped inside the error box (a longer temporary path split "does not exist").
+    wide = {**os.environ, "COLUMNS": "400", **env}
+    return subprocess.run(command, env=wide, capture_output=True, text=True, timeout=120, check=False)
 
 
 async def test_restore_admin_tells_what_it_refuses_in_one_line(postgres, tmp_path) -> None:

@@ -5,6 +5,7 @@ edge, instead of a 127.0.0.1:5432 the laptop mesh never uses; a database named e
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -87,3 +88,19 @@ def test_migrate_defaults_to_the_recorded_server_with_the_services_roles(
     given = "postgresql+asyncpg://admin:x@db.example.org/postgres"
     assert cli_tools._server_to_migrate(given, None, data_dir) == (given, None)
     assert cli_tools._server_to_migrate(None, None, tmp_path / "no-mesh") == (None, None)
+
+
+def test_a_service_command_leaves_the_environment_as_it_found_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The command set the recorded database's URL and password file in the process's environment and left
+    them there: run in-process by a test, every later test of that process read the mesh's password file
+    (gone with the mesh): 45 failed in one CI run."""
+    from services.users import cli as users_cli
+
+    monkeypatch.setattr(users_cli, "run_on_database", lambda command, **_: command.close())
+    for name in SETTINGS:
+        monkeypatch.delenv(f"ATHENAEUM_DATABASE_{name}", raising=False)
+    monkeypatch.setenv("ATHENAEUM_DATA_DIR", str(_running_mesh(tmp_path)))
+    CliRunner().invoke(cli.app, ["users", "rotate-keys"])
+    assert {name for name in SETTINGS if f"ATHENAEUM_DATABASE_{name}" in os.environ} == set()
