@@ -164,8 +164,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
         callers=(EDGE,),
         index=3,
         secret_settings=("ATHENAEUM_SMTP_PASSWORD", "ATHENAEUM_SMS_AUTH_TOKEN"),
-        durables=("notifications-loans", "notifications-users"),  # ATHENAEUM_CONSUMER_GROUP's default
-        reads=("users", "loans"),  # recipients, and what to tell them of
+        # ATHENAEUM_CONSUMER_GROUP's default names them
+        durables=("notifications-loans", "notifications-users", "notifications-catalog"),
+        reads=("users", "loans", "catalog"),  # recipients, and what to tell them of (new books: their followers)
         library_settings=(LIBRARY_TIME_ZONE,),  # the dates of notices to readers without a zone
         # The mail server and the SMS provider; compose's defaults are its Mailpit and SMS sink.
         settings=(

@@ -30,7 +30,7 @@ _LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
 NOTIFICATION_KINDS = frozenset(
     {"loan_issued", "loan_returned", "due_soon", "overdue", "loan_renewed", "hold_ready", "hold_expiring",
      "hold_expired", "fine_assessed", "welcome", "password_changed", "password_reset", "session_revoked",
-     "email_changed", "phone_changed", "message"}
+     "email_changed", "phone_changed", "message", "new_book_by_author"}
 )  # fmt: skip
 """The kinds of notification a user may choose channels for (the notifications service sends them)."""
 

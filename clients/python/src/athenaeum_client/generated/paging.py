@@ -81,6 +81,12 @@ def pages(
 
 @overload
 def pages(
+    method: Callable[[notifications_v1.ListFollowedAuthorsRequest], notifications_v1.ListFollowedAuthorsResponse], request: notifications_v1.ListFollowedAuthorsRequest, *, field: None = None, **call_options: Any
+) -> Iterator[notifications_v1.FollowedAuthor]: ...
+
+
+@overload
+def pages(
     method: Callable[[users_v1.ListUsersRequest], users_v1.ListUsersResponse], request: users_v1.ListUsersRequest, *, field: None = None, **call_options: Any
 ) -> Iterator[users_v1.User]: ...
 
@@ -155,6 +161,12 @@ def apages(
 def apages(
     method: Callable[[notifications_v1.ListNotificationTemplatesRequest], Awaitable[notifications_v1.ListNotificationTemplatesResponse]], request: notifications_v1.ListNotificationTemplatesRequest, *, field: None = None, **call_options: Any
 ) -> AsyncIterator[notifications_v1.NotificationTemplate]: ...
+
+
+@overload
+def apages(
+    method: Callable[[notifications_v1.ListFollowedAuthorsRequest], Awaitable[notifications_v1.ListFollowedAuthorsResponse]], request: notifications_v1.ListFollowedAuthorsRequest, *, field: None = None, **call_options: Any
+) -> AsyncIterator[notifications_v1.FollowedAuthor]: ...
 
 
 @overload

@@ -556,7 +556,8 @@ class NotificationsServiceStub:
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
     "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
-    "hold_ready_email_ru" or "due_soon_sms_en").
+    "hold_ready_email_ru" or "due_soon_sms_en"), "users/{user}/followedAuthors/{followed_author}"
+    ({followed_author} a UUID).
     """
 
     def __init__(self, caller: Caller) -> None:
@@ -622,6 +623,33 @@ class NotificationsServiceStub:
         ABORTED (stale etag), PERMISSION_DENIED (not an admin).
         """
         return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/UpdateNotificationTemplate', request, notifications_v1.NotificationTemplate, timeout=timeout, metadata=metadata)
+
+    def follow_author(self, request: notifications_v1.FollowAuthorRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.FollowedAuthor:
+        """
+        Follows an author: a book by them added to the catalog later is announced to the reader (notification
+        kind "new_book_by_author", by the reader's channels and preferences). Names match whatever their case,
+        "ё" or "е", punctuation and word order ("Bulgakov, Mikhail" is "Mikhail Bulgakov").
+        Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters or with no
+        letter or digit), ALREADY_EXISTS (the reader follows this author already: ErrorInfo metadata
+        "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
+        followed), PERMISSION_DENIED (another reader's).
+        """
+        return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/FollowAuthor', request, notifications_v1.FollowedAuthor, timeout=timeout, metadata=metadata)
+
+    def list_followed_authors(self, request: notifications_v1.ListFollowedAuthorsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.ListFollowedAuthorsResponse:
+        """
+        Lists the authors a reader follows, most recently followed first.
+        Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (another reader's).
+        """
+        return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListFollowedAuthors', request, notifications_v1.ListFollowedAuthorsResponse, timeout=timeout, metadata=metadata)
+
+    def unfollow_author(self, request: notifications_v1.UnfollowAuthorRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Stops following an author: their books added afterwards are not announced to the reader.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such follow), PERMISSION_DENIED (another
+        reader's).
+        """
+        return self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/UnfollowAuthor', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
 
 class UsersServiceStub:
@@ -1238,7 +1266,8 @@ class NotificationsServiceAsyncStub:
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
     "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
-    "hold_ready_email_ru" or "due_soon_sms_en").
+    "hold_ready_email_ru" or "due_soon_sms_en"), "users/{user}/followedAuthors/{followed_author}"
+    ({followed_author} a UUID).
     """
 
     def __init__(self, caller: AsyncCaller) -> None:
@@ -1304,6 +1333,33 @@ class NotificationsServiceAsyncStub:
         ABORTED (stale etag), PERMISSION_DENIED (not an admin).
         """
         return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/UpdateNotificationTemplate', request, notifications_v1.NotificationTemplate, timeout=timeout, metadata=metadata)
+
+    async def follow_author(self, request: notifications_v1.FollowAuthorRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.FollowedAuthor:
+        """
+        Follows an author: a book by them added to the catalog later is announced to the reader (notification
+        kind "new_book_by_author", by the reader's channels and preferences). Names match whatever their case,
+        "ё" or "е", punctuation and word order ("Bulgakov, Mikhail" is "Mikhail Bulgakov").
+        Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters or with no
+        letter or digit), ALREADY_EXISTS (the reader follows this author already: ErrorInfo metadata
+        "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
+        followed), PERMISSION_DENIED (another reader's).
+        """
+        return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/FollowAuthor', request, notifications_v1.FollowedAuthor, timeout=timeout, metadata=metadata)
+
+    async def list_followed_authors(self, request: notifications_v1.ListFollowedAuthorsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> notifications_v1.ListFollowedAuthorsResponse:
+        """
+        Lists the authors a reader follows, most recently followed first.
+        Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (another reader's).
+        """
+        return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/ListFollowedAuthors', request, notifications_v1.ListFollowedAuthorsResponse, timeout=timeout, metadata=metadata)
+
+    async def unfollow_author(self, request: notifications_v1.UnfollowAuthorRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Stops following an author: their books added afterwards are not announced to the reader.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such follow), PERMISSION_DENIED (another
+        reader's).
+        """
+        return await self._caller.unary_unary('/athenaeum.notifications.v1.NotificationsService/UnfollowAuthor', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
 
 class UsersServiceAsyncStub:

@@ -666,3 +666,158 @@ class UpdateNotificationTemplateRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateNotificationTemplateRequest: _TypeAlias = UpdateNotificationTemplateRequest  # noqa: Y015
+
+@_typing.final
+class FollowedAuthor(_message.Message):
+    """An author a reader follows: each book by them added to the catalog afterwards is announced to the reader."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    AUTHOR_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"users/{user}/followedAuthors/{followed_author}". Assigned by the server."""
+    author: _builtins.str
+    """The author's name as the reader gave it (trimmed), e.g. "Mikhail Bulgakov": 1 to 200 characters."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the reader began following them."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        author: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "create_time", b"create_time", "name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FollowedAuthor: _TypeAlias = FollowedAuthor  # noqa: Y015
+
+@_typing.final
+class FollowAuthorRequest(_message.Message):
+    """An author for a reader to follow."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    FOLLOWED_AUTHOR_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """"users/{user}" (or "users/me"): the reader who follows."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    @_builtins.property
+    def followed_author(self) -> Global___FollowedAuthor:
+        """The author to follow; only `author` is read."""
+
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        followed_author: Global___FollowedAuthor | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["followed_author", b"followed_author"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["followed_author", b"followed_author", "parent", b"parent", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FollowAuthorRequest: _TypeAlias = FollowAuthorRequest  # noqa: Y015
+
+@_typing.final
+class ListFollowedAuthorsRequest(_message.Message):
+    """A page of the authors one reader follows."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARENT_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    parent: _builtins.str
+    """"users/{user}" (or "users/me")."""
+    page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
+    page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
+    def __init__(
+        self,
+        *,
+        parent: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "parent", b"parent"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFollowedAuthorsRequest: _TypeAlias = ListFollowedAuthorsRequest  # noqa: Y015
+
+@_typing.final
+class ListFollowedAuthorsResponse(_message.Message):
+    """A page of followed authors, most recently followed first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOWED_AUTHORS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
+    total_size: _builtins.int
+    """Items matching the request across all pages."""
+    @_builtins.property
+    def followed_authors(self) -> _containers.RepeatedCompositeFieldContainer[Global___FollowedAuthor]:
+        """The followed authors of this page."""
+
+    def __init__(
+        self,
+        *,
+        followed_authors: _abc.Iterable[Global___FollowedAuthor] | None = ...,
+        next_page_token: _builtins.str = ...,
+        total_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["followed_authors", b"followed_authors", "next_page_token", b"next_page_token", "total_size", b"total_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFollowedAuthorsResponse: _TypeAlias = ListFollowedAuthorsResponse  # noqa: Y015
+
+@_typing.final
+class UnfollowAuthorRequest(_message.Message):
+    """A follow to end."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"users/{user}/followedAuthors/{followed_author}"."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UnfollowAuthorRequest: _TypeAlias = UnfollowAuthorRequest  # noqa: Y015

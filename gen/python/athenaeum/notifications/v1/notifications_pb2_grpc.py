@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from athenaeum.notifications.v1 import notifications_pb2 as athenaeum_dot_notifications_dot_v1_dot_notifications__pb2
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -32,7 +33,8 @@ class NotificationsServiceStub:
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
     "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
-    "hold_ready_email_ru" or "due_soon_sms_en").
+    "hold_ready_email_ru" or "due_soon_sms_en"), "users/{user}/followedAuthors/{followed_author}"
+    ({followed_author} a UUID).
     """
 
     def __init__(self, channel):
@@ -76,6 +78,21 @@ class NotificationsServiceStub:
                 request_serializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.UpdateNotificationTemplateRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.NotificationTemplate.FromString,
                 _registered_method=True)
+        self.FollowAuthor = channel.unary_unary(
+                '/athenaeum.notifications.v1.NotificationsService/FollowAuthor',
+                request_serializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.FollowAuthorRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.FollowedAuthor.FromString,
+                _registered_method=True)
+        self.ListFollowedAuthors = channel.unary_unary(
+                '/athenaeum.notifications.v1.NotificationsService/ListFollowedAuthors',
+                request_serializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.ListFollowedAuthorsRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.ListFollowedAuthorsResponse.FromString,
+                _registered_method=True)
+        self.UnfollowAuthor = channel.unary_unary(
+                '/athenaeum.notifications.v1.NotificationsService/UnfollowAuthor',
+                request_serializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.UnfollowAuthorRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class NotificationsServiceServicer:
@@ -85,7 +102,8 @@ class NotificationsServiceServicer:
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
     "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
-    "hold_ready_email_ru" or "due_soon_sms_en").
+    "hold_ready_email_ru" or "due_soon_sms_en"), "users/{user}/followedAuthors/{followed_author}"
+    ({followed_author} a UUID).
     """
 
     def GetNotification(self, request, context):
@@ -156,6 +174,36 @@ class NotificationsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def FollowAuthor(self, request, context):
+        """Follows an author: a book by them added to the catalog later is announced to the reader (notification
+        kind "new_book_by_author", by the reader's channels and preferences). Names match whatever their case,
+        "ё" or "е", punctuation and word order ("Bulgakov, Mikhail" is "Mikhail Bulgakov").
+        Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters or with no
+        letter or digit), ALREADY_EXISTS (the reader follows this author already: ErrorInfo metadata
+        "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
+        followed), PERMISSION_DENIED (another reader's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFollowedAuthors(self, request, context):
+        """Lists the authors a reader follows, most recently followed first.
+        Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (another reader's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnfollowAuthor(self, request, context):
+        """Stops following an author: their books added afterwards are not announced to the reader.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such follow), PERMISSION_DENIED (another
+        reader's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_NotificationsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -194,6 +242,21 @@ def add_NotificationsServiceServicer_to_server(servicer, server):
                     request_deserializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.UpdateNotificationTemplateRequest.FromString,
                     response_serializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.NotificationTemplate.SerializeToString,
             ),
+            'FollowAuthor': grpc.unary_unary_rpc_method_handler(
+                    servicer.FollowAuthor,
+                    request_deserializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.FollowAuthorRequest.FromString,
+                    response_serializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.FollowedAuthor.SerializeToString,
+            ),
+            'ListFollowedAuthors': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFollowedAuthors,
+                    request_deserializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.ListFollowedAuthorsRequest.FromString,
+                    response_serializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.ListFollowedAuthorsResponse.SerializeToString,
+            ),
+            'UnfollowAuthor': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnfollowAuthor,
+                    request_deserializer=athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.UnfollowAuthorRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'athenaeum.notifications.v1.NotificationsService', rpc_method_handlers)
@@ -209,7 +272,8 @@ class NotificationsService:
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
     "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
-    "hold_ready_email_ru" or "due_soon_sms_en").
+    "hold_ready_email_ru" or "due_soon_sms_en"), "users/{user}/followedAuthors/{followed_author}"
+    ({followed_author} a UUID).
     """
 
     @staticmethod
@@ -391,6 +455,87 @@ class NotificationsService:
             '/athenaeum.notifications.v1.NotificationsService/UpdateNotificationTemplate',
             athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.UpdateNotificationTemplateRequest.SerializeToString,
             athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.NotificationTemplate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FollowAuthor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.notifications.v1.NotificationsService/FollowAuthor',
+            athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.FollowAuthorRequest.SerializeToString,
+            athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.FollowedAuthor.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFollowedAuthors(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.notifications.v1.NotificationsService/ListFollowedAuthors',
+            athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.ListFollowedAuthorsRequest.SerializeToString,
+            athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.ListFollowedAuthorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnfollowAuthor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.notifications.v1.NotificationsService/UnfollowAuthor',
+            athenaeum_dot_notifications_dot_v1_dot_notifications__pb2.UnfollowAuthorRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

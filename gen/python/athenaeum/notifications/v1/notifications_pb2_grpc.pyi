@@ -5,6 +5,7 @@ isort:skip_file
 
 from athenaeum.notifications.v1 import notifications_pb2 as _notifications_pb2
 from collections import abc as _abc
+from google.protobuf import empty_pb2 as _empty_pb2
 from grpc import aio as _aio
 import abc as _abc_1
 import grpc as _grpc
@@ -33,7 +34,8 @@ class NotificationsServiceStub:
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
     "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
-    "hold_ready_email_ru" or "due_soon_sms_en").
+    "hold_ready_email_ru" or "due_soon_sms_en"), "users/{user}/followedAuthors/{followed_author}"
+    ({followed_author} a UUID).
     """
 
     @_typing.overload
@@ -80,6 +82,24 @@ class NotificationsServiceStub:
     offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
     ABORTED (stale etag), PERMISSION_DENIED (not an admin).
     """
+    FollowAuthor: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.FollowAuthorRequest, _notifications_pb2.FollowedAuthor]
+    """Follows an author: a book by them added to the catalog later is announced to the reader (notification
+    kind "new_book_by_author", by the reader's channels and preferences). Names match whatever their case,
+    "ё" or "е", punctuation and word order ("Bulgakov, Mikhail" is "Mikhail Bulgakov").
+    Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters or with no
+    letter or digit), ALREADY_EXISTS (the reader follows this author already: ErrorInfo metadata
+    "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
+    followed), PERMISSION_DENIED (another reader's).
+    """
+    ListFollowedAuthors: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.ListFollowedAuthorsRequest, _notifications_pb2.ListFollowedAuthorsResponse]
+    """Lists the authors a reader follows, most recently followed first.
+    Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (another reader's).
+    """
+    UnfollowAuthor: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.UnfollowAuthorRequest, _empty_pb2.Empty]
+    """Stops following an author: their books added afterwards are not announced to the reader.
+    Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such follow), PERMISSION_DENIED (another
+    reader's).
+    """
 
 @_typing.type_check_only
 class NotificationsServiceAsyncStub(NotificationsServiceStub):
@@ -89,7 +109,8 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
     "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
-    "hold_ready_email_ru" or "due_soon_sms_en").
+    "hold_ready_email_ru" or "due_soon_sms_en"), "users/{user}/followedAuthors/{followed_author}"
+    ({followed_author} a UUID).
     """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
@@ -133,6 +154,24 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
     ABORTED (stale etag), PERMISSION_DENIED (not an admin).
     """
+    FollowAuthor: _aio.UnaryUnaryMultiCallable[_notifications_pb2.FollowAuthorRequest, _notifications_pb2.FollowedAuthor]  # type: ignore[assignment]
+    """Follows an author: a book by them added to the catalog later is announced to the reader (notification
+    kind "new_book_by_author", by the reader's channels and preferences). Names match whatever their case,
+    "ё" or "е", punctuation and word order ("Bulgakov, Mikhail" is "Mikhail Bulgakov").
+    Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters or with no
+    letter or digit), ALREADY_EXISTS (the reader follows this author already: ErrorInfo metadata
+    "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
+    followed), PERMISSION_DENIED (another reader's).
+    """
+    ListFollowedAuthors: _aio.UnaryUnaryMultiCallable[_notifications_pb2.ListFollowedAuthorsRequest, _notifications_pb2.ListFollowedAuthorsResponse]  # type: ignore[assignment]
+    """Lists the authors a reader follows, most recently followed first.
+    Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (another reader's).
+    """
+    UnfollowAuthor: _aio.UnaryUnaryMultiCallable[_notifications_pb2.UnfollowAuthorRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Stops following an author: their books added afterwards are not announced to the reader.
+    Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such follow), PERMISSION_DENIED (another
+    reader's).
+    """
 
 class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Messages to patrons by email and SMS: due-date reminders, overdue notices, holds ready for pickup, fines,
@@ -141,7 +180,8 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
 
     Resource names: "notifications/{notification}" ({notification} a UUID) and
     "notificationTemplates/{template}" ({template} is "<kind>_<channel>_<locale>", e.g.
-    "hold_ready_email_ru" or "due_soon_sms_en").
+    "hold_ready_email_ru" or "due_soon_sms_en"), "users/{user}/followedAuthors/{followed_author}"
+    ({followed_author} a UUID).
     """
 
     @_abc_1.abstractmethod
@@ -224,6 +264,42 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: INVALID_ARGUMENT (a template that does not compile or uses a variable its kind does not
         offer: the violation names the field and the line; bad mask), NOT_FOUND (no such template),
         ABORTED (stale etag), PERMISSION_DENIED (not an admin).
+        """
+
+    @_abc_1.abstractmethod
+    def FollowAuthor(
+        self,
+        request: _notifications_pb2.FollowAuthorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notifications_pb2.FollowedAuthor, _abc.Awaitable[_notifications_pb2.FollowedAuthor]]:
+        """Follows an author: a book by them added to the catalog later is announced to the reader (notification
+        kind "new_book_by_author", by the reader's channels and preferences). Names match whatever their case,
+        "ё" or "е", punctuation and word order ("Bulgakov, Mikhail" is "Mikhail Bulgakov").
+        Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters or with no
+        letter or digit), ALREADY_EXISTS (the reader follows this author already: ErrorInfo metadata
+        "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
+        followed), PERMISSION_DENIED (another reader's).
+        """
+
+    @_abc_1.abstractmethod
+    def ListFollowedAuthors(
+        self,
+        request: _notifications_pb2.ListFollowedAuthorsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_notifications_pb2.ListFollowedAuthorsResponse, _abc.Awaitable[_notifications_pb2.ListFollowedAuthorsResponse]]:
+        """Lists the authors a reader follows, most recently followed first.
+        Errors: INVALID_ARGUMENT (malformed parent, bad page_token), PERMISSION_DENIED (another reader's).
+        """
+
+    @_abc_1.abstractmethod
+    def UnfollowAuthor(
+        self,
+        request: _notifications_pb2.UnfollowAuthorRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Stops following an author: their books added afterwards are not announced to the reader.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such follow), PERMISSION_DENIED (another
+        reader's).
         """
 
 def add_NotificationsServiceServicer_to_server(servicer: NotificationsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

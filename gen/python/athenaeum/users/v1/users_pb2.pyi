@@ -235,7 +235,8 @@ class NotificationPreferences(_message.Message):
         "loan_issued" and "loan_returned" (receipts: off unless chosen here), "due_soon", "overdue",
         "loan_renewed", "hold_ready", "hold_expiring", "hold_expired", "fine_assessed", "welcome",
         "password_changed", "password_reset", "session_revoked", "email_changed", "phone_changed" (security
-        notices: sent whatever the choice, an address change to the previous address), "message" (from staff).
+        notices: sent whatever the choice, an address change to the previous address), "message" (from staff),
+        "new_book_by_author" (a book by an author the reader follows).
         At most 20 entries.
         """
 

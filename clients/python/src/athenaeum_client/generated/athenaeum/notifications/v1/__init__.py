@@ -4,8 +4,12 @@
 # This file has been @generated
 
 __all__ = (
+    "FollowAuthorRequest",
+    "FollowedAuthor",
     "GetNotificationRequest",
     "GetNotificationTemplateRequest",
+    "ListFollowedAuthorsRequest",
+    "ListFollowedAuthorsResponse",
     "ListNotificationTemplatesRequest",
     "ListNotificationTemplatesResponse",
     "ListNotificationsRequest",
@@ -19,6 +23,7 @@ __all__ = (
     "NotificationTemplateUpdated",
     "RetryNotificationRequest",
     "SendNotificationRequest",
+    "UnfollowAuthorRequest",
     "UpdateNotificationTemplateRequest",
 )
 
@@ -126,6 +131,71 @@ class NotificationStatus(betterproto2.Enum):
 
 
 @dataclass(eq=False, repr=False)
+class FollowAuthorRequest(betterproto2.Message):
+    """
+    An author for a reader to follow.
+    """
+
+    parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" (or "users/me"): the reader who follows.
+    """
+
+    followed_author: "FollowedAuthor | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The author to follow; only `author` is read.
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.notifications.v1", "FollowAuthorRequest", FollowAuthorRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class FollowedAuthor(betterproto2.Message):
+    """
+    An author a reader follows: each book by them added to the catalog afterwards is announced to the reader.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}/followedAuthors/{followed_author}". Assigned by the server.
+    """
+
+    author: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The author's name as the reader gave it (trimmed), e.g. "Mikhail Bulgakov": 1 to 200 characters.
+    """
+
+    create_time: "datetime.datetime | None" = betterproto2.field(
+        3,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When the reader began following them.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.notifications.v1", "FollowedAuthor", FollowedAuthor
+)
+
+
+@dataclass(eq=False, repr=False)
 class GetNotificationRequest(betterproto2.Message):
     """
     Which notification to return.
@@ -158,6 +228,67 @@ default_message_pool.register_message(
     "athenaeum.notifications.v1",
     "GetNotificationTemplateRequest",
     GetNotificationTemplateRequest,
+)
+
+
+@dataclass(eq=False, repr=False)
+class ListFollowedAuthorsRequest(betterproto2.Message):
+    """
+    A page of the authors one reader follows.
+    """
+
+    parent: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" (or "users/me").
+    """
+
+    page_size: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
+
+    page_token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (filters, order, parent): reused with another one it is INVALID_ARGUMENT.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.notifications.v1",
+    "ListFollowedAuthorsRequest",
+    ListFollowedAuthorsRequest,
+)
+
+
+@dataclass(eq=False, repr=False)
+class ListFollowedAuthorsResponse(betterproto2.Message):
+    """
+    A page of followed authors, most recently followed first.
+    """
+
+    followed_authors: "list[FollowedAuthor]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    The followed authors of this page.
+    """
+
+    next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
+
+    total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Items matching the request across all pages.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.notifications.v1",
+    "ListFollowedAuthorsResponse",
+    ListFollowedAuthorsResponse,
 )
 
 
@@ -772,6 +903,23 @@ class SendNotificationRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.notifications.v1", "SendNotificationRequest", SendNotificationRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class UnfollowAuthorRequest(betterproto2.Message):
+    """
+    A follow to end.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}/followedAuthors/{followed_author}".
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.notifications.v1", "UnfollowAuthorRequest", UnfollowAuthorRequest
 )
 
 
