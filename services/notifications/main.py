@@ -13,8 +13,10 @@ from athenaeum.users.v1 import events_pb2 as users_events
 from services.notifications.api import events
 from services.notifications.api.batching import GroupCommit
 from services.notifications.api.consumers import (
+    CATALOG,
     LOANS,
     USERS,
+    CatalogHandler,
     ConcurrentConsumer,
     LoansHandler,
     ProjectionConsumer,
@@ -110,6 +112,10 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
         UsersHandler(infra.nats, intake, uow=unit_of_work, durable=users_spec.durable),
         is_empty=lambda: projection_is_empty(uow=unit_of_work()),
     )
+    catalog_spec = dataclasses.replace(CATALOG, durable=f"{settings.consumer_group}-catalog")
+    new_books = ConcurrentConsumer(
+        infra.nats, catalog_spec, CatalogHandler(infra.nats, intake, uow=unit_of_work, durable=catalog_spec.durable)
+    )
     reminder_clock = ReminderClock(
         uow=unit_of_work,
         clock=clock,
@@ -132,7 +138,7 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
             )
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
-        consumers=[loans, users],
+        consumers=[loans, users, new_books],
         background=[
             *(dispatcher.run for dispatcher in dispatchers.values()),
             reminder_clock.run,

@@ -98,7 +98,8 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
         description="Prefix of the durable JetStream consumers (one group per deployment). The NATS users of "
         "deploy/nats/authorization.conf let notifications fetch from, acknowledge and delete only the default "
         "group's: another group needs its `$JS.API.CONSUMER.MSG.NEXT.*.<group>-loans`, "
-        "`$JS.API.CONSUMER.DELETE.*.<group>-loans`, `$JS.ACK.*.<group>-loans.>` and the same for `-users` and `-catalog` there.",
+        "`$JS.API.CONSUMER.DELETE.*.<group>-loans`, `$JS.ACK.*.<group>-loans.>` and the same for `-users` and "
+        "`-catalog` there.",
     )
 
     @model_validator(mode="before")

@@ -1,5 +1,6 @@
 """JetStream in: loans events become notifications (many at a time, one transaction per batch), users
-events keep the recipients projection (in order) and bring the welcome and security notices.
+events keep the recipients projection (in order) and bring the welcome and security notices, and a book
+added to the catalog is announced to the readers who follow one of its authors.
 
 An event whose recipient is not known here is told once the users service has said who they are (and the
 projection keeps it); it is retried later while that service cannot be asked (however long: a wait does not
@@ -17,9 +18,9 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from services.notifications.api import decoding
+from services.notifications.api import decoding, decoding_catalog
 from services.notifications.api.batching import GroupCommit
-from services.notifications.app import projection
+from services.notifications.app import announcing, projection
 from services.notifications.app.notifying import TakenIn
 from services.notifications.app.ports import NotificationsUnitOfWork
 from services.notifications.domain.occurrences import Intake
@@ -35,6 +36,11 @@ PROMPT_SECONDS = 0.005
 LOANS = ConsumerSpec(stream=stream_name("loans"), durable="notifications-loans", filter_subject="athenaeum.loans.>")
 USERS = ConsumerSpec(
     stream=stream_name("users"), durable="notifications-users", filter_subject=decoding.USERS_EVENTS_READ
+)
+CATALOG = ConsumerSpec(
+    stream=stream_name("catalog"),
+    durable="notifications-catalog",
+    filter_subject=decoding_catalog.CATALOG_EVENTS_READ,
 )
 
 
@@ -174,3 +180,33 @@ class UsersHandler:
             await projection.apply_status(update.status, uow=self._uow())
         if update.intake is not None:
             await tell(self._intake, update.intake, message.subject)
+
+
+class CatalogHandler:
+    """A new book: an announcement to each reader who follows one of its authors, handed to the batch of the
+    moment as one intake (all of them stored in one transaction, or none)."""
+
+    def __init__(
+        self,
+        link: NatsLink,
+        intake: GroupCommit[Intake, TakenIn],
+        *,
+        uow: Callable[[], NotificationsUnitOfWork],
+        durable: str = CATALOG.durable,
+    ) -> None:
+        self._link = link
+        self._intake = intake
+        self._uow = uow
+        self._durable = durable
+
+    async def __call__(self, message: Msg) -> None:
+        try:
+            book = decoding_catalog.new_book(message.subject, message.data, trace=trace_headers())
+        except (DecodeError, ValueError) as error:
+            await dead_letter(self._link, self._durable, message, str(error))
+            return
+        if book is None:
+            return
+        told = await announcing.announcements(book, uow=self._uow())
+        if told is not None:
+            await tell(self._intake, told, message.subject)

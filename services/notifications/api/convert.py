@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 
 from athenaeum.notifications.v1 import notifications_pb2 as pb
+from services.notifications.app.following import FollowAuthor, ListFollowedAuthors, UnfollowAuthor
 from services.notifications.app.ports import NotificationFilter
 from services.notifications.app.querying import Viewer
 from services.notifications.app.sending import RetryNotification, SendMessage
+from services.notifications.domain.follows import FOLLOWED_AUTHOR, FollowedAuthor
 from services.notifications.domain.kinds import Channel, parse_kind, withheld
 from services.notifications.domain.notifications import NOTIFICATION, Notification, Status
 from services.notifications.domain.recipients import USER
@@ -136,3 +138,34 @@ def template_changes(request: pb.UpdateNotificationTemplateRequest) -> dict[str,
     if unknown:
         raise InvalidArgument.field("update_mask", f"not writable: {', '.join(p[:40] for p in unknown)}")
     return {path: getattr(given, path) for path in paths}
+
+
+def followed_author_to_proto(follow: FollowedAuthor) -> pb.FollowedAuthor:
+    return pb.FollowedAuthor(name=follow.name, author=follow.author, create_time=timestamp(follow.created_at))
+
+
+def follow_author(request: pb.FollowAuthorRequest) -> FollowAuthor:
+    return FollowAuthor(
+        user_id=user_id(request.parent, field="parent"),
+        author=request.followed_author.author,
+        viewer=viewer(),
+        request_id=parse_request_id(request.request_id),
+    )
+
+
+def list_followed_authors(request: pb.ListFollowedAuthorsRequest) -> ListFollowedAuthors:
+    return ListFollowedAuthors(
+        user_id=user_id(request.parent, field="parent"),
+        viewer=viewer(),
+        page_size=request.page_size,
+        page_token=request.page_token,
+    )
+
+
+def unfollow_author(request: pb.UnfollowAuthorRequest) -> UnfollowAuthor:
+    identity = current_identity()
+    name = request.name
+    if identity is not None and name.startswith("users/me/"):  # the caller's own, as "users/me" is elsewhere
+        name = identity.subject + name.removeprefix("users/me")
+    user, follow = FOLLOWED_AUTHOR.parse(name)
+    return UnfollowAuthor(user_id=user, follow_id=follow, viewer=viewer())

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import grpc
+from google.protobuf import empty_pb2
 
 from athenaeum.notifications.v1 import notifications_pb2 as pb
 from athenaeum.notifications.v1 import notifications_pb2_grpc
 from services.notifications.api import convert
-from services.notifications.app import querying, sending, templating
+from services.notifications.app import following, querying, sending, templating
 from services.notifications.app.notifying import Rules
 from services.notifications.app.ports import Accounts, NotificationsUnitOfWork, TemplateRenderer
 from services.notifications.domain.kinds import Channel
@@ -121,3 +122,28 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
             command, uow=self._uow(), clock=self._clock, renderer=self._renderer
         )
         return self._template(template)
+
+    async def FollowAuthor(
+        self, request: pb.FollowAuthorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.FollowedAuthor:
+        """Follows an author for a reader: their new books are announced to the reader."""
+        follow = await following.follow_author(convert.follow_author(request), uow=self._uow(), clock=self._clock)
+        return convert.followed_author_to_proto(follow)
+
+    async def ListFollowedAuthors(
+        self, request: pb.ListFollowedAuthorsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListFollowedAuthorsResponse:
+        """Lists the authors a reader follows, most recent first."""
+        page = await following.list_followed_authors(convert.list_followed_authors(request), uow=self._uow())
+        return pb.ListFollowedAuthorsResponse(
+            followed_authors=[convert.followed_author_to_proto(f) for f in page.items],
+            next_page_token=page.next_page_token,
+            total_size=page.total_size,
+        )
+
+    async def UnfollowAuthor(
+        self, request: pb.UnfollowAuthorRequest, context: grpc.aio.ServicerContext
+    ) -> empty_pb2.Empty:
+        """Stops following an author."""
+        await following.unfollow_author(convert.unfollow_author(request), uow=self._uow())
+        return empty_pb2.Empty()

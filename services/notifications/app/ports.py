@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from services.notifications.domain.delivery import Outcome
+from services.notifications.domain.follows import FollowedAuthor
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.notifications import Notification, Status
 from services.notifications.domain.occurrences import Reminder
@@ -138,6 +139,40 @@ class ReminderRepository(Protocol):
         """Removes and returns up to `limit` reminders due by `now` (locked: two processes never take the same)."""
 
 
+@dataclass(frozen=True, slots=True)
+class FollowCursor:
+    """Where a reader's newest-first list of follows resumes: strictly after this (created_at, id)."""
+
+    created_at: datetime
+    follow_id: uuid.UUID
+
+
+class FollowRepository(Protocol):
+    async def add(self, follow: FollowedAuthor) -> FollowedAuthor | None:
+        """Stores the follow; None when the reader follows that author (its key) already."""
+
+    async def count_of(self, user_id: uuid.UUID, *, lock: bool = False) -> int:
+        """How many authors the reader follows; with `lock`, no other transaction adds or counts theirs
+        (locked) until this one ends (the limit holds under concurrent calls)."""
+
+    async def by_key(self, user_id: uuid.UUID, key: str) -> FollowedAuthor | None: ...
+
+    async def get(self, user_id: uuid.UUID, follow_id: uuid.UUID) -> FollowedAuthor:
+        """Raises FollowedAuthorNotFound."""
+
+    async def remove(self, user_id: uuid.UUID, follow_id: uuid.UUID) -> None:
+        """Raises FollowedAuthorNotFound."""
+
+    async def list_of(self, user_id: uuid.UUID, *, after: FollowCursor | None, limit: int) -> list[FollowedAuthor]:
+        """Newest first."""
+
+    async def followers(self, keys: Collection[str]) -> list[FollowedAuthor]:
+        """Every follow of an author with one of these keys."""
+
+    async def drop_all_of(self, user_id: uuid.UUID) -> int:
+        """Forgets what the reader follows (their account is closed); how many follows there were."""
+
+
 class RequestLog(Protocol):
     async def recall(self, request_id: uuid.UUID | None, operation: str) -> str | None: ...
 
@@ -159,6 +194,8 @@ class NotificationsUnitOfWork(Protocol):
     def reminders(self) -> ReminderRepository: ...
     @property
     def requests(self) -> RequestLog: ...
+    @property
+    def follows(self) -> FollowRepository: ...
 
     def reading(self) -> Self:
         """The next `async with` block only reads (no transaction: each read sees what is committed)."""

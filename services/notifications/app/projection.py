@@ -58,8 +58,15 @@ async def apply_profile(cmd: ProfileSeen, *, uow: NotificationsUnitOfWork) -> Re
             await uow.recipients.save(current)
             if stored is not None and current.time_zone != stored.time_zone:
                 await _follow_zone(current, uow=uow)
+            await _forget_follows_if_closed(current, uow=uow)
             await uow.commit()
     return current
+
+
+async def _forget_follows_if_closed(recipient: Recipient, *, uow: NotificationsUnitOfWork) -> None:
+    """A closed account follows nobody: nothing more is announced to it, and its reading tastes are not kept."""
+    if recipient.status == AccountStatus.DEACTIVATED:
+        await uow.follows.drop_all_of(recipient.user_id)
 
 
 async def _follow_zone(recipient: Recipient, *, uow: NotificationsUnitOfWork) -> None:
@@ -76,6 +83,7 @@ async def apply_status(cmd: StatusSeen, *, uow: NotificationsUnitOfWork) -> None
         current = stored.with_status(cmd.status, at=cmd.at)
         if current != stored:
             await uow.recipients.save(current)
+            await _forget_follows_if_closed(current, uow=uow)
             await uow.commit()
 
 

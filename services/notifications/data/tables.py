@@ -130,3 +130,18 @@ templates = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_by", sa.Text, nullable=False, server_default=""),  # "users/{user}"; "" for a built-in one
 )
+
+# Authors readers follow: a new book by one is announced to its followers.
+followed_authors = sa.Table(
+    "followed_authors",
+    metadata,
+    sa.Column("id", UUID(as_uuid=True), primary_key=True),
+    sa.Column("user_id", UUID(as_uuid=True), nullable=False),
+    sa.Column("author", sa.Text, nullable=False),  # as the reader typed it
+    sa.Column("key", sa.Text, nullable=False),  # domain.follows.author_key: what a book's authors are matched by
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # One follow per reader and author; also serves a reader's list and count.
+    sa.UniqueConstraint("user_id", "key", name="followed_authors_user_key"),
+)
+# A new book finds its authors' followers.
+sa.Index("followed_authors_key", followed_authors.c.key)

@@ -192,6 +192,21 @@ _words(
         "Если это были не вы, немедленно свяжитесь с библиотекой.",
     ], "{{ library_name }}: номер телефона вашей учётной записи {% if new_phone %}изменён на {{ new_phone }}{% else %}удалён{% endif %}. Не вы? Свяжитесь с библиотекой."),
 )  # fmt: skip
+_BOOK_LINK = "{{ web_url }}/#/books/{{ book_id }}"
+"""The book's page in the web client (no link when the service has no web URL)."""
+_words(
+    Kind.NEW_BOOK_BY_AUTHOR,
+    ("New from {{ author }}: “{{ book_title }}”", [
+        "“{{ book_title }}” by {{ authors or author }} has just come to the library.",
+        "{% if web_url %}See it, and reserve it, here: " + _BOOK_LINK + "{% endif %}",
+        "You get this because you follow {{ author }}; you can stop on your account page.",
+    ], "{{ library_name }}: new from {{ author }}: “{{ book_title }}”.{% if web_url %} " + _BOOK_LINK + "{% endif %}"),
+    ("Новинка: {{ author }}, «{{ book_title }}»", [
+        "В библиотеку поступила новая книга: {{ authors or author }}, «{{ book_title }}».",
+        "{% if web_url %}Посмотреть и забронировать её можно здесь: " + _BOOK_LINK + "{% endif %}",
+        "Вы получили это письмо, потому что подписаны на новинки автора {{ author }}; отписаться можно на странице учётной записи.",
+    ], "{{ library_name }}: новинка автора {{ author }}: «{{ book_title }}».{% if web_url %} " + _BOOK_LINK + "{% endif %}"),
+)  # fmt: skip
 _words(
     Kind.MESSAGE,
     ("{{ subject }}", ["{{ body }}"], "{{ library_name }}: {{ body }}"),

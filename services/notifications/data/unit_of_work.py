@@ -1,4 +1,5 @@
-"""The notifications unit of work: one transaction over notifications, recipients, templates, reminders."""
+"""The notifications unit of work: one transaction over notifications, recipients, templates, reminders and
+the authors readers follow."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.notifications.data.follows import SqlFollowRepository
 from services.notifications.data.notifications import SqlNotificationRepository
 from services.notifications.data.recipients import SqlRecipientRepository
 from services.notifications.data.reminders import SqlReminderRepository, SqlStepKeys
@@ -22,6 +24,7 @@ class SqlNotificationsUnitOfWork(SqlAlchemyUnitOfWork):
     step_keys: SqlStepKeys
     reminders: SqlReminderRepository
     requests: RequestLog
+    follows: SqlFollowRepository
 
     def __init__(
         self,
@@ -43,6 +46,7 @@ class SqlNotificationsUnitOfWork(SqlAlchemyUnitOfWork):
         self.step_keys = SqlStepKeys(session)
         self.reminders = SqlReminderRepository(session)
         self.requests = RequestLog(session, driver=self.repository_driver)
+        self.follows = SqlFollowRepository(session, driver=self.repository_driver)
 
     def _repositories(self) -> tuple[TrackingRepository, ...]:
         return (self.notifications, self.templates)

@@ -34,6 +34,7 @@ class Kind(StrEnum):
     EMAIL_CHANGED = "email_changed"
     PHONE_CHANGED = "phone_changed"
     MESSAGE = "message"
+    NEW_BOOK_BY_AUTHOR = "new_book_by_author"
 
 
 COMMON_PARAMS = ("display_name", "library_name")
@@ -60,6 +61,10 @@ class KindSpec:
     """Parameters only the recipient may read (a reset token): the API and the events show the notification
     with their values withheld (`withheld`); only the message itself carries them."""
 
+    announcement: bool = False
+    """News the reader asked for (a book by an author they follow), not about their account: a blocked or
+    closed account is not sent it at all."""
+
     @property
     def variables(self) -> frozenset[str]:
         return frozenset(COMMON_PARAMS + self.params)
@@ -82,6 +87,8 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.EMAIL_CHANGED: KindSpec(("new_email", "changed_at"), security=True, to_former_address=True),
     Kind.PHONE_CHANGED: KindSpec(("new_phone", "changed_at"), security=True, to_former_address=True),
     Kind.MESSAGE: KindSpec(("subject", "body"), by_staff=True),
+    # `book_id` and `web_url` make the link to the book's page (no link when the web URL is not set).
+    Kind.NEW_BOOK_BY_AUTHOR: KindSpec(("book_title", "authors", "author", "book_id", "web_url"), announcement=True),
 }
 
 

@@ -25,6 +25,9 @@ class AccountStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+_NO_NEWS = frozenset({AccountStatus.BLOCKED, AccountStatus.DEACTIVATED})
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelChoice:
     email: bool
@@ -99,7 +102,10 @@ class Route:
 
 def routes(recipient: Recipient, kind: Kind, *, channels: tuple[Channel, ...] = tuple(Channel)) -> list[Route]:
     """The channels of `channels` this recipient wants `kind` on. A wanted channel that cannot be used is
-    kept, suppressed with the reason, so staff can see why nothing went out; an unwanted one is left out."""
+    kept, suppressed with the reason, so staff can see why nothing went out; an unwanted one is left out.
+    An announcement (news the reader asked for) goes to no blocked or closed account at all."""
+    if KINDS[kind].announcement and recipient.status in _NO_NEWS:
+        return []
     if recipient.status == AccountStatus.DEACTIVATED:
         wanted = [channel for channel in channels if recipient.wants(kind, channel)]
         return [Route(channel, "", "the account is closed") for channel in wanted]
@@ -120,6 +126,8 @@ def route_now(recipient: Recipient, kind: Kind, channel: Channel, *, by_system: 
         return Route(channel, queued_to)
     if recipient.status == AccountStatus.DEACTIVATED:
         return Route(channel, "", "the account is closed")
+    if KINDS[kind].announcement and recipient.status == AccountStatus.BLOCKED:
+        return Route(channel, "", "the account is blocked")
     if not recipient.wants(kind, channel, by_system=by_system):
         return Route(channel, "", f"the user does not accept {kind} by {channel}")
     address, problem = address_for(recipient, channel)

@@ -19,6 +19,7 @@ from typing import Any, Self
 
 from services.notifications.app.ports import NotificationCursor, NotificationFilter, SmsSent
 from services.notifications.data.template_seeds import BUILTIN
+from services.notifications.domain.follows import FollowedAuthor
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.notifications import NOTIFICATION, Notification, NotificationNotFound, Status
 from services.notifications.domain.occurrences import Reminder
@@ -27,6 +28,8 @@ from services.notifications.domain.templates import Template, TemplateNotFound
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
 from services.support.runtime.events import DomainEvent
+
+from .fake_follows import FakeFollows
 
 
 @dataclass
@@ -38,6 +41,7 @@ class FakeNotificationsDatabase:
     step_keys: set[str] = field(default_factory=set)
     reminders: dict[tuple[str, str], Reminder] = field(default_factory=dict)
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
+    follows: dict[uuid.UUID, FollowedAuthor] = field(default_factory=dict)
     published: list[DomainEvent] = field(default_factory=list)
     commits: int = 0
 
@@ -61,7 +65,7 @@ class FakeNotificationsUnitOfWork:
     async def __aenter__(self) -> Self:
         self.work = copy.deepcopy(
             (self._db.notifications, self._db.claims, self._db.recipients, self._db.templates, self._db.step_keys,
-             self._db.reminders, self._db.requests)
+             self._db.reminders, self._db.requests, self._db.follows)
         )  # fmt: skip
         self.seen: list[Notification] = []
         self.templates_seen: list[Template] = []
@@ -71,6 +75,7 @@ class FakeNotificationsUnitOfWork:
         self.step_keys = FakeStepKeys(self.work[4])
         self.reminders = FakeReminders(self.work[5])
         self.requests = FakeRequestLog(self.work[6])
+        self.follows = FakeFollows(self.work[7])
         return self
 
     async def __aexit__(
@@ -83,7 +88,8 @@ class FakeNotificationsUnitOfWork:
         assert not self._reading, "a block that only reads does not commit"
         db = self._db
         for target, written in zip(
-            (db.notifications, db.claims, db.recipients, db.templates, db.step_keys, db.reminders, db.requests),
+            (db.notifications, db.claims, db.recipients, db.templates, db.step_keys, db.reminders, db.requests,
+             db.follows),
             self.work, strict=True,
         ):  # fmt: skip
             target.clear()
