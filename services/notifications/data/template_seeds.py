@@ -199,13 +199,13 @@ _words(
     ("New from {{ author }}: “{{ book_title }}”", [
         "“{{ book_title }}” by {{ authors or author }} has just come to the library.",
         "{% if web_url %}See it, and reserve it, here: " + _BOOK_LINK + "{% endif %}",
-        "You get this because you follow {{ author }}; you can stop on your account page.",
+        "You get this because you follow {{ author }}; you can unfollow on your account page.",
     ], "{{ library_name }}: new from {{ author }}: “{{ book_title }}”.{% if web_url %} " + _BOOK_LINK + "{% endif %}"),
     ("Новинка: {{ author }}, «{{ book_title }}»", [
         "В библиотеку поступила новая книга: {{ authors or author }}, «{{ book_title }}».",
         "{% if web_url %}Посмотреть и забронировать её можно здесь: " + _BOOK_LINK + "{% endif %}",
-        "Вы получили это письмо, потому что подписаны на новинки автора {{ author }}; отписаться можно на странице учётной записи.",
-    ], "{{ library_name }}: новинка автора {{ author }}: «{{ book_title }}».{% if web_url %} " + _BOOK_LINK + "{% endif %}"),
+        "Вы получили это письмо, потому что подписались на новые книги этого автора ({{ author }}); отписаться можно на странице учётной записи.",
+    ], "{{ library_name }}: новая книга — {{ authors or author }}, «{{ book_title }}».{% if web_url %} " + _BOOK_LINK + "{% endif %}"),
 )  # fmt: skip
 _words(
     Kind.MESSAGE,
