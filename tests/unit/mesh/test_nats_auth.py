@@ -7,7 +7,7 @@ from services.events.api.consumers import AUDIT_DURABLE, audit_specs
 from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT
 from services.events.main import STORE_DURABLE
 from services.loans.api.users_feed import ACCOUNTS
-from services.notifications.api.consumers import LOANS, USERS
+from services.notifications.api.consumers import CATALOG, LOANS, USERS
 from services.support.mesh import nats_auth, registry
 from services.support.runtime.messaging import CONTEXTS
 
@@ -37,7 +37,7 @@ def test_the_durables_of_a_service_are_its_own() -> None:
 
 def test_the_registry_names_the_durables_and_streams_the_services_use() -> None:
     assert registry.service("loans").durables == (ACCOUNTS.durable,)
-    assert registry.service("notifications").durables == (LOANS.durable, USERS.durable)
+    assert registry.service("notifications").durables == (LOANS.durable, USERS.durable, CATALOG.durable)
     assert set(registry.service("events").durables) == {AUDIT_DURABLE, STORE_DURABLE}
     assert registry.service("events").streams == ((INGEST_STREAM, INGEST_SUBJECT),)
     assert {spec.name for spec in registry.SERVICES} == set(CONTEXTS)
@@ -54,6 +54,7 @@ def test_a_service_reads_only_the_streams_it_consumes() -> None:
     reading_users = ("$JS.API.CONSUMER.CREATE.ATHENAEUM_USERS", "$JS.API.CONSUMER.MSG.NEXT.ATHENAEUM_USERS")
     assert not [s for s in denied if s.startswith(reading_users)]  # it follows the revoked sessions
     assert not [s for s in nats_auth.publish_denied(notifications) if s.endswith("ATHENAEUM_LOANS.>")]
+    assert not [s for s in nats_auth.publish_denied(notifications) if s.endswith("ATHENAEUM_CATALOG.>")]  # new books
     for spec in registry.SERVICES:  # nobody reads the dead letters but the operator, nor reads messages directly
         assert "ATHENAEUM_DLQ" not in nats_auth.readable_streams(spec)
         assert not [s for s in nats_auth.publish_allowed(spec) if ".DIRECT." in s or ".MSG.GET." in s]
