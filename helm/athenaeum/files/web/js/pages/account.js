@@ -1,5 +1,5 @@
 // "My account": loans (overdue in red, renew), holds (queue position, ready for pickup, cancel), fines with
-// the total owed, loan history, notifications received and notification preferences.
+// the total owed, loan history, notifications received, the authors followed and notification preferences.
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
@@ -9,6 +9,7 @@ import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, N
 import { HoldStatus } from "./book.js";
 import { fetchActiveHolds, fetchAll, sumOwed } from "../paging.js";
 import { useRenewableLoans } from "../renewing.js";
+import { FollowedAuthors } from "../following.js";
 
 const HISTORY_PAGE = 20;
 
@@ -27,6 +28,7 @@ export function AccountPage() {
     <${Fines} patron=${user.name} />
     <${History} patron=${user.name} />
     <${Notifications} patron=${user.name} />
+    <${FollowedAuthors} patron=${user.name} />
     <${Preferences} />`;
 }
 

@@ -7,6 +7,7 @@ import { session } from "../session.js";
 import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, useAction, useAsync, useTitle } from "../components.js";
 import { AddCopy, CopyList, HoldForAPatron } from "./book_staff.js";
 import { fetchAll } from "../paging.js";
+import { FollowAuthors } from "../following.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
 
@@ -40,6 +41,7 @@ export function BookPage({ params }) {
       ${record.isbn && html`<dt>ISBN</dt><dd>${record.isbn}</dd>`}
     </dl>
     ${record.description && html`<p>${record.description}</p>`}
+    <${FollowAuthors} authors=${record.authors} />
     <${HoldPanel} bookName=${bookName} copies=${copies.data || []} onPlaced=${reload} />
     <h2>${t("book.copies")}</h2>
     ${copies.loading ? html`<${Loading} />` : html`<${CopiesByBranch} copies=${copies.data || []} />`}
