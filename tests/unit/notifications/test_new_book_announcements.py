@@ -15,7 +15,7 @@ from services.notifications.app.notifying import take_in
 from services.notifications.app.projection import StatusSeen, apply_status
 from services.notifications.domain.follows import FollowedAuthor
 from services.notifications.domain.kinds import Channel, Kind
-from services.notifications.domain.recipients import AccountStatus, ChannelChoice
+from services.notifications.domain.recipients import AccountStatus, ChannelChoice, route_now
 from services.support.runtime.wire import timestamp
 
 from .conftest import NOON, RULES
@@ -136,3 +136,10 @@ async def test_a_book_created_event_that_does_not_decode_is_dead_lettered(db, cl
 
 async def _record(published: list, args: tuple) -> None:
     published.append(args)
+
+
+def test_an_announcement_waiting_when_the_account_is_blocked_is_not_sent() -> None:
+    blocked = recipient(status=AccountStatus.BLOCKED)
+    route = route_now(blocked, Kind.NEW_BOOK_BY_AUTHOR, Channel.EMAIL, by_system=True)
+    assert route.suppress_reason == "the account is blocked"
+    assert not route_now(blocked, Kind.HOLD_READY, Channel.EMAIL, by_system=True).suppress_reason  # news only
