@@ -93,6 +93,10 @@ class Fine(Versioned):
 
     def __post_init__(self) -> None:
         self.name = FINE.format(self.id)
+        if self.status == FineStatus.WAIVED and self.waived == ZERO and self.amount > self.paid:
+            # Waived by a release from before waived amounts were kept (one may run again on this schema after a
+            # rollback, past the migration that filled them in once): it forgave all that was owed then.
+            self.waived = self.amount - self.paid
 
     @property
     def outstanding(self) -> Decimal:

@@ -69,3 +69,24 @@ def test_payments_before_and_after_a_waiver_add_up() -> None:
     assert (fine.status, fine.outstanding) == (FineStatus.PAID, Decimal("0.00"))
     assert fine.paid + fine.waived == fine.amount == Decimal("1.60")
     assert all(isinstance(x, Decimal) for x in (fine.amount, fine.paid, fine.waived, fine.outstanding))
+
+
+def test_a_waiver_written_by_an_older_release_stays_a_waiver() -> None:
+    """After a rollback the release from before waived amounts were kept waives a fine (status WAIVED, waived 0)
+    on the new schema; rolled forward, that waiver forgave the 0.50 then owed, and only later days are owed."""
+    fine = overdue_for(5)
+    old_release_waiver = Fine(
+        id=fine.id,
+        patron=fine.patron,
+        kind=fine.kind,
+        amount=fine.amount,
+        currency=fine.currency,
+        created_at=NOW,
+        updated_at=NOW,
+        loan=fine.loan,
+        status=FineStatus.WAIVED,
+        waive_reason="waived under the previous release",
+    )
+    assert (old_release_waiver.outstanding, old_release_waiver.waived) == (Decimal("0.00"), Decimal("0.50"))
+    assert old_release_waiver.accrue_to(TERMS.overdue_fine(10), now=LATER, actor="system")
+    assert (old_release_waiver.status, old_release_waiver.outstanding) == (FineStatus.OUTSTANDING, Decimal("0.50"))
