@@ -160,3 +160,21 @@ prometheus.io/port: {{ .port | quote }}
 prometheus.io/path: {{ .path }}
 {{- end }}
 {{- end }}
+
+{{/*
+The edge's Envoy config: the generated one (files/envoy/edge.yaml, from the registry), trusting
+edge.trustedProxyHops proxies in front when that is set (unset: the registry's EDGE_TRUSTED_PROXY_HOPS, as
+generated). Rewritten here rather than generated per value: the chart carries one config for every install.
+*/}}
+{{- define "athenaeum.edgeEnvoyConfig" -}}
+{{- $generated := .Files.Get "files/envoy/edge.yaml" -}}
+{{- $hops := .Values.edge.trustedProxyHops -}}
+{{- $setting := "(?m)^( +xff_num_trusted_hops: )[0-9]+$" -}}
+{{- if kindIs "invalid" $hops -}}
+{{ $generated }}
+{{- else if not (regexMatch $setting $generated) -}}
+{{ fail "files/envoy/edge.yaml has no xff_num_trusted_hops for edge.trustedProxyHops to set: regenerate the chart" }}
+{{- else -}}
+{{ regexReplaceAll $setting $generated (printf "${1}%d" (int $hops)) }}
+{{- end -}}
+{{- end }}

@@ -7,6 +7,7 @@ in only the callers the registry names. Called once per entry of .Values.service
 {{- $root := .root -}}
 {{- $svc := .svc -}}
 {{- $cfg := include "athenaeum.serviceConfig" . | fromYaml -}}
+{{- include "athenaeum.refuseChartSettings" (dict "root" $root "svc" $svc "env" $cfg.env) -}}
 {{- $ports := $root.Values.mesh.ports -}}
 {{- $sockets := $root.Values.mesh.sockets -}}
 {{- $labels := dict "root" $root "component" $svc.name -}}
@@ -127,10 +128,8 @@ spec:
             - {name: ATHENAEUM_SHUTDOWN_GRACE_SECONDS, value: {{ $root.Values.rollout.shutdownGraceSeconds | quote }}}
             {{- include "athenaeum.databaseEnv" (dict "root" $root "database" $svc.database "service" $svc.name) | nindent 12 }}
             {{- range $svc.librarySettings }}
-            {{- if not (hasKey $cfg.env .name) }}
             # A fact of the whole library (.Values.library): every service that reads it gets the same value.
-            - {name: {{ .name }}, value: {{ index $root.Values.library .value | quote }}}
-            {{- end }}
+            - {name: {{ .name }}, value: {{ include "athenaeum.librarySetting" (dict "root" $root "key" .value) | quote }}}
             {{- end }}
             {{- range $name, $value := $cfg.env }}
             - {name: {{ $name }}, value: {{ $value | quote }}}

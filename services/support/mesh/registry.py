@@ -19,6 +19,7 @@ __all__ = [
     "EDGE_RATE_LIMITS",
     "EDGE_TRUSTED_PROXY_HOPS",
     "LIBRARY_TIME_ZONE",
+    "LIBRARY_WEB_URL",
     "SERVICES",
     "TRUST_DOMAIN",
     "LibrarySetting",
@@ -48,6 +49,10 @@ class LibrarySetting:
 LIBRARY_TIME_ZONE = LibrarySetting("ATHENAEUM_LIBRARY_TIME_ZONE", "timeZone", "UTC")
 """The library's IANA time zone: loans are due, and memberships end, at the end of its day; notices give dates
 and keep SMS quiet hours in it for readers who chose no zone of their own."""
+
+LIBRARY_WEB_URL = LibrarySetting("ATHENAEUM_WEB_URL", "webUrl", "http://localhost:8080")
+"""The web client as readers reach it (the edge's public address): links in messages (a password reset's) start
+with it. The chart derives it from the edge's Ingress when not given."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +172,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         # ATHENAEUM_CONSUMER_GROUP's default names them
         durables=("notifications-loans", "notifications-users", "notifications-catalog"),
         reads=("users", "loans", "catalog"),  # recipients, and what to tell them of (new books: their followers)
-        library_settings=(LIBRARY_TIME_ZONE,),  # the dates of notices to readers without a zone
+        # The dates of notices to readers without a zone; the links in messages.
+        library_settings=(LIBRARY_TIME_ZONE, LIBRARY_WEB_URL),
         # The mail server and the SMS provider; compose's defaults are its Mailpit and SMS sink.
         settings=(
             ("ATHENAEUM_SMTP_HOST", "mailpit"),
@@ -178,8 +184,6 @@ SERVICES: tuple[ServiceSpec, ...] = (
             ("ATHENAEUM_SMS_BASE_URL", "http://sms-sink:2580"),
             ("ATHENAEUM_SMS_ACCOUNT_SID", "ACathenaeumdev"),
             ("ATHENAEUM_SMS_FROM_NUMBER", "+15005550006"),
-            # Links in messages (a password reset's) start with it: the web client where readers reach it.
-            ("ATHENAEUM_WEB_URL", "http://localhost:8080"),
         ),
     ),
     ServiceSpec(

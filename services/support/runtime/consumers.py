@@ -146,11 +146,16 @@ class DurableConsumer(ConsumerLoop):
     those of a DependencyUnavailable (the server redelivers without limit: it counts every delivery)."""
 
     def __init__(
-        self, link: NatsLink, spec: ConsumerSpec, handler: Handler, *, failures: Failures | None = None
+        self,
+        link: NatsLink,
+        spec: ConsumerSpec,
+        handler: Handler,
+        *,
+        failures: Failures | None = None,
+        health: ConsumerHealth | None = None,
     ) -> None:
-        super().__init__(
-            link, ConsumerHealth(spec.durable), batch=spec.batch, consumer=spec.durable, linger=spec.linger_seconds
-        )
+        health = health or ConsumerHealth(spec.durable)
+        super().__init__(link, health, batch=spec.batch, consumer=spec.durable, linger=spec.linger_seconds)
         self.spec = spec
         self.handler = handler
         self.failures = failures or Failures()
@@ -245,8 +250,8 @@ class BatchConsumer(DurableConsumer):
 
     def __init__(self, link: NatsLink, spec: ConsumerSpec, handler: BatchHandler, *, name: str = "",
                  failures: Failures | None = None) -> None:  # fmt: skip
-        super().__init__(link, spec, self._unused, failures=failures)
-        self.health = ConsumerHealth(name or spec.durable)
+        # Its own health only: one under the durable's name too would report a consumer down that never ran.
+        super().__init__(link, spec, self._unused, failures=failures, health=ConsumerHealth(name or spec.durable))
         self.batch_handler = handler
 
     @staticmethod

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,10 +12,19 @@ from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import async_engine_from_config
+from tenacity import Retrying, before_sleep_log, retry_if_exception, stop_after_attempt, wait_exponential
 
 SERVICES_DIR = Path(__file__).resolve().parents[2]
 _MIGRATING = 0x617468_6D6967  # the advisory lock of a database's migration run (locks are per database)
+LOCK_TIMEOUT = "5s"
+"""How long a migration's statement waits for a table's lock. The old release serves while its successor's
+migrations run: an ALTER queued behind a long transaction (a catalog import) would queue every later reader of
+that table behind itself, so it gives up instead and the run is tried again a little later."""
+LOCK_ATTEMPTS = 5
+_LOCK_NOT_AVAILABLE = "55P03"
+log = logging.getLogger(__name__)
 
 
 def alembic_config(service: str, database_url: str) -> Config:
@@ -92,13 +102,36 @@ def _run_with(connection: Connection) -> None:
     # One run at a time per database (two `migrate`s, a migrate job and a person): the next one waits, then
     # finds the revisions applied. A session lock, so it outlasts the commit of each migration.
     connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATING})
+    # Only now: the advisory lock above may wait as long as another run takes.
+    connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
     connection.commit()
     context.configure(connection=connection, transaction_per_migration=True)
-    with context.begin_transaction():
-        context.run_migrations()
+    # Each migration commits on its own: a retry goes on from the one that waited too long.
+    for attempt in Retrying(
+        retry=retry_if_exception(_waited_for_a_lock),
+        stop=stop_after_attempt(LOCK_ATTEMPTS),
+        wait=wait_exponential(multiplier=1, max=30),
+        before_sleep=before_sleep_log(log, logging.WARNING),
+        reraise=True,
+    ):
+        with attempt:
+            _run_pending(connection)
     # After a failure the lock goes with the session: the connection is closed, not pooled (NullPool).
     connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATING})
     connection.commit()
+
+
+def _run_pending(connection: Connection) -> None:
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    except DBAPIError:
+        connection.rollback()  # the failed migration's transaction; the ones before it stay committed
+        raise
+
+
+def _waited_for_a_lock(error: BaseException) -> bool:
+    return isinstance(error, DBAPIError) and getattr(error.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE
 
 
 def create_messaging_tables_v1() -> None:

@@ -11,8 +11,9 @@ import yaml
 from prometheus_client import REGISTRY
 from promql_helpers import ALERTS_FILE, alert_rules, selectors
 
+import services.notifications.api.workers  # registers the channels' metrics
 import services.support.runtime.telemetry  # noqa: F401  (registers the metrics)
-from services.support.mesh import compose, compose_observability
+from services.support.mesh import compose, compose_observability, registry
 
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
 COVERED = {  # what the issue asks the alerts to watch, and the series that tell it
@@ -21,7 +22,12 @@ COVERED = {  # what the issue asks the alerts to watch, and the series that tell
     "consumer lag": "athenaeum_consumer_pending_messages",
     "outbox backlog": "athenaeum_outbox_backlog",
     "certificate expiry": "envoy_server_days_until_first_cert_expiring",
+    "a process down": "up",
+    "a consumer down": "athenaeum_consumer_up",
+    "the mail server or SMS provider down": "athenaeum_notification_channel_up",
 }
+PROMETHEUS_OWN = {"up"}
+"""Series Prometheus makes itself for every target it scrapes."""
 
 
 def exported() -> set[str]:
@@ -44,7 +50,7 @@ def test_a_broken_expression_is_refused_by_the_parser() -> None:
 
 def test_every_series_the_rules_name_is_exported_by_the_services_or_is_envoys() -> None:
     named = {selector.metric for rule in alert_rules() for selector in selectors(rule["expr"])}
-    ours = {name for name in named if not name.startswith("envoy_")}
+    ours = {name for name in named if not name.startswith("envoy_")} - PROMETHEUS_OWN
     assert ours <= exported(), ours - exported()
     assert set(COVERED.values()) <= named
 
@@ -61,3 +67,16 @@ def test_compose_prometheus_loads_the_rules_and_the_chart_carries_them() -> None
     assert compose_observability.prometheus_config()["rule_files"] == [compose_observability.PROMETHEUS_RULES]
     chart_copy = ALERTS_FILE.parents[2] / "helm/athenaeum/files/prometheus" / ALERTS_FILE.name
     assert chart_copy.read_text() == ALERTS_FILE.read_text()
+
+
+def test_a_workload_with_no_process_at_all_is_noticed_for_every_service_and_the_edge() -> None:
+    """A service that never started exports nothing: no ratio, no `up == 0`; only absent() sees it."""
+    (rule,) = [rule for rule in alert_rules() if rule["alert"] == "AthenaeumServiceAbsent"]
+    watched = {selector.equal["service"] for selector in selectors(rule["expr"]) if selector.metric == "up"}
+    assert watched == {spec.name for spec in registry.SERVICES} | {registry.EDGE}
+
+
+@pytest.mark.parametrize("metric", ["up", "athenaeum_consumer_up", "athenaeum_notification_channel_up"])
+def test_a_rule_fires_when_what_the_series_tells_of_is_down(metric: str) -> None:
+    rules = [rule for rule in alert_rules() if metric in {s.metric for s in selectors(rule["expr"])}]
+    assert any(re.search(r"== 0\s*$", rule["expr"]) and rule["labels"]["severity"] == "critical" for rule in rules)

@@ -67,13 +67,13 @@ def test_the_chart_gives_every_reader_the_librarys_one_time_zone() -> None:
     assert {name: z for name, z in _zones(new_york).items() if z} == {name: ["America/New_York"] for name in READERS}
 
 
-def test_a_services_own_env_still_wins_in_the_chart_without_a_second_entry() -> None:
+def test_one_services_own_time_zone_is_refused_rather_than_splitting_the_library() -> None:
     values = {
         "library": {"timeZone": "America/New_York"},
         "serviceOverrides": {"loans": {"env": {ZONE.name: "Europe/Moscow"}}},
     }
-    zones = _zones(values)
-    assert (zones["loans"], zones["notifications"]) == (["Europe/Moscow"], ["America/New_York"])
+    with pytest.raises(Exception, match=re.escape(f"loans.env.{ZONE.name}")):
+        _zones(values)
 
 
 def test_the_chart_refuses_a_time_zone_that_is_not_a_name() -> None:
