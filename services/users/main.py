@@ -101,6 +101,7 @@ async def build(settings: UsersSettings) -> ServiceApp:
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
         background=[partial(forget_what_is_over, infra.engine, throttling)],
+        checks=[keys.opens],  # a passphrase that opens no key: not ready (no sign-in, no JWKS)
     )
     app.closers = [*app.closers, partial(channel.close, None)]
     return app
