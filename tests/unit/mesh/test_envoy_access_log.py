@@ -11,12 +11,12 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from mesh_helpers import loopback_topology
+
 from services.support.launcher.envoy_process import envoy_binary
 from services.support.mesh import registry
 from services.support.mesh.envoy import edge_config, render, sidecar_config
 from services.support.mesh.envoy_common import HCM_TYPE, ROUTER_TYPE, access_log, socket_address
-
-from mesh_helpers import loopback_topology
 
 
 def free_port() -> int:
@@ -33,7 +33,11 @@ def answering_envoy(port: int) -> dict[str, Any]:
         "access_log": access_log(),
         "route_config": {
             "virtual_hosts": [
-                {"name": "all", "domains": ["*"], "routes": [{"match": {"prefix": "/"}, "direct_response": {"status": 200}}]}
+                {
+                    "name": "all",
+                    "domains": ["*"],
+                    "routes": [{"match": {"prefix": "/"}, "direct_response": {"status": 200}}],
+                }
             ]
         },
         "http_filters": [{"name": "envoy.filters.http.router", "typed_config": {"@type": ROUTER_TYPE}}],
@@ -41,7 +45,9 @@ def answering_envoy(port: int) -> dict[str, Any]:
     listener = {
         "name": "probe",
         "address": socket_address("127.0.0.1", port),
-        "filter_chains": [{"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}],
+        "filter_chains": [
+            {"filters": [{"name": "envoy.filters.network.http_connection_manager", "typed_config": manager}]}
+        ],
     }
     return {"static_resources": {"listeners": [listener]}}
 
@@ -62,7 +68,14 @@ def test_a_request_s_query_string_is_not_in_the_access_log(tmp_path: Path) -> No
     out = tmp_path / "out.log"
     with out.open("w") as stdout:
         envoy = subprocess.Popen(
-            [str(envoy_binary()), "-c", str(config), "--disable-hot-restart", "--log-path", str(tmp_path / "envoy.log")],
+            [
+                str(envoy_binary()),
+                "-c",
+                str(config),
+                "--disable-hot-restart",
+                "--log-path",
+                str(tmp_path / "envoy.log"),
+            ],
             stdout=stdout,
         )
     try:
