@@ -192,7 +192,11 @@ def running_launcher(data_dir: Path) -> int | None:
     return None
 
 
-def stop_recorded_mesh(data_dir: Path, grace: float = DEFAULT_GRACE_SECONDS * 2) -> list[str]:
+# The launcher stops its parts group by group, services after their drain (components.service_spec).
+LAUNCHER_STOP_SECONDS = 60.0
+
+
+def stop_recorded_mesh(data_dir: Path, grace: float = LAUNCHER_STOP_SECONDS) -> list[str]:
     """Stop a mesh started from `data_dir` by another process; returns the names of what was stopped."""
     state = read_state(data_dir)
     if state is None:
