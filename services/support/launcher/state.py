@@ -148,20 +148,31 @@ def _refuse(data_dir: Path, pid: int | None) -> None:
     )
 
 
-def point_to(data_dir: Path, default_dir: Path) -> None:
-    """Let `down` / `status` without --data-dir find the mesh of `data_dir` (kept in `default_dir`)."""
+def point_to(data_dir: Path, default_dir: Path) -> str | None:
+    """Let `down` / `status` without --data-dir find the mesh of `data_dir` (kept in `default_dir`); returns
+    the folder pointed to before, for forget_pointer."""
     if data_dir.resolve() == default_dir.resolve():
-        return
+        return None
+    pointer = default_dir / POINTER_FILE
+    previous = None
+    with contextlib.suppress(OSError):
+        previous = pointer.read_text()
     default_dir.mkdir(parents=True, exist_ok=True)
-    (default_dir / POINTER_FILE).write_text(str(data_dir.resolve()))
+    pointer.write_text(str(data_dir.resolve()))
+    return previous
 
 
-def forget_pointer(data_dir: Path, default_dir: Path) -> None:
-    """Drop the pointer of `point_to`, unless another mesh has taken it since."""
+def forget_pointer(data_dir: Path, default_dir: Path, previous: str | None = None) -> None:
+    """Drop the pointer of `point_to`, unless another mesh has taken it since, and point again to the folder
+    it named before: an `up` that could not start (ports taken by the running mesh) lost that mesh for
+    `down` and `status` (locate ignores a folder whose mesh has stopped since)."""
     pointer = default_dir / POINTER_FILE
     with contextlib.suppress(OSError):
         if pointer.read_text() == str(data_dir.resolve()):
-            pointer.unlink()
+            if previous and previous != str(data_dir.resolve()):
+                pointer.write_text(previous)
+            else:
+                pointer.unlink()
 
 
 def locate(default_dir: Path) -> Path:
