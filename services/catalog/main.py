@@ -21,6 +21,7 @@ from services.support.runtime.events import DomainEvent
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.outbox import OutboxMessage
 from services.support.runtime.server import ServiceApp, run, served
+from services.support.runtime.settings import read_settings
 
 NAME = "catalog"
 
@@ -75,7 +76,7 @@ async def build(settings: CatalogSettings) -> ServiceApp:
 
 
 def main() -> None:
-    settings = CatalogSettings()
+    settings = read_settings(CatalogSettings)  # a wrong setting: one line naming it, exit 1
     run(partial(build, settings), settings=settings, name=NAME)
 
 

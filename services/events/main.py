@@ -41,6 +41,7 @@ from services.support.runtime.consumers import BatchConsumer
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.messaging import ConsumerSpec
 from services.support.runtime.server import ServiceApp, run, served
+from services.support.runtime.settings import read_settings
 from services.support.runtime.telemetry import configure_logging
 from services.support.runtime.tracing import configure_tracing, shutdown_tracing
 from services.support.runtime.workers import SupervisedWorker, run_worker
@@ -224,7 +225,7 @@ def store_process(settings: EventsSettings, role: str, audit: bool, connection: 
 
 
 def main() -> None:
-    settings = EventsSettings()
+    settings = read_settings(EventsSettings)  # a wrong setting: one line naming it, exit 1
     # Forked now, before any thread or loop: the store processes share this one's imported memory.
     zygotes = [Zygote.fork(store_process, _store_args(settings, n)) for n in range(settings.store_processes)]
     run(partial(build, settings, zygotes), settings=settings, name=NAME)

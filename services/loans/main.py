@@ -33,6 +33,7 @@ from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import Clock, SystemClock
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.server import ServiceApp, mesh_channel, run, served
+from services.support.runtime.settings import read_settings
 
 NAME = "loans"
 log = logging.getLogger("athenaeum.loans")
@@ -141,7 +142,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
 
 
 def main() -> None:
-    settings = LoansSettings()
+    settings = read_settings(LoansSettings)  # a wrong setting: one line naming it, exit 1
     run(partial(build, settings), settings=settings, name=NAME)
 
 

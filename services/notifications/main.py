@@ -46,6 +46,7 @@ from services.support.runtime.auth import RevocationFeed
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.server import ServiceApp, mesh_channel, run, served
+from services.support.runtime.settings import read_settings
 from services.support.runtime.upkeep import delete_forever
 
 NAME = "notifications"
@@ -156,7 +157,7 @@ async def build(settings: NotificationsSettings) -> ServiceApp:
 
 
 def main() -> None:
-    settings = NotificationsSettings()
+    settings = read_settings(NotificationsSettings)  # a wrong setting: one line naming it, exit 1
     run(partial(build, settings), settings=settings, name=NAME)
 
 

@@ -114,8 +114,8 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
             return {**values, "library_time_zone": former}
         if library != former:
             raise ValueError(
-                f"ATHENAEUM_DEFAULT_TIME_ZONE ({former!r}) is the former name of ATHENAEUM_LIBRARY_TIME_ZONE "
-                f"({library!r}): set only ATHENAEUM_LIBRARY_TIME_ZONE"
+                "ATHENAEUM_DEFAULT_TIME_ZONE is the former name of ATHENAEUM_LIBRARY_TIME_ZONE and differs from it: "
+                "set only ATHENAEUM_LIBRARY_TIME_ZONE"
             )
         return values
 

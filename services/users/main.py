@@ -14,6 +14,7 @@ from services.support.runtime.clock import SystemClock
 from services.support.runtime.infrastructure import Infrastructure
 from services.support.runtime.memory import IdleRelease, use_one_arena
 from services.support.runtime.server import ServiceApp, mesh_channel, run, served
+from services.support.runtime.settings import read_settings
 from services.support.runtime.upkeep import delete_forever
 from services.users.api import events
 from services.users.api.servicer import AuthServicer, UsersServicer
@@ -101,6 +102,7 @@ async def build(settings: UsersSettings) -> ServiceApp:
         ],
         revocations=RevocationFeed.of_event("users", users_events.SessionRevoked),
         background=[partial(forget_what_is_over, infra.engine, throttling)],
+        checks=[keys.opens],  # a passphrase that opens no key: not ready (no sign-in, no JWKS)
     )
     app.closers = [*app.closers, partial(channel.close, None)]
     return app
@@ -133,7 +135,7 @@ def sign_in_throttling(settings: UsersSettings) -> SignInThrottling:
 
 
 def main() -> None:
-    settings = UsersSettings()
+    settings = read_settings(UsersSettings)  # a wrong setting: one line naming it, exit 1
     use_one_arena()  # before any worker thread: one trim then releases what every hashing thread freed
     run(partial(build, settings), settings=settings, name=NAME)
 

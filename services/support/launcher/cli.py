@@ -118,7 +118,7 @@ def up(
     except MeshAlreadyRunning as refusal:
         errors.print(f"athenaeum: {refusal}", markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    point_to(data_dir, DEFAULT_DATA_DIR)  # `down` and `status` find this mesh without --data-dir
+    previous = point_to(data_dir, DEFAULT_DATA_DIR)  # `down` and `status` find this mesh without --data-dir
     try:
         with console.status("Starting the mesh…"):
             mesh.start()
@@ -129,7 +129,7 @@ def up(
         console.print("\nStopping…")
     finally:
         mesh.stop()
-        forget_pointer(data_dir, DEFAULT_DATA_DIR)
+        forget_pointer(data_dir, DEFAULT_DATA_DIR, previous)
     console.print("Stopped.")
 
 

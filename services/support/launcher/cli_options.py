@@ -25,7 +25,22 @@ FoundDataDir = Annotated[
         help="The mesh's data folder (default: the one the last `up` from this folder used).",
     ),
 ]
-Only = Annotated[list[str] | None, typer.Option("--only", help="Run only these services (repeatable).")]
+
+
+def known_services(names: list[str] | None) -> list[str] | None:
+    """A usage error (exit 2) for a name that is no service: a typo migrated nothing and said it was done."""
+    from services.support.mesh.registry import BY_NAME  # here: `athenaeum --help` stays fast
+
+    unknown = [name for name in names or () if name not in BY_NAME]
+    if unknown:
+        raise typer.BadParameter(f"unknown service {unknown[0]!r}; known: {', '.join(BY_NAME)}")
+    return names
+
+
+Only = Annotated[
+    list[str] | None,
+    typer.Option("--only", callback=known_services, help="Run only these services (repeatable)."),
+]
 DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", envvar="DATABASE_URL", help="Use this Postgres server instead of a local one."),

@@ -16,6 +16,10 @@ REPO_ROOT = Path(__file__).resolve().parents[3]
 EDGE = registry.EDGE
 SERVICE_ROLE = "service"
 ENVOY_ROLE = "envoy"
+DRAIN_SECONDS = 10.0
+"""BaseServiceSettings.shutdown_grace_seconds' default: how long a service lets calls in flight finish."""
+CLOSING_SECONDS = 10.0
+"""After its drain, a service closes: the outbox relay's last batch, NATS's drain, the database pools."""
 
 
 def sidecar_name(service: str) -> str:
@@ -76,8 +80,16 @@ def service_spec(
         argv=[sys.executable, "-m", spec.module],
         env=env,
         cwd=REPO_ROOT,
+        stop_grace=_drain_seconds(env) + CLOSING_SECONDS,  # SIGKILL only once the SIGTERM drain had its time
         extra={"role": SERVICE_ROLE, "health_target": f"unix:{placement.app_socket}"},
     )
+
+
+def _drain_seconds(env: Mapping[str, str]) -> float:
+    try:
+        return max(float(env.get("ATHENAEUM_SHUTDOWN_GRACE_SECONDS", DRAIN_SECONDS)), 0.0)
+    except ValueError:  # the service refuses it at start, naming the setting
+        return DRAIN_SECONDS
 
 
 def envoy_admin_port(name: str, topology: Topology) -> int:

@@ -46,6 +46,8 @@ class ProcessSpec:
     group: str | None = None
     stop_signal: int = signal.SIGTERM
     """The graceful stop request (Postgres wants SIGINT: "fast" shutdown)."""
+    stop_grace: float = DEFAULT_GRACE_SECONDS
+    """How long a graceful stop may take before SIGKILL (a service: its drain and its closers)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form facts recorded in the state file (ports, role)."""
 
@@ -159,11 +161,13 @@ class ManagedProcess:
                 preexec_fn=die_with_parent,
             )
 
-    def stop(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
-        """Ask the group to stop, SIGKILL it after `grace` seconds, and reap the child."""
+    def stop(self, grace: float | None = None) -> None:
+        """Ask the group to stop, SIGKILL it after `grace` seconds (default: the spec's stop_grace), and reap
+        the child."""
         self.wanted = False
         if self._popen is None:
             return
+        grace = self.spec.stop_grace if grace is None else grace
         pgid, reap = self._popen.pid, self._popen.poll
         if signal_group(pgid, self.spec.stop_signal) and not wait_group_gone(pgid, grace, reap):
             kill_tree(pgid, grace, reap)
@@ -177,7 +181,7 @@ class ManagedProcess:
         kill_tree(self._popen.pid, DEFAULT_GRACE_SECONDS, self._popen.poll)
         self._reap()
 
-    def restart(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+    def restart(self, grace: float | None = None) -> None:
         """Stop (if running) and start again; a manual restart also forgives past crashes."""
         self.stop(grace)
         self.gave_up, self._restart_at = False, None
@@ -280,7 +284,7 @@ class Supervisor:
             self._changed()
         return events
 
-    def stop_all(self, grace: float = DEFAULT_GRACE_SECONDS) -> None:
+    def stop_all(self, grace: float | None = None) -> None:
         """Stop every child, last started first; the spawner thread goes last."""
         for process in reversed(self.processes):
             process.stop(grace)

@@ -148,20 +148,31 @@ def _refuse(data_dir: Path, pid: int | None) -> None:
     )
 
 
-def point_to(data_dir: Path, default_dir: Path) -> None:
-    """Let `down` / `status` without --data-dir find the mesh of `data_dir` (kept in `default_dir`)."""
+def point_to(data_dir: Path, default_dir: Path) -> str | None:
+    """Let `down` / `status` without --data-dir find the mesh of `data_dir` (kept in `default_dir`); returns
+    the folder pointed to before, for forget_pointer."""
     if data_dir.resolve() == default_dir.resolve():
-        return
+        return None
+    pointer = default_dir / POINTER_FILE
+    previous = None
+    with contextlib.suppress(OSError):
+        previous = pointer.read_text()
     default_dir.mkdir(parents=True, exist_ok=True)
-    (default_dir / POINTER_FILE).write_text(str(data_dir.resolve()))
+    pointer.write_text(str(data_dir.resolve()))
+    return previous
 
 
-def forget_pointer(data_dir: Path, default_dir: Path) -> None:
-    """Drop the pointer of `point_to`, unless another mesh has taken it since."""
+def forget_pointer(data_dir: Path, default_dir: Path, previous: str | None = None) -> None:
+    """Drop the pointer of `point_to`, unless another mesh has taken it since, and point again to the folder
+    it named before: an `up` that could not start (ports taken by the running mesh) lost that mesh for
+    `down` and `status` (locate ignores a folder whose mesh has stopped since)."""
     pointer = default_dir / POINTER_FILE
     with contextlib.suppress(OSError):
         if pointer.read_text() == str(data_dir.resolve()):
-            pointer.unlink()
+            if previous and previous != str(data_dir.resolve()):
+                pointer.write_text(previous)
+            else:
+                pointer.unlink()
 
 
 def locate(default_dir: Path) -> Path:
@@ -192,7 +203,11 @@ def running_launcher(data_dir: Path) -> int | None:
     return None
 
 
-def stop_recorded_mesh(data_dir: Path, grace: float = DEFAULT_GRACE_SECONDS * 2) -> list[str]:
+# The launcher stops its parts group by group, services after their drain (components.service_spec).
+LAUNCHER_STOP_SECONDS = 60.0
+
+
+def stop_recorded_mesh(data_dir: Path, grace: float = LAUNCHER_STOP_SECONDS) -> list[str]:
     """Stop a mesh started from `data_dir` by another process; returns the names of what was stopped."""
     state = read_state(data_dir)
     if state is None:

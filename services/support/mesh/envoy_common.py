@@ -28,10 +28,12 @@ STDOUT_LOG_TYPE = "type.googleapis.com/envoy.extensions.access_loggers.stream.v3
 ROUTE_TIMEOUT = "60s"
 GRPC_TIMEOUT_HEADER_MAX = "3600s"
 
+# The path without its query string: queries carry personal data (the desk's patron search by email, phone
+# or card number; a reader's catalogue searches), which the access log must not keep.
 ACCESS_LOG_FORMAT = {
     "time": "%START_TIME%",
     "method": "%REQ(:METHOD)%",
-    "path": "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%",
+    "path": "%PATH(NQ:ORIG_OR_PATH)%",
     "status": "%RESPONSE_CODE%",
     "grpc_status": "%GRPC_STATUS(NUMBER)%",
     "flags": "%RESPONSE_FLAGS%",

@@ -35,7 +35,7 @@ def library_zone_name(value: str) -> str:
     ValueError that stops the service at start saying what is wrong."""
     if zone_named(value) is None:
         raise ValueError(
-            f"ATHENAEUM_LIBRARY_TIME_ZONE: {value[:64]!r} is not an IANA time zone (e.g. UTC, Europe/Moscow, "
+            "ATHENAEUM_LIBRARY_TIME_ZONE: the value is not an IANA time zone (e.g. UTC, Europe/Moscow, "
             "America/New_York); names that are no place (localtime, Factory, posix/…, right/…) are refused"
         )
     return value

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from services.support.runtime.clock import library_zone_name, zone_named
 from services.support.runtime.event_loop import EventLoop
@@ -18,6 +19,30 @@ from services.support.runtime.event_loop import EventLoop
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 DEV_ONLY = "dev-only"
 """Marks the project's dev placeholders (passwords, passphrases): production refuses any secret holding it."""
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+Settings = TypeVar("Settings", bound=BaseSettings)
+
+
+def read_settings(cls: type[Settings]) -> Settings:
+    """The settings from the environment, or SystemExit (code 1) with one line per wrong setting, naming it and
+    never its value: pydantic's own message echoes the raw input, secrets among it, into the container log."""
+    try:
+        return cls()
+    except ValidationError as error:
+        raise SystemExit(configuration_errors(error, prefix=cls.model_config.get("env_prefix", ""))) from None
+    except ValueError as error:  # FileVariables: a secret file that cannot be read (its path, no content)
+        raise SystemExit(f"configuration error: {error}") from None
+
+
+def configuration_errors(error: ValidationError, *, prefix: str) -> str:
+    lines = []
+    for item in error.errors(include_input=False, include_url=False, include_context=False):
+        message = item["msg"].removeprefix("Value error, ")
+        setting = f"{prefix}{item['loc'][0]}".upper() if item["loc"] else ""
+        named = not setting or message.startswith(setting)
+        lines.append(f"configuration error: {message if named else f'{setting}: {message}'}")
+    return "\n".join(lines)
 
 
 def with_password(url: str, password: str) -> str:
@@ -59,7 +84,7 @@ class BaseServiceSettings(BaseSettings):
         "only there does it believe the mesh identity and user claims its sidecar forwards. Empty: host:port.",
     )
     host: str = Field("127.0.0.1", description="With no socket: listen on loopback (tests, tools).")
-    port: int = 50051
+    port: int = Field(50051, ge=0, le=65535)
     database_url: str = DEFAULT_DATABASE_URL
     database_password: SecretStr = Field(
         SecretStr(""), description="Put into database_url when set, so the URL itself can carry no secret."
@@ -85,9 +110,9 @@ class BaseServiceSettings(BaseSettings):
     mesh_url: str = Field(
         "unix:/run/athenaeum/outbound.sock", description="The sidecar's outbound listener for calls to peers."
     )
-    metrics_port: int = Field(0, description="Prometheus /metrics port; 0 turns the endpoint off.")
+    metrics_port: int = Field(0, ge=0, le=65535, description="Prometheus /metrics port; 0 turns the endpoint off.")
     metrics_host: str = Field("127.0.0.1", description="Where /metrics listens: where the scraper reaches it.")
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="DEBUG, INFO, WARNING, ERROR or CRITICAL (any case).")
     request_log_sample_ratio: float = Field(
         0.01, ge=0.0, le=1.0, description="Share of successful calls logged (failed, slow and traced ones all are)."
     )
@@ -149,7 +174,27 @@ class BaseServiceSettings(BaseSettings):
             password = password.get_secret_value()
         if not password:
             return data
-        return {**data, "database_url": with_password(data.get("database_url") or DEFAULT_DATABASE_URL, password)}
+        try:
+            url = with_password(data.get("database_url") or DEFAULT_DATABASE_URL, password)
+        except ArgumentError:
+            return data  # _a_database_url names the setting
+        return {**data, "database_url": url}
+
+    @field_validator("database_url")
+    @classmethod
+    def _a_database_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError:
+            raise ValueError("not a database URL (postgresql+asyncpg://user@host:port/database)") from None
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _a_log_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
 
     @model_validator(mode="after")
     def _refuse_dev_defaults_in_production(self) -> BaseServiceSettings:

@@ -220,11 +220,15 @@ async def get_borrowing_eligibility(
 
 
 async def bootstrap_admin(cmd: BootstrapAdmin, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords) -> None:
-    """Create the first admin from settings when no account has that email (dev/test, or a first deploy)."""
+    """Create the first admin from settings into a library with no admin account at all, in any status (dev/test,
+    or a first deploy). Not when only that email is missing: renaming the first admin would make a second one,
+    with the password still in the Secret, at the next start. Nobody left to administer: `restore-admin`."""
     if not cmd.email or not cmd.password:
         return
     profile = Profile(email=cmd.email, display_name="Administrator", role=Role.ADMIN, patron_category="STAFF")
     async with uow:
+        if await uow.users.count(UserFilter(role=Role.ADMIN), now=clock.now()):
+            return
         if await uow.users.find_by_email(profile.validated().email) is not None:
             return
     password_hash = await passwords.hash(cmd.password)

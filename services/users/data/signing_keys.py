@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.support.runtime.errors import FailedPrecondition
+from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition
 from services.users.data.tables import signing_keys
 from services.users.domain.signing_keys import Keyring, SigningKey
 
@@ -31,12 +31,30 @@ class SqlSigningKeys:
         self._passphrase = passphrase
         self._ring: Keyring | None = None
         self._loaded_at = 0.0
+        self._unopened_at: float | None = None
 
     async def keyring(self) -> Keyring:
+        """The keys this passphrase opens; KeysUnavailable when it opens none of the stored ones (looked at
+        again every RELOAD_SECONDS, not at every call: each look logs)."""
+        if self._unopened_at is not None and time.monotonic() - self._unopened_at <= RELOAD_SECONDS:
+            raise KeysUnavailable()
         if self._ring is None or time.monotonic() - self._loaded_at > RELOAD_SECONDS:
-            self._ring = await self._load()
-            self._loaded_at = time.monotonic()
+            try:
+                self._ring = await self._load()
+            except KeysUnavailable:
+                self._unopened_at, self._ring = time.monotonic(), None
+                raise
+            self._unopened_at, self._loaded_at = None, time.monotonic()
         return self._ring
+
+    async def opens(self) -> bool:
+        """Health check: False while the passphrase opens none of the stored keys, when nobody can sign in and
+        the edge has no JWKS, so the service is not ready (a rollout with a wrong Secret stops there)."""
+        try:
+            await self.keyring()
+        except Exception:  # the database's own check says when it is the database
+            return False
+        return True
 
     async def add(self, key: SigningKey) -> None:
         async with self._engine.begin() as connection:
@@ -71,16 +89,19 @@ class SqlSigningKeys:
     async def _load(self) -> Keyring:
         """The keys this passphrase opens. One it does not open (added with another passphrase) is left out
         and logged, so the keys before it go on signing: it failed every sign-in and the JWKS mesh-wide. None
-        opened, of some: WrongPassphrase."""
+        opened, of some: one line for the operator, and KeysUnavailable."""
         rows = await self._rows()
-        opened: list[SigningKey] = []
-        for row in rows:
-            if (key := self._open(row)) is not None:
-                opened.append(key)
-            else:
-                log.error("signing key %s does not open with this passphrase: left out of the key ring", row.kid)
+        opened = [key for row in rows if (key := self._open(row)) is not None]
         if rows and not opened:
-            raise WrongPassphrase()
+            log.error(
+                "ATHENAEUM_SIGNING_KEY_PASSPHRASE opens none of the %d stored signing keys: nobody can sign in, "
+                "health is NOT_SERVING; start with the passphrase the keys were made with",
+                len(rows),
+            )
+            raise KeysUnavailable()
+        for row in rows:
+            if row.kid not in {key.kid for key in opened}:
+                log.error("signing key %s does not open with this passphrase: left out of the key ring", row.kid)
         return Keyring(tuple(opened))
 
     async def _rows(self) -> Sequence[Any]:
@@ -109,6 +130,13 @@ class WrongPassphrase(FailedPrecondition):
             "use the passphrase the users service runs with",
             reason="WRONG_SIGNING_KEY_PASSPHRASE",
         )
+
+
+class KeysUnavailable(DependencyUnavailable):
+    """Callers get UNAVAILABLE (a server fault the alerts count), not the operator's setting: that is logged."""
+
+    def __init__(self) -> None:
+        super().__init__("signing in is unavailable for now", reason="SIGNING_KEYS_UNAVAILABLE")
 
 
 _COUNT = sa.select(sa.func.count()).select_from(signing_keys)
