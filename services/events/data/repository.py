@@ -115,7 +115,10 @@ class SqlEventRepository(TrackingRepository):
         return raw.driver_connection
 
     async def get(self, event_id: uuid.UUID) -> EventRecord:
-        statement = sa.select(events).where(events.c.id == event_id).order_by(events.c.category.desc()).limit(1)
+        # AUDIT first; of two under one name (a peer's, a record from before names were minted), the first
+        # stored: a later record cannot take a genuine one's place.
+        order = (events.c.category.desc(), events.c.record_time, events.c.occur_time)
+        statement = sa.select(events).where(events.c.id == event_id).order_by(*order).limit(1)
         millis = uuid7_millis(event_id)
         if millis is not None:  # a name we minted carries its occur_time: one look at the primary key
             moment = events.c.occur_time

@@ -44,12 +44,25 @@ def _payload(event: DomainEvent) -> Message:
             )
         case PasswordResetRequested():
             return events_pb2.PasswordResetRequested(
-                occur_time=at, name=event.name, token=event.token, expire_time=timestamp(event.expires_at)
+                occur_time=at,
+                name=event.name,
+                token=event.token,
+                expire_time=timestamp(event.expires_at),
+                requested_by=event.requested_by,
+                client_address=event.client_address,
             )
         case UserLoggedIn():
             return events_pb2.UserLoggedIn(occur_time=at, name=event.name)
         case UserLoginFailed():
-            return events_pb2.UserLoginFailed(occur_time=at, email=event.email, reason=event.reason, name=event.name)
+            return events_pb2.UserLoginFailed(
+                occur_time=at,
+                email=event.email,
+                reason=event.reason,
+                name=event.name,
+                attempted_by=event.attempted_by,
+                client_address=event.client_address,
+                refused_attempts=event.refused_attempts,
+            )
         case SessionRevoked():
             return events_pb2.SessionRevoked(
                 occur_time=at,

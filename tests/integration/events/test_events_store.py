@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -122,6 +123,21 @@ async def test_a_minted_name_is_found_by_its_time_and_others_by_searching(events
     assert (await get_event(other.name, uow=events_db.uow())).id == other.id
     with pytest.raises(NotFound):
         await get_event(f"events/{uuid.uuid4()}", uow=events_db.uow())
+
+
+async def test_of_two_audit_records_under_one_name_the_first_stored_is_the_one_found(events_db) -> None:
+    """A record stored later under a genuine record's name (from before person's AUDIT names were minted)
+    does not take its place: GetEvent answers the first stored, whichever row Postgres meets first."""
+    name = mint_id("mesh", 0, NOW - timedelta(minutes=3))
+    genuine = event(3, category=Category.AUDIT, id=name, actor="users/lib", attributes={"fine.amount": "9.98"})
+    for minutes in (2, 2.5):  # later records, one of them in the same millisecond as the name carries
+        moment = NOW - timedelta(minutes=3) if minutes == 2.5 else NOW - timedelta(minutes=minutes)
+        forged = event(category=Category.AUDIT, id=name, occur_time=moment + timedelta(microseconds=500),
+                       attributes={"fine.amount": "0.01"})  # fmt: skip
+        await store_events([replace(forged, record_time=NOW + timedelta(seconds=minutes))], uow=events_db.uow())
+    await store_events([genuine], uow=events_db.uow())
+    found = await get_event(f"events/{name}", uow=events_db.uow())
+    assert found.attributes == {"fine.amount": "9.98"}
 
 
 async def test_lists_filter_on_resources_and_attributes_and_page_without_gaps(events_db) -> None:

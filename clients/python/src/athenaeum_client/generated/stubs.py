@@ -274,8 +274,9 @@ class EventsServiceStub:
         """
         Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
-        own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum", the mesh's
+        own and its look-alikes such as "athenaeum_loans.x": the mesh's reach the log from the message bus
+        only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
         event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
         RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
@@ -984,8 +985,9 @@ class EventsServiceAsyncStub:
         """
         Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
-        own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum", the mesh's
+        own and its look-alikes such as "athenaeum_loans.x": the mesh's reach the log from the message bus
+        only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
         event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
         RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """

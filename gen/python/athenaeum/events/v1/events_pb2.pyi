@@ -39,9 +39,10 @@ class _EventCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventCa
     """
     EVENT_CATEGORY_AUDIT: _EventCategory.ValueType  # 2
     """State changes and security-relevant actions; kept. Staff only on record calls, in their own name and of
-    now: `actor` empty or the caller, `source` not one of the mesh's services, `occur_time` within 5 minutes
-    of the server's clock, `trace_id` empty or the record call's own (PERMISSION_DENIED, reasons
-    NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW, NOT_YOUR_TRACE).
+    now: `name` and `actor` empty (or the actor the caller), `source` not one of the mesh's services,
+    `occur_time` within 5 minutes of the server's clock, `trace_id` empty or the record call's own
+    (PERMISSION_DENIED, reasons AUDIT_NAME_IS_MINTED, NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW,
+    NOT_YOUR_TRACE).
     """
 
 class EventCategory(_EventCategory, metaclass=_EventCategoryEnumTypeWrapper):
@@ -55,9 +56,10 @@ an older one is refused when recorded. The default.
 """
 EVENT_CATEGORY_AUDIT: EventCategory.ValueType  # 2
 """State changes and security-relevant actions; kept. Staff only on record calls, in their own name and of
-now: `actor` empty or the caller, `source` not one of the mesh's services, `occur_time` within 5 minutes
-of the server's clock, `trace_id` empty or the record call's own (PERMISSION_DENIED, reasons
-NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW, NOT_YOUR_TRACE).
+now: `name` and `actor` empty (or the actor the caller), `source` not one of the mesh's services,
+`occur_time` within 5 minutes of the server's clock, `trace_id` empty or the record call's own
+(PERMISSION_DENIED, reasons AUDIT_NAME_IS_MINTED, NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW,
+NOT_YOUR_TRACE).
 """
 Global___EventCategory: _TypeAlias = EventCategory  # noqa: Y015
 
@@ -132,7 +134,9 @@ class Event(_message.Message):
     gets the same names). A name you choose must be new for each event: an event recorded again under a
     name, occur_time and category already stored is kept once, as first stored (that makes a retry safe;
     a batch is accepted before it is stored, so a clash with different content is not reported). The same
-    name at another time or in the other category is another event; GetEvent prefers the AUDIT one.
+    name at another time or in the other category is another event; GetEvent prefers the AUDIT one, and of
+    two AUDIT ones the first stored. A person's AUDIT event is always named by the log (PERMISSION_DENIED,
+    reason AUDIT_NAME_IS_MINTED, for one with a name): it cannot take a genuine record's name.
     """
     type: _builtins.str
     """What happened, dotted: for JetStream events the subject without its version,

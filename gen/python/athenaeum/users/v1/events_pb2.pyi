@@ -211,12 +211,20 @@ class PasswordResetRequested(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     TOKEN_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    CLIENT_ADDRESS_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     name: _builtins.str
     """"users/{user}"."""
     token: _builtins.str
     """The single-use reset token (the users service keeps only its hash)."""
+    requested_by: _builtins.str
+    """Who asked: "users/{user}" of a signed-in caller, else "anonymous" (the audit trail's actor; the account
+    is the event's subject, not the one who asked).
+    """
+    client_address: _builtins.str
+    """The address the edge saw the request come from ("" when it did not come through the edge)."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -233,10 +241,12 @@ class PasswordResetRequested(_message.Message):
         name: _builtins.str = ...,
         token: _builtins.str = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
+        requested_by: _builtins.str = ...,
+        client_address: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "expire_time", b"expire_time", "name", b"name", "occur_time", b"occur_time", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_address", b"client_address", "event_id", b"event_id", "expire_time", b"expire_time", "name", b"name", "occur_time", b"occur_time", "requested_by", b"requested_by", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -276,7 +286,7 @@ Global___UserLoggedIn: _TypeAlias = UserLoggedIn  # noqa: Y015
 
 @_typing.final
 class UserLoginFailed(_message.Message):
-    """A sign-in failed (audit trail; repeated failures lock the account for a while)."""
+    """A sign-in failed or was refused by the throttle (audit trail; repeated failures make that client wait)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -285,6 +295,9 @@ class UserLoginFailed(_message.Message):
     EMAIL_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    ATTEMPTED_BY_FIELD_NUMBER: _builtins.int
+    CLIENT_ADDRESS_FIELD_NUMBER: _builtins.int
+    REFUSED_ATTEMPTS_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     email: _builtins.str
@@ -296,6 +309,17 @@ class UserLoginFailed(_message.Message):
     name: _builtins.str
     """"users/{user}": the account whose email was tried, when one has it (the event's subject in the audit
     trail); empty for an email no account has.
+    """
+    attempted_by: _builtins.str
+    """Who tried: "anonymous" for a sign-in (the audit trail's actor: whoever typed the password is unknown,
+    the account is the subject), "users/{user}" for a signed-in user confirming their own password.
+    """
+    client_address: _builtins.str
+    """The address the edge saw the attempt come from ("unknown" when it did not come through the edge)."""
+    refused_attempts: _builtins.int
+    """Attempts refused by the throttle (reason "rate_limited") since the attempt counted before this one, on
+    this account from this address. A refused attempt is recorded once per wait (the first): a flood of
+    refused attempts is counted here rather than recorded one by one.
     """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
@@ -309,10 +333,13 @@ class UserLoginFailed(_message.Message):
         email: _builtins.str = ...,
         reason: _builtins.str = ...,
         name: _builtins.str = ...,
+        attempted_by: _builtins.str = ...,
+        client_address: _builtins.str = ...,
+        refused_attempts: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "event_id", b"event_id", "name", b"name", "occur_time", b"occur_time", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempted_by", b"attempted_by", "client_address", b"client_address", "email", b"email", "event_id", b"event_id", "name", b"name", "occur_time", b"occur_time", "reason", b"reason", "refused_attempts", b"refused_attempts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -765,6 +765,17 @@ class PasswordResetRequested(betterproto2.Message):
     When the token stops working.
     """
 
+    requested_by: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Who asked: "users/{user}" of a signed-in caller, else "anonymous" (the audit trail's actor; the account
+    is the event's subject, not the one who asked).
+    """
+
+    client_address: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    The address the edge saw the request come from ("" when it did not come through the edge).
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "PasswordResetRequested", PasswordResetRequested
@@ -1182,7 +1193,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class UserLoginFailed(betterproto2.Message):
     """
-    A sign-in failed (audit trail; repeated failures lock the account for a while).
+    A sign-in failed or was refused by the throttle (audit trail; repeated failures make that client wait).
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1215,6 +1226,24 @@ class UserLoginFailed(betterproto2.Message):
     """
     "users/{user}": the account whose email was tried, when one has it (the event's subject in the audit
     trail); empty for an email no account has.
+    """
+
+    attempted_by: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Who tried: "anonymous" for a sign-in (the audit trail's actor: whoever typed the password is unknown,
+    the account is the subject), "users/{user}" for a signed-in user confirming their own password.
+    """
+
+    client_address: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    The address the edge saw the attempt come from ("unknown" when it did not come through the edge).
+    """
+
+    refused_attempts: "int" = betterproto2.field(8, betterproto2.TYPE_INT32)
+    """
+    Attempts refused by the throttle (reason "rate_limited") since the attempt counted before this one, on
+    this account from this address. A refused attempt is recorded once per wait (the first): a flood of
+    refused attempts is counted here rather than recorded one by one.
     """
 
 
