@@ -1099,7 +1099,8 @@ class User(betterproto2.Message):
 
     status_reason: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
     """
-    Why the account is BLOCKED, for staff and for the patron.
+    Why the account is BLOCKED, for staff and for the patron; cleared when it leaves BLOCKED (a reason sent
+    with the unblock goes into the status change's audit record only).
     """
 
     expire_time: "datetime.datetime | None" = betterproto2.field(
