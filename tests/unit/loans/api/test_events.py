@@ -112,3 +112,13 @@ def test_a_declaration_of_loss_and_its_finding_are_published_with_the_loan_lost_
     assert (payload.reason, payload.declared_by, payload.HasField("overdue_fine")) == ("gone", "users/s", False)
     assert came_back.subject == "athenaeum.loans.lost_loan_found.v1"
     assert events_pb2.LostLoanFound.FromString(came_back.payload).lost_item_fine.waive_reason == "found"
+
+
+def test_a_payment_says_how_it_was_paid() -> None:
+    """The cash desk's reconciliation ("how much cash did the desk take today") could not be made from the trail."""
+    fine = Fine.assess(patron="users/p", kind=FineKind.OTHER, amount=Decimal("3"), currency="RUB", now=NOW,
+                       actor="users/s")  # fmt: skip
+    fine.pay(Decimal("1"), now=NOW, actor="users/s", method="cash")
+    message = events.encoder(UTC)(fine.events[-1])
+    paid = events_pb2.FinePaid.FromString(message.payload)
+    assert (paid.amount, paid.payment_method) == ("1.00", "cash")

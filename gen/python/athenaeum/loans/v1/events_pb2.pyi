@@ -436,10 +436,15 @@ class FinePaid(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     FINE_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     amount: _builtins.str
     """This payment, decimal string."""
+    payment_method: _builtins.str
+    """How it was paid, as given with PayFine ("cash", "card"; empty when none was given): the audit trail
+    keeps it, for the cash desk's reconciliation.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -455,10 +460,11 @@ class FinePaid(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         fine: _resources_pb2.Fine | None = ...,
         amount: _builtins.str = ...,
+        payment_method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["fine", b"fine", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "event_id", b"event_id", "fine", b"fine", "occur_time", b"occur_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "event_id", b"event_id", "fine", b"fine", "occur_time", b"occur_time", "payment_method", b"payment_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -759,6 +759,12 @@ class FinePaid(betterproto2.Message):
     This payment, decimal string.
     """
 
+    payment_method: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    How it was paid, as given with PayFine ("cash", "card"; empty when none was given): the audit trail
+    keeps it, for the cash desk's reconciliation.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "FinePaid", FinePaid)
 
