@@ -58,6 +58,9 @@ class PartitionRepository(Protocol):
         """Delete the ACTIVITY events older than `before` that no monthly partition holds (those of a month
         before the first partition); returns how many."""
 
+    async def delete_expired_activity(self, month: Month, before: datetime) -> int:
+        """Delete the ACTIVITY events older than `before` from `month`'s partition; returns how many."""
+
 
 class EventsUnitOfWork(Protocol):
     @property

@@ -218,3 +218,17 @@ async def test_upkeep_deletes_expired_activity_from_before_the_first_month_and_k
     assert upkeep.deleted == 1
     left = await count(events_db, "tableoid::regclass::text LIKE '%_default'")
     assert left == 2 and await count(events_db, f"occur_time = '{long_ago.isoformat()}' AND category = 2") == 1
+
+
+async def test_upkeep_deletes_expired_activity_from_the_oldest_month_kept(events_db) -> None:
+    """Only whole months were dropped: activity outlived the window by up to a month."""
+    mid_month = datetime(2027, 3, 15, 12, tzinfo=UTC)
+    keep = partial(keep_partitions, clock=FixedClock(mid_month), months_ahead_count=1, retention=timedelta(hours=2))
+    await keep(uow=events_db.uow())
+    expired, recent = event(occur_time=mid_month - timedelta(hours=3)), event(occur_time=mid_month - timedelta(hours=1))
+    audit = event(occur_time=mid_month - timedelta(hours=3), category=Category.AUDIT)
+    await store_events([expired, recent, audit], uow=events_db.uow())
+    upkeep = await keep(uow=events_db.uow())
+    assert upkeep.deleted == 1 and not upkeep.dropped
+    assert await count(events_db, f"id = '{expired.id}'") == 0
+    assert await count(events_db) == 2

@@ -100,6 +100,19 @@ class FakePartitionRepository:
         self.activity -= set(months)
         return [month.partition(Category.ACTIVITY) for month in months]
 
+    async def delete_expired_activity(self, month: Month, before: datetime) -> int:
+        stored = self._events().stored
+        gone = [
+            key
+            for key, record in stored.items()
+            if record.category == Category.ACTIVITY
+            and record.occur_time < before
+            and Month.of(record.occur_time) == month
+        ]
+        for key in gone:
+            del stored[key]
+        return len(gone)
+
     async def delete_unpartitioned_activity(self, before: datetime) -> int:
         stored = self._events().stored
         gone = [

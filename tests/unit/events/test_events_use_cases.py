@@ -258,3 +258,19 @@ async def test_a_watch_passes_its_query_to_the_feed() -> None:
         seen = [item async for item in items]
     assert feed.queries == [query]
     assert [item.actor if item else None for item in seen] == [None, "users/ada"]
+
+
+async def test_upkeep_deletes_activity_past_the_window_from_the_oldest_month_kept() -> None:
+    """A search of 1 December was kept until the whole of December was past 90 days: ~120 days, not 90."""
+    uow = FakeUnitOfWork()
+    cutoff = NOW - timedelta(days=90)  # 2 September 2026, 12:00
+    await uow.partitions.create([Month.of(cutoff)])
+    kept = [
+        EventRecord(uuid.uuid4(), "web.search", Category.ACTIVITY, cutoff + timedelta(hours=1), NOW),
+        EventRecord(uuid.uuid4(), "web.audited", Category.AUDIT, cutoff - timedelta(days=1), NOW),
+    ]
+    expired = EventRecord(uuid.uuid4(), "web.search", Category.ACTIVITY, cutoff - timedelta(hours=1), NOW)
+    await store_events([*kept, expired], uow=uow)
+    upkeep = await keep_partitions(uow=uow, clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90))
+    assert upkeep.deleted == 1 and not upkeep.dropped
+    assert sorted(uow.committed.stored.values(), key=lambda r: r.type) == sorted(kept, key=lambda r: r.type)
