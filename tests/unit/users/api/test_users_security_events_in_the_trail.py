@@ -1,4 +1,4 @@
-"""The users service's security events as the audit trail reads them: who acted, against which account."""
+"""The users service's events as the audit trail reads them: who acted, against which account, what changed."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import pytest
 
 from services.events.api.audit import audit_of
 from services.support.runtime.events import DomainEvent
-from services.support.runtime.identity import ANONYMOUS
+from services.support.runtime.identity import ANONYMOUS, Role
 from services.support.runtime.messaging import ACTOR_HEADER, EVENT_TYPE_HEADER
 from services.users.api.events import encode
+from services.users.domain.accounts import Actor, User, UserUpdated
 from services.users.domain.password_resets import PasswordResetRequested
+from services.users.domain.profile import Profile
 from services.users.domain.throttling import UserLoginFailed
 
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -65,3 +67,15 @@ def test_a_signed_in_user_s_reset_request_is_theirs() -> None:
         occurred_at=NOW, name="users/r1", token="t", expires_at=NOW, requested_by="users/lib"
     )
     assert in_the_trail(event).actor == "users/lib"
+
+
+def test_a_role_change_says_what_the_role_was_and_leaves_personal_data_out() -> None:
+    """A promotion from READER and a demotion from ADMIN read the same in the trail."""
+    user = User.register(Profile(email="r3@example.org", display_name="Reader Three"), password_hash="h", now=NOW)
+    admin = Actor("users/admin", Role.ADMIN)
+    changes = Profile(email="new@example.org", display_name="Someone Else", role=Role.LIBRARIAN)
+    user.update(changes, frozenset({"role", "email", "display_name"}), actor=admin, now=NOW)
+    record = in_the_trail(next(e for e in user.events if isinstance(e, UserUpdated)))
+    assert record.attributes["previous_values.role"] == "USER_ROLE_READER"
+    assert record.attributes["user.role"] == "USER_ROLE_LIBRARIAN" and record.actor == "users/admin"
+    assert "r3@example.org" not in repr(record.attributes) and "Reader Three" not in repr(record.attributes)

@@ -4,10 +4,12 @@ isort:skip_file
 """
 
 from athenaeum.users.v1 import users_pb2 as _users_pb2
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -69,11 +71,32 @@ class UserUpdated(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class PreviousValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     USER_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     UPDATED_BY_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VALUES_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     updated_by: _builtins.str
@@ -90,6 +113,13 @@ class UserUpdated(_message.Message):
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Fields that changed."""
 
+    @_builtins.property
+    def previous_values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """What the masked fields were before the change, by update_mask path ("role": "USER_ROLE_READER"), as
+        text (an enum by its name, a list or message as JSON). Personal data (email, name, phone: the fields
+        marked debug_redact) is left out.
+        """
+
     def __init__(
         self,
         *,
@@ -98,10 +128,11 @@ class UserUpdated(_message.Message):
         user: _users_pb2.User | None = ...,
         update_mask: _field_mask_pb2.FieldMask | None = ...,
         updated_by: _builtins.str = ...,
+        previous_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time", "update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "occur_time", b"occur_time", "update_mask", b"update_mask", "updated_by", b"updated_by", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "occur_time", b"occur_time", "previous_values", b"previous_values", "update_mask", b"update_mask", "updated_by", b"updated_by", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

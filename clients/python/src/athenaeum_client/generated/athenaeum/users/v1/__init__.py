@@ -1393,6 +1393,19 @@ class UserUpdated(betterproto2.Message):
     "users/{user}" who made the change.
     """
 
+    previous_values: "dict[str, str]" = betterproto2.field(
+        6,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(
+            betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
+        ),
+    )
+    """
+    What the masked fields were before the change, by update_mask path ("role": "USER_ROLE_READER"), as
+    text (an enum by its name, a list or message as JSON). Personal data (email, name, phone: the fields
+    marked debug_redact) is left out.
+    """
+
 
 default_message_pool.register_message("athenaeum.users.v1", "UserUpdated", UserUpdated)
 
