@@ -119,6 +119,23 @@ def test_a_stranger_s_failed_sign_in_is_anonymous_s_against_the_account(edge, li
     assert found[0]["attributes"]["client_address"], found[0]
 
 
+def test_an_admin_takes_a_reader_out_of_their_reading_history(edge, librarian, admin, new_reader) -> None:
+    """Every loan record named the reader and the title for ever: now an admin can anonymise them."""
+    loan, patron, _ = scripted_run(edge, librarian, new_reader)
+    wait_for(edge, librarian, f'resource = "{loan}"', set(STEPS))
+    body = {"patron": patron}
+    refused = edge.post("/v1/events:anonymizePatronHistory", json=body, headers=librarian.headers)
+    assert refused.status_code == 403, refused.text
+    done = edge.post("/v1/events:anonymizePatronHistory", json=body, headers=admin.headers)
+    assert done.status_code == 200 and int(done.json()["anonymized_count"]) >= len(STEPS), done.text
+    by_loan = [
+        e for e in list_events(edge, librarian, f'resource = "{loan}"') if e["type"].startswith("athenaeum.loans.")
+    ]
+    assert by_loan and all(patron not in repr(e) for e in by_loan), by_loan
+    assert any(e["attributes"].get("loan.patron") == "users/anonymous" for e in by_loan), by_loan
+    assert list_events(edge, librarian, f'resource = "{patron}"'), "the account's own records stay"
+
+
 def record(stub, staff, events: list[events_pb2.Event], **kwargs) -> events_pb2.BatchRecordEventsResponse:
     return stub.BatchRecordEvents(
         events_pb2.BatchRecordEventsRequest(events=events, **kwargs), metadata=staff.metadata, timeout=10

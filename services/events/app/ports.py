@@ -43,6 +43,10 @@ class EventRepository(Protocol):
     async def aggregate(self, aggregation: Aggregation) -> Sequence[Count]:
         """Counts per bucket (and group), buckets in time order, counts largest first."""
 
+    async def anonymize(self, patron: str, *, before: datetime | None) -> int:
+        """Replace `patron` in their reading history's records (domain/anonymizing.py), those older than
+        `before` if given; returns how many records held them."""
+
 
 class PartitionRepository(Protocol):
     async def months(self) -> list[Month]:

@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from athenaeum.events.v1 import events_pb2
+from services.events.app.anonymizing import AnonymizePatronHistory, anonymize_patron_history
 from services.events.app.querying import ListEvents, aggregate_events, get_event, list_events
 from services.events.app.recording import store_accepted, store_events
 from services.events.app.upkeep import keep_partitions
@@ -232,3 +233,40 @@ async def test_upkeep_deletes_expired_activity_from_the_oldest_month_kept(events
     assert upkeep.deleted == 1 and not upkeep.dropped
     assert await count(events_db, f"id = '{expired.id}'") == 0
     assert await count(events_db) == 2
+
+
+async def test_a_reader_is_replaced_in_their_reading_history_and_nowhere_else(events_db) -> None:
+    await keep_partitions(
+        uow=events_db.uow(), clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90)
+    )
+    reader, loan = f"users/{uuid.uuid4()}", f"loans/{uuid.uuid4()}"
+    history = event(
+        1,
+        category=Category.AUDIT,
+        type="athenaeum.loans.loan_renewed",
+        actor=reader,
+        subject=loan,
+        attributes={"loan.patron": reader, "loan.book_title": "Dead Souls"},
+        resources=(loan, reader),
+    )
+    account = event(
+        1,
+        category=Category.AUDIT,
+        type="athenaeum.users.user_updated",
+        actor=reader,
+        subject=reader,
+        resources=(reader,),
+    )
+    activity = event(1, type="athenaeum.loans.loan_renewed", actor=reader, resources=(reader,))
+    await store_events([history, account, activity], uow=events_db.uow())  # fmt: skip
+    assert await anonymize_patron_history(AnonymizePatronHistory(reader), uow=events_db.uow()) == 1
+    found = await get_event(history.name, uow=events_db.uow())
+    assert (found.actor, found.subject, found.attributes) == (
+        "users/anonymous",
+        loan,
+        {"loan.patron": "users/anonymous", "loan.book_title": "Dead Souls"},
+    )
+    assert found.resources == (loan, "users/anonymous")
+    assert (await get_event(account.name, uow=events_db.uow())).actor == reader
+    page = await list_events(ListEvents(build_query(actor=reader)), uow=events_db.uow())
+    assert {r.id for r in page.items} == {account.id, activity.id}

@@ -336,6 +336,19 @@ class EventsServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/AggregateEvents', request, events_v1.AggregateEventsResponse, timeout=timeout, metadata=metadata)
 
+    def anonymize_patron_history(self, request: events_v1.AnonymizePatronHistoryRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AnonymizePatronHistoryResponse:
+        """
+        Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        PERMISSION_DENIED (not an admin).
+        """
+        return self._caller.unary_unary('/athenaeum.events.v1.EventsService/AnonymizePatronHistory', request, events_v1.AnonymizePatronHistoryResponse, timeout=timeout, metadata=metadata)
+
 
 class LoansServiceStub:
     """
@@ -1046,6 +1059,19 @@ class EventsServiceAsyncStub:
         group_by or time_zone), PERMISSION_DENIED (not staff).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/AggregateEvents', request, events_v1.AggregateEventsResponse, timeout=timeout, metadata=metadata)
+
+    async def anonymize_patron_history(self, request: events_v1.AnonymizePatronHistoryRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AnonymizePatronHistoryResponse:
+        """
+        Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        PERMISSION_DENIED (not an admin).
+        """
+        return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/AnonymizePatronHistory', request, events_v1.AnonymizePatronHistoryResponse, timeout=timeout, metadata=metadata)
 
 
 class LoansServiceAsyncStub:

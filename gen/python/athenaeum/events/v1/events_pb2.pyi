@@ -624,3 +624,53 @@ class EventCount(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EventCount: _TypeAlias = EventCount  # noqa: Y015
+
+@_typing.final
+class AnonymizePatronHistoryRequest(_message.Message):
+    """Whose reading history to anonymise."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PATRON_FIELD_NUMBER: _builtins.int
+    BEFORE_TIME_FIELD_NUMBER: _builtins.int
+    patron: _builtins.str
+    """"users/{user}": the reader."""
+    @_builtins.property
+    def before_time(self) -> _timestamp_pb2.Timestamp:
+        """Only records that happened before this time (unset: all of them)."""
+
+    def __init__(
+        self,
+        *,
+        patron: _builtins.str = ...,
+        before_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["before_time", b"before_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["before_time", b"before_time", "patron", b"patron"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnonymizePatronHistoryRequest: _TypeAlias = AnonymizePatronHistoryRequest  # noqa: Y015
+
+@_typing.final
+class AnonymizePatronHistoryResponse(_message.Message):
+    """What was anonymised."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANONYMIZED_COUNT_FIELD_NUMBER: _builtins.int
+    anonymized_count: _builtins.int
+    """Audit records in which the reader was replaced."""
+    def __init__(
+        self,
+        *,
+        anonymized_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anonymized_count", b"anonymized_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnonymizePatronHistoryResponse: _TypeAlias = AnonymizePatronHistoryResponse  # noqa: Y015

@@ -91,6 +91,16 @@ class EventsServiceStub:
     Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
     group_by or time_zone), PERMISSION_DENIED (not staff).
     """
+    AnonymizePatronHistory: _grpc.UnaryUnaryMultiCallable[_events_pb2.AnonymizePatronHistoryRequest, _events_pb2.AnonymizePatronHistoryResponse]
+    """Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+    holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+    `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+    subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+    For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+    records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+    Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+    PERMISSION_DENIED (not an admin).
+    """
 
 @_typing.type_check_only
 class EventsServiceAsyncStub(EventsServiceStub):
@@ -154,6 +164,16 @@ class EventsServiceAsyncStub(EventsServiceStub):
     per hour.
     Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
     group_by or time_zone), PERMISSION_DENIED (not staff).
+    """
+    AnonymizePatronHistory: _aio.UnaryUnaryMultiCallable[_events_pb2.AnonymizePatronHistoryRequest, _events_pb2.AnonymizePatronHistoryResponse]  # type: ignore[assignment]
+    """Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+    holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+    `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+    subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+    For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+    records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+    Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+    PERMISSION_DENIED (not an admin).
     """
 
 class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -257,6 +277,22 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         per hour.
         Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
         group_by or time_zone), PERMISSION_DENIED (not staff).
+        """
+
+    @_abc_1.abstractmethod
+    def AnonymizePatronHistory(
+        self,
+        request: _events_pb2.AnonymizePatronHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_events_pb2.AnonymizePatronHistoryResponse, _abc.Awaitable[_events_pb2.AnonymizePatronHistoryResponse]]:
+        """Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        PERMISSION_DENIED (not an admin).
         """
 
 def add_EventsServiceServicer_to_server(servicer: EventsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -7,6 +7,8 @@ __all__ = (
     "AggregateEventsRequest",
     "AggregateEventsResponse",
     "AggregationInterval",
+    "AnonymizePatronHistoryRequest",
+    "AnonymizePatronHistoryResponse",
     "BatchRecordEventsRequest",
     "BatchRecordEventsResponse",
     "Event",
@@ -206,6 +208,54 @@ class AggregateEventsResponse(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.events.v1", "AggregateEventsResponse", AggregateEventsResponse
+)
+
+
+@dataclass(eq=False, repr=False)
+class AnonymizePatronHistoryRequest(betterproto2.Message):
+    """
+    Whose reading history to anonymise.
+    """
+
+    patron: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}": the reader.
+    """
+
+    before_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Only records that happened before this time (unset: all of them).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1",
+    "AnonymizePatronHistoryRequest",
+    AnonymizePatronHistoryRequest,
+)
+
+
+@dataclass(eq=False, repr=False)
+class AnonymizePatronHistoryResponse(betterproto2.Message):
+    """
+    What was anonymised.
+    """
+
+    anonymized_count: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+    """
+    Audit records in which the reader was replaced.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1",
+    "AnonymizePatronHistoryResponse",
+    AnonymizePatronHistoryResponse,
 )
 
 
