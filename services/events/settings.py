@@ -35,7 +35,9 @@ class EventsSettings(BaseServiceSettings):
     reader_events_burst: int = Field(
         1000, ge=1, le=100_000, description="Events a reader may record at once, before the rate counts."
     )
-    activity_retention_days: int = Field(90, ge=1, description="ACTIVITY events older than this are dropped.")
+    activity_retention_days: int = Field(
+        90, ge=1, description="ACTIVITY events older than this are deleted (at the next upkeep)."
+    )
     partitions_ahead: int = Field(2, ge=1, le=24, description="Months of partitions made ahead of time.")
     upkeep_interval_seconds: float = Field(3600.0, gt=0, description="How often partitions are kept.")
     watch_heartbeat_seconds: float = Field(10.0, gt=0, description="A watch's heartbeat while nothing comes.")

@@ -107,6 +107,35 @@ def test_the_audit_trail_shows_every_step_of_a_loan_with_its_actor_and_trace(edg
     assert [e["name"] for e in rest] == [e["name"] for e in steps]
 
 
+def test_a_stranger_s_failed_sign_in_is_anonymous_s_against_the_account(edge, librarian, new_reader) -> None:
+    """It was recorded as the reader's own doing (actor = the reader), with nothing of the real caller."""
+    reader = new_reader()
+    failed = edge.post("/v1/auth/login", json={"email": reader.email, "password": "Wrong-Password-1"})
+    assert failed.status_code == 401, failed.text
+    trail = wait_for(edge, librarian, f'resource = "{reader.name}"', {"user_login_failed"})
+    found = [e for e in trail if e["type"] == "athenaeum.users.user_login_failed"]
+    assert found, trail
+    assert (found[0]["actor"], found[0]["subject"]) == ("anonymous", reader.name), found[0]
+    assert found[0]["attributes"]["client_address"], found[0]
+
+
+def test_an_admin_takes_a_reader_out_of_their_reading_history(edge, librarian, admin, new_reader) -> None:
+    """Every loan record named the reader and the title for ever: now an admin can anonymise them."""
+    loan, patron, _ = scripted_run(edge, librarian, new_reader)
+    wait_for(edge, librarian, f'resource = "{loan}"', set(STEPS))
+    body = {"patron": patron}
+    refused = edge.post("/v1/events:anonymizePatronHistory", json=body, headers=librarian.headers)
+    assert refused.status_code == 403, refused.text
+    done = edge.post("/v1/events:anonymizePatronHistory", json=body, headers=admin.headers)
+    assert done.status_code == 200 and int(done.json()["anonymized_count"]) >= len(STEPS), done.text
+    by_loan = [
+        e for e in list_events(edge, librarian, f'resource = "{loan}"') if e["type"].startswith("athenaeum.loans.")
+    ]
+    assert by_loan and all(patron not in repr(e) for e in by_loan), by_loan
+    assert any(e["attributes"].get("loan.patron") == "users/anonymous" for e in by_loan), by_loan
+    assert list_events(edge, librarian, f'resource = "{patron}"'), "the account's own records stay"
+
+
 def record(stub, staff, events: list[events_pb2.Event], **kwargs) -> events_pb2.BatchRecordEventsResponse:
     return stub.BatchRecordEvents(
         events_pb2.BatchRecordEventsRequest(events=events, **kwargs), metadata=staff.metadata, timeout=10
@@ -221,7 +250,9 @@ def test_a_reader_may_not_record_audit_events_or_list_the_log(edge, reader) -> N
     ("forged", "reason"),
     [({"actor": "admin"}, "NOT_YOUR_AUDIT"), ({"actor": "services/loans"}, "NOT_YOUR_AUDIT"),
      ({"source": "loans"}, "MESH_EVENT_SOURCE"), ({"occur_time": "1970-01-01T00:00:01Z"}, "AUDIT_NOT_NOW"),
-     ({"trace_id": "4ac50cba2c2ac70dd41aa9bbf487bf89"}, "NOT_YOUR_TRACE")],
+     ({"trace_id": "4ac50cba2c2ac70dd41aa9bbf487bf89"}, "NOT_YOUR_TRACE"),
+     ({"name": "events/6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11"}, "AUDIT_NAME_IS_MINTED"),
+     ({"type": "athenaeum_loans.fine_assessed"}, "MESH_EVENT_TYPE")],
 )  # fmt: skip
 def test_a_librarian_records_audit_events_in_their_own_name_only(edge, librarian, admin, forged, reason) -> None:
     event = {"type": "desk.fine_waived", "occur_time": now_stamp(), "category": "EVENT_CATEGORY_AUDIT"}

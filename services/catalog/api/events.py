@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 from google.protobuf.field_mask_pb2 import FieldMask
@@ -16,6 +17,7 @@ from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
 from services.support.runtime.outbox import OutboxMessage
+from services.support.runtime.previous_values import previous_values
 from services.support.runtime.wire import event_subject, outbox_message, timestamp
 
 
@@ -23,12 +25,14 @@ def _payload(event: DomainEvent, event_id: str, occurred: Timestamp | None) -> M
     match event:
         case BookCreated(book=book):
             return events_pb2.BookCreated(event_id=event_id, occur_time=occurred, book=convert.book_to_proto(book))
-        case BookUpdated(book=book, changed=changed):
+        case BookUpdated(book=book, changed=changed, previous=previous):
+            before = None if previous is None else convert.book_to_proto(dataclasses.replace(book, details=previous))
             return events_pb2.BookUpdated(
                 event_id=event_id,
                 occur_time=occurred,
                 book=convert.book_to_proto(book),
                 update_mask=FieldMask(paths=list(changed)),
+                previous_values=previous_values(before, changed) if before is not None else {},
             )
         case BookDeleted(book_id=book_id, isbn=isbn, title=title):
             return events_pb2.BookDeleted(
@@ -36,12 +40,14 @@ def _payload(event: DomainEvent, event_id: str, occurred: Timestamp | None) -> M
             )
         case CopyCreated(copy=copy):
             return events_pb2.CopyCreated(event_id=event_id, occur_time=occurred, copy=convert.copy_to_proto(copy))
-        case CopyUpdated(copy=copy, changed=changed):
+        case CopyUpdated(copy=copy, changed=changed, previous=previous):
+            was = None if previous is None else convert.copy_to_proto(dataclasses.replace(copy, details=previous))
             return events_pb2.CopyUpdated(
                 event_id=event_id,
                 occur_time=occurred,
                 copy=convert.copy_to_proto(copy),
                 update_mask=FieldMask(paths=list(changed)),
+                previous_values=previous_values(was, changed) if was is not None else {},
             )
         case CopyDeleted(copy=copy):
             return events_pb2.CopyDeleted(

@@ -127,6 +127,8 @@ class BookCreated(DomainEvent):
 class BookUpdated(DomainEvent):
     book: Book
     changed: tuple[str, ...]
+    previous: BookDetails | None = None
+    """The details before the change: the audit trail says what the changed fields were."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -172,8 +174,9 @@ class Book(Versioned):
         changed = tuple(p for p in paths if getattr(details, p) != getattr(self.details, p))
         if not changed:
             return False
+        previous = self.details
         self.details, self.updated_at, self.version = details, now, self.version + 1
-        self.events.append(BookUpdated(occurred_at=now, book=self, changed=changed))
+        self.events.append(BookUpdated(occurred_at=now, book=self, changed=changed, previous=previous))
         return True
 
     def remove(self, copy_statuses: Iterable[CopyStatus], *, now: datetime) -> None:

@@ -75,6 +75,8 @@ class CopyCreated(DomainEvent):
 class CopyUpdated(DomainEvent):
     copy: Copy
     changed: tuple[str, ...]
+    previous: CopyDetails | None = None
+    """The details before the change: the audit trail says what the changed fields were."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,8 +138,8 @@ class Copy(Versioned):
         if "barcode" in changed:  # loans keeps the barcode of the loan: a return by the new label found nothing
             self._refuse_if_circulating("change its barcode until it is back")
         if changed:
-            self.details, self.updated_at = details, now
-            self.events.append(CopyUpdated(occurred_at=now, copy=self, changed=changed))
+            previous, self.details, self.updated_at = self.details, details, now
+            self.events.append(CopyUpdated(occurred_at=now, copy=self, changed=changed, previous=previous))
         if moves and status is not None:
             self.current_loan = ""  # a copy lost on a loan no longer waits for that loan's check-in
             self._move(status, now)

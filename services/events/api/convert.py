@@ -74,7 +74,10 @@ def count_proto(count: Count) -> events_pb2.EventCount:
 
 
 def optional_time(
-    message: events_pb2.ListEventsRequest | events_pb2.AggregateEventsRequest, field: str
+    message: events_pb2.ListEventsRequest
+    | events_pb2.AggregateEventsRequest
+    | events_pb2.AnonymizePatronHistoryRequest,
+    field: str,
 ) -> datetime | None:
     if not message.HasField(field):  # type: ignore[arg-type]
         return None

@@ -21,6 +21,7 @@ from services.events.api.convert import (
     recorder,
     watch_query,
 )
+from services.events.app.anonymizing import AnonymizePatronHistory, anonymize_patron_history
 from services.events.app.ports import EventJournal, EventsUnitOfWork, LiveFeed
 from services.events.app.querying import ListEvents, aggregate_events, get_event, list_events, watch_events
 from services.events.app.recording import RecordEvents, UsedRequestIds, record_events
@@ -136,3 +137,11 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
         return events_pb2.AggregateEventsResponse(
             counts=[count_proto(count) for count in counts], total_count=sum(count.count for count in counts)
         )
+
+    async def AnonymizePatronHistory(
+        self, request: events_pb2.AnonymizePatronHistoryRequest, context: Context
+    ) -> events_pb2.AnonymizePatronHistoryResponse:
+        """Replaces a reader in their reading history's audit records."""
+        cmd = AnonymizePatronHistory(request.patron, optional_time(request, "before_time"))
+        count = await anonymize_patron_history(cmd, uow=self._uow())
+        return events_pb2.AnonymizePatronHistoryResponse(anonymized_count=count)

@@ -43,6 +43,10 @@ class EventRepository(Protocol):
     async def aggregate(self, aggregation: Aggregation) -> Sequence[Count]:
         """Counts per bucket (and group), buckets in time order, counts largest first."""
 
+    async def anonymize(self, patron: str, *, before: datetime | None) -> int:
+        """Replace `patron` in their reading history's records (domain/anonymizing.py), those older than
+        `before` if given; returns how many records held them."""
+
 
 class PartitionRepository(Protocol):
     async def months(self) -> list[Month]:
@@ -57,6 +61,9 @@ class PartitionRepository(Protocol):
     async def delete_unpartitioned_activity(self, before: datetime) -> int:
         """Delete the ACTIVITY events older than `before` that no monthly partition holds (those of a month
         before the first partition); returns how many."""
+
+    async def delete_expired_activity(self, month: Month, before: datetime) -> int:
+        """Delete the ACTIVITY events older than `before` from `month`'s partition; returns how many."""
 
 
 class EventsUnitOfWork(Protocol):

@@ -65,6 +65,15 @@ class SqlPartitionRepository:
             log.info("dropped expired partitions %s", ", ".join(dropped))
         return dropped
 
+    async def delete_expired_activity(self, month: Month, before: datetime) -> int:
+        # The oldest month kept, up to the window's edge: an hour's events at each hourly upkeep, found by
+        # the partition's primary key (led by time). Its name comes from Month, never from a request.
+        statement = sa.text(f"DELETE FROM {month.partition(Category.ACTIVITY)} WHERE occur_time < :before")
+        deleted = int((await self.session.execute(statement, {"before": before})).rowcount)  # type: ignore[attr-defined]
+        if deleted:
+            log.info("deleted %d expired events of %s", deleted, month.partition(Category.ACTIVITY))
+        return deleted
+
     async def delete_unpartitioned_activity(self, before: datetime) -> int:
         deleted = int((await self.session.execute(_DELETE_UNPARTITIONED, {"before": before})).rowcount)  # type: ignore[attr-defined]
         if deleted:

@@ -1,9 +1,10 @@
 """The audit trail: any domain event of the mesh as an AUDIT record, by rules that know no context.
 
 A payload arrives flattened to (dotted path, text) pairs in field order. Its subject is its first `name`
-(top level, or of its first message field: LoanIssued.loan.name); its actor the first `*_by` field, else
-the signed-in user the outbox saw at commit, else the account itself for an anonymous call acting on an
-account (registering, signing in), else the service that published it.
+(top level, or of its first message field: LoanIssued.loan.name); its actor the first `*_by` field (a name,
+or "anonymous" when the payload says an unknown caller acted: a failed sign-in, a reset request), else the
+signed-in user the outbox saw at commit, else the account itself for an anonymous call acting on an account
+(registering, signing in), else the service that published it.
 """
 
 from __future__ import annotations
@@ -68,8 +69,8 @@ def _subject(fields: Sequence[tuple[str, str]]) -> str:
 
 def _actor(fields: Sequence[tuple[str, str]], *, actor_hint: str, subject: str, context: str) -> str:
     for path, value in fields:
-        if "." not in path and path.endswith("_by") and RESOURCE.fullmatch(value):
-            return value
+        if "." not in path and path.endswith("_by") and (value == ANONYMOUS or RESOURCE.fullmatch(value)):
+            return value  # "anonymous": the payload says no one known acted (a stranger's failed sign-in)
     if actor_hint == ANONYMOUS:
         return subject if subject.startswith("users/") else ""
     if actor_hint and RESOURCE.fullmatch(actor_hint):

@@ -218,10 +218,10 @@ def _attribute_problems(event: NewEvent) -> list[tuple[str, str]]:
     return []
 
 
-MESH_TYPES = "athenaeum."
-"""The prefix of the mesh's own event types: they reach the log from the message bus only. Recorded by a
-client, `athenaeum.loans.loan_issued` would be counted with the real issues wherever the log is aggregated by
-type (the admins' dashboard is)."""
+MESH_WORD = "athenaeum"
+"""How the mesh's own event types begin: they reach the log from the message bus only. Recorded by a client,
+`athenaeum.loans.loan_issued` would be counted with the real issues wherever the log is aggregated by type (the
+admins' dashboard is), and a look-alike such as `athenaeum_loans.fine_assessed` read as the mesh's own."""
 
 
 AUDIT_CLOCK_SKEW = timedelta(minutes=5)
@@ -237,15 +237,16 @@ def check_may_record(
     trace_id: str,
     mesh_sources: frozenset[str] = frozenset(),
 ) -> None:
-    """No one records the mesh's own types; staff record anything else, but an AUDIT event only as
-    themselves, now (within AUDIT_CLOCK_SKEW), in the trace of the record call (`trace_id`) and not as from one
-    of `mesh_sources` (the mesh's own services): the audit trail must not hold an entry a librarian wrote in
-    an admin's name, as the loans service, backdated or inside another request's trace. A reader records
-    their own ACTIVITY only (no AUDIT, no one else's name). A peer service of the mesh records as it needs."""
+    """No one records the mesh's own types (nor look-alikes); staff record anything else, but an AUDIT event
+    only as themselves, under a name the log mints, now (within AUDIT_CLOCK_SKEW), in the trace of the record
+    call (`trace_id`) and not as from one of `mesh_sources` (the mesh's own services): the audit trail must not
+    hold an entry a librarian wrote in an admin's name, as the loans service, backdated, inside another
+    request's trace or under a genuine record's name. A reader records their own ACTIVITY only (no AUDIT, no one
+    else's name). A peer service of the mesh records as it needs."""
     for event in events:
-        if event.type.startswith(MESH_TYPES):
+        if event.type.startswith(MESH_WORD):
             raise PermissionDenied(
-                f"types beginning {MESH_TYPES} are the mesh's own: name yours otherwise", reason="MESH_EVENT_TYPE"
+                f"types beginning {MESH_WORD!r} are the mesh's own: name yours otherwise", reason="MESH_EVENT_TYPE"
             )
     if recorder.staff:
         if recorder.name.startswith(PERSON):
@@ -273,6 +274,11 @@ def _check_own_audit(
         if event.actor and event.actor != recorder.name:
             raise PermissionDenied(
                 "an AUDIT event is recorded in its recorder's name: leave `actor` empty", reason="NOT_YOUR_AUDIT"
+            )
+        if event.name:  # a chosen name could be a genuine record's, which GetEvent would then have to choose
+            raise PermissionDenied(
+                "a person's AUDIT event is named by the log: leave `name` empty (request_id makes a retry safe)",
+                reason="AUDIT_NAME_IS_MINTED",
             )
         if event.source in mesh_sources:
             raise PermissionDenied(

@@ -7,18 +7,21 @@ the loans in it count their overdue days in the library's time zone, which the e
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import tzinfo
 from functools import partial
 from typing import Any
 
+from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
-from athenaeum.loans.v1 import events_pb2, resources_pb2
+from athenaeum.loans.v1 import events_pb2
 from services.loans.api.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
 from services.loans.domain import fines, holds, loans, losses, rules, unrecorded
 from services.loans.domain.money import money
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.outbox import OutboxMessage
+from services.support.runtime.previous_values import previous_values
 from services.support.runtime.wire import outbox_message, timestamp
 
 
@@ -65,21 +68,32 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
         lambda e, z: {**_loan(e, z), "returned_by": e.returned_by, "reason": e.reason},
     ),
     fines.FineAssessed: (events_pb2.FineAssessed, lambda e, _: {"fine": fine_to_proto(e.fine)}),
-    fines.FinePaid: (events_pb2.FinePaid, lambda e, _: {"fine": fine_to_proto(e.fine), "amount": money(e.amount)}),
+    fines.FinePaid: (
+        events_pb2.FinePaid,
+        lambda e, _: {"fine": fine_to_proto(e.fine), "amount": money(e.amount), "payment_method": e.method},
+    ),
     fines.FineWaived: (events_pb2.FineWaived, lambda e, _: {"fine": fine_to_proto(e.fine), "waived_by": e.waived_by}),
     holds.HoldPlaced: (events_pb2.HoldPlaced, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldCancelled: (events_pb2.HoldCancelled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldExpired: (events_pb2.HoldExpired, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    rules.CirculationRuleChanged: (
-        events_pb2.CirculationRuleChanged,
-        lambda e, _: {
-            "circulation_rule": resources_pb2.CirculationRule(name=e.rule.name) if e.deleted else rule_to_proto(e.rule),
-            "deleted": e.deleted,
-        },
-    ),
+    rules.CirculationRuleChanged: (events_pb2.CirculationRuleChanged, lambda e, _: _rule_changed(e)),
 }
+
+_RULE_PATHS = {"hard_due_at": "hard_due_time"}
+"""RuleTerms' field names that the CirculationRule resource spells otherwise."""
+
+
+def _rule_changed(event: rules.CirculationRuleChanged) -> dict[str, Any]:
+    """The rule as it is (a deleted one as it was: which rule, lending by what), and for an update the fields
+    it changed with their values before."""
+    found: dict[str, Any] = {"circulation_rule": rule_to_proto(event.rule), "deleted": event.deleted}
+    if event.previous is not None:
+        paths = [_RULE_PATHS.get(name, name) for name in event.changed]
+        before = rule_to_proto(replace(event.rule, terms=event.previous))
+        found |= {"update_mask": FieldMask(paths=paths), "previous_values": previous_values(before, paths)}
+    return found
 
 
 def encoder(zone: tzinfo) -> Callable[[DomainEvent], OutboxMessage]:

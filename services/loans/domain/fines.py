@@ -61,6 +61,8 @@ class FineAssessed(DomainEvent):
 class FinePaid(DomainEvent):
     fine: Fine
     amount: Decimal
+    method: str = ""
+    """How it was paid, as the desk said ("cash", "card"): the cash-desk reconciliation reads it in the trail."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -156,7 +158,7 @@ class Fine(Versioned):
             self.status = FineStatus.PAID
         self._touch(now)
         self.new_entries.append(FineEntry("PAYMENT", amount, actor, now, method=method))
-        self.events.append(FinePaid(occurred_at=now, fine=self, amount=amount))
+        self.events.append(FinePaid(occurred_at=now, fine=self, amount=amount, method=method))
 
     def waive(self, reason: str, *, now: datetime, actor: str) -> None:
         if not reason.strip():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, tzinfo
 from decimal import Decimal
 
@@ -174,10 +174,11 @@ class CirculationRule(Versioned):
         terms = terms.validated(now=now, earlier=self.terms)
         if self.is_default and (terms.patron_category, terms.item_type) != (WILDCARD, WILDCARD):
             raise FailedPrecondition("the */* default rule must stay */*", reason="DEFAULT_RULE_REQUIRED")
-        self.terms = terms
+        previous, self.terms = self.terms, terms
         self.updated_at = now
         self.version += 1
-        self.events.append(CirculationRuleChanged(occurred_at=now, rule=self))
+        changed = tuple(name for name in _TERMS if getattr(terms, name) != getattr(previous, name))
+        self.events.append(CirculationRuleChanged(occurred_at=now, rule=self, previous=previous, changed=changed))
 
     def delete(self, *, now: datetime, etag: str = "") -> None:
         self.check_etag(etag)
@@ -190,6 +191,13 @@ class CirculationRule(Versioned):
 class CirculationRuleChanged(DomainEvent):
     rule: CirculationRule
     deleted: bool = False
+    previous: RuleTerms | None = None
+    """The terms before an update: the audit trail says what the changed ones were."""
+    changed: tuple[str, ...] = ()
+    """The terms an update changed (RuleTerms' field names)."""
+
+
+_TERMS = tuple(f.name for f in fields(RuleTerms))
 
 
 def most_specific(rules: Iterable[CirculationRule], patron_category: str, item_type: str) -> CirculationRule:

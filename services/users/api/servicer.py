@@ -11,7 +11,7 @@ from google.protobuf import empty_pb2
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.support.runtime.clock import Clock
 from services.support.runtime.idempotency import parse_request_id
-from services.support.runtime.identity import current_client_address
+from services.support.runtime.identity import ANONYMOUS, acting_user, current_client_address
 from services.users.api import convert
 from services.users.app import accounts, credentials, password_resets, signing_in, signing_keys
 from services.users.app.ports import Circulation, Passwords, SigningKeys, UsersUnitOfWork
@@ -214,7 +214,9 @@ class AuthServicer(users_pb2_grpc.AuthServiceServicer):
     ) -> empty_pb2.Empty:
         """Mails a reset link to the account with this email, if any; the same answer either way."""
         await password_resets.request_password_reset(
-            password_resets.RequestPasswordReset(request.email),
+            password_resets.RequestPasswordReset(
+                request.email, requested_by=acting_user() or ANONYMOUS, client=current_client_address()
+            ),
             uow=self._uow(),
             clock=self._clock,
             policy=self._resets,

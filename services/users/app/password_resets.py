@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict, InvalidArgument
+from services.support.runtime.identity import ANONYMOUS
 from services.users.app.ports import Passwords, UsersUnitOfWork
 from services.users.domain.password_resets import (
     PasswordReset,
@@ -31,6 +32,10 @@ from services.users.domain.validation import password_violation
 @dataclass(frozen=True, slots=True)
 class RequestPasswordReset:
     email: str = field(repr=False)
+    requested_by: str = ANONYMOUS
+    """The signed-in caller's name, else "anonymous" (not the account: anyone may ask)."""
+    client: str = ""
+    """The address the edge saw the request come from."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,12 +54,14 @@ async def request_password_reset(
     if not email:
         raise InvalidArgument.field("email", "is required")
     try:
-        await _start_reset(email, uow=uow, clock=clock, policy=policy)
+        await _start_reset(email, cmd, uow=uow, clock=clock, policy=policy)
     finally:
         await asyncio.sleep(max(0.0, answer_floor - (time.monotonic() - started)))
 
 
-async def _start_reset(email: str, *, uow: UsersUnitOfWork, clock: Clock, policy: ResetPolicy) -> None:
+async def _start_reset(
+    email: str, cmd: RequestPasswordReset, *, uow: UsersUnitOfWork, clock: Clock, policy: ResetPolicy
+) -> None:
     now = clock.now()
     async with uow:
         user = await uow.users.find_by_email(email)
@@ -62,7 +69,8 @@ async def _start_reset(email: str, *, uow: UsersUnitOfWork, clock: Clock, policy
             return
         if not may_send_again(await uow.resets.of_user(user.id), now=now, policy=policy):
             return
-        await uow.resets.replace(PasswordReset.start(user, now=now, policy=policy))
+        reset = PasswordReset.start(user, now=now, policy=policy, requested_by=cmd.requested_by, client=cmd.client)
+        await uow.resets.replace(reset)
         await uow.commit()
 
 

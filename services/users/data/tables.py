@@ -72,6 +72,7 @@ sign_in_throttles = sa.Table(
     sa.Column("key", sa.Text, primary_key=True),  # "account <email> from <address>" or "client <address>"
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("last_attempt_at", sa.DateTime(timezone=True)),
+    sa.Column("refused", sa.Integer, nullable=False, server_default="0"),
 )
 
 signing_keys = sa.Table(

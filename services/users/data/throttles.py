@@ -29,7 +29,7 @@ class SqlThrottleRepository(TrackingRepository):
         await self.session.execute(
             sign_in_throttles.update()
             .where(sign_in_throttles.c.key == throttle.key)
-            .values(failures=throttle.failures, last_attempt_at=throttle.last_attempt_at)
+            .values(failures=throttle.failures, last_attempt_at=throttle.last_attempt_at, refused=throttle.refused)
         )
 
 

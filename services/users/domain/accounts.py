@@ -140,13 +140,19 @@ class User(Versioned):
         fields = _profile_fields(mask)
         updated = replace(self.profile, **{name: getattr(changes, name) for name in fields})
         updated = _with_kind_choices(updated, changes, kinds=_named_kinds(mask)).validated()
-        previous_status = self.profile.status
+        previous, previous_status = self.profile, self.profile.status
+        # The reason of a status change is the one given with it (a block's reason is no unblock's reason).
+        reason = updated.status_reason if "status_reason" in mask or updated.status == UserStatus.BLOCKED else ""
+        if previous_status == UserStatus.BLOCKED and updated.status != UserStatus.BLOCKED:
+            updated = replace(updated, status_reason="")  # why it *is* blocked: gone with the block
         self.profile = updated
         self._touch(now)
         changed = tuple(sorted(mask))
-        self.events.append(UserUpdated(occurred_at=now, user=self, update_mask=changed, updated_by=actor.name))
+        self.events.append(
+            UserUpdated(occurred_at=now, user=self, update_mask=changed, updated_by=actor.name, previous=previous)
+        )
         if updated.status != previous_status:
-            self._record_status_change(previous_status, reason=updated.status_reason, actor=actor, now=now)
+            self._record_status_change(previous_status, reason=reason, actor=actor, now=now)
 
     def check_may_set_password(self, actor: Actor) -> None:
         """The owner changes their password. Staff set a reader's (one who forgot it, at the desk: as in Koha
@@ -183,12 +189,14 @@ class User(Versioned):
         if self.profile.status == UserStatus.DEACTIVATED:
             return
         standing.ensure_settled(self.name)
-        previous = self.profile.status
-        self.profile = replace(self.profile, status=UserStatus.DEACTIVATED)
+        before = self.profile
+        self.profile = replace(self.profile, status=UserStatus.DEACTIVATED, status_reason="")
         self._touch(now)
         # As for any other change: the account with its version (projections keep the newest they saw).
-        self.events.append(UserUpdated(occurred_at=now, user=self, update_mask=("status",), updated_by=actor.name))
-        self._record_status_change(previous, reason="", actor=actor, now=now)
+        self.events.append(
+            UserUpdated(occurred_at=now, user=self, update_mask=("status",), updated_by=actor.name, previous=before)
+        )
+        self._record_status_change(before.status, reason="", actor=actor, now=now)
 
     def eligibility(self, now: datetime) -> Eligibility:
         """May this patron borrow or place holds right now (status and membership expiry)."""
@@ -321,6 +329,8 @@ class UserUpdated(DomainEvent):
     user: User
     update_mask: tuple[str, ...]
     updated_by: str
+    previous: Profile | None = None
+    """The profile before the change: the audit trail says what the masked fields were."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

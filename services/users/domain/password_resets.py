@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from services.support.runtime.errors import FailedPrecondition
 from services.support.runtime.events import DomainEvent
+from services.support.runtime.identity import ANONYMOUS
 from services.users.domain.accounts import User
 from services.users.domain.profile import UserStatus
 from services.users.domain.sessions import new_refresh_token, token_digest
@@ -42,12 +43,22 @@ class PasswordReset:
     events: list[DomainEvent] = field(default_factory=list)
 
     @classmethod
-    def start(cls, user: User, *, now: datetime, policy: ResetPolicy) -> PasswordReset:
-        """A new reset of `user`'s password; its token goes only into the event (for the email)."""
+    def start(
+        cls, user: User, *, now: datetime, policy: ResetPolicy, requested_by: str = ANONYMOUS, client: str = ""
+    ) -> PasswordReset:
+        """A new reset of `user`'s password, asked for by `requested_by` from `client`; its token goes only
+        into the event (for the email)."""
         token = new_refresh_token()
         reset = cls(user.id, token_digest(token), now, now + policy.lifetime)
         reset.events.append(
-            PasswordResetRequested(occurred_at=now, name=user.name, token=token, expires_at=reset.expires_at)
+            PasswordResetRequested(
+                occurred_at=now,
+                name=user.name,
+                token=token,
+                expires_at=reset.expires_at,
+                requested_by=requested_by,
+                client_address=client,
+            )
         )
         return reset
 
@@ -90,3 +101,6 @@ class PasswordResetRequested(DomainEvent):
     token: str = field(repr=False)
     """The token itself: for the email only, never logged (not in the repr)."""
     expires_at: datetime
+    requested_by: str = ANONYMOUS
+    """Who asked (the audit trail's actor): a signed-in user's name, else "anonymous", never the account."""
+    client_address: str = ""

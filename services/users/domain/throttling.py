@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 
 from services.support.runtime.errors import Throttled
 from services.support.runtime.events import DomainEvent
+from services.support.runtime.identity import ANONYMOUS
 from services.users.domain.validation import email_problem
 
 NOT_AN_EMAIL = "(not an email address)"
@@ -45,6 +46,18 @@ class ThrottlePolicy:
             return timedelta(0)
         doubled: timedelta = self.first_delay * (2 ** min(beyond - 1, 30))
         return min(doubled, self.max_delay)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who made an attempt: "anonymous" for a sign-in (whoever typed the password is not known; the account
+    is what was tried, not who tried), or a signed-in user's name; and the address the edge saw."""
+
+    name: str = ANONYMOUS
+    address: str = ""
+
+
+ANYONE = Caller()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +85,8 @@ class SignInThrottle:
     key: str
     failures: int = 0
     last_attempt_at: datetime | None = None
+    refused: int = 0
+    """Attempts refused while this key waited, since the last one counted."""
     events: list[DomainEvent] = field(default_factory=list)
 
     def failures_now(self, now: datetime, policy: ThrottlePolicy) -> int:
@@ -99,18 +114,42 @@ class SignInThrottle:
                 retry_after=seconds,  # RetryInfo, and Retry-After at the edge, as every other 429 says it
             )
 
-    def begin_attempt(self, *, now: datetime, policy: ThrottlePolicy) -> None:
-        """Count the attempt as failed until it proves otherwise."""
+    def begin_attempt(self, *, now: datetime, policy: ThrottlePolicy) -> int:
+        """Count the attempt as failed until it proves otherwise; returns the attempts refused since the one
+        counted before it (their count goes into this one's failure event)."""
         self.ensure_open(now, policy)
         self.failures = self.failures_now(now, policy) + 1
         self.last_attempt_at = max(now, self.last_attempt_at or now)  # the latest attempt's, whatever the order
+        refused, self.refused = self.refused, 0
+        return refused
 
-    def record_failure(self, email: str, reason: str, *, now: datetime, account: str = "") -> None:
+    def record_refusal(self, email: str, *, now: datetime, caller: Caller = ANYONE, account: str = "") -> None:
+        """An attempt was refused while this key waits. The first refusal of a wait is an audit event (the
+        attack and the reader's "I cannot sign in" show in the trail); the rest are only counted, so a flood
+        of refused attempts cannot flood the trail (the next counted attempt's event gives their number)."""
+        self.refused += 1
+        if self.refused == 1:
+            self.record_failure(email, "rate_limited", now=now, caller=caller, account=account)
+
+    def record_failure(
+        self, email: str, reason: str, *, now: datetime, caller: Caller = ANYONE, account: str = "", refused: int = 0
+    ) -> None:
         """The attempt failed (it was already counted): leave an audit event, naming the `account` ("users/{id}")
-        the email belongs to, if any. What was typed as the email (as normalized) is kept only when it is an
-        email address: a password typed into the email box must not end up in an event."""
+        the email belongs to, if any, and the `caller` who tried. What was typed as the email (as normalized)
+        is kept only when it is an email address: a password typed into the email box must not end up in an
+        event."""
         typed = email if email_problem(email) is None else NOT_AN_EMAIL
-        self.events.append(UserLoginFailed(occurred_at=now, email=typed, reason=reason, name=account))
+        self.events.append(
+            UserLoginFailed(
+                occurred_at=now,
+                email=typed,
+                reason=reason,
+                name=account,
+                attempted_by=caller.name,
+                client_address=caller.address,
+                refused_attempts=refused,
+            )
+        )
 
     def give_back(self) -> None:
         """The attempt succeeded: it no longer counts as a failure."""
@@ -127,3 +166,6 @@ class UserLoginFailed(DomainEvent):
     reason: str
     name: str = ""
     """"users/{user}" whose email was tried; "" when no account has it."""
+    attempted_by: str = ANONYMOUS
+    client_address: str = ""
+    refused_attempts: int = 0

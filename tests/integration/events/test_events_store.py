@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -10,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from athenaeum.events.v1 import events_pb2
+from services.events.app.anonymizing import AnonymizePatronHistory, anonymize_patron_history
 from services.events.app.querying import ListEvents, aggregate_events, get_event, list_events
 from services.events.app.recording import store_accepted, store_events
 from services.events.app.upkeep import keep_partitions
@@ -124,6 +126,21 @@ async def test_a_minted_name_is_found_by_its_time_and_others_by_searching(events
         await get_event(f"events/{uuid.uuid4()}", uow=events_db.uow())
 
 
+async def test_of_two_audit_records_under_one_name_the_first_stored_is_the_one_found(events_db) -> None:
+    """A record stored later under a genuine record's name (from before person's AUDIT names were minted)
+    does not take its place: GetEvent answers the first stored, whichever row Postgres meets first."""
+    name = mint_id("mesh", 0, NOW - timedelta(minutes=3))
+    genuine = event(3, category=Category.AUDIT, id=name, actor="users/lib", attributes={"fine.amount": "9.98"})
+    for minutes in (2, 2.5):  # later records, one of them in the same millisecond as the name carries
+        moment = NOW - timedelta(minutes=3) if minutes == 2.5 else NOW - timedelta(minutes=minutes)
+        forged = event(category=Category.AUDIT, id=name, occur_time=moment + timedelta(microseconds=500),
+                       attributes={"fine.amount": "0.01"})  # fmt: skip
+        await store_events([replace(forged, record_time=NOW + timedelta(seconds=minutes))], uow=events_db.uow())
+    await store_events([genuine], uow=events_db.uow())
+    found = await get_event(f"events/{name}", uow=events_db.uow())
+    assert found.attributes == {"fine.amount": "9.98"}
+
+
 async def test_lists_filter_on_resources_and_attributes_and_page_without_gaps(events_db) -> None:
     loan = "loans/6f1c2d1e-8b0a-4a57-9d0e-2b7f3f1a9c11"
     touching = [
@@ -202,3 +219,54 @@ async def test_upkeep_deletes_expired_activity_from_before_the_first_month_and_k
     assert upkeep.deleted == 1
     left = await count(events_db, "tableoid::regclass::text LIKE '%_default'")
     assert left == 2 and await count(events_db, f"occur_time = '{long_ago.isoformat()}' AND category = 2") == 1
+
+
+async def test_upkeep_deletes_expired_activity_from_the_oldest_month_kept(events_db) -> None:
+    """Only whole months were dropped: activity outlived the window by up to a month."""
+    mid_month = datetime(2027, 3, 15, 12, tzinfo=UTC)
+    keep = partial(keep_partitions, clock=FixedClock(mid_month), months_ahead_count=1, retention=timedelta(hours=2))
+    await keep(uow=events_db.uow())
+    expired, recent = event(occur_time=mid_month - timedelta(hours=3)), event(occur_time=mid_month - timedelta(hours=1))
+    audit = event(occur_time=mid_month - timedelta(hours=3), category=Category.AUDIT)
+    await store_events([expired, recent, audit], uow=events_db.uow())
+    upkeep = await keep(uow=events_db.uow())
+    assert upkeep.deleted == 1 and not upkeep.dropped
+    assert await count(events_db, f"id = '{expired.id}'") == 0
+    assert await count(events_db) == 2
+
+
+async def test_a_reader_is_replaced_in_their_reading_history_and_nowhere_else(events_db) -> None:
+    await keep_partitions(
+        uow=events_db.uow(), clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90)
+    )
+    reader, loan = f"users/{uuid.uuid4()}", f"loans/{uuid.uuid4()}"
+    history = event(
+        1,
+        category=Category.AUDIT,
+        type="athenaeum.loans.loan_renewed",
+        actor=reader,
+        subject=loan,
+        attributes={"loan.patron": reader, "loan.book_title": "Dead Souls"},
+        resources=(loan, reader),
+    )
+    account = event(
+        1,
+        category=Category.AUDIT,
+        type="athenaeum.users.user_updated",
+        actor=reader,
+        subject=reader,
+        resources=(reader,),
+    )
+    activity = event(1, type="athenaeum.loans.loan_renewed", actor=reader, resources=(reader,))
+    await store_events([history, account, activity], uow=events_db.uow())  # fmt: skip
+    assert await anonymize_patron_history(AnonymizePatronHistory(reader), uow=events_db.uow()) == 1
+    found = await get_event(history.name, uow=events_db.uow())
+    assert (found.actor, found.subject, found.attributes) == (
+        "users/anonymous",
+        loan,
+        {"loan.patron": "users/anonymous", "loan.book_title": "Dead Souls"},
+    )
+    assert found.resources == (loan, "users/anonymous")
+    assert (await get_event(account.name, uow=events_db.uow())).actor == reader
+    page = await list_events(ListEvents(build_query(actor=reader)), uow=events_db.uow())
+    assert {r.id for r in page.items} == {account.id, activity.id}

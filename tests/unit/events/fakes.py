@@ -12,6 +12,7 @@ from typing import Self
 
 from services.events.app.ports import Cursor
 from services.events.domain.aggregation import Aggregation, Count, bucket_start
+from services.events.domain.anonymizing import anonymized, is_readers
 from services.events.domain.model import AcceptedBatch, Category, EventRecord, Recorder
 from services.events.domain.partitions import Month
 from services.events.domain.query import EventQuery
@@ -45,6 +46,11 @@ class FakeEventRepository:
         if not found:
             raise NotFound(f"events/{event_id}")
         return max(found, key=lambda r: r.category)
+
+    async def anonymize(self, patron: str, *, before: datetime | None) -> int:
+        found = {key: r for key, r in self.stored.items() if is_readers(r, patron, before)}
+        self.stored.update({key: anonymized(r, patron) for key, r in found.items()})
+        return len(found)
 
     async def list(self, query: EventQuery, *, limit: int, after: Cursor | None) -> Sequence[EventRecord]:
         rows = sorted((r for r in self.stored.values() if query.matches(r)), key=key_of, reverse=True)
@@ -99,6 +105,19 @@ class FakePartitionRepository:
     async def drop_activity(self, months: Sequence[Month]) -> list[str]:
         self.activity -= set(months)
         return [month.partition(Category.ACTIVITY) for month in months]
+
+    async def delete_expired_activity(self, month: Month, before: datetime) -> int:
+        stored = self._events().stored
+        gone = [
+            key
+            for key, record in stored.items()
+            if record.category == Category.ACTIVITY
+            and record.occur_time < before
+            and Month.of(record.occur_time) == month
+        ]
+        for key in gone:
+            del stored[key]
+        return len(gone)
 
     async def delete_unpartitioned_activity(self, before: datetime) -> int:
         stored = self._events().stored

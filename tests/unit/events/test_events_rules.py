@@ -156,6 +156,7 @@ def test_staff_record_audit_events_only_in_their_own_name_and_not_as_a_service_o
         (audit(actor=READER.name), "NOT_YOUR_AUDIT"),
         (audit(actor="services/loans"), "NOT_YOUR_AUDIT"),
         (audit(source="loans"), "MESH_EVENT_SOURCE"),
+        (audit(name=NAME), "AUDIT_NAME_IS_MINTED"),
     ]:
         with pytest.raises(PermissionDenied) as refused:
             may_record([audit(), forged], LIBRARIAN, mesh_sources=MESH)
@@ -194,6 +195,22 @@ def test_no_one_records_the_mesh_s_own_types_which_the_dashboard_counts(recorder
         may_record([Draft(), forged], recorder)
     assert refused.value.reason == "MESH_EVENT_TYPE"
     may_record([Draft(type="desk.inventory_taken")], recorder)
+
+
+@pytest.mark.parametrize("kind", ["athenaeum_loans.fine_assessed", "athenaeumloans.fine_assessed", "athenaeum2.x"])
+def test_no_one_records_a_look_alike_of_the_mesh_s_own_types(kind: str) -> None:
+    with pytest.raises(PermissionDenied) as refused:
+        may_record([Draft(type=kind)], LIBRARIAN)
+    assert refused.value.reason == "MESH_EVENT_TYPE"
+
+
+def test_a_person_names_no_audit_event_which_could_shadow_a_genuine_record_but_may_name_activity() -> None:
+    """A librarian recording an AUDIT event under a real record's name made GetEvent answer the forgery."""
+    with pytest.raises(PermissionDenied) as refused:
+        may_record([audit(name=NAME)], LIBRARIAN)
+    assert refused.value.reason == "AUDIT_NAME_IS_MINTED"
+    may_record([audit(), Draft(name=NAME)], LIBRARIAN)
+    may_record([Draft(category=Category.AUDIT, name=NAME)], Recorder("services/loans", staff=True))
 
 
 def test_a_request_id_is_a_uuid() -> None:

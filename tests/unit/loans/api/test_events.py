@@ -112,3 +112,28 @@ def test_a_declaration_of_loss_and_its_finding_are_published_with_the_loan_lost_
     assert (payload.reason, payload.declared_by, payload.HasField("overdue_fine")) == ("gone", "users/s", False)
     assert came_back.subject == "athenaeum.loans.lost_loan_found.v1"
     assert events_pb2.LostLoanFound.FromString(came_back.payload).lost_item_fine.waive_reason == "found"
+
+
+def test_a_payment_says_how_it_was_paid() -> None:
+    """The cash desk's reconciliation ("how much cash did the desk take today") could not be made from the trail."""
+    fine = Fine.assess(patron="users/p", kind=FineKind.OTHER, amount=Decimal("3"), currency="RUB", now=NOW,
+                       actor="users/s")  # fmt: skip
+    fine.pay(Decimal("1"), now=NOW, actor="users/s", method="cash")
+    message = events.encoder(UTC)(fine.events[-1])
+    paid = events_pb2.FinePaid.FromString(message.payload)
+    assert (paid.amount, paid.payment_method) == ("1.00", "cash")
+
+
+def test_a_rule_change_says_which_terms_changed_and_what_they_were_and_a_deletion_which_rule_it_was() -> None:
+    """The trail had the new rule only (no mask, no old value), and a deleted rule read as zeroed terms."""
+    rule = CirculationRule.create(RuleTerms("STUDENT", "DVD", fine_per_day=Decimal("0.25"), loan_period_days=7),
+                                  now=NOW)  # fmt: skip
+    rule.update(replace(rule.terms, fine_per_day=Decimal("0.75")), now=NOW)
+    rule.delete(now=NOW)
+    encode = events.encoder(UTC)
+    updated, deleted = (events_pb2.CirculationRuleChanged.FromString(encode(e).payload) for e in rule.events[1:])
+    assert list(updated.update_mask.paths) == ["fine_per_day"]
+    assert dict(updated.previous_values) == {"fine_per_day": "0.25"} and updated.circulation_rule.fine_per_day == "0.75"
+    assert deleted.deleted and not deleted.update_mask.paths
+    assert (deleted.circulation_rule.patron_category, deleted.circulation_rule.item_type) == ("STUDENT", "DVD")
+    assert deleted.circulation_rule.loan_period_days == 7

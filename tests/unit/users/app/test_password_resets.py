@@ -148,3 +148,11 @@ async def test_the_answer_takes_the_floor_time_with_or_without_an_account(db, cl
             command, uow=db.unit_of_work(), clock=clock, policy=POLICY, answer_floor=0.05
         )
         assert time.monotonic() - started >= 0.05
+
+
+async def test_a_reset_request_names_who_asked_and_from_where_not_the_account(db, clock, passwords) -> None:
+    user = await _reader(db, passwords, clock)
+    command = password_resets.RequestPasswordReset(user.profile.email, client="198.51.100.23")
+    await password_resets.request_password_reset(command, uow=db.unit_of_work(), clock=clock, policy=POLICY)
+    (event,) = [e for e in db.published if isinstance(e, PasswordResetRequested)]
+    assert (event.name, event.requested_by, event.client_address) == (user.name, "anonymous", "198.51.100.23")

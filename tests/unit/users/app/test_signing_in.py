@@ -267,3 +267,49 @@ async def test_what_was_typed_as_an_email_reaches_the_audit_log_only_when_it_is_
     failed = db.published[-1]
     assert isinstance(failed, UserLoginFailed) and (failed.email, failed.reason) == (NOT_AN_EMAIL, "unknown_email")
     assert typed.lower() not in repr(db.published)
+
+
+async def test_a_failed_sign_in_is_recorded_as_an_anonymous_caller_s_from_the_client_address(db, auth) -> None:
+    """The account is what was tried, not who tried: the trail showed a stranger's guesses as the reader's."""
+    await _register(db, auth)
+    with pytest.raises(Unauthenticated):
+        await _sign_in(db, auth, password="Wrong-Password-1", client="198.51.100.23")
+    failed = db.published[-1]
+    assert isinstance(failed, UserLoginFailed)
+    assert (failed.attempted_by, failed.client_address) == ("anonymous", "198.51.100.23")
+
+
+async def test_attempts_the_throttle_refuses_are_recorded_once_per_wait_and_counted(db, auth, clock) -> None:
+    """A brute-force run showed as 4 failures; the refused attempts and the throttling left no trace."""
+    registered = await _register(db, auth)
+    for _ in range(THROTTLING.account_from_client.free_failures + 1):
+        with pytest.raises(Unauthenticated):
+            await _sign_in(db, auth, password="Wrong-Password-1")
+    before = len(db.published)
+    for _ in range(5):
+        with pytest.raises(Throttled):
+            await _sign_in(db, auth, password="Wrong-Password-1")
+    refusals = db.published[before:]
+    assert len(refusals) == 1  # a flood of refused attempts is one record
+    refused = refusals[0]
+    assert isinstance(refused, UserLoginFailed)
+    assert (refused.reason, refused.name, refused.attempted_by) == ("rate_limited", registered.user.name, "anonymous")
+    clock.advance(timedelta(seconds=1))
+    with pytest.raises(Unauthenticated):
+        await _sign_in(db, auth, password="Wrong-Password-1")
+    counted = db.published[-1]
+    assert isinstance(counted, UserLoginFailed) and counted.refused_attempts == 5
+    with pytest.raises(Throttled):  # the next wait's first refusal is recorded again
+        await _sign_in(db, auth, password="Wrong-Password-1")
+    assert isinstance(db.published[-1], UserLoginFailed) and db.published[-1].reason == "rate_limited"
+
+
+async def test_a_client_refused_for_spraying_many_accounts_is_recorded(db, auth) -> None:
+    for n in range(THROTTLING.client.free_failures + 1):
+        with pytest.raises(Unauthenticated):
+            await _sign_in(db, auth, email=f"sprayed-{n}@example.org", password="Summer-2026", client="192.0.2.9")
+    with pytest.raises(Throttled):
+        await _sign_in(db, auth, email="one-more@example.org", password="Summer-2026", client="192.0.2.9")
+    refused = db.published[-1]
+    assert isinstance(refused, UserLoginFailed)
+    assert (refused.reason, refused.client_address) == ("rate_limited", "192.0.2.9")

@@ -158,6 +158,29 @@ def test_blocking_records_the_status_change() -> None:
     assert user.restricted(NOW)
 
 
+def test_unblocking_clears_the_block_s_reason_and_does_not_state_it_as_the_unblock_s() -> None:
+    """The audit said the account was re-activated "because: lost card", and the reader's page still showed it."""
+    user = _reader()
+    blocked = Profile(email="", status=UserStatus.BLOCKED, status_reason="lost card")
+    user.update(blocked, frozenset({"status", "status_reason"}), actor=LIBRARIAN, now=NOW)
+    user.update(Profile(email="", status=UserStatus.ACTIVE), frozenset({"status"}), actor=LIBRARIAN, now=NOW)
+    change = user.events[-1]
+    assert isinstance(change, UserStatusChanged) and (change.previous_status, change.reason) == (
+        UserStatus.BLOCKED,
+        "",
+    )
+    assert user.profile.status_reason == ""
+    user.update(blocked, frozenset({"status", "status_reason"}), actor=LIBRARIAN, now=NOW)
+    unblocked = Profile(email="", status=UserStatus.ACTIVE, status_reason="card found")
+    user.update(unblocked, frozenset({"status", "status_reason"}), actor=LIBRARIAN, now=NOW)
+    change = user.events[-1]
+    assert isinstance(change, UserStatusChanged) and change.reason == "card found"  # a reason given with it
+    assert user.profile.status_reason == ""  # the field says why the account *is* blocked
+    user.update(blocked, frozenset({"status", "status_reason"}), actor=LIBRARIAN, now=NOW)
+    user.deactivate(actor=LIBRARIAN, now=NOW, standing=SETTLED)
+    assert user.profile.status_reason == ""
+
+
 def test_only_a_closed_account_is_refused_at_sign_in() -> None:
     user = _reader()
     user.deactivate(actor=LIBRARIAN, now=NOW, standing=SETTLED)

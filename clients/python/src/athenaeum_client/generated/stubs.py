@@ -274,8 +274,9 @@ class EventsServiceStub:
         """
         Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
-        own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum", the mesh's
+        own and its look-alikes such as "athenaeum_loans.x": the mesh's reach the log from the message bus
+        only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
         event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
         RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
@@ -334,6 +335,19 @@ class EventsServiceStub:
         group_by or time_zone), PERMISSION_DENIED (not staff).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/AggregateEvents', request, events_v1.AggregateEventsResponse, timeout=timeout, metadata=metadata)
+
+    def anonymize_patron_history(self, request: events_v1.AnonymizePatronHistoryRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AnonymizePatronHistoryResponse:
+        """
+        Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        PERMISSION_DENIED (not an admin).
+        """
+        return self._caller.unary_unary('/athenaeum.events.v1.EventsService/AnonymizePatronHistory', request, events_v1.AnonymizePatronHistoryResponse, timeout=timeout, metadata=metadata)
 
 
 class LoansServiceStub:
@@ -984,8 +998,9 @@ class EventsServiceAsyncStub:
         """
         Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
-        own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum", the mesh's
+        own and its look-alikes such as "athenaeum_loans.x": the mesh's reach the log from the message bus
+        only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
         event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
         RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
@@ -1044,6 +1059,19 @@ class EventsServiceAsyncStub:
         group_by or time_zone), PERMISSION_DENIED (not staff).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/AggregateEvents', request, events_v1.AggregateEventsResponse, timeout=timeout, metadata=metadata)
+
+    async def anonymize_patron_history(self, request: events_v1.AnonymizePatronHistoryRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AnonymizePatronHistoryResponse:
+        """
+        Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        PERMISSION_DENIED (not an admin).
+        """
+        return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/AnonymizePatronHistory', request, events_v1.AnonymizePatronHistoryResponse, timeout=timeout, metadata=metadata)
 
 
 class LoansServiceAsyncStub:

@@ -27,27 +27,35 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!athenaeum/catalog/v1/events.proto\x12\x14\x61thenaeum.catalog.v1\x1a\"athenaeum/catalog/v1/catalog.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"y\n\x0b\x42ookCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04\x62ook\x18\x03 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Book\"\xaa\x01\n\x0b\x42ookUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04\x62ook\x18\x03 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Book\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"z\n\x0b\x42ookDeleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04isbn\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\"y\n\x0b\x43opyCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04\x63opy\x18\x03 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Copy\"\xaa\x01\n\x0b\x43opyUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04\x63opy\x18\x03 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Copy\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"n\n\x0b\x43opyDeleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x04 \x01(\t\"\xa5\x02\n\x11\x43opyStatusChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x62ook\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x05 \x01(\t\x12\x39\n\x0fprevious_status\x18\x06 \x01(\x0e\x32 .athenaeum.catalog.v1.CopyStatus\x12\x30\n\x06status\x18\x07 \x01(\x0e\x32 .athenaeum.catalog.v1.CopyStatus\x12\x0c\n\x04loan\x18\x08 \x01(\t\x12\x0c\n\x04hold\x18\t \x01(\t\x12\x18\n\x10\x61vailable_copies\x18\n \x01(\x05\"\x95\x01\n\rBooksImported\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcreated_count\x18\x03 \x01(\x05\x12\x15\n\rupdated_count\x18\x04 \x01(\x05\x12\x14\n\x0c\x66\x61iled_count\x18\x05 \x01(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!athenaeum/catalog/v1/events.proto\x12\x14\x61thenaeum.catalog.v1\x1a\"athenaeum/catalog/v1/catalog.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"y\n\x0b\x42ookCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04\x62ook\x18\x03 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Book\"\xb1\x02\n\x0b\x42ookUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04\x62ook\x18\x03 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Book\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12N\n\x0fprevious_values\x18\x05 \x03(\x0b\x32\x35.athenaeum.catalog.v1.BookUpdated.PreviousValuesEntry\x1a\x35\n\x13PreviousValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"z\n\x0b\x42ookDeleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04isbn\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\"y\n\x0b\x43opyCreated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04\x63opy\x18\x03 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Copy\"\xb1\x02\n\x0b\x43opyUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12(\n\x04\x63opy\x18\x03 \x01(\x0b\x32\x1a.athenaeum.catalog.v1.Copy\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12N\n\x0fprevious_values\x18\x05 \x03(\x0b\x32\x35.athenaeum.catalog.v1.CopyUpdated.PreviousValuesEntry\x1a\x35\n\x13PreviousValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"n\n\x0b\x43opyDeleted\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x04 \x01(\t\"\xa5\x02\n\x11\x43opyStatusChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x0c\n\x04\x62ook\x18\x04 \x01(\t\x12\x0f\n\x07\x62\x61rcode\x18\x05 \x01(\t\x12\x39\n\x0fprevious_status\x18\x06 \x01(\x0e\x32 .athenaeum.catalog.v1.CopyStatus\x12\x30\n\x06status\x18\x07 \x01(\x0e\x32 .athenaeum.catalog.v1.CopyStatus\x12\x0c\n\x04loan\x18\x08 \x01(\t\x12\x0c\n\x04hold\x18\t \x01(\t\x12\x18\n\x10\x61vailable_copies\x18\n \x01(\x05\"\x95\x01\n\rBooksImported\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcreated_count\x18\x03 \x01(\x05\x12\x15\n\rupdated_count\x18\x04 \x01(\x05\x12\x14\n\x0c\x66\x61iled_count\x18\x05 \x01(\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'athenaeum.catalog.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_BOOKUPDATED_PREVIOUSVALUESENTRY']._loaded_options = None
+  _globals['_BOOKUPDATED_PREVIOUSVALUESENTRY']._serialized_options = b'8\001'
+  _globals['_COPYUPDATED_PREVIOUSVALUESENTRY']._loaded_options = None
+  _globals['_COPYUPDATED_PREVIOUSVALUESENTRY']._serialized_options = b'8\001'
   _globals['_BOOKCREATED']._serialized_start=162
   _globals['_BOOKCREATED']._serialized_end=283
   _globals['_BOOKUPDATED']._serialized_start=286
-  _globals['_BOOKUPDATED']._serialized_end=456
-  _globals['_BOOKDELETED']._serialized_start=458
-  _globals['_BOOKDELETED']._serialized_end=580
-  _globals['_COPYCREATED']._serialized_start=582
-  _globals['_COPYCREATED']._serialized_end=703
-  _globals['_COPYUPDATED']._serialized_start=706
-  _globals['_COPYUPDATED']._serialized_end=876
-  _globals['_COPYDELETED']._serialized_start=878
-  _globals['_COPYDELETED']._serialized_end=988
-  _globals['_COPYSTATUSCHANGED']._serialized_start=991
-  _globals['_COPYSTATUSCHANGED']._serialized_end=1284
-  _globals['_BOOKSIMPORTED']._serialized_start=1287
-  _globals['_BOOKSIMPORTED']._serialized_end=1436
+  _globals['_BOOKUPDATED']._serialized_end=591
+  _globals['_BOOKUPDATED_PREVIOUSVALUESENTRY']._serialized_start=538
+  _globals['_BOOKUPDATED_PREVIOUSVALUESENTRY']._serialized_end=591
+  _globals['_BOOKDELETED']._serialized_start=593
+  _globals['_BOOKDELETED']._serialized_end=715
+  _globals['_COPYCREATED']._serialized_start=717
+  _globals['_COPYCREATED']._serialized_end=838
+  _globals['_COPYUPDATED']._serialized_start=841
+  _globals['_COPYUPDATED']._serialized_end=1146
+  _globals['_COPYUPDATED_PREVIOUSVALUESENTRY']._serialized_start=538
+  _globals['_COPYUPDATED_PREVIOUSVALUESENTRY']._serialized_end=591
+  _globals['_COPYDELETED']._serialized_start=1148
+  _globals['_COPYDELETED']._serialized_end=1258
+  _globals['_COPYSTATUSCHANGED']._serialized_start=1261
+  _globals['_COPYSTATUSCHANGED']._serialized_end=1554
+  _globals['_BOOKSIMPORTED']._serialized_start=1557
+  _globals['_BOOKSIMPORTED']._serialized_end=1706
 # @@protoc_insertion_point(module_scope)

@@ -4,10 +4,12 @@ isort:skip_file
 """
 
 from athenaeum.catalog.v1 import catalog_pb2 as _catalog_pb2
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -64,10 +66,31 @@ class BookUpdated(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class PreviousValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     BOOK_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VALUES_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
@@ -82,6 +105,12 @@ class BookUpdated(_message.Message):
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Fields that changed."""
 
+    @_builtins.property
+    def previous_values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """What the changed fields were before, by update_mask path ("title": "Old title"), as text (a list as
+        JSON): the audit trail keeps what a value was beside what it became.
+        """
+
     def __init__(
         self,
         *,
@@ -89,10 +118,11 @@ class BookUpdated(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         book: _catalog_pb2.Book | None = ...,
         update_mask: _field_mask_pb2.FieldMask | None = ...,
+        previous_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "occur_time", b"occur_time", "update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "event_id", b"event_id", "occur_time", b"occur_time", "update_mask", b"update_mask"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "event_id", b"event_id", "occur_time", b"occur_time", "previous_values", b"previous_values", "update_mask", b"update_mask"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -178,10 +208,31 @@ class CopyUpdated(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class PreviousValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     COPY_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VALUES_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     @_builtins.property
@@ -196,6 +247,12 @@ class CopyUpdated(_message.Message):
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Fields that changed."""
 
+    @_builtins.property
+    def previous_values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """What the changed fields were before, by update_mask path ("title": "Old title"), as text (a list as
+        JSON): the audit trail keeps what a value was beside what it became.
+        """
+
     def __init__(
         self,
         *,
@@ -203,10 +260,11 @@ class CopyUpdated(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         copy: _catalog_pb2.Copy | None = ...,
         update_mask: _field_mask_pb2.FieldMask | None = ...,
+        previous_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "occur_time", b"occur_time", "update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "event_id", b"event_id", "occur_time", b"occur_time", "update_mask", b"update_mask"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "event_id", b"event_id", "occur_time", b"occur_time", "previous_values", b"previous_values", "update_mask", b"update_mask"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

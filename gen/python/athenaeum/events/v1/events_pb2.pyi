@@ -39,9 +39,10 @@ class _EventCategoryEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EventCa
     """
     EVENT_CATEGORY_AUDIT: _EventCategory.ValueType  # 2
     """State changes and security-relevant actions; kept. Staff only on record calls, in their own name and of
-    now: `actor` empty or the caller, `source` not one of the mesh's services, `occur_time` within 5 minutes
-    of the server's clock, `trace_id` empty or the record call's own (PERMISSION_DENIED, reasons
-    NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW, NOT_YOUR_TRACE).
+    now: `name` and `actor` empty (or the actor the caller), `source` not one of the mesh's services,
+    `occur_time` within 5 minutes of the server's clock, `trace_id` empty or the record call's own
+    (PERMISSION_DENIED, reasons AUDIT_NAME_IS_MINTED, NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW,
+    NOT_YOUR_TRACE).
     """
 
 class EventCategory(_EventCategory, metaclass=_EventCategoryEnumTypeWrapper):
@@ -55,9 +56,10 @@ an older one is refused when recorded. The default.
 """
 EVENT_CATEGORY_AUDIT: EventCategory.ValueType  # 2
 """State changes and security-relevant actions; kept. Staff only on record calls, in their own name and of
-now: `actor` empty or the caller, `source` not one of the mesh's services, `occur_time` within 5 minutes
-of the server's clock, `trace_id` empty or the record call's own (PERMISSION_DENIED, reasons
-NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW, NOT_YOUR_TRACE).
+now: `name` and `actor` empty (or the actor the caller), `source` not one of the mesh's services,
+`occur_time` within 5 minutes of the server's clock, `trace_id` empty or the record call's own
+(PERMISSION_DENIED, reasons AUDIT_NAME_IS_MINTED, NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW,
+NOT_YOUR_TRACE).
 """
 Global___EventCategory: _TypeAlias = EventCategory  # noqa: Y015
 
@@ -132,7 +134,9 @@ class Event(_message.Message):
     gets the same names). A name you choose must be new for each event: an event recorded again under a
     name, occur_time and category already stored is kept once, as first stored (that makes a retry safe;
     a batch is accepted before it is stored, so a clash with different content is not reported). The same
-    name at another time or in the other category is another event; GetEvent prefers the AUDIT one.
+    name at another time or in the other category is another event; GetEvent prefers the AUDIT one, and of
+    two AUDIT ones the first stored. A person's AUDIT event is always named by the log (PERMISSION_DENIED,
+    reason AUDIT_NAME_IS_MINTED, for one with a name): it cannot take a genuine record's name.
     """
     type: _builtins.str
     """What happened, dotted: for JetStream events the subject without its version,
@@ -620,3 +624,53 @@ class EventCount(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___EventCount: _TypeAlias = EventCount  # noqa: Y015
+
+@_typing.final
+class AnonymizePatronHistoryRequest(_message.Message):
+    """Whose reading history to anonymise."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PATRON_FIELD_NUMBER: _builtins.int
+    BEFORE_TIME_FIELD_NUMBER: _builtins.int
+    patron: _builtins.str
+    """"users/{user}": the reader."""
+    @_builtins.property
+    def before_time(self) -> _timestamp_pb2.Timestamp:
+        """Only records that happened before this time (unset: all of them)."""
+
+    def __init__(
+        self,
+        *,
+        patron: _builtins.str = ...,
+        before_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["before_time", b"before_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["before_time", b"before_time", "patron", b"patron"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnonymizePatronHistoryRequest: _TypeAlias = AnonymizePatronHistoryRequest  # noqa: Y015
+
+@_typing.final
+class AnonymizePatronHistoryResponse(_message.Message):
+    """What was anonymised."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANONYMIZED_COUNT_FIELD_NUMBER: _builtins.int
+    anonymized_count: _builtins.int
+    """Audit records in which the reader was replaced."""
+    def __init__(
+        self,
+        *,
+        anonymized_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["anonymized_count", b"anonymized_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AnonymizePatronHistoryResponse: _TypeAlias = AnonymizePatronHistoryResponse  # noqa: Y015

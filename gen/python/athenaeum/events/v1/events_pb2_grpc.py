@@ -82,6 +82,11 @@ class EventsServiceStub:
                 request_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsResponse.FromString,
                 _registered_method=True)
+        self.AnonymizePatronHistory = channel.unary_unary(
+                '/athenaeum.events.v1.EventsService/AnonymizePatronHistory',
+                request_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AnonymizePatronHistoryRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AnonymizePatronHistoryResponse.FromString,
+                _registered_method=True)
 
 
 class EventsServiceServicer:
@@ -103,8 +108,9 @@ class EventsServiceServicer:
     def RecordEvent(self, request, context):
         """Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
-        own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum", the mesh's
+        own and its look-alikes such as "athenaeum_loans.x": the mesh's reach the log from the message bus
+        only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
         event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
         RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
@@ -172,6 +178,20 @@ class EventsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AnonymizePatronHistory(self, request, context):
+        """Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        PERMISSION_DENIED (not an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EventsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -209,6 +229,11 @@ def add_EventsServiceServicer_to_server(servicer, server):
                     servicer.AggregateEvents,
                     request_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsRequest.FromString,
                     response_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsResponse.SerializeToString,
+            ),
+            'AnonymizePatronHistory': grpc.unary_unary_rpc_method_handler(
+                    servicer.AnonymizePatronHistory,
+                    request_deserializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AnonymizePatronHistoryRequest.FromString,
+                    response_serializer=athenaeum_dot_events_dot_v1_dot_events__pb2.AnonymizePatronHistoryResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -413,6 +438,33 @@ class EventsService:
             '/athenaeum.events.v1.EventsService/AggregateEvents',
             athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsRequest.SerializeToString,
             athenaeum_dot_events_dot_v1_dot_events__pb2.AggregateEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AnonymizePatronHistory(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.events.v1.EventsService/AnonymizePatronHistory',
+            athenaeum_dot_events_dot_v1_dot_events__pb2.AnonymizePatronHistoryRequest.SerializeToString,
+            athenaeum_dot_events_dot_v1_dot_events__pb2.AnonymizePatronHistoryResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -49,8 +49,9 @@ class EventsServiceStub:
     RecordEvent: _grpc.UnaryUnaryMultiCallable[_events_pb2.RecordEventRequest, _events_pb2.Event]
     """Accepts one event and returns it as accepted (its name minted when empty, record_time set).
     Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-    future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
-    own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+    future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum", the mesh's
+    own and its look-alikes such as "athenaeum_loans.x": the mesh's reach the log from the message bus
+    only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
     event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
     RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
     """
@@ -90,6 +91,16 @@ class EventsServiceStub:
     Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
     group_by or time_zone), PERMISSION_DENIED (not staff).
     """
+    AnonymizePatronHistory: _grpc.UnaryUnaryMultiCallable[_events_pb2.AnonymizePatronHistoryRequest, _events_pb2.AnonymizePatronHistoryResponse]
+    """Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+    holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+    `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+    subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+    For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+    records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+    Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+    PERMISSION_DENIED (not an admin).
+    """
 
 @_typing.type_check_only
 class EventsServiceAsyncStub(EventsServiceStub):
@@ -112,8 +123,9 @@ class EventsServiceAsyncStub(EventsServiceStub):
     RecordEvent: _aio.UnaryUnaryMultiCallable[_events_pb2.RecordEventRequest, _events_pb2.Event]  # type: ignore[assignment]
     """Accepts one event and returns it as accepted (its name minted when empty, record_time set).
     Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-    future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
-    own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+    future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum", the mesh's
+    own and its look-alikes such as "athenaeum_loans.x": the mesh's reach the log from the message bus
+    only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
     event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
     RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
     """
@@ -153,6 +165,16 @@ class EventsServiceAsyncStub(EventsServiceStub):
     Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
     group_by or time_zone), PERMISSION_DENIED (not staff).
     """
+    AnonymizePatronHistory: _aio.UnaryUnaryMultiCallable[_events_pb2.AnonymizePatronHistoryRequest, _events_pb2.AnonymizePatronHistoryResponse]  # type: ignore[assignment]
+    """Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+    holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+    `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+    subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+    For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+    records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+    Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+    PERMISSION_DENIED (not an admin).
+    """
 
 class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
     """The activity log and audit trail: what happened, who did it, to which resource. Every domain event
@@ -178,8 +200,9 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_events_pb2.Event, _abc.Awaitable[_events_pb2.Event]]:
         """Accepts one event and returns it as accepted (its name minted when empty, record_time set).
         Errors: INVALID_ARGUMENT (no type or occur_time, malformed name, occur_time before 1970 or in the far
-        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum.", the mesh's
-        own, which reach the log from the message bus only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
+        future, too many or too long attributes), PERMISSION_DENIED (a type beginning "athenaeum", the mesh's
+        own and its look-alikes such as "athenaeum_loans.x": the mesh's reach the log from the message bus
+        only: reason MESH_EVENT_TYPE; a reader recording an AUDIT
         event or acting as someone else), RESOURCE_EXHAUSTED (the ingestion stream is full: retry after the
         RetryInfo delay), UNAVAILABLE (JetStream unreachable: nothing was accepted, retry).
         """
@@ -254,6 +277,22 @@ class EventsServiceServicer(metaclass=_abc_1.ABCMeta):
         per hour.
         Errors: INVALID_ARGUMENT (no range, start_time after end_time, more than 10000 buckets, bad filter,
         group_by or time_zone), PERMISSION_DENIED (not staff).
+        """
+
+    @_abc_1.abstractmethod
+    def AnonymizePatronHistory(
+        self,
+        request: _events_pb2.AnonymizePatronHistoryRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_events_pb2.AnonymizePatronHistoryResponse, _abc.Awaitable[_events_pb2.AnonymizePatronHistoryResponse]]:
+        """Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
+        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
+        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
+        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
+        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
+        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
+        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        PERMISSION_DENIED (not an admin).
         """
 
 def add_EventsServiceServicer_to_server(servicer: EventsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

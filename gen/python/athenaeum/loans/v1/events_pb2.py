@@ -23,48 +23,53 @@ _sym_db = _symbol_database.Default()
 
 
 from athenaeum.loans.v1 import resources_pb2 as athenaeum_dot_loans_dot_v1_dot_resources__pb2
+from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61thenaeum/loans/v1/events.proto\x12\x12\x61thenaeum.loans.v1\x1a\"athenaeum/loans/v1/resources.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\nLoanIssued\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x0c\n\x04hold\x18\x04 \x01(\t\"\xb6\x01\n\x0cLoanReturned\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x14\n\x0coverdue_days\x18\x04 \x01(\x05\x12&\n\x04\x66ine\x18\x05 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\"\x83\x02\n\x10LoanDeclaredLost\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x30\n\x0elost_item_fine\x18\x04 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12.\n\x0coverdue_fine\x18\x05 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65\x63lared_by\x18\x07 \x01(\t\"\xbd\x01\n\rLostLoanFound\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x30\n\x0elost_item_fine\x18\x04 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x10\n\x08\x66ound_by\x18\x05 \x01(\t\"\xa7\x01\n\x16UnrecordedLoanReturned\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x13\n\x0breturned_by\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xae\x01\n\x0bLoanRenewed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x35\n\x11previous_due_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xab\x01\n\x0bLoanDueSoon\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x0c\n\x04step\x18\x04 \x01(\x05\x12\x16\n\trenewable\x18\x05 \x01(\x08H\x00\x88\x01\x01\x42\x0c\n\n_renewable\"\x9b\x01\n\x0bLoanOverdue\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x14\n\x0coverdue_days\x18\x04 \x01(\x05\x12\x0c\n\x04step\x18\x05 \x01(\x05\"x\n\x0c\x46ineAssessed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04\x66ine\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\"\x84\x01\n\x08\x46inePaid\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04\x66ine\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x0e\n\x06\x61mount\x18\x04 \x01(\t\"\x89\x01\n\nFineWaived\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04\x66ine\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x11\n\twaived_by\x18\x04 \x01(\t\"v\n\nHoldPlaced\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"u\n\tHoldReady\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"y\n\rHoldFulfilled\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"y\n\rHoldCancelled\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"w\n\x0bHoldExpired\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"\xaa\x01\n\x16\x43irculationRuleChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x10\x63irculation_rule\x18\x03 \x01(\x0b\x32#.athenaeum.loans.v1.CirculationRule\x12\x0f\n\x07\x64\x65leted\x18\x04 \x01(\x08\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61thenaeum/loans/v1/events.proto\x12\x12\x61thenaeum.loans.v1\x1a\"athenaeum/loans/v1/resources.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x84\x01\n\nLoanIssued\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x0c\n\x04hold\x18\x04 \x01(\t\"\xb6\x01\n\x0cLoanReturned\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x14\n\x0coverdue_days\x18\x04 \x01(\x05\x12&\n\x04\x66ine\x18\x05 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\"\x83\x02\n\x10LoanDeclaredLost\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x30\n\x0elost_item_fine\x18\x04 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12.\n\x0coverdue_fine\x18\x05 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x13\n\x0b\x64\x65\x63lared_by\x18\x07 \x01(\t\"\xbd\x01\n\rLostLoanFound\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x30\n\x0elost_item_fine\x18\x04 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x10\n\x08\x66ound_by\x18\x05 \x01(\t\"\xa7\x01\n\x16UnrecordedLoanReturned\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x13\n\x0breturned_by\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"\xae\x01\n\x0bLoanRenewed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x35\n\x11previous_due_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xab\x01\n\x0bLoanDueSoon\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x0c\n\x04step\x18\x04 \x01(\x05\x12\x16\n\trenewable\x18\x05 \x01(\x08H\x00\x88\x01\x01\x42\x0c\n\n_renewable\"\x9b\x01\n\x0bLoanOverdue\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04loan\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Loan\x12\x14\n\x0coverdue_days\x18\x04 \x01(\x05\x12\x0c\n\x04step\x18\x05 \x01(\x05\"x\n\x0c\x46ineAssessed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04\x66ine\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\"\x9c\x01\n\x08\x46inePaid\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04\x66ine\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x0e\n\x06\x61mount\x18\x04 \x01(\t\x12\x16\n\x0epayment_method\x18\x05 \x01(\t\"\x89\x01\n\nFineWaived\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04\x66ine\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Fine\x12\x11\n\twaived_by\x18\x04 \x01(\t\"v\n\nHoldPlaced\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"u\n\tHoldReady\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"y\n\rHoldFulfilled\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"y\n\rHoldCancelled\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"w\n\x0bHoldExpired\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04hold\x18\x03 \x01(\x0b\x32\x18.athenaeum.loans.v1.Hold\"\xeb\x02\n\x16\x43irculationRuleChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12=\n\x10\x63irculation_rule\x18\x03 \x01(\x0b\x32#.athenaeum.loans.v1.CirculationRule\x12\x0f\n\x07\x64\x65leted\x18\x04 \x01(\x08\x12/\n\x0bupdate_mask\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12W\n\x0fprevious_values\x18\x06 \x03(\x0b\x32>.athenaeum.loans.v1.CirculationRuleChanged.PreviousValuesEntry\x1a\x35\n\x13PreviousValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'athenaeum.loans.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_LOANISSUED']._serialized_start=125
-  _globals['_LOANISSUED']._serialized_end=257
-  _globals['_LOANRETURNED']._serialized_start=260
-  _globals['_LOANRETURNED']._serialized_end=442
-  _globals['_LOANDECLAREDLOST']._serialized_start=445
-  _globals['_LOANDECLAREDLOST']._serialized_end=704
-  _globals['_LOSTLOANFOUND']._serialized_start=707
-  _globals['_LOSTLOANFOUND']._serialized_end=896
-  _globals['_UNRECORDEDLOANRETURNED']._serialized_start=899
-  _globals['_UNRECORDEDLOANRETURNED']._serialized_end=1066
-  _globals['_LOANRENEWED']._serialized_start=1069
-  _globals['_LOANRENEWED']._serialized_end=1243
-  _globals['_LOANDUESOON']._serialized_start=1246
-  _globals['_LOANDUESOON']._serialized_end=1417
-  _globals['_LOANOVERDUE']._serialized_start=1420
-  _globals['_LOANOVERDUE']._serialized_end=1575
-  _globals['_FINEASSESSED']._serialized_start=1577
-  _globals['_FINEASSESSED']._serialized_end=1697
-  _globals['_FINEPAID']._serialized_start=1700
-  _globals['_FINEPAID']._serialized_end=1832
-  _globals['_FINEWAIVED']._serialized_start=1835
-  _globals['_FINEWAIVED']._serialized_end=1972
-  _globals['_HOLDPLACED']._serialized_start=1974
-  _globals['_HOLDPLACED']._serialized_end=2092
-  _globals['_HOLDREADY']._serialized_start=2094
-  _globals['_HOLDREADY']._serialized_end=2211
-  _globals['_HOLDFULFILLED']._serialized_start=2213
-  _globals['_HOLDFULFILLED']._serialized_end=2334
-  _globals['_HOLDCANCELLED']._serialized_start=2336
-  _globals['_HOLDCANCELLED']._serialized_end=2457
-  _globals['_HOLDEXPIRED']._serialized_start=2459
-  _globals['_HOLDEXPIRED']._serialized_end=2578
-  _globals['_CIRCULATIONRULECHANGED']._serialized_start=2581
-  _globals['_CIRCULATIONRULECHANGED']._serialized_end=2751
+  _globals['_CIRCULATIONRULECHANGED_PREVIOUSVALUESENTRY']._loaded_options = None
+  _globals['_CIRCULATIONRULECHANGED_PREVIOUSVALUESENTRY']._serialized_options = b'8\001'
+  _globals['_LOANISSUED']._serialized_start=159
+  _globals['_LOANISSUED']._serialized_end=291
+  _globals['_LOANRETURNED']._serialized_start=294
+  _globals['_LOANRETURNED']._serialized_end=476
+  _globals['_LOANDECLAREDLOST']._serialized_start=479
+  _globals['_LOANDECLAREDLOST']._serialized_end=738
+  _globals['_LOSTLOANFOUND']._serialized_start=741
+  _globals['_LOSTLOANFOUND']._serialized_end=930
+  _globals['_UNRECORDEDLOANRETURNED']._serialized_start=933
+  _globals['_UNRECORDEDLOANRETURNED']._serialized_end=1100
+  _globals['_LOANRENEWED']._serialized_start=1103
+  _globals['_LOANRENEWED']._serialized_end=1277
+  _globals['_LOANDUESOON']._serialized_start=1280
+  _globals['_LOANDUESOON']._serialized_end=1451
+  _globals['_LOANOVERDUE']._serialized_start=1454
+  _globals['_LOANOVERDUE']._serialized_end=1609
+  _globals['_FINEASSESSED']._serialized_start=1611
+  _globals['_FINEASSESSED']._serialized_end=1731
+  _globals['_FINEPAID']._serialized_start=1734
+  _globals['_FINEPAID']._serialized_end=1890
+  _globals['_FINEWAIVED']._serialized_start=1893
+  _globals['_FINEWAIVED']._serialized_end=2030
+  _globals['_HOLDPLACED']._serialized_start=2032
+  _globals['_HOLDPLACED']._serialized_end=2150
+  _globals['_HOLDREADY']._serialized_start=2152
+  _globals['_HOLDREADY']._serialized_end=2269
+  _globals['_HOLDFULFILLED']._serialized_start=2271
+  _globals['_HOLDFULFILLED']._serialized_end=2392
+  _globals['_HOLDCANCELLED']._serialized_start=2394
+  _globals['_HOLDCANCELLED']._serialized_end=2515
+  _globals['_HOLDEXPIRED']._serialized_start=2517
+  _globals['_HOLDEXPIRED']._serialized_end=2636
+  _globals['_CIRCULATIONRULECHANGED']._serialized_start=2639
+  _globals['_CIRCULATIONRULECHANGED']._serialized_end=3002
+  _globals['_CIRCULATIONRULECHANGED_PREVIOUSVALUESENTRY']._serialized_start=2949
+  _globals['_CIRCULATIONRULECHANGED_PREVIOUSVALUESENTRY']._serialized_end=3002
 # @@protoc_insertion_point(module_scope)

@@ -4,9 +4,12 @@ isort:skip_file
 """
 
 from athenaeum.loans.v1 import resources_pb2 as _resources_pb2
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
+from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -436,10 +439,15 @@ class FinePaid(_message.Message):
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     FINE_FIELD_NUMBER: _builtins.int
     AMOUNT_FIELD_NUMBER: _builtins.int
+    PAYMENT_METHOD_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     amount: _builtins.str
     """This payment, decimal string."""
+    payment_method: _builtins.str
+    """How it was paid, as given with PayFine ("cash", "card"; empty when none was given): the audit trail
+    keeps it, for the cash desk's reconciliation.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -455,10 +463,11 @@ class FinePaid(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         fine: _resources_pb2.Fine | None = ...,
         amount: _builtins.str = ...,
+        payment_method: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["fine", b"fine", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "event_id", b"event_id", "fine", b"fine", "occur_time", b"occur_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "event_id", b"event_id", "fine", b"fine", "occur_time", b"occur_time", "payment_method", b"payment_method"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -678,21 +687,51 @@ class CirculationRuleChanged(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class PreviousValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     CIRCULATION_RULE_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VALUES_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     deleted: _builtins.bool
-    """True when the rule was deleted (then only `rule.name` is set)."""
+    """True when the rule was deleted."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
 
     @_builtins.property
     def circulation_rule(self) -> _resources_pb2.CirculationRule:
-        """The rule after the change; only `name` is set when it was deleted."""
+        """The rule after the change; a deleted rule as it was when deleted (which rule, lending by what)."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """For an update, the fields whose value it changed (empty for a creation or a deletion)."""
+
+    @_builtins.property
+    def previous_values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """For an update, what the changed fields were before, by update_mask path ("fine_per_day": "0.25"), as text."""
 
     def __init__(
         self,
@@ -701,10 +740,12 @@ class CirculationRuleChanged(_message.Message):
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         circulation_rule: _resources_pb2.CirculationRule | None = ...,
         deleted: _builtins.bool = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        previous_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["circulation_rule", b"circulation_rule", "occur_time", b"occur_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["circulation_rule", b"circulation_rule", "occur_time", b"occur_time", "update_mask", b"update_mask"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["circulation_rule", b"circulation_rule", "deleted", b"deleted", "event_id", b"event_id", "occur_time", b"occur_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["circulation_rule", b"circulation_rule", "deleted", b"deleted", "event_id", b"event_id", "occur_time", b"occur_time", "previous_values", b"previous_values", "update_mask", b"update_mask"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

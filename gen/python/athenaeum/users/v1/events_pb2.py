@@ -27,13 +27,15 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61thenaeum/users/v1/events.proto\x12\x12\x61thenaeum.users.v1\x1a\x1e\x61thenaeum/users/v1/users.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x01\n\x0eUserRegistered\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04user\x18\x03 \x01(\x0b\x32\x18.athenaeum.users.v1.User\x12\x12\n\ncreated_by\x18\x04 \x01(\t\"\xbc\x01\n\x0bUserUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04user\x18\x03 \x01(\x0b\x32\x18.athenaeum.users.v1.User\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nupdated_by\x18\x05 \x01(\t\"\xf0\x01\n\x11UserStatusChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x37\n\x0fprevious_status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12.\n\x06status\x18\x05 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x12\n\nchanged_by\x18\x07 \x01(\t\"\x85\x01\n\x0fPasswordChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x12\n\nchanged_by\x18\x04 \x01(\t\x12\x0e\n\x06method\x18\x05 \x01(\t\"\xad\x01\n\x16PasswordResetRequested\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x12\n\x05token\x18\x04 \x01(\tB\x03\x80\x01\x01\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"^\n\x0cUserLoggedIn\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\"\x85\x01\n\x0fUserLoginFailed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05\x65mail\x18\x03 \x01(\tB\x03\x80\x01\x01\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\"\xb5\x01\n\x0eSessionRevoked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x61thenaeum/users/v1/events.proto\x12\x12\x61thenaeum.users.v1\x1a\x1e\x61thenaeum/users/v1/users.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x01\n\x0eUserRegistered\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04user\x18\x03 \x01(\x0b\x32\x18.athenaeum.users.v1.User\x12\x12\n\ncreated_by\x18\x04 \x01(\t\"\xc1\x02\n\x0bUserUpdated\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x04user\x18\x03 \x01(\x0b\x32\x18.athenaeum.users.v1.User\x12/\n\x0bupdate_mask\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\x12\x12\n\nupdated_by\x18\x05 \x01(\t\x12L\n\x0fprevious_values\x18\x06 \x03(\x0b\x32\x33.athenaeum.users.v1.UserUpdated.PreviousValuesEntry\x1a\x35\n\x13PreviousValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xf0\x01\n\x11UserStatusChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x37\n\x0fprevious_status\x18\x04 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12.\n\x06status\x18\x05 \x01(\x0e\x32\x1e.athenaeum.users.v1.UserStatus\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x12\n\nchanged_by\x18\x07 \x01(\t\"\x85\x01\n\x0fPasswordChanged\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x12\n\nchanged_by\x18\x04 \x01(\t\x12\x0e\n\x06method\x18\x05 \x01(\t\"\xdb\x01\n\x16PasswordResetRequested\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\x12\x12\n\x05token\x18\x04 \x01(\tB\x03\x80\x01\x01\x12/\n\x0b\x65xpire_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0crequested_by\x18\x06 \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x07 \x01(\t\"^\n\x0cUserLoggedIn\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04name\x18\x03 \x01(\t\"\xcd\x01\n\x0fUserLoginFailed\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\x05\x65mail\x18\x03 \x01(\tB\x03\x80\x01\x01\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\x12\x14\n\x0c\x61ttempted_by\x18\x06 \x01(\t\x12\x16\n\x0e\x63lient_address\x18\x07 \x01(\t\x12\x18\n\x10refused_attempts\x18\x08 \x01(\x05\"\xb5\x01\n\x0eSessionRevoked\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12.\n\noccur_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nsession_id\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestampb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'athenaeum.users.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_USERUPDATED_PREVIOUSVALUESENTRY']._loaded_options = None
+  _globals['_USERUPDATED_PREVIOUSVALUESENTRY']._serialized_options = b'8\001'
   _globals['_PASSWORDRESETREQUESTED'].fields_by_name['token']._loaded_options = None
   _globals['_PASSWORDRESETREQUESTED'].fields_by_name['token']._serialized_options = b'\200\001\001'
   _globals['_USERLOGINFAILED'].fields_by_name['email']._loaded_options = None
@@ -41,17 +43,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_USERREGISTERED']._serialized_start=155
   _globals['_USERREGISTERED']._serialized_end=297
   _globals['_USERUPDATED']._serialized_start=300
-  _globals['_USERUPDATED']._serialized_end=488
-  _globals['_USERSTATUSCHANGED']._serialized_start=491
-  _globals['_USERSTATUSCHANGED']._serialized_end=731
-  _globals['_PASSWORDCHANGED']._serialized_start=734
-  _globals['_PASSWORDCHANGED']._serialized_end=867
-  _globals['_PASSWORDRESETREQUESTED']._serialized_start=870
-  _globals['_PASSWORDRESETREQUESTED']._serialized_end=1043
-  _globals['_USERLOGGEDIN']._serialized_start=1045
-  _globals['_USERLOGGEDIN']._serialized_end=1139
-  _globals['_USERLOGINFAILED']._serialized_start=1142
-  _globals['_USERLOGINFAILED']._serialized_end=1275
-  _globals['_SESSIONREVOKED']._serialized_start=1278
-  _globals['_SESSIONREVOKED']._serialized_end=1459
+  _globals['_USERUPDATED']._serialized_end=621
+  _globals['_USERUPDATED_PREVIOUSVALUESENTRY']._serialized_start=568
+  _globals['_USERUPDATED_PREVIOUSVALUESENTRY']._serialized_end=621
+  _globals['_USERSTATUSCHANGED']._serialized_start=624
+  _globals['_USERSTATUSCHANGED']._serialized_end=864
+  _globals['_PASSWORDCHANGED']._serialized_start=867
+  _globals['_PASSWORDCHANGED']._serialized_end=1000
+  _globals['_PASSWORDRESETREQUESTED']._serialized_start=1003
+  _globals['_PASSWORDRESETREQUESTED']._serialized_end=1222
+  _globals['_USERLOGGEDIN']._serialized_start=1224
+  _globals['_USERLOGGEDIN']._serialized_end=1318
+  _globals['_USERLOGINFAILED']._serialized_start=1321
+  _globals['_USERLOGINFAILED']._serialized_end=1526
+  _globals['_SESSIONREVOKED']._serialized_start=1529
+  _globals['_SESSIONREVOKED']._serialized_end=1710
 # @@protoc_insertion_point(module_scope)

@@ -4,10 +4,12 @@ isort:skip_file
 """
 
 from athenaeum.users.v1 import users_pb2 as _users_pb2
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from google.protobuf.internal import containers as _containers
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -69,11 +71,32 @@ class UserUpdated(_message.Message):
 
     DESCRIPTOR: _descriptor.Descriptor
 
+    @_typing.final
+    class PreviousValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     USER_FIELD_NUMBER: _builtins.int
     UPDATE_MASK_FIELD_NUMBER: _builtins.int
     UPDATED_BY_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VALUES_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     updated_by: _builtins.str
@@ -90,6 +113,13 @@ class UserUpdated(_message.Message):
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """Fields that changed."""
 
+    @_builtins.property
+    def previous_values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """What the masked fields were before the change, by update_mask path ("role": "USER_ROLE_READER"), as
+        text (an enum by its name, a list or message as JSON). Personal data (email, name, phone: the fields
+        marked debug_redact) is left out.
+        """
+
     def __init__(
         self,
         *,
@@ -98,10 +128,11 @@ class UserUpdated(_message.Message):
         user: _users_pb2.User | None = ...,
         update_mask: _field_mask_pb2.FieldMask | None = ...,
         updated_by: _builtins.str = ...,
+        previous_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time", "update_mask", b"update_mask", "user", b"user"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "occur_time", b"occur_time", "update_mask", b"update_mask", "updated_by", b"updated_by", "user", b"user"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "occur_time", b"occur_time", "previous_values", b"previous_values", "update_mask", b"update_mask", "updated_by", b"updated_by", "user", b"user"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -211,12 +242,20 @@ class PasswordResetRequested(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     TOKEN_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    REQUESTED_BY_FIELD_NUMBER: _builtins.int
+    CLIENT_ADDRESS_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     name: _builtins.str
     """"users/{user}"."""
     token: _builtins.str
     """The single-use reset token (the users service keeps only its hash)."""
+    requested_by: _builtins.str
+    """Who asked: "users/{user}" of a signed-in caller, else "anonymous" (the audit trail's actor; the account
+    is the event's subject, not the one who asked).
+    """
+    client_address: _builtins.str
+    """The address the edge saw the request come from ("" when it did not come through the edge)."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -233,10 +272,12 @@ class PasswordResetRequested(_message.Message):
         name: _builtins.str = ...,
         token: _builtins.str = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
+        requested_by: _builtins.str = ...,
+        client_address: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "expire_time", b"expire_time", "name", b"name", "occur_time", b"occur_time", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["client_address", b"client_address", "event_id", b"event_id", "expire_time", b"expire_time", "name", b"name", "occur_time", b"occur_time", "requested_by", b"requested_by", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -276,7 +317,7 @@ Global___UserLoggedIn: _TypeAlias = UserLoggedIn  # noqa: Y015
 
 @_typing.final
 class UserLoginFailed(_message.Message):
-    """A sign-in failed (audit trail; repeated failures lock the account for a while)."""
+    """A sign-in failed or was refused by the throttle (audit trail; repeated failures make that client wait)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -285,6 +326,9 @@ class UserLoginFailed(_message.Message):
     EMAIL_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     NAME_FIELD_NUMBER: _builtins.int
+    ATTEMPTED_BY_FIELD_NUMBER: _builtins.int
+    CLIENT_ADDRESS_FIELD_NUMBER: _builtins.int
+    REFUSED_ATTEMPTS_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     email: _builtins.str
@@ -296,6 +340,17 @@ class UserLoginFailed(_message.Message):
     name: _builtins.str
     """"users/{user}": the account whose email was tried, when one has it (the event's subject in the audit
     trail); empty for an email no account has.
+    """
+    attempted_by: _builtins.str
+    """Who tried: "anonymous" for a sign-in (the audit trail's actor: whoever typed the password is unknown,
+    the account is the subject), "users/{user}" for a signed-in user confirming their own password.
+    """
+    client_address: _builtins.str
+    """The address the edge saw the attempt come from ("unknown" when it did not come through the edge)."""
+    refused_attempts: _builtins.int
+    """Attempts refused by the throttle (reason "rate_limited") since the attempt counted before this one, on
+    this account from this address. A refused attempt is recorded once per wait (the first): a flood of
+    refused attempts is counted here rather than recorded one by one.
     """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
@@ -309,10 +364,13 @@ class UserLoginFailed(_message.Message):
         email: _builtins.str = ...,
         reason: _builtins.str = ...,
         name: _builtins.str = ...,
+        attempted_by: _builtins.str = ...,
+        client_address: _builtins.str = ...,
+        refused_attempts: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["email", b"email", "event_id", b"event_id", "name", b"name", "occur_time", b"occur_time", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempted_by", b"attempted_by", "client_address", b"client_address", "email", b"email", "event_id", b"event_id", "name", b"name", "occur_time", b"occur_time", "reason", b"reason", "refused_attempts", b"refused_attempts"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

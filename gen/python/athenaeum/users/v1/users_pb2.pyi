@@ -131,7 +131,9 @@ class User(_message.Message):
     home_branch: _builtins.str
     """Branch code where the patron picks up holds by default."""
     status_reason: _builtins.str
-    """Why the account is BLOCKED, for staff and for the patron."""
+    """Why the account is BLOCKED, for staff and for the patron; cleared when it leaves BLOCKED (a reason sent
+    with the unblock goes into the status change's audit record only).
+    """
     etag: _builtins.str
     """Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
     one is refused with ABORTED. Empty on input: no check.

@@ -390,6 +390,18 @@ class BookUpdated(betterproto2.Message):
     Fields that changed.
     """
 
+    previous_values: "dict[str, str]" = betterproto2.field(
+        5,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(
+            betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
+        ),
+    )
+    """
+    What the changed fields were before, by update_mask path ("title": "Old title"), as text (a list as
+    JSON): the audit trail keeps what a value was beside what it became.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "BookUpdated", BookUpdated
@@ -773,6 +785,18 @@ class CopyUpdated(betterproto2.Message):
     )
     """
     Fields that changed.
+    """
+
+    previous_values: "dict[str, str]" = betterproto2.field(
+        5,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(
+            betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
+        ),
+    )
+    """
+    What the changed fields were before, by update_mask path ("title": "Old title"), as text (a list as
+    JSON): the audit trail keeps what a value was beside what it became.
     """
 
 

@@ -7,6 +7,8 @@ __all__ = (
     "AggregateEventsRequest",
     "AggregateEventsResponse",
     "AggregationInterval",
+    "AnonymizePatronHistoryRequest",
+    "AnonymizePatronHistoryResponse",
     "BatchRecordEventsRequest",
     "BatchRecordEventsResponse",
     "Event",
@@ -97,9 +99,10 @@ class EventCategory(betterproto2.Enum):
     AUDIT = 2
     """
     State changes and security-relevant actions; kept. Staff only on record calls, in their own name and of
-    now: `actor` empty or the caller, `source` not one of the mesh's services, `occur_time` within 5 minutes
-    of the server's clock, `trace_id` empty or the record call's own (PERMISSION_DENIED, reasons
-    NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW, NOT_YOUR_TRACE).
+    now: `name` and `actor` empty (or the actor the caller), `source` not one of the mesh's services,
+    `occur_time` within 5 minutes of the server's clock, `trace_id` empty or the record call's own
+    (PERMISSION_DENIED, reasons AUDIT_NAME_IS_MINTED, NOT_YOUR_AUDIT, MESH_EVENT_SOURCE, AUDIT_NOT_NOW,
+    NOT_YOUR_TRACE).
     """
 
     @classmethod
@@ -209,6 +212,54 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class AnonymizePatronHistoryRequest(betterproto2.Message):
+    """
+    Whose reading history to anonymise.
+    """
+
+    patron: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "users/{user}": the reader.
+    """
+
+    before_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    Only records that happened before this time (unset: all of them).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1",
+    "AnonymizePatronHistoryRequest",
+    AnonymizePatronHistoryRequest,
+)
+
+
+@dataclass(eq=False, repr=False)
+class AnonymizePatronHistoryResponse(betterproto2.Message):
+    """
+    What was anonymised.
+    """
+
+    anonymized_count: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+    """
+    Audit records in which the reader was replaced.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.events.v1",
+    "AnonymizePatronHistoryResponse",
+    AnonymizePatronHistoryResponse,
+)
+
+
+@dataclass(eq=False, repr=False)
 class BatchRecordEventsRequest(betterproto2.Message):
     """
     Events to store in one call.
@@ -286,7 +337,9 @@ class Event(betterproto2.Message):
     gets the same names). A name you choose must be new for each event: an event recorded again under a
     name, occur_time and category already stored is kept once, as first stored (that makes a retry safe;
     a batch is accepted before it is stored, so a clash with different content is not reported). The same
-    name at another time or in the other category is another event; GetEvent prefers the AUDIT one.
+    name at another time or in the other category is another event; GetEvent prefers the AUDIT one, and of
+    two AUDIT ones the first stored. A person's AUDIT event is always named by the log (PERMISSION_DENIED,
+    reason AUDIT_NAME_IS_MINTED, for one with a name): it cannot take a genuine record's name.
     """
 
     type: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)

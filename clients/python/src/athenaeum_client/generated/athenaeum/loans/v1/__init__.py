@@ -482,12 +482,30 @@ class CirculationRuleChanged(betterproto2.Message):
         3, betterproto2.TYPE_MESSAGE, optional=True
     )
     """
-    The rule after the change; only `name` is set when it was deleted.
+    The rule after the change; a deleted rule as it was when deleted (which rule, lending by what).
     """
 
     deleted: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
     """
-    True when the rule was deleted (then only `rule.name` is set).
+    True when the rule was deleted.
+    """
+
+    update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
+        5, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    For an update, the fields whose value it changed (empty for a creation or a deletion).
+    """
+
+    previous_values: "dict[str, str]" = betterproto2.field(
+        6,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(
+            betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
+        ),
+    )
+    """
+    For an update, what the changed fields were before, by update_mask path ("fine_per_day": "0.25"), as text.
     """
 
 
@@ -757,6 +775,12 @@ class FinePaid(betterproto2.Message):
     amount: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
     This payment, decimal string.
+    """
+
+    payment_method: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    How it was paid, as given with PayFine ("cash", "card"; empty when none was given): the audit trail
+    keeps it, for the cash desk's reconciliation.
     """
 
 

@@ -765,6 +765,17 @@ class PasswordResetRequested(betterproto2.Message):
     When the token stops working.
     """
 
+    requested_by: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Who asked: "users/{user}" of a signed-in caller, else "anonymous" (the audit trail's actor; the account
+    is the event's subject, not the one who asked).
+    """
+
+    client_address: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    The address the edge saw the request come from ("" when it did not come through the edge).
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "PasswordResetRequested", PasswordResetRequested
@@ -1088,7 +1099,8 @@ class User(betterproto2.Message):
 
     status_reason: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
     """
-    Why the account is BLOCKED, for staff and for the patron.
+    Why the account is BLOCKED, for staff and for the patron; cleared when it leaves BLOCKED (a reason sent
+    with the unblock goes into the status change's audit record only).
     """
 
     expire_time: "datetime.datetime | None" = betterproto2.field(
@@ -1182,7 +1194,7 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class UserLoginFailed(betterproto2.Message):
     """
-    A sign-in failed (audit trail; repeated failures lock the account for a while).
+    A sign-in failed or was refused by the throttle (audit trail; repeated failures make that client wait).
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1215,6 +1227,24 @@ class UserLoginFailed(betterproto2.Message):
     """
     "users/{user}": the account whose email was tried, when one has it (the event's subject in the audit
     trail); empty for an email no account has.
+    """
+
+    attempted_by: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    Who tried: "anonymous" for a sign-in (the audit trail's actor: whoever typed the password is unknown,
+    the account is the subject), "users/{user}" for a signed-in user confirming their own password.
+    """
+
+    client_address: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    The address the edge saw the attempt come from ("unknown" when it did not come through the edge).
+    """
+
+    refused_attempts: "int" = betterproto2.field(8, betterproto2.TYPE_INT32)
+    """
+    Attempts refused by the throttle (reason "rate_limited") since the attempt counted before this one, on
+    this account from this address. A refused attempt is recorded once per wait (the first): a flood of
+    refused attempts is counted here rather than recorded one by one.
     """
 
 
@@ -1361,6 +1391,19 @@ class UserUpdated(betterproto2.Message):
     updated_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
     "users/{user}" who made the change.
+    """
+
+    previous_values: "dict[str, str]" = betterproto2.field(
+        6,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(
+            betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
+        ),
+    )
+    """
+    What the masked fields were before the change, by update_mask path ("role": "USER_ROLE_READER"), as
+    text (an enum by its name, a list or message as JSON). Personal data (email, name, phone: the fields
+    marked debug_redact) is left out.
     """
 
 

@@ -1,0 +1,35 @@
+"""A catalogue change as the audit trail reads it: what a field became and what it was."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from services.catalog.api.events import encode
+from services.catalog.domain.books import Book, BookDetails, BookUpdated
+from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyUpdated
+from services.events.api.audit import audit_of
+from services.support.runtime.messaging import EVENT_TYPE_HEADER
+
+NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+
+def attributes(event: object) -> dict[str, str]:
+    message = encode(event)  # type: ignore[arg-type]
+    return audit_of(message.subject, message.payload, {EVENT_TYPE_HEADER: message.event_type}, now=NOW).attributes
+
+
+def test_a_book_s_change_keeps_its_old_title_and_authors() -> None:
+    """The old title was nowhere in the trail: only the whole new book and the mask."""
+    book = Book.register(BookDetails("Old title", authors=("Gogol",)), now=NOW)
+    book.revise(BookDetails("New title", authors=("Gogol", "Bulgakov")), ("title", "authors"), now=NOW)
+    trail = attributes(next(e for e in book.events if isinstance(e, BookUpdated)))
+    assert (trail["book.title"], trail["previous_values.title"]) == ("New title", "Old title")
+    assert trail["previous_values.authors"] == '["Gogol"]'
+
+
+def test_a_copy_s_move_keeps_its_old_branch() -> None:
+    copy = Copy.register(uuid.uuid4(), CopyDetails("39000000001", branch="MAIN"), now=NOW, status=CopyStatus.AVAILABLE)
+    copy.revise(CopyDetails("39000000001", branch="EAST"), None, ("branch",), now=NOW)
+    trail = attributes(next(e for e in copy.events if isinstance(e, CopyUpdated)))
+    assert (trail["copy.branch"], trail["previous_values.branch"]) == ("EAST", "MAIN")
