@@ -92,8 +92,8 @@ _QUEUED_OF = sa.select(*_COLUMNS).where(
 )
 _SMS_RECENT = (
     table.c.channel == Channel.SMS.value,
-    table.c.created_at >= sa.bindparam("since"),
-    table.c.status.in_([Status.QUEUED.value, Status.SENT.value]),
+    table.c.status == Status.SENT.value,
+    table.c.sent_at >= sa.bindparam("since"),
 )
 _SMS_SINCE = sa.union_all(
     sa.select(sa.literal("recipient"), sa.cast(table.c.recipient_id, sa.Text), sa.func.count())
@@ -103,7 +103,8 @@ _SMS_SINCE = sa.union_all(
     .where(table.c.address == sa.any_(sa.bindparam("numbers", type_=ARRAY(sa.Text))), *_SMS_RECENT)
     .group_by(table.c.address),
 )
-"""Both hourly counts in one round trip: per account, and per number (an index on SMS addresses serves it)."""
+"""Both counts of SMS sent in the window, in one round trip: per account, and per number (an index on SMS
+addresses serves it)."""
 
 
 FINISHED_LONG_AGO = table.delete().where(

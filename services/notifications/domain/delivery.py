@@ -56,13 +56,16 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class SmsPolicy:
-    """No more than `max_per_hour` SMS to one recipient nor to one phone number (the rest are suppressed: many
-    accounts may give the same unverified number), and none between
-    `quiet_start` and `quiet_end` in the recipient's time zone (they wait until the quiet hours end)."""
+    """No more than `max_per_hour` routine SMS go out to one recipient nor to one phone number in an hour (many
+    accounts may give the same unverified number): the rest wait for a later slot, they are not dropped. Urgent
+    kinds (KindSpec.urgent: a hold ready, a security notice) are never held back by the limit. None go out
+    between `quiet_start` and `quiet_end` in the recipient's time zone (they wait until the quiet hours end)."""
 
     max_per_hour: int = 5
     quiet_start: time | None = time(22, 0)
     quiet_end: time | None = time(8, 0)
+    window: timedelta = timedelta(hours=1)
+    """What the limit counts: SMS actually sent this long before now (one only queued for the morning is not)."""
 
     def not_before(self, now: datetime, zone: ZoneInfo) -> datetime:
         """`now`, or the end of the quiet hours if `now` falls in them (in the recipient's zone)."""
@@ -77,13 +80,9 @@ class SmsPolicy:
         end_day = local.date() + timedelta(days=1) if start > end and clock >= start else local.date()
         return datetime.combine(end_day, end, tzinfo=zone).astimezone(now.tzinfo)
 
-    def over_limit(self, sent_in_last_hour: int) -> bool:
-        return sent_in_last_hour >= self.max_per_hour
+    def over_limit(self, sent_in_window: int) -> bool:
+        return sent_in_window >= self.max_per_hour
 
-    @property
-    def limit_reason(self) -> str:
-        return f"the SMS limit of {self.max_per_hour} an hour for this recipient was reached"
-
-    @property
-    def number_limit_reason(self) -> str:
-        return f"the SMS limit of {self.max_per_hour} an hour for this phone number was reached"
+    def next_slot(self, now: datetime) -> datetime:
+        """When an SMS held back by the limit is tried again (the limit is checked again then)."""
+        return now + self.window / self.max_per_hour
