@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.templates import Template, template_id
 
 SEEDED_AT = datetime(2025, 1, 1, tzinfo=UTC)
@@ -152,12 +152,12 @@ _words(
         "Someone, we hope you, asked to reset the password of your account.",
         "To choose a new one, open this link by {{ expires_at }}: " + _RESET_LINK,
         "It works once. If you did not ask, ignore this message: your password stays as it is.",
-    ], "{{ library_name }}: reset your password by {{ expires_at }}: " + _RESET_LINK),
+    ], "{{ library_name }}: a password reset was asked for; the link is in your email."),
     ("Сброс пароля", [
         "Кто-то — надеемся, вы — попросил сбросить пароль вашей учётной записи.",
         "Чтобы задать новый, откройте эту ссылку до {{ expires_at }}: " + _RESET_LINK,
         "Ссылка действует один раз. Если вы не просили, просто не обращайте внимания на это письмо: пароль останется прежним.",
-    ], "{{ library_name }}: сбросить пароль до {{ expires_at }}: " + _RESET_LINK),
+    ], "{{ library_name }}: запрошен сброс пароля; ссылка — в письме."),
 )  # fmt: skip
 _words(
     Kind.SESSION_REVOKED,
@@ -259,5 +259,5 @@ BUILTIN: dict[str, Template] = {
     template_id(kind, channel, locale): (_email if channel == Channel.EMAIL else _sms)(kind, locale)
     for kind in Kind
     for locale in ("en", "ru")
-    for channel in Channel
+    for channel in KINDS[kind].channels
 }

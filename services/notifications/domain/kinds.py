@@ -67,6 +67,9 @@ class KindSpec:
     announcement: bool = False
     """News the reader asked for (a book by an author they follow), not about their account: a blocked or
     closed account is not sent it at all."""
+    channels: tuple[Channel, ...] = tuple(Channel)
+    """The channels it may go out on. A reset link goes by email only: the account signs in with that address,
+    while nobody verifies a phone number (a mistyped or recycled one would receive the link)."""
 
     @property
     def sms_unlimited(self) -> bool:
@@ -90,7 +93,9 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.FINE_ASSESSED: KindSpec(("amount", "currency", "description", "book_title")),
     Kind.WELCOME: KindSpec(("card_number",)),
     Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),
-    Kind.PASSWORD_RESET: KindSpec(("web_url", "reset_token", "expires_at"), security=True, secret=("reset_token",)),
+    Kind.PASSWORD_RESET: KindSpec(
+        ("web_url", "reset_token", "expires_at"), security=True, secret=("reset_token",), channels=(Channel.EMAIL,)
+    ),
     Kind.SESSION_REVOKED: KindSpec(("revoked_at",), security=True),
     Kind.EMAIL_CHANGED: KindSpec(("new_email", "changed_at"), security=True, to_former_address=True),
     Kind.PHONE_CHANGED: KindSpec(("new_phone", "changed_at"), security=True, to_former_address=True),
