@@ -98,7 +98,7 @@ async def test_russian_readers_get_russian_words_and_others_fall_back_to_english
     db.recipients.update({ivan.user_id: ivan, jean.user_id: jean})
     taken = await _take(db, clock, renderer, catalog, hold_ready(ivan), hold_ready(jean))
     words = {(n.recipient_id, n.channel): n.content for n in taken.queued}
-    assert words[(ivan.user_id, Channel.EMAIL)].subject == "«The Master and Margarita» ждёт вас"
+    assert words[(ivan.user_id, Channel.EMAIL)].subject == "Книга ждёт вас: «The Master and Margarita»"
     assert "до 17 марта 2026 (вт), 15:00 MSK" in words[(ivan.user_id, Channel.SMS)].text
     assert words[(jean.user_id, Channel.EMAIL)].locale == "en"
 
