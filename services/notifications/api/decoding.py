@@ -186,7 +186,8 @@ class LoansDecoder:
         ev: loans.FineAssessed = e  # type: ignore[assignment]
         fine = ev.fine
         facts = {"amount": _money(fine.amount), "currency": fine.currency_code, "description": fine.description}
-        return _one(_occurrence(ev, Kind.FINE_ASSESSED, fine.patron, facts, trace))
+        # The title comes from the catalog, by the book of the fine's loan (none for a charge about no loan).
+        return _one(_occurrence(ev, Kind.FINE_ASSESSED, fine.patron, facts, trace, book=ev.book))
 
 
 def _one(occurrence: Occurrence) -> Intake:

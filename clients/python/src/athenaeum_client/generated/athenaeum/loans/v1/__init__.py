@@ -720,6 +720,12 @@ class FineAssessed(betterproto2.Message):
     The new (or, for an overdue loan, grown) fine.
     """
 
+    book: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The book of the fine's loan (`books/{book}`), so that the notice can name it; empty for a charge about no
+    loan.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "FineAssessed", FineAssessed
