@@ -4,6 +4,7 @@ per-recipient SMS limit. What a channel answered is one of three outcomes. Pure.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -25,6 +26,23 @@ class Failed:
 
 
 Outcome = Sent | Failed
+
+MAX_REASON = 200
+_EMAIL = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
+_PHONE = re.compile(r"\+\d[\d\s().-]{5,}\d|\b\d{9,}\b")
+"""An international number (+ and 7 or more digits, however grouped), or a long run of digits; SMTP reply codes
+(550 5.1.1) and provider error codes (21211) are shorter and stay."""
+
+
+def redacted(reason: str, address: str = "") -> str:
+    """A channel's refusal as it may be kept (in the notification, and so in the audit trail, which keeps it for
+    good): without the recipient's address nor any email address or phone number (a real mail server says
+    "<reader@example.org>: Recipient address rejected", a provider "The 'To' number +1555… is not valid"), and
+    short."""
+    if address:
+        reason = re.sub(re.escape(address), "[address]", reason, flags=re.IGNORECASE)
+    reason = _PHONE.sub("[number]", _EMAIL.sub("[address]", reason))
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
