@@ -71,7 +71,10 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
     holds.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldCancelled: (events_pb2.HoldCancelled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldExpired: (events_pb2.HoldExpired, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldExpired: (
+        events_pb2.HoldExpired,
+        lambda e, _: {"hold": hold_to_proto(e.hold), "next_reader_waiting": e.next_reader_waiting},
+    ),
     rules.CirculationRuleChanged: (
         events_pb2.CirculationRuleChanged,
         lambda e, _: {

@@ -53,13 +53,17 @@ _words(
 _words(
     Kind.HOLD_EXPIRED,
     ("Your hold on “{{ book_title }}” has expired", [
-        "“{{ book_title }}” was not picked up in time" + _BRANCH["en"] + ", so the hold has expired and the copy"
-        " is no longer set aside for you.",
+        "“{{ book_title }}” was not picked up in time" + _BRANCH["en"] + ", so the hold has expired"
+        "{% if passed_on == 'yes' %} and the copy went to the next reader waiting for it"
+        "{% elif passed_on == 'no' %} and the copy went back on the shelf"
+        "{% else %} and the copy is no longer set aside for you{% endif %}.",
         "You are welcome to place a new hold.",
     ], "{{ library_name }}: your hold on “{{ book_title }}” expired; place a new one any time."),
     ("Бронь на «{{ book_title }}» истекла", [
-        "Книгу «{{ book_title }}» не забрали вовремя" + _BRANCH["ru"] + ", поэтому бронь истекла и экземпляр"
-        " больше не отложен для вас.",
+        "Книгу «{{ book_title }}» не забрали вовремя" + _BRANCH["ru"] + ", поэтому бронь истекла"
+        "{% if passed_on == 'yes' %} и экземпляр передан следующему читателю в очереди"
+        "{% elif passed_on == 'no' %} и экземпляр вернулся на полку"
+        "{% else %} и экземпляр больше не отложен для вас{% endif %}.",
         "Вы можете забронировать её снова.",
     ], "{{ library_name }}: бронь на «{{ book_title }}» истекла; её можно оформить заново."),
 )  # fmt: skip

@@ -89,7 +89,7 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.OVERDUE: KindSpec((*_LOAN, "overdue_days", "notice_number"), urgent=True),
     Kind.HOLD_READY: KindSpec(_HOLD, urgent=True),
     Kind.HOLD_EXPIRING: KindSpec(_HOLD, urgent=True),
-    Kind.HOLD_EXPIRED: KindSpec(("book_title", "branch")),
+    Kind.HOLD_EXPIRED: KindSpec(("book_title", "branch", "passed_on")),
     Kind.FINE_ASSESSED: KindSpec(("amount", "currency", "description", "book_title")),
     Kind.WELCOME: KindSpec(("card_number",)),
     Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),

@@ -43,9 +43,26 @@ def test_the_renewal_and_overdue_sms_read_as_russian() -> None:
     assert "возврат «Идиот» просрочен на 1 дн." in _rendered(Kind.OVERDUE, Channel.SMS, "Идиот")
 
 
-@pytest.mark.parametrize("kind", [Kind.HOLD_READY, Kind.HOLD_EXPIRING, Kind.HOLD_EXPIRED])
-def test_hold_notices_do_not_say_the_copy_went_to_the_next_reader(kind) -> None:
+@pytest.mark.parametrize("kind", [Kind.HOLD_READY, Kind.HOLD_EXPIRING])
+def test_hold_notices_do_not_promise_the_copy_to_the_next_reader(kind) -> None:
     """Nobody may be waiting: an expired hold's copy then goes back on the shelf."""
     for template in (t for t in BUILTIN.values() if t.kind == kind):
         text = " ".join((template.subject, template.body, template.html)).lower()
         assert "next reader" not in text and "следующ" not in text, template.id
+
+
+@pytest.mark.parametrize(
+    ("passed_on", "en", "ru"),
+    [
+        ("yes", "went to the next reader", "передан следующему читателю"),
+        ("no", "went back on the shelf", "вернулся на полку"),
+        ("", "no longer set aside for you", "больше не отложен для вас"),
+    ],
+)
+def test_an_expired_hold_says_where_the_copy_went_only_when_it_is_known(passed_on, en, ru) -> None:
+    for locale, said in (("en", en), ("ru", ru)):
+        template = BUILTIN[f"hold_expired_email_{locale}"]
+        params = {name: "" for name in KINDS[Kind.HOLD_EXPIRED].variables} | {"passed_on": passed_on}
+        rendered = RENDERER.render(template, params)
+        assert said in rendered.text and said in rendered.html
+        assert ("next reader" in rendered.text or "следующ" in rendered.text) == (passed_on == "yes")

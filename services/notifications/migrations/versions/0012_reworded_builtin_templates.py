@@ -1,6 +1,6 @@
 """Built-in templates reworded (findings A8, A14): the Russian subjects and SMS no longer make the title the
-grammatical subject («Идиот» продлена), and the hold notices no longer say the copy went to the next reader
-(nobody may be waiting). Stored copies nobody edited (their text is still the old built-in one, by its
+grammatical subject («Идиот» продлена), and the hold notices say the copy went to the next reader only when one
+was waiting. Stored copies nobody edited (their text is still the old built-in one, by its
 SHA-256) take the new words, as a new version; edited ones are left as they are.
 
 Revision ID: 0012

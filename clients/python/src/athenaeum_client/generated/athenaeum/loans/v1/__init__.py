@@ -1039,6 +1039,14 @@ class HoldExpired(betterproto2.Message):
     The hold that expired; its copy went to the next patron or back on the shelf.
     """
 
+    next_reader_waiting: "bool | None" = betterproto2.field(
+        4, betterproto2.TYPE_BOOL, optional=True
+    )
+    """
+    Whether another patron was waiting for the book when it expired (the copy goes to the queue), or not (it
+    goes back on the shelf). Unset from a publisher that does not say.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "HoldExpired", HoldExpired)
 
