@@ -58,7 +58,12 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
     sms_auth_token: SecretStr = SecretStr(DEV_SMS_TOKEN)
     sms_from_number: str = "+15005550006"
     sms_pool_size: int = Field(16, ge=1, le=128)
-    sms_max_per_hour: int = Field(5, ge=1, description="SMS to one recipient per hour; the rest are SUPPRESSED.")
+    sms_max_per_hour: int = Field(
+        5,
+        ge=1,
+        description="Routine SMS sent to one recipient (or number) per hour; the rest wait for a later slot. "
+        "Hold, overdue and security SMS are never held back.",
+    )
     sms_quiet_hours: str = Field(
         "22:00-08:00", description="No SMS then, in the recipient's time zone (they wait); empty: none."
     )

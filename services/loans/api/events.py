@@ -67,7 +67,7 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
         events_pb2.UnrecordedLoanReturned,
         lambda e, z: {**_loan(e, z), "returned_by": e.returned_by, "reason": e.reason},
     ),
-    fines.FineAssessed: (events_pb2.FineAssessed, lambda e, _: {"fine": fine_to_proto(e.fine)}),
+    fines.FineAssessed: (events_pb2.FineAssessed, lambda e, _: {"fine": fine_to_proto(e.fine), "book": e.book}),
     fines.FinePaid: (
         events_pb2.FinePaid,
         lambda e, _: {"fine": fine_to_proto(e.fine), "amount": money(e.amount), "payment_method": e.method},
@@ -77,7 +77,10 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
     holds.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldCancelled: (events_pb2.HoldCancelled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldExpired: (events_pb2.HoldExpired, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldExpired: (
+        events_pb2.HoldExpired,
+        lambda e, _: {"hold": hold_to_proto(e.hold), "next_reader_waiting": e.next_reader_waiting},
+    ),
     rules.CirculationRuleChanged: (events_pb2.CirculationRuleChanged, lambda e, _: _rule_changed(e)),
 }
 

@@ -53,8 +53,11 @@ async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, us
             return await uow.fines.get(FINE.parse_id(previous))
     await users.eligibility(patron)  # NotFound for a patron users does not know (a blocked one still owes)
     async with uow:
+        book = ""
         if loan_id is not None:
-            _ensure_loan_of(await uow.loans.get(loan_id), patron)  # NotFound when unknown
+            loan = await uow.loans.get(loan_id)  # NotFound when unknown
+            _ensure_loan_of(loan, patron)
+            book = loan.book
         fine = Fine.assess(
             patron=patron,
             kind=cmd.kind,
@@ -64,6 +67,7 @@ async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, us
             actor=cmd.actor.user or "system",
             loan=cmd.loan,
             description=cmd.description,
+            book=book,
         )
         await uow.fines.add(fine)
         await uow.requests.remember(cmd.request_id, "AssessFine", fine.name)
@@ -190,6 +194,7 @@ async def bring_overdue_fine_up_to_date(
         actor=actor or "system",
         loan=loan.name,
         description=f"overdue: {loan.book_title or loan.barcode}",
+        book=loan.book,
     )
     await uow.fines.add(fine)
     return fine, True

@@ -135,6 +135,7 @@ async def finish_declaring_lost(
             actor=actor,
             loan=loan.name,
             description=f"lost: {loan.book_title or loan.barcode} ({loan.barcode}): {loan.lost_reason}"[:500],
+            book=loan.book,
         )
         await uow.fines.add(charge)
     declare_lost(loan, now=now, lost_item_fine=charge, overdue_fine=overdue, actor=actor)

@@ -282,7 +282,8 @@ async def settle_holds(
     async with uow:
         attention = await uow.holds.needing_attention(now)
         for hold in attention:
-            if hold.expire(now=now):
+            waiting = hold.past_pickup(now) and await uow.holds.others_waiting(hold.book, hold.patron)
+            if hold.expire(now=now, next_reader_waiting=waiting):
                 report.holds_expired += 1
                 await uow.holds.save(hold)
         if not dry_run:

@@ -55,6 +55,8 @@ class FineEntry:
 @dataclass(frozen=True, kw_only=True)
 class FineAssessed(DomainEvent):
     fine: Fine
+    book: str = ""
+    """"books/{book}" of the fine's loan (the reader's notice names it); "" for a charge about no loan."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -116,6 +118,7 @@ class Fine(Versioned):
         actor: str,
         loan: str = "",
         description: str = "",
+        book: str = "",
     ) -> Fine:
         """A new charge; staff charges must be positive (an overdue fine starts at its first chargeable day)."""
         if amount <= ZERO:
@@ -132,7 +135,7 @@ class Fine(Versioned):
             description=description,
         )
         fine.new_entries.append(FineEntry("ASSESSED", fine.amount, actor, now, reason=description))
-        fine.events.append(FineAssessed(occurred_at=now, fine=fine))
+        fine.events.append(FineAssessed(occurred_at=now, fine=fine, book=book))
         return fine
 
     def accrue_to(self, amount: Decimal, *, now: datetime, actor: str) -> bool:

@@ -60,6 +60,8 @@ class HoldCancelled(DomainEvent):
 @dataclass(frozen=True, kw_only=True)
 class HoldExpired(DomainEvent):
     hold: Hold
+    next_reader_waiting: bool = False
+    """Another patron waited for the book: the copy goes to the queue, not back on the shelf."""
 
 
 @dataclass(slots=True)
@@ -158,14 +160,19 @@ class Hold(Versioned):
         self._touch(now)
         self.events.append(HoldCancelled(occurred_at=now, hold=self))
 
-    def expire(self, *, now: datetime) -> bool:
-        """READY past its pickup deadline -> EXPIRED; False when not due yet (the deadline's own second, the
-        last of its day, is still in time, as a loan is not overdue at its due time)."""
-        if self.status != HoldStatus.READY or self.expire_at is None or now <= self.expire_at:
+    def past_pickup(self, now: datetime) -> bool:
+        """READY past its pickup deadline (the deadline's own second, the last of its day, is still in time, as
+        a loan is not overdue at its due time)."""
+        return self.status == HoldStatus.READY and self.expire_at is not None and now > self.expire_at
+
+    def expire(self, *, now: datetime, next_reader_waiting: bool = False) -> bool:
+        """READY past its pickup deadline -> EXPIRED; False when not due yet. `next_reader_waiting`: another
+        patron waits for the book (the reader's notice says where the copy goes)."""
+        if not self.past_pickup(now):
             return False
         self.status = HoldStatus.EXPIRED
         self._touch(now)
-        self.events.append(HoldExpired(occurred_at=now, hold=self))
+        self.events.append(HoldExpired(occurred_at=now, hold=self, next_reader_waiting=next_reader_waiting))
         return True
 
     @property

@@ -177,7 +177,9 @@ class LoansDecoder:
 
     def _hold_expired(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.HoldExpired = e  # type: ignore[assignment]
-        facts: dict[str, Fact] = {"branch": ev.hold.pickup_branch}
+        # "yes": the copy went to a reader waiting for it; "no": back on the shelf; "": the publisher does not say
+        passed_on = ("yes" if ev.next_reader_waiting else "no") if ev.HasField("next_reader_waiting") else ""
+        facts: dict[str, Fact] = {"branch": ev.hold.pickup_branch, "passed_on": passed_on}
         expired = _occurrence(ev, Kind.HOLD_EXPIRED, ev.hold.patron, facts, trace, book=ev.hold.book)
         ends = (_ending(ev, ev.hold.name, "the hold expired"),)
         return Intake(expired.event_id, occurrences=(expired,), cancel=(ev.hold.name,), ends=ends)
@@ -186,7 +188,8 @@ class LoansDecoder:
         ev: loans.FineAssessed = e  # type: ignore[assignment]
         fine = ev.fine
         facts = {"amount": _money(fine.amount), "currency": fine.currency_code, "description": fine.description}
-        return _one(_occurrence(ev, Kind.FINE_ASSESSED, fine.patron, facts, trace))
+        # The title comes from the catalog, by the book of the fine's loan (none for a charge about no loan).
+        return _one(_occurrence(ev, Kind.FINE_ASSESSED, fine.patron, facts, trace, book=ev.book))
 
 
 def _one(occurrence: Occurrence) -> Intake:

@@ -4,6 +4,7 @@ are leases, so two processes never send the same notification, and a crashed one
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 from services.notifications.app.notifying import Rules
 from services.notifications.app.ports import NotificationsUnitOfWork
 from services.notifications.domain.delivery import Outcome
-from services.notifications.domain.kinds import Channel
+from services.notifications.domain.kinds import KINDS, Channel
 from services.notifications.domain.notifications import Notification, Status
 from services.notifications.domain.recipients import Recipient, Route, route_now
 from services.notifications.domain.wording import zone_of
@@ -41,20 +42,21 @@ async def claim_due(cmd: ClaimDue, *, uow: NotificationsUnitOfWork, clock: Clock
     """Hold up to `limit` notifications due now on the channel, for `lease`; those whose recipient has closed
     the account or opted out since they were queued are suppressed instead, and so are those that would
     arrive after the moment they announce; an SMS waits out the quiet hours of the recipient's zone as it is
-    now (it may have changed since it was queued); the others go to their current address."""
+    now (it may have changed since it was queued), and a routine one waits for a free slot under the hourly
+    SMS limits; the others go to their current address."""
     now = clock.now()
     async with uow:
         claimed = await uow.notifications.claim_due(
             cmd.channel, now=now, limit=cmd.limit, worker=cmd.worker, until=now + cmd.lease
         )
         recipients = await _recipients_of(claimed, uow=uow)
-        held: list[uuid.UUID] = []
         for notification in claimed:
             person = recipients.get(notification.recipient_id)
             if _check(notification, person, now=now, rules=rules):
                 await uow.notifications.save(notification)
-            if notification.status == Status.QUEUED and notification.next_attempt_at > now:
-                held.append(notification.id)
+        for notification in await _keep_to_sms_limits(_due(claimed, now), uow=uow, now=now, rules=rules):
+            await uow.notifications.save(notification)
+        held = [n.id for n in claimed if n.status == Status.QUEUED and n.next_attempt_at > now]
         unsent = [n.id for n in claimed if n.status == Status.SUPPRESSED] + held
         if unsent:
             await uow.notifications.release(unsent, worker=cmd.worker)
@@ -75,6 +77,34 @@ def _check(notification: Notification, person: Recipient | None, *, now: datetim
         notification.hold_back(until, time_zone=zone.key, now=now)
         return True
     return changed
+
+
+def _due(claimed: list[Notification], now: datetime) -> list[Notification]:
+    return [n for n in claimed if n.status == Status.QUEUED and n.next_attempt_at <= now]
+
+
+async def _keep_to_sms_limits(
+    due: list[Notification], *, uow: NotificationsUnitOfWork, now: datetime, rules: Rules
+) -> list[Notification]:
+    """Routine SMS beyond the limits (per account, per number: SMS sent in the window, and those going now)
+    wait for the next slot; urgent and security ones go regardless (and count). Returns those held back."""
+    texts = sorted((n for n in due if n.channel == Channel.SMS), key=lambda n: not KINDS[n.kind].sms_unlimited)
+    if not texts:
+        return []
+    sent = await uow.notifications.sms_sent_since(
+        {n.recipient_id for n in texts}, {n.address for n in texts}, now - rules.sms.window
+    )
+    by_person, by_number = Counter(sent.by_recipient), Counter(sent.by_number)
+    held: list[Notification] = []
+    for n in texts:
+        over = rules.sms.over_limit(by_person[n.recipient_id]) or rules.sms.over_limit(by_number[n.address])
+        if over and not KINDS[n.kind].sms_unlimited:
+            n.hold_back(rules.sms.next_slot(now), time_zone=n.time_zone, now=now)
+            held.append(n)
+            continue
+        by_person[n.recipient_id] += 1
+        by_number[n.address] += 1
+    return held
 
 
 async def _recipients_of(

@@ -5,7 +5,6 @@ scheduled and cancelled. One transaction for a whole batch of events."""
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -28,8 +27,6 @@ from services.notifications.domain.recipients import Recipient, Route, routes
 from services.notifications.domain.templates import MAX_SMS_LENGTH, Template, template_id
 from services.notifications.domain.wording import FALLBACK_LOCALE, locale_of, words, zone_of
 from services.support.runtime.clock import Clock
-
-SMS_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +129,7 @@ async def tell(
     occurrences = await _not_told_before(ready, uow, taken)
     plans = [(o, person, found) for o in occurrences if (found := routes(person := _told(o, recipients), o.kind))]
     if plans:  # most events tell nobody anything (a loan issued to a patron who wants no receipt)
-        writer = _Writer(
-            await uow.templates.current(), uow.templates, renderer, rules, now, *await _sms_sent(plans, uow, now)
-        )
+        writer = _Writer(await uow.templates.current(), uow.templates, renderer, rules, now)
         notifications = [writer.compose(o, person, route) for o, person, found in plans for route in found]
         taken.queued = await uow.notifications.add_many(notifications)
     await _drop_what_ended(ready, uow, now)  # after adding: a reminder told in this batch may end in it too
@@ -151,20 +146,6 @@ async def _drop_what_ended(ready: Sequence[Intake], uow: NotificationsUnitOfWork
         ending = next((e for e in ends if notification.ended_by(e)), None)
         if ending is not None and notification.drop(ending.reason, now=now):
             await uow.notifications.save(notification)
-
-
-async def _sms_sent(
-    plans: Sequence[tuple[Occurrence, Recipient, list[Route]]], uow: NotificationsUnitOfWork, now: datetime
-) -> tuple[Counter[uuid.UUID], Counter[str]]:
-    """SMS of the last hour to the recipients and to the numbers these plans text (the hourly limits)."""
-    texts = [
-        (o.recipient_id, route.address) for o, _, found in plans for route in found if route.channel == Channel.SMS
-    ]
-    if not texts:
-        return Counter(), Counter()
-    people, numbers = {person for person, _ in texts}, {number for _, number in texts if number}
-    sent = await uow.notifications.sms_sent_since(people, numbers, now - SMS_WINDOW)
-    return Counter(sent.by_recipient), Counter(sent.by_number)
 
 
 def _wanted(intakes: Sequence[Intake]) -> set[uuid.UUID]:
@@ -223,15 +204,14 @@ async def _not_told_before(ready: Sequence[Intake], uow: NotificationsUnitOfWork
 
 @dataclass
 class _Writer:
-    """Words and queues notifications for one batch (templates read once, SMS counted as they are queued)."""
+    """Words and queues notifications for one batch (templates read once). The SMS limit is kept when they go
+    out (delivering.claim_due), by what was sent: one queued for the morning has not been sent yet."""
 
     templates: Mapping[str, Template]
     store: TemplateRepository
     renderer: TemplateRenderer
     rules: Rules
     now: datetime
-    sent_sms: Counter[uuid.UUID]
-    sent_to_number: Counter[str]
 
     def compose(self, occurrence: Occurrence, recipient: Recipient, route: Route) -> Notification:
         locale = locale_of(recipient.locale, self.rules.default_locale)
@@ -240,11 +220,7 @@ class _Writer:
         content = self.word(occurrence.kind, route.channel, locale, params)
         suppress, not_before = route.suppress_reason, self.now
         if route.channel == Channel.SMS and not suppress:
-            suppress = self.over_sms_limit(recipient.user_id, route.address)
-            if not suppress:
-                self.sent_sms[recipient.user_id] += 1
-                self.sent_to_number[route.address] += 1
-                not_before = self.rules.sms.not_before(self.now, zone)
+            not_before = self.rules.sms.not_before(self.now, zone)
         return Notification.queue(
             recipient_id=recipient.user_id,
             channel=route.channel,
@@ -263,14 +239,6 @@ class _Writer:
             about=occurrence.about,
             stale_at=occurrence.stale_at,
         )
-
-    def over_sms_limit(self, recipient_id: uuid.UUID, number: str) -> str:
-        """Why one more SMS would be one too many (for the account, or for the number), or ""."""
-        if self.rules.sms.over_limit(self.sent_sms[recipient_id]):
-            return self.rules.sms.limit_reason
-        if self.rules.sms.over_limit(self.sent_to_number[number]):
-            return self.rules.sms.number_limit_reason
-        return ""
 
     def variables(self, occurrence: Occurrence, recipient: Recipient, locale: str, zone: ZoneInfo) -> dict[str, str]:
         offered = KINDS[occurrence.kind].variables

@@ -85,7 +85,8 @@ class NotificationRepository(Protocol):
     async def sms_sent_since(
         self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
     ) -> SmsSent:
-        """SMS queued or sent since `since` to each recipient and to each phone number (the hourly limits)."""
+        """SMS sent since `since` to each recipient and to each phone number (the hourly limits): one still
+        queued (for the end of the quiet hours, say) has not been sent and does not count."""
 
     async def list_newest_first(
         self, where: NotificationFilter, *, after: NotificationCursor | None, limit: int

@@ -16,7 +16,13 @@ from services.notifications.domain.recipients import AccountStatus, Recipient, a
 from services.notifications.domain.templates import MAX_SMS_LENGTH, TemplateNotFound, template_id
 from services.notifications.domain.wording import locale_of, zone_of
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, collect_violations
+from services.support.runtime.errors import (
+    DependencyUnavailable,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    collect_violations,
+)
 
 STAFF_KINDS = tuple(kind.value for kind, spec in KINDS.items() if spec.by_staff)
 MAX_SUBJECT_LENGTH = 200
@@ -84,15 +90,8 @@ async def send_message(
         if previous := await uow.requests.recall(cmd.request_id, "SendNotification"):
             return await uow.notifications.get(NOTIFICATION.parse_id(previous))
         recipient = await _recipient(cmd.recipient_id, uow=uow, accounts=accounts)
-        if recipient.status == AccountStatus.DEACTIVATED:
-            raise FailedPrecondition("the account is closed", reason="ACCOUNT_CLOSED")
         kind = cmd.template[0] if cmd.template else Kind.MESSAGE
-        if not recipient.wants(kind, channel, by_system=False):
-            raise FailedPrecondition(f"the user does not accept {kind} by {channel}", reason="CHANNEL_OPTED_OUT")
-        address, problem = address_for(recipient, channel)
-        if problem:
-            reason = "NO_ADDRESS" if problem.startswith("no ") else "INVALID_ADDRESS"
-            raise FailedPrecondition(f"cannot send by {channel}: {problem}", reason=reason)
+        recipient, address = await _confirmed_route(recipient, kind, channel, uow=uow, accounts=accounts)
         locale = cmd.template[2] if cmd.template else locale_of(recipient.locale, rules.default_locale)
         params = _params(cmd, kind, channel, display_name=recipient.display_name, library=rules.library_name)
         content = await _content(cmd, kind, channel, locale, params, uow=uow, renderer=renderer)
@@ -107,6 +106,44 @@ async def send_message(
         await uow.requests.remember(cmd.request_id, "SendNotification", notification.name)
         await uow.commit()
     return notification
+
+
+def _refusal(recipient: Recipient, kind: Kind, channel: Channel) -> tuple[str, FailedPrecondition | None]:
+    """The address to send to, or why the account as given refuses it. The refusal is not `lasting` (not kept
+    for the request_id): the reader may opt in or give an address the next moment."""
+    if recipient.status == AccountStatus.DEACTIVATED:
+        return "", FailedPrecondition("the account is closed", reason="ACCOUNT_CLOSED")
+    if not recipient.wants(kind, channel, by_system=False):
+        why = f"the user does not accept {kind} by {channel}"
+        return "", FailedPrecondition(why, reason="CHANNEL_OPTED_OUT", lasting=False)
+    address, problem = address_for(recipient, channel)
+    if problem:
+        reason = "NO_ADDRESS" if problem.startswith("no ") else "INVALID_ADDRESS"
+        return "", FailedPrecondition(f"cannot send by {channel}: {problem}", reason=reason, lasting=False)
+    return address, None
+
+
+async def _confirmed_route(
+    recipient: Recipient, kind: Kind, channel: Channel, *, uow: NotificationsUnitOfWork, accounts: Accounts | None
+) -> tuple[Recipient, str]:
+    """(the account, the address) to send to. A refusal by the projection is confirmed with the users service
+    first (as loans does): the projection may not have read yet the change the reader just made (an opt-in, a
+    new phone), which the users service has confirmed already. The account it answers is kept with the message."""
+    address, refusal = _refusal(recipient, kind, channel)
+    if refusal is None:
+        return recipient, address
+    if accounts is None:
+        raise refusal
+    try:
+        learned = await projection.learn([recipient.user_id], accounts=accounts, uow=uow)
+    except DependencyUnavailable:
+        refusal.lasting = False  # not confirmed: a retry may find it otherwise
+        raise refusal from None
+    recipient = learned.recipients.get(recipient.user_id, recipient)
+    address, refusal = _refusal(recipient, kind, channel)
+    if refusal is not None:
+        raise refusal
+    return recipient, address
 
 
 async def _recipient(user_id: uuid.UUID, *, uow: NotificationsUnitOfWork, accounts: Accounts | None) -> Recipient:

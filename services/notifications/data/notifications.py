@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,10 +90,13 @@ _QUEUED_OF = sa.select(*_COLUMNS).where(
     table.c.recipient_id == sa.bindparam("recipient"),
     table.c.channel == sa.bindparam("queued_channel"),
 )
+SMS_SENT_WITHIN = timedelta(days=2)
+"""An SMS goes out within this of being made (quiet hours, a day of retries); one sent later escapes the count."""
 _SMS_RECENT = (
     table.c.channel == Channel.SMS.value,
-    table.c.created_at >= sa.bindparam("since"),
-    table.c.status.in_([Status.QUEUED.value, Status.SENT.value]),
+    table.c.status == Status.SENT.value,
+    table.c.sent_at >= sa.bindparam("since"),
+    table.c.created_at >= sa.bindparam("created_since"),  # keeps to the indexes on (recipient | address, created)
 )
 _SMS_SINCE = sa.union_all(
     sa.select(sa.literal("recipient"), sa.cast(table.c.recipient_id, sa.Text), sa.func.count())
@@ -103,7 +106,8 @@ _SMS_SINCE = sa.union_all(
     .where(table.c.address == sa.any_(sa.bindparam("numbers", type_=ARRAY(sa.Text))), *_SMS_RECENT)
     .group_by(table.c.address),
 )
-"""Both hourly counts in one round trip: per account, and per number (an index on SMS addresses serves it)."""
+"""Both counts of SMS sent in the window, in one round trip: per account, and per number (an index on SMS
+addresses serves it)."""
 
 
 FINISHED_LONG_AGO = table.delete().where(
@@ -180,7 +184,13 @@ class SqlNotificationRepository(TrackingRepository):
     async def sms_sent_since(
         self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
     ) -> SmsSent:
-        parameters = {"ids": list(recipient_ids), "numbers": list(numbers), "since": since}
+        created_since = since - SMS_SENT_WITHIN  # an SMS sent in the window was made no longer ago than this
+        parameters = {
+            "ids": list(recipient_ids),
+            "numbers": list(numbers),
+            "since": since,
+            "created_since": created_since,
+        }
         rows = (await self.session.execute(_SMS_SINCE, parameters)).all()
         by_recipient = {uuid.UUID(key): int(count) for what, key, count in rows if what == "recipient"}
         return SmsSent(by_recipient, {key: int(count) for what, key, count in rows if what == "number"})

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-from services.notifications.domain.kinds import Channel, Kind
+from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.templates import Template, template_id
 
 SEEDED_AT = datetime(2025, 1, 1, tzinfo=UTC)
@@ -34,30 +34,36 @@ _words(
     Kind.HOLD_READY,
     ("“{{ book_title }}” is waiting for you", [
         "“{{ book_title }}”, which you reserved, is on the hold shelf" + _BRANCH["en"] + ".",
-        "Please pick it up by {{ pickup_deadline }}; after that it goes to the next reader in line.",
+        "Please pick it up by {{ pickup_deadline }}; after that the hold expires.",
     ], "{{ library_name }}: “{{ book_title }}” is ready for pickup" + _BRANCH["en"] + " until {{ pickup_deadline }}."),
-    ("«{{ book_title }}» ждёт вас", [
+    ("Книга ждёт вас: «{{ book_title }}»", [
         "Книга «{{ book_title }}», которую вы бронировали, отложена для вас" + _BRANCH["ru"] + ".",
-        "Заберите её до {{ pickup_deadline }}; потом она перейдёт следующему читателю в очереди.",
-    ], "{{ library_name }}: «{{ book_title }}» ждёт вас" + _BRANCH["ru"] + " до {{ pickup_deadline }}."),
+        "Заберите её до {{ pickup_deadline }}; потом бронь истечёт.",
+    ], "{{ library_name }}: книга «{{ book_title }}» ждёт вас" + _BRANCH["ru"] + " до {{ pickup_deadline }}."),
 )  # fmt: skip
 _words(
     Kind.HOLD_EXPIRING,
     ("Last chance to pick up “{{ book_title }}”", [
         "“{{ book_title }}” is still waiting for you" + _BRANCH["en"] + ", but only until {{ pickup_deadline }}.",
-    ], "{{ library_name }}: pick up “{{ book_title }}” by {{ pickup_deadline }} or it goes to the next reader."),
+    ], "{{ library_name }}: pick up “{{ book_title }}” by {{ pickup_deadline }} or the hold expires."),
     ("Успейте забрать «{{ book_title }}»", [
         "Книга «{{ book_title }}» ещё ждёт вас" + _BRANCH["ru"] + ", но только до {{ pickup_deadline }}.",
-    ], "{{ library_name }}: заберите «{{ book_title }}» до {{ pickup_deadline }}, иначе она уйдёт следующему."),
+    ], "{{ library_name }}: заберите книгу «{{ book_title }}» до {{ pickup_deadline }}, иначе бронь истечёт."),
 )  # fmt: skip
 _words(
     Kind.HOLD_EXPIRED,
     ("Your hold on “{{ book_title }}” has expired", [
-        "“{{ book_title }}” was not picked up in time" + _BRANCH["en"] + ", so it went to the next reader.",
+        "“{{ book_title }}” was not picked up in time" + _BRANCH["en"] + ", so the hold has expired"
+        "{% if passed_on == 'yes' %} and the copy went to the next reader waiting for it"
+        "{% elif passed_on == 'no' %} and the copy went back on the shelf"
+        "{% else %} and the copy is no longer set aside for you{% endif %}.",
         "You are welcome to place a new hold.",
     ], "{{ library_name }}: your hold on “{{ book_title }}” expired; place a new one any time."),
     ("Бронь на «{{ book_title }}» истекла", [
-        "Книгу «{{ book_title }}» не забрали вовремя" + _BRANCH["ru"] + ", и она ушла следующему читателю.",
+        "Книгу «{{ book_title }}» не забрали вовремя" + _BRANCH["ru"] + ", поэтому бронь истекла"
+        "{% if passed_on == 'yes' %} и экземпляр передан следующему читателю в очереди"
+        "{% elif passed_on == 'no' %} и экземпляр вернулся на полку"
+        "{% else %} и экземпляр больше не отложен для вас{% endif %}.",
         "Вы можете забронировать её снова.",
     ], "{{ library_name }}: бронь на «{{ book_title }}» истекла; её можно оформить заново."),
 )  # fmt: skip
@@ -70,7 +76,7 @@ _words(
     ("Срок возврата «{{ book_title }}»: {{ due_date }}", [
         "Напоминаем: книгу «{{ book_title }}» (штрихкод {{ barcode }}) нужно вернуть до {{ due_date }}.",
         "Верните её" + _BRANCH["ru"] + "{% if can_renew %} или продлите онлайн, если нужно больше времени{% endif %}.",
-    ], "{{ library_name }}: «{{ book_title }}» нужно вернуть до {{ due_date }}.{% if can_renew %} Продлить можно онлайн.{% endif %}"),
+    ], "{{ library_name }}: книгу «{{ book_title }}» нужно вернуть до {{ due_date }}.{% if can_renew %} Продлить можно онлайн.{% endif %}"),
 )  # fmt: skip
 _words(
     Kind.OVERDUE,
@@ -78,10 +84,10 @@ _words(
         "“{{ book_title }}” (barcode {{ barcode }}) was due on {{ due_date }} and is {{ overdue_days }} day(s) late.",
         "Please return it" + _BRANCH["en"] + " as soon as you can; fines may apply.",
     ], "{{ library_name }}: “{{ book_title }}” is {{ overdue_days }} day(s) overdue (due {{ due_date }}). Please return it."),
-    ("Просрочено: «{{ book_title }}»", [
+    ("Просрочен возврат: «{{ book_title }}»", [
         "Книгу «{{ book_title }}» (штрихкод {{ barcode }}) нужно было вернуть {{ due_date }}; просрочка — {{ overdue_days }} дн.",
         "Пожалуйста, верните её" + _BRANCH["ru"] + " как можно скорее; может начисляться штраф.",
-    ], "{{ library_name }}: «{{ book_title }}» просрочена на {{ overdue_days }} дн. (срок {{ due_date }}). Верните её."),
+    ], "{{ library_name }}: возврат «{{ book_title }}» просрочен на {{ overdue_days }} дн. (срок {{ due_date }}). Верните книгу."),
 )  # fmt: skip
 _words(
     Kind.LOAN_ISSUED,
@@ -101,16 +107,16 @@ _words(
     ("Вы вернули «{{ book_title }}»", [
         "Спасибо: книга «{{ book_title }}» (штрихкод {{ barcode }}) возвращена.",
         "{% if fine_amount %}Просрочка {{ overdue_days }} дн.; начислен штраф {{ fine_amount }}.{% endif %}",
-    ], "{{ library_name }}: «{{ book_title }}» возвращена. Спасибо!"),
+    ], "{{ library_name }}: возврат принят: «{{ book_title }}». Спасибо!"),
 )  # fmt: skip
 _words(
     Kind.LOAN_RENEWED,
     ("“{{ book_title }}” renewed until {{ due_date }}", [
         "“{{ book_title }}” is now due back by {{ due_date }} (it was {{ previous_due_date }}).",
     ], "{{ library_name }}: “{{ book_title }}” renewed, now due {{ due_date }}."),
-    ("«{{ book_title }}» продлена до {{ due_date }}", [
+    ("Продлён срок возврата: «{{ book_title }}», до {{ due_date }}", [
         "Книгу «{{ book_title }}» теперь нужно вернуть до {{ due_date }} (было {{ previous_due_date }}).",
-    ], "{{ library_name }}: «{{ book_title }}» продлена до {{ due_date }}."),
+    ], "{{ library_name }}: продлён срок возврата «{{ book_title }}» до {{ due_date }}."),
 )  # fmt: skip
 _words(
     Kind.FINE_ASSESSED,
@@ -152,12 +158,12 @@ _words(
         "Someone, we hope you, asked to reset the password of your account.",
         "To choose a new one, open this link by {{ expires_at }}: " + _RESET_LINK,
         "It works once. If you did not ask, ignore this message: your password stays as it is.",
-    ], "{{ library_name }}: reset your password by {{ expires_at }}: " + _RESET_LINK),
+    ], "{{ library_name }}: a password reset was asked for; the link is in your email."),
     ("Сброс пароля", [
         "Кто-то — надеемся, вы — попросил сбросить пароль вашей учётной записи.",
         "Чтобы задать новый, откройте эту ссылку до {{ expires_at }}: " + _RESET_LINK,
         "Ссылка действует один раз. Если вы не просили, просто не обращайте внимания на это письмо: пароль останется прежним.",
-    ], "{{ library_name }}: сбросить пароль до {{ expires_at }}: " + _RESET_LINK),
+    ], "{{ library_name }}: запрошен сброс пароля; ссылка — в письме."),
 )  # fmt: skip
 _words(
     Kind.SESSION_REVOKED,
@@ -259,5 +265,5 @@ BUILTIN: dict[str, Template] = {
     template_id(kind, channel, locale): (_email if channel == Channel.EMAIL else _sms)(kind, locale)
     for kind in Kind
     for locale in ("en", "ru")
-    for channel in Channel
+    for channel in KINDS[kind].channels
 }

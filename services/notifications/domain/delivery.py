@@ -4,6 +4,7 @@ per-recipient SMS limit. What a channel answered is one of three outcomes. Pure.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -25,6 +26,23 @@ class Failed:
 
 
 Outcome = Sent | Failed
+
+MAX_REASON = 200
+_EMAIL = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
+_PHONE = re.compile(r"\+\d[\d\s().-]{5,}\d|\b\d{9,}\b")
+"""An international number (+ and 7 or more digits, however grouped), or a long run of digits; SMTP reply codes
+(550 5.1.1) and provider error codes (21211) are shorter and stay."""
+
+
+def redacted(reason: str, address: str = "") -> str:
+    """A channel's refusal as it may be kept (in the notification, and so in the audit trail, which keeps it for
+    good): without the recipient's address nor any email address or phone number (a real mail server says
+    "<reader@example.org>: Recipient address rejected", a provider "The 'To' number +1555… is not valid"), and
+    short."""
+    if address:
+        reason = re.sub(re.escape(address), "[address]", reason, flags=re.IGNORECASE)
+    reason = _PHONE.sub("[number]", _EMAIL.sub("[address]", reason))
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +74,16 @@ class RetryPolicy:
 
 @dataclass(frozen=True, slots=True)
 class SmsPolicy:
-    """No more than `max_per_hour` SMS to one recipient nor to one phone number (the rest are suppressed: many
-    accounts may give the same unverified number), and none between
-    `quiet_start` and `quiet_end` in the recipient's time zone (they wait until the quiet hours end)."""
+    """No more than `max_per_hour` routine SMS go out to one recipient nor to one phone number in an hour (many
+    accounts may give the same unverified number): the rest wait for a later slot, they are not dropped. Urgent
+    kinds (KindSpec.urgent: a hold ready, a security notice) are never held back by the limit. None go out
+    between `quiet_start` and `quiet_end` in the recipient's time zone (they wait until the quiet hours end)."""
 
     max_per_hour: int = 5
     quiet_start: time | None = time(22, 0)
     quiet_end: time | None = time(8, 0)
+    window: timedelta = timedelta(hours=1)
+    """What the limit counts: SMS actually sent this long before now (one only queued for the morning is not)."""
 
     def not_before(self, now: datetime, zone: ZoneInfo) -> datetime:
         """`now`, or the end of the quiet hours if `now` falls in them (in the recipient's zone)."""
@@ -77,13 +98,9 @@ class SmsPolicy:
         end_day = local.date() + timedelta(days=1) if start > end and clock >= start else local.date()
         return datetime.combine(end_day, end, tzinfo=zone).astimezone(now.tzinfo)
 
-    def over_limit(self, sent_in_last_hour: int) -> bool:
-        return sent_in_last_hour >= self.max_per_hour
+    def over_limit(self, sent_in_window: int) -> bool:
+        return sent_in_window >= self.max_per_hour
 
-    @property
-    def limit_reason(self) -> str:
-        return f"the SMS limit of {self.max_per_hour} an hour for this recipient was reached"
-
-    @property
-    def number_limit_reason(self) -> str:
-        return f"the SMS limit of {self.max_per_hour} an hour for this phone number was reached"
+    def next_slot(self, now: datetime) -> datetime:
+        """When an SMS held back by the limit is tried again (the limit is checked again then)."""
+        return now + self.window / self.max_per_hour

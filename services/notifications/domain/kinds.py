@@ -61,9 +61,20 @@ class KindSpec:
     """Parameters only the recipient may read (a reset token): the API and the events show the notification
     with their values withheld (`withheld`); only the message itself carries them."""
 
+    urgent: bool = False
+    """A deadline runs (a hold to collect, a loan overdue): its SMS is never held back by the hourly SMS limit
+    (security kinds neither), which only spaces out routine ones."""
     announcement: bool = False
     """News the reader asked for (a book by an author they follow), not about their account: a blocked or
     closed account is not sent it at all."""
+    channels: tuple[Channel, ...] = tuple(Channel)
+    """The channels it may go out on. A reset link goes by email only: the account signs in with that address,
+    while nobody verifies a phone number (a mistyped or recycled one would receive the link)."""
+
+    @property
+    def sms_unlimited(self) -> bool:
+        """Its SMS goes out whatever the hourly SMS limit says."""
+        return self.urgent or self.security
 
     @property
     def variables(self) -> frozenset[str]:
@@ -75,14 +86,16 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.LOAN_RETURNED: KindSpec(("book_title", "barcode", "overdue_days", "fine_amount"), wanted_by_default=False),
     Kind.LOAN_RENEWED: KindSpec((*_LOAN, "previous_due_date")),
     Kind.DUE_SOON: KindSpec((*_LOAN, "days_left", "can_renew")),
-    Kind.OVERDUE: KindSpec((*_LOAN, "overdue_days", "notice_number")),
-    Kind.HOLD_READY: KindSpec(_HOLD),
-    Kind.HOLD_EXPIRING: KindSpec(_HOLD),
-    Kind.HOLD_EXPIRED: KindSpec(("book_title", "branch")),
+    Kind.OVERDUE: KindSpec((*_LOAN, "overdue_days", "notice_number"), urgent=True),
+    Kind.HOLD_READY: KindSpec(_HOLD, urgent=True),
+    Kind.HOLD_EXPIRING: KindSpec(_HOLD, urgent=True),
+    Kind.HOLD_EXPIRED: KindSpec(("book_title", "branch", "passed_on")),
     Kind.FINE_ASSESSED: KindSpec(("amount", "currency", "description", "book_title")),
     Kind.WELCOME: KindSpec(("card_number",)),
     Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),
-    Kind.PASSWORD_RESET: KindSpec(("web_url", "reset_token", "expires_at"), security=True, secret=("reset_token",)),
+    Kind.PASSWORD_RESET: KindSpec(
+        ("web_url", "reset_token", "expires_at"), security=True, secret=("reset_token",), channels=(Channel.EMAIL,)
+    ),
     Kind.SESSION_REVOKED: KindSpec(("revoked_at",), security=True),
     Kind.EMAIL_CHANGED: KindSpec(("new_email", "changed_at"), security=True, to_former_address=True),
     Kind.PHONE_CHANGED: KindSpec(("new_phone", "changed_at"), security=True, to_former_address=True),

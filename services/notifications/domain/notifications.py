@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from services.notifications.domain.delivery import Failed, Outcome, RetryPolicy, Sent
+from services.notifications.domain.delivery import Failed, Outcome, RetryPolicy, Sent, redacted
 from services.notifications.domain.kinds import Channel, Kind
 from services.notifications.domain.occurrences import Ending
 from services.notifications.domain.recipients import Route
@@ -151,12 +151,13 @@ class Notification(Versioned):
         self._fail(outcome, now=now, policy=policy, not_before=not_before)
 
     def _fail(self, outcome: Failed, *, now: datetime, policy: RetryPolicy, not_before: datetime) -> None:
+        reason = redacted(outcome.reason, self.address)  # kept, and copied into the audit trail: no addresses
         if outcome.transient and self.attempts < self.max_attempts:
-            self.last_error = f"temporary: {outcome.reason}"
+            self.last_error = f"temporary: {reason}"
             self.next_attempt_at = max(now + policy.delay(self.attempts), not_before)
             return
         why = "temporary, and that was the last try" if outcome.transient else "permanent"
-        self.status, self.last_error = Status.FAILED, f"{why}: {outcome.reason}"
+        self.status, self.last_error = Status.FAILED, f"{why}: {reason}"
         self.events.append(NotificationFailed(occurred_at=now, notification=self))
 
     @property

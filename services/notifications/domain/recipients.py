@@ -81,6 +81,8 @@ class Recipient:
         """The patron's choice: the channel's switch, then the kind's own choice (or its default). A security
         notice goes by email whatever they chose, but only one the system sends: staff cannot override it."""
         spec = KINDS[kind]
+        if channel not in spec.channels:
+            return False
         if spec.security and channel == Channel.EMAIL and by_system:
             return True
         if not (self.email_opt_in if channel == Channel.EMAIL else self.sms_opt_in):

@@ -22,6 +22,10 @@ class DomainError(Exception):
     reason: str = "DOMAIN_ERROR"
     retry_after: float | None = None
     """Seconds after which a retry may succeed (google.rpc.RetryInfo; Retry-After at the edge); None: unsaid."""
+    lasting: bool = True
+    """Whether a retry of the request would meet the same state: a NOT_FOUND / FAILED_PRECONDITION that is
+    kept as the answer for its request_id. False for a refusal by state that may change any moment (an account
+    the service has not heard the latest of): the id stays free for the retry."""
 
     def __init__(
         self,
@@ -30,6 +34,7 @@ class DomainError(Exception):
         reason: str | None = None,
         metadata: Mapping[str, str] | None = None,
         retry_after: float | None = None,
+        lasting: bool = True,
     ):
         super().__init__(message)
         self.message = message
@@ -38,6 +43,7 @@ class DomainError(Exception):
         self.metadata: dict[str, str] = dict(metadata or {})
         if retry_after is not None:
             self.retry_after = retry_after
+        self.lasting = lasting
 
 
 class NotFound(DomainError):

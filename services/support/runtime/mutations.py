@@ -8,7 +8,8 @@
   servicer runs; a retry or a twin gets the first call's answer — its response, or its final refusal
   (NOT_FOUND, FAILED_PRECONDITION, ALREADY_EXISTS) —, waits while the first call runs, or hears ABORTED
   REQUEST_IN_PROGRESS (with RetryInfo) when its deadline comes first. Refusals that changed nothing and
-  say nothing final (INVALID_ARGUMENT, PERMISSION_DENIED, ABORTED, UNAVAILABLE, …) are not remembered:
+  say nothing final (INVALID_ARGUMENT, PERMISSION_DENIED, ABORTED, UNAVAILABLE, …, and a refusal raised with
+  `lasting=False`: by state that may change any moment) are not remembered:
   the id stays free for a corrected or later retry. The same id with another request (another method,
   body or caller) is INVALID_ARGUMENT. A first attempt that dies holds its id for its lease only.
 """
@@ -208,8 +209,10 @@ class MutationInterceptor(grpc.aio.ServerInterceptor):
             async with asyncio.timeout(self._budget):
                 response = await call.run(resumable=True)
         except REMEMBERED_REFUSALS as refusal:
-            if await self._ledger.refuse(attempt, domain_status(refusal).SerializeToString()):
+            if refusal.lasting and await self._ledger.refuse(attempt, domain_status(refusal).SerializeToString()):
                 raise
+            if not refusal.lasting and await _quietly(self._ledger.release(attempt), default=True):
+                raise  # a refusal by state that may change soon: the id stays free for the retry
             return await self._recall(attempt, call)  # the request's change was committed: that is the answer
         except Exception:
             if await _quietly(self._ledger.release(attempt), default=True):

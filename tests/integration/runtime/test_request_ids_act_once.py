@@ -169,6 +169,18 @@ async def test_a_final_refusal_is_the_answer_to_every_retry(served: Served) -> N
     assert served.desk.runs == 1
 
 
+async def test_a_refusal_by_state_that_may_change_soon_is_not_kept_for_the_id(served: Served) -> None:
+    async def opted_out_first(request: loans_pb2.PayFineRequest, run: int) -> resources_pb2.Fine:
+        if run == 1:
+            raise FailedPrecondition("the user does not accept sms", reason="CHANNEL_OPTED_OUT", lasting=False)
+        return await paid(request, run)
+
+    served.desk.act = opted_out_first
+    request_id = str(uuid.uuid4())
+    assert await outcome(served, pay(request_id)) == "FAILED_PRECONDITION CHANNEL_OPTED_OUT"
+    assert await outcome(served, pay(request_id)) == "OK 3.00 run 2"
+
+
 async def test_a_refusal_that_changed_nothing_frees_the_id_for_a_corrected_retry(served: Served) -> None:
     async def invalid_first(request: loans_pb2.PayFineRequest, run: int) -> resources_pb2.Fine:
         if run == 1:

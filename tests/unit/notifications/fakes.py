@@ -183,9 +183,10 @@ class FakeNotifications:
     async def sms_sent_since(
         self, recipient_ids: Iterable[uuid.UUID], numbers: Iterable[str], since: datetime
     ) -> SmsSent:
-        counted = (Status.QUEUED, Status.SENT)
         recent = [
-            n for n in self._rows.values() if n.channel == Channel.SMS and n.created_at >= since and n.status in counted
+            n
+            for n in self._rows.values()
+            if n.channel == Channel.SMS and n.status == Status.SENT and n.sent_at is not None and n.sent_at >= since
         ]
         people, wanted_numbers = set(recipient_ids), set(numbers)
         return SmsSent(

@@ -54,6 +54,16 @@ def test_a_ready_hold_schedules_its_reminder_and_its_end_cancels_it() -> None:
     assert ended.cancel == ("holds/h1",) and ended.occurrences == ()
 
 
+@pytest.mark.parametrize(("waiting", "passed_on"), [(True, "yes"), (False, "no"), (None, "")])
+def test_an_expired_hold_tells_whether_the_copy_went_to_the_next_reader(waiting, passed_on) -> None:
+    hold = resources_pb2.Hold(name="holds/h1", patron=PATRON, book="books/b1", pickup_branch="main")
+    event = loans.HoldExpired(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), hold=hold)
+    if waiting is not None:  # unset: a publisher that does not say
+        event.next_reader_waiting = waiting
+    (expired,) = _intake(event).occurrences
+    assert expired.kind == Kind.HOLD_EXPIRED and expired.facts["passed_on"] == passed_on
+
+
 def test_events_nobody_is_told_about_give_nothing_and_garbage_raises() -> None:
     rule = loans.CirculationRuleChanged(event_id=str(uuid.uuid4()))
     assert _intake(rule) is None

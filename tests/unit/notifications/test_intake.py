@@ -85,25 +85,6 @@ async def test_an_event_about_someone_unknown_waits_and_changes_nothing(db, cloc
     assert db.notifications == {} and db.step_keys == set()  # the step is told when the recipient is known
 
 
-async def test_sms_beyond_the_hourly_limit_are_suppressed_with_the_reason(db, clock, renderer, catalog) -> None:
-    ada = recipient()
-    db.recipients[ada.user_id] = ada
-    taken = await _take(db, clock, renderer, catalog, *(overdue(ada, step) for step in range(1, 5)))
-    sms = [n for n in taken.queued if n.channel == Channel.SMS]
-    assert [n.status for n in sms].count(Status.QUEUED) == RULES.sms.max_per_hour
-    assert {n.suppress_reason for n in sms if n.status == Status.SUPPRESSED} == {RULES.sms.limit_reason}
-
-
-async def test_the_hourly_sms_limit_counts_per_phone_number_across_accounts(db, clock, renderer, catalog) -> None:
-    same_number = [recipient(email="") for _ in range(RULES.sms.max_per_hour + 1)]
-    db.recipients.update({person.user_id: person for person in same_number})
-    for person in same_number:  # one event per account, each in its own batch (as registrations come)
-        await _take(db, clock, renderer, catalog, hold_ready(person))
-    sms = sorted((n for n in db.notifications.values() if n.channel == Channel.SMS), key=lambda n: n.status)
-    assert [n.status for n in sms].count(Status.QUEUED) == RULES.sms.max_per_hour
-    assert [n.suppress_reason for n in sms if n.status == Status.SUPPRESSED] == [RULES.sms.number_limit_reason]
-
-
 async def test_an_sms_at_night_waits_for_the_morning_in_the_recipients_zone(db, renderer, catalog) -> None:
     ada = recipient(time_zone="Asia/Vladivostok")  # noon UTC is 22:00 there
     db.recipients[ada.user_id] = ada
@@ -117,7 +98,7 @@ async def test_russian_readers_get_russian_words_and_others_fall_back_to_english
     db.recipients.update({ivan.user_id: ivan, jean.user_id: jean})
     taken = await _take(db, clock, renderer, catalog, hold_ready(ivan), hold_ready(jean))
     words = {(n.recipient_id, n.channel): n.content for n in taken.queued}
-    assert words[(ivan.user_id, Channel.EMAIL)].subject == "«The Master and Margarita» ждёт вас"
+    assert words[(ivan.user_id, Channel.EMAIL)].subject == "Книга ждёт вас: «The Master and Margarita»"
     assert "до 17 марта 2026 (вт), 15:00 MSK" in words[(ivan.user_id, Channel.SMS)].text
     assert words[(jean.user_id, Channel.EMAIL)].locale == "en"
 

@@ -14,6 +14,7 @@ from athenaeum.users.v1 import events_pb2 as users
 from services.notifications.api import decoding
 from services.notifications.api.convert import notification_to_proto
 from services.notifications.app.notifying import take_in
+from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.domain.kinds import WITHHELD, Channel, Kind
 from services.support.runtime.wire import event_subject
 
@@ -67,3 +68,17 @@ async def test_staff_listing_the_readers_notifications_do_not_see_the_token(db, 
     shown = notification_to_proto(mail)
     assert TOKEN not in str(shown.params) and TOKEN not in shown.body and TOKEN not in shown.subject
     assert shown.params["reset_token"] == WITHHELD and WITHHELD in shown.body
+
+
+async def test_the_reset_link_goes_by_email_only_never_by_sms(db, clock, renderer, catalog) -> None:
+    ada = recipient(sms_opt_in=True, phone="+64211234567")  # nobody verified that number: it may be someone else's
+    db.recipients[ada.user_id] = ada
+    update = decoding.users_update(
+        event_subject("users", users.PasswordResetRequested()), _requested(ada.user_id), trace={}
+    )
+    assert update.intake is not None
+    taken = await take_in(
+        [update.intake], uow=db.unit_of_work(), clock=clock, renderer=renderer, catalog=catalog, rules=RULES
+    )
+    assert [n.channel for n in taken.queued] == [Channel.EMAIL]
+    assert not [t.id for t in BUILTIN.values() if t.channel == Channel.SMS and "reset_token" in t.body]

@@ -43,6 +43,18 @@ async def test_a_russian_fine_notice_reads_1_234_50_roubles(db, clock, renderer,
     assert f"штраф 1{NBSP}234,50 ₽" in email.content.text and "RUB" not in email.content.text
 
 
+@pytest.mark.parametrize(
+    ("locale", "naming"), [("ru", "за «The Master and Margarita»"), ("en", "The Master and Margarita")]
+)
+async def test_a_fine_notice_names_the_book_of_its_loan(db, clock, renderer, catalog, locale, naming) -> None:
+    boris = recipient(locale=locale, sms_opt_in=False)
+    db.recipients[boris.user_id] = boris
+    fine = resources_pb2.Fine(name="fines/f1", patron=boris.name, loan="loans/l1", amount="0.90", currency_code="EUR")
+    event = loans.FineAssessed(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), fine=fine, book="books/b1")
+    (email,) = (await _take(db, clock, renderer, catalog, _intake(event))).queued
+    assert email.params["book_title"] == "The Master and Margarita" and naming in email.content.text
+
+
 @pytest.mark.parametrize(("renewals", "invited"), [(0, True), (2, False)])
 @pytest.mark.parametrize("locale", ["en", "ru"])
 async def test_a_due_soon_reminder_invites_a_renewal_only_while_one_is_left(

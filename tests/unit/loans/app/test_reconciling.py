@@ -15,7 +15,7 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.reconciling import QUEUES_PER_PAGE, ReconcileCirculation, reconcile_circulation
 from services.loans.app.returning import ReturnLoan
 from services.loans.app.shelf import QUEUE_PAGE
-from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
+from services.loans.domain.holds import BOOK_REMOVED, HoldExpired, HoldStatus
 from services.loans.domain.loans import LoanStatus
 from services.support.runtime.errors import DependencyUnavailable, PermissionDenied
 
@@ -85,6 +85,18 @@ async def test_an_uncollected_hold_expires_and_its_copy_goes_to_the_next_in_the_
     assert report.holds_expired == 1
     assert db.holds[first.id].status == HoldStatus.EXPIRED and db.holds[first.id].shelf_released
     assert db.holds[second.id].status == HoldStatus.READY and desk.catalog.copies[copy].current_hold == second.name
+    (expired,) = [event for event in db.events if isinstance(event, HoldExpired)]
+    assert expired.next_reader_waiting  # the reader's notice says the copy went to the next reader
+
+
+async def test_an_uncollected_hold_nobody_else_waits_for_expires_saying_so(db: FakeLoansDatabase, desk: Desk) -> None:
+    db.set_default_rule(hold_pickup_days=3)
+    book, _ = desk.catalog.add_book()
+    await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    desk.clock.advance(4 * DAY)
+    assert (await desk.reconcile()).holds_expired == 1
+    (expired,) = [event for event in db.events if isinstance(event, HoldExpired)]
+    assert not expired.next_reader_waiting  # the copy goes back on the shelf
 
 
 async def test_a_waiting_queue_gets_a_copy_that_became_free(db: FakeLoansDatabase, desk: Desk) -> None:

@@ -75,6 +75,7 @@ async def test_a_late_return_assesses_the_overdue_fine_and_carries_it_on_the_eve
     assert db.event_types()[-2:] == ["LoanReturned", "FineAssessed"]
     returned = db.events[-2]
     assert isinstance(returned, LoanReturned) and returned.fine is not None and returned.fine.id == fine.id
+    assert db.events[-1].book == loan.book and loan.book  # the notice names the book by it
 
 
 async def test_a_retried_return_is_answered_and_a_second_one_refused(db: FakeLoansDatabase, desk: Desk) -> None:

@@ -404,8 +404,13 @@ class FineAssessed(_message.Message):
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     FINE_FIELD_NUMBER: _builtins.int
+    BOOK_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    book: _builtins.str
+    """The book of the fine's loan (`books/{book}`), so that the notice can name it; empty for a charge about no
+    loan.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -420,10 +425,11 @@ class FineAssessed(_message.Message):
         event_id: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         fine: _resources_pb2.Fine | None = ...,
+        book: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["fine", b"fine", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "fine", b"fine", "occur_time", b"occur_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "event_id", b"event_id", "fine", b"fine", "occur_time", b"occur_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -656,8 +662,13 @@ class HoldExpired(_message.Message):
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
+    NEXT_READER_WAITING_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    next_reader_waiting: _builtins.bool
+    """Whether another patron was waiting for the book when it expired (the copy goes to the queue), or not (it
+    goes back on the shelf). Unset from a publisher that does not say.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -672,12 +683,15 @@ class HoldExpired(_message.Message):
         event_id: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         hold: _resources_pb2.Hold | None = ...,
+        next_reader_waiting: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_next_reader_waiting", b"_next_reader_waiting", "hold", b"hold", "next_reader_waiting", b"next_reader_waiting", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_next_reader_waiting", b"_next_reader_waiting", "event_id", b"event_id", "hold", b"hold", "next_reader_waiting", b"next_reader_waiting", "occur_time", b"occur_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__next_reader_waiting: _TypeAlias = _typing.Literal["next_reader_waiting"]  # noqa: Y015
+    _WhichOneofArgType__next_reader_waiting: _TypeAlias = _typing.Literal["_next_reader_waiting", b"_next_reader_waiting"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__next_reader_waiting) -> _WhichOneofReturnType__next_reader_waiting | None: ...
 
 Global___HoldExpired: _TypeAlias = HoldExpired  # noqa: Y015
 

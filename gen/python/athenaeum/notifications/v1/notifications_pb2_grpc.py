@@ -132,7 +132,8 @@ class NotificationsServiceServicer:
         characters, a missing template parameter, a template of a kind only the system sends: staff send
         `message` templates), NOT_FOUND (no such template), FAILED_PRECONDITION
         (UNKNOWN_RECIPIENT: no such user; CHANNEL_OPTED_OUT; NO_ADDRESS: no email or phone number for the
-        channel; INVALID_ADDRESS; ACCOUNT_CLOSED), PERMISSION_DENIED (not staff), UNAVAILABLE (USERS_UNAVAILABLE:
+        channel; INVALID_ADDRESS; ACCOUNT_CLOSED; the first three are checked with the users service, and are
+        not kept for the request_id: the reader may opt in or give an address any moment), PERMISSION_DENIED (not staff), UNAVAILABLE (USERS_UNAVAILABLE:
         a user this service has not heard of yet, and the users service could not be asked; retry later).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

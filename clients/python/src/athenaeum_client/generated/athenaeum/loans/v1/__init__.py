@@ -738,6 +738,12 @@ class FineAssessed(betterproto2.Message):
     The new (or, for an overdue loan, grown) fine.
     """
 
+    book: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The book of the fine's loan (`books/{book}`), so that the notice can name it; empty for a charge about no
+    loan.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "FineAssessed", FineAssessed
@@ -1055,6 +1061,14 @@ class HoldExpired(betterproto2.Message):
     )
     """
     The hold that expired; its copy went to the next patron or back on the shelf.
+    """
+
+    next_reader_waiting: "bool | None" = betterproto2.field(
+        4, betterproto2.TYPE_BOOL, optional=True
+    )
+    """
+    Whether another patron was waiting for the book when it expired (the copy goes to the queue), or not (it
+    goes back on the shelf). Unset from a publisher that does not say.
     """
 
 
