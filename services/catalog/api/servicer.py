@@ -229,7 +229,8 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
     async def ShelveHeldCopy(self, request: catalog_pb2.ShelveHeldCopyRequest, context: Context) -> catalog_pb2.Copy:
         """Puts a copy in transit for a hold on the hold shelf; idempotent."""
         book_id, copy_id = COPY.parse(request.name)
-        command = circulation.ShelveHeldCopy(book_id, copy_id, hold=check_reference(request.hold, "holds", field="hold"))
+        hold = check_reference(request.hold, "holds", field="hold")
+        command = circulation.ShelveHeldCopy(book_id, copy_id, hold=hold)
         return copy_to_proto(await circulation.shelve_held_copy(command, uow=self._circulation(), clock=self._clock))
 
 

@@ -120,9 +120,9 @@ async def _select(selector: CopySelector, hold: str, item_types: ItemTypeFilter,
 
 
 async def check_in_copy(cmd: CheckInCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
-    """Ends the loan on the copy: onto the hold shelf for the hold (in transit for it with `in_transit`), or AVAILABLE (also when the hold has a copy
-    on the shelf already: two copies of a book came back at once for the head of its queue). Repeating it
-    changes nothing; the answer says where the copy went."""
+    """Ends the loan on the copy: onto the hold shelf for the hold (in transit for it with `in_transit`), or
+    AVAILABLE (also when the hold has a copy set aside already: two copies of a book came back at once for the
+    head of its queue). Repeating it changes nothing; the answer says where the copy went."""
     async with uow.single_write():
         copy, on_shelf_for_hold, available_others = await uow.copies.to_check_in(
             cmd.book_id, cmd.copy_id, hold=cmd.hold

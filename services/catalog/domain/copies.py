@@ -118,7 +118,8 @@ class Copy(Versioned):
     @property
     def set_aside(self) -> bool:
         """Held for a hold by circulation: on the hold shelf, or on its way there (IN_TRANSIT for the hold)."""
-        return self.status == CopyStatus.ON_HOLD_SHELF or (self.status == CopyStatus.IN_TRANSIT and bool(self.current_hold))
+        in_transit_for_hold = self.status == CopyStatus.IN_TRANSIT and bool(self.current_hold)
+        return self.status == CopyStatus.ON_HOLD_SHELF or in_transit_for_hold
 
     @property
     def in_circulation(self) -> bool:

@@ -202,5 +202,6 @@ async def test_a_check_in_for_a_hold_of_another_branch_sends_the_copy_in_transit
     command = circulation.CheckInCopy(book.id, copy.id, LOAN, hold=HOLD, in_transit=True)
     back = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
     assert (back.status, back.current_hold, back.current_loan) == (CopyStatus.IN_TRANSIT, HOLD, "")
-    released = await circulation.release_copy(circulation.ReleaseCopy(book.id, copy.id, HOLD), uow=catalog(), clock=CLOCK)
+    release = circulation.ReleaseCopy(book.id, copy.id, HOLD)
+    released = await circulation.release_copy(release, uow=catalog(), clock=CLOCK)
     assert (released.status, released.current_hold) == (CopyStatus.AVAILABLE, "")
