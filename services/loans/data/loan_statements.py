@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans, patrons
 from services.loans.domain.fines import FineKind
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.holds import SET_ASIDE, HoldStatus
 from services.loans.domain.loans import LoanStatus
 from services.loans.domain.patrons import ACTIVE
 from services.support.runtime.driver import DriverStatement
@@ -94,7 +94,7 @@ def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
     )
     ready = (
         sa.select(sa.func.count())
-        .where(holds.c.patron == patron, holds.c.status == HoldStatus.READY.value)
+        .where(holds.c.patron == patron, holds.c.status.in_([s.value for s in SET_ASIDE]))
         .scalar_subquery()
     )
     return sa.select(
