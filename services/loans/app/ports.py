@@ -107,7 +107,7 @@ class LoanRepository(Protocol):
 
     async def standing(self, patron: str, *, item_type: str, now: datetime, besides: Sequence[str] = ()) -> Standing:
         """Active loans (of `item_type`, or for "*" of every type but those in `besides`), overdue loans,
-        fines still owed and READY holds."""
+        fines still owed and holds with a copy set aside (READY or IN_TRANSIT)."""
 
     async def list_newest_first(
         self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]
