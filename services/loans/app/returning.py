@@ -138,6 +138,8 @@ async def return_loan(
     settle = _settle_shelf(done, unserved, uow=uow, clock=clock, catalog=catalog, zone=zone)
     await after_commit(settle, done.loan.name)
     if shelved_for and done.extra is None and done.ended is None:  # where the desk puts the copy in hand
+        if in_transit and shelved_for != trap:  # a retry: the catalog set it aside for the first try's hold
+            pickup = await _pickup_branch(shelved_for, uow=uow)
         return replace(done.loan, trapped_hold=shelved_for, transit_branch=pickup.strip() if in_transit else "")
     return done.loan
 
@@ -175,13 +177,15 @@ async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock
     may."""
     async with uow.reading():
         holdable_by_everyone = holdable_by_every_category(await uow.rules.in_force())
-        if holdable_by_everyone.admits(loan.item_type):
-            return head, (await uow.holds.get(HOLD.parse_id(head))).pickup_branch
-    trap = await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
-    if not trap:
-        return "", ""
+    trap = head
+    if not holdable_by_everyone.admits(loan.item_type):
+        trap = await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
+    return (trap, await _pickup_branch(trap, uow=uow)) if trap else ("", "")
+
+
+async def _pickup_branch(hold: str, *, uow: LoansUnitOfWork) -> str:
     async with uow.reading():
-        return trap, (await uow.holds.get(HOLD.parse_id(trap))).pickup_branch
+        return (await uow.holds.get(HOLD.parse_id(hold))).pickup_branch
 
 
 async def _check_in(
