@@ -81,6 +81,8 @@ export default {
   "hold.position": "Your place in the queue: {position}.",
   "hold.ready": "Ready for pickup!",
   "hold.ready_until": "A copy waits for you at {branch} until {date}.",
+  "hold.in_transit": "A copy is set aside for you.",
+  "hold.in_transit_to": "It is on its way to the hold shelf at {branch}; we tell you when it is ready for pickup.",
 
   "auth.sign_in_title": "Sign in",
   "auth.register_title": "Create an account",
@@ -137,6 +139,7 @@ export default {
   "holds.book_removed": "A book no longer in the catalogue",
   "holds.title_unavailable": "(the title cannot be shown now)",
   "hold_status.HOLD_STATUS_WAITING": "waiting",
+  "hold_status.HOLD_STATUS_IN_TRANSIT": "on its way to the hold shelf",
   "hold_status.HOLD_STATUS_READY": "ready for pickup",
   "hold_status.HOLD_STATUS_FULFILLED": "picked up",
   "hold_status.HOLD_STATUS_CANCELLED": "cancelled",

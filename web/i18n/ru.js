@@ -83,6 +83,8 @@ export default {
   "hold.position": "Ваше место в очереди: {position}.",
   "hold.ready": "Книга ждёт вас!",
   "hold.ready_until": "Экземпляр отложен для вас в {branch} до {date}",
+  "hold.in_transit": "Экземпляр отложен для вас.",
+  "hold.in_transit_to": "Его несут на полку брони в {branch}; мы сообщим, когда книгу можно забрать.",
 
   "auth.sign_in_title": "Вход",
   "auth.register_title": "Регистрация",
@@ -141,6 +143,7 @@ export default {
   "holds.book_removed": "Книги больше нет в каталоге",
   "holds.title_unavailable": "(название сейчас недоступно)",
   "hold_status.HOLD_STATUS_WAITING": "в очереди",
+  "hold_status.HOLD_STATUS_IN_TRANSIT": "в пути на полку брони",
   "hold_status.HOLD_STATUS_READY": "ждёт на полке брони",
   "hold_status.HOLD_STATUS_FULFILLED": "выдана",
   "hold_status.HOLD_STATUS_CANCELLED": "отменена",

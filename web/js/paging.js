@@ -98,12 +98,14 @@ export async function fetchAll(path, { query = {}, field, auth = true } = {}) {
   throw new Error(`more than ${MOST_PAGES} pages of ${field}`);
 }
 
-/** A patron's WAITING and READY holds, however many ended holds came before them. */
+/** A patron's WAITING, IN_TRANSIT and READY holds, however many ended holds came before them. */
 export async function fetchActiveHolds(patron) {
-  const [waiting, ready] = await Promise.all(
-    ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"].map((status) => fetchAll(`/v1/${patron}/holds`, { query: { status }, field: "holds" })),
+  const [waiting, inTransit, ready] = await Promise.all(
+    ["HOLD_STATUS_WAITING", "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"].map((status) =>
+      fetchAll(`/v1/${patron}/holds`, { query: { status }, field: "holds" }),
+    ),
   );
-  return [...ready, ...waiting];
+  return [...ready, ...inTransit, ...waiting];
 }
 
 /** What `fines` still owe in all, as the API's outstanding_total says it (only OUTSTANDING fines owe). */

@@ -9,7 +9,7 @@ import { AddCopy, CopyList, HoldForAPatron } from "./book_staff.js";
 import { fetchAll } from "../paging.js";
 import { FollowAuthors } from "../following.js";
 
-const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_READY"];
+const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"];
 
 export function BookPage({ params }) {
   const bookName = `books/${params.id}`;
@@ -142,6 +142,12 @@ export function HoldStatus({ hold }) {
     return html`<${Notice}>
       <strong>${t("hold.ready")}</strong>
       ${t("hold.ready_until", { date: formatDeadline(hold.expire_time), branch: hold.pickup_branch || t("hold.any_branch") })}
+    <//>`;
+  }
+  if (hold.status === "HOLD_STATUS_IN_TRANSIT") {
+    return html`<${Notice} kind="info">
+      <strong>${t("hold.in_transit")}</strong>
+      ${t("hold.in_transit_to", { branch: hold.pickup_branch || t("hold.any_branch") })}
     <//>`;
   }
   return html`<${Notice} kind="info">
