@@ -206,11 +206,12 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
             loan=check_reference(request.loan, "loans", field="loan"),
             hold=check_reference(request.hold, "holds", field="hold", required=False),
             lost=request.lost,
+            in_transit=request.in_transit,
         )
         return copy_to_proto(await circulation.check_in_copy(command, uow=self._circulation(), clock=self._clock))
 
     async def ReserveCopy(self, request: catalog_pb2.ReserveCopyRequest, context: Context) -> catalog_pb2.Copy:
-        """Puts an available copy on the hold shelf; idempotent per hold."""
+        """Sets an available copy aside for a hold (IN_TRANSIT for it); idempotent per hold."""
         command = circulation.ReserveCopy(
             BOOK.parse_id(request.book, field="book"),
             hold=check_reference(request.hold, "holds", field="hold"),
@@ -224,6 +225,13 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
         book_id, copy_id = COPY.parse(request.name)
         command = circulation.ReleaseCopy(book_id, copy_id, hold=check_reference(request.hold, "holds", field="hold"))
         return copy_to_proto(await circulation.release_copy(command, uow=self._circulation(), clock=self._clock))
+
+    async def ShelveHeldCopy(self, request: catalog_pb2.ShelveHeldCopyRequest, context: Context) -> catalog_pb2.Copy:
+        """Puts a copy in transit for a hold on the hold shelf; idempotent."""
+        book_id, copy_id = COPY.parse(request.name)
+        hold = check_reference(request.hold, "holds", field="hold")
+        command = circulation.ShelveHeldCopy(book_id, copy_id, hold=hold)
+        return copy_to_proto(await circulation.shelve_held_copy(command, uow=self._circulation(), clock=self._clock))
 
 
 def _selector(request: catalog_pb2.CheckOutCopyRequest) -> circulation.CopySelector:

@@ -5,7 +5,7 @@ a check-in, are one read and one write, which commits with its event and checks 
 read with, so twins and rivals meet at the write (and at the unique loan and hold per copy). The loser
 changes nothing and the runtime repeats it: it then reads what the winner did (the copy out on its loan, a
 copy not available, the hold's copy on the shelf). The rest (a check-out by book, which chooses its copy, or
-by the copy's name; a reservation; a release) lock the loan or hold they serve, so a repeat finds the first
+by the copy's name; a reservation; a release; a shelving) lock the loan or hold they serve, so a repeat finds the first
 call's copy instead of taking a second, and the copy's row, so a check-out waits for its copy rather than
 failing.
 """
@@ -50,6 +50,8 @@ class CheckInCopy:
     """The next hold in the queue: the copy goes onto the hold shelf for it."""
     lost: bool = False
     """The loan's copy was declared lost: it goes LOST, and keeps the loan's name till found."""
+    in_transit: bool = False
+    """With `hold`: IN_TRANSIT for it (to the hold's pickup branch), not onto this desk's hold shelf."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +65,13 @@ class ReserveCopy:
 
 @dataclass(frozen=True, slots=True)
 class ReleaseCopy:
+    book_id: uuid.UUID
+    copy_id: uuid.UUID
+    hold: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShelveHeldCopy:
     book_id: uuid.UUID
     copy_id: uuid.UUID
     hold: str
@@ -111,23 +120,23 @@ async def _select(selector: CopySelector, hold: str, item_types: ItemTypeFilter,
 
 
 async def check_in_copy(cmd: CheckInCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
-    """Ends the loan on the copy: onto the hold shelf for the hold, or AVAILABLE (also when the hold has a copy
-    on the shelf already: two copies of a book came back at once for the head of its queue). Repeating it
-    changes nothing; the answer says where the copy went."""
+    """Ends the loan on the copy: onto the hold shelf for the hold (in transit for it with `in_transit`), or
+    AVAILABLE (also when the hold has a copy set aside already: two copies of a book came back at once for the
+    head of its queue). Repeating it changes nothing; the answer says where the copy went."""
     async with uow.single_write():
         copy, on_shelf_for_hold, available_others = await uow.copies.to_check_in(
             cmd.book_id, cmd.copy_id, hold=cmd.hold
         )
         hold = cmd.hold if on_shelf_for_hold in (None, cmd.copy_id) and not cmd.lost else ""
-        copy.check_in(cmd.loan, hold=hold, lost=cmd.lost, now=clock.now())
+        copy.check_in(cmd.loan, hold=hold, lost=cmd.lost, in_transit=cmd.in_transit, now=clock.now())
         await save_settled_copy(copy, available_others, uow)
         await uow.commit()
     return copy
 
 
 async def reserve_copy(cmd: ReserveCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
-    """An AVAILABLE copy of the item types asked for (at the branch when possible) onto the hold shelf; the same
-    hold again gets the same copy."""
+    """An AVAILABLE copy of the item types asked for (at the branch when possible) set aside for the hold
+    (IN_TRANSIT for it, on the pull list); the same hold again gets the same copy."""
     async with uow:
         await uow.lock(cmd.hold)
         if (already := await uow.copies.holding(hold=cmd.hold)) is not None:
@@ -142,11 +151,22 @@ async def reserve_copy(cmd: ReserveCopy, *, uow: CatalogUnitOfWork, clock: Clock
 
 
 async def release_copy(cmd: ReleaseCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
-    """Takes the copy off the hold shelf; releasing twice changes nothing."""
+    """Takes the copy off the hold shelf (or out of transit for the hold); releasing twice changes nothing."""
     async with uow:
         await uow.lock(cmd.hold)
         copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
         copy.release(cmd.hold, now=clock.now())
+        await save_copy(copy, uow)
+        await uow.commit()
+    return copy
+
+
+async def shelve_held_copy(cmd: ShelveHeldCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
+    """A copy in transit for the hold reached the pickup desk: onto the hold shelf; twice changes nothing."""
+    async with uow:
+        await uow.lock(cmd.hold)
+        copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
+        copy.shelve(cmd.hold, now=clock.now())
         await save_copy(copy, uow)
         await uow.commit()
     return copy

@@ -37,7 +37,8 @@ class BookRepository(Protocol):
         """Deletes the book and its copies."""
 
     async def copy_statuses(self, book_id: uuid.UUID) -> list[CopyStatus]:
-        """The statuses of the book's copies, locked so no check-out slips in before a delete commits."""
+        """The statuses of the book's copies, locked so no check-out slips in before a delete commits; a copy
+        IN_TRANSIT for a hold counts as ON_HOLD_SHELF (set aside for a patron all the same)."""
 
     def record(self, batch: ImportBatch) -> None:
         """Publishes the batch's events with this transaction (an import is not stored, only announced)."""

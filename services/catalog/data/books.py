@@ -31,8 +31,13 @@ BOOKS_WITH_COUNTS = sa.select(
 _by_id = BOOKS_WITH_COUNTS.where(books.c.id == sa.bindparam("book_id"))
 _BY_ID = DriverStatement(_by_id, read=True)
 _BY_ID_FOR_UPDATE = DriverStatement(_by_id.with_for_update(of=books))
+_AS_CIRCULATION_SEES_IT = sa.case(
+    (sa.and_(copies.c.status == CopyStatus.IN_TRANSIT.value, copies.c.current_hold.is_not(None)), "ON_HOLD_SHELF"),
+    else_=copies.c.status,
+)
+"""A copy in transit for a hold is set aside for it as one on the hold shelf is (a cataloguer's transit is not)."""
 _COPY_STATUSES_FOR_UPDATE = (
-    sa.select(copies.c.status).where(copies.c.book_id == sa.bindparam("book_id")).with_for_update()
+    sa.select(_AS_CIRCULATION_SEES_IT).where(copies.c.book_id == sa.bindparam("book_id")).with_for_update()
 )
 
 
@@ -144,7 +149,8 @@ class SqlBookRepository(TrackingRepository):
         await self.session.execute(books.delete().where(books.c.id == book.id))
 
     async def copy_statuses(self, book_id: uuid.UUID) -> list[CopyStatus]:
-        """Statuses of the book's copies, locked so no check-out slips in before a delete commits."""
+        """Statuses of the book's copies, locked so no check-out slips in before a delete commits; a copy in
+        transit for a hold is reported ON_HOLD_SHELF (set aside for a patron all the same)."""
         statuses = await self.session.scalars(_COPY_STATUSES_FOR_UPDATE, {"book_id": book_id})
         return [CopyStatus(s) for s in statuses.all()]
 

@@ -38,7 +38,8 @@ class CopyStatus(StrEnum):
 
 
 CIRCULATING = frozenset({CopyStatus.ON_LOAN, CopyStatus.ON_HOLD_SHELF})
-"""Statuses only circulation (the loans service) moves a copy into and out of."""
+"""Statuses only circulation (the loans service) moves a copy into and out of. IN_TRANSIT is also a cataloguer's
+(a copy sent between branches by hand); IN_TRANSIT with a `current_hold` (set aside for a hold) is circulation's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +115,17 @@ class Copy(Versioned):
     def name(self) -> str:
         return COPY.format(self.book_id, self.id)
 
+    @property
+    def set_aside(self) -> bool:
+        """Held for a hold by circulation: on the hold shelf, or on its way there (IN_TRANSIT for the hold)."""
+        in_transit_for_hold = self.status == CopyStatus.IN_TRANSIT and bool(self.current_hold)
+        return self.status == CopyStatus.ON_HOLD_SHELF or in_transit_for_hold
+
+    @property
+    def in_circulation(self) -> bool:
+        """Circulation's to move: on loan or set aside for a hold; a cataloguer may not change its status."""
+        return self.status in CIRCULATING or self.set_aside
+
     @classmethod
     def register(cls, book_id: uuid.UUID, details: CopyDetails, *, now: datetime, status: CopyStatus) -> Copy:
         """A new copy; circulation statuses are for the loans service to set, not for cataloguers."""
@@ -152,7 +164,7 @@ class Copy(Versioned):
         """ON_LOAN for `loan`; the same loan again is a no-op. A held copy goes only to its own hold's loan."""
         if self.status == CopyStatus.ON_LOAN and self.current_loan == loan:
             return
-        held_for_this = self.status == CopyStatus.ON_HOLD_SHELF and bool(hold) and self.current_hold == hold
+        held_for_this = self.set_aside and bool(hold) and self.current_hold == hold
         if self.status != CopyStatus.AVAILABLE and not held_for_this:
             raise FailedPrecondition(
                 f"{self.name} is {self.status.value}, not available",
@@ -162,10 +174,12 @@ class Copy(Versioned):
         self._move(CopyStatus.ON_LOAN, now, loan=loan, hold=self.current_hold)
         self.current_loan, self.current_hold = loan, ""
 
-    def check_in(self, loan: str, *, hold: str = "", lost: bool = False, now: datetime) -> None:
-        """Ends `loan`: AVAILABLE, or ON_HOLD_SHELF for `hold`; LOST when `lost` (declared lost), keeping the
-        loan's name so that a check-in of it later (the copy found) puts the copy back. A loan already ended is
-        a no-op."""
+    def check_in(
+        self, loan: str, *, hold: str = "", lost: bool = False, in_transit: bool = False, now: datetime
+    ) -> None:
+        """Ends `loan`: AVAILABLE, or ON_HOLD_SHELF for `hold` (IN_TRANSIT for it with `in_transit`: to be sent to
+        the hold's pickup branch); LOST when `lost` (declared lost), keeping the loan's name so that a check-in of
+        it later (the copy found) puts the copy back. A loan already ended is a no-op."""
         lost_by_loan = self.status == CopyStatus.LOST and self.current_loan == loan
         if (self.status != CopyStatus.ON_LOAN or self.current_loan != loan) and not lost_by_loan:
             if self.status == CopyStatus.ON_LOAN:
@@ -175,21 +189,37 @@ class Copy(Versioned):
             if not lost_by_loan:
                 self._move(CopyStatus.LOST, now, loan=loan)
             return
-        self._move(CopyStatus.ON_HOLD_SHELF if hold else CopyStatus.AVAILABLE, now, loan=loan, hold=hold)
+        held = CopyStatus.IN_TRANSIT if in_transit else CopyStatus.ON_HOLD_SHELF
+        self._move(held if hold else CopyStatus.AVAILABLE, now, loan=loan, hold=hold)
         self.current_loan, self.current_hold = "", hold
 
     def reserve(self, hold: str, *, now: datetime) -> None:
-        """Onto the hold shelf for `hold`; the same hold again is a no-op."""
-        if self.status == CopyStatus.ON_HOLD_SHELF and self.current_hold == hold:
+        """Set aside for `hold`: IN_TRANSIT for it (on the pull list: staff fetch it from the open shelf and bring
+        it to the pickup desk, `shelve`), not yet on the hold shelf, where it may still be in a reader's hands.
+        The same hold again is a no-op, wherever its copy is now."""
+        if self.set_aside and self.current_hold == hold:
             return
         if self.status != CopyStatus.AVAILABLE:
             raise FailedPrecondition(f"{self.name} is {self.status.value}, not available", reason="COPY_NOT_AVAILABLE")
-        self._move(CopyStatus.ON_HOLD_SHELF, now, hold=hold)
+        self._move(CopyStatus.IN_TRANSIT, now, hold=hold)
         self.current_hold = hold
 
+    def shelve(self, hold: str, *, now: datetime) -> None:
+        """IN_TRANSIT for `hold` -> ON_HOLD_SHELF for it (received at the pickup desk); already there is a no-op."""
+        if self.status == CopyStatus.ON_HOLD_SHELF and self.current_hold == hold:
+            return
+        if self.status != CopyStatus.IN_TRANSIT or self.current_hold != hold:
+            raise FailedPrecondition(
+                f"{self.name} is {self.status.value}, not set aside for {hold}",
+                reason="COPY_NOT_HELD",
+                metadata={"copy": self.name, "status": self.status.value},
+            )
+        self._move(CopyStatus.ON_HOLD_SHELF, now, hold=hold)
+
     def release(self, hold: str, *, now: datetime) -> None:
-        """Off the hold shelf; a copy no longer held (released, or lent to the hold's patron) is left as is."""
-        if self.status != CopyStatus.ON_HOLD_SHELF:
+        """Off the hold shelf or out of transit for a hold; a copy no longer held (released, or lent to the
+        hold's patron) is left as is, and so is one a cataloguer set IN_TRANSIT (no hold)."""
+        if not self.set_aside:
             return
         if self.current_hold != hold:
             raise FailedPrecondition(f"{self.name} is held for another hold", reason="COPY_HELD_FOR_ANOTHER_HOLD")
@@ -204,9 +234,10 @@ class Copy(Versioned):
         ]
 
     def _refuse_if_circulating(self, action: str) -> None:
-        if self.status in CIRCULATING:
+        if self.in_circulation:
+            held = f" for {self.current_hold}" if self.current_hold else ""
             raise FailedPrecondition(
-                f"{self.name} is {self.status.value} and cannot {action}", reason="COPY_IN_CIRCULATION"
+                f"{self.name} is {self.status.value}{held} and cannot {action}", reason="COPY_IN_CIRCULATION"
             )
 
     def _move(self, status: CopyStatus, now: datetime, *, loan: str = "", hold: str = "") -> None:

@@ -98,7 +98,8 @@ class FakeBookRepository(_Tracking):
             del self.state.copies[copy.id]
 
     async def copy_statuses(self, book_id: uuid.UUID) -> list[CopyStatus]:
-        return [c.status for c in self.state.copies.values() if c.book_id == book_id]
+        held = CopyStatus.ON_HOLD_SHELF  # a copy in transit for a hold counts as set aside, as in the SQL one
+        return [held if c.set_aside else c.status for c in self.state.copies.values() if c.book_id == book_id]
 
     def record(self, batch: ImportBatch) -> None:
         self._track(batch)

@@ -126,7 +126,7 @@ async def test_a_reservation_prefers_the_branch_and_repeats_give_the_same_copy(c
     book, (_, east) = _book(catalog, "MAIN", "EAST")
     held = await circulation.reserve_copy(circulation.ReserveCopy(book.id, HOLD, "EAST"), uow=catalog(), clock=CLOCK)
     again = await circulation.reserve_copy(circulation.ReserveCopy(book.id, HOLD), uow=catalog(), clock=CLOCK)
-    assert held.id == again.id == east.id and held.status == CopyStatus.ON_HOLD_SHELF
+    assert held.id == again.id == east.id and held.status == CopyStatus.IN_TRANSIT  # on the pull list
     assert catalog.units[-1].locks == [HOLD]
     with pytest.raises(FailedPrecondition):
         await _check_out(catalog, circulation.CopySelector(copy=(book.id, east.id)), loan="loans/l-9")
@@ -178,3 +178,30 @@ async def test_a_copy_of_an_item_type_left_out_is_not_put_on_the_hold_shelf(cata
         await circulation.reserve_copy(command, uow=catalog(), clock=CLOCK)
     assert none.value.message == f"no copy of books/{book.id} other than REFERENCE is available"
     assert catalog.state.copies[reference.id].status == CopyStatus.AVAILABLE
+
+
+async def test_a_reserved_copy_is_received_onto_the_hold_shelf_once_and_only_for_its_hold(catalog: FakeCatalog) -> None:
+    book, _ = _book(catalog, "MAIN")
+    held = await circulation.reserve_copy(circulation.ReserveCopy(book.id, HOLD), uow=catalog(), clock=CLOCK)
+    assert (held.status, held.current_hold) == (CopyStatus.IN_TRANSIT, HOLD)
+    with pytest.raises(FailedPrecondition) as refused:
+        other = circulation.ShelveHeldCopy(book.id, held.id, "holds/h-2")
+        await circulation.shelve_held_copy(other, uow=catalog(), clock=CLOCK)
+    assert refused.value.reason == "COPY_NOT_HELD"
+    command = circulation.ShelveHeldCopy(book.id, held.id, HOLD)
+    shelved = await circulation.shelve_held_copy(command, uow=catalog(), clock=CLOCK)
+    again = await circulation.shelve_held_copy(command, uow=catalog(), clock=CLOCK)
+    assert (shelved.status, again.status, again.current_hold) == (CopyStatus.ON_HOLD_SHELF,) * 2 + (HOLD,)
+    assert catalog.units[-1].locks == [HOLD]
+    assert len(catalog.events(CopyStatusChanged)) == 2  # set aside, then shelved; the repeat is silent
+
+
+async def test_a_check_in_for_a_hold_of_another_branch_sends_the_copy_in_transit(catalog: FakeCatalog) -> None:
+    book, (copy,) = _book(catalog, "MAIN")
+    await _check_out(catalog, circulation.CopySelector(copy=(book.id, copy.id)))
+    command = circulation.CheckInCopy(book.id, copy.id, LOAN, hold=HOLD, in_transit=True)
+    back = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
+    assert (back.status, back.current_hold, back.current_loan) == (CopyStatus.IN_TRANSIT, HOLD, "")
+    release = circulation.ReleaseCopy(book.id, copy.id, HOLD)
+    released = await circulation.release_copy(release, uow=catalog(), clock=CLOCK)
+    assert (released.status, released.current_hold) == (CopyStatus.AVAILABLE, "")

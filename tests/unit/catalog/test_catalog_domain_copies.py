@@ -114,3 +114,62 @@ def test_a_cataloguer_revision_bumps_the_version_once_and_records_what_changed()
 def test_a_copy_is_named_under_its_book() -> None:
     copy = _copy()
     assert COPY.parse(copy.name) == (copy.book_id, copy.id)
+
+
+def test_a_reserved_copy_is_in_transit_for_its_hold_until_shelved_and_lent_only_to_that_hold() -> None:
+    copy = _copy()
+    copy.reserve("holds/1", now=NOW)
+    assert (copy.status, copy.current_hold) == (CopyStatus.IN_TRANSIT, "holds/1")
+    copy.reserve("holds/1", now=NOW)  # a repeat is a no-op
+    with pytest.raises(FailedPrecondition):
+        copy.reserve("holds/2", now=NOW)
+    with pytest.raises(FailedPrecondition):
+        copy.check_out("loans/1", now=NOW)
+    with pytest.raises(FailedPrecondition):
+        copy.shelve("holds/2", now=NOW)
+    copy.shelve("holds/1", now=NOW)
+    copy.shelve("holds/1", now=NOW)
+    assert (copy.status, copy.current_hold) == (CopyStatus.ON_HOLD_SHELF, "holds/1")
+    copy.reserve("holds/1", now=NOW)  # the hold's copy, wherever it is now
+    assert copy.status == CopyStatus.ON_HOLD_SHELF
+
+
+def test_a_copy_in_transit_for_a_hold_is_lent_to_its_hold_and_released_by_it() -> None:
+    lent, released = _copy(), _copy()
+    for copy in (lent, released):
+        copy.reserve("holds/1", now=NOW)
+    lent.check_out("loans/1", hold="holds/1", now=NOW)
+    assert (lent.status, lent.current_loan, lent.current_hold) == (CopyStatus.ON_LOAN, "loans/1", "")
+    with pytest.raises(FailedPrecondition):
+        released.release("holds/2", now=NOW)
+    released.release("holds/1", now=NOW)
+    assert (released.status, released.current_hold) == (CopyStatus.AVAILABLE, "")
+    with pytest.raises(FailedPrecondition):
+        released.shelve("holds/1", now=NOW)  # released: not set aside any more
+
+
+def test_a_check_in_for_a_hold_in_transit_sends_the_copy_to_the_pickup_branch() -> None:
+    copy = _copy()
+    copy.check_out("loans/1", now=NOW)
+    copy.check_in("loans/1", hold="holds/9", in_transit=True, now=NOW)
+    assert (copy.status, copy.current_loan, copy.current_hold) == (CopyStatus.IN_TRANSIT, "", "holds/9")
+    copy.shelve("holds/9", now=NOW)
+    assert copy.status == CopyStatus.ON_HOLD_SHELF
+
+
+def test_a_copy_in_transit_for_a_hold_is_circulation_s_but_a_cataloguer_s_transit_is_not() -> None:
+    held = _copy()
+    held.reserve("holds/1", now=NOW)
+    with pytest.raises(FailedPrecondition):
+        held.revise(held.details, CopyStatus.AVAILABLE, ("status",), now=NOW)
+    with pytest.raises(FailedPrecondition):
+        held.remove(now=NOW)
+    sent = _copy(CopyStatus.IN_TRANSIT)
+    sent.release("holds/1", now=NOW)  # no hold's: left as is
+    assert sent.status == CopyStatus.IN_TRANSIT
+    with pytest.raises(FailedPrecondition):
+        sent.check_out("loans/1", hold="holds/1", now=NOW)
+    sent.revise(sent.details, CopyStatus.AVAILABLE, ("status",), now=NOW)
+    assert sent.status == CopyStatus.AVAILABLE
+    sent.revise(sent.details, CopyStatus.IN_TRANSIT, ("status",), now=NOW)
+    sent.remove(now=NOW)

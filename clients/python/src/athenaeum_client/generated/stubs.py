@@ -194,14 +194,16 @@ class CatalogServiceStub:
         Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
         Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
-        FAILED_PRECONDITION (the copy is on loan or on the hold shelf), ALREADY_EXISTS (barcode taken).
+        FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
+        (barcode taken).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
     def delete_copy(self, request: catalog_v1.DeleteCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Removes a copy.
-        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in
+        transit for a hold).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteCopy', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
@@ -225,7 +227,7 @@ class CatalogServiceStub:
     def check_in_copy(self, request: catalog_v1.CheckInCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-        when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+        when `hold` is set (IN_TRANSIT for it with `in_transit`: to be sent to the hold's pickup branch); with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
         A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
         checking in a loan already checked in returns the copy unchanged.
         Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
@@ -235,19 +237,28 @@ class CatalogServiceStub:
 
     def reserve_copy(self, request: catalog_v1.ReserveCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
-        for `hold`. Idempotent per hold.
+        Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
+        IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
+        hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReserveCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
     def release_copy(self, request: catalog_v1.ReleaseCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
-        AVAILABLE. Idempotent.
+        Mesh-internal (loans): takes a copy off the hold shelf, or out of transit for a hold (hold cancelled or
+        expired); it becomes AVAILABLE. Idempotent.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is held for a different hold).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReleaseCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
+    def shelve_held_copy(self, request: catalog_v1.ShelveHeldCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
+        """
+        Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
+        it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
 
 class EventsServiceStub:
@@ -505,8 +516,9 @@ class LoansServiceStub:
 
     def place_hold(self, request: loans_v1.PlaceHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
-        Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
-        otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
+        Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
+        available (set aside on the open shelf for staff to pull and bring to the pickup desk: READY when
+        ReceiveHoldCopy receives it there), otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
         patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
         the rules allow no hold on any of the book's copies for this patron; hold limit reached;
@@ -532,11 +544,25 @@ class LoansServiceStub:
 
     def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
-        Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
+        Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
+        is released and goes to the next in the queue.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CancelHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
+
+    def receive_hold_copy(self, request: loans_v1.ReceiveHoldCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
+        """
+        A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
+        scanned at the hold's pickup branch (`branch` equal to its pickup_branch, or the hold has none), the copy
+        goes on the hold shelf and the hold is READY (its pickup window starts, the patron is told); scanned at
+        another branch (or with no `branch`), nothing changes and the IN_TRANSIT hold is answered (send the copy
+        to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
+        Errors: INVALID_ARGUMENT (no barcode), NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
     def reconcile_circulation(self, request: loans_v1.ReconcileCirculationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ReconcileCirculationResponse:
         """
@@ -876,14 +902,16 @@ class CatalogServiceAsyncStub:
         Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
         Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
-        FAILED_PRECONDITION (the copy is on loan or on the hold shelf), ALREADY_EXISTS (barcode taken).
+        FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
+        (barcode taken).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
     async def delete_copy(self, request: catalog_v1.DeleteCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Removes a copy.
-        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in
+        transit for a hold).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteCopy', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
@@ -907,7 +935,7 @@ class CatalogServiceAsyncStub:
     async def check_in_copy(self, request: catalog_v1.CheckInCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-        when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+        when `hold` is set (IN_TRANSIT for it with `in_transit`: to be sent to the hold's pickup branch); with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
         A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
         checking in a loan already checked in returns the copy unchanged.
         Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
@@ -917,19 +945,28 @@ class CatalogServiceAsyncStub:
 
     async def reserve_copy(self, request: catalog_v1.ReserveCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
-        for `hold`. Idempotent per hold.
+        Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
+        IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
+        hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReserveCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
     async def release_copy(self, request: catalog_v1.ReleaseCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
-        Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
-        AVAILABLE. Idempotent.
+        Mesh-internal (loans): takes a copy off the hold shelf, or out of transit for a hold (hold cancelled or
+        expired); it becomes AVAILABLE. Idempotent.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is held for a different hold).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReleaseCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
+    async def shelve_held_copy(self, request: catalog_v1.ShelveHeldCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
+        """
+        Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
+        it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
 
 class EventsServiceAsyncStub:
@@ -1187,8 +1224,9 @@ class LoansServiceAsyncStub:
 
     async def place_hold(self, request: loans_v1.PlaceHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
-        Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
-        otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
+        Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
+        available (set aside on the open shelf for staff to pull and bring to the pickup desk: READY when
+        ReceiveHoldCopy receives it there), otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
         patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
         the rules allow no hold on any of the book's copies for this patron; hold limit reached;
@@ -1214,11 +1252,25 @@ class LoansServiceAsyncStub:
 
     async def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
-        Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
+        Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
+        is released and goes to the next in the queue.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CancelHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
+
+    async def receive_hold_copy(self, request: loans_v1.ReceiveHoldCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
+        """
+        A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
+        scanned at the hold's pickup branch (`branch` equal to its pickup_branch, or the hold has none), the copy
+        goes on the hold shelf and the hold is READY (its pickup window starts, the patron is told); scanned at
+        another branch (or with no `branch`), nothing changes and the IN_TRANSIT hold is answered (send the copy
+        to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
+        Errors: INVALID_ARGUMENT (no barcode), NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
     async def reconcile_circulation(self, request: loans_v1.ReconcileCirculationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ReconcileCirculationResponse:
         """

@@ -36,7 +36,9 @@ class _CopyStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CopyStatus
     COPY_STATUS_ON_HOLD_SHELF: _CopyStatus.ValueType  # 3
     """Set aside for a patron's hold."""
     COPY_STATUS_IN_TRANSIT: _CopyStatus.ValueType  # 4
-    """Moving between branches; cannot be lent until it is AVAILABLE again."""
+    """Moving between branches, or (with `current_hold`) set aside for a hold on its way to the hold shelf of
+    the pickup branch; cannot be lent until it is AVAILABLE again (except, set aside, to its hold's patron).
+    """
     COPY_STATUS_LOST: _CopyStatus.ValueType  # 5
     """Reported lost; not counted as available. Set by a cataloguer, or by the loans service when a loan's copy
     is declared lost.
@@ -58,7 +60,9 @@ COPY_STATUS_ON_LOAN: CopyStatus.ValueType  # 2
 COPY_STATUS_ON_HOLD_SHELF: CopyStatus.ValueType  # 3
 """Set aside for a patron's hold."""
 COPY_STATUS_IN_TRANSIT: CopyStatus.ValueType  # 4
-"""Moving between branches; cannot be lent until it is AVAILABLE again."""
+"""Moving between branches, or (with `current_hold`) set aside for a hold on its way to the hold shelf of
+the pickup branch; cannot be lent until it is AVAILABLE again (except, set aside, to its hold's patron).
+"""
 COPY_STATUS_LOST: CopyStatus.ValueType  # 5
 """Reported lost; not counted as available. Set by a cataloguer, or by the loans service when a loan's copy
 is declared lost.
@@ -726,7 +730,9 @@ class Copy(_message.Message):
     changed by a cataloguer).
     """
     current_hold: _builtins.str
-    """"holds/{hold}" while ON_HOLD_SHELF."""
+    """"holds/{hold}" while ON_HOLD_SHELF, or IN_TRANSIT for a hold (set by circulation: such a copy is the
+    loans service's until received or released).
+    """
     call_number: _builtins.str
     """Classification mark on the spine, e.g. "891.73 BUL"."""
     etag: _builtins.str
@@ -1069,6 +1075,7 @@ class CheckInCopyRequest(_message.Message):
     HOLD_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     LOST_FIELD_NUMBER: _builtins.int
+    IN_TRANSIT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}"."""
     loan: _builtins.str
@@ -1084,6 +1091,8 @@ class CheckInCopyRequest(_message.Message):
     """
     lost: _builtins.bool
     """The loan's copy was declared lost: it goes LOST (not AVAILABLE), `hold` ignored."""
+    in_transit: _builtins.bool
+    """With `hold`: the copy goes IN_TRANSIT for the hold (to its pickup branch), not ON_HOLD_SHELF."""
     def __init__(
         self,
         *,
@@ -1092,10 +1101,11 @@ class CheckInCopyRequest(_message.Message):
         hold: _builtins.str = ...,
         request_id: _builtins.str = ...,
         lost: _builtins.bool = ...,
+        in_transit: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "loan", b"loan", "lost", b"lost", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "in_transit", b"in_transit", "loan", b"loan", "lost", b"lost", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1188,3 +1198,38 @@ class ReleaseCopyRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReleaseCopyRequest: _TypeAlias = ReleaseCopyRequest  # noqa: Y015
+
+@_typing.final
+class ShelveHeldCopyRequest(_message.Message):
+    """Mesh-internal: a copy set aside for a hold that reached the hold shelf."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"books/{book}/copies/{copy}"."""
+    hold: _builtins.str
+    """"holds/{hold}" it is set aside for."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        hold: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShelveHeldCopyRequest: _TypeAlias = ShelveHeldCopyRequest  # noqa: Y015

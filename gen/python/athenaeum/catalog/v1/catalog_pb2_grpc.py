@@ -124,6 +124,11 @@ class CatalogServiceStub:
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReleaseCopyRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
                 _registered_method=True)
+        self.ShelveHeldCopy = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -224,7 +229,8 @@ class CatalogServiceServicer:
         """Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
         Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
-        FAILED_PRECONDITION (the copy is on loan or on the hold shelf), ALREADY_EXISTS (barcode taken).
+        FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
+        (barcode taken).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -232,7 +238,8 @@ class CatalogServiceServicer:
 
     def DeleteCopy(self, request, context):
         """Removes a copy.
-        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in
+        transit for a hold).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -259,7 +266,7 @@ class CatalogServiceServicer:
 
     def CheckInCopy(self, request, context):
         """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-        when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+        when `hold` is set (IN_TRANSIT for it with `in_transit`: to be sent to the hold's pickup branch); with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
         A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
         checking in a loan already checked in returns the copy unchanged.
         Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
@@ -270,8 +277,9 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReserveCopy(self, request, context):
-        """Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
-        for `hold`. Idempotent per hold.
+        """Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
+        IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
+        hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -279,9 +287,18 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReleaseCopy(self, request, context):
-        """Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
-        AVAILABLE. Idempotent.
+        """Mesh-internal (loans): takes a copy off the hold shelf, or out of transit for a hold (hold cancelled or
+        expired); it becomes AVAILABLE. Idempotent.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is held for a different hold).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShelveHeldCopy(self, request, context):
+        """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
+        it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -373,6 +390,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
             'ReleaseCopy': grpc.unary_unary_rpc_method_handler(
                     servicer.ReleaseCopy,
                     request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReleaseCopyRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
+            ),
+            'ShelveHeldCopy': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShelveHeldCopy,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.FromString,
                     response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
             ),
     }
@@ -838,6 +860,33 @@ class CatalogService:
             target,
             '/athenaeum.catalog.v1.CatalogService/ReleaseCopy',
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReleaseCopyRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShelveHeldCopy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.SerializeToString,
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
             options,
             channel_credentials,

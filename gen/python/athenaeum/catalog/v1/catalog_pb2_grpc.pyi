@@ -89,11 +89,13 @@ class CatalogServiceStub:
     """Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
     IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
     Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
-    FAILED_PRECONDITION (the copy is on loan or on the hold shelf), ALREADY_EXISTS (barcode taken).
+    FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
+    (barcode taken).
     """
     DeleteCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.DeleteCopyRequest, _empty_pb2.Empty]
     """Removes a copy.
-    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
+    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in
+    transit for a hold).
     """
     LookupCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.LookupCopyRequest, _catalog_pb2.Copy]
     """Finds a copy by the barcode on its label (staff, and loans lending by barcode).
@@ -108,21 +110,27 @@ class CatalogServiceStub:
     """
     CheckInCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CheckInCopyRequest, _catalog_pb2.Copy]
     """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-    when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+    when `hold` is set (IN_TRANSIT for it with `in_transit`: to be sent to the hold's pickup branch); with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
     A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
     checking in a loan already checked in returns the copy unchanged.
     Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
     FAILED_PRECONDITION (the copy is on loan for a different loan).
     """
     ReserveCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReserveCopyRequest, _catalog_pb2.Copy]
-    """Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
-    for `hold`. Idempotent per hold.
+    """Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
+    IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
+    hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
     Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
     """
     ReleaseCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReleaseCopyRequest, _catalog_pb2.Copy]
-    """Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
-    AVAILABLE. Idempotent.
+    """Mesh-internal (loans): takes a copy off the hold shelf, or out of transit for a hold (hold cancelled or
+    expired); it becomes AVAILABLE. Idempotent.
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is held for a different hold).
+    """
+    ShelveHeldCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ShelveHeldCopyRequest, _catalog_pb2.Copy]
+    """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
+    it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
+    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
     """
 
 @_typing.type_check_only
@@ -185,11 +193,13 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
     IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
     Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
-    FAILED_PRECONDITION (the copy is on loan or on the hold shelf), ALREADY_EXISTS (barcode taken).
+    FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
+    (barcode taken).
     """
     DeleteCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.DeleteCopyRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Removes a copy.
-    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
+    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in
+    transit for a hold).
     """
     LookupCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.LookupCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Finds a copy by the barcode on its label (staff, and loans lending by barcode).
@@ -204,21 +214,27 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """
     CheckInCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CheckInCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-    when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+    when `hold` is set (IN_TRANSIT for it with `in_transit`: to be sent to the hold's pickup branch); with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
     A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
     checking in a loan already checked in returns the copy unchanged.
     Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
     FAILED_PRECONDITION (the copy is on loan for a different loan).
     """
     ReserveCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReserveCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
-    """Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
-    for `hold`. Idempotent per hold.
+    """Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
+    IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
+    hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
     Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
     """
     ReleaseCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReleaseCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
-    """Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
-    AVAILABLE. Idempotent.
+    """Mesh-internal (loans): takes a copy off the hold shelf, or out of transit for a hold (hold cancelled or
+    expired); it becomes AVAILABLE. Idempotent.
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is held for a different hold).
+    """
+    ShelveHeldCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ShelveHeldCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
+    """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
+    it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
+    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
     """
 
 class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -344,7 +360,8 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         """Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
         Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
-        FAILED_PRECONDITION (the copy is on loan or on the hold shelf), ALREADY_EXISTS (barcode taken).
+        FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
+        (barcode taken).
         """
 
     @_abc_1.abstractmethod
@@ -354,7 +371,8 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Removes a copy.
-        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan or on the hold shelf).
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in
+        transit for a hold).
         """
 
     @_abc_1.abstractmethod
@@ -387,7 +405,7 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
         """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
-        when `hold` is set; with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
+        when `hold` is set (IN_TRANSIT for it with `in_transit`: to be sent to the hold's pickup branch); with `lost`, it becomes LOST instead and keeps `current_loan` (the loan that lost it).
         A LOST copy whose `current_loan` is `loan` (found later) is checked in as from loan. Idempotent:
         checking in a loan already checked in returns the copy unchanged.
         Errors: INVALID_ARGUMENT (no name or loan), NOT_FOUND (no such copy),
@@ -400,8 +418,9 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _catalog_pb2.ReserveCopyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
-        """Mesh-internal (loans): puts an AVAILABLE copy of `book`, of the item types asked for, on the hold shelf
-        for `hold`. Idempotent per hold.
+        """Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
+        IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
+        hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
 
@@ -411,9 +430,20 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _catalog_pb2.ReleaseCopyRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
-        """Mesh-internal (loans): takes a copy off the hold shelf (hold cancelled or expired); it becomes
-        AVAILABLE. Idempotent.
+        """Mesh-internal (loans): takes a copy off the hold shelf, or out of transit for a hold (hold cancelled or
+        expired); it becomes AVAILABLE. Idempotent.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (the copy is held for a different hold).
+        """
+
+    @_abc_1.abstractmethod
+    def ShelveHeldCopy(
+        self,
+        request: _catalog_pb2.ShelveHeldCopyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
+        """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
+        it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
         """
 
 def add_CatalogServiceServicer_to_server(servicer: CatalogServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

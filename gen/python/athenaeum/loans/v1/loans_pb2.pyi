@@ -170,6 +170,7 @@ class ReturnLoanRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     BARCODE_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    BRANCH_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"loans/{loan}"; or leave empty and give `barcode` (the desk scans the copy)."""
     barcode: _builtins.str
@@ -181,16 +182,22 @@ class ReturnLoanRequest(_message.Message):
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
+    branch: _builtins.str
+    """The branch code of the desk taking the copy back. When the copy is trapped for a hold whose pickup
+    branch is another, it goes IN_TRANSIT there (the answer's `transit_branch`) instead of onto this desk's hold
+    shelf. Empty: the desk is taken to be the hold's pickup branch.
+    """
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         barcode: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        branch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "branch", b"branch", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -829,6 +836,41 @@ class CancelHoldRequest(_message.Message):
 Global___CancelHoldRequest: _TypeAlias = CancelHoldRequest  # noqa: Y015
 
 @_typing.final
+class ReceiveHoldCopyRequest(_message.Message):
+    """A copy set aside for a hold, scanned at a desk."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BARCODE_FIELD_NUMBER: _builtins.int
+    BRANCH_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    barcode: _builtins.str
+    """The barcode on the copy's label."""
+    branch: _builtins.str
+    """The branch code of the desk receiving it: the copy goes on the hold shelf only at the hold's pickup branch."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        barcode: _builtins.str = ...,
+        branch: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "branch", b"branch", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveHoldCopyRequest: _TypeAlias = ReceiveHoldCopyRequest  # noqa: Y015
+
+@_typing.final
 class ReconcileCirculationRequest(_message.Message):
     """Bring circulation up to date now (admin)."""
 
@@ -877,7 +919,7 @@ class ReconcileCirculationResponse(_message.Message):
     holds_expired: _builtins.int
     """READY holds whose pickup time passed."""
     holds_made_ready: _builtins.int
-    """WAITING holds that got a copy from the hold shelf."""
+    """WAITING holds that got a copy set aside for them (IN_TRANSIT, or READY)."""
     @_builtins.property
     def discrepancies(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Human-readable descriptions of loan/copy disagreements with the catalog, for staff to look at."""

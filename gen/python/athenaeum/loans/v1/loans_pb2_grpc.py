@@ -141,6 +141,11 @@ class LoansServiceStub:
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.CancelHoldRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
                 _registered_method=True)
+        self.ReceiveHoldCopy = channel.unary_unary(
+                '/athenaeum.loans.v1.LoansService/ReceiveHoldCopy',
+                request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReceiveHoldCopyRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
+                _registered_method=True)
         self.ReconcileCirculation = channel.unary_unary(
                 '/athenaeum.loans.v1.LoansService/ReconcileCirculation',
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReconcileCirculationRequest.SerializeToString,
@@ -328,8 +333,9 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def PlaceHold(self, request, context):
-        """Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
-        otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
+        """Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
+        available (set aside on the open shelf for staff to pull and bring to the pickup desk: READY when
+        ReceiveHoldCopy receives it there), otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
         patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
         the rules allow no hold on any of the book's copies for this patron; hold limit reached;
@@ -358,9 +364,24 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CancelHold(self, request, context):
-        """Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
+        """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
+        is released and goes to the next in the queue.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveHoldCopy(self, request, context):
+        """A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
+        scanned at the hold's pickup branch (`branch` equal to its pickup_branch, or the hold has none), the copy
+        goes on the hold shelf and the hold is READY (its pickup window starts, the patron is told); scanned at
+        another branch (or with no `branch`), nothing changes and the IN_TRANSIT hold is answered (send the copy
+        to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
+        Errors: INVALID_ARGUMENT (no barcode), NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -477,6 +498,11 @@ def add_LoansServiceServicer_to_server(servicer, server):
             'CancelHold': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelHold,
                     request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.CancelHoldRequest.FromString,
+                    response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.SerializeToString,
+            ),
+            'ReceiveHoldCopy': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveHoldCopy,
+                    request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReceiveHoldCopyRequest.FromString,
                     response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.SerializeToString,
             ),
             'ReconcileCirculation': grpc.unary_unary_rpc_method_handler(
@@ -1029,6 +1055,33 @@ class LoansService:
             target,
             '/athenaeum.loans.v1.LoansService/CancelHold',
             athenaeum_dot_loans_dot_v1_dot_loans__pb2.CancelHoldRequest.SerializeToString,
+            athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveHoldCopy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.loans.v1.LoansService/ReceiveHoldCopy',
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReceiveHoldCopyRequest.SerializeToString,
             athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
             options,
             channel_credentials,

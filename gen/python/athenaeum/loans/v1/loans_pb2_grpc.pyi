@@ -148,8 +148,9 @@ class LoansServiceStub:
     waived), PERMISSION_DENIED (not a librarian).
     """
     PlaceHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.PlaceHoldRequest, _resources_pb2.Hold]
-    """Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
-    otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
+    """Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
+    available (set aside on the open shelf for staff to pull and bring to the pickup desk: READY when
+    ReceiveHoldCopy receives it there), otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
     Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
     patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
     the rules allow no hold on any of the book's copies for this patron; hold limit reached;
@@ -166,9 +167,20 @@ class LoansServiceStub:
     others' holds).
     """
     CancelHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]
-    """Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
+    """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
+    is released and goes to the next in the queue.
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
     PERMISSION_DENIED (another reader's hold).
+    """
+    ReceiveHoldCopy: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReceiveHoldCopyRequest, _resources_pb2.Hold]
+    """A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
+    scanned at the hold's pickup branch (`branch` equal to its pickup_branch, or the hold has none), the copy
+    goes on the hold shelf and the hold is READY (its pickup window starts, the patron is told); scanned at
+    another branch (or with no `branch`), nothing changes and the IN_TRANSIT hold is answered (send the copy
+    to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
+    Errors: INVALID_ARGUMENT (no barcode), NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
+    FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold), PERMISSION_DENIED
+    (a reader), UNAVAILABLE (catalog unreachable).
     """
     ReconcileCirculation: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
@@ -295,8 +307,9 @@ class LoansServiceAsyncStub(LoansServiceStub):
     waived), PERMISSION_DENIED (not a librarian).
     """
     PlaceHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.PlaceHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
-    """Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
-    otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
+    """Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
+    available (set aside on the open shelf for staff to pull and bring to the pickup desk: READY when
+    ReceiveHoldCopy receives it there), otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
     Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
     patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
     the rules allow no hold on any of the book's copies for this patron; hold limit reached;
@@ -313,9 +326,20 @@ class LoansServiceAsyncStub(LoansServiceStub):
     others' holds).
     """
     CancelHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
-    """Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
+    """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
+    is released and goes to the next in the queue.
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
     PERMISSION_DENIED (another reader's hold).
+    """
+    ReceiveHoldCopy: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReceiveHoldCopyRequest, _resources_pb2.Hold]  # type: ignore[assignment]
+    """A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
+    scanned at the hold's pickup branch (`branch` equal to its pickup_branch, or the hold has none), the copy
+    goes on the hold shelf and the hold is READY (its pickup window starts, the patron is told); scanned at
+    another branch (or with no `branch`), nothing changes and the IN_TRANSIT hold is answered (send the copy
+    to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
+    Errors: INVALID_ARGUMENT (no barcode), NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
+    FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold), PERMISSION_DENIED
+    (a reader), UNAVAILABLE (catalog unreachable).
     """
     ReconcileCirculation: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]  # type: ignore[assignment]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
@@ -541,8 +565,9 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.PlaceHoldRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Hold, _abc.Awaitable[_resources_pb2.Hold]]:
-        """Reserves a book for a patron: READY at once if a copy of an item type the patron may hold is available,
-        otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
+        """Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
+        available (set aside on the open shelf for staff to pull and bring to the pickup desk: READY when
+        ReceiveHoldCopy receives it there), otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
         Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
         patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
         the rules allow no hold on any of the book's copies for this patron; hold limit reached;
@@ -577,9 +602,26 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.CancelHoldRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Hold, _abc.Awaitable[_resources_pb2.Hold]]:
-        """Cancels a WAITING or READY hold; a copy on the hold shelf goes to the next in the queue.
+        """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
+        is released and goes to the next in the queue.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
+        """
+
+    @_abc_1.abstractmethod
+    def ReceiveHoldCopy(
+        self,
+        request: _loans_pb2.ReceiveHoldCopyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.Hold, _abc.Awaitable[_resources_pb2.Hold]]:
+        """A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
+        scanned at the hold's pickup branch (`branch` equal to its pickup_branch, or the hold has none), the copy
+        goes on the hold shelf and the hold is READY (its pickup window starts, the patron is told); scanned at
+        another branch (or with no `branch`), nothing changes and the IN_TRANSIT hold is answered (send the copy
+        to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
+        Errors: INVALID_ARGUMENT (no barcode), NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
         """
 
     @_abc_1.abstractmethod

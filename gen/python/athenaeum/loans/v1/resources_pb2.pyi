@@ -128,6 +128,12 @@ class _HoldStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HoldStatus
     """Cancelled by the patron or staff (`cancel_reason` says why)."""
     HOLD_STATUS_EXPIRED: _HoldStatus.ValueType  # 5
     """Not picked up in time."""
+    HOLD_STATUS_IN_TRANSIT: _HoldStatus.ValueType  # 6
+    """A copy is set aside for the hold and on its way to the hold shelf of the pickup branch: still on the open
+    shelf to be pulled (the pull list), or being sent from another branch. READY when the pickup branch
+    receives it (ReceiveHoldCopy). `copy` is set; no `expire_time` (the pickup window starts when READY).
+    An active hold: it counts toward the hold limit and may be cancelled.
+    """
 
 class HoldStatus(_HoldStatus, metaclass=_HoldStatusEnumTypeWrapper):
     """Where a hold is in its life."""
@@ -144,6 +150,12 @@ HOLD_STATUS_CANCELLED: HoldStatus.ValueType  # 4
 """Cancelled by the patron or staff (`cancel_reason` says why)."""
 HOLD_STATUS_EXPIRED: HoldStatus.ValueType  # 5
 """Not picked up in time."""
+HOLD_STATUS_IN_TRANSIT: HoldStatus.ValueType  # 6
+"""A copy is set aside for the hold and on its way to the hold shelf of the pickup branch: still on the open
+shelf to be pulled (the pull list), or being sent from another branch. READY when the pickup branch
+receives it (ReceiveHoldCopy). `copy` is set; no `expire_time` (the pickup window starts when READY).
+An active hold: it counts toward the hold limit and may be cancelled.
+"""
 Global___HoldStatus: _TypeAlias = HoldStatus  # noqa: Y015
 
 @_typing.final
@@ -175,6 +187,8 @@ class Loan(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     FINE_FIELD_NUMBER: _builtins.int
+    TRAPPED_HOLD_FIELD_NUMBER: _builtins.int
+    TRANSIT_BRANCH_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"loans/{loan}". Assigned by the server."""
     patron: _builtins.str
@@ -214,6 +228,14 @@ class Loan(_message.Message):
     """"fines/{fine}": the overdue fine its return assessed or brought up to date (the answer of ReturnLoan
     names it, so the desk can tell what was charged without a second call). Set on a RETURNED loan that came
     back overdue with a fine; empty otherwise (an ACTIVE loan's accruing fine: ListFines of the patron).
+    """
+    trapped_hold: _builtins.str
+    """"holds/{hold}": in the answer of ReturnLoan, the hold the returned copy was trapped for (set aside for
+    the head of the book's queue); empty when it went back on the open shelf. Empty elsewhere.
+    """
+    transit_branch: _builtins.str
+    """With `trapped_hold`: the branch code to send the copy to (the hold's pickup branch, another than the
+    desk's): the copy is IN_TRANSIT. Empty when it goes on this desk's hold shelf (the hold READY).
     """
     @_builtins.property
     def issue_time(self) -> _timestamp_pb2.Timestamp:
@@ -257,10 +279,12 @@ class Loan(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
         fine: _builtins.str = ...,
+        trapped_hold: _builtins.str = ...,
+        transit_branch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "issue_time", b"issue_time", "return_time", b"return_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_title", b"book_title", "circulation_rule", b"circulation_rule", "copy", b"copy", "due_time", b"due_time", "etag", b"etag", "fine", b"fine", "issue_time", b"issue_time", "issued_by", b"issued_by", "item_type", b"item_type", "max_renewals", b"max_renewals", "name", b"name", "overdue", b"overdue", "overdue_days", b"overdue_days", "patron", b"patron", "renewal_count", b"renewal_count", "return_time", b"return_time", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_title", b"book_title", "circulation_rule", b"circulation_rule", "copy", b"copy", "due_time", b"due_time", "etag", b"etag", "fine", b"fine", "issue_time", b"issue_time", "issued_by", b"issued_by", "item_type", b"item_type", "max_renewals", b"max_renewals", "name", b"name", "overdue", b"overdue", "overdue_days", b"overdue_days", "patron", b"patron", "renewal_count", b"renewal_count", "return_time", b"return_time", "status", b"status", "transit_branch", b"transit_branch", "trapped_hold", b"trapped_hold", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -326,7 +350,7 @@ class CirculationRule(_message.Message):
     hold is never put on the hold shelf for them, and a hold on a book with no copy they may hold is refused.
     """
     max_holds: _builtins.int
-    """Most open (WAITING or READY) holds a patron may have under this rule."""
+    """Most open (WAITING, IN_TRANSIT or READY) holds a patron may have under this rule."""
     hold_pickup_days: _builtins.int
     """Days a READY hold waits on the shelf: until the end of the library's day this many days after the copy was
     put there (see Hold.expire_time).
@@ -499,11 +523,13 @@ class Hold(_message.Message):
     pickup_branch: _builtins.str
     """Branch code to collect from; defaults to the patron's home branch."""
     status: Global___HoldStatus.ValueType
-    """Where the hold is: WAITING, READY, then FULFILLED, CANCELLED or EXPIRED."""
+    """Where the hold is: WAITING, IN_TRANSIT, READY, then FULFILLED, CANCELLED or EXPIRED."""
     queue_position: _builtins.int
     """1 = next in line; 0 unless WAITING."""
     copy: _builtins.str
-    """"books/{book}/copies/{copy}" on the hold shelf, while READY."""
+    """"books/{book}/copies/{copy}" set aside for it: on its way to the hold shelf while IN_TRANSIT, on the hold
+    shelf while READY.
+    """
     loan: _builtins.str
     """"loans/{loan}" that fulfilled it."""
     cancel_reason: _builtins.str
@@ -516,7 +542,7 @@ class Hold(_message.Message):
 
     @_builtins.property
     def ready_time(self) -> _timestamp_pb2.Timestamp:
-        """When a copy was put aside."""
+        """When its copy was put on the hold shelf (READY)."""
 
     @_builtins.property
     def expire_time(self) -> _timestamp_pb2.Timestamp:

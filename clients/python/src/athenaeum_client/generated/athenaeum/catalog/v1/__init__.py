@@ -39,6 +39,7 @@ __all__ = (
     "SearchBooksResponse",
     "SearchFilters",
     "SearchResult",
+    "ShelveHeldCopyRequest",
     "UpdateBookRequest",
     "UpdateCopyRequest",
 )
@@ -81,7 +82,8 @@ class CopyStatus(betterproto2.Enum):
 
     IN_TRANSIT = 4
     """
-    Moving between branches; cannot be lent until it is AVAILABLE again.
+    Moving between branches, or (with `current_hold`) set aside for a hold on its way to the hold shelf of
+    the pickup branch; cannot be lent until it is AVAILABLE again (except, set aside, to its hold's patron).
     """
 
     LOST = 5
@@ -431,6 +433,11 @@ class CheckInCopyRequest(betterproto2.Message):
     The loan's copy was declared lost: it goes LOST (not AVAILABLE), `hold` ignored.
     """
 
+    in_transit: "bool" = betterproto2.field(6, betterproto2.TYPE_BOOL)
+    """
+    With `hold`: the copy goes IN_TRANSIT for the hold (to its pickup branch), not ON_HOLD_SHELF.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "CheckInCopyRequest", CheckInCopyRequest
@@ -554,7 +561,8 @@ class Copy(betterproto2.Message):
 
     current_hold: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
     """
-    "holds/{hold}" while ON_HOLD_SHELF.
+    "holds/{hold}" while ON_HOLD_SHELF, or IN_TRANSIT for a hold (set by circulation: such a copy is the
+    loans service's until received or released).
     """
 
     call_number: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
@@ -1451,6 +1459,37 @@ class SearchResult(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "SearchResult", SearchResult
+)
+
+
+@dataclass(eq=False, repr=False)
+class ShelveHeldCopyRequest(betterproto2.Message):
+    """
+    Mesh-internal: a copy set aside for a hold that reached the hold shelf.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}".
+    """
+
+    hold: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    "holds/{hold}" it is set aside for.
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "ShelveHeldCopyRequest", ShelveHeldCopyRequest
 )
 
 

@@ -48,6 +48,7 @@ __all__ = (
     "LostLoanFound",
     "PayFineRequest",
     "PlaceHoldRequest",
+    "ReceiveHoldCopyRequest",
     "ReconcileCirculationRequest",
     "ReconcileCirculationResponse",
     "RenewLoanRequest",
@@ -198,6 +199,14 @@ class HoldStatus(betterproto2.Enum):
     Not picked up in time.
     """
 
+    IN_TRANSIT = 6
+    """
+    A copy is set aside for the hold and on its way to the hold shelf of the pickup branch: still on the open
+    shelf to be pulled (the pull list), or being sent from another branch. READY when the pickup branch
+    receives it (ReceiveHoldCopy). `copy` is set; no `expire_time` (the pickup window starts when READY).
+    An active hold: it counts toward the hold limit and may be cancelled.
+    """
+
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
         return {
@@ -207,6 +216,7 @@ class HoldStatus(betterproto2.Enum):
             3: "HOLD_STATUS_FULFILLED",
             4: "HOLD_STATUS_CANCELLED",
             5: "HOLD_STATUS_EXPIRED",
+            6: "HOLD_STATUS_IN_TRANSIT",
         }
 
     @classmethod
@@ -218,6 +228,7 @@ class HoldStatus(betterproto2.Enum):
             "HOLD_STATUS_FULFILLED": 3,
             "HOLD_STATUS_CANCELLED": 4,
             "HOLD_STATUS_EXPIRED": 5,
+            "HOLD_STATUS_IN_TRANSIT": 6,
         }
 
 
@@ -400,7 +411,7 @@ class CirculationRule(betterproto2.Message):
 
     max_holds: "int" = betterproto2.field(13, betterproto2.TYPE_INT32)
     """
-    Most open (WAITING or READY) holds a patron may have under this rule.
+    Most open (WAITING, IN_TRANSIT or READY) holds a patron may have under this rule.
     """
 
     hold_pickup_days: "int" = betterproto2.field(14, betterproto2.TYPE_INT32)
@@ -898,7 +909,7 @@ class Hold(betterproto2.Message):
         5, betterproto2.TYPE_ENUM, default_factory=lambda: HoldStatus(0)
     )
     """
-    Where the hold is: WAITING, READY, then FULFILLED, CANCELLED or EXPIRED.
+    Where the hold is: WAITING, IN_TRANSIT, READY, then FULFILLED, CANCELLED or EXPIRED.
     """
 
     queue_position: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
@@ -908,7 +919,8 @@ class Hold(betterproto2.Message):
 
     copy: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
     """
-    "books/{book}/copies/{copy}" on the hold shelf, while READY.
+    "books/{book}/copies/{copy}" set aside for it: on its way to the hold shelf while IN_TRANSIT, on the hold
+    shelf while READY.
     """
 
     loan: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
@@ -933,7 +945,7 @@ class Hold(betterproto2.Message):
         optional=True,
     )
     """
-    When a copy was put aside.
+    When its copy was put on the hold shelf (READY).
     """
 
     expire_time: "datetime.datetime | None" = betterproto2.field(
@@ -1590,6 +1602,18 @@ class Loan(betterproto2.Message):
     back overdue with a fine; empty otherwise (an ACTIVE loan's accruing fine: ListFines of the patron).
     """
 
+    trapped_hold: "str" = betterproto2.field(21, betterproto2.TYPE_STRING)
+    """
+    "holds/{hold}": in the answer of ReturnLoan, the hold the returned copy was trapped for (set aside for
+    the head of the book's queue); empty when it went back on the open shelf. Empty elsewhere.
+    """
+
+    transit_branch: "str" = betterproto2.field(22, betterproto2.TYPE_STRING)
+    """
+    With `trapped_hold`: the branch code to send the copy to (the hold's pickup branch, another than the
+    desk's): the copy is IN_TRANSIT. Empty when it goes on this desk's hold shelf (the hold READY).
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Loan", Loan)
 
@@ -1987,6 +2011,37 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class ReceiveHoldCopyRequest(betterproto2.Message):
+    """
+    A copy set aside for a hold, scanned at a desk.
+    """
+
+    barcode: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    The barcode on the copy's label.
+    """
+
+    branch: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The branch code of the desk receiving it: the copy goes on the hold shelf only at the hold's pickup branch.
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "ReceiveHoldCopyRequest", ReceiveHoldCopyRequest
+)
+
+
+@dataclass(eq=False, repr=False)
 class ReconcileCirculationRequest(betterproto2.Message):
     """
     Bring circulation up to date now (admin).
@@ -2035,7 +2090,7 @@ class ReconcileCirculationResponse(betterproto2.Message):
 
     holds_made_ready: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
     """
-    WAITING holds that got a copy from the hold shelf.
+    WAITING holds that got a copy set aside for them (IN_TRANSIT, or READY).
     """
 
     discrepancies: "list[str]" = betterproto2.field(
@@ -2100,6 +2155,13 @@ class ReturnLoanRequest(betterproto2.Message):
     ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+    branch: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The branch code of the desk taking the copy back. When the copy is trapped for a hold whose pickup
+    branch is another, it goes IN_TRANSIT there (the answer's `transit_branch`) instead of onto this desk's hold
+    shelf. Empty: the desk is taken to be the hold's pickup branch.
     """
 
 
