@@ -32,18 +32,15 @@ async function patronStanding(patron) {
   return { loans: loans.total_size || 0, owed: fines.outstanding_total || "0", currency: fines.fines?.[0]?.currency_code };
 }
 
-/** After a return: is the copy now set aside for a hold, and for whom: on the hold shelf here, or to be sent
- * to the hold's pickup branch? A log entry, or null. */
-async function holdNote(barcode) {
-  const copy = await api("/v1/copies:lookup", { query: { barcode } });
-  const held = ["COPY_STATUS_ON_HOLD_SHELF", "COPY_STATUS_IN_TRANSIT"].includes(copy.status);
-  if (!held || !copy.current_hold) return null;
-  const hold = await api(`/v1/${copy.current_hold}`);
-  const patron = await patronLabel(hold.patron);
-  if (copy.status === "COPY_STATUS_IN_TRANSIT") {
-    return { kind: "transit", text: t("desk.to_transit", { patron, branch: hold.pickup_branch }) };
-  }
-  return { kind: "shelf", text: t("desk.to_hold_shelf", { patron, branch: hold.pickup_branch || t("hold.any_branch") }) };
+/** After a return: the hold the copy was trapped for (the loan's `trapped_hold`), if any, and where the copy
+ * goes: this desk's hold shelf, or the hold's pickup branch (`transit_branch`). A log entry, or null. */
+async function holdNote(loan) {
+  if (!loan.trapped_hold) return null;
+  // The copy goes aside whether or not the hold can be read now: said with the hold's name at worst.
+  const hold = await api(`/v1/${loan.trapped_hold}`).catch(() => null);
+  const patron = hold ? await patronLabel(hold.patron) : loan.trapped_hold;
+  if (loan.transit_branch) return { kind: "transit", text: t("desk.to_transit", { patron, branch: loan.transit_branch }) };
+  return { kind: "shelf", text: t("desk.to_hold_shelf", { patron, branch: hold?.pickup_branch || t("hold.any_branch") }) };
 }
 
 /** After a return: did the book come back late, and what is the loan's overdue fine (the patron's fines, newest
@@ -154,7 +151,7 @@ export function DeskPage() {
       record({ kind: "ok", text: t("desk.returned", { title: loan.book_title, barcode: code }) });
       const late = await lateNote(loan).catch(() => (loan.overdue_days > 0 ? tn("desk.late_days", loan.overdue_days) : null));
       if (late) record({ kind: "late", text: late });
-      const held = await holdNote(code).catch(() => null);
+      const held = await holdNote(loan).catch(() => null);
       if (held) record(held);
       // The patron at the desk may be the one who returned it: their count of loans and fines changed.
       if (atDesk && loan.patron === atDesk.name) setStanding(await patronStanding(atDesk).catch(() => null));
