@@ -41,6 +41,16 @@ async def register(rest: httpx.AsyncClient, email: str, display_name: str, passw
     return {**body["user"], "password": password, "access_token": body["tokens"]["access_token"]}
 
 
+async def receive_copy(rest: httpx.AsyncClient, staff, barcode: str, branch: str = "") -> dict:
+    """Staff receive a copy set aside for a hold at the desk of `branch` (empty: the hold's pickup branch is
+    taken to be the desk's when it names none): the hold, READY with the copy on the hold shelf."""
+    body = {"barcode": barcode, "branch": branch}
+    received = await rest.post("/v1/holds:receive", json=body, headers=staff.headers)
+    assert received.status_code == 200 and received.json()["status"] == "HOLD_STATUS_READY", received.text
+    hold: dict = received.json()
+    return hold
+
+
 async def sign_in(page: Page, email: str, password: str, *, next_hash: str = "") -> None:
     """Sign in through the page's form, as a person would, and wait to be taken on."""
     await page.goto(f"/#/signin{f'?next={next_hash}' if next_hash else ''}")

@@ -52,7 +52,7 @@ async def test_a_patron_searches_opens_a_book_signs_in_and_places_a_hold(
 
     await page.get_by_role("button", name="Place a hold").click()
     hold = page.get_by_test_id("my-hold")
-    await expect(hold).to_contain_text(re.compile("Ready for pickup|You are in the queue"))
+    await expect(hold).to_contain_text(re.compile("A copy is being fetched for you|You are in the queue"))
 
     await page.get_by_role("link", name="My account").click()
     await expect(page.get_by_test_id("card-number")).to_have_text(patron["card_number"])
@@ -107,14 +107,14 @@ async def test_a_hold_whose_book_left_the_catalogue_says_so(
 async def test_after_a_hold_takes_the_copy_the_book_page_counts_it(
     page: Page, rest: httpx.AsyncClient, one_copy_book, unique_email
 ) -> None:
-    """The page went on saying "1 of 1 available" beside "Ready for pickup" for the copy it had just taken."""
+    """The page went on saying "1 of 1 available" beside the hold for the copy it had just taken."""
     patron = await register(rest, unique_email(), "Nadezhda Teffi")
     await sign_in(page, patron["email"], patron["password"], next_hash=f"/books/{one_copy_book.id}")
     await expect(page.get_by_text("1 of 1 available")).to_be_visible()
 
     await page.get_by_role("button", name="Place a hold").click()
 
-    await expect(page.get_by_test_id("my-hold")).to_contain_text("Ready for pickup")
+    await expect(page.get_by_test_id("my-hold")).to_contain_text("A copy is being fetched for you.")
     await expect(page.get_by_text("None available now (0 of 1)")).to_be_visible()
 
 

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 import pytest
-from browser_helpers import register, sign_in
+from browser_helpers import receive_copy, register, sign_in
 from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -146,7 +146,8 @@ async def test_a_patron_s_page_names_the_book_on_the_hold_shelf_and_speaks_to_st
         json={"patron": patron["name"], "book": one_copy_book.name},
         headers={"authorization": f"Bearer {patron['access_token']}"},
     )
-    assert held.status_code == 200 and held.json()["status"] == "HOLD_STATUS_READY", held.text
+    assert held.status_code == 200 and held.json()["status"] == "HOLD_STATUS_IN_TRANSIT", held.text
+    await receive_copy(rest, librarian, one_copy_book.barcodes[0])  # fetched and put on the hold shelf
 
     await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{patron['name'].split('/')[-1]}")
 
