@@ -56,6 +56,8 @@ def loan_to_proto(loan: Loan, *, now: datetime, zone: tzinfo) -> resources_pb2.L
         update_time=timestamp(loan.updated_at),
         etag=loan.etag,
         fine=loan.fine,
+        trapped_hold=loan.trapped_hold,
+        transit_branch=loan.transit_branch,
     )
 
 
@@ -170,7 +172,7 @@ def hold_to_proto(hold: Hold) -> resources_pb2.Hold:
         pickup_branch=hold.pickup_branch,
         status=_HOLD_STATUS[hold.status],
         queue_position=hold.queue_position if hold.status == HoldStatus.WAITING else 0,
-        copy=hold.copy if hold.status == HoldStatus.READY else "",
+        copy=hold.copy if hold.set_aside else "",
         loan=hold.loan,
         create_time=timestamp(hold.created_at),
         ready_time=timestamp(hold.ready_at),

@@ -23,7 +23,7 @@ from services.loans.api.convert import (
     loan_to_proto,
 )
 from services.loans.api.rule_rpcs import CirculationRuleRpcs
-from services.loans.app import fining, holding, issuing, losing, reconciling, renewing, returning, viewing
+from services.loans.app import fining, holding, issuing, losing, receiving, reconciling, renewing, returning, viewing
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcilePolicy
@@ -117,6 +117,7 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
             barcode=request.barcode,
             request_id=parse_request_id(request.request_id),
             actor=current_actor(),
+            branch=request.branch,
         )
         loan = await returning.return_loan(
             command,
@@ -255,11 +256,21 @@ class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
         )
 
     async def CancelHold(self, request: loans_pb2.CancelHoldRequest, context: Context) -> resources_pb2.Hold:
-        """Cancels a WAITING or READY hold."""
+        """Cancels a WAITING, IN_TRANSIT or READY hold."""
         command = holding.CancelHold(
             HOLD.parse_id(request.name), request.reason, parse_request_id(request.request_id), current_actor()
         )
         hold = await holding.cancel_hold(
+            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
+        )
+        return hold_to_proto(hold)
+
+    async def ReceiveHoldCopy(self, request: loans_pb2.ReceiveHoldCopyRequest, context: Context) -> resources_pb2.Hold:
+        """A copy set aside for a hold reaches a desk: READY at its pickup branch."""
+        command = receiving.ReceiveHoldCopy(
+            request.barcode, request.branch, parse_request_id(request.request_id), current_actor()
+        )
+        hold = await receiving.receive_hold_copy(
             command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
         )
         return hold_to_proto(hold)

@@ -2,26 +2,30 @@
 circulation, and the repairs loans may make on its own:
 
 - a copy on loan for one of our loans that has ended (or failed) is checked back in;
-- a copy on the hold shelf for a hold of ours is given to it (a WAITING hold becomes READY with it, an ended
-  hold's copy is released and offered to the next in the queue, a copy one too many is taken off the shelf);
+- a copy set aside for a hold of ours (on the hold shelf, or in transit to it) is given to it (a WAITING hold
+  becomes READY, or IN_TRANSIT, with it; an IN_TRANSIT hold whose copy the catalog has on the hold shelf, received
+  there, becomes READY; an ended hold's copy is released and offered to the next in the queue, a copy one too
+  many is taken off the shelf);
 - a copy out on a loan or shelved for a hold we never recorded, an active loan whose copy the catalog does
-  not have out on it, and a READY hold whose copy is not on the shelf for it, are reported for staff. (A copy
-  out on a loan not recorded here is checked in when staff take it back: returning it by barcode, see
+  not have out on it, and a hold whose copy is not set aside for it (READY: on the shelf), are reported for
+  staff. (A copy out on a loan not recorded here is checked in when staff take it back: returning it by barcode, see
   unrecorded.py; checked in here, it would be offered to the queue while it is most likely with a patron.)
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.receiving import record_received
 from services.loans.app.shelf import serve_queue, shelved
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HOLD
+from services.loans.domain.holds import HOLD, HoldStatus
 from services.loans.domain.loans import LOAN, LoanStatus
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import DomainError
@@ -47,7 +51,8 @@ async def compare_with_catalog(
         return
     comparison = _Comparison(discrepancies, uow, clock, catalog, saga_timeout, zone, dry_run)
     await comparison.loans([copy for copy in circulating if copy.status == "ON_LOAN"])
-    await comparison.shelf([copy for copy in circulating if copy.status == "ON_HOLD_SHELF"])
+    # A copy a cataloguer sent IN_TRANSIT (no hold) is not circulation's.
+    await comparison.shelf([copy for copy in circulating if copy.status == "ON_HOLD_SHELF" or copy.held])
 
 
 def ours(names: Iterable[str], pattern: NamePattern) -> list[str]:
@@ -96,7 +101,7 @@ class _Comparison:
         """The hold has ended, yet the catalog keeps its copy on the shelf (settle_holds, earlier in this pass,
         released what it knew of; an undone issue can put a copy back for its hold after that hold's release
         was done). The catalog refuses it unless the copy is still on the shelf for that hold."""
-        self.discrepancies.append(f"{copy.name} is on the hold shelf for {copy.current_hold}, which has ended")
+        self.discrepancies.append(f"{copy.name} is {_where(copy)} for {copy.current_hold}, which has ended")
         if self.dry_run:
             return
         with contextlib.suppress(DomainError):
@@ -106,33 +111,57 @@ class _Comparison:
     async def shelf(self, on_shelf: list[CopyInfo]) -> None:
         async with self.uow:
             holds = await self.uow.holds.shelf_records(ours((copy.current_hold for copy in on_shelf), HOLD))
-            ready = await self.uow.holds.ready_copies()
+            set_aside = await self.uow.holds.set_aside_copies()
         for copy in on_shelf:
             known = holds.get(copy.current_hold)
             if known is None:
                 self.discrepancies.append(
-                    f"{copy.name} is on the hold shelf for {copy.current_hold or 'no hold'} unknown here"
+                    f"{copy.name} is {_where(copy)} for {copy.current_hold or 'no hold'} unknown here"
                 )
                 continue
             hold_id, recorded_copy = known
             if recorded_copy == copy.name:
-                if ready.get(copy.name) != copy.current_hold:
-                    await self._ended_with(copy)
+                await self._recorded(copy, hold_id, set_aside.get(copy.name))
                 continue
             self.discrepancies.append(
-                f"{copy.name} is on the hold shelf for {copy.current_hold}, which does not have it here"
+                f"{copy.name} is {_where(copy)} for {copy.current_hold}, which does not have it here"
             )
             if not self.dry_run:  # a crash between the catalog's step and ours: finish ours
                 with contextlib.suppress(DomainError):
                     await shelved(
-                        hold_id, copy.name, uow=self.uow, clock=self.clock, catalog=self.catalog, zone=self.zone
+                        hold_id,
+                        copy.name,
+                        in_transit=copy.in_transit,
+                        uow=self.uow,
+                        clock=self.clock,
+                        catalog=self.catalog,
+                        zone=self.zone,
                     )
         shelf_view = {copy.name: copy.current_hold for copy in on_shelf}
-        for copy_name, hold in ready.items():
+        for copy_name, (hold, status) in set_aside.items():
             if shelf_view.get(copy_name) != hold:
+                where = "on the shelf" if status == HoldStatus.READY else "set aside"
                 self.discrepancies.append(
-                    f"{hold} is ready here but the catalog does not have {copy_name} on the shelf for it"
+                    f"{hold} is {status.lower().replace('_', ' ')} here but the catalog does not have {copy_name}"
+                    f" {where} for it"
                 )
+
+    async def _recorded(self, copy: CopyInfo, hold_id: uuid.UUID, active: tuple[str, HoldStatus] | None) -> None:
+        """The catalog has `copy` set aside for a hold that has it here: ended, or received on the hold shelf by
+        the catalog while IN_TRANSIT here (a crash after ReceiveHoldCopy's catalog step: READY now)."""
+        if active is None or active[0] != copy.current_hold:
+            await self._ended_with(copy)
+        elif active[1] == HoldStatus.IN_TRANSIT and not copy.in_transit:
+            self.discrepancies.append(f"{copy.name} is on the hold shelf for {copy.current_hold}, in transit here")
+            if not self.dry_run:
+                with contextlib.suppress(DomainError):
+                    await record_received(hold_id, copy.name, uow=self.uow, clock=self.clock, zone=self.zone)
+        elif active[1] == HoldStatus.READY and copy.in_transit:
+            self.discrepancies.append(f"{copy.name} is in transit for {copy.current_hold}, which is ready here")
+
+
+def _where(copy: CopyInfo) -> str:
+    return "in transit" if copy.in_transit else "on the hold shelf"
 
 
 async def _check_back_in(copy: str, loan: str, catalog: Catalog) -> None:

@@ -29,7 +29,7 @@ from services.loans.app.returning import finish_return_on_copy
 from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, release_and_pass_on
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
-from services.loans.domain.holds import HOLD, Hold
+from services.loans.domain.holds import HOLD, Hold, HoldStatus
 from services.loans.domain.item_types import ANY_ITEM_TYPE
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.rules import most_specific, own_rule_types
@@ -282,15 +282,17 @@ async def _give_up(loan_id: uuid.UUID, reason: str, *, uow: LoansUnitOfWork, clo
 
 
 async def compensate(loan_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> bool:
-    """Check the copy back in for a FAILED loan (onto the hold shelf again if it was held); False if the
-    catalog cannot be reached now (the reconciler tries again)."""
+    """Check the copy back in for a FAILED loan (set aside again if it was held: on the hold shelf, or in transit
+    for a hold not yet READY); False if the catalog cannot be reached now (the reconciler tries again)."""
     async with uow.reading():
         loan = await uow.loans.get(loan_id)
+        hold = await uow.holds.get(HOLD.parse_id(loan.hold)) if loan.hold and not loan.compensated else None
     if loan.compensated:
         return True
     if copy:
+        in_transit = hold is not None and hold.status == HoldStatus.IN_TRANSIT
         try:
-            await catalog.check_in(copy=copy, loan=loan.name, hold=loan.hold)
+            await catalog.check_in(copy=copy, loan=loan.name, hold=loan.hold, in_transit=in_transit)
         except DependencyUnavailable:
             return False
         except (FailedPrecondition, NotFound):

@@ -156,7 +156,7 @@ async def take_back_found(
     loan = await _record_found(loan, actor.user or "system", uow=uow, clock=clock)
     trap = await first_to_hold(copy.book, copy.item_type, uow=uow, clock=clock)
     checked_in = await catalog.check_in(copy=copy.name, loan=loan.name, hold=trap)
-    if checked_in.status == "ON_HOLD_SHELF" and HOLD.matches(checked_in.current_hold):
+    if checked_in.held and HOLD.matches(checked_in.current_hold):
         hold_id = HOLD.parse_id(checked_in.current_hold)
         await after_commit(shelved(hold_id, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone), loan.name)
     return loan

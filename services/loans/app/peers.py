@@ -33,7 +33,7 @@ class Catalog(Protocol):
     async def get_copy(self, name: str) -> CopyInfo: ...
     async def copies_of(self, book: str) -> list[CopyInfo]: ...
     async def copies_in_circulation(self) -> list[CopyInfo]:
-        """Every copy on loan or on the hold shelf."""
+        """Every copy on loan, on the hold shelf or in transit (for a hold, or sent by a cataloguer)."""
 
     async def check_out(
         self, *, selector: tuple[str, str], loan: str, hold: str, item_types: ItemTypes = ANY_ITEM_TYPE
@@ -41,11 +41,20 @@ class Catalog(Protocol):
         """By book, a copy of one of `item_types` (those the patron may borrow); FailedPrecondition
         (NO_COPY_AVAILABLE) when none is available."""
 
-    async def check_in(self, *, copy: str, loan: str, hold: str, lost: bool = False) -> CopyInfo:
-        """Ends `loan` on the copy: AVAILABLE, or on the hold shelf for `hold`; LOST with `lost` (it keeps the
-        loan's name, so that this check-in of the loan later, the copy found, puts it back)."""
+    async def check_in(
+        self, *, copy: str, loan: str, hold: str, lost: bool = False, in_transit: bool = False
+    ) -> CopyInfo:
+        """Ends `loan` on the copy: AVAILABLE, or on the hold shelf for `hold` (IN_TRANSIT for it with
+        `in_transit`: to the hold's pickup branch); LOST with `lost` (it keeps the loan's name, so that this
+        check-in of the loan later, the copy found, puts it back)."""
 
     async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
-        """A copy of one of `item_types` (those the hold's patron may hold) onto the hold shelf."""
+        """A copy of one of `item_types` (those the hold's patron may hold) set aside for the hold: IN_TRANSIT
+        for it (to be pulled from the open shelf and brought to the pickup desk)."""
 
-    async def release(self, *, copy: str, hold: str) -> CopyInfo: ...
+    async def release(self, *, copy: str, hold: str) -> CopyInfo:
+        """Off the hold shelf, or out of transit for the hold: AVAILABLE."""
+
+    async def shelve(self, *, copy: str, hold: str) -> CopyInfo:
+        """A copy IN_TRANSIT for `hold` onto the hold shelf; FailedPrecondition (COPY_NOT_HELD) when it is not
+        set aside for the hold."""

@@ -1,10 +1,10 @@
 """The issue saga's first step: the PENDING loan, committed before the catalog is asked for a copy.
 
-Begun after the copy was looked up (its book and item type known: the limit of its type and the patron's READY
-hold on its book are checked first), or unseen: by barcode, when neither could change the answer (the patron
-is within every limit and has no copy waiting on the hold shelf), so the catalog is asked only to check the
-copy out, and its answer says what the copy is. The limit of the copy's own type is checked again either way
-once the copy is out (issuing.py).
+Begun after the copy was looked up (its book and item type known: the limit of its type and the patron's hold on
+its book with a copy set aside, READY or IN_TRANSIT, are checked first), or unseen: by barcode, when neither could
+change the answer (the patron is within every limit and has no copy set aside), so the catalog is asked only to
+check the copy out, and its answer says what the copy is. The limit of the copy's own type is checked again
+either way once the copy is out (issuing.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from services.loans.domain.borrowing import (
     may_borrow_any_item_type,
     not_for_loan,
 )
-from services.loans.domain.holds import HoldStatus
 from services.loans.domain.item_types import ItemTypes, lendable
 from services.loans.domain.loans import Loan
 from services.loans.domain.rules import WILDCARD, most_specific, own_rule_types
@@ -67,7 +66,7 @@ async def begin_seen(
         if copy is not None:  # its own rule: refused before the copy is taken out (by book, once it is)
             rule.terms.ensure_lends_at(now, policy.time_zone)
         hold = await uow.holds.active_for(cmd.patron, book)
-        ready = hold if hold is not None and hold.status == HoldStatus.READY else None
+        ready = hold if hold is not None and hold.set_aside else None  # its copy on the shelf or on its way
         requested_copy = ready.copy if ready and not cmd.barcode else ""
         return await _record(cmd, book, requested_copy, ready.name if ready else "", uow=uow, now=now)
 

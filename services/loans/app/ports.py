@@ -107,7 +107,7 @@ class LoanRepository(Protocol):
 
     async def standing(self, patron: str, *, item_type: str, now: datetime, besides: Sequence[str] = ()) -> Standing:
         """Active loans (of `item_type`, or for "*" of every type but those in `besides`), overdue loans,
-        fines still owed and READY holds."""
+        fines still owed and holds with a copy set aside (READY or IN_TRANSIT)."""
 
     async def list_newest_first(
         self, where: LoanFilter, *, now: datetime, page: PageRequest[NewestFirst]
@@ -188,12 +188,12 @@ class HoldRepository(Protocol):
         """Writes back a changed hold (Conflict, CONCURRENT_UPDATE, on a lost race)."""
 
     async def active_for(self, patron: str, book: str) -> Hold | None:
-        """The patron's WAITING or READY hold on the book."""
+        """The patron's active (WAITING, IN_TRANSIT or READY) hold on the book."""
 
     async def count_active(self, patron: str) -> int: ...
 
     async def active_of(self, patron: str) -> list[Hold]:
-        """The patron's WAITING and READY holds, oldest first."""
+        """The patron's active (WAITING, IN_TRANSIT and READY) holds, oldest first."""
 
     async def others_waiting(self, book: str, patron: str) -> bool:
         """Whether a patron other than `patron` waits for the book."""
@@ -216,8 +216,8 @@ class HoldRepository(Protocol):
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
         """name -> (id, the copy it has on the shelf or "") for the holds among `names` that exist."""
 
-    async def ready_copies(self) -> dict[str, str]:
-        """copy -> hold name, for every READY hold."""
+    async def set_aside_copies(self) -> dict[str, tuple[str, HoldStatus]]:
+        """copy -> (hold name, status), for every hold with a copy set aside (IN_TRANSIT or READY)."""
 
 
 class PatronRepository(Protocol):

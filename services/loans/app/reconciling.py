@@ -37,7 +37,7 @@ from services.loans.app.saga import SAGA_TIMEOUT
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
+from services.loans.domain.holds import BOOK_REMOVED
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.loans.domain.unrecorded import lent_again_before
@@ -307,7 +307,7 @@ async def serve_every_queue(
             books = await uow.holds.books_with_waiting(after=after, limit=QUEUES_PER_PAGE)
         for book in books:
             served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog, zone=zone)
-            report.holds_made_ready += sum(hold.status == HoldStatus.READY for hold in served.values())
+            report.holds_made_ready += sum(hold.set_aside for hold in served.values())
             if removed := sum(hold.cancel_reason == BOOK_REMOVED for hold in served.values()):
                 report.discrepancies.append(f"{book} is no longer in the catalog: {removed} hold(s) cancelled")
         if len(books) < QUEUES_PER_PAGE:

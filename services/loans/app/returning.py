@@ -22,7 +22,7 @@ from services.loans.app.saga import SAGA_TIMEOUT, LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, release_extra, serve_queue
 from services.loans.app.unrecorded import return_without_active_loan
 from services.loans.domain.actors import SYSTEM, Actor
-from services.loans.domain.holds import HOLD, Hold
+from services.loans.domain.holds import HOLD, Hold, sent_elsewhere
 from services.loans.domain.item_types import holdable_by_every_category
 from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
 from services.loans.domain.unrecorded import lent_again_before
@@ -41,6 +41,8 @@ class ReturnLoan:
     barcode: str = ""
     request_id: uuid.UUID | None = None
     actor: Actor = SYSTEM
+    branch: str = ""
+    """The desk's branch code: a copy trapped for a hold picked up elsewhere is sent there (IN_TRANSIT)."""
 
 
 class _StaleRecord(Exception):
@@ -74,7 +76,8 @@ async def return_loan(
     zone: tzinfo,
     saga_timeout: timedelta = SAGA_TIMEOUT,
 ) -> Loan:
-    """Check the copy in (onto the hold shelf when someone waits), close the loan, assess any overdue fine
+    """Check the copy in (onto the hold shelf when someone waits here; in transit to the hold's pickup branch when
+    it is another than the desk's `branch`), close the loan, assess any overdue fine
     (`zone`: the library's time zone, in whose days fines are counted and a hold's pickup deadline falls). By
     barcode, a copy the catalog has out on a loan not recorded here is checked in too (unrecorded.py)."""
     cmd.actor.ensure_staff("take returns")
@@ -110,9 +113,12 @@ async def return_loan(
             await uow.commit()
     except _NothingOut as nothing:
         return await unrecorded(nothing.args[0] if nothing.args else barcode)
-    trap = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ""
+    trap, pickup = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ("", "")
+    sending = sent_elsewhere(pickup, desk=cmd.branch)
     try:
-        shelved_for = await _check_in(loan, trap, catalog=catalog, first_try_at=first_try_at, margin=saga_timeout)
+        shelved_for, in_transit = await _check_in(
+            loan, trap, sending, catalog=catalog, first_try_at=first_try_at, margin=saga_timeout
+        )
     except _StaleRecord:
         await _close_stale(loan, uow=uow, clock=clock)
         return await unrecorded(barcode or loan.barcode)
@@ -124,12 +130,14 @@ async def return_loan(
         # is repeated here, reading again what it changes (returns at once to one queue race for its head hold).
         current = known_then_read(loan)
         done = await retry_conflicts(
-            lambda: _close(current, shelved_for, cmd, uow=uow, clock=clock, currency=currency, zone=zone)
+            lambda: _close(current, (shelved_for, in_transit), cmd, uow=uow, clock=clock, currency=currency, zone=zone)
         )
     # The hold asked for got a copy meanwhile (the catalog put this one back on the shelf): the others are served.
     unserved = bool(trap) and not shelved_for
     settle = _settle_shelf(done, unserved, uow=uow, clock=clock, catalog=catalog, zone=zone)
     await after_commit(settle, done.loan.name)
+    if shelved_for and done.extra is None and done.ended is None:  # where the desk puts the copy in hand
+        return replace(done.loan, trapped_hold=shelved_for, transit_branch=pickup.strip() if in_transit else "")
     return done.loan
 
 
@@ -158,38 +166,43 @@ async def _settle_shelf(
         await serve_queue(done.loan.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
 
 
-async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock) -> str:
-    """The hold the copy goes on the hold shelf for, decided before the catalog checks it in, so that its status
-    changes once: checked in AVAILABLE and trapped after, it was free for a moment to any desk, which could lend
-    it ahead of the queue. The queue's head (`head`, passing over patrons who may not borrow) when every patron
-    may hold a copy of its type; else the first in the queue whose patron may; "" when none may."""
+async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock) -> tuple[str, str]:
+    """The hold the copy is set aside for, and its pickup branch, decided before the catalog checks it in, so
+    that its status changes once: checked in AVAILABLE and trapped after, it was free for a moment to any desk,
+    which could lend it ahead of the queue. The queue's head (`head`, passing over patrons who may not borrow)
+    when every patron may hold a copy of its type; else the first in the queue whose patron may; "" when none
+    may."""
     async with uow.reading():
         holdable_by_everyone = holdable_by_every_category(await uow.rules.in_force())
-    if holdable_by_everyone.admits(loan.item_type):
-        return head
-    return await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
+        if holdable_by_everyone.admits(loan.item_type):
+            return head, (await uow.holds.get(HOLD.parse_id(head))).pickup_branch
+    trap = await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
+    if not trap:
+        return "", ""
+    async with uow.reading():
+        return trap, (await uow.holds.get(HOLD.parse_id(trap))).pickup_branch
 
 
 async def _check_in(
-    loan: Loan, trap: str, *, catalog: Catalog, first_try_at: datetime | None, margin: timedelta
-) -> str:
-    """Check the copy in, onto the hold shelf for `trap` when set; the hold it went on the shelf for ("" when
-    none). A retry asks again, whatever the queue is now: the catalog, for which the loan has ended, answers
-    where the copy went the first time; and a copy it has out on another loan came back from this one
-    already (a try whose answer was lost, the copy lent again since): the loan is closed, as the reconciler
-    closes a begun return whose copy the catalog no longer has out on it. With no earlier try (`first_try_at`,
-    the return's note found already set), or one begun after the copy went out on the other loan (less
-    `margin`, for the two services' clocks: another desk scanning the same restored loan at the same time),
-    nothing here checked it in: _StaleRecord."""
+    loan: Loan, trap: str, sending: bool, *, catalog: Catalog, first_try_at: datetime | None, margin: timedelta
+) -> tuple[str, bool]:
+    """Check the copy in, onto the hold shelf for `trap` when set (in transit for it when `sending`); the hold
+    it was set aside for ("" when none), and whether it is in transit. A retry asks again, whatever the queue
+    is now: the catalog, for which the loan has ended, answers where the copy went the first time; and a copy
+    it has out on another loan came back from this one already (a try whose answer was lost, the copy lent
+    again since): the loan is closed, as the reconciler closes a begun return whose copy the catalog no longer
+    has out on it. With no earlier try (`first_try_at`, the return's note found already set), or one begun
+    after the copy went out on the other loan (less `margin`, for the two services' clocks: another desk
+    scanning the same restored loan at the same time), nothing here checked it in: _StaleRecord."""
     try:
-        checked_in = await catalog.check_in(copy=loan.copy, loan=loan.name, hold=trap)
+        checked_in = await catalog.check_in(copy=loan.copy, loan=loan.name, hold=trap, in_transit=sending)
     except FailedPrecondition as refusal:
         if refusal.reason != COPY_ON_ANOTHER_LOAN:
             raise
         if first_try_at is None or lent_again_before(await catalog.get_copy(loan.copy), loan, first_try_at - margin):
             raise _StaleRecord from None
-        return ""
-    return checked_in.current_hold if checked_in.status == "ON_HOLD_SHELF" else ""
+        return "", False
+    return (checked_in.current_hold, checked_in.in_transit) if checked_in.held else ("", False)
 
 
 async def _close_stale(noted: Loan, *, uow: LoansUnitOfWork, clock: Clock) -> None:
@@ -227,7 +240,7 @@ async def _close_unless_fined(
 
 async def _close(
     current: LoanOfStep,
-    shelved_for: str,
+    trapped: tuple[str, bool],
     cmd: ReturnLoan,
     *,
     uow: LoansUnitOfWork,
@@ -236,7 +249,9 @@ async def _close(
     zone: tzinfo,
 ) -> _Closed:
     """The copy is back: close the loan with any overdue fine, and give the copy to the hold it went on the
-    shelf for (READY, or an ended hold's copy to release); also what the shelf holds one copy too many of."""
+    shelf for (READY; IN_TRANSIT when `trapped` says it is on its way to the pickup branch; or an ended hold's
+    copy to release); also what the shelf holds one copy too many of."""
+    shelved_for, in_transit = trapped
     now = clock.now()
     async with uow:
         loan = await current(uow)
@@ -247,7 +262,7 @@ async def _close(
         if shelved_for:
             hold = await uow.holds.get(HOLD.parse_id(shelved_for))
             if hold.copy != loan.copy:  # else recorded by an earlier try
-                if hold.take_shelf_copy(loan.copy, now=now, zone=zone):
+                if hold.take_shelf_copy(loan.copy, in_transit=in_transit, now=now, zone=zone):
                     await uow.holds.save(hold)
                 else:
                     done = _Closed(loan, extra=(hold, loan.copy))

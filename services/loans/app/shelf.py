@@ -1,5 +1,7 @@
-"""The hold shelf: a copy put there for the head of a book's queue, taken off when its hold ends without a
-loan, and passed on to the next patron. Each catalog step is idempotent per hold: a repeat finds what the first did.
+"""The hold shelf: a copy set aside for the head of a book's queue (in transit to the hold shelf when taken from
+the open shelf, see receiving.py; on it when trapped by a return at the pickup desk), taken off when its hold ends
+without a loan, and passed on to the next patron. Each catalog step is idempotent per hold: a repeat finds what
+the first did.
 
 The catalog is told first and loans records it after, so a crash in between leaves a copy on the shelf
 that loans does not know of: the reconciler compares the shelf with the holds on every pass and repairs.
@@ -60,7 +62,8 @@ async def serve_queue(
 
     Each hold is offered only a copy of a type its patron may hold (`categories`: patron categories known
     to the caller, else the projection of accounts says); the queue is read `most` holds at a time. A hold
-    served waits until the end of the library's day (in `zone`) its pickup days later."""
+    served is IN_TRANSIT: its copy is on the open shelf, for staff to pull and bring to the pickup desk (READY
+    once received there, until the end of the library's day, in `zone`, its pickup days later)."""
     server = _QueueServer(book, uow, clock, catalog, zone)
     after = None
     while True:
@@ -138,7 +141,13 @@ class _QueueServer:
                 self.none_of.add(item_types)  # none of these; a patron who may hold other types may still be served
                 continue
             self.served[hold.id] = await shelved(
-                hold.id, copy.name, uow=self.uow, clock=self.clock, catalog=self.catalog, zone=self.zone
+                hold.id,
+                copy.name,
+                in_transit=copy.in_transit,
+                uow=self.uow,
+                clock=self.clock,
+                catalog=self.catalog,
+                zone=self.zone,
             )
         return True
 
@@ -187,11 +196,21 @@ async def _cancel_waiting(book: str, *, uow: LoansUnitOfWork, clock: Clock) -> l
 
 
 async def shelved(
-    hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+    hold_id: uuid.UUID,
+    copy: str,
+    *,
+    in_transit: bool = False,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    zone: tzinfo,
 ) -> Hold:
-    """The catalog has `copy` on the shelf for the hold: record it (READY, until the end of a library day in
-    `zone`; or an ended hold's copy to take off the shelf), and take off at once a copy the hold does not need."""
-    hold, extra = await retry_conflicts(lambda: _record_shelf_copy(hold_id, copy, uow=uow, clock=clock, zone=zone))
+    """The catalog has `copy` set aside for the hold, on the hold shelf (or `in_transit` to it): record it (READY,
+    until the end of a library day in `zone`, or IN_TRANSIT; or an ended hold's copy to take off the shelf), and
+    take off at once a copy the hold does not need."""
+    hold, extra = await retry_conflicts(
+        lambda: _record_shelf_copy(hold_id, copy, in_transit, uow=uow, clock=clock, zone=zone)
+    )
     if extra:
         await release_extra(hold, extra, catalog=catalog)
     elif hold.copy_left_on_shelf:
@@ -221,13 +240,13 @@ async def _release_again(
 
 
 async def _record_shelf_copy(
-    hold_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, zone: tzinfo
+    hold_id: uuid.UUID, copy: str, in_transit: bool, *, uow: LoansUnitOfWork, clock: Clock, zone: tzinfo
 ) -> tuple[Hold, str]:
     async with uow:
         hold = await uow.holds.get(hold_id)
         if hold.copy == copy:
             return hold, ""  # known already (a twin, or the reconciler, got there first)
-        if not hold.take_shelf_copy(copy, now=clock.now(), zone=zone):
+        if not hold.take_shelf_copy(copy, in_transit=in_transit, now=clock.now(), zone=zone):
             return hold, copy
         await uow.holds.save(hold)
         await uow.commit()

@@ -71,7 +71,7 @@ async def return_without_active_loan(
     returned = returned_unrecorded(copy, returned_by=actor.user, now=now)
     if not await _first_to_take_back(returned, uow=uow):
         return replace(returned, events=[])  # another desk's return, at once, checked it in and says so
-    if checked_in.status == "ON_HOLD_SHELF" and HOLD.matches(checked_in.current_hold):
+    if checked_in.held and HOLD.matches(checked_in.current_hold):
         hold_id = HOLD.parse_id(checked_in.current_hold)
         await after_commit(shelved(hold_id, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone), returned.name)
     return returned

@@ -12,13 +12,14 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.loans.app.ports import HoldFilter, PageRequest
 from services.loans.data.tables import holds
-from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
+from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, SET_ASIDE, Hold, HoldNotFound, HoldStatus
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.paging import Page, page_from_rows
 from services.support.runtime.repository import TrackingRepository
 
 _ACTIVE = [s.value for s in ACTIVE_HOLD_STATUSES]
+_SET_ASIDE = [s.value for s in SET_ASIDE]
 # Read by every issue and every return: built once.
 _ACTIVE_FOR = DriverStatement(
     sa.select(holds).where(
@@ -156,9 +157,10 @@ class SqlHoldRepository(TrackingRepository):
         rows = (await self.session.execute(sa.select(holds.c.id, holds.c.copy).where(holds.c.id.in_(ids)))).all()
         return {HOLD.format(row.id): (row.id, row.copy) for row in rows}
 
-    async def ready_copies(self) -> dict[str, str]:
-        query = sa.select(holds.c.id, holds.c.copy).where(holds.c.status == HoldStatus.READY.value)
-        return {row.copy: HOLD.format(row.id) for row in (await self.session.execute(query)).all()}
+    async def set_aside_copies(self) -> dict[str, tuple[str, HoldStatus]]:
+        query = sa.select(holds.c.id, holds.c.copy, holds.c.status).where(holds.c.status.in_(_SET_ASIDE))
+        rows = (await self.session.execute(query)).all()
+        return {row.copy: (HOLD.format(row.id), HoldStatus(row.status)) for row in rows}
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
         """Oldest first; the cursor is the last hold's `seq`."""

@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans, patrons
 from services.loans.domain.fines import FineKind
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.holds import SET_ASIDE, HoldStatus
 from services.loans.domain.loans import LoanStatus
 from services.loans.domain.patrons import ACTIVE
 from services.support.runtime.driver import DriverStatement
@@ -78,7 +78,7 @@ ACTIVE_ON_COPY = DriverStatement(
 
 
 def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
-    """Active loans (of one item type, or all), overdue loans, fines owed and READY holds, in one statement."""
+    """Active loans (of one item type, or all), overdue loans, fines owed and set-aside holds, in one statement."""
     patron = sa.bindparam("patron", type_=sa.String)
     active = sa.and_(loans.c.patron == patron, loans.c.status == LoanStatus.ACTIVE.value)
     besides = sa.bindparam("besides", type_=ARRAY(sa.String))
@@ -94,7 +94,7 @@ def _standing_query(*, all_item_types: bool) -> sa.Select[Any]:
     )
     ready = (
         sa.select(sa.func.count())
-        .where(holds.c.patron == patron, holds.c.status == HoldStatus.READY.value)
+        .where(holds.c.patron == patron, sa.or_(*(holds.c.status == status.value for status in SET_ASIDE)))
         .scalar_subquery()
     )
     return sa.select(

@@ -174,7 +174,7 @@ class SqlLoanRepository(TrackingRepository):
 
     async def standing(self, patron: str, *, item_type: str, now: datetime, besides: Sequence[str] = ()) -> Standing:
         """Active loans (of `item_type`, or for "*" of every type but those in `besides`), overdue loans,
-        fines still owed and READY holds."""
+        fines still owed and holds with a copy set aside (READY or IN_TRANSIT)."""
         if item_type == "*":
             counts, params = STANDING_ALL, {"patron": patron, "now": now, "besides": list(besides)}
         else:

@@ -149,7 +149,7 @@ class GrpcCatalog:
     async def copies_in_circulation(self) -> list[CopyInfo]:
         return [
             copy
-            for status in ("ON_LOAN", "ON_HOLD_SHELF")
+            for status in ("ON_LOAN", "ON_HOLD_SHELF", "IN_TRANSIT")
             async for copy in self._pages("books/-", f"status = {status}")
         ]
 
@@ -174,8 +174,10 @@ class GrpcCatalog:
         )
         return copy_info(await _call("catalog", value, self._stub.CheckOutCopy(request, timeout=self._timeout)))
 
-    async def check_in(self, *, copy: str, loan: str, hold: str, lost: bool = False) -> CopyInfo:
-        request = catalog_pb2.CheckInCopyRequest(name=copy, loan=loan, hold=hold, lost=lost)
+    async def check_in(
+        self, *, copy: str, loan: str, hold: str, lost: bool = False, in_transit: bool = False
+    ) -> CopyInfo:
+        request = catalog_pb2.CheckInCopyRequest(name=copy, loan=loan, hold=hold, lost=lost, in_transit=in_transit)
         return copy_info(await _call("catalog", copy, self._stub.CheckInCopy(request, timeout=self._timeout)))
 
     async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
@@ -188,3 +190,7 @@ class GrpcCatalog:
     async def release(self, *, copy: str, hold: str) -> CopyInfo:
         request = catalog_pb2.ReleaseCopyRequest(name=copy, hold=hold)
         return copy_info(await _call("catalog", copy, self._stub.ReleaseCopy(request, timeout=self._timeout)))
+
+    async def shelve(self, *, copy: str, hold: str) -> CopyInfo:
+        request = catalog_pb2.ShelveHeldCopyRequest(name=copy, hold=hold)
+        return copy_info(await _call("catalog", copy, self._stub.ShelveHeldCopy(request, timeout=self._timeout)))

@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import UUID
 metadata = sa.MetaData()
 MONEY = sa.Numeric(12, 2)
 ACTIVE_LOAN = sa.text("status = 'ACTIVE'")
-ACTIVE_HOLD = sa.text("status IN ('WAITING', 'READY')")
+ACTIVE_HOLD = sa.text("status IN ('WAITING', 'IN_TRANSIT', 'READY')")
 
 
 def _timestamps() -> list[sa.Column[object]]:
@@ -163,7 +163,7 @@ holds = sa.Table(
     sa.Column("shelf_released", sa.Boolean, nullable=False, server_default=sa.true()),
     *_timestamps(),
 )
-# One WAITING or READY hold per patron and book; a book's queue in order; a patron's holds in order.
+# One active (WAITING, IN_TRANSIT or READY) hold per patron and book; a queue in order; a patron's holds in order.
 sa.Index("holds_one_active_per_patron_book", holds.c.patron, holds.c.book, unique=True, postgresql_where=ACTIVE_HOLD)
 sa.Index("holds_book_queue", holds.c.book, holds.c.seq, postgresql_where=ACTIVE_HOLD)
 sa.Index("holds_patron_seq", holds.c.patron, holds.c.seq)

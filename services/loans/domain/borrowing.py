@@ -40,6 +40,16 @@ class CopyInfo:
         """Not withdrawn: lent, held, lost or damaged, it may come back to the shelf."""
         return self.status != "WITHDRAWN"
 
+    @property
+    def held(self) -> bool:
+        """Set aside for a hold (`current_hold`): on the hold shelf, or in transit to it."""
+        return bool(self.current_hold) and self.status in ("ON_HOLD_SHELF", "IN_TRANSIT")
+
+    @property
+    def in_transit(self) -> bool:
+        """Set aside for a hold and not yet on the hold shelf of its pickup branch."""
+        return self.held and self.status == "IN_TRANSIT"
+
 
 @dataclass(frozen=True, slots=True)
 class Eligibility:
@@ -60,6 +70,7 @@ class Standing:
     overdue_loans: int
     outstanding_fines: Decimal
     ready_holds: int = 0
+    """Holds with a copy set aside (READY, or IN_TRANSIT): a copy the desk may lend only for its hold."""
     """Copies waiting for the patron on the hold shelf (READY holds)."""
 
 

@@ -1,9 +1,10 @@
 """Holds: a patron's place in the queue for a book, the hold shelf and its pickup window.
 
-Pure: no I/O. WAITING -> READY (a copy is on the hold shelf until `expire_at`, the end of a library day) ->
-FULFILLED (borrowed), or CANCELLED / EXPIRED. A READY hold that ends without a loan leaves its copy on the
-shelf until the catalog is told to release it: `shelf_released` records that step, so a crash in between is
-repaired.
+Pure: no I/O. WAITING -> IN_TRANSIT (a copy is set aside for it: on the open shelf to be pulled, or sent from
+another branch) -> READY (received at the pickup desk: on the hold shelf until `expire_at`, the end of a library
+day) -> FULFILLED (borrowed), or CANCELLED / EXPIRED (READY only). A copy trapped at the pickup desk makes a
+WAITING hold READY at once. A hold that ends with a copy set aside leaves it so until the catalog is told to
+release it: `shelf_released` records that step, so a crash in between is repaired.
 """
 
 from __future__ import annotations
@@ -24,17 +25,32 @@ HOLD = NamePattern("holds/{hold}")
 
 class HoldStatus(StrEnum):
     WAITING = "WAITING"
+    IN_TRANSIT = "IN_TRANSIT"
     READY = "READY"
     FULFILLED = "FULFILLED"
     CANCELLED = "CANCELLED"
     EXPIRED = "EXPIRED"
 
 
-ACTIVE_HOLD_STATUSES = (HoldStatus.WAITING, HoldStatus.READY)
+ACTIVE_HOLD_STATUSES = (HoldStatus.WAITING, HoldStatus.IN_TRANSIT, HoldStatus.READY)
+SET_ASIDE = (HoldStatus.IN_TRANSIT, HoldStatus.READY)
+"""The active holds with a copy: on its way to the hold shelf, or on it."""
 BOOK_REMOVED = "the book was removed from the catalog"
 """Why the holds of a book deleted from the catalog were cancelled."""
 ACCOUNT_CLOSED = "the account was closed"
 """Why the holds of a deactivated account were cancelled."""
+
+
+def same_branch(a: str, b: str) -> bool:
+    """Branch codes as staff type them: spaces around and letter case are no part of them."""
+    return a.strip().casefold() == b.strip().casefold()
+
+
+def sent_elsewhere(pickup_branch: str, *, desk: str) -> bool:
+    """A copy trapped at `desk` for a hold picked up at `pickup_branch` is sent there (IN_TRANSIT): both known
+    and not the same. A desk that does not say where it is is taken to be the pickup branch, as before branches
+    were compared."""
+    return bool(pickup_branch.strip()) and bool(desk.strip()) and not same_branch(pickup_branch, desk)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -107,12 +123,31 @@ class Hold(Versioned):
         hold.events.append(HoldPlaced(occurred_at=now, hold=hold))
         return hold
 
-    def make_ready(self, copy: str, *, now: datetime, zone: tzinfo) -> None:
-        """A copy was put on the hold shelf for this patron: they may collect it until the end of the library's
-        day (in `zone`) `pickup_days` days later, as a loan is due (Koha's pickup delay gives a date too).
-        Counted to the second of the trap, a copy put aside in the evening lapsed before the library opened
-        on the last day, while the patron was told only the date."""
+    @property
+    def set_aside(self) -> bool:
+        """Active with a copy: IN_TRANSIT to the hold shelf, or READY on it."""
+        return self.status in SET_ASIDE
+
+    def send(self, copy: str, *, now: datetime) -> None:
+        """A copy was set aside for this hold, not yet on the hold shelf of its pickup branch (to be pulled from
+        the open shelf, or sent from another branch): IN_TRANSIT. The pickup window starts when it is received
+        there (`make_ready`); the patron is told then, not before anyone has the copy in hand."""
         if self.status != HoldStatus.WAITING:
+            raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
+        self.status = HoldStatus.IN_TRANSIT
+        self.copy = copy
+        self.shelf_released = False
+        self.queue_position = 0
+        self._touch(now)
+
+    def make_ready(self, copy: str, *, now: datetime, zone: tzinfo) -> None:
+        """A copy was put on the hold shelf for this patron (trapped at the pickup desk, or its copy in transit
+        received there): they may collect it until the end of the library's day (in `zone`) `pickup_days` days
+        later, as a loan is due (Koha's pickup delay gives a date too). Counted to the second of the trap, a
+        copy put aside in the evening lapsed before the library opened on the last day, while the patron was
+        told only the date."""
+        in_transit_with_it = self.status == HoldStatus.IN_TRANSIT and self.copy == copy
+        if self.status != HoldStatus.WAITING and not in_transit_with_it:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.READY
         self.copy = copy
@@ -137,14 +172,18 @@ class Hold(Versioned):
         self._touch(now)
         self.events.append(HoldFulfilled(occurred_at=now, hold=self))
 
-    def take_shelf_copy(self, copy: str, *, now: datetime, zone: tzinfo) -> bool:
-        """The catalog put `copy` on the hold shelf for this hold: a WAITING hold becomes READY with it; an
-        ended hold without a copy keeps it, to release it. False when the hold has another copy already (or
-        is READY): then `copy` is one too many, to take off the shelf at once."""
+    def take_shelf_copy(self, copy: str, *, in_transit: bool = False, now: datetime, zone: tzinfo) -> bool:
+        """The catalog set `copy` aside for this hold, on the hold shelf (or, `in_transit`, on its way there): a
+        WAITING hold becomes READY (IN_TRANSIT) with it; an ended hold without a copy keeps it, to release it.
+        False when the hold has another copy already (or is set aside): then `copy` is one too many, to take
+        off the shelf at once."""
         if self.status == HoldStatus.WAITING:
-            self.make_ready(copy, now=now, zone=zone)
+            if in_transit:
+                self.send(copy, now=now)
+            else:
+                self.make_ready(copy, now=now, zone=zone)
             return True
-        if self.copy or self.status == HoldStatus.READY:
+        if self.copy or self.set_aside:
             return False
         self.copy, self.shelf_released = copy, False
         self._touch(now)
@@ -170,7 +209,8 @@ class Hold(Versioned):
 
     @property
     def copy_left_on_shelf(self) -> bool:
-        """Ended while its copy was on the hold shelf, and the catalog has not released it yet."""
+        """Ended while a copy was set aside for it (on the hold shelf or in transit), and the catalog has not
+        released it yet."""
         return not self.is_active and not self.shelf_released and bool(self.copy)
 
     def mark_shelf_released(self, now: datetime) -> None:

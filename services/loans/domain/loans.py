@@ -121,6 +121,11 @@ class Loan(Versioned):
     """Why it was declared lost (with `lost_fee`)."""
     lost_fine: str = ""
     """The LOST_ITEM fine ("fines/{id}") assessed when declared LOST; "" when it charged nothing."""
+    trapped_hold: str = field(default="", compare=False)
+    """In the answer of its return only (not stored): the hold its copy was trapped for, "" when none."""
+    transit_branch: str = field(default="", compare=False)
+    """With `trapped_hold`: the pickup branch the copy is sent to (IN_TRANSIT); "" when it went on the desk's
+    hold shelf."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     name: str = field(init=False, repr=False, compare=False)

@@ -239,3 +239,24 @@ async def test_a_copy_read_through_the_driver_is_the_copy_the_transaction_reads(
         await copies.lookup_copy(copies.LookupCopy("NO-SUCH-BARCODE"), uow=catalog_uow.reads())
     with pytest.raises(CopyNotFound):
         await copies.get_copy(copies.GetCopy(book.id, uuid.uuid4()), uow=catalog_uow.reads())
+
+
+async def test_a_copy_in_transit_for_a_hold_is_not_available_nor_deleted_with_its_book_until_shelved_or_released(
+    catalog_uow,
+) -> None:
+    book = await _book_with_copies(catalog_uow, 1)
+    hold = f"holds/{uuid.uuid4()}"
+    reserve = circulation.ReserveCopy(book.id, hold=hold)
+    held = await circulation.reserve_copy(reserve, uow=catalog_uow.circulation(), clock=CLOCK)
+    assert (held.status, held.current_hold, await _available(catalog_uow, book)) == (CopyStatus.IN_TRANSIT, hold, 0)
+    with pytest.raises(FailedPrecondition) as caught:
+        await books.delete_book(books.DeleteBook(book.id), uow=catalog_uow(), clock=CLOCK)
+    assert caught.value.reason == "COPIES_IN_CIRCULATION"
+    shelve = circulation.ShelveHeldCopy(book.id, held.id, hold=hold)
+    shelved = await circulation.shelve_held_copy(shelve, uow=catalog_uow.circulation(), clock=CLOCK)
+    assert (shelved.status, shelved.current_hold) == (CopyStatus.ON_HOLD_SHELF, hold)
+    release = circulation.ReleaseCopy(book.id, held.id, hold=hold)
+    await circulation.release_copy(release, uow=catalog_uow.circulation(), clock=CLOCK)
+    sent = copies.UpdateCopy(book.id, held.id, held.details, CopyStatus.IN_TRANSIT, ("status",))  # by hand
+    await copies.update_copy(sent, uow=catalog_uow(), clock=CLOCK)
+    await books.delete_book(books.DeleteBook(book.id), uow=catalog_uow(), clock=CLOCK)  # no hold's: it may go

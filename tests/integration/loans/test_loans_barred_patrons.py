@@ -48,7 +48,7 @@ async def test_a_freed_copy_passes_over_an_expired_membership(world: World) -> N
     await keep(world, PatronRecord("users/p2", 2, "ACTIVE", expire_at=world.clock.now()))
     world.catalog.copies[copy] = replace(world.catalog.copies[copy], status="AVAILABLE")
     await world.reconcile()
-    assert await statuses(world, expired, served) == [(HoldStatus.WAITING, "", 1), (HoldStatus.READY, copy, 0)]
+    assert await statuses(world, expired, served) == [(HoldStatus.WAITING, "", 1), (HoldStatus.IN_TRANSIT, copy, 0)]
 
 
 async def test_closing_an_account_cancels_its_holds(world: World) -> None:
@@ -73,5 +73,5 @@ async def test_a_freed_copy_reaches_an_eligible_patron_behind_more_than_a_page_p
     assert await statuses(world, barred[0], barred[-1], served) == [
         (HoldStatus.WAITING, "", 1),
         (HoldStatus.WAITING, "", 25),
-        (HoldStatus.READY, copy, 0),
+        (HoldStatus.IN_TRANSIT, copy, 0),
     ]

@@ -140,11 +140,12 @@ async def test_a_return_traps_the_copy_for_the_next_hold_who_then_borrows_it(wor
 async def test_by_barcode_the_held_copy_goes_to_its_reader_and_an_unknown_barcode_leaves_no_loan(
     world: World,
 ) -> None:
-    """Standing counts the reader's READY holds, so the copy is looked up first (the catalog lends a held copy
-    only to its hold); a barcode no copy has is NotFound, with no loan left behind."""
+    """Standing counts the reader's holds with a copy set aside (READY, or IN_TRANSIT as here: on the pull list),
+    so the copy is looked up first (the catalog lends a held copy only to its hold); a barcode no copy has is
+    NotFound, with no loan left behind."""
     book, (copy,) = world.catalog.add_book()
     hold = await hold_for(world, "users/p1", book)
-    assert hold.status == HoldStatus.READY
+    assert hold.status == HoldStatus.IN_TRANSIT
     borrowed = await world.issue(IssueLoan("users/p1", barcode=world.catalog.barcode(copy), actor=DESK))
     assert (borrowed.copy, borrowed.hold, borrowed.book) == (copy, hold.name, book)
     assert (await get_hold(GetHold(hold.id, DESK), uow=world.uow())).status == HoldStatus.FULFILLED
@@ -167,16 +168,19 @@ async def test_an_uncollected_hold_expires_and_the_copy_goes_to_the_next_in_queu
     report = await world.reconcile()
     assert report.holds_expired == 1
     assert (await get_hold(GetHold(first.id, DESK), uow=world.uow())).status == HoldStatus.EXPIRED
-    now_ready = await get_hold(GetHold(second.id, DESK), uow=world.uow())
-    assert now_ready.status == HoldStatus.READY and world.catalog.copies[copy].current_hold == second.name
+    passed_on = await get_hold(GetHold(second.id, DESK), uow=world.uow())
+    assert passed_on.status == HoldStatus.IN_TRANSIT and world.catalog.copies[copy].current_hold == second.name
+    assert (await world.subjects()).count("hold_ready") == 1  # relabelled for the next: not on its shelf yet
+    assert (await world.receive(copy)).status == HoldStatus.READY
     subjects = await world.subjects()
     assert subjects.count("hold_ready") == 2 and "hold_expired" in subjects
 
 
-async def test_a_hold_is_ready_at_once_when_a_copy_is_free_and_cancelling_frees_it(world: World) -> None:
+async def test_a_hold_is_in_transit_at_once_when_a_copy_is_free_and_cancelling_frees_it(world: World) -> None:
     book, (copy,) = world.catalog.add_book()
     hold = await hold_for(world, "users/p1", book)
-    assert hold.status == HoldStatus.READY and world.catalog.copies[copy].current_hold == hold.name
+    assert hold.status == HoldStatus.IN_TRANSIT and world.catalog.copies[copy].current_hold == hold.name
+    assert "hold_ready" not in await world.subjects()
     cancelled = await world.cancel_hold(CancelHold(hold.id, "no longer needed", actor=Actor("users/p1", Role.READER)))
     assert cancelled.status == HoldStatus.CANCELLED and world.catalog.status(copy) == "AVAILABLE"
 

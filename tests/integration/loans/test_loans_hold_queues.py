@@ -13,6 +13,7 @@ from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
+from services.support.runtime.errors import AlreadyExists
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +58,7 @@ async def test_a_copy_freed_for_a_title_past_the_first_page_is_trapped(
     ready = set()
     async with world.uow().reading() as uow:
         for book, _, hold in titles:
-            if (await uow.holds.get(hold.id)).status == HoldStatus.READY:
+            if (await uow.holds.get(hold.id)).status == HoldStatus.IN_TRANSIT:  # on the pull list
                 ready.add(book)
     assert ready == set(freed)
 
@@ -103,4 +104,26 @@ async def test_a_head_hold_cancelled_while_its_copy_comes_back_passes_the_copy_t
     async with world.uow().reading() as uow:
         cancelled, ready = await uow.holds.get(head.id), await uow.holds.get(later.id)
     assert cancelled.status == HoldStatus.CANCELLED and not cancelled.copy_left_on_shelf
-    assert (ready.status, ready.copy, world.catalog.copies[copy].current_hold) == (HoldStatus.READY, copy, later.name)
+    passed_on = (ready.status, ready.copy, world.catalog.copies[copy].current_hold)
+    assert passed_on == (HoldStatus.IN_TRANSIT, copy, later.name)
+
+
+async def test_a_hold_in_transit_is_active_and_its_copy_is_received_at_the_pickup_branch(world: World) -> None:
+    """IN_TRANSIT is active in Postgres too: one such hold per patron and title, counted against the limit and
+    by the patron's standing; a return at another branch sends the copy there, and it is READY once received."""
+    book, (copy,) = world.catalog.add_book()
+    lent = await world.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    hold = await world.place_hold(PlaceHold("users/p2", book, pickup_branch="EAST", actor=DESK))
+    returned = await world.return_loan(ReturnLoan(loan_id=lent.id, branch="MAIN", actor=DESK))
+    assert (returned.trapped_hold, returned.transit_branch) == (hold.name, "EAST")
+    with pytest.raises(AlreadyExists):
+        await world.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    async with world.uow().reading() as uow:
+        sent = await uow.holds.get(hold.id)
+        assert await uow.holds.count_active("users/p2") == 1
+        assert (await uow.holds.set_aside_copies()) == {copy: (hold.name, HoldStatus.IN_TRANSIT)}
+        assert (await uow.loans.standing("users/p2", item_type="*", now=world.clock.now())).ready_holds == 1
+    assert (sent.status, sent.copy, world.catalog.status(copy)) == (HoldStatus.IN_TRANSIT, copy, "IN_TRANSIT")
+    assert (await world.receive(copy, branch="MAIN")).status == HoldStatus.IN_TRANSIT
+    assert (await world.receive(copy, branch="EAST")).status == HoldStatus.READY
+    assert "hold_ready" in await world.subjects() and (await world.reconcile()).discrepancies == []

@@ -15,6 +15,7 @@ from services.loans.app.holding import CancelHold, PlaceHold, cancel_hold, place
 from services.loans.app.issuing import IssueLoan, issue_loan, no_fault
 from services.loans.app.losing import DeclareLoanLost, declare_loan_lost
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.receiving import ReceiveHoldCopy, receive_hold_copy
 from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, ReconcileReport, reconcile_circulation
 from services.loans.app.renewing import RenewLoan, renew_loan
 from services.loans.app.returning import ReturnLoan, return_loan
@@ -105,6 +106,13 @@ class Desk:
     async def place_hold(self, cmd: PlaceHold) -> Hold:
         return await place_hold(
             cmd, uow=self.uow(), clock=self.clock, users=self.users, catalog=self.catalog, policy=self.policy
+        )
+
+    async def receive(self, copy: str, *, branch: str = "MAIN", actor: Actor | None = None) -> Hold:
+        """The pickup desk (MAIN, the fake patrons' home branch) scans a copy set aside for a hold."""
+        command = ReceiveHoldCopy(self.catalog.barcode(copy), branch, actor=actor or DESK)
+        return await receive_hold_copy(
+            command, uow=self.uow(), clock=self.clock, catalog=self.catalog, zone=self.policy.time_zone
         )
 
     async def cancel_hold(self, cmd: CancelHold) -> Hold:

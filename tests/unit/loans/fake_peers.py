@@ -98,7 +98,7 @@ class FakeCatalog:
 
     async def copies_in_circulation(self) -> list[CopyInfo]:
         self._gate()
-        return [copy for copy in self.copies.values() if copy.status in ("ON_LOAN", "ON_HOLD_SHELF")]
+        return [copy for copy in self.copies.values() if copy.status in ("ON_LOAN", "ON_HOLD_SHELF", "IN_TRANSIT")]
 
     async def check_out(
         self, *, selector: tuple[str, str], loan: str, hold: str, item_types: ItemTypes = ANY_ITEM_TYPE
@@ -132,10 +132,12 @@ class FakeCatalog:
     @staticmethod
     def _lendable(copy: CopyInfo, hold: str) -> bool:
         return copy.status == "AVAILABLE" or (
-            copy.status == "ON_HOLD_SHELF" and bool(hold) and copy.current_hold == hold
+            copy.status in ("ON_HOLD_SHELF", "IN_TRANSIT") and bool(hold) and copy.current_hold == hold
         )
 
-    async def check_in(self, *, copy: str, loan: str, hold: str, lost: bool = False) -> CopyInfo:
+    async def check_in(
+        self, *, copy: str, loan: str, hold: str, lost: bool = False, in_transit: bool = False
+    ) -> CopyInfo:
         self._gate()
         current = await self.get_copy(copy)
         if current.current_loan != loan or current.status not in ("ON_LOAN", "LOST"):
@@ -145,7 +147,8 @@ class FakeCatalog:
         if lost:
             return self._set(current, status="LOST")  # keeps the loan that lost it, as the catalog does
         if hold:
-            return self._set(current, status="ON_HOLD_SHELF", current_loan="", current_hold=hold)
+            held = "IN_TRANSIT" if in_transit else "ON_HOLD_SHELF"
+            return self._set(current, status=held, current_loan="", current_hold=hold)
         return self._set(current, status="AVAILABLE", current_loan="")
 
     async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
@@ -162,7 +165,7 @@ class FakeCatalog:
             raise NotFound(book)  # ReserveCopy's NOT_FOUND: no such book
         if not free:
             raise FailedPrecondition("no copy is available", reason="NO_COPY_AVAILABLE")
-        return self._set(free[0], status="ON_HOLD_SHELF", current_hold=hold)
+        return self._set(free[0], status="IN_TRANSIT", current_hold=hold)  # on the pull list
 
     async def release(self, *, copy: str, hold: str) -> CopyInfo:
         self._gate()
@@ -170,3 +173,10 @@ class FakeCatalog:
         if current.current_hold != hold:
             raise FailedPrecondition("held for another hold", reason="COPY_HELD_FOR_ANOTHER")
         return self._set(current, status="AVAILABLE", current_hold="")
+
+    async def shelve(self, *, copy: str, hold: str) -> CopyInfo:
+        self._gate()
+        current = await self.get_copy(copy)
+        if current.current_hold != hold or current.status not in ("IN_TRANSIT", "ON_HOLD_SHELF"):
+            raise FailedPrecondition(f"{copy} is not set aside for {hold}", reason="COPY_NOT_HELD")
+        return self._set(current, status="ON_HOLD_SHELF")

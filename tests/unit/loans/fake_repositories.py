@@ -146,7 +146,7 @@ class FakeLoanRepository:
         fines = self._tx.rows("fines").values()
         owing = [fine for fine in fines if fine.patron == patron and fine.status == FineStatus.OUTSTANDING]
         owed = sum((fine.outstanding for fine in owing), ZERO)
-        ready = [h for h in self._tx.rows("holds").values() if h.patron == patron and h.status == HoldStatus.READY]
+        ready = [h for h in self._tx.rows("holds").values() if h.patron == patron and h.set_aside]
         return Standing(len(in_scope), len(overdue), Decimal(owed), len(ready))
 
     async def list_newest_first(
@@ -284,8 +284,8 @@ class FakeHoldRepository:
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
         return {h.name: (h.id, h.copy) for h in self._in_order() if h.name in names}
 
-    async def ready_copies(self) -> dict[str, str]:
-        return {h.copy: h.name for h in self._in_order() if h.status == HoldStatus.READY}
+    async def set_aside_copies(self) -> dict[str, tuple[str, HoldStatus]]:
+        return {h.copy: (h.name, h.status) for h in self._in_order() if h.set_aside}
 
 
 class FakeRequestLog:

@@ -27,12 +27,20 @@ from ..desk import DESK, Desk, reader
 from ..fakes import FakeLoansDatabase
 
 
-async def test_a_hold_is_ready_at_once_when_a_copy_is_free(db: FakeLoansDatabase, desk: Desk) -> None:
+async def test_a_hold_on_a_free_copy_is_in_transit_at_once_and_ready_when_received(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """The copy is on the open shelf (maybe in a reader's hands in the reading room): on the pull list, not on
+    the hold shelf, until staff bring it to the pickup desk; the patron is told then."""
     book, (copy,) = desk.catalog.add_book()
     hold = await desk.place_hold(PlaceHold("users/me", book, actor=reader("users/p1")))
-    assert hold.patron == "users/p1" and hold.status == HoldStatus.READY and hold.copy == copy
-    assert hold.pickup_branch == "MAIN"  # the patron's home branch
-    assert desk.catalog.copies[copy].current_hold == hold.name
+    assert hold.patron == "users/p1" and hold.status == HoldStatus.IN_TRANSIT and hold.copy == copy
+    assert hold.pickup_branch == "MAIN" and hold.expire_at is None  # the patron's home branch
+    assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("IN_TRANSIT", hold.name)
+    assert db.event_types() == ["HoldPlaced"]  # no "ready" notice before anyone has the copy in hand
+    received = await desk.receive(copy)
+    assert received.status == HoldStatus.READY and received.expire_at is not None
+    assert desk.catalog.status(copy) == "ON_HOLD_SHELF"
     assert db.event_types() == ["HoldPlaced", "HoldReady"]
 
 
@@ -102,16 +110,32 @@ async def test_cancelling_a_ready_hold_passes_its_copy_to_the_next_in_the_queue(
 ) -> None:
     book, (copy,) = desk.catalog.add_book()
     ready = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert (await desk.receive(copy)).status == HoldStatus.READY
     waiting = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
     with pytest.raises(PermissionDenied):
         await desk.cancel_hold(CancelHold(ready.id, actor=reader("users/p2")))
     cancelled = await desk.cancel_hold(CancelHold(ready.id, "changed my mind", actor=reader("users/p1")))
     assert cancelled.status == HoldStatus.CANCELLED and cancelled.cancel_reason == "changed my mind"
     assert db.holds[ready.id].shelf_released
-    now_ready = await get_hold(GetHold(waiting.id, DESK), uow=desk.uow())
-    assert now_ready.status == HoldStatus.READY and desk.catalog.copies[copy].current_hold == waiting.name
+    passed_on = await get_hold(GetHold(waiting.id, DESK), uow=desk.uow())
+    assert passed_on.status == HoldStatus.IN_TRANSIT  # relabelled at the desk for the next patron: received again
+    assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("IN_TRANSIT", waiting.name)
     with pytest.raises(FailedPrecondition):
         await desk.cancel_hold(CancelHold(ready.id, actor=DESK))
+
+
+async def test_cancelling_a_hold_in_transit_releases_its_copy_and_passes_it_on(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    sent = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    cancelled = await desk.cancel_hold(CancelHold(sent.id, actor=reader("users/p1")))
+    assert cancelled.status == HoldStatus.CANCELLED and db.holds[sent.id].shelf_released
+    assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("AVAILABLE", "")
+    waiting = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    assert waiting.status == HoldStatus.IN_TRANSIT
+    await desk.cancel_hold(CancelHold(waiting.id, actor=DESK))
+    assert desk.catalog.status(copy) == "AVAILABLE"
 
 
 async def test_holds_are_listed_in_queue_order_page_by_page(desk: Desk) -> None:
@@ -187,7 +211,7 @@ async def test_a_free_copy_reaches_an_eligible_patron_behind_25_who_may_not_borr
     elif freed_by == "reconciler":
         desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="AVAILABLE")  # back from repair
         await desk.reconcile()
-    assert (db.holds[eligible.id].status, db.holds[eligible.id].copy) == (HoldStatus.READY, copy)
+    assert (db.holds[eligible.id].status, db.holds[eligible.id].copy) == (HoldStatus.IN_TRANSIT, copy)
     assert desk.catalog.copies[copy].current_hold == eligible.name
     assert {hold.status for hold in db.holds.values() if hold.patron in barred} == {HoldStatus.WAITING}
 
@@ -212,7 +236,7 @@ async def test_a_copy_reserved_for_a_hold_after_it_ended_is_released_again_at_on
         if not overtaken:
             overtaken = True
             await serve_queue(book, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog, zone=desk.policy.time_zone)
-            assert db.holds[hold.id].status == HoldStatus.READY
+            assert db.holds[hold.id].status == HoldStatus.IN_TRANSIT
             if ended_by == "cancel":
                 await desk.cancel_hold(CancelHold(hold.id, actor=DESK))
             else:

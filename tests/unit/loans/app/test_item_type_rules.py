@@ -141,9 +141,10 @@ async def test_a_hold_takes_its_limit_and_pickup_window_from_the_rule_of_the_tit
     db: FakeLoansDatabase, desk: Desk
 ) -> None:
     add_rule(db, "*", "DVD", max_holds=1, hold_pickup_days=2)
-    film, _ = desk.catalog.add_book(item_type="DVD")
+    film, (disc,) = desk.catalog.add_book(item_type="DVD")
     other_film, _ = desk.catalog.add_book(item_type="DVD")
-    hold = await desk.place_hold(PlaceHold("users/p1", film, actor=DESK))
+    await desk.place_hold(PlaceHold("users/p1", film, actor=DESK))
+    hold = await desk.receive(disc)
     end_of_the_second_day = datetime(2026, 11, 4, 23, 59, 59, tzinfo=UTC)  # after NOW's, the library on UTC
     assert hold.status == HoldStatus.READY and hold.expire_at == end_of_the_second_day
     with pytest.raises(FailedPrecondition) as limit:

@@ -82,8 +82,9 @@ async def test_a_copy_trapped_in_the_morning_waits_to_the_end_of_its_last_day(
     day the web said ("until 11 Apr") found it gone."""
     db.set_default_rule(hold_pickup_days=7)
     library_in(desk, "America/Santiago", datetime(2027, 4, 4, 11, 29, 50, tzinfo=UTC))
-    book, _ = desk.catalog.add_book()
-    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    book, (copy,) = desk.catalog.add_book()
+    await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    hold = await desk.receive(copy)  # brought to the hold shelf at once: the window starts now
     assert hold.status == HoldStatus.READY and hold.expire_at == datetime(2027, 4, 12, 3, 59, 59, tzinfo=UTC)
     set_clock(desk, datetime(2027, 4, 11, 14, 0, tzinfo=UTC))  # 10:00 on 11 April there
     assert (await desk.reconcile()).holds_expired == 0 and db.holds[hold.id].status == HoldStatus.READY

@@ -44,7 +44,8 @@ async def test_closing_an_account_cancels_its_open_holds_and_leaves_a_shelf_copy
 ) -> None:
     shelved_book, (copy,) = desk.catalog.add_book()
     waited_book, _ = desk.catalog.add_book(copies=0)
-    ready = await desk.place_hold(PlaceHold("users/ada", shelved_book, actor=DESK))
+    await desk.place_hold(PlaceHold("users/ada", shelved_book, actor=DESK))
+    ready = await desk.receive(copy)
     waiting = await desk.place_hold(PlaceHold("users/ada", waited_book, actor=DESK))
     next_in_line = await desk.place_hold(PlaceHold("users/bob", shelved_book, actor=DESK))
     assert (ready.status, waiting.status) == (HoldStatus.READY, HoldStatus.WAITING)
@@ -56,4 +57,4 @@ async def test_closing_an_account_cancels_its_open_holds_and_leaves_a_shelf_copy
     assert {(hold.status, hold.cancel_reason) for hold in ended} == {(HoldStatus.CANCELLED, ACCOUNT_CLOSED)}
     assert db.event_types()[-2:] == ["HoldCancelled", "HoldCancelled"]
     await desk.reconcile()  # the shelf copy goes to the next in line
-    assert db.holds[next_in_line.id].status == HoldStatus.READY and db.holds[next_in_line.id].copy == copy
+    assert db.holds[next_in_line.id].status == HoldStatus.IN_TRANSIT and db.holds[next_in_line.id].copy == copy

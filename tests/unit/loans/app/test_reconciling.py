@@ -77,6 +77,7 @@ async def test_an_uncollected_hold_expires_and_its_copy_goes_to_the_next_in_the_
     db.set_default_rule(hold_pickup_days=3)
     book, (copy,) = desk.catalog.add_book()
     first = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    await desk.receive(copy)
     second = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
     desk.clock.advance(3 * DAY)  # the last of the three days has not ended yet
     assert (await desk.reconcile()).holds_expired == 0
@@ -84,7 +85,18 @@ async def test_an_uncollected_hold_expires_and_its_copy_goes_to_the_next_in_the_
     report = await desk.reconcile()
     assert report.holds_expired == 1
     assert db.holds[first.id].status == HoldStatus.EXPIRED and db.holds[first.id].shelf_released
-    assert db.holds[second.id].status == HoldStatus.READY and desk.catalog.copies[copy].current_hold == second.name
+    assert db.holds[second.id].status == HoldStatus.IN_TRANSIT  # relabelled at the desk for the next
+    assert desk.catalog.copies[copy].current_hold == second.name
+
+
+async def test_a_hold_in_transit_never_expires(db: FakeLoansDatabase, desk: Desk) -> None:
+    db.set_default_rule(hold_pickup_days=3)
+    book, (copy,) = desk.catalog.add_book()
+    sent = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    desk.clock.advance(30 * DAY)  # not pulled from the open shelf yet: the pickup window has not begun
+    report = await desk.reconcile()
+    assert report.holds_expired == 0 and report.discrepancies == []
+    assert db.holds[sent.id].status == HoldStatus.IN_TRANSIT and desk.catalog.status(copy) == "IN_TRANSIT"
 
 
 async def test_a_waiting_queue_gets_a_copy_that_became_free(db: FakeLoansDatabase, desk: Desk) -> None:
@@ -94,7 +106,7 @@ async def test_a_waiting_queue_gets_a_copy_that_became_free(db: FakeLoansDatabas
     assert hold.status == HoldStatus.WAITING
     desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="AVAILABLE")
     report = await desk.reconcile()
-    assert report.holds_made_ready == 1 and db.holds[hold.id].status == HoldStatus.READY
+    assert report.holds_made_ready == 1 and db.holds[hold.id].status == HoldStatus.IN_TRANSIT
 
 
 async def test_drift_with_the_catalog_is_repaired_for_our_loans_and_reported_for_strangers(
@@ -121,7 +133,7 @@ async def test_a_shelf_copy_for_a_waiting_hold_makes_it_ready_and_one_for_an_end
     for copy in copies[:2]:
         await desk.issue(IssueLoan(f"users/{uuid.uuid4()}", barcode=desk.catalog.barcode(copy), actor=DESK))
     waiting = await desk.place_hold(PlaceHold("users/w", book, actor=DESK))
-    assert waiting.status == HoldStatus.READY  # the third copy: now lend it too, and queue two holds
+    assert waiting.status == HoldStatus.IN_TRANSIT  # the third copy: now lend it too, and queue two holds
     await desk.issue(IssueLoan("users/w", book=book, actor=DESK))
     first = await desk.place_hold(PlaceHold("users/a", book, actor=DESK))
     ended = await desk.place_hold(PlaceHold("users/b", book, actor=DESK))
@@ -143,13 +155,14 @@ async def test_a_copy_back_on_the_shelf_for_a_hold_whose_release_is_done_goes_to
     was recorded: a release with the earlier request_id would only get the kept answer."""
     book, (copy,) = desk.catalog.add_book()
     ended = await desk.place_hold(PlaceHold("users/a", book, actor=DESK))
+    await desk.receive(copy)
     waiting = await desk.place_hold(PlaceHold("users/b", book, actor=DESK))
     assert db.holds[ended.id].status == HoldStatus.READY and db.holds[waiting.id].status == HoldStatus.WAITING
     db.holds[ended.id].status = HoldStatus.CANCELLED
     db.holds[ended.id].shelf_released = True  # recorded as released; the catalog still has it for `ended`
     report = await desk.reconcile()
     assert any(ended.name in line and "has ended" in line for line in report.discrepancies)
-    assert db.holds[waiting.id].status == HoldStatus.READY
+    assert db.holds[waiting.id].status == HoldStatus.IN_TRANSIT
     assert desk.catalog.copies[copy].current_hold == waiting.name
 
 
@@ -210,7 +223,7 @@ async def test_every_title_with_a_queue_is_served_not_only_the_first_page(db: Fa
         desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="AVAILABLE")
     report = await desk.reconcile()
     assert report.holds_made_ready == len(freed)
-    assert {book for book, _, hold in titles if db.holds[hold.id].status == HoldStatus.READY} == set(freed)
+    assert {book for book, _, hold in titles if db.holds[hold.id].status == HoldStatus.IN_TRANSIT} == set(freed)
 
 
 async def test_the_holds_of_a_book_deleted_from_the_catalog_are_cancelled(db: FakeLoansDatabase, desk: Desk) -> None:

@@ -43,7 +43,7 @@ async def test_a_head_hold_cancelled_while_its_copy_comes_back_passes_the_copy_o
     cancelled = db.holds[head.id]
     assert cancelled.status == HoldStatus.CANCELLED and not cancelled.copy_left_on_shelf
     if later is not None:
-        assert (db.holds[later.id].status, db.holds[later.id].copy) == (HoldStatus.READY, copy)
+        assert (db.holds[later.id].status, db.holds[later.id].copy) == (HoldStatus.IN_TRANSIT, copy)  # passed on
         assert desk.catalog.copies[copy].current_hold == later.name
     else:
         assert desk.catalog.status(copy) == "AVAILABLE" and desk.catalog.copies[copy].current_hold == ""
@@ -70,5 +70,5 @@ async def test_a_copy_back_for_a_head_hold_served_meanwhile_goes_to_the_next_in_
     monkeypatch.setattr(desk.catalog, "check_in", served_meanwhile)
     await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
     assert db.holds[head.id].status == HoldStatus.FULFILLED
-    assert (db.holds[later.id].status, db.holds[later.id].copy) == (HoldStatus.READY, copy)
+    assert (db.holds[later.id].status, db.holds[later.id].copy) == (HoldStatus.IN_TRANSIT, copy)  # passed on
     assert desk.catalog.copies[copy].current_hold == later.name

@@ -76,3 +76,42 @@ def test_a_pickup_window_stored_before_the_limit_gives_a_century_on_the_shelf() 
     endless = Hold.place(patron="users/p", book="books/b", pickup_branch="MAIN", pickup_days=2**31 - 1, now=NOW)
     endless.make_ready("books/b/copies/c", now=NOW, zone=UTC)  # a return that traps this hold must not fail
     assert endless.expire_at == datetime.combine(NOW.date() + timedelta(days=MAX_PERIOD_DAYS), time(23, 59, 59), UTC)
+
+
+COPY = "books/b/copies/c"
+
+
+def test_a_copy_set_aside_on_the_open_shelf_puts_the_hold_in_transit_with_no_pickup_window_nor_notice() -> None:
+    waiting = hold()
+    assert waiting.take_shelf_copy(COPY, in_transit=True, now=NOW, zone=UTC)
+    assert (waiting.status, waiting.copy, waiting.queue_position) == (HoldStatus.IN_TRANSIT, COPY, 0)
+    assert waiting.is_active and waiting.set_aside and waiting.expire_at is None and waiting.ready_at is None
+    assert not any(isinstance(event, HoldReady) for event in waiting.events)
+    assert not waiting.expire(now=NOW + timedelta(days=400))  # only READY holds expire
+    assert not waiting.take_shelf_copy("books/b/copies/other", now=NOW, zone=UTC)  # one too many
+
+
+def test_a_hold_in_transit_is_ready_once_its_own_copy_is_received_at_the_pickup_desk() -> None:
+    sent = hold()
+    sent.send(COPY, now=NOW)
+    with pytest.raises(FailedPrecondition):
+        sent.make_ready("books/b/copies/other", now=NOW, zone=UTC)
+    later = NOW + timedelta(days=2)
+    sent.make_ready(COPY, now=later, zone=UTC)
+    assert (sent.status, sent.ready_at) == (HoldStatus.READY, later)
+    assert sent.expire_at == datetime(2026, 11, 26, 23, 59, 59, tzinfo=UTC)  # the window starts when READY
+    assert isinstance(sent.events[-1], HoldReady)
+    with pytest.raises(FailedPrecondition):
+        sent.send(COPY, now=NOW)
+
+
+def test_a_hold_in_transit_cancelled_leaves_its_copy_to_release_and_one_fulfilled_with_it_does_not() -> None:
+    cancelled, fulfilled, lent_another = hold(), hold(), hold()
+    for each in (cancelled, fulfilled, lent_another):
+        each.send(COPY, now=NOW)
+    cancelled.cancel("changed my mind", now=NOW)
+    fulfilled.fulfil("loans/l", copy=COPY, now=NOW)
+    lent_another.fulfil("loans/l", copy="books/b/copies/other", now=NOW)
+    assert cancelled.status == HoldStatus.CANCELLED and cancelled.copy_left_on_shelf
+    assert fulfilled.status == HoldStatus.FULFILLED and not fulfilled.copy_left_on_shelf
+    assert lent_another.copy_left_on_shelf
