@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import grpc
 import httpx
 import pytest
-from browser_helpers import register, scan, sign_in
+from browser_helpers import register, scan, screenshot, sign_in
 from playwright.async_api import Page, expect
 
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
@@ -89,7 +89,7 @@ async def _status(rest: httpx.AsyncClient, staff: DeskStaff, name: str) -> str:
 
 
 async def test_the_pull_list_names_the_copy_to_fetch_and_receiving_it_at_the_pickup_branch_shelves_it(
-    page: Page, rest: httpx.AsyncClient, desks: dict[str, DeskStaff], unique_email
+    page: Page, rest: httpx.AsyncClient, desks: dict[str, DeskStaff], unique_email, screenshot_dir
 ) -> None:
     tag = uuid.uuid4().hex[:6]
     desk = desks[MAIN]
@@ -129,6 +129,7 @@ async def test_the_pull_list_names_the_copy_to_fetch_and_receiving_it_at_the_pic
     )
     await expect(page.locator("#receive-barcode")).to_be_focused()
     await expect(row).to_have_count(0)
+    await screenshot(page, screenshot_dir, "pulllist")
     received = (await rest.get(f"/v1/{hold['name']}", headers=desk.headers)).json()
     assert received["status"] == READY and received["expire_time"]
 
