@@ -74,6 +74,20 @@ def place_hold(edge: httpx.Client, patron: Any, book: str) -> dict[str, Any]:
     return hold
 
 
+def receive(edge: httpx.Client, staff: Any, hold: str, *, branch: str | None = None) -> dict[str, Any]:
+    """Staff bring the copy set aside for `hold` (on the pull list, or sent from another branch) to a desk at
+    `branch` (None: the hold's pickup branch) and scan it (ReceiveHoldCopy): the hold as answered, READY at the
+    pickup branch."""
+    held = edge.get(f"/v1/{hold}", headers=staff.headers).json()
+    assert held["status"] in ("HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"), held
+    barcode = edge.get(f"/v1/{held['copy']}", headers=staff.headers).json()["barcode"]
+    desk = held.get("pickup_branch", "") if branch is None else branch
+    received = edge.post("/v1/holds:receive", json={"barcode": barcode, "branch": desk}, headers=staff.headers)
+    assert received.status_code == 200, received.text
+    answer: dict[str, Any] = received.json()
+    return answer
+
+
 def copies_of(edge: httpx.Client, staff: Any, book: str) -> dict[str, dict[str, Any]]:
     """barcode -> copy."""
     listed = edge.get(f"/v1/{book}/copies", params={"page_size": 100}, headers=staff.headers)
@@ -103,23 +117,30 @@ def listed(edge: httpx.Client, staff: Any, path: str, key: str, **params: str) -
 
 
 def circulation_holds_together(edge: httpx.Client, staff: Any, books: Iterable[str]) -> None:
-    """Each book's available copies = its copies - those on loan - those on the hold shelf, where the copies
-    on loan are exactly the active loans' copies and those on the shelf exactly the READY holds' copies."""
+    """Each book's available copies = its copies - those on loan - those set aside for holds, where the copies
+    on loan are exactly the active loans' copies, those on the shelf exactly the READY holds' copies and those
+    in transit for a hold exactly the IN_TRANSIT holds' copies."""
     for book in books:
         copies = copies_of(edge, staff, book)
         by_name = {copy["name"]: copy for copy in copies.values()}
         loans = listed(edge, staff, "/v1/loans", "loans", book=book, status="LOAN_STATUS_ACTIVE")
         ready = listed(edge, staff, "/v1/holds", "holds", book=book, status="HOLD_STATUS_READY")
+        sent = listed(edge, staff, "/v1/holds", "holds", book=book, status="HOLD_STATUS_IN_TRANSIT")
         lent = sorted(loan["copy"] for loan in loans)
         shelved = sorted(hold["copy"] for hold in ready)
-        state = {"copies": by_name, "active loans": loans, "ready holds": ready}
+        on_the_way = sorted(hold["copy"] for hold in sent)
+        state = {"copies": by_name, "active loans": loans, "ready holds": ready, "holds in transit": sent}
         assert len(set(lent)) == len(lent), f"{book}: a copy is on two active loans: {state}"
         on_loan = sorted(name for name, c in by_name.items() if c["status"] == "COPY_STATUS_ON_LOAN")
         on_shelf = sorted(name for name, c in by_name.items() if c["status"] == "COPY_STATUS_ON_HOLD_SHELF")
         assert lent == on_loan, f"{book}: loans and catalog disagree on the copies on loan: {state}"
         assert shelved == on_shelf, f"{book}: holds and catalog disagree on the hold shelf: {state}"
+        held_in_transit = sorted(
+            name for name, c in by_name.items() if c["status"] == "COPY_STATUS_IN_TRANSIT" and c.get("current_hold")
+        )
+        assert on_the_way == held_in_transit, f"{book}: holds and catalog disagree on the copies in transit: {state}"
         available = edge.get(f"/v1/{book}", headers=staff.headers).json()["available_copies"]
-        assert available == len(copies) - len(lent) - len(shelved), book
+        assert available == len(copies) - len(lent) - len(shelved) - len(on_the_way), book
 
 
 Call = tuple[str, str, dict[str, Any], Any]
@@ -165,8 +186,8 @@ def as_loans(mesh: Any) -> tuple[catalog_pb2_grpc.CatalogServiceStub, tuple[tupl
 
 
 def reserve_behind_loans_back(mesh: Any, book: str, hold: str) -> catalog_pb2.Copy:
-    """What a loans process that died between the catalog's step and its own commit leaves: a copy on the
-    shelf for `hold` that loans never recorded."""
+    """What a loans process that died between the catalog's step and its own commit leaves: a copy set aside
+    (IN_TRANSIT) for `hold` that loans never recorded."""
     stub, metadata = as_loans(mesh)
     return stub.ReserveCopy(catalog_pb2.ReserveCopyRequest(book=book, hold=hold), metadata=metadata, timeout=10)
 

@@ -84,6 +84,6 @@ def test_a_reference_copy_is_never_put_on_the_hold_shelf(
     assert hold["status"] == "HOLD_STATUS_WAITING" and _status(edge, librarian, reference) == "COPY_STATUS_AVAILABLE"
     returned = edge.post("/v1/loans:return", json={"barcode": lendable}, headers=librarian.headers)
     assert returned.status_code == 200, returned.text
-    ready = edge.get(f"/v1/{hold['name']}", headers=waiting.headers).json()
+    ready = edge.get(f"/v1/{hold['name']}", headers=waiting.headers).json()  # trapped at the (pickup) desk
     assert ready["status"] == "HOLD_STATUS_READY" and _status(edge, librarian, lendable) == "COPY_STATUS_ON_HOLD_SHELF"
     assert _status(edge, librarian, reference) == "COPY_STATUS_AVAILABLE"

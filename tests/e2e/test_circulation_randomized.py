@@ -3,7 +3,8 @@ concurrent desks issue (by barcode and by book), return (by name and by barcode)
 holds; some calls are cut off and re-sent with their request_id, some sent twice at once, some re-sent after
 their answer. Afterwards every invariant holds:
 
-- each book's available copies = its copies - active loans - READY holds, and the catalog agrees copy by copy;
+- each book's available copies = its copies - active loans - holds with a copy set aside (READY, IN_TRANSIT), and
+  the catalog agrees copy by copy;
 - no copy on two active loans, no patron over the loan limit;
 - every request_id had one outcome (every full answer to it the same);
 - every loan event exactly once on JetStream (one LoanIssued per loan, one LoanReturned per returned loan);
@@ -173,7 +174,8 @@ async def queued(client: httpx.AsyncClient, world: World, book: str) -> list[dic
     found = await client.get("/v1/holds", params={"book": book, "page_size": 50}, headers=world.staff.headers)
     if found.status_code != 200:
         return []
-    return [h for h in found.json().get("holds", []) if h["status"] in ("HOLD_STATUS_WAITING", "HOLD_STATUS_READY")]
+    active = ("HOLD_STATUS_WAITING", "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY")
+    return [h for h in found.json().get("holds", []) if h["status"] in active]
 
 
 def run_desks(edge_url: str, world: World) -> None:

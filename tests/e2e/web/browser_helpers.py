@@ -41,14 +41,16 @@ async def register(rest: httpx.AsyncClient, email: str, display_name: str, passw
     return {**body["user"], "password": password, "access_token": body["tokens"]["access_token"]}
 
 
-async def receive_copy(rest: httpx.AsyncClient, staff, barcode: str, branch: str = "") -> dict:
-    """Staff receive a copy set aside for a hold at the desk of `branch` (empty: the hold's pickup branch is
-    taken to be the desk's when it names none): the hold, READY with the copy on the hold shelf."""
-    body = {"barcode": barcode, "branch": branch}
+async def receive_hold_copy(rest: httpx.AsyncClient, staff, hold: str) -> dict:
+    """Staff bring the copy set aside for `hold` (IN_TRANSIT: on the pull list) to its pickup desk and scan it
+    (ReceiveHoldCopy): the hold as answered, READY."""
+    held = (await rest.get(f"/v1/{hold}", headers=staff.headers)).json()
+    barcode = (await rest.get(f"/v1/{held['copy']}", headers=staff.headers)).json()["barcode"]
+    body = {"barcode": barcode, "branch": held.get("pickup_branch", "")}
     received = await rest.post("/v1/holds:receive", json=body, headers=staff.headers)
     assert received.status_code == 200 and received.json()["status"] == "HOLD_STATUS_READY", received.text
-    hold: dict = received.json()
-    return hold
+    answer: dict = received.json()
+    return answer
 
 
 async def sign_in(page: Page, email: str, password: str, *, next_hash: str = "") -> None:

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 import sqlalchemy as sa
-from browser_helpers import PHONE, receive_copy, register, sign_in
+from browser_helpers import PHONE, receive_hold_copy, register, sign_in
 from playwright.async_api import Page, expect
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -78,8 +78,8 @@ async def test_the_fines_page_reaches_an_old_large_fine_behind_a_hundred_newer_o
     await expect(page.get_by_test_id("paged-count")).to_have_text("Showing 1 of 1.")
 
 
-async def _book_with_a_copy(rest: httpx.AsyncClient, staff, title: str) -> tuple[str, str]:
-    """A book record of its own with one copy (a hold on it sets the copy aside at once); its name and barcode."""
+async def _book_with_a_copy(rest: httpx.AsyncClient, staff, title: str) -> str:
+    """A book record of its own with one copy (a hold on it is IN_TRANSIT at once: the copy on the pull list)."""
     made = await rest.post(
         "/v1/books", json={"title": title, "authors": ["Ivan Bunin"], "language": "ru"}, headers=staff.headers
     )
@@ -88,20 +88,17 @@ async def _book_with_a_copy(rest: httpx.AsyncClient, staff, title: str) -> tuple
     copy = {"barcode": barcode, "branch": "main", "shelf_location": "B1"}
     added = await rest.post(f"/v1/{made.json()['name']}/copies", json=copy, headers=staff.headers)
     assert added.status_code == 200, added.text
-    return made.json()["name"], barcode
+    return made.json()["name"]
 
 
-async def _ready_hold(rest: httpx.AsyncClient, staff, patron: dict, book: tuple[str, str]) -> str:
-    """A hold on `book` (name, barcode) whose copy staff fetched and received: READY on the hold shelf."""
-    name, barcode = book
+async def _ready_hold(rest: httpx.AsyncClient, patron: dict, book: str, staff) -> str:
     held = await rest.post(
         "/v1/holds",
-        json={"patron": patron["name"], "book": name},
+        json={"patron": patron["name"], "book": book},
         headers={"authorization": f"Bearer {patron['access_token']}"},
     )
     assert held.status_code == 200 and held.json()["status"] == "HOLD_STATUS_IN_TRANSIT", held.text
-    received = await receive_copy(rest, staff, barcode)
-    assert received["name"] == held.json()["name"]
+    await receive_hold_copy(rest, staff, held.json()["name"])  # pulled and brought to the hold shelf
     return held.json()["name"]
 
 
@@ -125,8 +122,8 @@ async def test_the_hold_shelf_lists_ready_holds_soonest_deadline_first_and_flags
     first = await register(rest, unique_email(), f"Anna Akhmatova {tag}")
     second = await register(rest, unique_email(), f"Marina Tsvetaeva {tag}")
     later_title, sooner_title = f"Dark Avenues {tag}", f"The Gentleman from San Francisco {tag}"
-    placed_first = await _ready_hold(rest, librarian, first, await _book_with_a_copy(rest, librarian, later_title))
-    placed_second = await _ready_hold(rest, librarian, second, await _book_with_a_copy(rest, librarian, sooner_title))
+    placed_first = await _ready_hold(rest, first, await _book_with_a_copy(rest, librarian, later_title), librarian)
+    placed_second = await _ready_hold(rest, second, await _book_with_a_copy(rest, librarian, sooner_title), librarian)
     soon = datetime.now(UTC) + timedelta(days=1)
     await _move_deadline(mesh, placed_first, soon + timedelta(days=4))
     await _move_deadline(mesh, placed_second, soon)

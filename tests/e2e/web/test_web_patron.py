@@ -107,7 +107,8 @@ async def test_a_hold_whose_book_left_the_catalogue_says_so(
 async def test_after_a_hold_takes_the_copy_the_book_page_counts_it(
     page: Page, rest: httpx.AsyncClient, one_copy_book, unique_email
 ) -> None:
-    """The page went on saying "1 of 1 available" beside the hold for the copy it had just taken."""
+    """The page went on saying "1 of 1 available" beside "Ready for pickup" for the copy it had just taken (set
+    aside on the open shelf now: on its way to the hold shelf)."""
     patron = await register(rest, unique_email(), "Nadezhda Teffi")
     await sign_in(page, patron["email"], patron["password"], next_hash=f"/books/{one_copy_book.id}")
     await expect(page.get_by_text("1 of 1 available")).to_be_visible()

@@ -7,7 +7,7 @@ import uuid
 
 import httpx
 import pytest
-from browser_helpers import receive_copy, register, sign_in
+from browser_helpers import receive_hold_copy, register, sign_in
 from playwright.async_api import Page, expect
 
 pytestmark = pytest.mark.e2e
@@ -147,7 +147,7 @@ async def test_a_patron_s_page_names_the_book_on_the_hold_shelf_and_speaks_to_st
         headers={"authorization": f"Bearer {patron['access_token']}"},
     )
     assert held.status_code == 200 and held.json()["status"] == "HOLD_STATUS_IN_TRANSIT", held.text
-    await receive_copy(rest, librarian, one_copy_book.barcodes[0])  # fetched and put on the hold shelf
+    await receive_hold_copy(rest, librarian, held.json()["name"])  # on the hold shelf now
 
     await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{patron['name'].split('/')[-1]}")
 

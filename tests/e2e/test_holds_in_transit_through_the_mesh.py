@@ -1,0 +1,116 @@
+"""Holds through the real edge and mesh: a copy on the open shelf goes on the pull list (IN_TRANSIT), a copy
+returned at another branch is sent to the pickup branch, and the hold is READY (the reader told) only once the
+pickup desk receives the copy (POST /v1/holds:receive)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+import pytest
+from circulation import copies_of, lend, new_book, reason, receive
+
+pytestmark = pytest.mark.e2e
+
+
+def _hold(edge: httpx.Client, patron: Any, book: str, pickup_branch: str) -> dict[str, Any]:
+    wanted = {"patron": patron.name, "book": book, "pickup_branch": pickup_branch}
+    placed = edge.post("/v1/holds", json=wanted, headers=patron.headers)
+    assert placed.status_code == 200, placed.text
+    hold: dict[str, Any] = placed.json()
+    return hold
+
+
+def _ready_notices(edge: httpx.Client, patron: Any, hold: str) -> list[dict[str, Any]]:
+    found = edge.get(f"/v1/{patron.name}/notifications", params={"kind": "hold_ready"}, headers=patron.headers)
+    assert found.status_code == 200, found.text
+    return [n for n in found.json().get("notifications", []) if n.get("about", hold) == hold]
+
+
+def _until_told(edge: httpx.Client, patron: Any, hold: str, seconds: float = 15.0) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + seconds
+    while not (notices := _ready_notices(edge, patron, hold)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return notices
+
+
+def _scan(edge: httpx.Client, staff: Any, barcode: str, branch: str) -> httpx.Response:
+    return edge.post("/v1/holds:receive", json={"barcode": barcode, "branch": branch}, headers=staff.headers)
+
+
+def test_a_hold_on_a_copy_on_the_open_shelf_is_ready_only_once_received_at_its_pickup_branch(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    patron = new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    hold = _hold(edge, patron, book, "EAST")
+    copy = copies_of(edge, librarian, book)[barcode]
+    assert (hold["status"], hold["copy"], hold.get("expire_time")) == ("HOLD_STATUS_IN_TRANSIT", copy["name"], None)
+    assert (copy["status"], copy["current_hold"]) == ("COPY_STATUS_IN_TRANSIT", hold["name"])
+    assert edge.get(f"/v1/{book}", headers=librarian.headers).json().get("available_copies", 0) == 0
+
+    pulled = _scan(edge, librarian, barcode, "MAIN")  # pulled at MAIN: the desk sends it on to EAST
+    assert pulled.status_code == 200, pulled.text
+    assert (pulled.json()["status"], pulled.json()["pickup_branch"]) == ("HOLD_STATUS_IN_TRANSIT", "EAST")
+    assert copies_of(edge, librarian, book)[barcode]["status"] == "COPY_STATUS_IN_TRANSIT"
+    assert _ready_notices(edge, patron, hold["name"]) == []
+
+    received = _scan(edge, librarian, barcode, "east")
+    assert received.status_code == 200, received.text
+    assert received.json()["status"] == "HOLD_STATUS_READY" and received.json()["expire_time"]
+    assert copies_of(edge, librarian, book)[barcode]["status"] == "COPY_STATUS_ON_HOLD_SHELF"
+    assert len(_until_told(edge, patron, hold["name"])) >= 1, "the ready hold was not told"
+    assert _scan(edge, librarian, barcode, "EAST").json()["status"] == "HOLD_STATUS_READY"  # a second scan
+
+
+def test_a_copy_returned_at_another_branch_is_sent_to_the_pickup_branch_and_ready_there(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    borrower, patron = new_reader(), new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    lend(edge, librarian, borrower.name, barcode=barcode)
+    hold = _hold(edge, patron, book, "EAST")
+    assert hold["status"] == "HOLD_STATUS_WAITING"
+    returned = edge.post("/v1/loans:return", json={"barcode": barcode, "branch": "MAIN"}, headers=librarian.headers)
+    assert returned.status_code == 200, returned.text
+    assert (returned.json()["trapped_hold"], returned.json()["transit_branch"]) == (hold["name"], "EAST")
+    sent = edge.get(f"/v1/{hold['name']}", headers=patron.headers).json()
+    assert sent["status"] == "HOLD_STATUS_IN_TRANSIT"
+    assert copies_of(edge, librarian, book)[barcode]["status"] == "COPY_STATUS_IN_TRANSIT"
+    assert receive(edge, librarian, hold["name"])["status"] == "HOLD_STATUS_READY"  # at EAST
+    assert copies_of(edge, librarian, book)[barcode]["status"] == "COPY_STATUS_ON_HOLD_SHELF"
+    collected = edge.post("/v1/loans:issue", json={"patron": patron.name, "book": book}, headers=librarian.headers)
+    assert collected.status_code == 200, collected.text
+
+
+def test_cancelling_a_hold_in_transit_puts_its_copy_back_on_the_shelf(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    patron = new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    hold = _hold(edge, patron, book, "")
+    cancelled = edge.post(f"/v1/{hold['name']}:cancel", json={}, headers=patron.headers)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "HOLD_STATUS_CANCELLED", cancelled.text
+    copy = copies_of(edge, librarian, book)[barcode]
+    assert (copy["status"], copy.get("current_hold", "")) == ("COPY_STATUS_AVAILABLE", "")
+
+
+def test_receiving_is_for_staff_and_refuses_a_copy_set_aside_for_no_hold(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    patron = new_reader()
+    book, (held, free) = new_book(edge, librarian, copies=2)
+    hold = _hold(edge, patron, book, "")
+    held, free = (
+        (held, free) if copies_of(edge, librarian, book)[held]["status"] != "COPY_STATUS_AVAILABLE" else (free, held)
+    )
+    assert _scan(edge, patron, held, "").status_code == 403  # a reader
+    refused = _scan(edge, librarian, free, "")
+    assert refused.status_code == 400 and reason(refused) == "COPY_NOT_HELD", refused.text
+    unknown = _scan(edge, librarian, "NO-SUCH-LABEL", "")
+    assert unknown.status_code == 404 and reason(unknown) == "BARCODE_NOT_FOUND", unknown.text
+    assert _scan(edge, librarian, "", "").status_code == 400
+    received = _scan(edge, librarian, held, "")  # no pickup branch: received anywhere
+    assert received.status_code == 200 and received.json()["name"] == hold["name"], received.text
+    assert received.json()["status"] == "HOLD_STATUS_READY"
