@@ -17,6 +17,7 @@ import { AddBookPage } from "./pages/addbook.js";
 import { RulesPage } from "./pages/rules.js";
 import { FinesPage } from "./pages/fines.js";
 import { HoldShelfPage } from "./pages/holdshelf.js";
+import { PullListPage } from "./pages/pulllist.js";
 import { UsersPage } from "./pages/users.js";
 import { DashboardPage } from "./pages/dashboard.js";
 import { AuditPage } from "./pages/audit.js";
@@ -45,6 +46,7 @@ const ROUTES = [
   ["/rules", RulesPage, STAFF],
   ["/fines", FinesPage, STAFF],
   ["/holdshelf", HoldShelfPage, STAFF],
+  ["/pulllist", PullListPage, STAFF],
   ["/users", UsersPage, ADMIN],
   ["/dashboard", DashboardPage, ADMIN],
 ];
@@ -101,6 +103,7 @@ function Header({ route }) {
           link("/rules", t("nav.rules")),
           link("/fines", t("nav.fines")),
           link("/holdshelf", t("nav.holdshelf")),
+          link("/pulllist", t("nav.pulllist")),
           link("/audit", t("nav.audit")),
         ]}
         ${session.isAdmin() && [link("/users", t("nav.users")), link("/dashboard", t("nav.dashboard"))]}

@@ -52,7 +52,7 @@ async def test_a_patron_searches_opens_a_book_signs_in_and_places_a_hold(
 
     await page.get_by_role("button", name="Place a hold").click()
     hold = page.get_by_test_id("my-hold")
-    await expect(hold).to_contain_text(re.compile("A copy is set aside for you|You are in the queue"))
+    await expect(hold).to_contain_text(re.compile("A copy is being fetched for you|You are in the queue"))
 
     await page.get_by_role("link", name="My account").click()
     await expect(page.get_by_test_id("card-number")).to_have_text(patron["card_number"])
@@ -115,7 +115,7 @@ async def test_after_a_hold_takes_the_copy_the_book_page_counts_it(
 
     await page.get_by_role("button", name="Place a hold").click()
 
-    await expect(page.get_by_test_id("my-hold")).to_contain_text("A copy is set aside for you")
+    await expect(page.get_by_test_id("my-hold")).to_contain_text("A copy is being fetched for you.")
     await expect(page.get_by_text("None available now (0 of 1)")).to_be_visible()
 
 

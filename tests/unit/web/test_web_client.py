@@ -137,6 +137,7 @@ def test_the_refusal_reasons_the_desk_meets_are_said_in_plain_words() -> None:
             "COPY_HELD_FOR_ANOTHER_HOLD",
             "BARCODE_NOT_FOUND",
             "COPY_NOT_ON_LOAN",
+            "COPY_NOT_HELD",  # receiving a copy for a hold
             "HARD_DUE_DATE_PASSED",
             "ACCOUNT_DEACTIVATED",  # said at sign-in
             "ACCOUNT_RESTRICTED",  # a blocked or expired reader trying to change something

@@ -1,15 +1,19 @@
 // The circulation desk, built for a barcode scanner (it types the code and presses Enter). Issue: scan the
 // patron's card, then each copy. Return: scan each copy; a copy that fills a hold is flagged for the hold
-// shelf. After every scan the focus is back in the barcode field; each result, and every refusal in plain
-// words, is added to the log and announced.
+// shelf, or to be sent to the hold's pickup branch. Receive: scan a copy set aside for a hold (pulled from the
+// shelf, or arrived from another branch). Every desk call names the librarian's home branch. After every scan
+// the focus is back in the barcode field; each result, and every refusal in plain words, is added to the log
+// and announced.
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, newRequestId } from "../api.js";
 import { html } from "../html.js";
 import { errorText, formatDeadline, formatMoney, t, tn } from "../i18n.js";
 import { TotalOwed, useTitle } from "../components.js";
+import { deskBranch, patronLabel, receiveCopy } from "../receiving.js";
 
 const ISSUE = "issue";
 const RETURN = "return";
+const RECEIVE = "receive";
 const LOG_LENGTH = 20;
 
 /** The patron whose library card number (or email) is `card` (staff search matches both). */
@@ -28,16 +32,15 @@ async function patronStanding(patron) {
   return { loans: loans.total_size || 0, owed: fines.outstanding_total || "0", currency: fines.fines?.[0]?.currency_code };
 }
 
-/** After a return: is the copy now on the hold shelf, and for whom? */
-async function holdShelfNote(barcode) {
-  const copy = await api("/v1/copies:lookup", { query: { barcode } });
-  if (copy.status !== "COPY_STATUS_ON_HOLD_SHELF" || !copy.current_hold) return null;
-  const hold = await api(`/v1/${copy.current_hold}`);
-  const patron = await api(`/v1/${hold.patron}`).catch(() => null);
-  return t("desk.to_hold_shelf", {
-    patron: patron ? `${patron.display_name || patron.email} (${patron.card_number})` : hold.patron,
-    branch: hold.pickup_branch || t("hold.any_branch"),
-  });
+/** After a return: the hold the copy was trapped for (the loan's `trapped_hold`), if any, and where the copy
+ * goes: this desk's hold shelf, or the hold's pickup branch (`transit_branch`). A log entry, or null. */
+async function holdNote(loan) {
+  if (!loan.trapped_hold) return null;
+  // The copy goes aside whether or not the hold can be read now: said with the hold's name at worst.
+  const hold = await api(`/v1/${loan.trapped_hold}`).catch(() => null);
+  const patron = hold ? await patronLabel(hold.patron) : loan.trapped_hold;
+  if (loan.transit_branch) return { kind: "transit", text: t("desk.to_transit", { patron, branch: loan.transit_branch }) };
+  return { kind: "shelf", text: t("desk.to_hold_shelf", { patron, branch: hold?.pickup_branch || t("hold.any_branch") }) };
 }
 
 /** After a return: did the book come back late, and what is the loan's overdue fine (the patron's fines, newest
@@ -52,6 +55,11 @@ async function lateNote(loan) {
   if (!fine) return when;
   const owed = formatMoney(fines.outstanding_total, fine.currency_code);
   return `${when} ${t("desk.fine_charged", { amount: formatMoney(fine.amount, fine.currency_code), owed })}`;
+}
+
+function scanLabel(mode) {
+  if (mode === ISSUE) return t("desk.scan_issue");
+  return mode === RETURN ? t("desk.scan_return") : t("receive.scan");
 }
 
 export function DeskPage() {
@@ -117,6 +125,7 @@ export function DeskPage() {
     const modeNow = mode;
     queue.current = queue.current.then(async () => {
       const atDesk = await patronNow;
+      if (modeNow === RECEIVE) return record(await receiveCopy(code));
       return modeNow === ISSUE ? issue(code, atDesk) : takeBack(code, atDesk);
     });
   }
@@ -137,12 +146,13 @@ export function DeskPage() {
 
   async function takeBack(code, atDesk) {
     try {
-      const loan = await api("/v1/loans:return", { method: "POST", body: { barcode: code, request_id: newRequestId() } });
+      const body = { barcode: code, branch: deskBranch(), request_id: newRequestId() };
+      const loan = await api("/v1/loans:return", { method: "POST", body });
       record({ kind: "ok", text: t("desk.returned", { title: loan.book_title, barcode: code }) });
       const late = await lateNote(loan).catch(() => (loan.overdue_days > 0 ? tn("desk.late_days", loan.overdue_days) : null));
       if (late) record({ kind: "late", text: late });
-      const shelf = await holdShelfNote(code).catch(() => null);
-      if (shelf) record({ kind: "shelf", text: shelf });
+      const held = await holdNote(loan).catch(() => null);
+      if (held) record(held);
       // The patron at the desk may be the one who returned it: their count of loans and fines changed.
       if (atDesk && loan.patron === atDesk.name) setStanding(await patronStanding(atDesk).catch(() => null));
     } catch (error) {
@@ -169,6 +179,7 @@ export function DeskPage() {
     <div class="mode-switch" role="group" aria-label=${t("desk.mode")}>
       <button type="button" aria-pressed=${mode === ISSUE ? "true" : "false"} onClick=${() => switchMode(ISSUE)}>${t("desk.issue")}</button>
       <button type="button" aria-pressed=${mode === RETURN ? "true" : "false"} onClick=${() => switchMode(RETURN)}>${t("desk.return")}</button>
+      <button type="button" aria-pressed=${mode === RECEIVE ? "true" : "false"} onClick=${() => switchMode(RECEIVE)}>${t("desk.receive")}</button>
     </div>
     <div class="desk">
       <div>
@@ -190,7 +201,7 @@ export function DeskPage() {
             </form>`)}
         ${!needsPatron &&
         html`<form class="card scan" onSubmit=${scan}>
-          <label for="desk-barcode">${mode === ISSUE ? t("desk.scan_issue") : t("desk.scan_return")}</label>
+          <label for="desk-barcode">${scanLabel(mode)}</label>
           <input id="desk-barcode" ref=${barcodeField} value=${barcode} autocomplete="off"
             onInput=${(event) => setBarcode(event.currentTarget.value)} aria-describedby="desk-barcode-hint" />
           <span class="hint muted" id="desk-barcode-hint">${t("desk.scan_hint")}</span>

@@ -98,14 +98,14 @@ export async function fetchAll(path, { query = {}, field, auth = true } = {}) {
   throw new Error(`more than ${MOST_PAGES} pages of ${field}`);
 }
 
-/** A patron's WAITING, IN_TRANSIT and READY holds, however many ended holds came before them. */
+/** A patron's active holds (READY, then IN_TRANSIT, then WAITING), however many ended holds came before them. */
 export async function fetchActiveHolds(patron) {
-  const [waiting, inTransit, ready] = await Promise.all(
-    ["HOLD_STATUS_WAITING", "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"].map((status) =>
+  const lists = await Promise.all(
+    ["HOLD_STATUS_READY", "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_WAITING"].map((status) =>
       fetchAll(`/v1/${patron}/holds`, { query: { status }, field: "holds" }),
     ),
   );
-  return [...ready, ...inTransit, ...waiting];
+  return lists.flat();
 }
 
 /** What `fines` still owe in all, as the API's outstanding_total says it (only OUTSTANDING fines owe). */

@@ -115,7 +115,7 @@ function HoldPanel({ bookName, copies, onPlaced }) {
       const hold = await placing.run(body, (request_id) => api("/v1/holds", { method: "POST", body, query: { request_id } }));
       if (hold) {
         setPlaced(hold);
-        onPlaced(); // a copy may have gone onto the hold shelf: the counts above are the book's as it is now
+        onPlaced(); // a copy may have been set aside for it: the counts above are the book's as it is now
       }
     } catch (failure) {
       setError(failure);
@@ -136,18 +136,19 @@ function HoldPanel({ bookName, copies, onPlaced }) {
   </form>`;
 }
 
-/** A hold in words: its place in the queue, or the pickup deadline once a copy waits on the shelf. */
+/** A hold in words: its place in the queue; a copy being fetched for it (from the open shelf, or from another
+ * branch: no pickup deadline yet); or the pickup deadline once the copy waits on the hold shelf. */
 export function HoldStatus({ hold }) {
+  if (hold.status === "HOLD_STATUS_IN_TRANSIT") {
+    return html`<${Notice} kind="info">
+      <strong>${t("hold.in_transit")}</strong>
+      ${hold.pickup_branch ? t("hold.in_transit_to", { branch: hold.pickup_branch }) : t("hold.in_transit_here")}
+    <//>`;
+  }
   if (hold.status === "HOLD_STATUS_READY") {
     return html`<${Notice}>
       <strong>${t("hold.ready")}</strong>
       ${t("hold.ready_until", { date: formatDeadline(hold.expire_time), branch: hold.pickup_branch || t("hold.any_branch") })}
-    <//>`;
-  }
-  if (hold.status === "HOLD_STATUS_IN_TRANSIT") {
-    return html`<${Notice} kind="info">
-      <strong>${t("hold.in_transit")}</strong>
-      ${t("hold.in_transit_to", { branch: hold.pickup_branch || t("hold.any_branch") })}
     <//>`;
   }
   return html`<${Notice} kind="info">

@@ -29,7 +29,9 @@ export function HoldForAPatron({ book, onPlaced }) {
       const who = `${patron.display_name || patron.email} (${patron.card_number})`;
       const text = hold.status === "HOLD_STATUS_READY"
         ? t("book_staff.hold_ready", { patron: who, date: formatDeadline(hold.expire_time) })
-        : t("book_staff.hold_queued", { patron: who, position: hold.queue_position });
+        : hold.status === "HOLD_STATUS_IN_TRANSIT"
+          ? t("book_staff.hold_in_transit", { patron: who })
+          : t("book_staff.hold_queued", { patron: who, position: hold.queue_position });
       setResult({ text });
       setCard("");
       onPlaced();

@@ -56,8 +56,8 @@ export function HoldShelfPage() {
     <${PagedCount} list=${holds} />`;
 }
 
-/** Name and card number of each patron with a hold on the shelf. */
-function usePatrons(holds) {
+/** Name and card number of each patron with one of `holds` (on the hold shelf, or on the pull list). */
+export function usePatrons(holds) {
   const names = [...new Set(holds.map((hold) => hold.patron))].sort();
   const found = useAsync(async () => {
     const users = await Promise.all(names.map((name) => api(`/v1/${name}`).catch(() => null)));

@@ -149,7 +149,9 @@ export function HoldForPatron({ user, onPlaced }) {
       if (!hold) return;
       const text = hold.status === "HOLD_STATUS_READY"
         ? t("patron.hold_ready", { title: book.title, date: formatDeadline(hold.expire_time) })
-        : t("patron.hold_queued", { title: book.title, position: hold.queue_position });
+        : hold.status === "HOLD_STATUS_IN_TRANSIT"
+          ? t("patron.hold_in_transit", { title: book.title })
+          : t("patron.hold_queued", { title: book.title, position: hold.queue_position });
       setResult({ text });
       onPlaced();
     } catch (error) {

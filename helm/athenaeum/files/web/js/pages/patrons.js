@@ -58,6 +58,13 @@ export function PatronsPage({ route }) {
     ${query && list.length > 0 && html`<${PagedCount} list=${users} />`}`;
 }
 
+/** After a hold's status: the pickup deadline, where the copy set aside goes, or the place in the queue. */
+function holdDetail(hold) {
+  if (hold.status === "HOLD_STATUS_READY") return html` (${t("patrons.until")} <${DeadlineText} iso=${hold.expire_time} />)`;
+  if (hold.status !== "HOLD_STATUS_IN_TRANSIT") return ` #${hold.queue_position}`;
+  return ` (${hold.pickup_branch ? t("patrons.on_its_way_to", { branch: hold.pickup_branch }) : t("patrons.on_its_way")})`;
+}
+
 export function PatronPage({ params, route }) {
   const name = `users/${params.id}`;
   const user = useAsync(() => api(`/v1/${name}`), [name]);
@@ -97,7 +104,7 @@ export function PatronPage({ params, route }) {
       ${activeHolds.map(
         (hold) => html`<li key=${hold.name}>
           <a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a> — ${t(`hold_status.${hold.status}`)}
-          ${hold.status === "HOLD_STATUS_READY" ? html` (${t("patrons.until")} <${DeadlineText} iso=${hold.expire_time} />)` : ` #${hold.queue_position}`}
+          ${holdDetail(hold)}
         </li>`,
       )}
     </ul>

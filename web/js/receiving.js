@@ -1,0 +1,90 @@
+// Receiving a copy set aside for a hold (ReceiveHoldCopy): scanned at the desk of the librarian's home branch,
+// it goes on the hold shelf there when that is the hold's pickup branch (the reader is told it is ready), or is
+// to be sent on to the pickup branch. Shared by the desk's Receive mode and the pull list's scan field.
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
+import { api, newRequestId } from "./api.js";
+import { html } from "./html.js";
+import { errorText, formatDeadline, t } from "./i18n.js";
+import { session } from "./session.js";
+
+export const READY = "HOLD_STATUS_READY";
+export const IN_TRANSIT = "HOLD_STATUS_IN_TRANSIT";
+const LOG_LENGTH = 20;
+// What the librarian does next about a refusal, beside the refusal itself.
+const NEXT_STEP = { COPY_NOT_HELD: () => t("receive.not_held_next"), BARCODE_NOT_FOUND: () => t("receive.not_found_next") };
+
+/** The branch the signed-in librarian works at (their account's home branch); "" when the account has none. */
+export function deskBranch() {
+  return (session.user?.home_branch || "").trim();
+}
+
+/** "Name (card)" of a patron, for a label on the copy; the resource name when it cannot be read. */
+export async function patronLabel(name) {
+  const patron = await api(`/v1/${name}`).catch(() => null);
+  return patron ? `${patron.display_name || patron.email} (${patron.card_number})` : name;
+}
+
+/** Receives the copy scanned as `barcode` at the librarian's branch; a scan-log entry {kind, text, reason}. */
+export async function receiveCopy(barcode) {
+  let hold;
+  try {
+    const body = { barcode, branch: deskBranch(), request_id: newRequestId() };
+    hold = await api("/v1/holds:receive", { method: "POST", body });
+  } catch (error) {
+    const next = NEXT_STEP[error.reason];
+    const text = `${t("desk.refused", { barcode })} ${errorText(error)}${next ? ` ${next()}` : ""}`;
+    return { kind: "refused", text, reason: error.reason };
+  }
+  const [patron, book] = await Promise.all([
+    patronLabel(hold.patron),
+    api(`/v1/${hold.book}`, { auth: false }).catch(() => null),
+  ]);
+  const title = book?.title || barcode;
+  if (hold.status === READY) {
+    return { kind: "shelf", text: t("receive.to_hold_shelf", { title, barcode, patron, date: formatDeadline(hold.expire_time) }) };
+  }
+  return { kind: "transit", text: t("receive.send_to", { title, barcode, patron, branch: hold.pickup_branch }) };
+}
+
+/** A scan field and its log: each scan received in turn (a scanner may send the next code before the last
+ * one is answered), the focus kept in the field. `onReceived` after each answer (the list shown changed). */
+export function ReceiveScanner({ onReceived }) {
+  const [barcode, setBarcode] = useState("");
+  const [log, setLog] = useState([]);
+  const queue = useRef(Promise.resolve());
+  const field = useRef(null);
+  useLayoutEffect(() => field.current?.focus(), []);
+
+  function scan(event) {
+    event.preventDefault();
+    const code = barcode.trim();
+    setBarcode(""); // at once: a second Enter finds the field empty and sends nothing
+    if (!code) return;
+    queue.current = queue.current.then(async () => {
+      const entry = await receiveCopy(code);
+      setLog((previous) => [{ id: newRequestId(), ...entry }, ...previous].slice(0, LOG_LENGTH));
+      onReceived?.();
+      field.current?.focus();
+    });
+  }
+
+  const branch = deskBranch();
+  return html`<div class="desk">
+    <form class="card scan" onSubmit=${scan}>
+      <label for="receive-barcode">${t("receive.scan")}</label>
+      <input id="receive-barcode" ref=${field} value=${barcode} autocomplete="off"
+        onInput=${(event) => setBarcode(event.currentTarget.value)} aria-describedby="receive-barcode-hint" />
+      <span class="hint muted" id="receive-barcode-hint">${branch ? t("receive.at_branch", { branch }) : t("receive.no_branch")}</span>
+    </form>
+    <section aria-labelledby="receive-log-heading">
+      <h2 id="receive-log-heading">${t("desk.log")}</h2>
+      <ol class="scan-log" aria-live="polite" data-testid="receive-log">
+        ${log.map(
+          (entry) => html`<li key=${entry.id} class=${entry.kind} data-reason=${entry.reason || undefined}
+            role=${entry.kind === "refused" ? "alert" : undefined}>${entry.text}</li>`,
+        )}
+      </ol>
+      ${!log.length && html`<p class="muted">${t("desk.log_empty")}</p>`}
+    </section>
+  </div>`;
+}
