@@ -196,6 +196,7 @@ export default {
   "preferences.email": "Email me about due dates and holds",
   "preferences.sms": "Send me text messages",
   "preferences.saved": "Saved.",
+  "preferences.language": "Language of our messages",
 
   "desk.title": "Circulation desk",
   "desk.mode": "What the scanner does",

@@ -200,6 +200,7 @@ export default {
   "preferences.email": "Присылать письма о сроках и бронях",
   "preferences.sms": "Присылать SMS",
   "preferences.saved": "Сохранено.",
+  "preferences.language": "Язык сообщений библиотеки",
 
   "desk.title": "Стойка выдачи",
   "desk.mode": "Что делает сканер",
