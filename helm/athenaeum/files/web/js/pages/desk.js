@@ -70,8 +70,8 @@ function scanLabel(mode) {
  * copy reuses its request_id, so it gets the first call's answer and never does it twice. */
 function failed(mode, code, error) {
   if (error.retryable) {
-    const why = mode === RETURN ? "desk.not_known_return" : "desk.not_known_issue";
-    return { kind: "unknown", barcode: code, text: `${t(why, { barcode: code })} ${errorText(error)} ${t("desk.scan_again")}` };
+    const what = mode === RETURN ? t("desk.not_known_return", { barcode: code }) : t("desk.not_known_issue", { barcode: code });
+    return { kind: "unknown", barcode: code, text: `${what} ${errorText(error)} ${t("desk.scan_again")}` };
   }
   if (error.status === 401) return { kind: "refused", barcode: code, text: t("desk.not_done_signed_out", { barcode: code }) };
   const text = `${t("desk.refused", { barcode: code })} ${errorText(error)}`;
