@@ -24,8 +24,9 @@ from datetime import datetime, tzinfo
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.receiving import trap_at_desk
 from services.loans.app.saga import LoanOfStep, known_then_read
-from services.loans.app.shelf import after_commit, first_to_hold, shelved
+from services.loans.app.shelf import after_commit, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
@@ -142,10 +143,18 @@ async def finish_declaring_lost(
 
 
 async def take_back_found(
-    copy: CopyInfo, actor: Actor, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+    copy: CopyInfo,
+    actor: Actor,
+    *,
+    branch: str = "",
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    zone: tzinfo,
 ) -> Loan:
-    """A copy the catalog has LOST on one of our loans is scanned at the desk: waive its unpaid LOST_ITEM fine
-    ("found"), then put it back (on the hold shelf for the first in the queue who may have it)."""
+    """A copy the catalog has LOST on one of our loans is scanned at the desk (of `branch`): waive its unpaid
+    LOST_ITEM fine ("found"), then put it back (set aside for the first in the queue who may have it: on the
+    hold shelf, or in transit to the hold's pickup branch when it is another)."""
     async with uow.reading():
         loan = await uow.loans.get(LOAN.parse_id(copy.current_loan))
     if loan.status != LoanStatus.LOST:  # its declaration is still under way: the reconciler settles it
@@ -154,11 +163,14 @@ async def take_back_found(
             reason="LOAN_UNSETTLED",
         )
     loan = await _record_found(loan, actor.user or "system", uow=uow, clock=clock)
-    trap = await first_to_hold(copy.book, copy.item_type, uow=uow, clock=clock)
-    checked_in = await catalog.check_in(copy=copy.name, loan=loan.name, hold=trap)
+    trap, sending = await trap_at_desk(copy.book, copy.item_type, branch, uow=uow, clock=clock)
+    checked_in = await catalog.check_in(copy=copy.name, loan=loan.name, hold=trap, in_transit=sending)
     if checked_in.held and HOLD.matches(checked_in.current_hold):
         hold_id = HOLD.parse_id(checked_in.current_hold)
-        await after_commit(shelved(hold_id, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone), loan.name)
+        step = shelved(
+            hold_id, copy.name, in_transit=checked_in.in_transit, uow=uow, clock=clock, catalog=catalog, zone=zone
+        )
+        await after_commit(step, loan.name)
     return loan
 
 

@@ -15,10 +15,10 @@ from datetime import tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import shelved
+from services.loans.app.shelf import first_to_hold, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, same_branch
+from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, same_branch, sent_elsewhere
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -34,6 +34,17 @@ class ReceiveHoldCopy:
     """The desk's branch code: the copy goes on the hold shelf only at the hold's pickup branch."""
     request_id: uuid.UUID | None = None
     actor: Actor = SYSTEM
+
+
+async def trap_at_desk(book: str, item_type: str, desk: str, *, uow: LoansUnitOfWork, clock: Clock) -> tuple[str, bool]:
+    """The hold a copy of `item_type` taken back at a desk of branch `desk` is trapped for (the first in the
+    queue who may have it; "" when none may), and whether it is sent on to that hold's pickup branch."""
+    trap = await first_to_hold(book, item_type, uow=uow, clock=clock)
+    if not trap:
+        return "", False
+    async with uow.reading():
+        pickup = (await uow.holds.get(HOLD.parse_id(trap))).pickup_branch
+    return trap, sent_elsewhere(pickup, desk=desk)
 
 
 def at_pickup_branch(pickup_branch: str, *, desk: str) -> bool:

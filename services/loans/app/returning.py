@@ -92,6 +92,7 @@ async def return_loan(
         catalog=catalog,
         zone=zone,
         saga_timeout=saga_timeout,
+        branch=cmd.branch,
     )
     # The note is one versioned write (a loan changed since it was read is a lost race), committed by itself.
     try:

@@ -21,7 +21,8 @@ from datetime import datetime, timedelta, tzinfo
 from services.loans.app.losing import take_back_found
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import after_commit, first_to_hold, shelved
+from services.loans.app.receiving import trap_at_desk
+from services.loans.app.shelf import after_commit, shelved
 from services.loans.domain.actors import Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD
@@ -45,12 +46,13 @@ async def return_without_active_loan(
     catalog: Catalog,
     zone: tzinfo,
     saga_timeout: timedelta,
+    branch: str = "",
 ) -> Loan:
-    """Check in a copy out on an unrecorded loan and answer that loan, or a copy declared lost on a loan here,
-    found (losing.py), and answer that loan (LOST); else say why nothing is out on
-    `barcode`: NOT_FOUND for a barcode no copy has, FAILED_PRECONDITION (COPY_NOT_ON_LOAN) for a copy that is
-    not on loan (the desk told the two apart by neither), ABORTED (LOAN_UNSETTLED) for one whose loan is
-    still being settled."""
+    """Check in a copy out on an unrecorded loan (set aside for a hold as a return at a desk of `branch` does)
+    and answer that loan, or a copy declared lost on a loan here, found (losing.py), and answer that loan
+    (LOST); else say why nothing is out on `barcode`: NOT_FOUND for a barcode no copy has, FAILED_PRECONDITION
+    (COPY_NOT_ON_LOAN) for a copy that is not on loan (the desk told the two apart by neither), ABORTED
+    (LOAN_UNSETTLED) for one whose loan is still being settled."""
     try:
         copy = await catalog.lookup_copy(barcode)
     except NotFound:
@@ -60,20 +62,23 @@ async def return_without_active_loan(
     except DependencyUnavailable:
         raise NotFound(f"loans/-?barcode={barcode}", f"no loan is out on barcode {barcode}") from None
     if copy.status == "LOST" and LOAN.matches(copy.current_loan):  # declared lost on that loan, and found
-        return await take_back_found(copy, actor, uow=uow, clock=clock, catalog=catalog, zone=zone)
+        return await take_back_found(copy, actor, branch=branch, uow=uow, clock=clock, catalog=catalog, zone=zone)
     if copy.status != "ON_LOAN":
         state = copy.status.lower().replace("_", " ") or "on the shelf"
         raise FailedPrecondition(f"the copy {barcode} is not on loan: it is {state}", reason="COPY_NOT_ON_LOAN")
     now = clock.now()
     await _ensure_unrecorded(copy, barcode, uow=uow, now=now, saga_timeout=saga_timeout)
-    trap = await first_to_hold(copy.book, copy.item_type, uow=uow, clock=clock)
-    checked_in = await catalog.check_in(copy=copy.name, loan=copy.current_loan, hold=trap)
+    trap, sending = await trap_at_desk(copy.book, copy.item_type, branch, uow=uow, clock=clock)
+    checked_in = await catalog.check_in(copy=copy.name, loan=copy.current_loan, hold=trap, in_transit=sending)
     returned = returned_unrecorded(copy, returned_by=actor.user, now=now)
     if not await _first_to_take_back(returned, uow=uow):
         return replace(returned, events=[])  # another desk's return, at once, checked it in and says so
     if checked_in.held and HOLD.matches(checked_in.current_hold):
         hold_id = HOLD.parse_id(checked_in.current_hold)
-        await after_commit(shelved(hold_id, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone), returned.name)
+        step = shelved(
+            hold_id, copy.name, in_transit=checked_in.in_transit, uow=uow, clock=clock, catalog=catalog, zone=zone
+        )
+        await after_commit(step, returned.name)
     return returned
 
 

@@ -180,3 +180,14 @@ async def test_a_copy_the_catalog_has_back_already_is_not_declared_lost(db: Fake
     kept = db.loans[loan.id]
     assert (kept.status, kept.return_started_at, kept.lost_fee) == (LoanStatus.ACTIVE, None, None)
     assert FineKind.LOST_ITEM not in fines_of(db, loan)
+
+
+async def test_a_lost_copy_found_at_another_branch_than_its_hold_s_pickup_branch_is_sent_there(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    loan, copy = await overdue_loan(db, desk)
+    await desk.declare_lost(declaration(loan))
+    hold = await desk.place_hold(PlaceHold("users/p2", loan.book, pickup_branch="EAST", actor=DESK))
+    back = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), branch="MAIN", actor=DESK))
+    assert back.status == LoanStatus.LOST and desk.catalog.status(copy) == "IN_TRANSIT"
+    assert (db.holds[hold.id].status, db.holds[hold.id].copy) == (HoldStatus.IN_TRANSIT, copy)

@@ -231,3 +231,14 @@ async def test_a_restored_loan_whose_scan_stopped_after_its_note_is_closed_by_th
     (closed,) = [event for event in db.events if isinstance(event, LoanReturned) and event.loan.id == old.id][-1:]
     assert (closed.overdue_days, closed.fine) == (0, None)
     assert desk.catalog.status(copy) == "ON_LOAN"  # out on the newer loan: its return by barcode checks it in
+
+
+async def test_a_copy_back_from_a_loan_lost_with_a_restore_at_another_branch_is_sent_to_the_pickup_branch(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    loan, copy = await lent_then_lost(db, desk)
+    hold = await desk.place_hold(PlaceHold("users/p2", loan.book, pickup_branch="EAST", actor=DESK))
+    past_any_issue_in_flight(desk)
+    await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), branch="MAIN", actor=DESK))
+    assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("IN_TRANSIT", hold.name)
+    assert (db.holds[hold.id].status, db.holds[hold.id].copy) == (HoldStatus.IN_TRANSIT, copy)
