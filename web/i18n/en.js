@@ -77,6 +77,8 @@ export default {
   "hold.any_branch": "any branch",
   "hold.place": "Place a hold",
   "hold.refused": "The hold was not placed.",
+  "hold.no_answer": "No answer came, so the hold may have been placed. Try again to check: it will not be placed twice.",
+  "hold.first_free": "Where a copy is free first",
   "hold.placed": "You are in the queue.",
   "hold.position": "Your place in the queue: {position}.",
   "hold.ready": "Ready for pickup!",
@@ -113,6 +115,8 @@ export default {
   "auth.reconnecting": "Your session is kept, but the library's server cannot renew it right now. Trying again…",
   "auth.staff_only_title": "For library staff",
   "auth.staff_only": "This page is for library staff. Sign in with a staff account.",
+  "auth.session_ended_title": "Your session has ended",
+  "auth.session_ended": "It expired or was closed by the library. Sign in again to go on where you were: the desk keeps its scan log and the patron being served.",
 
   "account.title": "My account",
   "account.card_number": "Library card",
@@ -207,6 +211,7 @@ export default {
   "preferences.email": "Email me about due dates and holds",
   "preferences.sms": "Send me text messages",
   "preferences.saved": "Saved.",
+  "preferences.language": "Language of our messages",
 
   "desk.title": "Circulation desk",
   "desk.mode": "What the scanner does",
@@ -228,6 +233,12 @@ export default {
   "desk.refused": "{barcode} refused:",
   "desk.log": "Scans",
   "desk.log_empty": "Nothing scanned yet.",
+  "desk.sent": "{barcode}: sent, waiting for the answer…",
+  "desk.not_known": "{barcode}: no answer came, so it is not known whether it was done. Scan it again to check.",
+  "desk.not_known_issue": "{barcode}: no answer, so the loan may have been made.",
+  "desk.not_known_return": "{barcode}: no answer, so the return may have been recorded.",
+  "desk.scan_again": "Scan it again to check: a second scan will not do it twice.",
+  "desk.not_done_signed_out": "{barcode} not done: your session has ended. Sign in again, then scan it again.",
 
   "patrons.set_password": "Set a new password",
   "patrons.set_password_intro": "For a reader who forgot their password. Their sessions are signed out, and they are told by email.",

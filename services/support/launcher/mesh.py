@@ -263,9 +263,20 @@ class LocalMesh(MeshAddresses):
                     self.topology,
                     database_url=self.database_url(name),
                     nats_url=self._nats_url_for(name) if self._nats_url_for else self.nats_url,
-                    extra_env=self.sinks.service_environment(),
+                    extra_env=self.service_environment(),
                 )
             )
+
+    def service_environment(self) -> dict[str, str]:
+        """What every service of this mesh is told besides the runtime's contract: where the sinks are, and
+        the web client's address for links in messages (a reset link), which is this mesh's edge. An
+        ATHENAEUM_WEB_URL of the environment (a proxy in front of the edge) is kept."""
+        web = {} if os.environ.get("ATHENAEUM_WEB_URL") else {"ATHENAEUM_WEB_URL": self.web_url}
+        return {**self.sinks.service_environment(), **web}
+
+    @property
+    def web_url(self) -> str:
+        return f"http://localhost:{self.topology.edge_port}"
 
     def _start_envoys(self) -> None:
         from services.support.mesh.certs import ensure_mesh_certs

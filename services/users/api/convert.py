@@ -105,7 +105,14 @@ def _enum_violation(
 
 def registration_profile(request: users_pb2.RegisterRequest) -> Profile:
     """The fields a self-registering reader may set."""
-    return Profile(email=request.email, display_name=request.display_name, phone=request.phone, **_opt_ins(request))
+    return Profile(
+        email=request.email,
+        display_name=request.display_name,
+        phone=request.phone,
+        locale=request.locale,
+        time_zone=request.time_zone,
+        **_opt_ins(request),
+    )
 
 
 class _OptIns(TypedDict):

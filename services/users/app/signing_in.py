@@ -77,6 +77,8 @@ async def register(
         email_opt_in=cmd.profile.email_opt_in,
         sms_opt_in=cmd.profile.sms_opt_in,
         kind_choices=cmd.profile.kind_choices,
+        locale=cmd.profile.locale,  # the language the reader signed up in: their welcome is already in it
+        time_zone=cmd.profile.time_zone,
         role=Role.READER,  # self-service accounts are readers, whatever the request says
     )
     check_new_account(profile, cmd.password, prefix="", password_required=True)

@@ -120,3 +120,22 @@ def test_a_second_mesh_on_a_claimed_data_folder_is_refused_before_any_state_is_w
     finally:
         first.stop()
     assert not (tmp_path / state.STATE_FILE).exists()
+
+
+def test_links_in_messages_lead_to_the_edge_port_the_mesh_was_started_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`up --edge-port 8280`: a reset link to :8080 led to another mesh, or nowhere."""
+    monkeypatch.delenv("ATHENAEUM_WEB_URL", raising=False)
+    topology = local_mesh_topology(tmp_path, ports=sequential_ports(7200), edge_port=8280, edge_admin_port=9281)
+    environment = LocalMesh(tmp_path, topology, envoys=False).service_environment()
+
+    assert environment["ATHENAEUM_WEB_URL"] == "http://localhost:8280"
+    assert "ATHENAEUM_SMTP_PORT" in environment
+
+
+def test_a_web_address_given_in_the_environment_is_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATHENAEUM_WEB_URL", "https://library.example.org")
+    topology = local_mesh_topology(tmp_path, ports=sequential_ports(7200), edge_port=8280, edge_admin_port=9281)
+
+    assert "ATHENAEUM_WEB_URL" not in LocalMesh(tmp_path, topology, envoys=False).service_environment()

@@ -1,9 +1,9 @@
 // "My account": loans (overdue in red, renew), holds (queue position, ready for pickup, cancel), fines with
 // the total owed, loan history, notifications received, the authors followed and notification preferences.
-import { useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, fineText, t, tn } from "../i18n.js";
+import { LANGUAGES, fieldText, fineText, language, languageName, t, tn } from "../i18n.js";
 import { session } from "../session.js";
 import { DateText, DeadlineText, ErrorNotice, Loading, Money, NotYetAvailable, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { HoldStatus } from "./book.js";
@@ -71,7 +71,7 @@ function LoanTable({ loans, onRenew, busy }) {
           </td>
           <td data-label=${t("loans.renewals")}>${loan.renewal_count} / ${loan.max_renewals}</td>
           <td>${!session.isRestricted() && html`<button type="button" class="button small quiet" onClick=${() => onRenew(loan)}
-            disabled=${busy} aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button>`}</td>
+            aria-disabled=${busy ? "true" : undefined} aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button>`}</td>
         </tr>`,
       )}
     </tbody>
@@ -108,7 +108,7 @@ function Holds({ patron }) {
         (hold) => html`<li class="result" key=${hold.name} data-status=${hold.status}>
           <h3><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("common.loading")}</a></h3>
           <${HoldStatus} hold=${hold} />
-          <button type="button" class="button small quiet" onClick=${() => cancel(hold)} disabled=${cancelling.busy}>${t("holds.cancel")}</button>
+          <button type="button" class="button small quiet" onClick=${() => cancel(hold)} aria-disabled=${cancelling.busy ? "true" : undefined}>${t("holds.cancel")}</button>
         </li>`,
       )}
     </ul>
@@ -221,18 +221,27 @@ function Preferences() {
     email: user.notification_preferences?.email_opt_in ?? false,
     sms: user.notification_preferences?.sms_opt_in ?? false,
     phone: user.phone || "",
+    locale: (user.locale || language()).slice(0, 2),
   });
   const [result, setResult] = useState(null);
   const saving = useAction();
+  const phoneField = useRef(null);
+  // A phone number refused (or missing for SMS): the focus goes to the field, whose error it describes, so a
+  // screen reader says it and the save is known not to have happened.
+  useLayoutEffect(() => {
+    if (result?.phone) phoneField.current?.focus();
+  }, [result]);
   async function save(event) {
     event.preventDefault();
     setResult(null);
     // No number, no text message can ever be sent: the notice would be dropped for want of an address.
     if (form.sms && !form.phone.trim()) return setResult({ phone: t("preferences.sms_needs_phone") });
     try {
-      const body = { phone: form.phone.trim(), notification_preferences: { email_opt_in: form.email, sms_opt_in: form.sms }, etag: user.etag };
+      const notification_preferences = { email_opt_in: form.email, sms_opt_in: form.sms };
+      const body = { phone: form.phone.trim(), locale: form.locale, notification_preferences, etag: user.etag };
+      const update_mask = "notification_preferences.email_opt_in,notification_preferences.sms_opt_in,phone,locale";
       const updated = await saving.run(body, (request_id) =>
-        api(`/v1/${user.name}`, { method: "PATCH", query: { update_mask: "notification_preferences.email_opt_in,notification_preferences.sms_opt_in,phone", request_id }, body }),
+        api(`/v1/${user.name}`, { method: "PATCH", query: { update_mask, request_id }, body }),
       );
       if (!updated) return;
       session.updateUser(updated);
@@ -253,13 +262,19 @@ function Preferences() {
       <div class="field">
         <label for="pref-phone">${t("auth.phone")}</label>
         <span class="hint" id="pref-phone-hint">${t("auth.phone_hint")}</span>
-        <input id="pref-phone" type="tel" autocomplete="tel" value=${form.phone} aria-describedby=${described}
+        <input id="pref-phone" ref=${phoneField} type="tel" autocomplete="tel" value=${form.phone} aria-describedby=${described}
           aria-invalid=${phoneError ? "true" : undefined} onInput=${(event) => setForm({ ...form, phone: event.currentTarget.value })} />
         ${phoneError && html`<span class="error" id="pref-phone-error">${phoneError}</span>`}
       </div>
+      <div class="field">
+        <label for="pref-locale">${t("preferences.language")}</label>
+        <select id="pref-locale" value=${form.locale} onChange=${(event) => setForm({ ...form, locale: event.currentTarget.value })}>
+          ${LANGUAGES.map((code) => html`<option value=${code}>${languageName(code)}</option>`)}
+        </select>
+      </div>
       ${result?.ok && html`<${Notice}>${t("preferences.saved")}<//>`}
       <${ErrorNotice} error=${result?.error} />
-      <button class="button" type="submit" disabled=${saving.busy}>${t("common.save")}</button>
+      <button class="button" type="submit" aria-disabled=${saving.busy ? "true" : undefined}>${t("common.save")}</button>
     </form>
   </section>`;
 }

@@ -49,6 +49,6 @@ export function NewReaderPage() {
         error=${bad("home_branch")} />
       <${Field} id="reader-password" label=${t("auth.password")} hint=${t("newreader.password_hint")} type="password"
         value=${form.password} onInput=${set("password")} autocomplete="new-password" error=${bad("password")} />
-      <button class="button" type="submit" disabled=${creating.busy}>${t("newreader.create")}</button>
+      <button class="button" type="submit" aria-disabled=${creating.busy ? "true" : undefined}>${t("newreader.create")}</button>
     </form>`;
 }

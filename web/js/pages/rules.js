@@ -141,7 +141,7 @@ function RuleRow({ rule, editable, onDone }) {
       <div class="actions">
         <button type="button" class="button small" onClick=${save} disabled=${change.busy || (!isNew && !changed.length)}>
           ${isNew ? t("rules.add") : t("common.save")}</button>
-        ${!isNew && html`<button type="button" class="button small quiet" onClick=${remove} disabled=${change.busy}>${t("rules.delete")}</button>`}
+        ${!isNew && html`<button type="button" class="button small quiet" onClick=${remove} aria-disabled=${change.busy ? "true" : undefined}>${t("rules.delete")}</button>`}
       </div>
       <${ErrorNotice} error=${error} />
     </td>`}

@@ -1,6 +1,6 @@
 // Sign in and register. The edge keeps the refresh token in an HttpOnly cookie; see session.js.
-import { useState } from "preact/hooks";
-import { ApiError } from "../api.js";
+import { useRef, useState } from "preact/hooks";
+import { ApiError, newRequestId } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, language, t } from "../i18n.js";
 import { session } from "../session.js";
@@ -64,6 +64,9 @@ export function RegisterPage({ route }) {
   const [form, setForm] = useState({ email: "", display_name: "", password: "", phone: "" });
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  // One request_id per form as sent: a retry after no answer (the account may have been made) gets the first
+  // call's answer, signed in, rather than "this email already exists" (AIP-155).
+  const attempt = useRef({ key: "", id: "" });
   useTitle(t("auth.register_title"));
   const set = (field) => (value) => setForm({ ...form, [field]: value });
   const fieldError = (field) => fieldText(error, field);
@@ -72,10 +75,16 @@ export function RegisterPage({ route }) {
     event.preventDefault();
     setBusy(true);
     setError(null);
-    const result = await session.register({ ...form, email: form.email.trim() }, readerSettings());
+    const fields = { ...form, email: form.email.trim() };
+    const key = JSON.stringify(fields);
+    if (attempt.current.key !== key) attempt.current = { key, id: newRequestId() };
+    // The language the reader signs up in goes with the sign-up: the welcome notice is written in it.
+    const result = await session.register({ ...fields, locale: language(), request_id: attempt.current.id }, readerSettings());
     setBusy(false);
     if (!result.ok) {
-      setError(new ApiError(result.status, result.data));
+      const error = new ApiError(result.status, result.data);
+      if (!error.retryable) attempt.current = { key: "", id: "" };
+      setError(error);
       return;
     }
     location.hash = destination(route, session.user);

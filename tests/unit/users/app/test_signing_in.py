@@ -71,6 +71,25 @@ async def test_registration_keeps_the_reader_s_choices_per_kind(db, auth) -> Non
     assert sorted(signed_in.user.profile.kind_choices, key=lambda c: c.kind) == sorted(choices, key=lambda c: c.kind)
 
 
+async def test_registration_keeps_the_language_and_zone_the_reader_signed_up_in(db, auth) -> None:
+    """They were dropped: the welcome, written from the UserRegistered event, came in the library's default."""
+    profile = Profile(email="olga@example.org", locale="ru", time_zone="Europe/Moscow")
+    signed_in = await signing_in.register(signing_in.Register(profile, PASSWORD), uow=db.unit_of_work(), **auth)
+    assert (signed_in.user.profile.locale, signed_in.user.profile.time_zone) == ("ru", "Europe/Moscow")
+    registered = next(event for event in db.published if isinstance(event, UserRegistered))
+    assert registered.user.profile.locale == "ru"
+
+
+async def test_a_registration_in_an_unknown_language_is_refused_by_field(db, auth) -> None:
+    with pytest.raises(InvalidArgument) as refused:
+        await signing_in.register(
+            signing_in.Register(Profile(email="olga@example.org", locale="xx_!!"), PASSWORD),
+            uow=db.unit_of_work(),
+            **auth,
+        )
+    assert [violation.field for violation in refused.value.violations] == ["locale"]
+
+
 async def test_a_weak_password_is_refused_before_hashing(db, auth, passwords) -> None:
     with pytest.raises(InvalidArgument) as error:
         await signing_in.register(

@@ -634,6 +634,8 @@ class RegisterRequest(_message.Message):
     PHONE_FIELD_NUMBER: _builtins.int
     NOTIFICATION_PREFERENCES_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    LOCALE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
     email: _builtins.str
     """Login and contact address; unique, compared case-insensitively."""
     password: _builtins.str
@@ -651,6 +653,14 @@ class RegisterRequest(_message.Message):
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
+    locale: _builtins.str
+    """The reader's language for notices, a BCP 47 tag such as "ru" (the one they signed up in): the welcome
+    is already in it. Empty: the library's default. Invalid: INVALID_ARGUMENT.
+    """
+    time_zone: _builtins.str
+    """The reader's IANA time zone, e.g. "Europe/Moscow", for times in notices. Empty: the library's.
+    Unknown zone: INVALID_ARGUMENT.
+    """
     @_builtins.property
     def notification_preferences(self) -> Global___NotificationPreferences:
         """Channels to receive notices on; none by default."""
@@ -664,10 +674,12 @@ class RegisterRequest(_message.Message):
         phone: _builtins.str = ...,
         notification_preferences: Global___NotificationPreferences | None = ...,
         request_id: _builtins.str = ...,
+        locale: _builtins.str = ...,
+        time_zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["notification_preferences", b"notification_preferences"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "email", b"email", "notification_preferences", b"notification_preferences", "password", b"password", "phone", b"phone", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["display_name", b"display_name", "email", b"email", "locale", b"locale", "notification_preferences", b"notification_preferences", "password", b"password", "phone", b"phone", "request_id", b"request_id", "time_zone", b"time_zone"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

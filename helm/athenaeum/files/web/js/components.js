@@ -161,11 +161,17 @@ export function NotFound() {
 }
 
 /** Shown instead of a page that needs an account (or a staff role) the visitor does not have. */
-export function SignInFirst({ staff = false }) {
-  useTitle(staff ? t("auth.staff_only_title") : t("auth.sign_in_first_title"));
+export function SignInFirst({ staff = false, ended = false }) {
+  // A session that ended under the user (expired, revoked) is said so: they were signed in a moment ago.
+  const [title, text] = ended
+    ? [t("auth.session_ended_title"), t("auth.session_ended")]
+    : staff
+      ? [t("auth.staff_only_title"), t("auth.staff_only")]
+      : [t("auth.sign_in_first_title"), t("auth.sign_in_first")];
+  useTitle(title);
   return html`<div class="card">
-    <h1 tabindex="-1">${staff ? t("auth.staff_only_title") : t("auth.sign_in_first_title")}</h1>
-    <p>${staff ? t("auth.staff_only") : t("auth.sign_in_first")}</p>
+    <h1 tabindex="-1">${title}</h1>
+    <p>${text}</p>
     <a class="button" href=${`#/signin?next=${encodeURIComponent(location.hash.slice(1))}`}>${t("nav.sign_in")}</a>
   </div>`;
 }

@@ -82,10 +82,21 @@ export function formatDateTime(iso) {
 }
 
 /** Money arrives as a decimal string ("12.50"); it is only displayed here, never computed with. */
+// The library's currency, as last seen with an amount (a fine): refusals carry bare amounts ("12.50").
+let libraryCurrency = "";
+
 export function formatMoney(amount, currency) {
+  if (currency) libraryCurrency = currency;
   const value = Number(amount || "0");
   if (!currency) return new Intl.NumberFormat(current, { minimumFractionDigits: 2 }).format(value);
   return new Intl.NumberFormat(current, { style: "currency", currency }).format(value);
+}
+
+/** An amount from the API ("12.50") as the page writes numbers, to be edited ("12,50" in ru): no currency,
+ * no grouping, so that `typedAmount` reads it back. */
+export function amountForTyping(amount) {
+  const value = Number(amount || "0");
+  return new Intl.NumberFormat(current, { minimumFractionDigits: 2, useGrouping: false }).format(value);
 }
 
 /** An amount as typed ("1,50" where the page writes money with a decimal comma) as the API reads it ("1.50"). */
@@ -118,7 +129,7 @@ const FIELD_TEXTS = [
   [/^must have at most two decimal places/, () => t("field.two_decimals")],
   [/^must not be negative/, () => t("field.not_negative")],
   [/^must be positive/, () => t("field.positive")],
-  [/^must be at most ([\d.]+)/, (limit) => t("field.at_most", { limit })],
+  [/^must be at most ([\d.]+)/, (limit) => t("field.at_most", { limit: limit.includes(".") ? bareMoney(limit) : limit })],
   [/^say why the fine is waived/, () => t("field.waive_reason")],
 ];
 
@@ -171,13 +182,25 @@ export function overdueTitle(description) {
 }
 
 /** A refusal or failure in plain words: by its reason (LOAN_LIMIT_REACHED …), else by its status code. */
+// The metadata of a refusal that are amounts of money, written as every other amount on the page.
+const MONEY_METADATA = { FINES_LIMIT_EXCEEDED: ["outstanding", "limit"], ACCOUNT_HAS_FINES: ["amount_owed"] };
+
+function bareMoney(amount) {
+  return formatMoney(amount, libraryCurrency || undefined);
+}
+
+function metadataText(reason, metadata = {}) {
+  const money = MONEY_METADATA[reason] || [];
+  return Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, money.includes(key) ? bareMoney(value) : value]));
+}
+
 export function errorText(error) {
   if (!error) return "";
   if (error.reason === "PATRON_NOT_ELIGIBLE") {
     const reasons = eligibilityText(error.metadata?.reasons);
     return reasons ? t("reason.PATRON_NOT_ELIGIBLE", { reasons }) : t("reason.PATRON_NOT_ELIGIBLE_NOW");
   }
-  if (error.reason && dictionary[`reason.${error.reason}`]) return t(`reason.${error.reason}`, error.metadata);
+  if (error.reason && dictionary[`reason.${error.reason}`]) return t(`reason.${error.reason}`, metadataText(error.reason, error.metadata));
   if (error.status === 0) return t("error.network");
   if (error.unimplemented) return t("error.unimplemented");
   if (dictionary[`code.${error.code}`]) return t(`code.${error.code}`);

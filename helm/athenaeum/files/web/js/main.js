@@ -5,6 +5,7 @@ import { html } from "./html.js";
 import { LANGUAGES, loadLanguage, t, useLanguage } from "./i18n.js";
 import { href, navigate, remembered, useRoute } from "./router.js";
 import { session } from "./session.js";
+import { deskState } from "./desk_state.js";
 import { NotFound, SignInFirst } from "./components.js";
 import { CataloguePage } from "./pages/catalogue.js";
 import { BookPage } from "./pages/book.js";
@@ -88,6 +89,7 @@ function Header({ route }) {
   const user = session.user;
   async function signOut() {
     await session.signOut();
+    deskState.clear(); // the next one to sign in on this PC starts with an empty desk
     navigate("/");
   }
   return html`<header class="site-header">
@@ -145,7 +147,7 @@ function App() {
   if (!session.ready) content = html`<p class="loading" role="status">${t("common.loading")}</p>`;
   else if (!found) content = html`<${NotFound} />`;
   else if (!allowed(found.audience) && !session.user && session.reconnecting) content = null; // the notice says it
-  else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${found.audience !== SIGNED_IN} />`;
+  else if (!allowed(found.audience)) content = html`<${SignInFirst} staff=${found.audience !== SIGNED_IN} ended=${session.ended} />`;
   // Keyed by its path: another book (or patron) is a new page, with none of the last one's state (a hold
   // placed on one book showed on the next book opened).
   else content = html`<${found.page} key=${route.path} route=${route} params=${found.params} />`;

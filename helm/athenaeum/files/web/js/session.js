@@ -19,7 +19,8 @@ export const REFUSED = "refused";
 export const UNREACHABLE = "unreachable";
 
 // reconnecting: the last refresh got no definite answer and another is scheduled.
-const state = { user: null, accessToken: null, expiresAt: 0, generation: 0, ready: false, reconnecting: false };
+// ended: the last session was ended by the server (expired, revoked), not by signing out.
+const state = { user: null, accessToken: null, expiresAt: 0, generation: 0, ready: false, reconnecting: false, ended: false };
 const listeners = new Set();
 const channel = "BroadcastChannel" in globalThis ? new BroadcastChannel(CHANNEL) : null;
 let refreshTimer = null;
@@ -46,6 +47,7 @@ function adopt({ accessToken, expiresAt, user }, { broadcast = true } = {}) {
   state.user = user;
   state.generation += 1;
   state.reconnecting = false;
+  state.ended = false;
   retryDelay = 0;
   localStorage.setItem(SIGNED_IN_HINT, "1");
   clearTimeout(refreshTimer);
@@ -55,13 +57,14 @@ function adopt({ accessToken, expiresAt, user }, { broadcast = true } = {}) {
   emit();
 }
 
-function forget({ broadcast = true } = {}) {
+function forget({ broadcast = true, ended = false } = {}) {
   clearTimeout(refreshTimer);
   state.accessToken = null;
   state.expiresAt = 0;
   state.user = null;
   state.generation += 1;
   state.reconnecting = false;
+  state.ended = ended;
   retryDelay = 0;
   localStorage.removeItem(SIGNED_IN_HINT);
   if (broadcast) channel?.postMessage({ type: "signed-out" });
@@ -156,7 +159,7 @@ function refresh() {
 function settle(status) {
   const hadSession = Boolean(state.accessToken || localStorage.getItem(SIGNED_IN_HINT));
   if (definiteRefusal(status) || !hadSession) {
-    if (hadSession) forget();
+    if (hadSession) forget({ ended: Boolean(state.user) });
     return REFUSED;
   }
   retryLater();
@@ -209,6 +212,10 @@ export const session = {
   /** The session is kept but could not be renewed yet (the library's server did not answer); retrying. */
   get reconnecting() {
     return state.reconnecting;
+  },
+  /** Signed out by the server (the session expired or was revoked), not by the user. */
+  get ended() {
+    return state.ended;
   },
   /** A blocked or expired account: signed in to read its own loans, holds and fines, nothing more (its
    * token carries a reader's role whatever the account's own, so staff pages would be refused). */

@@ -54,7 +54,7 @@ export function AddBookPage() {
         <label for="book-description">${t("addbook.description")}</label>
         <textarea id="book-description" rows="4" value=${form.description} onInput=${(event) => set("description")(event.currentTarget.value)}></textarea>
       </div>
-      <button class="button" type="submit" disabled=${creating.busy}>${t("addbook.create")}</button>
+      <button class="button" type="submit" aria-disabled=${creating.busy ? "true" : undefined}>${t("addbook.create")}</button>
     </form>`;
 }
 
@@ -92,7 +92,7 @@ function AddCopies({ book, onAnother }) {
         <${Field} id="copy-type" label=${t("rules.item_type")} value=${form.item_type} onInput=${set("item_type")} />
       </div>
       <div class="actions">
-        <button class="button" type="submit" disabled=${adding.busy}>${t("addbook.add_copy")}</button>
+        <button class="button" type="submit" aria-disabled=${adding.busy ? "true" : undefined}>${t("addbook.add_copy")}</button>
         <button class="button quiet" type="button" onClick=${onAnother}>${t("addbook.another")}</button>
       </div>
     </form>

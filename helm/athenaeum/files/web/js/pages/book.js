@@ -127,18 +127,23 @@ function HoldPanel({ bookName, copies, onPlaced }) {
     html`<div class="field">
       <label for="pickup-branch">${t("hold.pickup_branch")}</label>
       <select id="pickup-branch" value=${branch} onChange=${(event) => setBranch(event.currentTarget.value)}>
-        <option value="">${t("hold.home_branch")}</option>
+        <option value="">${user.home_branch ? t("hold.home_branch") : t("hold.first_free")}</option>
         ${branches.map((code) => html`<option value=${code}>${code}</option>`)}
       </select>
     </div>`}
-    <${ErrorNotice} error=${error} title=${t("hold.refused")} />
-    <button class="button" type="submit" disabled=${placing.busy}>${t("hold.place")}</button>
+    <${ErrorNotice} error=${error} title=${error?.retryable ? t("hold.no_answer") : t("hold.refused")} />
+    <button class="button" type="submit" aria-disabled=${placing.busy ? "true" : undefined}>${t("hold.place")}</button>
   </form>`;
 }
 
 /** A hold in words: its place in the queue; a copy being fetched for it (from the open shelf, or from another
  * branch: no pickup deadline yet); or the pickup deadline once the copy waits on the hold shelf. */
 export function HoldStatus({ hold }) {
+  // A hold with no pickup branch is picked up where its copy waits: that copy's branch, not "any branch".
+  const copy = useAsync(
+    () => (hold.status === "HOLD_STATUS_READY" && !hold.pickup_branch && hold.copy ? api(`/v1/${hold.copy}`) : Promise.resolve(null)),
+    [hold.status, hold.pickup_branch, hold.copy],
+  );
   if (hold.status === "HOLD_STATUS_IN_TRANSIT") {
     return html`<${Notice} kind="info">
       <strong>${t("hold.in_transit")}</strong>
@@ -148,7 +153,7 @@ export function HoldStatus({ hold }) {
   if (hold.status === "HOLD_STATUS_READY") {
     return html`<${Notice}>
       <strong>${t("hold.ready")}</strong>
-      ${t("hold.ready_until", { date: formatDeadline(hold.expire_time), branch: hold.pickup_branch || t("hold.any_branch") })}
+      ${t("hold.ready_until", { date: formatDeadline(hold.expire_time), branch: hold.pickup_branch || copy.data?.branch || t("hold.any_branch") })}
     <//>`;
   }
   return html`<${Notice} kind="info">

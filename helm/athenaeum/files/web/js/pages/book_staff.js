@@ -44,7 +44,7 @@ export function HoldForAPatron({ book, onPlaced }) {
     ${result?.text && html`<${Notice} kind=${result.failed ? "error" : "ok"}>${result.text}<//>`}
     <${ErrorNotice} error=${result?.error} title=${t("hold.refused")} />
     <${Field} id="hold-patron" label=${t("book_staff.patron_card")} value=${card} onInput=${setCard} required autocomplete="off" />
-    <button class="button" type="submit" disabled=${placing.busy}>${t("book_staff.place_for")}</button>
+    <button class="button" type="submit" aria-disabled=${placing.busy ? "true" : undefined}>${t("book_staff.place_for")}</button>
   </form>`;
 }
 
@@ -83,7 +83,7 @@ export function AddCopy({ book, onAdded }) {
       <${Field} id="copy-shelf" label=${t("addbook.shelf")} value=${form.shelf_location} onInput=${set("shelf_location")} />
       <${Field} id="copy-type" label=${t("rules.item_type")} value=${form.item_type} onInput=${set("item_type")} />
     </div>
-    <button class="button" type="submit" disabled=${adding.busy}>${t("addbook.add_copy")}</button>
+    <button class="button" type="submit" aria-disabled=${adding.busy ? "true" : undefined}>${t("addbook.add_copy")}</button>
   </form>`;
 }
 

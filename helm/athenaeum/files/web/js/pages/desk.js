@@ -4,17 +4,21 @@
 // shelf, or arrived from another branch). Every desk call names the librarian's home branch. After every scan
 // the focus is back in the barcode field; each result, and every refusal in plain words, is added to the log
 // and announced.
-import { useLayoutEffect, useRef, useState } from "preact/hooks";
-import { api, newRequestId } from "../api.js";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
+import { api } from "../api.js";
 import { html } from "../html.js";
 import { errorText, formatDeadline, formatMoney, t, tn } from "../i18n.js";
 import { TotalOwed, useTitle } from "../components.js";
 import { deskBranch, patronLabel, receiveCopy } from "../receiving.js";
+import { deskState } from "../desk_state.js";
+import { session } from "../session.js";
 
 const ISSUE = "issue";
 const RETURN = "return";
 const RECEIVE = "receive";
-const LOG_LENGTH = 20;
+// The scans of this tab, in order, whichever page is shown: a scan queued when the session ended (and the page
+// with it) still gets its line in the log, kept for when the librarian is back.
+let queue = Promise.resolve();
 
 /** The patron whose library card number (or email) is `card` (staff search matches both). */
 export async function findPatron(card) {
@@ -40,7 +44,7 @@ async function holdNote(loan) {
   const hold = await api(`/v1/${loan.trapped_hold}`).catch(() => null);
   const patron = hold ? await patronLabel(hold.patron) : loan.trapped_hold;
   if (loan.transit_branch) return { kind: "transit", text: t("desk.to_transit", { patron, branch: loan.transit_branch }) };
-  return { kind: "shelf", text: t("desk.to_hold_shelf", { patron, branch: hold?.pickup_branch || t("hold.any_branch") }) };
+  return { kind: "shelf", text: t("desk.to_hold_shelf", { patron, branch: hold?.pickup_branch || deskBranch() || t("hold.any_branch") }) };
 }
 
 /** After a return: did the book come back late, and what is the loan's overdue fine (the patron's fines, newest
@@ -62,29 +66,65 @@ function scanLabel(mode) {
   return mode === RETURN ? t("desk.scan_return") : t("receive.scan");
 }
 
+/** The log line for a scan that got no final answer: the call may have been done. The next scan of the same
+ * copy reuses its request_id, so it gets the first call's answer and never does it twice. */
+function failed(mode, code, error) {
+  if (error.retryable) {
+    const what = mode === RETURN ? t("desk.not_known_return", { barcode: code }) : t("desk.not_known_issue", { barcode: code });
+    return { kind: "unknown", barcode: code, text: `${what} ${errorText(error)} ${t("desk.scan_again")}` };
+  }
+  if (error.status === 401) return { kind: "refused", barcode: code, text: t("desk.not_done_signed_out", { barcode: code }) };
+  const text = `${t("desk.refused", { barcode: code })} ${errorText(error)}`;
+  return { kind: "refused", barcode: code, text, reason: error.reason };
+}
+
+/** Calls the loans API for a scan with the request_id of its intent (kept while the answer is unknown). */
+async function scanCall(intent, path, body) {
+  const requestId = deskState.requestId(intent);
+  try {
+    const loan = await api(path, { method: "POST", body: { ...body, request_id: requestId } });
+    deskState.answered(intent, requestId, true);
+    return loan;
+  } catch (error) {
+    deskState.answered(intent, requestId, !error.retryable);
+    throw error;
+  }
+}
+
+function useDesk() {
+  const [desk, setDesk] = useState(deskState.current);
+  useEffect(() => deskState.subscribe(setDesk), []);
+  return desk;
+}
+
 export function DeskPage() {
-  const [mode, setMode] = useState(ISSUE);
-  const [patron, setPatron] = useState(null);
+  useState(() => deskState.claim(session.user?.name || ""));
+  const desk = useDesk();
+  const { mode, patron, log } = desk;
   const [standing, setStanding] = useState(null);
   const [card, setCard] = useState("");
   const [findingCard, setFindingCard] = useState(null);
   const [barcode, setBarcode] = useState("");
-  const [log, setLog] = useState([]);
-  const queue = useRef(Promise.resolve());
-  const borrower = useRef(Promise.resolve(null)); // the patron at the desk, once their card's look-up answered
+  const [focusTick, setFocusTick] = useState(0);
+  const borrower = useRef(Promise.resolve(patron)); // the patron at the desk, once their card's look-up answered
   const cardField = useRef(null);
   const barcodeField = useRef(null);
   useTitle(t("desk.title"));
+  useEffect(() => {
+    if (patron) patronStanding(patron).then(setStanding, () => null);
+  }, []);
 
   // The barcode field is there (and has the focus) as soon as a card is scanned: a scanner's next code lands in
-  // it, before the look-up answers (its first characters went into the card field, then were wiped). A layout
-  // effect: the focus moves before the next key arrives.
-  const needsPatron = mode === ISSUE && !patron && !findingCard;
+  // it, before the look-up answers (its first characters went into the card field, then were wiped). It stays
+  // while a code is being typed into it, even if the look-up found nobody: the rest of that code must not land
+  // in the card field (it is refused with "scan the card first" instead). A layout effect: the focus moves
+  // before the next key arrives.
+  const needsPatron = mode === ISSUE && !patron && !findingCard && !barcode;
   useLayoutEffect(() => {
     (needsPatron ? cardField : barcodeField).current?.focus();
-  }, [needsPatron]);
+  }, [needsPatron, focusTick]);
 
-  const record = (entry) => setLog((previous) => [{ id: newRequestId(), ...entry }, ...previous].slice(0, LOG_LENGTH));
+  const record = (entry) => deskState.record(entry);
 
   // Queued like the scans: the copies scanned before it answered are issued to the patron it finds.
   function lookUp(event) {
@@ -93,29 +133,33 @@ export function DeskPage() {
     setCard("");
     if (!code) return;
     setFindingCard(code);
-    borrower.current = queue.current.then(() => find(code));
-    queue.current = borrower.current;
+    // Its row is in the log at once, so that what it answers is shown in the order of the scans.
+    const row = record({ kind: "sent", barcode: code, text: t("desk.finding_card", { card: code }) });
+    borrower.current = queue.then(() => find(row, code));
+    queue = borrower.current;
   }
 
-  async function find(code) {
+  async function find(row, code) {
     try {
       const found = await findPatron(code);
       if (!found) {
-        record({ kind: "refused", text: t("desk.no_patron", { card: code }) });
+        deskState.settle(row, { kind: "refused", text: t("desk.no_patron", { card: code }) });
         return null;
       }
-      setPatron(found);
+      deskState.remove(row); // the patron card says it
+      deskState.setPatron(found);
       setStanding(await patronStanding(found).catch(() => null));
       return found;
     } catch (error) {
-      record({ kind: "refused", text: errorText(error) });
+      deskState.settle(row, { kind: "refused", text: errorText(error) });
       return null;
     } finally {
       setFindingCard(null);
     }
   }
 
-  // A scanner can send the next code before the edge answered the last: each scan is queued, in order.
+  // A scanner can send the next code before the edge answered the last: each scan is queued, in order, and
+  // shown at once as "sent…" so the librarian sees it was taken; its answer takes the row's place.
   function scan(event) {
     event.preventDefault();
     const code = barcode.trim();
@@ -123,55 +167,58 @@ export function DeskPage() {
     if (!code) return;
     const patronNow = borrower.current;
     const modeNow = mode;
-    queue.current = queue.current.then(async () => {
+    const row = record({ kind: "sent", barcode: code, text: t("desk.sent", { barcode: code }) });
+    queue = queue.then(async () => {
       const atDesk = await patronNow;
-      if (modeNow === RECEIVE) return record(await receiveCopy(code));
-      return modeNow === ISSUE ? issue(code, atDesk) : takeBack(code, atDesk);
+      if (modeNow === RECEIVE) return deskState.settle(row, await receiveCopy(code));
+      return modeNow === ISSUE ? issue(row, code, atDesk) : takeBack(row, code, atDesk);
     });
   }
 
-  async function issue(code, borrower) {
-    if (!borrower) {
-      record({ kind: "refused", text: `${t("desk.refused", { barcode: code })} ${t("desk.card_first")}` });
+  async function issue(row, code, atDesk) {
+    if (!atDesk) {
+      deskState.settle(row, { kind: "refused", text: `${t("desk.refused", { barcode: code })} ${t("desk.card_first")}` });
       return;
     }
     try {
-      const loan = await api("/v1/loans:issue", { method: "POST", body: { patron: borrower.name, barcode: code, request_id: newRequestId() } });
-      record({ kind: "ok", text: t("desk.issued", { title: loan.book_title, barcode: code, date: formatDeadline(loan.due_time) }) });
-      setStanding(await patronStanding(borrower).catch(() => null));
+      const loan = await scanCall(`issue ${atDesk.name} ${code}`, "/v1/loans:issue", { patron: atDesk.name, barcode: code });
+      deskState.settle(row, { kind: "ok", text: t("desk.issued", { title: loan.book_title, barcode: code, date: formatDeadline(loan.due_time) }) });
     } catch (error) {
-      refused(code, error);
+      deskState.settle(row, failed(ISSUE, code, error));
     }
+    // After a refusal too: a loan made by a call whose answer was lost shows in the count.
+    patronStanding(atDesk).then(setStanding, () => null);
   }
 
-  async function takeBack(code, atDesk) {
+  async function takeBack(row, code, atDesk) {
+    let loan;
     try {
-      const body = { barcode: code, branch: deskBranch(), request_id: newRequestId() };
-      const loan = await api("/v1/loans:return", { method: "POST", body });
-      record({ kind: "ok", text: t("desk.returned", { title: loan.book_title, barcode: code }) });
-      const late = await lateNote(loan).catch(() => (loan.overdue_days > 0 ? tn("desk.late_days", loan.overdue_days) : null));
-      if (late) record({ kind: "late", text: late });
-      const held = await holdNote(loan).catch(() => null);
-      if (held) record(held);
-      // The patron at the desk may be the one who returned it: their count of loans and fines changed.
-      if (atDesk && loan.patron === atDesk.name) setStanding(await patronStanding(atDesk).catch(() => null));
+      loan = await scanCall(`return ${code}`, "/v1/loans:return", { barcode: code, branch: deskBranch() });
     } catch (error) {
-      refused(code, error);
+      deskState.settle(row, failed(RETURN, code, error));
+      return;
     }
+    deskState.settle(row, { kind: "ok", text: t("desk.returned", { title: loan.book_title, barcode: code }) });
+    notesAfterReturn(loan, atDesk); // not awaited: the next scan does not wait for these look-ups
   }
 
-  function refused(code, error) {
-    record({ kind: "refused", text: `${t("desk.refused", { barcode: code })} ${errorText(error)}`, reason: error.reason });
+  async function notesAfterReturn(loan, atDesk) {
+    const late = await lateNote(loan).catch(() => (loan.overdue_days > 0 ? tn("desk.late_days", loan.overdue_days) : null));
+    if (late) record({ kind: "late", text: late });
+    const held = await holdNote(loan).catch(() => null);
+    if (held) record(held);
+    // The patron at the desk may be the one who returned it: their count of loans and fines changed.
+    if (atDesk && loan.patron === atDesk.name) setStanding(await patronStanding(atDesk).catch(() => null));
   }
 
   function switchMode(next) {
-    setMode(next);
-    barcodeField.current?.focus(); // at once, so the next scan lands in it (the effect covers a new field)
+    deskState.setMode(next);
+    setFocusTick((tick) => tick + 1); // the field the mode needs gets the focus, even on the mode already on
   }
 
   function endPatron() {
     borrower.current = Promise.resolve(null);
-    setPatron(null);
+    deskState.setPatron(null);
     setStanding(null);
   }
 
@@ -209,13 +256,22 @@ export function DeskPage() {
       </div>
       <section aria-labelledby="desk-log-heading">
         <h2 id="desk-log-heading">${t("desk.log")}</h2>
-        <ol class="scan-log" aria-live="polite" data-testid="desk-log">
-          ${log.map(
-            (entry) => html`<li key=${entry.id} class=${entry.kind} data-reason=${entry.reason || undefined}
-              role=${entry.kind === "refused" ? "alert" : undefined}>${entry.text}</li>`,
-          )}
-        </ol>
+        <${ScanLog} log=${log} />
         ${!log.length && html`<p class="muted">${t("desk.log_empty")}</p>`}
       </section>
     </div>`;
+}
+
+/** The log, newest first. A plain list: each answer is said once, a refusal as an alert (inside its item) and
+ * any other answer through one polite status line; "sent…" rows are not announced. */
+function ScanLog({ log }) {
+  const latest = log.find((entry) => entry.kind !== "sent" && entry.kind !== "refused");
+  return html`<ol class="scan-log" data-testid="desk-log">
+      ${log.map(
+        (entry) => html`<li key=${entry.id} class=${entry.kind} data-reason=${entry.reason || undefined}>
+          <span role=${entry.kind === "refused" ? "alert" : undefined}>${entry.text ?? t("desk.not_known", { barcode: entry.barcode })}</span>
+        </li>`,
+      )}
+    </ol>
+    <p class="visually-hidden" role="status">${latest && (latest.text ?? t("desk.not_known", { barcode: latest.barcode }))}</p>`;
 }

@@ -1,11 +1,11 @@
 // Fines for staff: every fine (or one patron's) in a status, a page at a time with how many are shown, each
 // outstanding one with pay and waive. Filters: a patron (card number or e-mail) and a status.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
-import { fieldText, fineText, formatMoney, t, typedAmount } from "../i18n.js";
+import { amountForTyping, fieldText, fineText, formatMoney, language, t, typedAmount } from "../i18n.js";
 import { navigate } from "../router.js";
-import { DateText, ErrorNotice, Loading, Money, Notice, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
+import { DateText, ErrorNotice, Loading, Money, TotalOwed, useAction, useAsync, useOverdueLoanTitles, useTitle } from "../components.js";
 import { PagedCount, sumDecimals, usePaged } from "../paging.js";
 
 const OUTSTANDING = "FINE_STATUS_OUTSTANDING";
@@ -70,13 +70,18 @@ export function FinesTable({ patron, status = OUTSTANDING }) {
   const names = usePatronNames(patron ? [] : list);
   const loanTitles = useOverdueLoanTitles(list);
   const currency = list[0]?.currency_code;
+  const notice = useRef(null);
+  // The paid or waived row is drawn anew (or leaves the list): the focus goes to what was done, not to <body>.
+  useLayoutEffect(() => {
+    if (message) notice.current?.focus();
+  }, [message]);
   const done = (text) => {
     setMessage({ text });
     fines.reload();
   };
   return html`<section aria-labelledby="staff-fines-heading">
     <h2 id="staff-fines-heading">${status === OUTSTANDING ? t("fines.outstanding_heading") : t(status ? `fines.status_filter.${status}` : "fines.heading")}</h2>
-    ${message && html`<${Notice}>${message.text}<//>`}
+    ${message && html`<div class="notice ok" role="status" tabindex="-1" ref=${notice} data-testid="fines-done">${message.text}</div>`}
     <${ErrorNotice} error=${fines.error} />
     ${fines.loading && !fines.loaded && html`<${Loading} />`}
     ${fines.loaded && html`<p data-testid="fines-total"><${TotalOwed} total=${fines.last?.outstanding_total} currency=${currency} /></p>`}
@@ -89,13 +94,14 @@ export function FinesTable({ patron, status = OUTSTANDING }) {
         <th scope="col">${t("fines.what")}</th><th scope="col">${t("fines.date")}</th>
         <th scope="col" class="num">${t("fines.outstanding")}</th><th scope="col">${t("fines.settle")}</th>
       </tr></thead>
-      <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}`} fine=${fine} showPatron=${!patron} patronName=${names[fine.patron]} loanTitle=${loanTitles[fine.loan]} onDone=${done} />`)}</tbody>
+      <tbody>${list.map((fine) => html`<${FineRow} key=${`${fine.name}@${fine.outstanding_amount}@${language()}`} fine=${fine} showPatron=${!patron} patronName=${names[fine.patron]} loanTitle=${loanTitles[fine.loan]} onDone=${done} />`)}</tbody>
     </table></div>`}
     <${PagedCount} list=${fines} />
   </section>`;
 }
 
-// Keyed by what is still owed: after a part payment the row starts again from the new amount.
+// Keyed by what is still owed (after a part payment the row starts again from the new amount) and by the
+// language (the amount is prefilled in its notation).
 /** The names of the patrons who owe `fines` (a fine names only its patron's resource). */
 function usePatronNames(fines) {
   const patrons = [...new Set(fines.map((fine) => fine.patron))].sort();
@@ -107,7 +113,7 @@ function usePatronNames(fines) {
 }
 
 function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
-  const [amount, setAmount] = useState(fine.outstanding_amount);
+  const [amount, setAmount] = useState(amountForTyping(fine.outstanding_amount)); // "12,50" in ru, as the row says
   const [reason, setReason] = useState("");
   const [error, setError] = useState(null);
   const settle = useAction();
@@ -122,25 +128,32 @@ function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
       setError(failure);
     }
   }
-  const pay = () => act("pay", { amount: typedAmount(amount), payment_method: "desk" }, t("fines.paid"));
-  const waive = () => act("waive", { reason }, t("fines.waived"));
+  // Forms: Enter in the amount pays, in the reason waives, as everywhere else in the client.
+  const pay = (event) => {
+    event.preventDefault();
+    act("pay", { amount: typedAmount(amount), payment_method: "desk" }, t("fines.paid"));
+  };
+  const waive = (event) => {
+    event.preventDefault();
+    act("waive", { reason }, t("fines.waived"));
+  };
   return html`<tr>
     ${showPatron && html`<td><a href=${`#/patrons/${idOf(fine.patron)}`}>${patronName || t("fines.open_patron")}</a></td>`}
     <td data-label=${showPatron ? t("fines.what") : undefined}>${fineText(fine, loanTitle)}</td>
     <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
     <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
     <td data-label=${t("fines.settle")}>
-      ${fine.status !== OUTSTANDING ? t(`fine_status.${fine.status}`) : html`<div class="actions">
+      ${fine.status !== OUTSTANDING ? t(`fine_status.${fine.status}`) : html`<form class="actions" onSubmit=${pay}>
         <label class="visually-hidden" for=${`pay-${id}`}>${t("fines.pay_amount")}</label>
         <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setAmount(event.currentTarget.value)} />
-        <button type="button" class="button small" onClick=${pay} disabled=${settle.busy}>${t("fines.pay")}</button>
-      </div>
-      <div class="actions">
+        <button type="submit" class="button small" aria-disabled=${settle.busy ? "true" : undefined}>${t("fines.pay")}</button>
+      </form>
+      <form class="actions" onSubmit=${waive}>
         <label class="visually-hidden" for=${`waive-${id}`}>${t("fines.waive_reason")}</label>
         <input id=${`waive-${id}`} class="wide" placeholder=${t("fines.waive_reason")} value=${reason}
           onInput=${(event) => setReason(event.currentTarget.value)} />
-        <button type="button" class="button small quiet" onClick=${waive} disabled=${settle.busy}>${t("fines.waive")}</button>
-      </div>
+        <button type="submit" class="button small quiet" aria-disabled=${settle.busy ? "true" : undefined}>${t("fines.waive")}</button>
+      </form>
       <${ErrorNotice} error=${error} />
       ${fieldText(error, "amount", "reason") && html`<span class="error">${fieldText(error, "amount", "reason")}</span>`}`}
     </td>

@@ -24,7 +24,7 @@ export function HoldShelfPage() {
   );
   const list = [...holds.items].sort((a, b) => Date.parse(a.expire_time || 0) - Date.parse(b.expire_time || 0));
   const patrons = usePatrons(list);
-  const barcodes = useBarcodes(list);
+  const copies = useCopies(list);
   const titles = useBookTitles(list);
   const now = Date.now();
   const late = list.filter((hold) => Date.parse(hold.expire_time) < now).length;
@@ -44,10 +44,10 @@ export function HoldShelfPage() {
         const patron = patrons[hold.patron];
         return html`<tr key=${hold.name} class=${past ? "is-overdue" : undefined} data-hold=${hold.name}>
           <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
-          <td data-label=${t("holdshelf.barcode")}>${barcodes[hold.copy] || "—"}</td>
+          <td data-label=${t("holdshelf.barcode")}>${copies[hold.copy]?.barcode || "—"}</td>
           <td data-label=${t("holdshelf.patron")}><a href=${`#/patrons/${idOf(hold.patron)}`}>${patron?.label || t("fines.open_patron")}</a>
             ${patron?.card && html` <span class="muted">${patron.card}</span>`}</td>
-          <td data-label=${t("holdshelf.branch")}>${hold.pickup_branch || "—"}</td>
+          <td data-label=${t("holdshelf.branch")}>${hold.pickup_branch || copies[hold.copy]?.branch || "—"}</td>
           <td data-label=${t("holdshelf.deadline")}><${DeadlineText} iso=${hold.expire_time} />
             ${past && html` <strong class="error">${t("holdshelf.past")}</strong>`}</td>
         </tr>`;
@@ -66,12 +66,13 @@ export function usePatrons(holds) {
   return found.data || {};
 }
 
-/** The barcode of each copy put aside: what the librarian looks for on the shelf. */
-function useBarcodes(holds) {
+/** Each copy put aside, by name: its barcode (what the librarian looks for on the shelf) and its branch (whose
+ * shelf it waits on, for a hold with no pickup branch of its own). */
+function useCopies(holds) {
   const copies = [...new Set(holds.map((hold) => hold.copy).filter(Boolean))].sort();
   const found = useAsync(async () => {
     const answers = await Promise.all(copies.map((name) => api(`/v1/${name}`).catch(() => null)));
-    return Object.fromEntries(answers.filter(Boolean).map((copy) => [copy.name, copy.barcode]));
+    return Object.fromEntries(answers.filter(Boolean).map((copy) => [copy.name, copy]));
   }, [copies.join(",")]);
   return found.data || {};
 }

@@ -29,7 +29,7 @@ export function PatronLoans({ patron }) {
           <td class=${loan.overdue ? "overdue" : ""} data-label=${t("loans.due")}><${DeadlineText} iso=${loan.due_time} />
             ${loan.overdue && html` — ${tn("loans.overdue_days", loan.overdue_days)}`}</td>
           <td data-label=${t("loans.renewals")}>${loan.renewal_count} / ${loan.max_renewals}</td>
-          <td><button type="button" class="button small quiet" onClick=${() => renew(loan)} disabled=${busy}
+          <td><button type="button" class="button small quiet" onClick=${() => renew(loan)} aria-disabled=${busy ? "true" : undefined}
             aria-label=${t("loans.renew_named", { title: loan.book_title })}>${t("loans.renew")}</button></td>
         </tr>`,
       )}</tbody>
@@ -65,7 +65,7 @@ export function PatronBlock({ user, onChanged }) {
       ? html`<p>${t("patron.blocked_because", { reason: user.status_reason || "—" })}</p>`
       : html`<${Field} id="block-reason" label=${t("patron.block_reason")} hint=${t("patron.block_reason_hint")} value=${reason}
           onInput=${setReason} required error=${fieldText(error, "user.status_reason")} />`}
-    <button class="button" type="submit" disabled=${change.busy}>${blocked ? t("users.unblock") : t("users.block")}</button>
+    <button class="button" type="submit" aria-disabled=${change.busy ? "true" : undefined}>${blocked ? t("users.unblock") : t("users.block")}</button>
   </form>`;
 }
 
@@ -126,7 +126,7 @@ export function PatronEdit({ user, onChanged }) {
       <${Field} id="patron-branch" label=${t("patron.home_branch")} value=${form.home_branch} onInput=${set("home_branch")}
         error=${bad("home_branch")} />
     </div>
-    <button class="button" type="submit" disabled=${saving.busy}>${t("common.save")}</button>
+    <button class="button" type="submit" aria-disabled=${saving.busy ? "true" : undefined}>${t("common.save")}</button>
   </form>`;
 }
 
@@ -174,7 +174,7 @@ export function HoldForPatron({ user, onPlaced }) {
       ${(books.data || []).map(
         ({ book }) => html`<li key=${book.name}>
           ${book.title}${(book.authors || []).length > 0 && html` <span class="muted">— ${book.authors.join(", ")}</span>`}
-          <button type="button" class="button small quiet" disabled=${placing.busy} onClick=${() => place(book)}
+          <button type="button" class="button small quiet" aria-disabled=${placing.busy ? "true" : undefined} onClick=${() => place(book)}
             aria-label=${t("patron.hold_for_named", { title: book.title, patron: who })}>${t("hold.place")}</button>
         </li>`,
       )}

@@ -91,7 +91,7 @@ function UserRow({ user, onDone }) {
         html`<label class="visually-hidden" for=${`reason-${user.card_number}`}>${t("users.block_reason")}</label>
           <input id=${`reason-${user.card_number}`} class="wide" placeholder=${t("users.block_reason")} value=${reason}
             onInput=${(event) => setReason(event.currentTarget.value)} />`}
-        <button type="button" class="button small quiet" onClick=${toggleBlock} disabled=${change.busy}>${blocked ? t("users.unblock") : t("users.block")}</button>
+        <button type="button" class="button small quiet" onClick=${toggleBlock} aria-disabled=${change.busy ? "true" : undefined}>${blocked ? t("users.unblock") : t("users.block")}</button>
       </div>
       <${ErrorNotice} error=${error} />
     </td>
@@ -134,6 +134,6 @@ function NewStaff({ onDone }) {
         ${ROLES.slice(1).map((item) => html`<option value=${item}>${t(`role.${item}`)}</option>`)}
       </select>
     </div>
-    <button class="button" type="submit" disabled=${creating.busy}>${t("users.create")}</button>
+    <button class="button" type="submit" aria-disabled=${creating.busy ? "true" : undefined}>${t("users.create")}</button>
   </form>`;
 }

@@ -862,6 +862,18 @@ class RegisterRequest(betterproto2.Message):
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
 
+    locale: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    The reader's language for notices, a BCP 47 tag such as "ru" (the one they signed up in): the welcome
+    is already in it. Empty: the library's default. Invalid: INVALID_ARGUMENT.
+    """
+
+    time_zone: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+    """
+    The reader's IANA time zone, e.g. "Europe/Moscow", for times in notices. Empty: the library's.
+    Unknown zone: INVALID_ARGUMENT.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.users.v1", "RegisterRequest", RegisterRequest
