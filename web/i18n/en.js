@@ -123,7 +123,7 @@ export default {
   "account.restricted.USER_STATUS_BLOCKED": "Your account is blocked by the library.",
   "account.restricted.USER_STATUS_EXPIRED": "Your membership has expired.",
   "account.status_reason": "Reason given by the library",
-  "account.restricted_help": "You can see your loans, holds and fines here, but you cannot borrow, renew, place holds or change your details until the library lifts this. Please return the books you have and contact the library.",
+  "account.restricted_help": "You can see your loans, holds and fines here, but you cannot borrow, renew, place holds or change your details until the library lifts this (you can still cancel your holds and change your password). Please return the books you have and contact the library.",
 
   "loans.heading": "Books on loan",
   "loans.none": "You have no books on loan.",

@@ -72,7 +72,13 @@ def rule_of(method: MethodDescriptor) -> Rule | None:
     rule = _AUDIENCES.get(declared.audience)
     if rule is None:
         return None
-    return dataclasses.replace(rule, self_field=declared.or_self, peers=declared.or_peers, reads=only_reads(method))
+    return dataclasses.replace(
+        rule,
+        self_field=declared.or_self,
+        peers=declared.or_peers,
+        reads=only_reads(method),
+        withdraws=declared.or_restricted,
+    )
 
 
 def only_reads(method: MethodDescriptor) -> bool:

@@ -173,6 +173,9 @@ class Rule:
     peers: bool = False
     reads: bool = False
     """The method only reads (every HTTP binding of it is a GET): a restricted account may call it."""
+    withdraws: bool = False
+    """The method withdraws from or protects the account's own (its access option's `or_restricted`): a restricted
+    account may call it too (a blocked reader cancels the holds they no longer may collect)."""
 
 
 PUBLIC = Rule(public=True)
@@ -207,10 +210,10 @@ def authorize(rule: Rule, *, identity: Identity | None, caller: str, request: An
         if from_peer:
             raise PermissionDenied("this method is not open to peer services", reason="PEERS_NOT_ALLOWED")
         raise Unauthenticated("sign in first: this method needs an access token", reason="TOKEN_REQUIRED")
-    if identity.restricted and not rule.reads:
+    if identity.restricted and not (rule.reads or rule.withdraws):
         raise PermissionDenied(
             f"the account is {identity.account_status}: it may only read its own loans, fines, holds and "
-            "profile until the library lifts that",
+            "profile (and cancel its holds or change its password) until the library lifts that",
             reason="ACCOUNT_RESTRICTED",
             metadata={"status": identity.account_status},
         )

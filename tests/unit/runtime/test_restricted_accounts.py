@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from athenaeum.loans.v1 import loans_pb2
+from athenaeum.notifications.v1 import notifications_pb2
 from athenaeum.users.v1 import users_pb2
 from services.support.runtime.access import api_service_names, policy_for
 from services.support.runtime.errors import PermissionDenied
@@ -28,6 +29,7 @@ POLICY = policy_for(api_service_names())
 ME = "users/22222222-2222-2222-2222-222222222222"
 LOANS = "/athenaeum.loans.v1.LoansService"
 USERS = "/athenaeum.users.v1.UsersService"
+NOTIFICATIONS = "/athenaeum.notifications.v1.NotificationsService"
 
 
 def _blocked(status: str = "blocked") -> Identity:
@@ -54,9 +56,7 @@ def test_a_restricted_reader_reads_their_own_profile_loans_fines_and_holds(statu
     [
         (f"{LOANS}/RenewLoan", loans_pb2.RenewLoanRequest(name="loans/x")),
         (f"{LOANS}/PlaceHold", loans_pb2.PlaceHoldRequest(hold={"patron": ME})),
-        (f"{LOANS}/CancelHold", loans_pb2.CancelHoldRequest(name="holds/x")),
         (f"{USERS}/UpdateUser", users_pb2.UpdateUserRequest(user={"name": ME})),
-        (f"{USERS}/ChangePassword", users_pb2.ChangePasswordRequest(name=ME)),
     ],
     ids=lambda value: value.rsplit("/", 1)[-1] if isinstance(value, str) else "",
 )
@@ -64,6 +64,25 @@ def test_a_restricted_reader_changes_nothing_not_even_their_own(method: str, req
     with pytest.raises(PermissionDenied) as refused:
         _check(method, request_, _blocked())
     assert refused.value.reason == "ACCOUNT_RESTRICTED" and refused.value.metadata == {"status": "blocked"}
+
+
+@pytest.mark.parametrize("status", ["blocked", "expired"])
+def test_a_restricted_reader_still_withdraws_what_is_their_own(status: str) -> None:
+    """A hold they may not collect would keep its copy from the next reader; a password they fear is known they
+    must be able to change; an author they no longer want news of they unfollow."""
+    identity = _blocked(status)
+    _check(f"{LOANS}/CancelHold", loans_pb2.CancelHoldRequest(name="holds/x"), identity)
+    _check(f"{USERS}/ChangePassword", users_pb2.ChangePasswordRequest(name=ME), identity)
+    _check(
+        f"{NOTIFICATIONS}/UnfollowAuthor",
+        notifications_pb2.UnfollowAuthorRequest(name=f"{ME}/followedAuthors/f"),
+        identity,
+    )
+
+
+def test_what_a_restricted_account_may_change_is_named_one_by_one() -> None:
+    withdraws = sorted(path.rsplit("/", 1)[1] for path, rule in POLICY.items() if rule.withdraws)
+    assert withdraws == ["CancelHold", "ChangePassword", "UnfollowAuthor"]
 
 
 def test_the_same_calls_are_open_to_an_active_reader() -> None:

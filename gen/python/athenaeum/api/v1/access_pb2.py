@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61thenaeum/api/v1/access.proto\x12\x10\x61thenaeum.api.v1\x1a google/protobuf/descriptor.proto\"Y\n\x06\x41\x63\x63\x65ss\x12,\n\x08\x61udience\x18\x01 \x01(\x0e\x32\x1a.athenaeum.api.v1.Audience\x12\x0f\n\x07or_self\x18\x02 \x01(\t\x12\x10\n\x08or_peers\x18\x03 \x01(\x08*\x8c\x01\n\x08\x41udience\x12\x18\n\x14\x41UDIENCE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41UDIENCE_PUBLIC\x10\x01\x12\x11\n\rAUDIENCE_MESH\x10\x02\x12\x16\n\x12\x41UDIENCE_SIGNED_IN\x10\x03\x12\x12\n\x0e\x41UDIENCE_STAFF\x10\x04\x12\x12\n\x0e\x41UDIENCE_ADMIN\x10\x05:J\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x18.athenaeum.api.v1.Accessb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61thenaeum/api/v1/access.proto\x12\x10\x61thenaeum.api.v1\x1a google/protobuf/descriptor.proto\"p\n\x06\x41\x63\x63\x65ss\x12,\n\x08\x61udience\x18\x01 \x01(\x0e\x32\x1a.athenaeum.api.v1.Audience\x12\x0f\n\x07or_self\x18\x02 \x01(\t\x12\x10\n\x08or_peers\x18\x03 \x01(\x08\x12\x15\n\ror_restricted\x18\x04 \x01(\x08*\x8c\x01\n\x08\x41udience\x12\x18\n\x14\x41UDIENCE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x41UDIENCE_PUBLIC\x10\x01\x12\x11\n\rAUDIENCE_MESH\x10\x02\x12\x16\n\x12\x41UDIENCE_SIGNED_IN\x10\x03\x12\x12\n\x0e\x41UDIENCE_STAFF\x10\x04\x12\x12\n\x0e\x41UDIENCE_ADMIN\x10\x05:J\n\x06\x61\x63\x63\x65ss\x12\x1e.google.protobuf.MethodOptions\x18\xd1\x86\x03 \x01(\x0b\x32\x18.athenaeum.api.v1.Accessb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'athenaeum.api.v1.access_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_AUDIENCE']._serialized_start=177
-  _globals['_AUDIENCE']._serialized_end=317
+  _globals['_AUDIENCE']._serialized_start=200
+  _globals['_AUDIENCE']._serialized_end=340
   _globals['_ACCESS']._serialized_start=85
-  _globals['_ACCESS']._serialized_end=174
+  _globals['_ACCESS']._serialized_end=197
 # @@protoc_insertion_point(module_scope)

@@ -75,6 +75,7 @@ class Access(_message.Message):
     AUDIENCE_FIELD_NUMBER: _builtins.int
     OR_SELF_FIELD_NUMBER: _builtins.int
     OR_PEERS_FIELD_NUMBER: _builtins.int
+    OR_RESTRICTED_FIELD_NUMBER: _builtins.int
     audience: Global___Audience.ValueType
     """The callers allowed."""
     or_self: _builtins.str
@@ -86,16 +87,23 @@ class Access(_message.Message):
     the call (which peers may call at all is the registry's, enforced by the sidecars). False: a peer gets
     only what the audience grants to peers (AUDIENCE_PUBLIC, AUDIENCE_MESH).
     """
+    or_restricted: _builtins.bool
+    """Also allowed to a restricted account (BLOCKED or EXPIRED: signed in to read its own records): the method
+    withdraws from or protects what is the account's own (cancelling its holds, changing its password,
+    unfollowing), never borrows, spends or changes what the library decided. False: a restricted account may
+    call it only if every HTTP binding of it is a GET.
+    """
     def __init__(
         self,
         *,
         audience: Global___Audience.ValueType = ...,
         or_self: _builtins.str = ...,
         or_peers: _builtins.bool = ...,
+        or_restricted: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "or_peers", b"or_peers", "or_self", b"or_self"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["audience", b"audience", "or_peers", b"or_peers", "or_restricted", b"or_restricted", "or_self", b"or_self"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -168,7 +168,8 @@ class LoansServiceStub:
     """
     CancelHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]
     """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-    is released and goes to the next in the queue.
+    is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+    read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
     PERMISSION_DENIED (another reader's hold).
     """
@@ -327,7 +328,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     CancelHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-    is released and goes to the next in the queue.
+    is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+    read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
     PERMISSION_DENIED (another reader's hold).
     """
@@ -603,7 +605,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Hold, _abc.Awaitable[_resources_pb2.Hold]]:
         """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-        is released and goes to the next in the queue.
+        is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+        read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
         """

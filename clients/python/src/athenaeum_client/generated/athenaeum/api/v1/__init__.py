@@ -106,6 +106,14 @@ class Access(betterproto2.Message):
     only what the audience grants to peers (AUDIENCE_PUBLIC, AUDIENCE_MESH).
     """
 
+    or_restricted: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
+    """
+    Also allowed to a restricted account (BLOCKED or EXPIRED: signed in to read its own records): the method
+    withdraws from or protects what is the account's own (cancelling its holds, changing its password,
+    unfollowing), never borrows, spends or changes what the library decided. False: a restricted account may
+    call it only if every HTTP binding of it is a GET.
+    """
+
 
 default_message_pool.register_message("athenaeum.api.v1", "Access", Access)
 
