@@ -16,6 +16,7 @@ from services.users.app.ports import UserFilter
 from services.users.app.signing_in import SignedIn
 from services.users.domain.accounts import OUTPUT_ONLY_FIELDS, PREFERENCES, USER, Actor, Eligibility, User
 from services.users.domain.profile import KindChoice, Profile, UserStatus
+from services.users.domain.validation import supported_locale
 
 ROLES = {
     Role.READER: users_pb2.USER_ROLE_READER,
@@ -86,10 +87,16 @@ def profile_from_proto(user: users_pb2.User, *, masked: Collection[str] = ()) ->
         status_reason=user.status_reason,
         home_branch=user.home_branch,
         expire_at=to_datetime(user.expire_time) if user.HasField("expire_time") else None,
-        locale=user.locale,
+        locale=_locale(user.locale),
         time_zone=user.time_zone,
         **_opt_ins(user),
     )
+
+
+def _locale(locale: str) -> str:
+    """The supported language the tag names ("RU" -> "ru"); as sent when none, for the profile's check to refuse."""
+    supported = supported_locale(locale)
+    return locale if supported is None else supported
 
 
 def _enum_violation(
@@ -109,7 +116,7 @@ def registration_profile(request: users_pb2.RegisterRequest) -> Profile:
         email=request.email,
         display_name=request.display_name,
         phone=request.phone,
-        locale=request.locale,
+        locale=_locale(request.locale),
         time_zone=request.time_zone,
         **_opt_ins(request),
     )

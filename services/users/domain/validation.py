@@ -26,7 +26,10 @@ _COMMON_PASSWORDS = frozenset(
     {"password123", "1234567890", "qwertyuiop", "iloveyou12", "password1!", "letmein123", "administrator"}
 )
 CARD_PREFIX = "29"
-_LOCALE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+# The languages notices are written in. A BCP 47 tag is case-insensitive (RFC 5646 2.1.1) and may carry a
+# script or region ("ru-Cyrl-RU"; a POSIX "en_US" too): only its language counts, as the notices have no other.
+SUPPORTED_LOCALES = ("en", "ru")
+_LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")
 NOTIFICATION_KINDS = frozenset(
     {"loan_issued", "loan_returned", "due_soon", "overdue", "loan_renewed", "hold_ready", "hold_expiring",
      "hold_expired", "fine_assessed", "welcome", "password_changed", "password_reset", "session_revoked",
@@ -86,9 +89,20 @@ def category_violation(category: str, *, field: str = "patron_category") -> Fiel
     return None
 
 
+def supported_locale(locale: str) -> str | None:
+    """The supported language `locale` names ("RU", "ru-Cyrl-RU" -> "ru"; "" stays ""), None when none."""
+    if not locale:
+        return ""
+    match = _LANGUAGE_TAG.match(locale.strip().lower())
+    if match is None or match.group(1) not in SUPPORTED_LOCALES:
+        return None
+    return match.group(1)
+
+
 def locale_violation(locale: str, *, field: str = "locale") -> FieldViolation | None:
-    if locale and not _LOCALE.match(locale):
-        return FieldViolation(field, 'must be a language tag such as "en" or "ru"')
+    if supported_locale(locale) is None:
+        names = " or ".join(f'"{language}"' for language in SUPPORTED_LOCALES)
+        return FieldViolation(field, f"must be a supported language tag: {names} (e.g. ru-RU)")
     return None
 
 

@@ -139,7 +139,9 @@ class User(_message.Message):
     one is refused with ABORTED. Empty on input: no check.
     """
     locale: _builtins.str
-    """Language of the notifications the user receives: "en" or "ru"; empty: the library's default."""
+    """Language of the notifications the user receives: "en" or "ru" (any case, a region or script is dropped:
+    "ru-RU" is kept as "ru"; another language is INVALID_ARGUMENT); empty: the library's default.
+    """
     time_zone: _builtins.str
     """IANA time zone the user's notifications show times in, e.g. "Europe/Moscow"; empty: the library's."""
     @_builtins.property
@@ -655,7 +657,9 @@ class RegisterRequest(_message.Message):
     """
     locale: _builtins.str
     """The reader's language for notices, a BCP 47 tag such as "ru" (the one they signed up in): the welcome
-    is already in it. Empty: the library's default. Invalid: INVALID_ARGUMENT.
+    is already in it. Any case, with a script or region ("RU", "ru-Cyrl-RU", "en_US"), is kept as the
+    supported language it names ("ru", "en"). Empty: the library's default. A language notices are not
+    written in ("xx", "de"), or no tag: INVALID_ARGUMENT naming `locale`.
     """
     time_zone: _builtins.str
     """The reader's IANA time zone, e.g. "Europe/Moscow", for times in notices. Empty: the library's.

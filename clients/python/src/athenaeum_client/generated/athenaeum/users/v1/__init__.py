@@ -865,7 +865,9 @@ class RegisterRequest(betterproto2.Message):
     locale: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
     """
     The reader's language for notices, a BCP 47 tag such as "ru" (the one they signed up in): the welcome
-    is already in it. Empty: the library's default. Invalid: INVALID_ARGUMENT.
+    is already in it. Any case, with a script or region ("RU", "ru-Cyrl-RU", "en_US"), is kept as the
+    supported language it names ("ru", "en"). Empty: the library's default. A language notices are not
+    written in ("xx", "de"), or no tag: INVALID_ARGUMENT naming `locale`.
     """
 
     time_zone: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
@@ -1159,7 +1161,8 @@ class User(betterproto2.Message):
 
     locale: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
     """
-    Language of the notifications the user receives: "en" or "ru"; empty: the library's default.
+    Language of the notifications the user receives: "en" or "ru" (any case, a region or script is dropped:
+    "ru-RU" is kept as "ru"; another language is INVALID_ARGUMENT); empty: the library's default.
     """
 
     time_zone: "str" = betterproto2.field(17, betterproto2.TYPE_STRING)
