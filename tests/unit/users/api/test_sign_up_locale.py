@@ -21,7 +21,7 @@ def test_a_language_tag_in_any_case_or_with_a_region_is_kept_as_its_supported_la
 
 @pytest.mark.parametrize("sent", ["xx", "de", "x", "ru--", "ru RU", "../ru"])
 def test_a_language_no_notice_is_written_in_is_refused_naming_the_field(sent: str) -> None:
-    """"xx" was stored as given: the reader's notices then came in the library's default without a word."""
+    """The tag "xx" was stored as given: the reader's notices then came in the library's default without a word."""
     profile = convert.registration_profile(users_pb2.RegisterRequest(email="olga@example.org", locale=sent))
     violations = profile.violations(prefix="")
     assert [violation.field for violation in violations] == ["locale"]
