@@ -11,6 +11,7 @@ import { errorText, formatDeadline, formatMoney, t, tn } from "../i18n.js";
 import { TotalOwed, useTitle } from "../components.js";
 import { deskBranch, patronLabel, receiveCopy } from "../receiving.js";
 import { deskState } from "../desk_state.js";
+import { issuedEarlierGone, returnedEarlierOutAgain, saidEarlier, scanCall } from "../desk_calls.js";
 import { session } from "../session.js";
 
 const ISSUE = "issue";
@@ -67,7 +68,8 @@ function scanLabel(mode) {
 }
 
 /** The log line for a scan that got no final answer: the call may have been done. The next scan of the same
- * copy reuses its request_id, so it gets the first call's answer and never does it twice. */
+ * copy, within a couple of minutes, reuses its request_id, so it gets the first call's answer and never does
+ * it twice. */
 function failed(mode, code, error) {
   if (error.retryable) {
     const what = mode === RETURN ? t("desk.not_known_return", { barcode: code }) : t("desk.not_known_issue", { barcode: code });
@@ -76,19 +78,6 @@ function failed(mode, code, error) {
   if (error.status === 401) return { kind: "refused", barcode: code, text: t("desk.not_done_signed_out", { barcode: code }) };
   const text = `${t("desk.refused", { barcode: code })} ${errorText(error)}`;
   return { kind: "refused", barcode: code, text, reason: error.reason };
-}
-
-/** Calls the loans API for a scan with the request_id of its intent (kept while the answer is unknown). */
-async function scanCall(intent, path, body) {
-  const requestId = deskState.requestId(intent);
-  try {
-    const loan = await api(path, { method: "POST", body: { ...body, request_id: requestId } });
-    deskState.answered(intent, requestId, true);
-    return loan;
-  } catch (error) {
-    deskState.answered(intent, requestId, !error.retryable);
-    throw error;
-  }
 }
 
 function useDesk() {
@@ -110,6 +99,18 @@ export function DeskPage() {
   const cardField = useRef(null);
   const barcodeField = useRef(null);
   useTitle(t("desk.title"));
+  // Another librarian signed in (on this tab or another one, whose tokens this tab adopts): the desk is theirs
+  // at once, empty, not the first one's patron, log and kept request_ids until a reload.
+  useEffect(
+    () =>
+      session.subscribe(({ user }) => {
+        if (!user || user.name === deskState.current.owner) return; // signed out: kept for their return
+        borrower.current = Promise.resolve(null);
+        deskState.claim(user.name);
+        setStanding(null);
+      }),
+    [],
+  );
   useEffect(() => {
     if (patron) patronStanding(patron).then(setStanding, () => null);
   }, []);
@@ -170,7 +171,10 @@ export function DeskPage() {
     const row = record({ kind: "sent", barcode: code, text: t("desk.sent", { barcode: code }) });
     queue = queue.then(async () => {
       const atDesk = await patronNow;
-      if (modeNow === RECEIVE) return deskState.settle(row, await receiveCopy(code));
+      if (modeNow === RECEIVE) {
+        deskState.forgetCopy(code); // a step after any issue or return of it: their kept ids stand for nothing now
+        return deskState.settle(row, await receiveCopy(code));
+      }
       return modeNow === ISSUE ? issue(row, code, atDesk) : takeBack(row, code, atDesk);
     });
   }
@@ -181,8 +185,11 @@ export function DeskPage() {
       return;
     }
     try {
-      const loan = await scanCall(`issue ${atDesk.name} ${code}`, "/v1/loans:issue", { patron: atDesk.name, barcode: code });
-      deskState.settle(row, { kind: "ok", text: t("desk.issued", { title: loan.book_title, barcode: code, date: formatDeadline(loan.due_time) }) });
+      const copy = { barcode: code, patron: atDesk.name };
+      const { loan, retryOf } = await scanCall(`issue ${atDesk.name} ${code}`, copy, "/v1/loans:issue", copy);
+      const gone = retryOf && (await issuedEarlierGone(loan, code, retryOf, atDesk));
+      const issued = t("desk.issued", { title: loan.book_title, barcode: code, date: formatDeadline(loan.due_time) });
+      deskState.settle(row, gone || { kind: "ok", text: issued + saidEarlier(retryOf) });
     } catch (error) {
       deskState.settle(row, failed(ISSUE, code, error));
     }
@@ -191,14 +198,18 @@ export function DeskPage() {
   }
 
   async function takeBack(row, code, atDesk) {
-    let loan;
+    let loan, retryOf;
     try {
-      loan = await scanCall(`return ${code}`, "/v1/loans:return", { barcode: code, branch: deskBranch() });
+      const body = { barcode: code, branch: deskBranch() };
+      ({ loan, retryOf } = await scanCall(`return ${code}`, { barcode: code }, "/v1/loans:return", body));
     } catch (error) {
       deskState.settle(row, failed(RETURN, code, error));
       return;
     }
-    deskState.settle(row, { kind: "ok", text: t("desk.returned", { title: loan.book_title, barcode: code }) });
+    const outAgain = retryOf && (await returnedEarlierOutAgain(loan, code, retryOf));
+    if (outAgain) return deskState.settle(row, outAgain);
+    const returned = t("desk.returned", { title: loan.book_title, barcode: code });
+    deskState.settle(row, { kind: "ok", text: returned + saidEarlier(retryOf) });
     notesAfterReturn(loan, atDesk); // not awaited: the next scan does not wait for these look-ups
   }
 

@@ -237,7 +237,10 @@ export default {
   "desk.not_known": "{barcode}: no answer came, so it is not known whether it was done. Scan it again to check.",
   "desk.not_known_issue": "{barcode}: no answer, so the loan may have been made.",
   "desk.not_known_return": "{barcode}: no answer, so the return may have been recorded.",
-  "desk.scan_again": "Scan it again to check: a second scan will not do it twice.",
+  "desk.scan_again": "Scan it again to check: a second scan within two minutes will not do it twice.",
+  "desk.earlier_answer": "(This is the answer to the scan at {time}, which got none.)",
+  "desk.earlier_return_out_again": "{barcode}: this is the answer to the scan at {time}, which got none: the copy has been lent again since and that loan is still out, so nothing was returned now. Scan it again to return it.",
+  "desk.earlier_issue_gone": "{barcode}: this is the answer to the scan at {time}, which got none: the loan it made is no longer out to this patron, so nothing was issued now. Scan it again to issue it.",
   "desk.not_done_signed_out": "{barcode} not done: your session has ended. Sign in again, then scan it again.",
 
   "patrons.set_password": "Set a new password",
