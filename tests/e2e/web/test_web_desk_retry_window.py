@@ -64,6 +64,32 @@ async def test_a_new_issue_of_a_copy_after_its_return_is_a_new_loan_not_the_lost
     assert len(await _active_loans(rest, borrower)) == 1
 
 
+async def test_a_rescan_answered_with_a_loan_returned_since_says_nothing_was_issued_now(
+    page: Page, rest: httpx.AsyncClient, one_copy_book, librarian, unique_email
+) -> None:
+    """The server answers a reused id with the loan the first call made: returned since at another desk, the desk
+    said "Issued" for a loan that was no longer out."""
+    borrower = await register(rest, unique_email(), "Andrei Bitov")
+    barcode = one_copy_book.barcodes[0]
+    await sign_in(page, librarian.email, librarian.password)
+    await scan(page, "desk-card", borrower["card_number"])
+    await expect(page.get_by_test_id("desk-patron")).to_contain_text("Andrei Bitov")
+    await page.route("**/v1/loans:issue", _answer_lost([]))
+    await scan(page, "desk-barcode", barcode)
+    log = page.get_by_test_id("desk-log")
+    await expect(log.locator("li").first).to_contain_text("no answer, so the loan may have been made")
+    await page.unroute("**/v1/loans:issue")
+    returned = await rest.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers)
+    assert returned.status_code == 200, returned.text  # at another desk
+
+    await scan(page, "desk-barcode", barcode)
+    await expect(log.locator("li").first).to_contain_text("is no longer out to this patron, so nothing was issued now")
+    assert await _active_loans(rest, borrower) == []
+    await scan(page, "desk-barcode", barcode)
+    await expect(log.locator("li").first).to_contain_text(f"Issued “{one_copy_book.title}” ({barcode})")
+    assert len(await _active_loans(rest, borrower)) == 1
+
+
 async def test_a_return_after_the_copy_was_lent_again_closes_the_new_loan_not_the_lost_answer_replayed(
     page: Page, rest: httpx.AsyncClient, one_copy_book, librarian, unique_email
 ) -> None:
