@@ -105,7 +105,19 @@ async def _receive(
             )
         )
         return received if received.set_aside else None
-    async with uow:  # nothing to change: the answer is remembered all the same, for a retry
+    return await retry_conflicts(lambda: _answer_sent(hold, copy.name, cmd, uow=uow, clock=clock))
+
+
+async def _answer_sent(hold: Hold, copy: str, cmd: ReceiveHoldCopy, *, uow: LoansUnitOfWork, clock: Clock) -> Hold:
+    """Received at a desk that is not the pickup branch's: the copy is sent on. One pulled here is no longer to
+    pull (off this branch's pull list, on the pickup branch's list of copies on their way); the answer is
+    remembered, for a retry."""
+    async with uow:
+        if hold.to_pull and cmd.branch.strip():
+            current = await uow.holds.get(hold.id)
+            if current.copy == copy and current.pulled_and_sent(clock.now()):
+                await uow.holds.save(current)
+                hold = current
         await uow.requests.remember(cmd.request_id, _RECEIVE, hold.name)
         await uow.commit()
     return hold

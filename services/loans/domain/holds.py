@@ -96,6 +96,9 @@ class Hold(Versioned):
     expire_at: datetime | None = None
     cancel_reason: str = ""
     shelf_released: bool = True
+    to_pull: bool = False
+    """IN_TRANSIT with its copy still on the open shelf of the copy's branch, for staff there to pull; False once
+    sent (trapped by a return at another branch, or pulled and sent on): on its way to the pickup branch."""
     queue_position: int = 0
     """1 = next in line; computed by the repository for WAITING holds."""
     version: int = 1
@@ -130,14 +133,16 @@ class Hold(Versioned):
         """Active with a copy: IN_TRANSIT to the hold shelf, or READY on it."""
         return self.status in SET_ASIDE
 
-    def send(self, copy: str, *, now: datetime) -> None:
+    def send(self, copy: str, *, now: datetime, sent: bool = False) -> None:
         """A copy was set aside for this hold, not yet on the hold shelf of its pickup branch (to be pulled from
         the open shelf, or sent from another branch): IN_TRANSIT. The pickup window starts when it is received
-        there (`make_ready`); the patron is told then, not before anyone has the copy in hand."""
+        there (`make_ready`); the patron is told then, not before anyone has the copy in hand. `sent`: already on
+        its way (trapped by a return at another branch), else still to pull from the open shelf."""
         if self.status != HoldStatus.WAITING:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.IN_TRANSIT
         self.copy = copy
+        self.to_pull = not sent
         self.shelf_released = False
         self.queue_position = 0
         self._touch(now)
@@ -154,6 +159,7 @@ class Hold(Versioned):
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.READY
         self.copy = copy
+        self.to_pull = False
         if not self.pickup_branch.strip():
             self.pickup_branch = at_branch.strip()
         self.ready_at = now
@@ -178,7 +184,14 @@ class Hold(Versioned):
         self.events.append(HoldFulfilled(occurred_at=now, hold=self))
 
     def take_shelf_copy(
-        self, copy: str, *, in_transit: bool = False, now: datetime, zone: tzinfo, at_branch: str = ""
+        self,
+        copy: str,
+        *,
+        in_transit: bool = False,
+        now: datetime,
+        zone: tzinfo,
+        at_branch: str = "",
+        sent: bool = False,
     ) -> bool:
         """The catalog set `copy` aside for this hold, on the hold shelf (or, `in_transit`, on its way there): a
         WAITING hold becomes READY (IN_TRANSIT) with it; an ended hold without a copy keeps it, to release it.
@@ -186,13 +199,22 @@ class Hold(Versioned):
         off the shelf at once. `at_branch`: the desk's branch, where a hold with no pickup branch waits."""
         if self.status == HoldStatus.WAITING:
             if in_transit:
-                self.send(copy, now=now)
+                self.send(copy, now=now, sent=sent)
             else:
                 self.make_ready(copy, now=now, zone=zone, at_branch=at_branch)
             return True
         if self.copy or self.set_aside:
             return False
         self.copy, self.shelf_released = copy, False
+        self._touch(now)
+        return True
+
+    def pulled_and_sent(self, now: datetime) -> bool:
+        """Its copy, pulled at another branch than the pickup one, was sent on: no longer to pull. Whether it
+        changed."""
+        if self.status != HoldStatus.IN_TRANSIT or not self.to_pull:
+            return False
+        self.to_pull = False
         self._touch(now)
         return True
 

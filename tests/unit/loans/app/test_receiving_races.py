@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from services.loans.api.convert import hold_to_proto
 from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
@@ -92,3 +93,27 @@ async def test_a_hold_with_no_pickup_branch_trapped_by_a_return_waits_at_the_ret
     hold = await desk.place_hold(PlaceHold("users/p2", book, pickup_branch=" ", actor=DESK))
     await desk.return_loan(ReturnLoan(loan_id=lent.id, branch="WEST", actor=DESK))
     assert (db.holds[hold.id].status, db.holds[hold.id].pickup_branch) == (HoldStatus.READY, "WEST")
+
+
+async def test_a_copy_to_pull_from_the_open_shelf_is_told_from_one_sent_on_to_the_pickup_branch(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """The pull list shows a branch only the copies still on its open shelf; a copy sent on is on its way."""
+    pulled_book, (pulled,) = desk.catalog.add_book()
+    pull = await desk.place_hold(PlaceHold("users/p1", pulled_book, pickup_branch="EAST", actor=DESK))
+    assert (pull.status, db.holds[pull.id].to_pull, hold_to_proto(db.holds[pull.id]).to_pull) == (
+        HoldStatus.IN_TRANSIT,
+        True,
+        True,
+    )
+    assert (await desk.receive(pulled, branch="")).to_pull  # a desk that does not say where it is sends nothing
+    sent_on = await desk.receive(pulled, branch="MAIN")  # pulled at MAIN: sent on to EAST
+    assert (sent_on.status, sent_on.to_pull, db.holds[pull.id].to_pull) == (HoldStatus.IN_TRANSIT, False, False)
+    assert (await desk.receive(pulled, branch="EAST")).status == HoldStatus.READY
+
+    returned_book, _ = desk.catalog.add_book()
+    lent = await desk.issue(IssueLoan("users/p2", book=returned_book, actor=DESK))
+    trapped = await desk.place_hold(PlaceHold("users/p3", returned_book, pickup_branch="EAST", actor=DESK))
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, branch="MAIN", actor=DESK))
+    assert (db.holds[trapped.id].status, db.holds[trapped.id].to_pull) == (HoldStatus.IN_TRANSIT, False)
+    assert not hold_to_proto(db.holds[trapped.id]).to_pull
