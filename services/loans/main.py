@@ -100,7 +100,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
     # down, issues ask users.
     projection: list[Callable[[], Coroutine[Any, Any, None]]] = []
     if settings.patron_projection:
-        accounts = AccountsConsumer(infra.nats, unit_of_work, clock=clock)
+        accounts = AccountsConsumer(infra.nats, unit_of_work, clock=clock, catalog=catalog, zone=settings.library_zone)
         users = ProjectedUsers(
             uow=unit_of_work, link=infra.nats, consumer=accounts.spec, clock=clock, asked=users, ready=accounts.ready
         )

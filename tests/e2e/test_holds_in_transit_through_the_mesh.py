@@ -4,6 +4,7 @@ pickup desk receives the copy (POST /v1/holds:receive)."""
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -49,10 +50,12 @@ def test_a_hold_on_a_copy_on_the_open_shelf_is_ready_only_once_received_at_its_p
     assert (hold["status"], hold["copy"], hold.get("expire_time")) == ("HOLD_STATUS_IN_TRANSIT", copy["name"], None)
     assert (copy["status"], copy["current_hold"]) == ("COPY_STATUS_IN_TRANSIT", hold["name"])
     assert edge.get(f"/v1/{book}", headers=librarian.headers).json().get("available_copies", 0) == 0
+    assert hold.get("to_pull") is True  # on its branch's open shelf: on the pull list there
 
     pulled = _scan(edge, librarian, barcode, "MAIN")  # pulled at MAIN: the desk sends it on to EAST
     assert pulled.status_code == 200, pulled.text
     assert (pulled.json()["status"], pulled.json()["pickup_branch"]) == ("HOLD_STATUS_IN_TRANSIT", "EAST")
+    assert not pulled.json().get("to_pull")  # pulled and sent on: on its way to EAST, off MAIN's pull list
     assert copies_of(edge, librarian, book)[barcode]["status"] == "COPY_STATUS_IN_TRANSIT"
     assert _ready_notices(edge, patron, hold["name"]) == []
 
@@ -76,7 +79,7 @@ def test_a_copy_returned_at_another_branch_is_sent_to_the_pickup_branch_and_read
     assert returned.status_code == 200, returned.text
     assert (returned.json()["trapped_hold"], returned.json()["transit_branch"]) == (hold["name"], "EAST")
     sent = edge.get(f"/v1/{hold['name']}", headers=patron.headers).json()
-    assert sent["status"] == "HOLD_STATUS_IN_TRANSIT"
+    assert sent["status"] == "HOLD_STATUS_IN_TRANSIT" and not sent.get("to_pull")  # sent, not to pull
     assert copies_of(edge, librarian, book)[barcode]["status"] == "COPY_STATUS_IN_TRANSIT"
     assert receive(edge, librarian, hold["name"])["status"] == "HOLD_STATUS_READY"  # at EAST
     assert copies_of(edge, librarian, book)[barcode]["status"] == "COPY_STATUS_ON_HOLD_SHELF"
@@ -114,3 +117,17 @@ def test_receiving_is_for_staff_and_refuses_a_copy_set_aside_for_no_hold(
     received = _scan(edge, librarian, held, "")  # no pickup branch: received anywhere
     assert received.status_code == 200 and received.json()["name"] == hold["name"], received.text
     assert received.json()["status"] == "HOLD_STATUS_READY"
+
+
+def test_a_hold_with_no_pickup_branch_waits_at_the_branch_of_the_desk_that_received_it(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    patron = new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    hold = _hold(edge, patron, book, "")
+    received = _scan(edge, librarian, barcode, " WEST ")
+    assert received.status_code == 200, received.text
+    assert (received.json()["status"], received.json()["pickup_branch"]) == ("HOLD_STATUS_READY", "WEST")
+    assert edge.get(f"/v1/{hold['name']}", headers=patron.headers).json()["pickup_branch"] == "WEST"
+    notices = _until_told(edge, patron, hold["name"])
+    assert notices and any("WEST" in json.dumps(notice) for notice in notices), notices

@@ -184,7 +184,7 @@ class Book(Versioned):
         circulating = sum(1 for status in copy_statuses if status in CIRCULATING)
         if circulating:
             raise FailedPrecondition(
-                f"{self.name} has {circulating} copies on loan or on the hold shelf",
+                f"{self.name} has {circulating} copies on loan, on the hold shelf or in transit for a hold",
                 reason="COPIES_IN_CIRCULATION",
                 metadata={"book": self.name, "circulating_copies": str(circulating)},
             )

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from datetime import UTC, tzinfo
 
 from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
@@ -17,6 +18,7 @@ from nats.js.errors import NotFoundError
 from athenaeum.users.v1 import events_pb2 as users_events
 from athenaeum.users.v1 import users_pb2
 from services.loans.app.patrons import StreamSeen, follow_stream, forget_accounts, keep_account
+from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.clock import Clock
@@ -73,11 +75,21 @@ class AccountsConsumer(DurableConsumer):
     otherwise); `ready()` is true only from then on, while it is up."""
 
     def __init__(
-        self, link: NatsLink, uow: Callable[[], LoansUnitOfWork], spec: ConsumerSpec = ACCOUNTS, *, clock: Clock
+        self,
+        link: NatsLink,
+        uow: Callable[[], LoansUnitOfWork],
+        spec: ConsumerSpec = ACCOUNTS,
+        *,
+        clock: Clock,
+        catalog: Catalog | None = None,
+        zone: tzinfo = UTC,
     ) -> None:
         super().__init__(link, spec, self._keep)
         self._uow = uow
         self._clock = clock
+        self._catalog = catalog
+        """Releases the copy set aside for a closed account's hold at once (else the reconciler does)."""
+        self._zone = zone
         self._checked = False
 
     def ready(self) -> bool:
@@ -109,4 +121,4 @@ class AccountsConsumer(DurableConsumer):
             log.error("unreadable %s: the projection of accounts forgot its %d records", message.subject, forgotten)
             return
         if record is not None:
-            await keep_account(record, uow=self._uow(), clock=self._clock)
+            await keep_account(record, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._zone)

@@ -169,7 +169,14 @@ async def take_back_found(
     if checked_in.held and HOLD.matches(checked_in.current_hold):
         hold_id = HOLD.parse_id(checked_in.current_hold)
         step = shelved(
-            hold_id, copy.name, in_transit=checked_in.in_transit, uow=uow, clock=clock, catalog=catalog, zone=zone
+            hold_id,
+            copy.name,
+            in_transit=checked_in.in_transit,
+            at_desk=branch,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            zone=zone,
         )
         await after_commit(step, loan.name)
     return loan

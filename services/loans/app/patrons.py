@@ -3,27 +3,46 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 
+from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.shelf import after_commit, release_and_pass_on
 from services.loans.domain.holds import ACCOUNT_CLOSED
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.clock import Clock
 
 
-async def keep_account(record: PatronRecord, *, uow: LoansUnitOfWork, clock: Clock) -> bool:
+async def keep_account(
+    record: PatronRecord,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog | None = None,
+    zone: tzinfo = UTC,
+) -> bool:
     """Store what an event says of an account, unless a newer version of it is stored (events of one account
     can arrive out of order: several loans processes share the consumer). Whether it was stored.
 
     A closed account's open holds are cancelled with it (as Evergreen does on purge): left open they would
-    keep their place, and a READY one its copy on the hold shelf, for someone who will not borrow again. The
-    copy of a READY one is taken off the shelf and passed on by the reconciler's next pass."""
+    keep their place, and a READY or IN_TRANSIT one its copy set aside, for someone who will not borrow again.
+    That copy is released and passed on at once, as CancelHold does, through `catalog` (given by the
+    consumer; without it, or if the catalog cannot be reached, the reconciler's next pass does it): left set
+    aside, a desk scanning it was told to put it back while the next reader waited."""
     async with uow:
         stored = await uow.patrons.keep_newer(record)
+        ended = []
         if stored and record.closed:
             for hold in await uow.holds.active_of(record.patron):
                 hold.cancel(ACCOUNT_CLOSED, now=clock.now())
                 await uow.holds.save(hold)
+                ended.append(hold)
         await uow.commit()
+    if catalog is not None:
+        for hold in ended:
+            if hold.copy_left_on_shelf:
+                release = release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog, zone=zone)
+                await after_commit(release, f"the cancel of {hold.name}")
     return stored
 
 

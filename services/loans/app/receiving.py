@@ -15,7 +15,7 @@ from datetime import tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import first_to_hold, shelved
+from services.loans.app.shelf import first_to_hold, release_and_pass_on, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, same_branch, sent_elsewhere
@@ -25,6 +25,8 @@ from services.support.runtime.errors import FailedPrecondition, InvalidArgument,
 
 COPY_NOT_HELD = "COPY_NOT_HELD"
 _RECEIVE = "ReceiveHoldCopy"
+_READS = 3
+"""Reads of where a copy is, for a receipt racing a cancel of its hold: each cancel passes the copy on once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +60,10 @@ async def receive_hold_copy(
 ) -> Hold:
     """The hold the scanned copy is set aside for: READY at its pickup branch (until the end of the library's
     day, in `zone`, its pickup days later), else IN_TRANSIT as it was. A copy on the hold shelf for its READY
-    hold already is answered that hold (a second scan, or a retry)."""
+    hold already is answered that hold (a second scan, or a retry). A hold cancelled while the copy is received
+    passes the copy on: it is read again and received for the hold it is set aside for now, so the answer is
+    never an ended hold (the desk was told to send a copy for a cancelled hold, or to put back one the next
+    reader waits for here)."""
     cmd.actor.ensure_staff("receive copies for holds")
     barcode = cmd.barcode.strip()  # a scanner's or a typist's spaces are no part of the label
     if not barcode:
@@ -66,15 +71,53 @@ async def receive_hold_copy(
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, _RECEIVE):
             return await uow.holds.get(HOLD.parse_id(previous))
-    copy = await _held_copy(barcode, catalog)
-    hold = await _hold_of(copy, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    for _ in range(_READS):
+        copy = await _held_copy(barcode, catalog)
+        hold = await _hold_of(copy, uow=uow, clock=clock, catalog=catalog, zone=zone)
+        if hold is not None and (
+            answer := await _receive(hold, copy, cmd, uow=uow, clock=clock, catalog=catalog, zone=zone)
+        ):
+            return answer
+    raise _not_held(barcode, (await catalog.lookup_copy(barcode)).status)
+
+
+async def _receive(
+    hold: Hold,
+    copy: CopyInfo,
+    cmd: ReceiveHoldCopy,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    zone: tzinfo,
+) -> Hold | None:
+    """Receive `copy` for `hold`, set aside with it when read; None when the hold ended meanwhile (the copy is
+    to be read again: its release passes it on)."""
     if hold.status == HoldStatus.IN_TRANSIT and at_pickup_branch(hold.pickup_branch, desk=cmd.branch):
         if copy.in_transit:
-            await catalog.shelve(copy=copy.name, hold=hold.name)
-        return await retry_conflicts(
-            lambda: record_received(hold.id, copy.name, request_id=cmd.request_id, uow=uow, clock=clock, zone=zone)
+            try:
+                await catalog.shelve(copy=copy.name, hold=hold.name)
+            except FailedPrecondition:
+                return None  # released for a cancel of the hold since it was read
+        received = await retry_conflicts(
+            lambda: record_received(
+                hold.id, copy.name, branch=cmd.branch, request_id=cmd.request_id, uow=uow, clock=clock, zone=zone
+            )
         )
-    async with uow:  # nothing to change: the answer is remembered all the same, for a retry
+        return received if received.set_aside else None
+    return await retry_conflicts(lambda: _answer_sent(hold, copy.name, cmd, uow=uow, clock=clock))
+
+
+async def _answer_sent(hold: Hold, copy: str, cmd: ReceiveHoldCopy, *, uow: LoansUnitOfWork, clock: Clock) -> Hold:
+    """Received at a desk that is not the pickup branch's: the copy is sent on. One pulled here is no longer to
+    pull (off this branch's pull list, on the pickup branch's list of copies on their way); the answer is
+    remembered, for a retry."""
+    async with uow:
+        if hold.to_pull and cmd.branch.strip():
+            current = await uow.holds.get(hold.id)
+            if current.copy == copy and current.pulled_and_sent(clock.now()):
+                await uow.holds.save(current)
+                hold = current
         await uow.requests.remember(cmd.request_id, _RECEIVE, hold.name)
         await uow.commit()
     return hold
@@ -84,19 +127,23 @@ async def record_received(
     hold_id: uuid.UUID,
     copy: str,
     *,
+    branch: str = "",
     request_id: uuid.UUID | None = None,
     uow: LoansUnitOfWork,
     clock: Clock,
     zone: tzinfo,
 ) -> Hold:
-    """The catalog has `copy` on the hold shelf for the hold: an IN_TRANSIT hold with that copy becomes READY; any
-    other is left as it is now (cancelled, or received by another desk meanwhile)."""
+    """The catalog has `copy` on the hold shelf for the hold, put there at a desk of `branch`: an IN_TRANSIT hold
+    with that copy becomes READY (waiting at `branch` when it named no pickup branch: the reader is told where);
+    any other is left as it is now (cancelled, or received by another desk meanwhile). The request is
+    remembered only with a hold still set aside (an ended one is no answer)."""
     async with uow:
         hold = await uow.holds.get(hold_id)
         if hold.status == HoldStatus.IN_TRANSIT and hold.copy == copy:
-            hold.make_ready(copy, now=clock.now(), zone=zone)
+            hold.make_ready(copy, now=clock.now(), zone=zone, at_branch=branch)
             await uow.holds.save(hold)
-        await uow.requests.remember(request_id, _RECEIVE, hold.name)
+        if hold.set_aside:
+            await uow.requests.remember(request_id, _RECEIVE, hold.name)
         await uow.commit()
     return hold
 
@@ -113,9 +160,13 @@ async def _held_copy(barcode: str, catalog: Catalog) -> CopyInfo:
     return copy
 
 
-async def _hold_of(copy: CopyInfo, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo) -> Hold:
+async def _hold_of(
+    copy: CopyInfo, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> Hold | None:
     """The active hold the catalog has the copy set aside for. A WAITING one without it is recorded first (the
-    catalog's step was done and ours not, as the reconciler would)."""
+    catalog's step was done and ours not, as the reconciler would). None when that hold has ended: its copy,
+    if still set aside for it, is released and passed on at once (a cancel, or an account closed, racing the
+    receipt), and is to be read again."""
     try:
         async with uow.reading():
             hold = await uow.holds.get(HOLD.parse_id(copy.current_hold))
@@ -125,8 +176,12 @@ async def _hold_of(copy: CopyInfo, *, uow: LoansUnitOfWork, clock: Clock, catalo
         hold = await shelved(
             hold.id, copy.name, in_transit=copy.in_transit, uow=uow, clock=clock, catalog=catalog, zone=zone
         )
+    if not hold.is_active:
+        if hold.copy_left_on_shelf and hold.copy == copy.name:
+            await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog, zone=zone)
+        return None
     if not hold.set_aside or hold.copy != copy.name:
-        raise _not_held(copy.barcode, copy.status)  # an ended hold's copy: the reconciler releases it
+        raise _not_held(copy.barcode, copy.status)
     return hold
 
 

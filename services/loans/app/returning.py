@@ -267,7 +267,9 @@ async def _close(
         if shelved_for:
             hold = await uow.holds.get(HOLD.parse_id(shelved_for))
             if hold.copy != loan.copy:  # else recorded by an earlier try
-                if hold.take_shelf_copy(loan.copy, in_transit=in_transit, now=now, zone=zone):
+                if hold.take_shelf_copy(
+                    loan.copy, in_transit=in_transit, now=now, zone=zone, at_branch=cmd.branch, sent=in_transit
+                ):
                     await uow.holds.save(hold)
                 else:
                     done = _Closed(loan, extra=(hold, loan.copy))

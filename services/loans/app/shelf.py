@@ -200,6 +200,7 @@ async def shelved(
     copy: str,
     *,
     in_transit: bool = False,
+    at_desk: str | None = None,
     uow: LoansUnitOfWork,
     clock: Clock,
     catalog: Catalog,
@@ -207,9 +208,11 @@ async def shelved(
 ) -> Hold:
     """The catalog has `copy` set aside for the hold, on the hold shelf (or `in_transit` to it): record it (READY,
     until the end of a library day in `zone`, or IN_TRANSIT; or an ended hold's copy to take off the shelf), and
-    take off at once a copy the hold does not need."""
+    take off at once a copy the hold does not need. `at_desk`: checked in at a desk of that branch (a copy in
+    transit is then sent, not to pull; a hold with no pickup branch waits there), None: set aside on the open
+    shelf."""
     hold, extra = await retry_conflicts(
-        lambda: _record_shelf_copy(hold_id, copy, in_transit, uow=uow, clock=clock, zone=zone)
+        lambda: _record_shelf_copy(hold_id, copy, in_transit, at_desk, uow=uow, clock=clock, zone=zone)
     )
     if extra:
         await release_extra(hold, extra, catalog=catalog)
@@ -240,13 +243,23 @@ async def _release_again(
 
 
 async def _record_shelf_copy(
-    hold_id: uuid.UUID, copy: str, in_transit: bool, *, uow: LoansUnitOfWork, clock: Clock, zone: tzinfo
+    hold_id: uuid.UUID,
+    copy: str,
+    in_transit: bool,
+    at_desk: str | None,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    zone: tzinfo,
 ) -> tuple[Hold, str]:
     async with uow:
         hold = await uow.holds.get(hold_id)
         if hold.copy == copy:
             return hold, ""  # known already (a twin, or the reconciler, got there first)
-        if not hold.take_shelf_copy(copy, in_transit=in_transit, now=clock.now(), zone=zone):
+        sent, branch = at_desk is not None, at_desk or ""
+        if not hold.take_shelf_copy(
+            copy, in_transit=in_transit, now=clock.now(), zone=zone, at_branch=branch, sent=sent
+        ):
             return hold, copy
         await uow.holds.save(hold)
         await uow.commit()

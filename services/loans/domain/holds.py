@@ -96,6 +96,9 @@ class Hold(Versioned):
     expire_at: datetime | None = None
     cancel_reason: str = ""
     shelf_released: bool = True
+    to_pull: bool = False
+    """IN_TRANSIT with its copy still on the open shelf of the copy's branch, for staff there to pull; False once
+    sent (trapped by a return at another branch, or pulled and sent on): on its way to the pickup branch."""
     queue_position: int = 0
     """1 = next in line; computed by the repository for WAITING holds."""
     version: int = 1
@@ -130,29 +133,35 @@ class Hold(Versioned):
         """Active with a copy: IN_TRANSIT to the hold shelf, or READY on it."""
         return self.status in SET_ASIDE
 
-    def send(self, copy: str, *, now: datetime) -> None:
+    def send(self, copy: str, *, now: datetime, sent: bool = False) -> None:
         """A copy was set aside for this hold, not yet on the hold shelf of its pickup branch (to be pulled from
         the open shelf, or sent from another branch): IN_TRANSIT. The pickup window starts when it is received
-        there (`make_ready`); the patron is told then, not before anyone has the copy in hand."""
+        there (`make_ready`); the patron is told then, not before anyone has the copy in hand. `sent`: already on
+        its way (trapped by a return at another branch), else still to pull from the open shelf."""
         if self.status != HoldStatus.WAITING:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.IN_TRANSIT
         self.copy = copy
+        self.to_pull = not sent
         self.shelf_released = False
         self.queue_position = 0
         self._touch(now)
 
-    def make_ready(self, copy: str, *, now: datetime, zone: tzinfo) -> None:
+    def make_ready(self, copy: str, *, now: datetime, zone: tzinfo, at_branch: str = "") -> None:
         """A copy was put on the hold shelf for this patron (trapped at the pickup desk, or its copy in transit
         received there): they may collect it until the end of the library's day (in `zone`) `pickup_days` days
         later, as a loan is due (Koha's pickup delay gives a date too). Counted to the second of the trap, a
         copy put aside in the evening lapsed before the library opened on the last day, while the patron was
-        told only the date."""
+        told only the date. A hold that named no pickup branch waits at `at_branch`, the desk's that shelved it:
+        its notice and the hold shelf say where."""
         in_transit_with_it = self.status == HoldStatus.IN_TRANSIT and self.copy == copy
         if self.status != HoldStatus.WAITING and not in_transit_with_it:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.READY
         self.copy = copy
+        self.to_pull = False
+        if not self.pickup_branch.strip():
+            self.pickup_branch = at_branch.strip()
         self.ready_at = now
         self.expire_at = end_of_day_after(now, self.pickup_days, zone)
         self.shelf_released = False
@@ -174,20 +183,38 @@ class Hold(Versioned):
         self._touch(now)
         self.events.append(HoldFulfilled(occurred_at=now, hold=self))
 
-    def take_shelf_copy(self, copy: str, *, in_transit: bool = False, now: datetime, zone: tzinfo) -> bool:
+    def take_shelf_copy(
+        self,
+        copy: str,
+        *,
+        in_transit: bool = False,
+        now: datetime,
+        zone: tzinfo,
+        at_branch: str = "",
+        sent: bool = False,
+    ) -> bool:
         """The catalog set `copy` aside for this hold, on the hold shelf (or, `in_transit`, on its way there): a
         WAITING hold becomes READY (IN_TRANSIT) with it; an ended hold without a copy keeps it, to release it.
         False when the hold has another copy already (or is set aside): then `copy` is one too many, to take
-        off the shelf at once."""
+        off the shelf at once. `at_branch`: the desk's branch, where a hold with no pickup branch waits."""
         if self.status == HoldStatus.WAITING:
             if in_transit:
-                self.send(copy, now=now)
+                self.send(copy, now=now, sent=sent)
             else:
-                self.make_ready(copy, now=now, zone=zone)
+                self.make_ready(copy, now=now, zone=zone, at_branch=at_branch)
             return True
         if self.copy or self.set_aside:
             return False
         self.copy, self.shelf_released = copy, False
+        self._touch(now)
+        return True
+
+    def pulled_and_sent(self, now: datetime) -> bool:
+        """Its copy, pulled at another branch than the pickup one, was sent on: no longer to pull. Whether it
+        changed."""
+        if self.status != HoldStatus.IN_TRANSIT or not self.to_pull:
+            return False
+        self.to_pull = False
         self._touch(now)
         return True
 

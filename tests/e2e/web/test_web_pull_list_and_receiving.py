@@ -108,7 +108,7 @@ async def test_the_pull_list_names_the_copy_to_fetch_and_receiving_it_at_the_pic
 
     await sign_in(page, desk.email, desk.password, next_hash="/pulllist")
     await expect(page.get_by_role("heading", level=1)).to_have_text("Pull list")
-    await expect(page.get_by_label("Branch of the copy")).to_have_value(MAIN)  # the librarian's own branch
+    await expect(page.get_by_label("Branch", exact=True)).to_have_value(MAIN)  # the librarian's own branch
     listed = page.get_by_test_id("pulllist")
     row = listed.locator(f'tr[data-hold="{hold["name"]}"]')
     for text in (barcode, f"891.71 AKH {tag}", "Stack 3, shelf B", f"Anna Akhmatova {tag}", reader["card_number"]):
@@ -116,7 +116,7 @@ async def test_the_pull_list_names_the_copy_to_fetch_and_receiving_it_at_the_pic
     await expect(row.get_by_role("link", name=title)).to_be_visible()
     await expect(listed.locator(f'tr[data-hold="{east_hold["name"]}"]')).to_have_count(0)  # east's shelves
 
-    await page.get_by_label("Branch of the copy").select_option(label="All branches")
+    await page.get_by_label("Branch", exact=True).select_option(label="All branches")
     await expect(listed.locator(f'tr[data-hold="{east_hold["name"]}"]')).to_contain_text(f"891.73 GON {tag}")
     order = await listed.locator("tr[data-hold]").evaluate_all("(rows) => rows.map((row) => row.dataset.hold)")
     assert order.index(east_hold["name"]) < order.index(hold["name"])  # by the copy's branch: east, then main
@@ -167,7 +167,8 @@ async def test_a_copy_received_at_another_branch_is_sent_on_and_its_reader_sees_
     await expect(mine).to_contain_text("Экземпляр для вас уже в пути.")
     await expect(mine).to_contain_text("Скоро он будет на полке броней в east")
 
-    # Fetched at main, whose desk is not the pickup branch: "send it to east", and the hold does not move on.
+    # Fetched at main, whose desk is not the pickup branch: "send it to east"; the hold is still in transit, now
+    # on its way (off main's list of copies to pull, on east's of copies coming in).
     desk = await (await new_context()).new_page()
     await sign_in(desk, desks[MAIN].email, desks[MAIN].password, next_hash="/desk")
     await desk.get_by_role("button", name="Receive for a hold").click()
@@ -178,10 +179,14 @@ async def test_a_copy_received_at_another_branch_is_sent_on_and_its_reader_sees_
     )
     await expect(desk.locator("#desk-barcode")).to_be_focused()
     assert await _status(rest, desks[MAIN], hold["name"]) == IN_TRANSIT
+    assert not (await rest.get(f"/v1/{hold['name']}", headers=desks[MAIN].headers)).json().get("to_pull")
 
     # It arrives at east and is scanned there: on the hold shelf, and the reader sees it ready.
     arrival = await (await new_context()).new_page()
     await sign_in(arrival, desks[EAST].email, desks[EAST].password, next_hash="/pulllist")
+    row = f'tr[data-hold="{hold["name"]}"]'
+    await expect(arrival.get_by_test_id("pulllist-incoming").locator(row)).to_contain_text(barcode)
+    await expect(arrival.locator(f'[data-testid="pulllist"] {row}')).to_have_count(0)
     await scan(arrival, "receive-barcode", barcode)
     await expect(arrival.get_by_test_id("receive-log").locator("li.shelf").first).to_contain_text(
         f"Put “{title}” ({barcode}) on the hold shelf for Nadezhda Teffi {tag}"
@@ -223,7 +228,30 @@ async def test_a_return_for_a_hold_picked_up_at_another_branch_says_where_to_sen
     copy = (await rest.get("/v1/copies:lookup", params={"barcode": barcode}, headers=desk.headers)).json()
     assert (copy["status"], copy["current_hold"]) == ("COPY_STATUS_IN_TRANSIT", hold["name"])
 
+    # Sent by this desk: not on main's list of copies to pull from its shelves, but on east's coming in.
+    row = f'tr[data-hold="{hold["name"]}"]'
+    await page.goto("/#/pulllist")
+    await expect(page.get_by_role("heading", name="On the way here")).to_be_visible()
+    await expect(page.locator(f"table {row}")).to_have_count(0)
+    await page.get_by_label("Branch", exact=True).select_option(label=EAST)
+    await expect(page.get_by_test_id("pulllist-incoming").locator(row)).to_contain_text(barcode)
+    await expect(page.locator(f'[data-testid="pulllist"] {row}')).to_have_count(0)
+
     await page.goto(f"/#/patrons/{waiting['name'].split('/')[-1]}")
     await expect(page.get_by_role("listitem").filter(has_text=title)).to_contain_text(
         "being fetched (on its way to east)"
     )
+
+
+async def test_the_desk_warns_a_librarian_with_no_home_branch_in_return_and_receive_modes(
+    page: Page, librarian
+) -> None:
+    """Returns with no branch put a copy for any hold on this desk's hold shelf: the desk says so, as Receive does."""
+    await sign_in(page, librarian.email, librarian.password, next_hash="/desk")
+    warning = page.get_by_test_id("desk-no-branch")
+    await expect(warning).to_have_count(0)  # Issue mode: no branch needed
+    await page.get_by_role("button", name="Return").click()
+    await expect(warning).to_contain_text("Your account names no branch")
+    await expect(warning).to_contain_text("goes on this desk's hold shelf")
+    await page.get_by_role("button", name="Receive for a hold").click()
+    await expect(warning).to_contain_text("ask an administrator to set your home branch")

@@ -95,6 +95,8 @@ def test_a_book_with_a_copy_in_circulation_is_not_removed() -> None:
     with pytest.raises(FailedPrecondition) as refused:
         book.remove([CopyStatus.AVAILABLE, CopyStatus.ON_HOLD_SHELF], now=NOW)
     assert refused.value.reason == "COPIES_IN_CIRCULATION"
+    # The data layer counts a copy in transit for a hold as set aside too: the cataloguer is told where to look.
+    assert "in transit for a hold" in refused.value.message
     book.remove([CopyStatus.AVAILABLE, CopyStatus.LOST], now=NOW)
     assert book.events[-1] == BookDeleted(
         occurred_at=NOW, event_id=book.events[-1].event_id, book_id=book.id, isbn="9780141180144", title="T"

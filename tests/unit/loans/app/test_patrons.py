@@ -58,3 +58,18 @@ async def test_closing_an_account_cancels_its_open_holds_and_leaves_a_shelf_copy
     assert db.event_types()[-2:] == ["HoldCancelled", "HoldCancelled"]
     await desk.reconcile()  # the shelf copy goes to the next in line
     assert db.holds[next_in_line.id].status == HoldStatus.IN_TRANSIT and db.holds[next_in_line.id].copy == copy
+
+
+async def test_closing_an_account_passes_the_copy_set_aside_for_its_hold_on_at_once(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    in_transit = await desk.place_hold(PlaceHold("users/ada", book, actor=DESK))
+    next_in_line = await desk.place_hold(PlaceHold("users/bob", book, actor=DESK))
+    closed = PatronRecord("users/ada", 3, "DEACTIVATED")
+    zone = desk.policy.time_zone
+    assert await keep_account(closed, uow=db.unit_of_work(), clock=CLOCK, catalog=desk.catalog, zone=zone)
+    assert db.holds[in_transit.id].status == HoldStatus.CANCELLED and not db.holds[in_transit.id].copy_left_on_shelf
+    # No reconciler pass: the next reader has the copy now.
+    assert (db.holds[next_in_line.id].status, db.holds[next_in_line.id].copy) == (HoldStatus.IN_TRANSIT, copy)
+    assert desk.catalog.copies[copy].current_hold == next_in_line.name

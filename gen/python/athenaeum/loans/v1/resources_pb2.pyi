@@ -514,6 +514,7 @@ class Hold(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     CANCEL_REASON_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    TO_PULL_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"holds/{hold}". Assigned by the server."""
     patron: _builtins.str
@@ -521,7 +522,9 @@ class Hold(_message.Message):
     book: _builtins.str
     """"books/{book}" wanted (any copy)."""
     pickup_branch: _builtins.str
-    """Branch code to collect from; defaults to the patron's home branch."""
+    """Branch code to collect from; defaults to the patron's home branch. A hold with none takes the branch of the
+    desk that puts its copy on the hold shelf (READY), so the reader is told where it waits.
+    """
     status: Global___HoldStatus.ValueType
     """Where the hold is: WAITING, IN_TRANSIT, READY, then FULFILLED, CANCELLED or EXPIRED."""
     queue_position: _builtins.int
@@ -536,6 +539,11 @@ class Hold(_message.Message):
     """Why it was cancelled; empty unless CANCELLED."""
     etag: _builtins.str
     """Changes whenever the record changes: a cheap way to tell whether it moved on since you read it."""
+    to_pull: _builtins.bool
+    """IN_TRANSIT with its copy still on the open shelf of the copy's branch, for staff there to pull (the pull
+    list); false once the copy is on its way to `pickup_branch` (trapped by a return at another branch, or
+    received at a desk of another branch, which sends it on), and for any other status.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the hold was placed (its place in the queue)."""
@@ -571,10 +579,11 @@ class Hold(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         cancel_reason: _builtins.str = ...,
         etag: _builtins.str = ...,
+        to_pull: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "ready_time", b"ready_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "cancel_reason", b"cancel_reason", "copy", b"copy", "create_time", b"create_time", "etag", b"etag", "expire_time", b"expire_time", "loan", b"loan", "name", b"name", "patron", b"patron", "pickup_branch", b"pickup_branch", "queue_position", b"queue_position", "ready_time", b"ready_time", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "cancel_reason", b"cancel_reason", "copy", b"copy", "create_time", b"create_time", "etag", b"etag", "expire_time", b"expire_time", "loan", b"loan", "name", b"name", "patron", b"patron", "pickup_branch", b"pickup_branch", "queue_position", b"queue_position", "ready_time", b"ready_time", "status", b"status", "to_pull", b"to_pull", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -263,6 +263,8 @@ export function DeskPage() {
           <input id="desk-barcode" ref=${barcodeField} value=${barcode} autocomplete="off"
             onInput=${(event) => setBarcode(event.currentTarget.value)} aria-describedby="desk-barcode-hint" />
           <span class="hint muted" id="desk-barcode-hint">${t("desk.scan_hint")}</span>
+          ${mode !== ISSUE && !deskBranch() &&
+          html`<p class="hint warning" role="note" data-testid="desk-no-branch">${mode === RETURN ? t("desk.return_no_branch") : t("receive.no_branch")}</p>`}
         </form>`}
       </div>
       <section aria-labelledby="desk-log-heading">

@@ -1,7 +1,8 @@
-// The pull list for staff: every copy set aside for a hold and not on the hold shelf yet (IN_TRANSIT holds):
-// to be fetched from the open shelf, or on its way from another branch. Sorted as a librarian walks the
-// shelves (the copy's branch, then its call number); filtered by the copy's branch, the librarian's own at
-// first. A scan field receives each copy fetched (receiving.js): onto the hold shelf here, or "send it to…".
+// The pull list for staff: every copy set aside for a hold and not on the hold shelf yet (IN_TRANSIT holds), in
+// two lists for a branch: the copies to pull here (still on this branch's open shelves: `to_pull`, by the copy's
+// branch, sorted as a librarian walks the shelves: call number, shelf), and the copies on their way here (sent
+// by a return or a pull at another branch: by the hold's pickup branch). Shown first for the librarian's own
+// branch. A scan field receives each copy (receiving.js): onto the hold shelf here, or "send it to…".
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
@@ -32,13 +33,18 @@ export function PullListPage() {
   const patrons = usePatrons(holds.items);
   const titles = useBookTitles(holds.items);
   const rows = holds.items.map((hold) => ({ hold, copy: copies.data?.[hold.copy] || {} }));
-  const codes = [deskBranch(), ...rows.map((row) => row.copy.branch)].filter(Boolean);
+  // Where each copy is to be dealt with: the branch whose shelves it is pulled from, or the one it is going to.
+  const placeOf = (row) => (row.hold.to_pull ? row.copy.branch : row.hold.pickup_branch);
+  const codes = [deskBranch(), ...rows.map(placeOf)].filter(Boolean);
   const branches = [...new Map(codes.map((code) => [code.trim().toLowerCase(), code.trim()])).values()].sort(byShelf.compare);
-  const shown = rows.filter((row) => branch === ALL || sameBranch(row.copy.branch, branch)).sort(shelfOrder);
+  const here = (row) => branch === ALL || sameBranch(placeOf(row), branch);
+  const toPull = rows.filter((row) => row.hold.to_pull && here(row)).sort(shelfOrder);
+  const coming = rows.filter((row) => !row.hold.to_pull && here(row)).sort(shelfOrder);
+  const shown = holds.loaded && copies.data;
+  const table = { patrons, titles };
   return html`<h1 tabindex="-1">${t("pulllist.title")}</h1>
     <p class="muted">${t("pulllist.intro")}</p>
     <${ReceiveScanner} onReceived=${holds.reload} />
-    <h2>${t("pulllist.to_fetch")}</h2>
     <div class="field form-narrow">
       <label for="pulllist-branch">${t("pulllist.branch_filter")}</label>
       <select id="pulllist-branch" value=${branch} onChange=${(event) => setBranch(event.currentTarget.value)}>
@@ -47,16 +53,26 @@ export function PullListPage() {
       </select>
     </div>
     <${ErrorNotice} error=${holds.error || copies.error} />
-    ${(holds.loading || copies.loading) && !(holds.loaded && copies.data) && html`<${Loading} />`}
-    ${holds.loaded && copies.data && !shown.length &&
+    ${(holds.loading || copies.loading) && !shown && html`<${Loading} />`}
+    <h2>${t("pulllist.to_fetch")}</h2>
+    ${shown && !toPull.length &&
     html`<p role="status">${branch === ALL ? t("pulllist.empty") : t("pulllist.empty_at", { branch })}</p>`}
-    ${copies.data && shown.length > 0 &&
-    html`<div class="table-wrap"><table class="stacks" data-testid="pulllist">
+    ${shown && toPull.length > 0 && html`<${CopyTable} rows=${toPull} testid="pulllist" ...${table} />`}
+    <h2>${t("pulllist.incoming")}</h2>
+    ${shown && !coming.length &&
+    html`<p role="status">${branch === ALL ? t("pulllist.incoming_empty") : t("pulllist.incoming_empty_at", { branch })}</p>`}
+    ${shown && coming.length > 0 && html`<${CopyTable} rows=${coming} testid="pulllist-incoming" ...${table} />`}
+    <${PagedCount} list=${holds} />`;
+}
+
+/** One list of copies set aside: where each stands (branch, call number, shelf), for whom and where it goes. */
+function CopyTable({ rows, testid, patrons, titles }) {
+  return html`<div class="table-wrap"><table class="stacks" data-testid=${testid}>
       <thead><tr><th scope="col">${t("holdshelf.book")}</th><th scope="col">${t("holdshelf.barcode")}</th>
         <th scope="col">${t("pulllist.call_number")}</th><th scope="col">${t("pulllist.shelf")}</th>
         <th scope="col">${t("pulllist.copy_branch")}</th><th scope="col">${t("holdshelf.patron")}</th>
         <th scope="col">${t("pulllist.send_to")}</th></tr></thead>
-      <tbody>${shown.map(({ hold, copy }) => {
+      <tbody>${rows.map(({ hold, copy }) => {
         const patron = patrons[hold.patron];
         return html`<tr key=${hold.name} data-hold=${hold.name}>
           <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
@@ -69,8 +85,7 @@ export function PullListPage() {
           <td data-label=${t("pulllist.send_to")}>${hold.pickup_branch || t("pulllist.any_branch")}</td>
         </tr>`;
       })}</tbody>
-    </table></div>`}
-    <${PagedCount} list=${holds} />`;
+    </table></div>`;
 }
 
 /** Branch codes are compared as the server compares them: trimmed, in any letter case. */

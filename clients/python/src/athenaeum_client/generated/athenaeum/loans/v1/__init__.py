@@ -932,7 +932,8 @@ class Hold(betterproto2.Message):
 
     pickup_branch: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    Branch code to collect from; defaults to the patron's home branch.
+    Branch code to collect from; defaults to the patron's home branch. A hold with none takes the branch of the
+    desk that puts its copy on the hold shelf (READY), so the reader is told where it waits.
     """
 
     status: "HoldStatus" = betterproto2.field(
@@ -1007,6 +1008,13 @@ class Hold(betterproto2.Message):
     etag: "str" = betterproto2.field(14, betterproto2.TYPE_STRING)
     """
     Changes whenever the record changes: a cheap way to tell whether it moved on since you read it.
+    """
+
+    to_pull: "bool" = betterproto2.field(15, betterproto2.TYPE_BOOL)
+    """
+    IN_TRANSIT with its copy still on the open shelf of the copy's branch, for staff there to pull (the pull
+    list); false once the copy is on its way to `pickup_branch` (trapped by a return at another branch, or
+    received at a desk of another branch, which sends it on), and for any other status.
     """
 
 
