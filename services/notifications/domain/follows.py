@@ -9,7 +9,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from services.notifications.domain.author_names import PersonName, matches, people_in, words_of
 from services.notifications.domain.kinds import Kind
@@ -150,13 +150,14 @@ class NewBook:
 
 def announce(book: NewBook, follows: Iterable[FollowedAuthor]) -> Intake | None:
     """One announcement per reader who follows one of the book's authors (one, whichever of them they follow:
-    all carry one id, so a redelivered event adds none); None when nobody follows them."""
+    all carry one id, so a redelivered event adds none); None when nobody follows them. At most one a reader
+    per followed author and hour (hourly_key): the rest are dropped, counted as told before."""
     followed = sorted((f for f in follows if not book.told_before(f)), key=lambda f: f.user_id)
-    readers: dict[uuid.UUID, str] = {}  # each told of the first of the book's authors they follow
+    readers: dict[uuid.UUID, tuple[str, FollowedAuthor]] = {}  # the first of the book's authors each follows
     for author, person in book.people:
         for follow in followed:
             if matches(follow.person, person):
-                readers.setdefault(follow.user_id, author)
+                readers.setdefault(follow.user_id, (author, follow))
     if not readers:
         return None
     facts: dict[str, Fact] = {
@@ -167,7 +168,14 @@ def announce(book: NewBook, follows: Iterable[FollowedAuthor]) -> Intake | None:
     }
     told = tuple(
         Occurrence(book.announcement_id, book.occurred_at, Kind.NEW_BOOK_BY_AUTHOR, reader,
-                   {**facts, "author": author}, trace=dict(book.trace))
-        for reader, author in readers.items()
+                   {**facts, "author": author}, step_key=hourly_key(follow, book.occurred_at),
+                   trace=dict(book.trace))
+        for reader, (author, follow) in readers.items()
     )  # fmt: skip
     return Intake(book.event_id, occurrences=told)
+
+
+def hourly_key(follow: FollowedAuthor, at: datetime) -> str:
+    """One announcement per follow and hour of the books' events (UTC): an import of a publisher's backlist
+    makes a mail, not one per book (finding FO2). The notifications' step keys hold it, as reminder steps."""
+    return f"new_book_by_author/{follow.user_id}/{follow.id}/{at.astimezone(UTC):%Y-%m-%dT%H}"

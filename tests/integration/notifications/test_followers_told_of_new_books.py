@@ -142,3 +142,20 @@ async def test_an_author_added_by_an_edit_is_announced_to_their_followers_once(n
     assert await notifications.eventually(told, lambda counts: counts == [1, 1], timeout=30) == [1, 1]
     await asyncio.sleep(2)  # the later edits have been taken in (and stored nothing) by now
     assert await told() == [1, 1]
+
+
+async def test_an_import_of_forty_books_by_a_followed_author_makes_one_announcement(
+    notifications: Notifications,
+) -> None:
+    notifications.processes or notifications.start("n1")
+    reader = await notifications.register()
+    await follow(notifications, reader, "Дарья Донцова")
+    await notifications.publish_many("catalog", [book_created("Донцова, Дарья", "Иванов, Пётр") for _ in range(40)])
+    assert (
+        await notifications.eventually(
+            lambda: notifications.count(kind=KIND, recipient=reader), lambda n: n >= 1, timeout=30
+        )
+        == 1
+    )
+    await asyncio.sleep(3)  # the other 39 have been taken in (and dropped) by now
+    assert await notifications.count(kind=KIND, recipient=reader) == 1

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 from types import SimpleNamespace
 
 from google.protobuf import field_mask_pb2
@@ -181,3 +182,21 @@ async def test_an_edit_of_anything_but_the_authors_is_announced_to_nobody(db, cl
     follows(db, ada, "Первый Автор")
     await handler(db, clock, renderer, catalog)(book_updated(["Первый Автор"], before=None, paths=("title",)))
     assert db.notifications == {}
+
+
+async def test_an_import_of_many_books_by_a_followed_author_makes_one_mail_an_hour(
+    db, clock, renderer, catalog
+) -> None:
+    ada = recipient(sms_opt_in=False)
+    db.recipients[ada.user_id] = ada
+    follows(db, ada, "Дарья Донцова")
+    announce = handler(db, clock, renderer, catalog)
+    for number in range(40):
+        await announce(book_created("Донцова, Дарья", "Иванов, Пётр", title=f"Детектив номер {number}"))
+    assert len(db.notifications) == 1
+    later = catalog_events.BookCreated.FromString(book_created("Донцова, Дарья").data)
+    later.occur_time.CopyFrom(timestamp(NOON + timedelta(hours=1)))
+    await announce(
+        SimpleNamespace(subject="athenaeum.catalog.book_created.v1", data=later.SerializeToString(), headers={})
+    )
+    assert len(db.notifications) == 2  # the next hour's book is told
