@@ -137,8 +137,8 @@ class NewBook:
         return tuple(author for author in self.authors if author_key(author) not in had)
 
     def told_before(self, follow: FollowedAuthor) -> bool:
-        before = [person for author in self.previous_authors or () for person in people_in(author)]
-        return any(matches(follow.person, person) for person in before)
+        """Whether the follow matches one of the authors the book had before the edit."""
+        return any(follows_author(follow, author) for author in self.previous_authors or ())
 
     @property
     def announcement_id(self) -> uuid.UUID:
@@ -146,6 +146,12 @@ class NewBook:
         if self.previous_authors is None:
             return self.event_id
         return uuid.uuid5(_ADDED_AUTHORS, self.book)
+
+
+def follows_author(follow: FollowedAuthor, author: str) -> bool:
+    """Whether the follow matches one of the people the author string names, or the string as it is (a reader
+    who followed "Donovan & Kernighan" as a book gave it)."""
+    return follow.key == author_key(author) or any(matches(follow.person, p) for p in people_in(author))
 
 
 def announce(book: NewBook, follows: Iterable[FollowedAuthor]) -> Intake | None:
@@ -156,7 +162,7 @@ def announce(book: NewBook, follows: Iterable[FollowedAuthor]) -> Intake | None:
     readers: dict[uuid.UUID, tuple[str, FollowedAuthor]] = {}  # the first of the book's authors each follows
     for author, person in book.people:
         for follow in followed:
-            if matches(follow.person, person):
+            if matches(follow.person, person) or follow.key == author_key(author):  # as written, too
                 readers.setdefault(follow.user_id, (author, follow))
     if not readers:
         return None

@@ -38,6 +38,7 @@ def told(follow: str, *authors: str, before: tuple[str, ...] | None = None) -> b
         ("Alan Donovan", "Alan Donovan and Brian Kernighan"),
         ("Петров", "Ильф И. и Петров Е."),
         ("Иванов", "Донцова, Дарья; Иванов, Пётр"),
+        ("Donovan & Kernighan", "Donovan & Kernighan"),  # the pair as the book gives it
     ],
 )
 def test_a_follow_matches_every_way_the_catalog_writes_the_author(follow: str, author: str) -> None:
