@@ -127,7 +127,9 @@ class NotificationsServicer(notifications_pb2_grpc.NotificationsServiceServicer)
         self, request: pb.FollowAuthorRequest, context: grpc.aio.ServicerContext
     ) -> pb.FollowedAuthor:
         """Follows an author for a reader: their new books are announced to the reader."""
-        follow = await following.follow_author(convert.follow_author(request), uow=self._uow(), clock=self._clock)
+        follow = await following.follow_author(
+            convert.follow_author(request), uow=self._uow(), clock=self._clock, accounts=self._accounts
+        )
         return convert.followed_author_to_proto(follow)
 
     async def ListFollowedAuthors(

@@ -12,9 +12,9 @@ async def announcements(book: NewBook, *, uow: NotificationsUnitOfWork) -> Intak
     """One announcement per follower of the book's authors; None when nobody follows them. Read again on each
     delivery of the event: the notifications' one-per-event-and-recipient rule keeps a redelivery from
     telling anyone twice, and tells one who followed meanwhile."""
-    keys = book.keys
-    if not keys:
+    words = book.words
+    if not words:
         return None
     async with uow.reading():
-        follows = await uow.follows.followers(keys)
+        follows = await uow.follows.followers(words)
     return announce(book, follows)

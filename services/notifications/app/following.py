@@ -6,7 +6,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from services.notifications.app.ports import FollowCursor, NotificationsUnitOfWork
+from services.notifications.app import projection
+from services.notifications.app.ports import Accounts, FollowCursor, NotificationsUnitOfWork
 from services.notifications.app.querying import Viewer
 from services.notifications.domain.follows import (
     FOLLOWED_AUTHOR,
@@ -15,9 +16,9 @@ from services.notifications.domain.follows import (
     already_following,
     too_many_follows,
 )
-from services.notifications.domain.recipients import USER
+from services.notifications.domain.recipients import USER, AccountStatus
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import InvalidArgument, PermissionDenied
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
 
@@ -51,13 +52,17 @@ def _may_touch(viewer: Viewer, user_id: uuid.UUID) -> None:
         raise PermissionDenied("a reader follows authors only for themself", reason="NOT_OWN_FOLLOWED_AUTHORS")
 
 
-async def follow_author(cmd: FollowAuthor, *, uow: NotificationsUnitOfWork, clock: Clock) -> FollowedAuthor:
+async def follow_author(
+    cmd: FollowAuthor, *, uow: NotificationsUnitOfWork, clock: Clock, accounts: Accounts | None = None
+) -> FollowedAuthor:
     """Follow an author (at most MAX_FOLLOWED_AUTHORS); a repeated request_id returns the first call's follow."""
     _may_touch(cmd.viewer, cmd.user_id)
     follow = FollowedAuthor.follow(cmd.user_id, cmd.author, now=clock.now())
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "FollowAuthor"):
             return await uow.follows.get(*FOLLOWED_AUTHOR.parse(previous))
+        if cmd.viewer.name != USER.format(cmd.user_id):
+            await _open_account(cmd.user_id, uow=uow, accounts=accounts)
         following = await uow.follows.count_of(cmd.user_id, lock=True)
         if (existing := await uow.follows.by_key(cmd.user_id, follow.key)) is not None:
             raise already_following(existing)
@@ -68,6 +73,14 @@ async def follow_author(cmd: FollowAuthor, *, uow: NotificationsUnitOfWork, cloc
         await uow.requests.remember(cmd.request_id, "FollowAuthor", follow.name)
         await uow.commit()
     return follow
+
+
+async def _open_account(user_id: uuid.UUID, *, uow: NotificationsUnitOfWork, accounts: Accounts | None) -> None:
+    """Staff follow for an account that is there and open, answered as SendNotification does: a follow for
+    nobody, or for a closed account (whose follows were dropped), would only cost every new book a look-up.
+    A reader following for themself is signed in, so their account is both."""
+    if (await projection.account_of(user_id, uow=uow, accounts=accounts)).status == AccountStatus.DEACTIVATED:
+        raise FailedPrecondition("the account is closed", reason="ACCOUNT_CLOSED")
 
 
 async def list_followed_authors(cmd: ListFollowedAuthors, *, uow: NotificationsUnitOfWork) -> Page[FollowedAuthor]:

@@ -167,8 +167,9 @@ class FollowRepository(Protocol):
     async def list_of(self, user_id: uuid.UUID, *, after: FollowCursor | None, limit: int) -> list[FollowedAuthor]:
         """Newest first."""
 
-    async def followers(self, keys: Collection[str]) -> list[FollowedAuthor]:
-        """Every follow of an author with one of these keys."""
+    async def followers(self, words: Collection[str]) -> list[FollowedAuthor]:
+        """Every follow with one of these whole words (a superset of the follows that match: the caller
+        matches them by the whole name)."""
 
     async def drop_all_of(self, user_id: uuid.UUID) -> int:
         """Forgets what the reader follows (their account is closed); how many follows there were."""

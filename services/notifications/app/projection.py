@@ -14,7 +14,7 @@ from services.notifications.domain.address_changes import address_changes
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.occurrences import Intake
 from services.notifications.domain.recipients import AccountStatus, Recipient
-from services.support.runtime.errors import DependencyUnavailable
+from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +125,20 @@ async def learn(user_ids: Collection[uuid.UUID], *, accounts: Accounts, uow: Not
             await uow.recipients.save(current)
         kept[user_id] = current
     return Learned(kept, {user_id for user_id, person in answers.items() if person is None})
+
+
+async def account_of(user_id: uuid.UUID, *, uow: NotificationsUnitOfWork, accounts: Accounts | None) -> Recipient:
+    """The account as the projection holds it; one it does not hold is asked of `accounts` and kept
+    (DependencyUnavailable when the users service cannot be asked). UNKNOWN_RECIPIENT when nobody has it."""
+    held = await uow.recipients.get_many([user_id])
+    if accounts is not None and unknown([user_id], held):
+        learned = await learn([user_id], accounts=accounts, uow=uow)
+        held = {**held, **learned.recipients}
+        if user_id in learned.nobody:
+            held.pop(user_id, None)
+    if user_id not in held:
+        raise FailedPrecondition(f"users/{user_id} is not known here", reason="UNKNOWN_RECIPIENT")
+    return held[user_id]
 
 
 async def fill_in(

@@ -89,7 +89,7 @@ async def send_message(
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "SendNotification"):
             return await uow.notifications.get(NOTIFICATION.parse_id(previous))
-        recipient = await _recipient(cmd.recipient_id, uow=uow, accounts=accounts)
+        recipient = await projection.account_of(cmd.recipient_id, uow=uow, accounts=accounts)
         kind = cmd.template[0] if cmd.template else Kind.MESSAGE
         recipient, address = await _confirmed_route(recipient, kind, channel, uow=uow, accounts=accounts)
         locale = cmd.template[2] if cmd.template else locale_of(recipient.locale, rules.default_locale)
@@ -144,20 +144,6 @@ async def _confirmed_route(
     if refusal is not None:
         raise refusal
     return recipient, address
-
-
-async def _recipient(user_id: uuid.UUID, *, uow: NotificationsUnitOfWork, accounts: Accounts | None) -> Recipient:
-    """The account as the projection holds it; one it does not hold is asked of `accounts` and kept
-    (DependencyUnavailable when the users service cannot be asked). UNKNOWN_RECIPIENT when nobody has it."""
-    held = await uow.recipients.get_many([user_id])
-    if accounts is not None and projection.unknown([user_id], held):
-        learned = await projection.learn([user_id], accounts=accounts, uow=uow)
-        held = {**held, **learned.recipients}
-        if user_id in learned.nobody:
-            held.pop(user_id, None)
-    if user_id not in held:
-        raise FailedPrecondition(f"users/{user_id} is not known here", reason="UNKNOWN_RECIPIENT")
-    return held[user_id]
 
 
 def _params(cmd: SendMessage, kind: Kind, channel: Channel, *, display_name: str, library: str) -> dict[str, str]:

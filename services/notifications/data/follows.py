@@ -24,7 +24,7 @@ _COUNT = sa.select(sa.func.count()).select_from(table).where(table.c.user_id == 
 _BY_KEY = sa.select(table).where(table.c.user_id == sa.bindparam("user_id"), table.c.key == sa.bindparam("key"))
 _GET = sa.select(table).where(table.c.user_id == sa.bindparam("user_id"), table.c.id == sa.bindparam("follow_id"))
 _REMOVE = table.delete().where(table.c.user_id == sa.bindparam("user_id"), table.c.id == sa.bindparam("follow_id"))
-_FOLLOWERS = sa.select(table).where(table.c.key == sa.any_(sa.bindparam("keys", type_=ARRAY(sa.Text))))
+_FOLLOWERS = sa.select(table).where(table.c.words.overlap(sa.bindparam("words", type_=ARRAY(sa.Text))))
 _DROP_ALL = table.delete().where(table.c.user_id == sa.bindparam("user_id"))
 _NEWEST_FIRST = (table.c.created_at.desc(), table.c.id.desc())
 
@@ -61,10 +61,10 @@ class SqlFollowRepository(TrackingRepository):
         rows = await self.session.execute(query.order_by(*_NEWEST_FIRST).limit(limit))
         return [_to_follow(row._mapping) for row in rows]
 
-    async def followers(self, keys: Collection[str]) -> list[FollowedAuthor]:
-        if not keys:
+    async def followers(self, words: Collection[str]) -> list[FollowedAuthor]:
+        if not words:
             return []
-        rows = await self.session.execute(_FOLLOWERS, {"keys": sorted(set(keys))})
+        rows = await self.session.execute(_FOLLOWERS, {"words": sorted(set(words))})
         return [_to_follow(row._mapping) for row in rows]
 
     async def drop_all_of(self, user_id: uuid.UUID) -> int:
@@ -78,6 +78,7 @@ def _to_row(follow: FollowedAuthor) -> dict[str, Any]:
         "author": follow.author,
         "key": follow.key,
         "created_at": follow.created_at,
+        "words": follow.words,
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = sa.MetaData()
 
@@ -138,10 +138,12 @@ followed_authors = sa.Table(
     sa.Column("id", UUID(as_uuid=True), primary_key=True),
     sa.Column("user_id", UUID(as_uuid=True), nullable=False),
     sa.Column("author", sa.Text, nullable=False),  # as the reader typed it
-    sa.Column("key", sa.Text, nullable=False),  # domain.follows.author_key: what a book's authors are matched by
+    sa.Column("key", sa.Text, nullable=False),  # domain.follows.author_key: one follow per reader and name
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # FollowedAuthor.words: the name's whole words (no initials), what a book's authors find it by
+    sa.Column("words", ARRAY(sa.Text), nullable=False, server_default="{}"),
     # One follow per reader and author; also serves a reader's list and count.
     sa.UniqueConstraint("user_id", "key", name="followed_authors_user_key"),
 )
-# A new book finds its authors' followers.
-sa.Index("followed_authors_key", followed_authors.c.key)
+# A new book finds the follows sharing a word with its authors (`words && :words`), then matches them whole.
+sa.Index("followed_authors_words", followed_authors.c.words, postgresql_using="gin")

@@ -1,6 +1,7 @@
-# ruff: noqa: RUF001, RUF002, RUF003  (Cyrillic letters on purpose: "ё" is folded to "е")
-"""Authors a reader follows: each book by one of them added to the catalog is announced to the reader. An
-author is matched by a key made from the name, so the ways a name gets typed match. Pure."""
+# ruff: noqa: RUF002, RUF003  (Cyrillic letters on purpose: "ё" is folded to "е")
+"""Authors a reader follows: each book by one of them added to the catalog (or added to a book later) is
+announced to the reader. An author is matched by the words of the name (author_names), so the ways a catalog
+writes one person match. Pure."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
+from services.notifications.domain.author_names import PersonName, matches, people_in, words_of
 from services.notifications.domain.kinds import Kind
 from services.notifications.domain.occurrences import Intake, Occurrence
 from services.notifications.domain.wording import Fact
@@ -22,12 +24,16 @@ MAX_FOLLOWED_AUTHORS = 100
 """Per reader: a follow costs every new book a look-up, and nobody reads a hundred authors' news."""
 
 
+# A book edited to add an author is announced to each reader once, whichever edits add whom: its announcements
+# carry one id per book, which the notifications' one-per-event-and-recipient rule holds to.
+_ADDED_AUTHORS = uuid.UUID("5f0c7d2e-8f9b-4a53-9a55-2f1b8e6f4c11")
+
+
 def author_key(name: str) -> str:
-    """What two spellings of one author share: case-folded, "ё" as "е", punctuation and extra spaces gone, the
-    words sorted ("Булгаков, Михаил" and "михаил булгаков" give one key). Latin and Cyrillic stay apart."""
-    folded = unicodedata.normalize("NFKC", name).casefold().replace("ё", "е")
-    kept = "".join(char if char.isalnum() else " " for char in folded)
-    return " ".join(sorted(kept.split()))
+    """What two ways of typing one name share: case-folded, "ё" as "е", punctuation and extra spaces gone, the
+    words sorted ("Булгаков, Михаил" and "михаил булгаков" give one key): one follow per reader and key.
+    Latin and Cyrillic stay apart."""
+    return " ".join(sorted(words_of(name)))
 
 
 def clean_author(raw: str, *, field: str = "followed_author.author") -> str:
@@ -41,6 +47,8 @@ def clean_author(raw: str, *, field: str = "followed_author.author") -> str:
         raise InvalidArgument.field(field, "must not contain control characters")
     if not author_key(author):
         raise InvalidArgument.field(field, "must contain a letter or a digit")
+    if not PersonName.of(author).words:
+        raise InvalidArgument.field(field, "must contain a whole word such as the surname, not only initials")
     return author
 
 
@@ -62,6 +70,15 @@ class FollowedAuthor:
     @property
     def name(self) -> str:
         return FOLLOWED_AUTHOR.format(self.user_id, self.id)
+
+    @property
+    def person(self) -> PersonName:
+        return PersonName.of(self.author)
+
+    @property
+    def words(self) -> list[str]:
+        """Its whole words (no initials), sorted: what the store finds follows by."""
+        return sorted(self.person.words)
 
 
 class FollowedAuthorNotFound(NotFound):
@@ -90,7 +107,7 @@ def too_many_follows() -> FailedPrecondition:
 
 @dataclass(frozen=True, slots=True)
 class NewBook:
-    """A book just added to the catalog, as its event tells of it."""
+    """A book just added to the catalog, or one whose authors were edited, as its event tells of it."""
 
     event_id: uuid.UUID
     occurred_at: datetime
@@ -99,37 +116,72 @@ class NewBook:
     title: str
     authors: tuple[str, ...]
     trace: Mapping[str, str] = field(default_factory=dict)
+    previous_authors: tuple[str, ...] | None = None
+    """The authors before an edit of them; None for a new book. Only the authors an edit added are announced,
+    and only to readers who follow none of those it had: they were told when it came."""
 
     @property
-    def keys(self) -> dict[str, str]:
-        """Each author's key, with the first of the book's spellings of it."""
-        keys: dict[str, str] = {}
-        for author in self.authors:
-            if key := author_key(author):
-                keys.setdefault(key, author)
-        return keys
+    def people(self) -> list[tuple[str, PersonName]]:
+        """Each person the authors name (an author string may name two), with the author string."""
+        return [(author, person) for author in self._announced() for person in people_in(author)]
+
+    @property
+    def words(self) -> set[str]:
+        """Every whole word of the announced authors' names: a follow that matches shares one of them."""
+        return {word for _, person in self.people for word in person.words}
+
+    def _announced(self) -> tuple[str, ...]:
+        if self.previous_authors is None:
+            return self.authors
+        had = {author_key(author) for author in self.previous_authors}
+        return tuple(author for author in self.authors if author_key(author) not in had)
+
+    def told_before(self, follow: FollowedAuthor) -> bool:
+        """Whether the follow matches one of the authors the book had before the edit."""
+        return any(follows_author(follow, author) for author in self.previous_authors or ())
+
+    @property
+    def announcement_id(self) -> uuid.UUID:
+        """The event's id for a new book; one id per book for edits that add authors (told once per reader)."""
+        if self.previous_authors is None:
+            return self.event_id
+        return uuid.uuid5(_ADDED_AUTHORS, self.book)
+
+
+def follows_author(follow: FollowedAuthor, author: str) -> bool:
+    """Whether the follow matches one of the people the author string names, or the string as it is (a reader
+    who followed "Donovan & Kernighan" as a book gave it)."""
+    return follow.key == author_key(author) or any(matches(follow.person, p) for p in people_in(author))
 
 
 def announce(book: NewBook, follows: Iterable[FollowedAuthor]) -> Intake | None:
     """One announcement per reader who follows one of the book's authors (one, whichever of them they follow:
-    all carry the event's id, so a redelivered event adds none); None when nobody follows them."""
-    following: dict[str, set[uuid.UUID]] = {}
-    for follow in follows:
-        following.setdefault(follow.key, set()).add(follow.user_id)
-    readers: dict[uuid.UUID, str] = {}  # each told of the first of the book's authors they follow
-    for key, author in book.keys.items():
-        for reader in sorted(following.get(key, ())):
-            readers.setdefault(reader, author)
+    all carry one id, so a redelivered event adds none); None when nobody follows them. At most one a reader
+    per followed author and hour (hourly_key): the rest are dropped, counted as told before."""
+    followed = sorted((f for f in follows if not book.told_before(f)), key=lambda f: f.user_id)
+    readers: dict[uuid.UUID, tuple[str, FollowedAuthor]] = {}  # the first of the book's authors each follows
+    for author, person in book.people:
+        for follow in followed:
+            if matches(follow.person, person) or follow.key == author_key(author):  # as written, too
+                readers.setdefault(follow.user_id, (author, follow))
     if not readers:
         return None
     facts: dict[str, Fact] = {
         "book_title": book.title,
-        "authors": ", ".join(book.authors),
+        # "; " between people: a catalog heading is "Фамилия, Имя", so ", " would make two people four
+        "authors": "; ".join(book.authors),
         "book_id": book.book.rpartition("/")[2],
     }
     told = tuple(
-        Occurrence(book.event_id, book.occurred_at, Kind.NEW_BOOK_BY_AUTHOR, reader, {**facts, "author": author},
+        Occurrence(book.announcement_id, book.occurred_at, Kind.NEW_BOOK_BY_AUTHOR, reader,
+                   {**facts, "author": author}, step_key=hourly_key(follow, book.occurred_at),
                    trace=dict(book.trace))
-        for reader, author in readers.items()
+        for reader, (author, follow) in readers.items()
     )  # fmt: skip
     return Intake(book.event_id, occurrences=told)
+
+
+def hourly_key(follow: FollowedAuthor, at: datetime) -> str:
+    """One announcement per follow and hour of the books' events (UTC): an import of a publisher's backlist
+    makes a mail, not one per book (finding FO2). The notifications' step keys hold it, as reminder steps."""
+    return f"new_book_by_author/{follow.user_id}/{follow.id}/{at.astimezone(UTC):%Y-%m-%dT%H}"

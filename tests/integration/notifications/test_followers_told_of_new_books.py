@@ -1,21 +1,26 @@
+# ruff: noqa: RUF001  (Cyrillic initials on purpose)
 """A new book in the catalog, announced to its authors' followers as the service runs: real process, NATS
 (the catalog's stream), Postgres."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, datetime
 
 import nats as nats_client
 import pytest
 import sqlalchemy as sa
+from google.protobuf import field_mask_pb2
 from notifications_harness import Notifications, Patron
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.catalog.v1 import events_pb2 as catalog_events
 from athenaeum.users.v1 import events_pb2 as users
 from athenaeum.users.v1 import users_pb2
+from services.notifications.data.follows import SqlFollowRepository
 from services.notifications.data.tables import followed_authors
 from services.notifications.domain.follows import FollowedAuthor
 from services.support.runtime.wire import event_subject, timestamp
@@ -26,16 +31,14 @@ KIND = "new_book_by_author"
 
 async def follow(notifications: Notifications, patron: Patron, author: str) -> None:
     made = FollowedAuthor.follow(uuid.UUID(patron.name.split("/")[1]), author, now=datetime.now(UTC))
-    async with notifications.engine.begin() as connection:
-        await connection.execute(
-            sa.insert(followed_authors).values(
-                id=made.id, user_id=made.user_id, author=made.author, key=made.key, created_at=made.created_at
-            )
-        )
+    async with AsyncSession(notifications.engine) as session, session.begin():
+        await SqlFollowRepository(session).add(made)  # as FollowAuthor stores it
 
 
-def book_created(*authors: str) -> catalog_events.BookCreated:
-    book = catalog_pb2.Book(name=f"books/{uuid.uuid4()}", title="The Master and Margarita", authors=list(authors))
+def book_created(*authors: str, name: str = "") -> catalog_events.BookCreated:
+    book = catalog_pb2.Book(
+        name=name or f"books/{uuid.uuid4()}", title="The Master and Margarita", authors=list(authors)
+    )
     return catalog_events.BookCreated(event_id=str(uuid.uuid4()), occur_time=timestamp(datetime.now(UTC)), book=book)
 
 
@@ -94,3 +97,65 @@ async def test_a_closed_account_no_longer_follows_anyone(notifications: Notifica
     await notifications.publish("catalog", book_created("Akhmatova, Anna"))
     await asyncio.sleep(2)
     assert await notifications.count(kind=KIND, recipient=ada) == 0
+
+
+async def test_followers_are_found_by_any_spelling_of_the_author_and_co_authors_are_told_apart(
+    notifications: Notifications,
+) -> None:
+    notifications.processes or notifications.start("n1")
+    surname, initial, other, kernighan = [await notifications.register() for _ in range(4)]
+    await follow(notifications, surname, "Булгаков")
+    await follow(notifications, initial, "М. Булгаков")
+    await follow(notifications, other, "Афанасий Булгаков")  # the father: not him
+    await follow(notifications, kernighan, "Kernighan")
+    await notifications.publish("catalog", book_created("Булгаков, Михаил Афанасьевич", "Donovan & Kernighan"))
+
+    async def told() -> list[int]:
+        return [await notifications.count(kind=KIND, recipient=p) for p in (surname, initial, other, kernighan)]
+
+    assert await notifications.eventually(told, lambda counts: counts == [1, 1, 0, 1], timeout=30) == [1, 1, 0, 1]
+    (row,) = await notifications.rows(kind=KIND, recipient_id=uuid.UUID(kernighan.name.split("/")[1]))
+    assert "Булгаков, Михаил Афанасьевич; Donovan & Kernighan" in row.body
+
+
+async def test_an_author_added_by_an_edit_is_announced_to_their_followers_once(notifications: Notifications) -> None:
+    notifications.processes or notifications.start("n1")
+    first, second = [await notifications.register() for _ in range(2)]
+    await follow(notifications, first, "Первый Автор")
+    await follow(notifications, second, "Второй Соавтор")
+    name = f"books/{uuid.uuid4()}"
+    await notifications.publish("catalog", book_created("Первый Автор", name=name))
+    for before, after in ((["Первый Автор"], ["Первый Автор", "Второй Соавтор"]),
+                          (["Первый Автор", "Второй Соавтор"], ["Первый Автор"]),
+                          (["Первый Автор"], ["Первый Автор", "Соавтор Второй"])):  # fmt: skip
+        edited = catalog_events.BookUpdated(
+            event_id=str(uuid.uuid4()), occur_time=timestamp(datetime.now(UTC)),
+            book=catalog_pb2.Book(name=name, title="Сборник", authors=after),
+            update_mask=field_mask_pb2.FieldMask(paths=["authors"]),
+            previous_values={"authors": json.dumps(before, ensure_ascii=False)},
+        )  # fmt: skip
+        await notifications.publish("catalog", edited)
+
+    async def told() -> list[int]:
+        return [await notifications.count(kind=KIND, recipient=p) for p in (first, second)]
+
+    assert await notifications.eventually(told, lambda counts: counts == [1, 1], timeout=30) == [1, 1]
+    await asyncio.sleep(2)  # the later edits have been taken in (and stored nothing) by now
+    assert await told() == [1, 1]
+
+
+async def test_an_import_of_forty_books_by_a_followed_author_makes_one_announcement(
+    notifications: Notifications,
+) -> None:
+    notifications.processes or notifications.start("n1")
+    reader = await notifications.register()
+    await follow(notifications, reader, "Дарья Донцова")
+    await notifications.publish_many("catalog", [book_created("Донцова, Дарья", "Иванов, Пётр") for _ in range(40)])
+    assert (
+        await notifications.eventually(
+            lambda: notifications.count(kind=KIND, recipient=reader), lambda n: n >= 1, timeout=30
+        )
+        == 1
+    )
+    await asyncio.sleep(3)  # the other 39 have been taken in (and dropped) by now
+    assert await notifications.count(kind=KIND, recipient=reader) == 1

@@ -45,8 +45,8 @@ class FakeFollows:
             rows = [f for f in rows if (f.created_at, f.id) < (after.created_at, after.follow_id)]
         return rows[:limit]
 
-    async def followers(self, keys: Collection[str]) -> list[FollowedAuthor]:
-        return [f for f in self._rows.values() if f.key in keys]
+    async def followers(self, words: Collection[str]) -> list[FollowedAuthor]:
+        return [f for f in self._rows.values() if not set(f.words).isdisjoint(words)]
 
     async def drop_all_of(self, user_id: uuid.UUID) -> int:
         mine = [f.id for f in self._rows.values() if f.user_id == user_id]

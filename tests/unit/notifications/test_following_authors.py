@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Cyrillic initials on purpose)
 """Readers follow authors: names matched however they are typed, at most a hundred per reader, each reader's
 follows their own (and staff's)."""
 
@@ -18,6 +19,7 @@ from services.notifications.app.following import (
 )
 from services.notifications.app.querying import Viewer
 from services.notifications.domain.follows import MAX_FOLLOWED_AUTHORS, FollowedAuthor, author_key
+from services.notifications.domain.recipients import AccountStatus
 from services.support.runtime.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -27,6 +29,7 @@ from services.support.runtime.errors import (
 )
 
 from .conftest import NOON
+from .fakes import recipient
 
 READER = uuid.uuid4()
 ME = Viewer(f"users/{READER}", is_staff=False)
@@ -88,7 +91,7 @@ async def test_a_reader_follows_at_most_a_hundred_authors(db, clock) -> None:
     assert len(db.follows) == MAX_FOLLOWED_AUTHORS
 
 
-@pytest.mark.parametrize("author", ["", "   ", "x" * 201, "Bulgakov\x07", "—…—"])
+@pytest.mark.parametrize("author", ["", "   ", "x" * 201, "Bulgakov\x07", "—…—", "М. А.", "J. R. R."])
 async def test_an_author_that_names_nobody_is_refused(db, clock, author: str) -> None:
     with pytest.raises(InvalidArgument):
         await _follow(db, clock, author)
@@ -96,7 +99,8 @@ async def test_an_author_that_names_nobody_is_refused(db, clock, author: str) ->
 
 
 async def test_a_reader_may_not_follow_list_or_unfollow_for_another(db, clock) -> None:
-    other = uuid.uuid4()
+    other = recipient().user_id
+    db.recipients[other] = recipient(user_id=other)
     theirs = await _follow(db, clock, "Leo Tolstoy", viewer=STAFF, user=other)  # staff may
     with pytest.raises(PermissionDenied):
         await _follow(db, clock, "Leo Tolstoy", user=other)
@@ -130,3 +134,17 @@ async def test_an_unfollowed_author_is_gone_and_unfollowing_again_finds_nothing(
 def test_a_follow_is_made_from_the_trimmed_name() -> None:
     follow = FollowedAuthor.follow(READER, " Ivan Bunin ", now=NOON)
     assert (follow.author, follow.key) == ("Ivan Bunin", "bunin ivan")
+
+
+async def test_staff_may_not_follow_for_an_account_nobody_has(db, clock) -> None:
+    with pytest.raises(FailedPrecondition) as refused:
+        await _follow(db, clock, "Ghost Writer", viewer=STAFF, user=uuid.uuid4())
+    assert refused.value.reason == "UNKNOWN_RECIPIENT" and db.follows == {}
+
+
+async def test_staff_may_not_follow_for_a_closed_account(db, clock) -> None:
+    closed = recipient(status=AccountStatus.DEACTIVATED)
+    db.recipients[closed.user_id] = closed
+    with pytest.raises(FailedPrecondition) as refused:
+        await _follow(db, clock, "Сергей Есенин", viewer=STAFF, user=closed.user_id)
+    assert refused.value.reason == "ACCOUNT_CLOSED" and db.follows == {}

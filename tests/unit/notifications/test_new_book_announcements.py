@@ -1,11 +1,16 @@
+# ruff: noqa: RUF001  (Cyrillic initials on purpose)
 """A book added to the catalog is announced to the readers who follow one of its authors: once per reader,
 however often the event comes, by the reader's channels and choices, never to a blocked or closed account."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 from types import SimpleNamespace
+
+from google.protobuf import field_mask_pb2
 
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.catalog.v1 import events_pb2 as catalog_events
@@ -63,7 +68,7 @@ async def test_each_follower_of_an_author_is_told_once_with_the_title_and_a_link
     assert (mail.kind, mail.channel) == (Kind.NEW_BOOK_BY_AUTHOR, Channel.EMAIL)
     assert mail.content.subject == "New from Михаил Булгаков: “The White Guard”"
     assert f"http://localhost:8080/#/books/{BOOK_ID}" in mail.content.text
-    assert "Михаил Булгаков, Ilya Ilf" in mail.content.text
+    assert "Михаил Булгаков; Ilya Ilf" in mail.content.text  # "; " between people: a heading has a comma
 
 
 async def test_a_redelivered_event_tells_nobody_twice(db, clock, renderer, catalog) -> None:
@@ -143,3 +148,55 @@ def test_an_announcement_waiting_when_the_account_is_blocked_is_not_sent() -> No
     route = route_now(blocked, Kind.NEW_BOOK_BY_AUTHOR, Channel.EMAIL, by_system=True)
     assert route.suppress_reason == "the account is blocked"
     assert not route_now(blocked, Kind.HOLD_READY, Channel.EMAIL, by_system=True).suppress_reason  # news only
+
+
+def book_updated(authors: list[str], *, before: list[str] | None, paths: tuple[str, ...] = ("authors",)):
+    event = catalog_events.BookUpdated(
+        event_id=str(uuid.uuid4()),
+        occur_time=timestamp(NOON),
+        book=catalog_pb2.Book(name=f"books/{BOOK_ID}", title="Сборник", authors=authors),
+        update_mask=field_mask_pb2.FieldMask(paths=list(paths)),
+        previous_values={} if before is None else {"authors": json.dumps(before, ensure_ascii=False)},
+    )
+    return SimpleNamespace(subject="athenaeum.catalog.book_updated.v1", data=event.SerializeToString(), headers={})
+
+
+async def test_an_author_added_to_a_book_is_announced_to_their_followers_once(db, clock, renderer, catalog) -> None:
+    first, second = recipient(sms_opt_in=False), recipient(sms_opt_in=False)
+    for person, author in ((first, "Первый Автор"), (second, "Соавтор Второй")):
+        db.recipients[person.user_id] = person
+        follows(db, person, author)
+    announce = handler(db, clock, renderer, catalog)
+    await announce(book_created("Первый Автор", title="Сборник"))
+    await announce(book_updated(["Первый Автор", "Второй Соавтор"], before=["Первый Автор"]))
+    await announce(book_updated(["Первый Автор"], before=["Первый Автор", "Второй Соавтор"]))
+    await announce(book_updated(["Первый Автор", "Второй С."], before=["Первый Автор"]))  # back again
+    await announce(book_updated(["Первый Автор", "Второй Соавтор"], before=None))  # what it had: unknown
+    told = sorted((n.recipient_id == first.user_id, n.content.subject) for n in db.notifications.values())
+    assert told == [(False, "New from Второй Соавтор: “Сборник”"), (True, "New from Первый Автор: “Сборник”")]
+
+
+async def test_an_edit_of_anything_but_the_authors_is_announced_to_nobody(db, clock, renderer, catalog) -> None:
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    follows(db, ada, "Первый Автор")
+    await handler(db, clock, renderer, catalog)(book_updated(["Первый Автор"], before=None, paths=("title",)))
+    assert db.notifications == {}
+
+
+async def test_an_import_of_many_books_by_a_followed_author_makes_one_mail_an_hour(
+    db, clock, renderer, catalog
+) -> None:
+    ada = recipient(sms_opt_in=False)
+    db.recipients[ada.user_id] = ada
+    follows(db, ada, "Дарья Донцова")
+    announce = handler(db, clock, renderer, catalog)
+    for number in range(40):
+        await announce(book_created("Донцова, Дарья", "Иванов, Пётр", title=f"Детектив номер {number}"))
+    assert len(db.notifications) == 1
+    later = catalog_events.BookCreated.FromString(book_created("Донцова, Дарья").data)
+    later.occur_time.CopyFrom(timestamp(NOON + timedelta(hours=1)))
+    await announce(
+        SimpleNamespace(subject="athenaeum.catalog.book_created.v1", data=later.SerializeToString(), headers={})
+    )
+    assert len(db.notifications) == 2  # the next hour's book is told

@@ -85,12 +85,15 @@ class NotificationsServiceStub:
     """
     FollowAuthor: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.FollowAuthorRequest, _notifications_pb2.FollowedAuthor]
     """Follows an author: a book by them added to the catalog later is announced to the reader (notification
-    kind "new_book_by_author", by the reader's channels and preferences). Names match whatever their case,
-    "ё" or "е", punctuation and word order ("Bulgakov, Mikhail" is "Mikhail Bulgakov").
-    Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters or with no
-    letter or digit), ALREADY_EXISTS (the reader follows this author already: ErrorInfo metadata
-    "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
-    followed), PERMISSION_DENIED (another reader's).
+    kind "new_book_by_author", by the reader's channels and preferences), as is an author added to a book
+    later. A follow matches an author whose name has each of its words, whatever their case, "ё" or "е",
+    punctuation and word order, an initial matching a word with that letter ("Bulgakov" and "M. Bulgakov"
+    match "Bulgakov, Mikhail Afanasyevich" and "Bulgakov M. A."; "Donovan & Kernighan" is two authors).
+    Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters, with no
+    letter or digit, or of initials only), ALREADY_EXISTS (the reader follows this author already: ErrorInfo
+    metadata "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
+    followed; UNKNOWN_RECIPIENT or ACCOUNT_CLOSED: staff following for an account nobody has or a closed
+    one), PERMISSION_DENIED (another reader's).
     """
     ListFollowedAuthors: _grpc.UnaryUnaryMultiCallable[_notifications_pb2.ListFollowedAuthorsRequest, _notifications_pb2.ListFollowedAuthorsResponse]
     """Lists the authors a reader follows, most recently followed first.
@@ -158,12 +161,15 @@ class NotificationsServiceAsyncStub(NotificationsServiceStub):
     """
     FollowAuthor: _aio.UnaryUnaryMultiCallable[_notifications_pb2.FollowAuthorRequest, _notifications_pb2.FollowedAuthor]  # type: ignore[assignment]
     """Follows an author: a book by them added to the catalog later is announced to the reader (notification
-    kind "new_book_by_author", by the reader's channels and preferences). Names match whatever their case,
-    "ё" or "е", punctuation and word order ("Bulgakov, Mikhail" is "Mikhail Bulgakov").
-    Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters or with no
-    letter or digit), ALREADY_EXISTS (the reader follows this author already: ErrorInfo metadata
-    "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
-    followed), PERMISSION_DENIED (another reader's).
+    kind "new_book_by_author", by the reader's channels and preferences), as is an author added to a book
+    later. A follow matches an author whose name has each of its words, whatever their case, "ё" or "е",
+    punctuation and word order, an initial matching a word with that letter ("Bulgakov" and "M. Bulgakov"
+    match "Bulgakov, Mikhail Afanasyevich" and "Bulgakov M. A."; "Donovan & Kernighan" is two authors).
+    Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters, with no
+    letter or digit, or of initials only), ALREADY_EXISTS (the reader follows this author already: ErrorInfo
+    metadata "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
+    followed; UNKNOWN_RECIPIENT or ACCOUNT_CLOSED: staff following for an account nobody has or a closed
+    one), PERMISSION_DENIED (another reader's).
     """
     ListFollowedAuthors: _aio.UnaryUnaryMultiCallable[_notifications_pb2.ListFollowedAuthorsRequest, _notifications_pb2.ListFollowedAuthorsResponse]  # type: ignore[assignment]
     """Lists the authors a reader follows, most recently followed first.
@@ -276,12 +282,15 @@ class NotificationsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_notifications_pb2.FollowedAuthor, _abc.Awaitable[_notifications_pb2.FollowedAuthor]]:
         """Follows an author: a book by them added to the catalog later is announced to the reader (notification
-        kind "new_book_by_author", by the reader's channels and preferences). Names match whatever their case,
-        "ё" or "е", punctuation and word order ("Bulgakov, Mikhail" is "Mikhail Bulgakov").
-        Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters or with no
-        letter or digit), ALREADY_EXISTS (the reader follows this author already: ErrorInfo metadata
-        "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
-        followed), PERMISSION_DENIED (another reader's).
+        kind "new_book_by_author", by the reader's channels and preferences), as is an author added to a book
+        later. A follow matches an author whose name has each of its words, whatever their case, "ё" or "е",
+        punctuation and word order, an initial matching a word with that letter ("Bulgakov" and "M. Bulgakov"
+        match "Bulgakov, Mikhail Afanasyevich" and "Bulgakov M. A."; "Donovan & Kernighan" is two authors).
+        Errors: INVALID_ARGUMENT (malformed parent, an author empty, longer than 200 characters, with no
+        letter or digit, or of initials only), ALREADY_EXISTS (the reader follows this author already: ErrorInfo
+        metadata "followed_author" names the follow), FAILED_PRECONDITION (FOLLOWED_AUTHORS_LIMIT: 100 authors
+        followed; UNKNOWN_RECIPIENT or ACCOUNT_CLOSED: staff following for an account nobody has or a closed
+        one), PERMISSION_DENIED (another reader's).
         """
 
     @_abc_1.abstractmethod
