@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
-from services.loans.domain.periods import end_of_day_after
+from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, end_of_open_day_after
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -142,19 +142,19 @@ class Hold(Versioned):
         self.queue_position = 0
         self._touch(now)
 
-    def make_ready(self, copy: str, *, now: datetime, zone: tzinfo) -> None:
+    def make_ready(self, copy: str, *, now: datetime, zone: tzinfo, closed: ClosedDays = NO_CLOSED_DAYS) -> None:
         """A copy was put on the hold shelf for this patron (trapped at the pickup desk, or its copy in transit
         received there): they may collect it until the end of the library's day (in `zone`) `pickup_days` days
         later, as a loan is due (Koha's pickup delay gives a date too). Counted to the second of the trap, a
         copy put aside in the evening lapsed before the library opened on the last day, while the patron was
-        told only the date."""
+        told only the date. A deadline on a day the library is `closed` moves to the end of the next open day."""
         in_transit_with_it = self.status == HoldStatus.IN_TRANSIT and self.copy == copy
         if self.status != HoldStatus.WAITING and not in_transit_with_it:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.READY
         self.copy = copy
         self.ready_at = now
-        self.expire_at = end_of_day_after(now, self.pickup_days, zone)
+        self.expire_at = end_of_open_day_after(now, self.pickup_days, zone, closed)
         self.shelf_released = False
         self.queue_position = 0
         self._touch(now)
@@ -174,7 +174,9 @@ class Hold(Versioned):
         self._touch(now)
         self.events.append(HoldFulfilled(occurred_at=now, hold=self))
 
-    def take_shelf_copy(self, copy: str, *, in_transit: bool = False, now: datetime, zone: tzinfo) -> bool:
+    def take_shelf_copy(
+        self, copy: str, *, in_transit: bool = False, now: datetime, zone: tzinfo, closed: ClosedDays = NO_CLOSED_DAYS
+    ) -> bool:
         """The catalog set `copy` aside for this hold, on the hold shelf (or, `in_transit`, on its way there): a
         WAITING hold becomes READY (IN_TRANSIT) with it; an ended hold without a copy keeps it, to release it.
         False when the hold has another copy already (or is set aside): then `copy` is one too many, to take
@@ -183,7 +185,7 @@ class Hold(Versioned):
             if in_transit:
                 self.send(copy, now=now)
             else:
-                self.make_ready(copy, now=now, zone=zone)
+                self.make_ready(copy, now=now, zone=zone, closed=closed)
             return True
         if self.copy or self.set_aside:
             return False
