@@ -94,7 +94,7 @@ async def record_received(
     async with uow:
         hold = await uow.holds.get(hold_id)
         if hold.status == HoldStatus.IN_TRANSIT and hold.copy == copy:
-            hold.make_ready(copy, now=clock.now(), zone=zone)
+            hold.make_ready(copy, now=clock.now(), zone=zone, closed=await uow.closed_days.in_force())
             await uow.holds.save(hold)
         await uow.requests.remember(request_id, _RECEIVE, hold.name)
         await uow.commit()

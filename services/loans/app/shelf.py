@@ -246,7 +246,8 @@ async def _record_shelf_copy(
         hold = await uow.holds.get(hold_id)
         if hold.copy == copy:
             return hold, ""  # known already (a twin, or the reconciler, got there first)
-        if not hold.take_shelf_copy(copy, in_transit=in_transit, now=clock.now(), zone=zone):
+        closed = await uow.closed_days.in_force()
+        if not hold.take_shelf_copy(copy, in_transit=in_transit, now=clock.now(), zone=zone, closed=closed):
             return hold, copy
         await uow.holds.save(hold)
         await uow.commit()
