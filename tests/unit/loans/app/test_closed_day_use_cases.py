@@ -118,4 +118,4 @@ async def test_opening_a_day_again_records_the_change_and_lends_to_it_again(db: 
 
 
 def test_now_is_the_monday_the_dates_above_count_from() -> None:
-    assert NOW == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    assert datetime(2026, 11, 2, 9, 0, tzinfo=UTC) == NOW
