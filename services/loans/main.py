@@ -20,6 +20,7 @@ from services.loans.app.issuing import no_fault
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, reconcile_circulation
+from services.loans.data.calendar_cache import ClosedDayCache, closed_day_cache_follower
 from services.loans.data.peers import GrpcCatalog, GrpcUsers
 from services.loans.data.projected_users import ProjectedUsers
 from services.loans.data.rule_cache import RuleCache
@@ -76,6 +77,8 @@ async def build(settings: LoansSettings) -> ServiceApp:
 
     rule_cache = RuleCache(ttl_seconds=settings.rules_cache_ttl_seconds)
     telemetry.CACHES.watch("rules", rule_cache)
+    closed_day_cache = ClosedDayCache(ttl_seconds=settings.rules_cache_ttl_seconds)
+    telemetry.CACHES.watch("closed_days", closed_day_cache)
 
     def unit_of_work() -> SqlLoansUnitOfWork:
         return SqlLoansUnitOfWork(
@@ -84,6 +87,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
             on_commit=infra.relay.wake,
             read_sessions=infra.read_sessions,
             rule_cache=rule_cache,
+            closed_day_cache=closed_day_cache,
             # Every transaction on the driver's own: the saga's steps are most of this service's work.
             on_driver=True,
         )
@@ -118,6 +122,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
     # The rules feed runs in the background, not as a health dependency: while it is down loans still serves,
     # reading the rules from the database.
     feed = [rule_cache_follower(rule_cache, infra.nats).run] if rule_cache.enabled else []
+    feed += [closed_day_cache_follower(closed_day_cache, infra.nats).run] if closed_day_cache.enabled else []
     reconciler = scheduler(
         uow=unit_of_work,
         clock=clock,

@@ -24,8 +24,8 @@ class LoansSettings(BaseServiceSettings, InTheLibraryZone):
     rules_cache_ttl_seconds: float = Field(
         10.0,
         ge=0,
-        description="The circulation rules are kept per process, dropped on every rule edit (its event); "
-        "this bounds staleness if events are lost. 0 turns the cache off.",
+        description="The circulation rules and the closed days are kept per process, dropped on every edit "
+        "(its event); this bounds staleness if events are lost. 0 turns the caches off.",
     )
     saga_timeout_seconds: float = Field(
         60.0, description="An issue still PENDING after this long was abandoned; the reconciler settles it."

@@ -16,8 +16,9 @@ from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
 from athenaeum.loans.v1 import events_pb2
+from services.loans.api.calendar_rpcs import closed_day_to_proto
 from services.loans.api.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
-from services.loans.domain import fines, holds, loans, losses, rules, unrecorded
+from services.loans.domain import calendar, fines, holds, loans, losses, rules, unrecorded
 from services.loans.domain.money import money
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.outbox import OutboxMessage
@@ -82,6 +83,10 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
         lambda e, _: {"hold": hold_to_proto(e.hold), "next_reader_waiting": e.next_reader_waiting},
     ),
     rules.CirculationRuleChanged: (events_pb2.CirculationRuleChanged, lambda e, _: _rule_changed(e)),
+    calendar.ClosedDayChanged: (
+        events_pb2.ClosedDayChanged,
+        lambda e, _: {"closed_day": closed_day_to_proto(e.closed_day), "deleted": e.deleted},
+    ),
 }
 
 _RULE_PATHS = {"hard_due_at": "hard_due_time"}

@@ -1,6 +1,6 @@
 """LoansService servicer: proto -> command -> use case -> proto. No rules, no SQL, no status codes here.
 
-The circulation rule RPCs are in rule_rpcs.py (mixed in).
+The circulation rule RPCs are in rule_rpcs.py, the calendar's in calendar_rpcs.py (mixed in).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from collections.abc import Callable
 import grpc
 
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc, resources_pb2
+from services.loans.api.calendar_rpcs import ClosedDayRpcs
 from services.loans.api.convert import (
     book_filter,
     current_actor,
@@ -39,7 +40,7 @@ from services.support.runtime.names import canonical_name
 Context = grpc.aio.ServicerContext
 
 
-class LoansServicer(CirculationRuleRpcs, loans_pb2_grpc.LoansServiceServicer):
+class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServiceServicer):
     """Each call gets a fresh unit of work (`uow()`); the other ports and the settings are shared."""
 
     def __init__(

@@ -259,7 +259,8 @@ async def _activate(
         standing = await uow.loans.standing(loan.patron, item_type=rule.terms.item_type, now=now, besides=besides)
         ensure_may_borrow(eligibility, standing, rule.terms, policy)
         rule.terms.ensure_lends_at(now, policy.time_zone)  # a term ended since the rule was set: born overdue
-        loan.activate(copy, rule=rule, book_title=title, now=now, zone=policy.time_zone)
+        closed = await uow.closed_days.in_force()  # cached as the rules are: no round trip per issue
+        loan.activate(copy, rule=rule, book_title=title, now=now, zone=policy.time_zone, closed=closed)
         # The hold the loan was begun for, else the patron's own hold on the book (still WAITING, or made
         # READY meanwhile): it is filled by this loan, not left to trap the next copy for them.
         hold = await (uow.holds.get(HOLD.parse_id(loan.hold)) if loan.hold else uow.holds.active_for(patron, loan.book))

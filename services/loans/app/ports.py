@@ -10,12 +10,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
 from services.loans.domain.borrowing import Standing
+from services.loans.domain.calendar import ClosedDay
 from services.loans.domain.fines import Fine, FineEntry, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
@@ -220,6 +221,23 @@ class HoldRepository(Protocol):
         """copy -> (hold name, status), for every hold with a copy set aside (IN_TRANSIT or READY)."""
 
 
+class ClosedDayRepository(Protocol):
+    async def in_force(self) -> frozenset[date]:
+        """The closed dates lending applies: may come from a per-process cache that every change invalidates (at
+        once in the process that made it, within moments in the others, bounded by a TTL)."""
+
+    async def between(self, start: date | None, end: date | None) -> list[ClosedDay]:
+        """The closed days from `start` to `end` (None: unbounded), earliest first."""
+
+    async def get(self, day: date) -> ClosedDay:
+        """Raises ClosedDayNotFound."""
+
+    async def add(self, closed: ClosedDay) -> None:
+        """AlreadyExists (CLOSED_DAY_EXISTS) when the library is closed that day already."""
+
+    async def delete(self, closed: ClosedDay) -> None: ...
+
+
 class PatronRepository(Protocol):
     """The projection of accounts from the users service's events (domain/patrons.py)."""
 
@@ -269,6 +287,8 @@ class LoansUnitOfWork(Protocol):
     def holds(self) -> HoldRepository: ...
     @property
     def patrons(self) -> PatronRepository: ...
+    @property
+    def closed_days(self) -> ClosedDayRepository: ...
     @property
     def requests(self) -> RequestLog: ...
 

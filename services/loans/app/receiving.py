@@ -140,7 +140,8 @@ async def record_received(
     async with uow:
         hold = await uow.holds.get(hold_id)
         if hold.status == HoldStatus.IN_TRANSIT and hold.copy == copy:
-            hold.make_ready(copy, now=clock.now(), zone=zone, at_branch=branch)
+            closed = await uow.closed_days.in_force()
+            hold.make_ready(copy, now=clock.now(), zone=zone, at_branch=branch, closed=closed)
             await uow.holds.save(hold)
         if hold.set_aside:
             await uow.requests.remember(request_id, _RECEIVE, hold.name)

@@ -267,8 +267,15 @@ async def _close(
         if shelved_for:
             hold = await uow.holds.get(HOLD.parse_id(shelved_for))
             if hold.copy != loan.copy:  # else recorded by an earlier try
+                closed = await uow.closed_days.in_force()
                 if hold.take_shelf_copy(
-                    loan.copy, in_transit=in_transit, now=now, zone=zone, at_branch=cmd.branch, sent=in_transit
+                    loan.copy,
+                    in_transit=in_transit,
+                    now=now,
+                    zone=zone,
+                    at_branch=cmd.branch,
+                    sent=in_transit,
+                    closed=closed,
                 ):
                     await uow.holds.save(hold)
                 else:

@@ -257,8 +257,9 @@ async def _record_shelf_copy(
         if hold.copy == copy:
             return hold, ""  # known already (a twin, or the reconciler, got there first)
         sent, branch = at_desk is not None, at_desk or ""
+        closed = await uow.closed_days.in_force()
         if not hold.take_shelf_copy(
-            copy, in_transit=in_transit, now=clock.now(), zone=zone, at_branch=branch, sent=sent
+            copy, in_transit=in_transit, now=clock.now(), zone=zone, at_branch=branch, sent=sent, closed=closed
         ):
             return hold, copy
         await uow.holds.save(hold)

@@ -189,3 +189,12 @@ patron_feed = sa.Table(
     sa.Column("stream", sa.Text, primary_key=True),
     sa.Column("created", sa.Text, nullable=False),
 )
+# The library's closed days (its calendar), by date in its time zone: a loan or a READY hold that would end on
+# one ends on the next open day.
+closed_days = sa.Table(
+    "closed_days",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.loans.data.calendar_cache import ClosedDayCache
+from services.loans.data.closed_days import SqlClosedDayRepository
 from services.loans.data.fines import SqlFineRepository
 from services.loans.data.holds import SqlHoldRepository
 from services.loans.data.loans import SqlLoanRepository
@@ -25,6 +27,7 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
     fines: SqlFineRepository
     holds: SqlHoldRepository
     patrons: SqlPatronRepository
+    closed_days: SqlClosedDayRepository
     requests: RequestLog
 
     def __init__(
@@ -35,16 +38,21 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
         on_commit: Callable[[], None] = lambda: None,
         read_sessions: async_sessionmaker[AsyncSession] | None = None,
         rule_cache: RuleCache | None = None,
+        closed_day_cache: ClosedDayCache | None = None,
         on_driver: bool = False,
     ) -> None:
         super().__init__(sessions, encode=encode, on_commit=on_commit, read_sessions=read_sessions, on_driver=on_driver)
         self._rule_cache = rule_cache
+        self._closed_day_cache = closed_day_cache
 
     async def commit(self) -> None:
-        edited_rules = self.rules.edited
+        edited_rules, edited_calendar = self.rules.edited, self.closed_days.edited
         await super().commit()
+        # After the commit: this process lends by the edit at once (the others: on its event).
         if edited_rules and self._rule_cache is not None:
-            self._rule_cache.clear()  # after the commit: this process lends by the edit at once (others: its event)
+            self._rule_cache.clear()
+        if edited_calendar and self._closed_day_cache is not None:
+            self._closed_day_cache.clear()
 
     def _open(self, session: AsyncSession) -> None:
         driver = self.repository_driver
@@ -53,7 +61,8 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
         self.fines = SqlFineRepository(session, driver=driver)
         self.holds = SqlHoldRepository(session, driver=driver)
         self.patrons = SqlPatronRepository(session, driver=driver)
+        self.closed_days = SqlClosedDayRepository(session, cache=self._closed_day_cache)
         self.requests = RequestLog(session, driver=driver)
 
     def _repositories(self) -> tuple[TrackingRepository, ...]:
-        return (self.loans, self.rules, self.fines, self.holds)
+        return (self.loans, self.rules, self.fines, self.holds, self.closed_days)

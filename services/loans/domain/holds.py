@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
-from services.loans.domain.periods import end_of_day_after
+from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, end_of_open_day_after
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -147,13 +147,22 @@ class Hold(Versioned):
         self.queue_position = 0
         self._touch(now)
 
-    def make_ready(self, copy: str, *, now: datetime, zone: tzinfo, at_branch: str = "") -> None:
+    def make_ready(
+        self,
+        copy: str,
+        *,
+        now: datetime,
+        zone: tzinfo,
+        at_branch: str = "",
+        closed: ClosedDays = NO_CLOSED_DAYS,
+    ) -> None:
         """A copy was put on the hold shelf for this patron (trapped at the pickup desk, or its copy in transit
         received there): they may collect it until the end of the library's day (in `zone`) `pickup_days` days
         later, as a loan is due (Koha's pickup delay gives a date too). Counted to the second of the trap, a
         copy put aside in the evening lapsed before the library opened on the last day, while the patron was
-        told only the date. A hold that named no pickup branch waits at `at_branch`, the desk's that shelved it:
-        its notice and the hold shelf say where."""
+        told only the date. A deadline on a day the library is `closed` moves to the end of the next open day. A
+        hold that named no pickup branch waits at `at_branch`, the desk's that shelved it: its notice and the
+        hold shelf say where."""
         in_transit_with_it = self.status == HoldStatus.IN_TRANSIT and self.copy == copy
         if self.status != HoldStatus.WAITING and not in_transit_with_it:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
@@ -163,7 +172,7 @@ class Hold(Versioned):
         if not self.pickup_branch.strip():
             self.pickup_branch = at_branch.strip()
         self.ready_at = now
-        self.expire_at = end_of_day_after(now, self.pickup_days, zone)
+        self.expire_at = end_of_open_day_after(now, self.pickup_days, zone, closed)
         self.shelf_released = False
         self.queue_position = 0
         self._touch(now)
@@ -192,6 +201,7 @@ class Hold(Versioned):
         zone: tzinfo,
         at_branch: str = "",
         sent: bool = False,
+        closed: ClosedDays = NO_CLOSED_DAYS,
     ) -> bool:
         """The catalog set `copy` aside for this hold, on the hold shelf (or, `in_transit`, on its way there): a
         WAITING hold becomes READY (IN_TRANSIT) with it; an ended hold without a copy keeps it, to release it.
@@ -201,7 +211,7 @@ class Hold(Versioned):
             if in_transit:
                 self.send(copy, now=now, sent=sent)
             else:
-                self.make_ready(copy, now=now, zone=zone, at_branch=at_branch)
+                self.make_ready(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
             return True
         if self.copy or self.set_aside:
             return False

@@ -15,6 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays
 from services.loans.domain.fines import Fine
 from services.loans.domain.money import ZERO
 from services.loans.domain.periods import days_between
@@ -173,16 +174,25 @@ class Loan(Versioned):
             compensated=False,
         )
 
-    def activate(self, copy: CopyInfo, *, rule: CirculationRule, book_title: str, now: datetime, zone: tzinfo) -> None:
+    def activate(
+        self,
+        copy: CopyInfo,
+        *,
+        rule: CirculationRule,
+        book_title: str,
+        now: datetime,
+        zone: tzinfo,
+        closed: ClosedDays = NO_CLOSED_DAYS,
+    ) -> None:
         """The catalog lent us the copy: the loan starts, due at the end of the rule's last day in the library's
-        time zone `zone` (or at its hard due date, if sooner)."""
+        time zone `zone` (of the next open day if it is `closed` then; or at its hard due date, if sooner)."""
         self._touch(now)
         self.status = LoanStatus.ACTIVE
         self.copy, self.book, self.barcode, self.item_type = copy.name, copy.book, copy.barcode, copy.item_type
         self.book_title = book_title
         self.rule, self.terms = rule.name, rule.terms
         self.issued_at = now
-        self.due_at = rule.terms.due_at(now, rule.terms.loan_period_days, zone)
+        self.due_at = rule.terms.due_at(now, rule.terms.loan_period_days, zone, closed)
         self.next_reminder_at = now  # the reminder pass works out the schedule's first step
         self.compensated = True
         self.events.append(LoanIssued(occurred_at=now, loan=self))
@@ -229,10 +239,10 @@ class Loan(Versioned):
     def overdue_fine(self, now: datetime, zone: tzinfo) -> Decimal:
         return self.terms.overdue_fine(self.overdue_days(now, zone)) if self.terms else ZERO
 
-    def renew(self, *, now: datetime, others_waiting: bool, zone: tzinfo) -> None:
+    def renew(self, *, now: datetime, others_waiting: bool, zone: tzinfo, closed: ClosedDays = NO_CLOSED_DAYS) -> None:
         """Extend by the renewal period from the current due date (Koha's default base), within the rule's
-        limits. Counted from now, a renewal on the day of issue moved the due date by seconds and spent one of
-        the renewals all the same."""
+        limits, to the next open day if the library is `closed` on the new due date. Counted from now, a renewal
+        on the day of issue moved the due date by seconds and spent one of the renewals all the same."""
         self.ensure_active()
         terms = self.terms or RuleTerms("*", "*")
         if self.renewal_count >= terms.max_renewals:
@@ -245,7 +255,7 @@ class Loan(Versioned):
         if others_waiting:
             raise FailedPrecondition("other patrons are waiting for this book", reason="HOLDS_WAITING")
         assert self.due_at is not None
-        new_due = terms.due_at(max(now, self.due_at), terms.renewal_period_days, zone)
+        new_due = terms.due_at(max(now, self.due_at), terms.renewal_period_days, zone, closed)
         if terms.hard_due_at is not None and new_due <= self.due_at:
             raise FailedPrecondition(
                 f"{self.name} cannot be due later than the rule's hard due date", reason="HARD_DUE_DATE_REACHED"

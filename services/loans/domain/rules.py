@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, tzinfo
 from decimal import Decimal
 
+from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, end_of_open_day_after
 from services.loans.domain.money import CENTS, MAX_AMOUNT
 from services.loans.domain.periods import MAX_PERIOD_DAYS, days_after, end_of_day_after
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, NotFound, collect_violations
@@ -126,9 +127,12 @@ class RuleTerms:
         """Whether the rule may govern a loan of this patron category (of one item type or of all)."""
         return self.patron_category in (WILDCARD, patron_category.upper())
 
-    def due_at(self, start: datetime, days: int, zone: tzinfo) -> datetime:
-        """The end of the library's day (in `zone`) `days` days after `start`, capped by the hard due date's."""
-        due = end_of_day_after(start, days, zone)
+    def due_at(self, start: datetime, days: int, zone: tzinfo, closed: ClosedDays = NO_CLOSED_DAYS) -> datetime:
+        """The end of the library's day (in `zone`) `days` days after `start`, or of the next open day when the
+        library is `closed` that day, capped by the hard due date's. The hard due date is kept as the admin set
+        it, closed or not: it is a term's end they chose (and can move), not a period that happened to end on a
+        holiday; pushed past it, loans would outlive the term it caps."""
+        due = end_of_open_day_after(start, days, zone, closed)
         hard_due = self.hard_due_end(zone)
         return min(due, hard_due) if hard_due is not None else due
 

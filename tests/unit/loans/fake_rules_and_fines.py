@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from services.loans.app.ports import FineFilter, NewestFirst, PageRequest
+from services.loans.domain.calendar import ClosedDay, ClosedDayNotFound
 from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
 from services.loans.domain.money import CENTS, ZERO
 from services.loans.domain.rules import RULE, CirculationRule, RuleNotFound
@@ -18,6 +20,39 @@ from .fake_repositories import newest_first
 
 if TYPE_CHECKING:
     from .fakes import Transaction
+
+
+class FakeClosedDayRepository:
+    """The calendar; `in_force` reads the committed days (the process cache is data/'s, tested there)."""
+
+    def __init__(self, transaction: Transaction) -> None:
+        self._tx = transaction
+
+    async def in_force(self) -> frozenset[date]:
+        return frozenset(self._tx.rows("closed_days"))
+
+    async def between(self, start: date | None, end: date | None) -> list[ClosedDay]:
+        days = sorted(self._tx.rows("closed_days").values(), key=lambda closed: closed.day)
+        return [
+            self._tx.hand_out("closed_days", closed)
+            for closed in days
+            if (start is None or closed.day >= start) and (end is None or closed.day <= end)
+        ]
+
+    async def get(self, day: date) -> ClosedDay:
+        row = self._tx.rows("closed_days").get(day)
+        if row is None:
+            raise ClosedDayNotFound(day)
+        return self._tx.hand_out("closed_days", row)
+
+    async def add(self, closed: ClosedDay) -> None:
+        if closed.day in self._tx.rows("closed_days"):
+            raise AlreadyExists(f"the library is already closed on {closed.day}", reason="CLOSED_DAY_EXISTS")
+        self._tx.stage("closed_days", closed)
+
+    async def delete(self, closed: ClosedDay) -> None:
+        self._tx.deleted.add(closed.day)  # type: ignore[arg-type]  # the calendar's rows are keyed by date
+        self._tx.seen["closed_days"].append(closed)
 
 
 class FakeRuleRepository:

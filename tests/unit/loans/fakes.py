@@ -13,11 +13,12 @@ import copy
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from services.loans.domain.calendar import ClosedDay
 from services.loans.domain.fines import Fine, FineEntry
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
@@ -28,10 +29,10 @@ from services.support.runtime.errors import Conflict
 from services.support.runtime.events import DomainEvent
 
 from .fake_repositories import FakeHoldRepository, FakeLoanRepository, FakeRequestLog
-from .fake_rules_and_fines import FakeFineRepository, FakeRuleRepository
+from .fake_rules_and_fines import FakeClosedDayRepository, FakeFineRepository, FakeRuleRepository
 
 T = TypeVar("T")
-TABLES = ("loans", "rules", "fines", "holds")
+TABLES = ("loans", "rules", "fines", "holds", "closed_days")
 DEFAULT_TERMS = RuleTerms(
     "*", "*", fine_per_day=Decimal("0.10"), fine_cap=Decimal("5.00"), max_outstanding_fines=Decimal("10.00")
 )
@@ -47,6 +48,7 @@ class FakeLoansDatabase:
     fines: dict[uuid.UUID, Fine] = field(default_factory=dict)
     fine_entries: dict[uuid.UUID, list[FineEntry]] = field(default_factory=dict)
     holds: dict[uuid.UUID, Hold] = field(default_factory=dict)
+    closed_days: dict[date, ClosedDay] = field(default_factory=dict)
     hold_seq: dict[uuid.UUID, int] = field(default_factory=dict)
     """The order holds were placed in (a book's queue)."""
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
@@ -189,6 +191,10 @@ class FakeLoansUnitOfWork:
     @property
     def patrons(self) -> FakePatronRepository:
         return FakePatronRepository(self._open)
+
+    @property
+    def closed_days(self) -> FakeClosedDayRepository:
+        return FakeClosedDayRepository(self._open)
 
     @property
     def requests(self) -> FakeRequestLog:

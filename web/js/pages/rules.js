@@ -7,6 +7,7 @@ import { fieldText, t, typedAmount } from "../i18n.js";
 import { session } from "../session.js";
 import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
 import { fetchAll } from "../paging.js";
+import { ClosedDays } from "./closed_days.js";
 
 // Editable columns: [field, kind]; "int" and "money" are typed into text inputs, "bool" is a checkbox.
 const COLUMNS = [
@@ -65,7 +66,8 @@ export function RulesPage() {
         ${rules.data.map((rule) => html`<${RuleRow} key=${rule.name + rule.etag} rule=${rule} editable=${editable} onDone=${done} />`)}
         ${editable && html`<${RuleRow} key="new" rule=${NEW_RULE} editable=${true} onDone=${done} />`}
       </tbody>
-    </table></div>`}`;
+    </table></div>`}
+    <${ClosedDays} />`;
 }
 
 function RuleRow({ rule, editable, onDone }) {

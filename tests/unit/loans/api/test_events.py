@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +11,7 @@ import pytest
 from athenaeum.loans.v1 import events_pb2, resources_pb2
 from services.loans.api import events
 from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.calendar import ClosedDay
 from services.loans.domain.fines import Fine, FineKind
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
@@ -137,3 +138,15 @@ def test_a_rule_change_says_which_terms_changed_and_what_they_were_and_a_deletio
     assert deleted.deleted and not deleted.update_mask.paths
     assert (deleted.circulation_rule.patron_category, deleted.circulation_rule.item_type) == ("STUDENT", "DVD")
     assert deleted.circulation_rule.loan_period_days == 7
+
+
+def test_a_closed_day_and_its_reopening_are_published_with_the_day_as_the_audit_subject() -> None:
+    closed = ClosedDay.create(date(2027, 1, 1), "New Year", now=NOW, zone=UTC)
+    closed.delete(now=NOW)
+    opened, reopened = (events.encoder(UTC)(event) for event in closed.events)
+    assert opened.subject == "athenaeum.loans.closed_day_changed.v1"
+    payload = events_pb2.ClosedDayChanged.FromString(opened.payload)
+    assert (payload.closed_day.name, payload.closed_day.date, payload.closed_day.reason, payload.deleted) == (
+        "closedDays/2027-01-01", "2027-01-01", "New Year", False
+    )  # fmt: skip
+    assert events_pb2.ClosedDayChanged.FromString(reopened.payload).deleted

@@ -57,6 +57,12 @@ def pages(
 
 @overload
 def pages(
+    method: Callable[[loans_v1.ListClosedDaysRequest], loans_v1.ListClosedDaysResponse], request: loans_v1.ListClosedDaysRequest, *, field: None = None, **call_options: Any
+) -> Iterator[loans_v1.ClosedDay]: ...
+
+
+@overload
+def pages(
     method: Callable[[loans_v1.ListFinesRequest], loans_v1.ListFinesResponse], request: loans_v1.ListFinesRequest, *, field: None = None, **call_options: Any
 ) -> Iterator[loans_v1.Fine]: ...
 
@@ -137,6 +143,12 @@ def apages(
 def apages(
     method: Callable[[loans_v1.ListCirculationRulesRequest], Awaitable[loans_v1.ListCirculationRulesResponse]], request: loans_v1.ListCirculationRulesRequest, *, field: None = None, **call_options: Any
 ) -> AsyncIterator[loans_v1.CirculationRule]: ...
+
+
+@overload
+def apages(
+    method: Callable[[loans_v1.ListClosedDaysRequest], Awaitable[loans_v1.ListClosedDaysResponse]], request: loans_v1.ListClosedDaysRequest, *, field: None = None, **call_options: Any
+) -> AsyncIterator[loans_v1.ClosedDay]: ...
 
 
 @overload

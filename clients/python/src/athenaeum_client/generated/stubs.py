@@ -485,6 +485,32 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeleteCirculationRule', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
+    def create_closed_day(self, request: loans_v1.CreateClosedDayRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ClosedDay:
+        """
+        Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
+        it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
+        instead. Loans already lent keep their due time; overdue days and fines still count every day.
+        Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
+        200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
+        PERMISSION_DENIED (not an admin).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateClosedDay', request, loans_v1.ClosedDay, timeout=timeout, metadata=metadata)
+
+    def list_closed_days(self, request: loans_v1.ListClosedDaysRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListClosedDaysResponse:
+        """
+        Lists the days the library is closed, earliest first, optionally from and to a date.
+        Errors: INVALID_ARGUMENT (a bound not YYYY-MM-DD, bad page_token).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListClosedDays', request, loans_v1.ListClosedDaysResponse, timeout=timeout, metadata=metadata)
+
+    def delete_closed_day(self, request: loans_v1.DeleteClosedDayRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Opens the library again on a closed day; loans lent meanwhile keep their due time.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (the library is not closed that day),
+        PERMISSION_DENIED (not an admin).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeleteClosedDay', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
+
     def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
@@ -1239,6 +1265,32 @@ class LoansServiceAsyncStub:
         PERMISSION_DENIED (not an admin).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeleteCirculationRule', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
+
+    async def create_closed_day(self, request: loans_v1.CreateClosedDayRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ClosedDay:
+        """
+        Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
+        it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
+        instead. Loans already lent keep their due time; overdue days and fines still count every day.
+        Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
+        200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
+        PERMISSION_DENIED (not an admin).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateClosedDay', request, loans_v1.ClosedDay, timeout=timeout, metadata=metadata)
+
+    async def list_closed_days(self, request: loans_v1.ListClosedDaysRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListClosedDaysResponse:
+        """
+        Lists the days the library is closed, earliest first, optionally from and to a date.
+        Errors: INVALID_ARGUMENT (a bound not YYYY-MM-DD, bad page_token).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListClosedDays', request, loans_v1.ListClosedDaysResponse, timeout=timeout, metadata=metadata)
+
+    async def delete_closed_day(self, request: loans_v1.DeleteClosedDayRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Opens the library again on a closed day; loans lent meanwhile keep their due time.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (the library is not closed that day),
+        PERMISSION_DENIED (not an admin).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/DeleteClosedDay', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
     async def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """

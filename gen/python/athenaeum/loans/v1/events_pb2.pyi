@@ -764,3 +764,41 @@ class CirculationRuleChanged(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CirculationRuleChanged: _TypeAlias = CirculationRuleChanged  # noqa: Y015
+
+@_typing.final
+class ClosedDayChanged(_message.Message):
+    """The library's calendar changed: a day closed, or opened again."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    CLOSED_DAY_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    deleted: _builtins.bool
+    """True when the day was opened again (the closed day deleted)."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def closed_day(self) -> _resources_pb2.ClosedDay:
+        """The closed day (a deleted one as it was)."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        closed_day: _resources_pb2.ClosedDay | None = ...,
+        deleted: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_day", b"closed_day", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["closed_day", b"closed_day", "deleted", b"deleted", "event_id", b"event_id", "occur_time", b"occur_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClosedDayChanged: _TypeAlias = ClosedDayChanged  # noqa: Y015

@@ -96,6 +96,21 @@ class LoansServiceStub:
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.DeleteCirculationRuleRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.CreateClosedDay = channel.unary_unary(
+                '/athenaeum.loans.v1.LoansService/CreateClosedDay',
+                request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.CreateClosedDayRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.ClosedDay.FromString,
+                _registered_method=True)
+        self.ListClosedDays = channel.unary_unary(
+                '/athenaeum.loans.v1.LoansService/ListClosedDays',
+                request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ListClosedDaysRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ListClosedDaysResponse.FromString,
+                _registered_method=True)
+        self.DeleteClosedDay = channel.unary_unary(
+                '/athenaeum.loans.v1.LoansService/DeleteClosedDay',
+                request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.DeleteClosedDayRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
         self.AssessFine = channel.unary_unary(
                 '/athenaeum.loans.v1.LoansService/AssessFine',
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.AssessFineRequest.SerializeToString,
@@ -284,6 +299,35 @@ class LoansServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateClosedDay(self, request, context):
+        """Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
+        it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
+        instead. Loans already lent keep their due time; overdue days and fines still count every day.
+        Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
+        200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
+        PERMISSION_DENIED (not an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListClosedDays(self, request, context):
+        """Lists the days the library is closed, earliest first, optionally from and to a date.
+        Errors: INVALID_ARGUMENT (a bound not YYYY-MM-DD, bad page_token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteClosedDay(self, request, context):
+        """Opens the library again on a closed day; loans lent meanwhile keep their due time.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (the library is not closed that day),
+        PERMISSION_DENIED (not an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def AssessFine(self, request, context):
         """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
         Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
@@ -454,6 +498,21 @@ def add_LoansServiceServicer_to_server(servicer, server):
             'DeleteCirculationRule': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteCirculationRule,
                     request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.DeleteCirculationRuleRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'CreateClosedDay': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateClosedDay,
+                    request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.CreateClosedDayRequest.FromString,
+                    response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.ClosedDay.SerializeToString,
+            ),
+            'ListClosedDays': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListClosedDays,
+                    request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ListClosedDaysRequest.FromString,
+                    response_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ListClosedDaysResponse.SerializeToString,
+            ),
+            'DeleteClosedDay': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteClosedDay,
+                    request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.DeleteClosedDayRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
             'AssessFine': grpc.unary_unary_rpc_method_handler(
@@ -813,6 +872,87 @@ class LoansService:
             target,
             '/athenaeum.loans.v1.LoansService/DeleteCirculationRule',
             athenaeum_dot_loans_dot_v1_dot_loans__pb2.DeleteCirculationRuleRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateClosedDay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.loans.v1.LoansService/CreateClosedDay',
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.CreateClosedDayRequest.SerializeToString,
+            athenaeum_dot_loans_dot_v1_dot_resources__pb2.ClosedDay.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListClosedDays(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.loans.v1.LoansService/ListClosedDays',
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.ListClosedDaysRequest.SerializeToString,
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.ListClosedDaysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteClosedDay(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.loans.v1.LoansService/DeleteClosedDay',
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.DeleteClosedDayRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,

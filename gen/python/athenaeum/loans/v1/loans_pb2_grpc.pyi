@@ -119,6 +119,23 @@ class LoansServiceStub:
     Errors: NOT_FOUND (no such rule), FAILED_PRECONDITION (it is the "*"/"*" default rule),
     PERMISSION_DENIED (not an admin).
     """
+    CreateClosedDay: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CreateClosedDayRequest, _resources_pb2.ClosedDay]
+    """Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
+    it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
+    instead. Loans already lent keep their due time; overdue days and fines still count every day.
+    Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
+    200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
+    PERMISSION_DENIED (not an admin).
+    """
+    ListClosedDays: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ListClosedDaysRequest, _loans_pb2.ListClosedDaysResponse]
+    """Lists the days the library is closed, earliest first, optionally from and to a date.
+    Errors: INVALID_ARGUMENT (a bound not YYYY-MM-DD, bad page_token).
+    """
+    DeleteClosedDay: _grpc.UnaryUnaryMultiCallable[_loans_pb2.DeleteClosedDayRequest, _empty_pb2.Empty]
+    """Opens the library again on a closed day; loans lent meanwhile keep their due time.
+    Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (the library is not closed that day),
+    PERMISSION_DENIED (not an admin).
+    """
     AssessFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]
     """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
     Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
@@ -277,6 +294,23 @@ class LoansServiceAsyncStub(LoansServiceStub):
     DeleteCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.DeleteCirculationRuleRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Removes a circulation rule.
     Errors: NOT_FOUND (no such rule), FAILED_PRECONDITION (it is the "*"/"*" default rule),
+    PERMISSION_DENIED (not an admin).
+    """
+    CreateClosedDay: _aio.UnaryUnaryMultiCallable[_loans_pb2.CreateClosedDayRequest, _resources_pb2.ClosedDay]  # type: ignore[assignment]
+    """Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
+    it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
+    instead. Loans already lent keep their due time; overdue days and fines still count every day.
+    Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
+    200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
+    PERMISSION_DENIED (not an admin).
+    """
+    ListClosedDays: _aio.UnaryUnaryMultiCallable[_loans_pb2.ListClosedDaysRequest, _loans_pb2.ListClosedDaysResponse]  # type: ignore[assignment]
+    """Lists the days the library is closed, earliest first, optionally from and to a date.
+    Errors: INVALID_ARGUMENT (a bound not YYYY-MM-DD, bad page_token).
+    """
+    DeleteClosedDay: _aio.UnaryUnaryMultiCallable[_loans_pb2.DeleteClosedDayRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Opens the library again on a closed day; loans lent meanwhile keep their due time.
+    Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (the library is not closed that day),
     PERMISSION_DENIED (not an admin).
     """
     AssessFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
@@ -500,6 +534,41 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
         """Removes a circulation rule.
         Errors: NOT_FOUND (no such rule), FAILED_PRECONDITION (it is the "*"/"*" default rule),
+        PERMISSION_DENIED (not an admin).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateClosedDay(
+        self,
+        request: _loans_pb2.CreateClosedDayRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.ClosedDay, _abc.Awaitable[_resources_pb2.ClosedDay]]:
+        """Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
+        it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
+        instead. Loans already lent keep their due time; overdue days and fines still count every day.
+        Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
+        200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
+        PERMISSION_DENIED (not an admin).
+        """
+
+    @_abc_1.abstractmethod
+    def ListClosedDays(
+        self,
+        request: _loans_pb2.ListClosedDaysRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_loans_pb2.ListClosedDaysResponse, _abc.Awaitable[_loans_pb2.ListClosedDaysResponse]]:
+        """Lists the days the library is closed, earliest first, optionally from and to a date.
+        Errors: INVALID_ARGUMENT (a bound not YYYY-MM-DD, bad page_token).
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteClosedDay(
+        self,
+        request: _loans_pb2.DeleteClosedDayRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Opens the library again on a closed day; loans lent meanwhile keep their due time.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (the library is not closed that day),
         PERMISSION_DENIED (not an admin).
         """
 

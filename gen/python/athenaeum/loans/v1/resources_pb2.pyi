@@ -588,3 +588,42 @@ class Hold(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Hold: _TypeAlias = Hold  # noqa: Y015
+
+@_typing.final
+class ClosedDay(_message.Message):
+    """A day the library is closed, in its time zone (ATHENAEUM_LIBRARY_TIME_ZONE): one calendar for the whole
+    library. Loans and renewals that would be due on it, and READY holds whose pickup deadline would fall on
+    it, are due at the end of the next open day (a rule's hard due time is kept as the admin set it).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    DATE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"closedDays/{date}", e.g. "closedDays/2027-01-01". Assigned by the server from `date`."""
+    date: _builtins.str
+    """The date, YYYY-MM-DD, from 2000-01-01 to ten years ahead."""
+    reason: _builtins.str
+    """Why the library is closed, e.g. "New Year"; may be empty."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When the day was closed."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        date: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "date", b"date", "name", b"name", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClosedDay: _TypeAlias = ClosedDay  # noqa: Y015

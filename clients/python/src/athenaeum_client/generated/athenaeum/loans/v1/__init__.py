@@ -8,9 +8,13 @@ __all__ = (
     "CancelHoldRequest",
     "CirculationRule",
     "CirculationRuleChanged",
+    "ClosedDay",
+    "ClosedDayChanged",
     "CreateCirculationRuleRequest",
+    "CreateClosedDayRequest",
     "DeclareLoanLostRequest",
     "DeleteCirculationRuleRequest",
+    "DeleteClosedDayRequest",
     "Fine",
     "FineAssessed",
     "FineKind",
@@ -31,6 +35,8 @@ __all__ = (
     "IssueLoanRequest",
     "ListCirculationRulesRequest",
     "ListCirculationRulesResponse",
+    "ListClosedDaysRequest",
+    "ListClosedDaysResponse",
     "ListFinesRequest",
     "ListFinesResponse",
     "ListHoldsRequest",
@@ -526,6 +532,82 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class ClosedDay(betterproto2.Message):
+    """
+    A day the library is closed, in its time zone (ATHENAEUM_LIBRARY_TIME_ZONE): one calendar for the whole
+    library. Loans and renewals that would be due on it, and READY holds whose pickup deadline would fall on
+    it, are due at the end of the next open day (a rule's hard due time is kept as the admin set it).
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "closedDays/{date}", e.g. "closedDays/2027-01-01". Assigned by the server from `date`.
+    """
+
+    date: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The date, YYYY-MM-DD, from 2000-01-01 to ten years ahead.
+    """
+
+    reason: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Why the library is closed, e.g. "New Year"; may be empty.
+    """
+
+    create_time: "datetime.datetime | None" = betterproto2.field(
+        4,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When the day was closed.
+    """
+
+
+default_message_pool.register_message("athenaeum.loans.v1", "ClosedDay", ClosedDay)
+
+
+@dataclass(eq=False, repr=False)
+class ClosedDayChanged(betterproto2.Message):
+    """
+    The library's calendar changed: a day closed, or opened again.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    closed_day: "ClosedDay | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The closed day (a deleted one as it was).
+    """
+
+    deleted: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
+    """
+    True when the day was opened again (the closed day deleted).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "ClosedDayChanged", ClosedDayChanged
+)
+
+
+@dataclass(eq=False, repr=False)
 class CreateCirculationRuleRequest(betterproto2.Message):
     """
     A circulation rule to add.
@@ -550,6 +632,34 @@ class CreateCirculationRuleRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "CreateCirculationRuleRequest", CreateCirculationRuleRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class CreateClosedDayRequest(betterproto2.Message):
+    """
+    A day to close the library on.
+    """
+
+    closed_day: "ClosedDay | None" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The day; `date` is required, `name` and `create_time` are ignored.
+    """
+
+    request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "CreateClosedDayRequest", CreateClosedDayRequest
 )
 
 
@@ -617,6 +727,32 @@ class DeleteCirculationRuleRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "DeleteCirculationRuleRequest", DeleteCirculationRuleRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class DeleteClosedDayRequest(betterproto2.Message):
+    """
+    Which closed day to open again.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "closedDays/{date}", e.g. "closedDays/2027-01-01".
+    """
+
+    request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "DeleteClosedDayRequest", DeleteClosedDayRequest
 )
 
 
@@ -1296,6 +1432,68 @@ class ListCirculationRulesResponse(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "ListCirculationRulesResponse", ListCirculationRulesResponse
+)
+
+
+@dataclass(eq=False, repr=False)
+class ListClosedDaysRequest(betterproto2.Message):
+    """
+    A page of closed days.
+    """
+
+    page_size: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
+
+    page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page. It is bound to the query
+    (the bounds): reused with other ones it is INVALID_ARGUMENT.
+    """
+
+    start_date: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Only days on or after this date, YYYY-MM-DD; empty: from the first.
+    """
+
+    end_date: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Only days on or before this date, YYYY-MM-DD; empty: to the last.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "ListClosedDaysRequest", ListClosedDaysRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ListClosedDaysResponse(betterproto2.Message):
+    """
+    A page of closed days, earliest first.
+    """
+
+    closed_days: "list[ClosedDay]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    The days of this page.
+    """
+
+    next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
+
+    total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Items matching the request across all pages.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "ListClosedDaysResponse", ListClosedDaysResponse
 )
 
 
