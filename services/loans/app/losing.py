@@ -24,13 +24,11 @@ from datetime import datetime, tzinfo
 from services.loans.app.fining import bring_overdue_fine_up_to_date
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.receiving import trap_at_desk
+from services.loans.app.receiving import shelve_checked_in, trap_at_desk
 from services.loans.app.saga import LoanOfStep, known_then_read
-from services.loans.app.shelf import after_commit, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
-from services.loans.domain.holds import HOLD
 from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
 from services.loans.domain.losses import begin_declaring_lost, declare_lost, found
 from services.loans.domain.money import ZERO, parse_amount
@@ -166,19 +164,9 @@ async def take_back_found(
     loan = await _record_found(loan, actor.user or "system", uow=uow, clock=clock)
     trap, sending = await trap_at_desk(copy.book, copy.item_type, branch, uow=uow, clock=clock)
     checked_in = await catalog.check_in(copy=copy.name, loan=loan.name, hold=trap, in_transit=sending)
-    if checked_in.held and HOLD.matches(checked_in.current_hold):
-        hold_id = HOLD.parse_id(checked_in.current_hold)
-        step = shelved(
-            hold_id,
-            copy.name,
-            in_transit=checked_in.in_transit,
-            at_desk=branch,
-            uow=uow,
-            clock=clock,
-            catalog=catalog,
-            zone=zone,
-        )
-        await after_commit(step, loan.name)
+    await shelve_checked_in(
+        checked_in, at_desk=branch, committed=loan.name, uow=uow, clock=clock, catalog=catalog, zone=zone
+    )
     return loan
 
 

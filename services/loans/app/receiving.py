@@ -15,7 +15,7 @@ from datetime import tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import first_to_hold, release_and_pass_on, shelved
+from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, same_branch, sent_elsewhere
@@ -47,6 +47,33 @@ async def trap_at_desk(book: str, item_type: str, desk: str, *, uow: LoansUnitOf
     async with uow.reading():
         pickup = (await uow.holds.get(HOLD.parse_id(trap))).pickup_branch
     return trap, sent_elsewhere(pickup, desk=desk)
+
+
+async def shelve_checked_in(
+    checked_in: CopyInfo,
+    *,
+    at_desk: str,
+    committed: str,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    zone: tzinfo,
+) -> None:
+    """The catalog checked a copy in at a desk of branch `at_desk` and set it aside for a hold (on the hold shelf,
+    or in transit to the hold's pickup branch): recorded on the hold, as a follow-up of `committed`."""
+    if not (checked_in.held and HOLD.matches(checked_in.current_hold)):
+        return
+    step = shelved(
+        HOLD.parse_id(checked_in.current_hold),
+        checked_in.name,
+        in_transit=checked_in.in_transit,
+        at_desk=at_desk,
+        uow=uow,
+        clock=clock,
+        catalog=catalog,
+        zone=zone,
+    )
+    await after_commit(step, committed)
 
 
 def at_pickup_branch(pickup_branch: str, *, desk: str) -> bool:

@@ -21,11 +21,9 @@ from datetime import datetime, timedelta, tzinfo
 from services.loans.app.losing import take_back_found
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.receiving import trap_at_desk
-from services.loans.app.shelf import after_commit, shelved
+from services.loans.app.receiving import shelve_checked_in, trap_at_desk
 from services.loans.domain.actors import Actor
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HOLD
 from services.loans.domain.loans import LOAN, Loan, LoanStatus
 from services.loans.domain.unrecorded import returned_unrecorded
 from services.support.runtime.clock import Clock
@@ -73,19 +71,9 @@ async def return_without_active_loan(
     returned = returned_unrecorded(copy, returned_by=actor.user, now=now)
     if not await _first_to_take_back(returned, uow=uow):
         return replace(returned, events=[])  # another desk's return, at once, checked it in and says so
-    if checked_in.held and HOLD.matches(checked_in.current_hold):
-        hold_id = HOLD.parse_id(checked_in.current_hold)
-        step = shelved(
-            hold_id,
-            copy.name,
-            in_transit=checked_in.in_transit,
-            at_desk=branch,
-            uow=uow,
-            clock=clock,
-            catalog=catalog,
-            zone=zone,
-        )
-        await after_commit(step, returned.name)
+    await shelve_checked_in(
+        checked_in, at_desk=branch, committed=returned.name, uow=uow, clock=clock, catalog=catalog, zone=zone
+    )
     return returned
 
 

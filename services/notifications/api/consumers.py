@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import nats
 from google.protobuf.message import DecodeError
@@ -31,6 +32,7 @@ from services.support.runtime.telemetry import CONSUMER_MESSAGES
 from services.support.runtime.tracing import trace_headers
 
 log = logging.getLogger("athenaeum.notifications.consumers")
+T = TypeVar("T")
 PROMPT_SECONDS = 0.005
 
 LOANS = ConsumerSpec(stream=stream_name("loans"), durable="notifications-loans", filter_subject="athenaeum.loans.>")
@@ -111,7 +113,26 @@ async def dead_letter(link: NatsLink, durable: str, message: Msg, why: str) -> N
     CONSUMER_MESSAGES.labels(durable, "dead_lettered").inc()
 
 
-class LoansHandler:
+class _Handler:
+    """What the handlers of every stream share: the batch they hand intakes to, and where a message that does
+    not decode goes."""
+
+    def __init__(self, link: NatsLink, intake: GroupCommit[Intake, TakenIn], *, durable: str) -> None:
+        self._link = link
+        self._intake = intake
+        self._durable = durable
+
+    async def _decoded(self, message: Msg, decode: Callable[..., T]) -> T | None:
+        """`decode(subject, data, trace=...)`; None when the message does not decode (dead-lettered at once: no
+        retry will make it readable) or says nothing to act on."""
+        try:
+            return decode(message.subject, message.data, trace=trace_headers())
+        except (DecodeError, ValueError) as error:
+            await dead_letter(self._link, self._durable, message, str(error))
+            return None
+
+
+class LoansHandler(_Handler):
     """Each loans event that concerns a person -> an Intake, handed to the batch of the moment."""
 
     def __init__(
@@ -122,20 +143,13 @@ class LoansHandler:
         decoder: decoding.LoansDecoder,
         durable: str = LOANS.durable,
     ) -> None:
-        self._link = link
-        self._intake = intake
+        super().__init__(link, intake, durable=durable)
         self._decoder = decoder
-        self._durable = durable
 
     async def __call__(self, message: Msg) -> None:
-        try:
-            intake = self._decoder.intake(message.subject, message.data, trace=trace_headers())
-        except (DecodeError, ValueError) as error:
-            await dead_letter(self._link, self._durable, message, str(error))
-            return
-        if intake is None:
-            return  # an event nobody needs telling about (a rule changed, a fine paid)
-        await tell(self._intake, intake, message.subject)
+        # None: an event nobody needs telling about (a rule changed, a fine paid)
+        if (intake := await self._decoded(message, self._decoder.intake)) is not None:
+            await tell(self._intake, intake, message.subject)
 
 
 async def tell(intake: GroupCommit[Intake, TakenIn], told: Intake, subject: str) -> None:
@@ -148,7 +162,7 @@ async def tell(intake: GroupCommit[Intake, TakenIn], told: Intake, subject: str)
         raise RecipientNotKnownYet(f"event {told.event_id}: its recipient is not known here yet")
 
 
-class UsersHandler:
+class UsersHandler(_Handler):
     """Users events: the projection first, then what the person should be told (welcome, security)."""
 
     def __init__(
@@ -159,16 +173,11 @@ class UsersHandler:
         uow: Callable[[], NotificationsUnitOfWork],
         durable: str = USERS.durable,
     ) -> None:
-        self._link = link
-        self._intake = intake
+        super().__init__(link, intake, durable=durable)
         self._uow = uow
-        self._durable = durable
 
     async def __call__(self, message: Msg) -> None:
-        try:
-            update = decoding.users_update(message.subject, message.data, trace=trace_headers())
-        except (DecodeError, ValueError) as error:
-            await dead_letter(self._link, self._durable, message, str(error))
+        if (update := await self._decoded(message, decoding.users_update)) is None:
             return
         if update.profile is not None:
             # a changed address is told to the one the projection holds, so before the projection takes the new
@@ -182,7 +191,7 @@ class UsersHandler:
             await tell(self._intake, update.intake, message.subject)
 
 
-class CatalogHandler:
+class CatalogHandler(_Handler):
     """A new book: an announcement to each reader who follows one of its authors, handed to the batch of the
     moment as one intake (all of them stored in one transaction, or none)."""
 
@@ -194,18 +203,11 @@ class CatalogHandler:
         uow: Callable[[], NotificationsUnitOfWork],
         durable: str = CATALOG.durable,
     ) -> None:
-        self._link = link
-        self._intake = intake
+        super().__init__(link, intake, durable=durable)
         self._uow = uow
-        self._durable = durable
 
     async def __call__(self, message: Msg) -> None:
-        try:
-            book = decoding_catalog.new_book(message.subject, message.data, trace=trace_headers())
-        except (DecodeError, ValueError) as error:
-            await dead_letter(self._link, self._durable, message, str(error))
-            return
-        if book is None:
+        if (book := await self._decoded(message, decoding_catalog.new_book)) is None:
             return
         told = await announcing.announcements(book, uow=self._uow())
         if told is not None:
