@@ -118,7 +118,9 @@ async def test_back_from_a_book_finds_the_catalogue_as_it_was_left_on_a_phone(
     await phone.go_back()
 
     await expect(results).to_have_count(30)
-    assert abs(await phone.evaluate("() => scrollY") - left_at) <= 1
+    # The page puts the scroll back in an effect after it is drawn: wait for it (a loaded machine drew the list
+    # and was read before the effect ran).
+    await phone.wait_for_function("left => Math.abs(scrollY - left) <= 1", arg=left_at, timeout=5_000)
     await expect(results.nth(25).get_by_role("link")).to_be_in_viewport()
 
 

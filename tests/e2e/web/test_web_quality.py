@@ -77,7 +77,7 @@ async def test_the_main_pages_have_no_serious_accessibility_violations(
     await expect(desk.get_by_role("table")).to_be_visible()
     found["rules"] = await serious_violations(desk)
     await desk.goto("/#/pulllist")
-    await expect(desk.get_by_label("Branch of the copy")).to_be_visible()
+    await expect(desk.get_by_label("Branch", exact=True)).to_be_visible()
     found["pull list"] = await serious_violations(desk)
 
     assert {page_name: issues for page_name, issues in found.items() if issues} == {}
