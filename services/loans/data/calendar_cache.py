@@ -9,66 +9,31 @@ the generations are FollowedCache's; a TTL (the rules cache's) bounds staleness 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 
 from nats.aio.msg import Msg
 
-from services.support.runtime.followed_cache import FollowedCache
+from services.loans.data.rule_feed import dropped_by, dropping_follower
+from services.support.runtime.followed_cache import WholeValueCache
 from services.support.runtime.followers import Follower
-from services.support.runtime.messaging import NatsLink, stream_name, subject
+from services.support.runtime.messaging import NatsLink, subject
 
 CLOSED_DAY_CHANGED = subject("loans", "closed_day_changed")
 
 
-class ClosedDayCache(FollowedCache):
+class ClosedDayCache(WholeValueCache[frozenset[date]]):
     """Every closed day, or nothing. `ttl_seconds=0` turns it off. Not thread-safe (one event loop)."""
 
-    def __init__(self, *, ttl_seconds: float, now: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
-        self._ttl = ttl_seconds
-        self._now = now
-        self._days: frozenset[date] | None = None
-        self._expires = 0.0
-
-    @property
-    def enabled(self) -> bool:
-        return self._ttl > 0
-
-    def get(self) -> frozenset[date] | None:
-        """The closed dates (immutable, shared), or None on a miss."""
-        if not self.enabled or not self._usable() or self._days is None or self._expires < self._now():
-            self.misses += 1
-            return None
-        self.hits += 1
-        return self._days
-
     def put(self, days: Iterable[date], generation: int) -> None:
-        if not self.enabled or not self._current(generation):
-            return
-        self._days = frozenset(days)
-        self._expires = self._now() + self._ttl
-
-    def _drop_all(self) -> None:
-        """A day was closed or opened again (here, or announced by another process)."""
-        self._days = None
+        super().put(frozenset(days), generation)
 
 
 def invalidate_on_message(cache: ClosedDayCache, message: Msg) -> None:
-    if message.subject == CLOSED_DAY_CHANGED:
-        cache.clear()
+    dropped_by(CLOSED_DAY_CHANGED, cache, message)
 
 
 def closed_day_cache_follower(cache: ClosedDayCache, link: NatsLink) -> Follower:
     """Follows the calendar's changes from now on, through NATS restarts; the cache serves only while it is up.
     Run it in the background: without it loans still serves, reading the closed days from the database."""
-    follower = Follower(
-        link,
-        name="closed-day-cache-invalidation",
-        stream=stream_name("loans"),
-        subject=CLOSED_DAY_CHANGED,
-        handle=lambda message: invalidate_on_message(cache, message),
-    )
-    cache.trust_while(follower.health.is_up)
-    return follower
+    return dropping_follower(cache, link, name="closed-day-cache-invalidation", on=CLOSED_DAY_CHANGED)

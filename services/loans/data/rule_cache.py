@@ -12,44 +12,22 @@ no stronger guarantee: the rules are not locked, so an edit committed during an 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from services.loans.domain.rules import CirculationRule
-from services.support.runtime.followed_cache import FollowedCache
+from services.support.runtime.followed_cache import WholeValueCache
 
 
-class RuleCache(FollowedCache):
+class RuleCache(WholeValueCache[tuple[CirculationRule, ...]]):
     """The whole matrix, or nothing. `ttl_seconds=0` turns it off. Not thread-safe (one event loop)."""
 
-    def __init__(self, *, ttl_seconds: float, now: Callable[[], float] = time.monotonic) -> None:
-        super().__init__()
-        self._ttl = ttl_seconds
-        self._now = now
-        self._rules: tuple[CirculationRule, ...] | None = None
-        self._expires = 0.0
-
-    @property
-    def enabled(self) -> bool:
-        return self._ttl > 0
-
-    def get(self) -> list[CirculationRule] | None:
+    def get(self) -> list[CirculationRule] | None:  # type: ignore[override]
         """Fresh copies of the cached rules (callers may not change the shared ones), or None on a miss."""
-        if not self.enabled or not self._usable() or self._rules is None or self._expires < self._now():
-            self.misses += 1
-            return None
-        self.hits += 1
-        return _copies(self._rules)
+        rules = super().get()
+        return None if rules is None else _copies(rules)
 
     def put(self, rules: Sequence[CirculationRule], generation: int) -> None:
-        if not self.enabled or not self._current(generation):
-            return
-        self._rules = tuple(_copies(rules))
-        self._expires = self._now() + self._ttl
-
-    def _drop_all(self) -> None:
-        """An edit was committed (here, or announced by another process)."""
-        self._rules = None
+        super().put(tuple(_copies(rules)), generation)
 
 
 def _copies(rules: Iterable[CirculationRule]) -> list[CirculationRule]:

@@ -9,7 +9,11 @@ cache starts empty, so a change missed meanwhile is never served. A read that be
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 class FollowedCache:
@@ -48,3 +52,37 @@ class FollowedCache:
 
     def _drop_all(self) -> None:
         raise NotImplementedError
+
+
+class WholeValueCache(FollowedCache, Generic[T]):
+    """One value read whole (a table that changes a few times a year), or nothing; `ttl_seconds=0` turns it off.
+    Keep an immutable value: every reader gets the one kept."""
+
+    def __init__(self, *, ttl_seconds: float, now: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self._ttl = ttl_seconds
+        self._now = now
+        self._value: T | None = None
+        self._expires = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self._ttl > 0
+
+    def get(self) -> T | None:
+        """The value kept, or None on a miss."""
+        if not self.enabled or not self._usable() or self._value is None or self._expires < self._now():
+            self.misses += 1
+            return None
+        self.hits += 1
+        return self._value
+
+    def put(self, value: T, generation: int) -> None:
+        if not self.enabled or not self._current(generation):
+            return
+        self._value = value
+        self._expires = self._now() + self._ttl
+
+    def _drop_all(self) -> None:
+        """A change was committed (here, or announced by another process)."""
+        self._value = None
