@@ -41,12 +41,10 @@ class ReceiveHoldCopy:
 async def trap_at_desk(book: str, item_type: str, desk: str, *, uow: LoansUnitOfWork, clock: Clock) -> tuple[str, bool]:
     """The hold a copy of `item_type` taken back at a desk of branch `desk` is trapped for (the first in the
     queue who may have it; "" when none may), and whether it is sent on to that hold's pickup branch."""
-    trap = await first_to_hold(book, item_type, uow=uow, clock=clock)
-    if not trap:
+    held = await first_to_hold(book, item_type, uow=uow, clock=clock)
+    if held is None:
         return "", False
-    async with uow.reading():
-        pickup = (await uow.holds.get(HOLD.parse_id(trap))).pickup_branch
-    return trap, sent_elsewhere(pickup, desk=desk)
+    return held.name, sent_elsewhere(held.pickup_branch, desk=desk)
 
 
 async def shelve_checked_in(

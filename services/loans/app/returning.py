@@ -177,10 +177,10 @@ async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock
     may."""
     async with uow.reading():
         holdable_by_everyone = holdable_by_every_category(await uow.rules.in_force())
-    trap = head
     if not holdable_by_everyone.admits(loan.item_type):
-        trap = await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
-    return (trap, await _pickup_branch(trap, uow=uow)) if trap else ("", "")
+        held = await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
+        return (held.name, held.pickup_branch) if held is not None else ("", "")
+    return (head, await _pickup_branch(head, uow=uow)) if head else ("", "")
 
 
 async def _pickup_branch(hold: str, *, uow: LoansUnitOfWork) -> str:

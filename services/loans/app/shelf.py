@@ -73,17 +73,17 @@ async def serve_queue(
         after = page[-1].id
 
 
-async def first_to_hold(book: str, item_type: str, *, uow: LoansUnitOfWork, clock: Clock) -> str:
+async def first_to_hold(book: str, item_type: str, *, uow: LoansUnitOfWork, clock: Clock) -> Hold | None:
     """The first WAITING hold of the book, in queue order, whose patron may have a copy of `item_type` put on
-    the hold shelf for them (a hold that cannot take it keeps its place); "" when none may."""
+    the hold shelf for them (a hold that cannot take it keeps its place); None when none may."""
     after = None
     while True:
         page, holdable_by = await _queue_page(book, after, most=QUEUE_PAGE, uow=uow, clock=clock, categories=None)
         for hold in page:
             if (item_types := holdable_by(hold.patron)) is not None and item_types.admits(item_type):
-                return hold.name
+                return hold
         if len(page) < QUEUE_PAGE:
-            return ""
+            return None
         after = page[-1].id
 
 
