@@ -14,8 +14,9 @@ from services.support.runtime.identity import Role
 from services.support.runtime.wire import enum_member, timestamp, to_datetime
 from services.users.app.ports import UserFilter
 from services.users.app.signing_in import SignedIn
-from services.users.domain.accounts import OUTPUT_ONLY_FIELDS, PREFERENCES, USER, Actor, Eligibility, User
+from services.users.domain.accounts import USER, Actor, Eligibility, User
 from services.users.domain.profile import KindChoice, Profile, UserStatus
+from services.users.domain.update_mask import OUTPUT_ONLY_FIELDS, PREFERENCES
 from services.users.domain.validation import supported_locale
 
 ROLES = {

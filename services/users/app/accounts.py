@@ -19,7 +19,8 @@ from services.support.runtime.paging import Page, page_from_rows
 from services.users.app.enrolment import add_new_user, check_new_account
 from services.users.app.ports import Circulation, Passwords, UserCursor, UserFilter, UsersUnitOfWork
 from services.users.app.signing_in import ConfirmPassword, confirm_password
-from services.users.domain.accounts import USER, Actor, Eligibility, User, ensure_an_admin_remains, is_active_admin
+from services.users.domain.accounts import USER, Actor, Eligibility, User
+from services.users.domain.last_admin import ensure_an_admin_remains, is_active_admin
 from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.throttling import SignInThrottling
 

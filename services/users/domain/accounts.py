@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -13,22 +12,19 @@ from services.support.runtime.identity import STAFF, Role
 from services.support.runtime.names import NamePattern
 from services.support.runtime.versioning import Versioned
 from services.users.domain.profile import Profile, UserStatus
+from services.users.domain.update_mask import (
+    OUTPUT_ONLY_FIELDS,
+    PREFERENCES,
+    WRITABLE_BY,
+    known_path,
+    named_kinds,
+    profile_fields,
+    with_kind_choices,
+)
 from services.users.domain.validation import kind_choices_violation, new_card_number
 
 USER = NamePattern("users/{user}")
 
-OUTPUT_ONLY_FIELDS = frozenset({"name", "card_number", "create_time", "update_time", "etag"})
-READER_FIELDS = frozenset(
-    {"email", "display_name", "phone", "notification_preferences", "home_branch", "locale", "time_zone"}
-)
-PREFERENCES = "notification_preferences"
-# A mask may name the preferences whole or one part of them ("notification_preferences.sms_opt_in"), or one
-# kind's choice ("notification_preferences.kinds.hold_ready", AIP-161's path into a map with string keys).
-PREFERENCE_PARTS = {"email_opt_in": ("email_opt_in",), "sms_opt_in": ("sms_opt_in",), "kinds": ("kind_choices",)}
-KINDS = f"{PREFERENCES}.kinds."
-LIBRARIAN_FIELDS = READER_FIELDS | {"patron_category", "status", "status_reason", "expire_time"}
-ADMIN_FIELDS = LIBRARIAN_FIELDS | {"role"}
-WRITABLE_BY = {Role.READER: READER_FIELDS, Role.LIBRARIAN: LIBRARIAN_FIELDS, Role.ADMIN: ADMIN_FIELDS}
 RESTRICTED_STATUSES = frozenset({UserStatus.BLOCKED, UserStatus.EXPIRED})
 """Statuses that sign in read-only: the patron sees why, what is out and what is owed; nothing more."""
 
@@ -128,18 +124,18 @@ class User(Versioned):
         """Apply the masked fields of `changes`, if `actor` may write each of them on this account. A mask
         entry names a field, one part of the notification preferences ("notification_preferences.kinds"), or one
         kind's choice ("notification_preferences.kinds.hold_ready": set as in `changes`, removed when absent)."""
-        unknown = {path for path in mask if not _known_path(path)}
+        unknown = {path for path in mask if not known_path(path)}
         if unknown:
             raise InvalidArgument.field("update_mask", f"unknown field(s): {', '.join(sorted(unknown))}")
         if mask & OUTPUT_ONLY_FIELDS:
             raise InvalidArgument.field("update_mask", f"output-only: {', '.join(sorted(mask & OUTPUT_ONLY_FIELDS))}")
-        kind = kind_choices_violation(sorted(_named_kinds(mask)), field=f"user.{PREFERENCES}.kinds")
+        kind = kind_choices_violation(sorted(named_kinds(mask)), field=f"user.{PREFERENCES}.kinds")
         if kind is not None:
             raise InvalidArgument([kind])
         self._check_may_write(frozenset(path.split(".")[0] for path in mask), actor)
-        fields = _profile_fields(mask)
+        fields = profile_fields(mask)
         updated = replace(self.profile, **{name: getattr(changes, name) for name in fields})
-        updated = _with_kind_choices(updated, changes, kinds=_named_kinds(mask)).validated()
+        updated = with_kind_choices(updated, changes, kinds=named_kinds(mask)).validated()
         previous, previous_status = self.profile, self.profile.status
         # The reason of a status change is the one given with it (a block's reason is no unblock's reason).
         reason = updated.status_reason if "status_reason" in mask or updated.status == UserStatus.BLOCKED else ""
@@ -251,62 +247,6 @@ class User(Versioned):
     def _touch(self, now: datetime) -> None:
         self.updated_at = now
         self.version += 1
-
-
-def _known_path(path: str) -> bool:
-    field, _, part = path.partition(".")
-    if path.startswith(KINDS):
-        return bool(path.removeprefix(KINDS))  # which kinds: kind_choices_violation
-    if part:
-        return field == PREFERENCES and part in PREFERENCE_PARTS
-    return field in ADMIN_FIELDS or field in OUTPUT_ONLY_FIELDS
-
-
-def is_active_admin(profile: Profile, *, now: datetime) -> bool:
-    """An admin who can sign in at `now` (ACTIVE and not past `expire_at`): who can administer the library.
-    An expired admin is refused at sign-in, so counting one would let the last usable admin step down."""
-    return profile.role == Role.ADMIN and profile.effective_status(now) == UserStatus.ACTIVE
-
-
-def ensure_an_admin_remains(
-    user: User, before: Profile, *, active_admins: Collection[uuid.UUID], now: datetime
-) -> None:
-    """Refuse a change (`user` as changed, `before` as it was) that would leave the library without an
-    active admin, so that nobody could administer it any more: demoting, blocking, deactivating or
-    expiring the last."""
-    if not is_active_admin(before, now=now) or is_active_admin(user.profile, now=now):
-        return
-    if set(active_admins) <= {user.id}:
-        raise FailedPrecondition(f"{user.name} is the last active admin: make another admin first", reason="LAST_ADMIN")
-
-
-def _profile_fields(mask: frozenset[str]) -> list[str]:
-    renamed = {"expire_time": "expire_at"}
-    fields: list[str] = []
-    for path in mask:
-        field, _, part = path.partition(".")
-        if path.startswith(KINDS):
-            continue  # one kind's choice: _with_kind_choices
-        if field == PREFERENCES:
-            parts = [part] if part else list(PREFERENCE_PARTS)
-            fields += [name for each in parts for name in PREFERENCE_PARTS[each]]
-        else:
-            fields.append(renamed.get(field, field))
-    return fields
-
-
-def _named_kinds(mask: frozenset[str]) -> set[str]:
-    return {path.removeprefix(KINDS) for path in mask if path.startswith(KINDS)}
-
-
-def _with_kind_choices(profile: Profile, changes: Profile, *, kinds: Collection[str]) -> Profile:
-    """`profile` whose choices for `kinds` are those of `changes` (a kind `changes` lacks loses its choice);
-    the other kinds keep theirs."""
-    kept = [choice for choice in profile.kind_choices if choice.kind not in kinds]
-    taken = [choice for choice in changes.kind_choices if choice.kind in kinds]
-    if len(kept) == len(profile.kind_choices) and not taken:
-        return profile
-    return replace(profile, kind_choices=tuple(kept + taken))
 
 
 class UserNotFound(NotFound):

@@ -39,7 +39,7 @@ class UserStatus(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Profile:
-    """The fields of an account that can be written (by whom: see accounts.WRITABLE_BY)."""
+    """The fields of an account that can be written (by whom: see update_mask.WRITABLE_BY)."""
 
     email: str
     display_name: str = ""

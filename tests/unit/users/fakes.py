@@ -27,8 +27,8 @@ from services.users.domain.accounts import (
     Standing,
     User,
     UserNotFound,
-    is_active_admin,
 )
+from services.users.domain.last_admin import is_active_admin
 from services.users.domain.password_resets import PasswordReset
 from services.users.domain.patron_search import name_matches
 from services.users.domain.sessions import RefreshToken, Session
