@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from services.support.mesh.certs import OWNER_ONLY
-from services.support.mesh.envoy_sds import certificate_secret, trust_secret
-from services.support.mesh.registry import spiffe_id
 
 Config = dict[str, Any]
 
@@ -197,47 +195,6 @@ def listener(name: str, host: str, port: int, filter_chain: Config) -> Config:
 def pipe_listener(name: str, path: Path, filter_chain: Config) -> Config:
     """A listener on a Unix domain socket only its owner may connect to."""
     return {"name": name, "address": pipe_address(path, mode=OWNER_ONLY), "filter_chains": [filter_chain]}
-
-
-def mesh_tls_context(cert_dir: Path, identity: str, *, peer: str | None = None) -> Config:
-    """A common_tls_context presenting `identity`'s certificate and trusting the mesh CA (and, with `peer`,
-    only that SPIFFE id), both read through SDS so that renewed files are taken without a restart."""
-    default_validation: Config = {}
-    if peer is not None:
-        default_validation["match_typed_subject_alt_names"] = [
-            {"san_type": "URI", "matcher": {"exact": spiffe_id(peer)}}
-        ]
-    return {
-        "tls_certificate_sds_secret_configs": [certificate_secret(cert_dir, identity)],
-        "combined_validation_context": {
-            "default_validation_context": default_validation,
-            "validation_context_sds_secret_config": trust_secret(cert_dir),
-        },
-        "alpn_protocols": ["h2"],
-    }
-
-
-def upstream_mtls(cert_dir: Path, *, identity: str, peer: str) -> Config:
-    """Present `identity`'s certificate and accept only `peer`'s SPIFFE id, signed by the mesh CA."""
-    return {
-        "name": "envoy.transport_sockets.tls",
-        "typed_config": {
-            "@type": UPSTREAM_TLS_TYPE,
-            "common_tls_context": mesh_tls_context(cert_dir, identity, peer=peer),
-        },
-    }
-
-
-def downstream_mtls(cert_dir: Path, *, identity: str) -> Config:
-    """Terminate TLS as `identity` and refuse any client without a certificate from the mesh CA."""
-    return {
-        "name": "envoy.transport_sockets.tls",
-        "typed_config": {
-            "@type": DOWNSTREAM_TLS_TYPE,
-            "require_client_certificate": True,
-            "common_tls_context": mesh_tls_context(cert_dir, identity),
-        },
-    }
 
 
 def http2_cluster(name: str, host: str, port: int, *, transport_socket: Config | None = None) -> Config:

@@ -19,7 +19,6 @@ from services.support.mesh.envoy_common import (
     ops_listener,
     overload_manager,
     socket_address,
-    upstream_mtls,
 )
 from services.support.mesh.envoy_docs import MAX_DIRECT_RESPONSE_BYTES, docs_routes
 from services.support.mesh.envoy_edge_api import (
@@ -46,6 +45,7 @@ from services.support.mesh.envoy_edge_guard import (
 )
 from services.support.mesh.envoy_edge_headers import header_cap_filter, header_cap_replies
 from services.support.mesh.envoy_edge_methods import head_filter, method_routes
+from services.support.mesh.envoy_mtls import upstream_mtls
 from services.support.mesh.envoy_request_ids import (
     CLIENT_REQUEST_ID_HEADER,
     request_id_settings,

@@ -8,7 +8,6 @@ from services.support.mesh.envoy_common import (
     admin,
     admin_cluster,
     admin_pages_listener,
-    downstream_mtls,
     grpc_route,
     grpc_stream_routes,
     grpc_upload_routes,
@@ -21,9 +20,9 @@ from services.support.mesh.envoy_common import (
     ops_listener,
     overload_manager,
     pipe_listener,
-    upstream_mtls,
 )
 from services.support.mesh.envoy_edge_headers import sidecar_codec_limits
+from services.support.mesh.envoy_mtls import downstream_mtls, upstream_mtls
 from services.support.mesh.envoy_resilience import guarded_cluster, outbound_routes
 from services.support.mesh.topology import Topology
 from services.support.runtime.identity import CLAIMS_HEADER
