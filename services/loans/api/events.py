@@ -19,6 +19,7 @@ from athenaeum.loans.v1 import events_pb2
 from services.loans.api.calendar_rpcs import closed_day_to_proto
 from services.loans.api.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
 from services.loans.domain import calendar, fines, holds, loans, losses, rules, unrecorded
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.money import money
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.outbox import OutboxMessage
@@ -27,7 +28,9 @@ from services.support.runtime.wire import outbox_message, timestamp
 
 
 def _loan(event: Any, zone: tzinfo) -> dict[str, Any]:
-    return {"loan": loan_to_proto(event.loan, now=event.occurred_at, zone=zone)}
+    # The encoder reads nothing: a loan's overdue days in an event count every day (a returned loan's are its
+    # kept count, which skipped the closed days; LoanOverdue's own `overdue_days` are calendar days anyway).
+    return {"loan": loan_to_proto(event.loan, now=event.occurred_at, zone=zone, closed=NO_CLOSED_DAYS)}
 
 
 def _returned(event: loans.LoanReturned, zone: tzinfo) -> dict[str, Any]:

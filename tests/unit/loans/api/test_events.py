@@ -11,7 +11,7 @@ import pytest
 from athenaeum.loans.v1 import events_pb2, resources_pb2
 from services.loans.api import events
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.calendar import ClosedDay
+from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDay
 from services.loans.domain.fines import Fine, FineKind
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
@@ -37,7 +37,7 @@ def every_event() -> list[DomainEvent]:
     loan.remind(later, schedule, UTC)
     fine = Fine.assess(patron="users/p", kind=FineKind.OVERDUE, amount=Decimal("3"), currency="RUB", now=later,
                        actor="system", loan=loan.name)  # fmt: skip
-    loan.return_copy(now=later, fine=fine, zone=UTC)
+    loan.return_copy(now=later, fine=fine, zone=UTC, closed=NO_CLOSED_DAYS)
     fine.pay(Decimal("1"), now=later, actor="users/s")
     fine.waive("goodwill", now=later, actor="users/s")
     hold = Hold.place(patron="users/p", book="books/b", pickup_branch="", pickup_days=3, now=NOW)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.loans import (
     Loan,
     LoanDueSoon,
@@ -92,10 +93,10 @@ def test_overdue_days_count_whole_days_after_grace() -> None:
     assert due is not None
     assert not loan.is_overdue(due) and loan.days_past_due(due, UTC) == 0
     assert loan.is_overdue(due + timedelta(hours=1)) and loan.days_past_due(due + timedelta(hours=1), UTC) == 1
-    assert loan.overdue_days(due + timedelta(hours=1), UTC) == 0  # within the grace days
-    assert loan.overdue_days(due + 3 * DAY, UTC) == 1
-    assert loan.overdue_fine(due + 3 * DAY, UTC) == Decimal("0.50")
-    assert loan.overdue_fine(due + 30 * DAY, UTC) == Decimal("2.00")
+    assert loan.overdue_days(due + timedelta(hours=1), UTC, closed=NO_CLOSED_DAYS) == 0  # within the grace days
+    assert loan.overdue_days(due + 3 * DAY, UTC, closed=NO_CLOSED_DAYS) == 1
+    assert loan.overdue_fine(due + 3 * DAY, UTC, closed=NO_CLOSED_DAYS) == Decimal("0.50")
+    assert loan.overdue_fine(due + 30 * DAY, UTC, closed=NO_CLOSED_DAYS) == Decimal("2.00")
 
 
 def test_renewal_extends_from_the_due_date_and_counts() -> None:
@@ -139,10 +140,10 @@ def test_renewal_is_refused_at_the_hard_due_date() -> None:
 
 def test_returning_twice_is_refused() -> None:
     loan = active_loan()
-    loan.return_copy(now=NOW + DAY, fine=None, zone=UTC)
+    loan.return_copy(now=NOW + DAY, fine=None, zone=UTC, closed=NO_CLOSED_DAYS)
     assert isinstance(loan.events[-1], LoanReturned)
     with pytest.raises(FailedPrecondition) as twice:
-        loan.return_copy(now=NOW + DAY, fine=None, zone=UTC)
+        loan.return_copy(now=NOW + DAY, fine=None, zone=UTC, closed=NO_CLOSED_DAYS)
     assert twice.value.reason == "LOAN_ALREADY_RETURNED"
 
 
