@@ -268,9 +268,10 @@ async def send_reminders(
     async with uow:
         if not await uow.lead("loan reminders"):
             return
+        closed = await uow.closed_days.in_force()  # once for the pass: an overdue notice's loan shows its fine's days
         for loan in await uow.loans.needing_reminder(now):
             announced = len(loan.events)
-            if loan.remind(now, policy.reminders, policy.time_zone):
+            if loan.remind(now, policy.reminders, policy.time_zone, closed=closed):
                 report.reminders_sent += len(loan.events) - announced
                 await uow.loans.save(loan)
         if not dry_run:

@@ -66,6 +66,8 @@ class LoanOverdue(DomainEvent):
     overdue_days: int
     step: int = 1
     """Which reminder of the schedule this is: 1 for the first."""
+    chargeable_days: int = 0
+    """The days its fine charges then (open days, after grace; `overdue_days` are calendar days)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -312,7 +314,7 @@ class Loan(Versioned):
         self._touch(now)
         self.events.append(LoanReturned(occurred_at=now, loan=self, overdue_days=0, fine=None))
 
-    def remind(self, now: datetime, schedule: ReminderSchedule, zone: tzinfo) -> bool:
+    def remind(self, now: datetime, schedule: ReminderSchedule, zone: tzinfo, *, closed: ClosedDays) -> bool:
         """Announce the latest step of the schedule that has come and was not announced (steps missed while
         nobody looked are not announced late, one after another; nor those that had come before the pass was
         due to look, i.e. before the due date was set); a due-soon step only before the due time. False when
@@ -327,7 +329,7 @@ class Loan(Versioned):
         if step > max(self.reminders_sent, passed):
             overdue = schedule.is_overdue_step(step)
             if overdue or now < self.due_at:
-                self.events.append(self._reminder(step, now, zone, overdue=overdue))
+                self.events.append(self._reminder(step, now, zone, closed, overdue=overdue))
         self.reminders_sent = max(self.reminders_sent, passed, step)
         self.next_reminder_at = schedule.moment(self.due_at, self.reminders_sent + 1)
         if (self.reminders_sent, self.next_reminder_at) == before:
@@ -335,11 +337,13 @@ class Loan(Versioned):
         self._touch(now)
         return True
 
-    def _reminder(self, step: int, now: datetime, zone: tzinfo, *, overdue: bool) -> DomainEvent:
+    def _reminder(self, step: int, now: datetime, zone: tzinfo, closed: ClosedDays, *, overdue: bool) -> DomainEvent:
         event_id = reminder_event_id(self.id, self.renewal_count, step)
         if overdue:
-            days = self.days_past_due(now, zone)
-            return LoanOverdue(occurred_at=now, event_id=event_id, loan=self, overdue_days=days, step=step)
+            days, charged = self.days_past_due(now, zone), self.overdue_days(now, zone, closed=closed)
+            return LoanOverdue(
+                occurred_at=now, event_id=event_id, loan=self, overdue_days=days, step=step, chargeable_days=charged
+            )
         renewable = self.renewable(zone)
         return LoanDueSoon(occurred_at=now, event_id=event_id, loan=self, step=step, renewable=renewable)
 

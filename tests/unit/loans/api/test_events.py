@@ -31,10 +31,10 @@ def every_event() -> list[DomainEvent]:
     copy = CopyInfo("books/b/copies/c", "books/b", "B1", "BOOK", "ON_LOAN")
     loan.activate(copy, rule=rule, book_title="Dead Souls", now=NOW, zone=UTC)
     schedule = ReminderSchedule.of_days(DEFAULT_DAYS)
-    loan.remind(loan.due_at - timedelta(days=1), schedule, UTC)  # type: ignore[operator]
+    loan.remind(loan.due_at - timedelta(days=1), schedule, UTC, closed=NO_CLOSED_DAYS)  # type: ignore[operator]
     loan.renew(now=NOW, others_waiting=False, zone=UTC)
     later = loan.due_at + timedelta(days=3)  # type: ignore[operator]
-    loan.remind(later, schedule, UTC)
+    loan.remind(later, schedule, UTC, closed=NO_CLOSED_DAYS)
     fine = Fine.assess(patron="users/p", kind=FineKind.OVERDUE, amount=Decimal("3"), currency="RUB", now=later,
                        actor="system", loan=loan.name)  # fmt: skip
     loan.return_copy(now=later, fine=fine, zone=UTC, closed=NO_CLOSED_DAYS)

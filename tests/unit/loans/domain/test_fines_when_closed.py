@@ -9,10 +9,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from athenaeum.loans.v1 import events_pb2
+from services.loans.api import events
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.calendar import NO_CLOSED_DAYS, open_days_late
-from services.loans.domain.loans import Loan, LoanReturned
+from services.loans.domain.loans import Loan, LoanOverdue, LoanReturned
 from services.loans.domain.losses import begin_declaring_lost, declare_lost
+from services.loans.domain.reminders import ReminderSchedule
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.clock import end_of_day
 from services.support.runtime.errors import FailedPrecondition
@@ -113,3 +116,12 @@ def test_a_due_time_within_its_day_makes_the_rest_of_it_the_first_open_day_late(
     evening = datetime(2026, 12, 18, 18, 0, tzinfo=NEW_YORK)
     assert open_days_late(due, evening, NEW_YORK, NO_CLOSED_DAYS) == 1
     assert open_days_late(due, evening, NEW_YORK, frozenset({FRIDAY})) == 0
+
+
+def test_an_overdue_notice_carries_calendar_days_and_the_fines_open_days() -> None:
+    loan = lent()
+    loan.remind(MONDAY_OPENING, ReminderSchedule.of_days((1,)), NEW_YORK, closed=WEEKEND)
+    event = loan.events[-1]
+    assert isinstance(event, LoanOverdue) and (event.overdue_days, event.chargeable_days) == (3, 1)
+    payload = events_pb2.LoanOverdue.FromString(events.encoder(NEW_YORK)(event).payload)
+    assert (payload.overdue_days, payload.loan.overdue_days) == (3, 1)

@@ -81,7 +81,9 @@ def test_a_grace_day_covers_the_whole_first_library_day_after_the_clocks_go_back
 
 def test_an_overdue_reminder_counts_library_days() -> None:
     loan = loan_due_on(date(2026, 10, 31), NEW_YORK)
-    loan.remind(local(NEW_YORK, 2026, 11, 1, 23, 30), ReminderSchedule.of_days((-3, 1)), NEW_YORK)
+    loan.remind(
+        local(NEW_YORK, 2026, 11, 1, 23, 30), ReminderSchedule.of_days((-3, 1)), NEW_YORK, closed=NO_CLOSED_DAYS
+    )
     assert [getattr(event, "overdue_days", None) for event in loan.events[-1:]] == [1]
 
 
@@ -172,6 +174,6 @@ def test_a_loan_capped_by_a_hard_due_date_is_not_overdue_that_evening_nor_renewa
         not loan.is_overdue(in_the_evening) and loan.overdue_days(in_the_evening, SANTIAGO, closed=NO_CLOSED_DAYS) == 0
     )
     assert not loan.renewable(SANTIAGO)
-    loan.remind(in_the_evening, ReminderSchedule.of_days((-0.5, 1)), SANTIAGO)
+    loan.remind(in_the_evening, ReminderSchedule.of_days((-0.5, 1)), SANTIAGO, closed=NO_CLOSED_DAYS)
     (due_soon,) = (event for event in loan.events if isinstance(event, LoanDueSoon))
     assert due_soon.renewable is False
