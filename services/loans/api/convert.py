@@ -8,6 +8,7 @@ from datetime import datetime, tzinfo
 
 from athenaeum.loans.v1 import resources_pb2
 from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.calendar import ClosedDays
 from services.loans.domain.fines import Fine, FineKind, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
@@ -33,8 +34,9 @@ _FINE_STATUS_OF = {wire: status for status, wire in _FINE_STATUS.items()}
 _FINE_KIND_OF = {wire: kind for kind, wire in _FINE_KIND.items()}
 
 
-def loan_to_proto(loan: Loan, *, now: datetime, zone: tzinfo) -> resources_pb2.Loan:
-    """The loan as of `now`, its overdue days counted in the library's time zone `zone`."""
+def loan_to_proto(loan: Loan, *, now: datetime, zone: tzinfo, closed: ClosedDays) -> resources_pb2.Loan:
+    """The loan as of `now`, its overdue days counted in the library's time zone `zone`, on the days it is not
+    `closed` (a returned loan's: as counted at its return)."""
     return resources_pb2.Loan(
         name=loan.name,
         patron=loan.patron,
@@ -50,7 +52,7 @@ def loan_to_proto(loan: Loan, *, now: datetime, zone: tzinfo) -> resources_pb2.L
         renewal_count=loan.renewal_count,
         max_renewals=loan.max_renewals,
         overdue=loan.is_overdue(now),
-        overdue_days=loan.overdue_days(now, zone),
+        overdue_days=loan.overdue_days(now, zone, closed=closed),
         circulation_rule=loan.rule,
         issued_by=loan.issued_by,
         update_time=timestamp(loan.updated_at),

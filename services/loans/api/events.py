@@ -19,6 +19,7 @@ from athenaeum.loans.v1 import events_pb2
 from services.loans.api.calendar_rpcs import closed_day_to_proto
 from services.loans.api.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
 from services.loans.domain import calendar, fines, holds, loans, losses, rules, unrecorded
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.money import money
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.outbox import OutboxMessage
@@ -27,7 +28,15 @@ from services.support.runtime.wire import outbox_message, timestamp
 
 
 def _loan(event: Any, zone: tzinfo) -> dict[str, Any]:
-    return {"loan": loan_to_proto(event.loan, now=event.occurred_at, zone=zone)}
+    # The encoder reads no calendar: the loan of every event but LoanOverdue (see `_overdue`) is not late then
+    # (issued, renewed, due soon), or returned (the count kept at its return) or lost (none).
+    return {"loan": loan_to_proto(event.loan, now=event.occurred_at, zone=zone, closed=NO_CLOSED_DAYS)}
+
+
+def _overdue(event: loans.LoanOverdue, zone: tzinfo) -> dict[str, Any]:
+    payload = _loan(event, zone)
+    payload["loan"].overdue_days = event.chargeable_days  # counted on the calendar by the reminder pass
+    return {**payload, "overdue_days": event.overdue_days, "step": event.step}
 
 
 def _returned(event: loans.LoanReturned, zone: tzinfo) -> dict[str, Any]:
@@ -60,10 +69,7 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
         lambda e, z: {**_loan(e, z), "previous_due_time": timestamp(e.previous_due_at)},
     ),
     loans.LoanDueSoon: (events_pb2.LoanDueSoon, lambda e, z: {**_loan(e, z), "step": e.step, "renewable": e.renewable}),
-    loans.LoanOverdue: (
-        events_pb2.LoanOverdue,
-        lambda e, z: {**_loan(e, z), "overdue_days": e.overdue_days, "step": e.step},
-    ),
+    loans.LoanOverdue: (events_pb2.LoanOverdue, _overdue),
     unrecorded.UnrecordedLoanReturned: (
         events_pb2.UnrecordedLoanReturned,
         lambda e, z: {**_loan(e, z), "returned_by": e.returned_by, "reason": e.reason},

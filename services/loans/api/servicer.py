@@ -64,8 +64,14 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
         self._reconcile = reconcile
         self._after_checkout = after_checkout
 
-    def _loan(self, loan: Loan) -> resources_pb2.Loan:
-        return loan_to_proto(loan, now=self._clock.now(), zone=self._borrowing.time_zone)
+    async def _loan(self, loan: Loan) -> resources_pb2.Loan:
+        return (await self._loans([loan]))[0]
+
+    async def _loans(self, loans: list[Loan]) -> list[resources_pb2.Loan]:
+        """As of now, their overdue days counted on the open days (the closed days read once, if one is late)."""
+        now = self._clock.now()
+        closed = await viewing.closed_days_for_answers(loans, uow=self._uow(), now=now)
+        return [loan_to_proto(loan, now=now, zone=self._borrowing.time_zone, closed=closed) for loan in loans]
 
     async def IssueLoan(self, request: loans_pb2.IssueLoanRequest, context: Context) -> resources_pb2.Loan:
         """Lends a copy to a patron (the saga)."""
@@ -86,12 +92,12 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             currency=self._currency,
             after_checkout=self._after_checkout,
         )
-        return self._loan(loan)
+        return await self._loan(loan)
 
     async def GetLoan(self, request: loans_pb2.GetLoanRequest, context: Context) -> resources_pb2.Loan:
         """Returns one loan."""
         command = viewing.GetLoan(LOAN.parse_id(request.name), current_actor())
-        return self._loan(await viewing.get_loan(command, uow=self._uow()))
+        return await self._loan(await viewing.get_loan(command, uow=self._uow()))
 
     async def ListLoans(self, request: loans_pb2.ListLoansRequest, context: Context) -> loans_pb2.ListLoansResponse:
         """Lists loans, newest first."""
@@ -106,7 +112,7 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
         )
         page = await viewing.list_loans(command, uow=self._uow(), clock=self._clock)
         return loans_pb2.ListLoansResponse(
-            loans=[self._loan(loan) for loan in page.items],
+            loans=await self._loans(page.items),
             next_page_token=page.next_page_token,
             total_size=page.total_size,
         )
@@ -129,7 +135,7 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             zone=self._borrowing.time_zone,
             saga_timeout=self._reconcile.saga_timeout,
         )
-        return self._loan(loan)
+        return await self._loan(loan)
 
     async def DeclareLoanLost(self, request: loans_pb2.DeclareLoanLostRequest, context: Context) -> resources_pb2.Loan:
         """Ends a loan whose copy will not come back, charging for it."""
@@ -148,7 +154,7 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             currency=self._currency,
             zone=self._borrowing.time_zone,
         )
-        return self._loan(loan)
+        return await self._loan(loan)
 
     async def RenewLoan(self, request: loans_pb2.RenewLoanRequest, context: Context) -> resources_pb2.Loan:
         """Extends the due time."""
@@ -156,7 +162,7 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
         renewed = await renewing.renew_loan(
             command, uow=self._uow(), clock=self._clock, users=self._users, policy=self._borrowing
         )
-        return self._loan(renewed)
+        return await self._loan(renewed)
 
     async def AssessFine(self, request: loans_pb2.AssessFineRequest, context: Context) -> resources_pb2.Fine:
         """Charges a patron by hand."""

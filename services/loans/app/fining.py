@@ -12,6 +12,7 @@ from services.loans.app.pages import newest_first_after
 from services.loans.app.peers import Users
 from services.loans.app.ports import FineFilter, LoansUnitOfWork, PageRequest
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
+from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays
 from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
 from services.loans.domain.loans import LOAN, Loan
 from services.loans.domain.money import parse_amount
@@ -170,13 +171,26 @@ async def list_fines(cmd: ListFines, *, uow: LoansUnitOfWork) -> FineListing:
     return FineListing(fines, outstanding)
 
 
+async def closed_days_for(loan: Loan, *, uow: LoansUnitOfWork, now: datetime) -> ClosedDays:
+    """Inside the caller's unit of work: the closed days a loan's overdue days skip at `now`, read (from the
+    cache, mostly) only when it is late then: a loan not late counts none, a returned one keeps its count."""
+    return await uow.closed_days.in_force() if loan.is_overdue(now) else NO_CLOSED_DAYS
+
+
 async def bring_overdue_fine_up_to_date(
-    uow: LoansUnitOfWork, loan: Loan, *, now: datetime, actor: str, currency: str, zone: tzinfo
+    uow: LoansUnitOfWork,
+    loan: Loan,
+    *,
+    now: datetime,
+    actor: str,
+    currency: str,
+    zone: tzinfo,
+    closed: ClosedDays,
 ) -> tuple[Fine | None, bool]:
     """Inside the caller's transaction: create the loan's overdue fine, or grow it to what the loan's terms
-    say it is worth now (its days counted in the library's time zone `zone`); returns the fine (if any) and
-    whether it changed."""
-    amount = loan.overdue_fine(now, zone)
+    say it is worth now (its days counted in the library's time zone `zone`, on the days it is not `closed`);
+    returns the fine (if any) and whether it changed."""
+    amount = loan.overdue_fine(now, zone, closed=closed)
     fine = await uow.fines.overdue_fine_of(loan.name)
     if fine is not None:
         grew = fine.accrue_to(amount, now=now, actor=actor or "system")

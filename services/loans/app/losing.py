@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
-from services.loans.app.fining import bring_overdue_fine_up_to_date
+from services.loans.app.fining import bring_overdue_fine_up_to_date, closed_days_for
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.receiving import shelve_checked_in, trap_at_desk
@@ -122,7 +122,10 @@ async def finish_declaring_lost(
 ) -> None:
     """Inside the caller's transaction: the overdue fine brought up to `now`, the LOST_ITEM fine assessed, the
     loan ended LOST (the reconciler passes the note's time: the patron is not charged for the delay)."""
-    overdue, _ = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor=actor, currency=currency, zone=zone)
+    closed = await closed_days_for(loan, uow=uow, now=now)
+    overdue, _ = await bring_overdue_fine_up_to_date(
+        uow, loan, now=now, actor=actor, currency=currency, zone=zone, closed=closed
+    )
     charge = None
     if loan.lost_fee is not None and loan.lost_fee > ZERO:
         charge = Fine.assess(

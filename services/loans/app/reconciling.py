@@ -244,13 +244,15 @@ async def _settle_return(
 async def bring_overdues_up_to_date(
     report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, currency: str, zone: tzinfo, dry_run: bool
 ) -> None:
-    """Every overdue loan's fine grows to what its terms say it is worth today (the library's day)."""
+    """Every overdue loan's fine grows to what its terms say it is worth today (the library's day), counting
+    the days it was open."""
     now = clock.now()
     async with uow:
+        closed = await uow.closed_days.in_force()  # once for the pass: no read per loan
         for loan in await uow.loans.active_due_before(now):
             report.overdue_loans += 1
             _, changed = await bring_overdue_fine_up_to_date(
-                uow, loan, now=now, actor="system", currency=currency, zone=zone
+                uow, loan, now=now, actor="system", currency=currency, zone=zone, closed=closed
             )
             report.fines_assessed += changed
         if not dry_run:
@@ -266,9 +268,10 @@ async def send_reminders(
     async with uow:
         if not await uow.lead("loan reminders"):
             return
+        closed = await uow.closed_days.in_force()  # once for the pass: an overdue notice's loan shows its fine's days
         for loan in await uow.loans.needing_reminder(now):
             announced = len(loan.events)
-            if loan.remind(now, policy.reminders, policy.time_zone):
+            if loan.remind(now, policy.reminders, policy.time_zone, closed=closed):
                 report.reminders_sent += len(loan.events) - announced
                 await uow.loans.save(loan)
         if not dry_run:

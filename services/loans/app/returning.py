@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from functools import partial
 
-from services.loans.app.fining import bring_overdue_fine_up_to_date
+from services.loans.app.fining import bring_overdue_fine_up_to_date, closed_days_for
 from services.loans.app.peers import COPY_ON_ANOTHER_LOAN, Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.saga import SAGA_TIMEOUT, LoanOfStep, known_then_read
@@ -231,12 +231,16 @@ async def _close_unless_fined(
     event and the request's record in one write. None, with nothing written, when the loan has an overdue fine
     recorded or changed since the note (the transaction of `_close` then settles it)."""
     now = clock.now()
-    if shelved_for or noted.overdue_fine(now, zone) > 0:
+    if shelved_for:
+        return None
+    async with uow.reading():  # no round trip unless late, and the closed days not cached
+        closed = await closed_days_for(noted, uow=uow, now=now)
+    if noted.overdue_fine(now, zone, closed=closed) > 0:
         return None
     loan = replace(noted, events=[])  # the note's loan stays as committed, for `_close` if this writes nothing
     async with uow.single_write():
         await uow.requests.remember(cmd.request_id, "ReturnLoan", loan.name)  # before the write, which carries it
-        loan.return_copy(now=now, fine=None, zone=zone)
+        loan.return_copy(now=now, fine=None, zone=zone, closed=closed)
         if not await uow.loans.close_unless_fined(loan):
             return None
         await uow.commit()
@@ -291,8 +295,11 @@ async def close_loan(
     loan: Loan, *, now: datetime, uow: LoansUnitOfWork, actor: str, currency: str, zone: tzinfo
 ) -> None:
     """The loan ends at `now`, its overdue fine brought up to that day (inside the caller's transaction)."""
-    fine, _ = await bring_overdue_fine_up_to_date(uow, loan, now=now, actor=actor, currency=currency, zone=zone)
-    loan.return_copy(now=now, fine=fine, zone=zone)
+    closed = await closed_days_for(loan, uow=uow, now=now)
+    fine, _ = await bring_overdue_fine_up_to_date(
+        uow, loan, now=now, actor=actor, currency=currency, zone=zone, closed=closed
+    )
+    loan.return_copy(now=now, fine=fine, zone=zone, closed=closed)
     await uow.loans.save(loan)
 
 

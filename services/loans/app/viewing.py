@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from services.loans.app.pages import newest_first_after
 from services.loans.app.ports import LoanFilter, LoansUnitOfWork, PageRequest
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
+from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays
 from services.loans.domain.loans import Loan, LoanStatus, visible
 from services.support.runtime.clock import Clock
 from services.support.runtime.pagination import fingerprint, page_size
@@ -49,3 +52,12 @@ async def list_loans(cmd: ListLoans, *, uow: LoansUnitOfWork, clock: Clock) -> P
     where = LoanFilter(patron=patron, status=cmd.status, overdue_only=cmd.overdue_only, book=cmd.book)
     async with uow:
         return await uow.loans.list_newest_first(where, now=clock.now(), page=page)
+
+
+async def closed_days_for_answers(loans: Sequence[Loan], *, uow: LoansUnitOfWork, now: datetime) -> ClosedDays:
+    """The closed days the overdue days shown for `loans` at `now` skip: read (from the cache, mostly) once, and
+    only when one of them is late (a returned loan shows the count made at its return)."""
+    if not any(loan.is_overdue(now) for loan in loans):
+        return NO_CLOSED_DAYS
+    async with uow.reading():
+        return await uow.closed_days.in_force()

@@ -2,7 +2,10 @@
 
 A loan, a renewal or a READY hold's pickup deadline that would end on a closed day ends at the end of the next
 open day instead: the reader could not bring the book back, or collect it, on a day the doors stay shut. One
-calendar for the whole library, in its time zone. Overdue days and fines still count every day of the calendar.
+calendar for the whole library, in its time zone. Nor is a reader fined for the days the library is closed
+(Koha's noFinesWhenClosed, Evergreen's charge_when_closed=false): the chargeable overdue days, grace days
+included, are the open days after the due date's. The days past due the reminders step by ("3 days overdue")
+stay calendar days.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 
-from services.loans.domain.periods import MAX_PERIOD_DAYS
+from services.loans.domain.periods import MAX_PERIOD_DAYS, date_in
 from services.support.runtime.clock import end_of_day
 from services.support.runtime.errors import FieldViolation, InvalidArgument, NotFound, collect_violations
 from services.support.runtime.events import DomainEvent
@@ -47,6 +50,31 @@ def end_of_open_day_after(start: datetime, days: int, zone: tzinfo, closed: Clos
     the end of the next open day when the library is closed that day."""
     day = start.astimezone(zone).date() + timedelta(days=min(days, MAX_PERIOD_DAYS))
     return end_of_day(next_open_day(day, closed) if closed else day, zone)
+
+
+def open_days_late(due_at: datetime, at: datetime, zone: tzinfo, closed: ClosedDays) -> int:
+    """The library's open days begun since `due_at` by `at` (dates in `zone`): those after the due date's day up
+    to `at`'s that it is not `closed`. A due time within its day (a hard due date kept to the instant) makes the
+    rest of that day the first, when the library is open then. None before the due time."""
+    if at <= due_at:
+        return 0
+    due_day, day = date_in(due_at, zone), date_in(at, zone)
+    days = (day - due_day).days
+    if days <= 0:
+        return 0 if due_day in closed else 1
+    return days - _closed_after(due_day, days, closed)
+
+
+def _closed_after(first: date, days: int, closed: ClosedDays) -> int:
+    """How many of the `days` days after `first` are `closed`: a set intersection over the shorter side, the
+    loan's late days (at most MAX_PERIOD_DAYS) or the calendar's closed days, whichever is fewer."""
+    days = min(days, MAX_PERIOD_DAYS)
+    if not closed:
+        return 0
+    if len(closed) <= days:
+        last = first + timedelta(days=days)
+        return sum(1 for day in closed if first < day <= last)
+    return sum(1 for offset in range(1, days + 1) if first + timedelta(days=offset) in closed)
 
 
 def parse_date(text: str, *, field: str) -> date:

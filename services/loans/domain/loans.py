@@ -15,7 +15,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays
+from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, open_days_late
 from services.loans.domain.fines import Fine
 from services.loans.domain.money import ZERO
 from services.loans.domain.periods import days_between
@@ -66,6 +66,8 @@ class LoanOverdue(DomainEvent):
     overdue_days: int
     step: int = 1
     """Which reminder of the schedule this is: 1 for the first."""
+    chargeable_days: int = 0
+    """The days its fine charges then (open days, after grace; `overdue_days` are calendar days)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -213,7 +215,8 @@ class Loan(Versioned):
         (it ends at the due time), one from the next midnight there, two from the one after, however long
         those days are. At least one as soon as the loan is overdue, so that "overdue" (which blocks
         borrowing) and the fine's count of days agree: a due time within its day (a hard due date kept to
-        the instant, before it was moved to the end of its day) makes the rest of that day the first."""
+        the instant, before it was moved to the end of its day) makes the rest of that day the first. Calendar
+        days, closed ones too: the reminders' steps ("3 days overdue"); a fine counts open days (`overdue_days`)."""
         return self._days_late(now, zone) if self.status == LoanStatus.ACTIVE else 0
 
     def _days_late(self, at: datetime, zone: tzinfo) -> int:
@@ -224,20 +227,23 @@ class Loan(Versioned):
     def is_overdue(self, now: datetime) -> bool:
         return self.status == LoanStatus.ACTIVE and self.due_at is not None and now > self.due_at
 
-    def overdue_days(self, now: datetime, zone: tzinfo) -> int:
-        """The library's days past due after the grace days: the days a fine is charged for. For a returned
-        loan, those it was overdue when it came back; none for a lost one (its fine is frozen, `fine`)."""
+    def overdue_days(self, now: datetime, zone: tzinfo, *, closed: ClosedDays) -> int:
+        """The library's open days past due (none counted on a day it is `closed`) after the grace days, open
+        days too: the days a fine is charged for. For a returned loan, those it was overdue when it came back (a
+        day closed since does not rewrite them); none for a lost one (its fine is frozen, `fine`)."""
         if self.status == LoanStatus.RETURNED and self.returned_overdue_days is not None:
             return self.returned_overdue_days
-        if self.status == LoanStatus.RETURNED:  # returned before its count was kept: counted from its return
+        if self.status == LoanStatus.RETURNED:  # returned before its count was kept: its fine counted every day
             late = self._days_late(self.returned_at, zone) if self.returned_at else 0
+        elif self.status == LoanStatus.ACTIVE and self.due_at is not None:
+            late = open_days_late(self.due_at, now, zone, closed)
         else:
-            late = self.days_past_due(now, zone)
+            late = 0
         grace = self.terms.grace_days if self.terms else 0
         return max(late - grace, 0)
 
-    def overdue_fine(self, now: datetime, zone: tzinfo) -> Decimal:
-        return self.terms.overdue_fine(self.overdue_days(now, zone)) if self.terms else ZERO
+    def overdue_fine(self, now: datetime, zone: tzinfo, *, closed: ClosedDays) -> Decimal:
+        return self.terms.overdue_fine(self.overdue_days(now, zone, closed=closed)) if self.terms else ZERO
 
     def renew(self, *, now: datetime, others_waiting: bool, zone: tzinfo, closed: ClosedDays = NO_CLOSED_DAYS) -> None:
         """Extend by the renewal period from the current due date (Koha's default base), within the rule's
@@ -250,7 +256,7 @@ class Loan(Versioned):
                 f"{self.name} was renewed {self.renewal_count} time(s), the limit is {terms.max_renewals}",
                 reason="RENEWAL_LIMIT_REACHED",
             )
-        if self.overdue_days(now, zone) > 0:
+        if self.overdue_days(now, zone, closed=closed) > 0:
             raise FailedPrecondition(f"{self.name} is overdue; return it first", reason="LOAN_OVERDUE")
         if others_waiting:
             raise FailedPrecondition("other patrons are waiting for this book", reason="HOLDS_WAITING")
@@ -284,11 +290,12 @@ class Loan(Versioned):
         self.lost_fee, self.lost_reason = None, ""
         self._touch(now)
 
-    def return_copy(self, *, now: datetime, fine: Fine | None, zone: tzinfo) -> None:
+    def return_copy(self, *, now: datetime, fine: Fine | None, zone: tzinfo, closed: ClosedDays) -> None:
+        """Back at `now`: its overdue days counted then, on the calendar as it is (`closed`), and kept."""
         if self.status == LoanStatus.RETURNED:
             raise FailedPrecondition(f"{self.name} was already returned", reason="LOAN_ALREADY_RETURNED")
         self.ensure_active()
-        overdue_days = self.overdue_days(now, zone)
+        overdue_days = self.overdue_days(now, zone, closed=closed)
         self.status = LoanStatus.RETURNED
         self.returned_at = now
         self.returned_overdue_days = overdue_days
@@ -307,7 +314,7 @@ class Loan(Versioned):
         self._touch(now)
         self.events.append(LoanReturned(occurred_at=now, loan=self, overdue_days=0, fine=None))
 
-    def remind(self, now: datetime, schedule: ReminderSchedule, zone: tzinfo) -> bool:
+    def remind(self, now: datetime, schedule: ReminderSchedule, zone: tzinfo, *, closed: ClosedDays) -> bool:
         """Announce the latest step of the schedule that has come and was not announced (steps missed while
         nobody looked are not announced late, one after another; nor those that had come before the pass was
         due to look, i.e. before the due date was set); a due-soon step only before the due time. False when
@@ -322,7 +329,7 @@ class Loan(Versioned):
         if step > max(self.reminders_sent, passed):
             overdue = schedule.is_overdue_step(step)
             if overdue or now < self.due_at:
-                self.events.append(self._reminder(step, now, zone, overdue=overdue))
+                self.events.append(self._reminder(step, now, zone, closed, overdue=overdue))
         self.reminders_sent = max(self.reminders_sent, passed, step)
         self.next_reminder_at = schedule.moment(self.due_at, self.reminders_sent + 1)
         if (self.reminders_sent, self.next_reminder_at) == before:
@@ -330,11 +337,13 @@ class Loan(Versioned):
         self._touch(now)
         return True
 
-    def _reminder(self, step: int, now: datetime, zone: tzinfo, *, overdue: bool) -> DomainEvent:
+    def _reminder(self, step: int, now: datetime, zone: tzinfo, closed: ClosedDays, *, overdue: bool) -> DomainEvent:
         event_id = reminder_event_id(self.id, self.renewal_count, step)
         if overdue:
-            days = self.days_past_due(now, zone)
-            return LoanOverdue(occurred_at=now, event_id=event_id, loan=self, overdue_days=days, step=step)
+            days, charged = self.days_past_due(now, zone), self.overdue_days(now, zone, closed=closed)
+            return LoanOverdue(
+                occurred_at=now, event_id=event_id, loan=self, overdue_days=days, step=step, chargeable_days=charged
+            )
         renewable = self.renewable(zone)
         return LoanDueSoon(occurred_at=now, event_id=event_id, loan=self, step=step, renewable=renewable)
 

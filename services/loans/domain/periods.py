@@ -28,10 +28,10 @@ def days_between(earlier: datetime, later: datetime, zone: tzinfo) -> int:
     """How many of the library's days have begun after the day of `earlier` by `later`: the difference of
     their dates in `zone`, not of 24-hour blocks (which, after the clocks go back, counted a day that had not
     begun for every hour before midnight, and after they go forward missed one)."""
-    return (_date_in(later, zone) - _date_in(earlier, zone)).days
+    return (date_in(later, zone) - date_in(earlier, zone)).days
 
 
-def _date_in(instant: datetime, zone: tzinfo) -> date:
+def date_in(instant: datetime, zone: tzinfo) -> date:
     """The date of `instant` in `zone`; its UTC date within hours of the calendar's ends (year 1, as a hard due
     date stored before they were checked gave), where the local one is out of its range."""
     try:

@@ -18,6 +18,7 @@ from athenaeum.loans.v1 import events_pb2
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.data.tables import loans
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.fines import Fine, FineKind
 from services.loans.domain.loans import Loan, LoanStatus
 from services.support.runtime.idempotency import REQUESTS
@@ -56,7 +57,7 @@ async def _fined(world: World, loan: Loan) -> Fine:
 async def _close(world: World, loan: Loan, request_id: uuid.UUID) -> bool:
     async with world.uow().single_write() as uow:
         await uow.requests.remember(request_id, "ReturnLoan", loan.name)
-        loan.return_copy(now=world.clock.now(), fine=None, zone=UTC)
+        loan.return_copy(now=world.clock.now(), fine=None, zone=UTC, closed=NO_CLOSED_DAYS)
         closed = await uow.loans.close_unless_fined(loan)
         await uow.commit()
     return closed

@@ -17,6 +17,7 @@ from services.loans.app.fining import ListFines, PayFine, WaiveFine, list_fines,
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.data.tables import fines, loans
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.fines import Fine, FineStatus
 from services.loans.domain.loans import Loan
 from services.support.runtime.errors import FailedPrecondition
@@ -51,7 +52,10 @@ async def test_the_days_after_a_waiver_are_owed_and_counted_against_the_fine_lim
     returned = await world.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
     async with world.uow() as uow:
         stored = await uow.loans.get(returned.id)
-    assert (stored.overdue_days(world.clock.now() + 30 * DAY, world.policy.time_zone), stored.fine) == (16, fine.name)
+    assert (
+        stored.overdue_days(world.clock.now() + 30 * DAY, world.policy.time_zone, closed=NO_CLOSED_DAYS),
+        stored.fine,
+    ) == (16, fine.name)
     book, _ = world.catalog.add_book()
     await world.set_default_rule(max_outstanding_fines=Decimal("0.90"))  # owes 1.00 (1.60 less 0.60 forgiven)
     with pytest.raises(FailedPrecondition) as refused:
@@ -82,7 +86,10 @@ async def test_migration_0010_keeps_what_earlier_waivers_forgave_and_names_retur
         assert await world.scalar(sa.select(loans.c.fine).where(loans.c.id == loan.id)) == named
     async with world.uow() as uow:
         legacy = await uow.loans.get(back.id)
-    assert legacy.returned_overdue_days is None and legacy.overdue_days(world.clock.now(), world.policy.time_zone) == 6
+    assert (
+        legacy.returned_overdue_days is None
+        and legacy.overdue_days(world.clock.now(), world.policy.time_zone, closed=NO_CLOSED_DAYS) == 6
+    )
     world.clock.advance(10 * DAY)  # the loan still out owes the days after the waiver
     await world.reconcile()
     async with world.uow() as uow:

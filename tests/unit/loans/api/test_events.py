@@ -11,7 +11,7 @@ import pytest
 from athenaeum.loans.v1 import events_pb2, resources_pb2
 from services.loans.api import events
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.calendar import ClosedDay
+from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDay
 from services.loans.domain.fines import Fine, FineKind
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
@@ -31,13 +31,13 @@ def every_event() -> list[DomainEvent]:
     copy = CopyInfo("books/b/copies/c", "books/b", "B1", "BOOK", "ON_LOAN")
     loan.activate(copy, rule=rule, book_title="Dead Souls", now=NOW, zone=UTC)
     schedule = ReminderSchedule.of_days(DEFAULT_DAYS)
-    loan.remind(loan.due_at - timedelta(days=1), schedule, UTC)  # type: ignore[operator]
+    loan.remind(loan.due_at - timedelta(days=1), schedule, UTC, closed=NO_CLOSED_DAYS)  # type: ignore[operator]
     loan.renew(now=NOW, others_waiting=False, zone=UTC)
     later = loan.due_at + timedelta(days=3)  # type: ignore[operator]
-    loan.remind(later, schedule, UTC)
+    loan.remind(later, schedule, UTC, closed=NO_CLOSED_DAYS)
     fine = Fine.assess(patron="users/p", kind=FineKind.OVERDUE, amount=Decimal("3"), currency="RUB", now=later,
                        actor="system", loan=loan.name)  # fmt: skip
-    loan.return_copy(now=later, fine=fine, zone=UTC)
+    loan.return_copy(now=later, fine=fine, zone=UTC, closed=NO_CLOSED_DAYS)
     fine.pay(Decimal("1"), now=later, actor="users/s")
     fine.waive("goodwill", now=later, actor="users/s")
     hold = Hold.place(patron="users/p", book="books/b", pickup_branch="", pickup_days=3, now=NOW)

@@ -13,6 +13,7 @@ from services.loans.api.convert import loan_to_proto
 from services.loans.app.fining import WaiveFine, waive_fine
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.fines import Fine, FineStatus
 from services.loans.domain.loans import Loan
 from services.support.runtime.errors import FailedPrecondition
@@ -53,7 +54,7 @@ async def test_the_days_after_a_waiver_are_charged_by_the_return(
     assert fine.status == FineStatus.OUTSTANDING and list(db.fines) == [waived.id]
     kinds = [(e.kind, e.amount, e.actor) for e in db.fine_entries[fine.id]]
     assert ("WAIVER", Decimal("0.60"), DESK.user) in kinds and kinds[-1][:2] == ("ACCRUED", Decimal("1.00"))
-    answer = loan_to_proto(returned, now=desk.clock.now() + 5 * DAY, zone=desk.policy.time_zone)
+    answer = loan_to_proto(returned, now=desk.clock.now() + 5 * DAY, zone=desk.policy.time_zone, closed=NO_CLOSED_DAYS)
     assert (answer.overdue_days, answer.overdue, answer.fine) == (16, False, fine.name)
 
 

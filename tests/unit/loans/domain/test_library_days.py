@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan, LoanDueSoon
 from services.loans.domain.reminders import ReminderSchedule
@@ -65,22 +66,24 @@ def test_overdue_days_are_the_library_days_begun_since_the_due_day_whatever_thei
     loan = loan_due_on(due_day, zone, fine_per_day=Decimal("0.10"))
     assert loan.due_at is not None and loan.due_at.astimezone(zone).date() == due_day
     assert loan.days_past_due(returned, zone) == days
-    assert loan.overdue_fine(returned, zone) == Decimal("0.10") * days
-    loan.return_copy(now=returned, fine=None, zone=zone)
+    assert loan.overdue_fine(returned, zone, closed=NO_CLOSED_DAYS) == Decimal("0.10") * days
+    loan.return_copy(now=returned, fine=None, zone=zone, closed=NO_CLOSED_DAYS)
     assert loan.events[-1].overdue_days == days  # type: ignore[attr-defined]
 
 
 def test_a_grace_day_covers_the_whole_first_library_day_after_the_clocks_go_back() -> None:
     loan = loan_due_on(date(2027, 4, 3), AUCKLAND, grace_days=1, fine_per_day=Decimal("0.10"))
     sunday_evening = local(AUCKLAND, 2027, 4, 4, 23, 29)
-    assert loan.is_overdue(sunday_evening) and loan.overdue_days(sunday_evening, AUCKLAND) == 0
-    assert loan.overdue_fine(sunday_evening, AUCKLAND) == 0
+    assert loan.is_overdue(sunday_evening) and loan.overdue_days(sunday_evening, AUCKLAND, closed=NO_CLOSED_DAYS) == 0
+    assert loan.overdue_fine(sunday_evening, AUCKLAND, closed=NO_CLOSED_DAYS) == 0
     loan.renew(now=sunday_evening, others_waiting=False, zone=AUCKLAND)  # within its grace: still renewable
 
 
 def test_an_overdue_reminder_counts_library_days() -> None:
     loan = loan_due_on(date(2026, 10, 31), NEW_YORK)
-    loan.remind(local(NEW_YORK, 2026, 11, 1, 23, 30), ReminderSchedule.of_days((-3, 1)), NEW_YORK)
+    loan.remind(
+        local(NEW_YORK, 2026, 11, 1, 23, 30), ReminderSchedule.of_days((-3, 1)), NEW_YORK, closed=NO_CLOSED_DAYS
+    )
     assert [getattr(event, "overdue_days", None) for event in loan.events[-1:]] == [1]
 
 
@@ -115,7 +118,7 @@ def test_a_loan_due_where_summer_time_ends_at_midnight_is_in_time_for_the_whole_
     assert loan.due_at == datetime(2027, 4, 4, 3, 59, 59, tzinfo=UTC)
     evening = datetime(2027, 4, 4, 3, 29, tzinfo=UTC)  # 23:29 -04, the second time round
     assert evening.astimezone(SANTIAGO).date() == date(2027, 4, 3)
-    assert not loan.is_overdue(evening) and loan.overdue_fine(evening, SANTIAGO) == 0
+    assert not loan.is_overdue(evening) and loan.overdue_fine(evening, SANTIAGO, closed=NO_CLOSED_DAYS) == 0
 
 
 @pytest.mark.parametrize(
@@ -167,8 +170,10 @@ def test_a_loan_capped_by_a_hard_due_date_is_not_overdue_that_evening_nor_renewa
     rule = CirculationRule.create(RuleTerms("ADULT", "*", hard_due_at=HARD_DUE, max_renewals=2), now=issued)
     loan.activate(COPY, rule=rule, book_title="Time Book", now=issued, zone=SANTIAGO)
     in_the_evening = datetime(2027, 5, 11, 0, 30, tzinfo=UTC)
-    assert not loan.is_overdue(in_the_evening) and loan.overdue_days(in_the_evening, SANTIAGO) == 0
+    assert (
+        not loan.is_overdue(in_the_evening) and loan.overdue_days(in_the_evening, SANTIAGO, closed=NO_CLOSED_DAYS) == 0
+    )
     assert not loan.renewable(SANTIAGO)
-    loan.remind(in_the_evening, ReminderSchedule.of_days((-0.5, 1)), SANTIAGO)
+    loan.remind(in_the_evening, ReminderSchedule.of_days((-0.5, 1)), SANTIAGO, closed=NO_CLOSED_DAYS)
     (due_soon,) = (event for event in loan.events if isinstance(event, LoanDueSoon))
     assert due_soon.renewable is False

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.loans import (
     Loan,
     LoanDueSoon,
@@ -92,10 +93,10 @@ def test_overdue_days_count_whole_days_after_grace() -> None:
     assert due is not None
     assert not loan.is_overdue(due) and loan.days_past_due(due, UTC) == 0
     assert loan.is_overdue(due + timedelta(hours=1)) and loan.days_past_due(due + timedelta(hours=1), UTC) == 1
-    assert loan.overdue_days(due + timedelta(hours=1), UTC) == 0  # within the grace days
-    assert loan.overdue_days(due + 3 * DAY, UTC) == 1
-    assert loan.overdue_fine(due + 3 * DAY, UTC) == Decimal("0.50")
-    assert loan.overdue_fine(due + 30 * DAY, UTC) == Decimal("2.00")
+    assert loan.overdue_days(due + timedelta(hours=1), UTC, closed=NO_CLOSED_DAYS) == 0  # within the grace days
+    assert loan.overdue_days(due + 3 * DAY, UTC, closed=NO_CLOSED_DAYS) == 1
+    assert loan.overdue_fine(due + 3 * DAY, UTC, closed=NO_CLOSED_DAYS) == Decimal("0.50")
+    assert loan.overdue_fine(due + 30 * DAY, UTC, closed=NO_CLOSED_DAYS) == Decimal("2.00")
 
 
 def test_renewal_extends_from_the_due_date_and_counts() -> None:
@@ -139,10 +140,10 @@ def test_renewal_is_refused_at_the_hard_due_date() -> None:
 
 def test_returning_twice_is_refused() -> None:
     loan = active_loan()
-    loan.return_copy(now=NOW + DAY, fine=None, zone=UTC)
+    loan.return_copy(now=NOW + DAY, fine=None, zone=UTC, closed=NO_CLOSED_DAYS)
     assert isinstance(loan.events[-1], LoanReturned)
     with pytest.raises(FailedPrecondition) as twice:
-        loan.return_copy(now=NOW + DAY, fine=None, zone=UTC)
+        loan.return_copy(now=NOW + DAY, fine=None, zone=UTC, closed=NO_CLOSED_DAYS)
     assert twice.value.reason == "LOAN_ALREADY_RETURNED"
 
 
@@ -160,25 +161,25 @@ def test_each_step_of_the_reminder_schedule_is_announced_once() -> None:
     looks = [due - 4 * DAY, due - 3 * DAY, due - 2 * DAY, due - DAY / 2, due, due + DAY, due + DAY, due + 8 * DAY,
              due + 15 * DAY]  # fmt: skip
     for now in looks:
-        loan.remind(now, SCHEDULE, UTC)
+        loan.remind(now, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
     assert reminders(loan) == [("LoanDueSoon", 1), ("LoanDueSoon", 2), ("LoanOverdue", 3), ("LoanOverdue", 4),
                                ("LoanOverdue", 5)]  # fmt: skip
     assert loan.next_reminder_at is None
-    assert not loan.remind(due + 30 * DAY, SCHEDULE, UTC)
+    assert not loan.remind(due + 30 * DAY, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
 
 
 def test_a_reminder_says_when_the_loan_is_looked_at_next() -> None:
     loan = active_loan(loan_period_days=10)
     due = loan.due_at
     assert due is not None and loan.next_reminder_at == NOW  # the pass works the schedule out at once
-    assert loan.remind(NOW, SCHEDULE, UTC) and reminders(loan) == []
+    assert loan.remind(NOW, SCHEDULE, UTC, closed=NO_CLOSED_DAYS) and reminders(loan) == []
     assert loan.next_reminder_at == due - 3 * DAY
 
 
 def test_steps_missed_while_nobody_looked_are_not_announced_late() -> None:
     loan = active_loan(loan_period_days=10)
     assert loan.due_at is not None
-    loan.remind(loan.due_at + 9 * DAY, SCHEDULE, UTC)
+    loan.remind(loan.due_at + 9 * DAY, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
     assert reminders(loan) == [("LoanOverdue", 4)]
     assert [e.overdue_days for e in loan.events if isinstance(e, LoanOverdue)] == [9]
 
@@ -190,7 +191,7 @@ def test_a_loan_lent_for_less_than_the_first_steps_time_gets_one_due_soon_remind
     due = loan.due_at
     assert due == end_of(2)
     for now in (NOW, NOW + DAY, due - DAY / 2, due - DAY / 4, due, due + DAY):
-        loan.remind(now, SCHEDULE, UTC)
+        loan.remind(now, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
     assert reminders(loan) == [("LoanDueSoon", 2), ("LoanOverdue", 3)]
     (due_soon,) = (e for e in loan.events if isinstance(e, LoanDueSoon))
     assert due_soon.occurred_at == due - DAY / 2 < due
@@ -208,7 +209,7 @@ def test_a_due_soon_reminder_says_whether_a_renewal_could_extend_the_loan(terms,
     loan = active_loan(**terms)
     loan.renewal_count = renewed
     assert loan.due_at is not None
-    loan.remind(loan.due_at - DAY / 2, SCHEDULE, UTC)
+    loan.remind(loan.due_at - DAY / 2, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
     (due_soon,) = (e for e in loan.events if isinstance(e, LoanDueSoon))
     assert due_soon.renewable is renewable
 
@@ -217,10 +218,11 @@ def test_a_due_soon_step_that_comes_to_light_only_after_the_due_time_is_not_anno
     loan = active_loan(loan_period_days=10)
     due = loan.due_at
     assert due is not None
-    loan.remind(due - 3 * DAY, SCHEDULE, UTC)  # step 1; then nobody looked until past the due time
-    loan.remind(due + timedelta(seconds=30), SCHEDULE, UTC)
+    # step 1; then nobody looked until past the due time
+    loan.remind(due - 3 * DAY, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
+    loan.remind(due + timedelta(seconds=30), SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
     assert reminders(loan) == [("LoanDueSoon", 1)] and loan.next_reminder_at == due + DAY
-    loan.remind(due + DAY, SCHEDULE, UTC)
+    loan.remind(due + DAY, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
     assert reminders(loan) == [("LoanDueSoon", 1), ("LoanOverdue", 3)]
 
 
@@ -233,16 +235,16 @@ def test_a_loan_due_in_the_first_days_of_year_1_is_announced_overdue_not_an_over
     """Lent under a hard due date of 0001-01-03 before hard due dates were checked (the reconciler died here)."""
     loan = active_loan(loan_period_days=10)
     loan.due_at = datetime(1, 1, 3, tzinfo=UTC)
-    assert loan.remind(NOW, SCHEDULE, UTC)
+    assert loan.remind(NOW, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
     assert reminders(loan) == [("LoanOverdue", 5)] and loan.next_reminder_at is None
 
 
 def test_a_renewal_starts_the_schedule_again_with_new_event_ids() -> None:
     loan = active_loan(loan_period_days=10)
     assert loan.due_at is not None
-    loan.remind(loan.due_at - 3 * DAY, SCHEDULE, UTC)
+    loan.remind(loan.due_at - 3 * DAY, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
     loan.renew(now=loan.due_at - 2 * DAY, others_waiting=False, zone=UTC)
-    loan.remind(loan.due_at - 3 * DAY, SCHEDULE, UTC)
+    loan.remind(loan.due_at - 3 * DAY, SCHEDULE, UTC, closed=NO_CLOSED_DAYS)
     first, again = (e for e in loan.events if isinstance(e, LoanDueSoon))
     assert (first.step, again.step) == (1, 1) and first.event_id != again.event_id
     assert again.event_id == reminder_event_id(loan.id, 1, 1)  # the same announcement, the same id

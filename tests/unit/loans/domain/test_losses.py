@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.fines import Fine, FineKind, FineStatus
 from services.loans.domain.loans import LoanStatus, visible
 from services.loans.domain.losses import (
@@ -58,7 +59,11 @@ def test_a_declared_loan_ends_lost_visible_and_no_longer_overdue() -> None:
     charge = lost_item_fine()
     declare_lost(loan, now=now, lost_item_fine=charge, overdue_fine=None, actor="users/s")
     assert (loan.status, loan.returned_at, loan.lost_fine) == (LoanStatus.LOST, now, charge.name)
-    assert visible(loan) is loan and not loan.is_overdue(now + DAY) and loan.overdue_fine(now + DAY, UTC) == 0
+    assert (
+        visible(loan) is loan
+        and not loan.is_overdue(now + DAY)
+        and loan.overdue_fine(now + DAY, UTC, closed=NO_CLOSED_DAYS) == 0
+    )
     event = loan.events[-1]
     assert isinstance(event, LoanDeclaredLost) and (event.reason, event.declared_by) == ("gone", "users/s")
     with pytest.raises(FailedPrecondition) as again:

@@ -215,8 +215,9 @@ class Loan(_message.Message):
     """
     overdue_days: _builtins.int
     """The library's days begun since `due_time` (dates in its time zone, however long a change of summer time
-    makes them: one from the midnight after the due day), after grace days; 0 when not overdue. For a
-    RETURNED loan, the days it was overdue when it came back, as its overdue fine counted them (0: on time).
+    makes them: one from the midnight after the due day), after grace days; 0 when not overdue. Only the days
+    the library is open count (none for a closed day), grace days too: the days the overdue fine charges. For
+    a RETURNED loan, the days it was overdue when it came back, as its overdue fine counted them (0: on time).
     """
     circulation_rule: _builtins.str
     """"circulationRules/{rule}" that set the period and limits."""
@@ -340,7 +341,7 @@ class CirculationRule(_message.Message):
     fine_per_day: _builtins.str
     """Overdue fine per day, decimal string; "0" for none."""
     grace_days: _builtins.int
-    """Library days past due before fines start."""
+    """Library days past due before fines start (open days: a closed day is neither charged nor a grace day)."""
     fine_cap: _builtins.str
     """Most one loan's overdue fine can reach, decimal string; empty for no cap."""
     max_outstanding_fines: _builtins.str

@@ -302,7 +302,7 @@ export default {
   "rules.added": "Rule {rule} added.",
   "rules.deleted": "Rule {rule} deleted.",
   "closed_days.title": "Days the library is closed",
-  "closed_days.intro": "A loan or a hold pickup deadline that would end on a closed day ends at the end of the next open day. Loans already lent keep their due dates.",
+  "closed_days.intro": "A loan or a hold pickup deadline that would end on a closed day ends at the end of the next open day. Loans already lent keep their due dates. No overdue fine is charged for a closed day.",
   "closed_days.none": "No closed days ahead.",
   "closed_days.date": "Date",
   "closed_days.reason": "Reason",

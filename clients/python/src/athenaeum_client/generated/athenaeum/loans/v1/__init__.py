@@ -396,7 +396,7 @@ class CirculationRule(betterproto2.Message):
 
     grace_days: "int" = betterproto2.field(9, betterproto2.TYPE_INT32)
     """
-    Library days past due before fines start.
+    Library days past due before fines start (open days: a closed day is neither charged nor a grace day).
     """
 
     fine_cap: "str" = betterproto2.field(10, betterproto2.TYPE_STRING)
@@ -1810,8 +1810,9 @@ class Loan(betterproto2.Message):
     overdue_days: "int" = betterproto2.field(15, betterproto2.TYPE_INT32)
     """
     The library's days begun since `due_time` (dates in its time zone, however long a change of summer time
-    makes them: one from the midnight after the due day), after grace days; 0 when not overdue. For a
-    RETURNED loan, the days it was overdue when it came back, as its overdue fine counted them (0: on time).
+    makes them: one from the midnight after the due day), after grace days; 0 when not overdue. Only the days
+    the library is open count (none for a closed day), grace days too: the days the overdue fine charges. For
+    a RETURNED loan, the days it was overdue when it came back, as its overdue fine counted them (0: on time).
     """
 
     circulation_rule: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
