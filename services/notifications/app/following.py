@@ -14,6 +14,7 @@ from services.notifications.domain.follows import (
     MAX_FOLLOWED_AUTHORS,
     FollowedAuthor,
     already_following,
+    digests_of,
     too_many_follows,
 )
 from services.notifications.domain.recipients import USER, AccountStatus
@@ -97,10 +98,12 @@ async def list_followed_authors(cmd: ListFollowedAuthors, *, uow: NotificationsU
 
 
 async def unfollow_author(cmd: UnfollowAuthor, *, uow: NotificationsUnitOfWork) -> None:
-    """Stop following: books by the author added from now on are not announced to the reader."""
+    """Stop following: books by the author added from now on are not announced to the reader, nor those
+    gathered for a digest that has not gone yet."""
     _may_touch(cmd.viewer, cmd.user_id)
     async with uow:
         await uow.follows.remove(cmd.user_id, cmd.follow_id)
+        await uow.reminders.cancel_under(digests_of(cmd.user_id, cmd.follow_id))
         await uow.commit()
 
 

@@ -22,7 +22,7 @@ from services.notifications.app.ports import (
 from services.notifications.domain.delivery import RetryPolicy, SmsPolicy
 from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.notifications import Content, Notification
-from services.notifications.domain.occurrences import Intake, Occurrence
+from services.notifications.domain.occurrences import Intake, Occurrence, gathered
 from services.notifications.domain.recipients import Recipient, Route, routes
 from services.notifications.domain.templates import MAX_SMS_LENGTH, Template, template_id
 from services.notifications.domain.wording import FALLBACK_LOCALE, locale_of, words, zone_of
@@ -188,17 +188,23 @@ async def _keep_reminders(ready: Sequence[Intake], uow: NotificationsUnitOfWork)
 
 
 async def _not_told_before(ready: Sequence[Intake], uow: NotificationsUnitOfWork, taken: TakenIn) -> list[Occurrence]:
+    """Each step told once: an occurrence whose step was told already is dropped, or gathered into its step's
+    digest when it has one (a later book of the hour by a followed author), each item once."""
     occurrences = [o for intake in ready for o in intake.occurrences]
-    keys = [o.step_key for o in occurrences if o.step_key]
+    keys = [key for o in occurrences for key in (o.step_key, o.digest.item_key if o.digest else "") if key]
     fresh = await uow.step_keys.claim(keys) if keys else set()
-    kept, seen = [], set()
+    kept, later = [], []
     for occurrence in occurrences:
-        key = occurrence.step_key
-        if key and (key not in fresh or key in seen):
-            taken.told_before += 1
-            continue
-        seen.add(key)
-        kept.append(occurrence)
+        item, key = occurrence.digest.item_key if occurrence.digest else "", occurrence.step_key
+        if (item and item not in fresh) or (key and key not in fresh and not item):
+            taken.told_before += 1  # a key used once in this batch is no longer fresh for the next
+        elif key and key not in fresh:
+            later.append(occurrence)
+        else:
+            kept.append(occurrence)
+        fresh.difference_update((item, key))
+    if digests := gathered(later):
+        await uow.reminders.gather(digests)
     return kept
 
 

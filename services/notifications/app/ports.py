@@ -136,6 +136,13 @@ class ReminderRepository(Protocol):
 
     async def cancel(self, keys: Iterable[str]) -> None: ...
 
+    async def gather(self, digests: Iterable[Reminder]) -> None:
+        """Stores digests (one per key and kind): one already stored keeps its due time and adds what these
+        gathered to its own."""
+
+    async def cancel_under(self, prefix: str) -> None:
+        """Cancels every reminder whose key begins with `prefix`."""
+
     async def take_due(self, now: datetime, *, limit: int) -> list[Reminder]:
         """Removes and returns up to `limit` reminders due by `now` (locked: two processes never take the same)."""
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from services.notifications.app.ports import Accounts, NotificationsUnitOfWork
 from services.notifications.domain.address_changes import address_changes
+from services.notifications.domain.follows import digests_of
 from services.notifications.domain.kinds import Channel
 from services.notifications.domain.occurrences import Intake
 from services.notifications.domain.recipients import AccountStatus, Recipient
@@ -67,6 +68,7 @@ async def _forget_follows_if_closed(recipient: Recipient, *, uow: NotificationsU
     """A closed account follows nobody: nothing more is announced to it, and its reading tastes are not kept."""
     if recipient.status == AccountStatus.DEACTIVATED:
         await uow.follows.drop_all_of(recipient.user_id)
+        await uow.reminders.cancel_under(digests_of(recipient.user_id))
 
 
 async def _follow_zone(recipient: Recipient, *, uow: NotificationsUnitOfWork) -> None:

@@ -1,4 +1,5 @@
-"""Reminders notifications schedule for themselves (a hold about to expire): the due ones are told, once."""
+"""Reminders notifications schedule for themselves (a hold about to expire, the digest of an hour's new books
+by a followed author): the due ones are told, once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import uuid
 from services.notifications.app import projection
 from services.notifications.app.notifying import Rules, TakenIn, tell
 from services.notifications.app.ports import Accounts, NotificationsUnitOfWork, TemplateRenderer
+from services.notifications.domain.follows import told_together
 from services.notifications.domain.occurrences import Intake
 from services.support.runtime.clock import Clock
 
@@ -28,7 +30,8 @@ async def send_due_reminders(
         due = await uow.reminders.take_due(now, limit=limit)
         if not due:
             return TakenIn()
-        intakes = [Intake(r.occurrence.event_id, occurrences=(r.occurrence,)) for r in due]
+        told = [told_together(r) if r.occurrence.gathered else r.occurrence for r in due]  # a digest: its books
+        intakes = [Intake(o.event_id, occurrences=(o,)) for o in told]
         people = {r.occurrence.recipient_id for r in due}
         recipients, nobody = await uow.recipients.get_many(people), set[uuid.UUID]()
         if accounts is not None and (asked := projection.unknown(people, recipients)):
@@ -36,6 +39,6 @@ async def send_due_reminders(
         intakes = [intake.without(nobody) for intake in intakes]
         taken = await tell(intakes, uow=uow, now=now, renderer=renderer, rules=rules, recipients=recipients)
         if taken.waiting:  # not in the projection, and the users service away: keep those reminders for later
-            await uow.reminders.schedule([r for r in due if r.occurrence.event_id in taken.waiting])
+            await uow.reminders.schedule([r for r, o in zip(due, told, strict=True) if o.event_id in taken.waiting])
         await uow.commit()
     return taken

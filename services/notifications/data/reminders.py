@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from services.notifications.data.tables import reminders, step_keys
 from services.notifications.domain.kinds import Kind
 from services.notifications.domain.occurrences import Occurrence, Reminder
-from services.notifications.domain.wording import Fact, Money
+from services.notifications.domain.wording import Fact, Money, Titles
 from services.support.runtime.repository import TrackingRepository
 from services.support.runtime.upkeep import BATCH_ROWS
 
@@ -25,6 +25,17 @@ _SCHEDULE = _SCHEDULE.on_conflict_do_update(
     index_elements=[reminders.c.key, reminders.c.kind],
     set_={"due_at": _SCHEDULE.excluded.due_at, "occurrence": _SCHEDULE.excluded.occurrence},
 )
+_GATHER = insert(reminders).on_conflict_do_update(
+    index_elements=[reminders.c.key, reminders.c.kind],
+    set_={
+        "occurrence": sa.literal_column(
+            "jsonb_set(reminders.occurrence, '{gathered}',"
+            " coalesce(reminders.occurrence -> 'gathered', '[]'::jsonb) || (excluded.occurrence -> 'gathered'))"
+        )
+    },
+)
+"""A digest adds what it gathered to the one stored under its key, in the statement: two consumers gathering
+for one key at once each add theirs (the row lock orders them), where reading it first would lose one."""
 _CANCEL = reminders.delete().where(reminders.c.key.in_(sa.bindparam("keys", expanding=True)))
 _DUE = (
     sa.select(reminders.c.key, reminders.c.kind)
@@ -70,6 +81,17 @@ class SqlReminderRepository(TrackingRepository):
     async def cancel(self, keys: Iterable[str]) -> None:
         await self.session.execute(_CANCEL, {"keys": list(keys)})
 
+    async def gather(self, digests: Iterable[Reminder]) -> None:
+        rows = [
+            {"key": r.key, "kind": r.occurrence.kind.value, "due_at": r.due_at, "occurrence": encode(r.occurrence)}
+            for r in digests
+        ]
+        if rows:
+            await self.session.execute(_GATHER, rows)
+
+    async def cancel_under(self, prefix: str) -> None:
+        await self.session.execute(reminders.delete().where(reminders.c.key.startswith(prefix, autoescape=True)))
+
     async def take_due(self, now: datetime, *, limit: int) -> list[Reminder]:
         due = (await self.session.execute(_DUE, {"now": now, "limit": limit})).all()
         if not due:
@@ -91,6 +113,7 @@ def encode(occurrence: Occurrence) -> dict[str, Any]:
         "book": occurrence.book,
         "about": occurrence.about,
         "stale_at": occurrence.stale_at.isoformat() if occurrence.stale_at else None,
+        "gathered": [{name: _encode_fact(value) for name, value in facts.items()} for facts in occurrence.gathered],
     }
 
 
@@ -106,6 +129,9 @@ def decode(data: Mapping[str, Any]) -> Occurrence:
         book=data["book"],
         about=data.get("about", ""),  # reminders stored before these were kept
         stale_at=datetime.fromisoformat(data["stale_at"]) if data.get("stale_at") else None,
+        gathered=tuple(
+            {name: _decode_fact(value) for name, value in facts.items()} for facts in data.get("gathered", ())
+        ),
     )
 
 
@@ -116,6 +142,8 @@ def _encode_fact(value: Fact) -> list[Any]:
         return ["decimal", str(value)]
     if isinstance(value, Money):
         return ["money", [str(value.amount), value.currency]]
+    if isinstance(value, Titles):
+        return ["titles", [list(value.titles), value.shown]]
     return ["int" if isinstance(value, int) else "text", value]
 
 
@@ -127,4 +155,6 @@ def _decode_fact(encoded: list[Any]) -> Fact:
         return Decimal(value)
     if kind == "money":
         return Money(Decimal(value[0]), value[1])
+    if kind == "titles":
+        return Titles(tuple(value[0]), int(value[1]))
     return int(value) if kind == "int" else str(value)

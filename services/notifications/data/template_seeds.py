@@ -200,18 +200,27 @@ _words(
 )  # fmt: skip
 _BOOK_LINK = "{{ web_url }}/#/books/{{ book_id }}"
 """The book's page in the web client (no link when the service has no web URL)."""
+_AUTHOR_LINK = "{{ web_url }}/#/?q={{ author|urlencode }}"
+"""The catalogue searched for the author: where a digest's books are (it names only the first few)."""
+# A digest (the later books of an hour by a followed author) has `book_titles`; a notice of one book has not.
 _words(
     Kind.NEW_BOOK_BY_AUTHOR,
-    ("New from {{ author }}: “{{ book_title }}”", [
-        "“{{ book_title }}” by {{ authors or author }} has just come to the library.",
-        "{% if web_url %}See it, and reserve it, here: " + _BOOK_LINK + "{% endif %}",
+    ("{% if book_titles %}{{ book_count }} more new books by {{ author }}{% else %}New from {{ author }}: “{{ book_title }}”{% endif %}", [
+        "{% if book_titles %}More new books by {{ author }} have come to the library: {{ book_titles }}.{% endif %}",
+        "{% if not book_titles %}“{{ book_title }}” by {{ authors or author }} has just come to the library.{% endif %}",
+        "{% if web_url and book_titles %}See them, and reserve them, here: " + _AUTHOR_LINK + "{% endif %}",
+        "{% if web_url and not book_titles %}See it, and reserve it, here: " + _BOOK_LINK + "{% endif %}",
         "You get this because you follow {{ author }}; you can unfollow on your account page.",
-    ], "{{ library_name }}: new from {{ author }}: “{{ book_title }}”.{% if web_url %} " + _BOOK_LINK + "{% endif %}"),
-    ("Новинка: {{ author }}, «{{ book_title }}»", [
-        "В библиотеку поступила новая книга: {{ authors or author }}, «{{ book_title }}».",
-        "{% if web_url %}Посмотреть и забронировать её можно здесь: " + _BOOK_LINK + "{% endif %}",
+    ], "{{ library_name }}: {% if book_titles %}{{ book_count }} more new books by {{ author }}: {{ book_titles }}.{% if web_url %} " + _AUTHOR_LINK + "{% endif %}"
+       "{% else %}new from {{ author }}: “{{ book_title }}”.{% if web_url %} " + _BOOK_LINK + "{% endif %}{% endif %}"),
+    ("{% if book_titles %}Ещё новые книги ({{ book_count }}): {{ author }}{% else %}Новинка: {{ author }}, «{{ book_title }}»{% endif %}", [
+        "{% if book_titles %}В библиотеку поступили ещё новые книги ({{ author }}): {{ book_titles }}.{% endif %}",
+        "{% if not book_titles %}В библиотеку поступила новая книга: {{ authors or author }}, «{{ book_title }}».{% endif %}",
+        "{% if web_url and book_titles %}Посмотреть и забронировать их можно здесь: " + _AUTHOR_LINK + "{% endif %}",
+        "{% if web_url and not book_titles %}Посмотреть и забронировать её можно здесь: " + _BOOK_LINK + "{% endif %}",
         "Вы получили это письмо, потому что подписались на новые книги этого автора ({{ author }}); отписаться можно на странице учётной записи.",
-    ], "{{ library_name }}: новая книга — {{ authors or author }}, «{{ book_title }}».{% if web_url %} " + _BOOK_LINK + "{% endif %}"),
+    ], "{{ library_name }}: {% if book_titles %}ещё новые книги ({{ author }}): {{ book_titles }}.{% if web_url %} " + _AUTHOR_LINK + "{% endif %}"
+       "{% else %}новая книга — {{ authors or author }}, «{{ book_title }}».{% if web_url %} " + _BOOK_LINK + "{% endif %}{% endif %}"),
 )  # fmt: skip
 _words(
     Kind.MESSAGE,

@@ -8,13 +8,13 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from services.notifications.domain.author_names import PersonName, matches, people_in, words_of
 from services.notifications.domain.kinds import Kind
-from services.notifications.domain.occurrences import Intake, Occurrence
-from services.notifications.domain.wording import Fact
+from services.notifications.domain.occurrences import Digest, Intake, Occurrence, Reminder
+from services.notifications.domain.wording import Fact, Titles
 from services.support.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.support.runtime.names import NamePattern
 
@@ -22,11 +22,14 @@ FOLLOWED_AUTHOR = NamePattern("users/{user}/followedAuthors/{followed_author}")
 MAX_AUTHOR_LENGTH = 200
 MAX_FOLLOWED_AUTHORS = 100
 """Per reader: a follow costs every new book a look-up, and nobody reads a hundred authors' news."""
+DIGEST_TITLES = 5
+"""The titles a digest of a followed author's books names; the rest are counted ("and 3 more")."""
 
 
 # A book edited to add an author is announced to each reader once, whichever edits add whom: its announcements
 # carry one id per book, which the notifications' one-per-event-and-recipient rule holds to.
 _ADDED_AUTHORS = uuid.UUID("5f0c7d2e-8f9b-4a53-9a55-2f1b8e6f4c11")
+_DIGEST = uuid.UUID("0b8f5a3e-4c1d-4e7a-9f26-7d1c3b5e9a40")
 
 
 def author_key(name: str) -> str:
@@ -157,7 +160,8 @@ def follows_author(follow: FollowedAuthor, author: str) -> bool:
 def announce(book: NewBook, follows: Iterable[FollowedAuthor]) -> Intake | None:
     """One announcement per reader who follows one of the book's authors (one, whichever of them they follow:
     all carry one id, so a redelivered event adds none); None when nobody follows them. At most one a reader
-    per followed author and hour (hourly_key): the rest are dropped, counted as told before."""
+    per followed author and hour is told at once (hourly_key); the later books of that hour are gathered into
+    one digest told when the hour ends (finding B3), each book once (its item key)."""
     followed = sorted((f for f in follows if not book.told_before(f)), key=lambda f: f.user_id)
     readers: dict[uuid.UUID, tuple[str, FollowedAuthor]] = {}  # the first of the book's authors each follows
     for author, person in book.people:
@@ -175,13 +179,42 @@ def announce(book: NewBook, follows: Iterable[FollowedAuthor]) -> Intake | None:
     told = tuple(
         Occurrence(book.announcement_id, book.occurred_at, Kind.NEW_BOOK_BY_AUTHOR, reader,
                    {**facts, "author": author}, step_key=hourly_key(follow, book.occurred_at),
-                   trace=dict(book.trace))
+                   trace=dict(book.trace), digest=_digest(reader, book))
         for reader, (author, follow) in readers.items()
     )  # fmt: skip
     return Intake(book.event_id, occurrences=told)
 
 
 def hourly_key(follow: FollowedAuthor, at: datetime) -> str:
-    """One announcement per follow and hour of the books' events (UTC): an import of a publisher's backlist
-    makes a mail, not one per book (finding FO2). The notifications' step keys hold it, as reminder steps."""
-    return f"new_book_by_author/{follow.user_id}/{follow.id}/{at.astimezone(UTC):%Y-%m-%dT%H}"
+    """One announcement at once per follow and hour of the books' events (UTC): an import of a publisher's
+    backlist makes a mail, not one per book (finding FO2). The notifications' step keys hold it, as reminder
+    steps; the key also names the hour's digest (a reminder), so that an unfollow finds it (digests_of)."""
+    return f"{digests_of(follow.user_id, follow.id)}{at.astimezone(UTC):%Y-%m-%dT%H}"
+
+
+def digests_of(user_id: uuid.UUID, follow_id: uuid.UUID | None = None) -> str:
+    """What the keys of the digests gathered for the reader (for one of their follows) begin with: a follow
+    removed, or an account closed, before its digest goes takes the digest with it."""
+    return f"new_book_by_author/{user_id}/{follow_id}/" if follow_id else f"new_book_by_author/{user_id}/"
+
+
+def _digest(reader: uuid.UUID, book: NewBook) -> Digest:
+    hour = book.occurred_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return Digest(item_key=f"new_book_told/{reader}/{book.announcement_id}", due_at=hour + timedelta(hours=1))
+
+
+def told_together(digest: Reminder) -> Occurrence:
+    """The notice of an hour's gathered books: each named once (a book that came twice too), by its facts
+    alone when it is the only one; else the first's facts with `book_count` and `book_titles`. Its id comes
+    from its books, so telling it again adds nothing, and a book gathered after it went makes a notice of its
+    own."""
+    books = list({str(facts.get("book_id")): facts for facts in digest.occurrence.gathered}.values())
+    if not books:
+        return digest.occurrence
+    ids = ",".join(sorted(str(facts.get("book_id")) for facts in books))
+    facts = dict(books[0])
+    if len(books) > 1:
+        titles = tuple(str(book.get("book_title", "")) for book in books)
+        facts |= {"book_count": len(books), "book_titles": Titles(titles, DIGEST_TITLES)}
+    event_id = uuid.uuid5(_DIGEST, f"{digest.key}/{ids}")
+    return replace(digest.occurrence, event_id=event_id, facts=facts, gathered=())

@@ -100,8 +100,11 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.EMAIL_CHANGED: KindSpec(("new_email", "changed_at"), security=True, to_former_address=True),
     Kind.PHONE_CHANGED: KindSpec(("new_phone", "changed_at"), security=True, to_former_address=True),
     Kind.MESSAGE: KindSpec(("subject", "body"), by_staff=True),
-    # `book_id` and `web_url` make the link to the book's page (no link when the web URL is not set).
-    Kind.NEW_BOOK_BY_AUTHOR: KindSpec(("book_title", "authors", "author", "book_id", "web_url"), announcement=True),
+    # `book_id` and `web_url` make the link to the book's page (no link when the web URL is not set); a digest
+    # of the later books of an hour has `book_count` and `book_titles` ("" in a notice of one book).
+    Kind.NEW_BOOK_BY_AUTHOR: KindSpec(
+        ("book_title", "authors", "author", "book_id", "web_url", "book_count", "book_titles"), announcement=True
+    ),
 }
 
 

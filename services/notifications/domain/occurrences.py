@@ -4,13 +4,23 @@ notifications schedule themselves (a hold about to expire). Made from events by 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from services.notifications.domain.kinds import Kind
 from services.notifications.domain.recipients import Recipient
 from services.notifications.domain.wording import Fact
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Where an occurrence goes when its step was told already (another new book by a followed author within
+    the hour): not dropped, but gathered with the others of its step into one notice told at `due_at`."""
+
+    item_key: str
+    """The step key of this one item (this book, for this reader): told at once or gathered, once."""
+    due_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +47,10 @@ class Occurrence:
     as_was: Recipient | None = None
     """The account as it was before the change it tells of (a new email address): told by it, to its
     addresses; None: by the account as it is now."""
+    digest: Digest | None = None
+    """Gathered into its step's digest when the step was told already; None: dropped then."""
+    gathered: tuple[Mapping[str, Fact], ...] = ()
+    """A digest's: the facts of each occurrence gathered into it, in the order they came."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +98,23 @@ class Intake:
             occurrences=tuple(o for o in self.occurrences if o.recipient_id not in nobody),
             schedule=tuple(r for r in self.schedule if r.occurrence.recipient_id not in nobody),
         )
+
+
+def gathered(occurrences: Iterable[Occurrence]) -> list[Reminder]:
+    """The digests the occurrences join (those whose step was told already), one reminder per step: stored, they
+    add these to what their step gathered before, and are told when the first of them is due."""
+    digests: dict[str, Reminder] = {}
+    for o in occurrences:
+        if o.digest is None:
+            continue
+        first = digests.get(o.step_key)
+        if first is None:
+            joined = replace(o, step_key="", digest=None, gathered=(o.facts,))
+            digests[o.step_key] = Reminder(key=o.step_key, due_at=o.digest.due_at, occurrence=joined)
+        else:
+            joined = replace(first.occurrence, gathered=(*first.occurrence.gathered, o.facts))
+            digests[o.step_key] = replace(first, due_at=min(first.due_at, o.digest.due_at), occurrence=joined)
+    return list(digests.values())
 
 
 def reminder_step_key(subject: str, kind: Kind, due_at: datetime | None, step: int | str) -> str:

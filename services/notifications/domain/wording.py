@@ -83,7 +83,24 @@ class Money:
         return f"{format_amount(self.amount, locale=locale)} {currency_word(self.currency, locale=locale)}".strip()
 
 
-Fact = str | int | Decimal | datetime | Money
+@dataclass(frozen=True, slots=True)
+class Titles:
+    """Book titles named in one sentence: the first `shown` of them, then how many more ("“A”, “B” and 3 more",
+    "«A», «B» и ещё 3"): a digest of forty books stays a mail, and its SMS stays short."""
+
+    titles: tuple[str, ...]
+    shown: int = 5
+
+    def words(self, locale: str) -> str:
+        opening, closing, also, more = ("«", "»", " и ", " и ещё ") if locale == "ru" else ("“", "”", " and ", " and ")
+        named = [f"{opening}{title}{closing}" for title in self.titles[: max(self.shown, 1)]]
+        rest = len(self.titles) - len(named)
+        if rest:
+            return ", ".join(named) + more + (f"{rest}" if locale == "ru" else f"{rest} more")
+        return also.join(filter(None, (", ".join(named[:-1]), named[-1]))) if named else ""
+
+
+Fact = str | int | Decimal | datetime | Money | Titles
 
 
 def words(facts: Mapping[str, Fact], *, locale: str, zone: ZoneInfo) -> dict[str, str]:
@@ -95,7 +112,7 @@ def words(facts: Mapping[str, Fact], *, locale: str, zone: ZoneInfo) -> dict[str
 def _word(name: str, value: Fact, locale: str, zone: ZoneInfo) -> str:
     if isinstance(value, datetime):
         return format_moment(value, locale=locale, zone=zone)
-    if isinstance(value, Money):
+    if isinstance(value, Money | Titles):
         return value.words(locale)
     if isinstance(value, Decimal):
         return format_amount(value, locale=locale)

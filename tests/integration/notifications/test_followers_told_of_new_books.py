@@ -21,7 +21,7 @@ from athenaeum.catalog.v1 import events_pb2 as catalog_events
 from athenaeum.users.v1 import events_pb2 as users
 from athenaeum.users.v1 import users_pb2
 from services.notifications.data.follows import SqlFollowRepository
-from services.notifications.data.tables import followed_authors
+from services.notifications.data.tables import followed_authors, reminders
 from services.notifications.domain.follows import FollowedAuthor
 from services.support.runtime.wire import event_subject, timestamp
 
@@ -157,5 +157,9 @@ async def test_an_import_of_forty_books_by_a_followed_author_makes_one_announcem
         )
         == 1
     )
-    await asyncio.sleep(3)  # the other 39 have been taken in (and dropped) by now
+    await asyncio.sleep(3)  # the other 39 have been taken in by now: gathered for the hour's digest (B3)
     assert await notifications.count(kind=KIND, recipient=reader) == 1
+    query = sa.select(reminders.c.occurrence).where(reminders.c.key.startswith(f"{KIND}/{reader.name.split('/')[1]}/"))
+    async with notifications.engine.connect() as connection:
+        digests = (await connection.execute(query)).scalars().all()
+    assert [len(digest["gathered"]) for digest in digests] == [39]

@@ -1,5 +1,5 @@
-"""Migrations 0011-0012 on real Postgres: the reset link's SMS templates go, and the built-in templates
-reworded since (A8, A14) replace the stored copies nobody edited, and only those."""
+"""Migrations 0011-0012 and 0014 on real Postgres: the reset link's SMS templates go, and the built-in templates
+reworded since (A8, A14, B3) replace the stored copies nobody edited, and only those."""
 
 from __future__ import annotations
 
@@ -51,3 +51,32 @@ async def test_unedited_old_built_ins_are_reworded_and_the_reset_sms_templates_r
     assert set(rows) == {"overdue_sms_ru", "loan_returned_sms_ru"}
     assert (rows["overdue_sms_ru"].body, rows["overdue_sms_ru"].version) == (BUILTIN["overdue_sms_ru"].body, 2)
     assert rows["loan_returned_sms_ru"].version == 1  # edited by the library: its words are kept
+
+
+OLD_NEW_BOOK_SMS_EN = (
+    "{{ library_name }}: new from {{ author }}: “{{ book_title }}”.{% if web_url %} {{ web_url }}/#/books/{{ book_id }}"
+    "{% endif %}"
+)
+
+
+async def test_unedited_new_book_templates_learn_the_digest_and_edited_ones_are_kept(postgres) -> None:
+    url = await asyncio.to_thread(postgres.fresh_database, "notifications")
+    await asyncio.to_thread(command.upgrade, alembic_config("notifications", url), "0013")
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                templates.insert(),
+                [
+                    _row("new_book_by_author_sms_en", OLD_NEW_BOOK_SMS_EN),
+                    _row("new_book_by_author_sms_ru", "{{ library_name }}: «{{ book_title }}»", updated_by="users/1"),
+                ],
+            )
+        await asyncio.to_thread(upgrade_to_head, "notifications", url)
+        async with engine.connect() as connection:
+            rows = {row.id: row for row in (await connection.execute(sa.select(templates))).all()}
+    finally:
+        await engine.dispose()
+    new = BUILTIN["new_book_by_author_sms_en"].body
+    assert (rows["new_book_by_author_sms_en"].body, rows["new_book_by_author_sms_en"].version) == (new, 2)
+    assert "book_titles" in new and rows["new_book_by_author_sms_ru"].version == 1

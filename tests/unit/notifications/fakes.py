@@ -289,6 +289,18 @@ class FakeReminders:
         for key in [k for k in self._rows if k[0] in set(keys)]:
             del self._rows[key]
 
+    async def gather(self, digests: Iterable[Reminder]) -> None:
+        for digest in digests:
+            row = (digest.key, digest.occurrence.kind.value)
+            if (stored := self._rows.get(row)) is not None:
+                gathered = (*stored.occurrence.gathered, *digest.occurrence.gathered)
+                digest = replace(stored, occurrence=replace(stored.occurrence, gathered=gathered))
+            self._rows[row] = digest
+
+    async def cancel_under(self, prefix: str) -> None:
+        for key in [k for k in self._rows if k[0].startswith(prefix)]:
+            del self._rows[key]
+
     async def take_due(self, now: datetime, *, limit: int) -> list[Reminder]:
         due = sorted((r for r in self._rows.values() if r.due_at <= now), key=lambda r: r.due_at)[:limit]
         for reminder in due:
