@@ -116,6 +116,10 @@ def sms_sink(sinks: LocalSinks) -> SinkClient:
     return sinks.client(LocalSinks.SMS)
 
 
+E2E_LIBRARY_BRANCHES = "MAIN,EAST,WEST"
+"""ATHENAEUM_LIBRARY_BRANCHES of the session's mesh."""
+
+
 @pytest.fixture(scope="session")
 def mesh(
     launcher_dir: Path,
@@ -147,8 +151,12 @@ def mesh(
         sinks=sinks.addresses,
         run_sinks=False,
     )
-    local_mesh.start()  # a failed start has already stopped what it started
-    try:
-        yield local_mesh
-    finally:
-        local_mesh.stop()
+    # The e2e library lists its branches, as a deployment would (services inherit the environment, restarted
+    # ones too): the codes the e2e tests use, in any letter case; another is refused (no copy sent nowhere).
+    with pytest.MonkeyPatch.context() as environment:
+        environment.setenv("ATHENAEUM_LIBRARY_BRANCHES", E2E_LIBRARY_BRANCHES)
+        local_mesh.start()  # a failed start has already stopped what it started
+        try:
+            yield local_mesh
+        finally:
+            local_mesh.stop()

@@ -118,6 +118,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
         currency=settings.currency_code,
         reconcile=reconcile,
         after_checkout=crash_now if settings.fault_crash_after_checkout else no_fault,
+        branches=settings.branches,
     )
     # The rules feed runs in the background, not as a health dependency: while it is down loans still serves,
     # reading the rules from the database.

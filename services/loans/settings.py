@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from pydantic import Field, field_validator
 
+from services.loans.domain.branches import LibraryBranches
 from services.loans.domain.reminders import AT_THE_DUE_TIME, DEFAULT_DAYS
 from services.support.runtime.settings import BaseServiceSettings, InTheLibraryZone
 
@@ -15,6 +16,12 @@ class LoansSettings(BaseServiceSettings, InTheLibraryZone):
         description="The library's time zone (IANA name of a place, e.g. Europe/Moscow, as a user's time_zone): "
         "a loan or renewal of N days is due at the end (23:59:59) of the Nth day there, overdue days are counted "
         "in its dates, a hold waits until the end of its day, and a rule's hard due date ends with its day.",
+    )
+    library_branches: str = Field(
+        "",
+        description="The library's branch codes, separated by commas (e.g. MAIN,EAST; any letter case matches): "
+        "a hold's pickup branch (or the patron's home branch it defaults to) and the branch a desk names on a "
+        "return or a receipt must be one of them, or the call is refused (INVALID_ARGUMENT). Empty: any code.",
     )
     max_overdue_loans: int = Field(0, description="A patron with more overdue loans than this may not borrow.")
     max_outstanding_fines: Decimal | None = Field(
@@ -47,6 +54,17 @@ class LoansSettings(BaseServiceSettings, InTheLibraryZone):
     fault_crash_after_checkout: bool = Field(
         False, description="Testing only: die with SIGKILL between the catalog check-out and the loan commit."
     )
+
+    @field_validator("library_branches")
+    @classmethod
+    def _branch_list(cls, value: str) -> str:
+        LibraryBranches.parse(value)  # a ValueError names what is wrong with the list
+        return value
+
+    @property
+    def branches(self) -> LibraryBranches:
+        """The library's branches (checked when the settings were read)."""
+        return LibraryBranches.parse(self.library_branches)
 
     @field_validator("reminder_schedule_days")
     @classmethod

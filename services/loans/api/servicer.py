@@ -29,6 +29,7 @@ from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcilePolicy
 from services.loans.domain.borrowing import BorrowingPolicy
+from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.fines import FINE
 from services.loans.domain.holds import HOLD
 from services.loans.domain.loans import LOAN, Loan
@@ -54,6 +55,7 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
         currency: str,
         reconcile: ReconcilePolicy,
         after_checkout: Callable[[], None] = issuing.no_fault,
+        branches: LibraryBranches = ANY_BRANCH,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -63,6 +65,7 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
         self._currency = currency
         self._reconcile = reconcile
         self._after_checkout = after_checkout
+        self._branches = branches
 
     async def _loan(self, loan: Loan) -> resources_pb2.Loan:
         return (await self._loans([loan]))[0]
@@ -134,6 +137,7 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             currency=self._currency,
             zone=self._borrowing.time_zone,
             saga_timeout=self._reconcile.saga_timeout,
+            branches=self._branches,
         )
         return await self._loan(loan)
 
@@ -237,6 +241,7 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             users=self._users,
             catalog=self._catalog,
             policy=self._borrowing,
+            branches=self._branches,
         )
         return hold_to_proto(hold)
 
@@ -278,7 +283,12 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             request.barcode, request.branch, parse_request_id(request.request_id), current_actor()
         )
         hold = await receiving.receive_hold_copy(
-            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
+            command,
+            uow=self._uow(),
+            clock=self._clock,
+            catalog=self._catalog,
+            zone=self._borrowing.time_zone,
+            branches=self._branches,
         )
         return hold_to_proto(hold)
 

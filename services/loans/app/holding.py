@@ -13,6 +13,7 @@ from services.loans.app.ports import HoldFilter, LoansUnitOfWork, PageRequest
 from services.loans.app.shelf import after_commit, release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.borrowing import BOOK, NO_LIMITS, BorrowingPolicy, ensure_eligible, ensure_in_good_standing
+from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.holds import HOLD, Hold, HoldStatus
 from services.loans.domain.item_types import hold_terms
 from services.loans.domain.rules import WILDCARD, most_specific
@@ -41,8 +42,10 @@ async def place_hold(
     users: Users,
     catalog: Catalog,
     policy: BorrowingPolicy = NO_LIMITS,
+    branches: LibraryBranches = ANY_BRANCH,
 ) -> Hold:
-    """Join the book's queue; a copy goes on the hold shelf at once when one is available and nobody is ahead."""
+    """Join the book's queue; a copy goes on the hold shelf at once when one is available and nobody is ahead.
+    Picked up at one of the library's `branches` (the patron's home branch when the command names none)."""
     patron = cmd.actor.user if cmd.patron == ME else cmd.patron
     check_reference(patron, "users", field="hold.patron")
     BOOK.parse(cmd.book, field="hold.book")
@@ -53,6 +56,7 @@ async def place_hold(
     eligibility = await users.eligibility(patron)
     copies = await catalog.copies_of(cmd.book)  # NotFound for a book the catalog does not have
     ensure_eligible(eligibility, patron=patron, what="place holds")
+    pickup_branch = branches.ensure_pickup(cmd.pickup_branch, home_branch=eligibility.home_branch)
     async with uow:
         await uow.loans.lock_patron(patron)
         # Under the rules of the title's item types: refused when none of its copies may be held.
@@ -72,7 +76,7 @@ async def place_hold(
         hold = Hold.place(
             patron=patron,
             book=cmd.book,
-            pickup_branch=cmd.pickup_branch or eligibility.home_branch,
+            pickup_branch=pickup_branch,
             pickup_days=terms.pickup_days,
             now=clock.now(),
         )

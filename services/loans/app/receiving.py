@@ -18,6 +18,7 @@ from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, same_branch, sent_elsewhere
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
@@ -81,7 +82,13 @@ def at_pickup_branch(pickup_branch: str, *, desk: str) -> bool:
 
 
 async def receive_hold_copy(
-    cmd: ReceiveHoldCopy, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+    cmd: ReceiveHoldCopy,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    zone: tzinfo,
+    branches: LibraryBranches = ANY_BRANCH,
 ) -> Hold:
     """The hold the scanned copy is set aside for: READY at its pickup branch (until the end of the library's
     day, in `zone`, its pickup days later), else IN_TRANSIT as it was. A copy on the hold shelf for its READY
@@ -93,6 +100,7 @@ async def receive_hold_copy(
     barcode = cmd.barcode.strip()  # a scanner's or a typist's spaces are no part of the label
     if not barcode:
         raise InvalidArgument.field("barcode", "give the barcode of the copy received")
+    branches.ensure_desk(cmd.branch)  # one of the library's `branches`, when the desk names one
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, _RECEIVE):
             return await uow.holds.get(HOLD.parse_id(previous))

@@ -22,6 +22,7 @@ from services.loans.app.saga import SAGA_TIMEOUT, LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, release_extra, serve_queue
 from services.loans.app.unrecorded import return_without_active_loan
 from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.holds import HOLD, Hold, sent_elsewhere
 from services.loans.domain.item_types import holdable_by_every_category
 from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
@@ -75,6 +76,7 @@ async def return_loan(
     currency: str,
     zone: tzinfo,
     saga_timeout: timedelta = SAGA_TIMEOUT,
+    branches: LibraryBranches = ANY_BRANCH,
 ) -> Loan:
     """Check the copy in (onto the hold shelf when someone waits here; in transit to the hold's pickup branch when
     it is another than the desk's `branch`), close the loan, assess any overdue fine
@@ -84,6 +86,7 @@ async def return_loan(
     barcode = cmd.barcode.strip()  # a scanner's or a typist's spaces are no part of the label
     if cmd.loan_id is None and not barcode:
         raise InvalidArgument.field("name", "give the loan's name or the copy's barcode")
+    branches.ensure_desk(cmd.branch)  # a copy sent on to a branch that is not one would never be received
     unrecorded = partial(
         return_without_active_loan,
         actor=cmd.actor,

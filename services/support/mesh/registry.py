@@ -18,6 +18,7 @@ __all__ = [
     "EDGE_CORS_ORIGINS",
     "EDGE_RATE_LIMITS",
     "EDGE_TRUSTED_PROXY_HOPS",
+    "LIBRARY_BRANCHES",
     "LIBRARY_TIME_ZONE",
     "LIBRARY_WEB_URL",
     "SERVICES",
@@ -49,6 +50,10 @@ class LibrarySetting:
 LIBRARY_TIME_ZONE = LibrarySetting("ATHENAEUM_LIBRARY_TIME_ZONE", "timeZone", "UTC")
 """The library's IANA time zone: loans are due, and memberships end, at the end of its day; notices give dates
 and keep SMS quiet hours in it for readers who chose no zone of their own."""
+
+LIBRARY_BRANCHES = LibrarySetting("ATHENAEUM_LIBRARY_BRANCHES", "branches", "")
+"""The library's branch codes, separated by commas (MAIN,EAST): the places a hold may be picked up at and a desk
+may name. Empty: none listed, any code is taken as given."""
 
 LIBRARY_WEB_URL = LibrarySetting("ATHENAEUM_WEB_URL", "webUrl", "http://localhost:8080")
 """The web client as readers reach it (the edge's public address): links in messages (a password reset's) start
@@ -161,7 +166,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         caller_methods=(("users", ("ListLoans", "ListFines")),),
         durables=("loans-patrons",),
         reads=("users",),  # the accounts it lends by
-        library_settings=(LIBRARY_TIME_ZONE,),  # the end of the library's day
+        # The end of the library's day; the branches a hold may be picked up at and a desk may name.
+        library_settings=(LIBRARY_TIME_ZONE, LIBRARY_BRANCHES),
     ),
     ServiceSpec(
         name="notifications",

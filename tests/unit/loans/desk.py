@@ -21,6 +21,7 @@ from services.loans.app.renewing import RenewLoan, renew_loan
 from services.loans.app.returning import ReturnLoan, return_loan
 from services.loans.domain.actors import Actor
 from services.loans.domain.borrowing import BorrowingPolicy
+from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
 from services.support.runtime.clock import FixedClock
@@ -68,6 +69,7 @@ class Desk:
     catalog: FakeCatalog
     policy: BorrowingPolicy = field(default_factory=BorrowingPolicy)
     reconcile_policy: ReconcilePolicy = field(default_factory=ReconcilePolicy)
+    branches: LibraryBranches = ANY_BRANCH
 
     def uow(self) -> LoansUnitOfWork:
         return self.new_uow()
@@ -93,6 +95,7 @@ class Desk:
             currency=CURRENCY,
             zone=self.policy.time_zone,
             saga_timeout=self.reconcile_policy.saga_timeout,
+            branches=self.branches,
         )
 
     async def declare_lost(self, cmd: DeclareLoanLost) -> Loan:
@@ -105,14 +108,25 @@ class Desk:
 
     async def place_hold(self, cmd: PlaceHold) -> Hold:
         return await place_hold(
-            cmd, uow=self.uow(), clock=self.clock, users=self.users, catalog=self.catalog, policy=self.policy
+            cmd,
+            uow=self.uow(),
+            clock=self.clock,
+            users=self.users,
+            catalog=self.catalog,
+            policy=self.policy,
+            branches=self.branches,
         )
 
     async def receive(self, copy: str, *, branch: str = "MAIN", actor: Actor | None = None) -> Hold:
         """The pickup desk (MAIN, the fake patrons' home branch) scans a copy set aside for a hold."""
         command = ReceiveHoldCopy(self.catalog.barcode(copy), branch, actor=actor or DESK)
         return await receive_hold_copy(
-            command, uow=self.uow(), clock=self.clock, catalog=self.catalog, zone=self.policy.time_zone
+            command,
+            uow=self.uow(),
+            clock=self.clock,
+            catalog=self.catalog,
+            zone=self.policy.time_zone,
+            branches=self.branches,
         )
 
     async def cancel_hold(self, cmd: CancelHold) -> Hold:

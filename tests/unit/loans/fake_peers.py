@@ -16,6 +16,8 @@ class FakeUsers:
         self.down = False
         self.blocked: dict[str, tuple[str, ...]] = {}
         self.categories: dict[str, str] = {}
+        self.home_branches: dict[str, str] = {}
+        """A patron's home branch when not MAIN."""
 
     async def eligibility(self, patron: str) -> Eligibility:
         if self.down:
@@ -23,7 +25,9 @@ class FakeUsers:
         if patron.endswith("/nobody"):
             raise NotFound(patron)
         reasons = self.blocked.get(patron, ())
-        return Eligibility(patron, not reasons, self.categories.get(patron, "ADULT"), reasons, "MAIN")
+        return Eligibility(
+            patron, not reasons, self.categories.get(patron, "ADULT"), reasons, self.home_branches.get(patron, "MAIN")
+        )
 
 
 @dataclass

@@ -42,3 +42,12 @@ def test_a_reminder_at_the_due_time_itself_is_refused(monkeypatch: pytest.Monkey
     monkeypatch.setenv("ATHENAEUM_REMINDER_SCHEDULE_DAYS", "[-3, 0, 1]")
     with pytest.raises(ValidationError, match="at the due time"):
         LoansSettings()
+
+
+def test_the_library_branches_are_read_from_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert LoansSettings().branches.codes == ()  # none listed: any code
+    monkeypatch.setenv("ATHENAEUM_LIBRARY_BRANCHES", "MAIN, EAST")
+    assert LoansSettings().branches.codes == ("MAIN", "EAST")
+    monkeypatch.setenv("ATHENAEUM_LIBRARY_BRANCHES", "MAIN,EAST,main")
+    with pytest.raises(ValidationError, match="main is listed twice"):
+        LoansSettings()

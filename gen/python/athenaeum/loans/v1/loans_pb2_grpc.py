@@ -217,7 +217,8 @@ class LoansServiceServicer:
         copy the catalog has out on another loan, which no earlier try of its return checked in (a record
         restored from a backup taken before the copy came back and went out again), is closed with no overdue
         fine, and its copy checked in from the catalog's loan as above, in the same call.
-        Errors: INVALID_ARGUMENT (neither name nor barcode), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
+        Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
+        lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
         on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
@@ -380,7 +381,9 @@ class LoansServiceServicer:
         """Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
         available (set aside on the open shelf for staff to pull and bring to the pickup desk: READY when
         ReceiveHoldCopy receives it there), otherwise WAITING in the queue. The limit and pickup days are those of the rules of the book's item types.
-        Errors: INVALID_ARGUMENT (no patron or book), NOT_FOUND (no such patron or book), ALREADY_EXISTS (the
+        Errors: INVALID_ARGUMENT (no patron or book; the pickup branch, or the patron's home branch it defaults to,
+        is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such
+        patron or book), ALREADY_EXISTS (the
         patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
         the rules allow no hold on any of the book's copies for this patron; hold limit reached;
         FINES_LIMIT_EXCEEDED, TOO_MANY_OVERDUE_LOANS: what blocks a loan blocks a hold),
@@ -424,7 +427,8 @@ class LoansServiceServicer:
         goes on the hold shelf and the hold is READY (its pickup window starts, the patron is told); scanned at
         another branch (or with no `branch`), nothing changes and the IN_TRANSIT hold is answered (send the copy
         to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
-        Errors: INVALID_ARGUMENT (no barcode), NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
+        Errors: INVALID_ARGUMENT (no barcode; `branch` not one of the library's branches, when it lists them),
+        NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold), PERMISSION_DENIED
         (a reader), UNAVAILABLE (catalog unreachable).
         """

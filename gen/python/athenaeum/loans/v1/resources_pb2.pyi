@@ -523,7 +523,8 @@ class Hold(_message.Message):
     book: _builtins.str
     """"books/{book}" wanted (any copy)."""
     pickup_branch: _builtins.str
-    """Branch code to collect from; defaults to the patron's home branch. A hold with none takes the branch of the
+    """Branch code to collect from, one of the library's branches when it lists them (ATHENAEUM_LIBRARY_BRANCHES);
+    defaults to the patron's home branch. A hold with none takes the branch of the
     desk that puts its copy on the hold shelf (READY), so the reader is told where it waits.
     """
     status: Global___HoldStatus.ValueType

@@ -1068,7 +1068,8 @@ class Hold(betterproto2.Message):
 
     pickup_branch: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
-    Branch code to collect from; defaults to the patron's home branch. A hold with none takes the branch of the
+    Branch code to collect from, one of the library's branches when it lists them (ATHENAEUM_LIBRARY_BRANCHES);
+    defaults to the patron's home branch. A hold with none takes the branch of the
     desk that puts its copy on the hold shelf (READY), so the reader is told where it waits.
     """
 
