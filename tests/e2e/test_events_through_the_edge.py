@@ -120,20 +120,37 @@ def test_a_stranger_s_failed_sign_in_is_anonymous_s_against_the_account(edge, li
 
 
 def test_an_admin_takes_a_reader_out_of_their_reading_history(edge, librarian, admin, new_reader) -> None:
-    """Every loan record named the reader and the title for ever: now an admin can anonymise them."""
-    loan, patron, _ = scripted_run(edge, librarian, new_reader)
+    """Every loan record named the reader and the title for ever: now an admin can anonymise them, the
+    catalog's records of their hold included; staff accounts are refused, and each call is on record."""
+    loan, patron, reader = scripted_run(edge, librarian, new_reader)
+    book = edge.get(f"/v1/{loan}", headers=librarian.headers).json()["book"]
+    hold = edge.post("/v1/holds", json={"patron": patron, "book": book}, headers=reader.headers)
+    assert hold.status_code == 200, hold.text
+    cancelled = edge.post(f"/v1/{hold.json()['name']}:cancel", json={}, headers=reader.headers)
+    assert cancelled.status_code == 200, cancelled.text
     wait_for(edge, librarian, f'resource = "{loan}"', set(STEPS))
+    on_behalf = f'actor = "{patron}" AND type = "athenaeum.catalog.copy_status_changed"'
+    assert wait_for(edge, librarian, on_behalf, {"copy_status_changed"}), "the catalog names the reader"
     body = {"patron": patron}
     refused = edge.post("/v1/events:anonymizePatronHistory", json=body, headers=librarian.headers)
     assert refused.status_code == 403, refused.text
+    staff = edge.post("/v1/events:anonymizePatronHistory", json={"patron": librarian.name}, headers=admin.headers)
+    assert staff.status_code == 400 and "NOT_A_READER" in staff.text, staff.text
     done = edge.post("/v1/events:anonymizePatronHistory", json=body, headers=admin.headers)
-    assert done.status_code == 200 and int(done.json()["anonymized_count"]) >= len(STEPS), done.text
+    assert done.status_code == 200 and int(done.json()["anonymized_count"]) >= len(STEPS) + 2, done.text
     by_loan = [
         e for e in list_events(edge, librarian, f'resource = "{loan}"') if e["type"].startswith("athenaeum.loans.")
     ]
     assert by_loan and all(patron not in repr(e) for e in by_loan), by_loan
     assert any(e["attributes"].get("loan.patron") == "users/anonymous" for e in by_loan), by_loan
-    assert list_events(edge, librarian, f'resource = "{patron}"'), "the account's own records stay"
+    assert not list_events(edge, librarian, on_behalf)
+    trail = list_events(edge, librarian, f'resource = "{patron}"')
+    assert {e["type"] for e in trail} >= {"athenaeum.users.user_registered"}, "the account's own records stay"
+    (anonymized,) = [e for e in trail if e["type"] == "athenaeum.events.patron_history_anonymized"]
+    assert (anonymized["actor"], anonymized["attributes"]["anonymized_count"]) == (
+        admin.name,
+        done.json()["anonymized_count"],
+    )
 
 
 def record(stub, staff, events: list[events_pb2.Event], **kwargs) -> events_pb2.BatchRecordEventsResponse:

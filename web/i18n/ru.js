@@ -534,6 +534,7 @@ export default {
   "event_type.athenaeum.notifications.notification_sent": "Уведомление отправлено",
   "event_type.athenaeum.notifications.notification_failed": "Уведомление не доставлено",
   "event_type.athenaeum.notifications.notification_template_updated": "Изменён шаблон уведомления",
+  "event_type.athenaeum.events.patron_history_anonymized": "История чтения обезличена",
 
   "nav.holdshelf": "Полка броней",
   "paging.showing": "Показано {shown} из {total}.",

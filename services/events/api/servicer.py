@@ -141,7 +141,12 @@ class EventsServicer(events_pb2_grpc.EventsServiceServicer):
     async def AnonymizePatronHistory(
         self, request: events_pb2.AnonymizePatronHistoryRequest, context: Context
     ) -> events_pb2.AnonymizePatronHistoryResponse:
-        """Replaces a reader in their reading history's audit records."""
-        cmd = AnonymizePatronHistory(request.patron, optional_time(request, "before_time"))
-        count = await anonymize_patron_history(cmd, uow=self._uow())
+        """Replaces a reader in their reading history's audit records, and records that it did."""
+        cmd = AnonymizePatronHistory(
+            request.patron,
+            requested_by=recorder(current_identity()).name,
+            before=optional_time(request, "before_time"),
+            trace_id=current_trace_id(),
+        )
+        count = await anonymize_patron_history(cmd, uow=self._uow(), clock=self._clock)
         return events_pb2.AnonymizePatronHistoryResponse(anonymized_count=count)

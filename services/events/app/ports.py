@@ -47,6 +47,10 @@ class EventRepository(Protocol):
         """Replace `patron` in their reading history's records (domain/anonymizing.py), those older than
         `before` if given; returns how many records held them."""
 
+    async def account_roles(self, account: str) -> set[str]:
+        """The `user.role` values of the account's own records that carry one (domain/anonymizing.py's
+        ACCOUNT_TYPES, AUDIT, subject `account`): what it was, over time."""
+
 
 class PartitionRepository(Protocol):
     async def months(self) -> list[Month]:

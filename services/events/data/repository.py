@@ -22,7 +22,7 @@ from services.events.data.metrics import COPY_BATCH_SIZE, COPY_SECONDS
 from services.events.data.tables import COLUMNS, events
 from services.events.data.values import attributes_json
 from services.events.domain.aggregation import Aggregation, Count, day_start
-from services.events.domain.anonymizing import ANONYMOUS_PATRON, READING_TYPES
+from services.events.domain.anonymizing import ACCOUNT_TYPES, ANONYMOUS_PATRON, KEPT_TYPES, MESH_TYPES
 from services.events.domain.model import AcceptedBatch, Category, EventRecord, uuid7_millis
 from services.events.domain.query import EventQuery
 from services.support.runtime.errors import NotFound
@@ -152,10 +152,24 @@ class SqlEventRepository(TrackingRepository):
         ]
 
     async def anonymize(self, patron: str, *, before: datetime | None) -> int:
-        # As domain/anonymizing.py's `anonymized`; the AUDIT partitions' GIN index on resources finds the rows.
+        # As domain/anonymizing.py's `is_readers` and `anonymized`.
         statement = _ANONYMIZE if before is None else _ANONYMIZE.where(events.c.occur_time < before)
         result = await self.session.execute(statement, {"patron": patron, "anonymous": ANONYMOUS_PATRON})
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def account_roles(self, account: str) -> set[str]:
+        role = events.c.attributes["user.role"].astext
+        statement = (
+            sa.select(role)
+            .distinct()
+            .where(
+                events.c.category == int(Category.AUDIT),
+                events.c.subject == account,  # the AUDIT partitions' index on subject
+                events.c.type.in_(ACCOUNT_TYPES),
+                role.is_not(None),
+            )
+        )
+        return set((await self.session.execute(statement)).scalars())
 
 
 _PATRON_PARAM, _ANONYMOUS_PARAM = sa.cast(sa.bindparam("patron"), TEXT), sa.cast(sa.bindparam("anonymous"), TEXT)
@@ -167,8 +181,10 @@ _ANONYMIZE = (
     sa.update(events)
     .where(
         events.c.category == int(Category.AUDIT),
-        sa.or_(*(events.c.type.startswith(prefix, autoescape=True) for prefix in READING_TYPES)),
-        events.c.resources.contains(array([_PATRON_PARAM])),
+        events.c.type.startswith(MESH_TYPES, autoescape=True),
+        *(sa.not_(events.c.type.startswith(prefix, autoescape=True)) for prefix in KEPT_TYPES),
+        # The GIN index on resources and the btree on actor (a BitmapOr) find the rows.
+        sa.or_(events.c.resources.contains(array([_PATRON_PARAM])), events.c.actor == _PATRON_PARAM),
     )
     .values(
         actor=sa.case((events.c.actor == _PATRON_PARAM, _ANONYMOUS_PARAM), else_=events.c.actor),

@@ -12,7 +12,7 @@ from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict, InvalidArgument
 from services.users.app.ports import Passwords, UsersUnitOfWork
 from services.users.app.signing_in import ConfirmPassword, confirm_password
-from services.users.domain.accounts import Actor
+from services.users.domain.accounts import Actor, check_may_ask_for_password_change
 from services.users.domain.throttling import SignInThrottling
 from services.users.domain.validation import password_violation
 
@@ -34,6 +34,7 @@ async def change_password(
 ) -> None:
     """Check the current password (throttled like sign-ins), store the new hash, end the other sessions.
     Staff setting a first password have no current one to give."""
+    check_may_ask_for_password_change(cmd.actor, cmd.user_id)
     async with uow:
         user = await uow.users.get(cmd.user_id)
         user.check_may_set_password(cmd.actor)

@@ -41,6 +41,13 @@ class Actor:
         return self.role in STAFF
 
 
+def check_may_ask_for_password_change(actor: Actor, user_id: uuid.UUID) -> None:
+    """Before the account is read: a reader naming another account is refused whether it exists or not, so the
+    answer does not tell which ids do (AIP-211; GetUser refuses so at the interceptor)."""
+    if not actor.is_staff and actor.name != USER.format(user_id):
+        raise PermissionDenied("only the owner changes a password", reason="NOT_OWN_ACCOUNT")
+
+
 @dataclass(frozen=True, slots=True)
 class Eligibility:
     """May the patron borrow now; `status` is the effective one (EXPIRED once the membership ran out)."""

@@ -19,7 +19,7 @@ from services.events.domain.aggregation import build_aggregation
 from services.events.domain.model import AcceptedBatch, Category, EventRecord, mint_id
 from services.events.domain.query import EventQuery, build_query
 from services.support.runtime.clock import FixedClock
-from services.support.runtime.errors import NotFound
+from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.wire import timestamp
 
 pytestmark = pytest.mark.integration
@@ -239,27 +239,20 @@ async def test_a_reader_is_replaced_in_their_reading_history_and_nowhere_else(ev
     await keep_partitions(
         uow=events_db.uow(), clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90)
     )
-    reader, loan = f"users/{uuid.uuid4()}", f"loans/{uuid.uuid4()}"
-    history = event(
-        1,
-        category=Category.AUDIT,
-        type="athenaeum.loans.loan_renewed",
-        actor=reader,
-        subject=loan,
-        attributes={"loan.patron": reader, "loan.book_title": "Dead Souls"},
-        resources=(loan, reader),
-    )
-    account = event(
-        1,
-        category=Category.AUDIT,
-        type="athenaeum.users.user_updated",
-        actor=reader,
-        subject=reader,
-        resources=(reader,),
-    )
+    reader, loan, copy = f"users/{uuid.uuid4()}", f"loans/{uuid.uuid4()}", f"books/9/copies/{uuid.uuid4()}"
+    audit = partial(event, 1, category=Category.AUDIT)
+    registered = audit(type="athenaeum.users.user_registered", subject=reader, resources=(reader,),
+                       attributes={"user.name": reader, "user.role": "USER_ROLE_READER"})  # fmt: skip
+    history = audit(type="athenaeum.loans.loan_renewed", actor=reader, subject=loan, resources=(loan, reader),
+                    attributes={"loan.patron": reader, "loan.book_title": "Dead Souls"})  # fmt: skip
+    # The catalog's record of the reader's hold names them only as its actor (finding F1).
+    set_aside = audit(type="athenaeum.catalog.copy_status_changed", actor=reader, subject=copy,
+                      resources=("books/9", copy), attributes={"name": copy, "status": "IN_TRANSIT"})  # fmt: skip
+    account = audit(type="athenaeum.users.user_updated", actor=reader, subject=reader, resources=(reader,))
     activity = event(1, type="athenaeum.loans.loan_renewed", actor=reader, resources=(reader,))
-    await store_events([history, account, activity], uow=events_db.uow())  # fmt: skip
-    assert await anonymize_patron_history(AnonymizePatronHistory(reader), uow=events_db.uow()) == 1
+    await store_events([registered, history, set_aside, account, activity], uow=events_db.uow())
+    cmd = AnonymizePatronHistory(reader, requested_by="users/admin")
+    assert await anonymize_patron_history(cmd, uow=events_db.uow(), clock=FixedClock(NOW)) == 2
     found = await get_event(history.name, uow=events_db.uow())
     assert (found.actor, found.subject, found.attributes) == (
         "users/anonymous",
@@ -267,6 +260,29 @@ async def test_a_reader_is_replaced_in_their_reading_history_and_nowhere_else(ev
         {"loan.patron": "users/anonymous", "loan.book_title": "Dead Souls"},
     )
     assert found.resources == (loan, "users/anonymous")
+    assert (await get_event(set_aside.name, uow=events_db.uow())).actor == "users/anonymous"
     assert (await get_event(account.name, uow=events_db.uow())).actor == reader
     page = await list_events(ListEvents(build_query(actor=reader)), uow=events_db.uow())
     assert {r.id for r in page.items} == {account.id, activity.id}
+    trail = await list_events(ListEvents(build_query(type="athenaeum.events.", subject=reader)), uow=events_db.uow())
+    assert [(r.actor, r.attributes) for r in trail.items] == [
+        ("users/admin", {"patron": reader, "anonymized_count": "2"})
+    ]
+
+
+async def test_a_staff_account_is_not_anonymised(events_db) -> None:
+    await keep_partitions(
+        uow=events_db.uow(), clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90)
+    )
+    staff = f"users/{uuid.uuid4()}"
+    registered = event(1, category=Category.AUDIT, type="athenaeum.users.user_registered", subject=staff,
+                       attributes={"user.name": staff, "user.role": "USER_ROLE_LIBRARIAN"})  # fmt: skip
+    demoted = replace(registered, id=uuid.uuid4(), type="athenaeum.users.user_updated",
+                      attributes={"user.name": staff, "user.role": "USER_ROLE_READER"})  # fmt: skip
+    waived = event(1, category=Category.AUDIT, type="athenaeum.loans.fine_waived", actor=staff,
+                   resources=(staff,), attributes={"waived_by": staff})  # fmt: skip
+    await store_events([registered, demoted, waived], uow=events_db.uow())
+    cmd = AnonymizePatronHistory(staff, requested_by="users/admin")
+    with pytest.raises(FailedPrecondition):
+        await anonymize_patron_history(cmd, uow=events_db.uow(), clock=FixedClock(NOW))
+    assert (await get_event(waived.name, uow=events_db.uow())).actor == staff

@@ -12,7 +12,7 @@ from typing import Self
 
 from services.events.app.ports import Cursor
 from services.events.domain.aggregation import Aggregation, Count, bucket_start
-from services.events.domain.anonymizing import anonymized, is_readers
+from services.events.domain.anonymizing import ACCOUNT_TYPES, anonymized, is_readers
 from services.events.domain.model import AcceptedBatch, Category, EventRecord, Recorder
 from services.events.domain.partitions import Month
 from services.events.domain.query import EventQuery
@@ -51,6 +51,14 @@ class FakeEventRepository:
         found = {key: r for key, r in self.stored.items() if is_readers(r, patron, before)}
         self.stored.update({key: anonymized(r, patron) for key, r in found.items()})
         return len(found)
+
+    async def account_roles(self, account: str) -> set[str]:
+        return {
+            r.attributes["user.role"]
+            for r in self.stored.values()
+            if r.category == Category.AUDIT and r.subject == account and r.type in ACCOUNT_TYPES
+            and "user.role" in r.attributes
+        }  # fmt: skip
 
     async def list(self, query: EventQuery, *, limit: int, after: Cursor | None) -> Sequence[EventRecord]:
         rows = sorted((r for r in self.stored.values() if query.matches(r)), key=key_of, reverse=True)

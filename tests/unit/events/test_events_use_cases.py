@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fakes import LIBRARIAN, READER, Draft, FakeFeed, FakeJournal, FakeUnitOfWork, Stamp
 
-from services.events.app.anonymizing import AnonymizePatronHistory, anonymize_patron_history
 from services.events.app.querying import (
     MAX_ANSWER_CHARS,
     ListEvents,
@@ -275,35 +274,3 @@ async def test_upkeep_deletes_activity_past_the_window_from_the_oldest_month_kep
     upkeep = await keep_partitions(uow=uow, clock=FixedClock(NOW), months_ahead_count=1, retention=timedelta(days=90))
     assert upkeep.deleted == 1 and not upkeep.dropped
     assert sorted(uow.committed.stored.values(), key=lambda r: r.type) == sorted(kept, key=lambda r: r.type)
-
-
-async def test_a_reader_s_reading_history_is_anonymised_and_the_account_s_own_records_stay() -> None:
-    """Every loan record named the reader and the title for ever, after the account was closed too."""
-    uow = FakeUnitOfWork()
-    reader, other = f"users/{uuid.uuid4()}", f"users/{uuid.uuid4()}"
-
-    def audit(kind: str, actor: str, when: datetime, **attributes: str) -> EventRecord:
-        resources = (f"loans/{uuid.uuid4()}", *(v for v in attributes.values() if v.startswith("users/")))
-        return EventRecord(uuid.uuid4(), kind, Category.AUDIT, when, NOW, actor=actor, subject=resources[0],
-                           attributes=attributes, resources=resources)  # fmt: skip
-
-    renewed = audit("athenaeum.loans.loan_renewed", reader, NOW - timedelta(days=400),
-                    **{"loan.patron": reader, "loan.book_title": "Dead Souls"})  # fmt: skip
-    recent = audit("athenaeum.loans.loan_issued", "users/lib", NOW - timedelta(days=1), **{"loan.patron": reader})
-    others = audit("athenaeum.loans.loan_issued", "users/lib", NOW - timedelta(days=400), **{"loan.patron": other})
-    account = audit("athenaeum.users.user_status_changed", "users/lib", NOW - timedelta(days=400), name=reader)
-    await store_events([renewed, recent, others, account], uow=uow)
-    cmd = AnonymizePatronHistory(reader.upper().replace("USERS/", "users/"), before=NOW - timedelta(days=30))
-    assert await anonymize_patron_history(cmd, uow=uow) == 1
-    stored = {r.id: r for r in uow.committed.stored.values()}
-    gone = stored[renewed.id]
-    assert (gone.actor, gone.attributes["loan.patron"], gone.attributes["loan.book_title"]) == (
-        "users/anonymous",
-        "users/anonymous",
-        "Dead Souls",
-    )
-    assert reader not in gone.resources and "users/anonymous" in gone.resources
-    assert stored[recent.id] == recent and stored[others.id] == others and stored[account.id] == account
-    assert await anonymize_patron_history(AnonymizePatronHistory(reader), uow=uow) == 1  # the recent one now
-    with pytest.raises(InvalidArgument):
-        await anonymize_patron_history(AnonymizePatronHistory("users/me"), uow=uow)

@@ -107,6 +107,21 @@ async def test_a_reader_does_not_change_another_readers_password(db, clock, pass
     assert refused.value.reason == "NOT_OWN_ACCOUNT" and db.users[user.id].password_hash == f"v2${OLD}"
 
 
+async def test_a_reader_gets_the_same_refusal_for_another_account_and_an_unknown_one(db, clock, passwords) -> None:
+    """It was 403 for an existing account and 404 for an unknown id: an oracle of which ids exist."""
+    other, _ = await _reader(db, passwords, clock)
+    _, actor = await _reader(db, passwords, clock)
+    answers = []
+    for user_id in (other.id, uuid.uuid4()):
+        with pytest.raises(PermissionDenied) as refused:
+            await credentials.change_password(
+                credentials.ChangePassword(user_id, OLD, NEW, actor, ""), uow=db.unit_of_work(), clock=clock,
+                passwords=passwords, throttling=THROTTLING,
+            )  # fmt: skip
+        answers.append((type(refused.value), refused.value.reason, str(refused.value)))
+    assert answers[0] == answers[1] and answers[0][1] == "NOT_OWN_ACCOUNT"
+
+
 @pytest.mark.parametrize("role", [Role.LIBRARIAN, Role.ADMIN])
 async def test_staff_set_a_readers_forgotten_password_signing_out_every_session(db, clock, passwords, role) -> None:
     user, _ = await _reader(db, passwords, clock)

@@ -350,12 +350,19 @@ class EventsServiceStub:
     def anonymize_patron_history(self, request: events_v1.AnonymizePatronHistoryRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AnonymizePatronHistoryResponse:
         """
         Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
-        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
-        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
-        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
-        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
-        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
-        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        holds, fines and notices, and of what another context did on their behalf (the catalog's copy set aside
+        for their hold, released when they cancelled it), older than `before_time` if given, the reader's name is
+        replaced by "users/anonymous" wherever it stands (actor, subject, attributes, resources): in every record
+        of the mesh (types beginning "athenaeum.") that names them, but those of the account itself
+        (athenaeum.users.*) and the trail's own (athenaeum.events.*). The records still count a loan of a title
+        but no longer say whose; a staff member they name (`waived_by`, the actor of a fine waived) stays. For a
+        reader: on their request, or for a closed account (library ethics: a reading history is the reader's).
+        The loans service keeps its own loan rows. Each call is itself recorded in the trail, as an AUDIT record
+        of type "athenaeum.events.patron_history_anonymized" (actor the admin, subject the account, attributes
+        `patron`, `anonymized_count` and `before_time`; nothing of what was replaced). Admins only; repeating it
+        is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"), NOT_FOUND (the trail holds no such
+        account, or has not read its registration yet), FAILED_PRECONDITION (reason NOT_A_READER: a librarian's
+        or an admin's account, or one that was: its records hold its acts as staff, which stay attributable),
         PERMISSION_DENIED (not an admin).
         """
         return self._caller.unary_unary('/athenaeum.events.v1.EventsService/AnonymizePatronHistory', request, events_v1.AnonymizePatronHistoryResponse, timeout=timeout, metadata=metadata)
@@ -788,8 +795,9 @@ class UsersServiceStub:
         trail names the staff member. A librarian's or admin's password is changed only by its owner, except
         for the first one of an account made at the desk without any (by staff who may change that account).
         Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-        NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
-        password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
+        NOT_OWN_ACCOUNT: a reader's call for another account, whether it exists or not, or staff's for a staff
+        account that has a password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+        user, to staff).
         """
         return self._caller.unary_unary('/athenaeum.users.v1.UsersService/ChangePassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
@@ -1135,12 +1143,19 @@ class EventsServiceAsyncStub:
     async def anonymize_patron_history(self, request: events_v1.AnonymizePatronHistoryRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> events_v1.AnonymizePatronHistoryResponse:
         """
         Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
-        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
-        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
-        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
-        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
-        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
-        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        holds, fines and notices, and of what another context did on their behalf (the catalog's copy set aside
+        for their hold, released when they cancelled it), older than `before_time` if given, the reader's name is
+        replaced by "users/anonymous" wherever it stands (actor, subject, attributes, resources): in every record
+        of the mesh (types beginning "athenaeum.") that names them, but those of the account itself
+        (athenaeum.users.*) and the trail's own (athenaeum.events.*). The records still count a loan of a title
+        but no longer say whose; a staff member they name (`waived_by`, the actor of a fine waived) stays. For a
+        reader: on their request, or for a closed account (library ethics: a reading history is the reader's).
+        The loans service keeps its own loan rows. Each call is itself recorded in the trail, as an AUDIT record
+        of type "athenaeum.events.patron_history_anonymized" (actor the admin, subject the account, attributes
+        `patron`, `anonymized_count` and `before_time`; nothing of what was replaced). Admins only; repeating it
+        is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"), NOT_FOUND (the trail holds no such
+        account, or has not read its registration yet), FAILED_PRECONDITION (reason NOT_A_READER: a librarian's
+        or an admin's account, or one that was: its records hold its acts as staff, which stay attributable),
         PERMISSION_DENIED (not an admin).
         """
         return await self._caller.unary_unary('/athenaeum.events.v1.EventsService/AnonymizePatronHistory', request, events_v1.AnonymizePatronHistoryResponse, timeout=timeout, metadata=metadata)
@@ -1573,8 +1588,9 @@ class UsersServiceAsyncStub:
         trail names the staff member. A librarian's or admin's password is changed only by its owner, except
         for the first one of an account made at the desk without any (by staff who may change that account).
         Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-        NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
-        password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
+        NOT_OWN_ACCOUNT: a reader's call for another account, whether it exists or not, or staff's for a staff
+        account that has a password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+        user, to staff).
         """
         return await self._caller.unary_unary('/athenaeum.users.v1.UsersService/ChangePassword', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 

@@ -180,12 +180,19 @@ class EventsServiceServicer:
 
     def AnonymizePatronHistory(self, request, context):
         """Takes a reader out of their reading history in the audit trail: in the AUDIT records of their loans,
-        holds, fines and notices (types beginning "athenaeum.loans." or "athenaeum.notifications."), older than
-        `before_time` if given, the reader's name is replaced by "users/anonymous" wherever it stands (actor,
-        subject, attributes, resources), so the records still count a loan of a title but no longer say whose.
-        For a closed account, or on a reader's request (library ethics: a reading history is the reader's). The
-        records of the account itself (athenaeum.users.*) stay; the loans service keeps its own loan rows.
-        Admins only; repeating it is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"),
+        holds, fines and notices, and of what another context did on their behalf (the catalog's copy set aside
+        for their hold, released when they cancelled it), older than `before_time` if given, the reader's name is
+        replaced by "users/anonymous" wherever it stands (actor, subject, attributes, resources): in every record
+        of the mesh (types beginning "athenaeum.") that names them, but those of the account itself
+        (athenaeum.users.*) and the trail's own (athenaeum.events.*). The records still count a loan of a title
+        but no longer say whose; a staff member they name (`waived_by`, the actor of a fine waived) stays. For a
+        reader: on their request, or for a closed account (library ethics: a reading history is the reader's).
+        The loans service keeps its own loan rows. Each call is itself recorded in the trail, as an AUDIT record
+        of type "athenaeum.events.patron_history_anonymized" (actor the admin, subject the account, attributes
+        `patron`, `anonymized_count` and `before_time`; nothing of what was replaced). Admins only; repeating it
+        is harmless. Errors: INVALID_ARGUMENT (`patron` not "users/{uuid}"), NOT_FOUND (the trail holds no such
+        account, or has not read its registration yet), FAILED_PRECONDITION (reason NOT_A_READER: a librarian's
+        or an admin's account, or one that was: its records hold its acts as staff, which stay attributable),
         PERMISSION_DENIED (not an admin).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -134,8 +134,9 @@ class UsersServiceServicer:
         trail names the staff member. A librarian's or admin's password is changed only by its owner, except
         for the first one of an account made at the desk without any (by staff who may change that account).
         Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-        NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
-        password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
+        NOT_OWN_ACCOUNT: a reader's call for another account, whether it exists or not, or staff's for a staff
+        account that has a password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+        user, to staff).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

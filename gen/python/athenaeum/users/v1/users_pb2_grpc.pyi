@@ -75,8 +75,9 @@ class UsersServiceStub:
     trail names the staff member. A librarian's or admin's password is changed only by its owner, except
     for the first one of an account made at the desk without any (by staff who may change that account).
     Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-    NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
-    password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
+    NOT_OWN_ACCOUNT: a reader's call for another account, whether it exists or not, or staff's for a staff
+    account that has a password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+    user, to staff).
     """
     DeleteUser: _grpc.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
@@ -139,8 +140,9 @@ class UsersServiceAsyncStub(UsersServiceStub):
     trail names the staff member. A librarian's or admin's password is changed only by its owner, except
     for the first one of an account made at the desk without any (by staff who may change that account).
     Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-    NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
-    password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
+    NOT_OWN_ACCOUNT: a reader's call for another account, whether it exists or not, or staff's for a staff
+    account that has a password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+    user, to staff).
     """
     DeleteUser: _aio.UnaryUnaryMultiCallable[_users_pb2.DeleteUserRequest, _users_pb2.User]  # type: ignore[assignment]
     """Deactivates an account (status DEACTIVATED); the record stays for the loan history and the audit trail.
@@ -230,8 +232,9 @@ class UsersServiceServicer(metaclass=_abc_1.ABCMeta):
         trail names the staff member. A librarian's or admin's password is changed only by its owner, except
         for the first one of an account made at the desk without any (by staff who may change that account).
         Errors: INVALID_ARGUMENT (missing current password, weak new password), PERMISSION_DENIED (WRONG_PASSWORD;
-        NOT_OWN_ACCOUNT: a reader's call for another account, or staff's for a staff account that has a
-        password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such user).
+        NOT_OWN_ACCOUNT: a reader's call for another account, whether it exists or not, or staff's for a staff
+        account that has a password), RESOURCE_EXHAUSTED (too many wrong passwords: wait), NOT_FOUND (no such
+        user, to staff).
         """
 
     @_abc_1.abstractmethod

@@ -526,6 +526,7 @@ export default {
   "event_type.athenaeum.notifications.notification_sent": "Notice sent",
   "event_type.athenaeum.notifications.notification_failed": "Notice not delivered",
   "event_type.athenaeum.notifications.notification_template_updated": "Notice template changed",
+  "event_type.athenaeum.events.patron_history_anonymized": "Reading history anonymised",
 
   "nav.holdshelf": "Hold shelf",
   "paging.showing": "Showing {shown} of {total}.",
