@@ -10,7 +10,7 @@ a copy on the hold shelf for a hold still IN_TRANSIT here, which the reconciler 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from services.loans.app.peers import Catalog
@@ -19,6 +19,7 @@ from services.loans.app.shelf import after_commit, first_to_hold, release_and_pa
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, same_branch, sent_elsewhere
+from services.loans.domain.loans import Loan
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
@@ -51,16 +52,17 @@ async def shelve_checked_in(
     checked_in: CopyInfo,
     *,
     at_desk: str,
-    committed: str,
+    committed: Loan,
     uow: LoansUnitOfWork,
     clock: Clock,
     catalog: Catalog,
     zone: tzinfo,
-) -> None:
+) -> Loan:
     """The catalog checked a copy in at a desk of branch `at_desk` and set it aside for a hold (on the hold shelf,
-    or in transit to the hold's pickup branch): recorded on the hold, as a follow-up of `committed`."""
+    or in transit to the hold's pickup branch): recorded on the hold, as a follow-up of the `committed` return.
+    That return answered with where the desk puts the copy in hand, as an ordinary return is (returning.py)."""
     if not (checked_in.held and HOLD.matches(checked_in.current_hold)):
-        return
+        return committed
     step = shelved(
         HOLD.parse_id(checked_in.current_hold),
         checked_in.name,
@@ -71,7 +73,16 @@ async def shelve_checked_in(
         catalog=catalog,
         zone=zone,
     )
-    await after_commit(step, committed)
+    return trapped_for(committed, await after_commit(step, committed.name), checked_in.name)
+
+
+def trapped_for(loan: Loan, hold: Hold | None, copy: str) -> Loan:
+    """A return's answer with the hold its copy is set aside for and, in transit, the branch to send it to (the
+    desk says "put it on the hold shelf" or "send it to X"); as it is when the hold did not take the copy."""
+    if hold is None or not hold.set_aside or hold.copy != copy:
+        return loan
+    sending = hold.status == HoldStatus.IN_TRANSIT
+    return replace(loan, trapped_hold=hold.name, transit_branch=hold.pickup_branch.strip() if sending else "")
 
 
 def at_pickup_branch(pickup_branch: str, *, desk: str) -> bool:
