@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 
+from services.loans.app.passing_over import may_not_borrow, pass_over
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, shelved
@@ -25,6 +26,9 @@ from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 COPY_NOT_HELD = "COPY_NOT_HELD"
+HOLD_PATRON_MAY_NOT_BORROW = "HOLD_PATRON_MAY_NOT_BORROW"
+"""ReceiveHoldCopy's reason when the hold's patron may not borrow now and nobody else waiting may have the copy:
+it was released back to the open shelf (passing_over.py)."""
 _RECEIVE = "ReceiveHoldCopy"
 _READS = 3
 """Reads of where a copy is, for a receipt racing a cancel of its hold: each cancel passes the copy on once."""
@@ -127,8 +131,13 @@ async def _receive(
     catalog: Catalog,
     zone: tzinfo,
 ) -> Hold | None:
-    """Receive `copy` for `hold`, set aside with it when read; None when the hold ended meanwhile (the copy is
-    to be read again: its release passes it on)."""
+    """Receive `copy` for `hold`, set aside with it when read; None when the hold ended meanwhile, or was passed
+    over (the copy is to be read again: its release passes it on)."""
+    if hold.status == HoldStatus.IN_TRANSIT and await may_not_borrow(hold.patron, uow=uow, now=clock.now()):
+        passed = await pass_over(hold, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone)
+        if passed and not (await catalog.lookup_copy(copy.barcode)).held:  # nobody else may have it
+            raise _passed_over(copy.barcode, hold)
+        return None
     if hold.status == HoldStatus.IN_TRANSIT and at_pickup_branch(hold.pickup_branch, desk=cmd.branch):
         if copy.in_transit:
             try:
@@ -220,6 +229,15 @@ async def _hold_of(
     if not hold.set_aside or hold.copy != copy.name:
         raise _not_held(copy.barcode, copy.status)
     return hold
+
+
+def _passed_over(barcode: str, hold: Hold) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"the reader of {hold.name} may not borrow now (blocked, expired or closed): the hold keeps its place in"
+        f" the queue and nobody else waiting may have the copy {barcode}, which is back on the open shelf",
+        reason=HOLD_PATRON_MAY_NOT_BORROW,
+        metadata={"barcode": barcode, "hold": hold.name},
+    )
 
 
 def _not_held(barcode: str, status: str) -> FailedPrecondition:

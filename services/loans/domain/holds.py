@@ -3,7 +3,8 @@
 Pure: no I/O. WAITING -> IN_TRANSIT (a copy is set aside for it: on the open shelf to be pulled, or sent from
 another branch) -> READY (received at the pickup desk: on the hold shelf until `expire_at`, the end of a library
 day) -> FULFILLED (borrowed), or CANCELLED / EXPIRED (READY only). A copy trapped at the pickup desk makes a
-WAITING hold READY at once. A hold that ends with a copy set aside leaves it so until the catalog is told to
+WAITING hold READY at once; an IN_TRANSIT hold whose patron may not borrow when its copy arrives waits again
+(`back_in_queue`). A hold that ends with a copy set aside leaves it so until the catalog is told to
 release it: `shelf_released` records that step, so a crash in between is repaired.
 """
 
@@ -216,6 +217,19 @@ class Hold(Versioned):
         if self.copy or self.set_aside:
             return False
         self.copy, self.shelf_released = copy, False
+        self._touch(now)
+        return True
+
+    def back_in_queue(self, copy: str, *, now: datetime) -> bool:
+        """IN_TRANSIT with `copy`, whose patron may not borrow now (blocked, expired): the catalog released the
+        copy for the next in the queue, and the hold waits again in its place (its queue order is its placing),
+        to be served once the account may borrow. False when it is not so any more (nothing changed)."""
+        if self.status != HoldStatus.IN_TRANSIT or self.copy != copy:
+            return False
+        self.status = HoldStatus.WAITING
+        self.copy = ""
+        self.to_pull = False
+        self.shelf_released = True
         self._touch(now)
         return True
 

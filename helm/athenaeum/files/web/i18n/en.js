@@ -575,6 +575,8 @@ export default {
   "receive.not_held_next": "If it was just handed back, scan it in Return; otherwise put it back on its shelf.",
   "receive.not_found_next": "Check the barcode on the label and scan it again, or type it in.",
   "reason.COPY_NOT_HELD": "This copy is not set aside for any hold.",
+  "reason.HOLD_PATRON_MAY_NOT_BORROW": "The reader of this hold may not borrow now (account blocked or expired): the hold keeps its place in the queue, and nobody else waiting may have this copy.",
+  "receive.passed_over_next": "Put it back on its shelf.",
   "desk.receive": "Receive for a hold",
   "desk.to_transit": "Send it to {branch} for a hold: it is reserved for {patron}, who picks it up there.",
   "patrons.on_its_way_to": "on its way to {branch}",
