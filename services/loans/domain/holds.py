@@ -72,6 +72,10 @@ class HoldFulfilled(DomainEvent):
 @dataclass(frozen=True, kw_only=True)
 class HoldCancelled(DomainEvent):
     hold: Hold
+    previous_status: HoldStatus = HoldStatus.WAITING
+    """What it was before: a READY or IN_TRANSIT hold's reader may have been told a copy is set aside for them."""
+    by_patron: bool = False
+    """The patron cancelled it themselves (they need no word of it), not staff or the system."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,13 +246,15 @@ class Hold(Versioned):
         self._touch(now)
         return True
 
-    def cancel(self, reason: str, *, now: datetime) -> None:
+    def cancel(self, reason: str, *, now: datetime, by_patron: bool = False) -> None:
+        """-> CANCELLED (`by_patron`: by its own patron, not staff or the system; the event says which)."""
         self._ensure_active()
+        previous = self.status
         self.status = HoldStatus.CANCELLED
         self.cancel_reason = reason
         self.queue_position = 0
         self._touch(now)
-        self.events.append(HoldCancelled(occurred_at=now, hold=self))
+        self.events.append(HoldCancelled(occurred_at=now, hold=self, previous_status=previous, by_patron=by_patron))
 
     def past_pickup(self, now: datetime) -> bool:
         """READY past its pickup deadline (the deadline's own second, the last of its day, is still in time, as
