@@ -529,6 +529,7 @@ export default {
 
   "nav.holdshelf": "Hold shelf",
   "paging.showing": "Showing {shown} of {total}.",
+  "paging.showing_at": "Showing {shown} at {branch} of {total} in all branches.",
   "paging.all": "Show all",
   "fines.filters": "Which fines",
   "fines.filter_patron": "Patron (card number or e-mail)",
@@ -543,6 +544,7 @@ export default {
   "holdshelf.title": "Hold shelf",
   "holdshelf.intro": "Copies put aside for patrons, the soonest pickup deadline first. A copy past its deadline goes back to the shelf or to the next patron in the queue.",
   "holdshelf.empty": "Nothing is waiting on the hold shelf.",
+  "holdshelf.empty_at": "Nothing is waiting on the hold shelf at {branch}.",
   "holdshelf.late.one": "{count} copy is past its pickup deadline.",
   "holdshelf.late.other": "{count} copies are past their pickup deadline.",
   "holdshelf.book": "Book",

@@ -537,6 +537,7 @@ export default {
 
   "nav.holdshelf": "Полка броней",
   "paging.showing": "Показано {shown} из {total}.",
+  "paging.showing_at": "Показано {shown} в филиале {branch} из {total} во всех филиалах.",
   "paging.all": "Показать все",
   "fines.filters": "Какие штрафы",
   "fines.filter_patron": "Читатель (номер билета или e-mail)",
@@ -551,6 +552,7 @@ export default {
   "holdshelf.title": "Полка броней",
   "holdshelf.intro": "Экземпляры, отложенные для читателей; первыми — те, у которых срок выдачи истекает раньше. Экземпляр с истёкшим сроком возвращается на полку или следующему в очереди.",
   "holdshelf.empty": "На полке броней ничего нет.",
+  "holdshelf.empty_at": "На полке броней в филиале {branch} ничего нет.",
   "holdshelf.late.one": "{count} экземпляр не забрали в срок.",
   "holdshelf.late.few": "{count} экземпляра не забрали в срок.",
   "holdshelf.late.many": "{count} экземпляров не забрали в срок.",
