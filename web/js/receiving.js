@@ -11,7 +11,11 @@ export const READY = "HOLD_STATUS_READY";
 export const IN_TRANSIT = "HOLD_STATUS_IN_TRANSIT";
 const LOG_LENGTH = 20;
 // What the librarian does next about a refusal, beside the refusal itself.
-const NEXT_STEP = { COPY_NOT_HELD: () => t("receive.not_held_next"), BARCODE_NOT_FOUND: () => t("receive.not_found_next") };
+const NEXT_STEP = {
+  COPY_NOT_HELD: () => t("receive.not_held_next"),
+  BARCODE_NOT_FOUND: () => t("receive.not_found_next"),
+  HOLD_PATRON_MAY_NOT_BORROW: () => t("receive.passed_over_next"),
+};
 
 /** The branch the signed-in librarian works at (their account's home branch); "" when the account has none. */
 export function deskBranch() {

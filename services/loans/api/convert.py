@@ -186,6 +186,10 @@ def hold_to_proto(hold: Hold) -> resources_pb2.Hold:
     )
 
 
+def hold_status_to_proto(status: HoldStatus) -> resources_pb2.HoldStatus.ValueType:
+    return _HOLD_STATUS[status]
+
+
 def hold_status(value: int) -> HoldStatus | None:
     return enum_member(value, _HOLD_STATUS_OF, field="status", enum=resources_pb2.HoldStatus.DESCRIPTOR)
 

@@ -17,7 +17,13 @@ from google.protobuf.message import Message
 
 from athenaeum.loans.v1 import events_pb2
 from services.loans.api.calendar_rpcs import closed_day_to_proto
-from services.loans.api.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
+from services.loans.api.convert import (
+    fine_to_proto,
+    hold_status_to_proto,
+    hold_to_proto,
+    loan_to_proto,
+    rule_to_proto,
+)
 from services.loans.domain import calendar, fines, holds, loans, losses, rules, unrecorded
 from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.money import money
@@ -83,7 +89,14 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
     holds.HoldPlaced: (events_pb2.HoldPlaced, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldCancelled: (events_pb2.HoldCancelled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldCancelled: (
+        events_pb2.HoldCancelled,
+        lambda e, _: {
+            "hold": hold_to_proto(e.hold),
+            "previous_status": hold_status_to_proto(e.previous_status),
+            "by_patron": e.by_patron,
+        },
+    ),
     holds.HoldExpired: (
         events_pb2.HoldExpired,
         lambda e, _: {"hold": hold_to_proto(e.hold), "next_reader_waiting": e.next_reader_waiting},

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
+from services.loans.app.passing_over import may_not_borrow, pass_over
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.receiving import record_received
@@ -155,9 +156,18 @@ class _Comparison:
             self.discrepancies.append(f"{copy.name} is on the hold shelf for {copy.current_hold}, in transit here")
             if not self.dry_run:
                 with contextlib.suppress(DomainError):
-                    await record_received(hold_id, copy.name, uow=self.uow, clock=self.clock, zone=self.zone)
+                    await self._receive(hold_id, copy.name)
         elif active[1] == HoldStatus.READY and copy.in_transit:
             self.discrepancies.append(f"{copy.name} is in transit for {copy.current_hold}, which is ready here")
+
+    async def _receive(self, hold_id: uuid.UUID, copy: str) -> None:
+        """Made READY as ReceiveHoldCopy would, or passed over when its patron may not borrow now."""
+        async with self.uow.reading():
+            hold = await self.uow.holds.get(hold_id)
+        if await may_not_borrow(hold.patron, uow=self.uow, now=self.clock.now()):
+            await pass_over(hold, copy, uow=self.uow, clock=self.clock, catalog=self.catalog, zone=self.zone)
+            return
+        await record_received(hold_id, copy, uow=self.uow, clock=self.clock, zone=self.zone)
 
 
 def _where(copy: CopyInfo) -> str:

@@ -126,7 +126,7 @@ async def cancel_hold(cmd: CancelHold, *, uow: LoansUnitOfWork, clock: Clock, ca
         cmd.actor.ensure_may_act_for(hold.patron, "cancel the holds")  # a retry too: the id is no pass
         if previous:
             return hold
-        hold.cancel(cmd.reason or "cancelled", now=clock.now())
+        hold.cancel(cmd.reason or "cancelled", now=clock.now(), by_patron=cmd.actor.user == hold.patron)
         await uow.holds.save(hold)
         await uow.requests.remember(cmd.request_id, "CancelHold", hold.name)
         await uow.commit()

@@ -156,7 +156,8 @@ async def take_back_found(
 ) -> Loan:
     """A copy the catalog has LOST on one of our loans is scanned at the desk (of `branch`): waive its unpaid
     LOST_ITEM fine ("found"), then put it back (set aside for the first in the queue who may have it: on the
-    hold shelf, or in transit to the hold's pickup branch when it is another)."""
+    hold shelf, or in transit to the hold's pickup branch when it is another). Answered, as any return is, with
+    the hold the copy went aside for and the branch to send it to, for the desk to say where it goes."""
     async with uow.reading():
         loan = await uow.loans.get(LOAN.parse_id(copy.current_loan))
     if loan.status != LoanStatus.LOST:  # its declaration is still under way: the reconciler settles it
@@ -167,10 +168,9 @@ async def take_back_found(
     loan = await _record_found(loan, actor.user or "system", uow=uow, clock=clock)
     trap, sending = await trap_at_desk(copy.book, copy.item_type, branch, uow=uow, clock=clock)
     checked_in = await catalog.check_in(copy=copy.name, loan=loan.name, hold=trap, in_transit=sending)
-    await shelve_checked_in(
-        checked_in, at_desk=branch, committed=loan.name, uow=uow, clock=clock, catalog=catalog, zone=zone
+    return await shelve_checked_in(
+        checked_in, at_desk=branch, committed=loan, uow=uow, clock=clock, catalog=catalog, zone=zone
     )
-    return loan
 
 
 async def _record_found(loan: Loan, actor: str, *, uow: LoansUnitOfWork, clock: Clock) -> Loan:

@@ -10,9 +10,10 @@ a copy on the hold shelf for a hold still IN_TRANSIT here, which the reconciler 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 
+from services.loans.app.passing_over import may_not_borrow, pass_over
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, shelved
@@ -20,11 +21,15 @@ from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, same_branch, sent_elsewhere
+from services.loans.domain.loans import Loan
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 
 COPY_NOT_HELD = "COPY_NOT_HELD"
+HOLD_PATRON_MAY_NOT_BORROW = "HOLD_PATRON_MAY_NOT_BORROW"
+"""ReceiveHoldCopy's reason when the hold's patron may not borrow now and nobody else waiting may have the copy:
+it was released back to the open shelf (passing_over.py)."""
 _RECEIVE = "ReceiveHoldCopy"
 _READS = 3
 """Reads of where a copy is, for a receipt racing a cancel of its hold: each cancel passes the copy on once."""
@@ -52,16 +57,17 @@ async def shelve_checked_in(
     checked_in: CopyInfo,
     *,
     at_desk: str,
-    committed: str,
+    committed: Loan,
     uow: LoansUnitOfWork,
     clock: Clock,
     catalog: Catalog,
     zone: tzinfo,
-) -> None:
+) -> Loan:
     """The catalog checked a copy in at a desk of branch `at_desk` and set it aside for a hold (on the hold shelf,
-    or in transit to the hold's pickup branch): recorded on the hold, as a follow-up of `committed`."""
+    or in transit to the hold's pickup branch): recorded on the hold, as a follow-up of the `committed` return.
+    That return answered with where the desk puts the copy in hand, as an ordinary return is (returning.py)."""
     if not (checked_in.held and HOLD.matches(checked_in.current_hold)):
-        return
+        return committed
     step = shelved(
         HOLD.parse_id(checked_in.current_hold),
         checked_in.name,
@@ -72,7 +78,16 @@ async def shelve_checked_in(
         catalog=catalog,
         zone=zone,
     )
-    await after_commit(step, committed)
+    return trapped_for(committed, await after_commit(step, committed.name), checked_in.name)
+
+
+def trapped_for(loan: Loan, hold: Hold | None, copy: str) -> Loan:
+    """A return's answer with the hold its copy is set aside for and, in transit, the branch to send it to (the
+    desk says "put it on the hold shelf" or "send it to X"); as it is when the hold did not take the copy."""
+    if hold is None or not hold.set_aside or hold.copy != copy:
+        return loan
+    sending = hold.status == HoldStatus.IN_TRANSIT
+    return replace(loan, trapped_hold=hold.name, transit_branch=hold.pickup_branch.strip() if sending else "")
 
 
 def at_pickup_branch(pickup_branch: str, *, desk: str) -> bool:
@@ -124,8 +139,13 @@ async def _receive(
     catalog: Catalog,
     zone: tzinfo,
 ) -> Hold | None:
-    """Receive `copy` for `hold`, set aside with it when read; None when the hold ended meanwhile (the copy is
-    to be read again: its release passes it on)."""
+    """Receive `copy` for `hold`, set aside with it when read; None when the hold ended meanwhile, or was passed
+    over (the copy is to be read again: its release passes it on)."""
+    if hold.status == HoldStatus.IN_TRANSIT and await may_not_borrow(hold.patron, uow=uow, now=clock.now()):
+        passed = await pass_over(hold, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone)
+        if passed and not (await catalog.lookup_copy(copy.barcode)).held:  # nobody else may have it
+            raise _passed_over(copy.barcode, hold)
+        return None
     if hold.status == HoldStatus.IN_TRANSIT and at_pickup_branch(hold.pickup_branch, desk=cmd.branch):
         if copy.in_transit:
             try:
@@ -217,6 +237,15 @@ async def _hold_of(
     if not hold.set_aside or hold.copy != copy.name:
         raise _not_held(copy.barcode, copy.status)
     return hold
+
+
+def _passed_over(barcode: str, hold: Hold) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"the reader of {hold.name} may not borrow now (blocked, expired or closed): the hold keeps its place in"
+        f" the queue and nobody else waiting may have the copy {barcode}, which is back on the open shelf",
+        reason=HOLD_PATRON_MAY_NOT_BORROW,
+        metadata={"barcode": barcode, "hold": hold.name},
+    )
 
 
 def _not_held(barcode: str, status: str) -> FailedPrecondition:

@@ -71,10 +71,9 @@ async def return_without_active_loan(
     returned = returned_unrecorded(copy, returned_by=actor.user, now=now)
     if not await _first_to_take_back(returned, uow=uow):
         return replace(returned, events=[])  # another desk's return, at once, checked it in and says so
-    await shelve_checked_in(
-        checked_in, at_desk=branch, committed=returned.name, uow=uow, clock=clock, catalog=catalog, zone=zone
+    return await shelve_checked_in(
+        checked_in, at_desk=branch, committed=returned, uow=uow, clock=clock, catalog=catalog, zone=zone
     )
-    return returned
 
 
 _TAKEN_BACK = "ReturnUnrecordedLoan"

@@ -3,7 +3,8 @@
 Pure: no I/O. WAITING -> IN_TRANSIT (a copy is set aside for it: on the open shelf to be pulled, or sent from
 another branch) -> READY (received at the pickup desk: on the hold shelf until `expire_at`, the end of a library
 day) -> FULFILLED (borrowed), or CANCELLED / EXPIRED (READY only). A copy trapped at the pickup desk makes a
-WAITING hold READY at once. A hold that ends with a copy set aside leaves it so until the catalog is told to
+WAITING hold READY at once; an IN_TRANSIT hold whose patron may not borrow when its copy arrives waits again
+(`back_in_queue`). A hold that ends with a copy set aside leaves it so until the catalog is told to
 release it: `shelf_released` records that step, so a crash in between is repaired.
 """
 
@@ -71,6 +72,10 @@ class HoldFulfilled(DomainEvent):
 @dataclass(frozen=True, kw_only=True)
 class HoldCancelled(DomainEvent):
     hold: Hold
+    previous_status: HoldStatus = HoldStatus.WAITING
+    """What it was before: a READY or IN_TRANSIT hold's reader may have been told a copy is set aside for them."""
+    by_patron: bool = False
+    """The patron cancelled it themselves (they need no word of it), not staff or the system."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,6 +224,19 @@ class Hold(Versioned):
         self._touch(now)
         return True
 
+    def back_in_queue(self, copy: str, *, now: datetime) -> bool:
+        """IN_TRANSIT with `copy`, whose patron may not borrow now (blocked, expired): the catalog released the
+        copy for the next in the queue, and the hold waits again in its place (its queue order is its placing),
+        to be served once the account may borrow. False when it is not so any more (nothing changed)."""
+        if self.status != HoldStatus.IN_TRANSIT or self.copy != copy:
+            return False
+        self.status = HoldStatus.WAITING
+        self.copy = ""
+        self.to_pull = False
+        self.shelf_released = True
+        self._touch(now)
+        return True
+
     def pulled_and_sent(self, now: datetime) -> bool:
         """Its copy, pulled at another branch than the pickup one, was sent on: no longer to pull. Whether it
         changed."""
@@ -228,13 +246,15 @@ class Hold(Versioned):
         self._touch(now)
         return True
 
-    def cancel(self, reason: str, *, now: datetime) -> None:
+    def cancel(self, reason: str, *, now: datetime, by_patron: bool = False) -> None:
+        """-> CANCELLED (`by_patron`: by its own patron, not staff or the system; the event says which)."""
         self._ensure_active()
+        previous = self.status
         self.status = HoldStatus.CANCELLED
         self.cancel_reason = reason
         self.queue_position = 0
         self._touch(now)
-        self.events.append(HoldCancelled(occurred_at=now, hold=self))
+        self.events.append(HoldCancelled(occurred_at=now, hold=self, previous_status=previous, by_patron=by_patron))
 
     def past_pickup(self, now: datetime) -> bool:
         """READY past its pickup deadline (the deadline's own second, the last of its day, is still in time, as

@@ -171,9 +171,16 @@ class LoansDecoder:
         return Intake(uuid.UUID(ev.event_id), cancel=(ev.hold.name,), ends=ends)
 
     def _hold_cancelled(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        """The reader is told when staff or the system cancelled a hold whose copy was set aside for them (they
+        were told, or were about to be, that it waits): not of their own cancel, nor of a place in the queue."""
         ev: loans.HoldCancelled = e  # type: ignore[assignment]
         ends = (_ending(ev, ev.hold.name, "the hold was cancelled"),)
-        return Intake(uuid.UUID(ev.event_id), cancel=(ev.hold.name,), ends=ends)
+        set_aside = ev.previous_status in _SET_ASIDE
+        if not (set_aside and ev.HasField("by_patron") and not ev.by_patron):
+            return Intake(uuid.UUID(ev.event_id), cancel=(ev.hold.name,), ends=ends)
+        facts: dict[str, Fact] = {"branch": ev.hold.pickup_branch, "reason": ev.hold.cancel_reason}
+        told = _occurrence(ev, Kind.HOLD_CANCELLED, ev.hold.patron, facts, trace, book=ev.hold.book)
+        return Intake(told.event_id, occurrences=(told,), cancel=(ev.hold.name,), ends=ends)
 
     def _hold_expired(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.HoldExpired = e  # type: ignore[assignment]
@@ -190,6 +197,10 @@ class LoansDecoder:
         facts = {"amount": _money(fine.amount), "currency": fine.currency_code, "description": fine.description}
         # The title comes from the catalog, by the book of the fine's loan (none for a charge about no loan).
         return _one(_occurrence(ev, Kind.FINE_ASSESSED, fine.patron, facts, trace, book=ev.book))
+
+
+_SET_ASIDE = (resources_pb2.HOLD_STATUS_READY, resources_pb2.HOLD_STATUS_IN_TRANSIT)
+"""A hold's statuses with a copy set aside for its reader (on the hold shelf, or on its way there)."""
 
 
 def _one(occurrence: Occurrence) -> Intake:

@@ -68,6 +68,17 @@ _words(
     ], "{{ library_name }}: бронь на «{{ book_title }}» истекла; её можно оформить заново."),
 )  # fmt: skip
 _words(
+    Kind.HOLD_CANCELLED,
+    ("Your hold on “{{ book_title }}” was cancelled", [
+        "The library cancelled your hold on “{{ book_title }}”" + _BRANCH["en"] + "{% if reason %}: {{ reason }}{% endif %}.",
+        "The copy is no longer set aside for you, so there is no need to come for it. You are welcome to place a new hold.",
+    ], "{{ library_name }}: your hold on “{{ book_title }}” was cancelled{% if reason %} ({{ reason }}){% endif %}; the copy is not waiting for you."),
+    ("Бронь на «{{ book_title }}» отменена", [
+        "Библиотека отменила вашу бронь на книгу «{{ book_title }}»" + _BRANCH["ru"] + "{% if reason %}: {{ reason }}{% endif %}.",
+        "Экземпляр больше не отложен для вас, приходить за ним не нужно. Вы можете забронировать книгу снова.",
+    ], "{{ library_name }}: бронь на «{{ book_title }}» отменена{% if reason %} ({{ reason }}){% endif %}; экземпляр вас не ждёт."),
+)  # fmt: skip
+_words(
     Kind.DUE_SOON,
     ("“{{ book_title }}” is due {{ due_date }}", [
         "A reminder: “{{ book_title }}” (barcode {{ barcode }}) is due back by {{ due_date }}.",

@@ -26,6 +26,7 @@ class Kind(StrEnum):
     HOLD_READY = "hold_ready"
     HOLD_EXPIRING = "hold_expiring"
     HOLD_EXPIRED = "hold_expired"
+    HOLD_CANCELLED = "hold_cancelled"
     FINE_ASSESSED = "fine_assessed"
     WELCOME = "welcome"
     PASSWORD_CHANGED = "password_changed"
@@ -90,6 +91,7 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.HOLD_READY: KindSpec(_HOLD, urgent=True),
     Kind.HOLD_EXPIRING: KindSpec(_HOLD, urgent=True),
     Kind.HOLD_EXPIRED: KindSpec(("book_title", "branch", "passed_on")),
+    Kind.HOLD_CANCELLED: KindSpec(("book_title", "branch", "reason")),
     Kind.FINE_ASSESSED: KindSpec(("amount", "currency", "description", "book_title")),
     Kind.WELCOME: KindSpec(("card_number",)),
     Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),

@@ -107,3 +107,31 @@ def test_a_loan_declared_lost_tells_nothing_itself_and_ends_the_loan_s_waiting_r
     loan = resources_pb2.Loan(name="loans/l1", patron=PATRON, book_title="Dead Souls", due_time=timestamp(NOON))
     lost = _intake(loans.LoanDeclaredLost(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), loan=loan))
     assert lost.occurrences == () and [(end.about, end.at) for end in lost.ends] == [("loans/l1", NOON)]
+
+
+@pytest.mark.parametrize(
+    ("before", "by_patron", "told"),
+    [
+        (resources_pb2.HOLD_STATUS_READY, False, True),  # staff, or the system closing the account
+        (resources_pb2.HOLD_STATUS_IN_TRANSIT, False, True),
+        (resources_pb2.HOLD_STATUS_READY, True, False),  # the reader's own cancel
+        (resources_pb2.HOLD_STATUS_WAITING, False, False),  # no copy was set aside for them
+        (resources_pb2.HOLD_STATUS_READY, None, False),  # a publisher that does not say
+    ],
+)
+def test_a_set_aside_hold_cancelled_by_staff_tells_the_reader_why(before, by_patron, told) -> None:
+    hold = resources_pb2.Hold(name="holds/h1", patron=PATRON, book="books/b1", pickup_branch="MAIN",
+                              cancel_reason="copy damaged")  # fmt: skip
+    event = loans.HoldCancelled(event_id=str(uuid.uuid4()), occur_time=timestamp(NOON), hold=hold)
+    event.previous_status = before
+    if by_patron is not None:
+        event.by_patron = by_patron
+    intake = _intake(event)
+    assert intake.cancel == ("holds/h1",)  # its expiry reminder is moot either way
+    if not told:
+        assert intake.occurrences == ()
+        return
+    (cancelled,) = intake.occurrences
+    assert (cancelled.kind, cancelled.book) == (Kind.HOLD_CANCELLED, "books/b1")
+    assert str(cancelled.recipient_id) == PATRON.removeprefix("users/")
+    assert (cancelled.facts["reason"], cancelled.facts["branch"]) == ("copy damaged", "MAIN")

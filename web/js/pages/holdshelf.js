@@ -1,17 +1,24 @@
 // The hold shelf for staff: every READY hold (a copy put aside for a patron), soonest pickup deadline first,
 // those past it flagged (the copy goes back to the shelf or to the next in the queue). ListHolds over all
-// patrons, status READY, every page (the shelf is sorted by deadline, which the API does not order by).
+// patrons, status READY, every page (the shelf is sorted by deadline, which the API does not order by). Shown
+// first for the librarian's own branch, as the pull list is: each branch has a hold shelf of its own.
+import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
 import { DeadlineText, ErrorNotice, Loading, useAsync, useTitle } from "../components.js";
 import { useBookTitles } from "./account.js";
 import { PagedCount, usePaged } from "../paging.js";
+import { branchChoices, sameBranch } from "../branches.js";
+import { deskBranch } from "../receiving.js";
 
 const READY = "HOLD_STATUS_READY";
+const ALL = "";
+const byCode = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
 export function HoldShelfPage() {
   useTitle(t("holdshelf.title"));
+  const [branch, setBranch] = useState(deskBranch() || ALL);
   const holds = usePaged(
     (page_token) =>
       api("/v1/holds", { query: { status: READY, page_size: 100, page_token } }).then((data) => ({
@@ -22,17 +29,30 @@ export function HoldShelfPage() {
     [],
     { pages: Infinity },
   );
-  const list = [...holds.items].sort((a, b) => Date.parse(a.expire_time || 0) - Date.parse(b.expire_time || 0));
+  const copies = useCopies(holds.items);
+  // The shelf a copy waits on: its hold's pickup branch, or where it was shelved for a hold that named none.
+  const shelfOf = (hold) => hold.pickup_branch || copies[hold.copy]?.branch || "";
+  const branches = branchChoices([deskBranch(), ...holds.items.map(shelfOf)], byCode);
+  const list = holds.items
+    .filter((hold) => branch === ALL || sameBranch(shelfOf(hold), branch))
+    .sort((a, b) => Date.parse(a.expire_time || 0) - Date.parse(b.expire_time || 0));
   const patrons = usePatrons(list);
-  const copies = useCopies(list);
   const titles = useBookTitles(list);
   const now = Date.now();
   const late = list.filter((hold) => Date.parse(hold.expire_time) < now).length;
   return html`<h1 tabindex="-1">${t("holdshelf.title")}</h1>
     <p class="muted">${t("holdshelf.intro")}</p>
+    <div class="field form-narrow">
+      <label for="holdshelf-branch">${t("pulllist.branch_filter")}</label>
+      <select id="holdshelf-branch" value=${branch} onChange=${(event) => setBranch(event.currentTarget.value)}>
+        <option value=${ALL}>${t("pulllist.all_branches")}</option>
+        ${branches.list.map((code) => html`<option value=${code}>${code}</option>`)}
+      </select>
+    </div>
     <${ErrorNotice} error=${holds.error} />
     ${holds.loading && !holds.loaded && html`<${Loading} />`}
-    ${holds.loaded && !list.length && html`<p role="status">${t("holdshelf.empty")}</p>`}
+    ${holds.loaded && !list.length &&
+    html`<p role="status">${branch === ALL ? t("holdshelf.empty") : t("holdshelf.empty_at", { branch })}</p>`}
     ${late > 0 && html`<p class="notice" data-testid="holdshelf-late">${tn("holdshelf.late", late)}</p>`}
     ${list.length > 0 &&
     html`<div class="table-wrap"><table class="stacks" data-testid="holdshelf">
@@ -47,13 +67,13 @@ export function HoldShelfPage() {
           <td data-label=${t("holdshelf.barcode")}>${copies[hold.copy]?.barcode || "—"}</td>
           <td data-label=${t("holdshelf.patron")}><a href=${`#/patrons/${idOf(hold.patron)}`}>${patron?.label || t("fines.open_patron")}</a>
             ${patron?.card && html` <span class="muted">${patron.card}</span>`}</td>
-          <td data-label=${t("holdshelf.branch")}>${hold.pickup_branch || copies[hold.copy]?.branch || "—"}</td>
+          <td data-label=${t("holdshelf.branch")}>${branches.spelt(shelfOf(hold)) || "—"}</td>
           <td data-label=${t("holdshelf.deadline")}><${DeadlineText} iso=${hold.expire_time} />
             ${past && html` <strong class="error">${t("holdshelf.past")}</strong>`}</td>
         </tr>`;
       })}</tbody>
     </table></div>`}
-    <${PagedCount} list=${holds} />`;
+    <${PagedCount} list=${holds} branch=${branch} shown=${list.length} />`;
 }
 
 /** Name and card number of each patron with one of `holds` (on the hold shelf, or on the pull list). */

@@ -62,7 +62,7 @@ export function PullListPage() {
     ${shown && !coming.length &&
     html`<p role="status">${branch === ALL ? t("pulllist.incoming_empty") : t("pulllist.incoming_empty_at", { branch })}</p>`}
     ${shown && coming.length > 0 && html`<${CopyTable} rows=${coming} testid="pulllist-incoming" ...${table} />`}
-    <${PagedCount} list=${holds} />`;
+    <${PagedCount} list=${holds} branch=${branch} shown=${toPull.length + coming.length} />`;
 }
 
 /** One list of copies set aside: where each stands (branch, call number, shelf), for whom and where it goes. */

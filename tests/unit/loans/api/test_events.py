@@ -150,3 +150,13 @@ def test_a_closed_day_and_its_reopening_are_published_with_the_day_as_the_audit_
         "closedDays/2027-01-01", "2027-01-01", "New Year", False
     )  # fmt: skip
     assert events_pb2.ClosedDayChanged.FromString(reopened.payload).deleted
+
+
+def test_a_cancelled_hold_is_published_with_its_status_before_and_who_cancelled_it() -> None:
+    hold = Hold.place(patron="users/r", book="books/b", pickup_branch="MAIN", pickup_days=3, now=NOW)
+    hold.send("books/b/copies/c", now=NOW)
+    hold.cancel("copy damaged", now=NOW)
+    payload = events_pb2.HoldCancelled.FromString(events.encoder(UTC)(hold.events[-1]).payload)
+    assert payload.previous_status == resources_pb2.HOLD_STATUS_IN_TRANSIT
+    assert payload.HasField("by_patron") and not payload.by_patron
+    assert payload.hold.cancel_reason == "copy damaged"

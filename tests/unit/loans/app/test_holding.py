@@ -250,3 +250,16 @@ async def test_a_copy_reserved_for_a_hold_after_it_ended_is_released_again_at_on
     assert overtaken and not db.holds[hold.id].is_active
     assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("AVAILABLE", "")
     assert (await desk.reconcile()).discrepancies == []
+
+
+@pytest.mark.parametrize(("actor", "by_patron"), [(DESK, False), (reader("users/p1"), True)])
+async def test_a_cancel_says_what_the_hold_was_and_whether_its_patron_cancelled_it(
+    db: FakeLoansDatabase, desk: Desk, actor: Any, by_patron: bool
+) -> None:
+    """Notifications tell the reader of a READY hold cancelled by staff, not of their own cancel (finding B6)."""
+    book, (copy,) = desk.catalog.add_book()
+    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    await desk.receive(copy)
+    await desk.cancel_hold(CancelHold(hold.id, "copy damaged", actor=actor))
+    (cancelled,) = [event for event in db.events if type(event).__name__ == "HoldCancelled"]
+    assert (cancelled.previous_status, cancelled.by_patron) == (HoldStatus.READY, by_patron)  # type: ignore[attr-defined]

@@ -168,6 +168,7 @@ async def test_a_lost_copy_found_by_the_loan_s_name_goes_to_the_hold_queue_and_a
     back = await desk.return_loan(ReturnLoan(loan_id=loan.id, actor=DESK))
     assert back.status == LoanStatus.LOST and desk.catalog.status(copy) == "ON_HOLD_SHELF"
     assert db.holds[hold.id].status == HoldStatus.READY
+    assert (back.trapped_hold, back.transit_branch) == (hold.name, "")  # the desk says: on the hold shelf
     assert db.fines[stored.id].status == FineStatus.OUTSTANDING and db.fines[stored.id].paid == Decimal("10.00")
 
 
@@ -191,3 +192,4 @@ async def test_a_lost_copy_found_at_another_branch_than_its_hold_s_pickup_branch
     back = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), branch="MAIN", actor=DESK))
     assert back.status == LoanStatus.LOST and desk.catalog.status(copy) == "IN_TRANSIT"
     assert (db.holds[hold.id].status, db.holds[hold.id].copy) == (HoldStatus.IN_TRANSIT, copy)
+    assert (back.trapped_hold, back.transit_branch) == (hold.name, "EAST")  # the desk says: send it to EAST

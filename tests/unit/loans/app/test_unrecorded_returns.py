@@ -68,9 +68,10 @@ async def test_a_copy_back_from_a_loan_lost_with_a_restore_goes_to_the_hold_shel
     hold = await desk.place_hold(PlaceHold("users/p2", loan.book, actor=DESK))
     assert hold.status == HoldStatus.WAITING
     past_any_issue_in_flight(desk)
-    await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
+    back = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), actor=DESK))
     assert desk.catalog.copies[copy].current_hold == hold.name
     assert (db.holds[hold.id].status, db.holds[hold.id].copy) == (HoldStatus.READY, copy)
+    assert (back.trapped_hold, back.transit_branch) == (hold.name, "")
 
 
 @pytest.mark.parametrize("age", ["just lent", "not said"])
@@ -239,6 +240,7 @@ async def test_a_copy_back_from_a_loan_lost_with_a_restore_at_another_branch_is_
     loan, copy = await lent_then_lost(db, desk)
     hold = await desk.place_hold(PlaceHold("users/p2", loan.book, pickup_branch="EAST", actor=DESK))
     past_any_issue_in_flight(desk)
-    await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), branch="MAIN", actor=DESK))
+    back = await desk.return_loan(ReturnLoan(barcode=desk.catalog.barcode(copy), branch="MAIN", actor=DESK))
     assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("IN_TRANSIT", hold.name)
     assert (db.holds[hold.id].status, db.holds[hold.id].copy) == (HoldStatus.IN_TRANSIT, copy)
+    assert (back.trapped_hold, back.transit_branch) == (hold.name, "EAST")

@@ -609,10 +609,13 @@ class LoansServiceStub:
         goes on the hold shelf and the hold is READY (its pickup window starts, the patron is told); scanned at
         another branch (or with no `branch`), nothing changes and the IN_TRANSIT hold is answered (send the copy
         to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
+        A hold whose patron may not borrow now (blocked, expired, closed) is passed over: it waits again in its
+        place, and the copy goes to the next in the queue who may have it (that hold is answered).
         Errors: INVALID_ARGUMENT (no barcode; `branch` not one of the library's branches, when it lists them),
         NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
-        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold), PERMISSION_DENIED
-        (a reader), UNAVAILABLE (catalog unreachable).
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
+        HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
+        shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -1402,10 +1405,13 @@ class LoansServiceAsyncStub:
         goes on the hold shelf and the hold is READY (its pickup window starts, the patron is told); scanned at
         another branch (or with no `branch`), nothing changes and the IN_TRANSIT hold is answered (send the copy
         to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
+        A hold whose patron may not borrow now (blocked, expired, closed) is passed over: it waits again in its
+        place, and the copy goes to the next in the queue who may have it (that hold is answered).
         Errors: INVALID_ARGUMENT (no barcode; `branch` not one of the library's branches, when it lists them),
         NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
-        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold), PERMISSION_DENIED
-        (a reader), UNAVAILABLE (catalog unreachable).
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
+        HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
+        shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 

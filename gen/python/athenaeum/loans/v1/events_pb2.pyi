@@ -628,8 +628,19 @@ class HoldCancelled(_message.Message):
     EVENT_ID_FIELD_NUMBER: _builtins.int
     OCCUR_TIME_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
+    PREVIOUS_STATUS_FIELD_NUMBER: _builtins.int
+    BY_PATRON_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    previous_status: _resources_pb2.HoldStatus.ValueType
+    """Its status before the cancel: a READY (or IN_TRANSIT) hold's patron was, or was about to be, told a copy is
+    set aside for them. Unspecified from a publisher that does not say.
+    """
+    by_patron: _builtins.bool
+    """Whether its own patron cancelled it (true), or staff or the system did (false: the patron is told of a
+    READY or IN_TRANSIT hold's cancel, notification kind "hold_cancelled"). Unset from a publisher that does
+    not say.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -644,12 +655,16 @@ class HoldCancelled(_message.Message):
         event_id: _builtins.str = ...,
         occur_time: _timestamp_pb2.Timestamp | None = ...,
         hold: _resources_pb2.Hold | None = ...,
+        previous_status: _resources_pb2.HoldStatus.ValueType = ...,
+        by_patron: _builtins.bool | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_by_patron", b"_by_patron", "by_patron", b"by_patron", "hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_by_patron", b"_by_patron", "by_patron", b"by_patron", "event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time", "previous_status", b"previous_status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__by_patron: _TypeAlias = _typing.Literal["by_patron"]  # noqa: Y015
+    _WhichOneofArgType__by_patron: _TypeAlias = _typing.Literal["_by_patron", b"_by_patron"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__by_patron) -> _WhichOneofReturnType__by_patron | None: ...
 
 Global___HoldCancelled: _TypeAlias = HoldCancelled  # noqa: Y015
 

@@ -50,14 +50,19 @@ export function usePaged(fetchPage, deps, { pages: firstPages = 1 } = {}) {
   };
 }
 
-/** "Showing 100 of 105" with Show more / Show all while pages are left. */
-export function PagedCount({ list }) {
+/** "Showing 100 of 105" with Show more / Show all while pages are left. `branch`, with `shown`: the list is
+ * filtered here to that branch (its pages are every branch's), so the count is of the rows shown there, beside
+ * the whole library's ("Showing 1 at EAST of 4 in all branches"), not the whole library's alone. */
+export function PagedCount({ list, branch = "", shown: shownHere = null }) {
   if (!list.loaded || (!list.items.length && !list.next)) return null; // "nothing" is said by the list
   const shown = list.items.length;
   const total = Math.max(list.total, shown);
+  const words = branch
+    ? t("paging.showing_at", { shown: formatNumber(shownHere ?? shown), branch, total: formatNumber(total) })
+    : t("paging.showing", { shown: formatNumber(shown), total: formatNumber(total) });
   return html`<div class="paged-count">
     <p role="status" data-testid="paged-count">
-      ${t("paging.showing", { shown: formatNumber(shown), total: formatNumber(total) })}
+      ${words}
     </p>
     ${list.next &&
     html`<div class="actions">

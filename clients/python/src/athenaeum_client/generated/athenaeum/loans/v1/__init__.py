@@ -1186,6 +1186,23 @@ class HoldCancelled(betterproto2.Message):
     The hold as cancelled, with `cancel_reason`.
     """
 
+    previous_status: "HoldStatus" = betterproto2.field(
+        4, betterproto2.TYPE_ENUM, default_factory=lambda: HoldStatus(0)
+    )
+    """
+    Its status before the cancel: a READY (or IN_TRANSIT) hold's patron was, or was about to be, told a copy is
+    set aside for them. Unspecified from a publisher that does not say.
+    """
+
+    by_patron: "bool | None" = betterproto2.field(
+        5, betterproto2.TYPE_BOOL, optional=True
+    )
+    """
+    Whether its own patron cancelled it (true), or staff or the system did (false: the patron is told of a
+    READY or IN_TRANSIT hold's cancel, notification kind "hold_cancelled"). Unset from a publisher that does
+    not say.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "HoldCancelled", HoldCancelled
