@@ -22,6 +22,7 @@ from services.catalog.domain.copies import (
     ItemTypeFilter,
     same_barcode,
 )
+from services.catalog.domain.item_types import UnknownItemType
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
@@ -80,6 +81,9 @@ def _translate(error: Exception, batch: Sequence[Copy]) -> Exception:
         message += " (in any letter case)" if constraint == "copies_barcode_any_case" else ""
         metadata = {"field": "copy.barcode", "barcode": barcode}
         return AlreadyExists(message, reason="BARCODE_TAKEN", metadata=metadata)
+    if constraint == "copies_item_type_fkey":  # the type was deleted after the use case found it in the list
+        types = sorted({c.details.item_type for c in batch})
+        return UnknownItemType(types[0] if len(types) == 1 else ", ".join(types)[:64])
     if constraint in ("copies_current_loan", "copies_current_hold"):
         # A race: twins of one check-out that read before either wrote took two copies, or two copies came back
         # at once for one hold. The loser changed nothing; repeated, it reads what the winner did.

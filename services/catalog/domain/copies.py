@@ -18,6 +18,8 @@ from services.support.runtime.versioning import Versioned
 COPY = NamePattern("books/{book}/copies/{copy}")
 MAX_BARCODE_LENGTH = 64
 COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
+DEFAULT_ITEM_TYPE = "BOOK"
+"""A new copy's item type when none is given (an import's copies have it)."""
 COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title")
 
 
@@ -62,7 +64,7 @@ class CopyDetails:
             barcode=barcode,
             branch=self.branch.strip(),
             shelf_location=self.shelf_location.strip(),
-            item_type=self.item_type.strip().upper() or "BOOK",
+            item_type=self.item_type.strip().upper() or DEFAULT_ITEM_TYPE,
             call_number=self.call_number.strip(),
         )
 

@@ -24,9 +24,11 @@ from services.catalog.domain.copies import (
     CopyStatus,
     ItemTypeFilter,
 )
+from services.catalog.domain.item_types import ItemType
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
 from services.support.runtime.events import DomainEvent
+from tests.unit.catalog.fake_item_types import FakeItemTypeRepository, seeded_item_types
 from tests.unit.catalog.fake_search import FakeBookSearch
 
 
@@ -39,9 +41,10 @@ class CatalogState:
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
     published: list[DomainEvent] = field(default_factory=list)
     commits: int = 0
+    item_types: dict[str, ItemType] = field(default_factory=seeded_item_types)
 
     def fork(self) -> CatalogState:
-        return CatalogState(dict(self.books), dict(self.copies), dict(self.requests))
+        return CatalogState(dict(self.books), dict(self.copies), dict(self.requests), item_types=dict(self.item_types))
 
 
 def _row(aggregate: Any) -> Any:
@@ -266,6 +269,7 @@ class FakeCatalogUnitOfWork:
         self.copies = FakeCopyRepository(self._working, self.committed_state)
         self.search = FakeBookSearch(self.books.counted_books)
         self.requests = FakeRequestLog(self._working)
+        self.item_types = FakeItemTypeRepository(self._working, self.committed_state)
         self._flushed: list[DomainEvent] = []
         return self
 
@@ -277,6 +281,7 @@ class FakeCatalogUnitOfWork:
             assert not self.locks and self.copies.writes <= 1, "a single-write block takes no lock, writes once"
         state, working = self.committed_state, self._working.fork()
         state.books, state.copies, state.requests = working.books, working.copies, working.requests
+        state.item_types = working.item_types
         await self.flush_events()
         state.published.extend(self._flushed)
         state.commits += 1
@@ -284,7 +289,7 @@ class FakeCatalogUnitOfWork:
 
     async def flush_events(self) -> None:
         """Kept with the transaction: published only if it commits."""
-        for repository in (self.books, self.copies):
+        for repository in (self.books, self.copies, self.item_types):
             for aggregate in repository.seen:
                 self._flushed.extend(aggregate.events)
                 aggregate.events.clear()
