@@ -161,5 +161,5 @@ async def save_settled_copy(copy: Copy, available_others: int, uow: CatalogUnitO
     when it was read, then writes it (in a single-write block, with them)."""
     if not copy.events:
         return
-    copy.settle_availability(available_others + (copy.status == CopyStatus.AVAILABLE))
+    copy.settle_availability(available_others + copy.lendable_on_shelf)
     await uow.copies.save_settled(copy)

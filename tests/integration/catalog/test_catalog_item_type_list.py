@@ -84,3 +84,32 @@ async def test_the_migration_seeds_book_and_the_types_copies_have_reference_not_
         assert sorted(spelt) == ["DVD", "REFERENCE"]
     finally:
         await engine.dispose()
+
+
+async def test_reference_copies_are_counted_apart_never_lent_nor_held(catalog_uow) -> None:
+    from services.catalog.app import circulation
+
+    kind = item_types.CreateItemType("REF", "Reference", not_for_loan=True)
+    await item_types.create_item_type(kind, uow=catalog_uow(), clock=CLOCK)
+    book = await books.create_book(books.CreateBook(BookDetails(title="Dictionary")), uow=catalog_uow(), clock=CLOCK)
+    for barcode, item_type in (("R-1", "REF"), ("B-1", "BOOK")):
+        details = CopyDetails(barcode=barcode, item_type=item_type)
+        await copies.create_copy(copies.CreateCopy(book.id, details), uow=catalog_uow(), clock=CLOCK)
+    read = await books.get_book(books.GetBook(book.id), uow=catalog_uow.reads())
+    assert (read.total_copies, read.available_copies, read.reference_copies) == (2, 1, 1)
+    listed = await books.list_books(books.ListBooks(filter="available_copies = 1"), uow=catalog_uow.reads())
+    assert [b.id for b in listed.items] == [book.id]
+    at_desk = circulation.CheckOutCopy(circulation.CopySelector(barcode="r-1"), loan="loans/l-1")
+    with pytest.raises(FailedPrecondition) as refused:
+        await circulation.check_out_copy(at_desk, uow=catalog_uow.circulation(), clock=CLOCK)
+    assert refused.value.reason == "NOT_FOR_LOAN"
+    hold = circulation.ReserveCopy(book.id, hold="holds/h-1")
+    held = await circulation.reserve_copy(hold, uow=catalog_uow.circulation(), clock=CLOCK)
+    assert held.details.barcode == "B-1"
+    by_book = circulation.CheckOutCopy(circulation.CopySelector(book_id=book.id), loan="loans/l-2")
+    with pytest.raises(FailedPrecondition):  # only the reference copy is left on the shelf
+        await circulation.check_out_copy(by_book, uow=catalog_uow.circulation(), clock=CLOCK)
+    update = item_types.UpdateItemType("REF", "", False, ("not_for_loan",))
+    await item_types.update_item_type(update, uow=catalog_uow(), clock=CLOCK)
+    lent = await circulation.check_out_copy(by_book, uow=catalog_uow.circulation(), clock=CLOCK)
+    assert lent.details.barcode == "R-1" and lent.status.value == "ON_LOAN"
