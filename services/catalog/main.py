@@ -35,19 +35,20 @@ async def build(settings: CatalogSettings) -> ServiceApp:
 
     def unit_of_work(*, on_driver: bool = False) -> SqlCatalogUnitOfWork:
         changed: list[uuid.UUID] = []  # the books, not the events: those hold their aggregates
-        matches_changed = False
+        matches_changed = everything = False
 
         def encode(event: DomainEvent) -> OutboxMessage:
-            nonlocal matches_changed
+            nonlocal matches_changed, everything
             if (book_id := events.book_id_of(event)) is not None:
                 changed.append(book_id)
             matches_changed = matches_changed or events.changes_matches(event)
+            everything = everything or events.changes_every_book(event)
             return events.encode(event)
 
         def on_commit() -> None:
             infra.relay.wake()
             # After our own commit, so this process serves its writes at once; other processes hear the events.
-            drop_stale(cache, searches, changed, matches_changed=matches_changed)
+            drop_stale(cache, searches, changed, matches_changed=matches_changed, everything=everything)
 
         return SqlCatalogUnitOfWork(
             infra.sessions, encode=encode, on_commit=on_commit, on_driver=on_driver, read_sessions=infra.read_sessions

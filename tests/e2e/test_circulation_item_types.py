@@ -17,6 +17,10 @@ pytestmark = pytest.mark.e2e
 def reference_type(edge: httpx.Client, admin) -> Iterator[str]:
     """An item type of this test's own, under a rule like the findings' REFERENCE one: for use in the library."""
     item_type = f"REF{uuid.uuid4().hex[:8].upper()}"
+    # In the catalog's list, lendable there: here the loans service's rule is what keeps the copies in.
+    kind = {"code": item_type, "description": "For use in the library", "not_for_loan": False}
+    listed = edge.post("/v1/itemTypes", json=kind, headers=admin.headers)
+    assert listed.status_code == 200, listed.text
     rule = {
         "patron_category": "*",
         "item_type": item_type,

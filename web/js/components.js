@@ -143,12 +143,16 @@ function unescaped(text) {
 
 export function Availability({ book }) {
   const available = book.available_copies || 0;
+  // Copies of a not-for-loan item type on the shelf: there to read, never to take home (Koha's "for reference").
+  const reference = book.reference_copies
+    ? html` <span class="badge reference">${t("book.for_reference", { count: book.reference_copies })}</span>`
+    : null;
   if (available > 0) {
-    return html`<span class="badge available">${t("book.available", { available, total: book.total_copies })}</span>`;
+    return html`<span class="badge available">${t("book.available", { available, total: book.total_copies })}</span>${reference}`;
   }
   return html`<span class="badge unavailable">${
     book.total_copies ? t("book.all_out", { total: book.total_copies }) : t("book.no_copies")
-  }</span>`;
+  }</span>${reference}`;
 }
 
 /** A record's look-up said its link names nothing: no such record (404), or no such name at all (400). */

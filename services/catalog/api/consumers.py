@@ -10,7 +10,7 @@ from nats.aio.msg import Msg
 
 from athenaeum.catalog.v1 import events_pb2
 from services.catalog.api.cache import BookCache
-from services.catalog.api.events import MATCH_CHANGING_SUBJECTS, book_of
+from services.catalog.api.events import MATCH_CHANGING_SUBJECTS, book_of, changes_every_book_on_the_wire
 from services.catalog.api.search_cache import SearchCache
 from services.support.runtime.followers import Follower
 from services.support.runtime.messaging import NatsLink, stream_name, subject
@@ -29,9 +29,16 @@ _PAYLOADS: dict[str, type[Message]] = {
 }
 
 
-def drop_stale(cache: BookCache, searches: SearchCache, books: list[uuid.UUID], *, matches_changed: bool) -> None:
+def drop_stale(
+    cache: BookCache, searches: SearchCache, books: list[uuid.UUID], *, matches_changed: bool, everything: bool = False
+) -> None:
     """What a change to these books makes stale, out of both caches: the books, and the searches that show them
-    (every search when what searches match may have changed)."""
+    (every search when what searches match may have changed); with `everything` (an item type's not_for_loan
+    changed the counts of every book with copies of it), all of both."""
+    if everything:
+        cache.clear()
+        searches.clear()
+        return
     if books:
         cache.invalidate(books)
     if books or matches_changed:
@@ -43,7 +50,13 @@ def invalidate_on_message(cache: BookCache, searches: SearchCache, message: Msg)
     payload_type = _PAYLOADS.get(message.subject)
     book_id = book_of(payload_type.FromString(message.data)) if payload_type is not None else None
     books = [book_id] if book_id is not None else []
-    drop_stale(cache, searches, books, matches_changed=message.subject in MATCH_CHANGING_SUBJECTS)
+    drop_stale(
+        cache,
+        searches,
+        books,
+        matches_changed=message.subject in MATCH_CHANGING_SUBJECTS,
+        everything=changes_every_book_on_the_wire(message.subject, message.data),
+    )
 
 
 def cache_follower(cache: BookCache, searches: SearchCache, link: NatsLink) -> Follower:

@@ -7,6 +7,7 @@ from services.catalog.app.books import SearchResults
 from services.catalog.app.search_queries import Hit, Search, SearchFilters
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.item_types import ItemType
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.paging import Page
 from services.support.runtime.wire import timestamp
@@ -33,6 +34,7 @@ def book_to_proto(book: Book) -> catalog_pb2.Book:
         total_copies=book.total_copies,
         available_copies=book.available_copies,
         etag=book.etag,
+        reference_copies=book.reference_copies,
     )
 
 
@@ -133,4 +135,24 @@ def books_to_proto(page: Page[Book]) -> catalog_pb2.ListBooksResponse:
 def copies_to_proto(page: Page[Copy]) -> catalog_pb2.ListCopiesResponse:
     return catalog_pb2.ListCopiesResponse(
         copies=[copy_to_proto(c) for c in page.items], next_page_token=page.next_page_token, total_size=page.total_size
+    )
+
+
+def item_type_to_proto(kind: ItemType) -> catalog_pb2.ItemType:
+    return catalog_pb2.ItemType(
+        name=kind.name,
+        code=kind.code,
+        description=kind.description,
+        not_for_loan=kind.not_for_loan,
+        create_time=timestamp(kind.created_at),
+        update_time=timestamp(kind.updated_at),
+        etag=kind.etag,
+    )
+
+
+def item_types_to_proto(page: Page[ItemType]) -> catalog_pb2.ListItemTypesResponse:
+    return catalog_pb2.ListItemTypesResponse(
+        item_types=[item_type_to_proto(k) for k in page.items],
+        next_page_token=page.next_page_token,
+        total_size=page.total_size,
     )

@@ -13,6 +13,7 @@ from athenaeum.catalog.v1 import events_pb2
 from services.catalog.api import convert
 from services.catalog.domain.books import BOOK, BookCreated, BookDeleted, BooksImported, BookUpdated
 from services.catalog.domain.copies import COPY, CopyCreated, CopyDeleted, CopyStatusChanged, CopyUpdated
+from services.catalog.domain.item_types import ItemTypeChanged
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -66,6 +67,17 @@ def _payload(event: DomainEvent, event_id: str, occurred: Timestamp | None) -> M
                 hold=event.hold,
                 available_copies=max(event.available_copies, 0),
             )
+        case ItemTypeChanged(item_type=kind, previous=previous, changed=changed):
+            return events_pb2.ItemTypeChanged(
+                event_id=event_id,
+                occur_time=occurred,
+                item_type=convert.item_type_to_proto(kind),
+                deleted=event.deleted,
+                update_mask=FieldMask(paths=list(changed)),
+                previous_values=(
+                    previous_values(convert.item_type_to_proto(previous), changed) if previous is not None else {}
+                ),
+            )
         case BooksImported():
             return events_pb2.BooksImported(
                 event_id=event_id,
@@ -98,6 +110,22 @@ def book_id_of(event: DomainEvent) -> uuid.UUID | None:
 def changes_matches(event: DomainEvent) -> bool:
     """Whether what any search matches may differ after this event (a book's change, not a copy's)."""
     return isinstance(event, BookCreated | BookUpdated | BookDeleted | BooksImported)
+
+
+def changes_every_book(event: DomainEvent) -> bool:
+    """Whether any book's answer may differ after this event: an item type became (or stopped being) not for
+    loan, which moves its copies, in every book, between available and reference copies."""
+    return isinstance(event, ItemTypeChanged) and event.changes_availability
+
+
+def changes_every_book_on_the_wire(subject: str, data: bytes) -> bool:
+    """changes_every_book for a catalog event on the wire."""
+    if subject != ITEM_TYPE_CHANGED:
+        return False
+    return "not_for_loan" in events_pb2.ItemTypeChanged.FromString(data).update_mask.paths
+
+
+ITEM_TYPE_CHANGED = event_subject("catalog", events_pb2.ItemTypeChanged())
 
 
 MATCH_CHANGING_SUBJECTS = frozenset(

@@ -21,6 +21,7 @@ from services.catalog.api.convert import (
     status_from_proto,
 )
 from services.catalog.api.import_stream import rows_counted_over_the_stream
+from services.catalog.api.item_type_rpcs import ItemTypeRpcs
 from services.catalog.api.search_cache import SearchCache
 from services.catalog.app import books, circulation, copies, importing
 from services.catalog.app.ports import CatalogUnitOfWork
@@ -36,7 +37,7 @@ EMPTY = empty_pb2.Empty()
 ALL_BOOKS = "books/-"
 
 
-class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
+class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(
         self,
         *,

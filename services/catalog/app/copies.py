@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 from services.catalog.app import queries
+from services.catalog.app.item_types import require_known
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BookNotFound
 from services.catalog.domain.copies import COPY, COPY_FIELDS, COPY_OUTPUT_ONLY, Copy, CopyDetails, CopyStatus
@@ -73,6 +74,7 @@ async def create_copy(cmd: CreateCopy, *, uow: CatalogUnitOfWork, clock: Clock) 
         if not await uow.copies.book_exists(cmd.book_id):
             raise BookNotFound(cmd.book_id)
         copy = Copy.register(cmd.book_id, cmd.details, now=clock.now(), status=cmd.status or CopyStatus.AVAILABLE)
+        await require_known([copy.details.item_type], uow)
         await uow.copies.add(copy)
         await uow.requests.remember(cmd.request_id, "CreateCopy", copy.name)
         await uow.commit()
@@ -118,7 +120,10 @@ async def update_copy(cmd: UpdateCopy, *, uow: CatalogUnitOfWork, clock: Clock) 
             return await uow.copies.get(cmd.book_id, cmd.copy_id)
         copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=not cmd.etag)  # as update_book
         copy.check_etag(cmd.etag)
+        item_type = copy.details.item_type
         copy.revise(cmd.changes, cmd.status, paths, now=clock.now())
+        if copy.details.item_type != item_type:
+            await require_known([copy.details.item_type], uow)
         await save_copy(copy, uow)
         await uow.requests.remember(cmd.request_id, "UpdateCopy", copy.name)
         await uow.commit()
@@ -156,5 +161,5 @@ async def save_settled_copy(copy: Copy, available_others: int, uow: CatalogUnitO
     when it was read, then writes it (in a single-write block, with them)."""
     if not copy.events:
         return
-    copy.settle_availability(available_others + (copy.status == CopyStatus.AVAILABLE))
+    copy.settle_availability(available_others + copy.lendable_on_shelf)
     await uow.copies.save_settled(copy)

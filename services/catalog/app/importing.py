@@ -21,7 +21,8 @@ from datetime import datetime
 
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK_FIELDS, Book, BookDetails, ImportBatch
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import DEFAULT_ITEM_TYPE, Copy, CopyDetails, CopyStatus
+from services.catalog.domain.item_types import UnknownItemType
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
 
@@ -194,9 +195,15 @@ async def import_books(cmd: ImportBooks, *, uow: CatalogUnitOfWork, clock: Clock
     async with uow:
         if previous := await uow.requests.recall(request_id, "ImportBooks"):
             return _recalled(previous, read.digest)
+        with_copies = [row for row in parsed if row.copies]
+        kinds = await uow.item_types.known([DEFAULT_ITEM_TYPE]) if with_copies else {}
+        if with_copies and DEFAULT_ITEM_TYPE not in kinds:
+            return _unknown_item_type(with_copies)
+        reference = kinds.get(DEFAULT_ITEM_TYPE, False)
         created = 0
         for start in range(0, len(parsed), WRITE_CHUNK):
-            created += await _write_chunk(parsed[start : start + WRITE_CHUNK], updatable, uow=uow, now=now)
+            chunk = parsed[start : start + WRITE_CHUNK]
+            created += await _write_chunk(chunk, updatable, uow=uow, now=now, reference=reference)
             await uow.flush_events()  # the chunk's books, copies and events need not wait for the commit
         summary = ImportSummary(created=created, updated=len(parsed) - created)
         uow.books.record(ImportBatch.finished(created=summary.created, updated=summary.updated, now=now))
@@ -204,6 +211,13 @@ async def import_books(cmd: ImportBooks, *, uow: CatalogUnitOfWork, clock: Clock
         await uow.requests.remember(request_id, "ImportBooks", made)
         await uow.commit()
     return summary
+
+
+def _unknown_item_type(rows: Sequence[ParsedRow]) -> ImportSummary:
+    """Every row with copies, refused: an import's copies are of the default item type, which the list lacks."""
+    unknown = UnknownItemType(DEFAULT_ITEM_TYPE, "copies")
+    errors = [RowError(row.row, f"row {row.row}: {unknown.message}") for row in rows]
+    return ImportSummary(failed=len(errors), errors=errors[:MAX_REPORTED_ERRORS])
 
 
 def _recalled(previous: str, digest: str) -> ImportSummary:
@@ -217,7 +231,7 @@ def _recalled(previous: str, digest: str) -> ImportSummary:
 
 
 async def _write_chunk(
-    rows: Sequence[ParsedRow], updatable: tuple[str, ...], *, uow: CatalogUnitOfWork, now: datetime
+    rows: Sequence[ParsedRow], updatable: tuple[str, ...], *, uow: CatalogUnitOfWork, now: datetime, reference: bool
 ) -> int:
     """Writes these rows' books (new, or revised where the ISBN is known) and copies; how many books are new.
     The rows' ISBNs are unique in the whole import (read_stream), so each chunk looks up its own."""
@@ -231,7 +245,7 @@ async def _write_chunk(
             new_books.append(book)
         elif book.revise(row.details, updatable, now=now):
             await uow.books.save(book)
-        new_copies += _new_copies(book, row, now)
+        new_copies += _new_copies(book, row, now, reference=reference)
     if new_books:
         await uow.books.add_many(new_books)
     for start in range(0, len(new_copies), WRITE_CHUNK):  # up to MAX_COPIES_PER_ROW a row
@@ -239,8 +253,9 @@ async def _write_chunk(
     return len(new_books)
 
 
-def _new_copies(book: Book, row: ParsedRow, now: datetime) -> list[Copy]:
-    """The row's copies, with generated barcodes; a new book's counts include them (its BookCreated says so)."""
+def _new_copies(book: Book, row: ParsedRow, now: datetime, *, reference: bool) -> list[Copy]:
+    """The row's copies, with generated barcodes; a new book's counts include them (its BookCreated says so):
+    as reference copies when their item type is not for loan."""
     made = [
         Copy.register(
             book.id,
@@ -252,5 +267,8 @@ def _new_copies(book: Book, row: ParsedRow, now: datetime) -> list[Copy]:
         for _ in range(count)
     ]
     book.total_copies += len(made)
-    book.available_copies += len(made)
+    if reference:
+        book.reference_copies += len(made)
+    else:
+        book.available_copies += len(made)
     return made

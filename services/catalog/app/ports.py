@@ -16,6 +16,7 @@ from services.catalog.app.queries import Condition, SortKey
 from services.catalog.app.search_queries import Hit, Matches, Ranked, Search
 from services.catalog.domain.books import Book, ImportBatch
 from services.catalog.domain.copies import ANY_ITEM_TYPE, Copy, CopyStatus, ItemTypeFilter
+from services.catalog.domain.item_types import ItemType
 
 
 class BookRepository(Protocol):
@@ -95,6 +96,31 @@ class CopyRepository(Protocol):
     async def count(self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> int: ...
 
 
+class ItemTypeRepository(Protocol):
+    async def add(self, kind: ItemType) -> None:
+        """Raises ItemTypeExists when the code is taken."""
+
+    async def get(self, code: str, *, for_update: bool = False) -> ItemType:
+        """The item type, or ItemTypeNotFound; `for_update` locks it until the transaction ends."""
+
+    async def list(self, *, after: str | None, limit: int) -> list[ItemType]:
+        """Up to `limit` + 1 item types by code, after the code `after`."""
+
+    async def count(self) -> int: ...
+
+    async def known(self, codes: Sequence[str]) -> dict[str, bool]:
+        """Of these codes, those in the list, each with whether it is not for loan."""
+
+    async def copies_of(self, code: str) -> int:
+        """How many copies have this item type."""
+
+    async def save(self, kind: ItemType) -> None:
+        """Writes a revised type if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE)."""
+
+    async def remove(self, kind: ItemType) -> None:
+        """Deletes the type (ItemTypeInUse when a copy of it was added meanwhile)."""
+
+
 class BookSearch(Protocol):
     """The read side: books filtered and ordered, and ranked full-text search. Changes nothing."""
 
@@ -133,6 +159,9 @@ class CatalogUnitOfWork(Protocol):
 
     @property
     def copies(self) -> CopyRepository: ...
+
+    @property
+    def item_types(self) -> ItemTypeRepository: ...
 
     @property
     def search(self) -> BookSearch: ...

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.catalog.data.item_types import lendable
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book, BookDetails, BookNotFound, ImportBatch
 from services.catalog.domain.copies import CopyStatus
@@ -26,7 +27,8 @@ def _copy_count(*conditions: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
 BOOKS_WITH_COUNTS = sa.select(
     *BOOK_COLUMNS,
     _copy_count(copies.c.status != CopyStatus.WITHDRAWN.value).label("total_copies"),
-    _copy_count(copies.c.status == CopyStatus.AVAILABLE.value).label("available_copies"),
+    _copy_count(copies.c.status == CopyStatus.AVAILABLE.value, lendable(copies.c.item_type)).label("available_copies"),
+    _copy_count(copies.c.status == CopyStatus.AVAILABLE.value, ~lendable(copies.c.item_type)).label("reference_copies"),
 )
 _by_id = BOOKS_WITH_COUNTS.where(books.c.id == sa.bindparam("book_id"))
 _BY_ID = DriverStatement(_by_id, read=True)
@@ -63,6 +65,7 @@ def to_book(m: Mapping[Any, Any]) -> Book:
         version=m["version"],
         total_copies=m["total_copies"],
         available_copies=m["available_copies"],
+        reference_copies=m["reference_copies"],
     )
 
 

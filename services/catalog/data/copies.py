@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.catalog.app.queries import Condition
+from services.catalog.data.item_types import lendable
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import (
     ANY_ITEM_TYPE,
@@ -22,6 +23,7 @@ from services.catalog.domain.copies import (
     ItemTypeFilter,
     same_barcode,
 )
+from services.catalog.domain.item_types import UnknownItemType
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
@@ -49,6 +51,7 @@ def _to_copy(m: Mapping[Any, Any]) -> Copy:
         current_hold=m["current_hold"] or "",
         version=m["version"],
         book_title=m.get("book_title") or "",
+        not_for_loan=bool(m.get("not_for_loan")),
     )
 
 
@@ -80,6 +83,9 @@ def _translate(error: Exception, batch: Sequence[Copy]) -> Exception:
         message += " (in any letter case)" if constraint == "copies_barcode_any_case" else ""
         metadata = {"field": "copy.barcode", "barcode": barcode}
         return AlreadyExists(message, reason="BARCODE_TAKEN", metadata=metadata)
+    if constraint == "copies_item_type_fkey":  # the type was deleted after the use case found it in the list
+        types = sorted({c.details.item_type for c in batch})
+        return UnknownItemType(types[0] if len(types) == 1 else ", ".join(types)[:64])
     if constraint in ("copies_current_loan", "copies_current_hold"):
         # A race: twins of one check-out that read before either wrote took two copies, or two copies came back
         # at once for one hold. The loser changed nothing; repeated, it reads what the winner did.
@@ -92,9 +98,16 @@ def _translate(error: Exception, batch: Sequence[Copy]) -> Exception:
 # driver in the read-only and circulation units of work (see DriverStatement). The copies a check-out (or a
 # barcode look-up) may answer come with their book's title, joined in the same statement (the loan records
 # it, so loans needs no GetBook); only the copy's row is locked.
-_WITH_TITLE = sa.select(copies, books.c.title.label("book_title")).join(books, books.c.id == copies.c.book_id)
+# Each copy read comes with whether its item type is not for loan (a check-out refuses it; its availability
+# does not count it).
+_NOT_FOR_LOAN = (~lendable(copies.c.item_type)).label("not_for_loan")
+_WITH_TITLE = sa.select(copies, books.c.title.label("book_title"), _NOT_FOR_LOAN).join(
+    books, books.c.id == copies.c.book_id
+)
 _BY_ID = DriverStatement(
-    sa.select(copies).where(copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")),
+    sa.select(copies, _NOT_FOR_LOAN).where(
+        copies.c.id == sa.bindparam("copy_id"), copies.c.book_id == sa.bindparam("book_id")
+    ),
     read=True,
 )
 _BY_ID_FOR_UPDATE = DriverStatement(
@@ -115,6 +128,7 @@ _AVAILABLE_OTHERS = (
         _others.c.book_id == copies.c.book_id,
         _others.c.id != copies.c.id,
         _others.c.status == CopyStatus.AVAILABLE.value,
+        lendable(_others.c.item_type),
     )
     .scalar_subquery()
     .label("available_others")
@@ -145,6 +159,7 @@ _FIRST_AVAILABLE = DriverStatement(
         copies.c.status == CopyStatus.AVAILABLE.value,
         sa.or_(sa.func.cardinality(_only) == 0, copies.c.item_type == sa.any_(_only)),
         copies.c.item_type != sa.all_(_excluded),
+        lendable(copies.c.item_type),  # a reference copy is never lent by book nor set aside for a hold
     )
     .order_by((copies.c.branch == sa.bindparam("branch", type_=sa.Text)).desc(), copies.c.barcode)
     .limit(1)
@@ -155,7 +170,7 @@ _CHANGED = (
     copies.update()
     .where(copies.c.id == sa.bindparam("row_id"), copies.c.version == sa.bindparam("seen_version"))
     .values({name: sa.bindparam(name, type_=copies.c[name].type) for name in (*_STORED, "version")})
-    .returning(copies.c.status)
+    .returning(copies.c.status, copies.c.item_type)
     .cte("changed")
 )
 # A change and its book's availability after it, in one statement (one round trip, where an UPDATE and a
@@ -171,11 +186,12 @@ _SAVE = DriverStatement(
                 copies.c.book_id == sa.bindparam("of_book"),
                 copies.c.id != sa.bindparam("row_id"),
                 copies.c.status == CopyStatus.AVAILABLE.value,
+                lendable(copies.c.item_type),
             )
             .scalar_subquery()
             + sa.select(sa.func.count())
             .select_from(_CHANGED)
-            .where(_CHANGED.c.status == CopyStatus.AVAILABLE.value)
+            .where(_CHANGED.c.status == CopyStatus.AVAILABLE.value, lendable(_CHANGED.c.item_type))
             .scalar_subquery()
         ).label("available"),
     )
@@ -281,7 +297,12 @@ class SqlCopyRepository(TrackingRepository):
         self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition], after: str | None, limit: int
     ) -> list[Copy]:
         """Up to limit + 1 copies by barcode (unique, so the order is stable), of one book or of all."""
-        query = sa.select(copies).where(*_where(book_id, conditions)).order_by(copies.c.barcode).limit(limit + 1)
+        query = (
+            sa.select(copies, _NOT_FOR_LOAN)
+            .where(*_where(book_id, conditions))
+            .order_by(copies.c.barcode)
+            .limit(limit + 1)
+        )
         if after is not None:
             query = query.where(copies.c.barcode > after)
         return [_to_copy(r._mapping) for r in (await self.session.execute(query)).all()]

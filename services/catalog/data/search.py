@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from services.catalog.app.queries import OPERATORS, Condition, SortKey
 from services.catalog.app.search_queries import Hit, Matches, Ranked, Search, count_facet_pairs
 from services.catalog.data.books import BOOKS_WITH_COUNTS, to_book
+from services.catalog.data.item_types import lendable
 from services.catalog.data.search_statements import (
     MATCH_END,
     MATCH_START,
@@ -36,7 +37,11 @@ ENOUGH_FULL_TEXT_MATCHES = 10
 
 _AVAILABLE_COPIES = (
     sa.select(sa.func.count())
-    .where(copies.c.book_id == books.c.id, copies.c.status == CopyStatus.AVAILABLE.value)
+    .where(
+        copies.c.book_id == books.c.id,
+        copies.c.status == CopyStatus.AVAILABLE.value,
+        lendable(copies.c.item_type),
+    )
     .scalar_subquery()
 )
 

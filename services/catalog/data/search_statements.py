@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSON, UUID, aggregate_order_by
 
 from services.catalog.app.search_queries import FACET_SIZE, LIST_FACETS, Ranked, Search, SearchFilters
 from services.catalog.data.books import BOOKS_WITH_COUNTS
+from services.catalog.data.item_types import lendable
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.copies import CopyStatus
 from services.support.runtime.driver import DriverStatement
@@ -32,7 +33,9 @@ MATCH_START, MATCH_END = "\x02", "\x03"
 can be escaped as HTML before they become <b> and </b> (an <img onerror> in a title reached clients as markup)."""
 HEADLINE_OPTIONS = f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=25, MinWords=8, MaxFragments=2"
 
-_HAS_AVAILABLE_COPY = sa.exists().where(copies.c.book_id == books.c.id, copies.c.status == CopyStatus.AVAILABLE.value)
+_HAS_AVAILABLE_COPY = sa.exists().where(
+    copies.c.book_id == books.c.id, copies.c.status == CopyStatus.AVAILABLE.value, lendable(copies.c.item_type)
+)
 _TEXTS = ARRAY(sa.Text)
 _FLOATS = ARRAY(sa.Float)
 _UUIDS = ARRAY(UUID(as_uuid=True))

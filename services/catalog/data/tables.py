@@ -40,6 +40,18 @@ books = sa.Table(
     sa.Index("books_subjects", "subjects", postgresql_using="gin"),
 )
 
+# The list copies' item types come from (migration 0010); copies.item_type refers to it.
+item_types = sa.Table(
+    "item_types",
+    metadata,
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("not_for_loan", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
 copies = sa.Table(
     "copies",
     metadata,
@@ -48,7 +60,13 @@ copies = sa.Table(
     sa.Column("barcode", sa.Text, nullable=False, unique=True),
     sa.Column("branch", sa.Text, nullable=False, server_default=""),
     sa.Column("shelf_location", sa.Text, nullable=False, server_default=""),
-    sa.Column("item_type", sa.Text, nullable=False, server_default="book"),
+    sa.Column(
+        "item_type",
+        sa.Text,
+        sa.ForeignKey("item_types.code", name="copies_item_type_fkey"),
+        nullable=False,
+        server_default="BOOK",
+    ),
     sa.Column("status", sa.Text, nullable=False, server_default="AVAILABLE"),
     sa.Column("current_loan", sa.Text),
     sa.Column("current_hold", sa.Text),
@@ -58,6 +76,8 @@ copies = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("copies_book_id", "book_id"),
     sa.Index("copies_book_status", "book_id", "status"),
+    # How many copies have a type (an item type is deleted only when none has), and the foreign key's check.
+    sa.Index("copies_item_type", "item_type"),
     # One label whatever its letter case (domain.copies.same_barcode); barcode look-ups use it too.
     sa.Index("copies_barcode_any_case", sa.func.lower(sa.text("barcode")), unique=True),
     # A loan or a hold holds at most one copy: the last guard behind the row locks of check-out and reserve.

@@ -24,7 +24,15 @@ BOOK_FIELDS = (
     "isbn", "title", "subtitle", "authors", "subjects", "publisher",
     "publication_year", "language", "description", "cover_url",
 )  # fmt: skip
-BOOK_OUTPUT_ONLY = ("name", "create_time", "update_time", "total_copies", "available_copies", "etag")
+BOOK_OUTPUT_ONLY = (
+    "name",
+    "create_time",
+    "update_time",
+    "total_copies",
+    "available_copies",
+    "reference_copies",
+    "etag",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +157,10 @@ class Book(Versioned):
     version: int = 1
     total_copies: int = 0
     available_copies: int = 0
+    """AVAILABLE copies that may be lent (not of a not-for-loan item type)."""
     events: list[DomainEvent] = field(default_factory=list)
+    reference_copies: int = 0
+    """AVAILABLE copies of not-for-loan item types: on the shelf, read in the library only."""
 
     @property
     def name(self) -> str:

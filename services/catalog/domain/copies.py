@@ -18,6 +18,8 @@ from services.support.runtime.versioning import Versioned
 COPY = NamePattern("books/{book}/copies/{copy}")
 MAX_BARCODE_LENGTH = 64
 COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
+DEFAULT_ITEM_TYPE = "BOOK"
+"""A new copy's item type when none is given (an import's copies have it)."""
 COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title")
 
 
@@ -62,7 +64,7 @@ class CopyDetails:
             barcode=barcode,
             branch=self.branch.strip(),
             shelf_location=self.shelf_location.strip(),
-            item_type=self.item_type.strip().upper() or "BOOK",
+            item_type=self.item_type.strip().upper() or DEFAULT_ITEM_TYPE,
             call_number=self.call_number.strip(),
         )
 
@@ -112,6 +114,14 @@ class Copy(Versioned):
     events: list[DomainEvent] = field(default_factory=list)
     book_title: str = field(default="", compare=False)
     """The book's title when the read brought it along (circulation answers it to loans); not the copy's state."""
+    not_for_loan: bool = field(default=False, compare=False)
+    """Its item type is not for loan (a reference copy), as the read found the list of item types: never lent,
+    never set aside for a hold, not counted among a book's available copies."""
+
+    @property
+    def lendable_on_shelf(self) -> bool:
+        """Counts among its book's `available_copies`: AVAILABLE, and of a type that may be lent."""
+        return self.status == CopyStatus.AVAILABLE and not self.not_for_loan
 
     @property
     def name(self) -> str:
@@ -166,6 +176,7 @@ class Copy(Versioned):
         """ON_LOAN for `loan`; the same loan again is a no-op. A held copy goes only to its own hold's loan."""
         if self.status == CopyStatus.ON_LOAN and self.current_loan == loan:
             return
+        self._refuse_if_not_for_loan("be lent")
         held_for_this = self.set_aside and bool(hold) and self.current_hold == hold
         if self.status != CopyStatus.AVAILABLE and not held_for_this:
             raise FailedPrecondition(
@@ -201,6 +212,7 @@ class Copy(Versioned):
         The same hold again is a no-op, wherever its copy is now."""
         if self.set_aside and self.current_hold == hold:
             return
+        self._refuse_if_not_for_loan("be set aside for a hold")
         if self.status != CopyStatus.AVAILABLE:
             raise FailedPrecondition(f"{self.name} is {self.status.value}, not available", reason="COPY_NOT_AVAILABLE")
         self._move(CopyStatus.IN_TRANSIT, now, hold=hold)
@@ -234,6 +246,15 @@ class Copy(Versioned):
             dataclasses.replace(e, available_copies=available_copies) if isinstance(e, CopyStatusChanged) else e
             for e in self.events
         ]
+
+    def _refuse_if_not_for_loan(self, action: str) -> None:
+        if self.not_for_loan:
+            raise FailedPrecondition(
+                f"{self.name} is of item type {self.details.item_type}, which is not for loan (for use in the "
+                f"library only): it cannot {action}",
+                reason="NOT_FOR_LOAN",
+                metadata={"copy": self.name, "item_type": self.details.item_type},
+            )
 
     def _refuse_if_circulating(self, action: str) -> None:
         if self.in_circulation:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.catalog.app import books, circulation, copies
+from services.catalog.app import books, circulation, copies, item_types
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import ANY_ITEM_TYPE, Copy, CopyDetails, CopyStatus, ItemTypeFilter
 from services.support.runtime.clock import FixedClock
@@ -18,10 +18,14 @@ pytestmark = pytest.mark.integration
 CLOCK = FixedClock(datetime(2026, 11, 21, 9, 0, tzinfo=UTC))
 
 
-async def _book(uow, *item_types: str) -> Book:
-    """A book with a copy of each item type, their barcodes in that order (the order copies are picked in)."""
+async def _book(uow, *types: str) -> Book:
+    """A book with a copy of each item type, their barcodes in that order (the order copies are picked in).
+    REFERENCE and DVD are defined here as types that may be lent: the loans service's rules leave them out."""
+    for code in ("REFERENCE", "DVD"):
+        command = item_types.CreateItemType(code, code, not_for_loan=False)
+        await item_types.create_item_type(command, uow=uow(), clock=CLOCK)
     book = await books.create_book(books.CreateBook(BookDetails(title="Mixed T")), uow=uow(), clock=CLOCK)
-    for number, item_type in enumerate(item_types):
+    for number, item_type in enumerate(types):
         details = CopyDetails(barcode=f"T{number}-{uuid.uuid4().hex[:8]}", item_type=item_type)
         await copies.create_copy(copies.CreateCopy(book.id, details), uow=uow(), clock=CLOCK)
     return book

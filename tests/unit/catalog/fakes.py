@@ -24,9 +24,11 @@ from services.catalog.domain.copies import (
     CopyStatus,
     ItemTypeFilter,
 )
+from services.catalog.domain.item_types import ItemType
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
 from services.support.runtime.events import DomainEvent
+from tests.unit.catalog.fake_item_types import FakeItemTypeRepository, not_for_loan_codes, seeded_item_types
 from tests.unit.catalog.fake_search import FakeBookSearch
 
 
@@ -39,9 +41,10 @@ class CatalogState:
     requests: dict[uuid.UUID, tuple[str, str]] = field(default_factory=dict)
     published: list[DomainEvent] = field(default_factory=list)
     commits: int = 0
+    item_types: dict[str, ItemType] = field(default_factory=seeded_item_types)
 
     def fork(self) -> CatalogState:
-        return CatalogState(dict(self.books), dict(self.copies), dict(self.requests))
+        return CatalogState(dict(self.books), dict(self.copies), dict(self.requests), item_types=dict(self.item_types))
 
 
 def _row(aggregate: Any) -> Any:
@@ -109,10 +112,17 @@ class FakeBookRepository(_Tracking):
         return [self._counted(b) for b in self.state.books.values()]
 
     def _counted(self, stored: Book) -> Book:
-        statuses = [c.status for c in self.state.copies.values() if c.book_id == stored.id]
-        total = sum(1 for s in statuses if s != CopyStatus.WITHDRAWN)
-        available = statuses.count(CopyStatus.AVAILABLE)
-        return dataclasses.replace(stored, events=[], total_copies=total, available_copies=available)
+        mine = [c for c in self.state.copies.values() if c.book_id == stored.id]
+        total = sum(1 for c in mine if c.status != CopyStatus.WITHDRAWN)
+        on_shelf = [c for c in mine if c.status == CopyStatus.AVAILABLE]
+        reference = sum(1 for c in on_shelf if c.details.item_type in not_for_loan_codes(self.state))
+        return dataclasses.replace(
+            stored,
+            events=[],
+            total_copies=total,
+            available_copies=len(on_shelf) - reference,
+            reference_copies=reference,
+        )
 
     def _refuse_taken_isbn(self, book: Book) -> None:
         isbn = book.details.isbn
@@ -123,6 +133,11 @@ class FakeBookRepository(_Tracking):
 class FakeCopyRepository(_Tracking):
     writes = 0
     """Changes written by `save_settled` (a single-write block's write)."""
+
+    def _read(self, stored: Copy) -> Copy:
+        """A copy as the SQL reads bring it: with whether its item type is not for loan."""
+        reference = stored.details.item_type in not_for_loan_codes(self.state)
+        return dataclasses.replace(stored, events=[], not_for_loan=reference)
 
     async def add(self, copy: Copy) -> None:
         await self.add_many([copy])
@@ -137,7 +152,7 @@ class FakeCopyRepository(_Tracking):
         stored = self.state.copies.get(copy_id)
         if stored is None or stored.book_id != book_id:
             raise CopyNotFound(book_id, copy_id)
-        return self._track(_row(stored))
+        return self._track(self._read(stored))
 
     async def by_barcode(self, barcode: str) -> Copy:
         return self._track(
@@ -146,14 +161,14 @@ class FakeCopyRepository(_Tracking):
 
     async def holding(self, *, loan: str = "", hold: str = "") -> Copy | None:
         found = [c for c in self.state.copies.values() if (c.current_loan == loan if loan else c.current_hold == hold)]
-        return self._track(_row(found[0])) if found else None
+        return self._track(self._read(found[0])) if found else None
 
     async def to_check_out(self, *, loan: str, barcode: str) -> tuple[Copy | None, Copy | None, int]:
         on_loan = await self.holding(loan=loan)
         with_barcode = [c for c in self.state.copies.values() if same_barcode(c.details.barcode, barcode)]
         if not with_barcode:
             return on_loan, None, 0
-        return on_loan, self._track(_row(with_barcode[0])), self._available_others(with_barcode[0])
+        return on_loan, self._track(self._read(with_barcode[0])), self._available_others(with_barcode[0])
 
     async def to_check_in(
         self, book_id: uuid.UUID, copy_id: uuid.UUID, *, hold: str
@@ -164,7 +179,7 @@ class FakeCopyRepository(_Tracking):
 
     def _available_others(self, copy: Copy) -> int:
         others = [c for c in self.state.copies.values() if c.book_id == copy.book_id and c.id != copy.id]
-        return sum(1 for c in others if c.status == CopyStatus.AVAILABLE)
+        return sum(1 for c in others if self._read(c).lendable_on_shelf)
 
     async def first_available(
         self, book_id: uuid.UUID, *, prefer_branch: str = "", item_types: ItemTypeFilter = ANY_ITEM_TYPE
@@ -172,16 +187,20 @@ class FakeCopyRepository(_Tracking):
         available = [
             c
             for c in self.state.copies.values()
-            if c.book_id == book_id and c.status == "AVAILABLE" and item_types.admits(c.details.item_type)
+            if c.book_id == book_id
+            and c.status == "AVAILABLE"
+            and item_types.admits(c.details.item_type)
+            and self._read(c).lendable_on_shelf
         ]
         available.sort(key=lambda c: (c.details.branch != prefer_branch, c.details.barcode))
-        return self._track(_row(available[0])) if available else None
+        return self._track(self._read(available[0])) if available else None
 
     async def save(self, copy: Copy) -> int:
         self._check_version(copy, lambda state: state.copies)
         self._refuse_taken_barcode(copy)
         self.state.copies[copy.id] = _row(copy)
-        return sum(1 for c in self.state.copies.values() if c.book_id == copy.book_id and c.status == "AVAILABLE")
+        mine = [self._read(c) for c in self.state.copies.values() if c.book_id == copy.book_id]
+        return sum(1 for c in mine if c.lendable_on_shelf)
 
     async def save_settled(self, copy: Copy) -> None:
         self.writes += 1
@@ -266,6 +285,7 @@ class FakeCatalogUnitOfWork:
         self.copies = FakeCopyRepository(self._working, self.committed_state)
         self.search = FakeBookSearch(self.books.counted_books)
         self.requests = FakeRequestLog(self._working)
+        self.item_types = FakeItemTypeRepository(self._working, self.committed_state)
         self._flushed: list[DomainEvent] = []
         return self
 
@@ -277,6 +297,7 @@ class FakeCatalogUnitOfWork:
             assert not self.locks and self.copies.writes <= 1, "a single-write block takes no lock, writes once"
         state, working = self.committed_state, self._working.fork()
         state.books, state.copies, state.requests = working.books, working.copies, working.requests
+        state.item_types = working.item_types
         await self.flush_events()
         state.published.extend(self._flushed)
         state.commits += 1
@@ -284,7 +305,7 @@ class FakeCatalogUnitOfWork:
 
     async def flush_events(self) -> None:
         """Kept with the transaction: published only if it commits."""
-        for repository in (self.books, self.copies):
+        for repository in (self.books, self.copies, self.item_types):
             for aggregate in repository.seen:
                 self._flushed.extend(aggregate.events)
                 aggregate.events.clear()

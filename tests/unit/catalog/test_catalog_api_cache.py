@@ -108,3 +108,18 @@ def test_each_hit_is_a_book_of_its_own() -> None:
     served = cache.get(book_id)
     served.title = "changed by whoever was served it"
     assert cache.get(book_id) == _book(book_id)
+
+
+def test_an_item_type_made_not_for_loan_drops_every_cached_book_and_search() -> None:
+    """Its copies, in any book, move out of `available_copies`: no cached answer may still count them."""
+    book_id, cache, searches = uuid.uuid4(), BookCache(capacity=10), SearchCache(max_bytes=1 << 20)
+    cache.put(book_id, _book(book_id), cache.generation())
+    described = events_pb2.ItemTypeChanged(update_mask={"paths": ["description"]})
+    message = SimpleNamespace(subject="athenaeum.catalog.item_type_changed.v1", data=described.SerializeToString())
+    invalidate_on_message(cache, searches, message)
+    assert cache.get(book_id) is not None  # a description changes no book
+    flagged = events_pb2.ItemTypeChanged(update_mask={"paths": ["not_for_loan"]})
+    message = SimpleNamespace(subject="athenaeum.catalog.item_type_changed.v1", data=flagged.SerializeToString())
+    searches_before = searches.generation()
+    invalidate_on_message(cache, searches, message)
+    assert cache.get(book_id) is None and searches.generation() > searches_before

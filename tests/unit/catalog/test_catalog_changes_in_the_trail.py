@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from services.catalog.api.events import encode
 from services.catalog.domain.books import Book, BookDetails, BookUpdated
 from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyUpdated
+from services.catalog.domain.item_types import ItemType
 from services.events.api.audit import audit_of
 from services.support.runtime.messaging import EVENT_TYPE_HEADER
 
@@ -33,3 +34,14 @@ def test_a_copy_s_move_keeps_its_old_branch() -> None:
     copy.revise(CopyDetails("39000000001", branch="EAST"), None, ("branch",), now=NOW)
     trail = attributes(next(e for e in copy.events if isinstance(e, CopyUpdated)))
     assert (trail["copy.branch"], trail["previous_values.branch"]) == ("EAST", "MAIN")
+
+
+def test_an_item_type_made_not_for_loan_is_audited_with_what_it_was() -> None:
+    kind = ItemType.create("REF", "Reference", not_for_loan=False, now=NOW)
+    created = attributes(kind.events[0])
+    assert (created["item_type.name"], created["item_type.not_for_loan"]) == ("itemTypes/REF", "false")
+    kind.revise(description="", not_for_loan=True, paths=("not_for_loan",), now=NOW)
+    trail = attributes(kind.events[-1])
+    assert (trail["item_type.not_for_loan"], trail["previous_values.not_for_loan"]) == ("true", "false")
+    kind.delete(copies=0, now=NOW)
+    assert attributes(kind.events[-1])["deleted"] == "true"

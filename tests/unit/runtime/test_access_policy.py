@@ -92,7 +92,7 @@ def test_the_anonymous_surface_is_sign_up_sign_in_password_reset_keys_and_catalo
     public = {path.rsplit("/", 1)[1] for path, rule in POLICY.items() if rule.public and path.startswith("/athenaeum.")}
     assert public == {
         "Register", "Login", "RefreshToken", "Logout", "RequestPasswordReset", "ResetPassword", "GetJwks",
-        "GetBook", "ListBooks", "SearchBooks", "GetCopy", "ListCopies",
+        "GetBook", "ListBooks", "SearchBooks", "GetCopy", "ListCopies", "GetItemType", "ListItemTypes",
     }  # fmt: skip
 
 

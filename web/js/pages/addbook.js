@@ -2,6 +2,7 @@
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
+import { ItemTypeSelect } from "../item_types.js";
 import { fieldText, t } from "../i18n.js";
 import { ErrorNotice, Field, Notice, useAction, useTitle } from "../components.js";
 
@@ -89,7 +90,7 @@ function AddCopies({ book, onAnother }) {
         <${Field} id="copy-barcode" label=${t("desk.barcode")} value=${form.barcode} onInput=${set("barcode")} required autocomplete="off" />
         <${Field} id="copy-branch" label=${t("book.branch")} value=${form.branch} onInput=${set("branch")} />
         <${Field} id="copy-shelf" label=${t("addbook.shelf")} value=${form.shelf_location} onInput=${set("shelf_location")} />
-        <${Field} id="copy-type" label=${t("rules.item_type")} value=${form.item_type} onInput=${set("item_type")} />
+        <${ItemTypeSelect} id="copy-type" value=${form.item_type} onInput=${set("item_type")} error=${fieldText(error, "copy.item_type")} />
       </div>
       <div class="actions">
         <button class="button" type="submit" aria-disabled=${adding.busy ? "true" : undefined}>${t("addbook.add_copy")}</button>

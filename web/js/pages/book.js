@@ -8,6 +8,7 @@ import { Availability, ErrorNotice, Loading, NotFound, Notice, namesNothing, use
 import { AddCopy, CopyList, HoldForAPatron } from "./book_staff.js";
 import { fetchAll } from "../paging.js";
 import { FollowAuthors } from "../following.js";
+import { referenceCodes, useItemTypes } from "../item_types.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"];
 
@@ -18,6 +19,7 @@ export function BookPage({ params }) {
     () => fetchAll(`/v1/${bookName}/copies`, { field: "copies", auth: false }),
     [bookName],
   );
+  const itemTypes = useItemTypes();
   useTitle(book.data?.title || t("book.title"));
   if (book.loading && !book.data) return html`<${Loading} />`;
   if (namesNothing(book.error)) return html`<${NotFound} />`;
@@ -44,7 +46,7 @@ export function BookPage({ params }) {
     <${FollowAuthors} authors=${record.authors} />
     <${HoldPanel} bookName=${bookName} copies=${copies.data || []} onPlaced=${reload} />
     <h2>${t("book.copies")}</h2>
-    ${copies.loading ? html`<${Loading} />` : html`<${CopiesByBranch} copies=${copies.data || []} />`}
+    ${copies.loading ? html`<${Loading} />` : html`<${CopiesByBranch} copies=${copies.data || []} reference=${referenceCodes(itemTypes.data)} />`}
     <${ErrorNotice} error=${copies.error} />
     ${session.isStaff() &&
     html`<${HoldForAPatron} book=${record} onPlaced=${reload} />
@@ -53,7 +55,8 @@ export function BookPage({ params }) {
   </article>`;
 }
 
-function CopiesByBranch({ copies }) {
+/** `reference`: the codes of the not-for-loan item types (their copies are there to read, never to take home). */
+function CopiesByBranch({ copies, reference }) {
   const held = copies.filter((copy) => copy.status !== "COPY_STATUS_WITHDRAWN"); // withdrawn: no longer the library's
   if (!held.length) return html`<p>${t("book.no_copies")}</p>`;
   const branches = new Map();
@@ -67,13 +70,15 @@ function CopiesByBranch({ copies }) {
     <thead><tr><th scope="col">${t("book.branch")}</th><th scope="col">${t("book.available_here")}</th><th scope="col">${t("book.copy_details")}</th></tr></thead>
     <tbody>
       ${[...branches].map(([branch, list]) => {
-        const available = list.filter((copy) => copy.status === "COPY_STATUS_AVAILABLE").length;
+        const onShelf = (copy) => copy.status === "COPY_STATUS_AVAILABLE" && !reference.has(copy.item_type);
+        const available = list.filter(onShelf).length;
         return html`<tr key=${branch}>
           <th scope="row">${branch}</th>
           <td>${t("book.available_of", { available, total: list.length })}</td>
           <td>${list.map(
             (copy) => html`<div key=${copy.name}>
               ${[copy.call_number, copy.shelf_location].filter(Boolean).join(" · ")} ${t(`copy_status.${copy.status}`)}
+              ${reference.has(copy.item_type) && html` <span class="badge reference">${t("item_types.reference_only")}</span>`}
             </div>`,
           )}</td>
         </tr>`;

@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { api } from "../api.js";
 import { html } from "../html.js";
+import { ItemTypeSelect } from "../item_types.js";
 import { fieldText, formatDeadline, t } from "../i18n.js";
 import { href } from "../router.js";
 import { ErrorNotice, Field, Notice, useAction } from "../components.js";
@@ -81,7 +82,7 @@ export function AddCopy({ book, onAdded }) {
         error=${fieldText(error, "copy.barcode", "barcode")} />
       <${Field} id="copy-branch" label=${t("book.branch")} value=${form.branch} onInput=${set("branch")} error=${fieldText(error, "copy.branch", "branch")} />
       <${Field} id="copy-shelf" label=${t("addbook.shelf")} value=${form.shelf_location} onInput=${set("shelf_location")} />
-      <${Field} id="copy-type" label=${t("rules.item_type")} value=${form.item_type} onInput=${set("item_type")} />
+      <${ItemTypeSelect} id="copy-type" value=${form.item_type} onInput=${set("item_type")} error=${fieldText(error, "copy.item_type")} />
     </div>
     <button class="button" type="submit" aria-disabled=${adding.busy ? "true" : undefined}>${t("addbook.add_copy")}</button>
   </form>`;

@@ -8,6 +8,7 @@ import { session } from "../session.js";
 import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
 import { fetchAll } from "../paging.js";
 import { ClosedDays } from "./closed_days.js";
+import { ItemTypes } from "./item_types.js";
 
 // Editable columns: [field, kind]; "int" and "money" are typed into text inputs, "bool" is a checkbox.
 const COLUMNS = [
@@ -67,6 +68,7 @@ export function RulesPage() {
         ${editable && html`<${RuleRow} key="new" rule=${NEW_RULE} editable=${true} onDone=${done} />`}
       </tbody>
     </table></div>`}
+    <${ItemTypes} />
     <${ClosedDays} />`;
 }
 

@@ -39,6 +39,12 @@ def pages(
 
 @overload
 def pages(
+    method: Callable[[catalog_v1.ListItemTypesRequest], catalog_v1.ListItemTypesResponse], request: catalog_v1.ListItemTypesRequest, *, field: None = None, **call_options: Any
+) -> Iterator[catalog_v1.ItemType]: ...
+
+
+@overload
+def pages(
     method: Callable[[events_v1.ListEventsRequest], events_v1.ListEventsResponse], request: events_v1.ListEventsRequest, *, field: None = None, **call_options: Any
 ) -> Iterator[events_v1.Event]: ...
 
@@ -125,6 +131,12 @@ def apages(
 def apages(
     method: Callable[[catalog_v1.ListCopiesRequest], Awaitable[catalog_v1.ListCopiesResponse]], request: catalog_v1.ListCopiesRequest, *, field: None = None, **call_options: Any
 ) -> AsyncIterator[catalog_v1.Copy]: ...
+
+
+@overload
+def apages(
+    method: Callable[[catalog_v1.ListItemTypesRequest], Awaitable[catalog_v1.ListItemTypesResponse]], request: catalog_v1.ListItemTypesRequest, *, field: None = None, **call_options: Any
+) -> AsyncIterator[catalog_v1.ItemType]: ...
 
 
 @overload

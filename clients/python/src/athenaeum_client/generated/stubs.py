@@ -87,8 +87,10 @@ class AsyncCaller(Protocol):
 PUBLIC_PATHS = frozenset({
     '/athenaeum.catalog.v1.CatalogService/GetBook',
     '/athenaeum.catalog.v1.CatalogService/GetCopy',
+    '/athenaeum.catalog.v1.CatalogService/GetItemType',
     '/athenaeum.catalog.v1.CatalogService/ListBooks',
     '/athenaeum.catalog.v1.CatalogService/ListCopies',
+    '/athenaeum.catalog.v1.CatalogService/ListItemTypes',
     '/athenaeum.catalog.v1.CatalogService/SearchBooks',
     '/athenaeum.users.v1.AuthService/GetJwks',
     '/athenaeum.users.v1.AuthService/Login',
@@ -170,7 +172,7 @@ class CatalogServiceStub:
     def create_copy(self, request: catalog_v1.CreateCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Adds a physical copy of a book.
-        Errors: INVALID_ARGUMENT (missing barcode), NOT_FOUND (no such book),
+        Errors: INVALID_ARGUMENT (missing barcode; UNKNOWN_ITEM_TYPE: an item type not in ListItemTypes), NOT_FOUND (no such book),
         ALREADY_EXISTS (the barcode is taken).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CreateCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
@@ -193,7 +195,7 @@ class CatalogServiceStub:
         """
         Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
-        Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
+        Errors: INVALID_ARGUMENT (bad mask or status; UNKNOWN_ITEM_TYPE), NOT_FOUND (no such copy), ABORTED (stale etag),
         FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
         (barcode taken).
         """
@@ -219,8 +221,9 @@ class CatalogServiceStub:
         Mesh-internal (loans): marks a copy ON_LOAN for `loan`. Idempotent: checking the same copy out
         again for the same loan returns it unchanged.
         Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
-        FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-        for a book: no copy of the item types asked for is available).
+        FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold; NOT_FOR_LOAN:
+        the copy's item type is not for loan; for a book: no copy of the item types asked for is available, copies
+        of not-for-loan types never being picked).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CheckOutCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
@@ -240,6 +243,7 @@ class CatalogServiceStub:
         Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
         IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
         hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
+        A copy of a not-for-loan item type is never set aside.
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReserveCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
@@ -259,6 +263,46 @@ class CatalogServiceStub:
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
+    def create_item_type(self, request: catalog_v1.CreateItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
+        """
+        Adds an item type to the list copies' types are chosen from.
+        Errors: INVALID_ARGUMENT (a code not 1-20 of A-Z 0-9 _ -, a description empty, over 100 characters or
+        with a control character), ALREADY_EXISTS (ITEM_TYPE_EXISTS), PERMISSION_DENIED (not an admin).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CreateItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
+
+    def get_item_type(self, request: catalog_v1.GetItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
+        """
+        Returns one item type.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/GetItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
+
+    def list_item_types(self, request: catalog_v1.ListItemTypesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ListItemTypesResponse:
+        """
+        Lists the item types, by code.
+        Errors: INVALID_ARGUMENT (bad page_size or page_token).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ListItemTypes', request, catalog_v1.ListItemTypesResponse, timeout=timeout, metadata=metadata)
+
+    def update_item_type(self, request: catalog_v1.UpdateItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
+        """
+        Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
+        type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+        Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
+        PERMISSION_DENIED (not an admin).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
+
+    def delete_item_type(self, request: catalog_v1.DeleteItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Removes an item type no copy has.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
+        FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
+        PERMISSION_DENIED (not an admin).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteItemType', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
 
 class EventsServiceStub:
@@ -966,7 +1010,7 @@ class CatalogServiceAsyncStub:
     async def create_copy(self, request: catalog_v1.CreateCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
         Adds a physical copy of a book.
-        Errors: INVALID_ARGUMENT (missing barcode), NOT_FOUND (no such book),
+        Errors: INVALID_ARGUMENT (missing barcode; UNKNOWN_ITEM_TYPE: an item type not in ListItemTypes), NOT_FOUND (no such book),
         ALREADY_EXISTS (the barcode is taken).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CreateCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
@@ -989,7 +1033,7 @@ class CatalogServiceAsyncStub:
         """
         Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
-        Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
+        Errors: INVALID_ARGUMENT (bad mask or status; UNKNOWN_ITEM_TYPE), NOT_FOUND (no such copy), ABORTED (stale etag),
         FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
         (barcode taken).
         """
@@ -1015,8 +1059,9 @@ class CatalogServiceAsyncStub:
         Mesh-internal (loans): marks a copy ON_LOAN for `loan`. Idempotent: checking the same copy out
         again for the same loan returns it unchanged.
         Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
-        FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-        for a book: no copy of the item types asked for is available).
+        FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold; NOT_FOR_LOAN:
+        the copy's item type is not for loan; for a book: no copy of the item types asked for is available, copies
+        of not-for-loan types never being picked).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CheckOutCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
@@ -1036,6 +1081,7 @@ class CatalogServiceAsyncStub:
         Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
         IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
         hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
+        A copy of a not-for-loan item type is never set aside.
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReserveCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
@@ -1055,6 +1101,46 @@ class CatalogServiceAsyncStub:
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
+    async def create_item_type(self, request: catalog_v1.CreateItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
+        """
+        Adds an item type to the list copies' types are chosen from.
+        Errors: INVALID_ARGUMENT (a code not 1-20 of A-Z 0-9 _ -, a description empty, over 100 characters or
+        with a control character), ALREADY_EXISTS (ITEM_TYPE_EXISTS), PERMISSION_DENIED (not an admin).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/CreateItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
+
+    async def get_item_type(self, request: catalog_v1.GetItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
+        """
+        Returns one item type.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/GetItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
+
+    async def list_item_types(self, request: catalog_v1.ListItemTypesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ListItemTypesResponse:
+        """
+        Lists the item types, by code.
+        Errors: INVALID_ARGUMENT (bad page_size or page_token).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ListItemTypes', request, catalog_v1.ListItemTypesResponse, timeout=timeout, metadata=metadata)
+
+    async def update_item_type(self, request: catalog_v1.UpdateItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
+        """
+        Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
+        type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+        Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
+        PERMISSION_DENIED (not an admin).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
+
+    async def delete_item_type(self, request: catalog_v1.DeleteItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
+        """
+        Removes an item type no copy has.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
+        FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
+        PERMISSION_DENIED (not an admin).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteItemType', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
 
 class EventsServiceAsyncStub:

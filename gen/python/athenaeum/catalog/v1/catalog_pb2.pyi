@@ -95,6 +95,7 @@ class Book(_message.Message):
     TOTAL_COPIES_FIELD_NUMBER: _builtins.int
     AVAILABLE_COPIES_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    REFERENCE_COPIES_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}", {book} a UUID. Assigned by the server."""
     isbn: _builtins.str
@@ -119,9 +120,13 @@ class Book(_message.Message):
     total_copies: _builtins.int
     """Copies of this book that are not WITHDRAWN."""
     available_copies: _builtins.int
-    """Copies with status AVAILABLE."""
+    """Copies with status AVAILABLE that may be lent: of an item type that is not `not_for_loan`."""
     etag: _builtins.str
     """Changes on every update; send it back on Update/Delete for optimistic concurrency."""
+    reference_copies: _builtins.int
+    """Copies with status AVAILABLE of a not-for-loan item type (reference copies: on the shelf, read in the
+    library, never lent nor set aside for a hold); not counted in `available_copies`.
+    """
     @_builtins.property
     def authors(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Authors in the order the title page gives them, e.g. "Mikhail Bulgakov"; searchable and filterable."""
@@ -157,10 +162,11 @@ class Book(_message.Message):
         total_copies: _builtins.int = ...,
         available_copies: _builtins.int = ...,
         etag: _builtins.str = ...,
+        reference_copies: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["authors", b"authors", "available_copies", b"available_copies", "cover_url", b"cover_url", "create_time", b"create_time", "description", b"description", "etag", b"etag", "isbn", b"isbn", "language", b"language", "name", b"name", "publication_year", b"publication_year", "publisher", b"publisher", "subjects", b"subjects", "subtitle", b"subtitle", "title", b"title", "total_copies", b"total_copies", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["authors", b"authors", "available_copies", b"available_copies", "cover_url", b"cover_url", "create_time", b"create_time", "description", b"description", "etag", b"etag", "isbn", b"isbn", "language", b"language", "name", b"name", "publication_year", b"publication_year", "publisher", b"publisher", "reference_copies", b"reference_copies", "subjects", b"subjects", "subtitle", b"subtitle", "title", b"title", "total_copies", b"total_copies", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -722,7 +728,10 @@ class Copy(_message.Message):
     shelf_location: _builtins.str
     """Where the copy stands in its branch, e.g. "Stack 3, shelf B"."""
     item_type: _builtins.str
-    """Matches circulation rules, e.g. "BOOK", "REFERENCE", "DVD"."""
+    """The code of one of the library's item types (ListItemTypes), in any letter case on input (kept upper
+    case); empty on create: "BOOK". A code not in the list is INVALID_ARGUMENT (UNKNOWN_ITEM_TYPE). Matches
+    circulation rules, e.g. "BOOK", "REFERENCE", "DVD".
+    """
     status: Global___CopyStatus.ValueType
     """Where the copy is in circulation; new copies are AVAILABLE unless created with another status."""
     current_loan: _builtins.str
@@ -1233,3 +1242,248 @@ class ShelveHeldCopyRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ShelveHeldCopyRequest: _TypeAlias = ShelveHeldCopyRequest  # noqa: Y015
+
+@_typing.final
+class ItemType(_message.Message):
+    """A kind of copy the library keeps (Koha's item types): what circulation rules match, and whether copies of it
+    may be lent at all. Copies' `item_type` must be the code of one of these.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    CODE_FIELD_NUMBER: _builtins.int
+    DESCRIPTION_FIELD_NUMBER: _builtins.int
+    NOT_FOR_LOAN_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"itemTypes/{code}", e.g. "itemTypes/BOOK". Assigned by the server from `code`."""
+    code: _builtins.str
+    """1-20 of A-Z, 0-9, "_" and "-"; given in any letter case, kept upper case, e.g. "DVD". Fixed once created."""
+    description: _builtins.str
+    """What it is, e.g. "Reference books"; 1-100 characters."""
+    not_for_loan: _builtins.bool
+    """Copies of it are never lent nor set aside for a hold (reference copies, Koha's notforloan): they count
+    in a book's `reference_copies`, not in its `available_copies`.
+    """
+    etag: _builtins.str
+    """Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was created."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When it last changed."""
+
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        code: _builtins.str = ...,
+        description: _builtins.str = ...,
+        not_for_loan: _builtins.bool = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["code", b"code", "create_time", b"create_time", "description", b"description", "etag", b"etag", "name", b"name", "not_for_loan", b"not_for_loan", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemType: _TypeAlias = ItemType  # noqa: Y015
+
+@_typing.final
+class CreateItemTypeRequest(_message.Message):
+    """The item type to add."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_TYPE_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    @_builtins.property
+    def item_type(self) -> Global___ItemType:
+        """The new type; `code` and `description` are required, `name` and the output-only fields are ignored."""
+
+    def __init__(
+        self,
+        *,
+        item_type: Global___ItemType | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["item_type", b"item_type"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_type", b"item_type", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreateItemTypeRequest: _TypeAlias = CreateItemTypeRequest  # noqa: Y015
+
+@_typing.final
+class GetItemTypeRequest(_message.Message):
+    """Which item type to return."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"itemTypes/{code}" (the code in any letter case)."""
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["name", b"name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetItemTypeRequest: _TypeAlias = GetItemTypeRequest  # noqa: Y015
+
+@_typing.final
+class ListItemTypesRequest(_message.Message):
+    """A page of item types."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT."""
+    page_token: _builtins.str
+    """The previous response's `next_page_token`; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListItemTypesRequest: _TypeAlias = ListItemTypesRequest  # noqa: Y015
+
+@_typing.final
+class ListItemTypesResponse(_message.Message):
+    """A page of item types, by code."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_TYPES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    TOTAL_SIZE_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Pass it as `page_token` for the next page; empty on the last page."""
+    total_size: _builtins.int
+    """Item types across all pages."""
+    @_builtins.property
+    def item_types(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemType]:
+        """The item types of this page."""
+
+    def __init__(
+        self,
+        *,
+        item_types: _abc.Iterable[Global___ItemType] | None = ...,
+        next_page_token: _builtins.str = ...,
+        total_size: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_types", b"item_types", "next_page_token", b"next_page_token", "total_size", b"total_size"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListItemTypesResponse: _TypeAlias = ListItemTypesResponse  # noqa: Y015
+
+@_typing.final
+class UpdateItemTypeRequest(_message.Message):
+    """The changes to an item type."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_TYPE_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    @_builtins.property
+    def item_type(self) -> Global___ItemType:
+        """`item_type.name` selects the type; the fields named in `update_mask` carry the new values; `etag`, when
+        set, must be current (else ABORTED).
+        """
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields to change: description, not_for_loan ("*": both; empty: those set in `item_type`)."""
+
+    def __init__(
+        self,
+        *,
+        item_type: Global___ItemType | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["item_type", b"item_type", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["item_type", b"item_type", "request_id", b"request_id", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateItemTypeRequest: _TypeAlias = UpdateItemTypeRequest  # noqa: Y015
+
+@_typing.final
+class DeleteItemTypeRequest(_message.Message):
+    """The item type to remove."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"itemTypes/{code}"."""
+    etag: _builtins.str
+    """When set, the delete only happens while this is the current `etag` (else ABORTED)."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        etag: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeleteItemTypeRequest: _TypeAlias = DeleteItemTypeRequest  # noqa: Y015

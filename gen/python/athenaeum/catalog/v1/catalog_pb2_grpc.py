@@ -129,6 +129,31 @@ class CatalogServiceStub:
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
                 _registered_method=True)
+        self.CreateItemType = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/CreateItemType',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.CreateItemTypeRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
+                _registered_method=True)
+        self.GetItemType = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/GetItemType',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.GetItemTypeRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
+                _registered_method=True)
+        self.ListItemTypes = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/ListItemTypes',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListItemTypesRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListItemTypesResponse.FromString,
+                _registered_method=True)
+        self.UpdateItemType = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/UpdateItemType',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.UpdateItemTypeRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
+                _registered_method=True)
+        self.DeleteItemType = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/DeleteItemType',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -202,7 +227,7 @@ class CatalogServiceServicer:
 
     def CreateCopy(self, request, context):
         """Adds a physical copy of a book.
-        Errors: INVALID_ARGUMENT (missing barcode), NOT_FOUND (no such book),
+        Errors: INVALID_ARGUMENT (missing barcode; UNKNOWN_ITEM_TYPE: an item type not in ListItemTypes), NOT_FOUND (no such book),
         ALREADY_EXISTS (the barcode is taken).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -228,7 +253,7 @@ class CatalogServiceServicer:
     def UpdateCopy(self, request, context):
         """Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
-        Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
+        Errors: INVALID_ARGUMENT (bad mask or status; UNKNOWN_ITEM_TYPE), NOT_FOUND (no such copy), ABORTED (stale etag),
         FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
         (barcode taken).
         """
@@ -257,8 +282,9 @@ class CatalogServiceServicer:
         """Mesh-internal (loans): marks a copy ON_LOAN for `loan`. Idempotent: checking the same copy out
         again for the same loan returns it unchanged.
         Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
-        FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-        for a book: no copy of the item types asked for is available).
+        FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold; NOT_FOR_LOAN:
+        the copy's item type is not for loan; for a book: no copy of the item types asked for is available, copies
+        of not-for-loan types never being picked).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -280,6 +306,7 @@ class CatalogServiceServicer:
         """Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
         IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
         hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
+        A copy of a not-for-loan item type is never set aside.
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -299,6 +326,51 @@ class CatalogServiceServicer:
         """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
         it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateItemType(self, request, context):
+        """Adds an item type to the list copies' types are chosen from.
+        Errors: INVALID_ARGUMENT (a code not 1-20 of A-Z 0-9 _ -, a description empty, over 100 characters or
+        with a control character), ALREADY_EXISTS (ITEM_TYPE_EXISTS), PERMISSION_DENIED (not an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetItemType(self, request, context):
+        """Returns one item type.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListItemTypes(self, request, context):
+        """Lists the item types, by code.
+        Errors: INVALID_ARGUMENT (bad page_size or page_token).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateItemType(self, request, context):
+        """Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
+        type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+        Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
+        PERMISSION_DENIED (not an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteItemType(self, request, context):
+        """Removes an item type no copy has.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
+        FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
+        PERMISSION_DENIED (not an admin).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -396,6 +468,31 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.ShelveHeldCopy,
                     request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.FromString,
                     response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
+            ),
+            'CreateItemType': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateItemType,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.CreateItemTypeRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.SerializeToString,
+            ),
+            'GetItemType': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetItemType,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.GetItemTypeRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.SerializeToString,
+            ),
+            'ListItemTypes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListItemTypes,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListItemTypesRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListItemTypesResponse.SerializeToString,
+            ),
+            'UpdateItemType': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateItemType,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.UpdateItemTypeRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.SerializeToString,
+            ),
+            'DeleteItemType': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteItemType,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -888,6 +985,141 @@ class CatalogService:
             '/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy',
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.SerializeToString,
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateItemType(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/CreateItemType',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.CreateItemTypeRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetItemType(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/GetItemType',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.GetItemTypeRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListItemTypes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/ListItemTypes',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListItemTypesRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListItemTypesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateItemType(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/UpdateItemType',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.UpdateItemTypeRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteItemType(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/DeleteItemType',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

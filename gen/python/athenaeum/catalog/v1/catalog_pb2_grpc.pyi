@@ -74,7 +74,7 @@ class CatalogServiceStub:
     """
     CreateCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CreateCopyRequest, _catalog_pb2.Copy]
     """Adds a physical copy of a book.
-    Errors: INVALID_ARGUMENT (missing barcode), NOT_FOUND (no such book),
+    Errors: INVALID_ARGUMENT (missing barcode; UNKNOWN_ITEM_TYPE: an item type not in ListItemTypes), NOT_FOUND (no such book),
     ALREADY_EXISTS (the barcode is taken).
     """
     GetCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.GetCopyRequest, _catalog_pb2.Copy]
@@ -88,7 +88,7 @@ class CatalogServiceStub:
     UpdateCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.UpdateCopyRequest, _catalog_pb2.Copy]
     """Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
     IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
-    Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
+    Errors: INVALID_ARGUMENT (bad mask or status; UNKNOWN_ITEM_TYPE), NOT_FOUND (no such copy), ABORTED (stale etag),
     FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
     (barcode taken).
     """
@@ -105,8 +105,9 @@ class CatalogServiceStub:
     """Mesh-internal (loans): marks a copy ON_LOAN for `loan`. Idempotent: checking the same copy out
     again for the same loan returns it unchanged.
     Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
-    FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-    for a book: no copy of the item types asked for is available).
+    FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold; NOT_FOR_LOAN:
+    the copy's item type is not for loan; for a book: no copy of the item types asked for is available, copies
+    of not-for-loan types never being picked).
     """
     CheckInCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CheckInCopyRequest, _catalog_pb2.Copy]
     """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
@@ -120,6 +121,7 @@ class CatalogServiceStub:
     """Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
     IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
     hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
+    A copy of a not-for-loan item type is never set aside.
     Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
     """
     ReleaseCopy: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReleaseCopyRequest, _catalog_pb2.Copy]
@@ -131,6 +133,31 @@ class CatalogServiceStub:
     """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
     it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    """
+    CreateItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CreateItemTypeRequest, _catalog_pb2.ItemType]
+    """Adds an item type to the list copies' types are chosen from.
+    Errors: INVALID_ARGUMENT (a code not 1-20 of A-Z 0-9 _ -, a description empty, over 100 characters or
+    with a control character), ALREADY_EXISTS (ITEM_TYPE_EXISTS), PERMISSION_DENIED (not an admin).
+    """
+    GetItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.GetItemTypeRequest, _catalog_pb2.ItemType]
+    """Returns one item type.
+    Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
+    """
+    ListItemTypes: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ListItemTypesRequest, _catalog_pb2.ListItemTypesResponse]
+    """Lists the item types, by code.
+    Errors: INVALID_ARGUMENT (bad page_size or page_token).
+    """
+    UpdateItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.UpdateItemTypeRequest, _catalog_pb2.ItemType]
+    """Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
+    type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+    Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
+    PERMISSION_DENIED (not an admin).
+    """
+    DeleteItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.DeleteItemTypeRequest, _empty_pb2.Empty]
+    """Removes an item type no copy has.
+    Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
+    FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
+    PERMISSION_DENIED (not an admin).
     """
 
 @_typing.type_check_only
@@ -178,7 +205,7 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """
     CreateCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CreateCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Adds a physical copy of a book.
-    Errors: INVALID_ARGUMENT (missing barcode), NOT_FOUND (no such book),
+    Errors: INVALID_ARGUMENT (missing barcode; UNKNOWN_ITEM_TYPE: an item type not in ListItemTypes), NOT_FOUND (no such book),
     ALREADY_EXISTS (the barcode is taken).
     """
     GetCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.GetCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
@@ -192,7 +219,7 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     UpdateCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.UpdateCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
     IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
-    Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
+    Errors: INVALID_ARGUMENT (bad mask or status; UNKNOWN_ITEM_TYPE), NOT_FOUND (no such copy), ABORTED (stale etag),
     FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
     (barcode taken).
     """
@@ -209,8 +236,9 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """Mesh-internal (loans): marks a copy ON_LOAN for `loan`. Idempotent: checking the same copy out
     again for the same loan returns it unchanged.
     Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
-    FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-    for a book: no copy of the item types asked for is available).
+    FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold; NOT_FOR_LOAN:
+    the copy's item type is not for loan; for a book: no copy of the item types asked for is available, copies
+    of not-for-loan types never being picked).
     """
     CheckInCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CheckInCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Mesh-internal (loans): ends `loan` on its copy, which becomes AVAILABLE, or goes ON_HOLD_SHELF
@@ -224,6 +252,7 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
     IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
     hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
+    A copy of a not-for-loan item type is never set aside.
     Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
     """
     ReleaseCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReleaseCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
@@ -235,6 +264,31 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
     it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    """
+    CreateItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CreateItemTypeRequest, _catalog_pb2.ItemType]  # type: ignore[assignment]
+    """Adds an item type to the list copies' types are chosen from.
+    Errors: INVALID_ARGUMENT (a code not 1-20 of A-Z 0-9 _ -, a description empty, over 100 characters or
+    with a control character), ALREADY_EXISTS (ITEM_TYPE_EXISTS), PERMISSION_DENIED (not an admin).
+    """
+    GetItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.GetItemTypeRequest, _catalog_pb2.ItemType]  # type: ignore[assignment]
+    """Returns one item type.
+    Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
+    """
+    ListItemTypes: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ListItemTypesRequest, _catalog_pb2.ListItemTypesResponse]  # type: ignore[assignment]
+    """Lists the item types, by code.
+    Errors: INVALID_ARGUMENT (bad page_size or page_token).
+    """
+    UpdateItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.UpdateItemTypeRequest, _catalog_pb2.ItemType]  # type: ignore[assignment]
+    """Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
+    type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+    Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
+    PERMISSION_DENIED (not an admin).
+    """
+    DeleteItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.DeleteItemTypeRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Removes an item type no copy has.
+    Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
+    FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
+    PERMISSION_DENIED (not an admin).
     """
 
 class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -327,7 +381,7 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
         """Adds a physical copy of a book.
-        Errors: INVALID_ARGUMENT (missing barcode), NOT_FOUND (no such book),
+        Errors: INVALID_ARGUMENT (missing barcode; UNKNOWN_ITEM_TYPE: an item type not in ListItemTypes), NOT_FOUND (no such book),
         ALREADY_EXISTS (the barcode is taken).
         """
 
@@ -359,7 +413,7 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
         """Changes the fields named in `update_mask`; `status` may only be set to AVAILABLE, LOST, DAMAGED,
         IN_TRANSIT or WITHDRAWN here (loans drive ON_LOAN and ON_HOLD_SHELF).
-        Errors: INVALID_ARGUMENT (bad mask or status), NOT_FOUND (no such copy), ABORTED (stale etag),
+        Errors: INVALID_ARGUMENT (bad mask or status; UNKNOWN_ITEM_TYPE), NOT_FOUND (no such copy), ABORTED (stale etag),
         FAILED_PRECONDITION (the copy is on loan, on the hold shelf or in transit for a hold), ALREADY_EXISTS
         (barcode taken).
         """
@@ -394,8 +448,9 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         """Mesh-internal (loans): marks a copy ON_LOAN for `loan`. Idempotent: checking the same copy out
         again for the same loan returns it unchanged.
         Errors: INVALID_ARGUMENT (no selector or loan), NOT_FOUND (no such copy or book),
-        FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold;
-        for a book: no copy of the item types asked for is available).
+        FAILED_PRECONDITION (the copy is not available, or is on the hold shelf for another hold; NOT_FOR_LOAN:
+        the copy's item type is not for loan; for a book: no copy of the item types asked for is available, copies
+        of not-for-loan types never being picked).
         """
 
     @_abc_1.abstractmethod
@@ -421,6 +476,7 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         """Mesh-internal (loans): sets an AVAILABLE copy of `book`, of the item types asked for, aside for `hold`:
         IN_TRANSIT with `current_hold` (on the pull list: staff fetch it from the open shelf and bring it to the
         hold shelf, ShelveHeldCopy). Idempotent per hold (a repeat answers the copy set aside, wherever it is now).
+        A copy of a not-for-loan item type is never set aside.
         Errors: NOT_FOUND (no such book), FAILED_PRECONDITION (no copy of those item types is available).
         """
 
@@ -444,6 +500,61 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
         it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+
+    @_abc_1.abstractmethod
+    def CreateItemType(
+        self,
+        request: _catalog_pb2.CreateItemTypeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.ItemType, _abc.Awaitable[_catalog_pb2.ItemType]]:
+        """Adds an item type to the list copies' types are chosen from.
+        Errors: INVALID_ARGUMENT (a code not 1-20 of A-Z 0-9 _ -, a description empty, over 100 characters or
+        with a control character), ALREADY_EXISTS (ITEM_TYPE_EXISTS), PERMISSION_DENIED (not an admin).
+        """
+
+    @_abc_1.abstractmethod
+    def GetItemType(
+        self,
+        request: _catalog_pb2.GetItemTypeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.ItemType, _abc.Awaitable[_catalog_pb2.ItemType]]:
+        """Returns one item type.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
+        """
+
+    @_abc_1.abstractmethod
+    def ListItemTypes(
+        self,
+        request: _catalog_pb2.ListItemTypesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.ListItemTypesResponse, _abc.Awaitable[_catalog_pb2.ListItemTypesResponse]]:
+        """Lists the item types, by code.
+        Errors: INVALID_ARGUMENT (bad page_size or page_token).
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateItemType(
+        self,
+        request: _catalog_pb2.UpdateItemTypeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.ItemType, _abc.Awaitable[_catalog_pb2.ItemType]]:
+        """Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
+        type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+        Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
+        PERMISSION_DENIED (not an admin).
+        """
+
+    @_abc_1.abstractmethod
+    def DeleteItemType(
+        self,
+        request: _catalog_pb2.DeleteItemTypeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Removes an item type no copy has.
+        Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
+        FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
+        PERMISSION_DENIED (not an admin).
         """
 
 def add_CatalogServiceServicer_to_server(servicer: CatalogServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

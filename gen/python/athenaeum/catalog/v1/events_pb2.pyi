@@ -405,3 +405,75 @@ class BooksImported(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___BooksImported: _TypeAlias = BooksImported  # noqa: Y015
+
+@_typing.final
+class ItemTypeChanged(_message.Message):
+    """The list of item types changed: a type created, updated (its description, or whether it may be lent) or
+    deleted. A change of `not_for_loan` changes the availability of every book with copies of the type.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class PreviousValuesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    ITEM_TYPE_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VALUES_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    deleted: _builtins.bool
+    """True when the type was deleted."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def item_type(self) -> _catalog_pb2.ItemType:
+        """The item type after the change (a deleted one as it was)."""
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """For an update, the fields whose value it changed (empty for a creation or a deletion)."""
+
+    @_builtins.property
+    def previous_values(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """For an update, what the changed fields were before, by update_mask path ("not_for_loan": "false"), as text."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        item_type: _catalog_pb2.ItemType | None = ...,
+        deleted: _builtins.bool = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        previous_values: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["item_type", b"item_type", "occur_time", b"occur_time", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["deleted", b"deleted", "event_id", b"event_id", "item_type", b"item_type", "occur_time", b"occur_time", "previous_values", b"previous_values", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemTypeChanged: _TypeAlias = ItemTypeChanged  # noqa: Y015

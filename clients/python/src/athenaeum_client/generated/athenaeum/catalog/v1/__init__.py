@@ -19,19 +19,26 @@ __all__ = (
     "CopyUpdated",
     "CreateBookRequest",
     "CreateCopyRequest",
+    "CreateItemTypeRequest",
     "DeleteBookRequest",
     "DeleteCopyRequest",
+    "DeleteItemTypeRequest",
     "Facet",
     "FacetValue",
     "GetBookRequest",
     "GetCopyRequest",
+    "GetItemTypeRequest",
     "ImportBooksRequest",
     "ImportBooksResponse",
     "ImportRowError",
+    "ItemType",
+    "ItemTypeChanged",
     "ListBooksRequest",
     "ListBooksResponse",
     "ListCopiesRequest",
     "ListCopiesResponse",
+    "ListItemTypesRequest",
+    "ListItemTypesResponse",
     "LookupCopyRequest",
     "ReleaseCopyRequest",
     "ReserveCopyRequest",
@@ -42,6 +49,7 @@ __all__ = (
     "ShelveHeldCopyRequest",
     "UpdateBookRequest",
     "UpdateCopyRequest",
+    "UpdateItemTypeRequest",
 )
 
 import datetime
@@ -223,12 +231,18 @@ class Book(betterproto2.Message):
 
     available_copies: "int" = betterproto2.field(15, betterproto2.TYPE_INT32)
     """
-    Copies with status AVAILABLE.
+    Copies with status AVAILABLE that may be lent: of an item type that is not `not_for_loan`.
     """
 
     etag: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
     """
     Changes on every update; send it back on Update/Delete for optimistic concurrency.
+    """
+
+    reference_copies: "int" = betterproto2.field(17, betterproto2.TYPE_INT32)
+    """
+    Copies with status AVAILABLE of a not-for-loan item type (reference copies: on the shelf, read in the
+    library, never lent nor set aside for a hold); not counted in `available_copies`.
     """
 
 
@@ -555,7 +569,9 @@ class Copy(betterproto2.Message):
 
     item_type: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
-    Matches circulation rules, e.g. "BOOK", "REFERENCE", "DVD".
+    The code of one of the library's item types (ListItemTypes), in any letter case on input (kept upper
+    case); empty on create: "BOOK". A code not in the list is INVALID_ARGUMENT (UNKNOWN_ITEM_TYPE). Matches
+    circulation rules, e.g. "BOOK", "REFERENCE", "DVD".
     """
 
     status: "CopyStatus" = betterproto2.field(
@@ -875,6 +891,34 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class CreateItemTypeRequest(betterproto2.Message):
+    """
+    The item type to add.
+    """
+
+    item_type: "ItemType | None" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The new type; `code` and `description` are required, `name` and the output-only fields are ignored.
+    """
+
+    request_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "CreateItemTypeRequest", CreateItemTypeRequest
+)
+
+
+@dataclass(eq=False, repr=False)
 class DeleteBookRequest(betterproto2.Message):
     """
     The book to remove.
@@ -933,6 +977,37 @@ class DeleteCopyRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "DeleteCopyRequest", DeleteCopyRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class DeleteItemTypeRequest(betterproto2.Message):
+    """
+    The item type to remove.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "itemTypes/{code}".
+    """
+
+    etag: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    When set, the delete only happens while this is the current `etag` (else ABORTED).
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "DeleteItemTypeRequest", DeleteItemTypeRequest
 )
 
 
@@ -1009,6 +1084,23 @@ class GetCopyRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "GetCopyRequest", GetCopyRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class GetItemTypeRequest(betterproto2.Message):
+    """
+    Which item type to return.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "itemTypes/{code}" (the code in any letter case).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "GetItemTypeRequest", GetItemTypeRequest
 )
 
 
@@ -1097,6 +1189,122 @@ class ImportRowError(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "ImportRowError", ImportRowError
+)
+
+
+@dataclass(eq=False, repr=False)
+class ItemType(betterproto2.Message):
+    """
+    A kind of copy the library keeps (Koha's item types): what circulation rules match, and whether copies of it
+    may be lent at all. Copies' `item_type` must be the code of one of these.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "itemTypes/{code}", e.g. "itemTypes/BOOK". Assigned by the server from `code`.
+    """
+
+    code: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    1-20 of A-Z, 0-9, "_" and "-"; given in any letter case, kept upper case, e.g. "DVD". Fixed once created.
+    """
+
+    description: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    What it is, e.g. "Reference books"; 1-100 characters.
+    """
+
+    not_for_loan: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
+    """
+    Copies of it are never lent nor set aside for a hold (reference copies, Koha's notforloan): they count
+    in a book's `reference_copies`, not in its `available_copies`.
+    """
+
+    create_time: "datetime.datetime | None" = betterproto2.field(
+        5,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it was created.
+    """
+
+    update_time: "datetime.datetime | None" = betterproto2.field(
+        6,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it last changed.
+    """
+
+    etag: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    Changes on every update. Send it back on Update/Delete to act only on the version you read: a stale
+    one is refused with ABORTED. Empty on input: no check.
+    """
+
+
+default_message_pool.register_message("athenaeum.catalog.v1", "ItemType", ItemType)
+
+
+@dataclass(eq=False, repr=False)
+class ItemTypeChanged(betterproto2.Message):
+    """
+    The list of item types changed: a type created, updated (its description, or whether it may be lent) or
+    deleted. A change of `not_for_loan` changes the availability of every book with copies of the type.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    item_type: "ItemType | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The item type after the change (a deleted one as it was).
+    """
+
+    deleted: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
+    """
+    True when the type was deleted.
+    """
+
+    update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
+        5, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    For an update, the fields whose value it changed (empty for a creation or a deletion).
+    """
+
+    previous_values: "dict[str, str]" = betterproto2.field(
+        6,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(
+            betterproto2.TYPE_STRING, betterproto2.TYPE_STRING
+        ),
+    )
+    """
+    For an update, what the changed fields were before, by update_mask path ("not_for_loan": "false"), as text.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "ItemTypeChanged", ItemTypeChanged
 )
 
 
@@ -1223,6 +1431,57 @@ class ListCopiesResponse(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "ListCopiesResponse", ListCopiesResponse
+)
+
+
+@dataclass(eq=False, repr=False)
+class ListItemTypesRequest(betterproto2.Message):
+    """
+    A page of item types.
+    """
+
+    page_size: "int" = betterproto2.field(1, betterproto2.TYPE_INT32)
+    """
+    Most items to return: 0 means 20, above 100 means 100, negative is INVALID_ARGUMENT.
+    """
+
+    page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The previous response's `next_page_token`; empty for the first page.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "ListItemTypesRequest", ListItemTypesRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ListItemTypesResponse(betterproto2.Message):
+    """
+    A page of item types, by code.
+    """
+
+    item_types: "list[ItemType]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    The item types of this page.
+    """
+
+    next_page_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    Pass it as `page_token` for the next page; empty on the last page.
+    """
+
+    total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
+    """
+    Item types across all pages.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "ListItemTypesResponse", ListItemTypesResponse
 )
 
 
@@ -1584,6 +1843,42 @@ class UpdateCopyRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "UpdateCopyRequest", UpdateCopyRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class UpdateItemTypeRequest(betterproto2.Message):
+    """
+    The changes to an item type.
+    """
+
+    item_type: "ItemType | None" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    `item_type.name` selects the type; the fields named in `update_mask` carry the new values; `etag`, when
+    set, must be current (else ABORTED).
+    """
+
+    update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    Fields to change: description, not_for_loan ("*": both; empty: those set in `item_type`).
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "UpdateItemTypeRequest", UpdateItemTypeRequest
 )
 
 

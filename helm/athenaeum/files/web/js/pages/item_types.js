@@ -1,0 +1,92 @@
+// The list of item types under the rules matrix: what a copy's item type may be, and which are for reference
+// only (never lent nor held). Admins add, edit and delete them (a type copies have is not deleted); librarians
+// read them.
+import { useState } from "preact/hooks";
+import { api } from "../api.js";
+import { html } from "../html.js";
+import { fieldText, t } from "../i18n.js";
+import { session } from "../session.js";
+import { ErrorNotice, Loading, Notice, useAction } from "../components.js";
+import { useItemTypes } from "../item_types.js";
+
+const EMPTY = { code: "", description: "", not_for_loan: false, editing: null };
+
+export function ItemTypes() {
+  const types = useItemTypes();
+  const [message, setMessage] = useState(null);
+  const [error, setError] = useState(null);
+  const [draft, setDraft] = useState(EMPTY);
+  const change = useAction();
+  const editable = session.isAdmin();
+
+  async function act(intent, call, text) {
+    setError(null);
+    try {
+      if (!(await change.run(intent, call))) return false;
+      setMessage(text);
+      types.reload();
+      return true;
+    } catch (failure) {
+      setError(failure);
+      return false;
+    }
+  }
+
+  async function save(event) {
+    event.preventDefault();
+    const body = { code: draft.code.trim(), description: draft.description.trim(), not_for_loan: draft.not_for_loan };
+    const editing = draft.editing;
+    const call = editing
+      ? (request_id) => api(`/v1/${editing.name}`, { method: "PATCH", body: { ...body, etag: editing.etag },
+          query: { request_id, update_mask: "description,not_for_loan" } })
+      : (request_id) => api("/v1/itemTypes", { method: "POST", body, query: { request_id } });
+    const code = body.code.toUpperCase();
+    const text = editing ? t("item_types.saved", { code }) : t("item_types.added", { code });
+    if (await act({ editing: editing?.name, ...body }, call, text)) setDraft(EMPTY);
+  }
+
+  function remove(kind) {
+    const call = (request_id) => api(`/v1/${kind.name}`, { method: "DELETE", query: { request_id } });
+    return act({ remove: kind.name }, call, t("item_types.deleted", { code: kind.code }));
+  }
+
+  const set = (field) => (event) => setDraft({ ...draft, [field]: event.currentTarget.value });
+  const codeProblem = fieldText(error, "item_type.code");
+  const descriptionProblem = fieldText(error, "item_type.description");
+  return html`<section aria-labelledby="item-types-title">
+    <h2 id="item-types-title">${t("item_types.title")}</h2>
+    <p class="muted">${t("item_types.intro")}</p>
+    ${message && html`<${Notice}>${message}<//>`}
+    <${ErrorNotice} error=${types.error || error} />
+    ${types.loading && !types.data && html`<${Loading} />`}
+    ${types.data &&
+    html`<ul class="closed-days" data-testid="item-types">
+      ${types.data.map((kind) => html`<li key=${kind.name + kind.etag}>
+        <strong>${kind.code}</strong> — ${kind.description}${kind.not_for_loan && html` (${t("item_types.reference_only")})`}
+        ${editable && html` <button type="button" class="button small quiet" aria-label=${t("item_types.edit_named", { code: kind.code })}
+            onClick=${() => setDraft({ code: kind.code, description: kind.description, not_for_loan: Boolean(kind.not_for_loan), editing: kind })}>
+            ${t("item_types.edit")}</button>
+          <button type="button" class="button small quiet" onClick=${() => remove(kind)} aria-label=${t("item_types.delete_named", { code: kind.code })}
+            aria-disabled=${change.busy ? "true" : undefined}>${t("item_types.delete")}</button>`}
+      </li>`)}
+    </ul>`}
+    ${editable &&
+    html`<form class="card form-narrow" onSubmit=${save} aria-labelledby="item-type-form-title">
+      <h3 id="item-type-form-title">${draft.editing ? t("item_types.edit_named", { code: draft.code }) : t("item_types.add_heading")}</h3>
+      <label for="item-type-code">${t("item_types.code")}</label>
+      <input id="item-type-code" required maxlength="20" pattern="[A-Za-z0-9_\\-]{1,20}" value=${draft.code} disabled=${Boolean(draft.editing)}
+        onInput=${set("code")} aria-invalid=${codeProblem ? "true" : undefined} aria-describedby="item-type-code-hint${codeProblem ? " item-type-code-error" : ""}" />
+      <span class="hint" id="item-type-code-hint">${t("item_types.code_hint")}</span>
+      ${codeProblem && html`<span class="error" id="item-type-code-error">${codeProblem}</span>`}
+      <label for="item-type-description">${t("item_types.description")}</label>
+      <input id="item-type-description" required maxlength="100" value=${draft.description} onInput=${set("description")}
+        aria-invalid=${descriptionProblem ? "true" : undefined} aria-describedby=${descriptionProblem ? "item-type-description-error" : undefined} />
+      ${descriptionProblem && html`<span class="error" id="item-type-description-error">${descriptionProblem}</span>`}
+      <label class="check"><input type="checkbox" checked=${draft.not_for_loan}
+        onChange=${(event) => setDraft({ ...draft, not_for_loan: event.currentTarget.checked })} /> ${t("item_types.not_for_loan")}</label>
+      <button type="submit" class="button small" disabled=${change.busy || !draft.code.trim() || !draft.description.trim()}>
+        ${draft.editing ? t("item_types.save") : t("item_types.add")}</button>
+      ${draft.editing && html` <button type="button" class="button small quiet" onClick=${() => setDraft(EMPTY)}>${t("item_types.cancel")}</button>`}
+    </form>`}
+  </section>`;
+}

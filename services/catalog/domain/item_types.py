@@ -1,0 +1,161 @@
+"""The library's item types (Koha's itemtypes): the list a copy's type is chosen from, and which may not be lent."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.support.runtime.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    InvalidArgument,
+    NotFound,
+    collect_violations,
+)
+from services.support.runtime.events import DomainEvent
+from services.support.runtime.versioning import Versioned
+
+COLLECTION = "itemTypes"
+MAX_DESCRIPTION = 100
+ITEM_TYPE_FIELDS = ("description", "not_for_loan")
+ITEM_TYPE_OUTPUT_ONLY = ("name", "code", "create_time", "update_time", "etag")
+_CODE = re.compile(r"[A-Z0-9_-]{1,20}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def spelt_code(code: str) -> str:
+    """A code as it is kept: trimmed, upper case (a cataloguer may type "dvd")."""
+    return code.strip().upper()
+
+
+def code_violation(code: str, field: str) -> FieldViolation | None:
+    if _CODE.fullmatch(code):
+        return None
+    return FieldViolation(field, "must be 1-20 characters of A-Z, 0-9, _ and -")
+
+
+def item_type_name(code: str) -> str:
+    return f"{COLLECTION}/{code}"
+
+
+def parse_item_type_name(name: str, *, field: str = "name") -> str:
+    """The code of "itemTypes/{code}" (in any letter case); InvalidArgument otherwise."""
+    collection, _, code = name.partition("/")
+    code = spelt_code(code)
+    if collection != COLLECTION or code_violation(code, field) is not None:
+        raise InvalidArgument.field(field, "must be itemTypes/{code}, a code of 1-20 of A-Z, 0-9, _ and -")
+    return code
+
+
+def _description_violation(description: str, field: str) -> FieldViolation | None:
+    if not 1 <= len(description) <= MAX_DESCRIPTION:
+        return FieldViolation(field, f"must be 1-{MAX_DESCRIPTION} characters")
+    if _CONTROL.search(description):
+        return FieldViolation(field, "must not contain control characters")
+    return None
+
+
+@dataclass(slots=True)
+class ItemType(Versioned):
+    """A kind of copy; `not_for_loan` copies stay in the library (reference): never lent, never held."""
+
+    code: str
+    description: str
+    not_for_loan: bool
+    created_at: datetime
+    updated_at: datetime
+    version: int = 1
+    events: list[DomainEvent] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.code
+
+    @property
+    def name(self) -> str:
+        return item_type_name(self.code)
+
+    @classmethod
+    def create(cls, code: str, description: str, *, not_for_loan: bool, now: datetime) -> ItemType:
+        """INVALID_ARGUMENT for a code or a description out of bounds (every bad field at once)."""
+        code, description = spelt_code(code), description.strip()
+        collect_violations(
+            code_violation(code, "item_type.code"), _description_violation(description, "item_type.description")
+        )
+        kind = cls(code, description, not_for_loan, created_at=now, updated_at=now)
+        kind.events.append(ItemTypeChanged(occurred_at=now, item_type=kind))
+        return kind
+
+    def revise(self, *, description: str, not_for_loan: bool, paths: Collection[str], now: datetime) -> None:
+        """The fields named in `paths` (description, not_for_loan); a change of nothing records nothing."""
+        before = self.snapshot()
+        if "description" in paths:
+            description = description.strip()
+            collect_violations(_description_violation(description, "item_type.description"))
+            self.description = description
+        if "not_for_loan" in paths:
+            self.not_for_loan = not_for_loan
+        changed = tuple(p for p in ITEM_TYPE_FIELDS if getattr(self, p) != getattr(before, p))
+        if changed:
+            self.updated_at, self.version = now, self.version + 1
+            self.events.append(ItemTypeChanged(occurred_at=now, item_type=self, changed=changed, previous=before))
+
+    def delete(self, *, copies: int, now: datetime) -> None:
+        """Refused while `copies` copies have this type: they would name a type the list no longer has."""
+        if copies:
+            raise ItemTypeInUse(self.code, copies)
+        self.events.append(ItemTypeChanged(occurred_at=now, item_type=self, deleted=True))
+
+    def snapshot(self) -> ItemType:
+        """A copy of the current values without events (what an event keeps of it)."""
+        return ItemType(self.code, self.description, self.not_for_loan, self.created_at, self.updated_at, self.version)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ItemTypeChanged(DomainEvent):
+    item_type: ItemType
+    deleted: bool = False
+    changed: tuple[str, ...] = ()
+    previous: ItemType | None = None
+
+    @property
+    def changes_availability(self) -> bool:
+        """Whether books' counts may differ: copies of the type moved between lendable and reference."""
+        return "not_for_loan" in self.changed
+
+
+class ItemTypeNotFound(NotFound):
+    def __init__(self, code: str) -> None:
+        super().__init__(item_type_name(code), f"no item type {code}; see ListItemTypes", reason="ITEM_TYPE_NOT_FOUND")
+
+
+class ItemTypeExists(AlreadyExists):
+    def __init__(self, code: str) -> None:
+        super().__init__(
+            f"item type {code} already exists", reason="ITEM_TYPE_EXISTS", metadata={"item_type": item_type_name(code)}
+        )
+
+
+class ItemTypeInUse(FailedPrecondition):
+    def __init__(self, code: str, copies: int) -> None:
+        noun = "copy has" if copies == 1 else "copies have"
+        super().__init__(
+            f"item type {code} cannot be deleted: {copies} {noun} it; give them another type first",
+            reason="ITEM_TYPE_IN_USE",
+            metadata={"item_type": item_type_name(code), "copies": str(copies)},
+        )
+
+
+class UnknownItemType(InvalidArgument):
+    """A copy's item type that is not in the list (a typo such as "BOK" no longer falls to the "*" rule)."""
+
+    reason = "UNKNOWN_ITEM_TYPE"
+
+    def __init__(self, code: str, field: str = "copy.item_type") -> None:
+        shown = code if len(code) <= 64 else code[:64] + "…"
+        super().__init__(
+            FieldViolation(field, f"unknown item type {shown}: define it in itemTypes first"),
+        )
