@@ -19,6 +19,8 @@ COPY = NamePattern("books/{book}/copies/{copy}")
 MAX_BARCODE_LENGTH = 64
 COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
 COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title")
+MISSING_ON_THE_SHELF = "missing on the shelf"
+"""The note of a copy set aside for a hold that staff could not find where it should be (LOST)."""
 
 
 def same_barcode(a: str, b: str) -> bool:
@@ -92,6 +94,8 @@ class CopyStatusChanged(DomainEvent):
     status: CopyStatus
     loan: str = ""
     hold: str = ""
+    note: str = ""
+    """Why, when the change says more than its statuses (MISSING_ON_THE_SHELF)."""
     available_copies: int = -1
     """The book's AVAILABLE copies after the change; filled in by `Copy.settle_availability`."""
 
@@ -218,6 +222,21 @@ class Copy(Versioned):
             )
         self._move(CopyStatus.ON_HOLD_SHELF, now, hold=hold)
 
+    def report_missing(self, hold: str, *, now: datetime) -> None:
+        """Set aside for `hold` and not found (the pull list's copy not on its shelf, or not arrived): LOST, with
+        the note MISSING_ON_THE_SHELF, no longer held and not available, until a cataloguer finds it. One LOST
+        already is left as is (a repeat)."""
+        if self.status == CopyStatus.LOST:
+            return
+        if not self.set_aside or self.current_hold != hold:
+            raise FailedPrecondition(
+                f"{self.name} is {self.status.value}, not set aside for {hold}",
+                reason="COPY_NOT_HELD",
+                metadata={"copy": self.name, "status": self.status.value},
+            )
+        self._move(CopyStatus.LOST, now, hold=hold, note=MISSING_ON_THE_SHELF)
+        self.current_hold = ""
+
     def release(self, hold: str, *, now: datetime) -> None:
         """Off the hold shelf or out of transit for a hold; a copy no longer held (released, or lent to the
         hold's patron) is left as is, and so is one a cataloguer set IN_TRANSIT (no hold)."""
@@ -242,11 +261,13 @@ class Copy(Versioned):
                 f"{self.name} is {self.status.value}{held} and cannot {action}", reason="COPY_IN_CIRCULATION"
             )
 
-    def _move(self, status: CopyStatus, now: datetime, *, loan: str = "", hold: str = "") -> None:
+    def _move(self, status: CopyStatus, now: datetime, *, loan: str = "", hold: str = "", note: str = "") -> None:
         previous, self.status = self.status, status
         self.updated_at, self.version = now, self.version + 1
         self.events.append(
-            CopyStatusChanged(occurred_at=now, copy=self, previous=previous, status=status, loan=loan, hold=hold)
+            CopyStatusChanged(
+                occurred_at=now, copy=self, previous=previous, status=status, loan=loan, hold=hold, note=note
+            )
         )
 
 

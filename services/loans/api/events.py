@@ -76,6 +76,10 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
     fines.FineWaived: (events_pb2.FineWaived, lambda e, _: {"fine": fine_to_proto(e.fine), "waived_by": e.waived_by}),
     holds.HoldPlaced: (events_pb2.HoldPlaced, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldCopyMissing: (
+        events_pb2.HoldCopyMissing,
+        lambda e, _: {"hold": hold_to_proto(e.hold), "copy": e.copy, "reported_by": e.reported_by},
+    ),
     holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldCancelled: (events_pb2.HoldCancelled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     holds.HoldExpired: (

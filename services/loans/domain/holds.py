@@ -21,6 +21,8 @@ from services.support.runtime.names import NamePattern
 from services.support.runtime.versioning import Versioned
 
 HOLD = NamePattern("holds/{hold}")
+COPY = NamePattern("books/{book}/copies/{copy}")
+"""The catalog's copy names, as a request spells the copy a hold has."""
 
 
 class HoldStatus(StrEnum):
@@ -61,6 +63,14 @@ class HoldPlaced(DomainEvent):
 @dataclass(frozen=True, kw_only=True)
 class HoldReady(DomainEvent):
     hold: Hold
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldCopyMissing(DomainEvent):
+    hold: Hold
+    copy: str
+    """The copy staff could not find (the catalog has it LOST)."""
+    reported_by: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -227,6 +237,19 @@ class Hold(Versioned):
         self.to_pull = False
         self._touch(now)
         return True
+
+    def copy_missing(self, *, now: datetime, reported_by: str) -> None:
+        """Staff could not find the copy set aside for this IN_TRANSIT hold (not on its shelf when pulled, or never
+        arrived): back to WAITING, at its place in the queue (its creation), with no copy, for the next copy to
+        serve (Evergreen's "mark item missing" on the pull list)."""
+        if self.status != HoldStatus.IN_TRANSIT:
+            raise FailedPrecondition(
+                f"{self.name} is {self.status.lower()}, not in transit", reason="HOLD_NOT_IN_TRANSIT"
+            )
+        missing = self.copy
+        self.status, self.copy, self.to_pull, self.shelf_released = HoldStatus.WAITING, "", False, True
+        self._touch(now)
+        self.events.append(HoldCopyMissing(occurred_at=now, hold=self, copy=missing, reported_by=reported_by))
 
     def cancel(self, reason: str, *, now: datetime) -> None:
         self._ensure_active()

@@ -180,3 +180,12 @@ class FakeCatalog:
         if current.current_hold != hold or current.status not in ("IN_TRANSIT", "ON_HOLD_SHELF"):
             raise FailedPrecondition(f"{copy} is not set aside for {hold}", reason="COPY_NOT_HELD")
         return self._set(current, status="ON_HOLD_SHELF")
+
+    async def report_missing(self, *, copy: str, hold: str) -> CopyInfo:
+        self._gate()
+        current = await self.get_copy(copy)
+        if current.status == "LOST":
+            return current  # a repeat
+        if current.current_hold != hold or current.status not in ("IN_TRANSIT", "ON_HOLD_SHELF"):
+            raise FailedPrecondition(f"{copy} is not set aside for {hold}", reason="COPY_NOT_HELD")
+        return self._set(current, status="LOST", current_hold="")

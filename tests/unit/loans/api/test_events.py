@@ -48,8 +48,12 @@ def every_event() -> list[DomainEvent]:
     other.fulfil("loans/x", copy="books/b/copies/c", now=NOW)
     cancelled = Hold.place(patron="users/r", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
     cancelled.cancel("no", now=NOW)
+    missing = Hold.place(patron="users/m", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
+    missing.send("books/b/copies/c", now=NOW)
+    missing.copy_missing(now=NOW, reported_by="users/s")
     lost = returned_unrecorded(replace(copy, current_loan=loan.name), returned_by="users/s", now=later)
-    return [*rule.events, *loan.events, *fine.events, *hold.events, *other.events, *cancelled.events, *lost.events]
+    holds = [*hold.events, *other.events, *cancelled.events, *missing.events]
+    return [*rule.events, *loan.events, *fine.events, *holds, *lost.events]
 
 
 def test_every_kind_of_event_the_issue_names_is_published() -> None:
@@ -57,7 +61,7 @@ def test_every_kind_of_event_the_issue_names_is_published() -> None:
     assert subjects == {
         "circulation_rule_changed", "loan_issued", "loan_due_soon", "loan_renewed", "loan_overdue",
         "loan_returned", "fine_assessed", "fine_paid", "fine_waived", "hold_placed", "hold_ready",
-        "hold_expired", "hold_fulfilled", "hold_cancelled", "unrecorded_loan_returned",
+        "hold_expired", "hold_fulfilled", "hold_cancelled", "hold_copy_missing", "unrecorded_loan_returned",
     }  # fmt: skip
 
 

@@ -1200,6 +1200,41 @@ class ReleaseCopyRequest(_message.Message):
 Global___ReleaseCopyRequest: _TypeAlias = ReleaseCopyRequest  # noqa: Y015
 
 @_typing.final
+class ReportHeldCopyMissingRequest(_message.Message):
+    """Mesh-internal: a copy set aside for a hold that staff could not find."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"books/{book}/copies/{copy}"."""
+    hold: _builtins.str
+    """"holds/{hold}" it is set aside for."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        hold: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportHeldCopyMissingRequest: _TypeAlias = ReportHeldCopyMissingRequest  # noqa: Y015
+
+@_typing.final
 class ShelveHeldCopyRequest(_message.Message):
     """Mesh-internal: a copy set aside for a hold that reached the hold shelf."""
 

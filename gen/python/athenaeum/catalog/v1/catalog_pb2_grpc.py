@@ -129,6 +129,11 @@ class CatalogServiceStub:
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
                 _registered_method=True)
+        self.ReportHeldCopyMissing = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -304,6 +309,16 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportHeldCopyMissing(self, request, context):
+        """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+        not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -395,6 +410,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
             'ShelveHeldCopy': grpc.unary_unary_rpc_method_handler(
                     servicer.ShelveHeldCopy,
                     request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
+            ),
+            'ReportHeldCopyMissing': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportHeldCopyMissing,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.FromString,
                     response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
             ),
     }
@@ -887,6 +907,33 @@ class CatalogService:
             target,
             '/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy',
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportHeldCopyMissing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.SerializeToString,
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
             options,
             channel_credentials,

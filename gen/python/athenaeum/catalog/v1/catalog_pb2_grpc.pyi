@@ -132,6 +132,12 @@ class CatalogServiceStub:
     it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
     """
+    ReportHeldCopyMissing: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReportHeldCopyMissingRequest, _catalog_pb2.Copy]
+    """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+    not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+    cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
+    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    """
 
 @_typing.type_check_only
 class CatalogServiceAsyncStub(CatalogServiceStub):
@@ -234,6 +240,12 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     ShelveHeldCopy: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ShelveHeldCopyRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
     it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
+    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    """
+    ReportHeldCopyMissing: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReportHeldCopyMissingRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
+    """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+    not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+    cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
     """
 
@@ -443,6 +455,18 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
         """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
         it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+
+    @_abc_1.abstractmethod
+    def ReportHeldCopyMissing(
+        self,
+        request: _catalog_pb2.ReportHeldCopyMissingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
+        """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+        not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
         """
 

@@ -34,6 +34,7 @@ __all__ = (
     "ListCopiesResponse",
     "LookupCopyRequest",
     "ReleaseCopyRequest",
+    "ReportHeldCopyMissingRequest",
     "ReserveCopyRequest",
     "SearchBooksRequest",
     "SearchBooksResponse",
@@ -754,6 +755,12 @@ class CopyStatusChanged(betterproto2.Message):
     The book's AVAILABLE copies after the change (holds are filled when this goes above zero).
     """
 
+    note: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
+    """
+    Why, when the change says more than its statuses: "missing on the shelf" for a copy set aside for a hold
+    that staff could not find (LOST, see the loans service's ReportHoldCopyMissing).
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "CopyStatusChanged", CopyStatusChanged
@@ -1271,6 +1278,37 @@ class ReleaseCopyRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "ReleaseCopyRequest", ReleaseCopyRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ReportHeldCopyMissingRequest(betterproto2.Message):
+    """
+    Mesh-internal: a copy set aside for a hold that staff could not find.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}".
+    """
+
+    hold: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    "holds/{hold}" it is set aside for.
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "ReportHeldCopyMissingRequest", ReportHeldCopyMissingRequest
 )
 
 

@@ -27,6 +27,7 @@ __all__ = (
     "GetLoanRequest",
     "Hold",
     "HoldCancelled",
+    "HoldCopyMissing",
     "HoldExpired",
     "HoldFulfilled",
     "HoldPlaced",
@@ -58,6 +59,7 @@ __all__ = (
     "ReconcileCirculationRequest",
     "ReconcileCirculationResponse",
     "RenewLoanRequest",
+    "ReportHoldCopyMissingRequest",
     "ReturnLoanRequest",
     "UnrecordedLoanReturned",
     "UpdateCirculationRuleRequest",
@@ -1188,6 +1190,51 @@ class HoldCancelled(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "HoldCancelled", HoldCancelled
+)
+
+
+@dataclass(eq=False, repr=False)
+class HoldCopyMissing(betterproto2.Message):
+    """
+    Staff could not find the copy set aside for an IN_TRANSIT hold (ReportHoldCopyMissing): the catalog has it
+    LOST and the hold is WAITING again (a copy set aside for it next is its HoldInTransit).
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    hold: "Hold | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The hold, WAITING again.
+    """
+
+    copy: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}" that was missing.
+    """
+
+    reported_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" of the staff member who reported it.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "HoldCopyMissing", HoldCopyMissing
 )
 
 
@@ -2373,6 +2420,38 @@ class RenewLoanRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "RenewLoanRequest", RenewLoanRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ReportHoldCopyMissingRequest(betterproto2.Message):
+    """
+    Report the copy set aside for a hold missing.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "holds/{hold}", IN_TRANSIT.
+    """
+
+    copy: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}" the desk looked for (the hold's `copy` as listed); empty: the hold's copy,
+    whichever it is. A hold with another copy by now is FAILED_PRECONDITION.
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "ReportHoldCopyMissingRequest", ReportHoldCopyMissingRequest
 )
 
 
