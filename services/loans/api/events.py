@@ -75,7 +75,15 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
     ),
     fines.FineWaived: (events_pb2.FineWaived, lambda e, _: {"fine": fine_to_proto(e.fine), "waived_by": e.waived_by}),
     holds.HoldPlaced: (events_pb2.HoldPlaced, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldInTransit: (
+        events_pb2.HoldInTransit,
+        lambda e, _: {"hold": hold_to_proto(e.hold), "from_branch": e.from_branch, "to_branch": e.to_branch},
+    ),
     holds.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    holds.HoldCopyReceived: (
+        events_pb2.HoldCopyReceived,
+        lambda e, _: {"hold": hold_to_proto(e.hold), "branch": e.branch},
+    ),
     holds.HoldCopyMissing: (
         events_pb2.HoldCopyMissing,
         lambda e, _: {"hold": hold_to_proto(e.hold), "copy": e.copy, "reported_by": e.reported_by},

@@ -132,6 +132,7 @@ class _Comparison:
                         hold_id,
                         copy.name,
                         in_transit=copy.in_transit,
+                        copy_branch=copy.branch,
                         uow=self.uow,
                         clock=self.clock,
                         catalog=self.catalog,

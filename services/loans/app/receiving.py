@@ -140,7 +140,7 @@ async def _answer_sent(hold: Hold, copy: str, cmd: ReceiveHoldCopy, *, uow: Loan
     async with uow:
         if hold.to_pull and cmd.branch.strip():
             current = await uow.holds.get(hold.id)
-            if current.copy == copy and current.pulled_and_sent(clock.now()):
+            if current.copy == copy and current.pulled_and_sent(clock.now(), at_branch=cmd.branch):
                 await uow.holds.save(current)
                 hold = current
         await uow.requests.remember(cmd.request_id, _RECEIVE, hold.name)
@@ -166,7 +166,7 @@ async def record_received(
         hold = await uow.holds.get(hold_id)
         if hold.status == HoldStatus.IN_TRANSIT and hold.copy == copy:
             closed = await uow.closed_days.in_force()
-            hold.make_ready(copy, now=clock.now(), zone=zone, at_branch=branch, closed=closed)
+            hold.receive(copy, now=clock.now(), zone=zone, at_branch=branch, closed=closed)
             await uow.holds.save(hold)
         if hold.set_aside:
             await uow.requests.remember(request_id, _RECEIVE, hold.name)
@@ -200,7 +200,14 @@ async def _hold_of(
         raise _not_held(copy.barcode, copy.status) from None
     if hold.status == HoldStatus.WAITING:
         hold = await shelved(
-            hold.id, copy.name, in_transit=copy.in_transit, uow=uow, clock=clock, catalog=catalog, zone=zone
+            hold.id,
+            copy.name,
+            in_transit=copy.in_transit,
+            copy_branch=copy.branch,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            zone=zone,
         )
     if not hold.is_active:
         if hold.copy_left_on_shelf and hold.copy == copy.name:

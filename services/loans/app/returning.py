@@ -275,6 +275,7 @@ async def _close(
                     zone=zone,
                     at_branch=cmd.branch,
                     sent=in_transit,
+                    from_branch=cmd.branch.strip(),
                     closed=closed,
                 ):
                     await uow.holds.save(hold)

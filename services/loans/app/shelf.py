@@ -144,6 +144,7 @@ class _QueueServer:
                 hold.id,
                 copy.name,
                 in_transit=copy.in_transit,
+                copy_branch=copy.branch,
                 uow=self.uow,
                 clock=self.clock,
                 catalog=self.catalog,
@@ -201,6 +202,7 @@ async def shelved(
     *,
     in_transit: bool = False,
     at_desk: str | None = None,
+    copy_branch: str = "",
     uow: LoansUnitOfWork,
     clock: Clock,
     catalog: Catalog,
@@ -210,9 +212,10 @@ async def shelved(
     until the end of a library day in `zone`, or IN_TRANSIT; or an ended hold's copy to take off the shelf), and
     take off at once a copy the hold does not need. `at_desk`: checked in at a desk of that branch (a copy in
     transit is then sent, not to pull; a hold with no pickup branch waits there), None: set aside on the open
-    shelf."""
+    shelf of `copy_branch`."""
+    leaves_from = at_desk if at_desk is not None else copy_branch
     hold, extra = await retry_conflicts(
-        lambda: _record_shelf_copy(hold_id, copy, in_transit, at_desk, uow=uow, clock=clock, zone=zone)
+        lambda: _record_shelf_copy(hold_id, copy, in_transit, at_desk, leaves_from, uow=uow, clock=clock, zone=zone)
     )
     if extra:
         await release_extra(hold, extra, catalog=catalog)
@@ -247,6 +250,7 @@ async def _record_shelf_copy(
     copy: str,
     in_transit: bool,
     at_desk: str | None,
+    leaves_from: str,
     *,
     uow: LoansUnitOfWork,
     clock: Clock,
@@ -259,7 +263,14 @@ async def _record_shelf_copy(
         sent, branch = at_desk is not None, at_desk or ""
         closed = await uow.closed_days.in_force()
         if not hold.take_shelf_copy(
-            copy, in_transit=in_transit, now=clock.now(), zone=zone, at_branch=branch, sent=sent, closed=closed
+            copy,
+            in_transit=in_transit,
+            now=clock.now(),
+            zone=zone,
+            at_branch=branch,
+            sent=sent,
+            from_branch=leaves_from.strip(),
+            closed=closed,
         ):
             return hold, copy
         await uow.holds.save(hold)

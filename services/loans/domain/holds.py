@@ -61,8 +61,24 @@ class HoldPlaced(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HoldInTransit(DomainEvent):
+    hold: Hold
+    from_branch: str
+    """Where the copy leaves from: its own branch's open shelf (to pull), or the desk that sent it ("" unknown)."""
+    to_branch: str
+    """The hold's pickup branch ("" any: the desk that receives it)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class HoldReady(DomainEvent):
     hold: Hold
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldCopyReceived(DomainEvent):
+    hold: Hold
+    branch: str
+    """The desk's branch that received the copy onto its hold shelf ("" not said)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,11 +159,12 @@ class Hold(Versioned):
         """Active with a copy: IN_TRANSIT to the hold shelf, or READY on it."""
         return self.status in SET_ASIDE
 
-    def send(self, copy: str, *, now: datetime, sent: bool = False) -> None:
+    def send(self, copy: str, *, now: datetime, sent: bool = False, from_branch: str = "") -> None:
         """A copy was set aside for this hold, not yet on the hold shelf of its pickup branch (to be pulled from
         the open shelf, or sent from another branch): IN_TRANSIT. The pickup window starts when it is received
         there (`make_ready`); the patron is told then, not before anyone has the copy in hand. `sent`: already on
-        its way (trapped by a return at another branch), else still to pull from the open shelf."""
+        its way (trapped by a return at another branch), else still to pull from the open shelf. `from_branch`:
+        the copy's branch (to pull) or the sending desk's, for the audit trail (HoldInTransit)."""
         if self.status != HoldStatus.WAITING:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.IN_TRANSIT
@@ -156,6 +173,11 @@ class Hold(Versioned):
         self.shelf_released = False
         self.queue_position = 0
         self._touch(now)
+        self._in_transit(now, from_branch)
+
+    def _in_transit(self, now: datetime, from_branch: str) -> None:
+        to_branch = self.pickup_branch.strip()
+        self.events.append(HoldInTransit(occurred_at=now, hold=self, from_branch=from_branch, to_branch=to_branch))
 
     def make_ready(
         self,
@@ -188,6 +210,14 @@ class Hold(Versioned):
         self._touch(now)
         self.events.append(HoldReady(occurred_at=now, hold=self))
 
+    def receive(
+        self, copy: str, *, now: datetime, zone: tzinfo, at_branch: str = "", closed: ClosedDays = NO_CLOSED_DAYS
+    ) -> None:
+        """Its copy in transit was received at the pickup desk of `at_branch`: READY (`make_ready`), the receipt
+        recorded for the audit trail (HoldCopyReceived)."""
+        self.make_ready(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
+        self.events.append(HoldCopyReceived(occurred_at=now, hold=self, branch=at_branch.strip()))
+
     def fulfil(self, loan: str, *, copy: str, now: datetime) -> None:
         """The patron borrowed the book: the held copy left the shelf on the loan, or (staff lent them
         another copy) it stays on the shelf, to be released and offered to the next in the queue. A WAITING
@@ -211,15 +241,17 @@ class Hold(Versioned):
         zone: tzinfo,
         at_branch: str = "",
         sent: bool = False,
+        from_branch: str = "",
         closed: ClosedDays = NO_CLOSED_DAYS,
     ) -> bool:
         """The catalog set `copy` aside for this hold, on the hold shelf (or, `in_transit`, on its way there): a
         WAITING hold becomes READY (IN_TRANSIT) with it; an ended hold without a copy keeps it, to release it.
         False when the hold has another copy already (or is set aside): then `copy` is one too many, to take
-        off the shelf at once. `at_branch`: the desk's branch, where a hold with no pickup branch waits."""
+        off the shelf at once. `at_branch`: the desk's branch, where a hold with no pickup branch waits;
+        `from_branch`: where a copy in transit leaves from (`send`)."""
         if self.status == HoldStatus.WAITING:
             if in_transit:
-                self.send(copy, now=now, sent=sent)
+                self.send(copy, now=now, sent=sent, from_branch=from_branch)
             else:
                 self.make_ready(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
             return True
@@ -229,13 +261,14 @@ class Hold(Versioned):
         self._touch(now)
         return True
 
-    def pulled_and_sent(self, now: datetime) -> bool:
-        """Its copy, pulled at another branch than the pickup one, was sent on: no longer to pull. Whether it
-        changed."""
+    def pulled_and_sent(self, now: datetime, *, at_branch: str = "") -> bool:
+        """Its copy, pulled at another branch than the pickup one (`at_branch`), was sent on: no longer to pull.
+        Whether it changed."""
         if self.status != HoldStatus.IN_TRANSIT or not self.to_pull:
             return False
         self.to_pull = False
         self._touch(now)
+        self._in_transit(now, at_branch.strip())
         return True
 
     def copy_missing(self, *, now: datetime, reported_by: str) -> None:

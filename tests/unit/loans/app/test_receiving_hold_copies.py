@@ -12,7 +12,7 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.receiving import ReceiveHoldCopy, receive_hold_copy
 from services.loans.app.returning import ReturnLoan
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.holds import HoldCopyReceived, HoldInTransit, HoldStatus
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 from ..desk import DESK, Desk, reader
@@ -25,13 +25,16 @@ async def test_a_copy_pulled_for_a_hold_is_ready_only_at_its_pickup_branch(db: F
     assert hold.status == HoldStatus.IN_TRANSIT and desk.catalog.status(copy) == "IN_TRANSIT"
     elsewhere = await desk.receive(copy, branch="MAIN")  # pulled at MAIN: send it to EAST
     assert (elsewhere.status, elsewhere.pickup_branch) == (HoldStatus.IN_TRANSIT, "EAST")
-    assert desk.catalog.status(copy) == "IN_TRANSIT" and db.event_types() == ["HoldPlaced"]
+    # set aside on MAIN's open shelf, then sent on from MAIN's desk: both on the audit trail
+    assert desk.catalog.status(copy) == "IN_TRANSIT"
+    assert db.event_types() == ["HoldPlaced", "HoldInTransit", "HoldInTransit"]
     received = await desk.receive(copy, branch=" east ")  # as typed at the desk
     assert received.status == HoldStatus.READY and received.copy == copy and received.expire_at is not None
     assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("ON_HOLD_SHELF", hold.name)
-    assert db.event_types() == ["HoldPlaced", "HoldReady"]
+    done = ["HoldPlaced", "HoldInTransit", "HoldInTransit", "HoldReady", "HoldCopyReceived"]
+    assert db.event_types() == done
     again = await desk.receive(copy, branch="EAST")  # a second scan changes nothing
-    assert again.status == HoldStatus.READY and db.event_types() == ["HoldPlaced", "HoldReady"]
+    assert again.status == HoldStatus.READY and db.event_types() == done
 
 
 async def test_a_desk_that_does_not_say_where_it_is_receives_only_for_a_hold_with_no_pickup_branch(
@@ -94,7 +97,24 @@ async def test_a_return_at_another_branch_sends_the_copy_to_the_pickup_branch(
     assert db.holds[hold.id].status == HoldStatus.IN_TRANSIT and db.holds[hold.id].copy == copy
     assert desk.catalog.status(copy) == "IN_TRANSIT" and "HoldReady" not in db.event_types()
     assert (await desk.receive(copy, branch="EAST")).status == HoldStatus.READY
-    assert desk.catalog.status(copy) == "ON_HOLD_SHELF" and db.event_types()[-1] == "HoldReady"
+    assert desk.catalog.status(copy) == "ON_HOLD_SHELF" and db.event_types()[-2:] == ["HoldReady", "HoldCopyReceived"]
+
+
+async def test_the_audit_trail_says_where_a_copy_in_transit_leaves_from_where_it_goes_and_who_received_it(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], branch="WEST")
+    hold = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="EAST", actor=DESK))
+    await desk.receive(copy, branch=" MAIN ")  # pulled and brought to MAIN's desk: sent on
+    await desk.receive(copy, branch="EAST")
+    lent = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    other = await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="EAST", actor=DESK))
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, branch="NORTH", actor=DESK))
+    transits = [(e.hold.name, e.from_branch, e.to_branch) for e in db.events if isinstance(e, HoldInTransit)]
+    assert transits == [(hold.name, "WEST", "EAST"), (hold.name, "MAIN", "EAST"), (other.name, "NORTH", "EAST")]
+    (received,) = [event for event in db.events if isinstance(event, HoldCopyReceived)]
+    assert (received.hold.name, received.branch) == (hold.name, "EAST")
 
 
 @pytest.mark.parametrize("desk_branch", ["EAST", "east ", ""])
@@ -132,7 +152,7 @@ async def test_a_copy_the_catalog_shelved_for_a_hold_still_in_transit_here_makes
     hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
     desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="ON_HOLD_SHELF")
     report = await desk.reconcile()
-    assert db.holds[hold.id].status == HoldStatus.READY and db.event_types()[-1] == "HoldReady"
+    assert db.holds[hold.id].status == HoldStatus.READY and db.event_types()[-2:] == ["HoldReady", "HoldCopyReceived"]
     assert any(hold.name in line and "in transit here" in line for line in report.discrepancies)
     assert (await desk.reconcile()).discrepancies == []
 

@@ -28,8 +28,10 @@ __all__ = (
     "Hold",
     "HoldCancelled",
     "HoldCopyMissing",
+    "HoldCopyReceived",
     "HoldExpired",
     "HoldFulfilled",
+    "HoldInTransit",
     "HoldPlaced",
     "HoldReady",
     "HoldStatus",
@@ -1239,6 +1241,47 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class HoldCopyReceived(betterproto2.Message):
+    """
+    A copy in transit for the hold was received at its pickup desk (ReceiveHoldCopy) and put on the hold shelf
+    (the hold is READY: its HoldReady follows in the same commit).
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    hold: "Hold | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The hold, READY with the copy on the hold shelf.
+    """
+
+    branch: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The branch code of the desk that received it; empty when it named none (or the reconciler finished a
+    receipt the catalog had recorded).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "HoldCopyReceived", HoldCopyReceived
+)
+
+
+@dataclass(eq=False, repr=False)
 class HoldExpired(betterproto2.Message):
     """
     A READY hold was not picked up in time.
@@ -1309,6 +1352,54 @@ class HoldFulfilled(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "HoldFulfilled", HoldFulfilled
+)
+
+
+@dataclass(eq=False, repr=False)
+class HoldInTransit(betterproto2.Message):
+    """
+    A copy is set aside for the hold and on its way to the hold shelf of its pickup branch (IN_TRANSIT): to pull
+    from the open shelf of `from_branch` (a hold placed, a copy passed on, the reconciler serving a queue), or
+    sent from the desk of `from_branch` (a return there for a hold picked up elsewhere, or a pulled copy received
+    at a desk that is not the pickup branch's, which sends it on). No notice: the reader is told when READY.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    hold: "Hold | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The hold, IN_TRANSIT with its `copy`; `to_pull` true while the copy is still on the open shelf.
+    """
+
+    from_branch: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The branch code the copy leaves from: its own branch (to pull from the open shelf) or the sending desk's;
+    empty when not known (a copy of no branch, a desk that named none).
+    """
+
+    to_branch: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    The branch code it goes to: the hold's pickup branch; empty for a hold with none (any desk receives it).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "HoldInTransit", HoldInTransit
 )
 
 
