@@ -168,3 +168,19 @@ async def test_a_copy_in_transit_for_a_hold_is_consistent_and_one_for_an_ended_h
     report = await desk.reconcile()
     assert any(hold.name in line and "in transit" in line and "has ended" in line for line in report.discrepancies)
     assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("AVAILABLE", "")
+
+
+@pytest.mark.parametrize(("desk_branch", "sent_to"), [("MAIN", "EAST"), ("EAST", "")])
+async def test_a_retried_return_is_answered_where_the_copy_went_as_the_first_answer_said(
+    db: FakeLoansDatabase, desk: Desk, desk_branch: str, sent_to: str
+) -> None:
+    book, _ = desk.catalog.add_book()
+    lent = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    hold = await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="EAST", actor=DESK))
+    command = ReturnLoan(loan_id=lent.id, branch=desk_branch, request_id=uuid.uuid4(), actor=DESK)
+    first = await desk.return_loan(command)
+    desk.catalog.down = True  # the retry is answered from the ledger, the catalog not asked
+    again = await desk.return_loan(command)
+    assert (first.trapped_hold, first.transit_branch) == (hold.name, sent_to)
+    assert (again.trapped_hold, again.transit_branch) == (first.trapped_hold, first.transit_branch)
+    assert again.name == first.name and again.status == first.status

@@ -230,8 +230,9 @@ class Loan(_message.Message):
     back overdue with a fine; empty otherwise (an ACTIVE loan's accruing fine: ListFines of the patron).
     """
     trapped_hold: _builtins.str
-    """"holds/{hold}": in the answer of ReturnLoan, the hold the returned copy was trapped for (set aside for
-    the head of the book's queue); empty when it went back on the open shelf. Empty elsewhere.
+    """"holds/{hold}": set by ReturnLoan, the hold the returned copy was trapped for (set aside for the head of
+    the book's queue); empty when it went back on the open shelf (and on loans returned before it was kept).
+    A retry of the return with its request_id is answered the same.
     """
     transit_branch: _builtins.str
     """With `trapped_hold`: the branch code to send the copy to (the hold's pickup branch, another than the

@@ -1986,8 +1986,9 @@ class Loan(betterproto2.Message):
 
     trapped_hold: "str" = betterproto2.field(21, betterproto2.TYPE_STRING)
     """
-    "holds/{hold}": in the answer of ReturnLoan, the hold the returned copy was trapped for (set aside for
-    the head of the book's queue); empty when it went back on the open shelf. Empty elsewhere.
+    "holds/{hold}": set by ReturnLoan, the hold the returned copy was trapped for (set aside for the head of
+    the book's queue); empty when it went back on the open shelf (and on loans returned before it was kept).
+    A retry of the return with its request_id is answered the same.
     """
 
     transit_branch: "str" = betterproto2.field(22, betterproto2.TYPE_STRING)
