@@ -165,6 +165,7 @@ holds = sa.Table(
     sa.Column("cancel_reason", sa.Text, nullable=False, server_default=""),
     sa.Column("shelf_released", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("to_pull", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("hold_shelf_branch", sa.Text, nullable=False, server_default=""),  # 0016
     *_timestamps(),
 )
 # One active (WAITING, IN_TRANSIT or READY) hold per patron and book; a queue in order; a patron's holds in order.

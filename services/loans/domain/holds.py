@@ -125,6 +125,9 @@ class Hold(Versioned):
     to_pull: bool = False
     """IN_TRANSIT with its copy still on the open shelf of the copy's branch, for staff there to pull; False once
     sent (trapped by a return at another branch, or pulled and sent on): on its way to the pickup branch."""
+    hold_shelf_branch: str = ""
+    """With `to_pull`: the branch whose hold shelf the copy sits on (a READY hold's copy passed on to this one when
+    that hold ended): staff take it off there; "" on the open shelf of the copy's branch."""
     queue_position: int = 0
     """1 = next in line; computed by the repository for WAITING holds."""
     version: int = 1
@@ -159,17 +162,21 @@ class Hold(Versioned):
         """Active with a copy: IN_TRANSIT to the hold shelf, or READY on it."""
         return self.status in SET_ASIDE
 
-    def send(self, copy: str, *, now: datetime, sent: bool = False, from_branch: str = "") -> None:
+    def send(
+        self, copy: str, *, now: datetime, sent: bool = False, from_branch: str = "", hold_shelf_branch: str = ""
+    ) -> None:
         """A copy was set aside for this hold, not yet on the hold shelf of its pickup branch (to be pulled from
         the open shelf, or sent from another branch): IN_TRANSIT. The pickup window starts when it is received
         there (`make_ready`); the patron is told then, not before anyone has the copy in hand. `sent`: already on
-        its way (trapped by a return at another branch), else still to pull from the open shelf. `from_branch`:
-        the copy's branch (to pull) or the sending desk's, for the audit trail (HoldInTransit)."""
+        its way (trapped by a return at another branch), else still to pull: from the hold shelf of
+        `hold_shelf_branch` when set (left there by a READY hold that ended), else from the open shelf.
+        `from_branch`: where it leaves from, for the audit trail (HoldInTransit)."""
         if self.status != HoldStatus.WAITING:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.IN_TRANSIT
         self.copy = copy
         self.to_pull = not sent
+        self.hold_shelf_branch = "" if sent else hold_shelf_branch.strip()
         self.shelf_released = False
         self.queue_position = 0
         self._touch(now)
@@ -200,7 +207,7 @@ class Hold(Versioned):
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.READY
         self.copy = copy
-        self.to_pull = False
+        self.to_pull, self.hold_shelf_branch = False, ""
         if not self.pickup_branch.strip():
             self.pickup_branch = at_branch.strip()
         self.ready_at = now
@@ -242,16 +249,17 @@ class Hold(Versioned):
         at_branch: str = "",
         sent: bool = False,
         from_branch: str = "",
+        hold_shelf_branch: str = "",
         closed: ClosedDays = NO_CLOSED_DAYS,
     ) -> bool:
         """The catalog set `copy` aside for this hold, on the hold shelf (or, `in_transit`, on its way there): a
         WAITING hold becomes READY (IN_TRANSIT) with it; an ended hold without a copy keeps it, to release it.
         False when the hold has another copy already (or is set aside): then `copy` is one too many, to take
         off the shelf at once. `at_branch`: the desk's branch, where a hold with no pickup branch waits;
-        `from_branch`: where a copy in transit leaves from (`send`)."""
+        `from_branch`, `hold_shelf_branch`: where a copy in transit leaves from (`send`)."""
         if self.status == HoldStatus.WAITING:
             if in_transit:
-                self.send(copy, now=now, sent=sent, from_branch=from_branch)
+                self.send(copy, now=now, sent=sent, from_branch=from_branch, hold_shelf_branch=hold_shelf_branch)
             else:
                 self.make_ready(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
             return True
@@ -266,7 +274,7 @@ class Hold(Versioned):
         Whether it changed."""
         if self.status != HoldStatus.IN_TRANSIT or not self.to_pull:
             return False
-        self.to_pull = False
+        self.to_pull, self.hold_shelf_branch = False, ""
         self._touch(now)
         self._in_transit(now, at_branch.strip())
         return True
@@ -281,6 +289,7 @@ class Hold(Versioned):
             )
         missing = self.copy
         self.status, self.copy, self.to_pull, self.shelf_released = HoldStatus.WAITING, "", False, True
+        self.hold_shelf_branch = ""
         self._touch(now)
         self.events.append(HoldCopyMissing(occurred_at=now, hold=self, copy=missing, reported_by=reported_by))
 
@@ -306,6 +315,12 @@ class Hold(Versioned):
         self._touch(now)
         self.events.append(HoldExpired(occurred_at=now, hold=self, next_reader_waiting=next_reader_waiting))
         return True
+
+    @property
+    def hold_shelf_of_copy(self) -> str:
+        """The branch whose hold shelf its copy was put on (READY; "" not known), or "" if it never was (in
+        transit): where the copy of this hold, ended, is taken off to pass it on."""
+        return self.pickup_branch.strip() if self.ready_at is not None else ""
 
     @property
     def copy_left_on_shelf(self) -> bool:

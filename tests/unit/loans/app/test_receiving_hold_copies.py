@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from services.loans.app.holding import PlaceHold
+from services.loans.api.convert import hold_to_proto
+from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.receiving import ReceiveHoldCopy, receive_hold_copy
 from services.loans.app.returning import ReturnLoan
@@ -184,3 +185,34 @@ async def test_a_retried_return_is_answered_where_the_copy_went_as_the_first_ans
     assert (first.trapped_hold, first.transit_branch) == (hold.name, sent_to)
     assert (again.trapped_hold, again.transit_branch) == (first.trapped_hold, first.transit_branch)
     assert again.name == first.name and again.status == first.status
+
+
+async def test_a_ready_hold_s_copy_passed_on_is_to_pull_from_the_hold_shelf_it_sits_on(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """Cancelled (or expired) READY: its copy is on EAST's hold shelf, not on the open shelf of its branch."""
+    book, (copy,) = desk.catalog.add_book()
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], branch="MAIN")
+    first = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="EAST", actor=DESK))
+    await desk.receive(copy, branch="EAST")
+    second = await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="WEST", actor=DESK))
+    await desk.cancel_hold(CancelHold(first.id, actor=DESK))
+    passed = db.holds[second.id]
+    assert (passed.status, passed.copy, passed.to_pull) == (HoldStatus.IN_TRANSIT, copy, True)
+    assert passed.hold_shelf_branch == "EAST" and hold_to_proto(passed).hold_shelf_branch == "EAST"
+    *_, sent = [event for event in db.events if isinstance(event, HoldInTransit)]
+    assert (sent.hold.name, sent.from_branch, sent.to_branch) == (second.name, "EAST", "WEST")
+    sent_on = await desk.receive(copy, branch="EAST")  # taken off EAST's hold shelf: sent on to WEST
+    assert (sent_on.to_pull, sent_on.hold_shelf_branch) == (False, "")
+    assert hold_to_proto(sent_on).hold_shelf_branch == ""
+
+
+async def test_a_copy_pulled_from_the_open_shelf_names_no_hold_shelf(db: FakeLoansDatabase, desk: Desk) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    first = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="EAST", actor=DESK))
+    second = await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="WEST", actor=DESK))
+    await desk.cancel_hold(CancelHold(first.id, actor=DESK))  # IN_TRANSIT, never on a hold shelf
+    passed = db.holds[second.id]
+    assert (passed.status, passed.copy, passed.to_pull, passed.hold_shelf_branch) == (
+        HoldStatus.IN_TRANSIT, copy, True, ""
+    )  # fmt: skip

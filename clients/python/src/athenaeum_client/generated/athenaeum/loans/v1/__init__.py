@@ -1157,6 +1157,13 @@ class Hold(betterproto2.Message):
     received at a desk of another branch, which sends it on), and for any other status.
     """
 
+    hold_shelf_branch: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
+    """
+    With `to_pull`: the branch code whose hold shelf the copy sits on (a READY hold's copy, passed on to this
+    hold when that one was cancelled or expired, or filled with another copy): take it off that hold shelf and
+    receive it for this hold. Empty: the copy is on the open shelf of its own branch.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Hold", Hold)
 
