@@ -18,7 +18,9 @@ from services.support.runtime.versioning import Versioned
 COPY = NamePattern("books/{book}/copies/{copy}")
 MAX_BARCODE_LENGTH = 64
 COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
-COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title")
+COPY_OUTPUT_ONLY = (
+    "name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title", "sent_for_hold",
+)  # fmt: skip
 MISSING_ON_THE_SHELF = "missing on the shelf"
 """The note of a copy set aside for a hold that staff could not find where it should be (LOST)."""
 
@@ -112,6 +114,10 @@ class Copy(Versioned):
     status: CopyStatus = CopyStatus.AVAILABLE
     current_loan: str = ""
     current_hold: str = ""
+    sent_for_hold: bool = False
+    """IN_TRANSIT for `current_hold` because a desk checked it in and sent it to the hold's pickup branch (a return
+    at another branch), not set aside on the open shelf to pull: loans, repairing a step it did not record, tells
+    the two apart by it."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     book_title: str = field(default="", compare=False)
@@ -198,6 +204,7 @@ class Copy(Versioned):
         held = CopyStatus.IN_TRANSIT if in_transit else CopyStatus.ON_HOLD_SHELF
         self._move(held if hold else CopyStatus.AVAILABLE, now, loan=loan, hold=hold)
         self.current_loan, self.current_hold = "", hold
+        self.sent_for_hold = bool(hold) and in_transit
 
     def reserve(self, hold: str, *, now: datetime) -> None:
         """Set aside for `hold`: IN_TRANSIT for it (on the pull list: staff fetch it from the open shelf and bring
@@ -264,6 +271,7 @@ class Copy(Versioned):
     def _move(self, status: CopyStatus, now: datetime, *, loan: str = "", hold: str = "", note: str = "") -> None:
         previous, self.status = self.status, status
         self.updated_at, self.version = now, self.version + 1
+        self.sent_for_hold = False  # a check-in sending it on for a hold sets it again
         self.events.append(
             CopyStatusChanged(
                 occurred_at=now, copy=self, previous=previous, status=status, loan=loan, hold=hold, note=note

@@ -23,7 +23,7 @@ from datetime import timedelta, tzinfo
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.receiving import record_received
-from services.loans.app.shelf import serve_queue, shelved
+from services.loans.app.shelf import sent_from_a_desk, serve_queue, shelved
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD, HoldStatus
 from services.loans.domain.loans import LOAN, LoanStatus
@@ -132,6 +132,7 @@ class _Comparison:
                         hold_id,
                         copy.name,
                         in_transit=copy.in_transit,
+                        at_desk=sent_from_a_desk(copy),
                         copy_branch=copy.branch,
                         uow=self.uow,
                         clock=self.clock,

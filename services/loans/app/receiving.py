@@ -15,7 +15,7 @@ from datetime import tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, shelved
+from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, sent_from_a_desk, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, same_branch, sent_elsewhere
@@ -203,6 +203,7 @@ async def _hold_of(
             hold.id,
             copy.name,
             in_transit=copy.in_transit,
+            at_desk=sent_from_a_desk(copy),
             copy_branch=copy.branch,
             uow=uow,
             clock=clock,

@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import BOOK_REMOVED, Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes, holdable, holdable_by_every_category
 from services.loans.domain.patrons import PatronRecord
@@ -148,6 +149,7 @@ class _QueueServer:
                 hold.id,
                 copy.name,
                 in_transit=copy.in_transit,
+                at_desk=sent_from_a_desk(copy),  # a repeat's answer: a return may have sent it already
                 copy_branch=copy.branch,
                 hold_shelf_branch=self.hold_shelves.get(copy.name, ""),
                 uow=self.uow,
@@ -249,6 +251,13 @@ async def _release_again(
         return  # not on the shelf for this hold: nothing to pass on
     log.info("%s was put on the hold shelf again for %s, which had ended: released", copy, hold.name)
     await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
+
+
+def sent_from_a_desk(copy: CopyInfo) -> str | None:
+    """For `shelved`: a copy the catalog checked in and sent on for its hold was set aside at a desk (which one
+    is not known: ""), not on the open shelf (None): a hold recording it late (a return whose last step did not
+    run, repaired) reads as on its way, not to pull."""
+    return "" if copy.in_transit and copy.sent else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,6 +91,7 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         branch=copy.branch,
         book_title=copy.book_title,
         changed_at=copy.update_time.ToDatetime(tzinfo=UTC) if copy.HasField("update_time") else None,
+        sent=copy.sent_for_hold,
     )
 
 

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.catalog.api.convert import copy_to_proto
 from services.catalog.app import circulation
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import (
@@ -209,9 +210,12 @@ async def test_a_check_in_for_a_hold_of_another_branch_sends_the_copy_in_transit
     command = circulation.CheckInCopy(book.id, copy.id, LOAN, hold=HOLD, in_transit=True)
     back = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
     assert (back.status, back.current_hold, back.current_loan) == (CopyStatus.IN_TRANSIT, HOLD, "")
+    assert back.sent_for_hold and copy_to_proto(back).sent_for_hold  # sent by the desk, not to pull
     release = circulation.ReleaseCopy(book.id, copy.id, HOLD)
     released = await circulation.release_copy(release, uow=catalog(), clock=CLOCK)
-    assert (released.status, released.current_hold) == (CopyStatus.AVAILABLE, "")
+    assert (released.status, released.current_hold, released.sent_for_hold) == (CopyStatus.AVAILABLE, "", False)
+    reserved = await circulation.reserve_copy(circulation.ReserveCopy(book.id, HOLD), uow=catalog(), clock=CLOCK)
+    assert (reserved.status, reserved.sent_for_hold) == (CopyStatus.IN_TRANSIT, False)  # on the open shelf
 
 
 async def test_a_copy_set_aside_for_a_hold_and_not_found_is_lost_missing_on_the_shelf_once(

@@ -62,8 +62,9 @@ class FakeCatalog:
         if self.down:
             raise DependencyUnavailable("catalog is down", reason="CATALOG_UNAVAILABLE")
 
-    def _set(self, copy: CopyInfo, **changes: str) -> CopyInfo:
-        self.copies[copy.name] = replace(copy, **changes)
+    def _set(self, copy: CopyInfo, **changes: str | bool) -> CopyInfo:
+        changes.setdefault("sent", False)  # every move but a check-in sent on for a hold clears it
+        self.copies[copy.name] = replace(copy, **changes)  # type: ignore[arg-type]
         return self.copies[copy.name]
 
     async def book_title(self, book: str) -> str:
@@ -148,7 +149,7 @@ class FakeCatalog:
             return self._set(current, status="LOST")  # keeps the loan that lost it, as the catalog does
         if hold:
             held = "IN_TRANSIT" if in_transit else "ON_HOLD_SHELF"
-            return self._set(current, status=held, current_loan="", current_hold=hold)
+            return self._set(current, status=held, current_loan="", current_hold=hold, sent=in_transit)
         return self._set(current, status="AVAILABLE", current_loan="")
 
     async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:

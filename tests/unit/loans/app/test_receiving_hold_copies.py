@@ -16,7 +16,7 @@ from services.loans.app.returning import ReturnLoan
 from services.loans.domain.holds import HoldCopyReceived, HoldInTransit, HoldStatus
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
-from ..desk import DESK, Desk, reader
+from ..desk import DESK, Crash, Desk, crash_after_check_in, reader
 from ..fakes import FakeLoansDatabase
 
 
@@ -216,3 +216,22 @@ async def test_a_copy_pulled_from_the_open_shelf_names_no_hold_shelf(db: FakeLoa
     assert (passed.status, passed.copy, passed.to_pull, passed.hold_shelf_branch) == (
         HoldStatus.IN_TRANSIT, copy, True, ""
     )  # fmt: skip
+
+
+async def test_a_copy_sent_by_a_return_that_crashed_reads_as_sent_after_the_reconciler_s_repair(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The catalog checked the copy in IN_TRANSIT for the hold (the desk put it in the van to EAST), then the
+    loans process died before the hold recorded it: repaired, it is on its way, not on MAIN's pull list."""
+    book, (copy,) = desk.catalog.add_book()
+    lent = await desk.issue(IssueLoan("users/p1", book=book, actor=DESK))
+    hold = await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="EAST", actor=DESK))
+    crash_after_check_in(desk.catalog, monkeypatch)
+    with pytest.raises(Crash):
+        await desk.return_loan(ReturnLoan(loan_id=lent.id, branch="MAIN", actor=DESK))
+    assert db.holds[hold.id].status == HoldStatus.WAITING and desk.catalog.status(copy) == "IN_TRANSIT"
+    await desk.reconcile()
+    repaired = db.holds[hold.id]
+    assert (repaired.status, repaired.copy, repaired.to_pull) == (HoldStatus.IN_TRANSIT, copy, False)
+    assert hold_to_proto(repaired).to_pull is False
+    assert (await desk.receive(copy, branch="EAST")).status == HoldStatus.READY

@@ -570,6 +570,7 @@ export default {
   "pulllist.copy_branch": "Branch",
   "pulllist.send_to": "Pickup branch",
   "pulllist.any_branch": "any branch",
+  "pulllist.on_hold_shelf": "On the hold shelf at {branch} (take it off for this hold)",
   "pulllist.actions": "Action",
   "pulllist.missing": "Missing",
   "pulllist.missing_named": "Report the copy {barcode} missing",

@@ -580,6 +580,7 @@ export default {
   "pulllist.copy_branch": "Филиал",
   "pulllist.send_to": "Где выдать",
   "pulllist.any_branch": "любой филиал",
+  "pulllist.on_hold_shelf": "На полке броней в филиале {branch} (снимите её для этой брони)",
   "pulllist.actions": "Действие",
   "pulllist.missing": "Не найден",
   "pulllist.missing_named": "Отметить экземпляр {barcode} как ненайденный",

@@ -1,8 +1,9 @@
 // The pull list for staff: every copy set aside for a hold and not on the hold shelf yet (IN_TRANSIT holds), in
 // two lists for a branch: the copies to pull here (still on this branch's open shelves: `to_pull`, by the copy's
 // branch, sorted as a librarian walks the shelves: call number, shelf), and the copies on their way here (sent
-// by a return or a pull at another branch: by the hold's pickup branch). Shown first for the librarian's own
-// branch. A scan field receives each copy (receiving.js): onto the hold shelf here, or "send it to…". A copy
+// by a return or a pull at another branch: by the hold's pickup branch); a copy passed on from a READY hold is
+// pulled from the hold shelf it sits on (`hold_shelf_branch`), not from the open shelf. Shown first for the
+// librarian's own branch. A scan field receives each copy (receiving.js): onto the hold shelf here, or "send it to…". A copy
 // that cannot be found is reported "Missing" (after a confirmation): the catalog has it LOST and the hold is
 // served another copy, which the list then shows.
 import { useState } from "preact/hooks";
@@ -36,7 +37,8 @@ export function PullListPage() {
   const titles = useBookTitles(holds.items);
   const rows = holds.items.map((hold) => ({ hold, copy: copies.data?.[hold.copy] || {} }));
   // Where each copy is to be dealt with: the branch whose shelves it is pulled from, or the one it is going to.
-  const placeOf = (row) => (row.hold.to_pull ? row.copy.branch : row.hold.pickup_branch);
+  // A copy passed on from a READY hold sits on that branch's hold shelf (`hold_shelf_branch`): pulled there.
+  const placeOf = (row) => (row.hold.to_pull ? row.hold.hold_shelf_branch || row.copy.branch : row.hold.pickup_branch);
   const codes = [deskBranch(), ...rows.map(placeOf)].filter(Boolean);
   const branches = [...new Map(codes.map((code) => [code.trim().toLowerCase(), code.trim()])).values()].sort(byShelf.compare);
   const here = (row) => branch === ALL || sameBranch(placeOf(row), branch);
@@ -82,8 +84,10 @@ function CopyTable({ rows, testid, patrons, titles, missing }) {
           <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
           <td data-label=${t("holdshelf.barcode")}>${copy.barcode || "—"}</td>
           <td data-label=${t("pulllist.call_number")}>${copy.call_number || "—"}</td>
-          <td data-label=${t("pulllist.shelf")}>${copy.shelf_location || "—"}</td>
-          <td data-label=${t("pulllist.copy_branch")}>${copy.branch || "—"}</td>
+          <td data-label=${t("pulllist.shelf")}>${hold.hold_shelf_branch
+            ? t("pulllist.on_hold_shelf", { branch: hold.hold_shelf_branch })
+            : copy.shelf_location || "—"}</td>
+          <td data-label=${t("pulllist.copy_branch")}>${hold.hold_shelf_branch || copy.branch || "—"}</td>
           <td data-label=${t("holdshelf.patron")}><a href=${`#/patrons/${idOf(hold.patron)}`}>${patron?.label || t("fines.open_patron")}</a>
             ${patron?.card && html` <span class="muted">${patron.card}</span>`}</td>
           <td data-label=${t("pulllist.send_to")}>${hold.pickup_branch || t("pulllist.any_branch")}</td>

@@ -615,6 +615,12 @@ class Copy(betterproto2.Message):
     CheckOutCopy (what a loan records, so the lending desk needs no GetBook); may be empty elsewhere.
     """
 
+    sent_for_hold: "bool" = betterproto2.field(14, betterproto2.TYPE_BOOL)
+    """
+    IN_TRANSIT for `current_hold` because a desk checked it in and sent it to the hold's pickup branch (a return
+    at another branch), rather than set aside on the open shelf to be pulled. False in any other state.
+    """
+
 
 default_message_pool.register_message("athenaeum.catalog.v1", "Copy", Copy)
 
