@@ -41,7 +41,9 @@ async def test_a_missing_copy_is_lost_and_the_hold_gets_another_copy_on_the_shel
     assert (reported.copy, reported.reported_by) == (hold.copy, DESK.user)
 
 
-async def test_a_missing_only_copy_leaves_the_hold_waiting_first_in_the_queue(db: FakeLoansDatabase, desk: Desk) -> None:
+async def test_a_missing_only_copy_leaves_the_hold_waiting_first_in_the_queue(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
     book, (copy,) = desk.catalog.add_book()
     hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
     await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
