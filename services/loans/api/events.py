@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from athenaeum.loans.v1 import events_pb2
 from services.loans.api.calendar_rpcs import closed_day_to_proto
 from services.loans.api.convert import fine_to_proto, hold_to_proto, loan_to_proto, rule_to_proto
-from services.loans.domain import calendar, fines, holds, loans, losses, rules, unrecorded
+from services.loans.domain import calendar, fines, hold_events, loans, losses, rules, unrecorded
 from services.loans.domain.money import money
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.outbox import OutboxMessage
@@ -74,23 +74,23 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
         lambda e, _: {"fine": fine_to_proto(e.fine), "amount": money(e.amount), "payment_method": e.method},
     ),
     fines.FineWaived: (events_pb2.FineWaived, lambda e, _: {"fine": fine_to_proto(e.fine), "waived_by": e.waived_by}),
-    holds.HoldPlaced: (events_pb2.HoldPlaced, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldInTransit: (
+    hold_events.HoldPlaced: (events_pb2.HoldPlaced, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    hold_events.HoldInTransit: (
         events_pb2.HoldInTransit,
         lambda e, _: {"hold": hold_to_proto(e.hold), "from_branch": e.from_branch, "to_branch": e.to_branch},
     ),
-    holds.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldCopyReceived: (
+    hold_events.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    hold_events.HoldCopyReceived: (
         events_pb2.HoldCopyReceived,
         lambda e, _: {"hold": hold_to_proto(e.hold), "branch": e.branch},
     ),
-    holds.HoldCopyMissing: (
+    hold_events.HoldCopyMissing: (
         events_pb2.HoldCopyMissing,
         lambda e, _: {"hold": hold_to_proto(e.hold), "copy": e.copy, "reported_by": e.reported_by},
     ),
-    holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldCancelled: (events_pb2.HoldCancelled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldExpired: (
+    hold_events.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    hold_events.HoldCancelled: (events_pb2.HoldCancelled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    hold_events.HoldExpired: (
         events_pb2.HoldExpired,
         lambda e, _: {"hold": hold_to_proto(e.hold), "next_reader_waiting": e.next_reader_waiting},
     ),

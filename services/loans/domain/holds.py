@@ -15,6 +15,16 @@ from datetime import datetime, tzinfo
 from enum import StrEnum
 
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, end_of_open_day_after
+from services.loans.domain.hold_events import (
+    HoldCancelled,
+    HoldCopyMissing,
+    HoldCopyReceived,
+    HoldExpired,
+    HoldFulfilled,
+    HoldInTransit,
+    HoldPlaced,
+    HoldReady,
+)
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -53,57 +63,6 @@ def sent_elsewhere(pickup_branch: str, *, desk: str) -> bool:
     and not the same. A desk that does not say where it is is taken to be the pickup branch, as before branches
     were compared."""
     return bool(pickup_branch.strip()) and bool(desk.strip()) and not same_branch(pickup_branch, desk)
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldPlaced(DomainEvent):
-    hold: Hold
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldInTransit(DomainEvent):
-    hold: Hold
-    from_branch: str
-    """Where the copy leaves from: its own branch's open shelf (to pull), or the desk that sent it ("" unknown)."""
-    to_branch: str
-    """The hold's pickup branch ("" any: the desk that receives it)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldReady(DomainEvent):
-    hold: Hold
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldCopyReceived(DomainEvent):
-    hold: Hold
-    branch: str
-    """The desk's branch that received the copy onto its hold shelf ("" not said)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldCopyMissing(DomainEvent):
-    hold: Hold
-    copy: str
-    """The copy staff could not find (the catalog has it LOST)."""
-    reported_by: str
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldFulfilled(DomainEvent):
-    hold: Hold
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldCancelled(DomainEvent):
-    hold: Hold
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldExpired(DomainEvent):
-    hold: Hold
-    next_reader_waiting: bool = False
-    """Another patron waited for the book: the copy goes to the queue, not back on the shelf."""
 
 
 @dataclass(slots=True)

@@ -10,7 +10,8 @@ import pytest
 from services.loans.app.holding import PlaceHold
 from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
 from services.loans.domain.actors import Actor
-from services.loans.domain.holds import Hold, HoldCopyMissing, HoldStatus
+from services.loans.domain.hold_events import HoldCopyMissing
+from services.loans.domain.holds import Hold, HoldStatus
 from services.support.runtime.errors import FailedPrecondition, PermissionDenied
 
 from ..desk import DESK, Desk, reader
