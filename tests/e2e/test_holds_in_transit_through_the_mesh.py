@@ -131,3 +131,39 @@ def test_a_hold_with_no_pickup_branch_waits_at_the_branch_of_the_desk_that_recei
     assert edge.get(f"/v1/{hold['name']}", headers=patron.headers).json()["pickup_branch"] == "WEST"
     notices = _until_told(edge, patron, hold["name"])
     assert notices and any("WEST" in json.dumps(notice) for notice in notices), notices
+
+
+def _audit_types(edge: httpx.Client, staff: Any, hold: str, wanted: set[str]) -> set[str]:
+    """The loans event types the audit trail has for the hold, once it has `wanted` (or after 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = edge.get(
+            "/v1/events", params={"filter": f'resource = "{hold}"', "page_size": 200}, headers=staff.headers
+        )
+        assert found.status_code == 200, found.text
+        types = {event["type"].rsplit(".", 1)[-1] for event in found.json().get("events", [])}
+        if wanted <= types or time.monotonic() > deadline:
+            return types
+        time.sleep(0.2)
+
+
+def test_a_copy_missing_from_the_shelf_is_lost_and_the_hold_gets_another_copy_audited(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    patron = new_reader()
+    book, barcodes = new_book(edge, librarian, copies=2)
+    hold = _hold(edge, patron, book, "MAIN")
+    path = f"/v1/{hold['name']}:reportCopyMissing"
+    refused = edge.post(path, json={"copy": hold["copy"]}, headers=patron.headers)
+    assert refused.status_code == 403, refused.text
+    reported = edge.post(path, json={"copy": hold["copy"]}, headers=librarian.headers)
+    assert reported.status_code == 200, reported.text
+    answer = reported.json()
+    assert answer["status"] == "HOLD_STATUS_IN_TRANSIT" and answer["copy"] not in ("", hold["copy"])
+    copies = {copy["name"]: copy for copy in copies_of(edge, librarian, book).values()}
+    assert copies[hold["copy"]]["status"] == "COPY_STATUS_LOST" and not copies[hold["copy"]].get("current_hold")
+    assert copies[answer["copy"]]["current_hold"] == hold["name"] and len(copies) == len(barcodes)
+    again = edge.post(path, json={"copy": hold["copy"]}, headers=librarian.headers)  # the old copy: no longer its
+    assert again.status_code == 400 and reason(again) == "HOLD_NOT_IN_TRANSIT", again.text
+    types = _audit_types(edge, librarian, hold["name"], {"hold_copy_missing", "hold_in_transit"})
+    assert {"hold_placed", "hold_in_transit", "hold_copy_missing"} <= types, types

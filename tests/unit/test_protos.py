@@ -29,6 +29,7 @@ WITHOUT_REST = {
     "athenaeum.catalog.v1.CatalogService.ReserveCopy",
     "athenaeum.catalog.v1.CatalogService.ReleaseCopy",
     "athenaeum.catalog.v1.CatalogService.ShelveHeldCopy",
+    "athenaeum.catalog.v1.CatalogService.ReportHeldCopyMissing",
     "athenaeum.users.v1.UsersService.GetBorrowingEligibility",
     # Streaming: gRPC clients only.
     "athenaeum.catalog.v1.CatalogService.ImportBooks",

@@ -83,6 +83,7 @@ def copy_to_proto(copy: Copy) -> catalog_pb2.Copy:
         update_time=timestamp(copy.updated_at),
         etag=copy.etag,
         book_title=copy.book_title,
+        sent_for_hold=copy.sent_for_hold,
     )
 
 

@@ -66,6 +66,7 @@ def _payload(event: DomainEvent, event_id: str, occurred: Timestamp | None) -> M
                 loan=event.loan,
                 hold=event.hold,
                 available_copies=max(event.available_copies, 0),
+                note=event.note,
             )
         case ItemTypeChanged(item_type=kind, previous=previous, changed=changed):
             return events_pb2.ItemTypeChanged(

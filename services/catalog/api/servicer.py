@@ -234,6 +234,16 @@ class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
         command = circulation.ShelveHeldCopy(book_id, copy_id, hold=hold)
         return copy_to_proto(await circulation.shelve_held_copy(command, uow=self._circulation(), clock=self._clock))
 
+    async def ReportHeldCopyMissing(
+        self, request: catalog_pb2.ReportHeldCopyMissingRequest, context: Context
+    ) -> catalog_pb2.Copy:
+        """A copy set aside for a hold was not found: LOST; idempotent."""
+        book_id, copy_id = COPY.parse(request.name)
+        hold = check_reference(request.hold, "holds", field="hold")
+        command = circulation.ReportHeldCopyMissing(book_id, copy_id, hold=hold)
+        missing = await circulation.report_held_copy_missing(command, uow=self._circulation(), clock=self._clock)
+        return copy_to_proto(missing)
+
 
 def _selector(request: catalog_pb2.CheckOutCopyRequest) -> circulation.CopySelector:
     match request.WhichOneof("selector"):

@@ -77,6 +77,13 @@ class ShelveHeldCopy:
     hold: str
 
 
+@dataclass(frozen=True, slots=True)
+class ReportHeldCopyMissing:
+    book_id: uuid.UUID
+    copy_id: uuid.UUID
+    hold: str
+
+
 async def check_out_copy(cmd: CheckOutCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
     """ON_LOAN for the loan. The same loan again returns the copy it already has (whatever the selector)."""
     if cmd.selector.barcode:
@@ -167,6 +174,17 @@ async def shelve_held_copy(cmd: ShelveHeldCopy, *, uow: CatalogUnitOfWork, clock
         await uow.lock(cmd.hold)
         copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
         copy.shelve(cmd.hold, now=clock.now())
+        await save_copy(copy, uow)
+        await uow.commit()
+    return copy
+
+
+async def report_held_copy_missing(cmd: ReportHeldCopyMissing, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
+    """A copy set aside for the hold was not found: LOST ("missing on the shelf"); twice changes nothing."""
+    async with uow:
+        await uow.lock(cmd.hold)
+        copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
+        copy.report_missing(cmd.hold, now=clock.now())
         await save_copy(copy, uow)
         await uow.commit()
     return copy

@@ -49,6 +49,7 @@ def _to_copy(m: Mapping[Any, Any]) -> Copy:
         status=CopyStatus(m["status"]),
         current_loan=m["current_loan"] or "",
         current_hold=m["current_hold"] or "",
+        sent_for_hold=m["sent_for_hold"],
         version=m["version"],
         book_title=m.get("book_title") or "",
         not_for_loan=bool(m.get("not_for_loan")),
@@ -56,7 +57,7 @@ def _to_copy(m: Mapping[Any, Any]) -> Copy:
 
 
 _STORED: tuple[str, ...] = ("barcode", "branch", "shelf_location", "item_type", "call_number", "status")
-_STORED += ("current_loan", "current_hold", "updated_at")
+_STORED += ("current_loan", "current_hold", "sent_for_hold", "updated_at")
 
 
 def _fields(copy: Copy) -> dict[str, object]:
@@ -71,6 +72,7 @@ def _fields(copy: Copy) -> dict[str, object]:
         "status": copy.status.value,
         "current_loan": copy.current_loan or None,
         "current_hold": copy.current_hold or None,
+        "sent_for_hold": copy.sent_for_hold,
         "updated_at": copy.updated_at,
     }
 

@@ -70,6 +70,8 @@ copies = sa.Table(
     sa.Column("status", sa.Text, nullable=False, server_default="AVAILABLE"),
     sa.Column("current_loan", sa.Text),
     sa.Column("current_hold", sa.Text),
+    # IN_TRANSIT for current_hold, checked in and sent on by a desk (not to pull from the open shelf): 0010.
+    sa.Column("sent_for_hold", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("call_number", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

@@ -20,7 +20,11 @@ MAX_BARCODE_LENGTH = 64
 COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
 DEFAULT_ITEM_TYPE = "BOOK"
 """A new copy's item type when none is given (an import's copies have it)."""
-COPY_OUTPUT_ONLY = ("name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title")
+COPY_OUTPUT_ONLY = (
+    "name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title", "sent_for_hold",
+)  # fmt: skip
+MISSING_ON_THE_SHELF = "missing on the shelf"
+"""The note of a copy set aside for a hold that staff could not find where it should be (LOST)."""
 
 
 def same_barcode(a: str, b: str) -> bool:
@@ -94,6 +98,8 @@ class CopyStatusChanged(DomainEvent):
     status: CopyStatus
     loan: str = ""
     hold: str = ""
+    note: str = ""
+    """Why, when the change says more than its statuses (MISSING_ON_THE_SHELF)."""
     available_copies: int = -1
     """The book's AVAILABLE copies after the change; filled in by `Copy.settle_availability`."""
 
@@ -110,6 +116,10 @@ class Copy(Versioned):
     status: CopyStatus = CopyStatus.AVAILABLE
     current_loan: str = ""
     current_hold: str = ""
+    sent_for_hold: bool = False
+    """IN_TRANSIT for `current_hold` because a desk checked it in and sent it to the hold's pickup branch (a return
+    at another branch), not set aside on the open shelf to pull: loans, repairing a step it did not record, tells
+    the two apart by it."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     book_title: str = field(default="", compare=False)
@@ -205,6 +215,7 @@ class Copy(Versioned):
         held = CopyStatus.IN_TRANSIT if in_transit else CopyStatus.ON_HOLD_SHELF
         self._move(held if hold else CopyStatus.AVAILABLE, now, loan=loan, hold=hold)
         self.current_loan, self.current_hold = "", hold
+        self.sent_for_hold = bool(hold) and in_transit
 
     def reserve(self, hold: str, *, now: datetime) -> None:
         """Set aside for `hold`: IN_TRANSIT for it (on the pull list: staff fetch it from the open shelf and bring
@@ -229,6 +240,21 @@ class Copy(Versioned):
                 metadata={"copy": self.name, "status": self.status.value},
             )
         self._move(CopyStatus.ON_HOLD_SHELF, now, hold=hold)
+
+    def report_missing(self, hold: str, *, now: datetime) -> None:
+        """Set aside for `hold` and not found (the pull list's copy not on its shelf, or not arrived): LOST, with
+        the note MISSING_ON_THE_SHELF, no longer held and not available, until a cataloguer finds it. One LOST
+        already is left as is (a repeat)."""
+        if self.status == CopyStatus.LOST:
+            return
+        if not self.set_aside or self.current_hold != hold:
+            raise FailedPrecondition(
+                f"{self.name} is {self.status.value}, not set aside for {hold}",
+                reason="COPY_NOT_HELD",
+                metadata={"copy": self.name, "status": self.status.value},
+            )
+        self._move(CopyStatus.LOST, now, hold=hold, note=MISSING_ON_THE_SHELF)
+        self.current_hold = ""
 
     def release(self, hold: str, *, now: datetime) -> None:
         """Off the hold shelf or out of transit for a hold; a copy no longer held (released, or lent to the
@@ -263,11 +289,14 @@ class Copy(Versioned):
                 f"{self.name} is {self.status.value}{held} and cannot {action}", reason="COPY_IN_CIRCULATION"
             )
 
-    def _move(self, status: CopyStatus, now: datetime, *, loan: str = "", hold: str = "") -> None:
+    def _move(self, status: CopyStatus, now: datetime, *, loan: str = "", hold: str = "", note: str = "") -> None:
         previous, self.status = self.status, status
         self.updated_at, self.version = now, self.version + 1
+        self.sent_for_hold = False  # a check-in sending it on for a hold sets it again
         self.events.append(
-            CopyStatusChanged(occurred_at=now, copy=self, previous=previous, status=status, loan=loan, hold=hold)
+            CopyStatusChanged(
+                occurred_at=now, copy=self, previous=previous, status=status, loan=loan, hold=hold, note=note
+            )
         )
 
 

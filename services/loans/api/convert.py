@@ -176,6 +176,7 @@ def hold_to_proto(hold: Hold) -> resources_pb2.Hold:
         queue_position=hold.queue_position if hold.status == HoldStatus.WAITING else 0,
         copy=hold.copy if hold.set_aside else "",
         to_pull=hold.to_pull and hold.status == HoldStatus.IN_TRANSIT,
+        hold_shelf_branch=hold.hold_shelf_branch if hold.to_pull and hold.status == HoldStatus.IN_TRANSIT else "",
         loan=hold.loan,
         create_time=timestamp(hold.created_at),
         ready_time=timestamp(hold.ready_at),

@@ -24,7 +24,7 @@ from services.loans.api.convert import (
     loan_to_proto,
     rule_to_proto,
 )
-from services.loans.domain import calendar, fines, holds, loans, losses, rules, unrecorded
+from services.loans.domain import calendar, fines, hold_events, loans, losses, rules, unrecorded
 from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.money import money
 from services.support.runtime.events import DomainEvent
@@ -86,10 +86,22 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
         lambda e, _: {"fine": fine_to_proto(e.fine), "amount": money(e.amount), "payment_method": e.method},
     ),
     fines.FineWaived: (events_pb2.FineWaived, lambda e, _: {"fine": fine_to_proto(e.fine), "waived_by": e.waived_by}),
-    holds.HoldPlaced: (events_pb2.HoldPlaced, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
-    holds.HoldCancelled: (
+    hold_events.HoldPlaced: (events_pb2.HoldPlaced, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    hold_events.HoldInTransit: (
+        events_pb2.HoldInTransit,
+        lambda e, _: {"hold": hold_to_proto(e.hold), "from_branch": e.from_branch, "to_branch": e.to_branch},
+    ),
+    hold_events.HoldReady: (events_pb2.HoldReady, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    hold_events.HoldCopyReceived: (
+        events_pb2.HoldCopyReceived,
+        lambda e, _: {"hold": hold_to_proto(e.hold), "branch": e.branch},
+    ),
+    hold_events.HoldCopyMissing: (
+        events_pb2.HoldCopyMissing,
+        lambda e, _: {"hold": hold_to_proto(e.hold), "copy": e.copy, "reported_by": e.reported_by},
+    ),
+    hold_events.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
+    hold_events.HoldCancelled: (
         events_pb2.HoldCancelled,
         lambda e, _: {
             "hold": hold_to_proto(e.hold),
@@ -97,7 +109,7 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
             "by_patron": e.by_patron,
         },
     ),
-    holds.HoldExpired: (
+    hold_events.HoldExpired: (
         events_pb2.HoldExpired,
         lambda e, _: {"hold": hold_to_proto(e.hold), "next_reader_waiting": e.next_reader_waiting},
     ),

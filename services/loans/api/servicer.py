@@ -24,14 +24,25 @@ from services.loans.api.convert import (
     loan_to_proto,
 )
 from services.loans.api.rule_rpcs import CirculationRuleRpcs
-from services.loans.app import fining, holding, issuing, losing, receiving, reconciling, renewing, returning, viewing
+from services.loans.app import (
+    fining,
+    holding,
+    issuing,
+    losing,
+    missing,
+    receiving,
+    reconciling,
+    renewing,
+    returning,
+    viewing,
+)
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcilePolicy
 from services.loans.domain.borrowing import BorrowingPolicy
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.fines import FINE
-from services.loans.domain.holds import HOLD
+from services.loans.domain.holds import COPY, HOLD
 from services.loans.domain.loans import LOAN, Loan
 from services.loans.domain.money import money
 from services.support.runtime.clock import Clock
@@ -289,6 +300,19 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             catalog=self._catalog,
             zone=self._borrowing.time_zone,
             branches=self._branches,
+        )
+        return hold_to_proto(hold)
+
+    async def ReportHoldCopyMissing(
+        self, request: loans_pb2.ReportHoldCopyMissingRequest, context: Context
+    ) -> resources_pb2.Hold:
+        """The copy set aside for an IN_TRANSIT hold is missing: LOST, the hold served again."""
+        copy = COPY.format(*COPY.parse(request.copy, field="copy")) if request.copy else ""
+        command = missing.ReportHoldCopyMissing(
+            HOLD.parse_id(request.name), copy, parse_request_id(request.request_id), current_actor()
+        )
+        hold = await missing.report_hold_copy_missing(
+            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
         )
         return hold_to_proto(hold)
 

@@ -10,6 +10,9 @@ circulation, and the repairs loans may make on its own:
   not have out on it, and a hold whose copy is not set aside for it (READY: on the shelf), are reported for
   staff. (A copy out on a loan not recorded here is checked in when staff take it back: returning it by barcode, see
   unrecorded.py; checked in here, it would be offered to the queue while it is most likely with a patron.)
+
+The catalog is read first and loans after, so a hold step under way between the two reads looks like drift; a
+hold shelf mismatch is read again on both sides before it is reported or repaired (`_agree_now`).
 """
 
 from __future__ import annotations
@@ -24,12 +27,12 @@ from services.loans.app.passing_over import may_not_borrow, pass_over
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.receiving import record_received
-from services.loans.app.shelf import serve_queue, shelved
+from services.loans.app.shelf import sent_from_a_desk, serve_queue, shelved
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD, HoldStatus
 from services.loans.domain.loans import LOAN, LoanStatus
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import DomainError
+from services.support.runtime.errors import DomainError, NotFound
 from services.support.runtime.names import NamePattern
 
 
@@ -98,6 +101,23 @@ class _Comparison:
             if catalog_view.get(copy_name) != loan:
                 self.discrepancies.append(f"{loan} is active here but the catalog does not have {copy_name} out on it")
 
+    async def _agree_now(self, copy_name: str, hold_id: uuid.UUID) -> bool:
+        """Whether the copy and the hold agree when read again, one after the other: the catalog and loans were
+        read at different moments, so a step under way between them (a hold placed or passed on, a cancel, a
+        receipt: the catalog's change, then loans') looked like drift. One that still disagrees is drift."""
+        try:
+            copy = await self.catalog.get_copy(copy_name)
+            async with self.uow.reading():
+                hold = await self.uow.holds.get(hold_id)
+        except NotFound:
+            return False
+        except DomainError:
+            return False  # not readable now: reported as it was seen
+        held_for = copy.held and copy.current_hold == hold.name
+        if hold.set_aside and hold.copy == copy.name:
+            return held_for and _agrees(copy, (hold.name, hold.status))
+        return not held_for
+
     async def _ended_with(self, copy: CopyInfo) -> None:
         """The hold has ended, yet the catalog keeps its copy on the shelf (settle_holds, earlier in this pass,
         released what it knew of; an undone issue can put a copy back for its hold after that hold's release
@@ -124,6 +144,8 @@ class _Comparison:
             if recorded_copy == copy.name:
                 await self._recorded(copy, hold_id, set_aside.get(copy.name))
                 continue
+            if await self._agree_now(copy.name, hold_id):
+                continue
             self.discrepancies.append(
                 f"{copy.name} is {_where(copy)} for {copy.current_hold}, which does not have it here"
             )
@@ -133,6 +155,8 @@ class _Comparison:
                         hold_id,
                         copy.name,
                         in_transit=copy.in_transit,
+                        at_desk=sent_from_a_desk(copy),
+                        copy_branch=copy.branch,
                         uow=self.uow,
                         clock=self.clock,
                         catalog=self.catalog,
@@ -140,7 +164,7 @@ class _Comparison:
                     )
         shelf_view = {copy.name: copy.current_hold for copy in on_shelf}
         for copy_name, (hold, status) in set_aside.items():
-            if shelf_view.get(copy_name) != hold:
+            if shelf_view.get(copy_name) != hold and not await self._agree_now(copy_name, HOLD.parse_id(hold)):
                 where = "on the shelf" if status == HoldStatus.READY else "set aside"
                 self.discrepancies.append(
                     f"{hold} is {status.lower().replace('_', ' ')} here but the catalog does not have {copy_name}"
@@ -150,6 +174,8 @@ class _Comparison:
     async def _recorded(self, copy: CopyInfo, hold_id: uuid.UUID, active: tuple[str, HoldStatus] | None) -> None:
         """The catalog has `copy` set aside for a hold that has it here: ended, or received on the hold shelf by
         the catalog while IN_TRANSIT here (a crash after ReceiveHoldCopy's catalog step: READY now)."""
+        if _agrees(copy, active) or await self._agree_now(copy.name, hold_id):
+            return
         if active is None or active[0] != copy.current_hold:
             await self._ended_with(copy)
         elif active[1] == HoldStatus.IN_TRANSIT and not copy.in_transit:
@@ -168,6 +194,14 @@ class _Comparison:
             await pass_over(hold, copy, uow=self.uow, clock=self.clock, catalog=self.catalog, zone=self.zone)
             return
         await record_received(hold_id, copy, uow=self.uow, clock=self.clock, zone=self.zone)
+
+
+def _agrees(copy: CopyInfo, active: tuple[str, HoldStatus] | None) -> bool:
+    """The catalog's copy set aside for the hold `active` names (its copy's hold and status here) as loans has it:
+    in transit for an IN_TRANSIT hold, on the hold shelf for a READY one."""
+    if active is None or active[0] != copy.current_hold:
+        return False
+    return copy.in_transit == (active[1] == HoldStatus.IN_TRANSIT)
 
 
 def _where(copy: CopyInfo) -> str:

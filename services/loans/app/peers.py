@@ -58,3 +58,7 @@ class Catalog(Protocol):
     async def shelve(self, *, copy: str, hold: str) -> CopyInfo:
         """A copy IN_TRANSIT for `hold` onto the hold shelf; FailedPrecondition (COPY_NOT_HELD) when it is not
         set aside for the hold."""
+
+    async def report_missing(self, *, copy: str, hold: str) -> CopyInfo:
+        """A copy set aside for `hold` that staff could not find: LOST, no longer held (a copy LOST already is
+        answered as is); FailedPrecondition (COPY_NOT_HELD) when it is not set aside for the hold."""

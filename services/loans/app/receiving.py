@@ -16,7 +16,7 @@ from datetime import tzinfo
 from services.loans.app.passing_over import may_not_borrow, pass_over
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, shelved
+from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, sent_from_a_desk, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
@@ -168,7 +168,7 @@ async def _answer_sent(hold: Hold, copy: str, cmd: ReceiveHoldCopy, *, uow: Loan
     async with uow:
         if hold.to_pull and cmd.branch.strip():
             current = await uow.holds.get(hold.id)
-            if current.copy == copy and current.pulled_and_sent(clock.now()):
+            if current.copy == copy and current.pulled_and_sent(clock.now(), at_branch=cmd.branch):
                 await uow.holds.save(current)
                 hold = current
         await uow.requests.remember(cmd.request_id, _RECEIVE, hold.name)
@@ -194,7 +194,7 @@ async def record_received(
         hold = await uow.holds.get(hold_id)
         if hold.status == HoldStatus.IN_TRANSIT and hold.copy == copy:
             closed = await uow.closed_days.in_force()
-            hold.make_ready(copy, now=clock.now(), zone=zone, at_branch=branch, closed=closed)
+            hold.receive(copy, now=clock.now(), zone=zone, at_branch=branch, closed=closed)
             await uow.holds.save(hold)
         if hold.set_aside:
             await uow.requests.remember(request_id, _RECEIVE, hold.name)
@@ -228,7 +228,15 @@ async def _hold_of(
         raise _not_held(copy.barcode, copy.status) from None
     if hold.status == HoldStatus.WAITING:
         hold = await shelved(
-            hold.id, copy.name, in_transit=copy.in_transit, uow=uow, clock=clock, catalog=catalog, zone=zone
+            hold.id,
+            copy.name,
+            in_transit=copy.in_transit,
+            at_desk=sent_from_a_desk(copy),
+            copy_branch=copy.branch,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            zone=zone,
         )
     if not hold.is_active:
         if hold.copy_left_on_shelf and hold.copy == copy.name:

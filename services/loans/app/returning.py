@@ -140,7 +140,8 @@ async def return_loan(
     unserved = bool(trap) and not shelved_for
     settle = _settle_shelf(done, unserved, uow=uow, clock=clock, catalog=catalog, zone=zone)
     await after_commit(settle, done.loan.name)
-    if shelved_for and done.extra is None and done.ended is None:  # where the desk puts the copy in hand
+    trapped = shelved_for and done.extra is None and done.ended is None
+    if trapped and not done.loan.trapped_hold:  # closed meanwhile by another step: where the desk puts the copy
         if in_transit and shelved_for != trap:  # a retry: the catalog set it aside for the first try's hold
             pickup = await _pickup_branch(shelved_for, uow=uow)
         return replace(done.loan, trapped_hold=shelved_for, transit_branch=pickup.strip() if in_transit else "")
@@ -269,29 +270,49 @@ async def _close(
         loan = await current(uow)
         if loan.status == LoanStatus.RETURNED:  # finished meanwhile by an issue of the copy or the reconciler
             return _Closed(loan)
-        await close_loan(loan, now=now, uow=uow, actor=cmd.actor.user, currency=currency, zone=zone)
         done = _Closed(loan)
         if shelved_for:
-            hold = await uow.holds.get(HOLD.parse_id(shelved_for))
-            if hold.copy != loan.copy:  # else recorded by an earlier try
-                closed = await uow.closed_days.in_force()
-                if hold.take_shelf_copy(
-                    loan.copy,
-                    in_transit=in_transit,
-                    now=now,
-                    zone=zone,
-                    at_branch=cmd.branch,
-                    sent=in_transit,
-                    closed=closed,
-                ):
-                    await uow.holds.save(hold)
-                else:
-                    done = _Closed(loan, extra=(hold, loan.copy))
-            if hold.copy_left_on_shelf and hold.copy == loan.copy:
-                done = _Closed(loan, ended=hold.id)  # the hold ended after the return chose it
+            done = await _give_to_hold(loan, HOLD.parse_id(shelved_for), in_transit, cmd, uow=uow, now=now, zone=zone)
+        # Closed with where the copy went, so that a retry of the return (its request_id) is answered the same.
+        await close_loan(loan, now=now, uow=uow, actor=cmd.actor.user, currency=currency, zone=zone)
         await uow.requests.remember(cmd.request_id, "ReturnLoan", loan.name)
         await uow.commit()
     return done
+
+
+async def _give_to_hold(
+    loan: Loan,
+    hold_id: uuid.UUID,
+    in_transit: bool,
+    cmd: ReturnLoan,
+    *,
+    uow: LoansUnitOfWork,
+    now: datetime,
+    zone: tzinfo,
+) -> _Closed:
+    """The copy went on the shelf (or in transit) for the hold: recorded on it, and on the loan where the desk
+    puts the copy in hand (`trapped_hold`, `transit_branch`); or what the shelf holds one copy too many of, or
+    an ended hold's copy to release."""
+    hold = await uow.holds.get(hold_id)
+    if hold.copy != loan.copy:  # else recorded by an earlier try
+        closed = await uow.closed_days.in_force()
+        if not hold.take_shelf_copy(
+            loan.copy,
+            in_transit=in_transit,
+            now=now,
+            zone=zone,
+            at_branch=cmd.branch,
+            sent=in_transit,
+            from_branch=cmd.branch.strip(),
+            closed=closed,
+        ):
+            return _Closed(loan, extra=(hold, loan.copy))
+        await uow.holds.save(hold)
+    if hold.copy_left_on_shelf and hold.copy == loan.copy:
+        return _Closed(loan, ended=hold.id)  # the hold ended after the return chose it
+    loan.trapped_hold = hold.name
+    loan.transit_branch = hold.pickup_branch.strip() if in_transit else ""
+    return _Closed(loan)
 
 
 async def close_loan(

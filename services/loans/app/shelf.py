@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import BOOK_REMOVED, Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes, holdable, holdable_by_every_category
 from services.loans.domain.patrons import PatronRecord
@@ -55,6 +56,7 @@ async def serve_queue(
     zone: tzinfo,
     most: int = QUEUE_PAGE,
     categories: Mapping[str, str] | None = None,
+    hold_shelves: Mapping[str, str] | None = None,
 ) -> dict[uuid.UUID, Hold]:
     """Offer copies to the book's WAITING holds, in queue order, while the catalog has one available: the
     holds looked at, by id, as they are now. (Copies come back at once, to a hold asked for by several
@@ -63,8 +65,9 @@ async def serve_queue(
     Each hold is offered only a copy of a type its patron may hold (`categories`: patron categories known
     to the caller, else the projection of accounts says); the queue is read `most` holds at a time. A hold
     served is IN_TRANSIT: its copy is on the open shelf, for staff to pull and bring to the pickup desk (READY
-    once received there, until the end of the library's day, in `zone`, its pickup days later)."""
-    server = _QueueServer(book, uow, clock, catalog, zone)
+    once received there, until the end of the library's day, in `zone`, its pickup days later). `hold_shelves`:
+    copies released from a hold shelf, by name, with its branch: a hold served one pulls it from there."""
+    server = _QueueServer(book, uow, clock, catalog, zone, hold_shelves=hold_shelves or {})
     after = None
     while True:
         page, holdable_by = await _queue_page(book, after, most=most, uow=uow, clock=clock, categories=categories)
@@ -114,6 +117,8 @@ class _QueueServer:
     clock: Clock
     catalog: Catalog
     zone: tzinfo
+    hold_shelves: Mapping[str, str] = field(default_factory=dict)
+    """Copies released from a hold shelf, by name: the branch whose hold shelf each sits on."""
     served: dict[uuid.UUID, Hold] = field(default_factory=dict)
     none_of: set[ItemTypes] = field(default_factory=set)
     """The item types the catalog has no copy of for now."""
@@ -144,6 +149,9 @@ class _QueueServer:
                 hold.id,
                 copy.name,
                 in_transit=copy.in_transit,
+                at_desk=sent_from_a_desk(copy),  # a repeat's answer: a return may have sent it already
+                copy_branch=copy.branch,
+                hold_shelf_branch=self.hold_shelves.get(copy.name, ""),
                 uow=self.uow,
                 clock=self.clock,
                 catalog=self.catalog,
@@ -201,6 +209,8 @@ async def shelved(
     *,
     in_transit: bool = False,
     at_desk: str | None = None,
+    copy_branch: str = "",
+    hold_shelf_branch: str = "",
     uow: LoansUnitOfWork,
     clock: Clock,
     catalog: Catalog,
@@ -210,9 +220,10 @@ async def shelved(
     until the end of a library day in `zone`, or IN_TRANSIT; or an ended hold's copy to take off the shelf), and
     take off at once a copy the hold does not need. `at_desk`: checked in at a desk of that branch (a copy in
     transit is then sent, not to pull; a hold with no pickup branch waits there), None: set aside on the open
-    shelf."""
+    shelf of `copy_branch` (or the hold shelf of `hold_shelf_branch`, a READY hold's copy passed on)."""
+    where = _Where(at_desk, hold_shelf_branch, copy_branch)
     hold, extra = await retry_conflicts(
-        lambda: _record_shelf_copy(hold_id, copy, in_transit, at_desk, uow=uow, clock=clock, zone=zone)
+        lambda: _record_shelf_copy(hold_id, copy, in_transit, where, uow=uow, clock=clock, zone=zone)
     )
     if extra:
         await release_extra(hold, extra, catalog=catalog)
@@ -242,11 +253,32 @@ async def _release_again(
     await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
 
 
+def sent_from_a_desk(copy: CopyInfo) -> str | None:
+    """For `shelved`: a copy the catalog checked in and sent on for its hold was set aside at a desk (which one
+    is not known: ""), not on the open shelf (None): a hold recording it late (a return whose last step did not
+    run, repaired) reads as on its way, not to pull."""
+    return "" if copy.in_transit and copy.sent else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """Where a copy set aside for a hold is: checked in at a desk (`at_desk`, sent on when in transit), or to
+    pull from a hold shelf (`hold_shelf`, a READY hold's copy passed on) or the open shelf of `copy_branch`."""
+
+    at_desk: str | None
+    hold_shelf: str
+    copy_branch: str
+
+    @property
+    def leaves_from(self) -> str:
+        return (self.at_desk if self.at_desk is not None else self.hold_shelf or self.copy_branch).strip()
+
+
 async def _record_shelf_copy(
     hold_id: uuid.UUID,
     copy: str,
     in_transit: bool,
-    at_desk: str | None,
+    where: _Where,
     *,
     uow: LoansUnitOfWork,
     clock: Clock,
@@ -256,10 +288,17 @@ async def _record_shelf_copy(
         hold = await uow.holds.get(hold_id)
         if hold.copy == copy:
             return hold, ""  # known already (a twin, or the reconciler, got there first)
-        sent, branch = at_desk is not None, at_desk or ""
         closed = await uow.closed_days.in_force()
         if not hold.take_shelf_copy(
-            copy, in_transit=in_transit, now=clock.now(), zone=zone, at_branch=branch, sent=sent, closed=closed
+            copy,
+            in_transit=in_transit,
+            now=clock.now(),
+            zone=zone,
+            at_branch=where.at_desk or "",
+            sent=where.at_desk is not None,
+            from_branch=where.leaves_from,
+            hold_shelf_branch="" if where.at_desk is not None else where.hold_shelf,
+            closed=closed,
         ):
             return hold, copy
         await uow.holds.save(hold)
@@ -281,15 +320,19 @@ async def release_and_pass_on(
     catalog cannot be reached now (the hold keeps `shelf_released` false and the reconciler retries)."""
     async with uow:
         hold = await uow.holds.get(hold_id)
+    hold_shelves: dict[str, str] = {}
     if hold.copy_left_on_shelf:
         try:
-            await catalog.release(copy=hold.copy, hold=hold.name)
+            released = await catalog.release(copy=hold.copy, hold=hold.name)
         except DependencyUnavailable:
             return False
         except (FailedPrecondition, NotFound):
             pass  # not on the shelf for this hold any more
+        else:  # a copy taken off a hold shelf is pulled from there by the next hold, not from the open shelf
+            if released.status == "AVAILABLE" and hold.hold_shelf_of_copy:
+                hold_shelves[released.name] = hold.hold_shelf_of_copy
         await retry_conflicts(lambda: _mark_released(hold_id, uow=uow, clock=clock))
-    await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=hold_shelves)
     return True
 
 

@@ -40,7 +40,7 @@ _QUEUE_AFTER = _QUEUE.where(
 """The rest of the queue behind a hold (a hold's `seq` never changes, whatever its status becomes)."""
 _FIELDS = (
     "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
-    "shelf_released", "to_pull", "created_at", "updated_at",
+    "shelf_released", "to_pull", "hold_shelf_branch", "created_at", "updated_at",
 )  # fmt: skip
 
 

@@ -91,6 +91,7 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         branch=copy.branch,
         book_title=copy.book_title,
         changed_at=copy.update_time.ToDatetime(tzinfo=UTC) if copy.HasField("update_time") else None,
+        sent=copy.sent_for_hold,
     )
 
 
@@ -194,3 +195,8 @@ class GrpcCatalog:
     async def shelve(self, *, copy: str, hold: str) -> CopyInfo:
         request = catalog_pb2.ShelveHeldCopyRequest(name=copy, hold=hold)
         return copy_info(await _call("catalog", copy, self._stub.ShelveHeldCopy(request, timeout=self._timeout)))
+
+    async def report_missing(self, *, copy: str, hold: str) -> CopyInfo:
+        request = catalog_pb2.ReportHeldCopyMissingRequest(name=copy, hold=hold)
+        call = self._stub.ReportHeldCopyMissing(request, timeout=self._timeout)
+        return copy_info(await _call("catalog", copy, call))

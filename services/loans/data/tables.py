@@ -86,6 +86,9 @@ loans = sa.Table(
     sa.Column("lost_fee", MONEY),
     sa.Column("lost_reason", sa.Text, nullable=False, server_default=""),
     sa.Column("lost_fine", sa.Text, nullable=False, server_default=""),
+    # Where its return put the copy: the hold it was trapped for, and the branch it was sent to (0015).
+    sa.Column("trapped_hold", sa.Text, nullable=False, server_default=""),
+    sa.Column("transit_branch", sa.Text, nullable=False, server_default=""),
     *_timestamps(),
 )
 UNUSED_LOAN_COLUMNS = frozenset({"overdue_notified_days", "due_soon_notified"})
@@ -162,6 +165,7 @@ holds = sa.Table(
     sa.Column("cancel_reason", sa.Text, nullable=False, server_default=""),
     sa.Column("shelf_released", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("to_pull", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("hold_shelf_branch", sa.Text, nullable=False, server_default=""),  # 0016
     *_timestamps(),
 )
 # One active (WAITING, IN_TRANSIT or READY) hold per patron and book; a queue in order; a patron's holds in order.

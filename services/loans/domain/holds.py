@@ -16,12 +16,24 @@ from datetime import datetime, tzinfo
 from enum import StrEnum
 
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, end_of_open_day_after
+from services.loans.domain.hold_events import (
+    HoldCancelled,
+    HoldCopyMissing,
+    HoldCopyReceived,
+    HoldExpired,
+    HoldFulfilled,
+    HoldInTransit,
+    HoldPlaced,
+    HoldReady,
+)
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
 from services.support.runtime.versioning import Versioned
 
 HOLD = NamePattern("holds/{hold}")
+COPY = NamePattern("books/{book}/copies/{copy}")
+"""The catalog's copy names, as a request spells the copy a hold has."""
 
 
 class HoldStatus(StrEnum):
@@ -54,37 +66,6 @@ def sent_elsewhere(pickup_branch: str, *, desk: str) -> bool:
     return bool(pickup_branch.strip()) and bool(desk.strip()) and not same_branch(pickup_branch, desk)
 
 
-@dataclass(frozen=True, kw_only=True)
-class HoldPlaced(DomainEvent):
-    hold: Hold
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldReady(DomainEvent):
-    hold: Hold
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldFulfilled(DomainEvent):
-    hold: Hold
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldCancelled(DomainEvent):
-    hold: Hold
-    previous_status: HoldStatus = HoldStatus.WAITING
-    """What it was before: a READY or IN_TRANSIT hold's reader may have been told a copy is set aside for them."""
-    by_patron: bool = False
-    """The patron cancelled it themselves (they need no word of it), not staff or the system."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class HoldExpired(DomainEvent):
-    hold: Hold
-    next_reader_waiting: bool = False
-    """Another patron waited for the book: the copy goes to the queue, not back on the shelf."""
-
-
 @dataclass(slots=True)
 class Hold(Versioned):
     id: uuid.UUID
@@ -104,6 +85,9 @@ class Hold(Versioned):
     to_pull: bool = False
     """IN_TRANSIT with its copy still on the open shelf of the copy's branch, for staff there to pull; False once
     sent (trapped by a return at another branch, or pulled and sent on): on its way to the pickup branch."""
+    hold_shelf_branch: str = ""
+    """With `to_pull`: the branch whose hold shelf the copy sits on (a READY hold's copy passed on to this one when
+    that hold ended): staff take it off there; "" on the open shelf of the copy's branch."""
     queue_position: int = 0
     """1 = next in line; computed by the repository for WAITING holds."""
     version: int = 1
@@ -138,19 +122,29 @@ class Hold(Versioned):
         """Active with a copy: IN_TRANSIT to the hold shelf, or READY on it."""
         return self.status in SET_ASIDE
 
-    def send(self, copy: str, *, now: datetime, sent: bool = False) -> None:
+    def send(
+        self, copy: str, *, now: datetime, sent: bool = False, from_branch: str = "", hold_shelf_branch: str = ""
+    ) -> None:
         """A copy was set aside for this hold, not yet on the hold shelf of its pickup branch (to be pulled from
         the open shelf, or sent from another branch): IN_TRANSIT. The pickup window starts when it is received
         there (`make_ready`); the patron is told then, not before anyone has the copy in hand. `sent`: already on
-        its way (trapped by a return at another branch), else still to pull from the open shelf."""
+        its way (trapped by a return at another branch), else still to pull: from the hold shelf of
+        `hold_shelf_branch` when set (left there by a READY hold that ended), else from the open shelf.
+        `from_branch`: where it leaves from, for the audit trail (HoldInTransit)."""
         if self.status != HoldStatus.WAITING:
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.IN_TRANSIT
         self.copy = copy
         self.to_pull = not sent
+        self.hold_shelf_branch = "" if sent else hold_shelf_branch.strip()
         self.shelf_released = False
         self.queue_position = 0
         self._touch(now)
+        self._in_transit(now, from_branch)
+
+    def _in_transit(self, now: datetime, from_branch: str) -> None:
+        to_branch = self.pickup_branch.strip()
+        self.events.append(HoldInTransit(occurred_at=now, hold=self, from_branch=from_branch, to_branch=to_branch))
 
     def make_ready(
         self,
@@ -173,7 +167,7 @@ class Hold(Versioned):
             raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not waiting", reason="HOLD_NOT_WAITING")
         self.status = HoldStatus.READY
         self.copy = copy
-        self.to_pull = False
+        self.to_pull, self.hold_shelf_branch = False, ""
         if not self.pickup_branch.strip():
             self.pickup_branch = at_branch.strip()
         self.ready_at = now
@@ -182,6 +176,14 @@ class Hold(Versioned):
         self.queue_position = 0
         self._touch(now)
         self.events.append(HoldReady(occurred_at=now, hold=self))
+
+    def receive(
+        self, copy: str, *, now: datetime, zone: tzinfo, at_branch: str = "", closed: ClosedDays = NO_CLOSED_DAYS
+    ) -> None:
+        """Its copy in transit was received at the pickup desk of `at_branch`: READY (`make_ready`), the receipt
+        recorded for the audit trail (HoldCopyReceived)."""
+        self.make_ready(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
+        self.events.append(HoldCopyReceived(occurred_at=now, hold=self, branch=at_branch.strip()))
 
     def fulfil(self, loan: str, *, copy: str, now: datetime) -> None:
         """The patron borrowed the book: the held copy left the shelf on the loan, or (staff lent them
@@ -206,15 +208,18 @@ class Hold(Versioned):
         zone: tzinfo,
         at_branch: str = "",
         sent: bool = False,
+        from_branch: str = "",
+        hold_shelf_branch: str = "",
         closed: ClosedDays = NO_CLOSED_DAYS,
     ) -> bool:
         """The catalog set `copy` aside for this hold, on the hold shelf (or, `in_transit`, on its way there): a
         WAITING hold becomes READY (IN_TRANSIT) with it; an ended hold without a copy keeps it, to release it.
         False when the hold has another copy already (or is set aside): then `copy` is one too many, to take
-        off the shelf at once. `at_branch`: the desk's branch, where a hold with no pickup branch waits."""
+        off the shelf at once. `at_branch`: the desk's branch, where a hold with no pickup branch waits;
+        `from_branch`, `hold_shelf_branch`: where a copy in transit leaves from (`send`)."""
         if self.status == HoldStatus.WAITING:
             if in_transit:
-                self.send(copy, now=now, sent=sent)
+                self.send(copy, now=now, sent=sent, from_branch=from_branch, hold_shelf_branch=hold_shelf_branch)
             else:
                 self.make_ready(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
             return True
@@ -234,17 +239,33 @@ class Hold(Versioned):
         self.copy = ""
         self.to_pull = False
         self.shelf_released = True
+        self.hold_shelf_branch = ""
         self._touch(now)
         return True
 
-    def pulled_and_sent(self, now: datetime) -> bool:
-        """Its copy, pulled at another branch than the pickup one, was sent on: no longer to pull. Whether it
-        changed."""
+    def pulled_and_sent(self, now: datetime, *, at_branch: str = "") -> bool:
+        """Its copy, pulled at another branch than the pickup one (`at_branch`), was sent on: no longer to pull.
+        Whether it changed."""
         if self.status != HoldStatus.IN_TRANSIT or not self.to_pull:
             return False
-        self.to_pull = False
+        self.to_pull, self.hold_shelf_branch = False, ""
         self._touch(now)
+        self._in_transit(now, at_branch.strip())
         return True
+
+    def copy_missing(self, *, now: datetime, reported_by: str) -> None:
+        """Staff could not find the copy set aside for this IN_TRANSIT hold (not on its shelf when pulled, or never
+        arrived): back to WAITING, at its place in the queue (its creation), with no copy, for the next copy to
+        serve (Evergreen's "mark item missing" on the pull list)."""
+        if self.status != HoldStatus.IN_TRANSIT:
+            raise FailedPrecondition(
+                f"{self.name} is {self.status.lower()}, not in transit", reason="HOLD_NOT_IN_TRANSIT"
+            )
+        missing = self.copy
+        self.status, self.copy, self.to_pull, self.shelf_released = HoldStatus.WAITING, "", False, True
+        self.hold_shelf_branch = ""
+        self._touch(now)
+        self.events.append(HoldCopyMissing(occurred_at=now, hold=self, copy=missing, reported_by=reported_by))
 
     def cancel(self, reason: str, *, now: datetime, by_patron: bool = False) -> None:
         """-> CANCELLED (`by_patron`: by its own patron, not staff or the system; the event says which)."""
@@ -270,6 +291,12 @@ class Hold(Versioned):
         self._touch(now)
         self.events.append(HoldExpired(occurred_at=now, hold=self, next_reader_waiting=next_reader_waiting))
         return True
+
+    @property
+    def hold_shelf_of_copy(self) -> str:
+        """The branch whose hold shelf its copy was put on (READY; "" not known), or "" if it never was (in
+        transit): where the copy of this hold, ended, is taken off to pass it on."""
+        return self.pickup_branch.strip() if self.ready_at is not None else ""
 
     @property
     def copy_left_on_shelf(self) -> bool:

@@ -124,9 +124,10 @@ class Loan(Versioned):
     """Why it was declared lost (with `lost_fee`)."""
     lost_fine: str = ""
     """The LOST_ITEM fine ("fines/{id}") assessed when declared LOST; "" when it charged nothing."""
-    trapped_hold: str = field(default="", compare=False)
-    """In the answer of its return only (not stored): the hold its copy was trapped for, "" when none."""
-    transit_branch: str = field(default="", compare=False)
+    trapped_hold: str = ""
+    """Set by its return: the hold its copy was trapped for, "" when none (kept, so that a retry of the return
+    is answered as the first was)."""
+    transit_branch: str = ""
     """With `trapped_hold`: the pickup branch the copy is sent to (IN_TRANSIT); "" when it went on the desk's
     hold shelf."""
     version: int = 1

@@ -255,3 +255,41 @@ async def test_the_desk_warns_a_librarian_with_no_home_branch_in_return_and_rece
     await expect(warning).to_contain_text("goes on this desk's hold shelf")
     await page.get_by_role("button", name="Receive for a hold").click()
     await expect(warning).to_contain_text("ask an administrator to set your home branch")
+
+
+async def test_a_copy_not_found_is_reported_missing_and_a_ready_hold_s_copy_is_pulled_from_its_hold_shelf(
+    page: Page, rest: httpx.AsyncClient, desks: dict[str, DeskStaff], unique_email
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    desk, east = desks[MAIN], desks[EAST]
+    first = await register(rest, unique_email(), f"Marina Tsvetaeva {tag}")
+    second = await register(rest, unique_email(), f"Boris Pasternak {tag}")
+    title = f"Mileposts {tag}"
+    book, barcode = await _book(rest, desk, title, branch=MAIN, call_number=f"891.71 TSV {tag}")
+    hold = await _hold(rest, first, book, MAIN)
+    shelved_book, shelved = await _book(rest, desk, f"Zhivago {tag}", branch=MAIN, shelf_location="Stack 9")
+    ready = await _hold(rest, first, shelved_book, EAST)
+    received = await rest.post("/v1/holds:receive", json={"barcode": shelved, "branch": EAST}, headers=east.headers)
+    assert received.status_code == 200 and received.json()["status"] == READY, received.text
+    passed_on = await _hold(rest, second, shelved_book, MAIN)
+    cancelled = await rest.post(f"/v1/{ready['name']}:cancel", json={}, headers=east.headers)
+    assert cancelled.status_code == 200, cancelled.text
+
+    await sign_in(page, desk.email, desk.password, next_hash="/pulllist")
+    await page.get_by_label("Branch", exact=True).select_option(label="All branches")
+    listed = page.get_by_test_id("pulllist")
+    # The cancelled READY hold's copy sits on east's hold shelf: pulled there, not from main's Stack 9.
+    from_shelf = listed.locator(f'tr[data-hold="{passed_on["name"]}"]')
+    await expect(from_shelf).to_contain_text("On the hold shelf at east")
+    await expect(from_shelf).not_to_contain_text("Stack 9")
+
+    row = listed.locator(f'tr[data-hold="{hold["name"]}"]')
+    page.once("dialog", lambda dialog: dialog.accept())
+    await row.get_by_role("button", name=f"Report the copy {barcode} missing").click()
+    await expect(page.get_by_role("status").filter(has_text="marked missing")).to_contain_text(
+        f"{barcode} is marked missing; no other copy of “{title}” is on the shelf"
+    )
+    await expect(row).to_have_count(0)
+    assert await _status(rest, desk, hold["name"]) == "HOLD_STATUS_WAITING"
+    copies = (await rest.get(f"/v1/{book}/copies", headers=desk.headers)).json()["copies"]
+    assert [copy["status"] for copy in copies] == ["COPY_STATUS_LOST"]

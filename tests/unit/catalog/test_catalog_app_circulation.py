@@ -6,9 +6,17 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.catalog.api.convert import copy_to_proto
 from services.catalog.app import circulation
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged, ItemTypeFilter
+from services.catalog.domain.copies import (
+    Copy,
+    CopyDetails,
+    CopyStatus,
+    CopyStatusChanged,
+    ItemTypeFilter,
+    NoCopyAvailable,
+)
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from tests.unit.catalog.fakes import FakeCatalog
@@ -202,6 +210,32 @@ async def test_a_check_in_for_a_hold_of_another_branch_sends_the_copy_in_transit
     command = circulation.CheckInCopy(book.id, copy.id, LOAN, hold=HOLD, in_transit=True)
     back = await circulation.check_in_copy(command, uow=catalog(), clock=CLOCK)
     assert (back.status, back.current_hold, back.current_loan) == (CopyStatus.IN_TRANSIT, HOLD, "")
+    assert back.sent_for_hold and copy_to_proto(back).sent_for_hold  # sent by the desk, not to pull
     release = circulation.ReleaseCopy(book.id, copy.id, HOLD)
     released = await circulation.release_copy(release, uow=catalog(), clock=CLOCK)
-    assert (released.status, released.current_hold) == (CopyStatus.AVAILABLE, "")
+    assert (released.status, released.current_hold, released.sent_for_hold) == (CopyStatus.AVAILABLE, "", False)
+    reserved = await circulation.reserve_copy(circulation.ReserveCopy(book.id, HOLD), uow=catalog(), clock=CLOCK)
+    assert (reserved.status, reserved.sent_for_hold) == (CopyStatus.IN_TRANSIT, False)  # on the open shelf
+
+
+async def test_a_copy_set_aside_for_a_hold_and_not_found_is_lost_missing_on_the_shelf_once(
+    catalog: FakeCatalog,
+) -> None:
+    book, _ = _book(catalog, "MAIN")
+    held = await circulation.reserve_copy(circulation.ReserveCopy(book.id, HOLD), uow=catalog(), clock=CLOCK)
+    with pytest.raises(FailedPrecondition) as refused:
+        other = circulation.ReportHeldCopyMissing(book.id, held.id, "holds/h-2")
+        await circulation.report_held_copy_missing(other, uow=catalog(), clock=CLOCK)
+    assert refused.value.reason == "COPY_NOT_HELD"
+    command = circulation.ReportHeldCopyMissing(book.id, held.id, HOLD)
+    missing = await circulation.report_held_copy_missing(command, uow=catalog(), clock=CLOCK)
+    again = await circulation.report_held_copy_missing(command, uow=catalog(), clock=CLOCK)
+    assert (missing.status, again.status, again.current_hold) == (CopyStatus.LOST, CopyStatus.LOST, "")
+    assert catalog.units[-1].locks == [HOLD]
+    *_, lost = catalog.events(CopyStatusChanged)  # set aside, then lost; the repeat is silent
+    assert len(catalog.events(CopyStatusChanged)) == 2
+    assert (lost.previous, lost.status, lost.hold, lost.note) == (
+        CopyStatus.IN_TRANSIT, CopyStatus.LOST, HOLD, "missing on the shelf"
+    )  # fmt: skip
+    with pytest.raises(NoCopyAvailable):  # not counted as available: no other hold gets it
+        await circulation.reserve_copy(circulation.ReserveCopy(book.id, "holds/h-3"), uow=catalog(), clock=CLOCK)

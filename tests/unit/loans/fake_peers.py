@@ -66,8 +66,9 @@ class FakeCatalog:
         if self.down:
             raise DependencyUnavailable("catalog is down", reason="CATALOG_UNAVAILABLE")
 
-    def _set(self, copy: CopyInfo, **changes: str) -> CopyInfo:
-        self.copies[copy.name] = replace(copy, **changes)
+    def _set(self, copy: CopyInfo, **changes: str | bool) -> CopyInfo:
+        changes.setdefault("sent", False)  # every move but a check-in sent on for a hold clears it
+        self.copies[copy.name] = replace(copy, **changes)  # type: ignore[arg-type]
         return self.copies[copy.name]
 
     async def book_title(self, book: str) -> str:
@@ -152,7 +153,7 @@ class FakeCatalog:
             return self._set(current, status="LOST")  # keeps the loan that lost it, as the catalog does
         if hold:
             held = "IN_TRANSIT" if in_transit else "ON_HOLD_SHELF"
-            return self._set(current, status=held, current_loan="", current_hold=hold)
+            return self._set(current, status=held, current_loan="", current_hold=hold, sent=in_transit)
         return self._set(current, status="AVAILABLE", current_loan="")
 
     async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
@@ -184,3 +185,12 @@ class FakeCatalog:
         if current.current_hold != hold or current.status not in ("IN_TRANSIT", "ON_HOLD_SHELF"):
             raise FailedPrecondition(f"{copy} is not set aside for {hold}", reason="COPY_NOT_HELD")
         return self._set(current, status="ON_HOLD_SHELF")
+
+    async def report_missing(self, *, copy: str, hold: str) -> CopyInfo:
+        self._gate()
+        current = await self.get_copy(copy)
+        if current.status == "LOST":
+            return current  # a repeat
+        if current.current_hold != hold or current.status not in ("IN_TRANSIT", "ON_HOLD_SHELF"):
+            raise FailedPrecondition(f"{copy} is not set aside for {hold}", reason="COPY_NOT_HELD")
+        return self._set(current, status="LOST", current_hold="")

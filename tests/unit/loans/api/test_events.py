@@ -48,8 +48,15 @@ def every_event() -> list[DomainEvent]:
     other.fulfil("loans/x", copy="books/b/copies/c", now=NOW)
     cancelled = Hold.place(patron="users/r", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
     cancelled.cancel("no", now=NOW)
+    missing = Hold.place(patron="users/m", book="books/b", pickup_branch="", pickup_days=3, now=NOW)
+    missing.send("books/b/copies/c", now=NOW)
+    missing.copy_missing(now=NOW, reported_by="users/s")
+    received = Hold.place(patron="users/t", book="books/b", pickup_branch="EAST", pickup_days=3, now=NOW)
+    received.send("books/b/copies/d", now=NOW, from_branch="MAIN")
+    received.receive("books/b/copies/d", now=NOW, zone=UTC, at_branch="EAST")
     lost = returned_unrecorded(replace(copy, current_loan=loan.name), returned_by="users/s", now=later)
-    return [*rule.events, *loan.events, *fine.events, *hold.events, *other.events, *cancelled.events, *lost.events]
+    holds = [*hold.events, *other.events, *cancelled.events, *missing.events, *received.events]
+    return [*rule.events, *loan.events, *fine.events, *holds, *lost.events]
 
 
 def test_every_kind_of_event_the_issue_names_is_published() -> None:
@@ -57,7 +64,8 @@ def test_every_kind_of_event_the_issue_names_is_published() -> None:
     assert subjects == {
         "circulation_rule_changed", "loan_issued", "loan_due_soon", "loan_renewed", "loan_overdue",
         "loan_returned", "fine_assessed", "fine_paid", "fine_waived", "hold_placed", "hold_ready",
-        "hold_expired", "hold_fulfilled", "hold_cancelled", "unrecorded_loan_returned",
+        "hold_expired", "hold_fulfilled", "hold_cancelled", "hold_copy_missing", "hold_in_transit",
+        "hold_copy_received", "unrecorded_loan_returned",
     }  # fmt: skip
 
 
@@ -73,6 +81,14 @@ def test_a_returned_loan_event_carries_its_fine() -> None:
     returned = next(e for e in every_event() if type(e).__name__ == "LoanReturned")
     payload = events_pb2.LoanReturned.FromString(events.encoder(UTC)(returned).payload)
     assert payload.fine.amount == "3.00" and payload.overdue_days == 3 and payload.loan.status == 2
+
+
+def test_a_hold_in_transit_says_from_which_branch_to_which_and_a_receipt_at_which_desk() -> None:
+    sent, received = [e for e in every_event() if type(e).__name__ in ("HoldInTransit", "HoldCopyReceived")][-2:]
+    transit = events_pb2.HoldInTransit.FromString(events.encoder(UTC)(sent).payload)
+    assert (transit.from_branch, transit.to_branch, transit.hold.patron) == ("MAIN", "EAST", "users/t")
+    receipt = events_pb2.HoldCopyReceived.FromString(events.encoder(UTC)(received).payload)
+    assert (receipt.branch, receipt.hold.copy, receipt.hold.name) == ("EAST", "books/b/copies/d", transit.hold.name)
 
 
 def test_an_unknown_event_has_no_wire_format() -> None:

@@ -37,11 +37,12 @@ async def test_a_hold_on_a_free_copy_is_in_transit_at_once_and_ready_when_receiv
     assert hold.patron == "users/p1" and hold.status == HoldStatus.IN_TRANSIT and hold.copy == copy
     assert hold.pickup_branch == "MAIN" and hold.expire_at is None  # the patron's home branch
     assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("IN_TRANSIT", hold.name)
-    assert db.event_types() == ["HoldPlaced"]  # no "ready" notice before anyone has the copy in hand
+    # no "ready" notice before anyone has the copy in hand; the audit trail has it set aside
+    assert db.event_types() == ["HoldPlaced", "HoldInTransit"]
     received = await desk.receive(copy)
     assert received.status == HoldStatus.READY and received.expire_at is not None
     assert desk.catalog.status(copy) == "ON_HOLD_SHELF"
-    assert db.event_types() == ["HoldPlaced", "HoldReady"]
+    assert db.event_types() == ["HoldPlaced", "HoldInTransit", "HoldReady", "HoldCopyReceived"]
 
 
 async def test_holds_queue_in_order_and_a_retry_is_answered(db: FakeLoansDatabase, desk: Desk) -> None:

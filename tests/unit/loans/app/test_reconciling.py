@@ -15,7 +15,8 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.reconciling import QUEUES_PER_PAGE, ReconcileCirculation, reconcile_circulation
 from services.loans.app.returning import ReturnLoan
 from services.loans.app.shelf import QUEUE_PAGE
-from services.loans.domain.holds import BOOK_REMOVED, HoldExpired, HoldStatus
+from services.loans.domain.hold_events import HoldExpired
+from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
 from services.loans.domain.loans import LoanStatus
 from services.support.runtime.errors import DependencyUnavailable, PermissionDenied
 

@@ -304,6 +304,15 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteItemType', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
+    def report_held_copy_missing(self, request: catalog_v1.ReportHeldCopyMissingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
+        """
+        Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+        not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
 
 class EventsServiceStub:
     """
@@ -662,6 +671,19 @@ class LoansServiceStub:
         shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
+
+    def report_hold_copy_missing(self, request: loans_v1.ReportHoldCopyMissingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
+        """
+        The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
+        or never arrived from another branch): the catalog marks it LOST ("missing on the shelf": no longer set
+        aside nor counted as available), the hold is WAITING again at its place in the queue, and another copy on
+        the open shelf is set aside for it at once if there is one (IN_TRANSIT again, to pull: the choice PlaceHold
+        makes); else it waits for the next copy returned. The answer is the hold as it is then.
+        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy on its
+        way, or not `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
     def reconcile_circulation(self, request: loans_v1.ReconcileCirculationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ReconcileCirculationResponse:
         """
@@ -1142,6 +1164,15 @@ class CatalogServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteItemType', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
 
+    async def report_held_copy_missing(self, request: catalog_v1.ReportHeldCopyMissingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
+        """
+        Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+        not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
 
 class EventsServiceAsyncStub:
     """
@@ -1500,6 +1531,19 @@ class LoansServiceAsyncStub:
         shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
+
+    async def report_hold_copy_missing(self, request: loans_v1.ReportHoldCopyMissingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
+        """
+        The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
+        or never arrived from another branch): the catalog marks it LOST ("missing on the shelf": no longer set
+        aside nor counted as available), the hold is WAITING again at its place in the queue, and another copy on
+        the open shelf is set aside for it at once if there is one (IN_TRANSIT again, to pull: the choice PlaceHold
+        makes); else it waits for the next copy returned. The answer is the hold as it is then.
+        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy on its
+        way, or not `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
     async def reconcile_circulation(self, request: loans_v1.ReconcileCirculationRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ReconcileCirculationResponse:
         """

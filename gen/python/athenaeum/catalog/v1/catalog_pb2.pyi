@@ -717,6 +717,7 @@ class Copy(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     BOOK_TITLE_FIELD_NUMBER: _builtins.int
+    SENT_FOR_HOLD_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}". Assigned by the server."""
     barcode: _builtins.str
@@ -752,6 +753,10 @@ class Copy(_message.Message):
     """The title of the copy's book, as the catalog has it now. Set in the answers of LookupCopy and
     CheckOutCopy (what a loan records, so the lending desk needs no GetBook); may be empty elsewhere.
     """
+    sent_for_hold: _builtins.bool
+    """IN_TRANSIT for `current_hold` because a desk checked it in and sent it to the hold's pickup branch (a return
+    at another branch), rather than set aside on the open shelf to be pulled. False in any other state.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the copy was added."""
@@ -776,10 +781,11 @@ class Copy(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
         book_title: _builtins.str = ...,
+        sent_for_hold: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "name", b"name", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "name", b"name", "sent_for_hold", b"sent_for_hold", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1207,6 +1213,41 @@ class ReleaseCopyRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReleaseCopyRequest: _TypeAlias = ReleaseCopyRequest  # noqa: Y015
+
+@_typing.final
+class ReportHeldCopyMissingRequest(_message.Message):
+    """Mesh-internal: a copy set aside for a hold that staff could not find."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"books/{book}/copies/{copy}"."""
+    hold: _builtins.str
+    """"holds/{hold}" it is set aside for."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        hold: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportHeldCopyMissingRequest: _TypeAlias = ReportHeldCopyMissingRequest  # noqa: Y015
 
 @_typing.final
 class ShelveHeldCopyRequest(_message.Message):

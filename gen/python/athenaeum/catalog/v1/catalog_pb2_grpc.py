@@ -154,6 +154,11 @@ class CatalogServiceStub:
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.ReportHeldCopyMissing = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -376,6 +381,16 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportHeldCopyMissing(self, request, context):
+        """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+        not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CatalogServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -493,6 +508,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.DeleteItemType,
                     request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ReportHeldCopyMissing': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportHeldCopyMissing,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1120,6 +1140,33 @@ class CatalogService:
             '/athenaeum.catalog.v1.CatalogService/DeleteItemType',
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportHeldCopyMissing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
             options,
             channel_credentials,
             insecure,

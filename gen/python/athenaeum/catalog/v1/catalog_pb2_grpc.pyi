@@ -159,6 +159,12 @@ class CatalogServiceStub:
     FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
     PERMISSION_DENIED (not an admin).
     """
+    ReportHeldCopyMissing: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReportHeldCopyMissingRequest, _catalog_pb2.Copy]
+    """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+    not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+    cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
+    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    """
 
 @_typing.type_check_only
 class CatalogServiceAsyncStub(CatalogServiceStub):
@@ -289,6 +295,12 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
     FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
     PERMISSION_DENIED (not an admin).
+    """
+    ReportHeldCopyMissing: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReportHeldCopyMissingRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
+    """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+    not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+    cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
+    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
     """
 
 class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -555,6 +567,18 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).
+        """
+
+    @_abc_1.abstractmethod
+    def ReportHeldCopyMissing(
+        self,
+        request: _catalog_pb2.ReportHeldCopyMissingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
+        """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
+        not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
+        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
+        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
         """
 
 def add_CatalogServiceServicer_to_server(servicer: CatalogServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -322,6 +322,7 @@ class CopyStatusChanged(_message.Message):
     LOAN_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     AVAILABLE_COPIES_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     name: _builtins.str
@@ -340,6 +341,10 @@ class CopyStatusChanged(_message.Message):
     """"holds/{hold}" when the change involved the hold shelf."""
     available_copies: _builtins.int
     """The book's AVAILABLE copies after the change (holds are filled when this goes above zero)."""
+    note: _builtins.str
+    """Why, when the change says more than its statuses: "missing on the shelf" for a copy set aside for a hold
+    that staff could not find (LOST, see the loans service's ReportHoldCopyMissing).
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -357,10 +362,11 @@ class CopyStatusChanged(_message.Message):
         loan: _builtins.str = ...,
         hold: _builtins.str = ...,
         available_copies: _builtins.int = ...,
+        note: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_copies", b"available_copies", "barcode", b"barcode", "book", b"book", "event_id", b"event_id", "hold", b"hold", "loan", b"loan", "name", b"name", "occur_time", b"occur_time", "previous_status", b"previous_status", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_copies", b"available_copies", "barcode", b"barcode", "book", b"book", "event_id", b"event_id", "hold", b"hold", "loan", b"loan", "name", b"name", "note", b"note", "occur_time", b"occur_time", "previous_status", b"previous_status", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

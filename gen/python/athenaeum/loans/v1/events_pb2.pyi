@@ -552,6 +552,54 @@ class HoldPlaced(_message.Message):
 Global___HoldPlaced: _TypeAlias = HoldPlaced  # noqa: Y015
 
 @_typing.final
+class HoldInTransit(_message.Message):
+    """A copy is set aside for the hold and on its way to the hold shelf of its pickup branch (IN_TRANSIT): to pull
+    from the open shelf of `from_branch` (a hold placed, a copy passed on, the reconciler serving a queue), or
+    sent from the desk of `from_branch` (a return there for a hold picked up elsewhere, or a pulled copy received
+    at a desk that is not the pickup branch's, which sends it on). No notice: the reader is told when READY.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    FROM_BRANCH_FIELD_NUMBER: _builtins.int
+    TO_BRANCH_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    from_branch: _builtins.str
+    """The branch code the copy leaves from: its own branch (to pull from the open shelf) or the sending desk's;
+    empty when not known (a copy of no branch, a desk that named none).
+    """
+    to_branch: _builtins.str
+    """The branch code it goes to: the hold's pickup branch; empty for a hold with none (any desk receives it)."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def hold(self) -> _resources_pb2.Hold:
+        """The hold, IN_TRANSIT with its `copy`; `to_pull` true while the copy is still on the open shelf."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        hold: _resources_pb2.Hold | None = ...,
+        from_branch: _builtins.str = ...,
+        to_branch: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "from_branch", b"from_branch", "hold", b"hold", "occur_time", b"occur_time", "to_branch", b"to_branch"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HoldInTransit: _TypeAlias = HoldInTransit  # noqa: Y015
+
+@_typing.final
 class HoldReady(_message.Message):
     """A copy is on the hold shelf for the patron (notify them to pick it up)."""
 
@@ -584,6 +632,92 @@ class HoldReady(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___HoldReady: _TypeAlias = HoldReady  # noqa: Y015
+
+@_typing.final
+class HoldCopyMissing(_message.Message):
+    """Staff could not find the copy set aside for an IN_TRANSIT hold (ReportHoldCopyMissing): the catalog has it
+    LOST and the hold is WAITING again (a copy set aside for it next is its HoldInTransit).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    COPY_FIELD_NUMBER: _builtins.int
+    REPORTED_BY_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    copy: _builtins.str
+    """"books/{book}/copies/{copy}" that was missing."""
+    reported_by: _builtins.str
+    """"users/{user}" of the staff member who reported it."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def hold(self) -> _resources_pb2.Hold:
+        """The hold, WAITING again."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        hold: _resources_pb2.Hold | None = ...,
+        copy: _builtins.str = ...,
+        reported_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time", "reported_by", b"reported_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HoldCopyMissing: _TypeAlias = HoldCopyMissing  # noqa: Y015
+
+@_typing.final
+class HoldCopyReceived(_message.Message):
+    """A copy in transit for the hold was received at its pickup desk (ReceiveHoldCopy) and put on the hold shelf
+    (the hold is READY: its HoldReady follows in the same commit).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    BRANCH_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    branch: _builtins.str
+    """The branch code of the desk that received it; empty when it named none (or the reconciler finished a
+    receipt the catalog had recorded).
+    """
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def hold(self) -> _resources_pb2.Hold:
+        """The hold, READY with the copy on the hold shelf."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        hold: _resources_pb2.Hold | None = ...,
+        branch: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["branch", b"branch", "event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HoldCopyReceived: _TypeAlias = HoldCopyReceived  # noqa: Y015
 
 @_typing.final
 class HoldFulfilled(_message.Message):

@@ -871,6 +871,43 @@ class ReceiveHoldCopyRequest(_message.Message):
 Global___ReceiveHoldCopyRequest: _TypeAlias = ReceiveHoldCopyRequest  # noqa: Y015
 
 @_typing.final
+class ReportHoldCopyMissingRequest(_message.Message):
+    """Report the copy set aside for a hold missing."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    COPY_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"holds/{hold}", IN_TRANSIT."""
+    copy: _builtins.str
+    """"books/{book}/copies/{copy}" the desk looked for (the hold's `copy` as listed); empty: the hold's copy,
+    whichever it is. A hold with another copy by now is FAILED_PRECONDITION.
+    """
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        copy: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReportHoldCopyMissingRequest: _TypeAlias = ReportHoldCopyMissingRequest  # noqa: Y015
+
+@_typing.final
 class ReconcileCirculationRequest(_message.Message):
     """Bring circulation up to date now (admin)."""
 

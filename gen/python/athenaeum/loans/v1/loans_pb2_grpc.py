@@ -161,6 +161,11 @@ class LoansServiceStub:
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReceiveHoldCopyRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
                 _registered_method=True)
+        self.ReportHoldCopyMissing = channel.unary_unary(
+                '/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing',
+                request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReportHoldCopyMissingRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
+                _registered_method=True)
         self.ReconcileCirculation = channel.unary_unary(
                 '/athenaeum.loans.v1.LoansService/ReconcileCirculation',
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReconcileCirculationRequest.SerializeToString,
@@ -439,6 +444,20 @@ class LoansServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReportHoldCopyMissing(self, request, context):
+        """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
+        or never arrived from another branch): the catalog marks it LOST ("missing on the shelf": no longer set
+        aside nor counted as available), the hold is WAITING again at its place in the queue, and another copy on
+        the open shelf is set aside for it at once if there is one (IN_TRANSIT again, to pull: the choice PlaceHold
+        makes); else it waits for the next copy returned. The answer is the hold as it is then.
+        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy on its
+        way, or not `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReconcileCirculation(self, request, context):
         """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
         fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
@@ -570,6 +589,11 @@ def add_LoansServiceServicer_to_server(servicer, server):
             'ReceiveHoldCopy': grpc.unary_unary_rpc_method_handler(
                     servicer.ReceiveHoldCopy,
                     request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReceiveHoldCopyRequest.FromString,
+                    response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.SerializeToString,
+            ),
+            'ReportHoldCopyMissing': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReportHoldCopyMissing,
+                    request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReportHoldCopyMissingRequest.FromString,
                     response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.SerializeToString,
             ),
             'ReconcileCirculation': grpc.unary_unary_rpc_method_handler(
@@ -1230,6 +1254,33 @@ class LoansService:
             target,
             '/athenaeum.loans.v1.LoansService/ReceiveHoldCopy',
             athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReceiveHoldCopyRequest.SerializeToString,
+            athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReportHoldCopyMissing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing',
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReportHoldCopyMissingRequest.SerializeToString,
             athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
             options,
             channel_credentials,

@@ -207,6 +207,16 @@ class LoansServiceStub:
     HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
     shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
     """
+    ReportHoldCopyMissing: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]
+    """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
+    or never arrived from another branch): the catalog marks it LOST ("missing on the shelf": no longer set
+    aside nor counted as available), the hold is WAITING again at its place in the queue, and another copy on
+    the open shelf is set aside for it at once if there is one (IN_TRANSIT again, to pull: the choice PlaceHold
+    makes); else it waits for the next copy returned. The answer is the hold as it is then.
+    Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy on its
+    way, or not `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED
+    (a reader), UNAVAILABLE (catalog unreachable).
+    """
     ReconcileCirculation: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
     fines, expires READY holds past their pickup time, and reports loans whose copy the catalog disagrees on.
@@ -390,6 +400,16 @@ class LoansServiceAsyncStub(LoansServiceStub):
     FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
     HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
     shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+    """
+    ReportHoldCopyMissing: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]  # type: ignore[assignment]
+    """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
+    or never arrived from another branch): the catalog marks it LOST ("missing on the shelf": no longer set
+    aside nor counted as available), the hold is WAITING again at its place in the queue, and another copy on
+    the open shelf is set aside for it at once if there is one (IN_TRANSIT again, to pull: the choice PlaceHold
+    makes); else it waits for the next copy returned. The answer is the hold as it is then.
+    Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy on its
+    way, or not `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED
+    (a reader), UNAVAILABLE (catalog unreachable).
     """
     ReconcileCirculation: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]  # type: ignore[assignment]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
@@ -715,6 +735,22 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
         shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        """
+
+    @_abc_1.abstractmethod
+    def ReportHoldCopyMissing(
+        self,
+        request: _loans_pb2.ReportHoldCopyMissingRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.Hold, _abc.Awaitable[_resources_pb2.Hold]]:
+        """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
+        or never arrived from another branch): the catalog marks it LOST ("missing on the shelf": no longer set
+        aside nor counted as available), the hold is WAITING again at its place in the queue, and another copy on
+        the open shelf is set aside for it at once if there is one (IN_TRANSIT again, to pull: the choice PlaceHold
+        makes); else it waits for the next copy returned. The answer is the hold as it is then.
+        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy on its
+        way, or not `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
         """
 
     @_abc_1.abstractmethod

@@ -231,8 +231,9 @@ class Loan(_message.Message):
     back overdue with a fine; empty otherwise (an ACTIVE loan's accruing fine: ListFines of the patron).
     """
     trapped_hold: _builtins.str
-    """"holds/{hold}": in the answer of ReturnLoan, the hold the returned copy was trapped for (set aside for
-    the head of the book's queue); empty when it went back on the open shelf. Empty elsewhere.
+    """"holds/{hold}": set by ReturnLoan, the hold the returned copy was trapped for (set aside for the head of
+    the book's queue); empty when it went back on the open shelf (and on loans returned before it was kept).
+    A retry of the return with its request_id is answered the same.
     """
     transit_branch: _builtins.str
     """With `trapped_hold`: the branch code to send the copy to (the hold's pickup branch, another than the
@@ -516,6 +517,7 @@ class Hold(_message.Message):
     CANCEL_REASON_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     TO_PULL_FIELD_NUMBER: _builtins.int
+    HOLD_SHELF_BRANCH_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"holds/{hold}". Assigned by the server."""
     patron: _builtins.str
@@ -545,6 +547,11 @@ class Hold(_message.Message):
     """IN_TRANSIT with its copy still on the open shelf of the copy's branch, for staff there to pull (the pull
     list); false once the copy is on its way to `pickup_branch` (trapped by a return at another branch, or
     received at a desk of another branch, which sends it on), and for any other status.
+    """
+    hold_shelf_branch: _builtins.str
+    """With `to_pull`: the branch code whose hold shelf the copy sits on (a READY hold's copy, passed on to this
+    hold when that one was cancelled or expired, or filled with another copy): take it off that hold shelf and
+    receive it for this hold. Empty: the copy is on the open shelf of its own branch.
     """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
@@ -582,10 +589,11 @@ class Hold(_message.Message):
         cancel_reason: _builtins.str = ...,
         etag: _builtins.str = ...,
         to_pull: _builtins.bool = ...,
+        hold_shelf_branch: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "ready_time", b"ready_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "cancel_reason", b"cancel_reason", "copy", b"copy", "create_time", b"create_time", "etag", b"etag", "expire_time", b"expire_time", "loan", b"loan", "name", b"name", "patron", b"patron", "pickup_branch", b"pickup_branch", "queue_position", b"queue_position", "ready_time", b"ready_time", "status", b"status", "to_pull", b"to_pull", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "cancel_reason", b"cancel_reason", "copy", b"copy", "create_time", b"create_time", "etag", b"etag", "expire_time", b"expire_time", "hold_shelf_branch", b"hold_shelf_branch", "loan", b"loan", "name", b"name", "patron", b"patron", "pickup_branch", b"pickup_branch", "queue_position", b"queue_position", "ready_time", b"ready_time", "status", b"status", "to_pull", b"to_pull", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

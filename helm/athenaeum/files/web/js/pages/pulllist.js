@@ -1,13 +1,16 @@
 // The pull list for staff: every copy set aside for a hold and not on the hold shelf yet (IN_TRANSIT holds), in
 // two lists for a branch: the copies to pull here (still on this branch's open shelves: `to_pull`, by the copy's
 // branch, sorted as a librarian walks the shelves: call number, shelf), and the copies on their way here (sent
-// by a return or a pull at another branch: by the hold's pickup branch). Shown first for the librarian's own
-// branch. A scan field receives each copy (receiving.js): onto the hold shelf here, or "send it to…".
+// by a return or a pull at another branch: by the hold's pickup branch); a copy passed on from a READY hold is
+// pulled from the hold shelf it sits on (`hold_shelf_branch`), not from the open shelf. Shown first for the
+// librarian's own branch. A scan field receives each copy (receiving.js): onto the hold shelf here, or "send it to…". A copy
+// that cannot be found is reported "Missing" (after a confirmation): the catalog has it LOST and the hold is
+// served another copy, which the list then shows.
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t } from "../i18n.js";
-import { ErrorNotice, Loading, useAsync, useTitle } from "../components.js";
+import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
 import { useBookTitles } from "./account.js";
 import { usePatrons } from "./holdshelf.js";
 import { PagedCount, usePaged } from "../paging.js";
@@ -34,14 +37,16 @@ export function PullListPage() {
   const titles = useBookTitles(holds.items);
   const rows = holds.items.map((hold) => ({ hold, copy: copies.data?.[hold.copy] || {} }));
   // Where each copy is to be dealt with: the branch whose shelves it is pulled from, or the one it is going to.
-  const placeOf = (row) => (row.hold.to_pull ? row.copy.branch : row.hold.pickup_branch);
+  // A copy passed on from a READY hold sits on that branch's hold shelf (`hold_shelf_branch`): pulled there.
+  const placeOf = (row) => (row.hold.to_pull ? row.hold.hold_shelf_branch || row.copy.branch : row.hold.pickup_branch);
   const codes = [deskBranch(), ...rows.map(placeOf)].filter(Boolean);
   const branches = [...new Map(codes.map((code) => [code.trim().toLowerCase(), code.trim()])).values()].sort(byShelf.compare);
   const here = (row) => branch === ALL || sameBranch(placeOf(row), branch);
   const toPull = rows.filter((row) => row.hold.to_pull && here(row)).sort(shelfOrder);
   const coming = rows.filter((row) => !row.hold.to_pull && here(row)).sort(shelfOrder);
   const shown = holds.loaded && copies.data;
-  const table = { patrons, titles };
+  const missing = useMissing(holds.reload);
+  const table = { patrons, titles, missing };
   return html`<h1 tabindex="-1">${t("pulllist.title")}</h1>
     <p class="muted">${t("pulllist.intro")}</p>
     <${ReceiveScanner} onReceived=${holds.reload} />
@@ -52,7 +57,8 @@ export function PullListPage() {
         ${branches.map((code) => html`<option value=${code}>${code}</option>`)}
       </select>
     </div>
-    <${ErrorNotice} error=${holds.error || copies.error} />
+    <${ErrorNotice} error=${holds.error || copies.error || missing.error} />
+    ${missing.message && html`<${Notice}>${missing.message}<//>`}
     ${(holds.loading || copies.loading) && !shown && html`<${Loading} />`}
     <h2>${t("pulllist.to_fetch")}</h2>
     ${shown && !toPull.length &&
@@ -66,26 +72,56 @@ export function PullListPage() {
 }
 
 /** One list of copies set aside: where each stands (branch, call number, shelf), for whom and where it goes. */
-function CopyTable({ rows, testid, patrons, titles }) {
+function CopyTable({ rows, testid, patrons, titles, missing }) {
   return html`<div class="table-wrap"><table class="stacks" data-testid=${testid}>
       <thead><tr><th scope="col">${t("holdshelf.book")}</th><th scope="col">${t("holdshelf.barcode")}</th>
         <th scope="col">${t("pulllist.call_number")}</th><th scope="col">${t("pulllist.shelf")}</th>
         <th scope="col">${t("pulllist.copy_branch")}</th><th scope="col">${t("holdshelf.patron")}</th>
-        <th scope="col">${t("pulllist.send_to")}</th></tr></thead>
+        <th scope="col">${t("pulllist.send_to")}</th><th scope="col">${t("pulllist.actions")}</th></tr></thead>
       <tbody>${rows.map(({ hold, copy }) => {
         const patron = patrons[hold.patron];
         return html`<tr key=${hold.name} data-hold=${hold.name}>
           <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
           <td data-label=${t("holdshelf.barcode")}>${copy.barcode || "—"}</td>
           <td data-label=${t("pulllist.call_number")}>${copy.call_number || "—"}</td>
-          <td data-label=${t("pulllist.shelf")}>${copy.shelf_location || "—"}</td>
-          <td data-label=${t("pulllist.copy_branch")}>${copy.branch || "—"}</td>
+          <td data-label=${t("pulllist.shelf")}>${hold.hold_shelf_branch
+            ? t("pulllist.on_hold_shelf", { branch: hold.hold_shelf_branch })
+            : copy.shelf_location || "—"}</td>
+          <td data-label=${t("pulllist.copy_branch")}>${hold.hold_shelf_branch || copy.branch || "—"}</td>
           <td data-label=${t("holdshelf.patron")}><a href=${`#/patrons/${idOf(hold.patron)}`}>${patron?.label || t("fines.open_patron")}</a>
             ${patron?.card && html` <span class="muted">${patron.card}</span>`}</td>
           <td data-label=${t("pulllist.send_to")}>${hold.pickup_branch || t("pulllist.any_branch")}</td>
+          <td><button type="button" class="button small quiet" aria-disabled=${missing.busy ? "true" : undefined}
+            onClick=${() => missing.report(hold, copy, titles[hold.book])}
+            aria-label=${t("pulllist.missing_named", { barcode: copy.barcode || "—" })}>${t("pulllist.missing")}</button></td>
         </tr>`;
       })}</tbody>
     </table></div>`;
+}
+
+/** "Missing": after the librarian confirms, the hold's copy is reported missing (LOST in the catalog) and the
+ * hold served another copy if one is on the shelf; the list is read again. */
+function useMissing(reload) {
+  const action = useAction();
+  const [message, setMessage] = useState(null);
+  const [error, setError] = useState(null);
+  const report = async (hold, copy, title) => {
+    const label = { barcode: copy.barcode || "—", title: title || t("patrons.held_book") };
+    if (action.busy || !window.confirm(t("pulllist.missing_confirm", label))) return;
+    setError(null);
+    setMessage(null);
+    try {
+      const answer = await action.run({ missing: hold.name, copy: hold.copy }, (request_id) =>
+        api(`/v1/${hold.name}:reportCopyMissing`, { method: "POST", body: { copy: hold.copy, request_id } }),
+      );
+      if (!answer) return;
+      setMessage(answer.status === IN_TRANSIT ? t("pulllist.missing_replaced", label) : t("pulllist.missing_waiting", label));
+      reload();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  return { busy: action.busy, report, message, error };
 }
 
 /** Branch codes are compared as the server compares them: trimmed, in any letter case. */

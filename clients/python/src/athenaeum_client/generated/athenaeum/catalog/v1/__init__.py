@@ -41,6 +41,7 @@ __all__ = (
     "ListItemTypesResponse",
     "LookupCopyRequest",
     "ReleaseCopyRequest",
+    "ReportHeldCopyMissingRequest",
     "ReserveCopyRequest",
     "SearchBooksRequest",
     "SearchBooksResponse",
@@ -630,6 +631,12 @@ class Copy(betterproto2.Message):
     CheckOutCopy (what a loan records, so the lending desk needs no GetBook); may be empty elsewhere.
     """
 
+    sent_for_hold: "bool" = betterproto2.field(14, betterproto2.TYPE_BOOL)
+    """
+    IN_TRANSIT for `current_hold` because a desk checked it in and sent it to the hold's pickup branch (a return
+    at another branch), rather than set aside on the open shelf to be pulled. False in any other state.
+    """
+
 
 default_message_pool.register_message("athenaeum.catalog.v1", "Copy", Copy)
 
@@ -768,6 +775,12 @@ class CopyStatusChanged(betterproto2.Message):
     available_copies: "int" = betterproto2.field(10, betterproto2.TYPE_INT32)
     """
     The book's AVAILABLE copies after the change (holds are filled when this goes above zero).
+    """
+
+    note: "str" = betterproto2.field(11, betterproto2.TYPE_STRING)
+    """
+    Why, when the change says more than its statuses: "missing on the shelf" for a copy set aside for a hold
+    that staff could not find (LOST, see the loans service's ReportHoldCopyMissing).
     """
 
 
@@ -1530,6 +1543,37 @@ class ReleaseCopyRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "ReleaseCopyRequest", ReleaseCopyRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ReportHeldCopyMissingRequest(betterproto2.Message):
+    """
+    Mesh-internal: a copy set aside for a hold that staff could not find.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}".
+    """
+
+    hold: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    "holds/{hold}" it is set aside for.
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "ReportHeldCopyMissingRequest", ReportHeldCopyMissingRequest
 )
 
 

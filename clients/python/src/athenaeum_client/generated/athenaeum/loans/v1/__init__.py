@@ -27,8 +27,11 @@ __all__ = (
     "GetLoanRequest",
     "Hold",
     "HoldCancelled",
+    "HoldCopyMissing",
+    "HoldCopyReceived",
     "HoldExpired",
     "HoldFulfilled",
+    "HoldInTransit",
     "HoldPlaced",
     "HoldReady",
     "HoldStatus",
@@ -58,6 +61,7 @@ __all__ = (
     "ReconcileCirculationRequest",
     "ReconcileCirculationResponse",
     "RenewLoanRequest",
+    "ReportHoldCopyMissingRequest",
     "ReturnLoanRequest",
     "UnrecordedLoanReturned",
     "UpdateCirculationRuleRequest",
@@ -1154,6 +1158,13 @@ class Hold(betterproto2.Message):
     received at a desk of another branch, which sends it on), and for any other status.
     """
 
+    hold_shelf_branch: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
+    """
+    With `to_pull`: the branch code whose hold shelf the copy sits on (a READY hold's copy, passed on to this
+    hold when that one was cancelled or expired, or filled with another copy): take it off that hold shelf and
+    receive it for this hold. Empty: the copy is on the open shelf of its own branch.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Hold", Hold)
 
@@ -1206,6 +1217,92 @@ class HoldCancelled(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "HoldCancelled", HoldCancelled
+)
+
+
+@dataclass(eq=False, repr=False)
+class HoldCopyMissing(betterproto2.Message):
+    """
+    Staff could not find the copy set aside for an IN_TRANSIT hold (ReportHoldCopyMissing): the catalog has it
+    LOST and the hold is WAITING again (a copy set aside for it next is its HoldInTransit).
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    hold: "Hold | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The hold, WAITING again.
+    """
+
+    copy: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}" that was missing.
+    """
+
+    reported_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" of the staff member who reported it.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "HoldCopyMissing", HoldCopyMissing
+)
+
+
+@dataclass(eq=False, repr=False)
+class HoldCopyReceived(betterproto2.Message):
+    """
+    A copy in transit for the hold was received at its pickup desk (ReceiveHoldCopy) and put on the hold shelf
+    (the hold is READY: its HoldReady follows in the same commit).
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    hold: "Hold | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The hold, READY with the copy on the hold shelf.
+    """
+
+    branch: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The branch code of the desk that received it; empty when it named none (or the reconciler finished a
+    receipt the catalog had recorded).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "HoldCopyReceived", HoldCopyReceived
 )
 
 
@@ -1280,6 +1377,54 @@ class HoldFulfilled(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "HoldFulfilled", HoldFulfilled
+)
+
+
+@dataclass(eq=False, repr=False)
+class HoldInTransit(betterproto2.Message):
+    """
+    A copy is set aside for the hold and on its way to the hold shelf of its pickup branch (IN_TRANSIT): to pull
+    from the open shelf of `from_branch` (a hold placed, a copy passed on, the reconciler serving a queue), or
+    sent from the desk of `from_branch` (a return there for a hold picked up elsewhere, or a pulled copy received
+    at a desk that is not the pickup branch's, which sends it on). No notice: the reader is told when READY.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    hold: "Hold | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The hold, IN_TRANSIT with its `copy`; `to_pull` true while the copy is still on the open shelf.
+    """
+
+    from_branch: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The branch code the copy leaves from: its own branch (to pull from the open shelf) or the sending desk's;
+    empty when not known (a copy of no branch, a desk that named none).
+    """
+
+    to_branch: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    The branch code it goes to: the hold's pickup branch; empty for a hold with none (any desk receives it).
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "HoldInTransit", HoldInTransit
 )
 
 
@@ -1867,8 +2012,9 @@ class Loan(betterproto2.Message):
 
     trapped_hold: "str" = betterproto2.field(21, betterproto2.TYPE_STRING)
     """
-    "holds/{hold}": in the answer of ReturnLoan, the hold the returned copy was trapped for (set aside for
-    the head of the book's queue); empty when it went back on the open shelf. Empty elsewhere.
+    "holds/{hold}": set by ReturnLoan, the hold the returned copy was trapped for (set aside for the head of
+    the book's queue); empty when it went back on the open shelf (and on loans returned before it was kept).
+    A retry of the return with its request_id is answered the same.
     """
 
     transit_branch: "str" = betterproto2.field(22, betterproto2.TYPE_STRING)
@@ -2392,6 +2538,38 @@ class RenewLoanRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "RenewLoanRequest", RenewLoanRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ReportHoldCopyMissingRequest(betterproto2.Message):
+    """
+    Report the copy set aside for a hold missing.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "holds/{hold}", IN_TRANSIT.
+    """
+
+    copy: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}" the desk looked for (the hold's `copy` as listed); empty: the hold's copy,
+    whichever it is. A hold with another copy by now is FAILED_PRECONDITION.
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "ReportHoldCopyMissingRequest", ReportHoldCopyMissingRequest
 )
 
 

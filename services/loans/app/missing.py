@@ -1,0 +1,74 @@
+"""A copy set aside for a hold that staff cannot find (ReportHoldCopyMissing): the pull list names a copy that is
+not on its shelf, or one sent from another branch never arrives. Koha's holds to pull has "mark item as lost",
+Evergreen's pull list "mark item missing": without it the desk could only leave the hold waiting for a copy
+nobody has.
+
+As everywhere on the hold shelf, the catalog is told first (the copy LOST, "missing on the shelf") and loans
+records it after (the hold WAITING again), then the queue is served, which sets another copy on the open shelf
+aside for the hold if there is one. A retry after a crash in between finds the copy LOST already and finishes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from services.loans.app.peers import Catalog
+from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.shelf import after_commit, serve_queue
+from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.holds import Hold, HoldStatus
+from services.support.runtime.clock import Clock
+from services.support.runtime.conflicts import retry_conflicts
+from services.support.runtime.errors import FailedPrecondition
+
+_REPORT = "ReportHoldCopyMissing"
+
+
+@dataclass(frozen=True, slots=True)
+class ReportHoldCopyMissing:
+    hold_id: uuid.UUID
+    copy: str = ""
+    """The copy the desk looked for ("" any): a page read before the hold got another copy reports nothing."""
+    request_id: uuid.UUID | None = None
+    actor: Actor = SYSTEM
+
+
+async def report_hold_copy_missing(
+    cmd: ReportHoldCopyMissing, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> Hold:
+    """The IN_TRANSIT hold's copy is missing: the catalog has it LOST, the hold is WAITING again and is offered
+    another copy at once (IN_TRANSIT with it, on the pull list), as a new hold would be (`zone`: the library's,
+    for the holds the queue makes READY). A retry with the same request_id gets the hold as it is now."""
+    cmd.actor.ensure_staff("report copies missing")
+    async with uow:
+        previous = await uow.requests.recall(cmd.request_id, _REPORT)
+        hold = await uow.holds.get(cmd.hold_id)
+    if previous:
+        return hold
+    if hold.status != HoldStatus.IN_TRANSIT or (cmd.copy and cmd.copy != hold.copy):
+        held = f" with {hold.copy}" if hold.copy else ""
+        raise FailedPrecondition(
+            f"{hold.name} is {hold.status.lower().replace('_', ' ')}{held}: no copy of it is on its way to report",
+            reason="HOLD_NOT_IN_TRANSIT",
+            metadata={"hold": hold.name, "copy": hold.copy},
+        )
+    await catalog.report_missing(copy=hold.copy, hold=hold.name)
+    hold = await retry_conflicts(lambda: _back_to_waiting(hold.id, hold.copy, cmd, uow=uow, clock=clock))
+    served = await after_commit(serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone), hold.name)
+    return (served or {}).get(hold.id, hold)
+
+
+async def _back_to_waiting(
+    hold_id: uuid.UUID, missing: str, cmd: ReportHoldCopyMissing, *, uow: LoansUnitOfWork, clock: Clock
+) -> Hold:
+    """The hold WAITING again, unless it moved on since it was read (cancelled: its release finds no copy)."""
+    async with uow:
+        hold = await uow.holds.get(hold_id)
+        if hold.status == HoldStatus.IN_TRANSIT and hold.copy == missing:
+            hold.copy_missing(now=clock.now(), reported_by=cmd.actor.user)
+            await uow.holds.save(hold)
+        await uow.requests.remember(cmd.request_id, _REPORT, hold.name)
+        await uow.commit()
+    return hold

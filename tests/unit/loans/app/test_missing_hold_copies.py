@@ -1,0 +1,90 @@
+"""The pull list's "missing": a copy set aside for a hold that staff cannot find is LOST in the catalog, and the
+hold is served another copy, or waits."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from services.loans.app.holding import PlaceHold
+from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
+from services.loans.domain.actors import Actor
+from services.loans.domain.hold_events import HoldCopyMissing
+from services.loans.domain.holds import Hold, HoldStatus
+from services.support.runtime.errors import FailedPrecondition, PermissionDenied
+
+from ..desk import DESK, Desk, reader
+from ..fakes import FakeLoansDatabase
+
+
+async def _report(
+    desk: Desk, hold: Hold, *, copy: str = "", request_id: uuid.UUID | None = None, actor: Actor = DESK
+) -> Hold:
+    command = ReportHoldCopyMissing(hold.id, copy, request_id, actor)
+    return await report_hold_copy_missing(
+        command, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog, zone=desk.policy.time_zone
+    )
+
+
+async def test_a_missing_copy_is_lost_and_the_hold_gets_another_copy_on_the_shelf_at_once(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, copies = desk.catalog.add_book(copies=2)
+    hold = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="MAIN", actor=DESK))
+    (other,) = [copy for copy in copies if copy != hold.copy]
+    answer = await _report(desk, hold, copy=hold.copy)
+    assert (answer.status, answer.copy, answer.to_pull) == (HoldStatus.IN_TRANSIT, other, True)
+    assert (desk.catalog.status(hold.copy), desk.catalog.copies[hold.copy].current_hold) == ("LOST", "")
+    assert (desk.catalog.status(other), desk.catalog.copies[other].current_hold) == ("IN_TRANSIT", hold.name)
+    assert db.holds[hold.id].copy == other and "HoldReady" not in db.event_types()
+    (reported,) = [event for event in db.events if isinstance(event, HoldCopyMissing)]
+    assert (reported.copy, reported.reported_by) == (hold.copy, DESK.user)
+
+
+async def test_a_missing_only_copy_leaves_the_hold_waiting_first_in_the_queue(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    answer = await _report(desk, hold)
+    assert (answer.status, answer.copy, answer.to_pull) == (HoldStatus.WAITING, "", False)
+    assert desk.catalog.status(copy) == "LOST" and not db.holds[hold.id].copy_left_on_shelf
+    async with desk.uow() as uow:
+        (first, second) = await uow.holds.waiting(book, limit=10)
+    assert first.id == hold.id and second.patron == "users/p2"
+
+
+async def test_a_retry_is_answered_from_the_ledger_and_a_second_report_is_refused(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, _ = desk.catalog.add_book()
+    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    request_id = uuid.uuid4()
+    first = await _report(desk, hold, request_id=request_id)
+    desk.catalog.down = True  # the retry is answered from the ledger, the catalog not asked
+    again = await _report(desk, hold, request_id=request_id)
+    assert first.id == again.id and again.status == HoldStatus.WAITING
+    assert [type(event).__name__ for event in db.events].count("HoldCopyMissing") == 1
+    desk.catalog.down = False
+    with pytest.raises(FailedPrecondition) as refused:  # a second click without the id: nothing is on its way
+        await _report(desk, hold)
+    assert refused.value.reason == "HOLD_NOT_IN_TRANSIT"
+
+
+async def test_a_report_is_refused_to_a_reader_for_a_ready_hold_and_for_a_copy_the_hold_no_longer_has(
+    desk: Desk,
+) -> None:
+    book, copies = desk.catalog.add_book(copies=2)
+    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    with pytest.raises(PermissionDenied):
+        await _report(desk, hold, actor=reader("users/p1"))
+    (other,) = [copy for copy in copies if copy != hold.copy]
+    with pytest.raises(FailedPrecondition) as stale:
+        await _report(desk, hold, copy=other)
+    assert stale.value.reason == "HOLD_NOT_IN_TRANSIT" and desk.catalog.status(hold.copy) == "IN_TRANSIT"
+    ready = await desk.receive(hold.copy)
+    with pytest.raises(FailedPrecondition) as refused:
+        await _report(desk, ready)
+    assert refused.value.reason == "HOLD_NOT_IN_TRANSIT" and desk.catalog.status(hold.copy) == "ON_HOLD_SHELF"
