@@ -7,9 +7,6 @@ Revision ID: 0012
 Revises: 0011
 """
 
-import hashlib
-
-import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
@@ -36,25 +33,9 @@ OLD_BUILTIN = {
 
 
 def upgrade() -> None:
-    from services.notifications.data.template_seeds import BUILTIN
+    from services.notifications.data.template_rewording import reword_untouched
 
-    connection = op.get_bind()
-    rows = connection.execute(
-        sa.text("SELECT id, subject, body, html FROM templates WHERE updated_by = '' AND id = ANY(:ids)"),
-        {"ids": list(OLD_BUILTIN)},
-    ).all()
-    for template_id, subject, body, html in rows:
-        stored = hashlib.sha256("\x1f".join((subject, body, html)).encode()).hexdigest()
-        if stored != OLD_BUILTIN[template_id] or template_id not in BUILTIN:
-            continue
-        new = BUILTIN[template_id]
-        connection.execute(
-            sa.text(
-                "UPDATE templates SET subject = :subject, body = :body, html = :html, version = version + 1,"
-                " updated_at = now() WHERE id = :id"
-            ),
-            {"id": template_id, "subject": new.subject, "body": new.body, "html": new.html},
-        )
+    reword_untouched(op.get_bind(), OLD_BUILTIN)
 
 
 def downgrade() -> None:
