@@ -57,6 +57,28 @@ export function useAction() {
   return { busy, run };
 }
 
+/** A change to a list an admin keeps (closed days, item types): `act(intent, call, text)` runs `call` once per
+ * intent (useAction), then shows `text` and reloads the list with `reload`; a refusal is kept in `error` for the
+ * page to show by field. Resolves to whether the change was made. */
+export function useListChange(reload) {
+  const change = useAction();
+  const [message, setMessage] = useState(null);
+  const [error, setError] = useState(null);
+  async function act(intent, call, text) {
+    setError(null);
+    try {
+      if (!(await change.run(intent, call))) return false;
+      setMessage(text);
+      reload();
+      return true;
+    } catch (failure) {
+      setError(failure);
+      return false;
+    }
+  }
+  return { busy: change.busy, act, message, error };
+}
+
 /** Sets the document title for the current page. */
 export function useTitle(title) {
   useEffect(() => {

@@ -6,7 +6,7 @@ import { api } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, formatDate, t } from "../i18n.js";
 import { session } from "../session.js";
-import { ErrorNotice, Loading, Notice, useAction, useAsync } from "../components.js";
+import { ErrorNotice, Loading, Notice, useListChange, useAsync } from "../components.js";
 import { fetchAll } from "../paging.js";
 
 /** Today's date in this browser, as YYYY-MM-DD: the list starts there (past closures change nothing). */
@@ -18,24 +18,10 @@ function today() {
 
 export function ClosedDays() {
   const days = useAsync(() => fetchAll("/v1/closedDays", { query: { start_date: today() }, field: "closed_days" }), []);
-  const [message, setMessage] = useState(null);
-  const [error, setError] = useState(null);
   const [draft, setDraft] = useState({ date: "", reason: "" });
-  const change = useAction();
+  const change = useListChange(() => days.reload());
+  const { act, message, error } = change;
   const editable = session.isAdmin();
-
-  async function act(intent, call, text) {
-    setError(null);
-    try {
-      if (!(await change.run(intent, call))) return false;
-      setMessage(text);
-      days.reload();
-      return true;
-    } catch (failure) {
-      setError(failure);
-      return false;
-    }
-  }
 
   async function add(event) {
     event.preventDefault();

@@ -6,31 +6,17 @@ import { api } from "../api.js";
 import { html } from "../html.js";
 import { fieldText, t } from "../i18n.js";
 import { session } from "../session.js";
-import { ErrorNotice, Loading, Notice, useAction } from "../components.js";
+import { ErrorNotice, Loading, Notice, useListChange } from "../components.js";
 import { useItemTypes } from "../item_types.js";
 
 const EMPTY = { code: "", description: "", not_for_loan: false, editing: null };
 
 export function ItemTypes() {
   const types = useItemTypes();
-  const [message, setMessage] = useState(null);
-  const [error, setError] = useState(null);
   const [draft, setDraft] = useState(EMPTY);
-  const change = useAction();
+  const change = useListChange(() => types.reload());
+  const { act, message, error } = change;
   const editable = session.isAdmin();
-
-  async function act(intent, call, text) {
-    setError(null);
-    try {
-      if (!(await change.run(intent, call))) return false;
-      setMessage(text);
-      types.reload();
-      return true;
-    } catch (failure) {
-      setError(failure);
-      return false;
-    }
-  }
 
   async function save(event) {
     event.preventDefault();
