@@ -51,7 +51,7 @@ async def test_the_hold_shelf_and_the_pull_list_count_what_they_show_at_the_libr
     page: Page, rest: httpx.AsyncClient, mesh, edge: httpx.Client, admin, unique_email
 ) -> None:
     tag = uuid.uuid4().hex[:6].upper()
-    here, there = f"E{tag}", f"M{tag}"
+    here, there = "SHELFHERE", "SHELFTHERE"  # the library's (E2E_LIBRARY_BRANCHES), used by this test only
     email, password, staff = _librarian_at(mesh, edge, admin, here)
     reader = await register(rest, unique_email(), f"Reader {tag}")
     other = await register(rest, unique_email(), f"Other {tag}")
