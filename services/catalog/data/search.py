@@ -78,13 +78,22 @@ def condition_sql(c: Condition) -> sa.ColumnElement[bool]:
 
 
 def _after(columns: Sequence[tuple[sa.ColumnElement[Any], bool]], values: Sequence[Any]) -> sa.ColumnElement[bool]:
-    """Keyset condition for a mixed-direction order: rows strictly after `values`."""
+    """Keyset condition: rows strictly after `values` in the order of `columns`. All in one direction (title
+    then id, ascending: the common case), a row comparison, which the btree index of the same columns seeks to
+    (an OR chain it only applied as a filter, reading every title before the page). In mixed directions, the
+    OR chain, with the first column's bound beside it so that the scan still starts at the page."""
+    pairs = zip(columns, values, strict=True)
+    bound = [v if isinstance(v, sa.ClauseElement) else sa.literal(v, c.type) for (c, _), v in pairs]
+    if len({descending for _, descending in columns}) == 1:
+        here, there = sa.tuple_(*(column for column, _ in columns)), sa.tuple_(*bound)
+        return here < there if columns[0][1] else here > there
     alternatives = []
     for i, (column, descending) in enumerate(columns):
-        equal_before = [columns[j][0] == values[j] for j in range(i)]
-        beyond = column < values[i] if descending else column > values[i]
+        equal_before = [columns[j][0] == bound[j] for j in range(i)]
+        beyond = column < bound[i] if descending else column > bound[i]
         alternatives.append(sa.and_(*equal_before, beyond))
-    return sa.or_(*alternatives)
+    first, descending = columns[0]
+    return sa.and_(first <= bound[0] if descending else first >= bound[0], sa.or_(*alternatives))
 
 
 class SqlBookSearch(TrackingRepository):
@@ -129,24 +138,32 @@ class SqlBookSearch(TrackingRepository):
         self, *, conditions: Sequence[Condition], keys: Sequence[SortKey], after: tuple[object, ...] | None, limit: int
     ) -> list[Book]:
         """Up to limit + 1 books in the order of `keys`, then by id (so equal keys keep a stable order)."""
-        order: list[tuple[sa.ColumnElement[Any], bool]] = []
-        resumed: list[Any] = []
-        for key, value in zip(keys, after or [None] * len(keys), strict=False):
-            if key.field == "title":  # by the key of its letters, then by itself (the index's order)
-                order.append((_title_key(books.c.title), key.descending))
-                resumed.append(_title_key(sa.bindparam(None, value, type_=sa.Text)))
-            order.append((SORT_COLUMNS[key.field], key.descending))
-            resumed.append(value)
-        order.append((books.c.id, False))
-        query = BOOKS_WITH_COUNTS.where(*_conditions_sql(conditions))
-        query = query.order_by(*(c.desc() if d else c.asc() for c, d in order))
-        if after is not None:
-            query = query.where(_after(order, [*resumed, after[-1]]))
-        return [to_book(r._mapping) for r in (await self.session.execute(query.limit(limit + 1))).all()]
+        query = list_statement(conditions=conditions, keys=keys, after=after, limit=limit)
+        return [to_book(r._mapping) for r in (await self.session.execute(query)).all()]
 
     async def count(self, *, conditions: Sequence[Condition]) -> int:
         query = sa.select(sa.func.count()).select_from(books).where(*_conditions_sql(conditions))
         return int(await self.session.scalar(query) or 0)
+
+
+def list_statement(
+    *, conditions: Sequence[Condition], keys: Sequence[SortKey], after: tuple[object, ...] | None, limit: int
+) -> sa.Select[Any]:
+    """ListBooks' page: up to limit + 1 books in the order of `keys`, then by id, after the cursor `after`."""
+    order: list[tuple[sa.ColumnElement[Any], bool]] = []
+    resumed: list[Any] = []
+    for key, value in zip(keys, after or [None] * len(keys), strict=False):
+        if key.field == "title":  # by the key of its letters, then by itself (the index's order)
+            order.append((_title_key(books.c.title), key.descending))
+            resumed.append(_title_key(sa.bindparam(None, value, type_=sa.Text)))
+        order.append((SORT_COLUMNS[key.field], key.descending))
+        resumed.append(value)
+    order.append((books.c.id, False))
+    query = BOOKS_WITH_COUNTS.where(*_conditions_sql(conditions))
+    query = query.order_by(*(c.desc() if d else c.asc() for c, d in order))
+    if after is not None:
+        query = query.where(_after(order, [*resumed, after[-1]]))
+    return query.limit(limit + 1)
 
 
 def _conditions_sql(conditions: Sequence[Condition]) -> list[sa.ColumnElement[bool]]:

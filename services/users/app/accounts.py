@@ -21,6 +21,7 @@ from services.users.app.ports import Circulation, Passwords, UserCursor, UserFil
 from services.users.app.signing_in import ConfirmPassword, confirm_password
 from services.users.domain.accounts import USER, Actor, Eligibility, User
 from services.users.domain.last_admin import ensure_an_admin_remains, is_active_admin
+from services.users.domain.patron_search import may_be_card_or_email
 from services.users.domain.profile import Profile, UserStatus
 from services.users.domain.throttling import SignInThrottling
 
@@ -123,9 +124,20 @@ async def list_users(cmd: ListUsers, *, uow: UsersUnitOfWork, clock: Clock) -> P
     after = _decode_cursor(cursor) if cursor else None
     now = clock.now()
     async with uow.reading():
+        where = await _exact_match_first(uow, where, now=now)
         rows = await uow.users.list_newest_first(where, now=now, after=after, limit=size + 1)
         total = await uow.users.count(where, now=now)
     return page_from_rows(rows, limit=size, query=query, cursor_of=_cursor_of, total_size=total)
+
+
+async def _exact_match_first(uow: UsersUnitOfWork, where: UserFilter, *, now: datetime) -> UserFilter:
+    """A whole card number or email (the desk's scan) finds its account alone, by the unique indexes, as Koha's
+    patron search tries the card number before the name; any other text is searched in names, emails, phones
+    and card numbers. Decided on every page alike (not after the cursor), so that pages of one list agree."""
+    if not may_be_card_or_email(where.text):
+        return where
+    exact = replace(where, exact=True)
+    return exact if await uow.users.count(exact, now=now) else where
 
 
 async def update_user(

@@ -30,6 +30,9 @@ class UserFilter:
     """The effective status (User.effective_status): EXPIRED includes ACTIVE accounts past their expiry."""
     patron_category: str = ""
     text: str = ""
+    exact: bool = False
+    """`text` is a whole card number (as written) or a whole email (any case), not a substring: the desk's
+    scan, looked up by the unique indexes."""
 
 
 @dataclass(frozen=True, slots=True)

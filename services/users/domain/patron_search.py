@@ -10,7 +10,7 @@ from __future__ import annotations
 
 _YO = str.maketrans("ёЁ", "еЕ")
 YO_FROM, YO_TO = "ёЁ", "еЕ"
-"""The fold as the repository's SQL writes it (translate(display_name, 'ёЁ', 'еЕ'))."""
+"""The fold as the repository's SQL and its trigram index write it (translate(display_name, 'ёЁ', 'еЕ'))."""
 
 
 def fold(text: str) -> str:
@@ -28,3 +28,8 @@ def name_matches(query: str, display_name: str) -> bool:
     name = fold(display_name).casefold()
     words = name_words(query)
     return bool(words) and all(word.casefold() in name for word in words)
+
+
+def may_be_card_or_email(query: str) -> bool:
+    """Whether `query` could be a whole card number or email (one word), worth looking up exactly first."""
+    return len(query.split()) == 1

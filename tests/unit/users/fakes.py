@@ -183,17 +183,20 @@ class FakeUserRepository(_Tracking):
 def _matching(users: Iterable[User], where: UserFilter, now: datetime) -> list[User]:
     def matches(user: User) -> bool:
         p = user.profile
-        texts = (p.email, p.phone, user.card_number)
         return (
             (where.role is None or p.role == where.role)
             and (where.status is None or p.effective_status(now) == where.status)
             and (not where.patron_category or p.patron_category == where.patron_category)
-            and (
-                not where.text
-                or any(where.text.lower() in text.lower() for text in texts)
-                or name_matches(where.text, p.display_name)
-            )
+            and (not where.text or (exact(user) if where.exact else contains(user)))
         )
+
+    def exact(user: User) -> bool:
+        return where.text == user.card_number or where.text.lower() == user.profile.email
+
+    def contains(user: User) -> bool:
+        p = user.profile
+        texts = (p.email, p.phone, user.card_number)
+        return any(where.text.lower() in text.lower() for text in texts) or name_matches(where.text, p.display_name)
 
     return [user for user in users if matches(user)]
 

@@ -529,6 +529,8 @@ class ListUsersRequest(betterproto2.Message):
     """
     Finds accounts whose email, phone or card number contains it, or whose display name holds each of its
     words, in any order ("Сидоров Петр" finds "Пётр Сидоров": "е" stands for "ё"); case does not matter.
+    A whole card number (as written) or a whole email (any case), as the desk scans or types it, finds that
+    account alone, when the other filters keep it.
     """
 
     patron_category: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
