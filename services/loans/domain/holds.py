@@ -267,9 +267,7 @@ class Hold(Versioned):
         self.hold_shelf_branch, self.ready_at, self.expire_at = "", None, None
         self._touch(now)
         self.events.append(
-            HoldCopyMissing(
-                occurred_at=now, hold=self, copy=missing, reported_by=reported_by, copy_status=copy_status
-            )
+            HoldCopyMissing(occurred_at=now, hold=self, copy=missing, reported_by=reported_by, copy_status=copy_status)
         )
 
     def cancel(self, reason: str, *, now: datetime, by_patron: bool = False) -> None:

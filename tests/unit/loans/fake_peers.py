@@ -200,7 +200,8 @@ class FakeCatalog:
     async def send_home(self, *, copy: str, from_branch: str) -> CopyInfo:
         self._gate()
         current = await self.get_copy(copy)
-        if from_branch.upper() == current.branch.upper() or not current.branch or (current.status == "IN_TRANSIT" and not current.held):
+        at_home = from_branch.upper() == current.branch.upper() or not current.branch
+        if at_home or (current.status == "IN_TRANSIT" and not current.held):
             return current  # at home, or a repeat
         if current.status != "AVAILABLE":
             raise FailedPrecondition(f"{copy} is {current.status}", reason="COPY_NOT_AVAILABLE")

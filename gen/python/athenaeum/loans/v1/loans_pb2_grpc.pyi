@@ -205,7 +205,11 @@ class LoansServiceStub:
     NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
     FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
     HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
-    shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+    shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
+    home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
+    scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
+    queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    unreachable).
     """
     ReportHoldCopyMissing: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]
     """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
@@ -404,7 +408,11 @@ class LoansServiceAsyncStub(LoansServiceStub):
     NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
     FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
     HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
-    shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+    shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
+    home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
+    scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
+    queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    unreachable).
     """
     ReportHoldCopyMissing: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
@@ -744,7 +752,11 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
-        shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
+        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
+        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
+        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable).
         """
 
     @_abc_1.abstractmethod
