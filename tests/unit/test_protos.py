@@ -30,6 +30,8 @@ WITHOUT_REST = {
     "athenaeum.catalog.v1.CatalogService.ReleaseCopy",
     "athenaeum.catalog.v1.CatalogService.ShelveHeldCopy",
     "athenaeum.catalog.v1.CatalogService.ReportHeldCopyMissing",
+    "athenaeum.catalog.v1.CatalogService.SendCopyHome",
+    "athenaeum.catalog.v1.CatalogService.ReceiveCopyHome",
     "athenaeum.users.v1.UsersService.GetBorrowingEligibility",
     # Streaming: gRPC clients only.
     "athenaeum.catalog.v1.CatalogService.ImportBooks",

@@ -15,6 +15,8 @@ const NEXT_STEP = {
   COPY_NOT_HELD: () => t("receive.not_held_next"),
   BARCODE_NOT_FOUND: () => t("receive.not_found_next"),
   HOLD_PATRON_MAY_NOT_BORROW: () => t("receive.passed_over_next"),
+  COPY_IN_TRANSIT_HOME: () => t("receive.send_home_next"),
+  COPY_RECEIVED_HOME: () => t("receive.passed_over_next"),
 };
 
 /** The branch the signed-in librarian works at (their account's home branch); "" when the account has none. */

@@ -84,6 +84,7 @@ def copy_to_proto(copy: Copy) -> catalog_pb2.Copy:
         etag=copy.etag,
         book_title=copy.book_title,
         sent_for_hold=copy.sent_for_hold,
+        sent_home_from=copy.sent_home_from,
     )
 
 

@@ -26,7 +26,7 @@ from services.catalog.api.search_cache import SearchCache
 from services.catalog.app import books, circulation, copies, importing
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK
-from services.catalog.domain.copies import COPY, ItemTypeFilter
+from services.catalog.domain.copies import COPY, CopyStatus, ItemTypeFilter
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.idempotency import parse_request_id
@@ -237,12 +237,25 @@ class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
     async def ReportHeldCopyMissing(
         self, request: catalog_pb2.ReportHeldCopyMissingRequest, context: Context
     ) -> catalog_pb2.Copy:
-        """A copy set aside for a hold was not found: LOST; idempotent."""
+        """A copy set aside for a hold was not found (LOST), or taken out of circulation; idempotent."""
         book_id, copy_id = COPY.parse(request.name)
         hold = check_reference(request.hold, "holds", field="hold")
-        command = circulation.ReportHeldCopyMissing(book_id, copy_id, hold=hold)
+        status = status_from_proto(request.status) or CopyStatus.LOST
+        command = circulation.ReportHeldCopyMissing(book_id, copy_id, hold=hold, status=status)
         missing = await circulation.report_held_copy_missing(command, uow=self._circulation(), clock=self._clock)
         return copy_to_proto(missing)
+
+    async def SendCopyHome(self, request: catalog_pb2.SendCopyHomeRequest, context: Context) -> catalog_pb2.Copy:
+        """A copy released from another branch's hold shelf: IN_TRANSIT home; idempotent."""
+        book_id, copy_id = COPY.parse(request.name)
+        command = circulation.SendCopyHome(book_id, copy_id, from_branch=request.from_branch)
+        return copy_to_proto(await circulation.send_copy_home(command, uow=self._circulation(), clock=self._clock))
+
+    async def ReceiveCopyHome(self, request: catalog_pb2.ReceiveCopyHomeRequest, context: Context) -> catalog_pb2.Copy:
+        """A copy moving between branches scanned at a desk: AVAILABLE at its own branch; idempotent."""
+        book_id, copy_id = COPY.parse(request.name)
+        command = circulation.ReceiveCopyHome(book_id, copy_id, branch=request.branch)
+        return copy_to_proto(await circulation.receive_copy_home(command, uow=self._circulation(), clock=self._clock))
 
 
 def _selector(request: catalog_pb2.CheckOutCopyRequest) -> circulation.CopySelector:

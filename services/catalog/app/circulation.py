@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from services.catalog.app.copies import save_copy, save_settled_copy
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK, BookNotFound
-from services.catalog.domain.copies import ANY_ITEM_TYPE, BarcodeNotFound, Copy, ItemTypeFilter, NoCopyAvailable
+from services.catalog.domain.copies import (
+    ANY_ITEM_TYPE,
+    BarcodeNotFound,
+    Copy,
+    CopyStatus,
+    ItemTypeFilter,
+    NoCopyAvailable,
+)
 from services.support.runtime.clock import Clock
 
 
@@ -82,6 +89,22 @@ class ReportHeldCopyMissing:
     book_id: uuid.UUID
     copy_id: uuid.UUID
     hold: str
+    status: CopyStatus = CopyStatus.LOST
+    """LOST (missing), or DAMAGED / WITHDRAWN: taken out of circulation by staff."""
+
+
+@dataclass(frozen=True, slots=True)
+class SendCopyHome:
+    book_id: uuid.UUID
+    copy_id: uuid.UUID
+    from_branch: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiveCopyHome:
+    book_id: uuid.UUID
+    copy_id: uuid.UUID
+    branch: str
 
 
 async def check_out_copy(cmd: CheckOutCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
@@ -180,11 +203,32 @@ async def shelve_held_copy(cmd: ShelveHeldCopy, *, uow: CatalogUnitOfWork, clock
 
 
 async def report_held_copy_missing(cmd: ReportHeldCopyMissing, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
-    """A copy set aside for the hold was not found: LOST ("missing on the shelf"); twice changes nothing."""
+    """A copy set aside for the hold was not found: LOST ("missing on the shelf"), or staff took it out of
+    circulation (`status`); twice changes nothing."""
     async with uow:
         await uow.lock(cmd.hold)
         copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
-        copy.report_missing(cmd.hold, now=clock.now())
+        copy.report_missing(cmd.hold, now=clock.now(), status=cmd.status)
+        await save_copy(copy, uow)
+        await uow.commit()
+    return copy
+
+
+async def send_copy_home(cmd: SendCopyHome, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
+    """A copy released from another branch's hold shelf, nobody to take it: IN_TRANSIT home; twice changes nothing."""
+    async with uow:
+        copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
+        copy.send_home(cmd.from_branch, now=clock.now())
+        await save_copy(copy, uow)
+        await uow.commit()
+    return copy
+
+
+async def receive_copy_home(cmd: ReceiveCopyHome, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
+    """A copy moving between branches scanned at a desk: AVAILABLE at its own branch; twice changes nothing."""
+    async with uow:
+        copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
+        copy.receive_home(cmd.branch, now=clock.now())
         await save_copy(copy, uow)
         await uow.commit()
     return copy

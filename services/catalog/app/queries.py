@@ -36,7 +36,7 @@ BOOK_FILTER_FIELDS = {
     "publication_year": int,
     "available_copies": int,
 }
-COPY_FILTER_FIELDS = {"status": str, "branch": str, "item_type": str}
+COPY_FILTER_FIELDS = {"status": str, "branch": str, "item_type": str, "sent_home_from": str}
 BOOK_ORDER_FIELDS = ("title", "publication_year", "create_time")
 
 _TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<op><=|>=|!=|=|<|>)|(?P<word>[^\s"<>=!]+))')
@@ -86,6 +86,7 @@ the short one (AVAILABLE) is taken too."""
 _AS_STORED: dict[str, Callable[[str], str]] = {
     "language": str.lower,
     "item_type": str.upper,
+    "sent_home_from": lambda value: value.strip().upper(),
     "status": lambda value: value.removeprefix(STATUS_VALUE_PREFIX),
 }
 """How a filter's value is written as the catalog writes that field (BookDetails and CopyDetails)."""

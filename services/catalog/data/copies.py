@@ -50,6 +50,7 @@ def _to_copy(m: Mapping[Any, Any]) -> Copy:
         current_loan=m["current_loan"] or "",
         current_hold=m["current_hold"] or "",
         sent_for_hold=m["sent_for_hold"],
+        sent_home_from=m["sent_home_from"],
         version=m["version"],
         book_title=m.get("book_title") or "",
         not_for_loan=bool(m.get("not_for_loan")),
@@ -57,7 +58,7 @@ def _to_copy(m: Mapping[Any, Any]) -> Copy:
 
 
 _STORED: tuple[str, ...] = ("barcode", "branch", "shelf_location", "item_type", "call_number", "status")
-_STORED += ("current_loan", "current_hold", "sent_for_hold", "updated_at")
+_STORED += ("current_loan", "current_hold", "sent_for_hold", "sent_home_from", "updated_at")
 
 
 def _fields(copy: Copy) -> dict[str, object]:
@@ -73,6 +74,7 @@ def _fields(copy: Copy) -> dict[str, object]:
         "current_loan": copy.current_loan or None,
         "current_hold": copy.current_hold or None,
         "sent_for_hold": copy.sent_for_hold,
+        "sent_home_from": copy.sent_home_from,
         "updated_at": copy.updated_at,
     }
 
@@ -198,7 +200,12 @@ _SAVE = DriverStatement(
         ).label("available"),
     )
 )
-_CONDITION_COLUMNS = {"status": copies.c.status, "branch": copies.c.branch, "item_type": copies.c.item_type}
+_CONDITION_COLUMNS = {
+    "status": copies.c.status,
+    "branch": copies.c.branch,
+    "item_type": copies.c.item_type,
+    "sent_home_from": copies.c.sent_home_from,
+}
 
 
 def _where(book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[sa.ColumnElement[bool]]:

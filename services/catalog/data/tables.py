@@ -72,6 +72,8 @@ copies = sa.Table(
     sa.Column("current_hold", sa.Text),
     # IN_TRANSIT for current_hold, checked in and sent on by a desk (not to pull from the open shelf): 0010.
     sa.Column("sent_for_hold", sa.Boolean, nullable=False, server_default=sa.false()),
+    # IN_TRANSIT with no hold, released from the hold shelf of this branch and sent home: 0012.
+    sa.Column("sent_home_from", sa.Text, nullable=False, server_default=""),
     sa.Column("call_number", sa.Text, nullable=False, server_default=""),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

@@ -22,9 +22,12 @@ DEFAULT_ITEM_TYPE = "BOOK"
 """A new copy's item type when none is given (an import's copies have it)."""
 COPY_OUTPUT_ONLY = (
     "name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title", "sent_for_hold",
+    "sent_home_from",
 )  # fmt: skip
 MISSING_ON_THE_SHELF = "missing on the shelf"
 """The note of a copy set aside for a hold that staff could not find where it should be (LOST)."""
+SENT_HOME = "sent home from the hold shelf at {branch}"
+"""The note of a copy released from another branch's hold shelf with nobody to take it (IN_TRANSIT home)."""
 
 
 def same_barcode(a: str, b: str) -> bool:
@@ -43,6 +46,8 @@ class CopyStatus(StrEnum):
     WITHDRAWN = "WITHDRAWN"
 
 
+OUT_OF_CIRCULATION = frozenset({CopyStatus.LOST, CopyStatus.DAMAGED, CopyStatus.WITHDRAWN})
+"""What staff may make of a copy set aside for a hold through loans (ReportHeldCopyMissing)."""
 CIRCULATING = frozenset({CopyStatus.ON_LOAN, CopyStatus.ON_HOLD_SHELF})
 """Statuses only circulation (the loans service) moves a copy into and out of. IN_TRANSIT is also a cataloguer's
 (a copy sent between branches by hand); IN_TRANSIT with a `current_hold` (set aside for a hold) is circulation's."""
@@ -120,6 +125,9 @@ class Copy(Versioned):
     """IN_TRANSIT for `current_hold` because a desk checked it in and sent it to the hold's pickup branch (a return
     at another branch), not set aside on the open shelf to pull: loans, repairing a step it did not record, tells
     the two apart by it."""
+    sent_home_from: str = ""
+    """IN_TRANSIT with no hold, released from the hold shelf of this branch (not its own) with nobody to take it:
+    staff there send it home to `details.branch` (`send_home`, `receive_home`)."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     book_title: str = field(default="", compare=False)
@@ -241,11 +249,14 @@ class Copy(Versioned):
             )
         self._move(CopyStatus.ON_HOLD_SHELF, now, hold=hold)
 
-    def report_missing(self, hold: str, *, now: datetime) -> None:
+    def report_missing(self, hold: str, *, now: datetime, status: CopyStatus = CopyStatus.LOST) -> None:
         """Set aside for `hold` and not found (the pull list's copy not on its shelf, or not arrived): LOST, with
-        the note MISSING_ON_THE_SHELF, no longer held and not available, until a cataloguer finds it. One LOST
+        the note MISSING_ON_THE_SHELF, no longer held and not available, until a cataloguer finds it; or taken
+        out of circulation by staff with `status` (DAMAGED, WITHDRAWN). One no longer held with that status
         already is left as is (a repeat)."""
-        if self.status == CopyStatus.LOST:
+        if status not in OUT_OF_CIRCULATION:
+            raise InvalidArgument.field("status", "may be LOST, DAMAGED or WITHDRAWN")
+        if self.status == status and not self.set_aside:
             return
         if not self.set_aside or self.current_hold != hold:
             raise FailedPrecondition(
@@ -253,8 +264,39 @@ class Copy(Versioned):
                 reason="COPY_NOT_HELD",
                 metadata={"copy": self.name, "status": self.status.value},
             )
-        self._move(CopyStatus.LOST, now, hold=hold, note=MISSING_ON_THE_SHELF)
+        self._move(status, now, hold=hold, note=MISSING_ON_THE_SHELF if status == CopyStatus.LOST else "")
         self.current_hold = ""
+
+    def send_home(self, from_branch: str, *, now: datetime) -> None:
+        """AVAILABLE on the hold shelf of `from_branch` (a hold there ended and nobody took it): IN_TRANSIT with no
+        hold, to its own branch, `sent_home_from` there (its list of copies to send home). At its own branch, with
+        no branch to go to, or sent home from there already, nothing changes."""
+        origin = from_branch.strip().upper()
+        if not origin:
+            raise InvalidArgument.field("from_branch", "name the branch whose hold shelf the copy is on")
+        home = self.details.branch.strip().upper()
+        if not home or origin == home or (self.status == CopyStatus.IN_TRANSIT and self.sent_home_from == origin):
+            return
+        if self.status != CopyStatus.AVAILABLE or self.current_hold:
+            raise FailedPrecondition(f"{self.name} is {self.status.value}, not available", reason="COPY_NOT_AVAILABLE")
+        self._move(CopyStatus.IN_TRANSIT, now, note=SENT_HOME.format(branch=origin))
+        self.sent_home_from = origin
+
+    def receive_home(self, branch: str, *, now: datetime) -> None:
+        """IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a desk of `branch`: AVAILABLE at
+        its own branch; elsewhere, or AVAILABLE already, nothing changes (the desk sends it on)."""
+        if not branch.strip():
+            raise InvalidArgument.field("branch", "name the desk's branch")
+        if self.status == CopyStatus.AVAILABLE:
+            return
+        if self.status != CopyStatus.IN_TRANSIT or self.current_hold:
+            raise FailedPrecondition(
+                f"{self.name} is {self.status.value}, not moving between branches",
+                reason="COPY_NOT_IN_TRANSIT",
+                metadata={"copy": self.name, "status": self.status.value},
+            )
+        if branch.strip().upper() == self.details.branch.strip().upper():
+            self._move(CopyStatus.AVAILABLE, now)
 
     def release(self, hold: str, *, now: datetime) -> None:
         """Off the hold shelf or out of transit for a hold; a copy no longer held (released, or lent to the
@@ -293,6 +335,7 @@ class Copy(Versioned):
         previous, self.status = self.status, status
         self.updated_at, self.version = now, self.version + 1
         self.sent_for_hold = False  # a check-in sending it on for a hold sets it again
+        self.sent_home_from = ""  # so does sending it home
         self.events.append(
             CopyStatusChanged(
                 occurred_at=now, copy=self, previous=previous, status=status, loan=loan, hold=hold, note=note

@@ -195,6 +195,19 @@ def hold_status(value: int) -> HoldStatus | None:
     return enum_member(value, _HOLD_STATUS_OF, field="status", enum=resources_pb2.HoldStatus.DESCRIPTOR)
 
 
+_HELD_COPY_STATUS_OF = {
+    resources_pb2.HELD_COPY_STATUS_LOST: "LOST",
+    resources_pb2.HELD_COPY_STATUS_DAMAGED: "DAMAGED",
+    resources_pb2.HELD_COPY_STATUS_WITHDRAWN: "WITHDRAWN",
+}
+
+
+def held_copy_status_from_proto(value: int) -> str:
+    """ReportHoldCopyMissing's `copy_status`: LOST when not set."""
+    found = enum_member(value, _HELD_COPY_STATUS_OF, field="copy_status", enum=resources_pb2.HeldCopyStatus.DESCRIPTOR)
+    return found or "LOST"
+
+
 _USER = NamePattern("users/{user}")
 _BOOK = NamePattern("books/{book}")
 

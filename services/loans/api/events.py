@@ -15,7 +15,7 @@ from typing import Any
 from google.protobuf.field_mask_pb2 import FieldMask
 from google.protobuf.message import Message
 
-from athenaeum.loans.v1 import events_pb2
+from athenaeum.loans.v1 import events_pb2, resources_pb2
 from services.loans.api.calendar_rpcs import closed_day_to_proto
 from services.loans.api.convert import (
     fine_to_proto,
@@ -98,7 +98,12 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
     ),
     hold_events.HoldCopyMissing: (
         events_pb2.HoldCopyMissing,
-        lambda e, _: {"hold": hold_to_proto(e.hold), "copy": e.copy, "reported_by": e.reported_by},
+        lambda e, _: {
+            "hold": hold_to_proto(e.hold),
+            "copy": e.copy,
+            "reported_by": e.reported_by,
+            "copy_status": resources_pb2.HeldCopyStatus.Value(f"HELD_COPY_STATUS_{e.copy_status}"),
+        },
     ),
     hold_events.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     hold_events.HoldCancelled: (

@@ -17,6 +17,7 @@ from services.loans.api.convert import (
     fine_kind,
     fine_status,
     fine_to_proto,
+    held_copy_status_from_proto,
     hold_status,
     hold_to_proto,
     list_parent,
@@ -306,10 +307,14 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
     async def ReportHoldCopyMissing(
         self, request: loans_pb2.ReportHoldCopyMissingRequest, context: Context
     ) -> resources_pb2.Hold:
-        """The copy set aside for an IN_TRANSIT hold is missing: LOST, the hold served again."""
+        """The copy set aside for a hold is missing (LOST) or taken out of circulation: the hold served again."""
         copy = COPY.format(*COPY.parse(request.copy, field="copy")) if request.copy else ""
         command = missing.ReportHoldCopyMissing(
-            HOLD.parse_id(request.name), copy, parse_request_id(request.request_id), current_actor()
+            HOLD.parse_id(request.name),
+            copy,
+            parse_request_id(request.request_id),
+            current_actor(),
+            copy_status=held_copy_status_from_proto(request.copy_status),
         )
         hold = await missing.report_hold_copy_missing(
             command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone

@@ -1,7 +1,10 @@
 """A copy set aside for a hold that staff cannot find (ReportHoldCopyMissing): the pull list names a copy that is
 not on its shelf, or one sent from another branch never arrives. Koha's holds to pull has "mark item as lost",
 Evergreen's pull list "mark item missing": without it the desk could only leave the hold waiting for a copy
-nobody has.
+nobody has. The same takes a copy set aside for a hold, in transit or on the hold shelf, out of circulation with
+the status staff chose (DAMAGED, WITHDRAWN: Koha's "revert waiting status", Evergreen's "mark item damaged" on a
+captured copy). The catalog owns the copy's status and refuses a cataloguer's change of a held copy; loans owns
+the hold, so the change goes through here: the hold is never left pointing at a damaged copy.
 
 As everywhere on the hold shelf, the catalog is told first (the copy LOST, "missing on the shelf") and loans
 records it after (the hold WAITING again), then the queue is served, which sets another copy on the open shelf
@@ -18,10 +21,10 @@ from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import after_commit, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.holds import Hold
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
-from services.support.runtime.errors import FailedPrecondition
+from services.support.runtime.errors import FailedPrecondition, InvalidArgument
 
 _REPORT = "ReportHoldCopyMissing"
 
@@ -33,28 +36,36 @@ class ReportHoldCopyMissing:
     """The copy the desk looked for ("" any): a page read before the hold got another copy reports nothing."""
     request_id: uuid.UUID | None = None
     actor: Actor = SYSTEM
+    copy_status: str = "LOST"
+    """What the catalog makes of the copy: LOST (missing), DAMAGED or WITHDRAWN (OUT_OF_CIRCULATION)."""
+
+
+OUT_OF_CIRCULATION = ("LOST", "DAMAGED", "WITHDRAWN")
 
 
 async def report_hold_copy_missing(
     cmd: ReportHoldCopyMissing, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
 ) -> Hold:
-    """The IN_TRANSIT hold's copy is missing: the catalog has it LOST, the hold is WAITING again and is offered
-    another copy at once (IN_TRANSIT with it, on the pull list), as a new hold would be (`zone`: the library's,
-    for the holds the queue makes READY). A retry with the same request_id gets the hold as it is now."""
+    """The IN_TRANSIT (or READY) hold's copy is missing: the catalog has it LOST (or `copy_status`), the hold is
+    WAITING again and is offered another copy at once (IN_TRANSIT with it, on the pull list), as a new hold would
+    be (`zone`: the library's, for the holds the queue makes READY). A retry with the same request_id gets the
+    hold as it is now."""
     cmd.actor.ensure_staff("report copies missing")
+    if cmd.copy_status not in OUT_OF_CIRCULATION:
+        raise InvalidArgument.field("copy_status", "may be LOST, DAMAGED or WITHDRAWN")
     async with uow:
         previous = await uow.requests.recall(cmd.request_id, _REPORT)
         hold = await uow.holds.get(cmd.hold_id)
     if previous:
         return hold
-    if hold.status != HoldStatus.IN_TRANSIT or (cmd.copy and cmd.copy != hold.copy):
+    if not hold.set_aside or (cmd.copy and cmd.copy != hold.copy):
         held = f" with {hold.copy}" if hold.copy else ""
         raise FailedPrecondition(
-            f"{hold.name} is {hold.status.lower().replace('_', ' ')}{held}: no copy of it is on its way to report",
+            f"{hold.name} is {hold.status.lower().replace('_', ' ')}{held}: no copy is set aside for it to report",
             reason="HOLD_NOT_IN_TRANSIT",
             metadata={"hold": hold.name, "copy": hold.copy},
         )
-    await catalog.report_missing(copy=hold.copy, hold=hold.name)
+    await catalog.report_missing(copy=hold.copy, hold=hold.name, status=cmd.copy_status)
     hold = await retry_conflicts(lambda: _back_to_waiting(hold.id, hold.copy, cmd, uow=uow, clock=clock))
     served = await after_commit(serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone), hold.name)
     return (served or {}).get(hold.id, hold)
@@ -66,8 +77,8 @@ async def _back_to_waiting(
     """The hold WAITING again, unless it moved on since it was read (cancelled: its release finds no copy)."""
     async with uow:
         hold = await uow.holds.get(hold_id)
-        if hold.status == HoldStatus.IN_TRANSIT and hold.copy == missing:
-            hold.copy_missing(now=clock.now(), reported_by=cmd.actor.user)
+        if hold.set_aside and hold.copy == missing:
+            hold.copy_missing(now=clock.now(), reported_by=cmd.actor.user, copy_status=cmd.copy_status)
             await uow.holds.save(hold)
         await uow.requests.remember(cmd.request_id, _REPORT, hold.name)
         await uow.commit()

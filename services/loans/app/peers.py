@@ -59,6 +59,15 @@ class Catalog(Protocol):
         """A copy IN_TRANSIT for `hold` onto the hold shelf; FailedPrecondition (COPY_NOT_HELD) when it is not
         set aside for the hold."""
 
-    async def report_missing(self, *, copy: str, hold: str) -> CopyInfo:
+    async def report_missing(self, *, copy: str, hold: str, status: str = "LOST") -> CopyInfo:
         """A copy set aside for `hold` that staff could not find: LOST, no longer held (a copy LOST already is
-        answered as is); FailedPrecondition (COPY_NOT_HELD) when it is not set aside for the hold."""
+        answered as is), or taken out of circulation with `status` (DAMAGED, WITHDRAWN); FailedPrecondition
+        (COPY_NOT_HELD) when it is not set aside for the hold."""
+
+    async def send_home(self, *, copy: str, from_branch: str) -> CopyInfo:
+        """An AVAILABLE copy on the hold shelf of `from_branch`, not its own: IN_TRANSIT home (no hold); one at its
+        own branch is answered as is; FailedPrecondition (COPY_NOT_AVAILABLE) when lent or set aside meanwhile."""
+
+    async def receive_home(self, *, copy: str, branch: str) -> CopyInfo:
+        """A copy IN_TRANSIT with no hold scanned at a desk of `branch`: AVAILABLE at its own branch, else as is;
+        FailedPrecondition (COPY_NOT_IN_TRANSIT) when it is not moving between branches."""

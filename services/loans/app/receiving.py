@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import tzinfo
 
+from services.loans.app.coming_home import came_home
 from services.loans.app.passing_over import may_not_borrow, pass_over
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
@@ -120,7 +121,11 @@ async def receive_hold_copy(
         if previous := await uow.requests.recall(cmd.request_id, _RECEIVE):
             return await uow.holds.get(HOLD.parse_id(previous))
     for _ in range(_READS):
-        copy = await _held_copy(barcode, catalog)
+        copy = await _copy_of(barcode, catalog)
+        if not copy.held and await came_home(copy, cmd.branch, uow=uow, clock=clock, catalog=catalog, zone=zone):
+            continue  # back home and set aside for a hold by its queue: read again, received for that hold
+        if not copy.held or not HOLD.matches(copy.current_hold):
+            raise _not_held(barcode, copy.status)
         hold = await _hold_of(copy, uow=uow, clock=clock, catalog=catalog, zone=zone)
         if hold is not None and (
             answer := await _receive(hold, copy, cmd, uow=uow, clock=clock, catalog=catalog, zone=zone)
@@ -202,16 +207,13 @@ async def record_received(
     return hold
 
 
-async def _held_copy(barcode: str, catalog: Catalog) -> CopyInfo:
+async def _copy_of(barcode: str, catalog: Catalog) -> CopyInfo:
     try:
-        copy = await catalog.lookup_copy(barcode)
+        return await catalog.lookup_copy(barcode)
     except NotFound:
         raise NotFound(
             f"copies/-?barcode={barcode}", f"no copy has barcode {barcode}", reason="BARCODE_NOT_FOUND"
         ) from None
-    if not copy.held or not HOLD.matches(copy.current_hold):
-        raise _not_held(barcode, copy.status)
-    return copy
 
 
 async def _hold_of(

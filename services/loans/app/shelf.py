@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.sending_home import send_home_untaken
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import BOOK_REMOVED, Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes, holdable, holdable_by_every_category
@@ -332,7 +333,8 @@ async def release_and_pass_on(
             if released.status == "AVAILABLE" and hold.hold_shelf_of_copy:
                 hold_shelves[released.name] = hold.hold_shelf_of_copy
         await retry_conflicts(lambda: _mark_released(hold_id, uow=uow, clock=clock))
-    await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=hold_shelves)
+    served = await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=hold_shelves)
+    await send_home_untaken(hold_shelves, served, catalog=catalog)  # left on another branch's hold shelf
     return True
 
 

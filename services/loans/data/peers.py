@@ -196,7 +196,17 @@ class GrpcCatalog:
         request = catalog_pb2.ShelveHeldCopyRequest(name=copy, hold=hold)
         return copy_info(await _call("catalog", copy, self._stub.ShelveHeldCopy(request, timeout=self._timeout)))
 
-    async def report_missing(self, *, copy: str, hold: str) -> CopyInfo:
-        request = catalog_pb2.ReportHeldCopyMissingRequest(name=copy, hold=hold)
+    async def report_missing(self, *, copy: str, hold: str, status: str = "LOST") -> CopyInfo:
+        request = catalog_pb2.ReportHeldCopyMissingRequest(
+            name=copy, hold=hold, status=catalog_pb2.CopyStatus.Value(f"COPY_STATUS_{status}")
+        )
         call = self._stub.ReportHeldCopyMissing(request, timeout=self._timeout)
         return copy_info(await _call("catalog", copy, call))
+
+    async def send_home(self, *, copy: str, from_branch: str) -> CopyInfo:
+        request = catalog_pb2.SendCopyHomeRequest(name=copy, from_branch=from_branch)
+        return copy_info(await _call("catalog", copy, self._stub.SendCopyHome(request, timeout=self._timeout)))
+
+    async def receive_home(self, *, copy: str, branch: str) -> CopyInfo:
+        request = catalog_pb2.ReceiveCopyHomeRequest(name=copy, branch=branch)
+        return copy_info(await _call("catalog", copy, self._stub.ReceiveCopyHome(request, timeout=self._timeout)))

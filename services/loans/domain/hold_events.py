@@ -42,8 +42,10 @@ class HoldCopyReceived(DomainEvent):
 class HoldCopyMissing(DomainEvent):
     hold: Hold
     copy: str
-    """The copy staff could not find (the catalog has it LOST)."""
+    """The copy staff could not find (the catalog has it LOST), or took out of circulation."""
     reported_by: str
+    copy_status: str = "LOST"
+    """What the catalog made of it: LOST, DAMAGED or WITHDRAWN."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -253,19 +253,22 @@ class Hold(Versioned):
         self._in_transit(now, at_branch.strip())
         return True
 
-    def copy_missing(self, *, now: datetime, reported_by: str) -> None:
-        """Staff could not find the copy set aside for this IN_TRANSIT hold (not on its shelf when pulled, or never
-        arrived): back to WAITING, at its place in the queue (its creation), with no copy, for the next copy to
-        serve (Evergreen's "mark item missing" on the pull list)."""
-        if self.status != HoldStatus.IN_TRANSIT:
+    def copy_missing(self, *, now: datetime, reported_by: str, copy_status: str = "LOST") -> None:
+        """Staff could not find the copy set aside for this hold (not on its shelf when pulled, never arrived), or
+        took it out of circulation (`copy_status` DAMAGED, WITHDRAWN; on the hold shelf of a READY hold too):
+        back to WAITING, at its place in the queue (its creation), with no copy nor pickup deadline, for the next
+        copy to serve (Evergreen's "mark item missing", Koha's "revert waiting status")."""
+        if not self.set_aside:
             raise FailedPrecondition(
-                f"{self.name} is {self.status.lower()}, not in transit", reason="HOLD_NOT_IN_TRANSIT"
+                f"{self.name} is {self.status.lower()}, with no copy set aside", reason="HOLD_NOT_IN_TRANSIT"
             )
         missing = self.copy
         self.status, self.copy, self.to_pull, self.shelf_released = HoldStatus.WAITING, "", False, True
-        self.hold_shelf_branch = ""
+        self.hold_shelf_branch, self.ready_at, self.expire_at = "", None, None
         self._touch(now)
-        self.events.append(HoldCopyMissing(occurred_at=now, hold=self, copy=missing, reported_by=reported_by))
+        self.events.append(
+            HoldCopyMissing(occurred_at=now, hold=self, copy=missing, reported_by=reported_by, copy_status=copy_status)
+        )
 
     def cancel(self, reason: str, *, now: datetime, by_patron: bool = False) -> None:
         """-> CANCELLED (`by_patron`: by its own patron, not staff or the system; the event says which)."""

@@ -223,7 +223,9 @@ class FakeCopyRepository(_Tracking):
 
     def _matching(self, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[Copy]:
         def value(copy: Copy, name: str) -> str:
-            return copy.status.value if name == "status" else str(getattr(copy.details, name))
+            if name == "status":
+                return copy.status.value
+            return str(getattr(copy, name) if name == "sent_home_from" else getattr(copy.details, name))
 
         return [
             c

@@ -35,6 +35,8 @@ class FakeCatalog:
     titles: dict[str, str] = field(default_factory=dict)
     copies: dict[str, CopyInfo] = field(default_factory=dict)
     down: bool = False
+    sent_home: dict[str, str] = field(default_factory=dict)
+    """Copies sent home (IN_TRANSIT, no hold), by name: the branch whose hold shelf they left."""
     check_outs: int = 0
     title_lookups: int = 0
     copy_lookups: int = 0
@@ -186,11 +188,34 @@ class FakeCatalog:
             raise FailedPrecondition(f"{copy} is not set aside for {hold}", reason="COPY_NOT_HELD")
         return self._set(current, status="ON_HOLD_SHELF")
 
-    async def report_missing(self, *, copy: str, hold: str) -> CopyInfo:
+    async def report_missing(self, *, copy: str, hold: str, status: str = "LOST") -> CopyInfo:
         self._gate()
         current = await self.get_copy(copy)
-        if current.status == "LOST":
+        if current.status == status and not current.held:
             return current  # a repeat
         if current.current_hold != hold or current.status not in ("IN_TRANSIT", "ON_HOLD_SHELF"):
             raise FailedPrecondition(f"{copy} is not set aside for {hold}", reason="COPY_NOT_HELD")
-        return self._set(current, status="LOST", current_hold="")
+        return self._set(current, status=status, current_hold="")
+
+    async def send_home(self, *, copy: str, from_branch: str) -> CopyInfo:
+        self._gate()
+        current = await self.get_copy(copy)
+        at_home = from_branch.upper() == current.branch.upper() or not current.branch
+        if at_home or (current.status == "IN_TRANSIT" and not current.held):
+            return current  # at home, or a repeat
+        if current.status != "AVAILABLE":
+            raise FailedPrecondition(f"{copy} is {current.status}", reason="COPY_NOT_AVAILABLE")
+        self.sent_home[copy] = from_branch.upper()
+        return self._set(current, status="IN_TRANSIT")
+
+    async def receive_home(self, *, copy: str, branch: str) -> CopyInfo:
+        self._gate()
+        current = await self.get_copy(copy)
+        if current.status == "AVAILABLE":
+            return current
+        if current.status != "IN_TRANSIT" or current.held:
+            raise FailedPrecondition(f"{copy} is {current.status}", reason="COPY_NOT_IN_TRANSIT")
+        if branch.upper() != current.branch.upper():
+            return current
+        self.sent_home.pop(copy, None)
+        return self._set(current, status="AVAILABLE")

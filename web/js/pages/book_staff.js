@@ -8,6 +8,7 @@ import { fieldText, formatDeadline, t } from "../i18n.js";
 import { href } from "../router.js";
 import { ErrorNotice, Field, Notice, useAction } from "../components.js";
 import { findPatron } from "./desk.js";
+import { TakeOutOfCirculation, heldForHold } from "../held_copies.js";
 
 const EMPTY_COPY = { barcode: "", branch: "main", shelf_location: "", item_type: "BOOK" };
 
@@ -89,7 +90,7 @@ export function AddCopy({ book, onAdded }) {
 }
 
 /** Every copy with its barcode, status and a link to what happened to it (staff only: barcodes are internal). */
-export function CopyList({ copies }) {
+export function CopyList({ copies, onChanged }) {
   if (!copies.length) return null;
   return html`<h2>${t("book_staff.copies_heading")}</h2>
     <div class="table-wrap"><table class="stacks" data-testid="staff-copies">
@@ -98,7 +99,8 @@ export function CopyList({ copies }) {
       <tbody>${copies.map(
         (copy) => html`<tr key=${copy.name}>
           <td>${copy.barcode}</td><td data-label=${t("book.branch")}>${copy.branch}</td>
-          <td data-label=${t("patrons.status")}>${t(`copy_status.${copy.status}`)}</td>
+          <td data-label=${t("patrons.status")}>${t(`copy_status.${copy.status}`)}
+            ${heldForHold(copy) && html` <${TakeOutOfCirculation} copy=${copy} onDone=${onChanged} />`}</td>
           <td><a href=${href("/audit", { resource: copy.name })} aria-label=${t("audit.of_copy_named", { barcode: copy.barcode })}>
             ${t("audit.of_copy")}</a></td>
         </tr>`,

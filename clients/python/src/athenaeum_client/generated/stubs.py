@@ -308,10 +308,32 @@ class CatalogServiceStub:
         """
         Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
         not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
-        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
-        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        cataloguer sets it AVAILABLE again; or, with `status`, one staff took out of circulation (DAMAGED,
+        WITHDRAWN). Idempotent: a copy no longer held with that status already is returned unchanged.
+        Errors: INVALID_ARGUMENT (`status` other than LOST, DAMAGED, WITHDRAWN), NOT_FOUND (no such copy),
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
+    def send_copy_home(self, request: catalog_v1.SendCopyHomeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
+        """
+        Mesh-internal (loans): an AVAILABLE copy released from the hold shelf of `from_branch`, another branch than
+        its own, with nobody to take it: IN_TRANSIT (no hold) with `sent_home_from`, to be sent home. Idempotent: a
+        copy already sent home from there is returned unchanged; one at its own branch is returned unchanged too.
+        Errors: INVALID_ARGUMENT (no `from_branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION
+        (COPY_NOT_AVAILABLE: lent, set aside or moved by a cataloguer meanwhile; nothing changed).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/SendCopyHome', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
+    def receive_copy_home(self, request: catalog_v1.ReceiveCopyHomeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
+        """
+        Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
+        desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
+        to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+        Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
+        lent, set aside for a hold, or of another status).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReceiveCopyHome', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
 
 class EventsServiceStub:
@@ -668,7 +690,11 @@ class LoansServiceStub:
         NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
-        shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
+        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
+        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
+        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -679,9 +705,14 @@ class LoansServiceStub:
         aside nor counted as available), the hold is WAITING again at its place in the queue, and another copy on
         the open shelf is set aside for it at once if there is one (IN_TRANSIT again, to pull: the choice PlaceHold
         makes); else it waits for the next copy returned. The answer is the hold as it is then.
-        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy on its
-        way, or not `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED
-        (a reader), UNAVAILABLE (catalog unreachable).
+        The same takes a copy set aside for a hold, in transit or on the hold shelf of a READY hold, out of
+        circulation with the status staff chose (`copy_status`: DAMAGED, WITHDRAWN; LOST by default), as Koha's
+        "revert waiting status" and Evergreen's "mark item damaged" on a captured copy: the catalog refuses
+        UpdateCopy's status change of such a copy, so this is how staff change it; a READY hold loses its pickup
+        deadline and waits again at its place.
+        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
+        (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
+        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -1168,10 +1199,32 @@ class CatalogServiceAsyncStub:
         """
         Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
         not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
-        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
-        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        cataloguer sets it AVAILABLE again; or, with `status`, one staff took out of circulation (DAMAGED,
+        WITHDRAWN). Idempotent: a copy no longer held with that status already is returned unchanged.
+        Errors: INVALID_ARGUMENT (`status` other than LOST, DAMAGED, WITHDRAWN), NOT_FOUND (no such copy),
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
+    async def send_copy_home(self, request: catalog_v1.SendCopyHomeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
+        """
+        Mesh-internal (loans): an AVAILABLE copy released from the hold shelf of `from_branch`, another branch than
+        its own, with nobody to take it: IN_TRANSIT (no hold) with `sent_home_from`, to be sent home. Idempotent: a
+        copy already sent home from there is returned unchanged; one at its own branch is returned unchanged too.
+        Errors: INVALID_ARGUMENT (no `from_branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION
+        (COPY_NOT_AVAILABLE: lent, set aside or moved by a cataloguer meanwhile; nothing changed).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/SendCopyHome', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
+    async def receive_copy_home(self, request: catalog_v1.ReceiveCopyHomeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
+        """
+        Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
+        desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
+        to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+        Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
+        lent, set aside for a hold, or of another status).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ReceiveCopyHome', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
 
 class EventsServiceAsyncStub:
@@ -1528,7 +1581,11 @@ class LoansServiceAsyncStub:
         NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
-        shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
+        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
+        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
+        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -1539,9 +1596,14 @@ class LoansServiceAsyncStub:
         aside nor counted as available), the hold is WAITING again at its place in the queue, and another copy on
         the open shelf is set aside for it at once if there is one (IN_TRANSIT again, to pull: the choice PlaceHold
         makes); else it waits for the next copy returned. The answer is the hold as it is then.
-        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy on its
-        way, or not `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED
-        (a reader), UNAVAILABLE (catalog unreachable).
+        The same takes a copy set aside for a hold, in transit or on the hold shelf of a READY hold, out of
+        circulation with the status staff chose (`copy_status`: DAMAGED, WITHDRAWN; LOST by default), as Koha's
+        "revert waiting status" and Evergreen's "mark item damaged" on a captured copy: the catalog refuses
+        UpdateCopy's status change of such a copy, so this is how staff change it; a READY hold loses its pickup
+        deadline and waits again at its place.
+        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
+        (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
+        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 

@@ -718,6 +718,7 @@ class Copy(_message.Message):
     ETAG_FIELD_NUMBER: _builtins.int
     BOOK_TITLE_FIELD_NUMBER: _builtins.int
     SENT_FOR_HOLD_FIELD_NUMBER: _builtins.int
+    SENT_HOME_FROM_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}". Assigned by the server."""
     barcode: _builtins.str
@@ -757,6 +758,11 @@ class Copy(_message.Message):
     """IN_TRANSIT for `current_hold` because a desk checked it in and sent it to the hold's pickup branch (a return
     at another branch), rather than set aside on the open shelf to be pulled. False in any other state.
     """
+    sent_home_from: _builtins.str
+    """IN_TRANSIT with no hold because a hold picked up at this branch ended with its copy on the hold shelf here
+    and nobody took it (SendCopyHome): staff there send it home to `branch` (Koha's transfer home, Evergreen's
+    route home). Empty in any other state. ListCopies filters on it (`sent_home_from = "EAST"`).
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the copy was added."""
@@ -782,10 +788,11 @@ class Copy(_message.Message):
         etag: _builtins.str = ...,
         book_title: _builtins.str = ...,
         sent_for_hold: _builtins.bool = ...,
+        sent_home_from: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "name", b"name", "sent_for_hold", b"sent_for_hold", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "name", b"name", "sent_for_hold", b"sent_for_hold", "sent_home_from", b"sent_home_from", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -870,7 +877,7 @@ class ListCopiesRequest(_message.Message):
     """
     filter: _builtins.str
     """AIP-160 subset over `status` (the enum value name, with or without its prefix:
-    `status = COPY_STATUS_AVAILABLE` or `status = AVAILABLE`), `branch`, `item_type`.
+    `status = COPY_STATUS_AVAILABLE` or `status = AVAILABLE`), `branch`, `item_type`, `sent_home_from`.
     """
     def __init__(
         self,
@@ -1223,6 +1230,7 @@ class ReportHeldCopyMissingRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     HOLD_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}"."""
     hold: _builtins.str
@@ -1234,20 +1242,93 @@ class ReportHeldCopyMissingRequest(_message.Message):
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
+    status: Global___CopyStatus.ValueType
+    """The status the copy takes: LOST when not set, DAMAGED or WITHDRAWN."""
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         hold: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        status: Global___CopyStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "name", b"name", "request_id", b"request_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ReportHeldCopyMissingRequest: _TypeAlias = ReportHeldCopyMissingRequest  # noqa: Y015
+
+@_typing.final
+class SendCopyHomeRequest(_message.Message):
+    """Mesh-internal: a copy released from another branch's hold shelf, to send home."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    FROM_BRANCH_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"books/{book}/copies/{copy}"."""
+    from_branch: _builtins.str
+    """The branch whose hold shelf the copy is on."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        from_branch: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_branch", b"from_branch", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SendCopyHomeRequest: _TypeAlias = SendCopyHomeRequest  # noqa: Y015
+
+@_typing.final
+class ReceiveCopyHomeRequest(_message.Message):
+    """Mesh-internal: a copy moving between branches scanned at a desk."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    BRANCH_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"books/{book}/copies/{copy}"."""
+    branch: _builtins.str
+    """The desk's branch."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        branch: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["branch", b"branch", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReceiveCopyHomeRequest: _TypeAlias = ReceiveCopyHomeRequest  # noqa: Y015
 
 @_typing.final
 class ShelveHeldCopyRequest(_message.Message):

@@ -159,6 +159,16 @@ class CatalogServiceStub:
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
                 _registered_method=True)
+        self.SendCopyHome = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/SendCopyHome',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.SendCopyHomeRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+                _registered_method=True)
+        self.ReceiveCopyHome = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/ReceiveCopyHome',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReceiveCopyHomeRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+                _registered_method=True)
 
 
 class CatalogServiceServicer:
@@ -384,8 +394,32 @@ class CatalogServiceServicer:
     def ReportHeldCopyMissing(self, request, context):
         """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
         not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
-        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
-        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        cataloguer sets it AVAILABLE again; or, with `status`, one staff took out of circulation (DAMAGED,
+        WITHDRAWN). Idempotent: a copy no longer held with that status already is returned unchanged.
+        Errors: INVALID_ARGUMENT (`status` other than LOST, DAMAGED, WITHDRAWN), NOT_FOUND (no such copy),
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SendCopyHome(self, request, context):
+        """Mesh-internal (loans): an AVAILABLE copy released from the hold shelf of `from_branch`, another branch than
+        its own, with nobody to take it: IN_TRANSIT (no hold) with `sent_home_from`, to be sent home. Idempotent: a
+        copy already sent home from there is returned unchanged; one at its own branch is returned unchanged too.
+        Errors: INVALID_ARGUMENT (no `from_branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION
+        (COPY_NOT_AVAILABLE: lent, set aside or moved by a cataloguer meanwhile; nothing changed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReceiveCopyHome(self, request, context):
+        """Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
+        desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
+        to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+        Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
+        lent, set aside for a hold, or of another status).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -512,6 +546,16 @@ def add_CatalogServiceServicer_to_server(servicer, server):
             'ReportHeldCopyMissing': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportHeldCopyMissing,
                     request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
+            ),
+            'SendCopyHome': grpc.unary_unary_rpc_method_handler(
+                    servicer.SendCopyHome,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.SendCopyHomeRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
+            ),
+            'ReceiveCopyHome': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReceiveCopyHome,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReceiveCopyHomeRequest.FromString,
                     response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
             ),
     }
@@ -1166,6 +1210,60 @@ class CatalogService:
             target,
             '/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing',
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SendCopyHome(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/SendCopyHome',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.SendCopyHomeRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReceiveCopyHome(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/ReceiveCopyHome',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReceiveCopyHomeRequest.SerializeToString,
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
             options,
             channel_credentials,

@@ -162,8 +162,24 @@ class CatalogServiceStub:
     ReportHeldCopyMissing: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReportHeldCopyMissingRequest, _catalog_pb2.Copy]
     """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
     not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
-    cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
-    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    cataloguer sets it AVAILABLE again; or, with `status`, one staff took out of circulation (DAMAGED,
+    WITHDRAWN). Idempotent: a copy no longer held with that status already is returned unchanged.
+    Errors: INVALID_ARGUMENT (`status` other than LOST, DAMAGED, WITHDRAWN), NOT_FOUND (no such copy),
+    FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    """
+    SendCopyHome: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.SendCopyHomeRequest, _catalog_pb2.Copy]
+    """Mesh-internal (loans): an AVAILABLE copy released from the hold shelf of `from_branch`, another branch than
+    its own, with nobody to take it: IN_TRANSIT (no hold) with `sent_home_from`, to be sent home. Idempotent: a
+    copy already sent home from there is returned unchanged; one at its own branch is returned unchanged too.
+    Errors: INVALID_ARGUMENT (no `from_branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION
+    (COPY_NOT_AVAILABLE: lent, set aside or moved by a cataloguer meanwhile; nothing changed).
+    """
+    ReceiveCopyHome: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReceiveCopyHomeRequest, _catalog_pb2.Copy]
+    """Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
+    desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
+    to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+    Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
+    lent, set aside for a hold, or of another status).
     """
 
 @_typing.type_check_only
@@ -299,8 +315,24 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     ReportHeldCopyMissing: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReportHeldCopyMissingRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
     not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
-    cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
-    Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    cataloguer sets it AVAILABLE again; or, with `status`, one staff took out of circulation (DAMAGED,
+    WITHDRAWN). Idempotent: a copy no longer held with that status already is returned unchanged.
+    Errors: INVALID_ARGUMENT (`status` other than LOST, DAMAGED, WITHDRAWN), NOT_FOUND (no such copy),
+    FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    """
+    SendCopyHome: _aio.UnaryUnaryMultiCallable[_catalog_pb2.SendCopyHomeRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
+    """Mesh-internal (loans): an AVAILABLE copy released from the hold shelf of `from_branch`, another branch than
+    its own, with nobody to take it: IN_TRANSIT (no hold) with `sent_home_from`, to be sent home. Idempotent: a
+    copy already sent home from there is returned unchanged; one at its own branch is returned unchanged too.
+    Errors: INVALID_ARGUMENT (no `from_branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION
+    (COPY_NOT_AVAILABLE: lent, set aside or moved by a cataloguer meanwhile; nothing changed).
+    """
+    ReceiveCopyHome: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReceiveCopyHomeRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
+    """Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
+    desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
+    to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+    Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
+    lent, set aside for a hold, or of another status).
     """
 
 class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -577,8 +609,36 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
         """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
         not find: LOST, no longer held nor available (its CopyStatusChanged says "missing on the shelf"), until a
-        cataloguer sets it AVAILABLE again. Idempotent: a copy LOST already is returned unchanged.
-        Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        cataloguer sets it AVAILABLE again; or, with `status`, one staff took out of circulation (DAMAGED,
+        WITHDRAWN). Idempotent: a copy no longer held with that status already is returned unchanged.
+        Errors: INVALID_ARGUMENT (`status` other than LOST, DAMAGED, WITHDRAWN), NOT_FOUND (no such copy),
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+
+    @_abc_1.abstractmethod
+    def SendCopyHome(
+        self,
+        request: _catalog_pb2.SendCopyHomeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
+        """Mesh-internal (loans): an AVAILABLE copy released from the hold shelf of `from_branch`, another branch than
+        its own, with nobody to take it: IN_TRANSIT (no hold) with `sent_home_from`, to be sent home. Idempotent: a
+        copy already sent home from there is returned unchanged; one at its own branch is returned unchanged too.
+        Errors: INVALID_ARGUMENT (no `from_branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION
+        (COPY_NOT_AVAILABLE: lent, set aside or moved by a cataloguer meanwhile; nothing changed).
+        """
+
+    @_abc_1.abstractmethod
+    def ReceiveCopyHome(
+        self,
+        request: _catalog_pb2.ReceiveCopyHomeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
+        """Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
+        desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
+        to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+        Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
+        lent, set aside for a hold, or of another status).
         """
 
 def add_CatalogServiceServicer_to_server(servicer: CatalogServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

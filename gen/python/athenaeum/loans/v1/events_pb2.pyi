@@ -635,8 +635,8 @@ Global___HoldReady: _TypeAlias = HoldReady  # noqa: Y015
 
 @_typing.final
 class HoldCopyMissing(_message.Message):
-    """Staff could not find the copy set aside for an IN_TRANSIT hold (ReportHoldCopyMissing): the catalog has it
-    LOST and the hold is WAITING again (a copy set aside for it next is its HoldInTransit).
+    """Staff could not find the copy set aside for a hold (ReportHoldCopyMissing), or took it out of circulation: the
+    catalog has it LOST (or `copy_status`) and the hold is WAITING again (a copy set aside for it next is its HoldInTransit).
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -646,12 +646,15 @@ class HoldCopyMissing(_message.Message):
     HOLD_FIELD_NUMBER: _builtins.int
     COPY_FIELD_NUMBER: _builtins.int
     REPORTED_BY_FIELD_NUMBER: _builtins.int
+    COPY_STATUS_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     copy: _builtins.str
     """"books/{book}/copies/{copy}" that was missing."""
     reported_by: _builtins.str
     """"users/{user}" of the staff member who reported it."""
+    copy_status: _resources_pb2.HeldCopyStatus.ValueType
+    """The status the catalog gave the copy: LOST (missing), DAMAGED or WITHDRAWN (taken out of circulation)."""
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -668,10 +671,11 @@ class HoldCopyMissing(_message.Message):
         hold: _resources_pb2.Hold | None = ...,
         copy: _builtins.str = ...,
         reported_by: _builtins.str = ...,
+        copy_status: _resources_pb2.HeldCopyStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time", "reported_by", b"reported_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "copy_status", b"copy_status", "event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time", "reported_by", b"reported_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

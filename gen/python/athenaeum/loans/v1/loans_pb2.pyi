@@ -872,15 +872,16 @@ Global___ReceiveHoldCopyRequest: _TypeAlias = ReceiveHoldCopyRequest  # noqa: Y0
 
 @_typing.final
 class ReportHoldCopyMissingRequest(_message.Message):
-    """Report the copy set aside for a hold missing."""
+    """Report the copy set aside for a hold missing (or found damaged, or withdrawn)."""
 
     DESCRIPTOR: _descriptor.Descriptor
 
     NAME_FIELD_NUMBER: _builtins.int
     COPY_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    COPY_STATUS_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"holds/{hold}", IN_TRANSIT."""
+    """"holds/{hold}", IN_TRANSIT or READY."""
     copy: _builtins.str
     """"books/{book}/copies/{copy}" the desk looked for (the hold's `copy` as listed); empty: the hold's copy,
     whichever it is. A hold with another copy by now is FAILED_PRECONDITION.
@@ -892,16 +893,19 @@ class ReportHoldCopyMissingRequest(_message.Message):
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
+    copy_status: _resources_pb2.HeldCopyStatus.ValueType
+    """The catalog's status the copy takes: LOST when not set (missing), DAMAGED or WITHDRAWN."""
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         copy: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        copy_status: _resources_pb2.HeldCopyStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "copy_status", b"copy_status", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -438,7 +438,11 @@ class LoansServiceServicer:
         NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
-        shelf), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
+        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
+        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
+        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -450,9 +454,14 @@ class LoansServiceServicer:
         aside nor counted as available), the hold is WAITING again at its place in the queue, and another copy on
         the open shelf is set aside for it at once if there is one (IN_TRANSIT again, to pull: the choice PlaceHold
         makes); else it waits for the next copy returned. The answer is the hold as it is then.
-        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy on its
-        way, or not `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED
-        (a reader), UNAVAILABLE (catalog unreachable).
+        The same takes a copy set aside for a hold, in transit or on the hold shelf of a READY hold, out of
+        circulation with the status staff chose (`copy_status`: DAMAGED, WITHDRAWN; LOST by default), as Koha's
+        "revert waiting status" and Evergreen's "mark item damaged" on a captured copy: the catalog refuses
+        UpdateCopy's status change of such a copy, so this is how staff change it; a READY hold loses its pickup
+        deadline and waits again at its place.
+        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
+        (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
+        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

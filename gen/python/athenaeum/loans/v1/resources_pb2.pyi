@@ -110,6 +110,36 @@ FINE_STATUS_WAIVED: FineStatus.ValueType  # 3
 """Forgiven by staff; nothing more is owed (until an overdue fine's loan, still out, adds days)."""
 Global___FineStatus: _TypeAlias = FineStatus  # noqa: Y015
 
+class _HeldCopyStatus:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _HeldCopyStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_HeldCopyStatus.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    HELD_COPY_STATUS_UNSPECIFIED: _HeldCopyStatus.ValueType  # 0
+    """Not set: LOST (the copy could not be found)."""
+    HELD_COPY_STATUS_LOST: _HeldCopyStatus.ValueType  # 1
+    """Missing: the copy is not where it should be (COPY_STATUS_LOST, "missing on the shelf")."""
+    HELD_COPY_STATUS_DAMAGED: _HeldCopyStatus.ValueType  # 2
+    """Found damaged: withdrawn from lending for repair (COPY_STATUS_DAMAGED)."""
+    HELD_COPY_STATUS_WITHDRAWN: _HeldCopyStatus.ValueType  # 3
+    """Removed from the collection (COPY_STATUS_WITHDRAWN)."""
+
+class HeldCopyStatus(_HeldCopyStatus, metaclass=_HeldCopyStatusEnumTypeWrapper):
+    """What staff make of a copy set aside for a hold that they take out of circulation (ReportHoldCopyMissing): the
+    catalog's status the copy takes. The hold goes back to the queue whichever it is.
+    """
+
+HELD_COPY_STATUS_UNSPECIFIED: HeldCopyStatus.ValueType  # 0
+"""Not set: LOST (the copy could not be found)."""
+HELD_COPY_STATUS_LOST: HeldCopyStatus.ValueType  # 1
+"""Missing: the copy is not where it should be (COPY_STATUS_LOST, "missing on the shelf")."""
+HELD_COPY_STATUS_DAMAGED: HeldCopyStatus.ValueType  # 2
+"""Found damaged: withdrawn from lending for repair (COPY_STATUS_DAMAGED)."""
+HELD_COPY_STATUS_WITHDRAWN: HeldCopyStatus.ValueType  # 3
+"""Removed from the collection (COPY_STATUS_WITHDRAWN)."""
+Global___HeldCopyStatus: _TypeAlias = HeldCopyStatus  # noqa: Y015
+
 class _HoldStatus:
     ValueType = _typing.NewType("ValueType", _builtins.int)
     V: _TypeAlias = ValueType  # noqa: Y015

@@ -51,7 +51,7 @@ export function BookPage({ params }) {
     ${session.isStaff() &&
     html`<${HoldForAPatron} book=${record} onPlaced=${reload} />
       <${AddCopy} book=${record} onAdded=${reload} />
-      <${CopyList} copies=${copies.data || []} />`}
+      <${CopyList} copies=${copies.data || []} onChanged=${reload} />`}
   </article>`;
 }
 

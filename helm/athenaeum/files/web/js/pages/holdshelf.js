@@ -11,6 +11,7 @@ import { useBookTitles } from "./account.js";
 import { PagedCount, usePaged } from "../paging.js";
 import { branchChoices, sameBranch } from "../branches.js";
 import { deskBranch } from "../receiving.js";
+import { SendHomeList } from "../held_copies.js";
 
 const READY = "HOLD_STATUS_READY";
 const ALL = "";
@@ -73,7 +74,8 @@ export function HoldShelfPage() {
         </tr>`;
       })}</tbody>
     </table></div>`}
-    <${PagedCount} list=${holds} branch=${branch} shown=${list.length} />`;
+    <${PagedCount} list=${holds} branch=${branch} shown=${list.length} />
+    <${SendHomeList} branch=${branch} />`;
 }
 
 /** Name and card number of each patron with one of `holds` (on the hold shelf, or on the pull list). */

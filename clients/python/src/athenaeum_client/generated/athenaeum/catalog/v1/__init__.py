@@ -40,6 +40,7 @@ __all__ = (
     "ListItemTypesRequest",
     "ListItemTypesResponse",
     "LookupCopyRequest",
+    "ReceiveCopyHomeRequest",
     "ReleaseCopyRequest",
     "ReportHeldCopyMissingRequest",
     "ReserveCopyRequest",
@@ -47,6 +48,7 @@ __all__ = (
     "SearchBooksResponse",
     "SearchFilters",
     "SearchResult",
+    "SendCopyHomeRequest",
     "ShelveHeldCopyRequest",
     "UpdateBookRequest",
     "UpdateCopyRequest",
@@ -635,6 +637,13 @@ class Copy(betterproto2.Message):
     """
     IN_TRANSIT for `current_hold` because a desk checked it in and sent it to the hold's pickup branch (a return
     at another branch), rather than set aside on the open shelf to be pulled. False in any other state.
+    """
+
+    sent_home_from: "str" = betterproto2.field(15, betterproto2.TYPE_STRING)
+    """
+    IN_TRANSIT with no hold because a hold picked up at this branch ended with its copy on the hold shelf here
+    and nobody took it (SendCopyHome): staff there send it home to `branch` (Koha's transfer home, Evergreen's
+    route home). Empty in any other state. ListCopies filters on it (`sent_home_from = "EAST"`).
     """
 
 
@@ -1409,7 +1418,7 @@ class ListCopiesRequest(betterproto2.Message):
     filter: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
     """
     AIP-160 subset over `status` (the enum value name, with or without its prefix:
-    `status = COPY_STATUS_AVAILABLE` or `status = AVAILABLE`), `branch`, `item_type`.
+    `status = COPY_STATUS_AVAILABLE` or `status = AVAILABLE`), `branch`, `item_type`, `sent_home_from`.
     """
 
 
@@ -1516,6 +1525,37 @@ default_message_pool.register_message(
 
 
 @dataclass(eq=False, repr=False)
+class ReceiveCopyHomeRequest(betterproto2.Message):
+    """
+    Mesh-internal: a copy moving between branches scanned at a desk.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}".
+    """
+
+    branch: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The desk's branch.
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "ReceiveCopyHomeRequest", ReceiveCopyHomeRequest
+)
+
+
+@dataclass(eq=False, repr=False)
 class ReleaseCopyRequest(betterproto2.Message):
     """
     Mesh-internal: a copy to take off the hold shelf.
@@ -1569,6 +1609,13 @@ class ReportHeldCopyMissingRequest(betterproto2.Message):
     ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+    status: "CopyStatus" = betterproto2.field(
+        4, betterproto2.TYPE_ENUM, default_factory=lambda: CopyStatus(0)
+    )
+    """
+    The status the copy takes: LOST when not set, DAMAGED or WITHDRAWN.
     """
 
 
@@ -1786,6 +1833,37 @@ class SearchResult(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "SearchResult", SearchResult
+)
+
+
+@dataclass(eq=False, repr=False)
+class SendCopyHomeRequest(betterproto2.Message):
+    """
+    Mesh-internal: a copy released from another branch's hold shelf, to send home.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}".
+    """
+
+    from_branch: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The branch whose hold shelf the copy is on.
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "SendCopyHomeRequest", SendCopyHomeRequest
 )
 
 

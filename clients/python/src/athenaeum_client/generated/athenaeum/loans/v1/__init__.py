@@ -25,6 +25,7 @@ __all__ = (
     "GetFineRequest",
     "GetHoldRequest",
     "GetLoanRequest",
+    "HeldCopyStatus",
     "Hold",
     "HoldCancelled",
     "HoldCopyMissing",
@@ -171,6 +172,51 @@ class FineStatus(betterproto2.Enum):
             "FINE_STATUS_OUTSTANDING": 1,
             "FINE_STATUS_PAID": 2,
             "FINE_STATUS_WAIVED": 3,
+        }
+
+
+class HeldCopyStatus(betterproto2.Enum):
+    """
+    What staff make of a copy set aside for a hold that they take out of circulation (ReportHoldCopyMissing): the
+    catalog's status the copy takes. The hold goes back to the queue whichever it is.
+    """
+
+    UNSPECIFIED = 0
+    """
+    Not set: LOST (the copy could not be found).
+    """
+
+    LOST = 1
+    """
+    Missing: the copy is not where it should be (COPY_STATUS_LOST, "missing on the shelf").
+    """
+
+    DAMAGED = 2
+    """
+    Found damaged: withdrawn from lending for repair (COPY_STATUS_DAMAGED).
+    """
+
+    WITHDRAWN = 3
+    """
+    Removed from the collection (COPY_STATUS_WITHDRAWN).
+    """
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "HELD_COPY_STATUS_UNSPECIFIED",
+            1: "HELD_COPY_STATUS_LOST",
+            2: "HELD_COPY_STATUS_DAMAGED",
+            3: "HELD_COPY_STATUS_WITHDRAWN",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "HELD_COPY_STATUS_UNSPECIFIED": 0,
+            "HELD_COPY_STATUS_LOST": 1,
+            "HELD_COPY_STATUS_DAMAGED": 2,
+            "HELD_COPY_STATUS_WITHDRAWN": 3,
         }
 
 
@@ -1223,8 +1269,8 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class HoldCopyMissing(betterproto2.Message):
     """
-    Staff could not find the copy set aside for an IN_TRANSIT hold (ReportHoldCopyMissing): the catalog has it
-    LOST and the hold is WAITING again (a copy set aside for it next is its HoldInTransit).
+    Staff could not find the copy set aside for a hold (ReportHoldCopyMissing), or took it out of circulation: the
+    catalog has it LOST (or `copy_status`) and the hold is WAITING again (a copy set aside for it next is its HoldInTransit).
     """
 
     event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
@@ -1257,6 +1303,13 @@ class HoldCopyMissing(betterproto2.Message):
     reported_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
     "users/{user}" of the staff member who reported it.
+    """
+
+    copy_status: "HeldCopyStatus" = betterproto2.field(
+        6, betterproto2.TYPE_ENUM, default_factory=lambda: HeldCopyStatus(0)
+    )
+    """
+    The status the catalog gave the copy: LOST (missing), DAMAGED or WITHDRAWN (taken out of circulation).
     """
 
 
@@ -2544,12 +2597,12 @@ default_message_pool.register_message(
 @dataclass(eq=False, repr=False)
 class ReportHoldCopyMissingRequest(betterproto2.Message):
     """
-    Report the copy set aside for a hold missing.
+    Report the copy set aside for a hold missing (or found damaged, or withdrawn).
     """
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "holds/{hold}", IN_TRANSIT.
+    "holds/{hold}", IN_TRANSIT or READY.
     """
 
     copy: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
@@ -2565,6 +2618,13 @@ class ReportHoldCopyMissingRequest(betterproto2.Message):
     ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+    copy_status: "HeldCopyStatus" = betterproto2.field(
+        4, betterproto2.TYPE_ENUM, default_factory=lambda: HeldCopyStatus(0)
+    )
+    """
+    The catalog's status the copy takes: LOST when not set (missing), DAMAGED or WITHDRAWN.
     """
 
 

@@ -1,0 +1,101 @@
+"""Through the real edge and mesh: staff take a damaged copy off the hold shelf while readers queue (the hold goes
+back to its place, the copy DAMAGED, audited; finding B1), and a copy left on another branch's hold shelf is sent
+home, listed there, and available once its own branch receives it (finding B2)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from circulation import copies_of, new_book, reason, receive
+
+pytestmark = pytest.mark.e2e
+
+
+def _hold(edge: httpx.Client, patron: Any, book: str, pickup_branch: str) -> dict[str, Any]:
+    wanted = {"patron": patron.name, "book": book, "pickup_branch": pickup_branch}
+    placed = edge.post("/v1/holds", json=wanted, headers=patron.headers)
+    assert placed.status_code == 200, placed.text
+    hold: dict[str, Any] = placed.json()
+    return hold
+
+
+def _at_main(edge: httpx.Client, staff: Any, copy: dict[str, Any]) -> None:
+    moved = edge.patch(
+        f"/v1/{copy['name']}", params={"update_mask": "branch"}, json={"branch": "MAIN"}, headers=staff.headers
+    )
+    assert moved.status_code == 200, moved.text
+
+
+def _audit_types(edge: httpx.Client, staff: Any, hold: str, wanted: set[str]) -> set[str]:
+    deadline = time.monotonic() + 15
+    while True:
+        found = edge.get("/v1/events", params={"filter": f'resource = "{hold}"'}, headers=staff.headers)
+        assert found.status_code == 200, found.text
+        types = {event["type"].rsplit(".", 1)[-1] for event in found.json().get("events", [])}
+        if wanted <= types or time.monotonic() > deadline:
+            return types
+        time.sleep(0.2)
+
+
+def test_a_damaged_copy_on_the_hold_shelf_leaves_circulation_and_its_hold_goes_back_to_the_queue(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    first, second = new_reader(), new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    hold = _hold(edge, first, book, "MAIN")
+    assert receive(edge, librarian, hold["name"])["status"] == "HOLD_STATUS_READY"
+    behind = _hold(edge, second, book, "MAIN")
+    copy = copies_of(edge, librarian, book)[barcode]
+    patched = edge.patch(
+        f"/v1/{copy['name']}",
+        params={"update_mask": "status"},
+        json={"status": "COPY_STATUS_DAMAGED"},
+        headers=librarian.headers,
+    )
+    assert patched.status_code == 400 and reason(patched) == "COPY_IN_CIRCULATION", patched.text
+    body = {"copy": copy["name"], "copy_status": "HELD_COPY_STATUS_DAMAGED", "request_id": str(uuid.uuid4())}
+    path = f"/v1/{hold['name']}:reportCopyMissing"
+    taken_out = edge.post(path, json=body, headers=librarian.headers)
+    assert taken_out.status_code == 200, taken_out.text
+    retried = edge.post(path, json=body, headers=librarian.headers)
+    assert retried.status_code == 200 and retried.json()["status"] == "HOLD_STATUS_WAITING", retried.text
+    answer = taken_out.json()
+    assert (answer["status"], answer.get("copy", ""), answer.get("expire_time")) == ("HOLD_STATUS_WAITING", "", None)
+    read = edge.get(f"/v1/{hold['name']}", headers=librarian.headers).json()
+    assert read["queue_position"] == 1  # its place kept, ahead of the reader behind it
+    after = copies_of(edge, librarian, book)[barcode]
+    assert (after["status"], after.get("current_hold", "")) == ("COPY_STATUS_DAMAGED", "")
+    assert edge.get(f"/v1/{behind['name']}", headers=librarian.headers).json()["status"] == "HOLD_STATUS_WAITING"
+    types = _audit_types(edge, librarian, hold["name"], {"hold_copy_missing"})
+    assert "hold_copy_missing" in types, types
+
+
+def test_a_copy_left_on_another_branchs_hold_shelf_is_sent_home_and_available_once_received_there(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    patron = new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    _at_main(edge, librarian, copies_of(edge, librarian, book)[barcode])
+    hold = _hold(edge, patron, book, "EAST")
+    assert receive(edge, librarian, hold["name"])["status"] == "HOLD_STATUS_READY"  # on EAST's hold shelf
+    cancelled = edge.post(f"/v1/{hold['name']}:cancel", json={}, headers=patron.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    copy = copies_of(edge, librarian, book)[barcode]
+    assert (copy["status"], copy.get("current_hold", ""), copy["sent_home_from"]) == (
+        "COPY_STATUS_IN_TRANSIT", "", "EAST"
+    )  # fmt: skip
+    assert edge.get(f"/v1/{book}", headers=librarian.headers).json().get("available_copies", 0) == 0
+    listed = edge.get(
+        "/v1/books/-/copies", params={"filter": 'sent_home_from = "EAST"', "page_size": 100}, headers=librarian.headers
+    )
+    assert listed.status_code == 200 and barcode in {c["barcode"] for c in listed.json()["copies"]}, listed.text
+    at_east = edge.post("/v1/holds:receive", json={"barcode": barcode, "branch": "EAST"}, headers=librarian.headers)
+    assert at_east.status_code == 400 and reason(at_east) == "COPY_IN_TRANSIT_HOME", at_east.text
+    at_main = edge.post("/v1/holds:receive", json={"barcode": barcode, "branch": "MAIN"}, headers=librarian.headers)
+    assert at_main.status_code == 400 and reason(at_main) == "COPY_RECEIVED_HOME", at_main.text
+    home = copies_of(edge, librarian, book)[barcode]
+    assert (home["status"], home.get("sent_home_from", "")) == ("COPY_STATUS_AVAILABLE", "")

@@ -1,0 +1,71 @@
+// A copy set aside for a hold (on the hold shelf, or on its way to it) is taken out of circulation by staff
+// through loans (ReportHoldCopyMissing with a status): the catalog refuses a status change of such a copy, and the
+// hold goes back to its place in the queue (finding B1). And a branch's list of copies left on its hold shelf by
+// a hold that ended, which nobody took: send them home (the catalog's `sent_home_from`, finding B2).
+import { useState } from "preact/hooks";
+import { api, idOf } from "./api.js";
+import { html } from "./html.js";
+import { t } from "./i18n.js";
+import { ErrorNotice, useAction, useAsync } from "./components.js";
+import { patronLabel } from "./receiving.js";
+
+const STATUSES = ["DAMAGED", "LOST", "WITHDRAWN"];
+
+/** Whether circulation holds the copy for a hold (the catalog's `current_hold`). */
+export function heldForHold(copy) {
+  return Boolean(copy.current_hold) && ["COPY_STATUS_ON_HOLD_SHELF", "COPY_STATUS_IN_TRANSIT"].includes(copy.status);
+}
+
+/** The status change of a held copy: after a confirm naming whose hold goes back to the queue. */
+export function TakeOutOfCirculation({ copy, onDone }) {
+  const [status, setStatus] = useState("DAMAGED");
+  const [error, setError] = useState(null);
+  const action = useAction();
+  const take = async () => {
+    if (action.busy) return;
+    setError(null);
+    try {
+      const hold = await api(`/v1/${copy.current_hold}`);
+      const reader = await patronLabel(hold.patron);
+      const label = { barcode: copy.barcode, reader, status: t(`copy_status.COPY_STATUS_${status}`) };
+      if (!window.confirm(t("held_copy.confirm", label))) return;
+      const body = { copy: copy.name, copy_status: `HELD_COPY_STATUS_${status}` };
+      const answer = await action.run({ take: copy.name, status }, (request_id) =>
+        api(`/v1/${copy.current_hold}:reportCopyMissing`, { method: "POST", body: { ...body, request_id } }),
+      );
+      if (answer) onDone?.();
+    } catch (failure) {
+      setError(failure);
+    }
+  };
+  return html`<span class="held-copy">
+    <label class="visually-hidden" for=${`take-${copy.barcode}`}>${t("held_copy.status")}</label>
+    <select id=${`take-${copy.barcode}`} value=${status} onChange=${(event) => setStatus(event.currentTarget.value)}>
+      ${STATUSES.map((code) => html`<option value=${code}>${t(`copy_status.COPY_STATUS_${code}`)}</option>`)}
+    </select>
+    <button class="button button-small" type="button" onClick=${take} aria-disabled=${action.busy ? "true" : undefined}
+      aria-label=${t("held_copy.take_named", { barcode: copy.barcode })}>${t("held_copy.take")}</button>
+    <${ErrorNotice} error=${error} />
+  </span>`;
+}
+
+/** The copies to send home from `branch`'s hold shelf ("" every branch's), each with its home branch. */
+export function SendHomeList({ branch }) {
+  const filter = branch ? `sent_home_from = "${branch.replace(/"/g, "")}"` : 'sent_home_from != ""';
+  const found = useAsync(() => api("/v1/books/-/copies", { query: { filter, page_size: 100 } }), [filter]);
+  const copies = found.data?.copies || [];
+  if (!copies.length) return html`<${ErrorNotice} error=${found.error} />`;
+  return html`<h2>${t("held_copy.send_home_heading")}</h2>
+    <p class="muted">${t("held_copy.send_home_intro")}</p>
+    <div class="table-wrap"><table class="stacks" data-testid="send-home">
+      <thead><tr><th scope="col">${t("holdshelf.barcode")}</th><th scope="col">${t("holdshelf.book")}</th>
+        <th scope="col">${t("held_copy.send_to")}</th></tr></thead>
+      <tbody>${copies.map(
+        (copy) => html`<tr key=${copy.name} data-copy=${copy.name}>
+          <td>${copy.barcode}</td>
+          <td data-label=${t("holdshelf.book")}><a href=${`#/books/${idOf(copy.name.split("/copies/")[0])}`}>${t("held_copy.book")}</a></td>
+          <td data-label=${t("held_copy.send_to")}>${copy.branch}${branch ? "" : html` <span class="muted">(${copy.sent_home_from})</span>`}</td>
+        </tr>`,
+      )}</tbody>
+    </table></div>`;
+}
