@@ -151,13 +151,13 @@ def mesh(
         nats_url_for=nats_server.url_for if nats_server is not None else None,
         sinks=sinks.addresses,
         run_sinks=False,
+        # The e2e library lists its branches, as a deployment would (restarted services too): the codes the e2e
+        # tests use, in any letter case; another is refused (no copy sent nowhere). The mesh's own setting, not
+        # the test process's environment, which the unit tests run after it in the same session read.
+        environment={"ATHENAEUM_LIBRARY_BRANCHES": E2E_LIBRARY_BRANCHES},
     )
-    # The e2e library lists its branches, as a deployment would (services inherit the environment, restarted
-    # ones too): the codes the e2e tests use, in any letter case; another is refused (no copy sent nowhere).
-    with pytest.MonkeyPatch.context() as environment:
-        environment.setenv("ATHENAEUM_LIBRARY_BRANCHES", E2E_LIBRARY_BRANCHES)
-        local_mesh.start()  # a failed start has already stopped what it started
-        try:
-            yield local_mesh
-        finally:
-            local_mesh.stop()
+    local_mesh.start()  # a failed start has already stopped what it started
+    try:
+        yield local_mesh
+    finally:
+        local_mesh.stop()

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -61,6 +61,7 @@ class LocalMesh(MeshAddresses):
         run_sinks: bool = True,
         envoy_log_level: str = "warn",
         ready_timeout: float = 60.0,
+        environment: Mapping[str, str] | None = None,
         progress: Callable[[str], None] = lambda step: None,
         warn: Callable[[str], None] = log.warning,
     ):
@@ -72,6 +73,7 @@ class LocalMesh(MeshAddresses):
         self.envoys = envoys
         self.envoy_log_level = envoy_log_level
         self.ready_timeout = ready_timeout
+        self._environment = dict(environment or {})
         self._progress = progress
         self.startup_seconds: float | None = None
         self._supervisor = Supervisor(self.data_dir / "logs", on_change=lambda _: self._record_state())
@@ -269,10 +271,11 @@ class LocalMesh(MeshAddresses):
 
     def service_environment(self) -> dict[str, str]:
         """What every service of this mesh is told besides the runtime's contract: where the sinks are, and
-        the web client's address for links in messages (a reset link), which is this mesh's edge. An
+        the web client's address for links in messages (a reset link), which is this mesh's edge, and the
+        `environment` it was made with (settings of the library, e.g. its branches, for this mesh alone). An
         ATHENAEUM_WEB_URL of the environment (a proxy in front of the edge) is kept."""
         web = {} if os.environ.get("ATHENAEUM_WEB_URL") else {"ATHENAEUM_WEB_URL": self.web_url}
-        return {**self.sinks.service_environment(), **web}
+        return {**self.sinks.service_environment(), **web, **self._environment}
 
     @property
     def web_url(self) -> str:
