@@ -4,6 +4,7 @@ and card for staff only); a bad filter or order is INVALID_ARGUMENT."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -29,7 +30,10 @@ def test_a_branch_hold_shelf_and_pull_list_come_in_one_call_with_what_their_rows
     edge: httpx.Client, librarian, new_reader
 ) -> None:
     patron, other = new_reader(), new_reader()
-    book, (barcode,) = new_book(edge, librarian)
+    book, _ = new_book(edge, librarian, copies=0)
+    barcode = f"DL-{uuid.uuid4().hex[:12]}"
+    added = edge.post(f"/v1/{book}/copies", json={"barcode": barcode, "branch": "EAST"}, headers=librarian.headers)
+    assert added.status_code == 200, added.text
     other_book, _ = new_book(edge, librarian)
     hold = _hold(edge, patron, book, "EAST")
     elsewhere = _hold(edge, other, other_book, "MAIN")
@@ -37,7 +41,7 @@ def test_a_branch_hold_shelf_and_pull_list_come_in_one_call_with_what_their_rows
     assert (hold["barcode"], hold["copy_branch"]) == (barcode, copy["branch"])
     assert hold["book_title"].startswith("Retries ")
 
-    pulled = _holds(edge, librarian, status="HOLD_STATUS_IN_TRANSIT", filter=f'pull_branch = "{copy["branch"]}"')
+    pulled = _holds(edge, librarian, status="HOLD_STATUS_IN_TRANSIT", filter="pull_branch = east")
     assert pulled.status_code == 200, pulled.text
     assert hold["name"] in [h["name"] for h in pulled.json()["holds"]]
 
@@ -60,7 +64,7 @@ def test_a_branch_hold_shelf_and_pull_list_come_in_one_call_with_what_their_rows
     own = _holds(edge, patron, parent=patron.name)
     assert own.status_code == 200, own.text
     (seen,) = [h for h in own.json()["holds"] if h["name"] == hold["name"]]
-    assert "patron_card_number" not in seen and "patron_display_name" not in seen  # staff answers only
+    assert not seen.get("patron_card_number") and not seen.get("patron_display_name")  # staff answers only
 
 
 @pytest.mark.parametrize(
