@@ -16,6 +16,7 @@ from athenaeum.users.v1 import events_pb2 as users_events
 from services.loans.api import events
 from services.loans.api.servicer import LoansServicer
 from services.loans.api.users_feed import AccountsConsumer
+from services.loans.app.describing import describe_holds
 from services.loans.app.issuing import no_fault
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import LoansUnitOfWork
@@ -64,6 +65,7 @@ def scheduler(
                 )
                 if report.discrepancies:
                     log.warning("reconciliation found: %s", "; ".join(report.discrepancies))
+                await describe_holds(uow=uow(), catalog=catalog)
             except Exception as error:  # a peer or the database is away: the next pass tries again
                 log.warning("reconciliation failed: %s", error)
             await asyncio.sleep(interval)

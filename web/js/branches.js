@@ -1,6 +1,9 @@
 // Branch codes as staff type them: the server compares them trimmed and in any letter case ("east" is EAST), so
 // the pages that filter by branch compare and show them so too.
 
+import { api } from "./api.js";
+import { useAsync } from "./components.js";
+
 /** Whether two branch codes name the same branch. */
 export function sameBranch(a, b) {
   return (a || "").trim().toLowerCase() === (b || "").trim().toLowerCase();
@@ -15,4 +18,28 @@ export function branchChoices(codes, collator) {
   }
   const spelt = (code) => spelling.get((code || "").trim().toLowerCase()) || code;
   return { list: [...spelling.values()].sort(collator.compare), spelt };
+}
+
+let seen = null;
+
+/** The branches the library's holds name, for the lists' branch choices: the pickup branches and the copies'
+ * branches of one page of each of the holds set aside (in transit, on hold shelves), asked once per page load
+ * and kept. The lists themselves are filtered by branch at the server, so their own rows name only the branch
+ * shown: without these, a librarian could not choose another. */
+export function useBranchesInUse() {
+  const found = useAsync(() => {
+    seen ??= Promise.all(
+      ["HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"].map((status) =>
+        api("/v1/holds", { query: { status, page_size: 100 } }).then((data) => data.holds || []),
+      ),
+    ).then(
+      (pages) => pages.flat().flatMap((hold) => [hold.pickup_branch, hold.copy_branch, hold.hold_shelf_branch]),
+      () => {
+        seen = null; // asked again on the next page: a refusal is not kept
+        return [];
+      },
+    );
+    return seen;
+  }, []);
+  return found.data || [];
 }

@@ -13,6 +13,7 @@ from services.loans.domain.fines import Fine, FineKind, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.money import ZERO, money, parse_money
+from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.auth import current_identity
 from services.support.runtime.errors import InvalidArgument
@@ -166,7 +167,8 @@ def fine_status(value: int) -> FineStatus | None:
     return enum_member(value, _FINE_STATUS_OF, field="status", enum=resources_pb2.FineStatus.DESCRIPTOR)
 
 
-def hold_to_proto(hold: Hold) -> resources_pb2.Hold:
+def hold_to_proto(hold: Hold, patron: PatronRecord | None = None) -> resources_pb2.Hold:
+    """`patron`: the account as loans knows it, for a staff answer only (its name and card shown)."""
     return resources_pb2.Hold(
         name=hold.name,
         patron=hold.patron,
@@ -184,6 +186,13 @@ def hold_to_proto(hold: Hold) -> resources_pb2.Hold:
         update_time=timestamp(hold.updated_at),
         cancel_reason=hold.cancel_reason,
         etag=hold.etag,
+        book_title=hold.book_title,
+        barcode=hold.barcode if hold.set_aside else "",
+        copy_branch=hold.copy_branch if hold.set_aside else "",
+        call_number=hold.call_number if hold.set_aside else "",
+        shelf_location=hold.shelf_location if hold.set_aside else "",
+        patron_display_name=patron.display_name if patron else "",
+        patron_card_number=patron.card_number if patron else "",
     )
 
 

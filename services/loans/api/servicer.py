@@ -263,18 +263,21 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
         return hold_to_proto(await holding.get_hold(command, uow=self._uow()))
 
     async def ListHolds(self, request: loans_pb2.ListHoldsRequest, context: Context) -> loans_pb2.ListHoldsResponse:
-        """Lists holds in queue order."""
+        """Lists holds in placing order, or by pickup deadline; by branch."""
         command = holding.ListHolds(
             parent=list_parent(request.parent),
             status=hold_status(request.status),
             book=book_filter(request.book),
+            filter=request.filter,
+            order_by=request.order_by,
             page_size=request.page_size,
             page_token=request.page_token,
             actor=current_actor(),
         )
-        page = await holding.list_holds(command, uow=self._uow())
+        listed = await holding.list_holds(command, uow=self._uow())
+        page = listed.page
         return loans_pb2.ListHoldsResponse(
-            holds=[hold_to_proto(h) for h in page.items],
+            holds=[hold_to_proto(h, listed.patrons.get(h.patron)) for h in page.items],
             next_page_token=page.next_page_token,
             total_size=page.total_size,
         )

@@ -59,6 +59,8 @@ def patron_record(subject: str, data: bytes) -> PatronRecord | None:
         patron_category=user.patron_category,
         home_branch=user.home_branch,
         expire_at=to_datetime(user.expire_time) if user.HasField("expire_time") else None,
+        display_name=user.display_name,
+        card_number=user.card_number,
     )
 
 

@@ -4,10 +4,11 @@ shelf (a copy put there, released, passed on to the next in the queue) is in she
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 
-from services.loans.app.pages import number_after
+from services.loans.app.hold_queries import HoldConditions, hold_cursor_after, parse_hold_filter, parse_hold_order
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import HoldFilter, LoansUnitOfWork, PageRequest
 from services.loans.app.shelf import after_commit, release_and_pass_on, serve_queue
@@ -16,9 +17,10 @@ from services.loans.domain.borrowing import BOOK, NO_LIMITS, BorrowingPolicy, en
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.holds import HOLD, Hold, HoldStatus
 from services.loans.domain.item_types import hold_terms
+from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import WILDCARD, most_specific
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import AlreadyExists, FailedPrecondition
+from services.support.runtime.errors import AlreadyExists, DependencyUnavailable, FailedPrecondition, NotFound
 from services.support.runtime.identity import ME
 from services.support.runtime.names import check_reference
 from services.support.runtime.pagination import fingerprint, page_size
@@ -55,6 +57,7 @@ async def place_hold(
             return await uow.holds.get(HOLD.parse_id(previous))
     eligibility = await users.eligibility(patron)
     copies = await catalog.copies_of(cmd.book)  # NotFound for a book the catalog does not have
+    title = await _title_of(cmd.book, catalog)
     ensure_eligible(eligibility, patron=patron, what="place holds")
     pickup_branch = branches.ensure_pickup(cmd.pickup_branch, home_branch=eligibility.home_branch)
     async with uow:
@@ -79,6 +82,7 @@ async def place_hold(
             pickup_branch=pickup_branch,
             pickup_days=terms.pickup_days,
             now=clock.now(),
+            book_title=title,
         )
         await uow.holds.add(hold)
         await uow.requests.remember(cmd.request_id, "PlaceHold", hold.name)
@@ -87,6 +91,15 @@ async def place_hold(
     served = serve_queue(cmd.book, uow=uow, clock=clock, catalog=catalog, zone=policy.time_zone, categories=categories)
     await after_commit(served, hold.name)
     return await after_commit(_as_it_is(hold.id, uow), hold.name) or hold
+
+
+async def _title_of(book: str, catalog: Catalog) -> str:
+    """The title the hold keeps for the lists (no GetBook per row there); "" when the catalog cannot say now:
+    the scheduler describes the hold later (describing.py)."""
+    try:
+        return await catalog.book_title(book)
+    except (NotFound, DependencyUnavailable):
+        return ""
 
 
 async def _as_it_is(hold_id: uuid.UUID, uow: LoansUnitOfWork) -> Hold:
@@ -141,17 +154,36 @@ class ListHolds:
     parent: str = ""
     status: HoldStatus | None = None
     book: str = ""
+    filter: str = ""
+    order_by: str = ""
     page_size: int = 0
     page_token: str = ""
     actor: Actor = SYSTEM
 
 
-async def list_holds(cmd: ListHolds, *, uow: LoansUnitOfWork) -> Page[Hold]:
-    """Queue order (oldest first)."""
+@dataclass(frozen=True, slots=True)
+class ListedHolds:
+    """A page of holds, with the accounts of their patrons as loans knows them, for staff only (a reader sees
+    no one's name, not even another reader's on a shared queue)."""
+
+    page: Page[Hold]
+    patrons: Mapping[str, PatronRecord]
+
+
+async def list_holds(cmd: ListHolds, *, uow: LoansUnitOfWork) -> ListedHolds:
+    """Placing order (oldest first), or soonest pickup deadline first; filtered by branch (hold_queries)."""
     patron = patron_scope(cmd.parent, cmd.actor, "holds")
     size = page_size(cmd.page_size)
     status = cmd.status.value if cmd.status else ""
-    query = fingerprint("ListHolds", patron, status, cmd.book)
-    page = PageRequest(size, number_after(cmd.page_token, query), query)
+    conditions = parse_hold_filter(cmd.filter)
+    by_deadline = parse_hold_order(cmd.order_by)
+    # Without a filter or an order the token is the one issued before they existed, so a walk goes on.
+    extra = (conditions, by_deadline) if conditions != HoldConditions() or by_deadline else ()
+    query = fingerprint("ListHolds", patron, status, cmd.book, *extra)
+    page = PageRequest(size, hold_cursor_after(cmd.page_token, query, by_deadline=by_deadline), query)
+    where = HoldFilter(patron, cmd.status, cmd.book, where=conditions, by_deadline=by_deadline)
     async with uow:
-        return await uow.holds.list_in_queue_order(HoldFilter(patron, cmd.status, cmd.book), page=page)
+        listed = await uow.holds.list_in_queue_order(where, page=page)
+        names = {hold.patron for hold in listed.items} if cmd.actor.is_staff else set()
+        records = await uow.patrons.of(sorted(names)) if names else []
+    return ListedHolds(listed, {record.patron: record for record in records})

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from types import TracebackType
 from typing import Generic, Protocol, Self, TypeVar
 
+from services.loans.app.hold_queries import HoldConditions, HoldCursor
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.calendar import ClosedDay
 from services.loans.domain.fines import Fine, FineEntry, FineStatus
@@ -57,9 +58,13 @@ class FineFilter:
 
 @dataclass(frozen=True, slots=True)
 class HoldFilter:
+    """Which holds a list shows, in which order; every condition given holds (branches: see hold_queries)."""
+
     patron: str = ""
     status: HoldStatus | None = None
     book: str = ""
+    where: HoldConditions = field(default_factory=HoldConditions)
+    by_deadline: bool = False
 
 
 class LoanRepository(Protocol):
@@ -211,8 +216,12 @@ class HoldRepository(Protocol):
         """Books with a queue (a copy that became available may serve it), by name: the first `limit` after
         `after` (a page; the next starts after its last)."""
 
-    async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
-        """Oldest first; the cursor is the hold's place in the order of all holds."""
+    async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
+        """Oldest first, or (`by_deadline`) soonest pickup deadline first, then oldest; the cursor is the last
+        hold's (deadline, seq)."""
+
+    async def undescribed(self, *, limit: int) -> list[Hold]:
+        """Active holds without a book title, or set aside without their copy's barcode (describing.py)."""
 
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
         """name -> (id, the copy it has on the shelf or "") for the holds among `names` that exist."""

@@ -22,6 +22,7 @@ from services.loans.app.saga import SAGA_TIMEOUT, LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, release_extra, serve_queue
 from services.loans.app.unrecorded import return_without_active_loan
 from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.holds import HOLD, Hold, sent_elsewhere
 from services.loans.domain.item_types import holdable_by_every_category
@@ -307,6 +308,8 @@ async def _give_to_hold(
             closed=closed,
         ):
             return _Closed(loan, extra=(hold, loan.copy))
+        # What the loan knows of the copy; its branch and shelf come with the scheduler's pass (describing.py).
+        hold.describe_copy(_returned_copy(loan))
         await uow.holds.save(hold)
     if hold.copy_left_on_shelf and hold.copy == loan.copy:
         return _Closed(loan, ended=hold.id)  # the hold ended after the return chose it
@@ -347,3 +350,15 @@ async def finish_return_on_copy(copy: str, *, uow: LoansUnitOfWork, currency: st
         await finish_begun_return(holder, uow=uow, currency=currency, zone=zone)
         await uow.commit()
     return True
+
+
+def _returned_copy(loan: Loan) -> CopyInfo:
+    """The copy of `loan` as the loan recorded it at issue (its barcode and title)."""
+    return CopyInfo(
+        name=loan.copy,
+        book=loan.book,
+        barcode=loan.barcode,
+        item_type=loan.item_type,
+        status="",
+        book_title=loan.book_title,
+    )

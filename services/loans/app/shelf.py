@@ -153,6 +153,7 @@ class _QueueServer:
                 at_desk=sent_from_a_desk(copy),  # a repeat's answer: a return may have sent it already
                 copy_branch=copy.branch,
                 hold_shelf_branch=self.hold_shelves.get(copy.name, ""),
+                described=copy,
                 uow=self.uow,
                 clock=self.clock,
                 catalog=self.catalog,
@@ -212,6 +213,7 @@ async def shelved(
     at_desk: str | None = None,
     copy_branch: str = "",
     hold_shelf_branch: str = "",
+    described: CopyInfo | None = None,
     uow: LoansUnitOfWork,
     clock: Clock,
     catalog: Catalog,
@@ -221,8 +223,10 @@ async def shelved(
     until the end of a library day in `zone`, or IN_TRANSIT; or an ended hold's copy to take off the shelf), and
     take off at once a copy the hold does not need. `at_desk`: checked in at a desk of that branch (a copy in
     transit is then sent, not to pull; a hold with no pickup branch waits there), None: set aside on the open
-    shelf of `copy_branch` (or the hold shelf of `hold_shelf_branch`, a READY hold's copy passed on)."""
-    where = _Where(at_desk, hold_shelf_branch, copy_branch)
+    shelf of `copy_branch` (or the hold shelf of `hold_shelf_branch`, a READY hold's copy passed on).
+    `described`: the catalog's answer about the copy, kept on the hold for the desk lists (else the scheduler
+    asks for it later: describing.py)."""
+    where = _Where(at_desk, hold_shelf_branch, copy_branch, described)
     hold, extra = await retry_conflicts(
         lambda: _record_shelf_copy(hold_id, copy, in_transit, where, uow=uow, clock=clock, zone=zone)
     )
@@ -269,6 +273,7 @@ class _Where:
     at_desk: str | None
     hold_shelf: str
     copy_branch: str
+    described: CopyInfo | None = None
 
     @property
     def leaves_from(self) -> str:
@@ -302,6 +307,8 @@ async def _record_shelf_copy(
             closed=closed,
         ):
             return hold, copy
+        if where.described is not None:
+            hold.describe_copy(where.described)
         await uow.holds.save(hold)
         await uow.commit()
     return hold, ""

@@ -10,8 +10,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from services.loans.app.hold_queries import HoldCursor, hold_cursor
 from services.loans.app.ports import HoldFilter, PageRequest
-from services.loans.data.tables import holds
+from services.loans.data.tables import HOLD_DESCRIPTION, holds
 from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, SET_ASIDE, Hold, HoldNotFound, HoldStatus
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists
@@ -40,7 +41,7 @@ _QUEUE_AFTER = _QUEUE.where(
 """The rest of the queue behind a hold (a hold's `seq` never changes, whatever its status becomes)."""
 _FIELDS = (
     "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
-    "shelf_released", "to_pull", "hold_shelf_branch", "created_at", "updated_at",
+    "shelf_released", "to_pull", "hold_shelf_branch", "created_at", "updated_at", *HOLD_DESCRIPTION,
 )  # fmt: skip
 
 
@@ -60,6 +61,48 @@ def _queue_position() -> sa.ColumnElement[int]:
 
 HOLDS_WITH_POSITION = sa.select(holds, _queue_position())
 _BY_ID = DriverStatement(HOLDS_WITH_POSITION.where(holds.c.id == sa.bindparam("hold_id")))
+
+
+def _branch(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
+    """A branch code as staff type it: trimmed, in any letter case (the filter's value is kept so)."""
+    return sa.func.lower(sa.func.btrim(column))
+
+
+def hold_conditions(where: HoldFilter) -> list[sa.ColumnElement[bool]]:
+    """The SQL of a list's conditions (see hold_queries for what each field means)."""
+    conditions: list[sa.ColumnElement[bool]] = []
+    if where.patron:
+        conditions.append(holds.c.patron == where.patron)
+    if where.status is not None:
+        conditions.append(holds.c.status == where.status.value)
+    if where.book:
+        conditions.append(holds.c.book == where.book)
+    if where.where.pickup_branch:
+        conditions.append(_branch(holds.c.pickup_branch) == where.where.pickup_branch)
+    if where.where.pull_branch:  # from the hold shelf it sits on, else the open shelf of the copy's branch
+        pulled_from = sa.case((holds.c.hold_shelf_branch != "", holds.c.hold_shelf_branch), else_=holds.c.copy_branch)
+        conditions.append(_to_pull(True))
+        conditions.append(_branch(pulled_from) == where.where.pull_branch)
+    if where.where.to_pull is not None:
+        conditions.append(_to_pull(where.where.to_pull))
+    return conditions
+
+
+def _to_pull(wanted: bool) -> sa.ColumnElement[bool]:
+    """As the API shows `to_pull`: only an IN_TRANSIT hold is to pull."""
+    pulled = sa.and_(holds.c.status == HoldStatus.IN_TRANSIT.value, holds.c.to_pull)
+    return pulled if wanted else sa.not_(pulled)
+
+
+def _after(cursor: HoldCursor, *, by_deadline: bool) -> sa.ColumnElement[bool]:
+    """Strictly after the cursor in the list's order (row comparisons, which an index on the keys seeks to)."""
+    deadline, seq = cursor
+    if not by_deadline:
+        return holds.c.seq > seq
+    if deadline is None:  # among the holds without a deadline, listed last
+        return sa.and_(holds.c.expire_at.is_(None), holds.c.seq > seq)
+    later = sa.tuple_(holds.c.expire_at, holds.c.seq) > sa.tuple_(sa.literal(deadline, holds.c.expire_at.type), seq)
+    return sa.or_(later, holds.c.expire_at.is_(None))
 
 
 def _to_hold(m: Mapping[Any, Any]) -> Hold:
@@ -152,6 +195,17 @@ class SqlHoldRepository(TrackingRepository):
         )
         return list((await self.session.scalars(query)).all())
 
+    async def undescribed(self, *, limit: int) -> list[Hold]:
+        untitled = holds.c.book_title == ""
+        unlabelled = sa.and_(holds.c.status.in_(_SET_ASIDE), holds.c.copy != "", holds.c.barcode == "")
+        query = (
+            sa.select(holds)
+            .where(holds.c.status.in_(_ACTIVE), sa.or_(untitled, unlabelled))
+            .order_by(holds.c.seq)
+            .limit(limit)
+        )
+        return [_to_hold(row._mapping) for row in (await self.session.execute(query)).all()]
+
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
         ids = [HOLD.parse_id(name) for name in names if HOLD.matches(name)]
         rows = (await self.session.execute(sa.select(holds.c.id, holds.c.copy).where(holds.c.id.in_(ids)))).all()
@@ -162,21 +216,20 @@ class SqlHoldRepository(TrackingRepository):
         rows = (await self.session.execute(query)).all()
         return {row.copy: (HOLD.format(row.id), HoldStatus(row.status)) for row in rows}
 
-    async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
-        """Oldest first; the cursor is the last hold's `seq`."""
-        conditions: list[sa.ColumnElement[bool]] = []
-        if where.patron:
-            conditions.append(holds.c.patron == where.patron)
-        if where.status is not None:
-            conditions.append(holds.c.status == where.status.value)
-        if where.book:
-            conditions.append(holds.c.book == where.book)
-        statement = HOLDS_WITH_POSITION.where(*conditions).order_by(holds.c.seq)
+    async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
+        """Oldest first, or soonest deadline first (holds without one last); the cursor is (deadline, seq)."""
+        conditions = hold_conditions(where)
+        order = [holds.c.expire_at.asc().nulls_last(), holds.c.seq] if where.by_deadline else [holds.c.seq]
+        statement = HOLDS_WITH_POSITION.where(*conditions).order_by(*order)
         if page.after is not None:
-            statement = statement.where(holds.c.seq > page.after)
+            statement = statement.where(_after(page.after, by_deadline=where.by_deadline))
         rows = (await self.session.execute(statement.limit(page.size + 1))).all()
         total = await self.session.scalar(sa.select(sa.func.count()).select_from(holds).where(*conditions))
         listed = page_from_rows(
-            rows, limit=page.size, query=page.query, cursor_of=lambda row: [row.seq], total_size=int(total or 0)
+            rows,
+            limit=page.size,
+            query=page.query,
+            cursor_of=lambda row: hold_cursor(row.expire_at, row.seq, by_deadline=where.by_deadline),
+            total_size=int(total or 0),
         )
         return listed.map(lambda row: _to_hold(row._mapping))

@@ -89,6 +89,8 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         current_loan=copy.current_loan,
         current_hold=copy.current_hold,
         branch=copy.branch,
+        call_number=copy.call_number,
+        shelf_location=copy.shelf_location,
         book_title=copy.book_title,
         changed_at=copy.update_time.ToDatetime(tzinfo=UTC) if copy.HasField("update_time") else None,
         sent=copy.sent_for_hold,

@@ -148,6 +148,8 @@ fine_entries = sa.Table(
 )
 sa.Index("fine_entries_fine", fine_entries.c.fine_id, fine_entries.c.seq)
 
+HOLD_DESCRIPTION = ("book_title", "barcode", "copy_branch", "call_number", "shelf_location")
+"""What the desk lists show of a hold's book and copy, kept on it (see migration 0017)."""
 holds = sa.Table(
     "holds",
     metadata,
@@ -166,12 +168,14 @@ holds = sa.Table(
     sa.Column("shelf_released", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("to_pull", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("hold_shelf_branch", sa.Text, nullable=False, server_default=""),  # 0016
+    *[sa.Column(name, sa.Text, nullable=False, server_default="") for name in HOLD_DESCRIPTION],  # 0017
     *_timestamps(),
 )
 # One active (WAITING, IN_TRANSIT or READY) hold per patron and book; a queue in order; a patron's holds in order.
 sa.Index("holds_one_active_per_patron_book", holds.c.patron, holds.c.book, unique=True, postgresql_where=ACTIVE_HOLD)
 sa.Index("holds_book_queue", holds.c.book, holds.c.seq, postgresql_where=ACTIVE_HOLD)
 sa.Index("holds_patron_seq", holds.c.patron, holds.c.seq)
+sa.Index("holds_ready_by_deadline", holds.c.expire_at, holds.c.seq, postgresql_where=sa.text("status = 'READY'"))
 
 # What loans knows of each account, kept from the users service's events (a projection: a row is the newest
 # version of the account an event carried; loans lends by it only when it is provably current).
@@ -184,6 +188,8 @@ patrons = sa.Table(
     sa.Column("patron_category", sa.Text, nullable=False),
     sa.Column("home_branch", sa.Text, nullable=False),
     sa.Column("expire_at", sa.DateTime(timezone=True)),
+    sa.Column("display_name", sa.Text, nullable=False, server_default=""),  # 0017
+    sa.Column("card_number", sa.Text, nullable=False, server_default=""),
 )
 # The stream the projection was built from, as NATS identifies it (its creation time): a projection goes on only
 # from the stream it was built from (users_feed.AccountsConsumer forgets it otherwise).

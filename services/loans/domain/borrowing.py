@@ -34,6 +34,8 @@ class CopyInfo:
     """The book's title when the catalog's answer carries it (a check-out's does); "" when it does not."""
     changed_at: datetime | None = None
     """When the catalog last changed the copy (None: not said); for a copy on loan, no earlier than its check-out."""
+    call_number: str = ""
+    shelf_location: str = ""
     sent: bool = False
     """In transit for its hold because a desk checked it in and sent it to the pickup branch (a return at another
     branch), not set aside on the open shelf to pull."""

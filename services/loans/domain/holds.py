@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from enum import StrEnum
 
+from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, end_of_open_day_after
 from services.loans.domain.hold_events import (
     HoldCancelled,
@@ -88,6 +89,14 @@ class Hold(Versioned):
     hold_shelf_branch: str = ""
     """With `to_pull`: the branch whose hold shelf the copy sits on (a READY hold's copy passed on to this one when
     that hold ended): staff take it off there; "" on the open shelf of the copy's branch."""
+    book_title: str = ""
+    """As the catalog had it when the hold was placed: lists of holds show it without asking the catalog."""
+    barcode: str = ""
+    """What the desk lists of `copy` (its barcode, owning branch, call number, shelf), as the catalog described
+    it when set aside; "" while there is no copy, or until it is described (`describe_copy`)."""
+    copy_branch: str = ""
+    call_number: str = ""
+    shelf_location: str = ""
     queue_position: int = 0
     """1 = next in line; computed by the repository for WAITING holds."""
     version: int = 1
@@ -103,7 +112,9 @@ class Hold(Versioned):
         return self.status in ACTIVE_HOLD_STATUSES
 
     @classmethod
-    def place(cls, *, patron: str, book: str, pickup_branch: str, pickup_days: int, now: datetime) -> Hold:
+    def place(
+        cls, *, patron: str, book: str, pickup_branch: str, pickup_days: int, now: datetime, book_title: str = ""
+    ) -> Hold:
         hold = cls(
             id=uuid.uuid4(),
             patron=patron,
@@ -113,9 +124,35 @@ class Hold(Versioned):
             created_at=now,
             updated_at=now,
             pickup_branch=pickup_branch,
+            book_title=book_title,
         )
         hold.events.append(HoldPlaced(occurred_at=now, hold=hold))
         return hold
+
+    def describe_copy(self, copy: CopyInfo) -> bool:
+        """Keep what the desk lists of the hold's copy (barcode, branch, call number, shelf) as the catalog
+        describes it, so the hold shelf and the pull list need not ask the catalog for each row. Only for the copy
+        the hold has; whether anything changed."""
+        if not self.copy or copy.name != self.copy:
+            return False
+        described = (copy.barcode, copy.branch, copy.call_number, copy.shelf_location)
+        if described == (self.barcode, self.copy_branch, self.call_number, self.shelf_location):
+            return False
+        self.barcode, self.copy_branch, self.call_number, self.shelf_location = described
+        if copy.book_title and not self.book_title:
+            self.book_title = copy.book_title
+        return True
+
+    def describe_book(self, title: str) -> bool:
+        """Keep the book's title for the lists, if the hold has none yet; whether it changed."""
+        if self.book_title or not title:
+            return False
+        self.book_title = title
+        return True
+
+    def _forget_copy(self) -> None:
+        self.copy = ""
+        self.barcode = self.copy_branch = self.call_number = self.shelf_location = ""
 
     @property
     def set_aside(self) -> bool:
@@ -236,7 +273,7 @@ class Hold(Versioned):
         if self.status != HoldStatus.IN_TRANSIT or self.copy != copy:
             return False
         self.status = HoldStatus.WAITING
-        self.copy = ""
+        self._forget_copy()
         self.to_pull = False
         self.shelf_released = True
         self.hold_shelf_branch = ""
@@ -263,7 +300,8 @@ class Hold(Versioned):
                 f"{self.name} is {self.status.lower()}, with no copy set aside", reason="HOLD_NOT_IN_TRANSIT"
             )
         missing = self.copy
-        self.status, self.copy, self.to_pull, self.shelf_released = HoldStatus.WAITING, "", False, True
+        self.status, self.to_pull, self.shelf_released = HoldStatus.WAITING, False, True
+        self._forget_copy()
         self.hold_shelf_branch, self.ready_at, self.expire_at = "", None, None
         self._touch(now)
         self.events.append(

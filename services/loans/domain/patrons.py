@@ -27,6 +27,9 @@ class PatronRecord:
     patron_category: str = ""
     home_branch: str = ""
     expire_at: datetime | None = None
+    display_name: str = ""
+    """Shown to staff beside the patron's holds (the hold shelf); never to another reader."""
+    card_number: str = ""
 
     @property
     def closed(self) -> bool:

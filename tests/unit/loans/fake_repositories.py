@@ -10,6 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
+from services.loans.app.hold_queries import HoldCursor, hold_cursor
 from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import HoldFilter, LoanFilter, NewestFirst, PageRequest
 from services.loans.domain.borrowing import Standing
@@ -263,23 +264,27 @@ class FakeHoldRepository:
         waiting = {h.book for h in self._in_order() if h.status == HoldStatus.WAITING and h.book > after}
         return sorted(waiting)[:limit]
 
-    async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[int]) -> Page[Hold]:
-        matching = [
-            h
-            for h in self._in_order()
-            if (not where.patron or h.patron == where.patron)
-            and (where.status is None or h.status == where.status)
-            and (not where.book or h.book == where.book)
-        ]
-        remaining = [h for h in matching if page.after is None or self._seq[h.id] > page.after]
+    async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
+        matching = [h for h in self._in_order() if _matches(h, where)]
+        if where.by_deadline:  # soonest deadline first, those without one last, then placing order
+            matching.sort(key=lambda h: (h.expire_at is None, h.expire_at or datetime.min, self._seq[h.id]))
+        key = lambda h: (h.expire_at if where.by_deadline else None, self._seq[h.id])  # noqa: E731
+        start = 0 if page.after is None else next((i for i, h in enumerate(matching) if key(h) == page.after), -1) + 1
         listed = page_from_rows(
-            remaining[: page.size + 1],
+            matching[start : start + page.size + 1],
             limit=page.size,
             query=page.query,
-            cursor_of=lambda hold: [self._seq[hold.id]],
+            cursor_of=lambda hold: hold_cursor(*key(hold), by_deadline=where.by_deadline),
             total_size=len(matching),
         )
         return listed.map(self._positioned)
+
+    async def undescribed(self, *, limit: int) -> list[Hold]:
+        return [
+            self._tx.hand_out("holds", h)
+            for h in self._in_order()
+            if h.is_active and (not h.book_title or (h.set_aside and h.copy and not h.barcode))
+        ][:limit]
 
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
         return {h.name: (h.id, h.copy) for h in self._in_order() if h.name in names}
@@ -317,3 +322,18 @@ class FakeRequestLog:
                 "a request with this request_id is already being processed; retry it", reason="REQUEST_IN_PROGRESS"
             )
         self._tx.requests[request_id] = (operation, resource)
+
+
+def _matches(hold: Hold, where: HoldFilter) -> bool:
+    """As data/holds.hold_conditions."""
+    branch = where.where
+    to_pull = hold.status == HoldStatus.IN_TRANSIT and hold.to_pull
+    pulled_from = (hold.hold_shelf_branch or hold.copy_branch).strip().lower()
+    return (
+        (not where.patron or hold.patron == where.patron)
+        and (where.status is None or hold.status == where.status)
+        and (not where.book or hold.book == where.book)
+        and (not branch.pickup_branch or hold.pickup_branch.strip().lower() == branch.pickup_branch)
+        and (not branch.pull_branch or (to_pull and pulled_from == branch.pull_branch))
+        and (branch.to_pull is None or to_pull == branch.to_pull)
+    )

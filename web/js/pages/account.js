@@ -115,9 +115,11 @@ function Holds({ patron }) {
   </section>`;
 }
 
-/** Titles of the books named by `items[].book` (holds carry only the book's name). */
+/** Titles of the books named by `items[].book`: the one an item carries (`book_title`: holds and loans keep it),
+ * else asked of the catalog, once a book (holds placed before they kept it). */
 export function useBookTitles(items) {
-  const names = [...new Set((items || []).map((item) => item.book))].sort();
+  const kept = Object.fromEntries((items || []).filter((item) => item.book_title).map((item) => [item.book, item.book_title]));
+  const names = [...new Set((items || []).filter((item) => !kept[item.book]).map((item) => item.book))].sort();
   const titles = useAsync(async () => {
     // A book deleted from the catalogue (404), or one the catalogue cannot answer for now, still gets a
     // heading: it read "Loading…" for ever.
@@ -128,7 +130,7 @@ export function useBookTitles(items) {
     const books = await Promise.all(names.map((name) => api(`/v1/${name}`, { auth: false }).catch(untitled(name))));
     return Object.fromEntries(books.map((book) => [book.name, book.title]));
   }, [names.join(",")]);
-  return titles.data || {};
+  return { ...titles.data, ...kept };
 }
 
 function Fines({ patron }) {

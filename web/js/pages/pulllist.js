@@ -10,92 +10,88 @@ import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t } from "../i18n.js";
-import { ErrorNotice, Loading, Notice, useAction, useAsync, useTitle } from "../components.js";
+import { ErrorNotice, Loading, Notice, useAction, useTitle } from "../components.js";
 import { useBookTitles } from "./account.js";
-import { usePatrons } from "./holdshelf.js";
-import { PagedCount, usePaged } from "../paging.js";
+import { PatronCell, branchFilter, useHoldPages } from "./holdshelf.js";
+import { PagedCount } from "../paging.js";
+import { branchChoices, useBranchesInUse } from "../branches.js";
 import { IN_TRANSIT, ReceiveScanner, deskBranch } from "../receiving.js";
 
 const ALL = "";
 const byShelf = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
+/** Both lists of a branch, each one ListHolds call a page: the copies to pull from its shelves (`pull_branch`),
+ * and those on their way to it (`pickup_branch`, not to pull). Each hold carries its copy's barcode, call
+ * number, shelf and branch: nothing is asked per row. */
 export function PullListPage() {
   useTitle(t("pulllist.title"));
   const [branch, setBranch] = useState(deskBranch() || ALL);
-  const holds = usePaged(
-    (page_token) =>
-      api("/v1/holds", { query: { status: IN_TRANSIT, page_size: 100, page_token } }).then((data) => ({
-        items: data.holds || [],
-        next: data.next_page_token,
-        total: data.total_size,
-      })),
-    [],
-    { pages: Infinity },
-  );
-  const copies = useCopies(holds.items);
-  const patrons = usePatrons(holds.items);
-  const titles = useBookTitles(holds.items);
-  const rows = holds.items.map((hold) => ({ hold, copy: copies.data?.[hold.copy] || {} }));
-  // Where each copy is to be dealt with: the branch whose shelves it is pulled from, or the one it is going to.
-  // A copy passed on from a READY hold sits on that branch's hold shelf (`hold_shelf_branch`): pulled there.
-  const placeOf = (row) => (row.hold.to_pull ? row.hold.hold_shelf_branch || row.copy.branch : row.hold.pickup_branch);
-  const codes = [deskBranch(), ...rows.map(placeOf)].filter(Boolean);
-  const branches = [...new Map(codes.map((code) => [code.trim().toLowerCase(), code.trim()])).values()].sort(byShelf.compare);
-  const here = (row) => branch === ALL || sameBranch(placeOf(row), branch);
-  const toPull = rows.filter((row) => row.hold.to_pull && here(row)).sort(shelfOrder);
-  const coming = rows.filter((row) => !row.hold.to_pull && here(row)).sort(shelfOrder);
-  const shown = holds.loaded && copies.data;
-  const missing = useMissing(holds.reload);
-  const table = { patrons, titles, missing };
+  const and = (a, b) => [a, b].filter(Boolean).join(" AND ");
+  const pull = useHoldPages({ status: IN_TRANSIT, filter: branch === ALL ? "to_pull = true" : branchFilter("pull_branch", branch) }, [branch]);
+  const incoming = useHoldPages({ status: IN_TRANSIT, filter: and("to_pull = false", branchFilter("pickup_branch", branch)) }, [branch]);
+  const titles = useBookTitles([...pull.items, ...incoming.items]);
+  const reload = () => {
+    pull.reload();
+    incoming.reload();
+  };
+  const toPull = [...pull.items].sort(shelfOrder);
+  const coming = [...incoming.items].sort(shelfOrder);
+  const inUse = useBranchesInUse();
+  const codes = [deskBranch(), branch, ...toPull.map(pulledFrom), ...coming.map((hold) => hold.pickup_branch), ...inUse];
+  const branches = branchChoices(codes, byShelf);
+  const missing = useMissing(reload);
+  const table = { titles, missing };
   return html`<h1 tabindex="-1">${t("pulllist.title")}</h1>
     <p class="muted">${t("pulllist.intro")}</p>
-    <${ReceiveScanner} onReceived=${holds.reload} />
+    <${ReceiveScanner} onReceived=${reload} />
     <div class="field form-narrow">
       <label for="pulllist-branch">${t("pulllist.branch_filter")}</label>
       <select id="pulllist-branch" value=${branch} onChange=${(event) => setBranch(event.currentTarget.value)}>
         <option value=${ALL}>${t("pulllist.all_branches")}</option>
-        ${branches.map((code) => html`<option value=${code}>${code}</option>`)}
+        ${branches.list.map((code) => html`<option value=${code}>${code}</option>`)}
       </select>
     </div>
-    <${ErrorNotice} error=${holds.error || copies.error || missing.error} />
+    <${ErrorNotice} error=${pull.error || incoming.error || missing.error} />
     ${missing.message && html`<${Notice}>${missing.message}<//>`}
-    ${(holds.loading || copies.loading) && !shown && html`<${Loading} />`}
+    ${(pull.loading || incoming.loading) && !(pull.loaded && incoming.loaded) && html`<${Loading} />`}
     <h2>${t("pulllist.to_fetch")}</h2>
-    ${shown && !toPull.length &&
+    ${pull.loaded && !toPull.length &&
     html`<p role="status">${branch === ALL ? t("pulllist.empty") : t("pulllist.empty_at", { branch })}</p>`}
-    ${shown && toPull.length > 0 && html`<${CopyTable} rows=${toPull} testid="pulllist" ...${table} />`}
+    ${toPull.length > 0 && html`<${CopyTable} rows=${toPull} testid="pulllist" ...${table} />`}
+    <${PagedCount} list=${pull} />
     <h2>${t("pulllist.incoming")}</h2>
-    ${shown && !coming.length &&
+    ${incoming.loaded && !coming.length &&
     html`<p role="status">${branch === ALL ? t("pulllist.incoming_empty") : t("pulllist.incoming_empty_at", { branch })}</p>`}
-    ${shown && coming.length > 0 && html`<${CopyTable} rows=${coming} testid="pulllist-incoming" ...${table} />`}
-    <${PagedCount} list=${holds} branch=${branch} shown=${toPull.length + coming.length} />`;
+    ${coming.length > 0 && html`<${CopyTable} rows=${coming} testid="pulllist-incoming" ...${table} />`}
+    <${PagedCount} list=${incoming} />`;
+}
+
+/** Where a copy to pull is: the hold shelf it sits on (a READY hold's copy passed on), else its own branch. */
+function pulledFrom(hold) {
+  return hold.hold_shelf_branch || hold.copy_branch;
 }
 
 /** One list of copies set aside: where each stands (branch, call number, shelf), for whom and where it goes. */
-function CopyTable({ rows, testid, patrons, titles, missing }) {
+function CopyTable({ rows, testid, titles, missing }) {
   return html`<div class="table-wrap"><table class="stacks" data-testid=${testid}>
       <thead><tr><th scope="col">${t("holdshelf.book")}</th><th scope="col">${t("holdshelf.barcode")}</th>
         <th scope="col">${t("pulllist.call_number")}</th><th scope="col">${t("pulllist.shelf")}</th>
         <th scope="col">${t("pulllist.copy_branch")}</th><th scope="col">${t("holdshelf.patron")}</th>
         <th scope="col">${t("pulllist.send_to")}</th><th scope="col">${t("pulllist.actions")}</th></tr></thead>
-      <tbody>${rows.map(({ hold, copy }) => {
-        const patron = patrons[hold.patron];
-        return html`<tr key=${hold.name} data-hold=${hold.name}>
+      <tbody>${rows.map((hold) => html`<tr key=${hold.name} data-hold=${hold.name}>
           <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
-          <td data-label=${t("holdshelf.barcode")}>${copy.barcode || "—"}</td>
-          <td data-label=${t("pulllist.call_number")}>${copy.call_number || "—"}</td>
+          <td data-label=${t("holdshelf.barcode")}>${hold.barcode || "—"}</td>
+          <td data-label=${t("pulllist.call_number")}>${hold.call_number || "—"}</td>
           <td data-label=${t("pulllist.shelf")}>${hold.hold_shelf_branch
             ? t("pulllist.on_hold_shelf", { branch: hold.hold_shelf_branch })
-            : copy.shelf_location || "—"}</td>
-          <td data-label=${t("pulllist.copy_branch")}>${hold.hold_shelf_branch || copy.branch || "—"}</td>
-          <td data-label=${t("holdshelf.patron")}><a href=${`#/patrons/${idOf(hold.patron)}`}>${patron?.label || t("fines.open_patron")}</a>
-            ${patron?.card && html` <span class="muted">${patron.card}</span>`}</td>
+            : hold.shelf_location || "—"}</td>
+          <td data-label=${t("pulllist.copy_branch")}>${pulledFrom(hold) || "—"}</td>
+          <${PatronCell} hold=${hold} />
           <td data-label=${t("pulllist.send_to")}>${hold.pickup_branch || t("pulllist.any_branch")}</td>
           <td><button type="button" class="button small quiet" aria-disabled=${missing.busy ? "true" : undefined}
-            onClick=${() => missing.report(hold, copy, titles[hold.book])}
-            aria-label=${t("pulllist.missing_named", { barcode: copy.barcode || "—" })}>${t("pulllist.missing")}</button></td>
-        </tr>`;
-      })}</tbody>
+            onClick=${() => missing.report(hold, titles[hold.book])}
+            aria-label=${t("pulllist.missing_named", { barcode: hold.barcode || "—" })}>${t("pulllist.missing")}</button></td>
+        </tr>`)}</tbody>
     </table></div>`;
 }
 
@@ -105,8 +101,8 @@ function useMissing(reload) {
   const action = useAction();
   const [message, setMessage] = useState(null);
   const [error, setError] = useState(null);
-  const report = async (hold, copy, title) => {
-    const label = { barcode: copy.barcode || "—", title: title || t("patrons.held_book") };
+  const report = async (hold, title) => {
+    const label = { barcode: hold.barcode || "—", title: title || t("patrons.held_book") };
     if (action.busy || !window.confirm(t("pulllist.missing_confirm", label))) return;
     setError(null);
     setMessage(null);
@@ -124,14 +120,9 @@ function useMissing(reload) {
   return { busy: action.busy, report, message, error };
 }
 
-/** Branch codes are compared as the server compares them: trimmed, in any letter case. */
-function sameBranch(a, b) {
-  return (a || "").trim().toLowerCase() === (b || "").trim().toLowerCase();
-}
-
-/** The copy's branch, then its call number, shelf and barcode; copies that could not be read last. */
+/** The copy's branch, then its call number, shelf and barcode (as the hold carries them); unknown ones last. */
 function shelfOrder(a, b) {
-  const keys = (row) => [row.copy.branch, row.copy.call_number, row.copy.shelf_location, row.copy.barcode];
+  const keys = (hold) => [pulledFrom(hold), hold.call_number, hold.shelf_location, hold.barcode];
   const [left, right] = [keys(a), keys(b)];
   for (let i = 0; i < left.length; i += 1) {
     if (!left[i] !== !right[i]) return left[i] ? -1 : 1;
@@ -139,13 +130,4 @@ function shelfOrder(a, b) {
     if (order) return order;
   }
   return 0;
-}
-
-/** Each copy set aside, by name: where it stands (branch, call number, shelf) and its barcode. */
-function useCopies(holds) {
-  const names = [...new Set(holds.map((hold) => hold.copy).filter(Boolean))].sort();
-  return useAsync(async () => {
-    const found = await Promise.all(names.map((name) => api(`/v1/${name}`).catch(() => null)));
-    return Object.fromEntries(found.filter(Boolean).map((copy) => [copy.name, copy]));
-  }, [names.join(",")]);
 }

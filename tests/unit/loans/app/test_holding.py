@@ -144,13 +144,13 @@ async def test_holds_are_listed_in_queue_order_page_by_page(desk: Desk) -> None:
     placed = [await desk.place_hold(PlaceHold(f"users/p{i}", book, actor=DESK)) for i in range(5)]
     seen, token = [], ""
     while True:
-        page = await list_holds(ListHolds(book=book, page_size=2, page_token=token, actor=DESK), uow=desk.uow())
+        page = (await list_holds(ListHolds(book=book, page_size=2, page_token=token, actor=DESK), uow=desk.uow())).page
         seen += [(hold.id, hold.queue_position) for hold in page.items]
         token = page.next_page_token
         if not token:
             break
     assert seen == [(hold.id, position) for position, hold in enumerate(placed, start=1)]
-    mine = await list_holds(ListHolds(parent="users/me", actor=reader("users/p3")), uow=desk.uow())
+    mine = (await list_holds(ListHolds(parent="users/me", actor=reader("users/p3")), uow=desk.uow())).page
     assert [hold.id for hold in mine.items] == [placed[3].id] and mine.total_size == 1
     with pytest.raises(PermissionDenied):
         await get_hold(GetHold(placed[0].id, reader("users/p3")), uow=desk.uow())

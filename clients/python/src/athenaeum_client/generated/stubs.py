@@ -661,9 +661,9 @@ class LoansServiceStub:
 
     def list_holds(self, request: loans_v1.ListHoldsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListHoldsResponse:
         """
-        Lists holds; under "users/{user}" only that patron's.
-        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
-        others' holds).
+        Lists holds; under "users/{user}" only that patron's. Placing order unless `order_by` says otherwise.
+        Errors: INVALID_ARGUMENT (bad page_token, filter or order_by, undefined status), PERMISSION_DENIED (a
+        reader listing others' holds).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListHolds', request, loans_v1.ListHoldsResponse, timeout=timeout, metadata=metadata)
 
@@ -1552,9 +1552,9 @@ class LoansServiceAsyncStub:
 
     async def list_holds(self, request: loans_v1.ListHoldsRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.ListHoldsResponse:
         """
-        Lists holds; under "users/{user}" only that patron's.
-        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
-        others' holds).
+        Lists holds; under "users/{user}" only that patron's. Placing order unless `order_by` says otherwise.
+        Errors: INVALID_ARGUMENT (bad page_token, filter or order_by, undefined status), PERMISSION_DENIED (a
+        reader listing others' holds).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ListHolds', request, loans_v1.ListHoldsResponse, timeout=timeout, metadata=metadata)
 

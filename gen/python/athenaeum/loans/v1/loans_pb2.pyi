@@ -739,6 +739,8 @@ class ListHoldsRequest(_message.Message):
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     BOOK_FIELD_NUMBER: _builtins.int
+    FILTER_FIELD_NUMBER: _builtins.int
+    ORDER_BY_FIELD_NUMBER: _builtins.int
     parent: _builtins.str
     """"users/{user}", or empty for all (staff only)."""
     page_size: _builtins.int
@@ -751,6 +753,17 @@ class ListHoldsRequest(_message.Message):
     """Only holds in this status (unspecified: any)."""
     book: _builtins.str
     """Only holds on this book ("books/{book}"), in queue order."""
+    filter: _builtins.str
+    """AIP-160 conditions joined by AND, each `field = value` (text values may be quoted; branch codes compare
+    trimmed, in any letter case): `pickup_branch` (where the hold is collected: a branch's hold shelf, or the
+    copies on their way there), `pull_branch` (IN_TRANSIT holds whose copy is still to pull there: from the
+    hold shelf it sits on, `hold_shelf_branch`, else from the open shelf of `copy_branch`), `to_pull` (true or
+    false). E.g. `pickup_branch = "EAST"`.
+    """
+    order_by: _builtins.str
+    """AIP-132: `create_time` (the default: placing order, the queue's) or `expire_time` (soonest pickup
+    deadline first, as a hold shelf is worked; holds without a deadline last, in placing order).
+    """
     def __init__(
         self,
         *,
@@ -759,10 +772,12 @@ class ListHoldsRequest(_message.Message):
         page_token: _builtins.str = ...,
         status: _resources_pb2.HoldStatus.ValueType = ...,
         book: _builtins.str = ...,
+        filter: _builtins.str = ...,
+        order_by: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "filter", b"filter", "order_by", b"order_by", "page_size", b"page_size", "page_token", b"page_token", "parent", b"parent", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

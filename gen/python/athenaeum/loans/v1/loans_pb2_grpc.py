@@ -407,9 +407,9 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListHolds(self, request, context):
-        """Lists holds; under "users/{user}" only that patron's.
-        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
-        others' holds).
+        """Lists holds; under "users/{user}" only that patron's. Placing order unless `order_by` says otherwise.
+        Errors: INVALID_ARGUMENT (bad page_token, filter or order_by, undefined status), PERMISSION_DENIED (a
+        reader listing others' holds).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

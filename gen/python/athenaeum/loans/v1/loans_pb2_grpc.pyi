@@ -182,9 +182,9 @@ class LoansServiceStub:
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such hold), PERMISSION_DENIED (another reader's).
     """
     ListHolds: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ListHoldsRequest, _loans_pb2.ListHoldsResponse]
-    """Lists holds; under "users/{user}" only that patron's.
-    Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
-    others' holds).
+    """Lists holds; under "users/{user}" only that patron's. Placing order unless `order_by` says otherwise.
+    Errors: INVALID_ARGUMENT (bad page_token, filter or order_by, undefined status), PERMISSION_DENIED (a
+    reader listing others' holds).
     """
     CancelHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]
     """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
@@ -385,9 +385,9 @@ class LoansServiceAsyncStub(LoansServiceStub):
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such hold), PERMISSION_DENIED (another reader's).
     """
     ListHolds: _aio.UnaryUnaryMultiCallable[_loans_pb2.ListHoldsRequest, _loans_pb2.ListHoldsResponse]  # type: ignore[assignment]
-    """Lists holds; under "users/{user}" only that patron's.
-    Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
-    others' holds).
+    """Lists holds; under "users/{user}" only that patron's. Placing order unless `order_by` says otherwise.
+    Errors: INVALID_ARGUMENT (bad page_token, filter or order_by, undefined status), PERMISSION_DENIED (a
+    reader listing others' holds).
     """
     CancelHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
@@ -717,9 +717,9 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.ListHoldsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_loans_pb2.ListHoldsResponse, _abc.Awaitable[_loans_pb2.ListHoldsResponse]]:
-        """Lists holds; under "users/{user}" only that patron's.
-        Errors: INVALID_ARGUMENT (bad page_token, undefined status), PERMISSION_DENIED (a reader listing
-        others' holds).
+        """Lists holds; under "users/{user}" only that patron's. Placing order unless `order_by` says otherwise.
+        Errors: INVALID_ARGUMENT (bad page_token, filter or order_by, undefined status), PERMISSION_DENIED (a
+        reader listing others' holds).
         """
 
     @_abc_1.abstractmethod

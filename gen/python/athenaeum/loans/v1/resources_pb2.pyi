@@ -548,6 +548,13 @@ class Hold(_message.Message):
     ETAG_FIELD_NUMBER: _builtins.int
     TO_PULL_FIELD_NUMBER: _builtins.int
     HOLD_SHELF_BRANCH_FIELD_NUMBER: _builtins.int
+    BOOK_TITLE_FIELD_NUMBER: _builtins.int
+    BARCODE_FIELD_NUMBER: _builtins.int
+    COPY_BRANCH_FIELD_NUMBER: _builtins.int
+    CALL_NUMBER_FIELD_NUMBER: _builtins.int
+    SHELF_LOCATION_FIELD_NUMBER: _builtins.int
+    PATRON_DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    PATRON_CARD_NUMBER_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"holds/{hold}". Assigned by the server."""
     patron: _builtins.str
@@ -583,6 +590,26 @@ class Hold(_message.Message):
     hold when that one was cancelled or expired, or filled with another copy): take it off that hold shelf and
     receive it for this hold. Empty: the copy is on the open shelf of its own branch.
     """
+    book_title: _builtins.str
+    """The book's title as the catalog had it when the hold was placed (empty for holds placed before it was
+    kept), so a list of holds needs no GetBook per row.
+    """
+    barcode: _builtins.str
+    """The barcode of `copy`, as the catalog had it when the copy was set aside (what the desk looks for on the
+    shelf); empty while no copy is set aside, or until the catalog has described it.
+    """
+    copy_branch: _builtins.str
+    """The branch code that owns `copy` (whose open shelves a copy `to_pull` is pulled from), as set aside."""
+    call_number: _builtins.str
+    """The classification mark on the spine of `copy`, as set aside."""
+    shelf_location: _builtins.str
+    """Where `copy` stands in its branch, as set aside."""
+    patron_display_name: _builtins.str
+    """The patron's display name, as the users service last announced the account; set in ListHolds answers to
+    staff only (empty for a reader, and for an account not announced since it was kept).
+    """
+    patron_card_number: _builtins.str
+    """The patron's library card number, as `patron_display_name`: staff answers only."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the hold was placed (its place in the queue)."""
@@ -620,10 +647,17 @@ class Hold(_message.Message):
         etag: _builtins.str = ...,
         to_pull: _builtins.bool = ...,
         hold_shelf_branch: _builtins.str = ...,
+        book_title: _builtins.str = ...,
+        barcode: _builtins.str = ...,
+        copy_branch: _builtins.str = ...,
+        call_number: _builtins.str = ...,
+        shelf_location: _builtins.str = ...,
+        patron_display_name: _builtins.str = ...,
+        patron_card_number: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "expire_time", b"expire_time", "ready_time", b"ready_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["book", b"book", "cancel_reason", b"cancel_reason", "copy", b"copy", "create_time", b"create_time", "etag", b"etag", "expire_time", b"expire_time", "hold_shelf_branch", b"hold_shelf_branch", "loan", b"loan", "name", b"name", "patron", b"patron", "pickup_branch", b"pickup_branch", "queue_position", b"queue_position", "ready_time", b"ready_time", "status", b"status", "to_pull", b"to_pull", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_title", b"book_title", "call_number", b"call_number", "cancel_reason", b"cancel_reason", "copy", b"copy", "copy_branch", b"copy_branch", "create_time", b"create_time", "etag", b"etag", "expire_time", b"expire_time", "hold_shelf_branch", b"hold_shelf_branch", "loan", b"loan", "name", b"name", "patron", b"patron", "patron_card_number", b"patron_card_number", "patron_display_name", b"patron_display_name", "pickup_branch", b"pickup_branch", "queue_position", b"queue_position", "ready_time", b"ready_time", "shelf_location", b"shelf_location", "status", b"status", "to_pull", b"to_pull", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

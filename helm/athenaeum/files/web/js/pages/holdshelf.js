@@ -1,15 +1,16 @@
-// The hold shelf for staff: every READY hold (a copy put aside for a patron), soonest pickup deadline first,
-// those past it flagged (the copy goes back to the shelf or to the next in the queue). ListHolds over all
-// patrons, status READY, every page (the shelf is sorted by deadline, which the API does not order by). Shown
-// first for the librarian's own branch, as the pull list is: each branch has a hold shelf of its own.
+// The hold shelf for staff: every READY hold (a copy put aside for a patron) at a branch, soonest pickup deadline
+// first, those past it flagged (the copy goes back to the shelf or to the next in the queue). One ListHolds call
+// a page (`pickup_branch` filter, `expire_time` order): each hold carries its book's title, its copy's barcode
+// and its patron's name and card, so the page asks nothing per row (it once made a GET per patron, copy and
+// book, and the edge's rate limit refused many of them). Shown first for the librarian's own branch.
 import { useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
 import { html } from "../html.js";
 import { t, tn } from "../i18n.js";
-import { DeadlineText, ErrorNotice, Loading, useAsync, useTitle } from "../components.js";
+import { DeadlineText, ErrorNotice, Loading, useTitle } from "../components.js";
 import { useBookTitles } from "./account.js";
 import { PagedCount, usePaged } from "../paging.js";
-import { branchChoices, sameBranch } from "../branches.js";
+import { branchChoices, useBranchesInUse } from "../branches.js";
 import { deskBranch } from "../receiving.js";
 import { SendHomeList } from "../held_copies.js";
 
@@ -17,28 +18,40 @@ const READY = "HOLD_STATUS_READY";
 const ALL = "";
 const byCode = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
 
-export function HoldShelfPage() {
-  useTitle(t("holdshelf.title"));
-  const [branch, setBranch] = useState(deskBranch() || ALL);
-  const holds = usePaged(
+/** The ListHolds filter of one branch (AIP-160: the code quoted, so any spelling of it is one value). */
+export function branchFilter(field, branch) {
+  return branch === ALL ? "" : `${field} = "${branch.trim().replace(/["\\]/g, "\\$&")}"`;
+}
+
+/** One page of holds a call: `query` as ListHolds takes it. */
+export function useHoldPages(query, deps) {
+  return usePaged(
     (page_token) =>
-      api("/v1/holds", { query: { status: READY, page_size: 100, page_token } }).then((data) => ({
+      api("/v1/holds", { query: { ...query, page_size: 100, page_token } }).then((data) => ({
         items: data.holds || [],
         next: data.next_page_token,
         total: data.total_size,
       })),
-    [],
-    { pages: Infinity },
+    deps,
   );
-  const copies = useCopies(holds.items);
-  // The shelf a copy waits on: its hold's pickup branch, or where it was shelved for a hold that named none.
-  const shelfOf = (hold) => hold.pickup_branch || copies[hold.copy]?.branch || "";
-  const branches = branchChoices([deskBranch(), ...holds.items.map(shelfOf)], byCode);
-  const list = holds.items
-    .filter((hold) => branch === ALL || sameBranch(shelfOf(hold), branch))
-    .sort((a, b) => Date.parse(a.expire_time || 0) - Date.parse(b.expire_time || 0));
-  const patrons = usePatrons(list);
+}
+
+/** The patron cell: name and card number as the hold carries them (staff answers), else a link to the patron. */
+export function PatronCell({ hold }) {
+  const label = hold.patron_display_name || t("fines.open_patron");
+  return html`<td data-label=${t("holdshelf.patron")}><a href=${`#/patrons/${idOf(hold.patron)}`}>${label}</a>
+    ${hold.patron_card_number && html` <span class="muted">${hold.patron_card_number}</span>`}</td>`;
+}
+
+export function HoldShelfPage() {
+  useTitle(t("holdshelf.title"));
+  const [branch, setBranch] = useState(deskBranch() || ALL);
+  const query = { status: READY, order_by: "expire_time", filter: branchFilter("pickup_branch", branch) };
+  const holds = useHoldPages(query, [branch]);
+  const list = holds.items;
   const titles = useBookTitles(list);
+  const inUse = useBranchesInUse();
+  const branches = branchChoices([deskBranch(), branch, ...list.map((hold) => hold.pickup_branch), ...inUse], byCode);
   const now = Date.now();
   const late = list.filter((hold) => Date.parse(hold.expire_time) < now).length;
   return html`<h1 tabindex="-1">${t("holdshelf.title")}</h1>
@@ -62,39 +75,16 @@ export function HoldShelfPage() {
         <th scope="col">${t("holdshelf.deadline")}</th></tr></thead>
       <tbody>${list.map((hold) => {
         const past = Date.parse(hold.expire_time) < now;
-        const patron = patrons[hold.patron];
         return html`<tr key=${hold.name} class=${past ? "is-overdue" : undefined} data-hold=${hold.name}>
           <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
-          <td data-label=${t("holdshelf.barcode")}>${copies[hold.copy]?.barcode || "—"}</td>
-          <td data-label=${t("holdshelf.patron")}><a href=${`#/patrons/${idOf(hold.patron)}`}>${patron?.label || t("fines.open_patron")}</a>
-            ${patron?.card && html` <span class="muted">${patron.card}</span>`}</td>
-          <td data-label=${t("holdshelf.branch")}>${branches.spelt(shelfOf(hold)) || "—"}</td>
+          <td data-label=${t("holdshelf.barcode")}>${hold.barcode || "—"}</td>
+          <${PatronCell} hold=${hold} />
+          <td data-label=${t("holdshelf.branch")}>${branches.spelt(hold.pickup_branch) || "—"}</td>
           <td data-label=${t("holdshelf.deadline")}><${DeadlineText} iso=${hold.expire_time} />
             ${past && html` <strong class="error">${t("holdshelf.past")}</strong>`}</td>
         </tr>`;
       })}</tbody>
     </table></div>`}
-    <${PagedCount} list=${holds} branch=${branch} shown=${list.length} />
+    <${PagedCount} list=${holds} />
     <${SendHomeList} branch=${branch} />`;
-}
-
-/** Name and card number of each patron with one of `holds` (on the hold shelf, or on the pull list). */
-export function usePatrons(holds) {
-  const names = [...new Set(holds.map((hold) => hold.patron))].sort();
-  const found = useAsync(async () => {
-    const users = await Promise.all(names.map((name) => api(`/v1/${name}`).catch(() => null)));
-    return Object.fromEntries(users.filter(Boolean).map((user) => [user.name, { label: user.display_name || user.email, card: user.card_number }]));
-  }, [names.join(",")]);
-  return found.data || {};
-}
-
-/** Each copy put aside, by name: its barcode (what the librarian looks for on the shelf) and its branch (whose
- * shelf it waits on, for a hold with no pickup branch of its own). */
-function useCopies(holds) {
-  const copies = [...new Set(holds.map((hold) => hold.copy).filter(Boolean))].sort();
-  const found = useAsync(async () => {
-    const answers = await Promise.all(copies.map((name) => api(`/v1/${name}`).catch(() => null)));
-    return Object.fromEntries(answers.filter(Boolean).map((copy) => [copy.name, copy]));
-  }, [copies.join(",")]);
-  return found.data || {};
 }

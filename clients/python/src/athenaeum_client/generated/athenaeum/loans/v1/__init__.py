@@ -1211,6 +1211,44 @@ class Hold(betterproto2.Message):
     receive it for this hold. Empty: the copy is on the open shelf of its own branch.
     """
 
+    book_title: "str" = betterproto2.field(17, betterproto2.TYPE_STRING)
+    """
+    The book's title as the catalog had it when the hold was placed (empty for holds placed before it was
+    kept), so a list of holds needs no GetBook per row.
+    """
+
+    barcode: "str" = betterproto2.field(18, betterproto2.TYPE_STRING)
+    """
+    The barcode of `copy`, as the catalog had it when the copy was set aside (what the desk looks for on the
+    shelf); empty while no copy is set aside, or until the catalog has described it.
+    """
+
+    copy_branch: "str" = betterproto2.field(19, betterproto2.TYPE_STRING)
+    """
+    The branch code that owns `copy` (whose open shelves a copy `to_pull` is pulled from), as set aside.
+    """
+
+    call_number: "str" = betterproto2.field(20, betterproto2.TYPE_STRING)
+    """
+    The classification mark on the spine of `copy`, as set aside.
+    """
+
+    shelf_location: "str" = betterproto2.field(21, betterproto2.TYPE_STRING)
+    """
+    Where `copy` stands in its branch, as set aside.
+    """
+
+    patron_display_name: "str" = betterproto2.field(22, betterproto2.TYPE_STRING)
+    """
+    The patron's display name, as the users service last announced the account; set in ListHolds answers to
+    staff only (empty for a reader, and for an account not announced since it was kept).
+    """
+
+    patron_card_number: "str" = betterproto2.field(23, betterproto2.TYPE_STRING)
+    """
+    The patron's library card number, as `patron_display_name`: staff answers only.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Hold", Hold)
 
@@ -1814,6 +1852,21 @@ class ListHoldsRequest(betterproto2.Message):
     book: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
     """
     Only holds on this book ("books/{book}"), in queue order.
+    """
+
+    filter: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    AIP-160 conditions joined by AND, each `field = value` (text values may be quoted; branch codes compare
+    trimmed, in any letter case): `pickup_branch` (where the hold is collected: a branch's hold shelf, or the
+    copies on their way there), `pull_branch` (IN_TRANSIT holds whose copy is still to pull there: from the
+    hold shelf it sits on, `hold_shelf_branch`, else from the open shelf of `copy_branch`), `to_pull` (true or
+    false). E.g. `pickup_branch = "EAST"`.
+    """
+
+    order_by: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    AIP-132: `create_time` (the default: placing order, the queue's) or `expire_time` (soonest pickup
+    deadline first, as a hold shelf is worked; holds without a deadline last, in placing order).
     """
 
 
