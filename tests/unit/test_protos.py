@@ -30,6 +30,7 @@ WITHOUT_REST = {
     "athenaeum.catalog.v1.CatalogService.ReleaseCopy",
     "athenaeum.catalog.v1.CatalogService.ShelveHeldCopy",
     "athenaeum.catalog.v1.CatalogService.ReportHeldCopyMissing",
+    "athenaeum.catalog.v1.CatalogService.BatchGetBookAvailability",
     "athenaeum.users.v1.UsersService.GetBorrowingEligibility",
     # Streaming: gRPC clients only.
     "athenaeum.catalog.v1.CatalogService.ImportBooks",
