@@ -20,7 +20,8 @@ from services.loans.app.describing import describe_holds
 from services.loans.app.issuing import no_fault
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.reconciling import ReconcileCirculation, ReconcilePolicy, reconcile_circulation
+from services.loans.app.reconciling import ReconcilePolicy
+from services.loans.app.scheduled import scheduled_pass
 from services.loans.data.calendar_cache import ClosedDayCache, closed_day_cache_follower
 from services.loans.data.peers import GrpcCatalog, GrpcUsers
 from services.loans.data.projected_users import ProjectedUsers
@@ -55,15 +56,16 @@ def scheduler(
     policy: ReconcilePolicy,
     interval: float,
 ) -> Callable[[], Coroutine[Any, Any, None]]:
-    """Reconcile now (recovering what a crash left) and then every `interval` seconds."""
+    """Reconcile now (recovering what a crash left) and then every `interval` seconds, when no other loans
+    process is reconciling (app/scheduled.py)."""
 
     async def run_forever() -> None:
         while True:
             try:
-                report = await reconcile_circulation(
-                    ReconcileCirculation(), uow=uow(), clock=clock, catalog=catalog, currency=currency, policy=policy
+                report = await scheduled_pass(
+                    leader=uow(), uow=uow(), clock=clock, catalog=catalog, currency=currency, policy=policy
                 )
-                if report.discrepancies:
+                if report is not None and report.discrepancies:
                     log.warning("reconciliation found: %s", "; ".join(report.discrepancies))
                 await describe_holds(uow=uow(), catalog=catalog)
             except Exception as error:  # a peer or the database is away: the next pass tries again

@@ -32,6 +32,7 @@ WITHOUT_REST = {
     "athenaeum.catalog.v1.CatalogService.ReportHeldCopyMissing",
     "athenaeum.catalog.v1.CatalogService.SendCopyHome",
     "athenaeum.catalog.v1.CatalogService.ReceiveCopyHome",
+    "athenaeum.catalog.v1.CatalogService.BatchGetBookAvailability",
     "athenaeum.users.v1.UsersService.GetBorrowingEligibility",
     # Streaming: gRPC clients only.
     "athenaeum.catalog.v1.CatalogService.ImportBooks",

@@ -221,6 +221,20 @@ class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
         )
         return copy_to_proto(await circulation.reserve_copy(command, uow=self._circulation(), clock=self._clock))
 
+    async def BatchGetBookAvailability(
+        self, request: catalog_pb2.BatchGetBookAvailabilityRequest, context: Context
+    ) -> catalog_pb2.BatchGetBookAvailabilityResponse:
+        """How many copies of each book named are available; a book the catalog does not have is left out."""
+        ids = [BOOK.parse_id(name, field="books") for name in request.books]
+        found = await books.get_availability(books.GetAvailability(tuple(ids)), uow=self._reads())
+        return catalog_pb2.BatchGetBookAvailabilityResponse(
+            books=[
+                catalog_pb2.BookAvailability(book=BOOK.format(book_id), available_copies=found[book_id])
+                for book_id in dict.fromkeys(ids)
+                if book_id in found
+            ]
+        )
+
     async def ReleaseCopy(self, request: catalog_pb2.ReleaseCopyRequest, context: Context) -> catalog_pb2.Copy:
         """Takes a copy off the hold shelf; idempotent."""
         book_id, copy_id = COPY.parse(request.name)

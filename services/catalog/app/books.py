@@ -26,6 +26,11 @@ class GetBook:
 
 
 @dataclass(frozen=True, slots=True)
+class GetAvailability:
+    book_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class UpdateBook:
     book_id: uuid.UUID
     changes: BookDetails
@@ -80,6 +85,12 @@ async def get_book(query: GetBook, *, uow: CatalogUnitOfWork) -> Book:
     """One book with its copy counts."""
     async with uow:
         return await uow.books.get(query.book_id)
+
+
+async def get_availability(query: GetAvailability, *, uow: CatalogUnitOfWork) -> dict[uuid.UUID, int]:
+    """How many copies of each book are available for loan, in one read; a book not in the catalog is left out."""
+    async with uow:
+        return await uow.books.availability(query.book_ids)
 
 
 async def update_book(cmd: UpdateBook, *, uow: CatalogUnitOfWork, clock: Clock) -> Book:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
+from typing import Any
 
 from services.catalog.app import queries
 from services.catalog.app.item_types import require_known
@@ -106,10 +108,29 @@ async def list_copies(query: ListCopies, *, uow: CatalogUnitOfWork) -> Page[Copy
             raise BookNotFound(query.book_id)
         after = str(cursor[0]) if cursor else None
         rows = await uow.copies.list(book_id=query.book_id, conditions=conditions, after=after, limit=size)
-        total = await uow.copies.count(book_id=query.book_id, conditions=conditions)
+        total = await _total(query.book_id, conditions, cursor, rows, size, uow)
     return page_from_rows(
-        rows, limit=size, query=query_key, cursor_of=lambda copy: [copy.details.barcode], total_size=total
+        rows, limit=size, query=query_key, cursor_of=lambda copy: [copy.details.barcode, total], total_size=total
     )
+
+
+async def _total(
+    book_id: uuid.UUID | None,
+    conditions: Sequence[queries.Condition],
+    cursor: list[Any] | None,
+    rows: Sequence[Copy],
+    size: int,
+    uow: CatalogUnitOfWork,
+) -> int:
+    """The listing's total_size, counted once, for its first page: the later pages carry it in their token (a
+    count of all the matching copies with every page made walking a status, e.g. the loans reconciler's
+    walk over the copies on loan, cost a scan of the whole table per hundred copies). A first page that
+    is the only one is its own count."""
+    if cursor is not None and len(cursor) > 1 and isinstance(cursor[1], int) and 0 <= cursor[1] < 2**31:
+        return cursor[1]  # (tokens are not signed: a forged total misleads only its forger, within int32)
+    if cursor is None and len(rows) <= size:
+        return len(rows)
+    return await uow.copies.count(book_id=book_id, conditions=conditions)
 
 
 async def update_copy(cmd: UpdateCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:

@@ -28,6 +28,10 @@ class BookRepository(Protocol):
     async def get(self, book_id: uuid.UUID, *, for_update: bool = False) -> Book:
         """The book with its copy counts, or BookNotFound; `for_update` locks it until the transaction ends."""
 
+    async def availability(self, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        """The `available_copies` of each of these books (AVAILABLE, of a type for loan), by id; a book not in
+        the catalog is left out."""
+
     async def by_isbns(self, isbns: Sequence[str]) -> dict[str, Book]:
         """The books with these ISBNs, locked (an import revises them)."""
 

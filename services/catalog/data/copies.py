@@ -216,6 +216,16 @@ def _where(book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[s
     return where
 
 
+def listing(
+    *, book_id: uuid.UUID | None, conditions: Sequence[Condition], after: str | None, limit: int
+) -> sa.Select[Any]:
+    """A page of a listing: by barcode, from the copies_status_barcode index when it is by status."""
+    query = sa.select(copies, _NOT_FOR_LOAN).where(*_where(book_id, conditions)).order_by(copies.c.barcode)
+    if after is not None:
+        query = query.where(copies.c.barcode > after)
+    return query.limit(limit + 1)
+
+
 class SqlCopyRepository(TrackingRepository):
     async def add_many(self, new_copies: Sequence[Copy]) -> None:
         values = [
@@ -306,14 +316,7 @@ class SqlCopyRepository(TrackingRepository):
         self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition], after: str | None, limit: int
     ) -> list[Copy]:
         """Up to limit + 1 copies by barcode (unique, so the order is stable), of one book or of all."""
-        query = (
-            sa.select(copies, _NOT_FOR_LOAN)
-            .where(*_where(book_id, conditions))
-            .order_by(copies.c.barcode)
-            .limit(limit + 1)
-        )
-        if after is not None:
-            query = query.where(copies.c.barcode > after)
+        query = listing(book_id=book_id, conditions=conditions, after=after, limit=limit)
         return [_to_copy(r._mapping) for r in (await self.session.execute(query)).all()]
 
     async def count(self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> int:

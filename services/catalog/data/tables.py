@@ -80,6 +80,8 @@ copies = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
     sa.Index("copies_book_id", "book_id"),
     sa.Index("copies_book_status", "book_id", "status"),
+    # Copies listed by status, a page at a time in barcode order (the loans reconciler's walk): 0012.
+    sa.Index("copies_status_barcode", "status", "barcode"),
     # How many copies have a type (an item type is deleted only when none has), and the foreign key's check.
     sa.Index("copies_item_type", "item_type"),
     # One label whatever its letter case (domain.copies.same_barcode); barcode look-ups use it too.

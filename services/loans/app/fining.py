@@ -190,8 +190,24 @@ async def bring_overdue_fine_up_to_date(
     """Inside the caller's transaction: create the loan's overdue fine, or grow it to what the loan's terms
     say it is worth now (its days counted in the library's time zone `zone`, on the days it is not `closed`);
     returns the fine (if any) and whether it changed."""
-    amount = loan.overdue_fine(now, zone, closed=closed)
     fine = await uow.fines.overdue_fine_of(loan.name)
+    return await accrue_overdue_fine(uow, loan, fine, now=now, actor=actor, currency=currency, zone=zone, closed=closed)
+
+
+async def accrue_overdue_fine(
+    uow: LoansUnitOfWork,
+    loan: Loan,
+    fine: Fine | None,
+    *,
+    now: datetime,
+    actor: str,
+    currency: str,
+    zone: tzinfo,
+    closed: ClosedDays,
+) -> tuple[Fine | None, bool]:
+    """As bring_overdue_fine_up_to_date, with the loan's overdue `fine` (None: it has none) read and locked by the
+    caller (the reconciler reads those of all its overdue loans at once)."""
+    amount = loan.overdue_fine(now, zone, closed=closed)
     if fine is not None:
         grew = fine.accrue_to(amount, now=now, actor=actor or "system")
         if grew:

@@ -7,6 +7,7 @@ use case that asks a peer for nothing need not know them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from services.loans.domain.borrowing import CopyInfo, Eligibility
@@ -34,6 +35,10 @@ class Catalog(Protocol):
     async def copies_of(self, book: str) -> list[CopyInfo]: ...
     async def copies_in_circulation(self) -> list[CopyInfo]:
         """Every copy on loan, on the hold shelf or in transit (for a hold, or sent by a cataloguer)."""
+
+    async def availability(self, books: Sequence[str]) -> dict[str, int]:
+        """How many copies of each book are available (what `reserve` may set aside, of some item type), in a
+        call per hundred books; a book the catalog does not have is left out."""
 
     async def check_out(
         self, *, selector: tuple[str, str], loan: str, hold: str, item_types: ItemTypes = ANY_ITEM_TYPE

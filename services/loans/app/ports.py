@@ -171,6 +171,10 @@ class FineRepository(Protocol):
     async def overdue_fine_of(self, loan: str) -> Fine | None:
         """The loan's overdue fine, locked until commit."""
 
+    async def overdue_fines_of(self, loans: Sequence[str]) -> dict[str, Fine]:
+        """The overdue fines of these loans (those that have one), by loan, locked until commit: one read for
+        the reconciler's every overdue loan."""
+
     async def save(self, fine: Fine) -> None:
         """Writes back a changed fine and its new audit entries (Conflict, CONCURRENT_UPDATE, on a lost race)."""
 

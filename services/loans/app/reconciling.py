@@ -1,6 +1,6 @@
-"""Reconciliation: brings circulation up to date and repairs drift. Run by the scheduler in every loans
-process (each step claims its rows with SKIP LOCKED or conditional updates, so two processes can run it at
-once) and on demand by ReconcileCirculation.
+"""Reconciliation: brings circulation up to date and repairs drift. Run by the scheduler of one loans process
+at a time (scheduled.py) and on demand by ReconcileCirculation (each step claims its rows with SKIP LOCKED or
+conditional updates, so an admin's pass beside the scheduler's is safe).
 
 - unfinished issues: PENDING loans older than the saga timeout and FAILED loans whose copy may still be
   out are settled by checking the copy back in (issuing.compensate);
@@ -9,7 +9,8 @@ once) and on demand by ReconcileCirculation.
   declaration of loss, ended LOST when the catalog has the copy LOST on the loan (losing.py);
 - overdue loans: fines brought up to date;
 - reminders: LoanDueSoon / LoanOverdue for each step of the schedule, once (domain/reminders.py);
-- holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue;
+- holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue; every
+  queue whose title has a copy available is served (queues.py);
 - the catalog: every copy loans has put into circulation (on loan, on the hold shelf) is compared with
   loans' own records and repaired (comparing.py).
 
@@ -27,17 +28,17 @@ from datetime import UTC, timedelta, tzinfo
 from functools import partial
 
 from services.loans.app.comparing import compare_with_catalog
-from services.loans.app.fining import bring_overdue_fine_up_to_date
+from services.loans.app.fining import accrue_overdue_fine
 from services.loans.app.issuing import compensate, find_copy_out_on
 from services.loans.app.losing import finish_declaring_lost
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.queues import serve_every_queue
 from services.loans.app.returning import finish_begun_return
 from services.loans.app.saga import SAGA_TIMEOUT
-from services.loans.app.shelf import release_and_pass_on, serve_queue
+from services.loans.app.shelf import release_and_pass_on
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import BOOK_REMOVED
 from services.loans.domain.loans import Loan, LoanStatus
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.loans.domain.unrecorded import lent_again_before
@@ -47,8 +48,6 @@ from services.support.runtime.errors import Conflict, DependencyUnavailable, Not
 log = logging.getLogger("athenaeum.loans")
 _DETAIL_CHARS = 200
 """Of a failed step's error, what the report repeats (the log has all of it)."""
-QUEUES_PER_PAGE = 200
-"""Titles with a queue read at once by the pass that serves them all (what it holds in memory)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,10 +248,12 @@ async def bring_overdues_up_to_date(
     now = clock.now()
     async with uow:
         closed = await uow.closed_days.in_force()  # once for the pass: no read per loan
-        for loan in await uow.loans.active_due_before(now):
+        overdue = await uow.loans.active_due_before(now)
+        fines = await uow.fines.overdue_fines_of([loan.name for loan in overdue])  # one read, not one per loan
+        for loan in overdue:
             report.overdue_loans += 1
-            _, changed = await bring_overdue_fine_up_to_date(
-                uow, loan, now=now, actor="system", currency=currency, zone=zone, closed=closed
+            _, changed = await accrue_overdue_fine(
+                uow, loan, fines.get(loan.name), now=now, actor="system", currency=currency, zone=zone, closed=closed
             )
             report.fines_assessed += changed
         if not dry_run:
@@ -297,23 +298,3 @@ async def settle_holds(
         if hold.copy_left_on_shelf:
             await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog, zone=zone)
     await serve_every_queue(report, uow=uow, clock=clock, catalog=catalog, zone=zone)
-
-
-async def serve_every_queue(
-    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
-) -> None:
-    """Offer every title with a queue the copies it may have (one that became available other than by a return:
-    a new copy, one back from repair, a return whose catalog step was late). Every title, a page at a time: the
-    first few hundred alone, oldest queue first, left the others never served while those could not be."""
-    after = ""
-    while True:
-        async with uow.reading():
-            books = await uow.holds.books_with_waiting(after=after, limit=QUEUES_PER_PAGE)
-        for book in books:
-            served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog, zone=zone)
-            report.holds_made_ready += sum(hold.set_aside for hold in served.values())
-            if removed := sum(hold.cancel_reason == BOOK_REMOVED for hold in served.values()):
-                report.discrepancies.append(f"{book} is no longer in the catalog: {removed} hold(s) cancelled")
-        if len(books) < QUEUES_PER_PAGE:
-            return
-        after = books[-1]

@@ -7,11 +7,12 @@ reconciler take turns on it (each then saves with its version check) instead of 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import FineFilter, NewestFirst, PageRequest
@@ -27,6 +28,14 @@ from services.support.runtime.repository import TrackingRepository
 _OVERDUE_FINE_OF = DriverStatement(
     sa.select(fines)
     .where(fines.c.loan == sa.bindparam("loan"), fines.c.kind == FineKind.OVERDUE.value)
+    .with_for_update()
+)
+# The reconciler's, for every overdue loan of its pass at once; locked in one order (by id), so that two
+# transactions locking several never wait for each other in a circle.
+_OVERDUE_FINES_OF = DriverStatement(
+    sa.select(fines)
+    .where(fines.c.loan == sa.any_(sa.bindparam("loans", type_=ARRAY(sa.Text))), fines.c.kind == FineKind.OVERDUE.value)
+    .order_by(fines.c.id)
     .with_for_update()
 )
 _BY_ID = sa.select(fines).where(fines.c.id == sa.bindparam("fine_id"))
@@ -99,6 +108,12 @@ class SqlFineRepository(TrackingRepository):
     async def overdue_fine_of(self, loan: str) -> Fine | None:
         row = await self._first(_OVERDUE_FINE_OF, {"loan": loan})
         return self._track(_to_fine(row)) if row else None
+
+    async def overdue_fines_of(self, loans: Sequence[str]) -> dict[str, Fine]:
+        if not loans:
+            return {}
+        rows = await self._fetch(_OVERDUE_FINES_OF, {"loans": list(loans)})
+        return {row["loan"]: self._track(_to_fine(row)) for row in rows}
 
     async def save(self, fine: Fine) -> None:
         self._track(fine)  # first: a carrying update takes its events along

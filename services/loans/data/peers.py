@@ -10,7 +10,7 @@ call did), so the retry the client is told to make is safe.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC
 from typing import TypeVar
 
@@ -42,6 +42,8 @@ _UNREACHABLE = {
     grpc.StatusCode.UNAUTHENTICATED,
     grpc.StatusCode.RESOURCE_EXHAUSTED,
 }
+AVAILABILITY_BATCH = 100
+"""Books asked about in one BatchGetBookAvailability (the most it takes)."""
 _COPY_STATUS = {value: name.removeprefix("COPY_STATUS_") for name, value in catalog_pb2.CopyStatus.items()}
 
 
@@ -155,6 +157,15 @@ class GrpcCatalog:
             for status in ("ON_LOAN", "ON_HOLD_SHELF", "IN_TRANSIT")
             async for copy in self._pages("books/-", f"status = {status}")
         ]
+
+    async def availability(self, books: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for start in range(0, len(books), AVAILABILITY_BATCH):
+            request = catalog_pb2.BatchGetBookAvailabilityRequest(books=books[start : start + AVAILABILITY_BATCH])
+            call = self._stub.BatchGetBookAvailability(request, timeout=self._timeout)
+            answer = await _call("catalog", "books", call)
+            found.update((book.book, book.available_copies) for book in answer.books)
+        return found
 
     async def _pages(self, parent: str, filter_: str) -> AsyncIterator[CopyInfo]:
         token = ""

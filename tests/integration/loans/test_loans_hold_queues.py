@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from loans_world import DESK, World
 
-from services.loans.app import reconciling
+from services.loans.app import queues
 from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
@@ -43,7 +43,7 @@ async def _page(world: World, after: str) -> list[str]:
 async def test_a_copy_freed_for_a_title_past_the_first_page_is_trapped(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(reconciling, "QUEUES_PER_PAGE", 2)
+    monkeypatch.setattr(queues, "QUEUES_PER_PAGE", 2)
     titles = []
     for _ in range(5):
         book, (copy,) = world.catalog.add_book()

@@ -86,6 +86,9 @@ class FakeBookRepository(_Tracking):
             raise BookNotFound(book_id)
         return self._track(self._counted(self.state.books[book_id]))
 
+    async def availability(self, book_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, int]:
+        return {i: self._counted(self.state.books[i]).available_copies for i in book_ids if i in self.state.books}
+
     async def by_isbns(self, isbns: Sequence[str]) -> dict[str, Book]:
         found = [b for b in self.state.books.values() if b.details.isbn and b.details.isbn in isbns]
         return {b.details.isbn: self._track(self._counted(b)) for b in found}
@@ -133,6 +136,8 @@ class FakeBookRepository(_Tracking):
 class FakeCopyRepository(_Tracking):
     writes = 0
     """Changes written by `save_settled` (a single-write block's write)."""
+    counts = 0
+    """Counts of a listing's copies made, by every instance (read the difference)."""
 
     def _read(self, stored: Copy) -> Copy:
         """A copy as the SQL reads bring it: with whether its item type is not for loan."""
@@ -219,6 +224,7 @@ class FakeCopyRepository(_Tracking):
         return [_row(c) for c in found if after is None or c.details.barcode > after][: limit + 1]
 
     async def count(self, *, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> int:
+        FakeCopyRepository.counts += 1
         return len(self._matching(book_id, conditions))
 
     def _matching(self, book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[Copy]:

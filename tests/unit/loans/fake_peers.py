@@ -4,6 +4,7 @@ cases' unit tests and the integration tests (real Postgres, fake peers)."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from services.loans.domain.borrowing import CopyInfo, Eligibility
@@ -38,6 +39,9 @@ class FakeCatalog:
     sent_home: dict[str, str] = field(default_factory=dict)
     """Copies sent home (IN_TRANSIT, no hold), by name: the branch whose hold shelf they left."""
     check_outs: int = 0
+    reserves: int = 0
+    """ReserveCopy calls, answered or refused."""
+    availability_calls: int = 0
     title_lookups: int = 0
     copy_lookups: int = 0
     answers_titles: bool = True
@@ -107,6 +111,12 @@ class FakeCatalog:
         self._gate()
         return [copy for copy in self.copies.values() if copy.status in ("ON_LOAN", "ON_HOLD_SHELF", "IN_TRANSIT")]
 
+    async def availability(self, books: Sequence[str]) -> dict[str, int]:
+        self._gate()
+        self.availability_calls += -(-len(books) // 100)  # a call per hundred, as the catalog takes them
+        available = [copy.book for copy in self.copies.values() if copy.status == "AVAILABLE"]
+        return {book: available.count(book) for book in books if book in self.titles}
+
     async def check_out(
         self, *, selector: tuple[str, str], loan: str, hold: str, item_types: ItemTypes = ANY_ITEM_TYPE
     ) -> CopyInfo:
@@ -160,6 +170,7 @@ class FakeCatalog:
 
     async def reserve(self, *, book: str, hold: str, branch: str, item_types: ItemTypes = ANY_ITEM_TYPE) -> CopyInfo:
         self._gate()
+        self.reserves += 1
         for copy in self.copies.values():
             if copy.current_hold == hold:
                 return copy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -107,7 +108,7 @@ class FakeFineRepository:
         fine.new_entries.clear()
 
     async def add(self, fine: Fine) -> None:
-        if fine.kind == FineKind.OVERDUE and await self.overdue_fine_of(fine.loan) is not None:
+        if fine.kind == FineKind.OVERDUE and self._overdue_fines([fine.loan]):
             raise AlreadyExists(f"{fine.loan} already has its overdue fine", reason="OVERDUE_FINE_EXISTS")
         self._write(fine)
 
@@ -118,10 +119,15 @@ class FakeFineRepository:
         return self._tx.hand_out("fines", row)
 
     async def overdue_fine_of(self, loan: str) -> Fine | None:
-        for row in self._tx.rows("fines").values():
-            if row.loan == loan and row.kind == FineKind.OVERDUE:
-                return self._tx.hand_out("fines", row)
-        return None
+        return (await self.overdue_fines_of([loan])).get(loan)
+
+    async def overdue_fines_of(self, loans: Sequence[str]) -> dict[str, Fine]:
+        self._tx.database.fine_reads += 1
+        return {row.loan: self._tx.hand_out("fines", row) for row in self._overdue_fines(loans)}
+
+    def _overdue_fines(self, loans: Sequence[str]) -> list[Fine]:
+        wanted = set(loans)
+        return [row for row in self._tx.rows("fines").values() if row.loan in wanted and row.kind == FineKind.OVERDUE]
 
     async def save(self, fine: Fine) -> None:
         self._tx.check_version("fines", fine, seen=fine.version)

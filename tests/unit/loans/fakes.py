@@ -59,6 +59,8 @@ class FakeLoansDatabase:
     events: list[DomainEvent] = field(default_factory=list)
     """Every event committed, in commit order: what the outbox would hold."""
     commits: int = 0
+    fine_reads: int = 0
+    """Reads of overdue fines (statements, in Postgres)."""
     single_writes: int = 0
     """Of the commits, those of single-write blocks."""
     leading: set[str] = field(default_factory=set)

@@ -12,7 +12,8 @@ import pytest
 
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
-from services.loans.app.reconciling import QUEUES_PER_PAGE, ReconcileCirculation, reconcile_circulation
+from services.loans.app.queues import QUEUES_PER_PAGE
+from services.loans.app.reconciling import ReconcileCirculation, reconcile_circulation
 from services.loans.app.returning import ReturnLoan
 from services.loans.app.shelf import QUEUE_PAGE
 from services.loans.domain.hold_events import HoldExpired

@@ -264,6 +264,15 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
 
+    def batch_get_book_availability(self, request: catalog_v1.BatchGetBookAvailabilityRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.BatchGetBookAvailabilityResponse:
+        """
+        Mesh-internal (loans' reconciler): how many copies of each book named are available (AVAILABLE, of an item
+        type for loan: what ReserveCopy may set aside), in one call, so that only a queue a copy could serve is
+        offered one. A book the catalog does not have is left out of the answer.
+        Errors: INVALID_ARGUMENT (a malformed book name, more than 100 names).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/BatchGetBookAvailability', request, catalog_v1.BatchGetBookAvailabilityResponse, timeout=timeout, metadata=metadata)
+
     def create_item_type(self, request: catalog_v1.CreateItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
         """
         Adds an item type to the list copies' types are chosen from.
@@ -1154,6 +1163,15 @@ class CatalogServiceAsyncStub:
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy', request, catalog_v1.Copy, timeout=timeout, metadata=metadata)
+
+    async def batch_get_book_availability(self, request: catalog_v1.BatchGetBookAvailabilityRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.BatchGetBookAvailabilityResponse:
+        """
+        Mesh-internal (loans' reconciler): how many copies of each book named are available (AVAILABLE, of an item
+        type for loan: what ReserveCopy may set aside), in one call, so that only a queue a copy could serve is
+        offered one. A book the catalog does not have is left out of the answer.
+        Errors: INVALID_ARGUMENT (a malformed book name, more than 100 names).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/BatchGetBookAvailability', request, catalog_v1.BatchGetBookAvailabilityResponse, timeout=timeout, metadata=metadata)
 
     async def create_item_type(self, request: catalog_v1.CreateItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
         """

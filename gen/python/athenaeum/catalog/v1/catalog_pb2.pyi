@@ -907,7 +907,7 @@ class ListCopiesResponse(_message.Message):
     next_page_token: _builtins.str
     """Pass it as `page_token` for the next page; empty on the last page."""
     total_size: _builtins.int
-    """Copies matching the request across all pages."""
+    """Copies matching the request across all pages, as counted for the first page (the later pages repeat it)."""
     @_builtins.property
     def copies(self) -> _containers.RepeatedCompositeFieldContainer[Global___Copy]:
         """The copies of this page, by barcode."""
@@ -1132,6 +1132,80 @@ class CheckInCopyRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckInCopyRequest: _TypeAlias = CheckInCopyRequest  # noqa: Y015
+
+@_typing.final
+class BatchGetBookAvailabilityRequest(_message.Message):
+    """Mesh-internal: the books whose availability is asked for."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BOOKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def books(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """"books/{book}", at most 100."""
+
+    def __init__(
+        self,
+        *,
+        books: _abc.Iterable[_builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["books", b"books"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetBookAvailabilityRequest: _TypeAlias = BatchGetBookAvailabilityRequest  # noqa: Y015
+
+@_typing.final
+class BatchGetBookAvailabilityResponse(_message.Message):
+    """Mesh-internal: the availability of the books asked for that the catalog has."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BOOKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def books(self) -> _containers.RepeatedCompositeFieldContainer[Global___BookAvailability]:
+        """In the order asked; a book the catalog does not have is left out."""
+
+    def __init__(
+        self,
+        *,
+        books: _abc.Iterable[Global___BookAvailability] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["books", b"books"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BatchGetBookAvailabilityResponse: _TypeAlias = BatchGetBookAvailabilityResponse  # noqa: Y015
+
+@_typing.final
+class BookAvailability(_message.Message):
+    """Mesh-internal: how many copies of a book could be lent or set aside for a hold now."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BOOK_FIELD_NUMBER: _builtins.int
+    AVAILABLE_COPIES_FIELD_NUMBER: _builtins.int
+    book: _builtins.str
+    """"books/{book}"."""
+    available_copies: _builtins.int
+    """As the book's `available_copies`."""
+    def __init__(
+        self,
+        *,
+        book: _builtins.str = ...,
+        available_copies: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_copies", b"available_copies", "book", b"book"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BookAvailability: _TypeAlias = BookAvailability  # noqa: Y015
 
 @_typing.final
 class ReserveCopyRequest(_message.Message):

@@ -129,6 +129,11 @@ class CatalogServiceStub:
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
                 _registered_method=True)
+        self.BatchGetBookAvailability = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/BatchGetBookAvailability',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.BatchGetBookAvailabilityRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.BatchGetBookAvailabilityResponse.FromString,
+                _registered_method=True)
         self.CreateItemType = channel.unary_unary(
                 '/athenaeum.catalog.v1.CatalogService/CreateItemType',
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.CreateItemTypeRequest.SerializeToString,
@@ -346,6 +351,16 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def BatchGetBookAvailability(self, request, context):
+        """Mesh-internal (loans' reconciler): how many copies of each book named are available (AVAILABLE, of an item
+        type for loan: what ReserveCopy may set aside), in one call, so that only a queue a copy could serve is
+        offered one. A book the catalog does not have is left out of the answer.
+        Errors: INVALID_ARGUMENT (a malformed book name, more than 100 names).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateItemType(self, request, context):
         """Adds an item type to the list copies' types are chosen from.
         Errors: INVALID_ARGUMENT (a code not 1-20 of A-Z 0-9 _ -, a description empty, over 100 characters or
@@ -517,6 +532,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.ShelveHeldCopy,
                     request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.FromString,
                     response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.SerializeToString,
+            ),
+            'BatchGetBookAvailability': grpc.unary_unary_rpc_method_handler(
+                    servicer.BatchGetBookAvailability,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.BatchGetBookAvailabilityRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.BatchGetBookAvailabilityResponse.SerializeToString,
             ),
             'CreateItemType': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateItemType,
@@ -1049,6 +1069,33 @@ class CatalogService:
             '/athenaeum.catalog.v1.CatalogService/ShelveHeldCopy',
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ShelveHeldCopyRequest.SerializeToString,
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.Copy.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def BatchGetBookAvailability(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/BatchGetBookAvailability',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.BatchGetBookAvailabilityRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.BatchGetBookAvailabilityResponse.FromString,
             options,
             channel_credentials,
             insecure,

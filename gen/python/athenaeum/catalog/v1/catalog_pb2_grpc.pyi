@@ -134,6 +134,12 @@ class CatalogServiceStub:
     it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
     """
+    BatchGetBookAvailability: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.BatchGetBookAvailabilityRequest, _catalog_pb2.BatchGetBookAvailabilityResponse]
+    """Mesh-internal (loans' reconciler): how many copies of each book named are available (AVAILABLE, of an item
+    type for loan: what ReserveCopy may set aside), in one call, so that only a queue a copy could serve is
+    offered one. A book the catalog does not have is left out of the answer.
+    Errors: INVALID_ARGUMENT (a malformed book name, more than 100 names).
+    """
     CreateItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.CreateItemTypeRequest, _catalog_pb2.ItemType]
     """Adds an item type to the list copies' types are chosen from.
     Errors: INVALID_ARGUMENT (a code not 1-20 of A-Z 0-9 _ -, a description empty, over 100 characters or
@@ -286,6 +292,12 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
     it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
     Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+    """
+    BatchGetBookAvailability: _aio.UnaryUnaryMultiCallable[_catalog_pb2.BatchGetBookAvailabilityRequest, _catalog_pb2.BatchGetBookAvailabilityResponse]  # type: ignore[assignment]
+    """Mesh-internal (loans' reconciler): how many copies of each book named are available (AVAILABLE, of an item
+    type for loan: what ReserveCopy may set aside), in one call, so that only a queue a copy could serve is
+    offered one. A book the catalog does not have is left out of the answer.
+    Errors: INVALID_ARGUMENT (a malformed book name, more than 100 names).
     """
     CreateItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.CreateItemTypeRequest, _catalog_pb2.ItemType]  # type: ignore[assignment]
     """Adds an item type to the list copies' types are chosen from.
@@ -544,6 +556,18 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         """Mesh-internal (loans): a copy IN_TRANSIT for `hold` reached the hold's pickup desk: ON_HOLD_SHELF for
         it. Idempotent: a copy already on the hold shelf for `hold` is returned unchanged.
         Errors: NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for `hold`).
+        """
+
+    @_abc_1.abstractmethod
+    def BatchGetBookAvailability(
+        self,
+        request: _catalog_pb2.BatchGetBookAvailabilityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.BatchGetBookAvailabilityResponse, _abc.Awaitable[_catalog_pb2.BatchGetBookAvailabilityResponse]]:
+        """Mesh-internal (loans' reconciler): how many copies of each book named are available (AVAILABLE, of an item
+        type for loan: what ReserveCopy may set aside), in one call, so that only a queue a copy could serve is
+        offered one. A book the catalog does not have is left out of the answer.
+        Errors: INVALID_ARGUMENT (a malformed book name, more than 100 names).
         """
 
     @_abc_1.abstractmethod

@@ -4,7 +4,10 @@
 # This file has been @generated
 
 __all__ = (
+    "BatchGetBookAvailabilityRequest",
+    "BatchGetBookAvailabilityResponse",
     "Book",
+    "BookAvailability",
     "BookCreated",
     "BookDeleted",
     "BookUpdated",
@@ -141,6 +144,46 @@ class CopyStatus(betterproto2.Enum):
 
 
 @dataclass(eq=False, repr=False)
+class BatchGetBookAvailabilityRequest(betterproto2.Message):
+    """
+    Mesh-internal: the books whose availability is asked for.
+    """
+
+    books: "list[str]" = betterproto2.field(1, betterproto2.TYPE_STRING, repeated=True)
+    """
+    "books/{book}", at most 100.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1",
+    "BatchGetBookAvailabilityRequest",
+    BatchGetBookAvailabilityRequest,
+)
+
+
+@dataclass(eq=False, repr=False)
+class BatchGetBookAvailabilityResponse(betterproto2.Message):
+    """
+    Mesh-internal: the availability of the books asked for that the catalog has.
+    """
+
+    books: "list[BookAvailability]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+    """
+    In the order asked; a book the catalog does not have is left out.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1",
+    "BatchGetBookAvailabilityResponse",
+    BatchGetBookAvailabilityResponse,
+)
+
+
+@dataclass(eq=False, repr=False)
 class Book(betterproto2.Message):
     """
     A bibliographic record: what the library owns, independent of how many copies.
@@ -250,6 +293,28 @@ class Book(betterproto2.Message):
 
 
 default_message_pool.register_message("athenaeum.catalog.v1", "Book", Book)
+
+
+@dataclass(eq=False, repr=False)
+class BookAvailability(betterproto2.Message):
+    """
+    Mesh-internal: how many copies of a book could be lent or set aside for a hold now.
+    """
+
+    book: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "books/{book}".
+    """
+
+    available_copies: "int" = betterproto2.field(2, betterproto2.TYPE_INT32)
+    """
+    As the book's `available_copies`.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "BookAvailability", BookAvailability
+)
 
 
 @dataclass(eq=False, repr=False)
@@ -1447,7 +1512,7 @@ class ListCopiesResponse(betterproto2.Message):
 
     total_size: "int" = betterproto2.field(3, betterproto2.TYPE_INT32)
     """
-    Copies matching the request across all pages.
+    Copies matching the request across all pages, as counted for the first page (the later pages repeat it).
     """
 
 
