@@ -85,6 +85,7 @@ def copy_to_proto(copy: Copy) -> catalog_pb2.Copy:
         book_title=copy.book_title,
         sent_for_hold=copy.sent_for_hold,
         sent_home_from=copy.sent_home_from,
+        not_for_loan=copy.not_for_loan,
     )
 
 

@@ -76,7 +76,7 @@ async def create_copy(cmd: CreateCopy, *, uow: CatalogUnitOfWork, clock: Clock) 
         if not await uow.copies.book_exists(cmd.book_id):
             raise BookNotFound(cmd.book_id)
         copy = Copy.register(cmd.book_id, cmd.details, now=clock.now(), status=cmd.status or CopyStatus.AVAILABLE)
-        await require_known([copy.details.item_type], uow)
+        copy.not_for_loan = (await require_known([copy.details.item_type], uow))[copy.details.item_type]
         await uow.copies.add(copy)
         await uow.requests.remember(cmd.request_id, "CreateCopy", copy.name)
         await uow.commit()
@@ -144,7 +144,7 @@ async def update_copy(cmd: UpdateCopy, *, uow: CatalogUnitOfWork, clock: Clock) 
         item_type = copy.details.item_type
         copy.revise(cmd.changes, cmd.status, paths, now=clock.now())
         if copy.details.item_type != item_type:
-            await require_known([copy.details.item_type], uow)
+            copy.not_for_loan = (await require_known([copy.details.item_type], uow))[copy.details.item_type]
         await save_copy(copy, uow)
         await uow.requests.remember(cmd.request_id, "UpdateCopy", copy.name)
         await uow.commit()

@@ -118,10 +118,14 @@ async def delete_item_type(cmd: DeleteItemType, *, uow: CatalogUnitOfWork, clock
         await uow.commit()
 
 
-async def require_known(codes: Iterable[str], uow: CatalogUnitOfWork, *, field: str = "copy.item_type") -> None:
-    """UNKNOWN_ITEM_TYPE for the first of `codes` (as copies keep them) that is not in the list."""
+async def require_known(
+    codes: Iterable[str], uow: CatalogUnitOfWork, *, field: str = "copy.item_type"
+) -> dict[str, bool]:
+    """UNKNOWN_ITEM_TYPE for the first of `codes` (as copies keep them) that is not in the list; else each code
+    with whether it is not for loan."""
     wanted = sorted(set(codes))
     known = await uow.item_types.known(wanted)
     for code in wanted:
         if code not in known:
             raise UnknownItemType(code, field)
+    return known

@@ -62,10 +62,13 @@ async def place_hold(
     pickup_branch = branches.ensure_pickup(cmd.pickup_branch, home_branch=eligibility.home_branch)
     async with uow:
         await uow.loans.lock_patron(patron)
-        # Under the rules of the title's item types: refused when none of its copies may be held.
-        item_types = {copy.item_type for copy in copies if copy.in_collection}
+        # Under the rules of the title's item types that may be lent: refused when none of its copies may be
+        # held, reference copies (an item type not for loan) never serving a hold.
+        kept = [copy for copy in copies if copy.in_collection]
+        item_types = {copy.item_type for copy in kept if not copy.not_for_loan}
+        reference = {copy.item_type for copy in kept if copy.not_for_loan}
         rules = await uow.rules.in_force()
-        terms = hold_terms(rules, eligibility.patron_category, item_types)
+        terms = hold_terms(rules, eligibility.patron_category, item_types, not_for_loan=reference)
         if await uow.loans.has_active(patron, cmd.book):
             raise AlreadyExists(f"{patron} already borrows {cmd.book}", reason="ALREADY_BORROWED")
         if await uow.holds.active_for(patron, cmd.book):

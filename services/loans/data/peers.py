@@ -96,6 +96,7 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         book_title=copy.book_title,
         changed_at=copy.update_time.ToDatetime(tzinfo=UTC) if copy.HasField("update_time") else None,
         sent=copy.sent_for_hold,
+        not_for_loan=copy.not_for_loan,
     )
 
 

@@ -39,6 +39,9 @@ class CopyInfo:
     sent: bool = False
     """In transit for its hold because a desk checked it in and sent it to the pickup branch (a return at another
     branch), not set aside on the open shelf to pull."""
+    not_for_loan: bool = False
+    """Of an item type not for loan (a reference copy), as the catalog's list of item types says now: never lent
+    nor set aside for a hold (False when the catalog does not say)."""
 
     @property
     def in_collection(self) -> bool:

@@ -90,11 +90,25 @@ class HoldTerms:
     pickup_days: int
 
 
-def hold_terms(rules: Iterable[CirculationRule], patron_category: str, item_types: Collection[str]) -> HoldTerms:
-    """The terms of a hold on a title whose copies are of `item_types` (the category's "*" row for a title
-    without copies yet); HOLDS_NOT_ALLOWED when no copy of it may be held by this category. With copies of
-    several holdable types, the most generous limit and pickup window of theirs apply (the hold is served by
-    whichever copy comes back first)."""
+def hold_terms(
+    rules: Iterable[CirculationRule],
+    patron_category: str,
+    item_types: Collection[str],
+    *,
+    not_for_loan: Collection[str] = (),
+) -> HoldTerms:
+    """The terms of a hold on a title whose copies that may be lent are of `item_types` (the category's "*" row
+    for a title without copies yet); HOLDS_NOT_ALLOWED when no copy of it may be held by this category, or when
+    its only copies are of the `not_for_loan` types (reference copies: no copy could ever serve the hold, which
+    would wait for ever and count against the patron's limit). With copies of several holdable types, the most
+    generous limit and pickup window of theirs apply (the hold is served by whichever copy comes back first)."""
+    if not_for_loan and not item_types:
+        kinds = ", ".join(sorted(not_for_loan))
+        raise FailedPrecondition(
+            f"this title has only reference copies ({kinds}: not for loan, for use in the library): none can be held",
+            reason="HOLDS_NOT_ALLOWED",
+            metadata={"patron_category": patron_category, "item_types": kinds, "not_for_loan": "true"},
+        )
     rules = list(rules)
     governing = [most_specific(rules, patron_category, item_type).terms for item_type in sorted(item_types)]
     if not governing:

@@ -5,7 +5,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.catalog.app import books, circulation, item_types
+from services.catalog.api import convert
+from services.catalog.app import books, circulation, copies, item_types
 from services.catalog.domain.books import Book, BookDetails
 from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged
 from services.catalog.domain.item_types import ItemType
@@ -76,3 +77,13 @@ async def test_a_type_made_not_for_loan_moves_its_copies_out_of_the_available_on
     await item_types.update_item_type(update, uow=catalog(), clock=CLOCK)
     read = await books.get_book(books.GetBook(book.id), uow=catalog())
     assert (read.available_copies, read.reference_copies) == (0, 2)
+
+
+async def test_a_copy_says_whether_it_is_not_for_loan_from_its_creation_on(catalog) -> None:
+    """Loans refuses a hold on a title whose only copies are reference ones by what the copies say."""
+    book, _ = _book(catalog)
+    create = copies.CreateCopy(book.id, CopyDetails("R-1", item_type="REFERENCE"))
+    created = await copies.create_copy(create, uow=catalog(), clock=CLOCK)
+    assert created.not_for_loan and convert.copy_to_proto(created).not_for_loan
+    listed = await copies.list_copies(copies.ListCopies(book.id), uow=catalog())
+    assert [convert.copy_to_proto(copy).not_for_loan for copy in listed.items] == [True]

@@ -177,7 +177,7 @@ class FakeCatalog:
         free = [
             c
             for c in self.copies.values()
-            if c.book == book and c.status == "AVAILABLE" and item_types.admits(c.item_type)
+            if c.book == book and c.status == "AVAILABLE" and not c.not_for_loan and item_types.admits(c.item_type)
         ]
         if not free and book not in self.titles:
             raise NotFound(book)  # ReserveCopy's NOT_FOUND: no such book

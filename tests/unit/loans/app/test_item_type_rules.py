@@ -4,6 +4,7 @@ refused; an item type's own hold limit and pickup window apply."""
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime
 
@@ -92,6 +93,44 @@ async def test_a_hold_on_a_title_of_reference_copies_only_is_refused(db: FakeLoa
         await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
     assert refused.value.reason == "HOLDS_NOT_ALLOWED" and "REFERENCE" in refused.value.message
     assert desk.catalog.status(reference) == "AVAILABLE" and db.holds == {}
+
+
+def add_reference_copy(catalog: FakeCatalog, book: str, item_type: str = "REFERENCE") -> str:
+    """A copy of an item type not for loan in the catalog's list (whatever the circulation rules say of it)."""
+    name = add_copy(catalog, book, item_type)
+    catalog.copies[name] = dataclasses.replace(catalog.copies[name], not_for_loan=True)
+    return name
+
+
+async def test_a_hold_on_a_title_whose_only_copies_are_not_for_loan_is_refused_whatever_the_rules(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, _ = desk.catalog.add_book(copies=0)
+    reference = add_reference_copy(desk.catalog, book)  # no rule names REFERENCE: the "*" row allows holds
+    add_reference_copy(desk.catalog, book, "ATLAS")
+    with pytest.raises(FailedPrecondition) as refused:
+        await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert refused.value.reason == "HOLDS_NOT_ALLOWED"
+    assert "only reference copies (ATLAS, REFERENCE" in refused.value.message
+    assert desk.catalog.status(reference) == "AVAILABLE" and db.holds == {}
+
+
+async def test_a_title_with_a_lendable_copy_besides_its_reference_ones_takes_holds(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (lendable,) = desk.catalog.add_book()
+    reference = add_reference_copy(desk.catalog, book)
+    lent = await desk.issue(IssueLoan("users/p1", barcode=desk.catalog.barcode(lendable), actor=DESK))
+    hold = await desk.place_hold(PlaceHold("users/p2", book, actor=DESK))
+    assert hold.status == HoldStatus.WAITING and desk.catalog.status(reference) == "AVAILABLE"
+    await desk.return_loan(ReturnLoan(loan_id=lent.id, actor=DESK))
+    assert db.holds[hold.id].status == HoldStatus.READY and db.holds[hold.id].copy == lendable
+
+
+async def test_a_title_with_no_copies_yet_still_takes_holds(db: FakeLoansDatabase, desk: Desk) -> None:
+    book, _ = desk.catalog.add_book(copies=0)
+    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    assert hold.status == HoldStatus.WAITING
 
 
 async def test_a_reference_copy_is_never_trapped_for_a_hold_on_its_title(db: FakeLoansDatabase, desk: Desk) -> None:

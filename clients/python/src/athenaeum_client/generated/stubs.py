@@ -655,7 +655,8 @@ class LoansServiceStub:
         is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such
         patron or book), ALREADY_EXISTS (the
         patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
-        the rules allow no hold on any of the book's copies for this patron; hold limit reached;
+        the rules allow no hold on any of the book's copies for this patron, or its only copies are of an item type
+        not for loan (reference copies; a book with no copies yet takes holds); hold limit reached;
         FINES_LIMIT_EXCEEDED, TOO_MANY_OVERDUE_LOANS: what blocks a loan blocks a hold),
         PERMISSION_DENIED (a reader placing a hold for someone else).
         """
@@ -1555,7 +1556,8 @@ class LoansServiceAsyncStub:
         is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such
         patron or book), ALREADY_EXISTS (the
         patron already holds or borrows this book), FAILED_PRECONDITION (patron not eligible; HOLDS_NOT_ALLOWED:
-        the rules allow no hold on any of the book's copies for this patron; hold limit reached;
+        the rules allow no hold on any of the book's copies for this patron, or its only copies are of an item type
+        not for loan (reference copies; a book with no copies yet takes holds); hold limit reached;
         FINES_LIMIT_EXCEEDED, TOO_MANY_OVERDUE_LOANS: what blocks a loan blocks a hold),
         PERMISSION_DENIED (a reader placing a hold for someone else).
         """

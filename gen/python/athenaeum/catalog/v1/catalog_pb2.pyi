@@ -719,6 +719,7 @@ class Copy(_message.Message):
     BOOK_TITLE_FIELD_NUMBER: _builtins.int
     SENT_FOR_HOLD_FIELD_NUMBER: _builtins.int
     SENT_HOME_FROM_FIELD_NUMBER: _builtins.int
+    NOT_FOR_LOAN_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}". Assigned by the server."""
     barcode: _builtins.str
@@ -763,6 +764,10 @@ class Copy(_message.Message):
     and nobody took it (SendCopyHome): staff there send it home to `branch` (Koha's transfer home, Evergreen's
     route home). Empty in any other state. ListCopies filters on it (`sent_home_from = "EAST"`).
     """
+    not_for_loan: _builtins.bool
+    """Of an item type that is not for loan (a reference copy), as the list of item types says now: never lent
+    nor set aside for a hold (PlaceHold refuses a hold on a title whose only copies are such copies).
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the copy was added."""
@@ -789,10 +794,11 @@ class Copy(_message.Message):
         book_title: _builtins.str = ...,
         sent_for_hold: _builtins.bool = ...,
         sent_home_from: _builtins.str = ...,
+        not_for_loan: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "name", b"name", "sent_for_hold", b"sent_for_hold", "sent_home_from", b"sent_home_from", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book_title", b"book_title", "branch", b"branch", "call_number", b"call_number", "create_time", b"create_time", "current_hold", b"current_hold", "current_loan", b"current_loan", "etag", b"etag", "item_type", b"item_type", "name", b"name", "not_for_loan", b"not_for_loan", "sent_for_hold", b"sent_for_hold", "sent_home_from", b"sent_home_from", "shelf_location", b"shelf_location", "status", b"status", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -711,6 +711,12 @@ class Copy(betterproto2.Message):
     route home). Empty in any other state. ListCopies filters on it (`sent_home_from = "EAST"`).
     """
 
+    not_for_loan: "bool" = betterproto2.field(16, betterproto2.TYPE_BOOL)
+    """
+    Of an item type that is not for loan (a reference copy), as the list of item types says now: never lent
+    nor set aside for a hold (PlaceHold refuses a hold on a title whose only copies are such copies).
+    """
+
 
 default_message_pool.register_message("athenaeum.catalog.v1", "Copy", Copy)
 
