@@ -191,11 +191,14 @@ class Copy(Versioned):
         self.events.append(CopyDeleted(occurred_at=now, copy=self))
 
     def check_out(self, loan: str, *, hold: str = "", now: datetime) -> None:
-        """ON_LOAN for `loan`; the same loan again is a no-op. A held copy goes only to its own hold's loan."""
+        """ON_LOAN for `loan`; the same loan again is a no-op. A held copy goes only to its own hold's loan, even
+        when its item type was made not for loan after it was set aside: the promise to that reader was made
+        first (Koha lends a waiting hold's copy too), and the copy stays in the library once the hold ends."""
         if self.status == CopyStatus.ON_LOAN and self.current_loan == loan:
             return
-        self._refuse_if_not_for_loan("be lent")
         held_for_this = self.set_aside and bool(hold) and self.current_hold == hold
+        if not held_for_this:
+            self._refuse_if_not_for_loan("be lent")
         if self.status != CopyStatus.AVAILABLE and not held_for_this:
             raise FailedPrecondition(
                 f"{self.name} is {self.status.value}, not available",
@@ -210,7 +213,8 @@ class Copy(Versioned):
     ) -> None:
         """Ends `loan`: AVAILABLE, or ON_HOLD_SHELF for `hold` (IN_TRANSIT for it with `in_transit`: to be sent to
         the hold's pickup branch); LOST when `lost` (declared lost), keeping the loan's name so that a check-in of
-        it later (the copy found) puts the copy back. A loan already ended is a no-op."""
+        it later (the copy found) puts the copy back. A loan already ended is a no-op. A copy not for loan is set
+        aside for no hold (the caller, told so by the answer, serves the queue with another copy)."""
         lost_by_loan = self.status == CopyStatus.LOST and self.current_loan == loan
         if (self.status != CopyStatus.ON_LOAN or self.current_loan != loan) and not lost_by_loan:
             if self.status == CopyStatus.ON_LOAN:
@@ -220,6 +224,8 @@ class Copy(Versioned):
             if not lost_by_loan:
                 self._move(CopyStatus.LOST, now, loan=loan)
             return
+        if self.not_for_loan:  # lent before its type was made not for loan: back, it stays in the library
+            hold = ""
         held = CopyStatus.IN_TRANSIT if in_transit else CopyStatus.ON_HOLD_SHELF
         self._move(held if hold else CopyStatus.AVAILABLE, now, loan=loan, hold=hold)
         self.current_loan, self.current_hold = "", hold

@@ -87,3 +87,55 @@ async def test_a_copy_says_whether_it_is_not_for_loan_from_its_creation_on(catal
     assert created.not_for_loan and convert.copy_to_proto(created).not_for_loan
     listed = await copies.list_copies(copies.ListCopies(book.id), uow=catalog())
     assert [convert.copy_to_proto(copy).not_for_loan for copy in listed.items] == [True]
+
+
+async def _held_then_made_not_for_loan(catalog: FakeCatalog) -> tuple[Book, Copy]:
+    """A BOOK copy on the hold shelf for holds/h-1 (the reader told to come), then BOOK made not for loan."""
+    book, (copy,) = _book(catalog, "BOOK")
+    await circulation.reserve_copy(circulation.ReserveCopy(book.id, "holds/h-1"), uow=catalog(), clock=CLOCK)
+    shelve = circulation.ShelveHeldCopy(book.id, copy.id, "holds/h-1")
+    await circulation.shelve_held_copy(shelve, uow=catalog(), clock=CLOCK)
+    update = item_types.UpdateItemType("BOOK", "", True, ("not_for_loan",))
+    await item_types.update_item_type(update, uow=catalog(), clock=CLOCK)
+    return book, copy
+
+
+@pytest.mark.parametrize("selector", ["barcode", "book"])
+async def test_a_copy_set_aside_before_its_type_was_made_not_for_loan_is_still_lent_to_its_hold(
+    catalog, selector: str
+) -> None:
+    """The desk answered NOT_FOR_LOAN to the reader it had told to come for the copy."""
+    book, copy = await _held_then_made_not_for_loan(catalog)
+    chosen = (
+        circulation.CopySelector(barcode="A-0") if selector == "barcode" else circulation.CopySelector(book_id=book.id)
+    )
+    lent = await circulation.check_out_copy(
+        circulation.CheckOutCopy(chosen, "loans/l-1", "holds/h-1"), uow=catalog(), clock=CLOCK
+    )
+    assert lent.id == copy.id and catalog.state.copies[copy.id].status == CopyStatus.ON_LOAN
+
+
+async def test_a_copy_made_not_for_loan_on_the_hold_shelf_is_lent_to_nobody_else_and_stays_once_released(
+    catalog,
+) -> None:
+    book, copy = await _held_then_made_not_for_loan(catalog)
+    with pytest.raises(FailedPrecondition) as refused:
+        command = circulation.CheckOutCopy(circulation.CopySelector(barcode="A-0"), "loans/l-2")
+        await circulation.check_out_copy(command, uow=catalog(), clock=CLOCK)
+    assert refused.value.reason == "NOT_FOR_LOAN"
+    release = circulation.ReleaseCopy(book.id, copy.id, "holds/h-1")
+    await circulation.release_copy(release, uow=catalog(), clock=CLOCK)
+    with pytest.raises(FailedPrecondition) as not_again:
+        await circulation.reserve_copy(circulation.ReserveCopy(book.id, "holds/h-2"), uow=catalog(), clock=CLOCK)
+    assert not_again.value.reason in ("NOT_FOR_LOAN", "NO_COPY_AVAILABLE")
+    read = await books.get_book(books.GetBook(book.id), uow=catalog())
+    assert (read.available_copies, read.reference_copies) == (0, 1)
+
+
+async def test_a_copy_back_from_loan_after_its_type_was_made_not_for_loan_is_set_aside_for_no_hold(catalog) -> None:
+    book, copy = await _held_then_made_not_for_loan(catalog)
+    lend = circulation.CheckOutCopy(circulation.CopySelector(barcode="A-0"), "loans/l-1", "holds/h-1")
+    await circulation.check_out_copy(lend, uow=catalog(), clock=CLOCK)
+    back = circulation.CheckInCopy(book.id, copy.id, "loans/l-1", hold="holds/h-2")
+    returned = await circulation.check_in_copy(back, uow=catalog(), clock=CLOCK)
+    assert (returned.status, returned.current_hold) == (CopyStatus.AVAILABLE, "")

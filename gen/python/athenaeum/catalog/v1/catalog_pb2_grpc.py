@@ -388,7 +388,9 @@ class CatalogServiceServicer:
 
     def UpdateItemType(self, request, context):
         """Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
-        type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+        type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent,
+        and a copy already set aside for a hold (on the hold shelf, or on its way there) may still be lent to that
+        hold's patron, who was told to come for it; once the hold ends it stays in the library.
         Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
         PERMISSION_DENIED (not an admin).
         """

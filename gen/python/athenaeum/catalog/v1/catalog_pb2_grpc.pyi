@@ -155,7 +155,9 @@ class CatalogServiceStub:
     """
     UpdateItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.UpdateItemTypeRequest, _catalog_pb2.ItemType]
     """Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
-    type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+    type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent,
+    and a copy already set aside for a hold (on the hold shelf, or on its way there) may still be lent to that
+    hold's patron, who was told to come for it; once the hold ends it stays in the library.
     Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
     PERMISSION_DENIED (not an admin).
     """
@@ -314,7 +316,9 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     """
     UpdateItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.UpdateItemTypeRequest, _catalog_pb2.ItemType]  # type: ignore[assignment]
     """Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
-    type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+    type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent,
+    and a copy already set aside for a hold (on the hold shelf, or on its way there) may still be lent to that
+    hold's patron, who was told to come for it; once the hold ends it stays in the library.
     Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
     PERMISSION_DENIED (not an admin).
     """
@@ -608,7 +612,9 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.ItemType, _abc.Awaitable[_catalog_pb2.ItemType]]:
         """Changes the fields named in `update_mask` (description, not_for_loan). Setting not_for_loan takes the
-        type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent.
+        type's copies out of `available_copies` (into `reference_copies`) at once; copies already lent stay lent,
+        and a copy already set aside for a hold (on the hold shelf, or on its way there) may still be lent to that
+        hold's patron, who was told to come for it; once the hold ends it stays in the library.
         Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
         PERMISSION_DENIED (not an admin).
         """
