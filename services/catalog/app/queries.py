@@ -14,6 +14,7 @@ from typing import Any
 from services.catalog.domain.books import Book
 from services.catalog.domain.copies import CopyStatus
 from services.catalog.domain.isbn import normalize_isbn
+from services.catalog.domain.item_types import spelt_code
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.pagination import cursor_time
 
@@ -85,7 +86,7 @@ STATUS_VALUE_PREFIX = "COPY_STATUS_"
 the short one (AVAILABLE) is taken too."""
 _AS_STORED: dict[str, Callable[[str], str]] = {
     "language": str.lower,
-    "item_type": str.upper,
+    "item_type": spelt_code,
     "sent_home_from": lambda value: value.strip().upper(),
     "status": lambda value: value.removeprefix(STATUS_VALUE_PREFIX),
 }

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from services.catalog.domain.item_types import spelt_code
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -73,7 +74,7 @@ class CopyDetails:
             barcode=barcode,
             branch=self.branch.strip(),
             shelf_location=self.shelf_location.strip(),
-            item_type=self.item_type.strip().upper() or DEFAULT_ITEM_TYPE,
+            item_type=spelt_code(self.item_type) or DEFAULT_ITEM_TYPE,
             call_number=self.call_number.strip(),
         )
 
@@ -379,7 +380,7 @@ class ItemTypeFilter:
         """Spelt as copies store their item type (trimmed, upper case), each once."""
 
         def spelt(types: Iterable[str]) -> tuple[str, ...]:
-            return tuple(sorted({kind.strip().upper() for kind in types} - {""}))
+            return tuple(sorted({spelt_code(kind) for kind in types} - {""}))
 
         return cls(spelt(only), spelt(excluded))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,9 +27,14 @@ _CODE = re.compile(r"[A-Z0-9_-]{1,20}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
+_ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
+
+
 def spelt_code(code: str) -> str:
-    """A code as it is kept: trimmed, upper case (a cataloguer may type "dvd")."""
-    return code.strip().upper()
+    """A code as it is kept: trimmed, upper case (a cataloguer may type "dvd"). Only a-z are upper-cased: any
+    other character stays as typed, so that a code holding one is refused, not turned by `str.upper` into
+    another, valid code ("\u00df" into "SS", the dotless i "\u0131" into "I", the long s "\u017f" into "S")."""
+    return code.strip().translate(_ASCII_UPPER)
 
 
 def code_violation(code: str, field: str) -> FieldViolation | None:

@@ -7,7 +7,7 @@ import pytest
 from services.catalog.app import copies
 from services.catalog.app.importing import ImportBooks, ImportChunk, import_books
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import CopyDetails
+from services.catalog.domain.copies import CopyDetails, ItemTypeFilter
 from services.catalog.domain.item_types import ItemType
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import InvalidArgument
@@ -50,6 +50,17 @@ async def test_a_typo_in_the_item_type_is_refused_naming_the_type_and_where_to_d
         ("copy.item_type", "unknown item type BOK: define it in itemTypes first")
     ]
     assert not catalog.state.copies
+
+
+@pytest.mark.parametrize(("typed", "listed"), [("\u00df", "SS"), ("\u0131", "I"), ("\u017f", "S")])
+async def test_a_letter_upper_case_would_fold_into_ascii_does_not_land_on_a_listed_type(
+    catalog, book, typed: str, listed: str
+) -> None:
+    catalog.state.item_types[listed] = ItemType(listed, "Look-alike", False, created_at=NOW, updated_at=NOW)
+    with pytest.raises(InvalidArgument) as unknown:
+        await _add(catalog, book, "L-1", typed)
+    assert unknown.value.reason == "UNKNOWN_ITEM_TYPE" and not catalog.state.copies
+    assert not ItemTypeFilter.of([typed]).admits(listed)
 
 
 async def test_an_update_to_an_unlisted_type_is_refused_and_other_changes_need_no_listed_type(catalog, book) -> None:

@@ -29,6 +29,29 @@ def test_a_code_outside_a_to_z_digits_underscore_and_dash_or_too_long_is_refused
     assert [v.field for v in refused.value.violations] == ["item_type.code"]
 
 
+FOLDED_BY_UPPER = [
+    ("\u00df", "SS"),
+    ("\u0131", "I"),
+    ("\u017f", "S"),
+    ("d\u0131sk", "DISK"),
+    ("stra\u00dfe", "STRASSE"),
+]
+"""Letters that Python's str.upper turns into other, ASCII letters: sharp s, dotless i, long s."""
+
+
+@pytest.mark.parametrize(("code", "folded"), FOLDED_BY_UPPER)
+def test_a_code_with_a_letter_upper_case_would_fold_into_ascii_is_refused_not_turned_into_another_code(
+    code: str, folded: str
+) -> None:
+    """ "\u00df" was kept as the type SS: a look-alike landed quietly on another type."""
+    assert code.upper() == folded
+    with pytest.raises(InvalidArgument) as refused:
+        ItemType.create(code, "Something", not_for_loan=False, now=NOW)
+    assert [v.field for v in refused.value.violations] == ["item_type.code"]
+    with pytest.raises(InvalidArgument):
+        parse_item_type_name(f"itemTypes/{code}")
+
+
 @pytest.mark.parametrize("description", ["", "   ", "x" * 101, "Reference\x00", "two\nlines", "bell\x07"])
 def test_a_description_empty_too_long_or_with_a_control_character_is_refused(description: str) -> None:
     with pytest.raises(InvalidArgument) as refused:
