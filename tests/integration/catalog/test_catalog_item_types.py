@@ -61,3 +61,26 @@ async def test_a_reservation_sets_aside_only_a_copy_of_the_item_types_asked_for(
         await _reserve(catalog_uow, book, ItemTypeFilter.of(excluded=["REFERENCE", "BOOK"]))
     assert "other than BOOK, REFERENCE" in none.value.message
     assert (await _reserve(catalog_uow, book)).details.item_type == "BOOK"
+
+
+async def test_a_copy_held_before_its_type_was_made_not_for_loan_goes_to_its_reader_then_stays(catalog_uow) -> None:
+    """Findings-second F6 and F7 on the real statements: each read says not_for_loan; the hold's reader borrows
+    the copy set aside before the change; back, it is set aside for no other hold."""
+    code = f"MAG{uuid.uuid4().hex[:8]}".upper()
+    await item_types.create_item_type(item_types.CreateItemType(code, "Magazines"), uow=catalog_uow(), clock=CLOCK)
+    book = await _book(catalog_uow, code)
+    held = await _reserve(catalog_uow, book)
+    await circulation.shelve_held_copy(
+        circulation.ShelveHeldCopy(book.id, held.id, held.current_hold), uow=catalog_uow.circulation(), clock=CLOCK
+    )
+    update = item_types.UpdateItemType(code, "", True, ("not_for_loan",))
+    await item_types.update_item_type(update, uow=catalog_uow(), clock=CLOCK)
+    listed = await copies.list_copies(copies.ListCopies(book.id), uow=catalog_uow())
+    assert [copy.not_for_loan for copy in listed.items] == [True]
+    loan = f"loans/{uuid.uuid4()}"
+    lend = circulation.CheckOutCopy(circulation.CopySelector(barcode=held.details.barcode), loan, held.current_hold)
+    lent = await circulation.check_out_copy(lend, uow=catalog_uow.circulation(), clock=CLOCK)
+    assert lent.status == CopyStatus.ON_LOAN
+    back = circulation.CheckInCopy(book.id, held.id, loan, hold=f"holds/{uuid.uuid4()}")
+    returned = await circulation.check_in_copy(back, uow=catalog_uow.circulation(), clock=CLOCK)
+    assert (returned.status, returned.current_hold) == (CopyStatus.AVAILABLE, "")
