@@ -338,7 +338,8 @@ class CatalogServiceStub:
         """
         Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
         desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
-        to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+        to its `branch`), unless `take_in`: then AVAILABLE there too, for a hold to take it where it is (loans sends
+        it home again when none does). Idempotent: an AVAILABLE copy is returned unchanged.
         Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
         lent, set aside for a hold, or of another status).
         """
@@ -700,9 +701,10 @@ class LoansServiceStub:
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
         shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
         unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
@@ -1238,7 +1240,8 @@ class CatalogServiceAsyncStub:
         """
         Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
         desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
-        to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+        to its `branch`), unless `take_in`: then AVAILABLE there too, for a hold to take it where it is (loans sends
+        it home again when none does). Idempotent: an AVAILABLE copy is returned unchanged.
         Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
         lent, set aside for a hold, or of another status).
         """
@@ -1600,9 +1603,10 @@ class LoansServiceAsyncStub:
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
         shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
         unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)

@@ -439,9 +439,10 @@ class LoansServiceServicer:
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
         shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
         unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -206,9 +206,10 @@ class LoansServiceStub:
     FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
     HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
     shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-    home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-    scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-    queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+    COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+    on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+    before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
     unreachable).
     """
     ReportHoldCopyMissing: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]
@@ -409,9 +410,10 @@ class LoansServiceAsyncStub(LoansServiceStub):
     FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
     HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
     shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-    home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-    scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-    queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+    COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+    on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+    before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
     unreachable).
     """
     ReportHoldCopyMissing: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]  # type: ignore[assignment]
@@ -753,9 +755,10 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
         shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
         unreachable).
         """
 
