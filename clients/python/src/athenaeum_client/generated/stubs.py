@@ -680,7 +680,8 @@ class LoansServiceStub:
     def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-        is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+        is released and goes to the next in the queue, or home: one a desk had sent on (in the van) stays in
+        transit, sent on to the next hold's pickup branch from where it arrives, else home from there. A blocked or expired reader may cancel their own (signed in
         read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
@@ -1582,7 +1583,8 @@ class LoansServiceAsyncStub:
     async def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-        is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+        is released and goes to the next in the queue, or home: one a desk had sent on (in the van) stays in
+        transit, sent on to the next hold's pickup branch from where it arrives, else home from there. A blocked or expired reader may cancel their own (signed in
         read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).

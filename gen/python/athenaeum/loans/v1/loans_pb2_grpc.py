@@ -417,7 +417,8 @@ class LoansServiceServicer:
 
     def CancelHold(self, request, context):
         """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-        is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+        is released and goes to the next in the queue, or home: one a desk had sent on (in the van) stays in
+        transit, sent on to the next hold's pickup branch from where it arrives, else home from there. A blocked or expired reader may cancel their own (signed in
         read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
