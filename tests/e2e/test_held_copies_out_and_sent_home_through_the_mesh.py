@@ -66,7 +66,7 @@ def test_a_damaged_copy_on_the_hold_shelf_leaves_circulation_and_its_hold_goes_b
     answer = taken_out.json()
     assert (answer["status"], answer.get("copy", ""), answer.get("expire_time")) == ("HOLD_STATUS_WAITING", "", None)
     read = edge.get(f"/v1/{hold['name']}", headers=librarian.headers).json()
-    assert read["queue_position"] == 1  # its place kept, ahead of the reader behind it
+    assert answer["queue_position"] == read["queue_position"] == 1  # its place kept, ahead of the reader behind it
     after = copies_of(edge, librarian, book)[barcode]
     assert (after["status"], after.get("current_hold", "")) == ("COPY_STATUS_DAMAGED", "")
     assert edge.get(f"/v1/{behind['name']}", headers=librarian.headers).json()["status"] == "HOLD_STATUS_WAITING"

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from services.loans.app.holding import CancelHold, PlaceHold
+from services.loans.app.holding import CancelHold, GetHold, PlaceHold, get_hold
 from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
 from services.loans.domain.hold_events import HoldCopyMissing
 from services.loans.domain.holds import Hold, HoldStatus
@@ -155,3 +155,13 @@ async def test_a_copy_moving_home_that_no_hold_may_have_is_still_sent_on(desk: D
         await desk.receive(copy, branch="WEST")
     assert elsewhere.value.reason == "COPY_IN_TRANSIT_HOME"
     assert desk.catalog.status(copy) == "IN_TRANSIT" and desk.catalog.sent_home == {copy: "EAST"}
+
+
+async def test_a_hold_back_in_the_queue_is_answered_with_its_place_as_get_hold_reads_it(desk: Desk) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    ready = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="MAIN", actor=DESK))
+    await desk.receive(copy, branch="MAIN")
+    await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="MAIN", actor=DESK))
+    answer = await _take_out(desk, ready, "DAMAGED")
+    read = await get_hold(GetHold(ready.id, actor=DESK), uow=desk.uow())
+    assert (answer.status, answer.queue_position) == (HoldStatus.WAITING, 1) == (read.status, read.queue_position)
