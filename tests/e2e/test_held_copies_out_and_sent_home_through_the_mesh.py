@@ -66,7 +66,7 @@ def test_a_damaged_copy_on_the_hold_shelf_leaves_circulation_and_its_hold_goes_b
     answer = taken_out.json()
     assert (answer["status"], answer.get("copy", ""), answer.get("expire_time")) == ("HOLD_STATUS_WAITING", "", None)
     read = edge.get(f"/v1/{hold['name']}", headers=librarian.headers).json()
-    assert read["queue_position"] == 1  # its place kept, ahead of the reader behind it
+    assert answer["queue_position"] == read["queue_position"] == 1  # its place kept, ahead of the reader behind it
     after = copies_of(edge, librarian, book)[barcode]
     assert (after["status"], after.get("current_hold", "")) == ("COPY_STATUS_DAMAGED", "")
     assert edge.get(f"/v1/{behind['name']}", headers=librarian.headers).json()["status"] == "HOLD_STATUS_WAITING"
@@ -99,3 +99,48 @@ def test_a_copy_left_on_another_branchs_hold_shelf_is_sent_home_and_available_on
     assert at_main.status_code == 400 and reason(at_main) == "COPY_RECEIVED_HOME", at_main.text
     home = copies_of(edge, librarian, book)[barcode]
     assert (home["status"], home.get("sent_home_from", "")) == ("COPY_STATUS_AVAILABLE", "")
+
+
+def _scan(edge: httpx.Client, staff: Any, barcode: str, branch: str) -> httpx.Response:
+    return edge.post("/v1/holds:receive", json={"barcode": barcode, "branch": branch}, headers=staff.headers)
+
+
+def test_a_copy_waiting_to_be_sent_home_is_trapped_for_a_reader_waiting_where_it_is(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    first, later = new_reader(), new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    _at_main(edge, librarian, copies_of(edge, librarian, book)[barcode])
+    hold = _hold(edge, first, book, "EAST")
+    assert receive(edge, librarian, hold["name"])["status"] == "HOLD_STATUS_READY"  # on EAST's hold shelf
+    assert edge.post(f"/v1/{hold['name']}:cancel", json={}, headers=first.headers).status_code == 200
+    assert copies_of(edge, librarian, book)[barcode]["sent_home_from"] == "EAST"  # to send home to MAIN
+    waiting = _hold(edge, later, book, "EAST")
+    at_east = _scan(edge, librarian, barcode, "EAST")  # still at EAST: trapped there, not sent to MAIN and back
+    assert at_east.status_code == 200, at_east.text
+    assert (at_east.json()["name"], at_east.json()["status"]) == (waiting["name"], "HOLD_STATUS_READY")
+    copy = copies_of(edge, librarian, book)[barcode]
+    assert (copy["status"], copy.get("current_hold"), copy.get("sent_home_from", "")) == (
+        "COPY_STATUS_ON_HOLD_SHELF", waiting["name"], ""
+    )  # fmt: skip
+
+
+def test_a_copy_in_the_van_whose_hold_is_cancelled_stays_in_transit_and_goes_home_from_where_it_arrives(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    patron = new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    _at_main(edge, librarian, copies_of(edge, librarian, book)[barcode])
+    hold = _hold(edge, patron, book, "EAST")
+    sent = _scan(edge, librarian, barcode, "MAIN")  # pulled at MAIN, sent on to EAST
+    assert sent.status_code == 200 and sent.json().get("to_pull", False) is False, sent.text
+    assert edge.post(f"/v1/{hold['name']}:cancel", json={}, headers=patron.headers).status_code == 200
+    copy = copies_of(edge, librarian, book)[barcode]  # in the van, not AVAILABLE on MAIN's shelf
+    assert (copy["status"], copy.get("current_hold", ""), copy.get("sent_home_from", "")) == (
+        "COPY_STATUS_IN_TRANSIT", "", "EAST"
+    )  # fmt: skip
+    assert edge.get(f"/v1/{book}", headers=librarian.headers).json().get("available_copies", 0) == 0
+    at_east = _scan(edge, librarian, barcode, "EAST")
+    assert at_east.status_code == 400 and reason(at_east) == "COPY_IN_TRANSIT_HOME", at_east.text
+    at_main = _scan(edge, librarian, barcode, "MAIN")
+    assert at_main.status_code == 400 and reason(at_main) == "COPY_RECEIVED_HOME", at_main.text

@@ -268,7 +268,7 @@ class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
     async def ReceiveCopyHome(self, request: catalog_pb2.ReceiveCopyHomeRequest, context: Context) -> catalog_pb2.Copy:
         """A copy moving between branches scanned at a desk: AVAILABLE at its own branch; idempotent."""
         book_id, copy_id = COPY.parse(request.name)
-        command = circulation.ReceiveCopyHome(book_id, copy_id, branch=request.branch)
+        command = circulation.ReceiveCopyHome(book_id, copy_id, branch=request.branch, take_in=request.take_in)
         return copy_to_proto(await circulation.receive_copy_home(command, uow=self._circulation(), clock=self._clock))
 
 

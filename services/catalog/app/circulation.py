@@ -105,6 +105,8 @@ class ReceiveCopyHome:
     book_id: uuid.UUID
     copy_id: uuid.UUID
     branch: str
+    take_in: bool = False
+    """AVAILABLE at `branch` even when it is not the copy's own: a hold there is to take it."""
 
 
 async def check_out_copy(cmd: CheckOutCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
@@ -228,7 +230,7 @@ async def receive_copy_home(cmd: ReceiveCopyHome, *, uow: CatalogUnitOfWork, clo
     """A copy moving between branches scanned at a desk: AVAILABLE at its own branch; twice changes nothing."""
     async with uow:
         copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=True)
-        copy.receive_home(cmd.branch, now=clock.now())
+        copy.receive_home(cmd.branch, now=clock.now(), take_in=cmd.take_in)
         await save_copy(copy, uow)
         await uow.commit()
     return copy

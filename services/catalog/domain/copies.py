@@ -289,9 +289,10 @@ class Copy(Versioned):
         self._move(CopyStatus.IN_TRANSIT, now, note=SENT_HOME.format(branch=origin))
         self.sent_home_from = origin
 
-    def receive_home(self, branch: str, *, now: datetime) -> None:
+    def receive_home(self, branch: str, *, now: datetime, take_in: bool = False) -> None:
         """IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a desk of `branch`: AVAILABLE at
-        its own branch; elsewhere, or AVAILABLE already, nothing changes (the desk sends it on)."""
+        its own branch; elsewhere, or AVAILABLE already, nothing changes (the desk sends it on), unless `take_in`:
+        AVAILABLE where it is, for a hold of its book to take it there (holds come before the journey home)."""
         if not branch.strip():
             raise InvalidArgument.field("branch", "name the desk's branch")
         if self.status == CopyStatus.AVAILABLE:
@@ -302,7 +303,7 @@ class Copy(Versioned):
                 reason="COPY_NOT_IN_TRANSIT",
                 metadata={"copy": self.name, "status": self.status.value},
             )
-        if branch.strip().upper() == self.details.branch.strip().upper():
+        if take_in or branch.strip().upper() == self.details.branch.strip().upper():
             self._move(CopyStatus.AVAILABLE, now)
 
     def release(self, hold: str, *, now: datetime) -> None:

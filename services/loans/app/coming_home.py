@@ -1,7 +1,10 @@
 """A copy moving between branches with no hold (sent home from another branch's hold shelf, sending_home.py, or
 moved by a cataloguer) scanned at a desk's Receive (ReceiveHoldCopy): at its own branch it is AVAILABLE again and
 the book's queue is served (a hold placed meanwhile may take it at once: it is then received for that hold);
-elsewhere nothing changes and the desk is told to send it on.
+elsewhere the book's queue comes first (finding F3: Koha traps a hold at any check-in, Evergreen's capture beats the
+transit home): when a hold may have it, the copy is taken in at the desk, AVAILABLE there, the queue served with it
+pulled from there, and received for the hold that took it; one nobody took is sent home again from this desk.
+Otherwise nothing changes and the desk is told to send it on.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ from datetime import tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import serve_queue
+from services.loans.app.sending_home import send_home_untaken
+from services.loans.app.shelf import first_to_hold, serve_queue
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import same_branch
 from services.support.runtime.clock import Clock
@@ -31,12 +35,14 @@ def moving_home(copy: CopyInfo) -> bool:
 async def came_home(
     copy: CopyInfo, desk: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
 ) -> bool:
-    """Whether `copy`, moving home and scanned at a desk of its own branch, is now set aside for a hold (the queue
-    took it: read it again and receive it for that hold). False for a copy not moving home; FailedPrecondition
-    saying what to do with it otherwise (send it on; or back to the open shelf, AVAILABLE)."""
+    """Whether `copy`, moving home and scanned at a desk, is now set aside for a hold (the queue took it: read it
+    again and receive it for that hold). False for a copy not moving home; FailedPrecondition saying what to do
+    with it otherwise (send it on; or, at its own branch, back to the open shelf, AVAILABLE)."""
     if not moving_home(copy):
         return False
     if not desk.strip() or not same_branch(desk, copy.branch):
+        if desk.strip() and await _taken_for_a_hold(copy, desk, uow=uow, clock=clock, catalog=catalog, zone=zone):
+            return True  # a hold comes before the journey home
         raise FailedPrecondition(
             f"the copy {copy.barcode} is on its way home to {copy.branch or 'its branch'}: send it on",
             reason=COPY_IN_TRANSIT_HOME,
@@ -51,3 +57,19 @@ async def came_home(
         reason=COPY_RECEIVED_HOME,
         metadata={"barcode": copy.barcode, "branch": copy.branch},
     )
+
+
+async def _taken_for_a_hold(
+    copy: CopyInfo, desk: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> bool:
+    """Whether a hold took `copy`, moving home and scanned at a desk of another branch: asked only when one in the
+    queue may have a copy of its type (else it stays on its way home untouched). Taken in there, the queue is
+    served with it pulled from this desk's branch, as a copy left on a hold shelf is; nobody taking it (another
+    copy served the hold), it is sent home again, from here."""
+    if await first_to_hold(copy.book, copy.item_type, uow=uow, clock=clock) is None:
+        return False
+    await catalog.receive_home(copy=copy.name, branch=desk, take_in=True)
+    here = {copy.name: desk.strip().upper()}
+    served = await serve_queue(copy.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=here)
+    await send_home_untaken(here, served, catalog=catalog)
+    return (await catalog.get_copy(copy.name)).held

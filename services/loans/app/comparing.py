@@ -191,7 +191,16 @@ class _Comparison:
         async with self.uow.reading():
             hold = await self.uow.holds.get(hold_id)
         if await may_not_borrow(hold.patron, uow=self.uow, now=self.clock.now()):
-            await pass_over(hold, copy, uow=self.uow, clock=self.clock, catalog=self.catalog, zone=self.zone)
+            on_its_hold_shelf = hold.pickup_branch  # the catalog shelved it there: passed on from there
+            await pass_over(
+                hold,
+                copy,
+                uow=self.uow,
+                clock=self.clock,
+                catalog=self.catalog,
+                zone=self.zone,
+                at_branch=on_its_hold_shelf,
+            )
             return
         await record_received(hold_id, copy, uow=self.uow, clock=self.clock, zone=self.zone)
 

@@ -67,8 +67,15 @@ async def report_hold_copy_missing(
         )
     await catalog.report_missing(copy=hold.copy, hold=hold.name, status=cmd.copy_status)
     hold = await retry_conflicts(lambda: _back_to_waiting(hold.id, hold.copy, cmd, uow=uow, clock=clock))
-    served = await after_commit(serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone), hold.name)
-    return (served or {}).get(hold.id, hold)
+    await after_commit(serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone), hold.name)
+    return await _as_it_is_now(hold.id, uow=uow)
+
+
+async def _as_it_is_now(hold_id: uuid.UUID, *, uow: LoansUnitOfWork) -> Hold:
+    """The hold read as GetHold reads it: with its place in the queue when WAITING (finding F2: the saved hold
+    answered 0, "not waiting", where GetHold said 1)."""
+    async with uow.reading():
+        return await uow.holds.get(hold_id)
 
 
 async def _back_to_waiting(

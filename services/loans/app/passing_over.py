@@ -18,6 +18,7 @@ from datetime import datetime, tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.sending_home import send_home_untaken
 from services.loans.app.shelf import serve_queue
 from services.loans.domain.holds import Hold
 from services.support.runtime.clock import Clock
@@ -36,19 +37,23 @@ async def may_not_borrow(patron: str, *, uow: LoansUnitOfWork, now: datetime) ->
 
 
 async def pass_over(
-    hold: Hold, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+    hold: Hold, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo, at_branch: str = ""
 ) -> bool:
     """The IN_TRANSIT `hold`'s patron may not borrow: its `copy` is released (the catalog first, as everywhere on
     the hold shelf), the hold waits again in its place, and the queue is served (the patron passed over). False
     when the catalog no longer has the copy set aside for the hold (a cancel released it meanwhile) or cannot
-    be reached (the hold is left as it was)."""
+    be reached (the hold is left as it was). `at_branch`: where the copy is now (the desk that received it, or
+    the hold shelf it was put on): the next hold pulls it from there, not from the open shelf, and one nobody
+    takes is sent home from there (finding F4), as a copy left on a hold shelf is."""
     try:
         await catalog.release(copy=copy, hold=hold.name)
     except (DependencyUnavailable, FailedPrecondition, NotFound):
         return False
     await retry_conflicts(lambda: _back_in_queue(hold.id, copy, uow=uow, clock=clock))
     log.info("%s: its patron may not borrow now; %s released to the queue, the hold waits again", hold.name, copy)
-    await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    here = {copy: at_branch.strip().upper()} if at_branch.strip() else {}
+    served = await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=here)
+    await send_home_untaken(here, served, catalog=catalog)
     return True
 
 

@@ -73,6 +73,7 @@ class Catalog(Protocol):
         """An AVAILABLE copy on the hold shelf of `from_branch`, not its own: IN_TRANSIT home (no hold); one at its
         own branch is answered as is; FailedPrecondition (COPY_NOT_AVAILABLE) when lent or set aside meanwhile."""
 
-    async def receive_home(self, *, copy: str, branch: str) -> CopyInfo:
-        """A copy IN_TRANSIT with no hold scanned at a desk of `branch`: AVAILABLE at its own branch, else as is;
-        FailedPrecondition (COPY_NOT_IN_TRANSIT) when it is not moving between branches."""
+    async def receive_home(self, *, copy: str, branch: str, take_in: bool = False) -> CopyInfo:
+        """A copy IN_TRANSIT with no hold scanned at a desk of `branch`: AVAILABLE at its own branch (or, `take_in`,
+        at any: a hold is to take it there), else as is; FailedPrecondition (COPY_NOT_IN_TRANSIT) when it is not
+        moving between branches."""

@@ -148,9 +148,11 @@ async def _receive(
     """Receive `copy` for `hold`, set aside with it when read; None when the hold ended meanwhile, or was passed
     over (the copy is to be read again: its release passes it on)."""
     if hold.status == HoldStatus.IN_TRANSIT and await may_not_borrow(hold.patron, uow=uow, now=clock.now()):
-        passed = await pass_over(hold, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone)
-        if passed and not (await catalog.lookup_copy(copy.barcode)).held:  # nobody else may have it
-            raise _passed_over(copy.barcode, hold)
+        passed = await pass_over(
+            hold, copy.name, uow=uow, clock=clock, catalog=catalog, zone=zone, at_branch=cmd.branch
+        )
+        if passed and not (now := await catalog.lookup_copy(copy.barcode)).held:  # nobody else may have it
+            raise _passed_over(copy.barcode, hold, home=now.branch if now.status == "IN_TRANSIT" else "")
         return None
     if hold.status == HoldStatus.IN_TRANSIT and at_pickup_branch(hold.pickup_branch, desk=cmd.branch):
         if copy.in_transit:
@@ -251,10 +253,12 @@ async def _hold_of(
     return hold
 
 
-def _passed_over(barcode: str, hold: Hold) -> FailedPrecondition:
+def _passed_over(barcode: str, hold: Hold, *, home: str = "") -> FailedPrecondition:
+    """`home`: the copy, received at another branch than its own, is to be sent home there."""
+    where = f"to be sent home to {home}" if home else "back on the open shelf"
     return FailedPrecondition(
         f"the reader of {hold.name} may not borrow now (blocked, expired or closed): the hold keeps its place in"
-        f" the queue and nobody else waiting may have the copy {barcode}, which is back on the open shelf",
+        f" the queue and nobody else waiting may have the copy {barcode}, which is {where}",
         reason=HOLD_PATRON_MAY_NOT_BORROW,
         metadata={"barcode": barcode, "hold": hold.name},
     )

@@ -2,7 +2,8 @@
 B2): made AVAILABLE, the book page said "available at MAIN" while it sat on EAST's hold shelf, and no list told EAST
 to send it back. Koha transfers such an item to its home branch; Evergreen routes it home at check-in. The catalog
 has it IN_TRANSIT with no hold, `sent_home_from` EAST (EAST's hold shelf page lists it, "send home to MAIN"), and
-a desk at its own branch makes it AVAILABLE again (coming_home.py).
+a desk at its own branch makes it AVAILABLE again (coming_home.py). A copy released while in the van (its hold
+ended after a desk sent it on: finding F4) goes home the same way, from the branch it is on its way to.
 
 The copy is released (AVAILABLE) first, so that the queue may take it where it sits; only then, untaken, is it
 sent home. A crash in between leaves it AVAILABLE, as before this step existed.

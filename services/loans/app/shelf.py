@@ -58,6 +58,7 @@ async def serve_queue(
     most: int = QUEUE_PAGE,
     categories: Mapping[str, str] | None = None,
     hold_shelves: Mapping[str, str] | None = None,
+    in_transit_to: Mapping[str, str] | None = None,
 ) -> dict[uuid.UUID, Hold]:
     """Offer copies to the book's WAITING holds, in queue order, while the catalog has one available: the
     holds looked at, by id, as they are now. (Copies come back at once, to a hold asked for by several
@@ -67,8 +68,12 @@ async def serve_queue(
     to the caller, else the projection of accounts says); the queue is read `most` holds at a time. A hold
     served is IN_TRANSIT: its copy is on the open shelf, for staff to pull and bring to the pickup desk (READY
     once received there, until the end of the library's day, in `zone`, its pickup days later). `hold_shelves`:
-    copies released from a hold shelf, by name, with its branch: a hold served one pulls it from there."""
-    server = _QueueServer(book, uow, clock, catalog, zone, hold_shelves=hold_shelves or {})
+    copies released from a hold shelf, by name, with its branch: a hold served one pulls it from there.
+    `in_transit_to`: copies released while in the van, by name, with the branch they are on their way to: a hold
+    served one has it sent on from there, not pulled from any shelf (finding F4)."""
+    server = _QueueServer(
+        book, uow, clock, catalog, zone, hold_shelves=hold_shelves or {}, in_transit_to=in_transit_to or {}
+    )
     after = None
     while True:
         page, holdable_by = await _queue_page(book, after, most=most, uow=uow, clock=clock, categories=categories)
@@ -120,6 +125,8 @@ class _QueueServer:
     zone: tzinfo
     hold_shelves: Mapping[str, str] = field(default_factory=dict)
     """Copies released from a hold shelf, by name: the branch whose hold shelf each sits on."""
+    in_transit_to: Mapping[str, str] = field(default_factory=dict)
+    """Copies released while in the van, by name: the branch each is on its way to."""
     served: dict[uuid.UUID, Hold] = field(default_factory=dict)
     none_of: set[ItemTypes] = field(default_factory=set)
     """The item types the catalog has no copy of for now."""
@@ -150,7 +157,8 @@ class _QueueServer:
                 hold.id,
                 copy.name,
                 in_transit=copy.in_transit,
-                at_desk=sent_from_a_desk(copy),  # a repeat's answer: a return may have sent it already
+                # a repeat's answer: a return may have sent it already; one in the van is sent on where it arrives
+                at_desk=self.in_transit_to.get(copy.name, sent_from_a_desk(copy)),
                 copy_branch=copy.branch,
                 hold_shelf_branch=self.hold_shelves.get(copy.name, ""),
                 described=copy,
@@ -329,6 +337,7 @@ async def release_and_pass_on(
     async with uow:
         hold = await uow.holds.get(hold_id)
     hold_shelves: dict[str, str] = {}
+    in_vans: dict[str, str] = {}
     if hold.copy_left_on_shelf:
         try:
             released = await catalog.release(copy=hold.copy, hold=hold.name)
@@ -336,12 +345,18 @@ async def release_and_pass_on(
             return False
         except (FailedPrecondition, NotFound):
             pass  # not on the shelf for this hold any more
-        else:  # a copy taken off a hold shelf is pulled from there by the next hold, not from the open shelf
+        else:  # a copy taken off a hold shelf is pulled from there by the next hold, not from the open shelf;
+            # one in the van (F4) is sent on from where it arrives, or home from there: only a copy to pull from
+            # the open shelf is back there, AVAILABLE
             if released.status == "AVAILABLE" and hold.hold_shelf_of_copy:
                 hold_shelves[released.name] = hold.hold_shelf_of_copy
+            elif released.status == "AVAILABLE" and hold.copy_sent_to:
+                in_vans[released.name] = hold.copy_sent_to
         await retry_conflicts(lambda: _mark_released(hold_id, uow=uow, clock=clock))
-    served = await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=hold_shelves)
-    await send_home_untaken(hold_shelves, served, catalog=catalog)  # left on another branch's hold shelf
+    served = await serve_queue(
+        hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=hold_shelves, in_transit_to=in_vans
+    )
+    await send_home_untaken({**hold_shelves, **in_vans}, served, catalog=catalog)  # not at its own branch
     return True
 
 

@@ -221,6 +221,6 @@ class GrpcCatalog:
         request = catalog_pb2.SendCopyHomeRequest(name=copy, from_branch=from_branch)
         return copy_info(await _call("catalog", copy, self._stub.SendCopyHome(request, timeout=self._timeout)))
 
-    async def receive_home(self, *, copy: str, branch: str) -> CopyInfo:
-        request = catalog_pb2.ReceiveCopyHomeRequest(name=copy, branch=branch)
+    async def receive_home(self, *, copy: str, branch: str, take_in: bool = False) -> CopyInfo:
+        request = catalog_pb2.ReceiveCopyHomeRequest(name=copy, branch=branch, take_in=take_in)
         return copy_info(await _call("catalog", copy, self._stub.ReceiveCopyHome(request, timeout=self._timeout)))

@@ -340,6 +340,14 @@ class Hold(Versioned):
         return self.pickup_branch.strip() if self.ready_at is not None else ""
 
     @property
+    def copy_sent_to(self) -> str:
+        """The branch its copy was sent to by a desk (trapped by a return at another branch, or pulled and sent on)
+        and never received at (""  when it was on a shelf: to pull, or on the hold shelf): where the copy of this
+        hold, ended, is in the van to, not on any shelf to pass it on from."""
+        sent = bool(self.copy) and self.ready_at is None and not self.to_pull
+        return self.pickup_branch.strip() if sent else ""
+
+    @property
     def copy_left_on_shelf(self) -> bool:
         """Ended while a copy was set aside for it (on the hold shelf or in transit), and the catalog has not
         released it yet."""

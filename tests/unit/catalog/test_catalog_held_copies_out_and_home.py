@@ -104,3 +104,12 @@ async def test_a_copy_at_its_own_branch_or_taken_meanwhile_is_not_sent_home(cata
             circulation.ReceiveCopyHome(book_id, copy.id, branch="MAIN"), uow=catalog(), clock=CLOCK
         )
     assert not_moving.value.reason == "COPY_NOT_IN_TRANSIT"
+
+
+async def test_a_copy_moving_home_is_taken_in_at_another_branch_for_a_hold_there(catalog: FakeCatalog) -> None:
+    book_id, copy = _copy(catalog, "MAIN")
+    send = circulation.SendCopyHome(book_id, copy.id, from_branch="EAST")
+    await circulation.send_copy_home(send, uow=catalog(), clock=CLOCK)
+    take_in = circulation.ReceiveCopyHome(book_id, copy.id, branch="EAST", take_in=True)
+    taken = await circulation.receive_copy_home(take_in, uow=catalog(), clock=CLOCK)
+    assert (taken.status, taken.sent_home_from) == (CopyStatus.AVAILABLE, "")  # for the queue to take it at EAST

@@ -219,14 +219,14 @@ class FakeCatalog:
         self.sent_home[copy] = from_branch.upper()
         return self._set(current, status="IN_TRANSIT")
 
-    async def receive_home(self, *, copy: str, branch: str) -> CopyInfo:
+    async def receive_home(self, *, copy: str, branch: str, take_in: bool = False) -> CopyInfo:
         self._gate()
         current = await self.get_copy(copy)
         if current.status == "AVAILABLE":
             return current
         if current.status != "IN_TRANSIT" or current.held:
             raise FailedPrecondition(f"{copy} is {current.status}", reason="COPY_NOT_IN_TRANSIT")
-        if branch.upper() != current.branch.upper():
+        if branch.upper() != current.branch.upper() and not take_in:
             return current
         self.sent_home.pop(copy, None)
         return self._set(current, status="AVAILABLE")

@@ -9,7 +9,7 @@ from dataclasses import replace
 
 import pytest
 
-from services.loans.app.holding import CancelHold, PlaceHold
+from services.loans.app.holding import CancelHold, GetHold, PlaceHold, get_hold
 from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
 from services.loans.domain.hold_events import HoldCopyMissing
 from services.loans.domain.holds import Hold, HoldStatus
@@ -108,3 +108,60 @@ async def test_a_copy_released_from_its_own_branchs_hold_shelf_stays_available(d
     await desk.receive(copy, branch="MAIN")
     await desk.cancel_hold(CancelHold(hold.id, actor=DESK))
     assert desk.catalog.status(copy) == "AVAILABLE" and not desk.catalog.sent_home
+
+
+async def _sent_home_from_east(desk: Desk) -> tuple[str, str]:
+    """A book with one copy of MAIN, left on EAST's hold shelf by a cancelled hold: on its way home from EAST."""
+    book, (copy,) = desk.catalog.add_book()
+    _at(desk, copy, "MAIN")
+    hold = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="EAST", actor=DESK))
+    await desk.receive(copy, branch="EAST")
+    await desk.cancel_hold(CancelHold(hold.id, actor=DESK))
+    assert desk.catalog.sent_home == {copy: "EAST"}
+    return book, copy
+
+
+async def test_a_copy_waiting_to_be_sent_home_is_trapped_for_a_hold_picked_up_where_it_is(desk: Desk) -> None:
+    book, copy = await _sent_home_from_east(desk)
+    later = await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="EAST", actor=DESK))
+    received = await desk.receive(copy, branch="east")  # still at EAST: on its hold shelf at once, not via MAIN
+    assert (received.id, received.status, received.copy, received.pickup_branch) == (
+        later.id,
+        HoldStatus.READY,
+        copy,
+        "EAST",
+    )
+    assert desk.catalog.status(copy) == "ON_HOLD_SHELF" and not desk.catalog.sent_home
+
+
+async def test_a_copy_moving_home_scanned_elsewhere_is_sent_on_to_the_pickup_branch_of_the_hold_it_serves(
+    desk: Desk,
+) -> None:
+    book, copy = await _sent_home_from_east(desk)
+    later = await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="WEST", actor=DESK))
+    received = await desk.receive(copy, branch="EAST")
+    assert (received.id, received.status, received.copy, received.to_pull) == (
+        later.id,
+        HoldStatus.IN_TRANSIT,
+        copy,
+        False,
+    )
+    assert desk.catalog.copies[copy].current_hold == later.name and not desk.catalog.sent_home
+
+
+async def test_a_copy_moving_home_that_no_hold_may_have_is_still_sent_on(desk: Desk) -> None:
+    _, copy = await _sent_home_from_east(desk)
+    with pytest.raises(FailedPrecondition) as elsewhere:
+        await desk.receive(copy, branch="WEST")
+    assert elsewhere.value.reason == "COPY_IN_TRANSIT_HOME"
+    assert desk.catalog.status(copy) == "IN_TRANSIT" and desk.catalog.sent_home == {copy: "EAST"}
+
+
+async def test_a_hold_back_in_the_queue_is_answered_with_its_place_as_get_hold_reads_it(desk: Desk) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    ready = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="MAIN", actor=DESK))
+    await desk.receive(copy, branch="MAIN")
+    await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="MAIN", actor=DESK))
+    answer = await _take_out(desk, ready, "DAMAGED")
+    read = await get_hold(GetHold(ready.id, actor=DESK), uow=desk.uow())
+    assert (answer.status, answer.queue_position) == (HoldStatus.WAITING, 1) == (read.status, read.queue_position)

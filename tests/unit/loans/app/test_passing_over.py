@@ -5,6 +5,8 @@ may have it, or back on the shelf; the hold keeps its place and is served again 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from services.loans.app.holding import GetHold, PlaceHold, get_hold
@@ -80,3 +82,31 @@ async def test_the_reconciler_does_not_make_ready_a_blocked_patron_s_hold_whose_
     assert (db.holds[barred.id].status, db.holds[barred.id].copy) == (HoldStatus.WAITING, "")
     assert (db.holds[next_in_line.id].status, db.holds[next_in_line.id].copy) == (HoldStatus.IN_TRANSIT, copy)
     assert "HoldReady" not in db.event_types()
+
+
+async def test_a_copy_received_at_another_branch_for_a_blocked_patron_is_sent_home_from_that_desk(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], branch="MAIN")
+    barred = await desk.place_hold(PlaceHold("users/p3", book, pickup_branch="EAST", actor=DESK))
+    await desk.receive(copy, branch="MAIN")  # pulled at MAIN, in the van to EAST
+    block(db, "users/p3")
+    with pytest.raises(FailedPrecondition) as refused:
+        await desk.receive(copy, branch="EAST")
+    assert refused.value.reason == HOLD_PATRON_MAY_NOT_BORROW and "sent home to MAIN" in refused.value.message
+    assert (desk.catalog.status(copy), desk.catalog.sent_home) == ("IN_TRANSIT", {copy: "EAST"})  # not on MAIN's shelf
+    assert db.holds[barred.id].status == HoldStatus.WAITING
+
+
+async def test_a_copy_received_for_a_blocked_patron_goes_to_a_hold_picked_up_at_that_desk(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], branch="MAIN")
+    await desk.place_hold(PlaceHold("users/p3", book, pickup_branch="EAST", actor=DESK))
+    await desk.receive(copy, branch="MAIN")
+    later = await desk.place_hold(PlaceHold("users/p4", book, pickup_branch="EAST", actor=DESK))
+    block(db, "users/p3")
+    received = await desk.receive(copy, branch="EAST")  # on EAST's hold shelf for p4, not pulled at MAIN
+    assert (received.id, received.status, received.copy) == (later.id, HoldStatus.READY, copy)

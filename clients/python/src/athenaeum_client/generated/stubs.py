@@ -340,7 +340,8 @@ class CatalogServiceStub:
         """
         Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
         desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
-        to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+        to its `branch`), unless `take_in`: then AVAILABLE there too, for a hold to take it where it is (loans sends
+        it home again when none does). Idempotent: an AVAILABLE copy is returned unchanged.
         Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
         lent, set aside for a hold, or of another status).
         """
@@ -682,7 +683,8 @@ class LoansServiceStub:
     def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-        is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+        is released and goes to the next in the queue, or home: one a desk had sent on (in the van) stays in
+        transit, sent on to the next hold's pickup branch from where it arrives, else home from there. A blocked or expired reader may cancel their own (signed in
         read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
@@ -703,9 +705,10 @@ class LoansServiceStub:
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
         shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
         unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
@@ -1243,7 +1246,8 @@ class CatalogServiceAsyncStub:
         """
         Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
         desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
-        to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+        to its `branch`), unless `take_in`: then AVAILABLE there too, for a hold to take it where it is (loans sends
+        it home again when none does). Idempotent: an AVAILABLE copy is returned unchanged.
         Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
         lent, set aside for a hold, or of another status).
         """
@@ -1585,7 +1589,8 @@ class LoansServiceAsyncStub:
     async def cancel_hold(self, request: loans_v1.CancelHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-        is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+        is released and goes to the next in the queue, or home: one a desk had sent on (in the van) stays in
+        transit, sent on to the next hold's pickup branch from where it arrives, else home from there. A blocked or expired reader may cancel their own (signed in
         read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
@@ -1606,9 +1611,10 @@ class LoansServiceAsyncStub:
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
         shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
         unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)

@@ -1384,6 +1384,7 @@ class ReceiveCopyHomeRequest(_message.Message):
     NAME_FIELD_NUMBER: _builtins.int
     BRANCH_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    TAKE_IN_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"books/{book}/copies/{copy}"."""
     branch: _builtins.str
@@ -1395,16 +1396,21 @@ class ReceiveCopyHomeRequest(_message.Message):
     REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
+    take_in: _builtins.bool
+    """Take the copy in at this desk even when `branch` is not its own: AVAILABLE here, a hold of its book being
+    about to take it (a hold has priority over the journey home, as at a check-in).
+    """
     def __init__(
         self,
         *,
         name: _builtins.str = ...,
         branch: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        take_in: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["branch", b"branch", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["branch", b"branch", "name", b"name", "request_id", b"request_id", "take_in", b"take_in"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

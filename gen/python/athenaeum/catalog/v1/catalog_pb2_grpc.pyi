@@ -185,7 +185,8 @@ class CatalogServiceStub:
     ReceiveCopyHome: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReceiveCopyHomeRequest, _catalog_pb2.Copy]
     """Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
     desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
-    to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+    to its `branch`), unless `take_in`: then AVAILABLE there too, for a hold to take it where it is (loans sends
+    it home again when none does). Idempotent: an AVAILABLE copy is returned unchanged.
     Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
     lent, set aside for a hold, or of another status).
     """
@@ -346,7 +347,8 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     ReceiveCopyHome: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReceiveCopyHomeRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
     desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
-    to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+    to its `branch`), unless `take_in`: then AVAILABLE there too, for a hold to take it where it is (loans sends
+    it home again when none does). Idempotent: an AVAILABLE copy is returned unchanged.
     Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
     lent, set aside for a hold, or of another status).
     """
@@ -666,7 +668,8 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_catalog_pb2.Copy, _abc.Awaitable[_catalog_pb2.Copy]]:
         """Mesh-internal (loans): a copy IN_TRANSIT with no hold (sent home, or moved by a cataloguer) scanned at a
         desk of `branch`: at its own branch it is AVAILABLE again; elsewhere it is returned unchanged (send it on
-        to its `branch`). Idempotent: an AVAILABLE copy is returned unchanged.
+        to its `branch`), unless `take_in`: then AVAILABLE there too, for a hold to take it where it is (loans sends
+        it home again when none does). Idempotent: an AVAILABLE copy is returned unchanged.
         Errors: INVALID_ARGUMENT (no `branch`), NOT_FOUND (no such copy), FAILED_PRECONDITION (COPY_NOT_IN_TRANSIT:
         lent, set aside for a hold, or of another status).
         """

@@ -418,7 +418,8 @@ class LoansServiceServicer:
 
     def CancelHold(self, request, context):
         """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-        is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+        is released and goes to the next in the queue, or home: one a desk had sent on (in the van) stays in
+        transit, sent on to the next hold's pickup branch from where it arrives, else home from there. A blocked or expired reader may cancel their own (signed in
         read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
@@ -440,9 +441,10 @@ class LoansServiceServicer:
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
         shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
         unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -189,7 +189,8 @@ class LoansServiceStub:
     """
     CancelHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]
     """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-    is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+    is released and goes to the next in the queue, or home: one a desk had sent on (in the van) stays in
+    transit, sent on to the next hold's pickup branch from where it arrives, else home from there. A blocked or expired reader may cancel their own (signed in
     read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
     PERMISSION_DENIED (another reader's hold).
@@ -207,9 +208,10 @@ class LoansServiceStub:
     FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
     HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
     shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-    home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-    scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-    queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+    COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+    on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+    before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
     unreachable).
     """
     ReportHoldCopyMissing: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]
@@ -393,7 +395,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     CancelHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.CancelHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-    is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+    is released and goes to the next in the queue, or home: one a desk had sent on (in the van) stays in
+    transit, sent on to the next hold's pickup branch from where it arrives, else home from there. A blocked or expired reader may cancel their own (signed in
     read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
     PERMISSION_DENIED (another reader's hold).
@@ -411,9 +414,10 @@ class LoansServiceAsyncStub(LoansServiceStub):
     FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
     HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
     shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-    home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-    scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-    queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+    COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+    on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+    before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
     unreachable).
     """
     ReportHoldCopyMissing: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]  # type: ignore[assignment]
@@ -732,7 +736,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Hold, _abc.Awaitable[_resources_pb2.Hold]]:
         """Cancels a WAITING, IN_TRANSIT or READY hold; a copy set aside for it (on the hold shelf or in transit)
-        is released and goes to the next in the queue. A blocked or expired reader may cancel their own (signed in
+        is released and goes to the next in the queue, or home: one a desk had sent on (in the van) stays in
+        transit, sent on to the next hold's pickup branch from where it arrives, else home from there. A blocked or expired reader may cancel their own (signed in
         read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
@@ -756,9 +761,10 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
         HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
         shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer): send it on; COPY_RECEIVED_HOME: such a copy
-        scanned at its own branch is AVAILABLE again and nobody waiting took it: back on the open shelf; one the
-        queue took is received for that hold and answered it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
+        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
+        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
+        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
         unreachable).
         """
 

@@ -1620,6 +1620,12 @@ class ReceiveCopyHomeRequest(betterproto2.Message):
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
 
+    take_in: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
+    """
+    Take the copy in at this desk even when `branch` is not its own: AVAILABLE here, a hold of its book being
+    about to take it (a hold has priority over the journey home, as at a check-in).
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "ReceiveCopyHomeRequest", ReceiveCopyHomeRequest
