@@ -12,7 +12,7 @@ from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import serve_queue
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import same_branch
+from services.support.runtime.branches import same_branch
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import FailedPrecondition
 
