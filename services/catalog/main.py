@@ -61,7 +61,13 @@ async def build(settings: CatalogSettings) -> ServiceApp:
     # DriverStatements.
     circulation = partial(unit_of_work, on_driver=True)
     servicer = CatalogServicer(
-        uow=unit_of_work, reads=reads, circulation=circulation, clock=SystemClock(), cache=cache, searches=searches
+        uow=unit_of_work,
+        reads=reads,
+        circulation=circulation,
+        clock=SystemClock(),
+        cache=cache,
+        searches=searches,
+        branches=settings.branches,
     )
     return infra.app(
         [

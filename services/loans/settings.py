@@ -4,10 +4,10 @@ from pydantic import Field, field_validator
 
 from services.loans.domain.branches import LibraryBranches
 from services.loans.domain.reminders import AT_THE_DUE_TIME, DEFAULT_DAYS
-from services.support.runtime.settings import BaseServiceSettings, InTheLibraryZone
+from services.support.runtime.settings import BaseServiceSettings, InTheLibraryZone, OfTheLibraryBranches
 
 
-class LoansSettings(BaseServiceSettings, InTheLibraryZone):
+class LoansSettings(BaseServiceSettings, InTheLibraryZone, OfTheLibraryBranches):
     """The loans service's settings (ATHENAEUM_* environment variables)."""
 
     currency_code: str = Field("RUB", description="ISO 4217 code of the library's currency.")
@@ -55,15 +55,9 @@ class LoansSettings(BaseServiceSettings, InTheLibraryZone):
         False, description="Testing only: die with SIGKILL between the catalog check-out and the loan commit."
     )
 
-    @field_validator("library_branches")
-    @classmethod
-    def _branch_list(cls, value: str) -> str:
-        LibraryBranches.parse(value)  # a ValueError names what is wrong with the list
-        return value
-
     @property
     def branches(self) -> LibraryBranches:
-        """The library's branches (checked when the settings were read)."""
+        """The library's branches, with loans' checks (the list was checked when the settings were read)."""
         return LibraryBranches.parse(self.library_branches)
 
     @field_validator("reminder_schedule_days")

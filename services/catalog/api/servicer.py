@@ -27,6 +27,7 @@ from services.catalog.app import books, circulation, copies, importing
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK
 from services.catalog.domain.copies import COPY, CopyStatus, ItemTypeFilter
+from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.idempotency import parse_request_id
@@ -47,10 +48,13 @@ class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
         searches: SearchCache | None = None,
         reads: Callable[[], CatalogUnitOfWork] | None = None,
         circulation: Callable[[], CatalogUnitOfWork] | None = None,
+        branches: LibraryBranches = ANY_BRANCH,
     ) -> None:
         """`reads`: units of work for the use cases that only read (no transaction); `circulation`: for the
-        saga's steps (check-out, check-in, reserve, release), the hottest writes; `uow` when not given."""
+        saga's steps (check-out, check-in, reserve, release), the hottest writes; `uow` when not given.
+        `branches`: the library's, which a copy's own branch must be one of when it lists them."""
         self._uow = uow
+        self._branches = branches
         self._reads = reads or uow
         self._circulation = circulation or uow
         self._clock = clock
@@ -127,7 +131,7 @@ class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
                 yield importing.ImportChunk(message.header, message.rows)
 
         command = importing.ImportBooks(chunks(), parse_request_id(first.request_id))
-        summary = await importing.import_books(command, uow=self._uow(), clock=self._clock)
+        summary = await importing.import_books(command, uow=self._uow(), clock=self._clock, branches=self._branches)
         return catalog_pb2.ImportBooksResponse(
             created_count=summary.created,
             updated_count=summary.updated,
@@ -145,7 +149,8 @@ class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
             status=status_from_proto(request.copy.status),
             request_id=parse_request_id(request.request_id),
         )
-        return copy_to_proto(await copies.create_copy(command, uow=self._uow(), clock=self._clock))
+        copy = await copies.create_copy(command, uow=self._uow(), clock=self._clock, branches=self._branches)
+        return copy_to_proto(copy)
 
     async def GetCopy(self, request: catalog_pb2.GetCopyRequest, context: Context) -> catalog_pb2.Copy:
         """Returns one copy."""
@@ -173,7 +178,8 @@ class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
             etag=request.copy.etag,
             request_id=parse_request_id(request.request_id),
         )
-        return copy_to_proto(await copies.update_copy(command, uow=self._uow(), clock=self._clock))
+        copy = await copies.update_copy(command, uow=self._uow(), clock=self._clock, branches=self._branches)
+        return copy_to_proto(copy)
 
     async def DeleteCopy(self, request: catalog_pb2.DeleteCopyRequest, context: Context) -> empty_pb2.Empty:
         """Removes a copy."""

@@ -15,6 +15,7 @@ from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BookNotFound
 from services.catalog.domain.copies import COPY, COPY_FIELDS, COPY_OUTPUT_ONLY, Copy, CopyDetails, CopyStatus
 from services.catalog.domain.update_mask import update_paths
+from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.pagination import decode_token, fingerprint, page_size
@@ -68,14 +69,18 @@ class DeleteCopy:
     request_id: uuid.UUID | None = None
 
 
-async def create_copy(cmd: CreateCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
-    """Adds a copy to an existing book; AVAILABLE unless told otherwise."""
+async def create_copy(
+    cmd: CreateCopy, *, uow: CatalogUnitOfWork, clock: Clock, branches: LibraryBranches = ANY_BRANCH
+) -> Copy:
+    """Adds a copy to an existing book; AVAILABLE unless told otherwise. Its branch is one of the library's
+    `branches` when it lists them: the copy is sent home there, where a desk must be able to receive it."""
+    details = at_branch(cmd.details, branches)
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "CreateCopy"):
             return await uow.copies.get(*COPY.parse(previous))
         if not await uow.copies.book_exists(cmd.book_id):
             raise BookNotFound(cmd.book_id)
-        copy = Copy.register(cmd.book_id, cmd.details, now=clock.now(), status=cmd.status or CopyStatus.AVAILABLE)
+        copy = Copy.register(cmd.book_id, details, now=clock.now(), status=cmd.status or CopyStatus.AVAILABLE)
         copy.not_for_loan = (await require_known([copy.details.item_type], uow))[copy.details.item_type]
         await uow.copies.add(copy)
         await uow.requests.remember(cmd.request_id, "CreateCopy", copy.name)
@@ -133,22 +138,32 @@ async def _total(
     return await uow.copies.count(book_id=book_id, conditions=conditions)
 
 
-async def update_copy(cmd: UpdateCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
-    """Descriptive fields and the cataloguer's statuses (lost, damaged, withdrawn, ...)."""
+async def update_copy(
+    cmd: UpdateCopy, *, uow: CatalogUnitOfWork, clock: Clock, branches: LibraryBranches = ANY_BRANCH
+) -> Copy:
+    """Descriptive fields and the cataloguer's statuses (lost, damaged, withdrawn, ...). A new branch is one of
+    the library's `branches` (as create_copy); a branch the update leaves alone is not checked again."""
     paths = update_paths(cmd.mask, sent=_sent(cmd), writable=COPY_FIELDS, output_only=COPY_OUTPUT_ONLY)
+    changes = at_branch(cmd.changes, branches) if "branch" in paths else cmd.changes
     async with uow:
         if await uow.requests.recall(cmd.request_id, "UpdateCopy"):
             return await uow.copies.get(cmd.book_id, cmd.copy_id)
         copy = await uow.copies.get(cmd.book_id, cmd.copy_id, for_update=not cmd.etag)  # as update_book
         copy.check_etag(cmd.etag)
         item_type = copy.details.item_type
-        copy.revise(cmd.changes, cmd.status, paths, now=clock.now())
+        copy.revise(changes, cmd.status, paths, now=clock.now())
         if copy.details.item_type != item_type:
             copy.not_for_loan = (await require_known([copy.details.item_type], uow))[copy.details.item_type]
         await save_copy(copy, uow)
         await uow.requests.remember(cmd.request_id, "UpdateCopy", copy.name)
         await uow.commit()
     return copy
+
+
+def at_branch(details: CopyDetails, branches: LibraryBranches) -> CopyDetails:
+    """The details with their branch as kept: trimmed, in the spelling of the library's list when it has one;
+    INVALID_ARGUMENT on `copy.branch` when the list lacks it."""
+    return dataclasses.replace(details, branch=branches.spelled(details.branch, field="copy.branch"))
 
 
 def _sent(cmd: UpdateCopy) -> object:

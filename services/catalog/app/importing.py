@@ -23,6 +23,7 @@ from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK_FIELDS, Book, BookDetails, ImportBatch
 from services.catalog.domain.copies import DEFAULT_ITEM_TYPE, Copy, CopyDetails, CopyStatus
 from services.catalog.domain.item_types import UnknownItemType
+from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
 
@@ -92,8 +93,11 @@ def parse_header(header: str) -> tuple[str, ...]:
     return columns
 
 
-def parse_row(columns: tuple[str, ...], number: int, text: str, *, current_year: int) -> ParsedRow | RowError:
-    """One data row -> validated book details and copies, or the reason it is refused."""
+def parse_row(
+    columns: tuple[str, ...], number: int, text: str, *, current_year: int, branches: LibraryBranches = ANY_BRANCH
+) -> ParsedRow | RowError:
+    """One data row -> validated book details and copies (at branches of the library's list when it has one),
+    or the reason it is refused."""
     values = next(csv.reader([text]), [])
     if len(values) != len(columns):
         return RowError(number, f"row {number}: expected {len(columns)} fields, found {len(values)}")
@@ -112,7 +116,8 @@ def parse_row(columns: tuple[str, ...], number: int, text: str, *, current_year:
         publication_year=int(year or 0),
     )
     try:
-        return ParsedRow(number, details.validated(current_year=current_year), copies)
+        at = tuple((branches.spelled(branch, field="copies"), count) for branch, count in copies)
+        return ParsedRow(number, details.validated(current_year=current_year), at)
     except InvalidArgument as error:
         return RowError(number, f"row {number}: {error.message}")
 
@@ -139,7 +144,9 @@ class ReadImport:
     """What the import says, whatever its split into messages: a retry under its request_id says the same."""
 
 
-async def read_stream(chunks: AsyncIterator[ImportChunk], *, current_year: int) -> ReadImport:
+async def read_stream(
+    chunks: AsyncIterator[ImportChunk], *, current_year: int, branches: LibraryBranches = ANY_BRANCH
+) -> ReadImport:
     """Every row of the stream, parsed; a repeated ISBN is an error on its later row."""
     columns: tuple[str, ...] = ()
     parsed: list[ParsedRow] = []
@@ -156,7 +163,7 @@ async def read_stream(chunks: AsyncIterator[ImportChunk], *, current_year: int) 
             digest.update(_framed(text))
             if number > MAX_IMPORT_ROWS:
                 raise _too_large("rows", f"at most {MAX_IMPORT_ROWS:,} rows")
-            result = parse_row(columns, number, text, current_year=current_year)
+            result = parse_row(columns, number, text, current_year=current_year, branches=branches)
             if isinstance(result, ParsedRow) and (isbn := result.details.isbn):
                 if isbn in seen_isbns:
                     result = RowError(number, f"row {number}: book.isbn: {isbn} is already on row {seen_isbns[isbn]}")
@@ -183,11 +190,14 @@ def _too_large(field: str, limit: str) -> InvalidArgument:
     return InvalidArgument.field(field, f"an import takes {limit}: split the file and import the parts one by one")
 
 
-async def import_books(cmd: ImportBooks, *, uow: CatalogUnitOfWork, clock: Clock) -> ImportSummary:
-    """Validates every row; writes all of them in one transaction, or none when any row is bad."""
+async def import_books(
+    cmd: ImportBooks, *, uow: CatalogUnitOfWork, clock: Clock, branches: LibraryBranches = ANY_BRANCH
+) -> ImportSummary:
+    """Validates every row (its copies' branches among the library's `branches` when it lists them); writes
+    all of them in one transaction, or none when any row is bad."""
     now = clock.now()
     request_id = cmd.request_id
-    read = await read_stream(cmd.chunks, current_year=now.year)
+    read = await read_stream(cmd.chunks, current_year=now.year, branches=branches)
     parsed, errors = read.parsed, read.errors
     if errors:
         return ImportSummary(failed=len(errors), errors=errors[:MAX_REPORTED_ERRORS])

@@ -86,6 +86,7 @@ STATUS_VALUE_PREFIX = "COPY_STATUS_"
 the short one (AVAILABLE) is taken too."""
 _AS_STORED: dict[str, Callable[[str], str]] = {
     "language": str.lower,
+    "branch": str.strip,  # and compared whatever its case (data/copies.py): kept as typed without the list
     "item_type": spelt_code,
     "sent_home_from": lambda value: value.strip().upper(),
     "status": lambda value: value.removeprefix(STATUS_VALUE_PREFIX),

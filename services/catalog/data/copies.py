@@ -153,6 +153,13 @@ _TO_CHECK_IN = DriverStatement(
     read=True,
 )
 _ON_HOLD = DriverStatement(_WITH_TITLE.where(copies.c.current_hold == sa.bindparam("hold")).with_for_update(of=copies))
+
+
+def _branch_code(code: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
+    """A branch code whatever its case and the spaces around it (runtime/branches.py same_branch)."""
+    return sa.func.upper(sa.func.btrim(code), type_=sa.Text)
+
+
 # Copies another transaction is taking are skipped, not waited for; the branch asked for first. Only copies of
 # the item types `only` (an empty array: any) and of none of `excluded`.
 _ITEM_TYPES = ARRAY(sa.Text)
@@ -165,7 +172,9 @@ _FIRST_AVAILABLE = DriverStatement(
         copies.c.item_type != sa.all_(_excluded),
         lendable(copies.c.item_type),  # a reference copy is never lent by book nor set aside for a hold
     )
-    .order_by((copies.c.branch == sa.bindparam("branch", type_=sa.Text)).desc(), copies.c.barcode)
+    .order_by(
+        (_branch_code(copies.c.branch) == _branch_code(sa.bindparam("branch", type_=sa.Text))).desc(), copies.c.barcode
+    )
     .limit(1)
     .with_for_update(of=copies, skip_locked=True)
 )
@@ -211,8 +220,11 @@ _CONDITION_COLUMNS = {
 def _where(book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[sa.ColumnElement[bool]]:
     where: list[sa.ColumnElement[bool]] = [] if book_id is None else [copies.c.book_id == book_id]
     for c in conditions:
-        column = _CONDITION_COLUMNS[c.field]
-        where.append(column == c.value if c.op == "=" else column != c.value)
+        column: sa.ColumnElement[Any] = _CONDITION_COLUMNS[c.field]
+        value: sa.ColumnElement[Any] = sa.literal(c.value)
+        if c.field == "branch":  # as staff type codes (same_branch): without the list, kept in their case
+            column, value = _branch_code(column), _branch_code(value)
+        where.append(column == value if c.op == "=" else column != value)
     return where
 
 

@@ -9,6 +9,7 @@ built once, with named bind parameters, and a search passes only its values (`se
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import fields
 from typing import Any, NamedTuple
@@ -62,6 +63,14 @@ _FILTERS: dict[str, Callable[[], sa.ColumnElement[bool]]] = {
     "available_only": lambda: _HAS_AVAILABLE_COPY,
 }
 _FILTER_NAMES = tuple(f.name for f in fields(SearchFilters))
+_AROUND_WORDS = re.compile(r"^[\W_]+|[\W_]+$")
+"""What is not a letter or a digit at either end of a text: full text's parser reads no word in it."""
+
+
+def bare_title(text: str) -> str:
+    """A search text as a title to match exactly: without the quotes and punctuation around it, which full text
+    ignores around a real word ("ends!" finds "It Ends With Us") and a reader types around a title ("It", It.)."""
+    return _AROUND_WORDS.sub("", text)
 
 
 class Shape(NamedTuple):
@@ -85,6 +94,7 @@ def search_values(search: Search, after: Ranked | None = None, limit: int = 0) -
     f = search.filters
     values: dict[str, Any] = {
         "query": search.text,
+        "title": bare_title(search.text),
         "isbn": search.isbn(),
         "authors": list(f.authors),
         "subjects": list(f.subjects),
@@ -212,8 +222,9 @@ def _matching(shape: Shape) -> tuple[list[sa.ColumnElement[bool]], sa.ColumnElem
         return where, sa.cast(sa.literal(0.0), sa.Float)
     folded = _folded()
     tsquery = _tsquery(folded)
-    query_key = sa.func.catalog_title_key(sa.bindparam("query", type_=sa.Text), type_=sa.Text)
-    exact_title = sa.and_(sa.func.numnode(tsquery) == 0, sa.func.catalog_title_key(books.c.title) == query_key)
+    # The text as typed, and without what surrounds its words: a title "It!" is found by "It!" as by "it".
+    keys = [sa.func.catalog_title_key(sa.bindparam(name, type_=sa.Text), type_=sa.Text) for name in ("query", "title")]
+    exact_title = sa.and_(sa.func.numnode(tsquery) == 0, sa.func.catalog_title_key(books.c.title).in_(keys))
     matches: list[sa.ColumnElement[bool]] = [books.c.search_vector.op("@@")(tsquery), exact_title]
     score: sa.ColumnElement[Any] = sa.func.ts_rank(books.c.search_vector, tsquery)
     score = score + sa.case((exact_title, EXACT_TITLE_SCORE), else_=0.0)

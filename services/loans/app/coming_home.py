@@ -16,7 +16,7 @@ from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.sending_home import send_home_untaken
 from services.loans.app.shelf import first_to_hold, serve_queue
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import same_branch
+from services.support.runtime.branches import same_branch
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import FailedPrecondition
 

@@ -21,8 +21,9 @@ from services.loans.app.shelf import after_commit, first_to_hold, release_and_pa
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
-from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, same_branch, sent_elsewhere
+from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, sent_elsewhere
 from services.loans.domain.loans import Loan
+from services.support.runtime.branches import same_branch
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound

@@ -27,6 +27,7 @@ from services.loans.domain.hold_events import (
     HoldPlaced,
     HoldReady,
 )
+from services.support.runtime.branches import same_branch
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -53,11 +54,6 @@ BOOK_REMOVED = "the book was removed from the catalog"
 """Why the holds of a book deleted from the catalog were cancelled."""
 ACCOUNT_CLOSED = "the account was closed"
 """Why the holds of a deactivated account were cancelled."""
-
-
-def same_branch(a: str, b: str) -> bool:
-    """Branch codes as staff type them: spaces around and letter case are no part of them."""
-    return a.strip().casefold() == b.strip().casefold()
 
 
 def sent_elsewhere(pickup_branch: str, *, desk: str) -> bool:

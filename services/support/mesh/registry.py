@@ -52,8 +52,8 @@ LIBRARY_TIME_ZONE = LibrarySetting("ATHENAEUM_LIBRARY_TIME_ZONE", "timeZone", "U
 and keep SMS quiet hours in it for readers who chose no zone of their own."""
 
 LIBRARY_BRANCHES = LibrarySetting("ATHENAEUM_LIBRARY_BRANCHES", "branches", "")
-"""The library's branch codes, separated by commas (MAIN,EAST): the places a hold may be picked up at and a desk
-may name. Empty: none listed, any code is taken as given."""
+"""The library's branch codes, separated by commas (MAIN,EAST): the places a hold may be picked up at, a desk may
+name and a copy may belong to. Empty: none listed, any code is taken as given."""
 
 LIBRARY_WEB_URL = LibrarySetting("ATHENAEUM_WEB_URL", "webUrl", "http://localhost:8080")
 """The web client as readers reach it (the edge's public address): links in messages (a password reset's) start
@@ -156,6 +156,7 @@ SERVICES: tuple[ServiceSpec, ...] = (
         callers=(EDGE, "loans", "notifications"),
         index=1,
         reads=("users",),
+        library_settings=(LIBRARY_BRANCHES,),  # a copy's own branch, where it is sent home to
     ),
     ServiceSpec(
         name="loans",

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from services.support.runtime.branches import LibraryBranches
 from services.support.runtime.clock import library_zone_name, zone_named
 from services.support.runtime.event_loop import EventLoop
 
@@ -224,3 +225,21 @@ class InTheLibraryZone(BaseModel):
         zone = zone_named(self.library_time_zone)
         assert zone is not None
         return zone
+
+
+class OfTheLibraryBranches(BaseModel):
+    """The check and the list of `library_branches` (ATHENAEUM_LIBRARY_BRANCHES) for the services that take
+    branch codes from staff (catalog, loans), each declaring the field with what it does with it."""
+
+    library_branches: str
+
+    @field_validator("library_branches")
+    @classmethod
+    def _branch_list(cls, value: str) -> str:
+        LibraryBranches.parse(value)  # a ValueError names what is wrong with the list
+        return value
+
+    @property
+    def branches(self) -> LibraryBranches:
+        """The library's branches (checked when the settings were read)."""
+        return LibraryBranches.parse(self.library_branches)

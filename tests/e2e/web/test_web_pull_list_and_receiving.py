@@ -20,7 +20,7 @@ from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 
 pytestmark = pytest.mark.e2e
 
-MAIN, EAST = "main", "east"
+MAIN, EAST = "MAIN", "EAST"  # as the library lists them: codes are kept in the list's spelling
 IN_TRANSIT, READY = "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"
 
 
@@ -161,11 +161,11 @@ async def test_a_copy_received_at_another_branch_is_sent_on_and_its_reader_sees_
     mine = reading.get_by_test_id("holds").locator(f'[data-status="{IN_TRANSIT}"]')
     await expect(mine).to_contain_text(title)
     await expect(mine).to_contain_text("A copy is being fetched for you.")
-    await expect(mine).to_contain_text("on its way to the hold shelf at east")
+    await expect(mine).to_contain_text(f"on its way to the hold shelf at {EAST}")
     await expect(mine).not_to_contain_text("until")  # no pickup deadline before it is on the hold shelf
     await reading.get_by_role("button", name="RU").click()
     await expect(mine).to_contain_text("Экземпляр для вас уже в пути.")
-    await expect(mine).to_contain_text("Скоро он будет на полке броней в east")
+    await expect(mine).to_contain_text(f"Скоро он будет на полке броней в {EAST}")
 
     # Fetched at main, whose desk is not the pickup branch: "send it to east"; the hold is still in transit, now
     # on its way (off main's list of copies to pull, on east's of copies coming in).
@@ -175,7 +175,7 @@ async def test_a_copy_received_at_another_branch_is_sent_on_and_its_reader_sees_
     await scan(desk, "desk-barcode", barcode)
     log = desk.get_by_test_id("desk-log")
     await expect(log.locator("li.transit").first).to_contain_text(
-        f"Send “{title}” ({barcode}) to east: it is held for Nadezhda Teffi {tag} ({reader['card_number']})"
+        f"Send “{title}” ({barcode}) to {EAST}: it is held for Nadezhda Teffi {tag} ({reader['card_number']})"
     )
     await expect(desk.locator("#desk-barcode")).to_be_focused()
     assert await _status(rest, desks[MAIN], hold["name"]) == IN_TRANSIT
@@ -221,7 +221,7 @@ async def test_a_return_for_a_hold_picked_up_at_another_branch_says_where_to_sen
     log = page.get_by_test_id("desk-log")
     await expect(log.locator("li.ok").first).to_contain_text(f"Returned “{title}”")
     await expect(log.locator("li.transit")).to_contain_text(
-        f"Send it to east for a hold: it is reserved for Zinaida Gippius {tag} ({waiting['card_number']})"
+        f"Send it to {EAST} for a hold: it is reserved for Zinaida Gippius {tag} ({waiting['card_number']})"
     )
     await expect(log.locator("li.shelf")).to_have_count(0)  # not this desk's hold shelf
     assert await _status(rest, desk, hold["name"]) == IN_TRANSIT
@@ -239,7 +239,7 @@ async def test_a_return_for_a_hold_picked_up_at_another_branch_says_where_to_sen
 
     await page.goto(f"/#/patrons/{waiting['name'].split('/')[-1]}")
     await expect(page.get_by_role("listitem").filter(has_text=title)).to_contain_text(
-        "being fetched (on its way to east)"
+        f"being fetched (on its way to {EAST})"
     )
 
 
@@ -280,7 +280,7 @@ async def test_a_copy_not_found_is_reported_missing_and_a_ready_hold_s_copy_is_p
     listed = page.get_by_test_id("pulllist")
     # The cancelled READY hold's copy sits on east's hold shelf: pulled there, not from main's Stack 9.
     from_shelf = listed.locator(f'tr[data-hold="{passed_on["name"]}"]')
-    await expect(from_shelf).to_contain_text("On the hold shelf at east")
+    await expect(from_shelf).to_contain_text(f"On the hold shelf at {EAST}")
     await expect(from_shelf).not_to_contain_text("Stack 9")
 
     row = listed.locator(f'tr[data-hold="{hold["name"]}"]')

@@ -117,7 +117,7 @@ def _titles(found: books.SearchResults) -> list[str]:
 
 @pytest.mark.parametrize(
     ("text", "titles"),
-    [("the", []), ("of the", []), ("THE", []), ("и", []), ("It", ["It"]), ("мы", ["Мы"])],
+    [("the", []), ("of the", []), ("THE", []), ("и", []), ("It", ["It"]), ("мы", ["Мы"]), ('"the"', [])],
 )
 async def test_a_query_of_stop_words_only_finds_the_title_that_is_exactly_it_or_nothing(
     catalog_uow, catalogue, plans, text, titles
@@ -129,6 +129,18 @@ async def test_a_query_of_stop_words_only_finds_the_title_that_is_exactly_it_or_
     assert len(plans) == 1
     assert not any(node.get("Index Name") == TRIGRAM_INDEX for node in _nodes(plans[0]))
     assert _rows_read(plans[0]) <= len(titles)
+
+
+@pytest.mark.parametrize("text", ['"It"', "It.", "it!", " it, ", "«Мы»", "мы?!", "'It'"])
+async def test_a_stop_word_title_in_quotes_or_with_punctuation_is_found_as_without(
+    catalog_uow, catalogue, plans, text
+) -> None:
+    """Before: "it" found "It" but "\"It\"", "It." and "it!" found nothing (the title was compared with the text
+    as typed), while full text ignores the same punctuation around a real word."""
+    found = await _search(catalog_uow, text)
+    title = "Мы" if "ы" in text else "It"
+    assert (_titles(found), found.page.total_size) == ([title], 1)
+    assert len(plans) == 1 and _rows_read(plans[0]) <= 1
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from services.catalog.domain.copies import (
     ItemTypeFilter,
 )
 from services.catalog.domain.item_types import ItemType
+from services.support.runtime.branches import same_branch
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, InvalidArgument
 from services.support.runtime.events import DomainEvent
@@ -197,7 +198,7 @@ class FakeCopyRepository(_Tracking):
             and item_types.admits(c.details.item_type)
             and self._read(c).lendable_on_shelf
         ]
-        available.sort(key=lambda c: (c.details.branch != prefer_branch, c.details.barcode))
+        available.sort(key=lambda c: (not same_branch(c.details.branch, prefer_branch), c.details.barcode))
         return self._track(self._read(available[0])) if available else None
 
     async def save(self, copy: Copy) -> int:
@@ -233,11 +234,15 @@ class FakeCopyRepository(_Tracking):
                 return copy.status.value
             return str(getattr(copy, name) if name == "sent_home_from" else getattr(copy.details, name))
 
+        def matches(copy: Copy, k: Condition) -> bool:
+            found, wanted = value(copy, k.field), str(k.value)
+            same = same_branch(found, wanted) if k.field == "branch" else found == wanted  # as the SQL compares
+            return same == (k.op == "=")
+
         return [
             c
             for c in self.state.copies.values()
-            if (book_id is None or c.book_id == book_id)
-            and all((value(c, k.field) == k.value) == (k.op == "=") for k in conditions)
+            if (book_id is None or c.book_id == book_id) and all(matches(c, k) for k in conditions)
         ]
 
     def _first(self, predicate: Callable[[Copy], bool], missing: Exception) -> Copy:

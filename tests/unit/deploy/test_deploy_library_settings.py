@@ -91,14 +91,16 @@ def test_the_launcher_hands_the_operators_time_zone_to_every_reader(
         assert spec.env is not None and spec.env[ZONE.name] == "America/New_York"
 
 
-def test_the_chart_gives_loans_the_librarys_branches_and_refuses_a_list_with_an_empty_code() -> None:
-    """Loans refuses a hold for a branch not listed (finding B7); "" lists none."""
+def test_the_chart_gives_loans_and_the_catalog_the_librarys_branches_and_refuses_a_list_with_an_empty_code() -> None:
+    """Loans refuses a hold for a branch not listed (finding B7), the catalog a copy's branch (findings-second F8:
+    a copy at a typo branch was sent home where no desk could receive it); "" lists none."""
     branches = registry.LIBRARY_BRANCHES
-    assert {spec.name for spec in registry.SERVICES if branches in spec.library_settings} == {"loans"}
-    (loans,) = (spec for spec in registry.SERVICES if spec.name == "loans")
-    assert "library_branches" in _settings_class(loans).model_fields
+    readers = {"catalog", "loans"}
+    assert {spec.name for spec in registry.SERVICES if branches in spec.library_settings} == readers
     docs = manifests(render({"library": {"timeZone": "UTC", "branches": "MAIN,EAST"}}))
-    env = find(docs, "Deployment", "loans")["spec"]["template"]["spec"]["containers"][0]["env"]
-    assert [e["value"] for e in env if e["name"] == branches.name] == ["MAIN,EAST"]
+    for spec in (spec for spec in registry.SERVICES if spec.name in readers):
+        assert "library_branches" in _settings_class(spec).model_fields
+        env = find(docs, "Deployment", spec.name)["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert [e["value"] for e in env if e["name"] == branches.name] == ["MAIN,EAST"]
     with pytest.raises(Exception, match=re.escape("branches")):
         render({"library": {"timeZone": "UTC", "branches": "MAIN,,EAST"}})
