@@ -83,7 +83,7 @@ function Holds({ patron }) {
     () => fetchActiveHolds(patron),
     [patron],
   );
-  const titles = useBookTitles(holds.data);
+  const titles = useBookTitles(holds.data, { askAll: true });
   const [error, setError] = useState(null);
   const cancelling = useAction();
   async function cancel(hold) {
@@ -117,20 +117,22 @@ function Holds({ patron }) {
 
 /** Titles of the books named by `items[].book`: the one an item carries (`book_title`: holds and loans keep it),
  * else asked of the catalog, once a book (holds placed before they kept it). */
-export function useBookTitles(items) {
+export function useBookTitles(items, { askAll = false } = {}) {
+  // The title a hold keeps (staff lists: nothing asked per row), else the catalogue's. `askAll` asks for every
+  // book all the same (a reader's own few holds): one deleted since says so rather than its old title.
   const kept = Object.fromEntries((items || []).filter((item) => item.book_title).map((item) => [item.book, item.book_title]));
-  const names = [...new Set((items || []).filter((item) => !kept[item.book]).map((item) => item.book))].sort();
+  const names = [...new Set((items || []).filter((item) => askAll || !kept[item.book]).map((item) => item.book))].sort();
   const titles = useAsync(async () => {
     // A book deleted from the catalogue (404), or one the catalogue cannot answer for now, still gets a
     // heading: it read "Loading…" for ever.
     const untitled = (name) => (failure) => ({
       name,
-      title: failure?.status === 404 ? t("holds.book_removed") : t("holds.title_unavailable"),
+      title: failure?.status === 404 ? t("holds.book_removed") : kept[name] || t("holds.title_unavailable"),
     });
     const books = await Promise.all(names.map((name) => api(`/v1/${name}`, { auth: false }).catch(untitled(name))));
     return Object.fromEntries(books.map((book) => [book.name, book.title]));
   }, [names.join(",")]);
-  return { ...titles.data, ...kept };
+  return askAll ? { ...kept, ...titles.data } : { ...titles.data, ...kept };
 }
 
 function Fines({ patron }) {

@@ -79,7 +79,7 @@ export function HoldShelfPage() {
           <td><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a></td>
           <td data-label=${t("holdshelf.barcode")}>${hold.barcode || "—"}</td>
           <${PatronCell} hold=${hold} />
-          <td data-label=${t("holdshelf.branch")}>${branches.spelt(hold.pickup_branch) || "—"}</td>
+          <td data-label=${t("holdshelf.branch")}>${branches.spelt(hold.pickup_branch || hold.copy_branch) || "—"}</td>
           <td data-label=${t("holdshelf.deadline")}><${DeadlineText} iso=${hold.expire_time} />
             ${past && html` <strong class="error">${t("holdshelf.past")}</strong>`}</td>
         </tr>`;
