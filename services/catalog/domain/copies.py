@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from services.catalog.domain.item_types import spelt_code
+from services.catalog.domain.item_types import ItemTypeFilter, spelt_code
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -366,37 +365,3 @@ class NoCopyAvailable(FailedPrecondition):
     def __init__(self, book: str, item_types: ItemTypeFilter | None = None) -> None:
         kinds = f" {item_types.described}" if item_types is not None and item_types.narrows else ""
         super().__init__(f"no copy of {book}{kinds} is available", reason="NO_COPY_AVAILABLE", metadata={"book": book})
-
-
-@dataclass(frozen=True, slots=True)
-class ItemTypeFilter:
-    """Which copies a circulation step may pick by their item type (the loans service's rules say which the
-    patron may borrow or hold): one of `only` (empty: any type) and none of `excluded`."""
-
-    only: tuple[str, ...] = ()
-    excluded: tuple[str, ...] = ()
-
-    @classmethod
-    def of(cls, only: Iterable[str] = (), excluded: Iterable[str] = ()) -> ItemTypeFilter:
-        """Spelt as copies store their item type (trimmed, upper case), each once."""
-
-        def spelt(types: Iterable[str]) -> tuple[str, ...]:
-            return tuple(sorted({spelt_code(kind) for kind in types} - {""}))
-
-        return cls(spelt(only), spelt(excluded))
-
-    @property
-    def narrows(self) -> bool:
-        return bool(self.only or self.excluded)
-
-    def admits(self, item_type: str) -> bool:
-        return item_type not in self.excluded and (not self.only or item_type in self.only)
-
-    @property
-    def described(self) -> str:
-        """E.g. "of type BOOK or DVD", "other than REFERENCE"."""
-        parts = [f"of type {' or '.join(self.only)}"] if self.only else []
-        return " ".join([*parts, f"other than {', '.join(self.excluded)}"] if self.excluded else parts)
-
-
-ANY_ITEM_TYPE = ItemTypeFilter()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import string
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -165,3 +165,37 @@ class UnknownItemType(InvalidArgument):
         super().__init__(
             FieldViolation(field, f"unknown item type {shown}: define it in itemTypes first"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ItemTypeFilter:
+    """Which copies a circulation step may pick by their item type (the loans service's rules say which the
+    patron may borrow or hold): one of `only` (empty: any type) and none of `excluded`."""
+
+    only: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, only: Iterable[str] = (), excluded: Iterable[str] = ()) -> ItemTypeFilter:
+        """Spelt as copies store their item type (trimmed, upper case), each once."""
+
+        def spelt(types: Iterable[str]) -> tuple[str, ...]:
+            return tuple(sorted({spelt_code(kind) for kind in types} - {""}))
+
+        return cls(spelt(only), spelt(excluded))
+
+    @property
+    def narrows(self) -> bool:
+        return bool(self.only or self.excluded)
+
+    def admits(self, item_type: str) -> bool:
+        return item_type not in self.excluded and (not self.only or item_type in self.only)
+
+    @property
+    def described(self) -> str:
+        """E.g. "of type BOOK or DVD", "other than REFERENCE"."""
+        parts = [f"of type {' or '.join(self.only)}"] if self.only else []
+        return " ".join([*parts, f"other than {', '.join(self.excluded)}"] if self.excluded else parts)
+
+
+ANY_ITEM_TYPE = ItemTypeFilter()

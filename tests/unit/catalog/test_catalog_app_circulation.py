@@ -9,14 +9,8 @@ import pytest
 from services.catalog.api.convert import copy_to_proto
 from services.catalog.app import circulation
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import (
-    Copy,
-    CopyDetails,
-    CopyStatus,
-    CopyStatusChanged,
-    ItemTypeFilter,
-    NoCopyAvailable,
-)
+from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged, NoCopyAvailable
+from services.catalog.domain.item_types import ItemTypeFilter
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import FailedPrecondition, NotFound
 from tests.unit.catalog.fakes import FakeCatalog
