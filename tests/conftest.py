@@ -116,9 +116,10 @@ def sms_sink(sinks: LocalSinks) -> SinkClient:
     return sinks.client(LocalSinks.SMS)
 
 
-E2E_LIBRARY_BRANCHES = "MAIN,EAST,WEST,SHELFHERE,SHELFTHERE"
-"""ATHENAEUM_LIBRARY_BRANCHES of the session's mesh: SHELFHERE and SHELFTHERE are the web's per-branch lists'
-own (their counts are exact: nothing else is held for them)."""
+E2E_LIBRARY_BRANCHES = "MAIN,EAST,WEST,NORTH,SHELFHERE,SHELFTHERE"
+"""ATHENAEUM_LIBRARY_BRANCHES of the session's mesh: the demo library's four (`athenaeum catalog demo` puts copies
+at each), and SHELFHERE and SHELFTHERE, the web's per-branch lists' own (their counts are exact: nothing else is
+held for them)."""
 
 
 @pytest.fixture(scope="session")
