@@ -83,6 +83,7 @@ async def build(settings: UsersSettings) -> ServiceApp:
                     throttling=throttling,
                     circulation=circulation,
                     library_zone=settings.library_zone,  # a membership lasts to the end of its last day there
+                    branches=settings.branches,  # an account's home branch is one of them
                 ),
             ),
             served(

@@ -1,18 +1,18 @@
 """The users service's settings: token lifetimes, key protection, sign-in throttling, the first admin, the
-library's time zone."""
+library's time zone and branches."""
 
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, model_validator
 
 from services.support.runtime.identity import MAX_ACCESS_TOKEN_LIFETIME
-from services.support.runtime.settings import BaseServiceSettings, InTheLibraryZone
+from services.support.runtime.settings import BaseServiceSettings, InTheLibraryZone, OfTheLibraryBranches
 
 DEV_KEY_PASSPHRASE = "dev-only-signing-key-passphrase"
 DEV_ADMIN_PASSWORD = "dev-only-admin-password"
 
 
-class UsersSettings(BaseServiceSettings, InTheLibraryZone):
+class UsersSettings(BaseServiceSettings, InTheLibraryZone, OfTheLibraryBranches):
     """ATHENAEUM_* variables; production refuses every dev placeholder below."""
 
     access_token_ttl_seconds: int = Field(900, gt=0, description="Short-lived: revocation needs remembering this long.")
@@ -58,6 +58,13 @@ class UsersSettings(BaseServiceSettings, InTheLibraryZone):
         "UTC",
         description="The library's time zone (IANA name of a place, e.g. Europe/Moscow, the one loans reads): a "
         "membership given an expire_time lasts to the end (23:59:59) of the day there on which it falls.",
+    )
+    library_branches: str = Field(
+        "",
+        description="The library's branch codes, separated by commas (e.g. MAIN,EAST; any letter case matches): an "
+        "account's home branch (where a reader's holds are picked up by default, a librarian's desk) must be one "
+        "of them when it is set or changed, or the call is refused, and is kept in the list's spelling. Empty: any "
+        "code, trimmed.",
     )
 
     @model_validator(mode="after")

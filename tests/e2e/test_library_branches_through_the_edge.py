@@ -1,6 +1,7 @@
 """The session's library lists its branches (MAIN, EAST, WEST: ATHENAEUM_LIBRARY_BRANCHES, tests/conftest.py): a
 hold for another pickup branch, or a desk naming another branch, is refused with a field violation, over REST
-and gRPC through the edge; the copy stays on the shelf (it was pulled and sent to "SOUTH", IN_TRANSIT for ever)."""
+and gRPC through the edge; the copy stays on the shelf (it was pulled and sent to "SOUTH", IN_TRANSIT for ever).
+So is an account's home branch not listed (a librarian at "SOUTH" had every desk return refused)."""
 
 from __future__ import annotations
 
@@ -72,3 +73,24 @@ def test_a_hold_over_grpc_names_the_field_and_a_return_at_an_unknown_desk_is_ref
     assert returned.status_code == 400 and "branch" in _violations(returned), returned.text
     taken = edge.post("/v1/loans:return", json={"barcode": barcode, "branch": ""}, headers=librarian.headers)
     assert taken.status_code == 200 and taken.json()["status"] == "LOAN_STATUS_RETURNED", taken.text
+
+
+def test_an_account_at_a_branch_the_library_does_not_have_is_refused_and_a_listed_one_kept_in_its_spelling(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    email = f"branch-{uuid.uuid4().hex[:10]}@example.org"
+    wanted = {"user": {"email": email, "display_name": "Desk South", "home_branch": "SOUTH"}}
+    refused = edge.post("/v1/users", json=wanted, headers=librarian.headers)
+    assert refused.status_code == 400, refused.text
+    assert (
+        "'SOUTH' is not a branch of this library: give one of MAIN, EAST, WEST"
+        in (_violations(refused)["user.home_branch"])
+    )
+    made = edge.post("/v1/users", json={"user": {**wanted["user"], "home_branch": " west "}}, headers=librarian.headers)
+    assert made.status_code == 200 and made.json()["home_branch"] == "WEST", made.text
+    reader = new_reader()
+    mask = {"update_mask": "home_branch"}
+    moved = edge.patch(f"/v1/{reader.name}", json={"home_branch": "EATS"}, params=mask, headers=reader.headers)
+    assert moved.status_code == 400 and "user.home_branch" in _violations(moved), moved.text
+    moved = edge.patch(f"/v1/{reader.name}", json={"home_branch": "east"}, params=mask, headers=reader.headers)
+    assert moved.status_code == 200 and moved.json()["home_branch"] == "EAST", moved.text

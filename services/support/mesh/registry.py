@@ -147,7 +147,8 @@ SERVICES: tuple[ServiceSpec, ...] = (
         callers=(EDGE, "loans", "notifications"),
         index=0,
         secret_settings=("ATHENAEUM_SIGNING_KEY_PASSPHRASE", "ATHENAEUM_BOOTSTRAP_ADMIN_PASSWORD"),
-        library_settings=(LIBRARY_TIME_ZONE,),  # a membership lasts to the end of its expiry's day
+        # A membership lasts to the end of its expiry's day; an account's home branch is one of the library's.
+        library_settings=(LIBRARY_TIME_ZONE, LIBRARY_BRANCHES),
     ),
     ServiceSpec(
         name="catalog",

@@ -229,7 +229,8 @@ class InTheLibraryZone(BaseModel):
 
 class OfTheLibraryBranches(BaseModel):
     """The check and the list of `library_branches` (ATHENAEUM_LIBRARY_BRANCHES) for the services that take
-    branch codes from staff (catalog, loans), each declaring the field with what it does with it."""
+    branch codes from staff (catalog, loans, users: an account's home branch), each declaring the field with what
+    it does with it."""
 
     library_branches: str
 

@@ -9,6 +9,7 @@ import grpc
 from google.protobuf import empty_pb2
 
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
+from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock
 from services.support.runtime.idempotency import parse_request_id
 from services.support.runtime.identity import ANONYMOUS, acting_user, current_client_address
@@ -31,8 +32,11 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
         throttling: SignInThrottling,
         circulation: Circulation,
         library_zone: tzinfo,
+        branches: LibraryBranches = ANY_BRANCH,
     ) -> None:
+        """`branches`: the library's, which an account's home branch must be one of when it lists them."""
         self._uow = uow
+        self._branches = branches
         self._circulation = circulation
         self._clock = clock
         self._passwords = passwords
@@ -53,7 +57,12 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             request_id=parse_request_id(request.request_id),
         )
         user = await accounts.create_user(
-            command, uow=self._uow(), clock=self._clock, passwords=self._passwords, library_zone=self._library_zone
+            command,
+            uow=self._uow(),
+            clock=self._clock,
+            passwords=self._passwords,
+            library_zone=self._library_zone,
+            branches=self._branches,
         )
         return self._proto(user)
 
@@ -95,6 +104,7 @@ class UsersServicer(users_pb2_grpc.UsersServiceServicer):
             passwords=self._passwords,
             throttling=self._throttling,
             library_zone=self._library_zone,
+            branches=self._branches,
         )
         return self._proto(user)
 

@@ -11,12 +11,13 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 
+from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import AlreadyExists, Conflict, DependencyUnavailable, InvalidArgument
 from services.support.runtime.identity import Role
 from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
-from services.users.app.enrolment import add_new_user, check_new_account
+from services.users.app.enrolment import add_new_user, at_home_branch, check_new_account
 from services.users.app.ports import Circulation, Passwords, UserCursor, UserFilter, UsersUnitOfWork
 from services.users.app.signing_in import ConfirmPassword, confirm_password
 from services.users.domain.accounts import USER, Actor, Eligibility, User
@@ -89,12 +90,19 @@ OPERATOR = Actor("operator", Role.ADMIN)
 
 
 async def create_user(
-    cmd: CreateUser, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords, library_zone: tzinfo = UTC
+    cmd: CreateUser,
+    *,
+    uow: UsersUnitOfWork,
+    clock: Clock,
+    passwords: Passwords,
+    library_zone: tzinfo = UTC,
+    branches: LibraryBranches = ANY_BRANCH,
 ) -> User:
     """An account made at the desk; a repeated request_id returns the account the first call made. Its
-    membership lasts to the end of the library's day (in `library_zone`) on which expire_time falls."""
-    check_new_account(cmd.profile, cmd.password, prefix="user.", password_required=False)
-    profile = cmd.profile.lasting_to_the_end_of_day(library_zone)
+    membership lasts to the end of the library's day (in `library_zone`) on which expire_time falls; its home
+    branch is one of the library's `branches` when it lists them."""
+    check_new_account(cmd.profile, cmd.password, prefix="user.", password_required=False, branches=branches)
+    profile = at_home_branch(cmd.profile, branches).lasting_to_the_end_of_day(library_zone)
     password_hash = await passwords.hash(cmd.password) if cmd.password else ""
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "CreateUser"):
@@ -148,14 +156,17 @@ async def update_user(
     passwords: Passwords,
     throttling: SignInThrottling,
     library_zone: tzinfo = UTC,
+    branches: LibraryBranches = ANY_BRANCH,
 ) -> User:
     """Change the masked fields. One's own email only with one's password. A new role, or a new status (a
     past expire_time included, and a block lifted), signs the user out everywhere: access tokens carry the
     role and whether the account is restricted, and the old ones must not outlive the change. The last active
     admin stays one. A membership lasts to the end of the library's day (in `library_zone`) on which a new
-    expire_time falls."""
+    expire_time falls. A home branch named in the mask is one of the library's `branches` when it lists them
+    (one the update leaves alone is not checked: accounts made before the list stay as they are)."""
     if not cmd.mask:
         raise InvalidArgument.field("update_mask", "name at least one field to change")
+    changes = at_home_branch(cmd.changes, branches) if "home_branch" in cmd.mask else cmd.changes
     if "email" in cmd.mask and cmd.actor.name == USER.format(cmd.user_id):
         confirm = ConfirmPassword(cmd.user_id, cmd.current_password, client=cmd.client)
         await confirm_password(confirm, uow=uow, clock=clock, passwords=passwords, throttling=throttling)
@@ -164,7 +175,7 @@ async def update_user(
         user.check_etag(cmd.etag)
         now = clock.now()
         before = user.profile
-        user.update(cmd.changes.lasting_to_the_end_of_day(library_zone), cmd.mask, actor=cmd.actor, now=now)
+        user.update(changes.lasting_to_the_end_of_day(library_zone), cmd.mask, actor=cmd.actor, now=now)
         await _keep_an_admin(uow, user, before, now=now)
         await uow.users.save(user)
         status = user.effective_status(now)  # tokens carry it (restricted or not): a new one ends them all

@@ -91,11 +91,12 @@ def test_the_launcher_hands_the_operators_time_zone_to_every_reader(
         assert spec.env is not None and spec.env[ZONE.name] == "America/New_York"
 
 
-def test_the_chart_gives_loans_and_the_catalog_the_librarys_branches_and_refuses_a_list_with_an_empty_code() -> None:
+def test_the_chart_gives_loans_catalog_and_users_the_librarys_branches_and_refuses_a_list_with_an_empty_code() -> None:
     """Loans refuses a hold for a branch not listed (finding B7), the catalog a copy's branch (findings-second F8:
-    a copy at a typo branch was sent home where no desk could receive it); "" lists none."""
+    a copy at a typo branch was sent home where no desk could receive it), users an account's home branch (a
+    librarian at a typo branch had every desk return refused); "" lists none."""
     branches = registry.LIBRARY_BRANCHES
-    readers = {"catalog", "loans"}
+    readers = {"catalog", "loans", "users"}
     assert {spec.name for spec in registry.SERVICES if branches in spec.library_settings} == readers
     docs = manifests(render({"library": {"timeZone": "UTC", "branches": "MAIN,EAST"}}))
     for spec in (spec for spec in registry.SERVICES if spec.name in readers):
@@ -104,3 +105,6 @@ def test_the_chart_gives_loans_and_the_catalog_the_librarys_branches_and_refuses
         assert [e["value"] for e in env if e["name"] == branches.name] == ["MAIN,EAST"]
     with pytest.raises(Exception, match=re.escape("branches")):
         render({"library": {"timeZone": "UTC", "branches": "MAIN,,EAST"}})
+    services = yaml.safe_load((ROOT / compose.COMPOSE_FILE).read_text())["services"]
+    given = {name: dict(service.get("environment") or {}).get(branches.name) for name, service in services.items()}
+    assert {name for name, value in given.items() if value is not None} == readers
