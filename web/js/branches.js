@@ -21,19 +21,31 @@ export function branchChoices(codes, collator) {
 }
 
 let seen = null;
+const MOST_PAGES_OF_HOLDS = 10;
 
-/** The branches the library's holds name, for the lists' branch choices: the pickup branches and the copies'
- * branches of one page of each of the holds set aside (in transit, on hold shelves), asked once per page load
- * and kept. The lists themselves are filtered by branch at the server, so their own rows name only the branch
- * shown: without these, a librarian could not choose another. */
+/** The branch codes the holds of one status name (pickup, copy, hold shelf), from at most
+ * MOST_PAGES_OF_HOLDS pages of them. */
+async function branchesOfHolds(status) {
+  const codes = [];
+  let token = "";
+  for (let page = 0; page < MOST_PAGES_OF_HOLDS; page += 1) {
+    const data = await api("/v1/holds", { query: { status, page_size: 100, page_token: token } });
+    for (const hold of data.holds || []) codes.push(hold.pickup_branch, hold.copy_branch, hold.hold_shelf_branch);
+    token = data.next_page_token || "";
+    if (!token) break;
+  }
+  return codes;
+}
+
+/** The branches the library's holds name, for the lists' branch choices: those of the holds set aside (in
+ * transit, on hold shelves; up to a thousand of each), asked once per page load and kept. The lists themselves
+ * are filtered by branch at the server, so their own rows name only the branch shown: without these, a
+ * librarian could not choose another. (The library's own list of branches is a setting the services read, not
+ * yet one the web can ask for.) */
 export function useBranchesInUse() {
   const found = useAsync(() => {
-    seen ??= Promise.all(
-      ["HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"].map((status) =>
-        api("/v1/holds", { query: { status, page_size: 100 } }).then((data) => data.holds || []),
-      ),
-    ).then(
-      (pages) => pages.flat().flatMap((hold) => [hold.pickup_branch, hold.copy_branch, hold.hold_shelf_branch]),
+    seen ??= Promise.all(["HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"].map(branchesOfHolds)).then(
+      (lists) => lists.flat(),
       () => {
         seen = null; // asked again on the next page: a refusal is not kept
         return [];

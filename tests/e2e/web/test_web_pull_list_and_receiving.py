@@ -20,7 +20,7 @@ from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 
 pytestmark = pytest.mark.e2e
 
-MAIN, EAST = "MAIN", "EAST"  # as the library lists them: codes are kept in the list's spelling
+MAIN, EAST = "PULLMAIN", "PULLEAST"  # this file's own two branches of the e2e library (E2E_LIBRARY_BRANCHES)
 IN_TRANSIT, READY = "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"
 
 
@@ -59,7 +59,7 @@ def _librarian_at(mesh, edge: httpx.Client, admin, branch: str) -> DeskStaff:
 
 @pytest.fixture(scope="module")
 def desks(mesh, edge: httpx.Client, admin) -> dict[str, DeskStaff]:
-    """A librarian at the "main" branch and one at "east"."""
+    """A librarian at each of this file's two branches."""
     return {branch: _librarian_at(mesh, edge, admin, branch) for branch in (MAIN, EAST)}
 
 
