@@ -10,6 +10,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from services.catalog.domain.item_types import ItemTypeFilter, spelt_code
+from services.support.runtime.branches import same_branch
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
@@ -280,8 +281,9 @@ class Copy(Versioned):
         origin = from_branch.strip().upper()
         if not origin:
             raise InvalidArgument.field("from_branch", "name the branch whose hold shelf the copy is on")
-        home = self.details.branch.strip().upper()
-        if not home or origin == home or (self.status == CopyStatus.IN_TRANSIT and self.sent_home_from == origin):
+        home = self.details.branch
+        sent_already = self.status == CopyStatus.IN_TRANSIT and same_branch(self.sent_home_from, origin)
+        if not home.strip() or same_branch(origin, home) or sent_already:
             return
         if self.status != CopyStatus.AVAILABLE or self.current_hold:
             raise FailedPrecondition(f"{self.name} is {self.status.value}, not available", reason="COPY_NOT_AVAILABLE")
@@ -302,7 +304,7 @@ class Copy(Versioned):
                 reason="COPY_NOT_IN_TRANSIT",
                 metadata={"copy": self.name, "status": self.status.value},
             )
-        if take_in or branch.strip().upper() == self.details.branch.strip().upper():
+        if take_in or same_branch(branch, self.details.branch):
             self._move(CopyStatus.AVAILABLE, now)
 
     def release(self, hold: str, *, now: datetime) -> None:
