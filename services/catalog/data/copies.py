@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from services.catalog.app.queries import Condition
 from services.catalog.data.item_types import lendable
 from services.catalog.data.tables import books, copies
-from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus, same_barcode
+from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyNotFound
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus, same_barcode
 from services.catalog.domain.item_types import ANY_ITEM_TYPE, ItemTypeFilter, UnknownItemType
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
