@@ -226,9 +226,7 @@ _WHY = {
 """What became of a hold's copy (HoldCopyMissing's copy_status) -> the `why` of its reader's notice."""
 
 
-def _requeued(
-    event: Message, hold: resources_pb2.Hold, why: str, before: int, trace: Mapping[str, str]
-) -> Intake:
+def _requeued(event: Message, hold: resources_pb2.Hold, why: str, before: int, trace: Mapping[str, str]) -> Intake:
     """The reader of a hold back in the queue is told once (the occurrence takes the event's id, so a redelivered
     event tells nothing more); its pickup reminder is moot and a "ready" notice still waiting is not sent."""
     was_ready = "yes" if before == resources_pb2.HOLD_STATUS_READY else ""

@@ -81,5 +81,6 @@ def test_the_notice_says_why_the_hold_waits_again_and_not_to_come_when_it_was_re
     assert "Two Branches" in email.subject and "MAIN" in email.text and "\n\n\n" not in email.text
     sms = RENDERER.render(BUILTIN[f"hold_requeued_sms_{locale}"], params)
     assert "Two Branches" in sms.text and back in sms.text
-    passed = RENDERER.render(BUILTIN[f"hold_requeued_email_{locale}"], params | {"why": "may_not_borrow", "was_ready": ""})
+    passed_over = params | {"why": "may_not_borrow", "was_ready": ""}
+    passed = RENDERER.render(BUILTIN[f"hold_requeued_email_{locale}"], passed_over)
     assert account in passed.text and do_not_come not in passed.text and damaged not in passed.text

@@ -6,12 +6,12 @@ desk or by the reconciler (HoldPassedOver). A retry records nothing more."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import pytest
 
 from services.loans.app.holding import PlaceHold
 from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
-from services.loans.domain.hold_events import HoldCopyMissing, HoldPassedOver
 from services.loans.domain.holds import Hold, HoldStatus
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.errors import FailedPrecondition
@@ -27,8 +27,9 @@ async def _report(desk: Desk, hold: Hold, status: str, request_id: uuid.UUID | N
     )
 
 
-def _requeued(db: FakeLoansDatabase) -> list[HoldCopyMissing | HoldPassedOver]:
-    return [event for event in db.events if isinstance(event, HoldCopyMissing | HoldPassedOver)]
+def _requeued(db: FakeLoansDatabase) -> list[Any]:
+    """The events of holds sent back to the queue (by name: HoldPassedOver is new with this fix)."""
+    return [event for event in db.events if type(event).__name__ in ("HoldCopyMissing", "HoldPassedOver")]
 
 
 @pytest.mark.parametrize("status", ["DAMAGED", "WITHDRAWN", "LOST"])
@@ -44,7 +45,7 @@ async def test_a_ready_hold_whose_copy_is_taken_out_of_circulation_tells_its_rea
     with pytest.raises(FailedPrecondition):
         await _report(desk, ready, status)  # a second click, a new request: the copy is not the hold's any more
     (told,) = _requeued(db)
-    assert isinstance(told, HoldCopyMissing) and told.hold.patron == "users/p1"
+    assert type(told).__name__ == "HoldCopyMissing" and told.hold.patron == "users/p1"
     assert (told.previous_status, told.copy, told.copy_status) == (HoldStatus.READY, copy, status)
 
 
@@ -56,7 +57,8 @@ async def test_an_in_transit_hold_whose_copy_is_missing_from_its_shelf_tells_its
     assert hold.status == HoldStatus.IN_TRANSIT
     await _report(desk, hold, "LOST")
     (told,) = _requeued(db)
-    assert isinstance(told, HoldCopyMissing) and (told.previous_status, told.copy) == (HoldStatus.IN_TRANSIT, copy)
+    assert type(told).__name__ == "HoldCopyMissing"
+    assert (told.previous_status, told.copy) == (HoldStatus.IN_TRANSIT, copy)
 
 
 async def test_a_hold_passed_over_at_the_desk_tells_its_reader_once(db: FakeLoansDatabase, desk: Desk) -> None:
@@ -67,7 +69,7 @@ async def test_a_hold_passed_over_at_the_desk_tells_its_reader_once(db: FakeLoan
     await desk.receive(copy)  # READY for p4
     await desk.reconcile()  # nothing left to pass over
     (told,) = _requeued(db)
-    assert isinstance(told, HoldPassedOver) and told.hold.id == barred.id
+    assert type(told).__name__ == "HoldPassedOver" and told.hold.id == barred.id
     assert (told.previous_status, told.copy, told.hold.status) == (HoldStatus.IN_TRANSIT, copy, HoldStatus.WAITING)
 
 
@@ -79,7 +81,7 @@ async def test_a_hold_the_reconciler_passes_over_tells_its_reader_once(db: FakeL
     await desk.reconcile()
     await desk.reconcile()  # the next pass finds nothing to repair
     (told,) = _requeued(db)
-    assert isinstance(told, HoldPassedOver) and (told.hold.id, told.copy) == (barred.id, copy)
+    assert type(told).__name__ == "HoldPassedOver" and (told.hold.id, told.copy) == (barred.id, copy)
 
 
 async def test_a_waiting_hold_whose_reader_may_not_borrow_records_nothing(db: FakeLoansDatabase, desk: Desk) -> None:
