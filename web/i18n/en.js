@@ -526,6 +526,7 @@ export default {
   "event_type.athenaeum.loans.hold_copy_received": "Hold copy received",
   "event_type.athenaeum.loans.hold_fulfilled": "Hold picked up",
   "event_type.athenaeum.loans.hold_copy_missing": "Hold copy missing",
+  "event_type.athenaeum.loans.hold_passed_over": "Hold passed over",
   "event_type.athenaeum.loans.hold_cancelled": "Hold cancelled",
   "event_type.athenaeum.loans.hold_expired": "Hold expired",
   "event_type.athenaeum.loans.fine_assessed": "Fine charged",

@@ -534,6 +534,7 @@ export default {
   "event_type.athenaeum.loans.hold_copy_received": "Экземпляр для брони получен",
   "event_type.athenaeum.loans.hold_fulfilled": "Бронь выдана",
   "event_type.athenaeum.loans.hold_copy_missing": "Экземпляр для брони не найден",
+  "event_type.athenaeum.loans.hold_passed_over": "Бронь пропущена в очереди",
   "event_type.athenaeum.loans.hold_cancelled": "Бронь отменена",
   "event_type.athenaeum.loans.hold_expired": "Бронь истекла",
   "event_type.athenaeum.loans.fine_assessed": "Начислен штраф",

@@ -78,6 +78,8 @@ class LoansDecoder:
                 (loans.HoldReady, self._hold_ready),
                 (loans.HoldFulfilled, self._hold_collected),
                 (loans.HoldCancelled, self._hold_cancelled),
+                (loans.HoldCopyMissing, self._hold_copy_missing),
+                (loans.HoldPassedOver, self._hold_passed_over),
                 (loans.HoldExpired, self._hold_expired),
                 (loans.FineAssessed, self._fine),
             )
@@ -172,6 +174,19 @@ class LoansDecoder:
         told = _occurrence(ev, Kind.HOLD_CANCELLED, ev.hold.patron, facts, trace, book=ev.hold.book)
         return Intake(told.event_id, occurrences=(told,), cancel=(ev.hold.name,), ends=ends)
 
+    def _hold_copy_missing(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        """Staff could not find the copy set aside for the hold, or took it out of circulation: the hold waits
+        again (only a hold with a copy set aside can lose it, so its reader is told whatever the publisher says
+        of the status before)."""
+        ev: loans.HoldCopyMissing = e  # type: ignore[assignment]
+        why = _WHY.get(ev.copy_status, "missing")
+        return _requeued(ev, ev.hold, why, ev.previous_status, trace)
+
+    def _hold_passed_over(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        """The hold's copy went on to the queue, as its reader may not borrow now: the hold waits again."""
+        ev: loans.HoldPassedOver = e  # type: ignore[assignment]
+        return _requeued(ev, ev.hold, "may_not_borrow", ev.previous_status, trace)
+
     def _hold_expired(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.HoldExpired = e  # type: ignore[assignment]
         # "yes": the copy went to a reader waiting for it; "no": back on the shelf; "": the publisher does not say
@@ -191,6 +206,24 @@ class LoansDecoder:
 
 _SET_ASIDE = (resources_pb2.HOLD_STATUS_READY, resources_pb2.HOLD_STATUS_IN_TRANSIT)
 """A hold's statuses with a copy set aside for its reader (on the hold shelf, or on its way there)."""
+
+
+_WHY = {
+    resources_pb2.HELD_COPY_STATUS_LOST: "missing",
+    resources_pb2.HELD_COPY_STATUS_DAMAGED: "damaged",
+    resources_pb2.HELD_COPY_STATUS_WITHDRAWN: "withdrawn",
+}
+"""What became of a hold's copy (HoldCopyMissing's copy_status) -> the `why` of its reader's notice."""
+
+
+def _requeued(event: Message, hold: resources_pb2.Hold, why: str, before: int, trace: Mapping[str, str]) -> Intake:
+    """The reader of a hold back in the queue is told once (the occurrence takes the event's id, so a redelivered
+    event tells nothing more); its pickup reminder is moot and a "ready" notice still waiting is not sent."""
+    was_ready = "yes" if before == resources_pb2.HOLD_STATUS_READY else ""
+    facts: dict[str, Fact] = {"branch": hold.pickup_branch, "why": why, "was_ready": was_ready}
+    told = _occurrence(event, Kind.HOLD_REQUEUED, hold.patron, facts, trace, book=hold.book)
+    ends = (_ending(event, hold.name, "the hold went back to the queue"),)
+    return Intake(told.event_id, occurrences=(told,), cancel=(hold.name,), ends=ends)
 
 
 def _one(occurrence: Occurrence) -> Intake:
