@@ -13,7 +13,8 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, end_of_open_day_after
-from services.loans.domain.codes import WILDCARD, category_violation, item_type_violation, spelt_code
+from services.loans.domain.codes import WILDCARD as WILDCARD  # the rules' wildcard, imported from here too
+from services.loans.domain.codes import category_violation, item_type_violation, spelt_code
 from services.loans.domain.money import CENTS, MAX_AMOUNT
 from services.loans.domain.periods import MAX_PERIOD_DAYS, days_after, end_of_day_after
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, NotFound, collect_violations
