@@ -542,10 +542,12 @@ class LoansServiceStub:
 
     def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
-        Adds a circulation rule.
+        Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
         Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-        PERMISSION_DENIED (not an admin).
+        than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+        UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+        ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
@@ -565,10 +567,13 @@ class LoansServiceStub:
 
     def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
-        Changes the fields named in `update_mask`; applies to loans issued afterwards.
+        Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+        aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
         Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+        ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+        does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
@@ -1448,10 +1453,12 @@ class LoansServiceAsyncStub:
 
     async def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
-        Adds a circulation rule.
+        Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
         Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-        PERMISSION_DENIED (not an admin).
+        than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+        UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+        ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
@@ -1471,10 +1478,13 @@ class LoansServiceAsyncStub:
 
     async def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
-        Changes the fields named in `update_mask`; applies to loans issued afterwards.
+        Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+        aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
         Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+        ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+        does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 

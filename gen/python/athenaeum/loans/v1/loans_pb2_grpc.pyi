@@ -96,10 +96,12 @@ class LoansServiceStub:
     half-way).
     """
     CreateCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]
-    """Adds a circulation rule.
+    """Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
     Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-    than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-    PERMISSION_DENIED (not an admin).
+    than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+    UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+    ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+    UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
     """
     GetCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetCirculationRuleRequest, _resources_pb2.CirculationRule]
     """Returns one circulation rule.
@@ -110,10 +112,13 @@ class LoansServiceStub:
     Errors: INVALID_ARGUMENT (bad page_token).
     """
     UpdateCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.UpdateCirculationRuleRequest, _resources_pb2.CirculationRule]
-    """Changes the fields named in `update_mask`; applies to loans issued afterwards.
+    """Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+    aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
     Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-    ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-    ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+    ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+    does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+    ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+    UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
     """
     DeleteCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.DeleteCirculationRuleRequest, _empty_pb2.Empty]
     """Removes a circulation rule.
@@ -302,10 +307,12 @@ class LoansServiceAsyncStub(LoansServiceStub):
     half-way).
     """
     CreateCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
-    """Adds a circulation rule.
+    """Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
     Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-    than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-    PERMISSION_DENIED (not an admin).
+    than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+    UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+    ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+    UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
     """
     GetCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
     """Returns one circulation rule.
@@ -316,10 +323,13 @@ class LoansServiceAsyncStub(LoansServiceStub):
     Errors: INVALID_ARGUMENT (bad page_token).
     """
     UpdateCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.UpdateCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
-    """Changes the fields named in `update_mask`; applies to loans issued afterwards.
+    """Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+    aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
     Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-    ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-    ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+    ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+    does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+    ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+    UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
     """
     DeleteCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.DeleteCirculationRuleRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Removes a circulation rule.
@@ -547,10 +557,12 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.CreateCirculationRuleRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.CirculationRule, _abc.Awaitable[_resources_pb2.CirculationRule]]:
-        """Adds a circulation rule.
+        """Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
         Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-        PERMISSION_DENIED (not an admin).
+        than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+        UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+        ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
         """
 
     @_abc_1.abstractmethod
@@ -579,10 +591,13 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.UpdateCirculationRuleRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.CirculationRule, _abc.Awaitable[_resources_pb2.CirculationRule]]:
-        """Changes the fields named in `update_mask`; applies to loans issued afterwards.
+        """Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+        aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
         Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+        ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+        does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
         """
 
     @_abc_1.abstractmethod

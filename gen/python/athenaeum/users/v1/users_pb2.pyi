@@ -121,7 +121,9 @@ class User(_message.Message):
     card_number: _builtins.str
     """Library card number printed on the card; generated at creation."""
     patron_category: _builtins.str
-    """Matches circulation rules, e.g. "ADULT", "CHILD", "STAFF". Defaults to "ADULT"."""
+    """Matches circulation rules, e.g. "ADULT", "CHILD", "STAFF". Defaults to "ADULT". An upper-case letter,
+    then up to 31 of A-Z, 0-9 and _ (ASCII only; anything else is INVALID_ARGUMENT).
+    """
     role: Global___UserRole.ValueType
     """What the user may do; changed by admins only. New accounts are readers unless an admin says otherwise."""
     status: Global___UserStatus.ValueType

@@ -407,12 +407,14 @@ class CirculationRule(betterproto2.Message):
 
     patron_category: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    e.g. "ADULT", or "*".
+    e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _;
+    ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case is upper-cased.
     """
 
     item_type: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    e.g. "BOOK", or "*".
+    e.g. "BOOK", or "*": the code of one of the catalog's item types (ListItemTypes; 1-20 of A-Z, 0-9, _, -,
+    ASCII only). Input in lower case is upper-cased.
     """
 
     loan_period_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)

@@ -1085,7 +1085,8 @@ class User(betterproto2.Message):
 
     patron_category: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
-    Matches circulation rules, e.g. "ADULT", "CHILD", "STAFF". Defaults to "ADULT".
+    Matches circulation rules, e.g. "ADULT", "CHILD", "STAFF". Defaults to "ADULT". An upper-case letter,
+    then up to 31 of A-Z, 0-9 and _ (ASCII only; anything else is INVALID_ARGUMENT).
     """
 
     role: "UserRole" = betterproto2.field(
