@@ -201,7 +201,7 @@ class SqlHoldRepository(TrackingRepository):
             .where(holds.c.status.in_(_ACTIVE))
             .group_by(holds.c.pickup_branch)
         )
-        return {branch: count for branch, count in (await self.session.execute(query)).tuples()}
+        return {branch: count for branch, count in (await self.session.execute(query)).all()}
 
     async def undescribed(self, *, limit: int) -> list[Hold]:
         untitled = holds.c.book_title == ""
