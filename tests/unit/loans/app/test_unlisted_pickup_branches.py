@@ -5,6 +5,8 @@ and the reconciler names the branch."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from services.loans.app.holding import CancelHold, PlaceHold
@@ -12,6 +14,7 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.branches import LibraryBranches
 from services.loans.domain.holds import HoldStatus
+from services.support.runtime.errors import FailedPrecondition
 
 from ..desk import DESK, Desk
 from ..fakes import FakeLoansDatabase
@@ -87,3 +90,36 @@ async def test_the_reconciler_names_the_unlisted_pickup_branches_of_active_holds
     found = [line for line in (await desk.reconcile(dry_run=True)).discrepancies if "not a branch" in line]
     assert len(found) == 2 and "'north'" in found[0] + found[1] and "'North'" in found[0] + found[1]
     assert all("MAIN" not in line for line in found)
+
+
+async def test_a_copy_sent_home_to_an_unlisted_branch_is_taken_in_at_a_listed_desk_and_available_there(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """The copy catalogued at "north" before the list, released from MAIN's hold shelf: sent home to north, no
+    desk could receive it (COPY_IN_TRANSIT_HOME at every one)."""
+    book, (copy,) = desk.catalog.add_book()
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], branch="north")
+    hold = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="MAIN", actor=DESK))
+    list_the_branches(db, desk)
+    await desk.receive(copy, branch="MAIN")
+    await desk.cancel_hold(CancelHold(hold.id, reason="patron asked", actor=DESK))
+    assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("IN_TRANSIT", "")
+    with pytest.raises(FailedPrecondition) as taken_in:
+        await desk.receive(copy, branch="EAST")
+    assert (taken_in.value.reason, taken_in.value.metadata["branch"]) == ("COPY_BRANCH_NOT_LISTED", "north")
+    assert "give it one of the library's branches" in taken_in.value.message
+    assert desk.catalog.status(copy) == "AVAILABLE"
+
+
+async def test_a_copy_on_its_way_to_an_unlisted_branch_goes_to_a_hold_waiting_for_it(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    book, (copy,) = desk.catalog.add_book()
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], branch="north")
+    first = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="MAIN", actor=DESK))
+    list_the_branches(db, desk)
+    await desk.receive(copy, branch="MAIN")
+    await desk.cancel_hold(CancelHold(first.id, reason="patron asked", actor=DESK))
+    later = await desk.place_hold(PlaceHold("users/p2", book, pickup_branch="EAST", actor=DESK))
+    received = await desk.receive(copy, branch="EAST")
+    assert received.id == later.id and received.status == HoldStatus.READY and received.copy == copy
