@@ -622,6 +622,7 @@ export default {
   "held_copy.book": "Open the book",
   "receive.send_home_next": "Send it to that branch.",
   "reason.COPY_IN_TRANSIT_HOME": "This copy is on its way home to its own branch.",
+  "reason.COPY_BRANCH_NOT_LISTED": "This copy belongs to a branch the library no longer lists: it stays here, available; ask a cataloguer to give it one of the library's branches.",
   "reason.COPY_RECEIVED_HOME": "This copy is back at its own branch and available; nobody waiting took it.",
   "receive.passed_over_next": "Put it back on its shelf.",
   "desk.receive": "Receive for a hold",

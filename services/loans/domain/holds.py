@@ -219,6 +219,20 @@ class Hold(Versioned):
         self.make_ready(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
         self.events.append(HoldCopyReceived(occurred_at=now, hold=self, branch=at_branch.strip()))
 
+    def receive_instead(
+        self, copy: str, *, now: datetime, zone: tzinfo, at_branch: str, closed: ClosedDays = NO_CLOSED_DAYS
+    ) -> None:
+        """Its copy in transit was received at a desk of `at_branch` though the hold is picked up elsewhere, at a
+        branch no desk may receive at (not among the library's branches: placed before they were listed, finding
+        upgrade F2). The reader collects it here: READY at `at_branch`, which becomes its pickup branch (the
+        notice and the hold shelf say where). A librarian holding the book expects to shelve it for the reader
+        rather than pass it on: the reader asked for it first, and sent on it would go to a branch that cannot
+        take it either."""
+        if self.status != HoldStatus.IN_TRANSIT or self.copy != copy:
+            raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not in transit", reason="HOLD_NOT_WAITING")
+        self.pickup_branch = at_branch.strip()
+        self.receive(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
+
     def fulfil(self, loan: str, *, copy: str, now: datetime) -> None:
         """The patron borrowed the book: the held copy left the shelf on the loan, or (staff lent them
         another copy) it stays on the shelf, to be released and offered to the next in the queue. A WAITING

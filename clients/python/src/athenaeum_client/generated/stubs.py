@@ -713,8 +713,11 @@ class LoansServiceStub:
         home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
         COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
         on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable).
+        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -1624,8 +1627,11 @@ class LoansServiceAsyncStub:
         home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
         COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
         on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable).
+        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 

@@ -216,8 +216,11 @@ class LoansServiceStub:
     home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
     COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
     on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-    before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-    unreachable).
+    before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+    list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+    open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+    its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
     """
     ReportHoldCopyMissing: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]
     """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
@@ -427,8 +430,11 @@ class LoansServiceAsyncStub(LoansServiceStub):
     home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
     COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
     on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-    before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-    unreachable).
+    before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+    list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+    open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+    its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
     """
     ReportHoldCopyMissing: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
@@ -779,8 +785,11 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
         COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
         on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable).
+        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
         """
 
     @_abc_1.abstractmethod
