@@ -4,17 +4,16 @@ nothing it could not know (events and notifications advertised the 10,000-charac
 
 from __future__ import annotations
 
-from google.protobuf.descriptor import Descriptor
-
 import pytest
+from google.protobuf.descriptor import Descriptor
 
 from athenaeum.api.v1 import limits_pb2
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.events.v1 import events_pb2
 from athenaeum.notifications.v1 import notifications_pb2
 from athenaeum.users.v1 import users_pb2
-from services.events.domain import rules
 from services.catalog.domain import item_types
+from services.events.domain import rules
 from services.notifications.app import sending
 from services.support.runtime.boundary import check_request
 from services.support.runtime.errors import InvalidArgument
