@@ -32,6 +32,16 @@ Email = Annotated[
     ),
 ]
 BatchSize = Annotated[int, typer.Option("--batch", min=1, help="Rows per stream message.")]
+Branches = Annotated[
+    str | None,
+    typer.Option(
+        "--branches",
+        envvar="ATHENAEUM_LIBRARY_BRANCHES",
+        show_default="ATHENAEUM_LIBRARY_BRANCHES when set, else MAIN,EAST,WEST,NORTH",
+        help="The branch codes to spread the demo's copies over, separated by commas (e.g. MAIN,EAST). A library "
+        "that lists its branches refuses a copy at any other, and the import is all or nothing: give its list.",
+    ),
+]
 
 
 def csv_records(lines: Iterable[str]) -> tuple[str, Iterator[tuple[int, str]]]:
@@ -133,6 +143,17 @@ def import_csv(
     raise typer.Exit(code)
 
 
+def _demo_branches(listed: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
+    """The codes of --branches (or the setting), checked as the services check the setting; `default` when none."""
+    from services.support.runtime.branches import LibraryBranches
+
+    try:
+        codes = LibraryBranches.parse(listed or "").codes
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="'--branches'") from None
+    return codes or default
+
+
 @app.command()
 def demo(
     titles: Annotated[int, typer.Option(min=1, help="How many titles (about 2.7 copies each).")] = 10_000,
@@ -145,22 +166,28 @@ def demo(
     token: Token = None,
     email: Email = None,
     batch: BatchSize = 1000,
+    branches: Branches = None,
 ) -> None:
-    """Generate a realistic multilingual library and load it through the edge (or write it as CSV with --output)."""
+    """Generate a realistic multilingual library and load it through the edge (or write it as CSV with --output).
+
+    Its copies are spread over --branches (the library's ATHENAEUM_LIBRARY_BRANCHES when set, else MAIN, EAST,
+    WEST and NORTH)."""
     from services.catalog.api import demo as generator
+
+    at = _demo_branches(branches, generator.BRANCHES)
 
     if output is not None:
         try:
             with output.open("w", encoding="utf-8", newline="") as file:
                 file.write(generator.HEADER + "\n")
-                file.writelines(row + "\n" for row in generator.rows(titles, seed=seed))
+                file.writelines(row + "\n" for row in generator.rows(titles, seed=seed, branches=at))
         except OSError as error:
             raise typer.BadParameter(f"cannot write there: {error.strerror}", param_hint="'--output'") from None
         console.print(f"wrote {titles} titles to {output}")
         return
     edge = find_edge(target, tls=tls, ca_file=ca_file, data_dir=data_dir)
     signed_in = access_token(edge, token, email)
-    rows = generator.rows(titles, seed=seed)
+    rows = generator.rows(titles, seed=seed, branches=at)
     for first in range(0, titles, generator.TITLES_PER_IMPORT):  # an import is bounded; a large demo takes several
         count = min(generator.TITLES_PER_IMPORT, titles - first)
         records = ((first + number + 2, row) for number, row in enumerate(itertools.islice(rows, count)))

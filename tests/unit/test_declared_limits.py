@@ -4,14 +4,19 @@ nothing it could not know (events and notifications advertised the 10,000-charac
 
 from __future__ import annotations
 
+import pytest
 from google.protobuf.descriptor import Descriptor
 
 from athenaeum.api.v1 import limits_pb2
+from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.events.v1 import events_pb2
 from athenaeum.notifications.v1 import notifications_pb2
 from athenaeum.users.v1 import users_pb2
+from services.catalog.domain import item_types
 from services.events.domain import rules
 from services.notifications.app import sending
+from services.support.runtime.boundary import check_request
+from services.support.runtime.errors import InvalidArgument
 from services.users.domain.validation import MAX_PASSWORD_LENGTH
 
 
@@ -37,3 +42,21 @@ def test_a_staff_message_declares_what_notifications_takes() -> None:
 def test_a_new_password_declares_the_users_service_s_limit() -> None:
     change = users_pb2.ChangePasswordRequest.DESCRIPTOR
     assert _declared(change, "new_password")[0] == _declared(change, "current_password")[0] == MAX_PASSWORD_LENGTH
+
+
+def test_an_item_type_declares_the_catalog_s_description_limit_and_the_longest_code_it_may_hold() -> None:
+    kind = catalog_pb2.ItemType.DESCRIPTOR
+    assert _declared(kind, "description")[0] == item_types.MAX_DESCRIPTION  # was 200: 101-200 passed the reference
+    # New codes are 1-20, but a type migration 0010 made from old copies keeps their code (at most 64, the old
+    # Copy.item_type limit): the type read back, and sent back on an update (which ignores `code`), must pass.
+    assert _declared(kind, "code")[0] == _declared(catalog_pb2.Copy.DESCRIPTOR, "item_type")[0] == 64
+
+
+def test_a_description_over_the_limit_is_refused_with_the_limit_the_catalog_keeps() -> None:
+    longest = catalog_pb2.ItemType(code="T", description="d" * item_types.MAX_DESCRIPTION)
+    check_request(catalog_pb2.CreateItemTypeRequest(item_type=longest))
+    longest.description += "d"
+    with pytest.raises(InvalidArgument, match="at most 100 characters"):
+        check_request(catalog_pb2.CreateItemTypeRequest(item_type=longest))
+    legacy = catalog_pb2.ItemType(name="itemTypes/X", code="A" * 64, description="kept from before the list")
+    check_request(catalog_pb2.UpdateItemTypeRequest(item_type=legacy))

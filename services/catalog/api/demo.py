@@ -2,7 +2,8 @@
 
 Same seed, same library: titles in English, Russian, German and French built from word lists, real-looking
 authors, subjects, publishers and years, valid unique ISBN-13s, and 1-4 copies per title spread over branches
-(2.7 on average, so 10,000 titles give about 27,000 copies).
+(2.7 on average, so 10,000 titles give about 27,000 copies). The copies go to the branches given: a library that
+lists its branches (ATHENAEUM_LIBRARY_BRANCHES) refuses a row naming another, and an import is all or nothing.
 """
 # ruff: noqa: RUF001, RUF003 (the Russian word lists, and comments on them, are Cyrillic on purpose)
 
@@ -16,6 +17,7 @@ from typing import Any
 
 HEADER = "isbn,title,subtitle,authors,subjects,publisher,publication_year,language,description,copies"
 BRANCHES = ("MAIN", "EAST", "WEST", "NORTH")
+"""Where copies go when the library lists no branches (any code is taken then)."""
 COPY_WEIGHTS = {1: 1, 2: 3, 3: 4, 4: 2}  # 2.7 copies per title on average
 TITLES_PER_IMPORT = 10_000
 """A larger demo goes in several imports: 10,000 titles have at most 40,000 copies, within one import's bounds."""
@@ -90,11 +92,11 @@ def isbn13(number: int) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def _copies(rng: random.Random) -> str:
+def _copies(rng: random.Random, branches: tuple[str, ...]) -> str:
     count = rng.choices(list(COPY_WEIGHTS), weights=list(COPY_WEIGHTS.values()))[0]
     per_branch: dict[str, int] = {}
     for _ in range(count):
-        branch = rng.choice(BRANCHES)
+        branch = rng.choice(branches)
         per_branch[branch] = per_branch.get(branch, 0) + 1
     return ";".join(f"{branch}:{n}" for branch, n in per_branch.items())
 
@@ -117,7 +119,7 @@ def _author(rng: random.Random, words: dict[str, Any]) -> str:
     return f"{first} {last}"
 
 
-def _record(rng: random.Random, number: int) -> list[object]:
+def _record(rng: random.Random, number: int, branches: tuple[str, ...]) -> list[object]:
     language = rng.choices(list(LANGUAGE_WEIGHTS), weights=list(LANGUAGE_WEIGHTS.values()))[0]
     words = LANGUAGES[language]
     authors = [_author(rng, words) for _ in range(rng.choice((1, 1, 1, 2)))]
@@ -135,21 +137,23 @@ def _record(rng: random.Random, number: int) -> list[object]:
         rng.randint(1850, 2025),
         language,
         blurb,
-        _copies(rng),
+        _copies(rng, branches),
     ]
 
 
-def rows(titles: int, *, seed: int = 42) -> Iterator[str]:
-    """`titles` CSV data rows (no header), the same for the same seed."""
+def rows(titles: int, *, seed: int = 42, branches: tuple[str, ...] = BRANCHES) -> Iterator[str]:
+    """`titles` CSV data rows (no header), the same for the same seed and branches; copies only at `branches`."""
+    if not branches:
+        raise ValueError("the demo needs at least one branch to put copies at")
     rng = random.Random(seed)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="")
     for number in range(titles):
         if number < len(CLASSICS):
             isbn, title, author, subjects, language, year = CLASSICS[number]
-            record: list[object] = [isbn, title, "", author, subjects, "", year, language, "", _copies(rng)]
+            record: list[object] = [isbn, title, "", author, subjects, "", year, language, "", _copies(rng, branches)]
         else:
-            record = _record(rng, number)
+            record = _record(rng, number, branches)
         buffer.seek(0)
         buffer.truncate()
         writer.writerow(record)

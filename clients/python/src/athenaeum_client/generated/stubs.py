@@ -472,7 +472,8 @@ class LoansServiceStub:
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+        limit; NOT_FOR_LOAN: the copy's item type is not for loan (ItemType.not_for_loan, a reference copy; metadata
+        `copy`, `item_type`), or the rule of its item type lends none, max_loans 0; copy not available or on
         the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
         available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
         PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
@@ -517,9 +518,10 @@ class LoansServiceStub:
     def renew_loan(self, request: loans_v1.RenewLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Extends the due time by the rule's renewal period.
-        Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
-        holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
-        PERMISSION_DENIED (another reader's loan).
+        Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
+        has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
+        another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
+        rules allow), PERMISSION_DENIED (another reader's loan).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/RenewLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
@@ -589,7 +591,8 @@ class LoansServiceStub:
         """
         Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
         it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
-        instead. Loans already lent keep their due time; overdue days and fines still count every day.
+        instead. Loans already lent keep their due time, but a closed day is not counted in their overdue days
+        nor fined (a fine already accrued for a past day closed afterwards is not lowered: waive it).
         Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
         200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
         PERMISSION_DENIED (not an admin).
@@ -733,9 +736,11 @@ class LoansServiceStub:
         "revert waiting status" and Evergreen's "mark item damaged" on a captured copy: the catalog refuses
         UpdateCopy's status change of such a copy, so this is how staff change it; a READY hold loses its pickup
         deadline and waits again at its place.
-        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
-        (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        Errors: INVALID_ARGUMENT (malformed name; `copy` not a copy's name; `copy_status` not a HeldCopyStatus;
+        request_id not a UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION
+        (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside (neither in transit nor on the hold shelf), or not
+        `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED (a reader),
+        UNAVAILABLE (catalog unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -1386,7 +1391,8 @@ class LoansServiceAsyncStub:
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+        limit; NOT_FOR_LOAN: the copy's item type is not for loan (ItemType.not_for_loan, a reference copy; metadata
+        `copy`, `item_type`), or the rule of its item type lends none, max_loans 0; copy not available or on
         the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
         available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
         PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
@@ -1431,9 +1437,10 @@ class LoansServiceAsyncStub:
     async def renew_loan(self, request: loans_v1.RenewLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
         Extends the due time by the rule's renewal period.
-        Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
-        holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
-        PERMISSION_DENIED (another reader's loan).
+        Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
+        has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
+        another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
+        rules allow), PERMISSION_DENIED (another reader's loan).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/RenewLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
 
@@ -1503,7 +1510,8 @@ class LoansServiceAsyncStub:
         """
         Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
         it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
-        instead. Loans already lent keep their due time; overdue days and fines still count every day.
+        instead. Loans already lent keep their due time, but a closed day is not counted in their overdue days
+        nor fined (a fine already accrued for a past day closed afterwards is not lowered: waive it).
         Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
         200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
         PERMISSION_DENIED (not an admin).
@@ -1647,9 +1655,11 @@ class LoansServiceAsyncStub:
         "revert waiting status" and Evergreen's "mark item damaged" on a captured copy: the catalog refuses
         UpdateCopy's status change of such a copy, so this is how staff change it; a READY hold loses its pickup
         deadline and waits again at its place.
-        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
-        (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        Errors: INVALID_ARGUMENT (malformed name; `copy` not a copy's name; `copy_status` not a HeldCopyStatus;
+        request_id not a UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION
+        (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside (neither in transit nor on the hold shelf), or not
+        `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED (a reader),
+        UNAVAILABLE (catalog unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 

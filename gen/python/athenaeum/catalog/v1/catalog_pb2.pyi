@@ -1469,9 +1469,13 @@ class ItemType(_message.Message):
     name: _builtins.str
     """"itemTypes/{code}", e.g. "itemTypes/BOOK". Assigned by the server from `code`."""
     code: _builtins.str
-    """1-20 of A-Z, 0-9, "_" and "-"; given in any letter case, kept upper case, e.g. "DVD". Fixed once created."""
+    """1-20 of A-Z, 0-9, "_" and "-"; given in any letter case, kept upper case, e.g. "DVD". Fixed once created.
+    A type catalog migration 0010 made from the item types of copies catalogued before the list existed keeps
+    the code those copies had, up to 64 characters of any kind: so 64 is the most a code read back may hold
+    (and a type sent back to UpdateItemType, which ignores `code`, is not refused for it).
+    """
     description: _builtins.str
-    """What it is, e.g. "Reference books"; 1-100 characters."""
+    """What it is, e.g. "Reference books"; 1-100 characters (spaces around are trimmed)."""
     not_for_loan: _builtins.bool
     """Copies of it are never lent nor set aside for a hold (reference copies, Koha's notforloan): they count
     in a book's `reference_copies`, not in its `available_copies`.

@@ -44,7 +44,8 @@ class LoansServiceStub:
     """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
     Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
     book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-    limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+    limit; NOT_FOR_LOAN: the copy's item type is not for loan (ItemType.not_for_loan, a reference copy; metadata
+    `copy`, `item_type`), or the rule of its item type lends none, max_loans 0; copy not available or on
     the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
     available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
     PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
@@ -77,9 +78,10 @@ class LoansServiceStub:
     """
     RenewLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]
     """Extends the due time by the rule's renewal period.
-    Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
-    holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
-    PERMISSION_DENIED (another reader's loan).
+    Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
+    has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
+    another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
+    rules allow), PERMISSION_DENIED (another reader's loan).
     """
     DeclareLoanLost: _grpc.UnaryUnaryMultiCallable[_loans_pb2.DeclareLoanLostRequest, _resources_pb2.Loan]
     """Declares the copy of an active loan lost (it will not come back): the loan ends LOST, its overdue fine is
@@ -128,7 +130,8 @@ class LoansServiceStub:
     CreateClosedDay: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CreateClosedDayRequest, _resources_pb2.ClosedDay]
     """Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
     it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
-    instead. Loans already lent keep their due time; overdue days and fines still count every day.
+    instead. Loans already lent keep their due time, but a closed day is not counted in their overdue days
+    nor fined (a fine already accrued for a past day closed afterwards is not lowered: waive it).
     Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
     200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
     PERMISSION_DENIED (not an admin).
@@ -233,9 +236,11 @@ class LoansServiceStub:
     "revert waiting status" and Evergreen's "mark item damaged" on a captured copy: the catalog refuses
     UpdateCopy's status change of such a copy, so this is how staff change it; a READY hold loses its pickup
     deadline and waits again at its place.
-    Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
-    (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-    set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+    Errors: INVALID_ARGUMENT (malformed name; `copy` not a copy's name; `copy_status` not a HeldCopyStatus;
+    request_id not a UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION
+    (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside (neither in transit nor on the hold shelf), or not
+    `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED (a reader),
+    UNAVAILABLE (catalog unreachable).
     """
     ReconcileCirculation: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
@@ -258,7 +263,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
     Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
     book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-    limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+    limit; NOT_FOR_LOAN: the copy's item type is not for loan (ItemType.not_for_loan, a reference copy; metadata
+    `copy`, `item_type`), or the rule of its item type lends none, max_loans 0; copy not available or on
     the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
     available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
     PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
@@ -291,9 +297,10 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     RenewLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Extends the due time by the rule's renewal period.
-    Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
-    holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
-    PERMISSION_DENIED (another reader's loan).
+    Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
+    has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
+    another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
+    rules allow), PERMISSION_DENIED (another reader's loan).
     """
     DeclareLoanLost: _aio.UnaryUnaryMultiCallable[_loans_pb2.DeclareLoanLostRequest, _resources_pb2.Loan]  # type: ignore[assignment]
     """Declares the copy of an active loan lost (it will not come back): the loan ends LOST, its overdue fine is
@@ -342,7 +349,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     CreateClosedDay: _aio.UnaryUnaryMultiCallable[_loans_pb2.CreateClosedDayRequest, _resources_pb2.ClosedDay]  # type: ignore[assignment]
     """Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
     it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
-    instead. Loans already lent keep their due time; overdue days and fines still count every day.
+    instead. Loans already lent keep their due time, but a closed day is not counted in their overdue days
+    nor fined (a fine already accrued for a past day closed afterwards is not lowered: waive it).
     Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
     200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
     PERMISSION_DENIED (not an admin).
@@ -447,9 +455,11 @@ class LoansServiceAsyncStub(LoansServiceStub):
     "revert waiting status" and Evergreen's "mark item damaged" on a captured copy: the catalog refuses
     UpdateCopy's status change of such a copy, so this is how staff change it; a READY hold loses its pickup
     deadline and waits again at its place.
-    Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
-    (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-    set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+    Errors: INVALID_ARGUMENT (malformed name; `copy` not a copy's name; `copy_status` not a HeldCopyStatus;
+    request_id not a UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION
+    (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside (neither in transit nor on the hold shelf), or not
+    `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED (a reader),
+    UNAVAILABLE (catalog unreachable).
     """
     ReconcileCirculation: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]  # type: ignore[assignment]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
@@ -475,7 +485,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         """Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
+        limit; NOT_FOR_LOAN: the copy's item type is not for loan (ItemType.not_for_loan, a reference copy; metadata
+        `copy`, `item_type`), or the rule of its item type lends none, max_loans 0; copy not available or on
         the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
         available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
         PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
@@ -532,9 +543,10 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Loan, _abc.Awaitable[_resources_pb2.Loan]]:
         """Extends the due time by the rule's renewal period.
-        Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned, renewal limit reached, another patron
-        holds the book, patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the rules allow),
-        PERMISSION_DENIED (another reader's loan).
+        Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
+        has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
+        another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
+        rules allow), PERMISSION_DENIED (another reader's loan).
         """
 
     @_abc_1.abstractmethod
@@ -625,7 +637,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_resources_pb2.ClosedDay, _abc.Awaitable[_resources_pb2.ClosedDay]]:
         """Closes the library on a day (a public holiday, a closed Sunday): a loan or renewal that would be due on
         it, and a READY hold whose pickup deadline would fall on it, are due at the end of the next open day
-        instead. Loans already lent keep their due time; overdue days and fines still count every day.
+        instead. Loans already lent keep their due time, but a closed day is not counted in their overdue days
+        nor fined (a fine already accrued for a past day closed afterwards is not lowered: waive it).
         Errors: INVALID_ARGUMENT (a date not YYYY-MM-DD, before 2000 or more than 10 years ahead; a reason over
         200 characters), ALREADY_EXISTS (CLOSED_DAY_EXISTS: the library is already closed that day),
         PERMISSION_DENIED (not an admin).
@@ -808,9 +821,11 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         "revert waiting status" and Evergreen's "mark item damaged" on a captured copy: the catalog refuses
         UpdateCopy's status change of such a copy, so this is how staff change it; a READY hold loses its pickup
         deadline and waits again at its place.
-        Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
-        (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        Errors: INVALID_ARGUMENT (malformed name; `copy` not a copy's name; `copy_status` not a HeldCopyStatus;
+        request_id not a UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION
+        (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside (neither in transit nor on the hold shelf), or not
+        `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED (a reader),
+        UNAVAILABLE (catalog unreachable).
         """
 
     @_abc_1.abstractmethod

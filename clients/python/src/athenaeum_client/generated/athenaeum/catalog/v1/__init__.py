@@ -1300,11 +1300,14 @@ class ItemType(betterproto2.Message):
     code: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
     1-20 of A-Z, 0-9, "_" and "-"; given in any letter case, kept upper case, e.g. "DVD". Fixed once created.
+    A type catalog migration 0010 made from the item types of copies catalogued before the list existed keeps
+    the code those copies had, up to 64 characters of any kind: so 64 is the most a code read back may hold
+    (and a type sent back to UpdateItemType, which ignores `code`, is not refused for it).
     """
 
     description: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    What it is, e.g. "Reference books"; 1-100 characters.
+    What it is, e.g. "Reference books"; 1-100 characters (spaces around are trimmed).
     """
 
     not_for_loan: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
