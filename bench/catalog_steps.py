@@ -33,7 +33,8 @@ from services.catalog.app import books, circulation, copies
 from services.catalog.app.copies import save_copy
 from services.catalog.data.unit_of_work import SqlCatalogUnitOfWork
 from services.catalog.domain.books import BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyDetails
 from services.support.runtime.clock import SystemClock
 from services.support.runtime.engine import read_session_factory, session_factory
 from services.support.runtime.migrations import upgrade_to_head

@@ -94,6 +94,7 @@ async def build(settings: LoansSettings) -> ServiceApp:
             closed_day_cache=closed_day_cache,
             # Every transaction on the driver's own: the saga's steps are most of this service's work.
             on_driver=True,
+            branches=settings.branches,
         )
 
     clock = SystemClock()

@@ -76,7 +76,7 @@ async def _restore_admin(email: str, password: str) -> User:
     from services.support.runtime.clock import SystemClock
     from services.support.runtime.engine import create_engine, session_factory
     from services.users.api import events
-    from services.users.app.accounts import RestoreAdmin, restore_admin
+    from services.users.app.admins import RestoreAdmin, restore_admin
     from services.users.data.passwords import Argon2Passwords
     from services.users.data.unit_of_work import SqlUsersUnitOfWork
     from services.users.settings import UsersSettings

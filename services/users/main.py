@@ -18,7 +18,7 @@ from services.support.runtime.settings import read_settings
 from services.support.runtime.upkeep import delete_forever
 from services.users.api import events
 from services.users.api.servicer import AuthServicer, UsersServicer
-from services.users.app.accounts import BootstrapAdmin, bootstrap_admin
+from services.users.app.admins import BootstrapAdmin, bootstrap_admin
 from services.users.app.signing_keys import ensure_signing_key
 from services.users.data.password_resets import EXPIRED_RESETS
 from services.users.data.passwords import Argon2Passwords

@@ -91,3 +91,17 @@ def test_a_reference_copy_is_never_put_on_the_hold_shelf(
     ready = edge.get(f"/v1/{hold['name']}", headers=waiting.headers).json()  # trapped at the (pickup) desk
     assert ready["status"] == "HOLD_STATUS_READY" and _status(edge, librarian, lendable) == "COPY_STATUS_ON_HOLD_SHELF"
     assert _status(edge, librarian, reference) == "COPY_STATUS_AVAILABLE"
+
+
+def test_a_rule_names_an_item_type_the_catalog_lists(edge: httpx.Client, admin, reference_type: str) -> None:
+    """The loans service asks the real catalog: a typo is refused as the catalog refuses such a copy, and a
+    code str.upper would fold ("\u00df" to "SS") is refused before anyone is asked."""
+    category = f"E2E{uuid.uuid4().hex[:6].upper()}"
+    rule = {"patron_category": category, "item_type": reference_type + "S", "loan_period_days": 14}
+    typo = edge.post("/v1/circulationRules", json=rule, headers=admin.headers)
+    assert typo.status_code == 400 and reason(typo) == "UNKNOWN_ITEM_TYPE", typo.text
+    assert "define it in itemTypes first" in typo.json()["message"]
+    folded = edge.post("/v1/circulationRules", json={**rule, "item_type": "\u00df"}, headers=admin.headers)
+    assert folded.status_code == 400 and reason(folded) != "UNKNOWN_ITEM_TYPE", folded.text
+    listed = edge.get("/v1/circulationRules", params={"patron_category": category}, headers=admin.headers)
+    assert all(rule["patron_category"] != category for rule in listed.json().get("circulation_rules", []))

@@ -1,6 +1,7 @@
 """Through the real edge and mesh: staff take a damaged copy off the hold shelf while readers queue (the hold goes
 back to its place, the copy DAMAGED, audited; finding B1), and a copy left on another branch's hold shelf is sent
-home, listed there, and available once its own branch receives it (finding B2)."""
+home, listed there, and available once its own branch receives it (finding B2). The reader of a READY hold
+whose copy is taken out of circulation is told, once, that it is back in the queue."""
 
 from __future__ import annotations
 
@@ -72,6 +73,39 @@ def test_a_damaged_copy_on_the_hold_shelf_leaves_circulation_and_its_hold_goes_b
     assert edge.get(f"/v1/{behind['name']}", headers=librarian.headers).json()["status"] == "HOLD_STATUS_WAITING"
     types = _audit_types(edge, librarian, hold["name"], {"hold_copy_missing"})
     assert "hold_copy_missing" in types, types
+
+
+def _requeued_notices(edge: httpx.Client, reader: Any, *, seconds: float) -> list[dict[str, Any]]:
+    """The reader's hold_requeued notices, once there are some (or `seconds` passed)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = edge.get(f"/v1/{reader.name}/notifications", params={"kind": "hold_requeued"}, headers=reader.headers)
+        assert found.status_code == 200, found.text
+        notices: list[dict[str, Any]] = found.json().get("notifications", [])
+        if notices or time.monotonic() > deadline:
+            return notices
+        time.sleep(0.2)
+
+
+def test_the_reader_of_a_ready_hold_whose_copy_is_taken_out_of_circulation_is_told_once(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    reader = new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    hold = _hold(edge, reader, book, "MAIN")
+    assert receive(edge, librarian, hold["name"])["status"] == "HOLD_STATUS_READY"  # told "waiting for you"
+    copy = copies_of(edge, librarian, book)[barcode]
+    body = {"copy": copy["name"], "copy_status": "HELD_COPY_STATUS_DAMAGED", "request_id": str(uuid.uuid4())}
+    for _ in range(2):  # the web's retry of the same request
+        taken_out = edge.post(f"/v1/{hold['name']}:reportCopyMissing", json=body, headers=librarian.headers)
+        assert taken_out.status_code == 200 and taken_out.json()["status"] == "HOLD_STATUS_WAITING", taken_out.text
+    notices = _requeued_notices(edge, reader, seconds=15)
+    assert notices, "the reader was not told their hold is back in the queue"
+    assert {(n["params"]["why"], n["params"]["was_ready"]) for n in notices} == {("damaged", "yes")}
+    time.sleep(1)  # anything sent twice would show by now
+    again = _requeued_notices(edge, reader, seconds=0)
+    channels = [notice["channel"] for notice in again]
+    assert len(channels) == len(set(channels)) == len(notices), again  # one per channel, once
 
 
 def test_a_copy_left_on_another_branchs_hold_shelf_is_sent_home_and_available_once_received_there(

@@ -200,7 +200,7 @@ def test_the_rules_matrix_is_read_by_staff_and_edited_by_admins(edge: httpx.Clie
     assert listed.status_code == 200
     assert any(r["patron_category"] == "*" and r["item_type"] == "*" for r in listed.json()["circulation_rules"])
     category = f"E2E{uuid.uuid4().hex[:6].upper()}"
-    rule = {"patron_category": category, "item_type": "DVD", "loan_period_days": 3, "fine_per_day": "0.50"}
+    rule = {"patron_category": category, "item_type": "BOOK", "loan_period_days": 3, "fine_per_day": "0.50"}
     assert edge.post("/v1/circulationRules", json=rule, headers=librarian.headers).status_code == 403
     created = edge.post("/v1/circulationRules", json=rule, headers=admin.headers)
     assert created.status_code == 200, created.text

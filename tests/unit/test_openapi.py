@@ -16,8 +16,9 @@ from openapi_spec_validator import validate
 
 from athenaeum.api.v1 import access_pb2
 from services.support.devtools.codegen import ERROR_PROTOS
-from services.support.devtools.openapi import DocumentBuilder, openapi_path
+from services.support.devtools.openapi import DocumentBuilder
 from services.support.devtools.openapi_errors import documented_errors
+from services.support.devtools.openapi_paths import openapi_path
 from services.support.runtime.access import api_service_names, service_descriptor
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -17,6 +17,7 @@ const NEXT_STEP = {
   HOLD_PATRON_MAY_NOT_BORROW: () => t("receive.passed_over_next"),
   COPY_IN_TRANSIT_HOME: () => t("receive.send_home_next"),
   COPY_RECEIVED_HOME: () => t("receive.passed_over_next"),
+  COPY_BRANCH_NOT_LISTED: () => t("receive.passed_over_next"),
 };
 
 /** The branch the signed-in librarian works at (their account's home branch); "" when the account has none. */

@@ -6,7 +6,8 @@ from athenaeum.catalog.v1 import catalog_pb2
 from services.catalog.app.books import SearchResults
 from services.catalog.app.search_queries import Hit, Search, SearchFilters
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.catalog.domain.item_types import ItemType
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.paging import Page

@@ -12,7 +12,8 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from athenaeum.catalog.v1 import events_pb2
 from services.catalog.api import convert
 from services.catalog.domain.books import BOOK, BookCreated, BookDeleted, BooksImported, BookUpdated
-from services.catalog.domain.copies import COPY, CopyCreated, CopyDeleted, CopyStatusChanged, CopyUpdated
+from services.catalog.domain.copies import COPY
+from services.catalog.domain.copy_events import CopyCreated, CopyDeleted, CopyStatusChanged, CopyUpdated
 from services.catalog.domain.item_types import ItemTypeChanged
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.events import DomainEvent

@@ -27,7 +27,8 @@ from services.catalog.api.search_cache import SearchCache
 from services.catalog.app import books, circulation, copies, importing
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK
-from services.catalog.domain.copies import COPY, CopyStatus
+from services.catalog.domain.copies import COPY
+from services.catalog.domain.copy_values import CopyStatus
 from services.catalog.domain.item_types import ItemTypeFilter
 from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from services.catalog.app.copies import save_copy, save_settled_copy
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK, BookNotFound
-from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyStatus, NoCopyAvailable
+from services.catalog.domain.copies import BarcodeNotFound, Copy, NoCopyAvailable
+from services.catalog.domain.copy_values import CopyStatus
 from services.catalog.domain.item_types import ANY_ITEM_TYPE, ItemTypeFilter
 from services.support.runtime.clock import Clock
 

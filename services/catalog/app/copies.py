@@ -13,7 +13,8 @@ from services.catalog.app import queries
 from services.catalog.app.item_types import require_known
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BookNotFound
-from services.catalog.domain.copies import COPY, COPY_FIELDS, COPY_OUTPUT_ONLY, Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import COPY, COPY_FIELDS, COPY_OUTPUT_ONLY, Copy
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.catalog.domain.update_mask import update_paths
 from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock

@@ -21,7 +21,8 @@ from datetime import datetime
 
 from services.catalog.app.ports import CatalogUnitOfWork
 from services.catalog.domain.books import BOOK_FIELDS, Book, BookDetails, ImportBatch
-from services.catalog.domain.copies import DEFAULT_ITEM_TYPE, Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import DEFAULT_ITEM_TYPE, CopyDetails, CopyStatus
 from services.catalog.domain.item_types import UnknownItemType
 from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock

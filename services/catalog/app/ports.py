@@ -15,7 +15,8 @@ from typing import Protocol, Self
 from services.catalog.app.queries import Condition, SortKey
 from services.catalog.app.search_queries import Hit, Matches, Ranked, Search
 from services.catalog.domain.books import Book, ImportBatch
-from services.catalog.domain.copies import Copy, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyStatus
 from services.catalog.domain.item_types import ANY_ITEM_TYPE, ItemType, ItemTypeFilter
 
 

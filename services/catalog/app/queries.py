@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.catalog.domain.books import Book
-from services.catalog.domain.copies import CopyStatus
+from services.catalog.domain.copy_values import CopyStatus
 from services.catalog.domain.isbn import normalize_isbn
 from services.catalog.domain.item_types import spelt_code
 from services.support.runtime.errors import InvalidArgument

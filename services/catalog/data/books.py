@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from services.catalog.data.item_types import lendable
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book, BookDetails, BookNotFound, ImportBatch
-from services.catalog.domain.copies import CopyStatus
+from services.catalog.domain.copy_values import CopyStatus
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
 from services.support.runtime.repository import TrackingRepository

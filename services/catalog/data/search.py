@@ -30,7 +30,7 @@ from services.catalog.data.search_statements import (
 )
 from services.catalog.data.tables import books, copies
 from services.catalog.domain.books import Book
-from services.catalog.domain.copies import CopyStatus
+from services.catalog.domain.copy_values import CopyStatus
 from services.support.runtime.repository import TrackingRepository
 
 ENOUGH_FULL_TEXT_MATCHES = 10

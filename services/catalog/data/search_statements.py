@@ -21,7 +21,7 @@ from services.catalog.app.search_queries import FACET_SIZE, LIST_FACETS, Ranked,
 from services.catalog.data.books import BOOKS_WITH_COUNTS
 from services.catalog.data.item_types import lendable
 from services.catalog.data.tables import books, copies
-from services.catalog.domain.copies import CopyStatus
+from services.catalog.domain.copy_values import CopyStatus
 from services.support.runtime.driver import DriverStatement
 
 TEXT_SEARCH_CONFIG: sa.ColumnClause[Any] = sa.literal_column("'russian'::regconfig")

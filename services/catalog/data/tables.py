@@ -84,7 +84,7 @@ copies = sa.Table(
     sa.Index("copies_status_barcode", "status", "barcode"),
     # How many copies have a type (an item type is deleted only when none has), and the foreign key's check.
     sa.Index("copies_item_type", "item_type"),
-    # One label whatever its letter case (domain.copies.same_barcode); barcode look-ups use it too.
+    # One label whatever its letter case (domain.copy_values.same_barcode); barcode look-ups use it too.
     sa.Index("copies_barcode_any_case", sa.func.lower(sa.text("barcode")), unique=True),
     # A loan or a hold holds at most one copy: the last guard behind the row locks of check-out and reserve.
     sa.Index("copies_current_loan", "current_loan", unique=True, postgresql_where=sa.text("current_loan IS NOT NULL")),

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from services.catalog.domain.copies import CIRCULATING, CopyStatus
+from services.catalog.domain.copy_values import CIRCULATING, CopyStatus
 from services.catalog.domain.isbn import normalize_isbn
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound
 from services.support.runtime.events import DomainEvent

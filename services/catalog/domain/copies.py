@@ -1,15 +1,17 @@
-"""A copy: the physical item, its statuses, and how it circulates (the loans service drives that part)."""
+"""A copy: the physical item and how it circulates (the loans service drives that part): the Copy aggregate, its
+transitions between statuses and its errors. What it is described by and its statuses are copy_values.py, what
+it records as it changes copy_events.py."""
 
 from __future__ import annotations
 
 import dataclasses
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 
-from services.catalog.domain.item_types import ItemTypeFilter, spelt_code
+from services.catalog.domain.copy_events import CopyCreated, CopyDeleted, CopyStatusChanged, CopyUpdated
+from services.catalog.domain.copy_values import CIRCULATING, OUT_OF_CIRCULATION, CopyDetails, CopyStatus
+from services.catalog.domain.item_types import ItemTypeFilter
 from services.support.runtime.branches import same_branch
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.support.runtime.events import DomainEvent
@@ -17,10 +19,7 @@ from services.support.runtime.names import NamePattern
 from services.support.runtime.versioning import Versioned
 
 COPY = NamePattern("books/{book}/copies/{copy}")
-MAX_BARCODE_LENGTH = 64
 COPY_FIELDS = ("barcode", "branch", "shelf_location", "item_type", "status", "call_number")
-DEFAULT_ITEM_TYPE = "BOOK"
-"""A new copy's item type when none is given (an import's copies have it)."""
 COPY_OUTPUT_ONLY = (
     "name", "current_loan", "current_hold", "create_time", "update_time", "etag", "book_title", "sent_for_hold",
     "sent_home_from",
@@ -29,85 +28,6 @@ MISSING_ON_THE_SHELF = "missing on the shelf"
 """The note of a copy set aside for a hold that staff could not find where it should be (LOST)."""
 SENT_HOME = "sent home from the hold shelf at {branch}"
 """The note of a copy released from another branch's hold shelf with nobody to take it (IN_TRANSIT home)."""
-
-
-def same_barcode(a: str, b: str) -> bool:
-    """Whether two barcodes name one label: letter case is no part of it (a scanner or a typist may give either
-    case; the stored barcode keeps the case it was given). Postgres's `lower` is the same fold."""
-    return a.lower() == b.lower()
-
-
-class CopyStatus(StrEnum):
-    AVAILABLE = "AVAILABLE"
-    ON_LOAN = "ON_LOAN"
-    ON_HOLD_SHELF = "ON_HOLD_SHELF"
-    IN_TRANSIT = "IN_TRANSIT"
-    LOST = "LOST"
-    DAMAGED = "DAMAGED"
-    WITHDRAWN = "WITHDRAWN"
-
-
-OUT_OF_CIRCULATION = frozenset({CopyStatus.LOST, CopyStatus.DAMAGED, CopyStatus.WITHDRAWN})
-"""What staff may make of a copy set aside for a hold through loans (ReportHeldCopyMissing)."""
-CIRCULATING = frozenset({CopyStatus.ON_LOAN, CopyStatus.ON_HOLD_SHELF})
-"""Statuses only circulation (the loans service) moves a copy into and out of. IN_TRANSIT is also a cataloguer's
-(a copy sent between branches by hand); IN_TRANSIT with a `current_hold` (set aside for a hold) is circulation's."""
-
-
-@dataclass(frozen=True, slots=True)
-class CopyDetails:
-    """The descriptive fields of a copy."""
-
-    barcode: str
-    branch: str = ""
-    shelf_location: str = ""
-    item_type: str = ""
-    call_number: str = ""
-
-    def validated(self) -> CopyDetails:
-        barcode = self.barcode.strip()
-        if not barcode:
-            raise InvalidArgument.field("copy.barcode", "must not be empty")
-        if len(barcode) > MAX_BARCODE_LENGTH or re.search(r"\s", barcode):
-            raise InvalidArgument.field("copy.barcode", f"must be at most {MAX_BARCODE_LENGTH} characters, no spaces")
-        return CopyDetails(
-            barcode=barcode,
-            branch=self.branch.strip(),
-            shelf_location=self.shelf_location.strip(),
-            item_type=spelt_code(self.item_type) or DEFAULT_ITEM_TYPE,
-            call_number=self.call_number.strip(),
-        )
-
-
-@dataclass(frozen=True, kw_only=True)
-class CopyCreated(DomainEvent):
-    copy: Copy
-
-
-@dataclass(frozen=True, kw_only=True)
-class CopyUpdated(DomainEvent):
-    copy: Copy
-    changed: tuple[str, ...]
-    previous: CopyDetails | None = None
-    """The details before the change: the audit trail says what the changed fields were."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class CopyDeleted(DomainEvent):
-    copy: Copy
-
-
-@dataclass(frozen=True, kw_only=True)
-class CopyStatusChanged(DomainEvent):
-    copy: Copy
-    previous: CopyStatus
-    status: CopyStatus
-    loan: str = ""
-    hold: str = ""
-    note: str = ""
-    """Why, when the change says more than its statuses (MISSING_ON_THE_SHELF)."""
-    available_copies: int = -1
-    """The book's AVAILABLE copies after the change; filled in by `Copy.settle_availability`."""
 
 
 @dataclass(slots=True)

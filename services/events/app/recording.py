@@ -9,7 +9,8 @@ from datetime import timedelta
 from services.events.app.ports import EventJournal, EventsUnitOfWork
 from services.events.domain.budget import RecordingBudget
 from services.events.domain.model import AcceptedBatch, EventRecord, NewEvent, Recorder, batch_key, request_scope
-from services.events.domain.rules import check_batch, check_may_record, check_request_id
+from services.events.domain.recording_rights import check_may_record
+from services.events.domain.rules import check_batch, check_request_id
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
 

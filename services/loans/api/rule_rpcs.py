@@ -1,7 +1,8 @@
 """The circulation rule matrix's RPCs (create, get, list, update, delete), mixed into LoansServicer.
 
-Their own module because they are the admins' configuration of lending, not circulation: they touch only the
-rules (a unit of work and the clock), never a peer, a policy or the currency the rest of the servicer carries.
+Their own module because they are the admins' configuration of lending, not circulation: they touch the rules
+(a unit of work and the clock) and ask the catalog only whether an item type exists, never a policy or the
+currency the rest of the servicer carries.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from google.protobuf.empty_pb2 import Empty
 from athenaeum.loans.v1 import loans_pb2, resources_pb2
 from services.loans.api.convert import current_actor, rule_mask_from_proto, rule_to_proto, terms_from_proto
 from services.loans.app import rule_matrix
+from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.rules import RULE
 from services.support.runtime.clock import Clock
@@ -23,10 +25,11 @@ Context = grpc.aio.ServicerContext
 
 
 class CirculationRuleRpcs:
-    """The rule RPCs of LoansService; the servicer that mixes them in sets `_uow` and `_clock`."""
+    """The rule RPCs of LoansService; the servicer that mixes them in sets `_uow`, `_clock` and `_catalog`."""
 
     _uow: Callable[[], LoansUnitOfWork]
     _clock: Clock
+    _catalog: Catalog
 
     async def CreateCirculationRule(
         self, request: loans_pb2.CreateCirculationRuleRequest, context: Context
@@ -35,7 +38,10 @@ class CirculationRuleRpcs:
         command = rule_matrix.CreateCirculationRule(
             terms_from_proto(request.circulation_rule), parse_request_id(request.request_id), current_actor()
         )
-        return rule_to_proto(await rule_matrix.create_circulation_rule(command, uow=self._uow(), clock=self._clock))
+        created = await rule_matrix.create_circulation_rule(
+            command, uow=self._uow(), clock=self._clock, catalog=self._catalog
+        )
+        return rule_to_proto(created)
 
     async def GetCirculationRule(
         self, request: loans_pb2.GetCirculationRuleRequest, context: Context
@@ -74,7 +80,10 @@ class CirculationRuleRpcs:
             request_id=parse_request_id(request.request_id),
             actor=current_actor(),
         )
-        return rule_to_proto(await rule_matrix.update_circulation_rule(command, uow=self._uow(), clock=self._clock))
+        updated = await rule_matrix.update_circulation_rule(
+            command, uow=self._uow(), clock=self._clock, catalog=self._catalog
+        )
+        return rule_to_proto(updated)
 
     async def DeleteCirculationRule(self, request: loans_pb2.DeleteCirculationRuleRequest, context: Context) -> Empty:
         """Removes a circulation rule."""

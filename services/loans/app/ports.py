@@ -17,6 +17,7 @@ from typing import Generic, Protocol, Self, TypeVar
 
 from services.loans.app.hold_queries import HoldConditions, HoldCursor
 from services.loans.domain.borrowing import Standing
+from services.loans.domain.branches import LibraryBranches
 from services.loans.domain.calendar import ClosedDay
 from services.loans.domain.fines import Fine, FineEntry, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
@@ -233,6 +234,9 @@ class HoldRepository(Protocol):
     async def set_aside_copies(self) -> dict[str, tuple[str, HoldStatus]]:
         """copy -> (hold name, status), for every hold with a copy set aside (IN_TRANSIT or READY)."""
 
+    async def active_pickup_branches(self) -> dict[str, int]:
+        """pickup branch (as stored) -> how many active holds name it; "" for those that name none."""
+
 
 class ClosedDayRepository(Protocol):
     async def in_force(self) -> frozenset[date]:
@@ -304,6 +308,11 @@ class LoansUnitOfWork(Protocol):
     def closed_days(self) -> ClosedDayRepository: ...
     @property
     def requests(self) -> RequestLog: ...
+    @property
+    def branches(self) -> LibraryBranches:
+        """The library's branches (settings): every path that serves a queue or receives a copy reads through
+        the unit of work, so the one place they are known there (a hold picked up at a branch not listed is
+        passed over, finding upgrade F2) is here rather than an argument of each of those paths."""
 
     def reading(self) -> Self:
         """The next `async with` block only reads (no transaction to begin and roll back), and commits nothing."""

@@ -157,7 +157,10 @@ async def _receive(
         if passed and not (now := await catalog.lookup_copy(copy.barcode)).held:  # nobody else may have it
             raise _passed_over(copy.barcode, hold, home=now.branch if now.status == "IN_TRANSIT" else "")
         return None
-    if hold.status == HoldStatus.IN_TRANSIT and at_pickup_branch(hold.pickup_branch, desk=cmd.branch):
+    # A copy sent to a branch the library does not list is received at any desk of the list (receive_instead).
+    here = at_pickup_branch(hold.pickup_branch, desk=cmd.branch)
+    here = here or uow.branches.receives_for(hold.pickup_branch, desk=cmd.branch)
+    if hold.status == HoldStatus.IN_TRANSIT and here:
         if copy.in_transit:
             try:
                 await catalog.shelve(copy=copy.name, hold=hold.name)
@@ -205,7 +208,11 @@ async def record_received(
         hold = await uow.holds.get(hold_id)
         if hold.status == HoldStatus.IN_TRANSIT and hold.copy == copy:
             closed = await uow.closed_days.in_force()
-            hold.receive(copy, now=clock.now(), zone=zone, at_branch=branch, closed=closed)
+            if uow.branches.receives_for(hold.pickup_branch, desk=branch):  # sent where no desk may receive it
+                desk = uow.branches.spelled(branch, field="branch")
+                hold.receive_instead(copy, now=clock.now(), zone=zone, at_branch=desk, closed=closed)
+            else:
+                hold.receive(copy, now=clock.now(), zone=zone, at_branch=branch, closed=closed)
             await uow.holds.save(hold)
         if hold.set_aside:
             await uow.requests.remember(request_id, _RECEIVE, hold.name)

@@ -37,6 +37,7 @@ from services.loans.app.queues import serve_every_queue
 from services.loans.app.returning import finish_begun_return
 from services.loans.app.saga import SAGA_TIMEOUT
 from services.loans.app.shelf import release_and_pass_on
+from services.loans.app.unlisted import name_unlisted_pickup_branches
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.loans import Loan, LoanStatus
@@ -123,6 +124,7 @@ async def reconcile_circulation(
             zone=zone,
             dry_run=dry_run,
         ),
+        "branches": partial(name_unlisted_pickup_branches, report.discrepancies, uow=uow),
     }
     for step, run in steps.items():
         await _run_step(step, run, report)

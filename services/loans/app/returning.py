@@ -182,10 +182,12 @@ async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock
     may."""
     async with uow.reading():
         holdable_by_everyone = holdable_by_every_category(await uow.rules.in_force())
-    if not holdable_by_everyone.admits(loan.item_type):
+    pickup = await _pickup_branch(head, uow=uow) if head else ""
+    # A head picked up at a branch the library does not list is passed over too (finding upgrade F2).
+    if not holdable_by_everyone.admits(loan.item_type) or not uow.branches.serves(pickup):
         held = await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
         return (held.name, held.pickup_branch) if held is not None else ("", "")
-    return (head, await _pickup_branch(head, uow=uow)) if head else ("", "")
+    return (head, pickup) if head else ("", "")
 
 
 async def _pickup_branch(hold: str, *, uow: LoansUnitOfWork) -> str:

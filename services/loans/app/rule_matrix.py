@@ -6,8 +6,10 @@ import uuid
 from dataclasses import dataclass, replace
 
 from services.loans.app.pages import number_after
+from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.actors import SYSTEM, Actor
+from services.loans.domain.codes import WILDCARD, UnknownItemType, spelt_code
 from services.loans.domain.rules import RULE, CirculationRule, RuleTerms, ordered
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
@@ -24,9 +26,14 @@ class CreateCirculationRule:
     actor: Actor = SYSTEM
 
 
-async def create_circulation_rule(cmd: CreateCirculationRule, *, uow: LoansUnitOfWork, clock: Clock) -> CirculationRule:
-    """Add a row to the matrix (ALREADY_EXISTS for a category/item type that has one)."""
+async def create_circulation_rule(
+    cmd: CreateCirculationRule, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog
+) -> CirculationRule:
+    """Add a row to the matrix (ALREADY_EXISTS for a category/item type that has one; UNKNOWN_ITEM_TYPE for an
+    item type the catalog's list does not have; UNAVAILABLE while the catalog cannot say)."""
     cmd.actor.ensure_admin()
+    terms = cmd.terms.validated(now=clock.now())  # a malformed code is refused before the catalog is asked
+    await _ensure_known(terms.item_type, catalog)
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "CreateCirculationRule"):
             return await uow.rules.get(RULE.parse_id(previous))
@@ -58,7 +65,7 @@ class ListCirculationRules:
 
 async def list_circulation_rules(cmd: ListCirculationRules, *, uow: LoansUnitOfWork) -> Page[CirculationRule]:
     """Most specific first; with a category and/or item type, only the rows that would apply to them."""
-    category, kind = cmd.patron_category.strip().upper(), cmd.item_type.strip().upper()
+    category, kind = spelt_code(cmd.patron_category), spelt_code(cmd.item_type)
     size = page_size(cmd.page_size)
     query = fingerprint("ListCirculationRules", category, kind)
     offset = number_after(cmd.page_token, query) or 0
@@ -80,12 +87,17 @@ class UpdateCirculationRule:
     actor: Actor = SYSTEM
 
 
-async def update_circulation_rule(cmd: UpdateCirculationRule, *, uow: LoansUnitOfWork, clock: Clock) -> CirculationRule:
-    """Change the masked fields; applies to loans issued afterwards."""
+async def update_circulation_rule(
+    cmd: UpdateCirculationRule, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog
+) -> CirculationRule:
+    """Change the masked fields; applies to loans issued afterwards. A new item type must be in the catalog's
+    list (UNKNOWN_ITEM_TYPE; UNAVAILABLE while the catalog cannot say); one kept as it is is not asked about."""
     cmd.actor.ensure_admin()
     paths = WRITABLE if not cmd.update_mask or cmd.update_mask == ("*",) else cmd.update_mask
     if unknown := [path for path in paths if path not in WRITABLE]:
         raise InvalidArgument.field("update_mask", f"unknown or read-only field(s): {', '.join(unknown)}")
+    if "item_type" in paths:
+        await _ensure_new_type_known(cmd, uow=uow, clock=clock, catalog=catalog)
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "UpdateCirculationRule"):
             return await uow.rules.get(RULE.parse_id(previous))
@@ -117,3 +129,23 @@ async def delete_circulation_rule(cmd: DeleteCirculationRule, *, uow: LoansUnitO
         await uow.rules.delete(rule)
         await uow.requests.remember(cmd.request_id, "DeleteCirculationRule", rule.name)
         await uow.commit()
+
+
+async def _ensure_known(item_type: str, catalog: Catalog) -> None:
+    """UnknownItemType unless "*" or in the catalog's list (asked outside any transaction: a peer call)."""
+    if item_type != WILDCARD and not await catalog.has_item_type(item_type):
+        raise UnknownItemType(item_type)
+
+
+async def _ensure_new_type_known(
+    cmd: UpdateCirculationRule, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog
+) -> None:
+    """The catalog is asked about the item type an update sets only when it differs from the stored one: a rule
+    stored before item types were a list keeps its type, and its other terms stay editable."""
+    async with uow.reading():
+        current = (await uow.rules.get(cmd.rule_id)).terms
+    item_type = spelt_code(cmd.changes.item_type)
+    if item_type != current.item_type:
+        # The code's own form first (an etag or request check may still refuse the update afterwards).
+        replace(current, item_type=item_type).validated(now=clock.now(), earlier=current)
+        await _ensure_known(item_type, catalog)

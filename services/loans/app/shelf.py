@@ -89,6 +89,8 @@ async def first_to_hold(book: str, item_type: str, *, uow: LoansUnitOfWork, cloc
     while True:
         page, holdable_by = await _queue_page(book, after, most=QUEUE_PAGE, uow=uow, clock=clock, categories=None)
         for hold in page:
+            if not uow.branches.serves(hold.pickup_branch):
+                continue  # picked up at a branch the library does not list: passed over, as in serve_queue
             if (item_types := holdable_by(hold.patron)) is not None and item_types.admits(item_type):
                 return hold
         if len(page) < QUEUE_PAGE:
@@ -134,6 +136,11 @@ class _QueueServer:
     async def offer(self, page: list[Hold], holdable_by: Callable[[str], ItemTypes | None]) -> bool:
         """Offer a copy to each hold of the page in turn; False when no more can be served now."""
         for hold in page:
+            if not self.uow.branches.serves(hold.pickup_branch):
+                # Picked up at a branch the library does not list (placed before the list, finding upgrade F2):
+                # no desk may receive a copy there, so none is sent; the hold keeps its place and the reconciler
+                # names the branch until it is listed or the hold is placed again at one that is.
+                continue
             item_types = holdable_by(hold.patron)
             if item_types is None or item_types.admits_none or item_types in self.none_of:
                 continue  # its place kept: served by a later copy once the account may borrow (that) again

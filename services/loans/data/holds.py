@@ -195,6 +195,14 @@ class SqlHoldRepository(TrackingRepository):
         )
         return list((await self.session.scalars(query)).all())
 
+    async def active_pickup_branches(self) -> dict[str, int]:
+        query = (
+            sa.select(holds.c.pickup_branch, sa.func.count())
+            .where(holds.c.status.in_(_ACTIVE))
+            .group_by(holds.c.pickup_branch)
+        )
+        return {branch: count for branch, count in (await self.session.execute(query)).all()}
+
     async def undescribed(self, *, limit: int) -> list[Hold]:
         untitled = holds.c.book_title == ""
         unlabelled = sa.and_(holds.c.status.in_(_SET_ASIDE), holds.c.copy != "", holds.c.barcode == "")

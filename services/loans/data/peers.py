@@ -136,6 +136,15 @@ class GrpcCatalog:
         )
         return answer.title
 
+    async def has_item_type(self, code: str) -> bool:
+        name = f"itemTypes/{code}"
+        call = self._stub.GetItemType(catalog_pb2.GetItemTypeRequest(name=name), timeout=self._timeout)
+        try:
+            await _call("catalog", name, call)
+        except NotFound:
+            return False
+        return True
+
     async def lookup_copy(self, barcode: str) -> CopyInfo:
         request = catalog_pb2.LookupCopyRequest(barcode=barcode)
         return copy_info(

@@ -14,6 +14,7 @@ from services.loans.data.loans import SqlLoanRepository
 from services.loans.data.patrons import SqlPatronRepository
 from services.loans.data.rule_cache import RuleCache
 from services.loans.data.rules import SqlRuleRepository
+from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.db import EventEncoder, SqlAlchemyUnitOfWork
 from services.support.runtime.idempotency import RequestLog
 from services.support.runtime.repository import TrackingRepository
@@ -40,10 +41,12 @@ class SqlLoansUnitOfWork(SqlAlchemyUnitOfWork):
         rule_cache: RuleCache | None = None,
         closed_day_cache: ClosedDayCache | None = None,
         on_driver: bool = False,
+        branches: LibraryBranches = ANY_BRANCH,
     ) -> None:
         super().__init__(sessions, encode=encode, on_commit=on_commit, read_sessions=read_sessions, on_driver=on_driver)
         self._rule_cache = rule_cache
         self._closed_day_cache = closed_day_cache
+        self.branches = branches
 
     async def commit(self) -> None:
         edited_rules, edited_calendar = self.rules.edited, self.closed_days.edited

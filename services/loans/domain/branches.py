@@ -28,6 +28,18 @@ class LibraryBranches(BranchList):
         before branches were listed."""
         return self.spelled(branch, field="branch")
 
+    def serves(self, pickup_branch: str) -> bool:
+        """Whether a copy may be sent to a hold picked up at `pickup_branch`: one of the library's branches, or
+        none named (picked up where its copy waits). A hold placed before the library listed its branches may
+        name one that is not (finding upgrade F2): no desk may receive a copy there, so the queue passes it over."""
+        return not pickup_branch.strip() or self.known(pickup_branch)
+
+    def receives_for(self, pickup_branch: str, *, desk: str) -> bool:
+        """Whether a desk of `desk`, one of the library's branches, receives for a hold picked up at
+        `pickup_branch` that is not: the copy sent there before (or while) the branches were listed is in the
+        desk's hands, and no desk may ever receive it where it was sent."""
+        return bool(desk.strip()) and self.known(desk) and not self.serves(pickup_branch)
+
 
 ANY_BRANCH = LibraryBranches()
 """A library that lists no branches: every code is taken as given."""

@@ -46,6 +46,17 @@ class HoldCopyMissing(DomainEvent):
     reported_by: str
     copy_status: str = "LOST"
     """What the catalog made of it: LOST, DAMAGED or WITHDRAWN."""
+    previous_status: HoldStatus | None = None
+    """READY (its reader was told the copy waits for them) or IN_TRANSIT: the reader is told it waits again."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HoldPassedOver(DomainEvent):
+    """An IN_TRANSIT hold whose patron may not borrow now waits again; its copy went on to the queue."""
+
+    hold: Hold
+    copy: str
+    previous_status: HoldStatus
 
 
 @dataclass(frozen=True, kw_only=True)

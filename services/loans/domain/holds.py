@@ -24,6 +24,7 @@ from services.loans.domain.hold_events import (
     HoldExpired,
     HoldFulfilled,
     HoldInTransit,
+    HoldPassedOver,
     HoldPlaced,
     HoldReady,
 )
@@ -218,6 +219,20 @@ class Hold(Versioned):
         self.make_ready(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
         self.events.append(HoldCopyReceived(occurred_at=now, hold=self, branch=at_branch.strip()))
 
+    def receive_instead(
+        self, copy: str, *, now: datetime, zone: tzinfo, at_branch: str, closed: ClosedDays = NO_CLOSED_DAYS
+    ) -> None:
+        """Its copy in transit was received at a desk of `at_branch` though the hold is picked up elsewhere, at a
+        branch no desk may receive at (not among the library's branches: placed before they were listed, finding
+        upgrade F2). The reader collects it here: READY at `at_branch`, which becomes its pickup branch (the
+        notice and the hold shelf say where). A librarian holding the book expects to shelve it for the reader
+        rather than pass it on: the reader asked for it first, and sent on it would go to a branch that cannot
+        take it either."""
+        if self.status != HoldStatus.IN_TRANSIT or self.copy != copy:
+            raise FailedPrecondition(f"{self.name} is {self.status.lower()}, not in transit", reason="HOLD_NOT_WAITING")
+        self.pickup_branch = at_branch.strip()
+        self.receive(copy, now=now, zone=zone, at_branch=at_branch, closed=closed)
+
     def fulfil(self, loan: str, *, copy: str, now: datetime) -> None:
         """The patron borrowed the book: the held copy left the shelf on the loan, or (staff lent them
         another copy) it stays on the shelf, to be released and offered to the next in the queue. A WAITING
@@ -265,15 +280,17 @@ class Hold(Versioned):
     def back_in_queue(self, copy: str, *, now: datetime) -> bool:
         """IN_TRANSIT with `copy`, whose patron may not borrow now (blocked, expired): the catalog released the
         copy for the next in the queue, and the hold waits again in its place (its queue order is its placing),
-        to be served once the account may borrow. False when it is not so any more (nothing changed)."""
+        to be served once the account may borrow; its reader is told (HoldPassedOver). False when it is not so any
+        more (nothing changed)."""
         if self.status != HoldStatus.IN_TRANSIT or self.copy != copy:
             return False
-        self.status = HoldStatus.WAITING
+        previous, self.status = self.status, HoldStatus.WAITING
         self._forget_copy()
         self.to_pull = False
         self.shelf_released = True
         self.hold_shelf_branch = ""
         self._touch(now)
+        self.events.append(HoldPassedOver(occurred_at=now, hold=self, copy=copy, previous_status=previous))
         return True
 
     def pulled_and_sent(self, now: datetime, *, at_branch: str = "") -> bool:
@@ -295,13 +312,20 @@ class Hold(Versioned):
             raise FailedPrecondition(
                 f"{self.name} is {self.status.lower()}, with no copy set aside", reason="HOLD_NOT_IN_TRANSIT"
             )
-        missing = self.copy
+        missing, previous = self.copy, self.status
         self.status, self.to_pull, self.shelf_released = HoldStatus.WAITING, False, True
         self._forget_copy()
         self.hold_shelf_branch, self.ready_at, self.expire_at = "", None, None
         self._touch(now)
         self.events.append(
-            HoldCopyMissing(occurred_at=now, hold=self, copy=missing, reported_by=reported_by, copy_status=copy_status)
+            HoldCopyMissing(
+                occurred_at=now,
+                hold=self,
+                copy=missing,
+                reported_by=reported_by,
+                copy_status=copy_status,
+                previous_status=previous,
+            )
         )
 
     def cancel(self, reason: str, *, now: datetime, by_patron: bool = False) -> None:

@@ -13,6 +13,8 @@ from datetime import datetime, tzinfo
 from decimal import Decimal
 
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, end_of_open_day_after
+from services.loans.domain.codes import WILDCARD as WILDCARD  # the rules' wildcard, imported from here too
+from services.loans.domain.codes import category_violation, item_type_violation, spelt_code
 from services.loans.domain.money import CENTS, MAX_AMOUNT
 from services.loans.domain.periods import MAX_PERIOD_DAYS, days_after, end_of_day_after
 from services.support.runtime.errors import FailedPrecondition, FieldViolation, NotFound, collect_violations
@@ -20,7 +22,6 @@ from services.support.runtime.events import DomainEvent
 from services.support.runtime.names import NamePattern
 from services.support.runtime.versioning import Versioned
 
-WILDCARD = "*"
 RULE = NamePattern("circulationRules/{circulation_rule}")
 
 
@@ -48,10 +49,11 @@ class RuleTerms:
     hard_due_at: datetime | None = None
 
     def validated(self, *, now: datetime, earlier: RuleTerms | None = None) -> RuleTerms:
-        """Trimmed, upper-cased keys; InvalidArgument naming every bad field. A hard due date kept unchanged
-        from the `earlier` terms is not checked again: it was ahead when set, and issuing refuses it once passed
-        (`ensure_lends_at`), while the rule's other terms stay editable."""
-        category, item_type = self.patron_category.strip().upper(), self.item_type.strip().upper()
+        """Trimmed, upper-cased keys (codes.py); InvalidArgument naming every bad field. A hard due date kept
+        unchanged from the `earlier` terms is not checked again: it was ahead when set, and issuing refuses it
+        once passed (`ensure_lends_at`), while the rule's other terms stay editable. So are keys kept unchanged:
+        a rule stored before codes were checked keeps the key it has and its terms can still be edited."""
+        category, item_type = spelt_code(self.patron_category), spelt_code(self.item_type)
         prefix = "circulation_rule."
         counts = {
             "loan_period_days": self.loan_period_days,
@@ -63,8 +65,12 @@ class RuleTerms:
             "hold_pickup_days": self.hold_pickup_days,
         }
         collect_violations(
-            None if category else FieldViolation(prefix + "patron_category", "must not be empty (use * for any)"),
-            None if item_type else FieldViolation(prefix + "item_type", "must not be empty (use * for any)"),
+            None
+            if earlier is not None and category == earlier.patron_category
+            else category_violation(category, prefix + "patron_category"),
+            None
+            if earlier is not None and item_type == earlier.item_type
+            else item_type_violation(item_type, prefix + "item_type"),
             None if self.loan_period_days > 0 else FieldViolation(prefix + "loan_period_days", "must be positive"),
             # Zero days would make a hold ready and expired at once, or a renewal that gains nothing.
             FieldViolation(prefix + "hold_pickup_days", "must be positive while holds are allowed")

@@ -19,7 +19,7 @@ from google.protobuf.message import DecodeError
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 
-from services.notifications.api import decoding, decoding_catalog
+from services.notifications.api import decoding, decoding_catalog, decoding_users
 from services.notifications.api.batching import GroupCommit
 from services.notifications.app import announcing, projection
 from services.notifications.app.notifying import TakenIn
@@ -37,7 +37,7 @@ PROMPT_SECONDS = 0.005
 
 LOANS = ConsumerSpec(stream=stream_name("loans"), durable="notifications-loans", filter_subject="athenaeum.loans.>")
 USERS = ConsumerSpec(
-    stream=stream_name("users"), durable="notifications-users", filter_subject=decoding.USERS_EVENTS_READ
+    stream=stream_name("users"), durable="notifications-users", filter_subject=decoding_users.USERS_EVENTS_READ
 )
 CATALOG = ConsumerSpec(
     stream=stream_name("catalog"),
@@ -177,7 +177,7 @@ class UsersHandler(_Handler):
         self._uow = uow
 
     async def __call__(self, message: Msg) -> None:
-        if (update := await self._decoded(message, decoding.users_update)) is None:
+        if (update := await self._decoded(message, decoding_users.users_update)) is None:
             return
         if update.profile is not None:
             # a changed address is told to the one the projection holds, so before the projection takes the new

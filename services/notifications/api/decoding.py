@@ -1,12 +1,12 @@
-"""Events of other services -> what notifications make of them (Intakes, projection updates). The only
-place that knows their payloads."""
+"""The loans' events -> what notifications make of them (Intakes): notices of loans, holds and fines, the
+reminders they schedule and end. With decoding_users.py and decoding_catalog.py, the only places that know
+other services' payloads."""
 
 from __future__ import annotations
 
 import math
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -14,9 +14,6 @@ from google.protobuf.message import Message
 
 from athenaeum.loans.v1 import events_pb2 as loans
 from athenaeum.loans.v1 import resources_pb2
-from athenaeum.users.v1 import events_pb2 as users
-from athenaeum.users.v1 import users_pb2
-from services.notifications.app.projection import ProfileSeen, StatusSeen
 from services.notifications.domain.kinds import Kind
 from services.notifications.domain.occurrences import (
     Ending,
@@ -25,16 +22,9 @@ from services.notifications.domain.occurrences import (
     hold_expiry_reminder,
     reminder_step_key,
 )
-from services.notifications.domain.recipients import USER, AccountStatus, ChannelChoice, Recipient
+from services.notifications.domain.recipients import USER
 from services.notifications.domain.wording import Fact, Money
 from services.support.runtime.wire import event_subject, to_datetime
-
-STATUSES = {
-    users_pb2.USER_STATUS_ACTIVE: AccountStatus.ACTIVE,
-    users_pb2.USER_STATUS_BLOCKED: AccountStatus.BLOCKED,
-    users_pb2.USER_STATUS_EXPIRED: AccountStatus.EXPIRED,
-    users_pb2.USER_STATUS_DEACTIVATED: AccountStatus.DEACTIVATED,
-}
 
 
 def _occurrence(event: Message, kind: Kind, patron: str, facts: Mapping[str, Fact], trace: Mapping[str, str], *,
@@ -88,6 +78,8 @@ class LoansDecoder:
                 (loans.HoldReady, self._hold_ready),
                 (loans.HoldFulfilled, self._hold_collected),
                 (loans.HoldCancelled, self._hold_cancelled),
+                (loans.HoldCopyMissing, self._hold_copy_missing),
+                (loans.HoldPassedOver, self._hold_passed_over),
                 (loans.HoldExpired, self._hold_expired),
                 (loans.FineAssessed, self._fine),
             )
@@ -182,6 +174,19 @@ class LoansDecoder:
         told = _occurrence(ev, Kind.HOLD_CANCELLED, ev.hold.patron, facts, trace, book=ev.hold.book)
         return Intake(told.event_id, occurrences=(told,), cancel=(ev.hold.name,), ends=ends)
 
+    def _hold_copy_missing(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        """Staff could not find the copy set aside for the hold, or took it out of circulation: the hold waits
+        again (only a hold with a copy set aside can lose it, so its reader is told whatever the publisher says
+        of the status before)."""
+        ev: loans.HoldCopyMissing = e  # type: ignore[assignment]
+        why = _WHY.get(ev.copy_status, "missing")
+        return _requeued(ev, ev.hold, why, ev.previous_status, trace)
+
+    def _hold_passed_over(self, e: Message, trace: Mapping[str, str]) -> Intake:
+        """The hold's copy went on to the queue, as its reader may not borrow now: the hold waits again."""
+        ev: loans.HoldPassedOver = e  # type: ignore[assignment]
+        return _requeued(ev, ev.hold, "may_not_borrow", ev.previous_status, trace)
+
     def _hold_expired(self, e: Message, trace: Mapping[str, str]) -> Intake:
         ev: loans.HoldExpired = e  # type: ignore[assignment]
         # "yes": the copy went to a reader waiting for it; "no": back on the shelf; "": the publisher does not say
@@ -203,119 +208,23 @@ _SET_ASIDE = (resources_pb2.HOLD_STATUS_READY, resources_pb2.HOLD_STATUS_IN_TRAN
 """A hold's statuses with a copy set aside for its reader (on the hold shelf, or on its way there)."""
 
 
+_WHY = {
+    resources_pb2.HELD_COPY_STATUS_LOST: "missing",
+    resources_pb2.HELD_COPY_STATUS_DAMAGED: "damaged",
+    resources_pb2.HELD_COPY_STATUS_WITHDRAWN: "withdrawn",
+}
+"""What became of a hold's copy (HoldCopyMissing's copy_status) -> the `why` of its reader's notice."""
+
+
+def _requeued(event: Message, hold: resources_pb2.Hold, why: str, before: int, trace: Mapping[str, str]) -> Intake:
+    """The reader of a hold back in the queue is told once (the occurrence takes the event's id, so a redelivered
+    event tells nothing more); its pickup reminder is moot and a "ready" notice still waiting is not sent."""
+    was_ready = "yes" if before == resources_pb2.HOLD_STATUS_READY else ""
+    facts: dict[str, Fact] = {"branch": hold.pickup_branch, "why": why, "was_ready": was_ready}
+    told = _occurrence(event, Kind.HOLD_REQUEUED, hold.patron, facts, trace, book=hold.book)
+    ends = (_ending(event, hold.name, "the hold went back to the queue"),)
+    return Intake(told.event_id, occurrences=(told,), cancel=(hold.name,), ends=ends)
+
+
 def _one(occurrence: Occurrence) -> Intake:
     return Intake(occurrence.event_id, occurrences=(occurrence,))
-
-
-@dataclass(frozen=True, slots=True)
-class UsersUpdate:
-    profile: ProfileSeen | None = None
-    status: StatusSeen | None = None
-    intake: Intake | None = None
-
-
-def users_update(subject: str, data: bytes, *, trace: Mapping[str, str]) -> UsersUpdate:
-    """What one users event changes here; an empty update for the events that change nothing (sign-ins)."""
-    found = _USERS_EVENTS.get(subject)
-    if found is None:
-        return UsersUpdate()
-    message_type, handler = found
-    return handler(message_type.FromString(data), trace)
-
-
-def _registered(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
-    registered: users.UserRegistered = e  # type: ignore[assignment]
-    recipient = recipient_of(registered.user, registered)
-    welcome = _user_occurrence(
-        registered, Kind.WELCOME, recipient.user_id, {"card_number": recipient.card_number}, trace
-    )
-    return UsersUpdate(profile=ProfileSeen(recipient), intake=_one(welcome))
-
-
-def _updated(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
-    updated: users.UserUpdated = e  # type: ignore[assignment]
-    return UsersUpdate(
-        profile=ProfileSeen(recipient_of(updated.user, updated), updated_by=uuid.UUID(updated.event_id), trace=trace)
-    )
-
-
-def _status_changed(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
-    changed: users.UserStatusChanged = e  # type: ignore[assignment]
-    status = STATUSES.get(changed.status, AccountStatus.UNKNOWN)
-    return UsersUpdate(status=StatusSeen(USER.parse_id(changed.name), status, to_datetime(changed.occur_time)))
-
-
-def _password_changed(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
-    password: users.PasswordChanged = e  # type: ignore[assignment]
-    facts = {"changed_at": to_datetime(password.occur_time)}
-    return UsersUpdate(
-        intake=_one(_user_occurrence(password, Kind.PASSWORD_CHANGED, USER.parse_id(password.name), facts, trace))
-    )
-
-
-def _password_reset_requested(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
-    requested: users.PasswordResetRequested = e  # type: ignore[assignment]
-    facts: dict[str, Fact] = {"reset_token": requested.token, "expires_at": to_datetime(requested.expire_time)}
-    occurrence = _user_occurrence(requested, Kind.PASSWORD_RESET, USER.parse_id(requested.name), facts, trace)
-    # Not worth sending once the link no longer works.
-    return UsersUpdate(intake=_one(replace(occurrence, stale_at=to_datetime(requested.expire_time))))
-
-
-def _session_revoked(e: Message, trace: Mapping[str, str]) -> UsersUpdate:
-    revoked: users.SessionRevoked = e  # type: ignore[assignment]
-    if revoked.reason != "refresh_token_reuse":  # a sign-out, or one the owner caused: nothing to warn of
-        return UsersUpdate()
-    facts = {"revoked_at": to_datetime(revoked.occur_time)}
-    return UsersUpdate(
-        intake=_one(_user_occurrence(revoked, Kind.SESSION_REVOKED, USER.parse_id(revoked.name), facts, trace))
-    )
-
-
-_USERS_EVENTS: dict[str, tuple[type[Message], Callable[[Message, Mapping[str, str]], UsersUpdate]]] = {
-    event_subject("users", kind()): (kind, handler)
-    for kind, handler in (
-        (users.UserRegistered, _registered),
-        (users.UserUpdated, _updated),
-        (users.UserStatusChanged, _status_changed),
-        (users.PasswordChanged, _password_changed),
-        (users.PasswordResetRequested, _password_reset_requested),
-        (users.SessionRevoked, _session_revoked),
-    )
-}
-USERS_EVENTS_READ = tuple(_USERS_EVENTS)
-"""The users events `users_update` reads: the consumer is handed no other (sign-ins change nothing here)."""
-
-
-def _user_occurrence(
-    event: Message, kind: Kind, user_id: uuid.UUID, facts: Mapping[str, Fact], trace: Mapping[str, str]
-) -> Occurrence:
-    payload: users.PasswordChanged = event  # type: ignore[assignment]
-    return Occurrence(
-        uuid.UUID(payload.event_id), to_datetime(payload.occur_time), kind, user_id, facts, trace=dict(trace)
-    )
-
-
-def recipient_of(user: users_pb2.User, event: users.UserRegistered | users.UserUpdated) -> Recipient:
-    prefs = user.notification_preferences
-    return Recipient(
-        user_id=USER.parse_id(user.name, field="user.name"),
-        email=user.email,
-        phone=user.phone,
-        display_name=user.display_name,
-        card_number=user.card_number,
-        home_branch=user.home_branch,
-        locale=user.locale,
-        time_zone=user.time_zone,
-        status=STATUSES.get(user.status, AccountStatus.UNKNOWN),
-        email_opt_in=prefs.email_opt_in,
-        sms_opt_in=prefs.sms_opt_in,
-        kinds={kind: ChannelChoice(c.email, c.sms) for kind, c in prefs.kinds.items()},
-        version=_version(user.etag),
-        status_at=to_datetime(event.occur_time),
-    )
-
-
-def _version(etag: str) -> int:
-    """W/"7" -> 7 (the users service's version of the account)."""
-    digits = etag.removeprefix('W/"').removesuffix('"')
-    return int(digits) if digits.isdigit() else 0

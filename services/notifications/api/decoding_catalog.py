@@ -1,5 +1,5 @@
-"""The catalog's events notifications reads (decoding.py has the loans' and the users'): a new book, and a book
-edited to add authors, whose (added) authors' followers are told of it."""
+"""The catalog's events notifications reads (decoding.py has the loans', decoding_users.py the users'): a new
+book, and a book edited to add authors, whose (added) authors' followers are told of it."""
 
 from __future__ import annotations
 

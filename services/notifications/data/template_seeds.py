@@ -79,6 +79,17 @@ _words(
     ], "{{ library_name }}: бронь на «{{ book_title }}» отменена{% if reason %} ({{ reason }}){% endif %}; экземпляр вас не ждёт."),
 )  # fmt: skip
 _words(
+    Kind.HOLD_REQUEUED,
+    ("Your hold on “{{ book_title }}” is back in the queue", [
+        "Your hold on “{{ book_title }}”" + _BRANCH["en"] + " is back in the queue: {% if why == 'may_not_borrow' %}the copy that came for you was passed on, as your account may not borrow at the moment{% else %}the copy {% if was_ready %}set aside for you on the hold shelf{% else %}on its way to you{% endif %} {% if why == 'damaged' %}was found damaged{% elif why == 'withdrawn' %}was withdrawn{% else %}could not be found{% endif %}{% endif %}.",
+        "It keeps its place in the queue, and we will tell you when another copy is waiting for you.{% if was_ready %} Please do not come for the one we told you of: it is no longer on the hold shelf.{% endif %}{% if why == 'may_not_borrow' %} Please contact the library about your account.{% endif %}",
+    ], "{{ library_name }}: your hold on “{{ book_title }}” is back in the queue ({% if why == 'may_not_borrow' %}your account may not borrow now{% elif why == 'damaged' %}the copy was damaged{% elif why == 'withdrawn' %}the copy was withdrawn{% else %}the copy is missing{% endif %}){% if was_ready %}; no need to come for it{% endif %}. We will tell you when a copy is ready."),
+    ("Бронь на «{{ book_title }}» снова в очереди", [
+        "Ваша бронь на книгу «{{ book_title }}»" + _BRANCH["ru"] + " снова в очереди: {% if why == 'may_not_borrow' %}поступивший для вас экземпляр передан дальше, так как ваша учётная запись сейчас не может брать книги{% else %}экземпляр, {% if was_ready %}отложенный для вас на полке брони{% else %}который направлялся к вам{% endif %}, {% if why == 'damaged' %}оказался повреждён{% elif why == 'withdrawn' %}списан{% else %}не удалось найти{% endif %}{% endif %}.",
+        "Бронь сохраняет своё место в очереди, и мы сообщим, когда для вас будет отложен другой экземпляр.{% if was_ready %} Приходить за прежним не нужно: его больше нет на полке брони.{% endif %}{% if why == 'may_not_borrow' %} Пожалуйста, обратитесь в библиотеку по поводу вашей учётной записи.{% endif %}",
+    ], "{{ library_name }}: бронь на «{{ book_title }}» снова в очереди ({% if why == 'may_not_borrow' %}учётная запись сейчас не может брать книги{% elif why == 'damaged' %}экземпляр повреждён{% elif why == 'withdrawn' %}экземпляр списан{% else %}экземпляр не найден{% endif %}){% if was_ready %}, приходить за ним не нужно{% endif %}. Сообщим, когда книга будет готова."),
+)  # fmt: skip
+_words(
     Kind.DUE_SOON,
     ("“{{ book_title }}” is due {{ due_date }}", [
         "A reminder: “{{ book_title }}” (barcode {{ barcode }}) is due back by {{ due_date }}.",

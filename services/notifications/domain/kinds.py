@@ -27,6 +27,7 @@ class Kind(StrEnum):
     HOLD_EXPIRING = "hold_expiring"
     HOLD_EXPIRED = "hold_expired"
     HOLD_CANCELLED = "hold_cancelled"
+    HOLD_REQUEUED = "hold_requeued"
     FINE_ASSESSED = "fine_assessed"
     WELCOME = "welcome"
     PASSWORD_CHANGED = "password_changed"
@@ -92,6 +93,9 @@ KINDS: dict[Kind, KindSpec] = {
     Kind.HOLD_EXPIRING: KindSpec(_HOLD, urgent=True),
     Kind.HOLD_EXPIRED: KindSpec(("book_title", "branch", "passed_on")),
     Kind.HOLD_CANCELLED: KindSpec(("book_title", "branch", "reason")),
+    # `why`: "missing", "damaged", "withdrawn" (the copy), "may_not_borrow" (the account); `was_ready`: "yes" when
+    # the reader had been told the copy waits on the hold shelf. Urgent: they may be on their way to the desk.
+    Kind.HOLD_REQUEUED: KindSpec(("book_title", "branch", "why", "was_ready"), urgent=True),
     Kind.FINE_ASSESSED: KindSpec(("amount", "currency", "description", "book_title")),
     Kind.WELCOME: KindSpec(("card_number",)),
     Kind.PASSWORD_CHANGED: KindSpec(("changed_at",), security=True),

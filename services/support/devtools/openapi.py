@@ -1,23 +1,23 @@
 """OpenAPI 3.1 for the REST/JSON edge, generated from the descriptor set and the proto comments.
 
 Every RPC with a `google.api.http` rule (and each of its additional bindings) becomes an operation whose
-path, query and body parameters are the ones Envoy's transcoder binds; schemas follow the proto3 JSON
-mapping (openapi_schemas); who may call each route comes from `option (athenaeum.api.v1.access)`, the same
-declaration the services enforce; errors are `google.rpc.Status`, listed per route from the "Errors:" line
-of its comment. `athenaeum generate` writes the document into gen/docs/, which the edge serves.
+path (openapi_paths), query and body parameters are the ones Envoy's transcoder binds; schemas follow the
+proto3 JSON mapping (openapi_schemas); who may call each route comes from `option (athenaeum.api.v1.access)`,
+the same declaration the services enforce; errors are `google.rpc.Status`, listed per route from the "Errors:"
+line of its comment. `athenaeum generate` writes the document into gen/docs/, which the edge serves.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
-from google.api import annotations_pb2, http_pb2
+from google.api import annotations_pb2
 from google.protobuf import descriptor_pb2
 
 from athenaeum.api.v1 import access_pb2
 from services.support.devtools.openapi_errors import error_components, error_responses
+from services.support.devtools.openapi_paths import Binding, PathParameter, bindings, openapi_path
 from services.support.devtools.openapi_schemas import (
     SAMPLE_ID,
     FieldProto,
@@ -32,8 +32,6 @@ from services.support.mesh.envoy_edge_guard import refused_in_query
 
 BEARER = "bearerAuth"
 API_PACKAGE_PREFIX = "athenaeum."
-_VARIABLE = re.compile(r"\{([A-Za-z0-9_.]+)(?:=([^}]*))?\}")
-_HTTP_METHODS = ("get", "put", "post", "delete", "patch")
 _QUERY_DEPTH = 3
 
 _AUDIENCE_NOTES = {
@@ -42,68 +40,6 @@ _AUDIENCE_NOTES = {
     access_pb2.AUDIENCE_STAFF: "library staff (librarians and admins)",
     access_pb2.AUDIENCE_ADMIN: "admins",
 }
-
-
-@dataclass(frozen=True)
-class Binding:
-    """One HTTP route of an RPC: its verb, path template and body selector."""
-
-    verb: str
-    template: str
-    body: str
-    response_body: str
-
-
-def bindings(rule: http_pb2.HttpRule) -> list[Binding]:
-    """The primary binding of a rule and its additional ones, in declaration order."""
-    found = []
-    for item in (rule, *rule.additional_bindings):
-        pattern = item.WhichOneof("pattern")
-        if pattern == "custom":
-            found.append(Binding(item.custom.kind.lower(), item.custom.path, item.body, item.response_body))
-        elif pattern in _HTTP_METHODS:
-            found.append(Binding(pattern, getattr(item, pattern), item.body, item.response_body))
-    return found
-
-
-def singular(collection: str) -> str:
-    """ "books" → "book", "copies" → "copy", "circulationRules" → "circulationRule"."""
-    if collection.endswith("ies"):
-        return collection[:-3] + "y"
-    return collection[:-1] if collection.endswith("s") else collection
-
-
-@dataclass(frozen=True)
-class PathParameter:
-    """One `{param}` of an OpenAPI path: a single segment of a bound field's value."""
-
-    name: str
-    field_path: str
-    pattern: str
-
-
-def openapi_path(template: str) -> tuple[str, list[PathParameter]]:
-    """`/v1/{name=books/*/copies/*}:x` → `/v1/books/{book}/copies/{copy}:x`, and its parameters.
-
-    The transcoder rebuilds `name` from the segments, so a client never has to escape a slash.
-    """
-    parameters: list[PathParameter] = []
-
-    def expand(match: re.Match[str]) -> str:
-        field_path, pattern = match.group(1), match.group(2) or "*"
-        segments = pattern.split("/")
-        out = []
-        for i, segment in enumerate(segments):
-            if segment in ("*", "**"):
-                base = singular(segments[i - 1]) if i else field_path.split(".")[-1]
-                name = base if base not in {p.name for p in parameters} else f"{base}{len(parameters)}"
-                parameters.append(PathParameter(name, field_path, pattern))
-                out.append(f"{{{name}}}")
-            else:
-                out.append(segment)
-        return "/".join(out)
-
-    return _VARIABLE.sub(expand, template), parameters
 
 
 class DocumentBuilder:

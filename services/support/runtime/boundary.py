@@ -13,12 +13,14 @@ request gathered by its limit, then one length check per limit and one control-c
 them, loops in C): for a batch of a thousand events about a fifth of walking it field by field. A small
 request is walked field by field at once (its few set fields cost less to walk than the plan's every field),
 and so is one the plan finds at fault, to name the offenders.
+
+The interceptors reach it through request_decoding.py, which also refuses bytes that are no message at all.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter, methodcaller
@@ -277,35 +279,3 @@ def _map_clean(
         strings.extend(values)
         return True
     return not values or _clean(values, cast(_Plan, nested), texts)
-
-
-_UNDECODABLE = object()
-"""What a request that is not a valid message of its type decodes to; refused before the servicer runs."""
-
-
-def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
-    """Garbage bytes become INVALID_ARGUMENT (gRPC would answer UNKNOWN naming the parser's exception)."""
-    if deserializer is None:
-        return None
-
-    def decode(data: bytes) -> Any:
-        try:
-            return deserializer(data)
-        except Exception:
-            return _UNDECODABLE
-
-    return decode
-
-
-async def each_checked(requests: AsyncIterator[Any], boundary: bool) -> AsyncIterator[Any]:
-    async for request in requests:
-        check_decoded(request, boundary)
-        yield request
-
-
-def check_decoded(request: Any, boundary: bool) -> None:
-    """A request `tolerant` decoded: refused if it was garbage, else (`boundary`) checked by `check_request`."""
-    if request is _UNDECODABLE:
-        raise InvalidArgument.field("request", "is not a valid message of this method's request type")
-    if boundary and isinstance(request, Message):
-        check_request(request)

@@ -26,11 +26,11 @@ from google.rpc import code_pb2
 from grpc_status import rpc_status
 
 from services.support.runtime import errors
-from services.support.runtime.boundary import check_decoded, each_checked, tolerant
 from services.support.runtime.callers import current_caller, read_metadata
 from services.support.runtime.identity import EDGE_CALLER, Rule, set_on_behalf
 from services.support.runtime.method_handlers import BEHAVIORS, Handler
 from services.support.runtime.registrar import Registrar
+from services.support.runtime.request_decoding import check_decoded, each_checked, tolerant
 from services.support.runtime.status import RememberedRefusal, domain_status, retry_after_header, unexpected_status
 from services.support.runtime.telemetry import RpcMetrics
 from services.support.runtime.tracing import (

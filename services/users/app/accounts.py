@@ -1,4 +1,5 @@
-"""Account use cases: create, read, list, update, deactivate, borrowing eligibility, the first admin.
+"""Account use cases: create, read, list, update, deactivate, borrowing eligibility (the operators' admin
+commands are admins.py).
 
 Each runs in one unit of work; the servicer only translates protos to these calls. Who may call each RPC
 at all is the access policy's business (declared in the protos); which fields an actor may write is the
@@ -13,8 +14,7 @@ from datetime import UTC, datetime, tzinfo
 
 from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import AlreadyExists, Conflict, DependencyUnavailable, InvalidArgument
-from services.support.runtime.identity import Role
+from services.support.runtime.errors import Conflict, DependencyUnavailable, InvalidArgument
 from services.support.runtime.pagination import cursor_time, decode_token, fingerprint, page_size
 from services.support.runtime.paging import Page, page_from_rows
 from services.users.app.enrolment import add_new_user, at_home_branch, check_new_account
@@ -70,23 +70,6 @@ class DeleteUser:
 @dataclass(frozen=True, slots=True)
 class GetBorrowingEligibility:
     user_id: uuid.UUID
-
-
-@dataclass(frozen=True, slots=True)
-class BootstrapAdmin:
-    email: str
-    password: str
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreAdmin:
-    email: str
-    password: str
-
-
-RESTORED_FIELDS = frozenset({"role", "status", "status_reason", "expire_time"})
-OPERATOR = Actor("operator", Role.ADMIN)
-"""Who acts in a server-side operator command (the users CLI): the events record it as such."""
 
 
 async def create_user(
@@ -180,9 +163,9 @@ async def update_user(
         await uow.users.save(user)
         status = user.effective_status(now)  # tokens carry it (restricted or not): a new one ends them all
         if status != before.effective_status(now):
-            await _revoke_sessions(uow, user, f"account_{status}", now=now)
+            await revoke_sessions(uow, user, f"account_{status}", now=now)
         elif user.profile.role != before.role:
-            await _revoke_sessions(uow, user, "role_changed", now=now)
+            await revoke_sessions(uow, user, "role_changed", now=now)
         await uow.commit()
     await _announced(uow)
     return user
@@ -218,7 +201,7 @@ async def delete_user(cmd: DeleteUser, *, uow: UsersUnitOfWork, clock: Clock, ci
             user.deactivate(actor=cmd.actor, now=now, standing=standing)
             await _keep_an_admin(uow, user, before, now=now)
             await uow.users.save(user)
-        await _revoke_sessions(uow, user, "account_deactivated", now=now)
+        await revoke_sessions(uow, user, "account_deactivated", now=now)
         await uow.commit()
     await _announced(uow)
     return user
@@ -243,53 +226,6 @@ async def get_borrowing_eligibility(
     return user, user.eligibility(clock.now())
 
 
-async def bootstrap_admin(cmd: BootstrapAdmin, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords) -> None:
-    """Create the first admin from settings into a library with no admin account at all, in any status (dev/test,
-    or a first deploy). Not when only that email is missing: renaming the first admin would make a second one,
-    with the password still in the Secret, at the next start. Nobody left to administer: `restore-admin`."""
-    if not cmd.email or not cmd.password:
-        return
-    profile = Profile(email=cmd.email, display_name="Administrator", role=Role.ADMIN, patron_category="STAFF")
-    async with uow:
-        if await uow.users.count(UserFilter(role=Role.ADMIN), now=clock.now()):
-            return
-        if await uow.users.find_by_email(profile.validated().email) is not None:
-            return
-    password_hash = await passwords.hash(cmd.password)
-    async with uow:
-        try:
-            await add_new_user(uow, lambda: User.register(profile, password_hash=password_hash, now=clock.now()))
-        except AlreadyExists:
-            return  # another process of the service bootstrapped it first
-        await uow.commit()
-
-
-async def restore_admin(cmd: RestoreAdmin, *, uow: UsersUnitOfWork, clock: Clock, passwords: Passwords) -> User:
-    """An active admin with this email and password: a new account, or the existing one made an admin again,
-    active and unexpired, with this password (its sessions end). For operators, server-side, when nobody can
-    administer the library any more."""
-    profile = Profile(email=cmd.email, display_name="Administrator", role=Role.ADMIN, patron_category="STAFF")
-    check_new_account(profile, cmd.password, prefix="", password_required=True)
-    password_hash = await passwords.hash(cmd.password)
-    async with uow:
-        found = await uow.users.find_by_email(profile.validated().email)
-        now = clock.now()
-        if found is None:
-            register = lambda: User.register(profile, password_hash=password_hash, now=now, created_by=OPERATOR)  # noqa: E731
-            user = await add_new_user(uow, register)
-        else:
-            user = await uow.users.get(found.id)
-            restored = Profile(email="", role=Role.ADMIN, status=UserStatus.ACTIVE)
-            user.update(
-                restored, frozenset({"role", "status", "status_reason", "expire_time"}), actor=OPERATOR, now=now
-            )
-            await uow.users.save(user)
-            await uow.users.replace_password_hash(user.id, previous=found.password_hash, new=password_hash)
-            await _revoke_sessions(uow, user, "admin_restored", now=now)
-        await uow.commit()
-    return user
-
-
 async def _keep_an_admin(uow: UsersUnitOfWork, user: User, before: Profile, *, now: datetime) -> None:
     """FAILED_PRECONDITION (LAST_ADMIN) when the change would leave no admin who can sign in at `now`."""
     if is_active_admin(before, now=now) and not is_active_admin(user.profile, now=now):
@@ -297,7 +233,7 @@ async def _keep_an_admin(uow: UsersUnitOfWork, user: User, before: Profile, *, n
         ensure_an_admin_remains(user, before, active_admins=active_admins, now=now)
 
 
-async def _revoke_sessions(uow: UsersUnitOfWork, user: User, reason: str, *, now: datetime) -> None:
+async def revoke_sessions(uow: UsersUnitOfWork, user: User, reason: str, *, now: datetime) -> None:
     """End every session of the account still open (its access tokens are refused from then on)."""
     for session in await uow.sessions.active_of(user.id):
         session.revoke(reason, now=now)

@@ -19,7 +19,9 @@ _HOST_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})+")
 MAX_LOCAL_PART_LENGTH = 64
 MAX_EMAIL_LENGTH = 254
 _E164 = re.compile(r"^\+[1-9]\d{6,14}$")
-_CATEGORY = re.compile(r"^[A-Z][A-Z0-9_]{0,31}$")
+# ASCII only, matched whole: "$" also matches before a final newline, and a category "ADULT\n" matched no
+# circulation rule (the loans service keys its rules by the same codes; see its domain/codes.py).
+_CATEGORY = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256  # argon2 accepts more, but a megabyte "password" is an attack, not a secret
 _COMMON_PASSWORDS = frozenset(
@@ -32,8 +34,8 @@ SUPPORTED_LOCALES = ("en", "ru")
 _LANGUAGE_TAG = re.compile(r"^([a-z]{2,3})(?:[-_][a-z0-9]{1,8})*$")
 NOTIFICATION_KINDS = frozenset(
     {"loan_issued", "loan_returned", "due_soon", "overdue", "loan_renewed", "hold_ready", "hold_expiring",
-     "hold_expired", "hold_cancelled", "fine_assessed", "welcome", "password_changed", "password_reset",
-     "session_revoked", "email_changed", "phone_changed", "message", "new_book_by_author"}
+     "hold_expired", "hold_cancelled", "hold_requeued", "fine_assessed", "welcome", "password_changed",
+     "password_reset", "session_revoked", "email_changed", "phone_changed", "message", "new_book_by_author"}
 )  # fmt: skip
 """The kinds of notification a user may choose channels for (the notifications service sends them)."""
 
@@ -84,8 +86,10 @@ def password_violation(password: str, email: str, *, field: str = "password") ->
 
 
 def category_violation(category: str, *, field: str = "patron_category") -> FieldViolation | None:
-    if not _CATEGORY.match(category):
-        return FieldViolation(field, "must be upper-case letters, digits or _, e.g. ADULT")
+    if not _CATEGORY.fullmatch(category):
+        return FieldViolation(
+            field, "must be an upper-case letter, then up to 31 of A-Z, 0-9 and _ (ASCII only), e.g. ADULT"
+        )
     return None
 
 

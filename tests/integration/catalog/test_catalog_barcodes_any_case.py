@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.catalog.app import books, circulation, copies
 from services.catalog.domain.books import BookDetails
-from services.catalog.domain.copies import CopyDetails, CopyStatus
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import AlreadyExists
 from services.support.runtime.migrations import alembic_config, upgrade_to_head

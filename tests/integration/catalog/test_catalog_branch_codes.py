@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from services.catalog.app import books, circulation, copies
 from services.catalog.data.tables import copies as copies_table
 from services.catalog.domain.books import BookDetails
-from services.catalog.domain.copies import CopyDetails
+from services.catalog.domain.copy_values import CopyDetails
 from services.support.runtime.clock import FixedClock
 
 pytestmark = pytest.mark.integration

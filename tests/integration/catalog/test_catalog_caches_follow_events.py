@@ -18,7 +18,8 @@ from services.catalog.api.cache import BookCache
 from services.catalog.api.consumers import cache_follower
 from services.catalog.api.search_cache import SearchCache
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.messaging import NatsLink, ensure_streams
 
 pytestmark = pytest.mark.integration

@@ -10,7 +10,7 @@ import pytest
 
 from services.catalog.app import books, copies
 from services.catalog.domain.books import BookDetails
-from services.catalog.domain.copies import CopyDetails
+from services.catalog.domain.copy_values import CopyDetails
 from services.support.runtime.clock import FixedClock
 
 pytestmark = pytest.mark.integration

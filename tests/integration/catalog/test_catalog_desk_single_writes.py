@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from athenaeum.catalog.v1 import events_pb2
 from services.catalog.api.convert import status_from_proto
 from services.catalog.app import circulation, copies
-from services.catalog.domain.copies import Copy, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyStatus
 from services.support.runtime.callers import current_caller
 from services.support.runtime.conflicts import CONCURRENT_UPDATE, retry_conflicts
 from services.support.runtime.errors import Conflict, FailedPrecondition

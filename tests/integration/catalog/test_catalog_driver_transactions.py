@@ -17,7 +17,8 @@ from services.catalog.app import books, circulation, copies
 from services.catalog.app.copies import save_copy
 from services.catalog.app.queries import Condition
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.launcher.postgres import asyncpg_dsn
 from services.support.runtime.callers import current_caller
 from services.support.runtime.clock import FixedClock

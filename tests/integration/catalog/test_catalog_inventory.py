@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from services.catalog.app import books, circulation, copies
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyDetails, CopyNotFound, CopyStatus
+from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyNotFound
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, NotFound

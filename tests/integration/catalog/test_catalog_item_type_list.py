@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from services.catalog.app import books, copies, item_types
 from services.catalog.domain.books import BookDetails
-from services.catalog.domain.copies import CopyDetails
+from services.catalog.domain.copy_values import CopyDetails
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import AlreadyExists, FailedPrecondition, InvalidArgument
 from services.support.runtime.migrations import alembic_config, upgrade_to_head

@@ -10,7 +10,8 @@ import pytest
 
 from services.catalog.app import books, circulation, copies, item_types
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.catalog.domain.item_types import ANY_ITEM_TYPE, ItemTypeFilter
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import FailedPrecondition

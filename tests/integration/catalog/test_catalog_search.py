@@ -11,7 +11,7 @@ from services.catalog.app import books, copies, queries
 from services.catalog.app.search_queries import FACET_SIZE, Search, SearchFilters, count_facet
 from services.catalog.data import search as search_sql
 from services.catalog.domain.books import BookDetails
-from services.catalog.domain.copies import CopyDetails
+from services.catalog.domain.copy_values import CopyDetails
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.pagination import encode_token, fingerprint

@@ -202,7 +202,7 @@ async def test_holds_follow_the_rule_limits(world: World) -> None:
 async def test_rule_changes_apply_to_new_loans_and_the_most_specific_rule_governs(world: World) -> None:
     async def create(terms: RuleTerms, actor: Actor):
         command = CreateCirculationRule(terms, actor=actor)
-        return await create_circulation_rule(command, uow=world.uow(), clock=world.clock)
+        return await create_circulation_rule(command, uow=world.uow(), clock=world.clock, catalog=world.catalog)
 
     async def listed(category: str, item_type: str):
         return await list_circulation_rules(ListCirculationRules(category, item_type), uow=world.uow())
@@ -219,7 +219,7 @@ async def test_rule_changes_apply_to_new_loans_and_the_most_specific_rule_govern
     change = UpdateCirculationRule(
         child_dvd.id, RuleTerms("", "", loan_period_days=5), ("loan_period_days",), etag=child_dvd.etag, actor=ADMIN
     )
-    updated = await update_circulation_rule(change, uow=world.uow(), clock=world.clock)
+    updated = await update_circulation_rule(change, uow=world.uow(), clock=world.clock, catalog=world.catalog)
     assert updated.terms.loan_period_days == 5 and updated.terms.item_type == "DVD"
     after = await lend(world, "users/kid", dvd)
     assert after.due_at == end_of_day_after(START, 5, UTC)
@@ -288,7 +288,7 @@ async def test_a_return_interrupted_after_the_catalog_step_is_finished_by_the_ne
 async def test_the_default_rule_counts_only_the_loans_of_types_without_a_rule_of_their_own(world: World) -> None:
     """Against Postgres: two DVDs out under a DVD rule of their own leave the `*` rule's limit to the books."""
     command = CreateCirculationRule(RuleTerms("*", "DVD", max_loans=2), actor=ADMIN)
-    await create_circulation_rule(command, uow=world.uow(), clock=world.clock)
+    await create_circulation_rule(command, uow=world.uow(), clock=world.clock, catalog=world.catalog)
     dvd, _ = world.catalog.add_book(item_type="DVD", copies=2)
     for _ in range(2):
         await lend(world, "users/films", dvd)

@@ -54,7 +54,7 @@ async def _set_loan_period(process: World, days: int) -> None:
     change = UpdateCirculationRule(
         default.id, RuleTerms("", "", loan_period_days=days), ("loan_period_days",), etag=default.etag, actor=ADMIN
     )
-    await update_rule(change, uow=process.uow(), clock=process.clock)
+    await update_rule(change, uow=process.uow(), clock=process.clock, catalog=process.catalog)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 
 from services.support.runtime.errors import FailedPrecondition, Unauthenticated
 from services.support.runtime.identity import Role
-from services.users.app import accounts, signing_in
+from services.users.app import accounts, admins, signing_in
 from services.users.app.ports import UserFilter
 from services.users.data.tables import users
 from services.users.domain.accounts import Actor, User
@@ -36,7 +36,7 @@ async def no_admins(users_db) -> AsyncIterator[None]:
 async def _admin(db) -> User:
     profile = Profile(email=f"admin-{uuid.uuid4().hex[:10]}@example.org", role=Role.ADMIN, patron_category="STAFF")
     return await accounts.create_user(
-        accounts.CreateUser(profile, "", accounts.OPERATOR), uow=db.uow(), clock=db.clock, passwords=db.passwords
+        accounts.CreateUser(profile, "", admins.OPERATOR), uow=db.uow(), clock=db.clock, passwords=db.passwords
     )
 
 

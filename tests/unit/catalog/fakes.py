@@ -16,7 +16,8 @@ from typing import Any, Self
 
 from services.catalog.app.queries import Condition
 from services.catalog.domain.books import Book, BookNotFound, ImportBatch
-from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyNotFound, CopyStatus
+from services.catalog.domain.copies import BarcodeNotFound, Copy, CopyNotFound
+from services.catalog.domain.copy_values import CopyStatus
 from services.catalog.domain.item_types import ANY_ITEM_TYPE, ItemType, ItemTypeFilter
 from services.support.runtime.branches import same_branch
 from services.support.runtime.conflicts import CONCURRENT_UPDATE

@@ -7,7 +7,7 @@ import pytest
 
 from athenaeum.catalog.v1 import catalog_pb2
 from services.catalog.api.convert import status_from_proto
-from services.catalog.domain.copies import CopyStatus
+from services.catalog.domain.copy_values import CopyStatus
 from services.support.runtime.errors import InvalidArgument
 
 

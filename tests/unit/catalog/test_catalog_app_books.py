@@ -8,7 +8,8 @@ import pytest
 from services.catalog.app import books
 from services.catalog.app.search_queries import Search, SearchFilters
 from services.catalog.domain.books import Book, BookCreated, BookDeleted, BookDetails, BookUpdated
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound

@@ -9,7 +9,9 @@ import pytest
 from services.catalog.api.convert import copy_to_proto
 from services.catalog.app import circulation
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged, NoCopyAvailable
+from services.catalog.domain.copies import Copy, NoCopyAvailable
+from services.catalog.domain.copy_events import CopyStatusChanged
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.catalog.domain.item_types import ItemTypeFilter
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import FailedPrecondition, NotFound

@@ -7,7 +7,9 @@ import pytest
 
 from services.catalog.app import copies
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyCreated, CopyDeleted, CopyDetails, CopyStatus, CopyStatusChanged
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_events import CopyCreated, CopyDeleted, CopyStatusChanged
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound

@@ -20,7 +20,7 @@ from services.catalog.app.importing import (
     parse_row,
 )
 from services.catalog.domain.books import BookCreated, BooksImported, BookUpdated
-from services.catalog.domain.copies import CopyCreated
+from services.catalog.domain.copy_events import CopyCreated
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import InvalidArgument
 from tests.unit.catalog.fakes import FakeCatalog

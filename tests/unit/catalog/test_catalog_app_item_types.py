@@ -7,7 +7,8 @@ import pytest
 
 from services.catalog.app import item_types
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.catalog.domain.item_types import ItemTypeChanged
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 from services.catalog.api.events import encode
 from services.catalog.domain.books import Book, BookDetails, BookUpdated
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyUpdated
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_events import CopyUpdated
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.catalog.domain.item_types import ItemType
 from services.events.api.audit import audit_of
 from services.support.runtime.messaging import EVENT_TYPE_HEADER

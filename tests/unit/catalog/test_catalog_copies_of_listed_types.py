@@ -7,7 +7,7 @@ import pytest
 from services.catalog.app import copies
 from services.catalog.app.importing import ImportBooks, ImportChunk, import_books
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import CopyDetails
+from services.catalog.domain.copy_values import CopyDetails
 from services.catalog.domain.item_types import ItemType, ItemTypeFilter
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import InvalidArgument

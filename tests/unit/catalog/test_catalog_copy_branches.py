@@ -13,7 +13,8 @@ from pydantic import ValidationError
 from services.catalog.app import copies
 from services.catalog.app.importing import ImportBooks, ImportChunk, import_books
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyDetails
 from services.catalog.settings import CatalogSettings
 from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import FixedClock

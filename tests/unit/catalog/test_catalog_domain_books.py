@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.catalog.domain.books import BOOK, Book, BookCreated, BookDeleted, BookDetails, BookUpdated
-from services.catalog.domain.copies import CopyStatus
+from services.catalog.domain.copy_values import CopyStatus
 from services.catalog.domain.isbn import normalize_isbn
 from services.catalog.domain.update_mask import update_paths
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument

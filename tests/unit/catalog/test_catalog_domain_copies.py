@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.catalog.domain.copies import COPY, Copy, CopyDetails, CopyStatus, CopyStatusChanged, CopyUpdated
+from services.catalog.domain.copies import COPY, Copy
+from services.catalog.domain.copy_events import CopyStatusChanged, CopyUpdated
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

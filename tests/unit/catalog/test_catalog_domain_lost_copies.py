@@ -5,7 +5,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_events import CopyStatusChanged
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.errors import FailedPrecondition
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -10,7 +10,9 @@ from services.catalog.api.convert import copy_to_proto
 from services.catalog.app import circulation
 from services.catalog.app.queries import COPY_FILTER_FIELDS, parse_filter
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_events import CopyStatusChanged
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument
 from tests.unit.catalog.fakes import FakeCatalog

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from services.catalog.app import books, copies
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import CopyDetails, CopyStatus
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.support.runtime.clock import FixedClock
 from tests.unit.catalog.fakes import FakeCatalog, FakeCopyRepository
 

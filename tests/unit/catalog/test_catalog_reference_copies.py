@@ -8,7 +8,9 @@ import pytest
 from services.catalog.api import convert
 from services.catalog.app import books, circulation, copies, item_types
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus, CopyStatusChanged
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_events import CopyStatusChanged
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.catalog.domain.item_types import ItemType
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import FailedPrecondition

@@ -9,9 +9,9 @@ import pytest
 
 from athenaeum.catalog.v1 import catalog_pb2
 from services.catalog.api.servicer import CatalogServicer
-from services.support.runtime.boundary import each_checked
 from services.support.runtime.clock import FixedClock
 from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.request_decoding import each_checked
 from tests.unit.catalog.fakes import FakeCatalog
 
 HEADER = "title,authors,publication_year,copies"

@@ -8,13 +8,12 @@ import pytest
 from fakes import LIBRARIAN, READER, Draft, Stamp
 
 from services.events.domain.model import Category, Recorder
+from services.events.domain.recording_rights import AUDIT_CLOCK_SKEW, check_may_record
 from services.events.domain.rules import (
-    AUDIT_CLOCK_SKEW,
     MAX_ATTRIBUTES,
     MAX_BATCH,
     MAX_REPORTED,
     check_batch,
-    check_may_record,
     check_request_id,
 )
 from services.support.runtime.errors import InvalidArgument, PermissionDenied

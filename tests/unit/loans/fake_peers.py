@@ -32,6 +32,10 @@ class FakeUsers:
         )
 
 
+KNOWN_ITEM_TYPES = ("BOOK", "DVD", "NEW", "PAPERBACK", "REFERENCE", "TERM")
+"""The item types the fake catalog lists from the start (those the tests' rules name)."""
+
+
 @dataclass
 class FakeCatalog:
     titles: dict[str, str] = field(default_factory=dict)
@@ -47,10 +51,14 @@ class FakeCatalog:
     copy_lookups: int = 0
     answers_titles: bool = True
     """A check-out answers the book's title (as the catalog does since issue 13); False: an older catalog."""
+    item_types: set[str] = field(default_factory=lambda: set(KNOWN_ITEM_TYPES))
+    """The catalog's list of item types (a book added with another type adds it, as a copy needs it listed)."""
+    item_type_lookups: int = 0
 
     def add_book(self, title: str = "Dead Souls", *, copies: int = 1, item_type: str = "BOOK") -> tuple[str, list[str]]:
         book = f"books/{uuid.uuid4()}"
         self.titles[book] = title
+        self.item_types.add(item_type)
         names = []
         for _ in range(copies):
             name = f"{book}/copies/{uuid.uuid4()}"
@@ -77,6 +85,11 @@ class FakeCatalog:
         changes.setdefault("sent", False)  # every move but a check-in sent on for a hold clears it
         self.copies[copy.name] = replace(copy, **changes)  # type: ignore[arg-type]
         return self.copies[copy.name]
+
+    async def has_item_type(self, code: str) -> bool:
+        self._gate()
+        self.item_type_lookups += 1
+        return code in self.item_types
 
     async def book_title(self, book: str) -> str:
         self._gate()

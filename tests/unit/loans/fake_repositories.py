@@ -264,6 +264,13 @@ class FakeHoldRepository:
         waiting = {h.book for h in self._in_order() if h.status == HoldStatus.WAITING and h.book > after}
         return sorted(waiting)[:limit]
 
+    async def active_pickup_branches(self) -> dict[str, int]:
+        counted: dict[str, int] = {}
+        for hold in self._in_order():
+            if hold.status in ACTIVE_HOLD_STATUSES:
+                counted[hold.pickup_branch] = counted.get(hold.pickup_branch, 0) + 1
+        return counted
+
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
         matching = [h for h in self._in_order() if _matches(h, where)]
         if where.by_deadline:  # soonest deadline first, those without one last, then placing order

@@ -18,6 +18,7 @@ from decimal import Decimal
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
+from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.calendar import ClosedDay
 from services.loans.domain.fines import Fine, FineEntry
 from services.loans.domain.holds import Hold
@@ -64,6 +65,8 @@ class FakeLoansDatabase:
     single_writes: int = 0
     """Of the commits, those of single-write blocks."""
     leading: set[str] = field(default_factory=set)
+    branches: LibraryBranches = ANY_BRANCH
+    """The library's branches (the setting), as every unit of work made from it knows them."""
     """Tasks an open transaction leads (Postgres: its transaction-scoped advisory locks)."""
 
     @classmethod
@@ -201,6 +204,10 @@ class FakeLoansUnitOfWork:
     @property
     def requests(self) -> FakeRequestLog:
         return FakeRequestLog(self._open)
+
+    @property
+    def branches(self) -> LibraryBranches:
+        return self.database.branches
 
     def reading(self) -> Self:
         self._reading = True  # this block must not commit

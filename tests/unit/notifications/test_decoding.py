@@ -12,7 +12,8 @@ from athenaeum.loans.v1 import events_pb2 as loans
 from athenaeum.loans.v1 import resources_pb2
 from athenaeum.users.v1 import events_pb2 as users
 from athenaeum.users.v1 import users_pb2
-from services.notifications.api.decoding import USERS_EVENTS_READ, LoansDecoder, UsersUpdate, users_update
+from services.notifications.api.decoding import LoansDecoder
+from services.notifications.api.decoding_users import USERS_EVENTS_READ, UsersUpdate, users_update
 from services.notifications.domain.kinds import Kind
 from services.notifications.domain.recipients import AccountStatus
 from services.support.runtime.wire import event_subject, timestamp

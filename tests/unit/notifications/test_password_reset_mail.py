@@ -11,7 +11,7 @@ from datetime import timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from athenaeum.users.v1 import events_pb2 as users
-from services.notifications.api import decoding
+from services.notifications.api import decoding_users
 from services.notifications.api.convert import notification_to_proto
 from services.notifications.app.notifying import take_in
 from services.notifications.data.template_seeds import BUILTIN
@@ -37,7 +37,7 @@ def _requested(user_id: uuid.UUID) -> bytes:
 async def _mails(db, clock, renderer, catalog, person, locale: str = "en"):
     db.recipients[person.user_id] = replace(person, locale=locale)
     subject = event_subject("users", users.PasswordResetRequested())
-    update = decoding.users_update(subject, _requested(person.user_id), trace={})
+    update = decoding_users.users_update(subject, _requested(person.user_id), trace={})
     assert update.intake is not None
     rules = replace(RULES, web_url="https://library.example.org")
     taken = await take_in(
@@ -73,7 +73,7 @@ async def test_staff_listing_the_readers_notifications_do_not_see_the_token(db, 
 async def test_the_reset_link_goes_by_email_only_never_by_sms(db, clock, renderer, catalog) -> None:
     ada = recipient(sms_opt_in=True, phone="+64211234567")  # nobody verified that number: it may be someone else's
     db.recipients[ada.user_id] = ada
-    update = decoding.users_update(
+    update = decoding_users.users_update(
         event_subject("users", users.PasswordResetRequested()), _requested(ada.user_id), trace={}
     )
     assert update.intake is not None

@@ -54,8 +54,11 @@ def every_event() -> list[DomainEvent]:
     received = Hold.place(patron="users/t", book="books/b", pickup_branch="EAST", pickup_days=3, now=NOW)
     received.send("books/b/copies/d", now=NOW, from_branch="MAIN")
     received.receive("books/b/copies/d", now=NOW, zone=UTC, at_branch="EAST")
+    passed = Hold.place(patron="users/u", book="books/b", pickup_branch="EAST", pickup_days=3, now=NOW)
+    passed.send("books/b/copies/e", now=NOW)
+    passed.back_in_queue("books/b/copies/e", now=NOW)
     lost = returned_unrecorded(replace(copy, current_loan=loan.name), returned_by="users/s", now=later)
-    holds = [*hold.events, *other.events, *cancelled.events, *missing.events, *received.events]
+    holds = [*hold.events, *other.events, *cancelled.events, *missing.events, *passed.events, *received.events]
     return [*rule.events, *loan.events, *fine.events, *holds, *lost.events]
 
 
@@ -65,7 +68,7 @@ def test_every_kind_of_event_the_issue_names_is_published() -> None:
         "circulation_rule_changed", "loan_issued", "loan_due_soon", "loan_renewed", "loan_overdue",
         "loan_returned", "fine_assessed", "fine_paid", "fine_waived", "hold_placed", "hold_ready",
         "hold_expired", "hold_fulfilled", "hold_cancelled", "hold_copy_missing", "hold_in_transit",
-        "hold_copy_received", "unrecorded_loan_returned",
+        "hold_copy_received", "hold_passed_over", "unrecorded_loan_returned",
     }  # fmt: skip
 
 
@@ -176,3 +179,22 @@ def test_a_cancelled_hold_is_published_with_its_status_before_and_who_cancelled_
     assert payload.previous_status == resources_pb2.HOLD_STATUS_IN_TRANSIT
     assert payload.HasField("by_patron") and not payload.by_patron
     assert payload.hold.cancel_reason == "copy damaged"
+
+
+def test_a_ready_hold_whose_copy_is_taken_out_of_circulation_is_published_with_its_status_before() -> None:
+    hold = Hold.place(patron="users/r", book="books/b", pickup_branch="MAIN", pickup_days=3, now=NOW)
+    hold.make_ready("books/b/copies/c", now=NOW, zone=UTC)
+    hold.copy_missing(now=NOW, reported_by="users/s", copy_status="DAMAGED")
+    payload = events_pb2.HoldCopyMissing.FromString(events.encoder(UTC)(hold.events[-1]).payload)
+    assert payload.previous_status == resources_pb2.HOLD_STATUS_READY
+    assert (payload.hold.status, payload.copy) == (resources_pb2.HOLD_STATUS_WAITING, "books/b/copies/c")
+    assert payload.copy_status == resources_pb2.HELD_COPY_STATUS_DAMAGED
+
+
+def test_a_hold_passed_over_is_published_waiting_again_with_the_copy_it_lost() -> None:
+    hold = Hold.place(patron="users/r", book="books/b", pickup_branch="MAIN", pickup_days=3, now=NOW)
+    hold.send("books/b/copies/c", now=NOW)
+    assert hold.back_in_queue("books/b/copies/c", now=NOW)
+    payload = events_pb2.HoldPassedOver.FromString(events.encoder(UTC)(hold.events[-1]).payload)
+    assert (payload.hold.status, payload.hold.copy) == (resources_pb2.HOLD_STATUS_WAITING, "")
+    assert (payload.copy, payload.previous_status) == ("books/b/copies/c", resources_pb2.HOLD_STATUS_IN_TRANSIT)

@@ -35,11 +35,11 @@ from ..fakes import FakeLoansDatabase
 
 async def create(desk: Desk, terms: RuleTerms, request_id: uuid.UUID | None = None) -> CirculationRule:
     command = CreateCirculationRule(terms, request_id, ADMIN)
-    return await create_circulation_rule(command, uow=desk.uow(), clock=desk.clock)
+    return await create_circulation_rule(command, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog)
 
 
 async def update(desk: Desk, command: UpdateCirculationRule) -> CirculationRule:
-    return await update_circulation_rule(command, uow=desk.uow(), clock=desk.clock)
+    return await update_circulation_rule(command, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog)
 
 
 async def test_an_admin_adds_a_row_once_per_key_and_request(db: FakeLoansDatabase, desk: Desk) -> None:
@@ -52,7 +52,7 @@ async def test_an_admin_adds_a_row_once_per_key_and_request(db: FakeLoansDatabas
     assert taken.value.reason == "RULE_EXISTS"
     with pytest.raises(PermissionDenied):
         command = CreateCirculationRule(RuleTerms("ADULT", "DVD"), actor=DESK)
-        await create_circulation_rule(command, uow=desk.uow(), clock=desk.clock)
+        await create_circulation_rule(command, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog)
     assert len(db.rules) == 2 and db.event_types() == ["CirculationRuleChanged"]
 
 

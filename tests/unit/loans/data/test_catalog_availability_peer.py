@@ -12,7 +12,8 @@ import grpc
 from athenaeum.catalog.v1 import catalog_pb2
 from services.catalog.api.servicer import CatalogServicer
 from services.catalog.domain.books import Book, BookDetails
-from services.catalog.domain.copies import Copy, CopyDetails, CopyStatus
+from services.catalog.domain.copies import Copy
+from services.catalog.domain.copy_values import CopyDetails, CopyStatus
 from services.loans.data.peers import AVAILABILITY_BATCH, GrpcCatalog
 from services.support.runtime.clock import FixedClock
 from tests.unit.catalog.fakes import FakeCatalog

@@ -10,7 +10,7 @@ import pytest
 
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied, Throttled
 from services.support.runtime.identity import Role
-from services.users.app import accounts
+from services.users.app import accounts, admins
 from services.users.domain.accounts import Actor, User
 from services.users.domain.profile import Profile, UserStatus
 
@@ -23,7 +23,7 @@ DEMOTE = frozenset({"role"})
 
 async def _account(db: FakeUsersDatabase, passwords: FakePasswords, clock, role: Role = Role.ADMIN) -> User:
     profile = Profile(email=f"{uuid.uuid4().hex[:8]}@example.org", role=role, patron_category="STAFF")
-    command = accounts.CreateUser(profile, PASSWORD, accounts.OPERATOR)
+    command = accounts.CreateUser(profile, PASSWORD, admins.OPERATOR)
     return await accounts.create_user(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
 
 
@@ -182,13 +182,13 @@ async def test_an_operator_restores_an_admin_or_creates_one(db, clock, passwords
     session = await open_session(db, admin)
     blocked = Profile(email="", status=UserStatus.BLOCKED, status_reason="left")
     await _update(db, clock, passwords, admin, blocked, frozenset({"status", "status_reason"}), _actor(admin))
-    restore = accounts.RestoreAdmin(admin.profile.email, "Brand-New-Secret-7")
-    restored = await accounts.restore_admin(restore, uow=db.unit_of_work(), clock=clock, passwords=passwords)
+    restore = admins.RestoreAdmin(admin.profile.email, "Brand-New-Secret-7")
+    restored = await admins.restore_admin(restore, uow=db.unit_of_work(), clock=clock, passwords=passwords)
     assert restored.id == admin.id and restored.profile.status == UserStatus.ACTIVE
     assert await passwords.verify(db.users[admin.id].password_hash, "Brand-New-Secret-7")
     assert db.sessions[session.id].revoked_at is not None
-    created = await accounts.restore_admin(
-        accounts.RestoreAdmin("new-admin@example.org", "Brand-New-Secret-7"),
+    created = await admins.restore_admin(
+        admins.RestoreAdmin("new-admin@example.org", "Brand-New-Secret-7"),
         uow=db.unit_of_work(),
         clock=clock,
         passwords=passwords,

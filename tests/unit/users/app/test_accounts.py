@@ -17,7 +17,7 @@ from services.support.runtime.errors import (
     PermissionDenied,
 )
 from services.support.runtime.identity import Role
-from services.users.app import accounts
+from services.users.app import accounts, admins
 from services.users.app.ports import UserFilter
 from services.users.domain import accounts as account_rules
 from services.users.domain.accounts import Actor, User, UserNotFound, UserRegistered, UserStatusChanged, UserUpdated
@@ -256,15 +256,15 @@ async def test_eligibility_follows_status_and_membership_expiry(db, clock, passw
 
 
 async def test_the_first_admin_is_created_once(db, clock, passwords) -> None:
-    command = accounts.BootstrapAdmin("Admin@Athenaeum.local", "dev-only-admin-password")
+    command = admins.BootstrapAdmin("Admin@Athenaeum.local", "dev-only-admin-password")
     for _ in range(2):
-        await accounts.bootstrap_admin(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
+        await admins.bootstrap_admin(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
     (admin,) = db.users.values()
     assert admin.profile.email == "admin@athenaeum.local" and admin.profile.role == Role.ADMIN
     assert passwords.hashed == ["dev-only-admin-password"]
 
 
 async def test_no_bootstrap_admin_without_a_password(db, clock, passwords) -> None:
-    command = accounts.BootstrapAdmin("admin@athenaeum.local", "")
-    await accounts.bootstrap_admin(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
+    command = admins.BootstrapAdmin("admin@athenaeum.local", "")
+    await admins.bootstrap_admin(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
     assert db.users == {}

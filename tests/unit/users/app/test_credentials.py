@@ -8,7 +8,7 @@ import pytest
 
 from services.support.runtime.errors import InvalidArgument, PermissionDenied, Throttled
 from services.support.runtime.identity import Role
-from services.users.app import accounts, credentials
+from services.users.app import accounts, admins, credentials
 from services.users.domain.accounts import Actor, PasswordChanged, User
 from services.users.domain.profile import KindChoice, Profile
 from services.users.domain.sessions import Session, SessionRevoked
@@ -144,7 +144,7 @@ async def test_staff_set_a_readers_forgotten_password_signing_out_every_session(
 async def test_a_staff_accounts_password_is_changed_only_by_its_owner(db, clock, passwords, owner, actor) -> None:
     profile = Profile(email=f"{uuid.uuid4().hex[:8]}@example.org", role=owner)
     staff = await accounts.create_user(
-        accounts.CreateUser(profile, OLD, accounts.OPERATOR), uow=db.unit_of_work(), clock=clock, passwords=passwords
+        accounts.CreateUser(profile, OLD, admins.OPERATOR), uow=db.unit_of_work(), clock=clock, passwords=passwords
     )
     with pytest.raises(PermissionDenied) as refused:
         await credentials.change_password(
@@ -156,7 +156,7 @@ async def test_a_staff_accounts_password_is_changed_only_by_its_owner(db, clock,
 
 async def _without_password(db: FakeUsersDatabase, passwords: FakePasswords, clock, role: Role = Role.READER) -> User:
     profile = Profile(email=f"{uuid.uuid4().hex[:8]}@example.org", role=role)
-    command = accounts.CreateUser(profile, "", accounts.OPERATOR)  # made at the desk: cannot sign in yet
+    command = accounts.CreateUser(profile, "", admins.OPERATOR)  # made at the desk: cannot sign in yet
     return await accounts.create_user(command, uow=db.unit_of_work(), clock=clock, passwords=passwords)
 
 

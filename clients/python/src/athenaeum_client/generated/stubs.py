@@ -552,10 +552,12 @@ class LoansServiceStub:
 
     def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
-        Adds a circulation rule.
+        Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
         Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-        PERMISSION_DENIED (not an admin).
+        than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+        UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+        ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
@@ -575,10 +577,13 @@ class LoansServiceStub:
 
     def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
-        Changes the fields named in `update_mask`; applies to loans issued afterwards.
+        Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+        aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
         Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+        ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+        does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
@@ -718,8 +723,11 @@ class LoansServiceStub:
         home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
         COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
         on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable).
+        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -1468,10 +1476,12 @@ class LoansServiceAsyncStub:
 
     async def create_circulation_rule(self, request: loans_v1.CreateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
-        Adds a circulation rule.
+        Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
         Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-        PERMISSION_DENIED (not an admin).
+        than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+        UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+        ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CreateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
@@ -1491,10 +1501,13 @@ class LoansServiceAsyncStub:
 
     async def update_circulation_rule(self, request: loans_v1.UpdateCirculationRuleRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.CirculationRule:
         """
-        Changes the fields named in `update_mask`; applies to loans issued afterwards.
+        Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+        aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
         Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+        ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+        does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateCirculationRule', request, loans_v1.CirculationRule, timeout=timeout, metadata=metadata)
 
@@ -1634,8 +1647,11 @@ class LoansServiceAsyncStub:
         home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
         COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
         on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable).
+        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 

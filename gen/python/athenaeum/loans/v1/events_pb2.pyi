@@ -647,6 +647,7 @@ class HoldCopyMissing(_message.Message):
     COPY_FIELD_NUMBER: _builtins.int
     REPORTED_BY_FIELD_NUMBER: _builtins.int
     COPY_STATUS_FIELD_NUMBER: _builtins.int
+    PREVIOUS_STATUS_FIELD_NUMBER: _builtins.int
     event_id: _builtins.str
     """Unique id of this event (a UUID); consumers skip an id they have already handled."""
     copy: _builtins.str
@@ -655,6 +656,11 @@ class HoldCopyMissing(_message.Message):
     """"users/{user}" of the staff member who reported it."""
     copy_status: _resources_pb2.HeldCopyStatus.ValueType
     """The status the catalog gave the copy: LOST (missing), DAMAGED or WITHDRAWN (taken out of circulation)."""
+    previous_status: _resources_pb2.HoldStatus.ValueType
+    """Its status before: READY (the patron was told the copy waits on the hold shelf) or IN_TRANSIT; either way
+    the patron is told it is back in the queue (notification kind "hold_requeued"). Unspecified from a
+    publisher that does not say.
+    """
     @_builtins.property
     def occur_time(self) -> _timestamp_pb2.Timestamp:
         """When it happened (the time of the change, not of publication)."""
@@ -672,14 +678,61 @@ class HoldCopyMissing(_message.Message):
         copy: _builtins.str = ...,
         reported_by: _builtins.str = ...,
         copy_status: _resources_pb2.HeldCopyStatus.ValueType = ...,
+        previous_status: _resources_pb2.HoldStatus.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "copy_status", b"copy_status", "event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time", "reported_by", b"reported_by"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "copy_status", b"copy_status", "event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time", "previous_status", b"previous_status", "reported_by", b"reported_by"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___HoldCopyMissing: _TypeAlias = HoldCopyMissing  # noqa: Y015
+
+@_typing.final
+class HoldPassedOver(_message.Message):
+    """The hold's patron may not borrow now (blocked, membership expired) when its copy in transit reached the pickup
+    desk (ReceiveHoldCopy, or the reconciler finding it received): the copy went to the next in the queue (or back
+    on the shelf) and the hold is WAITING again at its place, served once the account may borrow. The patron is
+    told (notification kind "hold_requeued").
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    HOLD_FIELD_NUMBER: _builtins.int
+    COPY_FIELD_NUMBER: _builtins.int
+    PREVIOUS_STATUS_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    copy: _builtins.str
+    """"books/{book}/copies/{copy}" that was set aside for it and was passed on."""
+    previous_status: _resources_pb2.HoldStatus.ValueType
+    """Its status before: IN_TRANSIT."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def hold(self) -> _resources_pb2.Hold:
+        """The hold, WAITING again."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        hold: _resources_pb2.Hold | None = ...,
+        copy: _builtins.str = ...,
+        previous_status: _resources_pb2.HoldStatus.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "event_id", b"event_id", "hold", b"hold", "occur_time", b"occur_time", "previous_status", b"previous_status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HoldPassedOver: _TypeAlias = HoldPassedOver  # noqa: Y015
 
 @_typing.final
 class HoldCopyReceived(_message.Message):

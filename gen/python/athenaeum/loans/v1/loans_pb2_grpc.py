@@ -261,10 +261,12 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateCirculationRule(self, request, context):
-        """Adds a circulation rule.
+        """Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
         Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-        PERMISSION_DENIED (not an admin).
+        than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+        UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+        ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -287,10 +289,13 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateCirculationRule(self, request, context):
-        """Changes the fields named in `update_mask`; applies to loans issued afterwards.
+        """Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+        aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
         Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+        ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+        does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -444,8 +449,11 @@ class LoansServiceServicer:
         home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
         COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
         on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable).
+        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -96,10 +96,12 @@ class LoansServiceStub:
     half-way).
     """
     CreateCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]
-    """Adds a circulation rule.
+    """Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
     Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-    than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-    PERMISSION_DENIED (not an admin).
+    than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+    UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+    ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+    UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
     """
     GetCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetCirculationRuleRequest, _resources_pb2.CirculationRule]
     """Returns one circulation rule.
@@ -110,10 +112,13 @@ class LoansServiceStub:
     Errors: INVALID_ARGUMENT (bad page_token).
     """
     UpdateCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.UpdateCirculationRuleRequest, _resources_pb2.CirculationRule]
-    """Changes the fields named in `update_mask`; applies to loans issued afterwards.
+    """Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+    aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
     Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-    ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-    ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+    ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+    does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+    ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+    UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
     """
     DeleteCirculationRule: _grpc.UnaryUnaryMultiCallable[_loans_pb2.DeleteCirculationRuleRequest, _empty_pb2.Empty]
     """Removes a circulation rule.
@@ -211,8 +216,11 @@ class LoansServiceStub:
     home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
     COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
     on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-    before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-    unreachable).
+    before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+    list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+    open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+    its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
     """
     ReportHoldCopyMissing: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]
     """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
@@ -302,10 +310,12 @@ class LoansServiceAsyncStub(LoansServiceStub):
     half-way).
     """
     CreateCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.CreateCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
-    """Adds a circulation rule.
+    """Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
     Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-    than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-    PERMISSION_DENIED (not an admin).
+    than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+    UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+    ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+    UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
     """
     GetCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
     """Returns one circulation rule.
@@ -316,10 +326,13 @@ class LoansServiceAsyncStub(LoansServiceStub):
     Errors: INVALID_ARGUMENT (bad page_token).
     """
     UpdateCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.UpdateCirculationRuleRequest, _resources_pb2.CirculationRule]  # type: ignore[assignment]
-    """Changes the fields named in `update_mask`; applies to loans issued afterwards.
+    """Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+    aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
     Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-    ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-    ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+    ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+    does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+    ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+    UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
     """
     DeleteCirculationRule: _aio.UnaryUnaryMultiCallable[_loans_pb2.DeleteCirculationRuleRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Removes a circulation rule.
@@ -417,8 +430,11 @@ class LoansServiceAsyncStub(LoansServiceStub):
     home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
     COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
     on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-    before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-    unreachable).
+    before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+    list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+    open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+    unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+    its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
     """
     ReportHoldCopyMissing: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReportHoldCopyMissingRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """The copy set aside for an IN_TRANSIT hold cannot be found (not on its shelf when pulled from the pull list,
@@ -547,10 +563,12 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.CreateCirculationRuleRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.CirculationRule, _abc.Awaitable[_resources_pb2.CirculationRule]]:
-        """Adds a circulation rule.
+        """Adds a circulation rule. Its item type ("*" aside) must be in the catalog's ListItemTypes, which is asked.
         Errors: INVALID_ARGUMENT (negative period or amount, malformed money, a hard_due_time not ahead or more
-        than 36,500 days ahead), ALREADY_EXISTS (a rule for this patron category and item type exists),
-        PERMISSION_DENIED (not an admin).
+        than 36,500 days ahead; a patron category or item type that is not an ASCII code; reason
+        UNKNOWN_ITEM_TYPE, as the catalog refuses such a copy: an item type the catalog does not list),
+        ALREADY_EXISTS (a rule for this patron category and item type exists), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about the item type; retry with the same request_id).
         """
 
     @_abc_1.abstractmethod
@@ -579,10 +597,13 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.UpdateCirculationRuleRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.CirculationRule, _abc.Awaitable[_resources_pb2.CirculationRule]]:
-        """Changes the fields named in `update_mask`; applies to loans issued afterwards.
+        """Changes the fields named in `update_mask`; applies to loans issued afterwards. A changed item type ("*"
+        aside) must be in the catalog's ListItemTypes, which is asked; keys left as they are are not checked again.
         Errors: INVALID_ARGUMENT (bad mask or values; a changed hard_due_time not ahead or more than 36,500 days
-        ahead), NOT_FOUND (no such rule), ABORTED (stale etag),
-        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin).
+        ahead; a changed key that is not an ASCII code; reason UNKNOWN_ITEM_TYPE: a changed item type the catalog
+        does not list), NOT_FOUND (no such rule), ABORTED (stale etag),
+        ALREADY_EXISTS (another rule has the new category and item type), PERMISSION_DENIED (not an admin),
+        UNAVAILABLE (the catalog cannot be asked about a changed item type; retry).
         """
 
     @_abc_1.abstractmethod
@@ -764,8 +785,11 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
         COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
         on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable).
+        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
+        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
+        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
+        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
+        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
         """
 
     @_abc_1.abstractmethod

@@ -33,6 +33,7 @@ __all__ = (
     "HoldExpired",
     "HoldFulfilled",
     "HoldInTransit",
+    "HoldPassedOver",
     "HoldPlaced",
     "HoldReady",
     "HoldStatus",
@@ -406,12 +407,14 @@ class CirculationRule(betterproto2.Message):
 
     patron_category: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    e.g. "ADULT", or "*".
+    e.g. "ADULT", or "*": a patron category as accounts have it (a letter, then up to 31 of A-Z, 0-9, _;
+    ASCII only: a German sharp s is refused, not upper-cased to "SS"). Input in lower case is upper-cased.
     """
 
     item_type: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
-    e.g. "BOOK", or "*".
+    e.g. "BOOK", or "*": the code of one of the catalog's item types (ListItemTypes; 1-20 of A-Z, 0-9, _, -,
+    ASCII only). Input in lower case is upper-cased.
     """
 
     loan_period_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
@@ -1350,6 +1353,15 @@ class HoldCopyMissing(betterproto2.Message):
     The status the catalog gave the copy: LOST (missing), DAMAGED or WITHDRAWN (taken out of circulation).
     """
 
+    previous_status: "HoldStatus" = betterproto2.field(
+        7, betterproto2.TYPE_ENUM, default_factory=lambda: HoldStatus(0)
+    )
+    """
+    Its status before: READY (the patron was told the copy waits on the hold shelf) or IN_TRANSIT; either way
+    the patron is told it is back in the queue (notification kind "hold_requeued"). Unspecified from a
+    publisher that does not say.
+    """
+
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "HoldCopyMissing", HoldCopyMissing
@@ -1516,6 +1528,55 @@ class HoldInTransit(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "HoldInTransit", HoldInTransit
+)
+
+
+@dataclass(eq=False, repr=False)
+class HoldPassedOver(betterproto2.Message):
+    """
+    The hold's patron may not borrow now (blocked, membership expired) when its copy in transit reached the pickup
+    desk (ReceiveHoldCopy, or the reconciler finding it received): the copy went to the next in the queue (or back
+    on the shelf) and the hold is WAITING again at its place, served once the account may borrow. The patron is
+    told (notification kind "hold_requeued").
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    hold: "Hold | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The hold, WAITING again.
+    """
+
+    copy: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "books/{book}/copies/{copy}" that was set aside for it and was passed on.
+    """
+
+    previous_status: "HoldStatus" = betterproto2.field(
+        5, betterproto2.TYPE_ENUM, default_factory=lambda: HoldStatus(0)
+    )
+    """
+    Its status before: IN_TRANSIT.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "HoldPassedOver", HoldPassedOver
 )
 
 
