@@ -14,9 +14,11 @@ import pytest
 from circulation import copies_of, lend, new_book
 from google.rpc import error_details_pb2, status_pb2
 
+from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc, resources_pb2
 
 pytestmark = pytest.mark.e2e
+LISTED = ["MAIN", "EAST", "WEST", "NORTH", "SHELFHERE", "SHELFTHERE", "PULLMAIN", "PULLEAST"]  # E2E_LIBRARY_BRANCHES
 
 
 def _violations(response: httpx.Response) -> dict[str, str]:
@@ -94,3 +96,18 @@ def test_an_account_at_a_branch_the_library_does_not_have_is_refused_and_a_liste
     assert moved.status_code == 400 and "user.home_branch" in _violations(moved), moved.text
     moved = edge.patch(f"/v1/{reader.name}", json={"home_branch": "east"}, params=mask, headers=reader.headers)
     assert moved.status_code == 200 and moved.json()["home_branch"] == "EAST", moved.text
+
+
+def test_any_signed_in_user_is_told_the_library_s_branches_in_its_order_and_nobody_else(
+    edge: httpx.Client, mesh: Any, new_reader
+) -> None:
+    reader = new_reader()
+    answer = edge.get("/v1/branches", headers=reader.headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"branches": LISTED, "listed": True}  # a reader chooses a pickup branch among them
+    assert edge.get("/v1/branches").status_code == 401, "signed in only"
+    with grpc.insecure_channel(mesh.edge_grpc_target) as channel:
+        listed = catalog_pb2_grpc.CatalogServiceStub(channel).ListLibraryBranches(
+            catalog_pb2.ListLibraryBranchesRequest(), metadata=reader.metadata, timeout=10
+        )
+    assert (list(listed.branches), listed.listed) == (LISTED, True)

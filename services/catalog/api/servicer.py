@@ -8,6 +8,7 @@ import grpc
 from google.protobuf import empty_pb2
 
 from athenaeum.catalog.v1 import catalog_pb2, catalog_pb2_grpc
+from services.catalog.api.branch_rpcs import BranchRpcs
 from services.catalog.api.cache import BookCache
 from services.catalog.api.convert import (
     book_to_proto,
@@ -40,7 +41,7 @@ EMPTY = empty_pb2.Empty()
 ALL_BOOKS = "books/-"
 
 
-class CatalogServicer(ItemTypeRpcs, catalog_pb2_grpc.CatalogServiceServicer):
+class CatalogServicer(ItemTypeRpcs, BranchRpcs, catalog_pb2_grpc.CatalogServiceServicer):
     def __init__(
         self,
         *,

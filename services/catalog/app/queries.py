@@ -88,7 +88,7 @@ _AS_STORED: dict[str, Callable[[str], str]] = {
     "language": str.lower,
     "branch": str.strip,  # and compared whatever its case (data/copies.py): kept as typed without the list
     "item_type": spelt_code,
-    "sent_home_from": lambda value: value.strip().upper(),
+    "sent_home_from": str.strip,  # compared whatever its case, as `branch` is
     "status": lambda value: value.removeprefix(STATUS_VALUE_PREFIX),
 }
 """How a filter's value is written as the catalog writes that field (BookDetails and CopyDetails)."""

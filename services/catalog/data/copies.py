@@ -112,7 +112,7 @@ def _where(book_id: uuid.UUID | None, conditions: Sequence[Condition]) -> list[s
     for c in conditions:
         column: sa.ColumnElement[Any] = _CONDITION_COLUMNS[c.field]
         value: sa.ColumnElement[Any] = sa.literal(c.value)
-        if c.field == "branch":  # as staff type codes (same_branch): without the list, kept in their case
+        if c.field in ("branch", "sent_home_from"):  # as staff type codes (same_branch): kept in their case
             column, value = branch_code(column), branch_code(value)
         where.append(column == value if c.op == "=" else column != value)
     return where

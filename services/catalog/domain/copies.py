@@ -198,7 +198,7 @@ class Copy(Versioned):
         """AVAILABLE on the hold shelf of `from_branch` (a hold there ended and nobody took it): IN_TRANSIT with no
         hold, to its own branch, `sent_home_from` there (its list of copies to send home). At its own branch, with
         no branch to go to, or sent home from there already, nothing changes."""
-        origin = from_branch.strip().upper()
+        origin = from_branch.strip()  # as loans spells it; compared with same_branch (casefold), never upper-cased
         if not origin:
             raise InvalidArgument.field("from_branch", "name the branch whose hold shelf the copy is on")
         home = self.details.branch

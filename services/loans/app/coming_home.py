@@ -78,7 +78,7 @@ async def _taken_for_a_hold(
     if await first_to_hold(copy.book, copy.item_type, uow=uow, clock=clock) is None:
         return False
     await catalog.receive_home(copy=copy.name, branch=desk, take_in=True)
-    here = {copy.name: desk.strip().upper()}
+    here = {copy.name: desk.strip()}  # as the desk spells it: compared with same_branch, never upper-cased
     served = await serve_queue(copy.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=here)
     await send_home_untaken(here, served, catalog=catalog)
     return (await catalog.get_copy(copy.name)).held

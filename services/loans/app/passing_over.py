@@ -51,7 +51,7 @@ async def pass_over(
         return False
     await retry_conflicts(lambda: _back_in_queue(hold.id, copy, uow=uow, clock=clock))
     log.info("%s: its patron may not borrow now; %s released to the queue, the hold waits again", hold.name, copy)
-    here = {copy: at_branch.strip().upper()} if at_branch.strip() else {}
+    here = {copy: at_branch.strip()} if at_branch.strip() else {}  # compared with same_branch, never upper-cased
     served = await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=here)
     await send_home_untaken(here, served, catalog=catalog)
     return True

@@ -118,7 +118,9 @@ async def receive_hold_copy(
     barcode = cmd.barcode.strip()  # a scanner's or a typist's spaces are no part of the label
     if not barcode:
         raise InvalidArgument.field("barcode", "give the barcode of the copy received")
-    branches.ensure_desk(cmd.branch)  # one of the library's `branches`, when the desk names one
+    # One of the library's `branches` when the desk names one, in the list's spelling: where a copy is taken in
+    # or passed on from is kept as the other services and the lists spell it.
+    cmd = replace(cmd, branch=branches.ensure_desk(cmd.branch))
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, _RECEIVE):
             return await uow.holds.get(HOLD.parse_id(previous))

@@ -22,10 +22,11 @@ class LibraryBranches(BranchList):
         whose = "" if pickup_branch else "the account's home branch "
         return self.spelled(pickup_branch or home_branch, field="hold.pickup_branch", whose=whose)
 
-    def ensure_desk(self, branch: str) -> None:
-        """INVALID_ARGUMENT on `branch` when a desk names a branch that is not here; a desk naming none is
-        taken to be the hold's pickup branch, as before branches were listed."""
-        self.spelled(branch, field="branch")
+    def ensure_desk(self, branch: str) -> str:
+        """The desk's branch as kept (trimmed, in the list's spelling); INVALID_ARGUMENT on `branch` when a desk
+        names a branch that is not here. A desk naming none ("") is taken to be the hold's pickup branch, as
+        before branches were listed."""
+        return self.spelled(branch, field="branch")
 
     def serves(self, pickup_branch: str) -> bool:
         """Whether a copy may be sent to a hold picked up at `pickup_branch`: one of the library's branches, or

@@ -230,7 +230,8 @@ class FakeCopyRepository(_Tracking):
 
         def matches(copy: Copy, k: Condition) -> bool:
             found, wanted = value(copy, k.field), str(k.value)
-            same = same_branch(found, wanted) if k.field == "branch" else found == wanted  # as the SQL compares
+            branch = k.field in ("branch", "sent_home_from")
+            same = same_branch(found, wanted) if branch else found == wanted  # as the SQL compares
             return same == (k.op == "=")
 
         return [

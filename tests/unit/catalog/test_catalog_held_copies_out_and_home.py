@@ -20,6 +20,7 @@ from tests.unit.catalog.fakes import FakeCatalog
 NOW = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
 CLOCK = FixedClock(NOW)
 HOLD = "holds/h-1"
+KADIKOY = "Kad\u0131k\u00f6y"  # Kadikoy, its first i dotless (U+0131)
 
 
 @pytest.fixture
@@ -27,10 +28,10 @@ def catalog() -> FakeCatalog:
     return FakeCatalog()
 
 
-def _copy(catalog: FakeCatalog, branch: str = "MAIN") -> tuple[uuid.UUID, Copy]:
+def _copy(catalog: FakeCatalog, branch: str = "MAIN", barcode: str = "2001") -> tuple[uuid.UUID, Copy]:
     book = Book.register(BookDetails(title="Two Branches"), now=NOW)
     catalog.state.books[book.id] = book
-    copy = Copy.register(book.id, CopyDetails("2001", branch), now=NOW, status=CopyStatus.AVAILABLE)
+    copy = Copy.register(book.id, CopyDetails(barcode, branch), now=NOW, status=CopyStatus.AVAILABLE)
     catalog.state.copies[copy.id] = copy
     return book.id, copy
 
@@ -72,17 +73,18 @@ async def test_a_copy_released_from_another_branchs_hold_shelf_is_sent_home_and_
     send = circulation.SendCopyHome(book_id, copy.id, from_branch="east")
     sent = await circulation.send_copy_home(send, uow=catalog(), clock=CLOCK)
     again = await circulation.send_copy_home(send, uow=catalog(), clock=CLOCK)
-    assert (sent.status, sent.current_hold, sent.sent_home_from) == (CopyStatus.IN_TRANSIT, "", "EAST")
-    assert again.version == sent.version and copy_to_proto(again).sent_home_from == "EAST"
+    # kept as loans spells it (the desk's branch in the list's spelling)
+    assert (sent.status, sent.current_hold, sent.sent_home_from) == (CopyStatus.IN_TRANSIT, "", "east")
+    assert again.version == sent.version and copy_to_proto(again).sent_home_from == "east"
     *_, changed = catalog.events(CopyStatusChanged)
-    assert (changed.status, changed.note) == (CopyStatus.IN_TRANSIT, "sent home from the hold shelf at EAST")
+    assert (changed.status, changed.note) == (CopyStatus.IN_TRANSIT, "sent home from the hold shelf at east")
     async with catalog() as uow:  # EAST's list of copies to send home
-        conditions = parse_filter('sent_home_from = "east"', COPY_FILTER_FIELDS)
+        conditions = parse_filter('sent_home_from = "EAST"', COPY_FILTER_FIELDS)  # any case
         listed = await uow.copies.list(book_id=None, conditions=conditions, after=None, limit=10)
     assert [c.id for c in listed] == [copy.id]
     at_east = circulation.ReceiveCopyHome(book_id, copy.id, branch="EAST")
     still = await circulation.receive_copy_home(at_east, uow=catalog(), clock=CLOCK)
-    assert (still.status, still.sent_home_from) == (CopyStatus.IN_TRANSIT, "EAST")  # send it on to MAIN
+    assert (still.status, still.sent_home_from) == (CopyStatus.IN_TRANSIT, "east")  # send it on to MAIN
     at_main = circulation.ReceiveCopyHome(book_id, copy.id, branch="main")
     home = await circulation.receive_copy_home(at_main, uow=catalog(), clock=CLOCK)
     twice = await circulation.receive_copy_home(at_main, uow=catalog(), clock=CLOCK)
@@ -115,3 +117,19 @@ async def test_a_copy_moving_home_is_taken_in_at_another_branch_for_a_hold_there
     take_in = circulation.ReceiveCopyHome(book_id, copy.id, branch="EAST", take_in=True)
     taken = await circulation.receive_copy_home(take_in, uow=catalog(), clock=CLOCK)
     assert (taken.status, taken.sent_home_from) == (CopyStatus.AVAILABLE, "")  # for the queue to take it at EAST
+
+
+async def test_a_copy_released_at_its_own_non_ascii_branch_is_not_sent_home_and_a_repeat_changes_nothing(
+    catalog: FakeCatalog,
+) -> None:
+    # Its dotless i upper-cases to I, which casefolds to i: upper-cased, it was another branch than itself.
+    book_id, copy = _copy(catalog, KADIKOY)
+    own = await circulation.send_copy_home(
+        circulation.SendCopyHome(book_id, copy.id, from_branch=KADIKOY), uow=catalog(), clock=CLOCK
+    )
+    assert (own.status, own.sent_home_from) == (CopyStatus.AVAILABLE, "")
+    _, other = _copy(catalog, "MAIN", barcode="2002")
+    send = circulation.SendCopyHome(other.book_id, other.id, from_branch=KADIKOY)
+    sent = await circulation.send_copy_home(send, uow=catalog(), clock=CLOCK)
+    again = await circulation.send_copy_home(send, uow=catalog(), clock=CLOCK)  # a retry: sent from there already
+    assert (sent.status, sent.sent_home_from, again.version) == (CopyStatus.IN_TRANSIT, KADIKOY, sent.version)

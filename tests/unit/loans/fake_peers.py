@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 
 from services.loans.domain.borrowing import CopyInfo, Eligibility
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
+from services.support.runtime.branches import same_branch
 from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
 
 
@@ -224,12 +225,12 @@ class FakeCatalog:
     async def send_home(self, *, copy: str, from_branch: str) -> CopyInfo:
         self._gate()
         current = await self.get_copy(copy)
-        at_home = from_branch.upper() == current.branch.upper() or not current.branch
+        at_home = same_branch(from_branch, current.branch) or not current.branch  # the catalog's rule
         if at_home or (current.status == "IN_TRANSIT" and not current.held):
             return current  # at home, or a repeat
         if current.status != "AVAILABLE":
             raise FailedPrecondition(f"{copy} is {current.status}", reason="COPY_NOT_AVAILABLE")
-        self.sent_home[copy] = from_branch.upper()
+        self.sent_home[copy] = from_branch.strip()
         return self._set(current, status="IN_TRANSIT")
 
     async def receive_home(self, *, copy: str, branch: str, take_in: bool = False) -> CopyInfo:
@@ -239,7 +240,7 @@ class FakeCatalog:
             return current
         if current.status != "IN_TRANSIT" or current.held:
             raise FailedPrecondition(f"{copy} is {current.status}", reason="COPY_NOT_IN_TRANSIT")
-        if branch.upper() != current.branch.upper() and not take_in:
+        if not same_branch(branch, current.branch) and not take_in:
             return current
         self.sent_home.pop(copy, None)
         return self._set(current, status="AVAILABLE")

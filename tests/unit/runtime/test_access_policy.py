@@ -247,3 +247,13 @@ def test_a_call_that_lasts_ends_when_its_session_is_signed_out_or_its_token_expi
         asyncio.run(stream(revoke_meanwhile=False, check_at=exp))
     with pytest.raises(Unauthenticated, match="signed out"):
         asyncio.run(stream(revoke_meanwhile=True, check_at=exp - timedelta(minutes=1)))
+
+
+def test_any_signed_in_user_may_list_the_library_s_branches_and_nobody_anonymous() -> None:
+    method, request = (
+        "/athenaeum.catalog.v1.CatalogService/ListLibraryBranches",
+        catalog_pb2.ListLibraryBranchesRequest(),
+    )
+    _check(method, request, identity=_identity(Role.READER))  # a reader chooses a pickup branch among them
+    with pytest.raises(Unauthenticated):
+        _check(method, request, identity=None)

@@ -51,14 +51,15 @@ export function HoldShelfPage() {
   const list = holds.items;
   const titles = useBookTitles(list);
   const inUse = useBranchesInUse();
-  const branches = branchChoices([deskBranch(), branch, ...list.map((hold) => hold.pickup_branch), ...inUse], byCode);
+  const codes = [deskBranch(), branch, ...list.map((hold) => hold.pickup_branch), ...inUse.codes];
+  const branches = branchChoices(codes, byCode, inUse.listed ? inUse.codes : []);
   const now = Date.now();
   const late = list.filter((hold) => Date.parse(hold.expire_time) < now).length;
   return html`<h1 tabindex="-1">${t("holdshelf.title")}</h1>
     <p class="muted">${t("holdshelf.intro")}</p>
     <div class="field form-narrow">
       <label for="holdshelf-branch">${t("pulllist.branch_filter")}</label>
-      <select id="holdshelf-branch" value=${branch} onChange=${(event) => setBranch(event.currentTarget.value)}>
+      <select id="holdshelf-branch" value=${branches.spelt(branch)} onChange=${(event) => setBranch(event.currentTarget.value)}>
         <option value=${ALL}>${t("pulllist.all_branches")}</option>
         ${branches.list.map((code) => html`<option value=${code}>${code}</option>`)}
       </select>

@@ -37,8 +37,8 @@ export function PullListPage() {
   const toPull = [...pull.items].sort(shelfOrder);
   const coming = [...incoming.items].sort(shelfOrder);
   const inUse = useBranchesInUse();
-  const codes = [deskBranch(), branch, ...toPull.map(pulledFrom), ...coming.map((hold) => hold.pickup_branch), ...inUse];
-  const branches = branchChoices(codes, byShelf);
+  const codes = [deskBranch(), branch, ...toPull.map(pulledFrom), ...coming.map((hold) => hold.pickup_branch), ...inUse.codes];
+  const branches = branchChoices(codes, byShelf, inUse.listed ? inUse.codes : []);
   const missing = useMissing(reload);
   const table = { titles, missing };
   return html`<h1 tabindex="-1">${t("pulllist.title")}</h1>
@@ -46,7 +46,7 @@ export function PullListPage() {
     <${ReceiveScanner} onReceived=${reload} />
     <div class="field form-narrow">
       <label for="pulllist-branch">${t("pulllist.branch_filter")}</label>
-      <select id="pulllist-branch" value=${branch} onChange=${(event) => setBranch(event.currentTarget.value)}>
+      <select id="pulllist-branch" value=${branches.spelt(branch)} onChange=${(event) => setBranch(event.currentTarget.value)}>
         <option value=${ALL}>${t("pulllist.all_branches")}</option>
         ${branches.list.map((code) => html`<option value=${code}>${code}</option>`)}
       </select>

@@ -306,6 +306,16 @@ class CatalogServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
 
+    def list_library_branches(self, request: catalog_v1.ListLibraryBranchesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ListLibraryBranchesResponse:
+        """
+        Lists the library's branches (its ATHENAEUM_LIBRARY_BRANCHES), in the order and spelling the library lists
+        them: the codes a hold's pickup branch, a desk's branch, a copy's branch and an account's home branch are
+        taken from (in any letter case). A library that lists none answers `listed` false and no codes: any code
+        is taken, typed as free text. Any signed-in user may ask (a reader chooses a pickup branch).
+        Errors: UNAUTHENTICATED (not signed in).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ListLibraryBranches', request, catalog_v1.ListLibraryBranchesResponse, timeout=timeout, metadata=metadata)
+
     def delete_item_type(self, request: catalog_v1.DeleteItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
         Removes an item type no copy has.
@@ -1224,6 +1234,16 @@ class CatalogServiceAsyncStub:
         PERMISSION_DENIED (not an admin).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/UpdateItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
+
+    async def list_library_branches(self, request: catalog_v1.ListLibraryBranchesRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ListLibraryBranchesResponse:
+        """
+        Lists the library's branches (its ATHENAEUM_LIBRARY_BRANCHES), in the order and spelling the library lists
+        them: the codes a hold's pickup branch, a desk's branch, a copy's branch and an account's home branch are
+        taken from (in any letter case). A library that lists none answers `listed` false and no codes: any code
+        is taken, typed as free text. Any signed-in user may ask (a reader chooses a pickup branch).
+        Errors: UNAUTHENTICATED (not signed in).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/ListLibraryBranches', request, catalog_v1.ListLibraryBranchesResponse, timeout=timeout, metadata=metadata)
 
     async def delete_item_type(self, request: catalog_v1.DeleteItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """

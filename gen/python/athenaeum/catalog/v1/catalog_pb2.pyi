@@ -1625,6 +1625,53 @@ class ListItemTypesResponse(_message.Message):
 Global___ListItemTypesResponse: _TypeAlias = ListItemTypesResponse  # noqa: Y015
 
 @_typing.final
+class ListLibraryBranchesRequest(_message.Message):
+    """Asks for the library's branches."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListLibraryBranchesRequest: _TypeAlias = ListLibraryBranchesRequest  # noqa: Y015
+
+@_typing.final
+class ListLibraryBranchesResponse(_message.Message):
+    """The library's branches."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BRANCHES_FIELD_NUMBER: _builtins.int
+    LISTED_FIELD_NUMBER: _builtins.int
+    listed: _builtins.bool
+    """Whether the library lists its branches: false, any branch code is taken (typed as free text); true, a
+    code not among `branches` (in any letter case) is INVALID_ARGUMENT wherever a branch is given.
+    """
+    @_builtins.property
+    def branches(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The branch codes, in the order and spelling of the library's list; empty when it lists none."""
+
+    def __init__(
+        self,
+        *,
+        branches: _abc.Iterable[_builtins.str] | None = ...,
+        listed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["branches", b"branches", "listed", b"listed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListLibraryBranchesResponse: _TypeAlias = ListLibraryBranchesResponse  # noqa: Y015
+
+@_typing.final
 class UpdateItemTypeRequest(_message.Message):
     """The changes to an item type."""
 

@@ -154,6 +154,11 @@ class CatalogServiceStub:
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.UpdateItemTypeRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
                 _registered_method=True)
+        self.ListLibraryBranches = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/ListLibraryBranches',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListLibraryBranchesRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListLibraryBranchesResponse.FromString,
+                _registered_method=True)
         self.DeleteItemType = channel.unary_unary(
                 '/athenaeum.catalog.v1.CatalogService/DeleteItemType',
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.SerializeToString,
@@ -398,6 +403,17 @@ class CatalogServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListLibraryBranches(self, request, context):
+        """Lists the library's branches (its ATHENAEUM_LIBRARY_BRANCHES), in the order and spelling the library lists
+        them: the codes a hold's pickup branch, a desk's branch, a copy's branch and an account's home branch are
+        taken from (in any letter case). A library that lists none answers `listed` false and no codes: any code
+        is taken, typed as free text. Any signed-in user may ask (a reader chooses a pickup branch).
+        Errors: UNAUTHENTICATED (not signed in).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DeleteItemType(self, request, context):
         """Removes an item type no copy has.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
@@ -560,6 +576,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.UpdateItemType,
                     request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.UpdateItemTypeRequest.FromString,
                     response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.SerializeToString,
+            ),
+            'ListLibraryBranches': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLibraryBranches,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListLibraryBranchesRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListLibraryBranchesResponse.SerializeToString,
             ),
             'DeleteItemType': grpc.unary_unary_rpc_method_handler(
                     servicer.DeleteItemType,
@@ -1207,6 +1228,33 @@ class CatalogService:
             '/athenaeum.catalog.v1.CatalogService/UpdateItemType',
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.UpdateItemTypeRequest.SerializeToString,
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLibraryBranches(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/ListLibraryBranches',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListLibraryBranchesRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ListLibraryBranchesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -161,6 +161,13 @@ class CatalogServiceStub:
     Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
     PERMISSION_DENIED (not an admin).
     """
+    ListLibraryBranches: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ListLibraryBranchesRequest, _catalog_pb2.ListLibraryBranchesResponse]
+    """Lists the library's branches (its ATHENAEUM_LIBRARY_BRANCHES), in the order and spelling the library lists
+    them: the codes a hold's pickup branch, a desk's branch, a copy's branch and an account's home branch are
+    taken from (in any letter case). A library that lists none answers `listed` false and no codes: any code
+    is taken, typed as free text. Any signed-in user may ask (a reader chooses a pickup branch).
+    Errors: UNAUTHENTICATED (not signed in).
+    """
     DeleteItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.DeleteItemTypeRequest, _empty_pb2.Empty]
     """Removes an item type no copy has.
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
@@ -322,6 +329,13 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     hold's patron, who was told to come for it; once the hold ends it stays in the library.
     Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
     PERMISSION_DENIED (not an admin).
+    """
+    ListLibraryBranches: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ListLibraryBranchesRequest, _catalog_pb2.ListLibraryBranchesResponse]  # type: ignore[assignment]
+    """Lists the library's branches (its ATHENAEUM_LIBRARY_BRANCHES), in the order and spelling the library lists
+    them: the codes a hold's pickup branch, a desk's branch, a copy's branch and an account's home branch are
+    taken from (in any letter case). A library that lists none answers `listed` false and no codes: any code
+    is taken, typed as free text. Any signed-in user may ask (a reader chooses a pickup branch).
+    Errors: UNAUTHENTICATED (not signed in).
     """
     DeleteItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.DeleteItemTypeRequest, _empty_pb2.Empty]  # type: ignore[assignment]
     """Removes an item type no copy has.
@@ -619,6 +633,19 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         hold's patron, who was told to come for it; once the hold ends it stays in the library.
         Errors: INVALID_ARGUMENT (bad mask or description), NOT_FOUND (no such item type), ABORTED (stale etag),
         PERMISSION_DENIED (not an admin).
+        """
+
+    @_abc_1.abstractmethod
+    def ListLibraryBranches(
+        self,
+        request: _catalog_pb2.ListLibraryBranchesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.ListLibraryBranchesResponse, _abc.Awaitable[_catalog_pb2.ListLibraryBranchesResponse]]:
+        """Lists the library's branches (its ATHENAEUM_LIBRARY_BRANCHES), in the order and spelling the library lists
+        them: the codes a hold's pickup branch, a desk's branch, a copy's branch and an account's home branch are
+        taken from (in any letter case). A library that lists none answers `listed` false and no codes: any code
+        is taken, typed as free text. Any signed-in user may ask (a reader chooses a pickup branch).
+        Errors: UNAUTHENTICATED (not signed in).
         """
 
     @_abc_1.abstractmethod

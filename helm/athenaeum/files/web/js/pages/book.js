@@ -9,6 +9,7 @@ import { AddCopy, CopyList, HoldForAPatron } from "./book_staff.js";
 import { fetchAll } from "../paging.js";
 import { FollowAuthors } from "../following.js";
 import { referenceCodes, useItemTypes } from "../item_types.js";
+import { useLibraryBranches } from "../branches.js";
 
 const ACTIVE_HOLDS = ["HOLD_STATUS_WAITING", "HOLD_STATUS_IN_TRANSIT", "HOLD_STATUS_READY"];
 
@@ -99,6 +100,7 @@ function HoldPanel({ bookName, copies, onPlaced }) {
     [user?.name, bookName],
   );
   const [branch, setBranch] = useState("");
+  const library = useLibraryBranches(Boolean(user));
   const placing = useAction();
   const [error, setError] = useState(null);
   const [placed, setPlaced] = useState(null);
@@ -111,7 +113,9 @@ function HoldPanel({ bookName, copies, onPlaced }) {
   const hold = placed || mine.data;
   if (hold) return html`<div class="card" data-testid="my-hold"><${HoldStatus} hold=${hold} /></div>`;
 
-  const branches = [...new Set(copies.map((copy) => copy.branch).filter(Boolean))];
+  // The library's branches when it lists them (a hold may be picked up at any, copies or not); else the
+  // branches its copies are at.
+  const branches = library?.listed ? library.codes : [...new Set(copies.map((copy) => copy.branch).filter(Boolean))];
   async function place(event) {
     event.preventDefault();
     setError(null);

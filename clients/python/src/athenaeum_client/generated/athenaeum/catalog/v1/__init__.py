@@ -42,6 +42,8 @@ __all__ = (
     "ListCopiesResponse",
     "ListItemTypesRequest",
     "ListItemTypesResponse",
+    "ListLibraryBranchesRequest",
+    "ListLibraryBranchesResponse",
     "LookupCopyRequest",
     "ReceiveCopyHomeRequest",
     "ReleaseCopyRequest",
@@ -1578,6 +1580,45 @@ class ListItemTypesResponse(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "ListItemTypesResponse", ListItemTypesResponse
+)
+
+
+@dataclass(eq=False, repr=False)
+class ListLibraryBranchesRequest(betterproto2.Message):
+    """
+    Asks for the library's branches.
+    """
+
+    pass
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "ListLibraryBranchesRequest", ListLibraryBranchesRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class ListLibraryBranchesResponse(betterproto2.Message):
+    """
+    The library's branches.
+    """
+
+    branches: "list[str]" = betterproto2.field(
+        1, betterproto2.TYPE_STRING, repeated=True
+    )
+    """
+    The branch codes, in the order and spelling of the library's list; empty when it lists none.
+    """
+
+    listed: "bool" = betterproto2.field(2, betterproto2.TYPE_BOOL)
+    """
+    Whether the library lists its branches: false, any branch code is taken (typed as free text); true, a
+    code not among `branches` (in any letter case) is INVALID_ARGUMENT wherever a branch is given.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "ListLibraryBranchesResponse", ListLibraryBranchesResponse
 )
 
 
