@@ -84,8 +84,10 @@ def _singular_leaves(
 
 def spellings(request: Descriptor, field_path: str) -> str:
     """An RE2 regex of the names a query parameter may give a field path: each segment's proto or JSON name."""
-    parts, message = [], request
+    parts: list[str] = []
+    message: Descriptor | None = request
     for name in field_path.split("."):
+        assert message is not None, field_path  # only a message field has fields beneath it
         fld = message.fields_by_name[name]
         names = sorted({fld.name, fld.json_name})
         parts.append(re.escape(names[0]) if len(names) == 1 else "(?:" + "|".join(map(re.escape, names)) + ")")
