@@ -54,6 +54,17 @@ MALFORMED = "MALFORMED_REQUEST"
             MALFORMED,
         ),
         ("password in the query", "GET", "/v1/books?password=x", {}, 400, "INVALID_ARGUMENT", MALFORMED),
+        ("path field in the query", "GET", "/v1/books/b1?name=books/b2", {}, 400, "INVALID_ARGUMENT", MALFORMED),
+        (
+            "body field in the query",
+            "POST",
+            "/v1/itemTypes?item_type.not_for_loan=true",
+            {"json": {"code": "QRY"}},
+            400,
+            "INVALID_ARGUMENT",
+            MALFORMED,
+        ),
+        ("parameter given twice", "GET", "/v1/books?page_size=1&page_size=2", {}, 400, "INVALID_ARGUMENT", MALFORMED),
         (
             "malformed token",
             "GET",

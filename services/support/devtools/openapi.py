@@ -244,8 +244,8 @@ of the gRPC code: `INVALID_ARGUMENT` 400 with a `google.rpc.BadRequest` detail n
 `FAILED_PRECONDITION` 400 with a `google.rpc.ErrorInfo` whose `reason` a program can branch on,
 `UNAUTHENTICATED` 401, `PERMISSION_DENIED` 403, `NOT_FOUND` 404, `ALREADY_EXISTS` and `ABORTED` 409,
 `RESOURCE_EXHAUSTED` 429, `UNAVAILABLE` 503, `DEADLINE_EXCEEDED` 504. Errors the edge makes itself (an
-unknown route or query parameter, malformed JSON, a refused token, a body too large, no healthy service,
-a timeout) have the same shape.
+unknown route or query parameter, a query parameter setting a field the path or body sets or given twice,
+malformed JSON, a refused token, a body too large, no healthy service, a timeout) have the same shape.
 
 **Lists** take `page_size` (capped per resource) and `page_token`; pass the response's `next_page_token`
 back until it is empty. **Retries:** mutations take `request_id` (a UUID); repeating a request with the same

@@ -45,6 +45,7 @@ from services.support.mesh.envoy_edge_guard import (
 )
 from services.support.mesh.envoy_edge_headers import header_cap_filter, header_cap_replies
 from services.support.mesh.envoy_edge_methods import head_filter, method_routes
+from services.support.mesh.envoy_edge_query import query_routes
 from services.support.mesh.envoy_mtls import upstream_mtls
 from services.support.mesh.envoy_request_ids import (
     CLIENT_REQUEST_ID_HEADER,
@@ -88,6 +89,7 @@ def edge_config(topology: Topology) -> Config:
         routes=[
             password_in_query_route(),
             bad_grpc_timeout_route(),
+            *query_routes(),
             *_api_reference_routes(topology),
             *_edge_routes(topology),
             *method_routes(CORS_CLUSTER if topology.cors_origins else None, topology.cors_origins),

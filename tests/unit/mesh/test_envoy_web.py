@@ -66,7 +66,8 @@ def file_routes(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         route["match"]["path"]: route
         for route in host["routes"]
-        if "direct_response" in route and "path" in route["match"]  # not the edge's guards (prefix "/")
+        # Not the edge's guards (prefix "/"), nor its refusals of a gRPC method's query parameters.
+        if "direct_response" in route and "path" in route["match"] and "headers" not in route["match"]
     }
 
 
