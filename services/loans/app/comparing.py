@@ -137,6 +137,7 @@ class _Comparison:
         async with self.uow:
             holds = await self.uow.holds.shelf_records(ours((copy.current_hold for copy in on_shelf), HOLD))
             set_aside = await self.uow.holds.set_aside_copies()
+            sharing = await self.uow.holds.sharing_copies()
         for copy in on_shelf:
             known = holds.get(copy.current_hold)
             if known is None:
@@ -168,6 +169,12 @@ class _Comparison:
                         zone=self.zone,
                     )
         shelf_view = {copy.name: copy.current_hold for copy in on_shelf}
+        for hold_name, copy_name in sharing:  # the map above shows one hold of a copy: the others are here
+            if shelf_view.get(copy_name) != hold_name:
+                self.discrepancies.append(f"{hold_name} names {copy_name}, which another hold here names too")
+                if not self.dry_run:
+                    with contextlib.suppress(DomainError):
+                        await displace(HOLD.parse_id(hold_name), copy_name, uow=self.uow, clock=self.clock)
         for copy_name, (hold, status) in set_aside.items():
             if shelf_view.get(copy_name) != hold and not await self._agree_now(copy_name, HOLD.parse_id(hold)):
                 where = "on the shelf" if status == HoldStatus.READY else "set aside"

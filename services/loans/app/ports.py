@@ -233,6 +233,10 @@ class HoldRepository(Protocol):
     async def set_aside_copies(self) -> dict[str, tuple[str, HoldStatus]]:
         """copy -> (hold name, status), for every hold with a copy set aside (IN_TRANSIT or READY)."""
 
+    async def sharing_copies(self) -> list[tuple[str, str]]:
+        """(hold name, copy) of every hold set aside with a copy another set-aside hold names too: none since
+        the unique index of migration 0018, unless kept from before it (`set_aside_copies` shows one of them)."""
+
 
 class ClosedDayRepository(Protocol):
     async def in_force(self) -> frozenset[date]:

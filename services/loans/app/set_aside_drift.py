@@ -53,7 +53,7 @@ async def requeue_unheld(
         return False
     if hold is None:
         return False
-    log.info("%s: the catalog has %s %s for nobody; the hold waits again in its place", hold.name, copy.name, copy.status)
+    log.info("%s: the catalog has %s %s for nobody; the hold waits in its place", hold.name, copy.name, copy.status)
     await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
     return True
 

@@ -14,8 +14,8 @@ from services.loans.app.hold_queries import HoldCursor, hold_cursor
 from services.loans.app.ports import HoldFilter, PageRequest
 from services.loans.data.tables import HOLD_DESCRIPTION, holds
 from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, SET_ASIDE, Hold, HoldNotFound, HoldStatus
-from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
+from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict
 from services.support.runtime.paging import Page, page_from_rows
 from services.support.runtime.repository import TrackingRepository
@@ -224,6 +224,12 @@ class SqlHoldRepository(TrackingRepository):
         query = sa.select(holds.c.id, holds.c.copy, holds.c.status).where(holds.c.status.in_(_SET_ASIDE))
         rows = (await self.session.execute(query)).all()
         return {row.copy: (HOLD.format(row.id), HoldStatus(row.status)) for row in rows}
+
+    async def sharing_copies(self) -> list[tuple[str, str]]:
+        set_aside = holds.c.status.in_(_SET_ASIDE)
+        shared = sa.select(holds.c.copy).where(set_aside).group_by(holds.c.copy).having(sa.func.count() > 1)
+        query = sa.select(holds.c.id, holds.c.copy).where(set_aside, holds.c.copy.in_(shared)).order_by(holds.c.seq)
+        return [(HOLD.format(row.id), row.copy) for row in (await self.session.execute(query)).all()]
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
         """Oldest first, or soonest deadline first (holds without one last); the cursor is (deadline, seq)."""

@@ -297,6 +297,10 @@ class FakeHoldRepository:
     async def set_aside_copies(self) -> dict[str, tuple[str, HoldStatus]]:
         return {h.copy: (h.name, h.status) for h in self._in_order() if h.set_aside}
 
+    async def sharing_copies(self) -> list[tuple[str, str]]:
+        named = [h.copy for h in self._in_order() if h.set_aside]
+        return [(h.name, h.copy) for h in self._in_order() if h.set_aside and named.count(h.copy) > 1]
+
 
 class FakeRequestLog:
     def __init__(self, transaction: Transaction) -> None:
