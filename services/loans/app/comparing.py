@@ -6,6 +6,9 @@ circulation, and the repairs loans may make on its own:
   becomes READY, or IN_TRANSIT, with it; an IN_TRANSIT hold whose copy the catalog has on the hold shelf, received
   there, becomes READY; an ended hold's copy is released and offered to the next in the queue, a copy one too
   many is taken off the shelf);
+- a hold whose copy the catalog has set aside for nobody (LOST, DAMAGED, WITHDRAWN, or released) or for
+  another hold is WAITING again at its place (set_aside_drift.py: a reportCopyMissing or a pass-over cut by a
+  crash);
 - a copy out on a loan or shelved for a hold we never recorded, an active loan whose copy the catalog does
   not have out on it, and a hold whose copy is not set aside for it (READY: on the shelf), are reported for
   staff. (A copy out on a loan not recorded here is checked in when staff take it back: returning it by barcode, see
@@ -27,6 +30,7 @@ from services.loans.app.passing_over import may_not_borrow, pass_over
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.receiving import record_received
+from services.loans.app.set_aside_drift import displace, requeue_unheld
 from services.loans.app.shelf import sent_from_a_desk, serve_queue, shelved
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD, HoldStatus
@@ -133,6 +137,7 @@ class _Comparison:
         async with self.uow:
             holds = await self.uow.holds.shelf_records(ours((copy.current_hold for copy in on_shelf), HOLD))
             set_aside = await self.uow.holds.set_aside_copies()
+            sharing = await self.uow.holds.sharing_copies()
         for copy in on_shelf:
             known = holds.get(copy.current_hold)
             if known is None:
@@ -151,6 +156,7 @@ class _Comparison:
             )
             if not self.dry_run:  # a crash between the catalog's step and ours: finish ours
                 with contextlib.suppress(DomainError):
+                    await self._displace(copy, set_aside.get(copy.name))
                     await shelved(
                         hold_id,
                         copy.name,
@@ -163,6 +169,12 @@ class _Comparison:
                         zone=self.zone,
                     )
         shelf_view = {copy.name: copy.current_hold for copy in on_shelf}
+        for hold_name, copy_name in sharing:  # the map above shows one hold of a copy: the others are here
+            if shelf_view.get(copy_name) != hold_name:
+                self.discrepancies.append(f"{hold_name} names {copy_name}, which another hold here names too")
+                if not self.dry_run:
+                    with contextlib.suppress(DomainError):
+                        await displace(HOLD.parse_id(hold_name), copy_name, uow=self.uow, clock=self.clock)
         for copy_name, (hold, status) in set_aside.items():
             if shelf_view.get(copy_name) != hold and not await self._agree_now(copy_name, HOLD.parse_id(hold)):
                 where = "on the shelf" if status == HoldStatus.READY else "set aside"
@@ -170,6 +182,28 @@ class _Comparison:
                     f"{hold} is {status.lower().replace('_', ' ')} here but the catalog does not have {copy_name}"
                     f" {where} for it"
                 )
+                if self.dry_run:
+                    continue
+                if shelf_view.get(copy_name):  # set aside for another hold: the catalog's keeps it
+                    with contextlib.suppress(DomainError):
+                        await displace(HOLD.parse_id(hold), copy_name, uow=self.uow, clock=self.clock)
+                    continue
+                await self._unheld(copy_name, HOLD.parse_id(hold))
+
+    async def _displace(self, copy: CopyInfo, named_here: tuple[str, HoldStatus] | None) -> None:
+        """Another hold than the catalog's still names `copy` here (a pass-over cut after the catalog released the
+        copy and the queue served it, finding C4): the catalog's hold keeps it, the other waits at its place."""
+        if named_here is None or named_here[0] == copy.current_hold:
+            return
+        self.discrepancies.append(f"{named_here[0]} names {copy.name}, set aside for {copy.current_hold}: requeued")
+        await displace(HOLD.parse_id(named_here[0]), copy.name, uow=self.uow, clock=self.clock)
+
+    async def _unheld(self, copy_name: str, hold_id: uuid.UUID) -> None:
+        """The catalog has `copy_name` set aside for nobody while a hold here names it: a step cut after the
+        catalog's change (reportCopyMissing, a pass-over), finished here (set_aside_drift.py)."""
+        with contextlib.suppress(DomainError):
+            copy = await self.catalog.get_copy(copy_name)
+            await requeue_unheld(hold_id, copy, uow=self.uow, clock=self.clock, catalog=self.catalog, zone=self.zone)
 
     async def _recorded(self, copy: CopyInfo, hold_id: uuid.UUID, active: tuple[str, HoldStatus] | None) -> None:
         """The catalog has `copy` set aside for a hold that has it here: ended, or received on the hold shelf by

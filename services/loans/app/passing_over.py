@@ -44,7 +44,10 @@ async def pass_over(
     when the catalog no longer has the copy set aside for the hold (a cancel released it meanwhile) or cannot
     be reached (the hold is left as it was). `at_branch`: where the copy is now (the desk that received it, or
     the hold shelf it was put on): the next hold pulls it from there, not from the open shelf, and one nobody
-    takes is sent home from there (finding F4), as a copy left on a hold shelf is."""
+    takes is sent home from there (finding F4), as a copy left on a hold shelf is. A crash after the catalog's
+    release leaves the hold IN_TRANSIT with a copy the catalog has for nobody, or (the queue served meanwhile) for
+    the next hold, which loans cannot record while this one names the copy (holds_one_set_aside_per_copy): the
+    reconciler finishes the pass-over (set_aside_drift.py, finding C4)."""
     try:
         await catalog.release(copy=copy, hold=hold.name)
     except (DependencyUnavailable, FailedPrecondition, NotFound):

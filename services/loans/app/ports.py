@@ -237,6 +237,10 @@ class HoldRepository(Protocol):
     async def active_pickup_branches(self) -> dict[str, int]:
         """pickup branch (as stored) -> how many active holds name it; "" for those that name none."""
 
+    async def sharing_copies(self) -> list[tuple[str, str]]:
+        """(hold name, copy) of every hold set aside with a copy another set-aside hold names too: none since
+        the unique index of migration 0018, unless kept from before it (`set_aside_copies` shows one of them)."""
+
 
 class ClosedDayRepository(Protocol):
     async def in_force(self) -> frozenset[date]:

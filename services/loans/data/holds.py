@@ -14,13 +14,15 @@ from services.loans.app.hold_queries import HoldCursor, hold_cursor
 from services.loans.app.ports import HoldFilter, PageRequest
 from services.loans.data.tables import HOLD_DESCRIPTION, holds
 from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, SET_ASIDE, Hold, HoldNotFound, HoldStatus
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
-from services.support.runtime.errors import AlreadyExists
+from services.support.runtime.errors import AlreadyExists, Conflict
 from services.support.runtime.paging import Page, page_from_rows
 from services.support.runtime.repository import TrackingRepository
 
 _ACTIVE = [s.value for s in ACTIVE_HOLD_STATUSES]
 _SET_ASIDE = [s.value for s in SET_ASIDE]
+ONE_HOLD_PER_COPY = "holds_one_set_aside_per_copy"
 # Read by every issue and every return: built once.
 _ACTIVE_FOR = DriverStatement(
     sa.select(holds).where(
@@ -138,7 +140,14 @@ class SqlHoldRepository(TrackingRepository):
     async def save(self, hold: Hold) -> None:
         self._track(hold)  # first: a carrying update takes its events along
         values = {name: getattr(hold, name) for name in _FIELDS} | {"status": hold.status.value}
-        await self._update_versioned(holds, row_id=hold.id, version=hold.version, values=values, name=hold.name)
+        try:
+            await self._update_versioned(holds, row_id=hold.id, version=hold.version, values=values, name=hold.name)
+        except INTEGRITY_ERRORS as error:
+            if violated_constraint(error) == ONE_HOLD_PER_COPY:  # a step releasing it from another hold is under way
+                raise Conflict(
+                    f"{hold.copy} is set aside for another hold here; retry", reason=CONCURRENT_UPDATE
+                ) from None
+            raise
         hold.version += 1
 
     async def active_for(self, patron: str, book: str) -> Hold | None:
@@ -223,6 +232,12 @@ class SqlHoldRepository(TrackingRepository):
         query = sa.select(holds.c.id, holds.c.copy, holds.c.status).where(holds.c.status.in_(_SET_ASIDE))
         rows = (await self.session.execute(query)).all()
         return {row.copy: (HOLD.format(row.id), HoldStatus(row.status)) for row in rows}
+
+    async def sharing_copies(self) -> list[tuple[str, str]]:
+        set_aside = holds.c.status.in_(_SET_ASIDE)
+        shared = sa.select(holds.c.copy).where(set_aside).group_by(holds.c.copy).having(sa.func.count() > 1)
+        query = sa.select(holds.c.id, holds.c.copy).where(set_aside, holds.c.copy.in_(shared)).order_by(holds.c.seq)
+        return [(HOLD.format(row.id), row.copy) for row in (await self.session.execute(query)).all()]
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
         """Oldest first, or soonest deadline first (holds without one last); the cursor is (deadline, seq)."""

@@ -175,6 +175,14 @@ holds = sa.Table(
 sa.Index("holds_one_active_per_patron_book", holds.c.patron, holds.c.book, unique=True, postgresql_where=ACTIVE_HOLD)
 sa.Index("holds_book_queue", holds.c.book, holds.c.seq, postgresql_where=ACTIVE_HOLD)
 sa.Index("holds_patron_seq", holds.c.patron, holds.c.seq)
+# One copy set aside for one active hold at most (finding C4: a pass-over cut by a crash left two holds IN_TRANSIT
+# with one copy, and the reconciler, reading the holds by copy, saw only one; see migration 0018).
+sa.Index(
+    "holds_one_set_aside_per_copy",
+    holds.c.copy,
+    unique=True,
+    postgresql_where=sa.text("status IN ('IN_TRANSIT', 'READY') AND copy <> ''"),
+)
 sa.Index("holds_ready_by_deadline", holds.c.expire_at, holds.c.seq, postgresql_where=sa.text("status = 'READY'"))
 
 # What loans knows of each account, kept from the users service's events (a projection: a row is the newest

@@ -293,6 +293,19 @@ class Hold(Versioned):
         self.events.append(HoldPassedOver(occurred_at=now, hold=self, copy=copy, previous_status=previous))
         return True
 
+    def requeue_without_copy(self, copy: str, *, now: datetime) -> bool:
+        """Set aside with `copy` here, which the catalog no longer has set aside for it (a step cut by a crash
+        released it, or set it aside for another hold: finding C4): WAITING again at its place in the queue, for
+        the next copy to serve. No event: what happened is not the reader's doing nor a missing copy, and the
+        queue served next most often gives the hold a copy again at once. False when it is not so (unchanged)."""
+        if not self.set_aside or self.copy != copy:
+            return False
+        self.status, self.to_pull, self.shelf_released = HoldStatus.WAITING, False, True
+        self._forget_copy()
+        self.hold_shelf_branch, self.ready_at, self.expire_at = "", None, None
+        self._touch(now)
+        return True
+
     def pulled_and_sent(self, now: datetime, *, at_branch: str = "") -> bool:
         """Its copy, pulled at another branch than the pickup one (`at_branch`), was sent on: no longer to pull.
         Whether it changed."""

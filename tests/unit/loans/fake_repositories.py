@@ -18,6 +18,7 @@ from services.loans.domain.fines import FineKind, FineStatus
 from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
 from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
 from services.loans.domain.money import ZERO
+from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument
 from services.support.runtime.idempotency import current_attempt
 from services.support.runtime.paging import Page, page_from_rows
@@ -226,6 +227,10 @@ class FakeHoldRepository:
 
     async def save(self, hold: Hold) -> None:
         self._tx.check_version("holds", hold, seen=hold.version)
+        if hold.set_aside and any(
+            h.id != hold.id and h.set_aside and h.copy == hold.copy for h in self._tx.rows("holds").values()
+        ):  # the SQL repository's holds_one_set_aside_per_copy
+            raise Conflict(f"{hold.copy} is set aside for another hold here; retry", reason=CONCURRENT_UPDATE)
         hold.version += 1
         self._tx.stage("holds", hold)
 
@@ -298,6 +303,10 @@ class FakeHoldRepository:
 
     async def set_aside_copies(self) -> dict[str, tuple[str, HoldStatus]]:
         return {h.copy: (h.name, h.status) for h in self._in_order() if h.set_aside}
+
+    async def sharing_copies(self) -> list[tuple[str, str]]:
+        named = [h.copy for h in self._in_order() if h.set_aside]
+        return [(h.name, h.copy) for h in self._in_order() if h.set_aside and named.count(h.copy) > 1]
 
 
 class FakeRequestLog:
