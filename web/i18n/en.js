@@ -603,6 +603,7 @@ export default {
   "pulllist.missing_confirm": "Report the copy {barcode} of “{title}” missing? The catalog marks it lost (missing on the shelf) and the hold gets another copy if one is on the shelf.",
   "pulllist.missing_replaced": "{barcode} is marked missing; another copy of “{title}” is set aside for the hold: it is on the list.",
   "pulllist.missing_waiting": "{barcode} is marked missing; no other copy of “{title}” is on the shelf, so the hold waits for the next one returned.",
+  "pulllist.missing_stale": "{barcode} was not reported: its hold changed since the list was read (the copy found and sent on, or received, at another desk). The list is read again: report it again if it is still there and missing.",
   "receive.scan": "Scan a copy set aside for a hold",
   "receive.at_branch": "Copies are received at your branch, {branch}.",
   "receive.no_branch": "Your account names no branch: ask an administrator to set your home branch, so that copies are received for the holds picked up at your branch.",

@@ -732,7 +732,8 @@ class LoansServiceStub:
         deadline and waits again at its place.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
         (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        set aside for it), ABORTED (STALE_ETAG: `etag` is not the hold's current one), PERMISSION_DENIED (a
+        reader), UNAVAILABLE (catalog unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -1643,7 +1644,8 @@ class LoansServiceAsyncStub:
         deadline and waits again at its place.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
         (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        set aside for it), ABORTED (STALE_ETAG: `etag` is not the hold's current one), PERMISSION_DENIED (a
+        reader), UNAVAILABLE (catalog unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 

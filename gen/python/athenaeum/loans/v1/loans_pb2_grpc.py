@@ -469,7 +469,8 @@ class LoansServiceServicer:
         deadline and waits again at its place.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
         (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        set aside for it), ABORTED (STALE_ETAG: `etag` is not the hold's current one), PERMISSION_DENIED (a
+        reader), UNAVAILABLE (catalog unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -232,7 +232,8 @@ class LoansServiceStub:
     deadline and waits again at its place.
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
     (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-    set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+    set aside for it), ABORTED (STALE_ETAG: `etag` is not the hold's current one), PERMISSION_DENIED (a
+    reader), UNAVAILABLE (catalog unreachable).
     """
     ReconcileCirculation: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
@@ -443,7 +444,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     deadline and waits again at its place.
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
     (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-    set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+    set aside for it), ABORTED (STALE_ETAG: `etag` is not the hold's current one), PERMISSION_DENIED (a
+    reader), UNAVAILABLE (catalog unreachable).
     """
     ReconcileCirculation: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReconcileCirculationRequest, _loans_pb2.ReconcileCirculationResponse]  # type: ignore[assignment]
     """Admin: brings circulation up to date now instead of waiting for the scheduler: assesses overdue
@@ -801,7 +803,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         deadline and waits again at its place.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside
         (neither in transit nor on the hold shelf), or not `copy`; COPY_NOT_HELD: the catalog does not have its copy
-        set aside for it), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
+        set aside for it), ABORTED (STALE_ETAG: `etag` is not the hold's current one), PERMISSION_DENIED (a
+        reader), UNAVAILABLE (catalog unreachable).
         """
 
     @_abc_1.abstractmethod
