@@ -222,10 +222,16 @@ class LoansServiceServicer:
         copy the catalog has out on another loan, which no earlier try of its return checked in (a record
         restored from a backup taken before the copy came back and went out again), is closed with no overdue
         fine, and its copy checked in from the catalog's loan as above, in the same call.
+        By barcode, a copy on its way home with no hold (sent home from another branch's hold shelf) is received
+        as ReceiveHoldCopy receives it, as a library's check-in receives a transfer; there is no loan to answer, so
+        the answer is a FAILED_PRECONDITION saying what was done: COPY_RECEIVED_HOME (at its own branch, nobody
+        waiting took it: AVAILABLE, to the open shelf), COPY_RECEIVED_FOR_HOLD (a hold took it: received for that
+        hold; metadata `hold`, `status` READY (to the hold shelf) or IN_TRANSIT (send it to `pickup_branch`)), or
+        COPY_IN_TRANSIT_HOME (at another branch: nothing changed, send it on to `branch`).
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-        on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+        on loan, metadata `status` the catalog's; a copy coming home, as above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
