@@ -10,7 +10,7 @@ import { html } from "../html.js";
 import { errorText, formatDeadline, formatMoney, t, tn } from "../i18n.js";
 import { TotalOwed, useTitle } from "../components.js";
 import { deskBranch, patronLabel, receiveCopy } from "../receiving.js";
-import { receivedByReturn, returnRefusalText } from "../returned_home.js";
+import { issueRefusalText, receivedByReturn, returnRefusalText } from "../desk_refusals.js";
 import { deskState } from "../desk_state.js";
 import { issuedEarlierGone, returnedEarlierOutAgain, saidEarlier, scanCall } from "../desk_calls.js";
 import { session } from "../session.js";
@@ -197,7 +197,11 @@ export function DeskPage() {
       const issued = t("desk.issued", { title: loan.book_title, barcode: code, date: formatDeadline(loan.due_time) });
       deskState.settle(row, gone || { kind: "ok", text: issued + saidEarlier(retryOf) });
     } catch (error) {
-      deskState.settle(row, failed(ISSUE, code, error));
+      const entry = failed(ISSUE, code, error);
+      if (entry.kind === "refused" && error.reason === "COPY_NOT_AVAILABLE") {
+        entry.text = `${t("desk.refused", { barcode: code })} ${await issueRefusalText(error)}`;
+      }
+      deskState.settle(row, entry);
     }
     // After a refusal too: a loan made by a call whose answer was lost shows in the count.
     patronStanding(atDesk).then(setStanding, () => null);

@@ -472,8 +472,9 @@ class LoansServiceStub:
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
-        the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; COPY_NOT_AVAILABLE: copy
+        not available or on the hold shelf for someone else, metadata `status` (the catalog's) and, for a copy set
+        aside for a hold, `hold`, `hold_status`, `patron`, `pickup_branch`, `expire_time` (READY); NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
         available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
         PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
@@ -1390,8 +1391,9 @@ class LoansServiceAsyncStub:
         Lends a copy to a patron: by the copy's barcode (at the desk) or any available copy of a book.
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
-        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; copy not available or on
-        the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+        limit; NOT_FOR_LOAN: the rule of the copy's item type lends none, max_loans 0; COPY_NOT_AVAILABLE: copy
+        not available or on the hold shelf for someone else, metadata `status` (the catalog's) and, for a copy set
+        aside for a hold, `hold`, `hold_status`, `patron`, `pickup_branch`, `expire_time` (READY); NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
         available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
         PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
