@@ -178,3 +178,19 @@ def test_a_copy_in_the_van_whose_hold_is_cancelled_stays_in_transit_and_goes_hom
     assert at_east.status_code == 400 and reason(at_east) == "COPY_IN_TRANSIT_HOME", at_east.text
     at_main = _scan(edge, librarian, barcode, "MAIN")
     assert at_main.status_code == 400 and reason(at_main) == "COPY_RECEIVED_HOME", at_main.text
+
+
+def test_a_copy_coming_home_handed_in_at_the_desks_return_is_received_home(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    """Finding D10: Return at its own branch said "not on loan: nothing to return" and left it in transit."""
+    patron = new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    _at_main(edge, librarian, copies_of(edge, librarian, book)[barcode])
+    hold = _hold(edge, patron, book, "EAST")
+    assert receive(edge, librarian, hold["name"])["status"] == "HOLD_STATUS_READY"  # on EAST's hold shelf
+    assert edge.post(f"/v1/{hold['name']}:cancel", json={}, headers=patron.headers).status_code == 200
+    returned = edge.post("/v1/loans:return", json={"barcode": barcode, "branch": "MAIN"}, headers=librarian.headers)
+    assert returned.status_code == 400 and reason(returned) == "COPY_RECEIVED_HOME", returned.text
+    home = copies_of(edge, librarian, book)[barcode]
+    assert (home["status"], home.get("sent_home_from", "")) == ("COPY_STATUS_AVAILABLE", "")

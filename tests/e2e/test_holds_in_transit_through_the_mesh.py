@@ -167,3 +167,20 @@ def test_a_copy_missing_from_the_shelf_is_lost_and_the_hold_gets_another_copy_au
     assert again.status_code == 400 and reason(again) == "HOLD_NOT_IN_TRANSIT", again.text
     types = _audit_types(edge, librarian, hold["name"], {"hold_copy_missing", "hold_in_transit"})
     assert {"hold_placed", "hold_in_transit", "hold_copy_missing"} <= types, types
+
+
+def test_missing_on_a_stale_pull_list_row_is_refused_once_another_desk_sent_the_copy_on(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    """Finding D15: the row's etag, read before another desk found the copy and sent it on, reports nothing."""
+    patron = new_reader()
+    book, (barcode,) = new_book(edge, librarian)
+    row = _hold(edge, patron, book, "EAST")
+    assert row["etag"] and _scan(edge, librarian, barcode, "MAIN").status_code == 200  # found, sent to EAST
+    path = f"/v1/{row['name']}:reportCopyMissing"
+    stale = edge.post(path, json={"copy": row["copy"], "etag": row["etag"]}, headers=librarian.headers)
+    assert stale.status_code == 409 and reason(stale) == "STALE_ETAG", stale.text
+    assert copies_of(edge, librarian, book)[barcode]["status"] == "COPY_STATUS_IN_TRANSIT"
+    now = edge.get(f"/v1/{row['name']}", headers=librarian.headers).json()
+    reported = edge.post(path, json={"copy": now["copy"], "etag": now["etag"]}, headers=librarian.headers)
+    assert reported.status_code == 200 and reported.json()["status"] == "HOLD_STATUS_WAITING", reported.text

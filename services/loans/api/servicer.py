@@ -318,6 +318,7 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             parse_request_id(request.request_id),
             current_actor(),
             copy_status=held_copy_status_from_proto(request.copy_status),
+            etag=request.etag,
         )
         hold = await missing.report_hold_copy_missing(
             command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone

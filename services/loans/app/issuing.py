@@ -28,6 +28,7 @@ from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.returning import finish_return_on_copy
 from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import after_commit, release_and_pass_on
+from services.loans.app.unavailable import explained
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
 from services.loans.domain.holds import HOLD, Hold, HoldStatus
 from services.loans.domain.item_types import ANY_ITEM_TYPE
@@ -178,6 +179,8 @@ async def _lend(
             await forget(loan.id, uow=uow)
         else:
             await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=False)
+        if isinstance(refusal, FailedPrecondition):
+            raise await explained(refusal, loan, uow=uow, catalog=catalog) from None
         raise
     # DependencyUnavailable: the outcome is unknown; the loan stays PENDING for a retry or the reconciler.
     after_checkout()

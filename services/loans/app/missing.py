@@ -38,6 +38,9 @@ class ReportHoldCopyMissing:
     actor: Actor = SYSTEM
     copy_status: str = "LOST"
     """What the catalog makes of the copy: LOST (missing), DAMAGED or WITHDRAWN (OUT_OF_CIRCULATION)."""
+    etag: str = ""
+    """The hold's etag as the desk read it ("" no check): a row read before another desk found the copy and sent
+    it on (or received it) reports nothing, rather than making LOST a copy in a van (finding D15)."""
 
 
 OUT_OF_CIRCULATION = ("LOST", "DAMAGED", "WITHDRAWN")
@@ -58,6 +61,7 @@ async def report_hold_copy_missing(
         hold = await uow.holds.get(cmd.hold_id)
     if previous:
         return hold
+    hold.check_etag(cmd.etag)
     if not hold.set_aside or (cmd.copy and cmd.copy != hold.copy):
         held = f" with {hold.copy}" if hold.copy else ""
         raise FailedPrecondition(

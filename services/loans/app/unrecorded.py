@@ -10,6 +10,12 @@ of the loan. So it is checked in when a librarian takes it back: its return by b
 Only when no loan of that name is recorded here in any state (an issue's PENDING record, a FAILED one whose copy
 the reconciler puts back, a RETURNED one) and the copy went out longer ago than any issue can still be under way
 (the saga timeout): no saga is then in flight that could still record it.
+
+A copy moving home (sent home from another branch's hold shelf) handed in at a desk is received as the desk's
+Receive would (coming_home.py), as Koha's and Evergreen's check-in receive a transfer (finding D10): the desk's
+Return is what a librarian does with every book in a crate. There is no loan to answer, so the answer is the
+refusal that says what was done: COPY_RECEIVED_HOME (back on the open shelf), COPY_RECEIVED_FOR_HOLD (set aside
+for a hold: on the hold shelf, or to send on), or COPY_IN_TRANSIT_HOME (elsewhere: send it on).
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 
+from services.loans.app.coming_home import came_home, moving_home
 from services.loans.app.losing import take_back_found
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.receiving import shelve_checked_in, trap_at_desk
+from services.loans.app.receiving import ReceiveHoldCopy, receive_hold_copy, shelve_checked_in, trap_at_desk
 from services.loans.domain.actors import Actor
 from services.loans.domain.borrowing import CopyInfo
+from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loans import LOAN, Loan, LoanStatus
 from services.loans.domain.unrecorded import returned_unrecorded
 from services.support.runtime.clock import Clock
@@ -33,6 +41,9 @@ from services.support.runtime.errors import Conflict, DependencyUnavailable, Fai
 LOAN_UNSETTLED = "LOAN_UNSETTLED"
 """ReturnLoan's reason for a copy out in the catalog on a loan still being issued, or ended here and being put
 back: the answer changes within the saga timeout, so it is a Conflict (not kept for the request_id)."""
+COPY_RECEIVED_FOR_HOLD = "COPY_RECEIVED_FOR_HOLD"
+"""ReturnLoan's reason for a copy moving home, handed in at a desk, that a hold took: received for that hold (READY
+on the hold shelf here, or IN_TRANSIT: send it to `pickup_branch`)."""
 
 
 async def return_without_active_loan(
@@ -61,9 +72,15 @@ async def return_without_active_loan(
         raise NotFound(f"loans/-?barcode={barcode}", f"no loan is out on barcode {barcode}") from None
     if copy.status == "LOST" and LOAN.matches(copy.current_loan):  # declared lost on that loan, and found
         return await take_back_found(copy, actor, branch=branch, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    if moving_home(copy):
+        await _received(copy, actor, branch=branch, uow=uow, clock=clock, catalog=catalog, zone=zone)
     if copy.status != "ON_LOAN":
         state = copy.status.lower().replace("_", " ") or "on the shelf"
-        raise FailedPrecondition(f"the copy {barcode} is not on loan: it is {state}", reason="COPY_NOT_ON_LOAN")
+        raise FailedPrecondition(
+            f"the copy {barcode} is not on loan: it is {state}",
+            reason="COPY_NOT_ON_LOAN",
+            metadata={"barcode": copy.barcode or barcode, "status": copy.status},
+        )
     now = clock.now()
     await _ensure_unrecorded(copy, barcode, uow=uow, now=now, saga_timeout=saga_timeout)
     trap, sending = await trap_at_desk(copy.book, copy.item_type, branch, uow=uow, clock=clock)
@@ -73,6 +90,29 @@ async def return_without_active_loan(
         return replace(returned, events=[])  # another desk's return, at once, checked it in and says so
     return await shelve_checked_in(
         checked_in, at_desk=branch, committed=returned, uow=uow, clock=clock, catalog=catalog, zone=zone
+    )
+
+
+async def _received(
+    copy: CopyInfo, actor: Actor, *, branch: str, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> None:
+    """Receive a copy moving home handed in at a desk of `branch`, as ReceiveHoldCopy does, and refuse with what
+    was done (COPY_RECEIVED_HOME, COPY_IN_TRANSIT_HOME from came_home; COPY_RECEIVED_FOR_HOLD here)."""
+    if not await came_home(copy, branch, uow=uow, clock=clock, catalog=catalog, zone=zone):
+        return  # no longer moving home (another desk took it in meanwhile): said as for any copy not on loan
+    receipt = ReceiveHoldCopy(copy.barcode, branch, actor=actor)
+    hold = await receive_hold_copy(receipt, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    ready = hold.status == HoldStatus.READY
+    raise FailedPrecondition(
+        f"the copy {copy.barcode} came home and is set aside for {hold.name}: "
+        + ("put it on the hold shelf" if ready else f"send it to {hold.pickup_branch}"),
+        reason=COPY_RECEIVED_FOR_HOLD,
+        metadata={
+            "barcode": copy.barcode,
+            "hold": hold.name,
+            "status": hold.status.value,
+            "pickup_branch": hold.pickup_branch,
+        },
     )
 
 

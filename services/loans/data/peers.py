@@ -47,13 +47,23 @@ AVAILABILITY_BATCH = 100
 _COPY_STATUS = {value: name.removeprefix("COPY_STATUS_") for name, value in catalog_pb2.CopyStatus.items()}
 
 
-def _reason(error: grpc.aio.AioRpcError, default: str) -> str:
+def _info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     for detail in status.details if status else ():
         info = error_details_pb2.ErrorInfo()
         if detail.Unpack(info) and info.reason:
-            return info.reason
-    return default
+            return info
+    return error_details_pb2.ErrorInfo()
+
+
+def _reason(error: grpc.aio.AioRpcError, default: str) -> str:
+    return _info(error).reason or default
+
+
+def _refused_by(peer: str, error: grpc.aio.AioRpcError) -> dict[str, str]:
+    """The peer's ErrorInfo metadata (e.g. the catalog's `status` of a copy it would not lend: finding D14), and
+    which peer refused."""
+    return {**dict(_info(error).metadata), "peer": peer}
 
 
 async def _call(peer: str, resource: str, call: Awaitable[T]) -> T:
@@ -64,7 +74,9 @@ async def _call(peer: str, resource: str, call: Awaitable[T]) -> T:
         if code == grpc.StatusCode.NOT_FOUND:
             raise NotFound(resource, details or f"{resource} not found") from None
         if code == grpc.StatusCode.FAILED_PRECONDITION:
-            raise FailedPrecondition(details, reason=_reason(error, "PEER_REFUSED"), metadata={"peer": peer}) from None
+            raise FailedPrecondition(
+                details, reason=_reason(error, "PEER_REFUSED"), metadata=_refused_by(peer, error)
+            ) from None
         if code == grpc.StatusCode.INVALID_ARGUMENT:
             raise InvalidArgument.field(resource or "request", details) from None
         if code == grpc.StatusCode.ALREADY_EXISTS:

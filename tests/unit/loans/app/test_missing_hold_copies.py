@@ -12,16 +12,22 @@ from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_m
 from services.loans.domain.actors import Actor
 from services.loans.domain.hold_events import HoldCopyMissing
 from services.loans.domain.holds import Hold, HoldStatus
-from services.support.runtime.errors import FailedPrecondition, PermissionDenied
+from services.support.runtime.errors import Conflict, FailedPrecondition, PermissionDenied
 
 from ..desk import DESK, Desk, reader
 from ..fakes import FakeLoansDatabase
 
 
 async def _report(
-    desk: Desk, hold: Hold, *, copy: str = "", request_id: uuid.UUID | None = None, actor: Actor = DESK
+    desk: Desk,
+    hold: Hold,
+    *,
+    copy: str = "",
+    request_id: uuid.UUID | None = None,
+    actor: Actor = DESK,
+    etag: str = "",
 ) -> Hold:
-    command = ReportHoldCopyMissing(hold.id, copy, request_id, actor)
+    command = ReportHoldCopyMissing(hold.id, copy, request_id, actor, etag=etag)
     return await report_hold_copy_missing(
         command, uow=desk.uow(), clock=desk.clock, catalog=desk.catalog, zone=desk.policy.time_zone
     )
@@ -84,3 +90,20 @@ async def test_a_report_is_refused_to_a_reader_and_for_a_copy_the_hold_no_longer
     with pytest.raises(FailedPrecondition) as stale:
         await _report(desk, hold, copy=other)
     assert stale.value.reason == "HOLD_NOT_IN_TRANSIT" and desk.catalog.status(hold.copy) == "IN_TRANSIT"
+
+
+async def test_a_stale_pull_list_row_cannot_make_lost_a_copy_another_desk_found_and_sent_on(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """Finding D15: two librarians on one pull list; one finds the copy and sends it to EAST, the other's page,
+    not reloaded, says "Missing". The row's etag is stale: refused (ABORTED), the copy still on its way."""
+    book, (copy,) = desk.catalog.add_book()
+    row = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="EAST", actor=DESK))
+    sent = await desk.receive(copy, branch="MAIN")
+    assert (sent.status, sent.to_pull) == (HoldStatus.IN_TRANSIT, False)
+    with pytest.raises(Conflict) as stale:
+        await _report(desk, row, copy=row.copy, etag=row.etag)
+    assert stale.value.reason == "STALE_ETAG"
+    assert desk.catalog.status(copy) == "IN_TRANSIT" and db.holds[row.id].status == HoldStatus.IN_TRANSIT
+    answer = await _report(desk, sent, copy=sent.copy, etag=sent.etag)  # read again: still missing, reported
+    assert answer.status == HoldStatus.WAITING and desk.catalog.status(copy) == "LOST"

@@ -483,8 +483,10 @@ class LoansServiceStub:
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
         limit; NOT_FOR_LOAN: the copy's item type is not for loan (ItemType.not_for_loan, a reference copy; metadata
-        `copy`, `item_type`), or the rule of its item type lends none, max_loans 0; copy not available or on
-        the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+        `copy`, `item_type`), or the rule of its item type lends none, max_loans 0; COPY_NOT_AVAILABLE: copy
+        not available or on the hold shelf for someone else, metadata `status` (the catalog's) and, for a copy set
+        aside for a hold, `hold`, `hold_status`, `patron`, `pickup_branch`, `expire_time` (READY);
+        NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
         available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
         PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
@@ -517,10 +519,16 @@ class LoansServiceStub:
         copy the catalog has out on another loan, which no earlier try of its return checked in (a record
         restored from a backup taken before the copy came back and went out again), is closed with no overdue
         fine, and its copy checked in from the catalog's loan as above, in the same call.
+        By barcode, a copy on its way home with no hold (sent home from another branch's hold shelf) is received
+        as ReceiveHoldCopy receives it, as a library's check-in receives a transfer; there is no loan to answer, so
+        the answer is a FAILED_PRECONDITION saying what was done: COPY_RECEIVED_HOME (at its own branch, nobody
+        waiting took it: AVAILABLE, to the open shelf), COPY_RECEIVED_FOR_HOLD (a hold took it: received for that
+        hold; metadata `hold`, `status` READY (to the hold shelf) or IN_TRANSIT (send it to `pickup_branch`)), or
+        COPY_IN_TRANSIT_HOME (at another branch: nothing changed, send it on to `branch`).
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-        on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+        on loan, metadata `status` the catalog's; a copy coming home, as above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReturnLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
@@ -749,8 +757,8 @@ class LoansServiceStub:
         Errors: INVALID_ARGUMENT (malformed name; `copy` not a copy's name; `copy_status` not a HeldCopyStatus;
         request_id not a UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION
         (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside (neither in transit nor on the hold shelf), or not
-        `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED (a reader),
-        UNAVAILABLE (catalog unreachable).
+        `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), ABORTED (STALE_ETAG: `etag` is
+        not the hold's current one), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -1412,8 +1420,10 @@ class LoansServiceAsyncStub:
         Errors: INVALID_ARGUMENT (no patron, or neither barcode nor book), NOT_FOUND (no such patron, copy or
         book), FAILED_PRECONDITION (patron not eligible: inactive, at the loan limit, owes more than the fine
         limit; NOT_FOR_LOAN: the copy's item type is not for loan (ItemType.not_for_loan, a reference copy; metadata
-        `copy`, `item_type`), or the rule of its item type lends none, max_loans 0; copy not available or on
-        the hold shelf for someone else; NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
+        `copy`, `item_type`), or the rule of its item type lends none, max_loans 0; COPY_NOT_AVAILABLE: copy
+        not available or on the hold shelf for someone else, metadata `status` (the catalog's) and, for a copy set
+        aside for a hold, `hold`, `hold_status`, `patron`, `pickup_branch`, `expire_time` (READY);
+        NO_COPY_AVAILABLE: by book, no copy of a type the patron may borrow is
         available; HARD_DUE_DATE_PASSED: the library's day of the rule's hard due date has ended),
         PERMISSION_DENIED (a reader issuing a loan), UNAVAILABLE (users or catalog unreachable).
         """
@@ -1446,10 +1456,16 @@ class LoansServiceAsyncStub:
         copy the catalog has out on another loan, which no earlier try of its return checked in (a record
         restored from a backup taken before the copy came back and went out again), is closed with no overdue
         fine, and its copy checked in from the catalog's loan as above, in the same call.
+        By barcode, a copy on its way home with no hold (sent home from another branch's hold shelf) is received
+        as ReceiveHoldCopy receives it, as a library's check-in receives a transfer; there is no loan to answer, so
+        the answer is a FAILED_PRECONDITION saying what was done: COPY_RECEIVED_HOME (at its own branch, nobody
+        waiting took it: AVAILABLE, to the open shelf), COPY_RECEIVED_FOR_HOLD (a hold took it: received for that
+        hold; metadata `hold`, `status` READY (to the hold shelf) or IN_TRANSIT (send it to `pickup_branch`)), or
+        COPY_IN_TRANSIT_HOME (at another branch: nothing changed, send it on to `branch`).
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-        on loan), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+        on loan, metadata `status` the catalog's; a copy coming home, as above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReturnLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
@@ -1678,8 +1694,8 @@ class LoansServiceAsyncStub:
         Errors: INVALID_ARGUMENT (malformed name; `copy` not a copy's name; `copy_status` not a HeldCopyStatus;
         request_id not a UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION
         (HOLD_NOT_IN_TRANSIT: the hold has no copy set aside (neither in transit nor on the hold shelf), or not
-        `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), PERMISSION_DENIED (a reader),
-        UNAVAILABLE (catalog unreachable).
+        `copy`; COPY_NOT_HELD: the catalog does not have its copy set aside for it), ABORTED (STALE_ETAG: `etag` is
+        not the hold's current one), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReportHoldCopyMissing', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 

@@ -895,6 +895,7 @@ class ReportHoldCopyMissingRequest(_message.Message):
     COPY_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
     COPY_STATUS_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"holds/{hold}", IN_TRANSIT or READY."""
     copy: _builtins.str
@@ -909,7 +910,13 @@ class ReportHoldCopyMissingRequest(_message.Message):
     another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
     """
     copy_status: _resources_pb2.HeldCopyStatus.ValueType
-    """The catalog's status the copy takes: LOST when not set (missing), DAMAGED or WITHDRAWN."""
+    """The catalog's status the copy takes: LOST when not set (missing), DAMAGED or WITHDRAWN.
+    The hold's `etag` as the desk read it (the pull list's row): when set, a hold that changed since (its copy
+    """
+    etag: _builtins.str
+    """found and sent on by another desk, received, put on the hold shelf) is refused with ABORTED (STALE_ETAG)
+    and nothing is reported: read it again. Empty: no check.
+    """
     def __init__(
         self,
         *,
@@ -917,10 +924,11 @@ class ReportHoldCopyMissingRequest(_message.Message):
         copy: _builtins.str = ...,
         request_id: _builtins.str = ...,
         copy_status: _resources_pb2.HeldCopyStatus.ValueType = ...,
+        etag: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "copy_status", b"copy_status", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["copy", b"copy", "copy_status", b"copy_status", "etag", b"etag", "name", b"name", "request_id", b"request_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

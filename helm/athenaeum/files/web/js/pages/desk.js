@@ -10,6 +10,7 @@ import { html } from "../html.js";
 import { errorText, formatDeadline, formatMoney, t, tn } from "../i18n.js";
 import { TotalOwed, useTitle } from "../components.js";
 import { deskBranch, patronLabel, receiveCopy } from "../receiving.js";
+import { issueRefusalText, receivedByReturn, returnRefusalText } from "../desk_refusals.js";
 import { deskState } from "../desk_state.js";
 import { issuedEarlierGone, returnedEarlierOutAgain, saidEarlier, scanCall } from "../desk_calls.js";
 import { session } from "../session.js";
@@ -76,7 +77,12 @@ function failed(mode, code, error) {
     return { kind: "unknown", barcode: code, text: `${what} ${errorText(error)} ${t("desk.scan_again")}` };
   }
   if (error.status === 401) return { kind: "refused", barcode: code, text: t("desk.not_done_signed_out", { barcode: code }) };
-  const text = `${t("desk.refused", { barcode: code })} ${errorText(error)}`;
+  if (mode === RETURN) {
+    const received = receivedByReturn(code, error); // a copy coming home: received by the return
+    if (received) return received;
+  }
+  const why = mode === RETURN ? returnRefusalText(error) : errorText(error);
+  const text = `${t("desk.refused", { barcode: code })} ${why}`;
   return { kind: "refused", barcode: code, text, reason: error.reason };
 }
 
@@ -191,7 +197,11 @@ export function DeskPage() {
       const issued = t("desk.issued", { title: loan.book_title, barcode: code, date: formatDeadline(loan.due_time) });
       deskState.settle(row, gone || { kind: "ok", text: issued + saidEarlier(retryOf) });
     } catch (error) {
-      deskState.settle(row, failed(ISSUE, code, error));
+      const entry = failed(ISSUE, code, error);
+      if (entry.kind === "refused" && error.reason === "COPY_NOT_AVAILABLE") {
+        entry.text = `${t("desk.refused", { barcode: code })} ${await issueRefusalText(error)}`;
+      }
+      deskState.settle(row, entry);
     }
     // After a refusal too: a loan made by a call whose answer was lost shows in the count.
     patronStanding(atDesk).then(setStanding, () => null);

@@ -107,14 +107,19 @@ function useMissing(reload) {
     setError(null);
     setMessage(null);
     try {
-      const answer = await action.run({ missing: hold.name, copy: hold.copy }, (request_id) =>
-        api(`/v1/${hold.name}:reportCopyMissing`, { method: "POST", body: { copy: hold.copy, request_id } }),
+      // The row's etag: a copy another desk found and sent on (or received) since the list was read is not
+      // reported (ABORTED), rather than made LOST in the van (finding D15).
+      const body = { copy: hold.copy, etag: hold.etag };
+      const answer = await action.run({ missing: hold.name, ...body }, (request_id) =>
+        api(`/v1/${hold.name}:reportCopyMissing`, { method: "POST", body: { ...body, request_id } }),
       );
       if (!answer) return;
       setMessage(answer.status === IN_TRANSIT ? t("pulllist.missing_replaced", label) : t("pulllist.missing_waiting", label));
       reload();
     } catch (failure) {
-      setError(failure);
+      if (failure?.reason !== "STALE_ETAG") return setError(failure);
+      setMessage(t("pulllist.missing_stale", label));
+      reload();
     }
   };
   return { busy: action.busy, report, message, error };

@@ -2739,6 +2739,14 @@ class ReportHoldCopyMissingRequest(betterproto2.Message):
     )
     """
     The catalog's status the copy takes: LOST when not set (missing), DAMAGED or WITHDRAWN.
+
+    The hold's `etag` as the desk read it (the pull list's row): when set, a hold that changed since (its copy
+    """
+
+    etag: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    found and sent on by another desk, received, put on the hold shelf) is refused with ABORTED (STALE_ETAG)
+    and nothing is reported: read it again. Empty: no check.
     """
 
 
