@@ -73,6 +73,13 @@ def test_an_admin_reads_changes_deletes_and_renames_types_whose_codes_predate_th
     )
     assert patched.status_code == 200 and patched.json()["not_for_loan"], patched.text
 
+    # Loans asks the catalog about a rule's item type: one from before the rule is a rule's too, when listed.
+    for code in (disc, russian):
+        rule = {"patron_category": "*", "item_type": code, "loan_period_days": 3, "hold_pickup_days": 2}
+        created = edge.post("/v1/circulationRules", json=rule, headers=admin.headers)
+        assert created.status_code == 200 and created.json()["item_type"] == code, created.text
+        assert edge.delete(f"/v1/{created.json()['name']}", headers=admin.headers).status_code == 200
+
     deleted = edge.delete(f"/v1/{listed[disc]['name']}", headers=admin.headers)
     assert deleted.status_code == 200, deleted.text
     assert edge.get(f"/v1/{listed[disc]['name']}").status_code == 404
