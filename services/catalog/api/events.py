@@ -116,7 +116,8 @@ def changes_matches(event: DomainEvent) -> bool:
 
 def changes_every_book(event: DomainEvent) -> bool:
     """Whether any book's answer may differ after this event: an item type became (or stopped being) not for
-    loan, which moves its copies, in every book, between available and reference copies."""
+    loan, which moves its copies, in every book, between available and reference copies; or was renamed, which
+    gives its copies another item type."""
     return isinstance(event, ItemTypeChanged) and event.changes_availability
 
 
@@ -124,7 +125,8 @@ def changes_every_book_on_the_wire(subject: str, data: bytes) -> bool:
     """changes_every_book for a catalog event on the wire."""
     if subject != ITEM_TYPE_CHANGED:
         return False
-    return "not_for_loan" in events_pb2.ItemTypeChanged.FromString(data).update_mask.paths
+    paths = events_pb2.ItemTypeChanged.FromString(data).update_mask.paths
+    return "not_for_loan" in paths or "code" in paths  # a rename moves copies to another item type
 
 
 ITEM_TYPE_CHANGED = event_subject("catalog", events_pb2.ItemTypeChanged())

@@ -70,3 +70,12 @@ class ItemTypeRpcs:
         )
         await item_types.delete_item_type(command, uow=self._uow(), clock=self._clock)
         return empty_pb2.Empty()
+
+    async def RenameItemType(
+        self, request: catalog_pb2.RenameItemTypeRequest, context: Context
+    ) -> catalog_pb2.ItemType:
+        """Gives an item type a new code, and its copies with it."""
+        command = item_types.RenameItemType(
+            parse_item_type_name(request.name), request.new_code, request.etag, parse_request_id(request.request_id)
+        )
+        return item_type_to_proto(await item_types.rename_item_type(command, uow=self._uow(), clock=self._clock))

@@ -118,6 +118,33 @@ async def delete_item_type(cmd: DeleteItemType, *, uow: CatalogUnitOfWork, clock
         await uow.commit()
 
 
+@dataclass(frozen=True, slots=True)
+class RenameItemType:
+    code: str
+    new_code: str
+    etag: str = ""
+    request_id: uuid.UUID | None = None
+
+
+async def rename_item_type(cmd: RenameItemType, *, uow: CatalogUnitOfWork, clock: Clock) -> ItemType:
+    """Gives a type a new code (one seeded from old copies, "LARGE PRINT", re-spelt "LARGE_PRINT") and its copies
+    with it, in one transaction: ALREADY_EXISTS when the new code is taken."""
+    async with uow:
+        if previous := await uow.requests.recall(cmd.request_id, "RenameItemType"):
+            return await uow.item_types.get(parse_item_type_name(previous))
+        kind = await uow.item_types.get(cmd.code, for_update=True)
+        kind.check_etag(cmd.etag)
+        now = clock.now()
+        renamed = kind.renamed(cmd.new_code, now=now)
+        # The new row first, then the copies, then the old row: the copies' foreign key holds at every step.
+        await uow.item_types.add(renamed)
+        await uow.item_types.move_copies(kind.code, renamed.code, now=now)
+        await uow.item_types.remove(kind)
+        await uow.requests.remember(cmd.request_id, "RenameItemType", renamed.name)
+        await uow.commit()
+    return renamed
+
+
 async def require_known(
     codes: Iterable[str], uow: CatalogUnitOfWork, *, field: str = "copy.item_type"
 ) -> dict[str, bool]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -118,6 +119,9 @@ class ItemTypeRepository(Protocol):
 
     async def copies_of(self, code: str) -> int:
         """How many copies have this item type."""
+
+    async def move_copies(self, code: str, to: str, *, now: datetime) -> int:
+        """Gives every copy of type `code` the type `to` (which exists), as a change of each; how many moved."""
 
     async def save(self, kind: ItemType) -> None:
         """Writes a revised type if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -80,6 +81,15 @@ class SqlItemTypeRepository(TrackingRepository):
     async def copies_of(self, code: str) -> int:
         query = sa.select(sa.func.count()).select_from(copies).where(copies.c.item_type == code)
         return int(await self.session.scalar(query) or 0)
+
+    async def move_copies(self, code: str, to: str, *, now: datetime) -> int:
+        # Each copy changes (a new etag): one read before would otherwise write its old type back.
+        statement = (
+            copies.update()
+            .where(copies.c.item_type == code)
+            .values(item_type=to, updated_at=now, version=copies.c.version + 1)
+        )
+        return int((await self.session.execute(statement)).rowcount)  # type: ignore[attr-defined]
 
     async def save(self, kind: ItemType) -> None:
         statement = (

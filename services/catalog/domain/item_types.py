@@ -7,6 +7,7 @@ import string
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import quote, unquote
 
 from services.support.runtime.errors import (
     AlreadyExists,
@@ -24,6 +25,10 @@ MAX_DESCRIPTION = 100
 ITEM_TYPE_FIELDS = ("description", "not_for_loan")
 ITEM_TYPE_OUTPUT_ONLY = ("name", "code", "create_time", "update_time", "etag")
 _CODE = re.compile(r"[A-Z0-9_-]{1,20}")
+# What a copy's item type could be before codes were checked (free text, upper-cased, up to 64 characters):
+# catalog migration 0010 seeded the list with such codes ("LARGE PRINT", "DVD/CD", "КНИГА"), and they must stay
+# nameable to be read, changed, renamed or deleted.
+MAX_STORED_CODE = 64
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
@@ -44,15 +49,21 @@ def code_violation(code: str, field: str) -> FieldViolation | None:
 
 
 def item_type_name(code: str) -> str:
-    return f"{COLLECTION}/{code}"
+    """ "itemTypes/{code}", the code percent-encoded (RFC 3986): a code of today's rule is itself, and one kept
+    from before it ("LARGE PRINT", "DVD/CD") is still one URL path segment, ready to put in a URL."""
+    return f"{COLLECTION}/{quote(code, safe='')}"
 
 
 def parse_item_type_name(name: str, *, field: str = "name") -> str:
-    """The code of "itemTypes/{code}" (in any letter case); InvalidArgument otherwise."""
+    """The code of "itemTypes/{code}" (in any letter case, percent-encoded or not); InvalidArgument otherwise.
+    Besides a code of today's rule, any code a type stored before it could have is taken (looked up as it is:
+    NOT_FOUND when no type has it), so that such a type can be read, changed, renamed and deleted."""
     collection, _, code = name.partition("/")
-    code = spelt_code(code)
-    if collection != COLLECTION or code_violation(code, field) is not None:
-        raise InvalidArgument.field(field, "must be itemTypes/{code}, a code of 1-20 of A-Z, 0-9, _ and -")
+    # The edge decodes a path's %XX but those of reserved characters ("%2F" for "/"), a gRPC caller may send
+    # either: a code is decoded once (a "%" in a code is sent as "%25").
+    code = spelt_code(unquote(code))
+    if collection != COLLECTION or not (0 < len(code) <= MAX_STORED_CODE) or _CONTROL.search(code):
+        raise InvalidArgument.field(field, "must be itemTypes/{code}, the code of an item type (see ListItemTypes)")
     return code
 
 
@@ -109,6 +120,19 @@ class ItemType(Versioned):
             self.updated_at, self.version = now, self.version + 1
             self.events.append(ItemTypeChanged(occurred_at=now, item_type=self, changed=changed, previous=before))
 
+    def renamed(self, new_code: str, *, now: datetime) -> ItemType:
+        """The same type under a code of today's rule (INVALID_ARGUMENT on `new_code` otherwise); its copies are
+        the caller's to move. Recorded as a change of `code`, the old one kept in the event (the audit trail)."""
+        code = spelt_code(new_code)
+        collect_violations(code_violation(code, "new_code"))
+        if code == self.code:
+            raise InvalidArgument.field("new_code", "is the type's code already")
+        kind = ItemType(code, self.description, self.not_for_loan, self.created_at, now, self.version + 1)
+        kind.events.append(
+            ItemTypeChanged(occurred_at=now, item_type=kind, changed=("code",), previous=self.snapshot())
+        )
+        return kind
+
     def delete(self, *, copies: int, now: datetime) -> None:
         """Refused while `copies` copies have this type: they would name a type the list no longer has."""
         if copies:
@@ -129,8 +153,9 @@ class ItemTypeChanged(DomainEvent):
 
     @property
     def changes_availability(self) -> bool:
-        """Whether books' counts may differ: copies of the type moved between lendable and reference."""
-        return "not_for_loan" in self.changed
+        """Whether books' answers may differ: copies of the type moved between lendable and reference, or now
+        have another item type (a rename)."""
+        return "not_for_loan" in self.changed or "code" in self.changed
 
 
 class ItemTypeNotFound(NotFound):

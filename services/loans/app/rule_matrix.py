@@ -9,7 +9,7 @@ from services.loans.app.pages import number_after
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.actors import SYSTEM, Actor
-from services.loans.domain.codes import WILDCARD, UnknownItemType, spelt_code
+from services.loans.domain.codes import WILDCARD, UnknownItemType, may_be_listed_before_the_rule, spelt_code
 from services.loans.domain.rules import RULE, CirculationRule, RuleTerms, ordered
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import InvalidArgument
@@ -32,12 +32,15 @@ async def create_circulation_rule(
     """Add a row to the matrix (ALREADY_EXISTS for a category/item type that has one; UNKNOWN_ITEM_TYPE for an
     item type the catalog's list does not have; UNAVAILABLE while the catalog cannot say)."""
     cmd.actor.ensure_admin()
-    terms = cmd.terms.validated(now=clock.now())  # a malformed code is refused before the catalog is asked
-    await _ensure_known(terms.item_type, catalog)
+    listed = await _listed_before_the_rule(spelt_code(cmd.terms.item_type), catalog)
+    # A malformed code is refused before the catalog is asked (unless it may be one kept from before the rule).
+    terms = cmd.terms.validated(now=clock.now(), listed_item_type=listed)
+    if not listed:
+        await _ensure_known(terms.item_type, catalog)
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "CreateCirculationRule"):
             return await uow.rules.get(RULE.parse_id(previous))
-        rule = CirculationRule.create(cmd.terms, now=clock.now())
+        rule = CirculationRule.create(cmd.terms, now=clock.now(), listed_item_type=listed)
         await uow.rules.add(rule)
         await uow.requests.remember(cmd.request_id, "CreateCirculationRule", rule.name)
         await uow.commit()
@@ -96,14 +99,15 @@ async def update_circulation_rule(
     paths = WRITABLE if not cmd.update_mask or cmd.update_mask == ("*",) else cmd.update_mask
     if unknown := [path for path in paths if path not in WRITABLE]:
         raise InvalidArgument.field("update_mask", f"unknown or read-only field(s): {', '.join(unknown)}")
+    listed = ""
     if "item_type" in paths:
-        await _ensure_new_type_known(cmd, uow=uow, clock=clock, catalog=catalog)
+        listed = await _ensure_new_type_known(cmd, uow=uow, clock=clock, catalog=catalog)
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "UpdateCirculationRule"):
             return await uow.rules.get(RULE.parse_id(previous))
         rule = await uow.rules.get(cmd.rule_id)
         changed = replace(rule.terms, **{p: getattr(cmd.changes, p) for p in paths})
-        rule.update(changed, now=clock.now(), etag=cmd.etag)
+        rule.update(changed, now=clock.now(), etag=cmd.etag, listed_item_type=listed)
         await uow.rules.save(rule)
         await uow.requests.remember(cmd.request_id, "UpdateCirculationRule", rule.name)
         await uow.commit()
@@ -137,15 +141,28 @@ async def _ensure_known(item_type: str, catalog: Catalog) -> None:
         raise UnknownItemType(item_type)
 
 
+async def _listed_before_the_rule(item_type: str, catalog: Catalog) -> str:
+    """`item_type` when it is a code from before the rule that the catalog's list has ("LARGE PRINT", seeded
+    from old copies, which copies still have); else "" (it is then checked as any other)."""
+    if may_be_listed_before_the_rule(item_type) and await catalog.has_item_type(item_type):
+        return item_type
+    return ""
+
+
 async def _ensure_new_type_known(
     cmd: UpdateCirculationRule, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog
-) -> None:
+) -> str:
     """The catalog is asked about the item type an update sets only when it differs from the stored one: a rule
-    stored before item types were a list keeps its type, and its other terms stay editable."""
+    stored before item types were a list keeps its type, and its other terms stay editable. Returns the new type
+    when it is a code from before the rule that the catalog lists (else "")."""
     async with uow.reading():
         current = (await uow.rules.get(cmd.rule_id)).terms
     item_type = spelt_code(cmd.changes.item_type)
-    if item_type != current.item_type:
-        # The code's own form first (an etag or request check may still refuse the update afterwards).
-        replace(current, item_type=item_type).validated(now=clock.now(), earlier=current)
-        await _ensure_known(item_type, catalog)
+    if item_type == current.item_type:
+        return ""
+    if listed := await _listed_before_the_rule(item_type, catalog):
+        return listed
+    # The code's own form first (an etag or request check may still refuse the update afterwards).
+    replace(current, item_type=item_type).validated(now=clock.now(), earlier=current)
+    await _ensure_known(item_type, catalog)
+    return ""

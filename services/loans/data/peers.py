@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import UTC
 from typing import TypeVar
+from urllib.parse import quote
 
 import grpc
 from google.rpc import error_details_pb2
@@ -149,7 +150,7 @@ class GrpcCatalog:
         return answer.title
 
     async def has_item_type(self, code: str) -> bool:
-        name = f"itemTypes/{code}"
+        name = f"itemTypes/{quote(code, safe='')}"  # a code from before the rule may hold "/", "%" or a space
         call = self._stub.GetItemType(catalog_pb2.GetItemTypeRequest(name=name), timeout=self._timeout)
         try:
             await _call("catalog", name, call)

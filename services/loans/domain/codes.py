@@ -17,6 +17,7 @@ from services.support.runtime.errors import FieldViolation, InvalidArgument
 WILDCARD = "*"
 _ASCII_UPPER = str.maketrans(string.ascii_lowercase, string.ascii_uppercase)
 _ITEM_TYPE = re.compile(r"[A-Z0-9_-]{1,20}")
+MAX_LISTED_CODE = 64  # a copy's item type before codes were checked
 _CATEGORY = re.compile(r"[A-Z][A-Z0-9_]{0,31}")
 
 
@@ -32,6 +33,19 @@ def item_type_violation(item_type: str, field: str) -> FieldViolation | None:
     if item_type == WILDCARD or _ITEM_TYPE.fullmatch(item_type):
         return None
     return FieldViolation(field, "must be * or an item type code: 1-20 of A-Z, 0-9, _ and - (ASCII only)")
+
+
+def may_be_listed_before_the_rule(item_type: str) -> bool:
+    """Whether a spelt item type outside today's rule may still be a code of the catalog's list, which only the
+    catalog can say: catalog migration 0010 seeded the list with the types of copies catalogued before codes were
+    checked ("LARGE PRINT", "DVD/CD", "КНИГА": free text as `str.upper` left it, up to 64 characters), and copies
+    keep them. A code `str.upper` would change ("\u00df", the dotless i) was never kept so: refused unasked."""
+    return (
+        item_type_violation(item_type, "") is not None
+        and 0 < len(item_type) <= MAX_LISTED_CODE
+        and item_type.isprintable()
+        and item_type == item_type.upper()
+    )
 
 
 def category_violation(category: str, field: str) -> FieldViolation | None:

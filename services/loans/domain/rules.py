@@ -48,11 +48,12 @@ class RuleTerms:
     hold_pickup_days: int = 7
     hard_due_at: datetime | None = None
 
-    def validated(self, *, now: datetime, earlier: RuleTerms | None = None) -> RuleTerms:
+    def validated(self, *, now: datetime, earlier: RuleTerms | None = None, listed_item_type: str = "") -> RuleTerms:
         """Trimmed, upper-cased keys (codes.py); InvalidArgument naming every bad field. A hard due date kept
         unchanged from the `earlier` terms is not checked again: it was ahead when set, and issuing refuses it
         once passed (`ensure_lends_at`), while the rule's other terms stay editable. So are keys kept unchanged:
-        a rule stored before codes were checked keeps the key it has and its terms can still be edited."""
+        a rule stored before codes were checked keeps the key it has and its terms can still be edited. So is
+        `listed_item_type`, a code from before the rule that the catalog's list has (the caller asked it)."""
         category, item_type = spelt_code(self.patron_category), spelt_code(self.item_type)
         prefix = "circulation_rule."
         counts = {
@@ -69,7 +70,7 @@ class RuleTerms:
             if earlier is not None and category == earlier.patron_category
             else category_violation(category, prefix + "patron_category"),
             None
-            if earlier is not None and item_type == earlier.item_type
+            if (earlier is not None and item_type == earlier.item_type) or item_type == listed_item_type
             else item_type_violation(item_type, prefix + "item_type"),
             None if self.loan_period_days > 0 else FieldViolation(prefix + "loan_period_days", "must be positive"),
             # Zero days would make a hold ready and expired at once, or a renewal that gains nothing.
@@ -173,15 +174,17 @@ class CirculationRule(Versioned):
         return self.terms.patron_category == WILDCARD and self.terms.item_type == WILDCARD
 
     @classmethod
-    def create(cls, terms: RuleTerms, *, now: datetime) -> CirculationRule:
-        rule = cls(id=uuid.uuid4(), terms=terms.validated(now=now), created_at=now, updated_at=now)
+    def create(cls, terms: RuleTerms, *, now: datetime, listed_item_type: str = "") -> CirculationRule:
+        """`listed_item_type`: see RuleTerms.validated."""
+        terms = terms.validated(now=now, listed_item_type=listed_item_type)
+        rule = cls(id=uuid.uuid4(), terms=terms, created_at=now, updated_at=now)
         rule.events.append(CirculationRuleChanged(occurred_at=now, rule=rule))
         return rule
 
-    def update(self, terms: RuleTerms, *, now: datetime, etag: str = "") -> None:
+    def update(self, terms: RuleTerms, *, now: datetime, etag: str = "", listed_item_type: str = "") -> None:
         """New terms; applies to loans issued afterwards (loans keep the terms they were issued under)."""
         self.check_etag(etag)
-        terms = terms.validated(now=now, earlier=self.terms)
+        terms = terms.validated(now=now, earlier=self.terms, listed_item_type=listed_item_type)
         if self.is_default and (terms.patron_category, terms.item_type) != (WILDCARD, WILDCARD):
             raise FailedPrecondition("the */* default rule must stay */*", reason="DEFAULT_RULE_REQUIRED")
         previous, self.terms = self.terms, terms

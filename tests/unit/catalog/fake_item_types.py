@@ -57,6 +57,13 @@ class FakeItemTypeRepository:
     async def copies_of(self, code: str) -> int:
         return sum(1 for copy in self.state.copies.values() if copy.details.item_type == code)
 
+    async def move_copies(self, code: str, to: str, *, now: datetime) -> int:
+        moved = [copy for copy in self.state.copies.values() if copy.details.item_type == code]
+        for copy in moved:
+            copy.details = dataclasses.replace(copy.details, item_type=to)
+            copy.updated_at, copy.version = now, copy.version + 1
+        return len(moved)
+
     async def save(self, kind: ItemType) -> None:
         stored = self.state.item_types.get(kind.code)
         if stored is None or stored.version != kind.version - 1:

@@ -47,3 +47,10 @@ def test_an_item_type_made_not_for_loan_is_audited_with_what_it_was() -> None:
     assert (trail["item_type.not_for_loan"], trail["previous_values.not_for_loan"]) == ("true", "false")
     kind.delete(copies=0, now=NOW)
     assert attributes(kind.events[-1])["deleted"] == "true"
+
+
+def test_an_item_type_renamed_is_audited_with_its_old_code() -> None:
+    kind = ItemType("LARGE PRINT", "Large print", False, created_at=NOW, updated_at=NOW)
+    trail = attributes(kind.renamed("LARGE_PRINT", now=NOW).events[-1])
+    assert (trail["item_type.code"], trail["previous_values.code"]) == ("LARGE_PRINT", "LARGE PRINT")
+    assert trail["item_type.name"] == "itemTypes/LARGE_PRINT"

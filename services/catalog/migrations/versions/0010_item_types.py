@@ -7,6 +7,10 @@ the service spells them), each described by its code;
 all may be lent except a type named exactly REFERENCE, seeded not for loan (what such a type has meant in
 every library we know; an admin can change it: PATCH itemTypes/REFERENCE with update_mask=not_for_loan).
 
+Codes are seeded as old copies had them, so some break the rule new codes keep ("LARGE PRINT", "DVD/CD", "КНИГА",
+over 20 characters): the API names them percent-encoded ("itemTypes/LARGE%20PRINT"), manages them as any other,
+and RenameItemType re-spells one, its copies with it (README, "Item types after an upgrade").
+
 Revision ID: 0010
 Revises: 0009
 """

@@ -72,3 +72,29 @@ async def test_an_update_asks_about_a_new_item_type_only(db: FakeLoansDatabase, 
     desk.catalog.down = True
     updated = await change_type(desk, rule, "Book")  # empty mask: every field, the item type unchanged
     assert (updated.terms.item_type, updated.terms.loan_period_days) == ("BOOK", 9)
+
+
+@pytest.mark.parametrize("item_type", ["LARGE PRINT", "DVD/CD", "\u041a\u041d\u0418\u0413\u0410"])
+async def test_a_rule_may_name_a_listed_code_from_before_the_rule_and_an_update_may_set_one(
+    db: FakeLoansDatabase, desk: Desk, item_type: str
+) -> None:
+    """Catalog migration 0010 seeded such codes from old copies, which keep them: a rule for them is the only
+    way to give those copies terms of their own (it was refused as a malformed code)."""
+    desk.catalog.item_types.add(item_type)
+    rule = await create(desk, RuleTerms("ADULT", f" {item_type.lower() if item_type.isascii() else item_type} "))
+    assert rule.terms.item_type == item_type
+    other = await create(desk, RuleTerms("CHILD", "DVD"))
+    assert (await change_type(desk, other, item_type, "item_type")).terms.item_type == item_type
+
+
+@pytest.mark.parametrize("item_type", ["LARGE PRINT", "\u041a\u041d\u0418\u0413\u0410 2"])
+async def test_a_code_from_before_the_rule_the_catalog_does_not_list_is_refused_as_malformed(
+    db: FakeLoansDatabase, desk: Desk, item_type: str
+) -> None:
+    with pytest.raises(InvalidArgument) as bad:
+        await create(desk, RuleTerms("ADULT", item_type))
+    assert bad.value.reason == "INVALID_ARGUMENT" and "ASCII only" in str(bad.value)
+    rule = await create(desk, RuleTerms("ADULT", "DVD"))
+    with pytest.raises(InvalidArgument):
+        await change_type(desk, rule, item_type, "item_type")
+    assert db.rules[rule.id].terms.item_type == "DVD"

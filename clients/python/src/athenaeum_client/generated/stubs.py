@@ -283,7 +283,7 @@ class CatalogServiceStub:
 
     def get_item_type(self, request: catalog_v1.GetItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
         """
-        Returns one item type.
+        Returns one item type (any code in the list, those kept from before codes were checked too).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/GetItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
@@ -324,6 +324,19 @@ class CatalogServiceStub:
         PERMISSION_DENIED (not an admin).
         """
         return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteItemType', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
+
+    def rename_item_type(self, request: catalog_v1.RenameItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
+        """
+        Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
+        re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
+        copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
+        recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
+        old code are the loans service's: change their item type to the new code afterwards.
+        Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
+        NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
+        etag), PERMISSION_DENIED (not an admin).
+        """
+        return self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/RenameItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
 
     def report_held_copy_missing(self, request: catalog_v1.ReportHeldCopyMissingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """
@@ -1220,7 +1233,7 @@ class CatalogServiceAsyncStub:
 
     async def get_item_type(self, request: catalog_v1.GetItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
         """
-        Returns one item type.
+        Returns one item type (any code in the list, those kept from before codes were checked too).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/GetItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
@@ -1261,6 +1274,19 @@ class CatalogServiceAsyncStub:
         PERMISSION_DENIED (not an admin).
         """
         return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/DeleteItemType', request, google_protobuf.Empty, timeout=timeout, metadata=metadata)
+
+    async def rename_item_type(self, request: catalog_v1.RenameItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.ItemType:
+        """
+        Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
+        re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
+        copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
+        recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
+        old code are the loans service's: change their item type to the new code afterwards.
+        Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
+        NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
+        etag), PERMISSION_DENIED (not an admin).
+        """
+        return await self._caller.unary_unary('/athenaeum.catalog.v1.CatalogService/RenameItemType', request, catalog_v1.ItemType, timeout=timeout, metadata=metadata)
 
     async def report_held_copy_missing(self, request: catalog_v1.ReportHeldCopyMissingRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> catalog_v1.Copy:
         """

@@ -1467,12 +1467,16 @@ class ItemType(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"itemTypes/{code}", e.g. "itemTypes/BOOK". Assigned by the server from `code`."""
+    """"itemTypes/{code}", e.g. "itemTypes/BOOK". Assigned by the server from `code`, percent-encoded: a code
+    kept from before codes were checked is one URL path segment too ("itemTypes/LARGE%20PRINT",
+    "itemTypes/DVD%2FCD"); Get/Update/Rename/Delete take either form.
+    """
     code: _builtins.str
-    """1-20 of A-Z, 0-9, "_" and "-"; given in any letter case, kept upper case, e.g. "DVD". Fixed once created.
-    A type catalog migration 0010 made from the item types of copies catalogued before the list existed keeps
-    the code those copies had, up to 64 characters of any kind: so 64 is the most a code read back may hold
-    (and a type sent back to UpdateItemType, which ignores `code`, is not refused for it).
+    """1-20 of A-Z, 0-9, "_" and "-"; given in any letter case, kept upper case, e.g. "DVD". Changed only by
+    RenameItemType. A type catalog migration 0010 made from the item types of copies catalogued before the list
+    existed keeps the code those copies had ("LARGE PRINT"), up to 64 characters of any kind: so 64 is the most
+    a code read back may hold (and a type sent back to UpdateItemType, which ignores `code`, is not refused for
+    it). Such a type works as any other, and RenameItemType re-spells it.
     """
     description: _builtins.str
     """What it is, e.g. "Reference books"; 1-100 characters (spaces around are trimmed)."""
@@ -1552,7 +1556,7 @@ class GetItemTypeRequest(_message.Message):
 
     NAME_FIELD_NUMBER: _builtins.int
     name: _builtins.str
-    """"itemTypes/{code}" (the code in any letter case)."""
+    """"itemTypes/{code}" (the code in any letter case, percent-encoded or not)."""
     def __init__(
         self,
         *,
@@ -1711,6 +1715,45 @@ class UpdateItemTypeRequest(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___UpdateItemTypeRequest: _TypeAlias = UpdateItemTypeRequest  # noqa: Y015
+
+@_typing.final
+class RenameItemTypeRequest(_message.Message):
+    """The item type to give a new code."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NAME_FIELD_NUMBER: _builtins.int
+    NEW_CODE_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    name: _builtins.str
+    """"itemTypes/{code}": the type's `name` as ListItemTypes gives it."""
+    new_code: _builtins.str
+    """The code it takes: 1-20 of A-Z, 0-9, "_" and "-", in any letter case (kept upper case), e.g. "LARGE_PRINT"."""
+    etag: _builtins.str
+    """When set, the rename only happens while this is the current `etag` (else ABORTED)."""
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    def __init__(
+        self,
+        *,
+        name: _builtins.str = ...,
+        new_code: _builtins.str = ...,
+        etag: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "name", b"name", "new_code", b"new_code", "request_id", b"request_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenameItemTypeRequest: _TypeAlias = RenameItemTypeRequest  # noqa: Y015
 
 @_typing.final
 class DeleteItemTypeRequest(_message.Message):

@@ -164,6 +164,11 @@ class CatalogServiceStub:
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.SerializeToString,
                 response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
                 _registered_method=True)
+        self.RenameItemType = channel.unary_unary(
+                '/athenaeum.catalog.v1.CatalogService/RenameItemType',
+                request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.RenameItemTypeRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
+                _registered_method=True)
         self.ReportHeldCopyMissing = channel.unary_unary(
                 '/athenaeum.catalog.v1.CatalogService/ReportHeldCopyMissing',
                 request_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ReportHeldCopyMissingRequest.SerializeToString,
@@ -376,7 +381,7 @@ class CatalogServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetItemType(self, request, context):
-        """Returns one item type.
+        """Returns one item type (any code in the list, those kept from before codes were checked too).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -419,6 +424,20 @@ class CatalogServiceServicer:
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenameItemType(self, request, context):
+        """Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
+        re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
+        copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
+        recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
+        old code are the loans service's: change their item type to the new code afterwards.
+        Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
+        NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
+        etag), PERMISSION_DENIED (not an admin).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -586,6 +605,11 @@ def add_CatalogServiceServicer_to_server(servicer, server):
                     servicer.DeleteItemType,
                     request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.FromString,
                     response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'RenameItemType': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameItemType,
+                    request_deserializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.RenameItemTypeRequest.FromString,
+                    response_serializer=athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.SerializeToString,
             ),
             'ReportHeldCopyMissing': grpc.unary_unary_rpc_method_handler(
                     servicer.ReportHeldCopyMissing,
@@ -1282,6 +1306,33 @@ class CatalogService:
             '/athenaeum.catalog.v1.CatalogService/DeleteItemType',
             athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.DeleteItemTypeRequest.SerializeToString,
             google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameItemType(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.catalog.v1.CatalogService/RenameItemType',
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.RenameItemTypeRequest.SerializeToString,
+            athenaeum_dot_catalog_dot_v1_dot_catalog__pb2.ItemType.FromString,
             options,
             channel_credentials,
             insecure,

@@ -146,7 +146,7 @@ class CatalogServiceStub:
     with a control character), ALREADY_EXISTS (ITEM_TYPE_EXISTS), PERMISSION_DENIED (not an admin).
     """
     GetItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.GetItemTypeRequest, _catalog_pb2.ItemType]
-    """Returns one item type.
+    """Returns one item type (any code in the list, those kept from before codes were checked too).
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
     """
     ListItemTypes: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ListItemTypesRequest, _catalog_pb2.ListItemTypesResponse]
@@ -173,6 +173,16 @@ class CatalogServiceStub:
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
     FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
     PERMISSION_DENIED (not an admin).
+    """
+    RenameItemType: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.RenameItemTypeRequest, _catalog_pb2.ItemType]
+    """Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
+    re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
+    copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
+    recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
+    old code are the loans service's: change their item type to the new code afterwards.
+    Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
+    NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
+    etag), PERMISSION_DENIED (not an admin).
     """
     ReportHeldCopyMissing: _grpc.UnaryUnaryMultiCallable[_catalog_pb2.ReportHeldCopyMissingRequest, _catalog_pb2.Copy]
     """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
@@ -315,7 +325,7 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     with a control character), ALREADY_EXISTS (ITEM_TYPE_EXISTS), PERMISSION_DENIED (not an admin).
     """
     GetItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.GetItemTypeRequest, _catalog_pb2.ItemType]  # type: ignore[assignment]
-    """Returns one item type.
+    """Returns one item type (any code in the list, those kept from before codes were checked too).
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
     """
     ListItemTypes: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ListItemTypesRequest, _catalog_pb2.ListItemTypesResponse]  # type: ignore[assignment]
@@ -342,6 +352,16 @@ class CatalogServiceAsyncStub(CatalogServiceStub):
     Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
     FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
     PERMISSION_DENIED (not an admin).
+    """
+    RenameItemType: _aio.UnaryUnaryMultiCallable[_catalog_pb2.RenameItemTypeRequest, _catalog_pb2.ItemType]  # type: ignore[assignment]
+    """Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
+    re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
+    copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
+    recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
+    old code are the loans service's: change their item type to the new code afterwards.
+    Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
+    NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
+    etag), PERMISSION_DENIED (not an admin).
     """
     ReportHeldCopyMissing: _aio.UnaryUnaryMultiCallable[_catalog_pb2.ReportHeldCopyMissingRequest, _catalog_pb2.Copy]  # type: ignore[assignment]
     """Mesh-internal (loans): a copy set aside for `hold` (IN_TRANSIT or ON_HOLD_SHELF for it) that staff could
@@ -607,7 +627,7 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _catalog_pb2.GetItemTypeRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_catalog_pb2.ItemType, _abc.Awaitable[_catalog_pb2.ItemType]]:
-        """Returns one item type.
+        """Returns one item type (any code in the list, those kept from before codes were checked too).
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type).
         """
 
@@ -658,6 +678,22 @@ class CatalogServiceServicer(metaclass=_abc_1.ABCMeta):
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).
+        """
+
+    @_abc_1.abstractmethod
+    def RenameItemType(
+        self,
+        request: _catalog_pb2.RenameItemTypeRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_catalog_pb2.ItemType, _abc.Awaitable[_catalog_pb2.ItemType]]:
+        """Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
+        re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
+        copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
+        recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
+        old code are the loans service's: change their item type to the new code afterwards.
+        Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
+        NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
+        etag), PERMISSION_DENIED (not an admin).
         """
 
     @_abc_1.abstractmethod

@@ -356,7 +356,8 @@ class CirculationRule(_message.Message):
     """
     item_type: _builtins.str
     """e.g. "BOOK", or "*": the code of one of the catalog's item types (ListItemTypes; 1-20 of A-Z, 0-9, _, -,
-    ASCII only). Input in lower case is upper-cased.
+    ASCII only; or a code the list kept from before codes were checked, e.g. "LARGE PRINT", as listed). Input
+    in lower case is upper-cased.
     """
     loan_period_days: _builtins.int
     """Days from issue to due."""

@@ -47,6 +47,7 @@ __all__ = (
     "LookupCopyRequest",
     "ReceiveCopyHomeRequest",
     "ReleaseCopyRequest",
+    "RenameItemTypeRequest",
     "ReportHeldCopyMissingRequest",
     "ReserveCopyRequest",
     "SearchBooksRequest",
@@ -1190,7 +1191,7 @@ class GetItemTypeRequest(betterproto2.Message):
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "itemTypes/{code}" (the code in any letter case).
+    "itemTypes/{code}" (the code in any letter case, percent-encoded or not).
     """
 
 
@@ -1296,15 +1297,18 @@ class ItemType(betterproto2.Message):
 
     name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
     """
-    "itemTypes/{code}", e.g. "itemTypes/BOOK". Assigned by the server from `code`.
+    "itemTypes/{code}", e.g. "itemTypes/BOOK". Assigned by the server from `code`, percent-encoded: a code
+    kept from before codes were checked is one URL path segment too ("itemTypes/LARGE%20PRINT",
+    "itemTypes/DVD%2FCD"); Get/Update/Rename/Delete take either form.
     """
 
     code: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    1-20 of A-Z, 0-9, "_" and "-"; given in any letter case, kept upper case, e.g. "DVD". Fixed once created.
-    A type catalog migration 0010 made from the item types of copies catalogued before the list existed keeps
-    the code those copies had, up to 64 characters of any kind: so 64 is the most a code read back may hold
-    (and a type sent back to UpdateItemType, which ignores `code`, is not refused for it).
+    1-20 of A-Z, 0-9, "_" and "-"; given in any letter case, kept upper case, e.g. "DVD". Changed only by
+    RenameItemType. A type catalog migration 0010 made from the item types of copies catalogued before the list
+    existed keeps the code those copies had ("LARGE PRINT"), up to 64 characters of any kind: so 64 is the most
+    a code read back may hold (and a type sent back to UpdateItemType, which ignores `code`, is not refused for
+    it). Such a type works as any other, and RenameItemType re-spells it.
     """
 
     description: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
@@ -1704,6 +1708,42 @@ class ReleaseCopyRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.catalog.v1", "ReleaseCopyRequest", ReleaseCopyRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class RenameItemTypeRequest(betterproto2.Message):
+    """
+    The item type to give a new code.
+    """
+
+    name: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    "itemTypes/{code}": the type's `name` as ListItemTypes gives it.
+    """
+
+    new_code: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    The code it takes: 1-20 of A-Z, 0-9, "_" and "-", in any letter case (kept upper case), e.g. "LARGE_PRINT".
+    """
+
+    etag: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    When set, the rename only happens while this is the current `etag` (else ABORTED).
+    """
+
+    request_id: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.catalog.v1", "RenameItemTypeRequest", RenameItemTypeRequest
 )
 
 

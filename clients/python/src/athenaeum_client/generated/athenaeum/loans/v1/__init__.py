@@ -414,7 +414,8 @@ class CirculationRule(betterproto2.Message):
     item_type: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
     e.g. "BOOK", or "*": the code of one of the catalog's item types (ListItemTypes; 1-20 of A-Z, 0-9, _, -,
-    ASCII only). Input in lower case is upper-cased.
+    ASCII only; or a code the list kept from before codes were checked, e.g. "LARGE PRINT", as listed). Input
+    in lower case is upper-cased.
     """
 
     loan_period_days: "int" = betterproto2.field(4, betterproto2.TYPE_INT32)
