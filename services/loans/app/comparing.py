@@ -31,7 +31,7 @@ from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.receiving import record_received
 from services.loans.app.set_aside_drift import displace, requeue_unheld
-from services.loans.app.shelf import sent_from_a_desk, serve_queue, shelved
+from services.loans.app.shelf import serve_queue, shelved, taken_from
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HOLD, HoldStatus
 from services.loans.domain.loans import LOAN, LoanStatus
@@ -157,12 +157,14 @@ class _Comparison:
             if not self.dry_run:  # a crash between the catalog's step and ours: finish ours
                 with contextlib.suppress(DomainError):
                     await self._displace(copy, set_aside.get(copy.name))
+                    at_desk, hold_shelf = await taken_from(copy, uow=self.uow, within=self.saga_timeout)
                     await shelved(
                         hold_id,
                         copy.name,
                         in_transit=copy.in_transit,
-                        at_desk=sent_from_a_desk(copy),
+                        at_desk=at_desk,
                         copy_branch=copy.branch,
+                        hold_shelf_branch=hold_shelf,
                         uow=self.uow,
                         clock=self.clock,
                         catalog=self.catalog,

@@ -234,6 +234,9 @@ class HoldRepository(Protocol):
     async def set_aside_copies(self) -> dict[str, tuple[str, HoldStatus]]:
         """copy -> (hold name, status), for every hold with a copy set aside (IN_TRANSIT or READY)."""
 
+    async def last_ended_with(self, copy_name: str) -> Hold | None:
+        """The ended hold (cancelled, expired, filled) that had `copy_name` last, changed most recently; None."""
+
     async def active_pickup_branches(self) -> dict[str, int]:
         """pickup branch (as stored) -> how many active holds name it; "" for those that name none."""
 

@@ -8,7 +8,7 @@ made each pass's work grow with the queues rather than with what changed.
 
 from __future__ import annotations
 
-from datetime import tzinfo
+from datetime import timedelta, tzinfo
 from typing import TYPE_CHECKING
 
 from services.loans.app.peers import Catalog
@@ -26,17 +26,24 @@ QUEUES_PER_PAGE = 200
 
 
 async def serve_every_queue(
-    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+    report: ReconcileReport,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    zone: tzinfo,
+    repairing: timedelta | None = None,
 ) -> None:
     """Offer every title with a queue and a copy available the copies it may have. Every title, a page at a
-    time: the first few hundred alone, oldest queue first, left the others never served while those could not be."""
+    time: the first few hundred alone, oldest queue first, left the others never served while those could not be.
+    `repairing`: the saga timeout, for a copy the catalog set aside already by a step cut short (serve_queue)."""
     after = ""
     while True:
         async with uow.reading():
             books = await uow.holds.books_with_waiting(after=after, limit=QUEUES_PER_PAGE)
         for book in await _servable(books, catalog):
             try:
-                served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog, zone=zone)
+                served = await serve_queue(book, uow=uow, clock=clock, catalog=catalog, zone=zone, repairing=repairing)
             except Conflict as error:  # a copy set aside in the catalog that another hold here still names (a
                 # step cut by a crash): the comparison later in the pass repairs it; the other titles are served
                 report.discrepancies.append(f"{book}: its queue could not be served now ({error.message})")

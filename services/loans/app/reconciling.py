@@ -113,7 +113,16 @@ async def reconcile_circulation(
             bring_overdues_up_to_date, report, uow=uow, clock=clock, currency=currency, zone=zone, dry_run=dry_run
         ),
         "reminders": partial(send_reminders, report, uow=uow, clock=clock, policy=policy, dry_run=dry_run),
-        "holds": partial(settle_holds, report, uow=uow, clock=clock, catalog=catalog, zone=zone, dry_run=dry_run),
+        "holds": partial(
+            settle_holds,
+            report,
+            uow=uow,
+            clock=clock,
+            catalog=catalog,
+            zone=zone,
+            dry_run=dry_run,
+            saga_timeout=policy.saga_timeout,
+        ),
         "the catalog": partial(
             compare_with_catalog,
             report.discrepancies,
@@ -282,7 +291,14 @@ async def send_reminders(
 
 
 async def settle_holds(
-    report: ReconcileReport, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo, dry_run: bool
+    report: ReconcileReport,
+    *,
+    uow: LoansUnitOfWork,
+    clock: Clock,
+    catalog: Catalog,
+    zone: tzinfo,
+    dry_run: bool,
+    saga_timeout: timedelta = SAGA_TIMEOUT,
 ) -> None:
     now = clock.now()
     async with uow:
@@ -299,4 +315,4 @@ async def settle_holds(
     for hold in attention:
         if hold.copy_left_on_shelf:
             await release_and_pass_on(hold.id, uow=uow, clock=clock, catalog=catalog, zone=zone)
-    await serve_every_queue(report, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    await serve_every_queue(report, uow=uow, clock=clock, catalog=catalog, zone=zone, repairing=saga_timeout)

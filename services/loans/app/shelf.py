@@ -14,7 +14,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import TypeVar
 
 from services.loans.app.peers import Catalog
@@ -59,6 +59,7 @@ async def serve_queue(
     categories: Mapping[str, str] | None = None,
     hold_shelves: Mapping[str, str] | None = None,
     in_transit_to: Mapping[str, str] | None = None,
+    repairing: timedelta | None = None,
 ) -> dict[uuid.UUID, Hold]:
     """Offer copies to the book's WAITING holds, in queue order, while the catalog has one available: the
     holds looked at, by id, as they are now. (Copies come back at once, to a hold asked for by several
@@ -70,9 +71,18 @@ async def serve_queue(
     once received there, until the end of the library's day, in `zone`, its pickup days later). `hold_shelves`:
     copies released from a hold shelf, by name, with its branch: a hold served one pulls it from there.
     `in_transit_to`: copies released while in the van, by name, with the branch they are on their way to: a hold
-    served one has it sent on from there, not pulled from any shelf (finding F4)."""
+    served one has it sent on from there, not pulled from any shelf (finding F4). `repairing` (the reconciler's
+    serving, with its saga timeout): a copy the catalog had set aside for a hold already (a step cut by a crash) is
+    recorded where that step took it from (`taken_from`)."""
     server = _QueueServer(
-        book, uow, clock, catalog, zone, hold_shelves=hold_shelves or {}, in_transit_to=in_transit_to or {}
+        book,
+        uow,
+        clock,
+        catalog,
+        zone,
+        hold_shelves=hold_shelves or {},
+        in_transit_to=in_transit_to or {},
+        repairing=repairing,
     )
     after = None
     while True:
@@ -129,6 +139,8 @@ class _QueueServer:
     """Copies released from a hold shelf, by name: the branch whose hold shelf each sits on."""
     in_transit_to: Mapping[str, str] = field(default_factory=dict)
     """Copies released while in the van, by name: the branch each is on its way to."""
+    repairing: timedelta | None = None
+    """The reconciler's serving: see `serve_queue`."""
     served: dict[uuid.UUID, Hold] = field(default_factory=dict)
     none_of: set[ItemTypes] = field(default_factory=set)
     """The item types the catalog has no copy of for now."""
@@ -160,14 +172,14 @@ class _QueueServer:
                     return False  # nothing more on the shelf now
                 self.none_of.add(item_types)  # none of these; a patron who may hold other types may still be served
                 continue
+            at_desk, hold_shelf = await self._taken_from(copy)
             self.served[hold.id] = await shelved(
                 hold.id,
                 copy.name,
                 in_transit=copy.in_transit,
-                # a repeat's answer: a return may have sent it already; one in the van is sent on where it arrives
-                at_desk=self.in_transit_to.get(copy.name, sent_from_a_desk(copy)),
+                at_desk=at_desk,
                 copy_branch=copy.branch,
-                hold_shelf_branch=self.hold_shelves.get(copy.name, ""),
+                hold_shelf_branch=hold_shelf,
                 described=copy,
                 uow=self.uow,
                 clock=self.clock,
@@ -175,6 +187,18 @@ class _QueueServer:
                 zone=self.zone,
             )
         return True
+
+    async def _taken_from(self, copy: CopyInfo) -> tuple[str | None, str]:
+        """Where the reserved copy is, for `shelved`: as the caller released it (one in the van is sent on where
+        it arrives, one off a hold shelf pulled from there); a repeat's answer: a return may have sent it already,
+        or (`repairing`) a pass-on cut by a crash took it off a hold shelf."""
+        if copy.name in self.in_transit_to:
+            return self.in_transit_to[copy.name], ""
+        if copy.name in self.hold_shelves:
+            return None, self.hold_shelves[copy.name]
+        if self.repairing is None:
+            return sent_from_a_desk(copy), ""
+        return await taken_from(copy, uow=self.uow, within=self.repairing)
 
 
 def _holdable_by(
@@ -280,6 +304,35 @@ def sent_from_a_desk(copy: CopyInfo) -> str | None:
     return "" if copy.in_transit and copy.sent else None
 
 
+async def taken_from(copy: CopyInfo, *, uow: LoansUnitOfWork, within: timedelta) -> tuple[str | None, str]:
+    """Where the catalog took `copy` from when it set it aside for a hold, for `shelved` (`at_desk`,
+    `hold_shelf_branch`), when the step that did it is not the caller (a crash cut it before loans recorded it).
+    Checked in and sent on by a desk; or, set aside from AVAILABLE `within` the saga's time of loans releasing it
+    from an ended hold (a READY hold cancelled, its copy passed on to the next: finding C2), where that hold left
+    it, on its hold shelf or in the van (the catalog keeps no trace of it: recorded as on the open shelf, staff
+    were sent to look there for a copy on the hold shelf); else the open shelf of its branch."""
+    if (at_desk := sent_from_a_desk(copy)) is not None or not copy.in_transit:
+        return at_desk, ""
+    async with uow.reading():
+        ended = await uow.holds.last_ended_with(copy.name)
+    if ended is None or not ended.shelf_released:
+        return None, ""
+    if copy.changed_at is not None and abs(copy.changed_at - ended.updated_at) > within:
+        return None, ""  # set aside long after: back on the open shelf in between (sent home, lent, ...)
+    return passed_on_from(ended)
+
+
+def passed_on_from(ended: Hold) -> tuple[str | None, str]:
+    """For `shelved`, where the copy of an ended hold, released, is when passed on to the next hold: (`at_desk`,
+    `hold_shelf_branch`). On the hold shelf it was put on (to pull from there), in the van to the branch a desk sent
+    it to (sent on from there when it arrives), else (None, ""): back on the open shelf."""
+    if ended.hold_shelf_of_copy:
+        return None, ended.hold_shelf_of_copy
+    if ended.copy_sent_to:
+        return ended.copy_sent_to, ""
+    return None, ""
+
+
 @dataclass(frozen=True, slots=True)
 class _Where:
     """Where a copy set aside for a hold is: checked in at a desk (`at_desk`, sent on when in transit), or to
@@ -355,10 +408,11 @@ async def release_and_pass_on(
         else:  # a copy taken off a hold shelf is pulled from there by the next hold, not from the open shelf;
             # one in the van (F4) is sent on from where it arrives, or home from there: only a copy to pull from
             # the open shelf is back there, AVAILABLE
-            if released.status == "AVAILABLE" and hold.hold_shelf_of_copy:
-                hold_shelves[released.name] = hold.hold_shelf_of_copy
-            elif released.status == "AVAILABLE" and hold.copy_sent_to:
-                in_vans[released.name] = hold.copy_sent_to
+            at_desk, hold_shelf = passed_on_from(hold)
+            if released.status == "AVAILABLE" and hold_shelf:
+                hold_shelves[released.name] = hold_shelf
+            elif released.status == "AVAILABLE" and at_desk:
+                in_vans[released.name] = at_desk
         await retry_conflicts(lambda: _mark_released(hold_id, uow=uow, clock=clock))
     served = await serve_queue(
         hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone, hold_shelves=hold_shelves, in_transit_to=in_vans

@@ -239,6 +239,16 @@ class SqlHoldRepository(TrackingRepository):
         query = sa.select(holds.c.id, holds.c.copy).where(set_aside, holds.c.copy.in_(shared)).order_by(holds.c.seq)
         return [(HOLD.format(row.id), row.copy) for row in (await self.session.execute(query)).all()]
 
+    async def last_ended_with(self, copy_name: str) -> Hold | None:
+        query = (
+            sa.select(holds)
+            .where(holds.c.copy == copy_name, holds.c.status.not_in(_ACTIVE))
+            .order_by(holds.c.updated_at.desc())
+            .limit(1)
+        )
+        row = (await self.session.execute(query)).first()
+        return _to_hold(row._mapping) if row is not None else None
+
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
         """Oldest first, or soonest deadline first (holds without one last); the cursor is (deadline, seq)."""
         conditions = hold_conditions(where)

@@ -308,6 +308,10 @@ class FakeHoldRepository:
         named = [h.copy for h in self._in_order() if h.set_aside]
         return [(h.name, h.copy) for h in self._in_order() if h.set_aside and named.count(h.copy) > 1]
 
+    async def last_ended_with(self, copy_name: str) -> Hold | None:
+        ended = [h for h in self._in_order() if h.copy == copy_name and not h.is_active]
+        return copy.deepcopy(max(ended, key=lambda h: h.updated_at)) if ended else None
+
 
 class FakeRequestLog:
     def __init__(self, transaction: Transaction) -> None:
