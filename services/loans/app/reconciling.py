@@ -246,7 +246,7 @@ async def _settle_return(
         elif current.being_declared_lost and copy is not None and copy.current_loan == loan.name:
             await finish_declaring_lost(current, now=begun_at, actor="system", uow=uow, currency=currency, zone=zone)
         else:
-            await finish_begun_return(current, uow=uow, currency=currency, zone=zone)
+            await finish_begun_return(current, uow=uow, currency=currency, zone=zone, copy=copy)
         await uow.commit()
     return True
 

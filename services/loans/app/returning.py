@@ -10,6 +10,7 @@ when the catalog still has the copy out on the loan (reconciling.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
@@ -107,13 +108,15 @@ async def return_loan(
             visible(loan)  # NOT_FOUND for a saga's PENDING or FAILED record
             if cmd.loan_id is not None and barcode and not loan.has_barcode(barcode):  # one item scanned, another open
                 raise InvalidArgument.field("barcode", f"is not the barcode of {loan.name}'s copy: give one of them")
+            if loan.closed_for(cmd.request_id):  # its begun return, finished by the reconciler after a crash
+                return loan
             if loan.status == LoanStatus.RETURNED:
                 raise FailedPrecondition(f"{loan.name} was already returned", reason="LOAN_ALREADY_RETURNED")
             if loan.status == LoanStatus.LOST:  # found: taken back by its copy's barcode, as when scanned
                 raise _NothingOut(loan.barcode)
             waiting = HOLD.format(queue_head) if queue_head is not None else ""
             first_try_at = loan.return_started_at  # None: this is the first; else its check-in may have gone through
-            loan.begin_return(clock.now())
+            loan.begin_return(clock.now(), request_id=cmd.request_id)
             await uow.loans.save(loan)
             await uow.commit()
     except _NothingOut as nothing:
@@ -332,11 +335,24 @@ async def close_loan(
     await uow.loans.save(loan)
 
 
-async def finish_begun_return(loan: Loan, *, uow: LoansUnitOfWork, currency: str, zone: tzinfo) -> None:
+async def finish_begun_return(
+    loan: Loan, *, uow: LoansUnitOfWork, currency: str, zone: tzinfo, copy: CopyInfo | None = None
+) -> None:
     """Close a loan whose return was begun and reached the catalog, as of when it was begun (the patron is not
-    fined for the time it took to notice). A retry of that return is then answered LOAN_ALREADY_RETURNED:
-    its request_id may still be claimed by the attempt that failed, so it is not recorded here."""
+    fined for the time it took to notice). `copy`, as the catalog has it now: one it set aside for a hold of ours
+    was trapped by that return, and the loan says so as the return would have (`trapped_hold`, and the pickup
+    branch it is sent to): a retry of the return with its request_id is answered with the loan (`closed_for`;
+    the id itself may still be claimed by the attempt that failed, so it is not recorded here), and the desk
+    that has the copy in hand learns where it goes (finding C3)."""
     assert loan.return_started_at is not None
+    # Sent on for a hold (`sent`) or on the hold shelf: the check-in trapped it; one the catalog merely set aside
+    # in transit (the pull list) was checked in AVAILABLE and reserved by a queue after.
+    trapped = copy is not None and copy.held and (copy.sent or not copy.in_transit)
+    if trapped and copy is not None and HOLD.matches(copy.current_hold):
+        with contextlib.suppress(NotFound):
+            sent_to = (await uow.holds.get(HOLD.parse_id(copy.current_hold))).pickup_branch.strip()
+            loan.trapped_hold = copy.current_hold
+            loan.transit_branch = sent_to if copy.in_transit else ""
     await close_loan(loan, now=loan.return_started_at, uow=uow, actor="system", currency=currency, zone=zone)
 
 

@@ -89,6 +89,8 @@ loans = sa.Table(
     # Where its return put the copy: the hold it was trapped for, and the branch it was sent to (0015).
     sa.Column("trapped_hold", sa.Text, nullable=False, server_default=""),
     sa.Column("transit_branch", sa.Text, nullable=False, server_default=""),
+    # The request_id of the return begun, answered with the loan once another step closed it (0018).
+    sa.Column("return_request", sa.Text, nullable=False, server_default=""),
     *_timestamps(),
 )
 UNUSED_LOAN_COLUMNS = frozenset({"overdue_notified_days", "due_soon_notified"})

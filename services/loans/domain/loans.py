@@ -130,6 +130,10 @@ class Loan(Versioned):
     transit_branch: str = ""
     """With `trapped_hold`: the pickup branch the copy is sent to (IN_TRANSIT); "" when it went on the desk's
     hold shelf."""
+    return_request: str = ""
+    """The request_id of the return begun (its note; "" none given): a retry of it finds the loan closed by
+    another step (the reconciler finishing it after a crash) and is answered with it, as the first call would
+    have been, not LOAN_ALREADY_RETURNED (finding C3)."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     name: str = field(init=False, repr=False, compare=False)
@@ -273,11 +277,12 @@ class Loan(Versioned):
         self._touch(now)
         self.events.append(LoanRenewed(occurred_at=now, loan=self, previous_due_at=previous))
 
-    def begin_return(self, now: datetime) -> None:
-        """Record that the copy is being checked in: whoever finds the return unfinished can complete it. The
-        copy in hand, a declaration of its loss still under way is forgotten."""
+    def begin_return(self, now: datetime, *, request_id: uuid.UUID | None = None) -> None:
+        """Record that the copy is being checked in (by the call `request_id`): whoever finds the return
+        unfinished can complete it. The copy in hand, a declaration of its loss still under way is forgotten."""
         self.ensure_active()
         self.return_started_at = now
+        self.return_request = str(request_id) if request_id is not None else ""
         self.lost_fee, self.lost_reason = None, ""
         self._touch(now)
 
@@ -287,7 +292,7 @@ class Loan(Versioned):
 
     def abandon_return(self, now: datetime) -> None:
         """The catalog still has the copy out on this loan: the begun return (or declaration) never reached it."""
-        self.return_started_at = None
+        self.return_started_at, self.return_request = None, ""
         self.lost_fee, self.lost_reason = None, ""
         self._touch(now)
 
@@ -304,12 +309,19 @@ class Loan(Versioned):
         self._touch(now)
         self.events.append(LoanReturned(occurred_at=now, loan=self, overdue_days=overdue_days, fine=fine))
 
+    def closed_for(self, request_id: uuid.UUID | None) -> bool:
+        """RETURNED from the return begun by the call `request_id`: its retry gets the loan, not a refusal."""
+        mine = request_id is not None and self.return_request == str(request_id)
+        return mine and self.status == LoanStatus.RETURNED
+
     def close_as_stale(self, now: datetime) -> None:
         """The catalog has the copy out on another loan, and no return of this one put it back before: a record
         from before a restored backup, whose copy came back on a day not known here. Closed at `now` with no
-        overdue fine counted (nor overdue days): the days past due that are known were charged as they came."""
+        overdue fine counted (nor overdue days): the days past due that are known were charged as they came. The copy
+        in hand was not this loan's: a retry of the return is not answered with it."""
         self.ensure_active()
         self.status = LoanStatus.RETURNED
+        self.return_request = ""
         self.returned_at = now
         self.returned_overdue_days = 0
         self._touch(now)
