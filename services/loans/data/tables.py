@@ -89,7 +89,7 @@ loans = sa.Table(
     # Where its return put the copy: the hold it was trapped for, and the branch it was sent to (0015).
     sa.Column("trapped_hold", sa.Text, nullable=False, server_default=""),
     sa.Column("transit_branch", sa.Text, nullable=False, server_default=""),
-    # The request_id of the return begun, answered with the loan once another step closed it (0018).
+    # The request_id of the return begun, answered with the loan once another step closed it (0019).
     sa.Column("return_request", sa.Text, nullable=False, server_default=""),
     *_timestamps(),
 )

@@ -2,15 +2,15 @@
 closed by the reconciler, and the desk's retry with the same request_id is answered with the returned loan (where
 the copy goes) rather than refused LOAN_ALREADY_RETURNED. Loans kept before this have it empty.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0019
+Revises: 0018
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 
