@@ -6,7 +6,9 @@ import { useState } from "preact/hooks";
 import { api, idOf } from "./api.js";
 import { html } from "./html.js";
 import { t } from "./i18n.js";
-import { ErrorNotice, useAction, useAsync } from "./components.js";
+import { ErrorNotice, useAction } from "./components.js";
+import { PagedCount, usePaged } from "./paging.js";
+import { useBookTitles } from "./pages/account.js";
 import { patronLabel } from "./receiving.js";
 
 const STATUSES = ["DAMAGED", "LOST", "WITHDRAWN"];
@@ -49,23 +51,36 @@ export function TakeOutOfCirculation({ copy, onDone }) {
   </span>`;
 }
 
-/** The copies to send home from `branch`'s hold shelf ("" every branch's), each with its home branch. */
+/** The copies to send home from `branch`'s hold shelf ("" every branch's), each with its title and home branch,
+ * a page of 100 at a time with its count and "Show more" (finding D9: the first 100 only, every title "Open the
+ * book"). A copy's `book_title` when the answer has it, else the catalogue's (as the hold lists ask it). */
 export function SendHomeList({ branch }) {
   const filter = branch ? `sent_home_from = "${branch.replace(/"/g, "")}"` : 'sent_home_from != ""';
-  const found = useAsync(() => api("/v1/books/-/copies", { query: { filter, page_size: 100 } }), [filter]);
-  const copies = found.data?.copies || [];
+  const found = usePaged(
+    (page_token) =>
+      api("/v1/books/-/copies", { query: { filter, page_size: 100, page_token } }).then((data) => ({
+        items: (data.copies || []).map((copy) => ({ ...copy, book: copy.name.split("/copies/")[0] })),
+        next: data.next_page_token,
+        total: data.total_size,
+      })),
+    [filter],
+  );
+  const copies = found.items;
+  const titles = useBookTitles(copies);
   if (!copies.length) return html`<${ErrorNotice} error=${found.error} />`;
   return html`<h2>${t("held_copy.send_home_heading")}</h2>
     <p class="muted">${t("held_copy.send_home_intro")}</p>
     <div class="table-wrap"><table class="stacks" data-testid="send-home">
-      <thead><tr><th scope="col">${t("holdshelf.barcode")}</th><th scope="col">${t("holdshelf.book")}</th>
+      <thead><tr><th scope="col">${t("holdshelf.book")}</th><th scope="col">${t("holdshelf.barcode")}</th>
         <th scope="col">${t("held_copy.send_to")}</th></tr></thead>
       <tbody>${copies.map(
         (copy) => html`<tr key=${copy.name} data-copy=${copy.name}>
-          <td>${copy.barcode}</td>
-          <td data-label=${t("holdshelf.book")}><a href=${`#/books/${idOf(copy.name.split("/copies/")[0])}`}>${t("held_copy.book")}</a></td>
+          <td><a href=${`#/books/${idOf(copy.book)}`}>${titles[copy.book] || t("held_copy.book")}</a></td>
+          <td data-label=${t("holdshelf.barcode")}>${copy.barcode}</td>
           <td data-label=${t("held_copy.send_to")}>${copy.branch}${branch ? "" : html` <span class="muted">(${copy.sent_home_from})</span>`}</td>
         </tr>`,
       )}</tbody>
-    </table></div>`;
+    </table></div>
+    <${ErrorNotice} error=${found.error} />
+    <div data-testid="send-home-count"><${PagedCount} list=${found} /></div>`;
 }
