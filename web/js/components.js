@@ -90,12 +90,13 @@ export function Loading() {
   return html`<p class="loading" role="status">${t("common.loading")}</p>`;
 }
 
-/** A refusal or failure in plain words (role=alert so a screen reader says it at once). */
-export function ErrorNotice({ error, title }) {
+/** A refusal or failure in plain words (role=alert so a screen reader says it at once). `staff`: on a form where
+ * a librarian acts for a patron, the refusal is about the patron. */
+export function ErrorNotice({ error, title, staff = false }) {
   if (!error) return null;
   if (error.unimplemented) return html`<${NotYetAvailable} />`;
   return html`<div class="notice error" role="alert">
-    ${title && html`<strong>${title}</strong>`}${errorText(error)}
+    ${title && html`<strong>${title}</strong>`}${errorText(error, { staff })}
   </div>`;
 }
 
