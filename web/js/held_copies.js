@@ -2,7 +2,7 @@
 // through loans (ReportHoldCopyMissing with a status): the catalog refuses a status change of such a copy, and the
 // hold goes back to its place in the queue (finding B1). And a branch's list of copies left on its hold shelf by
 // a hold that ended, which nobody took: send them home (the catalog's `sent_home_from`, finding B2).
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { api, idOf } from "./api.js";
 import { html } from "./html.js";
 import { t } from "./i18n.js";
@@ -23,8 +23,10 @@ export function TakeOutOfCirculation({ copy, onDone }) {
   const [status, setStatus] = useState("DAMAGED");
   const [error, setError] = useState(null);
   const action = useAction();
+  const asking = useRef(false); // set before the reads that come before the confirm (finding D5: asked twice)
   const take = async () => {
-    if (action.busy) return;
+    if (action.busy || asking.current) return;
+    asking.current = true;
     setError(null);
     try {
       const hold = await api(`/v1/${copy.current_hold}`);
@@ -38,6 +40,8 @@ export function TakeOutOfCirculation({ copy, onDone }) {
       if (answer) onDone?.();
     } catch (failure) {
       setError(failure);
+    } finally {
+      asking.current = false;
     }
   };
   return html`<span class="held-copy">

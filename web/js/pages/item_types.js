@@ -11,6 +11,12 @@ import { useItemTypes } from "../item_types.js";
 
 const EMPTY = { code: "", description: "", not_for_loan: false, editing: null };
 
+/** The notice of the last change, in the language shown now (kept as what was done, finding D4). */
+function noticeText({ done, code }) {
+  if (done === "deleted") return t("item_types.deleted", { code });
+  return done === "saved" ? t("item_types.saved", { code }) : t("item_types.added", { code });
+}
+
 export function ItemTypes() {
   const types = useItemTypes();
   const [draft, setDraft] = useState(EMPTY);
@@ -30,13 +36,13 @@ export function ItemTypes() {
           query: { request_id, update_mask: "description,not_for_loan" } })
       : (request_id) => api("/v1/itemTypes", { method: "POST", body, query: { request_id } });
     const code = body.code.toUpperCase();
-    const said = { key: editing ? "item_types.saved" : "item_types.added", values: { code } };
+    const said = { done: editing ? "saved" : "added", code };
     if (await act({ editing: editing?.name, etag, ...body }, call, said)) setDraft(EMPTY);
   }
 
   function remove(kind) {
     const call = (request_id) => api(`/v1/${kind.name}`, { method: "DELETE", query: { request_id } });
-    return act({ remove: kind.name }, call, { key: "item_types.deleted", values: { code: kind.code } });
+    return act({ remove: kind.name }, call, { done: "deleted", code: kind.code });
   }
 
   const set = (field) => (event) => setDraft({ ...draft, [field]: event.currentTarget.value });
@@ -45,7 +51,7 @@ export function ItemTypes() {
   return html`<section aria-labelledby="item-types-title">
     <h2 id="item-types-title">${t("item_types.title")}</h2>
     <p class="muted">${t("item_types.intro")}</p>
-    ${message && html`<${Notice}>${t(message.key, message.values)}<//>`}
+    ${message && html`<${Notice}>${noticeText(message)}<//>`}
     <${ErrorNotice} error=${types.error || error} />
     ${types.loading && !types.data && html`<${Loading} />`}
     ${types.data &&
