@@ -128,7 +128,8 @@ async def test_to_send_home_pages_names_each_book_and_the_copy_received_home_is_
     entry = home_page.get_by_test_id("receive-log").locator("li").first
     await expect(entry).to_have_attribute("data-reason", "COPY_RECEIVED_HOME")
     await expect(entry).to_have_class("ok")
-    await expect(entry).to_have_text(f"{barcode}: back at {HOME} and available (nobody waiting took it): put it on its open shelf.")
+    said = f"{barcode}: back at {HOME} and available (nobody waiting took it): put it on its open shelf."
+    await expect(entry).to_have_text(said)
     await expect(home_page.get_by_role("alert")).to_have_count(0)
     copy = (await rest.get("/v1/copies:lookup", params={"barcode": barcode}, headers=librarian.headers)).json()
     assert (copy["status"], copy.get("sent_home_from", "")) == ("COPY_STATUS_AVAILABLE", "")
