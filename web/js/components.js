@@ -57,27 +57,34 @@ export function useAction() {
   return { busy, run };
 }
 
-/** A change to a list an admin keeps (closed days, item types): `act(intent, call, text)` runs `call` once per
- * intent (useAction), then shows `text` and reloads the list with `reload`; a refusal is kept in `error` for the
- * page to show by field. Resolves to whether the change was made. */
+/** A change to a list an admin keeps (closed days, item types): `act(intent, call, said)` runs `call` once per
+ * intent (useAction), then keeps `said` ({key, values}: put in words when shown, so in the language shown then)
+ * as `message` and reloads the list with `reload`; a refusal is kept in `error` for the page to show by field.
+ * A new action clears the last one's message and error (finding D4: "DVD added" stood beside "already
+ * exists"). A conflict (ABORTED: someone changed it meanwhile) reloads the list too, so that the next save
+ * carries the etag of what is stored now (finding D13). Resolves to whether the change was made. */
 export function useListChange(reload) {
   const change = useAction();
   const [message, setMessage] = useState(null);
   const [error, setError] = useState(null);
-  async function act(intent, call, text) {
+  async function act(intent, call, said) {
     setError(null);
+    setMessage(null);
     try {
       if (!(await change.run(intent, call))) return false;
-      setMessage(text);
+      setMessage(said);
       reload();
       return true;
     } catch (failure) {
       setError(failure);
+      if (failure?.code === ABORTED) reload();
       return false;
     }
   }
   return { busy: change.busy, act, message, error };
 }
+
+const ABORTED = 10; // the gRPC code of an etag that no longer matches (AIP-154)
 
 /** Sets the document title for the current page. */
 export function useTitle(title) {
@@ -90,12 +97,13 @@ export function Loading() {
   return html`<p class="loading" role="status">${t("common.loading")}</p>`;
 }
 
-/** A refusal or failure in plain words (role=alert so a screen reader says it at once). */
-export function ErrorNotice({ error, title }) {
+/** A refusal or failure in plain words (role=alert so a screen reader says it at once). `staff`: on a form where
+ * a librarian acts for a patron, the refusal is about the patron. */
+export function ErrorNotice({ error, title, staff = false }) {
   if (!error) return null;
   if (error.unimplemented) return html`<${NotYetAvailable} />`;
   return html`<div class="notice error" role="alert">
-    ${title && html`<strong>${title}</strong>`}${errorText(error)}
+    ${title && html`<strong>${title}</strong>`}${errorText(error, { staff })}
   </div>`;
 }
 

@@ -2,11 +2,13 @@
 // through loans (ReportHoldCopyMissing with a status): the catalog refuses a status change of such a copy, and the
 // hold goes back to its place in the queue (finding B1). And a branch's list of copies left on its hold shelf by
 // a hold that ended, which nobody took: send them home (the catalog's `sent_home_from`, finding B2).
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { api, idOf } from "./api.js";
 import { html } from "./html.js";
 import { t } from "./i18n.js";
-import { ErrorNotice, useAction, useAsync } from "./components.js";
+import { ErrorNotice, useAction } from "./components.js";
+import { PagedCount, usePaged } from "./paging.js";
+import { useBookTitles } from "./pages/account.js";
 import { patronLabel } from "./receiving.js";
 
 const STATUSES = ["DAMAGED", "LOST", "WITHDRAWN"];
@@ -21,8 +23,10 @@ export function TakeOutOfCirculation({ copy, onDone }) {
   const [status, setStatus] = useState("DAMAGED");
   const [error, setError] = useState(null);
   const action = useAction();
+  const asking = useRef(false); // set before the reads that come before the confirm (finding D5: asked twice)
   const take = async () => {
-    if (action.busy) return;
+    if (action.busy || asking.current) return;
+    asking.current = true;
     setError(null);
     try {
       const hold = await api(`/v1/${copy.current_hold}`);
@@ -36,6 +40,8 @@ export function TakeOutOfCirculation({ copy, onDone }) {
       if (answer) onDone?.();
     } catch (failure) {
       setError(failure);
+    } finally {
+      asking.current = false;
     }
   };
   return html`<span class="held-copy">
@@ -49,23 +55,36 @@ export function TakeOutOfCirculation({ copy, onDone }) {
   </span>`;
 }
 
-/** The copies to send home from `branch`'s hold shelf ("" every branch's), each with its home branch. */
+/** The copies to send home from `branch`'s hold shelf ("" every branch's), each with its title and home branch,
+ * a page of 100 at a time with its count and "Show more" (finding D9: the first 100 only, every title "Open the
+ * book"). A copy's `book_title` when the answer has it, else the catalogue's (as the hold lists ask it). */
 export function SendHomeList({ branch }) {
   const filter = branch ? `sent_home_from = "${branch.replace(/"/g, "")}"` : 'sent_home_from != ""';
-  const found = useAsync(() => api("/v1/books/-/copies", { query: { filter, page_size: 100 } }), [filter]);
-  const copies = found.data?.copies || [];
+  const found = usePaged(
+    (page_token) =>
+      api("/v1/books/-/copies", { query: { filter, page_size: 100, page_token } }).then((data) => ({
+        items: (data.copies || []).map((copy) => ({ ...copy, book: copy.name.split("/copies/")[0] })),
+        next: data.next_page_token,
+        total: data.total_size,
+      })),
+    [filter],
+  );
+  const copies = found.items;
+  const titles = useBookTitles(copies);
   if (!copies.length) return html`<${ErrorNotice} error=${found.error} />`;
   return html`<h2>${t("held_copy.send_home_heading")}</h2>
     <p class="muted">${t("held_copy.send_home_intro")}</p>
     <div class="table-wrap"><table class="stacks" data-testid="send-home">
-      <thead><tr><th scope="col">${t("holdshelf.barcode")}</th><th scope="col">${t("holdshelf.book")}</th>
+      <thead><tr><th scope="col">${t("holdshelf.book")}</th><th scope="col">${t("holdshelf.barcode")}</th>
         <th scope="col">${t("held_copy.send_to")}</th></tr></thead>
       <tbody>${copies.map(
         (copy) => html`<tr key=${copy.name} data-copy=${copy.name}>
-          <td>${copy.barcode}</td>
-          <td data-label=${t("holdshelf.book")}><a href=${`#/books/${idOf(copy.name.split("/copies/")[0])}`}>${t("held_copy.book")}</a></td>
+          <td><a href=${`#/books/${idOf(copy.book)}`}>${titles[copy.book] || t("held_copy.book")}</a></td>
+          <td data-label=${t("holdshelf.barcode")}>${copy.barcode}</td>
           <td data-label=${t("held_copy.send_to")}>${copy.branch}${branch ? "" : html` <span class="muted">(${copy.sent_home_from})</span>`}</td>
         </tr>`,
       )}</tbody>
-    </table></div>`;
+    </table></div>
+    <${ErrorNotice} error=${found.error} />
+    <div data-testid="send-home-count"><${PagedCount} list=${found} /></div>`;
 }

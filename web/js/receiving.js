@@ -6,6 +6,8 @@ import { api, newRequestId } from "./api.js";
 import { html } from "./html.js";
 import { errorText, formatDeadline, t } from "./i18n.js";
 import { session } from "./session.js";
+import { deskState } from "./desk_state.js";
+import { saidEarlier } from "./desk_calls.js";
 
 export const READY = "HOLD_STATUS_READY";
 export const IN_TRANSIT = "HOLD_STATUS_IN_TRANSIT";
@@ -14,9 +16,8 @@ const LOG_LENGTH = 20;
 const NEXT_STEP = {
   COPY_NOT_HELD: () => t("receive.not_held_next"),
   BARCODE_NOT_FOUND: () => t("receive.not_found_next"),
-  HOLD_PATRON_MAY_NOT_BORROW: () => t("receive.passed_over_next"),
-  COPY_IN_TRANSIT_HOME: () => t("receive.send_home_next"),
-  COPY_RECEIVED_HOME: () => t("receive.passed_over_next"),
+  COPY_IN_TRANSIT_HOME: (error) =>
+    error.metadata?.branch ? t("receive.send_home_to", { branch: error.metadata.branch }) : t("receive.send_home_next"),
   COPY_BRANCH_NOT_LISTED: () => t("receive.passed_over_next"),
 };
 
@@ -31,16 +32,41 @@ export async function patronLabel(name) {
   return patron ? `${patron.display_name || patron.email} (${patron.card_number})` : name;
 }
 
+// Answers that say the copy was taken in, the desk's next step done by the server (finding D3): signalled as a
+// FailedPrecondition since no hold has the copy, but the scan succeeded; logged as done, not refused.
+const TAKEN_IN = {
+  COPY_RECEIVED_HOME: (error, barcode) => t("receive.back_home", { barcode, branch: error.metadata?.branch || deskBranch() }),
+  HOLD_PATRON_MAY_NOT_BORROW: (error, barcode) =>
+    error.metadata?.home
+      ? t("receive.passed_over_home", { barcode, branch: error.metadata.home })
+      : t("receive.passed_over_shelf", { barcode }),
+};
+
+/** The log entry of a receipt that got no hold back: taken in, refused, or not known (its answer lost: the
+ * request_id is kept for a rescan within two minutes, as the desk's Issue and Return do, finding D11). */
+function notReceived(error, barcode) {
+  if (TAKEN_IN[error.reason]) return { kind: "ok", text: TAKEN_IN[error.reason](error, barcode), reason: error.reason };
+  if (error.retryable) {
+    const text = `${t("receive.not_known", { barcode })} ${errorText(error)} ${t("desk.scan_again")}`;
+    return { kind: "unknown", text, barcode };
+  }
+  const next = NEXT_STEP[error.reason];
+  const text = `${t("desk.refused", { barcode })} ${errorText(error)}${next ? ` ${next(error)}` : ""}`;
+  return { kind: "refused", text, reason: error.reason };
+}
+
 /** Receives the copy scanned as `barcode` at the librarian's branch; a scan-log entry {kind, text, reason}. */
 export async function receiveCopy(barcode) {
+  const intent = `receive ${barcode}`;
+  const { requestId, retryOf } = deskState.request(intent, barcode);
   let hold;
   try {
-    const body = { barcode, branch: deskBranch(), request_id: newRequestId() };
+    const body = { barcode, branch: deskBranch(), request_id: requestId };
     hold = await api("/v1/holds:receive", { method: "POST", body });
+    deskState.answered(intent, { barcode }, requestId, true);
   } catch (error) {
-    const next = NEXT_STEP[error.reason];
-    const text = `${t("desk.refused", { barcode })} ${errorText(error)}${next ? ` ${next()}` : ""}`;
-    return { kind: "refused", text, reason: error.reason };
+    deskState.answered(intent, { barcode }, requestId, !error.retryable);
+    return notReceived(error, barcode);
   }
   const [patron, book] = await Promise.all([
     patronLabel(hold.patron),
@@ -48,9 +74,10 @@ export async function receiveCopy(barcode) {
   ]);
   const title = book?.title || barcode;
   if (hold.status === READY) {
-    return { kind: "shelf", text: t("receive.to_hold_shelf", { title, barcode, patron, date: formatDeadline(hold.expire_time) }) };
+    const text = t("receive.to_hold_shelf", { title, barcode, patron, date: formatDeadline(hold.expire_time) });
+    return { kind: "shelf", text: text + saidEarlier(retryOf) };
   }
-  return { kind: "transit", text: t("receive.send_to", { title, barcode, patron, branch: hold.pickup_branch }) };
+  return { kind: "transit", text: t("receive.send_to", { title, barcode, patron, branch: hold.pickup_branch }) + saidEarlier(retryOf) };
 }
 
 /** A scan field and its log: each scan received in turn (a scanner may send the next code before the last

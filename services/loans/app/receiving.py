@@ -270,7 +270,8 @@ def _passed_over(barcode: str, hold: Hold, *, home: str = "") -> FailedPrecondit
         f"the reader of {hold.name} may not borrow now (blocked, expired or closed): the hold keeps its place in"
         f" the queue and nobody else waiting may have the copy {barcode}, which is {where}",
         reason=HOLD_PATRON_MAY_NOT_BORROW,
-        metadata={"barcode": barcode, "hold": hold.name},
+        # `home`: where the desk sends the copy ("": its open shelf here), for the web's words (finding D3).
+        metadata={"barcode": barcode, "hold": hold.name, "home": home},
     )
 
 

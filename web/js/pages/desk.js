@@ -178,7 +178,7 @@ export function DeskPage() {
     queue = queue.then(async () => {
       const atDesk = await patronNow;
       if (modeNow === RECEIVE) {
-        deskState.forgetCopy(code); // a step after any issue or return of it: their kept ids stand for nothing now
+        // receiveCopy keeps its own id for a rescan, and drops those of any issue or return of the copy
         return deskState.settle(row, await receiveCopy(code));
       }
       return modeNow === ISSUE ? issue(row, code, atDesk) : takeBack(row, code, atDesk);

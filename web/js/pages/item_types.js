@@ -11,6 +11,12 @@ import { useItemTypes } from "../item_types.js";
 
 const EMPTY = { code: "", description: "", not_for_loan: false, editing: null };
 
+/** The notice of the last change, in the language shown now (kept as what was done, finding D4). */
+function noticeText({ done, code }) {
+  if (done === "deleted") return t("item_types.deleted", { code });
+  return done === "saved" ? t("item_types.saved", { code }) : t("item_types.added", { code });
+}
+
 export function ItemTypes() {
   const types = useItemTypes();
   const [draft, setDraft] = useState(EMPTY);
@@ -21,19 +27,22 @@ export function ItemTypes() {
   async function save(event) {
     event.preventDefault();
     const body = { code: draft.code.trim(), description: draft.description.trim(), not_for_loan: draft.not_for_loan };
-    const editing = draft.editing;
+    // The etag of the type as the list has it now: after a conflict the list is read again (what the other admin
+    // saved shows there), and the next save may pass (finding D13: the etag of the Edit click failed for ever).
+    const editing = draft.editing && ((types.data || []).find((kind) => kind.name === draft.editing.name) || draft.editing);
+    const etag = editing?.etag;
     const call = editing
-      ? (request_id) => api(`/v1/${editing.name}`, { method: "PATCH", body: { ...body, etag: editing.etag },
+      ? (request_id) => api(`/v1/${editing.name}`, { method: "PATCH", body: { ...body, etag },
           query: { request_id, update_mask: "description,not_for_loan" } })
       : (request_id) => api("/v1/itemTypes", { method: "POST", body, query: { request_id } });
     const code = body.code.toUpperCase();
-    const text = editing ? t("item_types.saved", { code }) : t("item_types.added", { code });
-    if (await act({ editing: editing?.name, ...body }, call, text)) setDraft(EMPTY);
+    const said = { done: editing ? "saved" : "added", code };
+    if (await act({ editing: editing?.name, etag, ...body }, call, said)) setDraft(EMPTY);
   }
 
   function remove(kind) {
     const call = (request_id) => api(`/v1/${kind.name}`, { method: "DELETE", query: { request_id } });
-    return act({ remove: kind.name }, call, t("item_types.deleted", { code: kind.code }));
+    return act({ remove: kind.name }, call, { done: "deleted", code: kind.code });
   }
 
   const set = (field) => (event) => setDraft({ ...draft, [field]: event.currentTarget.value });
@@ -42,7 +51,7 @@ export function ItemTypes() {
   return html`<section aria-labelledby="item-types-title">
     <h2 id="item-types-title">${t("item_types.title")}</h2>
     <p class="muted">${t("item_types.intro")}</p>
-    ${message && html`<${Notice}>${message}<//>`}
+    ${message && html`<${Notice}>${noticeText(message)}<//>`}
     <${ErrorNotice} error=${types.error || error} />
     ${types.loading && !types.data && html`<${Loading} />`}
     ${types.data &&

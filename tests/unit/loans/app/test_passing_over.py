@@ -67,6 +67,7 @@ async def test_a_copy_pulled_for_a_blocked_patron_is_not_sent_on_to_the_pickup_b
     with pytest.raises(FailedPrecondition) as refused:
         await desk.receive(copy, branch="MAIN")
     assert refused.value.reason == HOLD_PATRON_MAY_NOT_BORROW
+    assert refused.value.metadata["home"] == ""  # back on the open shelf here: the web says so
     assert db.holds[barred.id].status == HoldStatus.WAITING and desk.catalog.status(copy) == "AVAILABLE"
 
 
@@ -95,6 +96,7 @@ async def test_a_copy_received_at_another_branch_for_a_blocked_patron_is_sent_ho
     with pytest.raises(FailedPrecondition) as refused:
         await desk.receive(copy, branch="EAST")
     assert refused.value.reason == HOLD_PATRON_MAY_NOT_BORROW and "sent home to MAIN" in refused.value.message
+    assert refused.value.metadata["home"] == "MAIN"  # the web names where to send it
     assert (desk.catalog.status(copy), desk.catalog.sent_home) == ("IN_TRANSIT", {copy: "EAST"})  # not on MAIN's shelf
     assert db.holds[barred.id].status == HoldStatus.WAITING
 

@@ -81,6 +81,8 @@ export function FollowedAuthors({ patron }) {
   const { follow, unfollow, error, busy } = useFollowing(patron, follows);
   const [name, setName] = useState("");
   const [added, setAdded] = useState("");
+  // A later action replaces the notice of the last (finding D4: "You now follow X" stayed after unfollowing X).
+  const stopFollowing = (followed) => (setAdded(""), unfollow(followed));
   async function add(event) {
     event.preventDefault();
     setAdded("");
@@ -100,7 +102,7 @@ export function FollowedAuthors({ patron }) {
       ${list.map(
         (followed) => html`<li class="result" key=${followed.name}>
           <strong>${followed.author}</strong>
-          <button type="button" class="button small quiet" disabled=${busy} onClick=${() => unfollow(followed)}
+          <button type="button" class="button small quiet" disabled=${busy} onClick=${() => stopFollowing(followed)}
             aria-label=${t("follow.unfollow_named", { author: followed.author })}>${t("follow.unfollow")}</button>
         </li>`,
       )}

@@ -194,13 +194,23 @@ function metadataText(reason, metadata = {}) {
   return Object.fromEntries(Object.entries(metadata).map(([key, value]) => [key, money.includes(key) ? bareMoney(value) : value]));
 }
 
-export function errorText(error) {
+/** The words of a refusal's reason: a variant its metadata calls for (a title with reference copies only,
+ * finding D7), else staff's third-person words on a form acting for a patron (finding D16), else the reason's. */
+function reasonKey(error, staff) {
+  const base = `reason.${error.reason}`;
+  const variants = [error.metadata?.not_for_loan === "true" && `${base}.not_for_loan`, staff && `${base}.staff`, base];
+  return variants.find((key) => key && dictionary[key] !== undefined);
+}
+
+/** `staff`: said to a librarian acting for a patron ("The patron already has…"), not to the patron. */
+export function errorText(error, { staff = false } = {}) {
   if (!error) return "";
   if (error.reason === "PATRON_NOT_ELIGIBLE") {
     const reasons = eligibilityText(error.metadata?.reasons);
     return reasons ? t("reason.PATRON_NOT_ELIGIBLE", { reasons }) : t("reason.PATRON_NOT_ELIGIBLE_NOW");
   }
-  if (error.reason && dictionary[`reason.${error.reason}`]) return t(`reason.${error.reason}`, metadataText(error.reason, error.metadata));
+  const key = error.reason && reasonKey(error, staff);
+  if (key) return t(key, metadataText(error.reason, error.metadata));
   if (error.status === 0) return t("error.network");
   if (error.unimplemented) return t("error.unimplemented");
   if (dictionary[`code.${error.code}`]) return t(`code.${error.code}`);

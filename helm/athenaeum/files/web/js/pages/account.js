@@ -86,7 +86,16 @@ function Holds({ patron }) {
   const titles = useBookTitles(holds.data, { askAll: true });
   const [error, setError] = useState(null);
   const cancelling = useAction();
+  const asking = useRef(false); // a double tap asks once (the second click comes when the dialog closes)
   async function cancel(hold) {
+    if (cancelling.busy || asking.current) return;
+    // A slip of the thumb lost a ready copy or a place in the queue for good (finding D12): ask, naming the book.
+    const title = titles[hold.book] || t("patrons.held_book");
+    asking.current = true;
+    const ready = hold.status === "HOLD_STATUS_READY";
+    const sure = window.confirm(ready ? t("holds.cancel_ready_confirm", { title }) : t("holds.cancel_confirm", { title }));
+    setTimeout(() => (asking.current = false)); // after the clicks queued behind the dialog
+    if (!sure) return;
     setError(null);
     try {
       const body = { reason: "cancelled by the patron" };
@@ -108,7 +117,8 @@ function Holds({ patron }) {
         (hold) => html`<li class="result" key=${hold.name} data-status=${hold.status}>
           <h3><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("common.loading")}</a></h3>
           <${HoldStatus} hold=${hold} />
-          <button type="button" class="button small quiet" onClick=${() => cancel(hold)} aria-disabled=${cancelling.busy ? "true" : undefined}>${t("holds.cancel")}</button>
+          <button type="button" class="button small quiet" onClick=${() => cancel(hold)} aria-disabled=${cancelling.busy ? "true" : undefined}
+            aria-label=${t("holds.cancel_named", { title: titles[hold.book] || t("patrons.held_book") })}>${t("holds.cancel")}</button>
         </li>`,
       )}
     </ul>

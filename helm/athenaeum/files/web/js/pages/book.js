@@ -45,7 +45,9 @@ export function BookPage({ params }) {
     </dl>
     ${record.description && html`<p>${record.description}</p>`}
     <${FollowAuthors} authors=${record.authors} />
-    <${HoldPanel} bookName=${bookName} copies=${copies.data || []} onPlaced=${reload} />
+    ${referenceOnly(record)
+      ? html`<p class="card" data-testid="reference-only">${t("hold.reference_only")}</p>`
+      : html`<${HoldPanel} bookName=${bookName} copies=${copies.data || []} onPlaced=${reload} />`}
     <h2>${t("book.copies")}</h2>
     ${copies.loading ? html`<${Loading} />` : html`<${CopiesByBranch} copies=${copies.data || []} reference=${referenceCodes(itemTypes.data)} />`}
     <${ErrorNotice} error=${copies.error} />
@@ -54,6 +56,12 @@ export function BookPage({ params }) {
       <${AddCopy} book=${record} onAdded=${reload} />
       <${CopyList} copies=${copies.data || []} onChanged=${reload} />`}
   </article>`;
+}
+
+/** Whether every copy of the title is for reference (not for loan): no hold can be placed (finding D7: the form
+ * was offered, and the refusal blamed the reader's membership). */
+function referenceOnly(book) {
+  return book.reference_copies > 0 && book.reference_copies === book.total_copies;
 }
 
 /** `reference`: the codes of the not-for-loan item types (their copies are there to read, never to take home). */

@@ -44,7 +44,7 @@ export function HoldForAPatron({ book, onPlaced }) {
   return html`<form class="card" onSubmit=${place} aria-labelledby="hold-for-patron-heading">
     <h2 id="hold-for-patron-heading">${t("book_staff.hold_heading")}</h2>
     ${result?.text && html`<${Notice} kind=${result.failed ? "error" : "ok"}>${result.text}<//>`}
-    <${ErrorNotice} error=${result?.error} title=${t("hold.refused")} />
+    <${ErrorNotice} error=${result?.error} title=${t("hold.refused")} staff />
     <${Field} id="hold-patron" label=${t("book_staff.patron_card")} value=${card} onInput=${setCard} required autocomplete="off" />
     <button class="button" type="submit" aria-disabled=${placing.busy ? "true" : undefined}>${t("book_staff.place_for")}</button>
   </form>`;

@@ -27,19 +27,20 @@ export function ClosedDays() {
     event.preventDefault();
     const body = { date: draft.date, reason: draft.reason.trim() };
     const call = (request_id) => api("/v1/closedDays", { method: "POST", body, query: { request_id } });
-    if (await act(body, call, t("closed_days.added", { date: formatDate(draft.date) }))) setDraft({ date: "", reason: "" });
+    if (await act(body, call, { added: true, date: draft.date })) setDraft({ date: "", reason: "" });
   }
 
   function remove(day) {
     const call = (request_id) => api(`/v1/${day.name}`, { method: "DELETE", query: { request_id } });
-    return act({ remove: day.name }, call, t("closed_days.deleted", { date: formatDate(day.date) }));
+    return act({ remove: day.name }, call, { added: false, date: day.date });
   }
 
   const dateProblem = fieldText(error, "closed_day.date");
   return html`<section aria-labelledby="closed-days-title">
     <h2 id="closed-days-title">${t("closed_days.title")}</h2>
     <p class="muted">${t("closed_days.intro")}</p>
-    ${message && html`<${Notice}>${message}<//>`}
+    ${message && html`<${Notice}>${message.added ? t("closed_days.added", { date: formatDate(message.date) })
+      : t("closed_days.deleted", { date: formatDate(message.date) })}<//>`}
     <${ErrorNotice} error=${days.error || error} />
     ${days.loading && !days.data && html`<${Loading} />`}
     ${days.data &&

@@ -167,7 +167,7 @@ export function HoldForPatron({ user, onPlaced }) {
       <button class="button" type="submit">${t("catalogue.search")}</button>
     </form>
     ${result?.text && html`<${Notice}>${result.text}<//>`}
-    <${ErrorNotice} error=${result?.error} title=${t("hold.refused")} />
+    <${ErrorNotice} error=${result?.error} title=${t("hold.refused")} staff />
     <${ErrorNotice} error=${books.error} />
     ${books.data && !books.data.length && html`<p>${t("catalogue.nothing")}</p>`}
     <ul class="plain-list">
