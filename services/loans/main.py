@@ -14,6 +14,7 @@ from typing import Any
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.loans.api import events
+from services.loans.api.copy_feed import CopiesConsumer
 from services.loans.api.servicer import LoansServicer
 from services.loans.api.users_feed import AccountsConsumer
 from services.loans.app.describing import describe_holds
@@ -128,6 +129,8 @@ async def build(settings: LoansSettings) -> ServiceApp:
     # reading the rules from the database.
     feed = [rule_cache_follower(rule_cache, infra.nats).run] if rule_cache.enabled else []
     feed += [closed_day_cache_follower(closed_day_cache, infra.nats).run] if closed_day_cache.enabled else []
+    # The pull list and the hold shelf follow a held copy that a cataloguer moves (another shelf, call number).
+    feed.append(CopiesConsumer(infra.nats, unit_of_work).run)
     reconciler = scheduler(
         uow=unit_of_work,
         clock=clock,

@@ -41,7 +41,7 @@ _QUEUE_AFTER = _QUEUE.where(
 """The rest of the queue behind a hold (a hold's `seq` never changes, whatever its status becomes)."""
 _FIELDS = (
     "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
-    "shelf_released", "to_pull", "hold_shelf_branch", "created_at", "updated_at", *HOLD_DESCRIPTION,
+    "shelf_released", "to_pull", "hold_shelf_branch", "created_at", "updated_at", *HOLD_DESCRIPTION, "copy_version",
 )  # fmt: skip
 
 
@@ -204,6 +204,10 @@ class SqlHoldRepository(TrackingRepository):
             .order_by(holds.c.seq)
             .limit(limit)
         )
+        return [_to_hold(row._mapping) for row in (await self.session.execute(query)).all()]
+
+    async def set_aside_with(self, copy: str) -> list[Hold]:
+        query = sa.select(holds).where(holds.c.copy == copy, holds.c.status.in_(_SET_ASIDE)).order_by(holds.c.seq)
         return [_to_hold(row._mapping) for row in (await self.session.execute(query)).all()]
 
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:

@@ -286,6 +286,9 @@ class FakeHoldRepository:
             if h.is_active and (not h.book_title or (h.set_aside and h.copy and not h.barcode))
         ][:limit]
 
+    async def set_aside_with(self, copy: str) -> list[Hold]:
+        return [self._tx.hand_out("holds", h) for h in self._in_order() if h.set_aside and h.copy == copy]
+
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
         return {h.name: (h.id, h.copy) for h in self._in_order() if h.name in names}
 

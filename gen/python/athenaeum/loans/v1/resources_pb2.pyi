@@ -601,9 +601,11 @@ class Hold(_message.Message):
     copy_branch: _builtins.str
     """The branch code that owns `copy` (whose open shelves a copy `to_pull` is pulled from), as set aside."""
     call_number: _builtins.str
-    """The classification mark on the spine of `copy`, as set aside."""
+    """The classification mark on the spine of `copy`, as set aside, and as the catalog changes it since (a
+    cataloguer's edit reaches the pull list and the hold shelf within seconds of its CopyUpdated event).
+    """
     shelf_location: _builtins.str
-    """Where `copy` stands in its branch, as set aside."""
+    """Where `copy` stands in its branch, as set aside, and as the catalog changes it since (as `call_number`)."""
     patron_display_name: _builtins.str
     """The patron's display name, as the users service last announced the account; set in ListHolds answers to
     staff only (empty for a reader, and for an account not announced since it was kept).
