@@ -90,3 +90,22 @@ async def test_the_pull_list_follows_a_held_copy_a_cataloguer_moves_in_the_order
     )
     (hold,) = pull.page.items
     assert (hold.shelf_location, hold.call_number, hold.copy_version) == ("Z9", "NEW 2", copy.version + 2)
+
+
+async def test_holds_by_deadline_list_the_ones_showing_none_last_against_postgres(world: World) -> None:
+    """F10 (integrator): ended holds keep the deadline they had while READY; the list sorts by the one shown."""
+    names = [
+        await _in_transit(world, f"users/d{n}", title=f"Deadline {n}", branch="EAST", copy_branch="EAST")
+        for n in range(3)
+    ]
+    await _make_ready(world, names[0], days_ago=5)  # the soonest stored deadline, then cancelled
+    await _make_ready(world, names[1], days_ago=1)
+    async with world.uow() as uow:
+        hold = await uow.holds.get(HOLD.parse_id(names[0]))
+        hold.cancel("the reader changed their mind", now=world.clock.now())
+        await uow.holds.save(hold)
+        await uow.commit()
+    query = ListHolds(filter='pickup_branch = "east"', order_by="expire_time", actor=DESK)
+    assert await _walk(world, query) == [[names[1], names[0]], [names[2]]]
+    ready_only = replace(query, status=HoldStatus.READY)
+    assert await _walk(world, ready_only) == [[names[1]]]

@@ -266,9 +266,10 @@ class FakeHoldRepository:
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
         matching = [h for h in self._in_order() if _matches(h, where)]
+        shown = lambda h: h.expire_at if h.status == HoldStatus.READY else None  # noqa: E731  (as the API shows it)
         if where.by_deadline:  # soonest deadline first, those without one last, then placing order
-            matching.sort(key=lambda h: (h.expire_at is None, h.expire_at or datetime.min, self._seq[h.id]))
-        key = lambda h: (h.expire_at if where.by_deadline else None, self._seq[h.id])  # noqa: E731
+            matching.sort(key=lambda h: (shown(h) is None, shown(h) or datetime.min, self._seq[h.id]))
+        key = lambda h: (shown(h) if where.by_deadline else None, self._seq[h.id])  # noqa: E731
         start = 0 if page.after is None else next((i for i, h in enumerate(matching) if key(h) == page.after), -1) + 1
         listed = page_from_rows(
             matching[start : start + page.size + 1],
