@@ -144,3 +144,18 @@ async def test_holds_by_deadline_put_the_ones_showing_none_last_whatever_deadlin
     first = await list_holds(replace(query, page_size=1), uow=desk.uow())
     rest = await list_holds(replace(query, page_size=5, page_token=first.page.next_page_token), uow=desk.uow())
     assert [h.copy for h in rest.page.items] == [ended, waiting]
+
+
+async def test_a_hold_naming_no_branch_received_at_a_desk_naming_none_waits_at_the_copy_s_branch(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """F12 (integrator): it became READY at no branch: the notice named none and no hold shelf listed it."""
+    book, (copy,) = desk.catalog.add_book("Dead Souls")
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], branch="EAST")
+    desk.users.home_branches["users/p1"] = ""  # self-registered: no home branch
+    placed = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="", actor=DESK))
+    assert placed.pickup_branch == ""
+    received = await desk.receive(copy, branch="")
+    assert (received.status, received.pickup_branch) == (HoldStatus.READY, "EAST")
+    query = ListHolds(status=HoldStatus.READY, filter="pickup_branch = 'east'", actor=DESK)
+    assert [h.copy for h in (await list_holds(query, uow=desk.uow())).page.items] == [copy]

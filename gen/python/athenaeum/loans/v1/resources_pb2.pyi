@@ -564,7 +564,8 @@ class Hold(_message.Message):
     pickup_branch: _builtins.str
     """Branch code to collect from, one of the library's branches when it lists them (ATHENAEUM_LIBRARY_BRANCHES);
     defaults to the patron's home branch. A hold with none takes the branch of the
-    desk that puts its copy on the hold shelf (READY), so the reader is told where it waits.
+    desk that puts its copy on the hold shelf (READY), or the copy's own branch when that desk names none, so
+    the reader is told where it waits and that branch's hold shelf lists it.
     """
     status: Global___HoldStatus.ValueType
     """Where the hold is: WAITING, IN_TRANSIT, READY, then FULFILLED, CANCELLED or EXPIRED."""

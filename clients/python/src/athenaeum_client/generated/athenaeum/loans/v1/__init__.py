@@ -1121,7 +1121,8 @@ class Hold(betterproto2.Message):
     """
     Branch code to collect from, one of the library's branches when it lists them (ATHENAEUM_LIBRARY_BRANCHES);
     defaults to the patron's home branch. A hold with none takes the branch of the
-    desk that puts its copy on the hold shelf (READY), so the reader is told where it waits.
+    desk that puts its copy on the hold shelf (READY), or the copy's own branch when that desk names none, so
+    the reader is told where it waits and that branch's hold shelf lists it.
     """
 
     status: "HoldStatus" = betterproto2.field(
