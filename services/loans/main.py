@@ -14,7 +14,6 @@ from typing import Any
 from athenaeum.loans.v1 import loans_pb2, loans_pb2_grpc
 from athenaeum.users.v1 import events_pb2 as users_events
 from services.loans.api import events
-from services.loans.api.copy_feed import CopiesConsumer
 from services.loans.api.servicer import LoansServicer
 from services.loans.api.users_feed import AccountsConsumer
 from services.loans.app.describing import describe_holds
@@ -24,6 +23,7 @@ from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.reconciling import ReconcilePolicy
 from services.loans.app.scheduled import scheduled_pass
 from services.loans.data.calendar_cache import ClosedDayCache, closed_day_cache_follower
+from services.loans.data.copy_feed import CopiesConsumer
 from services.loans.data.peers import GrpcCatalog, GrpcUsers
 from services.loans.data.projected_users import ProjectedUsers
 from services.loans.data.rule_cache import RuleCache

@@ -6,8 +6,8 @@ from __future__ import annotations
 from services.events.api.consumers import AUDIT_DURABLE, audit_specs
 from services.events.data.journal import INGEST_STREAM, INGEST_SUBJECT
 from services.events.main import STORE_DURABLE
-from services.loans.api.copy_feed import COPIES
 from services.loans.api.users_feed import ACCOUNTS
+from services.loans.data.copy_feed import COPIES
 from services.notifications.api.consumers import CATALOG, LOANS, USERS
 from services.support.mesh import nats_auth, registry
 from services.support.runtime.messaging import CONTEXTS

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 from athenaeum.catalog.v1 import catalog_pb2
 from athenaeum.catalog.v1 import events_pb2 as catalog_events
-from services.loans.api.copy_feed import follow_copy_change
 from services.loans.app.holding import PlaceHold
+from services.loans.data.copy_feed import follow_copy_change
 
 from ..desk import Desk, reader
 from ..fakes import FakeLoansDatabase
