@@ -3,15 +3,15 @@
 and an older change heard late must not undo a newer one. Holds described before this have 0 (unknown): the
 first change heard sets it. An index finds the holds a copy is set aside for.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0020"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
