@@ -4,6 +4,7 @@ and card for staff only); a bad filter or order is INVALID_ARGUMENT."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -69,9 +70,45 @@ def test_a_branch_hold_shelf_and_pull_list_come_in_one_call_with_what_their_rows
 
 @pytest.mark.parametrize(
     "query",
-    [{"filter": "status = READY"}, {"filter": "pickup_branch = EAST OR pickup_branch = WEST"}, {"order_by": "title"}],
+    [
+        {"filter": "status = READY"},
+        {"filter": "pickup_branch = EAST OR pickup_branch = WEST"},
+        {"filter": "pickup_branch = 'EAST"},  # only looks quoted: it matched nothing, silently
+        {"order_by": "title"},
+    ],
 )
 def test_a_bad_hold_filter_or_order_is_refused(edge: httpx.Client, librarian, query: dict[str, str]) -> None:
     refused = _holds(edge, librarian, **query)
     assert refused.status_code == 400, refused.text
     assert refused.json()["code"] == 3  # INVALID_ARGUMENT
+
+
+def test_the_pull_list_shows_a_held_copy_where_a_cataloguer_moved_it(edge: httpx.Client, librarian, new_reader) -> None:
+    """F9 of the integrator's findings: the pull list kept the shelf the copy had when it was set aside."""
+    patron = new_reader()
+    book, _ = new_book(edge, librarian, copies=0)
+    barcode = f"MV-{uuid.uuid4().hex[:12]}"
+    added = edge.post(
+        f"/v1/{book}/copies",
+        json={"barcode": barcode, "branch": "EAST", "call_number": "OLD 2", "shelf_location": "Shelf A"},
+        headers=librarian.headers,
+    )
+    assert added.status_code == 200, added.text
+    hold = _hold(edge, patron, book, "MAIN")
+    assert (hold["call_number"], hold["shelf_location"]) == ("OLD 2", "Shelf A")
+    moved = edge.patch(
+        f"/v1/{added.json()['name']}",
+        params={"update_mask": "call_number,shelf_location"},
+        json={"call_number": "NEW 2", "shelf_location": "Shelf Z"},
+        headers=librarian.headers,
+    )
+    assert moved.status_code == 200, moved.text
+    deadline, row = time.monotonic() + 15, {}
+    while time.monotonic() < deadline:
+        pulled = _holds(edge, librarian, status="HOLD_STATUS_IN_TRANSIT", filter="pull_branch = 'east'")
+        assert pulled.status_code == 200, pulled.text
+        row = next(h for h in pulled.json()["holds"] if h["name"] == hold["name"])  # single quotes read (F7)
+        if row["shelf_location"] == "Shelf Z":
+            break
+        time.sleep(0.2)
+    assert (row["call_number"], row["shelf_location"]) == ("NEW 2", "Shelf Z")

@@ -16,6 +16,7 @@ from services.catalog.domain.copy_values import CopyStatus
 from services.catalog.domain.isbn import normalize_isbn
 from services.catalog.domain.item_types import spelt_code
 from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.filter_strings import STRING, WORD_START, unquote
 from services.support.runtime.pagination import cursor_time
 
 OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
@@ -40,7 +41,7 @@ BOOK_FILTER_FIELDS = {
 COPY_FILTER_FIELDS = {"status": str, "branch": str, "item_type": str, "sent_home_from": str}
 BOOK_ORDER_FIELDS = ("title", "publication_year", "create_time")
 
-_TOKEN = re.compile(r'\s*(?:(?P<string>"(?:[^"\\]|\\.)*")|(?P<op><=|>=|!=|=|<|>)|(?P<word>[^\s"<>=!]+))')
+_TOKEN = re.compile(rf'\s*(?:(?P<string>{STRING})|(?P<op><=|>=|!=|=|<|>)|(?P<word>{WORD_START}<>=!][^\s"<>=!]*))')
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,8 @@ class Condition:
 
 
 def parse_filter(text: str, fields: Mapping[str, type], *, name: str = "filter") -> tuple[Condition, ...]:
-    """`field op value [AND field op value]...`; text values may be quoted. InvalidArgument names the problem."""
+    """`field op value [AND field op value]...`; text values may be quoted ("…" or '…', filter_strings.py).
+    InvalidArgument names the problem."""
     tokens = _tokens(text, name)
     conditions: list[Condition] = []
     while tokens:
@@ -103,7 +105,7 @@ def _condition(field_name: str, op: str, raw: str, fields: Mapping[str, type], n
         raise InvalidArgument.field(name, f"expected one of {' '.join(COMPARISONS)} after {field_name}")
     if value_kind == "op":
         raise InvalidArgument.field(name, f"expected a value after {field_name} {op}")
-    value = raw[1:-1].replace('\\"', '"') if value_kind == "string" else raw
+    value = unquote(raw, name=name) if value_kind == "string" else raw
     if fields[field_name] is int:
         if not _WHOLE_NUMBER.fullmatch(value):
             # Python's int() reads "1_999" and other scripts' digits; Postgres compares 32-bit integers, which

@@ -1,7 +1,8 @@
 """What the desk lists show of a hold (its book's title; its copy's barcode, branch, call number and shelf) is
 kept on the hold when it is placed and when its copy is set aside, so ListHolds answers a hold shelf in one call.
 A hold the catalog could not describe then (away, or a copy set aside before the hold kept it, or recorded by
-a step that had only the copy's name) is described here, a few at a time, by the scheduler's passes."""
+a step that had only the copy's name) is described here, a few at a time, by the scheduler's passes; and a
+copy the catalog changes while set aside is described again as the catalog announces it (`follow_copy`)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,17 @@ async def _keep(hold_id: uuid.UUID, copy: CopyInfo | None, title: str, *, uow: L
         await uow.holds.save(hold)
         await uow.commit()
     return 1
+
+
+async def follow_copy(copy: CopyInfo, *, uow: LoansUnitOfWork) -> int:
+    """The catalog changed `copy` (a cataloguer moved it to another shelf or call number): the holds it is set
+    aside for describe it so, for the staff who pull it and find it on the hold shelf; how many changed. A change
+    heard twice, or after a newer one, changes nothing (the copy's version orders them)."""
+    async with uow.reading():
+        held = await uow.holds.set_aside_with(copy.name)
+    changed = 0
+    for hold in held:
+        changed += await retry_conflicts(partial(_keep, hold.id, copy, "", uow=uow))
+    if changed:
+        log.info("%s changed in the catalog: redescribed %d holds", copy.name, changed)
+    return changed

@@ -9,13 +9,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.support.runtime.errors import InvalidArgument
+from services.support.runtime.filter_strings import STRING, unquote
 from services.support.runtime.pagination import cursor_time, decode_token
 
 BRANCH_FIELDS = ("pickup_branch", "pull_branch")
 FIELDS = (*BRANCH_FIELDS, "to_pull")
 ORDERS = {"create_time": False, "expire_time": True}
 """order_by's fields: whether the list is by pickup deadline (else by placing)."""
-_CONDITION = re.compile(r'\s*(?P<field>[a-z_]+)\s*=\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<word>[^\s"=]+))\s*')
+_CONDITION = re.compile(rf"""\s*(?P<field>[a-z_]+)\s*=\s*(?:(?P<quoted>{STRING})|(?P<word>[^\s"'=]+))\s*""")
+"""A value is a bare word (a branch code, true, false) holding no quote, or a quoted string."""
 _AND = re.compile(r"AND\b")
 
 
@@ -38,12 +40,13 @@ def parse_hold_filter(text: str) -> HoldConditions:
         match = _CONDITION.match(rest)
         if match is None:
             raise InvalidArgument.field("filter", f"expected `field = value` with field one of {', '.join(FIELDS)}")
-        field, value = match["field"], match["quoted"] if match["quoted"] is not None else match["word"]
+        field, quoted = match["field"], match["quoted"]
+        value = unquote(quoted) if quoted is not None else match["word"]
         if field not in FIELDS:
             raise InvalidArgument.field("filter", f"unknown field; known: {', '.join(FIELDS)}")
         if field in found:
             raise InvalidArgument.field("filter", f"{field} appears twice")
-        found[field] = _value(field, value.replace('\\"', '"'))
+        found[field] = _value(field, value)
         rest = rest[match.end() :]
         if rest:
             joiner = _AND.match(rest)

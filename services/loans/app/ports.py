@@ -228,6 +228,9 @@ class HoldRepository(Protocol):
     async def undescribed(self, *, limit: int) -> list[Hold]:
         """Active holds without a book title, or set aside without their copy's barcode (describing.py)."""
 
+    async def set_aside_with(self, copy: str) -> list[Hold]:
+        """The holds the copy named `copy` is set aside for (IN_TRANSIT or READY; one, unless a crash left two)."""
+
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
         """name -> (id, the copy it has on the shelf or "") for the holds among `names` that exist."""
 

@@ -168,11 +168,23 @@ async def _receive(
                 return None  # released for a cancel of the hold since it was read
         received = await retry_conflicts(
             lambda: record_received(
-                hold.id, copy.name, branch=cmd.branch, request_id=cmd.request_id, uow=uow, clock=clock, zone=zone
+                hold.id,
+                copy.name,
+                branch=_waits_at(hold, copy, desk=cmd.branch),
+                request_id=cmd.request_id,
+                uow=uow,
+                clock=clock,
+                zone=zone,
             )
         )
         return received if received.set_aside else None
     return await retry_conflicts(lambda: _answer_sent(hold, copy.name, cmd, uow=uow, clock=clock))
+
+
+def _waits_at(hold: Hold, copy: CopyInfo, *, desk: str) -> str:
+    """The desk's branch; for a hold that names no pickup branch received at a desk that names none, the copy's
+    own: it waited at no branch (the notice named none, no branch's hold shelf listed it) and expired unseen."""
+    return desk.strip() or ("" if hold.pickup_branch.strip() else copy.branch.strip())
 
 
 async def _answer_sent(hold: Hold, copy: str, cmd: ReceiveHoldCopy, *, uow: LoansUnitOfWork, clock: Clock) -> Hold:

@@ -347,6 +347,13 @@ class _Where:
     def leaves_from(self) -> str:
         return (self.at_desk if self.at_desk is not None else self.hold_shelf or self.copy_branch).strip()
 
+    @property
+    def waits_at(self) -> str:
+        """Where a hold that names no pickup branch waits when the copy goes on a hold shelf: the desk's branch,
+        else (a desk that names none) the copy's own, so the reader is told a branch and its hold shelf lists it."""
+        owner = self.copy_branch or (self.described.branch if self.described is not None else "")
+        return (self.at_desk or "").strip() or owner.strip()
+
 
 async def _record_shelf_copy(
     hold_id: uuid.UUID,
@@ -368,7 +375,7 @@ async def _record_shelf_copy(
             in_transit=in_transit,
             now=clock.now(),
             zone=zone,
-            at_branch=where.at_desk or "",
+            at_branch=where.waits_at,
             sent=where.at_desk is not None,
             from_branch=where.leaves_from,
             hold_shelf_branch="" if where.at_desk is not None else where.hold_shelf,

@@ -43,7 +43,7 @@ _QUEUE_AFTER = _QUEUE.where(
 """The rest of the queue behind a hold (a hold's `seq` never changes, whatever its status becomes)."""
 _FIELDS = (
     "patron", "book", "pickup_branch", "pickup_days", "copy", "loan", "ready_at", "expire_at", "cancel_reason",
-    "shelf_released", "to_pull", "hold_shelf_branch", "created_at", "updated_at", *HOLD_DESCRIPTION,
+    "shelf_released", "to_pull", "hold_shelf_branch", "created_at", "updated_at", *HOLD_DESCRIPTION, "copy_version",
 )  # fmt: skip
 
 
@@ -96,15 +96,31 @@ def _to_pull(wanted: bool) -> sa.ColumnElement[bool]:
     return pulled if wanted else sa.not_(pulled)
 
 
-def _after(cursor: HoldCursor, *, by_deadline: bool) -> sa.ColumnElement[bool]:
+_SHOWN_DEADLINE = sa.case((holds.c.status == HoldStatus.READY.value, holds.c.expire_at), else_=sa.null())
+"""A hold's pickup deadline as the API shows it: a READY hold's only. An ended hold keeps the one it had, which
+sorted expired holds first and cancelled ones among the READY (F10 of the integrator's findings)."""
+
+
+def _deadline(where: HoldFilter) -> sa.ColumnElement[Any]:
+    """What a list by deadline sorts on: the stored column when it lists READY holds only (the hold shelf, which
+    the partial index on (expire_at, seq) serves), the deadline as shown otherwise."""
+    return holds.c.expire_at if where.status == HoldStatus.READY else _SHOWN_DEADLINE
+
+
+def _after(cursor: HoldCursor, where: HoldFilter) -> sa.ColumnElement[bool]:
     """Strictly after the cursor in the list's order (row comparisons, which an index on the keys seeks to)."""
     deadline, seq = cursor
-    if not by_deadline:
+    if not where.by_deadline:
         return holds.c.seq > seq
+    shown = _deadline(where)
     if deadline is None:  # among the holds without a deadline, listed last
-        return sa.and_(holds.c.expire_at.is_(None), holds.c.seq > seq)
-    later = sa.tuple_(holds.c.expire_at, holds.c.seq) > sa.tuple_(sa.literal(deadline, holds.c.expire_at.type), seq)
-    return sa.or_(later, holds.c.expire_at.is_(None))
+        return sa.and_(shown.is_(None), holds.c.seq > seq)
+    later = sa.tuple_(shown, holds.c.seq) > sa.tuple_(sa.literal(deadline, holds.c.expire_at.type), seq)
+    return sa.or_(later, shown.is_(None))
+
+
+def _shown(row: Any) -> datetime | None:
+    return row.expire_at if row.status == HoldStatus.READY.value else None
 
 
 def _to_hold(m: Mapping[Any, Any]) -> Hold:
@@ -223,6 +239,10 @@ class SqlHoldRepository(TrackingRepository):
         )
         return [_to_hold(row._mapping) for row in (await self.session.execute(query)).all()]
 
+    async def set_aside_with(self, copy: str) -> list[Hold]:
+        query = sa.select(holds).where(holds.c.copy == copy, holds.c.status.in_(_SET_ASIDE)).order_by(holds.c.seq)
+        return [_to_hold(row._mapping) for row in (await self.session.execute(query)).all()]
+
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
         ids = [HOLD.parse_id(name) for name in names if HOLD.matches(name)]
         rows = (await self.session.execute(sa.select(holds.c.id, holds.c.copy).where(holds.c.id.in_(ids)))).all()
@@ -252,17 +272,17 @@ class SqlHoldRepository(TrackingRepository):
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
         """Oldest first, or soonest deadline first (holds without one last); the cursor is (deadline, seq)."""
         conditions = hold_conditions(where)
-        order = [holds.c.expire_at.asc().nulls_last(), holds.c.seq] if where.by_deadline else [holds.c.seq]
+        order = [_deadline(where).asc().nulls_last(), holds.c.seq] if where.by_deadline else [holds.c.seq]
         statement = HOLDS_WITH_POSITION.where(*conditions).order_by(*order)
         if page.after is not None:
-            statement = statement.where(_after(page.after, by_deadline=where.by_deadline))
+            statement = statement.where(_after(page.after, where))
         rows = (await self.session.execute(statement.limit(page.size + 1))).all()
         total = await self.session.scalar(sa.select(sa.func.count()).select_from(holds).where(*conditions))
         listed = page_from_rows(
             rows,
             limit=page.size,
             query=page.query,
-            cursor_of=lambda row: hold_cursor(row.expire_at, row.seq, by_deadline=where.by_deadline),
+            cursor_of=lambda row: hold_cursor(_shown(row), row.seq, by_deadline=where.by_deadline),
             total_size=int(total or 0),
         )
         return listed.map(lambda row: _to_hold(row._mapping))

@@ -30,6 +30,7 @@ from services.support.runtime.errors import (
     InvalidArgument,
     NotFound,
 )
+from services.support.runtime.versioning import version_of
 
 T = TypeVar("T")
 _UNREACHABLE = {
@@ -109,6 +110,7 @@ def copy_info(copy: catalog_pb2.Copy) -> CopyInfo:
         book_title=copy.book_title,
         changed_at=copy.update_time.ToDatetime(tzinfo=UTC) if copy.HasField("update_time") else None,
         sent=copy.sent_for_hold,
+        version=version_of(copy.etag),
         not_for_loan=copy.not_for_loan,
     )
 

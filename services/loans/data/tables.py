@@ -171,6 +171,7 @@ holds = sa.Table(
     sa.Column("to_pull", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("hold_shelf_branch", sa.Text, nullable=False, server_default=""),  # 0016
     *[sa.Column(name, sa.Text, nullable=False, server_default="") for name in HOLD_DESCRIPTION],  # 0017
+    sa.Column("copy_version", sa.BigInteger, nullable=False, server_default="0"),  # 0018
     *_timestamps(),
 )
 # One active (WAITING, IN_TRANSIT or READY) hold per patron and book; a queue in order; a patron's holds in order.
@@ -186,6 +187,8 @@ sa.Index(
     postgresql_where=sa.text("status IN ('IN_TRANSIT', 'READY') AND copy <> ''"),
 )
 sa.Index("holds_ready_by_deadline", holds.c.expire_at, holds.c.seq, postgresql_where=sa.text("status = 'READY'"))
+# The holds a copy the catalog redescribes is set aside for (copy_feed.py).
+sa.Index("holds_set_aside_copy", holds.c.copy, postgresql_where=sa.text("status IN ('IN_TRANSIT', 'READY')"))
 
 # What loans knows of each account, kept from the users service's events (a projection: a row is the newest
 # version of the account an event carried; loans lends by it only when it is provably current).

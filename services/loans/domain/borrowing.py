@@ -39,6 +39,9 @@ class CopyInfo:
     sent: bool = False
     """In transit for its hold because a desk checked it in and sent it to the pickup branch (a return at another
     branch), not set aside on the open shelf to pull."""
+    version: int = 0
+    """The catalog's version of the copy (the number in its etag, bumped by every change): orders what loans
+    hears of it (0: not said)."""
     not_for_loan: bool = False
     """Of an item type not for loan (a reference copy), as the catalog's list of item types says now: never lent
     nor set aside for a hold (False when the catalog does not say)."""

@@ -94,6 +94,8 @@ class Hold(Versioned):
     copy_branch: str = ""
     call_number: str = ""
     shelf_location: str = ""
+    copy_version: int = 0
+    """The catalog's version of `copy` its description was read at (0: not known): an older one never replaces it."""
     queue_position: int = 0
     """1 = next in line; computed by the repository for WAITING holds."""
     version: int = 1
@@ -129,13 +131,15 @@ class Hold(Versioned):
     def describe_copy(self, copy: CopyInfo) -> bool:
         """Keep what the desk lists of the hold's copy (barcode, branch, call number, shelf) as the catalog
         describes it, so the hold shelf and the pull list need not ask the catalog for each row. Only for the copy
-        the hold has; whether anything changed."""
-        if not self.copy or copy.name != self.copy:
+        the hold has, and only a description at least as new as the one kept (by the catalog's version of the
+        copy: a cataloguer's change heard after a later one changes nothing); whether anything changed."""
+        if not self.copy or copy.name != self.copy or copy.version < self.copy_version:
+            return False  # another copy, or an answer or event older than what the hold keeps (delivered late)
+        described = (copy.barcode, copy.branch, copy.call_number, copy.shelf_location, copy.version)
+        kept = (self.barcode, self.copy_branch, self.call_number, self.shelf_location, self.copy_version)
+        if described == kept:
             return False
-        described = (copy.barcode, copy.branch, copy.call_number, copy.shelf_location)
-        if described == (self.barcode, self.copy_branch, self.call_number, self.shelf_location):
-            return False
-        self.barcode, self.copy_branch, self.call_number, self.shelf_location = described
+        self.barcode, self.copy_branch, self.call_number, self.shelf_location, self.copy_version = described
         if copy.book_title and not self.book_title:
             self.book_title = copy.book_title
         return True
@@ -148,7 +152,7 @@ class Hold(Versioned):
         return True
 
     def _forget_copy(self) -> None:
-        self.copy = ""
+        self.copy, self.copy_version = "", 0
         self.barcode = self.copy_branch = self.call_number = self.shelf_location = ""
 
     @property

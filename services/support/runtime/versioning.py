@@ -5,9 +5,18 @@ Pure: domain modules mix it in.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from services.support.runtime.errors import Conflict
+
+_WEAK_ETAG = re.compile(r'W/"(\d{1,18})"')
+
+
+def version_of(etag: str) -> int:
+    """The version a weak etag of `Versioned.etag`'s form carries; 0 for any other (none, or not ours)."""
+    found = _WEAK_ETAG.fullmatch(etag)
+    return int(found.group(1)) if found else 0
 
 
 class Versioned:

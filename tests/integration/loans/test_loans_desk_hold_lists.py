@@ -9,6 +9,7 @@ from datetime import UTC, timedelta
 import pytest
 from loans_world import DESK, World
 
+from services.loans.app.describing import follow_copy
 from services.loans.app.holding import ListHolds, PlaceHold, list_holds
 from services.loans.domain.holds import HOLD, HoldStatus
 from services.loans.domain.patrons import PatronRecord
@@ -72,3 +73,39 @@ async def test_a_branch_hold_shelf_is_read_by_deadline_a_page_at_a_time(world: W
     pull = ListHolds(status=HoldStatus.IN_TRANSIT, filter="pull_branch = EAST", actor=DESK)
     assert await _walk(world, pull) == [[names[3], names[5]]]  # the WEST holds still to pull from EAST's shelves
     assert await _walk(world, replace(pull, filter="pull_branch = WEST")) == [[]]
+
+
+async def test_the_pull_list_follows_a_held_copy_a_cataloguer_moves_in_the_order_of_its_versions(
+    world: World,
+) -> None:
+    name = await _in_transit(world, "users/p1", title="Moved", branch="WEST", copy_branch="EAST")
+    async with world.uow() as uow:
+        copy = world.catalog.copies[(await uow.holds.get(HOLD.parse_id(name))).copy]
+    newer = replace(copy, shelf_location="Z9", call_number="NEW 2", version=copy.version + 2)
+    assert await follow_copy(newer, uow=world.uow()) == 1
+    assert await follow_copy(replace(newer, shelf_location="M5", version=copy.version + 1), uow=world.uow()) == 0
+    assert await follow_copy(newer, uow=world.uow()) == 0  # redelivered
+    pull = await list_holds(
+        ListHolds(status=HoldStatus.IN_TRANSIT, filter="pull_branch = EAST", actor=DESK), uow=world.uow()
+    )
+    (hold,) = pull.page.items
+    assert (hold.shelf_location, hold.call_number, hold.copy_version) == ("Z9", "NEW 2", copy.version + 2)
+
+
+async def test_holds_by_deadline_list_the_ones_showing_none_last_against_postgres(world: World) -> None:
+    """F10 (integrator): ended holds keep the deadline they had while READY; the list sorts by the one shown."""
+    names = [
+        await _in_transit(world, f"users/d{n}", title=f"Deadline {n}", branch="EAST", copy_branch="EAST")
+        for n in range(3)
+    ]
+    await _make_ready(world, names[0], days_ago=5)  # the soonest stored deadline, then cancelled
+    await _make_ready(world, names[1], days_ago=1)
+    async with world.uow() as uow:
+        hold = await uow.holds.get(HOLD.parse_id(names[0]))
+        hold.cancel("the reader changed their mind", now=world.clock.now())
+        await uow.holds.save(hold)
+        await uow.commit()
+    query = ListHolds(filter='pickup_branch = "east"', order_by="expire_time", actor=DESK)
+    assert await _walk(world, query) == [[names[1], names[0]], [names[2]]]
+    ready_only = replace(query, status=HoldStatus.READY)
+    assert await _walk(world, ready_only) == [[names[1]]]

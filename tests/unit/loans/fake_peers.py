@@ -62,7 +62,7 @@ class FakeCatalog:
         names = []
         for _ in range(copies):
             name = f"{book}/copies/{uuid.uuid4()}"
-            self.copies[name] = CopyInfo(name, book, f"BC-{uuid.uuid4().hex[:10]}", item_type, "AVAILABLE")
+            self.copies[name] = CopyInfo(name, book, f"BC-{uuid.uuid4().hex[:10]}", item_type, "AVAILABLE", version=1)
             names.append(name)
         return book, names
 
@@ -83,7 +83,7 @@ class FakeCatalog:
 
     def _set(self, copy: CopyInfo, **changes: str | bool) -> CopyInfo:
         changes.setdefault("sent", False)  # every move but a check-in sent on for a hold clears it
-        self.copies[copy.name] = replace(copy, **changes)  # type: ignore[arg-type]
+        self.copies[copy.name] = replace(copy, version=copy.version + 1, **changes)  # type: ignore[arg-type]
         return self.copies[copy.name]
 
     async def has_item_type(self, code: str) -> bool:

@@ -278,9 +278,10 @@ class FakeHoldRepository:
 
     async def list_in_queue_order(self, where: HoldFilter, *, page: PageRequest[HoldCursor]) -> Page[Hold]:
         matching = [h for h in self._in_order() if _matches(h, where)]
+        shown = lambda h: h.expire_at if h.status == HoldStatus.READY else None  # noqa: E731  (as the API shows it)
         if where.by_deadline:  # soonest deadline first, those without one last, then placing order
-            matching.sort(key=lambda h: (h.expire_at is None, h.expire_at or datetime.min, self._seq[h.id]))
-        key = lambda h: (h.expire_at if where.by_deadline else None, self._seq[h.id])  # noqa: E731
+            matching.sort(key=lambda h: (shown(h) is None, shown(h) or datetime.min, self._seq[h.id]))
+        key = lambda h: (shown(h) if where.by_deadline else None, self._seq[h.id])  # noqa: E731
         start = 0 if page.after is None else next((i for i, h in enumerate(matching) if key(h) == page.after), -1) + 1
         listed = page_from_rows(
             matching[start : start + page.size + 1],
@@ -297,6 +298,9 @@ class FakeHoldRepository:
             for h in self._in_order()
             if h.is_active and (not h.book_title or (h.set_aside and h.copy and not h.barcode))
         ][:limit]
+
+    async def set_aside_with(self, copy: str) -> list[Hold]:
+        return [self._tx.hand_out("holds", h) for h in self._in_order() if h.set_aside and h.copy == copy]
 
     async def shelf_records(self, names: Sequence[str]) -> dict[str, tuple[uuid.UUID, str]]:
         return {h.name: (h.id, h.copy) for h in self._in_order() if h.name in names}

@@ -11,7 +11,7 @@ import pytest
 
 from services.loans.app.describing import describe_holds
 from services.loans.app.hold_queries import HoldConditions, parse_hold_filter, parse_hold_order
-from services.loans.app.holding import ListHolds, PlaceHold, list_holds
+from services.loans.app.holding import CancelHold, ListHolds, PlaceHold, list_holds
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.errors import InvalidArgument
@@ -124,3 +124,38 @@ async def test_holds_kept_before_they_were_described_are_described_by_the_schedu
     (hold,) = db.holds.values()
     assert (hold.book_title, hold.barcode, hold.copy_branch) == ("Dead Souls", desk.catalog.barcode(copy), "EAST")
     assert await describe_holds(uow=desk.uow(), catalog=desk.catalog) == 0  # nothing left: no catalog call
+
+
+async def test_holds_by_deadline_put_the_ones_showing_none_last_whatever_deadline_they_once_had(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """F10 (integrator): a cancelled hold kept the deadline it had while READY, hidden by the API, and sorted first."""
+    ended = await _ready(desk, "users/p1", title="Dead Souls", branch="EAST")
+    ready = await _ready(desk, "users/p2", title="The Nose", branch="EAST")
+    waiting = await _ready(desk, "users/p3", title="The Overcoat", branch="WEST")
+    await desk.receive(ended, branch="EAST")
+    desk.clock.advance(timedelta(days=2))
+    await desk.receive(ready, branch="EAST")
+    (cancelled,) = [h for h in db.holds.values() if h.copy == ended]
+    await desk.cancel_hold(CancelHold(cancelled.id, actor=DESK))
+    query = ListHolds(order_by="expire_time", actor=DESK)
+    listed = [(h.copy, h.status) for h in (await list_holds(query, uow=desk.uow())).page.items]
+    assert listed == [(ready, HoldStatus.READY), (ended, HoldStatus.CANCELLED), (waiting, HoldStatus.IN_TRANSIT)]
+    first = await list_holds(replace(query, page_size=1), uow=desk.uow())
+    rest = await list_holds(replace(query, page_size=5, page_token=first.page.next_page_token), uow=desk.uow())
+    assert [h.copy for h in rest.page.items] == [ended, waiting]
+
+
+async def test_a_hold_naming_no_branch_received_at_a_desk_naming_none_waits_at_the_copy_s_branch(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    """F12 (integrator): it became READY at no branch: the notice named none and no hold shelf listed it."""
+    book, (copy,) = desk.catalog.add_book("Dead Souls")
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], branch="EAST")
+    desk.users.home_branches["users/p1"] = ""  # self-registered: no home branch
+    placed = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="", actor=DESK))
+    assert placed.pickup_branch == ""
+    received = await desk.receive(copy, branch="")
+    assert (received.status, received.pickup_branch) == (HoldStatus.READY, "EAST")
+    query = ListHolds(status=HoldStatus.READY, filter="pickup_branch = 'east'", actor=DESK)
+    assert [h.copy for h in (await list_holds(query, uow=desk.uow())).page.items] == [copy]

@@ -246,6 +246,7 @@ class ListBooksRequest(_message.Message):
     filter: _builtins.str
     """AIP-160 subset: `author`, `subject`, `language`, `publisher`, `isbn`, `publication_year`,
     `available_copies` with = != < <= > >=, joined by AND. Example: `language = "ru" AND available_copies > 0`.
+    Text values may be quoted in "double" or 'single' quotes, with the escapes \\\\ \\" \\' \\uXXXX.
     """
     order_by: _builtins.str
     """Comma-separated fields, each optionally followed by " desc": title, publication_year, create_time."""

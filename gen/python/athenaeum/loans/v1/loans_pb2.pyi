@@ -754,7 +754,8 @@ class ListHoldsRequest(_message.Message):
     book: _builtins.str
     """Only holds on this book ("books/{book}"), in queue order."""
     filter: _builtins.str
-    """AIP-160 conditions joined by AND, each `field = value` (text values may be quoted; branch codes compare
+    """AIP-160 conditions joined by AND, each `field = value` (a value is a bare word, or quoted in "double" or
+    'single' quotes with the escapes \\\\ \\" \\' \\uXXXX; anything else is INVALID_ARGUMENT; branch codes compare
     trimmed, in any letter case): `pickup_branch` (where the hold is collected: a branch's hold shelf, or the
     copies on their way there), `pull_branch` (IN_TRANSIT holds whose copy is still to pull there: from the
     hold shelf it sits on, `hold_shelf_branch`, else from the open shelf of `copy_branch`), `to_pull` (true or

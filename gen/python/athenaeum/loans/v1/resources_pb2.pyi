@@ -569,7 +569,8 @@ class Hold(_message.Message):
     pickup_branch: _builtins.str
     """Branch code to collect from, one of the library's branches when it lists them (ATHENAEUM_LIBRARY_BRANCHES);
     defaults to the patron's home branch. A hold with none takes the branch of the
-    desk that puts its copy on the hold shelf (READY), so the reader is told where it waits.
+    desk that puts its copy on the hold shelf (READY), or the copy's own branch when that desk names none, so
+    the reader is told where it waits and that branch's hold shelf lists it.
     """
     status: Global___HoldStatus.ValueType
     """Where the hold is: WAITING, IN_TRANSIT, READY, then FULFILLED, CANCELLED or EXPIRED."""
@@ -606,9 +607,11 @@ class Hold(_message.Message):
     copy_branch: _builtins.str
     """The branch code that owns `copy` (whose open shelves a copy `to_pull` is pulled from), as set aside."""
     call_number: _builtins.str
-    """The classification mark on the spine of `copy`, as set aside."""
+    """The classification mark on the spine of `copy`, as set aside, and as the catalog changes it since (a
+    cataloguer's edit reaches the pull list and the hold shelf within seconds of its CopyUpdated event).
+    """
     shelf_location: _builtins.str
-    """Where `copy` stands in its branch, as set aside."""
+    """Where `copy` stands in its branch, as set aside, and as the catalog changes it since (as `call_number`)."""
     patron_display_name: _builtins.str
     """The patron's display name, as the users service last announced the account; set in ListHolds answers to
     staff only (empty for a reader, and for an account not announced since it was kept).

@@ -1431,6 +1431,7 @@ class ListBooksRequest(betterproto2.Message):
     """
     AIP-160 subset: `author`, `subject`, `language`, `publisher`, `isbn`, `publication_year`,
     `available_copies` with = != < <= > >=, joined by AND. Example: `language = "ru" AND available_copies > 0`.
+    Text values may be quoted in "double" or 'single' quotes, with the escapes \\\\ \\" \\' \\uXXXX.
     """
 
     order_by: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)

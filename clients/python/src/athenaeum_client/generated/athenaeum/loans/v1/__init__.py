@@ -1124,7 +1124,8 @@ class Hold(betterproto2.Message):
     """
     Branch code to collect from, one of the library's branches when it lists them (ATHENAEUM_LIBRARY_BRANCHES);
     defaults to the patron's home branch. A hold with none takes the branch of the
-    desk that puts its copy on the hold shelf (READY), so the reader is told where it waits.
+    desk that puts its copy on the hold shelf (READY), or the copy's own branch when that desk names none, so
+    the reader is told where it waits and that branch's hold shelf lists it.
     """
 
     status: "HoldStatus" = betterproto2.field(
@@ -1234,12 +1235,13 @@ class Hold(betterproto2.Message):
 
     call_number: "str" = betterproto2.field(20, betterproto2.TYPE_STRING)
     """
-    The classification mark on the spine of `copy`, as set aside.
+    The classification mark on the spine of `copy`, as set aside, and as the catalog changes it since (a
+    cataloguer's edit reaches the pull list and the hold shelf within seconds of its CopyUpdated event).
     """
 
     shelf_location: "str" = betterproto2.field(21, betterproto2.TYPE_STRING)
     """
-    Where `copy` stands in its branch, as set aside.
+    Where `copy` stands in its branch, as set aside, and as the catalog changes it since (as `call_number`).
     """
 
     patron_display_name: "str" = betterproto2.field(22, betterproto2.TYPE_STRING)
@@ -1918,7 +1920,8 @@ class ListHoldsRequest(betterproto2.Message):
 
     filter: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
-    AIP-160 conditions joined by AND, each `field = value` (text values may be quoted; branch codes compare
+    AIP-160 conditions joined by AND, each `field = value` (a value is a bare word, or quoted in "double" or
+    'single' quotes with the escapes \\\\ \\" \\' \\uXXXX; anything else is INVALID_ARGUMENT; branch codes compare
     trimmed, in any letter case): `pickup_branch` (where the hold is collected: a branch's hold shelf, or the
     copies on their way there), `pull_branch` (IN_TRANSIT holds whose copy is still to pull there: from the
     hold shelf it sits on, `hold_shelf_branch`, else from the open shelf of `copy_branch`), `to_pull` (true or
