@@ -33,7 +33,8 @@ from services.loans.app.receiving import record_received
 from services.loans.app.set_aside_drift import displace, requeue_unheld
 from services.loans.app.shelf import serve_queue, shelved, taken_from
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HOLD, HoldStatus
+from services.loans.domain.branches import LibraryBranches
+from services.loans.domain.holds import HOLD, Hold, HoldStatus
 from services.loans.domain.loans import LOAN, LoanStatus
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import DomainError, NotFound
@@ -226,6 +227,7 @@ class _Comparison:
         """Made READY as ReceiveHoldCopy would, or passed over when its patron may not borrow now."""
         async with self.uow.reading():
             hold = await self.uow.holds.get(hold_id)
+            desk = _desk_that_shelved(hold, self.uow.branches)
         if await may_not_borrow(hold.patron, uow=self.uow, now=self.clock.now()):
             on_its_hold_shelf = hold.pickup_branch  # the catalog shelved it there: passed on from there
             await pass_over(
@@ -238,7 +240,17 @@ class _Comparison:
                 at_branch=on_its_hold_shelf,
             )
             return
-        await record_received(hold_id, copy, uow=self.uow, clock=self.clock, zone=self.zone)
+        await record_received(hold_id, copy, branch=desk, uow=self.uow, clock=self.clock, zone=self.zone)
+
+
+def _desk_that_shelved(hold: Hold, branches: LibraryBranches) -> str:
+    """The branch of the desk whose receipt the catalog recorded (finding C5). The catalog keeps no receiving desk,
+    but its copy goes on the hold shelf only when a desk of the hold's pickup branch receives it (receiving.py,
+    `at_pickup_branch`): that branch. A hold with no pickup branch, or one at a branch no desk may receive at
+    (`receives_for`), is received at any desk: which one is not known (""). Who received it is not known either:
+    the repair is the system's, and the catalog's CopyStatusChanged keeps the librarian."""
+    pickup = hold.pickup_branch.strip()
+    return pickup if pickup and branches.serves(pickup) else ""
 
 
 def _agrees(copy: CopyInfo, active: tuple[str, HoldStatus] | None) -> bool:

@@ -8,7 +8,9 @@ the hold, so the change goes through here: the hold is never left pointing at a 
 
 As everywhere on the hold shelf, the catalog is told first (the copy LOST, "missing on the shelf") and loans
 records it after (the hold WAITING again), then the queue is served, which sets another copy on the open shelf
-aside for the hold if there is one. A retry after a crash in between finds the copy LOST already and finishes.
+aside for the hold if there is one. The hold's row is locked from its check to its commit, so a cancel cannot
+end it while the catalog is told (finding C6). A retry after a crash in between finds the copy LOST already and
+finishes; so does the reconciler.
 """
 
 from __future__ import annotations
@@ -61,16 +63,7 @@ async def report_hold_copy_missing(
         hold = await uow.holds.get(cmd.hold_id)
     if previous:
         return hold
-    hold.check_etag(cmd.etag)
-    if not hold.set_aside or (cmd.copy and cmd.copy != hold.copy):
-        held = f" with {hold.copy}" if hold.copy else ""
-        raise FailedPrecondition(
-            f"{hold.name} is {hold.status.lower().replace('_', ' ')}{held}: no copy is set aside for it to report",
-            reason="HOLD_NOT_IN_TRANSIT",
-            metadata={"hold": hold.name, "copy": hold.copy},
-        )
-    await catalog.report_missing(copy=hold.copy, hold=hold.name, status=cmd.copy_status)
-    hold = await retry_conflicts(lambda: _back_to_waiting(hold.id, hold.copy, cmd, uow=uow, clock=clock))
+    hold = await retry_conflicts(lambda: _report_under_lock(cmd, uow=uow, clock=clock, catalog=catalog))
     await after_commit(serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone), hold.name)
     return await _as_it_is_now(hold.id, uow=uow)
 
@@ -82,15 +75,31 @@ async def _as_it_is_now(hold_id: uuid.UUID, *, uow: LoansUnitOfWork) -> Hold:
         return await uow.holds.get(hold_id)
 
 
-async def _back_to_waiting(
-    hold_id: uuid.UUID, missing: str, cmd: ReportHoldCopyMissing, *, uow: LoansUnitOfWork, clock: Clock
+async def _report_under_lock(
+    cmd: ReportHoldCopyMissing, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog
 ) -> Hold:
-    """The hold WAITING again, unless it moved on since it was read (cancelled: its release finds no copy)."""
+    """The catalog's step and the hold WAITING again, with the hold's row locked from the check to the commit.
+
+    Why the lock across the catalog's call: checked on a hold read before a cancel committed, the catalog made the
+    copy LOST for a hold that had ended meanwhile, and the report answered the CANCELLED hold with no
+    `hold_copy_missing` record (finding C6). Locked, a cancel committed first is seen here and the report refused
+    before the catalog is asked; a cancel that comes while the catalog is asked waits and then loses its race
+    (CONCURRENT_UPDATE: the runtime repeats it, and it cancels the WAITING hold). A crash after the catalog's step,
+    before the commit, leaves the copy LOST for a hold still set aside here, which the reconciler finishes
+    (finding C1). The catalog's call is short and the lock is on this one hold's row only."""
     async with uow:
-        hold = await uow.holds.get(hold_id)
-        if hold.set_aside and hold.copy == missing:
-            hold.copy_missing(now=clock.now(), reported_by=cmd.actor.user, copy_status=cmd.copy_status)
-            await uow.holds.save(hold)
+        hold = await uow.holds.get(cmd.hold_id, for_update=True)
+        hold.check_etag(cmd.etag)
+        if not hold.set_aside or (cmd.copy and cmd.copy != hold.copy):
+            held = f" with {hold.copy}" if hold.copy else ""
+            raise FailedPrecondition(
+                f"{hold.name} is {hold.status.lower().replace('_', ' ')}{held}: no copy is set aside for it to report",
+                reason="HOLD_NOT_IN_TRANSIT",
+                metadata={"hold": hold.name, "copy": hold.copy},
+            )
+        await catalog.report_missing(copy=hold.copy, hold=hold.name, status=cmd.copy_status)
+        hold.copy_missing(now=clock.now(), reported_by=cmd.actor.user, copy_status=cmd.copy_status)
+        await uow.holds.save(hold)
         await uow.requests.remember(cmd.request_id, _REPORT, hold.name)
         await uow.commit()
     return hold

@@ -192,8 +192,9 @@ class HoldRepository(Protocol):
     async def add(self, hold: Hold) -> None:
         """AlreadyExists (HOLD_EXISTS) when the patron already holds the book."""
 
-    async def get(self, hold_id: uuid.UUID) -> Hold:
-        """The hold with its queue position; raises HoldNotFound."""
+    async def get(self, hold_id: uuid.UUID, *, for_update: bool = False) -> Hold:
+        """The hold with its queue position; raises HoldNotFound; `for_update` locks its row until commit (a
+        step on the catalog for the hold as read, ReportHoldCopyMissing, takes turns with a cancel)."""
 
     async def save(self, hold: Hold) -> None:
         """Writes back a changed hold (Conflict, CONCURRENT_UPDATE, on a lost race)."""

@@ -63,6 +63,9 @@ def _queue_position() -> sa.ColumnElement[int]:
 
 HOLDS_WITH_POSITION = sa.select(holds, _queue_position())
 _BY_ID = DriverStatement(HOLDS_WITH_POSITION.where(holds.c.id == sa.bindparam("hold_id")))
+_BY_ID_FOR_UPDATE = DriverStatement(
+    HOLDS_WITH_POSITION.where(holds.c.id == sa.bindparam("hold_id")).with_for_update(of=holds)
+)
 
 
 def _branch(column: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
@@ -147,8 +150,8 @@ class SqlHoldRepository(TrackingRepository):
             raise
         self._track(hold)
 
-    async def get(self, hold_id: uuid.UUID) -> Hold:
-        row = await self._first(_BY_ID, {"hold_id": hold_id})
+    async def get(self, hold_id: uuid.UUID, *, for_update: bool = False) -> Hold:
+        row = await self._first(_BY_ID_FOR_UPDATE if for_update else _BY_ID, {"hold_id": hold_id})
         if row is None:
             raise HoldNotFound(HOLD.format(hold_id))
         return self._track(_to_hold(row))

@@ -1,5 +1,12 @@
 """Delivery: claim what is due on a channel, hand each to the channel, record what it answered. Claims
-are leases, so two processes never send the same notification, and a crashed one's claims come back."""
+are leases, so two processes never send the same notification, and a crashed one's claims come back.
+
+Delivery is at least once, not exactly once: a process that dies after the mail server (or the SMS provider)
+accepted a message and before its answer is recorded leaves the notification claimed and unsent, and the claim
+comes back (at the restart, `release_claims`, or when its lease lapses), so the message goes out again (finding
+C7; SMTP has no two-phase hand-off to close that window). Every try carries the same Message-ID and
+X-Athenaeum-Event-Id (data/mime.py), so a receiving mail system can drop the copy, and an SMS the same
+Idempotency-Key (data/sms.py), the notification's id, for the provider to do the same."""
 
 from __future__ import annotations
 

@@ -219,13 +219,21 @@ class FakeHoldRepository:
         self._seq.setdefault(hold.id, len(self._seq) + 1)  # a sequence: not given back on rollback
         self._tx.stage("holds", hold)
 
-    async def get(self, hold_id: uuid.UUID) -> Hold:
+    async def get(self, hold_id: uuid.UUID, *, for_update: bool = False) -> Hold:
         row = self._tx.rows("holds").get(hold_id)
         if row is None:
             raise HoldNotFound(HOLD.format(hold_id))
+        if for_update:
+            self._tx.locked.add(str(hold_id))
+            self._tx.row_locks.add(hold_id)
+            self._tx.database.row_locks.add(hold_id)
         return self._tx.hand_out("holds", self._positioned(row))
 
     async def save(self, hold: Hold) -> None:
+        if hold.id in self._tx.database.row_locks and hold.id not in self._tx.row_locks:
+            # Postgres: the UPDATE waits for the locker's commit, then finds the version it read changed (the
+            # locker's change); a test's step run inside the locker's call cannot wait, so it loses at once.
+            raise Conflict(f"{hold.name} was changed concurrently; re-read it and retry", reason=CONCURRENT_UPDATE)
         self._tx.check_version("holds", hold, seen=hold.version)
         if hold.set_aside and any(
             h.id != hold.id and h.set_aside and h.copy == hold.copy for h in self._tx.rows("holds").values()

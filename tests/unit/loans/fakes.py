@@ -65,6 +65,8 @@ class FakeLoansDatabase:
     single_writes: int = 0
     """Of the commits, those of single-write blocks."""
     leading: set[str] = field(default_factory=set)
+    row_locks: set[uuid.UUID] = field(default_factory=set)
+    """Holds whose rows an open transaction locked (`get(for_update=True)`)."""
     branches: LibraryBranches = ANY_BRANCH
     """The library's branches (the setting), as every unit of work made from it knows them."""
     """Tasks an open transaction leads (Postgres: its transaction-scoped advisory locks)."""
@@ -111,6 +113,7 @@ class Transaction:
         self.seen: dict[str, list[Any]] = {table: [] for table in TABLES}
         self.led: set[str] = set()
         self.locked: set[str] = set()
+        self.row_locks: set[uuid.UUID] = set()
         self.carried = False
         """A write carried the events and request record recorded before it (`close_unless_fined`)."""
 
@@ -248,6 +251,7 @@ class FakeLoansUnitOfWork:
     def _end_leading(self) -> None:
         if self._transaction is not None:
             self.database.leading -= self._transaction.led
+            self.database.row_locks -= self._transaction.row_locks
 
 
 class FakePatronRepository:

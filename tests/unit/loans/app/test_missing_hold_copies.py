@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from services.loans.app.holding import PlaceHold
+from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
 from services.loans.domain.actors import Actor
 from services.loans.domain.hold_events import HoldCopyMissing
@@ -107,3 +107,32 @@ async def test_a_stale_pull_list_row_cannot_make_lost_a_copy_another_desk_found_
     assert desk.catalog.status(copy) == "IN_TRANSIT" and db.holds[row.id].status == HoldStatus.IN_TRANSIT
     answer = await _report(desk, sent, copy=sent.copy, etag=sent.etag)  # read again: still missing, reported
     assert answer.status == HoldStatus.WAITING and desk.catalog.status(copy) == "LOST"
+
+
+async def test_a_cancel_racing_the_report_loses_and_the_report_is_recorded(
+    db: FakeLoansDatabase, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Finding C6: another desk cancels the hold while the catalog is told. The report held the hold's row from
+    its check, so the cancel loses its race (repeated by the runtime) and the report is answered and audited; the old
+    report answered the CANCELLED hold, the copy LOST, with no record."""
+    book, (copy,) = desk.catalog.add_book()
+    hold = await desk.place_hold(PlaceHold("users/p1", book, actor=DESK))
+    told = desk.catalog.report_missing
+    raced: list[BaseException] = []
+
+    async def told_then_cancelled(**step: str) -> object:
+        answer = await told(**step)
+        try:  # the other desk's cancel, committed (old) or waiting on the row (new) before loans records the report
+            await desk.cancel_hold(CancelHold(hold.id, actor=DESK))
+        except Conflict as lost:
+            raced.append(lost)
+        return answer
+
+    monkeypatch.setattr(desk.catalog, "report_missing", told_then_cancelled)
+    answer = await _report(desk, hold, copy=copy)
+    assert (answer.status, answer.copy) == (HoldStatus.WAITING, "")
+    assert desk.catalog.status(copy) == "LOST" and len(raced) == 1
+    (reported,) = [event for event in db.events if isinstance(event, HoldCopyMissing)]
+    assert (reported.copy, reported.reported_by) == (copy, DESK.user)
+    retried = await desk.cancel_hold(CancelHold(hold.id, actor=DESK))  # the runtime's repeat of the cancel
+    assert retried.status == HoldStatus.CANCELLED and desk.catalog.status(copy) == "LOST"

@@ -159,6 +159,21 @@ async def test_a_copy_the_catalog_shelved_for_a_hold_still_in_transit_here_makes
     assert (await desk.reconcile()).discrepancies == []
 
 
+@pytest.mark.parametrize(("pickup", "audited"), [("EAST", "EAST"), ("", "")])
+async def test_a_receipt_finished_by_the_reconciler_is_audited_at_the_pickup_branch_s_desk(
+    db: FakeLoansDatabase, desk: Desk, pickup: str, audited: str
+) -> None:
+    """Finding C5: the catalog shelves a copy for a hold only when a desk of its pickup branch receives it, so the
+    repaired receipt names that desk (it named none); with no pickup branch any desk may have, and none is named."""
+    book, (copy,) = desk.catalog.add_book()
+    hold = await desk.place_hold(PlaceHold("users/p1", book, pickup_branch="EAST", actor=DESK))
+    db.holds[hold.id].pickup_branch = pickup  # "": a reader with no home branch, who named none
+    desk.catalog.copies[copy] = replace(desk.catalog.copies[copy], status="ON_HOLD_SHELF")
+    await desk.reconcile()
+    (received,) = [event for event in db.events if isinstance(event, HoldCopyReceived)]
+    assert (received.branch, db.holds[hold.id].status) == (audited, HoldStatus.READY)
+
+
 async def test_a_copy_in_transit_for_a_hold_is_consistent_and_one_for_an_ended_hold_is_released(
     db: FakeLoansDatabase, desk: Desk
 ) -> None:
