@@ -17,8 +17,9 @@ from datetime import tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.queue_pages import first_to_hold
 from services.loans.app.sending_home import send_home_untaken
-from services.loans.app.shelf import first_to_hold, serve_queue
+from services.loans.app.shelf import serve_queue
 from services.loans.domain.borrowing import CopyInfo
 from services.support.runtime.branches import same_branch
 from services.support.runtime.clock import Clock

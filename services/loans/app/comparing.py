@@ -31,7 +31,8 @@ from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.receiving import record_received
 from services.loans.app.set_aside_drift import displace, requeue_unheld
-from services.loans.app.shelf import serve_queue, shelved, taken_from
+from services.loans.app.set_aside_from import taken_from
+from services.loans.app.shelf import serve_queue, shelved
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import LibraryBranches
 from services.loans.domain.holds import HOLD, Hold, HoldStatus

@@ -8,10 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from services.loans.app.follow_ups import after_commit
 from services.loans.app.hold_queries import HoldConditions, hold_cursor_after, parse_hold_filter, parse_hold_order
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.ports import HoldFilter, LoansUnitOfWork, PageRequest
-from services.loans.app.shelf import after_commit, release_and_pass_on, serve_queue
+from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.borrowing import BOOK, NO_LIMITS, BorrowingPolicy, ensure_eligible, ensure_in_good_standing
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches

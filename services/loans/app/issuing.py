@@ -21,13 +21,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import tzinfo
 
+from services.loans.app.follow_ups import after_commit
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
 from services.loans.app.pending import begin_seen, begin_unseen, begun_unseen, forget, lendable_to
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.returning import finish_return_on_copy
 from services.loans.app.saga import LoanOfStep, known_then_read
-from services.loans.app.shelf import after_commit, release_and_pass_on
+from services.loans.app.shelf import release_and_pass_on
 from services.loans.app.unavailable import explained
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
 from services.loans.domain.holds import HOLD, Hold, HoldStatus

@@ -19,9 +19,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import tzinfo
 
+from services.loans.app.follow_ups import after_commit
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import after_commit, serve_queue
+from services.loans.app.shelf import serve_queue
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.holds import Hold
 from services.support.runtime.clock import Clock

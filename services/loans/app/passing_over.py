@@ -5,7 +5,7 @@ copy goes to the next in the queue who may have it, or back on the shelf; the ho
 served again once the account may borrow.
 
 Every path that sets a copy aside asks the same question of the projection of accounts,
-`PatronRecord.lending_eligibility`: serving a queue and a return's trap (shelf.py `_holdable_by`, and the
+`PatronRecord.lending_eligibility`: serving a queue and a return's trap (queue_pages.py `_holdable_by`, and the
 return's queue head read with the loan, `LoanRepository.to_return`), a receipt at the desk (receiving.py) and
 the reconciler making READY a hold whose copy the catalog shelved (comparing.py), through `may_not_borrow`.
 """

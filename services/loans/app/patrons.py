@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, tzinfo
 
+from services.loans.app.follow_ups import after_commit
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import after_commit, release_and_pass_on
+from services.loans.app.shelf import release_and_pass_on
 from services.loans.domain.holds import ACCOUNT_CLOSED
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.clock import Clock

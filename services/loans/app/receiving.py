@@ -14,10 +14,13 @@ from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from services.loans.app.coming_home import came_home
+from services.loans.app.follow_ups import after_commit
 from services.loans.app.passing_over import may_not_borrow, pass_over
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, sent_from_a_desk, shelved
+from services.loans.app.queue_pages import first_to_hold
+from services.loans.app.set_aside_from import sent_from_a_desk
+from services.loans.app.shelf import release_and_pass_on, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches

@@ -17,10 +17,12 @@ from datetime import datetime, timedelta, tzinfo
 from functools import partial
 
 from services.loans.app.fining import bring_overdue_fine_up_to_date, closed_days_for
+from services.loans.app.follow_ups import after_commit
 from services.loans.app.peers import COPY_ON_ANOTHER_LOAN, Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.queue_pages import first_to_hold
 from services.loans.app.saga import SAGA_TIMEOUT, LoanOfStep, known_then_read
-from services.loans.app.shelf import after_commit, first_to_hold, release_and_pass_on, release_extra, serve_queue
+from services.loans.app.shelf import release_and_pass_on, release_extra, serve_queue
 from services.loans.app.unrecorded import return_without_active_loan
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo

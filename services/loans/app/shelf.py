@@ -12,40 +12,23 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
-from typing import TypeVar
+from datetime import timedelta, tzinfo
 
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
+from services.loans.app.queue_pages import QUEUE_PAGE, cancel_queue_of_removed_book, queue_page
 from services.loans.app.sending_home import send_home_untaken
+from services.loans.app.set_aside_from import passed_on_from, sent_from_a_desk, taken_from
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import BOOK_REMOVED, Hold
-from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes, holdable, holdable_by_every_category
-from services.loans.domain.patrons import PatronRecord
-from services.loans.domain.rules import CirculationRule
+from services.loans.domain.holds import Hold
+from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound
 
 log = logging.getLogger("athenaeum.loans")
-T = TypeVar("T")
-QUEUE_PAGE = 20
-"""Holds of one book's queue read at once; serving goes on a page at a time while the catalog has copies (the
-first page alone left a patron behind a page of holds passed over never served)."""
-
-
-async def after_commit(step: Awaitable[T], committed: str) -> T | None:
-    """A follow-up of a committed change: its failure must not make the answer deny the commit (the
-    reconciler finishes what it left); None when it failed."""
-    try:
-        return await step
-    except Exception as error:
-        log.warning(
-            "%s is committed; its follow-up on the hold shelf failed (%s): the reconciler repairs", committed, error
-        )
-        return None
 
 
 async def serve_queue(
@@ -86,44 +69,10 @@ async def serve_queue(
     )
     after = None
     while True:
-        page, holdable_by = await _queue_page(book, after, most=most, uow=uow, clock=clock, categories=categories)
+        page, holdable_by = await queue_page(book, after, most=most, uow=uow, clock=clock, categories=categories)
         if not await server.offer(page, holdable_by) or len(page) < most:
             return server.served
         after = page[-1].id
-
-
-async def first_to_hold(book: str, item_type: str, *, uow: LoansUnitOfWork, clock: Clock) -> Hold | None:
-    """The first WAITING hold of the book, in queue order, whose patron may have a copy of `item_type` put on
-    the hold shelf for them (a hold that cannot take it keeps its place); None when none may."""
-    after = None
-    while True:
-        page, holdable_by = await _queue_page(book, after, most=QUEUE_PAGE, uow=uow, clock=clock, categories=None)
-        for hold in page:
-            if not uow.branches.serves(hold.pickup_branch):
-                continue  # picked up at a branch the library does not list: passed over, as in serve_queue
-            if (item_types := holdable_by(hold.patron)) is not None and item_types.admits(item_type):
-                return hold
-        if len(page) < QUEUE_PAGE:
-            return None
-        after = page[-1].id
-
-
-async def _queue_page(
-    book: str,
-    after: uuid.UUID | None,
-    *,
-    most: int,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    categories: Mapping[str, str] | None,
-) -> tuple[list[Hold], Callable[[str], ItemTypes | None]]:
-    """The next `most` WAITING holds of the book behind `after` (None: from the head), and what item types each
-    of their patrons may have put on the hold shelf for them (see `_holdable_by`)."""
-    async with uow.reading():
-        page = await uow.holds.waiting(book, limit=most, after=after)
-        records = await uow.patrons.of({hold.patron for hold in page}) if page else []
-        rules = await uow.rules.in_force() if page else []
-    return page, _holdable_by(records, rules, now=clock.now(), categories=categories or {})
 
 
 @dataclass(slots=True)
@@ -201,49 +150,6 @@ class _QueueServer:
         return await taken_from(copy, uow=self.uow, within=self.repairing)
 
 
-def _holdable_by(
-    records: list[PatronRecord], rules: list[CirculationRule], *, now: datetime, categories: Mapping[str, str]
-) -> Callable[[str], ItemTypes | None]:
-    """What item types a patron of the queue may have put on the hold shelf for them; None for a patron whose
-    account may not borrow now (blocked, expired, closed) by the projection of accounts: a copy trapped for
-    them would sit on the hold shelf for someone the desk must refuse. A patron without a record (no
-    projection, or not yet) is served, as before, with the item types every category may hold."""
-    eligible = {record.patron: record.lending_eligibility(now) for record in records}
-    by_category: dict[str, ItemTypes] = {}
-
-    def holdable_for(patron: str) -> ItemTypes | None:
-        category = categories.get(patron, "")
-        if patron in eligible:
-            if (eligibility := eligible[patron]) is None:
-                return None
-            category = category or eligibility.patron_category
-        if category not in by_category:
-            by_category[category] = holdable(rules, category) if category else holdable_by_every_category(rules)
-        return by_category[category]
-
-    return holdable_for
-
-
-async def cancel_queue_of_removed_book(book: str, *, uow: LoansUnitOfWork, clock: Clock) -> dict[uuid.UUID, Hold]:
-    """The book is gone from the catalog (its delete is refused only while a copy is out or on the hold shelf):
-    its WAITING holds are cancelled, a page at a time. Left waiting they would never end, each taking one of
-    its patron's holds allowed."""
-    cancelled: dict[uuid.UUID, Hold] = {}
-    while page := await retry_conflicts(lambda: _cancel_waiting(book, uow=uow, clock=clock)):
-        cancelled.update((hold.id, hold) for hold in page)
-    return cancelled
-
-
-async def _cancel_waiting(book: str, *, uow: LoansUnitOfWork, clock: Clock) -> list[Hold]:
-    async with uow:
-        queue = await uow.holds.waiting(book, limit=QUEUE_PAGE)
-        for hold in queue:
-            hold.cancel(BOOK_REMOVED, now=clock.now())
-            await uow.holds.save(hold)
-        await uow.commit()
-    return queue
-
-
 async def shelved(
     hold_id: uuid.UUID,
     copy: str,
@@ -295,42 +201,6 @@ async def _release_again(
         return  # not on the shelf for this hold: nothing to pass on
     log.info("%s was put on the hold shelf again for %s, which had ended: released", copy, hold.name)
     await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
-
-
-def sent_from_a_desk(copy: CopyInfo) -> str | None:
-    """For `shelved`: a copy the catalog checked in and sent on for its hold was set aside at a desk (which one
-    is not known: ""), not on the open shelf (None): a hold recording it late (a return whose last step did not
-    run, repaired) reads as on its way, not to pull."""
-    return "" if copy.in_transit and copy.sent else None
-
-
-async def taken_from(copy: CopyInfo, *, uow: LoansUnitOfWork, within: timedelta) -> tuple[str | None, str]:
-    """Where the catalog took `copy` from when it set it aside for a hold, for `shelved` (`at_desk`,
-    `hold_shelf_branch`), when the step that did it is not the caller (a crash cut it before loans recorded it).
-    Checked in and sent on by a desk; or, set aside from AVAILABLE `within` the saga's time of loans releasing it
-    from an ended hold (a READY hold cancelled, its copy passed on to the next: finding C2), where that hold left
-    it, on its hold shelf or in the van (the catalog keeps no trace of it: recorded as on the open shelf, staff
-    were sent to look there for a copy on the hold shelf); else the open shelf of its branch."""
-    if (at_desk := sent_from_a_desk(copy)) is not None or not copy.in_transit:
-        return at_desk, ""
-    async with uow.reading():
-        ended = await uow.holds.last_ended_with(copy.name)
-    if ended is None or not ended.shelf_released:
-        return None, ""
-    if copy.changed_at is not None and abs(copy.changed_at - ended.updated_at) > within:
-        return None, ""  # set aside long after: back on the open shelf in between (sent home, lent, ...)
-    return passed_on_from(ended)
-
-
-def passed_on_from(ended: Hold) -> tuple[str | None, str]:
-    """For `shelved`, where the copy of an ended hold, released, is when passed on to the next hold: (`at_desk`,
-    `hold_shelf_branch`). On the hold shelf it was put on (to pull from there), in the van to the branch a desk sent
-    it to (sent on from there when it arrives), else (None, ""): back on the open shelf."""
-    if ended.hold_shelf_of_copy:
-        return None, ended.hold_shelf_of_copy
-    if ended.copy_sent_to:
-        return ended.copy_sent_to, ""
-    return None, ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,10 +12,10 @@ import pytest
 
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
+from services.loans.app.queue_pages import QUEUE_PAGE
 from services.loans.app.queues import QUEUES_PER_PAGE
 from services.loans.app.reconciling import ReconcileCirculation, reconcile_circulation
 from services.loans.app.returning import ReturnLoan
-from services.loans.app.shelf import QUEUE_PAGE
 from services.loans.domain.hold_events import HoldExpired
 from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
 from services.loans.domain.loans import LoanStatus
