@@ -24,7 +24,7 @@ from services.loans.api.convert import (
     loan_to_proto,
     rule_to_proto,
 )
-from services.loans.domain import calendar, fines, hold_events, loans, losses, rules, unrecorded
+from services.loans.domain import calendar, fines, hold_events, loan_events, losses, rules, unrecorded
 from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.money import money
 from services.support.runtime.events import DomainEvent
@@ -39,13 +39,13 @@ def _loan(event: Any, zone: tzinfo) -> dict[str, Any]:
     return {"loan": loan_to_proto(event.loan, now=event.occurred_at, zone=zone, closed=NO_CLOSED_DAYS)}
 
 
-def _overdue(event: loans.LoanOverdue, zone: tzinfo) -> dict[str, Any]:
+def _overdue(event: loan_events.LoanOverdue, zone: tzinfo) -> dict[str, Any]:
     payload = _loan(event, zone)
     payload["loan"].overdue_days = event.chargeable_days  # counted on the calendar by the reminder pass
     return {**payload, "overdue_days": event.overdue_days, "step": event.step}
 
 
-def _returned(event: loans.LoanReturned, zone: tzinfo) -> dict[str, Any]:
+def _returned(event: loan_events.LoanReturned, zone: tzinfo) -> dict[str, Any]:
     fine = fine_to_proto(event.fine) if event.fine is not None else None
     return {**_loan(event, zone), "overdue_days": event.overdue_days, "fine": fine}
 
@@ -66,16 +66,19 @@ def _found(event: losses.LostLoanFound, zone: tzinfo) -> dict[str, Any]:
 
 
 _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, tzinfo], dict[str, Any]]]] = {
-    loans.LoanIssued: (events_pb2.LoanIssued, lambda e, z: {**_loan(e, z), "hold": e.loan.hold}),
-    loans.LoanReturned: (events_pb2.LoanReturned, _returned),
+    loan_events.LoanIssued: (events_pb2.LoanIssued, lambda e, z: {**_loan(e, z), "hold": e.loan.hold}),
+    loan_events.LoanReturned: (events_pb2.LoanReturned, _returned),
     losses.LoanDeclaredLost: (events_pb2.LoanDeclaredLost, _declared_lost),
     losses.LostLoanFound: (events_pb2.LostLoanFound, _found),
-    loans.LoanRenewed: (
+    loan_events.LoanRenewed: (
         events_pb2.LoanRenewed,
         lambda e, z: {**_loan(e, z), "previous_due_time": timestamp(e.previous_due_at)},
     ),
-    loans.LoanDueSoon: (events_pb2.LoanDueSoon, lambda e, z: {**_loan(e, z), "step": e.step, "renewable": e.renewable}),
-    loans.LoanOverdue: (events_pb2.LoanOverdue, _overdue),
+    loan_events.LoanDueSoon: (
+        events_pb2.LoanDueSoon,
+        lambda e, z: {**_loan(e, z), "step": e.step, "renewable": e.renewable},
+    ),
+    loan_events.LoanOverdue: (events_pb2.LoanOverdue, _overdue),
     unrecorded.UnrecordedLoanReturned: (
         events_pb2.UnrecordedLoanReturned,
         lambda e, z: {**_loan(e, z), "returned_by": e.returned_by, "reason": e.reason},

@@ -17,6 +17,7 @@ from enum import StrEnum
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays, open_days_late
 from services.loans.domain.fines import Fine
+from services.loans.domain.loan_events import LoanDueSoon, LoanIssued, LoanOverdue, LoanRenewed, LoanReturned
 from services.loans.domain.money import ZERO
 from services.loans.domain.periods import days_between
 from services.loans.domain.reminders import ReminderSchedule, reminder_event_id
@@ -39,44 +40,6 @@ class LoanStatus(StrEnum):
 
 VISIBLE = (LoanStatus.ACTIVE, LoanStatus.RETURNED, LoanStatus.LOST)
 """The loans clients see: a PENDING or FAILED loan is only the issue saga's record."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class LoanIssued(DomainEvent):
-    loan: Loan
-
-
-@dataclass(frozen=True, kw_only=True)
-class LoanReturned(DomainEvent):
-    loan: Loan
-    overdue_days: int
-    fine: Fine | None = None
-    """The overdue fine assessed or brought up to date on return, if any."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class LoanRenewed(DomainEvent):
-    loan: Loan
-    previous_due_at: datetime
-
-
-@dataclass(frozen=True, kw_only=True)
-class LoanOverdue(DomainEvent):
-    loan: Loan
-    overdue_days: int
-    step: int = 1
-    """Which reminder of the schedule this is: 1 for the first."""
-    chargeable_days: int = 0
-    """The days its fine charges then (open days, after grace; `overdue_days` are calendar days)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class LoanDueSoon(DomainEvent):
-    loan: Loan
-    step: int = 1
-    """Which reminder of the schedule this is: 1 for the first."""
-    renewable: bool = False
-    """A renewal could still extend it (Loan.renewable, as it was when announced)."""
 
 
 @dataclass(slots=True)

@@ -12,7 +12,8 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.holds import HoldStatus
-from services.loans.domain.loans import Loan, LoanReturned
+from services.loans.domain.loan_events import LoanReturned
+from services.loans.domain.loans import Loan
 
 from ..desk import DESK, Desk
 from ..fakes import FakeLoansDatabase

@@ -13,7 +13,8 @@ from athenaeum.loans.v1 import events_pb2
 from services.loans.api import events
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.calendar import NO_CLOSED_DAYS, open_days_late
-from services.loans.domain.loans import Loan, LoanOverdue, LoanReturned
+from services.loans.domain.loan_events import LoanOverdue, LoanReturned
+from services.loans.domain.loans import Loan
 from services.loans.domain.losses import begin_declaring_lost, declare_lost
 from services.loans.domain.reminders import ReminderSchedule
 from services.loans.domain.rules import CirculationRule, RuleTerms

@@ -12,7 +12,8 @@ import pytest
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.holds import Hold
-from services.loans.domain.loans import Loan, LoanDueSoon
+from services.loans.domain.loan_events import LoanDueSoon
+from services.loans.domain.loans import Loan
 from services.loans.domain.reminders import ReminderSchedule
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.clock import end_of_day
