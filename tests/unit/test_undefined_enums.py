@@ -13,7 +13,7 @@ from athenaeum.notifications.v1 import notifications_pb2
 from athenaeum.users.v1 import users_pb2
 from services.loans.api import convert as loans
 from services.loans.domain.fines import FineKind
-from services.loans.domain.loans import LoanStatus
+from services.loans.domain.loan_record import LoanStatus
 from services.notifications.api import convert as notifications
 from services.support.runtime.errors import InvalidArgument
 from services.users.api import convert as users

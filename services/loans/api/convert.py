@@ -11,7 +11,8 @@ from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.calendar import ClosedDays
 from services.loans.domain.fines import Fine, FineKind, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan
 from services.loans.domain.money import ZERO, money, parse_money
 from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import CirculationRule, RuleTerms

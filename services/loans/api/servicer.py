@@ -44,7 +44,8 @@ from services.loans.domain.borrowing import BorrowingPolicy
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.fines import FINE
 from services.loans.domain.holds import COPY, HOLD
-from services.loans.domain.loans import LOAN, Loan
+from services.loans.domain.loan_record import LOAN
+from services.loans.domain.loans import Loan
 from services.loans.domain.money import money
 from services.support.runtime.clock import Clock
 from services.support.runtime.idempotency import parse_request_id

@@ -36,7 +36,7 @@ from services.loans.app.shelf import serve_queue, shelved
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import LibraryBranches
 from services.loans.domain.holds import HOLD, Hold, HoldStatus
-from services.loans.domain.loans import LOAN, LoanStatus
+from services.loans.domain.loan_record import LOAN, LoanStatus
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import DomainError, NotFound
 from services.support.runtime.names import NamePattern

@@ -14,7 +14,8 @@ from services.loans.app.ports import FineFilter, LoansUnitOfWork, PageRequest
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays
 from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
-from services.loans.domain.loans import LOAN, Loan
+from services.loans.domain.loan_record import LOAN
+from services.loans.domain.loans import Loan
 from services.loans.domain.money import parse_amount
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument

@@ -33,7 +33,8 @@ from services.loans.app.unavailable import explained
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
 from services.loans.domain.holds import HOLD, Hold, HoldStatus
 from services.loans.domain.item_types import ANY_ITEM_TYPE
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan
 from services.loans.domain.rules import most_specific, own_rule_types
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import REQUEST_IN_PROGRESS, retry_conflicts

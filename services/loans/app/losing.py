@@ -29,7 +29,8 @@ from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
-from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
+from services.loans.domain.loan_record import LOAN, LoanStatus
+from services.loans.domain.loans import Loan, visible
 from services.loans.domain.losses import begin_declaring_lost, declare_lost, found
 from services.loans.domain.money import ZERO, parse_amount
 from services.support.runtime.clock import Clock

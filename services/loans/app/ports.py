@@ -21,7 +21,8 @@ from services.loans.domain.branches import LibraryBranches
 from services.loans.domain.calendar import ClosedDay
 from services.loans.domain.fines import Fine, FineEntry, FineStatus
 from services.loans.domain.holds import Hold, HoldStatus
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan
 from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import CirculationRule
 from services.support.runtime.paging import Page

@@ -40,7 +40,8 @@ from services.loans.app.shelf import release_and_pass_on
 from services.loans.app.unlisted import name_unlisted_pickup_branches
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
 from services.loans.domain.unrecorded import lent_again_before
 from services.support.runtime.clock import Clock

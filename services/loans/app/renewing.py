@@ -9,7 +9,8 @@ from services.loans.app.peers import Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import BorrowingPolicy, ensure_eligible, ensure_in_good_standing
-from services.loans.domain.loans import LOAN, Loan, visible
+from services.loans.domain.loan_record import LOAN
+from services.loans.domain.loans import Loan, visible
 from services.loans.domain.rules import WILDCARD, most_specific
 from services.support.runtime.clock import Clock
 

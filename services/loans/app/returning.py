@@ -29,7 +29,8 @@ from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.holds import HOLD, Hold, sent_elsewhere
 from services.loans.domain.item_types import holdable_by_every_category
-from services.loans.domain.loans import LOAN, Loan, LoanStatus, visible
+from services.loans.domain.loan_record import LOAN, LoanStatus
+from services.loans.domain.loans import Loan, visible
 from services.loans.domain.unrecorded import lent_again_before
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts

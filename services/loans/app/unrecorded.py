@@ -32,7 +32,8 @@ from services.loans.app.receiving import ReceiveHoldCopy, receive_hold_copy, she
 from services.loans.domain.actors import Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HoldStatus
-from services.loans.domain.loans import LOAN, Loan, LoanStatus
+from services.loans.domain.loan_record import LOAN, LoanStatus
+from services.loans.domain.loans import Loan
 from services.loans.domain.unrecorded import returned_unrecorded
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import REQUEST_IN_PROGRESS

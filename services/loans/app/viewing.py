@@ -11,7 +11,8 @@ from services.loans.app.pages import newest_first_after
 from services.loans.app.ports import LoanFilter, LoansUnitOfWork, PageRequest
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays
-from services.loans.domain.loans import Loan, LoanStatus, visible
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan, visible
 from services.support.runtime.clock import Clock
 from services.support.runtime.pagination import fingerprint, page_size
 from services.support.runtime.paging import Page

@@ -36,7 +36,8 @@ from services.loans.data.loan_statements import (
 from services.loans.data.rules import terms_from_json, terms_to_json
 from services.loans.data.tables import loans
 from services.loans.domain.borrowing import Standing
-from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
+from services.loans.domain.loan_record import LOAN, VISIBLE, LoanStatus
+from services.loans.domain.loans import Loan, LoanNotFound
 from services.support.runtime.conflicts import REQUEST_IN_PROGRESS
 from services.support.runtime.driver import INTEGRITY_ERRORS, violated_constraint
 from services.support.runtime.errors import Conflict, FailedPrecondition

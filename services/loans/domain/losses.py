@@ -13,7 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from services.loans.domain.fines import Fine
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan
 from services.loans.domain.money import ZERO
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument
 from services.support.runtime.events import DomainEvent

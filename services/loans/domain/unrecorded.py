@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.loans import LOAN, Loan, LoanStatus
+from services.loans.domain.loan_record import LOAN, LoanStatus
+from services.loans.domain.loans import Loan
 from services.support.runtime.events import DomainEvent
 
 UNRECORDED = (

@@ -11,7 +11,7 @@ from loans_world import DESK, START, World
 
 from services.loans.app.issuing import IssueLoan
 from services.loans.data.tables import loans
-from services.loans.domain.loans import LoanStatus
+from services.loans.domain.loan_record import LoanStatus
 from services.support.runtime.errors import FailedPrecondition
 
 pytestmark = pytest.mark.integration

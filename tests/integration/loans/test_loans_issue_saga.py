@@ -16,7 +16,7 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.viewing import ListLoans, list_loans
 from services.loans.data.tables import loans
 from services.loans.domain.actors import Actor
-from services.loans.domain.loans import LoanStatus
+from services.loans.domain.loan_record import LoanStatus
 from services.support.runtime.errors import DependencyUnavailable, FailedPrecondition, NotFound, PermissionDenied
 from services.support.runtime.idempotency import Attempt, current_attempt
 from services.support.runtime.identity import Role

@@ -20,7 +20,8 @@ from services.loans.app.returning import ReturnLoan
 from services.loans.data.tables import loans
 from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.fines import Fine, FineKind
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan
 from services.support.runtime.idempotency import REQUESTS
 from services.support.runtime.outbox import OUTBOX
 

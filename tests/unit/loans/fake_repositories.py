@@ -16,7 +16,8 @@ from services.loans.app.ports import HoldFilter, LoanFilter, NewestFirst, PageRe
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.fines import FineKind, FineStatus
 from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
-from services.loans.domain.loans import LOAN, VISIBLE, Loan, LoanNotFound, LoanStatus
+from services.loans.domain.loan_record import LOAN, VISIBLE, LoanStatus
+from services.loans.domain.loans import Loan, LoanNotFound
 from services.loans.domain.money import ZERO
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument

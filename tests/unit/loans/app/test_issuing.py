@@ -12,7 +12,7 @@ import pytest
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.renewing import RenewLoan
-from services.loans.domain.loans import LoanStatus
+from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import (
     Conflict,

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from services.loans.app.issuing import IssueLoan
-from services.loans.domain.loans import LoanStatus
+from services.loans.domain.loan_record import LoanStatus
 from services.support.runtime.errors import Conflict
 from services.support.runtime.idempotency import Attempt, current_attempt
 

@@ -18,7 +18,7 @@ from services.loans.app.reconciling import ReconcileCirculation, reconcile_circu
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.hold_events import HoldExpired
 from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
-from services.loans.domain.loans import LoanStatus
+from services.loans.domain.loan_record import LoanStatus
 from services.support.runtime.errors import DependencyUnavailable, PermissionDenied
 
 from ..desk import CURRENCY, DESK, Crash, Desk, crash, crash_after_check_in, reader

@@ -15,7 +15,8 @@ from services.loans.app.returning import ReturnLoan
 from services.loans.domain.fines import Fine, FineKind
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loan_events import LoanReturned
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict, FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 

@@ -13,7 +13,7 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.holds import HoldStatus
-from services.loans.domain.loans import LoanStatus
+from services.loans.domain.loan_record import LoanStatus
 from services.support.runtime.errors import FailedPrecondition
 
 from ..desk import DESK, Crash, Desk, crash_after_check_in

@@ -18,7 +18,8 @@ from services.loans.app.unrecorded import LOAN_UNSETTLED
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import HoldStatus
 from services.loans.domain.loan_events import LoanReturned
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan
 from services.loans.domain.unrecorded import UNRECORDED, UnrecordedLoanReturned
 from services.support.runtime.errors import Conflict, FailedPrecondition
 

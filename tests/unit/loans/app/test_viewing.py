@@ -9,7 +9,8 @@ import pytest
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.app.viewing import GetLoan, ListLoans, get_loan, list_loans
-from services.loans.domain.loans import Loan, LoanStatus
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
 from ..desk import DESK, Desk, reader

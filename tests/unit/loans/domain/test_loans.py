@@ -11,7 +11,8 @@ import pytest
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.loan_events import LoanDueSoon, LoanIssued, LoanOverdue, LoanRenewed, LoanReturned
-from services.loans.domain.loans import Loan, LoanStatus, visible
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import Loan, visible
 from services.loans.domain.reminders import ReminderSchedule, reminder_event_id
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound

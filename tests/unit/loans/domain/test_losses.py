@@ -9,7 +9,8 @@ import pytest
 
 from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.fines import Fine, FineKind, FineStatus
-from services.loans.domain.loans import LoanStatus, visible
+from services.loans.domain.loan_record import LoanStatus
+from services.loans.domain.loans import visible
 from services.loans.domain.losses import (
     FOUND_REASON,
     LoanDeclaredLost,
