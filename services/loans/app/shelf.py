@@ -21,6 +21,7 @@ from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.queue_pages import QUEUE_PAGE, cancel_queue_of_removed_book, queue_page
 from services.loans.app.sending_home import send_home_untaken
 from services.loans.app.set_aside_from import passed_on_from, sent_from_a_desk, taken_from
+from services.loans.app.set_aside_record import Where, record_shelf_copy
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.holds import Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE, ItemTypes
@@ -171,9 +172,9 @@ async def shelved(
     shelf of `copy_branch` (or the hold shelf of `hold_shelf_branch`, a READY hold's copy passed on).
     `described`: the catalog's answer about the copy, kept on the hold for the desk lists (else the scheduler
     asks for it later: describing.py)."""
-    where = _Where(at_desk, hold_shelf_branch, copy_branch, described)
+    where = Where(at_desk, hold_shelf_branch, copy_branch, described)
     hold, extra = await retry_conflicts(
-        lambda: _record_shelf_copy(hold_id, copy, in_transit, where, uow=uow, clock=clock, zone=zone)
+        lambda: record_shelf_copy(hold_id, copy, in_transit, where, uow=uow, clock=clock, zone=zone)
     )
     if extra:
         await release_extra(hold, extra, catalog=catalog)
@@ -201,62 +202,6 @@ async def _release_again(
         return  # not on the shelf for this hold: nothing to pass on
     log.info("%s was put on the hold shelf again for %s, which had ended: released", copy, hold.name)
     await serve_queue(hold.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
-
-
-@dataclass(frozen=True, slots=True)
-class _Where:
-    """Where a copy set aside for a hold is: checked in at a desk (`at_desk`, sent on when in transit), or to
-    pull from a hold shelf (`hold_shelf`, a READY hold's copy passed on) or the open shelf of `copy_branch`."""
-
-    at_desk: str | None
-    hold_shelf: str
-    copy_branch: str
-    described: CopyInfo | None = None
-
-    @property
-    def leaves_from(self) -> str:
-        return (self.at_desk if self.at_desk is not None else self.hold_shelf or self.copy_branch).strip()
-
-    @property
-    def waits_at(self) -> str:
-        """Where a hold that names no pickup branch waits when the copy goes on a hold shelf: the desk's branch,
-        else (a desk that names none) the copy's own, so the reader is told a branch and its hold shelf lists it."""
-        owner = self.copy_branch or (self.described.branch if self.described is not None else "")
-        return (self.at_desk or "").strip() or owner.strip()
-
-
-async def _record_shelf_copy(
-    hold_id: uuid.UUID,
-    copy: str,
-    in_transit: bool,
-    where: _Where,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    zone: tzinfo,
-) -> tuple[Hold, str]:
-    async with uow:
-        hold = await uow.holds.get(hold_id)
-        if hold.copy == copy:
-            return hold, ""  # known already (a twin, or the reconciler, got there first)
-        closed = await uow.closed_days.in_force()
-        if not hold.take_shelf_copy(
-            copy,
-            in_transit=in_transit,
-            now=clock.now(),
-            zone=zone,
-            at_branch=where.waits_at,
-            sent=where.at_desk is not None,
-            from_branch=where.leaves_from,
-            hold_shelf_branch="" if where.at_desk is not None else where.hold_shelf,
-            closed=closed,
-        ):
-            return hold, copy
-        if where.described is not None:
-            hold.describe_copy(where.described)
-        await uow.holds.save(hold)
-        await uow.commit()
-    return hold, ""
 
 
 async def release_extra(hold: Hold, copy: str, *, catalog: Catalog) -> None:
