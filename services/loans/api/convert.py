@@ -10,7 +10,8 @@ from athenaeum.loans.v1 import resources_pb2
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.calendar import ClosedDays
 from services.loans.domain.fines import Fine, FineKind, FineStatus
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import Hold
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.loans import Loan
 from services.loans.domain.money import ZERO, money, parse_money

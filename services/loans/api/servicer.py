@@ -43,7 +43,7 @@ from services.loans.app.reconciling import ReconcilePolicy
 from services.loans.domain.borrowing import BorrowingPolicy
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.fines import FINE
-from services.loans.domain.holds import COPY, HOLD
+from services.loans.domain.hold_record import COPY, HOLD
 from services.loans.domain.loan_record import LOAN
 from services.loans.domain.loans import Loan
 from services.loans.domain.money import money

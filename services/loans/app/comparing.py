@@ -35,7 +35,8 @@ from services.loans.app.set_aside_from import taken_from
 from services.loans.app.shelf import serve_queue, shelved
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import LibraryBranches
-from services.loans.domain.holds import HOLD, Hold, HoldStatus
+from services.loans.domain.hold_record import HOLD, HoldStatus
+from services.loans.domain.holds import Hold
 from services.loans.domain.loan_record import LOAN, LoanStatus
 from services.support.runtime.clock import Clock
 from services.support.runtime.errors import DomainError, NotFound

@@ -16,7 +16,8 @@ from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.borrowing import BOOK, NO_LIMITS, BorrowingPolicy, ensure_eligible, ensure_in_good_standing
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
-from services.loans.domain.holds import HOLD, Hold, HoldStatus
+from services.loans.domain.hold_record import HOLD, HoldStatus
+from services.loans.domain.holds import Hold
 from services.loans.domain.item_types import hold_terms
 from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import WILDCARD, most_specific

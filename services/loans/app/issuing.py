@@ -31,7 +31,8 @@ from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import release_and_pass_on
 from services.loans.app.unavailable import explained
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
-from services.loans.domain.holds import HOLD, Hold, HoldStatus
+from services.loans.domain.hold_record import HOLD, HoldStatus
+from services.loans.domain.holds import Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.loans import Loan

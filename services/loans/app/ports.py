@@ -20,7 +20,8 @@ from services.loans.domain.borrowing import Standing
 from services.loans.domain.branches import LibraryBranches
 from services.loans.domain.calendar import ClosedDay
 from services.loans.domain.fines import Fine, FineEntry, FineStatus
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import Hold
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.loans import Loan
 from services.loans.domain.patrons import PatronRecord

@@ -24,7 +24,8 @@ from services.loans.app.shelf import release_and_pass_on, shelved
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
-from services.loans.domain.holds import HOLD, Hold, HoldNotFound, HoldStatus, sent_elsewhere
+from services.loans.domain.hold_record import HOLD, HoldStatus
+from services.loans.domain.holds import Hold, HoldNotFound, sent_elsewhere
 from services.loans.domain.loans import Loan
 from services.support.runtime.branches import same_branch
 from services.support.runtime.clock import Clock

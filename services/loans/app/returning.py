@@ -27,7 +27,8 @@ from services.loans.app.unrecorded import return_without_active_loan
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
-from services.loans.domain.holds import HOLD, Hold, sent_elsewhere
+from services.loans.domain.hold_record import HOLD
+from services.loans.domain.holds import Hold, sent_elsewhere
 from services.loans.domain.item_types import holdable_by_every_category
 from services.loans.domain.loan_record import LOAN, LoanStatus
 from services.loans.domain.loans import Loan, visible

@@ -29,7 +29,8 @@ from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import serve_queue
 from services.loans.domain.actors import SYSTEM
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import Hold
 from services.support.runtime.clock import Clock
 from services.support.runtime.conflicts import retry_conflicts
 

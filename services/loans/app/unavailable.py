@@ -10,7 +10,8 @@ from __future__ import annotations
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HOLD, Hold
+from services.loans.domain.hold_record import HOLD
+from services.loans.domain.holds import Hold
 from services.loans.domain.loans import Loan
 from services.support.runtime.errors import DomainError, FailedPrecondition, NotFound
 

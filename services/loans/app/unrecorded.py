@@ -31,7 +31,7 @@ from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.receiving import ReceiveHoldCopy, receive_hold_copy, shelve_checked_in, trap_at_desk
 from services.loans.domain.actors import Actor
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.loan_record import LOAN, LoanStatus
 from services.loans.domain.loans import Loan
 from services.loans.domain.unrecorded import returned_unrecorded

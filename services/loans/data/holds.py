@@ -13,7 +13,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from services.loans.app.hold_queries import HoldCursor, hold_cursor
 from services.loans.app.ports import HoldFilter, PageRequest
 from services.loans.data.tables import HOLD_DESCRIPTION, holds
-from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, SET_ASIDE, Hold, HoldNotFound, HoldStatus
+from services.loans.domain.hold_record import ACTIVE_HOLD_STATUSES, HOLD, SET_ASIDE, HoldStatus
+from services.loans.domain.holds import Hold, HoldNotFound
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.driver import INTEGRITY_ERRORS, DriverStatement, violated_constraint
 from services.support.runtime.errors import AlreadyExists, Conflict

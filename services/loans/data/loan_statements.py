@@ -14,7 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.loans.data.tables import UNUSED_LOAN_COLUMNS, fines, holds, loans, patrons
 from services.loans.domain.fines import FineKind
-from services.loans.domain.holds import SET_ASIDE, HoldStatus
+from services.loans.domain.hold_record import SET_ASIDE, HoldStatus
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.patrons import ACTIVE
 from services.support.runtime.driver import DriverStatement

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 from services.support.runtime.events import DomainEvent
 
 if TYPE_CHECKING:
-    from services.loans.domain.holds import Hold, HoldStatus
+    from services.loans.domain.hold_record import HoldStatus
+    from services.loans.domain.holds import Hold
 
 
 @dataclass(frozen=True, kw_only=True)

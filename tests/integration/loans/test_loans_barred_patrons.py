@@ -12,7 +12,8 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.patrons import keep_account
 from services.loans.app.returning import ReturnLoan
-from services.loans.domain.holds import ACCOUNT_CLOSED, Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import ACCOUNT_CLOSED, Hold
 from services.loans.domain.patrons import PatronRecord
 
 pytestmark = pytest.mark.integration

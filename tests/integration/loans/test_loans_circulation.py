@@ -28,7 +28,7 @@ from services.loans.app.rule_matrix import (
 from services.loans.app.viewing import GetLoan, ListLoans, get_loan, list_loans
 from services.loans.domain.actors import Actor
 from services.loans.domain.fines import FineStatus
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.periods import end_of_day_after
 from services.loans.domain.rules import RuleTerms

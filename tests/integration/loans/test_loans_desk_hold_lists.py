@@ -11,7 +11,7 @@ from loans_world import DESK, World
 
 from services.loans.app.describing import follow_copy
 from services.loans.app.holding import ListHolds, PlaceHold, list_holds
-from services.loans.domain.holds import HOLD, HoldStatus
+from services.loans.domain.hold_record import HOLD, HoldStatus
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.errors import InvalidArgument
 

@@ -12,7 +12,8 @@ from services.loans.app import queues
 from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
-from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import BOOK_REMOVED
 from services.support.runtime.errors import AlreadyExists
 
 pytestmark = pytest.mark.integration

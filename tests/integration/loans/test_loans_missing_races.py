@@ -10,7 +10,7 @@ from loans_world import DESK, World
 
 from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.support.runtime.conflicts import CONCURRENT_UPDATE
 from services.support.runtime.errors import Conflict
 

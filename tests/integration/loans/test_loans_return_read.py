@@ -10,7 +10,7 @@ from loans_world import DESK, START, World
 
 from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.loans import LoanNotFound
 

@@ -15,7 +15,8 @@ from services.loans.app.pages import newest_first_cursor
 from services.loans.app.ports import HoldFilter, LoanFilter, NewestFirst, PageRequest
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.fines import FineKind, FineStatus
-from services.loans.domain.holds import ACTIVE_HOLD_STATUSES, HOLD, Hold, HoldNotFound, HoldStatus
+from services.loans.domain.hold_record import ACTIVE_HOLD_STATUSES, HOLD, HoldStatus
+from services.loans.domain.holds import Hold, HoldNotFound
 from services.loans.domain.loan_record import LOAN, VISIBLE, LoanStatus
 from services.loans.domain.loans import Loan, LoanNotFound
 from services.loans.domain.money import ZERO

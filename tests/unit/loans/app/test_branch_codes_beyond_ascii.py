@@ -13,7 +13,7 @@ import pytest
 from services.loans.app.holding import PlaceHold
 from services.loans.app.receiving import HOLD_PATRON_MAY_NOT_BORROW
 from services.loans.domain.branches import LibraryBranches
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.branches import same_branch
 from services.support.runtime.errors import FailedPrecondition

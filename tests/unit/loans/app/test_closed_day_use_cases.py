@@ -20,7 +20,7 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.renewing import RenewLoan
 from services.loans.domain.calendar import ClosedDayChanged
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.support.runtime.clock import end_of_day
 from services.support.runtime.errors import AlreadyExists, NotFound, PermissionDenied
 

@@ -10,7 +10,7 @@ import pytest
 
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.rules import CirculationRule, RuleTerms
 from services.support.runtime.errors import FailedPrecondition

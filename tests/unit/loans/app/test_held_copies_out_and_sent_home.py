@@ -12,7 +12,8 @@ import pytest
 from services.loans.app.holding import CancelHold, GetHold, PlaceHold, get_hold
 from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
 from services.loans.domain.hold_events import HoldCopyMissing
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import Hold
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument
 
 from ..desk import DESK, Desk

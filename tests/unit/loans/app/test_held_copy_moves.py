@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from services.loans.app.describing import follow_copy
 from services.loans.app.holding import CancelHold, ListHolds, PlaceHold, list_holds
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 
 from ..desk import DESK, Desk, reader
 from ..fakes import FakeLoansDatabase

@@ -12,7 +12,7 @@ import pytest
 from services.loans.app.describing import describe_holds
 from services.loans.app.hold_queries import HoldConditions, parse_hold_filter, parse_hold_order
 from services.loans.app.holding import CancelHold, ListHolds, PlaceHold, list_holds
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.errors import InvalidArgument
 

@@ -13,7 +13,7 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.app.shelf import serve_queue
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.errors import (
     AlreadyExists,

@@ -14,7 +14,7 @@ from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.patrons import PatronRecord
 from services.loans.domain.rules import CirculationRule, RuleTerms

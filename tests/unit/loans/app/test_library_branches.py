@@ -11,7 +11,7 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.receiving import ReceiveHoldCopy, receive_hold_copy
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.branches import NAMED_IN_FULL, LibraryBranches
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.support.runtime.errors import InvalidArgument
 
 from ..desk import DESK, Desk

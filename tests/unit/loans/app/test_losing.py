@@ -16,7 +16,7 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.losing import DeclareLoanLost
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.fines import FineKind, FineStatus
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.loans import Loan
 from services.loans.domain.losses import LoanDeclaredLost, LostLoanFound

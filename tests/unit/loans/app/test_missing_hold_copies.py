@@ -11,7 +11,8 @@ from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
 from services.loans.domain.actors import Actor
 from services.loans.domain.hold_events import HoldCopyMissing
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import Hold
 from services.support.runtime.errors import Conflict, FailedPrecondition, PermissionDenied
 
 from ..desk import DESK, Desk, reader

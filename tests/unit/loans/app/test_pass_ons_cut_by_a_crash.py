@@ -13,7 +13,8 @@ from services.loans.api.convert import hold_to_proto
 from services.loans.app import shelf
 from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.domain.hold_events import HoldInTransit
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import Hold
 
 from ..desk import DESK, Crash, Desk
 from ..fakes import FakeLoansDatabase

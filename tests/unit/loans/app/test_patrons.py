@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from services.loans.app.holding import PlaceHold
 from services.loans.app.patrons import StreamSeen, follow_stream, keep_account
-from services.loans.domain.holds import ACCOUNT_CLOSED, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import ACCOUNT_CLOSED
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.clock import FixedClock
 

@@ -14,7 +14,7 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.receiving import ReceiveHoldCopy, receive_hold_copy
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.hold_events import HoldCopyReceived, HoldInTransit
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.support.runtime.errors import FailedPrecondition, InvalidArgument, NotFound, PermissionDenied
 
 from ..desk import DESK, Crash, Desk, crash_after_check_in, reader

@@ -17,7 +17,8 @@ from services.loans.app.queues import QUEUES_PER_PAGE
 from services.loans.app.reconciling import ReconcileCirculation, reconcile_circulation
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.hold_events import HoldExpired
-from services.loans.domain.holds import BOOK_REMOVED, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import BOOK_REMOVED
 from services.loans.domain.loan_record import LoanStatus
 from services.support.runtime.errors import DependencyUnavailable, PermissionDenied
 

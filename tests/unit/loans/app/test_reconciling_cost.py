@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 
 from ..desk import DESK, Desk
 from ..fakes import FakeLoansDatabase

@@ -8,7 +8,8 @@ import pytest
 
 from services.loans.app.holding import GetHold, PlaceHold, get_hold
 from services.loans.domain.hold_events import HoldCopyMissing
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import Hold
 from services.loans.domain.patrons import PatronRecord
 
 from ..desk import DESK, Desk

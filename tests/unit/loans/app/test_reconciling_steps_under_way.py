@@ -11,7 +11,7 @@ import pytest
 
 from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 
 from ..desk import DESK, Desk
 from ..fakes import FakeLoansDatabase

@@ -12,7 +12,8 @@ import pytest
 
 from services.loans.app.holding import PlaceHold
 from services.loans.app.missing import ReportHoldCopyMissing, report_hold_copy_missing
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import Hold
 from services.loans.domain.patrons import PatronRecord
 from services.support.runtime.errors import FailedPrecondition
 

@@ -11,7 +11,7 @@ from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.app.shelf import serve_queue
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 
 from ..desk import DESK, Desk, reader
 from ..fakes import FakeLoansDatabase

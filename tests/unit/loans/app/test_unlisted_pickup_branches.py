@@ -13,7 +13,7 @@ from services.loans.app.holding import CancelHold, PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.domain.branches import LibraryBranches
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.support.runtime.errors import FailedPrecondition
 
 from ..desk import DESK, Desk

@@ -16,7 +16,7 @@ from services.loans.app.issuing import IssueLoan
 from services.loans.app.returning import ReturnLoan
 from services.loans.app.unrecorded import LOAN_UNSETTLED
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.holds import HoldStatus
+from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.loan_events import LoanReturned
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.loans import Loan

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from services.loans.domain.hold_events import HoldExpired, HoldReady
-from services.loans.domain.holds import Hold, HoldStatus
+from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.holds import Hold
 from services.loans.domain.periods import MAX_PERIOD_DAYS
 from services.support.runtime.errors import FailedPrecondition
 
