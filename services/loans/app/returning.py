@@ -20,16 +20,14 @@ from services.loans.app.fining import bring_overdue_fine_up_to_date, closed_days
 from services.loans.app.follow_ups import after_commit
 from services.loans.app.peers import COPY_ON_ANOTHER_LOAN, Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.queue_pages import first_to_hold
+from services.loans.app.return_traps import Closed, give_to_hold, pickup_branch_of, settle_shelf, trap_for
 from services.loans.app.saga import SAGA_TIMEOUT, LoanOfStep, known_then_read
-from services.loans.app.shelf import release_and_pass_on, release_extra, serve_queue
 from services.loans.app.unrecorded import return_without_active_loan
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
 from services.loans.domain.branches import ANY_BRANCH, LibraryBranches
 from services.loans.domain.hold_record import HOLD
-from services.loans.domain.holds import Hold, sent_elsewhere
-from services.loans.domain.item_types import holdable_by_every_category
+from services.loans.domain.holds import sent_elsewhere
 from services.loans.domain.loan_record import LOAN, LoanStatus
 from services.loans.domain.loans import Loan, visible
 from services.loans.domain.unrecorded import lent_again_before
@@ -125,7 +123,7 @@ async def return_loan(
             await uow.commit()
     except _NothingOut as nothing:
         return await unrecorded(nothing.args[0] if nothing.args else barcode)
-    trap, pickup = await _trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ("", "")
+    trap, pickup = await trap_for(loan, waiting, uow=uow, clock=clock) if waiting else ("", "")
     sending = sent_elsewhere(pickup, desk=cmd.branch)
     try:
         shelved_for, in_transit = await _check_in(
@@ -136,7 +134,7 @@ async def return_loan(
         return await unrecorded(barcode or loan.barcode)
     closed = await _close_unless_fined(loan, shelved_for, cmd, uow=uow, clock=clock, zone=zone)
     if closed is not None:
-        done = _Closed(closed)
+        done = Closed(closed)
     else:
         # The note above is committed, so the runtime no longer repeats this call after a lost race: the close
         # is repeated here, reading again what it changes (returns at once to one queue race for its head hold).
@@ -146,60 +144,14 @@ async def return_loan(
         )
     # The hold asked for got a copy meanwhile (the catalog put this one back on the shelf): the others are served.
     unserved = bool(trap) and not shelved_for
-    settle = _settle_shelf(done, unserved, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    settle = settle_shelf(done, unserved, uow=uow, clock=clock, catalog=catalog, zone=zone)
     await after_commit(settle, done.loan.name)
     trapped = shelved_for and done.extra is None and done.ended is None
     if trapped and not done.loan.trapped_hold:  # closed meanwhile by another step: where the desk puts the copy
         if in_transit and shelved_for != trap:  # a retry: the catalog set it aside for the first try's hold
-            pickup = await _pickup_branch(shelved_for, uow=uow)
+            pickup = await pickup_branch_of(shelved_for, uow=uow)
         return replace(done.loan, trapped_hold=shelved_for, transit_branch=pickup.strip() if in_transit else "")
     return done.loan
-
-
-@dataclass(frozen=True, slots=True)
-class _Closed:
-    """A closed return, and what it leaves to do on the hold shelf once committed."""
-
-    loan: Loan
-    extra: tuple[Hold, str] | None = None
-    """A hold with another copy already, and this copy, one too many for it."""
-    ended: uuid.UUID | None = None
-    """A hold that ended (cancelled, expired, filled) while the copy went on the shelf for it."""
-
-
-async def _settle_shelf(
-    done: _Closed, unserved: bool, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
-) -> None:
-    """A copy on the shelf for a hold that cannot take it comes off at once and goes to the next in the queue, as
-    when a READY hold is cancelled: left there, the desk could lend it to nobody until the reconciler's pass."""
-    if done.ended is not None:
-        await release_and_pass_on(done.ended, uow=uow, clock=clock, catalog=catalog, zone=zone)
-        return
-    if done.extra is not None:
-        await release_extra(*done.extra, catalog=catalog)
-    if done.extra is not None or unserved:
-        await serve_queue(done.loan.book, uow=uow, clock=clock, catalog=catalog, zone=zone)
-
-
-async def _trap_for(loan: Loan, head: str, *, uow: LoansUnitOfWork, clock: Clock) -> tuple[str, str]:
-    """The hold the copy is set aside for, and its pickup branch, decided before the catalog checks it in, so
-    that its status changes once: checked in AVAILABLE and trapped after, it was free for a moment to any desk,
-    which could lend it ahead of the queue. The queue's head (`head`, passing over patrons who may not borrow)
-    when every patron may hold a copy of its type; else the first in the queue whose patron may; "" when none
-    may."""
-    async with uow.reading():
-        holdable_by_everyone = holdable_by_every_category(await uow.rules.in_force())
-    pickup = await _pickup_branch(head, uow=uow) if head else ""
-    # A head picked up at a branch the library does not list is passed over too (finding upgrade F2).
-    if not holdable_by_everyone.admits(loan.item_type) or not uow.branches.serves(pickup):
-        held = await first_to_hold(loan.book, loan.item_type, uow=uow, clock=clock)
-        return (held.name, held.pickup_branch) if held is not None else ("", "")
-    return (head, pickup) if head else ("", "")
-
-
-async def _pickup_branch(hold: str, *, uow: LoansUnitOfWork) -> str:
-    async with uow.reading():
-        return (await uow.holds.get(HOLD.parse_id(hold))).pickup_branch
 
 
 async def _check_in(
@@ -270,7 +222,7 @@ async def _close(
     clock: Clock,
     currency: str,
     zone: tzinfo,
-) -> _Closed:
+) -> Closed:
     """The copy is back: close the loan with any overdue fine, and give the copy to the hold it went on the
     shelf for (READY; IN_TRANSIT when `trapped` says it is on its way to the pickup branch; or an ended hold's
     copy to release); also what the shelf holds one copy too many of."""
@@ -279,52 +231,15 @@ async def _close(
     async with uow:
         loan = await current(uow)
         if loan.status == LoanStatus.RETURNED:  # finished meanwhile by an issue of the copy or the reconciler
-            return _Closed(loan)
-        done = _Closed(loan)
+            return Closed(loan)
+        done = Closed(loan)
         if shelved_for:
-            done = await _give_to_hold(loan, HOLD.parse_id(shelved_for), in_transit, cmd, uow=uow, now=now, zone=zone)
+            done = await give_to_hold(loan, HOLD.parse_id(shelved_for), in_transit, cmd, uow=uow, now=now, zone=zone)
         # Closed with where the copy went, so that a retry of the return (its request_id) is answered the same.
         await close_loan(loan, now=now, uow=uow, actor=cmd.actor.user, currency=currency, zone=zone)
         await uow.requests.remember(cmd.request_id, "ReturnLoan", loan.name)
         await uow.commit()
     return done
-
-
-async def _give_to_hold(
-    loan: Loan,
-    hold_id: uuid.UUID,
-    in_transit: bool,
-    cmd: ReturnLoan,
-    *,
-    uow: LoansUnitOfWork,
-    now: datetime,
-    zone: tzinfo,
-) -> _Closed:
-    """The copy went on the shelf (or in transit) for the hold: recorded on it, and on the loan where the desk
-    puts the copy in hand (`trapped_hold`, `transit_branch`); or what the shelf holds one copy too many of, or
-    an ended hold's copy to release."""
-    hold = await uow.holds.get(hold_id)
-    if hold.copy != loan.copy:  # else recorded by an earlier try
-        closed = await uow.closed_days.in_force()
-        if not hold.take_shelf_copy(
-            loan.copy,
-            in_transit=in_transit,
-            now=now,
-            zone=zone,
-            at_branch=cmd.branch,
-            sent=in_transit,
-            from_branch=cmd.branch.strip(),
-            closed=closed,
-        ):
-            return _Closed(loan, extra=(hold, loan.copy))
-        # What the loan knows of the copy; its branch and shelf come with the scheduler's pass (describing.py).
-        hold.describe_copy(_returned_copy(loan))
-        await uow.holds.save(hold)
-    if hold.copy_left_on_shelf and hold.copy == loan.copy:
-        return _Closed(loan, ended=hold.id)  # the hold ended after the return chose it
-    loan.trapped_hold = hold.name
-    loan.transit_branch = hold.pickup_branch.strip() if in_transit else ""
-    return _Closed(loan)
 
 
 async def close_loan(
@@ -372,15 +287,3 @@ async def finish_return_on_copy(copy: str, *, uow: LoansUnitOfWork, currency: st
         await finish_begun_return(holder, uow=uow, currency=currency, zone=zone)
         await uow.commit()
     return True
-
-
-def _returned_copy(loan: Loan) -> CopyInfo:
-    """The copy of `loan` as the loan recorded it at issue (its barcode and title)."""
-    return CopyInfo(
-        name=loan.copy,
-        book=loan.book,
-        barcode=loan.barcode,
-        item_type=loan.item_type,
-        status="",
-        book_title=loan.book_title,
-    )
