@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from decimal import Decimal
 
+from services.loans.app.list_requests import FineFilter, PageRequest
 from services.loans.app.pages import newest_first_after
 from services.loans.app.peers import Users
-from services.loans.app.ports import FineFilter, LoansUnitOfWork, PageRequest
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays
 from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus

@@ -10,8 +10,9 @@ from datetime import tzinfo
 
 from services.loans.app.follow_ups import after_commit
 from services.loans.app.hold_queries import HoldConditions, hold_cursor_after, parse_hold_filter, parse_hold_order
+from services.loans.app.list_requests import HoldFilter, PageRequest
 from services.loans.app.peers import Catalog, Users
-from services.loans.app.ports import HoldFilter, LoansUnitOfWork, PageRequest
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.shelf import release_and_pass_on, serve_queue
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.borrowing import BOOK, NO_LIMITS, BorrowingPolicy, ensure_eligible, ensure_in_good_standing

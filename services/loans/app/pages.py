@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from services.loans.app.ports import NewestFirst
+from services.loans.app.list_requests import NewestFirst
 from services.support.runtime.errors import InvalidArgument
 from services.support.runtime.pagination import cursor_time, decode_token
 

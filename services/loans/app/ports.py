@@ -2,72 +2,31 @@
 
 The data layer implements these (data/: the repositories and the unit of work over Postgres, the peers over
 the mesh); unit tests use in-memory ones (tests/unit/loans/fakes.py). The other services the use cases call
-(users, catalog) are in app/peers.py.
+(users, catalog) are in app/peers.py; what a list asks for (pages, filters) in app/list_requests.py; the
+repositories of the lending policy (rules, closed days) in app/policy_ports.py.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from types import TracebackType
-from typing import Generic, Protocol, Self, TypeVar
+from typing import Protocol, Self
 
-from services.loans.app.hold_queries import HoldConditions, HoldCursor
+from services.loans.app.hold_queries import HoldCursor
+from services.loans.app.list_requests import FineFilter, HoldFilter, LoanFilter, NewestFirst, PageRequest
+from services.loans.app.policy_ports import ClosedDayRepository, RuleRepository
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.branches import LibraryBranches
-from services.loans.domain.calendar import ClosedDay
-from services.loans.domain.fines import Fine, FineEntry, FineStatus
+from services.loans.domain.fines import Fine, FineEntry
 from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.holds import Hold
 from services.loans.domain.loan_record import LoanStatus
 from services.loans.domain.loans import Loan
 from services.loans.domain.patrons import PatronRecord
-from services.loans.domain.rules import CirculationRule
 from services.support.runtime.paging import Page
-
-CursorT = TypeVar("CursorT")
-NewestFirst = tuple[datetime, uuid.UUID]
-"""Where a newest-first list resumes: strictly after this (created_at, id)."""
-
-
-@dataclass(frozen=True, slots=True)
-class PageRequest(Generic[CursorT]):
-    """One page of a list: at most `size` items after `after` (None: from the start); the next page's
-    token is bound to `query` (the list's fingerprint)."""
-
-    size: int
-    after: CursorT | None
-    query: str
-
-
-@dataclass(frozen=True, slots=True)
-class LoanFilter:
-    """Which loans a list shows (only those clients may see: ACTIVE or RETURNED); every condition given holds."""
-
-    patron: str = ""
-    status: LoanStatus | None = None
-    overdue_only: bool = False
-    book: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class FineFilter:
-    patron: str = ""
-    status: FineStatus | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class HoldFilter:
-    """Which holds a list shows, in which order; every condition given holds (branches: see hold_queries)."""
-
-    patron: str = ""
-    status: HoldStatus | None = None
-    book: str = ""
-    where: HoldConditions = field(default_factory=HoldConditions)
-    by_deadline: bool = False
 
 
 class LoanRepository(Protocol):
@@ -139,28 +98,6 @@ class LoanRepository(Protocol):
 
     async def active_copies(self) -> dict[str, str]:
         """copy -> loan name, for every ACTIVE loan."""
-
-
-class RuleRepository(Protocol):
-    async def all(self) -> list[CirculationRule]:
-        """The matrix as committed now (what admins list and edit)."""
-
-    async def in_force(self) -> list[CirculationRule]:
-        """The matrix lending applies: may come from a per-process cache that every rule edit invalidates
-        (at once in the process that made it, within moments in the others, bounded by a TTL)."""
-
-    async def get(self, rule_id: uuid.UUID) -> CirculationRule:
-        """Raises RuleNotFound."""
-
-    async def add(self, rule: CirculationRule) -> None:
-        """AlreadyExists (RULE_EXISTS) when the category and item type have a rule."""
-
-    async def save(self, rule: CirculationRule) -> None:
-        """Writes back an updated rule (its version already bumped by the update) unless someone else
-        changed it meanwhile (Conflict, CONCURRENT_UPDATE); AlreadyExists (RULE_EXISTS) as for add."""
-
-    async def delete(self, rule: CirculationRule) -> None:
-        """Removes the rule unless someone else changed it since it was read (Conflict, CONCURRENT_UPDATE)."""
 
 
 class FineRepository(Protocol):
@@ -249,23 +186,6 @@ class HoldRepository(Protocol):
     async def sharing_copies(self) -> list[tuple[str, str]]:
         """(hold name, copy) of every hold set aside with a copy another set-aside hold names too: none since
         the unique index of migration 0018, unless kept from before it (`set_aside_copies` shows one of them)."""
-
-
-class ClosedDayRepository(Protocol):
-    async def in_force(self) -> frozenset[date]:
-        """The closed dates lending applies: may come from a per-process cache that every change invalidates (at
-        once in the process that made it, within moments in the others, bounded by a TTL)."""
-
-    async def between(self, start: date | None, end: date | None) -> list[ClosedDay]:
-        """The closed days from `start` to `end` (None: unbounded), earliest first."""
-
-    async def get(self, day: date) -> ClosedDay:
-        """Raises ClosedDayNotFound."""
-
-    async def add(self, closed: ClosedDay) -> None:
-        """AlreadyExists (CLOSED_DAY_EXISTS) when the library is closed that day already."""
-
-    async def delete(self, closed: ClosedDay) -> None: ...
 
 
 class PatronRepository(Protocol):

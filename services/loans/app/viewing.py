@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from services.loans.app.list_requests import LoanFilter, PageRequest
 from services.loans.app.pages import newest_first_after
-from services.loans.app.ports import LoanFilter, LoansUnitOfWork, PageRequest
+from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays
 from services.loans.domain.loan_record import LoanStatus

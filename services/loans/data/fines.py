@@ -14,8 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
+from services.loans.app.list_requests import FineFilter, NewestFirst, PageRequest
 from services.loans.app.pages import newest_first_cursor
-from services.loans.app.ports import FineFilter, NewestFirst, PageRequest
 from services.loans.data.tables import fine_entries, fines
 from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
 from services.loans.domain.money import CENTS

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from services.loans.app.hold_queries import HoldCursor, hold_cursor
-from services.loans.app.ports import HoldFilter, PageRequest
+from services.loans.app.list_requests import HoldFilter, PageRequest
 from services.loans.data.tables import HOLD_DESCRIPTION, holds
 from services.loans.domain.hold_record import ACTIVE_HOLD_STATUSES, HOLD, SET_ASIDE, HoldStatus
 from services.loans.domain.holds import Hold, HoldNotFound

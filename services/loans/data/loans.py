@@ -16,8 +16,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from services.loans.app.list_requests import LoanFilter, NewestFirst, PageRequest
 from services.loans.app.pages import newest_first_cursor
-from services.loans.app.ports import LoanFilter, NewestFirst, PageRequest
 from services.loans.data.loan_statements import (
     ACTIVE_ON_COPY,
     BY_ID,

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, TypeVar
 
 from services.loans.app.hold_queries import HoldCursor, hold_cursor
+from services.loans.app.list_requests import HoldFilter, LoanFilter, NewestFirst, PageRequest
 from services.loans.app.pages import newest_first_cursor
-from services.loans.app.ports import HoldFilter, LoanFilter, NewestFirst, PageRequest
 from services.loans.domain.borrowing import Standing
 from services.loans.domain.fines import FineKind, FineStatus
 from services.loans.domain.hold_record import ACTIVE_HOLD_STATUSES, HOLD, HoldStatus

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from services.loans.app.ports import FineFilter, NewestFirst, PageRequest
+from services.loans.app.list_requests import FineFilter, NewestFirst, PageRequest
 from services.loans.domain.calendar import ClosedDay, ClosedDayNotFound
 from services.loans.domain.fines import FINE, Fine, FineEntry, FineKind, FineNotFound, FineStatus
 from services.loans.domain.money import CENTS, ZERO
