@@ -16,11 +16,11 @@ Never oversells and never leaves a copy out without a loan:
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import tzinfo
 
+from services.loans.app.compensating import compensate, give_up
 from services.loans.app.follow_ups import after_commit
 from services.loans.app.peers import Catalog, Users
 from services.loans.app.pending import IssueLoan as IssueLoan  # the command, with its use case
@@ -31,7 +31,7 @@ from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.app.shelf import release_and_pass_on
 from services.loans.app.unavailable import explained
 from services.loans.domain.borrowing import BOOK, BorrowingPolicy, CopyInfo, Eligibility, ensure_may_borrow
-from services.loans.domain.hold_record import HOLD, HoldStatus
+from services.loans.domain.hold_record import HOLD
 from services.loans.domain.holds import Hold
 from services.loans.domain.item_types import ANY_ITEM_TYPE
 from services.loans.domain.loan_record import LoanStatus
@@ -181,7 +181,7 @@ async def _lend(
         if isinstance(refusal, NotFound) and begun_unseen(loan):
             await forget(loan.id, uow=uow)
         else:
-            await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=False)
+            await give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=False)
         if isinstance(refusal, FailedPrecondition):
             raise await explained(refusal, loan, uow=uow, catalog=catalog) from None
         raise
@@ -201,7 +201,7 @@ async def _lend(
             zone=policy.time_zone,
         )
     except FailedPrecondition as refusal:
-        await _give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=True)
+        await give_up(loan.id, refusal.reason, uow=uow, clock=clock, copy_out=True)
         await compensate(loan.id, copy.name, uow=uow, clock=clock, catalog=catalog)
         raise
     if hold is not None and hold.copy_left_on_shelf:  # staff lent another copy: the held one goes on
@@ -276,50 +276,3 @@ async def _activate(
         await uow.loans.save(loan)
         await uow.commit()
     return loan, hold
-
-
-async def _give_up(loan_id: uuid.UUID, reason: str, *, uow: LoansUnitOfWork, clock: Clock, copy_out: bool) -> None:
-    """Record the saga's failure first: from here on the reconciler knows what to undo."""
-    async with uow:
-        loan = await uow.loans.get(loan_id, for_update=True)
-        if loan.status == LoanStatus.PENDING:
-            loan.fail(reason, now=clock.now(), copy_out=copy_out)
-            await uow.loans.save(loan)
-            await uow.commit()
-
-
-async def compensate(loan_id: uuid.UUID, copy: str, *, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog) -> bool:
-    """Check the copy back in for a FAILED loan (set aside again if it was held: on the hold shelf, or in transit
-    for a hold not yet READY); False if the catalog cannot be reached now (the reconciler tries again)."""
-    async with uow.reading():
-        loan = await uow.loans.get(loan_id)
-        hold = await uow.holds.get(HOLD.parse_id(loan.hold)) if loan.hold and not loan.compensated else None
-    if loan.compensated:
-        return True
-    if copy:
-        in_transit = hold is not None and hold.status == HoldStatus.IN_TRANSIT
-        try:
-            await catalog.check_in(copy=copy, loan=loan.name, hold=loan.hold, in_transit=in_transit)
-        except DependencyUnavailable:
-            return False
-        except (FailedPrecondition, NotFound):
-            pass  # the copy is not out on this loan: nothing to undo
-    async with uow:
-        loan = await uow.loans.get(loan_id, for_update=True)
-        loan.mark_compensated(clock.now())
-        await uow.loans.save(loan)
-        await uow.commit()
-    return True
-
-
-async def find_copy_out_on(loan: Loan, *, catalog: Catalog) -> str:
-    """The copy the catalog has out on this loan, if any ("" when none)."""
-    if loan.copy:
-        return loan.copy
-    if loan.requested_copy:
-        candidates = [await catalog.get_copy(loan.requested_copy)]
-    elif loan.barcode:
-        candidates = [await catalog.lookup_copy(loan.barcode)]
-    else:
-        candidates = await catalog.copies_of(loan.book)
-    return next((copy.name for copy in candidates if copy.current_loan == loan.name), "")

@@ -3,7 +3,7 @@ at a time (scheduled.py) and on demand by ReconcileCirculation (each step claims
 conditional updates, so an admin's pass beside the scheduler's is safe).
 
 - unfinished issues: PENDING loans older than the saga timeout and FAILED loans whose copy may still be
-  out are settled by checking the copy back in (issuing.compensate);
+  out are settled by checking the copy back in (compensating.compensate);
 - unfinished returns: a return begun longer ago than the saga timeout is finished when the catalog has the
   copy back, and forgotten when the catalog still has it out on the loan (returning.py); likewise a
   declaration of loss, ended LOST when the catalog has the copy LOST on the loan (losing.py);
@@ -28,8 +28,8 @@ from datetime import UTC, timedelta, tzinfo
 from functools import partial
 
 from services.loans.app.comparing import compare_with_catalog
+from services.loans.app.compensating import compensate, find_copy_out_on
 from services.loans.app.fining import accrue_overdue_fine
-from services.loans.app.issuing import compensate, find_copy_out_on
 from services.loans.app.losing import finish_declaring_lost
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
