@@ -6,7 +6,8 @@ conditional updates, so an admin's pass beside the scheduler's is safe).
   out are settled by checking the copy back in (compensating.compensate);
 - unfinished returns: a return begun longer ago than the saga timeout is finished when the catalog has the
   copy back, and forgotten when the catalog still has it out on the loan (returning.py); likewise a
-  declaration of loss, ended LOST when the catalog has the copy LOST on the loan (losing.py);
+  declaration of loss, ended LOST when the catalog has the copy LOST on the loan (losing.py); these two
+  steps are in unfinished_sagas.py;
 - overdue loans: fines brought up to date;
 - reminders: LoanDueSoon / LoanOverdue for each step of the schedule, once (domain/reminders.py);
 - holds: READY past pickup -> EXPIRED, shelf copies released and offered to the next in the queue; every
@@ -20,7 +21,6 @@ discrepancies, and the later steps still run.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -28,24 +28,17 @@ from datetime import UTC, timedelta, tzinfo
 from functools import partial
 
 from services.loans.app.comparing import compare_with_catalog
-from services.loans.app.compensating import compensate, find_copy_out_on
 from services.loans.app.fining import accrue_overdue_fine
-from services.loans.app.losing import finish_declaring_lost
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.app.queues import serve_every_queue
-from services.loans.app.returning import finish_begun_return
 from services.loans.app.saga import SAGA_TIMEOUT
 from services.loans.app.shelf import release_and_pass_on
+from services.loans.app.unfinished_sagas import settle_unfinished_issues, settle_unfinished_returns
 from services.loans.app.unlisted import name_unlisted_pickup_branches
 from services.loans.domain.actors import SYSTEM, Actor
-from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.loan_record import LoanStatus
-from services.loans.domain.loans import Loan
 from services.loans.domain.reminders import DEFAULT_SCHEDULE, ReminderSchedule
-from services.loans.domain.unrecorded import lent_again_before
 from services.support.runtime.clock import Clock
-from services.support.runtime.errors import Conflict, DependencyUnavailable, NotFound
 
 log = logging.getLogger("athenaeum.loans")
 _DETAIL_CHARS = 200
@@ -153,103 +146,6 @@ async def _run_step(step: str, run: Callable[[], Awaitable[object]], report: Rec
         report.discrepancies.append(
             f"{step}: the step failed ({type(error).__name__}: {detail}); the next pass retries"
         )
-
-
-async def settle_unfinished_issues(
-    report: ReconcileReport,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    catalog: Catalog,
-    policy: ReconcilePolicy,
-    dry_run: bool,
-) -> None:
-    now = clock.now()
-    async with uow:
-        unsettled = await uow.loans.unsettled(pending_before=now - policy.saga_timeout)
-        for loan in unsettled:
-            if loan.status == LoanStatus.PENDING:
-                loan.fail("ISSUE_ABANDONED", now=now, copy_out=True)
-                await uow.loans.save(loan)
-        if not dry_run:
-            await uow.commit()
-    for loan in unsettled:
-        report.discrepancies.append(f"{loan.name}: the issue did not finish; its copy is put back")
-        if dry_run:
-            continue
-        try:
-            copy = await find_copy_out_on(loan, catalog=catalog)
-        except DependencyUnavailable:
-            continue
-        except NotFound:
-            copy = ""
-        if await compensate(loan.id, copy, uow=uow, clock=clock, catalog=catalog):
-            report.issues_settled += 1
-
-
-async def settle_unfinished_returns(
-    report: ReconcileReport,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    catalog: Catalog,
-    currency: str,
-    policy: ReconcilePolicy,
-    dry_run: bool,
-) -> None:
-    """Returns begun and never finished: closed when the catalog has the copy back (a copy it put on the hold
-    shelf is given to its hold by the comparison later in the pass), forgotten when it still has it out."""
-    now = clock.now()
-    async with uow.reading():
-        begun = await uow.loans.returns_begun(before=now - policy.saga_timeout)
-    for loan in begun:
-        report.discrepancies.append(f"{loan.name}: the return did not finish")
-        if dry_run:
-            continue
-        try:
-            copy: CopyInfo | None = await catalog.get_copy(loan.copy)
-        except DependencyUnavailable:
-            continue
-        except NotFound:
-            copy = None
-        with contextlib.suppress(Conflict):  # another process settled it first
-            report.returns_settled += await _settle_return(
-                loan, copy, uow=uow, clock=clock, currency=currency, zone=policy.time_zone, margin=policy.saga_timeout
-            )
-
-
-async def _settle_return(
-    loan: Loan,
-    copy: CopyInfo | None,
-    *,
-    uow: LoansUnitOfWork,
-    clock: Clock,
-    currency: str,
-    zone: tzinfo,
-    margin: timedelta,
-) -> bool:
-    """Forget the return (or declaration of loss) when the catalog has the copy out on the loan still; end a
-    declaration LOST when the catalog has the copy LOST on the loan; close it as stale (no fine) when
-    the catalog had it out on another loan before the return began (less `margin`, for the services' clocks: a
-    loan restored from a backup, its return noted by a desk that stopped there); else finish it. False when the
-    loan changed since it was read (settled by another process, or returned again)."""
-    async with uow:
-        current = await uow.loans.get(loan.id, for_update=True)
-        begun_at = current.return_started_at
-        if current.status != LoanStatus.ACTIVE or begun_at is None or begun_at != loan.return_started_at:
-            return False
-        if copy is not None and copy.current_loan == loan.name and copy.status == "ON_LOAN":
-            current.abandon_return(clock.now())
-            await uow.loans.save(current)
-        elif copy is not None and lent_again_before(copy, current, begun_at - margin):
-            current.close_as_stale(clock.now())
-            await uow.loans.save(current)
-        elif current.being_declared_lost and copy is not None and copy.current_loan == loan.name:
-            await finish_declaring_lost(current, now=begun_at, actor="system", uow=uow, currency=currency, zone=zone)
-        else:
-            await finish_begun_return(current, uow=uow, currency=currency, zone=zone, copy=copy)
-        await uow.commit()
-    return True
 
 
 async def bring_overdues_up_to_date(
