@@ -228,7 +228,10 @@ class CatalogServicer(ItemTypeRpcs, BranchRpcs, catalog_pb2_grpc.CatalogServiceS
             branch=request.branch.strip(),
             item_types=ItemTypeFilter.of(request.item_types, request.excluded_item_types),
         )
-        return copy_to_proto(await circulation.reserve_copy(command, uow=self._circulation(), clock=self._clock))
+        reserved = await circulation.reserve_copy(
+            command, uow=self._circulation(), clock=self._clock, branches=self._branches
+        )
+        return copy_to_proto(reserved)
 
     async def BatchGetBookAvailability(
         self, request: catalog_pb2.BatchGetBookAvailabilityRequest, context: Context

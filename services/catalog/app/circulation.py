@@ -21,6 +21,7 @@ from services.catalog.domain.books import BOOK, BookNotFound
 from services.catalog.domain.copies import BarcodeNotFound, Copy, NoCopyAvailable
 from services.catalog.domain.copy_values import CopyStatus
 from services.catalog.domain.item_types import ANY_ITEM_TYPE, ItemTypeFilter
+from services.support.runtime.branches import ANY_BRANCH, LibraryBranches
 from services.support.runtime.clock import Clock
 
 
@@ -161,14 +162,20 @@ async def check_in_copy(cmd: CheckInCopy, *, uow: CatalogUnitOfWork, clock: Cloc
     return copy
 
 
-async def reserve_copy(cmd: ReserveCopy, *, uow: CatalogUnitOfWork, clock: Clock) -> Copy:
+async def reserve_copy(
+    cmd: ReserveCopy, *, uow: CatalogUnitOfWork, clock: Clock, branches: LibraryBranches = ANY_BRANCH
+) -> Copy:
     """An AVAILABLE copy of the item types asked for (at the branch when possible) set aside for the hold
-    (IN_TRANSIT for it, on the pull list); the same hold again gets the same copy."""
+    (IN_TRANSIT for it, on the pull list); the same hold again gets the same copy. A library that lists its
+    `branches` sets aside only a copy at one of them: a copy still at a branch it no longer lists (catalogued
+    before the list) would be on the pull list of a branch no desk works at; with none other, the hold waits."""
     async with uow:
         await uow.lock(cmd.hold)
         if (already := await uow.copies.holding(hold=cmd.hold)) is not None:
             return already
-        copy = await uow.copies.first_available(cmd.book_id, prefer_branch=cmd.branch, item_types=cmd.item_types)
+        copy = await uow.copies.first_available(
+            cmd.book_id, prefer_branch=cmd.branch, item_types=cmd.item_types, at_branches=branches.codes
+        )
         if copy is None:
             raise await _none_available(cmd.book_id, cmd.item_types, uow)
         copy.reserve(cmd.hold, now=clock.now())

@@ -77,10 +77,15 @@ class CopyRepository(Protocol):
         `hold` (None when none, or no hold), and how many other copies of the copy's book are AVAILABLE."""
 
     async def first_available(
-        self, book_id: uuid.UUID, *, prefer_branch: str = "", item_types: ItemTypeFilter = ANY_ITEM_TYPE
+        self,
+        book_id: uuid.UUID,
+        *,
+        prefer_branch: str = "",
+        item_types: ItemTypeFilter = ANY_ITEM_TYPE,
+        at_branches: Sequence[str] = (),
     ) -> Copy | None:
         """An AVAILABLE copy of the book and of the item types, locked; copies another transaction is taking are
-        skipped."""
+        skipped. `at_branches`: only a copy at one of these branches (compared as same_branch); () for any."""
 
     async def save(self, copy: Copy) -> int:
         """Writes a changed copy if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE);

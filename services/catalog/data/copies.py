@@ -174,11 +174,16 @@ class SqlCopyRepository(TrackingRepository):
         return self._track(_to_copy(row)), row["held"], int(row["available_others"])
 
     async def first_available(
-        self, book_id: uuid.UUID, *, prefer_branch: str = "", item_types: ItemTypeFilter = ANY_ITEM_TYPE
+        self,
+        book_id: uuid.UUID,
+        *,
+        prefer_branch: str = "",
+        item_types: ItemTypeFilter = ANY_ITEM_TYPE,
+        at_branches: Sequence[str] = (),
     ) -> Copy | None:
-        """An AVAILABLE copy of the item types, locked; copies another transaction is taking are skipped, not
-        waited for."""
-        params = {"book_id": book_id, "branch": prefer_branch}
+        """An AVAILABLE copy of the item types (at one of `at_branches` when given), locked; copies another
+        transaction is taking are skipped, not waited for."""
+        params = {"book_id": book_id, "branch": prefer_branch, "at": list(at_branches)}
         params |= {"only": list(item_types.only), "excluded": list(item_types.excluded)}
         return self._maybe(await self._first(FIRST_AVAILABLE, params))
 

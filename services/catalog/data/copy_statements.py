@@ -80,14 +80,23 @@ def branch_code(code: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
 
 
 # Copies another transaction is taking are skipped, not waited for; the branch asked for first. Only copies of
-# the item types `only` (an empty array: any) and of none of `excluded`.
-_ITEM_TYPES = ARRAY(sa.Text)
-_only, _excluded = sa.bindparam("only", type_=_ITEM_TYPES), sa.bindparam("excluded", type_=_ITEM_TYPES)
+# the item types `only` (an empty array: any) and of none of `excluded`; only copies at one of the branches `at`
+# (compared as branch_code; an empty array: any), so a copy at a branch the library does not list is not set aside
+# for a hold (it would be on the pull list of a branch no desk works at).
+_CODES = ARRAY(sa.Text)
+_only, _excluded = sa.bindparam("only", type_=_CODES), sa.bindparam("excluded", type_=_CODES)
+_at = sa.bindparam("at", type_=_CODES)
+_listed = sa.func.unnest(_at).column_valued("listed_code")
+_AT_A_LISTED_BRANCH = sa.or_(
+    sa.func.cardinality(_at) == 0,
+    sa.exists().where(branch_code(_listed) == branch_code(copies.c.branch)),
+)
 FIRST_AVAILABLE = DriverStatement(
     WITH_TITLE.where(
         copies.c.book_id == sa.bindparam("book_id"),
         copies.c.status == CopyStatus.AVAILABLE.value,
         sa.or_(sa.func.cardinality(_only) == 0, copies.c.item_type == sa.any_(_only)),
+        _AT_A_LISTED_BRANCH,
         copies.c.item_type != sa.all_(_excluded),
         lendable(copies.c.item_type),  # a reference copy is never lent by book nor set aside for a hold
     )

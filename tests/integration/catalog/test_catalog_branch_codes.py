@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from services.catalog.app import books, circulation, copies
 from services.catalog.data.tables import copies as copies_table
 from services.catalog.domain.books import BookDetails
+from services.catalog.domain.copies import NoCopyAvailable
 from services.catalog.domain.copy_values import CopyDetails
+from services.support.runtime.branches import LibraryBranches
 from services.support.runtime.clock import FixedClock
 
 pytestmark = pytest.mark.integration
@@ -49,3 +51,19 @@ async def test_a_hold_prefers_a_copy_at_its_branch_whatever_the_case_it_was_cata
     command = circulation.ReserveCopy(book_id, hold=f"holds/{uuid.uuid4()}", branch="EAST")
     reserved = await circulation.reserve_copy(command, uow=catalog_uow.circulation(), clock=CLOCK)
     assert reserved.details.barcode == "BR-1"
+
+
+async def test_a_library_that_lists_its_branches_sets_aside_no_copy_at_a_branch_it_does_not_list(catalog_uow) -> None:
+    # Upgrade: copies catalogued at OLD before the list MAIN, EAST was set; the hold asks for OLD's copy first.
+    book_id = await _copies_at(catalog_uow, "OLD", "OLD", " east ")
+    listed = LibraryBranches.parse("MAIN,EAST")
+    command = circulation.ReserveCopy(book_id, hold=f"holds/{uuid.uuid4()}", branch="OLD")
+    reserved = await circulation.reserve_copy(command, uow=catalog_uow.circulation(), clock=CLOCK, branches=listed)
+    assert reserved.details.barcode == "BR-2"  # the copy at EAST, whatever its spelling, not the first at OLD
+
+    again = circulation.ReserveCopy(book_id, hold=f"holds/{uuid.uuid4()}", branch="OLD")
+    with pytest.raises(NoCopyAvailable):  # the copies at OLD stay on the shelf there: the hold waits
+        await circulation.reserve_copy(again, uow=catalog_uow.circulation(), clock=CLOCK, branches=listed)
+    # A library that lists none takes any copy, as before.
+    taken = await circulation.reserve_copy(again, uow=catalog_uow.circulation(), clock=CLOCK)
+    assert taken.details.barcode == "BR-0"

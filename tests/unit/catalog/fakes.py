@@ -182,7 +182,12 @@ class FakeCopyRepository(_Tracking):
         return sum(1 for c in others if self._read(c).lendable_on_shelf)
 
     async def first_available(
-        self, book_id: uuid.UUID, *, prefer_branch: str = "", item_types: ItemTypeFilter = ANY_ITEM_TYPE
+        self,
+        book_id: uuid.UUID,
+        *,
+        prefer_branch: str = "",
+        item_types: ItemTypeFilter = ANY_ITEM_TYPE,
+        at_branches: Sequence[str] = (),
     ) -> Copy | None:
         available = [
             c
@@ -191,6 +196,7 @@ class FakeCopyRepository(_Tracking):
             and c.status == "AVAILABLE"
             and item_types.admits(c.details.item_type)
             and self._read(c).lendable_on_shelf
+            and (not at_branches or any(same_branch(c.details.branch, code) for code in at_branches))
         ]
         available.sort(key=lambda c: (not same_branch(c.details.branch, prefer_branch), c.details.barcode))
         return self._track(self._read(available[0])) if available else None
