@@ -167,8 +167,9 @@ async def reserve_copy(
 ) -> Copy:
     """An AVAILABLE copy of the item types asked for (at the branch when possible) set aside for the hold
     (IN_TRANSIT for it, on the pull list); the same hold again gets the same copy. A library that lists its
-    `branches` sets aside only a copy at one of them: a copy still at a branch it no longer lists (catalogued
-    before the list) would be on the pull list of a branch no desk works at; with none other, the hold waits."""
+    `branches` sets aside only a copy at one of them (or at none): a copy still at a branch it does not list
+    (catalogued before the list) would be on the pull list of a branch no desk works at; with none other, the
+    hold waits."""
     async with uow:
         await uow.lock(cmd.hold)
         if (already := await uow.copies.holding(hold=cmd.hold)) is not None:

@@ -85,7 +85,8 @@ class CopyRepository(Protocol):
         at_branches: Sequence[str] = (),
     ) -> Copy | None:
         """An AVAILABLE copy of the book and of the item types, locked; copies another transaction is taking are
-        skipped. `at_branches`: only a copy at one of these branches (compared as same_branch); () for any."""
+        skipped. `at_branches`: only a copy at one of these branches (compared as same_branch) or at none; ()
+        for any."""
 
     async def save(self, copy: Copy) -> int:
         """Writes a changed copy if nobody changed it since it was read (else Conflict, CONCURRENT_UPDATE);

@@ -81,14 +81,15 @@ def branch_code(code: sa.ColumnElement[Any]) -> sa.ColumnElement[str]:
 
 # Copies another transaction is taking are skipped, not waited for; the branch asked for first. Only copies of
 # the item types `only` (an empty array: any) and of none of `excluded`; only copies at one of the branches `at`
-# (compared as branch_code; an empty array: any), so a copy at a branch the library does not list is not set aside
-# for a hold (it would be on the pull list of a branch no desk works at).
+# (compared as branch_code; an empty array: any) or at none, so a copy at a branch the library does not list is
+# not set aside for a hold (it would be on the pull list of a branch no desk works at).
 _CODES = ARRAY(sa.Text)
 _only, _excluded = sa.bindparam("only", type_=_CODES), sa.bindparam("excluded", type_=_CODES)
 _at = sa.bindparam("at", type_=_CODES)
 _listed = sa.func.unnest(_at).column_valued("listed_code")
 _AT_A_LISTED_BRANCH = sa.or_(
     sa.func.cardinality(_at) == 0,
+    branch_code(copies.c.branch) == "",  # a copy that names no branch is not refused by a list either
     sa.exists().where(branch_code(_listed) == branch_code(copies.c.branch)),
 )
 FIRST_AVAILABLE = DriverStatement(

@@ -196,7 +196,11 @@ class FakeCopyRepository(_Tracking):
             and c.status == "AVAILABLE"
             and item_types.admits(c.details.item_type)
             and self._read(c).lendable_on_shelf
-            and (not at_branches or any(same_branch(c.details.branch, code) for code in at_branches))
+            and (
+                not at_branches
+                or not c.details.branch.strip()
+                or any(same_branch(c.details.branch, code) for code in at_branches)
+            )
         ]
         available.sort(key=lambda c: (not same_branch(c.details.branch, prefer_branch), c.details.barcode))
         return self._track(self._read(available[0])) if available else None
