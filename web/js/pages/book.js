@@ -52,7 +52,7 @@ export function BookPage({ params }) {
     ${copies.loading ? html`<${Loading} />` : html`<${CopiesByBranch} copies=${copies.data || []} reference=${referenceCodes(itemTypes.data)} />`}
     <${ErrorNotice} error=${copies.error} />
     ${session.isStaff() &&
-    html`<${HoldForAPatron} book=${record} onPlaced=${reload} />
+    html`<${HoldForAPatron} book=${record} copies=${copies.data || []} onPlaced=${reload} />
       <${AddCopy} book=${record} onAdded=${reload} />
       <${CopyList} copies=${copies.data || []} onChanged=${reload} />`}
   </article>`;

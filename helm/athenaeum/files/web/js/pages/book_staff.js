@@ -9,12 +9,16 @@ import { href } from "../router.js";
 import { ErrorNotice, Field, Notice, useAction } from "../components.js";
 import { findPatron } from "./desk.js";
 import { TakeOutOfCirculation, heldForHold } from "../held_copies.js";
+import { PickupBranchField } from "../pickup_branch.js";
 
 const EMPTY_COPY = { barcode: "", branch: "main", shelf_location: "", item_type: "BOOK" };
 
-/** A hold on this book for the patron whose card number or email the librarian types. */
-export function HoldForAPatron({ book, onPlaced }) {
+/** A hold on this book for the patron whose card number or email the librarian types, picked up at the branch
+ * chosen (by default the patron's home branch). `copies`: the book's, whose branches are offered when the library
+ * lists none. */
+export function HoldForAPatron({ book, copies = [], onPlaced }) {
   const [card, setCard] = useState("");
+  const [pickup, setPickup] = useState("");
   const [result, setResult] = useState(null);
   const placing = useAction();
   async function place(event) {
@@ -25,7 +29,7 @@ export function HoldForAPatron({ book, onPlaced }) {
     try {
       const patron = await findPatron(code);
       if (!patron) return setResult({ text: t("desk.no_patron", { card: code }), failed: true });
-      const body = { patron: patron.name, book: book.name };
+      const body = { patron: patron.name, book: book.name, pickup_branch: pickup.trim() };
       const hold = await placing.run(body, (request_id) => api("/v1/holds", { method: "POST", body, query: { request_id } }));
       if (!hold) return;
       const who = `${patron.display_name || patron.email} (${patron.card_number})`;
@@ -36,6 +40,7 @@ export function HoldForAPatron({ book, onPlaced }) {
           : t("book_staff.hold_queued", { patron: who, position: hold.queue_position });
       setResult({ text });
       setCard("");
+      setPickup(""); // the next patron's hold goes to their own home branch unless chosen again
       onPlaced();
     } catch (error) {
       setResult({ error });
@@ -46,6 +51,8 @@ export function HoldForAPatron({ book, onPlaced }) {
     ${result?.text && html`<${Notice} kind=${result.failed ? "error" : "ok"}>${result.text}<//>`}
     <${ErrorNotice} error=${result?.error} title=${t("hold.refused")} staff />
     <${Field} id="hold-patron" label=${t("book_staff.patron_card")} value=${card} onInput=${setCard} required autocomplete="off" />
+    <${PickupBranchField} id="hold-patron-pickup" value=${pickup} onInput=${setPickup} suggested=${copies.map((copy) => copy.branch)}
+      error=${fieldText(result?.error, "hold.pickup_branch", "pickup_branch")} />
     <button class="button" type="submit" aria-disabled=${placing.busy ? "true" : undefined}>${t("book_staff.place_for")}</button>
   </form>`;
 }

@@ -8,6 +8,7 @@ import { fieldText, formatDeadline, t, tn } from "../i18n.js";
 import { DeadlineText, ErrorNotice, Field, Notice, useAction, useAsync } from "../components.js";
 import { fetchAll } from "../paging.js";
 import { useRenewableLoans } from "../renewing.js";
+import { PickupBranchField } from "../pickup_branch.js";
 
 /** The patron's loans, each with Renew: a patron who phones or stands at the desk is renewed by staff. */
 export function PatronLoans({ patron }) {
@@ -130,9 +131,11 @@ export function PatronEdit({ user, onChanged }) {
   </form>`;
 }
 
-/** A hold on the patron's behalf: find the book, place it for them (they are told as for their own holds). */
+/** A hold on the patron's behalf: find the book, place it for them (they are told as for their own holds), picked
+ * up at the branch chosen (by default their home branch). */
 export function HoldForPatron({ user, onPlaced }) {
   const [text, setText] = useState("");
+  const [pickup, setPickup] = useState("");
   const [query, setQuery] = useState("");
   const [result, setResult] = useState(null);
   const placing = useAction();
@@ -143,7 +146,7 @@ export function HoldForPatron({ user, onPlaced }) {
   const who = user.display_name || user.email;
   async function place(book) {
     setResult(null);
-    const body = { patron: user.name, book: book.name };
+    const body = { patron: user.name, book: book.name, pickup_branch: pickup.trim() };
     try {
       const hold = await placing.run(body, (request_id) => api("/v1/holds", { method: "POST", body, query: { request_id } }));
       if (!hold) return;
@@ -166,6 +169,8 @@ export function HoldForPatron({ user, onPlaced }) {
         onInput=${(event) => setText(event.currentTarget.value)} />
       <button class="button" type="submit">${t("catalogue.search")}</button>
     </form>
+    <${PickupBranchField} id="patron-hold-pickup" value=${pickup} onInput=${setPickup} home=${user.home_branch || ""}
+      error=${fieldText(result?.error, "hold.pickup_branch", "pickup_branch")} />
     ${result?.text && html`<${Notice}>${result.text}<//>`}
     <${ErrorNotice} error=${result?.error} title=${t("hold.refused")} staff />
     <${ErrorNotice} error=${books.error} />
