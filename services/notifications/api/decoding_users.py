@@ -17,6 +17,7 @@ from services.notifications.domain.kinds import Kind
 from services.notifications.domain.occurrences import Intake, Occurrence
 from services.notifications.domain.recipients import USER, AccountStatus, ChannelChoice, Recipient
 from services.notifications.domain.wording import Fact
+from services.support.runtime.versioning import version_of
 from services.support.runtime.wire import event_subject, to_datetime
 
 STATUSES = {
@@ -130,15 +131,9 @@ def recipient_of(user: users_pb2.User, event: users.UserRegistered | users.UserU
         email_opt_in=prefs.email_opt_in,
         sms_opt_in=prefs.sms_opt_in,
         kinds={kind: ChannelChoice(c.email, c.sms) for kind, c in prefs.kinds.items()},
-        version=_version(user.etag),
+        version=version_of(user.etag),
         status_at=to_datetime(event.occur_time),
     )
-
-
-def _version(etag: str) -> int:
-    """W/"7" -> 7 (the users service's version of the account)."""
-    digits = etag.removeprefix('W/"').removesuffix('"')
-    return int(digits) if digits.isdigit() else 0
 
 
 def _one(occurrence: Occurrence) -> Intake:

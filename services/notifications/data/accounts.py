@@ -17,6 +17,7 @@ import grpc
 from athenaeum.users.v1 import users_pb2, users_pb2_grpc
 from services.notifications.domain.recipients import USER, AccountStatus, ChannelChoice, Recipient
 from services.support.runtime.errors import DependencyUnavailable
+from services.support.runtime.versioning import version_of
 from services.support.runtime.wire import to_datetime
 
 log = logging.getLogger("athenaeum.notifications.users")
@@ -64,7 +65,6 @@ def recipient_of(user: users_pb2.User) -> Recipient:
     """The account as the users service has it now: its version orders it among the events' (the etag), and
     its status counts from its last change."""
     prefs = user.notification_preferences
-    digits = user.etag.removeprefix('W/"').removesuffix('"')
     return Recipient(
         user_id=USER.parse_id(user.name, field="user.name"),
         email=user.email,
@@ -78,7 +78,7 @@ def recipient_of(user: users_pb2.User) -> Recipient:
         email_opt_in=prefs.email_opt_in,
         sms_opt_in=prefs.sms_opt_in,
         kinds={kind: ChannelChoice(c.email, c.sms) for kind, c in prefs.kinds.items()},
-        version=int(digits) if digits.isdigit() else 0,
+        version=version_of(user.etag),
         status_at=to_datetime(user.update_time),
     )
 
