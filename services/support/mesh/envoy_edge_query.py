@@ -11,8 +11,9 @@ one beneath it), and a singular field's parameter given twice. Repeated fields t
 
 Like the password route (envoy_edge_guard), they match once the transcoder has made the call gRPC: the
 gRPC path, compared exactly (a string comparison for every other request), and a regex over the original
-path the transcoder kept in x-envoy-original-path, run only for that RPC's calls. No filter is added to
-the chain, so a request pays nothing more than the comparisons.
+path the transcoder kept in x-envoy-original-path, run only for that RPC's calls that have a query string
+(a substring test comes first). No filter is added to the chain, so a request pays nothing more than the
+comparisons.
 
 A field is named in the query by its proto name or its JSON name, segment by segment (`item_type.name`,
 `itemType.name`); a percent-encoded parameter name is refused by the password route already.
@@ -153,7 +154,12 @@ def _method_routes(method: MethodDescriptor) -> list[Config]:
 
 def _refusing_route(method: MethodDescriptor, regex: str, message: str, unless: tuple[str, ...] = ()) -> Config:
     """The 400 of an RPC's call whose original path matches `regex`, unless it is one of the templates `unless`."""
-    headers = [{"name": TRANSCODED["name"], "string_match": {"safe_regex": {"regex": regex}}}]
+    # A call with no query string (most reads: GET /v1/books/{id}) is let past by a substring test, before any
+    # regex runs: Envoy tests a route's header matchers in order and stops at the first that fails.
+    headers = [
+        {"name": TRANSCODED["name"], "string_match": {"contains": "?"}},
+        {"name": TRANSCODED["name"], "string_match": {"safe_regex": {"regex": regex}}},
+    ]
     if unless:
         headers.append(
             {

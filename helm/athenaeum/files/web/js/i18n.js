@@ -20,10 +20,12 @@ export function language() {
 }
 
 export async function loadLanguage(next = current) {
+  // Kept at once, not after the dictionary arrives: a reader who switches and reloads (or leaves) at once
+  // would otherwise come back in the language they had just switched away from.
+  if (LANGUAGES.includes(next)) localStorage.setItem(STORAGE_KEY, next);
   const module = await import(`/i18n/${next}.js`);
   dictionary = module.default;
   current = next;
-  localStorage.setItem(STORAGE_KEY, next);
   document.documentElement.lang = next;
   listeners.forEach((listener) => listener(next));
 }
