@@ -32,7 +32,7 @@ def parse_money(raw: str, *, field_name: str, allow_empty: bool = False) -> Deci
         raise InvalidArgument.field(field_name, "must not be negative")
     if value > MAX_AMOUNT:  # checked first: quantizing 1E+309 to cents is itself an error
         raise InvalidArgument.field(field_name, f"must be at most {MAX_AMOUNT}")
-    if value != value.quantize(CENTS):
+    if len(text.partition(".")[2]) > 2:  # as written: "1.500" is what a grouping comma ("1,500") becomes
         raise InvalidArgument.field(field_name, "must have at most two decimal places")
     return value.quantize(CENTS)
 

@@ -76,6 +76,32 @@ async def test_a_russian_page_takes_an_amount_with_a_decimal_comma(
     assert paid["paid_amount"] == "1.50"
 
 
+async def test_a_grouping_comma_on_an_english_page_is_refused_and_a_grouped_russian_amount_is_read(
+    new_context, rest: httpx.AsyncClient, librarian, unique_email
+) -> None:
+    """"1,500" typed on an English page was sent as 1.500 and recorded as 1.50 paid of a 1,500.00 fine."""
+    patron = await register(rest, unique_email(), "Leonid Andreyev")
+    fine = {"patron": patron["name"], "amount": "1500.00", "kind": "FINE_KIND_LOST_ITEM", "description": "Lost atlas"}
+    made = await rest.post("/v1/fines", json=fine, headers=librarian.headers)
+    assert made.status_code == 200, made.text
+    page = await (await new_context(locale="en-US")).new_page()
+    await sign_in(page, librarian.email, librarian.password, next_hash=f"/patrons/{patron['name'].split('/')[-1]}")
+    await page.get_by_role("button", name="EN").click()
+    row = page.get_by_role("row").filter(has_text="Lost atlas")
+    await row.locator("input[inputmode=decimal]").fill("1,500")
+    await row.locator("button.button.small:not(.quiet)").click()
+    await expect(row.locator("span.error")).to_be_visible()
+    fetched = (await rest.get(f"/v1/{made.json()['name']}", headers=librarian.headers)).json()
+    assert fetched["paid_amount"] == "0.00"
+
+    await page.get_by_role("button", name="RU").click()
+    await row.locator("input[inputmode=decimal]").fill("1\u00a0000,50")  # as the page writes it, grouped
+    await row.locator("button.button.small:not(.quiet)").click()
+    await expect(row.locator("input[inputmode=decimal]")).to_have_value("499,50")
+    fetched = (await rest.get(f"/v1/{made.json()['name']}", headers=librarian.headers)).json()
+    assert fetched["paid_amount"] == "1000.50"
+
+
 async def test_a_proxy_error_page_is_not_shown_as_text(new_context) -> None:
     page = await (await new_context(locale="ru-RU")).new_page()
     html_page = "<html><body><h1>502 Bad Gateway</h1></body></html>"

@@ -15,7 +15,7 @@ def test_money_must_be_a_non_negative_decimal_with_cents() -> None:
     assert parse_money("0.5", field_name="f") == Decimal("0.50")
     assert [parse_money(raw, field_name="f") for raw in (" 2.", ".5 ", "+3")] == [Decimal(x) for x in ("2", "0.5", "3")]
     assert parse_money("", field_name="f", allow_empty=True) is None
-    for bad in ("abc", "-1", "0.001", "NaN"):
+    for bad in ("abc", "-1", "0.001", "NaN", "1.500", "2.000"):  # never a grouping comma made a point
         with pytest.raises(InvalidArgument):
             parse_money(bad, field_name="f")
 

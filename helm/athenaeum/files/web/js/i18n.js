@@ -101,10 +101,18 @@ export function amountForTyping(amount) {
   return new Intl.NumberFormat(current, { minimumFractionDigits: 2, useGrouping: false }).format(value);
 }
 
-/** An amount as typed ("1,50" where the page writes money with a decimal comma) as the API reads it ("1.50"). */
+/** An amount as typed ("1,50" or "1 500,50" where the page writes money with a decimal comma) as the API reads it
+ * ("1.50"). Where the page writes a decimal point, a comma groups thousands: "1,500" is sent as typed and refused,
+ * never guessed (it was taken as 1.50, a payment a thousand times too small). */
 export function typedAmount(text) {
   const trimmed = String(text ?? "").trim();
-  return /^\d*,\d+$/.test(trimmed) ? trimmed.replace(",", ".") : trimmed;
+  if (decimalSeparator() !== ",") return trimmed;
+  const ungrouped = trimmed.replace(/(\d)[ \u00a0\u202f](?=\d{3}\b)/g, "$1");
+  return /^\d*,\d+$/.test(ungrouped) ? ungrouped.replace(",", ".") : ungrouped;
+}
+
+function decimalSeparator() {
+  return new Intl.NumberFormat(current).formatToParts(1.5).find((part) => part.type === "decimal")?.value ?? ".";
 }
 
 export function languageName(code) {
