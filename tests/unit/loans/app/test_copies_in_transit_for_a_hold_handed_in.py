@@ -42,7 +42,8 @@ async def test_a_copy_in_transit_handed_in_at_the_pickup_branch_goes_on_the_hold
     refused = await _hand_in(desk, copy, "EAST")
     assert refused.reason == "COPY_RECEIVED_FOR_HOLD"
     said = {key: refused.metadata[key] for key in ("hold", "status", "pickup_branch", "patron", "came_home")}
-    assert said == {"hold": hold, "status": "READY", "pickup_branch": "EAST", "patron": "users/p1", "came_home": "false"}
+    expected = {"hold": hold, "status": "READY", "pickup_branch": "EAST", "patron": "users/p1", "came_home": "false"}
+    assert said == expected
     assert (desk.catalog.status(copy), desk.catalog.copies[copy].current_hold) == ("ON_HOLD_SHELF", hold)
     assert await _hold_status(desk, hold) == HoldStatus.READY
 
