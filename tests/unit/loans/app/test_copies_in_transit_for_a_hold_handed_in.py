@@ -15,6 +15,8 @@ from services.loans.domain.hold_record import HOLD, HoldStatus
 from services.support.runtime.errors import FailedPrecondition
 
 from ..desk import DESK, Desk
+from ..fakes import FakeLoansDatabase
+from .test_passing_over import block
 
 
 async def _pulled_for_east(desk: Desk) -> tuple[str, str]:
@@ -68,3 +70,13 @@ async def test_a_copy_sent_on_by_a_return_is_received_by_the_return_at_the_picku
     refused = await _hand_in(desk, copy, "EAST")
     assert (refused.reason, refused.metadata["status"]) == ("COPY_RECEIVED_FOR_HOLD", "READY")
     assert await _hold_status(desk, hold) == HoldStatus.READY
+
+
+async def test_a_copy_in_transit_for_a_reader_who_may_not_borrow_is_passed_over_as_by_receive(
+    db: FakeLoansDatabase, desk: Desk
+) -> None:
+    hold, copy = await _pulled_for_east(desk)
+    block(db, "users/p1")
+    refused = await _hand_in(desk, copy, "EAST")
+    assert (refused.reason, refused.metadata["hold"]) == ("HOLD_PATRON_MAY_NOT_BORROW", hold)
+    assert (desk.catalog.copies[copy].current_hold, await _hold_status(desk, hold)) == ("", HoldStatus.WAITING)
