@@ -28,6 +28,7 @@ export function HoldPickupChange({ hold, title, onChanged }) {
     event.preventDefault();
     setError(null);
     setSaved("");
+    if (sameBranch(branch, hold.pickup_branch)) return; // as it is (the server would answer the hold unchanged)
     const body = { name: hold.name, pickup_branch: branch.trim(), etag: hold.etag };
     try {
       const changed = await saving.run({ hold: hold.name, branch: body.pickup_branch }, (request_id) =>
