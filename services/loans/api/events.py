@@ -117,6 +117,14 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
             "previous_status": hold_status_to_proto(e.previous_status),
         },
     ),
+    hold_events.HoldPickupBranchChanged: (
+        events_pb2.HoldPickupBranchChanged,
+        lambda e, _: {
+            "hold": hold_to_proto(e.hold),
+            "previous_pickup_branch": e.previous_pickup_branch,
+            "changed_by": e.changed_by,
+        },
+    ),
     hold_events.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     hold_events.HoldCancelled: (
         events_pb2.HoldCancelled,

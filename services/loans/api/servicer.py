@@ -31,6 +31,7 @@ from services.loans.app import (
     issuing,
     losing,
     missing,
+    pickup_changes,
     receiving,
     reconciling,
     renewing,
@@ -289,6 +290,21 @@ class LoansServicer(CirculationRuleRpcs, ClosedDayRpcs, loans_pb2_grpc.LoansServ
             HOLD.parse_id(request.name), request.reason, parse_request_id(request.request_id), current_actor()
         )
         hold = await holding.cancel_hold(
+            command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
+        )
+        return hold_to_proto(hold)
+
+    async def UpdateHold(self, request: loans_pb2.UpdateHoldRequest, context: Context) -> resources_pb2.Hold:
+        """Changes a WAITING hold's pickup branch; it keeps its place in the queue."""
+        command = pickup_changes.UpdateHold(
+            HOLD.parse_id(request.hold.name, field="hold.name"),
+            pickup_branch=request.hold.pickup_branch,
+            update_mask=tuple(request.update_mask.paths),
+            etag=request.hold.etag,
+            request_id=parse_request_id(request.request_id),
+            actor=current_actor(),
+        )
+        hold = await pickup_changes.update_hold(
             command, uow=self._uow(), clock=self._clock, catalog=self._catalog, zone=self._borrowing.time_zone
         )
         return hold_to_proto(hold)

@@ -740,6 +740,23 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CancelHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
+    def update_hold(self, request: loans_v1.UpdateHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
+        """
+        Changes the fields of a hold named in `update_mask`: only `pickup_branch` ("*" or empty: that one), for a
+        reader who chose the wrong branch, or whose hold waits for a branch the library no longer lists (the queue
+        passes such a hold over): the hold keeps its place in the queue, and is offered a copy on the open shelf at
+        once when it is next in line (IN_TRANSIT to the new branch: the answer says so). Only a WAITING hold: once a copy
+        is set aside for it (IN_TRANSIT to its branch, or READY on the hold shelf there) the branch is fixed. The
+        same branch as the hold's (in any letter case) changes nothing and answers the hold. Its own reader or staff;
+        the change is recorded (HoldPickupBranchChanged). `hold.etag`, when set, must be current.
+        Errors: INVALID_ARGUMENT (malformed name; an unknown or read-only field in `update_mask`; no pickup branch, or
+        one that is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES; request_id not a
+        UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_COPY_SET_ASIDE:
+        IN_TRANSIT or READY, metadata `status`, `pickup_branch`; HOLD_NOT_ACTIVE: fulfilled, cancelled or expired),
+        ABORTED (STALE_ETAG: `hold.etag` is not the hold's current one), PERMISSION_DENIED (another reader's hold).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
+
     def receive_hold_copy(self, request: loans_v1.ReceiveHoldCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
@@ -1708,6 +1725,23 @@ class LoansServiceAsyncStub:
         PERMISSION_DENIED (another reader's hold).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CancelHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
+
+    async def update_hold(self, request: loans_v1.UpdateHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
+        """
+        Changes the fields of a hold named in `update_mask`: only `pickup_branch` ("*" or empty: that one), for a
+        reader who chose the wrong branch, or whose hold waits for a branch the library no longer lists (the queue
+        passes such a hold over): the hold keeps its place in the queue, and is offered a copy on the open shelf at
+        once when it is next in line (IN_TRANSIT to the new branch: the answer says so). Only a WAITING hold: once a copy
+        is set aside for it (IN_TRANSIT to its branch, or READY on the hold shelf there) the branch is fixed. The
+        same branch as the hold's (in any letter case) changes nothing and answers the hold. Its own reader or staff;
+        the change is recorded (HoldPickupBranchChanged). `hold.etag`, when set, must be current.
+        Errors: INVALID_ARGUMENT (malformed name; an unknown or read-only field in `update_mask`; no pickup branch, or
+        one that is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES; request_id not a
+        UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_COPY_SET_ASIDE:
+        IN_TRANSIT or READY, metadata `status`, `pickup_branch`; HOLD_NOT_ACTIVE: fulfilled, cancelled or expired),
+        ABORTED (STALE_ETAG: `hold.etag` is not the hold's current one), PERMISSION_DENIED (another reader's hold).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
     async def receive_hold_copy(self, request: loans_v1.ReceiveHoldCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """

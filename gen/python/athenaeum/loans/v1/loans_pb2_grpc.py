@@ -156,6 +156,11 @@ class LoansServiceStub:
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.CancelHoldRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
                 _registered_method=True)
+        self.UpdateHold = channel.unary_unary(
+                '/athenaeum.loans.v1.LoansService/UpdateHold',
+                request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.UpdateHoldRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
+                _registered_method=True)
         self.ReceiveHoldCopy = channel.unary_unary(
                 '/athenaeum.loans.v1.LoansService/ReceiveHoldCopy',
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReceiveHoldCopyRequest.SerializeToString,
@@ -454,6 +459,24 @@ class LoansServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateHold(self, request, context):
+        """Changes the fields of a hold named in `update_mask`: only `pickup_branch` ("*" or empty: that one), for a
+        reader who chose the wrong branch, or whose hold waits for a branch the library no longer lists (the queue
+        passes such a hold over): the hold keeps its place in the queue, and is offered a copy on the open shelf at
+        once when it is next in line (IN_TRANSIT to the new branch: the answer says so). Only a WAITING hold: once a copy
+        is set aside for it (IN_TRANSIT to its branch, or READY on the hold shelf there) the branch is fixed. The
+        same branch as the hold's (in any letter case) changes nothing and answers the hold. Its own reader or staff;
+        the change is recorded (HoldPickupBranchChanged). `hold.etag`, when set, must be current.
+        Errors: INVALID_ARGUMENT (malformed name; an unknown or read-only field in `update_mask`; no pickup branch, or
+        one that is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES; request_id not a
+        UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_COPY_SET_ASIDE:
+        IN_TRANSIT or READY, metadata `status`, `pickup_branch`; HOLD_NOT_ACTIVE: fulfilled, cancelled or expired),
+        ABORTED (STALE_ETAG: `hold.etag` is not the hold's current one), PERMISSION_DENIED (another reader's hold).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReceiveHoldCopy(self, request, context):
         """A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
         scanned at the hold's pickup branch (`branch` equal to its pickup_branch, or the hold has none), the copy
@@ -636,6 +659,11 @@ def add_LoansServiceServicer_to_server(servicer, server):
             'CancelHold': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelHold,
                     request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.CancelHoldRequest.FromString,
+                    response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.SerializeToString,
+            ),
+            'UpdateHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateHold,
+                    request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.UpdateHoldRequest.FromString,
                     response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.SerializeToString,
             ),
             'ReceiveHoldCopy': grpc.unary_unary_rpc_method_handler(
@@ -1279,6 +1307,33 @@ class LoansService:
             target,
             '/athenaeum.loans.v1.LoansService/CancelHold',
             athenaeum_dot_loans_dot_v1_dot_loans__pb2.CancelHoldRequest.SerializeToString,
+            athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.loans.v1.LoansService/UpdateHold',
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.UpdateHoldRequest.SerializeToString,
             athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
             options,
             channel_credentials,

@@ -221,6 +221,20 @@ class LoansServiceStub:
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
     PERMISSION_DENIED (another reader's hold).
     """
+    UpdateHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.UpdateHoldRequest, _resources_pb2.Hold]
+    """Changes the fields of a hold named in `update_mask`: only `pickup_branch` ("*" or empty: that one), for a
+    reader who chose the wrong branch, or whose hold waits for a branch the library no longer lists (the queue
+    passes such a hold over): the hold keeps its place in the queue, and is offered a copy on the open shelf at
+    once when it is next in line (IN_TRANSIT to the new branch: the answer says so). Only a WAITING hold: once a copy
+    is set aside for it (IN_TRANSIT to its branch, or READY on the hold shelf there) the branch is fixed. The
+    same branch as the hold's (in any letter case) changes nothing and answers the hold. Its own reader or staff;
+    the change is recorded (HoldPickupBranchChanged). `hold.etag`, when set, must be current.
+    Errors: INVALID_ARGUMENT (malformed name; an unknown or read-only field in `update_mask`; no pickup branch, or
+    one that is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES; request_id not a
+    UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_COPY_SET_ASIDE:
+    IN_TRANSIT or READY, metadata `status`, `pickup_branch`; HOLD_NOT_ACTIVE: fulfilled, cancelled or expired),
+    ABORTED (STALE_ETAG: `hold.etag` is not the hold's current one), PERMISSION_DENIED (another reader's hold).
+    """
     ReceiveHoldCopy: _grpc.UnaryUnaryMultiCallable[_loans_pb2.ReceiveHoldCopyRequest, _resources_pb2.Hold]
     """A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
     scanned at the hold's pickup branch (`branch` equal to its pickup_branch, or the hold has none), the copy
@@ -466,6 +480,20 @@ class LoansServiceAsyncStub(LoansServiceStub):
     read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
     Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
     PERMISSION_DENIED (another reader's hold).
+    """
+    UpdateHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.UpdateHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
+    """Changes the fields of a hold named in `update_mask`: only `pickup_branch` ("*" or empty: that one), for a
+    reader who chose the wrong branch, or whose hold waits for a branch the library no longer lists (the queue
+    passes such a hold over): the hold keeps its place in the queue, and is offered a copy on the open shelf at
+    once when it is next in line (IN_TRANSIT to the new branch: the answer says so). Only a WAITING hold: once a copy
+    is set aside for it (IN_TRANSIT to its branch, or READY on the hold shelf there) the branch is fixed. The
+    same branch as the hold's (in any letter case) changes nothing and answers the hold. Its own reader or staff;
+    the change is recorded (HoldPickupBranchChanged). `hold.etag`, when set, must be current.
+    Errors: INVALID_ARGUMENT (malformed name; an unknown or read-only field in `update_mask`; no pickup branch, or
+    one that is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES; request_id not a
+    UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_COPY_SET_ASIDE:
+    IN_TRANSIT or READY, metadata `status`, `pickup_branch`; HOLD_NOT_ACTIVE: fulfilled, cancelled or expired),
+    ABORTED (STALE_ETAG: `hold.etag` is not the hold's current one), PERMISSION_DENIED (another reader's hold).
     """
     ReceiveHoldCopy: _aio.UnaryUnaryMultiCallable[_loans_pb2.ReceiveHoldCopyRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
@@ -847,6 +875,26 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         read-only otherwise): a hold they may not collect would hold the copy back from the next reader.
         Errors: NOT_FOUND (no such hold), FAILED_PRECONDITION (already fulfilled, cancelled or expired),
         PERMISSION_DENIED (another reader's hold).
+        """
+
+    @_abc_1.abstractmethod
+    def UpdateHold(
+        self,
+        request: _loans_pb2.UpdateHoldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_resources_pb2.Hold, _abc.Awaitable[_resources_pb2.Hold]]:
+        """Changes the fields of a hold named in `update_mask`: only `pickup_branch` ("*" or empty: that one), for a
+        reader who chose the wrong branch, or whose hold waits for a branch the library no longer lists (the queue
+        passes such a hold over): the hold keeps its place in the queue, and is offered a copy on the open shelf at
+        once when it is next in line (IN_TRANSIT to the new branch: the answer says so). Only a WAITING hold: once a copy
+        is set aside for it (IN_TRANSIT to its branch, or READY on the hold shelf there) the branch is fixed. The
+        same branch as the hold's (in any letter case) changes nothing and answers the hold. Its own reader or staff;
+        the change is recorded (HoldPickupBranchChanged). `hold.etag`, when set, must be current.
+        Errors: INVALID_ARGUMENT (malformed name; an unknown or read-only field in `update_mask`; no pickup branch, or
+        one that is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES; request_id not a
+        UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_COPY_SET_ASIDE:
+        IN_TRANSIT or READY, metadata `status`, `pickup_branch`; HOLD_NOT_ACTIVE: fulfilled, cancelled or expired),
+        ABORTED (STALE_ETAG: `hold.etag` is not the hold's current one), PERMISSION_DENIED (another reader's hold).
         """
 
     @_abc_1.abstractmethod
