@@ -29,9 +29,15 @@ from services.support.runtime.wire import event_subject, to_datetime
 
 log = logging.getLogger("athenaeum.loans.item_types")
 ITEM_TYPE_CHANGED = event_subject("catalog", catalog_events.ItemTypeChanged())
-# One at a time, in the stream's order: a type renamed and renamed back must be followed in that order.
+# One at a time, in the stream's order, a retried one before the next: a type renamed and renamed back must be
+# followed in that order. A fetch of one (not of a batch, which the server could fill only one message at a
+# time, each after the fetch's wait) returns as soon as its message comes.
 ITEM_TYPES = ConsumerSpec(
-    stream=stream_name("catalog"), durable="loans-item-types", filter_subject=ITEM_TYPE_CHANGED, max_ack_pending=1
+    stream=stream_name("catalog"),
+    durable="loans-item-types",
+    filter_subject=ITEM_TYPE_CHANGED,
+    batch=1,
+    max_ack_pending=1,
 )
 
 
