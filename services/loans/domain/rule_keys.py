@@ -1,8 +1,8 @@
 """The circulation rules follow the catalog's item types: a rule is keyed by a type's code, which the catalog
 may rename or delete. Pure: no I/O.
 
-As Koha's circulation rules follow their item type (its foreign key cascades an update and a delete), a renamed
-type's rules are re-keyed to the new code, and a deleted type's rules go with it: a rule can only be made for a
+A renamed type's rules are re-keyed to the new code, and a deleted type's rules go with it (as a foreign key
+cascading an update and a delete would, were both in one database): a rule can only be made for a
 type the catalog lists (rule_matrix.create_circulation_rule asks it), so one naming a type no longer listed
 would govern nothing and could not be made again. Each change is the rule's own event, with a note saying why,
 so the audit trail shows it beside the admins' edits.
