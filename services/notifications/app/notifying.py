@@ -26,7 +26,7 @@ from services.notifications.domain.occurrences import Intake, Occurrence, gather
 from services.notifications.domain.recipients import Recipient, Route, routes
 from services.notifications.domain.sms_text import fitted, plain
 from services.notifications.domain.templates import MAX_SMS_LENGTH, Template, template_id
-from services.notifications.domain.wording import FALLBACK_LOCALE, locale_of, words, zone_of
+from services.notifications.domain.wording import FALLBACK_LOCALE, locale_of, on_one_line, words, zone_of
 from services.support.runtime.clock import Clock
 
 
@@ -255,7 +255,7 @@ class _Writer:
             given["web_url"] = self.rules.web_url
         if "branch" in offered and not facts.get("branch"):
             facts["branch"] = recipient.home_branch  # no branch named by the event: the patron's own
-        return {name: "" for name in offered} | given | words(facts, locale=locale, zone=zone)
+        return on_one_line({name: "" for name in offered} | given | words(facts, locale=locale, zone=zone))
 
     def word(self, kind: Kind, channel: Channel, locale: str, params: Mapping[str, str]) -> Content:
         return word(
