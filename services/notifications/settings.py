@@ -70,7 +70,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
         le=10,
         description="Segments (each billed by the provider: 160 characters of GSM-7, 70 once a character is "
         "outside it, 153/67 each when several) a notice's SMS may take: a long book title is shortened, with an "
-        "ellipsis, to fit. Staff messages are sent as written.",
+        "ellipsis, to fit. Staff messages are never shortened.",
     )
     sms_quiet_hours: str = Field(
         "22:00-08:00", description="No SMS then, in the recipient's time zone (they wait); empty: none."

@@ -316,8 +316,9 @@ def _sms_text(
 ) -> str:
     """The SMS as sent: one line of plain text (no trailing break: it is a character paid for), its values
     shortened to fit `max_segments` (none: 0)."""
-    if max_segments <= 0:
-        return plain(text.strip())
+    if max_segments <= 0:  # as written (a staff message): plain only when its "..." do not take it past a provider
+        made_plain = plain(text.strip())
+        return made_plain if len(made_plain) <= MAX_SMS_LENGTH else text.strip()
     try:
         return fitted(lambda values: renderer.render(template, values).text.strip(), params, max_segments=max_segments)
     except RenderFailed:  # a template that chokes on a shortened value: the values as they are

@@ -12,7 +12,8 @@ from services.notifications.data.template_seeds import BUILTIN
 from services.notifications.domain.kinds import KINDS, Channel, Kind
 from services.notifications.domain.sms_text import is_gsm7, plain, segments
 
-from .fakes import FakeTemplates
+from .fakes import FakeTemplates, recipient
+from .test_templates_and_messages import _message, _send
 
 SAMPLES = {
     "library_name": "Athenaeum Library",
@@ -108,3 +109,18 @@ def test_segments_count_as_a_provider_bills() -> None:
     assert [segments("a" * n) for n in (160, 161, 306, 307)] == [1, 2, 2, 3]
     assert [segments("я" * n) for n in (70, 71, 134, 135)] == [1, 2, 2, 3]
     assert segments("{" * 80) == 1 and segments("{" * 81) == 2  # the escape: two septets each
+
+
+async def test_a_staff_sms_is_made_plain_but_never_shortened(db, clock, renderer) -> None:
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    body = "“Closed” on Monday — sorry… " + "x" * 400
+    sent = await _send(db, clock, renderer, _message(ada, channel=Channel.SMS, body=body))
+    assert sent.content.text == 'Test Library: "Closed" on Monday - sorry... ' + "x" * 400
+
+
+async def test_a_staff_sms_that_plain_quotes_would_take_past_a_provider_keeps_its_own(db, clock, renderer) -> None:
+    ada = recipient()
+    db.recipients[ada.user_id] = ada
+    sent = await _send(db, clock, renderer, _message(ada, channel=Channel.SMS, body="…" * 1_000))
+    assert sent.content.text.endswith("…" * 1_000)
