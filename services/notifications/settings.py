@@ -64,6 +64,14 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
         description="Routine SMS sent to one recipient (or number) per hour; the rest wait for a later slot. "
         "Hold, overdue and security SMS are never held back.",
     )
+    sms_max_segments: int = Field(
+        2,
+        ge=1,
+        le=10,
+        description="Segments (each billed by the provider: 160 characters of GSM-7, 70 once a character is "
+        "outside it, 153/67 each when several) a notice's SMS may take: a long book title is shortened, with an "
+        "ellipsis, to fit. Staff messages are never shortened.",
+    )
     sms_quiet_hours: str = Field(
         "22:00-08:00", description="No SMS then, in the recipient's time zone (they wait); empty: none."
     )
@@ -148,7 +156,12 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
                 base=timedelta(seconds=self.retry_base_seconds),
                 cap=timedelta(seconds=self.retry_cap_seconds),
             ),
-            sms=SmsPolicy(max_per_hour=self.sms_max_per_hour, quiet_start=quiet_start, quiet_end=quiet_end),
+            sms=SmsPolicy(
+                max_per_hour=self.sms_max_per_hour,
+                quiet_start=quiet_start,
+                quiet_end=quiet_end,
+                max_segments=self.sms_max_segments,
+            ),
             library_name=self.library_name,
             default_locale=self.default_locale,
             library_time_zone=self.library_time_zone,

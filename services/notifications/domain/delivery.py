@@ -84,6 +84,8 @@ class SmsPolicy:
     quiet_end: time | None = time(8, 0)
     window: timedelta = timedelta(hours=1)
     """What the limit counts: SMS actually sent this long before now (one only queued for the morning is not)."""
+    max_segments: int = 2
+    """Segments (each billed) a notice's SMS may take: its long values (a title) are shortened to fit."""
 
     def not_before(self, now: datetime, zone: ZoneInfo) -> datetime:
         """`now`, or the end of the quiet hours if `now` falls in them (in the recipient's zone)."""
