@@ -70,6 +70,9 @@ class NotificationRepository(Protocol):
     async def release_claims_of(self, worker: str) -> int:
         """Gives back every claim `worker` holds (a restarted process under the same name)."""
 
+    async def extend_claims(self, notification_ids: list[uuid.UUID], *, worker: str, until: datetime) -> None:
+        """Holds the claims `worker` still has on these until `until` (a send still waiting for its answer)."""
+
     async def claim_due(
         self, channel: Channel, *, now: datetime, limit: int, worker: str, until: datetime
     ) -> list[Notification]:

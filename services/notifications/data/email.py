@@ -1,6 +1,13 @@
 """Email over SMTP (aiosmtplib): a pool of connections kept open and reused, STARTTLS and login as the
-settings say. The server's answer decides the outcome: 2xx sent, 4xx try again later, 5xx failed for good;
-no connection at all means the channel is down (nothing was attempted)."""
+settings say. The server's answer decides the outcome: 2xx sent, 4xx try again later, 5xx failed for good.
+No connection, or one lost before the message was sent, means the channel is down (nothing was attempted).
+
+Once the message is sent, the reply to its end (the final ".") may take long: a relay scans it, signs it,
+asks a DNSBL. RFC 5321 §4.5.3.2.6 has the client wait 10 minutes for it (`data_timeout_seconds`), since a
+client that gives up early may have had its message accepted and sends a duplicate. No reply at all (the
+wait ran out, the connection dropped) is an unknown outcome: the message may have been delivered. It is an
+attempt (counted, so `max_attempts` ends it) retried after at least `UNKNOWN_OUTCOME_WAIT`, with the same
+Message-ID (data/mime.py) so that a receiving system may drop the copy."""
 
 from __future__ import annotations
 
@@ -12,7 +19,7 @@ import aiosmtplib
 
 from services.notifications.app.ports import ChannelUnavailable
 from services.notifications.data.mime import MimeWriter
-from services.notifications.domain.delivery import Failed, Outcome, Sent
+from services.notifications.domain.delivery import UNKNOWN_OUTCOME_WAIT, Failed, Outcome, Sent
 from services.notifications.domain.notifications import Notification
 
 log = logging.getLogger("athenaeum.notifications.email")
@@ -41,6 +48,9 @@ class SmtpSettings:
     """TLS from the first byte (port 465)."""
     pool_size: int = 4
     timeout_seconds: float = 10.0
+    """For each command but the end of the message."""
+    data_timeout_seconds: float = 600.0
+    """For the reply to the end of the message (RFC 5321 §4.5.3.2.6: 10 minutes)."""
 
 
 class SmtpSender:
@@ -58,19 +68,43 @@ class SmtpSender:
         async with self._slots:
             client = await self._checkout()
             try:
-                await client.sendmail(self._settings.from_address, [notification.address], message)
-            except aiosmtplib.SMTPRecipientsRefused as refused:
-                self._idle.append(client)
-                code, text = _first_refusal(refused)
-                return Failed(f"{code} {text}", transient=400 <= code < 500)
+                await self._envelope(client, notification.address, message)
             except aiosmtplib.SMTPResponseException as error:
-                self._idle.append(client)
+                await self._reset(client)
                 return Failed(f"{error.code} {error.message}", transient=400 <= error.code < 500)
-            except _CONNECTION_LOST as error:
+            except _CONNECTION_LOST as error:  # before the message went: nothing was attempted
                 client.close()
                 raise ChannelUnavailable(f"the mail server went away: {error}") from error
-            self._idle.append(client)
+            return await self._transfer(client, message, notification)
+
+    async def _envelope(self, client: aiosmtplib.SMTP, address: str, message: bytes) -> None:
+        """MAIL FROM (with the size, when the server takes it) and RCPT TO, each with the short timeout."""
+        options = [f"SIZE={len(message)}"] if client.supports_extension("size") else []
+        await client.mail(self._settings.from_address, options=options)
+        await client.rcpt(address)
+
+    async def _transfer(self, client: aiosmtplib.SMTP, message: bytes, notification: Notification) -> Outcome:
+        try:
+            await client.data(message, timeout=self._settings.data_timeout_seconds)
+        except aiosmtplib.SMTPResponseException as error:
+            await self._reset(client)
+            return Failed(f"{error.code} {error.message}", transient=400 <= error.code < 500)
+        except _CONNECTION_LOST as error:
+            client.close()
+            log.warning("no answer to the end of %s: it may have been delivered; retried later", notification.name)
+            reason = f"unknown outcome, no answer to the end of the message: {type(error).__name__} {error}"
+            return Failed(reason, transient=True, retry_after=UNKNOWN_OUTCOME_WAIT)
+        self._idle.append(client)
         return Sent(self._mime.message_id(notification))
+
+    async def _reset(self, client: aiosmtplib.SMTP) -> None:
+        """RSET after a refusal, so the connection can carry the next message; one that fails is dropped."""
+        try:
+            await client.rset()
+        except (aiosmtplib.SMTPException, *_CONNECTION_LOST):
+            client.close()
+            return
+        self._idle.append(client)
 
     async def probe(self) -> None:
         async with self._slots:
@@ -114,9 +148,3 @@ class SmtpSender:
                 await client.quit()
             except Exception:  # already gone: nothing to say goodbye to
                 client.close()
-
-
-def _first_refusal(refused: aiosmtplib.SMTPRecipientsRefused) -> tuple[int, str]:
-    for error in refused.recipients:
-        return error.code, error.message
-    return 550, "recipient refused"

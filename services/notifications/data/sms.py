@@ -1,6 +1,10 @@
 """SMS through a provider's HTTP API, Twilio-style: POST /2010-04-01/Accounts/{sid}/Messages.json with To,
 From and Body, HTTP Basic auth with the account sid and token. 201 sent; a 4xx about the message (an
-invalid number) failed for good; 5xx try again later; no answer, 401/403 or 429 means the channel is down.
+invalid number) failed for good; 5xx try again later; no connection, 401/403 or 429 means the channel is down.
+
+A request sent that got no answer (the time ran out, the connection dropped) is an unknown outcome: the SMS
+may have gone. It is an attempt (counted, so `max_attempts` ends it), sent again with the same
+Idempotency-Key only after at least `UNKNOWN_OUTCOME_WAIT`.
 
 The client is aiohttp with a pool of keep-alive connections: it writes each request (head and form body) in
 one go and costs a fraction of httpx's CPU per request (httpx was ~45 % of the service's CPU in a burst)."""
@@ -16,12 +20,14 @@ from urllib.parse import urlencode
 import aiohttp
 
 from services.notifications.app.ports import ChannelUnavailable
-from services.notifications.domain.delivery import Failed, Outcome, Sent
+from services.notifications.domain.delivery import UNKNOWN_OUTCOME_WAIT, Failed, Outcome, Sent
 from services.notifications.domain.notifications import Notification
 
 log = logging.getLogger("athenaeum.notifications.sms")
 
 _UNREACHABLE = (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, OSError)
+_NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+"""Failures before the request could be written: nothing was sent."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +74,12 @@ class TwilioStyleSender:
         try:
             async with self._client().post(self._messages_url, data=urlencode(form), headers=headers) as response:
                 status, reason, body = response.status, response.reason or "", await response.read()
-        except _UNREACHABLE as error:
+        except _NOT_CONNECTED as error:
             raise ChannelUnavailable(f"cannot reach the SMS provider: {error!r}") from error
+        except _UNREACHABLE as error:
+            log.warning("no answer from the SMS provider to %s: it may have gone; retried later", notification.name)
+            reason = f"unknown outcome, no answer from the provider: {type(error).__name__} {error}"
+            return Failed(reason.strip(), transient=True, retry_after=UNKNOWN_OUTCOME_WAIT)
         detail = _json(body)
         if status in (200, 201):
             return Sent(str(detail.get("sid", "")))
