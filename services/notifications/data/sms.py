@@ -1,10 +1,12 @@
 """SMS through a provider's HTTP API, Twilio-style: POST /2010-04-01/Accounts/{sid}/Messages.json with To,
 From and Body, HTTP Basic auth with the account sid and token. 201 sent; a 4xx about the message (an
-invalid number) failed for good; 5xx try again later; no connection, 401/403 or 429 means the channel is down.
+invalid number) failed for good; 5xx try again later; no connection or 401/403 means the channel is down.
 
 A request sent that got no answer (the time ran out, the connection dropped) is an unknown outcome: the SMS
 may have gone. It is an attempt (counted, so `max_attempts` ends it), sent again with the same
-Idempotency-Key only after at least `UNKNOWN_OUTCOME_WAIT`.
+Idempotency-Key only after at least `UNKNOWN_OUTCOME_WAIT`. A 429 is the provider asking to slow down: an
+attempt too, "provider rate-limited", tried again after its Retry-After (at most `MAX_RETRY_AFTER`) or the
+backoff, whichever is later.
 
 The client is aiohttp with a pool of keep-alive connections: it writes each request (head and form body) in
 one go and costs a fraction of httpx's CPU per request (httpx was ~45 % of the service's CPU in a burst)."""
@@ -15,6 +17,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import aiohttp
@@ -28,6 +31,7 @@ log = logging.getLogger("athenaeum.notifications.sms")
 _UNREACHABLE = (aiohttp.ClientError, TimeoutError, asyncio.TimeoutError, OSError)
 _NOT_CONNECTED = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
 """Failures before the request could be written: nothing was sent."""
+MAX_RETRY_AFTER = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,7 @@ class TwilioStyleSender:
         try:
             async with self._client().post(self._messages_url, data=urlencode(form), headers=headers) as response:
                 status, reason, body = response.status, response.reason or "", await response.read()
+                wait = _retry_after(response.headers.get("Retry-After", ""))
         except _NOT_CONNECTED as error:
             raise ChannelUnavailable(f"cannot reach the SMS provider: {error!r}") from error
         except _UNREACHABLE as error:
@@ -84,9 +89,11 @@ class TwilioStyleSender:
         if status in (200, 201):
             return Sent(str(detail.get("sid", "")))
         explained = f"{status} {detail.get('code', '')} {detail.get('message', reason)}"
-        if status in (401, 403, 429):
+        if status in (401, 403):
             log.error("the SMS provider refuses every message for now: %s", explained)
             raise ChannelUnavailable(f"the SMS provider refused: {explained}")
+        if status == 429:
+            return Failed(f"provider rate-limited: {explained}", transient=True, retry_after=wait)
         return Failed(explained.strip(), transient=status >= 500)
 
     async def probe(self) -> None:
@@ -102,6 +109,17 @@ class TwilioStyleSender:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+def _retry_after(value: str) -> timedelta | None:
+    """The provider's Retry-After in seconds (an HTTP date is rare from an API: ignored), at most an hour."""
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    if not 0 < seconds < MAX_RETRY_AFTER.total_seconds():  # also nan and inf
+        return MAX_RETRY_AFTER if seconds >= MAX_RETRY_AFTER.total_seconds() else None
+    return timedelta(seconds=seconds)
 
 
 def _json(body: bytes) -> dict[str, object]:
