@@ -23,6 +23,7 @@ from services.notifications.app import delivering, reminders
 from services.notifications.app.notifying import Rules
 from services.notifications.app.ports import (
     Accounts,
+    ChannelRefused,
     ChannelUnavailable,
     NotificationsUnitOfWork,
     Sender,
@@ -205,8 +206,9 @@ class Dispatcher:
                 return await self._sender.send(notification)
             except ChannelUnavailable as error:
                 span.record_exception(error)
-                if not self._down.is_set():
-                    log.warning("%s channel down: %s", self.channel, error)
+                if not self._down.is_set():  # once per outage
+                    refused = isinstance(error, ChannelRefused)
+                    log.log(logging.ERROR if refused else logging.WARNING, "%s channel down: %s", self.channel, error)
                     CHANNEL_UP.labels(self.channel.value).set(0)
                     self._down.set()
                 return None

@@ -262,6 +262,12 @@ class ChannelUnavailable(Exception):
     attempted; the notification waits, and its tries are not spent."""
 
 
+class ChannelRefused(ChannelUnavailable):
+    """The mail server or the provider refuses the library itself (its login, its sender address, a relay
+    denied): nothing about the message or its reader, so the notification waits like for an outage; someone
+    has to fix the settings or the relay, so it is logged as an error."""
+
+
 class Sender(Protocol):
     """One channel: hands a notification to the mail server or the SMS provider."""
 

@@ -1,6 +1,8 @@
 """Email over SMTP (aiosmtplib): a pool of connections kept open and reused, STARTTLS and login as the
 settings say. The server's answer decides the outcome: 2xx sent, 4xx try again later, 5xx failed for good.
-No connection, or one lost before the message was sent, means the channel is down (nothing was attempted).
+No connection, or one lost before the message was sent, means the channel is down (nothing was attempted);
+a refused login or sender (MAIL FROM), or a relay denied, means the server refuses the library, not this
+message: the channel is down too (ChannelRefused), the notification waits.
 
 Once the message is sent, the reply to its end (the final ".") may take long: a relay scans it, signs it,
 asks a DNSBL. RFC 5321 §4.5.3.2.6 has the client wait 10 minutes for it (`data_timeout_seconds`), since a
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 import aiosmtplib
 
-from services.notifications.app.ports import ChannelUnavailable
+from services.notifications.app.ports import ChannelRefused, ChannelUnavailable
 from services.notifications.data.mime import MimeWriter
 from services.notifications.domain.delivery import UNKNOWN_OUTCOME_WAIT, Failed, Outcome, Sent
 from services.notifications.domain.notifications import Notification
@@ -69,9 +71,14 @@ class SmtpSender:
             client = await self._checkout()
             try:
                 await self._envelope(client, notification.address, message)
-            except aiosmtplib.SMTPResponseException as error:
+            except aiosmtplib.SMTPRecipientRefused as refused:
                 await self._reset(client)
-                return Failed(f"{error.code} {error.message}", transient=400 <= error.code < 500)
+                if _refuses_the_library(refused.code, refused.message):
+                    raise _refusal(refused) from refused
+                return Failed(f"{refused.code} {refused.message}", transient=400 <= refused.code < 500)
+            except aiosmtplib.SMTPResponseException as error:  # MAIL FROM refused: the library, not the message
+                await self._reset(client)
+                raise _refusal(error) from error
             except _CONNECTION_LOST as error:  # before the message went: nothing was attempted
                 client.close()
                 raise ChannelUnavailable(f"the mail server went away: {error}") from error
@@ -110,7 +117,12 @@ class SmtpSender:
         async with self._slots:
             client = await self._checkout()
             try:
-                await client.noop()
+                # MAIL FROM then RSET: a server that answers NOOP may still refuse the sender (N2).
+                await client.mail(self._settings.from_address)
+                await client.rset()
+            except aiosmtplib.SMTPResponseException as error:
+                await self._reset(client)
+                raise _refusal(error) from error
             except (aiosmtplib.SMTPException, *_CONNECTION_LOST) as error:
                 client.close()
                 raise ChannelUnavailable(f"the mail server does not answer: {error}") from error
@@ -137,6 +149,8 @@ class SmtpSender:
         )
         try:
             await client.connect()
+        except aiosmtplib.SMTPAuthenticationError as error:
+            raise _refusal(error) from error
         except (aiosmtplib.SMTPException, *_CONNECTION_LOST) as error:
             raise ChannelUnavailable(f"cannot reach the mail server {s.host}:{s.port}: {error}") from error
         return client
@@ -148,3 +162,18 @@ class SmtpSender:
                 await client.quit()
             except Exception:  # already gone: nothing to say goodbye to
                 client.close()
+
+
+def _refuses_the_library(code: int, text: str) -> bool:
+    """A recipient refusal that is about the sender: authentication wanted (530, 5.7.0), or a relay denied
+    (Postfix's "554 5.7.1 Relay access denied" comes at RCPT TO)."""
+    lowered = text.lower()
+    return code == 530 or "5.7.0" in lowered or "relay access denied" in lowered or "relaying denied" in lowered
+
+
+def _refusal(error: aiosmtplib.SMTPResponseException) -> ChannelUnavailable:
+    """A 5xx (or the 530 asking for a login) refuses the library until someone acts; a 4xx (421 closing,
+    451 local error) is an outage that passes."""
+    if error.code >= 500 or isinstance(error, aiosmtplib.SMTPAuthenticationError):
+        return ChannelRefused(f"the mail server refuses the library's mail: {error.code} {error.message}")
+    return ChannelUnavailable(f"the mail server cannot take mail now: {error.code} {error.message}")

@@ -1,6 +1,7 @@
 """SMS through a provider's HTTP API, Twilio-style: POST /2010-04-01/Accounts/{sid}/Messages.json with To,
 From and Body, HTTP Basic auth with the account sid and token. 201 sent; a 4xx about the message (an
-invalid number) failed for good; 5xx try again later; no connection or 401/403 means the channel is down.
+invalid number) failed for good; 5xx try again later; no connection means the channel is down, and 401/403
+that it refuses the library (ChannelRefused: the notification waits, an error is logged).
 
 A request sent that got no answer (the time ran out, the connection dropped) is an unknown outcome: the SMS
 may have gone. It is an attempt (counted, so `max_attempts` ends it), sent again with the same
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 
-from services.notifications.app.ports import ChannelUnavailable
+from services.notifications.app.ports import ChannelRefused, ChannelUnavailable
 from services.notifications.domain.delivery import UNKNOWN_OUTCOME_WAIT, Failed, Outcome, Sent
 from services.notifications.domain.notifications import Notification
 
@@ -90,8 +91,7 @@ class TwilioStyleSender:
             return Sent(str(detail.get("sid", "")))
         explained = f"{status} {detail.get('code', '')} {detail.get('message', reason)}"
         if status in (401, 403):
-            log.error("the SMS provider refuses every message for now: %s", explained)
-            raise ChannelUnavailable(f"the SMS provider refused: {explained}")
+            raise ChannelRefused(f"the SMS provider refuses the library: {explained}")
         if status == 429:
             return Failed(f"provider rate-limited: {explained}", transient=True, retry_after=wait)
         return Failed(explained.strip(), transient=status >= 500)

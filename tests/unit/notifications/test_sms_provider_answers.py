@@ -1,6 +1,6 @@
 """The SMS channel against a real HTTP server on 127.0.0.1 answering as a test says: no answer in time is an
 unknown outcome (a counted try, retried after a long wait with the same Idempotency-Key: finding N1), a 429 is
-a counted try that waits the provider's Retry-After (N3)."""
+a counted try that waits the provider's Retry-After (N3), a 401 refuses the library (the channel is down: N2)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 
 from services.notifications.api.workers import Dispatcher, DispatchSettings
+from services.notifications.app.ports import ChannelRefused
 from services.notifications.data.sms import MAX_RETRY_AFTER, SmsSettings, TwilioStyleSender
 from services.notifications.domain.delivery import UNKNOWN_OUTCOME_WAIT, Failed
 from services.notifications.domain.kinds import Channel
@@ -111,3 +112,10 @@ async def test_a_rate_limited_sms_is_posted_once_then_waits_not_once_a_second(db
     assert (stored.status, stored.attempts) == (Status.QUEUED, 1)
     assert "rate-limited" in stored.last_error
     assert stored.next_attempt_at >= clock.now() + timedelta(seconds=30)
+
+
+async def test_a_refused_login_is_the_channel_refusing_the_library(db, clock, renderer, catalog) -> None:
+    sms = await _one_sms(db, clock, renderer, catalog)
+    async with serving(Provider(401)) as sender:
+        with pytest.raises(ChannelRefused):
+            await sender.send(sms)
