@@ -24,7 +24,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
     web_url: str = Field(
         "http://localhost:8080",
         description="The web client's public address (the edge's, as readers reach it), without a trailing slash: "
-        "links in messages start with it (a password reset's).",
+        "links in messages start with it (a password reset's, and List-Unsubscribe's to the account page).",
     )
     default_locale: str = Field("en", description="For users who chose no language: en or ru.")
     library_time_zone: str = Field(
@@ -176,6 +176,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
             implicit_tls=self.smtp_implicit_tls,
             pool_size=self.smtp_pool_size,
             data_timeout_seconds=self.smtp_data_timeout_seconds,
+            preferences_url=f"{self.web_url.rstrip('/')}/#/account" if self.web_url.strip() else "",
         )
 
     def sms(self) -> SmsSettings:

@@ -53,6 +53,8 @@ class SmtpSettings:
     """For each command but the end of the message."""
     data_timeout_seconds: float = 600.0
     """For the reply to the end of the message (RFC 5321 §4.5.3.2.6: 10 minutes)."""
+    preferences_url: str = ""
+    """The web page where a reader stops subscribed mail (List-Unsubscribe); none if empty."""
 
 
 class SmtpSender:
@@ -63,7 +65,12 @@ class SmtpSender:
         self._idle: list[aiosmtplib.SMTP] = []
         self._slots = asyncio.Semaphore(settings.pool_size)
         domain = settings.from_address.rpartition("@")[2] or "athenaeum.local"
-        self._mime = MimeWriter(from_address=settings.from_address, from_name=settings.from_name, domain=domain)
+        self._mime = MimeWriter(
+            from_address=settings.from_address,
+            from_name=settings.from_name,
+            domain=domain,
+            preferences_url=settings.preferences_url,
+        )
 
     async def send(self, notification: Notification) -> Outcome:
         message = self._mime.message(notification)
