@@ -24,7 +24,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
     web_url: str = Field(
         "http://localhost:8080",
         description="The web client's public address (the edge's, as readers reach it), without a trailing slash: "
-        "links in messages start with it (a password reset's).",
+        "links in messages start with it (a password reset's, and List-Unsubscribe's to the account page).",
     )
     default_locale: str = Field("en", description="For users who chose no language: en or ru.")
     library_time_zone: str = Field(
@@ -51,6 +51,13 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
         description="SMTP connections kept open and reused: an email costs four round trips, so the rate is "
         "about this many over the relay's reply time. The relay must take this many from one client per "
         "process (Postfix's smtpd_client_connection_count_limit is 50 by default).",
+    )
+    smtp_data_timeout_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="How long to wait for the mail server's reply to the end of a message (RFC 5321: 10 minutes; "
+        "a relay may scan or sign it first). Without a reply the message may have been delivered: it counts as "
+        "a try and is sent again (same Message-ID) only after a wait of at least 5 minutes.",
     )
 
     sms_base_url: str = Field("http://127.0.0.1:2580", description="The provider's API (Twilio-style).")
@@ -181,6 +188,8 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
             starttls=starttls,
             implicit_tls=self.smtp_implicit_tls,
             pool_size=self.smtp_pool_size,
+            data_timeout_seconds=self.smtp_data_timeout_seconds,
+            preferences_url=f"{self.web_url.rstrip('/')}/#/account" if self.web_url.strip() else "",
         )
 
     def sms(self) -> SmsSettings:

@@ -19,13 +19,20 @@ class Sent:
 
 @dataclass(frozen=True, slots=True)
 class Failed:
-    """It refused this message: for now (`transient`: a 4xx reply, a 5xx or 429 from the provider) or for good."""
+    """It refused this message: for now (`transient`: a 4xx reply, a 5xx or 429 from the provider) or for good.
+    A transient one may say how long to wait at least (`retry_after`): the provider's Retry-After, or the wait
+    after an attempt whose outcome is unknown (the message may have been delivered: no quick second copy)."""
 
     reason: str
     transient: bool
+    retry_after: timedelta | None = None
 
 
 Outcome = Sent | Failed
+
+UNKNOWN_OUTCOME_WAIT = timedelta(minutes=5)
+"""The least wait before a message whose outcome is unknown (sent, and no answer came) is sent again: it may
+have been delivered, so never a quick second copy."""
 
 MAX_REASON = 200
 _EMAIL = re.compile(r"[^\s<>\"'(),;:@]+@[^\s<>\"'(),;:@]+")
