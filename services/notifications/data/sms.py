@@ -54,7 +54,7 @@ class TwilioStyleSender:
         base = settings.base_url.rstrip("/")
         self._messages_url = f"{base}/2010-04-01/Accounts/{settings.account_sid}/Messages.json"
         self._account_url = f"{base}/2010-04-01/Accounts/{settings.account_sid}.json"
-        self._auth = aiohttp.BasicAuth(settings.account_sid, settings.auth_token)
+        self._auth_header = {"Authorization": aiohttp.encode_basic_auth(settings.account_sid, settings.auth_token)}
         self._session: aiohttp.ClientSession | None = None
 
     def _client(self) -> aiohttp.ClientSession:
@@ -62,7 +62,7 @@ class TwilioStyleSender:
             s = self._settings
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=s.pool_size, ttl_dns_cache=300),
-                auth=self._auth,
+                headers=self._auth_header,  # aiohttp 3.14 deprecates BasicAuth and auth=
                 timeout=aiohttp.ClientTimeout(total=s.timeout_seconds),
                 trust_env=False,  # the provider is named in settings; an HTTP(S)_PROXY must not reroute it
                 raise_for_status=False,

@@ -36,11 +36,15 @@ class Provider:
         return web.json_response(body, status=self.status, headers=self.headers)
 
 
+async def _account(_: web.Request) -> web.Response:
+    return web.json_response({"sid": "AC1"})
+
+
 @asynccontextmanager
 async def serving(provider: Provider) -> AsyncIterator[TwilioStyleSender]:
     app = web.Application()
     app.router.add_post("/2010-04-01/Accounts/AC1/Messages.json", provider.messages)
-    app.router.add_get("/2010-04-01/Accounts/AC1.json", lambda _: web.json_response({"sid": "AC1"}))
+    app.router.add_get("/2010-04-01/Accounts/AC1.json", _account)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
