@@ -482,6 +482,7 @@ export default {
   "desk.late_days.one": "It came back {count} day late.",
   "desk.late_days.other": "It came back {count} days late.",
   "desk.fine_charged": "Overdue fine: {amount}. The patron now owes {owed} in all.",
+  "desk.refund_found": "It was declared lost and is found: its replacement charge is cancelled. Give the patron back the {amount} they paid for it.",
   "patron.home_branch": "Home branch",
   "patron.expiry": "Membership ends",
   "patron.expiry_hint": "Leave empty for a membership that does not end.",

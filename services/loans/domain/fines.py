@@ -44,7 +44,7 @@ class FineEntry:
     """One line of a fine's audit trail."""
 
     kind: str
-    """ASSESSED, ACCRUED, PAYMENT or WAIVER."""
+    """ASSESSED, ACCRUED, PAYMENT, WAIVER or REFUND (what was paid, owed back: the charge was withdrawn)."""
     amount: Decimal
     actor: str
     at: datetime
@@ -86,6 +86,9 @@ class Fine(Versioned):
     paid: Decimal = ZERO
     waived: Decimal = ZERO
     """Forgiven so far, over every waiver (each one's amount, actor and reason is on the audit trail)."""
+    refund_due: Decimal = ZERO
+    """What was paid and is owed back to the patron, the charge being withdrawn (a lost copy found): the desk
+    hands it back; part of `paid`, which stays what was paid."""
     status: FineStatus = FineStatus.OUTSTANDING
     description: str = ""
     waive_reason: str = ""
@@ -174,6 +177,19 @@ class Fine(Versioned):
         self._touch(now)
         self.new_entries.append(FineEntry("WAIVER", forgiven, actor, now, reason=self.waive_reason))
         self.events.append(FineWaived(occurred_at=now, fine=self, waived_by=actor))
+
+    def withdraw(self, reason: str, *, now: datetime, actor: str) -> Decimal:
+        """The charge itself no longer stands (a lost copy found: Koha's RefundLostOnReturn, Evergreen's void on
+        check-in): what is still owed is waived, and what was paid is owed back (a REFUND entry), whatever was
+        paid. Returns the refund due now (none the second time)."""
+        if self.status == FineStatus.OUTSTANDING and self.outstanding > ZERO:
+            self.waive(reason, now=now, actor=actor)
+        refund = self.paid - self.refund_due
+        if refund > ZERO:
+            self.refund_due += refund
+            self._touch(now)
+            self.new_entries.append(FineEntry("REFUND", refund, actor, now, reason=reason))
+        return refund
 
     def _ensure_outstanding(self) -> None:
         if self.status != FineStatus.OUTSTANDING:

@@ -563,8 +563,10 @@ class LoansServiceStub:
         of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
         nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
         processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
-        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
-        reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is withdrawn (as
+        Koha and Evergreen do): what is still owed of it is waived with reason "found", and what was paid of it is
+        owed back to the patron (Fine.refund_amount; ReturnLoan's answer says how much in `refund_amount`, and the
+        desk hands it back: no refund is taken through the API).
         Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
         FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
         way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
@@ -1513,8 +1515,10 @@ class LoansServiceAsyncStub:
         of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
         nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
         processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
-        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
-        reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is withdrawn (as
+        Koha and Evergreen do): what is still owed of it is waived with reason "found", and what was paid of it is
+        owed back to the patron (Fine.refund_amount; ReturnLoan's answer says how much in `refund_amount`, and the
+        desk hands it back: no refund is taken through the API).
         Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
         FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
         way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED

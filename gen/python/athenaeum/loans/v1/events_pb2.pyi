@@ -189,8 +189,8 @@ class LostLoanFound(_message.Message):
 
     @_builtins.property
     def lost_item_fine(self) -> _resources_pb2.Fine:
-        """Its LOST_ITEM fine: WAIVED with reason "found" when nothing of it had been paid; else as it was (a
-        payment is for staff to refund).
+        """Its LOST_ITEM fine, withdrawn: what was still owed waived with reason "found" (WAIVED; PAID if it had
+        been paid in full), what was paid of it owed back to the patron (`refund_amount`, for the desk to hand back).
         """
 
     def __init__(

@@ -907,6 +907,13 @@ class Fine(betterproto2.Message):
     with who gave it and why. Part of `amount`, which stays the whole charge (an overdue fine's cap bounds it).
     """
 
+    refund_amount: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
+    """
+    Owed back to the patron, decimal string ("0.00" unless a charge was withdrawn): what was paid of a
+    LOST_ITEM fine whose copy was found and taken back (ReturnLoan), handed back at the desk; part of
+    `paid_amount`, which stays what was paid. On the fine's audit trail with the LostLoanFound event.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Fine", Fine)
 
@@ -2194,6 +2201,13 @@ class Loan(betterproto2.Message):
     desk's): the copy is IN_TRANSIT. Empty when it goes on this desk's hold shelf (the hold READY).
     """
 
+    refund_amount: "str" = betterproto2.field(23, betterproto2.TYPE_STRING)
+    """
+    Set by ReturnLoan taking back a copy declared lost and found: what was paid of its LOST_ITEM fine, decimal
+    string, which the library owes back to the patron (the desk hands it back; the fine's `refund_amount`
+    keeps it). Empty otherwise, and on a retry of that return.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Loan", Loan)
 
@@ -2511,8 +2525,8 @@ class LostLoanFound(betterproto2.Message):
         4, betterproto2.TYPE_MESSAGE, optional=True
     )
     """
-    Its LOST_ITEM fine: WAIVED with reason "found" when nothing of it had been paid; else as it was (a
-    payment is for staff to refund).
+    Its LOST_ITEM fine, withdrawn: what was still owed waived with reason "found" (WAIVED; PAID if it had
+    been paid in full), what was paid of it owed back to the patron (`refund_amount`, for the desk to hand back).
     """
 
     found_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
