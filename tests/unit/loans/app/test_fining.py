@@ -126,6 +126,14 @@ async def test_a_charge_on_a_patron_users_does_not_know_is_not_found(db: FakeLoa
     assert [fine.patron for fine in db.fines.values()] == ["users/p1"]
 
 
+async def test_a_charge_on_a_closed_account_is_refused(db: FakeLoansDatabase, desk: Desk) -> None:
+    """Closing required the account to owe nothing; a charge right after made it owe again, unseen (M7)."""
+    desk.users.closed.add("users/p1")
+    with pytest.raises(FailedPrecondition) as refused:
+        await charge(desk, "users/p1")
+    assert refused.value.reason == "ACCOUNT_CLOSED" and db.fines == {}
+
+
 async def test_a_charge_on_another_patrons_loan_is_refused(db: FakeLoansDatabase, desk: Desk) -> None:
     book, _ = desk.catalog.add_book()
     loan = await desk.issue(IssueLoan("users/p2", book=book, actor=DESK))

@@ -650,10 +650,12 @@ class LoansServiceStub:
     def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
-        Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+        Overdue fines are the system's (one per late loan): kind OVERDUE is refused. A closed account is charged
+        nothing (its closing required that it owed nothing, and it can neither sign in nor be told): a charge
+        found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
-        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
-        librarian), UNAVAILABLE (users unreachable).
+        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 
@@ -1602,10 +1604,12 @@ class LoansServiceAsyncStub:
     async def assess_fine(self, request: loans_v1.AssessFineRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Fine:
         """
         Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
-        Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+        Overdue fines are the system's (one per late loan): kind OVERDUE is refused. A closed account is charged
+        nothing (its closing required that it owed nothing, and it can neither sign in nor be told): a charge
+        found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
-        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
-        librarian), UNAVAILABLE (users unreachable).
+        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/AssessFine', request, loans_v1.Fine, timeout=timeout, metadata=metadata)
 

@@ -354,10 +354,12 @@ class LoansServiceServicer:
 
     def AssessFine(self, request, context):
         """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
-        Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+        Overdue fines are the system's (one per late loan): kind OVERDUE is refused. A closed account is charged
+        nothing (its closing required that it owed nothing, and it can neither sign in nor be told): a charge
+        found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
-        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
-        librarian), UNAVAILABLE (users unreachable).
+        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -157,10 +157,12 @@ class LoansServiceStub:
     """
     AssessFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]
     """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
-    Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+    Overdue fines are the system's (one per late loan): kind OVERDUE is refused. A closed account is charged
+    nothing (its closing required that it owed nothing, and it can neither sign in nor be told): a charge
+    found after closing is taken up outside the system.
     Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
-    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
-    librarian), UNAVAILABLE (users unreachable).
+    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
+    account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
     """
     GetFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]
     """Returns one fine.
@@ -386,10 +388,12 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     AssessFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
-    Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+    Overdue fines are the system's (one per late loan): kind OVERDUE is refused. A closed account is charged
+    nothing (its closing required that it owed nothing, and it can neither sign in nor be told): a charge
+    found after closing is taken up outside the system.
     Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
-    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
-    librarian), UNAVAILABLE (users unreachable).
+    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
+    account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
     """
     GetFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Returns one fine.
@@ -702,10 +706,12 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Fine, _abc.Awaitable[_resources_pb2.Fine]]:
         """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
-        Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+        Overdue fines are the system's (one per late loan): kind OVERDUE is refused. A closed account is charged
+        nothing (its closing required that it owed nothing, and it can neither sign in nor be told): a charge
+        found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
-        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
-        librarian), UNAVAILABLE (users unreachable).
+        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
         """
 
     @_abc_1.abstractmethod
