@@ -427,6 +427,7 @@ export default {
   "reason.ACCOUNT_RESTRICTED": "Your account is blocked or your membership has expired: you can only see your loans, holds and fines. Please contact the library.",
   "reason.ACCOUNT_HAS_LOANS": "The account cannot be closed: the reader still has {loans_out} book(s) out. Return them (and settle any fines) first.",
   "reason.ACCOUNT_CLOSED": "The account is closed: nothing can be charged to it.",
+  "reason.OWN_ACCOUNT": "You cannot waive a fine on your own account: ask another member of staff.",
   "reason.ACCOUNT_HAS_FINES": "The account cannot be closed: the reader still owes {amount_owed} in unpaid fines. Settle them (pay or waive) first.",
   "reason.LOANS_UNAVAILABLE": "The account was not closed: the library's system could not check the reader's loans and fines just now. Try again in a moment.",
   "reason.LAST_ADMIN": "This would leave the library without an administrator who can sign in.",

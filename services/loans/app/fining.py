@@ -124,7 +124,8 @@ class PayFine:
 
 
 async def pay_fine(cmd: PayFine, *, uow: LoansUnitOfWork, clock: Clock) -> Fine:
-    """Record a payment (at most what is owed); PAID once nothing is left."""
+    """Record a payment (at most what is owed); PAID once nothing is left. Staff may record their own (paid in
+    cash at the desk like anyone's): the trail names who took it."""
     cmd.actor.ensure_staff("take payments")
     paid = parse_amount(cmd.amount, field_name="amount")
     async with uow:
@@ -147,12 +148,13 @@ class WaiveFine:
 
 
 async def waive_fine(cmd: WaiveFine, *, uow: LoansUnitOfWork, clock: Clock) -> Fine:
-    """Forgive what is left, with the reason on the audit trail."""
+    """Forgive what is left, with the reason on the audit trail; never on the staff member's own account."""
     cmd.actor.ensure_staff("waive fines")
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "WaiveFine"):
             return await uow.fines.get(FINE.parse_id(previous))
         fine = await uow.fines.get(cmd.fine_id, for_update=True)
+        cmd.actor.ensure_not_own(fine.patron, "waive fines")
         fine.waive(cmd.reason, now=clock.now(), actor=cmd.actor.user or "system")
         await uow.fines.save(fine)
         await uow.requests.remember(cmd.request_id, "WaiveFine", fine.name)

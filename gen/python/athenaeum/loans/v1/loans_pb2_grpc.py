@@ -395,8 +395,9 @@ class LoansServiceServicer:
     def WaiveFine(self, request, context):
         """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
         is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
+        Staff may not waive their own fines (another staff member does): paying them is allowed.
         Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
-        waived), PERMISSION_DENIED (not a librarian).
+        waived), PERMISSION_DENIED (not a librarian; OWN_ACCOUNT: the fine is the caller's own).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -182,8 +182,9 @@ class LoansServiceStub:
     WaiveFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.WaiveFineRequest, _resources_pb2.Fine]
     """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
     is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
+    Staff may not waive their own fines (another staff member does): paying them is allowed.
     Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
-    waived), PERMISSION_DENIED (not a librarian).
+    waived), PERMISSION_DENIED (not a librarian; OWN_ACCOUNT: the fine is the caller's own).
     """
     PlaceHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.PlaceHoldRequest, _resources_pb2.Hold]
     """Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
@@ -413,8 +414,9 @@ class LoansServiceAsyncStub(LoansServiceStub):
     WaiveFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.WaiveFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
     is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
+    Staff may not waive their own fines (another staff member does): paying them is allowed.
     Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
-    waived), PERMISSION_DENIED (not a librarian).
+    waived), PERMISSION_DENIED (not a librarian; OWN_ACCOUNT: the fine is the caller's own).
     """
     PlaceHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.PlaceHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
@@ -755,8 +757,9 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_resources_pb2.Fine, _abc.Awaitable[_resources_pb2.Fine]]:
         """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
         is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
+        Staff may not waive their own fines (another staff member does): paying them is allowed.
         Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
-        waived), PERMISSION_DENIED (not a librarian).
+        waived), PERMISSION_DENIED (not a librarian; OWN_ACCOUNT: the fine is the caller's own).
         """
 
     @_abc_1.abstractmethod
