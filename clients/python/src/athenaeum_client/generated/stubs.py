@@ -548,7 +548,8 @@ class LoansServiceStub:
 
     def renew_loan(self, request: loans_v1.RenewLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
-        Extends the due time by the rule's renewal period.
+        Extends the due time by the rule's renewal period, counted from the current due date (even when renewed
+        late within grace days); from now only if that would still be past (CirculationRule.renewal_period_days).
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
         has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
         another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
@@ -1503,7 +1504,8 @@ class LoansServiceAsyncStub:
 
     async def renew_loan(self, request: loans_v1.RenewLoanRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Loan:
         """
-        Extends the due time by the rule's renewal period.
+        Extends the due time by the rule's renewal period, counted from the current due date (even when renewed
+        late within grace days); from now only if that would still be past (CirculationRule.renewal_period_days).
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
         has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
         another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the

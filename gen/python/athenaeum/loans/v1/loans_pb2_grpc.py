@@ -242,7 +242,8 @@ class LoansServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RenewLoan(self, request, context):
-        """Extends the due time by the rule's renewal period.
+        """Extends the due time by the rule's renewal period, counted from the current due date (even when renewed
+        late within grace days); from now only if that would still be past (CirculationRule.renewal_period_days).
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
         has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
         another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the

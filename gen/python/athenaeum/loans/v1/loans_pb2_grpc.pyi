@@ -85,7 +85,8 @@ class LoansServiceStub:
     or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
     """
     RenewLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]
-    """Extends the due time by the rule's renewal period.
+    """Extends the due time by the rule's renewal period, counted from the current due date (even when renewed
+    late within grace days); from now only if that would still be past (CirculationRule.renewal_period_days).
     Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
     has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
     another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
@@ -317,7 +318,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
     """
     RenewLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
-    """Extends the due time by the rule's renewal period.
+    """Extends the due time by the rule's renewal period, counted from the current due date (even when renewed
+    late within grace days); from now only if that would still be past (CirculationRule.renewal_period_days).
     Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
     has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
     another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
@@ -576,7 +578,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.RenewLoanRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Loan, _abc.Awaitable[_resources_pb2.Loan]]:
-        """Extends the due time by the rule's renewal period.
+        """Extends the due time by the rule's renewal period, counted from the current due date (even when renewed
+        late within grace days); from now only if that would still be past (CirculationRule.renewal_period_days).
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
         has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
         another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the

@@ -371,10 +371,12 @@ class CirculationRule(_message.Message):
     max_renewals: _builtins.int
     """How many times a loan may be renewed."""
     renewal_period_days: _builtins.int
-    """Days each renewal adds, counted from the loan's current due date as Koha does by default (from the
-    renewal time only were that later): renewed on the day of issue, a 14-day loan with 14 renewal days is
-    due 28 days after issue. The new due date is the end of the library's day that many days on, capped by
-    `hard_due_time`.
+    """Days each renewal adds, counted from the loan's current due date as Koha does by default
+    (RenewalPeriodBase "date due"): renewed on the day of issue, a 14-day loan with 14 renewal days is due 28
+    days after issue; renewed a day late within its grace days, it is due 14 days after its old due date, not
+    after the renewal. Only when that day is past already (more grace or closed days than renewal days) is
+    it counted from the renewal. The new due date is the end of the library's day that many days on, capped
+    by `hard_due_time`.
     """
     max_loans: _builtins.int
     """Most active loans a patron may have of items this rule governs: of its item type, or for a `*` rule of

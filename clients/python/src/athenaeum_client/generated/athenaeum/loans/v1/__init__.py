@@ -430,10 +430,12 @@ class CirculationRule(betterproto2.Message):
 
     renewal_period_days: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
     """
-    Days each renewal adds, counted from the loan's current due date as Koha does by default (from the
-    renewal time only were that later): renewed on the day of issue, a 14-day loan with 14 renewal days is
-    due 28 days after issue. The new due date is the end of the library's day that many days on, capped by
-    `hard_due_time`.
+    Days each renewal adds, counted from the loan's current due date as Koha does by default
+    (RenewalPeriodBase "date due"): renewed on the day of issue, a 14-day loan with 14 renewal days is due 28
+    days after issue; renewed a day late within its grace days, it is due 14 days after its old due date, not
+    after the renewal. Only when that day is past already (more grace or closed days than renewal days) is
+    it counted from the renewal. The new due date is the end of the library's day that many days on, capped
+    by `hard_due_time`.
     """
 
     max_loans: "int" = betterproto2.field(7, betterproto2.TYPE_INT32)
