@@ -558,6 +558,7 @@ export default {
   "event_type.athenaeum.loans.hold_expired": "Hold expired",
   "event_type.athenaeum.loans.fine_assessed": "Fine charged",
   "event_type.athenaeum.loans.fine_paid": "Fine paid",
+  "event_type.athenaeum.loans.fine_accrued": "Overdue fine grew",
   "event_type.athenaeum.loans.fine_waived": "Fine waived",
   "event_type.athenaeum.loans.circulation_rule_changed": "Circulation rule changed",
   "event_type.athenaeum.loans.closed_day_changed": "Closed day changed",

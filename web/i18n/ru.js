@@ -566,6 +566,7 @@ export default {
   "event_type.athenaeum.loans.hold_expired": "Бронь истекла",
   "event_type.athenaeum.loans.fine_assessed": "Начислен штраф",
   "event_type.athenaeum.loans.fine_paid": "Штраф оплачен",
+  "event_type.athenaeum.loans.fine_accrued": "Штраф за просрочку вырос",
   "event_type.athenaeum.loans.fine_waived": "Штраф списан",
   "event_type.athenaeum.loans.circulation_rule_changed": "Изменено правило выдачи",
   "event_type.athenaeum.loans.closed_day_changed": "Изменён календарь библиотеки",

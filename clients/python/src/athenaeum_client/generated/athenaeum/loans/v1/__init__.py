@@ -16,6 +16,7 @@ __all__ = (
     "DeleteCirculationRuleRequest",
     "DeleteClosedDayRequest",
     "Fine",
+    "FineAccrued",
     "FineAssessed",
     "FineKind",
     "FinePaid",
@@ -918,6 +919,49 @@ class Fine(betterproto2.Message):
 
 
 default_message_pool.register_message("athenaeum.loans.v1", "Fine", Fine)
+
+
+@dataclass(eq=False, repr=False)
+class FineAccrued(betterproto2.Message):
+    """
+    An overdue fine grew: a day more of its loan overdue, counted by the return or by the reconciler's pass
+    (once a pass, whatever the days it adds), so that the audit trail of the fine adds up to what is owed.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    fine: "Fine | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The fine after it grew (`amount`: the whole overdue charge now).
+    """
+
+    amount: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    What this accrual added, decimal string.
+    """
+
+    accrued_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" of the staff member whose return brought it up to date; empty when the system did.
+    """
+
+
+default_message_pool.register_message("athenaeum.loans.v1", "FineAccrued", FineAccrued)
 
 
 @dataclass(eq=False, repr=False)
