@@ -178,6 +178,7 @@ export default {
   "fine_kind.FINE_KIND_DAMAGED_ITEM": "Damaged item",
   "fine_kind.FINE_KIND_OTHER": "Other charge",
   "fine_kind.FINE_KIND_UNSPECIFIED": "Charge",
+  "fines.refund_due": "the book was found: {amount} paid is owed back to the patron",
   "fine_status.FINE_STATUS_OUTSTANDING": "owed",
   "fine_status.FINE_STATUS_PAID": "paid",
   "fine_status.FINE_STATUS_WAIVED": "waived",

@@ -182,6 +182,7 @@ export default {
   "fine_kind.FINE_KIND_DAMAGED_ITEM": "Повреждение",
   "fine_kind.FINE_KIND_OTHER": "Другое",
   "fine_kind.FINE_KIND_UNSPECIFIED": "Начисление",
+  "fines.refund_due": "книга нашлась: уплаченные {amount} возвращаются читателю",
   "fine_status.FINE_STATUS_OUTSTANDING": "к оплате",
   "fine_status.FINE_STATUS_PAID": "оплачен",
   "fine_status.FINE_STATUS_WAIVED": "списан",
