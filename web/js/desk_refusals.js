@@ -1,19 +1,33 @@
-// What the desk says of a refused scan beyond the refusal's words. Return (finding D10): a copy coming home is
-// received by the return as by Receive, and the answer (a refusal, as there is no loan) says what was done; for
-// a copy set aside for a hold, what to do with it instead. Issue (finding D14): a copy that may not be lent is
-// said to be on loan, lost… or on the hold shelf for whom, until when, so the librarian swaps it.
+// What the desk says of a refused scan beyond the refusal's words. Return (finding D10): a copy coming home, or in
+// transit for a hold, is received by the return as by Receive, and the answer (a refusal, as there is no loan)
+// says what was done: logged as done, not refused; for a copy on the hold shelf, what to do with it instead.
+// Issue (finding D14): a copy that may not be lent is said to be on loan, lost… or on the hold shelf for whom,
+// until when, so the librarian swaps it.
 import { errorText, formatDeadline, t } from "./i18n.js";
-import { patronLabel } from "./receiving.js";
+import { patronLabel, takenIn } from "./receiving.js";
 
 const READY = "READY";
 
-/** A log entry for a Return scan whose refusal says the copy coming home was received; null for another one. */
-export function receivedByReturn(barcode, error) {
-  const { branch = "", pickup_branch: pickup = "", status = "" } = error.metadata || {};
+/** A log entry for a Return scan whose refusal says the copy was received (coming home, or in transit for a
+ * hold: the return did what Receive does), with the refusal's reason; null for another refusal. */
+export async function receivedByReturn(barcode, error) {
+  const entry = await received(barcode, error);
+  return entry && { ...entry, barcode, reason: error.reason };
+}
+
+async function received(barcode, error) {
+  const { branch = "", pickup_branch: pickup = "", status = "", patron = "" } = error.metadata || {};
   if (error.reason === "COPY_RECEIVED_HOME") return { kind: "ok", barcode, text: t("desk.received_home", { barcode, branch }) };
+  const done = takenIn(error, barcode); // as Receive says it: the hold passed over, a copy of an unlisted branch
+  if (done) return done;
   if (error.reason !== "COPY_RECEIVED_FOR_HOLD") return null;
-  if (status === READY) return { kind: "shelf", barcode, text: t("desk.received_for_hold_shelf", { barcode }) };
-  return { kind: "transit", barcode, text: t("desk.received_send_on", { barcode, branch: pickup }) };
+  if (error.metadata?.came_home !== "false") {
+    if (status === READY) return { kind: "shelf", barcode, text: t("desk.received_for_hold_shelf", { barcode }) };
+    return { kind: "transit", barcode, text: t("desk.received_send_on", { barcode, branch: pickup }) };
+  }
+  const reader = patron ? await patronLabel(patron).catch(() => patron) : "";
+  if (status === READY) return { kind: "shelf", barcode, text: t("desk.received_hold_copy_shelf", { barcode, patron: reader }) };
+  return { kind: "transit", barcode, text: t("desk.received_hold_copy_send_on", { barcode, branch: pickup, patron: reader }) };
 }
 
 /** A Return refusal in words, with what to do with the copy in hand when the refusal says it. */

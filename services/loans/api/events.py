@@ -121,6 +121,14 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
             "previous_status": hold_status_to_proto(e.previous_status),
         },
     ),
+    hold_events.HoldPickupBranchChanged: (
+        events_pb2.HoldPickupBranchChanged,
+        lambda e, _: {
+            "hold": hold_to_proto(e.hold),
+            "previous_pickup_branch": e.previous_pickup_branch,
+            "changed_by": e.changed_by,
+        },
+    ),
     hold_events.HoldFulfilled: (events_pb2.HoldFulfilled, lambda e, _: {"hold": hold_to_proto(e.hold)}),
     hold_events.HoldCancelled: (
         events_pb2.HoldCancelled,
@@ -148,7 +156,11 @@ _RULE_PATHS = {"hard_due_at": "hard_due_time"}
 def _rule_changed(event: rules.CirculationRuleChanged) -> dict[str, Any]:
     """The rule as it is (a deleted one as it was: which rule, lending by what), and for an update the fields
     it changed with their values before."""
-    found: dict[str, Any] = {"circulation_rule": rule_to_proto(event.rule), "deleted": event.deleted}
+    found: dict[str, Any] = {
+        "circulation_rule": rule_to_proto(event.rule),
+        "deleted": event.deleted,
+        "note": event.note,
+    }
     if event.previous is not None:
         paths = [_RULE_PATHS.get(name, name) for name in event.changed]
         before = rule_to_proto(replace(event.rule, terms=event.previous))

@@ -101,7 +101,7 @@ class _QueueServer:
             if not self.uow.branches.serves(hold.pickup_branch):
                 # Picked up at a branch the library does not list (placed before the list, finding upgrade F2):
                 # no desk may receive a copy there, so none is sent; the hold keeps its place and the reconciler
-                # names the branch until it is listed or the hold is placed again at one that is.
+                # names the branch until it is listed or the hold's pickup branch is changed to one that is.
                 continue
             item_types = holdable_by(hold.patron)
             if item_types is None or item_types.admits_none or item_types in self.none_of:

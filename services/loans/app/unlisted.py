@@ -2,8 +2,8 @@
 listed the branches (ATHENAEUM_LIBRARY_BRANCHES), or before a branch was taken off the list. The queue passes
 them over (no desk may receive a copy there, shelf.py) and a desk of the list receiving a copy already sent to
 one puts it on its own hold shelf (receiving.py); this names them on every reconciliation pass, so staff see
-them (the scheduler logs them, ReconcileCirculation answers them) and either list the branch or have the reader
-place the hold again at one that is."""
+them (the scheduler logs them, ReconcileCirculation answers them) and either list the branch or change the hold's
+pickup branch to one that is (UpdateHold: it keeps its place)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,6 @@ async def name_unlisted_pickup_branches(discrepancies: list[str], *, uow: LoansU
         if not uow.branches.serves(branch):
             discrepancies.append(
                 f"{count} active hold(s) are picked up at {branch.strip()!r}, not a branch of this library: no copy"
-                f" is sent to them (list holds with pickup_branch={branch.strip()!r}; list the branch, or place"
-                " them again at one of the library's branches)"
+                f" is sent to them (list holds with pickup_branch={branch.strip()!r}; list the branch, or"
+                " change their pickup branch to one of the library's branches: UpdateHold)"
             )

@@ -15,7 +15,11 @@ A copy moving home (sent home from another branch's hold shelf) handed in at a d
 Receive would (coming_home.py), as Koha's and Evergreen's check-in receive a transfer (finding D10): the desk's
 Return is what a librarian does with every book in a crate. There is no loan to answer, so the answer is the
 refusal that says what was done: COPY_RECEIVED_HOME (back on the open shelf), COPY_RECEIVED_FOR_HOLD (set aside
-for a hold: on the hold shelf, or to send on), or COPY_IN_TRANSIT_HOME (elsewhere: send it on).
+for a hold: on the hold shelf, or to send on), or COPY_IN_TRANSIT_HOME (elsewhere: send it on). So is a copy in
+transit for a hold (pulled from the open shelf, or sent from another branch): Koha's and Evergreen's check-in
+receive it at its destination and route it on elsewhere, so the desk's Return does what its Receive would
+(COPY_RECEIVED_FOR_HOLD, `came_home` false). The refusal is final, so a retry with the same request_id is
+answered it again by the runtime (the receipt itself records no request: there is no loan to recall).
 """
 
 from __future__ import annotations
@@ -28,10 +32,17 @@ from services.loans.app.coming_home import came_home, moving_home
 from services.loans.app.losing import take_back_found
 from services.loans.app.peers import Catalog
 from services.loans.app.ports import LoansUnitOfWork
-from services.loans.app.receiving import ReceiveHoldCopy, receive_hold_copy, shelve_checked_in, trap_at_desk
+from services.loans.app.receiving import (
+    COPY_NOT_HELD,
+    ReceiveHoldCopy,
+    receive_hold_copy,
+    shelve_checked_in,
+    trap_at_desk,
+)
 from services.loans.domain.actors import Actor
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.hold_record import HoldStatus
+from services.loans.domain.hold_record import HOLD, HoldStatus
+from services.loans.domain.holds import Hold
 from services.loans.domain.loan_record import LOAN, LoanStatus
 from services.loans.domain.loans import Loan
 from services.loans.domain.unrecorded import returned_unrecorded
@@ -44,7 +55,8 @@ LOAN_UNSETTLED = "LOAN_UNSETTLED"
 back: the answer changes within the saga timeout, so it is a Conflict (not kept for the request_id)."""
 COPY_RECEIVED_FOR_HOLD = "COPY_RECEIVED_FOR_HOLD"
 """ReturnLoan's reason for a copy moving home, handed in at a desk, that a hold took: received for that hold (READY
-on the hold shelf here, or IN_TRANSIT: send it to `pickup_branch`)."""
+on the hold shelf here, or IN_TRANSIT: send it to `pickup_branch`); `came_home` "false" for a copy that was in transit
+for a hold already (received as the desk's Receive receives it)."""
 
 
 async def return_without_active_loan(
@@ -75,13 +87,10 @@ async def return_without_active_loan(
         return await take_back_found(copy, actor, branch=branch, uow=uow, clock=clock, catalog=catalog, zone=zone)
     if moving_home(copy):
         await _received(copy, actor, branch=branch, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    if copy.in_transit and HOLD.matches(copy.current_hold):
+        await _received_in_transit(copy, actor, branch=branch, uow=uow, clock=clock, catalog=catalog, zone=zone)
     if copy.status != "ON_LOAN":
-        state = copy.status.lower().replace("_", " ") or "on the shelf"
-        raise FailedPrecondition(
-            f"the copy {barcode} is not on loan: it is {state}",
-            reason="COPY_NOT_ON_LOAN",
-            metadata={"barcode": copy.barcode or barcode, "status": copy.status},
-        )
+        raise _not_on_loan(copy.barcode or barcode, copy.status)
     now = clock.now()
     await _ensure_unrecorded(copy, barcode, uow=uow, now=now, saga_timeout=saga_timeout)
     trap, sending = await trap_at_desk(copy.book, copy.item_type, branch, uow=uow, clock=clock)
@@ -103,17 +112,51 @@ async def _received(
         return  # no longer moving home (another desk took it in meanwhile): said as for any copy not on loan
     receipt = ReceiveHoldCopy(copy.barcode, branch, actor=actor)
     hold = await receive_hold_copy(receipt, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    raise _received_for(hold, copy.barcode, came_home=True)
+
+
+async def _received_in_transit(
+    copy: CopyInfo, actor: Actor, *, branch: str, uow: LoansUnitOfWork, clock: Clock, catalog: Catalog, zone: tzinfo
+) -> None:
+    """Receive a copy in transit for a hold handed in at a desk of `branch`, as ReceiveHoldCopy does: on the hold
+    shelf at the pickup branch (READY), else sent on; refuse with what was done (COPY_RECEIVED_FOR_HOLD; or
+    ReceiveHoldCopy's own answers for a hold passed over, or a copy sent home meanwhile). A copy whose hold ended
+    meanwhile (released, nobody to take it) is said to be not on loan, as it is now."""
+    receipt = ReceiveHoldCopy(copy.barcode, branch, actor=actor)
+    try:
+        hold = await receive_hold_copy(receipt, uow=uow, clock=clock, catalog=catalog, zone=zone)
+    except FailedPrecondition as refusal:
+        if refusal.reason != COPY_NOT_HELD:
+            raise
+        raise _not_on_loan(copy.barcode, str(refusal.metadata.get("status", ""))) from None
+    raise _received_for(hold, copy.barcode, came_home=False)
+
+
+def _received_for(hold: Hold, barcode: str, *, came_home: bool) -> FailedPrecondition:
+    """What a Return that received the copy for `hold` answers (there is no loan to answer): where the copy goes."""
     ready = hold.status == HoldStatus.READY
-    raise FailedPrecondition(
-        f"the copy {copy.barcode} came home and is set aside for {hold.name}: "
+    how = "came home and is" if came_home else "was received and is"
+    return FailedPrecondition(
+        f"the copy {barcode} {how} set aside for {hold.name}: "
         + ("put it on the hold shelf" if ready else f"send it to {hold.pickup_branch}"),
         reason=COPY_RECEIVED_FOR_HOLD,
         metadata={
-            "barcode": copy.barcode,
+            "barcode": barcode,
             "hold": hold.name,
             "status": hold.status.value,
             "pickup_branch": hold.pickup_branch,
+            "patron": hold.patron,  # ReturnLoan is staff-only: the desk names whom the copy is for
+            "came_home": "true" if came_home else "false",
         },
+    )
+
+
+def _not_on_loan(barcode: str, status: str) -> FailedPrecondition:
+    state = status.lower().replace("_", " ") or "on the shelf"
+    return FailedPrecondition(
+        f"the copy {barcode} is not on loan: it is {state}",
+        reason="COPY_NOT_ON_LOAN",
+        metadata={"barcode": barcode, "status": status},
     )
 
 

@@ -61,6 +61,16 @@ class HoldPassedOver(DomainEvent):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HoldPickupBranchChanged(DomainEvent):
+    """A WAITING hold is to be picked up at another branch (UpdateHold); it keeps its place in the queue."""
+
+    hold: Hold
+    previous_pickup_branch: str
+    changed_by: str
+    """"users/{user}" who changed it: its reader or staff ("" the system)."""
+
+
+@dataclass(frozen=True, kw_only=True)
 class HoldFulfilled(DomainEvent):
     hold: Hold
 

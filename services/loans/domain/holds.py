@@ -24,6 +24,7 @@ from services.loans.domain.hold_events import (
     HoldFulfilled,
     HoldInTransit,
     HoldPassedOver,
+    HoldPickupBranchChanged,
     HoldPlaced,
     HoldReady,
 )
@@ -250,6 +251,28 @@ class Hold(HoldRecord):
                 previous_status=previous,
             )
         )
+
+    def change_pickup_branch(self, branch: str, *, now: datetime, changed_by: str) -> bool:
+        """To be picked up at `branch` (a code of the library's, as kept) while it waits in the queue, at the same
+        place (Koha and Evergreen change a hold's pickup location until it is captured). The same branch, by
+        `same_branch`, changes nothing (False), whatever the status. Once a copy is set aside for it (on its way to
+        the hold shelf of its branch, or on it) the branch is fixed: the copy is bound there."""
+        if same_branch(branch, self.pickup_branch):
+            return False
+        self._ensure_active()
+        if self.status != HoldStatus.WAITING:
+            raise FailedPrecondition(
+                f"{self.name} is {self.status.lower().replace('_', ' ')}: a copy is set aside for it at"
+                f" {self.pickup_branch.strip() or 'its branch'}, so its pickup branch can no longer change",
+                reason="HOLD_COPY_SET_ASIDE",
+                metadata={"hold": self.name, "status": self.status.value, "pickup_branch": self.pickup_branch},
+            )
+        previous, self.pickup_branch = self.pickup_branch, branch.strip()
+        self._touch(now)
+        self.events.append(
+            HoldPickupBranchChanged(occurred_at=now, hold=self, previous_pickup_branch=previous, changed_by=changed_by)
+        )
+        return True
 
     def cancel(self, reason: str, *, now: datetime, by_patron: bool = False) -> None:
         """-> CANCELLED (`by_patron`: by its own patron, not staff or the system; the event says which)."""

@@ -1,4 +1,4 @@
-// "My account": loans (overdue in red, renew), holds (queue position, ready for pickup, cancel), fines with
+// "My account": loans (overdue in red, renew), holds (queue position, ready for pickup, pickup branch, cancel), fines with
 // the total owed, loan history, notifications received, the authors followed and notification preferences.
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { api, idOf } from "../api.js";
@@ -10,6 +10,7 @@ import { HoldStatus } from "./book.js";
 import { fetchActiveHolds, fetchAll, sumOwed } from "../paging.js";
 import { useRenewableLoans } from "../renewing.js";
 import { FollowedAuthors } from "../following.js";
+import { HoldPickupChange } from "../hold_pickup.js";
 
 const HISTORY_PAGE = 20;
 
@@ -117,6 +118,7 @@ function Holds({ patron }) {
         (hold) => html`<li class="result" key=${hold.name} data-status=${hold.status}>
           <h3><a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("common.loading")}</a></h3>
           <${HoldStatus} hold=${hold} />
+          ${!session.isRestricted() && html`<${HoldPickupChange} hold=${hold} title=${titles[hold.book] || t("patrons.held_book")} onChanged=${holds.reload} />`}
           <button type="button" class="button small quiet" onClick=${() => cancel(hold)} aria-disabled=${cancelling.busy ? "true" : undefined}
             aria-label=${t("holds.cancel_named", { title: titles[hold.book] || t("patrons.held_book") })}>${t("holds.cancel")}</button>
         </li>`,

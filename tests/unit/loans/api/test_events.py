@@ -58,8 +58,11 @@ def every_event() -> list[DomainEvent]:
     passed = Hold.place(patron="users/u", book="books/b", pickup_branch="EAST", pickup_days=3, now=NOW)
     passed.send("books/b/copies/e", now=NOW)
     passed.back_in_queue("books/b/copies/e", now=NOW)
+    moved = Hold.place(patron="users/v", book="books/b", pickup_branch="north", pickup_days=3, now=NOW)
+    moved.change_pickup_branch("EAST", now=NOW, changed_by="users/v")
     lost = returned_unrecorded(replace(copy, current_loan=loan.name), returned_by="users/s", now=later)
     holds = [*hold.events, *other.events, *cancelled.events, *missing.events, *passed.events, *received.events]
+    holds += moved.events
     return [*rule.events, *loan.events, *fine.events, *holds, *lost.events]
 
 
@@ -69,7 +72,7 @@ def test_every_kind_of_event_the_issue_names_is_published() -> None:
         "circulation_rule_changed", "loan_issued", "loan_due_soon", "loan_renewed", "loan_overdue",
         "loan_returned", "fine_assessed", "fine_accrued", "fine_paid", "fine_waived", "hold_placed", "hold_ready",
         "hold_expired", "hold_fulfilled", "hold_cancelled", "hold_copy_missing", "hold_in_transit",
-        "hold_copy_received", "hold_passed_over", "unrecorded_loan_returned",
+        "hold_copy_received", "hold_passed_over", "hold_pickup_branch_changed", "unrecorded_loan_returned",
     }  # fmt: skip
 
 
@@ -93,6 +96,16 @@ def test_a_hold_in_transit_says_from_which_branch_to_which_and_a_receipt_at_whic
     assert (transit.from_branch, transit.to_branch, transit.hold.patron) == ("MAIN", "EAST", "users/t")
     receipt = events_pb2.HoldCopyReceived.FromString(events.encoder(UTC)(received).payload)
     assert (receipt.branch, receipt.hold.copy, receipt.hold.name) == ("EAST", "books/b/copies/d", transit.hold.name)
+
+
+def test_a_changed_pickup_branch_says_which_it_was_and_who_changed_it() -> None:
+    changed = next(e for e in every_event() if type(e).__name__ == "HoldPickupBranchChanged")
+    payload = events_pb2.HoldPickupBranchChanged.FromString(events.encoder(UTC)(changed).payload)
+    assert (payload.hold.pickup_branch, payload.previous_pickup_branch, payload.changed_by) == (
+        "EAST",
+        "north",
+        "users/v",
+    )
 
 
 def test_an_unknown_event_has_no_wire_format() -> None:
@@ -173,6 +186,14 @@ def test_a_rule_change_says_which_terms_changed_and_what_they_were_and_a_deletio
     assert deleted.deleted and not deleted.update_mask.paths
     assert (deleted.circulation_rule.patron_category, deleted.circulation_rule.item_type) == ("STUDENT", "DVD")
     assert deleted.circulation_rule.loan_period_days == 7
+
+
+def test_a_rule_following_a_renamed_item_type_is_published_with_its_old_key_and_why() -> None:
+    rule = CirculationRule.create(RuleTerms("*", "DVD/CD"), now=NOW, listed_item_type="DVD/CD")
+    rule.follow_item_type("DVD", now=NOW, note="item type DVD/CD renamed DVD in the catalog")
+    payload = events_pb2.CirculationRuleChanged.FromString(events.encoder(UTC)(rule.events[-1]).payload)
+    assert (list(payload.update_mask.paths), dict(payload.previous_values)) == (["item_type"], {"item_type": "DVD/CD"})
+    assert (payload.circulation_rule.item_type, payload.note) == ("DVD", "item type DVD/CD renamed DVD in the catalog")
 
 
 def test_a_closed_day_and_its_reopening_are_published_with_the_day_as_the_audit_subject() -> None:

@@ -318,7 +318,9 @@ class CatalogServiceStub:
 
     def delete_item_type(self, request: catalog_v1.DeleteItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
-        Removes an item type no copy has.
+        Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
+        rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
+        no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).
@@ -330,8 +332,10 @@ class CatalogServiceStub:
         Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
         re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
         copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
-        recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
-        old code are the loans service's: change their item type to the new code afterwards.
+        recorded as an ItemTypeChanged of `code` (previous_values holds the old one), which the loans service
+        follows: its circulation rules keyed by the old code are re-keyed to the new one within moments (where a
+        patron category has rules for both codes, the new code's is kept and the old code's deleted, noted in the
+        audit trail).
         Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
         NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
         etag), PERMISSION_DENIED (not an admin).
@@ -532,16 +536,26 @@ class LoansServiceStub:
         copy the catalog has out on another loan, which no earlier try of its return checked in (a record
         restored from a backup taken before the copy came back and went out again), is closed with no overdue
         fine, and its copy checked in from the catalog's loan as above, in the same call.
-        By barcode, a copy on its way home with no hold (sent home from another branch's hold shelf) is received
-        as ReceiveHoldCopy receives it, as a library's check-in receives a transfer; there is no loan to answer, so
-        the answer is a FAILED_PRECONDITION saying what was done: COPY_RECEIVED_HOME (at its own branch, nobody
-        waiting took it: AVAILABLE, to the open shelf), COPY_RECEIVED_FOR_HOLD (a hold took it: received for that
-        hold; metadata `hold`, `status` READY (to the hold shelf) or IN_TRANSIT (send it to `pickup_branch`)), or
-        COPY_IN_TRANSIT_HOME (at another branch: nothing changed, send it on to `branch`).
+        By barcode, a copy on its way home with no hold (sent home from another branch's hold shelf), and a copy
+        in transit for a hold (on the pull list, or sent on from another branch), is received as ReceiveHoldCopy
+        receives it at the desk's `branch`, as a library's check-in receives a transfer. There is no loan to answer,
+        so the answer is a FAILED_PRECONDITION saying what was done (the scan was done: a client logs it as done,
+        not refused; a retry with the same request_id is answered the same):
+          COPY_RECEIVED_FOR_HOLD: received for a hold; metadata `hold`, `patron`, `status` READY (at its pickup
+            branch: put it on the hold shelf, the reader is told) or IN_TRANSIT (send it to `pickup_branch`), and
+            `came_home` ("true": it was on its way home and a hold took it; "false": it was in transit for a hold);
+          COPY_RECEIVED_HOME: on its way home, at its own branch, nobody waiting took it: AVAILABLE, to the open
+            shelf;
+          COPY_BRANCH_NOT_LISTED: on its way to a branch the library does not list: taken in here, AVAILABLE, to the
+            open shelf (a cataloguer gives it a listed branch);
+          HOLD_PATRON_MAY_NOT_BORROW: in transit for a hold whose reader may not borrow now: the hold was passed
+            over and nobody else waiting may have the copy: back on the open shelf, or home to metadata `home`;
+          COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-        on loan, metadata `status` the catalog's; a copy coming home, as above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+        on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
+        above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReturnLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
@@ -736,6 +750,23 @@ class LoansServiceStub:
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CancelHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
+    def update_hold(self, request: loans_v1.UpdateHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
+        """
+        Changes the fields of a hold named in `update_mask`: only `pickup_branch` ("*" or empty: that one), for a
+        reader who chose the wrong branch, or whose hold waits for a branch the library no longer lists (the queue
+        passes such a hold over): the hold keeps its place in the queue, and is offered a copy on the open shelf at
+        once when it is next in line (IN_TRANSIT to the new branch: the answer says so). Only a WAITING hold: once a copy
+        is set aside for it (IN_TRANSIT to its branch, or READY on the hold shelf there) the branch is fixed. The
+        same branch as the hold's (in any letter case) changes nothing and answers the hold. Its own reader or staff;
+        the change is recorded (HoldPickupBranchChanged). `hold.etag`, when set, must be current.
+        Errors: INVALID_ARGUMENT (malformed name; an unknown or read-only field in `update_mask`; no pickup branch, or
+        one that is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES; request_id not a
+        UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_COPY_SET_ASIDE:
+        IN_TRANSIT or READY, metadata `status`, `pickup_branch`; HOLD_NOT_ACTIVE: fulfilled, cancelled or expired),
+        ABORTED (STALE_ETAG: `hold.etag` is not the hold's current one), PERMISSION_DENIED (another reader's hold).
+        """
+        return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
+
     def receive_hold_copy(self, request: loans_v1.ReceiveHoldCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
@@ -745,19 +776,28 @@ class LoansServiceStub:
         to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
         A hold whose patron may not borrow now (blocked, expired, closed) is passed over: it waits again in its
         place, and the copy goes to the next in the queue who may have it (that hold is answered).
+        A copy set aside for no hold on its way home (sent home from another branch's hold shelf, or moved by a
+        cataloguer) that a hold waiting may have is received for that hold, at any branch, and answered it: a hold
+        comes before the journey home. A copy sent for a hold whose pickup branch the library does not list (placed
+        before it listed its branches) is received at any desk of the list: READY there, which becomes the hold's
+        pickup branch.
+        Done, though answered FAILED_PRECONDITION: the scan was done and the copy needs no other call, but no hold
+        has it, and the answer is a Hold. A client tells these apart by ErrorInfo `reason` and logs the scan as done,
+        not refused; a retry with the same request_id is answered the same. (They stay errors: a success answer for
+        them would be a response that is not a Hold, and the clients that read these reasons would break.)
+          COPY_RECEIVED_HOME: a copy on its way home scanned at its own branch, that nobody waiting took: AVAILABLE
+            again, back on the open shelf (metadata `barcode`, `branch`);
+          COPY_BRANCH_NOT_LISTED: a copy on its way to a branch the library does not list, scanned at a desk of one
+            it does, that nobody waiting took: taken in there, AVAILABLE, back on the open shelf; a cataloguer gives
+            it a listed branch (metadata `barcode`, `branch`: the unlisted one);
+          HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have the copy: released,
+            back on the open shelf, or to send home to metadata `home` when not empty (metadata `barcode`, `hold`).
         Errors: INVALID_ARGUMENT (no barcode; `branch` not one of the library's branches, when it lists them),
         NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
-        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
-        HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
-        shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
-        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
-        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
-        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
-        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
-        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold, metadata `status` the
+        catalog's; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch`
+        and no hold waiting may have it: nothing changed, send it on; the outcomes done, above), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
         """
         return self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
@@ -1274,7 +1314,9 @@ class CatalogServiceAsyncStub:
 
     async def delete_item_type(self, request: catalog_v1.DeleteItemTypeRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> google_protobuf.Empty:
         """
-        Removes an item type no copy has.
+        Removes an item type no copy has. The loans service follows the ItemTypeChanged (`deleted`): the circulation
+        rules naming the type are deleted with it (each recorded in the audit trail, with why), as they would govern
+        no copy; a rule an admin made or changed after the deletion (the type created again) is kept.
         Errors: INVALID_ARGUMENT (malformed name), NOT_FOUND (no such item type), ABORTED (stale etag),
         FAILED_PRECONDITION (ITEM_TYPE_IN_USE: copies of this type exist; the message says how many),
         PERMISSION_DENIED (not an admin).
@@ -1286,8 +1328,10 @@ class CatalogServiceAsyncStub:
         Gives an item type a new code (1-20 of A-Z 0-9 _ -) and moves its copies to it, in one step: how an admin
         re-spells a code kept from before codes were checked ("LARGE PRINT", "DVD/CD", "КНИГА", seeded from old
         copies by the upgrade) into one of today's rule. The description and not_for_loan are kept; the change is
-        recorded as an ItemTypeChanged of `code` (previous_values holds the old one). Circulation rules keyed by the
-        old code are the loans service's: change their item type to the new code afterwards.
+        recorded as an ItemTypeChanged of `code` (previous_values holds the old one), which the loans service
+        follows: its circulation rules keyed by the old code are re-keyed to the new one within moments (where a
+        patron category has rules for both codes, the new code's is kept and the old code's deleted, noted in the
+        audit trail).
         Errors: INVALID_ARGUMENT (malformed name, a new_code not 1-20 of A-Z 0-9 _ -, or the same code),
         NOT_FOUND (no such item type), ALREADY_EXISTS (ITEM_TYPE_EXISTS: the new code is taken), ABORTED (stale
         etag), PERMISSION_DENIED (not an admin).
@@ -1488,16 +1532,26 @@ class LoansServiceAsyncStub:
         copy the catalog has out on another loan, which no earlier try of its return checked in (a record
         restored from a backup taken before the copy came back and went out again), is closed with no overdue
         fine, and its copy checked in from the catalog's loan as above, in the same call.
-        By barcode, a copy on its way home with no hold (sent home from another branch's hold shelf) is received
-        as ReceiveHoldCopy receives it, as a library's check-in receives a transfer; there is no loan to answer, so
-        the answer is a FAILED_PRECONDITION saying what was done: COPY_RECEIVED_HOME (at its own branch, nobody
-        waiting took it: AVAILABLE, to the open shelf), COPY_RECEIVED_FOR_HOLD (a hold took it: received for that
-        hold; metadata `hold`, `status` READY (to the hold shelf) or IN_TRANSIT (send it to `pickup_branch`)), or
-        COPY_IN_TRANSIT_HOME (at another branch: nothing changed, send it on to `branch`).
+        By barcode, a copy on its way home with no hold (sent home from another branch's hold shelf), and a copy
+        in transit for a hold (on the pull list, or sent on from another branch), is received as ReceiveHoldCopy
+        receives it at the desk's `branch`, as a library's check-in receives a transfer. There is no loan to answer,
+        so the answer is a FAILED_PRECONDITION saying what was done (the scan was done: a client logs it as done,
+        not refused; a retry with the same request_id is answered the same):
+          COPY_RECEIVED_FOR_HOLD: received for a hold; metadata `hold`, `patron`, `status` READY (at its pickup
+            branch: put it on the hold shelf, the reader is told) or IN_TRANSIT (send it to `pickup_branch`), and
+            `came_home` ("true": it was on its way home and a hold took it; "false": it was in transit for a hold);
+          COPY_RECEIVED_HOME: on its way home, at its own branch, nobody waiting took it: AVAILABLE, to the open
+            shelf;
+          COPY_BRANCH_NOT_LISTED: on its way to a branch the library does not list: taken in here, AVAILABLE, to the
+            open shelf (a cataloguer gives it a listed branch);
+          HOLD_PATRON_MAY_NOT_BORROW: in transit for a hold whose reader may not borrow now: the hold was passed
+            over and nobody else waiting may have the copy: back on the open shelf, or home to metadata `home`;
+          COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-        on loan, metadata `status` the catalog's; a copy coming home, as above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+        on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
+        above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReturnLoan', request, loans_v1.Loan, timeout=timeout, metadata=metadata)
@@ -1692,6 +1746,23 @@ class LoansServiceAsyncStub:
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/CancelHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 
+    async def update_hold(self, request: loans_v1.UpdateHoldRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
+        """
+        Changes the fields of a hold named in `update_mask`: only `pickup_branch` ("*" or empty: that one), for a
+        reader who chose the wrong branch, or whose hold waits for a branch the library no longer lists (the queue
+        passes such a hold over): the hold keeps its place in the queue, and is offered a copy on the open shelf at
+        once when it is next in line (IN_TRANSIT to the new branch: the answer says so). Only a WAITING hold: once a copy
+        is set aside for it (IN_TRANSIT to its branch, or READY on the hold shelf there) the branch is fixed. The
+        same branch as the hold's (in any letter case) changes nothing and answers the hold. Its own reader or staff;
+        the change is recorded (HoldPickupBranchChanged). `hold.etag`, when set, must be current.
+        Errors: INVALID_ARGUMENT (malformed name; an unknown or read-only field in `update_mask`; no pickup branch, or
+        one that is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES; request_id not a
+        UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_COPY_SET_ASIDE:
+        IN_TRANSIT or READY, metadata `status`, `pickup_branch`; HOLD_NOT_ACTIVE: fulfilled, cancelled or expired),
+        ABORTED (STALE_ETAG: `hold.etag` is not the hold's current one), PERMISSION_DENIED (another reader's hold).
+        """
+        return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/UpdateHold', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
+
     async def receive_hold_copy(self, request: loans_v1.ReceiveHoldCopyRequest, *, timeout: float | None | Default = DEFAULT, metadata: Metadata = ()) -> loans_v1.Hold:
         """
         A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
@@ -1701,19 +1772,28 @@ class LoansServiceAsyncStub:
         to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
         A hold whose patron may not borrow now (blocked, expired, closed) is passed over: it waits again in its
         place, and the copy goes to the next in the queue who may have it (that hold is answered).
+        A copy set aside for no hold on its way home (sent home from another branch's hold shelf, or moved by a
+        cataloguer) that a hold waiting may have is received for that hold, at any branch, and answered it: a hold
+        comes before the journey home. A copy sent for a hold whose pickup branch the library does not list (placed
+        before it listed its branches) is received at any desk of the list: READY there, which becomes the hold's
+        pickup branch.
+        Done, though answered FAILED_PRECONDITION: the scan was done and the copy needs no other call, but no hold
+        has it, and the answer is a Hold. A client tells these apart by ErrorInfo `reason` and logs the scan as done,
+        not refused; a retry with the same request_id is answered the same. (They stay errors: a success answer for
+        them would be a response that is not a Hold, and the clients that read these reasons would break.)
+          COPY_RECEIVED_HOME: a copy on its way home scanned at its own branch, that nobody waiting took: AVAILABLE
+            again, back on the open shelf (metadata `barcode`, `branch`);
+          COPY_BRANCH_NOT_LISTED: a copy on its way to a branch the library does not list, scanned at a desk of one
+            it does, that nobody waiting took: taken in there, AVAILABLE, back on the open shelf; a cataloguer gives
+            it a listed branch (metadata `barcode`, `branch`: the unlisted one);
+          HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have the copy: released,
+            back on the open shelf, or to send home to metadata `home` when not empty (metadata `barcode`, `hold`).
         Errors: INVALID_ARGUMENT (no barcode; `branch` not one of the library's branches, when it lists them),
         NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
-        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
-        HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
-        shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
-        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
-        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
-        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
-        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
-        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold, metadata `status` the
+        catalog's; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch`
+        and no hold waiting may have it: nothing changed, send it on; the outcomes done, above), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
         """
         return await self._caller.unary_unary('/athenaeum.loans.v1.LoansService/ReceiveHoldCopy', request, loans_v1.Hold, timeout=timeout, metadata=metadata)
 

@@ -852,6 +852,47 @@ class CancelHoldRequest(_message.Message):
 Global___CancelHoldRequest: _TypeAlias = CancelHoldRequest  # noqa: Y015
 
 @_typing.final
+class UpdateHoldRequest(_message.Message):
+    """The changes to a hold."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HOLD_FIELD_NUMBER: _builtins.int
+    UPDATE_MASK_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    request_id: _builtins.str
+    """Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+    @_builtins.property
+    def hold(self) -> _resources_pb2.Hold:
+        """`hold.name` selects the hold; `hold.pickup_branch` is the new branch code; `hold.etag`, when set, must be
+        current (else ABORTED). The other fields are ignored.
+        """
+
+    @_builtins.property
+    def update_mask(self) -> _field_mask_pb2.FieldMask:
+        """Fields to change, by the hold's field names: "pickup_branch" ("*" or empty: every writable field, which is it)."""
+
+    def __init__(
+        self,
+        *,
+        hold: _resources_pb2.Hold | None = ...,
+        update_mask: _field_mask_pb2.FieldMask | None = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "update_mask", b"update_mask"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hold", b"hold", "request_id", b"request_id", "update_mask", b"update_mask"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UpdateHoldRequest: _TypeAlias = UpdateHoldRequest  # noqa: Y015
+
+@_typing.final
 class ReceiveHoldCopyRequest(_message.Message):
     """A copy set aside for a hold, scanned at a desk."""
 

@@ -156,6 +156,11 @@ class LoansServiceStub:
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.CancelHoldRequest.SerializeToString,
                 response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
                 _registered_method=True)
+        self.UpdateHold = channel.unary_unary(
+                '/athenaeum.loans.v1.LoansService/UpdateHold',
+                request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.UpdateHoldRequest.SerializeToString,
+                response_deserializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
+                _registered_method=True)
         self.ReceiveHoldCopy = channel.unary_unary(
                 '/athenaeum.loans.v1.LoansService/ReceiveHoldCopy',
                 request_serializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.ReceiveHoldCopyRequest.SerializeToString,
@@ -225,16 +230,26 @@ class LoansServiceServicer:
         copy the catalog has out on another loan, which no earlier try of its return checked in (a record
         restored from a backup taken before the copy came back and went out again), is closed with no overdue
         fine, and its copy checked in from the catalog's loan as above, in the same call.
-        By barcode, a copy on its way home with no hold (sent home from another branch's hold shelf) is received
-        as ReceiveHoldCopy receives it, as a library's check-in receives a transfer; there is no loan to answer, so
-        the answer is a FAILED_PRECONDITION saying what was done: COPY_RECEIVED_HOME (at its own branch, nobody
-        waiting took it: AVAILABLE, to the open shelf), COPY_RECEIVED_FOR_HOLD (a hold took it: received for that
-        hold; metadata `hold`, `status` READY (to the hold shelf) or IN_TRANSIT (send it to `pickup_branch`)), or
-        COPY_IN_TRANSIT_HOME (at another branch: nothing changed, send it on to `branch`).
+        By barcode, a copy on its way home with no hold (sent home from another branch's hold shelf), and a copy
+        in transit for a hold (on the pull list, or sent on from another branch), is received as ReceiveHoldCopy
+        receives it at the desk's `branch`, as a library's check-in receives a transfer. There is no loan to answer,
+        so the answer is a FAILED_PRECONDITION saying what was done (the scan was done: a client logs it as done,
+        not refused; a retry with the same request_id is answered the same):
+        COPY_RECEIVED_FOR_HOLD: received for a hold; metadata `hold`, `patron`, `status` READY (at its pickup
+        branch: put it on the hold shelf, the reader is told) or IN_TRANSIT (send it to `pickup_branch`), and
+        `came_home` ("true": it was on its way home and a hold took it; "false": it was in transit for a hold);
+        COPY_RECEIVED_HOME: on its way home, at its own branch, nobody waiting took it: AVAILABLE, to the open
+        shelf;
+        COPY_BRANCH_NOT_LISTED: on its way to a branch the library does not list: taken in here, AVAILABLE, to the
+        open shelf (a cataloguer gives it a listed branch);
+        HOLD_PATRON_MAY_NOT_BORROW: in transit for a hold whose reader may not borrow now: the hold was passed
+        over and nobody else waiting may have the copy: back on the open shelf, or home to metadata `home`;
+        COPY_IN_TRANSIT_HOME: on its way home, at another branch: nothing changed, send it on to `branch`.
         Errors: INVALID_ARGUMENT (neither name nor barcode; `branch` not one of the library's branches, when it
         lists them: ATHENAEUM_LIBRARY_BRANCHES), NOT_FOUND (no such loan; BARCODE_NOT_FOUND: no copy
         has the barcode), FAILED_PRECONDITION (already returned; COPY_NOT_ON_LOAN: the barcode's copy is not
-        on loan, metadata `status` the catalog's; a copy coming home, as above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
+        on loan, metadata `status` the catalog's (ON_HOLD_SHELF: put it back on the hold shelf); a copy received, as
+        above), ABORTED (LOAN_UNSETTLED, with RetryInfo: the barcode's copy is out on a loan still being issued
         or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -450,6 +465,24 @@ class LoansServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateHold(self, request, context):
+        """Changes the fields of a hold named in `update_mask`: only `pickup_branch` ("*" or empty: that one), for a
+        reader who chose the wrong branch, or whose hold waits for a branch the library no longer lists (the queue
+        passes such a hold over): the hold keeps its place in the queue, and is offered a copy on the open shelf at
+        once when it is next in line (IN_TRANSIT to the new branch: the answer says so). Only a WAITING hold: once a copy
+        is set aside for it (IN_TRANSIT to its branch, or READY on the hold shelf there) the branch is fixed. The
+        same branch as the hold's (in any letter case) changes nothing and answers the hold. Its own reader or staff;
+        the change is recorded (HoldPickupBranchChanged). `hold.etag`, when set, must be current.
+        Errors: INVALID_ARGUMENT (malformed name; an unknown or read-only field in `update_mask`; no pickup branch, or
+        one that is not one of the library's branches, when it lists them: ATHENAEUM_LIBRARY_BRANCHES; request_id not a
+        UUID, or reused with another request), NOT_FOUND (no such hold), FAILED_PRECONDITION (HOLD_COPY_SET_ASIDE:
+        IN_TRANSIT or READY, metadata `status`, `pickup_branch`; HOLD_NOT_ACTIVE: fulfilled, cancelled or expired),
+        ABORTED (STALE_ETAG: `hold.etag` is not the hold's current one), PERMISSION_DENIED (another reader's hold).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ReceiveHoldCopy(self, request, context):
         """A copy set aside for a hold reaches a desk (pulled from the open shelf, or sent from another branch):
         scanned at the hold's pickup branch (`branch` equal to its pickup_branch, or the hold has none), the copy
@@ -458,19 +491,28 @@ class LoansServiceServicer:
         to its `pickup_branch`). A copy already on the hold shelf for its READY hold is answered that hold.
         A hold whose patron may not borrow now (blocked, expired, closed) is passed over: it waits again in its
         place, and the copy goes to the next in the queue who may have it (that hold is answered).
+        A copy set aside for no hold on its way home (sent home from another branch's hold shelf, or moved by a
+        cataloguer) that a hold waiting may have is received for that hold, at any branch, and answered it: a hold
+        comes before the journey home. A copy sent for a hold whose pickup branch the library does not list (placed
+        before it listed its branches) is received at any desk of the list: READY there, which becomes the hold's
+        pickup branch.
+        Done, though answered FAILED_PRECONDITION: the scan was done and the copy needs no other call, but no hold
+        has it, and the answer is a Hold. A client tells these apart by ErrorInfo `reason` and logs the scan as done,
+        not refused; a retry with the same request_id is answered the same. (They stay errors: a success answer for
+        them would be a response that is not a Hold, and the clients that read these reasons would break.)
+        COPY_RECEIVED_HOME: a copy on its way home scanned at its own branch, that nobody waiting took: AVAILABLE
+        again, back on the open shelf (metadata `barcode`, `branch`);
+        COPY_BRANCH_NOT_LISTED: a copy on its way to a branch the library does not list, scanned at a desk of one
+        it does, that nobody waiting took: taken in there, AVAILABLE, back on the open shelf; a cataloguer gives
+        it a listed branch (metadata `barcode`, `branch`: the unlisted one);
+        HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have the copy: released,
+        back on the open shelf, or to send home to metadata `home` when not empty (metadata `barcode`, `hold`).
         Errors: INVALID_ARGUMENT (no barcode; `branch` not one of the library's branches, when it lists them),
         NOT_FOUND (BARCODE_NOT_FOUND: no copy has the barcode),
-        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold;
-        HOLD_PATRON_MAY_NOT_BORROW: its hold was passed over and nobody else waiting may have it: back on the open
-        shelf; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch` (sent
-        home from another branch's hold shelf, or moved by a cataloguer) and no hold waiting may have it: send it on;
-        COPY_RECEIVED_HOME: such a copy scanned at its own branch is AVAILABLE again and nobody waiting took it: back
-        on the open shelf; one the queue took, at any branch, is received for that hold and answered it: a hold comes
-        before the journey home; COPY_BRANCH_NOT_LISTED: such a copy on its way to a branch the library does not
-        list, scanned at a desk of one it does, is taken in there, AVAILABLE, and nobody waiting took it: back on the
-        open shelf, and a cataloguer gives it a listed branch), PERMISSION_DENIED (a reader), UNAVAILABLE (catalog
-        unreachable). A copy sent for a hold whose pickup branch the library does not list (placed before it listed
-        its branches) is received at any desk of the list: READY there, which becomes the hold's pickup branch.
+        FAILED_PRECONDITION (COPY_NOT_HELD: the copy is not set aside for any active hold, metadata `status` the
+        catalog's; COPY_IN_TRANSIT_HOME: the copy, set aside for no hold, is on its way home to `metadata.branch`
+        and no hold waiting may have it: nothing changed, send it on; the outcomes done, above), PERMISSION_DENIED
+        (a reader), UNAVAILABLE (catalog unreachable).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -623,6 +665,11 @@ def add_LoansServiceServicer_to_server(servicer, server):
             'CancelHold': grpc.unary_unary_rpc_method_handler(
                     servicer.CancelHold,
                     request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.CancelHoldRequest.FromString,
+                    response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.SerializeToString,
+            ),
+            'UpdateHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateHold,
+                    request_deserializer=athenaeum_dot_loans_dot_v1_dot_loans__pb2.UpdateHoldRequest.FromString,
                     response_serializer=athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.SerializeToString,
             ),
             'ReceiveHoldCopy': grpc.unary_unary_rpc_method_handler(
@@ -1266,6 +1313,33 @@ class LoansService:
             target,
             '/athenaeum.loans.v1.LoansService/CancelHold',
             athenaeum_dot_loans_dot_v1_dot_loans__pb2.CancelHoldRequest.SerializeToString,
+            athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/athenaeum.loans.v1.LoansService/UpdateHold',
+            athenaeum_dot_loans_dot_v1_dot_loans__pb2.UpdateHoldRequest.SerializeToString,
             athenaeum_dot_loans_dot_v1_dot_resources__pb2.Hold.FromString,
             options,
             channel_credentials,

@@ -18,7 +18,6 @@ const NEXT_STEP = {
   BARCODE_NOT_FOUND: () => t("receive.not_found_next"),
   COPY_IN_TRANSIT_HOME: (error) =>
     error.metadata?.branch ? t("receive.send_home_to", { branch: error.metadata.branch }) : t("receive.send_home_next"),
-  COPY_BRANCH_NOT_LISTED: () => t("receive.passed_over_next"),
 };
 
 /** The branch the signed-in librarian works at (their account's home branch); "" when the account has none. */
@@ -33,19 +32,30 @@ export async function patronLabel(name) {
 }
 
 // Answers that say the copy was taken in, the desk's next step done by the server (finding D3): signalled as a
-// FailedPrecondition since no hold has the copy, but the scan succeeded; logged as done, not refused.
+// FailedPrecondition since no hold has the copy, but the scan succeeded (ReceiveHoldCopy's API reference lists
+// them as done); logged as done, not refused.
 const TAKEN_IN = {
   COPY_RECEIVED_HOME: (error, barcode) => t("receive.back_home", { barcode, branch: error.metadata?.branch || deskBranch() }),
+  COPY_BRANCH_NOT_LISTED: (error, barcode) =>
+    t("receive.branch_not_listed", { barcode, branch: error.metadata?.branch || "", desk: deskBranch() }),
   HOLD_PATRON_MAY_NOT_BORROW: (error, barcode) =>
     error.metadata?.home
       ? t("receive.passed_over_home", { barcode, branch: error.metadata.home })
       : t("receive.passed_over_shelf", { barcode }),
 };
 
+/** The log entry of a refusal that says the copy was taken in (the scan was done), as Receive and Return say it;
+ * null for another refusal. */
+export function takenIn(error, barcode) {
+  const said = TAKEN_IN[error.reason];
+  return said ? { kind: "ok", text: said(error, barcode), reason: error.reason } : null;
+}
+
 /** The log entry of a receipt that got no hold back: taken in, refused, or not known (its answer lost: the
  * request_id is kept for a rescan within two minutes, as the desk's Issue and Return do, finding D11). */
 function notReceived(error, barcode) {
-  if (TAKEN_IN[error.reason]) return { kind: "ok", text: TAKEN_IN[error.reason](error, barcode), reason: error.reason };
+  const done = takenIn(error, barcode);
+  if (done) return done;
   if (error.retryable) {
     const text = `${t("receive.not_known", { barcode })} ${errorText(error)} ${t("desk.scan_again")}`;
     return { kind: "unknown", text, barcode };

@@ -86,10 +86,6 @@ function failed(mode, code, error) {
     return { kind: "unknown", barcode: code, text: `${what} ${errorText(error)} ${t("desk.scan_again")}` };
   }
   if (error.status === 401) return { kind: "refused", barcode: code, text: t("desk.not_done_signed_out", { barcode: code }) };
-  if (mode === RETURN) {
-    const received = receivedByReturn(code, error); // a copy coming home: received by the return
-    if (received) return received;
-  }
   const why = mode === RETURN ? returnRefusalText(error) : errorText(error);
   const text = `${t("desk.refused", { barcode: code })} ${why}`;
   return { kind: "refused", barcode: code, text, reason: error.reason };
@@ -222,7 +218,9 @@ export function DeskPage() {
       const body = { barcode: code, branch: deskBranch() };
       ({ loan, retryOf } = await scanCall(`return ${code}`, { barcode: code }, "/v1/loans:return", body));
     } catch (error) {
-      deskState.settle(row, failed(RETURN, code, error));
+      // A copy coming home, or in transit for a hold: received by the return, as by Receive, and logged as done.
+      const received = error.retryable ? null : await receivedByReturn(code, error);
+      deskState.settle(row, received || failed(RETURN, code, error));
       return;
     }
     const outAgain = retryOf && (await returnedEarlierOutAgain(loan, code, retryOf));

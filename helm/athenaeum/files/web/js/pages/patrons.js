@@ -8,6 +8,7 @@ import { DateText, DeadlineText, ErrorNotice, Loading, NotFound, Notice, namesNo
 import { History, useBookTitles } from "./account.js";
 import { FinesTable } from "./fines.js";
 import { HoldForPatron, PatronBlock, PatronEdit, PatronLoans } from "./patron_tools.js";
+import { HoldPickupChange } from "../hold_pickup.js";
 import { SetPatronPassword } from "./patron_password.js";
 import { PagedCount, fetchActiveHolds, usePaged } from "../paging.js";
 
@@ -105,6 +106,7 @@ export function PatronPage({ params, route }) {
         (hold) => html`<li key=${hold.name}>
           <a href=${`#/books/${idOf(hold.book)}`}>${titles[hold.book] || t("patrons.held_book")}</a> — ${t(`hold_status.${hold.status}`)}
           ${holdDetail(hold)}
+          <${HoldPickupChange} hold=${hold} title=${titles[hold.book] || t("patrons.held_book")} onChanged=${holds.reload} />
         </li>`,
       )}
     </ul>

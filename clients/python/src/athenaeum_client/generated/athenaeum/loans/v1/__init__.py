@@ -35,6 +35,7 @@ __all__ = (
     "HoldFulfilled",
     "HoldInTransit",
     "HoldPassedOver",
+    "HoldPickupBranchChanged",
     "HoldPlaced",
     "HoldReady",
     "HoldStatus",
@@ -68,6 +69,7 @@ __all__ = (
     "ReturnLoanRequest",
     "UnrecordedLoanReturned",
     "UpdateCirculationRuleRequest",
+    "UpdateHoldRequest",
     "WaiveFineRequest",
 )
 
@@ -580,6 +582,14 @@ class CirculationRuleChanged(betterproto2.Message):
     )
     """
     For an update, what the changed fields were before, by update_mask path ("fine_per_day": "0.25"), as text.
+    """
+
+    note: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    Why, for a change the loans service made itself to follow the catalog's item types (empty for an admin's):
+    "item type DVD/CD renamed DVD in the catalog" (the rule re-keyed, update_mask "item_type"); a rule deleted
+    because its type was deleted from the catalog, or because the type was renamed onto a code the same patron
+    category already had a rule for (that rule kept, the conflict named here).
     """
 
 
@@ -1633,6 +1643,51 @@ class HoldPassedOver(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "HoldPassedOver", HoldPassedOver
+)
+
+
+@dataclass(eq=False, repr=False)
+class HoldPickupBranchChanged(betterproto2.Message):
+    """
+    The hold's pickup branch was changed while it waited in the queue (UpdateHold), by its reader or staff; it
+    keeps its place. A copy set aside for it next goes to the new branch (its HoldInTransit).
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    hold: "Hold | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The hold, WAITING, with its new `pickup_branch`.
+    """
+
+    previous_pickup_branch: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    The branch code it was to be picked up at before (empty: none was named).
+    """
+
+    changed_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" who changed it: the hold's reader, or a member of staff.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "HoldPickupBranchChanged", HoldPickupBranchChanged
 )
 
 
@@ -2937,6 +2992,42 @@ class UpdateCirculationRuleRequest(betterproto2.Message):
 
 default_message_pool.register_message(
     "athenaeum.loans.v1", "UpdateCirculationRuleRequest", UpdateCirculationRuleRequest
+)
+
+
+@dataclass(eq=False, repr=False)
+class UpdateHoldRequest(betterproto2.Message):
+    """
+    The changes to a hold.
+    """
+
+    hold: "Hold | None" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    `hold.name` selects the hold; `hold.pickup_branch` is the new branch code; `hold.etag`, when set, must be
+    current (else ABORTED). The other fields are ignored.
+    """
+
+    update_mask: "___google__protobuf__.FieldMask | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    Fields to change, by the hold's field names: "pickup_branch" ("*" or empty: every writable field, which is it).
+    """
+
+    request_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    Idempotency key (AIP-155), a UUID the client chooses: the call acts once, and a retry with the same id
+    gets the first call's answer: its result, or its final refusal (NOT_FOUND, FAILED_PRECONDITION,
+    ALREADY_EXISTS). While the first call runs, a retry waits for it or gets ABORTED with reason
+    REQUEST_IN_PROGRESS and RetryInfo. Other refusals changed nothing and are not kept. The same id with
+    another request (or RPC) is INVALID_ARGUMENT. Ids are kept 24 hours. Empty: no deduplication.
+    """
+
+
+default_message_pool.register_message(
+    "athenaeum.loans.v1", "UpdateHoldRequest", UpdateHoldRequest
 )
 
 
