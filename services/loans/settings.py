@@ -10,7 +10,11 @@ from services.support.runtime.settings import BaseServiceSettings, InTheLibraryZ
 class LoansSettings(BaseServiceSettings, InTheLibraryZone, OfTheLibraryBranches):
     """The loans service's settings (ATHENAEUM_* environment variables)."""
 
-    currency_code: str = Field("RUB", description="ISO 4217 code of the library's currency.")
+    currency_code: str = Field(
+        "RUB",
+        description="ISO 4217 code of the library's currency (three ASCII letters, e.g. RUB, EUR; upper-cased): "
+        "stored on every fine; anything else stops the service at start (the web formats money with it).",
+    )
     library_time_zone: str = Field(
         "UTC",
         description="The library's time zone (IANA name of a place, e.g. Europe/Moscow, as a user's time_zone): "
@@ -23,9 +27,14 @@ class LoansSettings(BaseServiceSettings, InTheLibraryZone, OfTheLibraryBranches)
         "a hold's pickup branch (or the patron's home branch it defaults to) and the branch a desk names on a "
         "return or a receipt must be one of them, or the call is refused (INVALID_ARGUMENT). Empty: any code.",
     )
-    max_overdue_loans: int = Field(0, description="A patron with more overdue loans than this may not borrow.")
+    max_overdue_loans: int = Field(
+        0, ge=0, description="A patron with more overdue loans than this may not borrow nor place holds."
+    )
     max_outstanding_fines: Decimal | None = Field(
-        None, description="Owing more than this blocks borrowing, when the circulation rule sets no limit."
+        None,
+        ge=0,
+        description="Owing more than this blocks borrowing, renewing and holds, when the circulation rule sets no "
+        "limit; unset: only the rules' limits.",
     )
     peer_timeout_seconds: float = Field(5.0, description="Deadline of each call to users or catalog.")
     rules_cache_ttl_seconds: float = Field(
@@ -59,6 +68,15 @@ class LoansSettings(BaseServiceSettings, InTheLibraryZone, OfTheLibraryBranches)
     def branches(self) -> LibraryBranches:
         """The library's branches, with loans' checks (the list was checked when the settings were read)."""
         return LibraryBranches.parse(self.library_branches)
+
+    @field_validator("currency_code")
+    @classmethod
+    def _an_iso_code(cls, value: str) -> str:
+        """Three ASCII letters, as ISO 4217 writes them: a word (roubles abbreviated in Russian) or "RUB " was
+        stored on every fine and made the web's currency formatting throw, hiding the reader's fines (M6)."""
+        if not (len(value) == 3 and value.isascii() and value.isalpha()):
+            raise ValueError(f"{value!r} is not an ISO 4217 currency code (three letters, e.g. RUB, EUR, USD)")
+        return value.upper()
 
     @field_validator("reminder_schedule_days")
     @classmethod

@@ -69,3 +69,31 @@ def test_a_copy_declared_lost_then_found_goes_back_on_the_shelf_and_its_fine_is_
 
     types = audit_types(edge, librarian, loan, {"loan_declared_lost", "lost_loan_found"})
     assert {"loan_issued", "loan_declared_lost", "lost_loan_found"} <= types, types
+
+
+def test_a_lost_copy_found_after_a_part_payment_owes_nothing_and_the_desk_is_told_what_to_hand_back(
+    edge: httpx.Client, librarian, new_reader
+) -> None:
+    """Paid 5.00 of 25.00, then found: the reader still owed 20.00 and the desk was told nothing (M1)."""
+    patron = new_reader()
+    _, (barcode,) = new_book(edge, librarian)
+    loan = lend(edge, librarian, patron.name, barcode=barcode)["name"]
+    assert declare_lost(edge, librarian, loan).status_code == 200
+    charge = lost_item_fine(edge, librarian, patron.name, loan)
+    paid = edge.post(f"/v1/{charge['name']}:pay", json={"amount": "5.00", "payment_method": "cash"},
+                     headers=librarian.headers)  # fmt: skip
+    assert paid.status_code == 200, paid.text
+
+    found = edge.post("/v1/loans:return", json={"barcode": barcode}, headers=librarian.headers)
+    assert found.status_code == 200, found.text
+    assert found.json()["refund_amount"] == "5.00"
+    withdrawn = lost_item_fine(edge, librarian, patron.name, loan)
+    assert (withdrawn["status"], withdrawn["outstanding_amount"], withdrawn["refund_amount"]) == (
+        "FINE_STATUS_WAIVED",
+        "0.00",
+        "5.00",
+    )
+    fines = edge.get(f"/v1/{patron.name}/fines", headers=patron.headers).json()
+    assert fines["outstanding_total"] in ("0", "0.00"), fines
+    types = audit_types(edge, librarian, withdrawn["name"], {"fine_waived"})
+    assert {"fine_assessed", "fine_paid", "fine_waived"} <= types, types

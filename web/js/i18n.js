@@ -90,8 +90,15 @@ let libraryCurrency = "";
 export function formatMoney(amount, currency) {
   if (currency) libraryCurrency = currency;
   const value = Number(amount || "0");
-  if (!currency) return new Intl.NumberFormat(current, { minimumFractionDigits: 2 }).format(value);
-  return new Intl.NumberFormat(current, { style: "currency", currency }).format(value);
+  const plain = new Intl.NumberFormat(current, { minimumFractionDigits: 2 }).format(value);
+  if (!currency) return plain;
+  try {
+    return new Intl.NumberFormat(current, { style: "currency", currency }).format(value);
+  } catch {
+    // A code that is no ISO 4217 one (stored on fines before the setting was checked) threw, and the page
+    // showed no fines at all: the amount is shown with the code as it is instead.
+    return `${plain} ${currency}`;
+  }
 }
 
 /** An amount from the API ("12.50") as the page writes numbers, to be edited ("12,50" in ru): no currency,

@@ -63,6 +63,7 @@ def loan_to_proto(loan: Loan, *, now: datetime, zone: tzinfo, closed: ClosedDays
         fine=loan.fine,
         trapped_hold=loan.trapped_hold,
         transit_branch=loan.transit_branch,
+        refund_amount=money(loan.refund_due) if loan.refund_due > ZERO else "",
     )
 
 
@@ -148,6 +149,7 @@ def fine_to_proto(fine: Fine) -> resources_pb2.Fine:
         amount=money(fine.amount),
         paid_amount=money(fine.paid),
         waived_amount=money(fine.waived),
+        refund_amount=money(fine.refund_due),
         outstanding_amount=money(fine.outstanding),
         currency_code=fine.currency,
         status=_FINE_STATUS[fine.status],

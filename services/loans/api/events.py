@@ -84,6 +84,10 @@ _PAYLOADS: dict[type[DomainEvent], tuple[Callable[..., Message], Callable[[Any, 
         lambda e, z: {**_loan(e, z), "returned_by": e.returned_by, "reason": e.reason},
     ),
     fines.FineAssessed: (events_pb2.FineAssessed, lambda e, _: {"fine": fine_to_proto(e.fine), "book": e.book}),
+    fines.FineAccrued: (
+        events_pb2.FineAccrued,
+        lambda e, _: {"fine": fine_to_proto(e.fine), "amount": money(e.amount), "accrued_by": e.accrued_by},
+    ),
     fines.FinePaid: (
         events_pb2.FinePaid,
         lambda e, _: {"fine": fine_to_proto(e.fine), "amount": money(e.amount), "payment_method": e.method},

@@ -13,6 +13,7 @@ from services.loans.app.pages import newest_first_after
 from services.loans.app.peers import Users
 from services.loans.app.ports import LoansUnitOfWork
 from services.loans.domain.actors import SYSTEM, Actor, patron_scope
+from services.loans.domain.borrowing import Eligibility
 from services.loans.domain.calendar import NO_CLOSED_DAYS, ClosedDays
 from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
 from services.loans.domain.loan_record import LOAN
@@ -38,8 +39,8 @@ class AssessFine:
 
 
 async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, users: Users, currency: str) -> Fine:
-    """A charge by hand (lost or damaged item, other fees), on a patron users knows ("users/me": the caller),
-    and on one of their loans when a loan is named."""
+    """A charge by hand (lost or damaged item, other fees), on an account users knows and has not closed
+    ("users/me": the caller), and on one of their loans when a loan is named."""
     cmd.actor.ensure_staff("charge fines")
     patron = cmd.actor.user if cmd.patron == ME else cmd.patron
     check_reference(patron, "users", field="fine.patron")
@@ -54,7 +55,8 @@ async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, us
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "AssessFine"):
             return await uow.fines.get(FINE.parse_id(previous))
-    await users.eligibility(patron)  # NotFound for a patron users does not know (a blocked one still owes)
+    # NotFound for a patron users does not know; a blocked or expired one still owes, a closed one no more.
+    _ensure_open(await users.eligibility(patron))
     async with uow:
         book = ""
         if loan_id is not None:
@@ -76,6 +78,18 @@ async def assess_fine(cmd: AssessFine, *, uow: LoansUnitOfWork, clock: Clock, us
         await uow.requests.remember(cmd.request_id, "AssessFine", fine.name)
         await uow.commit()
     return fine
+
+
+def _ensure_open(eligibility: Eligibility) -> None:
+    """A closed account owes nothing (closing it was refused until it did) and cannot sign in to see a charge, nor
+    is it sent notices: a charge after closing (damage found later) is refused, to be taken up with the former
+    reader outside the system or after the account is reopened (finding M7)."""
+    if eligibility.closed:
+        raise FailedPrecondition(
+            f"{eligibility.patron} is closed: no fine can be charged to it",
+            reason="ACCOUNT_CLOSED",
+            metadata={"patron": eligibility.patron},
+        )
 
 
 def _ensure_loan_of(loan: Loan, patron: str) -> None:
@@ -110,7 +124,8 @@ class PayFine:
 
 
 async def pay_fine(cmd: PayFine, *, uow: LoansUnitOfWork, clock: Clock) -> Fine:
-    """Record a payment (at most what is owed); PAID once nothing is left."""
+    """Record a payment (at most what is owed); PAID once nothing is left. Staff may record their own (paid in
+    cash at the desk like anyone's): the trail names who took it."""
     cmd.actor.ensure_staff("take payments")
     paid = parse_amount(cmd.amount, field_name="amount")
     async with uow:
@@ -133,12 +148,13 @@ class WaiveFine:
 
 
 async def waive_fine(cmd: WaiveFine, *, uow: LoansUnitOfWork, clock: Clock) -> Fine:
-    """Forgive what is left, with the reason on the audit trail."""
+    """Forgive what is left, with the reason on the audit trail; never on the staff member's own account."""
     cmd.actor.ensure_staff("waive fines")
     async with uow:
         if previous := await uow.requests.recall(cmd.request_id, "WaiveFine"):
             return await uow.fines.get(FINE.parse_id(previous))
         fine = await uow.fines.get(cmd.fine_id, for_update=True)
+        cmd.actor.ensure_not_own(fine.patron, "waive fines")
         fine.waive(cmd.reason, now=clock.now(), actor=cmd.actor.user or "system")
         await uow.fines.save(fine)
         await uow.requests.remember(cmd.request_id, "WaiveFine", fine.name)

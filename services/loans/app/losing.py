@@ -8,8 +8,9 @@ and the LOST_ITEM fine assessed. One that stopped half-way is finished by the re
 the copy LOST on the loan, or undone (the note dropped) when the catalog still has it out on the loan
 (reconciling.py).
 
-Found later, the copy is scanned at the desk (ReturnLoan by barcode): the LOST_ITEM fine is waived with reason
-"found" when nothing of it was paid, then the catalog puts the copy back on the shelf or the hold shelf. In that
+Found later, the copy is scanned at the desk (ReturnLoan by barcode): the LOST_ITEM fine is withdrawn (the rest
+owed waived with reason "found", what was paid owed back and said in the answer for the desk to hand back), then
+the catalog puts the copy back on the shelf or the hold shelf. In that
 order: both steps repeat safely, and a scan repeated after the first step finds the copy still LOST and takes
 the second, while the other order left a found copy whose fine nobody would waive.
 """
@@ -28,7 +29,7 @@ from services.loans.app.receiving import shelve_checked_in, trap_at_desk
 from services.loans.app.saga import LoanOfStep, known_then_read
 from services.loans.domain.actors import SYSTEM, Actor
 from services.loans.domain.borrowing import CopyInfo
-from services.loans.domain.fines import FINE, Fine, FineKind, FineStatus
+from services.loans.domain.fines import FINE, Fine, FineKind
 from services.loans.domain.loan_record import LOAN, LoanStatus
 from services.loans.domain.loans import Loan, visible
 from services.loans.domain.losses import begin_declaring_lost, declare_lost, found
@@ -155,10 +156,11 @@ async def take_back_found(
     catalog: Catalog,
     zone: tzinfo,
 ) -> Loan:
-    """A copy the catalog has LOST on one of our loans is scanned at the desk (of `branch`): waive its unpaid
-    LOST_ITEM fine ("found"), then put it back (set aside for the first in the queue who may have it: on the
-    hold shelf, or in transit to the hold's pickup branch when it is another). Answered, as any return is, with
-    the hold the copy went aside for and the branch to send it to, for the desk to say where it goes."""
+    """A copy the catalog has LOST on one of our loans is scanned at the desk (of `branch`): withdraw its
+    LOST_ITEM fine ("found": the rest waived, what was paid owed back, `refund_due`), then put it back (set
+    aside for the first in the queue who may have it: on the hold shelf, or in transit to the hold's pickup
+    branch when it is another). Answered, as any return is, with the hold the copy went aside for and the
+    branch to send it to, for the desk to say where it goes, and with the refund due."""
     async with uow.reading():
         loan = await uow.loans.get(LOAN.parse_id(copy.current_loan))
     if loan.status != LoanStatus.LOST:  # its declaration is still under way: the reconciler settles it
@@ -186,7 +188,7 @@ async def _record_found(loan: Loan, actor: str, *, uow: LoansUnitOfWork, clock: 
             found(loan, now=now, lost_item_fine=charge, actor=actor)
             await uow.loans.save(loan)
             if charge is not None:
-                _log_unwaived(charge, loan)
+                _log_refund(charge, loan)
                 await uow.fines.save(charge)
             await uow.commit()
     except Conflict as taken:
@@ -195,12 +197,11 @@ async def _record_found(loan: Loan, actor: str, *, uow: LoansUnitOfWork, clock: 
     return loan
 
 
-def _log_unwaived(charge: Fine, loan: Loan) -> None:
-    if charge.status != FineStatus.WAIVED:
+def _log_refund(charge: Fine, loan: Loan) -> None:
+    if loan.refund_due > ZERO:
         log.info(
-            "%s: the copy declared lost was found; its LOST_ITEM fine %s is %s (%s paid): left for staff to refund",
+            "%s: the copy declared lost was found; %s paid of its LOST_ITEM fine %s is owed back to the patron",
             loan.name,
+            loan.refund_due,
             charge.name,
-            charge.status.lower(),
-            charge.paid,
         )

@@ -40,7 +40,7 @@ _OVERDUE_FINES_OF = DriverStatement(
 )
 _BY_ID = sa.select(fines).where(fines.c.id == sa.bindparam("fine_id"))
 _BY_ID_FOR_UPDATE = _BY_ID.with_for_update()
-_MUTABLE = ("amount", "paid", "waived", "status", "waive_reason", "updated_at")
+_MUTABLE = ("amount", "paid", "waived", "refund_due", "status", "waive_reason", "updated_at")
 
 
 def _to_fine(m: Mapping[Any, Any]) -> Fine:
@@ -56,6 +56,7 @@ def _to_fine(m: Mapping[Any, Any]) -> Fine:
         loan=m["loan"],
         paid=m["paid"],
         waived=m["waived"],
+        refund_due=m["refund_due"],
         status=FineStatus(m["status"]),
         description=m["description"],
         waive_reason=m["waive_reason"],
@@ -68,6 +69,7 @@ def _values(fine: Fine) -> dict[str, Any]:
         "amount": fine.amount,
         "paid": fine.paid,
         "waived": fine.waived,
+        "refund_due": fine.refund_due,
         "status": fine.status.value,
         "waive_reason": fine.waive_reason,
         "updated_at": fine.updated_at,

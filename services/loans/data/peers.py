@@ -137,6 +137,7 @@ class GrpcUsers:
             patron_category=(answer.patron_category or "ADULT").upper(),
             reasons=tuple(answer.reasons),
             home_branch=answer.home_branch,
+            closed=answer.status == users_pb2.USER_STATUS_DEACTIVATED,
         )
 
 

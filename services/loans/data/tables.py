@@ -125,6 +125,8 @@ fines = sa.Table(
     sa.Column("paid", MONEY, nullable=False),
     # Forgiven so far: what a fine owes is amount - paid - waived (a waived overdue fine still grows).
     sa.Column("waived", MONEY, nullable=False, server_default="0"),
+    # Paid and owed back, the charge withdrawn (a lost copy found): part of `paid`.
+    sa.Column("refund_due", MONEY, nullable=False, server_default="0"),
     sa.Column("currency", sa.Text, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("description", sa.Text, nullable=False, server_default=""),

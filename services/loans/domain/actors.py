@@ -30,6 +30,14 @@ class Actor:
         if not self.is_staff:
             raise PermissionDenied(f"only library staff may {what}", reason="STAFF_ONLY")
 
+    def ensure_not_own(self, patron: str, what: str) -> None:
+        """Segregation of duties over money: staff may not forgive what they owe themselves (Koha and Evergreen
+        gate write-offs behind a permission of their own); another staff member does it."""
+        if self.user and patron == self.user:
+            raise PermissionDenied(
+                f"staff may not {what} on their own account: another staff member must", reason="OWN_ACCOUNT"
+            )
+
     def ensure_admin(self, what: str = "change circulation rules") -> None:
         if self.role not in (Role.ADMIN, None):
             raise PermissionDenied(f"only an admin may {what}", reason="ADMIN_ONLY")

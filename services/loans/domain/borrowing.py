@@ -71,6 +71,8 @@ class Eligibility:
     patron_category: str
     reasons: tuple[str, ...] = ()
     home_branch: str = ""
+    closed: bool = False
+    """The account was closed (DEACTIVATED): nothing more is charged to it."""
 
 
 @dataclass(frozen=True, slots=True)

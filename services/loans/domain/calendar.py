@@ -55,10 +55,17 @@ def end_of_open_day_after(start: datetime, days: int, zone: tzinfo, closed: Clos
 def open_days_late(due_at: datetime, at: datetime, zone: tzinfo, closed: ClosedDays) -> int:
     """The library's open days begun since `due_at` by `at` (dates in `zone`): those after the due date's day up
     to `at`'s that it is not `closed`. A due time within its day (a hard due date kept to the instant) makes the
-    rest of that day the first, when the library is open then. None before the due time."""
+    rest of that day the first, when the library is open then. None before the due time. A due day closed
+    after the loan was dated (an emergency closure: a due date is moved off a day closed beforehand) makes the
+    next open day the due day: the reader could bring the book back no sooner (Evergreen's emergency closing
+    moves such due dates)."""
     if at <= due_at:
         return 0
     due_day, day = date_in(due_at, zone), date_in(at, zone)
+    if due_day in closed:
+        due_day = next_open_day(due_day, closed)
+        if day <= due_day:
+            return 0
     days = (day - due_day).days
     if days <= 0:
         return 0 if due_day in closed else 1

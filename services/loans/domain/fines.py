@@ -1,7 +1,8 @@
 """Fines: what a patron owes, how it grows while a loan is overdue, and the audit trail of every change.
 
-Pure: no I/O. Amounts are Decimal with two places. Every assessment, accrual, payment and waiver adds a
-FineEntry (who, when, how much, why), which the repository appends to the audit table.
+Pure: no I/O. Amounts are Decimal with two places. Every assessment, accrual, payment, waiver and refund adds a
+FineEntry (who, when, how much, why), which the repository appends to the audit table; each is an event too
+(an accrual's FineAccrued; a refund goes with the LostLoanFound of the copy found), for the mesh's audit trail.
 
 What a fine owes is `amount - paid - waived`. A waiver forgives what is owed when it is given, not the overdue
 days still to come (as Koha's write-off of an accruing fine): a waived overdue fine of a loan still out keeps
@@ -44,7 +45,7 @@ class FineEntry:
     """One line of a fine's audit trail."""
 
     kind: str
-    """ASSESSED, ACCRUED, PAYMENT or WAIVER."""
+    """ASSESSED, ACCRUED, PAYMENT, WAIVER or REFUND (what was paid, owed back: the charge was withdrawn)."""
     amount: Decimal
     actor: str
     at: datetime
@@ -57,6 +58,16 @@ class FineAssessed(DomainEvent):
     fine: Fine
     book: str = ""
     """"books/{book}" of the fine's loan (the reader's notice names it); "" for a charge about no loan."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FineAccrued(DomainEvent):
+    """An overdue fine grew (the audit trail's line for an ACCRUED entry)."""
+
+    fine: Fine
+    amount: Decimal
+    accrued_by: str = ""
+    """"users/{user}" whose return brought it up to date; "" for the system (the reconciler)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -86,6 +97,9 @@ class Fine(Versioned):
     paid: Decimal = ZERO
     waived: Decimal = ZERO
     """Forgiven so far, over every waiver (each one's amount, actor and reason is on the audit trail)."""
+    refund_due: Decimal = ZERO
+    """What was paid and is owed back to the patron, the charge being withdrawn (a lost copy found): the desk
+    hands it back; part of `paid`, which stays what was paid."""
     status: FineStatus = FineStatus.OUTSTANDING
     description: str = ""
     waive_reason: str = ""
@@ -144,10 +158,13 @@ class Fine(Versioned):
         amount = amount.quantize(CENTS)
         if amount <= self.amount:
             return False
-        self.new_entries.append(FineEntry("ACCRUED", amount - self.amount, actor, now))
+        grown = amount - self.amount
+        self.new_entries.append(FineEntry("ACCRUED", grown, actor, now))
         self.amount = amount
         self.status = FineStatus.OUTSTANDING
         self._touch(now)
+        by = actor if actor.startswith("users/") else ""
+        self.events.append(FineAccrued(occurred_at=now, fine=self, amount=grown, accrued_by=by))
         return True
 
     def pay(self, amount: Decimal, *, now: datetime, actor: str, method: str = "") -> None:
@@ -174,6 +191,19 @@ class Fine(Versioned):
         self._touch(now)
         self.new_entries.append(FineEntry("WAIVER", forgiven, actor, now, reason=self.waive_reason))
         self.events.append(FineWaived(occurred_at=now, fine=self, waived_by=actor))
+
+    def withdraw(self, reason: str, *, now: datetime, actor: str) -> Decimal:
+        """The charge itself no longer stands (a lost copy found: Koha's RefundLostOnReturn, Evergreen's void on
+        check-in): what is still owed is waived, and what was paid is owed back (a REFUND entry), whatever was
+        paid. Returns the refund due now (none the second time)."""
+        if self.status == FineStatus.OUTSTANDING and self.outstanding > ZERO:
+            self.waive(reason, now=now, actor=actor)
+        refund = self.paid - self.refund_due
+        if refund > ZERO:
+            self.refund_due += refund
+            self._touch(now)
+            self.new_entries.append(FineEntry("REFUND", refund, actor, now, reason=reason))
+        return refund
 
     def _ensure_outstanding(self) -> None:
         if self.status != FineStatus.OUTSTANDING:

@@ -92,6 +92,9 @@ class LoanRecord(Versioned):
     """The request_id of the return begun (its note; "" none given): a retry of it finds the loan closed by
     another step (the reconciler finishing it after a crash) and is answered with it, as the first call would
     have been, not LOAN_ALREADY_RETURNED (finding C3)."""
+    refund_due: Decimal = ZERO
+    """Not kept: set by the return of a copy declared lost and found, what was paid of its LOST_ITEM fine and is
+    owed back (the fine keeps it), for the desk's answer."""
     version: int = 1
     events: list[DomainEvent] = field(default_factory=list)
     name: str = field(init=False, repr=False, compare=False)

@@ -93,9 +93,12 @@ class Loan(LoanRecord):
         self.compensated = True
 
     def renew(self, *, now: datetime, others_waiting: bool, zone: tzinfo, closed: ClosedDays = NO_CLOSED_DAYS) -> None:
-        """Extend by the renewal period from the current due date (Koha's default base), within the rule's
-        limits, to the next open day if the library is `closed` on the new due date. Counted from now, a renewal
-        on the day of issue moved the due date by seconds and spent one of the renewals all the same."""
+        """Extend by the renewal period from the current due date (Koha's RenewalPeriodBase=date_due, its
+        default), within the rule's limits, to the next open day if the library is `closed` on the new due date.
+        Counted from now, a renewal on the day of issue moved the due date by seconds and spent one of the
+        renewals all the same, and one late within its grace days (or after closed days) gained the late days on
+        top of the period. Only were the new due date past already (more grace or closed days than the period
+        has) is it counted from now: a renewal never leaves the loan overdue."""
         self.ensure_active()
         terms = self.terms or RuleTerms("*", "*")
         if self.renewal_count >= terms.max_renewals:
@@ -108,7 +111,9 @@ class Loan(LoanRecord):
         if others_waiting:
             raise FailedPrecondition("other patrons are waiting for this book", reason="HOLDS_WAITING")
         assert self.due_at is not None
-        new_due = terms.due_at(max(now, self.due_at), terms.renewal_period_days, zone, closed)
+        new_due = terms.due_at(self.due_at, terms.renewal_period_days, zone, closed)
+        if new_due <= now:
+            new_due = terms.due_at(now, terms.renewal_period_days, zone, closed)
         if terms.hard_due_at is not None and new_due <= self.due_at:
             raise FailedPrecondition(
                 f"{self.name} cannot be due later than the rule's hard due date", reason="HARD_DUE_DATE_REACHED"

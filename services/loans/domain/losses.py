@@ -20,7 +20,7 @@ from services.support.runtime.errors import FailedPrecondition, InvalidArgument
 from services.support.runtime.events import DomainEvent
 
 FOUND_REASON = "found"
-"""The waiver's reason on the LOST_ITEM fine of a copy found before anything of it was paid (Koha's refund)."""
+"""The reason on the waiver (and refund) of the LOST_ITEM fine of a copy found (Koha's RefundLostOnReturn)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,10 +83,11 @@ def declare_lost(
 
 def found(loan: Loan, *, now: datetime, lost_item_fine: Fine | None, actor: str) -> None:
     """The copy declared lost came back to the desk (the catalog has put it back): the loan stays LOST, and its
-    LOST_ITEM fine is waived if nothing of it was paid; a payment is left for staff to refund."""
+    LOST_ITEM fine is withdrawn: the rest still owed waived ("found"), what was paid owed back to the patron
+    (`loan.refund_due`, for the desk's answer)."""
     if loan.status != LoanStatus.LOST:
         raise FailedPrecondition(f"{loan.name} is not lost", reason="LOAN_NOT_LOST")
-    if lost_item_fine is not None and lost_item_fine.paid == ZERO and lost_item_fine.outstanding > ZERO:
-        lost_item_fine.waive(FOUND_REASON, now=now, actor=actor)
+    if lost_item_fine is not None:
+        loan.refund_due = lost_item_fine.withdraw(FOUND_REASON, now=now, actor=actor)
     loan.updated_at = now
     loan.events.append(LostLoanFound(occurred_at=now, loan=loan, lost_item_fine=lost_item_fine, found_by=actor))

@@ -19,6 +19,7 @@ __all__ = [
     "EDGE_RATE_LIMITS",
     "EDGE_TRUSTED_PROXY_HOPS",
     "LIBRARY_BRANCHES",
+    "LIBRARY_CURRENCY",
     "LIBRARY_TIME_ZONE",
     "LIBRARY_WEB_URL",
     "SERVICES",
@@ -54,6 +55,9 @@ and keep SMS quiet hours in it for readers who chose no zone of their own."""
 LIBRARY_BRANCHES = LibrarySetting("ATHENAEUM_LIBRARY_BRANCHES", "branches", "")
 """The library's branch codes, separated by commas (MAIN,EAST): the places a hold may be picked up at, a desk may
 name and a copy may belong to. Empty: none listed, any code is taken as given."""
+
+LIBRARY_CURRENCY = LibrarySetting("ATHENAEUM_CURRENCY_CODE", "currencyCode", "RUB")
+"""The ISO 4217 code of the library's currency: every fine is in it (loans stores it on each)."""
 
 LIBRARY_WEB_URL = LibrarySetting("ATHENAEUM_WEB_URL", "webUrl", "http://localhost:8080")
 """The web client as readers reach it (the edge's public address): links in messages (a password reset's) start
@@ -169,8 +173,9 @@ SERVICES: tuple[ServiceSpec, ...] = (
         durables=("loans-patrons", "loans-copies", "loans-item-types"),
         # The accounts it lends by; the changes of copies set aside for holds; the item types its rules name.
         reads=("users", "catalog"),
-        # The end of the library's day; the branches a hold may be picked up at and a desk may name.
-        library_settings=(LIBRARY_TIME_ZONE, LIBRARY_BRANCHES),
+        # The end of the library's day; the branches a hold may be picked up at and a desk may name; the
+        # currency of its fines.
+        library_settings=(LIBRARY_TIME_ZONE, LIBRARY_BRANCHES, LIBRARY_CURRENCY),
     ),
     ServiceSpec(
         name="notifications",

@@ -108,3 +108,15 @@ def test_the_chart_gives_loans_catalog_and_users_the_librarys_branches_and_refus
     services = yaml.safe_load((ROOT / compose.COMPOSE_FILE).read_text())["services"]
     given = {name: dict(service.get("environment") or {}).get(branches.name) for name, service in services.items()}
     assert {name for name, value in given.items() if value is not None} == readers
+
+
+def test_the_chart_gives_loans_the_librarys_currency_and_refuses_one_that_is_not_a_code() -> None:
+    """ATHENAEUM_CURRENCY_CODE was neither in the chart's values nor documented (finding M6)."""
+    currency = registry.LIBRARY_CURRENCY
+    assert [spec.name for spec in registry.SERVICES if currency in spec.library_settings] == ["loans"]
+    assert yaml.safe_load((CHART / "values.yaml").read_text())["library"][currency.chart_value] == currency.default
+    docs = manifests(render({"library": {"timeZone": "UTC", "currencyCode": "EUR"}}))
+    env = find(docs, "Deployment", "loans")["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert [e["value"] for e in env if e["name"] == currency.name] == ["EUR"]
+    with pytest.raises(Exception, match=re.escape("currencyCode")):
+        render({"library": {"timeZone": "UTC", "currencyCode": "\u0440\u0443\u0431."}})

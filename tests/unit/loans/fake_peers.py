@@ -20,6 +20,8 @@ class FakeUsers:
         self.categories: dict[str, str] = {}
         self.home_branches: dict[str, str] = {}
         """A patron's home branch when not MAIN."""
+        self.closed: set[str] = set()
+        """Accounts closed (DEACTIVATED)."""
 
     async def eligibility(self, patron: str) -> Eligibility:
         if self.down:
@@ -27,8 +29,15 @@ class FakeUsers:
         if patron.endswith("/nobody"):
             raise NotFound(patron)
         reasons = self.blocked.get(patron, ())
+        if patron in self.closed:
+            reasons = ("account closed",)
         return Eligibility(
-            patron, not reasons, self.categories.get(patron, "ADULT"), reasons, self.home_branches.get(patron, "MAIN")
+            patron,
+            not reasons,
+            self.categories.get(patron, "ADULT"),
+            reasons,
+            self.home_branches.get(patron, "MAIN"),
+            closed=patron in self.closed,
         )
 
 

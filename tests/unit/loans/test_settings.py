@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001, RUF002  (Cyrillic on purpose: a currency written as a Russian word)
 """The loans settings refuse what would fail later, at start-up."""
 
 from __future__ import annotations
@@ -50,4 +51,26 @@ def test_the_library_branches_are_read_from_a_comma_separated_list(monkeypatch: 
     assert LoansSettings().branches.codes == ("MAIN", "EAST")
     monkeypatch.setenv("ATHENAEUM_LIBRARY_BRANCHES", "MAIN,EAST,main")
     with pytest.raises(ValidationError, match="main is listed twice"):
+        LoansSettings()
+
+
+def test_the_currency_code_is_three_ascii_letters_upper_cased(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ "руб." was taken and stored on every fine; the web's money formatting threw on it and the reader's page
+    showed no fines at all."""
+    assert LoansSettings().currency_code == "RUB"
+    monkeypatch.setenv("ATHENAEUM_CURRENCY_CODE", "eur")
+    assert LoansSettings().currency_code == "EUR"
+    for wrong in ("руб.", "РУБ", "RU", "RUBL", "R B", "", "US$"):
+        monkeypatch.setenv("ATHENAEUM_CURRENCY_CODE", wrong)
+        with pytest.raises(ValidationError, match="is not an ISO 4217 currency code"):
+            LoansSettings()
+
+
+def test_the_library_wide_limits_are_not_negative(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ATHENAEUM_MAX_OUTSTANDING_FINES", "-1")
+    with pytest.raises(ValidationError):
+        LoansSettings()
+    monkeypatch.setenv("ATHENAEUM_MAX_OUTSTANDING_FINES", "10.00")
+    monkeypatch.setenv("ATHENAEUM_MAX_OVERDUE_LOANS", "-1")
+    with pytest.raises(ValidationError):
         LoansSettings()

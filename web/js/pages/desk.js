@@ -49,6 +49,15 @@ async function holdNote(loan) {
   return { kind: "shelf", text: t("desk.to_hold_shelf", { patron, branch: hold?.pickup_branch || deskBranch() || t("hold.any_branch") }) };
 }
 
+/** After a return of a copy declared lost and found: what was paid of its replacement charge (the loan's
+ * `refund_amount`), which the desk hands back; the rest owed was waived. A log entry, or null. */
+async function refundNote(loan) {
+  if (!loan.refund_amount) return null;
+  const fines = await api(`/v1/${loan.patron}/fines`, { query: { page_size: 100 } }).catch(() => null);
+  const fine = (fines?.fines || []).find((item) => item.loan === loan.name && item.kind === "FINE_KIND_LOST_ITEM");
+  return { kind: "refund", text: t("desk.refund_found", { amount: formatMoney(loan.refund_amount, fine?.currency_code) }) };
+}
+
 /** After a return: did the book come back late, and what is the loan's overdue fine (the patron's fines, newest
  * first, looked through for the loan's)? The returned loan's overdue_days says how late where the server
  * keeps it; a fine, or a return after the due time, says it came back late where it does not. */
@@ -222,6 +231,8 @@ export function DeskPage() {
   }
 
   async function notesAfterReturn(loan, atDesk) {
+    const refund = await refundNote(loan);
+    if (refund) record(refund);
     const late = await lateNote(loan).catch(() => (loan.overdue_days > 0 ? tn("desk.late_days", loan.overdue_days) : null));
     if (late) record({ kind: "late", text: late });
     const held = await holdNote(loan).catch(() => null);

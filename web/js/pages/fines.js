@@ -100,6 +100,13 @@ export function FinesTable({ patron, status = OUTSTANDING }) {
   </section>`;
 }
 
+/** What was paid of a charge withdrawn (a lost book found) and is owed back to the patron: the fine's
+ * `refund_amount`, handed back at the desk when the book came in. Empty when nothing is owed back. */
+function refundText(fine) {
+  if (!(Number(fine.refund_amount || "0") > 0)) return "";
+  return ` · ${t("fines.refund_due", { amount: formatMoney(fine.refund_amount, fine.currency_code) })}`;
+}
+
 // Keyed by what is still owed (after a part payment the row starts again from the new amount) and by the
 // language (the amount is prefilled in its notation).
 /** The names of the patrons who owe `fines` (a fine names only its patron's resource). */
@@ -143,7 +150,7 @@ function FineRow({ fine, showPatron, patronName, loanTitle, onDone }) {
     <td data-label=${t("fines.date")}><${DateText} iso=${fine.create_time} /></td>
     <td class="num" data-label=${t("fines.outstanding")}><${Money} amount=${fine.outstanding_amount} currency=${fine.currency_code} /></td>
     <td data-label=${t("fines.settle")}>
-      ${fine.status !== OUTSTANDING ? t(`fine_status.${fine.status}`) : html`<form class="actions" onSubmit=${pay}>
+      ${fine.status !== OUTSTANDING ? html`${t(`fine_status.${fine.status}`)}${refundText(fine)}` : html`<form class="actions" onSubmit=${pay}>
         <label class="visually-hidden" for=${`pay-${id}`}>${t("fines.pay_amount")}</label>
         <input id=${`pay-${id}`} class="wide" inputmode="decimal" value=${amount} onInput=${(event) => setAmount(event.currentTarget.value)} />
         <button type="submit" class="button small" aria-disabled=${settle.busy ? "true" : undefined}>${t("fines.pay")}</button>

@@ -37,6 +37,7 @@ def every_event() -> list[DomainEvent]:
     loan.remind(later, schedule, UTC, closed=NO_CLOSED_DAYS)
     fine = Fine.assess(patron="users/p", kind=FineKind.OVERDUE, amount=Decimal("3"), currency="RUB", now=later,
                        actor="system", loan=loan.name)  # fmt: skip
+    fine.accrue_to(Decimal("4"), now=later, actor="system")
     loan.return_copy(now=later, fine=fine, zone=UTC, closed=NO_CLOSED_DAYS)
     fine.pay(Decimal("1"), now=later, actor="users/s")
     fine.waive("goodwill", now=later, actor="users/s")
@@ -69,7 +70,7 @@ def test_every_kind_of_event_the_issue_names_is_published() -> None:
     subjects = {events.encoder(UTC)(event).subject.split(".")[2] for event in every_event()}
     assert subjects == {
         "circulation_rule_changed", "loan_issued", "loan_due_soon", "loan_renewed", "loan_overdue",
-        "loan_returned", "fine_assessed", "fine_paid", "fine_waived", "hold_placed", "hold_ready",
+        "loan_returned", "fine_assessed", "fine_accrued", "fine_paid", "fine_waived", "hold_placed", "hold_ready",
         "hold_expired", "hold_fulfilled", "hold_cancelled", "hold_copy_missing", "hold_in_transit",
         "hold_copy_received", "hold_passed_over", "hold_pickup_branch_changed", "unrecorded_loan_returned",
     }  # fmt: skip
@@ -86,7 +87,7 @@ def test_the_payload_carries_the_event_id_used_for_deduplication(event: DomainEv
 def test_a_returned_loan_event_carries_its_fine() -> None:
     returned = next(e for e in every_event() if type(e).__name__ == "LoanReturned")
     payload = events_pb2.LoanReturned.FromString(events.encoder(UTC)(returned).payload)
-    assert payload.fine.amount == "3.00" and payload.overdue_days == 3 and payload.loan.status == 2
+    assert payload.fine.amount == "4.00" and payload.overdue_days == 3 and payload.loan.status == 2
 
 
 def test_a_hold_in_transit_says_from_which_branch_to_which_and_a_receipt_at_which_desk() -> None:
@@ -155,6 +156,21 @@ def test_a_payment_says_how_it_was_paid() -> None:
     message = events.encoder(UTC)(fine.events[-1])
     paid = events_pb2.FinePaid.FromString(message.payload)
     assert (paid.amount, paid.payment_method) == ("1.00", "cash")
+
+
+def test_an_overdue_fine_s_growth_is_published_for_the_audit_trail() -> None:
+    """The trail said "assessed 0.25" and then a payment of 1.00: the growth in between was nowhere (M2)."""
+    fine = Fine.assess(patron="users/p", kind=FineKind.OVERDUE, amount=Decimal("0.25"), currency="RUB", now=NOW,
+                       actor="system", loan="loans/l")  # fmt: skip
+    encode = events.encoder(UTC)
+    assert fine.accrue_to(Decimal("1.00"), now=NOW, actor="system")  # a reconciler pass
+    by_system = events_pb2.FineAccrued.FromString(encode(fine.events[-1]).payload)
+    assert not fine.accrue_to(Decimal("1.00"), now=NOW, actor="system")  # no growth, no event
+    fine.accrue_to(Decimal("1.25"), now=NOW, actor="users/s")  # the desk's return brought it up to date
+    at_desk = events_pb2.FineAccrued.FromString(encode(fine.events[-1]).payload)
+    assert (by_system.amount, by_system.fine.amount, by_system.accrued_by) == ("0.75", "1.00", "")
+    assert (at_desk.amount, at_desk.fine.amount, at_desk.accrued_by) == ("0.25", "1.25", "users/s")
+    assert len(fine.events) == 3
 
 
 def test_a_rule_change_says_which_terms_changed_and_what_they_were_and_a_deletion_which_rule_it_was() -> None:

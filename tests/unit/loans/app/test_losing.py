@@ -1,6 +1,7 @@
 """Declaring a loan's copy lost with fakes: the loan ends LOST with its overdue fine frozen and a LOST_ITEM
 fine, the copy goes LOST, the patron may borrow again; a declaration that stopped half-way is finished or
-undone by the reconciler; found later, the copy is scanned back and its unpaid fine waived."""
+undone by the reconciler; found later, the copy is scanned back and its fine withdrawn (the rest waived, what
+was paid owed back)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from decimal import Decimal
 
 import pytest
 
+from services.loans.api.convert import fine_to_proto, loan_to_proto
 from services.loans.app.holding import PlaceHold
 from services.loans.app.issuing import IssueLoan
 from services.loans.app.losing import DeclareLoanLost
 from services.loans.app.returning import ReturnLoan
+from services.loans.domain.calendar import NO_CLOSED_DAYS
 from services.loans.domain.fines import FineKind, FineStatus
 from services.loans.domain.hold_record import HoldStatus
 from services.loans.domain.loan_record import LoanStatus
@@ -157,7 +160,7 @@ async def test_a_lost_copy_found_goes_back_on_the_shelf_and_its_unpaid_fine_is_w
     assert again.value.reason == "COPY_NOT_ON_LOAN"
 
 
-async def test_a_lost_copy_found_by_the_loan_s_name_goes_to_the_hold_queue_and_a_paid_fine_is_left(
+async def test_a_lost_copy_found_by_the_loan_s_name_goes_to_the_hold_queue_and_what_was_paid_is_owed_back(
     db: FakeLoansDatabase, desk: Desk
 ) -> None:
     loan, copy = await overdue_loan(db, desk)
@@ -170,7 +173,19 @@ async def test_a_lost_copy_found_by_the_loan_s_name_goes_to_the_hold_queue_and_a
     assert back.status == LoanStatus.LOST and desk.catalog.status(copy) == "ON_HOLD_SHELF"
     assert db.holds[hold.id].status == HoldStatus.READY
     assert (back.trapped_hold, back.transit_branch) == (hold.name, "")  # the desk says: on the hold shelf
-    assert db.fines[stored.id].status == FineStatus.OUTSTANDING and db.fines[stored.id].paid == Decimal("10.00")
+    kept = db.fines[stored.id]
+    assert (kept.status, kept.outstanding, kept.paid, kept.refund_due) == (
+        FineStatus.WAIVED,
+        Decimal("0.00"),
+        Decimal("10.00"),
+        Decimal("10.00"),
+    )
+    assert back.refund_due == Decimal("10.00")  # the desk is told to hand it back
+    answer = loan_to_proto(back, now=desk.clock.now(), zone=desk.policy.time_zone, closed=NO_CLOSED_DAYS)
+    assert answer.refund_amount == "10.00" and fine_to_proto(kept).refund_amount == "10.00"
+    assert [entry.kind for entry in db.fine_entries[stored.id]][-2:] == ["WAIVER", "REFUND"]
+    (event,) = [e for e in db.events if isinstance(e, LostLoanFound)]
+    assert event.lost_item_fine is not None and event.lost_item_fine.refund_due == Decimal("10.00")
 
 
 async def test_a_copy_the_catalog_has_back_already_is_not_declared_lost(db: FakeLoansDatabase, desk: Desk) -> None:

@@ -97,7 +97,8 @@ def test_an_overdue_renewal_is_refused_only_for_open_days_past_due() -> None:
     loan = lent()
     sunday = datetime(2026, 12, 20, 12, 0, tzinfo=NEW_YORK)
     loan.renew(now=sunday, others_waiting=False, zone=NEW_YORK, closed=WEEKEND)  # no open day missed yet
-    assert loan.renewal_count == 1 and loan.due_at == end_of_day(date(2027, 1, 3), NEW_YORK)  # from Sunday
+    # From Friday, its due date (Koha's date_due base), not from the Sunday it was renewed on (finding M8).
+    assert loan.renewal_count == 1 and loan.due_at == end_of_day(date(2027, 1, 1), NEW_YORK)
     with pytest.raises(FailedPrecondition) as refused:
         lent().renew(now=MONDAY_OPENING, others_waiting=False, zone=NEW_YORK, closed=WEEKEND)
     assert refused.value.reason == "LOAN_OVERDUE"
@@ -110,6 +111,22 @@ def test_the_count_is_right_whichever_side_is_shorter(closed_count: int) -> None
     closed = frozenset(date(2000, 1, 2) + timedelta(days=n) for n in range(closed_count))
     late = (at.date() - due.date()).days
     assert open_days_late(due, at, UTC, closed) == late - min(closed_count, late)
+
+
+def test_a_due_day_closed_afterwards_makes_the_next_open_day_the_due_day() -> None:
+    """Shut on the very day the book was due (a burst pipe), the reader who came the next open day was fined and
+    counted overdue for it (M5): the library's first open day after is when it could come back."""
+    loan = lent()
+    burst_pipe = frozenset({FRIDAY})
+    saturday_noon, sunday_noon = (datetime(2026, 12, day, 12, 0, tzinfo=NEW_YORK) for day in (19, 20))
+    assert loan.overdue_days(saturday_noon, NEW_YORK, closed=burst_pipe) == 0
+    assert loan.overdue_days(sunday_noon, NEW_YORK, closed=burst_pipe) == 1
+    long_weekend = WEEKEND | burst_pipe  # Friday closed too: Monday is the day it could come back
+    assert loan.overdue_days(MONDAY_OPENING, NEW_YORK, closed=long_weekend) == 0
+    assert loan.overdue_days(MONDAY_OPENING + timedelta(days=1), NEW_YORK, closed=long_weekend) == 1
+    assert lent(grace_days=1).overdue_days(MONDAY_OPENING + timedelta(days=1), NEW_YORK, closed=long_weekend) == 0
+    loan.return_copy(now=MONDAY_OPENING, fine=None, zone=NEW_YORK, closed=long_weekend)
+    assert loan.returned_overdue_days == 0
 
 
 def test_a_due_time_within_its_day_makes_the_rest_of_it_the_first_open_day_late() -> None:

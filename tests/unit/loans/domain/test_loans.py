@@ -110,6 +110,19 @@ def test_a_renewal_on_the_day_of_issue_gains_its_whole_period() -> None:
     assert loan.due_at == end_of(28)
 
 
+def test_a_renewal_late_within_its_grace_days_counts_from_the_due_date_not_from_now() -> None:
+    """From max(now, due) it gained the late day on top of its period, though the API says from the due date."""
+    loan = active_loan(loan_period_days=14, renewal_period_days=14, grace_days=1)
+    loan.renew(now=end_of(15) - timedelta(hours=2), others_waiting=False, zone=UTC)  # a day late, in grace
+    assert loan.due_at == end_of(28)
+
+
+def test_a_renewal_whose_new_due_date_would_be_past_counts_from_now() -> None:
+    loan = active_loan(loan_period_days=14, renewal_period_days=2, grace_days=3)
+    loan.renew(now=end_of(17) - timedelta(hours=2), others_waiting=False, zone=UTC)  # 3 days late, in grace
+    assert loan.due_at == end_of(19)  # from the due date it would be end_of(16), already past: from today
+
+
 @pytest.mark.parametrize(
     ("moment", "others_waiting", "reason"),
     [

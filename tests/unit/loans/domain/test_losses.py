@@ -1,4 +1,5 @@
-"""A loan declared lost: the note, the end LOST, and the copy found (its fine waived only if nothing was paid)."""
+"""A loan declared lost: the note, the end LOST, and the copy found (its fine withdrawn: the rest waived, what was
+paid owed back)."""
 
 from __future__ import annotations
 
@@ -72,16 +73,27 @@ def test_a_declared_loan_ends_lost_visible_and_no_longer_overdue() -> None:
     assert again.value.reason == "LOAN_NOT_ACTIVE"
 
 
-def test_found_waives_an_unpaid_charge_and_leaves_a_paid_one_for_staff() -> None:
+def test_found_withdraws_the_charge_waiving_the_rest_and_owing_back_what_was_paid() -> None:
     loan = active_loan(loan_period_days=7)
     with pytest.raises(FailedPrecondition):
         found(loan, now=NOW, lost_item_fine=None, actor="users/s")  # an active loan is not lost
     begin_declaring_lost(loan, NOW, fee=Decimal("25.00"), reason="gone")
-    unpaid, partly_paid = lost_item_fine(), lost_item_fine()
+    unpaid, partly_paid, paid = lost_item_fine(), lost_item_fine(), lost_item_fine()
     declare_lost(loan, now=NOW, lost_item_fine=unpaid, overdue_fine=None, actor="users/s")
     found(loan, now=NOW + DAY, lost_item_fine=unpaid, actor="users/s")
-    assert (unpaid.status, unpaid.waive_reason) == (FineStatus.WAIVED, FOUND_REASON)
+    assert (unpaid.status, unpaid.waive_reason, unpaid.refund_due) == (FineStatus.WAIVED, FOUND_REASON, 0)
+    assert loan.refund_due == 0
     partly_paid.pay(Decimal("5.00"), now=NOW, actor="users/s")
     found(loan, now=NOW + DAY, lost_item_fine=partly_paid, actor="users/s")
-    assert partly_paid.status == FineStatus.OUTSTANDING and partly_paid.outstanding == Decimal("20.00")
+    # Paying 5.00 in good faith no longer leaves 20.00 owed for a book the library has back: it is owed 5.00.
+    assert (partly_paid.status, partly_paid.outstanding) == (FineStatus.WAIVED, Decimal("0.00"))
+    assert partly_paid.waived == Decimal("20.00") and partly_paid.refund_due == loan.refund_due == Decimal("5.00")
+    assert [(e.kind, e.amount, e.reason) for e in partly_paid.new_entries[-2:]] == [
+        ("WAIVER", Decimal("20.00"), FOUND_REASON),
+        ("REFUND", Decimal("5.00"), FOUND_REASON),
+    ]
+    paid.pay(Decimal("25.00"), now=NOW, actor="users/s")
+    found(loan, now=NOW + DAY, lost_item_fine=paid, actor="users/s")
+    assert (paid.status, paid.waived, paid.refund_due) == (FineStatus.PAID, 0, Decimal("25.00"))
+    assert paid.withdraw(FOUND_REASON, now=NOW + DAY, actor="users/s") == 0  # owed back once, not twice
     assert loan.status == LoanStatus.LOST and isinstance(loan.events[-1], LostLoanFound)

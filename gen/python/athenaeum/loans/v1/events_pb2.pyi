@@ -189,8 +189,8 @@ class LostLoanFound(_message.Message):
 
     @_builtins.property
     def lost_item_fine(self) -> _resources_pb2.Fine:
-        """Its LOST_ITEM fine: WAIVED with reason "found" when nothing of it had been paid; else as it was (a
-        payment is for staff to refund).
+        """Its LOST_ITEM fine, withdrawn: what was still owed waived with reason "found" (WAIVED; PAID if it had
+        been paid in full), what was paid of it owed back to the patron (`refund_amount`, for the desk to hand back).
         """
 
     def __init__(
@@ -434,6 +434,50 @@ class FineAssessed(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FineAssessed: _TypeAlias = FineAssessed  # noqa: Y015
+
+@_typing.final
+class FineAccrued(_message.Message):
+    """An overdue fine grew: a day more of its loan overdue, counted by the return or by the reconciler's pass
+    (once a pass, whatever the days it adds), so that the audit trail of the fine adds up to what is owed.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    OCCUR_TIME_FIELD_NUMBER: _builtins.int
+    FINE_FIELD_NUMBER: _builtins.int
+    AMOUNT_FIELD_NUMBER: _builtins.int
+    ACCRUED_BY_FIELD_NUMBER: _builtins.int
+    event_id: _builtins.str
+    """Unique id of this event (a UUID); consumers skip an id they have already handled."""
+    amount: _builtins.str
+    """What this accrual added, decimal string."""
+    accrued_by: _builtins.str
+    """"users/{user}" of the staff member whose return brought it up to date; empty when the system did."""
+    @_builtins.property
+    def occur_time(self) -> _timestamp_pb2.Timestamp:
+        """When it happened (the time of the change, not of publication)."""
+
+    @_builtins.property
+    def fine(self) -> _resources_pb2.Fine:
+        """The fine after it grew (`amount`: the whole overdue charge now)."""
+
+    def __init__(
+        self,
+        *,
+        event_id: _builtins.str = ...,
+        occur_time: _timestamp_pb2.Timestamp | None = ...,
+        fine: _resources_pb2.Fine | None = ...,
+        amount: _builtins.str = ...,
+        accrued_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["fine", b"fine", "occur_time", b"occur_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accrued_by", b"accrued_by", "amount", b"amount", "event_id", b"event_id", "fine", b"fine", "occur_time", b"occur_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FineAccrued: _TypeAlias = FineAccrued  # noqa: Y015
 
 @_typing.final
 class FinePaid(_message.Message):

@@ -95,7 +95,8 @@ class LoansServiceStub:
     or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
     """
     RenewLoan: _grpc.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]
-    """Extends the due time by the rule's renewal period.
+    """Extends the due time by the rule's renewal period, counted from the current due date (even when renewed
+    late within grace days); from now only if that would still be past (CirculationRule.renewal_period_days).
     Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
     has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
     another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
@@ -107,8 +108,10 @@ class LoansServiceStub:
     of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
     nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
     processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
-    its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
-    reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+    its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is withdrawn (as
+    Koha and Evergreen do): what is still owed of it is waived with reason "found", and what was paid of it is
+    owed back to the patron (Fine.refund_amount; ReturnLoan's answer says how much in `refund_amount`, and the
+    desk hands it back: no refund is taken through the API).
     Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
     FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
     way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
@@ -165,10 +168,12 @@ class LoansServiceStub:
     """
     AssessFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]
     """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
-    Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+    Overdue fines are the system's (one per late loan): kind OVERDUE is refused. A closed account is charged
+    nothing (its closing required that it owed nothing, and it can neither sign in nor be told): a charge
+    found after closing is taken up outside the system.
     Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
-    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
-    librarian), UNAVAILABLE (users unreachable).
+    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
+    account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
     """
     GetFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]
     """Returns one fine.
@@ -188,8 +193,9 @@ class LoansServiceStub:
     WaiveFine: _grpc.UnaryUnaryMultiCallable[_loans_pb2.WaiveFineRequest, _resources_pb2.Fine]
     """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
     is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
+    Staff may not waive their own fines (another staff member does): paying them is allowed.
     Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
-    waived), PERMISSION_DENIED (not a librarian).
+    waived), PERMISSION_DENIED (not a librarian; OWN_ACCOUNT: the fine is the caller's own).
     """
     PlaceHold: _grpc.UnaryUnaryMultiCallable[_loans_pb2.PlaceHoldRequest, _resources_pb2.Hold]
     """Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
@@ -355,7 +361,8 @@ class LoansServiceAsyncStub(LoansServiceStub):
     or put back, or not recorded here and lent too recently to tell), PERMISSION_DENIED (a reader returning).
     """
     RenewLoan: _aio.UnaryUnaryMultiCallable[_loans_pb2.RenewLoanRequest, _resources_pb2.Loan]  # type: ignore[assignment]
-    """Extends the due time by the rule's renewal period.
+    """Extends the due time by the rule's renewal period, counted from the current due date (even when renewed
+    late within grace days); from now only if that would still be past (CirculationRule.renewal_period_days).
     Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
     has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
     another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
@@ -367,8 +374,10 @@ class LoansServiceAsyncStub(LoansServiceStub):
     of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
     nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
     processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
-    its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
-    reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+    its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is withdrawn (as
+    Koha and Evergreen do): what is still owed of it is waived with reason "found", and what was paid of it is
+    owed back to the patron (Fine.refund_amount; ReturnLoan's answer says how much in `refund_amount`, and the
+    desk hands it back: no refund is taken through the API).
     Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
     FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
     way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
@@ -425,10 +434,12 @@ class LoansServiceAsyncStub(LoansServiceStub):
     """
     AssessFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.AssessFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
-    Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+    Overdue fines are the system's (one per late loan): kind OVERDUE is refused. A closed account is charged
+    nothing (its closing required that it owed nothing, and it can neither sign in nor be told): a charge
+    found after closing is taken up outside the system.
     Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
-    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
-    librarian), UNAVAILABLE (users unreachable).
+    (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
+    account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
     """
     GetFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.GetFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Returns one fine.
@@ -448,8 +459,9 @@ class LoansServiceAsyncStub(LoansServiceStub):
     WaiveFine: _aio.UnaryUnaryMultiCallable[_loans_pb2.WaiveFineRequest, _resources_pb2.Fine]  # type: ignore[assignment]
     """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
     is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
+    Staff may not waive their own fines (another staff member does): paying them is allowed.
     Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
-    waived), PERMISSION_DENIED (not a librarian).
+    waived), PERMISSION_DENIED (not a librarian; OWN_ACCOUNT: the fine is the caller's own).
     """
     PlaceHold: _aio.UnaryUnaryMultiCallable[_loans_pb2.PlaceHoldRequest, _resources_pb2.Hold]  # type: ignore[assignment]
     """Reserves a book for a patron: IN_TRANSIT at once if a copy of an item type the patron may hold is
@@ -642,7 +654,8 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _loans_pb2.RenewLoanRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Loan, _abc.Awaitable[_resources_pb2.Loan]]:
-        """Extends the due time by the rule's renewal period.
+        """Extends the due time by the rule's renewal period, counted from the current due date (even when renewed
+        late within grace days); from now only if that would still be past (CirculationRule.renewal_period_days).
         Errors: NOT_FOUND (no such loan), FAILED_PRECONDITION (returned; RENEWAL_LIMIT_REACHED; LOAN_OVERDUE: it
         has overdue days (a loan late only by days the library was closed has none, and renews); HOLDS_WAITING:
         another patron holds the book; patron not eligible; FINES_LIMIT_EXCEEDED: the patron owes more than the
@@ -660,8 +673,10 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         of every fine), the catalog's copy goes LOST, and the patron's loan no longer counts against the limit
         nor blocks as overdue. There is no price on record anywhere, so `amount` (the replacement cost, plus any
         processing fee) is required; "0" charges nothing. Found later, the copy is taken back by ReturnLoan with
-        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is waived with
-        reason "found" if nothing of it was paid (a fine paid in part or in full is left for staff to refund).
+        its barcode: the copy goes back on the shelf (or the hold shelf), and the LOST_ITEM fine is withdrawn (as
+        Koha and Evergreen do): what is still owed of it is waived with reason "found", and what was paid of it is
+        owed back to the patron (Fine.refund_amount; ReturnLoan's answer says how much in `refund_amount`, and the
+        desk hands it back: no refund is taken through the API).
         Errors: INVALID_ARGUMENT (malformed name or amount, no reason), NOT_FOUND (no such loan),
         FAILED_PRECONDITION (LOAN_NOT_ACTIVE: returned or already lost; LOAN_BEING_RETURNED: its return is under
         way; COPY_NOT_ON_LOAN: the catalog has the copy back already, return the loan instead), PERMISSION_DENIED
@@ -772,10 +787,12 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_resources_pb2.Fine, _abc.Awaitable[_resources_pb2.Fine]]:
         """Charges a patron by hand (lost or damaged item, other fees); "users/me" is the staff member charging.
-        Overdue fines are the system's (one per late loan): kind OVERDUE is refused.
+        Overdue fines are the system's (one per late loan): kind OVERDUE is refused. A closed account is charged
+        nothing (its closing required that it owed nothing, and it can neither sign in nor be told): a charge
+        found after closing is taken up outside the system.
         Errors: INVALID_ARGUMENT (amount not positive, malformed money, kind OVERDUE or undefined), NOT_FOUND
-        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON), PERMISSION_DENIED (not a
-        librarian), UNAVAILABLE (users unreachable).
+        (no such patron or loan), FAILED_PRECONDITION (LOAN_OF_ANOTHER_PATRON; ACCOUNT_CLOSED: the patron's
+        account is closed), PERMISSION_DENIED (not a librarian), UNAVAILABLE (users unreachable).
         """
 
     @_abc_1.abstractmethod
@@ -819,8 +836,9 @@ class LoansServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_resources_pb2.Fine, _abc.Awaitable[_resources_pb2.Fine]]:
         """Forgives what is left of a fine: what it owes now (added to `waived_amount`). An overdue fine whose loan
         is still out goes on growing with each later overdue day, which is owed (OUTSTANDING again).
+        Staff may not waive their own fines (another staff member does): paying them is allowed.
         Errors: INVALID_ARGUMENT (no reason), NOT_FOUND (no such fine), FAILED_PRECONDITION (already paid or
-        waived), PERMISSION_DENIED (not a librarian).
+        waived), PERMISSION_DENIED (not a librarian; OWN_ACCOUNT: the fine is the caller's own).
         """
 
     @_abc_1.abstractmethod

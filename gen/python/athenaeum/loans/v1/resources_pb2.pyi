@@ -219,6 +219,7 @@ class Loan(_message.Message):
     FINE_FIELD_NUMBER: _builtins.int
     TRAPPED_HOLD_FIELD_NUMBER: _builtins.int
     TRANSIT_BRANCH_FIELD_NUMBER: _builtins.int
+    REFUND_AMOUNT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"loans/{loan}". Assigned by the server."""
     patron: _builtins.str
@@ -269,6 +270,11 @@ class Loan(_message.Message):
     """With `trapped_hold`: the branch code to send the copy to (the hold's pickup branch, another than the
     desk's): the copy is IN_TRANSIT. Empty when it goes on this desk's hold shelf (the hold READY).
     """
+    refund_amount: _builtins.str
+    """Set by ReturnLoan taking back a copy declared lost and found: what was paid of its LOST_ITEM fine, decimal
+    string, which the library owes back to the patron (the desk hands it back; the fine's `refund_amount`
+    keeps it). Empty otherwise, and on a retry of that return.
+    """
     @_builtins.property
     def issue_time(self) -> _timestamp_pb2.Timestamp:
         """When the copy went out."""
@@ -313,10 +319,11 @@ class Loan(_message.Message):
         fine: _builtins.str = ...,
         trapped_hold: _builtins.str = ...,
         transit_branch: _builtins.str = ...,
+        refund_amount: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["due_time", b"due_time", "issue_time", b"issue_time", "return_time", b"return_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_title", b"book_title", "circulation_rule", b"circulation_rule", "copy", b"copy", "due_time", b"due_time", "etag", b"etag", "fine", b"fine", "issue_time", b"issue_time", "issued_by", b"issued_by", "item_type", b"item_type", "max_renewals", b"max_renewals", "name", b"name", "overdue", b"overdue", "overdue_days", b"overdue_days", "patron", b"patron", "renewal_count", b"renewal_count", "return_time", b"return_time", "status", b"status", "transit_branch", b"transit_branch", "trapped_hold", b"trapped_hold", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["barcode", b"barcode", "book", b"book", "book_title", b"book_title", "circulation_rule", b"circulation_rule", "copy", b"copy", "due_time", b"due_time", "etag", b"etag", "fine", b"fine", "issue_time", b"issue_time", "issued_by", b"issued_by", "item_type", b"item_type", "max_renewals", b"max_renewals", "name", b"name", "overdue", b"overdue", "overdue_days", b"overdue_days", "patron", b"patron", "refund_amount", b"refund_amount", "renewal_count", b"renewal_count", "return_time", b"return_time", "status", b"status", "transit_branch", b"transit_branch", "trapped_hold", b"trapped_hold", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -364,10 +371,12 @@ class CirculationRule(_message.Message):
     max_renewals: _builtins.int
     """How many times a loan may be renewed."""
     renewal_period_days: _builtins.int
-    """Days each renewal adds, counted from the loan's current due date as Koha does by default (from the
-    renewal time only were that later): renewed on the day of issue, a 14-day loan with 14 renewal days is
-    due 28 days after issue. The new due date is the end of the library's day that many days on, capped by
-    `hard_due_time`.
+    """Days each renewal adds, counted from the loan's current due date as Koha does by default
+    (RenewalPeriodBase "date due"): renewed on the day of issue, a 14-day loan with 14 renewal days is due 28
+    days after issue; renewed a day late within its grace days, it is due 14 days after its old due date, not
+    after the renewal. Only when that day is past already (more grace or closed days than renewal days) is
+    it counted from the renewal. The new due date is the end of the library's day that many days on, capped
+    by `hard_due_time`.
     """
     max_loans: _builtins.int
     """Most active loans a patron may have of items this rule governs: of its item type, or for a `*` rule of
@@ -466,6 +475,7 @@ class Fine(_message.Message):
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
     WAIVED_AMOUNT_FIELD_NUMBER: _builtins.int
+    REFUND_AMOUNT_FIELD_NUMBER: _builtins.int
     name: _builtins.str
     """"fines/{fine}". Assigned by the server."""
     patron: _builtins.str
@@ -496,6 +506,11 @@ class Fine(_message.Message):
     """Forgiven so far, decimal string ("0.00" unless waived): the sum of every waiver, each on the audit trail
     with who gave it and why. Part of `amount`, which stays the whole charge (an overdue fine's cap bounds it).
     """
+    refund_amount: _builtins.str
+    """Owed back to the patron, decimal string ("0.00" unless a charge was withdrawn): what was paid of a
+    LOST_ITEM fine whose copy was found and taken back (ReturnLoan), handed back at the desk; part of
+    `paid_amount`, which stays what was paid. On the fine's audit trail with the LostLoanFound event.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When it was assessed."""
@@ -522,10 +537,11 @@ class Fine(_message.Message):
         update_time: _timestamp_pb2.Timestamp | None = ...,
         etag: _builtins.str = ...,
         waived_amount: _builtins.str = ...,
+        refund_amount: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "create_time", b"create_time", "currency_code", b"currency_code", "description", b"description", "etag", b"etag", "kind", b"kind", "loan", b"loan", "name", b"name", "outstanding_amount", b"outstanding_amount", "paid_amount", b"paid_amount", "patron", b"patron", "status", b"status", "update_time", b"update_time", "waive_reason", b"waive_reason", "waived_amount", b"waived_amount"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount", b"amount", "create_time", b"create_time", "currency_code", b"currency_code", "description", b"description", "etag", b"etag", "kind", b"kind", "loan", b"loan", "name", b"name", "outstanding_amount", b"outstanding_amount", "paid_amount", b"paid_amount", "patron", b"patron", "refund_amount", b"refund_amount", "status", b"status", "update_time", b"update_time", "waive_reason", b"waive_reason", "waived_amount", b"waived_amount"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

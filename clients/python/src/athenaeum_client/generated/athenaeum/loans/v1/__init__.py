@@ -16,6 +16,7 @@ __all__ = (
     "DeleteCirculationRuleRequest",
     "DeleteClosedDayRequest",
     "Fine",
+    "FineAccrued",
     "FineAssessed",
     "FineKind",
     "FinePaid",
@@ -432,10 +433,12 @@ class CirculationRule(betterproto2.Message):
 
     renewal_period_days: "int" = betterproto2.field(6, betterproto2.TYPE_INT32)
     """
-    Days each renewal adds, counted from the loan's current due date as Koha does by default (from the
-    renewal time only were that later): renewed on the day of issue, a 14-day loan with 14 renewal days is
-    due 28 days after issue. The new due date is the end of the library's day that many days on, capped by
-    `hard_due_time`.
+    Days each renewal adds, counted from the loan's current due date as Koha does by default
+    (RenewalPeriodBase "date due"): renewed on the day of issue, a 14-day loan with 14 renewal days is due 28
+    days after issue; renewed a day late within its grace days, it is due 14 days after its old due date, not
+    after the renewal. Only when that day is past already (more grace or closed days than renewal days) is
+    it counted from the renewal. The new due date is the end of the library's day that many days on, capped
+    by `hard_due_time`.
     """
 
     max_loans: "int" = betterproto2.field(7, betterproto2.TYPE_INT32)
@@ -917,8 +920,58 @@ class Fine(betterproto2.Message):
     with who gave it and why. Part of `amount`, which stays the whole charge (an overdue fine's cap bounds it).
     """
 
+    refund_amount: "str" = betterproto2.field(16, betterproto2.TYPE_STRING)
+    """
+    Owed back to the patron, decimal string ("0.00" unless a charge was withdrawn): what was paid of a
+    LOST_ITEM fine whose copy was found and taken back (ReturnLoan), handed back at the desk; part of
+    `paid_amount`, which stays what was paid. On the fine's audit trail with the LostLoanFound event.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Fine", Fine)
+
+
+@dataclass(eq=False, repr=False)
+class FineAccrued(betterproto2.Message):
+    """
+    An overdue fine grew: a day more of its loan overdue, counted by the return or by the reconciler's pass
+    (once a pass, whatever the days it adds), so that the audit trail of the fine adds up to what is owed.
+    """
+
+    event_id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    Unique id of this event (a UUID); consumers skip an id they have already handled.
+    """
+
+    occur_time: "datetime.datetime | None" = betterproto2.field(
+        2,
+        betterproto2.TYPE_MESSAGE,
+        unwrap=lambda: ___google__protobuf__.Timestamp,
+        optional=True,
+    )
+    """
+    When it happened (the time of the change, not of publication).
+    """
+
+    fine: "Fine | None" = betterproto2.field(
+        3, betterproto2.TYPE_MESSAGE, optional=True
+    )
+    """
+    The fine after it grew (`amount`: the whole overdue charge now).
+    """
+
+    amount: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    What this accrual added, decimal string.
+    """
+
+    accrued_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    "users/{user}" of the staff member whose return brought it up to date; empty when the system did.
+    """
+
+
+default_message_pool.register_message("athenaeum.loans.v1", "FineAccrued", FineAccrued)
 
 
 @dataclass(eq=False, repr=False)
@@ -2249,6 +2302,13 @@ class Loan(betterproto2.Message):
     desk's): the copy is IN_TRANSIT. Empty when it goes on this desk's hold shelf (the hold READY).
     """
 
+    refund_amount: "str" = betterproto2.field(23, betterproto2.TYPE_STRING)
+    """
+    Set by ReturnLoan taking back a copy declared lost and found: what was paid of its LOST_ITEM fine, decimal
+    string, which the library owes back to the patron (the desk hands it back; the fine's `refund_amount`
+    keeps it). Empty otherwise, and on a retry of that return.
+    """
+
 
 default_message_pool.register_message("athenaeum.loans.v1", "Loan", Loan)
 
@@ -2566,8 +2626,8 @@ class LostLoanFound(betterproto2.Message):
         4, betterproto2.TYPE_MESSAGE, optional=True
     )
     """
-    Its LOST_ITEM fine: WAIVED with reason "found" when nothing of it had been paid; else as it was (a
-    payment is for staff to refund).
+    Its LOST_ITEM fine, withdrawn: what was still owed waived with reason "found" (WAIVED; PAID if it had
+    been paid in full), what was paid of it owed back to the patron (`refund_amount`, for the desk to hand back).
     """
 
     found_by: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
