@@ -56,6 +56,7 @@ class LocalMesh(MeshAddresses):
         services: Sequence[str] | None = None,
         envoys: bool = True,
         postgres_port: int | None = None,
+        postgres_tcp: bool = False,
         nats_port: int | None = None,
         sinks: SinkAddresses | None = None,
         run_sinks: bool = True,
@@ -86,7 +87,9 @@ class LocalMesh(MeshAddresses):
         self._local_postgres = (
             None
             if database_url
-            else LocalPostgres(self.data_dir / "postgres", postgres_port or next(spare), self._supervisor)
+            else LocalPostgres(
+                self.data_dir / "postgres", postgres_port or next(spare), self._supervisor, tcp=postgres_tcp
+            )
         )
         self.postgres: PostgresServer = self._local_postgres or PostgresServer(database_url or "")
         self._local_nats = (
