@@ -41,6 +41,8 @@ class SmtpSettings:
     """TLS from the first byte (port 465)."""
     pool_size: int = 4
     timeout_seconds: float = 10.0
+    socket_path: str = ""
+    """A Unix socket to connect to instead of host:port (the local mesh's sink)."""
 
 
 class SmtpSender:
@@ -94,7 +96,8 @@ class SmtpSender:
         s = self._settings
         client = aiosmtplib.SMTP(
             hostname=s.host,
-            port=s.port,
+            port=None if s.socket_path else s.port,
+            socket_path=s.socket_path or None,
             use_tls=s.implicit_tls,
             start_tls=None if s.implicit_tls else s.starttls,
             username=s.username or None,
@@ -104,7 +107,8 @@ class SmtpSender:
         try:
             await client.connect()
         except (aiosmtplib.SMTPException, *_CONNECTION_LOST) as error:
-            raise ChannelUnavailable(f"cannot reach the mail server {s.host}:{s.port}: {error}") from error
+            where = s.socket_path or f"{s.host}:{s.port}"
+            raise ChannelUnavailable(f"cannot reach the mail server {where}: {error}") from error
         return client
 
     async def close(self) -> None:
