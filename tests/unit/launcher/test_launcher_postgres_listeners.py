@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from services.support.launcher.postgres import LocalPostgres
+from services.support.launcher.local_postgres import LocalPostgres
 from services.support.launcher.processes import Supervisor
 
 
