@@ -38,6 +38,11 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 2525
+    smtp_socket: str = Field(
+        "",
+        description="A Unix socket to send mail to instead of host:port: the local mesh's mail sink, in a folder "
+        "only the mesh's account may enter (on loopback any account could stand in for it).",
+    )
     smtp_username: str = ""
     smtp_password: SecretStr = SecretStr("")
     smtp_starttls: Literal["auto", "always", "never"] = Field("auto", description="auto: when the server offers it.")
@@ -61,6 +66,9 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
     )
 
     sms_base_url: str = Field("http://127.0.0.1:2580", description="The provider's API (Twilio-style).")
+    sms_socket: str = Field(
+        "", description="A Unix socket to reach that API at (the local mesh's SMS sink); the base URL names its paths."
+    )
     sms_account_sid: str = "ACathenaeumdev"
     sms_auth_token: SecretStr = SecretStr(DEV_SMS_TOKEN)
     sms_from_number: str = "+15005550006"
@@ -181,6 +189,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
         return SmtpSettings(
             host=self.smtp_host,
             port=self.smtp_port,
+            socket_path=self.smtp_socket,
             from_address=self.smtp_from_address,
             from_name=self.smtp_from_name,
             username=self.smtp_username,
@@ -195,6 +204,7 @@ class NotificationsSettings(BaseServiceSettings, InTheLibraryZone):
     def sms(self) -> SmsSettings:
         return SmsSettings(
             base_url=self.sms_base_url,
+            socket_path=self.sms_socket,
             account_sid=self.sms_account_sid,
             auth_token=self.sms_auth_token.get_secret_value(),
             from_number=self.sms_from_number,

@@ -55,6 +55,8 @@ class SmtpSettings:
     """For the reply to the end of the message (RFC 5321 §4.5.3.2.6: 10 minutes)."""
     preferences_url: str = ""
     """The web page where a reader stops subscribed mail (List-Unsubscribe); none if empty."""
+    socket_path: str = ""
+    """A Unix socket to connect to instead of host:port (the local mesh's sink)."""
 
 
 class SmtpSender:
@@ -147,7 +149,8 @@ class SmtpSender:
         s = self._settings
         client = aiosmtplib.SMTP(
             hostname=s.host,
-            port=s.port,
+            port=None if s.socket_path else s.port,
+            socket_path=s.socket_path or None,
             use_tls=s.implicit_tls,
             start_tls=None if s.implicit_tls else s.starttls,
             username=s.username or None,
@@ -159,7 +162,8 @@ class SmtpSender:
         except aiosmtplib.SMTPAuthenticationError as error:
             raise _refusal(error) from error
         except (aiosmtplib.SMTPException, *_CONNECTION_LOST) as error:
-            raise ChannelUnavailable(f"cannot reach the mail server {s.host}:{s.port}: {error}") from error
+            where = s.socket_path or f"{s.host}:{s.port}"
+            raise ChannelUnavailable(f"cannot reach the mail server {where}: {error}") from error
         return client
 
     async def close(self) -> None:

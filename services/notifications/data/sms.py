@@ -43,6 +43,8 @@ class SmsSettings:
     from_number: str
     pool_size: int = 8
     timeout_seconds: float = 10.0
+    socket_path: str = ""
+    """A Unix socket to connect to instead of base_url's host (the local mesh's sink)."""
 
 
 class TwilioStyleSender:
@@ -60,8 +62,13 @@ class TwilioStyleSender:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             s = self._settings
+            connector = (
+                aiohttp.UnixConnector(path=s.socket_path, limit=s.pool_size)
+                if s.socket_path
+                else aiohttp.TCPConnector(limit=s.pool_size, ttl_dns_cache=300)
+            )
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=s.pool_size, ttl_dns_cache=300),
+                connector=connector,
                 headers=self._auth_header,  # aiohttp 3.14 deprecates BasicAuth and auth=
                 timeout=aiohttp.ClientTimeout(total=s.timeout_seconds),
                 trust_env=False,  # the provider is named in settings; an HTTP(S)_PROXY must not reroute it

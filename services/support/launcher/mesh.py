@@ -8,6 +8,7 @@ both from the same long-lived thread (the CLI's main thread, a pytest session fi
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import threading
@@ -55,6 +56,7 @@ class LocalMesh(MeshProcesses):
         services: Sequence[str] | None = None,
         envoys: bool = True,
         postgres_port: int | None = None,
+        postgres_tcp: bool = False,
         nats_port: int | None = None,
         sinks: SinkAddresses | None = None,
         run_sinks: bool = True,
@@ -85,7 +87,9 @@ class LocalMesh(MeshProcesses):
         self._local_postgres = (
             None
             if database_url
-            else LocalPostgres(self.data_dir / "postgres", postgres_port or next(spare), self._supervisor)
+            else LocalPostgres(
+                self.data_dir / "postgres", postgres_port or next(spare), self._supervisor, tcp=postgres_tcp
+            )
         )
         self.postgres: PostgresServer = self._local_postgres or PostgresServer(database_url or "")
         self._local_nats = (
@@ -98,6 +102,8 @@ class LocalMesh(MeshProcesses):
         # The mail server and SMS provider the services send through: local sinks of ours (on these ports, or
         # free ones), or sinks running elsewhere (`run_sinks=False`, e.g. the test session's).
         self.sinks = sinks or SinkAddresses(next(spare), next(spare), next(spare))
+        if run_sinks and topology.edge_admin_socket is not None:  # ours: sent to on sockets in the run folder
+            self.sinks = dataclasses.replace(self.sinks, socket_dir=topology.edge_admin_socket.parent)
         self._local_sinks = LocalSinks(self.data_dir / "sinks", self.sinks, self._supervisor) if run_sinks else None
 
     # Addresses (besides the topology's own, in MeshAddresses) -------------------------------------
@@ -123,7 +129,7 @@ class LocalMesh(MeshProcesses):
             "api docs": f"{self.edge_url}/docs",
             "admin": self.edge_admin_url,
         }
-        outside = {"mail": self.sinks.mail_url, "smtp": f"127.0.0.1:{self.sinks.smtp_port}", "sms": self.sinks.sms_url}
+        outside = {"mail": self.sinks.mail_url, "smtp": self.sinks.smtp_address, "sms": self.sinks.sms_url}
         # Without their secrets: these are printed and recorded (the secrets are in files beside the data).
         stores = {"nats": without_secret(self.nats_url), "postgres": without_secret(self.postgres.shown_url)}
         return {**(edge if self.envoys else {}), **stores, **outside}

@@ -7,8 +7,9 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
+from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from services.support.launcher.database_roles import CREATING_DATABASES, admin_connection, provision, role_url
 from services.support.launcher.readiness import run_coroutine
@@ -17,8 +18,24 @@ SUPERUSER = "postgres"
 _DATABASE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
+def socket_url(
+    password: str | None, socket_dir: Path, port: int, *, username: str = SUPERUSER, database: str = "postgres"
+) -> str:
+    """A URL through a server's Unix socket (`socket_dir`/.s.PGSQL.`port`), in the form libpq (psql),
+    asyncpg and SQLAlchemy share: no host, the folder and the port as query parameters."""
+    url = URL.create(
+        "postgresql+asyncpg",
+        username=username,
+        password=password,
+        database=database,
+        query={"host": str(socket_dir), "port": str(port)},
+    )
+    return url.render_as_string(hide_password=False)
+
+
 def loopback_url(port: int, password: str) -> str:
-    """The superuser's URL of a local server over loopback TCP (the kept passwords are URL-safe)."""
+    """The superuser's URL of a local server over loopback TCP (the kept passwords are URL-safe): only for a
+    server started with `tcp` (an operator's psql)."""
     return f"postgresql+asyncpg://{SUPERUSER}:{password}@127.0.0.1:{port}/postgres"
 
 

@@ -1,7 +1,8 @@
 """Which Postgres the operator commands that work on a database (`athenaeum migrate`, `athenaeum users …`,
 `athenaeum loans …`) use when none is named: that of the mesh `up` runs from the data folder, as `catalog
-import` and `events tail` find its edge. Its port is recorded in the folder's launcher state, and the
-superuser's and each service's password are kept beside it; a URL given explicitly wins."""
+import` and `events tail` find its edge. Its socket's folder and port are recorded in the folder's launcher
+state, and the superuser's and each service's password are kept beside it; a URL given explicitly wins.
+Never its loopback port: whoever holds that port (while the server restarts) would be handed the password."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.support.launcher.postgres import socket_url
 from services.support.launcher.state import read_state, running_launcher
 from services.support.mesh import registry
 
@@ -19,10 +21,15 @@ NAMED = ("ATHENAEUM_DATABASE_URL", "ATHENAEUM_DATABASE_URL_FILE")
 
 @dataclass(frozen=True, slots=True)
 class RecordedPostgres:
-    """The bundled Postgres of a running mesh: its loopback port and where its passwords are."""
+    """The bundled Postgres of a running mesh: its socket (folder and port) and where its passwords are."""
 
     port: int
     password_file: Path
+    socket_dir: Path
+
+    def admin_url(self) -> str:
+        """The superuser's URL through the socket (with the password kept in `password_file`)."""
+        return socket_url(self.password_file.read_text().strip(), self.socket_dir, self.port)
 
     def role_password_template(self) -> str:
         """Each service's own password file, for `migrate --role-passwords` (kept by `up`)."""
@@ -32,7 +39,7 @@ class RecordedPostgres:
         """The URL a service's operator command signs in with (as the service's own role; no password in it:
         that comes from the role's file, ATHENAEUM_DATABASE_PASSWORD_FILE)."""
         database = registry.service(service).database
-        return f"postgresql+asyncpg://{database}@127.0.0.1:{self.port}/{database}"
+        return socket_url(None, self.socket_dir, self.port, username=database, database=database)
 
     def service_environment(self, service: str) -> dict[str, str]:
         """The settings a service's operator command needs to reach its database on this server."""
@@ -49,9 +56,9 @@ def recorded_postgres(data_dir: Path) -> RecordedPostgres | None:
     if state is None or running_launcher(data_dir) is None:
         return None
     entry = next((e for e in state.get("processes", []) if e.get("role") == "postgres"), None)
-    if entry is None or "port" not in entry or "password_file" not in entry:
-        return None
-    return RecordedPostgres(int(entry["port"]), Path(entry["password_file"]))
+    if entry is None or not {"port", "password_file", "socket_dir"} <= entry.keys():
+        return None  # no bundled Postgres, or one started by a launcher that recorded no socket: restart it
+    return RecordedPostgres(int(entry["port"]), Path(entry["password_file"]), Path(entry["socket_dir"]))
 
 
 def service_database_environment(service: str, data_dir: Path, environ: Mapping[str, str]) -> dict[str, str]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import hmac
+import os
 from collections.abc import Awaitable, Callable, Collection, Mapping
+from pathlib import Path
 
 from aiohttp import web
 
@@ -46,8 +48,11 @@ def readers_only(routes: Routes, allowed: Collection[str]) -> Routes:
     return guarded
 
 
-async def serve_http(port: int, routes: Routes, *, host: str = "127.0.0.1") -> asyncio.Server:
-    """Listen on host:port (loopback unless told) and answer with `routes`."""
+async def serve_http(
+    port: int, routes: Routes, *, host: str = "127.0.0.1", socket_path: Path | None = None
+) -> asyncio.Server:
+    """Listen on host:port (loopback unless told), or on the Unix socket `socket_path` (mode 0600), and answer
+    with `routes`."""
 
     async def answer(request: web.BaseRequest) -> web.Response:
         body = await request.read()
@@ -59,6 +64,16 @@ async def serve_http(port: int, routes: Routes, *, host: str = "127.0.0.1") -> a
         return web.Response(status=status, body=payload, headers=headers)
 
     server = web.Server(answer, client_max_size=_MAX_BODY)
+    if socket_path is not None:
+        return await serve_unix(server, socket_path)
     loop = asyncio.get_running_loop()
     # A client opening its whole pool at once must not meet resets: a backlog well above the usual 5.
     return await loop.create_server(server, host, port, backlog=512, reuse_address=True)
+
+
+async def serve_unix(factory: Callable[[], asyncio.BaseProtocol], path: Path) -> asyncio.Server:
+    """Listen on the Unix socket `path`, for its owner only (a stale socket of an earlier run is replaced)."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_unix_server(factory, str(path), backlog=512)
+    os.chmod(path, 0o600)  # the folder is the owner's only already; the socket says so too
+    return server

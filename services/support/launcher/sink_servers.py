@@ -21,9 +21,27 @@ _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 @dataclass(frozen=True, slots=True)
 class SinkAddresses:
+    """Where the sinks listen. With `socket_dir` (an owner-only folder: the mesh's run folder), mail and SMS
+    are sent to Unix sockets there, which no other account may reach or take over, and the ports serve
+    the pages only; without it (the tests' sinks, a bench), everything is on loopback ports."""
+
     smtp_port: int
     mail_web_port: int
     sms_port: int
+    socket_dir: Path | None = None
+
+    @property
+    def smtp_socket(self) -> Path | None:
+        return self.socket_dir / "mail-sink.sock" if self.socket_dir else None
+
+    @property
+    def sms_socket(self) -> Path | None:
+        return self.socket_dir / "sms-sink.sock" if self.socket_dir else None
+
+    @property
+    def smtp_address(self) -> str:
+        """Where mail is sent, as `up` prints it."""
+        return str(self.smtp_socket) if self.smtp_socket else f"127.0.0.1:{self.smtp_port}"
 
     @property
     def mail_url(self) -> str:
@@ -35,10 +53,12 @@ class SinkAddresses:
 
     def service_environment(self) -> dict[str, str]:
         """What a service needs to send through the sinks."""
+        sockets = {"ATHENAEUM_SMTP_SOCKET": str(self.smtp_socket), "ATHENAEUM_SMS_SOCKET": str(self.sms_socket)}
         return {
             "ATHENAEUM_SMTP_HOST": "127.0.0.1",
             "ATHENAEUM_SMTP_PORT": str(self.smtp_port),
             "ATHENAEUM_SMS_BASE_URL": self.sms_url,
+            **(sockets if self.socket_dir else {}),
         }
 
 
@@ -95,14 +115,15 @@ class LocalSinks:
         a = self.addresses
         store = str(self.store_dir)
         secret = ["--password-file", str(password_file(self.store_dir))]
+        smtp = ["--smtp-socket", str(a.smtp_socket)] if a.smtp_socket else ["--smtp-port", str(a.smtp_port)]
+        api = ["--api-socket", str(a.sms_socket)] if a.sms_socket else []
         return [
             ProcessSpec(
                 name=self.MAIL,
                 argv=[
                     *module,
                     "mail",
-                    "--smtp-port",
-                    str(a.smtp_port),
+                    *smtp,
                     "--http-port",
                     str(a.mail_web_port),
                     "--store",
@@ -113,7 +134,7 @@ class LocalSinks:
             ),
             ProcessSpec(
                 name=self.SMS,
-                argv=[*module, "sms", "--port", str(a.sms_port), "--store", store, *secret],
+                argv=[*module, "sms", "--port", str(a.sms_port), *api, "--store", store, *secret],
                 extra={"role": "sink", "url": a.sms_url},
             ),
         ]

@@ -14,6 +14,10 @@
 - Their pages and JSON (every GET but `/stats`, which counts) need HTTP Basic: user `athenaeum` and the
   password in `--password-file` (the launcher keeps it in the data folder, readable by its owner only); the SMS
   sink without one takes its API's account and token, as the provider does.
+- The launcher's sinks take mail (`--smtp-socket`) and SMS (`--api-socket`) on Unix sockets of mode 0600 in
+  its owner-only run folder, and not on loopback: there any account of the machine could plant messages that
+  look like the mesh's, or take the port while a sink restarts and receive the mesh's mail (reset links).
+  Their loopback port then serves the pages only.
 
 Each sink is one asyncio event loop (SMTP and HTTP, no threads).
 
@@ -35,7 +39,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from services.support.launcher.sink_http import READER, Headers, Routes, basic_authorization, readers_only, serve_http
+from services.support.launcher.sink_http import (
+    READER,
+    Headers,
+    Routes,
+    basic_authorization,
+    readers_only,
+    serve_http,
+    serve_unix,
+)
 from services.support.launcher.sink_pages import (
     decoded_headers,
     field,
@@ -184,12 +196,15 @@ def mail_routes(store: Store, *, password: str) -> Routes:
     return readers_only(route, [basic_authorization(READER, password)])
 
 
-def sms_routes(api: SmsApi, *, password: str | None) -> Routes:
-    """The SMS API and the sink's pages and JSON: those for whoever signs in as READER with `password`, or
-    without one (a container's sink, whose token is a secret) with the API's own account and token."""
+def sms_routes(api: SmsApi, *, password: str | None, sending: bool = True) -> Routes:
+    """The SMS API (unless not `sending`: it is on a socket of its own) and the sink's pages and JSON: those
+    for whoever signs in as READER with `password`, or without one (a container's sink, whose token is a
+    secret) with the API's own account and token."""
 
     async def route(method: str, path: str, headers: Headers, body: bytes) -> tuple[int, str, bytes]:
         url = urlparse(path)
+        if method == "POST" and not sending:
+            return _json(404, {"code": 20404, "message": "messages are sent through the sink's socket", "status": 404})
         if method == "POST":
             return _json(*await api.post_message(url.path, headers, body))
         if url.path == "/stats":
@@ -228,38 +243,53 @@ async def _serve(store: Store, servers: list[asyncio.Server]) -> None:
         store.close()
 
 
-async def run_mail(smtp_port: int, http_port: int, folder: Path, *, password: str) -> None:
+async def run_mail(smtp: int | Path, http_port: int, folder: Path, *, password: str) -> None:
+    """SMTP on `smtp`: a loopback port, or a Unix socket's path."""
     from aiosmtpd.smtp import SMTP
 
     store = Store(folder / "mail.jsonl")
     handler = MailHandler(store)
     loop = asyncio.get_running_loop()
-    smtp = await loop.create_server(
-        lambda: SMTP(handler, hostname="athenaeum-mail-sink", loop=loop), "127.0.0.1", smtp_port, backlog=512
-    )
+
+    def session() -> SMTP:
+        return SMTP(handler, hostname="athenaeum-mail-sink", loop=loop)
+
+    if isinstance(smtp, Path):
+        server = await serve_unix(session, smtp)
+    else:
+        server = await loop.create_server(session, "127.0.0.1", smtp, backlog=512)
     web = await serve_http(http_port, mail_routes(store, password=password))
-    print(f"mail sink: SMTP on 127.0.0.1:{smtp_port}, web page http://127.0.0.1:{http_port}/", flush=True)
-    await _serve(store, [smtp, web])
+    where = smtp if isinstance(smtp, Path) else f"127.0.0.1:{smtp}"
+    print(f"mail sink: SMTP on {where}, web page http://127.0.0.1:{http_port}/", flush=True)
+    await _serve(store, [server, web])
 
 
-async def run_sms(port: int, folder: Path, *, host: str, account: str, token: str, password: str | None) -> None:
+async def run_sms(
+    port: int, folder: Path, *, host: str, account: str, token: str, password: str | None, api_socket: Path | None
+) -> None:
+    """Pages on host:`port`; the API there too, or only on `api_socket` when given."""
     api = SmsApi(Store(folder / "sms.jsonl"), account=account, token=token)
-    web = await serve_http(port, sms_routes(api, password=password), host=host)
-    print(f"SMS sink: http://127.0.0.1:{port}/ (account {account})", flush=True)
-    await _serve(api.store, [web])
+    servers = [await serve_http(port, sms_routes(api, password=password, sending=api_socket is None), host=host)]
+    if api_socket is not None:
+        servers.append(await serve_http(port, sms_routes(api, password=password), socket_path=api_socket))
+    print(f"SMS sink: http://127.0.0.1:{port}/ (account {account}; API on {api_socket or 'it'})", flush=True)
+    await _serve(api.store, servers)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="sink", required=True)
     mail = sub.add_parser("mail")
-    mail.add_argument("--smtp-port", type=int, required=True)
+    smtp = mail.add_mutually_exclusive_group(required=True)
+    smtp.add_argument("--smtp-port", type=int)
+    smtp.add_argument("--smtp-socket", type=Path, help="SMTP on this Unix socket (mode 0600) instead")
     mail.add_argument("--http-port", type=int, required=True)
     mail.add_argument("--store", type=Path, required=True)
     mail.add_argument("--password-file", type=Path, required=True, help=READER_HELP)
     sms = sub.add_parser("sms")
     sms.add_argument("--host", default="127.0.0.1", help="0.0.0.0 in a container")
     sms.add_argument("--port", type=int, required=True)
+    sms.add_argument("--api-socket", type=Path, help="the API on this Unix socket (mode 0600) only, not on --port")
     sms.add_argument("--store", type=Path, required=True)
     sms.add_argument("--account", default=DEV_SMS_ACCOUNT)
     sms.add_argument("--token", default=DEV_SMS_TOKEN)
@@ -271,10 +301,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.password_file and not password:
         parser.error(f"{args.password_file} is empty")
     if args.sink == "mail":
-        asyncio.run(run_mail(args.smtp_port, args.http_port, args.store, password=password or ""))
+        smtp = args.smtp_socket or args.smtp_port
+        asyncio.run(run_mail(smtp, args.http_port, args.store, password=password or ""))
     else:
         token = args.token_file.read_text().strip() if args.token_file else args.token
-        serving = run_sms(args.port, args.store, host=args.host, account=args.account, token=token, password=password)
+        serving = run_sms(
+            args.port,
+            args.store,
+            host=args.host,
+            account=args.account,
+            token=token,
+            password=password,
+            api_socket=args.api_socket,
+        )
         asyncio.run(serving)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import socket
 import stat
 from pathlib import Path
 
@@ -125,13 +126,34 @@ async def test_our_clients_connect_through_the_socket_in_a_folder_only_the_serve
     assert stat.S_IMODE(postgres.socket_dir.stat().st_mode) == 0o700
 
 
-async def test_the_url_shown_to_people_is_loopback_tcp_which_asks_for_the_password(postgres: PostgresServer) -> None:
+async def test_the_url_shown_to_people_is_the_socket_which_asks_for_the_password(postgres: PostgresServer) -> None:
     assert isinstance(postgres, LocalPostgres)
     shown = make_url(postgres.shown_url)
-    assert (shown.host, shown.port) == ("127.0.0.1", postgres.port)  # what psql takes as it is
-    assert await _query(postgres.shown_url, "SELECT inet_client_addr() IS NOT NULL") is True
+    assert shown.query["host"] == str(postgres.socket_dir)  # what psql takes as it is
+    assert await _query(postgres.shown_url, "SELECT inet_client_addr() IS NULL") is True
     with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
         await asyncpg.connect(asyncpg_dsn(_without_password(postgres.shown_url)))
+
+
+def test_no_one_may_connect_over_loopback_tcp(postgres: PostgresServer) -> None:
+    """On a loopback port any local account filled every connection slot without a password (writes failed
+    with 503), or took the port during a restart and was handed the superuser's password."""
+    assert isinstance(postgres, LocalPostgres)
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", postgres.port), timeout=2).close()
+
+
+async def test_an_opted_in_tcp_listener_asks_for_the_password(shared_dir: Path) -> None:
+    with Supervisor(shared_dir / "logs") as supervisor:
+        server = LocalPostgres(shared_dir / "postgres", next(free_ports()), supervisor, tcp=True)
+        server.start()
+        try:
+            assert await _query(server.shown_url, "SELECT inet_client_addr() IS NOT NULL") is True
+            assert await _query(server.shown_url, "SHOW authentication_timeout") == "5s"
+            with pytest.raises(asyncpg.InvalidAuthorizationSpecificationError):
+                await asyncpg.connect(asyncpg_dsn(_without_password(server.shown_url)))
+        finally:
+            server.stop()
 
 
 async def test_a_data_folder_too_deep_for_a_socket_address_still_gets_a_server(shared_dir: Path) -> None:
@@ -191,3 +213,24 @@ def test_status_signs_in_with_the_kept_password_and_leaves_no_failed_sign_in_in_
         assert "authentication failed" not in log
         assert process_health({**entry, "password_file": str(wrong)}) == "NOT ACCEPTING"
         assert process_health({**entry, "password_file": str(shared_dir / "gone")}).startswith("NOT CHECKED")
+
+
+def test_start_and_status_sign_in_through_the_socket_whoever_holds_the_port(shared_dir: Path) -> None:
+    """A squatter on the server's loopback port was asked to sign in by the readiness check and `status`, and
+    answered with a cleartext-password request: it got the superuser's password."""
+    squatter = socket.socket()
+    squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    squatter.bind(("127.0.0.1", 0))
+    squatter.listen()
+    squatter.setblocking(False)
+    port = squatter.getsockname()[1]
+    try:
+        with Supervisor(shared_dir / "logs") as supervisor:
+            server = LocalPostgres(shared_dir / "postgres", port, supervisor)
+            entry = describe(server.start(timeout=15))
+
+            assert process_health(entry) == "OK"
+        with pytest.raises(BlockingIOError):
+            squatter.accept()  # no one came
+    finally:
+        squatter.close()

@@ -1,6 +1,7 @@
 """The operator commands that work on a database (`migrate`, `users rotate-keys`, `users restore-admin`, `loans
 forget-accounts`) find the Postgres of the mesh `up` runs from the data folder, as `catalog import` finds its
-edge, instead of a 127.0.0.1:5432 the laptop mesh never uses; a database named explicitly wins."""
+edge, instead of a 127.0.0.1:5432 the laptop mesh never uses; a database named explicitly wins. They reach it
+through its socket, never a loopback port (whoever held that port would be handed the password)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from typer.testing import CliRunner
@@ -33,16 +35,22 @@ def _running_mesh(data_dir: Path) -> Path:
         "role": "postgres",
         "port": PORT,
         "password_file": str(data_dir / "postgres/password"),
+        "socket_dir": str(data_dir / "postgres/socket"),
     }
     recorded["processes"] = [postgres]
     state.state_path(data_dir).write_text(json.dumps(recorded))
     return data_dir
 
 
+def _socket(data_dir: Path) -> str:
+    """The recorded socket folder and port as URL query parameters (the folder %-encoded)."""
+    return f"host={quote_plus(str(data_dir / 'postgres' / 'socket'))}&port={PORT}"
+
+
 def test_a_service_command_signs_in_as_the_service_s_role_on_the_recorded_server(tmp_path: Path) -> None:
     data_dir = _running_mesh(tmp_path)
     assert service_database_environment("users", data_dir, {}) == {
-        "ATHENAEUM_DATABASE_URL": f"postgresql+asyncpg://athenaeum_users@127.0.0.1:{PORT}/athenaeum_users",
+        "ATHENAEUM_DATABASE_URL": f"postgresql+asyncpg://athenaeum_users@/athenaeum_users?{_socket(data_dir)}",
         "ATHENAEUM_DATABASE_PASSWORD_FILE": str(data_dir / "postgres" / "roles" / "users"),
     }
 
@@ -69,11 +77,12 @@ def test_users_rotate_keys_reaches_the_recorded_mesh_s_database(
     monkeypatch.setattr(users_cli, "run_on_database", run)
     # None: unset while the command runs, and whatever the command sets is undone after it.
     unset: dict[str, str | None] = {f"ATHENAEUM_DATABASE_{name}": None for name in SETTINGS}
-    environment = {"ATHENAEUM_DATA_DIR": str(_running_mesh(tmp_path)), **unset}
+    data_dir = _running_mesh(tmp_path)
+    environment = {"ATHENAEUM_DATA_DIR": str(data_dir), **unset}
     result = CliRunner().invoke(cli.app, ["users", "rotate-keys"], env=environment)
 
     assert result.exit_code == 0, result.output
-    assert seen == [f"postgresql+asyncpg://athenaeum_users:users-secret@127.0.0.1:{PORT}/athenaeum_users"]
+    assert seen == [f"postgresql+asyncpg://athenaeum_users:users-secret@/athenaeum_users?{_socket(data_dir)}"]
 
 
 def test_migrate_defaults_to_the_recorded_server_with_the_services_roles(
@@ -83,7 +92,7 @@ def test_migrate_defaults_to_the_recorded_server_with_the_services_roles(
         monkeypatch.delenv(name, raising=False)
     data_dir = _running_mesh(tmp_path)
     url, roles = cli_tools._server_to_migrate(None, None, data_dir)
-    assert url == f"postgresql+asyncpg://postgres:superuser-secret@127.0.0.1:{PORT}/postgres"
+    assert url == f"postgresql+asyncpg://postgres:superuser-secret@/postgres?{_socket(data_dir)}"
     assert roles == str(data_dir / "postgres" / "roles" / "{service}")
     given = "postgresql+asyncpg://admin:x@db.example.org/postgres"
     assert cli_tools._server_to_migrate(given, None, data_dir) == (given, None)
